@@ -1,0 +1,368 @@
+import { isIP } from 'node:net'
+import { userInfo } from 'node:os'
+import { AthenaClient } from '@aws-sdk/client-athena'
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail'
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs'
+import { ECRClient } from '@aws-sdk/client-ecr'
+import { IAMClient } from '@aws-sdk/client-iam'
+import { LambdaClient } from '@aws-sdk/client-lambda'
+import { OrganizationsClient } from '@aws-sdk/client-organizations'
+import { S3Client } from '@aws-sdk/client-s3'
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers'
+import { NodeHttpHandler } from '@smithy/node-http-handler'
+import { HttpsProxyAgent } from 'https-proxy-agent'
+import { Clock } from '../core/common/clock.js'
+import { EmulatorSafetyError, UsageError } from '../errors.js'
+import { toFirError } from './errors.js'
+
+/** Fixed credentials used against the emulator: never the user's own. */
+export const DUMMY_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' }
+
+export interface AwsOptions {
+  region?: string
+  profile?: string
+  endpoint?: string
+  roleArn?: string
+  caseId?: string
+  /** Tabletop and tests: dummy credentials, and no request may leave loopback. */
+  emulatorOnly?: boolean
+  maxAttempts?: number
+  clock?: Clock
+}
+
+/** One AWS call fir made, for the journal (request ids tag fir's own CloudTrail events). */
+export interface RequestRecord {
+  service: string
+  operation: string
+  region: string
+  requestId?: string
+  status?: number
+  at: string
+}
+
+type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date }
+type CredentialProvider = () => Promise<Credentials>
+
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase()
+  if (host === 'localhost' || host.endsWith('.localhost')) return true
+  if (isIP(host) === 4) return host.startsWith('127.')
+  if (isIP(host) === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1'
+  return false
+}
+
+/** True when fir must stay on loopback with dummy credentials (tests set FIR_EMULATOR_ONLY=1). */
+export function emulatorOnlyFromEnv(): boolean {
+  return process.env.FIR_EMULATOR_ONLY === '1' || process.env.FIR_EMULATOR_ONLY === 'true'
+}
+
+/** Throws before anything is sent when a URL is not loopback while in emulator-only mode. */
+export function assertLoopback(url: string | URL, emulatorOnly: boolean): void {
+  if (!emulatorOnly) return
+  const u = typeof url === 'string' ? new URL(url) : url
+  if (!isLoopbackHost(u.hostname)) {
+    throw new EmulatorSafetyError(
+      `unable to send a request to ${u.hostname}: fir is running against the local emulator (tabletop or tests) and only loopback addresses are allowed`,
+    )
+  }
+}
+
+function proxyFor(endpoint: string | undefined): string | undefined {
+  const proxy = process.env.HTTPS_PROXY ?? process.env.https_proxy
+  if (!proxy) return undefined
+  const noProxy = (process.env.NO_PROXY ?? process.env.no_proxy ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  if (endpoint) {
+    const host = new URL(endpoint).hostname
+    if (isLoopbackHost(host)) return undefined
+    if (
+      noProxy.some(
+        (n) => n === '*' || host === n.replace(/^\./, '') || host.endsWith(n.startsWith('.') ? n : `.${n}`),
+      )
+    ) {
+      return undefined
+    }
+  }
+  return proxy
+}
+
+export function sessionNameFor(caseId: string | undefined): string {
+  let user = 'user'
+  try {
+    user = userInfo().username
+  } catch {}
+  return `fir-${caseId ?? 'nocase'}-${user}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64)
+}
+
+interface ClientConfig {
+  region: string
+  endpoint?: string
+  credentials: CredentialProvider | Credentials
+  maxAttempts: number
+  retryMode: 'adaptive'
+  requestHandler?: NodeHttpHandler
+}
+
+/**
+ * Every AWS client fir uses, built once per command from one set of options: the default
+ * credential chain (env, shared profiles, SSO) or dummy credentials against the emulator, an
+ * optional role to assume first, custom endpoints, HTTPS_PROXY, adaptive retries, a loopback guard
+ * and a log of every request id. Clients are made on first use.
+ */
+export class AwsClients {
+  readonly requestLog: RequestRecord[]
+  readonly clock: Clock
+  private readonly cache = new Map<string, unknown>()
+  private readonly children = new Map<string, AwsClients>()
+
+  private constructor(
+    readonly region: string,
+    readonly options: AwsOptions,
+    private readonly credentials: CredentialProvider | Credentials,
+    shared?: { requestLog: RequestRecord[]; clock: Clock },
+  ) {
+    this.requestLog = shared?.requestLog ?? []
+    this.clock = shared?.clock ?? options.clock ?? new Clock()
+  }
+
+  get emulatorOnly(): boolean {
+    return this.options.emulatorOnly === true
+  }
+
+  get endpoint(): string | undefined {
+    return this.options.endpoint
+  }
+
+  static async create(options: AwsOptions): Promise<AwsClients> {
+    const emulatorOnly = options.emulatorOnly ?? emulatorOnlyFromEnv()
+    const opts: AwsOptions = { ...options, emulatorOnly }
+    if (emulatorOnly) {
+      const endpoint = opts.endpoint ?? process.env.AWS_ENDPOINT_URL
+      if (!endpoint) {
+        throw new EmulatorSafetyError(
+          'unable to reach AWS: fir is in emulator-only mode and no emulator endpoint is set',
+        )
+      }
+      assertLoopback(endpoint, true)
+      opts.endpoint = endpoint
+    }
+    if (opts.endpoint) {
+      try {
+        new URL(opts.endpoint)
+      } catch {
+        throw new UsageError(`unable to use endpoint ${JSON.stringify(opts.endpoint)}: it is not a URL`, {
+          actions: [
+            'pass --endpoint-url like https://lambda.eu-west-1.amazonaws.com or http://127.0.0.1:5000',
+          ],
+        })
+      }
+    }
+    const region = await resolveRegion(opts)
+    const base: CredentialProvider | Credentials = emulatorOnly
+      ? DUMMY_CREDENTIALS
+      : fromNodeProviderChain(opts.profile ? { profile: opts.profile } : {})
+    const clients = new AwsClients(region, opts, base)
+    if (!opts.roleArn) return clients
+    return new AwsClients(region, opts, clients.assumeRoleProvider(opts.roleArn), {
+      requestLog: clients.requestLog,
+      clock: clients.clock,
+    })
+  }
+
+  /** A credentials provider that assumes `roleArn` through this client set's STS, refreshed before expiry. */
+  assumeRoleProvider(roleArn: string): CredentialProvider {
+    let cached: Credentials | undefined
+    return async () => {
+      if (cached?.expiration && cached.expiration.getTime() - Date.now() > 5 * 60_000) return cached
+      try {
+        const out = await this.sts.send(
+          new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionNameFor(this.options.caseId) }),
+        )
+        const c = out.Credentials
+        if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error('AssumeRole returned no credentials')
+        cached = {
+          accessKeyId: c.AccessKeyId,
+          secretAccessKey: c.SecretAccessKey,
+          sessionToken: c.SessionToken,
+          expiration: c.Expiration,
+        }
+        return cached
+      } catch (err) {
+        throw toFirError(err, 'sts:AssumeRole', `assume role ${roleArn}`)
+      }
+    }
+  }
+
+  /** The same identity in another region (shares the request log and clock). */
+  forRegion(region: string): AwsClients {
+    if (region === this.region) return this
+    let child = this.children.get(region)
+    if (!child) {
+      child = new AwsClients(region, this.options, this.credentials, {
+        requestLog: this.requestLog,
+        clock: this.clock,
+      })
+      this.children.set(region, child)
+    }
+    return child
+  }
+
+  /** Another account's role, assumed through this identity (org sweeps). */
+  forRole(roleArn: string, region = this.region): AwsClients {
+    const key = `role:${roleArn}:${region}`
+    let child = this.children.get(key)
+    if (!child) {
+      child = new AwsClients(region, { ...this.options, roleArn }, this.assumeRoleProvider(roleArn), {
+        requestLog: this.requestLog,
+        clock: this.clock,
+      })
+      this.children.set(key, child)
+    }
+    return child
+  }
+
+  private config(service: string): ClientConfig {
+    const endpoint = this.options.endpoint
+    const proxy = this.options.emulatorOnly ? undefined : proxyFor(endpoint)
+    return {
+      region: this.region,
+      ...(endpoint ? { endpoint } : {}),
+      credentials: this.credentials,
+      maxAttempts: this.options.maxAttempts ?? Number(process.env.FIR_MAX_ATTEMPTS ?? 6),
+      retryMode: 'adaptive',
+      requestHandler: new NodeHttpHandler({
+        ...(proxy ? { httpsAgent: new HttpsProxyAgent(proxy) } : {}),
+        connectionTimeout: 10_000,
+        requestTimeout: service === 's3' ? 300_000 : 60_000,
+      }),
+    }
+  }
+
+  private make<T extends { middlewareStack: MiddlewareStackLike }>(
+    service: string,
+    Ctor: new (config: ClientConfig & Record<string, unknown>) => T,
+    extra: Record<string, unknown> = {},
+  ): T {
+    const hit = this.cache.get(service)
+    if (hit) return hit as T
+    const client = new Ctor({ ...this.config(service), ...extra })
+    installMiddleware(client.middlewareStack, service, this)
+    this.cache.set(service, client)
+    return client
+  }
+
+  get lambda(): LambdaClient {
+    return this.make('lambda', LambdaClient)
+  }
+  get iam(): IAMClient {
+    // IAM is global; its endpoint lives in us-east-1 for the aws partition.
+    return this.make('iam', IAMClient)
+  }
+  get sts(): STSClient {
+    return this.make('sts', STSClient)
+  }
+  get s3(): S3Client {
+    return this.make('s3', S3Client, this.options.endpoint ? { forcePathStyle: true } : {})
+  }
+  get secrets(): SecretsManagerClient {
+    return this.make('secretsmanager', SecretsManagerClient)
+  }
+  get logs(): CloudWatchLogsClient {
+    return this.make('logs', CloudWatchLogsClient)
+  }
+  get cloudtrail(): CloudTrailClient {
+    return this.make('cloudtrail', CloudTrailClient)
+  }
+  get organizations(): OrganizationsClient {
+    return this.make('organizations', OrganizationsClient)
+  }
+  get athena(): AthenaClient {
+    return this.make('athena', AthenaClient)
+  }
+  get ecr(): ECRClient {
+    return this.make('ecr', ECRClient)
+  }
+}
+
+// The smithy middleware types are deep generics; this is the slice fir uses.
+interface MiddlewareStackLike {
+  add(middleware: unknown, options: Record<string, unknown>): void
+}
+
+function installMiddleware(stack: MiddlewareStackLike, service: string, owner: AwsClients): void {
+  stack.add(
+    (next: (args: unknown) => Promise<unknown>) =>
+      async (args: { request?: { hostname?: string; protocol?: string } }) => {
+        const hostname = args.request?.hostname
+        if (owner.emulatorOnly && hostname !== undefined && !isLoopbackHost(hostname)) {
+          throw new EmulatorSafetyError(
+            `unable to send a ${service} request to ${hostname}: fir is running against the local emulator and only loopback addresses are allowed`,
+          )
+        }
+        return next(args)
+      },
+    { step: 'finalizeRequest', priority: 'low', name: 'firLoopbackGuard' },
+  )
+  stack.add(
+    (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
+      async (args: unknown) => {
+        const record: RequestRecord = {
+          service,
+          operation: (context.commandName ?? 'Unknown').replace(/Command$/, ''),
+          region: owner.region,
+          at: new Date().toISOString(),
+        }
+        owner.requestLog.push(record)
+        try {
+          const result = (await next(args)) as {
+            response?: { statusCode?: number; headers?: Record<string, string> }
+          }
+          const headers = result.response?.headers ?? {}
+          record.status = result.response?.statusCode
+          record.requestId =
+            headers['x-amzn-requestid'] ?? headers['x-amz-request-id'] ?? headers['x-amzn-request-id']
+          if (headers.date) owner.clock.observeServerDate(headers.date)
+          return result
+        } catch (err) {
+          const meta = (err as { $metadata?: { requestId?: string; httpStatusCode?: number } }).$metadata
+          record.requestId = meta?.requestId
+          record.status = meta?.httpStatusCode
+          const date = (err as { $response?: { headers?: Record<string, string> } }).$response?.headers?.date
+          if (date) owner.clock.observeServerDate(date)
+          throw err
+        }
+      },
+    { step: 'deserialize', priority: 'low', name: 'firRequestLog' },
+  )
+}
+
+const REGION_RE = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/
+
+async function resolveRegion(opts: AwsOptions): Promise<string> {
+  let region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION
+  if (!region && !opts.emulatorOnly) {
+    try {
+      const probe = new STSClient(opts.profile ? { profile: opts.profile } : {})
+      region = await probe.config.region()
+      probe.destroy()
+    } catch {
+      region = undefined
+    }
+  }
+  if (!region) {
+    if (opts.emulatorOnly) return 'us-east-1'
+    throw new UsageError('unable to choose an AWS region: none is set', {
+      actions: ['pass --region, set AWS_REGION, or set a region in the profile (aws configure)'],
+    })
+  }
+  if (!REGION_RE.test(region)) {
+    throw new UsageError(`unable to use region ${JSON.stringify(region)}: it is not an AWS region name`, {
+      actions: ['pass --region like us-east-1 or eu-west-1'],
+    })
+  }
+  return region
+}

@@ -1,0 +1,192 @@
+import { AccessDeniedError, AwsAccessError, FirError, NotFoundError } from '../errors.js'
+
+interface AwsLikeError {
+  name?: string
+  code?: string
+  Code?: string
+  message?: string
+  $metadata?: { httpStatusCode?: number; requestId?: string }
+  $fault?: string
+}
+
+export type FailureKind =
+  | 'denied'
+  | 'throttled'
+  | 'unimplemented'
+  | 'not-found'
+  | 'service-error'
+  | 'network'
+  | 'credentials'
+  | 'other'
+
+const DENIED = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'UnauthorizedOperation',
+  'AuthorizationError',
+  'UnauthorizedAccess',
+  'Forbidden',
+])
+const THROTTLED = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'SlowDown',
+  'ProvisionedThroughputExceededException',
+])
+const NOT_FOUND = new Set([
+  'ResourceNotFoundException',
+  'NoSuchEntity',
+  'NoSuchEntityException',
+  'NotFound',
+  'NoSuchKey',
+  'NoSuchBucket',
+  'TrailNotFoundException',
+  'AWSOrganizationsNotInUseException',
+])
+const EXPIRED = new Set(['ExpiredToken', 'ExpiredTokenException', 'RequestExpired', 'TokenRefreshRequired'])
+const BAD_CREDS = new Set([
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'IncompleteSignature',
+])
+const SKEW = new Set(['RequestTimeTooSkewed', 'InvalidSignatureException'])
+
+export function errorName(err: unknown): string {
+  const e = err as AwsLikeError
+  return e?.name ?? e?.code ?? e?.Code ?? 'Error'
+}
+
+export function httpStatus(err: unknown): number | undefined {
+  return (err as AwsLikeError)?.$metadata?.httpStatusCode
+}
+
+/** What kind of failure an SDK error is, for gaps and retries. */
+export function classifyFailure(err: unknown): FailureKind {
+  const name = errorName(err)
+  const status = httpStatus(err)
+  const message = (err as AwsLikeError)?.message ?? ''
+  const sysCode = (err as NodeJS.ErrnoException)?.code
+  if (DENIED.has(name) || status === 403) return 'denied'
+  if (THROTTLED.has(name) || status === 429) return 'throttled'
+  if (NOT_FOUND.has(name) || (status === 404 && !/not (yet )?implemented/i.test(message))) return 'not-found'
+  if (
+    name === 'NotImplemented' ||
+    name === 'NotImplementedError' ||
+    status === 501 ||
+    /not (yet )?implemented/i.test(message)
+  ) {
+    return 'unimplemented'
+  }
+  if (name === 'CredentialsProviderError' || EXPIRED.has(name) || BAD_CREDS.has(name)) return 'credentials'
+  if (status !== undefined && status >= 500) return 'service-error'
+  if (
+    ['ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'].includes(sysCode ?? '') ||
+    name === 'TimeoutError' ||
+    /socket hang up|ECONNRESET|ECONNREFUSED|ENOTFOUND/.test(message)
+  ) {
+    return 'network'
+  }
+  return 'other'
+}
+
+/** A one-line reason for a gap record: `denied: AccessDeniedException: …`. */
+export function gapReason(err: unknown): string {
+  const e = err as AwsLikeError
+  return `${classifyFailure(err)}: ${errorName(err)}${e?.message ? `: ${e.message}` : ''}`.slice(0, 500)
+}
+
+/**
+ * Turns an SDK error into fir's error with next steps. `iamAction` is the permission the call
+ * needs (e.g. `lambda:GetFunction`), named when AWS denies it.
+ */
+export function toFirError(err: unknown, iamAction: string, what: string): FirError {
+  if (err instanceof FirError) return err
+  const name = errorName(err)
+  const e = err as AwsLikeError
+  const msg = e?.message ?? String(err)
+  const kind = classifyFailure(err)
+  if (kind === 'denied') {
+    return new AccessDeniedError(
+      `unable to ${what}: AWS denied ${iamAction} (${name}: ${msg})`,
+      [iamAction],
+      { cause: err },
+    )
+  }
+  if (kind === 'not-found')
+    return new NotFoundError(`unable to ${what}: ${msg}`, {
+      cause: err,
+      actions: ['check the name, the region (--region) and the account'],
+    })
+  if (name === 'CredentialsProviderError' || /Could not load credentials|credential/i.test(name)) {
+    return new AwsAccessError('no-credentials', `unable to ${what}: no AWS credentials were found (${msg})`, {
+      cause: err,
+      actions: [
+        'set AWS_PROFILE or pass --profile with a configured profile (aws configure / aws configure sso)',
+        'or run `aws sso login --profile <profile>` if the profile uses IAM Identity Center',
+        'or export AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN)',
+      ],
+    })
+  }
+  if (EXPIRED.has(name) || /expired/i.test(msg)) {
+    return new AwsAccessError(
+      'expired-credentials',
+      `unable to ${what}: the AWS credentials have expired (${name})`,
+      {
+        cause: err,
+        actions: [
+          'refresh them: `aws sso login --profile <profile>`, or obtain a new session token',
+          'then run this command again',
+        ],
+      },
+    )
+  }
+  if (BAD_CREDS.has(name)) {
+    return new AwsAccessError(
+      'invalid-credentials',
+      `unable to ${what}: AWS rejected the credentials (${name}: ${msg})`,
+      {
+        cause: err,
+        actions: [
+          'check AWS_PROFILE / --profile and the access key in use (`fir doctor` shows which identity is used)',
+        ],
+      },
+    )
+  }
+  if (SKEW.has(name) && /skew|time|expired/i.test(msg)) {
+    return new AwsAccessError(
+      'clock-skew',
+      `unable to ${what}: this machine's clock is too far from AWS's (${msg})`,
+      {
+        cause: err,
+        actions: ['synchronise the system clock (e.g. `timedatectl set-ntp true`), then run again'],
+      },
+    )
+  }
+  if (kind === 'network') {
+    return new AwsAccessError(
+      'unreachable',
+      `unable to ${what}: the AWS endpoint could not be reached (${msg})`,
+      {
+        cause: err,
+        actions: [
+          'check --region (an unknown region has no endpoint) and --endpoint-url',
+          'check network access and HTTPS_PROXY',
+        ],
+      },
+    )
+  }
+  if (/Region is missing/i.test(msg)) {
+    return new AwsAccessError('no-region', `unable to ${what}: no AWS region is set`, {
+      cause: err,
+      actions: ['pass --region, set AWS_REGION, or set a region in the profile'],
+    })
+  }
+  return new FirError('aws-error', `unable to ${what}: ${name}: ${msg}`, {
+    cause: err,
+    actions: ['run again; if it persists, run `fir doctor` and check the AWS service health'],
+  })
+}

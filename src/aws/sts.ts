@@ -1,0 +1,18 @@
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
+import type { AwsClients } from './clients.js'
+import { toFirError } from './errors.js'
+
+export interface CallerIdentity {
+  account: string
+  arn: string
+  userId: string
+}
+
+export async function getCallerIdentity(aws: AwsClients): Promise<CallerIdentity> {
+  try {
+    const out = await aws.sts.send(new GetCallerIdentityCommand({}))
+    return { account: out.Account ?? '', arn: out.Arn ?? '', userId: out.UserId ?? '' }
+  } catch (err) {
+    throw toFirError(err, 'sts:GetCallerIdentity', 'identify the AWS caller')
+  }
+}

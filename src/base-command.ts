@@ -1,0 +1,208 @@
+import { createInterface } from 'node:readline/promises'
+import { Command, Errors, Flags } from '@oclif/core'
+import { AwsClients } from './aws/clients.js'
+import { CaseHandle, resolveCaseDir } from './core/case/case-folder.js'
+import { Clock } from './core/common/clock.js'
+import { type FirContext, Gaps, stderrLog } from './core/context.js'
+import { ExitCode, FirError, isFirError, UsageError } from './errors.js'
+import {
+  type CommandOutcome,
+  errorEnvelope,
+  finishedEnvelope,
+  renderError,
+  renderGaps,
+  renderHuman,
+  renderJson,
+  statusFor,
+} from './output.js'
+
+/** Flags of every command that talks to AWS (DESIGN §1). */
+export const awsFlags = {
+  region: Flags.string({
+    description: "AWS region (default: AWS_REGION, then the profile's region)",
+    helpGroup: 'AWS',
+  }),
+  profile: Flags.string({
+    description: 'named profile from ~/.aws/config (SSO profiles included)',
+    helpGroup: 'AWS',
+  }),
+  'endpoint-url': Flags.string({
+    description:
+      'send AWS calls to this endpoint (an emulator, a VPC endpoint); AWS_ENDPOINT_URL(_<SERVICE>) is honoured too',
+    helpGroup: 'AWS',
+  }),
+  'role-arn': Flags.string({
+    description:
+      'assume this role first (session name fir-<case id>-<os user>), e.g. a responder role in the affected account',
+    helpGroup: 'AWS',
+  }),
+}
+
+export const caseFlag = {
+  case: Flags.string({
+    description: 'case folder (default: FIR_CASE, then the only case under ./cases)',
+    helpGroup: 'CASE',
+  }),
+}
+
+export const changeFlags = {
+  'dry-run': Flags.boolean({ description: 'show the plan only: read, never change, never snapshot' }),
+  yes: Flags.boolean({
+    char: 'y',
+    description: 'confirm changes without asking (required when stdin is not a terminal)',
+  }),
+}
+
+export interface AwsFlagValues {
+  region?: string
+  profile?: string
+  'endpoint-url'?: string
+  'role-arn'?: string
+}
+
+/**
+ * Every fir command: parses, calls core, renders the returned outcome as human text or as the
+ * JSON envelope, and maps errors to exit codes. Only bin/run.js exits the process.
+ */
+export abstract class FirCommand extends Command {
+  static override baseFlags = {
+    json: Flags.boolean({
+      description: 'print exactly one JSON document on stdout; its status is the exit code',
+    }),
+  }
+
+  private cleanups: (() => Promise<void>)[] = []
+  protected log_ = stderrLog(process.argv.includes('--quiet'))
+
+  protected abstract execute(): Promise<CommandOutcome>
+
+  protected get jsonMode(): boolean {
+    return this.argv.includes('--json')
+  }
+
+  async run(): Promise<void> {
+    try {
+      const outcome = await this.execute()
+      outcome.warnings = [...this.log_.warnings, ...(outcome.warnings ?? [])]
+      this.print(outcome)
+      process.exitCode = statusFor(outcome)
+    } catch (err) {
+      this.printError(err)
+    } finally {
+      for (const fn of this.cleanups.reverse()) await fn().catch(() => undefined)
+    }
+  }
+
+  protected onCleanup(fn: () => Promise<void>): void {
+    this.cleanups.push(fn)
+  }
+
+  private print(outcome: CommandOutcome): void {
+    if (this.jsonMode) {
+      process.stdout.write(`${renderJson(finishedEnvelope(outcome))}\n`)
+      return
+    }
+    const text = outcome.human + renderGaps(outcome.gaps ?? [])
+    if (text) process.stdout.write(`${renderHuman(text)}\n`)
+  }
+
+  private printError(err: unknown): void {
+    const fir = toFir(err)
+    if (fir.exitCode === ExitCode.bug) {
+      process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`)
+    }
+    if (this.jsonMode) {
+      const extra = (err as { envelopeExtra?: Record<string, unknown> }).envelopeExtra ?? {}
+      process.stdout.write(`${renderJson(errorEnvelope(fir, extra))}\n`)
+    } else {
+      process.stderr.write(`${renderError(fir)}\n`)
+    }
+    process.exitCode = fir.exitCode
+  }
+
+  /** Opens (and locks) the case; released when the command ends. */
+  protected async openCase(flag: string | undefined): Promise<CaseHandle> {
+    const dir = await resolveCaseDir(flag)
+    const handle = await CaseHandle.open(dir)
+    this.onCleanup(() => handle.close())
+    return handle
+  }
+
+  protected async makeAws(
+    flags: AwsFlagValues,
+    caseId?: string,
+    emulatorOnly?: boolean,
+  ): Promise<AwsClients> {
+    return AwsClients.create({
+      region: flags.region,
+      profile: flags.profile,
+      endpoint: flags['endpoint-url'],
+      roleArn: flags['role-arn'],
+      caseId,
+      ...(emulatorOnly ? { emulatorOnly } : {}),
+    })
+  }
+
+  /** The context core operations run in (STYLE.md). */
+  protected async makeContext(options: {
+    caseFlag: string | undefined
+    aws: AwsFlagValues
+    yes?: boolean
+    dryRun?: boolean
+  }): Promise<FirContext> {
+    const handle = await this.openCase(options.caseFlag)
+    const aws = await this.makeAws(options.aws, handle.meta.id)
+    return this.contextFor(handle, aws, options)
+  }
+
+  protected contextFor(
+    handle: CaseHandle,
+    aws: AwsClients,
+    options: { yes?: boolean; dryRun?: boolean },
+  ): FirContext {
+    return {
+      aws,
+      clock: aws.clock ?? new Clock(),
+      case: handle,
+      log: this.log_,
+      gaps: new Gaps(),
+      firVersion: this.config.version,
+      interactive: Boolean(process.stdin.isTTY),
+      yes: options.yes ?? false,
+      dryRun: options.dryRun ?? false,
+      confirm: askYesNo,
+    }
+  }
+}
+
+async function askYesNo(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr })
+  try {
+    const answer = await rl.question(`${question} [y/N] `)
+    return /^y(es)?$/i.test(answer.trim())
+  } finally {
+    rl.close()
+  }
+}
+
+/** Maps anything thrown to a FirError: oclif parse errors are usage errors; the rest are bugs. */
+export function toFir(err: unknown): FirError {
+  if (isFirError(err)) return err
+  const e = err as { oclif?: { exit?: number }; message?: string; name?: string }
+  if (
+    err instanceof Errors.CLIError ||
+    e?.oclif?.exit !== undefined ||
+    /Parse|Flag|Arg/.test(e?.name ?? '')
+  ) {
+    const message = (e?.message ?? String(err)).replace(/\u001b\[[0-9;]*m/g, '').split('\n')[0] ?? ''
+    return new UsageError(`unable to parse the command line: ${message}`, {
+      actions: ['run the command with --help to see its flags and examples'],
+      cause: err,
+    })
+  }
+  return new FirError('bug', `unexpected error: ${(err as Error)?.message ?? String(err)}`, {
+    exitCode: ExitCode.bug,
+    actions: ['this is a bug in fir: please report it with the stack trace above'],
+    cause: err,
+  })
+}

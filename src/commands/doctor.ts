@@ -1,0 +1,55 @@
+import { Flags } from '@oclif/core'
+import { awsFlags, FirCommand } from '../base-command.js'
+import { escapeTerminal, formatTable } from '../core/common/text.js'
+import { Gaps } from '../core/context.js'
+import { runDoctor } from '../core/doctor.js'
+import type { CommandOutcome } from '../output.js'
+
+export default class Doctor extends FirCommand {
+  static override summary =
+    'Preflight: identity, account, region, clock skew, endpoint, proxy and permissions'
+  static override description =
+    "Asks AWS who the caller is, measures the clock skew from AWS's responses, shows the endpoint and proxy in use, and for each fir command whether the caller appears to hold the IAM actions it needs (iam:SimulatePrincipalPolicy, else by reading the caller's own policies). Changes nothing."
+  static override examples = [
+    '<%= config.bin %> doctor',
+    '<%= config.bin %> doctor --profile ir-responder --region eu-west-1',
+    '<%= config.bin %> doctor --role-arn arn:aws:iam::123456789012:role/IncidentResponder --json',
+  ]
+  static override flags = {
+    ...awsFlags,
+    case: Flags.string({ description: 'case folder (only used to name the assumed-role session)' }),
+  }
+
+  protected async execute(): Promise<CommandOutcome> {
+    const { flags } = await this.parse(Doctor)
+    const aws = await this.makeAws(flags, flags.case?.split('/').filter(Boolean).at(-1))
+    const gaps = new Gaps()
+    const r = await runDoctor(aws, gaps)
+    const skew =
+      r.clockSkewSeconds === null
+        ? 'unknown'
+        : `${r.clockSkewSeconds >= 0 ? '+' : ''}${r.clockSkewSeconds} s${Math.abs(r.clockSkewSeconds) > 240 ? '  (over 4 min: AWS will reject signatures; sync the clock)' : ''}`
+    const human = [
+      `caller    ${escapeTerminal(r.identity.arn)}`,
+      `account   ${r.identity.account}`,
+      `region    ${r.region}`,
+      `endpoint  ${r.endpoint ?? 'AWS default'}${r.emulatorOnly ? '  (emulator-only: loopback, dummy credentials)' : ''}`,
+      `proxy     ${r.proxy ?? 'none'}`,
+      `clock     AWS is ${skew} from this machine`,
+      '',
+      `Permissions (checked by ${r.permissionCheck}; conditions and resource scoping are not evaluated):`,
+      formatTable(
+        ['command', 'ready', 'missing or unknown'],
+        r.commands.map((c) => [
+          c.command,
+          c.ready,
+          c.actions
+            .filter((a) => a.status !== 'allowed')
+            .map((a) => `${a.action}${a.optional ? ' (optional)' : ''}: ${a.status}`)
+            .join(', ') || '-',
+        ]),
+      ),
+    ].join('\n')
+    return { result: r, human, gaps: gaps.list }
+  }
+}

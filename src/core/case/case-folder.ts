@@ -1,0 +1,180 @@
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { UsageError } from '../../errors.js'
+import { ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
+import { sha256Hex } from '../common/hash.js'
+import { escapeTerminal } from '../common/text.js'
+import { EvidenceSet } from './evidence-store.js'
+import { currentActor, Journal } from './journal.js'
+import { acquireCaseLock, type CaseLock } from './lock.js'
+
+/** case.json (DESIGN §2). */
+export interface CaseMeta {
+  id: string
+  title: string
+  created: string
+  createdBy: { osUser: string; host: string }
+  firVersion: string
+}
+
+export const CASE_FILE = 'case.json'
+export const CASES_DIR = 'cases'
+const CASE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+
+/** Rejects ids that could escape the cases folder or confuse a terminal. */
+export function validateCaseId(id: string): void {
+  if (!CASE_ID.test(id) || id.includes('..')) {
+    throw new UsageError(
+      `unable to create case ${JSON.stringify(escapeTerminal(id))}: a case id is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit, without '/', '..' or control characters`,
+      { actions: ['choose an id such as INC-2026-0042'] },
+    )
+  }
+}
+
+/** An open case, holding its lock: the journal and evidence sets are written through it. */
+export class CaseHandle {
+  private constructor(
+    readonly dir: string,
+    readonly meta: CaseMeta,
+    readonly journal: Journal,
+    private readonly lock: CaseLock,
+  ) {}
+
+  static async open(dir: string): Promise<CaseHandle> {
+    const meta = await readCaseMeta(dir)
+    const lock = await acquireCaseLock(dir, lockOwner())
+    try {
+      const journal = await Journal.open(dir)
+      return new CaseHandle(dir, meta, journal, lock)
+    } catch (err) {
+      await lock.release()
+      throw err
+    }
+  }
+
+  static async init(
+    id: string,
+    options: { title?: string; dir?: string; firVersion: string; cwd?: string },
+  ): Promise<CaseHandle> {
+    validateCaseId(id)
+    const dir = resolve(options.cwd ?? process.cwd(), options.dir ?? join(CASES_DIR, id))
+    if (await exists(join(dir, CASE_FILE))) {
+      throw new UsageError(`unable to create case ${id}: ${dir} already holds a case`, {
+        actions: ['choose another id, or use --case to work in the existing case'],
+      })
+    }
+    if (await exists(dir)) {
+      const entries = await readdir(dir)
+      if (entries.length > 0) {
+        throw new UsageError(`unable to create case ${id}: ${dir} exists and is not empty`, {
+          actions: ['choose another --dir or id'],
+        })
+      }
+    }
+    await ensureDir(dir)
+    const actor = currentActor()
+    const meta: CaseMeta = {
+      id,
+      title: options.title ?? id,
+      created: new Date().toISOString(),
+      createdBy: { osUser: actor.osUser, host: actor.host },
+      firVersion: options.firVersion,
+    }
+    const lock = await acquireCaseLock(dir, lockOwner())
+    try {
+      const text = `${JSON.stringify(meta, null, 2)}\n`
+      await writeFileAtomic(join(dir, CASE_FILE), text, { once: true })
+      for (const sub of ['evidence', 'timeline', 'reports', 'secrets']) await ensureDir(join(dir, sub))
+      const journal = await Journal.create(dir, {
+        action: 'case.init',
+        target: id,
+        params: { title: meta.title, caseJsonSha256: sha256Hex(text), firVersion: options.firVersion },
+        outcome: 'recorded',
+      })
+      return new CaseHandle(dir, meta, journal, lock)
+    } catch (err) {
+      await lock.release()
+      throw err
+    }
+  }
+
+  newEvidenceSet(): Promise<EvidenceSet> {
+    return EvidenceSet.create(this.dir, this.journal, this.meta.firVersion)
+  }
+
+  async close(): Promise<void> {
+    await this.lock.release()
+  }
+}
+
+function lockOwner() {
+  const actor = currentActor()
+  return { user: actor.osUser, command: actor.command.join(' ') }
+}
+
+export async function readCaseMeta(dir: string): Promise<CaseMeta> {
+  const path = join(dir, CASE_FILE)
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch {
+    throw new UsageError(`unable to open case ${dir}: it has no ${CASE_FILE}, so it is not a fir case`, {
+      actions: ['create a case with `fir case init <id>`, or point --case at an existing case folder'],
+    })
+  }
+  try {
+    const meta = JSON.parse(text) as CaseMeta
+    if (typeof meta.id !== 'string' || typeof meta.created !== 'string')
+      throw new Error('missing id or created')
+    return meta
+  } catch (err) {
+    throw new UsageError(`unable to open case ${dir}: ${CASE_FILE} is corrupt (${(err as Error).message})`, {
+      actions: [`run \`fir case verify --case ${dir}\` to see what changed`],
+    })
+  }
+}
+
+/**
+ * The case folder to use: `--case`, else FIR_CASE, else the only case under ./cases; otherwise an
+ * error that says how to choose (DESIGN §1).
+ */
+export async function resolveCaseDir(flag: string | undefined, cwd = process.cwd()): Promise<string> {
+  const chosen = flag ?? process.env.FIR_CASE
+  if (chosen) {
+    const dir = resolve(cwd, chosen)
+    if (!(await exists(join(dir, CASE_FILE)))) {
+      const how = flag ? '--case' : 'FIR_CASE'
+      throw new UsageError(
+        `unable to open case ${dir} (from ${how}): it is not a fir case folder (no ${CASE_FILE})`,
+        {
+          actions: [
+            'create one with `fir case init <id>`',
+            'or point --case at a folder made by `fir case init`',
+          ],
+        },
+      )
+    }
+    return dir
+  }
+  const root = resolve(cwd, CASES_DIR)
+  const candidates: string[] = []
+  if (await exists(root)) {
+    for (const name of await readdir(root)) {
+      const dir = join(root, name)
+      if ((await stat(dir)).isDirectory() && (await exists(join(dir, CASE_FILE)))) candidates.push(dir)
+    }
+  }
+  if (candidates.length === 1) return candidates[0]!
+  if (candidates.length === 0) {
+    throw new UsageError(
+      'unable to choose a case: no --case given, FIR_CASE is not set, and ./cases holds no case',
+      {
+        actions: ['create one with `fir case init <id>`', 'or pass --case DIR, or set FIR_CASE=DIR'],
+      },
+    )
+  }
+  throw new UsageError(
+    `unable to choose a case: ./cases holds ${candidates.length} cases (${candidates.map((c) => c.split('/').at(-1)).join(', ')})`,
+    { actions: ['pass --case DIR, or set FIR_CASE=DIR'] },
+  )
+}

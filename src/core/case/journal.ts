@@ -1,0 +1,219 @@
+import { readFile } from 'node:fs/promises'
+import { hostname, userInfo } from 'node:os'
+import { join } from 'node:path'
+import { UsageError } from '../../errors.js'
+import { canonicalJson } from '../common/canonical-json.js'
+import { appendLineDurable } from '../common/fs-safe.js'
+import { sha256Hex } from '../common/hash.js'
+import { redactArgv, redactor } from '../common/redact.js'
+
+/** Who acted: the AWS caller (when known), the OS user, the host and the command line (redacted). */
+export interface Actor {
+  arn: string | null
+  osUser: string
+  host: string
+  command: string[]
+}
+
+/** What happened to a journaled change; `recorded` is for facts that change nothing in AWS. */
+export type Outcome =
+  | 'recorded'
+  | 'started'
+  | 'applied'
+  | 'already-applied'
+  | 'failed'
+  | 'denied'
+  | 'undone'
+  | 'conflict'
+  | 'skipped'
+
+/** One line of journal.jsonl (DESIGN §2). */
+export interface JournalEntry {
+  seq: number
+  at: string
+  actor: Actor
+  action: string
+  target: string
+  params: Record<string, unknown>
+  outcome: Outcome
+  prior?: unknown
+  after?: unknown
+  undo?: unknown
+  requestIds?: string[]
+  error?: { code: string; message: string }
+  prev: string
+  hash: string
+}
+
+export type NewEntry = Omit<JournalEntry, 'seq' | 'at' | 'actor' | 'prev' | 'hash'> & {
+  actor?: Actor
+  at?: string
+}
+
+export const GENESIS_PREV = '0'.repeat(64)
+export const JOURNAL_FILE = 'journal.jsonl'
+
+export function entryHash(entry: Omit<JournalEntry, 'hash'>): string {
+  return sha256Hex(entry.prev + canonicalJson(entry))
+}
+
+let actorArn: string | null = null
+/** Records the AWS caller ARN once it is known, for every later journal entry of this process. */
+export function setActorArn(arn: string): void {
+  actorArn = arn
+}
+
+export function currentActor(argv: string[] = process.argv.slice(2)): Actor {
+  let osUser = 'unknown'
+  try {
+    osUser = userInfo().username
+  } catch {
+    osUser = process.env.USER ?? 'unknown'
+  }
+  return { arn: actorArn, osUser, host: hostname(), command: ['fir', ...redactArgv(argv)] }
+}
+
+export interface JournalProblem {
+  line: number
+  seq?: number
+  kind: 'unparseable' | 'changed' | 'out-of-order' | 'broken-chain' | 'missing'
+  message: string
+}
+
+export interface ParsedJournal {
+  entries: JournalEntry[]
+  problems: JournalProblem[]
+}
+
+/** Parses and checks journal text: every line JSON, seq consecutive from 0, prev chained, hash recomputed. */
+export function checkJournalText(text: string): ParsedJournal {
+  const entries: JournalEntry[] = []
+  const problems: JournalProblem[] = []
+  const lines = text.split('\n')
+  if (lines.at(-1) === '') lines.pop()
+  let prevHash = GENESIS_PREV
+  let expectedSeq = 0
+  lines.forEach((line, i) => {
+    const lineNo = i + 1
+    let entry: JournalEntry
+    try {
+      entry = JSON.parse(line) as JournalEntry
+      if (typeof entry !== 'object' || entry === null || typeof entry.seq !== 'number')
+        throw new Error('no seq')
+    } catch {
+      problems.push({
+        line: lineNo,
+        kind: 'unparseable',
+        message: `journal line ${lineNo} is not a journal entry`,
+      })
+      expectedSeq++
+      prevHash = ''
+      return
+    }
+    const { hash, ...rest } = entry
+    if (entry.seq !== expectedSeq) {
+      problems.push({
+        line: lineNo,
+        seq: entry.seq,
+        kind: entry.seq < expectedSeq ? 'out-of-order' : 'missing',
+        message:
+          entry.seq < expectedSeq
+            ? `journal line ${lineNo} has seq ${entry.seq}, expected ${expectedSeq}: entries are reordered or repeated`
+            : `journal line ${lineNo} has seq ${entry.seq}, expected ${expectedSeq}: entries ${expectedSeq}..${entry.seq - 1} are missing`,
+      })
+    }
+    if (entryHash(rest) !== hash) {
+      problems.push({
+        line: lineNo,
+        seq: entry.seq,
+        kind: 'changed',
+        message: `journal entry seq ${entry.seq} (line ${lineNo}) was changed: its hash does not match its content`,
+      })
+    } else if (prevHash !== '' && entry.prev !== prevHash) {
+      problems.push({
+        line: lineNo,
+        seq: entry.seq,
+        kind: 'broken-chain',
+        message: `journal entry seq ${entry.seq} (line ${lineNo}) does not chain to the entry before it`,
+      })
+    }
+    entries.push(entry)
+    prevHash = hash
+    expectedSeq = entry.seq + 1
+  })
+  return { entries, problems }
+}
+
+/**
+ * The case's append-only, hash-chained journal. Open it only while holding the case lock; every
+ * value written passes through the redactor, so no secret reaches the journal.
+ */
+export class Journal {
+  private constructor(
+    readonly path: string,
+    private entries: JournalEntry[],
+  ) {}
+
+  static async open(caseDir: string): Promise<Journal> {
+    const path = join(caseDir, JOURNAL_FILE)
+    let text: string
+    try {
+      text = await readFile(path, 'utf8')
+    } catch (err) {
+      throw new UsageError(`unable to read the journal of ${caseDir}: ${(err as Error).message}`, {
+        actions: ['check that --case names a folder made by `fir case init`'],
+        cause: err,
+      })
+    }
+    const parsed = checkJournalText(text)
+    if (parsed.problems.length > 0) {
+      throw new UsageError(
+        `unable to open the journal of ${caseDir}: ${parsed.problems.map((p) => p.message).join('; ')}`,
+        {
+          actions: [
+            `run \`fir case verify --case ${caseDir}\` to list every problem`,
+            'keep the case as it is for the investigation; start a new case to continue work',
+          ],
+        },
+      )
+    }
+    return new Journal(path, parsed.entries)
+  }
+
+  /** Starts a new journal with seq 0. */
+  static async create(caseDir: string, first: NewEntry): Promise<Journal> {
+    const journal = new Journal(join(caseDir, JOURNAL_FILE), [])
+    await journal.append(first)
+    return journal
+  }
+
+  all(): readonly JournalEntry[] {
+    return this.entries
+  }
+
+  async append(input: NewEntry): Promise<JournalEntry> {
+    const last = this.entries.at(-1)
+    const base = {
+      seq: last ? last.seq + 1 : 0,
+      at: input.at ?? new Date().toISOString(),
+      actor: input.actor ?? currentActor(),
+      action: input.action,
+      target: input.target,
+      params: input.params,
+      outcome: input.outcome,
+      ...(input.prior !== undefined ? { prior: input.prior } : {}),
+      ...(input.after !== undefined ? { after: input.after } : {}),
+      ...(input.undo !== undefined ? { undo: input.undo } : {}),
+      ...(input.requestIds?.length ? { requestIds: input.requestIds } : {}),
+      ...(input.error ? { error: input.error } : {}),
+      prev: last ? last.hash : GENESIS_PREV,
+    }
+    // Canonical JSON normalises away undefined members and Dates; round-trip so the stored entry
+    // is exactly what was hashed.
+    const clean = JSON.parse(canonicalJson(redactor.scrubDeep(base))) as Omit<JournalEntry, 'hash'>
+    const entry: JournalEntry = { ...clean, hash: entryHash(clean) }
+    await appendLineDurable(this.path, JSON.stringify(entry))
+    this.entries.push(entry)
+    return entry
+  }
+}

@@ -1,0 +1,94 @@
+import { constants } from 'node:fs'
+import { open, readFile, rm } from 'node:fs/promises'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { CaseLockedError } from '../../errors.js'
+import { FILE_MODE } from '../common/fs-safe.js'
+
+export interface LockHolder {
+  pid: number
+  host: string
+  user: string
+  command: string
+  since: string
+}
+
+export interface CaseLock {
+  release(): Promise<void>
+}
+
+const LOCK_FILE = '.lock'
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+async function readHolder(path: string): Promise<LockHolder | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as LockHolder
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Takes the case lock (`<case>/.lock`, created exclusively). A lock left by a dead process on this
+ * host is taken over; a live holder is waited for up to `waitMs`, then the error names it.
+ */
+export async function acquireCaseLock(
+  caseDir: string,
+  me: Omit<LockHolder, 'pid' | 'host' | 'since'>,
+  waitMs = Number(process.env.FIR_LOCK_WAIT_MS ?? 10_000),
+): Promise<CaseLock> {
+  const path = join(caseDir, LOCK_FILE)
+  const deadline = Date.now() + waitMs
+  const holderInfo: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    since: new Date().toISOString(),
+    ...me,
+  }
+  for (;;) {
+    try {
+      const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE)
+      await handle.writeFile(JSON.stringify(holderInfo))
+      await handle.sync()
+      await handle.close()
+      let released = false
+      return {
+        async release() {
+          if (released) return
+          released = true
+          const current = await readHolder(path)
+          if (current?.pid === process.pid && current.host === holderInfo.host)
+            await rm(path, { force: true })
+        },
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+    const holder = await readHolder(path)
+    if (holder && holder.host === hostname() && !alive(holder.pid)) {
+      await rm(path, { force: true })
+      continue
+    }
+    if (Date.now() >= deadline) {
+      const who = holder
+        ? `process ${holder.pid} on ${holder.host} (user ${holder.user}, since ${holder.since}): ${holder.command}`
+        : 'an unknown process (the lock file is unreadable)'
+      throw new CaseLockedError(`unable to lock case ${caseDir}: it is in use by ${who}`, {
+        actions: [
+          'wait for that command to finish and run this one again',
+          `if that process is gone (another host, a crash), remove ${path} by hand`,
+        ],
+      })
+    }
+    await sleep(100)
+  }
+}

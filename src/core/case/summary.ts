@@ -1,0 +1,70 @@
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { exists } from '../common/fs-safe.js'
+import { type CaseMeta, readCaseMeta } from './case-folder.js'
+import { EVIDENCE_DIR, MANIFEST_FILE, type Manifest } from './evidence-store.js'
+import { checkJournalText, JOURNAL_FILE } from './journal.js'
+
+export interface CaseSummary {
+  dir: string
+  meta: CaseMeta
+  journal: { entries: number; changes: { action: string; target: string; outcome: string; at: string }[] }
+  evidence: { set: string; files: number; bytes: number; sealed: string }[]
+  timeline: { events: number; findings: Record<string, number> } | null
+  reports: string[]
+}
+
+const CHANGE_OUTCOMES = new Set(['applied', 'already-applied', 'failed', 'denied', 'undone', 'conflict'])
+
+/** What a case holds, read without the lock (it never writes). */
+export async function summariseCase(dir: string): Promise<CaseSummary> {
+  const meta = await readCaseMeta(dir)
+  const { entries } = checkJournalText(await readFile(join(dir, JOURNAL_FILE), 'utf8'))
+  const sealed = entries.filter((e) => e.action === 'evidence.seal').map((e) => String(e.params.set))
+  const evidence: CaseSummary['evidence'] = []
+  for (const set of sealed) {
+    try {
+      const m = JSON.parse(await readFile(join(dir, EVIDENCE_DIR, set, MANIFEST_FILE), 'utf8')) as Manifest
+      evidence.push({
+        set,
+        files: m.files.length,
+        bytes: m.files.reduce((n, f) => n + f.bytes, 0),
+        sealed: m.sealed,
+      })
+    } catch {
+      evidence.push({ set, files: 0, bytes: 0, sealed: 'manifest unreadable' })
+    }
+  }
+  let timeline: CaseSummary['timeline'] = null
+  const eventsPath = join(dir, 'timeline', 'events.jsonl')
+  if (await exists(eventsPath)) {
+    let events = 0
+    for (const ch of await readFile(eventsPath)) if (ch === 10) events++
+    const findings: Record<string, number> = {}
+    try {
+      const list = JSON.parse(await readFile(join(dir, 'timeline', 'findings.json'), 'utf8')) as {
+        level?: string
+      }[]
+      for (const f of Array.isArray(list) ? list : [])
+        findings[f.level ?? 'unknown'] = (findings[f.level ?? 'unknown'] ?? 0) + 1
+    } catch {}
+    timeline = { events, findings }
+  }
+  const reportsDir = join(dir, 'reports')
+  const reports = (await exists(reportsDir))
+    ? (await readdir(reportsDir)).filter((f) => !f.startsWith('.'))
+    : []
+  return {
+    dir,
+    meta,
+    journal: {
+      entries: entries.length,
+      changes: entries
+        .filter((e) => CHANGE_OUTCOMES.has(e.outcome))
+        .map((e) => ({ action: e.action, target: e.target, outcome: e.outcome, at: e.at })),
+    },
+    evidence,
+    timeline,
+    reports,
+  }
+}

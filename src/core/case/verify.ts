@@ -1,0 +1,163 @@
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { join, relative } from 'node:path'
+import { exists } from '../common/fs-safe.js'
+import { sha256File, sha256Hex } from '../common/hash.js'
+import { CASE_FILE } from './case-folder.js'
+import { EVIDENCE_DIR, MANIFEST_FILE, type Manifest } from './evidence-store.js'
+import { checkJournalText, JOURNAL_FILE, type JournalEntry } from './journal.js'
+
+export interface VerifyProblem {
+  kind: 'changed' | 'missing' | 'extra' | 'out-of-order' | 'unparseable' | 'broken-chain'
+  path: string
+  seq?: number
+  message: string
+}
+
+export interface VerifyResult {
+  ok: boolean
+  checked: { journalEntries: number; evidenceSets: number; evidenceFiles: number; artifacts: number }
+  problems: VerifyProblem[]
+  warnings: string[]
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = []
+  async function walk(d: string) {
+    for (const entry of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, entry.name)
+      if (entry.isDirectory()) await walk(p)
+      else out.push(p)
+    }
+  }
+  if (await exists(dir)) await walk(dir)
+  return out
+}
+
+/**
+ * Re-hashes everything the case has sealed and re-checks the journal chain. Reads only: it takes no
+ * lock and changes nothing, so it can run on a copy of a case or while another command works.
+ */
+export async function verifyCase(caseDir: string): Promise<VerifyResult> {
+  const problems: VerifyProblem[] = []
+  const warnings: string[] = []
+  const checked = { journalEntries: 0, evidenceSets: 0, evidenceFiles: 0, artifacts: 0 }
+
+  let entries: JournalEntry[] = []
+  const journalPath = join(caseDir, JOURNAL_FILE)
+  if (!(await exists(journalPath))) {
+    problems.push({ kind: 'missing', path: JOURNAL_FILE, message: `${JOURNAL_FILE} is missing` })
+  } else {
+    const parsed = checkJournalText(await readFile(journalPath, 'utf8'))
+    entries = parsed.entries
+    checked.journalEntries = entries.length
+    for (const p of parsed.problems)
+      problems.push({ kind: p.kind, path: JOURNAL_FILE, seq: p.seq, message: p.message })
+  }
+
+  const init = entries.find((e) => e.seq === 0)
+  const caseJson = join(caseDir, CASE_FILE)
+  if (!(await exists(caseJson))) {
+    problems.push({ kind: 'missing', path: CASE_FILE, message: `${CASE_FILE} is missing` })
+  } else if (init && typeof init.params.caseJsonSha256 === 'string') {
+    const actual = sha256Hex(await readFile(caseJson))
+    if (actual !== init.params.caseJsonSha256) {
+      problems.push({
+        kind: 'changed',
+        path: CASE_FILE,
+        message: `${CASE_FILE} was changed after the case was created`,
+      })
+    }
+  }
+
+  const sealedSets = new Map<string, string>()
+  for (const e of entries) {
+    if (e.action === 'evidence.seal' && typeof e.params.set === 'string') {
+      sealedSets.set(e.params.set, String(e.params.manifestSha256))
+    }
+  }
+  const evidenceRoot = join(caseDir, EVIDENCE_DIR)
+  const onDisk = (await exists(evidenceRoot)) ? await readdir(evidenceRoot) : []
+  for (const name of onDisk) {
+    if (!sealedSets.has(name)) {
+      const manifestThere = await exists(join(evidenceRoot, name, MANIFEST_FILE))
+      if (manifestThere) {
+        problems.push({
+          kind: 'extra',
+          path: `${EVIDENCE_DIR}/${name}`,
+          message: `evidence set ${EVIDENCE_DIR}/${name} has a manifest but was never sealed in the journal`,
+        })
+      } else {
+        warnings.push(
+          `evidence set ${EVIDENCE_DIR}/${name} was never sealed (an interrupted snapshot); it is not evidence`,
+        )
+      }
+    }
+  }
+
+  for (const [set, manifestSha] of sealedSets) {
+    checked.evidenceSets++
+    const setDir = join(evidenceRoot, set)
+    const manifestPath = join(setDir, MANIFEST_FILE)
+    const rel = `${EVIDENCE_DIR}/${set}/${MANIFEST_FILE}`
+    if (!(await exists(manifestPath))) {
+      problems.push({ kind: 'missing', path: rel, message: `${rel} is missing` })
+      continue
+    }
+    const manifestText = await readFile(manifestPath)
+    if (sha256Hex(manifestText) !== manifestSha) {
+      problems.push({ kind: 'changed', path: rel, message: `${rel} was changed after it was sealed` })
+    }
+    let manifest: Manifest
+    try {
+      manifest = JSON.parse(manifestText.toString('utf8')) as Manifest
+    } catch {
+      problems.push({ kind: 'unparseable', path: rel, message: `${rel} is not valid JSON` })
+      continue
+    }
+    const listed = new Set<string>()
+    for (const f of manifest.files ?? []) {
+      checked.evidenceFiles++
+      const fileRel = `${EVIDENCE_DIR}/${set}/${f.path}`
+      listed.add(join(setDir, f.path))
+      const path = join(setDir, f.path)
+      if (!(await exists(path))) {
+        problems.push({ kind: 'missing', path: fileRel, message: `${fileRel} is missing` })
+        continue
+      }
+      const actual = await sha256File(path)
+      if (actual.sha256 !== f.sha256 || actual.bytes !== f.bytes) {
+        problems.push({
+          kind: 'changed',
+          path: fileRel,
+          message: `${fileRel} was changed: sha256 ${actual.sha256.slice(0, 12)}… (${actual.bytes} bytes), sealed as ${f.sha256.slice(0, 12)}… (${f.bytes} bytes)`,
+        })
+      }
+    }
+    for (const file of await listFiles(setDir)) {
+      if (file === manifestPath || listed.has(file)) continue
+      const fileRel = `${EVIDENCE_DIR}/${set}/${relative(setDir, file)}`
+      problems.push({ kind: 'extra', path: fileRel, message: `${fileRel} is not in the sealed manifest` })
+    }
+  }
+
+  const artifacts = new Map<string, { sha256: string; bytes: number }>()
+  for (const e of entries) {
+    if (e.action === 'case.artifact' && typeof e.params.path === 'string') {
+      artifacts.set(e.params.path, { sha256: String(e.params.sha256), bytes: Number(e.params.bytes) })
+    }
+  }
+  for (const [rel, want] of artifacts) {
+    checked.artifacts++
+    const path = join(caseDir, rel)
+    if (!(await exists(path)) || !(await stat(path)).isFile()) {
+      problems.push({ kind: 'missing', path: rel, message: `${rel} is missing` })
+      continue
+    }
+    const actual = await sha256File(path)
+    if (actual.sha256 !== want.sha256) {
+      problems.push({ kind: 'changed', path: rel, message: `${rel} was changed after fir wrote it` })
+    }
+  }
+
+  return { ok: problems.length === 0, checked, problems, warnings }
+}

@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto'
+import { constants } from 'node:fs'
+import { chmod, mkdir, open, rename, rm, stat } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+
+export const FILE_MODE = 0o600
+export const DIR_MODE = 0o700
+
+/** mkdir -p with the case's folder mode on every folder it creates. */
+export async function ensureDir(path: string): Promise<void> {
+  await mkdir(path, { recursive: true, mode: DIR_MODE })
+  await chmod(path, DIR_MODE)
+}
+
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`)
+}
+
+/** Fsyncs a folder so a rename inside it survives a crash. */
+async function fsyncDir(path: string): Promise<void> {
+  const handle = await open(path, constants.O_RDONLY)
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * Writes a file atomically: temp file in the same folder, fsync, rename, fsync the folder.
+ * With `once`, refuses to replace an existing file (evidence is write-once).
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: { once?: boolean } = {},
+): Promise<void> {
+  await ensureDir(dirname(path))
+  if (options.once && (await exists(path))) throw new Error(`refusing to overwrite ${path}: it is write-once`)
+  const tmp = tempPathFor(path)
+  const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE)
+  try {
+    await handle.writeFile(data)
+    await handle.sync()
+  } catch (err) {
+    await handle.close()
+    await rm(tmp, { force: true })
+    throw err
+  }
+  await handle.close()
+  if (options.once && (await exists(path))) {
+    await rm(tmp, { force: true })
+    throw new Error(`refusing to overwrite ${path}: it is write-once`)
+  }
+  await rename(tmp, path)
+  await fsyncDir(dirname(path))
+}
+
+/** Appends one line with O_APPEND and fsyncs it. */
+export async function appendLineDurable(path: string, line: string): Promise<void> {
+  const handle = await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, FILE_MODE)
+  try {
+    await handle.write(line.endsWith('\n') ? line : `${line}\n`)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path)
+    return true
+  } catch {
+    return false
+  }
+}
+
+export { fsyncDir }

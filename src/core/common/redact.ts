@@ -1,0 +1,129 @@
+import { sha256Hex } from './hash.js'
+
+/** The redacted form of a secret value: `‹redacted len=N sha256:xxxxxxxx›` (DESIGN §1, Secrets). */
+export function redactValue(value: string): string {
+  return `‹redacted len=${value.length} sha256:${sha256Hex(value).slice(0, 8)}›`
+}
+
+/** An access key id shortened for display, e.g. `AKIA…XYZ1` (key ids are not secret). */
+export function shortKeyId(id: string): string {
+  return id.length > 8 ? `${id.slice(0, 4)}…${id.slice(-4)}` : id
+}
+
+const SECRET_NAME =
+  /(secret|passw(or)?d|pwd|token|api[_-]?key|private[_-]?key|credential|auth|session|signing|client[_-]?secret|access[_-]?key|conn(ection)?[_-]?str|dsn|webhook|cookie|salt|bearer)/i
+const SECRET_VALUE_PATTERNS: { kind: string; re: RegExp }[] = [
+  { kind: 'aws-secret-access-key', re: /^[A-Za-z0-9/+=]{40}$/ },
+  { kind: 'private-key', re: /-----BEGIN [A-Z ]*PRIVATE KEY-----/ },
+  { kind: 'jwt', re: /^eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*$/ },
+  { kind: 'github-token', re: /^(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})$/ },
+  { kind: 'slack-token', re: /^xox[abposr]-[A-Za-z0-9-]{10,}$/ },
+  { kind: 'stripe-key', re: /^(sk|rk)_(live|test)_[A-Za-z0-9]{16,}$/ },
+  { kind: 'url-with-password', re: /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i },
+  { kind: 'aws-session-token', re: /^(IQoJb3JpZ2luX2Vj|FwoGZXIvYXdz)[A-Za-z0-9/+=]{50,}$/ },
+]
+const ACCESS_KEY_ID = /^(AKIA|ASIA)[A-Z0-9]{16}$/
+
+export interface SecretVerdict {
+  secret: boolean
+  kind?: string
+  accessKeyId?: boolean
+}
+
+/**
+ * Decides whether an environment variable (or any named value) looks like a secret, from its name
+ * and its value. Access key ids are reported separately: they are not secret, but they identify a
+ * long-term key to rotate.
+ */
+export function classifyValue(name: string, value: string): SecretVerdict {
+  if (ACCESS_KEY_ID.test(value)) return { secret: false, accessKeyId: true, kind: 'aws-access-key-id' }
+  for (const p of SECRET_VALUE_PATTERNS) if (p.re.test(value)) return { secret: true, kind: p.kind }
+  if (SECRET_NAME.test(name) && value.length >= 6 && !/^(true|false|null|none|\d{1,5})$/i.test(value)) {
+    return { secret: true, kind: 'secret-by-name' }
+  }
+  return { secret: false }
+}
+
+/**
+ * The process-wide list of secret values seen so far (from environments, secrets, rotated keys).
+ * Every output path (stdout, stderr, --json, journal, exports, reports) passes text through
+ * `scrub`, so a value registered here can never leave evidence/ verbatim.
+ */
+export class Redactor {
+  private readonly values = new Set<string>()
+  private pattern: RegExp | undefined
+
+  register(value: string): void {
+    // Very short values would redact ordinary words; they are still redacted where they are
+    // known to be secret (as whole field values), just not scrubbed inside other text.
+    if (value.length < 6 || this.values.has(value)) return
+    this.values.add(value)
+    this.pattern = undefined
+  }
+
+  get size(): number {
+    return this.values.size
+  }
+
+  scrub(text: string): string {
+    if (this.values.size === 0) return text
+    if (!this.pattern) {
+      const alternatives = [...this.values]
+        .sort((a, b) => b.length - a.length)
+        .map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      this.pattern = new RegExp(alternatives.join('|'), 'g')
+    }
+    return text.replace(this.pattern, (m) => redactValue(m))
+  }
+
+  /** Deep-scrubs every string in a JSON-like value (returns a copy). */
+  scrubDeep<T>(value: T): T {
+    if (this.values.size === 0) return value
+    return deepMapStrings(value, (s) => this.scrub(s)) as T
+  }
+}
+
+export function deepMapStrings(value: unknown, fn: (s: string) => string): unknown {
+  if (typeof value === 'string') return fn(value)
+  if (Array.isArray(value)) return value.map((v) => deepMapStrings(v, fn))
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) out[k] = deepMapStrings(v, fn)
+    return out
+  }
+  return value
+}
+
+/** The one redactor of this process. */
+export const redactor = new Redactor()
+
+const SECRET_FLAG = /^--?(secret|password|token|show-secret-value|env-value)(=|$)/i
+const ANY_SECRET_LOOKING = /\b[A-Za-z0-9/+=]{40}\b/g
+
+/**
+ * A command line with secrets redacted: values of secret-named flags and `--input k=v` pairs whose
+ * key looks secret, anything that looks like a secret access key, and every registered value.
+ */
+export function redactArgv(argv: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? ''
+    const prev = argv[i - 1] ?? ''
+    if (SECRET_FLAG.test(prev) && !prev.includes('=') && !arg.startsWith('-')) {
+      out.push(redactValue(arg))
+      continue
+    }
+    const eq = arg.match(/^(--?[A-Za-z-]+=)(.*)$/)
+    if (eq && SECRET_FLAG.test(arg)) {
+      out.push(`${eq[1]}${redactValue(eq[2] ?? '')}`)
+      continue
+    }
+    const kv = arg.match(/^([A-Za-z0-9_.-]+)=(.*)$/)
+    if (kv && classifyValue(kv[1] ?? '', kv[2] ?? '').secret) {
+      out.push(`${kv[1]}=${redactValue(kv[2] ?? '')}`)
+      continue
+    }
+    out.push(redactor.scrub(arg).replace(ANY_SECRET_LOOKING, (m) => redactValue(m)))
+  }
+  return out
+}

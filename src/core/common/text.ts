@@ -1,0 +1,34 @@
+/**
+ * Escapes a value for a terminal: C0/C1 control characters (ANSI escapes included), DEL and the
+ * Unicode bidi overrides become visible `\xNN` / `\u{…}` text, so an attacker-controlled field
+ * cannot move the cursor, recolour, hide text or rewrite what the responder sees.
+ * Newlines and tabs are escaped too unless `keepNewlines` is set (used for our own multi-line text).
+ */
+export function escapeTerminal(value: unknown, keepNewlines = false): string {
+  const s = typeof value === 'string' ? value : value === undefined ? '' : String(value)
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, (ch) => {
+    if (keepNewlines && (ch === '\n' || ch === '\t')) return ch
+    const code = ch.codePointAt(0) ?? 0
+    if (ch === '\n') return '\\n'
+    if (ch === '\r') return '\\r'
+    if (ch === '\t') return '\\t'
+    if (code === 0x1b) return '\\e'
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`
+  })
+}
+
+/** A UTC timestamp safe as a folder name: 20261128T201503.123Z */
+export function compactUtc(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '')
+}
+
+/** Pads a table of cells into aligned columns (cells must already be escaped). */
+export function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd()
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')
+}

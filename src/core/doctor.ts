@@ -1,0 +1,126 @@
+import type { AwsClients } from '../aws/clients.js'
+import { gapReason } from '../aws/errors.js'
+import { identityPolicyDocuments, simulatePrincipal } from '../aws/iam.js'
+import type { Gaps } from './context.js'
+import { callerIdentity, parseArn } from './identity.js'
+import { appearsAllowed, COMMAND_PERMISSIONS, statementsOf } from './permissions.js'
+
+export type PermissionStatus = 'allowed' | 'denied' | 'not-granted' | 'unknown'
+
+export interface DoctorReport {
+  identity: { arn: string; account: string; userId: string }
+  region: string
+  endpoint: string | null
+  proxy: string | null
+  emulatorOnly: boolean
+  clockSkewSeconds: number | null
+  permissionCheck: 'simulate' | 'policies' | 'unavailable'
+  commands: {
+    command: string
+    ready: PermissionStatus
+    actions: { action: string; optional: boolean; status: PermissionStatus }[]
+  }[]
+}
+
+/** The IAM principal whose policies apply to a caller ARN (an assumed role's role, a user). */
+function principalOf(arn: string): { kind: 'role' | 'user'; name: string } | undefined {
+  const p = parseArn(arn)
+  if (!p) return undefined
+  const assumed = p.resource.match(/^assumed-role\/([^/]+)\//)
+  if (assumed) return { kind: 'role', name: assumed[1]! }
+  const user = p.resource.match(/^user\/(?:.*\/)?([^/]+)$/)
+  if (user) return { kind: 'user', name: user[1]! }
+  const role = p.resource.match(/^role\/(?:.*\/)?([^/]+)$/)
+  if (role) return { kind: 'role', name: role[1]! }
+  return undefined
+}
+
+function policySourceArn(arn: string, account: string): string | undefined {
+  const pr = principalOf(arn)
+  if (!pr) return undefined
+  return `arn:aws:iam::${account}:${pr.kind}/${pr.name}`
+}
+
+/**
+ * Preflight: who fir acts as, where, with what clock skew, and whether the caller appears to hold
+ * each command's IAM actions (SimulatePrincipalPolicy, else the caller's own policy documents).
+ */
+export async function runDoctor(aws: AwsClients, gaps: Gaps): Promise<DoctorReport> {
+  const id = await callerIdentity(aws)
+  const allActions = [
+    ...new Set(
+      Object.values(COMMAND_PERMISSIONS)
+        .flat()
+        .map((a) => a.replace(/\?$/, '')),
+    ),
+  ]
+  let decide: (action: string) => PermissionStatus = () => 'unknown'
+  let method: DoctorReport['permissionCheck'] = 'unavailable'
+  const source = policySourceArn(id.arn, id.account)
+  if (id.arn.endsWith(':root')) {
+    decide = () => 'allowed'
+    method = 'policies'
+  } else if (source) {
+    try {
+      const decisions = await simulatePrincipal(aws, source, allActions)
+      decide = (a) =>
+        decisions[a] === 'allowed'
+          ? 'allowed'
+          : decisions[a] === 'explicitDeny'
+            ? 'denied'
+            : decisions[a]
+              ? 'not-granted'
+              : 'unknown'
+      method = 'simulate'
+    } catch (simErr) {
+      try {
+        const pr = principalOf(id.arn)!
+        const statements = (await identityPolicyDocuments(aws, pr.kind, pr.name)).flatMap((d) =>
+          statementsOf(d),
+        )
+        decide = (a) => appearsAllowed(statements, a)
+        method = 'policies'
+      } catch (err) {
+        gaps.add({ what: 'permission check', call: 'iam:SimulatePrincipalPolicy', reason: gapReason(simErr) })
+        gaps.add({
+          what: "permission check (reading the caller's policies)",
+          call: 'iam:GetRole/GetUser',
+          reason: gapReason(err),
+        })
+      }
+    }
+  } else {
+    gaps.add({
+      what: 'permission check',
+      call: 'iam:SimulatePrincipalPolicy',
+      reason: `cannot map caller ${id.arn} to an IAM principal`,
+    })
+  }
+  const commands = Object.entries(COMMAND_PERMISSIONS).map(([command, actions]) => {
+    const rows = actions.map((a) => {
+      const optional = a.endsWith('?')
+      const action = a.replace(/\?$/, '')
+      return { action, optional, status: decide(action) }
+    })
+    const required = rows.filter((r) => !r.optional)
+    const ready: PermissionStatus = required.some((r) => r.status === 'denied')
+      ? 'denied'
+      : required.some((r) => r.status === 'not-granted')
+        ? 'not-granted'
+        : required.some((r) => r.status === 'unknown')
+          ? 'unknown'
+          : 'allowed'
+    return { command, ready, actions: rows }
+  })
+  const skew = aws.clock.skewMs
+  return {
+    identity: id,
+    region: aws.region,
+    endpoint: aws.endpoint ?? null,
+    proxy: aws.emulatorOnly ? null : (process.env.HTTPS_PROXY ?? process.env.https_proxy ?? null),
+    emulatorOnly: aws.emulatorOnly,
+    clockSkewSeconds: skew === undefined ? null : Math.round(skew / 1000),
+    permissionCheck: method,
+    commands,
+  }
+}

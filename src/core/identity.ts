@@ -1,0 +1,68 @@
+import type { AwsClients } from '../aws/clients.js'
+import { type CallerIdentity, getCallerIdentity } from '../aws/sts.js'
+import { UsageError } from '../errors.js'
+import { setActorArn } from './case/journal.js'
+import type { FirContext } from './context.js'
+
+const identities = new WeakMap<AwsClients, Promise<CallerIdentity>>()
+
+/** The caller (GetCallerIdentity), asked once per client set; the ARN is stamped on journal entries. */
+export function callerIdentity(aws: AwsClients): Promise<CallerIdentity> {
+  let p = identities.get(aws)
+  if (!p) {
+    p = getCallerIdentity(aws).then((id) => {
+      setActorArn(id.arn)
+      return id
+    })
+    p.catch(() => identities.delete(aws))
+    identities.set(aws, p)
+  }
+  return p
+}
+
+const announced = new WeakSet<AwsClients>()
+
+/**
+ * Prints (stderr) and journals who fir acts as, in which account and region, before the first
+ * change a command makes (DESIGN §1). Once per client set.
+ */
+export async function announceActing(ctx: FirContext, aws: AwsClients = ctx.aws): Promise<CallerIdentity> {
+  const id = await callerIdentity(aws)
+  if (announced.has(aws)) return id
+  announced.add(aws)
+  const where = aws.endpoint ? ` via ${aws.endpoint}` : ''
+  ctx.log.info(`fir: acting as ${id.arn} in account ${id.account}, region ${aws.region}${where}`)
+  await ctx.case.journal.append({
+    action: 'aws.identity',
+    target: id.arn,
+    params: { account: id.account, region: aws.region, endpoint: aws.endpoint ?? null, userId: id.userId },
+    outcome: 'recorded',
+  })
+  return id
+}
+
+/** Parsed parts of an ARN, or undefined when the string is not an ARN. */
+export function parseArn(
+  arn: string,
+): { partition: string; service: string; region: string; account: string; resource: string } | undefined {
+  const m = arn.match(/^arn:(aws[a-z-]*):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|aws|):(.+)$/)
+  if (!m) return undefined
+  return { partition: m[1]!, service: m[2]!, region: m[3]!, account: m[4]!, resource: m[5]! }
+}
+
+/** Refuses to act on an ARN of another account than the caller's (DESIGN §1). */
+export async function assertSameAccount(aws: AwsClients, arn: string): Promise<void> {
+  const parsed = parseArn(arn)
+  if (!parsed?.account || parsed.account === 'aws') return
+  const id = await callerIdentity(aws)
+  if (id.account && parsed.account !== id.account) {
+    throw new UsageError(
+      `unable to act on ${arn}: it is in account ${parsed.account}, but the caller ${id.arn} is in account ${id.account}`,
+      {
+        actions: [
+          `pass --role-arn arn:aws:iam::${parsed.account}:role/<responder role> to act in that account`,
+        ],
+      },
+    )
+  }
+}

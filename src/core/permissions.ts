@@ -1,0 +1,85 @@
+/**
+ * The IAM actions each fir command needs. README's "IAM permissions" section is checked against
+ * this table by test/core/permissions.test.ts, and `fir doctor` checks the caller against it.
+ * Optional actions are marked with `?`: without them fir records a gap and carries on.
+ */
+export const COMMAND_PERMISSIONS: Record<string, string[]> = {
+  doctor: ['sts:GetCallerIdentity', 'iam:SimulatePrincipalPolicy?', 'iam:GetRole?', 'iam:GetUser?'],
+  'case init': [],
+  'case show': [],
+  'case verify': [],
+}
+
+export function requiredActions(command: string): string[] {
+  return (COMMAND_PERMISSIONS[command] ?? []).map((a) => a.replace(/\?$/, ''))
+}
+
+/** Does an IAM action pattern (with * and ?) match an action, case-insensitively? */
+export function actionMatches(pattern: string, action: string): boolean {
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  )
+  return re.test(action)
+}
+
+export interface PolicyStatement {
+  Sid?: string
+  Effect?: string
+  Action?: string | string[]
+  NotAction?: string | string[]
+  Resource?: string | string[]
+  NotResource?: string | string[]
+  Principal?: unknown
+  Condition?: Record<string, unknown>
+}
+
+export interface PolicyDocument {
+  Version?: string
+  Statement?: PolicyStatement | PolicyStatement[]
+}
+
+export function statementsOf(doc: PolicyDocument | string | undefined): PolicyStatement[] {
+  if (!doc) return []
+  let d: PolicyDocument
+  try {
+    // GetPolicyVersion/GetRolePolicy documents arrive URL-encoded from AWS (not from moto).
+    d =
+      typeof doc === 'string'
+        ? (JSON.parse(doc.startsWith('%') ? decodeURIComponent(doc) : doc) as PolicyDocument)
+        : doc
+  } catch {
+    return []
+  }
+  const s = d.Statement
+  return Array.isArray(s) ? s : s ? [s] : []
+}
+
+export function asList(v: string | string[] | undefined): string[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v]
+}
+
+/**
+ * Whether identity policies appear to allow an action on some resource: an explicit Deny on `*`
+ * wins, then any Allow. Conditions and resource scoping are not evaluated (hence "appears").
+ */
+export function appearsAllowed(
+  statements: PolicyStatement[],
+  action: string,
+): 'allowed' | 'denied' | 'not-granted' {
+  const matches = (s: PolicyStatement) =>
+    s.NotAction !== undefined
+      ? !asList(s.NotAction).some((p) => actionMatches(p, action))
+      : asList(s.Action).some((p) => actionMatches(p, action))
+  if (
+    statements.some(
+      (s) => s.Effect === 'Deny' && matches(s) && asList(s.Resource).includes('*') && !s.Condition,
+    )
+  ) {
+    return 'denied'
+  }
+  return statements.some((s) => s.Effect === 'Allow' && matches(s)) ? 'allowed' : 'not-granted'
+}

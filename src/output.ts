@@ -1,0 +1,71 @@
+import { redactor } from './core/common/redact.js'
+import { escapeTerminal } from './core/common/text.js'
+import type { Gap } from './core/context.js'
+import { ExitCode, type ExitCodeValue, type FirError } from './errors.js'
+
+/** What a command returns: the JSON result and the human rendering of the same facts. */
+export interface CommandOutcome<R = unknown> {
+  result: R
+  human: string
+  warnings?: string[]
+  gaps?: Gap[]
+  /** Overrides the exit code a finished command gets (0, or 4 with gaps). */
+  status?: ExitCodeValue
+}
+
+// JSON.stringify escapes C0 controls; C1 controls and bidi overrides pass through raw, and some
+// terminals act on them, so they are escaped too (still valid JSON).
+function jsonSafe(text: string): string {
+  return text.replace(
+    /[\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  )
+}
+
+export function renderJson(doc: unknown): string {
+  return jsonSafe(JSON.stringify(redactor.scrubDeep(doc), null, 2))
+}
+
+export function statusFor(outcome: CommandOutcome): ExitCodeValue {
+  if (outcome.status !== undefined) return outcome.status
+  return outcome.gaps && outcome.gaps.length > 0 ? ExitCode.gaps : ExitCode.ok
+}
+
+/** The envelope of a finished command (DESIGN §1). */
+export function finishedEnvelope(outcome: CommandOutcome): Record<string, unknown> {
+  return {
+    status: statusFor(outcome),
+    result: outcome.result,
+    warnings: outcome.warnings ?? [],
+    gaps: outcome.gaps ?? [],
+  }
+}
+
+/** The envelope of a command that did not finish. */
+export function errorEnvelope(err: FirError, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    status: err.exitCode,
+    error: { code: err.code, message: err.message, actions: err.actions },
+    ...extra,
+  }
+}
+
+/** Human text for stdout: our own layout kept, every control character in it escaped, secrets scrubbed. */
+export function renderHuman(text: string): string {
+  return escapeTerminal(redactor.scrub(text), true)
+}
+
+export function renderGaps(gaps: Gap[]): string {
+  if (gaps.length === 0) return ''
+  return [
+    '',
+    `Gaps (${gaps.length}) — collected everything else:`,
+    ...gaps.map((g) => `  - ${g.what} [${g.call}]: ${g.reason}`),
+  ].join('\n')
+}
+
+export function renderError(err: FirError): string {
+  const lines = [`error: ${err.message}`]
+  for (const a of err.actions) lines.push(`  → ${a}`)
+  return escapeTerminal(redactor.scrub(lines.join('\n')), true)
+}

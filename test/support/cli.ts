@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+export const REPO_ROOT = resolve(import.meta.dirname, '..', '..')
+export const BIN = join(REPO_ROOT, 'bin', 'run.js')
+
+export interface CliResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  /** stdout parsed as JSON, when it is JSON. */
+  json: any
+}
+
+export interface CliOptions {
+  cwd?: string
+  env?: NodeJS.ProcessEnv
+  input?: string
+  endpoint?: string
+  timeoutMs?: number
+  /** Called with the child as soon as it starts (e.g. to kill it at a chosen moment). */
+  onSpawn?: (child: import('node:child_process').ChildProcess) => void
+}
+
+/** A fresh temporary folder (real files, never mocks). */
+export function tempDir(prefix = 'fir-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix))
+}
+
+/**
+ * Runs the built CLI (bin/run.js → dist/) as a child process, the way a user would, with dummy
+ * credentials, the emulator endpoint and the loopback guard on. stdin is not a terminal.
+ */
+export function runFir(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.FIR_TEST_HOME ?? tmpdir(),
+    LANG: 'C.UTF-8',
+    FIR_EMULATOR_ONLY: '1',
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+    AWS_REGION: 'us-east-1',
+    AWS_CONFIG_FILE: '/nonexistent/fir-test-aws-config',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/fir-test-aws-credentials',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    FIR_LOCK_WAIT_MS: '2000',
+    ...(options.endpoint ? { AWS_ENDPOINT_URL: options.endpoint } : {}),
+    ...options.env,
+  }
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k]
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd ?? REPO_ROOT,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    options.onSpawn?.(child)
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+    })
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString()
+    })
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      let json: unknown
+      try {
+        json = JSON.parse(stdout)
+      } catch {
+        json = undefined
+      }
+      resolvePromise({ code, signal, stdout, stderr, json })
+    })
+    child.stdin.end(options.input ?? '')
+  })
+}

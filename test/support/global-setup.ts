@@ -1,0 +1,28 @@
+import type { TestProject } from 'vitest/node'
+import { type MotoServer, startMoto } from './moto.js'
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    motoEndpoints: string[]
+  }
+}
+
+const servers: MotoServer[] = []
+
+/**
+ * Starts one moto server per test worker (test files in one worker run one after another, so each
+ * file can reset its worker's server without disturbing a file running in another worker).
+ */
+export async function setup(project: TestProject): Promise<void> {
+  const workers = Number(process.env.FIR_TEST_WORKERS ?? 2)
+  const started = await Promise.all(Array.from({ length: workers }, () => startMoto()))
+  servers.push(...started)
+  project.provide(
+    'motoEndpoints',
+    started.map((s) => s.endpoint),
+  )
+}
+
+export async function teardown(): Promise<void> {
+  await Promise.all(servers.map((s) => s.stop()))
+}

@@ -1,0 +1,25 @@
+import { defineConfig } from 'vitest/config'
+
+const workers = Number(process.env.FIR_TEST_WORKERS ?? 2)
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
+    pool: 'forks',
+    maxWorkers: workers,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    env: {
+      // Tests never reach real AWS: fixed dummy credentials and the loopback-only guard.
+      FIR_EMULATOR_ONLY: '1',
+      AWS_ACCESS_KEY_ID: 'testing',
+      AWS_SECRET_ACCESS_KEY: 'testing',
+      AWS_SESSION_TOKEN: '',
+      AWS_REGION: 'us-east-1',
+      AWS_PROFILE: '',
+      AWS_CONFIG_FILE: '/nonexistent/fir-test-aws-config',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/fir-test-aws-credentials',
+    },
+  },
+})
