@@ -8,7 +8,13 @@ import {
 } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
-export type FaultKind = 'access-denied' | 'throttle' | 'server-error' | 'drop' | 'not-implemented'
+export type FaultKind =
+  | 'access-denied'
+  | 'throttle'
+  | 'server-error'
+  | 'drop'
+  | 'not-implemented'
+  | 'expired-token'
 
 export interface RequestInfo {
   method: string
@@ -136,6 +142,12 @@ function faultResponse(info: RequestInfo, kind: Exclude<FaultKind, 'drop'>, res:
       query: 'ServiceUnavailable',
       msg: 'We encountered an internal error. Please try again.',
     },
+    'expired-token': {
+      status: 400,
+      json: 'ExpiredTokenException',
+      query: 'ExpiredToken',
+      msg: 'The security token included in the request is expired',
+    },
     'not-implemented': {
       status: 501,
       json: 'NotImplemented',
@@ -146,7 +158,7 @@ function faultResponse(info: RequestInfo, kind: Exclude<FaultKind, 'drop'>, res:
   res.setHeader('x-amzn-requestid', requestId)
   if (info.protocol === 'query' || info.protocol === 'rest-xml') {
     res.writeHead(table.status, { 'content-type': 'text/xml' })
-    const code = kind === 'access-denied' ? 'AccessDenied' : table.query
+    const code = table.query
     res.end(
       info.protocol === 'rest-xml'
         ? `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${table.msg}</Message><RequestId>${requestId}</RequestId></Error>`

@@ -1,0 +1,130 @@
+import net from 'node:net'
+import { ListFunctionsCommand } from '@aws-sdk/client-lambda'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { AwsClients, isLoopbackHost } from '../../src/aws/clients.js'
+import { toFirError } from '../../src/aws/errors.js'
+import { getCallerIdentity } from '../../src/aws/sts.js'
+import { EmulatorSafetyError } from '../../src/errors.js'
+import { useMoto } from '../support/emulator.js'
+import { FaultProxy } from '../support/fault-proxy.js'
+
+const moto = useMoto()
+
+describe('loopback guard', () => {
+  it('knows loopback from everything else', () => {
+    for (const h of ['127.0.0.1', '127.9.9.9', 'localhost', '[::1]', '::1', 'a.localhost'])
+      expect(isLoopbackHost(h)).toBe(true)
+    for (const h of [
+      '10.0.0.1',
+      '192.168.1.1',
+      'lambda.us-east-1.amazonaws.com',
+      '128.0.0.1',
+      '::ffff:8.8.8.8',
+    ]) {
+      expect(isLoopbackHost(h)).toBe(false)
+    }
+  })
+
+  it('refuses a non-loopback endpoint under test settings before any request leaves the process', async () => {
+    const connect = vi.spyOn(net.Socket.prototype, 'connect')
+    await expect(
+      AwsClients.create({ endpoint: 'http://192.0.2.10:4566', emulatorOnly: true }),
+    ).rejects.toBeInstanceOf(EmulatorSafetyError)
+
+    // A client built for loopback whose request is redirected elsewhere by any middleware is stopped too.
+    const aws = await AwsClients.create({ endpoint: moto.endpoint(), emulatorOnly: true })
+    aws.lambda.middlewareStack.add(
+      (next) => async (args) => {
+        ;(args.request as { hostname: string }).hostname = 'lambda.us-east-1.amazonaws.com'
+        return next(args)
+      },
+      { step: 'build', name: 'redirectForTest' },
+    )
+    const before = connect.mock.calls.length
+    await expect(aws.lambda.send(new ListFunctionsCommand({}))).rejects.toBeInstanceOf(EmulatorSafetyError)
+    expect(connect.mock.calls.length).toBe(before)
+    connect.mockRestore()
+  })
+
+  it("uses the dummy credentials, never the environment's, in emulator-only mode", async () => {
+    const proxy = await new FaultProxy(moto.endpoint()).start()
+    const saved = process.env.AWS_ACCESS_KEY_ID
+    process.env.AWS_ACCESS_KEY_ID = 'AKIAREALLOOKINGKEY01'
+    try {
+      const aws = await AwsClients.create({ endpoint: proxy.endpoint, emulatorOnly: true })
+      await getCallerIdentity(aws)
+      expect(proxy.records.map((r) => r.accessKeyId)).toEqual(['testing'])
+    } finally {
+      process.env.AWS_ACCESS_KEY_ID = saved
+      await proxy.stop()
+    }
+  })
+})
+
+describe('client factory against moto', () => {
+  let proxy: FaultProxy
+  beforeAll(async () => {
+    proxy = await new FaultProxy(moto.endpoint()).start()
+  })
+  afterAll(() => proxy.stop())
+
+  it('logs every request with its request id and learns AWS clock skew from Date headers', async () => {
+    const aws = await AwsClients.create({ endpoint: moto.endpoint(), emulatorOnly: true })
+    const id = await getCallerIdentity(aws)
+    expect(id.account).toMatch(/^\d{12}$/)
+    expect(aws.requestLog.at(-1)).toMatchObject({
+      service: 'sts',
+      operation: 'GetCallerIdentity',
+      status: 200,
+    })
+    expect(aws.clock.skewMs).toBeDefined()
+    expect(Math.abs(aws.clock.skewMs!)).toBeLessThan(5000)
+  })
+
+  it('names the missing IAM action when AWS denies a call', async () => {
+    proxy.rules = [{ match: 'GetCallerIdentity', fault: 'access-denied' }]
+    const aws = await AwsClients.create({ endpoint: proxy.endpoint, emulatorOnly: true })
+    const err = await getCallerIdentity(aws).catch((e) => e)
+    expect(err.code).toBe('access-denied')
+    expect(err.iamActions).toEqual(['sts:GetCallerIdentity'])
+    expect(err.actions.join(' ')).toContain('sts:GetCallerIdentity')
+  })
+
+  it('turns an expired token into an error that says to refresh credentials', async () => {
+    proxy.rules = [{ match: 'GetCallerIdentity', fault: 'expired-token' }]
+    const aws = await AwsClients.create({ endpoint: proxy.endpoint, emulatorOnly: true })
+    const err = await getCallerIdentity(aws).catch((e) => e)
+    expect(err.code).toBe('expired-credentials')
+    expect(err.actions.join(' ')).toMatch(/sso login/)
+  })
+
+  it('retries throttling and 5xx adaptively, then succeeds', async () => {
+    proxy.rules = [
+      { match: 'GetCallerIdentity', fault: 'throttle', count: 1 },
+      { match: 'GetCallerIdentity', fault: 'server-error', count: 1 },
+    ]
+    const aws = await AwsClients.create({ endpoint: proxy.endpoint, emulatorOnly: true })
+    const start = proxy.records.length
+    await expect(getCallerIdentity(aws)).resolves.toMatchObject({ account: expect.any(String) })
+    expect(proxy.records.slice(start).map((r) => r.faulted ?? 'ok')).toEqual([
+      'throttle',
+      'server-error',
+      'ok',
+    ])
+  })
+
+  it('maps a missing credential chain to a no-credentials error with next steps', () => {
+    const e = Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+    })
+    const err = toFirError(e, 'sts:GetCallerIdentity', 'identify the caller')
+    expect(err.code).toBe('no-credentials')
+    expect(err.actions.join(' ')).toMatch(/AWS_PROFILE|--profile/)
+  })
+
+  it('rejects a region that is not an AWS region name', async () => {
+    await expect(
+      AwsClients.create({ region: 'mars-north', emulatorOnly: true, endpoint: moto.endpoint() }),
+    ).rejects.toThrow(/not an AWS region name/)
+  })
+})

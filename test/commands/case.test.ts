@@ -1,0 +1,156 @@
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { CaseHandle } from '../../src/core/case/case-folder.js'
+import { runFir, tempDir } from '../support/cli.js'
+
+describe('fir case (built CLI)', () => {
+  it('init then verify exits 0; --json status equals the exit code', async () => {
+    const cwd = await tempDir()
+    const init = await runFir(['case', 'init', 'X', '--title', 'drill'], { cwd })
+    expect(init.code).toBe(0)
+    expect(init.stdout).toContain('Created case X')
+    const verify = await runFir(['case', 'verify', '--case', 'cases/X', '--json'], { cwd })
+    expect(verify.code).toBe(0)
+    expect(verify.json).toMatchObject({ status: 0, result: { ok: true }, warnings: [], gaps: [] })
+    const show = await runFir(['case', 'show', '--json'], { cwd })
+    expect(show.json.result.meta).toMatchObject({ id: 'X', title: 'drill' })
+  })
+
+  it('verify exits 3 and names a flipped evidence byte, a deleted file and an edited journal line', async () => {
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'X'], { cwd })).code).toBe(0)
+    const dir = join(cwd, 'cases', 'X')
+    const handle = await CaseHandle.open(dir)
+    const set = await handle.newEvidenceSet()
+    await set.writeBytes('one.json', '{"a":1}', { call: 'test' })
+    await set.writeBytes('two.json', '{"b":2}', { call: 'test' })
+    await set.seal()
+    await handle.close()
+    expect((await runFir(['case', 'verify', '--case', dir], { cwd })).code).toBe(0)
+
+    const one = join(set.dir, 'one.json')
+    const bytes = await readFile(one)
+    bytes[2] = bytes[2]! ^ 0x01
+    await writeFile(one, bytes)
+    let r = await runFir(['case', 'verify', '--case', dir, '--json'], { cwd })
+    expect(r.code).toBe(3)
+    expect(r.json.status).toBe(3)
+    expect(r.json.error.code).toBe('integrity')
+    expect(r.json.result.problems).toEqual([
+      expect.objectContaining({ kind: 'changed', path: `evidence/${set.name}/one.json` }),
+    ])
+
+    await rm(join(set.dir, 'two.json'))
+    r = await runFir(['case', 'verify', '--case', dir], { cwd })
+    expect(r.code).toBe(3)
+    expect(r.stderr).toContain(`missing: evidence/${set.name}/two.json is missing`)
+
+    const journal = join(dir, 'journal.jsonl')
+    const lines = (await readFile(journal, 'utf8')).split('\n')
+    lines[1] = lines[1]!.replace('"files":2', '"files":3')
+    await writeFile(journal, lines.join('\n'))
+    r = await runFir(['case', 'verify', '--case', dir], { cwd })
+    expect(r.code).toBe(3)
+    expect(r.stderr).toMatch(/journal entry seq 1 \(line 2\) was changed/)
+  })
+
+  it('rejects bad input with exit 2 and changes nothing', async () => {
+    const cwd = await tempDir()
+    for (const id of ['a/b', '..', 'x\u001b[31m', '']) {
+      const r = await runFir(['case', 'init', id, '--json'], { cwd })
+      expect(r.code).toBe(2)
+      expect(r.json.status).toBe(2)
+      expect(r.stdout).not.toContain('\u001b')
+    }
+    expect((await runFir(['case', 'init', 'X'], { cwd })).code).toBe(0)
+    const before = await readFile(join(cwd, 'cases/X/journal.jsonl'), 'utf8')
+    const again = await runFir(['case', 'init', 'X'], { cwd })
+    expect(again.code).toBe(2)
+    expect(again.stderr).toContain('already holds a case')
+    expect(await readFile(join(cwd, 'cases/X/journal.jsonl'), 'utf8')).toBe(before)
+
+    const unknownFlag = await runFir(['case', 'show', '--nope'], { cwd })
+    expect(unknownFlag.code).toBe(2)
+    expect(unknownFlag.stderr).toContain('Nonexistent flag: --nope')
+    expect(unknownFlag.stderr).not.toMatch(/\bat .*\.js:\d+/)
+
+    const notCase = await runFir(['case', 'show', '--case', cwd], { cwd })
+    expect(notCase.code).toBe(2)
+    expect(notCase.stderr).toContain('is not a fir case folder')
+
+    await writeFile(join(cwd, 'cases/X/case.json'), '{"id": ')
+    const corrupt = await runFir(['case', 'show', '--case', 'cases/X'], { cwd })
+    expect(corrupt.code).toBe(2)
+    expect(corrupt.stderr).toContain('case.json is corrupt')
+    expect((await runFir(['case', 'verify', '--case', 'cases/X'], { cwd })).code).toBe(3)
+  })
+
+  it('asks how to choose when ./cases holds several cases', async () => {
+    const cwd = await tempDir()
+    await runFir(['case', 'init', 'A'], { cwd })
+    await runFir(['case', 'init', 'B'], { cwd })
+    const r = await runFir(['case', 'show', '--json'], { cwd })
+    expect(r.code).toBe(2)
+    expect(r.json.error.actions.join(' ')).toContain('--case')
+    const env = await runFir(['case', 'show', '--json'], { cwd, env: { FIR_CASE: 'cases/B' } })
+    expect(env.json.result.meta.id).toBe('B')
+  })
+
+  it('two concurrent writers: the second waits or fails naming the holder; the journal stays valid', async () => {
+    const cwd = await tempDir()
+    await runFir(['case', 'init', 'L'], { cwd })
+    const dir = join(cwd, 'cases', 'L')
+    const holder = await CaseHandle.open(dir)
+    // A second writer in another process while the lock is held.
+    const contender = await import('node:child_process').then(({ spawn }) =>
+      spawn(
+        process.execPath,
+        [
+          '-e',
+          `
+        import(${JSON.stringify(join(process.cwd(), 'dist/core/case/case-folder.js'))}).then(async (m) => {
+          try { const h = await m.CaseHandle.open(${JSON.stringify(dir)}); await h.journal.append({action:'second',target:'t',params:{},outcome:'recorded'}); await h.close(); console.log('appended') }
+          catch (e) { console.log('refused: ' + e.message) }
+        })`,
+        ],
+        { env: { ...process.env, FIR_LOCK_WAIT_MS: '300' } },
+      ),
+    )
+    let out = ''
+    contender.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    await new Promise((r) => contender.on('close', r))
+    expect(out).toMatch(/refused: unable to lock case .*in use by process \d+ on/)
+    await holder.journal.append({ action: 'first', target: 't', params: {}, outcome: 'recorded' })
+    await holder.close()
+    // With the lock free, many concurrent writers all get their turn, one at a time.
+    const writers = await Promise.all(
+      Array.from({ length: 4 }, (_, i) =>
+        import('node:child_process').then(
+          ({ spawn }) =>
+            new Promise<string>((resolve) => {
+              const c = spawn(
+                process.execPath,
+                [
+                  '-e',
+                  `
+                import(${JSON.stringify(join(process.cwd(), 'dist/core/case/case-folder.js'))}).then(async (m) => {
+                  const h = await m.CaseHandle.open(${JSON.stringify(dir)}); await h.journal.append({action:'w${i}',target:'t',params:{},outcome:'recorded'}); await h.close(); console.log('ok')
+                }).catch((e) => console.log('err ' + e.message))`,
+                ],
+                { env: { ...process.env, FIR_LOCK_WAIT_MS: '20000' } },
+              )
+              let o = ''
+              c.stdout.on('data', (d: Buffer) => (o += d.toString()))
+              c.on('close', () => resolve(o.trim()))
+            }),
+        ),
+      ),
+    )
+    expect(writers).toEqual(['ok', 'ok', 'ok', 'ok'])
+    const verify = await runFir(['case', 'verify', '--case', dir, '--json'], { cwd })
+    expect(verify.code).toBe(0)
+    expect(verify.json.result.checked.journalEntries).toBe(6)
+    expect((await readdir(dir)).includes('.lock')).toBe(false)
+  })
+})

@@ -1,0 +1,131 @@
+import { appendFile, readFile, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { CaseHandle, resolveCaseDir } from '../../../src/core/case/case-folder.js'
+import { checkJournalText, Journal } from '../../../src/core/case/journal.js'
+import { verifyCase } from '../../../src/core/case/verify.js'
+import { redactor, redactValue } from '../../../src/core/common/redact.js'
+import { tempDir } from '../../support/cli.js'
+
+async function newCase(id = 'C1') {
+  const cwd = await tempDir()
+  const handle = await CaseHandle.init(id, { firVersion: 'test', cwd })
+  return { cwd, handle }
+}
+
+describe('case folder', () => {
+  it('creates 0700 folders, a 0600 case.json and journal seq 0', async () => {
+    const { handle } = await newCase()
+    expect((await stat(handle.dir)).mode & 0o777).toBe(0o700)
+    expect((await stat(join(handle.dir, 'evidence'))).mode & 0o777).toBe(0o700)
+    expect((await stat(join(handle.dir, 'case.json'))).mode & 0o777).toBe(0o600)
+    expect((await stat(join(handle.dir, 'journal.jsonl'))).mode & 0o777).toBe(0o600)
+    const [first] = handle.journal.all()
+    expect(first).toMatchObject({ seq: 0, action: 'case.init', outcome: 'recorded', prev: '0'.repeat(64) })
+    await handle.close()
+  })
+
+  it('chains journal entries and redacts registered secrets in them', async () => {
+    const { handle } = await newCase()
+    redactor.register('super-secret-env-value')
+    await handle.journal.append({
+      action: 'test.x',
+      target: 't',
+      params: { note: 'has super-secret-env-value inside' },
+      outcome: 'recorded',
+    })
+    const text = await readFile(handle.journal.path, 'utf8')
+    expect(text).not.toContain('super-secret-env-value')
+    expect(text).toContain(redactValue('super-secret-env-value'))
+    const parsed = checkJournalText(text)
+    expect(parsed.problems).toEqual([])
+    expect(parsed.entries[1]!.prev).toBe(parsed.entries[0]!.hash)
+    await handle.close()
+  })
+
+  it('keeps evidence write-once and seals a manifest whose hash is journaled', async () => {
+    const { handle } = await newCase()
+    const set = await handle.newEvidenceSet()
+    await set.writeJson(
+      'functions/f/get-function.json',
+      { $metadata: { requestId: 'r' }, Configuration: { FunctionName: 'f' } },
+      { call: 'lambda:GetFunction' },
+    )
+    await expect(set.writeBytes('functions/f/get-function.json', 'again', { call: 'x' })).rejects.toThrow(
+      /already written/,
+    )
+    await expect(set.writeBytes('../escape.txt', 'x', { call: 'x' })).rejects.toThrow(
+      /not a plain relative path/,
+    )
+    const { manifest, sha256 } = await set.seal()
+    expect(manifest.files).toHaveLength(1)
+    expect(manifest.files[0]!.sha256).toMatch(/^[0-9a-f]{64}$/)
+    const stored = JSON.parse(await readFile(join(set.dir, 'functions/f/get-function.json'), 'utf8'))
+    expect(stored).toEqual({ Configuration: { FunctionName: 'f' } })
+    expect(handle.journal.all().at(-1)).toMatchObject({
+      action: 'evidence.seal',
+      params: { manifestSha256: sha256 },
+    })
+    expect((await verifyCase(handle.dir)).ok).toBe(true)
+    await handle.close()
+  })
+
+  it('verify names a changed, a missing and an extra evidence file, and a changed journal entry', async () => {
+    const { handle } = await newCase()
+    const set = await handle.newEvidenceSet()
+    await set.writeBytes('a.bin', 'aaaa', { call: 'x' })
+    await set.writeBytes('b.bin', 'bbbb', { call: 'x' })
+    await set.seal()
+    await handle.close()
+    await writeFile(join(set.dir, 'a.bin'), 'aaab')
+    await writeFile(join(set.dir, 'c.bin'), 'new')
+    const { rm } = await import('node:fs/promises')
+    await rm(join(set.dir, 'b.bin'))
+    const lines = (await readFile(join(handle.dir, 'journal.jsonl'), 'utf8')).split('\n')
+    lines[0] = lines[0]!.replace('"case.init"', '"case.inif"')
+    await writeFile(join(handle.dir, 'journal.jsonl'), lines.join('\n'))
+    const r = await verifyCase(handle.dir)
+    expect(r.ok).toBe(false)
+    const byKind = r.problems.map((p) => `${p.kind} ${p.path}`)
+    expect(byKind).toContain(`changed evidence/${set.name}/a.bin`)
+    expect(byKind).toContain(`missing evidence/${set.name}/b.bin`)
+    expect(byKind).toContain(`extra evidence/${set.name}/c.bin`)
+    expect(r.problems.some((p) => p.kind === 'changed' && p.path === 'journal.jsonl' && p.seq === 0)).toBe(
+      true,
+    )
+  })
+
+  it('verify names reordered and deleted journal entries', async () => {
+    const { handle } = await newCase()
+    for (const n of [1, 2, 3])
+      await handle.journal.append({ action: `a${n}`, target: 't', params: {}, outcome: 'recorded' })
+    await handle.close()
+    const lines = (await readFile(join(handle.dir, 'journal.jsonl'), 'utf8')).trimEnd().split('\n')
+    await writeFile(
+      join(handle.dir, 'journal.jsonl'),
+      `${[lines[0], lines[2], lines[1], lines[3]].join('\n')}\n`,
+    )
+    const r = await verifyCase(handle.dir)
+    expect(r.problems.some((p) => p.kind === 'missing' || p.kind === 'out-of-order')).toBe(true)
+    expect(r.problems.some((p) => p.kind === 'out-of-order' && p.seq === 1)).toBe(true)
+  })
+
+  it('refuses to open a case with a corrupt journal line for writing', async () => {
+    const { handle } = await newCase()
+    await handle.close()
+    await appendFile(join(handle.dir, 'journal.jsonl'), '{not json\n')
+    await expect(CaseHandle.open(handle.dir)).rejects.toThrow(/journal line 2 is not a journal entry/)
+    await expect(Journal.open(handle.dir)).rejects.toMatchObject({ exitCode: 2 })
+  })
+
+  it('resolves the case from the flag, FIR_CASE, or the only case under ./cases', async () => {
+    const { cwd, handle } = await newCase('only')
+    await handle.close()
+    expect(await resolveCaseDir(undefined, cwd)).toBe(handle.dir)
+    const second = await CaseHandle.init('two', { firVersion: 't', cwd })
+    await second.close()
+    await expect(resolveCaseDir(undefined, cwd)).rejects.toThrow(/holds 2 cases/)
+    expect(await resolveCaseDir('cases/two', cwd)).toBe(second.dir)
+    await expect(resolveCaseDir('cases', cwd)).rejects.toThrow(/not a fir case folder/)
+  })
+})
