@@ -1,0 +1,280 @@
+import {
+  GetCodeSigningConfigCommand,
+  type GetCodeSigningConfigCommandOutput,
+  GetFunctionCodeSigningConfigCommand,
+  type GetFunctionCodeSigningConfigCommandOutput,
+  GetFunctionCommand,
+  type GetFunctionCommandOutput,
+  GetFunctionConcurrencyCommand,
+  type GetFunctionConcurrencyCommandOutput,
+  GetFunctionUrlConfigCommand,
+  type GetFunctionUrlConfigCommandOutput,
+  GetLayerVersionCommand,
+  type GetLayerVersionCommandOutput,
+  GetPolicyCommand,
+  type GetPolicyCommandOutput,
+  ListAliasesCommand,
+  type ListAliasesCommandOutput,
+  ListEventSourceMappingsCommand,
+  type ListEventSourceMappingsCommandOutput,
+  ListFunctionEventInvokeConfigsCommand,
+  type ListFunctionEventInvokeConfigsCommandOutput,
+  ListFunctionsCommand,
+  type ListFunctionsCommandOutput,
+  ListProvisionedConcurrencyConfigsCommand,
+  type ListProvisionedConcurrencyConfigsCommandOutput,
+  ListVersionsByFunctionCommand,
+  type ListVersionsByFunctionCommandOutput,
+} from '@aws-sdk/client-lambda'
+import type { AwsClients } from './clients.js'
+import { toFirError } from './errors.js'
+
+export type {
+  AliasConfiguration,
+  EventSourceMappingConfiguration,
+  FunctionConfiguration,
+  FunctionUrlConfig,
+  GetFunctionCommandOutput,
+  GetFunctionUrlConfigCommandOutput,
+  GetLayerVersionCommandOutput,
+  GetPolicyCommandOutput,
+  ListAliasesCommandOutput,
+  ListFunctionsCommandOutput,
+  ListVersionsByFunctionCommandOutput,
+} from '@aws-sdk/client-lambda'
+
+/**
+ * Read-only Lambda adapters. Each returns the SDK output unchanged (callers store it verbatim) and
+ * turns SDK exceptions into fir errors with the original kept as `cause`. List calls hand every
+ * page to `onPage` as it arrives, so a page already fetched survives an error on the next one.
+ */
+
+async function send<T>(iamAction: string, what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    throw toFirError(err, iamAction, what)
+  }
+}
+
+/** A page callback: the page as received and its 0-based index. */
+export type OnPage<T> = (page: T, index: number) => Promise<void> | void
+
+async function paginate<T extends { NextMarker?: string; Marker?: string }>(
+  fetch: (marker: string | undefined) => Promise<T>,
+  onPage: OnPage<T>,
+  nextOf: (page: T) => string | undefined = (p) => p.NextMarker,
+): Promise<number> {
+  let marker: string | undefined
+  let index = 0
+  const seen = new Set<string>()
+  do {
+    const page = await fetch(marker)
+    await onPage(page, index++)
+    marker = nextOf(page)
+    // A marker that repeats would loop forever (an emulator or a proxy bug): stop instead.
+    if (marker !== undefined) {
+      if (seen.has(marker)) break
+      seen.add(marker)
+    }
+  } while (marker)
+  return index
+}
+
+/** lambda:GetFunction — configuration, code location (presigned, ~10 min), tags, concurrency. */
+export function getFunction(
+  aws: AwsClients,
+  functionName: string,
+  qualifier?: string,
+): Promise<GetFunctionCommandOutput> {
+  return send('lambda:GetFunction', `read function ${functionName}${qualifier ? `:${qualifier}` : ''}`, () =>
+    aws.lambda.send(
+      new GetFunctionCommand({
+        FunctionName: functionName,
+        ...(qualifier && qualifier !== '$LATEST' ? { Qualifier: qualifier } : {}),
+      }),
+    ),
+  )
+}
+
+/** lambda:ListVersionsByFunction, every page. */
+export function listVersionsByFunction(
+  aws: AwsClients,
+  functionName: string,
+  onPage: OnPage<ListVersionsByFunctionCommandOutput>,
+): Promise<number> {
+  return send('lambda:ListVersionsByFunction', `list the versions of ${functionName}`, () =>
+    paginate(
+      (Marker) =>
+        aws.lambda.send(
+          new ListVersionsByFunctionCommand({ FunctionName: functionName, Marker, MaxItems: 50 }),
+        ),
+      onPage,
+    ),
+  )
+}
+
+/** lambda:ListAliases, every page (routing config included). */
+export function listAliases(
+  aws: AwsClients,
+  functionName: string,
+  onPage: OnPage<ListAliasesCommandOutput>,
+): Promise<number> {
+  return send('lambda:ListAliases', `list the aliases of ${functionName}`, () =>
+    paginate(
+      (Marker) =>
+        aws.lambda.send(new ListAliasesCommand({ FunctionName: functionName, Marker, MaxItems: 50 })),
+      onPage,
+    ),
+  )
+}
+
+/** lambda:ListFunctions in the client's region, every page. */
+export function listFunctions(aws: AwsClients, onPage: OnPage<ListFunctionsCommandOutput>): Promise<number> {
+  return send('lambda:ListFunctions', `list the functions in ${aws.region}`, () =>
+    paginate((Marker) => aws.lambda.send(new ListFunctionsCommand({ Marker, MaxItems: 50 })), onPage),
+  )
+}
+
+/** lambda:GetPolicy for one qualifier (NotFoundError when the qualifier has no resource policy). */
+export function getPolicy(
+  aws: AwsClients,
+  functionName: string,
+  qualifier?: string,
+): Promise<GetPolicyCommandOutput> {
+  return send(
+    'lambda:GetPolicy',
+    `read the resource policy of ${functionName}:${qualifier ?? '$LATEST'}`,
+    () =>
+      aws.lambda.send(
+        new GetPolicyCommand({
+          FunctionName: functionName,
+          ...(qualifier && qualifier !== '$LATEST' ? { Qualifier: qualifier } : {}),
+        }),
+      ),
+  )
+}
+
+/** lambda:GetFunctionUrlConfig for $LATEST or an alias (NotFoundError when there is none). */
+export function getFunctionUrlConfig(
+  aws: AwsClients,
+  functionName: string,
+  qualifier?: string,
+): Promise<GetFunctionUrlConfigCommandOutput> {
+  return send(
+    'lambda:GetFunctionUrlConfig',
+    `read the function URL config of ${functionName}:${qualifier ?? '$LATEST'}`,
+    () =>
+      aws.lambda.send(
+        new GetFunctionUrlConfigCommand({
+          FunctionName: functionName,
+          ...(qualifier && qualifier !== '$LATEST' ? { Qualifier: qualifier } : {}),
+        }),
+      ),
+  )
+}
+
+/** lambda:ListEventSourceMappings for one function, every page. */
+export function listEventSourceMappings(
+  aws: AwsClients,
+  functionName: string,
+  onPage: OnPage<ListEventSourceMappingsCommandOutput>,
+): Promise<number> {
+  return send('lambda:ListEventSourceMappings', `list the event source mappings of ${functionName}`, () =>
+    paginate(
+      (Marker) =>
+        aws.lambda.send(
+          new ListEventSourceMappingsCommand({ FunctionName: functionName, Marker, MaxItems: 100 }),
+        ),
+      onPage,
+    ),
+  )
+}
+
+/** lambda:GetFunctionConcurrency (reserved concurrency; `{}` when none is set). */
+export function getFunctionConcurrency(
+  aws: AwsClients,
+  functionName: string,
+): Promise<GetFunctionConcurrencyCommandOutput> {
+  return send('lambda:GetFunctionConcurrency', `read the reserved concurrency of ${functionName}`, () =>
+    aws.lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: functionName })),
+  )
+}
+
+/** lambda:ListProvisionedConcurrencyConfigs, every page. */
+export function listProvisionedConcurrencyConfigs(
+  aws: AwsClients,
+  functionName: string,
+  onPage: OnPage<ListProvisionedConcurrencyConfigsCommandOutput>,
+): Promise<number> {
+  return send(
+    'lambda:ListProvisionedConcurrencyConfigs',
+    `list the provisioned concurrency of ${functionName}`,
+    () =>
+      paginate(
+        (Marker) =>
+          aws.lambda.send(
+            new ListProvisionedConcurrencyConfigsCommand({
+              FunctionName: functionName,
+              Marker,
+              MaxItems: 50,
+            }),
+          ),
+        onPage,
+      ),
+  )
+}
+
+/** lambda:ListFunctionEventInvokeConfigs, every page (async destinations: where results go). */
+export function listFunctionEventInvokeConfigs(
+  aws: AwsClients,
+  functionName: string,
+  onPage: OnPage<ListFunctionEventInvokeConfigsCommandOutput>,
+): Promise<number> {
+  return send(
+    'lambda:ListFunctionEventInvokeConfigs',
+    `list the event invoke configs of ${functionName}`,
+    () =>
+      paginate(
+        (Marker) =>
+          aws.lambda.send(
+            new ListFunctionEventInvokeConfigsCommand({ FunctionName: functionName, Marker, MaxItems: 50 }),
+          ),
+        onPage,
+      ),
+  )
+}
+
+/** lambda:GetFunctionCodeSigningConfig (which code signing config the function uses, if any). */
+export function getFunctionCodeSigningConfig(
+  aws: AwsClients,
+  functionName: string,
+): Promise<GetFunctionCodeSigningConfigCommandOutput> {
+  return send('lambda:GetFunctionCodeSigningConfig', `read the code signing config of ${functionName}`, () =>
+    aws.lambda.send(new GetFunctionCodeSigningConfigCommand({ FunctionName: functionName })),
+  )
+}
+
+/** lambda:GetCodeSigningConfig (the allowed publishers and the untrusted-artifact policy). */
+export function getCodeSigningConfig(
+  aws: AwsClients,
+  codeSigningConfigArn: string,
+): Promise<GetCodeSigningConfigCommandOutput> {
+  return send('lambda:GetCodeSigningConfig', `read code signing config ${codeSigningConfigArn}`, () =>
+    aws.lambda.send(new GetCodeSigningConfigCommand({ CodeSigningConfigArn: codeSigningConfigArn })),
+  )
+}
+
+/**
+ * lambda:GetLayerVersion. `layerName` may be a name (same account) or a layer ARN without the
+ * version (another account's layer). The response carries a presigned Content.Location.
+ */
+export function getLayerVersion(
+  aws: AwsClients,
+  layerName: string,
+  version: number,
+): Promise<GetLayerVersionCommandOutput> {
+  return send('lambda:GetLayerVersion', `read layer ${layerName}:${version}`, () =>
+    aws.lambda.send(new GetLayerVersionCommand({ LayerName: layerName, VersionNumber: version })),
+  )
+}
