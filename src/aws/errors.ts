@@ -72,6 +72,11 @@ export function classifyFailure(err: unknown): FailureKind {
   const sysCode = (err as NodeJS.ErrnoException)?.code
   if (DENIED.has(name) || status === 403) return 'denied'
   if (THROTTLED.has(name) || status === 429) return 'throttled'
+  // An endpoint without the route (an emulator lacking the API) answers 404 with an HTML page the
+  // SDK cannot parse: that is a missing API, not a missing resource.
+  if (status === 404 && (name === 'SyntaxError' || /Deserialization error/i.test(message))) {
+    return 'unimplemented'
+  }
   if (NOT_FOUND.has(name) || (status === 404 && !/not (yet )?implemented/i.test(message))) return 'not-found'
   if (
     name === 'NotImplemented' ||
