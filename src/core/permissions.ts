@@ -8,6 +8,16 @@ export const COMMAND_PERMISSIONS: Record<string, string[]> = {
   'case init': [],
   'case show': [],
   'case verify': [],
+  // sweep: ListAccounts for --org; the rest in each account through the assumed role.
+  sweep: [
+    'sts:GetCallerIdentity',
+    'organizations:ListAccounts?',
+    'sts:AssumeRole',
+    'lambda:ListFunctions',
+    'lambda:GetPolicy?',
+    'lambda:ListFunctionUrlConfigs?',
+  ],
+  'athena ddl': [],
 }
 
 export function requiredActions(command: string): string[] {

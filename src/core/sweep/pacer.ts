@@ -1,0 +1,73 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+
+/**
+ * Paces one account's requests: at most `rate` requests start in any sliding window of one
+ * second (a token bucket whose tokens return exactly one second after they are spent). Lambda's
+ * control plane allows about 15 requests/s per account for many calls, shared with the account's
+ * own CI, so a sweep stays well under it (default 10/s).
+ */
+export class AccountPacer {
+  private readonly starts: number[] = []
+  private queue: Promise<void> = Promise.resolve()
+  /** Every start time, for the benchmark's rate measurement. */
+  readonly history: number[] = []
+
+  constructor(
+    readonly rate: number,
+    private readonly now: () => number = () => performance.now(),
+    private readonly wait: (ms: number) => Promise<unknown> = sleep,
+  ) {
+    if (!(rate > 0)) throw new RangeError('rate must be positive')
+  }
+
+  /** Resolves when the caller may send its next request. Callers are served in order. */
+  take(): Promise<void> {
+    const turn = this.queue.then(() => this.acquire())
+    this.queue = turn.catch(() => undefined)
+    return turn
+  }
+
+  private async acquire(): Promise<void> {
+    for (;;) {
+      const t = this.now()
+      while (this.starts.length > 0 && t - this.starts[0]! >= 1000) this.starts.shift()
+      if (this.starts.length < this.rate) {
+        this.starts.push(t)
+        this.history.push(t)
+        return
+      }
+      await this.wait(Math.max(1, 1000 - (t - this.starts[0]!)))
+    }
+  }
+}
+
+/** The most requests that started in any one-second window of `times` (milliseconds). */
+export function maxPerSecond(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b)
+  let best = 0
+  let lo = 0
+  for (let hi = 0; hi < sorted.length; hi++) {
+    while (sorted[hi]! - sorted[lo]! >= 1000) lo++
+    best = Math.max(best, hi - lo + 1)
+  }
+  return best
+}
+
+/** Runs `fn` over `items` with at most `limit` running at once; results keep the input order. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length)
+  let next = 0
+  const worker = async () => {
+    for (;;) {
+      const i = next++
+      if (i >= items.length) return
+      results[i] = await fn(items[i]!, i)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker))
+  return results
+}

@@ -1,0 +1,425 @@
+import { join } from 'node:path'
+import type { AwsClients } from '../../aws/clients.js'
+import { classifyFailure, gapReason } from '../../aws/errors.js'
+import {
+  getFunctionPolicyText,
+  type InventoryFunction,
+  listFunctionUrls,
+  listFunctionVersions,
+} from '../../aws/lambda-inventory.js'
+import { listOrgAccounts } from '../../aws/organizations.js'
+import { getCallerIdentity } from '../../aws/sts.js'
+import { FirError, UsageError } from '../../errors.js'
+import { recordArtifact } from '../case/evidence-store.js'
+import { setActorArn } from '../case/journal.js'
+import { writeFileAtomic } from '../common/fs-safe.js'
+import { compactUtc } from '../common/text.js'
+import type { FirContext } from '../context.js'
+import { callerIdentity, parseArn } from '../identity.js'
+import type { PolicyStatement } from '../permissions.js'
+import { type Indicators, type MatchReason, matchInventory } from './indicators.js'
+import { AccountPacer, mapLimit, maxPerSecond } from './pacer.js'
+import { publicReasons } from './public.js'
+import { isOptInRegion } from './regions.js'
+
+export interface SweepOptions {
+  /** Take the accounts from AWS Organizations (ACTIVE accounts only). */
+  org: boolean
+  /** Or these account ids. */
+  accounts?: string[]
+  regions: string[]
+  /** `--regions all`: opt-in regions an account has not enabled are skipped, not gaps. */
+  allRegions: boolean
+  /** The role assumed in each account: arn:<partition>:iam::<account>:role/<assumeRole>. */
+  assumeRole: string
+  indicators: Indicators
+  /** Seal every match with a snapshot (per account, with that account's credentials). */
+  snapshot: boolean
+  /** Account-regions walked at once. */
+  concurrency: number
+  /** Requests per second per account (sliding one-second window). */
+  ratePerAccount: number
+  /** Seals matches; given by the caller so the sweep does not depend on how snapshots are taken. */
+  seal?: SealFn
+  /** Resolves whether a policy statement is public (the snapshot's exposure rules when present). */
+  isPublicStatement?: (s: PolicyStatement, ownAccount: string) => boolean
+}
+
+export type SealFn = (
+  ctx: FirContext,
+  functions: string[],
+) => Promise<{ set: string; manifestSha256: string; functions: number }>
+
+/** One function version that matched, with every reason. */
+export interface SweepMatch {
+  account: string
+  accountName: string
+  region: string
+  function: string
+  version: string
+  arn: string
+  role: string
+  runtime?: string
+  reasons: MatchReason[]
+}
+
+export interface SweptAccount {
+  id: string
+  name: string
+  /** swept: every region answered; partial: some regions are gaps; denied: no access at all. */
+  status: 'swept' | 'partial' | 'denied'
+  /** How fir got in: the assumed role, or the caller's own credentials (its own account). */
+  via: string
+  regionsSwept: string[]
+  regionsSkipped: string[]
+  functionVersions: number
+  requests: number
+  maxRequestsPerSecond: number
+}
+
+export interface SweepResult {
+  caller: { arn: string; account: string }
+  assumeRole: string
+  indicators: Indicators
+  regions: string[]
+  accounts: SweptAccount[]
+  inactiveAccounts: { id: string; name: string; status: string }[]
+  matches: SweepMatch[]
+  functionVersionsSeen: number
+  snapshots: {
+    account: string
+    region: string
+    functions: string[]
+    set?: string
+    manifestSha256?: string
+    error?: string
+  }[]
+  startedAt: string
+  finishedAt: string
+  wallMs: number
+  /** The sweep's result file in the case, recorded by hash. */
+  file: string
+  limits: { concurrency: number; ratePerAccount: number }
+}
+
+const ACCOUNT_RE = /^\d{12}$/
+
+function accountLabel(id: string, name: string): string {
+  return name ? `account ${id} (${name})` : `account ${id}`
+}
+
+function failureCall(err: unknown, fallback: string): string {
+  if (err instanceof FirError && /sts:AssumeRole/.test(err.message)) return 'sts:AssumeRole'
+  return fallback
+}
+
+function failureReason(err: unknown): string {
+  if (err instanceof FirError) return `${err.code}: ${err.message}`.slice(0, 500)
+  return gapReason(err)
+}
+
+/** Accounts the sweep walks: the organisation's ACTIVE accounts, or the ids given. */
+async function resolveAccounts(
+  ctx: FirContext,
+  opts: SweepOptions,
+): Promise<{ accounts: { id: string; name: string }[]; inactive: SweepResult['inactiveAccounts'] }> {
+  if (opts.org) {
+    const all = await listOrgAccounts(ctx.aws)
+    const active = all.filter((a) => a.status === 'ACTIVE')
+    return {
+      accounts: active.map((a) => ({ id: a.id, name: a.name })),
+      inactive: all
+        .filter((a) => a.status !== 'ACTIVE')
+        .map((a) => ({ id: a.id, name: a.name, status: a.status })),
+    }
+  }
+  const ids = [...new Set(opts.accounts ?? [])]
+  if (ids.length === 0) {
+    throw new UsageError('unable to sweep: no accounts were named', {
+      actions: [
+        'pass --org (every ACTIVE account of the organisation) or --accounts 111122223333,444455556666',
+      ],
+    })
+  }
+  for (const id of ids) {
+    if (!ACCOUNT_RE.test(id)) {
+      throw new UsageError(`unable to read --accounts: ${JSON.stringify(id)} is not a 12-digit account id`, {
+        actions: ['pass --accounts 111122223333,444455556666'],
+      })
+    }
+  }
+  return { accounts: ids.map((id) => ({ id, name: '' })), inactive: [] }
+}
+
+/**
+ * Sweeps the organisation: in every account (the named role assumed; the caller's own account
+ * with its own credentials) and every region, lists every function version and reports each one
+ * an indicator matches, with why. Regions run in parallel (bounded), each account's requests are
+ * paced, and an account or region that cannot be read is a gap. Reads only; with `snapshot`, seals
+ * the matches. The sweep and its match count are journaled; the result is kept in the case.
+ *
+ * IAM: organizations:ListAccounts (--org), sts:AssumeRole on the role in each account, and in each
+ * account lambda:ListFunctions (+ lambda:GetPolicy, lambda:ListFunctionUrlConfigs with --public).
+ */
+export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<SweepResult> {
+  const started = performance.now()
+  const startedAt = new Date().toISOString()
+  const caller = await callerIdentity(ctx.aws)
+  const partition = parseArn(caller.arn)?.partition ?? 'aws'
+  const { accounts, inactive } = await resolveAccounts(ctx, opts)
+
+  await ctx.case.journal.append({
+    action: 'sweep.start',
+    target: opts.org ? 'organization' : accounts.map((a) => a.id).join(','),
+    params: {
+      org: opts.org,
+      accounts: accounts.map((a) => a.id),
+      regions: opts.regions,
+      assumeRole: opts.assumeRole,
+      indicators: opts.indicators,
+      snapshot: opts.snapshot,
+      concurrency: opts.concurrency,
+      ratePerAccount: opts.ratePerAccount,
+    },
+    outcome: 'recorded',
+  })
+  ctx.log.info(
+    `fir: sweeping ${accounts.length} account(s) × ${opts.regions.length} region(s) as role ${opts.assumeRole} (${opts.concurrency} at once, ≤ ${opts.ratePerAccount} requests/s per account)`,
+  )
+
+  interface AccountState {
+    id: string
+    name: string
+    via: string
+    clients?: AwsClients
+    pacer: AccountPacer
+    denied: boolean
+    regionsSwept: string[]
+    regionsSkipped: string[]
+    regionGaps: number
+    functionVersions: number
+  }
+  const states: AccountState[] = accounts.map((a) => ({
+    ...a,
+    via:
+      a.id === caller.account
+        ? `caller ${caller.arn}`
+        : `arn:${partition}:iam::${a.id}:role/${opts.assumeRole}`,
+    pacer: new AccountPacer(opts.ratePerAccount),
+    denied: false,
+    regionsSwept: [],
+    regionsSkipped: [],
+    regionGaps: 0,
+    functionVersions: 0,
+  }))
+  const matches: SweepMatch[] = []
+  let done = 0
+  const total = states.length * opts.regions.length
+  const progress = () =>
+    ctx.log.progress(
+      `sweep: ${done}/${total} account-regions, ${matches.length} match(es), ${ctx.gaps.list.length} gap(s)`,
+    )
+
+  // Get into each account once (one AssumeRole, credentials shared by its regions).
+  await mapLimit(states, opts.concurrency, async (st) => {
+    st.clients = st.id === caller.account ? ctx.aws : ctx.aws.forRole(st.via)
+    try {
+      await st.pacer.take()
+      const who = await getCallerIdentity(st.clients)
+      if (who.account && who.account !== st.id) {
+        throw new FirError(
+          'wrong-account',
+          `unable to sweep ${accountLabel(st.id, st.name)}: the credentials are for account ${who.account}`,
+        )
+      }
+    } catch (err) {
+      st.denied = true
+      done += opts.regions.length
+      ctx.gaps.add({
+        what: accountLabel(st.id, st.name),
+        call: failureCall(err, 'sts:GetCallerIdentity'),
+        reason: failureReason(err),
+      })
+      progress()
+    }
+  })
+
+  const tasks = states
+    .filter((st) => !st.denied)
+    .flatMap((st) => opts.regions.map((region) => ({ st, region })))
+  await mapLimit(tasks, opts.concurrency, async ({ st, region }) => {
+    const aws = st.clients!.forRegion(region)
+    const before = () => st.pacer.take()
+    let versions: InventoryFunction[]
+    try {
+      versions = await listFunctionVersions(aws, { before })
+    } catch (err) {
+      const kind = classifyFailure(err)
+      if (opts.allRegions && isOptInRegion(region) && (kind === 'credentials' || kind === 'network')) {
+        st.regionsSkipped.push(region)
+      } else {
+        st.regionGaps++
+        ctx.gaps.add({
+          what: `${accountLabel(st.id, st.name)} region ${region}`,
+          call: failureCall(err, 'lambda:ListFunctions'),
+          reason: failureReason(err),
+        })
+      }
+      done++
+      progress()
+      return
+    }
+    st.regionsSwept.push(region)
+    st.functionVersions += versions.length
+    const byFunction = new Map<string, InventoryFunction[]>()
+    for (const v of versions) byFunction.set(v.name, [...(byFunction.get(v.name) ?? []), v])
+    for (const [name, fnVersions] of byFunction) {
+      let open: MatchReason[] = []
+      if (opts.indicators.public) {
+        try {
+          const { urls, unqualifiedOnly } = await listFunctionUrls(aws, name, before)
+          if (unqualifiedOnly) {
+            ctx.gaps.add({
+              what: `${accountLabel(st.id, st.name)} region ${region} alias function URLs (only unqualified URLs were read)`,
+              call: 'lambda:ListFunctionUrlConfigs',
+              reason: 'unimplemented: the endpoint does not serve ListFunctionUrlConfigs',
+            })
+          }
+          const policy = await getFunctionPolicyText(aws, name, before)
+          open = publicReasons(urls, policy, st.id, opts.isPublicStatement)
+        } catch (err) {
+          ctx.gaps.add({
+            what: `${accountLabel(st.id, st.name)} region ${region} function ${name} (public exposure)`,
+            call: 'lambda:GetPolicy',
+            reason: failureReason(err),
+          })
+        }
+      }
+      for (const v of fnVersions) {
+        if (v.environmentError && opts.indicators.envValueSha256.length > 0) {
+          ctx.gaps.add({
+            what: `${accountLabel(st.id, st.name)} region ${region} function ${name}:${v.version} environment`,
+            call: 'kms:Decrypt',
+            reason: v.environmentError,
+          })
+        }
+        // Public exposure belongs to the function (its URLs and policy), reported on $LATEST.
+        const reasons = [...matchInventory(v, opts.indicators), ...(v.version === '$LATEST' ? open : [])]
+        if (reasons.length > 0) {
+          matches.push({
+            account: st.id,
+            accountName: st.name,
+            region,
+            function: v.name,
+            version: v.version,
+            arn: v.arn,
+            role: v.role,
+            ...(v.runtime ? { runtime: v.runtime } : {}),
+            reasons,
+          })
+        }
+      }
+    }
+    done++
+    progress()
+  })
+  if (total > 0) ctx.log.progress('')
+
+  matches.sort(
+    (a, b) =>
+      a.account.localeCompare(b.account) ||
+      a.region.localeCompare(b.region) ||
+      a.function.localeCompare(b.function) ||
+      a.version.localeCompare(b.version, undefined, { numeric: true }),
+  )
+
+  const snapshots: SweepResult['snapshots'] = []
+  if (opts.snapshot && !ctx.dryRun && opts.seal && matches.length > 0) {
+    const groups = new Map<string, { st: AccountState; region: string; functions: Set<string> }>()
+    for (const m of matches) {
+      const st = states.find((s) => s.id === m.account)!
+      const key = `${m.account}/${m.region}`
+      const g = groups.get(key) ?? { st, region: m.region, functions: new Set<string>() }
+      g.functions.add(m.arn.replace(/:(\$LATEST|\d+)$/, ''))
+      groups.set(key, g)
+    }
+    for (const g of groups.values()) {
+      const functions = [...g.functions].sort()
+      ctx.log.info(
+        `fir: sealing ${functions.length} function(s) in ${accountLabel(g.st.id, g.st.name)} ${g.region}`,
+      )
+      try {
+        const sealed = await opts.seal({ ...ctx, aws: g.st.clients!.forRegion(g.region) }, functions)
+        snapshots.push({
+          account: g.st.id,
+          region: g.region,
+          functions,
+          set: sealed.set,
+          manifestSha256: sealed.manifestSha256,
+        })
+      } catch (err) {
+        const reason = failureReason(err)
+        snapshots.push({ account: g.st.id, region: g.region, functions, error: reason })
+        ctx.gaps.add({
+          what: `snapshot of ${functions.length} function(s) in ${accountLabel(g.st.id, g.st.name)} region ${g.region}`,
+          call: 'fir snapshot',
+          reason,
+        })
+      }
+    }
+    // Snapshots in other accounts stamp their own caller on the journal; the sweep is the caller's.
+    setActorArn(caller.arn)
+  }
+
+  const finishedAt = new Date().toISOString()
+  const result: SweepResult = {
+    caller: { arn: caller.arn, account: caller.account },
+    assumeRole: opts.assumeRole,
+    indicators: opts.indicators,
+    regions: opts.regions,
+    accounts: states.map((st) => ({
+      id: st.id,
+      name: st.name,
+      status: st.denied ? 'denied' : st.regionGaps > 0 ? 'partial' : 'swept',
+      via: st.via,
+      regionsSwept: st.regionsSwept.sort(),
+      regionsSkipped: st.regionsSkipped.sort(),
+      functionVersions: st.functionVersions,
+      requests: st.pacer.history.length,
+      maxRequestsPerSecond: maxPerSecond(st.pacer.history),
+    })),
+    inactiveAccounts: inactive,
+    matches,
+    functionVersionsSeen: states.reduce((n, st) => n + st.functionVersions, 0),
+    snapshots,
+    startedAt,
+    finishedAt,
+    wallMs: Math.round(performance.now() - started),
+    file: `sweeps/${compactUtc(new Date(startedAt))}.json`,
+    limits: { concurrency: opts.concurrency, ratePerAccount: opts.ratePerAccount },
+  }
+  await writeFileAtomic(join(ctx.case.dir, result.file), `${JSON.stringify(result, null, 2)}\n`, {
+    once: true,
+  })
+  const artifact = await recordArtifact(ctx.case.dir, ctx.case.journal, result.file)
+  await ctx.case.journal.append({
+    action: 'sweep',
+    target: opts.org ? 'organization' : accounts.map((a) => a.id).join(','),
+    params: {
+      accounts: accounts.length,
+      accountsDenied: result.accounts.filter((a) => a.status === 'denied').map((a) => a.id),
+      regions: opts.regions,
+      assumeRole: opts.assumeRole,
+      indicators: opts.indicators,
+      matchCount: matches.length,
+      matchedFunctions: [...new Set(matches.map((m) => m.arn.replace(/:(\$LATEST|\d+)$/, '')))],
+      gapCount: ctx.gaps.list.length,
+      functionVersionsSeen: result.functionVersionsSeen,
+      file: result.file,
+      fileSha256: artifact.sha256,
+      wallMs: result.wallMs,
+    },
+    outcome: 'recorded',
+  })
+  return result
+}

@@ -1,0 +1,212 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import {
+  accountOfAccessKey,
+  clientsIn,
+  createFunction,
+  createOrganisation,
+  ensureRole,
+  MANAGEMENT_ACCOUNT,
+  makePublic,
+} from '../core/sweep/org-fixture.js'
+import { runFir, tempDir } from '../support/cli.js'
+import { useMoto } from '../support/emulator.js'
+import { FaultProxy } from '../support/fault-proxy.js'
+
+const moto = useMoto()
+const REGIONS = ['us-east-1', 'eu-west-1']
+
+let members: string[] = []
+let closed: string[] = []
+const runningR: string[] = []
+const publicFns: string[] = []
+
+async function newCase(id: string): Promise<string> {
+  const dir = join(await tempDir(), id)
+  const r = await runFir(['case', 'init', id, '--dir', dir])
+  expect(r.code).toBe(0)
+  return dir
+}
+
+describe('fir sweep (built CLI against moto: an organisation of three member accounts)', () => {
+  beforeAll(async () => {
+    const endpoint = moto.endpoint()
+    ;({ members, closed } = await createOrganisation(endpoint, 3, 1))
+    for (const account of [...members, MANAGEMENT_ACCOUNT]) {
+      for (const region of REGIONS) {
+        // The management account only holds functions in us-east-1.
+        if (account === MANAGEMENT_ACCOUNT && region !== 'us-east-1') continue
+        const c = await clientsIn(endpoint, account, region)
+        const r = await ensureRole(c.iam, 'R', account)
+        const other = await ensureRole(c.iam, 'R-other', account)
+        runningR.push(await createFunction(c, `app-${region}`, r))
+        await createFunction(c, `decoy-${region}`, other)
+        if (account === members[0] && region === 'eu-west-1') {
+          await createFunction(c, 'public-web', other)
+          await makePublic(c, 'public-web')
+          publicFns.push(`arn:aws:lambda:${region}:${account}:function:public-web`)
+        }
+      }
+    }
+    // A closed account holds a function with R too: it must not be swept.
+    const c = await clientsIn(endpoint, closed[0]!, 'us-east-1')
+    await createFunction(c, 'in-closed-account', await ensureRole(c.iam, 'R', closed[0]!))
+  })
+
+  it('finds every function running R in every account and region, and no other', async () => {
+    const dir = await newCase('sweep-1')
+    const r = await runFir(
+      ['sweep', '--org', '--role-name', 'R', '--regions', REGIONS.join(','), '--case', dir, '--json'],
+      { endpoint: moto.endpoint() },
+    )
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+    expect(r.code).toBe(0)
+    expect(r.json.status).toBe(0)
+    const res = r.json.result
+    const found = res.matches.map((m: { arn: string }) => m.arn.replace(/:\$LATEST$/, '')).sort()
+    expect(found).toEqual([...runningR].sort())
+    expect(runningR).toHaveLength(7)
+    for (const m of res.matches) {
+      expect(m.reasons).toEqual([{ indicator: 'role-name', detail: expect.stringContaining(':role/R') }])
+      expect(REGIONS).toContain(m.region)
+      expect(m.arn).toContain(`:${m.account}:function:`)
+    }
+    const ids = res.accounts.map((a: { id: string }) => a.id).sort()
+    expect(ids).toEqual([...members, MANAGEMENT_ACCOUNT].sort())
+    expect(res.inactiveAccounts.map((a: { id: string }) => a.id)).toEqual(closed)
+    for (const a of res.accounts) {
+      expect(a.status).toBe('swept')
+      expect(a.maxRequestsPerSecond).toBeLessThanOrEqual(10)
+    }
+    const mgmt = res.accounts.find((a: { id: string }) => a.id === MANAGEMENT_ACCOUNT)
+    expect(mgmt.via).toMatch(/^caller /)
+    const member = res.accounts.find((a: { id: string }) => a.id === members[0])
+    expect(member.via).toBe(`arn:aws:iam::${members[0]}:role/OrganizationAccountAccessRole`)
+
+    const journal = (await readFile(join(dir, 'journal.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    const entry = journal.find((e) => e.action === 'sweep')
+    expect(entry.params.matchCount).toBe(7)
+    expect(entry.params.indicators.roleNames).toEqual(['R'])
+    const saved = JSON.parse(await readFile(join(dir, res.file), 'utf8'))
+    expect(saved.matches).toHaveLength(7)
+    const verify = await runFir(['case', 'verify', '--case', dir, '--json'])
+    expect(verify.code).toBe(0)
+
+    const human = await runFir(
+      ['sweep', '--org', '--role-name', 'R', '--regions', REGIONS.join(','), '--case', dir],
+      { endpoint: moto.endpoint() },
+    )
+    expect(human.code).toBe(0)
+    expect(human.stdout).toMatch(/account\s+region\s+function\s+version\s+why/)
+    expect(human.stdout).toContain(`${members[1]}  eu-west-1  app-eu-west-1`)
+  })
+
+  it('reports a denied account as a named gap (exit 4) and still sweeps the others', async () => {
+    const dir = await newCase('sweep-2')
+    const denied = members[1]!
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [{ match: (req) => accountOfAccessKey(req.accessKeyId) === denied, fault: 'access-denied' }],
+    }).start()
+    try {
+      const r = await runFir(
+        ['sweep', '--org', '--role-name', 'R', '--regions', REGIONS.join(','), '--case', dir, '--json'],
+        { endpoint: proxy.endpoint },
+      )
+      expect(r.code).toBe(4)
+      expect(r.json.status).toBe(4)
+      expect(r.json.gaps).toHaveLength(1)
+      expect(r.json.gaps[0].what).toBe(`account ${denied} (member-1)`)
+      expect(r.json.gaps[0].reason).toMatch(/denied|AccessDenied/)
+      const res = r.json.result
+      expect(res.accounts.find((a: { id: string }) => a.id === denied).status).toBe('denied')
+      const found = res.matches.map((m: { arn: string }) => m.arn.replace(/:\$LATEST$/, '')).sort()
+      expect(found).toEqual(runningR.filter((a) => !a.includes(`:${denied}:`)).sort())
+      // The proxy really saw that account's requests (and denied them), nothing was sent past it.
+      expect(proxy.records.some((x) => x.faulted && accountOfAccessKey(x.accessKeyId) === denied)).toBe(true)
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('reports one denied region of an account as a gap for that region only', async () => {
+    const dir = await newCase('sweep-3')
+    const target = members[2]!
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [
+        {
+          match: (req) =>
+            req.service === 'lambda' &&
+            req.region === 'eu-west-1' &&
+            accountOfAccessKey(req.accessKeyId) === target,
+          fault: 'access-denied',
+        },
+      ],
+    }).start()
+    try {
+      const r = await runFir(
+        ['sweep', '--org', '--role-name', 'R', '--regions', REGIONS.join(','), '--case', dir, '--json'],
+        { endpoint: proxy.endpoint },
+      )
+      expect(r.code).toBe(4)
+      expect(r.json.gaps.map((g: { what: string; call: string }) => [g.what, g.call])).toEqual([
+        [`account ${target} (member-2) region eu-west-1`, 'lambda:ListFunctions'],
+      ])
+      const acct = r.json.result.accounts.find((a: { id: string }) => a.id === target)
+      expect(acct.status).toBe('partial')
+      expect(acct.regionsSwept).toEqual(['us-east-1'])
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('finds public functions (URL AuthType NONE) with --public, and explains', async () => {
+    const dir = await newCase('sweep-4')
+    const r = await runFir(
+      [
+        'sweep',
+        '--accounts',
+        members.join(','),
+        '--public',
+        '--regions',
+        REGIONS.join(','),
+        '--case',
+        dir,
+        '--json',
+      ],
+      { endpoint: moto.endpoint() },
+    )
+    // moto has no ListFunctionUrlConfigs route: fir falls back to the unqualified URL and says
+    // (one gap per account-region) that alias URLs were not read.
+    expect(r.code).toBe(4)
+    expect(r.json.gaps).toHaveLength(members.length * REGIONS.length)
+    for (const g of r.json.gaps) expect(g.call).toBe('lambda:ListFunctionUrlConfigs')
+    const found = r.json.result.matches.map((m: { arn: string }) => m.arn.replace(/:\$LATEST$/, ''))
+    expect(found).toEqual(publicFns)
+    const why = r.json.result.matches[0].reasons.map((x: { detail: string }) => x.detail).join(' ')
+    expect(why).toMatch(/AuthType NONE/)
+    expect(why).toMatch(/public-url/)
+  })
+
+  it('rejects bad input with a clear message and never echoes a non-hash --env-value-sha256', async () => {
+    const dir = await newCase('sweep-5')
+    const leaked = 'hunter2-super-secret-value'
+    const r = await runFir(['sweep', '--org', '--env-value-sha256', leaked, '--case', dir], {
+      endpoint: moto.endpoint(),
+    })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/not 64 hex digits/)
+    expect(r.stderr + r.stdout).not.toContain(leaked)
+    const none = await runFir(['sweep', '--org', '--case', dir, '--json'], { endpoint: moto.endpoint() })
+    expect(none.code).toBe(2)
+    expect(none.json.error.message).toMatch(/no indicator/)
+    const both = await runFir(['sweep', '--role-name', 'R', '--case', dir, '--json'], {
+      endpoint: moto.endpoint(),
+    })
+    expect(both.code).toBe(2)
+    expect(both.json.error.message).toMatch(/exactly one of --org or --accounts/)
+  })
+})
