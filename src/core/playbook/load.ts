@@ -1,0 +1,128 @@
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { basename, extname, join, resolve } from 'node:path'
+import { NotFoundError } from '../../errors.js'
+import { sha256Hex } from '../common/hash.js'
+import { escapeTerminal } from '../common/text.js'
+import { ACTION_SPECS, type ActionSpec } from './action-specs.js'
+import type { Playbook } from './schema.js'
+import { type Problem, problemsError, type SourceMap, validatePlaybookText } from './validate.js'
+
+/** The playbooks fir ships (`playbooks/` at the package root, next to dist/ and src/). */
+export const PLAYBOOK_DIR = resolve(import.meta.dirname, '..', '..', '..', 'playbooks')
+
+/** A validated playbook with where it came from. */
+export interface LoadedPlaybook {
+  playbook: Playbook
+  /** The path given or found (shipped playbooks: playbooks/<name>.yaml). */
+  file: string
+  text: string
+  sha256: string
+  source: SourceMap
+}
+
+export interface PlaybookListing {
+  name: string
+  title?: string
+  description: string
+  file: string
+  steps: number
+  problems: Problem[]
+}
+
+function looksLikePath(arg: string): boolean {
+  return arg.includes('/') || arg.includes('\\') || ['.yaml', '.yml'].includes(extname(arg))
+}
+
+/** Finds the file for `<name|file>`: an existing file, else a shipped playbook of that name. */
+export async function resolvePlaybookFile(
+  arg: string,
+  cwd = process.cwd(),
+  dir = PLAYBOOK_DIR,
+): Promise<string> {
+  const asPath = resolve(cwd, arg)
+  if (looksLikePath(arg)) {
+    try {
+      if ((await stat(asPath)).isFile()) return asPath
+    } catch {}
+    throw new NotFoundError(`unable to read playbook ${escapeTerminal(arg)}: no such file`, {
+      actions: ['check the path', 'run `fir playbook list` to see the shipped playbooks'],
+    })
+  }
+  if (/^[a-z0-9][a-z0-9-]{0,63}$/.test(arg)) {
+    for (const ext of ['.yaml', '.yml']) {
+      const p = join(dir, `${arg}${ext}`)
+      try {
+        if ((await stat(p)).isFile()) return p
+      } catch {}
+    }
+  }
+  try {
+    if ((await stat(asPath)).isFile()) return asPath
+  } catch {}
+  const names = (await listPlaybookFiles(dir)).map((f) => basename(f).replace(/\.ya?ml$/, ''))
+  throw new NotFoundError(
+    `unable to find playbook ${JSON.stringify(escapeTerminal(arg))}: it is neither a file nor a shipped playbook`,
+    {
+      actions: [`shipped playbooks: ${names.join(', ') || 'none'}`, 'or pass the path of a playbook file'],
+    },
+  )
+}
+
+async function listPlaybookFiles(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir))
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort()
+      .map((f) => join(dir, f))
+  } catch {
+    return []
+  }
+}
+
+/** Parses and validates playbook text; throws PlaybookError (exit 2) listing every problem. */
+export function loadPlaybookText(
+  text: string,
+  file: string,
+  specs: readonly ActionSpec[] = ACTION_SPECS,
+): LoadedPlaybook {
+  const result = validatePlaybookText(text, file, specs)
+  if (!result.playbook || result.problems.length > 0) {
+    throw problemsError(
+      'playbook',
+      file,
+      result.problems,
+      `fix the problems above, then check with \`fir playbook validate ${file}\``,
+    )
+  }
+  return { playbook: result.playbook, file, text, sha256: sha256Hex(text), source: result.source }
+}
+
+/** Loads `<name|file>` and validates it before anything else happens. */
+export async function loadPlaybook(
+  arg: string,
+  cwd = process.cwd(),
+  specs: readonly ActionSpec[] = ACTION_SPECS,
+): Promise<LoadedPlaybook> {
+  const file = await resolvePlaybookFile(arg, cwd)
+  const text = await readFile(file, 'utf8')
+  return loadPlaybookText(text, file, specs)
+}
+
+/** Every shipped playbook, with its problems (none, for a healthy install). */
+export async function listPlaybooks(dir = PLAYBOOK_DIR): Promise<PlaybookListing[]> {
+  const out: PlaybookListing[] = []
+  for (const file of await listPlaybookFiles(dir)) {
+    const text = await readFile(file, 'utf8')
+    const r = validatePlaybookText(text, file)
+    const data = (r.source.doc.toJS() ?? {}) as Partial<Playbook>
+    out.push({
+      name: typeof data.name === 'string' ? data.name : basename(file),
+      ...(typeof data.title === 'string' ? { title: data.title } : {}),
+      description: typeof data.description === 'string' ? data.description : '',
+      file,
+      steps: Array.isArray(data.steps) ? data.steps.length : 0,
+      problems: r.problems,
+    })
+  }
+  return out
+}

@@ -1,0 +1,679 @@
+import { randomBytes } from 'node:crypto'
+import {
+  AccessDeniedError,
+  FirError,
+  isFirError,
+  messageOf,
+  PlaybookError,
+  RefusedError,
+  UsageError,
+} from '../../errors.js'
+import type { JournalEntry, Outcome } from '../case/journal.js'
+import { classifyValue, redactor, redactValue } from '../common/redact.js'
+import { compactUtc, escapeTerminal } from '../common/text.js'
+import type { FirContext } from '../context.js'
+import { announceActing } from '../identity.js'
+import type { ActionSpec } from './action-specs.js'
+import { type LoadedPlaybook, loadPlaybookText } from './load.js'
+import type { Playbook, PlaybookStep } from './schema.js'
+import {
+  containsUnresolved,
+  hasTemplate,
+  parseTemplate,
+  renderDeep,
+  renderTemplate,
+  type Scope,
+  truthy,
+  Unresolved,
+} from './template.js'
+
+/** What an action did: the journal outcome of the step, its outputs and one line for humans. */
+export interface ActionOutcome {
+  outcome: 'applied' | 'already-applied' | 'skipped'
+  outputs: Record<string, unknown>
+  summary: string
+}
+
+/** Everything an action implementation gets about the step it runs in. */
+export interface StepRun {
+  ctx: FirContext
+  runId: string
+  playbook: string
+  stepId: string
+  /** When this step was first started in this run (earlier than now when resumed after a crash). */
+  firstStartedAt: string
+  /** The step was started before and never finished (the process died): it is being re-run. */
+  interrupted: boolean
+}
+
+export type ActionImpl = (run: StepRun, params: Record<string, unknown>) => Promise<ActionOutcome>
+
+/** Action id → its spec and the code that performs it (an explicit table, see ./actions/). */
+export type ActionRegistry = ReadonlyMap<string, { spec: ActionSpec; run: ActionImpl }>
+
+export function specsOf(registry: ActionRegistry): ActionSpec[] {
+  return [...registry.values()].map((a) => a.spec)
+}
+
+export type StepOutcome = 'applied' | 'already-applied' | 'skipped' | 'failed' | 'denied'
+
+export interface StepReport {
+  id: string
+  action: string
+  title: string
+  outcome: StepOutcome
+  summary: string
+  outputs: Record<string, unknown>
+  /** This step finished in an earlier attempt of the run (resume): it was not run again. */
+  fromEarlierAttempt?: boolean
+}
+
+export interface RunResult {
+  runId: string
+  playbook: string
+  file: string
+  resumed: boolean
+  steps: StepReport[]
+}
+
+/** Hooks the tabletop uses: injects before a step, and confirmations answered as drill decisions. */
+export interface RunHooks {
+  beforeStep?(step: PlaybookStep, index: number): Promise<void>
+  /** Answers a confirmation instead of --yes or the terminal; false skips the step (journaled). */
+  decide?(step: PlaybookStep, question: string): Promise<boolean>
+}
+
+export interface RunOptions {
+  registry: ActionRegistry
+  hooks?: RunHooks
+}
+
+export const RUN_ACTION = 'playbook.run'
+export const STEP_ACTION = 'playbook.step'
+const DONE: Outcome[] = ['applied', 'already-applied', 'skipped']
+
+/** Reads `--input key=value` flags. */
+export function parseInputFlags(list: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const item of list ?? []) {
+    const m = item.match(/^([A-Za-z][A-Za-z0-9_-]*)=(.*)$/s)
+    if (!m) {
+      throw new UsageError(
+        `unable to read --input ${JSON.stringify(escapeTerminal(item))}: expected key=value`,
+        {
+          actions: ['pass inputs like --input function=payments-webhook --input since=3d'],
+        },
+      )
+    }
+    out[m[1]!] = m[2]!
+  }
+  return out
+}
+
+/** Applies defaults, checks required and unknown inputs, and converts `type`d values. */
+export function resolveInputs(playbook: Playbook, given: Record<string, unknown>): Record<string, unknown> {
+  const declared = playbook.inputs ?? {}
+  const names = Object.keys(declared)
+  const unknown = Object.keys(given).filter((k) => !Object.hasOwn(declared, k))
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `unable to run playbook ${playbook.name}: unknown input${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => JSON.stringify(escapeTerminal(u))).join(', ')}`,
+      {
+        actions: [
+          `its inputs are: ${names.join(', ') || 'none'} (see \`fir playbook show ${playbook.name}\`)`,
+        ],
+      },
+    )
+  }
+  const out: Record<string, unknown> = {}
+  const missing: string[] = []
+  for (const [name, spec] of Object.entries(declared)) {
+    const raw = Object.hasOwn(given, name) ? given[name] : spec.default
+    if (raw === undefined || raw === '') {
+      if (spec.required) missing.push(name)
+      continue
+    }
+    out[name] = convert(name, raw, spec.type ?? 'string', playbook.name)
+  }
+  if (missing.length > 0) {
+    throw new UsageError(
+      `unable to run playbook ${playbook.name}: missing required input${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
+      {
+        actions: [
+          `pass ${missing.map((m) => `--input ${m}=<${declared[m]?.description ?? 'value'}>`).join(' ')}`,
+        ],
+      },
+    )
+  }
+  return out
+}
+
+function convert(name: string, raw: unknown, type: string, playbook: string): unknown {
+  if (type === 'list') {
+    if (Array.isArray(raw)) return raw.map(String)
+    return String(raw)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+  }
+  if (type === 'boolean') {
+    if (typeof raw === 'boolean') return raw
+    if (/^(true|yes|1)$/i.test(String(raw))) return true
+    if (/^(false|no|0)$/i.test(String(raw))) return false
+  } else if (type === 'number') {
+    const n = Number(raw)
+    if (Number.isFinite(n) && String(raw).trim() !== '') return n
+  } else {
+    return Array.isArray(raw) ? raw.join(',') : String(raw)
+  }
+  throw new UsageError(
+    `unable to run playbook ${playbook}: input ${name} must be a ${type}, got ${JSON.stringify(escapeTerminal(String(raw)))}`,
+    {
+      actions: [`pass --input ${name}=<${type}>`],
+    },
+  )
+}
+
+/** Inputs as journaled: secret-looking values are registered with the redactor and redacted. */
+function journaledInputs(inputs: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(inputs)) {
+    if (typeof v === 'string' && classifyValue(k, v).secret) {
+      redactor.register(v)
+      out[k] = redactValue(v)
+    } else out[k] = v
+  }
+  return out
+}
+
+// ---------- the plan (--dry-run) ----------
+
+export interface PlanStep {
+  id: string
+  action: string
+  title: string
+  mutates: boolean
+  with: Record<string, unknown>
+  /** The `if` expression and what it evaluates to now ('unresolved' when it needs outputs). */
+  condition?: { expression: string; value: boolean | 'unresolved' }
+  confirm: boolean
+  onError: 'stop' | 'continue'
+}
+
+function unknownScope(playbook: Playbook, inputs: Record<string, unknown>): Scope {
+  const steps: Scope['steps'] = {}
+  for (const s of playbook.steps) steps[s.id] = { outputs: new Unresolved(`steps.${s.id}.outputs`) as never }
+  return { inputs, steps }
+}
+
+function renderText(value: string, scope: Scope): unknown {
+  return hasTemplate(value) ? renderTemplate(parseTemplate(value), scope) : value
+}
+
+function stepTitle(step: PlaybookStep, spec: ActionSpec | undefined, scope: Scope): string {
+  if (step.title) {
+    const t = renderText(step.title, scope)
+    return t instanceof Unresolved ? t.toString() : String(t)
+  }
+  return spec?.title ?? step.action
+}
+
+/**
+ * The whole plan without running anything: each step with its `with` values templated from the
+ * inputs; values that need outputs of earlier steps stay as unresolved references.
+ */
+export function planPlaybook(
+  loaded: LoadedPlaybook,
+  given: Record<string, unknown>,
+  registry: ActionRegistry,
+): PlanStep[] {
+  const inputs = resolveInputs(loaded.playbook, given)
+  const scope = unknownScope(loaded.playbook, inputs)
+  let confirmed = false
+  return loaded.playbook.steps.map((step) => {
+    const spec = registry.get(step.action)?.spec
+    const withValues = renderDeep(step.with ?? {}, scope) as Record<string, unknown>
+    let condition: PlanStep['condition']
+    if (step.if !== undefined) {
+      const v = typeof step.if === 'boolean' ? step.if : renderText(step.if, scope)
+      condition = {
+        expression: String(step.if),
+        value: containsUnresolved(v) ? 'unresolved' : truthy(v),
+      }
+    }
+    const confirm = Boolean(step.confirm) || (Boolean(spec?.mutates) && !confirmed)
+    if (confirm) confirmed = true
+    return {
+      id: step.id,
+      action: step.action,
+      title: stepTitle(step, spec, scope),
+      mutates: spec?.mutates ?? false,
+      with: withValues,
+      ...(condition ? { condition } : {}),
+      confirm,
+      onError: step['on-error'] ?? 'stop',
+    }
+  })
+}
+
+// ---------- running ----------
+
+interface RunState {
+  loaded: LoadedPlaybook
+  runId: string
+  inputs: Record<string, unknown>
+  /** Finished steps (this attempt or an earlier one): outcome and outputs. */
+  done: Map<
+    string,
+    { outcome: StepOutcome; outputs: Record<string, unknown>; summary: string; earlier: boolean }
+  >
+  /** Steps started in an earlier attempt but never finished, with their first start time. */
+  interrupted: Map<string, string>
+  confirmed: boolean
+  resumed: boolean
+}
+
+/** Runs a validated playbook from its first step. */
+export async function runPlaybook(
+  ctx: FirContext,
+  loaded: LoadedPlaybook,
+  given: Record<string, unknown>,
+  options: RunOptions,
+): Promise<RunResult> {
+  checkActionsAvailable(loaded, options.registry)
+  const inputs = resolveInputs(loaded.playbook, given)
+  const runId = `${compactUtc(new Date())}-${randomBytes(3).toString('hex')}`
+  await ctx.case.journal.append({
+    action: RUN_ACTION,
+    target: loaded.playbook.name,
+    params: {
+      runId,
+      playbook: loaded.playbook.name,
+      file: loaded.file,
+      sha256: loaded.sha256,
+      inputs: journaledInputs(inputs),
+      steps: loaded.playbook.steps.map((s) => s.id),
+      // The playbook text itself, so `resume` runs exactly what was started even if the file changed.
+      source: loaded.text,
+    },
+    outcome: 'started',
+  })
+  const state: RunState = {
+    loaded,
+    runId,
+    inputs,
+    done: new Map(),
+    interrupted: new Map(),
+    confirmed: ctx.yes,
+    resumed: false,
+  }
+  return execute(ctx, state, options)
+}
+
+function checkActionsAvailable(loaded: LoadedPlaybook, registry: ActionRegistry): void {
+  const missing = loaded.playbook.steps.filter((s) => !registry.has(s.action))
+  if (missing.length > 0) {
+    throw new PlaybookError(
+      `unable to run playbook ${loaded.playbook.name}: this build of fir cannot perform ${[...new Set(missing.map((s) => s.action))].join(', ')}`,
+      missing.map((s) => {
+        const i = loaded.playbook.steps.indexOf(s)
+        const p = loaded.source.at(['steps', i, 'action'], `action ${s.action} is not available`)
+        return p
+      }),
+      { actions: ['update fir, or remove those steps from the playbook'] },
+    )
+  }
+}
+
+/** The unfinished run of a case (the latest `playbook.run` without a final `applied`). */
+export function findUnfinishedRun(entries: readonly JournalEntry[]): JournalEntry | undefined {
+  const finished = new Set(
+    entries
+      .filter((e) => e.action === RUN_ACTION && e.outcome === 'applied')
+      .map((e) => String(e.params.runId)),
+  )
+  const started = entries.filter((e) => e.action === RUN_ACTION && e.outcome === 'started')
+  for (let i = started.length - 1; i >= 0; i--) {
+    const e = started[i]!
+    if (!finished.has(String(e.params.runId))) return e
+  }
+  return undefined
+}
+
+/**
+ * Continues the case's unfinished playbook run from the first step not finished. Finished steps are
+ * not run again (their outputs come from the journal); the interrupted step is re-run, and the
+ * steps beneath it are idempotent, so a change already made is journaled `already-applied`.
+ */
+export async function resumePlaybook(
+  ctx: FirContext,
+  overrides: Record<string, unknown>,
+  options: RunOptions,
+): Promise<RunResult> {
+  const entries = ctx.case.journal.all()
+  const start = findUnfinishedRun(entries)
+  if (!start) {
+    throw new UsageError(
+      `unable to resume a playbook in case ${ctx.case.meta.id}: it has no unfinished playbook run`,
+      {
+        actions: [
+          'start one with `fir playbook run <name> --case DIR --input …`',
+          'see what ran with `fir case show`',
+        ],
+      },
+    )
+  }
+  const runId = String(start.params.runId)
+  const text = String(start.params.source ?? '')
+  const file = String(start.params.file ?? 'journal')
+  const loaded = loadPlaybookText(text, file, specsOf(options.registry))
+  checkActionsAvailable(loaded, options.registry)
+  const recorded = (start.params.inputs ?? {}) as Record<string, unknown>
+  const merged: Record<string, unknown> = { ...recorded, ...overrides }
+  const redacted = Object.entries(merged)
+    .filter(([, v]) => typeof v === 'string' && v.startsWith('‹redacted'))
+    .map(([k]) => k)
+  if (redacted.length > 0) {
+    throw new UsageError(
+      `unable to resume run ${runId}: input ${redacted.join(', ')} was secret and is not kept in the journal`,
+      {
+        actions: [`pass it again: ${redacted.map((k) => `--input ${k}=…`).join(' ')}`],
+      },
+    )
+  }
+  const inputs = resolveInputs(loaded.playbook, merged)
+  const state: RunState = {
+    loaded,
+    runId,
+    inputs,
+    done: new Map(),
+    interrupted: new Map(),
+    confirmed: ctx.yes,
+    resumed: true,
+  }
+  for (const e of entries) {
+    if (e.action !== STEP_ACTION || String(e.params.runId) !== runId) continue
+    const id = String(e.params.step)
+    if (e.outcome === 'started') {
+      if (!state.done.has(id) && !state.interrupted.has(id)) state.interrupted.set(id, e.at)
+      continue
+    }
+    const onError = loaded.playbook.steps.find((s) => s.id === id)?.['on-error'] ?? 'stop'
+    const final =
+      DONE.includes(e.outcome) ||
+      ((e.outcome === 'failed' || e.outcome === 'denied') && onError === 'continue')
+    if (final) {
+      const after = (e.after ?? {}) as { outputs?: Record<string, unknown>; summary?: string }
+      state.done.set(id, {
+        outcome: e.outcome as StepOutcome,
+        outputs: after.outputs ?? {},
+        summary: after.summary ?? '',
+        earlier: true,
+      })
+      state.interrupted.delete(id)
+    } else if (!state.interrupted.has(id)) {
+      // A failed step that stopped the run: it is run again.
+      state.interrupted.set(id, e.at)
+    }
+  }
+  const next = loaded.playbook.steps.find((s) => !state.done.has(s.id))
+  await ctx.case.journal.append({
+    action: 'playbook.resume',
+    target: loaded.playbook.name,
+    params: { runId, from: next?.id ?? null, finished: [...state.done.keys()] },
+    outcome: 'recorded',
+  })
+  return execute(ctx, state, options)
+}
+
+async function execute(ctx: FirContext, state: RunState, options: RunOptions): Promise<RunResult> {
+  const { playbook } = state.loaded
+  const journal = ctx.case.journal
+  const reports: StepReport[] = []
+  const scope: Scope = { inputs: state.inputs, steps: {} }
+  for (const [id, d] of state.done) scope.steps[id] = { outputs: d.outputs }
+  if (!ctx.dryRun && playbook.steps.some((s) => options.registry.get(s.action)?.spec.mutates)) {
+    await announceActing(ctx)
+  }
+
+  for (const [index, step] of playbook.steps.entries()) {
+    const impl = options.registry.get(step.action)!
+    const spec = impl.spec
+    const previous = state.done.get(step.id)
+    if (previous) {
+      reports.push({
+        id: step.id,
+        action: step.action,
+        title: stepTitle(step, spec, scope),
+        ...previous,
+        fromEarlierAttempt: previous.earlier,
+      })
+      continue
+    }
+    await options.hooks?.beforeStep?.(step, index)
+    const title = stepTitle(step, spec, scope)
+    const target = `${playbook.name}#${step.id}`
+    const base = { runId: state.runId, step: step.id, action: step.action }
+
+    if (step.if !== undefined) {
+      const value = typeof step.if === 'boolean' ? step.if : renderText(step.if, scope)
+      if (!truthy(value)) {
+        const summary = `skipped: condition ${typeof step.if === 'string' ? step.if : 'false'} is false`
+        await journal.append({
+          action: STEP_ACTION,
+          target,
+          params: { ...base, if: String(step.if) },
+          outcome: 'skipped',
+          after: { outputs: {}, summary },
+        })
+        scope.steps[step.id] = { outputs: {} }
+        state.done.set(step.id, { outcome: 'skipped', outputs: {}, summary, earlier: false })
+        reports.push({ id: step.id, action: step.action, title, outcome: 'skipped', summary, outputs: {} })
+        continue
+      }
+    }
+
+    const params = renderDeep(step.with ?? {}, scope) as Record<string, unknown>
+    checkParams(state.loaded, index, spec, params)
+
+    const needsConfirm = Boolean(step.confirm) || (spec.mutates && !state.confirmed)
+    if (needsConfirm && !state.confirmed) {
+      const question =
+        typeof step.confirm === 'string'
+          ? String(renderText(step.confirm, scope))
+          : `Run step ${step.id} (${title}): ${step.action} ${describeParams(params)}?`
+      if (options.hooks?.decide) {
+        if (!(await options.hooks.decide(step, question))) {
+          const summary = 'skipped: the responders decided not to run it'
+          await journal.append({
+            action: STEP_ACTION,
+            target,
+            params: { ...base, with: params },
+            outcome: 'skipped',
+            after: { outputs: {}, summary },
+          })
+          scope.steps[step.id] = { outputs: {} }
+          state.done.set(step.id, { outcome: 'skipped', outputs: {}, summary, earlier: false })
+          reports.push({ id: step.id, action: step.action, title, outcome: 'skipped', summary, outputs: {} })
+          continue
+        }
+      } else if (!ctx.yes) {
+        const resumeHint = `fir playbook resume --case ${ctx.case.dir} --yes`
+        if (!ctx.interactive) {
+          throw new RefusedError(
+            `unable to run step ${step.id} of playbook ${playbook.name}: it needs confirmation and stdin is not a terminal`,
+            {
+              actions: [`continue with \`${resumeHint}\``, 'or re-run with --dry-run to see the whole plan'],
+            },
+          )
+        }
+        const yes = await ctx.confirm(question)
+        await journal.append({
+          action: 'playbook.confirm',
+          target,
+          params: { ...base, question, answer: yes ? 'yes' : 'no' },
+          outcome: 'recorded',
+        })
+        if (!yes) {
+          throw new RefusedError(`stopped playbook ${playbook.name} before step ${step.id}: not confirmed`, {
+            actions: [`continue later with \`${resumeHint}\``],
+          })
+        }
+      }
+    }
+    if (needsConfirm || spec.mutates) state.confirmed = true
+
+    const firstStartedAt = state.interrupted.get(step.id) ?? new Date().toISOString()
+    await journal.append({
+      action: STEP_ACTION,
+      target,
+      params: { ...base, with: params },
+      outcome: 'started',
+    })
+    const actionCtx: FirContext = { ...ctx, yes: true }
+    try {
+      const result = await impl.run(
+        {
+          ctx: actionCtx,
+          runId: state.runId,
+          playbook: playbook.name,
+          stepId: step.id,
+          firstStartedAt,
+          interrupted: state.interrupted.has(step.id),
+        },
+        params,
+      )
+      const outputs = declaredOutputs(spec, result.outputs)
+      await journal.append({
+        action: STEP_ACTION,
+        target,
+        params: { ...base, with: params },
+        outcome: result.outcome,
+        after: { outputs, summary: result.summary },
+      })
+      scope.steps[step.id] = { outputs }
+      state.done.set(step.id, { outcome: result.outcome, outputs, summary: result.summary, earlier: false })
+      reports.push({
+        id: step.id,
+        action: step.action,
+        title,
+        outcome: result.outcome,
+        summary: result.summary,
+        outputs,
+      })
+    } catch (err) {
+      const outcome: StepOutcome = err instanceof AccessDeniedError ? 'denied' : 'failed'
+      const fir = isFirError(err) ? err : undefined
+      await journal.append({
+        action: STEP_ACTION,
+        target,
+        params: { ...base, with: params },
+        outcome,
+        error: { code: fir?.code ?? 'bug', message: messageOf(err) },
+      })
+      if (step['on-error'] === 'continue' && fir) {
+        ctx.gaps.add({ what: `playbook step ${step.id} (${title})`, call: step.action, reason: fir.message })
+        const summary = `${outcome}: ${fir.message}`
+        scope.steps[step.id] = { outputs: {} }
+        state.done.set(step.id, { outcome, outputs: {}, summary, earlier: false })
+        reports.push({ id: step.id, action: step.action, title, outcome, summary, outputs: {} })
+        continue
+      }
+      await journal.append({
+        action: RUN_ACTION,
+        target: playbook.name,
+        params: { runId: state.runId, failedStep: step.id },
+        outcome: 'failed',
+        error: { code: fir?.code ?? 'bug', message: messageOf(err) },
+      })
+      if (fir) {
+        throw new FirError(fir.code, `${fir.message} (playbook ${playbook.name}, step ${step.id})`, {
+          exitCode: fir.exitCode,
+          cause: err,
+          actions: [
+            ...fir.actions,
+            `after fixing it, continue with \`fir playbook resume --case ${ctx.case.dir}\``,
+          ],
+        })
+      }
+      throw err
+    }
+  }
+
+  await journal.append({
+    action: RUN_ACTION,
+    target: playbook.name,
+    params: { runId: state.runId, outcomes: Object.fromEntries(reports.map((r) => [r.id, r.outcome])) },
+    outcome: 'applied',
+  })
+  return {
+    runId: state.runId,
+    playbook: playbook.name,
+    file: state.loaded.file,
+    resumed: state.resumed,
+    steps: reports,
+  }
+}
+
+function declaredOutputs(spec: ActionSpec, outputs: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(outputs))
+    if (Object.hasOwn(spec.outputs, k) && v !== undefined) out[k] = v
+  return out
+}
+
+/** After templating, each value must fit its parameter (an output may be missing or of a surprising type). */
+function checkParams(
+  loaded: LoadedPlaybook,
+  index: number,
+  spec: ActionSpec,
+  params: Record<string, unknown>,
+): void {
+  const problems = []
+  const step = loaded.playbook.steps[index]!
+  for (const [name, p] of Object.entries(spec.params)) {
+    const v = params[name]
+    if (v === undefined || v === '' || v === null) {
+      delete params[name]
+      if (p.required)
+        problems.push(
+          loaded.source.at(
+            ['steps', index, 'with', name],
+            `step ${step.id}: parameter ${name} is empty after templating (${JSON.stringify(step.with?.[name] ?? '')})`,
+          ),
+        )
+      continue
+    }
+    const r = p.schema.safeParse(v)
+    if (!r.success)
+      problems.push(
+        loaded.source.at(
+          ['steps', index, 'with', name],
+          `step ${step.id}: parameter ${name} = ${JSON.stringify(v)} after templating: ${r.error.issues.map((i) => i.message).join('; ')}`,
+        ),
+      )
+  }
+  if (spec.oneOf && !spec.oneOf.some((k) => params[k] !== undefined))
+    problems.push(
+      loaded.source.at(
+        ['steps', index, 'with'],
+        `step ${step.id}: none of ${spec.oneOf.join(', ')} has a value after templating`,
+      ),
+    )
+  if (problems.length > 0) {
+    throw new PlaybookError(
+      `unable to run step ${step.id} of playbook ${loaded.playbook.name}:\n${problems.map((p) => `  ${p.file}:${p.line}:${p.col}: ${p.message}`).join('\n')}`,
+      problems,
+      { actions: ['check the outputs of the earlier steps (`fir case show`), or guard the step with `if:`'] },
+    )
+  }
+}
+
+function describeParams(params: Record<string, unknown>): string {
+  return Object.entries(params)
+    .map(
+      ([k, v]) =>
+        `${k}=${Array.isArray(v) ? v.join(',') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`,
+    )
+    .join(' ')
+}

@@ -1,0 +1,43 @@
+import { z } from 'zod'
+
+/** Step ids and input names: what `steps.<id>` and `inputs.<name>` may spell. */
+export const IDENT_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/
+export const PLAYBOOK_NAME_RE = /^[a-z0-9][a-z0-9-]{0,63}$/
+
+const scalarDefault = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())])
+
+/** `inputs.<name>` of a playbook. */
+export const InputSchema = z.strictObject({
+  required: z.boolean().optional(),
+  default: scalarDefault.optional(),
+  description: z.string().optional(),
+  /** How `--input key=value` text is read: string (default), list (comma-separated), boolean, number. */
+  type: z.enum(['string', 'list', 'boolean', 'number']).optional(),
+})
+
+export const StepSchema = z.strictObject({
+  id: z.string().regex(IDENT_RE, 'must be a name of letters, digits, - and _, starting with a letter'),
+  action: z.string(),
+  title: z.string().optional(),
+  description: z.string().optional(),
+  with: z.record(z.string(), z.unknown()).optional(),
+  if: z.union([z.string(), z.boolean()]).optional(),
+  /** true, or the question to ask: the run stops here unless --yes (or the responder says yes). */
+  confirm: z.union([z.boolean(), z.string()]).optional(),
+  /** stop (default): a failed step ends the run; continue: it is journaled as failed and the run goes on. */
+  'on-error': z.enum(['stop', 'continue']).optional(),
+})
+
+export const PlaybookSchema = z.strictObject({
+  name: z.string().regex(PLAYBOOK_NAME_RE, 'must be lower-case letters, digits and -'),
+  title: z.string().optional(),
+  description: z.string(),
+  inputs: z
+    .record(z.string().regex(IDENT_RE, 'must be a name of letters, digits, - and _'), InputSchema)
+    .optional(),
+  steps: z.array(StepSchema).min(1, 'must list at least one step'),
+})
+
+export type PlaybookInput = z.infer<typeof InputSchema>
+export type PlaybookStep = z.infer<typeof StepSchema>
+export type Playbook = z.infer<typeof PlaybookSchema>

@@ -1,0 +1,410 @@
+import {
+  type Document,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  type Pair,
+  parseDocument,
+  type Scalar,
+} from 'yaml'
+import type { z } from 'zod'
+import { PlaybookError } from '../../errors.js'
+import { escapeTerminal } from '../common/text.js'
+import { ACTION_SPECS, type ActionSpec } from './action-specs.js'
+import { type Playbook, PlaybookSchema } from './schema.js'
+import { hasTemplate, type Path, parseTemplate, pathsOf, TemplateSyntaxError } from './template.js'
+
+/** One problem found in a playbook (or scenario) file, with where it is. */
+export interface Problem {
+  file: string
+  line: number
+  col: number
+  message: string
+}
+
+type Key = string | number
+
+/**
+ * A parsed YAML file that can say where any value came from (line and column, 1-based), so every
+ * validation problem names its place in the file.
+ */
+export class SourceMap {
+  readonly lineCounter = new LineCounter()
+  readonly doc: Document.Parsed
+  constructor(
+    readonly file: string,
+    readonly text: string,
+  ) {
+    this.doc = parseDocument(text, {
+      keepSourceTokens: true,
+      lineCounter: this.lineCounter,
+      uniqueKeys: true,
+    })
+  }
+
+  /** Line and column of an offset in the text. */
+  pos(offset: number): { line: number; col: number } {
+    const p = this.lineCounter.linePos(offset)
+    return { line: p.line, col: p.col }
+  }
+
+  /** The node at a path, or the deepest node on the way to it when a key is missing. */
+  nodeAt(path: Key[], which: 'value' | 'key' = 'value'): { node: Node | Pair | undefined; found: boolean } {
+    let cur: unknown = this.doc.contents
+    let last: Node | Pair | undefined = (cur as Node) ?? undefined
+    for (let i = 0; i < path.length; i++) {
+      const seg = path[i]!
+      if (isMap(cur)) {
+        const pair = cur.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg))
+        if (!pair) return { node: last, found: false }
+        const atEnd = i === path.length - 1
+        if (atEnd && which === 'key') return { node: pair.key as Node, found: true }
+        last = (pair.value as Node | null) ?? (pair.key as Node)
+        cur = pair.value
+      } else if (isSeq(cur) && typeof seg === 'number') {
+        const item = cur.items[seg]
+        if (item === undefined) return { node: last, found: false }
+        last = item as Node
+        cur = item
+      } else {
+        return { node: last, found: false }
+      }
+    }
+    return { node: last, found: true }
+  }
+
+  /** A problem located at a path (`which: 'key'` points at the key rather than its value). */
+  at(path: Key[], message: string, which: 'value' | 'key' = 'value', offsetInValue?: number): Problem {
+    const { node } = this.nodeAt(path, which)
+    let offset = rangeStart(node) ?? 0
+    if (offsetInValue !== undefined && node && isScalar(node)) {
+      const quoted = (node as Scalar).type === 'QUOTE_DOUBLE' || (node as Scalar).type === 'QUOTE_SINGLE'
+      offset += offsetInValue + (quoted ? 1 : 0)
+    }
+    return { file: this.file, ...this.pos(offset), message }
+  }
+}
+
+function rangeStart(node: Node | Pair | undefined): number | undefined {
+  if (!node) return undefined
+  if (isPair(node)) return rangeStart(node.key as Node)
+  return (node as { range?: [number, number, number] }).range?.[0]
+}
+
+/** Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!
+    row[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
+      prev = tmp
+    }
+  }
+  return row[b.length]!
+}
+
+export function didYouMean(word: string, candidates: string[]): string {
+  let best: string | undefined
+  let bestD = Number.POSITIVE_INFINITY
+  for (const c of candidates) {
+    const d = distance(word.toLowerCase(), c.toLowerCase())
+    if (d < bestD) {
+      bestD = d
+      best = c
+    }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3))
+    ? ` (did you mean "${best}"?)`
+    : ''
+}
+
+function pathText(path: Key[]): string {
+  let out = ''
+  for (const seg of path) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${seg}` : seg
+  return out || 'the document'
+}
+
+function q(value: unknown): string {
+  return JSON.stringify(escapeTerminal(String(value)))
+}
+
+function valueAt(data: unknown, path: Key[]): unknown {
+  let cur = data
+  for (const seg of path) {
+    if (cur === null || typeof cur !== 'object') return undefined
+    cur = (cur as Record<string, unknown>)[seg as string]
+  }
+  return cur
+}
+
+/** Turns zod issues into located problems with plain messages. */
+export function zodProblems(
+  src: SourceMap,
+  data: unknown,
+  issues: z.core.$ZodIssue[],
+  prefix: Key[] = [],
+): Problem[] {
+  const out: Problem[] = []
+  for (const issue of issues) {
+    const path = [...prefix, ...(issue.path as Key[])]
+    const where = pathText(path)
+    switch (issue.code) {
+      case 'unrecognized_keys':
+        for (const key of issue.keys)
+          out.push(src.at([...path, key], `unknown field ${q(key)} in ${where}`, 'key'))
+        break
+      case 'invalid_type':
+        out.push(
+          valueAt(data, issue.path as Key[]) === undefined
+            ? src.at(path, `${where} is missing`)
+            : src.at(path, `${where} must be ${article(issue.expected)}`),
+        )
+        break
+      case 'invalid_value':
+        out.push(
+          src.at(
+            path,
+            `${where} is ${q(valueAt(data, issue.path as Key[]))}, which is not one of ${issue.values.map((v) => String(v)).join(', ')}`,
+          ),
+        )
+        break
+      case 'invalid_union':
+        out.push(src.at(path, `${where} has the wrong type (${issue.message})`))
+        break
+      case 'invalid_key':
+        out.push(src.at(path, `${where}: the name ${issue.issues.map((i) => i.message).join('; ')}`, 'key'))
+        break
+      default:
+        out.push(src.at(path, `${where} ${issue.message}`))
+    }
+  }
+  return out
+}
+
+function article(expected: string): string {
+  if (expected === 'array') return 'a list'
+  if (expected === 'object' || expected === 'record') return 'a map of key: value'
+  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`
+}
+
+/** Every string inside a value, with its path (for template checks). */
+function stringsIn(value: unknown, path: Key[]): { value: string; path: Key[] }[] {
+  if (typeof value === 'string') return [{ value, path }]
+  if (Array.isArray(value)) return value.flatMap((v, i) => stringsIn(v, [...path, i]))
+  if (value && typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) => stringsIn(v, [...path, k]))
+  return []
+}
+
+function containsTemplate(value: unknown): boolean {
+  return stringsIn(value, []).some((s) => hasTemplate(s.value))
+}
+
+export interface ValidationResult {
+  playbook?: Playbook
+  problems: Problem[]
+  source: SourceMap
+}
+
+/**
+ * Validates playbook text without running anything: YAML syntax, the schema, action ids, `with`
+ * parameters and their static types, template syntax, and references (inputs that exist, steps
+ * that run earlier, outputs the step's action produces). Reports every problem it finds.
+ */
+export function validatePlaybookText(
+  text: string,
+  file: string,
+  specs: readonly ActionSpec[] = ACTION_SPECS,
+): ValidationResult {
+  const src = new SourceMap(file, text)
+  const problems: Problem[] = []
+  for (const err of src.doc.errors) {
+    const [line, col] = err.linePos?.[0] ? [err.linePos[0].line, err.linePos[0].col] : [1, 1]
+    problems.push({ file, line, col, message: `YAML: ${err.message.split('\n')[0]}` })
+  }
+  if (problems.length > 0) return { problems, source: src }
+  const data = src.doc.toJS({ maxAliasCount: 50 }) as unknown
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    problems.push({
+      file,
+      line: 1,
+      col: 1,
+      message: 'a playbook is a YAML map with name, description, inputs and steps',
+    })
+    return { problems, source: src }
+  }
+  const parsed = PlaybookSchema.safeParse(data)
+  if (!parsed.success) problems.push(...zodProblems(src, data, parsed.error.issues))
+
+  // Semantic checks run on whatever is there, so one run reports everything.
+  const doc = data as Record<string, unknown>
+  const inputs =
+    doc.inputs && typeof doc.inputs === 'object' && !Array.isArray(doc.inputs)
+      ? Object.keys(doc.inputs as object)
+      : []
+  const steps = Array.isArray(doc.steps) ? (doc.steps as unknown[]) : []
+  const stepIndex = new Map<string, number>()
+  steps.forEach((s, i) => {
+    const id = (s as { id?: unknown })?.id
+    if (typeof id !== 'string') return
+    if (stepIndex.has(id)) {
+      problems.push(
+        src.at(['steps', i, 'id'], `step id ${q(id)} is used twice (first at steps[${stepIndex.get(id)}])`),
+      )
+    } else stepIndex.set(id, i)
+  })
+  const actionOf = (i: number): ActionSpec | undefined => {
+    const a = (steps[i] as { action?: unknown })?.action
+    return typeof a === 'string' ? specs.find((s) => s.id === a) : undefined
+  }
+
+  const checkTemplates = (value: unknown, path: Key[], here: number) => {
+    for (const s of stringsIn(value, path)) {
+      if (!hasTemplate(s.value) && !s.value.includes('}}')) continue
+      let template: ReturnType<typeof parseTemplate>
+      try {
+        template = parseTemplate(s.value)
+      } catch (err) {
+        if (err instanceof TemplateSyntaxError) {
+          problems.push(
+            src.at(s.path, `bad template in ${pathText(s.path)}: ${err.message}`, 'value', err.offset),
+          )
+          continue
+        }
+        throw err
+      }
+      for (const ref of pathsOf(template)) {
+        const message = checkReference(ref.path, here)
+        if (message) {
+          const offset = s.value.indexOf(ref.source)
+          problems.push(src.at(s.path, message, 'value', offset >= 0 ? offset : undefined))
+        }
+      }
+    }
+  }
+
+  const checkReference = (path: Path, here: number): string | undefined => {
+    const text = path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.')
+    const [root, name, third, output] = path
+    if (root === 'inputs') {
+      if (typeof name !== 'string') return `reference ${q(text)} must name an input: inputs.<name>`
+      if (!inputs.includes(name))
+        return `reference to unknown input ${q(name)}${didYouMean(name, inputs)}; declared inputs: ${inputs.join(', ') || 'none'}`
+      return undefined
+    }
+    if (root === 'steps') {
+      if (typeof name !== 'string' || third !== 'outputs' || typeof output !== 'string')
+        return `reference ${q(text)} must have the form steps.<earlier step id>.outputs.<name>`
+      const at = stepIndex.get(name)
+      if (at === undefined)
+        return `reference to unknown step ${q(name)}${didYouMean(name, [...stepIndex.keys()])}`
+      if (at === here) return `step ${q(name)} refers to its own outputs; only earlier steps' outputs exist`
+      if (at > here)
+        return `reference to step ${q(name)}, which runs later (steps[${at}]); only earlier steps' outputs exist`
+      const spec = actionOf(at)
+      if (spec && !Object.hasOwn(spec.outputs, output)) {
+        const names = Object.keys(spec.outputs)
+        return `step ${q(name)} (${spec.id}) has no output ${q(output)}${didYouMean(output, names)}; its outputs: ${names.join(', ') || 'none'}`
+      }
+      return undefined
+    }
+    return `reference ${q(text)} is not allowed: values may reference inputs.<name> and steps.<earlier id>.outputs.<name> only`
+  }
+
+  const inputsDoc = (doc.inputs ?? {}) as Record<string, unknown>
+  if (inputsDoc && typeof inputsDoc === 'object') {
+    for (const [name, spec] of Object.entries(inputsDoc)) {
+      const s = spec as { default?: unknown } | null
+      if (s && typeof s === 'object' && typeof s.default === 'string' && hasTemplate(s.default))
+        problems.push(src.at(['inputs', name, 'default'], `input defaults may not use templates`))
+    }
+  }
+
+  steps.forEach((raw, i) => {
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return
+    const step = raw as Record<string, unknown>
+    const action = step.action
+    let spec: ActionSpec | undefined
+    if (typeof action === 'string') {
+      spec = specs.find((s) => s.id === action)
+      if (!spec)
+        problems.push(
+          src.at(
+            ['steps', i, 'action'],
+            `unknown action ${q(action)}${didYouMean(
+              action,
+              specs.map((s) => s.id),
+            )}; actions: ${specs.map((s) => s.id).join(', ')}`,
+          ),
+        )
+    }
+    const withBlock = step.with
+    if (
+      spec &&
+      (withBlock === undefined || (withBlock && typeof withBlock === 'object' && !Array.isArray(withBlock)))
+    ) {
+      const given = (withBlock ?? {}) as Record<string, unknown>
+      const where = withBlock === undefined ? ['steps', i, 'action'] : ['steps', i, 'with']
+      for (const [param, value] of Object.entries(given)) {
+        const p = spec.params[param]
+        if (!p) {
+          problems.push(
+            src.at(
+              ['steps', i, 'with', param],
+              `${spec.id} has no parameter ${q(param)}${didYouMean(param, Object.keys(spec.params))}; its parameters: ${Object.keys(spec.params).join(', ')}`,
+              'key',
+            ),
+          )
+          continue
+        }
+        if (!containsTemplate(value)) {
+          const r = p.schema.safeParse(value)
+          if (!r.success)
+            problems.push(...zodProblems(src, value, r.error.issues, ['steps', i, 'with', param]))
+        }
+      }
+      for (const [param, p] of Object.entries(spec.params)) {
+        if (p.required && !Object.hasOwn(given, param))
+          problems.push(src.at(where, `${spec.id} needs parameter ${q(param)} (${p.description})`))
+      }
+      if (spec.oneOf && !spec.oneOf.some((k) => Object.hasOwn(given, k)))
+        problems.push(src.at(where, `${spec.id} needs one of the parameters ${spec.oneOf.join(', ')}`))
+    }
+    checkTemplates(withBlock, ['steps', i, 'with'], i)
+    if (typeof step.if === 'string') checkTemplates(step.if, ['steps', i, 'if'], i)
+    if (typeof step.confirm === 'string') checkTemplates(step.confirm, ['steps', i, 'confirm'], i)
+    if (typeof step.title === 'string') checkTemplates(step.title, ['steps', i, 'title'], i)
+  })
+
+  problems.sort((a, b) => a.line - b.line || a.col - b.col)
+  const unique = problems.filter(
+    (p, i) =>
+      i === 0 ||
+      p.line !== problems[i - 1]!.line ||
+      p.col !== problems[i - 1]!.col ||
+      p.message !== problems[i - 1]!.message,
+  )
+  return {
+    playbook: unique.length === 0 && parsed.success ? parsed.data : undefined,
+    problems: unique,
+    source: src,
+  }
+}
+
+/** The error for a file with problems: every problem on its own line, file:line:col first. */
+export function problemsError(what: string, file: string, problems: Problem[], how: string): PlaybookError {
+  const lines = problems.map((p) => `  ${p.file}:${p.line}:${p.col}: ${p.message}`)
+  const err = new PlaybookError(
+    `unable to load ${what} ${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${lines.join('\n')}`,
+    problems,
+    { actions: [how] },
+  )
+  ;(err as PlaybookError & { envelopeExtra?: unknown }).envelopeExtra = { result: { problems } }
+  return err
+}
