@@ -1,17 +1,26 @@
 import {
+  CreateAccessKeyCommand,
+  DeleteAccessKeyCommand,
+  DeleteRolePolicyCommand,
+  GetAccessKeyLastUsedCommand,
   GetPolicyCommand,
   GetPolicyVersionCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
+  GetUserCommand,
   GetUserPolicyCommand,
+  ListAccessKeysCommand,
   ListAttachedRolePoliciesCommand,
   ListAttachedUserPoliciesCommand,
   ListRolePoliciesCommand,
   ListUserPoliciesCommand,
+  ListUsersCommand,
+  PutRolePolicyCommand,
   SimulatePrincipalPolicyCommand,
+  UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam'
 import type { AwsClients } from './clients.js'
-import { toFirError } from './errors.js'
+import { classifyFailure, toFirError } from './errors.js'
 
 /** iam:SimulatePrincipalPolicy: decision per action ('allowed' | 'explicitDeny' | 'implicitDeny'). */
 export async function simulatePrincipal(
@@ -156,4 +165,195 @@ export function getPolicyVersion(aws: AwsClients, policyArn: string, versionId: 
   return iamSend('iam:GetPolicyVersion', `read version ${versionId} of managed policy ${policyArn}`, () =>
     aws.iam.send(new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: versionId })),
   )
+}
+
+// ---- containment and credentials (fir contain, fir creds) ----
+
+export interface RoleInfo {
+  name: string
+  arn: string
+  path: string
+}
+
+export async function getRoleInfo(aws: AwsClients, roleName: string): Promise<RoleInfo> {
+  try {
+    const out = await aws.iam.send(new GetRoleCommand({ RoleName: roleName }))
+    return { name: out.Role?.RoleName ?? roleName, arn: out.Role?.Arn ?? '', path: out.Role?.Path ?? '/' }
+  } catch (err) {
+    throw toFirError(err, 'iam:GetRole', `read role ${roleName}`)
+  }
+}
+
+/** An inline role policy's document (decoded text), or null when the role has no policy of that name. */
+export async function getRolePolicyDocument(
+  aws: AwsClients,
+  roleName: string,
+  policyName: string,
+): Promise<string | null> {
+  try {
+    const out = await aws.iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }))
+    const doc = out.PolicyDocument ?? null
+    // AWS URL-encodes policy documents; moto does not.
+    return doc?.startsWith('%') ? decodeURIComponent(doc) : doc
+  } catch (err) {
+    if (classifyFailure(err) === 'not-found') return null
+    throw toFirError(err, 'iam:GetRolePolicy', `read policy ${policyName} of role ${roleName}`)
+  }
+}
+
+export async function putRolePolicy(
+  aws: AwsClients,
+  roleName: string,
+  policyName: string,
+  document: string,
+): Promise<void> {
+  try {
+    await aws.iam.send(
+      new PutRolePolicyCommand({ RoleName: roleName, PolicyName: policyName, PolicyDocument: document }),
+    )
+  } catch (err) {
+    throw toFirError(err, 'iam:PutRolePolicy', `put policy ${policyName} on role ${roleName}`)
+  }
+}
+
+/** Deletes an inline role policy; false when it was already gone. */
+export async function deleteRolePolicy(
+  aws: AwsClients,
+  roleName: string,
+  policyName: string,
+): Promise<boolean> {
+  try {
+    await aws.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }))
+    return true
+  } catch (err) {
+    if (classifyFailure(err) === 'not-found') return false
+    throw toFirError(err, 'iam:DeleteRolePolicy', `delete policy ${policyName} of role ${roleName}`)
+  }
+}
+
+export interface UserInfo {
+  name: string
+  arn: string
+}
+
+export async function getUserInfo(aws: AwsClients, userName: string): Promise<UserInfo> {
+  try {
+    const out = await aws.iam.send(new GetUserCommand({ UserName: userName }))
+    return { name: out.User?.UserName ?? userName, arn: out.User?.Arn ?? '' }
+  } catch (err) {
+    throw toFirError(err, 'iam:GetUser', `read user ${userName}`)
+  }
+}
+
+export interface AccessKeyInfo {
+  id: string
+  status: string
+  created: string | null
+}
+
+export async function listAccessKeys(aws: AwsClients, userName: string): Promise<AccessKeyInfo[]> {
+  const keys: AccessKeyInfo[] = []
+  let marker: string | undefined
+  try {
+    do {
+      const page = await aws.iam.send(new ListAccessKeysCommand({ UserName: userName, Marker: marker }))
+      for (const k of page.AccessKeyMetadata ?? []) {
+        if (k.AccessKeyId)
+          keys.push({
+            id: k.AccessKeyId,
+            status: k.Status ?? 'unknown',
+            created: k.CreateDate?.toISOString() ?? null,
+          })
+      }
+      marker = page.IsTruncated ? page.Marker : undefined
+    } while (marker)
+  } catch (err) {
+    throw toFirError(err, 'iam:ListAccessKeys', `list the access keys of user ${userName}`)
+  }
+  return keys
+}
+
+/** Creates an access key. The secret is returned once: the caller must register it with the redactor. */
+export async function createAccessKey(
+  aws: AwsClients,
+  userName: string,
+): Promise<AccessKeyInfo & { secretAccessKey: string }> {
+  try {
+    const out = await aws.iam.send(new CreateAccessKeyCommand({ UserName: userName }))
+    const k = out.AccessKey
+    if (!k?.AccessKeyId || !k.SecretAccessKey) throw new Error('CreateAccessKey returned no key')
+    return {
+      id: k.AccessKeyId,
+      status: k.Status ?? 'Active',
+      created: k.CreateDate?.toISOString() ?? null,
+      secretAccessKey: k.SecretAccessKey,
+    }
+  } catch (err) {
+    throw toFirError(err, 'iam:CreateAccessKey', `create an access key for user ${userName}`)
+  }
+}
+
+export async function setAccessKeyStatus(
+  aws: AwsClients,
+  userName: string,
+  accessKeyId: string,
+  status: 'Active' | 'Inactive',
+): Promise<void> {
+  try {
+    await aws.iam.send(
+      new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: status }),
+    )
+  } catch (err) {
+    throw toFirError(
+      err,
+      'iam:UpdateAccessKey',
+      `set access key ${accessKeyId} of user ${userName} ${status}`,
+    )
+  }
+}
+
+export async function deleteAccessKey(aws: AwsClients, userName: string, accessKeyId: string): Promise<void> {
+  try {
+    await aws.iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId }))
+  } catch (err) {
+    throw toFirError(err, 'iam:DeleteAccessKey', `delete access key ${accessKeyId} of user ${userName}`)
+  }
+}
+
+export interface AccessKeyLastUsed {
+  userName: string | null
+  lastUsedDate: string | null
+  serviceName: string | null
+  region: string | null
+}
+
+export async function getAccessKeyLastUsed(aws: AwsClients, accessKeyId: string): Promise<AccessKeyLastUsed> {
+  try {
+    const out = await aws.iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }))
+    const u = out.AccessKeyLastUsed
+    return {
+      userName: out.UserName ?? null,
+      lastUsedDate: u?.LastUsedDate?.toISOString() ?? null,
+      serviceName: u?.ServiceName && u.ServiceName !== 'N/A' ? u.ServiceName : null,
+      region: u?.Region && u.Region !== 'N/A' ? u.Region : null,
+    }
+  } catch (err) {
+    throw toFirError(err, 'iam:GetAccessKeyLastUsed', `look up access key ${accessKeyId}`)
+  }
+}
+
+/** Every IAM user name in the account (all pages). */
+export async function listUserNames(aws: AwsClients): Promise<string[]> {
+  const names: string[] = []
+  let marker: string | undefined
+  try {
+    do {
+      const page = await aws.iam.send(new ListUsersCommand({ Marker: marker }))
+      for (const u of page.Users ?? []) if (u.UserName) names.push(u.UserName)
+      marker = page.IsTruncated ? page.Marker : undefined
+    } while (marker)
+  } catch (err) {
+    throw toFirError(err, 'iam:ListUsers', 'list the IAM users')
+  }
+  return names
 }

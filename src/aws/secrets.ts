@@ -1,0 +1,50 @@
+/** Secrets Manager calls for `fir creds rotate-secret` (metadata only: fir never reads secret values here). */
+import { DescribeSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager'
+import type { AwsClients } from './clients.js'
+import { toFirError } from './errors.js'
+
+export interface SecretDescription {
+  arn: string
+  name: string
+  rotationEnabled: boolean
+  rotationLambdaArn: string | null
+  lastRotatedDate: string | null
+  /** The version id holding the AWSCURRENT stage, when reported. */
+  currentVersionId: string | null
+  /** The version id holding AWSPENDING (a rotation in progress or one that failed half way). */
+  pendingVersionId: string | null
+}
+
+export async function describeSecret(aws: AwsClients, secretId: string): Promise<SecretDescription> {
+  try {
+    const out = await aws.secrets.send(new DescribeSecretCommand({ SecretId: secretId }))
+    const stages = Object.entries(out.VersionIdsToStages ?? {})
+    const holder = (stage: string) => stages.find(([, s]) => s.includes(stage))?.[0] ?? null
+    return {
+      arn: out.ARN ?? secretId,
+      name: out.Name ?? secretId,
+      rotationEnabled: out.RotationEnabled === true,
+      rotationLambdaArn: out.RotationLambdaARN ?? null,
+      lastRotatedDate: out.LastRotatedDate?.toISOString() ?? null,
+      currentVersionId: holder('AWSCURRENT'),
+      pendingVersionId: holder('AWSPENDING'),
+    }
+  } catch (err) {
+    throw toFirError(err, 'secretsmanager:DescribeSecret', `describe secret ${secretId}`)
+  }
+}
+
+/** Starts an immediate rotation with the secret's configured rotation function. */
+export async function rotateSecretNow(
+  aws: AwsClients,
+  secretId: string,
+): Promise<{ versionId: string | null }> {
+  try {
+    const out = await aws.secrets.send(
+      new RotateSecretCommand({ SecretId: secretId, RotateImmediately: true }),
+    )
+    return { versionId: out.VersionId ?? null }
+  } catch (err) {
+    throw toFirError(err, 'secretsmanager:RotateSecret', `rotate secret ${secretId}`)
+  }
+}

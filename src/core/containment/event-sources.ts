@@ -1,0 +1,112 @@
+import { listEventSourceMappingsOf, setEventSourceMappingEnabled } from '../../aws/lambda-containment.js'
+import { defineStep, type UndoComparison } from '../steps/define-step.js'
+import { type FunctionParams, regionalAws } from './function-target.js'
+
+export interface MappingState {
+  uuid: string
+  eventSourceArn: string
+  functionArn: string
+  /** Enabled, Disabled, Enabling, Disabling, Creating, Updating, Deleting; 'absent' when gone. */
+  state: string
+}
+
+export interface EventSourcesState {
+  mappings: MappingState[]
+}
+
+const ON = new Set(['Enabled', 'Enabling'])
+const OFF = new Set(['Disabled', 'Disabling'])
+
+function describe(s: EventSourcesState): string {
+  if (s.mappings.length === 0) return 'no event source mappings'
+  const on = s.mappings.filter((m) => ON.has(m.state)).length
+  return `${on} of ${s.mappings.length} mapping${s.mappings.length === 1 ? '' : 's'} enabled`
+}
+
+function compareForUndo(
+  current: EventSourcesState,
+  record: { prior: EventSourcesState },
+): UndoComparison<EventSourcesState> {
+  const conflicts: string[] = []
+  let changes = 0
+  const result: MappingState[] = []
+  for (const p of record.prior.mappings) {
+    if (!ON.has(p.state)) continue
+    const now = current.mappings.find((m) => m.uuid === p.uuid)
+    if (now && OFF.has(now.state)) {
+      changes++
+      result.push({ ...now, state: 'Enabled' })
+    } else if (now && ON.has(now.state)) {
+      result.push(now)
+    } else {
+      conflicts.push(
+        `mapping ${p.uuid} (${p.eventSourceArn}) is ${now ? now.state : 'gone'}; fir disabled it and left it`,
+      )
+      if (now) result.push(now)
+    }
+  }
+  for (const m of current.mappings) if (!result.some((r) => r.uuid === m.uuid)) result.push(m)
+  return { result: { mappings: result }, changes, conflicts }
+}
+
+/**
+ * containment.event-sources — disables every enabled event source mapping of the function (its
+ * versions and aliases too), first, so queued messages stay in their queues instead of draining
+ * to a dead-letter queue while the function is throttled.
+ * IAM: lambda:ListEventSourceMappings, lambda:GetEventSourceMapping, lambda:UpdateEventSourceMapping.
+ * Undo: re-enables exactly the mappings it disabled (never one that was disabled before).
+ */
+export const eventSourcesStep = defineStep<FunctionParams, EventSourcesState>({
+  id: 'containment.event-sources',
+  title: 'Disable event source mappings',
+  iamActions: [
+    'lambda:ListEventSourceMappings',
+    'lambda:GetEventSourceMapping',
+    'lambda:UpdateEventSourceMapping',
+  ],
+  undoPolicy: 'default',
+  async read(ctx, params) {
+    const list = await listEventSourceMappingsOf(regionalAws(ctx, params.region), params.functionArn)
+    const mappings = list
+      .map((m) => ({
+        uuid: m.UUID ?? '',
+        eventSourceArn: m.EventSourceArn ?? '',
+        functionArn: m.FunctionArn ?? '',
+        state: m.State ?? 'unknown',
+      }))
+      .sort((a, b) => a.uuid.localeCompare(b.uuid))
+    return { target: params.functionArn, label: params.function, state: { mappings } }
+  },
+  intend: (_ctx, _params, current) => ({
+    mappings: current.mappings.map((m) => (ON.has(m.state) ? { ...m, state: 'Disabled' } : m)),
+  }),
+  isApplied: (_ctx, _params, current) => !current.mappings.some((m) => ON.has(m.state)),
+  async change(ctx, params, current) {
+    const aws = regionalAws(ctx, params.region)
+    const after: MappingState[] = []
+    for (const m of current.mappings) {
+      if (!ON.has(m.state)) {
+        after.push(m)
+        continue
+      }
+      const out = await setEventSourceMappingEnabled(aws, m.uuid, false)
+      after.push({ ...m, state: out.State ?? 'Disabling' })
+    }
+    return { mappings: after }
+  },
+  describe,
+  outputs: (_params, state) => ({ mappings: state.mappings.map((m) => m.uuid) }),
+  compareForUndo,
+  async revert(ctx, record, current) {
+    const aws = regionalAws(ctx, record.params.region)
+    const after = new Map(current.mappings.map((m) => [m.uuid, m]))
+    for (const p of record.prior.mappings) {
+      if (!ON.has(p.state)) continue
+      const now = after.get(p.uuid)
+      if (!now || !OFF.has(now.state)) continue
+      const out = await setEventSourceMappingEnabled(aws, p.uuid, true)
+      after.set(p.uuid, { ...now, state: out.State ?? 'Enabling' })
+    }
+    return { mappings: [...after.values()] }
+  },
+})

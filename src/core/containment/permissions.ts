@@ -1,0 +1,234 @@
+import {
+  type AddPermissionCommandInput,
+  addPermission,
+  getPolicyText,
+  listAliasNames,
+  listVersionNumbers,
+  removePermission,
+} from '../../aws/lambda-containment.js'
+import { canonicalJson } from '../common/canonical-json.js'
+import { isPublicStatement } from '../snapshot/exposure.js'
+import { defineStep } from '../steps/define-step.js'
+import { type FunctionParams, regionalAws } from './function-target.js'
+
+/** One statement of a function's (or a qualifier's) resource policy, kept verbatim. */
+export interface PolicyStatementRef {
+  /** null for the unqualified function, else the version or alias. */
+  qualifier: string | null
+  sid: string
+  statement: Record<string, unknown>
+  public: boolean
+}
+
+export interface PermissionsState {
+  statements: PolicyStatementRef[]
+}
+
+const where = (q: string | null) => (q === null ? '$LATEST' : q)
+
+/** The qualifier a statement applies to, from its Resource (`…:function:name[:qualifier]`). */
+export function qualifierOfResource(resource: unknown, fallback: string | null): string | null {
+  const r = Array.isArray(resource) ? resource[0] : resource
+  if (typeof r !== 'string') return fallback
+  const m = r.match(/:function:[^:]+(?::([^:]+))?$/)
+  return m ? (m[1] ?? null) : fallback
+}
+
+function describe(s: PermissionsState): string {
+  const pub = s.statements.filter((x) => x.public)
+  if (s.statements.length === 0) return 'no resource policy'
+  if (pub.length === 0) return `${s.statements.length} statement(s), none public`
+  return `${pub.length} public of ${s.statements.length}: ${pub.map((x) => `${where(x.qualifier)}/${x.sid}`).join(', ')}`
+}
+
+function conditionValue(
+  statement: Record<string, unknown>,
+  operator: string,
+  key: string,
+): string | undefined {
+  const cond = statement.Condition as Record<string, Record<string, unknown>> | undefined
+  if (!cond) return undefined
+  for (const [op, block] of Object.entries(cond)) {
+    if (op.toLowerCase() !== operator.toLowerCase() || !block) continue
+    for (const [k, v] of Object.entries(block)) {
+      if (k.toLowerCase() !== key.toLowerCase()) continue
+      const value = Array.isArray(v) ? v[0] : v
+      if (value !== undefined) return String(value)
+    }
+  }
+  return undefined
+}
+
+const KNOWN_CONDITIONS = new Set([
+  'arnlike:aws:sourcearn',
+  'arnequals:aws:sourcearn',
+  'stringequals:aws:sourceaccount',
+  'stringequals:aws:principalorgid',
+  'stringequals:lambda:eventsourcetoken',
+  'stringequals:lambda:functionurlauthtype',
+  'bool:lambda:invokedviafunctionurl',
+])
+
+/** AddPermission's principal for a statement's Principal (an account root ARN becomes the account id). */
+function principalOf(principal: unknown): string | undefined {
+  if (typeof principal === 'string') return principal
+  const p = principal as Record<string, unknown> | undefined
+  const v = p?.AWS ?? p?.Service ?? p?.CanonicalUser
+  const first = Array.isArray(v) ? v[0] : v
+  if (typeof first !== 'string') return undefined
+  return first.match(/^arn:aws[a-z-]*:iam::(\d{12}):root$/)?.[1] ?? first
+}
+
+/**
+ * The AddPermission request that re-creates a statement verbatim, and what of the statement it
+ * cannot express (empty for every statement AddPermission made).
+ */
+export function addPermissionFor(
+  functionName: string,
+  ref: PolicyStatementRef,
+): { input: AddPermissionCommandInput; lost: string[] } {
+  const s = ref.statement
+  const lost: string[] = []
+  const action = Array.isArray(s.Action) ? s.Action : [s.Action]
+  if (action.length !== 1) lost.push(`actions beyond ${String(action[0])}`)
+  const principal = principalOf(s.Principal)
+  if (!principal) lost.push('principal')
+  for (const [op, block] of Object.entries((s.Condition as Record<string, Record<string, unknown>>) ?? {})) {
+    for (const k of Object.keys(block ?? {})) {
+      if (!KNOWN_CONDITIONS.has(`${op}:${k}`.toLowerCase())) lost.push(`condition ${op} ${k}`)
+    }
+  }
+  // moto reports FunctionUrlAuthType / InvokedViaFunctionUrl as top-level statement fields.
+  const urlAuth =
+    conditionValue(s, 'StringEquals', 'lambda:FunctionUrlAuthType') ??
+    (typeof s.FunctionUrlAuthType === 'string' ? s.FunctionUrlAuthType : undefined)
+  const viaUrl =
+    conditionValue(s, 'Bool', 'lambda:InvokedViaFunctionUrl') ??
+    (s.InvokedViaFunctionUrl === undefined ? undefined : String(s.InvokedViaFunctionUrl))
+  const sourceArn =
+    conditionValue(s, 'ArnLike', 'AWS:SourceArn') ?? conditionValue(s, 'ArnEquals', 'AWS:SourceArn')
+  const sourceAccount = conditionValue(s, 'StringEquals', 'AWS:SourceAccount')
+  const orgId = conditionValue(s, 'StringEquals', 'aws:PrincipalOrgID')
+  const token = conditionValue(s, 'StringEquals', 'lambda:EventSourceToken')
+  const input: AddPermissionCommandInput = {
+    FunctionName: functionName,
+    StatementId: ref.sid,
+    Action: String(action[0]),
+    Principal: principal ?? '*',
+    ...(ref.qualifier !== null ? { Qualifier: ref.qualifier } : {}),
+    ...(sourceArn ? { SourceArn: sourceArn } : {}),
+    ...(sourceAccount ? { SourceAccount: sourceAccount } : {}),
+    ...(orgId ? { PrincipalOrgID: orgId } : {}),
+    ...(token ? { EventSourceToken: token } : {}),
+    ...(urlAuth === 'NONE' || urlAuth === 'AWS_IAM' ? { FunctionUrlAuthType: urlAuth } : {}),
+    ...(viaUrl === 'true' ? { InvokedViaFunctionUrl: true } : {}),
+  }
+  return { input, lost }
+}
+
+const key = (r: { qualifier: string | null; sid: string }) => `${r.qualifier ?? ''}\u0000${r.sid}`
+const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b)
+
+/**
+ * containment.permissions — removes public statements (principal `*` or another account, not
+ * narrowed by aws:SourceAccount, aws:SourceArn or aws:PrincipalOrgID; DESIGN §3) from the resource
+ * policy of the function, every published version and every alias. Scoped statements (an API
+ * Gateway with SourceArn, say) are kept. Each removed statement is journaled verbatim.
+ * IAM: lambda:ListVersionsByFunction, lambda:ListAliases, lambda:GetPolicy, lambda:RemovePermission,
+ * lambda:AddPermission (undo).
+ * Undo: re-adds each removed statement with the same Sid, principal, action and conditions.
+ */
+export const permissionsStep = defineStep<FunctionParams, PermissionsState>({
+  id: 'containment.permissions',
+  title: 'Remove public resource-policy statements',
+  iamActions: [
+    'lambda:ListVersionsByFunction',
+    'lambda:ListAliases',
+    'lambda:GetPolicy',
+    'lambda:RemovePermission',
+    'lambda:AddPermission',
+  ],
+  undoPolicy: 'default',
+  async read(ctx, params) {
+    const aws = regionalAws(ctx, params.region)
+    const qualifiers: (string | null)[] = [
+      null,
+      ...(await listVersionNumbers(aws, params.function)),
+      ...(await listAliasNames(aws, params.function)).sort(),
+    ]
+    const found = new Map<string, PolicyStatementRef>()
+    const notes: string[] = []
+    for (const q of qualifiers) {
+      const text = await getPolicyText(aws, params.function, q)
+      if (!text) continue
+      let doc: { Statement?: unknown }
+      try {
+        doc = JSON.parse(text) as { Statement?: unknown }
+      } catch {
+        notes.push(`the resource policy of ${where(q)} is not JSON; fir left it alone`)
+        continue
+      }
+      const list = Array.isArray(doc.Statement) ? doc.Statement : doc.Statement ? [doc.Statement] : []
+      for (const st of list as Record<string, unknown>[]) {
+        // Each qualifier has its own policy; its statements name it in Resource. (moto returns one
+        // shared policy for every qualifier, so the Resource, not the query, decides.)
+        const ref: PolicyStatementRef = {
+          qualifier: qualifierOfResource(st.Resource, q),
+          sid: String(st.Sid ?? ''),
+          statement: st,
+          public: isPublicStatement(st),
+        }
+        if (!found.has(key(ref))) found.set(key(ref), ref)
+      }
+    }
+    const statements = [...found.values()]
+    for (const s of statements.filter((x) => x.public)) {
+      const { lost } = addPermissionFor(params.function, s)
+      if (lost.length) notes.push(`${where(s.qualifier)}/${s.sid}: undo cannot re-create ${lost.join(', ')}`)
+    }
+    return { target: params.functionArn, label: params.function, state: { statements }, notes }
+  },
+  intend: (_ctx, _params, s) => ({ statements: s.statements.filter((x) => !x.public) }),
+  isApplied: (_ctx, _params, s) => !s.statements.some((x) => x.public),
+  async change(ctx, params, current) {
+    const aws = regionalAws(ctx, params.region)
+    for (const s of current.statements) {
+      if (s.public) await removePermission(aws, params.function, s.qualifier, s.sid)
+    }
+    return { statements: current.statements.filter((x) => !x.public) }
+  },
+  describe,
+  compareForUndo(current, record) {
+    const now = new Map(current.statements.map((s) => [key(s), s]))
+    const removed = record.prior.statements.filter(
+      (p) => p.public && !record.after.statements.some((a) => key(a) === key(p)),
+    )
+    const conflicts: string[] = []
+    let changes = 0
+    const result = [...current.statements]
+    for (const p of removed) {
+      const c = now.get(key(p))
+      if (!c) {
+        changes++
+        result.push(p)
+      } else if (!same(c.statement, p.statement)) {
+        conflicts.push(
+          `${where(p.qualifier)}/${p.sid} was replaced by a different statement since; left as it is`,
+        )
+      }
+    }
+    return { result: { statements: result }, changes, conflicts }
+  },
+  async revert(ctx, record, current) {
+    const aws = regionalAws(ctx, record.params.region)
+    const fn = String(record.params.function)
+    const now = new Set(current.statements.map(key))
+    const result = [...current.statements]
+    for (const p of record.prior.statements) {
+      if (!p.public || now.has(key(p)) || record.after.statements.some((a) => key(a) === key(p))) continue
+      await addPermission(aws, addPermissionFor(fn, p).input)
+      result.push(p)
+    }
+    return { statements: result }
+  },
+})

@@ -1,0 +1,20 @@
+import { revokeSessionsStep } from '../credentials/revoke-policy.js'
+import type { FunctionParams } from './function-target.js'
+
+export interface SessionsParams extends FunctionParams {
+  role: string
+}
+
+/**
+ * containment.sessions — puts the inline policy `fir-revoke-<case id>` on the function's execution
+ * role: Deny * on * when aws:TokenIssueTime is before now (UTC, from AWS's clock). Credentials
+ * stolen from the function stop working within minutes; sessions chained into other roles and
+ * long-term keys are not affected.
+ * IAM: iam:GetRole, iam:GetRolePolicy, iam:PutRolePolicy, iam:DeleteRolePolicy (undo).
+ * Undo: deletes the policy — only when `sessions` is named in `fir restore --actions`.
+ */
+export const sessionsStep = revokeSessionsStep<SessionsParams>({
+  id: 'containment.sessions',
+  title: "Revoke the role's sessions",
+  roleOf: (p) => p.role,
+})

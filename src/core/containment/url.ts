@@ -1,0 +1,87 @@
+import {
+  getFunctionUrlConfig,
+  listAliasNames,
+  type UrlConfig,
+  updateFunctionUrlAuthType,
+} from '../../aws/lambda-containment.js'
+import { defineStep } from '../steps/define-step.js'
+import { type FunctionParams, regionalAws } from './function-target.js'
+
+export interface UrlState {
+  configs: UrlConfig[]
+}
+
+const where = (q: string | null) => (q === null ? '$LATEST' : q)
+
+function describe(s: UrlState): string {
+  if (s.configs.length === 0) return 'no function URL'
+  return s.configs.map((c) => `${where(c.qualifier)}: ${c.authType}`).join(', ')
+}
+
+/**
+ * containment.url — sets AuthType AWS_IAM on every function URL config (the function's and each
+ * alias's). It never deletes a URL: a deleted URL's address is lost forever.
+ * IAM: lambda:ListAliases, lambda:GetFunctionUrlConfig, lambda:UpdateFunctionUrlConfig.
+ * Undo: restores AuthType NONE on exactly the configs it changed.
+ */
+export const urlStep = defineStep<FunctionParams, UrlState>({
+  id: 'containment.url',
+  title: 'Require IAM auth on function URLs',
+  iamActions: ['lambda:ListAliases', 'lambda:GetFunctionUrlConfig', 'lambda:UpdateFunctionUrlConfig'],
+  undoPolicy: 'default',
+  async read(ctx, params) {
+    const aws = regionalAws(ctx, params.region)
+    // URL configs live on the unqualified function or on aliases, never on versions.
+    const qualifiers: (string | null)[] = [null, ...(await listAliasNames(aws, params.function)).sort()]
+    const configs: UrlConfig[] = []
+    for (const q of qualifiers) {
+      const c = await getFunctionUrlConfig(aws, params.function, q)
+      if (c) configs.push(c)
+    }
+    return { target: params.functionArn, label: params.function, state: { configs } }
+  },
+  intend: (_ctx, _params, s) => ({
+    configs: s.configs.map((c) => (c.authType === 'NONE' ? { ...c, authType: 'AWS_IAM' } : c)),
+  }),
+  isApplied: (_ctx, _params, s) => !s.configs.some((c) => c.authType === 'NONE'),
+  async change(ctx, params, current) {
+    const aws = regionalAws(ctx, params.region)
+    const after: UrlConfig[] = []
+    for (const c of current.configs) {
+      if (c.authType !== 'NONE') after.push(c)
+      else after.push(await updateFunctionUrlAuthType(aws, params.function, c.qualifier, 'AWS_IAM'))
+    }
+    return { configs: after }
+  },
+  describe,
+  compareForUndo(current, record) {
+    const conflicts: string[] = []
+    let changes = 0
+    const result = current.configs.map((c) => ({ ...c }))
+    for (const p of record.prior.configs) {
+      if (p.authType !== 'NONE') continue
+      const now = result.find((c) => c.qualifier === p.qualifier)
+      if (now?.authType === 'AWS_IAM') {
+        now.authType = 'NONE'
+        changes++
+      } else if (now?.authType !== 'NONE') {
+        conflicts.push(
+          `the URL of ${where(p.qualifier)} is ${now ? `now ${now.authType}` : 'gone'} (fir set AWS_IAM); left as it is`,
+        )
+      }
+    }
+    return { result: { configs: result }, changes, conflicts }
+  },
+  async revert(ctx, record, current) {
+    const aws = regionalAws(ctx, record.params.region)
+    const fn = String(record.params.function)
+    const after: UrlConfig[] = []
+    for (const c of current.configs) {
+      const p = record.prior.configs.find((x) => x.qualifier === c.qualifier)
+      if (p?.authType === 'NONE' && c.authType === 'AWS_IAM')
+        after.push(await updateFunctionUrlAuthType(aws, fn, c.qualifier, 'NONE'))
+      else after.push(c)
+    }
+    return { configs: after }
+  },
+})

@@ -1,0 +1,174 @@
+import { deleteRolePolicy, getRoleInfo, getRolePolicyDocument, putRolePolicy } from '../../aws/iam.js'
+import { UsageError } from '../../errors.js'
+import { canonicalJson } from '../common/canonical-json.js'
+import { escapeTerminal } from '../common/text.js'
+import type { FirContext } from '../context.js'
+import { defineStep, type ReadState, type StepSpec } from '../steps/define-step.js'
+import type { Step } from '../steps/step.js'
+
+/** The inline policy fir puts on a role to revoke its sessions: `fir-revoke-<case id>`. */
+export function revokePolicyName(caseId: string): string {
+  return `fir-revoke-${caseId}`
+}
+
+/** `2026-11-28T20:15:03Z`: UTC, whole seconds, whatever the local time zone (TZ never matters). */
+export function formatCutoff(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z')
+}
+
+/**
+ * The revocation document (the same shape as the console's "Revoke active sessions"): deny every
+ * action to every session of the role whose token was issued before `cutoff`. New sessions
+ * (Lambda's next execution environments) are unaffected.
+ */
+export function revokeDocument(cutoff: string): Record<string, unknown> {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'FirRevokeOlderSessions',
+        Effect: 'Deny',
+        Action: ['*'],
+        Resource: ['*'],
+        Condition: { DateLessThan: { 'aws:TokenIssueTime': cutoff } },
+      },
+    ],
+  }
+}
+
+/** The cutoff of a revocation document, or null when the document is not one. */
+export function cutoffOf(doc: unknown): string | null {
+  const st = (doc as { Statement?: unknown })?.Statement
+  const list = Array.isArray(st) ? st : st ? [st] : []
+  for (const s of list as Record<string, unknown>[]) {
+    const asList = (v: unknown) => (Array.isArray(v) ? v : [v])
+    if (s.Effect !== 'Deny' || !asList(s.Action).includes('*') || !asList(s.Resource).includes('*')) continue
+    const cond = (s.Condition as Record<string, Record<string, unknown>> | undefined)?.DateLessThan
+    const entry = Object.entries(cond ?? {}).find(([k]) => k.toLowerCase() === 'aws:tokenissuetime')
+    const value = Array.isArray(entry?.[1]) ? entry?.[1][0] : entry?.[1]
+    if (typeof value === 'string') return value
+  }
+  return null
+}
+
+export interface RevokeState {
+  roleName: string
+  roleArn: string
+  policyName: string
+  /** The parsed document of the policy with that name, or null when the role has none. */
+  document: Record<string, unknown> | null
+}
+
+/** What revocation cannot do, said in every result (DESIGN §4). */
+export const REVOKE_LIMITS = [
+  'sessions the attacker chained into other roles (AssumeRole with these credentials) are not revoked: check the timeline for AssumeRole by this role',
+  'long-term access keys are not affected: rotate them with `fir creds rotate-key`',
+  'AWS applies the policy within minutes; a code backdoor still gets fresh credentials in new environments (throttle the function)',
+]
+
+export interface RevokeParams extends Record<string, unknown> {
+  role: string
+}
+
+async function readRevokeState(ctx: FirContext, role: string): Promise<ReadState<RevokeState>> {
+  const info = await getRoleInfo(ctx.aws, role)
+  if (info.path.startsWith('/aws-service-role/')) {
+    throw new UsageError(
+      `unable to revoke the sessions of role ${escapeTerminal(role)}: it is a service-linked role (path ${escapeTerminal(info.path)}), which only its AWS service may change`,
+      {
+        actions: [
+          'contain the resources that use it instead (e.g. `fir contain <function>`)',
+          'or ask the owning service (see the role description) to stop using it',
+        ],
+      },
+    )
+  }
+  const policyName = revokePolicyName(ctx.case.meta.id)
+  const text = await getRolePolicyDocument(ctx.aws, info.name, policyName)
+  let document: Record<string, unknown> | null = null
+  if (text !== null) {
+    try {
+      document = JSON.parse(text) as Record<string, unknown>
+    } catch {
+      document = { unparseable: text }
+    }
+  }
+  return {
+    target: info.arn,
+    label: info.name,
+    state: { roleName: info.name, roleArn: info.arn, policyName, document },
+    notes: [
+      `every session of role ${info.name} issued before the cutoff is denied — including other functions and services that use this role (they get new sessions)`,
+    ],
+  }
+}
+
+function describe(s: RevokeState): string {
+  if (s.document === null) return `no ${s.policyName} policy`
+  const cutoff = cutoffOf(s.document)
+  return cutoff
+    ? `${s.policyName}: deny sessions issued before ${cutoff}`
+    : `${s.policyName}: not a revocation`
+}
+
+const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b)
+
+/**
+ * Builds a session-revocation step with the role taken from the params by `roleOf`: the same
+ * change for `containment.sessions` (the function's execution role) and
+ * `credentials.revoke-sessions` (a role by name).
+ */
+export function revokeSessionsStep<P extends Record<string, unknown>>(options: {
+  id: string
+  title: string
+  roleOf: (params: P) => string
+}): Step<P, RevokeState> {
+  const spec: StepSpec<P, RevokeState> = {
+    id: options.id,
+    title: options.title,
+    iamActions: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
+    undoPolicy: 'named',
+    read: (ctx, params) => readRevokeState(ctx, options.roleOf(params)),
+    // Now from AWS's clock (corrected by the Date headers of the reads just made), never the laptop's.
+    intend: (ctx, _params, s) => ({ ...s, document: revokeDocument(formatCutoff(ctx.clock.awsNow())) }),
+    // A policy of that name that is not a revocation (edited by someone) is put back.
+    isApplied: (_ctx, _params, s) => s.document !== null && cutoffOf(s.document) !== null,
+    async change(ctx, _params, s, intended) {
+      await putRolePolicy(ctx.aws, s.roleName, s.policyName, JSON.stringify(intended.document))
+      return intended
+    },
+    describe,
+    outputs: (_params, s) => ({
+      roleName: s.roleName,
+      roleArn: s.roleArn,
+      policyName: s.policyName,
+      cutoff: cutoffOf(s.document),
+      limits: REVOKE_LIMITS,
+    }),
+    compareForUndo(current, record) {
+      if (same(current.document, record.prior.document)) return { result: current, changes: 0, conflicts: [] }
+      if (same(current.document, record.after.document))
+        return { result: { ...current, document: record.prior.document }, changes: 1, conflicts: [] }
+      return {
+        result: current,
+        changes: 0,
+        conflicts: [
+          `policy ${current.policyName} was changed by someone else since fir put it; left as it is`,
+        ],
+      }
+    },
+    async revert(ctx, record, current) {
+      if (record.prior.document === null)
+        await deleteRolePolicy(ctx.aws, current.roleName, current.policyName)
+      else
+        await putRolePolicy(
+          ctx.aws,
+          current.roleName,
+          current.policyName,
+          JSON.stringify(record.prior.document),
+        )
+      return { ...current, document: record.prior.document }
+    },
+  }
+  return defineStep(spec)
+}

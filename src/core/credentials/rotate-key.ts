@@ -1,0 +1,250 @@
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import {
+  type AccessKeyInfo,
+  createAccessKey,
+  deleteAccessKey,
+  getUserInfo,
+  listAccessKeys,
+  setAccessKeyStatus,
+} from '../../aws/iam.js'
+import { NotFoundError, UsageError } from '../../errors.js'
+import { safeSegment } from '../case/evidence-store.js'
+import { ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
+import { redactor } from '../common/redact.js'
+import { escapeTerminal } from '../common/text.js'
+import type { FirContext } from '../context.js'
+import { defineStep } from '../steps/define-step.js'
+
+export interface RotateKeyParams extends Record<string, unknown> {
+  user: string
+  /** The leaked key; optional when the user has exactly one key not made by this case. */
+  accessKey?: string
+  deleteOld?: boolean
+}
+
+export interface RotateKeyState {
+  userName: string
+  userArn: string
+  /** The key being rotated out. */
+  oldKeyId: string
+  keys: AccessKeyInfo[]
+  /** Keys whose secret this case holds in secrets/ (made by fir). */
+  firKeyIds: string[]
+}
+
+export const SECRETS_DIR = 'secrets'
+
+/** `<case>/secrets/<user>-<key id>.json`: where a rotated key's secret is written, once, 0600. */
+export function secretFilePath(caseDir: string, userName: string, keyId: string): string {
+  return join(caseDir, SECRETS_DIR, `${safeSegment(userName)}-${safeSegment(keyId)}.json`)
+}
+
+async function firKeyIds(caseDir: string, userName: string, keys: AccessKeyInfo[]): Promise<string[]> {
+  const dir = join(caseDir, SECRETS_DIR)
+  if (!(await exists(dir))) return []
+  const files = new Set(await readdir(dir))
+  return keys.filter((k) => files.has(`${safeSegment(userName)}-${safeSegment(k.id)}.json`)).map((k) => k.id)
+}
+
+const keyLine = (k: AccessKeyInfo) => `${k.id} (${k.status}, created ${k.created ?? 'unknown'})`
+
+/** The key this case last rotated for the user, from the journal (it may be deleted by now). */
+function journaledOldKey(ctx: FirContext, userName: string): string | undefined {
+  let found: string | undefined
+  for (const e of ctx.case.journal.all()) {
+    const prior = e.prior as Partial<RotateKeyState> | undefined
+    if (e.action === 'credentials.rotate-key' && prior?.userName === userName && prior.oldKeyId)
+      found = prior.oldKeyId
+  }
+  return found
+}
+
+function chooseOldKey(
+  params: RotateKeyParams,
+  keys: AccessKeyInfo[],
+  ours: string[],
+  user: string,
+  journaled: string | undefined,
+): string {
+  const theirs = keys.filter((k) => !ours.includes(k.id))
+  if (params.accessKey) {
+    if (keys.some((k) => k.id === params.accessKey) || ours.length > 0) return params.accessKey
+    throw new NotFoundError(
+      `unable to rotate access key ${escapeTerminal(params.accessKey)} of user ${escapeTerminal(user)}: the user has no such key (keys: ${keys.map(keyLine).join(', ') || 'none'})`,
+      {
+        actions: ['check --access-key (fir creds keys --case DIR lists keys found in functions) and --user'],
+      },
+    )
+  }
+  if (theirs.length === 1) return theirs[0]!.id
+  if (theirs.length === 0 && journaled && ours.length > 0) return journaled
+  if (theirs.length === 0) {
+    throw new UsageError(
+      `unable to rotate the access key of user ${escapeTerminal(user)}: the user has no access key`,
+      {
+        actions: ['nothing to rotate; check --user'],
+      },
+    )
+  }
+  throw new UsageError(
+    `unable to choose which access key of user ${escapeTerminal(user)} to rotate: it has two (${theirs.map(keyLine).join('; ')})`,
+    { actions: ['pass --access-key with the leaked key id'] },
+  )
+}
+
+function describe(s: RotateKeyState): string {
+  const old = s.keys.find((k) => k.id === s.oldKeyId)
+  const others = s.keys.filter((k) => k.id !== s.oldKeyId)
+  const parts = [`${s.oldKeyId} ${old ? old.status : 'deleted'}`]
+  for (const k of others)
+    parts.push(
+      `${k.id === 'new' ? 'a new key' : k.id} ${k.status}${s.firKeyIds.includes(k.id) ? ' (new, by fir)' : ''}`,
+    )
+  return parts.join('; ')
+}
+
+/** A new key exists (made by this case) and the old one can no longer sign. */
+function rotated(s: RotateKeyState, deleteOld: boolean): boolean {
+  const old = s.keys.find((k) => k.id === s.oldKeyId)
+  const hasNew = s.firKeyIds.some((id) => s.keys.some((k) => k.id === id && k.status === 'Active'))
+  return hasNew && (deleteOld ? !old : !old || old.status === 'Inactive')
+}
+
+async function writeSecretFile(
+  ctx: FirContext,
+  userName: string,
+  key: AccessKeyInfo & { secretAccessKey: string },
+): Promise<string> {
+  const path = secretFilePath(ctx.case.dir, userName, key.id)
+  await ensureDir(join(ctx.case.dir, SECRETS_DIR))
+  const body = {
+    AccessKey: {
+      UserName: userName,
+      AccessKeyId: key.id,
+      Status: key.status,
+      SecretAccessKey: key.secretAccessKey,
+      CreateDate: key.created,
+    },
+    writtenBy: `fir (case ${ctx.case.meta.id})`,
+  }
+  await writeFileAtomic(path, `${JSON.stringify(body, null, 2)}\n`, { once: true })
+  return path
+}
+
+/**
+ * credentials.rotate-key — rotates a long-term access key: creates a new key, writes its secret
+ * once to `<case>/secrets/<user>-<key id>.json` (0600; never to the journal, logs or reports),
+ * then deactivates the old key, and deletes it only with `deleteOld`. Refuses when the user
+ * already has two keys (AWS's limit) and names them. A re-run after a crash finds the new key by
+ * its secret file and only finishes the deactivation.
+ * IAM: iam:GetUser, iam:ListAccessKeys, iam:CreateAccessKey, iam:UpdateAccessKey, iam:DeleteAccessKey.
+ * Undo: reactivates the old key — only when `rotate-key` is named in `fir restore --actions`
+ * (it makes the leaked key valid again); a deleted key cannot be restored; the new key is kept.
+ */
+export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
+  id: 'credentials.rotate-key',
+  title: 'Rotate an access key',
+  iamActions: [
+    'iam:GetUser',
+    'iam:ListAccessKeys',
+    'iam:CreateAccessKey',
+    'iam:UpdateAccessKey',
+    'iam:DeleteAccessKey',
+  ],
+  undoPolicy: 'named',
+  async read(ctx, params) {
+    const user = await getUserInfo(ctx.aws, params.user)
+    const keys = await listAccessKeys(ctx.aws, user.name)
+    const ours = await firKeyIds(ctx.case.dir, user.name, keys)
+    const oldKeyId = chooseOldKey(params, keys, ours, user.name, journaledOldKey(ctx, user.name))
+    const state: RotateKeyState = { userName: user.name, userArn: user.arn, oldKeyId, keys, firKeyIds: ours }
+    const needsNew = !ours.some((id) => keys.some((k) => k.id === id && k.status === 'Active'))
+    if (needsNew && keys.length >= 2 && !rotated(state, params.deleteOld === true)) {
+      const other = keys.filter((k) => k.id !== oldKeyId)
+      throw new UsageError(
+        `unable to rotate access key ${oldKeyId} of user ${escapeTerminal(user.name)}: the user already has two keys (${keys.map(keyLine).join('; ')}) and AWS allows no third`,
+        {
+          actions: [
+            `delete the other key first if it is unused: aws iam delete-access-key --user-name ${user.name} --access-key-id ${other[0]?.id ?? '<id>'}`,
+            'check its last use first: aws iam get-access-key-last-used --access-key-id <id>',
+            'then run this command again',
+          ],
+        },
+      )
+    }
+    return {
+      target: user.arn,
+      label: user.name,
+      state,
+      notes: [
+        `the new secret is written once to ${secretFilePath(ctx.case.dir, user.name, '<new key id>')} (0600); deploy it, then delete the file`,
+        params.deleteOld
+          ? `the old key ${oldKeyId} is deleted: this cannot be undone`
+          : `the old key ${oldKeyId} is deactivated, not deleted (pass --delete-old to delete it)`,
+      ],
+    }
+  },
+  intend(_ctx, params, s) {
+    const hasNew = s.firKeyIds.some((id) => s.keys.some((k) => k.id === id && k.status === 'Active'))
+    const keys = s.keys
+      .filter((k) => !(params.deleteOld && k.id === s.oldKeyId))
+      .map((k) => (k.id === s.oldKeyId ? { ...k, status: 'Inactive' } : k))
+    if (!hasNew) keys.push({ id: 'new', status: 'Active', created: null })
+    return { ...s, keys }
+  },
+  isApplied: (_ctx, params, s) => rotated(s, params.deleteOld === true),
+  async change(ctx, params, s) {
+    const hasNew = s.firKeyIds.some((id) => s.keys.some((k) => k.id === id && k.status === 'Active'))
+    let firKeys = s.firKeyIds
+    if (!hasNew) {
+      const created = await createAccessKey(ctx.aws, s.userName)
+      // Before anything else can print, log or journal it.
+      redactor.register(created.secretAccessKey)
+      await writeSecretFile(ctx, s.userName, created)
+      firKeys = [...firKeys, created.id]
+    }
+    const old = s.keys.find((k) => k.id === s.oldKeyId)
+    if (old?.status === 'Active') await setAccessKeyStatus(ctx.aws, s.userName, s.oldKeyId, 'Inactive')
+    if (params.deleteOld && old) await deleteAccessKey(ctx.aws, s.userName, s.oldKeyId)
+    const keys = await listAccessKeys(ctx.aws, s.userName)
+    return { ...s, keys, firKeyIds: firKeys.filter((id) => keys.some((k) => k.id === id)) }
+  },
+  describe,
+  outputs(_params, s) {
+    const newKey = s.firKeyIds.find((id) => s.keys.some((k) => k.id === id && k.status === 'Active'))
+    return {
+      userName: s.userName,
+      oldAccessKeyId: s.oldKeyId,
+      oldStatus: s.keys.find((k) => k.id === s.oldKeyId)?.status ?? 'deleted',
+      newAccessKeyId: newKey ?? null,
+      secretFile: newKey ? `${SECRETS_DIR}/${safeSegment(s.userName)}-${safeSegment(newKey)}.json` : null,
+    }
+  },
+  compareForUndo(current, record) {
+    const priorOld = record.prior.keys.find((k) => k.id === record.prior.oldKeyId)
+    const now = current.keys.find((k) => k.id === record.prior.oldKeyId)
+    if (priorOld?.status !== 'Active' || now?.status === 'Active')
+      return { result: current, changes: 0, conflicts: [] }
+    if (!now) {
+      return {
+        result: current,
+        changes: 0,
+        conflicts: [`access key ${record.prior.oldKeyId} was deleted; a deleted key cannot be restored`],
+      }
+    }
+    return {
+      result: {
+        ...current,
+        keys: current.keys.map((k) => (k.id === now.id ? { ...k, status: 'Active' } : k)),
+      },
+      changes: 1,
+      conflicts: [],
+    }
+  },
+  async revert(ctx, record, current) {
+    await setAccessKeyStatus(ctx.aws, current.userName, record.prior.oldKeyId, 'Active')
+    const keys = await listAccessKeys(ctx.aws, current.userName)
+    return { ...current, keys }
+  },
+})

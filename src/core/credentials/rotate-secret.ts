@@ -1,0 +1,101 @@
+import { describeSecret, rotateSecretNow, type SecretDescription } from '../../aws/secrets.js'
+import { UsageError } from '../../errors.js'
+import { escapeTerminal } from '../common/text.js'
+import type { FirContext } from '../context.js'
+import { defineStep } from '../steps/define-step.js'
+
+export interface RotateSecretParams extends Record<string, unknown> {
+  secretId: string
+}
+
+export interface RotateSecretState extends SecretDescription {
+  /** The version RotateSecret created (after a rotation was requested). */
+  requestedVersionId?: string | null
+}
+
+export const ROTATE_SECRET_WARNINGS = [
+  "RotateSecret runs the secret's rotation function, which may itself be compromised: snapshot and check it (`fir snapshot <rotation function>`) before trusting the new value",
+  'rotation cannot be undone: the old value stays readable as AWSPREVIOUS until the next rotation',
+  'applications that cache the secret keep the old value until they fetch it again',
+]
+
+function describe(s: RotateSecretState): string {
+  const current = s.currentVersionId ? `AWSCURRENT ${s.currentVersionId}` : 'no AWSCURRENT'
+  const pending = s.pendingVersionId ? `, AWSPENDING ${s.pendingVersionId}` : ''
+  const requested = s.requestedVersionId ? `, rotation requested (${s.requestedVersionId})` : ''
+  return `${current}${pending}${requested}`
+}
+
+/** This case already rotated the secret (a rotation was requested, or started and the versions moved). */
+function rotatedByThisCase(ctx: FirContext, s: SecretDescription): boolean {
+  for (const e of ctx.case.journal.all()) {
+    if (e.action !== 'credentials.rotate-secret' || e.target !== s.arn) continue
+    if (e.outcome === 'applied') return true
+    if (e.outcome === 'started') {
+      const prior = e.prior as SecretDescription | undefined
+      if (!prior) continue
+      if (prior.currentVersionId !== s.currentVersionId) return true
+      if (s.pendingVersionId && s.pendingVersionId !== prior.pendingVersionId) return true
+    }
+  }
+  return false
+}
+
+/**
+ * credentials.rotate-secret — asks Secrets Manager to rotate a secret now with its configured
+ * rotation function. Refuses when rotation is not configured (and says how to configure it).
+ * The rotation function may itself be compromised, and a rotation cannot be undone: the plan
+ * says both.
+ * IAM: secretsmanager:DescribeSecret, secretsmanager:RotateSecret (and lambda:InvokeFunction for
+ * Secrets Manager on the rotation function, already granted when rotation is configured).
+ * Undo: none.
+ */
+export const rotateSecretStep = defineStep<RotateSecretParams, RotateSecretState>({
+  id: 'credentials.rotate-secret',
+  title: 'Rotate a secret',
+  iamActions: ['secretsmanager:DescribeSecret', 'secretsmanager:RotateSecret'],
+  undoPolicy: 'never',
+  async read(ctx, params) {
+    const s = await describeSecret(ctx.aws, params.secretId)
+    if (!s.rotationLambdaArn && !s.rotationEnabled) {
+      const id = escapeTerminal(s.name)
+      throw new UsageError(
+        `unable to rotate secret ${id}: rotation is not configured for it (no rotation function), so Secrets Manager has nothing to run`,
+        {
+          actions: [
+            `configure rotation: aws secretsmanager rotate-secret --secret-id ${id} --rotation-lambda-arn <rotation function ARN> --rotation-rules AutomaticallyAfterDays=30 (this also rotates once)`,
+            'for RDS, Aurora, Redshift or DocumentDB credentials use the managed rotation in the console (Secrets Manager → the secret → Rotation → Edit rotation)',
+            'or change the value at its source (the database, the third-party API) and store it with aws secretsmanager put-secret-value',
+          ],
+        },
+      )
+    }
+    return {
+      target: s.arn,
+      label: s.name,
+      state: s,
+      notes: [
+        ...(s.rotationLambdaArn ? [`rotation function: ${s.rotationLambdaArn}`] : ['managed rotation']),
+        ...ROTATE_SECRET_WARNINGS,
+      ],
+    }
+  },
+  intend: (_ctx, _params, s) => ({ ...s, requestedVersionId: '(new version)' }),
+  isApplied: (ctx, _params, s) => rotatedByThisCase(ctx, s),
+  async change(ctx, params, s) {
+    const out = await rotateSecretNow(ctx.aws, params.secretId)
+    let after: SecretDescription = s
+    try {
+      after = await describeSecret(ctx.aws, params.secretId)
+    } catch {
+      // The rotation was requested; the state read is only for the record.
+    }
+    return { ...after, requestedVersionId: out.versionId }
+  },
+  describe,
+  outputs: (_params, s) => ({
+    secretArn: s.arn,
+    secretName: s.name,
+    requestedVersionId: s.requestedVersionId ?? null,
+  }),
+})

@@ -1,0 +1,368 @@
+import { AccessDeniedError, FirError, messageOf } from '../../errors.js'
+import type { Outcome } from '../case/journal.js'
+import type { FirContext } from '../context.js'
+import { announceActing } from '../identity.js'
+import type { Plan, Step, StepResult, UndoPlan, UndoRecord } from './step.js'
+
+/** What the target looks like now, as a step's `read` returns it. */
+export interface ReadState<S> {
+  target: string
+  label: string
+  state: S
+  notes?: string[]
+}
+
+/** The outcome of comparing the current state with an undo record, part by part. */
+export interface UndoComparison<S> {
+  /** The state undo leaves: prior where fir's change is still in place, current where not. */
+  result: S
+  /** Parts to change back. */
+  changes: number
+  /** Parts changed by someone else since (neither fir's after state nor the prior): left alone. */
+  conflicts: string[]
+}
+
+/**
+ * A step described as data plus small functions; {@link defineStep} turns it into a {@link Step}
+ * with the journaling, idempotence, crash-safety and undo bookkeeping done once for all steps.
+ */
+export interface StepSpec<P, S> {
+  id: string
+  title: string
+  iamActions: string[]
+  undoPolicy: Step['undoPolicy']
+  /** Reads the target's current state. Read-only; throws a FirError when it cannot. */
+  read(ctx: FirContext, params: P): Promise<ReadState<S>>
+  /** The state apply will leave, computed once from the current state (journaled before the change). */
+  intend(ctx: FirContext, params: P, current: S): S
+  /** True when the change is already in place: apply then makes no mutating call. */
+  isApplied(ctx: FirContext, params: P, current: S): boolean
+  /** Makes the change and returns the state after it (re-read or taken from the responses). */
+  change(ctx: FirContext, params: P, current: S, intended: S): Promise<S>
+  /** One line for tables: `reserved concurrency: none`. AWS-sourced text is escaped by the renderer. */
+  describe(state: S): string
+  /** Values a playbook may reference. Never secrets. */
+  outputs?(params: P, state: S): Record<string, unknown>
+  /** Compares the current state with the record, part by part (pure). */
+  compareForUndo?(current: S, record: UndoRecord<S>): UndoComparison<S>
+  /** Restores the parts `comparison` says to change back; returns the state after. */
+  revert?(ctx: FirContext, record: UndoRecord<S>, current: S, comparison: UndoComparison<S>): Promise<S>
+}
+
+/** Test-only hook: SIGKILL right after a step's AWS change, before its outcome is journaled. */
+export const CRASH_HOOK_ENV = 'FIR_TEST_CRASH_AFTER'
+
+/**
+ * When FIR_TEST_CRASH_AFTER names this step and fir runs against the emulator (tests, tabletop),
+ * the process kills itself with SIGKILL — the exact moment a real crash would leave a `started`
+ * entry without an outcome. Ignored against real AWS.
+ */
+export function crashHook(ctx: FirContext, stepId: string): void {
+  if (!ctx.aws.emulatorOnly) return
+  const names = (process.env[CRASH_HOOK_ENV] ?? '').split(',').map((s) => s.trim())
+  if (names.includes(stepId)) process.kill(process.pid, 'SIGKILL')
+}
+
+/** 'denied' for AWS denials, else 'failed'. */
+export function failureOutcome(err: unknown): 'denied' | 'failed' {
+  return err instanceof AccessDeniedError ? 'denied' : 'failed'
+}
+
+function errorInfo(err: unknown): { code: string; message: string } {
+  return err instanceof FirError
+    ? { code: err.code, message: err.message }
+    : { code: 'bug', message: messageOf(err) }
+}
+
+function requestIdsSince(ctx: FirContext, mark: number): string[] {
+  return ctx.aws.requestLog
+    .slice(mark)
+    .map((r) => r.requestId)
+    .filter((id): id is string => typeof id === 'string' && id.length > 0)
+}
+
+/**
+ * Builds a {@link Step} from a {@link StepSpec}. Apply: read → already applied? journal
+ * `already-applied` → else journal `started` (prior, intended after) → change → journal
+ * `applied` (after, request ids), or `failed`/`denied` with the state re-read after the failure.
+ * Failures of AWS calls are returned as results (and added to the gaps), never thrown; bugs are
+ * journaled and rethrown.
+ */
+export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<P, S>): Step<P, S> {
+  const mutates = true
+
+  async function journal(
+    ctx: FirContext,
+    entry: {
+      target: string
+      params: Record<string, unknown>
+      outcome: Outcome
+      prior?: unknown
+      after?: unknown
+      undo?: unknown
+      requestIds?: string[]
+      error?: { code: string; message: string }
+    },
+  ) {
+    return ctx.case.journal.append({ action: spec.id, ...entry })
+  }
+
+  function baseResult(read: ReadState<S> | undefined, params: P): StepResult<S> {
+    return {
+      step: spec.id,
+      title: spec.title,
+      target: read?.target ?? String(params.target ?? params.functionArn ?? params.function ?? ''),
+      label: read?.label ?? String(params.label ?? params.function ?? params.role ?? params.user ?? ''),
+      outcome: 'failed',
+      before: read ? read.state : null,
+      after: null,
+      beforeText: read ? spec.describe(read.state) : '?',
+      afterText: '?',
+      requestIds: [],
+      outputs: {},
+      undo: null,
+      notes: read?.notes ?? [],
+    }
+  }
+
+  function fail(ctx: FirContext, result: StepResult<S>, err: unknown, what: string): StepResult<S> {
+    result.outcome = failureOutcome(err)
+    result.error = errorInfo(err)
+    ctx.gaps.add({
+      what: `${spec.id} on ${result.label || result.target}: ${what}`,
+      call: spec.id,
+      reason: result.error.message,
+    })
+    return result
+  }
+
+  const step: Step<P, S> = {
+    id: spec.id,
+    title: spec.title,
+    mutates,
+    iamActions: spec.iamActions,
+    undoPolicy: spec.undoPolicy,
+
+    async plan(ctx, params): Promise<Plan<S>> {
+      const read = await spec.read(ctx, params)
+      const applied = spec.isApplied(ctx, params, read.state)
+      const after = applied ? read.state : spec.intend(ctx, params, read.state)
+      return {
+        step: spec.id,
+        title: spec.title,
+        target: read.target,
+        label: read.label,
+        before: read.state,
+        after,
+        alreadyApplied: applied,
+        beforeText: spec.describe(read.state),
+        afterText: spec.describe(after),
+        notes: read.notes ?? [],
+      }
+    },
+
+    async apply(ctx, params): Promise<StepResult<S>> {
+      let read: ReadState<S>
+      try {
+        read = await spec.read(ctx, params)
+      } catch (err) {
+        if (!(err instanceof FirError)) throw err
+        const result = fail(ctx, baseResult(undefined, params), err, 'could not read the current state')
+        await journal(ctx, {
+          target: result.target,
+          params,
+          outcome: result.outcome as Outcome,
+          error: result.error,
+        })
+        return result
+      }
+      const result = baseResult(read, params)
+      if (spec.isApplied(ctx, params, read.state)) {
+        await journal(ctx, {
+          target: read.target,
+          params,
+          outcome: 'already-applied',
+          prior: read.state,
+          after: read.state,
+        })
+        return {
+          ...result,
+          outcome: 'already-applied',
+          after: read.state,
+          afterText: spec.describe(read.state),
+          outputs: spec.outputs?.(params, read.state) ?? {},
+        }
+      }
+      const intended = spec.intend(ctx, params, read.state)
+      await announceActing(ctx)
+      const started = await journal(ctx, {
+        target: read.target,
+        params,
+        outcome: 'started',
+        prior: read.state,
+        undo: { intendedAfter: intended },
+      })
+      const undo: UndoRecord<S> = {
+        step: spec.id,
+        target: read.target,
+        params,
+        prior: read.state,
+        after: intended,
+        startedSeq: started.seq,
+        startedAt: started.at,
+      }
+      const mark = ctx.aws.requestLog.length
+      let after: S
+      try {
+        after = await spec.change(ctx, params, read.state, intended)
+      } catch (err) {
+        if (!(err instanceof FirError)) {
+          await journal(ctx, {
+            target: read.target,
+            params,
+            outcome: 'failed',
+            error: errorInfo(err),
+            requestIds: requestIdsSince(ctx, mark),
+          })
+          throw err
+        }
+        fail(ctx, result, err, 'the change did not complete')
+        let now: S | undefined
+        try {
+          now = (await spec.read(ctx, params)).state
+        } catch {
+          now = undefined
+        }
+        result.requestIds = requestIdsSince(ctx, mark)
+        result.after = now ?? null
+        result.afterText = now === undefined ? '?' : spec.describe(now)
+        result.undo = now === undefined ? undo : { ...undo, after: now }
+        await journal(ctx, {
+          target: read.target,
+          params,
+          outcome: result.outcome as Outcome,
+          ...(now !== undefined ? { after: now } : {}),
+          requestIds: result.requestIds,
+          error: result.error,
+        })
+        return result
+      }
+      crashHook(ctx, spec.id)
+      const requestIds = requestIdsSince(ctx, mark)
+      await journal(ctx, { target: read.target, params, outcome: 'applied', after, requestIds })
+      return {
+        ...result,
+        outcome: 'applied',
+        after,
+        afterText: spec.describe(after),
+        requestIds,
+        outputs: spec.outputs?.(params, after) ?? {},
+        undo: { ...undo, after },
+      }
+    },
+
+    async planUndo(ctx, record): Promise<UndoPlan<S>> {
+      if (!spec.compareForUndo) throw new Error(`${spec.id} cannot be undone`)
+      const current = (await spec.read(ctx, record.params as P)).state
+      const cmp = spec.compareForUndo(current, record)
+      return {
+        status: cmp.changes > 0 ? 'would-undo' : cmp.conflicts.length > 0 ? 'conflict' : 'already-undone',
+        current,
+        result: cmp.result,
+        currentText: spec.describe(current),
+        resultText: spec.describe(cmp.result),
+        conflicts: cmp.conflicts,
+      }
+    },
+
+    async undo(ctx, record): Promise<StepResult<S>> {
+      const params = { ...record.params, undoOf: record.startedSeq }
+      const result: StepResult<S> = {
+        ...baseResult(undefined, record.params as P),
+        target: record.target,
+        undo: record,
+      }
+      if (!spec.compareForUndo || !spec.revert) {
+        return { ...result, outcome: 'skipped', notes: [`${spec.id} cannot be undone`] }
+      }
+      let read: ReadState<S>
+      try {
+        read = await spec.read(ctx, record.params as P)
+      } catch (err) {
+        if (!(err instanceof FirError)) throw err
+        fail(ctx, result, err, 'could not read the current state to undo')
+        await journal(ctx, {
+          target: record.target,
+          params,
+          outcome: result.outcome as Outcome,
+          error: result.error,
+        })
+        return result
+      }
+      result.label = read.label
+      result.before = read.state
+      result.beforeText = spec.describe(read.state)
+      const cmp = spec.compareForUndo(read.state, record)
+      result.notes = cmp.conflicts.map((c) => `conflict: ${c}`)
+      if (cmp.changes === 0) {
+        const outcome = cmp.conflicts.length > 0 ? 'conflict' : 'undone'
+        await journal(ctx, {
+          target: record.target,
+          params: { ...params, noChange: true },
+          outcome,
+          prior: read.state,
+          after: read.state,
+        })
+        return {
+          ...result,
+          outcome: outcome === 'undone' ? 'already-undone' : 'conflict',
+          after: read.state,
+          afterText: spec.describe(read.state),
+        }
+      }
+      await announceActing(ctx)
+      await journal(ctx, {
+        target: record.target,
+        params,
+        outcome: 'started',
+        prior: read.state,
+        undo: { intendedAfter: cmp.result },
+      })
+      const mark = ctx.aws.requestLog.length
+      let after: S
+      try {
+        after = await spec.revert(ctx, record, read.state, cmp)
+      } catch (err) {
+        if (!(err instanceof FirError)) {
+          await journal(ctx, { target: record.target, params, outcome: 'failed', error: errorInfo(err) })
+          throw err
+        }
+        fail(ctx, result, err, 'the undo did not complete')
+        let now: S | undefined
+        try {
+          now = (await spec.read(ctx, record.params as P)).state
+        } catch {
+          now = undefined
+        }
+        result.requestIds = requestIdsSince(ctx, mark)
+        result.after = now ?? null
+        result.afterText = now === undefined ? '?' : spec.describe(now)
+        await journal(ctx, {
+          target: record.target,
+          params,
+          outcome: result.outcome as Outcome,
+          ...(now !== undefined ? { after: now } : {}),
+          requestIds: result.requestIds,
+          error: result.error,
+        })
+        return result
+      }
+      crashHook(ctx, `${spec.id}.undo`)
+      const requestIds = requestIdsSince(ctx, mark)
+      const outcome = cmp.conflicts.length > 0 ? 'conflict' : 'undone'
+      await journal(ctx, { target: record.target, params, outcome, after, requestIds })
+      return { ...result, outcome, after, afterText: spec.describe(after), requestIds }
+    },
+  }
+  return step
+}

@@ -1,0 +1,214 @@
+/**
+ * The one runner for every change fir makes (contain, restore, creds, playbooks).
+ *
+ * API (the playbook engine builds on it):
+ *
+ * ```ts
+ * import { runSteps, runUndos } from '../steps/runner.js'
+ * import { STEPS, stepById } from '../steps/registry.js'
+ *
+ * // forward: plan every call (read-only) → confirm → apply each in order
+ * const run = await runSteps(ctx, [{ step: throttleStep, params }], { dryRun, what: 'contain f', onPlan })
+ * run.plans    // StepResult rows with outcome 'would-apply' | 'already-applied' | 'failed' | 'denied'
+ * run.results  // StepResult rows with outcome 'applied' | 'already-applied' | 'failed' | 'denied'
+ *              // (equal to plans under dryRun); result.outputs feeds `steps.<id>.outputs.*`
+ *
+ * // backward: records come from the journal (undo-records.ts pendingUndos), newest first
+ * const back = await runUndos(ctx, [{ step, record }], { dryRun, what: 'restore f', onPlan })
+ * ```
+ *
+ * - Plans run first, for every call, and only read. A plan that AWS denies or that fails becomes a
+ *   `denied`/`failed` row and a gap; the other calls still run (contain as much as possible).
+ * - Confirmation: needed only when some change is pending. `ctx.yes` confirms; else on a terminal
+ *   (`ctx.interactive`) `ctx.confirm()` asks; else {@link RefusedError} (exit 5). A "no" on the
+ *   terminal is a refusal too. `onPlan` is called with the plan rows before asking.
+ * - `dryRun`: plans only; nothing is journaled, nothing is changed.
+ * - Before the first change the banner (account, region, caller) is printed and journaled.
+ * - Each step journals its own `started`/outcome entries (see step.ts); re-runs report
+ *   `already-applied` without a mutating call, so a crashed run is resumed by running it again.
+ * - Non-FirError exceptions are bugs: journaled as `failed` by the step, then rethrown.
+ */
+import { FirError, messageOf, RefusedError } from '../../errors.js'
+import type { FirContext } from '../context.js'
+import { announceActing } from '../identity.js'
+import { failureOutcome } from './define-step.js'
+import type { Plan, Step, StepCall, StepResult, UndoRecord } from './step.js'
+
+export interface RunOptions {
+  /** Plans only: nothing is journaled or changed. */
+  dryRun?: boolean
+  /** What the run does, for the question and the refusal: `contain my-function`. */
+  what: string
+  /** Called with the plan rows before confirmation is asked (print the plan table here). */
+  onPlan?: (rows: StepResult[]) => void
+  /** Skip the runner's own confirmation (a caller that already confirmed, e.g. a playbook step). */
+  confirmed?: boolean
+}
+
+export interface RunResult {
+  dryRun: boolean
+  plans: StepResult[]
+  results: StepResult[]
+}
+
+function planRow(plan: Plan): StepResult {
+  return {
+    step: plan.step,
+    title: plan.title,
+    target: plan.target,
+    label: plan.label,
+    outcome: plan.alreadyApplied ? 'already-applied' : 'would-apply',
+    before: plan.before,
+    after: plan.after,
+    beforeText: plan.beforeText,
+    afterText: plan.afterText,
+    requestIds: [],
+    outputs: {},
+    undo: null,
+    notes: plan.notes,
+  }
+}
+
+function failedRow(ctx: FirContext, step: Step<never, unknown>, label: string, err: unknown): StepResult {
+  const outcome = failureOutcome(err)
+  const error =
+    err instanceof FirError
+      ? { code: err.code, message: err.message }
+      : { code: 'bug', message: messageOf(err) }
+  ctx.gaps.add({ what: `${step.id} on ${label}: could not plan`, call: step.id, reason: error.message })
+  return {
+    step: step.id,
+    title: step.title,
+    target: label,
+    label,
+    outcome,
+    before: null,
+    after: null,
+    beforeText: '?',
+    afterText: '?',
+    requestIds: [],
+    outputs: {},
+    undo: null,
+    error,
+    notes: [],
+  }
+}
+
+function labelOf(params: Record<string, unknown>): string {
+  return String(params.label ?? params.function ?? params.role ?? params.user ?? params.secretId ?? '?')
+}
+
+/**
+ * Asks for confirmation of `count` pending changes, or refuses (exit 5). `ctx.yes` confirms
+ * without asking.
+ */
+export async function confirmChanges(ctx: FirContext, what: string, count: number): Promise<void> {
+  if (ctx.yes) return
+  const question = `fir: ${what}: make ${count} change${count === 1 ? '' : 's'} listed above?`
+  if (!ctx.interactive) {
+    throw new RefusedError(
+      `unable to ${what}: ${count} change${count === 1 ? ' needs' : 's need'} confirmation and stdin is not a terminal`,
+    )
+  }
+  if (!(await ctx.confirm(question))) {
+    throw new RefusedError(`unable to ${what}: the responder declined the changes`, {
+      actions: ['nothing was changed; run again and answer "y", or pass --yes'],
+    })
+  }
+}
+
+/** Plans, confirms and applies `calls` in order (see the module comment). */
+export async function runSteps(ctx: FirContext, calls: StepCall[], options: RunOptions): Promise<RunResult> {
+  const plans: StepResult[] = []
+  const planned = new Map<StepCall, StepResult>()
+  for (const call of calls) {
+    let row: StepResult
+    try {
+      row = planRow(await call.step.plan(ctx, call.params))
+      planned.set(call, row)
+    } catch (err) {
+      if (!(err instanceof FirError)) throw err
+      row = failedRow(ctx, call.step as Step<never, unknown>, labelOf(call.params), err)
+    }
+    plans.push(row)
+  }
+  options.onPlan?.(plans)
+  if (options.dryRun) return { dryRun: true, plans, results: plans }
+  const pending = plans.filter((p) => p.outcome === 'would-apply').length
+  if (pending > 0 && !options.confirmed) await confirmChanges(ctx, options.what, pending)
+  if (pending > 0) await announceActing(ctx)
+  const results: StepResult[] = []
+  calls.forEach((call, i) => {
+    if (!planned.has(call)) results[i] = plans[i]!
+  })
+  for (const [i, call] of calls.entries()) {
+    if (planned.has(call)) results[i] = await call.step.apply(ctx, call.params)
+  }
+  return { dryRun: false, plans, results }
+}
+
+/** An undo to run: the step and the record built from the journal. */
+export interface UndoCall {
+  // biome-ignore lint/suspicious/noExplicitAny: calls mix steps of different states
+  step: Step<any, any>
+  record: UndoRecord
+  /** When set, the row is reported as skipped with this note and nothing is done. */
+  skip?: string
+}
+
+/**
+ * Plans (read-only), confirms and runs undos in the order given (callers pass newest first).
+ * Conflicting parts are reported and left alone; skipped calls are shown, never run.
+ */
+export async function runUndos(ctx: FirContext, calls: UndoCall[], options: RunOptions): Promise<RunResult> {
+  const plans: StepResult[] = []
+  const runnable: UndoCall[] = []
+  for (const call of calls) {
+    const base: StepResult = {
+      step: call.step.id,
+      title: call.step.title,
+      target: call.record.target,
+      label: labelOf(call.record.params),
+      outcome: 'skipped',
+      before: null,
+      after: call.record.prior,
+      beforeText: '?',
+      afterText: '?',
+      requestIds: [],
+      outputs: {},
+      undo: call.record,
+      notes: [],
+    }
+    if (call.skip) {
+      plans.push({ ...base, notes: [call.skip] })
+      continue
+    }
+    try {
+      const p = await call.step.planUndo(ctx, call.record)
+      plans.push({
+        ...base,
+        outcome: p.status,
+        before: p.current,
+        after: p.result,
+        beforeText: p.currentText,
+        afterText: p.resultText,
+        notes: p.conflicts.map((c) => `conflict: ${c}`),
+      })
+      runnable.push(call)
+    } catch (err) {
+      if (!(err instanceof FirError)) throw err
+      plans.push({ ...failedRow(ctx, call.step, base.label, err), target: call.record.target })
+    }
+  }
+  options.onPlan?.(plans)
+  if (options.dryRun) return { dryRun: true, plans, results: plans }
+  const pending = plans.filter((p) => p.outcome === 'would-undo').length
+  if (pending > 0 && !options.confirmed) await confirmChanges(ctx, options.what, pending)
+  if (pending > 0) await announceActing(ctx)
+  const results: StepResult[] = []
+  for (const row of plans) {
+    const call = runnable.find((c) => c.record === row.undo)
+    results.push(call ? await call.step.undo(ctx, call.record) : row)
+  }
+  return { dryRun: false, plans, results }
+}

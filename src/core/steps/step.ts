@@ -1,0 +1,126 @@
+/**
+ * The step model (STYLE.md "A step"): every change fir makes to AWS — containment, credentials,
+ * and the playbook actions built on them — is a {@link Step}, run by the one runner in
+ * `runner.ts`. This file holds only the types; `define-step.ts` builds steps from a small
+ * read / intend / change / revert description, and `registry.ts` lists every step.
+ *
+ * Journal contract (DESIGN §2, BRIEF "Shared data formats"), per change:
+ * - `{action: <step id>, target: <ARN>, outcome: 'started', prior: <state before>,
+ *    undo: {intendedAfter: <state fir is about to make>}}` — written BEFORE the change;
+ * - then `{outcome: 'applied' | 'failed' | 'denied', after: <state after>, requestIds}`;
+ * - or, when nothing needed changing, a single `{outcome: 'already-applied', prior, after}`.
+ * - An undo writes `{outcome: 'started', params: {..., undoOf: <seq of the started entry>}}` and then
+ *   `{outcome: 'undone' | 'conflict' | 'failed' | 'denied', params: {..., undoOf}}`.
+ *
+ * The truth about the prior state is the EARLIEST `started` entry of a (step, target) pair not
+ * closed by an `undone` entry: a run killed between its change and its outcome, then re-run,
+ * journals a second `started` whose prior is fir's own half-made state, and must not be trusted.
+ */
+import type { FirContext } from '../context.js'
+
+/** A journal outcome of a change, plus the states a plan can be in. */
+export type RowOutcome =
+  | 'would-apply'
+  | 'applied'
+  | 'already-applied'
+  | 'failed'
+  | 'denied'
+  | 'would-undo'
+  | 'undone'
+  | 'already-undone'
+  | 'conflict'
+  | 'skipped'
+
+/** What a step's plan found, read-only: one target, its state now, the state fir would leave. */
+export interface Plan<S = unknown> {
+  step: string
+  title: string
+  /** The ARN the change is made to (journal `target`). */
+  target: string
+  /** A short name for tables (function or role name). */
+  label: string
+  before: S
+  /** The state apply would leave (intended). */
+  after: S
+  alreadyApplied: boolean
+  /** Human summaries of `before` and `after` (AWS-sourced text not yet escaped). */
+  beforeText: string
+  afterText: string
+  /** Things the responder should know before confirming (e.g. a role shared by other functions). */
+  notes: string[]
+}
+
+/** What the runner needs to undo a change: built from the journal only. */
+export interface UndoRecord<S = unknown> {
+  step: string
+  target: string
+  /** The params the change was made with (as journaled; region and names included). */
+  params: Record<string, unknown>
+  /** The state before fir's first change to this target (earliest `started` entry). */
+  prior: S
+  /** fir's after state: the last outcome's `after`, else the intended after of the `started` entry. */
+  after: S
+  /** Step-specific data the apply journaled under `undo`. */
+  data?: Record<string, unknown>
+  startedSeq: number
+  startedAt: string
+}
+
+/** The result of one apply or undo, as shown in the result table and returned by `--json`. */
+export interface StepResult<S = unknown> {
+  step: string
+  title: string
+  target: string
+  label: string
+  outcome: RowOutcome
+  before: S | null
+  after: S | null
+  beforeText: string
+  afterText: string
+  requestIds: string[]
+  /** Values later steps (playbooks) may reference, e.g. `{roleName}`. Never secrets. */
+  outputs: Record<string, unknown>
+  /** Present when the change was made (or started): what undo needs. */
+  undo: UndoRecord<S> | null
+  error?: { code: string; message: string }
+  notes: string[]
+}
+
+/** What a read-only undo plan found. */
+export interface UndoPlan<S = unknown> {
+  status: 'would-undo' | 'already-undone' | 'conflict'
+  current: S
+  /** What undo would leave: the prior, except for conflicting parts (left as they are). */
+  result: S
+  currentText: string
+  resultText: string
+  conflicts: string[]
+}
+
+/**
+ * One change fir can make. `plan` only reads. `apply` reads the state again, journals `started`
+ * with it, changes, and journals the outcome; a second apply reports `already-applied` and makes
+ * no mutating call. `undo` uses only the {@link UndoRecord}; where the current state is neither
+ * fir's after state nor the prior it reports `conflict` and leaves that part alone.
+ */
+export interface Step<P = Record<string, unknown>, S = unknown> {
+  /** `domain.verb`, e.g. `containment.throttle` (the journal `action`). */
+  id: string
+  title: string
+  mutates: boolean
+  /** IAM actions the step needs (plan, apply and undo). */
+  iamActions: string[]
+  /** 'never': cannot be undone; 'named': restore undoes it only when asked by name; 'default'. */
+  undoPolicy: 'default' | 'named' | 'never'
+  plan(ctx: FirContext, params: P): Promise<Plan<S>>
+  apply(ctx: FirContext, params: P): Promise<StepResult<S>>
+  planUndo(ctx: FirContext, record: UndoRecord<S>): Promise<UndoPlan<S>>
+  undo(ctx: FirContext, record: UndoRecord<S>): Promise<StepResult<S>>
+}
+
+/** A step with its params: what the runner is given. */
+export interface StepCall<P = Record<string, unknown>> {
+  // biome-ignore lint/suspicious/noExplicitAny: a list of calls mixes steps of different states
+  step: Step<P, any>
+  params: P
+}
