@@ -1,0 +1,134 @@
+import { readdir, readFile, stat } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import YAML from 'yaml'
+import { ExitCode, FirError, NotFoundError } from '../../errors.js'
+import { type CompiledRule, compileRuleDocument } from './compile.js'
+import { RuleRefusal, refuse } from './refusal.js'
+
+/** A rule file fir could not use, and why. */
+export interface RefusedRule {
+  file: string
+  reason: string
+}
+
+export interface LoadedRules {
+  rules: CompiledRule[]
+  refused: RefusedRule[]
+}
+
+const MAX_RULE_BYTES = 1024 * 1024
+const MAX_DEPTH = 16
+
+// PyYAML (and so pySigma) reads YAML 1.1: unquoted yes/no/on/off are booleans, `y` and `n` are not;
+// dates stay strings here so `date: 2024-07-30` validates as the schema's string.
+const BOOL_11 = /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE|[Yy]es|YES|[Nn]o|NO|[Oo]n|ON|[Oo]ff|OFF)$/
+const TRUE_11 = /^(?:[Tt]rue|TRUE|[Yy]es|YES|[Oo]n|ON)$/
+const YAML_OPTIONS = {
+  version: '1.1' as const,
+  uniqueKeys: true,
+  customTags: (tags: YAML.Tags) => [
+    ...tags.filter((t) => {
+      const tag = (t as { tag?: string }).tag
+      return tag !== 'tag:yaml.org,2002:timestamp' && tag !== 'tag:yaml.org,2002:bool'
+    }),
+    {
+      identify: (v: unknown) => typeof v === 'boolean',
+      default: true,
+      tag: 'tag:yaml.org,2002:bool',
+      test: BOOL_11,
+      resolve: (s: string) => TRUE_11.test(s),
+    },
+  ],
+}
+
+/** Parses one rule file's text; throws RuleRefusal when it is not one usable rule. */
+export function parseRuleText(text: string, file: string): CompiledRule {
+  const docs = YAML.parseAllDocuments(text, YAML_OPTIONS)
+  const list = Array.isArray(docs) ? docs : [docs]
+  if (list.length === 0) refuse('the file is empty')
+  if (list.length > 1) {
+    refuse(`the file holds ${list.length} YAML documents (a rule collection), which fir does not support`)
+  }
+  const doc = list[0]!
+  const error = doc.errors[0]
+  if (error) refuse(`it is not valid YAML: ${error.message.split('\n')[0]}`)
+  const value = doc.toJS({ maxAliasCount: 100 })
+  return compileRuleDocument(value, file)
+}
+
+/**
+ * Loads every `.yml`/`.yaml` rule under `dir` (recursively; a single file works too). Rules that
+ * cannot be used are returned in `refused` with the reason; a missing folder is an error.
+ */
+export async function loadRuleDir(dir: string): Promise<LoadedRules> {
+  let info: Awaited<ReturnType<typeof stat>>
+  try {
+    info = await stat(dir)
+  } catch (err) {
+    throw new NotFoundError(`unable to load rules from ${dir}: no such file or folder`, {
+      cause: err,
+      actions: ['pass --rules a folder of Sigma rule files (.yml)'],
+    })
+  }
+  const files = info.isDirectory() ? await listRuleFiles(dir) : [dir]
+  const rules: CompiledRule[] = []
+  const refused: RefusedRule[] = []
+  const seen = new Map<string, string>()
+  for (const file of files) {
+    try {
+      const size = (await stat(file)).size
+      if (size > MAX_RULE_BYTES) refuse(`the file is larger than ${MAX_RULE_BYTES} bytes`)
+      const rule = parseRuleText(await readFile(file, 'utf8'), file)
+      const earlier = seen.get(rule.id)
+      if (earlier) refuse(`its id ${rule.id} is already used by ${earlier}`)
+      seen.set(rule.id, file)
+      rules.push(rule)
+    } catch (err) {
+      if (err instanceof RuleRefusal) refused.push({ file, reason: err.message })
+      else if ((err as NodeJS.ErrnoException).code) {
+        refused.push({ file, reason: `it could not be read: ${(err as Error).message}` })
+      } else throw err
+    }
+  }
+  return { rules, refused }
+}
+
+async function listRuleFiles(dir: string, depth = 0): Promise<string[]> {
+  if (depth > MAX_DEPTH) return []
+  const entries = await readdir(dir, { withFileTypes: true })
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const out: string[] = []
+  for (const e of entries) {
+    if (e.name.startsWith('.') || e.name === 'node_modules') continue
+    const full = path.join(dir, e.name)
+    if (e.isDirectory()) out.push(...(await listRuleFiles(full, depth + 1)))
+    else if ((e.isFile() || e.isSymbolicLink()) && /\.ya?ml$/i.test(e.name)) out.push(full)
+  }
+  return out
+}
+
+/** The repo's rules/ folder: three levels above this module in src/core/detect and in dist/core/detect. */
+export function builtinRulesDir(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../rules')
+}
+
+/**
+ * fir's own rule pack. A builtin rule that does not load is a bug in fir, so it throws rather
+ * than hiding the rule.
+ */
+export async function loadBuiltinRules(): Promise<CompiledRule[]> {
+  const dir = builtinRulesDir()
+  const { rules, refused } = await loadRuleDir(dir)
+  if (refused.length > 0) {
+    throw new FirError(
+      'rule-pack',
+      `unable to load fir's rule pack: ${refused.map((r) => `${path.relative(dir, r.file)}: ${r.reason}`).join('; ')}`,
+      {
+        exitCode: ExitCode.bug,
+        actions: ['reinstall fir; the rules/ folder beside it was changed or damaged'],
+      },
+    )
+  }
+  return rules
+}
