@@ -13,7 +13,7 @@ import { classifyValue, redactor, redactValue } from '../common/redact.js'
 import { compactUtc, escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { announceActing } from '../identity.js'
-import type { ActionSpec } from './action-specs.js'
+import { type ActionSpec, specFor } from './action-specs.js'
 import { type LoadedPlaybook, loadPlaybookText } from './load.js'
 import type { Playbook, PlaybookStep } from './schema.js'
 import {
@@ -231,7 +231,7 @@ export function planPlaybook(
   const scope = unknownScope(loaded.playbook, inputs)
   let confirmed = false
   return loaded.playbook.steps.map((step) => {
-    const spec = registry.get(step.action)?.spec
+    const spec = registry.get(step.action)?.spec ?? specFor(step.action)
     const withValues = renderDeep(step.with ?? {}, scope) as Record<string, unknown>
     let condition: PlanStep['condition']
     if (step.if !== undefined) {
@@ -523,6 +523,7 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
     }
     if (needsConfirm || spec.mutates) state.confirmed = true
 
+    ctx.log.info(`fir: step ${index + 1}/${playbook.steps.length} ${step.id} (${step.action})…`)
     const firstStartedAt = state.interrupted.get(step.id) ?? new Date().toISOString()
     await journal.append({
       action: STEP_ACTION,
@@ -551,6 +552,7 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
         outcome: result.outcome,
         after: { outputs, summary: result.summary },
       })
+      ctx.log.info(`fir: step ${step.id}: ${result.outcome}: ${result.summary}`)
       scope.steps[step.id] = { outputs }
       state.done.set(step.id, { outcome: result.outcome, outputs, summary: result.summary, earlier: false })
       reports.push({

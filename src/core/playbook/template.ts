@@ -2,8 +2,8 @@
  * Playbook templating: `{{ inputs.x }}` and `{{ steps.<id>.outputs.y }}` inside YAML values.
  *
  * Deliberately tiny and safe: an expression is a dotted path (with `[n]` list indices), a quoted
- * string, a number, `true`/`false`/`null`, or several of those joined by `||` (the first truthy
- * one wins). Nothing is executed, no helper or function can be called, and a path is looked up
+ * string, a number, `true`/`false`/`null`, any of those negated with `!`, or several joined by
+ * `||` (the first truthy one wins). Nothing is executed, no helper or function can be called, and a path is looked up
  * with own-property checks only, so `__proto__`, `constructor` and friends can never be reached.
  */
 
@@ -14,6 +14,7 @@ export type Expr =
   | { kind: 'path'; path: Path; source: string }
   | { kind: 'literal'; value: string | number | boolean | null }
   | { kind: 'or'; options: Expr[] }
+  | { kind: 'not'; expr: Expr }
 
 /** A part of a template string: literal text or an expression, with its offset in the string. */
 export type Part =
@@ -102,7 +103,12 @@ function parseExpr(source: string, base: number): Expr {
   function parsePrimary(): Expr {
     const start = pos
     const ch = source[pos]
-    if (ch === undefined) throw new TemplateSyntaxError("expected a value after '||'", base + pos)
+    if (ch === undefined) throw new TemplateSyntaxError("expected a value after '||' or '!'", base + pos)
+    if (ch === '!') {
+      pos++
+      skip()
+      return { kind: 'not', expr: parsePrimary() }
+    }
     if (ch === "'" || ch === '"') {
       const end = source.indexOf(ch, pos + 1)
       if (end < 0) throw new TemplateSyntaxError('unterminated string', base + pos)
@@ -154,6 +160,7 @@ export function pathsOf(t: Template | Expr): { path: Path; source: string }[] {
   if ('parts' in t) return t.parts.flatMap((p) => (p.kind === 'expr' ? pathsOf(p.expr) : []))
   if (t.kind === 'path') return [{ path: t.path, source: t.source }]
   if (t.kind === 'or') return t.options.flatMap(pathsOf)
+  if (t.kind === 'not') return pathsOf(t.expr)
   return []
 }
 
@@ -211,6 +218,10 @@ export function evalExpr(expr: Expr, scope: Scope): unknown {
     const v = lookup(scope, expr.path)
     // A step that has not run (dry-run) is an Unresolved marker: name the whole reference.
     return v instanceof Unresolved ? new Unresolved(expr.source) : v
+  }
+  if (expr.kind === 'not') {
+    const v = evalExpr(expr.expr, scope)
+    return v instanceof Unresolved ? v : !truthy(v)
   }
   let last: unknown
   for (const option of expr.options) {

@@ -1,0 +1,37 @@
+import { Flags } from '@oclif/core'
+import { awsFlags, caseFlag, FirCommand } from '../../base-command.js'
+import { builtinActions } from '../../core/playbook/actions/index.js'
+import { renderRun } from '../../core/playbook/render.js'
+import { parseInputFlags, resumePlaybook } from '../../core/playbook/runner.js'
+import type { CommandOutcome } from '../../output.js'
+
+export default class PlaybookResume extends FirCommand {
+  static override summary = "Continue a case's unfinished playbook run"
+  static override description =
+    'Finds the latest playbook run in the case that did not finish (crash, refusal, failed step) and continues it from the first step not finished, with the same playbook text and inputs (from the journal). Finished steps are not run again; the interrupted step is re-run and a change it already made is journaled already-applied.'
+  static override examples = [
+    '<%= config.bin %> playbook resume --case cases/INC-42 --yes',
+    '<%= config.bin %> playbook resume --case cases/INC-42 --input token=…  # an input that was secret',
+  ]
+  static override flags = {
+    ...awsFlags,
+    ...caseFlag,
+    yes: Flags.boolean({
+      char: 'y',
+      description: 'confirm changes without asking (required when stdin is not a terminal)',
+    }),
+    input: Flags.string({
+      char: 'i',
+      multiple: true,
+      description: 'give again an input the journal does not keep (a secret), as key=value',
+    }),
+  }
+
+  protected async execute(): Promise<CommandOutcome> {
+    const { flags } = await this.parse(PlaybookResume)
+    const overrides = parseInputFlags(flags.input)
+    const ctx = await this.makeContext({ caseFlag: flags.case, aws: flags, yes: flags.yes })
+    const result = await resumePlaybook(ctx, overrides, { registry: builtinActions() })
+    return { result: { ...result, case: ctx.case.dir }, human: renderRun(result, ctx.case.dir), gaps: ctx.gaps.list }
+  }
+}

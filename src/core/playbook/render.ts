@@ -1,0 +1,112 @@
+import { join } from 'node:path'
+import { COMMAND_PERMISSIONS } from '../permissions.js'
+import type { PlaybookListing } from './load.js'
+import type { PlanStep, RunResult } from './runner.js'
+import type { Playbook } from './schema.js'
+import { Unresolved } from './template.js'
+import { escapeTerminal, formatTable } from '../common/text.js'
+
+/** The fir command whose IAM permissions each action needs (README's table lists them). */
+export const ACTION_COMMAND: Record<string, string | null> = {
+  'snapshot.function': 'snapshot',
+  'snapshot.all-using-role': 'snapshot',
+  'containment.contain': 'contain',
+  'containment.restore': 'restore',
+  'credentials.revoke-sessions': 'creds revoke-sessions',
+  'credentials.rotate-key': 'creds rotate-key',
+  'credentials.rotate-secret': 'creds rotate-secret',
+  'timeline.collect': 'timeline',
+  'report.render': 'report',
+  'case.note': null,
+}
+
+/** The IAM actions a playbook needs: the union of its actions' commands (`?` = optional). */
+export function playbookPermissions(playbook: Playbook): string[] {
+  const out = new Map<string, boolean>()
+  for (const step of playbook.steps) {
+    const command = ACTION_COMMAND[step.action]
+    for (const a of command ? (COMMAND_PERMISSIONS[command] ?? []) : []) {
+      const optional = a.endsWith('?')
+      const name = a.replace(/\?$/, '')
+      out.set(name, (out.get(name) ?? true) && optional)
+    }
+  }
+  return [...out.entries()].map(([a, optional]) => (optional ? `${a}?` : a)).sort()
+}
+
+function show(value: unknown): string {
+  if (value instanceof Unresolved) return value.toString()
+  if (typeof value === 'string') return escapeTerminal(value)
+  if (Array.isArray(value)) return `[${value.map(show).join(', ')}]`
+  if (value && typeof value === 'object')
+    return `{ ${Object.entries(value)
+      .map(([k, v]) => `${escapeTerminal(k)}: ${show(v)}`)
+      .join(', ')} }`
+  return String(value)
+}
+
+export function renderList(list: PlaybookListing[]): string {
+  const rows = list.map((p) => [
+    p.name,
+    String(p.steps),
+    p.problems.length ? `INVALID (${p.problems.length} problems)` : 'ok',
+    escapeTerminal((p.title ?? p.description).split('\n')[0] ?? ''),
+  ])
+  return `${formatTable(['name', 'steps', 'valid', 'about'], rows)}\n\nShow one with: fir playbook show <name>`
+}
+
+export function renderShow(playbook: Playbook, file: string): string {
+  const lines = [`${playbook.name}${playbook.title ? ` — ${escapeTerminal(playbook.title)}` : ''}`, `file: ${file}`, '', escapeTerminal(playbook.description.trim(), true), '']
+  const inputs = Object.entries(playbook.inputs ?? {})
+  lines.push('Inputs:')
+  if (inputs.length === 0) lines.push('  (none)')
+  for (const [name, spec] of inputs) {
+    const bits = [spec.required ? 'required' : 'optional', spec.type && spec.type !== 'string' ? spec.type : '', spec.default !== undefined ? `default ${show(spec.default)}` : '']
+      .filter(Boolean)
+      .join(', ')
+    lines.push(`  --input ${name}=…  (${bits})${spec.description ? `  ${escapeTerminal(spec.description)}` : ''}`)
+  }
+  lines.push('', 'Steps:')
+  playbook.steps.forEach((s, i) => {
+    lines.push(`  ${i + 1}. ${s.id}: ${s.action}${s.confirm ? '  [confirm]' : ''}${s['on-error'] === 'continue' ? '  [on-error: continue]' : ''}`)
+    if (s.title) lines.push(`     ${escapeTerminal(s.title)}`)
+    if (s.if !== undefined) lines.push(`     if: ${show(s.if)}`)
+    for (const [k, v] of Object.entries(s.with ?? {})) lines.push(`     ${escapeTerminal(k)}: ${show(v)}`)
+  })
+  const perms = playbookPermissions(playbook)
+  lines.push('', 'IAM permissions (optional ones marked ?):', `  ${perms.join(', ') || 'none'}`)
+  return lines.join('\n')
+}
+
+export function renderPlan(name: string, plan: PlanStep[]): string {
+  const lines = [`Plan for playbook ${name} (dry run: nothing is changed, nothing is journaled)`, '']
+  plan.forEach((s, i) => {
+    const flags = [s.mutates ? 'changes AWS' : 'read-only', s.confirm ? 'asks for confirmation' : '', s.onError === 'continue' ? 'on error: continue' : '']
+      .filter(Boolean)
+      .join(', ')
+    lines.push(`${i + 1}. ${s.id}: ${s.action} — ${escapeTerminal(s.title)} (${flags})`)
+    if (s.condition)
+      lines.push(
+        `   if ${escapeTerminal(s.condition.expression)} → ${s.condition.value === 'unresolved' ? 'decided when the earlier step has run' : s.condition.value ? 'runs' : 'skipped'}`,
+      )
+    for (const [k, v] of Object.entries(s.with)) lines.push(`   ${escapeTerminal(k)}: ${show(v)}`)
+  })
+  lines.push('', '‹…› values come from earlier steps and are known only when the playbook runs.')
+  return lines.join('\n')
+}
+
+export function renderRun(result: RunResult, caseDir: string): string {
+  const rows = result.steps.map((s) => [
+    s.id,
+    s.action,
+    s.outcome + (s.fromEarlierAttempt ? ' (earlier)' : ''),
+    escapeTerminal(s.summary),
+  ])
+  const report = [...result.steps].reverse().find((s) => s.action === 'report.render' && s.outputs.path)
+  return [
+    `Playbook ${result.playbook} ${result.resumed ? 'resumed and ' : ''}finished (run ${result.runId})`,
+    '',
+    formatTable(['step', 'action', 'outcome', 'summary'], rows),
+    ...(report ? ['', `Report: ${join(caseDir, String(report.outputs.path))}`] : []),
+  ].join('\n')
+}
