@@ -1,4 +1,8 @@
-import { type RevokeParams, revokeSessionsStep } from './revoke-policy.js'
+import type { FirContext } from '../context.js'
+import { assertSameAccount } from '../identity.js'
+import { runSteps } from '../steps/runner.js'
+import type { StepResult } from '../steps/step.js'
+import { REVOKE_LIMITS, type RevokeParams, revokeSessionsStep } from './revoke-policy.js'
 
 /**
  * credentials.revoke-sessions — the same `fir-revoke-<case id>` policy as containment.sessions,
@@ -12,3 +16,32 @@ export const revokeSessionsCredStep = revokeSessionsStep<RevokeParams>({
   title: "Revoke the role's sessions",
   roleOf: (p) => p.role,
 })
+
+export interface RevokeRoleResult {
+  role: string
+  dryRun: boolean
+  plans: StepResult[]
+  results: StepResult[]
+  /** What revocation cannot do. */
+  limits: string[]
+}
+
+/** `fir creds revoke-sessions`: the revocation step for one role, through the runner. */
+export async function revokeRoleSessions(
+  ctx: FirContext,
+  options: { role: string; dryRun?: boolean; confirmed?: boolean; onPlan?: (rows: StepResult[]) => void },
+): Promise<RevokeRoleResult> {
+  // A role ARN names the role after its path: arn:aws:iam::123456789012:role/path/name.
+  const role = options.role.startsWith('arn:')
+    ? (options.role.split('/').at(-1) ?? options.role)
+    : options.role
+  if (options.role.startsWith('arn:')) await assertSameAccount(ctx.aws, options.role)
+  const run = await runSteps(ctx, [{ step: revokeSessionsCredStep, params: { role } }], {
+    what: `revoke the sessions of role ${role}`,
+    failOnPlanError: true,
+    ...(options.dryRun ? { dryRun: true } : {}),
+    ...(options.confirmed ? { confirmed: true } : {}),
+    ...(options.onPlan ? { onPlan: options.onPlan } : {}),
+  })
+  return { role, dryRun: run.dryRun, plans: run.plans, results: run.results, limits: REVOKE_LIMITS }
+}

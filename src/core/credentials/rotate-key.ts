@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   type AccessKeyInfo,
@@ -15,6 +15,8 @@ import { redactor } from '../common/redact.js'
 import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { defineStep } from '../steps/define-step.js'
+import { runSteps } from '../steps/runner.js'
+import type { StepResult } from '../steps/step.js'
 
 export interface RotateKeyParams extends Record<string, unknown> {
   user: string
@@ -248,3 +250,51 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
     return { ...current, keys }
   },
 })
+
+export interface RotateKeyResult {
+  user: string
+  dryRun: boolean
+  plans: StepResult[]
+  results: StepResult[]
+  /** Case-relative path of the 0600 file with the new secret (null under dryRun or on failure). */
+  secretFile: string | null
+  newAccessKeyId: string | null
+}
+
+/** `fir creds rotate-key`: the rotation step for one user's key, through the runner. */
+export async function rotateAccessKey(
+  ctx: FirContext,
+  options: RotateKeyParams & { dryRun?: boolean; confirmed?: boolean; onPlan?: (rows: StepResult[]) => void },
+): Promise<RotateKeyResult> {
+  const params: RotateKeyParams = {
+    user: options.user,
+    ...(options.accessKey ? { accessKey: options.accessKey } : {}),
+    deleteOld: options.deleteOld === true,
+  }
+  const run = await runSteps(ctx, [{ step: rotateKeyStep, params }], {
+    what: `rotate the access key of user ${options.user}`,
+    failOnPlanError: true,
+    ...(options.dryRun ? { dryRun: true } : {}),
+    ...(options.confirmed ? { confirmed: true } : {}),
+    ...(options.onPlan ? { onPlan: options.onPlan } : {}),
+  })
+  const outputs = run.results[0]?.outputs ?? {}
+  return {
+    user: options.user,
+    dryRun: run.dryRun,
+    plans: run.plans,
+    results: run.results,
+    secretFile: typeof outputs.secretFile === 'string' ? outputs.secretFile : null,
+    newAccessKeyId: typeof outputs.newAccessKeyId === 'string' ? outputs.newAccessKeyId : null,
+  }
+}
+
+/** Reads the new secret back from its 0600 file (for --show-secret only), registering it first. */
+export async function readRotatedSecret(caseDir: string, relPath: string): Promise<string> {
+  const body = JSON.parse(await readFile(join(caseDir, relPath), 'utf8')) as {
+    AccessKey?: { SecretAccessKey?: string }
+  }
+  const secret = body.AccessKey?.SecretAccessKey ?? ''
+  redactor.register(secret)
+  return secret
+}

@@ -3,6 +3,8 @@ import { UsageError } from '../../errors.js'
 import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { defineStep } from '../steps/define-step.js'
+import { runSteps } from '../steps/runner.js'
+import type { StepResult } from '../steps/step.js'
 
 export interface RotateSecretParams extends Record<string, unknown> {
   secretId: string
@@ -99,3 +101,32 @@ export const rotateSecretStep = defineStep<RotateSecretParams, RotateSecretState
     requestedVersionId: s.requestedVersionId ?? null,
   }),
 })
+
+export interface RotateSecretResult {
+  secretId: string
+  dryRun: boolean
+  plans: StepResult[]
+  results: StepResult[]
+  warnings: string[]
+}
+
+/** `fir creds rotate-secret`: one RotateSecret through the runner, with its warnings. */
+export async function rotateSecret(
+  ctx: FirContext,
+  options: { secretId: string; dryRun?: boolean; confirmed?: boolean; onPlan?: (rows: StepResult[]) => void },
+): Promise<RotateSecretResult> {
+  const run = await runSteps(ctx, [{ step: rotateSecretStep, params: { secretId: options.secretId } }], {
+    what: `rotate secret ${options.secretId}`,
+    failOnPlanError: true,
+    ...(options.dryRun ? { dryRun: true } : {}),
+    ...(options.confirmed ? { confirmed: true } : {}),
+    ...(options.onPlan ? { onPlan: options.onPlan } : {}),
+  })
+  return {
+    secretId: options.secretId,
+    dryRun: run.dryRun,
+    plans: run.plans,
+    results: run.results,
+    warnings: ROTATE_SECRET_WARNINGS,
+  }
+}

@@ -19,6 +19,9 @@
  *
  * - Plans run first, for every call, and only read. A plan that AWS denies or that fails becomes a
  *   `denied`/`failed` row and a gap; the other calls still run (contain as much as possible).
+ *   With `failOnPlanError` the plan's FirError is thrown instead (a refusal of a single-step
+ *   command such as `creds rotate-key` exits 2 with its message and next steps).
+ * - `beforeChanges` runs after confirmation and before the first apply (contain's snapshot).
  * - Confirmation: needed only when some change is pending. `ctx.yes` confirms; else on a terminal
  *   (`ctx.interactive`) `ctx.confirm()` asks; else {@link RefusedError} (exit 5). A "no" on the
  *   terminal is a refusal too. `onPlan` is called with the plan rows before asking.
@@ -43,6 +46,10 @@ export interface RunOptions {
   onPlan?: (rows: StepResult[]) => void
   /** Skip the runner's own confirmation (a caller that already confirmed, e.g. a playbook step). */
   confirmed?: boolean
+  /** Runs after confirmation, before the first apply (contain takes its snapshot here). Not under dryRun. */
+  beforeChanges?: () => Promise<void>
+  /** Throw a plan's FirError instead of reporting a failed row (single-step commands: a refusal exits 2). */
+  failOnPlanError?: boolean
 }
 
 export interface RunResult {
@@ -127,7 +134,7 @@ export async function runSteps(ctx: FirContext, calls: StepCall[], options: RunO
       row = planRow(await call.step.plan(ctx, call.params))
       planned.set(call, row)
     } catch (err) {
-      if (!(err instanceof FirError)) throw err
+      if (!(err instanceof FirError) || options.failOnPlanError) throw err
       row = failedRow(ctx, call.step as Step<never, unknown>, labelOf(call.params), err)
     }
     plans.push(row)
@@ -136,6 +143,7 @@ export async function runSteps(ctx: FirContext, calls: StepCall[], options: RunO
   if (options.dryRun) return { dryRun: true, plans, results: plans }
   const pending = plans.filter((p) => p.outcome === 'would-apply').length
   if (pending > 0 && !options.confirmed) await confirmChanges(ctx, options.what, pending)
+  await options.beforeChanges?.()
   if (pending > 0) await announceActing(ctx)
   const results: StepResult[] = []
   calls.forEach((call, i) => {

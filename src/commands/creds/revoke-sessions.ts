@@ -1,0 +1,41 @@
+import { Flags } from '@oclif/core'
+import { awsFlags, caseFlag, changeFlags, FirCommand } from '../../base-command.js'
+import { revokeRoleSessions } from '../../core/credentials/revoke-sessions.js'
+import { stepTable } from '../../core/steps/render.js'
+import type { CommandOutcome } from '../../output.js'
+
+export default class CredsRevokeSessions extends FirCommand {
+  static override summary = 'Revoke every current session of a role (deny tokens issued before now)'
+  static override description =
+    "Puts the inline policy fir-revoke-<case id> on the role: Deny * on * when aws:TokenIssueTime is before now, with now taken from AWS's clock (UTC, whatever the local time zone). Credentials already handed out — e.g. stolen from a function — stop working within minutes; new sessions work. It cannot revoke sessions the attacker chained into other roles, nor long-term access keys (rotate those with `fir creds rotate-key`). Service-linked roles are refused. Undo only by name: `fir restore --actions sessions`."
+  static override examples = [
+    '<%= config.bin %> creds revoke-sessions --role payments-webhook-role --case cases/INC-42 --dry-run',
+    '<%= config.bin %> creds revoke-sessions --role payments-webhook-role --case cases/INC-42 --yes',
+  ]
+  static override flags = {
+    ...awsFlags,
+    ...caseFlag,
+    ...changeFlags,
+    role: Flags.string({ required: true, description: 'role name or ARN' }),
+  }
+
+  protected async execute(): Promise<CommandOutcome> {
+    const { flags } = await this.parse(CredsRevokeSessions)
+    const dryRun = flags['dry-run']
+    const ctx = await this.makeContext({ caseFlag: flags.case, aws: flags, yes: flags.yes, dryRun })
+    const result = await revokeRoleSessions(ctx, {
+      role: flags.role,
+      dryRun,
+      onPlan: dryRun ? undefined : (rows) => ctx.log.info(`Plan:\n${stepTable(rows)}\n`),
+    })
+    const human = [
+      dryRun ? 'Plan (dry run: nothing changed)' : 'Session revocation',
+      '',
+      stepTable(result.results),
+      '',
+      'What this cannot do:',
+      ...result.limits.map((l) => `  - ${l}`),
+    ].join('\n')
+    return { result, human, gaps: ctx.gaps.list, ...(dryRun ? { status: 0 as const } : {}) }
+  }
+}

@@ -1,0 +1,69 @@
+import { Flags } from '@oclif/core'
+import { awsFlags, caseFlag, changeFlags, FirCommand } from '../../base-command.js'
+import { escapeTerminal } from '../../core/common/text.js'
+import { readRotatedSecret, rotateAccessKey } from '../../core/credentials/rotate-key.js'
+import { stepTable } from '../../core/steps/render.js'
+import { UsageError } from '../../errors.js'
+import type { CommandOutcome } from '../../output.js'
+
+export default class CredsRotateKey extends FirCommand {
+  static override summary = "Rotate a user's long-term access key: create a new one, deactivate the old"
+  static override description =
+    "Creates a new access key for the user, writes its secret once to <case>/secrets/<user>-<key id>.json (mode 0600), then deactivates the old key; the old key is deleted only with --delete-old. The new secret never reaches the journal, logs or reports, and reaches stdout only with --show-secret. AWS allows two keys per user: when the user already has two, fir refuses and names them. Undo (reactivating the old key) runs only when named: `fir restore --actions rotate-key`. `fir creds keys` lists keys found in the case's functions."
+  static override examples = [
+    '<%= config.bin %> creds rotate-key --user deployer --access-key AKIAIOSFODNN7EXAMPLE --case cases/INC-42 --dry-run',
+    '<%= config.bin %> creds rotate-key --user deployer --access-key AKIAIOSFODNN7EXAMPLE --case cases/INC-42 --yes',
+    '<%= config.bin %> creds rotate-key --user deployer --case cases/INC-42 --delete-old --yes',
+  ]
+  static override flags = {
+    ...awsFlags,
+    ...caseFlag,
+    ...changeFlags,
+    user: Flags.string({ required: true, description: 'IAM user name' }),
+    'access-key': Flags.string({
+      description: 'the leaked key id (AKIA…); optional when the user has exactly one key',
+    }),
+    'delete-old': Flags.boolean({
+      description: 'delete the old key instead of only deactivating it (cannot be undone)',
+    }),
+    'show-secret': Flags.boolean({
+      description: 'also print the new secret access key on stdout (it is always in the 0600 file)',
+    }),
+  }
+
+  protected async execute(): Promise<CommandOutcome> {
+    const { flags } = await this.parse(CredsRotateKey)
+    if (flags['show-secret'] && this.jsonMode) {
+      throw new UsageError('unable to use --show-secret with --json: JSON output never carries secrets', {
+        actions: ['drop --json, or read the secret from the 0600 file the result names'],
+      })
+    }
+    const dryRun = flags['dry-run']
+    const ctx = await this.makeContext({ caseFlag: flags.case, aws: flags, yes: flags.yes, dryRun })
+    const result = await rotateAccessKey(ctx, {
+      user: flags.user,
+      ...(flags['access-key'] ? { accessKey: flags['access-key'] } : {}),
+      deleteOld: flags['delete-old'],
+      dryRun,
+      onPlan: dryRun ? undefined : (rows) => ctx.log.info(`Plan:\n${stepTable(rows)}\n`),
+    })
+    const lines = [
+      dryRun ? 'Plan (dry run: nothing changed)' : 'Access key rotation',
+      '',
+      stepTable(result.results),
+    ]
+    if (result.newAccessKeyId && result.secretFile) {
+      lines.push(
+        '',
+        `New key ${result.newAccessKeyId}: secret written to ${escapeTerminal(result.secretFile)} (0600, in the case folder).`,
+        'Deploy it where the old key was used, then delete that file.',
+      )
+      if (flags['show-secret']) {
+        // The one exception to redaction (DESIGN §1): written directly, never through the scrubbed renderers.
+        const secret = await readRotatedSecret(ctx.case.dir, result.secretFile)
+        process.stdout.write(`AccessKeyId=${result.newAccessKeyId}\nSecretAccessKey=${secret}\n\n`)
+      }
+    }
+    return { result, human: lines.join('\n'), gaps: ctx.gaps.list, ...(dryRun ? { status: 0 as const } : {}) }
+  }
+}

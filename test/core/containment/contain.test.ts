@@ -1,0 +1,101 @@
+import { DeleteFunctionConcurrencyCommand, PutFunctionConcurrencyCommand } from '@aws-sdk/client-lambda'
+import { describe, expect, it } from 'vitest'
+import { containFunction, type SnapshotPort } from '../../../src/core/containment/contain.js'
+import { restoreCase } from '../../../src/core/containment/restore.js'
+import { useMoto } from '../../support/emulator.js'
+import { seedCompromisedFunction } from '../../support/seed.js'
+import { functionState, sdk, testContext } from './state.js'
+
+const moto = useMoto()
+
+function fakeSnapshot(): SnapshotPort & { taken: number } {
+  const port = {
+    taken: 0,
+    existing: async () => null,
+    take: async () => {
+      port.taken++
+      return 'set-1'
+    },
+  }
+  return port
+}
+
+describe('containment steps against moto', () => {
+  it('contains, re-runs as already-applied, restores every field, keeps the revocation', async () => {
+    const s = await seedCompromisedFunction(moto.endpoint(), { logEvents: false })
+    const before = await functionState(moto.endpoint(), s.functionName, s.role.name)
+    const ctx = await testContext(moto.endpoint(), { caseId: 'C-1' })
+    const snap = fakeSnapshot()
+    const first = await containFunction(ctx, { function: s.functionName, snapshot: snap })
+    expect(snap.taken).toBe(1)
+    expect(first.results.map((r) => [r.step, r.outcome])).toEqual([
+      ['containment.event-sources', 'applied'],
+      ['containment.throttle', 'applied'],
+      ['containment.url', 'applied'],
+      ['containment.permissions', 'applied'],
+      ['containment.sessions', 'applied'],
+      ['containment.recycle', 'applied'],
+    ])
+    const contained = await functionState(moto.endpoint(), s.functionName, s.role.name)
+    expect(contained.reserved).toBe(0)
+    expect(Object.values(contained.mappings)).toEqual(['Disabled'])
+    expect(contained.urls.$LATEST).toBe('AWS_IAM')
+    expect(Object.keys(contained.statements)).toEqual([s.statements.apiGatewayScoped])
+    expect(contained.description).toMatch(/^fir: recycled by case C-1 at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+    const revoke = contained.roleInlinePolicies['fir-revoke-C-1'] as { Statement: { Condition: unknown }[] }
+    expect(revoke.Statement[0]!.Condition).toEqual({
+      DateLessThan: { 'aws:TokenIssueTime': expect.stringMatching(/Z$/) },
+    })
+
+    const mark = ctx.aws.requestLog.length
+    const second = await containFunction(ctx, { function: s.functionName, snapshot: snap })
+    expect(second.results.every((r) => r.outcome === 'already-applied')).toBe(true)
+    const ops = ctx.aws.requestLog.slice(mark).map((r) => r.operation)
+    expect(ops.filter((o) => !/^(Get|List)/.test(o))).toEqual([])
+
+    const restored = await restoreCase(ctx, {})
+    expect(restored.results.map((r) => [r.step, r.outcome])).toEqual([
+      ['containment.recycle', 'undone'],
+      ['containment.sessions', 'skipped'],
+      ['containment.permissions', 'undone'],
+      ['containment.url', 'undone'],
+      ['containment.throttle', 'undone'],
+      ['containment.event-sources', 'undone'],
+    ])
+    const after = await functionState(moto.endpoint(), s.functionName, s.role.name)
+    const { 'fir-revoke-C-1': added, ...rest } = after.roleInlinePolicies
+    expect(added).toBeDefined()
+    expect({ ...after, roleInlinePolicies: rest }).toEqual(before)
+
+    // a second restore has nothing left to undo
+    const again = await restoreCase(ctx, {})
+    expect(again.results.filter((r) => r.outcome !== 'skipped')).toEqual([])
+    await ctx.case.close()
+  })
+
+  it('reports a conflict and leaves a value someone else changed since', async () => {
+    const s = await seedCompromisedFunction(moto.endpoint(), { logEvents: false })
+    const ctx = await testContext(moto.endpoint(), { caseId: 'C-2' })
+    await containFunction(ctx, { function: s.functionName, actions: ['throttle'], snapshot: fakeSnapshot() })
+    const { lambda } = sdk(moto.endpoint())
+    await lambda.send(
+      new PutFunctionConcurrencyCommand({ FunctionName: s.functionName, ReservedConcurrentExecutions: 7 }),
+    )
+    const r = await restoreCase(ctx, {})
+    expect(r.results).toEqual([
+      expect.objectContaining({ step: 'containment.throttle', outcome: 'conflict' }),
+    ])
+    expect((await functionState(moto.endpoint(), s.functionName, s.role.name)).reserved).toBe(7)
+    const last = ctx.case.journal.all().at(-1)!
+    expect(last).toMatchObject({ action: 'containment.throttle', outcome: 'conflict' })
+    // once the responder puts fir's value back, restore finishes the job
+    await lambda.send(
+      new PutFunctionConcurrencyCommand({ FunctionName: s.functionName, ReservedConcurrentExecutions: 0 }),
+    )
+    const r2 = await restoreCase(ctx, {})
+    expect(r2.results[0]!.outcome).toBe('undone')
+    expect((await functionState(moto.endpoint(), s.functionName, s.role.name)).reserved).toBe(5)
+    await lambda.send(new DeleteFunctionConcurrencyCommand({ FunctionName: s.functionName }))
+    await ctx.case.close()
+  })
+})
