@@ -246,12 +246,13 @@ export class AwsClients {
     service: string,
     Ctor: new (config: ClientConfig & Record<string, unknown>) => T,
     extra: Record<string, unknown> = {},
+    cacheKey = service,
   ): T {
-    const hit = this.cache.get(service)
+    const hit = this.cache.get(cacheKey)
     if (hit) return hit as T
     const client = new Ctor({ ...this.config(service), ...extra })
     installMiddleware(client.middlewareStack, service, this)
-    this.cache.set(service, client)
+    this.cache.set(cacheKey, client)
     return client
   }
 
@@ -276,6 +277,21 @@ export class AwsClients {
   }
   get cloudtrail(): CloudTrailClient {
     return this.make('cloudtrail', CloudTrailClient)
+  }
+  /**
+   * CloudTrail with the SDK's retries off, for LookupEvents: the timeline paces itself under the
+   * 2 requests/s per region limit and retries each page itself. AWS_ENDPOINT_URL_CLOUDTRAIL is
+   * honoured here (a LookupEvents stand-in beside another emulator).
+   */
+  get cloudtrailPaced(): CloudTrailClient {
+    const endpoint = process.env.AWS_ENDPOINT_URL_CLOUDTRAIL
+    if (endpoint) assertLoopback(endpoint, this.emulatorOnly)
+    return this.make(
+      'cloudtrail',
+      CloudTrailClient,
+      { maxAttempts: 1, ...(endpoint ? { endpoint } : {}) },
+      'cloudtrail-paced',
+    )
   }
   get organizations(): OrganizationsClient {
     return this.make('organizations', OrganizationsClient)
