@@ -106,11 +106,17 @@ function describe(s: RotateKeyState): string {
   return parts.join('; ')
 }
 
+/** An active key this case made to replace the old one (never the old key itself). */
+function replacementKey(s: RotateKeyState): string | undefined {
+  return s.firKeyIds.find(
+    (id) => id !== s.oldKeyId && s.keys.some((k) => k.id === id && k.status === 'Active'),
+  )
+}
+
 /** A new key exists (made by this case) and the old one can no longer sign. */
 function rotated(s: RotateKeyState, deleteOld: boolean): boolean {
   const old = s.keys.find((k) => k.id === s.oldKeyId)
-  const hasNew = s.firKeyIds.some((id) => s.keys.some((k) => k.id === id && k.status === 'Active'))
-  return hasNew && (deleteOld ? !old : !old || old.status === 'Inactive')
+  return replacementKey(s) !== undefined && (deleteOld ? !old : !old || old.status === 'Inactive')
 }
 
 async function writeSecretFile(
@@ -161,7 +167,7 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
     const ours = await firKeyIds(ctx.case.dir, user.name, keys)
     const oldKeyId = chooseOldKey(params, keys, ours, user.name, journaledOldKey(ctx, user.name))
     const state: RotateKeyState = { userName: user.name, userArn: user.arn, oldKeyId, keys, firKeyIds: ours }
-    const needsNew = !ours.some((id) => keys.some((k) => k.id === id && k.status === 'Active'))
+    const needsNew = replacementKey(state) === undefined
     if (needsNew && keys.length >= 2 && !rotated(state, params.deleteOld === true)) {
       const other = keys.filter((k) => k.id !== oldKeyId)
       throw new UsageError(
@@ -188,7 +194,7 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
     }
   },
   intend(_ctx, params, s) {
-    const hasNew = s.firKeyIds.some((id) => s.keys.some((k) => k.id === id && k.status === 'Active'))
+    const hasNew = replacementKey(s) !== undefined
     const keys = s.keys
       .filter((k) => !(params.deleteOld && k.id === s.oldKeyId))
       .map((k) => (k.id === s.oldKeyId ? { ...k, status: 'Inactive' } : k))
@@ -197,7 +203,7 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
   },
   isApplied: (_ctx, params, s) => rotated(s, params.deleteOld === true),
   async change(ctx, params, s) {
-    const hasNew = s.firKeyIds.some((id) => s.keys.some((k) => k.id === id && k.status === 'Active'))
+    const hasNew = replacementKey(s) !== undefined
     let firKeys = s.firKeyIds
     if (!hasNew) {
       const created = await createAccessKey(ctx.aws, s.userName)
@@ -214,7 +220,7 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
   },
   describe,
   outputs(_params, s) {
-    const newKey = s.firKeyIds.find((id) => s.keys.some((k) => k.id === id && k.status === 'Active'))
+    const newKey = replacementKey(s)
     return {
       userName: s.userName,
       oldAccessKeyId: s.oldKeyId,

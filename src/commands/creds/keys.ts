@@ -1,0 +1,49 @@
+import { awsFlags, caseFlag, FirCommand } from '../../base-command.js'
+import { escapeTerminal, formatTable } from '../../core/common/text.js'
+import { findLeakedKeys } from '../../core/credentials/keys.js'
+import type { CommandOutcome } from '../../output.js'
+
+export default class CredsKeys extends FirCommand {
+  static override summary =
+    "List long-term access keys found in the case's functions, with owner, last use and the rotation to run"
+  static override description =
+    "Reads the access key ids (AKIA…) that `fir snapshot` found in function environments, looks up each key's owner (iam:GetAccessKeyLastUsed; where that is denied or silent, iam:ListUsers and iam:ListAccessKeys), its status and last use, and prints the `fir creds rotate-key` command for each key that still works. Changes nothing."
+  static override examples = [
+    '<%= config.bin %> creds keys --case cases/INC-42',
+    '<%= config.bin %> creds keys --case cases/INC-42 --json',
+  ]
+  static override flags = { ...awsFlags, ...caseFlag }
+
+  protected async execute(): Promise<CommandOutcome> {
+    const { flags } = await this.parse(CredsKeys)
+    const ctx = await this.makeContext({ caseFlag: flags.case, aws: flags })
+    const keys = await findLeakedKeys(ctx)
+    const human =
+      keys.length === 0
+        ? 'No long-term access keys (AKIA…) in the snapshots of this case (run `fir snapshot <function>` first).'
+        : [
+            `Access keys found in function environments (${keys.length})`,
+            '',
+            formatTable(
+              ['key', 'found in', 'owner', 'status', 'last used (UTC)'],
+              keys.map((k) => [
+                k.accessKeyId,
+                escapeTerminal(k.foundIn.map((f) => f.function).join(', ')),
+                escapeTerminal(k.owner ?? 'unknown'),
+                k.status ?? '?',
+                k.lastUsed?.date
+                  ? `${k.lastUsed.date}${k.lastUsed.service ? ` ${escapeTerminal(k.lastUsed.service)}` : ''}${k.lastUsed.region ? ` ${escapeTerminal(k.lastUsed.region)}` : ''}`
+                  : 'never / unknown',
+              ]),
+            ),
+            '',
+            'Proposed:',
+            ...keys.map((k) =>
+              k.proposal
+                ? `  ${escapeTerminal(k.proposal)}`
+                : `  ${k.accessKeyId}: ${escapeTerminal(k.note ?? (k.status ? `already ${k.status}` : 'nothing to do'))}`,
+            ),
+          ].join('\n')
+    return { result: { keys }, human, gaps: ctx.gaps.list }
+  }
+}

@@ -1,0 +1,169 @@
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { classifyFailure, gapReason } from '../../aws/errors.js'
+import { getAccessKeyLastUsed, listAccessKeys, listUserNames } from '../../aws/iam.js'
+import { AccessDeniedError, FirError } from '../../errors.js'
+import { EVIDENCE_DIR } from '../case/evidence-store.js'
+import type { FirContext } from '../context.js'
+
+/** The part of a snapshot's summary.json this module reads (DESIGN §3, BRIEF shared formats). */
+export interface SummaryFunction {
+  name: string
+  arn: string
+  region?: string
+  role?: string
+  roleName?: string
+  accessKeyIds?: string[]
+}
+
+export interface SnapshotSummaryFile {
+  set: string
+  takenAt?: string
+  functions: SummaryFunction[]
+}
+
+/** Every evidence set's summary.json in the case, oldest first. Sets without one are skipped. */
+export async function readSnapshotSummaries(caseDir: string): Promise<SnapshotSummaryFile[]> {
+  let sets: string[]
+  try {
+    sets = (await readdir(join(caseDir, EVIDENCE_DIR))).sort()
+  } catch {
+    return []
+  }
+  const out: SnapshotSummaryFile[] = []
+  for (const set of sets) {
+    try {
+      const s = JSON.parse(await readFile(join(caseDir, EVIDENCE_DIR, set, 'summary.json'), 'utf8')) as {
+        takenAt?: string
+        functions?: SummaryFunction[]
+      }
+      if (Array.isArray(s.functions))
+        out.push({ set, ...(s.takenAt ? { takenAt: s.takenAt } : {}), functions: s.functions })
+    } catch {
+      // not a snapshot set (or one still being written): nothing to read
+    }
+  }
+  return out
+}
+
+export interface LeakedKey {
+  accessKeyId: string
+  /** Functions whose environment held it (newest snapshot of each function). */
+  foundIn: { function: string; arn: string; set: string }[]
+  owner: string | null
+  /** How the owner was found: GetAccessKeyLastUsed, or by listing users' keys. */
+  ownerFrom: 'iam:GetAccessKeyLastUsed' | 'iam:ListAccessKeys' | null
+  status: string | null
+  lastUsed: { date: string | null; service: string | null; region: string | null } | null
+  /** The command that rotates it, when the owner is known and the key still works. */
+  proposal: string | null
+  note?: string
+}
+
+const LIST_USERS_LIMIT = 500
+
+/**
+ * Long-term access keys found in the case's function environments (snapshot summaries'
+ * `accessKeyIds`): for each, the owning user (GetAccessKeyLastUsed; else, where allowed, ListUsers
+ * and ListAccessKeys), its status and last use, and the `fir creds rotate-key` command to run.
+ * Reads only. A denied lookup is a gap; the key is still listed.
+ */
+export async function findLeakedKeys(ctx: FirContext): Promise<LeakedKey[]> {
+  const summaries = await readSnapshotSummaries(ctx.case.dir)
+  const newest = new Map<string, { fn: SummaryFunction; set: string }>()
+  for (const s of summaries) for (const fn of s.functions) newest.set(fn.arn || fn.name, { fn, set: s.set })
+  const byKey = new Map<string, LeakedKey>()
+  for (const { fn, set } of newest.values()) {
+    for (const id of fn.accessKeyIds ?? []) {
+      if (!id.startsWith('AKIA')) continue // ASIA… keys are temporary: revoke the session instead
+      let k = byKey.get(id)
+      if (!k) {
+        k = {
+          accessKeyId: id,
+          foundIn: [],
+          owner: null,
+          ownerFrom: null,
+          status: null,
+          lastUsed: null,
+          proposal: null,
+        }
+        byKey.set(id, k)
+      }
+      k.foundIn.push({ function: fn.name, arn: fn.arn, set })
+    }
+  }
+  let userIndex: Map<string, string> | null | undefined
+  const keyOwnerByListing = async (id: string): Promise<string | null> => {
+    if (userIndex === undefined) {
+      userIndex = null
+      try {
+        const users = await listUserNames(ctx.aws)
+        const index = new Map<string, string>()
+        for (const u of users.slice(0, LIST_USERS_LIMIT)) {
+          for (const key of await listAccessKeys(ctx.aws, u)) index.set(key.id, u)
+        }
+        if (users.length > LIST_USERS_LIMIT)
+          ctx.gaps.add({
+            what: `owners of keys among ${users.length} users (only the first ${LIST_USERS_LIMIT} were searched)`,
+            call: 'iam:ListAccessKeys',
+            reason: 'too many users to list every key',
+          })
+        userIndex = index
+      } catch (err) {
+        if (!(err instanceof FirError)) throw err
+        ctx.gaps.add({
+          what: 'owners of access keys by listing users',
+          call: 'iam:ListUsers',
+          reason: err.message,
+        })
+      }
+    }
+    return userIndex?.get(id) ?? null
+  }
+  for (const k of byKey.values()) {
+    try {
+      const used = await getAccessKeyLastUsed(ctx.aws, k.accessKeyId)
+      k.lastUsed = { date: used.lastUsedDate, service: used.serviceName, region: used.region }
+      if (used.userName) {
+        k.owner = used.userName
+        k.ownerFrom = 'iam:GetAccessKeyLastUsed'
+      }
+    } catch (err) {
+      if (!(err instanceof FirError)) throw err
+      const cause = (err as { cause?: unknown }).cause
+      if (err instanceof AccessDeniedError || classifyFailure(cause) === 'denied')
+        ctx.gaps.add({
+          what: `last use of access key ${k.accessKeyId}`,
+          call: 'iam:GetAccessKeyLastUsed',
+          reason: gapReason(cause ?? err),
+        })
+      else k.note = `GetAccessKeyLastUsed: ${err.message}`
+    }
+    if (!k.owner) {
+      const owner = await keyOwnerByListing(k.accessKeyId)
+      if (owner) {
+        k.owner = owner
+        k.ownerFrom = 'iam:ListAccessKeys'
+      }
+    }
+    if (k.owner) {
+      try {
+        k.status =
+          (await listAccessKeys(ctx.aws, k.owner)).find((x) => x.id === k.accessKeyId)?.status ?? 'deleted'
+      } catch (err) {
+        if (!(err instanceof FirError)) throw err
+        ctx.gaps.add({
+          what: `status of access key ${k.accessKeyId}`,
+          call: 'iam:ListAccessKeys',
+          reason: err.message,
+        })
+      }
+      if (k.status !== 'Inactive' && k.status !== 'deleted')
+        k.proposal = `fir creds rotate-key --user ${k.owner} --access-key ${k.accessKeyId} --case ${ctx.case.dir}`
+    } else {
+      k.note ??=
+        'owner not found in this account: the key may belong to another account (ask its owner to rotate it)'
+    }
+  }
+  return [...byKey.values()].sort((a, b) => a.accessKeyId.localeCompare(b.accessKeyId))
+}

@@ -1,0 +1,238 @@
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import {
+  CreateAccessKeyCommand,
+  CreateRoleCommand,
+  GetRolePolicyCommand,
+  ListAccessKeysCommand,
+  ListRolePoliciesCommand,
+} from '@aws-sdk/client-iam'
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  RotateSecretCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { runFir, tempDir } from '../support/cli.js'
+import { useMoto } from '../support/emulator.js'
+import { LAMBDA_TRUST, seedClients, seedFunction, seedRole, seedUserWithKey } from '../support/seed.js'
+
+const moto = useMoto()
+
+async function newCase(id: string): Promise<{ cwd: string; dir: string }> {
+  const cwd = await tempDir()
+  const r = await runFir(['case', 'init', id], { cwd })
+  expect(r.code).toBe(0)
+  return { cwd, dir: join(cwd, 'cases', id) }
+}
+
+/** Every file of the case except secrets/, as text. */
+async function caseText(dir: string): Promise<string> {
+  let text = ''
+  const walk = async (d: string) => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name)
+      if (e.isDirectory()) {
+        if (p !== join(dir, 'secrets')) await walk(p)
+      } else text += await readFile(p, 'utf8')
+    }
+  }
+  await walk(dir)
+  return text
+}
+
+async function keysOf(user: string) {
+  const out = await seedClients(moto.endpoint()).iam.send(new ListAccessKeysCommand({ UserName: user }))
+  return Object.fromEntries((out.AccessKeyMetadata ?? []).map((k) => [k.AccessKeyId!, k.Status!]))
+}
+
+describe('fir creds rotate-key (built CLI)', () => {
+  it('creates a new key, deactivates the old one, and keeps the secret only in a 0600 file', async () => {
+    const u = await seedUserWithKey(moto.endpoint(), 'deployer-1')
+    const { cwd, dir } = await newCase('K-1')
+    const args = [
+      'creds',
+      'rotate-key',
+      '--user',
+      u.userName,
+      '--access-key',
+      u.accessKeyId,
+      '--case',
+      'cases/K-1',
+    ]
+
+    const dry = await runFir([...args, '--dry-run'], { cwd, endpoint: moto.endpoint() })
+    expect(dry.code).toBe(0)
+    expect(dry.stdout).toContain('would-apply')
+    const refused = await runFir(args, { cwd, endpoint: moto.endpoint() })
+    expect(refused.code).toBe(5)
+    expect(refused.stderr).toMatch(/needs confirmation and stdin is not a terminal/)
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active' })
+    expect((await readFile(join(dir, 'journal.jsonl'), 'utf8')).includes('"started"')).toBe(false)
+
+    const r = await runFir([...args, '--yes', '--json'], { cwd, endpoint: moto.endpoint() })
+    expect(r.code).toBe(0)
+    const newId: string = r.json.result.newAccessKeyId
+    expect(newId).toMatch(/^AKIA/)
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Inactive', [newId]: 'Active' })
+    const file = join(dir, r.json.result.secretFile)
+    expect(file).toBe(join(dir, 'secrets', `deployer-1-${newId}.json`))
+    expect((await stat(file)).mode & 0o777).toBe(0o600)
+    const secret: string = JSON.parse(await readFile(file, 'utf8')).AccessKey.SecretAccessKey
+    expect(secret.length).toBeGreaterThanOrEqual(20)
+    for (const text of [r.stdout, r.stderr, await caseText(dir)]) expect(text.includes(secret)).toBe(false)
+
+    // idempotent: a re-run finds the rotation done and makes no key
+    const again = await runFir([...args, '--yes', '--json'], { cwd, endpoint: moto.endpoint() })
+    expect(again.json.result.results[0].outcome).toBe('already-applied')
+    expect(Object.keys(await keysOf(u.userName))).toHaveLength(2)
+
+    // --show-secret prints it, and only then
+    const shown = await runFir([...args, '--yes', '--show-secret'], { cwd, endpoint: moto.endpoint() })
+    expect(shown.stdout).toContain(`SecretAccessKey=${secret}`)
+  })
+
+  it('refuses a third key when the user has two, naming them, and changes nothing', async () => {
+    const u = await seedUserWithKey(moto.endpoint(), 'deployer-2')
+    const second = await seedClients(moto.endpoint()).iam.send(
+      new CreateAccessKeyCommand({ UserName: u.userName }),
+    )
+    const other = second.AccessKey!.AccessKeyId!
+    const { cwd } = await newCase('K-2')
+    const r = await runFir(
+      [
+        'creds',
+        'rotate-key',
+        '--user',
+        u.userName,
+        '--access-key',
+        u.accessKeyId,
+        '--case',
+        'cases/K-2',
+        '--yes',
+      ],
+      { cwd, endpoint: moto.endpoint() },
+    )
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/already has two keys/)
+    expect(r.stderr).toContain(`--access-key-id ${other}`)
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [other]: 'Active' })
+  })
+})
+
+describe('fir creds revoke-sessions (built CLI)', () => {
+  let role: string
+  beforeAll(async () => {
+    role = (await seedRole(moto.endpoint(), { name: 'victim-role-rs' })).name
+  })
+
+  it('with TZ=Asia/Tokyo writes a UTC TokenIssueTime within a minute of now; dry run and no --yes change nothing', async () => {
+    const { cwd } = await newCase('R-1')
+    const args = ['creds', 'revoke-sessions', '--role', role, '--case', 'cases/R-1']
+    const iam = seedClients(moto.endpoint()).iam
+    const policies = async () =>
+      (await iam.send(new ListRolePoliciesCommand({ RoleName: role }))).PolicyNames ?? []
+    expect((await runFir([...args, '--dry-run'], { cwd, endpoint: moto.endpoint() })).code).toBe(0)
+    expect((await runFir(args, { cwd, endpoint: moto.endpoint() })).code).toBe(5)
+    expect(await policies()).toEqual([])
+
+    const r = await runFir([...args, '--yes'], { cwd, endpoint: moto.endpoint(), env: { TZ: 'Asia/Tokyo' } })
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/chained into other roles/)
+    expect(r.stdout).toMatch(/long-term access keys/)
+    const doc = await iam.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: 'fir-revoke-R-1' }))
+    const text = decodeURIComponent(doc.PolicyDocument!)
+    const cutoff: string = JSON.parse(text).Statement[0].Condition.DateLessThan['aws:TokenIssueTime']
+    expect(cutoff).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+    expect(Math.abs(Date.parse(cutoff) - Date.now())).toBeLessThan(60_000)
+    expect(JSON.parse(text).Statement[0]).toMatchObject({ Effect: 'Deny', Action: ['*'], Resource: ['*'] })
+  })
+
+  it('refuses a service-linked role clearly (exit 2)', async () => {
+    await seedClients(moto.endpoint()).iam.send(
+      new CreateRoleCommand({
+        RoleName: 'AWSServiceRoleForThing',
+        Path: '/aws-service-role/thing.amazonaws.com/',
+        AssumeRolePolicyDocument: JSON.stringify(LAMBDA_TRUST),
+      }),
+    )
+    const { cwd } = await newCase('R-2')
+    const r = await runFir(
+      [
+        'creds',
+        'revoke-sessions',
+        '--role',
+        'AWSServiceRoleForThing',
+        '--case',
+        'cases/R-2',
+        '--yes',
+        '--json',
+      ],
+      {
+        cwd,
+        endpoint: moto.endpoint(),
+      },
+    )
+    expect(r.code).toBe(2)
+    expect(r.json.error.message).toMatch(/service-linked role/)
+  })
+})
+
+describe('fir creds rotate-secret (built CLI)', () => {
+  it('refuses when rotation is not configured and says how; rotates once when it is', async () => {
+    const sm = new SecretsManagerClient({
+      region: 'us-east-1',
+      endpoint: moto.endpoint(),
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    })
+    await sm.send(new CreateSecretCommand({ Name: 'plain/secret', SecretString: 'value-never-shown-1' }))
+    const { cwd, dir } = await newCase('S-1')
+    const refused = await runFir(
+      ['creds', 'rotate-secret', 'plain/secret', '--case', 'cases/S-1', '--yes', '--json'],
+      {
+        cwd,
+        endpoint: moto.endpoint(),
+      },
+    )
+    expect(refused.code).toBe(2)
+    expect(refused.json.error.message).toMatch(/rotation is not configured/)
+    expect(refused.json.error.actions.join('\n')).toMatch(/--rotation-lambda-arn/)
+
+    const role = await seedRole(moto.endpoint(), { name: 'rotator-role' })
+    const fn = await seedFunction(moto.endpoint(), { name: 'rotator', roleArn: role.arn })
+    await sm.send(new CreateSecretCommand({ Name: 'db/secret', SecretString: 'value-never-shown-2' }))
+    await sm.send(
+      new RotateSecretCommand({
+        SecretId: 'db/secret',
+        RotationLambdaARN: fn.arn,
+        RotationRules: { AutomaticallyAfterDays: 30 },
+      }),
+    )
+    const stagesBefore = (await sm.send(new DescribeSecretCommand({ SecretId: 'db/secret' })))
+      .VersionIdsToStages
+    const r = await runFir(
+      ['creds', 'rotate-secret', 'db/secret', '--case', 'cases/S-1', '--yes', '--json'],
+      {
+        cwd,
+        endpoint: moto.endpoint(),
+      },
+    )
+    expect(r.code).toBe(0)
+    expect(r.json.result.results[0].outcome).toBe('applied')
+    expect(r.json.warnings.join('\n')).toMatch(/may itself be compromised/)
+    expect(r.json.warnings.join('\n')).toMatch(/cannot be undone/)
+    const stagesAfter = (await sm.send(new DescribeSecretCommand({ SecretId: 'db/secret' })))
+      .VersionIdsToStages
+    expect(Object.keys(stagesAfter ?? {}).length).toBeGreaterThan(Object.keys(stagesBefore ?? {}).length)
+    const again = await runFir(
+      ['creds', 'rotate-secret', 'db/secret', '--case', 'cases/S-1', '--yes', '--json'],
+      {
+        cwd,
+        endpoint: moto.endpoint(),
+      },
+    )
+    expect(again.json.result.results[0].outcome).toBe('already-applied')
+    expect(await caseText(dir)).not.toContain('value-never-shown')
+  })
+})

@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest'
+import { defineStep } from '../../../src/core/steps/define-step.js'
+import { runSteps, runUndos } from '../../../src/core/steps/runner.js'
+import { pendingUndos } from '../../../src/core/steps/undo-records.js'
+import { RefusedError } from '../../../src/errors.js'
+import { useMoto } from '../../support/emulator.js'
+import { testContext } from '../containment/state.js'
+
+const moto = useMoto()
+
+/** A step over an in-memory dial (the "AWS" state), counting mutating calls. */
+function dialStep(world: { value: number; writes: number }, id = 'test.dial') {
+  return defineStep<{ label: string; to: number }, { value: number }>({
+    id,
+    title: 'Turn the dial',
+    iamActions: [],
+    undoPolicy: 'default',
+    read: async (_ctx, p) => ({ target: `dial:${p.label}`, label: p.label, state: { value: world.value } }),
+    intend: (_ctx, p) => ({ value: p.to }),
+    isApplied: (_ctx, p, s) => s.value === p.to,
+    async change(_ctx, p) {
+      world.value = p.to
+      world.writes++
+      return { value: world.value }
+    },
+    describe: (s) => `dial ${s.value}`,
+    compareForUndo(current, record) {
+      if (current.value === record.prior.value) return { result: current, changes: 0, conflicts: [] }
+      if (current.value === record.after.value) return { result: record.prior, changes: 1, conflicts: [] }
+      return { result: current, changes: 0, conflicts: [`dial is ${current.value}`] }
+    },
+    async revert(_ctx, record) {
+      world.value = record.prior.value
+      world.writes++
+      return record.prior
+    },
+  })
+}
+
+describe('step runner', () => {
+  it('journals started (prior, intended after) before the change, then applied; a re-run is already-applied', async () => {
+    const world = { value: 3, writes: 0 }
+    const step = dialStep(world)
+    const ctx = await testContext(moto.endpoint())
+    const r = await runSteps(ctx, [{ step, params: { label: 'a', to: 0 } }], { what: 'test' })
+    expect(r.results[0]).toMatchObject({ outcome: 'applied', before: { value: 3 }, after: { value: 0 } })
+    const entries = ctx.case.journal.all().filter((e) => e.action === 'test.dial')
+    expect(entries.map((e) => e.outcome)).toEqual(['started', 'applied'])
+    expect(entries[0]).toMatchObject({
+      prior: { value: 3 },
+      undo: { intendedAfter: { value: 0 } },
+      target: 'dial:a',
+    })
+    expect(ctx.case.journal.all().some((e) => e.action === 'aws.identity')).toBe(true)
+    const again = await runSteps(ctx, [{ step, params: { label: 'a', to: 0 } }], { what: 'test' })
+    expect(again.results[0]!.outcome).toBe('already-applied')
+    expect(world.writes).toBe(1)
+    await ctx.case.close()
+  })
+
+  it('dry run plans only: no journal entry, no change', async () => {
+    const world = { value: 3, writes: 0 }
+    const ctx = await testContext(moto.endpoint(), { yes: false })
+    const before = ctx.case.journal.all().length
+    const r = await runSteps(ctx, [{ step: dialStep(world), params: { label: 'a', to: 0 } }], {
+      what: 'test',
+      dryRun: true,
+    })
+    expect(r.results[0]).toMatchObject({ outcome: 'would-apply', beforeText: 'dial 3', afterText: 'dial 0' })
+    expect(world).toEqual({ value: 3, writes: 0 })
+    expect(ctx.case.journal.all().length).toBe(before)
+    await ctx.case.close()
+  })
+
+  it('refuses without --yes on a non-terminal (exit 5), asks on a terminal, and a "no" refuses too', async () => {
+    const world = { value: 3, writes: 0 }
+    const calls = [{ step: dialStep(world), params: { label: 'a', to: 0 } }]
+    const shown: string[] = []
+    const ctx = await testContext(moto.endpoint(), { yes: false, interactive: false })
+    const err = await runSteps(ctx, calls, {
+      what: 'contain a',
+      onPlan: (rows) => shown.push(rows[0]!.outcome),
+    }).catch((e) => e)
+    expect(err).toBeInstanceOf(RefusedError)
+    expect(err.exitCode).toBe(5)
+    expect(shown).toEqual(['would-apply'])
+    const tty = await testContext(moto.endpoint(), { yes: false, interactive: true, answer: false })
+    await expect(runSteps(tty, calls, { what: 'contain a' })).rejects.toBeInstanceOf(RefusedError)
+    expect(tty.questions).toEqual(['fir: contain a: make 1 change listed above?'])
+    expect(world.writes).toBe(0)
+    const yes = await testContext(moto.endpoint(), { yes: false, interactive: true, answer: true })
+    await runSteps(yes, calls, { what: 'contain a' })
+    expect(world).toEqual({ value: 0, writes: 1 })
+    // nothing pending: no question at all
+    const none = await testContext(moto.endpoint(), { yes: false, interactive: false })
+    expect((await runSteps(none, calls, { what: 'contain a' })).results[0]!.outcome).toBe('already-applied')
+    for (const c of [ctx, tty, yes, none]) await c.case.close()
+  })
+
+  it('after a crash between change and outcome, undo trusts the earliest started entry', async () => {
+    const world = { value: 3, writes: 0 }
+    const step = dialStep(world)
+    const ctx = await testContext(moto.endpoint())
+    // run 1: started, the change happened, then the process died before `applied`
+    await ctx.case.journal.append({
+      action: step.id,
+      target: 'dial:a',
+      params: { label: 'a', to: 0 },
+      outcome: 'started',
+      prior: { value: 3 },
+      undo: { intendedAfter: { value: 0 } },
+    })
+    world.value = 0
+    // run 2 sees fir's own half-made state
+    const r = await runSteps(ctx, [{ step, params: { label: 'a', to: 0 } }], { what: 'test' })
+    expect(r.results[0]!.outcome).toBe('already-applied')
+    const records = pendingUndos(ctx.case.journal.all())
+    expect(records).toHaveLength(1)
+    expect(records[0]).toMatchObject({ prior: { value: 3 }, after: { value: 0 } })
+    const u = await runUndos(ctx, [{ step, record: records[0]! }], { what: 'restore' })
+    expect(u.results[0]!.outcome).toBe('undone')
+    expect(world.value).toBe(3)
+    expect(pendingUndos(ctx.case.journal.all())).toEqual([])
+    await ctx.case.close()
+  })
+})
+
+describe('pendingUndos', () => {
+  const base = { seq: 0, at: '2026-01-01T00:00:00.000Z', actor: {} as never, prev: '', hash: '', params: {} }
+  it('keeps the earliest prior, the latest after, closes on undone and orders newest first', () => {
+    const e = (seq: number, over: Record<string, unknown>) => ({ ...base, seq, ...over }) as never
+    const list = [
+      e(1, { action: 's.a', target: 't1', outcome: 'started', prior: 1, undo: { intendedAfter: 0 } }),
+      e(2, { action: 's.a', target: 't1', outcome: 'started', prior: 0.5, undo: { intendedAfter: 0 } }),
+      e(3, { action: 's.a', target: 't1', outcome: 'applied', after: -1 }),
+      e(4, { action: 's.b', target: 't2', outcome: 'already-applied', prior: 9, after: 9 }),
+      e(5, { action: 's.c', target: 't3', outcome: 'started', prior: 'x', undo: { intendedAfter: 'y' } }),
+      e(6, { action: 's.c', target: 't3', outcome: 'undone', params: { undoOf: 5 } }),
+      e(7, { action: 's.d', target: 't4', outcome: 'started', prior: 'p', undo: { intendedAfter: 'q' } }),
+      e(8, { action: 's.d', target: 't4', outcome: 'conflict', params: { undoOf: 7 } }),
+    ]
+    const r = pendingUndos(list)
+    expect(r.map((x) => [x.step, x.prior, x.after, x.startedSeq])).toEqual([
+      ['s.d', 'p', 'q', 7],
+      ['s.a', 1, -1, 1],
+    ])
+  })
+})
