@@ -72,9 +72,10 @@ export function compileRuleDocument(doc: unknown, file: string): CompiledRule {
   const product = rule.logsource.product?.toLowerCase()
   const service = rule.logsource.service?.toLowerCase()
   if (product !== 'aws' || (service !== undefined && service !== 'cloudtrail')) {
-    refuse(
-      `its logsource is product '${rule.logsource.product ?? ''}' service '${rule.logsource.service ?? ''}'; fir matches AWS CloudTrail records only`,
-    )
+    const described = Object.entries(rule.logsource)
+      .map(([k, v]) => `${k} '${String(v)}'`)
+      .join(', ')
+    refuse(`its logsource is ${described || 'empty'}; fir matches AWS CloudTrail records only`)
   }
 
   const { condition, ...searches } = rule.detection

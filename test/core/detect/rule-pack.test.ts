@@ -1,0 +1,102 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import YAML from 'yaml'
+import {
+  type CompiledRule,
+  createDetector,
+  type DetectorOptions,
+  evaluate,
+  loadBuiltinRules,
+} from '../../../src/core/detect/index.js'
+import { repoRoot } from './helpers.js'
+
+const rulesDir = path.join(repoRoot, 'rules')
+const files = readdirSync(rulesDir).filter((f) => f.endsWith('.yml'))
+const rules = await loadBuiltinRules()
+const byFile = new Map(rules.map((r) => [path.basename(r.file), r]))
+
+interface Examples {
+  options?: DetectorOptions
+  match: unknown[]
+  nomatch: unknown[]
+}
+
+/** Runs one example (a record, or `{sequence: [...]}`) through a fresh detector; did the rule fire? */
+function fires(rule: CompiledRule, example: unknown, options: DetectorOptions = {}): boolean {
+  const detector = createDetector([rule], options)
+  const records = (example as { sequence?: unknown[] }).sequence ?? [example]
+  let fired = false
+  for (const r of records) if (detector.evaluate(r).some((f) => f.rule === rule.id)) fired = true
+  if (detector.flush().some((f) => f.rule === rule.id)) fired = true
+  return fired
+}
+
+describe("fir's rule pack (rules/)", () => {
+  it('loads every file, with unique ids', () => {
+    expect(files.length).toBeGreaterThanOrEqual(15)
+    expect([...byFile.keys()].sort()).toEqual([...files].sort())
+    expect(new Set(rules.map((r) => r.id)).size).toBe(rules.length)
+  })
+
+  describe.each(files)('%s', (file) => {
+    const rule = byFile.get(file)!
+    const raw = YAML.parse(readFileSync(path.join(rulesDir, file), 'utf8'))
+
+    it('carries the metadata a responder needs', () => {
+      expect(raw.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      expect(raw.title.length).toBeGreaterThan(10)
+      expect(['experimental', 'test', 'stable']).toContain(raw.status)
+      expect(['informational', 'low', 'medium', 'high', 'critical']).toContain(raw.level)
+      expect(raw.description.length).toBeGreaterThan(80)
+      expect(raw.author).toBeTruthy()
+      expect(raw.date).toMatch(/^\d{4}-\d{2}-\d{2}$/)
+      expect(raw.tags.length).toBeGreaterThan(0)
+      for (const tag of raw.tags) expect(tag).toMatch(/^attack\.[a-z0-9.-]+$/)
+      expect(raw.tags.some((t: string) => /^attack\.t\d{4}/.test(t))).toBe(true)
+      expect(raw.falsepositives.length).toBeGreaterThan(0)
+      expect(raw.logsource).toEqual({ product: 'aws', service: 'cloudtrail' })
+    })
+
+    it('matches Lambda event names by prefix, since they carry version suffixes (DESIGN §10)', () => {
+      const lambda = JSON.stringify(raw.detection).includes('"eventSource":"lambda.amazonaws.com"')
+      if (lambda && rule.eventNames) expect(rule.eventNames.exact).toEqual([])
+    })
+
+    it('documents fir extensions in the description', () => {
+      if (raw.fir) expect(raw.description).toMatch(/fir extension/)
+    })
+
+    const examples = raw['fir-examples'] as Examples
+    it('keeps at least one matching and one non-matching example', () => {
+      expect(examples.match.length).toBeGreaterThan(0)
+      expect(examples.nomatch.length).toBeGreaterThan(0)
+    })
+    it.each(examples.match.map((e, i) => [i, e]))('fires on matching example %i', (_i, example) => {
+      expect(fires(rule, example, examples.options)).toBe(true)
+    })
+    it.each(examples.nomatch.map((e, i) => [i, e]))(
+      'stays silent on non-matching example %i',
+      (_i, example) => {
+        expect(fires(rule, example, examples.options)).toBe(false)
+      },
+    )
+  })
+
+  it('the stateless evaluate() leaves out rules that need a detector', () => {
+    const scoped = rules.filter((r) => r.needsDetector)
+    expect(scoped.map((r) => path.basename(r.file)).sort()).toEqual([
+      'lambda_role_assumed_not_by_lambda.yml',
+      'lambda_role_session_outside_aws_ip_ranges.yml',
+      'lambda_role_session_outside_lambda.yml',
+      'secretsmanager_secret_read_burst.yml',
+    ])
+    for (const rule of scoped) {
+      const examples = (rule.examples as Examples).match
+      for (const e of examples) {
+        const records = (e as { sequence?: unknown[] }).sequence ?? [e]
+        for (const r of records) expect(evaluate(rules, r).map((f) => f.rule)).not.toContain(rule.id)
+      }
+    }
+  })
+})
