@@ -8,6 +8,8 @@ export const COMMAND_PERMISSIONS: Record<string, string[]> = {
   'case init': [],
   'case show': [],
   'case verify': [],
+  // report reads only the case folder: no AWS call.
+  report: [],
   // sweep: ListAccounts for --org; the rest in each account through the assumed role.
   sweep: [
     'sts:GetCallerIdentity',

@@ -1,0 +1,305 @@
+import type { JournalView } from './journal-view.js'
+import type { FindingView, FunctionFacts, LimitView, RecommendationView, RoleFacts } from './model.js'
+
+/** What recommendations and limits are drawn from. */
+export interface AdviceInput {
+  functions: FunctionFacts[]
+  roles: RoleFacts[]
+  snapshotFindings: FindingView[]
+  timelineFindings: FindingView[]
+  journal: JournalView
+  snapshotPresent: boolean
+  timelinePresent: boolean
+  timelineSources: string[]
+  timelineTotalEvents: number
+  /** Key events with AssumeRole made by an execution role's session (chained sessions). */
+  chainedAssumeRoles: string[]
+}
+
+const PRIORITY_LABEL = { 1: 'Now', 2: 'Soon', 3: 'Later' } as const
+
+function findingsMatching(list: FindingView[], re: RegExp): FindingView[] {
+  return list.filter((f) => re.test(`${f.kind} ${f.title} ${f.tags.join(' ')}`))
+}
+
+function titles(list: FindingView[], max = 4): string[] {
+  const out = [...new Set(list.map((f) => `${f.title}${f.count > 1 ? ` (${f.count})` : ''}`))]
+  return out.length > max ? [...out.slice(0, max), `and ${out.length - max} more`] : out
+}
+
+function joinNames(names: string[]): string {
+  if (names.length <= 1) return names.join('')
+  return `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`
+}
+
+/**
+ * Next steps drawn from this case's findings and actions: each says what to do, why (the findings
+ * or actions that led to it) and, where fir can do it, the command.
+ */
+export function recommend(input: AdviceInput): RecommendationView[] {
+  const recs: Omit<RecommendationView, 'priorityLabel'>[] = []
+  const add = (
+    priority: 1 | 2 | 3,
+    title: string,
+    detail: string,
+    because: string[],
+    command: string | null = null,
+  ) => recs.push({ priority, title, detail, because, command })
+  const applied = (step: string) => input.journal.applied.has(step)
+  const allFindings = [...input.snapshotFindings, ...input.timelineFindings]
+  const fn = input.functions.length === 1 ? input.functions[0]!.name : '<function>'
+
+  if (!input.snapshotPresent) {
+    add(
+      1,
+      'Seal evidence of the function before changing it further',
+      'No sealed snapshot is in this case. A snapshot records configuration, code, policies and the role as they are now.',
+      ['no evidence set in the case'],
+      'fir snapshot <function>',
+    )
+  }
+
+  const withSecrets = input.functions.filter((f) => f.secrets.length > 0)
+  const secretFindings = findingsMatching(input.snapshotFindings, /secret|password|credential|token/i)
+  if (withSecrets.length || secretFindings.length) {
+    const names = withSecrets.map((f) => `${f.name} (${f.secrets.length})`)
+    add(
+      1,
+      `Rotate the secret values found in the environment${names.length ? ` of ${joinNames(names)}` : ''}`,
+      'Anyone who could read the function configuration (lambda:GetFunction) or its process memory has these values. Rotate each at its source, then move it to Secrets Manager or Parameter Store and grant the role read access to that one secret.',
+      titles(secretFindings).length ? titles(secretFindings) : names,
+    )
+  }
+
+  const keys = input.functions.flatMap((f) => f.accessKeyIds.map((k) => `${k} (${f.name})`))
+  if (keys.length && !applied('credentials.rotate-key')) {
+    add(
+      1,
+      `Rotate the long-term access key${keys.length === 1 ? '' : 's'} found in the environment`,
+      'Access keys (AKIA…) do not expire. Rotation creates a new key and deactivates the old one; delete the old key (--delete-old) once its users have moved.',
+      keys,
+      'fir creds rotate-key --user <user> --access-key <id>',
+    )
+  }
+
+  const readSecrets = findingsMatching(
+    input.timelineFindings,
+    /GetSecretValue|BatchGetSecretValue|secretsmanager|secret/i,
+  )
+  if (readSecrets.length && !applied('credentials.rotate-secret')) {
+    add(
+      1,
+      'Rotate the Secrets Manager secrets the role’s credentials read',
+      'The timeline shows secret reads with the role’s credentials. Rotation needs a rotation function, which may itself be compromised: check it first. It cannot be undone.',
+      titles(readSecrets),
+      'fir creds rotate-secret <secret-id>',
+    )
+  }
+
+  for (const role of input.roles) {
+    if (!role.sessionsRevoked) {
+      add(
+        1,
+        `Revoke the sessions of role ${role.name}`,
+        `Temporary credentials of ${role.name} stay valid until they expire. Revocation denies every session issued before now; then recycle the functions so new environments get fresh credentials.`,
+        [
+          `${role.functions.length} function(s) run with ${role.name}`,
+          ...titles(findingsMatching(allFindings, /credential|session|assume|outside/i), 2),
+        ],
+        `fir creds revoke-sessions --role ${role.name}`,
+      )
+    }
+  }
+
+  if (input.chainedAssumeRoles.length) {
+    add(
+      1,
+      'Revoke the sessions of the roles assumed with the execution role’s credentials',
+      'The TokenIssueTime deny applies to the execution role only; sessions chained into other roles stay valid until they expire. Revoke each assumed role’s sessions as well.',
+      input.chainedAssumeRoles,
+      'fir creds revoke-sessions --role <assumed role>',
+    )
+  }
+
+  const exposed = input.functions.filter((f) => f.exposure.length > 0)
+  const exposureFindings = findingsMatching(
+    input.snapshotFindings,
+    /public|exposure|url|principal|cross-account/i,
+  )
+  if (exposed.length || exposureFindings.length) {
+    const contained = applied('containment.url') || applied('containment.permissions')
+    add(
+      contained ? 2 : 1,
+      contained
+        ? 'Keep the function behind AWS_IAM until a reviewed resource policy replaces the public one'
+        : 'Remove public access to the function',
+      contained
+        ? 'Containment set the URL to AWS_IAM and/or removed public statements. Before restoring, decide who must invoke the function and narrow each statement with aws:SourceAccount, aws:SourceArn or aws:PrincipalOrgID.'
+        : 'Set function URLs to AWS_IAM and remove public resource-policy statements (both can be undone).',
+      titles(exposureFindings).length
+        ? titles(exposureFindings)
+        : exposed.map((f) => `${f.name}: ${f.exposure.join('; ')}`),
+      contained ? null : `fir contain ${fn} --actions url,permissions`,
+    )
+  }
+
+  const codeFindings = findingsMatching(
+    allFindings,
+    /UpdateFunctionCode|code|archive|zip|layer|integrity|backdoor/i,
+  )
+  if (applied('containment.throttle') || codeFindings.length) {
+    add(
+      2,
+      'Redeploy the code from a trusted build before lifting the throttle',
+      'Revoking credentials does not remove a backdoor: new execution environments get fresh credentials. Rebuild from source control and compare the CodeSha256 with the sealed evidence before restoring.',
+      [...(applied('containment.throttle') ? ['throttle in force'] : []), ...titles(codeFindings)],
+      applied('containment.throttle') ? `fir restore ${fn} --actions throttle` : null,
+    )
+  }
+
+  const persistence = findingsMatching(
+    input.timelineFindings,
+    /CreateAccessKey|CreateUser|CreateLoginProfile|AttachRolePolicy|PutRolePolicy|AddPermission|persistence|privilege/i,
+  )
+  if (persistence.length) {
+    add(
+      1,
+      'Remove what the attacker created: keys, users, policies, permissions',
+      'The timeline shows calls that create lasting access. Review each event (see Key timeline), undo it, and look for the same calls in other accounts and regions.',
+      titles(persistence),
+    )
+  }
+
+  const evasion = findingsMatching(
+    input.timelineFindings,
+    /DeleteLogGroup|StopLogging|DeleteTrail|PutEventSelectors|evasion|impair/i,
+  )
+  if (evasion.length) {
+    add(
+      1,
+      'Restore logging the attacker disabled',
+      'Re-create deleted log groups and trails, restore event selectors, and check S3 or organisation trails for the window the local logs no longer cover.',
+      titles(evasion),
+    )
+  }
+
+  for (const role of input.roles.filter((r) => r.riskyPermissions.length > 0)) {
+    const actions = [...new Set(role.riskyPermissions.map((p) => p.action))]
+    add(
+      2,
+      `Reduce the permissions of role ${role.name}`,
+      `The role grants ${actions.length} risky action${actions.length === 1 ? '' : 's'} (${actions.slice(0, 6).join(', ')}${actions.length > 6 ? ', …' : ''}). Scope each to the resources the function needs, and add a permission boundary.`,
+      role.riskyPermissions.slice(0, 4).map((p) => `${p.action} on ${p.resource} (${p.policy})`),
+    )
+  }
+
+  if (!input.timelinePresent) {
+    add(
+      2,
+      'Collect the CloudTrail timeline',
+      'The timeline shows what the function’s credentials did. Without it this report cannot say what the attacker did.',
+      ['no timeline in the case'],
+      `fir timeline ${fn} --since 7d`,
+    )
+  } else if (!input.timelineSources.some((s) => /^(s3:\/\/|\/|\.)/.test(s))) {
+    add(
+      2,
+      'Add trail logs to the timeline for data events',
+      'LookupEvents returns management events only; Lambda Invoke and S3 object reads are in trail log files, where a trail records data events.',
+      [`timeline sources: ${input.timelineSources.join(', ') || 'api'}`],
+      `fir timeline ${fn} --source s3://<trail bucket>/<prefix>`,
+    )
+  }
+
+  const layered = input.functions.filter((f) => f.layers.length > 0)
+  if (layered.length) {
+    add(
+      3,
+      'Review the layers the function uses',
+      'Layer versions are immutable and shared: a backdoored layer stays attached to every function that uses it. Publish a clean version and update each function.',
+      layered.map((f) => `${f.name}: ${f.layers.length} layer(s)`),
+    )
+  }
+
+  add(
+    3,
+    'Keep the case folder as evidence',
+    'Verification re-hashes every file and the journal chain. Copy the case to write-once storage (S3 Object Lock, --evidence-bucket) and record who holds it.',
+    [`${input.functions.length} function(s), ${input.journal.actions.length} journaled action(s)`],
+    'fir case verify',
+  )
+
+  return recs
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => a.r.priority - b.r.priority || a.i - b.i)
+    .map(({ r }) => ({ ...r, priorityLabel: PRIORITY_LABEL[r.priority] }))
+}
+
+/** What containment and collection did not cover, drawn from what was done in this case. */
+export function limitsOf(input: AdviceInput): LimitView[] {
+  const limits: LimitView[] = []
+  const applied = (step: string) => input.journal.applied.has(step)
+  const revoked = applied('containment.sessions') || applied('credentials.revoke-sessions')
+  if (revoked) {
+    limits.push({
+      title: 'Chained sessions are not revoked',
+      detail: `The TokenIssueTime deny applies to the execution role's own sessions. Credentials the attacker obtained by assuming other roles with them stay valid until they expire${input.chainedAssumeRoles.length ? ` (seen in the timeline: ${input.chainedAssumeRoles.slice(0, 5).join(', ')})` : ''}. The deny also takes a few minutes to take effect everywhere.`,
+    })
+  } else {
+    limits.push({
+      title: 'Stolen role credentials were not revoked',
+      detail:
+        'No session revocation was journaled: temporary credentials already issued to the execution role stay valid until they expire.',
+    })
+  }
+  if (applied('containment.throttle')) {
+    limits.push({
+      title: 'In-flight invocations may still run',
+      detail:
+        'Reserved concurrency 0 stops new invocations only. Invocations already running may continue for up to 15 minutes (Lambda’s maximum timeout).',
+    })
+  }
+  limits.push({
+    title: 'Code and layers were not changed',
+    detail:
+      'Containment does not remove a backdoor from the code or its layers, and fir does not rotate or delete layer versions. New execution environments get fresh credentials, so a backdoor keeps working once the function runs again.',
+  })
+  if (!applied('credentials.rotate-secret')) {
+    limits.push({
+      title: 'Secrets were not rotated',
+      detail:
+        'No secret rotation was journaled: environment values and Secrets Manager secrets the role could read keep their values.',
+    })
+  } else {
+    limits.push({
+      title: 'Secret rotation trusts the rotation function',
+      detail:
+        'RotateSecret runs the secret’s rotation function, which may itself be compromised, and cannot be undone.',
+    })
+  }
+  if (!applied('credentials.rotate-key')) {
+    limits.push({
+      title: 'Long-term access keys were not rotated',
+      detail: 'No key rotation was journaled: access keys (AKIA…) do not expire on their own.',
+    })
+  }
+  if (input.timelinePresent) {
+    limits.push({
+      title: 'What the timeline can show',
+      detail: `${input.timelineTotalEvents} events were collected. LookupEvents covers management events of the last 90 days only; data events such as Lambda Invoke are only in trail log files, and only where a trail records them. Absence of a finding is not absence of activity: detections are rules, not proof.`,
+    })
+  } else {
+    limits.push({
+      title: 'No timeline was collected',
+      detail:
+        'Without CloudTrail events this report cannot say what the attacker did with the function or its credentials.',
+    })
+  }
+  limits.push({
+    title: 'A snapshot is one moment',
+    detail: input.snapshotPresent
+      ? 'Evidence records the function, its code and its role as they were when the snapshot ran; earlier states are visible only through CloudTrail.'
+      : 'No snapshot was sealed: the function’s state before any change is not preserved in this case.',
+  })
+  return limits
+}

@@ -1,0 +1,594 @@
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { EVIDENCE_DIR } from '../case/evidence-store.js'
+import { verifyCase } from '../case/verify.js'
+import { exists } from '../common/fs-safe.js'
+import { base64Sha256ToHex } from '../common/hash.js'
+import { classifyValue, deepMapStrings, redactor, redactValue } from '../common/redact.js'
+import { escapeTerminal } from '../common/text.js'
+import { limitsOf, recommend } from './advice.js'
+import { buildChart } from './chart.js'
+import {
+  asArray,
+  asRecord,
+  asString,
+  bytesDisplay,
+  compactValue,
+  countRows,
+  isoOrNull,
+  itemName,
+  levelLabel,
+  levelRank,
+  normaliseLevel,
+  truncate,
+  utcDisplay,
+  utcDisplayOrNull,
+} from './format.js'
+import { viewJournal } from './journal-view.js'
+import {
+  type EvidenceSetView,
+  type FindingView,
+  type FunctionFacts,
+  type GapView,
+  type IntegrityView,
+  LEVELS,
+  type ManifestRow,
+  REPORT_SCHEMA,
+  type ReportModel,
+  type RiskyPermission,
+  type RoleFacts,
+} from './model.js'
+import { EVENTS_FILE, type RawCase, readCase } from './read-case.js'
+import { scanTimeline } from './timeline-scan.js'
+
+export interface BuildReportOptions {
+  /** Key events shown inline (default 200); the rest are counted and left in timeline/events.jsonl. */
+  keyEventLimit?: number
+  /** Manifest lines shown per evidence set (default 300); the full manifest stays in the case. */
+  manifestFileLimit?: number
+  /** Re-hash the case like `fir case verify` and show the result (default true). */
+  verify?: boolean
+  /** The fir version shown as the report's generator. */
+  firVersion?: string
+  now?: Date
+}
+
+const SECRET_FILE_LIMIT = 5 * 1024 * 1024
+
+/**
+ * Registers with the process redactor every secret the case holds verbatim (environment values in
+ * snapshot responses, rotated keys in secrets/), so no such value can reach the report even when
+ * it also appears in a CloudTrail field or a finding.
+ */
+async function registerCaseSecrets(raw: RawCase): Promise<void> {
+  for (const set of raw.sets) {
+    for (const f of asArray(set.manifest?.files)) {
+      const file = asRecord(f)
+      const path = asString(file.path) ?? ''
+      if (!/get-function[^/]*\.json$/i.test(path) || Number(file.bytes) > SECRET_FILE_LIMIT) continue
+      if (path.split('/').includes('..')) continue
+      try {
+        const doc = asRecord(JSON.parse(await readFile(join(raw.dir, EVIDENCE_DIR, set.name, path), 'utf8')))
+        const config = asRecord(doc.Configuration ?? doc)
+        const vars = asRecord(asRecord(config.Environment).Variables)
+        for (const [name, value] of Object.entries(vars)) {
+          if (typeof value === 'string' && classifyValue(name, value).secret) redactor.register(value)
+        }
+      } catch {
+        // Unreadable evidence is reported by `case verify`; it holds nothing to register here.
+      }
+    }
+  }
+  const secretsDir = join(raw.dir, 'secrets')
+  if (!(await exists(secretsDir))) return
+  for (const name of await readdir(secretsDir)) {
+    const path = join(secretsDir, name)
+    try {
+      if (!(await stat(path)).isFile() || (await stat(path)).size > SECRET_FILE_LIMIT) continue
+      const text = await readFile(path, 'utf8')
+      let doc: unknown
+      try {
+        doc = JSON.parse(text)
+      } catch {
+        const t = text.trim()
+        if (t && !t.includes('\n')) redactor.register(t)
+        continue
+      }
+      deepMapStrings(doc, (s) => {
+        if (s.length >= 16 && !/^(AKIA|ASIA)[A-Z0-9]{16}$/.test(s) && !/^\d{4}-\d\d-\d\dT/.test(s)) {
+          redactor.register(s)
+        }
+        return s
+      })
+    } catch {
+      // A secrets file we cannot read cannot leak either.
+    }
+  }
+}
+
+function functionFacts(
+  entry: Record<string, unknown>,
+  setName: string,
+  summary: Record<string, unknown>,
+): FunctionFacts {
+  const arn = asString(entry.arn) ?? ''
+  const roleArn = asString(entry.role)
+  const roleName = asString(entry.roleName) ?? (roleArn ? (roleArn.split('/').at(-1) ?? null) : null)
+  const takenBy = asRecord(summary.takenBy)
+  const url = entry.url === null || entry.url === undefined ? null : itemName(entry.url) || null
+  return {
+    name: asString(entry.name) ?? (arn.split(':').at(6) || 'unnamed function'),
+    arn,
+    region: asString(entry.region) ?? asString(summary.region) ?? '',
+    account: asString(entry.account) ?? asString(takenBy.account) ?? '',
+    runtime: asString(entry.runtime),
+    packageType: asString(entry.packageType),
+    lastModified: asString(entry.lastModified),
+    codeSha256: asString(entry.codeSha256),
+    codeSha256Hex: (() => {
+      const b64 = asString(entry.codeSha256)
+      if (!b64) return null
+      return /^[0-9a-f]{64}$/i.test(b64) ? b64.toLowerCase() : (base64Sha256ToHex(b64) ?? null)
+    })(),
+    roleArn,
+    roleName,
+    versions: asArray(entry.versions).map(itemName),
+    aliases: asArray(entry.aliases).map(itemName),
+    layers: asArray(entry.layers).map(itemName),
+    url,
+    exposure: asArray(entry.exposure).map(itemName),
+    secrets: asArray(entry.secrets).map((s) => {
+      if (typeof s === 'string') return s
+      const r = asRecord(s)
+      // Only the name, the redacted form and the kind are shown, whatever else the entry holds.
+      const redacted = asString(r.redacted)
+      const shown = redacted?.startsWith('‹redacted')
+        ? redacted
+        : redacted
+          ? redactValue(redacted)
+          : '‹redacted›'
+      return `${asString(r.name) ?? '?'} = ${shown}${asString(r.kind) ? ` (${asString(r.kind)})` : ''}`
+    }),
+    accessKeyIds: asArray(entry.accessKeyIds).map((k) => String(k)),
+    evidenceSet: setName,
+    takenAt: isoOrNull(summary.takenAt),
+    takenBy: asString(takenBy.arn),
+  }
+}
+
+function snapshotFinding(raw: unknown): FindingView {
+  const f = asRecord(raw)
+  const level = normaliseLevel(f.level)
+  return {
+    source: 'snapshot',
+    level,
+    title: asString(f.title) ?? asString(f.kind) ?? 'untitled finding',
+    kind: asString(f.kind) ?? 'finding',
+    target: asString(f.target) ?? '',
+    detail: f.detail === undefined ? '' : compactValue(f.detail, 400),
+    count: 1,
+    first: null,
+    firstDisplay: null,
+    last: null,
+    lastDisplay: null,
+    references: asArray(f.evidence).map((e) => String(e)),
+    tags: asArray(f.tags).map((t) => String(t)),
+  }
+}
+
+function gapFrom(origin: string, g: unknown): GapView {
+  if (typeof g === 'string') return { origin, what: g, call: '', reason: '' }
+  const r = asRecord(g)
+  return {
+    origin,
+    what: asString(r.what) ?? compactValue(g, 200),
+    call: asString(r.call) ?? '',
+    reason: asString(r.reason) ?? '',
+  }
+}
+
+function manifestRows(files: unknown[], limit: number): ManifestRow[] {
+  return files.slice(0, limit).map((f) => {
+    const r = asRecord(f)
+    const bytes = Number(r.bytes)
+    const source = asRecord(r.source)
+    return {
+      path: asString(r.path) ?? '?',
+      sha256: asString(r.sha256) ?? '',
+      bytes: Number.isFinite(bytes) ? bytes : 0,
+      bytesDisplay: bytesDisplay(bytes),
+      source:
+        [asString(source.call), asString(source.target)].filter(Boolean).join(' ') ||
+        compactValue(r.source ?? null, 80),
+    }
+  })
+}
+
+/** Makes every string of the model safe to hand to a template: secrets scrubbed, control characters visible. */
+export function sanitiseModel<T>(model: T): T {
+  return deepMapStrings(redactor.scrubDeep(model), (s) => escapeTerminal(s, true)) as T
+}
+
+/**
+ * Builds the report's view model from a case folder. Reads only (no lock needed); whatever the case
+ * lacks becomes an honest empty section. Every string is redacted and made visible (control
+ * characters escaped) before it is returned.
+ */
+export async function buildReportModel(
+  caseDir: string,
+  options: BuildReportOptions = {},
+): Promise<ReportModel> {
+  const now = options.now ?? new Date()
+  const keyEventLimit = options.keyEventLimit ?? 200
+  const manifestFileLimit = options.manifestFileLimit ?? 300
+  const raw = await readCase(caseDir)
+  await registerCaseSecrets(raw)
+  const problems = [...raw.problems]
+
+  // Functions: the latest snapshot of each function wins.
+  const byFunction = new Map<string, FunctionFacts>()
+  const riskyByRole = new Map<string, Map<string, RiskyPermission>>()
+  const gaps: GapView[] = []
+  for (const set of raw.sets) {
+    if (!set.summary) continue
+    for (const g of asArray(set.summary.gaps)) gaps.push(gapFrom(`snapshot ${set.name}`, g))
+    for (const entry of asArray(set.summary.functions)) {
+      const e = asRecord(entry)
+      const facts = functionFacts(e, set.name, set.summary)
+      byFunction.set(facts.arn || facts.name, facts)
+      for (const g of asArray(e.gaps)) gaps.push(gapFrom(`snapshot ${facts.name}`, g))
+      const roleKey = facts.roleArn ?? facts.roleName ?? ''
+      if (!roleKey) continue
+      const perms = riskyByRole.get(roleKey) ?? new Map<string, RiskyPermission>()
+      for (const p of asArray(e.riskyPermissions)) {
+        const r = asRecord(p)
+        const perm: RiskyPermission = {
+          action: asString(r.action) ?? compactValue(r.action ?? null, 80),
+          resource: asString(r.resource) ?? compactValue(r.resource ?? null, 160),
+          policy: asString(r.policy) ?? compactValue(r.policy ?? null, 120),
+          statement: asString(r.statement) ?? compactValue(r.statement ?? null, 300),
+        }
+        perms.set(`${perm.action}|${perm.resource}|${perm.policy}|${perm.statement}`, perm)
+      }
+      riskyByRole.set(roleKey, perms)
+    }
+  }
+  const functions = [...byFunction.values()].sort((a, b) => a.name.localeCompare(b.name))
+
+  const journal = viewJournal(raw.journal)
+  const revokedTargets = [
+    ...(journal.applied.get('containment.sessions') ?? []),
+    ...(journal.applied.get('credentials.revoke-sessions') ?? []),
+  ]
+  const roles: RoleFacts[] = []
+  for (const [roleKey, perms] of riskyByRole) {
+    const users = functions.filter((f) => (f.roleArn ?? f.roleName) === roleKey)
+    const name = users[0]?.roleName ?? roleKey.split('/').at(-1) ?? roleKey
+    const revoked = revokedTargets.some(
+      (t) =>
+        t === roleKey ||
+        t === name ||
+        t.endsWith(`:role/${name}`) ||
+        t.endsWith(`/${name}`) ||
+        users.some((u) => t === u.arn || t === u.name),
+    )
+    roles.push({
+      arn: roleKey,
+      name,
+      functions: users.map((u) => u.name),
+      riskyPermissions: [...perms.values()].sort((a, b) => a.action.localeCompare(b.action)),
+      sessionsRevoked: revoked,
+    })
+  }
+  roles.sort((a, b) => a.name.localeCompare(b.name))
+
+  // Snapshot findings, repeated snapshots counted once.
+  const seen = new Set<string>()
+  const snapshotFindings: FindingView[] = []
+  for (const set of [...raw.sets].reverse()) {
+    for (const f of set.findings) {
+      const view = snapshotFinding(f)
+      const key = `${view.kind}|${view.target}|${view.title}|${view.detail}`
+      if (seen.has(key)) continue
+      seen.add(key)
+      snapshotFindings.push(view)
+    }
+  }
+  snapshotFindings.sort((a, b) => levelRank(a.level) - levelRank(b.level) || a.title.localeCompare(b.title))
+
+  const scan = await scanTimeline(
+    raw.eventsPath,
+    raw.timelineFindings,
+    keyEventLimit,
+    roles.map((r) => r.name),
+  )
+  if (scan.unreadableLines)
+    problems.push(`${EVENTS_FILE}: ${scan.unreadableLines} line(s) are not events and were skipped`)
+  const timelinePresent = raw.eventsPath !== null
+  const ts = raw.timelineSummary ?? {}
+  const window = asRecord(ts.window)
+  const since = isoOrNull(ts.since ?? window.since)
+  const until = isoOrNull(ts.until ?? window.until)
+  const timelineSources = asArray(ts.sources).map(itemName)
+  for (const g of asArray(ts.gaps)) gaps.push(gapFrom('timeline', g))
+  gaps.push(...journal.gaps)
+  for (const name of raw.unsealedSets) {
+    gaps.push({
+      origin: 'evidence',
+      what: `evidence set ${EVIDENCE_DIR}/${name} was never sealed (an interrupted snapshot)`,
+      call: 'evidence.seal',
+      reason: 'its files are not evidence: they are not in a journaled manifest',
+    })
+  }
+  const gapKeys = new Set<string>()
+  const uniqueGaps = gaps.filter((g) => {
+    const k = `${g.what}|${g.call}|${g.reason}`
+    if (gapKeys.has(k)) return false
+    gapKeys.add(k)
+    return true
+  })
+
+  const allFindings = [...snapshotFindings, ...scan.findingGroups]
+  const groups = LEVELS.map((level) => {
+    const items = allFindings.filter((f) => f.level === level)
+    const count = items.reduce((n, f) => n + f.count, 0)
+    return {
+      level,
+      label: levelLabel(level),
+      count,
+      countText: `${count} finding${count === 1 ? '' : 's'}`,
+      items,
+    }
+  }).filter((g) => g.items.length > 0)
+  const counts = LEVELS.map((level) => ({
+    level,
+    label: levelLabel(level),
+    count: allFindings.filter((f) => f.level === level).reduce((n, f) => n + f.count, 0),
+  }))
+  const totalFindings = counts.reduce((n, c) => n + c.count, 0)
+
+  const chart = buildChart({
+    times: scan.times,
+    categoryOf: scan.categoryOf,
+    categories: scan.categories,
+    findings: scan.findingPoints,
+    actions: journal.actions.map((a) => ({
+      ms: Date.parse(a.at),
+      n: a.n,
+      title: `${a.title}: ${a.target} (${a.outcome})`,
+    })),
+  })
+
+  // Evidence.
+  const sets: EvidenceSetView[] = raw.sets.map((set) => {
+    const files = asArray(set.manifest?.files)
+    const total = files.reduce<number>((n, f) => n + (Number(asRecord(f).bytes) || 0), 0)
+    const takenBy = asRecord(set.summary?.takenBy)
+    const sealed = isoOrNull(set.manifest?.sealed)
+    return {
+      name: set.name,
+      sealed,
+      sealedDisplay: utcDisplayOrNull(sealed),
+      manifestSha256: set.manifestSha256,
+      takenBy: asString(takenBy.arn),
+      functions: asArray(set.summary?.functions).map((f) => asString(asRecord(f).name) ?? '?'),
+      fileCount: files.length,
+      totalBytes: total,
+      totalBytesDisplay: bytesDisplay(total),
+      files: manifestRows(files, manifestFileLimit),
+      filesShown: Math.min(files.length, manifestFileLimit),
+      filesTruncated: files.length > manifestFileLimit,
+      manifestPath: `${EVIDENCE_DIR}/${set.name}/manifest.json`,
+    }
+  })
+  const artifacts: ManifestRow[] = [...raw.artifacts.entries()]
+    .sort((a, b) => a[0].localeCompare(b[0]))
+    .map(([path, a]) => ({
+      path,
+      sha256: a.sha256,
+      bytes: a.bytes,
+      bytesDisplay: bytesDisplay(a.bytes),
+      source: `case.artifact ${utcDisplay(a.at)}`,
+    }))
+  let integrity: IntegrityView | null = null
+  if (options.verify !== false) {
+    const v = await verifyCase(caseDir)
+    const c = v.checked
+    const counted = `${c.journalEntries} journal entries, ${c.evidenceSets} evidence set${c.evidenceSets === 1 ? '' : 's'}, ${c.evidenceFiles} evidence file${c.evidenceFiles === 1 ? '' : 's'}, ${c.artifacts} recorded file${c.artifacts === 1 ? '' : 's'}`
+    integrity = {
+      ok: v.ok,
+      text: v.ok
+        ? `Verified at ${utcDisplay(now.toISOString())}: ${counted}; every hash and the journal chain match.`
+        : `Verification at ${utcDisplay(now.toISOString())} FAILED: ${v.problems.length} problem${v.problems.length === 1 ? '' : 's'} in ${counted}.`,
+      problems: v.problems.slice(0, 50).map((p) => p.message),
+    }
+  }
+
+  // Summary.
+  const accounts = [...new Set(functions.map((f) => f.account).filter(Boolean))].sort()
+  const regions = [
+    ...new Set(
+      [...functions.map((f) => f.region), ...scan.byRegion.keys()].filter((r) => r && r !== 'unknown'),
+    ),
+  ].sort()
+  const impact: string[] = []
+  for (const f of functions) {
+    if (f.exposure.length)
+      impact.push(`${f.name} is reachable from outside the account: ${f.exposure.join('; ')}.`)
+    if (f.secrets.length)
+      impact.push(
+        `${f.secrets.length} secret-looking environment value${f.secrets.length === 1 ? '' : 's'} in ${f.name} (${f.secrets.map((s) => s.split(' = ')[0]).join(', ')}) must be treated as exposed.`,
+      )
+    if (f.accessKeyIds.length)
+      impact.push(
+        `Long-term access key${f.accessKeyIds.length === 1 ? '' : 's'} ${f.accessKeyIds.join(', ')} in the environment of ${f.name}.`,
+      )
+  }
+  for (const r of roles) {
+    if (r.riskyPermissions.length) {
+      const actions = [...new Set(r.riskyPermissions.map((p) => p.action))]
+      impact.push(
+        `Role ${r.name} grants ${actions.length} risky action${actions.length === 1 ? '' : 's'} (${truncate(actions.join(', '), 160)}) to whoever holds its credentials.`,
+      )
+    }
+  }
+  if (timelinePresent) {
+    if (scan.eventsWithFindings)
+      impact.push(
+        `${scan.eventsWithFindings} of ${scan.totalEvents} CloudTrail events matched detections (${scan.findingGroups.length} rule${scan.findingGroups.length === 1 ? '' : 's'}).`,
+      )
+    if (scan.chainedAssumeRoles.length)
+      impact.push(
+        `The execution role’s credentials were used to assume other roles: ${scan.chainedAssumeRoles.slice(0, 4).join(', ')}.`,
+      )
+    if (scan.errorEvents)
+      impact.push(
+        `${scan.errorEvents} call${scan.errorEvents === 1 ? '' : 's'} failed or were denied (attempts that did not succeed).`,
+      )
+  }
+  if (impact.length === 0) {
+    impact.push(
+      'No impact could be established from this case: the snapshot and timeline hold no findings, exposure, secrets or risky permissions.',
+    )
+  }
+  const counted = counts.filter((c) => c.count > 0).map((c) => `${c.count} ${c.level}`)
+  const fnText = functions.length
+    ? `Lambda function${functions.length === 1 ? '' : 's'} ${functions.map((f) => f.name).join(', ')}${accounts.length ? ` in account${accounts.length === 1 ? '' : 's'} ${accounts.join(', ')}` : ''}${regions.length ? ` (${regions.join(', ')})` : ''}`
+    : 'no function snapshotted yet'
+  const headline = `${raw.meta.title}: ${fnText}. ${totalFindings ? `${totalFindings} finding${totalFindings === 1 ? '' : 's'} (${counted.join(', ')})` : 'No findings'}; ${journal.status.label.toLowerCase()}.`
+
+  const firstIso = scan.firstMs === null ? null : new Date(scan.firstMs).toISOString()
+  const lastIso = scan.lastMs === null ? null : new Date(scan.lastMs).toISOString()
+  const adviceInput = {
+    functions,
+    roles,
+    snapshotFindings,
+    timelineFindings: scan.findingGroups,
+    journal,
+    snapshotPresent: raw.sets.some((s) => s.summary !== null),
+    timelinePresent,
+    timelineSources,
+    timelineTotalEvents: scan.totalEvents,
+    chainedAssumeRoles: scan.chainedAssumeRoles,
+  }
+  const createdBy = asRecord(raw.meta.createdBy)
+  const eventsArtifact = raw.artifacts.get(EVENTS_FILE)
+
+  const model: ReportModel = {
+    schema: REPORT_SCHEMA,
+    generatedAt: now.toISOString(),
+    generatedAtDisplay: utcDisplay(now.toISOString()),
+    firVersion: options.firVersion ?? 'unknown',
+    case: {
+      id: raw.meta.id,
+      title: raw.meta.title ?? raw.meta.id,
+      created: raw.meta.created,
+      createdDisplay: utcDisplay(raw.meta.created),
+      createdBy: `${asString(createdBy.osUser) ?? '?'}@${asString(createdBy.host) ?? '?'}`,
+      folder: basename(caseDir),
+    },
+    summary: {
+      headline,
+      functions: functions.map((f) => f.name),
+      caseOpened: raw.meta.created,
+      caseOpenedDisplay: utcDisplay(raw.meta.created),
+      firstDetection: scan.firstFinding?.time ?? null,
+      firstDetectionDisplay: utcDisplayOrNull(scan.firstFinding?.time),
+      firstDetectionTitle: scan.firstFinding?.title ?? null,
+      firstActivity: firstIso,
+      firstActivityDisplay: utcDisplayOrNull(firstIso),
+      lastActivity: lastIso,
+      lastActivityDisplay: utcDisplayOrNull(lastIso),
+      impact,
+      counts,
+      totalFindings,
+      status: journal.status,
+    },
+    scope: {
+      accounts,
+      regions,
+      functions,
+      window:
+        since || until
+          ? { since, sinceDisplay: utcDisplayOrNull(since), until, untilDisplay: utcDisplayOrNull(until) }
+          : null,
+      timelineSources,
+      present: functions.length > 0,
+      absentReason: functions.length
+        ? null
+        : 'No snapshot summary is in this case, so no function facts are known. Run fir snapshot <function> to seal one.',
+    },
+    roles: {
+      roles,
+      present: roles.length > 0,
+      absentReason: roles.length
+        ? null
+        : 'No execution role is known: no snapshot in this case recorded one.',
+    },
+    findings: {
+      total: totalFindings,
+      groups,
+      present: allFindings.length > 0,
+      absentReason: allFindings.length
+        ? null
+        : !adviceInput.snapshotPresent && !timelinePresent
+          ? 'No findings: neither a snapshot nor a timeline is in this case.'
+          : 'No findings: the snapshot checks and the timeline detections matched nothing.',
+    },
+    timeline: {
+      present: timelinePresent,
+      absentReason: timelinePresent
+        ? null
+        : 'No timeline was collected in this case. Run fir timeline <function> to collect CloudTrail events.',
+      eventsFile: EVENTS_FILE,
+      eventsFileSha256: eventsArtifact?.sha256 ?? null,
+      totalEvents: scan.totalEvents,
+      unreadableLines: scan.unreadableLines,
+      first: firstIso,
+      firstDisplay: utcDisplayOrNull(firstIso),
+      last: lastIso,
+      lastDisplay: utcDisplayOrNull(lastIso),
+      eventsWithFindings: scan.eventsWithFindings,
+      writeEvents: scan.writeEvents,
+      errorEvents: scan.errorEvents,
+      firEvents: scan.firEvents,
+      byCategory: countRows(scan.byCategory, scan.totalEvents),
+      byOrigin: countRows(scan.byOrigin, scan.totalEvents),
+      byRegion: countRows(scan.byRegion, scan.totalEvents),
+      topActors: countRows(scan.byActor, scan.totalEvents, 10),
+      topSourceIps: countRows(scan.bySourceIp, scan.totalEvents, 10),
+      keyEvents: scan.keyEvents,
+      keyEventsTotal: scan.keyEventsTotal,
+      keyEventsShown: scan.keyEvents.length,
+      keyEventsTruncated: scan.keyEventsTotal > scan.keyEvents.length,
+      keyEventLimit,
+      chart,
+    },
+    actions: {
+      present: journal.actions.length > 0,
+      absentReason: journal.actions.length
+        ? null
+        : 'fir changed nothing in AWS in this case: the journal holds no change.',
+      items: journal.actions,
+      byOutcome: journal.byOutcome,
+      actedAs: journal.actedAs,
+    },
+    evidence: {
+      present: sets.length > 0,
+      absentReason: sets.length ? null : 'No evidence set was sealed in this case.',
+      sets,
+      totalFiles: sets.reduce((n, s) => n + s.fileCount, 0),
+      totalBytes: sets.reduce((n, s) => n + s.totalBytes, 0),
+      totalBytesDisplay: bytesDisplay(sets.reduce((n, s) => n + s.totalBytes, 0)),
+      artifacts,
+      manifestFileLimit,
+      integrity,
+    },
+    gaps: { present: uniqueGaps.length > 0, items: uniqueGaps },
+    limits: { items: limitsOf(adviceInput) },
+    recommendations: { present: true, items: recommend(adviceInput) },
+    afterAction: journal.afterAction,
+    readProblems: problems,
+  }
+  return sanitiseModel(model)
+}

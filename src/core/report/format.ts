@@ -1,0 +1,165 @@
+import { LEVELS, type Level } from './model.js'
+
+/** `2026-03-14 09:12:03 UTC` from an ISO time; the input unchanged when it is not a time. */
+export function utcDisplay(iso: string): string {
+  const ms = Date.parse(iso)
+  if (Number.isNaN(ms)) return iso
+  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`
+}
+
+export function utcDisplayOrNull(iso: string | null | undefined): string | null {
+  return iso ? utcDisplay(iso) : null
+}
+
+/** A normalised ISO time, or null when the value is not a parseable time. */
+export function isoOrNull(value: unknown): string | null {
+  if (typeof value !== 'string' && typeof value !== 'number') return null
+  const ms = typeof value === 'number' ? value : Date.parse(value)
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString()
+}
+
+/** `1.2 MB`, `830 B`. */
+export function bytesDisplay(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '?'
+  const units = ['B', 'KB', 'MB', 'GB', 'TB']
+  let v = bytes
+  let i = 0
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
+  return i === 0 ? `${bytes} B` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`
+}
+
+/** `2 min 05 s`, `45 s`, `1 h 02 min`. */
+export function durationDisplay(seconds: number): string {
+  const s = Math.round(seconds)
+  if (s < 60) return `${s} s`
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`
+}
+
+/** A known level, or `informational` for anything else (a level is attacker-reachable via files). */
+export function normaliseLevel(value: unknown): Level {
+  const v = typeof value === 'string' ? value.toLowerCase() : ''
+  if (v === 'info') return 'informational'
+  return (LEVELS as readonly string[]).includes(v) ? (v as Level) : 'informational'
+}
+
+export function levelRank(level: Level): number {
+  return LEVELS.indexOf(level)
+}
+
+export function levelLabel(level: Level): string {
+  return level.charAt(0).toUpperCase() + level.slice(1)
+}
+
+export function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`
+}
+
+/** Any value as short text: strings as they are, objects as compact `key=value` lists, capped. */
+export function compactValue(value: unknown, max = 240): string {
+  return truncate(compactInner(value, 0), max)
+}
+
+function compactInner(value: unknown, depth: number): string {
+  if (value === null || value === undefined) return '—'
+  if (typeof value === 'string') return value
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]'
+    if (depth > 2) return `[${value.length} items]`
+    return value.map((v) => compactInner(v, depth + 1)).join(', ')
+  }
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+    if (entries.length === 0) return '{}'
+    if (depth > 2) return JSON.stringify(value)
+    const parts = entries.map(([k, v]) => {
+      const inner = compactInner(v, depth + 1)
+      return typeof v === 'object' && v !== null && depth < 2 ? `${k}={${inner}}` : `${k}=${inner}`
+    })
+    return parts.join(', ')
+  }
+  return String(value)
+}
+
+/** A short name for a list element that may be a string or an AWS object (Version, Name, Arn…). */
+export function itemName(value: unknown): string {
+  if (typeof value === 'string') return value
+  if (typeof value === 'number') return String(value)
+  if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>
+    for (const key of [
+      'name',
+      'Name',
+      'version',
+      'Version',
+      'arn',
+      'Arn',
+      'LayerVersionArn',
+      'AliasArn',
+      'FunctionArn',
+      'url',
+      'FunctionUrl',
+      'kind',
+      'type',
+      'description',
+    ]) {
+      const v = o[key]
+      if (typeof v === 'string' || typeof v === 'number') {
+        const rest = Object.entries(o).filter(
+          ([k, x]) => k !== key && (typeof x === 'string' || typeof x === 'number'),
+        )
+        return rest.length
+          ? `${v} (${truncate(rest.map(([k, x]) => `${k}=${x}`).join(', '), 160)})`
+          : String(v)
+      }
+    }
+    return compactValue(value, 200)
+  }
+  return ''
+}
+
+export function asArray(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value
+  // An array written through EvidenceSet.writeJson arrives as {"0": …, "1": …}.
+  if (value && typeof value === 'object') {
+    const keys = Object.keys(value)
+    if (keys.length > 0 && keys.every((k) => /^\d+$/.test(k))) return Object.values(value)
+  }
+  return []
+}
+
+export function asString(value: unknown): string | null {
+  if (typeof value === 'string') return value
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  return null
+}
+
+export function asRecord(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
+}
+
+/** Rows of `{name, count, share}` from a count map, most first (name breaks ties), capped. */
+export function countRows(
+  counts: Map<string, number>,
+  total: number,
+  limit = Number.POSITIVE_INFINITY,
+): { name: string; count: number; share: string }[] {
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, limit)
+    .map(([name, count]) => ({
+      name,
+      count,
+      share: total > 0 ? `${((count / total) * 100).toFixed(1)}%` : '0%',
+    }))
+}
+
+/** `lambda` from `lambda.amazonaws.com`. */
+export function serviceShortName(source: string): string {
+  const s = source.replace(/\.amazonaws\.com$/i, '')
+  return s || 'unknown'
+}

@@ -1,0 +1,262 @@
+import type { JournalEntry } from '../case/journal.js'
+import {
+  asArray,
+  asRecord,
+  asString,
+  compactValue,
+  countRows,
+  durationDisplay,
+  truncate,
+  utcDisplay,
+} from './format.js'
+import type { ActionView, AfterActionSection, GapView, NoteView, ResponseStatus } from './model.js'
+
+/** Human titles of the step ids of STYLE.md "A step" (unknown ids are shown as they are). */
+export const STEP_TITLES: Record<string, string> = {
+  'containment.event-sources': 'Disable event source mappings',
+  'containment.throttle': 'Throttle: reserved concurrency 0',
+  'containment.url': 'Function URL auth set to AWS_IAM',
+  'containment.permissions': 'Remove public resource-policy statements',
+  'containment.sessions': 'Revoke role sessions issued before now (TokenIssueTime deny)',
+  'containment.recycle': 'Recycle warm execution environments',
+  'credentials.revoke-sessions': 'Revoke role sessions issued before now (TokenIssueTime deny)',
+  'credentials.rotate-key': 'Rotate access key',
+  'credentials.rotate-secret': 'Rotate secret',
+}
+
+/** Journal actions that record facts, not changes; they are shown elsewhere in the report. */
+const BOOKKEEPING = new Set(['case.init', 'case.artifact', 'evidence.seal', 'aws.identity', 'case.note'])
+const CHANGE_OUTCOMES = new Set([
+  'started',
+  'applied',
+  'already-applied',
+  'failed',
+  'denied',
+  'undone',
+  'conflict',
+  'skipped',
+])
+const SUCCEEDED = new Set(['applied', 'already-applied', 'undone'])
+const CONTAINMENT = /^(containment\.|credentials\.revoke-sessions$)/
+
+export function stepTitle(action: string): string {
+  return STEP_TITLES[action] ?? action
+}
+
+/** `orders-api` from a function ARN, `orders-api-role` from a role ARN; other text unchanged. */
+export function shortTarget(target: string): string {
+  if (!target.startsWith('arn:')) return target
+  const resource = target.split(':').slice(5).join(':')
+  const parts = resource.split(/[:/]/)
+  if (/^function[:]/.test(resource)) return parts[1] ?? target
+  return parts.at(-1) || target
+}
+
+export function actorDisplay(entry: JournalEntry): string {
+  const a = asRecord(entry.actor)
+  const who = `${asString(a.osUser) ?? '?'}@${asString(a.host) ?? '?'}`
+  const arn = asString(a.arn)
+  return arn ? `${arn} (${who})` : who
+}
+
+export interface JournalView {
+  actions: ActionView[]
+  byOutcome: ReturnType<typeof countRows>
+  actedAs: string[]
+  status: ResponseStatus
+  /** Keys `action|target` of measures in force. */
+  inForce: Set<string>
+  /** Step ids that were applied at least once (and their targets). */
+  applied: Map<string, string[]>
+  gaps: GapView[]
+  afterAction: AfterActionSection
+}
+
+function errorText(entry: JournalEntry): string {
+  if (!entry.error) return ''
+  return truncate([entry.error.code, entry.error.message].filter(Boolean).join(': '), 300)
+}
+
+/**
+ * Turns the journal into the actions table (each change paired with its `started` entry, so it
+ * shows before → after), the response status, journaled gaps and the tabletop notes.
+ */
+export function viewJournal(entries: readonly JournalEntry[]): JournalView {
+  const open = new Map<string, JournalEntry>()
+  const rows: Omit<ActionView, 'n'>[] = []
+  const actedAs: string[] = []
+  const gaps: GapView[] = []
+  const notes: NoteView[] = []
+  const toRow = (entry: JournalEntry, started: JournalEntry | undefined): Omit<ActionView, 'n'> => ({
+    at: entry.at,
+    atDisplay: utcDisplay(entry.at),
+    startedAt: started?.at ?? null,
+    startedAtDisplay: started ? utcDisplay(started.at) : null,
+    action: entry.action,
+    title:
+      entry.outcome === 'undone' || entry.outcome === 'conflict'
+        ? `Undo: ${stepTitle(entry.action)}`
+        : stepTitle(entry.action),
+    target: entry.target,
+    outcome: entry.outcome,
+    succeeded: SUCCEEDED.has(entry.outcome),
+    before: compactValue(started?.prior ?? entry.prior ?? null, 300),
+    after: compactValue(entry.outcome === 'started' ? null : (entry.after ?? null), 300),
+    actor: actorDisplay(entry),
+    error:
+      entry.outcome === 'started'
+        ? 'no outcome was journaled (the run may have been interrupted): check the current state'
+        : errorText(entry),
+    requestIds: [...(started?.requestIds ?? []), ...(entry.requestIds ?? [])],
+    journalSeq: entry.seq,
+  })
+
+  for (const entry of entries) {
+    const params = asRecord(entry.params)
+    for (const g of asArray(params.gaps)) {
+      const r = asRecord(g)
+      gaps.push({
+        origin: `journal #${entry.seq} (${entry.action})`,
+        what: asString(r.what) ?? (typeof g === 'string' ? g : compactValue(g)),
+        call: asString(r.call) ?? '',
+        reason: asString(r.reason) ?? '',
+      })
+    }
+    if (entry.action === 'aws.identity') {
+      const line = `${entry.target} in account ${asString(params.account) ?? '?'}, region ${asString(params.region) ?? '?'}${asString(params.endpoint) ? ` via ${asString(params.endpoint)}` : ''}`
+      if (!actedAs.includes(line)) actedAs.push(line)
+      continue
+    }
+    if (entry.action === 'case.note') {
+      const kind = asString(params.kind) ?? 'note'
+      const seconds = typeof params.answerSeconds === 'number' ? params.answerSeconds : null
+      notes.push({
+        at: entry.at,
+        atDisplay: utcDisplay(entry.at),
+        kind,
+        kindLabel: kind.charAt(0).toUpperCase() + kind.slice(1),
+        text: asString(params.text) ?? compactValue(params.text ?? null),
+        question: asString(params.question),
+        answerTime:
+          seconds !== null && Number.isFinite(seconds) && seconds >= 0 ? durationDisplay(seconds) : null,
+        actor: actorDisplay(entry),
+      })
+      continue
+    }
+    if (BOOKKEEPING.has(entry.action) || !CHANGE_OUTCOMES.has(entry.outcome)) continue
+    const key = `${entry.action}|${entry.target}`
+    if (entry.outcome === 'started') {
+      const prev = open.get(key)
+      if (prev) rows.push(toRow(prev, undefined))
+      open.set(key, entry)
+      continue
+    }
+    const started = open.get(key)
+    open.delete(key)
+    rows.push(toRow(entry, started))
+    if (entry.outcome === 'failed' || entry.outcome === 'denied' || entry.outcome === 'conflict') {
+      gaps.push({
+        origin: `journal #${entry.seq}`,
+        what: `${stepTitle(entry.action)} on ${entry.target} ${entry.outcome === 'conflict' ? 'was not undone (conflict)' : `was ${entry.outcome}`}`,
+        call: entry.action,
+        reason:
+          errorText(entry) ||
+          (entry.outcome === 'conflict'
+            ? 'the current state is neither the prior nor fir’s after state'
+            : entry.outcome),
+      })
+    }
+  }
+  for (const entry of open.values()) rows.push(toRow(entry, undefined))
+  rows.sort((a, b) => a.at.localeCompare(b.at) || a.journalSeq - b.journalSeq)
+  const actions: ActionView[] = rows.map((r, i) => ({ n: i + 1, ...r }))
+
+  const state = new Map<string, string>()
+  const applied = new Map<string, string[]>()
+  for (const a of actions) {
+    if (!/^(containment|credentials)\./.test(a.action)) continue
+    if (a.outcome === 'applied' || a.outcome === 'already-applied') {
+      const list = applied.get(a.action) ?? []
+      if (!list.includes(a.target)) list.push(a.target)
+      applied.set(a.action, list)
+    }
+    // The response status is about containing the function: key and secret rotation do not count.
+    if (!CONTAINMENT.test(a.action)) continue
+    if (a.outcome === 'skipped') continue
+    state.set(`${a.action}|${a.target}`, a.outcome)
+  }
+  const inForce = new Set<string>()
+  let failed = 0
+  let undone = 0
+  for (const [key, outcome] of state) {
+    if (outcome === 'applied' || outcome === 'already-applied') inForce.add(key)
+    else if (outcome === 'undone') undone++
+    else failed++
+  }
+  const containmentKeys = [...state.keys()]
+  const inForceList = [...inForce].map((k) => {
+    const [action = '', target = ''] = k.split('|')
+    return `${stepTitle(action)}: ${shortTarget(target)}`
+  })
+  let status: ResponseStatus
+  if (containmentKeys.length === 0) {
+    status = {
+      code: 'not-contained',
+      label: 'Not contained',
+      inForce: inForceList,
+      detail: 'No containment step was journaled in this case: the function runs as it did.',
+    }
+  } else if (inForce.size === 0 && undone > 0 && failed === 0) {
+    status = {
+      code: 'restored',
+      label: 'Restored',
+      inForce: [],
+      detail: `Every containment measure was undone (${undone}); the function runs as it did before containment.`,
+    }
+  } else if (failed === 0 && undone === 0) {
+    status = {
+      code: 'contained',
+      label: 'Contained',
+      inForce: inForceList,
+      detail: `${inForce.size} measure${inForce.size === 1 ? '' : 's'} in force, none failed.`,
+    }
+  } else {
+    status = {
+      code: 'partially-contained',
+      label: 'Partially contained',
+      inForce: inForceList,
+      detail: `${inForce.size} measure${inForce.size === 1 ? '' : 's'} in force; ${failed} failed, denied or in conflict; ${undone} undone.`,
+    }
+  }
+
+  const outcomeCounts = new Map<string, number>()
+  for (const a of actions) outcomeCounts.set(a.outcome, (outcomeCounts.get(a.outcome) ?? 0) + 1)
+  const timed = notes.filter((n) => n.kind === 'answer')
+  const seconds = entries
+    .filter((e) => e.action === 'case.note' && typeof asRecord(e.params).answerSeconds === 'number')
+    .map((e) => asRecord(e.params).answerSeconds as number)
+    .filter((s) => Number.isFinite(s) && s >= 0)
+  return {
+    actions,
+    byOutcome: countRows(outcomeCounts, actions.length),
+    actedAs,
+    status,
+    inForce,
+    applied,
+    gaps,
+    afterAction: {
+      present: notes.length > 0,
+      absentReason:
+        notes.length > 0
+          ? null
+          : 'No after-action notes were journaled in this case (no tabletop drill or case.note entries).',
+      notes,
+      injects: notes.filter((n) => n.kind === 'inject').length,
+      answers: timed.length,
+      decisions: notes.filter((n) => n.kind === 'decision').length,
+      meanAnswerTime: seconds.length
+        ? durationDisplay(seconds.reduce((a, b) => a + b, 0) / seconds.length)
+        : null,
+    },
+  }
+}

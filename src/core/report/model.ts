@@ -1,0 +1,499 @@
+/**
+ * The report's view model: everything a template may show, computed in TypeScript from the case
+ * folder by `buildReportModel`. Templates (ours and an organisation's own `--template`) only render
+ * these values; sorting, counting, grouping, chart geometry and recommendations all happen here.
+ *
+ * Every string in the model has already been redacted (registered secrets scrubbed) and made
+ * visible (control characters and ANSI escapes shown as `\e`, `\x07`…). Strings are NOT escaped for
+ * any output format: the HTML template relies on Handlebars' escaping, the Markdown template on the
+ * `md` helper. Absent facts are `null` or empty lists, never placeholder text; each section carries
+ * `present` and, when it is empty, `absentReason` — an honest sentence saying why.
+ *
+ * Times are UTC ISO 8601 strings (`2026-03-14T09:12:03.000Z`); `…Display` fields hold the same time
+ * as `2026-03-14 09:12:03 UTC`.
+ */
+
+/** The five finding levels, most severe first. */
+export const LEVELS = ['critical', 'high', 'medium', 'low', 'informational'] as const
+export type Level = (typeof LEVELS)[number]
+
+/** The version of this model's shape; a template may check it. */
+export const REPORT_SCHEMA = 'fir.report/1'
+
+export interface ReportModel {
+  /** `fir.report/1`. */
+  schema: string
+  /** When the report was built (UTC) and by which fir. */
+  generatedAt: string
+  generatedAtDisplay: string
+  firVersion: string
+  case: CaseFacts
+  summary: SummarySection
+  scope: ScopeSection
+  roles: RolesSection
+  findings: FindingsSection
+  timeline: TimelineSection
+  actions: ActionsSection
+  evidence: EvidenceSection
+  gaps: GapsSection
+  limits: LimitsSection
+  recommendations: RecommendationsSection
+  afterAction: AfterActionSection
+  /** Problems met while reading the case (a corrupt file, an unreadable manifest): shown in the report. */
+  readProblems: string[]
+}
+
+/** case.json. */
+export interface CaseFacts {
+  id: string
+  title: string
+  created: string
+  createdDisplay: string
+  /** `user@host` that ran `fir case init`. */
+  createdBy: string
+  /** The case folder's name (not its full local path). */
+  folder: string
+}
+
+/** A count for one severity level, with its display label. */
+export interface LevelCount {
+  level: Level
+  /** `Critical`, `High`… */
+  label: string
+  count: number
+}
+
+/** What happened, when it was seen, what it touched, and where the response stands. */
+export interface SummarySection {
+  /** One sentence: what the incident is about. */
+  headline: string
+  /** The functions in scope, by name. */
+  functions: string[]
+  /** When the case was opened (case.json `created`). */
+  caseOpened: string
+  caseOpenedDisplay: string
+  /** The earliest event that a detection flagged (timeline findings), or null. */
+  firstDetection: string | null
+  firstDetectionDisplay: string | null
+  /** The title of that earliest detection. */
+  firstDetectionTitle: string | null
+  /** The first and last event of the collected timeline, or null without a timeline. */
+  firstActivity: string | null
+  firstActivityDisplay: string | null
+  lastActivity: string | null
+  lastActivityDisplay: string | null
+  /** Impact statements, each computed from the evidence or timeline (counts, exposures, secrets). */
+  impact: string[]
+  /** Findings per level (all five levels, zero counts included). */
+  counts: LevelCount[]
+  totalFindings: number
+  status: ResponseStatus
+}
+
+/**
+ * Where the response stands, derived from the journal: `contained` (every containment step that
+ * ran is in force), `partially-contained` (some failed, were denied or were undone), `restored`
+ * (every containment was undone), `not-contained` (none ran).
+ */
+export interface ResponseStatus {
+  code: 'contained' | 'partially-contained' | 'restored' | 'not-contained'
+  label: string
+  /** The measures in force, e.g. `Throttled (reserved concurrency 0) — orders-api`. */
+  inForce: string[]
+  /** One sentence explaining the status. */
+  detail: string
+}
+
+/** Accounts, regions, functions and the time window the case covers. */
+export interface ScopeSection {
+  accounts: string[]
+  regions: string[]
+  functions: FunctionFacts[]
+  /** The timeline's collection window (from timeline/summary.json), or null. */
+  window: {
+    since: string | null
+    sinceDisplay: string | null
+    until: string | null
+    untilDisplay: string | null
+  } | null
+  /** Where events came from (api, s3://…, paths), as recorded by the timeline run. */
+  timelineSources: string[]
+  present: boolean
+  absentReason: string | null
+}
+
+/** One function as its latest snapshot saw it (evidence summary.json). */
+export interface FunctionFacts {
+  name: string
+  arn: string
+  region: string
+  account: string
+  runtime: string | null
+  packageType: string | null
+  lastModified: string | null
+  /** CodeSha256 as Lambda reports it (base64). */
+  codeSha256: string | null
+  /** The same hash in hex, as in the evidence manifest (matches the sealed code package). */
+  codeSha256Hex: string | null
+  roleArn: string | null
+  roleName: string | null
+  versions: string[]
+  aliases: string[]
+  layers: string[]
+  url: string | null
+  exposure: string[]
+  /** Secret-looking environment values, redacted: `DB_PASSWORD = ‹redacted len=… sha256:…› (secret-by-name)`. */
+  secrets: string[]
+  accessKeyIds: string[]
+  /** The evidence set the facts come from, and when the snapshot was taken. */
+  evidenceSet: string
+  takenAt: string | null
+  takenBy: string | null
+}
+
+/** Execution roles and the risky permissions they grant. */
+export interface RolesSection {
+  roles: RoleFacts[]
+  present: boolean
+  absentReason: string | null
+}
+
+export interface RoleFacts {
+  arn: string
+  name: string
+  /** Functions in scope that run with this role. */
+  functions: string[]
+  riskyPermissions: RiskyPermission[]
+  /** Whether revocation of sessions older than a cutoff is in force (journal). */
+  sessionsRevoked: boolean
+}
+
+export interface RiskyPermission {
+  action: string
+  resource: string
+  /** The policy and statement that grant it. */
+  policy: string
+  statement: string
+}
+
+/** Findings of the snapshot(s) and of the timeline, grouped by level, most severe first. */
+export interface FindingsSection {
+  total: number
+  /** Only the levels that have findings. */
+  groups: FindingGroup[]
+  present: boolean
+  absentReason: string | null
+}
+
+export interface FindingGroup {
+  level: Level
+  label: string
+  count: number
+  /** `1 finding`, `12 findings`. */
+  countText: string
+  items: FindingView[]
+}
+
+/**
+ * One finding. Snapshot findings are shown one by one; timeline findings are grouped by rule
+ * (`count` events, `first`…`last`), so ten thousand hits of one rule are one line.
+ */
+export interface FindingView {
+  source: 'snapshot' | 'timeline'
+  level: Level
+  title: string
+  /** Snapshot: the finding kind; timeline: the rule id. */
+  kind: string
+  /** The function or role ARN (snapshot) or the actors (timeline). */
+  target: string
+  /** A compact description (detail fields, or the first event's summary). */
+  detail: string
+  count: number
+  first: string | null
+  firstDisplay: string | null
+  /** The last occurrence, or null when it is the same as `first` (or unknown). */
+  last: string | null
+  lastDisplay: string | null
+  /** Evidence files (snapshot) or event ids (timeline, first few). */
+  references: string[]
+  tags: string[]
+}
+
+/** The collected CloudTrail timeline: counts over everything, the key events inline, and a chart. */
+export interface TimelineSection {
+  present: boolean
+  absentReason: string | null
+  /** Where the full timeline is: `timeline/events.jsonl`. */
+  eventsFile: string
+  /** The file's SHA-256 as recorded in the journal (case.artifact), when recorded. */
+  eventsFileSha256: string | null
+  totalEvents: number
+  /** Lines of events.jsonl that could not be read as events. */
+  unreadableLines: number
+  first: string | null
+  firstDisplay: string | null
+  last: string | null
+  lastDisplay: string | null
+  eventsWithFindings: number
+  writeEvents: number
+  errorEvents: number
+  /** Events made by fir itself (recognised by request id). */
+  firEvents: number
+  /** Counts by category (the AWS service short name), most first. */
+  byCategory: CountRow[]
+  /** Counts by origin (api, s3, file…). */
+  byOrigin: CountRow[]
+  byRegion: CountRow[]
+  /** The ten most active callers and source IPs. */
+  topActors: CountRow[]
+  topSourceIps: CountRow[]
+  /** Events that carry findings, then changes (non-read-only calls), capped; shown in time order. */
+  keyEvents: KeyEvent[]
+  keyEventsTotal: number
+  keyEventsShown: number
+  keyEventsTruncated: boolean
+  keyEventLimit: number
+  chart: ChartModel | null
+}
+
+export interface CountRow {
+  name: string
+  count: number
+  /** Share of the total, e.g. `42.1%`. */
+  share: string
+}
+
+/** One event of the key timeline. */
+export interface KeyEvent {
+  id: string
+  time: string
+  timeDisplay: string
+  name: string
+  category: string
+  region: string
+  actor: string
+  sourceIp: string
+  userAgent: string
+  /** `AccessDenied: …` or empty. */
+  error: string
+  readOnly: boolean
+  fir: boolean
+  /** The highest level of its findings, or null. */
+  level: Level | null
+  levelLabel: string | null
+  /** The titles of its findings: `Secret read from outside AWS; …` (the level is `levelLabel`). */
+  findingsText: string
+  /** Request parameters, compact and truncated. */
+  request: string
+}
+
+/**
+ * Geometry of the SVG timeline chart, in SVG user units (viewBox `0 0 width height`). The HTML
+ * template only places these shapes; every coordinate, colour and label is computed here.
+ */
+export interface ChartModel {
+  width: number
+  height: number
+  viewBox: string
+  /** One-sentence text alternative for the chart. */
+  description: string
+  plot: { x: number; y: number; width: number; height: number; bottom: number; right: number }
+  /** Stacked bars: one per time bucket with at least one event. */
+  bars: ChartBar[]
+  yTicks: { y: number; label: string; x: number }[]
+  xTicks: { x: number; label: string; y: number; anchor: 'start' | 'middle' | 'end' }[]
+  /** The band above the bars where finding markers sit, one row per level. */
+  findingRows: { level: Level; label: string; y: number; labelX: number }[]
+  findingMarkers: ChartMarker[]
+  actionMarkers: ChartActionMarker[]
+  legendCategories: { name: string; color: string; count: number }[]
+  legendLevels: { label: string; color: string; count: number }[]
+  bucketLabel: string
+  axisLabelY: number
+}
+
+export interface ChartBar {
+  x: number
+  width: number
+  /** Tooltip (SVG title): `2026-03-14 10:00–10:30 UTC: 120 events (lambda 80, iam 40)`. */
+  title: string
+  segments: { y: number; height: number; color: string; category: string }[]
+}
+
+export interface ChartMarker {
+  cx: number
+  cy: number
+  r: number
+  color: string
+  level: Level
+  title: string
+}
+
+/** A containment action (or several close in time) drawn as a vertical line with its number(s). */
+export interface ChartActionMarker {
+  x: number
+  y1: number
+  y2: number
+  /** The action number(s) shown at the top, matching the actions table: `3` or `1–6`. */
+  label: string
+  labelX: number
+  labelY: number
+  /** Width of the label's background box. */
+  labelWidth: number
+  color: string
+  title: string
+}
+
+/** What fir changed, from the journal: each change with before → after. */
+export interface ActionsSection {
+  present: boolean
+  absentReason: string | null
+  items: ActionView[]
+  /** Counts by outcome, e.g. applied 5, denied 1. */
+  byOutcome: CountRow[]
+  /** Who fir acted as (aws.identity entries): `arn in account A, region R`. */
+  actedAs: string[]
+}
+
+export interface ActionView {
+  /** Numbered in time order; the chart's action markers use the same numbers. */
+  n: number
+  /** When the outcome was journaled (or when it started, for a change with no outcome). */
+  at: string
+  atDisplay: string
+  startedAt: string | null
+  startedAtDisplay: string | null
+  /** Step id, e.g. `containment.throttle`. */
+  action: string
+  /** Human title, e.g. `Throttle (reserved concurrency 0)`. */
+  title: string
+  target: string
+  outcome: string
+  /** True for applied / already-applied / undone. */
+  succeeded: boolean
+  before: string
+  after: string
+  /** `arn (osUser@host)`. */
+  actor: string
+  error: string
+  requestIds: string[]
+  journalSeq: number
+}
+
+/** Sealed evidence sets with their manifests, and the case files recorded by hash. */
+export interface EvidenceSection {
+  present: boolean
+  absentReason: string | null
+  sets: EvidenceSetView[]
+  totalFiles: number
+  totalBytes: number
+  totalBytesDisplay: string
+  /** Timeline files, reports and other files recorded with case.artifact (latest hash of each). */
+  artifacts: ManifestRow[]
+  manifestFileLimit: number
+  /** `case verify` run while the report was built, or null when it was not run. */
+  integrity: IntegrityView | null
+}
+
+/** The result of re-hashing the case (the same check as `fir case verify`) at report time. */
+export interface IntegrityView {
+  ok: boolean
+  /** e.g. `Verified at 2026-03-14 10:02:11 UTC: 41 journal entries, 2 evidence sets, 118 files, 3 artifacts — all match.` */
+  text: string
+  problems: string[]
+}
+
+export interface EvidenceSetView {
+  name: string
+  sealed: string | null
+  sealedDisplay: string | null
+  /** The manifest's SHA-256 as journaled when the set was sealed. */
+  manifestSha256: string | null
+  /** Who took it and what it covers (summary.json). */
+  takenBy: string | null
+  functions: string[]
+  fileCount: number
+  totalBytes: number
+  totalBytesDisplay: string
+  files: ManifestRow[]
+  filesShown: number
+  filesTruncated: boolean
+  /** Path of the full manifest inside the case. */
+  manifestPath: string
+}
+
+export interface ManifestRow {
+  path: string
+  sha256: string
+  bytes: number
+  bytesDisplay: string
+  /** The API call it came from (service:Operation), or the journal action for artifacts. */
+  source: string
+}
+
+/** What could not be collected or done. */
+export interface GapsSection {
+  present: boolean
+  items: GapView[]
+}
+
+export interface GapView {
+  /** Where the gap was recorded: `snapshot orders-api`, `timeline`, `journal #12`. */
+  origin: string
+  what: string
+  call: string
+  reason: string
+}
+
+/** Limits of what was done: what containment does not cover, and what the data cannot show. */
+export interface LimitsSection {
+  items: LimitView[]
+}
+
+export interface LimitView {
+  title: string
+  detail: string
+}
+
+/** Next steps, each drawn from findings or actions in this case. */
+export interface RecommendationsSection {
+  present: boolean
+  items: RecommendationView[]
+}
+
+export interface RecommendationView {
+  /** 1 = now, 2 = soon, 3 = later. */
+  priority: 1 | 2 | 3
+  priorityLabel: string
+  title: string
+  detail: string
+  /** What in the case led to it, e.g. finding titles. */
+  because: string[]
+  /** The fir command that does it, when there is one (placeholders in <angle brackets>). */
+  command: string | null
+}
+
+/** Tabletop after-action notes (journal `case.note` entries). */
+export interface AfterActionSection {
+  present: boolean
+  absentReason: string | null
+  notes: NoteView[]
+  injects: number
+  answers: number
+  decisions: number
+  /** Mean answer time, e.g. `2 min 05 s`, or null when no answer was timed. */
+  meanAnswerTime: string | null
+}
+
+export interface NoteView {
+  at: string
+  atDisplay: string
+  /** `inject`, `answer`, `decision` or `note`. */
+  kind: string
+  kindLabel: string
+  text: string
+  question: string | null
+  /** e.g. `1 min 40 s`, or null. */
+  answerTime: string | null
+  actor: string
+}

@@ -1,0 +1,156 @@
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { type CaseMeta, readCaseMeta } from '../case/case-folder.js'
+import { EVIDENCE_DIR, MANIFEST_FILE, type Manifest } from '../case/evidence-store.js'
+import { checkJournalText, JOURNAL_FILE, type JournalEntry } from '../case/journal.js'
+import { exists } from '../common/fs-safe.js'
+import { asArray } from './format.js'
+
+export const TIMELINE_DIR = 'timeline'
+export const EVENTS_FILE = `${TIMELINE_DIR}/events.jsonl`
+export const TIMELINE_FINDINGS_FILE = `${TIMELINE_DIR}/findings.json`
+export const TIMELINE_SUMMARY_FILE = `${TIMELINE_DIR}/summary.json`
+
+/** One sealed evidence set as found on disk; any part may be missing. */
+export interface RawEvidenceSet {
+  name: string
+  manifest: Manifest | null
+  /** As journaled by evidence.seal. */
+  manifestSha256: string | null
+  /** summary.json of a snapshot set (DESIGN shared format), or null. */
+  summary: Record<string, unknown> | null
+  /** findings.json of a snapshot set, or []. */
+  findings: unknown[]
+  sealedSeq: number
+}
+
+/** Everything the report reads from a case, parsed defensively: what is unreadable is named in `problems`. */
+export interface RawCase {
+  dir: string
+  meta: CaseMeta
+  journal: JournalEntry[]
+  sets: RawEvidenceSet[]
+  /** Evidence folders with no evidence.seal entry (interrupted snapshots). */
+  unsealedSets: string[]
+  eventsPath: string | null
+  timelineFindings: unknown[] | null
+  timelineSummary: Record<string, unknown> | null
+  /** Latest case.artifact record per path. */
+  artifacts: Map<string, { sha256: string; bytes: number; at: string }>
+  problems: string[]
+}
+
+async function readJsonFile(path: string, problems: string[], label: string): Promise<unknown> {
+  if (!(await exists(path))) return undefined
+  try {
+    return JSON.parse(await readFile(path, 'utf8'))
+  } catch (err) {
+    problems.push(`${label} could not be read: ${(err as Error).message}`)
+    return undefined
+  }
+}
+
+/** Reads case.json, the journal, every sealed evidence set and the timeline's small files. */
+export async function readCase(dir: string): Promise<RawCase> {
+  const meta = await readCaseMeta(dir)
+  const problems: string[] = []
+  let journal: JournalEntry[] = []
+  try {
+    const parsed = checkJournalText(await readFile(join(dir, JOURNAL_FILE), 'utf8'))
+    journal = parsed.entries
+    for (const p of parsed.problems) problems.push(`journal: ${p.message}`)
+  } catch (err) {
+    problems.push(`${JOURNAL_FILE} could not be read: ${(err as Error).message}`)
+  }
+
+  const sealed = new Map<string, { sha: string | null; seq: number }>()
+  const artifacts = new Map<string, { sha256: string; bytes: number; at: string }>()
+  for (const e of journal) {
+    const params = e.params ?? {}
+    if (e.action === 'evidence.seal' && typeof params.set === 'string') {
+      sealed.set(params.set, {
+        sha: typeof params.manifestSha256 === 'string' ? params.manifestSha256 : null,
+        seq: e.seq,
+      })
+    }
+    if (e.action === 'case.artifact' && typeof params.path === 'string') {
+      artifacts.set(params.path, {
+        sha256: String(params.sha256 ?? ''),
+        bytes: Number(params.bytes ?? 0),
+        at: e.at,
+      })
+    }
+  }
+
+  const sets: RawEvidenceSet[] = []
+  for (const [name, { sha, seq }] of sealed) {
+    // The set name comes from the journal; refuse anything that is not a plain folder name.
+    if (!/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith('.')) {
+      problems.push(`evidence set name ${JSON.stringify(name)} in the journal is not a plain folder name`)
+      continue
+    }
+    const setDir = join(dir, EVIDENCE_DIR, name)
+    const manifest = (await readJsonFile(
+      join(setDir, MANIFEST_FILE),
+      problems,
+      `${EVIDENCE_DIR}/${name}/${MANIFEST_FILE}`,
+    )) as Manifest | undefined
+    if (manifest === undefined && !(await exists(join(setDir, MANIFEST_FILE)))) {
+      problems.push(`${EVIDENCE_DIR}/${name}/${MANIFEST_FILE} is missing`)
+    }
+    const listed = new Set(asArray(manifest?.files).map((f) => (f as { path?: string })?.path))
+    const summary = listed.has('summary.json')
+      ? await readJsonFile(join(setDir, 'summary.json'), problems, `${EVIDENCE_DIR}/${name}/summary.json`)
+      : undefined
+    const findings = listed.has('findings.json')
+      ? await readJsonFile(join(setDir, 'findings.json'), problems, `${EVIDENCE_DIR}/${name}/findings.json`)
+      : undefined
+    sets.push({
+      name,
+      manifest: manifest && typeof manifest === 'object' ? manifest : null,
+      manifestSha256: sha,
+      summary:
+        summary && typeof summary === 'object' && !Array.isArray(summary)
+          ? (summary as Record<string, unknown>)
+          : null,
+      findings: asArray(findings),
+      sealedSeq: seq,
+    })
+  }
+  sets.sort((a, b) => a.sealedSeq - b.sealedSeq)
+
+  const unsealedSets: string[] = []
+  const evidenceRoot = join(dir, EVIDENCE_DIR)
+  if (await exists(evidenceRoot)) {
+    for (const entry of await readdir(evidenceRoot, { withFileTypes: true })) {
+      if (entry.isDirectory() && !sealed.has(entry.name)) unsealedSets.push(entry.name)
+    }
+  }
+
+  const eventsPath = join(dir, EVENTS_FILE)
+  const timelineFindingsRaw = await readJsonFile(
+    join(dir, TIMELINE_FINDINGS_FILE),
+    problems,
+    TIMELINE_FINDINGS_FILE,
+  )
+  const timelineSummaryRaw = await readJsonFile(
+    join(dir, TIMELINE_SUMMARY_FILE),
+    problems,
+    TIMELINE_SUMMARY_FILE,
+  )
+  return {
+    dir,
+    meta,
+    journal,
+    sets,
+    unsealedSets: unsealedSets.sort(),
+    eventsPath: (await exists(eventsPath)) ? eventsPath : null,
+    timelineFindings: timelineFindingsRaw === undefined ? null : asArray(timelineFindingsRaw),
+    timelineSummary:
+      timelineSummaryRaw && typeof timelineSummaryRaw === 'object' && !Array.isArray(timelineSummaryRaw)
+        ? (timelineSummaryRaw as Record<string, unknown>)
+        : null,
+    artifacts,
+    problems,
+  }
+}

@@ -1,0 +1,289 @@
+import { readFile, stat } from 'node:fs/promises'
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path'
+import Handlebars from 'handlebars'
+import { UsageError } from '../../errors.js'
+import { recordArtifact } from '../case/evidence-store.js'
+import type { Journal } from '../case/journal.js'
+import { writeFileAtomic } from '../common/fs-safe.js'
+import { type BuildReportOptions, buildReportModel, sanitiseModel } from './build.js'
+import { escapeMarkdown } from './escape.js'
+import type { ReportModel } from './model.js'
+
+export type ReportFormat = 'md' | 'html'
+export const REPORT_FORMATS: readonly ReportFormat[] = ['html', 'md']
+
+/** The templates shipped with fir (`templates/` at the package root, beside `dist/` and `src/`). */
+export const TEMPLATES_DIR = resolve(import.meta.dirname, '..', '..', '..', 'templates')
+export const REPORTS_DIR = 'reports'
+const MAX_TEMPLATE_BYTES = 1024 * 1024
+
+export function builtinTemplatePath(format: ReportFormat): string {
+  return join(TEMPLATES_DIR, `report.${format}.hbs`)
+}
+
+/**
+ * Handlebars runtime options for every report template: no prototype properties or methods are
+ * reachable from a template (so `{{constructor}}`, `{{__proto__}}` and friends resolve to nothing).
+ */
+export const RUNTIME_OPTIONS: Handlebars.RuntimeOptions = {
+  allowProtoPropertiesByDefault: false,
+  allowProtoMethodsByDefault: false,
+  allowedProtoProperties: {},
+  allowedProtoMethods: {},
+}
+
+// Inside a code span Markdown is literal; only a backtick (ends it), a pipe (ends a table cell),
+// a backslash and line breaks are unsafe there.
+const CODE_SAFE = /^[^`|\\\u0000-\u001f\u007f]+$/
+
+/** The helpers a template of each format may call; nothing else is callable (knownHelpersOnly). */
+function helpersFor(format: ReportFormat): Record<string, Handlebars.HelperDelegate> {
+  if (format === 'html') return {}
+  return {
+    /** Markdown-escapes any value (see escapeMarkdown); the only way a Markdown template prints text. */
+    md: (value: unknown) => new Handlebars.SafeString(escapeMarkdown(value)),
+    /** A code span for identifiers and hashes; anything with other characters is escaped text instead. */
+    mdcode: (value: unknown) => {
+      const s = value === null || value === undefined ? '' : String(value)
+      return new Handlebars.SafeString(CODE_SAFE.test(s) && s.trim() === s ? `\`${s}\`` : escapeMarkdown(s))
+    },
+  }
+}
+
+interface AstNode {
+  type?: string
+  escaped?: boolean
+  loc?: { start: { line: number; column: number } }
+  [key: string]: unknown
+}
+
+/** Refuses template constructs that could print unescaped values or pull in other templates. */
+function checkTemplateAst(node: unknown, name: string, problems: string[]): void {
+  if (!node || typeof node !== 'object') return
+  if (Array.isArray(node)) {
+    for (const n of node) checkTemplateAst(n, name, problems)
+    return
+  }
+  const n = node as AstNode
+  const where = n.loc ? `${name}:${n.loc.start.line}:${n.loc.start.column + 1}` : name
+  if (n.type === 'MustacheStatement' && n.escaped === false) {
+    problems.push(`${where}: unescaped output ({{{…}}} or {{&…}}) is not allowed; use {{…}}`)
+  }
+  if (n.type === 'PartialStatement' || n.type === 'PartialBlockStatement') {
+    problems.push(`${where}: partials ({{> …}}) are not allowed; put everything in one template`)
+  }
+  if (n.type === 'DecoratorBlock' || n.type === 'Decorator') {
+    problems.push(`${where}: decorators ({{* …}}) are not allowed`)
+  }
+  for (const [key, value] of Object.entries(n)) {
+    if (key !== 'loc' && value && typeof value === 'object') checkTemplateAst(value, name, problems)
+  }
+}
+
+/** A compiled report template: `render(model)` returns the report text. */
+export interface CompiledReportTemplate {
+  name: string
+  format: ReportFormat
+  render(model: ReportModel): string
+}
+
+/**
+ * Compiles a report template in its own Handlebars environment: strict (a misspelt field is an
+ * error, not an empty string), HTML escaping for every `{{…}}`, only the format's helpers, no
+ * triple-stash, partials or decorators, and prototype access forbidden at run time.
+ */
+export function compileReportTemplate(
+  source: string,
+  format: ReportFormat,
+  name: string,
+): CompiledReportTemplate {
+  const env = Handlebars.create()
+  const helpers = helpersFor(format)
+  for (const [helper, fn] of Object.entries(helpers)) env.registerHelper(helper, fn)
+  let ast: hbs.AST.Program
+  try {
+    ast = env.parse(source)
+  } catch (err) {
+    throw new UsageError(`unable to read template ${name}: ${(err as Error).message.split('\n')[0]}`, {
+      actions: [
+        'fix the Handlebars syntax at the line named above',
+        'see README, "fir report", for the view model',
+      ],
+      cause: err,
+    })
+  }
+  const problems: string[] = []
+  checkTemplateAst(ast, name, problems)
+  if (problems.length) {
+    throw new UsageError(`unable to use template ${name}: ${problems.join('; ')}`, {
+      actions: [
+        'print values with {{…}} (HTML) or {{md …}} (Markdown): both escape',
+        'see README, "fir report", for the helpers and the view model',
+      ],
+    })
+  }
+  const knownHelpers = Object.fromEntries(Object.keys(helpers).map((h) => [h, true]))
+  let template: Handlebars.TemplateDelegate
+  try {
+    template = env.compile(ast, { strict: true, knownHelpers, knownHelpersOnly: true, noEscape: false })
+    // Compile now so syntax errors in helpers are reported before any case is read.
+    template({} as never, { ...RUNTIME_OPTIONS, helpers: {} })
+  } catch (err) {
+    const msg = (err as Error).message.split('\n')[0] ?? ''
+    if (/knownHelpersOnly|unknown helper/.test(msg)) {
+      throw new UsageError(`unable to use template ${name}: ${msg}`, {
+        actions: [
+          `the ${format} helpers are: ${Object.keys(helpers).join(', ') || 'none (use {{…}}, it escapes)'}`,
+        ],
+        cause: err,
+      })
+    }
+    // Strict-mode lookups fail on the empty trial model; real rendering reports real errors.
+  }
+  return {
+    name,
+    format,
+    render(model: ReportModel): string {
+      // Plain data only (no getters or functions), secrets scrubbed and control characters visible.
+      const data = sanitiseModel(JSON.parse(JSON.stringify(model)) as ReportModel)
+      try {
+        return template(data, RUNTIME_OPTIONS)
+      } catch (err) {
+        throw new UsageError(`unable to render template ${name}: ${(err as Error).message.split('\n')[0]}`, {
+          actions: ['check the field names against the view model in README, "fir report"'],
+          cause: err,
+        })
+      }
+    },
+  }
+}
+
+/** The format a template file is for, from its name (`*.md.hbs`, `*.html.hbs`, `*.md`, `*.html`). */
+export function formatFromName(path: string): ReportFormat | undefined {
+  const name = basename(path)
+    .toLowerCase()
+    .replace(/\.(hbs|handlebars)$/, '')
+  if (/\.(md|markdown)$/.test(name)) return 'md'
+  if (/\.html?$/.test(name)) return 'html'
+  return undefined
+}
+
+/** Reads and compiles a template file (an organisation's own, or one of fir's). */
+export async function loadReportTemplate(
+  path: string,
+  format?: ReportFormat,
+): Promise<CompiledReportTemplate> {
+  const chosen = format ?? formatFromName(path)
+  if (!chosen) {
+    throw new UsageError(`unable to use template ${path}: its format is not known from its name`, {
+      actions: ['name it *.md.hbs or *.html.hbs, or pass --format md|html'],
+    })
+  }
+  let size: number
+  try {
+    const s = await stat(path)
+    if (!s.isFile()) throw new Error('not a file')
+    size = s.size
+  } catch (err) {
+    throw new UsageError(`unable to read template ${path}: ${(err as Error).message}`, {
+      actions: ['pass --template the path of a Handlebars file'],
+      cause: err,
+    })
+  }
+  if (size > MAX_TEMPLATE_BYTES) {
+    throw new UsageError(`unable to use template ${path}: it is ${size} bytes, over the 1 MB limit`, {
+      actions: ['a report template is text; keep images and data out of it'],
+    })
+  }
+  return compileReportTemplate(await readFile(path, 'utf8'), chosen, basename(path))
+}
+
+/** Renders a view model with fir's template for the format, or with `templatePath`. */
+export async function renderReport(
+  model: ReportModel,
+  options: { format: ReportFormat; templatePath?: string },
+): Promise<string> {
+  const template = await loadReportTemplate(
+    options.templatePath ?? builtinTemplatePath(options.format),
+    options.format,
+  )
+  return template.render(model)
+}
+
+export interface WriteReportsOptions extends BuildReportOptions {
+  /** Formats to write (default both); ignored when a template or `out` fixes the format. */
+  formats?: ReportFormat[]
+  /** An organisation's own template (one format). */
+  templatePath?: string
+  /** Write one file here instead of reports/report.<format>. */
+  out?: string
+  /** Base folder for a relative `out` (default: the current directory). */
+  cwd?: string
+}
+
+export interface WrittenReport {
+  format: ReportFormat
+  /** Absolute path of the file. */
+  path: string
+  /** Path inside the case, when the file is in it (and so recorded in the journal). */
+  caseRelative: string | null
+  bytes: number
+  sha256: string | null
+  template: string
+}
+
+/**
+ * Builds the view model, renders every requested format and writes the files (atomically) into
+ * `<case>/reports/` (or `out`). Each file inside the case is recorded with its SHA-256 in the
+ * journal (case.artifact), so `fir case verify` checks it. The caller holds the case lock.
+ */
+export async function writeReports(
+  handle: { dir: string; journal: Journal },
+  options: WriteReportsOptions = {},
+): Promise<{ model: ReportModel; files: WrittenReport[] }> {
+  let formats: ReportFormat[] = options.formats?.length ? [...new Set(options.formats)] : [...REPORT_FORMATS]
+  const templateFormat = options.templatePath ? formatFromName(options.templatePath) : undefined
+  const outFormat = options.out ? formatFromName(options.out) : undefined
+  if (options.templatePath || options.out) {
+    const fixed = options.formats?.length === 1 ? options.formats[0] : (templateFormat ?? outFormat)
+    if (!fixed) {
+      throw new UsageError(
+        `unable to choose the report format: ${options.templatePath ? `template ${basename(options.templatePath)}` : `--out ${options.out}`} does not name one`,
+        { actions: ['pass --format md or --format html'] },
+      )
+    }
+    formats = [fixed]
+  }
+  const templates = await Promise.all(
+    formats.map((format) => loadReportTemplate(options.templatePath ?? builtinTemplatePath(format), format)),
+  )
+  const model = await buildReportModel(handle.dir, options)
+  const files: WrittenReport[] = []
+  for (const template of templates) {
+    const text = template.render(model)
+    let path: string
+    if (options.out) path = resolve(options.cwd ?? process.cwd(), options.out)
+    else if (options.templatePath) {
+      const stem = basename(options.templatePath)
+        .replace(/\.(hbs|handlebars)$/i, '')
+        .replace(/\.(md|markdown|html?)$/i, '')
+      path = join(handle.dir, REPORTS_DIR, `${stem || 'report'}.${template.format}`)
+    } else path = join(handle.dir, REPORTS_DIR, `report.${template.format}`)
+    await writeFileAtomic(path, text)
+    const rel = relative(handle.dir, path)
+    const inside = rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)
+    let sha256: string | null = null
+    if (inside) sha256 = (await recordArtifact(handle.dir, handle.journal, rel.split(sep).join('/'))).sha256
+    files.push({
+      format: template.format,
+      path,
+      caseRelative: inside ? rel.split(sep).join('/') : null,
+      bytes: Buffer.byteLength(text),
+      sha256,
+      template: options.templatePath
+        ? resolve(options.cwd ?? process.cwd(), options.templatePath)
+        : template.name,
+    })
+  }
+  return { model, files }
+}

@@ -1,0 +1,366 @@
+import { createReadStream } from 'node:fs'
+import { createInterface } from 'node:readline'
+import { MAX_CATEGORIES } from './chart.js'
+import {
+  asArray,
+  asRecord,
+  asString,
+  compactValue,
+  isoOrNull,
+  levelLabel,
+  levelRank,
+  normaliseLevel,
+  serviceShortName,
+  truncate,
+  utcDisplay,
+} from './format.js'
+import type { FindingView, KeyEvent, Level } from './model.js'
+
+/** What one pass over timeline/events.jsonl yields (plus the findings file, when there is one). */
+export interface TimelineScan {
+  totalEvents: number
+  unreadableLines: number
+  firstMs: number | null
+  lastMs: number | null
+  eventsWithFindings: number
+  writeEvents: number
+  errorEvents: number
+  firEvents: number
+  byCategory: Map<string, number>
+  byOrigin: Map<string, number>
+  byRegion: Map<string, number>
+  byActor: Map<string, number>
+  bySourceIp: Map<string, number>
+  keyEvents: KeyEvent[]
+  keyEventsTotal: number
+  /** Per-event arrays for the chart. */
+  times: number[]
+  categoryOf: number[]
+  categories: string[]
+  findingPoints: { ms: number; level: Level }[]
+  /** Timeline findings grouped by rule. */
+  findingGroups: FindingView[]
+  /** The earliest finding (by event time). */
+  firstFinding: { time: string; title: string } | null
+  /** Roles assumed with an execution role's credentials (`role ARN (n×)`): chained sessions. */
+  chainedAssumeRoles: string[]
+}
+
+interface Candidate {
+  rank: number
+  ms: number
+  view: KeyEvent
+}
+
+function actorText(actor: Record<string, unknown>): string {
+  for (const key of ['arn', 'invokedBy', 'sessionName', 'type']) {
+    const v = asString(actor[key])
+    if (v) return v
+  }
+  return 'unknown'
+}
+
+function rawFindingsOf(
+  event: Record<string, unknown>,
+): { rule: string; title: string; level: Level; tags: string[] }[] {
+  return asArray(event.findings).map((f) => {
+    const r = asRecord(f)
+    return {
+      rule: asString(r.rule) ?? asString(r.id) ?? 'unknown-rule',
+      title: asString(r.title) ?? asString(r.rule) ?? 'untitled finding',
+      level: normaliseLevel(r.level),
+      tags: asArray(r.tags).map((t) => String(t)),
+    }
+  })
+}
+
+interface Group {
+  rule: string
+  title: string
+  level: Level
+  tags: Set<string>
+  count: number
+  firstMs: number
+  lastMs: number
+  firstIso: string | null
+  lastIso: string | null
+  actors: Set<string>
+  eventIds: string[]
+  summary: string
+}
+
+function addToGroups(
+  groups: Map<string, Group>,
+  f: { rule: string; title: string; level: Level; tags: string[] },
+  time: string | null,
+  actor: string,
+  eventId: string,
+  summary: string,
+): void {
+  const key = `${f.rule}\u0000${f.level}`
+  const ms = time ? Date.parse(time) : Number.NaN
+  let g = groups.get(key)
+  if (!g) {
+    g = {
+      rule: f.rule,
+      title: f.title,
+      level: f.level,
+      tags: new Set(),
+      count: 0,
+      firstMs: Number.POSITIVE_INFINITY,
+      lastMs: Number.NEGATIVE_INFINITY,
+      firstIso: null,
+      lastIso: null,
+      actors: new Set(),
+      eventIds: [],
+      summary,
+    }
+    groups.set(key, g)
+  }
+  g.count++
+  for (const t of f.tags) g.tags.add(t)
+  if (!Number.isNaN(ms)) {
+    if (ms < g.firstMs) {
+      g.firstMs = ms
+      g.firstIso = new Date(ms).toISOString()
+      if (summary) g.summary = summary
+    }
+    if (ms > g.lastMs) {
+      g.lastMs = ms
+      g.lastIso = new Date(ms).toISOString()
+    }
+  }
+  if (actor && g.actors.size < 4) g.actors.add(actor)
+  if (eventId && g.eventIds.length < 5) g.eventIds.push(eventId)
+}
+
+function groupsToViews(groups: Map<string, Group>): FindingView[] {
+  return [...groups.values()]
+    .sort((a, b) => levelRank(a.level) - levelRank(b.level) || b.count - a.count || a.firstMs - b.firstMs)
+    .map((g) => ({
+      source: 'timeline' as const,
+      level: g.level,
+      title: g.title,
+      kind: g.rule,
+      target: [...g.actors].join(', ') + (g.actors.size >= 4 ? ', …' : ''),
+      detail: g.summary,
+      count: g.count,
+      first: g.firstIso,
+      firstDisplay: g.firstIso ? utcDisplay(g.firstIso) : null,
+      // A single moment is shown once: `last` only when it differs from `first`.
+      last: g.lastIso !== g.firstIso ? g.lastIso : null,
+      lastDisplay: g.lastIso && g.lastIso !== g.firstIso ? utcDisplay(g.lastIso) : null,
+      references: g.eventIds,
+      tags: [...g.tags].sort(),
+    }))
+}
+
+/**
+ * Reads timeline/events.jsonl line by line (it can hold millions of events): counts everything,
+ * keeps the per-event minimum for the chart, and keeps the best `keyEventLimit` key events —
+ * events with findings (most severe first), then changes — shown in time order.
+ */
+export async function scanTimeline(
+  eventsPath: string | null,
+  findingsFile: unknown[] | null,
+  keyEventLimit: number,
+  executionRoles: string[] = [],
+): Promise<TimelineScan> {
+  const scan: TimelineScan = {
+    totalEvents: 0,
+    unreadableLines: 0,
+    firstMs: null,
+    lastMs: null,
+    eventsWithFindings: 0,
+    writeEvents: 0,
+    errorEvents: 0,
+    firEvents: 0,
+    byCategory: new Map(),
+    byOrigin: new Map(),
+    byRegion: new Map(),
+    byActor: new Map(),
+    bySourceIp: new Map(),
+    keyEvents: [],
+    keyEventsTotal: 0,
+    times: [],
+    categoryOf: [],
+    categories: [],
+    findingPoints: [],
+    findingGroups: [],
+    firstFinding: null,
+    chainedAssumeRoles: [],
+  }
+  const chained = new Map<string, number>()
+  const roleSessionPrefixes = executionRoles.map((r) => `:assumed-role/${r}/`)
+  const inc = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1)
+  const serviceIndex = new Map<string, number>()
+  const services: string[] = []
+  const rawCategory: number[] = []
+  let candidates: Candidate[] = []
+  const eventGroups = new Map<string, Group>()
+  const eventFindingPoints: { ms: number; level: Level }[] = []
+  const prune = () => {
+    candidates.sort((a, b) => a.rank - b.rank || a.ms - b.ms)
+    candidates = candidates.slice(0, keyEventLimit)
+  }
+
+  const lines = eventsPath
+    ? createInterface({ input: createReadStream(eventsPath, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY })
+    : []
+  for await (const line of lines) {
+    if (line.trim() === '') continue
+    let event: Record<string, unknown>
+    try {
+      event = asRecord(JSON.parse(line))
+    } catch {
+      scan.unreadableLines++
+      continue
+    }
+    const ms = Date.parse(asString(event.time) ?? '')
+    if (Number.isNaN(ms)) {
+      scan.unreadableLines++
+      continue
+    }
+    scan.totalEvents++
+    if (scan.firstMs === null || ms < scan.firstMs) scan.firstMs = ms
+    if (scan.lastMs === null || ms > scan.lastMs) scan.lastMs = ms
+    const service = serviceShortName(asString(event.source) ?? 'unknown')
+    let si = serviceIndex.get(service)
+    if (si === undefined) {
+      si = services.length
+      services.push(service)
+      serviceIndex.set(service, si)
+    }
+    scan.times.push(ms)
+    rawCategory.push(si)
+    inc(scan.byCategory, service)
+    inc(scan.byOrigin, asString(event.origin) ?? 'unknown')
+    const region = asString(event.region) ?? 'unknown'
+    inc(scan.byRegion, region)
+    const actor = asRecord(event.actor)
+    const actorName = actorText(actor)
+    inc(scan.byActor, actorName)
+    const sourceIp = asString(event.sourceIp) ?? ''
+    if (sourceIp) inc(scan.bySourceIp, sourceIp)
+    const readOnly = event.readOnly === true || event.readOnly === 'true'
+    const isWrite = event.readOnly === false || event.readOnly === 'false'
+    if (isWrite) scan.writeEvents++
+    const err = asRecord(event.error)
+    const errorText = event.error
+      ? truncate(
+          [asString(err.code), asString(err.message)].filter(Boolean).join(': ') || compactValue(event.error),
+          200,
+        )
+      : ''
+    if (errorText) scan.errorEvents++
+    const fir = event.fir === true
+    if (fir) scan.firEvents++
+    if (roleSessionPrefixes.length && /^AssumeRole/.test(asString(event.name) ?? '')) {
+      const arn = asString(actor.arn) ?? ''
+      if (roleSessionPrefixes.some((p) => arn.includes(p))) {
+        const assumed = asString(asRecord(event.requestParameters).roleArn) ?? 'unknown role'
+        chained.set(assumed, (chained.get(assumed) ?? 0) + 1)
+      }
+    }
+    const findings = rawFindingsOf(event)
+    const id = asString(event.id) ?? ''
+    const name = asString(event.name) ?? asString(event.rawName) ?? 'unknown'
+    const time = new Date(ms).toISOString()
+    const request = compactValue(event.requestParameters ?? null, 220)
+    if (findings.length) {
+      scan.eventsWithFindings++
+      for (const f of findings) {
+        eventFindingPoints.push({ ms, level: f.level })
+        if (!findingsFile) addToGroups(eventGroups, f, time, actorName, id, `${name} by ${actorName}`)
+      }
+    }
+    if (findings.length || isWrite || fir) {
+      scan.keyEventsTotal++
+      const top = findings.reduce<Level | null>(
+        (best, f) => (best === null || levelRank(f.level) < levelRank(best) ? f.level : best),
+        null,
+      )
+      // Rank: findings by level (0–4), then changes (5), then fir's own read calls (6).
+      const rank = top !== null ? levelRank(top) : isWrite ? 5 : 6
+      if (candidates.length < keyEventLimit || rank <= (candidates.at(-1)?.rank ?? 99)) {
+        candidates.push({
+          rank,
+          ms,
+          view: {
+            id,
+            time,
+            timeDisplay: utcDisplay(time),
+            name,
+            category: service,
+            region,
+            actor: truncate(actorName, 200),
+            sourceIp,
+            userAgent: truncate(asString(event.userAgent) ?? '', 160),
+            error: errorText,
+            readOnly,
+            fir,
+            level: top,
+            levelLabel: top ? levelLabel(top) : null,
+            findingsText: [...new Set(findings.map((f) => f.title))].join('; '),
+            request,
+          },
+        })
+        if (candidates.length >= keyEventLimit * 4) prune()
+      }
+    }
+  }
+  prune()
+  scan.keyEvents = candidates.map((c) => c.view).sort((a, b) => a.time.localeCompare(b.time))
+
+  // The chart shows the most frequent categories; the rest are drawn together as "other".
+  const top = [...scan.byCategory.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, services.length > MAX_CATEGORIES + 1 ? MAX_CATEGORIES : MAX_CATEGORIES + 1)
+    .map(([name]) => name)
+  const remap = services.map((s) => {
+    const i = top.indexOf(s)
+    return i === -1 ? top.length : i
+  })
+  scan.categories = services.length > top.length ? [...top, 'other'] : top
+  scan.categoryOf = rawCategory.map((c) => remap[c]!)
+
+  if (findingsFile) {
+    const groups = new Map<string, Group>()
+    for (const raw of findingsFile) {
+      const f = asRecord(raw)
+      const level = normaliseLevel(f.level)
+      const time = isoOrNull(f.time)
+      const eventName = asString(f.eventName) ?? ''
+      const actor = asString(f.actor) ?? ''
+      if (time) scan.findingPoints.push({ ms: Date.parse(time), level })
+      addToGroups(
+        groups,
+        {
+          rule: asString(f.rule) ?? 'unknown-rule',
+          title: asString(f.title) ?? asString(f.rule) ?? 'untitled finding',
+          level,
+          tags: asArray(f.tags).map((t) => String(t)),
+        },
+        time,
+        actor,
+        asString(f.eventId) ?? '',
+        asString(f.summary) ?? (eventName ? `${eventName}${actor ? ` by ${actor}` : ''}` : ''),
+      )
+    }
+    scan.findingGroups = groupsToViews(groups)
+  } else {
+    scan.findingPoints = eventFindingPoints
+    scan.findingGroups = groupsToViews(eventGroups)
+  }
+  let first: { ms: number; time: string; title: string } | null = null
+  for (const g of scan.findingGroups) {
+    if (g.first && (first === null || Date.parse(g.first) < first.ms)) {
+      first = { ms: Date.parse(g.first), time: g.first, title: g.title }
+    }
+  }
+  scan.firstFinding = first ? { time: first.time, title: first.title } : null
+  scan.chainedAssumeRoles = [...chained.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([arn, n]) => `${arn} (${n}×)`)
+  return scan
+}
