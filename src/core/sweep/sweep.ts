@@ -16,7 +16,6 @@ import { writeFileAtomic } from '../common/fs-safe.js'
 import { compactUtc } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { callerIdentity, parseArn } from '../identity.js'
-import type { PolicyStatement } from '../permissions.js'
 import { type Indicators, type MatchReason, matchInventory } from './indicators.js'
 import { AccountPacer, mapLimit, maxPerSecond } from './pacer.js'
 import { publicReasons } from './public.js'
@@ -41,8 +40,6 @@ export interface SweepOptions {
   ratePerAccount: number
   /** Seals matches; given by the caller so the sweep does not depend on how snapshots are taken. */
   seal?: SealFn
-  /** Resolves whether a policy statement is public (the snapshot's exposure rules when present). */
-  isPublicStatement?: (s: PolicyStatement, ownAccount: string) => boolean
 }
 
 export type SealFn = (
@@ -286,7 +283,7 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
             })
           }
           const policy = await getFunctionPolicyText(aws, name, before)
-          open = publicReasons(urls, policy, st.id, opts.isPublicStatement)
+          open = publicReasons(urls, policy, st.id)
         } catch (err) {
           ctx.gaps.add({
             what: `${accountLabel(st.id, st.name)} region ${region} function ${name} (public exposure)`,

@@ -1,0 +1,325 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { getAthenaExecution, getAthenaResultsPage, startAthenaQuery } from '../../aws/athena.js'
+import { describeLakeQuery, getLakeResultsPage, startLakeQuery } from '../../aws/lake.js'
+import { FirError, UsageError } from '../../errors.js'
+import type { FirContext } from '../context.js'
+import { type CloudTrailRecord, type Row, rowToRecord } from './records.js'
+import {
+  athenaTable,
+  type BuiltQuery,
+  buildQuery,
+  type Dialect,
+  eventDataStoreId,
+  type RelatednessTerms,
+} from './sql.js'
+
+export interface CollectOptions {
+  since: Date
+  until: Date
+  /** Accounts and regions to read (the function's, or every one named). */
+  accounts: string[]
+  regions: string[]
+  /** Without terms: every event of the window (an account-wide hunt). */
+  terms?: RelatednessTerms
+  /** Days read either side of the window in the date partitions (default 1). */
+  marginDays?: number
+  /** First poll interval (ms); it grows to 2 s. */
+  pollMs?: number
+  /** Give up (and cancel nothing: the query keeps its id in the journal) after this long. */
+  timeoutMs?: number
+}
+
+export interface AthenaCollectOptions extends CollectOptions {
+  /** DB.TABLE of the CloudTrail table (see `fir athena ddl`). */
+  table: string
+  /** s3://bucket/prefix/ for results (else the workgroup's). */
+  outputLocation?: string
+  workgroup?: string
+}
+
+export interface LakeCollectOptions extends CollectOptions {
+  eventDataStore: string
+}
+
+/** What was asked and what it cost: shown by --dry-run, journaled with the query id. */
+export interface QueryInfo {
+  engine: Dialect
+  source: string
+  sql: string
+  parameters: string[]
+  rendered: string
+  partitions: BuiltQuery['partitions']
+  dryRun: boolean
+  queryId?: string
+  state?: string
+  bytesScanned?: number
+  /** Approximate price of the scan: $5 per TB (Athena bills at least 10 MB a query). */
+  costUsd?: number
+  rows: number
+  pages: number
+  elapsedMs: number
+  outputLocation?: string
+  workgroup?: string
+}
+
+export interface CollectResult {
+  /** CloudTrail records rebuilt from the rows, original field names. */
+  records: CloudTrailRecord[]
+  query: QueryInfo
+  /** Every results page as received (for the case's raw/ folder). */
+  rawPages: unknown[]
+}
+
+const S3_URI_RE = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[\x21-\x7e]*)?$/
+const DONE_ATHENA = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED'])
+const DONE_LAKE = new Set(['FINISHED', 'FAILED', 'CANCELLED', 'TIMED_OUT'])
+const TB = 1e12
+
+export function costOf(bytes: number | undefined, engine: Dialect): number | undefined {
+  if (bytes === undefined) return undefined
+  const billed = engine === 'athena' ? Math.max(bytes, 10 * 1024 * 1024) : bytes
+  return Math.round((billed / TB) * 5 * 1e6) / 1e6
+}
+
+function requestIdsSince(ctx: FirContext, from: number): string[] {
+  return ctx.aws.requestLog
+    .slice(from)
+    .map((r) => r.requestId)
+    .filter((id): id is string => Boolean(id))
+}
+
+async function journalQuery(ctx: FirContext, info: QueryInfo, from: number, error?: FirError): Promise<void> {
+  const { rendered: _r, ...params } = info
+  await ctx.case.journal.append({
+    action: 'timeline.query',
+    target: `${info.engine}:${info.source}`,
+    params: params as unknown as Record<string, unknown>,
+    outcome: error ? 'failed' : 'recorded',
+    requestIds: requestIdsSince(ctx, from),
+    ...(error ? { error: { code: error.code, message: error.message } } : {}),
+  })
+}
+
+async function poll<T extends { state: string }>(
+  ctx: FirContext,
+  label: string,
+  done: Set<string>,
+  opts: CollectOptions,
+  read: () => Promise<T>,
+): Promise<T> {
+  const started = Date.now()
+  let wait = opts.pollMs ?? 500
+  for (;;) {
+    const s = await read()
+    if (done.has(s.state)) return s
+    if (Date.now() - started > (opts.timeoutMs ?? 30 * 60_000)) {
+      throw new FirError(
+        'query-timeout',
+        `unable to finish the ${label} query: still ${s.state} after ${Math.round((Date.now() - started) / 1000)} s`,
+        {
+          actions: [
+            'narrow the window (--since/--until) or the regions, then run again',
+            'the query id is in the journal',
+          ],
+        },
+      )
+    }
+    ctx.log.progress(`${label}: ${s.state} (${Math.round((Date.now() - started) / 1000)} s)`)
+    await sleep(wait)
+    wait = Math.min(2000, Math.round(wait * 1.5))
+  }
+}
+
+function baseInfo(q: BuiltQuery, source: string, dryRun: boolean): QueryInfo {
+  return {
+    engine: q.dialect,
+    source,
+    sql: q.sql,
+    parameters: q.parameters,
+    rendered: q.rendered,
+    partitions: q.partitions,
+    dryRun,
+    rows: 0,
+    pages: 0,
+    elapsedMs: 0,
+  }
+}
+
+/**
+ * Runs the timeline's window and relatedness as one Athena query over the CloudTrail table
+ * (filtered on its projected account, region and date partitions), pages the results and rebuilds
+ * each row into a CloudTrail record. With ctx.dryRun, builds the query and returns it unsent.
+ * Journals the query with its id, state and bytes scanned.
+ *
+ * IAM: athena:StartQueryExecution, athena:GetQueryExecution, athena:GetQueryResults, glue:GetTable,
+ * s3:GetObject and s3:ListBucket on the trail bucket, s3:PutObject on the output location.
+ */
+export async function collectFromAthena(ctx: FirContext, opts: AthenaCollectOptions): Promise<CollectResult> {
+  const t0 = Date.now()
+  const table = athenaTable(opts.table)
+  if (opts.outputLocation !== undefined && !S3_URI_RE.test(opts.outputLocation)) {
+    throw new UsageError(
+      `unable to use --athena-output ${JSON.stringify(opts.outputLocation)}: it is not an s3:// URI`,
+      {
+        actions: ['pass --athena-output s3://my-athena-results/fir/ (or a --workgroup that sets one)'],
+      },
+    )
+  }
+  if (opts.workgroup !== undefined && !/^[A-Za-z0-9._-]{1,128}$/.test(opts.workgroup)) {
+    throw new UsageError(
+      `unable to use --workgroup ${JSON.stringify(opts.workgroup)}: it is not a workgroup name`,
+      {
+        actions: ['pass the workgroup name (letters, digits, . _ -)'],
+      },
+    )
+  }
+  const q = buildQuery({ dialect: 'athena', source: opts.table, ...opts })
+  const info: QueryInfo = {
+    ...baseInfo(q, `${table.database}.${table.table}`, ctx.dryRun),
+    ...(opts.outputLocation ? { outputLocation: opts.outputLocation } : {}),
+    ...(opts.workgroup ? { workgroup: opts.workgroup } : {}),
+  }
+  if (ctx.dryRun) return { records: [], query: info, rawPages: [] }
+
+  const from = ctx.aws.requestLog.length
+  const records: CloudTrailRecord[] = []
+  const rawPages: unknown[] = []
+  try {
+    info.queryId = await startAthenaQuery(ctx.aws, {
+      sql: q.sql,
+      parameters: q.parameters,
+      database: table.database,
+      outputLocation: opts.outputLocation,
+      workgroup: opts.workgroup,
+    })
+    ctx.log.info(`fir: Athena query ${info.queryId} started on ${info.source}`)
+    const exec = await poll(ctx, 'athena', DONE_ATHENA, opts, () =>
+      getAthenaExecution(ctx.aws, info.queryId!),
+    )
+    ctx.log.progress('')
+    info.state = exec.state
+    info.bytesScanned = exec.bytesScanned
+    info.costUsd = costOf(exec.bytesScanned, 'athena')
+    if (exec.outputLocation) info.outputLocation = exec.outputLocation
+    if (exec.state !== 'SUCCEEDED') {
+      throw new FirError(
+        'query-failed',
+        `unable to run the Athena query ${info.queryId}: ${exec.state}${exec.reason ? `: ${exec.reason}` : ''}`,
+        {
+          actions: [
+            'check that the table exists and has the CloudTrail columns (`fir athena ddl` prints it)',
+            "check --athena-output / --workgroup and the caller's access to the trail bucket",
+          ],
+        },
+      )
+    }
+    let token: string | undefined
+    let first = true
+    do {
+      const page = await getAthenaResultsPage(ctx.aws, info.queryId, token)
+      rawPages.push(page.raw)
+      info.pages++
+      const names = page.columns.map((c) => c.toLowerCase())
+      page.rows.forEach((cells, i) => {
+        // Athena's first row of a SELECT's first page repeats the column names.
+        if (first && i === 0 && cells.every((v, j) => v !== undefined && v.toLowerCase() === names[j])) return
+        const row: Row = {}
+        names.forEach((n, j) => {
+          row[n] = cells[j]
+        })
+        records.push(rowToRecord(row, 'athena'))
+      })
+      first = false
+      token = page.nextToken
+    } while (token)
+    info.rows = records.length
+    info.elapsedMs = Date.now() - t0
+    await journalQuery(ctx, info, from)
+    return { records, query: info, rawPages }
+  } catch (err) {
+    info.rows = records.length
+    info.elapsedMs = Date.now() - t0
+    const fir =
+      err instanceof FirError
+        ? err
+        : new FirError('query-failed', `unable to run the Athena query: ${(err as Error).message}`, {
+            cause: err,
+          })
+    await journalQuery(ctx, info, from, fir)
+    throw fir
+  }
+}
+
+/**
+ * The same window and relatedness as one CloudTrail Lake query (StartQuery, DescribeQuery,
+ * GetQueryResults paged), rows rebuilt into CloudTrail records. No emulator implements Lake: this
+ * path is tested against a recorded response only.
+ *
+ * IAM: cloudtrail:StartQuery, cloudtrail:DescribeQuery, cloudtrail:GetQueryResults.
+ */
+export async function collectFromLake(ctx: FirContext, opts: LakeCollectOptions): Promise<CollectResult> {
+  const t0 = Date.now()
+  const id = eventDataStoreId(opts.eventDataStore)
+  const q = buildQuery({ dialect: 'lake', source: id, ...opts })
+  const info = baseInfo(q, id, ctx.dryRun)
+  if (ctx.dryRun) return { records: [], query: info, rawPages: [] }
+
+  const from = ctx.aws.requestLog.length
+  const records: CloudTrailRecord[] = []
+  const rawPages: unknown[] = []
+  try {
+    info.queryId = await startLakeQuery(ctx.aws, q.sql)
+    ctx.log.info(`fir: CloudTrail Lake query ${info.queryId} started on ${id}`)
+    const state = await poll(ctx, 'lake', DONE_LAKE, opts, async () => {
+      const s = await describeLakeQuery(ctx.aws, info.queryId!)
+      return { ...s, state: s.status }
+    })
+    ctx.log.progress('')
+    info.state = state.status
+    info.bytesScanned = state.bytesScanned
+    info.costUsd = costOf(state.bytesScanned, 'lake')
+    if (state.status !== 'FINISHED') {
+      throw new FirError(
+        'query-failed',
+        `unable to run the CloudTrail Lake query ${info.queryId}: ${state.status}${state.error ? `: ${state.error}` : ''}`,
+        {
+          actions: [
+            'check the event data store id and that it is enabled',
+            'narrow the window if the query timed out',
+          ],
+        },
+      )
+    }
+    let token: string | undefined
+    do {
+      const page = await getLakeResultsPage(ctx.aws, info.queryId, token)
+      rawPages.push(page.raw)
+      info.pages++
+      for (const cells of page.rows) {
+        const row: Row = {}
+        for (const cell of cells) for (const [k, v] of Object.entries(cell)) row[k.toLowerCase()] = v
+        records.push(rowToRecord(row, 'lake'))
+      }
+      if (page.bytesScanned !== undefined && info.bytesScanned === undefined) {
+        info.bytesScanned = page.bytesScanned
+        info.costUsd = costOf(page.bytesScanned, 'lake')
+      }
+      token = page.nextToken
+    } while (token)
+    info.rows = records.length
+    info.elapsedMs = Date.now() - t0
+    await journalQuery(ctx, info, from)
+    return { records, query: info, rawPages }
+  } catch (err) {
+    info.rows = records.length
+    info.elapsedMs = Date.now() - t0
+    const fir =
+      err instanceof FirError
+        ? err
+        : new FirError('query-failed', `unable to run the CloudTrail Lake query: ${(err as Error).message}`, {
+            cause: err,
+          })
+    await journalQuery(ctx, info, from, fir)
+    throw fir
+  }
+}
