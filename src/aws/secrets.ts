@@ -1,5 +1,9 @@
 /** Secrets Manager calls for `fir creds rotate-secret` (metadata only: fir never reads secret values here). */
-import { DescribeSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager'
+import {
+  DescribeSecretCommand,
+  ListSecretsCommand,
+  RotateSecretCommand,
+} from '@aws-sdk/client-secrets-manager'
 import type { AwsClients } from './clients.js'
 import { toFirError } from './errors.js'
 
@@ -47,4 +51,20 @@ export async function rotateSecretNow(
   } catch (err) {
     throw toFirError(err, 'secretsmanager:RotateSecret', `rotate secret ${secretId}`)
   }
+}
+
+/** Every secret's name and ARN in the region (all pages; metadata only). */
+export async function listSecretNames(aws: AwsClients): Promise<{ name: string; arn: string }[]> {
+  const out: { name: string; arn: string }[] = []
+  let token: string | undefined
+  try {
+    do {
+      const page = await aws.secrets.send(new ListSecretsCommand({ NextToken: token }))
+      for (const s of page.SecretList ?? []) if (s.ARN) out.push({ name: s.Name ?? s.ARN, arn: s.ARN })
+      token = page.NextToken
+    } while (token)
+  } catch (err) {
+    throw toFirError(err, 'secretsmanager:ListSecrets', 'list the secrets')
+  }
+  return out
 }

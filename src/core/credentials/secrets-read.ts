@@ -1,0 +1,313 @@
+import { createReadStream } from 'node:fs'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { identityPolicyDocuments } from '../../aws/iam.js'
+import { listSecretNames } from '../../aws/secrets.js'
+import { FirError } from '../../errors.js'
+import { EVIDENCE_DIR, MANIFEST_FILE, type Manifest } from '../case/evidence-store.js'
+import { exists } from '../common/fs-safe.js'
+import type { FirContext } from '../context.js'
+import { actionMatches, asList, type PolicyStatement, statementsOf } from '../permissions.js'
+import { readSnapshotSummaries } from './keys.js'
+
+/** One secret read (or tried) with a role's credentials, from the timeline. */
+export interface SecretUse {
+  /** The secret name (an ARN's random suffix removed). */
+  secret: string
+  /** The ids as the calls named them (name or ARN). */
+  ids: string[]
+  calls: number
+  first: string
+  last: string
+  sessions: string[]
+  sourceIps: string[]
+  eventIds: string[]
+  /** For attempts: the error codes AWS returned. */
+  errors: string[]
+}
+
+export interface RoleSecrets {
+  role: string
+  functions: string[]
+  /** Read with the role's credentials (GetSecretValue / BatchGetSecretValue without error): rotate these. */
+  read: SecretUse[]
+  /** Tried and refused (AccessDenied and the like): the attacker looked for them. */
+  attempted: SecretUse[]
+  /** BatchGetSecretValue calls by filter: CloudTrail does not name the secrets they returned. */
+  unnamedBatchReads: number
+  /** What the role's identity policies allow it to read, apart from what was read. */
+  exposure: {
+    source: 'snapshot' | 'live' | 'none'
+    everySecret: boolean
+    patterns: string[]
+    /** Secrets matching the patterns (listed with ListSecrets when a pattern has wildcards). */
+    secrets: string[]
+  }
+  /** `fir creds rotate-secret` commands for the secrets read. */
+  proposals: string[]
+}
+
+export interface SecretsReport {
+  timeline: boolean
+  roles: RoleSecrets[]
+  notes: string[]
+}
+
+interface TimelineLine {
+  id?: string
+  time?: string
+  name?: string
+  actor?: { arn?: string | null; sessionName?: string | null }
+  sourceIp?: string | null
+  error?: { code?: string } | null
+  requestParameters?: Record<string, unknown> | null
+}
+
+/** `arn:…:secret:prod/db-AbCdEf` → `prod/db`; a name stays as it is. */
+export function secretName(id: string): string {
+  const m = id.match(/^arn:aws[a-z-]*:secretsmanager:[^:]*:\d{12}:secret:(.+)$/)
+  if (!m) return id
+  return m[1]!.replace(/-[A-Za-z0-9]{6}$/, '')
+}
+
+function roleOfActor(arn: string | null | undefined): { role: string; session: string } | null {
+  const m = (arn ?? '').match(/^arn:aws[a-z-]*:sts::\d{12}:assumed-role\/([^/]+)\/(.+)$/)
+  return m ? { role: m[1]!, session: m[2]! } : null
+}
+
+function globMatch(pattern: string, value: string): boolean {
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  )
+  return re.test(value)
+}
+
+/** Role policy documents stored by a snapshot: GetRolePolicy responses and default versions of attached policies. */
+async function snapshotPolicies(caseDir: string, role: string): Promise<string[] | null> {
+  const root = join(caseDir, EVIDENCE_DIR)
+  if (!(await exists(root))) return null
+  const docs: string[] = []
+  let found = false
+  for (const set of (await readdir(root)).sort().reverse()) {
+    let manifest: Manifest
+    try {
+      manifest = JSON.parse(await readFile(join(root, set, MANIFEST_FILE), 'utf8')) as Manifest
+    } catch {
+      continue
+    }
+    const read = async (path: string) =>
+      JSON.parse(await readFile(join(root, set, path), 'utf8')) as Record<string, unknown>
+    const mentionsRole = (target: string | undefined) =>
+      target === role || (target ?? '').endsWith(`/${role}`) || (target ?? '').endsWith(`:role/${role}`)
+    const attached = new Set<string>()
+    for (const f of manifest.files) {
+      if (f.source.call === 'iam:GetRole' && mentionsRole(f.source.target)) found = true
+      if (f.source.call === 'iam:GetRolePolicy') {
+        const body = await read(f.path).catch(() => ({}) as Record<string, unknown>)
+        if (body.RoleName === role || mentionsRole(f.source.target)) {
+          found = true
+          if (typeof body.PolicyDocument === 'string') docs.push(body.PolicyDocument)
+        }
+      }
+      if (f.source.call === 'iam:ListAttachedRolePolicies' && mentionsRole(f.source.target)) {
+        const body = await read(f.path).catch(() => ({}) as Record<string, unknown>)
+        for (const p of (body.AttachedPolicies as { PolicyArn?: string }[] | undefined) ?? [])
+          if (p.PolicyArn) attached.add(p.PolicyArn)
+      }
+    }
+    for (const f of manifest.files) {
+      if (f.source.call !== 'iam:GetPolicyVersion') continue
+      const target = f.source.target ?? ''
+      if (![...attached].some((arn) => target.startsWith(arn))) continue
+      const body = await read(f.path).catch(() => ({}) as Record<string, unknown>)
+      const v = body.PolicyVersion as { Document?: string; IsDefaultVersion?: boolean } | undefined
+      if (v?.Document && v.IsDefaultVersion !== false) docs.push(v.Document)
+    }
+    if (found) return docs
+  }
+  return null
+}
+
+function readablePatterns(docs: string[]): { patterns: string[]; everySecret: boolean } {
+  const statements: PolicyStatement[] = docs.flatMap((d) => statementsOf(d))
+  const grants = (s: PolicyStatement) =>
+    s.NotAction !== undefined
+      ? !asList(s.NotAction).some((p) => actionMatches(p, 'secretsmanager:GetSecretValue'))
+      : asList(s.Action).some(
+          (p) =>
+            actionMatches(p, 'secretsmanager:GetSecretValue') ||
+            actionMatches(p, 'secretsmanager:BatchGetSecretValue'),
+        )
+  const patterns = new Set<string>()
+  for (const s of statements) {
+    if (s.Effect !== 'Allow' || !grants(s)) continue
+    if (s.NotResource !== undefined) patterns.add('*')
+    for (const r of asList(s.Resource)) patterns.add(r)
+  }
+  const list = [...patterns].sort()
+  return {
+    patterns: list,
+    everySecret: list.some((p) => p === '*' || /^arn:aws[a-z-]*:secretsmanager:\*?:\*?:secret:\*$/.test(p)),
+  }
+}
+
+async function readTimeline(path: string, roles: Set<string>) {
+  const byRole = new Map<
+    string,
+    { read: Map<string, SecretUse>; attempted: Map<string, SecretUse>; unnamed: number }
+  >()
+  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity })
+  for await (const line of lines) {
+    if (!line.includes('SecretValue')) continue
+    let e: TimelineLine
+    try {
+      e = JSON.parse(line) as TimelineLine
+    } catch {
+      continue
+    }
+    if (e.name !== 'GetSecretValue' && e.name !== 'BatchGetSecretValue') continue
+    const who = roleOfActor(e.actor?.arn)
+    if (!who) continue
+    const role = [...roles].find((r) => r.toLowerCase() === who.role.toLowerCase())
+    if (!role) continue
+    let bucket = byRole.get(role)
+    if (!bucket) byRole.set(role, (bucket = { read: new Map(), attempted: new Map(), unnamed: 0 }))
+    const params = e.requestParameters ?? {}
+    const ids =
+      e.name === 'GetSecretValue'
+        ? [params.secretId].filter((x): x is string => typeof x === 'string')
+        : asList(params.secretIdList as string | string[] | undefined).filter((x) => typeof x === 'string')
+    if (ids.length === 0) {
+      if (e.name === 'BatchGetSecretValue' && !e.error) bucket.unnamed++
+      continue
+    }
+    const target = e.error ? bucket.attempted : bucket.read
+    for (const id of ids) {
+      const name = secretName(id)
+      let use = target.get(name)
+      if (!use) {
+        use = {
+          secret: name,
+          ids: [],
+          calls: 0,
+          first: e.time ?? '',
+          last: e.time ?? '',
+          sessions: [],
+          sourceIps: [],
+          eventIds: [],
+          errors: [],
+        }
+        target.set(name, use)
+      }
+      use.calls++
+      if (!use.ids.includes(id)) use.ids.push(id)
+      if (e.time && e.time < use.first) use.first = e.time
+      if (e.time && e.time > use.last) use.last = e.time
+      if (!use.sessions.includes(who.session)) use.sessions.push(who.session)
+      if (e.sourceIp && !use.sourceIps.includes(e.sourceIp)) use.sourceIps.push(e.sourceIp)
+      if (e.id && use.eventIds.length < 20) use.eventIds.push(e.id)
+      if (e.error?.code && !use.errors.includes(e.error.code)) use.errors.push(e.error.code)
+    }
+  }
+  return byRole
+}
+
+/**
+ * `fir creds secrets`: for each function role in the case (or the roles given), the secrets the
+ * timeline shows were read with the role's credentials (GetSecretValue / BatchGetSecretValue by
+ * its assumed-role sessions) — rotate these — apart from the secrets its identity policies let
+ * it read (exposure), from the policies in the snapshot evidence (read live when the case has
+ * none). Conditions and resource policies are not evaluated. Changes nothing.
+ */
+export async function secretsReadByRoles(
+  ctx: FirContext,
+  options: { roles?: string[] } = {},
+): Promise<SecretsReport> {
+  const notes: string[] = []
+  const functionsByRole = new Map<string, Set<string>>()
+  for (const s of await readSnapshotSummaries(ctx.case.dir)) {
+    for (const fn of s.functions) {
+      if (!fn.roleName) continue
+      if (!functionsByRole.has(fn.roleName)) functionsByRole.set(fn.roleName, new Set())
+      functionsByRole.get(fn.roleName)!.add(fn.name)
+    }
+  }
+  const roles = new Set(
+    (options.roles ?? [...functionsByRole.keys()]).map((r) =>
+      r.startsWith('arn:') ? (r.split('/').at(-1) ?? r) : r,
+    ),
+  )
+  const timelinePath = join(ctx.case.dir, 'timeline', 'events.jsonl')
+  const timeline = await exists(timelinePath)
+  if (!timeline)
+    notes.push(
+      'the case has no timeline (run `fir timeline` first): fir cannot tell which secrets were read, only which could be',
+    )
+  const used: Awaited<ReturnType<typeof readTimeline>> = timeline
+    ? await readTimeline(timelinePath, roles)
+    : new Map()
+  let allSecrets: { name: string; arn: string }[] | null | undefined
+  const out: RoleSecrets[] = []
+  for (const role of [...roles].sort()) {
+    const u = used.get(role)
+    const read = [...(u?.read.values() ?? [])].sort((a, b) => a.secret.localeCompare(b.secret))
+    const attempted = [...(u?.attempted.values() ?? [])].sort((a, b) => a.secret.localeCompare(b.secret))
+    let docs = await snapshotPolicies(ctx.case.dir, role)
+    let source: RoleSecrets['exposure']['source'] = docs ? 'snapshot' : 'none'
+    if (!docs) {
+      try {
+        docs = await identityPolicyDocuments(ctx.aws, 'role', role)
+        source = 'live'
+      } catch (err) {
+        ctx.gaps.add({
+          what: `identity policies of role ${role} (no snapshot holds them)`,
+          call: 'iam:GetRolePolicy',
+          reason: err instanceof FirError ? err.message : String(err),
+        })
+        docs = []
+      }
+    }
+    const { patterns, everySecret } = readablePatterns(docs)
+    let secrets: string[] = []
+    if (patterns.some((p) => /[*?]/.test(p))) {
+      if (allSecrets === undefined) {
+        try {
+          allSecrets = await listSecretNames(ctx.aws)
+        } catch (err) {
+          allSecrets = null
+          ctx.gaps.add({
+            what: 'the secrets matching wildcard grants',
+            call: 'secretsmanager:ListSecrets',
+            reason: err instanceof FirError ? err.message : String(err),
+          })
+        }
+      }
+      secrets = (allSecrets ?? []).filter((s) => patterns.some((p) => globMatch(p, s.arn))).map((s) => s.name)
+    }
+    for (const p of patterns) if (!/[*?]/.test(p)) secrets.push(secretName(p))
+    const readNames = new Set(read.map((r) => r.secret))
+    out.push({
+      role,
+      functions: [...(functionsByRole.get(role) ?? [])].sort(),
+      read,
+      attempted,
+      unnamedBatchReads: u?.unnamed ?? 0,
+      exposure: {
+        source,
+        everySecret,
+        patterns,
+        secrets: [...new Set(secrets)].filter((s) => !readNames.has(s)).sort(),
+      },
+      proposals: read.map(
+        (r) =>
+          `fir creds rotate-secret ${r.ids.find((i) => i.startsWith('arn:')) ?? r.secret} --case ${ctx.case.dir}`,
+      ),
+    })
+  }
+  if (roles.size === 0) notes.push('no role to look at: snapshot a function first, or pass --role')
+  return { timeline, roles: out, notes }
+}

@@ -1,0 +1,108 @@
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
+import { describe, expect, it } from 'vitest'
+import { runFir, tempDir } from '../support/cli.js'
+import { useMoto } from '../support/emulator.js'
+import { seedRole, TEST_ACCOUNT } from '../support/seed.js'
+
+const moto = useMoto()
+
+function event(id: string, over: Record<string, unknown>) {
+  return {
+    id,
+    time: '2026-11-20T10:00:00.000Z',
+    name: 'GetSecretValue',
+    rawName: 'GetSecretValue',
+    source: 'secretsmanager.amazonaws.com',
+    region: 'us-east-1',
+    account: TEST_ACCOUNT,
+    actor: {
+      type: 'AssumedRole',
+      arn: `arn:aws:sts::${TEST_ACCOUNT}:assumed-role/app-role/app-fn`,
+      sessionName: 'app-fn',
+    },
+    sourceIp: '203.0.113.9',
+    error: null,
+    requestParameters: {},
+    ...over,
+  }
+}
+
+describe('fir creds secrets (built CLI)', () => {
+  it('lists secrets read with the role (rotate), apart from those it could read (exposure)', async () => {
+    await seedRole(moto.endpoint(), {
+      name: 'app-role',
+      inline: {
+        read: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: 'secretsmanager:GetSecretValue',
+              Resource: `arn:aws:secretsmanager:us-east-1:${TEST_ACCOUNT}:secret:prod/*`,
+            },
+          ],
+        },
+      },
+    })
+    const sm = new SecretsManagerClient({
+      region: 'us-east-1',
+      endpoint: moto.endpoint(),
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    })
+    const made: Record<string, string> = {}
+    for (const n of ['prod/db', 'prod/api-key', 'prod/stripe', 'dev/db']) {
+      made[n] = (await sm.send(new CreateSecretCommand({ Name: n, SecretString: `v-${n}` }))).ARN!
+    }
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'SR-1'], { cwd })).code).toBe(0)
+    const dir = join(cwd, 'cases', 'SR-1')
+    await mkdir(join(dir, 'timeline'), { recursive: true })
+    const events = [
+      event('e1', { requestParameters: { secretId: made['prod/db'] } }),
+      event('e2', { time: '2026-11-20T11:00:00.000Z', requestParameters: { secretId: 'prod/db' } }),
+      event('e3', {
+        name: 'BatchGetSecretValue',
+        rawName: 'BatchGetSecretValue',
+        requestParameters: { secretIdList: ['prod/api-key'] },
+      }),
+      event('e4', {
+        requestParameters: { secretId: 'dev/db' },
+        error: { code: 'AccessDeniedException', message: 'no' },
+      }),
+      event('e5', {
+        actor: { type: 'IAMUser', arn: `arn:aws:iam::${TEST_ACCOUNT}:user/ops` },
+        requestParameters: { secretId: 'prod/stripe' },
+      }),
+      event('e6', {
+        name: 'PutSecretValue',
+        rawName: 'PutSecretValue',
+        requestParameters: { secretId: 'prod/stripe' },
+      }),
+    ]
+    await writeFile(
+      join(dir, 'timeline', 'events.jsonl'),
+      `${events.map((e) => JSON.stringify(e)).join('\n')}\n`,
+    )
+    const r = await runFir(['creds', 'secrets', '--case', 'cases/SR-1', '--role', 'app-role', '--json'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(r.code).toBe(0)
+    const role = r.json.result.roles[0]
+    expect(role.read.map((u: { secret: string; calls: number }) => [u.secret, u.calls])).toEqual([
+      ['prod/api-key', 1],
+      ['prod/db', 2],
+    ])
+    expect(role.attempted.map((u: { secret: string }) => u.secret)).toEqual(['dev/db'])
+    expect(role.exposure).toMatchObject({ source: 'live', everySecret: false, secrets: ['prod/stripe'] })
+    expect(role.proposals.join('\n')).toContain(`fir creds rotate-secret ${made['prod/db']}`)
+    const human = await runFir(['creds', 'secrets', '--case', 'cases/SR-1', '--role', 'app-role'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(human.stdout).toMatch(/Read with its credentials — rotate these \(2\)/)
+    expect(human.stdout).toMatch(/Tried and refused: dev\/db/)
+  })
+})
