@@ -244,6 +244,12 @@ export async function writeReports(
   let formats: ReportFormat[] = options.formats?.length ? [...new Set(options.formats)] : [...REPORT_FORMATS]
   const templateFormat = options.templatePath ? formatFromName(options.templatePath) : undefined
   const outFormat = options.out ? formatFromName(options.out) : undefined
+  if (templateFormat && options.formats?.length === 1 && options.formats[0] !== templateFormat) {
+    throw new UsageError(
+      `unable to use template ${basename(options.templatePath!)}: its name says ${templateFormat}, but --format is ${options.formats[0]}`,
+      { actions: ['drop --format, or rename the template to *.<format>.hbs'] },
+    )
+  }
   if (options.templatePath || options.out) {
     const fixed = options.formats?.length === 1 ? options.formats[0] : (templateFormat ?? outFormat)
     if (!fixed) {

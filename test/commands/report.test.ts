@@ -1,0 +1,81 @@
+import { readFile, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { runFir, tempDir } from '../support/cli.js'
+import { buildSampleCase, type SampleCase } from '../support/sample-case.js'
+
+describe('fir report (built CLI)', () => {
+  let cwd: string
+  let sample: SampleCase
+
+  beforeAll(async () => {
+    cwd = await tempDir()
+    sample = await buildSampleCase({ parent: cwd, events: 120 })
+  })
+
+  it('writes report.html and report.md into the case, prints their paths, and the case still verifies', async () => {
+    const r = await runFir(['report', '--case', sample.dir], { cwd })
+    expect(r.code, r.stderr).toBe(0)
+    const html = join(sample.dir, 'reports', 'report.html')
+    const md = join(sample.dir, 'reports', 'report.md')
+    expect(r.stdout).toContain(
+      'Report of case INC-2026-0042: contained, 18 findings (4 critical, 9 high, 4 medium, 1 low)',
+    )
+    expect(r.stdout).toContain(`${html}  (html, `)
+    expect(r.stdout).toContain(`${md}  (md, `)
+    expect((await stat(html)).mode & 0o777).toBe(0o600)
+    expect(await readFile(html, 'utf8')).toMatch(/^<!doctype html>/)
+    expect(await readFile(md, 'utf8')).toMatch(/^# Incident report INC-2026-0042/)
+    const verify = await runFir(['case', 'verify', '--case', sample.dir, '--json'], { cwd })
+    expect(verify.code).toBe(0)
+    expect(verify.json.result.checked.artifacts).toBeGreaterThanOrEqual(6)
+    const show = await runFir(['case', 'show', '--case', sample.dir, '--json'], { cwd })
+    expect(show.json.result.reports).toEqual(['report.html', 'report.md'])
+  })
+
+  it('--json returns the files with their hashes; --format md --out writes one file outside the case', async () => {
+    const out = join(cwd, 'ticket.md')
+    const r = await runFir(['report', '--case', sample.dir, '--format', 'md', '--out', out, '--json'], {
+      cwd,
+    })
+    expect(r.code).toBe(0)
+    expect(r.json).toMatchObject({
+      status: 0,
+      result: {
+        case: 'INC-2026-0042',
+        status: 'contained',
+        findings: { critical: 4, high: 9, medium: 4, low: 1, informational: 0 },
+        timelineEvents: 120,
+        integrityOk: true,
+        files: [{ format: 'md', path: out, caseRelative: null, sha256: null }],
+      },
+    })
+    expect(await readFile(out, 'utf8')).toContain('## 5. Key timeline')
+  })
+
+  it("renders an organisation's template, and refuses one that prints unescaped values (exit 2)", async () => {
+    const good = join(cwd, 'acme.html.hbs')
+    await writeFile(good, '<h1>{{case.title}}</h1><p>{{summary.status.label}}</p>')
+    const ok = await runFir(['report', '--case', sample.dir, '--template', good, '--json'], { cwd })
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(ok.json.result.files[0].caseRelative).toBe('reports/acme.html')
+    expect(await readFile(join(sample.dir, 'reports', 'acme.html'), 'utf8')).toBe(
+      '<h1>Suspected compromise of orders-api</h1><p>Contained</p>',
+    )
+    const bad = join(cwd, 'bad.html.hbs')
+    await writeFile(bad, '<p>\n{{{timeline.keyEvents}}}</p>')
+    const r = await runFir(['report', '--case', sample.dir, '--template', bad, '--json'], { cwd })
+    expect(r.code).toBe(2)
+    expect(r.json.error.code).toBe('usage')
+    expect(r.json.error.message).toContain('bad.html.hbs:2:1: unescaped output')
+  })
+
+  it('exits 2 with next steps for a folder that is not a case, or an unknown format', async () => {
+    const r = await runFir(['report', '--case', join(cwd, 'nope')], { cwd })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/unable to open case .* it is not a fir case folder/)
+    expect(r.stderr).toContain('→')
+    const f = await runFir(['report', '--case', sample.dir, '--format', 'pdf'], { cwd })
+    expect(f.code).toBe(2)
+  })
+})

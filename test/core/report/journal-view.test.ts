@@ -1,0 +1,143 @@
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { CaseHandle } from '../../../src/core/case/case-folder.js'
+import type { NewEntry } from '../../../src/core/case/journal.js'
+import { shortTarget, viewJournal } from '../../../src/core/report/journal-view.js'
+import { tempDir } from '../../support/cli.js'
+
+const FN = 'arn:aws:lambda:us-east-1:123456789012:function:orders-api'
+const ROLE = 'arn:aws:iam::123456789012:role/orders-api-role'
+
+async function journalOf(entries: NewEntry[]) {
+  const handle = await CaseHandle.init('J-1', { dir: join(await tempDir(), 'c'), firVersion: 't' })
+  try {
+    for (const e of entries) await handle.journal.append(e)
+    return [...handle.journal.all()]
+  } finally {
+    await handle.close()
+  }
+}
+
+const change = (
+  action: string,
+  target: string,
+  outcome: NewEntry['outcome'],
+  extra: Partial<NewEntry> = {},
+): NewEntry => ({
+  action,
+  target,
+  params: {},
+  outcome,
+  ...extra,
+})
+
+describe('viewJournal', () => {
+  it('pairs each outcome with its started entry so the row shows before → after', async () => {
+    const view = viewJournal(
+      await journalOf([
+        change('containment.throttle', FN, 'started', {
+          prior: { reservedConcurrency: null },
+          requestIds: ['r1'],
+        }),
+        change('containment.throttle', FN, 'applied', {
+          after: { reservedConcurrency: 0 },
+          requestIds: ['r2'],
+        }),
+        change('evidence.seal', FN, 'recorded'),
+      ]),
+    )
+    expect(view.actions).toHaveLength(1)
+    const row = view.actions[0]!
+    expect(row).toMatchObject({
+      n: 1,
+      action: 'containment.throttle',
+      title: 'Throttle: reserved concurrency 0',
+      outcome: 'applied',
+      succeeded: true,
+      before: 'reservedConcurrency=—',
+      after: 'reservedConcurrency=0',
+      requestIds: ['r1', 'r2'],
+    })
+    expect(row.startedAt).not.toBeNull()
+    expect(row.atDisplay).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/)
+    expect(view.status.code).toBe('contained')
+    expect(view.status.inForce).toEqual(['Throttle: reserved concurrency 0: orders-api'])
+  })
+
+  it('shows a change with no outcome (a killed run) and counts it against containment', async () => {
+    const view = viewJournal(
+      await journalOf([
+        change('containment.url', FN, 'started', { prior: { authType: 'NONE' } }),
+        change('containment.throttle', FN, 'started', { prior: {} }),
+        change('containment.throttle', FN, 'applied', { after: { reservedConcurrency: 0 } }),
+      ]),
+    )
+    const url = view.actions.find((a) => a.action === 'containment.url')!
+    expect(url.outcome).toBe('started')
+    expect(url.error).toMatch(/no outcome was journaled/)
+    expect(view.status.code).toBe('partially-contained')
+  })
+
+  it('reports restored when every measure was undone, and denied steps as gaps', async () => {
+    const view = viewJournal(
+      await journalOf([
+        change('containment.throttle', FN, 'started', { prior: {} }),
+        change('containment.throttle', FN, 'applied', { after: {} }),
+        change('containment.throttle', FN, 'undone', { after: { reservedConcurrency: null } }),
+        change('credentials.rotate-key', 'arn:aws:iam::123456789012:user/ci', 'denied', {
+          error: { code: 'AccessDenied', message: 'no iam:CreateAccessKey' },
+        }),
+      ]),
+    )
+    expect(view.status.code).toBe('restored')
+    expect(view.actions.map((a) => a.title)).toEqual([
+      'Throttle: reserved concurrency 0',
+      'Undo: Throttle: reserved concurrency 0',
+      'Rotate access key',
+    ])
+    expect(view.gaps).toEqual([
+      expect.objectContaining({
+        call: 'credentials.rotate-key',
+        reason: 'AccessDenied: no iam:CreateAccessKey',
+      }),
+    ])
+  })
+
+  it('says not contained when no containment ran, and collects identities and notes', async () => {
+    const view = viewJournal(
+      await journalOf([
+        change('aws.identity', 'arn:aws:sts::123456789012:assumed-role/IR/alice', 'recorded', {
+          params: { account: '123456789012', region: 'eu-west-1', endpoint: null },
+        }),
+        change('case.note', 'J-1', 'recorded', { params: { kind: 'inject', text: 'Logs deleted' } }),
+        change('case.note', 'J-1', 'recorded', {
+          params: { kind: 'answer', text: 'Throttle', question: 'First step?', answerSeconds: 61 },
+        }),
+        change('case.note', 'J-1', 'recorded', { params: { text: 'free text' } }),
+      ]),
+    )
+    expect(view.status.code).toBe('not-contained')
+    expect(view.actedAs).toEqual([
+      'arn:aws:sts::123456789012:assumed-role/IR/alice in account 123456789012, region eu-west-1',
+    ])
+    expect(view.afterAction).toMatchObject({
+      present: true,
+      injects: 1,
+      answers: 1,
+      decisions: 0,
+      meanAnswerTime: '1 min 01 s',
+    })
+    expect(view.afterAction.notes.map((n) => [n.kindLabel, n.question, n.answerTime])).toEqual([
+      ['Inject', null, null],
+      ['Answer', 'First step?', '1 min 01 s'],
+      ['Note', null, null],
+    ])
+  })
+
+  it('names functions and roles by their short name', () => {
+    expect(shortTarget(FN)).toBe('orders-api')
+    expect(shortTarget(`${FN}:live`)).toBe('orders-api')
+    expect(shortTarget(ROLE)).toBe('orders-api-role')
+    expect(shortTarget('plain')).toBe('plain')
+  })
+})

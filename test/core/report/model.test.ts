@@ -1,0 +1,391 @@
+import { readFileSync } from 'node:fs'
+import { appendFile, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { CaseHandle } from '../../../src/core/case/case-folder.js'
+import { verifyCase } from '../../../src/core/case/verify.js'
+import { deepMapStrings } from '../../../src/core/common/redact.js'
+import { buildReportModel } from '../../../src/core/report/build.js'
+import type { ReportModel } from '../../../src/core/report/model.js'
+import {
+  builtinTemplatePath,
+  compileReportTemplate,
+  renderReport,
+  writeReports,
+} from '../../../src/core/report/render.js'
+import { tempDir } from '../../support/cli.js'
+import { buildSampleCase, type SampleCase } from '../../support/sample-case.js'
+
+/** Cells of a Markdown table row, split on pipes that are not escaped. */
+function cells(row: string): number {
+  return row
+    .trim()
+    .replace(/^\|/, '')
+    .replace(/\|$/, '')
+    .split(/(?<!\\)\|/).length
+}
+
+/** Every Markdown table keeps its shape: each row has as many cells as its header. */
+function expectTablesIntact(md: string): number {
+  const lines = md.split('\n')
+  let tables = 0
+  for (let i = 0; i < lines.length - 1; i++) {
+    if (/^\|/.test(lines[i]!) && /^\|[-:|\s]+\|$/.test(lines[i + 1]!)) {
+      tables++
+      const width = cells(lines[i]!)
+      for (let j = i + 2; j < lines.length && /^\|/.test(lines[j]!); j++) {
+        expect(cells(lines[j]!), `table row ${j + 1}: ${lines[j]}`).toBe(width)
+      }
+    }
+  }
+  return tables
+}
+
+const PLACEHOLDERS = /undefined|\bnull\b|\[object Object\]|\bNaN\b|TODO|placeholder|lorem ipsum|TBD/i
+
+describe('report of a case that went through snapshot, contain and timeline', () => {
+  let sample: SampleCase
+  let model: ReportModel
+  let html: string
+  let md: string
+
+  beforeAll(async () => {
+    sample = await buildSampleCase({ parent: await tempDir() })
+    model = await buildReportModel(sample.dir, { firVersion: '9.9.9' })
+    html = await renderReport(model, { format: 'html' })
+    md = await renderReport(model, { format: 'md' })
+  })
+
+  it('fills every section with real values from the case', () => {
+    for (const section of [
+      model.scope,
+      model.roles,
+      model.findings,
+      model.timeline,
+      model.actions,
+      model.evidence,
+      model.afterAction,
+    ]) {
+      expect(section.present).toBe(true)
+      expect(section.absentReason).toBeNull()
+    }
+    expect(model.gaps.present).toBe(true)
+    expect(model.readProblems).toEqual([])
+
+    expect(model.summary.functions).toEqual(['orders-api'])
+    expect(model.summary.status.code).toBe('contained')
+    expect(model.summary.status.inForce).toHaveLength(6)
+    expect(model.summary.firstDetection).not.toBeNull()
+    expect(model.summary.firstDetectionTitle).toBe('Execution role credentials used from outside AWS')
+    expect(model.summary.impact.join(' ')).toMatch(/reachable from outside the account/)
+    expect(model.summary.counts.find((c) => c.level === 'critical')!.count).toBe(4)
+
+    const fn = model.scope.functions[0]!
+    expect(fn).toMatchObject({
+      name: 'orders-api',
+      arn: sample.functionArn,
+      roleArn: sample.roleArn,
+      runtime: 'nodejs20.x',
+    })
+    expect(fn.codeSha256Hex).toMatch(/^[0-9a-f]{64}$/)
+    // The hex code hash matches the sealed code package in the manifest.
+    const codeRow = model.evidence.sets[0]!.files.find((f) => f.path.endsWith('.zip'))!
+    expect(codeRow.sha256).toBe(fn.codeSha256Hex)
+    expect(fn.secrets[0]).toBe(`DB_PASSWORD = ${sample.secretRedacted} (secret-by-name)`)
+
+    expect(model.roles.roles[0]).toMatchObject({
+      name: 'orders-api-role',
+      sessionsRevoked: true,
+      functions: ['orders-api'],
+    })
+    expect(model.roles.roles[0]!.riskyPermissions.map((p) => p.action)).toContain('iam:PassRole')
+
+    expect(model.timeline.totalEvents).toBe(240)
+    expect(model.timeline.chart).not.toBeNull()
+    expect(model.timeline.keyEvents.map((e) => e.name)).toEqual(
+      expect.arrayContaining([
+        'AssumeRole',
+        'CreateAccessKey',
+        'UpdateFunctionCode',
+        'DeleteLogGroup',
+        'PutFunctionConcurrency',
+      ]),
+    )
+    expect(model.timeline.firEvents).toBe(6)
+    expect(model.timeline.eventsFileSha256).toMatch(/^[0-9a-f]{64}$/)
+    // Key events are in time order.
+    const times = model.timeline.keyEvents.map((e) => e.time)
+    expect([...times].sort()).toEqual(times)
+
+    const throttle = model.actions.items.find((a) => a.action === 'containment.throttle')!
+    expect(throttle).toMatchObject({
+      outcome: 'applied',
+      before: 'reservedConcurrency=—',
+      after: 'reservedConcurrency=0',
+    })
+    expect(throttle.actor).toBe(
+      'arn:aws:sts::123456789012:assumed-role/IncidentResponder/alice (alice@ir-laptop-07)',
+    )
+    expect(model.actions.items.find((a) => a.action === 'credentials.rotate-key')!.outcome).toBe('denied')
+
+    const set = model.evidence.sets[0]!
+    expect(set.manifestSha256).toMatch(/^[0-9a-f]{64}$/)
+    expect(set.fileCount).toBe(16)
+    expect(model.evidence.integrity).toMatchObject({ ok: true })
+    expect(model.evidence.artifacts.map((a) => a.path)).toContain('timeline/events.jsonl')
+
+    expect(model.gaps.items.map((g) => g.origin)).toEqual(
+      expect.arrayContaining(['snapshot orders-api', 'timeline', expect.stringMatching(/^journal #\d+$/)]),
+    )
+    expect(model.limits.items.map((l) => l.title)).toEqual(
+      expect.arrayContaining([
+        'Chained sessions are not revoked',
+        'In-flight invocations may still run',
+        'Code and layers were not changed',
+      ]),
+    )
+    expect(model.limits.items.find((l) => l.title === 'Chained sessions are not revoked')!.detail).toContain(
+      'data-export-role',
+    )
+    const recs = model.recommendations.items.map((r) => r.title)
+    expect(recs).toEqual(
+      expect.arrayContaining([
+        'Revoke the sessions of the roles assumed with the execution role’s credentials',
+        'Remove what the attacker created: keys, users, policies, permissions',
+        'Restore logging the attacker disabled',
+        'Reduce the permissions of role orders-api-role',
+      ]),
+    )
+    // The execution role's sessions were revoked, so that is not recommended again.
+    expect(recs).not.toContain('Revoke the sessions of role orders-api-role')
+    expect(model.afterAction.notes).toHaveLength(5)
+    expect(model.afterAction.meanAnswerTime).toBe('1 min 58 s')
+  })
+
+  it('renders both formats without placeholder text, absent-section sentences or broken tables', () => {
+    for (const text of [html, md]) {
+      expect(text).not.toMatch(PLACEHOLDERS)
+      for (const reason of [
+        'No timeline was collected',
+        'No findings',
+        'No evidence set',
+        'fir changed nothing',
+        'No after-action notes',
+      ]) {
+        expect(text).not.toContain(reason)
+      }
+      for (const value of [
+        sample.functionArn,
+        'orders-api-role',
+        model.evidence.sets[0]!.manifestSha256!,
+        '203.0.113.45',
+      ]) {
+        expect(text).toContain(value)
+      }
+    }
+    expect(expectTablesIntact(md)).toBeGreaterThan(10)
+    for (const n of [
+      '1. Summary',
+      '4. Findings by severity',
+      '5. Key timeline',
+      '6. Actions taken',
+      '7. Evidence manifest',
+      '8. Gaps',
+      '9. Limits of what was done',
+      '10. Recommendations',
+      '11. After-action notes',
+    ]) {
+      expect(md).toContain(`## ${n}`)
+    }
+    expect(html).toContain('<svg class="plot"')
+    expect(html).toContain(
+      `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
+    )
+    expect(html).not.toMatch(/<script|<link|<img|<iframe|<object|@import|url\(/i)
+    expect(html).not.toMatch(/(src|href)\s*=\s*"(?!#)/i)
+  })
+
+  it('never shows a secret value, even when it appears in a CloudTrail field', () => {
+    for (const text of [html, md]) expect(text).not.toContain(sample.secretValue)
+    // Handlebars writes '=' as an entity in HTML.
+    expect(html).toContain(sample.secretRedacted.replace(/=/g, '&#x3D;'))
+    expect(md).toContain(sample.secretRedacted)
+    const putParameter = model.timeline.keyEvents.find((e) => e.name === 'PutParameter')!
+    expect(putParameter.request).toContain(sample.secretRedacted)
+  })
+
+  it('keeps every template value escaped: a model whose every string is hostile renders as text', () => {
+    const evil = '<zz-inject onload=x>|*_`[a](https://e.example)"\'&=\u001b[31m{{constructor}}\n- item'
+    const poisoned = deepMapStrings(model, () => evil) as ReportModel
+    const outHtml = compileReportTemplate(
+      readFileSyncUtf8(builtinTemplatePath('html')),
+      'html',
+      'report.html.hbs',
+    ).render(poisoned)
+    expect(outHtml).not.toContain('<zz-inject')
+    expect(outHtml).toContain('&lt;zz-inject onload&#x3D;x&gt;')
+    expect(outHtml).toContain('\\e[31m')
+    expect(outHtml).not.toContain('\u001b')
+    const outMd = compileReportTemplate(
+      readFileSyncUtf8(builtinTemplatePath('md')),
+      'md',
+      'report.md.hbs',
+    ).render(poisoned)
+    expect(outMd).not.toContain('<zz-inject')
+    // A bare {{value}} in the Markdown template would show Handlebars' HTML escape of '='.
+    expect(outMd).not.toContain('&#x3D;')
+    expect(outMd).not.toContain('](https://')
+    expect(outMd).not.toContain('\u001b')
+    expect(expectTablesIntact(outMd)).toBeGreaterThan(10)
+  })
+})
+
+function readFileSyncUtf8(path: string): string {
+  return readFileSync(path, 'utf8')
+}
+
+describe('report of a case that holds little', () => {
+  it('says honestly what is missing, section by section', async () => {
+    const handle = await CaseHandle.init('EMPTY-1', { dir: join(await tempDir(), 'c'), firVersion: 't' })
+    await handle.close()
+    const model = await buildReportModel(handle.dir)
+    expect(model.summary.status.code).toBe('not-contained')
+    expect(model.timeline.present).toBe(false)
+    expect(model.timeline.absentReason).toMatch(/^No timeline was collected in this case/)
+    expect(model.scope.absentReason).toMatch(/No snapshot summary/)
+    expect(model.findings.absentReason).toBe(
+      'No findings: neither a snapshot nor a timeline is in this case.',
+    )
+    expect(model.actions.absentReason).toMatch(/fir changed nothing/)
+    expect(model.evidence.absentReason).toBe('No evidence set was sealed in this case.')
+    expect(model.afterAction.present).toBe(false)
+    expect(model.summary.impact[0]).toMatch(/^No impact could be established/)
+    expect(model.recommendations.items.map((r) => r.title)).toEqual(
+      expect.arrayContaining([
+        'Seal evidence of the function before changing it further',
+        'Collect the CloudTrail timeline',
+      ]),
+    )
+    const html = await renderReport(model, { format: 'html' })
+    const md = await renderReport(model, { format: 'md' })
+    for (const text of [html, md]) {
+      expect(text).toContain('No timeline was collected in this case')
+      expect(text).toContain('No evidence set was sealed in this case.')
+      expect(text).not.toMatch(PLACEHOLDERS)
+    }
+    expect(html).not.toContain('<svg class="plot"')
+  })
+
+  it('reads around corrupt timeline files and names the problem in the report', async () => {
+    const sample = await buildSampleCase({ parent: await tempDir(), notes: false, events: 60 })
+    await appendFile(
+      join(sample.dir, 'timeline', 'events.jsonl'),
+      'this is not json\n{"time":"not a time"}\n',
+    )
+    await writeFile(join(sample.dir, 'timeline', 'findings.json'), '{ broken')
+    const model = await buildReportModel(sample.dir)
+    expect(model.timeline.unreadableLines).toBe(2)
+    expect(model.timeline.totalEvents).toBe(60)
+    expect(model.readProblems.join('\n')).toMatch(/timeline\/findings.json could not be read/)
+    expect(model.readProblems.join('\n')).toMatch(/2 line\(s\) are not events/)
+    // Without findings.json the timeline findings come from the events themselves.
+    expect(model.findings.groups.flatMap((g) => g.items).some((f) => f.source === 'timeline')).toBe(true)
+    // The edits break the recorded hashes, and the report says so.
+    expect(model.evidence.integrity!.ok).toBe(false)
+    expect(model.evidence.integrity!.problems.join('\n')).toMatch(/timeline\/events.jsonl was changed/)
+    const html = await renderReport(model, { format: 'html' })
+    expect(html).toContain('Problems reading the case')
+    expect(html).toContain('FAILED')
+  })
+
+  it('keeps a large timeline readable: key events capped, most severe first, all events counted', async () => {
+    const sample = await buildSampleCase({ parent: await tempDir(), events: 3000, notes: false })
+    const model = await buildReportModel(sample.dir, { keyEventLimit: 8, verify: false })
+    expect(model.timeline.totalEvents).toBe(3000)
+    expect(model.timeline.keyEventsShown).toBe(8)
+    expect(model.timeline.keyEventsTruncated).toBe(true)
+    expect(model.timeline.keyEventsTotal).toBeGreaterThan(8)
+    // The three critical events always make the cut.
+    expect(
+      model.timeline.keyEvents
+        .filter((e) => e.level === 'critical')
+        .map((e) => e.name)
+        .sort(),
+    ).toEqual(['AssumeRole', 'CreateAccessKey', 'UpdateFunctionCode'])
+    expect(model.timeline.byCategory.reduce((n, r) => n + r.count, 0)).toBe(3000)
+    expect(model.evidence.integrity).toBeNull()
+    const md = await renderReport(model, { format: 'md' })
+    expect(md).toContain('### Key events (8 of ')
+    expect(md).toContain('(the 8 most severe)')
+  })
+})
+
+describe('writeReports', () => {
+  it('writes both formats into reports/, records them in the journal, and the case still verifies', async () => {
+    const sample = await buildSampleCase({ parent: await tempDir(), events: 40 })
+    const handle = await CaseHandle.open(sample.dir)
+    try {
+      const { files } = await writeReports(handle, { firVersion: '1.0.0' })
+      expect(files.map((f) => f.caseRelative)).toEqual(['reports/report.html', 'reports/report.md'])
+      const recorded = handle.journal
+        .all()
+        .filter((e) => e.action === 'case.artifact')
+        .map((e) => e.params.path)
+      expect(recorded).toEqual(expect.arrayContaining(['reports/report.html', 'reports/report.md']))
+      for (const f of files) expect(f.sha256).toMatch(/^[0-9a-f]{64}$/)
+      // Re-rendering replaces the files and records the new hashes.
+      await writeReports(handle, { firVersion: '1.0.1' })
+    } finally {
+      await handle.close()
+    }
+    expect((await verifyCase(sample.dir)).problems).toEqual([])
+    expect(await readFile(join(sample.dir, 'reports', 'report.html'), 'utf8')).toContain('fir 1.0.1')
+  })
+
+  it("renders an organisation's template with the same model and refuses unsafe ones", async () => {
+    const sample = await buildSampleCase({ parent: await tempDir(), events: 40 })
+    const dir = await tempDir()
+    const good = join(dir, 'acme-postmortem.md.hbs')
+    await writeFile(
+      good,
+      '# {{md case.title}}\n\n{{#each findings.groups}}- {{md label}}: {{count}}\n{{/each}}',
+    )
+    const handle = await CaseHandle.open(sample.dir)
+    try {
+      const { files } = await writeReports(handle, { templatePath: good })
+      expect(files).toHaveLength(1)
+      expect(files[0]!.caseRelative).toBe('reports/acme-postmortem.md')
+      expect(await readFile(files[0]!.path, 'utf8')).toBe(
+        '# Suspected compromise of orders-api\n\n- Critical: 4\n- High: 9\n- Medium: 4\n- Low: 1\n',
+      )
+
+      const bad = join(dir, 'bad.html.hbs')
+      await writeFile(bad, '<p>{{{timeline.keyEvents.0.userAgent}}}</p>')
+      await expect(writeReports(handle, { templatePath: bad })).rejects.toThrow(
+        /bad.html.hbs:1:4: unescaped output/,
+      )
+      await writeFile(bad, '{{> evil}}')
+      await expect(writeReports(handle, { templatePath: bad })).rejects.toThrow(/partials/)
+      await writeFile(bad, '{{md case.title}}')
+      await expect(writeReports(handle, { templatePath: bad })).rejects.toThrow(/unknown helper md/)
+      await writeFile(bad, '{{case.titel}}')
+      await expect(writeReports(handle, { templatePath: bad })).rejects.toThrow(/"titel" not defined/)
+      await writeFile(bad, '{{case.constructor}}{{__proto__}}{{constructor.name}}')
+      await expect(writeReports(handle, { templatePath: bad })).rejects.toThrow(/"name" not defined/)
+      await writeFile(bad, 'x{{case.constructor}}{{__proto__}}{{lookup case "constructor"}}y')
+      const r = await writeReports(handle, { templatePath: bad })
+      expect(await readFile(r.files[0]!.path, 'utf8')).toBe('xy')
+      await expect(writeReports(handle, { templatePath: good, formats: ['html'] })).rejects.toThrow(
+        /its name says md/,
+      )
+      await expect(writeReports(handle, { templatePath: join(dir, 'nope.md.hbs') })).rejects.toThrow(
+        /unable to read template/,
+      )
+      await expect(writeReports(handle, { templatePath: join(dir, 'x.hbs') })).rejects.toThrow(
+        /unable to choose the report format: template x.hbs does not name one/,
+      )
+    } finally {
+      await handle.close()
+    }
+  })
+})
