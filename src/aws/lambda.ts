@@ -60,15 +60,20 @@ async function send<T>(iamAction: string, what: string, fn: () => Promise<T>): P
 /** A page callback: the page as received and its 0-based index. */
 export type OnPage<T> = (page: T, index: number) => Promise<void> | void
 
+/** Called before each request of a paginated call (fir's pacing). */
+export type Pace = () => Promise<void>
+
 async function paginate<T extends { NextMarker?: string; Marker?: string }>(
   fetch: (marker: string | undefined) => Promise<T>,
   onPage: OnPage<T>,
+  pace: Pace | undefined,
   nextOf: (page: T) => string | undefined = (p) => p.NextMarker,
 ): Promise<number> {
   let marker: string | undefined
   let index = 0
   const seen = new Set<string>()
   do {
+    await pace?.()
     const page = await fetch(marker)
     await onPage(page, index++)
     marker = nextOf(page)
@@ -102,6 +107,7 @@ export function listVersionsByFunction(
   aws: AwsClients,
   functionName: string,
   onPage: OnPage<ListVersionsByFunctionCommandOutput>,
+  pace?: Pace,
 ): Promise<number> {
   return send('lambda:ListVersionsByFunction', `list the versions of ${functionName}`, () =>
     paginate(
@@ -110,6 +116,7 @@ export function listVersionsByFunction(
           new ListVersionsByFunctionCommand({ FunctionName: functionName, Marker, MaxItems: 50 }),
         ),
       onPage,
+      pace,
     ),
   )
 }
@@ -119,20 +126,26 @@ export function listAliases(
   aws: AwsClients,
   functionName: string,
   onPage: OnPage<ListAliasesCommandOutput>,
+  pace?: Pace,
 ): Promise<number> {
   return send('lambda:ListAliases', `list the aliases of ${functionName}`, () =>
     paginate(
       (Marker) =>
         aws.lambda.send(new ListAliasesCommand({ FunctionName: functionName, Marker, MaxItems: 50 })),
       onPage,
+      pace,
     ),
   )
 }
 
 /** lambda:ListFunctions in the client's region, every page. */
-export function listFunctions(aws: AwsClients, onPage: OnPage<ListFunctionsCommandOutput>): Promise<number> {
+export function listFunctions(
+  aws: AwsClients,
+  onPage: OnPage<ListFunctionsCommandOutput>,
+  pace?: Pace,
+): Promise<number> {
   return send('lambda:ListFunctions', `list the functions in ${aws.region}`, () =>
-    paginate((Marker) => aws.lambda.send(new ListFunctionsCommand({ Marker, MaxItems: 50 })), onPage),
+    paginate((Marker) => aws.lambda.send(new ListFunctionsCommand({ Marker, MaxItems: 50 })), onPage, pace),
   )
 }
 
@@ -179,6 +192,7 @@ export function listEventSourceMappings(
   aws: AwsClients,
   functionName: string,
   onPage: OnPage<ListEventSourceMappingsCommandOutput>,
+  pace?: Pace,
 ): Promise<number> {
   return send('lambda:ListEventSourceMappings', `list the event source mappings of ${functionName}`, () =>
     paginate(
@@ -187,6 +201,7 @@ export function listEventSourceMappings(
           new ListEventSourceMappingsCommand({ FunctionName: functionName, Marker, MaxItems: 100 }),
         ),
       onPage,
+      pace,
     ),
   )
 }
@@ -206,6 +221,7 @@ export function listProvisionedConcurrencyConfigs(
   aws: AwsClients,
   functionName: string,
   onPage: OnPage<ListProvisionedConcurrencyConfigsCommandOutput>,
+  pace?: Pace,
 ): Promise<number> {
   return send(
     'lambda:ListProvisionedConcurrencyConfigs',
@@ -221,6 +237,7 @@ export function listProvisionedConcurrencyConfigs(
             }),
           ),
         onPage,
+        pace,
       ),
   )
 }
@@ -230,6 +247,7 @@ export function listFunctionEventInvokeConfigs(
   aws: AwsClients,
   functionName: string,
   onPage: OnPage<ListFunctionEventInvokeConfigsCommandOutput>,
+  pace?: Pace,
 ): Promise<number> {
   return send(
     'lambda:ListFunctionEventInvokeConfigs',
@@ -241,6 +259,7 @@ export function listFunctionEventInvokeConfigs(
             new ListFunctionEventInvokeConfigsCommand({ FunctionName: functionName, Marker, MaxItems: 50 }),
           ),
         onPage,
+        pace,
       ),
   )
 }

@@ -19,6 +19,7 @@ export async function filterLogEvents(
   aws: AwsClients,
   window: LogWindow,
   onPage: (page: FilterLogEventsCommandOutput, index: number) => Promise<void> | void,
+  pace?: () => Promise<void>,
 ): Promise<{ events: number; pages: number; truncated: boolean }> {
   let nextToken: string | undefined
   let events = 0
@@ -26,6 +27,7 @@ export async function filterLogEvents(
   const seen = new Set<string>()
   try {
     do {
+      await pace?.()
       const page = await aws.logs.send(
         new FilterLogEventsCommand({
           logGroupName: window.logGroupName,

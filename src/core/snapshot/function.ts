@@ -1,0 +1,688 @@
+import type { AwsClients } from '../../aws/clients.js'
+import { batchGetImage, parseEcrImageUri } from '../../aws/ecr.js'
+import {
+  type AliasConfiguration,
+  type EventSourceMappingConfiguration,
+  type FunctionConfiguration,
+  type GetFunctionCommandOutput,
+  type GetFunctionUrlConfigCommandOutput,
+  type GetLayerVersionCommandOutput,
+  getCodeSigningConfig,
+  getFunction,
+  getFunctionCodeSigningConfig,
+  getFunctionConcurrency,
+  getFunctionUrlConfig,
+  getLayerVersion,
+  getPolicy,
+  listAliases,
+  listEventSourceMappings,
+  listFunctionEventInvokeConfigs,
+  listProvisionedConcurrencyConfigs,
+  listVersionsByFunction,
+} from '../../aws/lambda.js'
+import { safeSegment } from '../case/evidence-store.js'
+import { escapeTerminal } from '../common/text.js'
+import type { Gap } from '../context.js'
+import type { ArchiveProblem } from './archive.js'
+import { collectLogs, invokeCoverage, regionCoverage } from './coverage.js'
+import { analyseExposure, type QualifierExposureInput } from './exposure.js'
+import { mapLimit } from './pacing.js'
+import { type StoredPackage, storePackage } from './packages.js'
+import type { Fetched } from './recorder.js'
+import { collectRole, type RoleFacts, roleNameOf } from './role.js'
+import type { SnapshotRun } from './run.js'
+import { scanEnvironments } from './secrets.js'
+import type { AliasSummary, FindingLevel, FunctionSummary, LayerSummary, VersionSummary } from './types.js'
+
+/** A function to snapshot, resolved: its name, region, clients and folder in the set. */
+export interface SnapshotTarget {
+  name: string
+  region: string
+  account: string
+  aws: AwsClients
+  /** Folder in the set: `functions/<name>` (`functions/<name>@<region>` when names repeat). */
+  dir: string
+  /** The qualifier the summary describes (from an ARN, or --qualifier). */
+  qualifier?: string
+  /** GetFunction responses already fetched while resolving (stored by the caller), by qualifier. */
+  prefetched: Map<string, { value: GetFunctionCommandOutput; at: number; file: string }>
+}
+
+/** A fresh presigned location is reused for this long before another GetFunction (it lives 10 min). */
+const LOCATION_FRESH_MS = 5 * 60_000
+
+interface QualifierData {
+  qualifier: string
+  fn?: GetFunctionCommandOutput
+  fnFile?: string
+  policy?: string
+  policyFile?: string
+  url?: GetFunctionUrlConfigCommandOutput
+  urlFile?: string
+  code?: StoredPackage
+}
+
+const ARCHIVE_LEVEL: Record<ArchiveProblem['kind'], FindingLevel> = {
+  'zip-slip': 'high',
+  symlink: 'medium',
+  'zip-bomb': 'high',
+  corrupt: 'medium',
+  encrypted: 'medium',
+  'too-many-entries': 'low',
+}
+
+/**
+ * Collects one function into the set (DESIGN §3): GetFunction for $LATEST, every version and
+ * every alias; each distinct code package, fetched just in time and checked against CodeSha256;
+ * the resource policy of every qualifier; URL configs of $LATEST and every alias; event source
+ * mappings; reserved and provisioned concurrency; event invoke configs; code signing; every layer
+ * version with its content; the image manifest of image functions; the log group's recent events;
+ * the execution role(s); trail coverage of its region. Lambda calls share the run's token bucket
+ * and versions are walked with bounded concurrency. Returns the summary entry; findings go to the run.
+ */
+export async function collectFunction(run: SnapshotRun, target: SnapshotTarget): Promise<FunctionSummary> {
+  const { aws, name, region, dir } = target
+  const gaps: Gap[] = []
+  const arn = `arn:aws:lambda:${region}:${target.account}:function:${name}`
+  const rec = run.rec
+  const spec = (call: string, what: string, file: string, extra: { absentOk?: boolean } = {}) => ({
+    call,
+    target: arn,
+    what: `${what} of ${name}`,
+    file: `${dir}/${file}`,
+    region,
+    paced: true,
+    sink: gaps,
+    ...extra,
+  })
+  const qualifiers = new Map<string, QualifierData>()
+  const data = (q: string): QualifierData => {
+    let d = qualifiers.get(q)
+    if (!d) {
+      d = { qualifier: q }
+      qualifiers.set(q, d)
+    }
+    return d
+  }
+  const regionCov = regionCoverage(run, region)
+
+  // GetFunction of a qualifier (unless fetched while resolving), then its package, just in time.
+  const fetchQualifier = async (q: string): Promise<void> => {
+    const d = data(q)
+    const pre = target.prefetched.get(q)
+    let fetchedAt = Date.now()
+    if (pre) {
+      d.fn = pre.value
+      d.fnFile = pre.file
+      fetchedAt = pre.at
+    } else {
+      const r = await rec.one(
+        spec(
+          'lambda:GetFunction',
+          `configuration and code location (${q})`,
+          `get-function.${safeSegment(q)}.json`,
+        ),
+        () => getFunction(aws, name, q),
+      )
+      if (r.status !== 'stored') return
+      d.fn = r.value
+      d.fnFile = r.file
+    }
+    d.code = await packageOf(run, target, arn, q, d.fn, fetchedAt, gaps)
+  }
+
+  const policyOf = async (q: string): Promise<void> => {
+    const r = await rec.one(
+      spec('lambda:GetPolicy', `resource policy (${q})`, `get-policy.${safeSegment(q)}.json`, {
+        absentOk: true,
+      }),
+      () => getPolicy(aws, name, q),
+    )
+    if (r.status === 'stored') {
+      data(q).policy = r.value.Policy
+      data(q).policyFile = r.file
+    }
+  }
+  const urlOf = async (q: string): Promise<void> => {
+    const r = await rec.one(
+      spec(
+        'lambda:GetFunctionUrlConfig',
+        `function URL config (${q})`,
+        `get-function-url-config.${safeSegment(q)}.json`,
+        {
+          absentOk: true,
+        },
+      ),
+      () => getFunctionUrlConfig(aws, name, q),
+    )
+    if (r.status === 'stored') {
+      data(q).url = r.value
+      data(q).urlFile = r.file
+    }
+  }
+
+  // $LATEST first: its package is downloaded while its location is fresh.
+  const latestDone = fetchQualifier('$LATEST')
+  const [versionsRes, aliasesRes, , , esmRes, concurrencyRes, , , cscRes] = await Promise.all([
+    rec.pages<{ Versions?: FunctionConfiguration[] }>(
+      spec('lambda:ListVersionsByFunction', 'versions', 'list-versions-by-function'),
+      (onPage, pace) => listVersionsByFunction(aws, name, onPage, pace),
+    ),
+    rec.pages<{ Aliases?: AliasConfiguration[] }>(
+      spec('lambda:ListAliases', 'aliases', 'list-aliases'),
+      (onPage, pace) => listAliases(aws, name, onPage, pace),
+    ),
+    policyOf('$LATEST'),
+    urlOf('$LATEST'),
+    rec.pages<{ EventSourceMappings?: EventSourceMappingConfiguration[] }>(
+      spec('lambda:ListEventSourceMappings', 'event source mappings', 'list-event-source-mappings'),
+      (onPage, pace) => listEventSourceMappings(aws, name, onPage, pace),
+    ),
+    rec.one(
+      spec('lambda:GetFunctionConcurrency', 'reserved concurrency', 'get-function-concurrency.json'),
+      () => getFunctionConcurrency(aws, name),
+    ),
+    rec.pages(
+      spec(
+        'lambda:ListProvisionedConcurrencyConfigs',
+        'provisioned concurrency',
+        'list-provisioned-concurrency-configs',
+      ),
+      (onPage, pace) => listProvisionedConcurrencyConfigs(aws, name, onPage, pace),
+    ),
+    rec.pages(
+      spec(
+        'lambda:ListFunctionEventInvokeConfigs',
+        'event invoke configs',
+        'list-function-event-invoke-configs',
+      ),
+      (onPage, pace) => listFunctionEventInvokeConfigs(aws, name, onPage, pace),
+    ),
+    rec.one(
+      spec(
+        'lambda:GetFunctionCodeSigningConfig',
+        'code signing config',
+        'get-function-code-signing-config.json',
+      ),
+      () => getFunctionCodeSigningConfig(aws, name),
+    ),
+    latestDone,
+  ])
+
+  const versions = versionsRes.pages
+    .flatMap((p) => p.Versions ?? [])
+    .map((v) => v.Version)
+    .filter((v): v is string => Boolean(v) && v !== '$LATEST')
+  const versionConfigs = new Map(
+    versionsRes.pages.flatMap((p) => p.Versions ?? []).map((v) => [v.Version ?? '', v] as const),
+  )
+  const aliases = aliasesRes.pages.flatMap((p) => p.Aliases ?? [])
+
+  // Every version: GetFunction (then its package, if it is a new one) and its resource policy.
+  await mapLimit(versions, run.settings.versionConcurrency, async (v) => {
+    await fetchQualifier(v)
+    await policyOf(v)
+  })
+  // Every alias: GetFunction, resource policy and URL config.
+  await mapLimit(aliases, run.settings.versionConcurrency, async (a) => {
+    if (!a.Name) return
+    await fetchQualifier(a.Name)
+    await policyOf(a.Name)
+    await urlOf(a.Name)
+  })
+
+  const csc = cscRes.status === 'stored' ? cscRes.value.CodeSigningConfigArn : undefined
+  if (csc) {
+    await rec.one(
+      spec('lambda:GetCodeSigningConfig', 'code signing config details', 'get-code-signing-config.json'),
+      () => getCodeSigningConfig(aws, csc),
+    )
+  }
+
+  const configs = [...qualifiers.values()].filter((d) => d.fn?.Configuration)
+  const focusName = target.qualifier ?? run.settings.qualifier ?? '$LATEST'
+  const focus = qualifiers.get(focusName) ?? qualifiers.get('$LATEST')
+  const focusConfig = focus?.fn?.Configuration
+
+  // Layers of every qualifier: metadata and content, once per layer version per run.
+  const layerArns = [
+    ...new Set(configs.flatMap((d) => (d.fn?.Configuration?.Layers ?? []).map((l) => l.Arn ?? ''))),
+  ].filter(Boolean)
+  const layers = await Promise.all(layerArns.map((l) => collectLayer(run, l, gaps)))
+
+  // Image functions: the resolved digest, and the manifest where ECR lets us read it.
+  let imageUri: string | undefined
+  let imageDigest: string | undefined
+  if (focusConfig?.PackageType === 'Image') {
+    imageUri = focus?.fn?.Code?.ImageUri
+    imageDigest = focus?.fn?.Code?.ResolvedImageUri?.split('@')[1]
+    if (imageUri && imageDigest) await collectImage(run, imageUri, imageDigest, gaps)
+  }
+
+  // The execution role(s): a version running with another role (a role swap) is collected too.
+  const roleArns = [
+    ...new Set(configs.map((d) => d.fn?.Configuration?.Role).filter((r): r is string => Boolean(r))),
+  ]
+  const roles = new Map<string, RoleFacts>()
+  for (const r of roleArns) roles.set(r, await collectRole(run, r))
+  const focusRole = focusConfig?.Role ? roles.get(focusConfig.Role) : undefined
+
+  const logGroupName = focusConfig?.LoggingConfig?.LogGroup ?? `/aws/lambda/${name}`
+  const logs = await collectLogs(run, { arn, name, region, dir }, logGroupName, gaps)
+
+  // Findings: secrets and keys in environments, exposure, package integrity, hostile archives.
+  const envScan = scanEnvironments(
+    configs.map((d) => ({ qualifier: d.qualifier, variables: d.fn?.Configuration?.Environment?.Variables })),
+  )
+  const envEvidence = configs.map((d) => d.fnFile ?? '').filter(Boolean)
+  for (const s of envScan.secrets) {
+    run.addFinding({
+      kind: 'secret-in-environment',
+      level: 'high',
+      title: `Environment variable ${s.name} of ${name} holds a secret (${s.kind}): ${s.redacted}`,
+      target: arn,
+      key: `${s.name}\u0000${s.redacted}`,
+      detail: { variable: s.name, redacted: s.redacted, kind: s.kind, qualifiers: s.qualifiers },
+      evidence: envEvidence,
+    })
+  }
+  for (const k of envScan.accessKeys) {
+    run.addFinding({
+      kind: 'access-key-in-environment',
+      level: k.pairedWith ? 'critical' : 'high',
+      title: `Environment variable ${k.name} of ${name} holds access key id ${k.accessKeyId}${k.pairedWith ? ` with its secret in ${k.pairedWith}: a usable long-term key` : ''}`,
+      target: arn,
+      key: `${k.name}\u0000${k.accessKeyId}`,
+      detail: {
+        variable: k.name,
+        accessKeyId: k.accessKeyId,
+        qualifiers: k.qualifiers,
+        ...(k.pairedWith ? { secretIn: k.pairedWith } : {}),
+      },
+      evidence: envEvidence,
+    })
+  }
+
+  const exposureInputs: QualifierExposureInput[] = [...qualifiers.values()].map((d) => ({
+    qualifier: d.qualifier,
+    ...(d.policy ? { policy: d.policy } : {}),
+    ...(d.url ? { url: d.url } : {}),
+  }))
+  const exposure = analyseExposure(exposureInputs, target.account)
+  const policyFiles = [...qualifiers.values()]
+    .flatMap((d) => [d.policyFile ?? '', d.urlFile ?? ''])
+    .filter(Boolean)
+  for (const e of exposure) {
+    run.addFinding({
+      kind:
+        e.kind === 'function-url'
+          ? 'public-url'
+          : e.kind === 'resource-policy'
+            ? 'public-statement'
+            : 'unscoped-service-statement',
+      level: e.level,
+      title: `${name}: ${e.summary}`,
+      target: arn,
+      key: e.url ?? JSON.stringify([e.sid, e.principal, e.actions]),
+      detail: { ...e },
+      evidence: policyFiles,
+    })
+  }
+
+  // One integrity finding per (reported, received) pair, naming every qualifier that shows it.
+  const mismatches = new Map<
+    string,
+    { pkg: StoredPackage; qualifiers: string[]; files: string[]; reported?: string }
+  >()
+  for (const d of qualifiers.values()) {
+    const c = d.code
+    if (c?.check !== 'mismatch') continue
+    const k = `${c.expectedSha256}\u0000${c.actualSha256}`
+    const hit = mismatches.get(k)
+    if (hit) {
+      hit.qualifiers.push(d.qualifier)
+      if (d.fnFile) hit.files.push(d.fnFile)
+    } else {
+      mismatches.set(k, {
+        pkg: c,
+        qualifiers: [d.qualifier],
+        files: [d.fnFile ?? '', c.file ?? ''].filter(Boolean),
+        ...(d.fn?.Configuration?.CodeSha256 ? { reported: d.fn.Configuration.CodeSha256 } : {}),
+      })
+    }
+  }
+  for (const [k, m] of mismatches) {
+    run.addFinding({
+      kind: 'code-integrity',
+      level: 'high',
+      title: `The package downloaded for ${name} (${m.qualifiers.join(', ')}) does not match its CodeSha256: ${m.pkg.expectedSha256?.slice(0, 12) ?? 'malformed'}… reported, ${m.pkg.actualSha256?.slice(0, 12)}… received`,
+      target: arn,
+      key: k,
+      detail: {
+        qualifiers: m.qualifiers,
+        codeSha256: m.reported,
+        expectedSha256: m.pkg.expectedSha256,
+        actualSha256: m.pkg.actualSha256,
+        file: m.pkg.file,
+      },
+      evidence: m.files,
+    })
+  }
+  const archives = new Map<string, { pkg: StoredPackage; qualifiers: string[] }>()
+  for (const d of qualifiers.values()) {
+    if (!d.code?.listing || !d.code.file) continue
+    const hit = archives.get(d.code.file)
+    if (hit) hit.qualifiers.push(d.qualifier)
+    else archives.set(d.code.file, { pkg: d.code, qualifiers: [d.qualifier] })
+  }
+  for (const l of layers) {
+    if (l.pkg?.listing && l.pkg.file && !archives.has(l.pkg.file))
+      archives.set(l.pkg.file, { pkg: l.pkg, qualifiers: [l.summary.arn] })
+  }
+  for (const [file, { pkg, qualifiers: qs }] of archives) {
+    const byKind = new Map<ArchiveProblem['kind'], ArchiveProblem[]>()
+    for (const p of pkg.listing?.problems ?? []) byKind.set(p.kind, [...(byKind.get(p.kind) ?? []), p])
+    for (const [kind, problems] of byKind) {
+      const sample = problems
+        .slice(0, 3)
+        .map((p) => (p.entry ? JSON.stringify(escapeTerminal(p.entry)) : p.detail))
+        .join(', ')
+      run.addFinding({
+        kind: 'hostile-archive',
+        level: ARCHIVE_LEVEL[kind],
+        title: `Package ${file} of ${name} has ${problems.length} ${kind} entr${problems.length === 1 ? 'y' : 'ies'}${sample ? `: ${sample}` : ''} (listed, not extracted)`,
+        target: arn,
+        key: `${file}\u0000${kind}`,
+        detail: {
+          archive: file,
+          problem: kind,
+          qualifiers: qs,
+          problems: problems.slice(0, 50),
+          count: problems.length,
+        },
+        evidence: [file, pkg.listingFile ?? ''].filter(Boolean),
+      })
+    }
+  }
+
+  const coverage = invokeCoverage(await regionCov, arn)
+  if (coverage.lambdaDataEvents === 'not-recorded') {
+    run.addFinding({
+      kind: 'trail-coverage',
+      level: 'low',
+      title: `No logging trail records Invoke (Lambda data events) of ${name}: who invoked it cannot be shown`,
+      target: arn,
+      key: 'no-data-events',
+      detail: { region },
+      evidence: (await regionCov).files,
+    })
+  }
+
+  const versionSummaries: VersionSummary[] = versions.map((v) => {
+    const d = qualifiers.get(v)
+    const c = d?.fn?.Configuration ?? versionConfigs.get(v)
+    return {
+      version: v,
+      ...(c?.CodeSha256 ? { codeSha256: c.CodeSha256 } : {}),
+      ...(c?.LastModified ? { lastModified: c.LastModified } : {}),
+      ...(c?.Description ? { description: c.Description } : {}),
+      code: c?.PackageType === 'Image' ? 'image' : (d?.code?.check ?? 'not-downloaded'),
+    }
+  })
+  const aliasSummaries: AliasSummary[] = aliases.map((a) => ({
+    name: a.Name ?? '',
+    ...(a.FunctionVersion ? { version: a.FunctionVersion } : {}),
+    ...(a.RoutingConfig?.AdditionalVersionWeights
+      ? { routing: a.RoutingConfig.AdditionalVersionWeights }
+      : {}),
+    ...(a.Description ? { description: a.Description } : {}),
+  }))
+  const urls = new Map<string, { url: string; authType?: string; qualifiers: string[] }>()
+  for (const d of qualifiers.values()) {
+    const u = d.url?.FunctionUrl
+    if (!u) continue
+    const hit = urls.get(u)
+    if (hit) hit.qualifiers.push(d.qualifier)
+    else
+      urls.set(u, {
+        url: u,
+        ...(d.url?.AuthType ? { authType: d.url.AuthType } : {}),
+        qualifiers: [d.qualifier],
+      })
+  }
+  const reserved =
+    concurrencyRes.status === 'stored' ? (concurrencyRes.value.ReservedConcurrentExecutions ?? null) : null
+  return {
+    name,
+    arn,
+    region,
+    account: target.account,
+    qualifier: focus?.qualifier ?? '$LATEST',
+    ...(focusConfig?.Runtime ? { runtime: focusConfig.Runtime } : {}),
+    ...(focusConfig?.PackageType ? { packageType: focusConfig.PackageType } : {}),
+    ...(focusConfig?.LastModified ? { lastModified: focusConfig.LastModified } : {}),
+    ...(focusConfig?.CodeSha256 ? { codeSha256: focusConfig.CodeSha256 } : {}),
+    code: focusConfig?.PackageType === 'Image' ? 'image' : (focus?.code?.check ?? 'not-downloaded'),
+    ...(focus?.code?.file ? { codeFile: focus.code.file } : {}),
+    ...(imageUri ? { imageUri } : {}),
+    ...(imageDigest ? { imageDigest } : {}),
+    ...(focusConfig?.Role ? { role: focusConfig.Role, roleName: roleNameOf(focusConfig.Role) } : {}),
+    ...(focusConfig?.Description ? { description: focusConfig.Description } : {}),
+    versions: versionSummaries,
+    aliases: aliasSummaries,
+    layers: layers.map((l) => l.summary),
+    url: [...urls.values()][0] ?? null,
+    exposure,
+    secrets: envScan.secrets,
+    accessKeyIds: [...new Set(envScan.accessKeys.map((k) => k.accessKeyId))],
+    riskyPermissions: focusRole?.risky ?? [],
+    reservedConcurrency: reserved,
+    eventSourceMappings: esmRes.pages
+      .flatMap((p) => p.EventSourceMappings ?? [])
+      .map((m) => ({
+        ...(m.UUID ? { uuid: m.UUID } : {}),
+        ...(m.EventSourceArn ? { source: m.EventSourceArn } : {}),
+        ...(m.State ? { state: m.State } : {}),
+      })),
+    logGroup: { name: logs.name, events: logs.events, truncated: logs.truncated, present: logs.present },
+    trailCoverage: coverage,
+    quarantined: [...roles.values()].some((r) => r.quarantinePolicy !== undefined),
+    gaps: [...gaps, ...[...roles.values()].flatMap((r) => r.gaps)],
+  }
+}
+
+/** The package of one qualifier: a fresh location (refetched when older than 5 min or refused). */
+function packageOf(
+  run: SnapshotRun,
+  target: SnapshotTarget,
+  arn: string,
+  qualifier: string,
+  fn: GetFunctionCommandOutput,
+  fetchedAt: number,
+  gaps: Gap[],
+): Promise<StoredPackage | undefined> {
+  const config = fn.Configuration
+  if (config?.PackageType === 'Image' || fn.Code?.RepositoryType === 'ECR') return Promise.resolve(undefined)
+  let refetches = 0
+  return storePackage(run, {
+    kind: 'code',
+    aws: target.aws,
+    codeSha256: config?.CodeSha256,
+    label: `${target.name}:${qualifier}`,
+    call: 'lambda:GetFunction',
+    sink: gaps,
+    location: async (attempt) => {
+      const location = fn.Code?.Location
+      if (attempt === 0 && location && Date.now() - fetchedAt < LOCATION_FRESH_MS) return location
+      // The presigned location expired (or was refused): ask Lambda for a new one.
+      refetches++
+      const r: Fetched<GetFunctionCommandOutput> = await run.rec.one(
+        {
+          call: 'lambda:GetFunction',
+          target: arn,
+          what: `fresh code location of ${target.name}:${qualifier}`,
+          file: `${target.dir}/get-function.${safeSegment(qualifier)}.refetch-${refetches}.json`,
+          region: target.region,
+          paced: true,
+          sink: gaps,
+        },
+        () => getFunction(target.aws, target.name, qualifier),
+      )
+      const fresh = r.status === 'stored' ? r.value.Code?.Location : undefined
+      if (!fresh) throw new Error('Lambda returned no Code.Location')
+      return fresh
+    },
+  })
+}
+
+interface LayerResult {
+  summary: LayerSummary
+  pkg?: StoredPackage
+}
+
+/** GetLayerVersion and the layer's content (streamed, hashed, resumable), once per version ARN. */
+function collectLayer(run: SnapshotRun, layerVersionArn: string, sink: Gap[]): Promise<LayerResult> {
+  return run.cache<LayerResult>('layers').get(layerVersionArn, async () => {
+    const m = layerVersionArn.match(/^(arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):layer:([^:]+)):(\d+)$/)
+    if (!m) {
+      run.rec.gap(
+        {
+          what: `layer ${layerVersionArn}`,
+          call: 'lambda:GetLayerVersion',
+          reason: 'other: not a layer version ARN',
+        },
+        sink,
+      )
+      return { summary: { arn: layerVersionArn, code: 'not-downloaded' } }
+    }
+    const [, layerArn, layerRegion, layerAccount, layerName, version] = m
+    const client = run.clients(layerRegion!)
+    const dir = `layers/${safeSegment(layerAccount!)}/${safeSegment(layerName!)}/${version}`
+    const r = await run.rec.one(
+      {
+        call: 'lambda:GetLayerVersion',
+        target: layerVersionArn,
+        what: `layer ${layerName}:${version}`,
+        file: `${dir}/get-layer-version.json`,
+        region: layerRegion,
+        paced: true,
+        sink,
+      },
+      // A name works in the caller's own account; another account's layer is named by its ARN.
+      () =>
+        getLayerVersion(client, (sameAccount(run, layerAccount!) ? layerName : layerArn)!, Number(version)),
+    )
+    if (r.status !== 'stored') return { summary: { arn: layerVersionArn, code: 'not-downloaded' } }
+    const content = r.value.Content
+    const base: LayerSummary = {
+      arn: layerVersionArn,
+      ...(content?.CodeSha256 ? { codeSha256: content.CodeSha256 } : {}),
+      ...(content?.CodeSize !== undefined ? { codeSize: content.CodeSize } : {}),
+      code: 'not-downloaded',
+    }
+    const location = content?.Location
+    if (!location || !/^https?:\/\//.test(location)) {
+      run.rec.gap(
+        {
+          what: `layer content of ${layerVersionArn}`,
+          call: 'lambda:GetLayerVersion',
+          reason: `unavailable: Content.Location is ${JSON.stringify(location ?? null)}, not a downloadable URL`,
+        },
+        sink,
+      )
+      return { summary: base }
+    }
+    let refetched = 0
+    const pkg = await storePackage(run, {
+      kind: 'layers',
+      aws: client,
+      codeSha256: content?.CodeSha256,
+      label: layerVersionArn,
+      call: 'lambda:GetLayerVersion',
+      sink,
+      location: async (attempt) => {
+        if (attempt === 0) return location
+        refetched++
+        const again = await run.rec.one(
+          {
+            call: 'lambda:GetLayerVersion',
+            target: layerVersionArn,
+            what: `fresh content location of layer ${layerName}:${version}`,
+            file: `${dir}/get-layer-version.refetch-${refetched}.json`,
+            region: layerRegion,
+            paced: true,
+            sink,
+          },
+          () =>
+            getLayerVersion(
+              client,
+              (sameAccount(run, layerAccount!) ? layerName : layerArn)!,
+              Number(version),
+            ),
+        )
+        const fresh =
+          again.status === 'stored'
+            ? (again.value as GetLayerVersionCommandOutput).Content?.Location
+            : undefined
+        if (!fresh) throw new Error('Lambda returned no Content.Location')
+        return fresh
+      },
+    })
+    if (pkg.check === 'mismatch') {
+      run.addFinding({
+        kind: 'code-integrity',
+        level: 'high',
+        title: `The content downloaded for layer ${layerName}:${version} does not match its CodeSha256`,
+        target: layerVersionArn,
+        key: `${pkg.expectedSha256}\u0000${pkg.actualSha256}`,
+        detail: {
+          layer: layerVersionArn,
+          expectedSha256: pkg.expectedSha256,
+          actualSha256: pkg.actualSha256,
+          file: pkg.file,
+        },
+        evidence: [r.file, pkg.file ?? ''].filter(Boolean),
+      })
+    }
+    return { summary: { ...base, code: pkg.check, ...(pkg.file ? { file: pkg.file } : {}) }, pkg }
+  })
+}
+
+function sameAccount(run: SnapshotRun, account: string): boolean {
+  return run.callerAccount === account
+}
+
+/** The image manifest (ECR BatchGetImage) of an image function's resolved digest, once per digest. */
+function collectImage(run: SnapshotRun, imageUri: string, digest: string, sink: Gap[]): Promise<void> {
+  return run.cache<void>('images').get(digest, async () => {
+    const parsed = parseEcrImageUri(imageUri)
+    if (!parsed) {
+      run.rec.gap(
+        {
+          what: `image manifest of ${imageUri}`,
+          call: 'ecr:BatchGetImage',
+          reason: 'other: not an ECR image URI',
+        },
+        sink,
+      )
+      return
+    }
+    const r = await run.rec.one(
+      {
+        call: 'ecr:BatchGetImage',
+        target: `${imageUri}@${digest}`,
+        what: `image manifest of ${parsed.repository}@${digest}`,
+        file: `images/${safeSegment(parsed.registryId)}/${safeSegment(parsed.repository)}/${safeSegment(digest)}.batch-get-image.json`,
+        region: parsed.region,
+        sink,
+      },
+      () => batchGetImage(run.clients(parsed.region), parsed.registryId, parsed.repository, digest),
+    )
+    if (r.status === 'stored' && (r.value.images ?? []).length === 0) {
+      const why = (r.value.failures ?? []).map((f) => `${f.failureCode}: ${f.failureReason}`).join('; ')
+      run.ctx.log.warn(
+        `image manifest of ${parsed.repository}@${digest} is not in ECR (${why || 'no image returned'})`,
+      )
+    }
+  })
+}

@@ -1,0 +1,128 @@
+import { shortKeyId } from '../common/redact.js'
+import { escapeTerminal } from '../common/text.js'
+import type { Finding, FunctionSummary, SnapshotResult } from './types.js'
+
+const e = (v: unknown) => escapeTerminal(v === undefined || v === null ? '-' : String(v))
+
+function codeLine(f: FunctionSummary): string {
+  if (f.packageType === 'Image') {
+    return `${e(f.imageUri)} @ ${e(f.imageDigest)}`
+  }
+  const check = {
+    match: 'package downloaded, SHA-256 matches',
+    mismatch: 'package downloaded, SHA-256 DOES NOT MATCH (integrity finding)',
+    'not-downloaded': 'package not downloaded (see gaps)',
+    image: 'image',
+  }[f.code]
+  return `${e(f.codeSha256)}  (${check})`
+}
+
+function functionBlock(f: FunctionSummary, findings: Finding[]): string {
+  const lines: string[] = []
+  lines.push(`Function ${e(f.name)}  ${e(f.arn)}`)
+  const row = (label: string, value: string) => lines.push(`  ${label.padEnd(14)}${value}`)
+  row('qualifier', e(f.qualifier))
+  row('runtime', `${e(f.runtime ?? f.packageType)}`)
+  row('last modified', e(f.lastModified))
+  row('code sha256', codeLine(f))
+  row('role', f.role ? `${e(f.role)}${f.quarantined ? '  (AWS quarantine policy attached)' : ''}` : '-')
+  row(
+    'versions',
+    f.versions.length === 0
+      ? 'none published'
+      : `${f.versions.length}: ${f.versions
+          .slice(-10)
+          .map((v) => `${e(v.version)}${v.code === 'mismatch' ? '(mismatch)' : ''}`)
+          .join(', ')}${f.versions.length > 10 ? ' …' : ''}`,
+  )
+  row(
+    'aliases',
+    f.aliases.length === 0
+      ? 'none'
+      : f.aliases
+          .map(
+            (a) =>
+              `${e(a.name)}→${e(a.version)}${
+                a.routing
+                  ? ` (+${Object.entries(a.routing)
+                      .map(([v, w]) => `${e(v)}:${w}`)
+                      .join(',')})`
+                  : ''
+              }`,
+          )
+          .join(', '),
+  )
+  row('layers', f.layers.length === 0 ? 'none' : f.layers.map((l) => `${e(l.arn)} (${l.code})`).join(', '))
+  row('url', f.url ? `${e(f.url.url)} AuthType ${e(f.url.authType)}` : 'none')
+  row('concurrency', f.reservedConcurrency === null ? 'unreserved' : `reserved ${f.reservedConcurrency}`)
+  row(
+    'event sources',
+    f.eventSourceMappings.length === 0
+      ? 'none'
+      : f.eventSourceMappings.map((m) => `${e(m.source)} (${e(m.state)})`).join(', '),
+  )
+  row(
+    'log group',
+    f.logGroup.present === false
+      ? `${e(f.logGroup.name)} does not exist`
+      : `${e(f.logGroup.name)}: ${f.logGroup.events} events kept${f.logGroup.truncated ? ' (limit reached)' : ''}`,
+  )
+  row('invoke trail', f.trailCoverage.lambdaDataEvents)
+  lines.push('  risky permissions:')
+  if (f.riskyPermissions.length === 0) lines.push('    none found')
+  for (const r of f.riskyPermissions) {
+    const sid = typeof r.statement.Sid === 'string' ? ` statement ${e(r.statement.Sid)}` : ''
+    lines.push(
+      `    [${r.level}] ${e(r.action)} on ${e(r.resource)}  (${e(r.policy)}${sid}${r.conditioned ? ', has a condition' : ''})`,
+    )
+  }
+  lines.push('  exposure:')
+  if (f.exposure.length === 0) lines.push('    none found')
+  for (const x of f.exposure)
+    lines.push(`    [${x.level}] ${e(x.summary)}  (${x.qualifiers.map(e).join(', ')})`)
+  lines.push('  secrets in environment (redacted):')
+  if (f.secrets.length === 0 && f.accessKeyIds.length === 0) lines.push('    none found')
+  for (const s of f.secrets)
+    lines.push(`    ${e(s.name)} = ${s.redacted}  (${e(s.kind)}; ${s.qualifiers.map(e).join(', ')})`)
+  for (const k of f.accessKeyIds) lines.push(`    access key id ${e(k)} (${e(shortKeyId(k))}): rotate it`)
+  const own = findings.filter((x) => x.target === f.arn || x.target === f.role)
+  const counts = ['critical', 'high', 'medium', 'low', 'informational']
+    .map((l) => [l, own.filter((x) => x.level === l).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([l, n]) => `${n} ${l}`)
+  row('findings', counts.length ? counts.join(', ') : 'none')
+  if (f.gaps.length > 0) {
+    lines.push('  gaps:')
+    for (const g of f.gaps) lines.push(`    ${e(g.what)} [${e(g.call)}]: ${e(g.reason)}`)
+  }
+  return lines.join('\n')
+}
+
+/** The human summary of a snapshot (the same facts --json prints). Every AWS value is escaped. */
+export function renderSnapshot(r: SnapshotResult): string {
+  const head = [
+    `Sealed evidence set ${e(r.set)}: ${r.files} files, manifest sha256 ${r.manifestSha256}`,
+    `taken by ${e(r.takenBy.arn)} (account ${e(r.takenBy.account)}) at ${r.takenAt} UTC`,
+  ]
+  if (r.remote) {
+    head.push(
+      `copied to s3://${e(r.remote.bucket)}/${e(r.remote.prefix)} under Object Lock ${r.remote.mode} until ${r.remote.retainUntil}: ${r.remote.objects.length} objects${r.remote.manifest?.versionId ? `, manifest version ${e(r.remote.manifest.versionId)}` : ''}`,
+    )
+  }
+  const blocks = r.functions.map((f) => functionBlock(f, r.findings))
+  const top = r.findings
+    .filter((f) => f.level === 'critical' || f.level === 'high')
+    .slice(0, 20)
+    .map((f) => `  [${f.level}] ${e(f.title)}`)
+  const findingsBlock =
+    top.length > 0
+      ? [
+          `Findings (${r.findings.length}; critical and high below, all in findings.json):`,
+          ...top,
+          ...(r.findings.filter((f) => f.level === 'critical' || f.level === 'high').length > 20
+            ? ['  …']
+            : []),
+        ]
+      : [`Findings: ${r.findings.length} (none critical or high)`]
+  return [head.join('\n'), ...blocks, findingsBlock.join('\n')].join('\n\n')
+}

@@ -1,0 +1,201 @@
+import type { AwsClients } from '../../aws/clients.js'
+import { classifyFailure } from '../../aws/errors.js'
+import {
+  type FunctionConfiguration,
+  type GetFunctionCommandOutput,
+  getFunction,
+  type ListFunctionsCommandOutput,
+  listFunctions,
+} from '../../aws/lambda.js'
+import { NotFoundError, UsageError } from '../../errors.js'
+import { escapeTerminal } from '../common/text.js'
+import { assertSameAccount, parseArn } from '../identity.js'
+import type { TokenBucket } from './pacing.js'
+import { roleNameOf } from './role.js'
+
+/** A function named on the command line, parsed. */
+export interface FunctionRef {
+  name: string
+  region?: string
+  account?: string
+  qualifier?: string
+  /** What the user typed. */
+  input: string
+}
+
+const NAME = /^[A-Za-z0-9_-]{1,64}$/
+const QUALIFIER = /^(\$LATEST|[0-9]{1,10}|[A-Za-z0-9_-]{1,128})$/
+
+/**
+ * Parses a function name, `name:qualifier`, a partial ARN (`123456789012:function:name`) or a full
+ * ARN (`arn:aws:lambda:region:account:function:name[:qualifier]`; it sets region and account).
+ */
+export function parseFunctionRef(input: string): FunctionRef {
+  const bad = () =>
+    new UsageError(
+      `unable to read function ${JSON.stringify(escapeTerminal(input))}: it is not a function name or ARN`,
+      {
+        actions: [
+          'pass a name (my-function), a partial ARN (123456789012:function:my-function) or a full ARN',
+        ],
+      },
+    )
+  if (input.startsWith('arn:')) {
+    const arn = parseArn(input)
+    const m = arn?.resource.match(/^function:([^:]+)(?::([^:]+))?$/)
+    if (arn?.service !== 'lambda' || !m || !NAME.test(m[1]!) || !arn.region) throw bad()
+    if (m[2] !== undefined && !QUALIFIER.test(m[2])) throw bad()
+    return {
+      name: m[1]!,
+      region: arn.region,
+      account: arn.account,
+      ...(m[2] ? { qualifier: m[2] } : {}),
+      input,
+    }
+  }
+  const partial = input.match(/^(\d{12}):function:([^:]+)(?::([^:]+))?$/)
+  if (partial) {
+    if (!NAME.test(partial[2]!) || (partial[3] !== undefined && !QUALIFIER.test(partial[3]))) throw bad()
+    return {
+      name: partial[2]!,
+      account: partial[1]!,
+      ...(partial[3] ? { qualifier: partial[3] } : {}),
+      input,
+    }
+  }
+  const [name, qualifier, extra] = input.split(':')
+  if (
+    extra !== undefined ||
+    !name ||
+    !NAME.test(name) ||
+    (qualifier !== undefined && !QUALIFIER.test(qualifier))
+  )
+    throw bad()
+  return { name, ...(qualifier ? { qualifier } : {}), input }
+}
+
+/** A resolved target before the evidence set exists: what was fetched is kept to be stored. */
+export interface ResolvedTarget {
+  name: string
+  region: string
+  account: string
+  qualifier?: string
+  /** The GetFunction made to check the function exists (named functions only). */
+  check?: { qualifier: string; at: number; value?: GetFunctionCommandOutput; error?: unknown }
+}
+
+/** ListFunctions pages (or the failure) of one region, kept until the set exists. */
+export interface Discovery {
+  region: string
+  pages: ListFunctionsCommandOutput[]
+  error?: unknown
+}
+
+/**
+ * Resolves the functions to snapshot: each named function (a full ARN sets region and account, and
+ * another account is refused), checked with GetFunction — a function that does not exist is a usage
+ * error (exit 2) before anything is written; with `allUsingRole`, every function in `regions` whose
+ * execution role is that role (ListFunctions).
+ */
+export async function resolveTargets(
+  aws: AwsClients,
+  pacer: TokenBucket,
+  opts: { functions: string[]; qualifier?: string; allUsingRole?: string; regions?: string[] },
+  callerAccount: string,
+): Promise<{ targets: ResolvedTarget[]; discovery: Discovery[] }> {
+  const refs = opts.functions.map(parseFunctionRef)
+  for (const ref of refs) {
+    if (ref.account && ref.account !== callerAccount) {
+      await assertSameAccount(
+        aws,
+        `arn:aws:lambda:${ref.region ?? aws.region}:${ref.account}:function:${ref.name}`,
+      )
+    }
+  }
+  const targets: ResolvedTarget[] = []
+  const missing: string[] = []
+  await Promise.all(
+    refs.map(async (ref) => {
+      const region = ref.region ?? aws.region
+      const qualifier = ref.qualifier ?? opts.qualifier
+      const checkQualifier = qualifier ?? '$LATEST'
+      const t: ResolvedTarget = {
+        name: ref.name,
+        region,
+        account: callerAccount,
+        ...(qualifier ? { qualifier } : {}),
+      }
+      await pacer.take()
+      try {
+        const value = await getFunction(aws.forRegion(region), ref.name, checkQualifier)
+        t.check = { qualifier: checkQualifier, at: Date.now(), value }
+      } catch (err) {
+        if (classifyFailure((err as { cause?: unknown }).cause ?? err) === 'not-found') {
+          missing.push(
+            `${escapeTerminal(ref.input)}${qualifier && !ref.qualifier ? ` (qualifier ${qualifier})` : ''} in ${region}`,
+          )
+          return
+        }
+        t.check = { qualifier: checkQualifier, at: Date.now(), error: err }
+      }
+      targets.push(t)
+    }),
+  )
+  if (missing.length > 0) {
+    throw new NotFoundError(`unable to snapshot ${missing.join(', ')}: no such function`, {
+      actions: [
+        'check the name and --region (a full ARN sets the region)',
+        'list the functions with `aws lambda list-functions --query "Functions[].FunctionName"`',
+      ],
+    })
+  }
+
+  const discovery: Discovery[] = []
+  if (opts.allUsingRole) {
+    const wanted = opts.allUsingRole
+    const byArn = wanted.startsWith('arn:')
+    if (!byArn && !/^[\w+=,.@-]{1,64}$/.test(wanted)) {
+      throw new UsageError(
+        `unable to use role ${JSON.stringify(escapeTerminal(wanted))}: it is not a role name or ARN`,
+        {
+          actions: [
+            'pass --all-using-role with a role name (my-role) or ARN (arn:aws:iam::123456789012:role/my-role)',
+          ],
+        },
+      )
+    }
+    const matches = (fn: FunctionConfiguration) =>
+      Boolean(fn.Role) && (byArn ? fn.Role === wanted : roleNameOf(fn.Role!) === wanted)
+    const regions = opts.regions?.length ? opts.regions : [aws.region]
+    await Promise.all(
+      regions.map(async (region) => {
+        const d: Discovery = { region, pages: [] }
+        discovery.push(d)
+        try {
+          await listFunctions(
+            aws.forRegion(region),
+            (page) => {
+              d.pages.push(page)
+            },
+            () => pacer.take(),
+          )
+        } catch (err) {
+          d.error = err
+        }
+        for (const fn of d.pages.flatMap((p) => p.Functions ?? [])) {
+          if (!fn.FunctionName || !matches(fn)) continue
+          if (targets.some((t) => t.name === fn.FunctionName && t.region === region)) continue
+          targets.push({
+            name: fn.FunctionName,
+            region,
+            account: parseArn(fn.FunctionArn ?? '')?.account || callerAccount,
+            ...(opts.qualifier ? { qualifier: opts.qualifier } : {}),
+          })
+        }
+      }),
+    )
+    discovery.sort((a, b) => a.region.localeCompare(b.region))
+  }
+  targets.sort((a, b) => a.region.localeCompare(b.region) || a.name.localeCompare(b.name))
+  return { targets, discovery }
+}

@@ -1,0 +1,199 @@
+import type { Gap } from '../context.js'
+
+/** How serious a finding is (the shared findings format of the brief). */
+export type FindingLevel = 'critical' | 'high' | 'medium' | 'low' | 'informational'
+
+/**
+ * One finding of a snapshot, as written to `findings.json`. `detail` never holds a secret value:
+ * secrets appear only in their redacted form. `evidence` lists paths relative to the set.
+ */
+export interface Finding {
+  id: string
+  kind: FindingKind
+  level: FindingLevel
+  title: string
+  /** The function ARN or role ARN the finding is about. */
+  target: string
+  detail: Record<string, unknown>
+  evidence: string[]
+}
+
+export type FindingKind =
+  | 'secret-in-environment'
+  | 'access-key-in-environment'
+  | 'risky-permission'
+  | 'public-url'
+  | 'public-statement'
+  | 'unscoped-service-statement'
+  | 'code-integrity'
+  | 'hostile-archive'
+  | 'quarantine-policy'
+  | 'trail-coverage'
+  | 'log-group-missing'
+
+/** A role permission that gives an attacker leverage, with the statement that grants it. */
+export interface RiskyPermission {
+  /** The risky action (or pattern) granted, e.g. `iam:PassRole`, `iam:*`, `*`. */
+  action: string
+  /** The statement's Resource (joined when a list). */
+  resource: string
+  /** Where it comes from: `inline:<name>`, the managed policy ARN, or `boundary:<arn>`. */
+  policy: string
+  /** The granting statement, verbatim. */
+  statement: Record<string, unknown>
+  level: FindingLevel
+  /** The statement has a Condition (not evaluated: the permission may be narrower than it looks). */
+  conditioned: boolean
+}
+
+/** Something that lets callers outside the account invoke the function. */
+export interface ExposureEntry {
+  kind: 'function-url' | 'resource-policy' | 'service-principal'
+  /** The qualifiers ($LATEST, versions, aliases) whose policy or URL config shows it. */
+  qualifiers: string[]
+  level: FindingLevel
+  /** One line for people: what is exposed and why. */
+  summary: string
+  url?: string
+  authType?: string
+  sid?: string
+  principal?: unknown
+  actions?: string[]
+  /** Resource policy grants a public URL needs (since October 2025: both). */
+  grants?: { invokeFunctionUrl: boolean; invokeFunction: boolean }
+}
+
+/** A secret-looking environment value: only its redacted form. */
+export interface SecretSummary {
+  name: string
+  redacted: string
+  kind: string
+  qualifiers: string[]
+}
+
+export interface VersionSummary {
+  version: string
+  codeSha256?: string
+  lastModified?: string
+  description?: string
+  /** 'match' | 'mismatch' (downloaded bytes differ from CodeSha256) | 'not-downloaded' | 'image'. */
+  code: CodeCheck
+}
+
+export type CodeCheck = 'match' | 'mismatch' | 'not-downloaded' | 'image'
+
+export interface AliasSummary {
+  name: string
+  version?: string
+  routing?: Record<string, number>
+  description?: string
+}
+
+export interface LayerSummary {
+  arn: string
+  codeSha256?: string
+  codeSize?: number
+  /** The stored content (relative path), when it could be downloaded and matched. */
+  file?: string
+  code: CodeCheck
+}
+
+/** One function in `summary.json` (the shared format of the brief, plus a few more facts). */
+export interface FunctionSummary {
+  name: string
+  arn: string
+  region: string
+  account: string
+  /** The qualifier the top-level facts describe ($LATEST unless --qualifier). */
+  qualifier: string
+  runtime?: string
+  packageType?: string
+  lastModified?: string
+  codeSha256?: string
+  /** Whether the downloaded package of `qualifier` has that CodeSha256. */
+  code: CodeCheck
+  /** The stored package (relative path in the set) of `qualifier`. */
+  codeFile?: string
+  imageUri?: string
+  imageDigest?: string
+  role?: string
+  roleName?: string
+  description?: string
+  versions: VersionSummary[]
+  aliases: AliasSummary[]
+  layers: LayerSummary[]
+  /** The function URL(s), deduplicated by URL. */
+  url: { url: string; authType?: string; qualifiers: string[] } | null
+  exposure: ExposureEntry[]
+  secrets: SecretSummary[]
+  accessKeyIds: string[]
+  riskyPermissions: RiskyPermission[]
+  reservedConcurrency: number | null
+  eventSourceMappings: { uuid?: string; source?: string; state?: string }[]
+  logGroup: { name: string; events: number; truncated: boolean; present: boolean | null }
+  /** Are Invoke calls (Lambda data events) recorded by a logging trail in the function's region? */
+  trailCoverage: { lambdaDataEvents: 'recorded' | 'not-recorded' | 'unknown'; trails: string[] }
+  quarantined: boolean
+  gaps: Gap[]
+}
+
+/** `summary.json`. */
+export interface SnapshotSummary {
+  takenBy: { arn: string; account: string }
+  takenAt: string
+  region: string
+  firVersion: string
+  set: string
+  functions: FunctionSummary[]
+  gaps: Gap[]
+}
+
+export interface SnapshotOptions {
+  /** Names, partial ARNs or full ARNs (a full ARN sets region and account). */
+  functions: string[]
+  /** The version or alias the summary describes (everything is collected regardless). */
+  qualifier?: string
+  /** Also every function in `regions` whose execution role is this (name or ARN). */
+  allUsingRole?: string
+  /** Regions to search with allUsingRole (default: the client's region). */
+  regions?: string[]
+  /** `s3://bucket/prefix`: copy the sealed set there under Object Lock. */
+  evidenceBucket?: string
+  retentionDays?: number
+  retentionMode?: 'COMPLIANCE' | 'GOVERNANCE'
+  /** Hours of the function's log group to keep (default 24). */
+  logHours?: number
+  /** At most this many log events per function (default 10 000). */
+  logLimit?: number
+  /** Lambda control-plane requests per second (default 10, or FIR_LAMBDA_RPS). */
+  lambdaRps?: number
+  /** Versions walked at once per function (default 8). */
+  versionConcurrency?: number
+  /** Functions walked at once (default 4). */
+  functionConcurrency?: number
+}
+
+/** Where a sealed set was copied under Object Lock. */
+export interface RemoteCopy {
+  bucket: string
+  prefix: string
+  mode: 'COMPLIANCE' | 'GOVERNANCE'
+  retainUntil: string
+  objects: { path: string; key: string; versionId?: string; etag?: string }[]
+  manifest?: { key: string; versionId?: string }
+}
+
+export interface SnapshotResult {
+  /** The evidence set's name (`evidence/<set>`). */
+  set: string
+  /** The set's folder. */
+  dir: string
+  manifestSha256: string
+  files: number
+  takenBy: { arn: string; account: string }
+  takenAt: string
+  functions: FunctionSummary[]
+  findings: Finding[]
+  gaps: Gap[]
+  remote?: RemoteCopy
+}
