@@ -127,6 +127,7 @@ const responseRoleOf = get('responseElements.role')
 const roleArnOf = get('requestParameters.roleArn')
 const invokedByOf = get('userIdentity.invokedBy')
 const eventTimeOf = get('eventTime')
+const LEARN_FROM_LAMBDA = /^(CreateFunction|UpdateFunctionConfiguration)/i
 
 /**
  * A detector for a stream of records: everything `evaluate` does, plus fir's extensions — rules
@@ -179,17 +180,17 @@ export function createDetector(rules: readonly CompiledRule[], options: Detector
   const learn = (record: unknown) => {
     const name = eventNameOf(record)
     if (typeof name !== 'string') return
-    const err = errorCodeOf(record)
-    if (err !== undefined && err !== null && err !== '') return
+    const first = name.charCodeAt(0) | 0x20
+    // Cheap first-letter check: this runs on every record.
+    if (first !== 0x63 && first !== 0x75 && first !== 0x61) return
     let role: unknown
-    if (
-      /^(CreateFunction|UpdateFunctionConfiguration)/i.test(name) &&
-      eventSourceOf(record) === 'lambda.amazonaws.com'
-    ) {
+    if (LEARN_FROM_LAMBDA.test(name) && eventSourceOf(record) === 'lambda.amazonaws.com') {
       role = requestRoleOf(record) ?? responseRoleOf(record)
     } else if (name === 'AssumeRole' && invokedByOf(record) === 'lambda.amazonaws.com') {
       role = roleArnOf(record)
-    }
+    } else return
+    const err = errorCodeOf(record)
+    if (err !== undefined && err !== null && err !== '') return
     if (typeof role === 'string') {
       const roleName = roleNameOf(role)
       if (roleName) functionRoles.add(roleName)

@@ -79,9 +79,7 @@ describe('secret-read bursts (fir.burst)', () => {
   })
 
   it('slides the window: reads spread over more than 10 minutes are not a burst', () => {
-    expect(run(Array.from({ length: 30 }, (_, i) => read(i * 2 > 59 ? 59 : i * 2, `s-${i}`)))).not.toContain(
-      1,
-    )
+    expect(run(Array.from({ length: 30 }, (_, i) => read(i * 2, `s-${i}`)))).not.toContain(1)
   })
 
   it('finds a burst in records that arrive out of order, once', () => {
