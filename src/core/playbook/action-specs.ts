@@ -119,7 +119,11 @@ export const ACTION_SPECS: ActionSpec[] = [
         schema: name,
         description: 'function name (default: every function contained in the case)',
       },
-      actions: { schema: containActions, description: 'which containment steps to undo' },
+      actions: {
+        schema: z.array(z.enum([...CONTAIN_ACTIONS, 'rotate-key'])),
+        description:
+          'which changes to undo (default: event-sources, throttle, url, permissions, recycle; sessions and rotate-key only when named)',
+      },
     },
     outputs: {
       restored: 'containment step ids that were undone',
@@ -194,8 +198,7 @@ export const ACTION_SPECS: ActionSpec[] = [
       findings: 'number of detections',
       findingTitles: 'titles of the detections',
       secretsRead: "secret ids read (GetSecretValue) with the function role's credentials",
-      accessKeysCreated: 'access key ids created during the window (CreateAccessKey)',
-      externalUse: "true when the role's credentials were used from outside Lambda",
+      accessKeysCreated: "access key ids created (CreateAccessKey) with the function role's credentials",
     },
   },
   {
@@ -209,6 +212,9 @@ export const ACTION_SPECS: ActionSpec[] = [
     outputs: {
       path: 'case-relative path of the main report (report.html when rendered, else report.md)',
       paths: 'case-relative paths of every report written',
+      findings: 'number of findings the report lists',
+      findingTitles: 'titles of the findings the report lists',
+      findingKinds: 'rule ids (timeline) and kinds (snapshot) of those findings',
     },
   },
   {

@@ -1,10 +1,10 @@
 import { join } from 'node:path'
+import { escapeTerminal, formatTable } from '../common/text.js'
 import { COMMAND_PERMISSIONS } from '../permissions.js'
 import type { PlaybookListing } from './load.js'
 import type { PlanStep, RunResult } from './runner.js'
 import type { Playbook } from './schema.js'
 import { Unresolved } from './template.js'
-import { escapeTerminal, formatTable } from '../common/text.js'
 
 /** The fir command whose IAM permissions each action needs (README's table lists them). */
 export const ACTION_COMMAND: Record<string, string | null> = {
@@ -56,19 +56,33 @@ export function renderList(list: PlaybookListing[]): string {
 }
 
 export function renderShow(playbook: Playbook, file: string): string {
-  const lines = [`${playbook.name}${playbook.title ? ` — ${escapeTerminal(playbook.title)}` : ''}`, `file: ${file}`, '', escapeTerminal(playbook.description.trim(), true), '']
+  const lines = [
+    `${playbook.name}${playbook.title ? ` — ${escapeTerminal(playbook.title)}` : ''}`,
+    `file: ${file}`,
+    '',
+    escapeTerminal(playbook.description.trim(), true),
+    '',
+  ]
   const inputs = Object.entries(playbook.inputs ?? {})
   lines.push('Inputs:')
   if (inputs.length === 0) lines.push('  (none)')
   for (const [name, spec] of inputs) {
-    const bits = [spec.required ? 'required' : 'optional', spec.type && spec.type !== 'string' ? spec.type : '', spec.default !== undefined ? `default ${show(spec.default)}` : '']
+    const bits = [
+      spec.required ? 'required' : 'optional',
+      spec.type && spec.type !== 'string' ? spec.type : '',
+      spec.default !== undefined ? `default ${show(spec.default)}` : '',
+    ]
       .filter(Boolean)
       .join(', ')
-    lines.push(`  --input ${name}=…  (${bits})${spec.description ? `  ${escapeTerminal(spec.description)}` : ''}`)
+    lines.push(
+      `  --input ${name}=…  (${bits})${spec.description ? `  ${escapeTerminal(spec.description)}` : ''}`,
+    )
   }
   lines.push('', 'Steps:')
   playbook.steps.forEach((s, i) => {
-    lines.push(`  ${i + 1}. ${s.id}: ${s.action}${s.confirm ? '  [confirm]' : ''}${s['on-error'] === 'continue' ? '  [on-error: continue]' : ''}`)
+    lines.push(
+      `  ${i + 1}. ${s.id}: ${s.action}${s.confirm ? '  [confirm]' : ''}${s['on-error'] === 'continue' ? '  [on-error: continue]' : ''}`,
+    )
     if (s.title) lines.push(`     ${escapeTerminal(s.title)}`)
     if (s.if !== undefined) lines.push(`     if: ${show(s.if)}`)
     for (const [k, v] of Object.entries(s.with ?? {})) lines.push(`     ${escapeTerminal(k)}: ${show(v)}`)
@@ -81,7 +95,11 @@ export function renderShow(playbook: Playbook, file: string): string {
 export function renderPlan(name: string, plan: PlanStep[]): string {
   const lines = [`Plan for playbook ${name} (dry run: nothing is changed, nothing is journaled)`, '']
   plan.forEach((s, i) => {
-    const flags = [s.mutates ? 'changes AWS' : 'read-only', s.confirm ? 'asks for confirmation' : '', s.onError === 'continue' ? 'on error: continue' : '']
+    const flags = [
+      s.mutates ? 'changes AWS' : 'read-only',
+      s.confirm ? 'asks for confirmation' : '',
+      s.onError === 'continue' ? 'on error: continue' : '',
+    ]
       .filter(Boolean)
       .join(', ')
     lines.push(`${i + 1}. ${s.id}: ${s.action} — ${escapeTerminal(s.title)} (${flags})`)

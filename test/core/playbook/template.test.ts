@@ -27,6 +27,8 @@ describe('playbook templates', () => {
       'payments-role',
     )
     expect(renderTemplate(parseTemplate("{{ inputs.missing || 'fallback' }}"), scope)).toBe('fallback')
+    expect(renderTemplate(parseTemplate('{{ !steps.seal.outputs.none }}'), scope)).toBe(true)
+    expect(renderTemplate(parseTemplate('{{ ! inputs.function }}'), scope)).toBe(false)
     expect(
       renderDeep({ a: ['{{ inputs.function }}', 'x'], b: { c: '{{ steps.seal.outputs.none }}' } }, scope),
     ).toEqual({

@@ -11,7 +11,12 @@ export const caseNoteAction: ActionImpl = async (run, params) => {
   const existing = journal
     .all()
     .find((e) => e.action === NOTE_ACTION && e.params.runId === run.runId && e.params.step === run.stepId)
-  if (existing) return { outcome: 'already-applied', outputs: {}, summary: `note already journaled (seq ${existing.seq})` }
+  if (existing)
+    return {
+      outcome: 'already-applied',
+      outputs: {},
+      summary: `note already journaled (seq ${existing.seq})`,
+    }
   const entry = await appendNote(journal, run.ctx.case.meta.id, {
     text: String(params.text),
     kind: (params.kind as NoteKind | undefined) ?? 'note',

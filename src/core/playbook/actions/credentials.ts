@@ -1,0 +1,83 @@
+import { getAccessKeyLastUsed } from '../../../aws/iam.js'
+import { UsageError } from '../../../errors.js'
+import { revokeRoleSessions } from '../../credentials/revoke-sessions.js'
+import { rotateAccessKey } from '../../credentials/rotate-key.js'
+import { rotateSecret } from '../../credentials/rotate-secret.js'
+import type { StepResult } from '../../steps/step.js'
+import type { ActionImpl } from '../runner.js'
+import { outcomeOf } from './outcome.js'
+
+/** `credentials.revoke-sessions`: the TokenIssueTime deny on the role. IAM: the `fir creds revoke-sessions` row. */
+export const revokeSessionsAction: ActionImpl = async (run, params) => {
+  const r = await revokeRoleSessions(run.ctx, { role: String(params.role), confirmed: true })
+  const { outcome, summary } = outcomeOf(r.results, `revoke the sessions of role ${r.role}`)
+  const out = r.results[0]?.outputs ?? {}
+  return { outcome, summary, outputs: { policyName: out.policyName, cutoff: out.cutoff } }
+}
+
+function list(params: Record<string, unknown>, one: string, many: string): string[] {
+  const values = [
+    ...((params[many] as string[] | undefined) ?? []),
+    ...(params[one] !== undefined ? [String(params[one])] : []),
+  ]
+  return [...new Set(values)]
+}
+
+/**
+ * `credentials.rotate-key`: for each key, finds its user (iam:GetAccessKeyLastUsed) unless `user`
+ * is given, then creates a new key and deactivates the old one (deletes it with deleteOld).
+ * IAM: the `fir creds rotate-key` row.
+ */
+export const rotateKeyAction: ActionImpl = async (run, params) => {
+  const keys = list(params, 'accessKey', 'accessKeys')
+  const user = params.user !== undefined ? String(params.user) : undefined
+  const targets: { user: string; accessKey?: string }[] = []
+  if (keys.length === 0 && user) targets.push({ user })
+  for (const key of keys) {
+    const owner = user ?? (await getAccessKeyLastUsed(run.ctx.aws, key)).userName
+    if (!owner) {
+      throw new UsageError(`unable to rotate access key ${key}: IAM does not say which user owns it`, {
+        actions: [
+          'pass `user:` in the step, or rotate it with `fir creds rotate-key --user NAME --access-key ID`',
+        ],
+      })
+    }
+    targets.push({ user: owner, accessKey: key })
+  }
+  const rows: StepResult[] = []
+  const rotated: string[] = []
+  const newIds: string[] = []
+  const files: string[] = []
+  for (const t of targets) {
+    const r = await rotateAccessKey(run.ctx, { ...t, deleteOld: params.deleteOld === true, confirmed: true })
+    rows.push(...r.results)
+    const out = r.results[0]?.outputs ?? {}
+    if (typeof out.oldAccessKeyId === 'string' && r.newAccessKeyId) rotated.push(out.oldAccessKeyId)
+    if (r.newAccessKeyId) newIds.push(r.newAccessKeyId)
+    if (r.secretFile) files.push(r.secretFile)
+  }
+  const { outcome, summary } = outcomeOf(
+    rows,
+    `rotate ${targets.map((t) => t.accessKey ?? `the key of ${t.user}`).join(', ') || 'no key'}`,
+  )
+  return { outcome, summary, outputs: { rotated, newAccessKeyIds: newIds, secretFiles: files } }
+}
+
+/** `credentials.rotate-secret`: RotateSecret for each secret (cannot be undone). IAM: the `fir creds rotate-secret` row. */
+export const rotateSecretAction: ActionImpl = async (run, params) => {
+  const secrets = list(params, 'secret', 'secrets')
+  const rows: StepResult[] = []
+  const rotated: string[] = []
+  const versions: string[] = []
+  for (const secretId of secrets) {
+    const r = await rotateSecret(run.ctx, { secretId, confirmed: true })
+    rows.push(...r.results)
+    for (const x of r.results) {
+      if (x.outcome === 'applied' || x.outcome === 'already-applied') rotated.push(secretId)
+      const v = x.outputs.requestedVersionId
+      if (typeof v === 'string') versions.push(v)
+    }
+  }
+  const { outcome, summary } = outcomeOf(rows, `rotate ${secrets.join(', ') || 'no secret'}`)
+  return { outcome, summary, outputs: { rotated, versionIds: versions } }
+}

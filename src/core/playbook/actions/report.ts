@@ -1,0 +1,22 @@
+import { type ReportFormat, writeReports } from '../../report/render.js'
+import type { ActionImpl } from '../runner.js'
+
+/** `report.render`: writes reports/report.html and report.md from the case. Reads no AWS. */
+export const reportAction: ActionImpl = async (run, params) => {
+  const format = (params.format as string | undefined) ?? 'both'
+  const formats: ReportFormat[] = format === 'both' ? ['html', 'md'] : [format as ReportFormat]
+  const { model, files } = await writeReports(run.ctx.case, { formats, firVersion: run.ctx.firVersion })
+  const paths = files.map((f) => f.caseRelative ?? f.path)
+  const findings = model.findings.groups.flatMap((g) => g.items)
+  return {
+    outcome: 'applied',
+    summary: `report written (${files.map((f) => f.format).join(', ')}): ${findings.length} finding${findings.length === 1 ? '' : 's'}`,
+    outputs: {
+      path: paths.find((p) => p.endsWith('.html')) ?? paths[0],
+      paths,
+      findings: findings.length,
+      findingTitles: [...new Set(findings.map((f) => f.title))],
+      findingKinds: [...new Set(findings.map((f) => f.kind))],
+    },
+  }
+}

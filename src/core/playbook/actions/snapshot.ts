@@ -1,0 +1,90 @@
+import { compactUtc } from '../../common/text.js'
+import { parseArn } from '../../identity.js'
+import { latestSnapshotFor, snapshotFunctions } from '../../snapshot/snapshot.js'
+import type { FunctionSummary, SnapshotResult } from '../../snapshot/types.js'
+import type { ActionImpl, ActionOutcome, StepRun } from '../runner.js'
+
+function outputsOf(f: FunctionSummary, set: string, extra: Record<string, unknown>): Record<string, unknown> {
+  const layers = f.layers.map((l) => l.arn)
+  return {
+    functionName: f.name,
+    functionArn: f.arn,
+    region: f.region,
+    account: f.account,
+    roleArn: f.role,
+    roleName: f.roleName,
+    accessKeyIds: f.accessKeyIds.filter((id) => id.startsWith('AKIA')),
+    secretNames: f.secrets.map((s) => s.name),
+    layers,
+    foreignLayers: layers.filter((arn) => {
+      const account = parseArn(arn)?.account
+      return account !== undefined && account !== 'aws' && account !== f.account
+    }),
+    publicExposure: f.exposure.some((e) => e.kind !== 'service-principal'),
+    exposure: f.exposure.map((e) => e.summary),
+    evidenceSet: `evidence/${set}`,
+    ...extra,
+  }
+}
+
+/** A snapshot of the function this run already sealed before it was interrupted, if any. */
+async function earlierInRun(
+  run: StepRun,
+  fn: string,
+): Promise<{ set: string; summary: FunctionSummary } | undefined> {
+  if (!run.interrupted) return undefined
+  const prev = await latestSnapshotFor(run.ctx.case.dir, fn)
+  return prev && prev.set >= compactUtc(new Date(run.firstStartedAt)) ? prev : undefined
+}
+
+function summaryOf(r: SnapshotResult): string {
+  return `sealed evidence/${r.set} (${r.files} files, ${r.findings.length} finding${r.findings.length === 1 ? '' : 's'})`
+}
+
+/**
+ * `snapshot.function`: seals the function into a new evidence set. Reads only. A run resumed after
+ * a crash reuses the set it had already sealed instead of taking a second one.
+ * IAM: the `fir snapshot` row.
+ */
+export const snapshotFunctionAction: ActionImpl = async (run, params): Promise<ActionOutcome> => {
+  const fn = String(params.function)
+  const prev = await earlierInRun(run, fn)
+  if (prev) {
+    return {
+      outcome: 'already-applied',
+      summary: `evidence/${prev.set} was sealed by this run before it was interrupted`,
+      outputs: outputsOf(prev.summary, prev.set, {}),
+    }
+  }
+  const r = await snapshotFunctions(run.ctx, {
+    functions: [fn],
+    ...(params.qualifier ? { qualifier: String(params.qualifier) } : {}),
+  })
+  const f = r.functions[0]!
+  const mine = r.findings.filter((x) => x.target === f.arn || x.target === f.role)
+  return {
+    outcome: 'applied',
+    summary: summaryOf(r),
+    outputs: outputsOf(f, r.set, {
+      manifestSha256: r.manifestSha256,
+      findings: r.findings.length,
+      findingTitles: [...new Set(mine.map((x) => x.title))],
+    }),
+  }
+}
+
+/** `snapshot.all-using-role`: seals every function in the region running with the role. IAM: the `fir snapshot` row. */
+export const snapshotAllUsingRoleAction: ActionImpl = async (run, params) => {
+  const r = await snapshotFunctions(run.ctx, { functions: [], allUsingRole: String(params.role) })
+  return {
+    outcome: 'applied',
+    summary: `${summaryOf(r)}: ${r.functions.map((f) => f.name).join(', ') || 'no function uses the role'}`,
+    outputs: {
+      functions: r.functions.map((f) => f.name),
+      functionArns: r.functions.map((f) => f.arn),
+      evidenceSet: `evidence/${r.set}`,
+      manifestSha256: r.manifestSha256,
+      findings: r.findings.length,
+    },
+  }
+}

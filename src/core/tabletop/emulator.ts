@@ -1,0 +1,128 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createServer } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { UsageError } from '../../errors.js'
+
+/** What to tell a responder whose machine lacks the emulator. */
+export const MOTO_INSTALL_HINT =
+  "install the moto AWS emulator: pip install 'moto[server]' (then `python3 -m moto.server --help` must work)"
+
+/** A running local AWS emulator (moto server) on a loopback port. */
+export interface Emulator {
+  endpoint: string
+  pid: number
+  stop(): Promise<void>
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.unref()
+    srv.on('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address()
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))))
+    })
+  })
+}
+
+/**
+ * The emulator's environment: only what Python needs to start. No AWS credentials, profiles or
+ * endpoints of the responder reach it (moto does not need them, and they must not leak into a drill).
+ */
+export function emulatorEnv(source: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const keep = [
+    'PATH',
+    'HOME',
+    'LANG',
+    'LC_ALL',
+    'TMPDIR',
+    'SYSTEMROOT',
+    'PYTHONPATH',
+    'PYTHONHOME',
+    'VIRTUAL_ENV',
+    'PYENV_ROOT',
+    'PYENV_VERSION',
+  ]
+  const env: NodeJS.ProcessEnv = {}
+  for (const k of keep) if (source[k] !== undefined) env[k] = source[k]
+  return env
+}
+
+export interface StartOptions {
+  /** The Python interpreter (default python3; FIR_PYTHON overrides). */
+  python?: string
+  timeoutMs?: number
+  env?: NodeJS.ProcessEnv
+}
+
+/**
+ * Starts `python3 -m moto.server -H 127.0.0.1 -p PORT` on a free loopback port and waits until it
+ * answers. A missing python3 or moto is a usage error (exit 2) with the install hint.
+ */
+export async function startEmulator(options: StartOptions = {}): Promise<Emulator> {
+  const python = options.python ?? process.env.FIR_PYTHON ?? 'python3'
+  const port = await freeLoopbackPort()
+  const endpoint = `http://127.0.0.1:${port}`
+  let stderr = ''
+  let exited: string | undefined
+  let spawnError: NodeJS.ErrnoException | undefined
+  const child: ChildProcess = spawn(python, ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: options.env ?? emulatorEnv(),
+  })
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000)
+  })
+  child.on('error', (err: NodeJS.ErrnoException) => {
+    spawnError = err
+    exited = err.message
+  })
+  child.on('exit', (code, signal) => {
+    exited ??= signal ? `killed by ${signal}` : `exited with code ${code}`
+  })
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null || spawnError) return
+    child.kill('SIGTERM')
+    const t = Date.now()
+    while (child.exitCode === null && child.signalCode === null && Date.now() - t < 5000) await sleep(50)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  }
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000)
+  for (;;) {
+    if (exited) {
+      const why =
+        spawnError?.code === 'ENOENT'
+          ? `${python} was not found`
+          : /No module named moto/.test(stderr)
+            ? 'moto is not installed'
+            : `the emulator ${exited}`
+      const detail = stderr.trim().split('\n').slice(-3).join(' | ')
+      throw new UsageError(
+        `unable to start the local AWS emulator: ${why}${detail && !spawnError ? ` (${detail})` : ''}`,
+        {
+          actions: [
+            MOTO_INSTALL_HINT,
+            'set FIR_PYTHON to the Python interpreter that has moto, if it is not python3',
+          ],
+        },
+      )
+    }
+    try {
+      const res = await fetch(`${endpoint}/moto-api/data.json`, { signal: AbortSignal.timeout(2000) })
+      if (res.ok) break
+    } catch {}
+    if (Date.now() > deadline) {
+      await stop()
+      throw new UsageError(
+        `unable to start the local AWS emulator: no answer on ${endpoint} within ${Math.round((options.timeoutMs ?? 60_000) / 1000)} s`,
+        {
+          actions: [MOTO_INSTALL_HINT],
+        },
+      )
+    }
+    await sleep(150)
+  }
+  return { endpoint, pid: child.pid ?? -1, stop }
+}

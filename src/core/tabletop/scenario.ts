@@ -1,0 +1,288 @@
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { basename, join, resolve } from 'node:path'
+import { z } from 'zod'
+import { SEED_CALL_NAMES } from '../../aws/tabletop-seed.js'
+import { NotFoundError } from '../../errors.js'
+import { escapeTerminal } from '../common/text.js'
+import { IDENT_RE } from '../playbook/schema.js'
+import { hasTemplate, parseTemplate, pathsOf, TemplateSyntaxError } from '../playbook/template.js'
+import { type Problem, problemsError, SourceMap, zodProblems } from '../playbook/validate.js'
+
+/** The scenarios fir ships (`scenarios/` at the package root). */
+export const SCENARIO_DIR = resolve(import.meta.dirname, '..', '..', '..', 'scenarios')
+
+const OFFSET_RE = /^-(\d+[dhms])+$/
+const ip = z.string().min(1)
+
+/** Who makes a call in the story, as CloudTrail's userIdentity will show it. */
+export const ActorSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('IAMUser'),
+    userName: z.string().min(1),
+    sourceIp: ip,
+    userAgent: z.string().min(1),
+    accessKeyId: z
+      .string()
+      .regex(/^AKIA[A-Z0-9]{16}$/)
+      .optional(),
+    /** Another account's user (for cross-account actors). */
+    account: z
+      .string()
+      .regex(/^\d{12}$/)
+      .optional(),
+  }),
+  z.strictObject({
+    type: z.literal('AssumedRole'),
+    role: z.string().min(1),
+    session: z.string().min(1),
+    sourceIp: ip,
+    userAgent: z.string().min(1),
+    accessKeyId: z
+      .string()
+      .regex(/^ASIA[A-Z0-9]{16}$/)
+      .optional(),
+    account: z
+      .string()
+      .regex(/^\d{12}$/)
+      .optional(),
+  }),
+  z.strictObject({
+    type: z.literal('AWSService'),
+    service: z.string().regex(/^[a-z0-9.-]+\.amazonaws\.com$/),
+  }),
+])
+
+export const StoryEventSchema = z.strictObject({
+  /** When, relative to the start of the drill: -30d, -2d3h, -15m. */
+  at: z.string().regex(OFFSET_RE, 'must be a negative offset like -2d3h or -45m'),
+  actor: z.string(),
+  /** `service:Operation`, e.g. lambda:AddPermission. */
+  call: z.string().regex(/^[a-z0-9-]+:[A-Z][A-Za-z0-9]+$/, 'must look like service:Operation'),
+  with: z.record(z.string(), z.unknown()).optional(),
+  /** Make the call against the emulator too (default: true for calls in the seed allow-list). */
+  apply: z.boolean().optional(),
+  /**
+   * Record the call in this account's trail (default true). false: the call happened in another
+   * account (e.g. the attacker publishing a layer) and is applied to the emulator only because moto
+   * keeps the state there.
+   */
+  record: z.boolean().optional(),
+  /** Extra responseElements for calls that are only recorded (e.g. a GetFunction's code location). */
+  response: z.record(z.string(), z.unknown()).optional(),
+  error: z.strictObject({ code: z.string(), message: z.string() }).optional(),
+  /** The same call again and again (background traffic): count times, every interval. */
+  repeat: z
+    .strictObject({ count: z.number().int().min(1).max(500), every: z.string().regex(/^(\d+[dhms])+$/) })
+    .optional(),
+  note: z.string().optional(),
+})
+
+export const InjectSchema = z.strictObject({
+  /** `start`, `end`, or the id of the playbook step it comes before. */
+  before: z.string(),
+  text: z.string(),
+  questions: z.array(z.string()).optional(),
+})
+
+export const ScenarioSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'must be lower-case letters, digits and -'),
+  title: z.string(),
+  summary: z.string(),
+  playbook: z.string(),
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/)
+    .optional(),
+  /** Playbook inputs; `{{ seed.trailSource }}`, `{{ seed.account }}`, `{{ seed.region }}` are filled in. */
+  inputs: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+  /** The planted compromise: what a good drill report names. */
+  compromise: z.strictObject({
+    description: z.string(),
+    /** Finding titles or rule ids (case-insensitive substrings) that name the compromise. */
+    findings: z.array(z.string().min(3)).min(1),
+  }),
+  actors: z.record(z.string().regex(IDENT_RE), ActorSchema),
+  story: z.array(StoryEventSchema).min(1),
+  injects: z.array(InjectSchema).optional(),
+})
+
+export type Actor = z.infer<typeof ActorSchema>
+export type StoryEvent = z.infer<typeof StoryEventSchema>
+export type Inject = z.infer<typeof InjectSchema>
+export type Scenario = z.infer<typeof ScenarioSchema>
+
+export interface LoadedScenario {
+  scenario: Scenario
+  file: string
+  text: string
+}
+
+/** Seed facts a scenario may reference: `{{ seed.account }}` and friends. */
+export const SEED_FACTS = ['account', 'region', 'trailBucket', 'trailSource', 'codeBucket'] as const
+
+/** Every string inside a value with its path, skipping code file contents (`files:` maps). */
+export function stringsOutsideFiles(
+  value: unknown,
+  path: (string | number)[],
+): { value: string; path: (string | number)[] }[] {
+  if (typeof value === 'string') return [{ value, path }]
+  if (Array.isArray(value)) return value.flatMap((v, i) => stringsOutsideFiles(v, [...path, i]))
+  if (value && typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) =>
+      k === 'files' ? [] : stringsOutsideFiles(v, [...path, k]),
+    )
+  return []
+}
+
+/** Validates scenario text: schema, actors, calls, templates. Every problem with line and column. */
+export function validateScenarioText(
+  text: string,
+  file: string,
+): { scenario?: Scenario; problems: Problem[] } {
+  const src = new SourceMap(file, text)
+  const problems: Problem[] = []
+  for (const err of src.doc.errors) {
+    const p = err.linePos?.[0]
+    problems.push({
+      file,
+      line: p?.line ?? 1,
+      col: p?.col ?? 1,
+      message: `YAML: ${err.message.split('\n')[0]}`,
+    })
+  }
+  if (problems.length) return { problems }
+  const data = src.doc.toJS({ maxAliasCount: 50 }) as unknown
+  const parsed = ScenarioSchema.safeParse(data)
+  if (!parsed.success) {
+    problems.push(...zodProblems(src, data, parsed.error.issues))
+    return { problems }
+  }
+  const s = parsed.data
+  s.story.forEach((e, i) => {
+    if (!Object.hasOwn(s.actors, e.actor))
+      problems.push(
+        src.at(
+          ['story', i, 'actor'],
+          `unknown actor ${JSON.stringify(e.actor)}; actors: ${Object.keys(s.actors).join(', ')}`,
+        ),
+      )
+    if (e.apply && !SEED_CALL_NAMES.includes(e.call))
+      problems.push(
+        src.at(
+          ['story', i, 'call'],
+          `${e.call} cannot be applied to the emulator; it can only be recorded (apply: false)`,
+        ),
+      )
+    if (e.repeat && (e.apply ?? SEED_CALL_NAMES.includes(e.call)))
+      problems.push(src.at(['story', i, 'repeat'], 'only recorded calls (apply: false) may repeat'))
+  })
+  const check = (value: unknown, path: (string | number)[]) => {
+    for (const str of stringsOutsideFiles(value, path)) {
+      if (!hasTemplate(str.value)) continue
+      try {
+        for (const ref of pathsOf(parseTemplate(str.value))) {
+          const [root, name] = ref.path
+          if (
+            root !== 'seed' ||
+            typeof name !== 'string' ||
+            !(SEED_FACTS as readonly string[]).includes(name) ||
+            ref.path.length !== 2
+          )
+            problems.push(
+              src.at(
+                str.path,
+                `reference ${JSON.stringify(ref.source)} is not allowed: scenarios may reference ${SEED_FACTS.map((f) => `seed.${f}`).join(', ')}`,
+              ),
+            )
+        }
+      } catch (err) {
+        if (err instanceof TemplateSyntaxError)
+          problems.push(src.at(str.path, `bad template: ${err.message}`, 'value', err.offset))
+        else throw err
+      }
+    }
+  }
+  check(s.inputs, ['inputs'])
+  s.story.forEach((e, i) => {
+    check(e.with, ['story', i, 'with'])
+    check(e.response, ['story', i, 'response'])
+  })
+  problems.sort((a, b) => a.line - b.line || a.col - b.col)
+  return problems.length ? { problems } : { scenario: s, problems }
+}
+
+/** Finds and validates `<name|file>`; throws PlaybookError-style errors (exit 2) listing every problem. */
+export async function loadScenario(
+  arg: string,
+  cwd = process.cwd(),
+  dir = SCENARIO_DIR,
+): Promise<LoadedScenario> {
+  const candidates = /^[a-z0-9][a-z0-9-]{0,63}$/.test(arg)
+    ? [join(dir, `${arg}.yaml`), join(dir, `${arg}.yml`)]
+    : []
+  candidates.push(resolve(cwd, arg))
+  let file: string | undefined
+  for (const c of candidates) {
+    try {
+      if ((await stat(c)).isFile()) {
+        file = c
+        break
+      }
+    } catch {}
+  }
+  if (!file) {
+    const names = (await listScenarios(dir)).map((s) => s.name)
+    throw new NotFoundError(`unable to find scenario ${JSON.stringify(escapeTerminal(arg))}`, {
+      actions: [
+        `scenarios: ${names.join(', ') || 'none'}`,
+        'run `fir tabletop list`, or pass the path of a scenario file',
+      ],
+    })
+  }
+  const text = await readFile(file, 'utf8')
+  const r = validateScenarioText(text, file)
+  if (!r.scenario)
+    throw problemsError('scenario', file, r.problems, 'fix the problems above in the scenario file')
+  return { scenario: r.scenario, file, text }
+}
+
+export interface ScenarioListing {
+  name: string
+  title: string
+  playbook: string
+  file: string
+  problems: Problem[]
+}
+
+export async function listScenarios(dir = SCENARIO_DIR): Promise<ScenarioListing[]> {
+  let files: string[] = []
+  try {
+    files = (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort()
+  } catch {}
+  const out: ScenarioListing[] = []
+  for (const f of files) {
+    const file = join(dir, f)
+    const text = await readFile(file, 'utf8')
+    const r = validateScenarioText(text, file)
+    const data = (new SourceMap(file, text).doc.toJS() ?? {}) as Partial<Scenario>
+    out.push({
+      name: typeof data.name === 'string' ? data.name : basename(f).replace(/\.ya?ml$/, ''),
+      title: typeof data.title === 'string' ? data.title : '',
+      playbook: typeof data.playbook === 'string' ? data.playbook : '',
+      file,
+      problems: r.problems,
+    })
+  }
+  return out
+}
+
+/** Milliseconds of an offset like -2d3h15m (negative) or an interval like 1h. */
+export function offsetMs(text: string): number {
+  const sign = text.startsWith('-') ? -1 : 1
+  let total = 0
+  for (const m of text.matchAll(/(\d+)([dhms])/g)) {
+    const n = Number(m[1])
+    total += n * { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 }[m[2] as 'd' | 'h' | 'm' | 's']
+  }
+  return sign * total
+}

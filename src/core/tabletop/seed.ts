@@ -1,0 +1,364 @@
+import type { AwsClients } from '../../aws/clients.js'
+import { getCallerIdentity } from '../../aws/sts.js'
+import { SEED_CALL_NAMES, seedCall } from '../../aws/tabletop-seed.js'
+import { UsageError } from '../../errors.js'
+import { sha256Hex } from '../common/hash.js'
+import { redactor } from '../common/redact.js'
+import { renderDeep, type Scope } from '../playbook/template.js'
+import {
+  buildRecord,
+  type IdentityContext,
+  sessionKeyId,
+  type TrailFile,
+  type TrailRecord,
+  toTrailStyle,
+  trailFiles,
+} from './cloudtrail.js'
+import { offsetMs, type Scenario, type StoryEvent } from './scenario.js'
+import { makeZip } from './zip.js'
+
+/** What seeding planted, and where the trail logs are. */
+export interface SeedResult {
+  account: string
+  region: string
+  codeBucket: string
+  trailBucket: string
+  trailPrefix: string
+  /** `s3://bucket/prefix`: the timeline source that reads the drill's trail logs. */
+  trailSource: string
+  trailName: string
+  records: TrailRecord[]
+  files: { key: string; records: number }[]
+  /** Each story event: when, who, what, and whether it changed the emulator's state. */
+  story: { time: string; actor: string; call: string; applied: boolean; count: number }[]
+  /** Names of what the story created, for the journal and the facilitator. */
+  created: {
+    functions: Record<string, string>
+    roles: string[]
+    users: string[]
+    secrets: string[]
+    layers: string[]
+    accessKeys: string[]
+  }
+}
+
+export interface SeedOptions {
+  now: Date
+  log?: (line: string) => void
+}
+
+type Params = Record<string, unknown>
+
+/** Seed values templates may use: `{{ seed.account }}` and friends. */
+export function seedScope(
+  seed: Pick<SeedResult, 'account' | 'region' | 'trailBucket' | 'trailSource' | 'codeBucket'>,
+): Scope {
+  return {
+    inputs: {},
+    steps: {},
+    seed: {
+      account: seed.account,
+      region: seed.region,
+      trailBucket: seed.trailBucket,
+      trailSource: seed.trailSource,
+      codeBucket: seed.codeBucket,
+    },
+  } as Scope
+}
+
+function render(value: unknown, scope: Scope): unknown {
+  // Code file contents are data, never templates.
+  if (Array.isArray(value)) return value.map((v) => render(v, scope))
+  if (value && typeof value === 'object') {
+    const out: Params = {}
+    for (const [k, v] of Object.entries(value)) out[k] = k === 'files' ? v : render(v, scope)
+    return out
+  }
+  return renderDeep(value, scope)
+}
+
+/**
+ * Plays a scenario's story into the emulator through the AWS SDK (every state-changing call in
+ * the seed allow-list), and writes trail log files that record the very same calls — with the
+ * emulator's responses (ARNs, code hashes, key ids) — at the story's times, in an S3 bucket laid
+ * out as a trail delivers them. The trail and the state tell one story because they come from
+ * the same calls.
+ */
+export async function seedScenario(
+  aws: AwsClients,
+  scenario: Scenario,
+  options: SeedOptions,
+): Promise<SeedResult> {
+  const log = options.log ?? (() => {})
+  const region = aws.region
+  const { account } = await getCallerIdentity(aws)
+  const codeBucket = `awslambda-${region}-tasks`
+  const trailBucket = `fir-tabletop-cloudtrail-${account}`
+  const trailPrefix = 'org-trail'
+  const trailName = 'management-and-data-events'
+  const result: SeedResult = {
+    account,
+    region,
+    codeBucket,
+    trailBucket,
+    trailPrefix,
+    trailSource: `s3://${trailBucket}/${trailPrefix}`,
+    trailName,
+    records: [],
+    files: [],
+    story: [],
+    created: { functions: {}, roles: [], users: [], secrets: [], layers: [], accessKeys: [] },
+  }
+  const bucketConfig =
+    region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: region } }
+  await seedCall(aws, 's3:CreateBucket', { Bucket: codeBucket, ...bucketConfig })
+  await seedCall(aws, 's3:CreateBucket', { Bucket: trailBucket, ...bucketConfig })
+  await seedCall(aws, 'cloudtrail:CreateTrail', {
+    Name: trailName,
+    S3BucketName: trailBucket,
+    S3KeyPrefix: trailPrefix,
+    IsMultiRegionTrail: true,
+  })
+  await seedCall(aws, 'cloudtrail:PutEventSelectors', {
+    TrailName: trailName,
+    EventSelectors: [
+      {
+        ReadWriteType: 'All',
+        IncludeManagementEvents: true,
+        DataResources: [{ Type: 'AWS::Lambda::Function', Values: ['arn:aws:lambda'] }],
+      },
+    ],
+  })
+  await seedCall(aws, 'cloudtrail:StartLogging', { Name: trailName })
+
+  const scope = seedScope(result)
+  const ids: IdentityContext = { account, roles: new Map() }
+  const start = options.now.getTime()
+
+  for (const [index, event] of scenario.story.entries()) {
+    const actor = scenario.actors[event.actor]!
+    const [service, operation] = event.call.split(':') as [string, string]
+    const params = (render(event.with ?? {}, scope) ?? {}) as Params
+    const apply = event.apply ?? (SEED_CALL_NAMES.includes(event.call) && !event.error)
+    const { sdkParams, trailParams } = await prepareCode(aws, scenario, event.call, params, codeBucket)
+    let response: Params | undefined
+    if (apply) {
+      log(`seed: ${event.call} ${describeTarget(params)}`)
+      response = await seedCall(aws, event.call, sdkParams)
+      remember(event.call, params, response, result, ids)
+    }
+    const count = event.repeat?.count ?? 1
+    const every = event.repeat ? offsetMs(event.repeat.every) : 0
+    // Story order breaks ties: events at the same offset keep the order they are written in.
+    const first = start + offsetMs(event.at) + index * 1000
+    for (let n = 0; n < (event.record === false ? 0 : count); n++) {
+      const time = new Date(first + n * every)
+      if (time.getTime() > start) break
+      result.records.push(
+        buildRecord(
+          {
+            service,
+            operation,
+            region,
+            time,
+            actorName: event.actor,
+            actor,
+            requestParameters: requestParametersFor(event.call, trailParams, result),
+            responseElements: apply
+              ? responseFor(event.call, params, response ?? {})
+              : recordedResponse(event, params, scenario, result, ids, time),
+            ...(event.error ? { error: event.error } : {}),
+            ...(resourceFor(event.call, params, result) ?? {}),
+          },
+          ids,
+        ),
+      )
+    }
+    result.story.push({
+      time: new Date(first).toISOString(),
+      actor: event.actor,
+      call: event.call,
+      applied: apply,
+      count,
+    })
+  }
+
+  const files: TrailFile[] = trailFiles(result.records, account, trailPrefix)
+  for (const f of files) {
+    await seedCall(aws, 's3:PutObject', {
+      Bucket: trailBucket,
+      Key: f.key,
+      Body: f.body,
+      ContentType: 'application/json',
+      ContentEncoding: 'gzip',
+    })
+  }
+  result.files = files.map((f) => ({ key: f.key, records: f.records }))
+  log(
+    `seed: ${result.records.length} CloudTrail records in ${files.length} trail files under ${result.trailSource}`,
+  )
+  return result
+}
+
+function describeTarget(p: Params): string {
+  const t = p.FunctionName ?? p.RoleName ?? p.UserName ?? p.Name ?? p.LayerName ?? p.SecretId ?? ''
+  return String(t)
+}
+
+/** Zips `Code.files` / `Content.files`, stores the package where the emulator serves it, and rewrites the params. */
+async function prepareCode(
+  aws: AwsClients,
+  scenario: Scenario,
+  call: string,
+  params: Params,
+  codeBucket: string,
+): Promise<{ sdkParams: Params; trailParams: Params }> {
+  const holder = call === 'lambda:PublishLayerVersion' ? 'Content' : 'Code'
+  const code = params[holder] as { files?: Record<string, string>; upload?: string } | undefined
+  if (
+    !code?.files ||
+    !['lambda:CreateFunction', 'lambda:UpdateFunctionCode', 'lambda:PublishLayerVersion'].includes(call)
+  ) {
+    return { sdkParams: params, trailParams: params }
+  }
+  const zip = makeZip(code.files)
+  const name = String(params.FunctionName ?? params.LayerName ?? 'package')
+  const key = `${scenario.name}/${name}/${sha256Hex(zip).slice(0, 16)}.zip`
+  await seedCall(aws, 's3:PutObject', { Bucket: codeBucket, Key: key, Body: zip })
+  const { [holder]: _drop, ...rest } = params
+  const s3 = { S3Bucket: codeBucket, S3Key: key }
+  // How the caller uploaded it: through S3 (recorded) or as a zip in the request (not recorded).
+  const upload = code.upload ?? (call === 'lambda:UpdateFunctionCode' ? 'zip' : 's3')
+  if (call === 'lambda:UpdateFunctionCode') {
+    return { sdkParams: { ...rest, ...s3 }, trailParams: upload === 's3' ? { ...rest, ...s3 } : rest }
+  }
+  return {
+    sdkParams: { ...rest, [holder]: s3 },
+    trailParams: { ...rest, [holder]: upload === 's3' ? s3 : {} },
+  }
+}
+
+function remember(
+  call: string,
+  params: Params,
+  response: Params,
+  result: SeedResult,
+  ids: IdentityContext,
+): void {
+  const c = result.created
+  if (call === 'iam:CreateRole') {
+    const role = response.Role as { Arn?: string; RoleId?: string; RoleName?: string } | undefined
+    if (role?.RoleName && role.Arn) {
+      ids.roles.set(role.RoleName, { arn: role.Arn, roleId: role.RoleId ?? '' })
+      c.roles.push(role.RoleName)
+    }
+  } else if (call === 'iam:CreateUser') c.users.push(String(params.UserName))
+  else if (call === 'iam:CreateAccessKey') {
+    const key = response.AccessKey as { AccessKeyId?: string; SecretAccessKey?: string } | undefined
+    if (key?.SecretAccessKey) redactor.register(key.SecretAccessKey)
+    if (key?.AccessKeyId) c.accessKeys.push(key.AccessKeyId)
+  } else if (call === 'lambda:CreateFunction') {
+    c.functions[String(response.FunctionName ?? params.FunctionName)] = String(response.FunctionArn ?? '')
+  } else if (call === 'lambda:PublishLayerVersion') c.layers.push(String(response.LayerVersionArn ?? ''))
+  else if (call === 'secretsmanager:CreateSecret') {
+    c.secrets.push(String(params.Name))
+    if (typeof params.SecretString === 'string') redactor.register(params.SecretString)
+  } else if (call === 'secretsmanager:PutSecretValue' && typeof params.SecretString === 'string') {
+    redactor.register(params.SecretString)
+  }
+  // Environment values planted in functions are secrets in the drill as much as in production.
+  const env = (params.Environment as { Variables?: Record<string, string> } | undefined)?.Variables
+  for (const v of Object.values(env ?? {})) if (typeof v === 'string' && v.length >= 12) redactor.register(v)
+}
+
+function functionArnOf(ref: unknown, result: SeedResult): string | undefined {
+  const s = String(ref ?? '')
+  if (s.startsWith('arn:')) return s.replace(/:\$LATEST$/, '')
+  return (
+    result.created.functions[s] ??
+    (s ? `arn:aws:lambda:${result.region}:${result.account}:function:${s}` : undefined)
+  )
+}
+
+function requestParametersFor(call: string, params: Params, result: SeedResult): Params | null {
+  if (call === 'lambda:Invoke') {
+    return {
+      functionName: functionArnOf(params.FunctionName, result),
+      ...(params.SourceArn ? { sourceArn: params.SourceArn } : {}),
+    }
+  }
+  const styled = toTrailStyle(params) as Params
+  return Object.keys(styled).length ? styled : null
+}
+
+function resourceFor(call: string, params: Params, result: SeedResult): { resourceArn: string } | undefined {
+  if (call !== 'lambda:Invoke') return undefined
+  const arn = functionArnOf(params.FunctionName, result)
+  return arn ? { resourceArn: arn } : undefined
+}
+
+/** responseElements of a call the emulator answered, as CloudTrail records them. */
+function responseFor(call: string, params: Params, response: Params): Params | null {
+  if (call === 'lambda:AddPermission') return { statement: response.Statement }
+  if (Array.isArray(params.Layers) && Array.isArray(response.Layers)) {
+    // moto resolves a layer by name in the function's own account and answers with that copy's
+    // ARN; AWS answers with the layer the caller named (another account's): record that one.
+    const named = params.Layers as string[]
+    response = {
+      ...response,
+      Layers: (response.Layers as { Arn?: string }[]).map((l, i) => ({ ...l, Arn: named[i] ?? l.Arn })),
+    }
+  }
+  if (call === 'iam:CreateAccessKey') {
+    const k = (response.AccessKey ?? {}) as Params
+    return {
+      accessKey: toTrailStyle({
+        UserName: k.UserName,
+        AccessKeyId: k.AccessKeyId,
+        Status: k.Status,
+        CreateDate: k.CreateDate,
+      }) as Params,
+    }
+  }
+  if (call.startsWith('s3:') || call.startsWith('cloudtrail:')) return null
+  const styled = toTrailStyle(response) as Params
+  return Object.keys(styled).length ? styled : null
+}
+
+/** responseElements of a call that is only recorded: the scenario's, and an AssumeRole's issued session. */
+function recordedResponse(
+  event: StoryEvent,
+  params: Params,
+  scenario: Scenario,
+  result: SeedResult,
+  ids: IdentityContext,
+  time: Date,
+): Params | null {
+  const given = event.response ? (toTrailStyle(event.response) as Params) : null
+  if (event.call !== 'sts:AssumeRole') return given
+  const roleArn = String(params.RoleArn ?? '')
+  const roleName = roleArn.split('/').at(-1) ?? ''
+  const session = String(params.RoleSessionName ?? '')
+  const actor = Object.values(scenario.actors).find(
+    (a): a is Extract<typeof a, { type: 'AssumedRole' }> =>
+      a.type === 'AssumedRole' && a.role === roleName && a.session === session,
+  )
+  if (!actor) {
+    throw new UsageError(
+      `unable to seed scenario ${scenario.name}: sts:AssumeRole of ${roleArn} as ${session} needs an AssumedRole actor with role ${roleName} and session ${session}`,
+      { actions: ['add that actor, so the session the trail shows issued is the one it shows used'] },
+    )
+  }
+  const roleId = ids.roles.get(roleName)?.roleId ?? ''
+  return {
+    credentials: {
+      accessKeyId: sessionKeyId(actor, result.account),
+      expiration: new Date(time.getTime() + 12 * 3_600_000).toISOString(),
+    },
+    assumedRoleUser: {
+      assumedRoleId: `${roleId}:${session}`,
+      arn: `arn:aws:sts::${result.account}:assumed-role/${roleName}/${session}`,
+    },
+    ...(given ?? {}),
+  }
+}
