@@ -8,7 +8,7 @@ import {
 } from '../../aws/lambda-containment.js'
 import { canonicalJson } from '../common/canonical-json.js'
 import { isPublicStatement } from '../snapshot/exposure.js'
-import { defineStep } from '../steps/define-step.js'
+import { crashHook, defineStep } from '../steps/define-step.js'
 import { type FunctionParams, regionalAws } from './function-target.js'
 
 /** One statement of a function's (or a qualifier's) resource policy, kept verbatim. */
@@ -192,8 +192,12 @@ export const permissionsStep = defineStep<FunctionParams, PermissionsState>({
   isApplied: (_ctx, _params, s) => !s.statements.some((x) => x.public),
   async change(ctx, params, current) {
     const aws = regionalAws(ctx, params.region)
+    let removed = 0
     for (const s of current.statements) {
-      if (s.public) await removePermission(aws, params.function, s.qualifier, s.sid)
+      if (!s.public) continue
+      await removePermission(aws, params.function, s.qualifier, s.sid)
+      // Test-only: die half way (after the first removal) to prove restore uses the earliest prior.
+      crashHook(ctx, `containment.permissions#${++removed}`)
     }
     return { statements: current.statements.filter((x) => !x.public) }
   },

@@ -143,8 +143,8 @@ export async function runSteps(ctx: FirContext, calls: StepCall[], options: RunO
   if (options.dryRun) return { dryRun: true, plans, results: plans }
   const pending = plans.filter((p) => p.outcome === 'would-apply').length
   if (pending > 0 && !options.confirmed) await confirmChanges(ctx, options.what, pending)
-  await options.beforeChanges?.()
   if (pending > 0) await announceActing(ctx)
+  await options.beforeChanges?.()
   const results: StepResult[] = []
   calls.forEach((call, i) => {
     if (!planned.has(call)) results[i] = plans[i]!

@@ -1,0 +1,70 @@
+import { Args, Flags } from '@oclif/core'
+import { awsFlags, caseFlag, changeFlags, FirCommand } from '../base-command.js'
+import { escapeTerminal } from '../core/common/text.js'
+import { CONTAIN_ACTIONS, parseActionList } from '../core/containment/actions.js'
+import { containFunction } from '../core/containment/contain.js'
+import { snapshotPort } from '../core/containment/snapshot-port.js'
+import { outcomeCounts, stepTable } from '../core/steps/render.js'
+import type { CommandOutcome } from '../output.js'
+
+export default class Contain extends FirCommand {
+  static override summary =
+    "Contain a function: stop its triggers and invocations, close public access, revoke its role's sessions"
+  static override description =
+    `Runs, in order: event-sources (disable every enabled event source mapping, so queued messages stay queued), throttle (reserved concurrency 0), url (AuthType AWS_IAM on every function URL; never deleted), permissions (remove public resource-policy statements from every version and alias), sessions (inline policy fir-revoke-<case id> on the execution role: deny sessions issued before now, by AWS's clock) and recycle (a description stamp that replaces warm environments). Each change is journaled with its prior state before it is made, and can be undone with \`fir restore\`. A snapshot is taken first when the case has none of the function. Running it again finishes an interrupted run and reports already-applied for what is done.`
+  static override examples = [
+    '<%= config.bin %> contain payments-webhook --case cases/INC-42 --dry-run',
+    '<%= config.bin %> contain payments-webhook --case cases/INC-42 --yes',
+    '<%= config.bin %> contain arn:aws:lambda:eu-west-1:123456789012:function:payments-webhook --case cases/INC-42 --actions throttle,url,permissions --yes',
+  ]
+  static override args = {
+    function: Args.string({ required: true, description: 'function name, partial ARN or full ARN' }),
+  }
+  static override flags = {
+    ...awsFlags,
+    ...caseFlag,
+    ...changeFlags,
+    actions: Flags.string({
+      description: `comma-separated subset of ${CONTAIN_ACTIONS.join(',')} (default: all, in that order)`,
+    }),
+  }
+
+  protected async execute(): Promise<CommandOutcome> {
+    const { args, flags } = await this.parse(Contain)
+    const actions = parseActionList(flags.actions, CONTAIN_ACTIONS)
+    const dryRun = flags['dry-run']
+    const ctx = await this.makeContext({ caseFlag: flags.case, aws: flags, yes: flags.yes, dryRun })
+    const result = await containFunction(ctx, {
+      function: args.function,
+      ...(actions ? { actions } : {}),
+      dryRun,
+      snapshot: snapshotPort,
+      onPlan: dryRun ? undefined : (rows) => ctx.log.info(`Containment plan:\n${stepTable(rows)}\n`),
+    })
+    const name = escapeTerminal(result.function.name)
+    const lines = [
+      dryRun
+        ? `Containment plan for ${name} (dry run: nothing changed)`
+        : `Contained ${name}: ${outcomeCounts(result.results)}`,
+      `  function  ${escapeTerminal(result.function.arn)}`,
+      `  role      ${escapeTerminal(result.function.roleArn)}`,
+      `  snapshot  ${
+        result.snapshot.set
+          ? `evidence/${escapeTerminal(result.snapshot.set)}${result.snapshot.taken ? ' (taken now)' : ''}`
+          : (result.snapshot.note ?? 'none')
+      }`,
+      '',
+      stepTable(result.results),
+      '',
+      'What containment does not do:',
+      ...result.limits.map((l) => `  - ${l}`),
+    ]
+    if (!dryRun) lines.push('', `Undo with: fir restore ${name} --case ${escapeTerminal(ctx.case.dir)}`)
+    return {
+      result: { case: ctx.case.dir, ...result },
+      human: lines.join('\n'),
+      gaps: ctx.gaps.list,
+      ...(dryRun ? { status: 0 as const } : {}),
+    }
+  }
+}

@@ -1,0 +1,215 @@
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type FunctionState, functionState } from '../core/containment/state.js'
+import { runFir, tempDir } from '../support/cli.js'
+import { useMoto } from '../support/emulator.js'
+import { FaultProxy } from '../support/fault-proxy.js'
+import { type CompromisedScenario, seedCompromisedFunction } from '../support/seed.js'
+
+const moto = useMoto()
+let proxy: FaultProxy
+
+beforeAll(async () => {
+  proxy = await new FaultProxy(moto.endpoint()).start()
+})
+afterAll(async () => {
+  await proxy.stop()
+})
+
+const MUTATING =
+  /^(Put|Update|Remove|Add|Delete|Create|Attach|Detach|Tag|Untag|Publish|Rotate|Invoke|PUT|POST|DELETE)/
+
+/** Operations the proxy forwarded since `mark` that change something. */
+function mutatingSince(mark: number): string[] {
+  return proxy.records
+    .slice(mark)
+    .filter((r) => !r.faulted && MUTATING.test(r.operation))
+    .map((r) => r.operation)
+}
+
+async function journal(
+  dir: string,
+): Promise<{ action: string; target: string; outcome: string; prior?: unknown }[]> {
+  return (await readFile(join(dir, 'journal.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+}
+
+function expectContained(s: CompromisedScenario, st: FunctionState, caseId: string) {
+  expect(Object.values(st.mappings)).toEqual(['Disabled'])
+  expect(st.reserved).toBe(0)
+  expect(Object.values(st.urls).every((a) => a === 'AWS_IAM')).toBe(true)
+  expect(Object.keys(st.statements)).toEqual([s.statements.apiGatewayScoped])
+  expect(st.description).toMatch(
+    new RegExp(`^fir: recycled by case ${caseId} at \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ$`),
+  )
+  const doc = st.roleInlinePolicies[`fir-revoke-${caseId}`] as {
+    Statement: { Effect: string; Condition: { DateLessThan: Record<string, string> } }[]
+  }
+  expect(doc.Statement[0]!.Effect).toBe('Deny')
+  const cutoff = doc.Statement[0]!.Condition.DateLessThan['aws:TokenIssueTime']!
+  expect(cutoff).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+  expect(Math.abs(Date.parse(cutoff) - Date.now())).toBeLessThan(60_000)
+}
+
+describe('fir contain and fir restore (built CLI)', () => {
+  it('dry run and a refused run change nothing; contain (TZ=America/Los_Angeles), re-run, restore exactly', {
+    timeout: 300_000,
+  }, async () => {
+    const s = await seedCompromisedFunction(moto.endpoint(), { logEvents: false })
+    const before = await functionState(moto.endpoint(), s.functionName, s.role.name)
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'IR-1'], { cwd })).code).toBe(0)
+    const dir = join(cwd, 'cases', 'IR-1')
+    const contain = ['contain', s.functionName, '--case', 'cases/IR-1']
+    const opts = { cwd, endpoint: proxy.endpoint, env: { TZ: 'America/Los_Angeles' } }
+
+    let mark = proxy.records.length
+    const dry = await runFir([...contain, '--dry-run', '--json'], opts)
+    expect(dry.code).toBe(0)
+    expect(dry.json.result.results.map((r: { outcome: string }) => r.outcome)).toEqual(
+      Array(6).fill('would-apply'),
+    )
+    const refused = await runFir(contain, opts)
+    expect(refused.code).toBe(5)
+    expect(refused.stderr).toContain('Containment plan')
+    expect(mutatingSince(mark)).toEqual([])
+    expect(await functionState(moto.endpoint(), s.functionName, s.role.name)).toEqual(before)
+    expect(await readdir(join(dir, 'evidence'))).toEqual([]) // --dry-run never snapshots
+
+    const first = await runFir([...contain, '--yes', '--json'], opts)
+    expect([0, 4]).toContain(first.code) // moto's snapshot gaps (provisioned concurrency, layer content)
+    expect(
+      first.json.result.results.map((r: { step: string; outcome: string }) => [r.step, r.outcome]),
+    ).toEqual([
+      ['containment.event-sources', 'applied'],
+      ['containment.throttle', 'applied'],
+      ['containment.url', 'applied'],
+      ['containment.permissions', 'applied'],
+      ['containment.sessions', 'applied'],
+      ['containment.recycle', 'applied'],
+    ])
+    expect(first.json.result.snapshot.taken).toBe(true)
+    expect(await readdir(join(dir, 'evidence'))).toEqual([first.json.result.snapshot.set])
+    const contained = await functionState(moto.endpoint(), s.functionName, s.role.name)
+    expectContained(s, contained, 'IR-1')
+
+    mark = proxy.records.length
+    const second = await runFir([...contain, '--yes', '--json'], opts)
+    expect(second.code).toBe(0)
+    expect(
+      second.json.result.results.every((r: { outcome: string }) => r.outcome === 'already-applied'),
+    ).toBe(true)
+    expect(second.json.result.snapshot).toMatchObject({ taken: false, set: first.json.result.snapshot.set })
+    expect(mutatingSince(mark)).toEqual([])
+    expect(await functionState(moto.endpoint(), s.functionName, s.role.name)).toEqual(contained)
+
+    const restoreDry = await runFir(['restore', s.functionName, '--case', 'cases/IR-1', '--dry-run'], opts)
+    expect(restoreDry.code).toBe(0)
+    expect(await functionState(moto.endpoint(), s.functionName, s.role.name)).toEqual(contained)
+
+    const restored = await runFir(
+      ['restore', s.functionName, '--case', 'cases/IR-1', '--yes', '--json'],
+      opts,
+    )
+    expect(restored.code).toBe(0)
+    expect(
+      restored.json.result.results.map((r: { step: string; outcome: string }) => [r.step, r.outcome]),
+    ).toEqual([
+      ['containment.recycle', 'undone'],
+      ['containment.sessions', 'skipped'],
+      ['containment.permissions', 'undone'],
+      ['containment.url', 'undone'],
+      ['containment.throttle', 'undone'],
+      ['containment.event-sources', 'undone'],
+    ])
+    const after = await functionState(moto.endpoint(), s.functionName, s.role.name)
+    const { 'fir-revoke-IR-1': kept, ...otherPolicies } = after.roleInlinePolicies
+    expect(kept).toEqual(contained.roleInlinePolicies['fir-revoke-IR-1'])
+    expect({ ...after, roleInlinePolicies: otherPolicies }).toEqual(before)
+
+    // naming sessions lifts the revocation, with a warning
+    const lift = await runFir(
+      ['restore', '--case', 'cases/IR-1', '--actions', 'sessions', '--yes', '--json'],
+      opts,
+    )
+    expect(lift.code).toBe(0)
+    expect(lift.json.warnings.join('\n')).toMatch(/stolen tokens issued before the cutoff/)
+    expect(await functionState(moto.endpoint(), s.functionName, s.role.name)).toEqual(before)
+  })
+
+  it('a contain killed right after a change and before its outcome resumes without repeating it; restore is exact', {
+    timeout: 300_000,
+  }, async () => {
+    const s = await seedCompromisedFunction(moto.endpoint(), { logEvents: false })
+    const before = await functionState(moto.endpoint(), s.functionName, s.role.name)
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'IR-2'], { cwd })).code).toBe(0)
+    const dir = join(cwd, 'cases', 'IR-2')
+    const contain = ['contain', s.functionName, '--case', 'cases/IR-2', '--yes', '--json']
+
+    // killed after removing the first of the two public statements (a half-made change) …
+    const killed = await runFir(contain, {
+      cwd,
+      endpoint: proxy.endpoint,
+      env: { FIR_TEST_CRASH_AFTER: 'containment.permissions#1' },
+    })
+    expect(killed.signal).toBe('SIGKILL')
+    let entries = await journal(dir)
+    expect(entries.at(-1)).toMatchObject({ action: 'containment.permissions', outcome: 'started' })
+    // … then re-run: it finishes the change; the re-run's prior is fir's half-made state
+    const resumed = await runFir(contain, { cwd, endpoint: proxy.endpoint })
+    expect(resumed.json.result.results.map((r: { outcome: string }) => r.outcome)).toEqual([
+      'already-applied',
+      'already-applied',
+      'already-applied',
+      'applied',
+      'applied',
+      'applied',
+    ])
+
+    // killed right after the recycle change, before its `applied` entry; the re-run does not redo it
+    const s2 = await seedCompromisedFunction(moto.endpoint(), { logEvents: false })
+    const before2 = await functionState(moto.endpoint(), s2.functionName, s2.role.name)
+    const c2 = ['contain', s2.functionName, '--case', 'cases/IR-2', '--yes', '--json']
+    const k2 = await runFir(c2, {
+      cwd,
+      endpoint: proxy.endpoint,
+      env: { FIR_TEST_CRASH_AFTER: 'containment.recycle' },
+    })
+    expect(k2.signal).toBe('SIGKILL')
+    const mark = proxy.records.length
+    const r2 = await runFir(c2, { cwd, endpoint: proxy.endpoint })
+    expect(r2.json.result.results.every((r: { outcome: string }) => r.outcome === 'already-applied')).toBe(
+      true,
+    )
+    expect(mutatingSince(mark)).toEqual([])
+
+    entries = await journal(dir)
+    const started = (action: string, target: string) =>
+      entries.filter((e) => e.action === action && e.target === target && e.outcome === 'started')
+    expect(started('containment.permissions', s.functionArn)).toHaveLength(2)
+    expect(started('containment.recycle', s2.functionArn)).toHaveLength(1)
+    expect(
+      entries
+        .filter((e) => e.action === 'containment.recycle' && e.target === s2.functionArn)
+        .map((e) => e.outcome),
+    ).toEqual(['started', 'already-applied'])
+
+    const restored = await runFir(['restore', '--case', 'cases/IR-2', '--yes', '--json'], {
+      cwd,
+      endpoint: proxy.endpoint,
+    })
+    expect(restored.code).toBe(0)
+    for (const [fn, role, was] of [
+      [s.functionName, s.role.name, before],
+      [s2.functionName, s2.role.name, before2],
+    ] as const) {
+      const now = await functionState(moto.endpoint(), fn, role)
+      const { [`fir-revoke-IR-2`]: _kept, ...rest } = now.roleInlinePolicies
+      expect({ ...now, roleInlinePolicies: rest }).toEqual(was)
+    }
+  })
+})
