@@ -101,7 +101,11 @@ export const COMMAND_PERMISSIONS: Record<string, string[]> = {
     'iam:UpdateAccessKey',
     'iam:DeleteAccessKey?',
   ],
-  'creds rotate-secret': ['sts:GetCallerIdentity', 'secretsmanager:DescribeSecret', 'secretsmanager:RotateSecret'],
+  'creds rotate-secret': [
+    'sts:GetCallerIdentity',
+    'secretsmanager:DescribeSecret',
+    'secretsmanager:RotateSecret',
+  ],
   // creds keys / secrets read only; each denied lookup is a gap.
   'creds keys': ['iam:GetAccessKeyLastUsed?', 'iam:ListUsers?', 'iam:ListAccessKeys?'],
   'creds secrets': [
