@@ -54,6 +54,7 @@ export async function putLockedObject(aws: AwsClients, put: LockedPut): Promise<
         Body: createReadStream(put.file),
         ContentLength: put.bytes,
         ContentType: put.contentType ?? 'application/octet-stream',
+        ChecksumAlgorithm: 'SHA256',
         ChecksumSHA256: Buffer.from(put.sha256, 'hex').toString('base64'),
         ObjectLockMode: put.mode,
         ObjectLockRetainUntilDate: put.retainUntil,

@@ -389,7 +389,10 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
         .join(', ')
       run.addFinding({
         kind: 'hostile-archive',
-        level: ARCHIVE_LEVEL[kind],
+        level:
+          kind === 'symlink' && problems.some((p) => p.detail.includes('outside the archive'))
+            ? 'high'
+            : ARCHIVE_LEVEL[kind],
         title: `Package ${file} of ${name} has ${problems.length} ${kind} entr${problems.length === 1 ? 'y' : 'ies'}${sample ? `: ${sample}` : ''} (listed, not extracted)`,
         target: arn,
         key: `${file}\u0000${kind}`,

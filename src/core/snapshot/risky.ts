@@ -58,7 +58,10 @@ function wildcardResource(statement: PolicyStatement, action: string): boolean {
  */
 function grantsRule(statement: PolicyStatement, ruleAction: string): boolean {
   if (statement.NotAction !== undefined) {
-    return !asList(statement.NotAction).some((p) => actionMatches(p, ruleAction))
+    // Granted unless an excluded pattern overlaps the rule (NotAction iam:* does not grant `*`).
+    return !asList(statement.NotAction).some(
+      (p) => actionMatches(p, ruleAction) || actionMatches(ruleAction, p),
+    )
   }
   return asList(statement.Action).some((p) => actionMatches(p, ruleAction))
 }

@@ -1,0 +1,91 @@
+import { readdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { listArchive, zipSlipReason } from '../../../src/core/snapshot/archive.js'
+import { tempDir } from '../../support/cli.js'
+import { handlerZip, hostileZip, makeZip, sha256Hex } from '../../support/seed.js'
+
+async function writeZip(bytes: Buffer): Promise<{ dir: string; path: string }> {
+  const dir = await tempDir('fir-archive-')
+  const path = join(dir, 'package.zip')
+  await writeFile(path, bytes)
+  return { dir, path }
+}
+
+describe('listArchive', () => {
+  it('lists an ordinary package with sizes, CRC and the SHA-256 of each entry', async () => {
+    const { path } = await writeZip(handlerZip('plain'))
+    const l = await listArchive(path)
+    expect(l.problems).toEqual([])
+    expect(l.entries).toHaveLength(1)
+    const e = l.entries[0]!
+    expect(e).toMatchObject({ name: 'index.py', type: 'file', mode: '100644' })
+    expect(e.sha256).toMatch(/^[0-9a-f]{64}$/)
+    expect(e.crc32).toMatch(/^[0-9a-f]{8}$/)
+  })
+
+  it('flags zip-slip names, a symlink out of the archive and a 1000:1 bomb without extracting anything', async () => {
+    const { dir, path } = await writeZip(hostileZip(4))
+    const l = await listArchive(path)
+    const kinds = l.problems.map((p) => `${p.kind}:${p.entry ?? ''}`)
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        'zip-slip:../../evil.sh',
+        'zip-slip:/tmp/abs-path.txt',
+        'zip-slip:..\\..\\win-evil.bat',
+        'symlink:link-to-passwd',
+        'zip-bomb:bomb.bin',
+      ]),
+    )
+    const link = l.entries.find((e) => e.name === 'link-to-passwd')!
+    expect(link).toMatchObject({ type: 'symlink', linkTarget: '/etc/passwd' })
+    const bomb = l.entries.find((e) => e.name === 'bomb.bin')!
+    expect(bomb.uncompressedSize / bomb.compressedSize).toBeGreaterThan(500)
+    expect(bomb.sha256).toBeUndefined()
+    expect(bomb.notHashed).toMatch(/bomb/)
+    // Listing wrote nothing: the folder holds only the archive itself.
+    expect(await readdir(dir)).toEqual(['package.zip'])
+  })
+
+  it('keeps raw hostile names visible (control characters, invalid UTF-8) with their bytes', async () => {
+    const raw = Buffer.concat([
+      Buffer.from('evil'),
+      Buffer.from([0x1b, 0x5b, 0x33, 0x31, 0x6d, 0xff]),
+      Buffer.from('.py'),
+    ])
+    const { path } = await writeZip(makeZip([{ name: raw, data: 'x = 1' }]))
+    const l = await listArchive(path)
+    expect(l.entries[0]!.rawName).toBe(raw.toString('base64'))
+    expect(l.entries[0]!.name).toContain('\u001b')
+  })
+
+  it('reports a corrupt central directory or a file that is not a zip, without throwing', async () => {
+    const corrupt = await writeZip(
+      makeZip([{ name: 'a.py', data: 'print(1)' }], { corruptCentralDirectory: true }),
+    )
+    const l = await listArchive(corrupt.path)
+    expect(l.problems.map((p) => p.kind)).toContain('corrupt')
+    const notZip = await writeZip(Buffer.from('this is not a zip archive at all'))
+    const m = await listArchive(notZip.path)
+    expect(m.problems[0]?.kind).toBe('corrupt')
+    expect(m.entries).toEqual([])
+  })
+
+  it('hashes entries as stored (the hash is of the uncompressed bytes)', async () => {
+    const data = 'def handler(e, c):\n    return 42\n'.repeat(20)
+    const { path } = await writeZip(makeZip([{ name: 'app.py', data }]))
+    const l = await listArchive(path)
+    expect(l.entries[0]!.sha256).toBe(sha256Hex(data))
+    expect(l.entries[0]!.method).toBe(8)
+  })
+
+  it('names the ways an entry escapes the extraction folder', () => {
+    expect(zipSlipReason('../x')).toMatch(/\.\./)
+    expect(zipSlipReason('a/../../x')).toMatch(/\.\./)
+    expect(zipSlipReason('/etc/cron.d/x')).toMatch(/absolute/)
+    expect(zipSlipReason('C:/Windows/x')).toMatch(/drive/)
+    expect(zipSlipReason('a\\b')).toMatch(/backslash/)
+    expect(zipSlipReason('a/b..c/d')).toBeUndefined()
+    expect(zipSlipReason('node_modules/x/index.js')).toBeUndefined()
+  })
+})

@@ -1,0 +1,146 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { AwsClients } from '../../../src/aws/clients.js'
+import { parseS3Url } from '../../../src/aws/download.js'
+import { downloadResumable } from '../../../src/core/snapshot/download.js'
+import { EmulatorSafetyError } from '../../../src/errors.js'
+import { tempDir } from '../../support/cli.js'
+
+const body = randomBytes(256 * 1024)
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+/** A file server that misbehaves on purpose: drops, refuses, ignores Range — per path. */
+let server: Server
+let base = ''
+const seen: { path: string; range?: string }[] = []
+const dropped = new Set<string>()
+
+function handle(req: IncomingMessage, res: ServerResponse): void {
+  const url = new URL(req.url ?? '/', 'http://x')
+  const range = req.headers.range
+  seen.push({ path: url.pathname, ...(range ? { range } : {}) })
+  const start = range ? Number(range.match(/bytes=(\d+)-/)?.[1] ?? 0) : 0
+  if (url.pathname === '/expired') {
+    res
+      .writeHead(403, { 'content-type': 'application/xml' })
+      .end('<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>')
+    return
+  }
+  if (url.pathname === '/drop-once' && !dropped.has('drop-once')) {
+    dropped.add('drop-once')
+    res.writeHead(200, { 'content-length': String(body.length) })
+    res.write(body.subarray(0, 100_000))
+    setTimeout(() => res.socket?.destroy(), 20)
+    return
+  }
+  if (url.pathname === '/ignore-range' && !dropped.has('ignore-range')) {
+    dropped.add('ignore-range')
+    res.writeHead(200, { 'content-length': String(body.length) })
+    res.write(body.subarray(0, 50_000))
+    setTimeout(() => res.socket?.destroy(), 20)
+    return
+  }
+  if (url.pathname === '/ignore-range') {
+    // Answers the resumed request with the whole body (200), as some servers do.
+    res.writeHead(200, { 'content-length': String(body.length) }).end(body)
+    return
+  }
+  if (start > 0) {
+    res.writeHead(206, {
+      'content-length': String(body.length - start),
+      'content-range': `bytes ${start}-${body.length - 1}/${body.length}`,
+    })
+    res.end(body.subarray(start))
+    return
+  }
+  res.writeHead(200, { 'content-length': String(body.length) }).end(body)
+}
+
+let aws: AwsClients
+beforeAll(async () => {
+  server = createServer(handle)
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  aws = await AwsClients.create({ emulatorOnly: true, endpoint: base, region: 'us-east-1' })
+})
+afterAll(async () => {
+  server.closeAllConnections()
+  await new Promise((r) => server.close(r))
+})
+
+describe('downloadResumable', () => {
+  it('resumes a dropped transfer with a Range request and ends with the exact bytes', async () => {
+    const dir = await tempDir('fir-dl-')
+    const path = join(dir, 'x.partial')
+    const out = await downloadResumable(aws, path, async () => `${base}/drop-once`)
+    expect(out.resumes).toBe(1)
+    expect(sha(await readFile(path))).toBe(sha(body))
+    expect(seen.filter((s) => s.path === '/drop-once').map((s) => s.range)).toEqual([
+      undefined,
+      'bytes=100000-',
+    ])
+  })
+
+  it('fetches a new location when the presigned one is refused (expired)', async () => {
+    const dir = await tempDir('fir-dl-')
+    const path = join(dir, 'x.partial')
+    const asked: number[] = []
+    const out = await downloadResumable(aws, path, async (attempt) => {
+      asked.push(attempt)
+      return attempt === 0 ? `${base}/expired` : `${base}/fresh`
+    })
+    expect(asked).toEqual([0, 1])
+    expect(out.refetches).toBe(1)
+    expect(sha(await readFile(path))).toBe(sha(body))
+  })
+
+  it('starts over when the server ignores Range, never appending a second copy', async () => {
+    const dir = await tempDir('fir-dl-')
+    const path = join(dir, 'x.partial')
+    await downloadResumable(aws, path, async () => `${base}/ignore-range`)
+    const got = await readFile(path)
+    expect(got.length).toBe(body.length)
+    expect(sha(got)).toBe(sha(body))
+  })
+
+  it('gives up on a location that stays refused', async () => {
+    const dir = await tempDir('fir-dl-')
+    await expect(
+      downloadResumable(aws, join(dir, 'x.partial'), async () => `${base}/expired`, { maxAttempts: 3 }),
+    ).rejects.toThrow(/HTTP 403/)
+  })
+
+  it('refuses a non-loopback location in emulator-only mode before sending anything', async () => {
+    const dir = await tempDir('fir-dl-')
+    const before = seen.length
+    await expect(
+      downloadResumable(
+        aws,
+        join(dir, 'x.partial'),
+        async () => 'https://prod-04-2014-tasks.s3.us-east-1.amazonaws.com/snapshots/x?X-Amz-Signature=abc',
+      ),
+    ).rejects.toBeInstanceOf(EmulatorSafetyError)
+    expect(seen.length).toBe(before)
+  })
+})
+
+describe('parseS3Url', () => {
+  it('reads virtual-hosted and path-style S3 URLs (bucket, key, version)', () => {
+    expect(
+      parseS3Url(new URL('https://awslambda-us-east-1-tasks.s3.us-east-1.amazonaws.com/code/a%20b.zip')),
+    ).toEqual({
+      bucket: 'awslambda-us-east-1-tasks',
+      key: 'code/a b.zip',
+    })
+    expect(parseS3Url(new URL('https://s3.eu-west-1.amazonaws.com/bkt/k/x.zip?versionId=v1'))).toEqual({
+      bucket: 'bkt',
+      key: 'k/x.zip',
+      versionId: 'v1',
+    })
+    expect(parseS3Url(new URL('https://example.com/x.zip'))).toBeUndefined()
+  })
+})
