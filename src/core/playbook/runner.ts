@@ -459,6 +459,9 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
       const value = typeof step.if === 'boolean' ? step.if : renderText(step.if, scope)
       if (!truthy(value)) {
         const summary = `skipped: condition ${typeof step.if === 'string' ? step.if : 'false'} is false`
+        ctx.log.info(
+          `fir: step ${index + 1}/${playbook.steps.length} ${step.id} (${step.action}): ${summary}`,
+        )
         await journal.append({
           action: STEP_ACTION,
           target,

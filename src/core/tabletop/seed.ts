@@ -266,9 +266,6 @@ function remember(
   } else if (call === 'secretsmanager:PutSecretValue' && typeof params.SecretString === 'string') {
     redactor.register(params.SecretString)
   }
-  // Environment values planted in functions are secrets in the drill as much as in production.
-  const env = (params.Environment as { Variables?: Record<string, string> } | undefined)?.Variables
-  for (const v of Object.values(env ?? {})) if (typeof v === 'string' && v.length >= 12) redactor.register(v)
 }
 
 function functionArnOf(ref: unknown, result: SeedResult): string | undefined {
