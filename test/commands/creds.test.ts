@@ -48,7 +48,9 @@ async function keysOf(user: string) {
 }
 
 describe('fir creds rotate-key (built CLI)', () => {
-  it('creates a new key, deactivates the old one, and keeps the secret only in a 0600 file', async () => {
+  it('creates a new key, deactivates the old one, and keeps the secret only in a 0600 file', {
+    timeout: 180_000,
+  }, async () => {
     const u = await seedUserWithKey(moto.endpoint(), 'deployer-1')
     const { cwd, dir } = await newCase('K-1')
     const args = [
@@ -91,6 +93,26 @@ describe('fir creds rotate-key (built CLI)', () => {
     // --show-secret prints it, and only then
     const shown = await runFir([...args, '--yes', '--show-secret'], { cwd, endpoint: moto.endpoint() })
     expect(shown.stdout).toContain(`SecretAccessKey=${secret}`)
+
+    // restore leaves the key alone unless rotate-key is named, then warns and reactivates it
+    const plain = await runFir(['restore', '--case', 'cases/K-1', '--yes', '--json'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(plain.json.result.results).toEqual([
+      expect.objectContaining({ step: 'credentials.rotate-key', outcome: 'skipped' }),
+    ])
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Inactive', [newId]: 'Active' })
+    const named = await runFir(
+      ['restore', '--case', 'cases/K-1', '--actions', 'rotate-key', '--yes', '--json'],
+      {
+        cwd,
+        endpoint: moto.endpoint(),
+      },
+    )
+    expect(named.json.warnings.join('\n')).toMatch(/leaked key valid again/)
+    expect(named.json.result.results[0].outcome).toBe('undone')
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [newId]: 'Active' })
   })
 
   it('refuses a third key when the user has two, naming them, and changes nothing', async () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { containFunction, type SnapshotPort } from '../../../src/core/containment/contain.js'
 import { restoreCase } from '../../../src/core/containment/restore.js'
 import { useMoto } from '../../support/emulator.js'
+import { FaultProxy } from '../../support/fault-proxy.js'
 import { seedCompromisedFunction } from '../../support/seed.js'
 import { functionState, sdk, testContext } from './state.js'
 
@@ -97,5 +98,36 @@ describe('containment steps against moto', () => {
     expect((await functionState(moto.endpoint(), s.functionName, s.role.name)).reserved).toBe(5)
     await lambda.send(new DeleteFunctionConcurrencyCommand({ FunctionName: s.functionName }))
     await ctx.case.close()
+  })
+
+  it('a denied change is a denied row and a gap; the other steps still run', async () => {
+    const s = await seedCompromisedFunction(moto.endpoint(), { logEvents: false })
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [{ match: 'PutFunctionConcurrency', fault: 'access-denied' }],
+    }).start()
+    try {
+      const ctx = await testContext(proxy.endpoint, { caseId: 'C-3' })
+      const r = await containFunction(ctx, {
+        function: s.functionName,
+        actions: ['event-sources', 'throttle', 'url'],
+        snapshot: fakeSnapshot(),
+      })
+      expect(r.results.map((x) => [x.step, x.outcome])).toEqual([
+        ['containment.event-sources', 'applied'],
+        ['containment.throttle', 'denied'],
+        ['containment.url', 'applied'],
+      ])
+      expect(r.results[1]!.error?.message).toMatch(/lambda:PutFunctionConcurrency/)
+      expect(ctx.gaps.list).toEqual([expect.objectContaining({ call: 'containment.throttle' })])
+      const entries = ctx.case.journal.all().filter((e) => e.action === 'containment.throttle')
+      expect(entries.map((e) => e.outcome)).toEqual(['started', 'denied'])
+      expect(entries[1]!.after).toEqual({ reserved: 5 })
+      // nothing changed, so restore finds the throttle already as it was
+      const back = await restoreCase(ctx, {})
+      expect(back.results.find((x) => x.step === 'containment.throttle')!.outcome).toBe('already-undone')
+      await ctx.case.close()
+    } finally {
+      await proxy.stop()
+    }
   })
 })
