@@ -29,6 +29,8 @@ export interface SampleCaseOptions {
   notes?: boolean
   /** Plant attacker-controlled markup, template syntax and ANSI escapes in every field an attacker reaches. */
   hostile?: boolean
+  /** Share of background events that also carry a finding (default 0), for noisy-case benchmarks. */
+  findingRate?: number
   now?: Date
 }
 
@@ -59,6 +61,23 @@ export const HOSTILE = {
   markdown: '| pwned | [click](https://attacker.example) **bold** `code` @admin #1',
   link: '"><a href="https://attacker.example/steal">x</a>',
 }
+
+const NOISY_FINDINGS = [
+  {
+    rule: 'fir-secret-read-burst',
+    title: 'Burst of secret reads by the execution role',
+    level: 'medium',
+    tags: ['attack.credential_access'],
+  },
+  {
+    rule: 'fir-decrypt-burst',
+    title: 'Burst of KMS Decrypt calls',
+    level: 'low',
+    tags: ['attack.collection'],
+  },
+  { rule: 'fir-ci-read', title: 'Function configuration read by CI', level: 'informational', tags: [] },
+  { rule: 'fir-assume-role-lambda', title: 'Execution role assumed', level: 'informational', tags: [] },
+]
 
 function rng(seed: number): () => number {
   let a = seed >>> 0
@@ -593,6 +612,7 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
         fnArn,
         fn,
         roleName,
+        findingRate: options.findingRate ?? 0,
       })
     }
 
@@ -660,6 +680,7 @@ async function writeTimeline(
     fnArn: string
     fn: string
     roleName: string
+    findingRate: number
   },
 ): Promise<number> {
   const { r, now, fn, fnArn, roleArn, roleName } = o
@@ -1037,9 +1058,15 @@ async function writeTimeline(
     const hour = new Date(ms).getUTCHours()
     if ((hour < 6 || hour > 19) && r() < 0.6) ms = start + r() * 72 * H
     const b = background[Math.floor(r() * background.length)]!
+    const noisy = o.findingRate > 0 && r() < o.findingRate
     times.push({
       ms: Math.floor(ms),
-      spec: { ...b, ms: Math.floor(ms), region: r() < 0.08 ? 'eu-west-1' : REGION },
+      spec: {
+        ...b,
+        ms: Math.floor(ms),
+        region: r() < 0.08 ? 'eu-west-1' : REGION,
+        ...(noisy ? { findings: [NOISY_FINDINGS[Math.floor(r() * NOISY_FINDINGS.length)]!] } : {}),
+      },
     })
   }
   times.sort((a, b) => a.ms - b.ms)

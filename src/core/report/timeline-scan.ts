@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs'
-import { createInterface } from 'node:readline'
 import { MAX_CATEGORIES } from './chart.js'
 import {
   asArray,
@@ -44,6 +43,26 @@ export interface TimelineScan {
   firstFinding: { time: string; title: string } | null
   /** Roles assumed with an execution role's credentials (`role ARN (n×)`): chained sessions. */
   chainedAssumeRoles: string[]
+}
+
+/**
+ * The lines of a file, split on bytes (several times cheaper than node:readline on a 100 MB
+ * timeline); a line is decoded only once it is whole, so UTF-8 sequences are never cut.
+ */
+async function* lineBatches(path: string): AsyncGenerator<string[]> {
+  let rest: Buffer | null = null
+  for await (const piece of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    const chunk: Buffer = rest ? Buffer.concat([rest, piece as Buffer]) : (piece as Buffer)
+    const lines: string[] = []
+    let start = 0
+    for (let nl = chunk.indexOf(10, start); nl !== -1; nl = chunk.indexOf(10, start)) {
+      lines.push(chunk.toString('utf8', start, nl))
+      start = nl + 1
+    }
+    rest = start < chunk.length ? chunk.subarray(start) : null
+    yield lines
+  }
+  if (rest) yield [rest.toString('utf8')]
 }
 
 interface Candidate {
@@ -204,108 +223,108 @@ export async function scanTimeline(
     candidates = candidates.slice(0, keyEventLimit)
   }
 
-  const lines = eventsPath
-    ? createInterface({ input: createReadStream(eventsPath, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY })
-    : []
-  for await (const line of lines) {
-    if (line.trim() === '') continue
-    let event: Record<string, unknown>
-    try {
-      event = asRecord(JSON.parse(line))
-    } catch {
-      scan.unreadableLines++
-      continue
-    }
-    const ms = Date.parse(asString(event.time) ?? '')
-    if (Number.isNaN(ms)) {
-      scan.unreadableLines++
-      continue
-    }
-    scan.totalEvents++
-    if (scan.firstMs === null || ms < scan.firstMs) scan.firstMs = ms
-    if (scan.lastMs === null || ms > scan.lastMs) scan.lastMs = ms
-    const service = serviceShortName(asString(event.source) ?? 'unknown')
-    let si = serviceIndex.get(service)
-    if (si === undefined) {
-      si = services.length
-      services.push(service)
-      serviceIndex.set(service, si)
-    }
-    scan.times.push(ms)
-    rawCategory.push(si)
-    inc(scan.byCategory, service)
-    inc(scan.byOrigin, asString(event.origin) ?? 'unknown')
-    const region = asString(event.region) ?? 'unknown'
-    inc(scan.byRegion, region)
-    const actor = asRecord(event.actor)
-    const actorName = actorText(actor)
-    inc(scan.byActor, actorName)
-    const sourceIp = asString(event.sourceIp) ?? ''
-    if (sourceIp) inc(scan.bySourceIp, sourceIp)
-    const readOnly = event.readOnly === true || event.readOnly === 'true'
-    const isWrite = event.readOnly === false || event.readOnly === 'false'
-    if (isWrite) scan.writeEvents++
-    const err = asRecord(event.error)
-    const errorText = event.error
-      ? truncate(
-          [asString(err.code), asString(err.message)].filter(Boolean).join(': ') || compactValue(event.error),
-          200,
+  for await (const batch of eventsPath ? lineBatches(eventsPath) : []) {
+    for (const line of batch) {
+      if (line.trim() === '') continue
+      let event: Record<string, unknown>
+      try {
+        event = asRecord(JSON.parse(line))
+      } catch {
+        scan.unreadableLines++
+        continue
+      }
+      const ms = Date.parse(asString(event.time) ?? '')
+      if (Number.isNaN(ms)) {
+        scan.unreadableLines++
+        continue
+      }
+      scan.totalEvents++
+      if (scan.firstMs === null || ms < scan.firstMs) scan.firstMs = ms
+      if (scan.lastMs === null || ms > scan.lastMs) scan.lastMs = ms
+      const service = serviceShortName(asString(event.source) ?? 'unknown')
+      let si = serviceIndex.get(service)
+      if (si === undefined) {
+        si = services.length
+        services.push(service)
+        serviceIndex.set(service, si)
+      }
+      scan.times.push(ms)
+      rawCategory.push(si)
+      inc(scan.byCategory, service)
+      inc(scan.byOrigin, asString(event.origin) ?? 'unknown')
+      const region = asString(event.region) ?? 'unknown'
+      inc(scan.byRegion, region)
+      const actor = asRecord(event.actor)
+      const actorName = actorText(actor)
+      inc(scan.byActor, actorName)
+      const sourceIp = asString(event.sourceIp) ?? ''
+      if (sourceIp) inc(scan.bySourceIp, sourceIp)
+      const readOnly = event.readOnly === true || event.readOnly === 'true'
+      const isWrite = event.readOnly === false || event.readOnly === 'false'
+      if (isWrite) scan.writeEvents++
+      const err = asRecord(event.error)
+      const errorText = event.error
+        ? truncate(
+            [asString(err.code), asString(err.message)].filter(Boolean).join(': ') ||
+              compactValue(event.error),
+            200,
+          )
+        : ''
+      if (errorText) scan.errorEvents++
+      const fir = event.fir === true
+      if (fir) scan.firEvents++
+      if (roleSessionPrefixes.length && /^AssumeRole/.test(asString(event.name) ?? '')) {
+        const arn = asString(actor.arn) ?? ''
+        if (roleSessionPrefixes.some((p) => arn.includes(p))) {
+          const assumed = asString(asRecord(event.requestParameters).roleArn) ?? 'unknown role'
+          chained.set(assumed, (chained.get(assumed) ?? 0) + 1)
+        }
+      }
+      const findings = rawFindingsOf(event)
+      const id = asString(event.id) ?? ''
+      const name = asString(event.name) ?? asString(event.rawName) ?? 'unknown'
+      const time = new Date(ms).toISOString()
+      const request = compactValue(event.requestParameters ?? null, 220)
+      if (findings.length) {
+        scan.eventsWithFindings++
+        for (const f of findings) {
+          eventFindingPoints.push({ ms, level: f.level })
+          if (!findingsFile) addToGroups(eventGroups, f, time, actorName, id, `${name} by ${actorName}`)
+        }
+      }
+      if (findings.length || isWrite || fir) {
+        scan.keyEventsTotal++
+        const top = findings.reduce<Level | null>(
+          (best, f) => (best === null || levelRank(f.level) < levelRank(best) ? f.level : best),
+          null,
         )
-      : ''
-    if (errorText) scan.errorEvents++
-    const fir = event.fir === true
-    if (fir) scan.firEvents++
-    if (roleSessionPrefixes.length && /^AssumeRole/.test(asString(event.name) ?? '')) {
-      const arn = asString(actor.arn) ?? ''
-      if (roleSessionPrefixes.some((p) => arn.includes(p))) {
-        const assumed = asString(asRecord(event.requestParameters).roleArn) ?? 'unknown role'
-        chained.set(assumed, (chained.get(assumed) ?? 0) + 1)
-      }
-    }
-    const findings = rawFindingsOf(event)
-    const id = asString(event.id) ?? ''
-    const name = asString(event.name) ?? asString(event.rawName) ?? 'unknown'
-    const time = new Date(ms).toISOString()
-    const request = compactValue(event.requestParameters ?? null, 220)
-    if (findings.length) {
-      scan.eventsWithFindings++
-      for (const f of findings) {
-        eventFindingPoints.push({ ms, level: f.level })
-        if (!findingsFile) addToGroups(eventGroups, f, time, actorName, id, `${name} by ${actorName}`)
-      }
-    }
-    if (findings.length || isWrite || fir) {
-      scan.keyEventsTotal++
-      const top = findings.reduce<Level | null>(
-        (best, f) => (best === null || levelRank(f.level) < levelRank(best) ? f.level : best),
-        null,
-      )
-      // Rank: findings by level (0–4), then changes (5), then fir's own read calls (6).
-      const rank = top !== null ? levelRank(top) : isWrite ? 5 : 6
-      if (candidates.length < keyEventLimit || rank <= (candidates.at(-1)?.rank ?? 99)) {
-        candidates.push({
-          rank,
-          ms,
-          view: {
-            id,
-            time,
-            timeDisplay: utcDisplay(time),
-            name,
-            category: service,
-            region,
-            actor: truncate(actorName, 200),
-            sourceIp,
-            userAgent: truncate(asString(event.userAgent) ?? '', 160),
-            error: errorText,
-            readOnly,
-            fir,
-            level: top,
-            levelLabel: top ? levelLabel(top) : null,
-            findingsText: [...new Set(findings.map((f) => f.title))].join('; '),
-            request,
-          },
-        })
-        if (candidates.length >= keyEventLimit * 4) prune()
+        // Rank: findings by level (0–4), then changes (5), then fir's own read calls (6).
+        const rank = top !== null ? levelRank(top) : isWrite ? 5 : 6
+        if (candidates.length < keyEventLimit || rank <= (candidates.at(-1)?.rank ?? 99)) {
+          candidates.push({
+            rank,
+            ms,
+            view: {
+              id,
+              time,
+              timeDisplay: utcDisplay(time),
+              name,
+              category: service,
+              region,
+              actor: truncate(actorName, 200),
+              sourceIp,
+              userAgent: truncate(asString(event.userAgent) ?? '', 160),
+              error: errorText,
+              readOnly,
+              fir,
+              level: top,
+              levelLabel: top ? levelLabel(top) : null,
+              findingsText: [...new Set(findings.map((f) => f.title))].join('; '),
+              request,
+            },
+          })
+          if (candidates.length >= keyEventLimit * 4) prune()
+        }
       }
     }
   }
