@@ -1,0 +1,788 @@
+import { rm } from 'node:fs/promises'
+import { isAbsolute, join, relative, resolve } from 'node:path'
+import { type LookupPage, lookupEventsPage } from '../../aws/cloudtrail.js'
+import { gapReason } from '../../aws/errors.js'
+import { UsageError } from '../../errors.js'
+import { recordArtifact, safeSegment } from '../case/evidence-store.js'
+import { ensureDir, writeFileAtomic } from '../common/fs-safe.js'
+import { redactor } from '../common/redact.js'
+import { compactUtc } from '../common/text.js'
+import type { FirContext, Gap } from '../context.js'
+import { correlate } from './correlate.js'
+import { loadRulePack, type RulePack, readAwsIpRanges, runDetector } from './detections.js'
+import { Exporter, type ExportFormat, eventSummary } from './export.js'
+import type { FilePart, FileResult, FileTask, PipelineSetup } from './file-task.js'
+import { acceptRecord, type DecodedInput } from './input.js'
+import { defaultPoolSize, FilePool } from './pool.js'
+import { buildEvent, type Candidate, factsOf, keptLine, type RelatedFacts, selectRecord } from './process.js'
+import { Relatedness, type RelatedReason, type TimelineTarget } from './related.js'
+import {
+  COMMERCIAL_REGIONS,
+  type PlannedQuery,
+  planFollowUps,
+  planQueries,
+  queryKey,
+  RegionPacer,
+  runQuery,
+} from './sources/api.js'
+import { listLocal } from './sources/local.js'
+import { downloadTasks, parseS3Uri, regionPrefixes, type S3Stats, windowObjects } from './sources/s3.js'
+import { EventSpool } from './spool.js'
+import { AtomicFileWriter } from './store.js'
+import { firRequestIds, resolveTarget } from './target.js'
+import {
+  BAD_INPUT_REASONS,
+  type EventFinding,
+  type FindingLevel,
+  type Origin,
+  type SkipReason,
+  type TimelineEvent,
+} from './types.js'
+import { describeWindow, LOOKUP_EVENTS_RETENTION_MS, resolveWindow } from './window.js'
+
+type Rec = Record<string, unknown>
+
+export const TIMELINE_DIR = 'timeline'
+export const EVENTS_FILE = `${TIMELINE_DIR}/events.jsonl`
+export const FINDINGS_FILE = `${TIMELINE_DIR}/findings.json`
+export const SUMMARY_FILE = `${TIMELINE_DIR}/summary.json`
+
+/** What `fir timeline` was asked to do. */
+export interface TimelineOptions {
+  /** Name, partial ARN or full ARN; absent for an account-wide hunt. */
+  function?: string
+  /** Execution role names or ARNs (when the case has no snapshot of the function). */
+  roles?: string[]
+  since?: string
+  until?: string
+  /** `api`, `s3://bucket/prefix` or local paths; default `api`. */
+  sources?: string[]
+  /** `r1,r2` or `all`. */
+  regions?: string
+  ruleDirs?: string[]
+  awsIpRanges?: string
+  format?: ExportFormat
+  /** Export file; without it an export goes to `exportWriter`. */
+  out?: string
+  raw?: boolean
+  exportWriter?: (chunk: string) => Promise<void> | void
+  /** Worker threads (default: one a core; 0 = none). */
+  workers?: number
+}
+
+/** One flagged event in timeline/findings.json. */
+export interface TimelineFindingEntry {
+  eventId: string
+  time: string
+  eventName: string
+  rule: string
+  title: string
+  level: FindingLevel
+  tags: string[]
+  actor: string | null
+  region: string | null
+  summary: string
+}
+
+export interface SourceSummary {
+  name: string
+  kind: 'api' | 's3' | 'file'
+  files?: number
+  events: number
+  kept: number
+  [extra: string]: unknown
+}
+
+export interface ProblemFile {
+  file: string
+  skipped: Partial<Record<SkipReason, number>>
+  refused?: { reason: SkipReason; message: string }
+}
+
+/** One LookupEvents query of the run. */
+export interface ApiQuerySummary {
+  region: string
+  attribute: string | null
+  why: string
+  pages: number
+  events: number
+  attempts: number
+  throttles: number
+  faults: number
+  failed: string | null
+}
+
+/** timeline/summary.json, and the result of `fir timeline --json`. */
+export interface TimelineSummary {
+  startedAt: string
+  finishedAt: string
+  durationMs: number
+  window: { since: string | null; until: string | null }
+  function: {
+    name: string
+    arn: string | null
+    region: string | null
+    account: string | null
+    roles: { name: string; arn?: string }[]
+    roleSource: string
+    snapshotSet: string | null
+  } | null
+  sources: SourceSummary[]
+  files: {
+    total: number
+    read: number
+    prefiltered: number
+    refused: number
+    outsideWindow: number
+    ignored: number
+    bytes: number
+    uncompressedBytes: number
+  }
+  events: {
+    read: number
+    kept: number
+    outsideWindow: number
+    unrelated: number
+    duplicates: number
+    stored: number
+  }
+  skipped: Partial<Record<SkipReason, number>>
+  problemFiles: ProblemFile[]
+  problemFilesOmitted: number
+  findings: {
+    total: number
+    events: number
+    byLevel: Record<FindingLevel, number>
+    byRule: { rule: string; title: string; level: FindingLevel; count: number }[]
+  }
+  rules: { loaded: number; refused: { file: string; reason: string }[] }
+  api: {
+    regions: string[]
+    queries: ApiQuerySummary[]
+    pages: number
+    requestsPerSecond: number | null
+  } | null
+  outputs: { events: string; findings: string; summary: string; raw: string | null; export: string | null }
+  throughput: { eventsPerSecond: number; uncompressedMBps: number; threads: number }
+  notes: string[]
+  gaps: Gap[]
+}
+
+const LEVELS: FindingLevel[] = ['critical', 'high', 'medium', 'low', 'informational']
+const MAX_PROBLEM_FILES = 200
+
+function parseRegions(value: string | undefined, defaults: string[]): string[] {
+  if (value === undefined || value.trim() === '') return [...new Set(defaults)]
+  if (value.trim() === 'all') return [...COMMERCIAL_REGIONS]
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  for (const r of list) {
+    if (!/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(r)) {
+      throw new UsageError(
+        `unable to use --regions ${JSON.stringify(value)}: ${JSON.stringify(r)} is not a region name`,
+        {
+          actions: ['pass --regions us-east-1,eu-west-1 or --regions all'],
+        },
+      )
+    }
+  }
+  return [...new Set(list)]
+}
+
+/** Sorts the sources: `api`, s3:// URIs and local paths. */
+export function classifySources(sources: string[]): { api: boolean; s3: string[]; local: string[] } {
+  const out = { api: false, s3: [] as string[], local: [] as string[] }
+  for (const s of sources) {
+    if (s === 'api') out.api = true
+    else if (s.startsWith('s3://')) {
+      parseS3Uri(s)
+      out.s3.push(s)
+    } else out.local.push(s)
+  }
+  return out
+}
+
+/**
+ * Builds the case's timeline (DESIGN §5): reads every source, keeps the window (and, with a
+ * function, the related events), de-duplicates by eventID, sorts by UTC time, runs the detections,
+ * and writes timeline/events.jsonl, findings.json and summary.json (plus an export when asked).
+ * Bad input is counted and skipped; AWS failures are gaps (exit 4); nothing fetched is lost.
+ */
+export async function collectTimeline(
+  ctx: FirContext,
+  options: TimelineOptions,
+): Promise<{ summary: TimelineSummary; findings: TimelineFindingEntry[] }> {
+  const started = Date.now()
+  const caseDir = ctx.case.dir
+  const sources = classifySources(options.sources?.length ? options.sources : ['api'])
+  const onlyLocal = !sources.api && sources.s3.length === 0
+  const now = ctx.clock.awsNow().getTime()
+  const window = resolveWindow({ since: options.since, until: options.until, openByDefault: onlyLocal }, now)
+  const notes: string[] = []
+  if (options.roles?.length && !options.function) {
+    throw new UsageError(
+      'unable to use --role without a function: the role is the function’s execution role',
+      {
+        actions: ['pass the function too: fir timeline my-function --role my-role'],
+      },
+    )
+  }
+  const resolved = options.function
+    ? await resolveTarget(caseDir, options.function, options.roles ?? [], ctx.aws.region)
+    : undefined
+  const target: TimelineTarget | null = resolved?.target ?? null
+  if (resolved && resolved.roleSource === 'none') {
+    ctx.log.warn(
+      `no snapshot of ${resolved.target.functionName} in this case and no --role: calls made with its execution role cannot be related; run \`fir snapshot ${resolved.target.functionName}\` first or pass --role`,
+    )
+  }
+  const local = sources.local.length ? await listLocal(sources.local, window) : undefined
+  const regionsGiven = options.regions !== undefined
+  const functionRegion = target?.region ?? ctx.aws.region
+  const regions = parseRegions(options.regions, [functionRegion, 'us-east-1'])
+  const outPath = options.out ? resolve(options.out) : undefined
+  const firIds = await firRequestIds(caseDir, ctx.case.journal.all())
+  // The rule pack and the worker threads start together (both take a moment).
+  const packLoading = loadRulePack(options.ruleDirs ?? [])
+  const localFiles = local?.files ?? []
+  const needFiles = local !== undefined || sources.s3.length > 0
+  const small = sources.s3.length === 0 && localFiles.length <= 4 && localFiles.every((f) => f.size < 4 << 20)
+  const setup: PipelineSetup = {
+    mode: target ? 'related' : 'all',
+    window,
+    target: target ? structuredClone(target) : null,
+    firRequestIds: [...firIds],
+    ruleDirs: options.ruleDirs ?? [],
+  }
+  const poolStarting = needFiles
+    ? FilePool.start(setup, small ? 0 : (options.workers ?? defaultPoolSize()))
+    : undefined
+  let pack: RulePack
+  try {
+    pack = await packLoading
+  } catch (err) {
+    await (await poolStarting?.catch(() => undefined))?.close()
+    throw err
+  }
+  for (const r of pack.refused) ctx.log.warn(`rule ${r.file} refused: ${r.reason}`)
+  let awsIpRanges: Awaited<ReturnType<typeof readAwsIpRanges>> | undefined
+  try {
+    awsIpRanges = options.awsIpRanges ? await readAwsIpRanges(options.awsIpRanges) : undefined
+  } catch (err) {
+    await (await poolStarting?.catch(() => undefined))?.close()
+    throw err
+  }
+  if (!awsIpRanges)
+    notes.push('without --aws-ip-ranges, rules about calls from outside AWS address ranges are inactive')
+
+  const timelineDir = join(caseDir, TIMELINE_DIR)
+  await ensureDir(timelineDir)
+  const spool = new EventSpool(timelineDir)
+  const relatedness = target ? new Relatedness(target, firIds) : null
+  const candidates: Candidate[] = []
+  const facts: RelatedFacts[] = []
+  const relatedRecords: Rec[] = []
+  const totals = {
+    files: 0,
+    read: 0,
+    prefiltered: 0,
+    refused: 0,
+    bytes: 0,
+    uncompressed: 0,
+    events: 0,
+    kept: 0,
+    outsideWindow: local?.outsideWindow ?? 0,
+    unrelatedEvents: 0,
+    eventsOutsideWindow: 0,
+  }
+  const skipped: Partial<Record<SkipReason, number>> = {}
+  const bump = (reason: SkipReason, n = 1) => {
+    skipped[reason] = (skipped[reason] ?? 0) + n
+  }
+  const problemFiles: ProblemFile[] = []
+  let problemFilesOmitted = 0
+  const sourceSummaries: SourceSummary[] = []
+
+  /** A related (or, account-wide, any) record read in the main thread. */
+  const acceptInMain = (record: Rec, origin: Origin, t: number, id: string, reasons: RelatedReason[]) => {
+    const { event, candidate } = buildEvent(record, origin, t, id, firIds, pack)
+    spool.add(keptLine(event, t))
+    if (candidate) candidates.push({ t, id, record })
+    if (target) {
+      facts.push(factsOf(event, t, reasons))
+      relatedRecords.push(record)
+    }
+  }
+
+  // ---- files: local paths and trail buckets, through the worker pipeline --------------------
+  const fileSources = new Map<string, SourceSummary>()
+  const sourceOfDisplay = (display: string, origin: 'file' | 's3'): SourceSummary | undefined => {
+    if (origin === 'file') return fileSources.get('file')
+    for (const [name, s] of fileSources) if (name !== 'file' && display.startsWith(name)) return s
+    return undefined
+  }
+  const onPart = (part: FilePart, origin: Origin) => {
+    for (const l of part.lines) spool.add(l)
+    for (const c of part.candidates) candidates.push(c)
+    for (const r of part.related) acceptInMain(r.record, origin, r.t, r.id, r.reasons)
+  }
+  let filesDone = 0
+  let lastProgress = 0
+  const progress = (force = false) => {
+    const t = Date.now()
+    if (!force && t - lastProgress < 250) return
+    lastProgress = t
+    const secs = Math.max(0.001, (t - started) / 1000)
+    const total = fileTotalKnown ? `/${fileTotal}` : ''
+    ctx.log.progress(
+      `timeline: ${filesDone}${total} files, ${totals.events} events read, ${Math.round(totals.uncompressed / 1e6 / secs)} MB/s, ${Math.round(totals.events / secs)} events/s, ${spool.count} kept`,
+    )
+  }
+  let fileTotal = 0
+  let fileTotalKnown = true
+  const onResult = (r: FileResult) => {
+    filesDone++
+    totals.files++
+    totals.bytes += r.bytes
+    totals.uncompressed += r.uncompressedBytes
+    totals.events += r.records
+    totals.eventsOutsideWindow += r.outsideWindow
+    totals.unrelatedEvents += r.unrelated
+    if (r.prefiltered) totals.prefiltered++
+    else if (r.refused) totals.refused++
+    else totals.read++
+    const src = sourceOfDisplay(r.display, r.origin)
+    if (src) {
+      src.files = (src.files ?? 0) + 1
+      src.events += r.records
+      src.kept += r.kept
+    }
+    const bad = Object.entries(r.skipped).filter(([, n]) => (n ?? 0) > 0)
+    for (const [reason, n] of bad) bump(reason as SkipReason, n)
+    if (bad.length > 0 || r.refused) {
+      if (problemFiles.length < MAX_PROBLEM_FILES)
+        problemFiles.push({
+          file: r.display,
+          skipped: r.skipped,
+          ...(r.refused ? { refused: r.refused } : {}),
+        })
+      else problemFilesOmitted++
+    }
+    onPart(r, r.origin)
+    progress()
+  }
+
+  let pool: FilePool | undefined
+  const tempDirs: string[] = []
+  const s3Stats: S3Stats = {
+    listed: 0,
+    selected: 0,
+    outsideWindow: 0,
+    digestFiles: 0,
+    listCalls: 0,
+    failed: 0,
+  }
+  const fileWork = async () => {
+    if (!local && sources.s3.length === 0) return
+    if (local) {
+      fileSources.set('file', {
+        name: sources.local.join(', '),
+        kind: 'file',
+        files: 0,
+        events: 0,
+        kept: 0,
+        paths: sources.local,
+      })
+      for (const d of local.digestFiles) {
+        bump('digest-file')
+        if (problemFiles.length < MAX_PROBLEM_FILES)
+          problemFiles.push({
+            file: d,
+            skipped: { 'digest-file': 1 },
+            refused: {
+              reason: 'digest-file',
+              message: 'a CloudTrail digest file (log file validation), not a log',
+            },
+          })
+        else problemFilesOmitted++
+      }
+    }
+    for (const uri of sources.s3)
+      fileSources.set(uri, { name: uri, kind: 's3', files: 0, events: 0, kept: 0 })
+    fileTotal = localFiles.length
+    fileTotalKnown = sources.s3.length === 0
+    pool = await poolStarting!
+    let seq = 0
+    const tasks = async function* (): AsyncGenerator<FileTask> {
+      for (const f of localFiles)
+        yield { seq: seq++, display: f.path, origin: 'file', path: f.path, size: f.size }
+      for (const uri of sources.s3) {
+        const loc = parseS3Uri(uri)
+        let prefixes: string[]
+        try {
+          prefixes = await regionPrefixes(ctx.aws, loc, {
+            account: target?.account,
+            regions: regionsGiven ? regions : undefined,
+          })
+        } catch (err) {
+          const cause = (err as { cause?: unknown }).cause ?? err
+          ctx.gaps.add({ what: `trail files under ${uri}`, call: 's3:ListBucket', reason: gapReason(cause) })
+          continue
+        }
+        if (prefixes.length === 0) notes.push(`${uri}: no CloudTrail/<region>/ folders found under AWSLogs/`)
+        const objects = windowObjects(ctx.aws, loc.bucket, prefixes, window, now, s3Stats, ctx.gaps)
+        const counted = (async function* () {
+          for await (const o of objects) {
+            fileTotal++
+            yield o
+          }
+        })()
+        yield* downloadTasks(ctx.aws, loc.bucket, counted, () => seq++, s3Stats, ctx.gaps, tempDirs)
+      }
+    }
+    await pool.run(tasks(), {
+      onPart: (_seq, part) => onPart(part, part.origin),
+      onResult,
+      ready: () => spool.drained(),
+    })
+  }
+
+  // ---- the api source: LookupEvents, regions in parallel --------------------------------------
+  const runStamp = compactUtc(new Date(started))
+  const rawDir = `${TIMELINE_DIR}/raw/${runStamp}`
+  const apiQueries: ApiQuerySummary[] = []
+  let apiPages = 0
+  let apiFirst = Number.POSITIVE_INFINITY
+  let apiLast = 0
+  const apiSummary: SourceSummary = { name: 'api', kind: 'api', events: 0, kept: 0 }
+  const apiWork = async () => {
+    if (!sources.api) return
+    sourceSummaries.push(apiSummary)
+    let start = window.start !== null ? new Date(window.start) : undefined
+    const oldest = now - LOOKUP_EVENTS_RETENTION_MS
+    if (!start || start.getTime() < oldest) {
+      start = new Date(oldest + 60_000)
+      if (window.start !== null) notes.push('LookupEvents keeps 90 days: the api source starts 90 days ago')
+    }
+    const end = window.end !== null ? new Date(window.end) : undefined
+    const pacers = new Map<string, RegionPacer>()
+    const pacerFor = (region: string) => {
+      let p = pacers.get(region)
+      if (!p) pacers.set(region, (p = new RegionPacer()))
+      return p
+    }
+    const done = new Set<string>()
+    const disabled = new Set<string>()
+    const sink = async (q: PlannedQuery, n: number, page: LookupPage) => {
+      apiPages++
+      const label = safeSegment(
+        `${q.region}-${q.attribute ? `${q.attribute.key}-${q.attribute.value}` : 'all'}-${String(n).padStart(4, '0')}`,
+      )
+      const rel = `${rawDir}/${label}.json`
+      await writeFileAtomic(join(caseDir, rel), page.raw)
+      await recordArtifact(caseDir, ctx.case.journal, rel)
+      const decoded: DecodedInput = { records: [], skipped: {} }
+      for (const e of page.events) acceptRecord(e, decoded)
+      for (const [reason, count] of Object.entries(decoded.skipped)) bump(reason as SkipReason, count ?? 0)
+      for (const record of decoded.records) {
+        apiSummary.events++
+        totals.events++
+        const sel = selectRecord(record, window, relatedness)
+        if (sel === 'outside-window') totals.eventsOutsideWindow++
+        else if (sel === 'unrelated') totals.unrelatedEvents++
+        else {
+          apiSummary.kept++
+          acceptInMain(record, 'api', sel.t, sel.id, sel.reasons)
+        }
+      }
+      progress()
+    }
+    const runPlan = async (plan: PlannedQuery[]) => {
+      const byRegion = new Map<string, PlannedQuery[]>()
+      for (const q of plan) {
+        if (done.has(queryKey(q)) || disabled.has(q.region)) continue
+        done.add(queryKey(q))
+        byRegion.set(q.region, [...(byRegion.get(q.region) ?? []), q])
+      }
+      await Promise.all(
+        [...byRegion.entries()].map(async ([region, queries]) => {
+          const regional = ctx.aws.forRegion(region)
+          const pacer = pacerFor(region)
+          for (const q of queries) {
+            if (disabled.has(region)) break
+            const t0 = performance.now()
+            const outcome = await runQuery(
+              (lq) => lookupEventsPage(regional, lq),
+              q,
+              { start, end },
+              pacer,
+              sink,
+            )
+            apiFirst = Math.min(apiFirst, t0)
+            apiLast = Math.max(apiLast, performance.now())
+            const attribute = q.attribute ? `${q.attribute.key}=${q.attribute.value}` : null
+            apiQueries.push({
+              region,
+              attribute,
+              why: q.why,
+              pages: outcome.pages,
+              events: outcome.events,
+              attempts: outcome.attempts,
+              throttles: outcome.throttles,
+              faults: outcome.faults,
+              failed: outcome.failure ? outcome.failure.reason : null,
+            })
+            if (outcome.regionDisabled) {
+              disabled.add(region)
+              notes.push(
+                `${region}: not enabled for this account (LookupEvents answered ${outcome.failure?.errorName}); skipped`,
+              )
+            } else if (outcome.failure) {
+              ctx.gaps.add({
+                what: `CloudTrail events in ${region}${attribute ? ` (${attribute})` : ''} after page ${outcome.pages}${outcome.pages ? ` (pages 1-${outcome.pages} kept)` : ''}`,
+                call: 'cloudtrail:LookupEvents',
+                reason: outcome.failure.reason,
+              })
+            }
+          }
+        }),
+      )
+    }
+    let plan = planQueries(target, regions, functionRegion)
+    for (let phase = 0; phase < 3 && plan.length > 0; phase++) {
+      await runPlan(plan)
+      if (!target) break
+      const follow = planFollowUps(relatedRecords, target, regions)
+      for (const role of follow.newRoles) {
+        if (!target.roles.some((r) => r.name.toLowerCase() === role.name.toLowerCase())) {
+          target.roles.push(role)
+          notes.push(
+            `the function's role was changed to ${role.name} in the window: its sessions and changes are included`,
+          )
+        }
+      }
+      plan = follow.queries.filter((q) => !done.has(queryKey(q)))
+    }
+    if (disabled.size === regions.length && regions.length > 0) {
+      ctx.gaps.add({
+        what: `CloudTrail events in ${regions.join(', ')}`,
+        call: 'cloudtrail:LookupEvents',
+        reason: 'credentials: every region refused the credentials (UnrecognizedClientException)',
+      })
+    }
+  }
+
+  // Relatedness may learn a swapped-in role from the API; the file pipeline uses the roles known at start.
+  try {
+    await Promise.all([fileWork(), apiWork()])
+  } finally {
+    await (pool ?? (await poolStarting?.catch(() => undefined)))?.close()
+    for (const d of tempDirs) await rm(d, { recursive: true, force: true })
+  }
+  for (const [name, s] of fileSources) if (name === 'file' || s.kind === 's3') sourceSummaries.push(s)
+  const s3Summary = sourceSummaries.find((s) => s.kind === 's3')
+  if (s3Summary)
+    Object.assign(s3Summary, {
+      listed: s3Stats.listed,
+      outsideWindow: s3Stats.outsideWindow,
+      digestFiles: s3Stats.digestFiles,
+      failed: s3Stats.failed,
+    })
+  totals.outsideWindow += s3Stats.outsideWindow
+  if (s3Stats.digestFiles) bump('digest-file', s3Stats.digestFiles)
+  progress(true)
+  ctx.log.progress('')
+
+  // ---- detections that need the whole stream, then write in order ----------------------------
+  const extra = runDetector(pack, candidates, {
+    ...(awsIpRanges ? { awsIpRanges } : {}),
+    functionRoles: target ? target.roles.map((r) => r.arn ?? r.name) : [],
+  })
+  if (target) {
+    for (const [id, list] of correlate(facts, target)) extra.set(id, [...(extra.get(id) ?? []), ...list])
+  }
+
+  const events = new AtomicFileWriter(join(caseDir, EVENTS_FILE))
+  await events.open()
+  let exportFile: AtomicFileWriter | undefined
+  const exporter = options.format ? new Exporter(options.format, options.raw ?? false) : undefined
+  const exportWrite = async (text: string) => {
+    if (!text) return
+    if (exportFile) await exportFile.write(text)
+    else if (options.exportWriter) await options.exportWriter(text)
+  }
+  if (exporter && outPath) exportFile = await new AtomicFileWriter(outPath).open()
+  const findingEntries: TimelineFindingEntry[] = []
+  const byLevel = Object.fromEntries(LEVELS.map((l) => [l, 0])) as Record<FindingLevel, number>
+  const byRule = new Map<string, { rule: string; title: string; level: FindingLevel; count: number }>()
+  let stored = 0
+  let eventsWithFindings = 0
+  try {
+    if (exporter) await exportWrite(exporter.header())
+    for await (const item of spool.sorted()) {
+      let line = item.line
+      let event: TimelineEvent | undefined
+      const added = extra.get(item.id)
+      if (item.hasFindings || added) {
+        event = JSON.parse(line) as TimelineEvent
+        if (added) {
+          for (const f of added) if (!event.findings.some((x) => x.rule === f.rule)) event.findings.push(f)
+          line = JSON.stringify(event)
+        }
+        if (event.findings.length > 0) eventsWithFindings++
+        for (const f of event.findings) {
+          byLevel[f.level] = (byLevel[f.level] ?? 0) + 1
+          const r = byRule.get(f.rule) ?? { rule: f.rule, title: f.title, level: f.level, count: 0 }
+          r.count++
+          byRule.set(f.rule, r)
+          findingEntries.push(findingEntry(event, f))
+        }
+      }
+      stored++
+      await events.write(`${redactor.scrub(line)}\n`)
+      if (exporter) {
+        event ??= JSON.parse(line) as TimelineEvent
+        await exportWrite(exporter.row(event))
+      }
+    }
+    if (exporter) await exportWrite(exporter.footer(stored))
+  } catch (err) {
+    await events.abort()
+    await exportFile?.abort()
+    await spool.dispose()
+    throw err
+  }
+  await spool.dispose()
+  await events.commit()
+  await recordArtifact(caseDir, ctx.case.journal, EVENTS_FILE)
+  if (exportFile) {
+    await exportFile.commit()
+    const rel = relative(caseDir, outPath!)
+    if (!rel.startsWith('..') && !isAbsolute(rel)) await recordArtifact(caseDir, ctx.case.journal, rel)
+  }
+  await writeFileAtomic(
+    join(caseDir, FINDINGS_FILE),
+    `${JSON.stringify(redactor.scrubDeep(findingEntries), null, 2)}\n`,
+  )
+  await recordArtifact(caseDir, ctx.case.journal, FINDINGS_FILE)
+
+  const finished = Date.now()
+  const secs = Math.max(0.001, (finished - started) / 1000)
+  const summary: TimelineSummary = {
+    startedAt: new Date(started).toISOString(),
+    finishedAt: new Date(finished).toISOString(),
+    durationMs: finished - started,
+    window: {
+      since: window.start !== null ? new Date(window.start).toISOString() : null,
+      until: window.end !== null ? new Date(window.end).toISOString() : null,
+    },
+    function: resolved
+      ? {
+          name: resolved.target.functionName,
+          arn: resolved.target.functionArn ?? null,
+          region: resolved.target.region ?? null,
+          account: resolved.target.account ?? null,
+          roles: target!.roles,
+          roleSource: resolved.roleSource,
+          snapshotSet: resolved.snapshotSet ?? null,
+        }
+      : null,
+    sources: sourceSummaries,
+    files: {
+      total: totals.files + (local?.digestFiles.length ?? 0),
+      read: totals.read,
+      prefiltered: totals.prefiltered,
+      refused: totals.refused + (local?.digestFiles.length ?? 0),
+      outsideWindow: totals.outsideWindow,
+      ignored: local?.ignored ?? 0,
+      bytes: totals.bytes,
+      uncompressedBytes: totals.uncompressed,
+    },
+    events: {
+      read: totals.events,
+      kept: spool.count,
+      outsideWindow: totals.eventsOutsideWindow,
+      unrelated: totals.unrelatedEvents,
+      duplicates: spool.duplicates,
+      stored,
+    },
+    skipped: Object.fromEntries(BAD_INPUT_REASONS.filter((r) => skipped[r]).map((r) => [r, skipped[r]])),
+    problemFiles,
+    problemFilesOmitted,
+    findings: {
+      total: findingEntries.length,
+      events: eventsWithFindings,
+      byLevel,
+      byRule: [...byRule.values()].sort(
+        (a, b) => LEVELS.indexOf(a.level) - LEVELS.indexOf(b.level) || b.count - a.count,
+      ),
+    },
+    rules: { loaded: pack.all.length, refused: pack.refused },
+    api: sources.api
+      ? {
+          regions,
+          queries: apiQueries,
+          pages: apiPages,
+          requestsPerSecond:
+            apiLast > apiFirst
+              ? Math.round(
+                  (apiQueries.reduce((s, q) => s + q.attempts, 0) / ((apiLast - apiFirst) / 1000)) * 100,
+                ) / 100
+              : null,
+        }
+      : null,
+    outputs: {
+      events: EVENTS_FILE,
+      findings: FINDINGS_FILE,
+      summary: SUMMARY_FILE,
+      raw: sources.api && apiPages > 0 ? rawDir : null,
+      export: exportFile ? outPath! : options.format ? '(stdout)' : null,
+    },
+    throughput: {
+      eventsPerSecond: Math.round(totals.events / secs),
+      uncompressedMBps: Math.round((totals.uncompressed / 1e6 / secs) * 10) / 10,
+      threads: pool?.threads ?? 0,
+    },
+    notes,
+    gaps: ctx.gaps.list,
+  }
+  await writeFileAtomic(
+    join(caseDir, SUMMARY_FILE),
+    `${JSON.stringify(redactor.scrubDeep(summary), null, 2)}\n`,
+  )
+  await recordArtifact(caseDir, ctx.case.journal, SUMMARY_FILE)
+  await ctx.case.journal.append({
+    action: 'timeline.collect',
+    target: target?.functionArn ?? target?.functionName ?? 'account',
+    params: {
+      window: summary.window,
+      sources: options.sources?.length ? options.sources : ['api'],
+      regions: sources.api ? regions : undefined,
+      events: summary.events,
+      findings: summary.findings.total,
+      describedWindow: describeWindow(window),
+    },
+    outcome: 'recorded',
+    requestIds: ctx.aws.requestLog.flatMap((r) => (r.requestId ? [r.requestId] : [])),
+  })
+  return { summary, findings: findingEntries }
+}
+
+function findingEntry(e: TimelineEvent, f: EventFinding): TimelineFindingEntry {
+  return {
+    eventId: e.id,
+    time: e.time,
+    eventName: e.name,
+    rule: f.rule,
+    title: f.title,
+    level: f.level,
+    tags: f.tags,
+    actor: e.actor.arn ?? e.actor.invokedBy ?? null,
+    region: e.region,
+    summary: eventSummary(e),
+  }
+}
+
+export type { RulePack }

@@ -1,0 +1,58 @@
+import type { RelatedFacts } from './process.js'
+import type { TimelineTarget } from './related.js'
+import type { EventFinding } from './types.js'
+
+/**
+ * The timeline's own checks, across events of a function-scoped timeline (the Sigma pack sees one
+ * record at a time; these need several):
+ * - a call made with role credentials that an AssumeRole not made by Lambda issued (linked by the
+ *   access key in the AssumeRole response);
+ * - a call made with a session of the execution role whose name is not the function's (Lambda
+ *   names the session after the function; another name means someone else assumed the role).
+ */
+export const CORRELATION_RULES = {
+  sessionFromForeignAssumeRole: {
+    rule: 'fir-timeline-session-from-foreign-assume-role',
+    title: 'Execution-role session issued by an AssumeRole not made by Lambda',
+    level: 'high',
+    tags: ['attack.privilege_escalation', 'attack.t1078.004'],
+  },
+  sessionNotNamedAfterFunction: {
+    rule: 'fir-timeline-session-not-named-after-function',
+    title: 'Execution-role session not named after the function (not issued by Lambda)',
+    level: 'medium',
+    tags: ['attack.defense_evasion', 'attack.t1078.004'],
+  },
+} as const satisfies Record<string, EventFinding>
+
+function copy(f: EventFinding): EventFinding {
+  return { rule: f.rule, title: f.title, level: f.level, tags: [...f.tags] }
+}
+
+export function correlate(facts: RelatedFacts[], target: TimelineTarget): Map<string, EventFinding[]> {
+  const out = new Map<string, EventFinding[]>()
+  const add = (id: string, f: EventFinding) => {
+    const list = out.get(id) ?? []
+    if (!list.some((x) => x.rule === f.rule)) list.push(copy(f))
+    out.set(id, list)
+  }
+  const foreignKeys = new Set<string>()
+  for (const f of facts) {
+    if (
+      f.reasons.includes('assume-role') &&
+      !f.error &&
+      f.invokedBy !== 'lambda.amazonaws.com' &&
+      f.issuedKey
+    ) {
+      foreignKeys.add(f.issuedKey)
+    }
+  }
+  for (const f of facts) {
+    if (!f.reasons.includes('role-credentials') || f.invokedBy) continue
+    if (f.accessKeyId && foreignKeys.has(f.accessKeyId))
+      add(f.id, CORRELATION_RULES.sessionFromForeignAssumeRole)
+    else if (f.sessionName && f.sessionName !== target.functionName)
+      add(f.id, CORRELATION_RULES.sessionNotNamedAfterFunction)
+  }
+  return out
+}

@@ -1,0 +1,284 @@
+import { createReadStream, readFileSync } from 'node:fs'
+import { open } from 'node:fs/promises'
+import { createGunzip } from 'node:zlib'
+import type { RulePack } from './detections.js'
+import {
+  acceptRecord,
+  type DecodedInput,
+  decodeText,
+  gunzipStrict,
+  InputRefused,
+  isGzip,
+  refusedInput,
+} from './input.js'
+import { buildEvent, type Candidate, type KeptLine, keptLine, selectRecord } from './process.js'
+import { Prefilter, Relatedness, type RelatedReason, type TimelineTarget } from './related.js'
+import { RecordSplitter, SplitError } from './split.js'
+import type { SkipReason, TimeWindow } from './types.js'
+
+type Rec = Record<string, unknown>
+
+/** Inputs larger than this (on disk or as downloaded) are streamed record by record. */
+export const STREAM_THRESHOLD_BYTES = 48 * 1024 * 1024
+
+/** One input for the file pipeline: a local path (read by the worker) or bytes already fetched. */
+export interface FileTask {
+  seq: number
+  /** The path or s3:// URI shown in the summary. */
+  display: string
+  origin: 'file' | 's3'
+  path?: string
+  data?: Uint8Array
+  /** Size in bytes (on disk or as downloaded), for choosing the streaming path. */
+  size?: number
+}
+
+/**
+ * `related`: a function is given; the worker pre-filters bytes, parses only what can match, and
+ * returns the related raw records (the main thread builds the events).
+ * `all`: an account-wide hunt; the worker normalises every event in the window, runs the
+ * stateless rules and returns ready lines, plus the records the detector must see.
+ */
+export type PipelineMode = 'related' | 'all'
+
+export interface PipelineSetup {
+  mode: PipelineMode
+  window: TimeWindow
+  target: TimelineTarget | null
+  firRequestIds: string[]
+  ruleDirs: string[]
+}
+
+export interface RelatedRecord {
+  t: number
+  id: string
+  reasons: RelatedReason[]
+  record: Rec
+}
+
+/** What one input gave; large inputs send their events in several parts before this. */
+export interface FileResult {
+  seq: number
+  display: string
+  origin: 'file' | 's3'
+  bytes: number
+  uncompressedBytes: number
+  /** CloudTrail records read (parsed) from the input. */
+  records: number
+  kept: number
+  outsideWindow: number
+  unrelated: number
+  skipped: Partial<Record<SkipReason, number>>
+  refused?: { reason: SkipReason; message: string }
+  /** The pre-filter showed nothing in the input can relate: it was not parsed. */
+  prefiltered: boolean
+  format?: DecodedInput['format']
+  lines: KeptLine[]
+  related: RelatedRecord[]
+  candidates: Candidate[]
+}
+
+export interface FilePart {
+  origin: 'file' | 's3'
+  lines: KeptLine[]
+  related: RelatedRecord[]
+  candidates: Candidate[]
+}
+
+/** The per-thread state of the file pipeline: relatedness, pre-filter, rules. */
+export class FileProcessor {
+  private readonly relatedness: Relatedness | null
+  private readonly prefilter: Prefilter | null
+  private readonly firIds: ReadonlySet<string>
+
+  constructor(
+    readonly setup: PipelineSetup,
+    private readonly pack: RulePack | null,
+  ) {
+    this.firIds = new Set(setup.firRequestIds)
+    this.relatedness = setup.target ? new Relatedness(setup.target, this.firIds) : null
+    this.prefilter =
+      this.relatedness && setup.mode === 'related' ? Prefilter.for(this.relatedness, this.firIds) : null
+  }
+
+  private emptyResult(task: FileTask): FileResult {
+    return {
+      seq: task.seq,
+      display: task.display,
+      origin: task.origin,
+      bytes: 0,
+      uncompressedBytes: 0,
+      records: 0,
+      kept: 0,
+      outsideWindow: 0,
+      unrelated: 0,
+      skipped: {},
+      prefiltered: false,
+      lines: [],
+      related: [],
+      candidates: [],
+    }
+  }
+
+  private take(record: Rec, result: FileResult, sink: FilePart): void {
+    result.records++
+    const sel = selectRecord(record, this.setup.window, this.relatedness)
+    if (sel === 'outside-window') {
+      result.outsideWindow++
+      return
+    }
+    if (sel === 'unrelated') {
+      result.unrelated++
+      return
+    }
+    result.kept++
+    if (this.setup.mode === 'related') {
+      sink.related.push({ t: sel.t, id: sel.id, reasons: sel.reasons, record })
+      return
+    }
+    const { event, candidate } = buildEvent(record, result.origin, sel.t, sel.id, this.firIds, this.pack)
+    sink.lines.push(keptLine(event, sel.t))
+    if (candidate) sink.candidates.push({ t: sel.t, id: sel.id, record })
+  }
+
+  /** Processes one input read whole (the usual case: trail files are small). */
+  processWhole(task: FileTask): FileResult {
+    const result = this.emptyResult(task)
+    let buf: Uint8Array
+    try {
+      buf = task.data ?? readFileSync(task.path!)
+    } catch (err) {
+      return {
+        ...result,
+        ...refusedInput(new InputRefused('unreadable', (err as Error).message), 0),
+        records: 0,
+      }
+    }
+    result.bytes = buf.length
+    let bytes: Buffer
+    try {
+      bytes = isGzip(buf) ? gunzipStrict(buf) : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
+    } catch (err) {
+      const r = refusedInput(err, 0)
+      result.skipped = r.skipped
+      result.refused = r.refused
+      return result
+    }
+    result.uncompressedBytes = bytes.length
+    if (this.prefilter && !this.prefilter.mayMatch(bytes)) {
+      result.prefiltered = true
+      return result
+    }
+    let decoded: DecodedInput
+    try {
+      decoded = decodeText(bytes.toString('utf8'))
+    } catch (err) {
+      const r = refusedInput(err, bytes.length)
+      result.skipped = r.skipped
+      result.refused = r.refused
+      return result
+    }
+    result.skipped = decoded.skipped
+    result.format = decoded.format
+    for (const record of decoded.records) this.take(record, result, result)
+    return result
+  }
+
+  /**
+   * Processes a large input as a stream, record by record, in bounded memory; `emit` receives
+   * the events in parts as they are found.
+   */
+  async processStream(task: FileTask, emit: (part: FilePart) => void, partSize = 2000): Promise<FileResult> {
+    const result = this.emptyResult(task)
+    let part: FilePart = { origin: task.origin, lines: [], related: [], candidates: [] }
+    const flush = () => {
+      if (part.lines.length + part.related.length + part.candidates.length === 0) return
+      emit(part)
+      part = { origin: task.origin, lines: [], related: [], candidates: [] }
+    }
+    const decoded: DecodedInput = { records: [], skipped: result.skipped }
+    const lineMode = /\.(jsonl|ndjson)(\.gz)?$/i.test(task.display)
+    const onSlice = (slice: Buffer, kind: 'record' | 'document') => {
+      if (this.prefilter && !this.prefilter.mayMatch(slice)) {
+        result.records++
+        result.unrelated++
+        return
+      }
+      let value: unknown
+      try {
+        value = JSON.parse(slice.toString('utf8'))
+      } catch {
+        result.skipped['invalid-json'] = (result.skipped['invalid-json'] ?? 0) + 1
+        return
+      }
+      if (
+        kind === 'document' &&
+        value &&
+        typeof value === 'object' &&
+        Array.isArray((value as Rec).Records)
+      ) {
+        for (const item of (value as Rec).Records as unknown[]) acceptRecord(item, decoded)
+      } else acceptRecord(value, decoded)
+      for (const record of decoded.records) this.take(record, result, part)
+      decoded.records.length = 0
+      if (part.lines.length + part.related.length >= partSize) flush()
+    }
+    const splitter = new RecordSplitter(onSlice)
+    let pending: Buffer = Buffer.alloc(0)
+    try {
+      const gz = await startsWithGzip(task.path!)
+      const file = createReadStream(task.path!, { highWaterMark: 1024 * 1024 })
+      file.on('data', (d: Buffer | string) => {
+        result.bytes += d.length
+      })
+      const stream: AsyncIterable<Buffer> = gz ? file.pipe(createGunzip({ chunkSize: 1024 * 1024 })) : file
+      for await (const raw of stream) {
+        result.uncompressedBytes += raw.length
+        if (lineMode) pending = this.feedLines(pending.length ? Buffer.concat([pending, raw]) : raw, onSlice)
+        else splitter.feed(raw)
+      }
+      if (lineMode) {
+        if (pending.length > 0) this.feedLines(Buffer.concat([pending, Buffer.from('\n')]), onSlice)
+      } else splitter.end()
+    } catch (err) {
+      const reason: SkipReason =
+        err instanceof SplitError
+          ? err.reason
+          : /unexpected end|incorrect header|invalid|check/i.test((err as Error).message)
+            ? 'corrupt-gzip'
+            : 'unreadable'
+      result.skipped[reason] = (result.skipped[reason] ?? 0) + 1
+      if (result.records === 0) result.refused = { reason, message: (err as Error).message }
+    }
+    flush()
+    result.format = lineMode ? 'jsonl' : decoded.format
+    return result
+  }
+
+  private feedLines(buf: Buffer, onSlice: (slice: Buffer, kind: 'record' | 'document') => void): Buffer {
+    let start = 0
+    for (;;) {
+      const nl = buf.indexOf(0x0a, start)
+      if (nl === -1) break
+      const line = buf.subarray(start, nl)
+      start = nl + 1
+      if (line.length > 0 && line.some((c) => c !== 0x20 && c !== 0x0d && c !== 0x09))
+        onSlice(line, 'document')
+    }
+    if (buf.length - start > 64 * 1024 * 1024) {
+      throw new SplitError('a single JSON line is larger than 64 MiB', 'too-large')
+    }
+    return buf.subarray(start)
+  }
+}
+
+async function startsWithGzip(path: string): Promise<boolean> {
+  const handle = await open(path, 'r')
+  try {
+    const head = Buffer.alloc(2)
+    const { bytesRead } = await handle.read(head, 0, 2, 0)
+    return bytesRead === 2 && isGzip(head)
+  } finally {
+    await handle.close()
+  }
+}

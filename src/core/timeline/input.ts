@@ -1,0 +1,278 @@
+import { constants, crc32, gunzipSync, inflateRawSync } from 'node:zlib'
+import type { SkipReason } from './types.js'
+
+type Rec = Record<string, unknown>
+
+/** Records found in one input, and what was skipped in it (by reason). */
+export interface DecodedInput {
+  records: Rec[]
+  skipped: Partial<Record<SkipReason, number>>
+  /** Set when the whole input was refused (the reason is also counted in `skipped`). */
+  refused?: { reason: SkipReason; message: string }
+  /** The input's shape, for the run summary. */
+  format?: 'trail' | 'lookup-events' | 'array' | 'jsonl' | 'record'
+}
+
+export class InputRefused extends Error {
+  constructor(
+    readonly reason: SkipReason,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export function isGzip(buf: Uint8Array): boolean {
+  return buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b
+}
+
+/**
+ * Gunzips a whole buffer. Faster than zlib.gunzipSync for many small files (it inflates the
+ * deflate body directly) yet as strict: the header is checked, then the CRC-32 and the length in
+ * the trailer. Anything unusual (several members) goes to zlib's own gunzip.
+ */
+export function gunzipStrict(buf: Uint8Array): Buffer {
+  if (buf.length < 18 || !isGzip(buf) || buf[2] !== 8)
+    throw new InputRefused('corrupt-gzip', 'not a gzip stream')
+  const flags = buf[3]!
+  if (flags & 0xe0) throw new InputRefused('corrupt-gzip', 'reserved gzip header flags are set')
+  let pos = 10
+  if (flags & 0x04) {
+    if (pos + 2 > buf.length) throw new InputRefused('corrupt-gzip', 'truncated gzip header')
+    pos += 2 + (buf[pos]! | (buf[pos + 1]! << 8))
+  }
+  if (flags & 0x08) while (pos < buf.length && buf[pos++] !== 0);
+  if (flags & 0x10) while (pos < buf.length && buf[pos++] !== 0);
+  if (flags & 0x02) pos += 2
+  if (pos >= buf.length - 8) throw new InputRefused('corrupt-gzip', 'truncated gzip header')
+  const input = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
+  let out: Buffer
+  let used: number
+  try {
+    const res = inflateRawSync(input.subarray(pos), {
+      info: true,
+      finishFlush: constants.Z_FINISH,
+    }) as unknown as {
+      buffer: Buffer
+      engine: { bytesWritten: number }
+    }
+    out = res.buffer
+    used = res.engine.bytesWritten
+  } catch (err) {
+    throw new InputRefused('corrupt-gzip', `the gzip data is damaged: ${(err as Error).message}`)
+  }
+  const end = pos + used
+  if (end + 8 > input.length)
+    throw new InputRefused('corrupt-gzip', 'the gzip stream is truncated (no trailer)')
+  if (end + 8 < input.length) {
+    // Several gzip members (concatenated files): let zlib walk them.
+    try {
+      return gunzipSync(input)
+    } catch (err) {
+      throw new InputRefused('corrupt-gzip', `the gzip data is damaged: ${(err as Error).message}`)
+    }
+  }
+  const crc = input.readUInt32LE(end)
+  const size = input.readUInt32LE(end + 4)
+  if (size !== out.length >>> 0) throw new InputRefused('corrupt-gzip', 'the gzip length check failed')
+  if (crc32(out) !== crc) throw new InputRefused('corrupt-gzip', 'the gzip CRC-32 check failed')
+  return out
+}
+
+/** The uncompressed size a gzip file's trailer announces (mod 4 GiB). */
+export function gzipAnnouncedSize(buf: Uint8Array): number {
+  if (buf.length < 4) return 0
+  return Buffer.from(buf.buffer, buf.byteOffset + buf.byteLength - 4, 4).readUInt32LE(0)
+}
+
+function firstNonSpace(text: string): string {
+  for (let i = 0; i < text.length && i < 4096; i++) {
+    const c = text.charCodeAt(i)
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09 && c !== 0xfeff) return text[i]!
+  }
+  return ''
+}
+
+function bump(skipped: Partial<Record<SkipReason, number>>, reason: SkipReason, n = 1): void {
+  skipped[reason] = (skipped[reason] ?? 0) + n
+}
+
+/** Is this object a CloudTrail digest file (log file validation), not a log? */
+function isDigest(o: Rec): boolean {
+  return 'digestStartTime' in o || 'digestS3Object' in o || ('logFiles' in o && 'digestEndTime' in o)
+}
+
+function looksLikeRecord(o: Rec): boolean {
+  return 'eventVersion' in o || 'eventName' in o || 'eventSource' in o || 'eventID' in o || 'eventType' in o
+}
+
+/**
+ * Checks one candidate record: a CloudTrail record is pushed; anything else is counted by reason.
+ * LookupEvents items (`CloudTrailEvent` as a JSON string) are unwrapped.
+ */
+export function acceptRecord(item: unknown, out: DecodedInput): void {
+  if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+    bump(out.skipped, 'not-cloudtrail')
+    return
+  }
+  let rec = item as Rec
+  if (typeof rec.CloudTrailEvent === 'string') {
+    try {
+      const inner = JSON.parse(rec.CloudTrailEvent) as unknown
+      if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) {
+        bump(out.skipped, 'not-cloudtrail')
+        return
+      }
+      rec = inner as Rec
+    } catch {
+      bump(out.skipped, 'invalid-json')
+      return
+    }
+  }
+  if (rec.eventType === 'AwsCloudTrailInsight' || 'insightDetails' in rec) {
+    bump(out.skipped, 'insights-record')
+    return
+  }
+  if (isDigest(rec)) {
+    bump(out.skipped, 'digest-file')
+    return
+  }
+  if (!looksLikeRecord(rec) || (typeof rec.eventName !== 'string' && typeof rec.eventSource !== 'string')) {
+    bump(out.skipped, 'not-cloudtrail')
+    return
+  }
+  const t = rec.eventTime
+  if ((typeof t !== 'string' || Number.isNaN(Date.parse(t))) && typeof t !== 'number') {
+    bump(out.skipped, 'no-event-time')
+    return
+  }
+  out.records.push(rec)
+}
+
+function fromDocument(doc: unknown, out: DecodedInput): void {
+  if (Array.isArray(doc)) {
+    out.format = 'array'
+    for (const item of doc) acceptRecord(item, out)
+    return
+  }
+  if (doc === null || typeof doc !== 'object')
+    throw new InputRefused('not-cloudtrail', 'the JSON is not an object or array')
+  const o = doc as Rec
+  if (Array.isArray(o.Records)) {
+    out.format = 'trail'
+    for (const item of o.Records) acceptRecord(item, out)
+    return
+  }
+  if (Array.isArray(o.Events)) {
+    out.format = 'lookup-events'
+    for (const item of o.Events) acceptRecord(item, out)
+    return
+  }
+  if (isDigest(o))
+    throw new InputRefused('digest-file', 'a CloudTrail digest file (log file validation), not a log')
+  if (looksLikeRecord(o) || typeof o.CloudTrailEvent === 'string') {
+    out.format = 'record'
+    acceptRecord(o, out)
+    return
+  }
+  throw new InputRefused(
+    'not-cloudtrail',
+    'the JSON holds no CloudTrail records (no Records, Events or record fields)',
+  )
+}
+
+function fromJsonLines(text: string, out: DecodedInput, firstError: string): void {
+  let parsedAny = false
+  let start = 0
+  while (start < text.length) {
+    let end = text.indexOf('\n', start)
+    if (end === -1) end = text.length
+    const line = text.slice(start, end).trim()
+    start = end + 1
+    if (line.length === 0) continue
+    let value: unknown
+    try {
+      value = JSON.parse(line)
+    } catch {
+      if (!parsedAny) throw new InputRefused('invalid-json', `not valid JSON: ${firstError}`)
+      bump(out.skipped, 'invalid-json')
+      continue
+    }
+    parsedAny = true
+    if (
+      value !== null &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      Array.isArray((value as Rec).Records)
+    ) {
+      for (const item of (value as Rec).Records as unknown[]) acceptRecord(item, out)
+    } else acceptRecord(value, out)
+  }
+  if (!parsedAny) throw new InputRefused('invalid-json', `not valid JSON: ${firstError}`)
+  out.format = 'jsonl'
+}
+
+/**
+ * Decodes one input's text: a trail file `{"Records":[…]}`, LookupEvents output `{"Events":[…]}`,
+ * a bare array of records, one record, or JSON Lines of any of those. Throws InputRefused when the
+ * whole input is unusable; bad records inside a usable input are counted and skipped.
+ */
+export function decodeText(text: string): DecodedInput {
+  const out: DecodedInput = { records: [], skipped: {} }
+  const first = firstNonSpace(text)
+  if (first !== '{' && first !== '[') {
+    throw new InputRefused(
+      'invalid-json',
+      first === '' ? 'the file is empty' : 'not valid JSON: it does not start with { or [',
+    )
+  }
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch (err) {
+    // JSON Lines: one document per line.
+    if (first === '{') {
+      fromJsonLines(text, out, (err as Error).message)
+      return out
+    }
+    throw new InputRefused('invalid-json', `not valid JSON: ${(err as Error).message}`)
+  }
+  fromDocument(doc, out)
+  return out
+}
+
+/** Decodes a whole input's bytes (gzip or not). Never throws: refusals come back in `refused`. */
+export function decodeBytes(buf: Uint8Array): DecodedInput & { uncompressedBytes: number } {
+  let bytes: Buffer
+  try {
+    bytes = isGzip(buf) ? gunzipStrict(buf) : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
+  } catch (err) {
+    return refusedInput(err, 0)
+  }
+  try {
+    return { ...decodeText(bytes.toString('utf8')), uncompressedBytes: bytes.length }
+  } catch (err) {
+    return refusedInput(err, bytes.length)
+  }
+}
+
+export function refusedInput(
+  err: unknown,
+  uncompressedBytes: number,
+): DecodedInput & { uncompressedBytes: number } {
+  if (err instanceof InputRefused) {
+    return {
+      records: [],
+      skipped: { [err.reason]: 1 },
+      refused: { reason: err.reason, message: err.message },
+      uncompressedBytes,
+    }
+  }
+  const message = (err as Error)?.message ?? String(err)
+  return {
+    records: [],
+    skipped: { unreadable: 1 },
+    refused: { reason: 'unreadable', message },
+    uncompressedBytes,
+  }
+}

@@ -1,0 +1,169 @@
+import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import {
+  type FilePart,
+  FileProcessor,
+  type FileResult,
+  type FileTask,
+  type PipelineSetup,
+  STREAM_THRESHOLD_BYTES,
+} from './file-task.js'
+import type { WorkerMessage } from './worker.js'
+
+export interface PoolHandlers {
+  onPart(seq: number, part: FilePart): void
+  onResult(result: FileResult): void
+  /** Awaited before each new batch (backpressure: e.g. while the spool writes to disk). */
+  ready?: () => Promise<void>
+}
+
+/** How many worker threads to use: one a core, unless FIR_TIMELINE_WORKERS says otherwise (0 = none). */
+export function defaultPoolSize(): number {
+  const env = process.env.FIR_TIMELINE_WORKERS
+  if (env !== undefined && env !== '' && /^\d+$/.test(env)) return Number(env)
+  return availableParallelism()
+}
+
+const WORKER_URL = new URL('./worker.js', import.meta.url)
+
+/** Worker threads are available when the compiled worker sits beside this module (not under a TS runner). */
+export function workersAvailable(): boolean {
+  return existsSync(fileURLToPath(WORKER_URL))
+}
+
+interface Slot {
+  worker: Worker
+  pending: Map<number, () => void>
+  failed?: Error
+}
+
+/**
+ * The file pipeline's thread pool: inputs are handed out in small batches (two in flight per
+ * worker, so a worker never waits for the next one), results come back as they finish. With no
+ * workers (size 0, or when running from TypeScript sources) the same processor runs inline.
+ */
+export class FilePool {
+  private constructor(
+    private readonly slots: Slot[],
+    private readonly inline: FileProcessor | null,
+  ) {}
+
+  get threads(): number {
+    return this.slots.length
+  }
+
+  static async start(setup: PipelineSetup, size = defaultPoolSize()): Promise<FilePool> {
+    if (size <= 0 || !workersAvailable()) {
+      const pack =
+        setup.mode === 'all' ? await (await import('./detections.js')).loadRulePack(setup.ruleDirs) : null
+      return new FilePool([], new FileProcessor(setup, pack))
+    }
+    const slots = await Promise.all(
+      Array.from({ length: size }, async () => {
+        const worker = new Worker(WORKER_URL, { workerData: setup })
+        const slot: Slot = { worker, pending: new Map() }
+        await new Promise<void>((resolve, reject) => {
+          const onMessage = (msg: WorkerMessage) => {
+            if (msg.type === 'ready') {
+              worker.off('message', onMessage)
+              resolve()
+            } else if (msg.type === 'fatal') reject(new Error(msg.message))
+          }
+          worker.on('message', onMessage)
+          worker.once('error', reject)
+        })
+        return slot
+      }),
+    )
+    return new FilePool(slots, null)
+  }
+
+  /** Runs every task; resolves when all results are in. */
+  async run(tasks: AsyncIterable<FileTask> | Iterable<FileTask>, handlers: PoolHandlers): Promise<void> {
+    const iterator =
+      Symbol.asyncIterator in tasks
+        ? (tasks as AsyncIterable<FileTask>)[Symbol.asyncIterator]()
+        : (tasks as Iterable<FileTask>)[Symbol.iterator]()
+    let exhausted = false
+    const next = async (): Promise<FileTask | undefined> => {
+      if (exhausted) return undefined
+      const r = await iterator.next()
+      if (r.done) {
+        exhausted = true
+        return undefined
+      }
+      return r.value
+    }
+    if (this.inline) {
+      for (let task = await next(); task; task = await next()) {
+        const big = (task.size ?? 0) > STREAM_THRESHOLD_BYTES && task.path !== undefined
+        const result = big
+          ? await this.inline.processStream(task, (part) => handlers.onPart(task!.seq, part))
+          : this.inline.processWhole(task)
+        handlers.onResult(result)
+        await handlers.ready?.()
+      }
+      return
+    }
+    // Batches: several small local files per message, one fetched body per message.
+    const nextBatch = async (): Promise<FileTask[]> => {
+      const batch: FileTask[] = []
+      while (batch.length < 8) {
+        const task = await next()
+        if (!task) break
+        batch.push(task)
+        if (task.data || (task.size ?? 0) > STREAM_THRESHOLD_BYTES) break
+      }
+      return batch
+    }
+    const runSlot = async (slot: Slot) => {
+      const onMessage = (msg: WorkerMessage) => {
+        if (msg.type === 'part') handlers.onPart(msg.seq, msg.part)
+        else if (msg.type === 'result') {
+          handlers.onResult(msg.result)
+          const done = slot.pending.get(msg.result.seq)
+          slot.pending.delete(msg.result.seq)
+          done?.()
+        } else if (msg.type === 'fatal') {
+          slot.failed = new Error(msg.message)
+          for (const done of slot.pending.values()) done()
+        }
+      }
+      const onError = (err: Error) => {
+        slot.failed = err
+        for (const done of slot.pending.values()) done()
+      }
+      slot.worker.on('message', onMessage)
+      slot.worker.on('error', onError)
+      try {
+        const lane = async () => {
+          for (let batch = await nextBatch(); batch.length > 0; batch = await nextBatch()) {
+            if (slot.failed) throw slot.failed
+            await handlers.ready?.()
+            const waits = batch.map((t) => new Promise<void>((resolve) => slot.pending.set(t.seq, resolve)))
+            const transfer = batch.flatMap((t) =>
+              t.data && t.data.byteOffset === 0 && t.data.byteLength === t.data.buffer.byteLength
+                ? [t.data.buffer as ArrayBuffer]
+                : [],
+            )
+            slot.worker.postMessage({ type: 'tasks', tasks: batch }, transfer)
+            await Promise.all(waits)
+            if (slot.failed) throw slot.failed
+          }
+        }
+        // Two lanes per worker keep its queue from running dry between batches.
+        await Promise.all([lane(), lane()])
+      } finally {
+        slot.worker.off('message', onMessage)
+        slot.worker.off('error', onError)
+      }
+    }
+    await Promise.all(this.slots.map(runSlot))
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.worker.terminate()))
+  }
+}

@@ -1,0 +1,104 @@
+import type { RulePack } from './detections.js'
+import { eventIdOf, eventTimeMs, normaliseRecord } from './normalise.js'
+import type { Relatedness, RelatedReason } from './related.js'
+import type { FindingLevel, Origin, TimelineEvent, TimeWindow } from './types.js'
+import { inWindow } from './window.js'
+
+type Rec = Record<string, unknown>
+
+/** Sort preference between copies of one event: trail files first (they hold data events too). */
+export const ORIGIN_RANK: Record<Origin, number> = { file: 0, s3: 1, athena: 2, lake: 3, api: 4 }
+
+export type Selection = { t: number; id: string; reasons: RelatedReason[] } | 'outside-window' | 'unrelated'
+
+/** Window and relatedness for one record (its eventTime has been checked to parse). */
+export function selectRecord(record: Rec, window: TimeWindow, relatedness: Relatedness | null): Selection {
+  const t = eventTimeMs(record)
+  if (!inWindow(window, t)) return 'outside-window'
+  let reasons: RelatedReason[] = []
+  if (relatedness) {
+    reasons = relatedness.reasons(record)
+    if (reasons.length === 0) return 'unrelated'
+  }
+  return { t, id: eventIdOf(record), reasons }
+}
+
+/** One event ready for the store: its sort key, the JSONL line (with raw) and what it found. */
+export interface KeptLine {
+  t: number
+  id: string
+  rank: number
+  line: string
+  levels: FindingLevel[]
+}
+
+/** A record the detector must see (see isDetectorCandidate). */
+export interface Candidate {
+  t: number
+  id: string
+  record: Rec
+}
+
+/** Facts about a related event that the timeline's own checks correlate across events. */
+export interface RelatedFacts {
+  t: number
+  id: string
+  reasons: RelatedReason[]
+  name: string
+  actorType: string | null
+  sessionName: string | null
+  accessKeyId: string | null
+  invokedBy: string | null
+  sourceIp: string | null
+  /** The access key an AssumeRole issued. */
+  issuedKey: string | null
+  error: boolean
+}
+
+export function factsOf(event: TimelineEvent, t: number, reasons: RelatedReason[]): RelatedFacts {
+  const response = event.responseElements as Rec | null
+  const creds =
+    response && typeof response === 'object' ? (response.credentials as Rec | undefined) : undefined
+  return {
+    t,
+    id: event.id,
+    reasons,
+    name: event.name,
+    actorType: event.actor.type,
+    sessionName: event.actor.sessionName,
+    accessKeyId: event.actor.accessKeyId,
+    invokedBy: event.actor.invokedBy,
+    sourceIp: event.sourceIp,
+    issuedKey: creds && typeof creds.accessKeyId === 'string' ? creds.accessKeyId : null,
+    error: event.error !== null,
+  }
+}
+
+/**
+ * Turns a selected raw record into the stored line: normalised, tagged as fir's own when its
+ * request id is one fir journaled, and run through the stateless rules.
+ */
+export function buildEvent(
+  record: Rec,
+  origin: Origin,
+  t: number,
+  id: string,
+  firRequestIds: ReadonlySet<string>,
+  pack: RulePack | null,
+): { event: TimelineEvent; candidate: boolean } {
+  const requestID = record.requestID
+  const fir = typeof requestID === 'string' && firRequestIds.has(requestID)
+  const event = normaliseRecord(record, origin, { timeMs: t, id, fir })
+  if (pack) event.findings = pack.statelessFindings(record)
+  return { event, candidate: pack ? pack.isCandidate(record) : false }
+}
+
+export function keptLine(event: TimelineEvent, t: number): KeptLine {
+  return {
+    t,
+    id: event.id,
+    rank: ORIGIN_RANK[event.origin],
+    line: JSON.stringify(event),
+    levels: event.findings.map((f) => f.level),
+  }
+}

@@ -1,0 +1,282 @@
+/**
+ * Relatedness (DESIGN §5): which CloudTrail records concern one function. A record relates when
+ * - the function's name or ARN is in its resources, request or response (qualified ARNs, partial
+ *   ARNs and the function's log group /aws/lambda/<name> included);
+ * - it was made with a session of the function's execution role
+ *   (arn:aws:sts::<acct>:assumed-role/<role>/<session>), whoever holds it;
+ * - it is an AssumeRole (or AssumeRoleWith…) of that role — by Lambda, or, suspiciously, by anyone else;
+ * - it changes the role or its policies (IAM calls naming the role; versions of its managed policies);
+ * - it passes the role to a function, or changes the function's role (a role swap);
+ * - fir made it (its request id is one fir journaled).
+ *
+ * IAM names are case-insensitive, so role names are compared without case; Lambda function names
+ * are case-sensitive.
+ */
+
+type Rec = Record<string, unknown>
+
+export interface RoleRef {
+  name: string
+  /** Full role ARN (with path) when known. */
+  arn?: string
+}
+
+/** What the timeline is about when a function is given. */
+export interface TimelineTarget {
+  functionName: string
+  functionArn?: string
+  region?: string
+  account?: string
+  roles: RoleRef[]
+  /** ARNs of managed policies attached to the role (their new versions are role changes). */
+  policyArns?: string[]
+}
+
+export type RelatedReason =
+  | 'function'
+  | 'role-credentials'
+  | 'assume-role'
+  | 'role-change'
+  | 'role-swap'
+  | 'role-passed'
+  | 'fir'
+
+const NAME_CHAR = /[A-Za-z0-9_-]/
+
+function boundaryAfter(s: string, end: number): boolean {
+  return end >= s.length || !NAME_CHAR.test(s[end]!)
+}
+
+/** Does a string name the function (name, name:qualifier, ARN or partial ARN, log group)? */
+export function stringNamesFunction(s: string, name: string, account?: string): boolean {
+  if (s === name) return true
+  if (
+    s.length > name.length &&
+    s.startsWith(name) &&
+    s[name.length] === ':' &&
+    !s.includes(':', name.length + 1)
+  )
+    return true
+  for (const marker of [':function:', '/aws/lambda/']) {
+    let from = 0
+    for (;;) {
+      const i = s.indexOf(marker + name, from)
+      if (i === -1) break
+      from = i + 1
+      if (!boundaryAfter(s, i + marker.length + name.length)) continue
+      if (marker === ':function:' && account) {
+        // arn:aws:lambda:region:ACCOUNT:function:name or ACCOUNT:function:name
+        const before = s.slice(Math.max(0, i - 12), i)
+        if (/^\d{12}$/.test(before) && before !== account) continue
+      }
+      return true
+    }
+  }
+  return false
+}
+
+function someString(node: unknown, test: (s: string) => boolean, depth = 0): boolean {
+  if (depth > 40 || node === null || node === undefined) return false
+  if (typeof node === 'string') return test(node)
+  if (typeof node !== 'object') return false
+  if (Array.isArray(node)) {
+    for (const v of node) if (someString(v, test, depth + 1)) return true
+    return false
+  }
+  for (const v of Object.values(node as Rec)) if (someString(v, test, depth + 1)) return true
+  return false
+}
+
+function obj(v: unknown): Rec | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : undefined
+}
+
+/** The role name at the end of a role ARN (paths allowed): arn:aws:iam::1:role/service-role/x → x. */
+export function roleNameOfArn(arn: string): string | undefined {
+  const m = /^arn:aws[a-z-]*:iam::\d{12}:role\/(?:.*\/)?([^/]+)$/.exec(arn)
+  return m?.[1]
+}
+
+/** The role of an assumed-role session ARN: arn:aws:sts::1:assumed-role/ROLE/session → ROLE. */
+export function roleNameOfSession(arn: string): string | undefined {
+  const m = /^arn:aws[a-z-]*:sts::\d{12}:assumed-role\/([^/]+)\/.+$/.exec(arn)
+  return m?.[1]
+}
+
+/** Compiled relatedness for one target: `reasons(record)` and the byte needles of the pre-filter. */
+export class Relatedness {
+  readonly functionName: string
+  private readonly roleNames: Set<string>
+  private readonly roleArns: Set<string>
+  private readonly policyArns: Set<string>
+  private readonly account?: string
+
+  constructor(
+    readonly target: TimelineTarget,
+    private readonly firRequestIds: ReadonlySet<string> = new Set(),
+  ) {
+    this.functionName = target.functionName
+    this.account = target.account
+    this.roleNames = new Set(target.roles.map((r) => r.name.toLowerCase()))
+    this.roleArns = new Set(target.roles.flatMap((r) => (r.arn ? [r.arn.toLowerCase()] : [])))
+    this.policyArns = new Set(target.policyArns ?? [])
+  }
+
+  /** Literal strings at least one of which every related record contains (case-sensitively). */
+  needles(): string[] {
+    const out = new Set<string>([this.functionName])
+    for (const r of this.target.roles) out.add(r.name)
+    for (const p of this.policyArns) out.add(p)
+    return [...out]
+  }
+
+  /** Role names to look for without case in `roleName` values (IAM calls may spell them any way). */
+  caseInsensitiveRoleNames(): string[] {
+    return [...this.roleNames]
+  }
+
+  private isRoleName(name: unknown): boolean {
+    return typeof name === 'string' && this.roleNames.has(name.toLowerCase())
+  }
+
+  private isRoleArn(arn: unknown): boolean {
+    if (typeof arn !== 'string') return false
+    if (this.roleArns.has(arn.toLowerCase())) return true
+    const name = roleNameOfArn(arn)
+    if (!name || !this.roleNames.has(name.toLowerCase())) return false
+    return !this.account || arn.split(':')[4] === this.account
+  }
+
+  private namesFunction(s: string): boolean {
+    return stringNamesFunction(s, this.functionName, this.account)
+  }
+
+  /** Why a record relates to the target; empty when it does not. */
+  reasons(record: Rec): RelatedReason[] {
+    const out: RelatedReason[] = []
+    const requestID = record.requestID
+    if (typeof requestID === 'string' && this.firRequestIds.has(requestID)) out.push('fir')
+    const request = obj(record.requestParameters)
+    const name = typeof record.eventName === 'string' ? record.eventName : ''
+    const source = record.eventSource
+    const test = (s: string) => this.namesFunction(s)
+    const namesFn =
+      someString(record.requestParameters, test) ||
+      someString(record.responseElements, test) ||
+      someString(record.resources, test)
+    if (namesFn) {
+      out.push('function')
+      if (name.startsWith('UpdateFunctionConfiguration') && request && typeof request.role === 'string') {
+        out.push('role-swap')
+      }
+    }
+    const identity = obj(record.userIdentity)
+    if (identity) {
+      const arn = identity.arn
+      const issuer = obj(obj(identity.sessionContext)?.sessionIssuer)
+      const sessionRole = typeof arn === 'string' ? roleNameOfSession(arn) : undefined
+      if (
+        (sessionRole !== undefined && this.roleNames.has(sessionRole.toLowerCase())) ||
+        (identity.type === 'AssumedRole' && this.isRoleArn(issuer?.arn))
+      ) {
+        out.push('role-credentials')
+      }
+    }
+    if (request) {
+      if (name.startsWith('AssumeRole') && this.isRoleArn(request.roleArn)) out.push('assume-role')
+      if (source === 'iam.amazonaws.com') {
+        if (this.isRoleName(request.roleName)) out.push('role-change')
+        else if (
+          typeof request.policyArn === 'string' &&
+          this.policyArns.has(request.policyArn) &&
+          /Policy/.test(name)
+        )
+          out.push('role-change')
+      }
+      if (this.isRoleArn(request.role) && !out.includes('role-swap')) {
+        out.push(name.startsWith('UpdateFunctionConfiguration') && namesFn ? 'role-swap' : 'role-passed')
+      }
+    }
+    return out
+  }
+}
+
+const ROLE_NAME_KEY = Buffer.from('roleName')
+const REQUEST_ID_KEY = Buffer.from('requestID')
+
+function isSkippable(c: number): boolean {
+  // whitespace, quote, colon, backslash (LookupEvents output escapes the inner JSON)
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x22 || c === 0x3a || c === 0x5c
+}
+
+/** The string value after a key at `pos` (where the key ends), or undefined. */
+function valueAfter(buf: Buffer, pos: number, max = 128): string | undefined {
+  let i = pos
+  const limit = Math.min(buf.length, pos + 16)
+  let sawColon = false
+  while (i < limit && isSkippable(buf[i]!)) {
+    if (buf[i] === 0x3a) sawColon = true
+    i++
+  }
+  if (!sawColon) return undefined
+  let j = i
+  const end = Math.min(buf.length, i + max)
+  while (j < end && buf[j] !== 0x22 && buf[j] !== 0x5c) j++
+  return buf.toString('latin1', i, j)
+}
+
+/**
+ * The cheap test run on decompressed bytes before any JSON parsing: can anything in this buffer
+ * relate to the target? It looks for the function's and roles' names (and managed policy ARNs)
+ * as bytes, role names in any case after `roleName`, and fir's request ids after `requestID`.
+ * It may say yes for a buffer with nothing related (the full test decides); it never says no to
+ * one that has something.
+ */
+export class Prefilter {
+  private readonly needles: Buffer[]
+  private readonly lowerRoles: Set<string>
+  private readonly idNeedles: Buffer[]
+  private readonly ids: ReadonlySet<string>
+
+  constructor(needles: string[], caseInsensitiveRoleNames: string[], firRequestIds: ReadonlySet<string>) {
+    this.needles = needles.filter((n) => n.length > 0).map((n) => Buffer.from(n))
+    this.lowerRoles = new Set(caseInsensitiveRoleNames.map((r) => r.toLowerCase()))
+    this.ids = firRequestIds
+    // A handful of ids are searched for directly; many are checked at each requestID instead.
+    this.idNeedles = firRequestIds.size <= 8 ? [...firRequestIds].map((id) => Buffer.from(id)) : []
+  }
+
+  static for(rel: Relatedness, firRequestIds: ReadonlySet<string>): Prefilter {
+    return new Prefilter(rel.needles(), rel.caseInsensitiveRoleNames(), firRequestIds)
+  }
+
+  toJSON(): { needles: string[]; roles: string[]; ids: string[] } {
+    return {
+      needles: this.needles.map((b) => b.toString()),
+      roles: [...this.lowerRoles],
+      ids: [...this.ids],
+    }
+  }
+
+  mayMatch(buf: Buffer): boolean {
+    for (const n of this.needles) if (buf.indexOf(n) !== -1) return true
+    for (const n of this.idNeedles) if (buf.indexOf(n) !== -1) return true
+    if (
+      this.lowerRoles.size > 0 &&
+      this.scanKey(buf, ROLE_NAME_KEY, (v) => this.lowerRoles.has(v.toLowerCase()))
+    )
+      return true
+    if (this.ids.size > 8 && this.scanKey(buf, REQUEST_ID_KEY, (v) => this.ids.has(v))) return true
+    return false
+  }
+
+  private scanKey(buf: Buffer, key: Buffer, test: (value: string) => boolean): boolean {
+    let pos = buf.indexOf(key)
+    while (pos !== -1) {
+      const v = valueAfter(buf, pos + key.length)
+      if (v !== undefined && test(v)) return true
+      pos = buf.indexOf(key, pos + key.length)
+    }
+    return false
+  }
+}

@@ -1,0 +1,83 @@
+import { readdir, stat } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { UsageError } from '../../../errors.js'
+import type { TimeWindow } from '../types.js'
+import { deliveryMayHold, deliveryTimeOf } from '../window.js'
+
+/** Files a folder walk reads; a file named on the command line is read whatever its name. */
+const INPUT_NAME = /\.(json|jsonl|ndjson)(\.gz)?$|\.gz$/i
+const DIGEST_NAME = /CloudTrail-Digest/
+
+export interface LocalFile {
+  path: string
+  size: number
+}
+
+export interface LocalListing {
+  files: LocalFile[]
+  /** Digest files (log file validation), recognised by name and not read. */
+  digestFiles: string[]
+  /** Trail files whose delivery time (in the name) cannot hold events of the window. */
+  outsideWindow: number
+  /** Files in folders that are not .json/.jsonl/.gz (not read). */
+  ignored: number
+}
+
+/**
+ * The files behind PATH sources: files as given, folders walked (recursively, sorted), with
+ * trail files whose delivery time is far outside the window left out. A missing path is a usage
+ * error, before anything is read.
+ */
+export async function listLocal(paths: string[], window: TimeWindow): Promise<LocalListing> {
+  const out: LocalListing = { files: [], digestFiles: [], outsideWindow: 0, ignored: 0 }
+  const seen = new Set<string>()
+  const consider = (path: string, size: number, named: boolean) => {
+    if (seen.has(path)) return
+    seen.add(path)
+    const base = path.slice(path.lastIndexOf('/') + 1)
+    if (DIGEST_NAME.test(base) || /\/CloudTrail-Digest\//.test(path)) {
+      out.digestFiles.push(path)
+      return
+    }
+    if (!named && !INPUT_NAME.test(base)) {
+      out.ignored++
+      return
+    }
+    const delivered = deliveryTimeOf(base)
+    if (delivered !== undefined && !deliveryMayHold(window, delivered)) {
+      out.outsideWindow++
+      return
+    }
+    out.files.push({ path, size })
+  }
+  const walk = async (dir: string, depth: number) => {
+    if (depth > 32) return
+    const entries = await readdir(dir, { withFileTypes: true })
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    for (const e of entries) {
+      const full = join(dir, e.name)
+      if (e.isDirectory()) await walk(full, depth + 1)
+      else if (e.isFile()) consider(full, (await stat(full)).size, false)
+      else if (e.isSymbolicLink()) {
+        const s = await stat(full).catch(() => undefined)
+        if (s?.isFile()) consider(full, s.size, false)
+      }
+    }
+  }
+  for (const p of paths) {
+    const path = resolve(p)
+    let s: Awaited<ReturnType<typeof stat>>
+    try {
+      s = await stat(path)
+    } catch {
+      throw new UsageError(`unable to read source ${JSON.stringify(p)}: no such file or folder`, {
+        actions: [
+          'pass --source api, s3://bucket/prefix, or the path of a file or folder of CloudTrail logs',
+        ],
+      })
+    }
+    if (s.isDirectory()) await walk(path, 0)
+    else consider(path, s.size, true)
+  }
+  return out
+}

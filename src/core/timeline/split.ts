@@ -1,0 +1,154 @@
+/**
+ * Splits a JSON byte stream into CloudTrail records without parsing it all at once, so a file of
+ * any size is read in bounded memory: the elements of a top-level `Records` or `Events` array, of
+ * a top-level array, or each top-level document of a JSON Lines stream (a document larger than
+ * `maxDocument` is refused).
+ */
+export class RecordSplitter {
+  private depth = 0
+  private inString = false
+  private escape = false
+  private capturing = false
+  private key = ''
+  private lastKey = ''
+  private topIsObject = false
+  /** Depth at which record objects start; -1 until known. */
+  private recordDepth = -1
+  private inRecord = false
+  /** Bytes kept from earlier chunks for the record or document in progress. */
+  private parts: Buffer[] = []
+  private partsBytes = 0
+  private keeping = false
+  private keepStartInChunk = 0
+  /** The object in progress is a whole top-level document (no records array seen yet). */
+  private inDocument = false
+  private sawContent = false
+
+  constructor(
+    private readonly onRecord: (slice: Buffer, kind: 'record' | 'document') => void,
+    private readonly maxDocument = 64 * 1024 * 1024,
+  ) {}
+
+  feed(chunk: Buffer): void {
+    this.keepStartInChunk = 0
+    const n = chunk.length
+    for (let i = 0; i < n; i++) {
+      const c = chunk[i]!
+      if (this.inString) {
+        if (this.escape) {
+          this.escape = false
+          continue
+        }
+        if (c === 0x5c) {
+          this.escape = true
+          continue
+        }
+        if (c === 0x22) {
+          this.inString = false
+          if (this.capturing) {
+            this.lastKey = this.key
+            this.capturing = false
+          }
+          continue
+        }
+        if (this.capturing && this.key.length < 32) this.key += String.fromCharCode(c)
+        continue
+      }
+      switch (c) {
+        case 0x22: // "
+          this.inString = true
+          this.capturing = this.depth === 1 && this.topIsObject
+          this.key = ''
+          break
+        case 0x7b: // {
+          if (this.depth === 0) {
+            this.topIsObject = true
+            this.recordDepth = -1
+            this.lastKey = ''
+            this.inDocument = true
+            this.startKeeping(chunk, i)
+          } else if (this.depth === this.recordDepth && !this.inRecord) {
+            this.inRecord = true
+            this.startKeeping(chunk, i)
+          }
+          this.depth++
+          break
+        case 0x5b: // [
+          if (this.depth === 0) {
+            this.topIsObject = false
+            this.recordDepth = 1
+          } else if (
+            this.depth === 1 &&
+            this.topIsObject &&
+            this.recordDepth === -1 &&
+            (this.lastKey === 'Records' || this.lastKey === 'Events')
+          ) {
+            // A trail file or LookupEvents output: records are the array's elements.
+            this.recordDepth = 2
+            this.inDocument = false
+            this.stopKeeping()
+          }
+          this.depth++
+          break
+        case 0x7d: // }
+        case 0x5d: // ]
+          this.depth--
+          if (this.depth < 0) throw new SplitError('unbalanced brackets')
+          if (this.inRecord && this.depth === this.recordDepth && c === 0x7d) {
+            this.inRecord = false
+            this.emit(chunk, i, 'record')
+          } else if (this.depth === 0 && this.inDocument && c === 0x7d) {
+            this.inDocument = false
+            this.emit(chunk, i, 'document')
+          }
+          break
+        default:
+          if (!this.sawContent && c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) this.sawContent = true
+      }
+    }
+    if (this.keeping) {
+      this.parts.push(chunk.subarray(this.keepStartInChunk))
+      this.partsBytes += n - this.keepStartInChunk
+      if (this.partsBytes > this.maxDocument) {
+        throw new SplitError(
+          `a single record or document is larger than ${this.maxDocument} bytes`,
+          'too-large',
+        )
+      }
+    }
+  }
+
+  /** Call at the end of the stream: throws when it ended inside a record or document. */
+  end(): void {
+    if (this.depth !== 0 || this.inString) throw new SplitError('the JSON ends in the middle (truncated)')
+  }
+
+  private startKeeping(_chunk: Buffer, i: number): void {
+    this.keeping = true
+    this.keepStartInChunk = i
+    this.parts = []
+    this.partsBytes = 0
+  }
+
+  private stopKeeping(): void {
+    this.keeping = false
+    this.parts = []
+    this.partsBytes = 0
+  }
+
+  private emit(chunk: Buffer, i: number, kind: 'record' | 'document'): void {
+    const tail = chunk.subarray(this.keepStartInChunk, i + 1)
+    const slice = this.parts.length === 0 ? tail : Buffer.concat([...this.parts, tail])
+    this.stopKeeping()
+    this.onRecord(slice, kind)
+  }
+}
+
+export class SplitError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'invalid-json' | 'too-large' = 'invalid-json',
+  ) {
+    super(message)
+  }
+}

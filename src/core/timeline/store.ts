@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto'
+import { constants } from 'node:fs'
+import { type FileHandle, open, rename, rm } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { ensureDir, FILE_MODE, fsyncDir, tempPathFor } from '../common/fs-safe.js'
+
+/**
+ * Writes a file atomically as a stream: a temporary file beside it, buffered writes, fsync, then a
+ * rename over the old file (a re-run replaces the file only once the new one is complete). The
+ * SHA-256 is computed as it is written.
+ */
+export class AtomicFileWriter {
+  private handle: FileHandle | undefined
+  private tmp = ''
+  private chunks: string[] = []
+  private pending = 0
+  private readonly hash = createHash('sha256')
+  bytes = 0
+
+  constructor(
+    readonly path: string,
+    private readonly bufferBytes = 1 << 20,
+  ) {}
+
+  async open(): Promise<this> {
+    await ensureDir(dirname(this.path))
+    this.tmp = tempPathFor(this.path)
+    this.handle = await open(this.tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE)
+    return this
+  }
+
+  async write(text: string): Promise<void> {
+    this.chunks.push(text)
+    this.pending += text.length
+    if (this.pending >= this.bufferBytes) await this.flush()
+  }
+
+  private async flush(): Promise<void> {
+    if (this.chunks.length === 0) return
+    const buf = Buffer.from(this.chunks.join(''), 'utf8')
+    this.chunks = []
+    this.pending = 0
+    this.hash.update(buf)
+    this.bytes += buf.length
+    await this.handle!.write(buf)
+  }
+
+  /** Flushes, fsyncs and renames into place; returns the file's SHA-256. */
+  async commit(): Promise<{ sha256: string; bytes: number }> {
+    await this.flush()
+    await this.handle!.sync()
+    await this.handle!.close()
+    this.handle = undefined
+    await rename(this.tmp, this.path)
+    await fsyncDir(dirname(this.path))
+    return { sha256: this.hash.digest('hex'), bytes: this.bytes }
+  }
+
+  async abort(): Promise<void> {
+    if (this.handle) await this.handle.close().catch(() => undefined)
+    this.handle = undefined
+    if (this.tmp) await rm(this.tmp, { force: true })
+  }
+}

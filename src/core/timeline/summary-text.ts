@@ -1,0 +1,103 @@
+import { escapeTerminal, formatTable } from '../common/text.js'
+import type { TimelineFindingEntry, TimelineSummary } from './collect.js'
+import type { FindingLevel } from './types.js'
+
+const LEVEL_ORDER: FindingLevel[] = ['critical', 'high', 'medium', 'low', 'informational']
+
+function mb(bytes: number): string {
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`
+}
+
+function short(value: string | null | undefined, max = 60): string {
+  const s = escapeTerminal(value ?? '')
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s
+}
+
+/** A long path or URI shortened from the left, so the file name stays visible. */
+function shortPath(value: string, max = 80): string {
+  const s = escapeTerminal(value)
+  return s.length > max ? `…${s.slice(s.length - max + 1)}` : s
+}
+
+/** The human run summary: what was read, kept and skipped, the findings, and where things are. */
+export function renderTimelineSummary(
+  s: TimelineSummary,
+  findings: TimelineFindingEntry[],
+  maxRows = 40,
+): string {
+  const lines: string[] = []
+  const fn = s.function
+  lines.push(
+    fn
+      ? `Timeline of ${escapeTerminal(fn.name)}${fn.region ? ` (${fn.region})` : ''}: roles ${fn.roles.map((r) => escapeTerminal(r.name)).join(', ') || 'unknown'} (${fn.roleSource})`
+      : 'Timeline of the account (every event in the window)',
+  )
+  lines.push(`window    ${s.window.since ?? 'the beginning'} → ${s.window.until ?? 'now'} (UTC)`)
+  for (const src of s.sources) {
+    const files = src.files !== undefined ? `${src.files} files, ` : ''
+    lines.push(`source    ${escapeTerminal(src.name)}: ${files}${src.events} events read, ${src.kept} kept`)
+  }
+  if (s.api) {
+    const failed = s.api.queries.filter((q) => q.failed).length
+    lines.push(
+      `api       ${s.api.regions.join(', ')}: ${s.api.queries.length} queries, ${s.api.pages} pages${s.api.requestsPerSecond !== null ? `, ${s.api.requestsPerSecond} requests/s` : ''}${failed ? `, ${failed} incomplete` : ''}`,
+    )
+  }
+  if (s.files.total > 0) {
+    lines.push(
+      `files     ${s.files.total} (${s.files.read} parsed, ${s.files.prefiltered} ruled out by the pre-filter, ${s.files.refused} refused, ${s.files.outsideWindow} outside the window by delivery time${s.files.ignored ? `, ${s.files.ignored} not .json/.jsonl/.gz and not read` : ''}), ${mb(s.files.bytes)} read, ${mb(s.files.uncompressedBytes)} uncompressed`,
+    )
+  }
+  lines.push(
+    `events    ${s.events.read} read, ${s.events.stored} in the timeline (${s.events.duplicates} duplicates merged, ${s.events.outsideWindow} outside the window, ${s.events.unrelated} unrelated)`,
+  )
+  const skipped = Object.entries(s.skipped)
+  if (skipped.length > 0) lines.push(`skipped   ${skipped.map(([r, n]) => `${r} ${n}`).join(', ')}`)
+  for (const p of s.problemFiles.slice(0, 10)) {
+    const what = p.refused
+      ? `${p.refused.reason}: ${p.refused.message}`
+      : Object.entries(p.skipped)
+          .map(([r, n]) => `${r} ${n}`)
+          .join(', ')
+    lines.push(`  ${shortPath(p.file)}: ${short(what, 100)}`)
+  }
+  if (s.problemFiles.length > 10 || s.problemFilesOmitted > 0) {
+    lines.push(`  … ${s.problemFiles.length - 10 + s.problemFilesOmitted} more in ${s.outputs.summary}`)
+  }
+  const levels = LEVEL_ORDER.filter((l) => s.findings.byLevel[l] > 0).map(
+    (l) => `${l} ${s.findings.byLevel[l]}`,
+  )
+  lines.push(
+    `findings  ${s.findings.total}${levels.length ? ` (${levels.join(', ')})` : ''} on ${s.findings.events} events; ${s.rules.loaded} rules${s.rules.refused.length ? `, ${s.rules.refused.length} refused` : ''}`,
+  )
+  if (findings.length > 0) {
+    const sorted = [...findings].sort(
+      (a, b) => LEVEL_ORDER.indexOf(a.level) - LEVEL_ORDER.indexOf(b.level) || a.time.localeCompare(b.time),
+    )
+    const rows = sorted.slice(0, maxRows).sort((a, b) => a.time.localeCompare(b.time))
+    lines.push('')
+    lines.push(
+      formatTable(
+        ['time (UTC)', 'level', 'event', 'finding', 'actor'],
+        rows.map((f) => [
+          f.time.replace('.000Z', 'Z'),
+          f.level,
+          short(f.eventName, 32),
+          short(f.title, 60),
+          short(f.actor, 70),
+        ]),
+      ),
+    )
+    if (findings.length > maxRows)
+      lines.push(`… ${findings.length - maxRows} more findings in ${s.outputs.findings}`)
+  }
+  lines.push('')
+  lines.push(
+    `written   ${s.outputs.events}, ${s.outputs.findings}, ${s.outputs.summary}${s.outputs.raw ? `, ${s.outputs.raw}/` : ''}${s.outputs.export && s.outputs.export !== '(stdout)' ? `, ${escapeTerminal(s.outputs.export)}` : ''}`,
+  )
+  lines.push(
+    `speed     ${s.throughput.eventsPerSecond} events/s, ${s.throughput.uncompressedMBps} MB/s uncompressed, ${(s.durationMs / 1000).toFixed(1)} s${s.throughput.threads ? `, ${s.throughput.threads} worker threads` : ''}`,
+  )
+  for (const n of s.notes) lines.push(`note      ${escapeTerminal(n)}`)
+  return lines.join('\n')
+}

@@ -1,0 +1,165 @@
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { UsageError } from '../../errors.js'
+import type { JournalEntry } from '../case/journal.js'
+import { roleNameOfArn, type TimelineTarget } from './related.js'
+
+const FULL_ARN =
+  /^arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):function:([A-Za-z0-9_-]{1,140})(?::[A-Za-z0-9$_-]+)?$/
+const PARTIAL_ARN = /^(\d{12}):function:([A-Za-z0-9_-]{1,140})(?::[A-Za-z0-9$_-]+)?$/
+const NAME = /^([A-Za-z0-9_-]{1,140})(?::[A-Za-z0-9$_-]+)?$/
+
+/** A function reference from the command line: name, partial ARN or full ARN (a qualifier is dropped). */
+export function parseFunctionRef(ref: string): { name: string; region?: string; account?: string } {
+  let m = FULL_ARN.exec(ref)
+  if (m) return { name: m[3]!, region: m[1]!, account: m[2]! }
+  m = PARTIAL_ARN.exec(ref)
+  if (m) return { name: m[2]!, account: m[1]! }
+  m = NAME.exec(ref)
+  if (m) return { name: m[1]! }
+  throw new UsageError(`unable to use function ${JSON.stringify(ref)}: it is not a function name or ARN`, {
+    actions: ['pass a name (my-function), a partial ARN (123456789012:function:my-function) or a full ARN'],
+  })
+}
+
+interface SummaryFunction {
+  name?: string
+  arn?: string
+  region?: string
+  account?: string
+  role?: string
+  roleName?: string
+  riskyPermissions?: { policy?: string }[]
+}
+
+/** What the case's latest snapshot of the function says (evidence/<set>/summary.json), if any. */
+export async function latestSnapshotFacts(
+  caseDir: string,
+  name: string,
+  region?: string,
+): Promise<{ set: string; fn: SummaryFunction } | undefined> {
+  let sets: string[]
+  try {
+    sets = (await readdir(join(caseDir, 'evidence'))).sort().reverse()
+  } catch {
+    return undefined
+  }
+  for (const set of sets) {
+    let summary: { functions?: SummaryFunction[] }
+    try {
+      summary = JSON.parse(await readFile(join(caseDir, 'evidence', set, 'summary.json'), 'utf8'))
+    } catch {
+      continue
+    }
+    const fn = (summary.functions ?? []).find(
+      (f) => f.name === name && (!region || !f.region || f.region === region),
+    )
+    if (fn) return { set, fn }
+  }
+  return undefined
+}
+
+/** A --role value: a role name or a role ARN. */
+export function parseRoleRef(value: string): { name: string; arn?: string } {
+  if (value.startsWith('arn:')) {
+    const name = roleNameOfArn(value)
+    if (!name) {
+      throw new UsageError(`unable to use --role ${JSON.stringify(value)}: it is not an IAM role ARN`, {
+        actions: ['pass --role my-role or --role arn:aws:iam::123456789012:role/my-role'],
+      })
+    }
+    return { name, arn: value }
+  }
+  if (!/^[\w+=,.@-]{1,64}$/.test(value)) {
+    throw new UsageError(`unable to use --role ${JSON.stringify(value)}: it is not an IAM role name`, {
+      actions: ['pass --role my-role or --role arn:aws:iam::123456789012:role/my-role'],
+    })
+  }
+  return { name: value }
+}
+
+export interface ResolvedTarget {
+  target: TimelineTarget
+  /** Where the role came from. */
+  roleSource: 'snapshot' | 'flag' | 'snapshot+flag' | 'none'
+  snapshotSet?: string
+}
+
+/**
+ * The function the timeline is about: from its reference, the case's latest snapshot (role, ARN,
+ * region, account, managed policies) and --role values.
+ */
+export async function resolveTarget(
+  caseDir: string,
+  ref: string,
+  roles: string[],
+  defaultRegion: string,
+): Promise<ResolvedTarget> {
+  const parsed = parseFunctionRef(ref)
+  const snap = await latestSnapshotFacts(caseDir, parsed.name, parsed.region)
+  const fn = snap?.fn
+  const region = parsed.region ?? fn?.region ?? defaultRegion
+  const account = parsed.account ?? fn?.account ?? (fn?.arn ? fn.arn.split(':')[4] : undefined)
+  const target: TimelineTarget = {
+    functionName: parsed.name,
+    functionArn:
+      fn?.arn ?? (account ? `arn:aws:lambda:${region}:${account}:function:${parsed.name}` : undefined),
+    region,
+    account,
+    roles: [],
+    policyArns: [],
+  }
+  let fromSnapshot = false
+  if (fn?.role || fn?.roleName) {
+    const name = fn.roleName ?? (fn.role ? roleNameOfArn(fn.role) : undefined)
+    if (name) {
+      target.roles.push({ name, ...(fn.role ? { arn: fn.role } : {}) })
+      fromSnapshot = true
+    }
+  }
+  for (const p of fn?.riskyPermissions ?? []) {
+    if (typeof p.policy === 'string' && /^arn:aws[a-z-]*:iam::(\d{12}|aws):policy\//.test(p.policy)) {
+      if (!target.policyArns!.includes(p.policy)) target.policyArns!.push(p.policy)
+    }
+  }
+  let fromFlag = false
+  for (const value of roles) {
+    const role = parseRoleRef(value)
+    const arn = role.arn ?? (account ? `arn:aws:iam::${account}:role/${role.name}` : undefined)
+    if (!target.roles.some((r) => r.name.toLowerCase() === role.name.toLowerCase())) {
+      target.roles.push({ name: role.name, ...(arn ? { arn } : {}) })
+    }
+    fromFlag = true
+  }
+  const roleSource =
+    fromSnapshot && fromFlag ? 'snapshot+flag' : fromSnapshot ? 'snapshot' : fromFlag ? 'flag' : 'none'
+  return { target, roleSource, ...(snap ? { snapshotSet: snap.set } : {}) }
+}
+
+/**
+ * The request ids of fir's own AWS calls in this case: every journal entry's requestIds, and the
+ * request id of every file in the sealed evidence manifests.
+ */
+export async function firRequestIds(caseDir: string, entries: readonly JournalEntry[]): Promise<Set<string>> {
+  const ids = new Set<string>()
+  for (const e of entries) for (const id of e.requestIds ?? []) if (typeof id === 'string' && id) ids.add(id)
+  let sets: string[] = []
+  try {
+    sets = await readdir(join(caseDir, 'evidence'))
+  } catch {
+    return ids
+  }
+  for (const set of sets) {
+    try {
+      const manifest = JSON.parse(
+        await readFile(join(caseDir, 'evidence', set, 'manifest.json'), 'utf8'),
+      ) as {
+        files?: { source?: { requestId?: string } }[]
+      }
+      for (const f of manifest.files ?? []) if (f.source?.requestId) ids.add(f.source.requestId)
+    } catch {
+      // an unsealed set has no manifest
+    }
+  }
+  return ids
+}

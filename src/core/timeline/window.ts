@@ -1,0 +1,110 @@
+import { UsageError } from '../../errors.js'
+import type { TimeWindow } from './types.js'
+
+const RELATIVE = /^(\d+)\s*(m|min|h|d|w)$/i
+const UNIT_MS: Record<string, number> = {
+  m: 60_000,
+  min: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+}
+
+/** LookupEvents keeps 90 days of management events. */
+export const LOOKUP_EVENTS_RETENTION_MS = 90 * 86_400_000
+
+/**
+ * A time bound from the command line: a relative age (`7d`, `12h`, `30m`, `2w`, counted back
+ * from `now`) or an ISO 8601 time. A time without a zone is read as UTC (fir never uses the
+ * laptop's zone).
+ */
+export function parseTimeBound(text: string, flag: string, now: number): number {
+  const trimmed = text.trim()
+  const rel = RELATIVE.exec(trimmed)
+  if (rel) return now - Number(rel[1]) * (UNIT_MS[rel[2]!.toLowerCase()] ?? 0)
+  let iso = trimmed
+  if (/^\d{4}-\d{2}-\d{2}$/.test(iso)) iso = `${iso}T00:00:00Z`
+  else if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(iso)) iso = `${iso.replace(' ', 'T')}Z`
+  const t = /^\d{4}-\d{2}-\d{2}/.test(iso) ? Date.parse(iso) : Number.NaN
+  if (Number.isNaN(t)) {
+    throw new UsageError(
+      `unable to read ${flag} ${JSON.stringify(text)}: it is neither an age nor an ISO time`,
+      {
+        actions: [`pass ${flag} like 7d, 12h, 30m, or 2025-03-01T12:00:00Z (UTC)`],
+      },
+    )
+  }
+  return t
+}
+
+/**
+ * The run's window. `since` defaults to 7 days, except when every source is a local file
+ * (`openByDefault`): a responder handing fir an export wants all of it unless they say otherwise.
+ */
+export function resolveWindow(
+  options: { since?: string; until?: string; openByDefault?: boolean },
+  now: number,
+): TimeWindow {
+  const start =
+    options.since !== undefined
+      ? parseTimeBound(options.since, '--since', now)
+      : options.openByDefault
+        ? null
+        : now - 7 * 86_400_000
+  const end = options.until !== undefined ? parseTimeBound(options.until, '--until', now) : null
+  if (start !== null && end !== null && end < start) {
+    throw new UsageError('unable to use the window: --until is before --since', {
+      actions: ['pass --since earlier than --until (both are UTC)'],
+    })
+  }
+  return { start, end }
+}
+
+export function inWindow(window: TimeWindow, t: number): boolean {
+  return (window.start === null || t >= window.start) && (window.end === null || t <= window.end)
+}
+
+/**
+ * CloudTrail delivers a file a few minutes after its events (the date in the key is delivery
+ * time, "within about 5 minutes", not guaranteed): files delivered from shortly before the window
+ * (clock differences) to well after its end can hold events inside it.
+ */
+export const DELIVERY_MARGIN_BEFORE_MS = 15 * 60_000
+export const DELIVERY_MARGIN_AFTER_MS = 60 * 60_000
+
+const KEY_STAMP = /_CloudTrail_[a-z0-9-]+_(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})Z_/
+
+/** The delivery time in a trail file's name (…_CloudTrail_<region>_YYYYMMDDTHHmmZ_…), if it has one. */
+export function deliveryTimeOf(name: string): number | undefined {
+  const m = KEY_STAMP.exec(name)
+  if (!m) return undefined
+  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]))
+}
+
+/** Whether a trail file delivered at `delivered` can hold events inside the window. */
+export function deliveryMayHold(window: TimeWindow, delivered: number): boolean {
+  if (window.start !== null && delivered < window.start - DELIVERY_MARGIN_BEFORE_MS) return false
+  if (window.end !== null && delivered > window.end + DELIVERY_MARGIN_AFTER_MS) return false
+  return true
+}
+
+/** The UTC days (YYYY/MM/DD key segments) whose deliveries can hold events inside the window. */
+export function deliveryDays(window: TimeWindow, now: number): string[] {
+  const from = (window.start ?? now - LOOKUP_EVENTS_RETENTION_MS) - DELIVERY_MARGIN_BEFORE_MS
+  const to = (window.end ?? now) + DELIVERY_MARGIN_AFTER_MS
+  const days: string[] = []
+  const d = new Date(from)
+  d.setUTCHours(0, 0, 0, 0)
+  for (let t = d.getTime(); t <= to && days.length < 3700; t += 86_400_000) {
+    const x = new Date(t)
+    days.push(
+      `${x.getUTCFullYear()}/${String(x.getUTCMonth() + 1).padStart(2, '0')}/${String(x.getUTCDate()).padStart(2, '0')}`,
+    )
+  }
+  return days
+}
+
+export function describeWindow(window: TimeWindow): string {
+  const f = (t: number | null, open: string) => (t === null ? open : new Date(t).toISOString())
+  return `${f(window.start, 'the beginning')} → ${f(window.end, 'now')}`
+}

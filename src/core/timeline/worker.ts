@@ -1,0 +1,56 @@
+/**
+ * Worker-thread entry of the timeline file pipeline: reads, gunzips, pre-filters and parses the
+ * inputs it is given and posts back what they hold. One input at a time; large inputs stream.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { FileProcessor, type FileTask, type PipelineSetup, STREAM_THRESHOLD_BYTES } from './file-task.js'
+
+export type WorkerRequest = { type: 'tasks'; tasks: FileTask[] } | { type: 'stop' }
+
+export type WorkerMessage =
+  | { type: 'ready' }
+  | { type: 'part'; seq: number; part: import('./file-task.js').FilePart }
+  | { type: 'result'; result: import('./file-task.js').FileResult }
+  | { type: 'idle' }
+  | { type: 'fatal'; message: string }
+
+async function main(): Promise<void> {
+  const port = parentPort
+  if (!port) return
+  const setup = workerData as PipelineSetup
+  let processor: FileProcessor
+  try {
+    const pack =
+      setup.mode === 'all' ? await (await import('./detections.js')).loadRulePack(setup.ruleDirs) : null
+    processor = new FileProcessor(setup, pack)
+  } catch (err) {
+    port.postMessage({ type: 'fatal', message: (err as Error).message } satisfies WorkerMessage)
+    return
+  }
+  let chain = Promise.resolve()
+  port.on('message', (msg: WorkerRequest) => {
+    if (msg.type === 'stop') {
+      port.close()
+      return
+    }
+    chain = chain.then(async () => {
+      for (const task of msg.tasks) {
+        try {
+          const big = (task.size ?? 0) > STREAM_THRESHOLD_BYTES && task.path !== undefined
+          const result = big
+            ? await processor.processStream(task, (part) =>
+                port.postMessage({ type: 'part', seq: task.seq, part } satisfies WorkerMessage),
+              )
+            : processor.processWhole(task)
+          port.postMessage({ type: 'result', result } satisfies WorkerMessage)
+        } catch (err) {
+          port.postMessage({ type: 'fatal', message: `${task.display}: ${(err as Error).stack ?? err}` })
+        }
+      }
+      port.postMessage({ type: 'idle' } satisfies WorkerMessage)
+    })
+  })
+  port.postMessage({ type: 'ready' } satisfies WorkerMessage)
+}
+
+void main()

@@ -1,0 +1,118 @@
+import { gzipSync } from 'node:zlib'
+import { describe, expect, it } from 'vitest'
+import { decodeBytes, decodeText, gunzipStrict, InputRefused } from '../../../src/core/timeline/input.js'
+
+const rec = (id: string, extra: Record<string, unknown> = {}) => ({
+  eventVersion: '1.08',
+  eventTime: '2025-03-01T10:00:00Z',
+  eventSource: 'iam.amazonaws.com',
+  eventName: 'GetRole',
+  eventID: id,
+  ...extra,
+})
+
+function refusal(fn: () => unknown): { reason: string; message: string } {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof InputRefused) return { reason: err.reason, message: err.message }
+    throw err
+  }
+  throw new Error('not refused')
+}
+
+describe('decodeText', () => {
+  it('reads trail files, LookupEvents output, arrays, single records and JSON Lines', () => {
+    expect(decodeText(JSON.stringify({ Records: [rec('a'), rec('b')] }))).toMatchObject({
+      format: 'trail',
+      records: [{ eventID: 'a' }, { eventID: 'b' }],
+    })
+    const lookup = { Events: [{ EventId: 'c', CloudTrailEvent: JSON.stringify(rec('c')) }] }
+    expect(decodeText(JSON.stringify(lookup))).toMatchObject({
+      format: 'lookup-events',
+      records: [{ eventID: 'c' }],
+    })
+    expect(decodeText(JSON.stringify([rec('d')]))).toMatchObject({
+      format: 'array',
+      records: [{ eventID: 'd' }],
+    })
+    expect(decodeText(JSON.stringify(rec('e'), null, 2))).toMatchObject({
+      format: 'record',
+      records: [{ eventID: 'e' }],
+    })
+    const jsonl = `${JSON.stringify(rec('f'))}\n${JSON.stringify(rec('g'))}\n{broken\n\n${JSON.stringify({ Records: [rec('h')] })}\n`
+    const d = decodeText(jsonl)
+    expect(d.format).toBe('jsonl')
+    expect(d.records.map((r) => r.eventID)).toEqual(['f', 'g', 'h'])
+    expect(d.skipped).toEqual({ 'invalid-json': 1 })
+  })
+
+  it('counts what is not a usable record, by reason', () => {
+    const d = decodeText(
+      JSON.stringify({
+        Records: [
+          rec('ok'),
+          rec('insight', { eventType: 'AwsCloudTrailInsight', insightDetails: {} }),
+          { eventVersion: '1.08', eventName: 'X', eventSource: 'x' },
+          rec('badtime', { eventTime: 'yesterday' }),
+          'a string',
+          { hello: 'world' },
+        ],
+      }),
+    )
+    expect(d.records.map((r) => r.eventID)).toEqual(['ok'])
+    expect(d.skipped).toEqual({ 'insights-record': 1, 'no-event-time': 2, 'not-cloudtrail': 2 })
+    const bad = decodeText(
+      JSON.stringify({ Events: [{ CloudTrailEvent: '{nope' }, { CloudTrailEvent: '[1]' }] }),
+    )
+    expect(bad.skipped).toEqual({ 'invalid-json': 1, 'not-cloudtrail': 1 })
+  })
+
+  it('refuses whole inputs cleanly: not JSON, truncated, digest files, other JSON', () => {
+    expect(refusal(() => decodeText('Sample output:\n{"a":1}')).reason).toBe('invalid-json')
+    expect(refusal(() => decodeText('')).message).toMatch(/empty/)
+    expect(refusal(() => decodeText('{"Records":[{"eventTime":"2025'))).toMatchObject({
+      reason: 'invalid-json',
+    })
+    expect(refusal(() => decodeText('[{"eventTime":')).reason).toBe('invalid-json')
+    expect(
+      refusal(() =>
+        decodeText(JSON.stringify({ awsAccountId: '1', digestStartTime: 'x', digestS3Object: 'y' })),
+      ).reason,
+    ).toBe('digest-file')
+    expect(refusal(() => decodeText(JSON.stringify({ name: 'package.json', version: '1' }))).reason).toBe(
+      'not-cloudtrail',
+    )
+    expect(refusal(() => decodeText('42')).reason).toBe('invalid-json')
+  })
+})
+
+describe('gunzipStrict and decodeBytes', () => {
+  const body = JSON.stringify({ Records: [rec('a')] })
+  const gz = gzipSync(body)
+
+  it('gunzips like zlib and decodes', () => {
+    expect(gunzipStrict(gz).toString()).toBe(body)
+    expect(decodeBytes(gz)).toMatchObject({ records: [{ eventID: 'a' }], uncompressedBytes: body.length })
+    // several members (concatenated gzip files)
+    expect(gunzipStrict(Buffer.concat([gzipSync('ab'), gzipSync('cd')])).toString()).toBe('abcd')
+  })
+
+  it('refuses corrupt gzip: truncated, damaged, bad checksum, not gzip at all', () => {
+    const flipped = Buffer.from(gz)
+    flipped[gz.length - 6] = (flipped[gz.length - 6] ?? 0) ^ 0xff // the stored length
+    const crc = Buffer.from(gz)
+    crc[gz.length - 8] = (crc[gz.length - 8] ?? 0) ^ 0xff // the stored CRC-32
+    for (const bad of [
+      gz.subarray(0, gz.length - 4),
+      gz.subarray(0, 20),
+      flipped,
+      crc,
+      Buffer.from([0x1f, 0x8b, 1, 2, 3]),
+    ]) {
+      const d = decodeBytes(bad)
+      expect(d.refused?.reason).toBe('corrupt-gzip')
+      expect(d.records).toEqual([])
+    }
+  })
+})
