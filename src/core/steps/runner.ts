@@ -30,6 +30,15 @@
  * - Each step journals its own `started`/outcome entries (see step.ts); re-runs report
  *   `already-applied` without a mutating call, so a crashed run is resumed by running it again.
  * - Non-FirError exceptions are bugs: journaled as `failed` by the step, then rethrown.
+ *
+ * Writing a step: `defineStep({id, title, iamActions, undoPolicy, read, intend, isApplied,
+ * change, describe, outputs?, compareForUndo?, revert?})` (define-step.ts) gives a {@link Step}
+ * `{id, title, mutates, iamActions, undoPolicy, plan, apply, planUndo, undo}` whose journaling,
+ * idempotence and crash bookkeeping are shared; add it to `STEPS` in registry.ts.
+ *
+ * Higher-level entry points built on this runner (what commands and playbook actions call):
+ * `containFunction` / `restoreCase` (core/containment), `revokeRoleSessions`, `rotateAccessKey`,
+ * `rotateSecret` (core/credentials). All take `{dryRun?, confirmed?, onPlan?}`.
  */
 import { FirError, messageOf, RefusedError } from '../../errors.js'
 import type { FirContext } from '../context.js'
