@@ -11,6 +11,31 @@ import { classifyFailure, errorName, httpStatus } from './errors.js'
 /** Called before every request (org sweeps pace each account's control-plane calls). */
 export type BeforeRequest = () => Promise<void>
 
+interface StackLike {
+  add(middleware: unknown, options: Record<string, unknown>): void
+}
+const paced = new WeakSet<object>()
+
+/**
+ * Makes every request of this client set's Lambda (and, with `sts`, STS) client wait for `before`
+ * — on the wire, after signing and once per attempt, so SDK retries are paced too. Once per
+ * client set.
+ */
+export function paceRequests(aws: AwsClients, before: BeforeRequest, options: { sts?: boolean } = {}): void {
+  if (paced.has(aws)) return
+  paced.add(aws)
+  const clients = options.sts ? [aws.lambda, aws.sts] : [aws.lambda]
+  for (const client of clients as unknown as { middlewareStack: StackLike }[]) {
+    client.middlewareStack.add(
+      (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
+        await before()
+        return next(args)
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'firAccountPacing' },
+    )
+  }
+}
+
 /** The fields of a function version an org sweep matches indicators against. */
 export interface InventoryFunction {
   name: string
@@ -53,12 +78,11 @@ function toInventory(f: FunctionConfiguration): InventoryFunction {
  */
 export async function listFunctionVersions(
   aws: AwsClients,
-  options: { before?: BeforeRequest; onPage?: (page: InventoryFunction[]) => void } = {},
+  options: { onPage?: (page: InventoryFunction[]) => void } = {},
 ): Promise<InventoryFunction[]> {
   const out: InventoryFunction[] = []
   let marker: string | undefined
   do {
-    await options.before?.()
     const page = await aws.lambda.send(
       new ListFunctionsCommand({ FunctionVersion: 'ALL', Marker: marker, MaxItems: 50 }),
     )
@@ -74,9 +98,7 @@ export async function listFunctionVersions(
 export async function getFunctionPolicyText(
   aws: AwsClients,
   functionName: string,
-  before?: BeforeRequest,
 ): Promise<string | undefined> {
-  await before?.()
   try {
     const out = await aws.lambda.send(new GetPolicyCommand({ FunctionName: functionName }))
     return out.Policy
@@ -90,12 +112,10 @@ export async function getFunctionPolicyText(
 export async function listFunctionUrls(
   aws: AwsClients,
   functionName: string,
-  before?: BeforeRequest,
 ): Promise<{ urls: { url: string; authType: string; arn: string }[]; unqualifiedOnly: boolean }> {
   const urls: { url: string; authType: string; arn: string }[] = []
   let marker: string | undefined
   do {
-    await before?.()
     try {
       const page = await aws.lambda.send(
         new ListFunctionUrlConfigsCommand({ FunctionName: functionName, Marker: marker }),
@@ -109,7 +129,7 @@ export async function listFunctionUrls(
       // An endpoint without the ListFunctionUrlConfigs route (moto) answers a bare 404 or 501:
       // fall back to the unqualified URL config and say that alias URLs were not read.
       if (classifyFailure(err) === 'unimplemented' || httpStatus(err) === 404) {
-        return { urls: await getUnqualifiedUrl(aws, functionName, before), unqualifiedOnly: true }
+        return { urls: await getUnqualifiedUrl(aws, functionName), unqualifiedOnly: true }
       }
       throw err
     }
@@ -120,9 +140,7 @@ export async function listFunctionUrls(
 async function getUnqualifiedUrl(
   aws: AwsClients,
   functionName: string,
-  before?: BeforeRequest,
 ): Promise<{ url: string; authType: string; arn: string }[]> {
-  await before?.()
   try {
     const c = await aws.lambda.send(new GetFunctionUrlConfigCommand({ FunctionName: functionName }))
     return [{ url: c.FunctionUrl ?? '', authType: c.AuthType ?? '', arn: c.FunctionArn ?? '' }]

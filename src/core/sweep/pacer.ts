@@ -2,9 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises'
 
 /**
  * Paces one account's requests: at most `rate` requests start in any sliding window of one
- * second (a token bucket whose tokens return exactly one second after they are spent). Lambda's
- * control plane allows about 15 requests/s per account for many calls, shared with the account's
- * own CI, so a sweep stays well under it (default 10/s).
+ * second (a token bucket whose tokens return one second after they are spent). Lambda's control
+ * plane allows about 15 requests/s per account for many calls, shared with the account's own CI,
+ * so a sweep stays well under it (default 10/s). Tokens return after `windowMs` (1.1 s): the
+ * margin absorbs the scheduling delay between a token and the request reaching the wire, so the
+ * rate seen by AWS stays under the limit too.
  */
 export class AccountPacer {
   private readonly starts: number[] = []
@@ -14,6 +16,7 @@ export class AccountPacer {
 
   constructor(
     readonly rate: number,
+    private readonly windowMs = 1100,
     private readonly now: () => number = () => performance.now(),
     private readonly wait: (ms: number) => Promise<unknown> = sleep,
   ) {
@@ -30,13 +33,13 @@ export class AccountPacer {
   private async acquire(): Promise<void> {
     for (;;) {
       const t = this.now()
-      while (this.starts.length > 0 && t - this.starts[0]! >= 1000) this.starts.shift()
+      while (this.starts.length > 0 && t - this.starts[0]! >= this.windowMs) this.starts.shift()
       if (this.starts.length < this.rate) {
         this.starts.push(t)
         this.history.push(t)
         return
       }
-      await this.wait(Math.max(1, 1000 - (t - this.starts[0]!)))
+      await this.wait(Math.max(1, this.windowMs - (t - this.starts[0]!)))
     }
   }
 }

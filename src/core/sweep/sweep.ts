@@ -6,6 +6,7 @@ import {
   type InventoryFunction,
   listFunctionUrls,
   listFunctionVersions,
+  paceRequests,
 } from '../../aws/lambda-inventory.js'
 import { listOrgAccounts } from '../../aws/organizations.js'
 import { getCallerIdentity } from '../../aws/sts.js'
@@ -219,9 +220,12 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
 
   // Get into each account once (one AssumeRole, credentials shared by its regions).
   await mapLimit(states, opts.concurrency, async (st) => {
-    st.clients = st.id === caller.account ? ctx.aws : ctx.aws.forRole(st.via)
+    const own = st.id === caller.account
+    st.clients = own ? ctx.aws : ctx.aws.forRole(st.via)
+    // Every request made with the account's credentials counts against its limit; in the caller's
+    // own account only Lambda's, since the caller's STS client also assumes the other accounts' roles.
+    paceRequests(st.clients, () => st.pacer.take(), { sts: !own })
     try {
-      await st.pacer.take()
       const who = await getCallerIdentity(st.clients)
       if (who.account && who.account !== st.id) {
         throw new FirError(
@@ -246,10 +250,10 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
     .flatMap((st) => opts.regions.map((region) => ({ st, region })))
   await mapLimit(tasks, opts.concurrency, async ({ st, region }) => {
     const aws = st.clients!.forRegion(region)
-    const before = () => st.pacer.take()
+    paceRequests(aws, () => st.pacer.take(), { sts: st.id !== caller.account })
     let versions: InventoryFunction[]
     try {
-      versions = await listFunctionVersions(aws, { before })
+      versions = await listFunctionVersions(aws)
     } catch (err) {
       const kind = classifyFailure(err)
       if (opts.allRegions && isOptInRegion(region) && (kind === 'credentials' || kind === 'network')) {
@@ -274,7 +278,7 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
       let open: MatchReason[] = []
       if (opts.indicators.public) {
         try {
-          const { urls, unqualifiedOnly } = await listFunctionUrls(aws, name, before)
+          const { urls, unqualifiedOnly } = await listFunctionUrls(aws, name)
           if (unqualifiedOnly) {
             ctx.gaps.add({
               what: `${accountLabel(st.id, st.name)} region ${region} alias function URLs (only unqualified URLs were read)`,
@@ -282,7 +286,7 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
               reason: 'unimplemented: the endpoint does not serve ListFunctionUrlConfigs',
             })
           }
-          const policy = await getFunctionPolicyText(aws, name, before)
+          const policy = await getFunctionPolicyText(aws, name)
           open = publicReasons(urls, policy, st.id)
         } catch (err) {
           ctx.gaps.add({
