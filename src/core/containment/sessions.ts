@@ -9,7 +9,8 @@ export interface SessionsParams extends FunctionParams {
  * containment.sessions — puts the inline policy `fir-revoke-<case id>` on the function's execution
  * role: Deny * on * when aws:TokenIssueTime is before now (UTC, from AWS's clock). Credentials
  * stolen from the function stop working within minutes; sessions chained into other roles and
- * long-term keys are not affected.
+ * long-term keys are not affected. Containing a second function that shares the role moves the
+ * cutoff to now (a re-run for the same function is already-applied).
  * IAM: iam:GetRole, iam:GetRolePolicy, iam:PutRolePolicy, iam:DeleteRolePolicy (undo).
  * Undo: deletes the policy — only when `sessions` is named in `fir restore --actions`.
  */
@@ -17,4 +18,5 @@ export const sessionsStep = revokeSessionsStep<SessionsParams>({
   id: 'containment.sessions',
   title: "Revoke the role's sessions",
   roleOf: (p) => p.role,
+  forKey: (p) => p.function,
 })

@@ -122,7 +122,25 @@ export function revokeSessionsStep<P extends Record<string, unknown>>(options: {
   id: string
   title: string
   roleOf: (params: P) => string
+  /**
+   * Whose containment the revocation is for (the function). A revocation already on the role
+   * counts as applied only when this case journaled it for the same key; containing another
+   * function that shares the role moves the cutoff to now, so that function's sessions issued
+   * since the first revocation are cut too.
+   */
+  forKey?: (params: P) => string
 }): Step<P, RevokeState> {
+  const journaledFor = (ctx: FirContext, roleArn: string, key: string) =>
+    ctx.case.journal
+      .all()
+      .some(
+        (e) =>
+          e.action === options.id &&
+          e.target === roleArn &&
+          (e.params as Record<string, unknown>).undoOf === undefined &&
+          (e.params as Record<string, unknown>).function === key &&
+          ['started', 'applied', 'already-applied'].includes(e.outcome),
+      )
   const spec: StepSpec<P, RevokeState> = {
     id: options.id,
     title: options.title,
@@ -132,7 +150,10 @@ export function revokeSessionsStep<P extends Record<string, unknown>>(options: {
     // Now from AWS's clock (corrected by the Date headers of the reads just made), never the laptop's.
     intend: (ctx, _params, s) => ({ ...s, document: revokeDocument(formatCutoff(ctx.clock.awsNow())) }),
     // A policy of that name that is not a revocation (edited by someone) is put back.
-    isApplied: (_ctx, _params, s) => s.document !== null && cutoffOf(s.document) !== null,
+    isApplied: (ctx, params, s) =>
+      s.document !== null &&
+      cutoffOf(s.document) !== null &&
+      (!options.forKey || journaledFor(ctx, s.roleArn, options.forKey(params))),
     async change(ctx, _params, s, intended) {
       await putRolePolicy(ctx.aws, s.roleName, s.policyName, JSON.stringify(intended.document))
       return intended

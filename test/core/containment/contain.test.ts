@@ -4,7 +4,7 @@ import { containFunction, type SnapshotPort } from '../../../src/core/containmen
 import { restoreCase } from '../../../src/core/containment/restore.js'
 import { useMoto } from '../../support/emulator.js'
 import { FaultProxy } from '../../support/fault-proxy.js'
-import { seedCompromisedFunction } from '../../support/seed.js'
+import { seedCompromisedFunction, seedFunction, seedRole } from '../../support/seed.js'
 import { functionState, sdk, testContext } from './state.js'
 
 const moto = useMoto()
@@ -129,5 +129,52 @@ describe('containment steps against moto', () => {
     } finally {
       await proxy.stop()
     }
+  })
+
+  it('containing a second function of a shared role moves the revocation cutoff to now', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'shared-role' })
+    await seedFunction(moto.endpoint(), { name: 'shared-a', roleArn: role.arn })
+    await seedFunction(moto.endpoint(), { name: 'shared-b', roleArn: role.arn })
+    const ctx = await testContext(moto.endpoint(), { caseId: 'C-4' })
+    const cutoff = async () => {
+      const st = await functionState(moto.endpoint(), 'shared-a', 'shared-role')
+      return (
+        st.roleInlinePolicies['fir-revoke-C-4'] as {
+          Statement: { Condition: { DateLessThan: Record<string, string> } }[]
+        }
+      ).Statement[0]!.Condition.DateLessThan['aws:TokenIssueTime']!
+    }
+    const a = await containFunction(ctx, {
+      function: 'shared-a',
+      actions: ['sessions'],
+      snapshot: fakeSnapshot(),
+    })
+    expect(a.results[0]!.outcome).toBe('applied')
+    const first = await cutoff()
+    await new Promise((r) => setTimeout(r, 1100))
+    const again = await containFunction(ctx, {
+      function: 'shared-a',
+      actions: ['sessions'],
+      snapshot: fakeSnapshot(),
+    })
+    expect(again.results[0]!.outcome).toBe('already-applied')
+    const b = await containFunction(ctx, {
+      function: 'shared-b',
+      actions: ['sessions'],
+      snapshot: fakeSnapshot(),
+    })
+    expect(b.results[0]!.outcome).toBe('applied')
+    expect(Date.parse(await cutoff())).toBeGreaterThan(Date.parse(first))
+    const b2 = await containFunction(ctx, {
+      function: 'shared-b',
+      actions: ['sessions'],
+      snapshot: fakeSnapshot(),
+    })
+    expect(b2.results[0]!.outcome).toBe('already-applied')
+    // restore --actions sessions removes it (the earliest prior: no policy)
+    const r = await restoreCase(ctx, { actions: ['sessions'] })
+    expect(r.results.map((x) => x.outcome)).toEqual(['undone'])
+    expect((await functionState(moto.endpoint(), 'shared-a', 'shared-role')).roleInlinePolicies).toEqual({})
+    await ctx.case.close()
   })
 })
