@@ -1,0 +1,495 @@
+import { createHash } from 'node:crypto'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { join, relative } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { CaseHandle } from '../../src/core/case/case-folder.js'
+import { exists } from '../../src/core/common/fs-safe.js'
+import { runFir, tempDir } from '../support/cli.js'
+import { useMoto } from '../support/emulator.js'
+import { FaultProxy } from '../support/fault-proxy.js'
+import {
+  type CompromisedScenario,
+  hostileZip,
+  seedCompromisedFunction,
+  seedFunction,
+  seedRole,
+} from '../support/seed.js'
+
+const moto = useMoto()
+
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = []
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name)
+    if (e.isDirectory()) out.push(...(await walk(p)))
+    else out.push(p)
+  }
+  return out
+}
+
+/** A fresh case folder (made in-process: each CLI start costs seconds on a busy machine). */
+async function newCase(id = 'INC-1'): Promise<{ cwd: string; caseDir: string }> {
+  const cwd = await tempDir('fir-snap-')
+  const handle = await CaseHandle.init(id, { cwd, firVersion: 'test' })
+  await handle.close()
+  return { cwd, caseDir: join(cwd, 'cases', id) }
+}
+
+function manifestOf(caseDir: string, set: string): Promise<{ files: { path: string; sha256: string }[] }> {
+  return readFile(join(caseDir, 'evidence', set, 'manifest.json'), 'utf8').then(JSON.parse)
+}
+
+describe('fir snapshot (built CLI against moto): the compromised function of issue 3', () => {
+  let s: CompromisedScenario
+  let cwd: string
+  let caseDir: string
+  let json: any
+  let human: { stdout: string; stderr: string }
+  let jsonRun: { stdout: string; stderr: string }
+
+  beforeAll(async () => {
+    s = await seedCompromisedFunction(moto.endpoint(), { name: 'orders-api' })
+    ;({ cwd, caseDir } = await newCase())
+    const r = await runFir(['snapshot', 'orders-api', '--case', 'cases/INC-1', '--json'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    jsonRun = r
+    json = r.json
+    expect(r.code, r.stderr).toBe(4)
+    const h = await runFir(['snapshot', s.functionArn, '--case', 'cases/INC-1'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(h.code, h.stderr).toBe(4)
+    human = h
+  })
+
+  it('exits 4 naming only the gaps moto causes (provisioned concurrency, layer content), with everything else collected', () => {
+    expect(json.status).toBe(4)
+    const gaps = json.gaps.map((g: { call: string }) => g.call).sort()
+    expect(gaps).toEqual(['lambda:GetLayerVersion', 'lambda:ListProvisionedConcurrencyConfigs'])
+    expect(json.gaps.find((g: any) => g.call === 'lambda:ListProvisionedConcurrencyConfigs').reason).toMatch(
+      /^unimplemented/,
+    )
+  })
+
+  it('stores every item of the function in the evidence set and lists each in the manifest', async () => {
+    const set = json.result.set as string
+    const manifest = await manifestOf(caseDir, set)
+    const paths = new Set(manifest.files.map((f) => f.path))
+    const fn = 'functions/orders-api'
+    const expected = [
+      'caller/get-caller-identity.json',
+      'summary.json',
+      'findings.json',
+      'calls.json',
+      ...['$LATEST', '1', '2', '3', 'live', 'previous'].flatMap((q) => [
+        `${fn}/get-function.${q}.json`,
+        `${fn}/get-policy.${q}.json`,
+      ]),
+      ...['$LATEST', 'live', 'previous'].map((q) => `${fn}/get-function-url-config.${q}.json`),
+      `${fn}/list-versions-by-function.page-1.json`,
+      `${fn}/list-aliases.page-1.json`,
+      `${fn}/list-event-source-mappings.page-1.json`,
+      `${fn}/get-function-concurrency.json`,
+      `${fn}/list-function-event-invoke-configs.page-1.json`,
+      `${fn}/get-function-code-signing-config.json`,
+      `${fn}/logs/filter-log-events.page-1.json`,
+      `layers/123456789012/orders-api-utils/1/get-layer-version.json`,
+      'iam/roles/orders-api-role/get-role.json',
+      'iam/roles/orders-api-role/list-role-policies.page-1.json',
+      'iam/roles/orders-api-role/get-role-policy.lateral-movement.json',
+      'iam/roles/orders-api-role/list-attached-role-policies.page-1.json',
+      'iam/policies/123456789012/orders-api-data-access/get-policy.json',
+      'iam/policies/123456789012/orders-api-data-access/get-policy-version.v2.json',
+      'iam/policies/123456789012/orders-api-role-boundary/get-policy-version.v1.json',
+      'cloudtrail/us-east-1/describe-trails.json',
+    ]
+    for (const p of expected) expect(paths, p).toContain(p)
+    // Every file on disk is in the manifest, and nothing else is there (case verify checks it too).
+    const onDisk = (await walk(join(caseDir, 'evidence', set))).map((p) =>
+      relative(join(caseDir, 'evidence', set), p),
+    )
+    expect(onDisk.sort()).toEqual([...paths, 'manifest.json'].sort())
+
+    // Responses are verbatim: the resource policy names every statement, the mapping its queue.
+    const policy = JSON.parse(
+      await readFile(join(caseDir, 'evidence', set, fn, 'get-policy.$LATEST.json'), 'utf8'),
+    )
+    for (const sid of Object.values(s.statements)) expect(policy.Policy).toContain(sid)
+    const esm = await readFile(
+      join(caseDir, 'evidence', set, fn, 'list-event-source-mappings.page-1.json'),
+      'utf8',
+    )
+    expect(esm).toContain(s.queue.queueArn)
+    const conc = JSON.parse(
+      await readFile(join(caseDir, 'evidence', set, fn, 'get-function-concurrency.json'), 'utf8'),
+    )
+    expect(conc).toEqual({ ReservedConcurrentExecutions: 5 })
+  })
+
+  it("stores $LATEST's package with SHA-256 equal to CodeSha256, and reports older versions whose bytes do not match", async () => {
+    const f = json.result.functions[0]
+    expect(f.code).toBe('match')
+    const bytes = await readFile(join(json.result.dir, f.codeFile))
+    expect(createHash('sha256').update(bytes).digest('base64')).toBe(s.codeSha256.$LATEST)
+    expect(bytes.equals(s.latestZip)).toBe(true)
+    expect(f.versions.map((v: any) => [v.version, v.code])).toEqual([
+      ['1', 'mismatch'],
+      ['2', 'mismatch'],
+      ['3', 'match'],
+    ])
+    const integrity = json.result.findings.filter((x: any) => x.kind === 'code-integrity')
+    expect(integrity.flatMap((x: any) => x.detail.qualifiers).sort()).toEqual(['1', '2', 'previous'])
+  })
+
+  it('summarises versions, aliases, layer, URL, mapping, concurrency, role and findings', () => {
+    const f = json.result.functions[0]
+    expect(f).toMatchObject({
+      name: 'orders-api',
+      arn: s.functionArn,
+      runtime: 'python3.12',
+      role: s.role.arn,
+      roleName: 'orders-api-role',
+      reservedConcurrency: 5,
+      url: { url: s.url, authType: 'NONE' },
+    })
+    expect(f.aliases).toEqual([
+      { name: 'live', version: '3' },
+      { name: 'previous', version: '2', routing: { '3': 0.1 } },
+    ])
+    expect(f.layers).toEqual([
+      expect.objectContaining({ arn: s.layer.layerVersionArn, code: 'not-downloaded' }),
+    ])
+    expect(f.eventSourceMappings).toEqual([
+      { uuid: s.queue.uuid, source: s.queue.queueArn, state: 'Enabled' },
+    ])
+    expect(f.accessKeyIds).toEqual([s.secrets.accessKeyId])
+    expect(f.secrets.map((x: any) => [x.name, x.kind])).toEqual([
+      ['DEPLOY_SECRET_ACCESS_KEY', 'aws-secret-access-key'],
+      ['DB_PASSWORD', 'secret-by-name'],
+    ])
+    expect(f.riskyPermissions.map((r: any) => [r.action, r.policy, r.statement.Sid])).toEqual(
+      expect.arrayContaining([
+        ['iam:PassRole', 'inline:lateral-movement', 'PassAnyRole'],
+        ['sts:AssumeRole', 'inline:lateral-movement', 'AssumeAnything'],
+        ['s3:*', s.role.managedArns['orders-api-data-access'], 'AllOfS3'],
+        ['secretsmanager:GetSecretValue', s.role.managedArns['orders-api-data-access'], 'EverySecret'],
+      ]),
+    )
+    // Exposure: the URL (NONE, both grants: critical), the two public statements; not the scoped API Gateway one.
+    const exposure = f.exposure.map((x: any) => [x.kind, x.sid ?? x.url, x.level])
+    expect(exposure).toEqual(
+      expect.arrayContaining([
+        ['function-url', s.url, 'critical'],
+        ['resource-policy', s.statements.publicInvoke, 'critical'],
+        ['resource-policy', s.statements.publicUrl, 'high'],
+      ]),
+    )
+    expect(JSON.stringify(f.exposure)).not.toContain(s.statements.apiGatewayScoped)
+    const kinds = new Set(json.result.findings.map((x: any) => x.kind))
+    for (const k of [
+      'secret-in-environment',
+      'access-key-in-environment',
+      'risky-permission',
+      'public-url',
+      'public-statement',
+    ])
+      expect(kinds, k).toContain(k)
+    const key = json.result.findings.find((x: any) => x.kind === 'access-key-in-environment')
+    expect(key).toMatchObject({
+      level: 'critical',
+      detail: { accessKeyId: s.secrets.accessKeyId, secretIn: 'DEPLOY_SECRET_ACCESS_KEY' },
+    })
+  })
+
+  it('prints the same facts for people: function, runtime, last modified, hash, role, risky permissions, exposure, redacted secrets, gaps', () => {
+    const out = human.stdout
+    for (const text of [
+      'Function orders-api',
+      'runtime       python3.12',
+      'last modified',
+      s.codeSha256.$LATEST,
+      s.role.arn,
+      'iam:PassRole on *',
+      'AuthType NONE',
+      'DB_PASSWORD = ‹redacted len=',
+      'DEPLOY_SECRET_ACCESS_KEY = ‹redacted len=40',
+      'Gaps (2)',
+    ])
+      expect(out, text).toContain(text)
+  })
+
+  it('keeps every secret value out of stdout, stderr, --json, the journal, summary and findings (only evidence holds them)', async () => {
+    const secrets = [s.secrets.secretAccessKey, s.secrets.password]
+    const set = json.result.set as string
+    const places: [string, string][] = [
+      ['stdout', human.stdout],
+      ['stderr', human.stderr],
+      ['--json', jsonRun.stdout],
+      ['--json stderr', jsonRun.stderr],
+      ['journal', await readFile(join(caseDir, 'journal.jsonl'), 'utf8')],
+      ['summary.json', await readFile(join(caseDir, 'evidence', set, 'summary.json'), 'utf8')],
+      ['findings.json', await readFile(join(caseDir, 'evidence', set, 'findings.json'), 'utf8')],
+    ]
+    for (const [where, text] of places)
+      for (const secret of secrets) expect(text.includes(secret), `${where} leaks`).toBe(false)
+    // The raw GetFunction response in evidence/ keeps them: that is the evidence.
+    const raw = await readFile(
+      join(caseDir, 'evidence', set, 'functions/orders-api/get-function.$LATEST.json'),
+      'utf8',
+    )
+    expect(raw).toContain(s.secrets.password)
+    // The journal records the seal and the run with fir's request ids.
+    const journal = (await readFile(join(caseDir, 'journal.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    const seal = journal.find((e: any) => e.action === 'evidence.seal' && e.params.set === set)
+    expect(seal.params.manifestSha256).toBe(json.result.manifestSha256)
+    const run = journal.find((e: any) => e.action === 'snapshot' && e.params.set === set)
+    expect(run.requestIds.length).toBeGreaterThan(20)
+  })
+
+  it('case verify exits 0, then 3 naming the file after one evidence byte is changed', async () => {
+    expect((await runFir(['case', 'verify', '--case', 'cases/INC-1'], { cwd })).code).toBe(0)
+    const rel = `evidence/${json.result.set}/functions/orders-api/get-policy.$LATEST.json`
+    const path = join(caseDir, rel)
+    const bytes = await readFile(path)
+    bytes[10] = bytes[10]! ^ 0x20
+    await writeFile(path, bytes)
+    const r = await runFir(['case', 'verify', '--case', 'cases/INC-1', '--json'], { cwd })
+    expect(r.code).toBe(3)
+    expect(r.json.result.problems).toEqual([expect.objectContaining({ kind: 'changed', path: rel })])
+  })
+})
+
+describe('fir snapshot (built CLI against moto): gaps, hostile code, blast radius, scale, Object Lock', () => {
+  it('a fault proxy denying GetPolicy ends in exit 4 with that gap named and everything else present', async () => {
+    const s = await seedCompromisedFunction(moto.endpoint(), { logEvents: false })
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [{ match: 'GetPolicy', fault: 'access-denied' }],
+    }).start()
+    try {
+      const { cwd } = await newCase()
+      const r = await runFir(['snapshot', s.functionName, '--case', 'cases/INC-1', '--json'], {
+        cwd,
+        endpoint: proxy.endpoint,
+      })
+      expect(r.code, r.stderr).toBe(4)
+      const policyGaps = r.json.gaps.filter((g: any) => g.call === 'lambda:GetPolicy')
+      expect(policyGaps.length).toBe(6)
+      expect(policyGaps[0].reason).toMatch(/^denied: AccessDeniedException/)
+      expect(policyGaps.map((g: any) => g.what)).toContain(`resource policy ($LATEST) of ${s.functionName}`)
+      const manifest = await manifestOf(join(cwd, 'cases', 'INC-1'), r.json.result.set)
+      const paths = manifest.files.map((f) => f.path)
+      expect(paths.some((p) => p.includes('get-policy'))).toBe(false)
+      for (const q of ['$LATEST', '1', '2', '3', 'live', 'previous'])
+        expect(paths).toContain(`functions/${s.functionName}/get-function.${q}.json`)
+      expect(paths).toContain(`iam/roles/${s.role.name}/get-role.json`)
+      expect(paths.some((p) => /^code\/[0-9a-f]{64}\.zip$/.test(p))).toBe(true)
+      // The URL is still reported; without the policy fir cannot tell whether * may call it.
+      expect(r.json.result.functions[0].exposure).toEqual([
+        expect.objectContaining({
+          kind: 'function-url',
+          level: 'high',
+          grants: { invokeFunctionUrl: false, invokeFunction: false },
+        }),
+      ])
+      expect(r.json.result.functions[0].gaps.map((g: any) => g.call)).toContain('lambda:GetPolicy')
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('lists a hostile package (zip-slip, symlink, 1000:1 bomb) and writes nothing outside the case', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'hostile-role' })
+    await seedFunction(moto.endpoint(), { name: 'hostile', roleArn: role.arn, zip: hostileZip(8) })
+    const { cwd, caseDir } = await newCase()
+    const before = await walk(cwd)
+    const absExisted = await exists('/tmp/abs-path.txt')
+    const r = await runFir(['snapshot', 'hostile', '--case', 'cases/INC-1', '--json'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(r.code, r.stderr).toBe(4)
+    const hostile = r.json.result.findings.filter((f: any) => f.kind === 'hostile-archive')
+    expect(hostile.map((f: any) => [f.detail.problem, f.level]).sort()).toEqual([
+      ['symlink', 'high'],
+      ['zip-bomb', 'high'],
+      ['zip-slip', 'high'],
+    ])
+    const slip = hostile.find((f: any) => f.detail.problem === 'zip-slip')
+    expect(slip.detail.problems.map((p: any) => p.entry)).toEqual([
+      '../../evil.sh',
+      '/tmp/abs-path.txt',
+      '..\\..\\win-evil.bat',
+    ])
+    const listing = JSON.parse(
+      await readFile(
+        join(
+          r.json.result.dir,
+          slip.evidence.find((e: string) => e.endsWith('.listing.json')),
+        ),
+        'utf8',
+      ),
+    )
+    expect(listing.entries.map((e: any) => e.name)).toContain('bomb.bin')
+    // Nothing was extracted: new files are only the case's own, and no entry landed anywhere.
+    const after = await walk(cwd)
+    const added = after.filter((p) => !before.includes(p))
+    expect(added.every((p) => p.startsWith(caseDir))).toBe(true)
+    expect(added.some((p) => /evil|abs-path|win-evil|link-to-passwd|bomb\.bin/.test(p))).toBe(false)
+    expect(await exists(join(cwd, '..', 'evil.sh'))).toBe(false)
+    expect(await exists(join(caseDir, '..', '..', 'evil.sh'))).toBe(false)
+    expect(await exists('/tmp/abs-path.txt')).toBe(absExisted)
+  })
+
+  it('--all-using-role snapshots every function running with the role, and only those', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'shared-role' })
+    const other = await seedRole(moto.endpoint(), { name: 'other-role' })
+    for (const n of ['blast-a', 'blast-b', 'blast-c'])
+      await seedFunction(moto.endpoint(), { name: n, roleArn: role.arn })
+    await seedFunction(moto.endpoint(), { name: 'bystander', roleArn: other.arn })
+    const { cwd } = await newCase()
+    const r = await runFir(
+      ['snapshot', '--all-using-role', 'shared-role', '--case', 'cases/INC-1', '--json'],
+      {
+        cwd,
+        endpoint: moto.endpoint(),
+      },
+    )
+    expect(r.code, r.stderr).toBe(4)
+    expect(r.json.result.functions.map((f: any) => f.name)).toEqual(['blast-a', 'blast-b', 'blast-c'])
+    const manifest = await manifestOf(join(cwd, 'cases', 'INC-1'), r.json.result.set)
+    expect(manifest.files.map((f) => f.path)).toContain('discovery/us-east-1/list-functions.page-1.json')
+    // The role is collected once for all three.
+    expect(manifest.files.filter((f) => f.path.endsWith('/get-role.json')).map((f) => f.path)).toEqual([
+      'iam/roles/shared-role/get-role.json',
+    ])
+  })
+
+  it('completes a function with 200 versions (paced, bounded concurrency), one package downloaded', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'many-role' })
+    await seedFunction(moto.endpoint(), { name: 'many', roleArn: role.arn })
+    const { seedManyVersions } = await import('../support/seed.js')
+    const versions = await seedManyVersions(moto.endpoint(), 'many', 200)
+    expect(versions.at(-1)).toBe('200')
+    const { cwd } = await newCase()
+    const started = Date.now()
+    const r = await runFir(['snapshot', 'many', '--case', 'cases/INC-1', '--json', '--lambda-rps', '150'], {
+      cwd,
+      endpoint: moto.endpoint(),
+      timeoutMs: 180_000,
+    })
+    const elapsed = Date.now() - started
+    expect(r.code, r.stderr).toBe(4)
+    const f = r.json.result.functions[0]
+    expect(f.versions).toHaveLength(200)
+    expect(f.versions.every((v: any) => v.code === 'match')).toBe(true)
+    const manifest = await manifestOf(join(cwd, 'cases', 'INC-1'), r.json.result.set)
+    const paths = manifest.files.map((x) => x.path)
+    expect(paths.filter((p) => /get-function\.\d+\.json$/.test(p))).toHaveLength(200)
+    expect(paths.filter((p) => /^code\/.*\.zip$/.test(p))).toHaveLength(1)
+    // 200 GetFunction + 200 GetPolicy + ~10 more Lambda calls at 150/s take at least ~2.6 s.
+    expect(elapsed).toBeGreaterThan(2_600)
+  }, 240_000)
+
+  it('--evidence-bucket copies the sealed set under Object Lock and records retention that HeadObject confirms', async () => {
+    const { seedObjectLockBucket, seedBucket, seedClients } = await import('../support/seed.js')
+    const { HeadObjectCommand } = await import('@aws-sdk/client-s3')
+    await seedObjectLockBucket(moto.endpoint(), 'ir-evidence-locked')
+    await seedBucket(moto.endpoint(), 'ir-evidence-plain')
+    const role = await seedRole(moto.endpoint(), { name: 'locked-role' })
+    await seedFunction(moto.endpoint(), { name: 'locked', roleArn: role.arn })
+    const { cwd, caseDir } = await newCase()
+
+    const refused = await runFir(
+      [
+        'snapshot',
+        'locked',
+        '--case',
+        'cases/INC-1',
+        '--evidence-bucket',
+        's3://ir-evidence-plain/x',
+        '--json',
+      ],
+      { cwd, endpoint: moto.endpoint() },
+    )
+    expect(refused.code).toBe(2)
+    expect(refused.json.error.message).toMatch(/Object Lock is not enabled/)
+    expect(await readdir(join(caseDir, 'evidence'))).toEqual([])
+
+    const r = await runFir(
+      [
+        'snapshot',
+        'locked',
+        '--case',
+        'cases/INC-1',
+        '--evidence-bucket',
+        's3://ir-evidence-locked/cases/INC-1',
+        '--retention-days',
+        '30',
+        '--retention-mode',
+        'governance',
+        '--json',
+      ],
+      { cwd, endpoint: moto.endpoint() },
+    )
+    expect(r.code, r.stderr).toBe(4)
+    const set = r.json.result.set
+    const manifest = JSON.parse(await readFile(join(caseDir, 'evidence', set, 'manifest.json'), 'utf8'))
+    expect(manifest.remote).toMatchObject({
+      bucket: 'ir-evidence-locked',
+      prefix: 'cases/INC-1',
+      mode: 'GOVERNANCE',
+    })
+    // Every file of the set (the manifest aside) was copied, each with a version id.
+    expect(manifest.remote.objects.map((o: any) => o.path).sort()).toEqual(
+      manifest.files.map((f: any) => f.path).sort(),
+    )
+    const retainUntil = new Date(manifest.remote.retainUntil).getTime()
+    expect(Math.abs(retainUntil - (Date.now() + 30 * 86_400_000))).toBeLessThan(3_600_000)
+    const s3 = seedClients(moto.endpoint()).s3
+    const summary = manifest.remote.objects.find((o: any) => o.path === 'summary.json')
+    const head = await s3.send(
+      new HeadObjectCommand({ Bucket: 'ir-evidence-locked', Key: summary.key, VersionId: summary.versionId }),
+    )
+    expect(head.ObjectLockMode).toBe('GOVERNANCE')
+    expect(head.ObjectLockRetainUntilDate?.getTime()).toBe(retainUntil)
+    expect(head.VersionId).toBe(summary.versionId)
+    // The manifest itself was copied after sealing; its version id is journaled.
+    const journal = (await readFile(join(caseDir, 'journal.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    const copy = journal.find((e: any) => e.action === 'evidence.remote-copy')
+    expect(copy.params).toMatchObject({ set, bucket: 'ir-evidence-locked', mode: 'GOVERNANCE' })
+    const headManifest = await s3.send(
+      new HeadObjectCommand({
+        Bucket: 'ir-evidence-locked',
+        Key: copy.params.key,
+        VersionId: copy.params.versionId,
+      }),
+    )
+    expect(headManifest.ObjectLockMode).toBe('GOVERNANCE')
+  })
+
+  it('refuses an unknown function and another account with exit 2, writing no evidence', async () => {
+    const { cwd, caseDir } = await newCase()
+    const unknown = await runFir(['snapshot', 'no-such-function', '--case', 'cases/INC-1', '--json'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(unknown.code).toBe(2)
+    expect(unknown.json.error.message).toMatch(/no-such-function in us-east-1: no such function/)
+    const other = await runFir(
+      ['snapshot', 'arn:aws:lambda:us-east-1:999999999999:function:x', '--case', 'cases/INC-1', '--json'],
+      { cwd, endpoint: moto.endpoint() },
+    )
+    expect(other.code).toBe(2)
+    expect(other.json.error.message).toMatch(/account 999999999999/)
+    expect(await readdir(join(caseDir, 'evidence'))).toEqual([])
+  })
+})
