@@ -68,6 +68,12 @@ export interface TimelineOptions {
   exportWriter?: (chunk: string) => Promise<void> | void
   /** Worker threads (default: one a core; 0 = none). */
   workers?: number
+  /**
+   * Records already fetched by a query engine (`fir timeline --engine athena|lake`, see
+   * src/core/athena/): they go through the same window, relatedness, normaliser and detections,
+   * with this origin. Without `sources`, no other source is read.
+   */
+  engine?: { origin: 'athena' | 'lake'; name: string; records: Rec[]; query: Record<string, unknown> }
 }
 
 /** One flagged event in timeline/findings.json. */
@@ -86,7 +92,7 @@ export interface TimelineFindingEntry {
 
 export interface SourceSummary {
   name: string
-  kind: 'api' | 's3' | 'file'
+  kind: 'api' | 's3' | 'file' | 'athena' | 'lake'
   files?: number
   events: number
   kept: number
@@ -216,7 +222,7 @@ export async function collectTimeline(
 ): Promise<{ summary: TimelineSummary; findings: TimelineFindingEntry[] }> {
   const started = Date.now()
   const caseDir = ctx.case.dir
-  const sources = classifySources(options.sources?.length ? options.sources : ['api'])
+  const sources = classifySources(options.sources?.length ? options.sources : options.engine ? [] : ['api'])
   const onlyLocal = !sources.api && sources.s3.length === 0
   const now = ctx.clock.awsNow().getTime()
   const window = resolveWindow({ since: options.since, until: options.until, openByDefault: onlyLocal }, now)
@@ -574,9 +580,28 @@ export async function collectTimeline(
     }
   }
 
+  // ---- records from a query engine (Athena, CloudTrail Lake) ----------------------------------
+  const engineWork = async () => {
+    if (!options.engine) return
+    const { origin, name, records, query } = options.engine
+    const summary: SourceSummary = { name, kind: origin, events: 0, kept: 0, query }
+    sourceSummaries.push(summary)
+    for (const record of records) {
+      summary.events++
+      totals.events++
+      const sel = selectRecord(record, window, relatedness)
+      if (sel === 'outside-window') totals.eventsOutsideWindow++
+      else if (sel === 'unrelated') totals.unrelatedEvents++
+      else {
+        summary.kept++
+        acceptInMain(record, origin, sel.t, sel.id, sel.reasons)
+      }
+    }
+  }
+
   // Relatedness may learn a swapped-in role from the API; the file pipeline uses the roles known at start.
   try {
-    await Promise.all([fileWork(), apiWork()])
+    await Promise.all([fileWork(), apiWork(), engineWork()])
   } finally {
     await (pool ?? (await poolStarting?.catch(() => undefined)))?.close()
     for (const d of tempDirs) await rm(d, { recursive: true, force: true })
@@ -758,7 +783,11 @@ export async function collectTimeline(
     target: target?.functionArn ?? target?.functionName ?? 'account',
     params: {
       window: summary.window,
-      sources: options.sources?.length ? options.sources : ['api'],
+      sources: options.sources?.length
+        ? options.sources
+        : options.engine
+          ? [`${options.engine.origin}:${options.engine.name}`]
+          : ['api'],
       regions: sources.api ? regions : undefined,
       events: summary.events,
       findings: summary.findings.total,

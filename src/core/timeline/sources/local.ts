@@ -31,16 +31,18 @@ export interface LocalListing {
 export async function listLocal(paths: string[], window: TimeWindow): Promise<LocalListing> {
   const out: LocalListing = { files: [], digestFiles: [], outsideWindow: 0, ignored: 0 }
   const seen = new Set<string>()
+  const ignored = new Set<string>()
   const consider = (path: string, size: number, named: boolean) => {
     if (seen.has(path)) return
+    if (!named && !INPUT_NAME.test(path.slice(path.lastIndexOf('/') + 1))) {
+      ignored.add(path)
+      return
+    }
+    ignored.delete(path)
     seen.add(path)
     const base = path.slice(path.lastIndexOf('/') + 1)
     if (DIGEST_NAME.test(base) || /\/CloudTrail-Digest\//.test(path)) {
       out.digestFiles.push(path)
-      return
-    }
-    if (!named && !INPUT_NAME.test(base)) {
-      out.ignored++
       return
     }
     const delivered = deliveryTimeOf(base)
@@ -79,5 +81,6 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
     if (s.isDirectory()) await walk(path, 0)
     else consider(path, s.size, true)
   }
+  out.ignored = ignored.size
   return out
 }

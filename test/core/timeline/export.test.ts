@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest'
+import { csvCell, Exporter, mdCell } from '../../../src/core/timeline/export.js'
+import { normaliseRecord } from '../../../src/core/timeline/normalise.js'
+
+const hostile = normaliseRecord(
+  {
+    eventTime: '2025-03-01T10:00:00Z',
+    eventSource: 'lambda.amazonaws.com',
+    eventName: 'UpdateFunctionCode20150331v2',
+    eventID: 'e1',
+    awsRegion: 'eu-west-1',
+    userAgent: '=HYPERLINK("http://evil.example","click")',
+    sourceIPAddress: '@SUM(1+1)',
+    userIdentity: {
+      type: 'IAMUser',
+      arn: '| pipe | `code` <script>alert(1)</script> [link](http://x) \u001b[31m',
+    },
+    requestParameters: { functionName: 'a\nb\r\nc' },
+  },
+  'file',
+)
+hostile.findings = [{ rule: 'r1', title: 'Code overwritten', level: 'medium', tags: [] }]
+
+describe('CSV export', () => {
+  it('neutralises formulas and quotes every cell', () => {
+    expect(csvCell('=1+1')).toBe(`"'=1+1"`)
+    expect(csvCell('+1')).toBe(`"'+1"`)
+    expect(csvCell('-1')).toBe(`"'-1"`)
+    expect(csvCell('@x')).toBe(`"'@x"`)
+    expect(csvCell('\tx')).toBe(`"'\tx"`)
+    expect(csvCell('\rx')).toBe(`"'\rx"`)
+    expect(csvCell('say "hi", ok')).toBe('"say ""hi"", ok"')
+    expect(csvCell(null)).toBe('""')
+    const row = new Exporter('csv', false).row(hostile)
+    expect(row).toContain(`"'=HYPERLINK(""http://evil.example"",""click"")"`)
+    expect(row).toContain(`"'@SUM(1+1)"`)
+    expect(row.endsWith('\r\n')).toBe(true)
+    // newlines stay inside a quoted cell
+    expect(row).toContain('a\\nb\\r\\nc')
+  })
+})
+
+describe('Markdown export', () => {
+  it('escapes pipes, backticks, HTML, links and line breaks', () => {
+    const cell = mdCell('| pipe | `code` <script>alert(1)</script> [link](http://x)\nnext')
+    expect(cell).not.toMatch(/(^|[^\\])\|/)
+    expect(cell).not.toContain('<script>')
+    expect(cell).toContain('&lt;script&gt;')
+    expect(cell).not.toMatch(/(^|[^\\])`/)
+    expect(cell).not.toContain('](http://')
+    expect(cell).not.toContain('\n')
+    expect(mdCell('\u001b[31mred')).toBe('\\x1b\\[31mred')
+    const row = new Exporter('md', false).row(hostile)
+    expect(row.split('\n').length).toBe(2)
+    expect((row.match(/(^|[^\\])\|/g) ?? []).length).toBe(9)
+  })
+})
+
+describe('JSONL and Timesketch exports', () => {
+  it('leave raw out unless asked', () => {
+    const line = JSON.parse(new Exporter('jsonl', false).row(hostile))
+    expect(line.raw).toBeUndefined()
+    expect(line.name).toBe('UpdateFunctionCode')
+    expect(JSON.parse(new Exporter('jsonl', true).row(hostile)).raw.eventID).toBe('e1')
+  })
+
+  it('carry message, datetime and timestamp_desc', () => {
+    const t = JSON.parse(new Exporter('timesketch', false).row(hostile))
+    expect(t).toMatchObject({
+      datetime: '2025-03-01T10:00:00.000Z',
+      timestamp: Date.parse('2025-03-01T10:00:00Z') * 1000,
+      timestamp_desc: 'Event Time',
+      event_name: 'UpdateFunctionCode',
+      tag: ['medium:Code overwritten'],
+    })
+    expect(t.message).toMatch(/^lambda:UpdateFunctionCode on a\nb\r\nc by \| pipe/)
+  })
+})

@@ -1,0 +1,170 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { describe, expect, it } from 'vitest'
+import { verifyCase } from '../../../src/core/case/verify.js'
+import { collectTimeline } from '../../../src/core/timeline/collect.js'
+import type { TimelineEvent } from '../../../src/core/timeline/types.js'
+import { tempDir } from '../../support/cli.js'
+import {
+  awsIpRangesDocument,
+  generateCorpus,
+  packTrailFiles,
+  writeTrailFiles,
+} from '../../support/trail-generator.js'
+import { timelineContext } from './context.js'
+
+const target = { functionName: 'orders-api', roleName: 'orders-api-role', region: 'eu-west-1' }
+const start = new Date('2025-03-01T00:00:00Z')
+const end = new Date('2025-03-01T12:00:00Z')
+
+async function readEvents(dir: string): Promise<TimelineEvent[]> {
+  const text = await readFile(join(dir, 'timeline', 'events.jsonl'), 'utf8')
+  return text.trim()
+    ? text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+    : []
+}
+
+describe('timeline from files (in-process pipeline)', () => {
+  it('relates, de-duplicates, sorts and flags a function-scoped timeline from a trail layout plus a LookupEvents export', async () => {
+    const corpus = generateCorpus({ seed: 11, records: 4000, start, end, target, related: 150 })
+    const src = await tempDir()
+    await writeTrailFiles(src, packTrailFiles(corpus.records, { account: corpus.account, maxPerFile: 40 }))
+    // The same related events again, as LookupEvents output: duplicates to merge.
+    const some = corpus.records.filter((r) => corpus.related.has(r.eventID)).slice(0, 30)
+    await writeFile(
+      join(src, 'lookup.json'),
+      JSON.stringify({
+        Events: some.map((r) => ({ EventId: r.eventID, CloudTrailEvent: JSON.stringify(r) })),
+      }),
+    )
+    await writeFile(join(src, 'ip-ranges.json.txt'), JSON.stringify(awsIpRangesDocument()))
+    const { ctx, dir } = await timelineContext()
+    const { summary, findings } = await collectTimeline(ctx, {
+      function: `arn:aws:lambda:eu-west-1:${corpus.account}:function:orders-api`,
+      roles: ['orders-api-role'],
+      sources: [src],
+      since: '2025-03-01T00:00:00Z',
+      until: '2025-03-01T12:00:00Z',
+      awsIpRanges: join(src, 'ip-ranges.json.txt'),
+    })
+    const events = await readEvents(dir)
+    expect(new Set(events.map((e) => e.id))).toEqual(new Set(corpus.related.keys()))
+    expect(events.length).toBe(corpus.related.size)
+    expect(summary.events.duplicates).toBe(30)
+    const times = events.map((e) => e.time)
+    expect([...times].sort()).toEqual(times)
+    expect(events.every((e) => e.raw && e.origin === 'file')).toBe(true)
+    // The story is flagged: code overwritten, public permission, role swap, AssumeRole not by Lambda,
+    // policy changes, credentials from outside AWS, a session linked to a foreign AssumeRole.
+    const rules = new Set(findings.map((f) => f.rule))
+    const titles = findings.map((f) => f.title).join('\n')
+    expect(titles).toMatch(/Code Overwritten/i)
+    expect(titles).toMatch(/Assumed By Someone Other Than Lambda/i)
+    expect(titles).toMatch(/Outside AWS IP Ranges/i)
+    expect(rules.has('fir-timeline-session-from-foreign-assume-role')).toBe(true)
+    for (const id of corpus.suspicious) {
+      const e = events.find((x) => x.id === id)!
+      expect(e.findings.length, `${e.name} ${e.actor.arn} ${e.sourceIp}`).toBeGreaterThan(0)
+    }
+    const stored = JSON.parse(await readFile(join(dir, 'timeline', 'findings.json'), 'utf8'))
+    expect(stored.length).toBe(findings.length)
+    expect(stored[0]).toHaveProperty('summary')
+    expect((await verifyCase(dir)).ok).toBe(true)
+  })
+
+  it('skips bad input with a reason, counted per file, and never crashes', async () => {
+    const src = await tempDir()
+    const good = {
+      eventVersion: '1.08',
+      eventTime: '2025-03-01T01:00:00Z',
+      eventSource: 's3.amazonaws.com',
+      eventName: 'GetObject',
+      eventID: 'good-1',
+    }
+    await mkdir(join(src, 'AWSLogs', '111122223333', 'CloudTrail-Digest', 'us-east-1'), { recursive: true })
+    await writeFile(
+      join(
+        src,
+        'AWSLogs',
+        '111122223333',
+        'CloudTrail-Digest',
+        'us-east-1',
+        '111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_20250301T010000Z.json.gz',
+      ),
+      gzipSync('{}'),
+    )
+    await writeFile(
+      join(src, 'corrupt.json.gz'),
+      gzipSync(JSON.stringify({ Records: [good] })).subarray(0, 30),
+    )
+    await writeFile(join(src, 'truncated.json'), JSON.stringify({ Records: [good] }).slice(0, 40))
+    await writeFile(join(src, 'not-cloudtrail.json'), JSON.stringify({ name: 'x', dependencies: {} }))
+    await writeFile(
+      join(src, 'mixed.json'),
+      JSON.stringify({
+        Records: [
+          good,
+          { ...good, eventID: 'insight', eventType: 'AwsCloudTrailInsight', insightDetails: {} },
+          { ...good, eventID: 'no-time', eventTime: undefined },
+        ],
+      }),
+    )
+    await writeFile(join(src, 'README.md'), '# not read')
+    const { ctx, dir } = await timelineContext()
+    const { summary } = await collectTimeline(ctx, { sources: [src] })
+    expect((await readEvents(dir)).map((e) => e.id)).toEqual(['good-1'])
+    expect(summary.skipped).toEqual({
+      'invalid-json': 1,
+      'corrupt-gzip': 1,
+      'digest-file': 1,
+      'insights-record': 1,
+      'no-event-time': 1,
+      'not-cloudtrail': 1,
+    })
+    expect(summary.files.ignored).toBe(1)
+    const byFile = Object.fromEntries(summary.problemFiles.map((p) => [p.file.split('/').at(-1), p]))
+    expect(byFile['corrupt.json.gz']?.refused?.reason).toBe('corrupt-gzip')
+    expect(byFile['truncated.json']?.refused?.reason).toBe('invalid-json')
+    expect(byFile['mixed.json']?.skipped).toEqual({ 'insights-record': 1, 'no-event-time': 1 })
+    expect(summary.gaps).toEqual([])
+  })
+
+  it('streams a large input record by record (same result as reading it whole)', async () => {
+    const corpus = generateCorpus({ seed: 12, records: 3000, start, end, target, related: 60 })
+    const src = await tempDir()
+    const big = join(src, 'export.jsonl.gz')
+    await writeFile(big, gzipSync(corpus.records.map((r) => JSON.stringify(r)).join('\n')))
+    const whole = join(src, 'whole.json')
+    await writeFile(whole, JSON.stringify({ Records: corpus.records }))
+    const { FileProcessor } = await import('../../../src/core/timeline/file-task.js')
+    const setup = {
+      mode: 'related' as const,
+      window: { start: null, end: null },
+      target: { functionName: 'orders-api', account: corpus.account, roles: [{ name: 'orders-api-role' }] },
+      firRequestIds: [],
+      ruleDirs: [],
+    }
+    const p = new FileProcessor(setup, null)
+    const parts: string[] = []
+    const streamed = await p.processStream(
+      { seq: 0, display: big, origin: 'file', path: big },
+      (part) => {
+        parts.push(...part.related.map((r) => r.id))
+      },
+      10,
+    )
+    const wholeResult = p.processWhole({ seq: 1, display: whole, origin: 'file', path: whole })
+    expect(streamed.kept).toBe(corpus.related.size)
+    expect(new Set(parts)).toEqual(new Set(wholeResult.related.map((r) => r.id)))
+    expect(new Set(parts)).toEqual(new Set(corpus.related.keys()))
+    const streamedJson = await p.processStream(
+      { seq: 2, display: whole, origin: 'file', path: whole },
+      () => undefined,
+    )
+    expect(streamedJson.kept).toBe(corpus.related.size)
+  })
+})

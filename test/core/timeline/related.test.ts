@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest'
+import { Prefilter, Relatedness, stringNamesFunction } from '../../../src/core/timeline/related.js'
+import { generateCorpus } from '../../support/trail-generator.js'
+
+const target = { functionName: 'orders-api', roleName: 'orders-api-role', region: 'eu-west-1' }
+const firIds = ['11111111-2222-4333-a444-555555555555']
+const corpus = generateCorpus({
+  seed: 7,
+  records: 3000,
+  start: new Date('2025-03-01T00:00:00Z'),
+  end: new Date('2025-03-02T00:00:00Z'),
+  target,
+  related: 200,
+  firRequestIds: firIds,
+})
+const rel = new Relatedness(
+  {
+    functionName: 'orders-api',
+    region: 'eu-west-1',
+    account: corpus.account,
+    roles: [{ name: 'orders-api-role', arn: `arn:aws:iam::${corpus.account}:role/orders-api-role` }],
+  },
+  new Set(firIds),
+)
+
+describe('Relatedness', () => {
+  it('finds every related record of the corpus and nothing else (decoys included)', () => {
+    const found = new Map<string, string[]>()
+    for (const r of corpus.records) {
+      const reasons = rel.reasons(r)
+      if (reasons.length > 0) found.set(r.eventID, reasons)
+    }
+    expect([...corpus.related.keys()].filter((id) => !found.has(id))).toEqual([])
+    expect([...found.keys()].filter((id) => !corpus.related.has(id))).toEqual([])
+    for (const id of corpus.decoys) expect(found.has(id)).toBe(false)
+  })
+
+  it('says why', () => {
+    const byName = (name: string) =>
+      corpus.records.filter((r) => r.eventName === name && corpus.related.has(r.eventID))
+    expect(rel.reasons(byName('UpdateFunctionConfiguration20150331v2')[0]!)).toEqual([
+      'function',
+      'role-swap',
+    ])
+    expect(rel.reasons(byName('PutRolePolicy')[0]!)).toEqual(['role-change'])
+    // IAM names are case-insensitive: AttachRolePolicy names the role in capitals.
+    expect(rel.reasons(byName('AttachRolePolicy')[0]!)).toEqual(['role-change'])
+    expect(byName('AssumeRole').every((r) => rel.reasons(r).includes('assume-role'))).toBe(true)
+    expect(byName('ListSecrets').every((r) => rel.reasons(r).includes('role-credentials'))).toBe(true)
+    const fir = corpus.records.find((r) => r.requestID === firIds[0])!
+    expect(rel.reasons(fir)).toContain('fir')
+    expect(
+      rel.reasons({
+        eventName: 'CreateFunction20150331',
+        eventSource: 'lambda.amazonaws.com',
+        requestParameters: {
+          functionName: 'evil',
+          role: `arn:aws:iam::${corpus.account}:role/orders-api-role`,
+        },
+      }),
+    ).toEqual(['role-passed'])
+  })
+
+  it('names the function only as a whole name, ARN, qualified ARN or log group', () => {
+    const yes = [
+      'orders-api',
+      'orders-api:prod',
+      'arn:aws:lambda:eu-west-1:111122223333:function:orders-api',
+      'arn:aws:lambda:eu-west-1:111122223333:function:orders-api:3',
+      '111122223333:function:orders-api',
+      '/aws/lambda/orders-api',
+      '{"Resource":"arn:aws:lambda:eu-west-1:111122223333:function:orders-api"}',
+    ]
+    const no = [
+      'orders-api-v2',
+      'arn:aws:lambda:eu-west-1:111122223333:function:orders-api-v2',
+      '/aws/lambda/orders-api-v2',
+      'my-orders-api',
+      'arn:aws:lambda:eu-west-1:999988887777:function:orders-api',
+    ]
+    for (const s of yes) expect(stringNamesFunction(s, 'orders-api', '111122223333'), s).toBe(true)
+    for (const s of no) expect(stringNamesFunction(s, 'orders-api', '111122223333'), s).toBe(false)
+  })
+})
+
+describe('Prefilter', () => {
+  const pre = Prefilter.for(rel, new Set(firIds))
+  it('never rules out a buffer that holds a related record, compact or pretty, trail or LookupEvents', () => {
+    for (const r of corpus.records) {
+      if (!corpus.related.has(r.eventID)) continue
+      expect(pre.mayMatch(Buffer.from(JSON.stringify({ Records: [r] }))), r.eventName).toBe(true)
+      expect(pre.mayMatch(Buffer.from(JSON.stringify(r, null, 2)))).toBe(true)
+      expect(
+        pre.mayMatch(Buffer.from(JSON.stringify({ Events: [{ CloudTrailEvent: JSON.stringify(r) }] }))),
+      ).toBe(true)
+    }
+  })
+
+  it('rules out most unrelated records', () => {
+    const unrelated = corpus.records.filter(
+      (r) => !corpus.related.has(r.eventID) && !corpus.decoys.has(r.eventID),
+    )
+    const passed = unrelated.filter((r) => pre.mayMatch(Buffer.from(JSON.stringify(r))))
+    expect(passed.length).toBe(0)
+  })
+
+  it('finds a role name in any case after roleName, and many fir request ids', () => {
+    const p = new Prefilter(
+      [],
+      ['orders-api-role'],
+      new Set(Array.from({ length: 20 }, (_, i) => `req-${i}`)),
+    )
+    expect(p.mayMatch(Buffer.from('{"requestParameters":{"roleName":"ORDERS-API-ROLE"}}'))).toBe(true)
+    expect(p.mayMatch(Buffer.from('{"roleName" : "Orders-Api-Role"}'))).toBe(true)
+    expect(p.mayMatch(Buffer.from('{"roleName":"orders-api-role-old"}'))).toBe(false)
+    expect(p.mayMatch(Buffer.from('{"requestID":"req-13","x":1}'))).toBe(true)
+    expect(p.mayMatch(Buffer.from('{"requestID":"req-130"}'))).toBe(false)
+  })
+})

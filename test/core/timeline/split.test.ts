@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest'
+import { RecordSplitter, SplitError } from '../../../src/core/timeline/split.js'
+import { Rng } from '../../support/trail-generator.js'
+
+function split(text: string, chunkSizes: () => number): { kind: string; value: unknown }[] {
+  const out: { kind: string; value: unknown }[] = []
+  const s = new RecordSplitter((slice, kind) => out.push({ kind, value: JSON.parse(slice.toString()) }))
+  const buf = Buffer.from(text)
+  for (let i = 0; i < buf.length; ) {
+    const n = Math.max(1, chunkSizes())
+    s.feed(buf.subarray(i, i + n))
+    i += n
+  }
+  s.end()
+  return out
+}
+
+const records = [
+  { eventID: 'a', tricky: 'braces } { ] [ in a string', esc: 'quote \\" and backslash \\\\' },
+  { eventID: 'b', nested: { list: [{ x: 1 }, { y: [2, 3] }] }, uni: 'é ✓ \u2028' },
+  { eventID: 'c' },
+]
+
+describe('RecordSplitter', () => {
+  const rng = new Rng(3)
+  for (const [label, size] of [
+    ['one byte at a time', () => 1],
+    ['random chunks', () => 1 + rng.int(40)],
+    ['whole', () => 1 << 20],
+  ] as const) {
+    it(`splits Records, Events, arrays and JSON Lines (${label})`, () => {
+      expect(split(JSON.stringify({ Records: records }), size).map((r) => r.value)).toEqual(records)
+      expect(
+        split(JSON.stringify({ NextToken: 'x', Events: records }, null, 2), size).map((r) => r.value),
+      ).toEqual(records)
+      expect(split(JSON.stringify(records), size).map((r) => r.value)).toEqual(records)
+      const jsonl = records.map((r) => JSON.stringify(r)).join('\n')
+      const docs = split(jsonl, size)
+      expect(docs.map((d) => d.kind)).toEqual(['document', 'document', 'document'])
+      expect(docs.map((d) => d.value)).toEqual(records)
+    })
+  }
+
+  it('keeps records before a truncation and then says it is truncated', () => {
+    const text = JSON.stringify({ Records: records }).slice(0, -6) // inside the last record
+    const got: unknown[] = []
+    const s = new RecordSplitter((slice) => got.push(JSON.parse(slice.toString())))
+    s.feed(Buffer.from(text))
+    expect(() => s.end()).toThrow(SplitError)
+    expect(got.length).toBe(2)
+  })
+
+  it('refuses a single document larger than its limit', () => {
+    const s = new RecordSplitter(() => undefined, 1000)
+    expect(() => s.feed(Buffer.from(`{"a":"${'x'.repeat(5000)}"`))).toThrow(/larger than/)
+  })
+})

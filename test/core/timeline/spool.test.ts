@@ -1,0 +1,51 @@
+import { rm } from 'node:fs/promises'
+import { afterAll, describe, expect, it } from 'vitest'
+import { EventSpool } from '../../../src/core/timeline/spool.js'
+import { tempDir } from '../../support/cli.js'
+import { Rng } from '../../support/trail-generator.js'
+
+const dirs: string[] = []
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true })
+})
+
+describe('EventSpool', () => {
+  it('spills sorted runs to disk and merges them in order, dropping copies of one event', async () => {
+    const dir = await tempDir()
+    dirs.push(dir)
+    const spool = new EventSpool(dir, 2000)
+    const rng = new Rng(5)
+    const want: string[] = []
+    for (let i = 0; i < 500; i++) {
+      const t = Date.parse('2025-03-01T00:00:00Z') + rng.int(100) * 1000
+      const id = `id-${i}\ttab"quote`
+      spool.add({
+        t,
+        id,
+        rank: 1,
+        line: JSON.stringify({ id, t, n: i }),
+        levels: i % 50 === 0 ? ['high'] : [],
+      })
+      want.push(`${t}|${id}`)
+      if (i % 10 === 0) {
+        // the same event again, from another source
+        spool.add({ t, id, rank: 4, line: JSON.stringify({ id, t, n: i, copy: true }), levels: [] })
+      }
+    }
+    await spool.drained()
+    expect(spool.spilledRuns).toBeGreaterThan(5)
+    const got: { t: number; id: string; line: string; hasFindings: boolean }[] = []
+    for await (const e of spool.sorted()) got.push(e)
+    expect(got.length).toBe(500)
+    expect(spool.duplicates).toBe(50)
+    expect(got.some((g) => JSON.parse(g.line).copy)).toBe(false)
+    want.sort((a, b) => {
+      const [ta, ia] = a.split('|') as [string, string]
+      const [tb, ib] = b.split('|') as [string, string]
+      return Number(ta) - Number(tb) || (ia < ib ? -1 : ia > ib ? 1 : 0)
+    })
+    expect(got.map((g) => `${g.t}|${g.id}`)).toEqual(want)
+    expect(got.filter((g) => g.hasFindings).length).toBe(10)
+    await spool.dispose()
+  })
+})
