@@ -197,7 +197,13 @@ export async function runUndos(ctx: FirContext, calls: UndoCall[], options: RunO
       notes: [],
     }
     if (call.skip) {
-      plans.push({ ...base, notes: [call.skip] })
+      plans.push({
+        ...base,
+        after: null,
+        beforeText: 'left as it is',
+        afterText: 'left as it is',
+        notes: [call.skip],
+      })
       continue
     }
     try {
