@@ -13,6 +13,7 @@ export default defineConfig({
     env: {
       // Tests never reach real AWS: fixed dummy credentials and the loopback-only guard.
       FIR_EMULATOR_ONLY: '1',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       AWS_ACCESS_KEY_ID: 'testing',
       AWS_SECRET_ACCESS_KEY: 'testing',
       AWS_SESSION_TOKEN: '',

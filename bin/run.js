@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-import { execute } from '@oclif/core'
+// fir pins an AWS SDK that supports Node 20; its notice about future releases is not for responders.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 
+const { execute } = await import('@oclif/core')
 await execute({ dir: import.meta.url })
 // The one place fir exits: commands set process.exitCode; open sockets must not keep us alive.
 process.exit(process.exitCode ?? 0)
