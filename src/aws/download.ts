@@ -130,11 +130,13 @@ async function openViaS3(
   } catch (err) {
     const status = httpStatus(err)
     const kind = classifyFailure(err)
+    // A refused read of a code location is treated like an expired presigned URL: the caller
+    // asks Lambda for a fresh location and tries again (and gives up after a few attempts).
     const failure: DownloadFailure =
       status === 416
         ? 'range'
         : kind === 'denied'
-          ? 'denied'
+          ? 'expired'
           : kind === 'not-found'
             ? 'not-found'
             : kind === 'network'

@@ -233,6 +233,12 @@ describe('fir snapshot (built CLI against moto): the compromised function of iss
       ['summary.json', await readFile(join(caseDir, 'evidence', set, 'summary.json'), 'utf8')],
       ['findings.json', await readFile(join(caseDir, 'evidence', set, 'findings.json'), 'utf8')],
     ]
+    // The report of the case (another process: it only sees redacted findings and summaries).
+    const report = await runFir(['report', '--case', 'cases/INC-1'], { cwd })
+    expect(report.code, report.stderr).toBe(0)
+    places.push(['report.md', await readFile(join(caseDir, 'reports', 'report.md'), 'utf8')])
+    places.push(['report.html', await readFile(join(caseDir, 'reports', 'report.html'), 'utf8')])
+    expect(places.at(-2)![1]).toContain('‹redacted len=')
     for (const [where, text] of places)
       for (const secret of secrets) expect(text.includes(secret), `${where} leaks`).toBe(false)
     // The raw GetFunction response in evidence/ keeps them: that is the evidence.

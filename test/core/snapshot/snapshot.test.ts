@@ -1,0 +1,151 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
+import { afterEach, describe, expect, it } from 'vitest'
+import { AwsClients } from '../../../src/aws/clients.js'
+import { CaseHandle } from '../../../src/core/case/case-folder.js'
+import { Clock } from '../../../src/core/common/clock.js'
+import { type FirContext, Gaps, stderrLog } from '../../../src/core/context.js'
+import { latestSnapshotFor, snapshotFunctions } from '../../../src/core/snapshot/snapshot.js'
+import { tempDir } from '../../support/cli.js'
+import { useMoto } from '../../support/emulator.js'
+import { FaultProxy } from '../../support/fault-proxy.js'
+import { seedFunction, seedRole, seedTrail, TEST_ACCOUNT } from '../../support/seed.js'
+
+const moto = useMoto()
+const open: CaseHandle[] = []
+afterEach(async () => {
+  for (const h of open.splice(0)) await h.close()
+})
+
+/** The core API as other commands call it: a context on a fresh case, clients on `endpoint`. */
+async function context(endpoint = moto.endpoint()): Promise<FirContext> {
+  const cwd = await tempDir('fir-snapcore-')
+  const handle = await CaseHandle.init('CORE-1', { cwd, firVersion: 'test' })
+  open.push(handle)
+  const aws = await AwsClients.create({ emulatorOnly: true, endpoint, region: 'us-east-1', maxAttempts: 1 })
+  return {
+    aws,
+    clock: aws.clock ?? new Clock(),
+    case: handle,
+    log: stderrLog(true),
+    gaps: new Gaps(),
+    firVersion: 'test',
+    interactive: false,
+    yes: false,
+    dryRun: false,
+    confirm: async () => false,
+  }
+}
+
+describe('snapshotFunctions (core API against moto)', () => {
+  it('returns the set, manifest hash, summaries and findings; latestSnapshotFor finds it by name or ARN', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'core-role' })
+    const fn = await seedFunction(moto.endpoint(), {
+      name: 'core-fn',
+      roleArn: role.arn,
+      env: { API_TOKEN: 'tok-3f9a8b7c6d5e' },
+    })
+    const ctx = await context()
+    const r = await snapshotFunctions(ctx, { functions: ['core-fn'] })
+    expect(r.set).toMatch(/^\d{8}T\d{6}\.\d{3}Z$/)
+    expect(r.manifestSha256).toMatch(/^[0-9a-f]{64}$/)
+    expect(r.functions.map((f) => [f.name, f.code])).toEqual([['core-fn', 'match']])
+    expect(r.findings.find((f) => f.kind === 'secret-in-environment')?.detail).toMatchObject({
+      variable: 'API_TOKEN',
+    })
+    expect(ctx.gaps.list.map((g) => g.call)).toEqual(['lambda:ListProvisionedConcurrencyConfigs'])
+    // summary.json and findings.json are in the sealed set, in the shared format.
+    const summary = JSON.parse(await readFile(join(r.dir, 'summary.json'), 'utf8'))
+    expect(summary).toMatchObject({ takenBy: { account: TEST_ACCOUNT }, region: 'us-east-1', set: r.set })
+    expect(summary.functions[0]).toMatchObject({ name: 'core-fn', arn: fn.arn, roleName: 'core-role' })
+    const findings = JSON.parse(await readFile(join(r.dir, 'findings.json'), 'utf8'))
+    expect(findings[0]).toEqual(
+      expect.objectContaining({
+        id: expect.any(String),
+        kind: expect.any(String),
+        level: expect.any(String),
+        evidence: expect.any(Array),
+      }),
+    )
+    expect(await latestSnapshotFor(ctx.case.dir, 'core-fn')).toMatchObject({
+      set: r.set,
+      summary: { arn: fn.arn },
+    })
+    expect(await latestSnapshotFor(ctx.case.dir, `${fn.arn}:$LATEST`)).toMatchObject({ set: r.set })
+    expect(await latestSnapshotFor(ctx.case.dir, 'other-fn')).toBeUndefined()
+    // A second snapshot is a new set; the latest one wins.
+    const again = await snapshotFunctions(ctx, { functions: [fn.arn] })
+    expect(again.set).not.toBe(r.set)
+    expect((await latestSnapshotFor(ctx.case.dir, 'core-fn'))?.set).toBe(again.set)
+  })
+
+  it('refetches the code location when the download is refused, and still verifies the package', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'refetch-role' })
+    await seedFunction(moto.endpoint(), { name: 'refetch-fn', roleArn: role.arn })
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [
+        {
+          match: (r) => r.service === 's3' && r.method === 'GET' && r.path.includes('awslambda-'),
+          fault: 'access-denied',
+          count: 1,
+        },
+      ],
+    }).start()
+    try {
+      const ctx = await context(proxy.endpoint)
+      const r = await snapshotFunctions(ctx, { functions: ['refetch-fn'] })
+      expect(r.functions[0]!.code).toBe('match')
+      const refetch = JSON.parse(
+        await readFile(join(r.dir, 'functions/refetch-fn/get-function.$LATEST.refetch-1.json'), 'utf8'),
+      )
+      expect(refetch.Code.Location).toMatch(/awslambda-us-east-1-tasks/)
+      expect(proxy.records.filter((x) => x.faulted).length).toBe(1)
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('records an image function by ImageUri and resolved digest, with the ECR answer stored', async () => {
+    const ecr = new ECRClient({
+      region: 'us-east-1',
+      endpoint: moto.endpoint(),
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    })
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'orders-image' }))
+    const role = await seedRole(moto.endpoint(), { name: 'image-role' })
+    const uri = `${TEST_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/orders-image:v1`
+    await seedFunction(moto.endpoint(), { name: 'image-fn', roleArn: role.arn, imageUri: uri })
+    const ctx = await context()
+    const r = await snapshotFunctions(ctx, { functions: ['image-fn'] })
+    const f = r.functions[0]!
+    expect(f).toMatchObject({ packageType: 'Image', imageUri: uri, code: 'image' })
+    expect(f.imageDigest).toMatch(/^sha256:[0-9a-f]{64}$/)
+    const manifest = JSON.parse(await readFile(join(r.dir, 'manifest.json'), 'utf8'))
+    const ecrFile = manifest.files.find((x: { path: string }) => x.path.endsWith('.batch-get-image.json'))
+    expect(ecrFile?.source.call).toBe('ecr:BatchGetImage')
+    // No package is downloaded for an image function.
+    expect(manifest.files.some((x: { path: string }) => x.path.startsWith('code/'))).toBe(false)
+  })
+
+  it('says whether a logging trail records Invoke for the function (data events)', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'trail-role' })
+    await seedFunction(moto.endpoint(), { name: 'trail-fn', roleArn: role.arn })
+    const ctx = await context()
+    const before = await snapshotFunctions(ctx, { functions: ['trail-fn'] })
+    expect(before.functions[0]!.trailCoverage.lambdaDataEvents).toBe('not-recorded')
+    expect(before.findings.map((f) => f.title)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/No CloudTrail trail is logging in us-east-1/)]),
+    )
+    const trailArn = await seedTrail(moto.endpoint(), { name: 'org-trail', lambdaDataEvents: true })
+    const { CloudTrailClient, StartLoggingCommand } = await import('@aws-sdk/client-cloudtrail')
+    await new CloudTrailClient({
+      region: 'us-east-1',
+      endpoint: moto.endpoint(),
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    }).send(new StartLoggingCommand({ Name: 'org-trail' }))
+    const after = await snapshotFunctions(ctx, { functions: ['trail-fn'] })
+    expect(after.functions[0]!.trailCoverage).toEqual({ lambdaDataEvents: 'recorded', trails: [trailArn] })
+    expect(after.findings.some((f) => f.kind === 'trail-coverage')).toBe(false)
+  })
+})
