@@ -1,7 +1,8 @@
 /**
  * A stand-in for CloudTrail LookupEvents (moto has none), for tests and the benchmark. It speaks
  * the real wire protocol — HTTP POST, JSON 1.1, X-Amz-Target
- * com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents — and follows AWS's rules:
+ * com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents (or its short form
+ * CloudTrail_20131101.LookupEvents, which the JavaScript SDK sends) — and follows AWS's rules:
  * one lookup attribute at most (InvalidLookupAttributesException otherwise), events newest first,
  * MaxResults 1..50 (default 50), a NextToken that only continues the query it came from
  * (InvalidNextTokenException otherwise), StartTime/EndTime, and 2 requests per second per region
@@ -25,6 +26,8 @@ import { Rng } from './trail-generator.js'
 type Rec = Record<string, any>
 
 const TARGET = 'com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents'
+// The AWS SDK for JavaScript v3 sends the short form of the same target.
+const TARGETS = new Set([TARGET, 'CloudTrail_20131101.LookupEvents'])
 const ATTRIBUTE_KEYS = [
   'EventId',
   'EventName',
@@ -233,7 +236,7 @@ export class LookupEventsServer {
       stats.requests++
       stats.firstAt ??= performance.now()
       stats.lastAt = performance.now()
-      if (req.method !== 'POST' || req.headers['x-amz-target'] !== TARGET) {
+      if (req.method !== 'POST' || !TARGETS.has(String(req.headers['x-amz-target']))) {
         stats.errors++
         this.error(res, 400, 'UnknownOperationException', `the stand-in serves ${TARGET} only`)
         return

@@ -481,6 +481,7 @@ export async function collectTimeline(
     }
     const done = new Set<string>()
     const disabled = new Set<string>()
+    let journalChain: Promise<void> = Promise.resolve()
     const sink = async (q: PlannedQuery, n: number, page: LookupPage) => {
       apiPages++
       const label = safeSegment(
@@ -488,7 +489,9 @@ export async function collectTimeline(
       )
       const rel = `${rawDir}/${label}.json`
       await writeFileAtomic(join(caseDir, rel), page.raw)
-      await recordArtifact(caseDir, ctx.case.journal, rel)
+      // Regions run in parallel; journal appends must not (each chains to the one before).
+      journalChain = journalChain.then(() => recordArtifact(caseDir, ctx.case.journal, rel).then(() => undefined))
+      await journalChain
       const decoded: DecodedInput = { records: [], skipped: {} }
       for (const e of page.events) acceptRecord(e, decoded)
       for (const [reason, count] of Object.entries(decoded.skipped)) bump(reason as SkipReason, count ?? 0)

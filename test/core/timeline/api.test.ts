@@ -1,0 +1,215 @@
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { verifyCase } from '../../../src/core/case/verify.js'
+import { collectTimeline } from '../../../src/core/timeline/collect.js'
+import { planQueries, RegionPacer } from '../../../src/core/timeline/sources/api.js'
+import type { TimelineEvent } from '../../../src/core/timeline/types.js'
+import { type LookupEventsServer, startLookupEvents } from '../../support/lookup-events-server.js'
+import { generateCorpus } from '../../support/trail-generator.js'
+import { timelineContext } from './context.js'
+
+const now = Date.now()
+const start = new Date(now - 2 * 86_400_000)
+const end = new Date(now - 3_600_000)
+const target = { functionName: 'orders-api', roleName: 'orders-api-role', region: 'eu-west-1' }
+const corpus = generateCorpus({
+  seed: 21,
+  records: 1500,
+  start,
+  end,
+  target,
+  related: 160,
+  regions: ['eu-west-1', 'us-east-1'],
+})
+const caseVariant = corpus.records.find((r) => r.requestParameters?.roleName === 'ORDERS-API-ROLE')!.eventID as string
+const servers: LookupEventsServer[] = []
+const savedRate = process.env.FIR_LOOKUP_RATE
+
+beforeAll(() => {
+  // Fast tests: the stand-in allows 40 requests/s here and fir paces at 35/s (the 2/s run is
+  // lookup-throughput.test.ts).
+  process.env.FIR_LOOKUP_RATE = '35'
+})
+afterEach(async () => {
+  delete process.env.AWS_ENDPOINT_URL_CLOUDTRAIL
+  for (const s of servers.splice(0)) await s.stop()
+})
+afterAll(() => {
+  if (savedRate === undefined) delete process.env.FIR_LOOKUP_RATE
+  else process.env.FIR_LOOKUP_RATE = savedRate
+})
+
+async function standIn(options: Parameters<typeof startLookupEvents>[1] = {}) {
+  const s = await startLookupEvents(corpus.records, { rate: 40, burst: 40, ...options })
+  servers.push(s)
+  process.env.AWS_ENDPOINT_URL_CLOUDTRAIL = s.endpoint
+  return s
+}
+
+function client(endpoint: string, region: string) {
+  return new CloudTrailClient({ endpoint, region, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 })
+}
+
+async function errorOf(p: Promise<unknown>): Promise<{ name: string; status?: number }> {
+  try {
+    await p
+  } catch (err) {
+    return { name: (err as Error).name, status: (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode }
+  }
+  throw new Error('expected a failure')
+}
+
+describe('the LookupEvents stand-in follows AWS rules over the real SDK', () => {
+  it('one attribute, MaxResults ≤ 50, newest first, tokens tied to their query, region from the signature', async () => {
+    const s = await standIn()
+    const eu = client(s.endpoint, 'eu-west-1')
+    const two = [
+      { AttributeKey: 'Username' as const, AttributeValue: 'orders-api' },
+      { AttributeKey: 'EventName' as const, AttributeValue: 'Invoke' },
+    ]
+    expect(await errorOf(eu.send(new LookupEventsCommand({ LookupAttributes: two })))).toEqual({
+      name: 'InvalidLookupAttributesException',
+      status: 400,
+    })
+    expect((await errorOf(eu.send(new LookupEventsCommand({ MaxResults: 51 })))).name).toBe('InvalidMaxResultsException')
+    const first = await eu.send(new LookupEventsCommand({}))
+    expect(first.Events?.length).toBe(50)
+    const times = first.Events!.map((e) => e.EventTime!.getTime())
+    expect([...times].sort((a, b) => b - a)).toEqual(times)
+    expect(first.Events!.every((e) => JSON.parse(e.CloudTrailEvent!).awsRegion === 'eu-west-1')).toBe(true)
+    const other = { LookupAttributes: [{ AttributeKey: 'EventName' as const, AttributeValue: 'Invoke' }] }
+    expect((await errorOf(eu.send(new LookupEventsCommand({ ...other, NextToken: first.NextToken })))).name).toBe(
+      'InvalidNextTokenException',
+    )
+    const second = await eu.send(new LookupEventsCommand({ NextToken: first.NextToken }))
+    expect(second.Events![0]!.EventTime!.getTime()).toBeLessThanOrEqual(times.at(-1)!)
+    const us = await client(s.endpoint, 'us-east-1').send(new LookupEventsCommand({ MaxResults: 5 }))
+    expect(us.Events!.every((e) => JSON.parse(e.CloudTrailEvent!).awsRegion === 'us-east-1')).toBe(true)
+    const byUser = await eu.send(new LookupEventsCommand({ LookupAttributes: [two[0]!] }))
+    expect(byUser.Events!.every((e) => e.Username === 'orders-api')).toBe(true)
+  })
+
+  it('throttles past 2 requests/s per region with HTTP 400 ThrottlingException', async () => {
+    const s = await startLookupEvents(corpus.records)
+    servers.push(s)
+    const c = client(s.endpoint, 'eu-west-1')
+    const results = await Promise.allSettled(Array.from({ length: 6 }, () => c.send(new LookupEventsCommand({ MaxResults: 1 }))))
+    const throttled = results.filter((r) => r.status === 'rejected' && (r.reason as Error).name === 'ThrottlingException')
+    expect(results.filter((r) => r.status === 'fulfilled').length).toBe(2)
+    expect(throttled.length).toBe(4)
+    expect(s.regionStats('eu-west-1').throttled).toBe(4)
+    // another region has its own budget
+    await client(s.endpoint, 'us-east-1').send(new LookupEventsCommand({ MaxResults: 1 }))
+  })
+})
+
+describe('fir timeline --source api', () => {
+  it('plans only the queries relatedness needs', () => {
+    const plan = planQueries(
+      {
+        functionName: 'orders-api',
+        region: 'eu-west-1',
+        roles: [{ name: 'orders-api-role', arn: 'arn:aws:iam::111122223333:role/orders-api-role' }],
+      },
+      ['eu-west-1', 'us-east-1'],
+      'eu-west-1',
+    )
+    expect(plan.map((q) => `${q.region} ${q.attribute?.key}=${q.attribute?.value}`)).toEqual([
+      'eu-west-1 ResourceName=orders-api',
+      'eu-west-1 Username=orders-api',
+      'us-east-1 Username=orders-api',
+      'eu-west-1 ResourceName=arn:aws:iam::111122223333:role/orders-api-role',
+      'us-east-1 ResourceName=arn:aws:iam::111122223333:role/orders-api-role',
+      'us-east-1 ResourceName=orders-api-role',
+    ])
+    expect(planQueries(null, ['eu-west-1'], 'eu-west-1')).toEqual([{ region: 'eu-west-1', why: expect.any(String) }])
+  })
+
+  it('paces under its rate, gives back the slot of a failed request, slows down on throttles', async () => {
+    let t = 0
+    const pacer = new RegionPacer(2, () => t)
+    const sleeps: number[] = []
+    const orig = globalThis.setTimeout
+    globalThis.setTimeout = ((fn: () => void, ms: number) => {
+      sleeps.push(ms)
+      t += ms
+      return orig(fn, 0)
+    }) as typeof setTimeout
+    try {
+      await pacer.take()
+      await pacer.take()
+      expect(sleeps).toEqual([500])
+      pacer.refund()
+      await pacer.take()
+      expect(sleeps).toEqual([500])
+      pacer.throttled()
+      expect(pacer.currentRate).toBeCloseTo(1.6)
+      await pacer.take()
+      expect(sleeps[1]).toBeCloseTo(625)
+    } finally {
+      globalThis.setTimeout = orig
+    }
+  })
+
+  it('collects the related events of both regions, follows a foreign session, keeps every raw page', async () => {
+    const s = await standIn()
+    const { ctx, dir } = await timelineContext('http://127.0.0.1:9', 'eu-west-1')
+    const { summary } = await collectTimeline(ctx, {
+      function: `arn:aws:lambda:eu-west-1:${corpus.account}:function:orders-api`,
+      roles: ['orders-api-role'],
+      sources: ['api'],
+      since: '3d',
+    })
+    expect(summary.gaps).toEqual([])
+    const events = (await readFile(join(dir, 'timeline', 'events.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as TimelineEvent)
+    const ids = new Set(events.map((e) => e.id))
+    // Everything related is found (the stand-in serves what it is given, data events included),
+    // except an IAM call that spells the role name in other letters' case: LookupEvents matches
+    // ResourceName exactly (trail files are searched without case; see docs).
+    const missing = [...corpus.related.keys()].filter((id) => !ids.has(id))
+    expect(missing).toEqual([caseVariant])
+    expect(events.every((e) => e.origin === 'api')).toBe(true)
+    // The attacker's session ("maintenance") was found through its access key, in any region.
+    const foreign = summary.api!.queries.filter((q) => q.attribute?.startsWith('AccessKeyId='))
+    expect(foreign.length).toBe(2)
+    const raw = await readdir(join(dir, summary.outputs.raw!))
+    expect(raw.length).toBe(summary.api!.pages)
+    expect(raw.length).toBe([...s.stats.values()].reduce((n, st) => n + st.ok, 0))
+    const page = JSON.parse(await readFile(join(dir, summary.outputs.raw!, raw[0]!), 'utf8'))
+    expect(page.Events[0]).toHaveProperty('CloudTrailEvent')
+    expect(typeof page.Events[0].EventTime).toBe('number')
+    const verified = await verifyCase(dir)
+    expect(verified.problems).toEqual([])
+  })
+
+  it('loses no page to 5xx and dropped connections (retried with the same token)', async () => {
+    const s = await standIn({ faults: { serverErrorRate: 0.25, dropRate: 0.15, seed: 9 } })
+    const { ctx, dir } = await timelineContext('http://127.0.0.1:9', 'eu-west-1')
+    const { summary } = await collectTimeline(ctx, { function: 'orders-api', roles: [`arn:aws:iam::${corpus.account}:role/orders-api-role`], sources: ['api'], since: '3d' })
+    expect(summary.gaps).toEqual([])
+    const stats = [...s.stats.values()]
+    expect(stats.reduce((n, st) => n + st.serverErrors + st.dropped, 0)).toBeGreaterThan(5)
+    for (const st of stats) for (const pages of st.pagesByQuery.values()) expect(pages).toEqual(pages.map((_, i) => i))
+    const ids = new Set((await readFile(join(dir, 'timeline', 'events.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).id))
+    expect([...corpus.related.keys()].filter((id) => !ids.has(id))).toEqual([caseVariant])
+  })
+
+  it('records a denied region as a gap, keeps the other region, and notes a region that is not enabled', async () => {
+    await standIn({ deniedRegions: ['us-east-1'], disabledRegions: ['ap-south-2'] })
+    const { ctx, dir } = await timelineContext('http://127.0.0.1:9', 'eu-west-1')
+    const { summary } = await collectTimeline(ctx, {
+      function: 'orders-api',
+      roles: ['orders-api-role'],
+      sources: ['api'],
+      since: '3d',
+      regions: 'eu-west-1,us-east-1,ap-south-2',
+    })
+    expect(summary.gaps.length).toBeGreaterThan(0)
+    expect(summary.gaps.every((g) => g.call === 'cloudtrail:LookupEvents' && g.what.includes('us-east-1') && g.reason.startsWith('denied'))).toBe(true)
+    expect(summary.notes.some((n) => n.startsWith('ap-south-2: not enabled'))).toBe(true)
+    const events = (await readFile(join(dir, 'timeline', 'events.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as TimelineEvent)
+    expect(events.some((e) => e.region === 'eu-west-1')).toBe(true)
+  })
+})
