@@ -8,8 +8,8 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     pool: 'forks',
     maxWorkers: workers,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    testTimeout: 180_000,
+    hookTimeout: 120_000,
     env: {
       // Tests never reach real AWS: fixed dummy credentials and the loopback-only guard.
       FIR_EMULATOR_ONLY: '1',

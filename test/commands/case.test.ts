@@ -57,8 +57,8 @@ describe('fir case (built CLI)', () => {
 
   it('rejects bad input with exit 2 and changes nothing', async () => {
     const cwd = await tempDir()
-    for (const id of ['a/b', '..', 'x\u001b[31m', '']) {
-      const r = await runFir(['case', 'init', id, '--json'], { cwd })
+    const bad = await Promise.all(['a/b', '..', 'x\u001b[31m', ''].map((id) => runFir(['case', 'init', id, '--json'], { cwd })))
+    for (const r of bad) {
       expect(r.code).toBe(2)
       expect(r.json.status).toBe(2)
       expect(r.stdout).not.toContain('\u001b')
@@ -88,8 +88,7 @@ describe('fir case (built CLI)', () => {
 
   it('asks how to choose when ./cases holds several cases', async () => {
     const cwd = await tempDir()
-    await runFir(['case', 'init', 'A'], { cwd })
-    await runFir(['case', 'init', 'B'], { cwd })
+    await Promise.all([runFir(['case', 'init', 'A'], { cwd }), runFir(['case', 'init', 'B'], { cwd })])
     const r = await runFir(['case', 'show', '--json'], { cwd })
     expect(r.code).toBe(2)
     expect(r.json.error.actions.join(' ')).toContain('--case')
