@@ -171,8 +171,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       gaps,
       firVersion: options.firVersion,
       interactive: false,
-      // A drill runs against the emulator only: its changes are confirmed (or decided by the team).
-      yes: true,
+      // A drill runs against the emulator only: its changes are confirmed, or, interactive,
+      // asked as the team's decisions.
+      yes: !options.interactive,
       dryRun: false,
       confirm: async () => true,
     }
