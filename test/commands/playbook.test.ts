@@ -1,0 +1,231 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { AwsClients } from '../../src/aws/clients.js'
+import { loadScenario } from '../../src/core/tabletop/scenario.js'
+import { seedScenario } from '../../src/core/tabletop/seed.js'
+import { REPO_ROOT, runFir, tempDir } from '../support/cli.js'
+import { useMoto } from '../support/emulator.js'
+import { resetMoto } from '../support/moto.js'
+
+const moto = useMoto()
+const SHIPPED = [
+  'lambda-compromise',
+  'leaked-access-key-in-function',
+  'public-function-exposure',
+  'malicious-layer',
+]
+
+/** An "AWS endpoint" that records every request it gets: it must get none. */
+let recorder: Server
+const recorded: string[] = []
+let recorderUrl = ''
+beforeAll(async () => {
+  recorder = createServer((req, res) => {
+    recorded.push(`${req.method} ${req.url}`)
+    res.writeHead(500).end()
+  })
+  await new Promise<void>((r) => recorder.listen(0, '127.0.0.1', r))
+  recorderUrl = `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`
+})
+afterAll(() => new Promise<void>((r) => recorder.close(() => r())))
+
+const MISSPELT = `name: typo
+description: the action on line 10 is misspelt
+inputs:
+  function: { required: true }
+steps:
+  - id: seal
+    action: snapshot.function
+    with: { function: "{{ inputs.function }}" }
+  - id: hold
+    actoin: containment.contain
+`.replace(
+  '  - id: hold\n    actoin: containment.contain\n',
+  '  - id: hold\n    action: containment.contian\n    with: { function: "{{ inputs.function }}" }\n',
+)
+
+async function newCase(cwd: string, id = 'C1'): Promise<string> {
+  const r = await runFir(['case', 'init', id], { cwd })
+  expect(r.code).toBe(0)
+  return join(cwd, 'cases', id)
+}
+
+describe('fir playbook (built CLI)', () => {
+  it('lists, shows and validates every shipped playbook', async () => {
+    const list = await runFir(['playbook', 'list', '--json'])
+    expect(list.code).toBe(0)
+    expect(
+      list.json.result.playbooks.map((p: { name: string; valid: boolean }) => `${p.name}:${p.valid}`).sort(),
+    ).toEqual(SHIPPED.map((n) => `${n}:true`).sort())
+    for (const name of SHIPPED) {
+      const v = await runFir(['playbook', 'validate', join(REPO_ROOT, 'playbooks', `${name}.yaml`)])
+      expect(v.code, v.stderr).toBe(0)
+      expect(v.stdout).toContain(`playbook ${name} is valid`)
+    }
+    const show = await runFir(['playbook', 'show', 'lambda-compromise'])
+    expect(show.code).toBe(0)
+    expect(show.stdout).toMatch(/1\. seal: snapshot\.function/)
+    expect(show.stdout).toMatch(/2\. hold: containment\.contain {2}\[confirm\]/)
+    expect(show.stdout).toContain('IAM permissions')
+    expect(show.stdout).toContain('lambda:PutFunctionConcurrency')
+  })
+
+  it('a misspelt action on line 10 fails validation with that line and column (exit 2), before any AWS call', async () => {
+    const cwd = await tempDir()
+    const file = join(cwd, 'typo.yaml')
+    await writeFile(file, MISSPELT)
+    expect(MISSPELT.split('\n')[9]).toBe('    action: containment.contian')
+    const v = await runFir(['playbook', 'validate', file])
+    expect(v.code).toBe(2)
+    expect(v.stderr).toContain(
+      `${file}:10:13: unknown action "containment.contian" (did you mean "containment.contain"?)`,
+    )
+    const dir = await newCase(cwd)
+    const journalBefore = await readFile(join(dir, 'journal.jsonl'), 'utf8')
+    const r = await runFir(
+      ['playbook', 'run', file, '--case', dir, '--input', 'function=x', '--yes', '--json'],
+      {
+        cwd,
+        endpoint: recorderUrl,
+      },
+    )
+    expect(r.code).toBe(2)
+    expect(r.json.status).toBe(2)
+    expect(r.json.error.code).toBe('playbook-invalid')
+    expect(r.json.result.problems).toEqual([expect.objectContaining({ file, line: 10, col: 13 })])
+    expect(recorded).toEqual([])
+    expect(await readFile(join(dir, 'journal.jsonl'), 'utf8')).toBe(journalBefore)
+  })
+
+  it('--dry-run prints the whole plan, changes nothing, journals nothing, calls nothing', async () => {
+    const cwd = await tempDir()
+    const dir = await newCase(cwd)
+    const journalBefore = await readFile(join(dir, 'journal.jsonl'), 'utf8')
+    const r = await runFir(
+      [
+        'playbook',
+        'run',
+        'lambda-compromise',
+        '--case',
+        dir,
+        '--input',
+        'function=payments',
+        '--input',
+        'since=3d',
+        '--dry-run',
+      ],
+      { cwd, endpoint: recorderUrl },
+    )
+    expect(r.code, r.stderr).toBe(0)
+    for (const s of [
+      'seal',
+      'hold',
+      'revoke',
+      'recycle',
+      'rotate-keys',
+      'timeline',
+      'rotate-secrets',
+      'created-keys',
+      'report',
+    ])
+      expect(r.stdout).toMatch(new RegExp(`^\\d\\. ${s}: `, 'm'))
+    expect(r.stdout).toContain('function: payments')
+    expect(r.stdout).toContain('since: 3d')
+    expect(r.stdout).toContain('role: ‹steps.seal.outputs.roleName›')
+    expect(r.stdout).toMatch(/hold: containment\.contain .*changes AWS, asks for confirmation/)
+    expect(recorded).toEqual([])
+    expect(await readFile(join(dir, 'journal.jsonl'), 'utf8')).toBe(journalBefore)
+    const j = await runFir(
+      [
+        'playbook',
+        'run',
+        'lambda-compromise',
+        '--case',
+        dir,
+        '--input',
+        'function=payments',
+        '--dry-run',
+        '--json',
+      ],
+      {
+        cwd,
+        endpoint: recorderUrl,
+      },
+    )
+    expect(j.json.result.plan[2]).toMatchObject({
+      id: 'revoke',
+      with: { role: '‹steps.seal.outputs.roleName›' },
+      condition: { value: 'unresolved' },
+    })
+    const bad = await runFir(
+      ['playbook', 'run', 'lambda-compromise', '--case', dir, '--input', 'fuction=x', '--dry-run'],
+      { cwd },
+    )
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('unknown input "fuction"')
+  })
+
+  it('stops before the first change without --yes on a non-terminal (exit 5); resume --yes finishes without repeating a step', async () => {
+    await resetMoto(moto.endpoint())
+    const aws = await AwsClients.create({
+      endpoint: moto.endpoint(),
+      region: 'us-east-1',
+      emulatorOnly: true,
+    })
+    const seed = await seedScenario(aws, (await loadScenario('public-url-backdoor')).scenario, {
+      now: new Date(),
+    })
+    const cwd = await tempDir()
+    const dir = await newCase(cwd)
+    const args = [
+      '--case',
+      dir,
+      '--input',
+      'function=orders-admin-export',
+      '--input',
+      `source=${seed.trailSource}`,
+    ]
+    const r = await runFir(['playbook', 'run', 'public-function-exposure', ...args, '--json'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(r.code, r.stderr).toBe(5)
+    expect(r.json.error.code).toBe('refused')
+    expect(r.json.error.actions.join(' ')).toContain(`fir playbook resume --case ${dir} --yes`)
+    const resumed = await runFir(['playbook', 'resume', '--case', dir, '--yes', '--json'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(resumed.code, resumed.stderr).toBeLessThanOrEqual(4)
+    expect(resumed.json.result.resumed).toBe(true)
+    expect(
+      resumed.json.result.steps.map(
+        (s: { id: string; outcome: string; fromEarlierAttempt?: boolean }) =>
+          `${s.id}:${s.outcome}${s.fromEarlierAttempt ? ':earlier' : ''}`,
+      ),
+    ).toEqual([
+      'seal:applied:earlier',
+      'close:applied',
+      'revoke:applied',
+      'timeline:applied',
+      'report:applied',
+    ])
+    const journal = (await readFile(join(dir, 'journal.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    const finals = journal
+      .filter((e) => e.action === 'playbook.step' && e.outcome !== 'started')
+      .map((e) => e.params.step)
+    expect(finals).toEqual(['seal', 'close', 'revoke', 'timeline', 'report'])
+    const again = await runFir(['playbook', 'resume', '--case', dir, '--yes'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(again.code).toBe(2)
+    expect(again.stderr).toContain('no unfinished playbook run')
+  })
+})
