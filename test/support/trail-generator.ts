@@ -892,13 +892,14 @@ export interface TrailFile {
  */
 export function packTrailFiles(
   records: CloudTrailRecord[],
-  options: { account: string; seed?: number; maxPerFile?: number; orgId?: string },
+  options: { account: string; seed?: number; maxPerFile?: number; orgId?: string; windowMs?: number },
 ): TrailFile[] {
   const rng = new Rng((options.seed ?? 7) ^ 0x1234567)
   const groups = new Map<string, CloudTrailRecord[]>()
+  const windowMs = options.windowMs ?? 300_000
   for (const r of records) {
     const t = Date.parse(r.eventTime)
-    const bucket = Math.floor(t / 300_000) * 300_000
+    const bucket = Math.floor(t / windowMs) * windowMs
     const key = `${r.awsRegion}|${bucket}`
     let g = groups.get(key)
     if (!g) groups.set(key, (g = []))
@@ -914,7 +915,7 @@ export function packTrailFiles(
     }
     for (let off = 0; off < list.length; off += max) {
       const chunk = list.slice(off, off + max)
-      const delivered = new Date(Number(bucketText) + 300_000 + 60_000 * (1 + rng.int(12)))
+      const delivered = new Date(Number(bucketText) + windowMs + 60_000 * (1 + rng.int(12)))
       const text = JSON.stringify({ Records: chunk })
       files.push({
         key: trailKey(options.account, region, delivered, rng.alnum(16), options.orgId),

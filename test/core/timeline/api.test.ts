@@ -23,7 +23,8 @@ const corpus = generateCorpus({
   related: 160,
   regions: ['eu-west-1', 'us-east-1'],
 })
-const caseVariant = corpus.records.find((r) => r.requestParameters?.roleName === 'ORDERS-API-ROLE')!.eventID as string
+const caseVariant = corpus.records.find((r) => r.requestParameters?.roleName === 'ORDERS-API-ROLE')!
+  .eventID as string
 const servers: LookupEventsServer[] = []
 const savedRate = process.env.FIR_LOOKUP_RATE
 
@@ -49,14 +50,22 @@ async function standIn(options: Parameters<typeof startLookupEvents>[1] = {}) {
 }
 
 function client(endpoint: string, region: string) {
-  return new CloudTrailClient({ endpoint, region, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 })
+  return new CloudTrailClient({
+    endpoint,
+    region,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    maxAttempts: 1,
+  })
 }
 
 async function errorOf(p: Promise<unknown>): Promise<{ name: string; status?: number }> {
   try {
     await p
   } catch (err) {
-    return { name: (err as Error).name, status: (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode }
+    return {
+      name: (err as Error).name,
+      status: (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode,
+    }
   }
   throw new Error('expected a failure')
 }
@@ -73,16 +82,18 @@ describe('the LookupEvents stand-in follows AWS rules over the real SDK', () => 
       name: 'InvalidLookupAttributesException',
       status: 400,
     })
-    expect((await errorOf(eu.send(new LookupEventsCommand({ MaxResults: 51 })))).name).toBe('InvalidMaxResultsException')
+    expect((await errorOf(eu.send(new LookupEventsCommand({ MaxResults: 51 })))).name).toBe(
+      'InvalidMaxResultsException',
+    )
     const first = await eu.send(new LookupEventsCommand({}))
     expect(first.Events?.length).toBe(50)
     const times = first.Events!.map((e) => e.EventTime!.getTime())
     expect([...times].sort((a, b) => b - a)).toEqual(times)
     expect(first.Events!.every((e) => JSON.parse(e.CloudTrailEvent!).awsRegion === 'eu-west-1')).toBe(true)
     const other = { LookupAttributes: [{ AttributeKey: 'EventName' as const, AttributeValue: 'Invoke' }] }
-    expect((await errorOf(eu.send(new LookupEventsCommand({ ...other, NextToken: first.NextToken })))).name).toBe(
-      'InvalidNextTokenException',
-    )
+    expect(
+      (await errorOf(eu.send(new LookupEventsCommand({ ...other, NextToken: first.NextToken })))).name,
+    ).toBe('InvalidNextTokenException')
     const second = await eu.send(new LookupEventsCommand({ NextToken: first.NextToken }))
     expect(second.Events![0]!.EventTime!.getTime()).toBeLessThanOrEqual(times.at(-1)!)
     const us = await client(s.endpoint, 'us-east-1').send(new LookupEventsCommand({ MaxResults: 5 }))
@@ -95,8 +106,12 @@ describe('the LookupEvents stand-in follows AWS rules over the real SDK', () => 
     const s = await startLookupEvents(corpus.records)
     servers.push(s)
     const c = client(s.endpoint, 'eu-west-1')
-    const results = await Promise.allSettled(Array.from({ length: 6 }, () => c.send(new LookupEventsCommand({ MaxResults: 1 }))))
-    const throttled = results.filter((r) => r.status === 'rejected' && (r.reason as Error).name === 'ThrottlingException')
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, () => c.send(new LookupEventsCommand({ MaxResults: 1 }))),
+    )
+    const throttled = results.filter(
+      (r) => r.status === 'rejected' && (r.reason as Error).name === 'ThrottlingException',
+    )
     expect(results.filter((r) => r.status === 'fulfilled').length).toBe(2)
     expect(throttled.length).toBe(4)
     expect(s.regionStats('eu-west-1').throttled).toBe(4)
@@ -124,7 +139,9 @@ describe('fir timeline --source api', () => {
       'us-east-1 ResourceName=arn:aws:iam::111122223333:role/orders-api-role',
       'us-east-1 ResourceName=orders-api-role',
     ])
-    expect(planQueries(null, ['eu-west-1'], 'eu-west-1')).toEqual([{ region: 'eu-west-1', why: expect.any(String) }])
+    expect(planQueries(null, ['eu-west-1'], 'eu-west-1')).toEqual([
+      { region: 'eu-west-1', why: expect.any(String) },
+    ])
   })
 
   it('paces under its rate, gives back the slot of a failed request, slows down on throttles', async () => {
@@ -163,7 +180,10 @@ describe('fir timeline --source api', () => {
       since: '3d',
     })
     expect(summary.gaps).toEqual([])
-    const events = (await readFile(join(dir, 'timeline', 'events.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as TimelineEvent)
+    const events = (await readFile(join(dir, 'timeline', 'events.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as TimelineEvent)
     const ids = new Set(events.map((e) => e.id))
     // Everything related is found (the stand-in serves what it is given, data events included),
     // except an IAM call that spells the role name in other letters' case: LookupEvents matches
@@ -187,12 +207,23 @@ describe('fir timeline --source api', () => {
   it('loses no page to 5xx and dropped connections (retried with the same token)', async () => {
     const s = await standIn({ faults: { serverErrorRate: 0.25, dropRate: 0.15, seed: 9 } })
     const { ctx, dir } = await timelineContext('http://127.0.0.1:9', 'eu-west-1')
-    const { summary } = await collectTimeline(ctx, { function: 'orders-api', roles: [`arn:aws:iam::${corpus.account}:role/orders-api-role`], sources: ['api'], since: '3d' })
+    const { summary } = await collectTimeline(ctx, {
+      function: 'orders-api',
+      roles: [`arn:aws:iam::${corpus.account}:role/orders-api-role`],
+      sources: ['api'],
+      since: '3d',
+    })
     expect(summary.gaps).toEqual([])
     const stats = [...s.stats.values()]
     expect(stats.reduce((n, st) => n + st.serverErrors + st.dropped, 0)).toBeGreaterThan(5)
-    for (const st of stats) for (const pages of st.pagesByQuery.values()) expect(pages).toEqual(pages.map((_, i) => i))
-    const ids = new Set((await readFile(join(dir, 'timeline', 'events.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).id))
+    for (const st of stats)
+      for (const pages of st.pagesByQuery.values()) expect(pages).toEqual(pages.map((_, i) => i))
+    const ids = new Set(
+      (await readFile(join(dir, 'timeline', 'events.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).id),
+    )
     expect([...corpus.related.keys()].filter((id) => !ids.has(id))).toEqual([caseVariant])
   })
 
@@ -207,9 +238,19 @@ describe('fir timeline --source api', () => {
       regions: 'eu-west-1,us-east-1,ap-south-2',
     })
     expect(summary.gaps.length).toBeGreaterThan(0)
-    expect(summary.gaps.every((g) => g.call === 'cloudtrail:LookupEvents' && g.what.includes('us-east-1') && g.reason.startsWith('denied'))).toBe(true)
+    expect(
+      summary.gaps.every(
+        (g) =>
+          g.call === 'cloudtrail:LookupEvents' &&
+          g.what.includes('us-east-1') &&
+          g.reason.startsWith('denied'),
+      ),
+    ).toBe(true)
     expect(summary.notes.some((n) => n.startsWith('ap-south-2: not enabled'))).toBe(true)
-    const events = (await readFile(join(dir, 'timeline', 'events.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as TimelineEvent)
+    const events = (await readFile(join(dir, 'timeline', 'events.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as TimelineEvent)
     expect(events.some((e) => e.region === 'eu-west-1')).toBe(true)
   })
 })

@@ -27,9 +27,13 @@ export function sessionEvents(n: number, region: string, seed: number): Record<s
       arn: `arn:aws:sts::${account}:assumed-role/${role}/orders-api`,
       accountId: account,
       accessKeyId: 'ASIAEXAMPLEKEY000001',
-      sessionContext: { sessionIssuer: { type: 'Role', arn: `arn:aws:iam::${account}:role/${role}`, userName: role } },
+      sessionContext: {
+        sessionIssuer: { type: 'Role', arn: `arn:aws:iam::${account}:role/${role}`, userName: role },
+      },
     },
-    eventTime: new Date(now - 86_400_000 + i * 17_000 + rng.int(1000)).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    eventTime: new Date(now - 86_400_000 + i * 17_000 + rng.int(1000))
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z'),
     eventSource: 'dynamodb.amazonaws.com',
     eventName: rng.pick(['DescribeTable', 'ListTables', 'DescribeTimeToLive']),
     awsRegion: region,

@@ -1,0 +1,274 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { runFir, tempDir } from '../support/cli.js'
+import { useMoto } from '../support/emulator.js'
+import { startLookupEvents } from '../support/lookup-events-server.js'
+import { generateCorpus, packTrailFiles, writeTrailFiles } from '../support/trail-generator.js'
+
+const moto = useMoto()
+const target = { functionName: 'orders-api', roleName: 'orders-api-role', region: 'eu-west-1' }
+const start = new Date('2025-03-01T00:00:00Z')
+const end = new Date('2025-03-02T00:00:00Z')
+const corpus = generateCorpus({ seed: 31, records: 6000, start, end, target, related: 120 })
+// A hostile record: terminal escapes and formula starts in attacker-controlled fields.
+corpus.records.push({
+  ...corpus.records.find((r) => r.eventName === 'UpdateFunctionCode20150331v2')!,
+  eventID: 'hostile-1',
+  userAgent: '\u001b[2J\u001b[31mPWNED=cmd|calc',
+  userIdentity: {
+    type: 'IAMUser',
+    arn: `arn:aws:iam::${corpus.account}:user/\u001b]0;evil\u0007x`,
+    userName: 'x',
+  },
+})
+corpus.related.set('hostile-1', 'resource')
+const files = packTrailFiles(corpus.records, { account: corpus.account, maxPerFile: 30 })
+let cwd = ''
+let trail = ''
+const window = ['--since', '2025-03-01T00:00:00Z', '--until', '2025-03-02T00:00:00Z']
+
+beforeAll(async () => {
+  cwd = await tempDir()
+  trail = join(cwd, 'trail')
+  await writeTrailFiles(trail, files)
+  expect((await runFir(['case', 'init', 'TL'], { cwd })).code).toBe(0)
+})
+
+const ids = async (file: string) =>
+  new Set(
+    (await readFile(file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).id),
+  )
+
+describe('fir timeline (built CLI)', () => {
+  it('builds a function-scoped timeline from a trail folder with worker threads; human output is escaped', async () => {
+    const r = await runFir(
+      [
+        'timeline',
+        'orders-api',
+        '--case',
+        'cases/TL',
+        '--source',
+        trail,
+        '--role',
+        'orders-api-role',
+        ...window,
+      ],
+      { cwd, endpoint: moto.endpoint() },
+    )
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toContain('Timeline of orders-api')
+    expect(r.stdout).toMatch(/findings\s+\d+ \(.*high/)
+    expect(r.stdout).not.toContain('\u001b')
+    expect(r.stdout).not.toContain('\u0007')
+    expect(r.stdout).toContain('user/\\e]0;evil\\x07x')
+    const got = await ids(join(cwd, 'cases/TL/timeline/events.jsonl'))
+    expect(got).toEqual(new Set(corpus.related.keys()))
+    const json = await runFir(
+      [
+        'timeline',
+        'orders-api',
+        '--case',
+        'cases/TL',
+        '--source',
+        trail,
+        '--role',
+        'orders-api-role',
+        ...window,
+        '--json',
+      ],
+      { cwd, endpoint: moto.endpoint() },
+    )
+    expect(json.code).toBe(0)
+    expect(json.json.status).toBe(0)
+    const s = json.json.result
+    expect(s.throughput.threads).toBeGreaterThanOrEqual(1)
+    expect(s.files.total).toBe(files.length)
+    expect(s.files.prefiltered).toBeGreaterThan(files.length / 2)
+    expect(s.events.stored).toBe(corpus.related.size)
+    expect(s.function).toMatchObject({ name: 'orders-api', roleSource: 'flag' })
+    // re-runs replace the files atomically and the case still verifies
+    expect(
+      (await runFir(['case', 'verify', '--case', 'cases/TL'], { cwd, endpoint: moto.endpoint() })).code,
+    ).toBe(0)
+  })
+
+  it('runs an account-wide hunt through the workers with the rule pack', async () => {
+    const r = await runFir(['timeline', '--case', 'cases/TL', '--source', trail, ...window, '--json'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.json.result.events.stored).toBe(corpus.records.length)
+    expect(r.json.result.findings.total).toBeGreaterThan(0)
+    expect(r.json.result.function).toBeNull()
+  })
+
+  it('exports to a file (csv) or streams to stdout (timesketch) with the summary on stderr', async () => {
+    const base = [
+      'timeline',
+      'orders-api',
+      '--case',
+      'cases/TL',
+      '--source',
+      trail,
+      '--role',
+      'orders-api-role',
+      ...window,
+    ]
+    const csv = await runFir([...base, '--format', 'csv', '--out', join(cwd, 'out.csv')], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(csv.code).toBe(0)
+    const text = await readFile(join(cwd, 'out.csv'), 'utf8')
+    expect(text.split('\r\n')[0]).toMatch(/^"time","id","name"/)
+    expect(text.split('\r\n').length - 2).toBe(corpus.related.size)
+    expect(text).not.toMatch(/(^|,)"[=+@-]/m)
+    const ts = await runFir([...base, '--format', 'timesketch'], { cwd, endpoint: moto.endpoint() })
+    expect(ts.code).toBe(0)
+    const lines = ts.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(lines.length).toBe(corpus.related.size)
+    expect(lines[0]).toHaveProperty('message')
+    expect(lines[0]).toHaveProperty('datetime')
+    expect(lines[0].timestamp_desc).toBe('Event Time')
+    expect(ts.stderr).toContain('Timeline of orders-api')
+  })
+
+  it('reads a trail bucket (moto S3), listing only the window’s days and files', async () => {
+    // A smaller bucket: two days, two regions, hourly files (uploading is the slow part).
+    const corpus = generateCorpus({
+      seed: 33,
+      records: 1500,
+      start,
+      end: new Date('2025-03-03T00:00:00Z'),
+      target,
+      related: 60,
+      regions: ['eu-west-1', 'us-east-1'],
+    })
+    const files = packTrailFiles(corpus.records, {
+      account: corpus.account,
+      windowMs: 3_600_000,
+      maxPerFile: 100,
+      orgId: 'o-abcdefghij',
+    })
+    const s3 = new S3Client({
+      endpoint: moto.endpoint(),
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    })
+    await s3.send(new CreateBucketCommand({ Bucket: 'org-trail' }))
+    await Promise.all(
+      files.map((f) =>
+        s3.send(new PutObjectCommand({ Bucket: 'org-trail', Key: `logs/${f.key}`, Body: f.body })),
+      ),
+    )
+    const r = await runFir(
+      [
+        'timeline',
+        'orders-api',
+        '--case',
+        'cases/TL',
+        '--source',
+        's3://org-trail/logs',
+        '--role',
+        'orders-api-role',
+        '--since',
+        '2025-03-01T06:00:00Z',
+        '--until',
+        '2025-03-01T12:00:00Z',
+        '--json',
+      ],
+      { cwd, endpoint: moto.endpoint() },
+    )
+    expect(r.code, r.stderr).toBe(0)
+    const s = r.json.result
+    const src = s.sources.find((x: { kind: string }) => x.kind === 's3')
+    expect(src.outsideWindow).toBeGreaterThan(0)
+    // only the first day was listed (and the files of its hours fetched)
+    expect(src.listed).toBeLessThan(files.length * 0.6)
+    expect(src.files).toBeLessThan(files.length / 3)
+    const want = corpus.records
+      .filter((x) => corpus.related.has(x.eventID))
+      .filter((x) => x.eventTime >= '2025-03-01T06:00:00Z' && x.eventTime <= '2025-03-01T12:00:00Z')
+      .map((x) => x.eventID)
+    expect(await ids(join(cwd, 'cases/TL/timeline/events.jsonl'))).toEqual(new Set(want))
+    expect(s.events.stored).toBe(want.length)
+    expect(
+      JSON.parse(
+        await readFile(join(cwd, 'cases/TL/timeline/events.jsonl'), 'utf8').then((t) => t.split('\n')[0]!),
+      ).origin,
+    ).toBe('s3')
+  })
+
+  it('exits 4 with the gaps when a LookupEvents region is denied, and keeps what it got', async () => {
+    const now = Date.now()
+    const recent = generateCorpus({
+      seed: 32,
+      records: 300,
+      start: new Date(now - 86_400_000),
+      end: new Date(now - 60_000),
+      target,
+      related: 40,
+      regions: ['eu-west-1', 'us-east-1'],
+    })
+    const server = await startLookupEvents(recent.records, {
+      rate: 50,
+      burst: 50,
+      deniedRegions: ['us-east-1'],
+    })
+    try {
+      const r = await runFir(
+        [
+          'timeline',
+          'orders-api',
+          '--case',
+          'cases/TL',
+          '--source',
+          'api',
+          '--role',
+          'orders-api-role',
+          '--region',
+          'eu-west-1',
+          '--since',
+          '2d',
+          '--json',
+        ],
+        {
+          cwd,
+          endpoint: moto.endpoint(),
+          env: { AWS_ENDPOINT_URL_CLOUDTRAIL: server.endpoint, FIR_LOOKUP_RATE: '40' },
+        },
+      )
+      expect(r.code, r.stderr).toBe(4)
+      expect(r.json.status).toBe(4)
+      expect(r.json.gaps.length).toBeGreaterThan(0)
+      expect(r.json.gaps[0]).toMatchObject({ call: 'cloudtrail:LookupEvents' })
+      expect(r.json.result.events.stored).toBeGreaterThan(0)
+      expect(r.json.result.outputs.raw).toMatch(/^timeline\/raw\//)
+    } finally {
+      await server.stop()
+    }
+  })
+
+  it('refuses bad usage with exit 2', async () => {
+    const cases: string[][] = [
+      ['timeline', '--case', 'cases/TL', '--source', join(cwd, 'nope')],
+      ['timeline', '--case', 'cases/TL', '--source', trail, '--out', 'x.csv'],
+      ['timeline', 'not a function!', '--case', 'cases/TL', '--source', trail, '--since', 'last week'],
+    ]
+    for (const args of cases) {
+      const r = await runFir([...args, '--json'], { cwd, endpoint: moto.endpoint() })
+      expect(r.code, args.join(' ')).toBe(2)
+      expect(r.json.error.message).toMatch(/^unable to /)
+    }
+  })
+})
