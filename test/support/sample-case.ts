@@ -8,6 +8,16 @@ import { recordArtifact } from '../../src/core/case/evidence-store.js'
 import type { Actor } from '../../src/core/case/journal.js'
 import { writeFileAtomic } from '../../src/core/common/fs-safe.js'
 import { redactValue } from '../../src/core/common/redact.js'
+import type { EventSourcesState } from '../../src/core/containment/event-sources.js'
+import type { PermissionsState } from '../../src/core/containment/permissions.js'
+import type { RecycleState } from '../../src/core/containment/recycle.js'
+import type { ThrottleState } from '../../src/core/containment/throttle.js'
+import type { UrlState } from '../../src/core/containment/url.js'
+import type { RevokeState } from '../../src/core/credentials/revoke-policy.js'
+import type { RotateKeyState } from '../../src/core/credentials/rotate-key.js'
+import type { Finding as SnapshotFinding, SnapshotSummary } from '../../src/core/snapshot/types.js'
+import type { TimelineFindingEntry, TimelineSummary } from '../../src/core/timeline/collect.js'
+import type { EventFinding, TimelineEvent } from '../../src/core/timeline/types.js'
 
 /**
  * Writes a realistic case folder through the real case APIs (CaseHandle, Journal, EvidenceSet,
@@ -62,7 +72,7 @@ export const HOSTILE = {
   link: '"><a href="https://attacker.example/steal">x</a>',
 }
 
-const NOISY_FINDINGS = [
+const NOISY_FINDINGS: EventFinding[] = [
   {
     rule: 'fir-secret-read-burst',
     title: 'Burst of secret reads by the execution role',
@@ -118,7 +128,7 @@ interface EventSpec {
   request?: Record<string, unknown> | null
   response?: Record<string, unknown> | null
   error?: { code: string; message: string } | null
-  findings?: { rule: string; title: string; level: string; tags: string[] }[]
+  findings?: EventFinding[]
   fir?: boolean
   requestId?: string
 }
@@ -170,7 +180,7 @@ function normalised(spec: EventSpec, r: () => number): { line: string; id: strin
     recipientAccountId: ACCOUNT,
     eventCategory: 'Management',
   }
-  const event = {
+  const event: TimelineEvent = {
     id,
     time,
     name: spec.name,
@@ -180,9 +190,9 @@ function normalised(spec: EventSpec, r: () => number): { line: string; id: strin
     account: ACCOUNT,
     actor: {
       type: spec.who.type,
-      arn: spec.who.arn,
+      arn: spec.who.arn || null,
       sessionName: spec.who.sessionName ?? null,
-      accessKeyId: spec.who.accessKeyId,
+      accessKeyId: spec.who.accessKeyId || null,
       invokedBy: spec.who.invokedBy ?? null,
       issuer: spec.who.issuer ?? null,
     },
@@ -196,7 +206,7 @@ function normalised(spec: EventSpec, r: () => number): { line: string; id: strin
     origin: spec.ms % 3 === 0 ? 's3' : 'api',
     fir: spec.fir ?? false,
     findings: spec.findings ?? [],
-    raw,
+    raw: raw as Record<string, unknown>,
   }
   return { line: JSON.stringify(event), id, time }
 }
@@ -384,23 +394,30 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
         { call: 'sts:GetCallerIdentity', requestId: uuid(r) },
       )
 
-      const findings = [
+      const legacyAdmin = inline.Statement[1]!
+      const secretsStatement = inline.Statement[2]!
+      const codeHex = codeSha.toString('hex')
+      const findings: SnapshotFinding[] = [
         {
           id: 'F-001',
           kind: 'public-url',
           level: 'critical',
           title: 'Function URL with AuthType NONE',
           target: fnArn,
-          detail: { url, authType: 'NONE', qualifier: '$LATEST' },
+          detail: { url, authType: 'NONE', qualifiers: ['$LATEST'] },
           evidence: [`functions/${fn}/get-function-url-config.$LATEST.json`],
         },
         {
           id: 'F-002',
-          kind: 'public-policy',
+          kind: 'public-statement',
           level: 'high',
           title: 'Resource policy allows invocation by everyone',
           target: fnArn,
-          detail: { sid: 'FunctionURLAllowPublicAccess', principal: '*', action: 'lambda:InvokeFunctionUrl' },
+          detail: {
+            sid: 'FunctionURLAllowPublicAccess',
+            principal: '*',
+            actions: ['lambda:InvokeFunctionUrl'],
+          },
           evidence: [`functions/${fn}/get-policy.$LATEST.json`],
         },
         {
@@ -420,9 +437,8 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
           target: roleArn,
           detail: {
             actions: ['iam:PassRole', 'sts:AssumeRole', 's3:*'],
-            resource: '*',
-            policy: 'orders-inline',
-            statement: 'LegacyAdmin',
+            policy: 'inline:orders-inline',
+            statement: legacyAdmin,
           },
           evidence: [`roles/${roleName}/get-role-policy.orders-inline.json`],
         },
@@ -437,67 +453,137 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
         },
         {
           id: 'F-006',
-          kind: 'no-data-events',
+          kind: 'trail-coverage',
           level: 'low',
           title: 'No trail records Lambda data events (Invoke)',
           target: `arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/org-trail`,
-          detail: { region: REGION, trails: 1 },
+          detail: { region: REGION, trails: ['org-trail'] },
           evidence: [`context/trail-coverage.${REGION}.json`],
         },
       ]
-      await set.writeBytes('findings.json', `${JSON.stringify(findings, null, 2)}\n`, {
-        call: 'fir:snapshot-findings',
+      // As the snapshot writes it (EvidenceSet.writeJson turns the array into {"0": …}).
+      await set.writeJson('findings.json', findings as unknown as Record<string, unknown>, {
+        call: 'fir:findings',
+        target: set.name,
       })
-      const summary = {
+      const layerArn = `arn:aws:lambda:${REGION}:${ACCOUNT}:layer:shared-utils:3`
+      const summary: SnapshotSummary = {
         takenBy: { arn: RESPONDER_ARN, account: ACCOUNT },
         takenAt: now.toISOString(),
         region: REGION,
+        firVersion: '0.1.0',
+        set: set.name,
         functions: [
           {
             name: fn,
             arn: fnArn,
             region: REGION,
             account: ACCOUNT,
+            qualifier: '$LATEST',
             runtime: 'nodejs20.x',
             packageType: 'Zip',
             lastModified,
             codeSha256: codeSha.toString('base64'),
+            code: 'match',
+            codeFile: `functions/${fn}/code/${codeHex}.zip`,
             role: roleArn,
             roleName,
-            versions: ['$LATEST', '1', '2', '3'],
+            description: config.Description,
+            versions: [
+              { version: '1', codeSha256: codeSha.toString('base64'), lastModified, code: 'match' },
+              { version: '2', codeSha256: codeSha.toString('base64'), lastModified, code: 'match' },
+              {
+                version: '3',
+                codeSha256: 'AAAAbm90LXRoZS1zYW1lLWJ5dGVzAAAAAAAAAAAAAAA=',
+                lastModified,
+                code: 'mismatch',
+              },
+            ],
             aliases: [{ name: 'live', version: '3' }],
-            layers: [`arn:aws:lambda:${REGION}:${ACCOUNT}:layer:shared-utils:3`],
-            url,
+            layers: [{ arn: layerArn, codeSize: 20480, code: 'not-downloaded' }],
+            url: { url, authType: 'NONE', qualifiers: ['$LATEST'] },
             exposure: [
-              hostile ? `Function URL AuthType NONE ${HOSTILE.link}` : 'Function URL with AuthType NONE',
-              'Resource policy statement FunctionURLAllowPublicAccess for Principal *',
+              {
+                kind: 'function-url',
+                qualifiers: ['$LATEST'],
+                level: 'critical',
+                summary: hostile
+                  ? `Function URL AuthType NONE ${HOSTILE.link}`
+                  : `Function URL ${url} with AuthType NONE: anyone can invoke it`,
+                url,
+                authType: 'NONE',
+              },
+              {
+                kind: 'resource-policy',
+                qualifiers: ['$LATEST'],
+                level: 'high',
+                summary: 'Resource policy statement FunctionURLAllowPublicAccess allows Principal *',
+                sid: 'FunctionURLAllowPublicAccess',
+                principal: '*',
+                actions: ['lambda:InvokeFunctionUrl'],
+                grants: { invokeFunctionUrl: true, invokeFunction: false },
+              },
             ],
             secrets: [
-              { name: 'DB_PASSWORD', redacted: redactValue(secretValue), kind: 'secret-by-name' },
-              { name: 'STRIPE_KEY', redacted: redactValue(stripe), kind: 'stripe-key' },
+              {
+                name: 'DB_PASSWORD',
+                redacted: redactValue(secretValue),
+                kind: 'secret-by-name',
+                qualifiers: ['$LATEST', '1', '2', '3'],
+              },
+              {
+                name: 'STRIPE_KEY',
+                redacted: redactValue(stripe),
+                kind: 'stripe-key',
+                qualifiers: ['$LATEST'],
+              },
             ],
             accessKeyIds: [keyId],
             riskyPermissions: [
               {
                 action: 'iam:PassRole',
                 resource: '*',
-                policy: 'orders-inline (inline)',
-                statement: 'LegacyAdmin',
+                policy: 'inline:orders-inline',
+                statement: legacyAdmin,
+                level: 'high',
+                conditioned: false,
               },
               {
                 action: 'sts:AssumeRole',
                 resource: '*',
-                policy: 'orders-inline (inline)',
-                statement: 'LegacyAdmin',
+                policy: 'inline:orders-inline',
+                statement: legacyAdmin,
+                level: 'high',
+                conditioned: false,
               },
-              { action: 's3:*', resource: '*', policy: 'orders-inline (inline)', statement: 'LegacyAdmin' },
+              {
+                action: 's3:*',
+                resource: '*',
+                policy: 'inline:orders-inline',
+                statement: legacyAdmin,
+                level: 'medium',
+                conditioned: false,
+              },
               {
                 action: 'secretsmanager:GetSecretValue',
                 resource: '*',
-                policy: 'orders-inline (inline)',
-                statement: 'Secrets',
+                policy: 'inline:orders-inline',
+                statement: secretsStatement,
+                level: 'medium',
+                conditioned: false,
               },
             ],
+            reservedConcurrency: null,
+            eventSourceMappings: [
+              {
+                uuid: 'a1b2c3d4-0000-4000-8000-000000000001',
+                source: `arn:aws:sqs:${REGION}:${ACCOUNT}:orders-queue`,
+                state: 'Enabled',
+              },
+            ],
+            logGroup: { name: `/aws/lambda/${fn}`, events: 1, truncated: false, present: true },
+            trailCoverage: { lambdaDataEvents: 'not-recorded', trails: ['org-trail'] },
+            quarantined: false,
             gaps: [
               {
                 what: `provisioned concurrency of ${fn}`,
@@ -505,15 +591,16 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
                 reason: 'not implemented by the endpoint (501)',
               },
               {
-                what: `layer content arn:aws:lambda:${REGION}:${ACCOUNT}:layer:shared-utils:3`,
+                what: `layer content ${layerArn}`,
                 call: 'lambda:GetLayerVersion',
                 reason: 'AccessDeniedException: not authorized to perform lambda:GetLayerVersion',
               },
             ],
           },
         ],
+        gaps: [],
       }
-      await set.writeJson('summary.json', summary, { call: 'fir:snapshot-summary' })
+      await set.writeJson('summary.json', summary, { call: 'fir:summary', target: set.name })
       await set.seal({ functions: [fn] }, fnArn)
     }
 
@@ -555,48 +642,130 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
           actor,
         })
       }
+      // As playbook run journals it: the run and its step frame the containment step entries.
+      const runId = `${now.toISOString().replace(/[-:]/g, '')}-a1b2c3`
+      await handle.journal.append({
+        action: 'playbook.run',
+        target: 'lambda-compromise',
+        params: { runId, playbook: 'lambda-compromise', steps: ['seal', 'hold', 'revoke', 'report'] },
+        outcome: 'started',
+        actor,
+      })
+      await handle.journal.append({
+        action: 'playbook.step',
+        target: fnArn,
+        params: { runId, step: 'hold', action: 'containment.contain' },
+        outcome: 'started',
+        actor,
+      })
+      // Prior and after states in the shapes the real steps journal.
+      const queue = `arn:aws:sqs:${REGION}:${ACCOUNT}:orders-queue`
+      const mapping = (state: string): EventSourcesState => ({
+        mappings: [
+          { uuid: 'a1b2c3d4-0000-4000-8000-000000000001', eventSourceArn: queue, functionArn: fnArn, state },
+        ],
+      })
+      await step('containment.event-sources', fnArn, mapping('Enabled'), mapping('Disabled'))
       await step(
-        'containment.event-sources',
+        'containment.throttle',
         fnArn,
-        { mappings: [{ uuid: 'a1b2c3d4-0000-4000-8000-000000000001', state: 'Enabled' }] },
-        { mappings: [{ uuid: 'a1b2c3d4-0000-4000-8000-000000000001', state: 'Disabled' }] },
+        { reserved: null } satisfies ThrottleState,
+        { reserved: 0 } satisfies ThrottleState,
       )
-      await step('containment.throttle', fnArn, { reservedConcurrency: null }, { reservedConcurrency: 0 })
+      const fnUrl = `https://k3xq7example.lambda-url.${REGION}.on.aws/`
       await step(
         'containment.url',
         fnArn,
-        { urls: [{ qualifier: '$LATEST', authType: 'NONE' }] },
-        { urls: [{ qualifier: '$LATEST', authType: 'AWS_IAM' }] },
+        { configs: [{ qualifier: null, url: fnUrl, authType: 'NONE' }] } satisfies UrlState,
+        { configs: [{ qualifier: null, url: fnUrl, authType: 'AWS_IAM' }] } satisfies UrlState,
       )
+      const publicStatement = {
+        Sid: 'FunctionURLAllowPublicAccess',
+        Effect: 'Allow',
+        Principal: '*',
+        Action: 'lambda:InvokeFunctionUrl',
+        Resource: fnArn,
+        Condition: { StringEquals: { 'lambda:FunctionUrlAuthType': 'NONE' } },
+      }
       await step(
         'containment.permissions',
         fnArn,
-        { removed: [{ qualifier: '$LATEST', sid: 'FunctionURLAllowPublicAccess', principal: '*' }] },
-        { publicStatements: 0 },
+        {
+          statements: [
+            {
+              qualifier: null,
+              sid: 'FunctionURLAllowPublicAccess',
+              statement: publicStatement,
+              public: true,
+            },
+          ],
+        } satisfies PermissionsState,
+        { statements: [] } satisfies PermissionsState,
       )
+      const cutoff = now.toISOString().replace(/\.\d{3}Z$/, 'Z')
       await step(
         'containment.sessions',
         roleArn,
-        { policy: null },
-        { policyName: `fir-revoke-${id}`, tokenIssueTimeBefore: now.toISOString() },
+        { roleName, roleArn, policyName: `fir-revoke-${id}`, document: null } satisfies RevokeState,
+        {
+          roleName,
+          roleArn,
+          policyName: `fir-revoke-${id}`,
+          document: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Deny',
+                Action: '*',
+                Resource: '*',
+                Condition: { DateLessThan: { 'aws:TokenIssueTime': cutoff } },
+              },
+            ],
+          },
+        } satisfies RevokeState,
       )
+      const description = 'Orders API (checkout and order history)'
       await step(
         'containment.recycle',
         fnArn,
-        { description: 'Orders API (checkout and order history)' },
-        { description: `Orders API (checkout and order history) [fir ${id} recycled ${now.toISOString()}]` },
+        { description } satisfies RecycleState,
+        { description: `${description} [fir ${id} recycled ${cutoff}]` } satisfies RecycleState,
       )
       await step(
         'credentials.rotate-key',
         `arn:aws:iam::${ACCOUNT}:user/ci-deployer`,
-        { accessKeys: [{ id: keyId, status: 'Active' }] },
+        {
+          userName: 'ci-deployer',
+          userArn: `arn:aws:iam::${ACCOUNT}:user/ci-deployer`,
+          oldKeyId: keyId,
+          keys: [],
+          firKeyIds: [],
+        } satisfies Omit<RotateKeyState, 'keys'> & { keys: [] },
         null,
         'denied',
         {
-          code: 'AccessDenied',
-          message: 'User is not authorized to perform: iam:CreateAccessKey on resource: user ci-deployer',
+          code: 'access-denied',
+          message: 'unable to create an access key for ci-deployer: AccessDenied (iam:CreateAccessKey)',
         },
       )
+      await handle.journal.append({
+        action: 'playbook.step',
+        target: fnArn,
+        params: { runId, step: 'hold', action: 'containment.contain' },
+        outcome: 'applied',
+        after: { outputs: {}, summary: '6 containment steps applied' },
+        actor,
+      })
+      await handle.journal.append({
+        action: 'playbook.run',
+        target: 'lambda-compromise',
+        params: {
+          runId,
+          outcomes: { seal: 'applied', hold: 'applied', revoke: 'skipped', report: 'applied' },
+        },
+        outcome: 'applied',
+        actor,
+      })
     }
 
     if (options.timeline !== false) {
@@ -731,7 +900,12 @@ async function writeTimeline(
     principalId: 'AROAEXAMPLE:alice',
   }
   const ua = o.hostile ? HOSTILE.userAgent : 'python-requests/2.31.0'
-  const outside = (rule: string, title: string, level: string, tags: string[]) => ({
+  const outside = (
+    rule: string,
+    title: string,
+    level: EventFinding['level'],
+    tags: string[],
+  ): EventFinding => ({
     rule,
     title,
     level,
@@ -1074,7 +1248,7 @@ async function writeTimeline(
   const dir = join(handle.dir, 'timeline')
   await mkdir(join(dir, 'raw', REGION), { recursive: true })
   const out = createWriteStream(join(dir, 'events.jsonl'), { mode: 0o600 })
-  const findings: unknown[] = []
+  const findings: TimelineFindingEntry[] = []
   const rawPage: unknown[] = []
   let chunk: string[] = []
   for (const { spec } of times) {
@@ -1109,29 +1283,89 @@ async function writeTimeline(
   out.end()
   await once(out, 'close')
   await writeFileAtomic(join(dir, 'findings.json'), `${JSON.stringify(findings, null, 2)}\n`)
-  await writeFileAtomic(
-    join(dir, 'summary.json'),
-    `${JSON.stringify(
+  const byLevel = { critical: 0, high: 0, medium: 0, low: 0, informational: 0 }
+  const byRule = new Map<
+    string,
+    { rule: string; title: string; level: TimelineFindingEntry['level']; count: number }
+  >()
+  for (const f of findings) {
+    byLevel[f.level]++
+    const g = byRule.get(f.rule) ?? { rule: f.rule, title: f.title, level: f.level, count: 0 }
+    g.count++
+    byRule.set(f.rule, g)
+  }
+  const s3Kept = Math.round(times.length * 0.34)
+  const summary: TimelineSummary = {
+    startedAt: now.toISOString(),
+    finishedAt: new Date(now.getTime() + 42_000).toISOString(),
+    durationMs: 42_000,
+    window: { since: new Date(start).toISOString(), until: new Date(now.getTime() + 60_000).toISOString() },
+    function: {
+      name: fn,
+      arn: fnArn,
+      region: REGION,
+      account: ACCOUNT,
+      roles: [{ name: roleName, arn: roleArn }],
+      roleSource: 'snapshot',
+      snapshotSet: null,
+    },
+    sources: [
+      { name: 'api', kind: 'api', events: times.length - s3Kept, kept: times.length - s3Kept },
       {
-        function: fnArn,
-        since: new Date(start).toISOString(),
-        until: new Date(now.getTime() + 60_000).toISOString(),
-        sources: ['api', 's3://org-trail-logs/AWSLogs/o-abc123/'],
-        regions: [REGION, 'eu-west-1'],
-        events: times.length,
-        findings: findings.length,
-        gaps: [
-          {
-            what: 'LookupEvents in eu-west-1 (page 3 of 5)',
-            call: 'cloudtrail:LookupEvents',
-            reason: 'ThrottlingException after 6 retries',
-          },
-        ],
+        name: 's3://org-trail-logs/AWSLogs/o-abc123/',
+        kind: 's3',
+        files: 212,
+        events: s3Kept * 3,
+        kept: s3Kept,
       },
-      null,
-      2,
-    )}\n`,
-  )
+    ],
+    files: {
+      total: 212,
+      read: 212,
+      prefiltered: 0,
+      refused: 1,
+      outsideWindow: 14,
+      ignored: 0,
+      bytes: 3_100_000,
+      uncompressedBytes: 21_800_000,
+    },
+    events: {
+      read: times.length * 3,
+      kept: times.length,
+      outsideWindow: 120,
+      unrelated: times.length * 2 - 120,
+      duplicates: 37,
+      stored: times.length,
+    },
+    skipped: { 'invalid-json': 1 },
+    problemFiles: [
+      {
+        file: 's3://org-trail-logs/AWSLogs/o-abc123/123456789012/CloudTrail/us-east-1/2026/03/12/broken.json.gz',
+        skipped: { 'invalid-json': 1 },
+      },
+    ],
+    problemFilesOmitted: 0,
+    findings: { total: findings.length, events: findings.length, byLevel, byRule: [...byRule.values()] },
+    rules: { loaded: 42, refused: [] },
+    api: { regions: [REGION, 'eu-west-1'], queries: [], pages: 9, requestsPerSecond: 1.8 },
+    outputs: {
+      events: 'timeline/events.jsonl',
+      findings: 'timeline/findings.json',
+      summary: 'timeline/summary.json',
+      raw: 'timeline/raw',
+      export: null,
+    },
+    throughput: { eventsPerSecond: 5000, uncompressedMBps: 40, threads: 2 },
+    notes: ['IAM and STS events are recorded in us-east-1; us-east-1 was searched.'],
+    gaps: [
+      {
+        what: 'LookupEvents in eu-west-1 (page 3 of 5)',
+        call: 'cloudtrail:LookupEvents',
+        reason: 'ThrottlingException after 6 retries',
+      },
+    ],
+  }
+  await writeFileAtomic(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`)
   await writeFileAtomic(
     join(dir, 'raw', REGION, 'page-0001.json'),
     `${JSON.stringify({ Events: rawPage })}\n`,

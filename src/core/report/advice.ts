@@ -11,6 +11,8 @@ export interface AdviceInput {
   snapshotPresent: boolean
   timelinePresent: boolean
   timelineSources: string[]
+  /** `api`, `s3` or `file` per source. */
+  timelineSourceKinds: string[]
   timelineTotalEvents: number
   /** Key events with AssumeRole made by an execution role's session (chained sessions). */
   chainedAssumeRoles: string[]
@@ -201,13 +203,47 @@ export function recommend(input: AdviceInput): RecommendationView[] {
       ['no timeline in the case'],
       `fir timeline ${fn} --since 7d`,
     )
-  } else if (!input.timelineSources.some((s) => /^(s3:\/\/|\/|\.)/.test(s))) {
+  } else if (!input.timelineSourceKinds.some((k) => k === 's3' || k === 'file')) {
     add(
       2,
       'Add trail logs to the timeline for data events',
       'LookupEvents returns management events only; Lambda Invoke and S3 object reads are in trail log files, where a trail records data events.',
       [`timeline sources: ${input.timelineSources.join(', ') || 'api'}`],
       `fir timeline ${fn} --source s3://<trail bucket>/<prefix>`,
+    )
+  }
+
+  const unrecorded = input.functions.filter((f) => f.dataEventsRecorded === false)
+  if (unrecorded.length) {
+    add(
+      2,
+      'Record Lambda data events (Invoke) on a trail',
+      'No trail records Invoke calls for these functions, so who invoked them (and how often) cannot be established. Add a data event selector for AWS::Lambda::Function to a trail.',
+      unrecorded.map((f) => `${f.name}: ${f.trailCoverage ?? 'not recorded'}`),
+    )
+  }
+
+  const missingLogs = input.functions.filter((f) => f.logGroupMissing)
+  if (missingLogs.length) {
+    add(
+      1,
+      'Find out what happened to the function’s log group',
+      'The log group is missing: attackers delete it to hide their invocations. Check CloudTrail for DeleteLogGroup, and look for the logs in any subscription or export destination.',
+      missingLogs.map((f) => `${f.name}: ${f.logGroup ?? 'log group missing'}`),
+    )
+  }
+
+  const quarantined = input.functions.filter((f) => f.quarantined)
+  const quarantineFindings = findingsMatching(input.snapshotFindings, /quarantine/i)
+  if (quarantined.length || quarantineFindings.length) {
+    add(
+      1,
+      'Treat the AWS quarantine policy as confirmation of a leaked key',
+      'AWS attaches AWSCompromisedKeyQuarantineV2 when it finds a key of the account exposed publicly. Find the key, rotate it, and keep the policy until the investigation is closed.',
+      [
+        ...quarantined.map((f) => `${f.name}: role ${f.roleName ?? '?'} quarantined`),
+        ...titles(quarantineFindings),
+      ],
     )
   }
 

@@ -106,6 +106,66 @@ async function registerCaseSecrets(raw: RawCase): Promise<void> {
   }
 }
 
+/** `api: 180 events kept`, `s3://bucket/prefix: 60 of 200 events kept` (a string source as it is). */
+function sourceText(v: unknown): string {
+  if (typeof v === 'string') return v
+  const r = asRecord(v)
+  const name = asString(r.name) ?? itemName(v)
+  const kept = Number(r.kept)
+  const events = Number(r.events)
+  if (!Number.isFinite(kept)) return name
+  return `${name}: ${Number.isFinite(events) && events !== kept ? `${kept} of ${events}` : kept} events kept`
+}
+
+function sourceKind(v: unknown): string {
+  const kind = asString(asRecord(v).kind)
+  if (kind) return kind
+  const s = typeof v === 'string' ? v : (asString(asRecord(v).name) ?? '')
+  return s === 'api' ? 'api' : s.startsWith('s3://') ? 's3' : 'file'
+}
+
+const CODE_CHECK_TEXT: Record<string, string> = {
+  match: 'downloaded, matches CodeSha256',
+  mismatch: 'MISMATCH: the downloaded bytes differ from CodeSha256',
+  'not-downloaded': 'not downloaded',
+  image: 'container image',
+}
+
+function codeCheckText(value: unknown): string | null {
+  const v = asString(value)
+  return v ? (CODE_CHECK_TEXT[v] ?? v) : null
+}
+
+/** `3 (code MISMATCH)` for a version whose package did not match; an object's name otherwise. */
+function versionText(v: unknown): string {
+  const r = asRecord(v)
+  const version = asString(r.version)
+  if (!version) return itemName(v)
+  return asString(r.code) === 'mismatch' ? `${version} (code MISMATCH)` : version
+}
+
+function layerText(v: unknown): string {
+  const r = asRecord(v)
+  const arn = asString(r.arn)
+  if (!arn) return itemName(v)
+  const check = codeCheckText(r.code)
+  return check ? `${arn} (${check})` : arn
+}
+
+function urlText(v: unknown): string | null {
+  if (v === null || v === undefined) return null
+  const r = asRecord(v)
+  const url = asString(r.url)
+  if (!url) return itemName(v) || null
+  const quals = asArray(r.qualifiers).map(String)
+  return `${url} (AuthType ${asString(r.authType) ?? '?'}${quals.length ? `; ${quals.join(', ')}` : ''})`
+}
+
+function exposureText(v: unknown): string {
+  const r = asRecord(v)
+  return asString(r.summary) ?? itemName(v)
+}
+
 function functionFacts(
   entry: Record<string, unknown>,
   setName: string,
@@ -115,14 +175,18 @@ function functionFacts(
   const roleArn = asString(entry.role)
   const roleName = asString(entry.roleName) ?? (roleArn ? (roleArn.split('/').at(-1) ?? null) : null)
   const takenBy = asRecord(summary.takenBy)
-  const url = entry.url === null || entry.url === undefined ? null : itemName(entry.url) || null
+  const logGroup = asRecord(entry.logGroup)
+  const coverage = asRecord(entry.trailCoverage)
+  const reserved = entry.reservedConcurrency
   return {
     name: asString(entry.name) ?? (arn.split(':').at(6) || 'unnamed function'),
     arn,
     region: asString(entry.region) ?? asString(summary.region) ?? '',
     account: asString(entry.account) ?? asString(takenBy.account) ?? '',
+    description: asString(entry.description),
     runtime: asString(entry.runtime),
     packageType: asString(entry.packageType),
+    imageUri: asString(entry.imageUri),
     lastModified: asString(entry.lastModified),
     codeSha256: asString(entry.codeSha256),
     codeSha256Hex: (() => {
@@ -130,13 +194,14 @@ function functionFacts(
       if (!b64) return null
       return /^[0-9a-f]{64}$/i.test(b64) ? b64.toLowerCase() : (base64Sha256ToHex(b64) ?? null)
     })(),
+    codeCheck: codeCheckText(entry.code),
     roleArn,
     roleName,
-    versions: asArray(entry.versions).map(itemName),
+    versions: asArray(entry.versions).map(versionText),
     aliases: asArray(entry.aliases).map(itemName),
-    layers: asArray(entry.layers).map(itemName),
-    url,
-    exposure: asArray(entry.exposure).map(itemName),
+    layers: asArray(entry.layers).map(layerText),
+    url: urlText(entry.url),
+    exposure: asArray(entry.exposure).map(exposureText),
     secrets: asArray(entry.secrets).map((s) => {
       if (typeof s === 'string') return s
       const r = asRecord(s)
@@ -150,6 +215,29 @@ function functionFacts(
       return `${asString(r.name) ?? '?'} = ${shown}${asString(r.kind) ? ` (${asString(r.kind)})` : ''}`
     }),
     accessKeyIds: asArray(entry.accessKeyIds).map((k) => String(k)),
+    reservedConcurrency:
+      reserved === undefined ? null : reserved === null ? 'none (unreserved)' : String(reserved),
+    eventSourceMappings: asArray(entry.eventSourceMappings).map((m) => {
+      const r = asRecord(m)
+      const source = asString(r.source) ?? asString(r.uuid) ?? itemName(m)
+      return asString(r.state) ? `${source} (${asString(r.state)})` : source
+    }),
+    logGroup: asString(logGroup.name)
+      ? logGroup.present === false
+        ? `${asString(logGroup.name)}: MISSING (deleted, or never created)`
+        : `${asString(logGroup.name)}: ${Number(logGroup.events) || 0} event(s) collected${logGroup.truncated ? ' (truncated)' : ''}`
+      : null,
+    logGroupMissing: logGroup.present === false,
+    trailCoverage: asString(coverage.lambdaDataEvents)
+      ? `Lambda data events (Invoke): ${String(coverage.lambdaDataEvents).replace('-', ' ')}${asArray(coverage.trails).length ? ` (trails: ${asArray(coverage.trails).map(String).join(', ')})` : ''}`
+      : null,
+    dataEventsRecorded:
+      coverage.lambdaDataEvents === 'recorded'
+        ? true
+        : coverage.lambdaDataEvents === 'not-recorded'
+          ? false
+          : null,
+    quarantined: entry.quarantined === true,
     evidenceSet: setName,
     takenAt: isoOrNull(summary.takenAt),
     takenBy: asString(takenBy.arn),
@@ -246,7 +334,13 @@ export async function buildReportModel(
           action: asString(r.action) ?? compactValue(r.action ?? null, 80),
           resource: asString(r.resource) ?? compactValue(r.resource ?? null, 160),
           policy: asString(r.policy) ?? compactValue(r.policy ?? null, 120),
-          statement: asString(r.statement) ?? compactValue(r.statement ?? null, 300),
+          // A statement reads best as the policy JSON it is.
+          statement:
+            asString(r.statement) ??
+            truncate(r.statement === undefined ? '' : JSON.stringify(r.statement), 400),
+          level: r.level === undefined ? null : normaliseLevel(r.level),
+          levelLabel: r.level === undefined ? null : levelLabel(normaliseLevel(r.level)),
+          conditioned: r.conditioned === true,
         }
         perms.set(`${perm.action}|${perm.resource}|${perm.policy}|${perm.statement}`, perm)
       }
@@ -276,7 +370,11 @@ export async function buildReportModel(
       arn: roleKey,
       name,
       functions: users.map((u) => u.name),
-      riskyPermissions: [...perms.values()].sort((a, b) => a.action.localeCompare(b.action)),
+      riskyPermissions: [...perms.values()].sort(
+        (a, b) =>
+          (a.level ? levelRank(a.level) : 9) - (b.level ? levelRank(b.level) : 9) ||
+          a.action.localeCompare(b.action),
+      ),
       sessionsRevoked: revoked,
     })
   }
@@ -305,12 +403,38 @@ export async function buildReportModel(
   if (scan.unreadableLines)
     problems.push(`${EVENTS_FILE}: ${scan.unreadableLines} line(s) are not events and were skipped`)
   const timelinePresent = raw.eventsPath !== null
-  const ts = raw.timelineSummary ?? {}
+  // timeline/summary.json, else what the timeline.collect journal entry says.
+  const collected = [...raw.journal].reverse().find((e) => e.action === 'timeline.collect')
+  const ts = raw.timelineSummary ?? asRecord(collected?.params)
   const window = asRecord(ts.window)
   const since = isoOrNull(ts.since ?? window.since)
   const until = isoOrNull(ts.until ?? window.until)
-  const timelineSources = asArray(ts.sources).map(itemName)
+  const sourceList = asArray(ts.sources)
+  const timelineSources = sourceList.map(sourceText)
+  const timelineSourceKinds = sourceList.map(sourceKind)
   for (const g of asArray(ts.gaps)) gaps.push(gapFrom('timeline', g))
+  const skipped = Object.entries(asRecord(ts.skipped)).filter(([, n]) => Number(n) > 0)
+  if (skipped.length) {
+    const total = skipped.reduce((n, [, c]) => n + Number(c), 0)
+    const files = asArray(ts.problemFiles).map((f) => asString(asRecord(f).file) ?? '?')
+    gaps.push({
+      origin: 'timeline',
+      what: `${total} input record(s) could not be read (${skipped.map(([k, n]) => `${k} ${n}`).join(', ')})`,
+      call: 'timeline input',
+      reason: files.length
+        ? `counted and skipped; in ${truncate(files.slice(0, 3).join(', '), 300)}${files.length > 3 ? ` and ${files.length - 3} more` : ''}`
+        : 'counted and skipped',
+    })
+  }
+  for (const r of asArray(asRecord(ts.rules).refused)) {
+    const rule = asRecord(r)
+    gaps.push({
+      origin: 'timeline',
+      what: `detection rule ${asString(rule.file) ?? '?'} was not loaded`,
+      call: 'sigma rule',
+      reason: asString(rule.reason) ?? 'refused',
+    })
+  }
   gaps.push(...journal.gaps)
   for (const name of raw.unsealedSets) {
     gaps.push({
@@ -468,6 +592,7 @@ export async function buildReportModel(
     snapshotPresent: raw.sets.some((s) => s.summary !== null),
     timelinePresent,
     timelineSources,
+    timelineSourceKinds,
     timelineTotalEvents: scan.totalEvents,
     chainedAssumeRoles: scan.chainedAssumeRoles,
   }
@@ -542,6 +667,7 @@ export async function buildReportModel(
         : 'No timeline was collected in this case. Run fir timeline <function> to collect CloudTrail events.',
       eventsFile: EVENTS_FILE,
       eventsFileSha256: eventsArtifact?.sha256 ?? null,
+      notes: asArray(ts.notes).map((n) => compactValue(n, 300)),
       totalEvents: scan.totalEvents,
       unreadableLines: scan.unreadableLines,
       first: firstIso,
@@ -572,6 +698,7 @@ export async function buildReportModel(
       items: journal.actions,
       byOutcome: journal.byOutcome,
       actedAs: journal.actedAs,
+      playbooks: journal.playbooks,
     },
     evidence: {
       present: sets.length > 0,

@@ -26,6 +26,7 @@ export const STEP_TITLES: Record<string, string> = {
 
 /** Journal actions that record facts, not changes; they are shown elsewhere in the report. */
 const BOOKKEEPING = new Set(['case.init', 'case.artifact', 'evidence.seal', 'aws.identity', 'case.note'])
+const FRAME = /^(playbook|tabletop|timeline|snapshot|report)\./
 const CHANGE_OUTCOMES = new Set([
   'started',
   'applied',
@@ -38,6 +39,11 @@ const CHANGE_OUTCOMES = new Set([
 ])
 const SUCCEEDED = new Set(['applied', 'already-applied', 'undone'])
 const CONTAINMENT = /^(containment\.|credentials\.revoke-sessions$)/
+
+function rank(order: string[], id: string): number {
+  const i = order.indexOf(id)
+  return i === -1 ? order.length : i
+}
 
 export function stepTitle(action: string): string {
   return STEP_TITLES[action] ?? action
@@ -63,6 +69,7 @@ export interface JournalView {
   actions: ActionView[]
   byOutcome: ReturnType<typeof countRows>
   actedAs: string[]
+  playbooks: string[]
   status: ResponseStatus
   /** Keys `action|target` of measures in force. */
   inForce: Set<string>
@@ -87,6 +94,10 @@ export function viewJournal(entries: readonly JournalEntry[]): JournalView {
   const actedAs: string[] = []
   const gaps: GapView[] = []
   const notes: NoteView[] = []
+  const runs = new Map<
+    string,
+    { playbook: string; outcomes: Record<string, unknown> | null; outcome: string; steps: string[] }
+  >()
   const toRow = (entry: JournalEntry, started: JournalEntry | undefined): Omit<ActionView, 'n'> => ({
     at: entry.at,
     atDisplay: utcDisplay(entry.at),
@@ -143,7 +154,26 @@ export function viewJournal(entries: readonly JournalEntry[]): JournalView {
       })
       continue
     }
-    if (BOOKKEEPING.has(entry.action) || !CHANGE_OUTCOMES.has(entry.outcome)) continue
+    if (entry.action === 'playbook.run') {
+      const runId = asString(params.runId) ?? '?'
+      const run = runs.get(runId) ?? {
+        playbook: entry.target,
+        outcomes: null as Record<string, unknown> | null,
+        outcome: entry.outcome,
+        steps: [] as string[],
+      }
+      if (entry.outcome === 'started') run.steps = asArray(params.steps).map(String)
+      else {
+        run.outcomes = asRecord(params.outcomes)
+        run.outcome = entry.outcome
+      }
+      runs.set(runId, run)
+      continue
+    }
+    // Playbook steps, drills and collection runs are the frame; the changes themselves are the
+    // step entries (containment.*, credentials.*) they caused.
+    if (BOOKKEEPING.has(entry.action) || FRAME.test(entry.action) || !CHANGE_OUTCOMES.has(entry.outcome))
+      continue
     const key = `${entry.action}|${entry.target}`
     if (entry.outcome === 'started') {
       const prev = open.get(key)
@@ -236,10 +266,22 @@ export function viewJournal(entries: readonly JournalEntry[]): JournalView {
     .filter((e) => e.action === 'case.note' && typeof asRecord(e.params).answerSeconds === 'number')
     .map((e) => asRecord(e.params).answerSeconds as number)
     .filter((s) => Number.isFinite(s) && s >= 0)
+  const playbooks = [...runs.entries()].map(([runId, run]) =>
+    run.outcomes
+      ? `${run.playbook} (run ${runId}, ${run.outcome}): ${
+          // The journal stores keys sorted; the playbook's own step order reads better.
+          Object.entries(run.outcomes)
+            .sort(([a], [b]) => rank(run.steps, a) - rank(run.steps, b))
+            .map(([step, o]) => `${step} ${String(o)}`)
+            .join(', ') || 'no steps'
+        }`
+      : `${run.playbook} (run ${runId}): started, not finished — fir playbook resume continues it`,
+  )
   return {
     actions,
     byOutcome: countRows(outcomeCounts, actions.length),
     actedAs,
+    playbooks,
     status,
     inForce,
     applied,

@@ -116,7 +116,7 @@ export interface ScopeSection {
     until: string | null
     untilDisplay: string | null
   } | null
-  /** Where events came from (api, s3://…, paths), as recorded by the timeline run. */
+  /** Where events came from (`api: 180 events kept`, `s3://…`, paths), as recorded by the timeline run. */
   timelineSources: string[]
   present: boolean
   absentReason: string | null
@@ -128,13 +128,18 @@ export interface FunctionFacts {
   arn: string
   region: string
   account: string
+  /** The function's description (attacker-settable). */
+  description: string | null
   runtime: string | null
   packageType: string | null
+  imageUri: string | null
   lastModified: string | null
   /** CodeSha256 as Lambda reports it (base64). */
   codeSha256: string | null
   /** The same hash in hex, as in the evidence manifest (matches the sealed code package). */
   codeSha256Hex: string | null
+  /** Whether the downloaded package matched CodeSha256, in words (`MISMATCH: …` when not). */
+  codeCheck: string | null
   roleArn: string | null
   roleName: string | null
   versions: string[]
@@ -145,6 +150,18 @@ export interface FunctionFacts {
   /** Secret-looking environment values, redacted: `DB_PASSWORD = ‹redacted len=… sha256:…› (secret-by-name)`. */
   secrets: string[]
   accessKeyIds: string[]
+  /** Reserved concurrency at snapshot time (`none (unreserved)`, `0`…), or null when not recorded. */
+  reservedConcurrency: string | null
+  /** `arn:aws:sqs:… (Enabled)`. */
+  eventSourceMappings: string[]
+  /** `/aws/lambda/x: 120 event(s) collected`, or `…: MISSING (deleted, or never created)`. */
+  logGroup: string | null
+  logGroupMissing: boolean
+  /** Whether a trail records Invoke calls, in words. */
+  trailCoverage: string | null
+  dataEventsRecorded: boolean | null
+  /** AWS attached its compromised-key quarantine policy to the role. */
+  quarantined: boolean
   /** The evidence set the facts come from, and when the snapshot was taken. */
   evidenceSet: string
   takenAt: string | null
@@ -174,6 +191,10 @@ export interface RiskyPermission {
   /** The policy and statement that grant it. */
   policy: string
   statement: string
+  level: Level | null
+  levelLabel: string | null
+  /** The statement has a Condition, not evaluated: the permission may be narrower than it looks. */
+  conditioned: boolean
 }
 
 /** Findings of the snapshot(s) and of the timeline, grouped by level, most severe first. */
@@ -227,6 +248,8 @@ export interface TimelineSection {
   eventsFile: string
   /** The file's SHA-256 as recorded in the journal (case.artifact), when recorded. */
   eventsFileSha256: string | null
+  /** Notes the timeline run left (timeline/summary.json `notes`). */
+  notes: string[]
   totalEvents: number
   /** Lines of events.jsonl that could not be read as events. */
   unreadableLines: number
@@ -353,6 +376,8 @@ export interface ActionsSection {
   byOutcome: CountRow[]
   /** Who fir acted as (aws.identity entries): `arn in account A, region R`. */
   actedAs: string[]
+  /** Playbook runs: `lambda-compromise (run …, applied): seal applied, hold applied, revoke skipped`. */
+  playbooks: string[]
 }
 
 export interface ActionView {

@@ -92,6 +92,17 @@ describe('report of a case that went through snapshot, contain and timeline', ()
     const codeRow = model.evidence.sets[0]!.files.find((f) => f.path.endsWith('.zip'))!
     expect(codeRow.sha256).toBe(fn.codeSha256Hex)
     expect(fn.secrets[0]).toBe(`DB_PASSWORD = ${sample.secretRedacted} (secret-by-name)`)
+    expect(fn.versions).toEqual(['1', '2', '3 (code MISMATCH)'])
+    expect(fn.codeCheck).toBe('downloaded, matches CodeSha256')
+    expect(fn.exposure[0]).toMatch(/^Function URL https:\/\/.+ with AuthType NONE/)
+    expect(fn.trailCoverage).toBe('Lambda data events (Invoke): not recorded (trails: org-trail)')
+    expect(model.scope.timelineSources).toEqual([
+      expect.stringMatching(/^api: \d+ events kept$/),
+      expect.stringMatching(/^s3:\/\/org-trail-logs\/AWSLogs\/o-abc123\/: \d+ of \d+ events kept$/),
+    ])
+    expect(model.timeline.notes).toEqual([
+      'IAM and STS events are recorded in us-east-1; us-east-1 was searched.',
+    ])
 
     expect(model.roles.roles[0]).toMatchObject({
       name: 'orders-api-role',
@@ -118,11 +129,15 @@ describe('report of a case that went through snapshot, contain and timeline', ()
     expect([...times].sort()).toEqual(times)
 
     const throttle = model.actions.items.find((a) => a.action === 'containment.throttle')!
-    expect(throttle).toMatchObject({
-      outcome: 'applied',
-      before: 'reservedConcurrency=—',
-      after: 'reservedConcurrency=0',
-    })
+    expect(throttle).toMatchObject({ outcome: 'applied', before: 'reserved=—', after: 'reserved=0' })
+    expect(throttle.requestIds).toHaveLength(1)
+    // Playbook frames are summarised, not listed as changes.
+    expect(model.actions.items.map((a) => a.action)).not.toContain('playbook.step')
+    expect(model.actions.playbooks).toEqual([
+      expect.stringMatching(
+        /^lambda-compromise \(run .+, applied\): seal applied, hold applied, revoke skipped, report applied$/,
+      ),
+    ])
     expect(throttle.actor).toBe(
       'arn:aws:sts::123456789012:assumed-role/IncidentResponder/alice (alice@ir-laptop-07)',
     )
@@ -154,6 +169,7 @@ describe('report of a case that went through snapshot, contain and timeline', ()
         'Remove what the attacker created: keys, users, policies, permissions',
         'Restore logging the attacker disabled',
         'Reduce the permissions of role orders-api-role',
+        'Record Lambda data events (Invoke) on a trail',
       ]),
     )
     // The execution role's sessions were revoked, so that is not recommended again.
