@@ -490,7 +490,9 @@ export async function collectTimeline(
       const rel = `${rawDir}/${label}.json`
       await writeFileAtomic(join(caseDir, rel), page.raw)
       // Regions run in parallel; journal appends must not (each chains to the one before).
-      journalChain = journalChain.then(() => recordArtifact(caseDir, ctx.case.journal, rel).then(() => undefined))
+      journalChain = journalChain.then(() =>
+        recordArtifact(caseDir, ctx.case.journal, rel).then(() => undefined),
+      )
       await journalChain
       const decoded: DecodedInput = { records: [], skipped: {} }
       for (const e of page.events) acceptRecord(e, decoded)

@@ -16,7 +16,7 @@ const account = '111122223333'
 const role = 'orders-api-role'
 
 /** `n` calls made with the function's Lambda-issued session, in `region`, over the last day. */
-export function sessionEvents(n: number, region: string, seed: number): Record<string, unknown>[] {
+function sessionEvents(n: number, region: string, seed: number): Record<string, unknown>[] {
   const rng = new Rng(seed)
   const now = Date.now()
   return Array.from({ length: n }, (_, i) => ({
