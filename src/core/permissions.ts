@@ -8,6 +8,8 @@ export const COMMAND_PERMISSIONS: Record<string, string[]> = {
   'case init': [],
   'case show': [],
   'case verify': [],
+  // timeline: the api source needs LookupEvents; trail buckets need list and read; local files need nothing.
+  timeline: ['cloudtrail:LookupEvents?', 's3:ListBucket?', 's3:GetObject?'],
   // snapshot reads only; a denied optional action is a gap (exit 4), everything else is collected.
   snapshot: [
     'sts:GetCallerIdentity',
