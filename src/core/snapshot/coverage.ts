@@ -229,7 +229,7 @@ export async function collectLogs(
         aws,
         { logGroupName, startTime: start, endTime: end, maxEvents: run.settings.logLimit },
         onPage,
-        () => run.logsPacer.take(),
+        () => run.logsPacers.for(target.region).take(),
       )
       events = r.events
       truncated = r.truncated

@@ -161,8 +161,14 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
     }
   }
 
-  // $LATEST first: its package is downloaded while its location is fresh.
+  // $LATEST first: its package is downloaded while its location is fresh. Its role and log group
+  // do not wait for the versions: they run alongside.
   const latestDone = fetchQualifier('$LATEST')
+  const latestConfig = latestDone.then(() => data('$LATEST').fn?.Configuration)
+  const latestRole = latestConfig.then((c) => (c?.Role ? collectRole(run, c.Role) : undefined))
+  const logsDone = latestConfig.then((c) =>
+    collectLogs(run, { arn, name, region, dir }, c?.LoggingConfig?.LogGroup ?? `/aws/lambda/${name}`, gaps),
+  )
   const [versionsRes, aliasesRes, , , esmRes, concurrencyRes, , , cscRes] = await Promise.all([
     rec.pages<{ Versions?: FunctionConfiguration[] }>(
       spec('lambda:ListVersionsByFunction', 'versions', 'list-versions-by-function'),
@@ -218,18 +224,17 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
   )
   const aliases = aliasesRes.pages.flatMap((p) => p.Aliases ?? [])
 
-  // Every version: GetFunction (then its package, if it is a new one) and its resource policy.
-  await mapLimit(versions, run.settings.versionConcurrency, async (v) => {
-    await fetchQualifier(v)
-    await policyOf(v)
-  })
-  // Every alias: GetFunction, resource policy and URL config.
-  await mapLimit(aliases, run.settings.versionConcurrency, async (a) => {
-    if (!a.Name) return
-    await fetchQualifier(a.Name)
-    await policyOf(a.Name)
-    await urlOf(a.Name)
-  })
+  // Every version: GetFunction (then its package, if it is a new one) and its resource policy;
+  // every alias: GetFunction, resource policy and URL config. Bounded, and paced by the bucket.
+  await Promise.all([
+    mapLimit(versions, run.settings.versionConcurrency, async (v) => {
+      await Promise.all([fetchQualifier(v), policyOf(v)])
+    }),
+    mapLimit(aliases, run.settings.versionConcurrency, async (a) => {
+      if (!a.Name) return
+      await Promise.all([fetchQualifier(a.Name), policyOf(a.Name), urlOf(a.Name)])
+    }),
+  ])
 
   const csc = cscRes.status === 'stored' ? cscRes.value.CodeSigningConfigArn : undefined
   if (csc) {
@@ -263,12 +268,11 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
   const roleArns = [
     ...new Set(configs.map((d) => d.fn?.Configuration?.Role).filter((r): r is string => Boolean(r))),
   ]
+  await latestRole
   const roles = new Map<string, RoleFacts>()
-  for (const r of roleArns) roles.set(r, await collectRole(run, r))
+  await Promise.all(roleArns.map(async (r) => roles.set(r, await collectRole(run, r))))
   const focusRole = focusConfig?.Role ? roles.get(focusConfig.Role) : undefined
-
-  const logGroupName = focusConfig?.LoggingConfig?.LogGroup ?? `/aws/lambda/${name}`
-  const logs = await collectLogs(run, { arn, name, region, dir }, logGroupName, gaps)
+  const logs = await logsDone
 
   // Findings: secrets and keys in environments, exposure, package integrity, hostile archives.
   const envScan = scanEnvironments(

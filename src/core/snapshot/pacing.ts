@@ -48,6 +48,32 @@ export class TokenBucket {
   }
 }
 
+/**
+ * One token bucket per region: Lambda's request quotas are per account and region, so regions walked
+ * in parallel (--all-using-role --regions) each get the full rate.
+ */
+export class RegionPacers {
+  private readonly buckets = new Map<string, TokenBucket>()
+  constructor(readonly ratePerSecond: number) {}
+
+  for(region: string | undefined): TokenBucket {
+    const key = region ?? ''
+    let b = this.buckets.get(key)
+    if (!b) {
+      b = new TokenBucket(this.ratePerSecond)
+      this.buckets.set(key, b)
+    }
+    return b
+  }
+
+  /** Requests let through so far, in every region. */
+  get count(): number {
+    let n = 0
+    for (const b of this.buckets.values()) n += b.count
+    return n
+  }
+}
+
 /** Runs `fn` over `items` with at most `limit` at once; results in input order. */
 export async function mapLimit<T, R>(
   items: readonly T[],

@@ -1,7 +1,7 @@
 import { classifyFailure, gapReason } from '../../aws/errors.js'
 import type { EvidenceSet } from '../case/evidence-store.js'
 import type { Gap, Gaps } from '../context.js'
-import type { TokenBucket } from './pacing.js'
+import type { RegionPacers } from './pacing.js'
 
 /** One API call the snapshot made, and what became of it (written to `calls.json`). */
 export interface CallRecord {
@@ -44,7 +44,7 @@ function requestIdOf(value: unknown): string | undefined {
 /**
  * Makes the snapshot's read calls: each response is stored verbatim, one file per call (the SDK's
  * $metadata dropped), every call is listed in `calls.json`, and a failed call becomes a gap — the
- * run goes on. Lambda calls wait for the shared token bucket.
+ * run goes on. Lambda calls wait for their region's token bucket.
  */
 export class Recorder {
   readonly calls: CallRecord[] = []
@@ -52,7 +52,7 @@ export class Recorder {
   constructor(
     readonly set: EvidenceSet,
     private readonly gaps: Gaps,
-    readonly pacer: TokenBucket,
+    readonly pacers: RegionPacers,
   ) {}
 
   /** Adds a gap to the run and to `sink`. */
@@ -91,7 +91,7 @@ export class Recorder {
   async one<T>(spec: CallSpec, fn: () => Promise<T>): Promise<Fetched<T>> {
     let value: T
     try {
-      if (spec.paced) await this.pacer.take()
+      if (spec.paced) await this.pacers.for(spec.region).take()
       value = await fn()
     } catch (err) {
       return this.fail(spec, err, [])
@@ -148,7 +148,7 @@ export class Recorder {
       if (requestId) requestIds.push(requestId)
     }
     try {
-      await run(onPage, spec.paced ? () => this.pacer.take() : undefined)
+      await run(onPage, spec.paced ? () => this.pacers.for(spec.region).take() : undefined)
     } catch (err) {
       const failed = this.fail(spec, err, files)
       return { status: failed.status === 'absent' ? 'absent' : 'gap', pages, files }

@@ -112,69 +112,80 @@ async function collect(run: SnapshotRun, roleArn: string): Promise<RoleFacts> {
     files,
     gaps,
   }
-  const role = await run.rec.one(
-    { call: 'iam:GetRole', target: roleArn, what: `role ${name}`, file: `${dir}/get-role.json`, sink: gaps },
-    () => getRole(aws, name),
-  )
-  if (role.status === 'stored') files.push(role.file)
-  const sources: PolicySource[] = []
-
-  const inline = await run.rec.pages<{ PolicyNames?: string[] }>(
-    {
-      call: 'iam:ListRolePolicies',
-      target: roleArn,
-      what: `inline policies of role ${name}`,
-      file: `${dir}/list-role-policies`,
-      sink: gaps,
-    },
-    (onPage) => listRolePolicyPages(aws, name, onPage),
-  )
-  files.push(...inline.files)
-  for (const policyName of inline.pages.flatMap((p) => p.PolicyNames ?? [])) {
-    facts.inlinePolicies.push(policyName)
-    const doc = await run.rec.one(
+  // GetRole and both policy lists at once; then every document at once.
+  const [role, inline, attached] = await Promise.all([
+    run.rec.one(
       {
-        call: 'iam:GetRolePolicy',
+        call: 'iam:GetRole',
         target: roleArn,
-        what: `inline policy ${policyName} of role ${name}`,
-        file: `${dir}/get-role-policy.${safeSegment(policyName)}.json`,
+        what: `role ${name}`,
+        file: `${dir}/get-role.json`,
         sink: gaps,
       },
-      () => getRolePolicy(aws, name, policyName),
-    )
-    if (doc.status === 'stored') {
-      files.push(doc.file)
-      sources.push({ policy: `inline:${policyName}`, document: doc.value.PolicyDocument })
-    }
-  }
-
-  const attached = await run.rec.pages<{ AttachedPolicies?: { PolicyArn?: string }[] }>(
-    {
-      call: 'iam:ListAttachedRolePolicies',
-      target: roleArn,
-      what: `managed policies of role ${name}`,
-      file: `${dir}/list-attached-role-policies`,
-      sink: gaps,
-    },
-    (onPage) => listAttachedRolePolicyPages(aws, name, onPage),
-  )
-  files.push(...attached.files)
-  const arns = attached.pages
+      () => getRole(aws, name),
+    ),
+    run.rec.pages<{ PolicyNames?: string[] }>(
+      {
+        call: 'iam:ListRolePolicies',
+        target: roleArn,
+        what: `inline policies of role ${name}`,
+        file: `${dir}/list-role-policies`,
+        sink: gaps,
+      },
+      (onPage) => listRolePolicyPages(aws, name, onPage),
+    ),
+    run.rec.pages<{ AttachedPolicies?: { PolicyArn?: string }[] }>(
+      {
+        call: 'iam:ListAttachedRolePolicies',
+        target: roleArn,
+        what: `managed policies of role ${name}`,
+        file: `${dir}/list-attached-role-policies`,
+        sink: gaps,
+      },
+      (onPage) => listAttachedRolePolicyPages(aws, name, onPage),
+    ),
+  ])
+  if (role.status === 'stored') files.push(role.file)
+  files.push(...inline.files, ...attached.files)
+  facts.inlinePolicies = inline.pages.flatMap((p) => p.PolicyNames ?? [])
+  facts.attachedPolicies = attached.pages
     .flatMap((p) => p.AttachedPolicies ?? [])
     .flatMap((p) => (p.PolicyArn ? [p.PolicyArn] : []))
-  facts.attachedPolicies = arns
-  for (const arn of arns) {
-    if (isQuarantinePolicy(arn)) facts.quarantinePolicy = arn
-    const m = await collectManagedPolicy(run, arn, gaps)
-    files.push(...m.files)
-    sources.push({ policy: arn, document: m.document })
-  }
   const boundary =
     role.status === 'stored' ? role.value.Role?.PermissionsBoundary?.PermissionsBoundaryArn : undefined
+  const [inlineDocs, managed, boundaryFacts] = await Promise.all([
+    Promise.all(
+      facts.inlinePolicies.map(async (policyName) => ({
+        policyName,
+        doc: await run.rec.one(
+          {
+            call: 'iam:GetRolePolicy',
+            target: roleArn,
+            what: `inline policy ${policyName} of role ${name}`,
+            file: `${dir}/get-role-policy.${safeSegment(policyName)}.json`,
+            sink: gaps,
+          },
+          () => getRolePolicy(aws, name, policyName),
+        ),
+      })),
+    ),
+    Promise.all(facts.attachedPolicies.map((arn) => collectManagedPolicy(run, arn, gaps))),
+    boundary ? collectManagedPolicy(run, boundary, gaps) : undefined,
+  ])
+  const sources: PolicySource[] = []
+  for (const { policyName, doc } of inlineDocs) {
+    if (doc.status !== 'stored') continue
+    files.push(doc.file)
+    sources.push({ policy: `inline:${policyName}`, document: doc.value.PolicyDocument })
+  }
+  for (const m of managed) {
+    if (isQuarantinePolicy(m.arn)) facts.quarantinePolicy = m.arn
+    files.push(...m.files)
+    sources.push({ policy: m.arn, document: m.document })
+  }
   if (boundary) {
     facts.boundaryArn = boundary
-    const m = await collectManagedPolicy(run, boundary, gaps)
-    files.push(...m.files)
+    files.push(...(boundaryFacts?.files ?? []))
   }
 
   facts.risky = riskyPermissions(sources)

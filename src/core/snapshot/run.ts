@@ -2,7 +2,7 @@ import type { AwsClients } from '../../aws/clients.js'
 import type { EvidenceSet } from '../case/evidence-store.js'
 import { sha256Hex } from '../common/hash.js'
 import type { FirContext } from '../context.js'
-import { Once, type TokenBucket } from './pacing.js'
+import { Once, type RegionPacers } from './pacing.js'
 import type { Recorder } from './recorder.js'
 import type { Finding, FindingKind, FindingLevel } from './types.js'
 
@@ -26,7 +26,7 @@ export class SnapshotRun {
     readonly rec: Recorder,
     readonly settings: RunSettings,
     /** CloudWatch Logs allows about 5 FilterLogEvents a second per account and region. */
-    readonly logsPacer: TokenBucket,
+    readonly logsPacers: RegionPacers,
     readonly now: Date,
     /** The caller's account (a layer of this account is read by name, another's by ARN). */
     readonly callerAccount: string,

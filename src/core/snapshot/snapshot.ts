@@ -6,7 +6,7 @@ import { sha256File } from '../common/hash.js'
 import type { FirContext, Gap } from '../context.js'
 import { callerIdentity } from '../identity.js'
 import { collectFunction, type SnapshotTarget } from './function.js'
-import { mapLimit, TokenBucket } from './pacing.js'
+import { mapLimit, RegionPacers } from './pacing.js'
 import { Recorder } from './recorder.js'
 import {
   assertObjectLock,
@@ -77,8 +77,8 @@ export async function snapshotFunctions(ctx: FirContext, opts: SnapshotOptions):
   }
 
   const identity = await callerIdentity(aws)
-  const pacer = new TokenBucket(lambdaRps)
-  const { targets, discovery } = await resolveTargets(aws, pacer, opts, identity.account)
+  const pacers = new RegionPacers(lambdaRps)
+  const { targets, discovery } = await resolveTargets(aws, pacers, opts, identity.account)
   if (targets.length === 0 && opts.functions.length === 0) {
     const failedEverywhere = discovery.every((d) => d.error !== undefined)
     if (!failedEverywhere) {
@@ -91,8 +91,8 @@ export async function snapshotFunctions(ctx: FirContext, opts: SnapshotOptions):
 
   const takenAt = ctx.clock.awsNow()
   const set = await ctx.case.newEvidenceSet()
-  const rec = new Recorder(set, ctx.gaps, pacer)
-  const run = new SnapshotRun(ctx, set, rec, settings, new TokenBucket(4, 2), takenAt, identity.account)
+  const rec = new Recorder(set, ctx.gaps, pacers)
+  const run = new SnapshotRun(ctx, set, rec, settings, new RegionPacers(4), takenAt, identity.account)
 
   await set.writeJson(
     'caller/get-caller-identity.json',
@@ -149,7 +149,7 @@ export async function snapshotFunctions(ctx: FirContext, opts: SnapshotOptions):
   }
 
   ctx.log.info(
-    `fir: snapshot ${set.name}: ${snapshotTargets.length} function(s), Lambda calls paced at ${lambdaRps}/s`,
+    `fir: snapshot ${set.name}: ${snapshotTargets.length} function(s), Lambda calls paced at ${lambdaRps}/s per region`,
   )
   const bugs: unknown[] = []
   const summaries = await mapLimit(snapshotTargets, settings.functionConcurrency, async (t, i) => {

@@ -10,7 +10,7 @@ import {
 import { NotFoundError, UsageError } from '../../errors.js'
 import { escapeTerminal } from '../common/text.js'
 import { assertSameAccount, parseArn } from '../identity.js'
-import type { TokenBucket } from './pacing.js'
+import type { RegionPacers } from './pacing.js'
 import { roleNameOf } from './role.js'
 
 /** A function named on the command line, parsed. */
@@ -99,7 +99,7 @@ export interface Discovery {
  */
 export async function resolveTargets(
   aws: AwsClients,
-  pacer: TokenBucket,
+  pacers: RegionPacers,
   opts: { functions: string[]; qualifier?: string; allUsingRole?: string; regions?: string[] },
   callerAccount: string,
 ): Promise<{ targets: ResolvedTarget[]; discovery: Discovery[] }> {
@@ -125,7 +125,7 @@ export async function resolveTargets(
         account: callerAccount,
         ...(qualifier ? { qualifier } : {}),
       }
-      await pacer.take()
+      await pacers.for(region).take()
       try {
         const value = await getFunction(aws.forRegion(region), ref.name, checkQualifier)
         t.check = { qualifier: checkQualifier, at: Date.now(), value }
@@ -177,7 +177,7 @@ export async function resolveTargets(
             (page) => {
               d.pages.push(page)
             },
-            () => pacer.take(),
+            () => pacers.for(region).take(),
           )
         } catch (err) {
           d.error = err
