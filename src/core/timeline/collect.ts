@@ -254,7 +254,10 @@ export async function collectTimeline(
   const packLoading = loadRulePack(options.ruleDirs ?? [])
   const localFiles = local?.files ?? []
   const needFiles = local !== undefined || sources.s3.length > 0
-  const small = sources.s3.length === 0 && localFiles.length <= 4 && localFiles.every((f) => f.size < 4 << 20)
+  const small =
+    sources.s3.length === 0 &&
+    localFiles.length <= 4 &&
+    localFiles.every((f) => f.size >= 0 && f.size < 4 << 20)
   const setup: PipelineSetup = {
     mode: target ? 'related' : 'all',
     window,

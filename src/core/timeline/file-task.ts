@@ -1,4 +1,4 @@
-import { createReadStream, readFileSync } from 'node:fs'
+import { createReadStream, readFileSync, statSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { createGunzip } from 'node:zlib'
 import type { RulePack } from './detections.js'
@@ -29,7 +29,7 @@ export interface FileTask {
   origin: 'file' | 's3'
   path?: string
   data?: Uint8Array
-  /** Size in bytes (on disk or as downloaded), for choosing the streaming path. */
+  /** Size in bytes (on disk or as downloaded) when known (-1 or absent: the worker looks). */
   size?: number
 }
 
@@ -139,6 +139,20 @@ export class FileProcessor {
     const { event, candidate } = buildEvent(record, result.origin, sel.t, sel.id, this.firIds, this.pack)
     sink.lines.push(keptLine(event, sel.t))
     if (candidate) sink.candidates.push({ t: sel.t, id: sel.id, record })
+  }
+
+  /** Processes one input: read whole when small (trail files are), streamed when large. */
+  async process(task: FileTask, emit: (part: FilePart) => void): Promise<FileResult> {
+    let size = task.size
+    if (task.path !== undefined && (size === undefined || size < 0)) {
+      try {
+        size = statSync(task.path).size
+      } catch {
+        size = 0 // processWhole reports the unreadable file
+      }
+    }
+    if (task.path !== undefined && (size ?? 0) > STREAM_THRESHOLD_BYTES) return this.processStream(task, emit)
+    return this.processWhole(task)
   }
 
   /** Processes one input read whole (the usual case: trail files are small). */

@@ -98,10 +98,8 @@ export class FilePool {
     }
     if (this.inline) {
       for (let task = await next(); task; task = await next()) {
-        const big = (task.size ?? 0) > STREAM_THRESHOLD_BYTES && task.path !== undefined
-        const result = big
-          ? await this.inline.processStream(task, (part) => handlers.onPart(task!.seq, part))
-          : this.inline.processWhole(task)
+        const seq = task.seq
+        const result = await this.inline.process(task, (part) => handlers.onPart(seq, part))
         handlers.onResult(result)
         await handlers.ready?.()
       }

@@ -3,7 +3,7 @@
  * inputs it is given and posts back what they hold. One input at a time; large inputs stream.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { FileProcessor, type FileTask, type PipelineSetup, STREAM_THRESHOLD_BYTES } from './file-task.js'
+import { FileProcessor, type FileTask, type PipelineSetup } from './file-task.js'
 
 export type WorkerRequest = { type: 'tasks'; tasks: FileTask[] } | { type: 'stop' }
 
@@ -36,12 +36,9 @@ async function main(): Promise<void> {
     chain = chain.then(async () => {
       for (const task of msg.tasks) {
         try {
-          const big = (task.size ?? 0) > STREAM_THRESHOLD_BYTES && task.path !== undefined
-          const result = big
-            ? await processor.processStream(task, (part) =>
-                port.postMessage({ type: 'part', seq: task.seq, part } satisfies WorkerMessage),
-              )
-            : processor.processWhole(task)
+          const result = await processor.process(task, (part) =>
+            port.postMessage({ type: 'part', seq: task.seq, part } satisfies WorkerMessage),
+          )
           port.postMessage({ type: 'result', result } satisfies WorkerMessage)
         } catch (err) {
           port.postMessage({ type: 'fatal', message: `${task.display}: ${(err as Error).stack ?? err}` })

@@ -10,6 +10,7 @@ const DIGEST_NAME = /CloudTrail-Digest/
 
 export interface LocalFile {
   path: string
+  /** Bytes, or -1 when not looked at (files found by a folder walk: the worker looks). */
   size: number
 }
 
@@ -59,7 +60,7 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
     for (const e of entries) {
       const full = join(dir, e.name)
       if (e.isDirectory()) await walk(full, depth + 1)
-      else if (e.isFile()) consider(full, (await stat(full)).size, false)
+      else if (e.isFile()) consider(full, -1, false)
       else if (e.isSymbolicLink()) {
         const s = await stat(full).catch(() => undefined)
         if (s?.isFile()) consider(full, s.size, false)
