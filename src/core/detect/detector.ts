@@ -40,34 +40,32 @@ const MEMO_LIMIT = 20_000
  * Rules grouped by the eventName they require, so a record is only tested against rules that can
  * match it. The candidate list for each distinct eventName is computed once.
  */
-class RuleIndex {
-  private readonly memo = new Map<string, CompiledRule[]>()
+class RuleIndex<T extends { rule: CompiledRule }> {
+  private readonly memo = new Map<string, T[]>()
   private readonly exact: Array<Set<string> | undefined>
 
-  constructor(private readonly rules: readonly CompiledRule[]) {
-    this.exact = rules.map((r) => (r.eventNames ? new Set(r.eventNames.exact) : undefined))
+  constructor(private readonly items: readonly T[]) {
+    this.exact = items.map(({ rule }) => (rule.eventNames ? new Set(rule.eventNames.exact) : undefined))
   }
 
-  candidates(record: unknown): readonly CompiledRule[] {
+  candidates(record: unknown): readonly T[] {
     const name =
       record !== null && typeof record === 'object'
         ? (record as Record<string, unknown>).eventName
         : undefined
+    if (typeof name === 'string') return this.memo.get(name) ?? this.forName(name)
     // A non-string eventName (malformed input) is tested against every rule.
-    if (typeof name !== 'string') return name === undefined || name === null ? this.forName('') : this.rules
-    const key = name.toLowerCase()
-    return this.forName(key)
+    return name === undefined || name === null ? this.forName('') : this.items
   }
 
-  private forName(key: string): readonly CompiledRule[] {
-    const hit = this.memo.get(key)
-    if (hit) return hit
-    const list = this.rules.filter((r, i) => {
-      const c = r.eventNames
+  private forName(name: string): T[] {
+    const key = name.toLowerCase()
+    const list = this.items.filter(({ rule }, i) => {
+      const c = rule.eventNames
       if (!c) return true
       return this.exact[i]!.has(key) || c.prefixes.some((p) => key.startsWith(p))
     })
-    if (this.memo.size < MEMO_LIMIT) this.memo.set(key, list)
+    if (this.memo.size < MEMO_LIMIT) this.memo.set(name, list)
     return list
   }
 }
@@ -78,7 +76,7 @@ function findingOf(rule: CompiledRule, detail?: Record<string, unknown>): Findin
   return f
 }
 
-const statelessIndexes = new WeakMap<readonly CompiledRule[], RuleIndex>()
+const statelessIndexes = new WeakMap<readonly CompiledRule[], RuleIndex<{ rule: CompiledRule }>>()
 
 /**
  * Runs the rules on one raw CloudTrail record. Rules that need a detector (fir's scope, context
@@ -87,11 +85,11 @@ const statelessIndexes = new WeakMap<readonly CompiledRule[], RuleIndex>()
 export function evaluate(rules: readonly CompiledRule[], record: unknown): Finding[] {
   let index = statelessIndexes.get(rules)
   if (!index) {
-    index = new RuleIndex(rules.filter((r) => !r.needsDetector))
+    index = new RuleIndex(rules.filter((r) => !r.needsDetector).map((rule) => ({ rule })))
     statelessIndexes.set(rules, index)
   }
   const out: Finding[] = []
-  for (const rule of index.candidates(record)) if (rule.matches(record)) out.push(findingOf(rule))
+  for (const { rule } of index.candidates(record)) if (rule.matches(record)) out.push(findingOf(rule))
   return out
 }
 
@@ -155,10 +153,12 @@ export function createDetector(rules: readonly CompiledRule[], options: Detector
   }
   // Rules whose context is missing are left out entirely rather than firing without it.
   const active = rules.filter((r) => !(r.fir?.context && !ranges))
-  const index = new RuleIndex(active)
-  const plans = new Map<CompiledRule, RulePlan>()
+  const entries: Array<{ rule: CompiledRule; plan?: RulePlan }> = []
   for (const rule of active) {
-    if (!rule.needsDetector || !rule.fir) continue
+    if (!rule.needsDetector || !rule.fir) {
+      entries.push({ rule })
+      continue
+    }
     const plan: RulePlan = {}
     if (rule.fir.scope) plan.scope = get(rule.fir.scope.functionRole)
     if (rule.fir.context) plan.context = get(rule.fir.context.outsideAwsIpRanges)
@@ -174,8 +174,9 @@ export function createDetector(rules: readonly CompiledRule[], options: Detector
         groups: new Map(),
       }
     }
-    plans.set(rule, plan)
+    entries.push({ rule, plan })
   }
+  const index = new RuleIndex(entries)
 
   const learn = (record: unknown) => {
     const name = eventNameOf(record)
@@ -197,45 +198,51 @@ export function createDetector(rules: readonly CompiledRule[], options: Detector
     }
   }
 
+  // The same few session ARNs come back on most records: remember their role names.
+  const nameCache = new Map<string, string | undefined>()
+  const cachedRoleName = (v: string) => {
+    if (nameCache.has(v)) return nameCache.get(v)
+    const name = roleNameOf(v)
+    if (nameCache.size < MEMO_LIMIT) nameCache.set(v, name)
+    return name
+  }
   const isFunctionRole = (value: unknown): boolean => {
-    const values = Array.isArray(value) ? value : [value]
-    return values.some((v) => {
-      if (typeof v !== 'string') return false
-      const name = roleNameOf(v)
+    if (typeof value === 'string') {
+      const name = cachedRoleName(value)
       return name !== undefined && functionRoles.has(name)
-    })
+    }
+    return Array.isArray(value) && value.some((v) => isFunctionRole(v))
   }
 
   return {
     evaluate(record) {
       learn(record)
       const out: Finding[] = []
-      for (const rule of index.candidates(record)) {
+      for (const { rule, plan } of index.candidates(record)) {
         if (!rule.matches(record)) continue
-        const plan = plans.get(rule)
         if (!plan) {
           out.push(findingOf(rule))
           continue
         }
-        const detail: Record<string, unknown> = {}
         if (plan.scope && !isFunctionRole(plan.scope(record))) continue
+        let detail: Record<string, unknown> | undefined
         if (plan.context) {
           const value = plan.context(record)
           const ip = typeof value === 'string' ? parseIp(value.trim()) : undefined
           if (!ip || ranges!.has(ip)) continue
-          detail.outsideAwsIpRanges = value
+          detail = { outsideAwsIpRanges: value }
         }
         if (plan.burst) {
           const burst = trackBurst(plan.burst, record)
           if (!burst) continue
-          Object.assign(detail, burst)
+          detail = { ...detail, ...burst }
         }
-        out.push(findingOf(rule, Object.keys(detail).length ? detail : undefined))
+        out.push(findingOf(rule, detail))
       }
       return out
     },
     flush() {
-      for (const plan of plans.values()) plan.burst?.groups.clear()
+      for (const { plan } of entries) plan?.burst?.groups.clear()
       return []
     },
   }

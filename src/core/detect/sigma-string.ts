@@ -61,7 +61,7 @@ export function compileParts(parts: readonly SigmaPart[], cased: boolean): Strin
   if (n === 1 && parts[0] === ANY) return () => true
   if (!hasWildcards(parts)) {
     const t = fold(parts[0] as string)
-    return cased ? (s) => s === t : (s) => s.length === t.length && s.toLowerCase() === t
+    return cased ? (s) => s === t : (s) => s.toLowerCase() === t
   }
   const first = parts[0]
   const last = parts[n - 1]

@@ -243,7 +243,7 @@ function compileRegex(key: string, value: Scalar, flags: string): ScalarTest {
     all += inline[1]
     source = source.slice(inline[0].length)
   }
-  source = source.replace(/\(\?P</g, '(?<')
+  source = trimSearchEdges(source.replace(/\(\?P</g, '(?<'))
   let re: RegExp
   try {
     re = new RegExp(source, [...new Set(all)].join(''))
@@ -251,6 +251,25 @@ function compileRegex(key: string, value: Scalar, flags: string): ScalarTest {
     refuse(`'${key}' has an invalid regular expression: ${(err as Error).message}`)
   }
   return (v) => re.test(toText(v))
+}
+
+/**
+ * `re` is an unanchored search, so a leading or trailing `.*` adds nothing and `.+` means just one
+ * character; dropping them avoids quadratic backtracking on every record (SigmaHQ's
+ * `.+:assumed-role/aws:.+` costs more than all other rules together otherwise).
+ */
+export function trimSearchEdges(source: string): string {
+  let s = source
+  const lead = /^\.([*+])\??/.exec(s)
+  if (lead && !/^[*+?{]/.test(s.slice(lead[0].length)))
+    s = (lead[1] === '+' ? '.' : '') + s.slice(lead[0].length)
+  const trail = /\.([*+])\??$/.exec(s)
+  if (trail) {
+    let slashes = 0
+    for (let i = trail.index - 1; i >= 0 && s[i] === '\\'; i--) slashes++
+    if (slashes % 2 === 0) s = s.slice(0, trail.index) + (trail[1] === '+' ? '.' : '')
+  }
+  return s
 }
 
 function compileCidr(key: string, value: Scalar): ScalarTest {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { trimSearchEdges } from '../../../src/core/detect/values.js'
 import { hit, refusal, ruleFrom } from './helpers.js'
 
 describe('Sigma values', () => {
@@ -251,6 +252,34 @@ describe('modifiers', () => {
     expect(hit(`\nsel:\n  a|re|s: 'one.two'\ncondition: sel`, { a: 'one\ntwo' })).toBe(true)
     expect(hit(`\nsel:\n  a|re: 'one.two'\ncondition: sel`, { a: 'one\ntwo' })).toBe(false)
     expect(hit(`\nsel:\n  a|re: '^\\d+$'\ncondition: sel`, { a: 123 })).toBe(true)
+  })
+
+  it('re drops leading and trailing .* / .+ without changing what a search finds', () => {
+    expect(trimSearchEdges('.+:assumed-role/aws:.+')).toBe('.:assumed-role/aws:.')
+    expect(trimSearchEdges('.*admin.*?')).toBe('admin')
+    expect(trimSearchEdges('a\\.*')).toBe('a\\.*')
+    expect(trimSearchEdges('a\\\\.*')).toBe('a\\\\')
+    expect(trimSearchEdges('^.*x$')).toBe('^.*x$')
+    const patterns = [
+      '.+:role/.+',
+      '.*a|b.+',
+      '.+?x.*?',
+      '.*',
+      '.+',
+      'x\\..+',
+      '.+(?<=ab)c',
+      '.*^b',
+      '.+\\.*',
+    ]
+    const inputs = ['', 'x', ':role/', 'a:role/b', 'ab\nc', 'abc', '\nx', 'x.y', 'b', 'q\\', 'a\nb\n']
+    for (const p of patterns) {
+      for (const flags of ['', 's', 'm', 'i']) {
+        const a = new RegExp(p, flags)
+        const b = new RegExp(trimSearchEdges(p), flags)
+        for (const input of inputs)
+          expect(b.test(input), `${p} /${flags} on ${JSON.stringify(input)}`).toBe(a.test(input))
+      }
+    }
   })
 
   it('cidr matches IPv4 and IPv6 addresses in range, and nothing else', () => {
