@@ -4,6 +4,7 @@ import { dirname } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { AwsClients } from '../../aws/clients.js'
 import { DownloadError, openLocation } from '../../aws/download.js'
+import { isFirError } from '../../errors.js'
 import { ensureDir, FILE_MODE } from '../common/fs-safe.js'
 
 /** Gives a fresh presigned location; `attempt` > 0 means the previous one was refused or expired. */
@@ -62,7 +63,8 @@ export async function downloadResumable(
       return { bytes: size, via: opened.via, resumes, refetches }
     } catch (err) {
       lastError = err
-      const failure = err instanceof DownloadError ? err.failure : 'network'
+      // A FirError that is not a download failure (the loopback guard) will not heal by retrying.
+      const failure = err instanceof DownloadError ? err.failure : isFirError(err) ? 'other' : 'network'
       if (failure === 'expired') {
         refetches++
         location = await source(refetches)
