@@ -6,32 +6,50 @@ import type { PlanStep, RunResult } from './runner.js'
 import type { Playbook } from './schema.js'
 import { Unresolved } from './template.js'
 
-/** The fir command whose IAM permissions each action needs (README's table lists them). */
-export const ACTION_COMMAND: Record<string, string | null> = {
-  'snapshot.function': 'snapshot',
-  'snapshot.all-using-role': 'snapshot',
-  'containment.contain': 'contain',
-  'containment.restore': 'restore',
-  'credentials.revoke-sessions': 'creds revoke-sessions',
-  'credentials.rotate-key': 'creds rotate-key',
-  'credentials.rotate-secret': 'creds rotate-secret',
-  'timeline.collect': 'timeline',
-  'report.render': 'report',
-  'case.note': null,
+/**
+ * Where each action's IAM permissions come from: the rows of the fir commands it runs through
+ * (README's table), plus what the action itself calls.
+ */
+export const ACTION_PERMISSIONS: Record<string, { commands: string[]; extra: string[]; exclude?: string[] }> = {
+  'snapshot.function': { commands: ['snapshot'], extra: [] },
+  'snapshot.all-using-role': { commands: ['snapshot'], extra: ['lambda:ListFunctions'] },
+  'containment.contain': { commands: ['contain', 'snapshot'], extra: [] },
+  'containment.restore': { commands: ['restore'], extra: [] },
+  'credentials.revoke-sessions': { commands: ['creds revoke-sessions'], extra: [] },
+  // Keys named without their user are looked up first.
+  'credentials.rotate-key': { commands: ['creds rotate-key'], extra: ['iam:GetAccessKeyLastUsed'] },
+  'credentials.rotate-secret': { commands: ['creds rotate-secret'], extra: [] },
+  // The secrets read with the role come from `fir creds secrets`' reading of the timeline.
+  // Playbooks read CloudTrail through the api, S3 and file sources, never the Athena or Lake engines.
+  'timeline.collect': {
+    commands: ['timeline', 'creds secrets'],
+    extra: [],
+    exclude: ['athena:', 'glue:', 'cloudtrail:StartQuery', 'cloudtrail:DescribeQuery', 'cloudtrail:GetQueryResults'],
+  },
+  'report.render': { commands: ['report'], extra: [] },
+  'case.note': { commands: [], extra: [] },
 }
 
-/** The IAM actions a playbook needs: the union of its actions' commands (`?` = optional). */
-export function playbookPermissions(playbook: Playbook): string[] {
+/** The IAM actions a list of playbook actions needs (`?` = optional: a gap without it). */
+export function actionsPermissions(actions: string[]): string[] {
   const out = new Map<string, boolean>()
-  for (const step of playbook.steps) {
-    const command = ACTION_COMMAND[step.action]
-    for (const a of command ? (COMMAND_PERMISSIONS[command] ?? []) : []) {
-      const optional = a.endsWith('?')
-      const name = a.replace(/\?$/, '')
-      out.set(name, (out.get(name) ?? true) && optional)
-    }
+  const add = (a: string) => {
+    const optional = a.endsWith('?')
+    const name = a.replace(/\?$/, '')
+    out.set(name, (out.get(name) ?? true) && optional)
+  }
+  for (const action of new Set(actions)) {
+    const src = ACTION_PERMISSIONS[action]
+    const excluded = (a: string) => (src?.exclude ?? []).some((x) => a.startsWith(x))
+    for (const c of src?.commands ?? []) for (const a of COMMAND_PERMISSIONS[c] ?? []) if (!excluded(a)) add(a)
+    for (const a of src?.extra ?? []) add(a)
   }
   return [...out.entries()].map(([a, optional]) => (optional ? `${a}?` : a)).sort()
+}
+
+/** The IAM actions a playbook needs: the union over its steps' actions. */
+export function playbookPermissions(playbook: Playbook): string[] {
+  return actionsPermissions(playbook.steps.map((s) => s.action))
 }
 
 function show(value: unknown): string {

@@ -1,0 +1,65 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import {
+  awsState,
+  expectEachStepOnce,
+  KILLABLE,
+  killAt,
+  prepare,
+  readJournal,
+} from '../core/playbook/resume-support.js'
+import { runFir } from '../support/cli.js'
+import { useMoto } from '../support/emulator.js'
+
+const moto = useMoto()
+
+/**
+ * `fir playbook resume` after SIGKILL at each step of lambda-compromise ends in the same AWS state
+ * as an uninterrupted run, with each step applied or already-applied exactly once.
+ */
+describe('fir playbook resume after SIGKILL (built CLI, moto)', () => {
+  let baseline: Record<string, unknown>
+
+  beforeAll(async () => {
+    const { cwd, dir, args } = await prepare(moto.endpoint())
+    const r = await runFir(['playbook', 'run', 'lambda-compromise', ...args], {
+      cwd,
+      endpoint: moto.endpoint(),
+      timeoutMs: 300_000,
+    })
+    expect(r.code, r.stderr).toBeLessThanOrEqual(4)
+    expectEachStepOnce(await readJournal(dir))
+    baseline = await awsState(moto.endpoint())
+    // the uninterrupted run did change things: these are what resume must reproduce
+    expect(baseline).toMatchObject({
+      reservedConcurrency: 0,
+      backupAdminKeys: ['Active', 'Inactive'],
+      rolePolicies: { 'fir-revoke-RESUME-1': expect.stringContaining('aws:TokenIssueTime') },
+    })
+    expect(String(baseline.description)).toMatch(/fir/)
+  }, 600_000)
+
+  for (const step of KILLABLE) {
+    it(`killed when step ${step} has started, resumed: same AWS state, every step finished once`, async () => {
+      const { cwd, dir, result: killed } = await killAt(moto.endpoint(), step)
+      expect(killed.signal).toBe('SIGKILL')
+      const before = await readJournal(dir)
+      expect(
+        before.some((e) => e.action === 'playbook.step' && e.params.step === step && e.outcome === 'started'),
+      ).toBe(true)
+      expect(before.some((e) => e.action === 'playbook.run' && e.outcome === 'applied')).toBe(false)
+      const resumed = await runFir(['playbook', 'resume', '--case', dir, '--yes', '--json'], {
+        cwd,
+        endpoint: moto.endpoint(),
+        timeoutMs: 300_000,
+      })
+      expect(resumed.code, resumed.stderr).toBeLessThanOrEqual(4)
+      expect(resumed.json.result.resumed).toBe(true)
+      const journal = await readJournal(dir)
+      expect(journal.filter((e) => e.action === 'playbook.resume').map((e) => e.params.from)).toEqual([step])
+      expectEachStepOnce(journal, step)
+      expect(await awsState(moto.endpoint())).toEqual(baseline)
+      const verify = await runFir(['case', 'verify', '--case', dir])
+      expect(verify.code, verify.stderr).toBe(0)
+    }, 600_000)
+  }
+})
