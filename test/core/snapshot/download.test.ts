@@ -118,10 +118,11 @@ describe('downloadResumable', () => {
     const dir = await tempDir('fir-dl-')
     const before = seen.length
     await expect(
-      downloadResumable(aws, join(dir, 'x.partial'), async () => {
-        asked++
-        return 'https://prod-04-2014-tasks.s3.us-east-1.amazonaws.com/snapshots/x?X-Amz-Signature=abc'
-      }),
+      downloadResumable(
+        aws,
+        join(dir, 'x.partial'),
+        async () => 'https://prod-04-2014-tasks.s3.us-east-1.amazonaws.com/snapshots/x?X-Amz-Signature=abc',
+      ),
     ).rejects.toBeInstanceOf(EmulatorSafetyError)
     expect(seen.length).toBe(before)
   })
