@@ -80,7 +80,8 @@ const statelessIndexes = new WeakMap<readonly CompiledRule[], RuleIndex<{ rule: 
 
 /**
  * Runs the rules on one raw CloudTrail record. Rules that need a detector (fir's scope, context
- * and burst extensions) are skipped here; use createDetector for them.
+ * and burst extensions) are skipped here; use createDetector for them. The array is indexed on
+ * first use and the index kept for it: pass a new array rather than changing one in place.
  */
 export function evaluate(rules: readonly CompiledRule[], record: unknown): Finding[] {
   let index = statelessIndexes.get(rules)
