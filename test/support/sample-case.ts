@@ -131,6 +131,8 @@ interface EventSpec {
   findings?: EventFinding[]
   fir?: boolean
   requestId?: string
+  /** A data event (Invoke, GetObject): only trail logs hold these. */
+  data?: boolean
 }
 
 const RESPONDER_ARN = `arn:aws:sts::${ACCOUNT}:assumed-role/IncidentResponder/alice`
@@ -176,9 +178,9 @@ function normalised(spec: EventSpec, r: () => number): { line: string; id: strin
     eventID: id,
     readOnly: spec.readOnly,
     eventType: 'AwsApiCall',
-    managementEvent: true,
+    managementEvent: !spec.data,
     recipientAccountId: ACCOUNT,
-    eventCategory: 'Management',
+    eventCategory: spec.data ? 'Data' : 'Management',
   }
   const event: TimelineEvent = {
     id,
@@ -1168,7 +1170,36 @@ async function writeTimeline(
     })
   })
 
+  // The attacker's reads that no rule flags: shown because a finding shares their source IP.
+  story.push({
+    ms: t0 + 20_000,
+    name: 'GetFunction',
+    rawName: 'GetFunction20150331v2',
+    source: 'lambda.amazonaws.com',
+    who: attacker,
+    sourceIp: ATTACKER_IP,
+    userAgent: ua,
+    readOnly: true,
+    request: { functionName: fn },
+  })
+  const apiGateway: Identity = {
+    type: 'AWSService',
+    arn: '',
+    invokedBy: 'apigateway.amazonaws.com',
+    accessKeyId: '',
+    principalId: '',
+  }
   const background: Omit<EventSpec, 'ms'>[] = [
+    {
+      name: 'Invoke',
+      source: 'lambda.amazonaws.com',
+      who: apiGateway,
+      sourceIp: 'apigateway.amazonaws.com',
+      userAgent: 'apigateway.amazonaws.com',
+      readOnly: false,
+      data: true,
+      request: { functionName: fnArn },
+    },
     {
       name: 'AssumeRole',
       source: 'sts.amazonaws.com',

@@ -58,31 +58,58 @@ export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`
 }
 
-/** Any value as short text: strings as they are, objects as compact `key=value` lists, capped. */
+/**
+ * Any value as short text: strings as they are; a top-level object as `key=value, …`; nested
+ * objects as `{key=value}` and lists as `[a, b]`; capped at `max` characters.
+ */
 export function compactValue(value: unknown, max = 240): string {
-  return truncate(compactInner(value, 0), max)
+  return truncate(compactInner(value, 0, max), max)
 }
 
-function compactInner(value: unknown, depth: number): string {
+function compactInner(value: unknown, depth: number, budget: number): string {
   if (value === null || value === undefined) return '—'
   if (typeof value === 'string') return value
   if (typeof value === 'number' || typeof value === 'boolean') return String(value)
   if (Array.isArray(value)) {
-    if (value.length === 0) return '[]'
-    if (depth > 2) return `[${value.length} items]`
-    return value.map((v) => compactInner(v, depth + 1)).join(', ')
+    if (value.length === 0) return depth === 0 ? 'none' : '[]'
+    if (depth > 6) return `[${value.length} items]`
+    const items = value.map((v) => compactInner(v, depth + 1, budget))
+    return depth === 0 ? items.join(', ') : `[${items.join(', ')}]`
   }
   if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
-    if (entries.length === 0) return '{}'
-    if (depth > 2) return JSON.stringify(value)
-    const parts = entries.map(([k, v]) => {
-      const inner = compactInner(v, depth + 1)
-      return typeof v === 'object' && v !== null && depth < 2 ? `${k}={${inner}}` : `${k}=${inner}`
-    })
-    return parts.join(', ')
+    if (entries.length === 0) return depth === 0 ? 'none' : '{}'
+    if (depth > 6) return '{…}'
+    const parts: string[] = []
+    let used = 0
+    for (const [k, v] of entries) {
+      const part = `${k}=${compactInner(v, depth + 1, budget)}`
+      parts.push(part)
+      used += part.length + 2
+      // Stop early: the result is cut at `budget` anyway.
+      if (used > budget) break
+    }
+    return depth === 0 ? parts.join(', ') : `{${parts.join(', ')}}`
   }
   return String(value)
+}
+
+/**
+ * Before → after of a journaled change, showing only the fields that differ (all of them when
+ * nothing differs, e.g. already-applied, or when either side is not an object).
+ */
+export function changeText(prior: unknown, after: unknown, max = 300): { before: string; after: string } {
+  const isObj = (v: unknown): v is Record<string, unknown> =>
+    !!v && typeof v === 'object' && !Array.isArray(v)
+  if (isObj(prior) && isObj(after)) {
+    const keys = [...new Set([...Object.keys(prior), ...Object.keys(after)])]
+    const changed = keys.filter((k) => JSON.stringify(prior[k]) !== JSON.stringify(after[k]))
+    if (changed.length > 0 && changed.length < keys.length) {
+      const pick = (o: Record<string, unknown>) => Object.fromEntries(changed.map((k) => [k, o[k] ?? null]))
+      return { before: compactValue(pick(prior), max), after: compactValue(pick(after), max) }
+    }
+  }
+  return { before: compactValue(prior ?? null, max), after: compactValue(after ?? null, max) }
 }
 
 /** A short name for a list element that may be a string or an AWS object (Version, Name, Arn…). */

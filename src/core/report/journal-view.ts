@@ -3,6 +3,7 @@ import {
   asArray,
   asRecord,
   asString,
+  changeText,
   compactValue,
   countRows,
   durationDisplay,
@@ -102,7 +103,9 @@ export function viewJournal(entries: readonly JournalEntry[]): JournalView {
     at: entry.at,
     atDisplay: utcDisplay(entry.at),
     startedAt: started?.at ?? null,
-    startedAtDisplay: started ? utcDisplay(started.at) : null,
+    // Shown only when it differs from the outcome's time (to the second).
+    startedAtDisplay:
+      started && utcDisplay(started.at) !== utcDisplay(entry.at) ? utcDisplay(started.at) : null,
     action: entry.action,
     title:
       entry.outcome === 'undone' || entry.outcome === 'conflict'
@@ -111,8 +114,14 @@ export function viewJournal(entries: readonly JournalEntry[]): JournalView {
     target: entry.target,
     outcome: entry.outcome,
     succeeded: SUCCEEDED.has(entry.outcome),
-    before: compactValue(started?.prior ?? entry.prior ?? null, 300),
-    after: compactValue(entry.outcome === 'started' ? null : (entry.after ?? null), 300),
+    ...changeText(
+      started?.prior ?? entry.prior ?? null,
+      entry.outcome === 'started' ? null : (entry.after ?? null),
+    ),
+    unchanged:
+      entry.outcome !== 'started' &&
+      entry.after !== undefined &&
+      JSON.stringify(started?.prior ?? entry.prior ?? null) === JSON.stringify(entry.after),
     actor: actorDisplay(entry),
     error:
       entry.outcome === 'started'

@@ -270,7 +270,11 @@ export interface TimelineSection {
   /** The ten most active callers and source IPs. */
   topActors: CountRow[]
   topSourceIps: CountRow[]
-  /** Events that carry findings, then changes (non-read-only calls), capped; shown in time order. */
+  /**
+   * Events with findings, fir's changes, changes made by people or workloads (not AWS services,
+   * not data events), their failed or denied calls, and other calls from a source IP that a
+   * finding came from; the most significant `keyEventLimit`, shown in time order.
+   */
   keyEvents: KeyEvent[]
   keyEventsTotal: number
   keyEventsShown: number
@@ -308,6 +312,8 @@ export interface KeyEvent {
   findingsText: string
   /** Request parameters, compact and truncated. */
   request: string
+  /** Why it is a key event: `finding`, `change`, `change by fir`, `failed or denied`, `same source IP as a finding`. */
+  reason: string
 }
 
 /**
@@ -387,6 +393,7 @@ export interface ActionView {
   at: string
   atDisplay: string
   startedAt: string | null
+  /** The start time, only when it differs from `atDisplay` (to the second); else null. */
   startedAtDisplay: string | null
   /** Step id, e.g. `containment.throttle`. */
   action: string
@@ -396,8 +403,11 @@ export interface ActionView {
   outcome: string
   /** True for applied / already-applied / undone. */
   succeeded: boolean
+  /** The prior state, compact; only the fields that changed when some did not. */
   before: string
   after: string
+  /** The state after is the state before (e.g. already-applied): show it once. */
+  unchanged: boolean
   /** `arn (osUser@host)`. */
   actor: string
   error: string

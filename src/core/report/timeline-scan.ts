@@ -65,6 +65,11 @@ async function* lineBatches(path: string): AsyncGenerator<string[]> {
   if (rest) yield [rest.toString('utf8')]
 }
 
+const IP_LIKE = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]+)$/i
+/** Events kept aside per source IP, and how many IPs, in case a finding shares the address. */
+const PER_IP = 50
+const MAX_IPS = 5000
+
 interface Candidate {
   rank: number
   ms: number
@@ -218,9 +223,14 @@ export async function scanTimeline(
   let candidates: Candidate[] = []
   const eventGroups = new Map<string, Group>()
   const eventFindingPoints: { ms: number; level: Level }[] = []
+  const findingIps = new Set<string>()
+  const byIp = new Map<string, Candidate[]>()
+  // Candidates worse than the worst kept after a prune can never make the cut.
+  let threshold = Number.POSITIVE_INFINITY
   const prune = () => {
     candidates.sort((a, b) => a.rank - b.rank || a.ms - b.ms)
     candidates = candidates.slice(0, keyEventLimit)
+    if (candidates.length >= keyEventLimit) threshold = candidates.at(-1)!.rank
   }
 
   for await (const batch of eventsPath ? lineBatches(eventsPath) : []) {
@@ -292,41 +302,63 @@ export async function scanTimeline(
           if (!findingsFile) addToGroups(eventGroups, f, time, actorName, id, `${name} by ${actorName}`)
         }
       }
-      if (findings.length || isWrite || fir) {
+      const top = findings.reduce<Level | null>(
+        (best, f) => (best === null || levelRank(f.level) < levelRank(best) ? f.level : best),
+        null,
+      )
+      const raw = asRecord(event.raw)
+      const byService = actor.type === 'AWSService' || (!asString(actor.arn) && !!asString(actor.invokedBy))
+      const dataEvent = raw.eventCategory === 'Data' || raw.managementEvent === false
+      // Rank (lower is shown first): findings by level (0–4); fir's own changes (5); changes by
+      // a person or workload, not an AWS service (6); their failed or denied calls (7).
+      let rank: number | null = null
+      let reason = ''
+      if (top !== null) [rank, reason] = [levelRank(top), 'finding']
+      else if (fir && isWrite) [rank, reason] = [5, 'change by fir']
+      else if (isWrite && !byService && !dataEvent) [rank, reason] = [6, 'change']
+      else if (errorText && !byService) [rank, reason] = [7, 'failed or denied']
+      if (top !== null && IP_LIKE.test(sourceIp)) findingIps.add(sourceIp)
+      const view = (): KeyEvent => ({
+        id,
+        time,
+        timeDisplay: utcDisplay(time),
+        name,
+        category: service,
+        region,
+        actor: truncate(actorName, 200),
+        sourceIp,
+        userAgent: truncate(asString(event.userAgent) ?? '', 160),
+        error: errorText,
+        readOnly,
+        fir,
+        level: top,
+        levelLabel: top ? levelLabel(top) : null,
+        findingsText: [...new Set(findings.map((f) => f.title))].join('; '),
+        request,
+        reason,
+      })
+      if (rank !== null) {
         scan.keyEventsTotal++
-        const top = findings.reduce<Level | null>(
-          (best, f) => (best === null || levelRank(f.level) < levelRank(best) ? f.level : best),
-          null,
-        )
-        // Rank: findings by level (0–4), then changes (5), then fir's own read calls (6).
-        const rank = top !== null ? levelRank(top) : isWrite ? 5 : 6
-        if (candidates.length < keyEventLimit || rank <= (candidates.at(-1)?.rank ?? 99)) {
-          candidates.push({
-            rank,
-            ms,
-            view: {
-              id,
-              time,
-              timeDisplay: utcDisplay(time),
-              name,
-              category: service,
-              region,
-              actor: truncate(actorName, 200),
-              sourceIp,
-              userAgent: truncate(asString(event.userAgent) ?? '', 160),
-              error: errorText,
-              readOnly,
-              fir,
-              level: top,
-              levelLabel: top ? levelLabel(top) : null,
-              findingsText: [...new Set(findings.map((f) => f.title))].join('; '),
-              request,
-            },
-          })
+        if (rank <= threshold) {
+          candidates.push({ rank, ms, view: view() })
           if (candidates.length >= keyEventLimit * 4) prune()
+        }
+      } else if (!byService && !fir && IP_LIKE.test(sourceIp)) {
+        // Kept aside: shown if a finding comes from the same address (the attacker's other calls).
+        const list = byIp.get(sourceIp) ?? []
+        if (list.length < PER_IP && (list.length > 0 || byIp.size < MAX_IPS)) {
+          const v = view()
+          v.reason = 'same source IP as a finding'
+          list.push({ rank: 8, ms, view: v })
+          byIp.set(sourceIp, list)
         }
       }
     }
+  }
+  for (const ip of findingIps) {
+    const list = byIp.get(ip) ?? []
+    scan.keyEventsTotal += list.length
+    candidates.push(...list)
   }
   prune()
   scan.keyEvents = candidates.map((c) => c.view).sort((a, b) => a.time.localeCompare(b.time))

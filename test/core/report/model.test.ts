@@ -123,6 +123,15 @@ describe('report of a case that went through snapshot, contain and timeline', ()
       ]),
     )
     expect(model.timeline.firEvents).toBe(6)
+    // Routine service traffic (API Gateway invoking the function) is counted, not listed.
+    expect(model.timeline.byCategory.find((c) => c.name === 'lambda')!.count).toBeGreaterThan(20)
+    expect(model.timeline.keyEvents.filter((e) => e.name === 'Invoke')).toEqual([])
+    const reasons = Object.fromEntries(model.timeline.keyEvents.map((e) => [`${e.name}@${e.time}`, e.reason]))
+    expect(Object.values(reasons)).toEqual(
+      expect.arrayContaining(['finding', 'change', 'change by fir', 'same source IP as a finding']),
+    )
+    const recon = model.timeline.keyEvents.find((e) => e.reason === 'same source IP as a finding')!
+    expect(recon).toMatchObject({ name: 'GetFunction', sourceIp: '203.0.113.45', level: null })
     expect(model.timeline.eventsFileSha256).toMatch(/^[0-9a-f]{64}$/)
     // Key events are in time order.
     const times = model.timeline.keyEvents.map((e) => e.time)
@@ -332,7 +341,7 @@ describe('report of a case that holds little', () => {
     expect(model.evidence.integrity).toBeNull()
     const md = await renderReport(model, { format: 'md' })
     expect(md).toContain('### Key events (8 of ')
-    expect(md).toContain('(the 8 most severe)')
+    expect(md).toContain('(the 8 most significant)')
   })
 })
 
