@@ -2,6 +2,13 @@ import { once } from 'node:events'
 import { Args, Flags } from '@oclif/core'
 import { awsFlags, caseFlag, FirCommand } from '../base-command.js'
 import {
+  checkEngineFlags,
+  ENGINES,
+  engineQueryLine,
+  engineTimeline,
+  renderEngineQuery,
+} from '../core/athena/timeline.js'
+import {
   collectTimeline,
   EXPORT_FORMATS,
   type ExportFormat,
@@ -26,6 +33,8 @@ The execution role comes from the case's latest snapshot of the function, or fro
     '<%= config.bin %> timeline orders-api --source ./exported-trail/ --role orders-api-role --format csv --out orders-api.csv',
     '<%= config.bin %> timeline --source s3://trail-bucket --since 24h --format timesketch --out hunt.jsonl   # account-wide hunt',
     '<%= config.bin %> timeline orders-api --rules ./my-rules --aws-ip-ranges ip-ranges.json --json',
+    '<%= config.bin %> timeline orders-api --engine athena --athena-table cloudtrail.org_trail --athena-output s3://athena-results/fir/ --since 90d --dry-run',
+    '<%= config.bin %> timeline orders-api --engine lake --event-data-store EXAMPLEf852-4e8f-8bd1-bcf6cEXAMPLE --since 30d',
   ]
   static override args = {
     function: Args.string({
@@ -60,6 +69,27 @@ The execution role comes from the case's latest snapshot of the function, or fro
     format: Flags.string({ description: 'export format', options: [...EXPORT_FORMATS] }),
     out: Flags.string({ description: 'write the export to this file (default: stdout)' }),
     raw: Flags.boolean({ description: 'include the raw CloudTrail record in the export' }),
+    // Org scale (DESIGN §9): the same window and relatedness as one SQL query (src/core/athena/).
+    engine: Flags.string({
+      description: 'local (read the sources), athena (the CloudTrail table) or lake (CloudTrail Lake)',
+      options: [...ENGINES],
+      default: 'local',
+      helpGroup: 'ENGINE',
+    }),
+    'athena-table': Flags.string({
+      description: 'DB.TABLE of the CloudTrail table (fir athena ddl)',
+      helpGroup: 'ENGINE',
+    }),
+    'athena-output': Flags.string({ description: 's3://… for Athena query results', helpGroup: 'ENGINE' }),
+    workgroup: Flags.string({ description: 'Athena workgroup', helpGroup: 'ENGINE' }),
+    'event-data-store': Flags.string({
+      description: 'CloudTrail Lake event data store id or ARN',
+      helpGroup: 'ENGINE',
+    }),
+    'dry-run': Flags.boolean({
+      description: 'with --engine athena|lake: show the SQL, send nothing',
+      helpGroup: 'ENGINE',
+    }),
   }
 
   protected async execute(): Promise<CommandOutcome> {
@@ -75,6 +105,15 @@ The execution role comes from the case's latest snapshot of the function, or fro
         actions: ['pass --out FILE for the export, or leave out --json'],
       })
     }
+    const engine = flags.engine as (typeof ENGINES)[number]
+    const engineFlags = {
+      athenaTable: flags['athena-table'],
+      athenaOutput: flags['athena-output'],
+      workgroup: flags.workgroup,
+      eventDataStore: flags['event-data-store'],
+      dryRun: flags['dry-run'],
+    }
+    checkEngineFlags(engine, { ...engineFlags, sources: flags.source })
     // Files on disk need no AWS access: do not insist on a region for them.
     const localOnly =
       (flags.source ?? []).length > 0 && flags.source!.every((s) => s !== 'api' && !s.startsWith('s3://'))
@@ -84,7 +123,7 @@ The execution role comes from the case's latest snapshot of the function, or fro
         : flags
     const ctx = await this.makeContext({ caseFlag: flags.case, aws })
     const toStdout = format !== undefined && !flags.out
-    const { summary, findings } = await collectTimeline(ctx, {
+    const options = {
       function: args.function,
       roles: flags.role,
       since: flags.since,
@@ -103,8 +142,18 @@ The execution role comes from the case's latest snapshot of the function, or fro
             },
           }
         : {}),
-    })
-    const human = renderTimelineSummary(summary, findings)
+    }
+    let queryLine = ''
+    let collected: Awaited<ReturnType<typeof collectTimeline>>
+    if (engine === 'local') collected = await collectTimeline(ctx, options)
+    else {
+      const r = await engineTimeline(ctx, { ...options, engine, ...engineFlags })
+      if (r.dryRun) return { result: { engine, query: r.query }, human: renderEngineQuery(r.query) }
+      collected = r
+      queryLine = `\n${engineQueryLine(r.query)}`
+    }
+    const { summary, findings } = collected
+    const human = renderTimelineSummary(summary, findings) + queryLine
     if (toStdout) {
       // stdout holds the export: the summary and any gaps go to stderr, and the exit code still says 4.
       for (const line of (human + renderGaps(ctx.gaps.list)).split('\n')) ctx.log.info(line)

@@ -9,7 +9,20 @@ export const COMMAND_PERMISSIONS: Record<string, string[]> = {
   'case show': [],
   'case verify': [],
   // timeline: the api source needs LookupEvents; trail buckets need list and read; local files need nothing.
-  timeline: ['cloudtrail:LookupEvents?', 's3:ListBucket?', 's3:GetObject?'],
+  // --engine athena adds the Athena and Glue reads (and s3:PutObject on --athena-output); --engine lake the Lake calls.
+  timeline: [
+    'cloudtrail:LookupEvents?',
+    's3:ListBucket?',
+    's3:GetObject?',
+    'athena:StartQueryExecution?',
+    'athena:GetQueryExecution?',
+    'athena:GetQueryResults?',
+    'glue:GetTable?',
+    's3:PutObject?',
+    'cloudtrail:StartQuery?',
+    'cloudtrail:DescribeQuery?',
+    'cloudtrail:GetQueryResults?',
+  ],
   // snapshot reads only; a denied optional action is a gap (exit 4), everything else is collected.
   snapshot: [
     'sts:GetCallerIdentity',

@@ -3,13 +3,24 @@ import { UsageError } from '../../errors.js'
 /** Which SQL engine a query is for: Athena over the CloudTrail table, or CloudTrail Lake. */
 export type Dialect = 'athena' | 'lake'
 
-/** What makes an event related to the function (DESIGN §5), as search terms for SQL. */
+/**
+ * What makes an event related to the function (DESIGN §5), as search terms for SQL. The query
+ * selects a superset (substring tests); the timeline's own relatedness test then keeps exactly the
+ * events the local engine would keep.
+ */
 export interface RelatednessTerms {
-  /** Function names: matched as substrings of request, response and resource ARNs. */
+  /** Function names: substrings of request, response and resource ARNs. */
   functionNames: string[]
-  /** Execution role ARNs (with path): sessions of the role, and changes to it. */
-  roleArns: string[]
+  /** Execution roles: their sessions, and any call whose request names them (changes, AssumeRole, PassRole). */
+  roles: { name: string; account: string }[]
+  /** Managed policies attached to the role: new versions of them are role changes. */
+  policyArns?: string[]
+  /** Request ids of fir's own calls (journaled). */
+  requestIds?: string[]
 }
+
+/** More request ids than this are left out of the SQL (fir's calls also name the function). */
+export const MAX_REQUEST_IDS = 200
 
 export interface QuerySpec {
   dialect: Dialect
@@ -306,13 +317,7 @@ function lakeTime(d: Date): string {
     .replace(/\.\d{3}Z$/, '')
 }
 
-const ROLE_ARN_RE = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:[\w+=,.@/-]*\/)?([\w+=,.@-]{1,64})$/
-
-/** The prefix of every session ARN of a role: arn:aws:sts::<acct>:assumed-role/<name>/ */
-export function sessionArnPrefix(roleArn: string): string | undefined {
-  const m = ROLE_ARN_RE.exec(roleArn)
-  return m ? `arn:${m[1]}:sts::${m[2]}:assumed-role/${m[3]}/` : undefined
-}
+const ROLE_NAME_RE = /^[\w+=,.@-]{1,64}$/
 
 /**
  * One SELECT over the CloudTrail table (Athena, filtered on the projected account, region and date
@@ -381,8 +386,10 @@ export function buildQuery(spec: QuerySpec): BuiltQuery {
 
   const terms = spec.terms
   const names = [...new Set(terms?.functionNames ?? [])].filter(Boolean)
-  const roles = [...new Set(terms?.roleArns ?? [])].filter(Boolean)
-  if (names.length > 0 || roles.length > 0) {
+  const roles = (terms?.roles ?? []).filter((r) => r.name)
+  const policies = [...new Set(terms?.policyArns ?? [])].filter(Boolean)
+  const ids = [...new Set(terms?.requestIds ?? [])].filter(Boolean).slice(0, MAX_REQUEST_IDS)
+  if (names.length > 0 || roles.length > 0 || policies.length > 0 || ids.length > 0) {
     const req = f('requestparameters', jsonOf('requestParameters'))
     const resp = f('responseelements', jsonOf('responseElements'))
     const resArns = f('resources', 'resources')
@@ -397,28 +404,37 @@ export function buildQuery(spec: QuerySpec): BuiltQuery {
           .text(') > 0)) > 0'),
       )
     }
-    for (const roleArn of roles) {
-      const prefix = sessionArnPrefix(roleArn)
-      if (!prefix) {
-        throw new UsageError(`unable to build the query: ${JSON.stringify(roleArn)} is not an IAM role ARN`, {
-          actions: ['check the execution role ARN (arn:aws:iam::<account>:role/<name>)'],
-        })
+    for (const role of roles) {
+      if (!ROLE_NAME_RE.test(role.name) || !ACCOUNT_RE.test(role.account)) {
+        throw new UsageError(
+          `unable to build the query: ${JSON.stringify(role.name)} is not an IAM role name`,
+          {
+            actions: ['check the execution role (--role NAME or the snapshot of the function)'],
+          },
+        )
       }
-      const roleName = prefix.split('/').at(-2)!
+      // IAM names are case-insensitive: compare lower-cased, as the relatedness test does.
+      const name = role.name.toLowerCase()
+      // Every partition (aws, aws-cn, aws-us-gov): arn:<partition>:sts::<account>:assumed-role/<name>/…
+      const session = `:sts::${role.account}:assumed-role/${name}/`
       or.push((st) =>
         st
-          .text(`strpos(${f(`${UI}.arn`, `${LUI}.arn`)}, `)
-          .value(prefix, 'role session ARN')
-          .text(') = 1'),
+          .text(`strpos(lower(${f(`${UI}.arn`, `${LUI}.arn`)}), `)
+          .value(session, 'role session ARN')
+          .text(') > 0'),
       )
-      or.push((st) => st.text(`${f(`${SI}.arn`, `${LSI}.arn`)} = `).value(roleArn, 'role ARN'))
+      or.push((st) => st.text(`lower(${f(`${SI}.username`, `${LSI}.userName`)}) = `).value(name, 'role name'))
+      or.push((st) => st.text(`strpos(lower(${req}), `).value(name, 'role name').text(') > 0'))
+    }
+    for (const policy of policies) {
+      or.push((st) => st.text(`strpos(${req}, `).value(policy, 'policy ARN').text(') > 0'))
+    }
+    if (ids.length > 0) {
       or.push((st) =>
         st
-          .text(
-            `(${f('eventsource', 'eventSource')} IN ('iam.amazonaws.com', 'sts.amazonaws.com') AND strpos(${req}, `,
-          )
-          .value(roleName, 'role name')
-          .text(') > 0)'),
+          .text(`${f('requestid', 'requestID')} IN (`)
+          .list(ids, 'request id')
+          .text(')'),
       )
     }
     s.text('  AND (\n')

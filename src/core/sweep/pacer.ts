@@ -74,3 +74,36 @@ export async function mapLimit<T, R>(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker))
   return results
 }
+
+/**
+ * Runs a work queue with at most `limit` items at once; an item may add more items (an account's
+ * regions once its role is assumed), which start as soon as a slot is free.
+ */
+export async function runQueue<T>(
+  initial: readonly T[],
+  limit: number,
+  fn: (item: T, push: (...items: T[]) => void) => Promise<void>,
+): Promise<void> {
+  const queue = [...initial]
+  let running = 0
+  let failure: unknown
+  await new Promise<void>((resolve) => {
+    const pump = () => {
+      while (failure === undefined && running < limit && queue.length > 0) {
+        const item = queue.shift()!
+        running++
+        fn(item, (...items) => queue.push(...items))
+          .catch((err) => {
+            failure ??= err
+          })
+          .finally(() => {
+            running--
+            pump()
+          })
+      }
+      if (running === 0 && (queue.length === 0 || failure !== undefined)) resolve()
+    }
+    pump()
+  })
+  if (failure !== undefined) throw failure
+}

@@ -18,7 +18,7 @@ import { compactUtc } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { callerIdentity, parseArn } from '../identity.js'
 import { type Indicators, type MatchReason, matchInventory } from './indicators.js'
-import { AccountPacer, mapLimit, maxPerSecond } from './pacer.js'
+import { AccountPacer, maxPerSecond, runQueue } from './pacer.js'
 import { publicReasons } from './public.js'
 import { isOptInRegion } from './regions.js'
 
@@ -219,7 +219,7 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
     )
 
   // Get into each account once (one AssumeRole, credentials shared by its regions).
-  await mapLimit(states, opts.concurrency, async (st) => {
+  const enter = async (st: AccountState): Promise<boolean> => {
     const own = st.id === caller.account
     st.clients = own ? ctx.aws : ctx.aws.forRole(st.via)
     // Every request made with the account's credentials counts against its limit; in the caller's
@@ -242,13 +242,12 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
         reason: failureReason(err),
       })
       progress()
+      return false
     }
-  })
+    return true
+  }
 
-  const tasks = states
-    .filter((st) => !st.denied)
-    .flatMap((st) => opts.regions.map((region) => ({ st, region })))
-  await mapLimit(tasks, opts.concurrency, async ({ st, region }) => {
+  const sweepRegion = async (st: AccountState, region: string): Promise<void> => {
     const aws = st.clients!.forRegion(region)
     paceRequests(aws, () => st.pacer.take(), { sts: st.id !== caller.account })
     let versions: InventoryFunction[]
@@ -323,7 +322,19 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
     }
     done++
     progress()
-  })
+  }
+
+  // One queue: an account's regions start as soon as its role is assumed, alongside other accounts.
+  type Work = { st: AccountState; region?: string }
+  await runQueue<Work>(
+    states.map((st) => ({ st })),
+    opts.concurrency,
+    async ({ st, region }, push) => {
+      if (region === undefined) {
+        if (await enter(st)) push(...opts.regions.map((r) => ({ st, region: r })))
+      } else await sweepRegion(st, region)
+    },
+  )
   if (total > 0) ctx.log.progress('')
 
   matches.sort(

@@ -19,10 +19,7 @@ async function fixtureRecords(): Promise<Record<string, unknown>[]> {
 }
 
 const window = { since: new Date('2026-11-25T00:00:00Z'), until: new Date('2026-11-27T00:00:00Z') }
-const terms = {
-  functionNames: ['payments-webhook'],
-  roleArns: ['arn:aws:iam::111122223333:role/service/pay-role'],
-}
+const terms = { functionNames: ['payments-webhook'], roles: [{ name: 'pay-role', account: '111122223333' }] }
 
 describe('Athena engine against moto (results set through moto-api/static/athena/query-results)', () => {
   beforeAll(async () => {

@@ -11,10 +11,7 @@ import { ReplayServer } from './replay-server.js'
 type Rec = Record<string, unknown>
 
 const window = { since: new Date('2026-11-25T00:00:00Z'), until: new Date('2026-11-27T00:00:00Z') }
-const terms = {
-  functionNames: ['payments-webhook'],
-  roleArns: ['arn:aws:iam::111122223333:role/service/pay-role'],
-}
+const terms = { functionNames: ['payments-webhook'], roles: [{ name: 'pay-role', account: '111122223333' }] }
 const EDS = 'arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/EXAMPLEf852-4e8f-8bd1-bcf6cEXAMPLE'
 
 // biome-ignore lint/suspicious/noExplicitAny: fixture documents are read as plain JSON

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { AccountPacer, mapLimit, maxPerSecond } from '../../../src/core/sweep/pacer.js'
+import { AccountPacer, mapLimit, maxPerSecond, runQueue } from '../../../src/core/sweep/pacer.js'
 
 /** A fake clock: waiting advances time, so the test runs instantly and exactly. */
 function fakeTime() {
@@ -65,5 +65,38 @@ describe('maxPerSecond', () => {
     expect(maxPerSecond([])).toBe(0)
     expect(maxPerSecond([0, 999, 1000, 1999])).toBe(2)
     expect(maxPerSecond([0, 100, 200, 950, 2000])).toBe(4)
+  })
+})
+
+describe('runQueue', () => {
+  it('runs pushed items as slots free up, never more than `limit` at once', async () => {
+    let running = 0
+    let peak = 0
+    const seen: string[] = []
+    await runQueue<string>(['a', 'b', 'c'], 2, async (item, push) => {
+      running++
+      peak = Math.max(peak, running)
+      await new Promise((r) => setTimeout(r, 5))
+      seen.push(item)
+      if (item.length === 1) push(`${item}1`, `${item}2`)
+      running--
+    })
+    expect(peak).toBe(2)
+    expect(seen.sort()).toEqual(['a', 'a1', 'a2', 'b', 'b1', 'b2', 'c', 'c1', 'c2'])
+  })
+
+  it('stops taking new items after a failure and rethrows it', async () => {
+    const seen: number[] = []
+    await expect(
+      runQueue([1, 2, 3, 4, 5], 1, async (n) => {
+        seen.push(n)
+        if (n === 2) throw new Error('boom')
+      }),
+    ).rejects.toThrow('boom')
+    expect(seen).toEqual([1, 2])
+  })
+
+  it('finishes at once on an empty queue', async () => {
+    await runQueue([], 4, async () => undefined)
   })
 })

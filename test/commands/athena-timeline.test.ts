@@ -1,0 +1,242 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { AthenaClient, GetQueryExecutionCommand, ListQueryExecutionsCommand } from '@aws-sdk/client-athena'
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { motoAthenaResults } from '../core/athena/athena-rows.js'
+import { lex } from '../core/athena/sql-lexer.js'
+import { REPO_ROOT, runFir, tempDir } from '../support/cli.js'
+import { useMoto } from '../support/emulator.js'
+
+const moto = useMoto()
+const DUMMY = { accessKeyId: 'testing', secretAccessKey: 'testing' }
+const FN = 'arn:aws:lambda:eu-west-1:111122223333:function:payments-webhook'
+const ROLE = 'arn:aws:iam::111122223333:role/service/pay-role'
+const WINDOW = ['--since', '2026-11-25T00:00:00Z', '--until', '2026-11-27T00:00:00Z']
+
+type Rec = Record<string, unknown>
+
+async function newCase(id: string): Promise<string> {
+  const dir = join(await tempDir(), id)
+  expect((await runFir(['case', 'init', id, '--dir', dir])).code).toBe(0)
+  return dir
+}
+
+async function lines(path: string): Promise<Rec[]> {
+  return (await readFile(path, 'utf8'))
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l))
+}
+
+function athena(): AthenaClient {
+  return new AthenaClient({ endpoint: moto.endpoint(), region: 'us-east-1', credentials: DUMMY })
+}
+
+let records: Rec[] = []
+
+describe('fir timeline --engine athena|lake (built CLI; Athena results set through moto)', () => {
+  beforeAll(async () => {
+    records = JSON.parse(await readFile(join(REPO_ROOT, 'test/fixtures/athena/records.json'), 'utf8')).Records
+    const s3 = new S3Client({
+      endpoint: moto.endpoint(),
+      region: 'us-east-1',
+      credentials: DUMMY,
+      forcePathStyle: true,
+    })
+    await s3.send(new CreateBucketCommand({ Bucket: 'athena-results' }))
+  })
+
+  it('normalises and flags the Athena rows exactly as the local engine does the same records', async () => {
+    // The local engine, reading the records from a trail-shaped file.
+    const localCase = await newCase('local-1')
+    const file = join(await tempDir(), 'trail.json')
+    await writeFile(file, JSON.stringify({ Records: records }))
+    const local = await runFir(
+      ['timeline', FN, '--role', ROLE, '--source', file, ...WINDOW, '--case', localCase, '--json'],
+      {
+        endpoint: moto.endpoint(),
+      },
+    )
+    expect(local.stderr).not.toMatch(/\n\s+at /)
+    expect(local.code).toBe(0)
+
+    // The Athena engine: moto answers the query with the same records as Athena rows.
+    const res = await fetch(`${moto.endpoint()}/moto-api/static/athena/query-results`, {
+      method: 'POST',
+      body: JSON.stringify(motoAthenaResults(records)),
+    })
+    expect(res.status).toBe(201)
+    const athenaCase = await newCase('athena-1')
+    const r = await runFir(
+      [
+        'timeline',
+        FN,
+        '--role',
+        ROLE,
+        '--engine',
+        'athena',
+        '--athena-table',
+        'cloudtrail.org_trail',
+        '--athena-output',
+        's3://athena-results/fir/',
+        ...WINDOW,
+        '--case',
+        athenaCase,
+        '--json',
+      ],
+      { endpoint: moto.endpoint() },
+    )
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+    expect(r.json?.error).toBeUndefined()
+    expect(r.code).toBe(0)
+    expect(r.json.result.sources).toHaveLength(1)
+    expect(r.json.result.sources[0]).toMatchObject({
+      kind: 'athena',
+      name: 'athena:cloudtrail.org_trail',
+      events: 9,
+      kept: 7,
+    })
+
+    // One query, filtered on the projected partitions, values bound as parameters.
+    const ids = (await athena().send(new ListQueryExecutionsCommand({}))).QueryExecutionIds ?? []
+    expect(ids).toHaveLength(1)
+    const sent = (await athena().send(new GetQueryExecutionCommand({ QueryExecutionId: ids[0] })))
+      .QueryExecution!
+    expect(sent.Query).toMatch(
+      /WHERE account IN \(\?\)\s+AND region IN \(\?, \?\)\s+AND "timestamp" BETWEEN \? AND \?/,
+    )
+    expect(sent.ExecutionParameters!.slice(0, 5)).toEqual([
+      "'111122223333'",
+      "'eu-west-1'",
+      "'us-east-1'",
+      "'2026/11/24'",
+      "'2026/11/28'",
+    ])
+    expect(sent.ExecutionParameters).toContain("'payments-webhook'")
+    expect(sent.Query).not.toContain('payments-webhook')
+    expect(lex(sent.Query!).filter((t) => t.kind === 'param')).toHaveLength(sent.ExecutionParameters!.length)
+
+    // Same events, same order, same normalised fields and findings; only origin and raw differ.
+    const a = await lines(join(localCase, 'timeline/events.jsonl'))
+    const b = await lines(join(athenaCase, 'timeline/events.jsonl'))
+    expect(b.map((e) => e.id)).toEqual(a.map((e) => e.id))
+    expect(a.map((e) => e.origin)).toEqual(a.map(() => 'file'))
+    expect(b.map((e) => e.origin)).toEqual(b.map(() => 'athena'))
+    const strip = ({ origin: _o, raw: _r, ...rest }: Rec) => rest
+    expect(b.map(strip)).toEqual(a.map(strip))
+    const flagged = a.filter((e) => (e.findings as unknown[]).length > 0)
+    expect(flagged.length).toBeGreaterThanOrEqual(3)
+    const fa = JSON.parse(await readFile(join(localCase, 'timeline/findings.json'), 'utf8'))
+    const fb = JSON.parse(await readFile(join(athenaCase, 'timeline/findings.json'), 'utf8'))
+    expect(fb).toEqual(fa)
+
+    // Journaled with the query id and bytes scanned; raw result pages kept and recorded.
+    const journal = await lines(join(athenaCase, 'journal.jsonl'))
+    const q = journal.find((e) => e.action === 'timeline.query') as { params: Rec; target: string }
+    expect(q.target).toBe('athena:cloudtrail.org_trail')
+    expect(q.params.queryId).toBe(ids[0])
+    expect(q.params.bytesScanned).toBe(0)
+    expect(q.params.sql).toBe(sent.Query)
+    expect(
+      journal.some(
+        (e) => e.action === 'case.artifact' && String((e.params as Rec).path).includes('-athena/'),
+      ),
+    ).toBe(true)
+    const verify = await runFir(['case', 'verify', '--case', athenaCase, '--json'])
+    expect(verify.code).toBe(0)
+
+    const human = await runFir(
+      [
+        'timeline',
+        FN,
+        '--role',
+        ROLE,
+        '--engine',
+        'athena',
+        '--athena-table',
+        'cloudtrail.org_trail',
+        '--athena-output',
+        's3://athena-results/fir/',
+        ...WINDOW,
+        '--case',
+        athenaCase,
+      ],
+      { endpoint: moto.endpoint() },
+    )
+    expect(human.code).toBe(0)
+    expect(human.stdout).toMatch(/query\s+athena \S+ SUCCEEDED: 0 bytes scanned/)
+  })
+
+  it('--dry-run shows the SQL and sends no query', async () => {
+    const dir = await newCase('dry-1')
+    const before = (await athena().send(new ListQueryExecutionsCommand({}))).QueryExecutionIds?.length ?? 0
+    const r = await runFir(
+      [
+        'timeline',
+        FN,
+        '--role',
+        ROLE,
+        '--engine',
+        'athena',
+        '--athena-table',
+        'cloudtrail.org_trail',
+        ...WINDOW,
+        '--case',
+        dir,
+        '--dry-run',
+      ],
+      { endpoint: moto.endpoint() },
+    )
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('dry run: nothing sent')
+    expect(r.stdout).toContain('FROM "cloudtrail"."org_trail"')
+    expect(r.stdout).toContain("strpos(requestparameters, 'payments-webhook') > 0")
+    expect(r.stdout).toContain(
+      "strpos(lower(useridentity.arn), ':sts::111122223333:assumed-role/pay-role/') > 0",
+    )
+    const after = (await athena().send(new ListQueryExecutionsCommand({}))).QueryExecutionIds?.length ?? 0
+    expect(after).toBe(before)
+
+    const lake = await runFir(
+      [
+        'timeline',
+        FN,
+        '--role',
+        ROLE,
+        '--engine',
+        'lake',
+        '--event-data-store',
+        'EXAMPLEf852-4e8f-8bd1-bcf6cEXAMPLE',
+        ...WINDOW,
+        '--case',
+        dir,
+        '--dry-run',
+        '--json',
+      ],
+      { endpoint: moto.endpoint() },
+    )
+    expect(lake.code).toBe(0)
+    expect(lake.json.result.query.sql).toContain('FROM EXAMPLEf852-4e8f-8bd1-bcf6cEXAMPLE')
+    expect(lake.json.result.query.parameters).toEqual([])
+  })
+
+  it('refuses engine flags that do not fit together', async () => {
+    const dir = await newCase('flags-1')
+    for (const [args, msg] of [
+      [['--engine', 'athena'], /--athena-table/],
+      [['--engine', 'lake'], /--event-data-store/],
+      [['--engine', 'lake', '--event-data-store', 'eds-1234', '--athena-table', 'a.b'], /--engine lake/],
+      [['--engine', 'athena', '--athena-table', 'a.b', '--source', 'api'], /--source/],
+      [['--athena-table', 'a.b'], /without --engine/],
+      [['--engine', 'athena', '--athena-table', "a.b'; DROP"], /DB\.TABLE/],
+    ] as const) {
+      const r = await runFir(['timeline', FN, '--role', ROLE, ...args, '--case', dir, '--json'], {
+        endpoint: moto.endpoint(),
+      })
+      expect(r.code, args.join(' ')).toBe(2)
+      expect(r.json.error.message).toMatch(msg)
+    }
+  })
+})
