@@ -198,13 +198,20 @@ describe('fir tabletop run (built CLI, real moto, hostile environment)', () => {
     }, 320_000)
   }
 
-  it('creates --case DIR, and refuses a folder that is not empty (exit 2) before starting anything', async () => {
+  it('refuses a --case folder that is not empty, a missing moto and an unknown scenario (exit 2), creating nothing', async () => {
     const cwd = await tempDir('fir-drill-')
     await writeFile(join(cwd, 'keep.txt'), 'x')
     const r = await runFir(['tabletop', 'run', 'public-url-backdoor', '--case', '.', '--json'], { cwd })
     expect(r.code).toBe(2)
     expect(r.json.error.message).toMatch(/exists and is not empty/)
     expect(r.stderr).not.toContain('emulator')
+    const nomoto = await runFir(['tabletop', 'run', 'public-url-backdoor'], {
+      cwd,
+      env: { FIR_PYTHON: join(cwd, 'no-python-here') },
+    })
+    expect(nomoto.code).toBe(2)
+    expect(nomoto.stderr).toContain("pip install 'moto[server]'")
+    expect(existsSync(join(cwd, 'cases'))).toBe(false)
     const bad = await runFir(['tabletop', 'run', 'no-such-drill'], { cwd })
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain('public-url-backdoor')

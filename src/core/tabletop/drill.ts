@@ -1,6 +1,8 @@
+import { readdir } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { AwsClients } from '../../aws/clients.js'
+import { UsageError } from '../../errors.js'
 import { CASES_DIR, CaseHandle, validateCaseId } from '../case/case-folder.js'
 import { sha256Hex } from '../common/hash.js'
 import { compactUtc } from '../common/text.js'
@@ -110,14 +112,20 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   const playbook = await loadPlaybook(scenario.playbook)
   resolveInputs(playbook.playbook, scenario.inputs)
   const { id, dir } = caseIdFor(options.caseDir, scenario.name, now)
-  const handle = await CaseHandle.init(id, {
-    title: `Tabletop drill: ${scenario.title}`,
-    dir: dir ?? join(CASES_DIR, id),
-    firVersion: options.firVersion,
-    cwd,
-  })
-  let emulator: Awaited<ReturnType<typeof startEmulator>> | undefined
+  const caseDir = resolve(cwd, dir ?? join(CASES_DIR, id))
+  await assertCaseDirFree(caseDir, id)
+  // The emulator first: without python3 or moto the drill stops before creating the case.
+  options.log.info(`fir tabletop: starting the local AWS emulator (moto)…`)
+  const emulator = await startEmulator()
+  let opened: CaseHandle | undefined
   try {
+    const handle = await CaseHandle.init(id, {
+      title: `Tabletop drill: ${scenario.title}`,
+      dir: caseDir,
+      firVersion: options.firVersion,
+      cwd,
+    })
+    opened = handle
     await handle.journal.append({
       action: 'tabletop.start',
       target: scenario.name,
@@ -131,8 +139,6 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       },
       outcome: 'recorded',
     })
-    options.log.info(`fir tabletop: starting the local AWS emulator (moto)…`)
-    emulator = await startEmulator()
     const aws = await AwsClients.create({
       endpoint: emulator.endpoint,
       region: scenario.region ?? 'us-east-1',
@@ -247,7 +253,24 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       transcript: facilitator.transcript,
     }
   } finally {
-    await emulator?.stop()
-    await handle.close()
+    await emulator.stop()
+    await opened?.close()
+  }
+}
+
+/** The case folder must not hold anything yet (checked before the emulator starts). */
+async function assertCaseDirFree(dir: string, id: string): Promise<void> {
+  let entries: string[]
+  try {
+    entries = await readdir(dir)
+  } catch {
+    return
+  }
+  if (entries.length > 0) {
+    throw new UsageError(`unable to create case ${id}: ${dir} exists and is not empty`, {
+      actions: [
+        'pass --case with a new folder, or leave --case out (./cases/tabletop-<scenario>-<UTC stamp>)',
+      ],
+    })
   }
 }
