@@ -25,7 +25,7 @@ import {
   RegionPacer,
   runQuery,
 } from './sources/api.js'
-import { listLocal } from './sources/local.js'
+import { listLocal, probeLocal } from './sources/local.js'
 import { downloadTasks, parseS3Uri, regionPrefixes, type S3Stats, windowObjects } from './sources/s3.js'
 import { EventSpool } from './spool.js'
 import { AtomicFileWriter } from './store.js'
@@ -244,7 +244,7 @@ export async function collectTimeline(
       `no snapshot of ${resolved.target.functionName} in this case and no --role: calls made with its execution role cannot be related; run \`fir snapshot ${resolved.target.functionName}\` first or pass --role`,
     )
   }
-  const local = sources.local.length ? await listLocal(sources.local, window) : undefined
+  const probed = await probeLocal(sources.local)
   const regionsGiven = options.regions !== undefined
   const functionRegion = target?.region ?? ctx.aws.region
   const regions = parseRegions(options.regions, [functionRegion, 'us-east-1'])
@@ -252,12 +252,10 @@ export async function collectTimeline(
   const firIds = await firRequestIds(caseDir, ctx.case.journal.all())
   // The rule pack and the worker threads start together (both take a moment).
   const packLoading = loadRulePack(options.ruleDirs ?? [])
-  const localFiles = local?.files ?? []
-  const needFiles = local !== undefined || sources.s3.length > 0
+  const needFiles = probed.length > 0 || sources.s3.length > 0
+  // A handful of small files is read faster here than by starting threads.
   const small =
-    sources.s3.length === 0 &&
-    localFiles.length <= 4 &&
-    localFiles.every((f) => f.size >= 0 && f.size < 4 << 20)
+    sources.s3.length === 0 && probed.length <= 4 && probed.every((f) => !f.dir && f.size < 4 << 20)
   const setup: PipelineSetup = {
     mode: target ? 'related' : 'all',
     window,
@@ -268,14 +266,26 @@ export async function collectTimeline(
   const poolStarting = needFiles
     ? FilePool.start(setup, small ? 0 : (options.workers ?? defaultPoolSize()))
     : undefined
-  let pack: RulePack
+  poolStarting?.catch(() => undefined)
+  // The folders are walked while the threads start.
+  let local: Awaited<ReturnType<typeof listLocal>> | undefined
   try {
-    pack = await packLoading
+    local = sources.local.length ? await listLocal(sources.local, window) : undefined
   } catch (err) {
     await (await poolStarting?.catch(() => undefined))?.close()
     throw err
   }
-  for (const r of pack.refused) ctx.log.warn(`rule ${r.file} refused: ${r.reason}`)
+  const localFiles = local?.files ?? []
+  // Sources start before the rules are loaded; what arrives meanwhile waits for them.
+  let pack: RulePack | undefined
+  const waiting: Parameters<typeof acceptInMain>[] = []
+  const packReady = packLoading.then((loaded) => {
+    pack = loaded
+    for (const r of loaded.refused) ctx.log.warn(`rule ${r.file} refused: ${r.reason}`)
+    for (const args of waiting.splice(0)) acceptInMain(...args)
+    return loaded
+  })
+  packReady.catch(() => undefined)
   let awsIpRanges: Awaited<ReturnType<typeof readAwsIpRanges>> | undefined
   try {
     awsIpRanges = options.awsIpRanges ? await readAwsIpRanges(options.awsIpRanges) : undefined
@@ -315,7 +325,11 @@ export async function collectTimeline(
   const sourceSummaries: SourceSummary[] = []
 
   /** A related (or, account-wide, any) record read in the main thread. */
-  const acceptInMain = (record: Rec, origin: Origin, t: number, id: string, reasons: RelatedReason[]) => {
+  function acceptInMain(record: Rec, origin: Origin, t: number, id: string, reasons: RelatedReason[]): void {
+    if (!pack) {
+      waiting.push([record, origin, t, id, reasons])
+      return
+    }
     const { event, candidate } = buildEvent(record, origin, t, id, firIds, pack)
     spool.add(keptLine(event, t))
     if (candidate) candidates.push({ t, id, record })
@@ -609,7 +623,7 @@ export async function collectTimeline(
 
   // Relatedness may learn a swapped-in role from the API; the file pipeline uses the roles known at start.
   try {
-    await Promise.all([fileWork(), apiWork(), engineWork()])
+    await Promise.all([fileWork(), apiWork(), packReady.then(engineWork)])
   } finally {
     await (pool ?? (await poolStarting?.catch(() => undefined)))?.close()
     for (const d of tempDirs) await rm(d, { recursive: true, force: true })
@@ -629,6 +643,7 @@ export async function collectTimeline(
   ctx.log.progress('')
 
   // ---- detections that need the whole stream, then write in order ----------------------------
+  pack ??= await packReady
   const extra = runDetector(pack, candidates, {
     ...(awsIpRanges ? { awsIpRanges } : {}),
     functionRoles: target ? target.roles.map((r) => r.arn ?? r.name) : [],

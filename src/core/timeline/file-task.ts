@@ -1,4 +1,4 @@
-import { createReadStream, readFileSync, statSync } from 'node:fs'
+import { closeSync, createReadStream, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { createGunzip } from 'node:zlib'
 import type { RulePack } from './detections.js'
@@ -12,7 +12,13 @@ import {
   refusedInput,
 } from './input.js'
 import { buildEvent, type Candidate, type KeptLine, keptLine, selectRecord } from './process.js'
-import { Prefilter, Relatedness, type RelatedReason, type TimelineTarget } from './related.js'
+import {
+  mayHoldIamEvents,
+  Prefilter,
+  Relatedness,
+  type RelatedReason,
+  type TimelineTarget,
+} from './related.js'
 import { RecordSplitter, SplitError } from './split.js'
 import type { SkipReason, TimeWindow } from './types.js'
 
@@ -143,16 +149,33 @@ export class FileProcessor {
 
   /** Processes one input: read whole when small (trail files are), streamed when large. */
   async process(task: FileTask, emit: (part: FilePart) => void): Promise<FileResult> {
-    let size = task.size
-    if (task.path !== undefined && (size === undefined || size < 0)) {
-      try {
-        size = statSync(task.path).size
-      } catch {
-        size = 0 // processWhole reports the unreadable file
+    if (task.path === undefined || task.data) return this.processWhole(task)
+    if ((task.size ?? -1) > STREAM_THRESHOLD_BYTES) return this.processStream(task, emit)
+    // Open once: the size decides between reading whole and streaming.
+    let data: Buffer | undefined
+    let fd: number | undefined
+    try {
+      fd = openSync(task.path, 'r')
+      const size = fstatSync(fd).size
+      if (size > STREAM_THRESHOLD_BYTES) {
+        closeSync(fd)
+        fd = undefined
+        return this.processStream(task, emit)
       }
+      data = Buffer.allocUnsafe(size)
+      let off = 0
+      while (off < size) {
+        const n = readSync(fd, data, off, size - off, off)
+        if (n === 0) break
+        off += n
+      }
+      data = data.subarray(0, off)
+    } catch {
+      data = undefined // processWhole reports the unreadable file
+    } finally {
+      if (fd !== undefined) closeSync(fd)
     }
-    if (task.path !== undefined && (size ?? 0) > STREAM_THRESHOLD_BYTES) return this.processStream(task, emit)
-    return this.processWhole(task)
+    return this.processWhole(data ? { ...task, data } : task)
   }
 
   /** Processes one input read whole (the usual case: trail files are small). */
@@ -179,7 +202,7 @@ export class FileProcessor {
       return result
     }
     result.uncompressedBytes = bytes.length
-    if (this.prefilter && !this.prefilter.mayMatch(bytes)) {
+    if (this.prefilter && !this.prefilter.mayMatch(bytes, mayHoldIamEvents(task.display))) {
       result.prefiltered = true
       return result
     }
@@ -212,8 +235,9 @@ export class FileProcessor {
     }
     const decoded: DecodedInput = { records: [], skipped: result.skipped }
     const lineMode = /\.(jsonl|ndjson)(\.gz)?$/i.test(task.display)
+    const iamPossible = mayHoldIamEvents(task.display)
     const onSlice = (slice: Buffer, kind: 'record' | 'document') => {
-      if (this.prefilter && !this.prefilter.mayMatch(slice)) {
+      if (this.prefilter && !this.prefilter.mayMatch(slice, iamPossible)) {
         result.records++
         result.unrelated++
         return
@@ -294,5 +318,43 @@ async function startsWithGzip(path: string): Promise<boolean> {
     return bytesRead === 2 && isGzip(head)
   } finally {
     await handle.close()
+  }
+}
+
+/**
+ * A result as it travels back from a worker: empty lists, zero counts and what the main thread
+ * already knows (display, origin) left out — most inputs are ruled out whole, and posting a full
+ * object for each cost more than reading it.
+ */
+export type CompactResult = Partial<FileResult> & { seq: number }
+
+export function compactResult(r: FileResult): CompactResult {
+  const out: CompactResult = { seq: r.seq }
+  for (const [k, v] of Object.entries(r)) {
+    if (k === 'seq' || k === 'display' || k === 'origin') continue
+    if (v === 0 || v === false || v === undefined) continue
+    if (Array.isArray(v) && v.length === 0) continue
+    if (k === 'skipped' && Object.keys(v as object).length === 0) continue
+    ;(out as Record<string, unknown>)[k] = v
+  }
+  return out
+}
+
+export function expandResult(c: CompactResult, task: { display: string; origin: 'file' | 's3' }): FileResult {
+  return {
+    bytes: 0,
+    uncompressedBytes: 0,
+    records: 0,
+    kept: 0,
+    outsideWindow: 0,
+    unrelated: 0,
+    skipped: {},
+    prefiltered: false,
+    lines: [],
+    related: [],
+    candidates: [],
+    ...c,
+    display: task.display,
+    origin: task.origin,
   }
 }

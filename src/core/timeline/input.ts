@@ -49,9 +49,13 @@ export function gunzipStrict(buf: Uint8Array): Buffer {
   let out: Buffer
   let used: number
   try {
+    // One output buffer sized from the trailer's length: no growing, no concatenating copy.
+    const announced = input.readUInt32LE(input.length - 4)
+    const chunkSize = Math.min(Math.max(announced + 1024, 16 * 1024), 64 * 1024 * 1024)
     const res = inflateRawSync(input.subarray(pos), {
       info: true,
       finishFlush: constants.Z_FINISH,
+      chunkSize,
     }) as unknown as {
       buffer: Buffer
       engine: { bytesWritten: number }

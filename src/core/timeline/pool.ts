@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import {
+  expandResult,
   type FilePart,
   FileProcessor,
   type FileResult,
@@ -35,7 +36,7 @@ export function workersAvailable(): boolean {
 
 interface Slot {
   worker: Worker
-  pending: Map<number, () => void>
+  pending: Map<number, { task: FileTask; done: () => void }>
   failed?: Error
 }
 
@@ -119,19 +120,22 @@ export class FilePool {
     const runSlot = async (slot: Slot) => {
       const onMessage = (msg: WorkerMessage) => {
         if (msg.type === 'part') handlers.onPart(msg.seq, msg.part)
-        else if (msg.type === 'result') {
-          handlers.onResult(msg.result)
-          const done = slot.pending.get(msg.result.seq)
-          slot.pending.delete(msg.result.seq)
-          done?.()
+        else if (msg.type === 'results') {
+          for (const result of msg.results) {
+            const pending = slot.pending.get(result.seq)
+            if (!pending) continue
+            slot.pending.delete(result.seq)
+            handlers.onResult(expandResult(result, pending.task))
+            pending.done()
+          }
         } else if (msg.type === 'fatal') {
           slot.failed = new Error(msg.message)
-          for (const done of slot.pending.values()) done()
+          for (const p of slot.pending.values()) p.done()
         }
       }
       const onError = (err: Error) => {
         slot.failed = err
-        for (const done of slot.pending.values()) done()
+        for (const p of slot.pending.values()) p.done()
       }
       slot.worker.on('message', onMessage)
       slot.worker.on('error', onError)
@@ -140,7 +144,9 @@ export class FilePool {
           for (let batch = await nextBatch(); batch.length > 0; batch = await nextBatch()) {
             if (slot.failed) throw slot.failed
             await handlers.ready?.()
-            const waits = batch.map((t) => new Promise<void>((resolve) => slot.pending.set(t.seq, resolve)))
+            const waits = batch.map(
+              (task) => new Promise<void>((done) => slot.pending.set(task.seq, { task, done })),
+            )
             const transfer = batch.flatMap((t) =>
               t.data && t.data.byteOffset === 0 && t.data.byteLength === t.data.buffer.byteLength
                 ? [t.data.buffer as ArrayBuffer]

@@ -3,15 +3,20 @@
  * inputs it is given and posts back what they hold. One input at a time; large inputs stream.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { FileProcessor, type FileTask, type PipelineSetup } from './file-task.js'
+import {
+  type CompactResult,
+  compactResult,
+  FileProcessor,
+  type FileTask,
+  type PipelineSetup,
+} from './file-task.js'
 
 export type WorkerRequest = { type: 'tasks'; tasks: FileTask[] } | { type: 'stop' }
 
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'part'; seq: number; part: import('./file-task.js').FilePart }
-  | { type: 'result'; result: import('./file-task.js').FileResult }
-  | { type: 'idle' }
+  | { type: 'results'; results: CompactResult[] }
   | { type: 'fatal'; message: string }
 
 async function main(): Promise<void> {
@@ -34,17 +39,20 @@ async function main(): Promise<void> {
       return
     }
     chain = chain.then(async () => {
+      // One message per batch: posting a result per small file costs more than the file.
+      const results: CompactResult[] = []
       for (const task of msg.tasks) {
         try {
           const result = await processor.process(task, (part) =>
             port.postMessage({ type: 'part', seq: task.seq, part } satisfies WorkerMessage),
           )
-          port.postMessage({ type: 'result', result } satisfies WorkerMessage)
+          results.push(compactResult(result))
         } catch (err) {
           port.postMessage({ type: 'fatal', message: `${task.display}: ${(err as Error).stack ?? err}` })
+          return
         }
       }
-      port.postMessage({ type: 'idle' } satisfies WorkerMessage)
+      port.postMessage({ type: 'results', results } satisfies WorkerMessage)
     })
   })
   port.postMessage({ type: 'ready' } satisfies WorkerMessage)

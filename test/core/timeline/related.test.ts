@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Prefilter, Relatedness, stringNamesFunction } from '../../../src/core/timeline/related.js'
+import { Needle, Prefilter, Relatedness, stringNamesFunction } from '../../../src/core/timeline/related.js'
 import { generateCorpus } from '../../support/trail-generator.js'
 
 const target = { functionName: 'orders-api', roleName: 'orders-api-role', region: 'eu-west-1' }
@@ -115,5 +115,23 @@ describe('Prefilter', () => {
     expect(p.mayMatch(Buffer.from('{"roleName":"orders-api-role-old"}'))).toBe(false)
     expect(p.mayMatch(Buffer.from('{"requestID":"req-13","x":1}'))).toBe(true)
     expect(p.mayMatch(Buffer.from('{"requestID":"req-130"}'))).toBe(false)
+  })
+})
+
+describe('Needle', () => {
+  it('finds a literal through its rarest piece, at either end of the buffer, and not half of it', () => {
+    const n = new Needle('orders-api-role')
+    expect(n.indexIn(Buffer.from('orders-api-role'))).toBe(0)
+    expect(n.indexIn(Buffer.from('xx orders-api-role'))).toBe(3)
+    expect(n.indexIn(Buffer.from('ders-api-role orders-api-role'))).toBe(14)
+    expect(n.indexIn(Buffer.from('orders-api-rol'))).toBe(-1)
+    expect(n.indexIn(Buffer.from('rs-api-role'))).toBe(-1)
+    expect(n.indexIn(Buffer.from('orders-api-role orders-api-role'), 1)).toBe(16)
+    expect(new Needle('abc').indexIn(Buffer.from('xxabc'))).toBe(2)
+    for (const text of ['requestID', 'roleName', 'a-b-c-d-e-f-g', 'ZZZZZZZZZ']) {
+      const needle = new Needle(text)
+      const hay = Buffer.from(`${'x'.repeat(7)}${text}${'y'.repeat(3)}`)
+      expect(needle.indexIn(hay), text).toBe(7)
+    }
   })
 })

@@ -1,5 +1,5 @@
 import { readdir, stat } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { UsageError } from '../../../errors.js'
 import type { TimeWindow } from '../types.js'
 import { deliveryMayHold, deliveryTimeOf } from '../window.js'
@@ -58,7 +58,7 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
     const entries = await readdir(dir, { withFileTypes: true })
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     for (const e of entries) {
-      const full = join(dir, e.name)
+      const full = `${dir}/${e.name}`
       if (e.isDirectory()) await walk(full, depth + 1)
       else if (e.isFile()) consider(full, -1, false)
       else if (e.isSymbolicLink()) {
@@ -83,5 +83,23 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
     else consider(path, s.size, true)
   }
   out.ignored = ignored.size
+  return out
+}
+
+/** The PATH sources as given: each a folder or a file (with its size); a missing one is a usage error. */
+export async function probeLocal(paths: string[]): Promise<{ path: string; dir: boolean; size: number }[]> {
+  const out: { path: string; dir: boolean; size: number }[] = []
+  for (const p of paths) {
+    try {
+      const s = await stat(resolve(p))
+      out.push({ path: resolve(p), dir: s.isDirectory(), size: s.size })
+    } catch {
+      throw new UsageError(`unable to read source ${JSON.stringify(p)}: no such file or folder`, {
+        actions: [
+          'pass --source api, s3://bucket/prefix, or the path of a file or folder of CloudTrail logs',
+        ],
+      })
+    }
+  }
   return out
 }
