@@ -8,12 +8,20 @@
  * and prints the sizes. Goal: the whole report (model with verify + both renders) under 3 s, HTML under 5 MB.
  * A second run makes 10% of the events carry findings (a noisy case: thousands of key-event candidates).
  */
+
+import { existsSync } from 'node:fs'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildReportModel } from '../src/core/report/build.js'
-import { renderReport } from '../src/core/report/render.js'
 import { buildSampleCase } from '../test/support/sample-case.js'
+
+// Measure what `fir report` runs: the compiled dist/ (npm run build), else the TypeScript sources.
+const root = new URL('..', import.meta.url)
+const useDist = existsSync(new URL('dist/core/report/build.js', root))
+const from = (rel: string) =>
+  new URL(`${useDist ? 'dist' : 'src'}/core/report/${rel}.${useDist ? 'js' : 'ts'}`, root).href
+const { buildReportModel } = (await import(from('build'))) as typeof import('../src/core/report/build.js')
+const { renderReport } = (await import(from('render'))) as typeof import('../src/core/report/render.js')
 
 const EVENTS = Number(process.argv[2] ?? 100_000)
 const RATES = process.argv[3] !== undefined ? [Number(process.argv[3])] : [0, 0.1]
@@ -53,7 +61,7 @@ async function run(findingRate: number): Promise<boolean> {
     const ok = total < 3000 && htmlBytes < 5 * 1024 * 1024
     process.stdout.write(
       [
-        `fir report benchmark: ${sample.events} events (${mb(eventsBytes)} events.jsonl), ${(findingRate * 100).toFixed(0)}% background events with findings`,
+        `fir report benchmark (${useDist ? 'dist/' : 'src/ via tsx'}): ${sample.events} events (${mb(eventsBytes)} events.jsonl), ${(findingRate * 100).toFixed(0)}% background events with findings`,
         `  sample case written in      ${buildCase.toFixed(0)} ms (not part of the report)`,
         `  view model + integrity      ${modelVerify.toFixed(0)} ms, cold (${model.evidence.integrity?.ok ? 'case verifies' : 'case does NOT verify'})`,
         `  render report.html          ${renderHtml.toFixed(0)} ms, ${mb(htmlBytes)}`,

@@ -70,6 +70,50 @@ const IP_LIKE = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:.]+)$/i
 const PER_IP = 50
 const MAX_IPS = 5000
 
+const NO_FINDINGS: ReturnType<typeof rawFindingsOf> = []
+
+/** Every key of a normalised event (DESIGN §5) that fir writes before `raw`. */
+const HEAD_KEYS = [
+  'id',
+  'time',
+  'name',
+  'rawName',
+  'source',
+  'region',
+  'actor',
+  'sourceIp',
+  'userAgent',
+  'readOnly',
+  'error',
+  'requestParameters',
+  'origin',
+  'fir',
+  'findings',
+]
+
+/**
+ * Parses one events.jsonl line. `raw` (the CloudTrail record, about half of each line) is last in
+ * what fir writes, so the line is first parsed without it and `raw` kept as text. That is only
+ * trusted when the cut is at the top level (a `,"raw":` inside a string is impossible in JSON; one
+ * nested deeper leaves the head unbalanced, so it does not parse) and the head holds every key of
+ * a normalised event; anything else is parsed whole.
+ */
+function parseEvent(line: string): { event: Record<string, unknown>; rawText: string | null } {
+  const text = line.trimEnd()
+  const cut = text.lastIndexOf(',"raw":')
+  if (cut > 0 && text.endsWith('}')) {
+    try {
+      const head = JSON.parse(`${text.slice(0, cut)}}`) as unknown
+      if (head && typeof head === 'object' && !Array.isArray(head) && HEAD_KEYS.every((k) => k in head)) {
+        return { event: head as Record<string, unknown>, rawText: text.slice(cut + 7, -1) }
+      }
+    } catch {
+      // Not a top-level `raw`: parse the whole line below.
+    }
+  }
+  return { event: asRecord(JSON.parse(text)), rawText: null }
+}
+
 interface Candidate {
   rank: number
   ms: number
@@ -237,8 +281,9 @@ export async function scanTimeline(
     for (const line of batch) {
       if (line.trim() === '') continue
       let event: Record<string, unknown>
+      let rawText: string | null
       try {
-        event = asRecord(JSON.parse(line))
+        ;({ event, rawText } = parseEvent(line))
       } catch {
         scan.unreadableLines++
         continue
@@ -290,38 +335,50 @@ export async function scanTimeline(
           chained.set(assumed, (chained.get(assumed) ?? 0) + 1)
         }
       }
-      const findings = rawFindingsOf(event)
+      const findings =
+        Array.isArray(event.findings) && event.findings.length ? rawFindingsOf(event) : NO_FINDINGS
       const id = asString(event.id) ?? ''
       const name = asString(event.name) ?? asString(event.rawName) ?? 'unknown'
-      const time = new Date(ms).toISOString()
-      const request = compactValue(event.requestParameters ?? null, 220)
+      // Formatted only for the few events that are shown (most of 100,000 are only counted).
+      let isoTime: string | undefined
+      const time = () => (isoTime ??= new Date(ms).toISOString())
       if (findings.length) {
         scan.eventsWithFindings++
         for (const f of findings) {
           eventFindingPoints.push({ ms, level: f.level })
-          if (!findingsFile) addToGroups(eventGroups, f, time, actorName, id, `${name} by ${actorName}`)
+          if (!findingsFile) addToGroups(eventGroups, f, time(), actorName, id, `${name} by ${actorName}`)
         }
       }
       const top = findings.reduce<Level | null>(
         (best, f) => (best === null || levelRank(f.level) < levelRank(best) ? f.level : best),
         null,
       )
-      const raw = asRecord(event.raw)
       const byService = actor.type === 'AWSService' || (!asString(actor.arn) && !!asString(actor.invokedBy))
-      const dataEvent = raw.eventCategory === 'Data' || raw.managementEvent === false
+      // Whether it is a data event is in `raw`, parsed only for the few events that need it.
+      const dataEvent = () => {
+        let raw = asRecord(event.raw)
+        if (rawText !== null) {
+          try {
+            raw = asRecord(JSON.parse(rawText))
+          } catch {
+            raw = {}
+          }
+        }
+        return raw.eventCategory === 'Data' || raw.managementEvent === false
+      }
       // Rank (lower is shown first): findings by level (0–4); fir's own changes (5); changes by
       // a person or workload, not an AWS service (6); their failed or denied calls (7).
       let rank: number | null = null
       let reason = ''
       if (top !== null) [rank, reason] = [levelRank(top), 'finding']
       else if (fir && isWrite) [rank, reason] = [5, 'change by fir']
-      else if (isWrite && !byService && !dataEvent) [rank, reason] = [6, 'change']
+      else if (isWrite && !byService && !dataEvent()) [rank, reason] = [6, 'change']
       else if (errorText && !byService) [rank, reason] = [7, 'failed or denied']
       if (top !== null && IP_LIKE.test(sourceIp)) findingIps.add(sourceIp)
       const view = (): KeyEvent => ({
         id,
-        time,
-        timeDisplay: utcDisplay(time),
+        time: time(),
+        timeDisplay: utcDisplay(time()),
         name,
         category: service,
         region,
@@ -334,7 +391,7 @@ export async function scanTimeline(
         level: top,
         levelLabel: top ? levelLabel(top) : null,
         findingsText: [...new Set(findings.map((f) => f.title))].join('; '),
-        request,
+        request: compactValue(event.requestParameters ?? null, 220),
         reason,
       })
       if (rank !== null) {
