@@ -32,6 +32,10 @@ export default class PlaybookResume extends FirCommand {
     const overrides = parseInputFlags(flags.input)
     const ctx = await this.makeContext({ caseFlag: flags.case, aws: flags, yes: flags.yes })
     const result = await resumePlaybook(ctx, overrides, { registry: builtinActions() })
-    return { result: { ...result, case: ctx.case.dir }, human: renderRun(result, ctx.case.dir), gaps: ctx.gaps.list }
+    return {
+      result: { ...result, case: ctx.case.dir },
+      human: renderRun(result, ctx.case.dir),
+      gaps: ctx.gaps.list,
+    }
   }
 }

@@ -45,6 +45,10 @@ export default class PlaybookRun extends FirCommand {
     }
     const ctx = await this.makeContext({ caseFlag: flags.case, aws: flags, yes: flags.yes })
     const result = await runPlaybook(ctx, loaded, inputs, { registry })
-    return { result: { ...result, case: ctx.case.dir }, human: renderRun(result, ctx.case.dir), gaps: ctx.gaps.list }
+    return {
+      result: { ...result, case: ctx.case.dir },
+      human: renderRun(result, ctx.case.dir),
+      gaps: ctx.gaps.list,
+    }
   }
 }
