@@ -4,9 +4,10 @@ import { createGunzip } from 'node:zlib'
 import type { RulePack } from './detections.js'
 import {
   acceptRecord,
+  checkGzipCrc,
   type DecodedInput,
   decodeText,
-  gunzipStrict,
+  gunzipDeferred,
   InputRefused,
   isGzip,
   refusedInput,
@@ -96,6 +97,7 @@ export class FileProcessor {
   private readonly relatedness: Relatedness | null
   private readonly prefilter: Prefilter | null
   private readonly firIds: ReadonlySet<string>
+  private scratch = Buffer.allocUnsafeSlow(1 << 20)
 
   constructor(
     readonly setup: PipelineSetup,
@@ -162,7 +164,10 @@ export class FileProcessor {
         fd = undefined
         return this.processStream(task, emit)
       }
-      data = Buffer.allocUnsafe(size)
+      // One scratch buffer per thread: the compressed bytes only live until they are inflated.
+      if (this.scratch.length < size)
+        this.scratch = Buffer.allocUnsafeSlow(Math.max(size, this.scratch.length * 2))
+      data = this.scratch.subarray(0, size)
       let off = 0
       while (off < size) {
         const n = readSync(fd, data, off, size - off, off)
@@ -193,8 +198,10 @@ export class FileProcessor {
     }
     result.bytes = buf.length
     let bytes: Buffer
+    let expectedCrc: number | undefined
     try {
-      bytes = isGzip(buf) ? gunzipStrict(buf) : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
+      if (isGzip(buf)) ({ data: bytes, expectedCrc } = gunzipDeferred(buf))
+      else bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
     } catch (err) {
       const r = refusedInput(err, 0)
       result.skipped = r.skipped
@@ -203,11 +210,14 @@ export class FileProcessor {
     }
     result.uncompressedBytes = bytes.length
     if (this.prefilter && !this.prefilter.mayMatch(bytes, mayHoldIamEvents(task.display))) {
+      // Nothing in it can relate (its deflate stream and length were checked; the CRC-32 guards
+      // data that is used, below).
       result.prefiltered = true
       return result
     }
     let decoded: DecodedInput
     try {
+      checkGzipCrc(bytes, expectedCrc)
       decoded = decodeText(bytes.toString('utf8'))
     } catch (err) {
       const r = refusedInput(err, bytes.length)

@@ -32,6 +32,26 @@ export function isGzip(buf: Uint8Array): boolean {
  * the trailer. Anything unusual (several members) goes to zlib's own gunzip.
  */
 export function gunzipStrict(buf: Uint8Array): Buffer {
+  const { data, expectedCrc } = gunzipDeferred(buf)
+  if (expectedCrc !== undefined && crc32(data) !== expectedCrc) {
+    throw new InputRefused('corrupt-gzip', 'the gzip CRC-32 check failed')
+  }
+  return data
+}
+
+/** Throws InputRefused('corrupt-gzip') unless `data` has the CRC-32 the gzip trailer announced. */
+export function checkGzipCrc(data: Buffer, expectedCrc: number | undefined): void {
+  if (expectedCrc !== undefined && crc32(data) !== expectedCrc) {
+    throw new InputRefused('corrupt-gzip', 'the gzip CRC-32 check failed')
+  }
+}
+
+/**
+ * Gunzips like gunzipStrict (header, complete deflate stream, length) but leaves the CRC-32 to the
+ * caller (`expectedCrc`; undefined when zlib already checked it): the pre-filter rules most files
+ * out on bytes alone, and only the data that is used needs the checksum.
+ */
+export function gunzipDeferred(buf: Uint8Array): { data: Buffer; expectedCrc: number | undefined } {
   if (buf.length < 18 || !isGzip(buf) || buf[2] !== 8)
     throw new InputRefused('corrupt-gzip', 'not a gzip stream')
   const flags = buf[3]!
@@ -71,7 +91,7 @@ export function gunzipStrict(buf: Uint8Array): Buffer {
   if (end + 8 < input.length) {
     // Several gzip members (concatenated files): let zlib walk them.
     try {
-      return gunzipSync(input)
+      return { data: gunzipSync(input), expectedCrc: undefined }
     } catch (err) {
       throw new InputRefused('corrupt-gzip', `the gzip data is damaged: ${(err as Error).message}`)
     }
@@ -79,8 +99,7 @@ export function gunzipStrict(buf: Uint8Array): Buffer {
   const crc = input.readUInt32LE(end)
   const size = input.readUInt32LE(end + 4)
   if (size !== out.length >>> 0) throw new InputRefused('corrupt-gzip', 'the gzip length check failed')
-  if (crc32(out) !== crc) throw new InputRefused('corrupt-gzip', 'the gzip CRC-32 check failed')
-  return out
+  return { data: out, expectedCrc: crc }
 }
 
 /** The uncompressed size a gzip file's trailer announces (mod 4 GiB). */

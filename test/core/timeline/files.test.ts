@@ -30,7 +30,16 @@ async function readEvents(dir: string): Promise<TimelineEvent[]> {
 
 describe('timeline from files (in-process pipeline)', () => {
   it('relates, de-duplicates, sorts and flags a function-scoped timeline from a trail layout plus a LookupEvents export', async () => {
-    const corpus = generateCorpus({ seed: 11, records: 4000, start, end, target, related: 150 })
+    const firId = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9'
+    const corpus = generateCorpus({
+      seed: 11,
+      records: 4000,
+      start,
+      end,
+      target,
+      related: 150,
+      firRequestIds: [firId],
+    })
     const src = await tempDir()
     await writeTrailFiles(src, packTrailFiles(corpus.records, { account: corpus.account, maxPerFile: 40 }))
     // The same related events again, as LookupEvents output: duplicates to merge.
@@ -43,6 +52,14 @@ describe('timeline from files (in-process pipeline)', () => {
     )
     await writeFile(join(src, 'ip-ranges.json.txt'), JSON.stringify(awsIpRangesDocument()))
     const { ctx, dir } = await timelineContext()
+    // fir's own call, journaled with its request id by an earlier command of the case.
+    await ctx.case.journal.append({
+      action: 'snapshot.function',
+      target: 'orders-api',
+      params: {},
+      outcome: 'recorded',
+      requestIds: [firId],
+    })
     const { summary, findings } = await collectTimeline(ctx, {
       function: `arn:aws:lambda:eu-west-1:${corpus.account}:function:orders-api`,
       roles: ['orders-api-role'],
@@ -58,6 +75,7 @@ describe('timeline from files (in-process pipeline)', () => {
     const times = events.map((e) => e.time)
     expect([...times].sort()).toEqual(times)
     expect(events.every((e) => e.raw && e.origin === 'file')).toBe(true)
+    expect(events.filter((e) => e.fir).map((e) => e.raw?.requestID)).toEqual([firId])
     // The story is flagged: code overwritten, public permission, role swap, AssumeRole not by Lambda,
     // policy changes, credentials from outside AWS, a session linked to a foreign AssumeRole.
     const rules = new Set(findings.map((f) => f.rule))
