@@ -543,6 +543,20 @@ export async function buildReportModel(
       impact.push(
         `${f.secrets.length} secret-looking environment value${f.secrets.length === 1 ? '' : 's'} in ${f.name} (${f.secrets.map((s) => s.split(' = ')[0]).join(', ')}) must be treated as exposed.`,
       )
+    const mismatched = [
+      ...(f.codeCheck?.startsWith('MISMATCH') ? ['$LATEST'] : []),
+      ...f.versions
+        .filter((v) => v.endsWith('(code MISMATCH)'))
+        .map((v) => v.replace(' (code MISMATCH)', '')),
+    ]
+    if (mismatched.length)
+      impact.push(
+        `The code downloaded for ${f.name} (${mismatched.join(', ')}) does not match the CodeSha256 Lambda reports: the package was changed or the download is not what runs.`,
+      )
+    if (f.logGroupMissing)
+      impact.push(
+        `The log group of ${f.name} is missing: its invocation logs are gone or were never written.`,
+      )
     if (f.accessKeyIds.length)
       impact.push(
         `Long-term access key${f.accessKeyIds.length === 1 ? '' : 's'} ${f.accessKeyIds.join(', ')} in the environment of ${f.name}.`,

@@ -258,6 +258,7 @@ export interface TimelineSection {
   last: string | null
   lastDisplay: string | null
   eventsWithFindings: number
+  /** Calls that are not read-only (CloudTrail readOnly false), data events and AWS services included. */
   writeEvents: number
   errorEvents: number
   /** Events made by fir itself (recognised by request id). */

@@ -78,6 +78,9 @@ describe('report of a case that went through snapshot, contain and timeline', ()
     expect(model.summary.firstDetection).not.toBeNull()
     expect(model.summary.firstDetectionTitle).toBe('Execution role credentials used from outside AWS')
     expect(model.summary.impact.join(' ')).toMatch(/reachable from outside the account/)
+    expect(model.summary.impact).toContain(
+      'The code downloaded for orders-api (3) does not match the CodeSha256 Lambda reports: the package was changed or the download is not what runs.',
+    )
     expect(model.summary.counts.find((c) => c.level === 'critical')!.count).toBe(4)
 
     const fn = model.scope.functions[0]!
