@@ -44,7 +44,9 @@ type Context = typeof import('../src/core/context.js')
 const dist = (p: string) => import(pathToFileURL(join(ROOT, 'dist', p)).href)
 
 function listFiles(dir: string): string[] {
-  return (readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.json.gz')).map((f) => join(dir, f))
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.json.gz'))
+    .map((f) => join(dir, f))
 }
 
 function best(times: number[]): number {
@@ -84,7 +86,13 @@ function runJq(dir: string, account: string): Promise<{ ms: number; lines: numbe
     const t = performance.now()
     const sh = spawn(
       'sh',
-      ['-c', `find "$1" -name '*.json.gz' -print0 | xargs -0 cat | gzip -dc | jq -c -f "$2" | wc -l`, 'sh', dir, filterFile],
+      [
+        '-c',
+        `find "$1" -name '*.json.gz' -print0 | xargs -0 cat | gzip -dc | jq -c -f "$2" | wc -l`,
+        'sh',
+        dir,
+        filterFile,
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     )
     let out = ''
@@ -107,7 +115,11 @@ async function firRun(
   const root = await mkdtemp(join(tmpdir(), 'fir-bench-case-'))
   try {
     const handle = await m.cases.CaseHandle.init('BENCH', { dir: join(root, 'case'), firVersion: 'bench' })
-    const aws = await m.clients.AwsClients.create({ region: 'us-east-1', emulatorOnly: true, endpoint: 'http://127.0.0.1:9' })
+    const aws = await m.clients.AwsClients.create({
+      region: 'us-east-1',
+      emulatorOnly: true,
+      endpoint: 'http://127.0.0.1:9',
+    })
     const ctx = {
       aws,
       clock: aws.clock,
@@ -130,7 +142,13 @@ async function firRun(
     )
     await handle.close()
     const s = r.value.summary
-    return { ms: r.ms, stored: s.events.stored, findings: s.findings.total, threads: s.throughput.threads, summary: s }
+    return {
+      ms: r.ms,
+      stored: s.events.stored,
+      findings: s.findings.total,
+      threads: s.throughput.threads,
+      summary: s,
+    }
   } finally {
     await rm(root, { recursive: true, force: true })
   }
@@ -139,12 +157,38 @@ async function firRun(
 function cliRun(corpusDir: string): number {
   const cwd = execFileSync('mktemp', ['-d']).toString().trim()
   try {
-    const env = { ...process.env, FIR_EMULATOR_ONLY: '0', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y', AWS_EC2_METADATA_DISABLED: 'true' }
-    execFileSync(process.execPath, [join(ROOT, 'bin/run.js'), 'case', 'init', 'B'], { cwd, env, stdio: 'ignore' })
+    const env = {
+      ...process.env,
+      FIR_EMULATOR_ONLY: '0',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'x',
+      AWS_SECRET_ACCESS_KEY: 'y',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    }
+    execFileSync(process.execPath, [join(ROOT, 'bin/run.js'), 'case', 'init', 'B'], {
+      cwd,
+      env,
+      stdio: 'ignore',
+    })
     const t = performance.now()
     execFileSync(
       process.execPath,
-      [join(ROOT, 'bin/run.js'), 'timeline', TARGET.functionName, '--case', 'cases/B', '--role', TARGET.roleName, '--source', corpusDir, '--since', START.toISOString(), '--until', END.toISOString(), '--json'],
+      [
+        join(ROOT, 'bin/run.js'),
+        'timeline',
+        TARGET.functionName,
+        '--case',
+        'cases/B',
+        '--role',
+        TARGET.roleName,
+        '--source',
+        corpusDir,
+        '--since',
+        START.toISOString(),
+        '--until',
+        END.toISOString(),
+        '--json',
+      ],
       { cwd, env, stdio: ['ignore', 'ignore', 'ignore'] },
     )
     return performance.now() - t
@@ -165,7 +209,9 @@ async function lookupThroughput(m: { timeline: Timeline; clients: Clients; cases
         arn: `arn:aws:sts::${account}:assumed-role/${TARGET.roleName}/${TARGET.functionName}`,
         accountId: account,
         accessKeyId: 'ASIAEXAMPLEKEY000001',
-        sessionContext: { sessionIssuer: { type: 'Role', arn: `arn:aws:iam::${account}:role/${TARGET.roleName}` } },
+        sessionContext: {
+          sessionIssuer: { type: 'Role', arn: `arn:aws:iam::${account}:role/${TARGET.roleName}` },
+        },
       },
       eventTime: new Date(now - 86_400_000 + i * 17_000).toISOString(),
       eventSource: 'dynamodb.amazonaws.com',
@@ -187,7 +233,11 @@ async function lookupThroughput(m: { timeline: Timeline; clients: Clients; cases
     const root = await mkdtemp(join(tmpdir(), 'fir-bench-api-'))
     try {
       const handle = await m.cases.CaseHandle.init('API', { dir: join(root, 'case'), firVersion: 'bench' })
-      const aws = await m.clients.AwsClients.create({ region: 'eu-west-1', emulatorOnly: true, endpoint: 'http://127.0.0.1:9' })
+      const aws = await m.clients.AwsClients.create({
+        region: 'eu-west-1',
+        emulatorOnly: true,
+        endpoint: 'http://127.0.0.1:9',
+      })
       const ctx = {
         aws,
         clock: aws.clock,
@@ -245,7 +295,14 @@ async function main(): Promise<void> {
   try {
     console.error(`generating ${RECORDS} records…`)
     const gen = await time(() =>
-      writeTrailCorpus(corpusDir, { seed: 2025, records: RECORDS, start: START, end: END, target: TARGET, related: 300 }),
+      writeTrailCorpus(corpusDir, {
+        seed: 2025,
+        records: RECORDS,
+        start: START,
+        end: END,
+        target: TARGET,
+        related: 300,
+      }),
     )
     const corpus = gen.value
     const files = listFiles(corpusDir)
@@ -304,18 +361,34 @@ async function main(): Promise<void> {
     ] as [string, number][]
     const machine = `${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}, Node ${process.version}, load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`
     console.log(`\n### Timeline benchmark (${new Date().toISOString().slice(0, 10)})\n`)
-    console.log(`Corpus: ${corpus.records.toLocaleString('en')} records, ${corpus.files.toLocaleString('en')} files, ${(corpus.compressedBytes / 1e6).toFixed(0)} MB gzip, ${(corpus.uncompressedBytes / 1e6).toFixed(0)} MB JSON; ${corpus.related.size} related to the function. Machine: ${machine}. Best of ${RUNS} (jq: one run).\n`)
+    console.log(
+      `Corpus: ${corpus.records.toLocaleString('en')} records, ${corpus.files.toLocaleString('en')} files, ${(corpus.compressedBytes / 1e6).toFixed(0)} MB gzip, ${(corpus.uncompressedBytes / 1e6).toFixed(0)} MB JSON; ${corpus.related.size} related to the function. Machine: ${machine}. Best of ${RUNS} (jq: one run).\n`,
+    )
     console.log('| run | wall time | events/s | MB/s (uncompressed) |')
     console.log('|---|---|---|---|')
-    for (const [label, ms] of rows) console.log(`| ${label} | ${(ms / 1000).toFixed(2)} s | ${eps(ms).toLocaleString('en')} | ${mbps(ms)} |`)
+    for (const [label, ms] of rows)
+      console.log(
+        `| ${label} | ${(ms / 1000).toFixed(2)} s | ${eps(ms).toLocaleString('en')} | ${mbps(ms)} |`,
+      )
     console.log('')
-    console.log(`- function-scoped vs jq: ${jq ? `${(jq.ms / s).toFixed(1)}× faster (goal ≥ 10×)` : 'jq skipped'}`)
-    console.log(`- function-scoped vs the single-core gunzip floor: ${(s / f).toFixed(2)}× (goal < 0.75×; ${threads} worker threads)`)
-    console.log(`- account-wide hunt vs jq: ${jq ? `${(h / jq.ms).toFixed(2)}× (goal < 0.35×)` : 'jq skipped'}; ${huntStored.toLocaleString('en')} events stored, ${huntFindings} findings`)
+    console.log(
+      `- function-scoped vs jq: ${jq ? `${(jq.ms / s).toFixed(1)}× faster (goal ≥ 10×)` : 'jq skipped'}`,
+    )
+    console.log(
+      `- function-scoped vs the single-core gunzip floor: ${(s / f).toFixed(2)}× (goal < 0.75×; ${threads} worker threads)`,
+    )
+    console.log(
+      `- account-wide hunt vs jq: ${jq ? `${(h / jq.ms).toFixed(2)}× (goal < 0.35×)` : 'jq skipped'}; ${huntStored.toLocaleString('en')} events stored, ${huntFindings} findings`,
+    )
     if (api.length) {
-      console.log('\n| LookupEvents (stand-in, 2 requests/s per region) | region | pages | seconds | 5xx | dropped | throttled | % of ceiling |')
+      console.log(
+        '\n| LookupEvents (stand-in, 2 requests/s per region) | region | pages | seconds | 5xx | dropped | throttled | % of ceiling |',
+      )
       console.log('|---|---|---|---|---|---|---|---|')
-      for (const a of api) console.log(`| faults: ${a.faults} | ${a.region} | ${a.pages} | ${a.seconds} | ${a.serverErrors} | ${a.dropped} | ${a.throttled} | ${a.ofCeiling}% |`)
+      for (const a of api)
+        console.log(
+          `| faults: ${a.faults} | ${a.region} | ${a.pages} | ${a.seconds} | ${a.serverErrors} | ${a.dropped} | ${a.throttled} | ${a.ofCeiling}% |`,
+        )
     }
     console.log(
       `\n${JSON.stringify({
