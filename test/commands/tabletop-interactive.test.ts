@@ -90,4 +90,28 @@ describe('fir tabletop run --interactive (built CLI)', () => {
     ])
     expect(transcript.at(-1)).toMatchObject({ kind: 'answer', text: '(no answer: input ended)' })
   }, 320_000)
+
+  it('an interrupted drill (SIGTERM) stops its emulator', async () => {
+    const cwd = await tempDir('fir-drill-')
+    let endpoint: string | undefined
+    const r = await runFir(['tabletop', 'run', 'stolen-role-credentials'], {
+      cwd,
+      timeoutMs: 300_000,
+      onSpawn(child) {
+        let err = ''
+        child.stderr?.on('data', (d: Buffer) => {
+          err += d.toString()
+          const m = err.match(/emulator on (http:\/\/127\.0\.0\.1:\d+)/)
+          if (m && !endpoint) {
+            endpoint = m[1]
+            child.kill('SIGTERM')
+          }
+        })
+      },
+    })
+    expect(endpoint).toBeDefined()
+    expect(r.signal ?? r.code).toBeTruthy()
+    await new Promise((res) => setTimeout(res, 500))
+    await expect(fetch(`${endpoint}/moto-api/data.json`)).rejects.toThrow()
+  }, 320_000)
 })

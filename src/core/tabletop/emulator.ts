@@ -82,7 +82,27 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
   child.on('exit', (code, signal) => {
     exited ??= signal ? `killed by ${signal}` : `exited with code ${code}`
   })
+  // The emulator must not outlive the drill: if fir exits or is interrupted, moto goes too.
+  const onExit = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  }
+  const onSignal = (signal: NodeJS.Signals) => {
+    onExit()
+    release()
+    process.kill(process.pid, signal)
+  }
+  const release = () => {
+    process.off('exit', onExit)
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    process.off('SIGHUP', onSignal)
+  }
+  process.on('exit', onExit)
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  process.once('SIGHUP', onSignal)
   const stop = async () => {
+    release()
     if (child.exitCode !== null || child.signalCode !== null || spawnError) return
     child.kill('SIGTERM')
     const t = Date.now()
@@ -92,6 +112,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
   const deadline = Date.now() + (options.timeoutMs ?? 60_000)
   for (;;) {
     if (exited) {
+      release()
       const why =
         spawnError?.code === 'ENOENT'
           ? `${python} was not found`
