@@ -77,5 +77,10 @@ describe('fir report (built CLI)', () => {
     expect(r.stderr).toContain('→')
     const f = await runFir(['report', '--case', sample.dir, '--format', 'pdf'], { cwd })
     expect(f.code).toBe(2)
+    const d = await runFir(['report', '--case', sample.dir, '--format', 'md', '--out', cwd, '--json'], {
+      cwd,
+    })
+    expect(d.code).toBe(2)
+    expect(d.json.error.message).toMatch(/^unable to write the report to /)
   })
 })

@@ -250,7 +250,7 @@ function snapshotFinding(raw: unknown): FindingView {
   return {
     source: 'snapshot',
     level,
-    title: asString(f.title) ?? asString(f.kind) ?? 'untitled finding',
+    title: truncate(asString(f.title) ?? asString(f.kind) ?? 'untitled finding', 300),
     kind: asString(f.kind) ?? 'finding',
     target: asString(f.target) ?? '',
     detail: f.detail === undefined ? '' : compactValue(f.detail, 400),
@@ -265,13 +265,13 @@ function snapshotFinding(raw: unknown): FindingView {
 }
 
 function gapFrom(origin: string, g: unknown): GapView {
-  if (typeof g === 'string') return { origin, what: g, call: '', reason: '' }
+  if (typeof g === 'string') return { origin, what: truncate(g, 500), call: '', reason: '' }
   const r = asRecord(g)
   return {
     origin,
-    what: asString(r.what) ?? compactValue(g, 200),
-    call: asString(r.call) ?? '',
-    reason: asString(r.reason) ?? '',
+    what: truncate(asString(r.what) ?? compactValue(g, 200), 500),
+    call: truncate(asString(r.call) ?? '', 200),
+    reason: truncate(asString(r.reason) ?? '', 500),
   }
 }
 

@@ -275,7 +275,15 @@ export async function writeReports(
         .replace(/\.(md|markdown|html?)$/i, '')
       path = join(handle.dir, REPORTS_DIR, `${stem || 'report'}.${template.format}`)
     } else path = join(handle.dir, REPORTS_DIR, `report.${template.format}`)
-    await writeFileAtomic(path, text)
+    try {
+      if ((await stat(path).catch(() => null))?.isDirectory()) throw new Error('it is a folder')
+      await writeFileAtomic(path, text)
+    } catch (err) {
+      throw new UsageError(`unable to write the report to ${path}: ${(err as Error).message}`, {
+        actions: ['pass --out a file path in a folder you can write to'],
+        cause: err,
+      })
+    }
     const rel = relative(handle.dir, path)
     const inside = rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)
     let sha256: string | null = null
