@@ -50,8 +50,8 @@ export default class Sweep extends FirCommand {
       description: "seal every match (fir snapshot, with that account's credentials)",
     }),
     concurrency: Flags.integer({
-      description: 'account-regions walked at once',
-      default: 16,
+      description: 'accounts and account-regions walked at once (each account is still paced)',
+      default: 32,
       min: 1,
       max: 64,
     }),

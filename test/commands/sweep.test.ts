@@ -191,6 +191,75 @@ describe('fir sweep (built CLI against moto: an organisation of three member acc
     expect(why).toMatch(/public-url/)
   })
 
+  it("--snapshot seals the matches of each account with that account's credentials", async () => {
+    const dir = await newCase('sweep-snap')
+    const account = members[0]!
+    const r = await runFir(
+      [
+        'sweep',
+        '--accounts',
+        account,
+        '--regions',
+        'us-east-1',
+        '--role-name',
+        'R',
+        '--snapshot',
+        '--case',
+        dir,
+        '--json',
+      ],
+      { endpoint: moto.endpoint() },
+    )
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+    // moto serves no code bytes and no provisioned-concurrency routes: those parts are gaps (exit 4).
+    expect([0, 4]).toContain(r.code)
+    const res = r.json.result
+    expect(res.matches.map((m: { function: string }) => m.function)).toEqual(['app-us-east-1'])
+    expect(res.snapshots).toHaveLength(1)
+    const snap = res.snapshots[0]
+    expect(snap).toMatchObject({
+      account,
+      region: 'us-east-1',
+      functions: [`arn:aws:lambda:us-east-1:${account}:function:app-us-east-1`],
+    })
+    expect(snap.error).toBeUndefined()
+    const summary = JSON.parse(await readFile(join(dir, 'evidence', snap.set, 'summary.json'), 'utf8'))
+    // Taken in the member account, as the assumed role.
+    expect(summary.takenBy.account).toBe(account)
+    expect(summary.takenBy.arn).toContain(`:sts::${account}:assumed-role/OrganizationAccountAccessRole/`)
+    expect(summary.functions.map((f: { name: string }) => f.name)).toEqual(['app-us-east-1'])
+    const verify = await runFir(['case', 'verify', '--case', dir, '--json'])
+    expect(verify.code).toBe(0)
+    // The sweep itself is journaled as the caller, after the snapshot's own entries.
+    const journal = (await readFile(join(dir, 'journal.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    const sweep = journal.find((e) => e.action === 'sweep')
+    expect(sweep.actor.arn).not.toContain('assumed-role/OrganizationAccountAccessRole')
+    expect(journal.some((e) => e.action === 'evidence.seal')).toBe(true)
+
+    const dry = await runFir(
+      [
+        'sweep',
+        '--accounts',
+        account,
+        '--regions',
+        'us-east-1',
+        '--role-name',
+        'R',
+        '--snapshot',
+        '--dry-run',
+        '--case',
+        dir,
+        '--json',
+      ],
+      { endpoint: moto.endpoint() },
+    )
+    expect(dry.code).toBe(0)
+    expect(dry.json.result.snapshots).toEqual([])
+  })
+
   it('rejects bad input with a clear message and never echoes a non-hash --env-value-sha256', async () => {
     const dir = await newCase('sweep-5')
     const leaked = 'hunter2-super-secret-value'

@@ -17,6 +17,7 @@ import { writeFileAtomic } from '../common/fs-safe.js'
 import { compactUtc } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { callerIdentity, parseArn } from '../identity.js'
+import { snapshotFunctions } from '../snapshot/snapshot.js'
 import { type Indicators, type MatchReason, matchInventory } from './indicators.js'
 import { AccountPacer, maxPerSecond, runQueue } from './pacer.js'
 import { publicReasons } from './public.js'
@@ -39,7 +40,7 @@ export interface SweepOptions {
   concurrency: number
   /** Requests per second per account (sliding one-second window). */
   ratePerAccount: number
-  /** Seals matches; given by the caller so the sweep does not depend on how snapshots are taken. */
+  /** Seals one account-region's matches (default: a snapshot with that account's credentials). */
   seal?: SealFn
 }
 
@@ -47,6 +48,12 @@ export type SealFn = (
   ctx: FirContext,
   functions: string[],
 ) => Promise<{ set: string; manifestSha256: string; functions: number }>
+
+/** `fir snapshot` of the functions, in the account and region of `ctx.aws`. */
+export const snapshotSeal: SealFn = async (ctx, functions) => {
+  const r = await snapshotFunctions(ctx, { functions })
+  return { set: r.set, manifestSha256: r.manifestSha256, functions: r.functions.length }
+}
 
 /** One function version that matched, with every reason. */
 export interface SweepMatch {
@@ -346,7 +353,8 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
   )
 
   const snapshots: SweepResult['snapshots'] = []
-  if (opts.snapshot && !ctx.dryRun && opts.seal && matches.length > 0) {
+  if (opts.snapshot && !ctx.dryRun && matches.length > 0) {
+    const seal = opts.seal ?? snapshotSeal
     const groups = new Map<string, { st: AccountState; region: string; functions: Set<string> }>()
     for (const m of matches) {
       const st = states.find((s) => s.id === m.account)!
@@ -361,7 +369,7 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
         `fir: sealing ${functions.length} function(s) in ${accountLabel(g.st.id, g.st.name)} ${g.region}`,
       )
       try {
-        const sealed = await opts.seal({ ...ctx, aws: g.st.clients!.forRegion(g.region) }, functions)
+        const sealed = await seal({ ...ctx, aws: g.st.clients!.forRegion(g.region) }, functions)
         snapshots.push({
           account: g.st.id,
           region: g.region,
