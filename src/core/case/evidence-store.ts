@@ -109,8 +109,12 @@ export class EvidenceSet {
 
   /** Stores an API response as JSON (AWS field names kept; the SDK's $metadata dropped). */
   async writeJson(rel: string, body: unknown, source: EvidenceSource): Promise<ManifestFile> {
-    const { $metadata: _meta, ...rest } = (body ?? {}) as Record<string, unknown>
-    return this.writeBytes(rel, `${JSON.stringify(rest, null, 2)}\n`, source)
+    let doc = body ?? null
+    if (doc && typeof doc === 'object' && !Array.isArray(doc) && '$metadata' in doc) {
+      const { $metadata: _meta, ...rest } = doc as Record<string, unknown>
+      doc = rest
+    }
+    return this.writeBytes(rel, `${JSON.stringify(doc, null, 2)}\n`, source)
   }
 
   async writeBytes(rel: string, data: string | Uint8Array, source: EvidenceSource): Promise<ManifestFile> {

@@ -51,6 +51,12 @@ describe('case folder', () => {
       { $metadata: { requestId: 'r' }, Configuration: { FunctionName: 'f' } },
       { call: 'lambda:GetFunction' },
     )
+    // An array stays an array (findings.json), only the SDK's $metadata is dropped from a response.
+    await set.writeJson('findings.json', [{ id: 'a' }, { id: 'b' }], { call: 'fir:findings' })
+    expect(JSON.parse(await readFile(join(set.dir, 'findings.json'), 'utf8'))).toEqual([
+      { id: 'a' },
+      { id: 'b' },
+    ])
     await expect(set.writeBytes('functions/f/get-function.json', 'again', { call: 'x' })).rejects.toThrow(
       /already written/,
     )
@@ -58,7 +64,7 @@ describe('case folder', () => {
       /not a plain relative path/,
     )
     const { manifest, sha256 } = await set.seal()
-    expect(manifest.files).toHaveLength(1)
+    expect(manifest.files).toHaveLength(2)
     expect(manifest.files[0]!.sha256).toMatch(/^[0-9a-f]{64}$/)
     const stored = JSON.parse(await readFile(join(set.dir, 'functions/f/get-function.json'), 'utf8'))
     expect(stored).toEqual({ Configuration: { FunctionName: 'f' } })
