@@ -9,12 +9,12 @@ import { redactor } from '../common/redact.js'
 import { compactUtc } from '../common/text.js'
 import type { FirContext, Gap } from '../context.js'
 import { correlate } from './correlate.js'
-import { loadRulePack, type RulePack, readAwsIpRanges, runDetector } from './detections.js'
+import { loadRulePack, MergeDetector, type RulePack, readAwsIpRanges } from './detections.js'
 import { Exporter, type ExportFormat, eventSummary } from './export.js'
 import type { FilePart, FileResult, FileTask, PipelineSetup } from './file-task.js'
 import { acceptRecord, type DecodedInput } from './input.js'
 import { defaultPoolSize, FilePool } from './pool.js'
-import { buildEvent, type Candidate, factsOf, keptLine, type RelatedFacts, selectRecord } from './process.js'
+import { buildEvent, factsOf, keptLine, type RelatedFacts, selectRecord } from './process.js'
 import { Relatedness, type RelatedReason, type TimelineTarget } from './related.js'
 import {
   COMMERCIAL_REGIONS,
@@ -221,6 +221,10 @@ export async function collectTimeline(
   options: TimelineOptions,
 ): Promise<{ summary: TimelineSummary; findings: TimelineFindingEntry[] }> {
   const started = Date.now()
+  // FIR_TIMELINE_TRACE=1: phase times on stderr (for tuning).
+  const trace = process.env.FIR_TIMELINE_TRACE
+    ? (label: string) => ctx.log.info(`trace ${String(Date.now() - started).padStart(6)} ms  ${label}`)
+    : () => undefined
   const caseDir = ctx.case.dir
   const sources = classifySources(options.sources?.length ? options.sources : options.engine ? [] : ['api'])
   const onlyLocal = !sources.api && sources.s3.length === 0
@@ -250,13 +254,15 @@ export async function collectTimeline(
   const regions = parseRegions(options.regions, [functionRegion, 'us-east-1'])
   const outPath = options.out ? resolve(options.out) : undefined
   const firIds = await firRequestIds(caseDir, ctx.case.journal.all())
-  // The rule pack and the worker threads start together (both take a moment).
-  const packLoading = loadRulePack(options.ruleDirs ?? [])
   const needFiles = probed.length > 0 || sources.s3.length > 0
   // A handful of small files is read faster here than by starting threads.
   const small =
     sources.s3.length === 0 && probed.length <= 4 && probed.every((f) => !f.dir && f.size < 4 << 20)
+  const timelineDir = join(caseDir, TIMELINE_DIR)
+  await ensureDir(timelineDir)
+  const spool = new EventSpool(timelineDir)
   const setup: PipelineSetup = {
+    ...(target ? {} : { spoolDir: await spool.folder() }),
     mode: target ? 'related' : 'all',
     window,
     target: target ? structuredClone(target) : null,
@@ -267,6 +273,16 @@ export async function collectTimeline(
     ? FilePool.start(setup, small ? 0 : (options.workers ?? defaultPoolSize()))
     : undefined
   poolStarting?.catch(() => undefined)
+  // With a function, the rule pack loads while the threads start. In an account-wide hunt the
+  // threads load their own pack first (the main thread only needs it at the end): no three-way
+  // race for two cores at the start.
+  const packLoading =
+    !target && poolStarting && !small
+      ? poolStarting.then(
+          () => loadRulePack(options.ruleDirs ?? []),
+          () => loadRulePack(options.ruleDirs ?? []),
+        )
+      : loadRulePack(options.ruleDirs ?? [])
   // The folders are walked while the threads start.
   let local: Awaited<ReturnType<typeof listLocal>> | undefined
   try {
@@ -296,11 +312,7 @@ export async function collectTimeline(
   if (!awsIpRanges)
     notes.push('without --aws-ip-ranges, rules about calls from outside AWS address ranges are inactive')
 
-  const timelineDir = join(caseDir, TIMELINE_DIR)
-  await ensureDir(timelineDir)
-  const spool = new EventSpool(timelineDir)
   const relatedness = target ? new Relatedness(target, firIds) : null
-  const candidates: Candidate[] = []
   const facts: RelatedFacts[] = []
   const relatedRecords: Rec[] = []
   const totals = {
@@ -330,9 +342,8 @@ export async function collectTimeline(
       waiting.push([record, origin, t, id, reasons])
       return
     }
-    const { event, candidate } = buildEvent(record, origin, t, id, firIds, pack)
-    spool.add(keptLine(event, t))
-    if (candidate) candidates.push({ t, id, record })
+    const { event, detector } = buildEvent(record, origin, t, id, firIds, pack)
+    spool.add(keptLine(event, t, detector))
     if (target) {
       facts.push(factsOf(event, t, reasons))
       relatedRecords.push(record)
@@ -348,10 +359,10 @@ export async function collectTimeline(
   }
   const onPart = (part: FilePart, origin: Origin) => {
     for (const l of part.lines) spool.add(l)
-    for (const c of part.candidates) candidates.push(c)
     for (const r of part.related) acceptInMain(r.record, origin, r.t, r.id, r.reasons)
   }
   let filesDone = 0
+  let keptSoFar = 0
   let lastProgress = 0
   const progress = (force = false) => {
     const t = Date.now()
@@ -360,13 +371,14 @@ export async function collectTimeline(
     const secs = Math.max(0.001, (t - started) / 1000)
     const total = fileTotalKnown ? `/${fileTotal}` : ''
     ctx.log.progress(
-      `timeline: ${filesDone}${total} files, ${totals.events} events read, ${Math.round(totals.uncompressed / 1e6 / secs)} MB/s, ${Math.round(totals.events / secs)} events/s, ${spool.count} kept`,
+      `timeline: ${filesDone}${total} files, ${totals.events} events read, ${Math.round(totals.uncompressed / 1e6 / secs)} MB/s, ${Math.round(totals.events / secs)} events/s, ${keptSoFar} kept`,
     )
   }
   let fileTotal = 0
   let fileTotalKnown = true
   const onResult = (r: FileResult) => {
     filesDone++
+    keptSoFar += r.kept
     totals.files++
     totals.bytes += r.bytes
     totals.uncompressed += r.uncompressedBytes
@@ -437,6 +449,7 @@ export async function collectTimeline(
     fileTotal = localFiles.length
     fileTotalKnown = sources.s3.length === 0
     pool = await poolStarting!
+    trace(`threads ready (${pool.threads})`)
     let seq = 0
     const tasks = async function* (): AsyncGenerator<FileTask> {
       for (const f of localFiles)
@@ -470,6 +483,13 @@ export async function collectTimeline(
       onResult,
       ready: () => spool.drained(),
     })
+    // Account-wide: the workers kept their events in sorted runs; they join the merge.
+    trace('files read')
+    if (setup.spoolDir && pool.threads > 0) {
+      const { runs, count } = await pool.finish()
+      trace(`worker runs written (${runs.length})`)
+      for (const [i, r] of runs.entries()) spool.addRunFile(r, i === 0 ? count : 0)
+    }
   }
 
   // ---- the api source: LookupEvents, regions in parallel --------------------------------------
@@ -623,7 +643,12 @@ export async function collectTimeline(
 
   // Relatedness may learn a swapped-in role from the API; the file pipeline uses the roles known at start.
   try {
+    trace('sources start')
     await Promise.all([fileWork(), apiWork(), packReady.then(engineWork)])
+    trace('sources done')
+  } catch (err) {
+    await spool.dispose()
+    throw err
   } finally {
     await (pool ?? (await poolStarting?.catch(() => undefined)))?.close()
     for (const d of tempDirs) await rm(d, { recursive: true, force: true })
@@ -644,13 +669,13 @@ export async function collectTimeline(
 
   // ---- detections that need the whole stream, then write in order ----------------------------
   pack ??= await packReady
-  const extra = runDetector(pack, candidates, {
+  // Findings that need several events: the detector's (in time order, at the merge below) and
+  // the timeline's own correlations of a function's events.
+  const detector = new MergeDetector(pack, {
     ...(awsIpRanges ? { awsIpRanges } : {}),
     functionRoles: target ? target.roles.map((r) => r.arn ?? r.name) : [],
   })
-  if (target) {
-    for (const [id, list] of correlate(facts, target)) extra.set(id, [...(extra.get(id) ?? []), ...list])
-  }
+  const extra = target ? correlate(facts, target) : new Map<string, EventFinding[]>()
 
   const events = new AtomicFileWriter(join(caseDir, EVENTS_FILE))
   await events.open()
@@ -669,32 +694,45 @@ export async function collectTimeline(
   let eventsWithFindings = 0
   try {
     if (exporter) await exportWrite(exporter.header())
-    for await (const item of spool.sorted()) {
-      let line = item.line
-      let event: TimelineEvent | undefined
-      const added = extra.get(item.id)
-      if (item.hasFindings || added) {
-        event = JSON.parse(line) as TimelineEvent
-        if (added) {
-          for (const f of added) if (!event.findings.some((x) => x.rule === f.rule)) event.findings.push(f)
-          line = JSON.stringify(event)
+    const scrub = redactor.size > 0
+    const newline = Buffer.from('\n')
+    for await (const batch of spool.sortedBatches())
+      for (const item of batch) {
+        let line: Buffer | string = item.line
+        let event: TimelineEvent | undefined
+        let added = extra.get(item.id)
+        if (detector.wants(item.detectorFlags, item.scopeRoles)) {
+          event = JSON.parse(line.toString()) as TimelineEvent
+          const found = event.raw ? detector.evaluate(event.raw) : []
+          if (found.length > 0) added = [...(added ?? []), ...found]
         }
-        if (event.findings.length > 0) eventsWithFindings++
-        for (const f of event.findings) {
-          byLevel[f.level] = (byLevel[f.level] ?? 0) + 1
-          const r = byRule.get(f.rule) ?? { rule: f.rule, title: f.title, level: f.level, count: 0 }
-          r.count++
-          byRule.set(f.rule, r)
-          findingEntries.push(findingEntry(event, f))
+        if (item.hasFindings || added) {
+          event ??= JSON.parse(line.toString()) as TimelineEvent
+          if (added) {
+            for (const f of added) if (!event.findings.some((x) => x.rule === f.rule)) event.findings.push(f)
+            line = JSON.stringify(event)
+          }
+          if (event.findings.length > 0) eventsWithFindings++
+          for (const f of event.findings) {
+            byLevel[f.level] = (byLevel[f.level] ?? 0) + 1
+            const r = byRule.get(f.rule) ?? { rule: f.rule, title: f.title, level: f.level, count: 0 }
+            r.count++
+            byRule.set(f.rule, r)
+            findingEntries.push(findingEntry(event, f))
+          }
+        }
+        stored++
+        if (scrub) await events.write(`${redactor.scrub(line.toString())}\n`)
+        else if (typeof line === 'string') await events.write(`${line}\n`)
+        else {
+          await events.write(line)
+          await events.write(newline)
+        }
+        if (exporter) {
+          event ??= JSON.parse(line.toString()) as TimelineEvent
+          await exportWrite(exporter.row(event))
         }
       }
-      stored++
-      await events.write(`${redactor.scrub(line)}\n`)
-      if (exporter) {
-        event ??= JSON.parse(line) as TimelineEvent
-        await exportWrite(exporter.row(event))
-      }
-    }
     if (exporter) await exportWrite(exporter.footer(stored))
   } catch (err) {
     await events.abort()
@@ -702,9 +740,12 @@ export async function collectTimeline(
     await spool.dispose()
     throw err
   }
-  await spool.dispose()
+  trace('merged and written')
+  // The spool's lines are written out by commit: dispose after.
   await events.commit()
+  await spool.dispose()
   await recordArtifact(caseDir, ctx.case.journal, EVENTS_FILE)
+  trace('events.jsonl recorded')
   if (exportFile) {
     await exportFile.commit()
     const rel = relative(caseDir, outPath!)

@@ -4,10 +4,12 @@ import {
   type AwsIpRanges,
   type CompiledRule,
   createDetector,
+  type Detector,
   evaluate,
   loadBuiltinRules,
   loadRuleDir,
   type RefusedRule,
+  roleNameOf,
 } from '../detect/index.js'
 import type { EventFinding } from './types.js'
 
@@ -27,9 +29,22 @@ export interface RulePack {
   sources: string[]
   /** Stateless findings for one raw record. */
   statelessFindings(record: Rec): EventFinding[]
-  /** Whether the detector must see this record (see isDetectorCandidate). */
-  isCandidate(record: Rec): boolean
+  /** What the detector will need to know of this record at merge time (see classifyForDetector). */
+  classify(record: Rec): DetectorMarks
 }
+
+/** Row marks for the merge-time detector. */
+export interface DetectorMarks {
+  /** DETECTOR_LEARN | DETECTOR_ANY */
+  flags: number
+  /** Lower-case role names a function-role-scoped rule's field named, comma-joined ('' if none). */
+  scopeRoles: string
+}
+
+/** The record teaches the detector a function's execution role. */
+export const DETECTOR_LEARN = 2
+/** A detector rule without a function-role scope matches the record (context, burst). */
+export const DETECTOR_ANY = 4
 
 export async function loadRulePack(ruleDirs: string[] = []): Promise<RulePack> {
   const all = await loadBuiltinRules()
@@ -47,15 +62,123 @@ export async function loadRulePack(ruleDirs: string[] = []): Promise<RulePack> {
     }
     refused.push(...loaded.refused)
   }
+  const detectorRules = all.filter((r) => r.needsDetector)
+  const plans = detectorRules.map((rule) => ({
+    rule,
+    scope: rule.fir?.scope ? fieldValues(rule.fir.scope.functionRole) : undefined,
+  }))
   const pack: RulePack = {
     all,
-    detectorRules: all.filter((r) => r.needsDetector),
+    detectorRules,
     refused,
     sources: ['builtin', ...ruleDirs],
     statelessFindings: (record) => statelessFindings(pack, record),
-    isCandidate: (record) => isDetectorCandidate(pack, record),
+    classify: (record) => classifyForDetector(plans, record),
   }
   return pack
+}
+
+/** The string values at a dotted field path (arrays walked), as Sigma field names read them. */
+function fieldValues(path: string): (record: Rec) => string[] {
+  const parts = path.split('.')
+  return (record) => {
+    let cur: unknown[] = [record]
+    for (const part of parts) {
+      const next: unknown[] = []
+      const take = (node: unknown) => {
+        if (node === null || typeof node !== 'object' || Array.isArray(node)) return
+        const v = (node as Rec)[part]
+        if (v !== undefined && v !== null) next.push(v)
+      }
+      for (const node of cur) {
+        if (Array.isArray(node)) for (const e of node) take(e)
+        else take(node)
+      }
+      cur = next
+    }
+    return cur.flat().filter((v): v is string => typeof v === 'string')
+  }
+}
+
+/**
+ * Marks a record for the detector, which runs once over the merged, time-ordered timeline:
+ * whether it teaches a function's role, whether an unscoped detector rule matches it, and which
+ * roles a function-role-scoped rule's field names. Only marked rows are parsed again at the merge,
+ * and scoped ones only when a named role is a function's: an account-wide hunt stays fast.
+ */
+function classifyForDetector(
+  plans: { rule: CompiledRule; scope?: (record: Rec) => string[] }[],
+  record: Rec,
+): DetectorMarks {
+  let flags = learnedRole(record) !== undefined ? DETECTOR_LEARN : 0
+  let roles: Set<string> | undefined
+  for (const p of plans) {
+    if (!p.rule.matches(record)) continue
+    if (!p.scope) {
+      flags |= DETECTOR_ANY
+      continue
+    }
+    for (const v of p.scope(record)) {
+      const name = roleNameOf(v)
+      if (name) (roles ??= new Set()).add(name)
+    }
+  }
+  return { flags, scopeRoles: roles ? [...roles].join(',') : '' }
+}
+
+const LEARN_FROM = /^(CreateFunction|UpdateFunctionConfiguration)/i
+
+/**
+ * The function execution role a record teaches (as the detector learns it: CreateFunction and
+ * UpdateFunctionConfiguration with a role, and Lambda's own AssumeRole), lower-cased, if any.
+ */
+export function learnedRole(record: Rec): string | undefined {
+  const name = record.eventName
+  if (typeof name !== 'string') return undefined
+  if (record.errorCode !== undefined && record.errorCode !== null && record.errorCode !== '') return undefined
+  let role: unknown
+  const request = record.requestParameters as Rec | undefined
+  if (LEARN_FROM.test(name) && record.eventSource === 'lambda.amazonaws.com') {
+    role = request?.role ?? (record.responseElements as Rec | undefined)?.role
+  } else if (
+    name === 'AssumeRole' &&
+    (record.userIdentity as Rec | undefined)?.invokedBy === 'lambda.amazonaws.com'
+  ) {
+    role = request?.roleArn
+  }
+  return typeof role === 'string' ? roleNameOf(role) : undefined
+}
+
+/**
+ * The detector of a run, fed at the merge: events in time order, each once. Marked rows are
+ * parsed and evaluated; function roles (given, then learnt) decide which scoped rows matter.
+ */
+export class MergeDetector {
+  private readonly detector: Detector | undefined
+  private readonly roles = new Set<string>()
+
+  constructor(pack: RulePack, options: { awsIpRanges?: AwsIpRanges; functionRoles?: string[] }) {
+    for (const r of options.functionRoles ?? []) {
+      const name = roleNameOf(r)
+      if (name) this.roles.add(name)
+    }
+    this.detector = pack.detectorRules.length > 0 ? createDetector(pack.detectorRules, options) : undefined
+  }
+
+  /** Whether a row with these marks must be evaluated. */
+  wants(flags: number, scopeRoles: string): boolean {
+    if (!this.detector) return false
+    if (flags & (DETECTOR_LEARN | DETECTOR_ANY)) return true
+    if (!scopeRoles) return false
+    for (const r of scopeRoles.split(',')) if (this.roles.has(r)) return true
+    return false
+  }
+
+  evaluate(record: Rec): EventFinding[] {
+    const learnt = learnedRole(record)
+    if (learnt) this.roles.add(learnt)
+    return this.detector ? toEventFindings(this.detector.evaluate(record)) : []
+  }
 }
 
 export function toEventFindings(
@@ -72,27 +195,6 @@ export function toEventFindings(
 /** Stateless findings for one raw record. */
 export function statelessFindings(pack: RulePack, record: Rec): EventFinding[] {
   return toEventFindings(evaluate(pack.all, record))
-}
-
-const LEARN_NAME = /^(CreateFunction|UpdateFunctionConfiguration)/
-
-/**
- * Whether the detector must see this record: a detector rule's Sigma detection matches it, or it
- * teaches the detector a function's execution role (CreateFunction, UpdateFunctionConfiguration,
- * Lambda's own AssumeRole).
- */
-export function isDetectorCandidate(pack: RulePack, record: Rec): boolean {
-  if (pack.detectorRules.length === 0) return false
-  const name = record.eventName
-  if (typeof name === 'string') {
-    if (LEARN_NAME.test(name) && record.eventSource === 'lambda.amazonaws.com') return true
-    if (name === 'AssumeRole') {
-      const identity = record.userIdentity as Rec | undefined
-      if (identity && identity.invokedBy === 'lambda.amazonaws.com') return true
-    }
-  }
-  for (const rule of pack.detectorRules) if (rule.matches(record)) return true
-  return false
 }
 
 export async function readAwsIpRanges(path: string): Promise<AwsIpRanges> {
@@ -124,37 +226,4 @@ export async function readAwsIpRanges(path: string): Promise<AwsIpRanges> {
       },
     )
   }
-}
-
-/**
- * Runs the detector rules over candidate records (deduplicated by id, in time order) and returns
- * the findings per event id.
- */
-export function runDetector(
-  pack: RulePack,
-  candidates: { t: number; id: string; record: Rec }[],
-  options: { awsIpRanges?: AwsIpRanges; functionRoles?: string[] },
-): Map<string, EventFinding[]> {
-  const out = new Map<string, EventFinding[]>()
-  if (pack.detectorRules.length === 0 || candidates.length === 0) return out
-  const detector = createDetector(pack.detectorRules, options)
-  const seen = new Set<string>()
-  const sorted = candidates.filter((c) => {
-    if (seen.has(c.id)) return false
-    seen.add(c.id)
-    return true
-  })
-  sorted.sort((a, b) => a.t - b.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-  for (const c of sorted) {
-    const found = detector.evaluate(c.record)
-    if (found.length > 0) out.set(c.id, toEventFindings(found))
-  }
-  // Findings held back to the end of the stream name the event they belong to.
-  for (const f of detector.flush() as (Parameters<typeof toEventFindings>[0][number] & {
-    eventId?: string
-  })[]) {
-    if (!f.eventId) continue
-    out.set(f.eventId, [...(out.get(f.eventId) ?? []), ...toEventFindings([f])])
-  }
-  return out
 }

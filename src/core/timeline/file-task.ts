@@ -12,7 +12,7 @@ import {
   isGzip,
   refusedInput,
 } from './input.js'
-import { buildEvent, type Candidate, type KeptLine, keptLine, selectRecord } from './process.js'
+import { buildEvent, type KeptLine, keptLine, selectRecord } from './process.js'
 import {
   mayHoldIamEvents,
   Prefilter,
@@ -54,6 +54,12 @@ export interface PipelineSetup {
   target: TimelineTarget | null
   firRequestIds: string[]
   ruleDirs: string[]
+  /**
+   * Account-wide hunts: worker threads keep their events in their own spool and write sorted runs
+   * into this folder, which the main thread merges at the end (the main thread would otherwise
+   * receive, hold and sort every line itself).
+   */
+  spoolDir?: string
 }
 
 export interface RelatedRecord {
@@ -82,14 +88,12 @@ export interface FileResult {
   format?: DecodedInput['format']
   lines: KeptLine[]
   related: RelatedRecord[]
-  candidates: Candidate[]
 }
 
 export interface FilePart {
   origin: 'file' | 's3'
   lines: KeptLine[]
   related: RelatedRecord[]
-  candidates: Candidate[]
 }
 
 /** The per-thread state of the file pipeline: relatedness, pre-filter, rules. */
@@ -102,6 +106,8 @@ export class FileProcessor {
   constructor(
     readonly setup: PipelineSetup,
     private readonly pack: RulePack | null,
+    /** Where ready lines go instead of the result (a worker's own spool). */
+    private readonly lineSink?: (line: KeptLine) => void,
   ) {
     this.firIds = new Set(setup.firRequestIds)
     this.relatedness = setup.target ? new Relatedness(setup.target, this.firIds) : null
@@ -124,7 +130,6 @@ export class FileProcessor {
       prefiltered: false,
       lines: [],
       related: [],
-      candidates: [],
     }
   }
 
@@ -144,9 +149,10 @@ export class FileProcessor {
       sink.related.push({ t: sel.t, id: sel.id, reasons: sel.reasons, record })
       return
     }
-    const { event, candidate } = buildEvent(record, result.origin, sel.t, sel.id, this.firIds, this.pack)
-    sink.lines.push(keptLine(event, sel.t))
-    if (candidate) sink.candidates.push({ t: sel.t, id: sel.id, record })
+    const { event, detector } = buildEvent(record, result.origin, sel.t, sel.id, this.firIds, this.pack)
+    const line = keptLine(event, sel.t, detector)
+    if (this.lineSink) this.lineSink(line)
+    else sink.lines.push(line)
   }
 
   /** Processes one input: read whole when small (trail files are), streamed when large. */
@@ -237,11 +243,11 @@ export class FileProcessor {
    */
   async processStream(task: FileTask, emit: (part: FilePart) => void, partSize = 2000): Promise<FileResult> {
     const result = this.emptyResult(task)
-    let part: FilePart = { origin: task.origin, lines: [], related: [], candidates: [] }
+    let part: FilePart = { origin: task.origin, lines: [], related: [] }
     const flush = () => {
-      if (part.lines.length + part.related.length + part.candidates.length === 0) return
+      if (part.lines.length + part.related.length === 0) return
       emit(part)
-      part = { origin: task.origin, lines: [], related: [], candidates: [] }
+      part = { origin: task.origin, lines: [], related: [] }
     }
     const decoded: DecodedInput = { records: [], skipped: result.skipped }
     const lineMode = /\.(jsonl|ndjson)(\.gz)?$/i.test(task.display)
@@ -362,7 +368,6 @@ export function expandResult(c: CompactResult, task: { display: string; origin: 
     prefiltered: false,
     lines: [],
     related: [],
-    candidates: [],
     ...c,
     display: task.display,
     origin: task.origin,

@@ -19,11 +19,14 @@ export {
 } from './collect.js'
 export { CORRELATION_RULES, correlate } from './correlate.js'
 export {
-  isDetectorCandidate,
+  DETECTOR_ANY,
+  DETECTOR_LEARN,
+  type DetectorMarks,
+  learnedRole,
   loadRulePack,
+  MergeDetector,
   type RulePack,
   readAwsIpRanges,
-  runDetector,
   statelessFindings,
   toEventFindings,
 } from './detections.js'

@@ -167,6 +167,29 @@ export class FilePool {
     await Promise.all(this.slots.map(runSlot))
   }
 
+  /**
+   * Account-wide runs: asks every worker to write what its spool still holds and returns the
+   * sorted run files the workers wrote, with how many events they hold.
+   */
+  async finish(): Promise<{ runs: string[]; count: number }> {
+    const all = await Promise.all(
+      this.slots.map(
+        (slot) =>
+          new Promise<{ runs: string[]; count: number }>((resolve, reject) => {
+            const onMessage = (msg: WorkerMessage) => {
+              if (msg.type === 'runs') {
+                slot.worker.off('message', onMessage)
+                resolve({ runs: msg.runs, count: msg.count })
+              } else if (msg.type === 'fatal') reject(new Error(msg.message))
+            }
+            slot.worker.on('message', onMessage)
+            slot.worker.postMessage({ type: 'finish' })
+          }),
+      ),
+    )
+    return { runs: all.flatMap((a) => a.runs), count: all.reduce((n, a) => n + a.count, 0) }
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.slots.map((s) => s.worker.terminate()))
   }

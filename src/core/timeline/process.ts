@@ -1,4 +1,4 @@
-import type { RulePack } from './detections.js'
+import type { DetectorMarks, RulePack } from './detections.js'
 import { eventIdOf, eventTimeMs, normaliseRecord } from './normalise.js'
 import type { Relatedness, RelatedReason } from './related.js'
 import type { FindingLevel, Origin, TimelineEvent, TimeWindow } from './types.js'
@@ -23,20 +23,17 @@ export function selectRecord(record: Rec, window: TimeWindow, relatedness: Relat
   return { t, id: eventIdOf(record), reasons }
 }
 
-/** One event ready for the store: its sort key, the JSONL line (with raw) and what it found. */
+/**
+ * One event ready for the store: its sort key, the JSONL line (with raw), whether rules fired,
+ * and the marks the merge-time detector reads (see classifyForDetector).
+ */
 export interface KeptLine {
   t: number
   id: string
   rank: number
   line: string
   levels: FindingLevel[]
-}
-
-/** A record the detector must see (see isDetectorCandidate). */
-export interface Candidate {
-  t: number
-  id: string
-  record: Rec
+  detector: DetectorMarks
 }
 
 /** Facts about a related event that the timeline's own checks correlate across events. */
@@ -85,20 +82,23 @@ export function buildEvent(
   id: string,
   firRequestIds: ReadonlySet<string>,
   pack: RulePack | null,
-): { event: TimelineEvent; candidate: boolean } {
+): { event: TimelineEvent; detector: DetectorMarks } {
   const requestID = record.requestID
   const fir = typeof requestID === 'string' && firRequestIds.has(requestID)
   const event = normaliseRecord(record, origin, { timeMs: t, id, fir })
   if (pack) event.findings = pack.statelessFindings(record)
-  return { event, candidate: pack ? pack.isCandidate(record) : false }
+  return { event, detector: pack ? pack.classify(record) : NO_MARKS }
 }
 
-export function keptLine(event: TimelineEvent, t: number): KeptLine {
+const NO_MARKS: DetectorMarks = { flags: 0, scopeRoles: '' }
+
+export function keptLine(event: TimelineEvent, t: number, detector: DetectorMarks = NO_MARKS): KeptLine {
   return {
     t,
     id: event.id,
     rank: ORIGIN_RANK[event.origin],
     line: JSON.stringify(event),
     levels: event.findings.map((f) => f.level),
+    detector,
   }
 }

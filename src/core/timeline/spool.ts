@@ -1,27 +1,95 @@
-import { once } from 'node:events'
-import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { mkdtemp, open, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import type { KeptLine } from './process.js'
 
-/** One stored event in sort order, as the spool gives it back. */
+/**
+ * One stored event in sort order, as the spool gives it back. Lines stay bytes (UTF-8): most go
+ * straight to the output without being decoded.
+ */
 export interface SpooledLine {
   t: number
   id: string
   rank: number
-  line: string
+  line: Buffer
   hasFindings: boolean
+  /** Marks for the merge-time detector (DETECTOR_* flags; scoped rules' role names). */
+  detectorFlags: number
+  scopeRoles: string
 }
 
-function compare(
-  a: { t: number; id: string; rank: number },
-  b: { t: number; id: string; rank: number },
-): number {
+interface Key {
+  t: number
+  id: string
+  rank: number
+}
+
+function compare(a: Key, b: Key): number {
   return a.t - b.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || a.rank - b.rank
 }
 
 const DEFAULT_LIMIT = Number(process.env.FIR_TIMELINE_SPOOL_MB ?? 128) * 1024 * 1024
+const NL = Buffer.from('\n')
+
+/** JSON with every non-ASCII character escaped: its byte length is its length. */
+function asciiJson(s: string): string {
+  return JSON.stringify(s).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  )
+}
+
+/**
+ * Lines kept off the JavaScript heap: UTF-8 bytes packed in one buffer, keys beside them. Events
+ * of an account-wide hunt are large and many; as heap strings they would be copied by every
+ * garbage collection until written.
+ */
+class Arena {
+  buf: Buffer
+  pos = 0
+  readonly keys: (Key & { flags: number; scope: string; start: number; len: number })[] = []
+
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafeSlow(size)
+  }
+
+  fits(bytes: number): boolean {
+    return this.pos + bytes <= this.buf.length
+  }
+
+  push(item: KeptLine, bytes: number): void {
+    if (!this.fits(bytes)) {
+      // A line larger than the arena: grow (rare: a single huge record).
+      const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + bytes))
+      this.buf.copy(bigger, 0, 0, this.pos)
+      this.buf = bigger
+    }
+    const start = this.pos
+    this.pos += this.buf.write(item.line, start, 'utf8')
+    this.keys.push({
+      t: item.t,
+      id: item.id,
+      rank: item.rank,
+      flags: (item.levels.length > 0 ? 1 : 0) | item.detector.flags,
+      scope: item.detector.scopeRoles,
+      start,
+      len: this.pos - start,
+    })
+  }
+
+  clear(): void {
+    this.pos = 0
+    this.keys.length = 0
+  }
+
+  sortedKeys(): Arena['keys'] {
+    return this.keys.sort(compare)
+  }
+
+  line(k: Arena['keys'][number]): Buffer {
+    return this.buf.subarray(k.start, k.start + k.len)
+  }
+}
 
 /**
  * Holds the events of a run until they can be written in order: in memory up to `limitBytes`,
@@ -29,37 +97,94 @@ const DEFAULT_LIMIT = Number(process.env.FIR_TIMELINE_SPOOL_MB ?? 128) * 1024 * 
  * any number of events runs in bounded memory. Events sort by time, then id (a total order, so
  * re-runs write identical files), then source preference; copies of one event (the same id at the
  * same time, e.g. from LookupEvents and a trail file) are dropped as they meet.
+ *
+ * Two arenas of half the limit each: one fills while the other is written.
  */
 export class EventSpool {
-  private buffer: SpooledLine[] = []
-  private bufferBytes = 0
+  private arenas: Arena[] = []
+  private current: Arena | undefined
   private runs: string[] = []
   private dir: string | undefined
   private spilling: Promise<void> = Promise.resolve()
+  private spillCount = 0
   duplicates = 0
   count = 0
 
+  /**
+   * `tmpParent`: a folder to make the spool's own temporary folder in (removed by dispose); or
+   * `{ dir, prefix }`: write runs into an existing folder that someone else removes (the worker
+   * threads of a run spill into the main spool's folder).
+   */
   constructor(
-    private readonly tmpParent: string,
+    private readonly tmpParent: string | { dir: string; prefix: string },
     private readonly limitBytes = DEFAULT_LIMIT,
-  ) {}
+  ) {
+    if (typeof tmpParent !== 'string') this.dir = tmpParent.dir
+  }
+
+  /** The spool's folder, made on first use. */
+  async folder(): Promise<string> {
+    if (typeof this.tmpParent === 'string') this.dir ??= await mkdtemp(join(this.tmpParent, '.spool-'))
+    return this.dir!
+  }
+
+  /** Adds a sorted run another spool wrote (a worker thread's). */
+  addRunFile(path: string, count: number): void {
+    this.runs.push(path)
+    this.count += count
+  }
+
+  private arena(): Arena {
+    if (!this.current) {
+      // Small at first (a function's timeline holds few events), doubling up to half the limit.
+      this.current = new Arena(Math.max(64, Math.min(1 << 20, this.limitBytes >> 1)))
+      this.arenas.push(this.current)
+    }
+    return this.current
+  }
 
   add(item: KeptLine): void {
     this.count++
-    this.buffer.push({
-      t: item.t,
-      id: item.id,
-      rank: item.rank,
-      line: item.line,
-      hasFindings: item.levels.length > 0,
-    })
-    this.bufferBytes += item.line.length + item.id.length + 48
-    if (this.bufferBytes >= this.limitBytes) {
-      const batch = this.buffer
-      this.buffer = []
-      this.bufferBytes = 0
-      this.spilling = this.spilling.then(() => this.spill(batch))
+    const bytes = Buffer.byteLength(item.line)
+    let arena = this.arena()
+    if (!arena.fits(bytes)) {
+      const half = this.limitBytes >> 1
+      if (arena.buf.length < half) {
+        // Still growing: double in place.
+        const bigger = Buffer.allocUnsafeSlow(
+          Math.min(half, Math.max(arena.buf.length * 2, arena.pos + bytes)),
+        )
+        arena.buf.copy(bigger, 0, 0, arena.pos)
+        arena.buf = bigger
+      }
+      if (!arena.fits(bytes) && arena.keys.length > 0) {
+        this.spillArena(arena)
+        // The other arena, once its own spill is done (callers wait on drained() between inputs).
+        const free = this.arenas.find((a) => a !== arena && a.keys.length === 0)
+        arena = free ?? new Arena(half)
+        if (!free) this.arenas.push(arena)
+        this.current = arena
+      }
     }
+    arena.push(item, bytes)
+  }
+
+  private spillArena(arena: Arena): void {
+    const n = this.spillCount++
+    this.spilling = this.spilling.then(async () => {
+      await this.writeRun(arena, n)
+      arena.clear()
+      // Keep at most two arenas around.
+      if (this.arenas.length > 2 && arena !== this.current)
+        this.arenas = this.arenas.filter((a) => a !== arena)
+    })
+  }
+
+  /** Writes what is in memory as one more run (a worker thread at the end of its work). */
+  async spillAll(): Promise<string[]> {
+    for (const a of this.arenas) if (a.keys.length > 0) this.spillArena(a)
+    await this.spilling
+    return [...this.runs]
   }
 
   /** Resolves when spilled runs are on disk (callers wait on it to apply backpressure). */
@@ -71,73 +196,176 @@ export class EventSpool {
     return this.runs.length
   }
 
-  private async spill(batch: SpooledLine[]): Promise<void> {
-    batch.sort(compare)
-    this.dir ??= await mkdtemp(join(this.tmpParent, '.spool-'))
-    const path = join(this.dir, `run-${this.runs.length}.tsv`)
-    const out = createWriteStream(path, { mode: 0o600 })
-    for (const e of batch) {
-      const row = `${e.t}\t${e.rank}\t${e.hasFindings ? 1 : 0}\t${JSON.stringify(e.id)}\t${e.line}\n`
-      if (!out.write(row)) await once(out, 'drain')
+  private async writeRun(arena: Arena, n: number): Promise<void> {
+    const dir = await this.folder()
+    const prefix = typeof this.tmpParent === 'string' ? '' : this.tmpParent.prefix
+    const path = join(dir, `${prefix}run-${n}.tsv`)
+    const handle = await open(path, 'wx', 0o600)
+    try {
+      const keys = arena.sortedKeys()
+      // Rows go out with writev: a header buffer per batch, the lines straight from the arena.
+      for (let i = 0; i < keys.length; i += 256) {
+        const batch = keys.slice(i, i + 256)
+        const headers = batch.map(
+          (k) => `${k.t}\t${k.rank}\t${k.flags}\t${asciiJson(k.scope)}\t${asciiJson(k.id)}\t`,
+        )
+        const head = Buffer.from(headers.join(''), 'latin1')
+        const iov: Buffer[] = []
+        let off = 0
+        batch.forEach((k, j) => {
+          const h = headers[j]!.length
+          iov.push(head.subarray(off, off + h), arena.line(k), NL)
+          off += h
+        })
+        await handle.writev(iov)
+      }
+    } finally {
+      await handle.close()
     }
-    out.end()
-    await once(out, 'close')
     this.runs.push(path)
+  }
+
+  /** Every event once, in order, in batches (one await a batch, not one an event). */
+  async *sortedBatches(): AsyncGenerator<SpooledLine[]> {
+    await this.spilling
+    const memory = this.arenas.filter((a) => a.keys.length > 0)
+    const sources: Cursor[] = [
+      ...this.runs.map((p) => new Cursor(readRunBatches(p))),
+      ...memory.map((a) => new Cursor(arenaBatches(a))),
+    ]
+    await Promise.all(sources.map((c) => c.fill()))
+    let last: SpooledLine | undefined
+    let out: SpooledLine[] = []
+    for (;;) {
+      let best = -1
+      let bestItem: SpooledLine | undefined
+      for (let i = 0; i < sources.length; i++) {
+        const h = sources[i]!.head()
+        if (h && (!bestItem || compare(h, bestItem) < 0)) {
+          best = i
+          bestItem = h
+        }
+      }
+      if (!bestItem) break
+      const cursor = sources[best]!
+      cursor.advance()
+      if (cursor.exhaustedBatch()) await cursor.fill()
+      if (last && last.t === bestItem.t && last.id === bestItem.id) {
+        this.duplicates++
+        continue
+      }
+      last = bestItem
+      out.push(bestItem)
+      if (out.length >= 512) {
+        yield out
+        out = []
+      }
+    }
+    if (out.length > 0) yield out
   }
 
   /** Every event once, in order. */
   async *sorted(): AsyncGenerator<SpooledLine> {
-    await this.spilling
-    this.buffer.sort(compare)
-    const sources: AsyncIterator<SpooledLine>[] = [
-      ...this.runs.map((p) => readRun(p)),
-      (async function* (b: SpooledLine[]) {
-        yield* b
-      })(this.buffer),
-    ]
-    const heads: (SpooledLine | undefined)[] = await Promise.all(
-      sources.map(async (s) => (await s.next()).value as SpooledLine | undefined),
-    )
-    let last: SpooledLine | undefined
-    for (;;) {
-      let best = -1
-      for (let i = 0; i < heads.length; i++) {
-        const h = heads[i]
-        if (h && (best === -1 || compare(h, heads[best]!) < 0)) best = i
-      }
-      if (best === -1) break
-      const item = heads[best]!
-      const r = await sources[best]!.next()
-      heads[best] = r.done ? undefined : r.value
-      if (last && last.t === item.t && last.id === item.id) {
-        this.duplicates++
-        continue
-      }
-      last = item
-      yield item
-    }
-    this.buffer = []
+    for await (const batch of this.sortedBatches()) yield* batch
   }
 
+  /** Removes the spool's folder; lines handed out by sorted() must not be used after this. */
   async dispose(): Promise<void> {
-    if (this.dir) await rm(this.dir, { recursive: true, force: true })
+    for (const a of this.arenas) a.clear()
+    this.arenas = []
+    if (this.dir && typeof this.tmpParent === 'string') await rm(this.dir, { recursive: true, force: true })
   }
 }
 
-async function* readRun(path: string): AsyncGenerator<SpooledLine> {
-  const rl = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY })
-  for await (const row of rl) {
-    const a = row.indexOf('\t')
-    const b = row.indexOf('\t', a + 1)
-    const c = row.indexOf('\t', b + 1)
-    // The id is JSON-encoded, so it holds no tab.
-    const d = row.indexOf('\t', c + 1)
-    yield {
-      t: Number(row.slice(0, a)),
-      rank: Number(row.slice(a + 1, b)),
-      hasFindings: row.slice(b + 1, c) === '1',
-      id: JSON.parse(row.slice(c + 1, d)) as string,
-      line: row.slice(d + 1),
+/** A position in one sorted source, read a batch at a time. */
+class Cursor {
+  private batch: SpooledLine[] = []
+  private i = 0
+  private done = false
+
+  constructor(private readonly source: AsyncIterator<SpooledLine[]>) {}
+
+  async fill(): Promise<void> {
+    while (!this.done && this.i >= this.batch.length) {
+      const r = await this.source.next()
+      if (r.done) this.done = true
+      else {
+        this.batch = r.value
+        this.i = 0
+      }
     }
+  }
+
+  head(): SpooledLine | undefined {
+    return this.i < this.batch.length ? this.batch[this.i] : undefined
+  }
+
+  advance(): void {
+    this.i++
+  }
+
+  exhaustedBatch(): boolean {
+    return this.i >= this.batch.length && !this.done
+  }
+}
+
+async function* arenaBatches(arena: Arena): AsyncGenerator<SpooledLine[]> {
+  const keys = arena.sortedKeys()
+  for (let i = 0; i < keys.length; i += 1024) {
+    yield keys.slice(i, i + 1024).map((k) => ({
+      t: k.t,
+      id: k.id,
+      rank: k.rank,
+      line: arena.line(k),
+      hasFindings: (k.flags & 1) === 1,
+      detectorFlags: k.flags & ~1,
+      scopeRoles: k.scope,
+    }))
+  }
+}
+
+/** Reads a run back a chunk of rows at a time, event lines as bytes (views of the chunk read). */
+async function* readRunBatches(path: string): AsyncGenerator<SpooledLine[]> {
+  let rest: Buffer = Buffer.alloc(0)
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    const rows: SpooledLine[] = []
+    let start = 0
+    if (rest.length > 0) {
+      // Only the row cut by the chunk boundary is copied.
+      const nl = chunk.indexOf(0x0a)
+      if (nl === -1) {
+        rest = Buffer.concat([rest, chunk])
+        continue
+      }
+      const joined = Buffer.concat([rest, chunk.subarray(0, nl)])
+      rows.push(parseRow(joined, 0, joined.length))
+      start = nl + 1
+    }
+    for (let nl = chunk.indexOf(0x0a, start); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
+      rows.push(parseRow(chunk, start, nl))
+      start = nl + 1
+    }
+    rest = chunk.subarray(start)
+    if (rows.length > 0) yield rows
+  }
+  if (rest.length > 0) yield [parseRow(rest, 0, rest.length)]
+}
+
+function parseRow(buf: Buffer, start: number, end: number): SpooledLine {
+  const a = buf.indexOf(0x09, start)
+  const b = buf.indexOf(0x09, a + 1)
+  const c = buf.indexOf(0x09, b + 1)
+  // Role names and the id are JSON-encoded, so they hold no tab.
+  const d = buf.indexOf(0x09, c + 1)
+  const e = buf.indexOf(0x09, d + 1)
+  const flags = Number(buf.toString('latin1', b + 1, c))
+  return {
+    t: Number(buf.toString('latin1', start, a)),
+    rank: Number(buf.toString('latin1', a + 1, b)),
+    hasFindings: (flags & 1) === 1,
+    detectorFlags: flags & ~1,
+    scopeRoles: d - c > 3 ? (JSON.parse(buf.toString('latin1', c + 1, d)) as string) : '',
+    id: JSON.parse(buf.toString('latin1', d + 1, e)) as string,
+    line: buf.subarray(e + 1, end),
   }
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
 import { type FileHandle, open, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
@@ -6,15 +5,13 @@ import { ensureDir, FILE_MODE, fsyncDir, tempPathFor } from '../common/fs-safe.j
 
 /**
  * Writes a file atomically as a stream: a temporary file beside it, buffered writes, fsync, then a
- * rename over the old file (a re-run replaces the file only once the new one is complete). The
- * SHA-256 is computed as it is written.
+ * rename over the old file (a re-run replaces the file only once the new one is complete).
  */
 export class AtomicFileWriter {
   private handle: FileHandle | undefined
   private tmp = ''
-  private chunks: string[] = []
+  private chunks: Buffer[] = []
   private pending = 0
-  private readonly hash = createHash('sha256')
   bytes = 0
 
   constructor(
@@ -29,31 +26,31 @@ export class AtomicFileWriter {
     return this
   }
 
-  async write(text: string): Promise<void> {
-    this.chunks.push(text)
-    this.pending += text.length
+  async write(data: string | Buffer): Promise<void> {
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+    this.chunks.push(buf)
+    this.pending += buf.length
     if (this.pending >= this.bufferBytes) await this.flush()
   }
 
   private async flush(): Promise<void> {
     if (this.chunks.length === 0) return
-    const buf = Buffer.from(this.chunks.join(''), 'utf8')
+    const chunks = this.chunks
     this.chunks = []
+    this.bytes += this.pending
     this.pending = 0
-    this.hash.update(buf)
-    this.bytes += buf.length
-    await this.handle!.write(buf)
+    await this.handle!.writev(chunks)
   }
 
-  /** Flushes, fsyncs and renames into place; returns the file's SHA-256. */
-  async commit(): Promise<{ sha256: string; bytes: number }> {
+  /** Flushes, fsyncs and renames into place. */
+  async commit(): Promise<{ bytes: number }> {
     await this.flush()
     await this.handle!.sync()
     await this.handle!.close()
     this.handle = undefined
     await rename(this.tmp, this.path)
     await fsyncDir(dirname(this.path))
-    return { sha256: this.hash.digest('hex'), bytes: this.bytes }
+    return { bytes: this.bytes }
   }
 
   async abort(): Promise<void> {

@@ -2,7 +2,7 @@
  * Worker-thread entry of the timeline file pipeline: reads, gunzips, pre-filters and parses the
  * inputs it is given and posts back what they hold. One input at a time; large inputs stream.
  */
-import { parentPort, workerData } from 'node:worker_threads'
+import { parentPort, threadId, workerData } from 'node:worker_threads'
 import {
   type CompactResult,
   compactResult,
@@ -10,13 +10,17 @@ import {
   type FileTask,
   type PipelineSetup,
 } from './file-task.js'
+import { EventSpool } from './spool.js'
 
-export type WorkerRequest = { type: 'tasks'; tasks: FileTask[] } | { type: 'stop' }
+const WORKER_SPOOL_BYTES = (Number(process.env.FIR_TIMELINE_SPOOL_MB ?? 128) * 1024 * 1024) / 2
+
+export type WorkerRequest = { type: 'tasks'; tasks: FileTask[] } | { type: 'finish' } | { type: 'stop' }
 
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'part'; seq: number; part: import('./file-task.js').FilePart }
   | { type: 'results'; results: CompactResult[] }
+  | { type: 'runs'; runs: string[]; count: number }
   | { type: 'fatal'; message: string }
 
 async function main(): Promise<void> {
@@ -24,10 +28,14 @@ async function main(): Promise<void> {
   if (!port) return
   const setup = workerData as PipelineSetup
   let processor: FileProcessor
+  // Account-wide: this thread's lines wait in its own spool (sorted runs in the run's spool folder).
+  const spool = setup.spoolDir
+    ? new EventSpool({ dir: setup.spoolDir, prefix: `w${threadId}-` }, WORKER_SPOOL_BYTES)
+    : undefined
   try {
     const pack =
       setup.mode === 'all' ? await (await import('./detections.js')).loadRulePack(setup.ruleDirs) : null
-    processor = new FileProcessor(setup, pack)
+    processor = new FileProcessor(setup, pack, spool ? (line) => spool.add(line) : undefined)
   } catch (err) {
     port.postMessage({ type: 'fatal', message: (err as Error).message } satisfies WorkerMessage)
     return
@@ -36,6 +44,13 @@ async function main(): Promise<void> {
   port.on('message', (msg: WorkerRequest) => {
     if (msg.type === 'stop') {
       port.close()
+      return
+    }
+    if (msg.type === 'finish') {
+      chain = chain.then(async () => {
+        const runs = spool ? await spool.spillAll() : []
+        port.postMessage({ type: 'runs', runs, count: spool?.count ?? 0 } satisfies WorkerMessage)
+      })
       return
     }
     chain = chain.then(async () => {
@@ -47,6 +62,8 @@ async function main(): Promise<void> {
             port.postMessage({ type: 'part', seq: task.seq, part } satisfies WorkerMessage),
           )
           results.push(compactResult(result))
+          // Memory stays bounded: wait while the spool writes a run.
+          if (spool) await spool.drained()
         } catch (err) {
           port.postMessage({ type: 'fatal', message: `${task.display}: ${(err as Error).stack ?? err}` })
           return

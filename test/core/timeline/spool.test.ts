@@ -25,17 +25,32 @@ describe('EventSpool', () => {
         rank: 1,
         line: JSON.stringify({ id, t, n: i }),
         levels: i % 50 === 0 ? ['high'] : [],
+        detector: { flags: i % 7 === 0 ? 4 : 0, scopeRoles: i % 9 === 0 ? 'role-a,role-b' : '' },
       })
       want.push(`${t}|${id}`)
       if (i % 10 === 0) {
         // the same event again, from another source
-        spool.add({ t, id, rank: 4, line: JSON.stringify({ id, t, n: i, copy: true }), levels: [] })
+        spool.add({
+          t,
+          id,
+          rank: 4,
+          line: JSON.stringify({ id, t, n: i, copy: true }),
+          levels: [],
+          detector: { flags: 0, scopeRoles: '' },
+        })
       }
     }
     await spool.drained()
     expect(spool.spilledRuns).toBeGreaterThan(5)
-    const got: { t: number; id: string; line: string; hasFindings: boolean }[] = []
-    for await (const e of spool.sorted()) got.push(e)
+    const got: {
+      t: number
+      id: string
+      line: string
+      hasFindings: boolean
+      detectorFlags: number
+      scopeRoles: string
+    }[] = []
+    for await (const e of spool.sorted()) got.push({ ...e, line: e.line.toString() })
     expect(got.length).toBe(500)
     expect(spool.duplicates).toBe(50)
     expect(got.some((g) => JSON.parse(g.line).copy)).toBe(false)
@@ -46,6 +61,43 @@ describe('EventSpool', () => {
     })
     expect(got.map((g) => `${g.t}|${g.id}`)).toEqual(want)
     expect(got.filter((g) => g.hasFindings).length).toBe(10)
+    expect(got.filter((g) => g.detectorFlags === 4).length).toBe(72)
+    expect(got.filter((g) => g.scopeRoles === 'role-a,role-b').length).toBe(56)
+    await spool.dispose()
+  })
+})
+
+describe('EventSpool with large lines', () => {
+  it('reads rows back across the 1 MiB chunks of a run file', async () => {
+    const dir = await tempDir()
+    dirs.push(dir)
+    const spool = new EventSpool(dir, 3 << 20)
+    const rng = new Rng(8)
+    const lines = new Map<string, string>()
+    for (let i = 0; i < 90; i++) {
+      const id = `big-${i}`
+      const line = JSON.stringify({ id, pad: 'é✓x'.repeat(10_000 + rng.int(30_000)) })
+      lines.set(id, line)
+      spool.add({
+        t: 1_700_000_000_000 + rng.int(50) * 1000,
+        id,
+        rank: 0,
+        line,
+        levels: [],
+        detector: { flags: 0, scopeRoles: '' },
+      })
+    }
+    await spool.drained()
+    expect(spool.spilledRuns).toBeGreaterThan(2)
+    let n = 0
+    let lastT = 0
+    for await (const e of spool.sorted()) {
+      expect(e.line.toString()).toBe(lines.get(e.id))
+      expect(e.t).toBeGreaterThanOrEqual(lastT)
+      lastT = e.t
+      n++
+    }
+    expect(n).toBe(90)
     await spool.dispose()
   })
 })
