@@ -241,6 +241,8 @@ async function main(): Promise<void> {
       )
       return {
         wallMs: json.result.wallMs as number,
+        /** fir's CPU time in the sweep: close to wallMs means CPU-bound (a starved machine). */
+        cpuMs: json.result.cpuMs as number,
         matches: json.result.matches.length as number,
         requests: proxy.hits.length,
         /** Sum of moto's answer times: moto answers one at a time, so this bounds the run from below. */
@@ -289,7 +291,7 @@ async function main(): Promise<void> {
         sequential: median.sequential,
       }
       console.error(
-        `${label}: parallel ${median.parallel.wallMs} ms (moto busy ${median.parallel.motoBusyMs} ms), sequential ${median.sequential.wallMs} ms → ${median.speedup}× median of [${pairs.map((p) => p.speedup).join(', ')}] (goal ≥ 8×); per account ≤ ${Math.max(...pairs.map((p) => p.parallel.maxPerAccountPerSecondPaced))} req/s paced, ${Math.max(...pairs.map((p) => p.parallel.maxPerAccountPerSecondWire))} on the wire (limit ${RATE})`,
+        `${label}: parallel ${median.parallel.wallMs} ms (fir CPU ${median.parallel.cpuMs} ms, moto busy ${median.parallel.motoBusyMs} ms), sequential ${median.sequential.wallMs} ms → ${median.speedup}× median of [${pairs.map((p) => p.speedup).join(', ')}] (goal ≥ 8×); per account ≤ ${Math.max(...pairs.map((p) => p.parallel.maxPerAccountPerSecondPaced))} req/s paced, ${Math.max(...pairs.map((p) => p.parallel.maxPerAccountPerSecondWire))} on the wire (limit ${RATE})`,
       )
     }
     // moto live: its one Python process is the ceiling.

@@ -102,6 +102,8 @@ export interface SweepResult {
   startedAt: string
   finishedAt: string
   wallMs: number
+  /** fir's own CPU time during the sweep (user + system): with wallMs, shows whether it waited or worked. */
+  cpuMs: number
   /** The sweep's result file in the case, recorded by hash. */
   file: string
   limits: { concurrency: number; ratePerAccount: number }
@@ -168,6 +170,7 @@ async function resolveAccounts(
  */
 export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<SweepResult> {
   const started = performance.now()
+  const cpuStart = process.cpuUsage()
   const startedAt = new Date().toISOString()
   const caller = await callerIdentity(ctx.aws)
   const partition = parseArn(caller.arn)?.partition ?? 'aws'
@@ -415,6 +418,7 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
     startedAt,
     finishedAt,
     wallMs: Math.round(performance.now() - started),
+    cpuMs: Math.round(((cu) => (cu.user + cu.system) / 1000)(process.cpuUsage(cpuStart))),
     file: `sweeps/${compactUtc(new Date(startedAt))}.json`,
     limits: { concurrency: opts.concurrency, ratePerAccount: opts.ratePerAccount },
   }
