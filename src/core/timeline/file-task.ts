@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
+import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { createGunzip } from 'node:zlib'
 import type { RulePack } from './detections.js'
@@ -159,28 +159,31 @@ export class FileProcessor {
   async process(task: FileTask, emit: (part: FilePart) => void): Promise<FileResult> {
     if (task.path === undefined || task.data) return this.processWhole(task)
     if ((task.size ?? -1) > STREAM_THRESHOLD_BYTES) return this.processStream(task, emit)
-    // Open once: the size decides between reading whole and streaming.
+    // Open once and read into this thread's scratch buffer: a file that fills it is large, and is
+    // streamed instead (no fstat per file: most trail files are a few kilobytes).
     let data: Buffer | undefined
     let fd: number | undefined
     try {
       fd = openSync(task.path, 'r')
-      const size = fstatSync(fd).size
-      if (size > STREAM_THRESHOLD_BYTES) {
-        closeSync(fd)
-        fd = undefined
-        return this.processStream(task, emit)
-      }
-      // One scratch buffer per thread: the compressed bytes only live until they are inflated.
-      if (this.scratch.length < size)
-        this.scratch = Buffer.allocUnsafeSlow(Math.max(size, this.scratch.length * 2))
-      data = this.scratch.subarray(0, size)
       let off = 0
-      while (off < size) {
-        const n = readSync(fd, data, off, size - off, off)
-        if (n === 0) break
+      for (;;) {
+        if (off === this.scratch.length) {
+          if (off >= STREAM_THRESHOLD_BYTES) {
+            closeSync(fd)
+            fd = undefined
+            return this.processStream(task, emit)
+          }
+          const bigger = Buffer.allocUnsafeSlow(Math.min(STREAM_THRESHOLD_BYTES, this.scratch.length * 2))
+          this.scratch.copy(bigger, 0, 0, off)
+          this.scratch = bigger
+        }
+        const want = this.scratch.length - off
+        const n = readSync(fd, this.scratch, off, want, off)
         off += n
+        // A regular file's short read is its end: no extra read to see 0.
+        if (n === 0 || n < want) break
       }
-      data = data.subarray(0, off)
+      data = this.scratch.subarray(0, off)
     } catch {
       data = undefined // processWhole reports the unreadable file
     } finally {

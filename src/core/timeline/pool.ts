@@ -109,7 +109,7 @@ export class FilePool {
     // Batches: several small local files per message, one fetched body per message.
     const nextBatch = async (): Promise<FileTask[]> => {
       const batch: FileTask[] = []
-      while (batch.length < 8) {
+      while (batch.length < 32) {
         const task = await next()
         if (!task) break
         batch.push(task)
