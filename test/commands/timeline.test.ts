@@ -58,9 +58,15 @@ describe('fir timeline (built CLI)', () => {
         'orders-api-role',
         ...window,
       ],
-      { cwd, endpoint: moto.endpoint() },
+      { cwd, endpoint: moto.endpoint(), env: { FIR_PROGRESS: 'lines' } },
     )
     expect(r.code, r.stderr).toBe(0)
+    // progress on stderr: files done / total, events/s
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `timeline: ${files.length}/${files.length} files, \\d+ events read, \\d+ MB/s, \\d+ events/s`,
+      ),
+    )
     expect(r.stdout).toContain('Timeline of orders-api')
     expect(r.stdout).toMatch(/findings\s+\d+ \(.*high/)
     expect(r.stdout).not.toContain('\u001b')
