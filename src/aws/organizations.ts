@@ -1,6 +1,7 @@
 import { ListAccountsCommand } from '@aws-sdk/client-organizations'
+import { AccessDeniedError, UsageError } from '../errors.js'
 import type { AwsClients } from './clients.js'
-import { toFirError } from './errors.js'
+import { classifyFailure, errorName, toFirError } from './errors.js'
 
 /** One member account of the organisation, as ListAccounts reports it. */
 export interface OrgAccount {
@@ -30,6 +31,28 @@ export async function listOrgAccounts(aws: AwsClients): Promise<OrgAccount[]> {
       }
       token = page.NextToken
     } catch (err) {
+      if (errorName(err) === 'AWSOrganizationsNotInUseException') {
+        throw new UsageError(
+          "unable to list the organisation's accounts: the caller's account is not in an organisation",
+          {
+            cause: err,
+            actions: ['pass --accounts 111122223333,444455556666 instead of --org'],
+          },
+        )
+      }
+      if (classifyFailure(err) === 'denied') {
+        throw new AccessDeniedError(
+          "unable to list the organisation's accounts: AWS denied organizations:ListAccounts",
+          ['organizations:ListAccounts'],
+          {
+            cause: err,
+            actions: [
+              'run from the management account or a delegated administrator account (--role-arn), which may list accounts',
+              'or pass --accounts 111122223333,444455556666 instead of --org',
+            ],
+          },
+        )
+      }
       throw toFirError(err, 'organizations:ListAccounts', "list the organisation's accounts")
     }
   } while (token)

@@ -260,6 +260,27 @@ describe('fir sweep (built CLI against moto: an organisation of three member acc
     expect(dry.json.result.snapshots).toEqual([])
   })
 
+  it("says what to do when the caller may not list the organisation's accounts", async () => {
+    const dir = await newCase('sweep-org-denied')
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [{ match: 'ListAccounts', fault: 'access-denied' }],
+    }).start()
+    try {
+      const r = await runFir(
+        ['sweep', '--org', '--role-name', 'R', '--regions', 'us-east-1', '--case', dir, '--json'],
+        {
+          endpoint: proxy.endpoint,
+        },
+      )
+      expect(r.code).toBe(2)
+      expect(r.json.error.code).toBe('access-denied')
+      expect(r.json.error.message).toContain('organizations:ListAccounts')
+      expect(r.json.error.actions.join(' ')).toMatch(/--accounts/)
+    } finally {
+      await proxy.stop()
+    }
+  })
+
   it('rejects bad input with a clear message and never echoes a non-hash --env-value-sha256', async () => {
     const dir = await newCase('sweep-5')
     const leaked = 'hunter2-super-secret-value'
