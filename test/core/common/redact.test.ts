@@ -19,6 +19,10 @@ describe('redaction', () => {
       accessKeyId: true,
     })
     expect(classifyValue('LOG_LEVEL', 'debug').secret).toBe(false)
+    // Names of secrets are not secrets: rotate-secret and the timeline need them in clear.
+    expect(classifyValue('DB_SECRET_ID', 'prod/orders/db').secret).toBe(false)
+    expect(classifyValue('API_TOKEN_ARN', 'arn:aws:secretsmanager:us-east-1:1:secret:x').secret).toBe(false)
+    expect(classifyValue('API_KEY', 'k-1234567890').secret).toBe(true)
     expect(classifyValue('DATABASE_URL', 'postgres://app:s3cr3t@db:5432/x')).toMatchObject({
       secret: true,
       kind: 'url-with-password',
