@@ -57,7 +57,9 @@ describe('fir case (built CLI)', () => {
 
   it('rejects bad input with exit 2 and changes nothing', async () => {
     const cwd = await tempDir()
-    const bad = await Promise.all(['a/b', '..', 'x\u001b[31m', ''].map((id) => runFir(['case', 'init', id, '--json'], { cwd })))
+    const bad = await Promise.all(
+      ['a/b', '..', 'x\u001b[31m', ''].map((id) => runFir(['case', 'init', id, '--json'], { cwd })),
+    )
     for (const r of bad) {
       expect(r.code).toBe(2)
       expect(r.json.status).toBe(2)

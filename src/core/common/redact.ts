@@ -39,8 +39,14 @@ export function classifyValue(name: string, value: string): SecretVerdict {
   if (ACCESS_KEY_ID.test(value)) return { secret: false, accessKeyId: true, kind: 'aws-access-key-id' }
   for (const p of SECRET_VALUE_PATTERNS) if (p.re.test(value)) return { secret: true, kind: p.kind }
   // A variable that names or locates a secret (DB_SECRET_ID, TOKEN_ARN) holds no secret itself.
-  const namesASecret = /(_|-)?(id|arn|name|names|region|path|key_id)$/i.test(name) && !/^(api[_-]?)?key$/i.test(name)
-  if (!namesASecret && SECRET_NAME.test(name) && value.length >= 6 && !/^(true|false|null|none|\d{1,5})$/i.test(value)) {
+  const namesASecret =
+    /(_|-)?(id|arn|name|names|region|path|key_id)$/i.test(name) && !/^(api[_-]?)?key$/i.test(name)
+  if (
+    !namesASecret &&
+    SECRET_NAME.test(name) &&
+    value.length >= 6 &&
+    !/^(true|false|null|none|\d{1,5})$/i.test(value)
+  ) {
     return { secret: true, kind: 'secret-by-name' }
   }
   return { secret: false }

@@ -10,25 +10,32 @@ import { Unresolved } from './template.js'
  * Where each action's IAM permissions come from: the rows of the fir commands it runs through
  * (README's table), plus what the action itself calls.
  */
-export const ACTION_PERMISSIONS: Record<string, { commands: string[]; extra: string[]; exclude?: string[] }> = {
-  'snapshot.function': { commands: ['snapshot'], extra: [] },
-  'snapshot.all-using-role': { commands: ['snapshot'], extra: ['lambda:ListFunctions'] },
-  'containment.contain': { commands: ['contain', 'snapshot'], extra: [] },
-  'containment.restore': { commands: ['restore'], extra: [] },
-  'credentials.revoke-sessions': { commands: ['creds revoke-sessions'], extra: [] },
-  // Keys named without their user are looked up first.
-  'credentials.rotate-key': { commands: ['creds rotate-key'], extra: ['iam:GetAccessKeyLastUsed'] },
-  'credentials.rotate-secret': { commands: ['creds rotate-secret'], extra: [] },
-  // The secrets read with the role come from `fir creds secrets`' reading of the timeline.
-  // Playbooks read CloudTrail through the api, S3 and file sources, never the Athena or Lake engines.
-  'timeline.collect': {
-    commands: ['timeline', 'creds secrets'],
-    extra: [],
-    exclude: ['athena:', 'glue:', 'cloudtrail:StartQuery', 'cloudtrail:DescribeQuery', 'cloudtrail:GetQueryResults'],
-  },
-  'report.render': { commands: ['report'], extra: [] },
-  'case.note': { commands: [], extra: [] },
-}
+export const ACTION_PERMISSIONS: Record<string, { commands: string[]; extra: string[]; exclude?: string[] }> =
+  {
+    'snapshot.function': { commands: ['snapshot'], extra: [] },
+    'snapshot.all-using-role': { commands: ['snapshot'], extra: ['lambda:ListFunctions'] },
+    'containment.contain': { commands: ['contain', 'snapshot'], extra: [] },
+    'containment.restore': { commands: ['restore'], extra: [] },
+    'credentials.revoke-sessions': { commands: ['creds revoke-sessions'], extra: [] },
+    // Keys named without their user are looked up first.
+    'credentials.rotate-key': { commands: ['creds rotate-key'], extra: ['iam:GetAccessKeyLastUsed'] },
+    'credentials.rotate-secret': { commands: ['creds rotate-secret'], extra: [] },
+    // The secrets read with the role come from `fir creds secrets`' reading of the timeline.
+    // Playbooks read CloudTrail through the api, S3 and file sources, never the Athena or Lake engines.
+    'timeline.collect': {
+      commands: ['timeline', 'creds secrets'],
+      extra: [],
+      exclude: [
+        'athena:',
+        'glue:',
+        'cloudtrail:StartQuery',
+        'cloudtrail:DescribeQuery',
+        'cloudtrail:GetQueryResults',
+      ],
+    },
+    'report.render': { commands: ['report'], extra: [] },
+    'case.note': { commands: [], extra: [] },
+  }
 
 /** The IAM actions a list of playbook actions needs (`?` = optional: a gap without it). */
 export function actionsPermissions(actions: string[]): string[] {
@@ -41,7 +48,8 @@ export function actionsPermissions(actions: string[]): string[] {
   for (const action of new Set(actions)) {
     const src = ACTION_PERMISSIONS[action]
     const excluded = (a: string) => (src?.exclude ?? []).some((x) => a.startsWith(x))
-    for (const c of src?.commands ?? []) for (const a of COMMAND_PERMISSIONS[c] ?? []) if (!excluded(a)) add(a)
+    for (const c of src?.commands ?? [])
+      for (const a of COMMAND_PERMISSIONS[c] ?? []) if (!excluded(a)) add(a)
     for (const a of src?.extra ?? []) add(a)
   }
   return [...out.entries()].map(([a, optional]) => (optional ? `${a}?` : a)).sort()

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { ACTION_SPECS } from '../../../src/core/playbook/action-specs.js'
-import { ACTION_PERMISSIONS, actionsPermissions, playbookPermissions } from '../../../src/core/playbook/render.js'
-import { listPlaybooks, loadPlaybook } from '../../../src/core/playbook/load.js'
 import { COMMAND_PERMISSIONS } from '../../../src/core/permissions.js'
+import { ACTION_SPECS } from '../../../src/core/playbook/action-specs.js'
+import { listPlaybooks, loadPlaybook } from '../../../src/core/playbook/load.js'
+import {
+  ACTION_PERMISSIONS,
+  actionsPermissions,
+  playbookPermissions,
+} from '../../../src/core/playbook/render.js'
 
 describe('playbook IAM permissions', () => {
   it('knows where every action gets its permissions, from rows that exist', () => {
@@ -24,8 +28,10 @@ describe('playbook IAM permissions', () => {
       const loaded = await loadPlaybook(p.file)
       const perms = playbookPermissions(loaded.playbook)
       expect(perms).toContain('lambda:GetFunction')
-      if (loaded.playbook.steps.some((s) => s.action === 'containment.contain')) expect(perms).toContain('lambda:PutFunctionConcurrency')
-      if (!loaded.playbook.steps.some((s) => s.action === 'credentials.rotate-secret')) expect(perms).not.toContain('secretsmanager:RotateSecret')
+      if (loaded.playbook.steps.some((s) => s.action === 'containment.contain'))
+        expect(perms).toContain('lambda:PutFunctionConcurrency')
+      if (!loaded.playbook.steps.some((s) => s.action === 'credentials.rotate-secret'))
+        expect(perms).not.toContain('secretsmanager:RotateSecret')
     }
   })
 })
