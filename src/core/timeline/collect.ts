@@ -27,8 +27,8 @@ import {
 } from './sources/api.js'
 import { listLocal, probeLocal } from './sources/local.js'
 import { downloadTasks, parseS3Uri, regionPrefixes, type S3Stats, windowObjects } from './sources/s3.js'
-import { EventSpool } from './spool.js'
-import { AtomicFileWriter } from './store.js'
+import { EventSpool, spoolBudgetBytes } from './spool.js'
+import { AtomicFileWriter, recordWrittenArtifact } from './store.js'
 import { firRequestIds, resolveTarget } from './target.js'
 import {
   BAD_INPUT_REASONS,
@@ -260,18 +260,20 @@ export async function collectTimeline(
     sources.s3.length === 0 && probed.length <= 4 && probed.every((f) => !f.dir && f.size < 4 << 20)
   const timelineDir = join(caseDir, TIMELINE_DIR)
   await ensureDir(timelineDir)
-  const spool = new EventSpool(timelineDir)
+  const threads = small ? 0 : (options.workers ?? defaultPoolSize())
+  const budget = spoolBudgetBytes()
+  const spool = new EventSpool(timelineDir, Math.floor(budget / (threads + 1)))
   const setup: PipelineSetup = {
-    ...(target ? {} : { spoolDir: await spool.folder() }),
+    ...(target
+      ? {}
+      : { spoolDir: await spool.folder(), spoolBytesPerThread: Math.floor(budget / (threads + 1)) }),
     mode: target ? 'related' : 'all',
     window,
     target: target ? structuredClone(target) : null,
     firRequestIds: [...firIds],
     ruleDirs: options.ruleDirs ?? [],
   }
-  const poolStarting = needFiles
-    ? FilePool.start(setup, small ? 0 : (options.workers ?? defaultPoolSize()))
-    : undefined
+  const poolStarting = needFiles ? FilePool.start(setup, threads) : undefined
   poolStarting?.catch(() => undefined)
   // With a function, the rule pack loads while the threads start. In an account-wide hunt the
   // threads load their own pack first (the main thread only needs it at the end): no three-way
@@ -486,9 +488,11 @@ export async function collectTimeline(
     // Account-wide: the workers kept their events in sorted runs; they join the merge.
     trace('files read')
     if (setup.spoolDir && pool.threads > 0) {
-      const { runs, count } = await pool.finish()
-      trace(`worker runs written (${runs.length})`)
-      for (const [i, r] of runs.entries()) spool.addRunFile(r, i === 0 ? count : 0)
+      const { runs, count, arenas } = await pool.finish()
+      trace(`worker events in: ${runs.length} runs on disk, ${arenas.length} in memory`)
+      spool.count += count
+      for (const r of runs) spool.addRunFile(r, 0)
+      for (const a of arenas) spool.adoptArena(a, 0)
     }
   }
 
@@ -742,9 +746,9 @@ export async function collectTimeline(
   }
   trace('merged and written')
   // The spool's lines are written out by commit: dispose after.
-  await events.commit()
+  const written = await events.commit()
   await spool.dispose()
-  await recordArtifact(caseDir, ctx.case.journal, EVENTS_FILE)
+  await recordWrittenArtifact(ctx.case.journal, EVENTS_FILE, written)
   trace('events.jsonl recorded')
   if (exportFile) {
     await exportFile.commit()

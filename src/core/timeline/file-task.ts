@@ -60,6 +60,8 @@ export interface PipelineSetup {
    * receive, hold and sort every line itself).
    */
   spoolDir?: string
+  /** Memory each worker's spool may hold before it writes a sorted run. */
+  spoolBytesPerThread?: number
 }
 
 export interface RelatedRecord {

@@ -11,6 +11,7 @@ import {
   type PipelineSetup,
   STREAM_THRESHOLD_BYTES,
 } from './file-task.js'
+import type { ArenaTransfer } from './spool.js'
 import type { WorkerMessage } from './worker.js'
 
 export interface PoolHandlers {
@@ -171,15 +172,15 @@ export class FilePool {
    * Account-wide runs: asks every worker to write what its spool still holds and returns the
    * sorted run files the workers wrote, with how many events they hold.
    */
-  async finish(): Promise<{ runs: string[]; count: number }> {
+  async finish(): Promise<{ runs: string[]; count: number; arenas: ArenaTransfer[] }> {
     const all = await Promise.all(
       this.slots.map(
         (slot) =>
-          new Promise<{ runs: string[]; count: number }>((resolve, reject) => {
+          new Promise<{ runs: string[]; count: number; arenas: ArenaTransfer[] }>((resolve, reject) => {
             const onMessage = (msg: WorkerMessage) => {
               if (msg.type === 'runs') {
                 slot.worker.off('message', onMessage)
-                resolve({ runs: msg.runs, count: msg.count })
+                resolve({ runs: msg.runs, count: msg.count, arenas: msg.arenas })
               } else if (msg.type === 'fatal') reject(new Error(msg.message))
             }
             slot.worker.on('message', onMessage)
@@ -187,7 +188,11 @@ export class FilePool {
           }),
       ),
     )
-    return { runs: all.flatMap((a) => a.runs), count: all.reduce((n, a) => n + a.count, 0) }
+    return {
+      runs: all.flatMap((a) => a.runs),
+      count: all.reduce((n, a) => n + a.count, 0),
+      arenas: all.flatMap((a) => a.arenas),
+    }
   }
 
   async close(): Promise<void> {

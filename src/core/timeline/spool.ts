@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs'
 import { mkdtemp, open, rm } from 'node:fs/promises'
+import { totalmem } from 'node:os'
 import { join } from 'node:path'
 import type { KeptLine } from './process.js'
 
@@ -24,11 +25,31 @@ interface Key {
   rank: number
 }
 
+type ArenaKey = Key & { flags: number; scope: string; start: number; len: number }
+
+/** An arena as it travels between threads: its buffer (transferable) and its keys. */
+export interface ArenaTransfer {
+  buf: Uint8Array
+  keys: ArenaKey[]
+}
+
 function compare(a: Key, b: Key): number {
   return a.t - b.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || a.rank - b.rank
 }
 
-const DEFAULT_LIMIT = Number(process.env.FIR_TIMELINE_SPOOL_MB ?? 128) * 1024 * 1024
+/**
+ * The memory a run may hold events in before sorted runs go to disk, all threads together:
+ * FIR_TIMELINE_SPOOL_MB, else 256 MiB (a sixteenth of the machine's memory on small machines).
+ * A bound that does not grow with the input. Bigger is not faster everywhere: fresh memory is
+ * expensive to touch on some virtual machines, while arenas of this size are reused run after run.
+ */
+export function spoolBudgetBytes(): number {
+  const env = process.env.FIR_TIMELINE_SPOOL_MB
+  if (env && /^\d+$/.test(env)) return Number(env) * 1024 * 1024
+  return Math.min(256, Math.max(32, Math.floor(totalmem() / 16 / 1024 / 1024))) * 1024 * 1024
+}
+
+const DEFAULT_LIMIT = 128 * 1024 * 1024
 const NL = Buffer.from('\n')
 
 /** JSON with every non-ASCII character escaped: its byte length is its length. */
@@ -47,7 +68,7 @@ function asciiJson(s: string): string {
 class Arena {
   buf: Buffer
   pos = 0
-  readonly keys: (Key & { flags: number; scope: string; start: number; len: number })[] = []
+  keys: ArenaKey[] = []
 
   constructor(size: number) {
     this.buf = Buffer.allocUnsafeSlow(size)
@@ -137,7 +158,7 @@ export class EventSpool {
   private arena(): Arena {
     if (!this.current) {
       // Small at first (a function's timeline holds few events), doubling up to half the limit.
-      this.current = new Arena(Math.max(64, Math.min(1 << 20, this.limitBytes >> 1)))
+      this.current = new Arena(Math.max(64, Math.min(1 << 20, Math.floor(this.limitBytes / 2))))
       this.arenas.push(this.current)
     }
     return this.current
@@ -148,7 +169,7 @@ export class EventSpool {
     const bytes = Buffer.byteLength(item.line)
     let arena = this.arena()
     if (!arena.fits(bytes)) {
-      const half = this.limitBytes >> 1
+      const half = Math.floor(this.limitBytes / 2)
       if (arena.buf.length < half) {
         // Still growing: double in place.
         const bigger = Buffer.allocUnsafeSlow(
@@ -178,6 +199,30 @@ export class EventSpool {
       if (this.arenas.length > 2 && arena !== this.current)
         this.arenas = this.arenas.filter((a) => a !== arena)
     })
+  }
+
+  /** Hands over what is in memory (a worker thread at the end of its work: no disk round trip). */
+  async takeArenas(): Promise<ArenaTransfer[]> {
+    await this.spilling
+    const out: ArenaTransfer[] = []
+    for (const a of this.arenas) {
+      if (a.keys.length === 0) continue
+      out.push({ buf: a.buf, keys: a.keys.splice(0) })
+      a.pos = 0
+    }
+    this.arenas = []
+    this.current = undefined
+    return out
+  }
+
+  /** Adopts another spool's arena (from takeArenas, e.g. transferred from a worker thread). */
+  adoptArena(t: ArenaTransfer, count: number): void {
+    const a = new Arena(0)
+    a.buf = Buffer.isBuffer(t.buf) ? t.buf : Buffer.from(t.buf.buffer, t.buf.byteOffset, t.buf.byteLength)
+    a.keys = t.keys
+    a.pos = a.buf.length
+    this.arenas.push(a)
+    this.count += count
   }
 
   /** Writes what is in memory as one more run (a worker thread at the end of its work). */

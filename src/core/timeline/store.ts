@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
 import { type FileHandle, open, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import type { Journal } from '../case/journal.js'
 import { ensureDir, FILE_MODE, fsyncDir, tempPathFor } from '../common/fs-safe.js'
 
 /**
@@ -12,6 +14,7 @@ export class AtomicFileWriter {
   private tmp = ''
   private chunks: Buffer[] = []
   private pending = 0
+  private readonly hash = createHash('sha256')
   bytes = 0
 
   constructor(
@@ -39,18 +42,19 @@ export class AtomicFileWriter {
     this.chunks = []
     this.bytes += this.pending
     this.pending = 0
+    for (const c of chunks) this.hash.update(c)
     await this.handle!.writev(chunks)
   }
 
-  /** Flushes, fsyncs and renames into place. */
-  async commit(): Promise<{ bytes: number }> {
+  /** Flushes, fsyncs and renames into place; returns the file's SHA-256 (hashed as written). */
+  async commit(): Promise<{ sha256: string; bytes: number }> {
     await this.flush()
     await this.handle!.sync()
     await this.handle!.close()
     this.handle = undefined
     await rename(this.tmp, this.path)
     await fsyncDir(dirname(this.path))
-    return { bytes: this.bytes }
+    return { sha256: this.hash.digest('hex'), bytes: this.bytes }
   }
 
   async abort(): Promise<void> {
@@ -58,4 +62,22 @@ export class AtomicFileWriter {
     this.handle = undefined
     if (this.tmp) await rm(this.tmp, { force: true })
   }
+}
+
+/**
+ * Journals a case file fir has just written and hashed as it wrote it: the same `case.artifact`
+ * entry recordArtifact makes (so `fir case verify` checks the file), without reading a large file
+ * (an account-wide events.jsonl runs to gigabytes) a second time.
+ */
+export async function recordWrittenArtifact(
+  journal: Journal,
+  rel: string,
+  written: { sha256: string; bytes: number },
+): Promise<void> {
+  await journal.append({
+    action: 'case.artifact',
+    target: rel,
+    params: { path: rel, sha256: written.sha256, bytes: written.bytes },
+    outcome: 'recorded',
+  })
 }

@@ -10,9 +10,7 @@ import {
   type FileTask,
   type PipelineSetup,
 } from './file-task.js'
-import { EventSpool } from './spool.js'
-
-const WORKER_SPOOL_BYTES = (Number(process.env.FIR_TIMELINE_SPOOL_MB ?? 128) * 1024 * 1024) / 2
+import { type ArenaTransfer, EventSpool } from './spool.js'
 
 export type WorkerRequest = { type: 'tasks'; tasks: FileTask[] } | { type: 'finish' } | { type: 'stop' }
 
@@ -20,7 +18,7 @@ export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'part'; seq: number; part: import('./file-task.js').FilePart }
   | { type: 'results'; results: CompactResult[] }
-  | { type: 'runs'; runs: string[]; count: number }
+  | { type: 'runs'; runs: string[]; count: number; arenas: ArenaTransfer[] }
   | { type: 'fatal'; message: string }
 
 async function main(): Promise<void> {
@@ -30,7 +28,7 @@ async function main(): Promise<void> {
   let processor: FileProcessor
   // Account-wide: this thread's lines wait in its own spool (sorted runs in the run's spool folder).
   const spool = setup.spoolDir
-    ? new EventSpool({ dir: setup.spoolDir, prefix: `w${threadId}-` }, WORKER_SPOOL_BYTES)
+    ? new EventSpool({ dir: setup.spoolDir, prefix: `w${threadId}-` }, setup.spoolBytesPerThread ?? 64 << 20)
     : undefined
   try {
     const pack =
@@ -48,8 +46,12 @@ async function main(): Promise<void> {
     }
     if (msg.type === 'finish') {
       chain = chain.then(async () => {
+        // What is still in memory goes to the main thread as it is (transferred, not copied).
+        const arenas = spool ? await spool.takeArenas() : []
         const runs = spool ? await spool.spillAll() : []
-        port.postMessage({ type: 'runs', runs, count: spool?.count ?? 0 } satisfies WorkerMessage)
+        port.postMessage({ type: 'runs', runs, count: spool?.count ?? 0, arenas } satisfies WorkerMessage, [
+          ...new Set(arenas.map((a) => a.buf.buffer as ArrayBuffer)),
+        ])
       })
       return
     }
