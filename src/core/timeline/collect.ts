@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises'
-import { isAbsolute, join, relative, resolve } from 'node:path'
+import { basename, isAbsolute, join, relative, resolve } from 'node:path'
 import { type LookupPage, lookupEventsPage } from '../../aws/cloudtrail.js'
 import { gapReason } from '../../aws/errors.js'
 import { UsageError } from '../../errors.js'
@@ -13,7 +13,7 @@ import { loadRulePack, MergeDetector, type RulePack, readAwsIpRanges } from './d
 import { Exporter, type ExportFormat, eventSummary } from './export.js'
 import type { FilePart, FileResult, FileTask, PipelineSetup } from './file-task.js'
 import { acceptRecord, type DecodedInput } from './input.js'
-import { defaultPoolSize, FilePool } from './pool.js'
+import { defaultPoolSize, FilePool, type PoolHandlers } from './pool.js'
 import { buildEvent, factsOf, keptLine, type RelatedFacts, selectRecord } from './process.js'
 import { Relatedness, type RelatedReason, type TimelineTarget } from './related.js'
 import {
@@ -27,7 +27,7 @@ import {
 } from './sources/api.js'
 import { listLocal, probeLocal } from './sources/local.js'
 import { downloadTasks, parseS3Uri, regionPrefixes, type S3Stats, windowObjects } from './sources/s3.js'
-import { EventSpool, spoolBudgetBytes } from './spool.js'
+import { EventSpool, ReorderBuffer, type SpooledLine, spoolBudgetBytes } from './spool.js'
 import { AtomicFileWriter, recordWrittenArtifact } from './store.js'
 import { firRequestIds, resolveTarget } from './target.js'
 import {
@@ -38,7 +38,7 @@ import {
   type SkipReason,
   type TimelineEvent,
 } from './types.js'
-import { describeWindow, LOOKUP_EVENTS_RETENTION_MS, resolveWindow } from './window.js'
+import { deliveryTimeOf, describeWindow, LOOKUP_EVENTS_RETENTION_MS, resolveWindow } from './window.js'
 
 type Rec = Record<string, unknown>
 
@@ -68,6 +68,11 @@ export interface TimelineOptions {
   exportWriter?: (chunk: string) => Promise<void> | void
   /** Worker threads (default: one a core; 0 = none). */
   workers?: number
+  /**
+   * Always sort through the spool (no delivery-order writing): the way a hunt is read again when
+   * its trail files are out of order; for tests and measurements.
+   */
+  externalSort?: boolean
   /**
    * Records already fetched by a query engine (`fir timeline --engine athena|lake`, see
    * src/core/athena/): they go through the same window, relatedness, normaliser and detections,
@@ -169,7 +174,13 @@ export interface TimelineSummary {
     requestsPerSecond: number | null
   } | null
   outputs: { events: string; findings: string; summary: string; raw: string | null; export: string | null }
-  throughput: { eventsPerSecond: number; uncompressedMBps: number; threads: number }
+  throughput: {
+    eventsPerSecond: number
+    uncompressedMBps: number
+    threads: number
+    /** Trail files were read in delivery order and events written as read (no external sort). */
+    deliveryOrder: boolean
+  }
   notes: string[]
   gaps: Gap[]
 }
@@ -220,6 +231,37 @@ export async function collectTimeline(
   ctx: FirContext,
   options: TimelineOptions,
 ): Promise<{ summary: TimelineSummary; findings: TimelineFindingEntry[] }> {
+  try {
+    return await collectOnce(ctx, options, true)
+  } catch (err) {
+    if (!(err instanceof ReadAgain)) throw err
+    ctx.log.warn(`timeline: ${err.message}; reading the files again in two passes`)
+    return collectOnce(ctx, options, false, `${err.message}: the files were read again in two passes`)
+  }
+}
+
+/**
+ * An ordered hunt met an event older than one already written (or a batch too large to hold):
+ * nothing was kept; the run starts again with the external sort.
+ */
+class ReadAgain extends Error {}
+
+const LATE_MESSAGE =
+  'trail files held events older than events already written (more than an hour before their delivery time, or past the memory budget)'
+
+/**
+ * How much older than its file's delivery an event may be and still be written in order without a
+ * second pass (an ordered hunt holds the events of this span in memory). CloudTrail delivers most
+ * events within minutes of the call.
+ */
+export const REORDER_ALLOWANCE_MS = 60 * 60_000
+
+async function collectOnce(
+  ctx: FirContext,
+  options: TimelineOptions,
+  orderedAllowed: boolean,
+  readAgainNote?: string,
+): Promise<{ summary: TimelineSummary; findings: TimelineFindingEntry[] }> {
   const started = Date.now()
   // FIR_TIMELINE_TRACE=1: phase times on stderr (for tuning).
   const trace = process.env.FIR_TIMELINE_TRACE
@@ -230,7 +272,7 @@ export async function collectTimeline(
   const onlyLocal = !sources.api && sources.s3.length === 0
   const now = ctx.clock.awsNow().getTime()
   const window = resolveWindow({ since: options.since, until: options.until, openByDefault: onlyLocal }, now)
-  const notes: string[] = []
+  const notes: string[] = readAgainNote ? [readAgainNote] : []
   if (options.roles?.length && !options.function) {
     throw new UsageError(
       'unable to use --role without a function: the role is the function’s execution role',
@@ -412,6 +454,16 @@ export async function collectTimeline(
   }
 
   let pool: FilePool | undefined
+  let reorder: ReorderBuffer | undefined
+  let emitting: Promise<void> = Promise.resolve()
+  let orderedRun:
+    | {
+        onArena: NonNullable<PoolHandlers['onArena']>
+        onResult: (r: FileResult) => void
+        ready: () => Promise<void>
+        finish: () => Promise<void>
+      }
+    | undefined
   const tempDirs: string[] = []
   const s3Stats: S3Stats = {
     listed: 0,
@@ -452,10 +504,64 @@ export async function collectTimeline(
     fileTotalKnown = sources.s3.length === 0
     pool = await poolStarting!
     trace(`threads ready (${pool.threads})`)
+    // An account-wide hunt over trail files alone is read in delivery order and written as it is
+    // read (see ReorderBuffer); anything else goes through the spool's external sort.
+    const delivered = localFiles.map((f) => deliveryTimeOf(basename(f.path)) ?? Number.NaN)
+    const ordered =
+      orderedAllowed &&
+      !options.externalSort &&
+      !target &&
+      !sources.api &&
+      sources.s3.length === 0 &&
+      !options.engine &&
+      pool.threads > 0 &&
+      localFiles.length > 0 &&
+      delivered.every((d) => Number.isFinite(d))
+    let files = localFiles
+    if (ordered) {
+      const order = localFiles.map((_, i) => i).sort((a, b) => delivered[a]! - delivered[b]! || a - b)
+      files = order.map((i) => localFiles[i]!)
+      const at = order.map((i) => delivered[i]!)
+      reorder = new ReorderBuffer()
+      const done = new Uint8Array(files.length)
+      let firstPending = 0
+      const watermark = () =>
+        firstPending < files.length ? at[firstPending]! - REORDER_ALLOWANCE_MS : Number.POSITIVE_INFINITY
+      const release = (holdBytes?: number) => {
+        const buffer = reorder!
+        emitting = emitting.then(async () => {
+          if (buffer.late) return
+          const batch = buffer.release(watermark(), holdBytes)
+          if (batch.length > 0) await writeLines(batch)
+        })
+        return emitting
+      }
+      orderedRun = {
+        onArena: (arena, overflow) => {
+          if (overflow > 0) reorder!.late = true
+          reorder!.add(arena)
+        },
+        onResult: (r) => {
+          done[r.seq] = 1
+          while (firstPending < files.length && done[firstPending]) firstPending++
+          void release().catch(() => undefined)
+        },
+        ready: async () => {
+          await emitting
+          // Held events past the budget: the earliest go out even above the watermark.
+          if (reorder!.bytes > budget) await release(Math.floor(budget / 2))
+          if (reorder!.late) throw new ReadAgain(LATE_MESSAGE)
+        },
+        finish: async () => {
+          await release()
+          if (reorder!.late) throw new ReadAgain(LATE_MESSAGE)
+        },
+      }
+      trace('ordered: files in delivery order, written as read')
+    }
     let seq = 0
     const tasks = async function* (): AsyncGenerator<FileTask> {
-      for (const f of localFiles)
-        yield { seq: seq++, display: f.path, origin: 'file', path: f.path, size: f.size }
+      for (const f of files) yield { seq: seq++, display: f.path, origin: 'file', path: f.path, size: f.size }
       for (const uri of sources.s3) {
         const loc = parseS3Uri(uri)
         let prefixes: string[]
@@ -480,11 +586,19 @@ export async function collectTimeline(
         yield* downloadTasks(ctx.aws, loc.bucket, counted, () => seq++, s3Stats, ctx.gaps, tempDirs)
       }
     }
+    const run = orderedRun
     await pool.run(tasks(), {
       onPart: (_seq, part) => onPart(part, part.origin),
-      onResult,
-      ready: () => spool.drained(),
+      onResult: run
+        ? (r) => {
+            onResult(r)
+            run.onResult(r)
+          }
+        : onResult,
+      ready: run ? () => run.ready() : () => spool.drained(),
+      ...(run ? { onArena: run.onArena } : {}),
     })
+    await run?.finish()
     // Account-wide: the workers kept their events in sorted runs; they join the merge.
     trace('files read')
     if (setup.spoolDir && pool.threads > 0) {
@@ -645,12 +759,111 @@ export async function collectTimeline(
     }
   }
 
+  // ---- the output: events.jsonl (and an export), written in time order ------------------------
+  // Findings that need several events: the detector's (fed in time order, as lines are written)
+  // and the timeline's own correlations of a function's events (known once every source is read:
+  // the output of a function's timeline opens after the sources; an ordered hunt's while reading).
+  const findingEntries: TimelineFindingEntry[] = []
+  const byLevel = Object.fromEntries(LEVELS.map((l) => [l, 0])) as Record<FindingLevel, number>
+  const byRule = new Map<string, { rule: string; title: string; level: FindingLevel; count: number }>()
+  let stored = 0
+  let eventsWithFindings = 0
+  let output:
+    | {
+        detector: MergeDetector
+        extra: Map<string, EventFinding[]>
+        events: AtomicFileWriter
+        exporter?: Exporter
+        exportFile?: AtomicFileWriter
+      }
+    | undefined
+  const exportWrite = async (text: string) => {
+    if (!text) return
+    if (output?.exportFile) await output.exportFile.write(text)
+    else if (options.exportWriter) await options.exportWriter(text)
+  }
+  const openOutput = async (): Promise<NonNullable<typeof output>> => {
+    const loaded = pack ?? (await packReady)
+    const detector = new MergeDetector(loaded, {
+      ...(awsIpRanges ? { awsIpRanges } : {}),
+      functionRoles: target ? target.roles.map((r) => r.arn ?? r.name) : [],
+    })
+    const extra = target ? correlate(facts, target) : new Map<string, EventFinding[]>()
+    const events = await new AtomicFileWriter(join(caseDir, EVENTS_FILE)).open()
+    const exporter = options.format ? new Exporter(options.format, options.raw ?? false) : undefined
+    let exportFile: AtomicFileWriter | undefined
+    try {
+      if (exporter && outPath) exportFile = await new AtomicFileWriter(outPath).open()
+    } catch (err) {
+      await events.abort()
+      throw err
+    }
+    output = {
+      detector,
+      extra,
+      events,
+      ...(exporter ? { exporter } : {}),
+      ...(exportFile ? { exportFile } : {}),
+    }
+    if (exporter) await exportWrite(exporter.header())
+    return output
+  }
+  const abortOutput = async () => {
+    await output?.events.abort()
+    await output?.exportFile?.abort()
+    output = undefined
+  }
+  const scrub = redactor.size > 0
+  const newline = Buffer.from('\n')
+  /** Writes events, in order: detector findings added, secrets scrubbed, exported when asked. */
+  const writeLines = async (batch: SpooledLine[]) => {
+    const { detector, extra, events, exporter } = output ?? (await openOutput())
+    for (const item of batch) {
+      let line: Buffer | string = item.line
+      let event: TimelineEvent | undefined
+      let added = extra.get(item.id)
+      if (detector.wants(item.detectorFlags, item.scopeRoles)) {
+        event = JSON.parse(line.toString()) as TimelineEvent
+        const found = event.raw ? detector.evaluate(event.raw) : []
+        if (found.length > 0) added = [...(added ?? []), ...found]
+      }
+      if (item.hasFindings || added) {
+        event ??= JSON.parse(line.toString()) as TimelineEvent
+        if (added) {
+          for (const f of added) if (!event.findings.some((x) => x.rule === f.rule)) event.findings.push(f)
+          line = JSON.stringify(event)
+        }
+        if (event.findings.length > 0) eventsWithFindings++
+        for (const f of event.findings) {
+          byLevel[f.level] = (byLevel[f.level] ?? 0) + 1
+          const r = byRule.get(f.rule) ?? { rule: f.rule, title: f.title, level: f.level, count: 0 }
+          r.count++
+          byRule.set(f.rule, r)
+          findingEntries.push(findingEntry(event, f))
+        }
+      }
+      stored++
+      if (scrub) await events.write(`${redactor.scrub(line.toString())}\n`)
+      else if (typeof line === 'string') await events.write(`${line}\n`)
+      else {
+        await events.write(line)
+        await events.write(newline)
+      }
+      if (exporter) {
+        event ??= JSON.parse(line.toString()) as TimelineEvent
+        await exportWrite(exporter.row(event))
+      }
+    }
+  }
+
   // Relatedness may learn a swapped-in role from the API; the file pipeline uses the roles known at start.
   try {
     trace('sources start')
     await Promise.all([fileWork(), apiWork(), packReady.then(engineWork)])
     trace('sources done')
   } catch (err) {
+    await emitting.catch(() => undefined)
+    await abortOutput()
     await spool.dispose()
     throw err
   } finally {
@@ -671,80 +884,19 @@ export async function collectTimeline(
   progress(true)
   ctx.log.progress('')
 
-  // ---- detections that need the whole stream, then write in order ----------------------------
-  pack ??= await packReady
-  // Findings that need several events: the detector's (in time order, at the merge below) and
-  // the timeline's own correlations of a function's events.
-  const detector = new MergeDetector(pack, {
-    ...(awsIpRanges ? { awsIpRanges } : {}),
-    functionRoles: target ? target.roles.map((r) => r.arn ?? r.name) : [],
-  })
-  const extra = target ? correlate(facts, target) : new Map<string, EventFinding[]>()
-
-  const events = new AtomicFileWriter(join(caseDir, EVENTS_FILE))
-  await events.open()
-  let exportFile: AtomicFileWriter | undefined
-  const exporter = options.format ? new Exporter(options.format, options.raw ?? false) : undefined
-  const exportWrite = async (text: string) => {
-    if (!text) return
-    if (exportFile) await exportFile.write(text)
-    else if (options.exportWriter) await options.exportWriter(text)
-  }
-  if (exporter && outPath) exportFile = await new AtomicFileWriter(outPath).open()
-  const findingEntries: TimelineFindingEntry[] = []
-  const byLevel = Object.fromEntries(LEVELS.map((l) => [l, 0])) as Record<FindingLevel, number>
-  const byRule = new Map<string, { rule: string; title: string; level: FindingLevel; count: number }>()
-  let stored = 0
-  let eventsWithFindings = 0
+  // ---- write in order ----------------------------------------------------------------------
   try {
-    if (exporter) await exportWrite(exporter.header())
-    const scrub = redactor.size > 0
-    const newline = Buffer.from('\n')
-    for await (const batch of spool.sortedBatches())
-      for (const item of batch) {
-        let line: Buffer | string = item.line
-        let event: TimelineEvent | undefined
-        let added = extra.get(item.id)
-        if (detector.wants(item.detectorFlags, item.scopeRoles)) {
-          event = JSON.parse(line.toString()) as TimelineEvent
-          const found = event.raw ? detector.evaluate(event.raw) : []
-          if (found.length > 0) added = [...(added ?? []), ...found]
-        }
-        if (item.hasFindings || added) {
-          event ??= JSON.parse(line.toString()) as TimelineEvent
-          if (added) {
-            for (const f of added) if (!event.findings.some((x) => x.rule === f.rule)) event.findings.push(f)
-            line = JSON.stringify(event)
-          }
-          if (event.findings.length > 0) eventsWithFindings++
-          for (const f of event.findings) {
-            byLevel[f.level] = (byLevel[f.level] ?? 0) + 1
-            const r = byRule.get(f.rule) ?? { rule: f.rule, title: f.title, level: f.level, count: 0 }
-            r.count++
-            byRule.set(f.rule, r)
-            findingEntries.push(findingEntry(event, f))
-          }
-        }
-        stored++
-        if (scrub) await events.write(`${redactor.scrub(line.toString())}\n`)
-        else if (typeof line === 'string') await events.write(`${line}\n`)
-        else {
-          await events.write(line)
-          await events.write(newline)
-        }
-        if (exporter) {
-          event ??= JSON.parse(line.toString()) as TimelineEvent
-          await exportWrite(exporter.row(event))
-        }
-      }
-    if (exporter) await exportWrite(exporter.footer(stored))
+    for await (const batch of spool.sortedBatches()) await writeLines(batch)
+    const o = output ?? (await openOutput())
+    if (o.exporter) await exportWrite(o.exporter.footer(stored))
   } catch (err) {
-    await events.abort()
-    await exportFile?.abort()
+    await abortOutput()
     await spool.dispose()
     throw err
   }
   trace('merged and written')
+  const { events, exportFile } = output!
+  pack ??= await packReady
   // The spool's lines are written out by commit: dispose after.
   const written = await events.commit()
   await spool.dispose()
@@ -795,10 +947,10 @@ export async function collectTimeline(
     },
     events: {
       read: totals.events,
-      kept: spool.count,
+      kept: spool.count + (reorder?.count ?? 0),
       outsideWindow: totals.eventsOutsideWindow,
       unrelated: totals.unrelatedEvents,
-      duplicates: spool.duplicates,
+      duplicates: spool.duplicates + (reorder?.duplicates ?? 0),
       stored,
     },
     skipped: Object.fromEntries(BAD_INPUT_REASONS.filter((r) => skipped[r]).map((r) => [r, skipped[r]])),
@@ -837,6 +989,7 @@ export async function collectTimeline(
       eventsPerSecond: Math.round(totals.events / secs),
       uncompressedMBps: Math.round((totals.uncompressed / 1e6 / secs) * 10) / 10,
       threads: pool?.threads ?? 0,
+      deliveryOrder: reorder !== undefined,
     },
     notes,
     gaps: ctx.gaps.list,

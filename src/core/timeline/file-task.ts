@@ -20,7 +20,7 @@ import {
   type RelatedReason,
   type TimelineTarget,
 } from './related.js'
-import { RecordSplitter, SplitError } from './split.js'
+import { RecordSplitter, SplitError, splitTrailFile } from './split.js'
 import type { SkipReason, TimeWindow } from './types.js'
 
 type Rec = Record<string, unknown>
@@ -135,7 +135,7 @@ export class FileProcessor {
     }
   }
 
-  private take(record: Rec, result: FileResult, sink: FilePart): void {
+  private take(record: Rec, result: FileResult, sink: FilePart, rawBytes?: Buffer): void {
     result.records++
     const sel = selectRecord(record, this.setup.window, this.relatedness)
     if (sel === 'outside-window') {
@@ -152,7 +152,7 @@ export class FileProcessor {
       return
     }
     const { event, detector } = buildEvent(record, result.origin, sel.t, sel.id, this.firIds, this.pack)
-    const line = keptLine(event, sel.t, detector)
+    const line = keptLine(event, sel.t, detector, rawBytes)
     if (this.lineSink) this.lineSink(line)
     else sink.lines.push(line)
   }
@@ -227,9 +227,14 @@ export class FileProcessor {
       return result
     }
     let decoded: DecodedInput
+    let raw: Map<Rec, Buffer> | undefined
     try {
       checkGzipCrc(bytes, expectedCrc)
-      decoded = decodeText(bytes.toString('utf8'))
+      // Every event of a hunt is stored with its raw record: a trail file's records are parsed
+      // one by one, so each one's bytes go to the line as read.
+      const fast = this.setup.mode === 'all' ? decodeTrailRecords(bytes) : undefined
+      if (fast) ({ decoded, raw } = fast)
+      else decoded = decodeText(bytes.toString('utf8'))
     } catch (err) {
       const r = refusedInput(err, bytes.length)
       result.skipped = r.skipped
@@ -238,7 +243,7 @@ export class FileProcessor {
     }
     result.skipped = decoded.skipped
     result.format = decoded.format
-    for (const record of decoded.records) this.take(record, result, result)
+    for (const record of decoded.records) this.take(record, result, result, raw?.get(record))
     return result
   }
 
@@ -329,6 +334,33 @@ export class FileProcessor {
     }
     return buf.subarray(start)
   }
+}
+
+/**
+ * A trail file's records parsed one by one, with each record's bytes (see splitTrailFile);
+ * undefined when the file is not in CloudTrail's own minified shape or a slice does not parse
+ * (the caller then decodes the whole text). Records are accepted exactly as decodeText would.
+ */
+function decodeTrailRecords(bytes: Buffer): { decoded: DecodedInput; raw: Map<Rec, Buffer> } | undefined {
+  const slices = splitTrailFile(bytes)
+  if (!slices) return undefined
+  const decoded: DecodedInput = { records: [], skipped: {}, format: 'trail' }
+  const raw = new Map<Rec, Buffer>()
+  const values: unknown[] = []
+  for (const slice of slices) {
+    try {
+      values.push(JSON.parse(slice.toString('utf8')))
+    } catch {
+      return undefined
+    }
+  }
+  for (let i = 0; i < values.length; i++) {
+    const before = decoded.records.length
+    acceptRecord(values[i], decoded)
+    const record = decoded.records[before]
+    if (record !== undefined && record === values[i]) raw.set(record, slices[i]!)
+  }
+  return { decoded, raw }
 }
 
 async function startsWithGzip(path: string): Promise<boolean> {

@@ -19,6 +19,12 @@ export interface PoolHandlers {
   onResult(result: FileResult): void
   /** Awaited before each new batch (backpressure: e.g. while the spool writes to disk). */
   ready?: () => Promise<void>
+  /**
+   * Ordered mode (account-wide hunts over trail files in delivery order): each batch's events
+   * come back as one sorted arena, given here before the batch's results; `overflow` counts
+   * events that did not fit it (the caller must then read again the classic way).
+   */
+  onArena?: (arena: ArenaTransfer, overflow: number) => void
 }
 
 /** How many worker threads to use: one a core, unless FIR_TIMELINE_WORKERS says otherwise (0 = none). */
@@ -122,6 +128,8 @@ export class FilePool {
       const onMessage = (msg: WorkerMessage) => {
         if (msg.type === 'part') handlers.onPart(msg.seq, msg.part)
         else if (msg.type === 'results') {
+          if (msg.arena || msg.overflow)
+            handlers.onArena?.(msg.arena ?? { buf: new Uint8Array(0), keys: [] }, msg.overflow ?? 0)
           for (const result of msg.results) {
             const pending = slot.pending.get(result.seq)
             if (!pending) continue
@@ -153,7 +161,10 @@ export class FilePool {
                 ? [t.data.buffer as ArrayBuffer]
                 : [],
             )
-            slot.worker.postMessage({ type: 'tasks', tasks: batch }, transfer)
+            slot.worker.postMessage(
+              { type: 'tasks', tasks: batch, ordered: handlers.onArena !== undefined },
+              transfer,
+            )
             await Promise.all(waits)
             if (slot.failed) throw slot.failed
           }

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import type { DetectorMarks, RulePack } from './detections.js'
 import { eventIdOf, eventTimeMs, normaliseRecord } from './normalise.js'
 import type { Relatedness, RelatedReason } from './related.js'
@@ -31,9 +32,25 @@ export interface KeptLine {
   t: number
   id: string
   rank: number
+  /** The line; with `rawBytes`, all of it but `,"raw":<rawBytes>}` (see keptLine). */
   line: string
+  /**
+   * The record's bytes exactly as read (a view of its file's buffer: copy before that file's
+   * buffer is reused).
+   */
+  rawBytes?: Buffer
   levels: FindingLevel[]
   detector: DetectorMarks
+}
+
+/** A kept line's size in bytes as far as it is known cheaply: exact for ASCII, a lower bound else. */
+export function keptLineSize(item: KeptLine): number {
+  return item.line.length + (item.rawBytes ? item.rawBytes.length + RAW_OPEN.length + 1 : 0)
+}
+
+/** A kept line as one string. */
+export function keptLineText(item: KeptLine): string {
+  return item.rawBytes ? `${item.line},"raw":${item.rawBytes.toString('utf8')}}` : item.line
 }
 
 /** Facts about a related event that the timeline's own checks correlate across events. */
@@ -92,13 +109,30 @@ export function buildEvent(
 
 const NO_MARKS: DetectorMarks = { flags: 0, scopeRoles: '' }
 
-export function keptLine(event: TimelineEvent, t: number, detector: DetectorMarks = NO_MARKS): KeptLine {
-  return {
+export const RAW_OPEN = Buffer.from(',"raw":')
+
+/**
+ * The stored line of an event. `rawBytes`, the record's bytes exactly as read from its file, go
+ * into the line as they are (no second serialisation of the largest part of the event) when they
+ * are plain, valid UTF-8 on one line; otherwise `raw` is serialised from the parsed record.
+ */
+export function keptLine(
+  event: TimelineEvent,
+  t: number,
+  detector: DetectorMarks = NO_MARKS,
+  rawBytes?: Buffer,
+): KeptLine {
+  const base = {
     t,
     id: event.id,
     rank: ORIGIN_RANK[event.origin],
-    line: JSON.stringify(event),
     levels: event.findings.map((f) => f.level),
     detector,
   }
+  if (rawBytes && rawBytes.indexOf(0x0a) === -1 && rawBytes.indexOf(0x0d) === -1 && isUtf8(rawBytes)) {
+    // raw is the event's last field: the head ends where its `}` is.
+    const head = JSON.stringify({ ...event, raw: undefined })
+    return { ...base, line: head.slice(0, -1), rawBytes }
+  }
+  return { ...base, line: JSON.stringify(event) }
 }

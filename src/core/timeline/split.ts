@@ -152,3 +152,37 @@ export class SplitError extends Error {
     super(message)
   }
 }
+
+const TRAIL_HEAD = Buffer.from('{"Records":[')
+const RECORD_SEPARATOR = Buffer.from('},{"eventVersion":')
+
+/**
+ * The records of a trail file as CloudTrail writes it — `{"Records":[{"eventVersion":…},…]}`,
+ * minified — as byte slices, one a record, found without a JSON tokenizer: the file is cut where
+ * `},{"eventVersion":` occurs. A cut inside a string or a nested object leaves a slice that is
+ * not one complete JSON value, so the caller parses every slice and, if any fails, reads the file
+ * the general way (decodeText); a file of any other shape gives undefined here.
+ */
+export function splitTrailFile(bytes: Buffer): Buffer[] | undefined {
+  let end = bytes.length
+  while (end > 0 && isSpace(bytes[end - 1]!)) end--
+  if (end < TRAIL_HEAD.length + 2 || bytes[end - 1] !== 0x7d || bytes[end - 2] !== 0x5d) return undefined
+  if (bytes.compare(TRAIL_HEAD, 0, TRAIL_HEAD.length, 0, TRAIL_HEAD.length) !== 0) return undefined
+  const first = TRAIL_HEAD.length
+  const last = end - 2 // the closing ]
+  if (last === first) return []
+  if (bytes[first] !== 0x7b || bytes[last - 1] !== 0x7d) return undefined
+  const out: Buffer[] = []
+  let start = first
+  for (let cut = bytes.indexOf(RECORD_SEPARATOR, start); cut !== -1 && cut < last; ) {
+    out.push(bytes.subarray(start, cut + 1))
+    start = cut + 2
+    cut = bytes.indexOf(RECORD_SEPARATOR, start)
+  }
+  out.push(bytes.subarray(start, last))
+  return out
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
+}

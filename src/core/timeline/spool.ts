@@ -1,8 +1,9 @@
+import { isAscii } from 'node:buffer'
 import { createReadStream } from 'node:fs'
 import { mkdtemp, open, rm } from 'node:fs/promises'
 import { totalmem } from 'node:os'
 import { join } from 'node:path'
-import type { KeptLine } from './process.js'
+import { type KeptLine, keptLineSize, RAW_OPEN } from './process.js'
 
 /**
  * One stored event in sort order, as the spool gives it back. Lines stay bytes (UTF-8): most go
@@ -65,7 +66,7 @@ function asciiJson(s: string): string {
  * of an account-wide hunt are large and many; as heap strings they would be copied by every
  * garbage collection until written.
  */
-class Arena {
+export class Arena {
   buf: Buffer
   pos = 0
   keys: ArenaKey[] = []
@@ -78,15 +79,33 @@ class Arena {
     return this.pos + bytes <= this.buf.length
   }
 
-  push(item: KeptLine, bytes: number): void {
-    if (!this.fits(bytes)) {
-      // A line larger than the arena: grow (rare: a single huge record).
-      const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + bytes))
-      this.buf.copy(bigger, 0, 0, this.pos)
-      this.buf = bigger
-    }
+  private ensure(bytes: number): void {
+    if (this.fits(bytes)) return
+    // A line larger than the arena: grow (rare: a single huge record).
+    const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + bytes))
+    this.buf.copy(bigger, 0, 0, this.pos)
+    this.buf = bigger
+  }
+
+  push(item: KeptLine): void {
+    const raw = item.rawBytes
+    const n = item.line.length
+    this.ensure(n + (raw ? raw.length + RAW_OPEN.length + 1 : 0))
     const start = this.pos
-    this.pos += this.buf.write(item.line, start, 'utf8')
+    // Most lines are ASCII: written a byte a character (a copy) and checked, rather than encoded
+    // as UTF-8 character by character; anything else is encoded.
+    if (this.buf.write(item.line, start, 'latin1') === n && isAscii(this.buf.subarray(start, start + n))) {
+      this.pos = start + n
+    } else {
+      const bytes = Buffer.byteLength(item.line)
+      this.ensure(bytes + (raw ? raw.length + RAW_OPEN.length + 1 : 0))
+      this.pos = start + this.buf.write(item.line, start, 'utf8')
+    }
+    if (raw) {
+      this.pos += RAW_OPEN.copy(this.buf, this.pos)
+      this.pos += raw.copy(this.buf, this.pos)
+      this.buf[this.pos++] = 0x7d // }
+    }
     this.keys.push({
       t: item.t,
       id: item.id,
@@ -109,6 +128,11 @@ class Arena {
 
   line(k: Arena['keys'][number]): Buffer {
     return this.buf.subarray(k.start, k.start + k.len)
+  }
+
+  /** Sorted, ready to travel to another thread (the buffer is transferred, not copied). */
+  transfer(): ArenaTransfer {
+    return { buf: this.buf.subarray(0, this.pos), keys: this.sortedKeys() }
   }
 }
 
@@ -166,7 +190,7 @@ export class EventSpool {
 
   add(item: KeptLine): void {
     this.count++
-    const bytes = Buffer.byteLength(item.line)
+    const bytes = keptLineSize(item)
     let arena = this.arena()
     if (!arena.fits(bytes)) {
       const half = Math.floor(this.limitBytes / 2)
@@ -187,7 +211,7 @@ export class EventSpool {
         this.current = arena
       }
     }
-    arena.push(item, bytes)
+    arena.push(item)
   }
 
   private spillArena(arena: Arena): void {
@@ -412,5 +436,122 @@ function parseRow(buf: Buffer, start: number, end: number): SpooledLine {
     scopeRoles: d - c > 3 ? (JSON.parse(buf.toString('latin1', c + 1, d)) as string) : '',
     id: JSON.parse(buf.toString('latin1', d + 1, e)) as string,
     line: buf.subarray(e + 1, end),
+  }
+}
+
+interface ArenaCursor {
+  buf: Buffer
+  keys: ArenaKey[]
+  i: number
+}
+
+function headBefore(a: ArenaCursor, b: ArenaCursor): boolean {
+  return compare(a.keys[a.i]!, b.keys[b.i]!) < 0
+}
+
+function toSpooled(c: ArenaCursor, k: ArenaKey): SpooledLine {
+  return {
+    t: k.t,
+    id: k.id,
+    rank: k.rank,
+    line: c.buf.subarray(k.start, k.start + k.len),
+    hasFindings: (k.flags & 1) === 1,
+    detectorFlags: k.flags & ~1,
+    scopeRoles: k.scope,
+  }
+}
+
+/**
+ * The ordered path of an account-wide hunt over trail files. Files are read in delivery order and
+ * each batch comes back from its worker thread as a sorted arena; an event is released, in order,
+ * once no file still unread or being read can hold an earlier one (the caller's watermark: the
+ * earliest pending delivery time, less an allowance). Memory holds only the events between the
+ * watermark and the newest file read; nothing is written to disk but the output itself.
+ *
+ * The watermark is an expectation, not a guarantee (CloudTrail delivers most events within
+ * minutes, never promises it): an event that arrives after a later one was released sets `late`,
+ * and the caller reads the inputs again the classic way (EventSpool's external sort).
+ */
+export class ReorderBuffer {
+  private readonly heap: ArenaCursor[] = []
+  private last: Key | undefined
+  /** Bytes of the arenas held. */
+  bytes = 0
+  count = 0
+  duplicates = 0
+  late = false
+
+  add(t: ArenaTransfer): void {
+    if (t.keys.length === 0) return
+    const buf = Buffer.isBuffer(t.buf) ? t.buf : Buffer.from(t.buf.buffer, t.buf.byteOffset, t.buf.byteLength)
+    this.count += t.keys.length
+    if (this.last && compare(t.keys[0]!, this.last) < 0) this.late = true
+    this.bytes += buf.length
+    this.push({ buf, keys: t.keys, i: 0 })
+  }
+
+  /** Time of the earliest event held (NaN when empty). */
+  get earliest(): number {
+    const top = this.heap[0]
+    return top ? top.keys[top.i]!.t : Number.NaN
+  }
+
+  /**
+   * Releases, in order, the events earlier than `before` (ms since the epoch; Infinity for all),
+   * or while more than `holdBytes` are held; copies of one event (same time and id) once.
+   */
+  release(before: number, holdBytes = Number.POSITIVE_INFINITY): SpooledLine[] {
+    const out: SpooledLine[] = []
+    while (this.heap.length > 0) {
+      const top = this.heap[0]!
+      const k = top.keys[top.i]!
+      if (k.t >= before && this.bytes <= holdBytes) break
+      top.i++
+      if (top.i >= top.keys.length) {
+        this.bytes -= top.buf.length
+        this.pop()
+      } else this.siftDown(0)
+      if (this.last && this.last.t === k.t && this.last.id === k.id) {
+        this.duplicates++
+        continue
+      }
+      this.last = k
+      out.push(toSpooled(top, k))
+    }
+    return out
+  }
+
+  private push(c: ArenaCursor): void {
+    const h = this.heap
+    h.push(c)
+    let i = h.length - 1
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (!headBefore(h[i]!, h[parent]!)) break
+      ;[h[i], h[parent]] = [h[parent]!, h[i]!]
+      i = parent
+    }
+  }
+
+  private pop(): void {
+    const h = this.heap
+    const lastItem = h.pop()!
+    if (h.length === 0) return
+    h[0] = lastItem
+    this.siftDown(0)
+  }
+
+  private siftDown(i: number): void {
+    const h = this.heap
+    for (;;) {
+      const l = 2 * i + 1
+      const r = l + 1
+      let m = i
+      if (l < h.length && headBefore(h[l]!, h[m]!)) m = l
+      if (r < h.length && headBefore(h[r]!, h[m]!)) m = r
+      if (m === i) return
+      ;[h[i], h[m]] = [h[m]!, h[i]!]
+      i = m
+    }
   }
 }

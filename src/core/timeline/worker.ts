@@ -10,22 +10,35 @@ import {
   type FileTask,
   type PipelineSetup,
 } from './file-task.js'
-import { type ArenaTransfer, EventSpool } from './spool.js'
+import { Arena, type ArenaTransfer, EventSpool } from './spool.js'
 
-export type WorkerRequest = { type: 'tasks'; tasks: FileTask[] } | { type: 'finish' } | { type: 'stop' }
+/**
+ * `ordered`: an account-wide hunt read in delivery order; the batch's events come back as one
+ * sorted arena with its results (see ReorderBuffer) instead of waiting in this thread's spool.
+ */
+export type WorkerRequest =
+  | { type: 'tasks'; tasks: FileTask[]; ordered?: boolean }
+  | { type: 'finish' }
+  | { type: 'stop' }
 
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'part'; seq: number; part: import('./file-task.js').FilePart }
-  | { type: 'results'; results: CompactResult[] }
+  | { type: 'results'; results: CompactResult[]; arena?: ArenaTransfer; overflow?: number }
   | { type: 'runs'; runs: string[]; count: number; arenas: ArenaTransfer[] }
   | { type: 'fatal'; message: string }
+
+/** The most an ordered batch's arena holds (trail files are small; a batch is about 32 of them). */
+const ORDERED_BATCH_BYTES = 96 * 1024 * 1024
 
 async function main(): Promise<void> {
   const port = parentPort
   if (!port) return
   const setup = workerData as PipelineSetup
   let processor: FileProcessor
+  // The arena of the batch being read in ordered mode (else lines go to the spool).
+  let batchArena: Arena | undefined
+  let overflowed = 0
   // Account-wide: this thread's lines wait in its own spool (sorted runs in the run's spool folder).
   const spool = setup.spoolDir
     ? new EventSpool({ dir: setup.spoolDir, prefix: `w${threadId}-` }, setup.spoolBytesPerThread ?? 64 << 20)
@@ -33,7 +46,21 @@ async function main(): Promise<void> {
   try {
     const pack =
       setup.mode === 'all' ? await (await import('./detections.js')).loadRulePack(setup.ruleDirs) : null
-    processor = new FileProcessor(setup, pack, spool ? (line) => spool.add(line) : undefined)
+    processor = new FileProcessor(
+      setup,
+      pack,
+      spool
+        ? (line) => {
+            if (batchArena && batchArena.pos < ORDERED_BATCH_BYTES) {
+              batchArena.push(line)
+              return
+            }
+            // An ordered batch this large is not what trail files give: the caller reads again.
+            if (batchArena) overflowed++
+            spool.add(line)
+          }
+        : undefined,
+    )
   } catch (err) {
     port.postMessage({ type: 'fatal', message: (err as Error).message } satisfies WorkerMessage)
     return
@@ -58,6 +85,8 @@ async function main(): Promise<void> {
     chain = chain.then(async () => {
       // One message per batch: posting a result per small file costs more than the file.
       const results: CompactResult[] = []
+      const arena = msg.ordered && spool ? new Arena(4 << 20) : undefined
+      batchArena = arena
       for (const task of msg.tasks) {
         try {
           const result = await processor.process(task, (part) =>
@@ -71,7 +100,17 @@ async function main(): Promise<void> {
           return
         }
       }
-      port.postMessage({ type: 'results', results } satisfies WorkerMessage)
+      batchArena = undefined
+      if (!arena) {
+        port.postMessage({ type: 'results', results } satisfies WorkerMessage)
+        return
+      }
+      const sorted = arena.transfer()
+      const overflow = overflowed
+      overflowed = 0
+      port.postMessage({ type: 'results', results, arena: sorted, overflow } satisfies WorkerMessage, [
+        sorted.buf.buffer as ArrayBuffer,
+      ])
     })
   })
   port.postMessage({ type: 'ready' } satisfies WorkerMessage)

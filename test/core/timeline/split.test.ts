@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { RecordSplitter, SplitError } from '../../../src/core/timeline/split.js'
+import { RecordSplitter, SplitError, splitTrailFile } from '../../../src/core/timeline/split.js'
 import { Rng } from '../../support/trail-generator.js'
 
 function split(text: string, chunkSizes: () => number): { kind: string; value: unknown }[] {
@@ -55,3 +55,52 @@ describe('RecordSplitter', () => {
     expect(() => s.feed(Buffer.from(`{"a":"${'x'.repeat(5000)}"`))).toThrow(/larger than/)
   })
 })
+
+describe('splitTrailFile (a trail file cut into its records without a tokenizer)', () => {
+  const rec = (id: string, extra: Record<string, unknown> = {}) => ({
+    eventVersion: '1.10',
+    eventID: id,
+    eventTime: '2025-03-01T00:00:00Z',
+    ...extra,
+  })
+  const cut = (text: string) => splitTrailFile(Buffer.from(text))?.map((b) => b.toString())
+
+  it('gives each record of a minified trail file as its exact bytes', () => {
+    const records = [rec('a'), rec('b', { s: 'é ✓ \\/ \u2028' }), rec('c')]
+    const text = JSON.stringify({ Records: records })
+    expect(cut(text)).toEqual(records.map((r) => JSON.stringify(r)))
+    expect(cut(`${text}\n`)).toEqual(records.map((r) => JSON.stringify(r)))
+    expect(cut('{"Records":[]}')).toEqual([])
+  })
+
+  it('never cuts inside a string; a cut inside a nested object leaves a slice that does not parse', () => {
+    // In JSON a quote inside a string is escaped, so the separator cannot occur there.
+    const inString = rec('a', { note: '},{"eventVersion":"x"' })
+    expect(cut(JSON.stringify({ Records: [inString, rec('z')] }))!.map((s) => JSON.parse(s))).toEqual([
+      inString,
+      rec('z'),
+    ])
+    const nested = rec('b', { requestParameters: { items: [{ a: 1 }, { eventVersion: '2' }] } })
+    const slices = cut(JSON.stringify({ Records: [nested, rec('z')] }))!
+    expect(slices.length).toBe(3)
+    expect(slices.some((s) => !parses(s))).toBe(true)
+  })
+
+  it('refuses any other shape (the caller then decodes the whole text)', () => {
+    expect(cut(JSON.stringify({ Records: [rec('a')] }, null, 2))).toBeUndefined()
+    expect(cut(JSON.stringify({ Events: [rec('a')] }))).toBeUndefined()
+    expect(cut(JSON.stringify([rec('a')]))).toBeUndefined()
+    expect(cut(`${JSON.stringify({ Records: [rec('a')] })}x`)).toBeUndefined()
+    expect(cut('{"Records":[1,2]}')).toBeUndefined()
+    expect(cut('')).toBeUndefined()
+  })
+})
+
+function parses(text: string): boolean {
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return false
+  }
+}
