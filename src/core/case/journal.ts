@@ -191,7 +191,20 @@ export class Journal {
     return this.entries
   }
 
-  async append(input: NewEntry): Promise<JournalEntry> {
+  /** The append in progress: appends run one at a time, each chained to the one before. */
+  private tail: Promise<unknown> = Promise.resolve()
+
+  /**
+   * Appends an entry (redacted, hashed, written durably). Safe to call without awaiting the
+   * previous call: entries are written in call order and each chains to the one before.
+   */
+  append(input: NewEntry): Promise<JournalEntry> {
+    const next = this.tail.then(() => this.appendNow(input))
+    this.tail = next.catch(() => undefined)
+    return next
+  }
+
+  private async appendNow(input: NewEntry): Promise<JournalEntry> {
     const last = this.entries.at(-1)
     const base = {
       seq: last ? last.seq + 1 : 0,

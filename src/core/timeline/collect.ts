@@ -533,6 +533,8 @@ async function collectOnce(
           if (buffer.late) return
           const batch = buffer.release(watermark(), holdBytes)
           if (batch.length > 0) await writeLines(batch)
+          // Written (copied into the writer's buffer): the arenas go back to the threads.
+          for (const buf of buffer.takeFreed()) pool?.recycle(buf)
         })
         return emitting
       }
@@ -636,7 +638,6 @@ async function collectOnce(
     }
     const done = new Set<string>()
     const disabled = new Set<string>()
-    let journalChain: Promise<void> = Promise.resolve()
     const sink = async (q: PlannedQuery, n: number, page: LookupPage) => {
       apiPages++
       const label = safeSegment(
@@ -644,11 +645,8 @@ async function collectOnce(
       )
       const rel = `${rawDir}/${label}.json`
       await writeFileAtomic(join(caseDir, rel), page.raw)
-      // Regions run in parallel; journal appends must not (each chains to the one before).
-      journalChain = journalChain.then(() =>
-        recordArtifact(caseDir, ctx.case.journal, rel).then(() => undefined),
-      )
-      await journalChain
+      // Regions run in parallel: the journal orders their appends itself.
+      await recordArtifact(caseDir, ctx.case.journal, rel)
       const decoded: DecodedInput = { records: [], skipped: {} }
       for (const e of page.events) acceptRecord(e, decoded)
       for (const [reason, count] of Object.entries(decoded.skipped)) bump(reason as SkipReason, count ?? 0)
@@ -845,10 +843,7 @@ async function collectOnce(
       stored++
       if (scrub) await events.write(`${redactor.scrub(line.toString())}\n`)
       else if (typeof line === 'string') await events.write(`${line}\n`)
-      else {
-        await events.write(line)
-        await events.write(newline)
-      }
+      else await events.write2(line, newline)
       if (exporter) {
         event ??= JSON.parse(line.toString()) as TimelineEvent
         await exportWrite(exporter.row(event))

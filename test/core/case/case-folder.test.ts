@@ -43,6 +43,28 @@ describe('case folder', () => {
     await handle.close()
   })
 
+  it('keeps the chain whole when appends are not awaited one by one (concurrent callers)', async () => {
+    const { handle } = await newCase()
+    const appended = await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        handle.journal.append({
+          action: 'test.concurrent',
+          target: `t${i}`,
+          params: {},
+          outcome: 'recorded',
+        }),
+      ),
+    )
+    expect(appended.map((e) => e.seq)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1))
+    const parsed = checkJournalText(await readFile(handle.journal.path, 'utf8'))
+    expect(parsed.problems).toEqual([])
+    expect(parsed.entries.map((e) => e.target)).toEqual([
+      expect.any(String),
+      ...Array.from({ length: 25 }, (_, i) => `t${i}`),
+    ])
+    await handle.close()
+  })
+
   it('keeps evidence write-once and seals a manifest whose hash is journaled', async () => {
     const { handle } = await newCase()
     const set = await handle.newEvidenceSet()
