@@ -206,6 +206,15 @@ export class FilePool {
     }
   }
 
+  private nextRecycle = 0
+
+  /** Hands an ordered batch's arena buffer back to a worker (round robin) for reuse. */
+  recycle(buf: ArrayBuffer): void {
+    if (this.slots.length === 0) return
+    const slot = this.slots[this.nextRecycle++ % this.slots.length]!
+    slot.worker.postMessage({ type: 'recycle', buf }, [buf])
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.slots.map((s) => s.worker.terminate()))
   }

@@ -71,8 +71,8 @@ export class Arena {
   pos = 0
   keys: ArenaKey[] = []
 
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafeSlow(size)
+  constructor(size: number, reuse?: ArrayBuffer) {
+    this.buf = reuse && reuse.byteLength >= size ? Buffer.from(reuse) : Buffer.allocUnsafeSlow(size)
   }
 
   fits(bytes: number): boolean {
@@ -445,6 +445,12 @@ interface ArenaCursor {
   i: number
 }
 
+/** An arena's whole buffer, once every line in it is out (see ReorderBuffer.takeFreed). */
+function wholeBuffer(buf: Buffer): ArrayBuffer | undefined {
+  const ab = buf.buffer
+  return ab instanceof ArrayBuffer && buf.byteOffset === 0 ? ab : undefined
+}
+
 function headBefore(a: ArenaCursor, b: ArenaCursor): boolean {
   return compare(a.keys[a.i]!, b.keys[b.i]!) < 0
 }
@@ -475,6 +481,7 @@ function toSpooled(c: ArenaCursor, k: ArenaKey): SpooledLine {
 export class ReorderBuffer {
   private readonly heap: ArenaCursor[] = []
   private last: Key | undefined
+  private freed: ArrayBuffer[] = []
   /** Bytes of the arenas held. */
   bytes = 0
   count = 0
@@ -509,6 +516,8 @@ export class ReorderBuffer {
       top.i++
       if (top.i >= top.keys.length) {
         this.bytes -= top.buf.length
+        const ab = wholeBuffer(top.buf)
+        if (ab) this.freed.push(ab)
         this.pop()
       } else this.siftDown(0)
       if (this.last && this.last.t === k.t && this.last.id === k.id) {
@@ -519,6 +528,14 @@ export class ReorderBuffer {
       out.push(toSpooled(top, k))
     }
     return out
+  }
+
+  /**
+   * The buffers of arenas whose lines have all been released: free for reuse once those lines
+   * are written (fresh memory is slow to touch on some machines; these pages are warm).
+   */
+  takeFreed(): ArrayBuffer[] {
+    return this.freed.splice(0)
   }
 
   private push(c: ArenaCursor): void {

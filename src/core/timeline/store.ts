@@ -8,19 +8,25 @@ import { ensureDir, FILE_MODE, fsyncDir, tempPathFor } from '../common/fs-safe.j
 /**
  * Writes a file atomically as a stream: a temporary file beside it, buffered writes, fsync, then a
  * rename over the old file (a re-run replaces the file only once the new one is complete).
+ *
+ * Data is copied into one staging buffer, reused, and written a buffer at a time: a caller's
+ * buffer is free again as soon as `write` returns (the timeline hands arenas back to the worker
+ * threads), and the kernel sees few large writes rather than a line per iovec.
  */
 export class AtomicFileWriter {
   private handle: FileHandle | undefined
   private tmp = ''
-  private chunks: Buffer[] = []
-  private pending = 0
+  private staging: Buffer
+  private fill = 0
   private readonly hash = createHash('sha256')
   bytes = 0
 
   constructor(
     readonly path: string,
-    private readonly bufferBytes = 1 << 20,
-  ) {}
+    bufferBytes = 1 << 20,
+  ) {
+    this.staging = Buffer.allocUnsafeSlow(bufferBytes)
+  }
 
   async open(): Promise<this> {
     await ensureDir(dirname(this.path))
@@ -29,21 +35,40 @@ export class AtomicFileWriter {
     return this
   }
 
+  /** Queues data; resolves once it is copied (and, when the staging buffer filled, written). */
   async write(data: string | Buffer): Promise<void> {
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
-    this.chunks.push(buf)
-    this.pending += buf.length
-    if (this.pending >= this.bufferBytes) await this.flush()
+    let off = 0
+    while (off < buf.length) {
+      if (this.fill === this.staging.length) await this.flush()
+      const n = buf.copy(this.staging, this.fill, off)
+      this.fill += n
+      off += n
+    }
+  }
+
+  /** Two pieces at once (a line and its newline): one call, one check for a full buffer. */
+  async write2(a: Buffer, b: Buffer): Promise<void> {
+    if (this.fill + a.length + b.length <= this.staging.length) {
+      this.fill += a.copy(this.staging, this.fill)
+      this.fill += b.copy(this.staging, this.fill)
+      return
+    }
+    await this.write(a)
+    await this.write(b)
   }
 
   private async flush(): Promise<void> {
-    if (this.chunks.length === 0) return
-    const chunks = this.chunks
-    this.chunks = []
-    this.bytes += this.pending
-    this.pending = 0
-    for (const c of chunks) this.hash.update(c)
-    await this.handle!.writev(chunks)
+    if (this.fill === 0) return
+    const out = this.staging.subarray(0, this.fill)
+    this.hash.update(out)
+    let written = 0
+    while (written < out.length) {
+      const r = await this.handle!.write(out, written, out.length - written)
+      written += r.bytesWritten
+    }
+    this.bytes += out.length
+    this.fill = 0
   }
 
   /** Flushes, fsyncs and renames into place; returns the file's SHA-256 (hashed as written). */

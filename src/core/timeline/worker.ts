@@ -20,6 +20,8 @@ export type WorkerRequest =
   | { type: 'tasks'; tasks: FileTask[]; ordered?: boolean }
   | { type: 'finish' }
   | { type: 'stop' }
+  /** An ordered batch's arena buffer, written out and handed back for the next batch. */
+  | { type: 'recycle'; buf: ArrayBuffer }
 
 export type WorkerMessage =
   | { type: 'ready' }
@@ -39,6 +41,7 @@ async function main(): Promise<void> {
   // The arena of the batch being read in ordered mode (else lines go to the spool).
   let batchArena: Arena | undefined
   let overflowed = 0
+  const free: ArrayBuffer[] = []
   // Account-wide: this thread's lines wait in its own spool (sorted runs in the run's spool folder).
   const spool = setup.spoolDir
     ? new EventSpool({ dir: setup.spoolDir, prefix: `w${threadId}-` }, setup.spoolBytesPerThread ?? 64 << 20)
@@ -71,6 +74,10 @@ async function main(): Promise<void> {
       port.close()
       return
     }
+    if (msg.type === 'recycle') {
+      if (free.length < 4) free.push(msg.buf)
+      return
+    }
     if (msg.type === 'finish') {
       chain = chain.then(async () => {
         // What is still in memory goes to the main thread as it is (transferred, not copied).
@@ -85,7 +92,7 @@ async function main(): Promise<void> {
     chain = chain.then(async () => {
       // One message per batch: posting a result per small file costs more than the file.
       const results: CompactResult[] = []
-      const arena = msg.ordered && spool ? new Arena(4 << 20) : undefined
+      const arena = msg.ordered && spool ? new Arena(4 << 20, free.pop()) : undefined
       batchArena = arena
       for (const task of msg.tasks) {
         try {
