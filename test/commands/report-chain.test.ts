@@ -19,6 +19,12 @@ describe('fir report after the real snapshot → contain → timeline chain', ()
       timeoutMs: 280_000,
     })
     expect(drill.code, drill.stderr.slice(-2000)).toBe(0)
+    // The drill's own report is a step of the playbook run: the run is running, not stopped.
+    const drillMd = await readFile(join(dir, 'reports', 'report.md'), 'utf8')
+    expect(drillMd).toMatch(
+      /^- Playbook lambda-compromise \(run [^)]+\): running — this report is its step \d+ of \d+ \(report\); done so far: seal applied, /m,
+    )
+    expect(drillMd).not.toContain('not finished')
 
     const r = await runFir(['report', '--case', dir, '--json'], { cwd })
     expect(r.code, r.stderr).toBe(0)
@@ -49,6 +55,18 @@ describe('fir report after the real snapshot → contain → timeline chain', ()
 
     const html = await readFile(join(dir, 'reports', 'report.html'), 'utf8')
     const md = await readFile(join(dir, 'reports', 'report.md'), 'utf8')
+    // Every fact cell says something: an open window ends when the timeline ran, empty lists say none.
+    expect(md).toMatch(
+      /^- Timeline window: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC → now \(\d{4}-.+ UTC, when the timeline ran\)$/m,
+    )
+    expect(md).toContain('| Versions | none published ($LATEST only) |')
+    for (const text of [md, drillMd]) {
+      const blank = text
+        .split('\n')
+        .filter((l) => l.startsWith('|') && /\|\s*\|/.test(l.replace(/\\\|/g, 'x')))
+      expect(blank).toEqual([])
+    }
+    expect(html.match(/<(td|dd)[^>]*>\s*<\/\1>/g) ?? []).toEqual([])
     for (const text of [html, md]) {
       expect(text).not.toMatch(/undefined|\[object Object\]|\bNaN\b/)
       expect(text).not.toContain('No timeline was collected')

@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { EVIDENCE_DIR } from '../case/evidence-store.js'
+import { EVIDENCE_DIR, safeSegment } from '../case/evidence-store.js'
 import { verifyCase } from '../case/verify.js'
 import { exists } from '../common/fs-safe.js'
 import { base64Sha256ToHex } from '../common/hash.js'
@@ -24,7 +24,7 @@ import {
   utcDisplay,
   utcDisplayOrNull,
 } from './format.js'
-import { viewJournal } from './journal-view.js'
+import { type RenderingRun, viewJournal } from './journal-view.js'
 import {
   type EvidenceSetView,
   type FindingView,
@@ -51,16 +51,33 @@ export interface BuildReportOptions {
   /** The fir version shown as the report's generator. */
   firVersion?: string
   now?: Date
+  /**
+   * The playbook run and step rendering this report (set by the `report.render` action), so the
+   * report says that run is running rather than stopped.
+   */
+  renderedBy?: RenderingRun
 }
 
 const SECRET_FILE_LIMIT = 5 * 1024 * 1024
 
+/** What a GetFunction response says of the environment: how many variables, or why none are readable. */
+interface EnvironmentFacts {
+  variables: number
+  /** `Environment.Error` (e.g. KMS could not decrypt the variables), as `code: message`. */
+  error: string | null
+}
+
+/** `<set>/<path>` of a GetFunction evidence file → what it holds of the environment. */
+type EnvironmentIndex = Map<string, EnvironmentFacts>
+
 /**
  * Registers with the process redactor every secret the case holds verbatim (environment values in
  * snapshot responses, rotated keys in secrets/), so no such value can reach the report even when
- * it also appears in a CloudTrail field or a finding.
+ * it also appears in a CloudTrail field or a finding. Returns what each GetFunction response says
+ * of the environment (variable counts only), so the report can say "none found among 3 variables".
  */
-async function registerCaseSecrets(raw: RawCase): Promise<void> {
+async function registerCaseSecrets(raw: RawCase): Promise<EnvironmentIndex> {
+  const environments: EnvironmentIndex = new Map()
   for (const set of raw.sets) {
     for (const f of asArray(set.manifest?.files)) {
       const file = asRecord(f)
@@ -70,17 +87,24 @@ async function registerCaseSecrets(raw: RawCase): Promise<void> {
       try {
         const doc = asRecord(JSON.parse(await readFile(join(raw.dir, EVIDENCE_DIR, set.name, path), 'utf8')))
         const config = asRecord(doc.Configuration ?? doc)
-        const vars = asRecord(asRecord(config.Environment).Variables)
+        const env = asRecord(config.Environment)
+        const vars = asRecord(env.Variables)
         for (const [name, value] of Object.entries(vars)) {
           if (typeof value === 'string' && classifyValue(name, value).secret) redactor.register(value)
         }
+        const err = asRecord(env.Error)
+        const errorText = [asString(err.ErrorCode), asString(err.Message)].filter(Boolean).join(': ')
+        environments.set(`${set.name}/${path}`, {
+          variables: Object.keys(vars).length,
+          error: errorText ? truncate(errorText, 200) : null,
+        })
       } catch {
         // Unreadable evidence is reported by `case verify`; it holds nothing to register here.
       }
     }
   }
   const secretsDir = join(raw.dir, 'secrets')
-  if (!(await exists(secretsDir))) return
+  if (!(await exists(secretsDir))) return environments
   for (const name of await readdir(secretsDir)) {
     const path = join(secretsDir, name)
     try {
@@ -104,6 +128,7 @@ async function registerCaseSecrets(raw: RawCase): Promise<void> {
       // A secrets file we cannot read cannot leak either.
     }
   }
+  return environments
 }
 
 /** `api: 180 events kept`, `s3://bucket/prefix: 60 of 200 events kept` (a string source as it is). */
@@ -136,6 +161,36 @@ function codeCheckText(value: unknown): string | null {
   return v ? (CODE_CHECK_TEXT[v] ?? v) : null
 }
 
+/** A gap as recorded in a snapshot summary (DESIGN: `{what, call, reason}`). */
+interface GapRecord {
+  what: string
+  call: string
+  reason: string
+}
+
+function gapRecords(value: unknown): GapRecord[] {
+  return asArray(value).map((g) => {
+    const r = asRecord(g)
+    return {
+      what: asString(r.what) ?? (typeof g === 'string' ? g : ''),
+      call: asString(r.call) ?? '',
+      reason: asString(r.reason) ?? '',
+    }
+  })
+}
+
+/** `unknown: denied: AccessDeniedException: … (lambda:ListAliases)` for the first gap that matches. */
+function unknownText(gaps: GapRecord[], match: (g: GapRecord) => boolean): string | null {
+  const hits = gaps.filter(match)
+  const g = hits[0]
+  if (!g) return null
+  const more = hits.length > 1 ? `; and ${hits.length - 1} more gap${hits.length === 2 ? '' : 's'}` : ''
+  const reason = truncate(g.reason || 'the call failed', 200)
+  // `denied: … not authorized to perform: lambda:ListAliases` already names the call.
+  const call = g.call && !reason.includes(g.call) ? ` (${g.call})` : ''
+  return `unknown: ${reason}${call}${more}`
+}
+
 /** `3 (code MISMATCH)` for a version whose package did not match; an object's name otherwise. */
 function versionText(v: unknown): string {
   const r = asRecord(v)
@@ -144,11 +199,33 @@ function versionText(v: unknown): string {
   return asString(r.code) === 'mismatch' ? `${version} (code MISMATCH)` : version
 }
 
-function layerText(v: unknown): string {
+/** `live → 3`, `live → 3 (routing: 4 10%)`, with the alias description when it has one. */
+function aliasText(v: unknown): string {
+  const r = asRecord(v)
+  const name = asString(r.name)
+  if (!name) return itemName(v)
+  const version = asString(r.version)
+  const routing = Object.entries(asRecord(r.routing))
+    .map(
+      ([ver, w]) =>
+        `${ver} ${Number.isFinite(Number(w)) ? `${Math.round(Number(w) * 1000) / 10}%` : String(w)}`,
+    )
+    .join(', ')
+  const description = asString(r.description)
+  return `${name}${version ? ` → ${version}` : ''}${routing ? ` (routing: ${routing})` : ''}${description ? ` — ${truncate(description, 120)}` : ''}`
+}
+
+function layerText(v: unknown, gaps: GapRecord[]): string {
   const r = asRecord(v)
   const arn = asString(r.arn)
   if (!arn) return itemName(v)
-  const check = codeCheckText(r.code)
+  const code = asString(r.code)
+  if (code === 'not-downloaded') {
+    // Say why the content is missing when the snapshot recorded it.
+    const gap = gaps.find((g) => g.what.includes(arn) && g.reason)
+    return `${arn} (content not downloaded${gap ? `: ${truncate(gap.reason, 160)}` : ''})`
+  }
+  const check = codeCheckText(code)
   return check ? `${arn} (${check})` : arn
 }
 
@@ -166,10 +243,22 @@ function exposureText(v: unknown): string {
   return asString(r.summary) ?? itemName(v)
 }
 
+const LOG_CALL = /^logs:/
+/** The calls that read a role's policies (DESIGN §3): a gap in one leaves risky permissions unknown. */
+const POLICY_CALLS = new Set([
+  'iam:ListRolePolicies',
+  'iam:GetRolePolicy',
+  'iam:ListAttachedRolePolicies',
+  'iam:GetPolicy',
+  'iam:GetPolicyVersion',
+])
+const TRAIL_CALL = /^cloudtrail:/
+
 function functionFacts(
   entry: Record<string, unknown>,
   setName: string,
   summary: Record<string, unknown>,
+  environments: EnvironmentIndex,
 ): FunctionFacts {
   const arn = asString(entry.arn) ?? ''
   const roleArn = asString(entry.role)
@@ -178,100 +267,256 @@ function functionFacts(
   const logGroup = asRecord(entry.logGroup)
   const coverage = asRecord(entry.trailCoverage)
   const reserved = entry.reservedConcurrency
+  const name = asString(entry.name) ?? (arn.split(':').at(6) || 'unnamed function')
+  const region = asString(entry.region) ?? asString(summary.region) ?? ''
+  const qualifier = asString(entry.qualifier) ?? '$LATEST'
+  const gaps = gapRecords(entry.gaps)
+  // Trail coverage is read once per region; its gaps may be recorded on the set, not the function.
+  const setGaps = gapRecords(summary.gaps)
+  const gapOf = (call: string | RegExp, pool = gaps) =>
+    unknownText(pool, (g) => (typeof call === 'string' ? g.call === call : call.test(g.call)))
+
+  const runtime = asString(entry.runtime)
+  const packageType = asString(entry.packageType)
+  const codeSha256 = asString(entry.codeSha256)
+  const description = asString(entry.description)
+  const lastModified = asString(entry.lastModified)
+  // GetFunction of the snapshot's qualifier failed: nothing from its configuration is known.
+  const configUnknown =
+    unknownText(
+      gaps,
+      (g) =>
+        g.call === 'lambda:GetFunction' &&
+        /^configuration\b/.test(g.what) &&
+        g.what.includes(`(${qualifier})`),
+    ) ?? (!runtime && !packageType && !codeSha256 && !roleArn ? gapOf('lambda:GetFunction') : null)
+  const envFile = [name, `${name}@${region}`]
+    .map((n) => `${setName}/functions/${safeSegment(n)}/get-function.${safeSegment(qualifier)}.json`)
+    .map((k) => environments.get(k))
+    .find(Boolean)
+  const envAbsent = (): string =>
+    configUnknown ??
+    (envFile?.error
+      ? `unknown: Lambda did not return the environment (${envFile.error})`
+      : envFile
+        ? envFile.variables === 0
+          ? 'none: the function has no environment variables'
+          : `none found in the environment (${envFile.variables} variable${envFile.variables === 1 ? '' : 's'} checked)`
+        : 'none found in the environment')
+
+  const versions = asArray(entry.versions).map(versionText)
+  const aliases = asArray(entry.aliases).map(aliasText)
+  const layers = asArray(entry.layers).map((l) => layerText(l, gaps))
+  const url = urlText(entry.url)
+  const exposure = asArray(entry.exposure).map(exposureText)
+  const secrets = asArray(entry.secrets).map((s) => {
+    if (typeof s === 'string') return s
+    const r = asRecord(s)
+    // Only the name, the redacted form and the kind are shown, whatever else the entry holds.
+    const redacted = asString(r.redacted)
+    const shown = redacted?.startsWith('‹redacted')
+      ? redacted
+      : redacted
+        ? redactValue(redacted)
+        : '‹redacted›'
+    return `${asString(r.name) ?? '?'} = ${shown}${asString(r.kind) ? ` (${asString(r.kind)})` : ''}`
+  })
+  const accessKeyIds = asArray(entry.accessKeyIds).map((k) => String(k))
+  const eventSourceMappings = asArray(entry.eventSourceMappings).map((m) => {
+    const r = asRecord(m)
+    const source = asString(r.source) ?? asString(r.uuid) ?? itemName(m)
+    return asString(r.state) ? `${source} (${asString(r.state)})` : source
+  })
+  // A failed GetFunctionConcurrency is recorded as null too: only the gap tells it from "unreserved".
+  const concurrencyUnknown = gapOf('lambda:GetFunctionConcurrency')
+  const reservedConcurrency = concurrencyUnknown
+    ? null
+    : reserved === undefined
+      ? null
+      : reserved === null
+        ? 'none (unreserved)'
+        : String(reserved)
+  const logName = asString(logGroup.name)
+  const logGroupText = logName
+    ? logGroup.present === false
+      ? `${logName}: MISSING (deleted, or never created)`
+      : logGroup.present === true || logGroup.present === undefined
+        ? `${logName}: ${Number(logGroup.events) || 0} event(s) collected${logGroup.truncated ? ' (truncated)' : ''}`
+        : null
+    : null
+  const lambdaDataEvents = asString(coverage.lambdaDataEvents)
+  const trails = asArray(coverage.trails).map(String)
+  const trailCoverage =
+    lambdaDataEvents && lambdaDataEvents !== 'unknown'
+      ? `Lambda data events (Invoke): ${lambdaDataEvents.replace('-', ' ')}${trails.length ? ` (trails: ${trails.join(', ')})` : ''}`
+      : null
+  const exposureUnknown =
+    gapOf('lambda:GetPolicy') ??
+    gapOf('lambda:GetFunctionUrlConfig') ??
+    gapOf('lambda:ListFunctionUrlConfigs')
+
   return {
-    name: asString(entry.name) ?? (arn.split(':').at(6) || 'unnamed function'),
+    name,
     arn,
-    region: asString(entry.region) ?? asString(summary.region) ?? '',
+    region,
     account: asString(entry.account) ?? asString(takenBy.account) ?? '',
-    description: asString(entry.description),
-    runtime: asString(entry.runtime),
-    packageType: asString(entry.packageType),
+    description,
+    runtime,
+    packageType,
     imageUri: asString(entry.imageUri),
-    lastModified: asString(entry.lastModified),
-    codeSha256: asString(entry.codeSha256),
+    lastModified,
+    lastModifiedDisplay: lastModified ? utcDisplay(lastModified) : null,
+    codeSha256,
     codeSha256Hex: (() => {
-      const b64 = asString(entry.codeSha256)
-      if (!b64) return null
-      return /^[0-9a-f]{64}$/i.test(b64) ? b64.toLowerCase() : (base64Sha256ToHex(b64) ?? null)
+      if (!codeSha256) return null
+      return /^[0-9a-f]{64}$/i.test(codeSha256)
+        ? codeSha256.toLowerCase()
+        : (base64Sha256ToHex(codeSha256) ?? null)
     })(),
-    codeCheck: codeCheckText(entry.code),
+    codeCheck: (() => {
+      const check = codeCheckText(entry.code)
+      if (entry.code !== 'not-downloaded') return check
+      const gap = gaps.find((g) => g.what === `code package of ${name}:${qualifier}` && g.reason)
+      return gap ? `${check}: ${truncate(gap.reason, 200)}` : check
+    })(),
     roleArn,
     roleName,
-    versions: asArray(entry.versions).map(versionText),
-    aliases: asArray(entry.aliases).map(itemName),
-    layers: asArray(entry.layers).map(layerText),
-    url: urlText(entry.url),
-    exposure: asArray(entry.exposure).map(exposureText),
-    secrets: asArray(entry.secrets).map((s) => {
-      if (typeof s === 'string') return s
-      const r = asRecord(s)
-      // Only the name, the redacted form and the kind are shown, whatever else the entry holds.
-      const redacted = asString(r.redacted)
-      const shown = redacted?.startsWith('‹redacted')
-        ? redacted
-        : redacted
-          ? redactValue(redacted)
-          : '‹redacted›'
-      return `${asString(r.name) ?? '?'} = ${shown}${asString(r.kind) ? ` (${asString(r.kind)})` : ''}`
-    }),
-    accessKeyIds: asArray(entry.accessKeyIds).map((k) => String(k)),
-    reservedConcurrency:
-      reserved === undefined ? null : reserved === null ? 'none (unreserved)' : String(reserved),
-    eventSourceMappings: asArray(entry.eventSourceMappings).map((m) => {
-      const r = asRecord(m)
-      const source = asString(r.source) ?? asString(r.uuid) ?? itemName(m)
-      return asString(r.state) ? `${source} (${asString(r.state)})` : source
-    }),
-    logGroup: asString(logGroup.name)
-      ? logGroup.present === false
-        ? `${asString(logGroup.name)}: MISSING (deleted, or never created)`
-        : `${asString(logGroup.name)}: ${Number(logGroup.events) || 0} event(s) collected${logGroup.truncated ? ' (truncated)' : ''}`
-      : null,
+    versions,
+    aliases,
+    layers,
+    url,
+    exposure,
+    secrets,
+    accessKeyIds,
+    reservedConcurrency,
+    eventSourceMappings,
+    logGroup: logGroupText,
     logGroupMissing: logGroup.present === false,
-    trailCoverage: asString(coverage.lambdaDataEvents)
-      ? `Lambda data events (Invoke): ${String(coverage.lambdaDataEvents).replace('-', ' ')}${asArray(coverage.trails).length ? ` (trails: ${asArray(coverage.trails).map(String).join(', ')})` : ''}`
-      : null,
+    trailCoverage,
     dataEventsRecorded:
-      coverage.lambdaDataEvents === 'recorded'
-        ? true
-        : coverage.lambdaDataEvents === 'not-recorded'
-          ? false
-          : null,
+      lambdaDataEvents === 'recorded' ? true : lambdaDataEvents === 'not-recorded' ? false : null,
     quarantined: entry.quarantined === true,
     evidenceSet: setName,
     takenAt: isoOrNull(summary.takenAt),
     takenBy: asString(takenBy.arn),
+    absent: {
+      description: description ? null : (configUnknown ?? 'none'),
+      runtime: runtime
+        ? null
+        : (configUnknown ?? (packageType === 'Image' ? 'none (container image)' : 'not recorded')),
+      lastModified: lastModified ? null : (configUnknown ?? 'not recorded'),
+      codeSha256: codeSha256 ? null : (configUnknown ?? 'not recorded'),
+      roleArn: roleArn ? null : (configUnknown ?? 'not recorded'),
+      versions: versions.length
+        ? null
+        : (gapOf('lambda:ListVersionsByFunction') ?? 'none published ($LATEST only)'),
+      aliases: aliases.length ? null : (gapOf('lambda:ListAliases') ?? 'none'),
+      layers: layers.length ? null : (configUnknown ?? 'none'),
+      url: url
+        ? null
+        : (gapOf('lambda:GetFunctionUrlConfig') ?? gapOf('lambda:ListFunctionUrlConfigs') ?? 'none'),
+      exposure: exposure.length
+        ? null
+        : exposureUnknown
+          ? `none found in what was read; ${exposureUnknown}`
+          : 'none found: no public function URL and no resource-policy statement for everyone or another account',
+      secrets: secrets.length ? null : envAbsent(),
+      accessKeyIds: accessKeyIds.length ? null : envAbsent(),
+      reservedConcurrency: reservedConcurrency
+        ? null
+        : (concurrencyUnknown ?? 'not recorded by this snapshot'),
+      eventSourceMappings: eventSourceMappings.length
+        ? null
+        : (gapOf('lambda:ListEventSourceMappings') ?? 'none'),
+      logGroup: logGroupText
+        ? null
+        : `${gapOf(LOG_CALL) ?? 'unknown: the snapshot did not record it'}${logName ? ` — ${logName}` : ''}`,
+      trailCoverage: trailCoverage
+        ? null
+        : (gapOf(TRAIL_CALL) ??
+          gapOf(TRAIL_CALL, setGaps) ??
+          (lambdaDataEvents === 'unknown'
+            ? 'unknown: the trails of the region could not be read'
+            : 'unknown: the snapshot did not record it')),
+    },
   }
 }
 
-function snapshotFinding(raw: unknown): FindingView {
+function snapshotFinding(raw: unknown, takenAt: string | null): FindingView {
   const f = asRecord(raw)
   const level = normaliseLevel(f.level)
+  const title = truncate(asString(f.title) ?? asString(f.kind) ?? 'untitled finding', 300)
+  // The level is the group the finding is shown in, and a summary the title already says is noise.
+  const detail =
+    f.detail && typeof f.detail === 'object' && !Array.isArray(f.detail)
+      ? Object.fromEntries(
+          Object.entries(f.detail as Record<string, unknown>).filter(
+            ([k, v]) => k !== 'level' && !(k === 'summary' && typeof v === 'string' && title.includes(v)),
+          ),
+        )
+      : f.detail
+  const detailText = detail === undefined || detail === null ? '' : compactValue(detail, 400)
   return {
     source: 'snapshot',
     level,
-    title: truncate(asString(f.title) ?? asString(f.kind) ?? 'untitled finding', 300),
+    title,
     kind: asString(f.kind) ?? 'finding',
-    target: asString(f.target) ?? '',
-    detail: f.detail === undefined ? '' : compactValue(f.detail, 400),
+    target: asString(f.target) || 'not recorded',
+    detail: detailText === '' || detailText === 'none' ? 'no detail recorded' : detailText,
     count: 1,
     first: null,
     firstDisplay: null,
     last: null,
     lastDisplay: null,
+    observedDisplay: takenAt ? `snapshot ${utcDisplay(takenAt)}` : 'snapshot (time not recorded)',
     references: asArray(f.evidence).map((e) => String(e)),
     tags: asArray(f.tags).map((t) => String(t)),
   }
 }
 
+/**
+ * The timeline window in words. An open-ended window (no `--until`) ends when the timeline ran,
+ * which is not when the report is built: that time comes from the timeline run itself.
+ */
+function windowView(
+  since: string | null,
+  until: string | null,
+  startedAt: string | null,
+  finishedAt: string | null,
+): NonNullable<ReportModel['scope']['window']> {
+  const ranAt = startedAt ?? finishedAt
+  const ranAtDisplay = utcDisplayOrNull(ranAt)
+  // A long run (an S3 trail over months) ends well after it started: say both.
+  const longRun =
+    startedAt && finishedAt && Date.parse(finishedAt) - Date.parse(startedAt) >= 60_000
+      ? `, when the timeline started; it finished ${utcDisplay(finishedAt)}`
+      : ', when the timeline ran'
+  const from = since ? utcDisplay(since) : 'the earliest event in the sources'
+  const to = until
+    ? utcDisplay(until)
+    : ranAtDisplay
+      ? `now (${ranAtDisplay}${longRun})`
+      : 'now (open-ended; when the timeline ran is not recorded)'
+  return {
+    since,
+    sinceDisplay: utcDisplayOrNull(since),
+    until,
+    untilDisplay: utcDisplayOrNull(until),
+    ranAt,
+    ranAtDisplay,
+    text: !since && !until && !ranAtDisplay ? 'not recorded' : `${from} → ${to}`,
+  }
+}
+
 function gapFrom(origin: string, g: unknown): GapView {
-  if (typeof g === 'string') return { origin, what: truncate(g, 500), call: '', reason: '' }
+  if (typeof g === 'string')
+    return { origin, what: truncate(g, 500), call: 'not recorded', reason: 'not recorded' }
   const r = asRecord(g)
   return {
     origin,
-    what: truncate(asString(r.what) ?? compactValue(g, 200), 500),
-    call: truncate(asString(r.call) ?? '', 200),
-    reason: truncate(asString(r.reason) ?? '', 500),
+    what: truncate(asString(r.what) || compactValue(g, 200), 500),
+    call: truncate(asString(r.call) || 'not recorded', 200),
+    reason: truncate(asString(r.reason) || 'not recorded', 500),
   }
 }
 
@@ -310,23 +555,33 @@ export async function buildReportModel(
   const keyEventLimit = options.keyEventLimit ?? 200
   const manifestFileLimit = options.manifestFileLimit ?? 300
   const raw = await readCase(caseDir)
-  await registerCaseSecrets(raw)
+  const environments = await registerCaseSecrets(raw)
   const problems = [...raw.problems]
 
   // Functions: the latest snapshot of each function wins.
   const byFunction = new Map<string, FunctionFacts>()
   const riskyByRole = new Map<string, Map<string, RiskyPermission>>()
+  const policyGapsByRole = new Map<string, Set<string>>()
   const gaps: GapView[] = []
   for (const set of raw.sets) {
     if (!set.summary) continue
     for (const g of asArray(set.summary.gaps)) gaps.push(gapFrom(`snapshot ${set.name}`, g))
     for (const entry of asArray(set.summary.functions)) {
       const e = asRecord(entry)
-      const facts = functionFacts(e, set.name, set.summary)
+      const facts = functionFacts(e, set.name, set.summary, environments)
       byFunction.set(facts.arn || facts.name, facts)
       for (const g of asArray(e.gaps)) gaps.push(gapFrom(`snapshot ${facts.name}`, g))
       const roleKey = facts.roleArn ?? facts.roleName ?? ''
       if (!roleKey) continue
+      // Policies that could not be read: the risky permissions found may not be all of them.
+      const policyGaps = policyGapsByRole.get(roleKey) ?? new Set<string>()
+      for (const g of gapRecords(e.gaps)) {
+        if (!POLICY_CALLS.has(g.call)) continue
+        const ownRole = facts.roleName ? g.what.includes(`role ${facts.roleName}`) : false
+        if (ownRole || g.call === 'iam:GetPolicy' || g.call === 'iam:GetPolicyVersion')
+          policyGaps.add(`${truncate(g.what, 200)}: ${truncate(g.reason || 'not read', 200)}`)
+      }
+      policyGapsByRole.set(roleKey, policyGaps)
       const perms = riskyByRole.get(roleKey) ?? new Map<string, RiskyPermission>()
       for (const p of asArray(e.riskyPermissions)) {
         const r = asRecord(p)
@@ -349,7 +604,7 @@ export async function buildReportModel(
   }
   const functions = [...byFunction.values()].sort((a, b) => a.name.localeCompare(b.name))
 
-  const journal = viewJournal(raw.journal)
+  const journal = viewJournal(raw.journal, options.renderedBy ? { renderedBy: options.renderedBy } : {})
   const revokedTargets = [
     ...(journal.applied.get('containment.sessions') ?? []),
     ...(journal.applied.get('credentials.revoke-sessions') ?? []),
@@ -375,6 +630,7 @@ export async function buildReportModel(
           (a.level ? levelRank(a.level) : 9) - (b.level ? levelRank(b.level) : 9) ||
           a.action.localeCompare(b.action),
       ),
+      policyGaps: [...(policyGapsByRole.get(roleKey) ?? [])],
       sessionsRevoked: revoked,
     })
   }
@@ -384,8 +640,9 @@ export async function buildReportModel(
   const seen = new Set<string>()
   const snapshotFindings: FindingView[] = []
   for (const set of [...raw.sets].reverse()) {
+    const takenAt = isoOrNull(set.summary?.takenAt) ?? isoOrNull(set.manifest?.sealed)
     for (const f of set.findings) {
-      const view = snapshotFinding(f)
+      const view = snapshotFinding(f, takenAt)
       const key = `${view.kind}|${view.target}|${view.title}|${view.detail}`
       if (seen.has(key)) continue
       seen.add(key)
@@ -409,6 +666,8 @@ export async function buildReportModel(
   const window = asRecord(ts.window)
   const since = isoOrNull(ts.since ?? window.since)
   const until = isoOrNull(ts.until ?? window.until)
+  const startedAt = isoOrNull(ts.startedAt)
+  const finishedAt = isoOrNull(ts.finishedAt) ?? (collected ? isoOrNull(collected.at) : null)
   const sourceList = asArray(ts.sources)
   const timelineSources = sourceList.map(sourceText)
   const timelineSourceKinds = sourceList.map(sourceKind)
@@ -518,7 +777,7 @@ export async function buildReportModel(
   if (options.verify !== false) {
     const v = await verifyCase(caseDir)
     const c = v.checked
-    const counted = `${c.journalEntries} journal entries, ${c.evidenceSets} evidence set${c.evidenceSets === 1 ? '' : 's'}, ${c.evidenceFiles} evidence file${c.evidenceFiles === 1 ? '' : 's'}, ${c.artifacts} recorded file${c.artifacts === 1 ? '' : 's'}`
+    const counted = `${c.journalEntries} journal entr${c.journalEntries === 1 ? 'y' : 'ies'}, ${c.evidenceSets} evidence set${c.evidenceSets === 1 ? '' : 's'}, ${c.evidenceFiles} evidence file${c.evidenceFiles === 1 ? '' : 's'}, ${c.artifacts} recorded file${c.artifacts === 1 ? '' : 's'}`
     integrity = {
       ok: v.ok,
       text: v.ok
@@ -634,10 +893,22 @@ export async function buildReportModel(
       firstDetection: scan.firstFinding?.time ?? null,
       firstDetectionDisplay: utcDisplayOrNull(scan.firstFinding?.time),
       firstDetectionTitle: scan.firstFinding?.title ?? null,
+      firstDetectionAbsent: scan.firstFinding
+        ? null
+        : !timelinePresent
+          ? 'none: no timeline was collected'
+          : scan.totalEvents === 0
+            ? 'none: the timeline holds no event'
+            : `none: no detection matched the ${scan.totalEvents} event${scan.totalEvents === 1 ? '' : 's'} of the timeline`,
       firstActivity: firstIso,
       firstActivityDisplay: utcDisplayOrNull(firstIso),
       lastActivity: lastIso,
       lastActivityDisplay: utcDisplayOrNull(lastIso),
+      activityAbsent: firstIso
+        ? null
+        : timelinePresent
+          ? 'none: the timeline holds no event'
+          : 'unknown: no timeline was collected',
       impact,
       counts,
       totalFindings,
@@ -647,10 +918,7 @@ export async function buildReportModel(
       accounts,
       regions,
       functions,
-      window:
-        since || until
-          ? { since, sinceDisplay: utcDisplayOrNull(since), until, untilDisplay: utcDisplayOrNull(until) }
-          : null,
+      window: since || until || timelinePresent ? windowView(since, until, startedAt, finishedAt) : null,
       timelineSources,
       present: functions.length > 0,
       absentReason: functions.length

@@ -85,20 +85,88 @@ function errorText(entry: JournalEntry): string {
   return truncate([entry.error.code, entry.error.message].filter(Boolean).join(': '), 300)
 }
 
+/** The playbook run whose step is rendering the report (passed by the `report.render` action). */
+export interface RenderingRun {
+  runId: string
+  stepId: string
+}
+
+export interface ViewJournalOptions {
+  /** Set when a step of a running playbook renders the report: that run is running, not stopped. */
+  renderedBy?: RenderingRun
+}
+
+interface RunView {
+  playbook: string
+  /** Final outcome of the run (`applied`, `failed`), or null while it has no final entry. */
+  outcome: string | null
+  outcomes: Record<string, unknown> | null
+  /** Step ids in playbook order (from the `started` entry). */
+  steps: string[]
+  /** Latest outcome of each step, from its playbook.step entries, in the order first seen. */
+  stepOutcomes: Map<string, string>
+  failedStep: string | null
+  error: string
+}
+
+function runText(runId: string, run: RunView, renderedBy: RenderingRun | undefined): string {
+  const ordered = (pairs: [string, unknown][]) =>
+    pairs
+      .sort(([a], [b]) => rank(run.steps, a) - rank(run.steps, b))
+      .map(([step, o]) => `${step} ${String(o)}`)
+      .join(', ')
+  if (run.outcome === 'applied' && run.outcomes) {
+    // The journal stores keys sorted; the playbook's own step order reads better.
+    return `${run.playbook} (run ${runId}, ${run.outcome}): ${ordered(Object.entries(run.outcomes)) || 'no steps'}`
+  }
+  const so = [...run.stepOutcomes.entries()]
+  if (renderedBy && renderedBy.runId === runId && run.outcome === null) {
+    const done = ordered(so.filter(([step, o]) => step !== renderedBy.stepId && o !== 'started'))
+    const n = run.steps.indexOf(renderedBy.stepId)
+    const position =
+      n === -1
+        ? `its step ${renderedBy.stepId}`
+        : `its step ${n + 1} of ${run.steps.length} (${renderedBy.stepId})`
+    return `${run.playbook} (run ${runId}): running — this report is ${position}${done ? `; done so far: ${done}` : ''}`
+  }
+  const done = ordered(so.filter(([, o]) => o !== 'started' && o !== 'failed' && o !== 'denied'))
+  const doneText = done ? `; done: ${done}` : '; no step finished'
+  if (run.outcome === 'failed' || run.failedStep) {
+    const step = run.failedStep ?? '?'
+    const how = run.stepOutcomes.get(step) ?? 'failed'
+    return `${run.playbook} (run ${runId}): stopped at step ${step} (${how}${run.error ? `: ${run.error}` : ''})${doneText} — fir playbook resume continues it`
+  }
+  const interrupted = so.filter(([, o]) => o === 'started').map(([step]) => step)
+  return `${run.playbook} (run ${runId}): started, not finished${interrupted.length ? ` (step ${interrupted.join(', ')} started, no outcome journaled)` : ''}${doneText} — fir playbook resume continues it`
+}
+
 /**
  * Turns the journal into the actions table (each change paired with its `started` entry, so it
  * shows before → after), the response status, journaled gaps and the tabletop notes.
  */
-export function viewJournal(entries: readonly JournalEntry[]): JournalView {
+export function viewJournal(entries: readonly JournalEntry[], options: ViewJournalOptions = {}): JournalView {
   const open = new Map<string, JournalEntry>()
   const rows: Omit<ActionView, 'n'>[] = []
   const actedAs: string[] = []
   const gaps: GapView[] = []
   const notes: NoteView[] = []
-  const runs = new Map<
-    string,
-    { playbook: string; outcomes: Record<string, unknown> | null; outcome: string; steps: string[] }
-  >()
+  const runs = new Map<string, RunView>()
+  const runOf = (runId: string, playbook: string): RunView => {
+    let run = runs.get(runId)
+    if (!run) {
+      run = {
+        playbook,
+        outcome: null,
+        outcomes: null,
+        steps: [],
+        stepOutcomes: new Map(),
+        failedStep: null,
+        error: '',
+      }
+      runs.set(runId, run)
+    }
+    return run
+  }
   const toRow = (entry: JournalEntry, started: JournalEntry | undefined): Omit<ActionView, 'n'> => ({
     at: entry.at,
     atDisplay: utcDisplay(entry.at),
@@ -164,19 +232,31 @@ export function viewJournal(entries: readonly JournalEntry[]): JournalView {
       continue
     }
     if (entry.action === 'playbook.run') {
-      const runId = asString(params.runId) ?? '?'
-      const run = runs.get(runId) ?? {
-        playbook: entry.target,
-        outcomes: null as Record<string, unknown> | null,
-        outcome: entry.outcome,
-        steps: [] as string[],
-      }
+      const run = runOf(asString(params.runId) ?? '?', entry.target)
       if (entry.outcome === 'started') run.steps = asArray(params.steps).map(String)
       else {
-        run.outcomes = asRecord(params.outcomes)
         run.outcome = entry.outcome
+        if (entry.outcome === 'applied') run.outcomes = asRecord(params.outcomes)
+        run.failedStep = asString(params.failedStep)
+        run.error = errorText(entry)
       }
-      runs.set(runId, run)
+      continue
+    }
+    if (entry.action === 'playbook.resume') {
+      // A resumed run is running again: an earlier failure no longer describes it.
+      const run = runOf(asString(params.runId) ?? '?', entry.target)
+      run.outcome = null
+      run.failedStep = null
+      run.error = ''
+      continue
+    }
+    if (entry.action === 'playbook.step') {
+      const step = asString(params.step)
+      if (step) {
+        // `target` is `<playbook>#<step>`.
+        const run = runOf(asString(params.runId) ?? '?', entry.target.split('#')[0] ?? entry.target)
+        run.stepOutcomes.set(step, entry.outcome)
+      }
       continue
     }
     // Playbook steps, drills and collection runs are the frame; the changes themselves are the
@@ -275,17 +355,7 @@ export function viewJournal(entries: readonly JournalEntry[]): JournalView {
     .filter((e) => e.action === 'case.note' && typeof asRecord(e.params).answerSeconds === 'number')
     .map((e) => asRecord(e.params).answerSeconds as number)
     .filter((s) => Number.isFinite(s) && s >= 0)
-  const playbooks = [...runs.entries()].map(([runId, run]) =>
-    run.outcomes
-      ? `${run.playbook} (run ${runId}, ${run.outcome}): ${
-          // The journal stores keys sorted; the playbook's own step order reads better.
-          Object.entries(run.outcomes)
-            .sort(([a], [b]) => rank(run.steps, a) - rank(run.steps, b))
-            .map(([step, o]) => `${step} ${String(o)}`)
-            .join(', ') || 'no steps'
-        }`
-      : `${run.playbook} (run ${runId}): started, not finished — fir playbook resume continues it`,
-  )
+  const playbooks = [...runs.entries()].map(([runId, run]) => runText(runId, run, options.renderedBy))
   return {
     actions,
     byOutcome: countRows(outcomeCounts, actions.length),

@@ -7,7 +7,10 @@
  * visible (control characters and ANSI escapes shown as `\e`, `\x07`…). Strings are NOT escaped for
  * any output format: the HTML template relies on Handlebars' escaping, the Markdown template on the
  * `md` helper. Absent facts are `null` or empty lists, never placeholder text; each section carries
- * `present` and, when it is empty, `absentReason` — an honest sentence saying why.
+ * `present` and, when it is empty, `absentReason` — an honest sentence saying why. A fact shown in
+ * a table cell has such a sentence too (`FunctionFacts.absent`, `SummarySection.firstDetectionAbsent`…):
+ * `none`, `none published ($LATEST only)`, or `unknown: <reason>` when fir could not read it, so no
+ * cell is left blank and "could not read" never reads as "none".
  *
  * Times are UTC ISO 8601 strings (`2026-03-14T09:12:03.000Z`); `…Display` fields hold the same time
  * as `2026-03-14 09:12:03 UTC`.
@@ -77,11 +80,15 @@ export interface SummarySection {
   firstDetectionDisplay: string | null
   /** The title of that earliest detection. */
   firstDetectionTitle: string | null
+  /** Why there is no first detection (`none: no timeline was collected`…), or null when there is one. */
+  firstDetectionAbsent: string | null
   /** The first and last event of the collected timeline, or null without a timeline. */
   firstActivity: string | null
   firstActivityDisplay: string | null
   lastActivity: string | null
   lastActivityDisplay: string | null
+  /** Why there is no first and last activity (no timeline, or no event in it), or null. */
+  activityAbsent: string | null
   /** Impact statements, each computed from the evidence or timeline (counts, exposures, secrets). */
   impact: string[]
   /** Findings per level (all five levels, zero counts included). */
@@ -115,6 +122,17 @@ export interface ScopeSection {
     sinceDisplay: string | null
     until: string | null
     untilDisplay: string | null
+    /**
+     * When the timeline ran (timeline/summary.json `startedAt`…`finishedAt`): the end of an
+     * open-ended window. Null when not recorded.
+     */
+    ranAt: string | null
+    ranAtDisplay: string | null
+    /**
+     * The window in words: `2026-03-07 09:00:00 UTC → 2026-03-14 09:00:00 UTC`, or for an open-ended
+     * one `2026-03-07 09:00:00 UTC → now (2026-03-14 09:00:02 UTC, when the timeline ran)`.
+     */
+    text: string
   } | null
   /** Where events came from (`api: 180 events kept`, `s3://…`, paths), as recorded by the timeline run. */
   timelineSources: string[]
@@ -133,7 +151,10 @@ export interface FunctionFacts {
   runtime: string | null
   packageType: string | null
   imageUri: string | null
+  /** LastModified as Lambda reports it. */
   lastModified: string | null
+  /** The same time as `2026-03-12 10:00:00 UTC` (the reported text when it is not a time). */
+  lastModifiedDisplay: string | null
   /** CodeSha256 as Lambda reports it (base64). */
   codeSha256: string | null
   /** The same hash in hex, as in the evidence manifest (matches the sealed code package). */
@@ -166,6 +187,32 @@ export interface FunctionFacts {
   evidenceSet: string
   takenAt: string | null
   takenBy: string | null
+  /**
+   * What is true of each fact that has no value, so no cell is left blank: `none published ($LATEST
+   * only)`, `none found in the environment (3 variables)`, or `unknown: <reason> (<call>)` when the
+   * snapshot could not read it (a gap). Null for a fact that has a value.
+   */
+  absent: FunctionFactsAbsent
+}
+
+/** For each fact of {@link FunctionFacts}: the text shown when it is null or an empty list. */
+export interface FunctionFactsAbsent {
+  description: string | null
+  runtime: string | null
+  lastModified: string | null
+  codeSha256: string | null
+  roleArn: string | null
+  versions: string | null
+  aliases: string | null
+  layers: string | null
+  url: string | null
+  exposure: string | null
+  secrets: string | null
+  accessKeyIds: string | null
+  reservedConcurrency: string | null
+  eventSourceMappings: string | null
+  logGroup: string | null
+  trailCoverage: string | null
 }
 
 /** Execution roles and the risky permissions they grant. */
@@ -181,6 +228,11 @@ export interface RoleFacts {
   /** Functions in scope that run with this role. */
   functions: string[]
   riskyPermissions: RiskyPermission[]
+  /**
+   * Policies of the role the snapshot could not read (`inline policy p of role r: denied: …`): the
+   * risky permissions above may be incomplete. Empty when every policy was read.
+   */
+  policyGaps: string[]
   /** Whether revocation of sessions older than a cutoff is in force (journal). */
   sessionsRevoked: boolean
 }
@@ -235,6 +287,11 @@ export interface FindingView {
   /** The last occurrence, or null when it is the same as `first` (or unknown). */
   last: string | null
   lastDisplay: string | null
+  /**
+   * When it was seen, for a finding without an event time: `snapshot 2026-03-14 09:12:03 UTC` (a
+   * snapshot finding is a state the snapshot observed), or `time not recorded`.
+   */
+  observedDisplay: string
   /** Evidence files (snapshot) or event ids (timeline, first few). */
   references: string[]
   tags: string[]
@@ -383,7 +440,11 @@ export interface ActionsSection {
   byOutcome: CountRow[]
   /** Who fir acted as (aws.identity entries): `arn in account A, region R`. */
   actedAs: string[]
-  /** Playbook runs: `lambda-compromise (run …, applied): seal applied, hold applied, revoke skipped`. */
+  /**
+   * Playbook runs: `lambda-compromise (run …, applied): seal applied, hold applied, revoke skipped`;
+   * a run that stopped says where and that `fir playbook resume` continues it; the run that is
+   * rendering this report says `running — this report is its step 5 of 5 (report)`.
+   */
   playbooks: string[]
 }
 

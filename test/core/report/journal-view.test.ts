@@ -134,6 +134,94 @@ describe('viewJournal', () => {
     ])
   })
 
+  describe('playbook runs', () => {
+    const RUN = 'r-1'
+    const steps = ['seal', 'close', 'timeline', 'report']
+    const run = (outcome: NewEntry['outcome'], params: Record<string, unknown> = {}, extra = {}) =>
+      change('playbook.run', 'exposure', outcome, { params: { runId: RUN, ...params }, ...extra })
+    const step = (id: string, outcome: NewEntry['outcome'], extra = {}) =>
+      change('playbook.step', `exposure#${id}`, outcome, { params: { runId: RUN, step: id }, ...extra })
+    const upToReport = [
+      run('started', { steps }),
+      step('seal', 'started'),
+      step('seal', 'applied'),
+      step('close', 'started'),
+      step('close', 'applied'),
+      step('timeline', 'started'),
+      step('timeline', 'applied'),
+      step('report', 'started'),
+    ]
+
+    it('says the run is running when its own report step renders the report', async () => {
+      const view = viewJournal(await journalOf(upToReport), { renderedBy: { runId: RUN, stepId: 'report' } })
+      expect(view.playbooks).toEqual([
+        'exposure (run r-1): running — this report is its step 4 of 4 (report); done so far: seal applied, close applied, timeline applied',
+      ])
+    })
+
+    it('keeps "not finished — resume" for a run that really stopped', async () => {
+      // The same journal read later by `fir report`: the run died in its report step.
+      const view = viewJournal(await journalOf(upToReport))
+      expect(view.playbooks).toEqual([
+        'exposure (run r-1): started, not finished (step report started, no outcome journaled); done: seal applied, close applied, timeline applied — fir playbook resume continues it',
+      ])
+      // A report rendered by another run's step does not make this one running.
+      const other = viewJournal(await journalOf(upToReport), {
+        renderedBy: { runId: 'r-2', stepId: 'report' },
+      })
+      expect(other.playbooks[0]).toMatch(/started, not finished/)
+    })
+
+    it('names the step a failed run stopped at and why, instead of "no steps"', async () => {
+      const view = viewJournal(
+        await journalOf([
+          run('started', { steps }),
+          step('seal', 'started'),
+          step('seal', 'applied'),
+          step('close', 'started'),
+          step('close', 'denied', {
+            error: { code: 'AccessDenied', message: 'no lambda:UpdateFunctionUrlConfig' },
+          }),
+          run(
+            'failed',
+            { failedStep: 'close' },
+            { error: { code: 'AccessDenied', message: 'no lambda:UpdateFunctionUrlConfig' } },
+          ),
+        ]),
+      )
+      expect(view.playbooks).toEqual([
+        'exposure (run r-1): stopped at step close (denied: AccessDenied: no lambda:UpdateFunctionUrlConfig); done: seal applied — fir playbook resume continues it',
+      ])
+    })
+
+    it('shows a resumed run that finished with its outcomes in playbook order', async () => {
+      const view = viewJournal(
+        await journalOf([
+          run('started', { steps }),
+          step('seal', 'applied'),
+          run('failed', { failedStep: 'close' }),
+          change('playbook.resume', 'exposure', 'recorded', { params: { runId: RUN, from: 'close' } }),
+          step('close', 'applied'),
+          step('timeline', 'applied'),
+          step('report', 'started'),
+        ]),
+        { renderedBy: { runId: RUN, stepId: 'report' } },
+      )
+      expect(view.playbooks[0]).toMatch(/^exposure \(run r-1\): running — this report is its step 4 of 4/)
+      const done = viewJournal(
+        await journalOf([
+          run('started', { steps }),
+          run('applied', {
+            outcomes: { close: 'applied', report: 'applied', seal: 'applied', timeline: 'skipped' },
+          }),
+        ]),
+      )
+      expect(done.playbooks).toEqual([
+        'exposure (run r-1, applied): seal applied, close applied, timeline skipped, report applied',
+      ])
+    })
+  })
+
   it('names functions and roles by their short name', () => {
     expect(shortTarget(FN)).toBe('orders-api')
     expect(shortTarget(`${FN}:live`)).toBe('orders-api')

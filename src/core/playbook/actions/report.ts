@@ -5,7 +5,12 @@ import type { ActionImpl } from '../runner.js'
 export const reportAction: ActionImpl = async (run, params) => {
   const format = (params.format as string | undefined) ?? 'both'
   const formats: ReportFormat[] = format === 'both' ? ['html', 'md'] : [format as ReportFormat]
-  const { model, files } = await writeReports(run.ctx.case, { formats, firVersion: run.ctx.firVersion })
+  const { model, files } = await writeReports(run.ctx.case, {
+    formats,
+    firVersion: run.ctx.firVersion,
+    // The report is a step of this run: it says the run is running, not that it stopped.
+    renderedBy: { runId: run.runId, stepId: run.stepId },
+  })
   const paths = files.map((f) => f.caseRelative ?? f.path)
   const findings = model.findings.groups.flatMap((g) => g.items)
   return {

@@ -1,0 +1,416 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { CaseHandle } from '../../../src/core/case/case-folder.js'
+import { buildReportModel } from '../../../src/core/report/build.js'
+import type { ReportModel } from '../../../src/core/report/model.js'
+import { renderReport } from '../../../src/core/report/render.js'
+import type { FunctionSummary } from '../../../src/core/snapshot/types.js'
+import { tempDir } from '../../support/cli.js'
+import { buildSampleCase } from '../../support/sample-case.js'
+
+/**
+ * What a responder reads in the report must be true and never blank: an empty cell reads like a
+ * rendering bug at 3 a.m. A fact that is absent says so ("none published ($LATEST only)"); a fact
+ * the snapshot could not read (a gap) says "unknown: <reason>", never "none".
+ */
+
+const ACCOUNT = '123456789012'
+const REGION = 'us-east-1'
+const FN = 'billing-export'
+const FN_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${FN}`
+const ROLE = 'billing-export-role'
+const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/${ROLE}`
+const DENIED_ALIASES = 'denied: AccessDeniedException: User is not authorized to perform: lambda:ListAliases'
+
+/** A function summary as the snapshot writes it for a plain function: no versions, aliases, layers… */
+function plainEntry(overrides: Partial<FunctionSummary> = {}): FunctionSummary {
+  return {
+    name: FN,
+    arn: FN_ARN,
+    region: REGION,
+    account: ACCOUNT,
+    qualifier: '$LATEST',
+    runtime: 'nodejs20.x',
+    packageType: 'Zip',
+    lastModified: '2026-11-28T23:55:54.780196000Z',
+    codeSha256: 'XFhKzm9KqOtyLeV8S4/8xXD5ZUssc6pC3I81KyFdIb0=',
+    code: 'match',
+    role: ROLE_ARN,
+    roleName: ROLE,
+    versions: [],
+    aliases: [],
+    layers: [],
+    url: null,
+    exposure: [],
+    secrets: [],
+    accessKeyIds: [],
+    riskyPermissions: [],
+    reservedConcurrency: null,
+    eventSourceMappings: [],
+    logGroup: { name: `/aws/lambda/${FN}`, events: 4, truncated: false, present: true },
+    trailCoverage: { lambdaDataEvents: 'recorded', trails: ['org-trail'] },
+    quarantined: false,
+    gaps: [],
+    ...overrides,
+  }
+}
+
+/**
+ * A case with one sealed snapshot set, written through the real case APIs: GetFunction of $LATEST
+ * (with the given environment), summary.json with the given entry, findings.json.
+ */
+async function snapshotCase(
+  entry: FunctionSummary,
+  options: {
+    environment?: Record<string, unknown>
+    setGaps?: FunctionSummary['gaps']
+    findings?: Record<string, unknown>[]
+  } = {},
+): Promise<string> {
+  const handle = await CaseHandle.init('FACTS-1', {
+    title: 'Facts',
+    dir: join(await tempDir(), 'c'),
+    firVersion: 't',
+  })
+  try {
+    const set = await handle.newEvidenceSet()
+    await set.writeJson(
+      `functions/${FN}/get-function.$LATEST.json`,
+      {
+        Configuration: {
+          FunctionName: FN,
+          FunctionArn: FN_ARN,
+          Runtime: entry.runtime,
+          Role: ROLE_ARN,
+          ...(options.environment ? { Environment: options.environment } : {}),
+        },
+      },
+      { call: 'lambda:GetFunction', target: FN_ARN, region: REGION },
+    )
+    await set.writeJson('findings.json', options.findings ?? [], { call: 'fir:findings', target: set.name })
+    await set.writeJson(
+      'summary.json',
+      {
+        takenBy: { arn: `arn:aws:sts::${ACCOUNT}:assumed-role/IR/alice`, account: ACCOUNT },
+        takenAt: '2026-11-28T23:55:54.501Z',
+        region: REGION,
+        firVersion: 't',
+        set: set.name,
+        functions: [entry],
+        gaps: options.setGaps ?? [],
+      },
+      { call: 'fir:summary', target: set.name },
+    )
+    await set.seal({ functions: [FN] }, FN_ARN)
+  } finally {
+    await handle.close()
+  }
+  return handle.dir
+}
+
+/** The cell of a `| Fact | Value |` row of the Markdown report. */
+function factCell(md: string, fact: string): string {
+  const row = md.split('\n').find((l) => l.startsWith(`| ${fact} |`))
+  expect(row, `row ${fact}`).toBeDefined()
+  return row!.slice(`| ${fact} | `.length).replace(/ \|$/, '')
+}
+
+/** No Markdown table cell is blank. */
+function expectNoBlankMarkdownCells(md: string): void {
+  const blank = md.split('\n').filter((l) => l.startsWith('|') && /\|\s*\|/.test(l.replace(/\\\|/g, 'x')))
+  expect(blank, 'Markdown rows with a blank cell').toEqual([])
+}
+
+/** No HTML table cell or definition is blank (the stylesheet's "—" fallback is not an answer). */
+function expectNoBlankHtmlCells(html: string): void {
+  expect(html.match(/<(td|dd)[^>]*>\s*<\/\1>/g) ?? [], 'blank HTML cells').toEqual([])
+  expect(html.match(/<span[^>]*>\s*<\/span>/g) ?? [], 'blank HTML spans').toEqual([])
+}
+
+const PLACEHOLDERS = /undefined|\bnull\b|\[object Object\]|\bNaN\b/
+
+async function renderBoth(model: ReportModel): Promise<{ md: string; html: string }> {
+  return {
+    md: await renderReport(model, { format: 'md' }),
+    html: await renderReport(model, { format: 'html' }),
+  }
+}
+
+describe('function facts that have no value', () => {
+  it('say what is true instead of leaving the cell blank', async () => {
+    const dir = await snapshotCase(plainEntry(), {
+      environment: { Variables: { TABLE: 'billing', LOG_LEVEL: 'info', REGION: 'us-east-1' } },
+    })
+    const model = await buildReportModel(dir, { verify: false })
+    const { md, html } = await renderBoth(model)
+    expect(factCell(md, 'Versions')).toBe('none published ($LATEST only)')
+    expect(factCell(md, 'Aliases')).toBe('none')
+    expect(factCell(md, 'Layers')).toBe('none')
+    expect(factCell(md, 'Function URL')).toBe('none')
+    expect(factCell(md, 'Exposure')).toMatch(/^none found: no public function URL/)
+    expect(factCell(md, 'Secret-looking values')).toBe('none found in the environment (3 variables checked)')
+    expect(factCell(md, 'Access key ids')).toBe('none found in the environment (3 variables checked)')
+    expect(factCell(md, 'Event sources')).toBe('none')
+    expect(factCell(md, 'Description')).toBe('none')
+    expect(factCell(md, 'Reserved concurrency')).toBe('none (unreserved)')
+    // Lambda's LastModified is shown as every other time in the report.
+    expect(factCell(md, 'Last modified')).toBe('2026-11-28 23:55:54 UTC')
+    expect(html).toContain('none published ($LATEST only)')
+    for (const text of [md, html]) expect(text).not.toMatch(PLACEHOLDERS)
+    expectNoBlankMarkdownCells(md)
+    expectNoBlankHtmlCells(html)
+  })
+
+  it('say "unknown" with the reason when the snapshot could not read them, never "none"', async () => {
+    const gap = (what: string, call: string, reason: string) => ({ what, call, reason })
+    const dir = await snapshotCase(
+      plainEntry({
+        logGroup: { name: `/aws/lambda/${FN}`, events: 0, truncated: false, present: null },
+        trailCoverage: { lambdaDataEvents: 'unknown', trails: [] },
+        gaps: [
+          gap(`versions of ${FN}`, 'lambda:ListVersionsByFunction', 'throttled: TooManyRequestsException'),
+          gap(`aliases of ${FN}`, 'lambda:ListAliases', DENIED_ALIASES),
+          gap(`reserved concurrency of ${FN}`, 'lambda:GetFunctionConcurrency', 'denied: AccessDenied'),
+          gap(`event source mappings of ${FN}`, 'lambda:ListEventSourceMappings', 'server-error: HTTP 500'),
+          gap(`resource policy ($LATEST) of ${FN}`, 'lambda:GetPolicy', 'denied: AccessDenied'),
+          gap(`log group /aws/lambda/${FN}`, 'logs:FilterLogEvents', 'denied: AccessDeniedException'),
+          gap(
+            `inline policy p of role ${ROLE}`,
+            'iam:GetRolePolicy',
+            'denied: AccessDenied on GetRolePolicy',
+          ),
+        ],
+      }),
+      {
+        environment: { Error: { ErrorCode: 'KMSAccessDeniedException', Message: 'no kms:Decrypt' } },
+        setGaps: [gap(`trails of ${REGION}`, 'cloudtrail:DescribeTrails', 'denied: AccessDenied')],
+      },
+    )
+    const model = await buildReportModel(dir, { verify: false })
+    const { md, html } = await renderBoth(model)
+    expect(factCell(md, 'Versions')).toBe(
+      'unknown: throttled: TooManyRequestsException (lambda:ListVersionsByFunction)',
+    )
+    // The reason already names the call: it is not repeated.
+    expect(factCell(md, 'Aliases')).toBe(`unknown: ${DENIED_ALIASES}`)
+    // A denied GetFunctionConcurrency leaves reservedConcurrency null, as "unreserved" does.
+    expect(factCell(md, 'Reserved concurrency')).toBe(
+      'unknown: denied: AccessDenied (lambda:GetFunctionConcurrency)',
+    )
+    expect(factCell(md, 'Event sources')).toBe(
+      'unknown: server-error: HTTP 500 (lambda:ListEventSourceMappings)',
+    )
+    expect(factCell(md, 'Exposure')).toBe(
+      'none found in what was read; unknown: denied: AccessDenied (lambda:GetPolicy)',
+    )
+    expect(factCell(md, 'Log group')).toBe(
+      `unknown: denied: AccessDeniedException (logs:FilterLogEvents) — /aws/lambda/${FN}`,
+    )
+    expect(factCell(md, 'Trail coverage')).toBe('unknown: denied: AccessDenied (cloudtrail:DescribeTrails)')
+    expect(factCell(md, 'Secret-looking values')).toBe(
+      'unknown: Lambda did not return the environment (KMSAccessDeniedException: no kms:Decrypt)',
+    )
+    // A role whose policies could not all be read is not "free of risky permissions".
+    expect(model.roles.roles[0]!.policyGaps).toEqual([
+      `inline policy p of role ${ROLE}: denied: AccessDenied on GetRolePolicy`,
+    ])
+    expect(md).not.toContain('The snapshot found no risky permission on this role.')
+    expect(md).toContain('Unknown: the snapshot could not read every policy of this role')
+    expect(html).toContain('Unknown: the snapshot could not read every policy of this role')
+    for (const text of [md, html]) {
+      expect(text).not.toContain('none (unreserved)')
+      expect(text).not.toContain('event(s) collected')
+      expect(text).not.toMatch(PLACEHOLDERS)
+    }
+    expectNoBlankMarkdownCells(md)
+    expectNoBlankHtmlCells(html)
+  })
+
+  it('make everything from the configuration unknown when GetFunction itself failed', async () => {
+    const dir = await snapshotCase(
+      plainEntry({
+        runtime: undefined,
+        packageType: undefined,
+        lastModified: undefined,
+        codeSha256: undefined,
+        role: undefined,
+        roleName: undefined,
+        code: 'not-downloaded',
+        gaps: [
+          {
+            what: `configuration and code location ($LATEST) of ${FN}`,
+            call: 'lambda:GetFunction',
+            reason: 'denied: AccessDeniedException',
+          },
+        ],
+      }),
+    )
+    const model = await buildReportModel(dir, { verify: false })
+    const { md, html } = await renderBoth(model)
+    const unknown = 'unknown: denied: AccessDeniedException (lambda:GetFunction)'
+    for (const fact of [
+      'Description',
+      'Last modified',
+      'Execution role',
+      'Layers',
+      'Secret-looking values',
+    ]) {
+      expect(factCell(md, fact)).toBe(unknown)
+    }
+    expect(factCell(md, 'Runtime / package')).toBe(unknown)
+    expectNoBlankMarkdownCells(md)
+    expectNoBlankHtmlCells(html)
+  })
+
+  it('show published versions, aliases with routing, and why a layer was not downloaded', async () => {
+    const layer = `arn:aws:lambda:${REGION}:999999999999:layer:perf-utils:3`
+    const dir = await snapshotCase(
+      plainEntry({
+        versions: [
+          { version: '1', code: 'match' },
+          { version: '2', code: 'mismatch' },
+        ],
+        aliases: [{ name: 'live', version: '2', routing: { '1': 0.1 } }],
+        layers: [{ arn: layer, code: 'not-downloaded' }],
+        gaps: [
+          {
+            what: `layer content of ${layer}`,
+            call: 'lambda:GetLayerVersion',
+            reason: 'unavailable: Content.Location is "s3://", not a downloadable URL',
+          },
+        ],
+      }),
+    )
+    const fn = (await buildReportModel(dir, { verify: false })).scope.functions[0]!
+    expect(fn.versions).toEqual(['1', '2 (code MISMATCH)'])
+    expect(fn.aliases).toEqual(['live → 2 (routing: 1 10%)'])
+    expect(fn.layers).toEqual([
+      `${layer} (content not downloaded: unavailable: Content.Location is "s3://", not a downloadable URL)`,
+    ])
+    expect(fn.absent).toMatchObject({ versions: null, aliases: null, layers: null })
+  })
+})
+
+describe('other values that could be blank', () => {
+  it('snapshot findings say when the snapshot saw them, without repeating the title or level', async () => {
+    const summary = 'statement Public allows any principal (*)'
+    const dir = await snapshotCase(plainEntry(), {
+      findings: [
+        {
+          id: 'F-1',
+          kind: 'public-statement',
+          level: 'critical',
+          title: `${FN}: ${summary}`,
+          target: FN_ARN,
+          detail: { kind: 'resource-policy', level: 'critical', summary, sid: 'Public' },
+          evidence: [],
+        },
+        { id: 'F-2', kind: 'odd', level: 'low', title: 'A finding with nothing else', evidence: [] },
+      ],
+    })
+    const model = await buildReportModel(dir, { verify: false })
+    const [critical, odd] = model.findings.groups.flatMap((g) => g.items)
+    expect(critical).toMatchObject({
+      detail: 'kind=resource-policy, sid=Public',
+      observedDisplay: 'snapshot 2026-11-28 23:55:54 UTC',
+      first: null,
+    })
+    expect(odd).toMatchObject({ target: 'not recorded', detail: 'no detail recorded' })
+    const { md, html } = await renderBoth(model)
+    expect(md).toContain('| 1 | snapshot 2026-11-28 23:55:54 UTC |')
+    expectNoBlankMarkdownCells(md)
+    expectNoBlankHtmlCells(html)
+  })
+
+  it('a case with only a snapshot says there is no timeline where a detection or window would be', async () => {
+    const dir = await snapshotCase(plainEntry())
+    const model = await buildReportModel(dir)
+    expect(model.summary.firstDetectionAbsent).toBe('none: no timeline was collected')
+    expect(model.evidence.integrity!.text).toMatch(/: \d+ journal entries, 1 evidence set, /)
+    const { md, html } = await renderBoth(model)
+    expect(md).toContain('| **Not contained** | ')
+    expect(md).toMatch(/\| none: no timeline was collected \| \d{4}-/)
+    expect(md).toContain('- Activity in the timeline: unknown: no timeline was collected')
+    expect(html).toContain('<dt>Timeline window</dt><dd>no timeline was collected</dd>')
+    expectNoBlankMarkdownCells(md)
+    expectNoBlankHtmlCells(html)
+  })
+
+  it('an empty case leaves no blank cell and counts one journal entry in the singular', async () => {
+    const handle = await CaseHandle.init('EMPTY-2', { dir: join(await tempDir(), 'c'), firVersion: 't' })
+    await handle.close()
+    const model = await buildReportModel(handle.dir)
+    expect(model.evidence.integrity!.text).toMatch(/: 1 journal entry, 0 evidence sets,/)
+    const { md, html } = await renderBoth(model)
+    expectNoBlankMarkdownCells(md)
+    expectNoBlankHtmlCells(html)
+    for (const text of [md, html]) expect(text).not.toMatch(PLACEHOLDERS)
+  })
+
+  it('the full sample case, plain and hostile, leaves no blank cell in either format', async () => {
+    for (const hostile of [false, true]) {
+      const sample = await buildSampleCase({ parent: await tempDir(), events: 80, hostile })
+      const { md, html } = await renderBoth(await buildReportModel(sample.dir, { verify: false }))
+      expectNoBlankMarkdownCells(md)
+      expectNoBlankHtmlCells(html)
+    }
+  })
+
+  it('a timeline without events says so instead of "0 events from  to "', async () => {
+    const sample = await buildSampleCase({ parent: await tempDir(), events: 10, notes: false })
+    await writeFile(join(sample.dir, 'timeline', 'events.jsonl'), '')
+    await writeFile(join(sample.dir, 'timeline', 'findings.json'), '[]')
+    const model = await buildReportModel(sample.dir, { verify: false })
+    expect(model.summary.firstDetectionAbsent).toBe('none: the timeline holds no event')
+    const { md, html } = await renderBoth(model)
+    expect(md).toContain('The timeline holds no event: nothing in its window and sources matched')
+    expect(md).not.toMatch(/events from\s+to/)
+    expect(html).toContain('The timeline holds no event')
+    expectNoBlankMarkdownCells(md)
+    expectNoBlankHtmlCells(html)
+  })
+})
+
+describe('the timeline window', () => {
+  it('ends at "now, when the timeline ran" when it is open-ended, from the timeline run, not the report', async () => {
+    const sample = await buildSampleCase({ parent: await tempDir(), events: 20, notes: false })
+    const path = join(sample.dir, 'timeline', 'summary.json')
+    const summary = JSON.parse(await readFile(path, 'utf8'))
+    summary.window = { since: '2026-11-21T23:55:28.000Z', until: null }
+    summary.startedAt = '2026-11-28T23:55:28.400Z'
+    summary.finishedAt = '2026-11-28T23:55:31.000Z'
+    await writeFile(path, JSON.stringify(summary))
+    const model = await buildReportModel(sample.dir, {
+      verify: false,
+      now: new Date('2026-12-01T08:00:00Z'),
+    })
+    expect(model.scope.window).toMatchObject({
+      until: null,
+      ranAt: '2026-11-28T23:55:28.400Z',
+      text: '2026-11-21 23:55:28 UTC → now (2026-11-28 23:55:28 UTC, when the timeline ran)',
+    })
+    const { md, html } = await renderBoth(model)
+    expect(md).toContain(
+      '- Timeline window: 2026-11-21 23:55:28 UTC → now (2026-11-28 23:55:28 UTC, when the timeline ran)',
+    )
+    expect(html).toContain('→ now (2026-11-28 23:55:28 UTC, when the timeline ran)')
+    expect(md).not.toContain('2026-12-01 08:00:00 UTC, when the timeline ran')
+
+    // A long run (hours over an S3 trail) says when it started and when it finished.
+    summary.finishedAt = '2026-11-29T02:10:00.000Z'
+    await writeFile(path, JSON.stringify(summary))
+    const long = await buildReportModel(sample.dir, { verify: false })
+    expect(long.scope.window!.text).toBe(
+      '2026-11-21 23:55:28 UTC → now (2026-11-28 23:55:28 UTC, when the timeline started; it finished 2026-11-29 02:10:00 UTC)',
+    )
+  })
+
+  it('keeps a closed window as it was asked', async () => {
+    const sample = await buildSampleCase({ parent: await tempDir(), events: 20, notes: false })
+    const model = await buildReportModel(sample.dir, { verify: false })
+    expect(model.scope.window!.text).toMatch(
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC → \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/,
+    )
+  })
+})
