@@ -52,6 +52,10 @@ describe('fir report after the real snapshot → contain → timeline chain', ()
     expect(model.evidence.sets[0]!.manifestSha256).toMatch(/^[0-9a-f]{64}$/)
     expect(model.evidence.integrity!.ok).toBe(true)
     expect(model.limits.items.map((l) => l.title)).toContain('Chained sessions are not revoked')
+    // No log was tampered with in this drill: stolen credentials are not "logging disabled".
+    expect(model.recommendations.items.map((r) => r.title)).not.toContain(
+      'Restore logging the attacker disabled',
+    )
 
     const html = await readFile(join(dir, 'reports', 'report.html'), 'utf8')
     const md = await readFile(join(dir, 'reports', 'report.md'), 'utf8')

@@ -172,9 +172,11 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     )
   }
 
+  // Log tampering only (MITRE T1562 impair defenses, T1070 indicator removal): the defense-evasion
+  // tactic also tags the use of valid credentials, which disables no logging.
   const evasion = findingsMatching(
     input.timelineFindings,
-    /DeleteLogGroup|StopLogging|DeleteTrail|PutEventSelectors|evasion|impair/i,
+    /DeleteLogGroup|DeleteLogStream|StopLogging|DeleteTrail|PutEventSelectors|\bt1562\b|\bt1070\b|impair/i,
   )
   if (evasion.length) {
     add(

@@ -292,6 +292,8 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
 
   const state = new Map<string, string>()
   const applied = new Map<string, string[]>()
+  // Measures fir actually changed; the others were already in place (e.g. no URL to set to AWS_IAM).
+  const changed = new Set<string>()
   for (const a of actions) {
     if (!/^(containment|credentials)\./.test(a.action)) continue
     if (a.outcome === 'applied' || a.outcome === 'already-applied') {
@@ -303,6 +305,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     if (!CONTAINMENT.test(a.action)) continue
     if (a.outcome === 'skipped') continue
     state.set(`${a.action}|${a.target}`, a.outcome)
+    if (a.outcome === 'applied') changed.add(`${a.action}|${a.target}`)
   }
   const inForce = new Set<string>()
   let failed = 0
@@ -315,8 +318,10 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   const containmentKeys = [...state.keys()]
   const inForceList = [...inForce].map((k) => {
     const [action = '', target = ''] = k.split('|')
-    return `${stepTitle(action)}: ${shortTarget(target)}`
+    return `${stepTitle(action)}: ${shortTarget(target)}${changed.has(k) ? '' : ' — nothing to change (already in place)'}`
   })
+  const unchangedCount = [...inForce].filter((k) => !changed.has(k)).length
+  const inForceText = `${inForce.size} measure${inForce.size === 1 ? '' : 's'} in force${unchangedCount ? ` (${unchangedCount} needed no change)` : ''}`
   let status: ResponseStatus
   if (containmentKeys.length === 0) {
     status = {
@@ -337,14 +342,14 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
       code: 'contained',
       label: 'Contained',
       inForce: inForceList,
-      detail: `${inForce.size} measure${inForce.size === 1 ? '' : 's'} in force, none failed.`,
+      detail: `${inForceText}, none failed.`,
     }
   } else {
     status = {
       code: 'partially-contained',
       label: 'Partially contained',
       inForce: inForceList,
-      detail: `${inForce.size} measure${inForce.size === 1 ? '' : 's'} in force; ${failed} failed, denied or in conflict; ${undone} undone.`,
+      detail: `${inForceText}; ${failed} failed, denied or in conflict; ${undone} undone.`,
     }
   }
 
@@ -370,7 +375,9 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
       absentReason:
         notes.length > 0
           ? null
-          : 'No after-action notes were journaled in this case (no tabletop drill or case.note entries).',
+          : entries.some((e) => e.action === 'tabletop.start')
+            ? 'No after-action notes were journaled: this drill ran without --interactive, so no injects, answers or decisions were recorded (fir tabletop run <scenario> --interactive records them).'
+            : 'No after-action notes were journaled in this case (no case.note entries).',
       notes,
       injects: notes.filter((n) => n.kind === 'inject').length,
       answers: timed.length,

@@ -64,6 +64,24 @@ describe('viewJournal', () => {
     expect(view.status.inForce).toEqual(['Throttle: reserved concurrency 0: orders-api'])
   })
 
+  it('tells measures fir changed from those that were already in place', async () => {
+    const view = viewJournal(
+      await journalOf([
+        change('containment.url', FN, 'started', { prior: { configs: [] } }),
+        change('containment.url', FN, 'already-applied', { after: { configs: [] } }),
+        change('containment.throttle', FN, 'started', { prior: { reserved: null } }),
+        change('containment.throttle', FN, 'applied', { after: { reserved: 0 } }),
+        // A second contain: already-applied, but fir made the change earlier.
+        change('containment.throttle', FN, 'already-applied', { after: { reserved: 0 } }),
+      ]),
+    )
+    expect(view.status.inForce).toEqual([
+      'Function URL auth set to AWS_IAM: orders-api — nothing to change (already in place)',
+      'Throttle: reserved concurrency 0: orders-api',
+    ])
+    expect(view.status.detail).toBe('2 measures in force (1 needed no change), none failed.')
+  })
+
   it('shows a change with no outcome (a killed run) and counts it against containment', async () => {
     const view = viewJournal(
       await journalOf([
@@ -220,6 +238,19 @@ describe('viewJournal', () => {
         'exposure (run r-1, applied): seal applied, close applied, timeline skipped, report applied',
       ])
     })
+  })
+
+  it('says why a drill has no after-action notes instead of "no tabletop drill"', async () => {
+    const drill = viewJournal(
+      await journalOf([change('tabletop.start', 'public-url-backdoor', 'recorded', { params: {} })]),
+    )
+    expect(drill.afterAction.absentReason).toMatch(
+      /^No after-action notes were journaled: this drill ran without --interactive/,
+    )
+    const plain = viewJournal(await journalOf([]))
+    expect(plain.afterAction.absentReason).toBe(
+      'No after-action notes were journaled in this case (no case.note entries).',
+    )
   })
 
   it('names functions and roles by their short name', () => {
