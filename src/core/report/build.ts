@@ -24,7 +24,7 @@ import {
   utcDisplay,
   utcDisplayOrNull,
 } from './format.js'
-import { type RenderingRun, viewJournal } from './journal-view.js'
+import { type RenderingRun, userAtHost, viewJournal } from './journal-view.js'
 import {
   type EvidenceSetView,
   type FindingView,
@@ -852,7 +852,7 @@ export async function buildReportModel(
   const fnText = functions.length
     ? `Lambda function${functions.length === 1 ? '' : 's'} ${functions.map((f) => f.name).join(', ')}${accounts.length ? ` in account${accounts.length === 1 ? '' : 's'} ${accounts.join(', ')}` : ''}${regions.length ? ` (${regions.join(', ')})` : ''}`
     : 'no function snapshotted yet'
-  const headline = `${raw.meta.title}: ${fnText}. ${totalFindings ? `${totalFindings} finding${totalFindings === 1 ? '' : 's'} (${counted.join(', ')})` : 'No findings'}; ${journal.status.label.toLowerCase()}.`
+  const headline = `${asString(raw.meta.title) || raw.meta.id}: ${fnText}. ${totalFindings ? `${totalFindings} finding${totalFindings === 1 ? '' : 's'} (${counted.join(', ')})` : 'No findings'}; ${journal.status.label.toLowerCase()}.`
 
   const firstIso = scan.firstMs === null ? null : new Date(scan.firstMs).toISOString()
   const lastIso = scan.lastMs === null ? null : new Date(scan.lastMs).toISOString()
@@ -879,10 +879,10 @@ export async function buildReportModel(
     firVersion: options.firVersion ?? 'unknown',
     case: {
       id: raw.meta.id,
-      title: raw.meta.title ?? raw.meta.id,
+      title: asString(raw.meta.title) || raw.meta.id,
       created: raw.meta.created,
       createdDisplay: utcDisplay(raw.meta.created),
-      createdBy: `${asString(createdBy.osUser) ?? '?'}@${asString(createdBy.host) ?? '?'}`,
+      createdBy: userAtHost(createdBy),
       folder: basename(caseDir),
     },
     summary: {

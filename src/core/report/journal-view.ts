@@ -59,9 +59,17 @@ export function shortTarget(target: string): string {
   return parts.at(-1) || target
 }
 
+/** `alice@ir-laptop`, or `an unrecorded user` when the journal or case.json does not say. */
+export function userAtHost(who: Record<string, unknown>): string {
+  const user = asString(who.osUser)
+  const host = asString(who.host)
+  if (!user && !host) return 'an unrecorded user'
+  return `${user ?? 'unknown user'}@${host ?? 'unknown host'}`
+}
+
 export function actorDisplay(entry: JournalEntry): string {
   const a = asRecord(entry.actor)
-  const who = `${asString(a.osUser) ?? '?'}@${asString(a.host) ?? '?'}`
+  const who = userAtHost(a)
   const arn = asString(a.arn)
   return arn ? `${arn} (${who})` : who
 }
@@ -205,9 +213,9 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
       const r = asRecord(g)
       gaps.push({
         origin: `journal #${entry.seq} (${entry.action})`,
-        what: asString(r.what) ?? (typeof g === 'string' ? g : compactValue(g)),
-        call: asString(r.call) ?? '',
-        reason: asString(r.reason) ?? '',
+        what: asString(r.what) || (typeof g === 'string' ? g : compactValue(g)),
+        call: asString(r.call) || 'not recorded',
+        reason: asString(r.reason) || 'not recorded',
       })
     }
     if (entry.action === 'aws.identity') {

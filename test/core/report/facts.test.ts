@@ -348,6 +348,22 @@ describe('other values that could be blank', () => {
     for (const text of [md, html]) expect(text).not.toMatch(PLACEHOLDERS)
   })
 
+  it('a case.json without a title or creator (an older case) shows no "undefined" or "?@?"', async () => {
+    const handle = await CaseHandle.init('OLD-1', { dir: join(await tempDir(), 'c'), firVersion: 't' })
+    await handle.close()
+    const path = join(handle.dir, 'case.json')
+    const { title: _t, createdBy: _c, ...meta } = JSON.parse(await readFile(path, 'utf8'))
+    await writeFile(path, JSON.stringify(meta))
+    const model = await buildReportModel(handle.dir, { verify: false })
+    expect(model.summary.headline).toMatch(/^OLD-1: no function snapshotted yet\./)
+    expect(model.case.createdBy).toBe('an unrecorded user')
+    const { md, html } = await renderBoth(model)
+    for (const text of [md, html]) {
+      expect(text).not.toMatch(PLACEHOLDERS)
+      expect(text).not.toContain('?@?')
+    }
+  })
+
   it('the full sample case, plain and hostile, leaves no blank cell in either format', async () => {
     for (const hostile of [false, true]) {
       const sample = await buildSampleCase({ parent: await tempDir(), events: 80, hostile })

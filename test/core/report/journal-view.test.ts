@@ -240,6 +240,22 @@ describe('viewJournal', () => {
     })
   })
 
+  it('fills a journaled gap that names no call or reason, so its row has no blank cell', async () => {
+    const view = viewJournal(
+      await journalOf([
+        change('timeline.collect', FN, 'recorded', { params: { gaps: ['eu-west-1 skipped'] } }),
+      ]),
+    )
+    expect(view.gaps).toEqual([
+      {
+        origin: 'journal #1 (timeline.collect)',
+        what: 'eu-west-1 skipped',
+        call: 'not recorded',
+        reason: 'not recorded',
+      },
+    ])
+  })
+
   it('says why a drill has no after-action notes instead of "no tabletop drill"', async () => {
     const drill = viewJournal(
       await journalOf([change('tabletop.start', 'public-url-backdoor', 'recorded', { params: {} })]),
