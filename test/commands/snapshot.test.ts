@@ -309,6 +309,29 @@ describe('fir snapshot (built CLI against moto): gaps, hostile code, blast radiu
     }
   })
 
+  it('a denied GetFunctionConcurrency prints reserved concurrency as unknown with the reason, never "unreserved"', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'concurrency-denied-role' })
+    const fn = await seedFunction(moto.endpoint(), { name: 'concurrency-denied', roleArn: role.arn })
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [{ match: 'GetFunctionConcurrency', fault: 'access-denied' }],
+    }).start()
+    try {
+      const { cwd } = await newCase()
+      const r = await runFir(['snapshot', fn.name, '--case', 'cases/INC-1'], {
+        cwd,
+        endpoint: proxy.endpoint,
+      })
+      expect(r.code, r.stderr).toBe(4)
+      expect(proxy.records.some((x) => x.operation === 'GetFunctionConcurrency' && x.faulted)).toBe(true)
+      const line = r.stdout.split('\n').find((l) => /^\s+concurrency\s/.test(l))
+      expect(line, r.stdout).toMatch(/^\s+concurrency\s+unknown: denied: AccessDeniedException\b/)
+      expect(line).toContain('lambda:GetFunctionConcurrency')
+      expect(r.stdout).not.toMatch(/concurrency\s+unreserved/)
+    } finally {
+      await proxy.stop()
+    }
+  })
+
   it('lists a hostile package (zip-slip, symlink, 1000:1 bomb) and writes nothing outside the case', async () => {
     const role = await seedRole(moto.endpoint(), { name: 'hostile-role' })
     await seedFunction(moto.endpoint(), { name: 'hostile', roleArn: role.arn, zip: hostileZip(8) })

@@ -1,8 +1,40 @@
 import { shortKeyId } from '../common/redact.js'
 import { escapeTerminal } from '../common/text.js'
+import type { Gap } from '../context.js'
 import type { Finding, FunctionSummary, SnapshotResult } from './types.js'
 
 const e = (v: unknown) => escapeTerminal(v === undefined || v === null ? '-' : String(v))
+
+/** The calls that read a role's policies: a gap in one leaves its risky permissions unknown. */
+const ROLE_CALLS = new Set([
+  'iam:GetRole',
+  'iam:ListRolePolicies',
+  'iam:GetRolePolicy',
+  'iam:ListAttachedRolePolicies',
+  'iam:GetPolicy',
+  'iam:GetPolicyVersion',
+])
+
+const byCall =
+  (...calls: string[]) =>
+  (g: Gap) =>
+    calls.includes(g.call)
+
+/**
+ * `unknown: <reason> (<call>)` when a read a fact depends on failed. A failed read leaves the same
+ * empty value as "nothing there" (a denied GetFunctionConcurrency is `null`, like an unreserved
+ * function), so only the function's gaps tell the two apart — as the report does.
+ */
+function unknownFrom(f: FunctionSummary, match: (g: Gap) => boolean): string | null {
+  const hits = f.gaps.filter(match)
+  const g = hits[0]
+  if (!g) return null
+  const reason = g.reason.length > 200 ? `${g.reason.slice(0, 199)}…` : g.reason || 'the call failed'
+  // `denied: … not authorized to perform: lambda:GetFunctionConcurrency` already names the call.
+  const call = g.call && !reason.includes(g.call) ? ` (${g.call})` : ''
+  const more = hits.length > 1 ? `; and ${hits.length - 1} more gap${hits.length === 2 ? '' : 's'}` : ''
+  return `unknown: ${e(reason)}${e(call)}${more}`
+}
 
 function codeLine(f: FunctionSummary): string {
   if (f.packageType === 'Image') {
@@ -21,6 +53,11 @@ function functionBlock(f: FunctionSummary, findings: Finding[]): string {
   const lines: string[] = []
   lines.push(`Function ${e(f.name)}  ${e(f.arn)}`)
   const row = (label: string, value: string) => lines.push(`  ${label.padEnd(14)}${value}`)
+  // GetFunction of the summarised qualifier failed: its configuration (layers, environment) is unknown.
+  const configUnknown = unknownFrom(
+    f,
+    (g) => g.call === 'lambda:GetFunction' && g.what.includes(`(${f.qualifier})`),
+  )
   row('qualifier', e(f.qualifier))
   row('runtime', `${e(f.runtime ?? f.packageType)}`)
   row('last modified', e(f.lastModified))
@@ -29,7 +66,7 @@ function functionBlock(f: FunctionSummary, findings: Finding[]): string {
   row(
     'versions',
     f.versions.length === 0
-      ? 'none published'
+      ? (unknownFrom(f, byCall('lambda:ListVersionsByFunction')) ?? 'none published')
       : `${f.versions.length}: ${f.versions
           .slice(-10)
           .map((v) => `${e(v.version)}${v.code === 'mismatch' ? '(mismatch)' : ''}`)
@@ -38,7 +75,7 @@ function functionBlock(f: FunctionSummary, findings: Finding[]): string {
   row(
     'aliases',
     f.aliases.length === 0
-      ? 'none'
+      ? (unknownFrom(f, byCall('lambda:ListAliases')) ?? 'none')
       : f.aliases
           .map(
             (a) =>
@@ -52,24 +89,44 @@ function functionBlock(f: FunctionSummary, findings: Finding[]): string {
           )
           .join(', '),
   )
-  row('layers', f.layers.length === 0 ? 'none' : f.layers.map((l) => `${e(l.arn)} (${l.code})`).join(', '))
-  row('url', f.url ? `${e(f.url.url)} AuthType ${e(f.url.authType)}` : 'none')
-  row('concurrency', f.reservedConcurrency === null ? 'unreserved' : `reserved ${f.reservedConcurrency}`)
+  row(
+    'layers',
+    f.layers.length === 0
+      ? (configUnknown ?? 'none')
+      : f.layers.map((l) => `${e(l.arn)} (${l.code})`).join(', '),
+  )
+  row(
+    'url',
+    f.url
+      ? `${e(f.url.url)} AuthType ${e(f.url.authType)}`
+      : (unknownFrom(f, byCall('lambda:GetFunctionUrlConfig', 'lambda:ListFunctionUrlConfigs')) ?? 'none'),
+  )
+  row(
+    'concurrency',
+    unknownFrom(f, byCall('lambda:GetFunctionConcurrency')) ??
+      (f.reservedConcurrency === null ? 'unreserved' : `reserved ${f.reservedConcurrency}`),
+  )
   row(
     'event sources',
     f.eventSourceMappings.length === 0
-      ? 'none'
+      ? (unknownFrom(f, byCall('lambda:ListEventSourceMappings')) ?? 'none')
       : f.eventSourceMappings.map((m) => `${e(m.source)} (${e(m.state)})`).join(', '),
   )
   row(
     'log group',
     f.logGroup.present === false
       ? `${e(f.logGroup.name)} does not exist`
-      : `${e(f.logGroup.name)}: ${f.logGroup.events} events kept${f.logGroup.truncated ? ' (limit reached)' : ''}`,
+      : f.logGroup.present === null
+        ? `${e(f.logGroup.name)}: ${unknownFrom(f, (g) => g.call.startsWith('logs:')) ?? 'unknown: not read'}`
+        : `${e(f.logGroup.name)}: ${f.logGroup.events} events kept${f.logGroup.truncated ? ' (limit reached)' : ''}`,
   )
   row('invoke trail', f.trailCoverage.lambdaDataEvents)
   lines.push('  risky permissions:')
-  if (f.riskyPermissions.length === 0) lines.push('    none found')
+  // What was read can only show what is there: a policy not read may hold more.
+  const partly = (unknown: string | null) =>
+    unknown ? `none found in what was read; ${unknown}` : 'none found'
+  if (f.riskyPermissions.length === 0)
+    lines.push(`    ${partly(unknownFrom(f, (g) => ROLE_CALLS.has(g.call)))}`)
   for (const r of f.riskyPermissions) {
     const sid = typeof r.statement.Sid === 'string' ? ` statement ${e(r.statement.Sid)}` : ''
     lines.push(
@@ -77,11 +134,15 @@ function functionBlock(f: FunctionSummary, findings: Finding[]): string {
     )
   }
   lines.push('  exposure:')
-  if (f.exposure.length === 0) lines.push('    none found')
+  if (f.exposure.length === 0)
+    lines.push(
+      `    ${partly(unknownFrom(f, byCall('lambda:GetPolicy', 'lambda:GetFunctionUrlConfig', 'lambda:ListFunctionUrlConfigs')))}`,
+    )
   for (const x of f.exposure)
     lines.push(`    [${x.level}] ${e(x.summary)}  (${x.qualifiers.map(e).join(', ')})`)
   lines.push('  secrets in environment (redacted):')
-  if (f.secrets.length === 0 && f.accessKeyIds.length === 0) lines.push('    none found')
+  if (f.secrets.length === 0 && f.accessKeyIds.length === 0)
+    lines.push(`    ${configUnknown ?? 'none found'}`)
   for (const s of f.secrets)
     lines.push(`    ${e(s.name)} = ${s.redacted}  (${e(s.kind)}; ${s.qualifiers.map(e).join(', ')})`)
   for (const k of f.accessKeyIds) lines.push(`    access key id ${e(k)} (${e(shortKeyId(k))}): rotate it`)

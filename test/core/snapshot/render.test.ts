@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest'
+import type { Gap } from '../../../src/core/context.js'
+import { renderSnapshot } from '../../../src/core/snapshot/render.js'
+import type { FunctionSummary, SnapshotResult } from '../../../src/core/snapshot/types.js'
+
+const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:orders-api'
+
+/** A function the snapshot read completely: nothing reserved, published, mapped or exposed. */
+function fn(gaps: Gap[] = []): FunctionSummary {
+  return {
+    name: 'orders-api',
+    arn: ARN,
+    region: 'us-east-1',
+    account: '123456789012',
+    qualifier: '$LATEST',
+    runtime: 'python3.12',
+    packageType: 'Zip',
+    code: 'match',
+    codeSha256: 'mARb5UWKrnm5qkj9gUxbjSHGVU76lfRUAZCfCqOZ5yI=',
+    role: 'arn:aws:iam::123456789012:role/orders-api-role',
+    roleName: 'orders-api-role',
+    versions: [],
+    aliases: [],
+    layers: [],
+    url: null,
+    exposure: [],
+    secrets: [],
+    accessKeyIds: [],
+    riskyPermissions: [],
+    reservedConcurrency: null,
+    eventSourceMappings: [],
+    logGroup: { name: '/aws/lambda/orders-api', events: 0, truncated: false, present: null },
+    trailCoverage: { lambdaDataEvents: 'recorded', trails: [] },
+    quarantined: false,
+    gaps,
+  }
+}
+
+function render(f: FunctionSummary): string {
+  const result: SnapshotResult = {
+    set: '20260314T091203.000Z',
+    dir: '/tmp/case/evidence/20260314T091203.000Z',
+    manifestSha256: '0'.repeat(64),
+    files: 12,
+    takenBy: { arn: 'arn:aws:sts::123456789012:assumed-role/ir/alice', account: '123456789012' },
+    takenAt: '2026-03-14T09:12:03.000Z',
+    functions: [f],
+    findings: [],
+    gaps: f.gaps,
+  }
+  return renderSnapshot(result)
+}
+
+/** The value printed after a row label (`  concurrency   unreserved` → `unreserved`). */
+function row(out: string, label: string): string | undefined {
+  return out
+    .split('\n')
+    .find((l) => l.startsWith(`  ${label.padEnd(14)}`))
+    ?.slice(2 + 14)
+}
+
+/** The line under a block heading (`  risky permissions:` → its first entry). */
+function under(out: string, heading: string): string | undefined {
+  const lines = out.split('\n')
+  return lines[lines.indexOf(`  ${heading}`) + 1]?.trim()
+}
+
+const denied = (what: string, call: string): Gap => ({
+  what: `${what} of orders-api`,
+  call,
+  reason: `denied: AccessDeniedException: User is not authorized to perform: ${call}`,
+})
+
+describe('renderSnapshot: a fact the snapshot could not read is unknown, never "none"', () => {
+  it('prints the facts of a complete snapshot as read', () => {
+    const f = fn()
+    f.logGroup.present = true
+    const out = render(f)
+    expect(row(out, 'concurrency')).toBe('unreserved')
+    expect(row(out, 'versions')).toBe('none published')
+    expect(row(out, 'aliases')).toBe('none')
+    expect(row(out, 'layers')).toBe('none')
+    expect(row(out, 'url')).toBe('none')
+    expect(row(out, 'event sources')).toBe('none')
+    expect(row(out, 'log group')).toBe('/aws/lambda/orders-api: 0 events kept')
+    expect(under(out, 'risky permissions:')).toBe('none found')
+    expect(under(out, 'exposure:')).toBe('none found')
+    expect(under(out, 'secrets in environment (redacted):')).toBe('none found')
+    f.reservedConcurrency = 0
+    expect(row(render(f), 'concurrency')).toBe('reserved 0')
+  })
+
+  it('a failed GetFunctionConcurrency is "unknown: <reason>", not "unreserved" (null is what both leave)', () => {
+    const denial = fn([denied('reserved concurrency', 'lambda:GetFunctionConcurrency')])
+    expect(row(render(denial), 'concurrency')).toBe(
+      'unknown: denied: AccessDeniedException: User is not authorized to perform: lambda:GetFunctionConcurrency',
+    )
+    // A reason that does not name the call gets the call appended.
+    const throttled = fn([
+      {
+        what: 'reserved concurrency of orders-api',
+        call: 'lambda:GetFunctionConcurrency',
+        reason: 'throttled',
+      },
+    ])
+    expect(row(render(throttled), 'concurrency')).toBe('unknown: throttled (lambda:GetFunctionConcurrency)')
+  })
+
+  it('every list read that failed says unknown with its reason: versions, aliases, URL, mappings, log group', () => {
+    const out = render(
+      fn([
+        denied('versions', 'lambda:ListVersionsByFunction'),
+        denied('aliases', 'lambda:ListAliases'),
+        denied('function URL config ($LATEST)', 'lambda:GetFunctionUrlConfig'),
+        denied('event source mappings', 'lambda:ListEventSourceMappings'),
+        {
+          what: 'log events of /aws/lambda/orders-api (last 24 h)',
+          call: 'logs:FilterLogEvents',
+          reason: 'server-error: ServiceUnavailableException: try again',
+        },
+      ]),
+    )
+    expect(row(out, 'versions')).toMatch(/^unknown: denied: .*lambda:ListVersionsByFunction$/)
+    expect(row(out, 'aliases')).toMatch(/^unknown: denied: .*lambda:ListAliases$/)
+    expect(row(out, 'url')).toMatch(/^unknown: denied: .*lambda:GetFunctionUrlConfig$/)
+    expect(row(out, 'event sources')).toMatch(/^unknown: denied: .*lambda:ListEventSourceMappings$/)
+    expect(row(out, 'log group')).toBe(
+      '/aws/lambda/orders-api: unknown: server-error: ServiceUnavailableException: try again (logs:FilterLogEvents)',
+    )
+    expect(under(out, 'exposure:')).toMatch(
+      /^none found in what was read; unknown: denied: .*lambda:GetFunctionUrlConfig$/,
+    )
+  })
+
+  it('role policies not read leave risky permissions unknown; GetFunction not read leaves layers and environment unknown', () => {
+    const out = render(
+      fn([
+        {
+          what: 'inline policies of role orders-api-role',
+          call: 'iam:ListRolePolicies',
+          reason: 'denied: AccessDenied: User is not authorized to perform: iam:ListRolePolicies',
+        },
+        denied('configuration and code location ($LATEST)', 'lambda:GetFunction'),
+      ]),
+    )
+    expect(under(out, 'risky permissions:')).toBe(
+      'none found in what was read; unknown: denied: AccessDenied: User is not authorized to perform: iam:ListRolePolicies',
+    )
+    expect(row(out, 'layers')).toMatch(/^unknown: denied: .*lambda:GetFunction$/)
+    expect(under(out, 'secrets in environment (redacted):')).toMatch(
+      /^unknown: denied: .*lambda:GetFunction$/,
+    )
+  })
+
+  it('escapes the reason (an error message can carry attacker-chosen names)', () => {
+    const out = render(
+      fn([
+        {
+          what: 'reserved concurrency of orders-api',
+          call: 'lambda:GetFunctionConcurrency',
+          reason: 'failed: \u001b[31mred\u001b[0m',
+        },
+      ]),
+    )
+    expect(out).not.toContain('\u001b')
+    expect(row(out, 'concurrency')).toMatch(/^unknown: failed: .*red/)
+  })
+})
