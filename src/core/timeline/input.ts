@@ -1,4 +1,5 @@
-import { constants, crc32, gunzipSync, inflateRawSync } from 'node:zlib'
+import { constants as bufferConstants } from 'node:buffer'
+import { constants, crc32, gunzipSync, InflateRaw, inflateRawSync } from 'node:zlib'
 import type { SkipReason } from './types.js'
 
 type Rec = Record<string, unknown>
@@ -46,12 +47,150 @@ export function checkGzipCrc(data: Buffer, expectedCrc: number | undefined): voi
   }
 }
 
+/** The most an inflater allocates before it has seen the data (a gzip trailer's length can lie). */
+const FIRST_OUTPUT_MAX = 64 * 1024 * 1024
+/** The largest buffer an InflateScratch keeps between inputs (a larger input gets its own). */
+const SCRATCH_KEEP_MAX = 64 * 1024 * 1024
+
+/**
+ * Where an inflater may write, reused from one input to the next: the data it returns is then a
+ * view of this buffer, valid until the next input inflated into it (for callers that do not keep
+ * the bytes, e.g. a function-scoped run, which keeps parsed records only).
+ */
+export class InflateScratch {
+  private buf: Buffer = Buffer.allocUnsafeSlow(1 << 20)
+
+  /** A buffer of at least `size` bytes: this one (grown up to SCRATCH_KEEP_MAX), else a new one. */
+  take(size: number): Buffer {
+    if (size <= this.buf.length) return this.buf
+    if (size > SCRATCH_KEEP_MAX) return Buffer.allocUnsafeSlow(size)
+    this.buf = Buffer.allocUnsafeSlow(Math.min(SCRATCH_KEEP_MAX, Math.max(size, this.buf.length * 2)))
+    return this.buf
+  }
+}
+
+/** The native half of a zlib stream, as zlib's own synchronous calls drive it. */
+interface ZlibHandle {
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inOff: number,
+    inLen: number,
+    out: Uint8Array,
+    outOff: number,
+    outLen: number,
+  ): void
+  reset(): void
+  close(): void
+  onerror: (message: string, errno: number) => void
+}
+
+/**
+ * A raw-deflate inflater that keeps one zlib stream for the thread and resets it between inputs.
+ * zlib.inflateRawSync builds a stream object (a Transform, its buffers and listeners) and a native
+ * context for every call, which costs about as much as inflating a 50 KB trail file, and a run
+ * reads thousands. Node has no public reusable synchronous inflater, so this drives the stream's
+ * native handle the way zlib's own synchronous functions do (`_handle.writeSync`, results in
+ * `_writeState`, errors through `onerror`); where that handle is not there (another runtime or
+ * version), every call goes to inflateRawSync.
+ */
+class RawInflater {
+  private handle: ZlibHandle | undefined
+  private state: Uint32Array | undefined
+  private failure: string | undefined
+
+  constructor() {
+    this.open()
+  }
+
+  private open(): void {
+    this.handle = undefined
+    const stream = new InflateRaw() as unknown as { _handle?: Partial<ZlibHandle>; _writeState?: unknown }
+    const handle = stream._handle
+    const state = stream._writeState
+    if (
+      !handle ||
+      typeof handle.writeSync !== 'function' ||
+      typeof handle.reset !== 'function' ||
+      typeof handle.close !== 'function' ||
+      !(state instanceof Uint32Array) ||
+      state.length !== 2
+    )
+      return
+    // zlib reports a failed write through this callback (the stream object is left alone).
+    handle.onerror = (message: string) => {
+      this.failure = message
+    }
+    this.handle = handle as ZlibHandle
+    this.state = state
+  }
+
+  /**
+   * Inflates the raw deflate stream at the start of `input` (bytes after its end are left alone).
+   * `sizeHint`: the expected output size; `into`: write there instead of a new buffer. Returns the
+   * data and how many input bytes the stream took. Throws Error(zlib's message) on bad data.
+   */
+  inflate(input: Buffer, sizeHint: number, into?: InflateScratch): { data: Buffer; used: number } {
+    const handle = this.handle
+    const state = this.state
+    if (!handle || !state) {
+      const chunkSize = Math.min(Math.max(sizeHint + 1024, 16 * 1024), FIRST_OUTPUT_MAX)
+      const res = inflateRawSync(input, {
+        info: true,
+        finishFlush: constants.Z_FINISH,
+        chunkSize,
+      }) as unknown as {
+        buffer: Buffer
+        engine: { bytesWritten: number }
+      }
+      return { data: res.buffer, used: res.engine.bytesWritten }
+    }
+    const alloc = (size: number) => (into ? into.take(size) : Buffer.allocUnsafe(size))
+    // One byte more than announced: a stream as long as announced ends in one call.
+    let out = alloc(Math.min(sizeHint + 1, FIRST_OUTPUT_MAX))
+    let produced = 0
+    let used = 0
+    try {
+      this.failure = undefined
+      handle.reset()
+      for (;;) {
+        if (this.failure !== undefined) throw new Error(this.failure)
+        const room = Math.min(out.length - produced, 0xffffffff)
+        const inLen = Math.min(input.length - used, 0xffffffff)
+        handle.writeSync(constants.Z_FINISH, input, used, inLen, out, produced, room)
+        if (this.failure !== undefined) throw new Error(this.failure)
+        produced += room - state[0]!
+        used += inLen - state[1]!
+        // Room left: the stream ended. Output full: it may go on (as in zlib's own loop).
+        if (state[0] !== 0) break
+        if (out.length >= bufferConstants.MAX_LENGTH)
+          throw new Error(`Cannot create a Buffer larger than ${bufferConstants.MAX_LENGTH} bytes`)
+        const bigger = alloc(Math.min(out.length * 2, bufferConstants.MAX_LENGTH))
+        out.copy(bigger, 0, 0, produced)
+        out = bigger
+      }
+    } catch (err) {
+      // A stream that failed is not trusted again: the next input gets a fresh one.
+      handle.close()
+      this.open()
+      throw err
+    }
+    return { data: out.subarray(0, produced), used }
+  }
+}
+
+let inflater: RawInflater | undefined
+
 /**
  * Gunzips like gunzipStrict (header, complete deflate stream, length) but leaves the CRC-32 to the
  * caller (`expectedCrc`; undefined when zlib already checked it): the pre-filter rules most files
- * out on bytes alone, and only the data that is used needs the checksum.
+ * out on bytes alone, and only the data that is used needs the checksum. With `into`, the data is
+ * a view of that scratch buffer (valid until the next input inflated into it).
  */
-export function gunzipDeferred(buf: Uint8Array): { data: Buffer; expectedCrc: number | undefined } {
+export function gunzipDeferred(
+  buf: Uint8Array,
+  into?: InflateScratch,
+): { data: Buffer; expectedCrc: number | undefined } {
   if (buf.length < 18 || !isGzip(buf) || buf[2] !== 8)
     throw new InputRefused('corrupt-gzip', 'not a gzip stream')
   const flags = buf[3]!
@@ -69,19 +208,9 @@ export function gunzipDeferred(buf: Uint8Array): { data: Buffer; expectedCrc: nu
   let out: Buffer
   let used: number
   try {
-    // One output buffer sized from the trailer's length: no growing, no concatenating copy.
-    const announced = input.readUInt32LE(input.length - 4)
-    const chunkSize = Math.min(Math.max(announced + 1024, 16 * 1024), 64 * 1024 * 1024)
-    const res = inflateRawSync(input.subarray(pos), {
-      info: true,
-      finishFlush: constants.Z_FINISH,
-      chunkSize,
-    }) as unknown as {
-      buffer: Buffer
-      engine: { bytesWritten: number }
-    }
-    out = res.buffer
-    used = res.engine.bytesWritten
+    // Sized from the trailer's length: one output buffer, no growing, no concatenating copy.
+    inflater ??= new RawInflater()
+    ;({ data: out, used } = inflater.inflate(input.subarray(pos), input.readUInt32LE(input.length - 4), into))
   } catch (err) {
     throw new InputRefused('corrupt-gzip', `the gzip data is damaged: ${(err as Error).message}`)
   }

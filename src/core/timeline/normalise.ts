@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import type { EventActor, Origin, TimelineEvent } from './types.js'
 
 type Rec = Record<string, unknown>
@@ -36,7 +35,10 @@ export function eventTimeMs(record: Rec): number {
 export function eventIdOf(record: Rec, text?: string): string {
   const id = record.eventID
   if (typeof id === 'string' && id.length > 0) return id
-  return `nid-${createHash('sha256')
+  // node:crypto is loaded on first use: worker threads import this module, and most records have an id.
+  return `nid-${process
+    .getBuiltinModule('node:crypto')
+    .createHash('sha256')
     .update(text ?? JSON.stringify(record))
     .digest('hex')
     .slice(0, 32)}`

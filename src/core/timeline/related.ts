@@ -211,7 +211,12 @@ function rarity(byte: number): number {
   return i === -1 ? BY_FREQUENCY.length : i
 }
 
-/** A literal searched for through its rarest short piece, then checked whole. */
+/**
+ * A literal searched for through its rarest short piece, then checked whole. The piece is always
+ * six bytes (or the whole literal): Buffer#indexOf checks all of it natively after each memchr hit,
+ * while a shorter piece (say `Name` of `roleName`) also stops at every `eventName` and costs a
+ * round trip through JavaScript each time.
+ */
 export class Needle {
   readonly full: Buffer
   private readonly anchor: Buffer
@@ -226,9 +231,9 @@ export class Needle {
       return
     }
     let best = 0
-    for (let i = 1; i <= n - 4; i++) if (rarity(this.full[i]!) > rarity(this.full[best]!)) best = i
+    for (let i = 1; i <= n - 6; i++) if (rarity(this.full[i]!) > rarity(this.full[best]!)) best = i
     this.offset = best
-    this.anchor = this.full.subarray(best, Math.min(n, best + 6))
+    this.anchor = this.full.subarray(best, best + 6)
   }
 
   /** The next position of the whole literal at or after `from`, or -1. */

@@ -72,13 +72,47 @@ export function inWindow(window: TimeWindow, t: number): boolean {
 export const DELIVERY_MARGIN_BEFORE_MS = 15 * 60_000
 export const DELIVERY_MARGIN_AFTER_MS = 60 * 60_000
 
-const KEY_STAMP = /_CloudTrail_[a-z0-9-]+_(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})Z_/
+const KEY_MARK = '_CloudTrail_'
 
-/** The delivery time in a trail file's name (…_CloudTrail_<region>_YYYYMMDDTHHmmZ_…), if it has one. */
+/** The number in `s` from `at` to `at + n` when all of it is ASCII digits, else -1. */
+function digitsAt(s: string, at: number, n: number): number {
+  let v = 0
+  for (let i = at; i < at + n; i++) {
+    const c = s.charCodeAt(i) - 48
+    if (c < 0 || c > 9) return -1
+    v = v * 10 + c
+  }
+  return v
+}
+
+function isRegionChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 // a-z 0-9 -
+}
+
+/**
+ * The delivery time in a trail file's name (…_CloudTrail_<region>_YYYYMMDDTHHmmZ_…), if it has one:
+ * the first place matching /_CloudTrail_[a-z0-9-]+_(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})Z_/, read
+ * without the regex (a folder of a bucket holds thousands of names).
+ */
 export function deliveryTimeOf(name: string): number | undefined {
-  const m = KEY_STAMP.exec(name)
-  if (!m) return undefined
-  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]))
+  for (let i = name.indexOf(KEY_MARK); i !== -1; i = name.indexOf(KEY_MARK, i + 1)) {
+    let j = i + KEY_MARK.length
+    const regionStart = j
+    while (j < name.length && isRegionChar(name.charCodeAt(j))) j++
+    // The region part has no `_`: only its longest run can be followed by one.
+    if (j === regionStart || name.charCodeAt(j) !== 95) continue
+    const d = j + 1
+    if (d + 15 > name.length) continue
+    const year = digitsAt(name, d, 4)
+    const month = digitsAt(name, d + 4, 2)
+    const day = digitsAt(name, d + 6, 2)
+    const hour = digitsAt(name, d + 9, 2)
+    const minute = digitsAt(name, d + 11, 2)
+    if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0) continue
+    if (name[d + 8] !== 'T' || name[d + 13] !== 'Z' || name[d + 14] !== '_') continue
+    return Date.UTC(year, month - 1, day, hour, minute)
+  }
+  return undefined
 }
 
 /** Whether a trail file delivered at `delivered` can hold events inside the window. */

@@ -1,6 +1,13 @@
-import { gzipSync } from 'node:zlib'
+import { crc32, gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { decodeBytes, decodeText, gunzipStrict, InputRefused } from '../../../src/core/timeline/input.js'
+import {
+  decodeBytes,
+  decodeText,
+  gunzipDeferred,
+  gunzipStrict,
+  InflateScratch,
+  InputRefused,
+} from '../../../src/core/timeline/input.js'
 
 const rec = (id: string, extra: Record<string, unknown> = {}) => ({
   eventVersion: '1.08',
@@ -113,6 +120,58 @@ describe('gunzipStrict and decodeBytes', () => {
       const d = decodeBytes(bad)
       expect(d.refused?.reason).toBe('corrupt-gzip')
       expect(d.records).toEqual([])
+    }
+  })
+})
+
+describe('gunzipDeferred (one zlib stream for the thread, output fresh or into a scratch buffer)', () => {
+  it('gives what zlib gives, input after input, into fresh buffers or one reused scratch', () => {
+    const bodies = ['', 'x', JSON.stringify({ Records: [rec('a'), rec('b')] }), 'ab'.repeat(1_500_000)]
+    const scratch = new InflateScratch()
+    for (let round = 0; round < 2; round++) {
+      for (const body of bodies) {
+        const gz = gzipSync(body)
+        const fresh = gunzipDeferred(gz)
+        expect(fresh.data.toString()).toBe(body)
+        expect(fresh.expectedCrc).toBe(crc32(body))
+        const reused = gunzipDeferred(new Uint8Array(gz), scratch)
+        expect(reused.data.toString()).toBe(body)
+        expect(reused.expectedCrc).toBe(crc32(body))
+      }
+    }
+    // Fresh output is the caller's to keep; scratch output is overwritten by the next input.
+    const kept = gunzipDeferred(gzipSync('first')).data
+    gunzipDeferred(gzipSync('second'))
+    expect(kept.toString()).toBe('first')
+    const viewed = gunzipDeferred(gzipSync('first'), scratch).data
+    gunzipDeferred(gzipSync('later'), scratch)
+    expect(viewed.toString()).toBe('later')
+  })
+
+  it('refuses a damaged stream, a truncated one and a trailer that lies, then reads the next input', () => {
+    const body = JSON.stringify({ Records: Array.from({ length: 300 }, (_, i) => rec(`id-${i}`)) })
+    const gz = gzipSync(body)
+    const badBlock = Buffer.from(gz)
+    badBlock[10] = 0x07 // final block of the reserved type 3
+    const shorter = Buffer.from(gz)
+    shorter.writeUInt32LE(10, gz.length - 4) // announces 10 bytes: the output outgrows its first buffer
+    const longer = Buffer.from(gz)
+    longer.writeUInt32LE(0xfffffff0, gz.length - 4)
+    const cases: [Buffer, RegExp][] = [
+      [badBlock, /damaged: invalid block type/],
+      [gz.subarray(0, 20), /damaged: unexpected end of file/],
+      [gz.subarray(0, gz.length - 4), /truncated \(no trailer\)|length/],
+      [shorter, /length check failed/],
+      [longer, /length check failed/],
+    ]
+    const scratch = new InflateScratch()
+    for (const [bad, message] of cases) {
+      for (const into of [undefined, scratch]) {
+        const r = refusal(() => gunzipDeferred(bad, into))
+        expect(r.reason).toBe('corrupt-gzip')
+        expect(r.message).toMatch(message)
+        expect(gunzipDeferred(gz, into).data.toString()).toBe(body)
+      }
     }
   })
 })

@@ -128,6 +128,10 @@ describe('Needle', () => {
     expect(n.indexIn(Buffer.from('rs-api-role'))).toBe(-1)
     expect(n.indexIn(Buffer.from('orders-api-role orders-api-role'), 1)).toBe(16)
     expect(new Needle('abc').indexIn(Buffer.from('xxabc'))).toBe(2)
+    // its piece is six bytes: `Name` of every eventName is passed over, roleName found
+    const hay = Buffer.from(`${'{"eventName":"GetRole","userName":"x"},'.repeat(500)}{"roleName":"r"}`)
+    expect(new Needle('roleName').indexIn(hay)).toBe(hay.indexOf('roleName'))
+    expect(new Needle('roleName').indexIn(hay, hay.indexOf('roleName') + 1)).toBe(-1)
     for (const text of ['requestID', 'roleName', 'a-b-c-d-e-f-g', 'ZZZZZZZZZ']) {
       const needle = new Needle(text)
       const hay = Buffer.from(`${'x'.repeat(7)}${text}${'y'.repeat(3)}`)

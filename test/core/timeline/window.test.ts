@@ -46,3 +46,60 @@ describe('window', () => {
     ).toEqual(['2025/02/28', '2025/03/01', '2025/03/02', '2025/03/03'])
   })
 })
+
+describe('deliveryTimeOf', () => {
+  // The definition it implements without a regex (a bucket folder holds thousands of names).
+  const KEY_STAMP = /_CloudTrail_[a-z0-9-]+_(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})Z_/
+  const byRegex = (name: string) => {
+    const m = KEY_STAMP.exec(name)
+    return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!) : undefined
+  }
+
+  it('reads the delivery time of a trail file name, and nothing from other names', () => {
+    expect(deliveryTimeOf('111122223333_CloudTrail_eu-west-1_20250301T0014Z_V9KRmF9vTu1jbKY2.json.gz')).toBe(
+      Date.parse('2025-03-01T00:14:00Z'),
+    )
+    expect(deliveryTimeOf('x_CloudTrail_a_20250301T0014Z_')).toBe(Date.parse('2025-03-01T00:14:00Z'))
+    for (const name of [
+      '',
+      'notes.json.gz',
+      'x_CloudTrail__20250301T0014Z_',
+      'x_CloudTrail_EU-WEST-1_20250301T0014Z_',
+      'x_CloudTrail_e_u_20250301T0014Z_',
+      'x_CloudTrail_eu-west-1_20250301T0014Z',
+      'x_CloudTrail_eu-west-1_20250301t0014Z_',
+      'x_CloudTrail_eu-west-1_20250301T001Z_',
+      'x_CloudTrail_eu-west-1_2025030１T0014Z_',
+    ])
+      expect(deliveryTimeOf(name), name).toBeUndefined()
+    // a later stamp when the first does not parse; numbers out of range roll over as in Date.UTC
+    expect(deliveryTimeOf('_CloudTrail_eu_2025030xT0014Z_ _CloudTrail_eu_20250301T0014Z_')).toBe(
+      Date.parse('2025-03-01T00:14:00Z'),
+    )
+    expect(deliveryTimeOf('_CloudTrail_x_20251399T9999Z_')).toBe(Date.UTC(2025, 12, 99, 99, 99))
+  })
+
+  it('agrees with the regex it replaces on names mutated around the stamp', () => {
+    const seeds = [
+      '111122223333_CloudTrail_eu-west-1_20250301T0014Z_V9KRmF9vTu1jbKY2.json.gz',
+      '_CloudTrail_x_CloudTrail_us-east-1_20251399T9999Z_',
+      'a_CloudTrail_eu_2025030xT0014Z_ _CloudTrail_eu_20250301T0014Z_',
+    ]
+    const alphabet = '_CloudTraiZ019-ex/'
+    for (let k = 0; k < 20_000; k++) {
+      let name = seeds[k % seeds.length]!
+      for (let m = 0; m < k % 5; m++) {
+        const at = (k * 7919 + m * 104_729) % (name.length + 1)
+        const c = alphabet[(k * 31 + m) % alphabet.length]!
+        const op = (k + m) % 3
+        name =
+          op === 0
+            ? name.slice(0, at) + c + name.slice(at + 1)
+            : op === 1
+              ? name.slice(0, at) + c + name.slice(at)
+              : name.slice(0, at) + name.slice(at + 1)
+      }
+      expect(deliveryTimeOf(name), name).toBe(byRegex(name))
+    }
+  })
+})

@@ -7,6 +7,7 @@ import { deliveryMayHold, deliveryTimeOf } from '../window.js'
 /** Files a folder walk reads; a file named on the command line is read whatever its name. */
 const INPUT_NAME = /\.(json|jsonl|ndjson)(\.gz)?$|\.gz$/i
 const DIGEST_NAME = /CloudTrail-Digest/
+const DIGEST_DIR = /\/CloudTrail-Digest\//
 
 export interface LocalFile {
   path: string
@@ -31,18 +32,27 @@ export interface LocalListing {
  */
 export async function listLocal(paths: string[], window: TimeWindow): Promise<LocalListing> {
   const out: LocalListing = { files: [], digestFiles: [], outsideWindow: 0, ignored: 0 }
+  // Only several sources can name a path twice (a folder and a file in it, or overlapping
+  // folders): a single one is walked without keeping every path in sets (a bucket has thousands).
+  const several = paths.length > 1
   const seen = new Set<string>()
   const ignored = new Set<string>()
-  const consider = (path: string, size: number, named: boolean) => {
-    if (seen.has(path)) return
-    if (!named && !INPUT_NAME.test(path.slice(path.lastIndexOf('/') + 1))) {
-      ignored.add(path)
+  let ignoredCount = 0
+  /** `digestDir`: the path is under a CloudTrail-Digest folder. */
+  const consider = (path: string, base: string, size: number, named: boolean, digestDir: boolean) => {
+    if (several) {
+      if (seen.has(path)) return
+    }
+    if (!named && !isInputName(base)) {
+      if (!several) ignoredCount++
+      else ignored.add(path)
       return
     }
-    ignored.delete(path)
-    seen.add(path)
-    const base = path.slice(path.lastIndexOf('/') + 1)
-    if (DIGEST_NAME.test(base) || /\/CloudTrail-Digest\//.test(path)) {
+    if (several) {
+      ignored.delete(path)
+      seen.add(path)
+    }
+    if (digestDir || DIGEST_NAME.test(base)) {
       out.digestFiles.push(path)
       return
     }
@@ -57,13 +67,15 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
     if (depth > 32) return
     const entries = await readdir(dir, { withFileTypes: true })
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    const prefix = `${dir}/`
+    const digestDir = DIGEST_DIR.test(prefix)
     for (const e of entries) {
-      const full = `${dir}/${e.name}`
+      const full = prefix + e.name
       if (e.isDirectory()) await walk(full, depth + 1)
-      else if (e.isFile()) consider(full, -1, false)
+      else if (e.isFile()) consider(full, e.name, -1, false, digestDir)
       else if (e.isSymbolicLink()) {
         const s = await stat(full).catch(() => undefined)
-        if (s?.isFile()) consider(full, s.size, false)
+        if (s?.isFile()) consider(full, e.name, s.size, false, digestDir)
       }
     }
   }
@@ -80,10 +92,15 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
       })
     }
     if (s.isDirectory()) await walk(path, 0)
-    else consider(path, s.size, true)
+    else consider(path, path.slice(path.lastIndexOf('/') + 1), s.size, true, DIGEST_DIR.test(path))
   }
-  out.ignored = ignored.size
+  out.ignored = several ? ignored.size : ignoredCount
   return out
+}
+
+/** INPUT_NAME, with the usual trail file name (….json.gz) decided without the regex. */
+function isInputName(base: string): boolean {
+  return base.endsWith('.json.gz') || INPUT_NAME.test(base)
 }
 
 /** The PATH sources as given: each a folder or a file (with its size); a missing one is a usage error. */

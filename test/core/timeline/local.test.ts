@@ -1,0 +1,67 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { listLocal } from '../../../src/core/timeline/sources/local.js'
+import type { TimeWindow } from '../../../src/core/timeline/types.js'
+import { tempDir } from '../../support/cli.js'
+
+const window: TimeWindow = {
+  start: Date.parse('2025-03-01T00:00:00Z'),
+  end: Date.parse('2025-03-02T00:00:00Z'),
+}
+const trail = (region: string, stamp: string) => `111122223333_CloudTrail_${region}_${stamp}_abc.json.gz`
+
+describe('listLocal', () => {
+  let dir: string
+  beforeAll(async () => {
+    dir = await tempDir('fir-local-')
+    const files = [
+      `b/${trail('us-east-1', '20250301T0105Z')}`,
+      `b/${trail('us-east-1', '20250301T0005Z')}`,
+      `a/${trail('eu-west-1', '20250301T2355Z')}`,
+      `a/${trail('eu-west-1', '20250201T0005Z')}`, // a month before the window
+      'a/notes.txt',
+      'a/export.JSON',
+      'CloudTrail-Digest/us-east-1/digest.json.gz',
+      `a/111122223333_CloudTrail-Digest_us-east-1_x_20250301T0105Z.json.gz`,
+    ]
+    for (const f of files) {
+      await mkdir(join(dir, f, '..'), { recursive: true })
+      await writeFile(join(dir, f), 'x')
+    }
+  })
+  afterAll(() => rm(dir, { recursive: true, force: true }))
+
+  it('walks a folder in name order, leaving out digests, other files and deliveries outside the window', async () => {
+    const listed = await listLocal([dir], window)
+    expect(listed.files.map((f) => f.path.slice(dir.length + 1))).toEqual([
+      `a/${trail('eu-west-1', '20250301T2355Z')}`,
+      'a/export.JSON',
+      `b/${trail('us-east-1', '20250301T0005Z')}`,
+      `b/${trail('us-east-1', '20250301T0105Z')}`,
+    ])
+    expect(listed.files.every((f) => f.size === -1)).toBe(true)
+    expect(listed.digestFiles.map((f) => f.slice(dir.length + 1)).sort()).toEqual([
+      'CloudTrail-Digest/us-east-1/digest.json.gz',
+      'a/111122223333_CloudTrail-Digest_us-east-1_x_20250301T0105Z.json.gz',
+    ])
+    expect(listed.outsideWindow).toBe(1)
+    expect(listed.ignored).toBe(1)
+  })
+
+  it('lists a path named twice once, and reads a named file whatever its name', async () => {
+    const listed = await listLocal([dir, join(dir, 'a/notes.txt'), dir], window)
+    const paths = listed.files.map((f) => f.path.slice(dir.length + 1))
+    expect(paths).toEqual([
+      `a/${trail('eu-west-1', '20250301T2355Z')}`,
+      'a/export.JSON',
+      `b/${trail('us-east-1', '20250301T0005Z')}`,
+      `b/${trail('us-east-1', '20250301T0105Z')}`,
+      'a/notes.txt',
+    ])
+    expect(listed.files.at(-1)?.size).toBe(1)
+    expect(listed.digestFiles.length).toBe(2)
+    expect(listed.outsideWindow).toBe(1)
+    expect(listed.ignored).toBe(0)
+  })
+})
