@@ -113,11 +113,25 @@ export function builtinRulesDir(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../rules')
 }
 
+// fir's own pack ships with fir and does not change while it runs: read once a process (a
+// process that builds several timelines, or tests, would otherwise parse the YAML every time).
+let builtin: Promise<CompiledRule[]> | undefined
+
 /**
  * fir's own rule pack. A builtin rule that does not load is a bug in fir, so it throws rather
- * than hiding the rule.
+ * than hiding the rule. The rules are read once a process; each call gets its own array.
  */
 export async function loadBuiltinRules(): Promise<CompiledRule[]> {
+  builtin ??= readBuiltinRules()
+  try {
+    return [...(await builtin)]
+  } catch (err) {
+    builtin = undefined
+    throw err
+  }
+}
+
+async function readBuiltinRules(): Promise<CompiledRule[]> {
   const dir = builtinRulesDir()
   const { rules, refused } = await loadRuleDir(dir)
   if (refused.length > 0) {

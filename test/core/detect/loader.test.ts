@@ -93,6 +93,16 @@ describe('loadBuiltinRules', () => {
     expect(rules.length).toBeGreaterThanOrEqual(15)
   })
 
+  it('reads the pack once a process and gives every caller its own list of the same rules', async () => {
+    const first = await loadBuiltinRules()
+    const count = first.length
+    first.push(first[0]!)
+    const second = await loadBuiltinRules()
+    expect(second).not.toBe(first)
+    expect(second.length).toBe(count)
+    expect(second[0]).toBe(first[0])
+  })
+
   const built = path.join(repoRoot, 'dist/core/detect/load.js')
   it.skipIf(!existsSync(built))('finds the same folder from the built module in dist/', async () => {
     const mod = (await import(pathToFileURL(built).href)) as { builtinRulesDir(): string }
