@@ -31,8 +31,43 @@ const LAMBDA_EVENT_NAMES: Record<string, string> = {
   UpdateEventSourceMapping: 'UpdateEventSourceMapping20150331',
 }
 
-/** Data events (not management events): Lambda Invoke and S3 object calls. */
-const DATA_EVENTS = new Set(['lambda:Invoke', 's3:GetObject', 's3:PutObject', 's3:DeleteObject'])
+/**
+ * Data events (not management events: `eventCategory: 'Data'`, `managementEvent: false`), each with
+ * the readOnly CloudTrail gives it: Lambda Invoke (a write), S3 object calls and DynamoDB item
+ * calls. A Scan reads a whole table and is still a read-only data event, not a change.
+ */
+const DATA_EVENTS: ReadonlyMap<string, boolean> = new Map([
+  ['lambda:Invoke', false],
+  ['s3:GetObject', true],
+  ['s3:HeadObject', true],
+  ['s3:ListObjects', true],
+  ['s3:PutObject', false],
+  ['s3:CopyObject', false],
+  ['s3:DeleteObject', false],
+  ['dynamodb:GetItem', true],
+  ['dynamodb:BatchGetItem', true],
+  ['dynamodb:Query', true],
+  ['dynamodb:Scan', true],
+  ['dynamodb:TransactGetItems', true],
+  ['dynamodb:PutItem', false],
+  ['dynamodb:UpdateItem', false],
+  ['dynamodb:DeleteItem', false],
+  ['dynamodb:BatchWriteItem', false],
+  ['dynamodb:TransactWriteItems', false],
+])
+
+/**
+ * Management calls CloudTrail marks read-only although their names do not start like a read:
+ * AssumeRole and its variants issue credentials but change no resource, KMS crypto calls use a key.
+ */
+const READ_ONLY_CALLS = new Set([
+  'sts:AssumeRole',
+  'sts:AssumeRoleWithSAML',
+  'sts:AssumeRoleWithWebIdentity',
+  'kms:Decrypt',
+  'kms:Encrypt',
+  'kms:GenerateDataKey',
+])
 
 /** Fields CloudTrail never records (secret material, bodies). */
 const DROPPED = new Set([
@@ -56,8 +91,17 @@ export function eventSourceFor(service: string): string {
   return `${service}.amazonaws.com`
 }
 
-export function isReadOnly(operation: string): boolean {
-  return /^(Get|List|Describe|Lookup|BatchGet|Head|Search)/.test(operation)
+/** Whether a call is a data event (Lambda Invoke, S3 object and DynamoDB item calls). */
+export function isDataEvent(service: string, operation: string): boolean {
+  return DATA_EVENTS.has(`${service}:${operation}`)
+}
+
+/** The `readOnly` CloudTrail records for a call. */
+export function isReadOnly(service: string, operation: string): boolean {
+  const call = `${service}:${operation}`
+  const data = DATA_EVENTS.get(call)
+  if (data !== undefined) return data
+  return READ_ONLY_CALLS.has(call) || /^(Get|List|Describe|Lookup|BatchGet|Head|Search)/.test(operation)
 }
 
 /** A stable fake id: prefix + 16 base32-ish characters derived from the seed. */
@@ -179,7 +223,7 @@ export interface RecordInput {
 export function buildRecord(input: RecordInput, ctx: IdentityContext): TrailRecord {
   const { service, operation } = input
   const who = identityOf(input.actorName, input.actor, ctx, input.time)
-  const data = DATA_EVENTS.has(`${service}:${operation}`)
+  const data = isDataEvent(service, operation)
   const region = GLOBAL_SERVICES.has(service) ? 'us-east-1' : input.region
   const record: TrailRecord = {
     eventVersion: '1.09',
@@ -195,7 +239,7 @@ export function buildRecord(input: RecordInput, ctx: IdentityContext): TrailReco
     responseElements: input.error ? null : input.responseElements,
     requestID: randomUUID(),
     eventID: randomUUID(),
-    readOnly: data ? operation.startsWith('Get') : isReadOnly(operation),
+    readOnly: isReadOnly(service, operation),
     ...(input.resourceArn
       ? { resources: [{ accountId: ctx.account, type: resourceType(service), ARN: input.resourceArn }] }
       : {}),
@@ -222,6 +266,7 @@ export function buildRecord(input: RecordInput, ctx: IdentityContext): TrailReco
 function resourceType(service: string): string {
   if (service === 'lambda') return 'AWS::Lambda::Function'
   if (service === 's3') return 'AWS::S3::Object'
+  if (service === 'dynamodb') return 'AWS::DynamoDB::Table'
   return `AWS::${service}`
 }
 

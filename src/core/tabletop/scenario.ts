@@ -69,6 +69,7 @@ export const StoryEventSchema = z.strictObject({
   record: z.boolean().optional(),
   /** Extra responseElements for calls that are only recorded (e.g. a GetFunction's code location). */
   response: z.record(z.string(), z.unknown()).optional(),
+  /** The call failed: recorded with errorCode and errorMessage (seed references filled in), no response. */
   error: z.strictObject({ code: z.string(), message: z.string() }).optional(),
   /** The same call again and again (background traffic): count times, every interval. */
   repeat: z
@@ -206,6 +207,7 @@ export function validateScenarioText(
   s.story.forEach((e, i) => {
     check(e.with, ['story', i, 'with'])
     check(e.response, ['story', i, 'response'])
+    check(e.error, ['story', i, 'error'])
   })
   problems.sort((a, b) => a.line - b.line || a.col - b.col)
   return problems.length ? { problems } : { scenario: s, problems }

@@ -8,6 +8,7 @@ import { renderDeep, type Scope } from '../playbook/template.js'
 import {
   buildRecord,
   type IdentityContext,
+  isDataEvent,
   sessionKeyId,
   type TrailFile,
   type TrailRecord,
@@ -125,7 +126,11 @@ export async function seedScenario(
       {
         ReadWriteType: 'All',
         IncludeManagementEvents: true,
-        DataResources: [{ Type: 'AWS::Lambda::Function', Values: ['arn:aws:lambda'] }],
+        // The data events the stories record: Lambda Invoke and DynamoDB item calls.
+        DataResources: [
+          { Type: 'AWS::Lambda::Function', Values: ['arn:aws:lambda'] },
+          { Type: 'AWS::DynamoDB::Table', Values: ['arn:aws:dynamodb'] },
+        ],
       },
     ],
   })
@@ -139,6 +144,9 @@ export async function seedScenario(
     const actor = scenario.actors[event.actor]!
     const [service, operation] = event.call.split(':') as [string, string]
     const params = (render(event.with ?? {}, scope) ?? {}) as Params
+    // Every text the trail records is filled in: an error message names ARNs with the account too.
+    const error = event.error ? (render(event.error, scope) as { code: string; message: string }) : undefined
+    const given = event.response ? (render(event.response, scope) as Params) : undefined
     const apply = event.apply ?? (SEED_CALL_NAMES.includes(event.call) && !event.error)
     const { sdkParams, trailParams } = await prepareCode(aws, scenario, event.call, params, codeBucket)
     let response: Params | undefined
@@ -166,8 +174,8 @@ export async function seedScenario(
             requestParameters: requestParametersFor(event.call, trailParams, result),
             responseElements: apply
               ? responseFor(event.call, params, response ?? {})
-              : recordedResponse(event, params, scenario, result, ids, time),
-            ...(event.error ? { error: event.error } : {}),
+              : recordedResponse(event, params, given, scenario, result, ids, time),
+            ...(error ? { error } : {}),
             ...(resourceFor(event.call, params, result) ?? {}),
           },
           ids,
@@ -288,10 +296,22 @@ function requestParametersFor(call: string, params: Params, result: SeedResult):
   return Object.keys(styled).length ? styled : null
 }
 
+/** The resource a data event names: the function of an Invoke, the table of a DynamoDB item call. */
 function resourceFor(call: string, params: Params, result: SeedResult): { resourceArn: string } | undefined {
-  if (call !== 'lambda:Invoke') return undefined
-  const arn = functionArnOf(params.FunctionName, result)
-  return arn ? { resourceArn: arn } : undefined
+  if (call === 'lambda:Invoke') {
+    const arn = functionArnOf(params.FunctionName, result)
+    return arn ? { resourceArn: arn } : undefined
+  }
+  const [service, operation] = call.split(':') as [string, string]
+  if (service === 'dynamodb' && isDataEvent(service, operation) && typeof params.TableName === 'string') {
+    const table = params.TableName
+    return {
+      resourceArn: table.startsWith('arn:')
+        ? table
+        : `arn:aws:dynamodb:${result.region}:${result.account}:table/${table}`,
+    }
+  }
+  return undefined
 }
 
 /** responseElements of a call the emulator answered, as CloudTrail records them. */
@@ -326,12 +346,13 @@ function responseFor(call: string, params: Params, response: Params): Params | n
 function recordedResponse(
   event: StoryEvent,
   params: Params,
+  response: Params | undefined,
   scenario: Scenario,
   result: SeedResult,
   ids: IdentityContext,
   time: Date,
 ): Params | null {
-  const given = event.response ? (toTrailStyle(event.response) as Params) : null
+  const given = response ? (toTrailStyle(response) as Params) : null
   if (event.call !== 'sts:AssumeRole') return given
   const roleArn = String(params.RoleArn ?? '')
   const roleName = roleArn.split('/').at(-1) ?? ''
