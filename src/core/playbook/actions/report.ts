@@ -12,16 +12,19 @@ export const reportAction: ActionImpl = async (run, params) => {
     renderedBy: { runId: run.runId, stepId: run.stepId },
   })
   const paths = files.map((f) => f.caseRelative ?? f.path)
-  const findings = model.findings.groups.flatMap((g) => g.items)
+  // The report's rows group a timeline rule's hits into one row (with a count): the number of
+  // findings is the report's own total, the one its summary prints, never the number of rows.
+  const rows = model.findings.groups.flatMap((g) => g.items)
+  const total = model.summary.totalFindings
   return {
     outcome: 'applied',
-    summary: `report written (${files.map((f) => f.format).join(', ')}): ${findings.length} finding${findings.length === 1 ? '' : 's'}`,
+    summary: `report written (${files.map((f) => f.format).join(', ')}): ${total} finding${total === 1 ? '' : 's'}`,
     outputs: {
       path: paths.find((p) => p.endsWith('.html')) ?? paths[0],
       paths,
-      findings: findings.length,
-      findingTitles: [...new Set(findings.map((f) => f.title))],
-      findingKinds: [...new Set(findings.map((f) => f.kind))],
+      findings: total,
+      findingTitles: [...new Set(rows.map((f) => f.title))],
+      findingKinds: [...new Set(rows.map((f) => f.kind))],
     },
   }
 }
