@@ -5,6 +5,11 @@
  */
 import { CreateTrailCommand, PutEventSelectorsCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail'
 import {
+  CreateLogGroupCommand,
+  CreateLogStreamCommand,
+  PutLogEventsCommand,
+} from '@aws-sdk/client-cloudwatch-logs'
+import {
   AttachRolePolicyCommand,
   CreateAccessKeyCommand,
   CreatePolicyCommand,
@@ -75,6 +80,9 @@ const SEED_CALLS: Record<string, Send> = {
   'cloudtrail:CreateTrail': (aws, i) => aws.cloudtrail.send(new CreateTrailCommand(i)),
   'cloudtrail:PutEventSelectors': (aws, i) => aws.cloudtrail.send(new PutEventSelectorsCommand(i)),
   'cloudtrail:StartLogging': (aws, i) => aws.cloudtrail.send(new StartLoggingCommand(i)),
+  'logs:CreateLogGroup': (aws, i) => aws.logs.send(new CreateLogGroupCommand(i)),
+  'logs:CreateLogStream': (aws, i) => aws.logs.send(new CreateLogStreamCommand(i)),
+  'logs:PutLogEvents': (aws, i) => aws.logs.send(new PutLogEventsCommand(i)),
 }
 
 /** The calls a scenario may apply to the emulator. */

@@ -162,6 +162,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         trailFiles: seed.files.length,
         records: seed.records.length,
         created: seed.created,
+        logGroups: seed.logGroups,
         story: seed.story,
         compromise: scenario.compromise.description,
       },

@@ -15,6 +15,7 @@ import {
   toTrailStyle,
   trailFiles,
 } from './cloudtrail.js'
+import { type Invocation, planFunctionLogs } from './function-logs.js'
 import { offsetMs, type Scenario, type StoryEvent } from './scenario.js'
 import { makeZip } from './zip.js'
 
@@ -30,6 +31,11 @@ export interface SeedResult {
   trailName: string
   records: TrailRecord[]
   files: { key: string; records: number }[]
+  /**
+   * The functions' log groups as seeded: Lambda's START/END/REPORT lines at the story's invocations
+   * (request ids as the trail records them). `deleted`: a story event deleted it (logs:DeleteLogGroup).
+   */
+  logGroups: { name: string; streams: number; events: number; deleted: boolean }[]
   /** Each story event: when, who, what, and whether it changed the emulator's state. */
   story: { time: string; actor: string; call: string; applied: boolean; count: number }[]
   /** Names of what the story created, for the journal and the facilitator. */
@@ -107,6 +113,7 @@ export async function seedScenario(
     trailName,
     records: [],
     files: [],
+    logGroups: [],
     story: [],
     created: { functions: {}, roles: [], users: [], secrets: [], layers: [], accessKeys: [] },
   }
@@ -139,6 +146,9 @@ export async function seedScenario(
   const scope = seedScope(result)
   const ids: IdentityContext = { account, roles: new Map() }
   const start = options.now.getTime()
+  const invocations: Invocation[] = []
+  const deletedLogGroups = new Map<string, Date>()
+  const memory = new Map<string, number | undefined>()
 
   for (const [index, event] of scenario.story.entries()) {
     const actor = scenario.actors[event.actor]!
@@ -154,6 +164,13 @@ export async function seedScenario(
       log(`seed: ${event.call} ${describeTarget(params)}`)
       response = await seedCall(aws, event.call, sdkParams)
       remember(event.call, params, response, result, ids)
+      if (event.call === 'lambda:CreateFunction') {
+        const size = response.MemorySize ?? params.MemorySize
+        memory.set(
+          String(response.FunctionName ?? params.FunctionName),
+          typeof size === 'number' ? size : undefined,
+        )
+      }
     }
     const count = event.repeat?.count ?? 1
     const every = event.repeat ? offsetMs(event.repeat.every) : 0
@@ -162,24 +179,33 @@ export async function seedScenario(
     for (let n = 0; n < (event.record === false ? 0 : count); n++) {
       const time = new Date(first + n * every)
       if (time.getTime() > start) break
-      result.records.push(
-        buildRecord(
-          {
-            service,
-            operation,
-            region,
-            time,
-            actorName: event.actor,
-            actor,
-            requestParameters: requestParametersFor(event.call, trailParams, result),
-            responseElements: apply
-              ? responseFor(event.call, params, response ?? {})
-              : recordedResponse(event, params, given, scenario, result, ids, time),
-            ...(error ? { error } : {}),
-            ...(resourceFor(event.call, params, result) ?? {}),
-          },
-          ids,
-        ),
+      const record = buildRecord(
+        {
+          service,
+          operation,
+          region,
+          time,
+          actorName: event.actor,
+          actor,
+          requestParameters: requestParametersFor(event.call, trailParams, result),
+          responseElements: apply
+            ? responseFor(event.call, params, response ?? {})
+            : recordedResponse(event, params, given, scenario, result, ids, time),
+          ...(error ? { error } : {}),
+          ...(resourceFor(event.call, params, result) ?? {}),
+        },
+        ids,
+      )
+      result.records.push(record)
+      noteLogActivity(
+        event.call,
+        params,
+        error,
+        time,
+        String(record.requestID),
+        result,
+        invocations,
+        deletedLogGroups,
       )
     }
     result.story.push({
@@ -190,6 +216,17 @@ export async function seedScenario(
       count,
     })
   }
+
+  result.logGroups = await seedFunctionLogs(
+    aws,
+    planFunctionLogs(
+      Object.keys(result.created.functions).map((name) => ({ name, memorySize: memory.get(name) })),
+      invocations,
+      deletedLogGroups,
+      options.now,
+    ),
+    log,
+  )
 
   const files: TrailFile[] = trailFiles(result.records, account, trailPrefix)
   for (const f of files) {
@@ -206,6 +243,72 @@ export async function seedScenario(
     `seed: ${result.records.length} CloudTrail records in ${files.length} trail files under ${result.trailSource}`,
   )
   return result
+}
+
+/** What a recorded call means for the functions' logs: an invocation writes lines, a DeleteLogGroup removes them. */
+function noteLogActivity(
+  call: string,
+  params: Params,
+  error: unknown,
+  time: Date,
+  requestId: string,
+  result: SeedResult,
+  invocations: Invocation[],
+  deleted: Map<string, Date>,
+): void {
+  if (error) return
+  if (call === 'lambda:Invoke') {
+    const arn = functionArnOf(params.FunctionName, result)
+    const name = arn?.split(':function:')[1]?.split(':')[0]
+    if (name) invocations.push({ functionName: name, time, requestId })
+  } else if (call === 'logs:DeleteLogGroup') {
+    const group = params.logGroupName ?? params.LogGroupName
+    if (typeof group === 'string') deleted.set(group, time)
+  }
+}
+
+/** Creates each planned log group with its streams and events (groups deleted and never re-used stay absent). */
+async function seedFunctionLogs(
+  aws: AwsClients,
+  plans: ReturnType<typeof planFunctionLogs>,
+  log: (line: string) => void,
+): Promise<SeedResult['logGroups']> {
+  const out: SeedResult['logGroups'] = []
+  for (const plan of plans) {
+    const events = plan.streams.reduce((n, s) => n + s.events.length, 0)
+    if (plan.deletedAt && plan.streams.length === 0) {
+      out.push({ name: plan.logGroupName, streams: 0, events: 0, deleted: true })
+      continue
+    }
+    await seedCall(aws, 'logs:CreateLogGroup', { logGroupName: plan.logGroupName })
+    for (const stream of plan.streams) {
+      await seedCall(aws, 'logs:CreateLogStream', {
+        logGroupName: plan.logGroupName,
+        logStreamName: stream.logStreamName,
+      })
+      // One PutLogEvents takes at most 10,000 events spanning at most 24 hours.
+      for (let i = 0; i < stream.events.length; ) {
+        const first = stream.events[i]!.timestamp
+        let j = i
+        while (j < stream.events.length && j - i < 10_000 && stream.events[j]!.timestamp - first < 86_400_000)
+          j++
+        await seedCall(aws, 'logs:PutLogEvents', {
+          logGroupName: plan.logGroupName,
+          logStreamName: stream.logStreamName,
+          logEvents: stream.events.slice(i, j),
+        })
+        i = j
+      }
+    }
+    log(`seed: ${plan.logGroupName}: ${events} log events in ${plan.streams.length} streams`)
+    out.push({
+      name: plan.logGroupName,
+      streams: plan.streams.length,
+      events,
+      deleted: Boolean(plan.deletedAt),
+    })
+  }
+  return out
 }
 
 function describeTarget(p: Params): string {
