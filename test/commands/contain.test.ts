@@ -5,7 +5,14 @@ import { type FunctionState, functionState } from '../core/containment/state.js'
 import { runFir, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { FaultProxy } from '../support/fault-proxy.js'
-import { type CompromisedScenario, seedCompromisedFunction } from '../support/seed.js'
+import {
+  type CompromisedScenario,
+  LAMBDA_TRUST,
+  seedCompromisedFunction,
+  seedFunction,
+  seedPermission,
+  seedRole,
+} from '../support/seed.js'
 
 const moto = useMoto()
 let proxy: FaultProxy
@@ -211,5 +218,48 @@ describe('fir contain and fir restore (built CLI)', () => {
       const { [`fir-revoke-IR-2`]: _kept, ...rest } = now.roleInlinePolicies
       expect({ ...now, roleInlinePolicies: rest }).toEqual(was)
     }
+  })
+
+  it('human output says "nothing to change" when there was nothing, "already-applied" when fir had already changed it; the journal says already-applied for both', {
+    timeout: 120_000,
+  }, async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'bare-role', trust: LAMBDA_TRUST })
+    const fn = await seedFunction(moto.endpoint(), { name: 'bare-fn', roleArn: role.arn })
+    await seedPermission(moto.endpoint(), fn.name, { sid: 'open', principal: '*' })
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'IR-3'], { cwd })).code).toBe(0)
+    const contain = [
+      'contain',
+      fn.name,
+      '--case',
+      'cases/IR-3',
+      '--actions',
+      'event-sources,url,permissions',
+      '--yes',
+    ]
+    const row = (out: string, step: string) =>
+      out.split('\n').find((l) => l.startsWith(`containment.${step} `))
+
+    const first = await runFir(contain, { cwd, endpoint: moto.endpoint() })
+    expect([0, 4]).toContain(first.code) // moto's snapshot gaps
+    expect(row(first.stdout, 'event-sources')).toMatch(/ nothing to change \(no event source mappings\)$/)
+    expect(row(first.stdout, 'url')).toMatch(/ nothing to change \(no function URL\)$/)
+    expect(row(first.stdout, 'permissions')).toMatch(/ applied$/)
+    expect(first.stdout).toContain(`Contained ${fn.name}: nothing to change 2, applied 1`)
+
+    // fir removed the public statement itself: on a re-run that is already-applied, not "nothing"
+    const second = await runFir(contain, { cwd, endpoint: moto.endpoint() })
+    expect(second.code).toBe(0)
+    expect(row(second.stdout, 'permissions')).toMatch(/ already-applied$/)
+    expect(row(second.stdout, 'url')).toMatch(/ nothing to change \(no function URL\)$/)
+
+    const json = await runFir([...contain, '--json'], { cwd, endpoint: moto.endpoint() })
+    expect(json.json.result.results.map((r: { outcome: string }) => r.outcome)).toEqual(
+      Array(3).fill('already-applied'),
+    )
+    const outcomes = (await journal(join(cwd, 'cases', 'IR-3')))
+      .filter((e) => e.action === 'containment.url')
+      .map((e) => e.outcome)
+    expect(outcomes).toEqual(['already-applied', 'already-applied', 'already-applied'])
   })
 })

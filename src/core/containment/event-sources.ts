@@ -95,6 +95,7 @@ export const eventSourcesStep = defineStep<FunctionParams, EventSourcesState>({
     return { mappings: after }
   },
   describe,
+  nothingToChange: (s) => (s.mappings.length === 0 ? 'no event source mappings' : null),
   outputs: (_params, state) => ({ mappings: state.mappings.map((m) => m.uuid) }),
   compareForUndo,
   async revert(ctx, record, current) {

@@ -190,6 +190,12 @@ export const permissionsStep = defineStep<FunctionParams, PermissionsState>({
   },
   intend: (_ctx, _params, s) => ({ statements: s.statements.filter((x) => !x.public) }),
   isApplied: (_ctx, _params, s) => !s.statements.some((x) => x.public),
+  nothingToChange: (s) =>
+    s.statements.length === 0
+      ? 'no resource policy'
+      : s.statements.some((x) => x.public)
+        ? null
+        : 'no public statements',
   async change(ctx, params, current) {
     const aws = regionalAws(ctx, params.region)
     let removed = 0

@@ -44,6 +44,7 @@ export const urlStep = defineStep<FunctionParams, UrlState>({
     configs: s.configs.map((c) => (c.authType === 'NONE' ? { ...c, authType: 'AWS_IAM' } : c)),
   }),
   isApplied: (_ctx, _params, s) => !s.configs.some((c) => c.authType === 'NONE'),
+  nothingToChange: (s) => (s.configs.length === 0 ? 'no function URL' : null),
   async change(ctx, params, current) {
     const aws = regionalAws(ctx, params.region)
     const after: UrlConfig[] = []

@@ -3,6 +3,7 @@ import type { Outcome } from '../case/journal.js'
 import type { FirContext } from '../context.js'
 import { announceActing } from '../identity.js'
 import type { Plan, Step, StepResult, UndoPlan, UndoRecord } from './step.js'
+import { pendingUndos } from './undo-records.js'
 
 /** What the target looks like now, as a step's `read` returns it. */
 export interface ReadState<S> {
@@ -41,6 +42,11 @@ export interface StepSpec<P, S> {
   change(ctx: FirContext, params: P, current: S, intended: S): Promise<S>
   /** One line for tables: `reserved concurrency: none`. AWS-sourced text is escaped by the renderer. */
   describe(state: S): string
+  /**
+   * When the state holds nothing this step acts on (no mappings, no URL), a short reason; null
+   * otherwise. Lets human output say `nothing to change (<reason>)` rather than `already-applied`.
+   */
+  nothingToChange?(state: S): string | null
   /** Values a playbook may reference. Never secrets. */
   outputs?(params: P, state: S): Record<string, unknown>
   /** Compares the current state with the record, part by part (pure). */
@@ -127,6 +133,18 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
     }
   }
 
+  /**
+   * Why there is nothing to change, unless fir itself made the change earlier in this case (a
+   * change not undone since): then it is already in the contained state, not empty.
+   */
+  function nothingReason(ctx: FirContext, target: string, state: S): { nothingToChange?: string } {
+    const reason = spec.nothingToChange?.(state)
+    if (!reason) return {}
+    const steps = new Set([spec.id])
+    if (pendingUndos(ctx.case.journal.all(), steps).some((r) => r.target === target)) return {}
+    return { nothingToChange: reason }
+  }
+
   function fail(ctx: FirContext, result: StepResult<S>, err: unknown, what: string): StepResult<S> {
     result.outcome = failureOutcome(err)
     result.error = errorInfo(err)
@@ -157,6 +175,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
         before: read.state,
         after,
         alreadyApplied: applied,
+        ...(applied ? nothingReason(ctx, read.target, read.state) : {}),
         beforeText: spec.describe(read.state),
         afterText: spec.describe(after),
         notes: read.notes ?? [],
@@ -193,6 +212,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
           after: read.state,
           afterText: spec.describe(read.state),
           outputs: spec.outputs?.(params, read.state) ?? {},
+          ...nothingReason(ctx, read.target, read.state),
         }
       }
       const intended = spec.intend(ctx, params, read.state)

@@ -17,7 +17,7 @@ export function stepTable(rows: StepResult[]): string {
       escapeTerminal(r.step),
       escapeTerminal(clip(r.label, 48)),
       `${escapeTerminal(clip(r.beforeText))} → ${escapeTerminal(clip(r.afterText))}`,
-      r.outcome,
+      outcomeText(r),
     ]),
   )
   const notes: string[] = []
@@ -28,9 +28,22 @@ export function stepTable(rows: StepResult[]): string {
   return notes.length ? `${table}\n\nNotes:\n${notes.join('\n')}` : table
 }
 
-/** Counts of outcomes: `applied 4, already-applied 2`. */
+/**
+ * A row's outcome for people: `already-applied` when the target was already in the intended state,
+ * `nothing to change (<why>)` when there was nothing to act on (the journal says already-applied for both).
+ */
+export function outcomeText(r: StepResult): string {
+  return r.nothingToChange && r.outcome === 'already-applied'
+    ? `nothing to change (${escapeTerminal(r.nothingToChange)})`
+    : r.outcome
+}
+
+/** Counts of outcomes: `applied 4, already-applied 1, nothing to change 2`. */
 export function outcomeCounts(rows: StepResult[]): string {
   const counts = new Map<string, number>()
-  for (const r of rows) counts.set(r.outcome, (counts.get(r.outcome) ?? 0) + 1)
+  for (const r of rows) {
+    const k = r.nothingToChange && r.outcome === 'already-applied' ? 'nothing to change' : r.outcome
+    counts.set(k, (counts.get(k) ?? 0) + 1)
+  }
   return [...counts.entries()].map(([k, v]) => `${k} ${v}`).join(', ')
 }

@@ -74,6 +74,7 @@ function planRow(plan: Plan): StepResult {
     target: plan.target,
     label: plan.label,
     outcome: plan.alreadyApplied ? 'already-applied' : 'would-apply',
+    ...(plan.nothingToChange ? { nothingToChange: plan.nothingToChange } : {}),
     before: plan.before,
     after: plan.after,
     beforeText: plan.beforeText,

@@ -43,6 +43,11 @@ export interface Plan<S = unknown> {
   /** The state apply would leave (intended). */
   after: S
   alreadyApplied: boolean
+  /**
+   * Set when `alreadyApplied` only because there was nothing to act on (no mappings, no URL, no
+   * public statement): the reason, for human text. The journal and --json outcome stay `already-applied`.
+   */
+  nothingToChange?: string
   /** Human summaries of `before` and `after` (AWS-sourced text not yet escaped). */
   beforeText: string
   afterText: string
@@ -84,6 +89,11 @@ export interface StepResult<S = unknown> {
   undo: UndoRecord<S> | null
   error?: { code: string; message: string }
   notes: string[]
+  /**
+   * Outcome `already-applied` (or a plan's) because there was nothing to act on: why (e.g. `no
+   * function URL`). Human text says `nothing to change (<why>)`; the outcome itself is unchanged.
+   */
+  nothingToChange?: string
 }
 
 /** What a read-only undo plan found. */
