@@ -506,8 +506,7 @@ async function collectOnce(
     trace(`threads ready (${pool.threads})`)
     // An account-wide hunt over trail files alone is read in delivery order and written as it is
     // read (see ReorderBuffer); anything else goes through the spool's external sort.
-    const delivered = localFiles.map((f) => deliveryTimeOf(basename(f.path)) ?? Number.NaN)
-    const ordered =
+    const orderable =
       orderedAllowed &&
       !options.externalSort &&
       !target &&
@@ -515,8 +514,10 @@ async function collectOnce(
       sources.s3.length === 0 &&
       !options.engine &&
       pool.threads > 0 &&
-      localFiles.length > 0 &&
-      delivered.every((d) => Number.isFinite(d))
+      localFiles.length > 0
+    // Delivery times only matter to an ordered hunt (a function's run does not read them).
+    const delivered = orderable ? localFiles.map((f) => deliveryTimeOf(basename(f.path)) ?? Number.NaN) : []
+    const ordered = orderable && delivered.every((d) => Number.isFinite(d))
     let files = localFiles
     if (ordered) {
       const order = localFiles.map((_, i) => i).sort((a, b) => delivered[a]! - delivered[b]! || a - b)
@@ -599,6 +600,7 @@ async function collectOnce(
         : onResult,
       ready: run ? () => run.ready() : () => spool.drained(),
       ...(run ? { onArena: run.onArena } : {}),
+      ...(target && sources.s3.length === 0 ? { expected: files.length } : {}),
     })
     await run?.finish()
     // Account-wide: the workers kept their events in sorted runs; they join the merge.
@@ -852,17 +854,24 @@ async function collectOnce(
   }
 
   // Relatedness may learn a swapped-in role from the API; the file pipeline uses the roles known at start.
+  let sourcesRead = false
+  let poolClosed: Promise<void> = Promise.resolve()
   try {
     trace('sources start')
     await Promise.all([fileWork(), apiWork(), packReady.then(engineWork)])
     trace('sources done')
+    sourcesRead = true
   } catch (err) {
     await emitting.catch(() => undefined)
     await abortOutput()
     await spool.dispose()
     throw err
   } finally {
-    await (pool ?? (await poolStarting?.catch(() => undefined)))?.close()
+    // A thread takes tens of milliseconds to exit: after a good read the threads stop while the
+    // outputs are written (awaited before returning); after a failure, before going on.
+    poolClosed = (pool ?? (await poolStarting?.catch(() => undefined)))?.close() ?? Promise.resolve()
+    if (sourcesRead) poolClosed.catch(() => undefined)
+    else await poolClosed
     for (const d of tempDirs) await rm(d, { recursive: true, force: true })
   }
   for (const [name, s] of fileSources) if (name === 'file' || s.kind === 's3') sourceSummaries.push(s)
@@ -1012,6 +1021,7 @@ async function collectOnce(
     outcome: 'recorded',
     requestIds: ctx.aws.requestLog.flatMap((r) => (r.requestId ? [r.requestId] : [])),
   })
+  await poolClosed
   return { summary, findings: findingEntries }
 }
 

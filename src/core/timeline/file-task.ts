@@ -8,6 +8,7 @@ import {
   type DecodedInput,
   decodeText,
   gunzipDeferred,
+  InflateScratch,
   InputRefused,
   isGzip,
   refusedInput,
@@ -104,6 +105,8 @@ export class FileProcessor {
   private readonly prefilter: Prefilter | null
   private readonly firIds: ReadonlySet<string>
   private scratch = Buffer.allocUnsafeSlow(1 << 20)
+  /** A function's run keeps parsed records only (no raw bytes): its inputs inflate into one buffer. */
+  private readonly inflated: InflateScratch | undefined
 
   constructor(
     readonly setup: PipelineSetup,
@@ -115,6 +118,7 @@ export class FileProcessor {
     this.relatedness = setup.target ? new Relatedness(setup.target, this.firIds) : null
     this.prefilter =
       this.relatedness && setup.mode === 'related' ? Prefilter.for(this.relatedness, this.firIds) : null
+    this.inflated = setup.mode === 'related' ? new InflateScratch() : undefined
   }
 
   private emptyResult(task: FileTask): FileResult {
@@ -211,7 +215,7 @@ export class FileProcessor {
     let bytes: Buffer
     let expectedCrc: number | undefined
     try {
-      if (isGzip(buf)) ({ data: bytes, expectedCrc } = gunzipDeferred(buf))
+      if (isGzip(buf)) ({ data: bytes, expectedCrc } = gunzipDeferred(buf, this.inflated))
       else bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
     } catch (err) {
       const r = refusedInput(err, 0)
@@ -220,7 +224,8 @@ export class FileProcessor {
       return result
     }
     result.uncompressedBytes = bytes.length
-    if (this.prefilter && !this.prefilter.mayMatch(bytes, mayHoldIamEvents(task.display))) {
+    const iamPossible = mayHoldIamEvents(task.display)
+    if (this.prefilter && !this.prefilter.mayMatch(bytes, iamPossible)) {
       // Nothing in it can relate (its deflate stream and length were checked; the CRC-32 guards
       // data that is used, below).
       result.prefiltered = true
@@ -233,7 +238,9 @@ export class FileProcessor {
       // Every event of a hunt is stored with its raw record: a trail file's records are parsed
       // one by one, so each one's bytes go to the line as read.
       const fast = this.setup.mode === 'all' ? decodeTrailRecords(bytes) : undefined
+      const picked = this.prefilter ? this.passingTrailRecords(bytes, iamPossible, result) : undefined
       if (fast) ({ decoded, raw } = fast)
+      else if (picked) decoded = picked
       else decoded = decodeText(bytes.toString('utf8'))
     } catch (err) {
       const r = refusedInput(err, bytes.length)
@@ -245,6 +252,39 @@ export class FileProcessor {
     result.format = decoded.format
     for (const record of decoded.records) this.take(record, result, result, raw?.get(record))
     return result
+  }
+
+  /**
+   * A function's run over a trail file the pre-filter let through: most of its records are other
+   * calls, so only the records that pass the pre-filter themselves are parsed; the others count
+   * as read and unrelated, as in a streamed input. Undefined when the file is not in CloudTrail's
+   * own shape or a passing slice does not parse (see splitTrailFile): the caller decodes it whole.
+   */
+  private passingTrailRecords(
+    bytes: Buffer,
+    iamPossible: boolean,
+    result: FileResult,
+  ): DecodedInput | undefined {
+    const slices = splitTrailFile(bytes)
+    if (!slices) return undefined
+    const decoded: DecodedInput = { records: [], skipped: {}, format: 'trail' }
+    let ruledOut = 0
+    for (const slice of slices) {
+      if (!this.prefilter!.mayMatch(slice, iamPossible)) {
+        ruledOut++
+        continue
+      }
+      let value: unknown
+      try {
+        value = JSON.parse(slice.toString('utf8'))
+      } catch {
+        return undefined
+      }
+      acceptRecord(value, decoded)
+    }
+    result.records += ruledOut
+    result.unrelated += ruledOut
+    return decoded
   }
 
   /**
@@ -383,14 +423,21 @@ export type CompactResult = Partial<FileResult> & { seq: number }
 
 export function compactResult(r: FileResult): CompactResult {
   const out: CompactResult = { seq: r.seq }
-  for (const [k, v] of Object.entries(r)) {
+  // for…in, not Object.entries: no key/value arrays for each of thousands of results.
+  for (const k in r) {
     if (k === 'seq' || k === 'display' || k === 'origin') continue
+    const v = (r as unknown as Record<string, unknown>)[k]
     if (v === 0 || v === false || v === undefined) continue
     if (Array.isArray(v) && v.length === 0) continue
-    if (k === 'skipped' && Object.keys(v as object).length === 0) continue
+    if (k === 'skipped' && isEmpty(v as object)) continue
     ;(out as Record<string, unknown>)[k] = v
   }
   return out
+}
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false
+  return true
 }
 
 export function expandResult(c: CompactResult, task: { display: string; origin: 'file' | 's3' }): FileResult {

@@ -25,6 +25,11 @@ export interface PoolHandlers {
    * events that did not fit it (the caller must then read again the classic way).
    */
   onArena?: (arena: ArenaTransfer, overflow: number) => void
+  /**
+   * How many tasks the iterable gives, when known: batches are then sized from what is left
+   * (large first, smaller towards the end) instead of 32 at a time.
+   */
+  expected?: number
 }
 
 /** How many worker threads to use: one a core, unless FIR_TIMELINE_WORKERS says otherwise (0 = none). */
@@ -113,13 +118,24 @@ export class FilePool {
       }
       return
     }
-    // Batches: several small local files per message, one fetched body per message.
+    // Batches: several small local files per message, one fetched body per message. With a known
+    // count (and no ordered arenas, whose size follows the batch), a batch is an eighth of what is
+    // left per lane (guided self-scheduling): a few dozen messages instead of hundreds — each one
+    // wakes a thread — and the threads still finish together.
+    let given = 0
+    const lanes = this.slots.length * 2
+    const batchSize = () =>
+      handlers.expected === undefined || handlers.onArena
+        ? 32
+        : Math.max(16, Math.min(1024, Math.ceil((handlers.expected - given) / (lanes * 2))))
     const nextBatch = async (): Promise<FileTask[]> => {
       const batch: FileTask[] = []
-      while (batch.length < 32) {
+      const size = batchSize()
+      while (batch.length < size) {
         const task = await next()
         if (!task) break
         batch.push(task)
+        given++
         if (task.data || (task.size ?? 0) > STREAM_THRESHOLD_BYTES) break
       }
       return batch

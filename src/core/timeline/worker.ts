@@ -10,7 +10,7 @@ import {
   type FileTask,
   type PipelineSetup,
 } from './file-task.js'
-import { Arena, type ArenaTransfer, EventSpool } from './spool.js'
+import type { Arena, ArenaTransfer } from './spool.js'
 
 /**
  * `ordered`: an account-wide hunt read in delivery order; the batch's events come back as one
@@ -43,9 +43,15 @@ async function main(): Promise<void> {
   let overflowed = 0
   const free: ArrayBuffer[] = []
   // Account-wide: this thread's lines wait in its own spool (sorted runs in the run's spool folder).
-  const spool = setup.spoolDir
-    ? new EventSpool({ dir: setup.spoolDir, prefix: `w${threadId}-` }, setup.spoolBytesPerThread ?? 64 << 20)
-    : undefined
+  // A function's run has none: the spool module is not even loaded (a thread starts sooner).
+  const spooling = setup.spoolDir ? await import('./spool.js') : undefined
+  const spool =
+    spooling && setup.spoolDir
+      ? new spooling.EventSpool(
+          { dir: setup.spoolDir, prefix: `w${threadId}-` },
+          setup.spoolBytesPerThread ?? 64 << 20,
+        )
+      : undefined
   try {
     const pack =
       setup.mode === 'all' ? await (await import('./detections.js')).loadRulePack(setup.ruleDirs) : null
@@ -92,7 +98,7 @@ async function main(): Promise<void> {
     chain = chain.then(async () => {
       // One message per batch: posting a result per small file costs more than the file.
       const results: CompactResult[] = []
-      const arena = msg.ordered && spool ? new Arena(4 << 20, free.pop()) : undefined
+      const arena = msg.ordered && spooling && spool ? new spooling.Arena(4 << 20, free.pop()) : undefined
       batchArena = arena
       for (const task of msg.tasks) {
         try {
