@@ -1,6 +1,7 @@
 import { caseFlag, FirCommand } from '../../base-command.js'
 import { resolveCaseDir } from '../../core/case/case-folder.js'
 import { verifyCase } from '../../core/case/verify.js'
+import { counted } from '../../core/common/text.js'
 import { IntegrityError } from '../../errors.js'
 import type { CommandOutcome } from '../../output.js'
 
@@ -18,7 +19,8 @@ export default class CaseVerify extends FirCommand {
     const { flags } = await this.parse(CaseVerify)
     const dir = await resolveCaseDir(flags.case)
     const result = await verifyCase(dir)
-    const counts = `${result.checked.journalEntries} journal entries, ${result.checked.evidenceSets} evidence sets (${result.checked.evidenceFiles} files), ${result.checked.artifacts} recorded files`
+    const c = result.checked
+    const counts = `${counted(c.journalEntries, 'journal entry', 'journal entries')}, ${counted(c.evidenceSets, 'evidence set')} (${counted(c.evidenceFiles, 'file')}), ${counted(c.artifacts, 'recorded file')}`
     if (!result.ok) {
       const err = new IntegrityError(
         `unable to verify case ${dir}: ${result.problems.length} problem(s):\n${result.problems.map((p) => `  ${p.kind}: ${p.message}`).join('\n')}`,

@@ -5,7 +5,7 @@ import { verifyCase } from '../case/verify.js'
 import { exists } from '../common/fs-safe.js'
 import { base64Sha256ToHex } from '../common/hash.js'
 import { classifyValue, deepMapStrings, redactor, redactValue } from '../common/redact.js'
-import { escapeTerminal } from '../common/text.js'
+import { counted, escapeTerminal } from '../common/text.js'
 import { limitsOf, recommend } from './advice.js'
 import { buildChart } from './chart.js'
 import {
@@ -777,12 +777,12 @@ export async function buildReportModel(
   if (options.verify !== false) {
     const v = await verifyCase(caseDir)
     const c = v.checked
-    const counted = `${c.journalEntries} journal entr${c.journalEntries === 1 ? 'y' : 'ies'}, ${c.evidenceSets} evidence set${c.evidenceSets === 1 ? '' : 's'}, ${c.evidenceFiles} evidence file${c.evidenceFiles === 1 ? '' : 's'}, ${c.artifacts} recorded file${c.artifacts === 1 ? '' : 's'}`
+    const checked = `${counted(c.journalEntries, 'journal entry', 'journal entries')}, ${counted(c.evidenceSets, 'evidence set')}, ${counted(c.evidenceFiles, 'evidence file')}, ${counted(c.artifacts, 'recorded file')}`
     integrity = {
       ok: v.ok,
       text: v.ok
-        ? `Verified at ${utcDisplay(now.toISOString())}: ${counted}; every hash and the journal chain match.`
-        : `Verification at ${utcDisplay(now.toISOString())} FAILED: ${v.problems.length} problem${v.problems.length === 1 ? '' : 's'} in ${counted}.`,
+        ? `Verified at ${utcDisplay(now.toISOString())}: ${checked}; every hash and the journal chain match.`
+        : `Verification at ${utcDisplay(now.toISOString())} FAILED: ${counted(v.problems.length, 'problem')} in ${checked}.`,
       problems: v.problems.slice(0, 50).map((p) => p.message),
     }
   }
@@ -848,11 +848,11 @@ export async function buildReportModel(
       'No impact could be established from this case: the snapshot and timeline hold no findings, exposure, secrets or risky permissions.',
     )
   }
-  const counted = counts.filter((c) => c.count > 0).map((c) => `${c.count} ${c.level}`)
+  const byLevelText = counts.filter((c) => c.count > 0).map((c) => `${c.count} ${c.level}`)
   const fnText = functions.length
     ? `Lambda function${functions.length === 1 ? '' : 's'} ${functions.map((f) => f.name).join(', ')}${accounts.length ? ` in account${accounts.length === 1 ? '' : 's'} ${accounts.join(', ')}` : ''}${regions.length ? ` (${regions.join(', ')})` : ''}`
     : 'no function snapshotted yet'
-  const headline = `${asString(raw.meta.title) || raw.meta.id}: ${fnText}. ${totalFindings ? `${totalFindings} finding${totalFindings === 1 ? '' : 's'} (${counted.join(', ')})` : 'No findings'}; ${journal.status.label.toLowerCase()}.`
+  const headline = `${asString(raw.meta.title) || raw.meta.id}: ${fnText}. ${totalFindings ? `${totalFindings} finding${totalFindings === 1 ? '' : 's'} (${byLevelText.join(', ')})` : 'No findings'}; ${journal.status.label.toLowerCase()}.`
 
   const firstIso = scan.firstMs === null ? null : new Date(scan.firstMs).toISOString()
   const lastIso = scan.lastMs === null ? null : new Date(scan.lastMs).toISOString()
