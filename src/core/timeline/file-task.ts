@@ -121,24 +121,6 @@ export class FileProcessor {
     this.inflated = setup.mode === 'related' ? new InflateScratch() : undefined
   }
 
-  private emptyResult(task: FileTask): FileResult {
-    return {
-      seq: task.seq,
-      display: task.display,
-      origin: task.origin,
-      bytes: 0,
-      uncompressedBytes: 0,
-      records: 0,
-      kept: 0,
-      outsideWindow: 0,
-      unrelated: 0,
-      skipped: {},
-      prefiltered: false,
-      lines: [],
-      related: [],
-    }
-  }
-
   private take(record: Rec, result: FileResult, sink: FilePart, rawBytes?: Buffer): void {
     result.records++
     const sel = selectRecord(record, this.setup.window, this.relatedness)
@@ -200,7 +182,7 @@ export class FileProcessor {
 
   /** Processes one input read whole (the usual case: trail files are small). */
   processWhole(task: FileTask): FileResult {
-    const result = this.emptyResult(task)
+    const result = emptyResult(task)
     let buf: Uint8Array
     try {
       buf = task.data ?? readFileSync(task.path!)
@@ -292,7 +274,7 @@ export class FileProcessor {
    * the events in parts as they are found.
    */
   async processStream(task: FileTask, emit: (part: FilePart) => void, partSize = 2000): Promise<FileResult> {
-    const result = this.emptyResult(task)
+    const result = emptyResult(task)
     let part: FilePart = { origin: task.origin, lines: [], related: [] }
     const flush = () => {
       if (part.lines.length + part.related.length === 0) return
@@ -441,7 +423,15 @@ function isEmpty(o: object): boolean {
 }
 
 export function expandResult(c: CompactResult, task: { display: string; origin: 'file' | 's3' }): FileResult {
+  return { ...emptyResult({ ...task, seq: c.seq }), ...c, display: task.display, origin: task.origin }
+}
+
+/** What an input gave before anything was read from it (and what compactResult leaves out). */
+function emptyResult(task: Pick<FileTask, 'seq' | 'display' | 'origin'>): FileResult {
   return {
+    seq: task.seq,
+    display: task.display,
+    origin: task.origin,
     bytes: 0,
     uncompressedBytes: 0,
     records: 0,
@@ -452,8 +442,5 @@ export function expandResult(c: CompactResult, task: { display: string; origin: 
     prefiltered: false,
     lines: [],
     related: [],
-    ...c,
-    display: task.display,
-    origin: task.origin,
   }
 }
