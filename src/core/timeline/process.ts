@@ -48,11 +48,6 @@ export function keptLineSize(item: KeptLine): number {
   return item.line.length + (item.rawBytes ? item.rawBytes.length + RAW_OPEN.length + 1 : 0)
 }
 
-/** A kept line as one string. */
-export function keptLineText(item: KeptLine): string {
-  return item.rawBytes ? `${item.line},"raw":${item.rawBytes.toString('utf8')}}` : item.line
-}
-
 /** Facts about a related event that the timeline's own checks correlate across events. */
 export interface RelatedFacts {
   t: number

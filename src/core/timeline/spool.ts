@@ -90,15 +90,16 @@ export class Arena {
   push(item: KeptLine): void {
     const raw = item.rawBytes
     const n = item.line.length
-    this.ensure(n + (raw ? raw.length + RAW_OPEN.length + 1 : 0))
+    // keptLineSize counts the line a byte a character: exact for ASCII.
+    const size = keptLineSize(item)
+    this.ensure(size)
     const start = this.pos
     // Most lines are ASCII: written a byte a character (a copy) and checked, rather than encoded
     // as UTF-8 character by character; anything else is encoded.
     if (this.buf.write(item.line, start, 'latin1') === n && isAscii(this.buf.subarray(start, start + n))) {
       this.pos = start + n
     } else {
-      const bytes = Buffer.byteLength(item.line)
-      this.ensure(bytes + (raw ? raw.length + RAW_OPEN.length + 1 : 0))
+      this.ensure(Buffer.byteLength(item.line) + size - n)
       this.pos = start + this.buf.write(item.line, start, 'utf8')
     }
     if (raw) {
@@ -381,15 +382,7 @@ class Cursor {
 async function* arenaBatches(arena: Arena): AsyncGenerator<SpooledLine[]> {
   const keys = arena.sortedKeys()
   for (let i = 0; i < keys.length; i += 1024) {
-    yield keys.slice(i, i + 1024).map((k) => ({
-      t: k.t,
-      id: k.id,
-      rank: k.rank,
-      line: arena.line(k),
-      hasFindings: (k.flags & 1) === 1,
-      detectorFlags: k.flags & ~1,
-      scopeRoles: k.scope,
-    }))
+    yield keys.slice(i, i + 1024).map((k) => spooledLine(arena.buf, k))
   }
 }
 
@@ -455,12 +448,13 @@ function headBefore(a: ArenaCursor, b: ArenaCursor): boolean {
   return compare(a.keys[a.i]!, b.keys[b.i]!) < 0
 }
 
-function toSpooled(c: ArenaCursor, k: ArenaKey): SpooledLine {
+/** An arena row as the spool hands it out: its line a view of the arena's buffer. */
+function spooledLine(buf: Buffer, k: ArenaKey): SpooledLine {
   return {
     t: k.t,
     id: k.id,
     rank: k.rank,
-    line: c.buf.subarray(k.start, k.start + k.len),
+    line: buf.subarray(k.start, k.start + k.len),
     hasFindings: (k.flags & 1) === 1,
     detectorFlags: k.flags & ~1,
     scopeRoles: k.scope,
@@ -497,12 +491,6 @@ export class ReorderBuffer {
     this.push({ buf, keys: t.keys, i: 0 })
   }
 
-  /** Time of the earliest event held (NaN when empty). */
-  get earliest(): number {
-    const top = this.heap[0]
-    return top ? top.keys[top.i]!.t : Number.NaN
-  }
-
   /**
    * Releases, in order, the events earlier than `before` (ms since the epoch; Infinity for all),
    * or while more than `holdBytes` are held; copies of one event (same time and id) once.
@@ -525,7 +513,7 @@ export class ReorderBuffer {
         continue
       }
       this.last = k
-      out.push(toSpooled(top, k))
+      out.push(spooledLine(top.buf, k))
     }
     return out
   }
