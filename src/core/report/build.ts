@@ -6,6 +6,7 @@ import { exists } from '../common/fs-safe.js'
 import { base64Sha256ToHex } from '../common/hash.js'
 import { classifyValue, deepMapStrings, redactor, redactValue } from '../common/redact.js'
 import { counted, escapeTerminal } from '../common/text.js'
+import { ROLE_POLICY_CALLS } from '../snapshot/types.js'
 import { limitsOf, recommend } from './advice.js'
 import { buildChart } from './chart.js'
 import {
@@ -244,14 +245,6 @@ function exposureText(v: unknown): string {
 }
 
 const LOG_CALL = /^logs:/
-/** The calls that read a role's policies (DESIGN §3): a gap in one leaves risky permissions unknown. */
-const POLICY_CALLS = new Set([
-  'iam:ListRolePolicies',
-  'iam:GetRolePolicy',
-  'iam:ListAttachedRolePolicies',
-  'iam:GetPolicy',
-  'iam:GetPolicyVersion',
-])
 const TRAIL_CALL = /^cloudtrail:/
 
 function functionFacts(
@@ -576,7 +569,7 @@ export async function buildReportModel(
       // Policies that could not be read: the risky permissions found may not be all of them.
       const policyGaps = policyGapsByRole.get(roleKey) ?? new Set<string>()
       for (const g of gapRecords(e.gaps)) {
-        if (!POLICY_CALLS.has(g.call)) continue
+        if (!ROLE_POLICY_CALLS.has(g.call)) continue
         const ownRole = facts.roleName ? g.what.includes(`role ${facts.roleName}`) : false
         if (ownRole || g.call === 'iam:GetPolicy' || g.call === 'iam:GetPolicyVersion')
           policyGaps.add(`${truncate(g.what, 200)}: ${truncate(g.reason || 'not read', 200)}`)

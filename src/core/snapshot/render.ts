@@ -1,19 +1,12 @@
 import { shortKeyId } from '../common/redact.js'
 import { escapeTerminal } from '../common/text.js'
 import type { Gap } from '../context.js'
-import type { Finding, FunctionSummary, SnapshotResult } from './types.js'
+import { type Finding, type FunctionSummary, ROLE_POLICY_CALLS, type SnapshotResult } from './types.js'
 
 const e = (v: unknown) => escapeTerminal(v === undefined || v === null ? '-' : String(v))
 
-/** The calls that read a role's policies: a gap in one leaves its risky permissions unknown. */
-const ROLE_CALLS = new Set([
-  'iam:GetRole',
-  'iam:ListRolePolicies',
-  'iam:GetRolePolicy',
-  'iam:ListAttachedRolePolicies',
-  'iam:GetPolicy',
-  'iam:GetPolicyVersion',
-])
+/** A gap in reading the role, or one of its policies, leaves its risky permissions unknown. */
+const ROLE_CALLS = new Set(['iam:GetRole', ...ROLE_POLICY_CALLS])
 
 const byCall =
   (...calls: string[]) =>

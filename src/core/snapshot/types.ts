@@ -1,5 +1,17 @@
 import type { Gap } from '../context.js'
 
+/**
+ * The calls that read a role's policies (DESIGN §3): a gap in one leaves the role's risky
+ * permissions unknown (the snapshot's and the report's wording both rest on it).
+ */
+export const ROLE_POLICY_CALLS: ReadonlySet<string> = new Set([
+  'iam:ListRolePolicies',
+  'iam:GetRolePolicy',
+  'iam:ListAttachedRolePolicies',
+  'iam:GetPolicy',
+  'iam:GetPolicyVersion',
+])
+
 /** How serious a finding is (the shared findings format of the brief). */
 export type FindingLevel = 'critical' | 'high' | 'medium' | 'low' | 'informational'
 
