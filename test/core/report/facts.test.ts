@@ -7,6 +7,7 @@ import type { ReportModel } from '../../../src/core/report/model.js'
 import { renderReport } from '../../../src/core/report/render.js'
 import type { FunctionSummary } from '../../../src/core/snapshot/types.js'
 import { tempDir } from '../../support/cli.js'
+import { nothingFound } from '../../support/function-summary.js'
 import { buildSampleCase } from '../../support/sample-case.js'
 
 /**
@@ -38,20 +39,9 @@ function plainEntry(overrides: Partial<FunctionSummary> = {}): FunctionSummary {
     code: 'match',
     role: ROLE_ARN,
     roleName: ROLE,
-    versions: [],
-    aliases: [],
-    layers: [],
-    url: null,
-    exposure: [],
-    secrets: [],
-    accessKeyIds: [],
-    riskyPermissions: [],
-    reservedConcurrency: null,
-    eventSourceMappings: [],
+    ...nothingFound(),
     logGroup: { name: `/aws/lambda/${FN}`, events: 4, truncated: false, present: true },
     trailCoverage: { lambdaDataEvents: 'recorded', trails: ['org-trail'] },
-    quarantined: false,
-    gaps: [],
     ...overrides,
   }
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { Gap } from '../../../src/core/context.js'
 import { renderSnapshot } from '../../../src/core/snapshot/render.js'
 import type { FunctionSummary, SnapshotResult } from '../../../src/core/snapshot/types.js'
+import { nothingFound } from '../../support/function-summary.js'
 
 const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:orders-api'
 
@@ -19,19 +20,9 @@ function fn(gaps: Gap[] = []): FunctionSummary {
     codeSha256: 'mARb5UWKrnm5qkj9gUxbjSHGVU76lfRUAZCfCqOZ5yI=',
     role: 'arn:aws:iam::123456789012:role/orders-api-role',
     roleName: 'orders-api-role',
-    versions: [],
-    aliases: [],
-    layers: [],
-    url: null,
-    exposure: [],
-    secrets: [],
-    accessKeyIds: [],
-    riskyPermissions: [],
-    reservedConcurrency: null,
-    eventSourceMappings: [],
+    ...nothingFound(),
     logGroup: { name: '/aws/lambda/orders-api', events: 0, truncated: false, present: null },
     trailCoverage: { lambdaDataEvents: 'recorded', trails: [] },
-    quarantined: false,
     gaps,
   }
 }

@@ -1,0 +1,37 @@
+import type { FunctionSummary } from '../../src/core/snapshot/types.js'
+
+/**
+ * The facts of a FunctionSummary for a function the snapshot read completely and found nothing
+ * in: no versions, aliases, layers, URL, exposure, secrets, keys, risky permissions, reserved
+ * concurrency or mappings. Fresh lists each call (tests may fill them).
+ */
+export function nothingFound(): Pick<
+  FunctionSummary,
+  | 'versions'
+  | 'aliases'
+  | 'layers'
+  | 'url'
+  | 'exposure'
+  | 'secrets'
+  | 'accessKeyIds'
+  | 'riskyPermissions'
+  | 'reservedConcurrency'
+  | 'eventSourceMappings'
+  | 'quarantined'
+  | 'gaps'
+> {
+  return {
+    versions: [],
+    aliases: [],
+    layers: [],
+    url: null,
+    exposure: [],
+    secrets: [],
+    accessKeyIds: [],
+    riskyPermissions: [],
+    reservedConcurrency: null,
+    eventSourceMappings: [],
+    quarantined: false,
+    gaps: [],
+  }
+}
