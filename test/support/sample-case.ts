@@ -1386,7 +1386,7 @@ async function writeTimeline(
       raw: 'timeline/raw',
       export: null,
     },
-    throughput: { eventsPerSecond: 5000, uncompressedMBps: 40, threads: 2 },
+    throughput: { eventsPerSecond: 5000, uncompressedMBps: 40, threads: 2, deliveryOrder: false },
     notes: ['IAM and STS events are recorded in us-east-1; us-east-1 was searched.'],
     gaps: [
       {
