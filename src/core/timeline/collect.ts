@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises'
-import { basename, isAbsolute, join, relative, resolve } from 'node:path'
+import { isAbsolute, join, relative, resolve } from 'node:path'
 import { type LookupPage, lookupEventsPage } from '../../aws/cloudtrail.js'
 import { gapReason } from '../../aws/errors.js'
 import { UsageError } from '../../errors.js'
@@ -38,7 +38,7 @@ import {
   type SkipReason,
   type TimelineEvent,
 } from './types.js'
-import { deliveryTimeOf, describeWindow, LOOKUP_EVENTS_RETENTION_MS, resolveWindow } from './window.js'
+import { describeWindow, LOOKUP_EVENTS_RETENTION_MS, resolveWindow } from './window.js'
 
 type Rec = Record<string, unknown>
 
@@ -515,21 +515,19 @@ async function collectOnce(
       !options.engine &&
       pool.threads > 0 &&
       localFiles.length > 0
-    // Delivery times only matter to an ordered hunt (a function's run does not read them).
-    const delivered = orderable ? localFiles.map((f) => deliveryTimeOf(basename(f.path)) ?? Number.NaN) : []
-    const ordered = orderable && delivered.every((d) => Number.isFinite(d))
+    const ordered = orderable && localFiles.every((f) => f.delivered !== undefined)
     let files = localFiles
     if (ordered) {
-      const order = localFiles.map((_, i) => i).sort((a, b) => delivered[a]! - delivered[b]! || a - b)
-      files = order.map((i) => localFiles[i]!)
-      const at = order.map((i) => delivered[i]!)
-      reorder = new ReorderBuffer()
+      // Array.prototype.sort is stable: files delivered at the same minute keep the walk's order.
+      files = [...localFiles].sort((a, b) => a.delivered! - b.delivered!)
+      const at = files.map((f) => f.delivered!)
+      const buffer = new ReorderBuffer()
+      reorder = buffer
       const done = new Uint8Array(files.length)
       let firstPending = 0
       const watermark = () =>
         firstPending < files.length ? at[firstPending]! - REORDER_ALLOWANCE_MS : Number.POSITIVE_INFINITY
       const release = (holdBytes?: number) => {
-        const buffer = reorder!
         emitting = emitting.then(async () => {
           if (buffer.late) return
           const batch = buffer.release(watermark(), holdBytes)
@@ -541,8 +539,8 @@ async function collectOnce(
       }
       orderedRun = {
         onArena: (arena, overflow) => {
-          if (overflow > 0) reorder!.late = true
-          reorder!.add(arena)
+          if (overflow > 0) buffer.late = true
+          buffer.add(arena)
         },
         onResult: (r) => {
           done[r.seq] = 1
@@ -552,12 +550,12 @@ async function collectOnce(
         ready: async () => {
           await emitting
           // Held events past the budget: the earliest go out even above the watermark.
-          if (reorder!.bytes > budget) await release(Math.floor(budget / 2))
-          if (reorder!.late) throw new ReadAgain(LATE_MESSAGE)
+          if (buffer.bytes > budget) await release(Math.floor(budget / 2))
+          if (buffer.late) throw new ReadAgain(LATE_MESSAGE)
         },
         finish: async () => {
           await release()
-          if (reorder!.late) throw new ReadAgain(LATE_MESSAGE)
+          if (buffer.late) throw new ReadAgain(LATE_MESSAGE)
         },
       }
       trace('ordered: files in delivery order, written as read')

@@ -13,6 +13,8 @@ export interface LocalFile {
   path: string
   /** Bytes, or -1 when not looked at (files found by a folder walk: the worker looks). */
   size: number
+  /** The delivery time a trail file's name gives (ms since the epoch), if it has one. */
+  delivered?: number
 }
 
 export interface LocalListing {
@@ -61,7 +63,7 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
       out.outsideWindow++
       return
     }
-    out.files.push({ path, size })
+    out.files.push(delivered === undefined ? { path, size } : { path, size, delivered })
   }
   const walk = async (dir: string, depth: number) => {
     if (depth > 32) return
