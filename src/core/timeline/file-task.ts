@@ -217,13 +217,22 @@ export class FileProcessor {
     let raw: Map<Rec, Buffer> | undefined
     try {
       checkGzipCrc(bytes, expectedCrc)
-      // Every event of a hunt is stored with its raw record: a trail file's records are parsed
-      // one by one, so each one's bytes go to the line as read.
-      const fast = this.setup.mode === 'all' ? decodeTrailRecords(bytes) : undefined
-      const picked = this.prefilter ? this.passingTrailRecords(bytes, iamPossible, result) : undefined
-      if (fast) ({ decoded, raw } = fast)
-      else if (picked) decoded = picked
-      else decoded = decodeText(bytes.toString('utf8'))
+      // A trail file's records are parsed one by one: a hunt stores each one's bytes as read; a
+      // function's run parses only the records that pass the pre-filter themselves (most of a
+      // file that passes is other calls), the others count as read and unrelated, as in a
+      // streamed input.
+      const prefilter = this.prefilter
+      const trail =
+        this.setup.mode === 'all'
+          ? decodeTrailRecords(bytes)
+          : prefilter
+            ? decodeTrailRecords(bytes, (slice) => prefilter.mayMatch(slice, iamPossible))
+            : undefined
+      if (trail) {
+        ;({ decoded, raw } = trail)
+        result.records += trail.ruledOut
+        result.unrelated += trail.ruledOut
+      } else decoded = decodeText(bytes.toString('utf8'))
     } catch (err) {
       const r = refusedInput(err, bytes.length)
       result.skipped = r.skipped
@@ -234,39 +243,6 @@ export class FileProcessor {
     result.format = decoded.format
     for (const record of decoded.records) this.take(record, result, result, raw?.get(record))
     return result
-  }
-
-  /**
-   * A function's run over a trail file the pre-filter let through: most of its records are other
-   * calls, so only the records that pass the pre-filter themselves are parsed; the others count
-   * as read and unrelated, as in a streamed input. Undefined when the file is not in CloudTrail's
-   * own shape or a passing slice does not parse (see splitTrailFile): the caller decodes it whole.
-   */
-  private passingTrailRecords(
-    bytes: Buffer,
-    iamPossible: boolean,
-    result: FileResult,
-  ): DecodedInput | undefined {
-    const slices = splitTrailFile(bytes)
-    if (!slices) return undefined
-    const decoded: DecodedInput = { records: [], skipped: {}, format: 'trail' }
-    let ruledOut = 0
-    for (const slice of slices) {
-      if (!this.prefilter!.mayMatch(slice, iamPossible)) {
-        ruledOut++
-        continue
-      }
-      let value: unknown
-      try {
-        value = JSON.parse(slice.toString('utf8'))
-      } catch {
-        return undefined
-      }
-      acceptRecord(value, decoded)
-    }
-    result.records += ruledOut
-    result.unrelated += ruledOut
-    return decoded
   }
 
   /**
@@ -359,30 +335,36 @@ export class FileProcessor {
 }
 
 /**
- * A trail file's records parsed one by one, with each record's bytes (see splitTrailFile);
- * undefined when the file is not in CloudTrail's own minified shape or a slice does not parse
- * (the caller then decodes the whole text). Records are accepted exactly as decodeText would.
+ * A trail file's records parsed one by one, with each record's bytes (see splitTrailFile), and
+ * how many records `keep` ruled out unparsed; undefined when the file is not in CloudTrail's own
+ * minified shape or a parsed slice does not parse (the caller then decodes the whole text).
+ * Records are accepted exactly as decodeText would.
  */
-function decodeTrailRecords(bytes: Buffer): { decoded: DecodedInput; raw: Map<Rec, Buffer> } | undefined {
+function decodeTrailRecords(
+  bytes: Buffer,
+  keep?: (slice: Buffer) => boolean,
+): { decoded: DecodedInput; raw: Map<Rec, Buffer>; ruledOut: number } | undefined {
   const slices = splitTrailFile(bytes)
   if (!slices) return undefined
   const decoded: DecodedInput = { records: [], skipped: {}, format: 'trail' }
   const raw = new Map<Rec, Buffer>()
-  const values: unknown[] = []
+  let ruledOut = 0
   for (const slice of slices) {
+    if (keep && !keep(slice)) {
+      ruledOut++
+      continue
+    }
+    let value: unknown
     try {
-      values.push(JSON.parse(slice.toString('utf8')))
+      value = JSON.parse(slice.toString('utf8'))
     } catch {
       return undefined
     }
-  }
-  for (let i = 0; i < values.length; i++) {
     const before = decoded.records.length
-    acceptRecord(values[i], decoded)
-    const record = decoded.records[before]
-    if (record !== undefined && record === values[i]) raw.set(record, slices[i]!)
+    acceptRecord(value, decoded)
+    if (decoded.records.length > before && decoded.records[before] === value) raw.set(value as Rec, slice)
   }
-  return { decoded, raw }
+  return { decoded, raw, ruledOut }
 }
 
 async function startsWithGzip(path: string): Promise<boolean> {
