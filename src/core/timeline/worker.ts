@@ -44,14 +44,14 @@ async function main(): Promise<void> {
   const free: ArrayBuffer[] = []
   // Account-wide: this thread's lines wait in its own spool (sorted runs in the run's spool folder).
   // A function's run has none: the spool module is not even loaded (a thread starts sooner).
-  const spooling = setup.spoolDir ? await import('./spool.js') : undefined
-  const spool =
-    spooling && setup.spoolDir
-      ? new spooling.EventSpool(
-          { dir: setup.spoolDir, prefix: `w${threadId}-` },
-          setup.spoolBytesPerThread ?? 64 << 20,
-        )
-      : undefined
+  const spoolDir = setup.spoolDir
+  const spooling = spoolDir ? await import('./spool.js') : undefined
+  const spool = spooling
+    ? new spooling.EventSpool(
+        { dir: spoolDir!, prefix: `w${threadId}-` },
+        setup.spoolBytesPerThread ?? 64 << 20,
+      )
+    : undefined
   try {
     const pack =
       setup.mode === 'all' ? await (await import('./detections.js')).loadRulePack(setup.ruleDirs) : null
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     chain = chain.then(async () => {
       // One message per batch: posting a result per small file costs more than the file.
       const results: CompactResult[] = []
-      const arena = msg.ordered && spooling && spool ? new spooling.Arena(4 << 20, free.pop()) : undefined
+      const arena = msg.ordered && spooling ? new spooling.Arena(4 << 20, free.pop()) : undefined
       batchArena = arena
       for (const task of msg.tasks) {
         try {
