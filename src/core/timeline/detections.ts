@@ -78,25 +78,31 @@ export async function loadRulePack(ruleDirs: string[] = []): Promise<RulePack> {
   return pack
 }
 
-/** The string values at a dotted field path (arrays walked), as Sigma field names read them. */
-function fieldValues(path: string): (record: Rec) => string[] {
+/**
+ * The string values at a dotted field path, as Sigma field names read them: an array met on the
+ * way is walked a level (its objects' fields read), and an array at the end gives its strings.
+ * Walked in place (no list per step): it runs on every record an account-wide hunt reads.
+ */
+export function fieldValues(path: string): (record: Rec) => string[] {
   const parts = path.split('.')
-  return (record) => {
-    let cur: unknown[] = [record]
-    for (const part of parts) {
-      const next: unknown[] = []
-      const take = (node: unknown) => {
-        if (node === null || typeof node !== 'object' || Array.isArray(node)) return
-        const v = (node as Rec)[part]
-        if (v !== undefined && v !== null) next.push(v)
-      }
-      for (const node of cur) {
-        if (Array.isArray(node)) for (const e of node) take(e)
-        else take(node)
-      }
-      cur = next
+  const visit = (node: unknown, i: number, out: string[]): void => {
+    if (i === parts.length) {
+      if (typeof node === 'string') out.push(node)
+      else if (Array.isArray(node)) for (const v of node) if (typeof v === 'string') out.push(v)
+      return
     }
-    return cur.flat().filter((v): v is string => typeof v === 'string')
+    if (node === null || typeof node !== 'object') return
+    if (!Array.isArray(node)) {
+      visit((node as Rec)[parts[i]!], i + 1, out)
+      return
+    }
+    for (const e of node)
+      if (e !== null && typeof e === 'object' && !Array.isArray(e)) visit((e as Rec)[parts[i]!], i + 1, out)
+  }
+  return (record) => {
+    const out: string[] = []
+    visit(record, 0, out)
+    return out
   }
 }
 
@@ -119,11 +125,22 @@ function classifyForDetector(
       continue
     }
     for (const v of p.scope(record)) {
-      const name = roleNameOf(v)
+      const name = cachedRoleName(v)
       if (name) (roles ??= new Set()).add(name)
     }
   }
   return { flags, scopeRoles: roles ? [...roles].join(',') : '' }
+}
+
+const roleNames = new Map<string, string | undefined>()
+
+/** roleNameOf, remembered: a hunt meets the same few role ARNs on most of its records. */
+function cachedRoleName(value: string): string | undefined {
+  if (roleNames.has(value)) return roleNames.get(value)
+  const name = roleNameOf(value)
+  if (roleNames.size >= 4096) roleNames.clear()
+  roleNames.set(value, name)
+  return name
 }
 
 const LEARN_FROM = /^(CreateFunction|UpdateFunctionConfiguration)/i

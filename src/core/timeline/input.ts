@@ -1,5 +1,6 @@
 import { constants as bufferConstants } from 'node:buffer'
 import { constants, crc32, gunzipSync, InflateRaw, inflateRawSync } from 'node:zlib'
+import { parseTime } from './normalise.js'
 import type { SkipReason } from './types.js'
 
 type Rec = Record<string, unknown>
@@ -294,7 +295,7 @@ export function acceptRecord(item: unknown, out: DecodedInput): void {
     return
   }
   const t = rec.eventTime
-  if ((typeof t !== 'string' || Number.isNaN(Date.parse(t))) && typeof t !== 'number') {
+  if ((typeof t !== 'string' || Number.isNaN(parseTime(t))) && typeof t !== 'number') {
     bump(out.skipped, 'no-event-time')
     return
   }

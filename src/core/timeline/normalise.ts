@@ -8,9 +8,18 @@ const VERSION_SUFFIX = /^([A-Za-z][A-Za-z0-9]*?)(?:\d{8}|\d{4}_\d{2}_\d{2})(?:v\
 
 /** The event name without an API version suffix (DESIGN §10): UpdateFunctionCode20150331v2 → UpdateFunctionCode. */
 export function baseEventName(rawName: string): string {
-  const m = VERSION_SUFFIX.exec(rawName)
-  return m?.[1] ? m[1] : rawName
+  let name = baseNames.get(rawName)
+  if (name === undefined) {
+    const m = VERSION_SUFFIX.exec(rawName)
+    name = m?.[1] ? m[1] : rawName
+    // A trail holds a few hundred distinct names; a bound all the same (names are the caller's).
+    if (baseNames.size >= 4096) baseNames.clear()
+    baseNames.set(rawName, name)
+  }
+  return name
 }
+
+const baseNames = new Map<string, string>()
 
 function str(v: unknown): string | null {
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null
@@ -23,9 +32,71 @@ function obj(v: unknown): Rec | null {
 /** Milliseconds since the epoch of a record's eventTime, or NaN when it has none that parses. */
 export function eventTimeMs(record: Rec): number {
   const t = record.eventTime
-  if (typeof t === 'string') return Date.parse(t)
+  if (typeof t === 'string') return parseTime(t)
   if (typeof t === 'number') return t < 1e11 ? t * 1000 : t
   return Number.NaN
+}
+
+/**
+ * Milliseconds since the epoch of a time as Date.parse reads it. CloudTrail writes
+ * `2025-03-01T12:34:56Z`; that shape is read here by hand (Date.parse costs as much as the rest
+ * of normalising a record, and a hunt reads every record); anything else goes to Date.parse.
+ */
+export function parseTime(s: string): number {
+  return cloudTrailTime(s) ?? Date.parse(s)
+}
+
+/**
+ * `YYYY-MM-DDTHH:MM:SSZ` of a day that exists, as milliseconds since the epoch; undefined for
+ * any other text (a leap second, 31 April, a fraction, an offset: Date.parse decides those).
+ */
+function cloudTrailTime(s: string): number | undefined {
+  if (s.length !== 20 || s.charCodeAt(19) !== 0x5a /* Z */ || s.charCodeAt(10) !== 0x54 /* T */)
+    return undefined
+  if (
+    s.charCodeAt(4) !== 0x2d ||
+    s.charCodeAt(7) !== 0x2d ||
+    s.charCodeAt(13) !== 0x3a ||
+    s.charCodeAt(16) !== 0x3a
+  )
+    return undefined
+  const y = digits(s, 0, 4)
+  const mo = digits(s, 5, 2)
+  const d = digits(s, 8, 2)
+  const h = digits(s, 11, 2)
+  const mi = digits(s, 14, 2)
+  const se = digits(s, 17, 2)
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59)
+    return undefined
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)
+  if (d > (mo === 2 ? (leap ? 29 : 28) : DAYS_IN_MONTH[mo]!)) return undefined
+  // Days from 1970-01-01 to the date (proleptic Gregorian; the civil-from-days inverse).
+  const yy = mo <= 2 ? y - 1 : y
+  const era = Math.floor(yy / 400)
+  const yoe = yy - era * 400
+  const doy = Math.floor((153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5) + d - 1
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
+  const days = era * 146097 + doe - 719468
+  return days * 86_400_000 + ((h * 60 + mi) * 60 + se) * 1000
+}
+
+const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+/** The decimal number in s[at, at+n), or -1 if any of it is not a digit. */
+function digits(s: string, at: number, n: number): number {
+  let v = 0
+  for (let i = at; i < at + n; i++) {
+    const c = s.charCodeAt(i) - 0x30
+    if (c < 0 || c > 9) return -1
+    v = v * 10 + c
+  }
+  return v
+}
+
+/** The ISO text of an event's time: CloudTrail's own text with milliseconds when that is the time. */
+function isoTime(raw: unknown, timeMs: number): string {
+  if (typeof raw === 'string' && cloudTrailTime(raw) === timeMs) return `${raw.slice(0, 19)}.000Z`
+  return new Date(timeMs).toISOString()
 }
 
 /**
@@ -50,15 +121,16 @@ export function sessionNameOf(identity: Rec | null): string | null {
   const arn = str(identity.arn)
   const type = str(identity.type)
   if (arn && type === 'AssumedRole') {
-    const parts = arn.split('/')
-    return parts.length >= 3 ? (parts.at(-1) ?? null) : null
+    // arn:aws:sts::<account>:assumed-role/<role>/<session>: the part after the second slash.
+    const last = arn.lastIndexOf('/')
+    return last > arn.indexOf('/') ? arn.slice(last + 1) : null
   }
   if (type === 'AssumedRole') {
     const principal = str(identity.principalId)
     const i = principal?.indexOf(':') ?? -1
     if (principal && i >= 0) return principal.slice(i + 1)
   }
-  if (arn && type === 'FederatedUser') return arn.split('/').at(-1) ?? null
+  if (arn && type === 'FederatedUser') return arn.slice(arn.lastIndexOf('/') + 1)
   return null
 }
 
@@ -97,7 +169,7 @@ export function normaliseRecord(
   const identity = obj(record.userIdentity)
   return {
     id: options.id ?? eventIdOf(record),
-    time: new Date(timeMs).toISOString(),
+    time: isoTime(record.eventTime, timeMs),
     name: baseEventName(rawName),
     rawName,
     source: str(record.eventSource) ?? '',

@@ -3,6 +3,7 @@ import {
   baseEventName,
   eventIdOf,
   normaliseRecord,
+  parseTime,
   sessionNameOf,
 } from '../../../src/core/timeline/normalise.js'
 
@@ -137,5 +138,80 @@ describe('normaliseRecord', () => {
     })
     expect(sessionNameOf({ type: 'FederatedUser', arn: 'arn:aws:sts::1:federated-user/bob' })).toBe('bob')
     expect(sessionNameOf({ type: 'AssumedRole', principalId: 'AROAX:my-session' })).toBe('my-session')
+  })
+})
+
+describe('parseTime', () => {
+  // CloudTrail's shape is read by hand; whatever it is given, the answer must be Date.parse's.
+  it.each([
+    '2025-03-01T12:34:56Z',
+    '1970-01-01T00:00:00Z',
+    '1969-12-31T23:59:59Z',
+    '0000-01-01T00:00:00Z',
+    '9999-12-31T23:59:59Z',
+    '2024-02-29T10:00:00Z',
+    '2000-02-29T10:00:00Z',
+    '1900-02-29T10:00:00Z',
+    '2025-02-29T10:00:00Z',
+    '2025-02-30T10:00:00Z',
+    '2025-04-31T10:00:00Z',
+    '2025-13-01T10:00:00Z',
+    '2025-00-10T10:00:00Z',
+    '2025-03-00T10:00:00Z',
+    '2025-03-01T24:00:00Z',
+    '2025-03-01T23:60:00Z',
+    '2025-03-01T23:59:60Z',
+    '2025-03-01T12:34:56.789Z',
+    '2025-03-01T12:34:56+02:00',
+    '2025-03-01 12:34:56Z',
+    '2025-3-01T12:34:56ZZ',
+    '2025-03-01T12:34:5aZ',
+    '+2025-03-01T12:34:5Z',
+    'not a time at all, 20c',
+    '',
+  ])('%j as Date.parse reads it', (text) => {
+    expect(Object.is(parseTime(text), Date.parse(text))).toBe(true)
+  })
+
+  it('agrees with Date.parse on a hundred thousand dates, real and not', () => {
+    let seed = 7
+    const next = (k: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed % k
+    }
+    const pad = (v: number, w: number) => String(v).padStart(w, '0')
+    for (let i = 0; i < 100_000; i++) {
+      const text = `${pad(next(10000), 4)}-${pad(next(14), 2)}-${pad(next(33), 2)}T${pad(next(26), 2)}:${pad(next(62), 2)}:${pad(next(62), 2)}Z`
+      const want = Date.parse(text)
+      if (!Object.is(parseTime(text), want)) expect.fail(`${text}: ${parseTime(text)}, Date.parse ${want}`)
+      if (Number.isFinite(want)) {
+        const time = normaliseRecord({ eventTime: text, eventName: 'X' }, 'file').time
+        if (time !== new Date(want).toISOString()) expect.fail(`${text}: time ${time}`)
+      }
+    }
+  })
+
+  it('gives the time in UTC with milliseconds, whatever shape the record wrote it in', () => {
+    const at = (eventTime: unknown) => normaliseRecord({ eventTime, eventName: 'X' }, 'file').time
+    expect(at('2025-03-01T12:34:56Z')).toBe('2025-03-01T12:34:56.000Z')
+    expect(at('2025-03-01T12:34:56.5Z')).toBe('2025-03-01T12:34:56.500Z')
+    expect(at('2025-03-01T14:34:56+02:00')).toBe('2025-03-01T12:34:56.000Z')
+    expect(at(1740832496)).toBe('2025-03-01T12:34:56.000Z')
+  })
+})
+
+describe('sessionNameOf', () => {
+  it.each([
+    ['arn:aws:sts::1:assumed-role/orders-role/orders-api', 'orders-api'],
+    ['arn:aws:sts::1:assumed-role/orders-role/', ''],
+    ['arn:aws:sts::1:assumed-role/orders-role', null],
+    ['arn:aws:sts::1:assumed-role', null],
+  ])('assumed-role %s → %j', (arn, name) => {
+    expect(sessionNameOf({ type: 'AssumedRole', arn })).toBe(name)
+  })
+
+  it('takes a federated user name after the last slash', () => {
+    expect(sessionNameOf({ type: 'FederatedUser', arn: 'arn:aws:sts::1:federated-user/a/bob' })).toBe('bob')
+    expect(sessionNameOf({ type: 'FederatedUser', arn: 'bob' })).toBe('bob')
   })
 })
