@@ -5,6 +5,9 @@ import { dirname } from 'node:path'
 import type { Journal } from '../case/journal.js'
 import { ensureDir, FILE_MODE, fsyncDir, tempPathFor } from '../common/fs-safe.js'
 
+/** How much a file grows between the flushes to disk started while it is written. */
+const SYNC_EVERY_BYTES = 64 * 1024 * 1024
+
 /**
  * Writes a file atomically as a stream: a temporary file beside it, buffered writes, fsync, then a
  * rename over the old file (a re-run replaces the file only once the new one is complete).
@@ -19,6 +22,9 @@ export class AtomicFileWriter {
   private staging: Buffer
   private fill = 0
   private readonly hash = createHash('sha256')
+  /** Bytes written since the last flush to disk was started, and that flush (see flush). */
+  private unsynced = 0
+  private syncing: Promise<void> | undefined
   bytes = 0
 
   constructor(
@@ -69,11 +75,27 @@ export class AtomicFileWriter {
     }
     this.bytes += out.length
     this.fill = 0
+    // A large file is flushed to disk as it grows, beside the writing: otherwise the whole of it
+    // waits for the fsync at commit (a gigabyte of hunt output is about a second of disk time).
+    this.unsynced += out.length
+    if (this.unsynced >= SYNC_EVERY_BYTES && !this.syncing) {
+      this.unsynced = 0
+      const handle = this.handle!
+      this.syncing = handle.datasync().then(
+        () => {
+          this.syncing = undefined
+        },
+        () => {
+          this.syncing = undefined // the fsync at commit reports what is wrong
+        },
+      )
+    }
   }
 
   /** Flushes, fsyncs and renames into place; returns the file's SHA-256 (hashed as written). */
   async commit(): Promise<{ sha256: string; bytes: number }> {
     await this.flush()
+    await this.syncing
     await this.handle!.sync()
     await this.handle!.close()
     this.handle = undefined
@@ -83,6 +105,7 @@ export class AtomicFileWriter {
   }
 
   async abort(): Promise<void> {
+    await this.syncing
     if (this.handle) await this.handle.close().catch(() => undefined)
     this.handle = undefined
     if (this.tmp) await rm(this.tmp, { force: true })
