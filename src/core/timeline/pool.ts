@@ -11,7 +11,7 @@ import {
   type PipelineSetup,
   STREAM_THRESHOLD_BYTES,
 } from './file-task.js'
-import type { ArenaTransfer } from './spool.js'
+import { type ArenaTransfer, packKeys } from './spool.js'
 import type { WorkerMessage } from './worker.js'
 
 export interface PoolHandlers {
@@ -145,7 +145,7 @@ export class FilePool {
         if (msg.type === 'part') handlers.onPart(msg.seq, msg.part)
         else if (msg.type === 'results') {
           if (msg.arena || msg.overflow)
-            handlers.onArena?.(msg.arena ?? { buf: new Uint8Array(0), keys: [] }, msg.overflow ?? 0)
+            handlers.onArena?.(msg.arena ?? { buf: new Uint8Array(0), keys: packKeys([]) }, msg.overflow ?? 0)
           for (const result of msg.results) {
             const pending = slot.pending.get(result.seq)
             if (!pending) continue

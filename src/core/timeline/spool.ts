@@ -28,10 +28,77 @@ interface Key {
 
 type ArenaKey = Key & { flags: number; scope: string; start: number; len: number }
 
-/** An arena as it travels between threads: its buffer (transferable) and its keys. */
+/** An arena as it travels between threads: its buffer (transferable) and its keys, packed. */
 export interface ArenaTransfer {
   buf: Uint8Array
-  keys: ArenaKey[]
+  keys: PackedKeys
+}
+
+/**
+ * Arena keys as they travel between threads: typed arrays and one string rather than an object
+ * a key (cloning half a million small objects cost more than the rest of the hand-over).
+ */
+export interface PackedKeys {
+  /** Time of each key (ms since the epoch). */
+  t: Float64Array
+  /** start, len, flags, rank of each key. */
+  m: Int32Array
+  /** Each key's id then its scope roles, all concatenated. */
+  text: string
+  /** Where each id (2i) and scope (2i + 1) ends in `text`. */
+  ends: Int32Array
+}
+
+export function packKeys(keys: readonly ArenaKey[]): PackedKeys {
+  const n = keys.length
+  const t = new Float64Array(n)
+  const m = new Int32Array(n * 4)
+  const ends = new Int32Array(n * 2)
+  let text = ''
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!
+    t[i] = k.t
+    m[i * 4] = k.start
+    m[i * 4 + 1] = k.len
+    m[i * 4 + 2] = k.flags
+    m[i * 4 + 3] = k.rank
+    text += k.id
+    ends[i * 2] = text.length
+    text += k.scope
+    ends[i * 2 + 1] = text.length
+  }
+  return { t, m, text, ends }
+}
+
+export function unpackKeys(p: PackedKeys): ArenaKey[] {
+  const n = p.t.length
+  const out: ArenaKey[] = new Array(n)
+  let at = 0
+  for (let i = 0; i < n; i++) {
+    const idEnd = p.ends[i * 2]!
+    const scopeEnd = p.ends[i * 2 + 1]!
+    out[i] = {
+      t: p.t[i]!,
+      id: p.text.slice(at, idEnd),
+      rank: p.m[i * 4 + 3]!,
+      flags: p.m[i * 4 + 2]!,
+      scope: scopeEnd > idEnd ? p.text.slice(idEnd, scopeEnd) : '',
+      start: p.m[i * 4]!,
+      len: p.m[i * 4 + 1]!,
+    }
+    at = scopeEnd
+  }
+  return out
+}
+
+/** The buffers a transfer can move rather than copy: the arena's and its keys'. */
+export function transferList(t: ArenaTransfer): ArrayBuffer[] {
+  return [
+    t.buf.buffer as ArrayBuffer,
+    t.keys.t.buffer as ArrayBuffer,
+    t.keys.m.buffer as ArrayBuffer,
+    t.keys.ends.buffer as ArrayBuffer,
+  ]
 }
 
 function compare(a: Key, b: Key): number {
@@ -133,7 +200,7 @@ export class Arena {
 
   /** Sorted, ready to travel to another thread (the buffer is transferred, not copied). */
   transfer(): ArenaTransfer {
-    return { buf: this.buf.subarray(0, this.pos), keys: this.sortedKeys() }
+    return { buf: this.buf.subarray(0, this.pos), keys: packKeys(this.sortedKeys()) }
   }
 }
 
@@ -232,7 +299,7 @@ export class EventSpool {
     const out: ArenaTransfer[] = []
     for (const a of this.arenas) {
       if (a.keys.length === 0) continue
-      out.push({ buf: a.buf, keys: a.keys.splice(0) })
+      out.push({ buf: a.buf, keys: packKeys(a.keys.splice(0)) })
       a.pos = 0
     }
     this.arenas = []
@@ -244,7 +311,7 @@ export class EventSpool {
   adoptArena(t: ArenaTransfer, count: number): void {
     const a = new Arena(0)
     a.buf = Buffer.isBuffer(t.buf) ? t.buf : Buffer.from(t.buf.buffer, t.buf.byteOffset, t.buf.byteLength)
-    a.keys = t.keys
+    a.keys = unpackKeys(t.keys)
     a.pos = a.buf.length
     this.arenas.push(a)
     this.count += count
@@ -483,12 +550,13 @@ export class ReorderBuffer {
   late = false
 
   add(t: ArenaTransfer): void {
-    if (t.keys.length === 0) return
+    if (t.keys.t.length === 0) return
+    const keys = unpackKeys(t.keys)
     const buf = Buffer.isBuffer(t.buf) ? t.buf : Buffer.from(t.buf.buffer, t.buf.byteOffset, t.buf.byteLength)
-    this.count += t.keys.length
-    if (this.last && compare(t.keys[0]!, this.last) < 0) this.late = true
+    this.count += keys.length
+    if (this.last && compare(keys[0]!, this.last) < 0) this.late = true
     this.bytes += buf.length
-    this.push({ buf, keys: t.keys, i: 0 })
+    this.push({ buf, keys, i: 0 })
   }
 
   /**

@@ -90,7 +90,7 @@ async function main(): Promise<void> {
         const arenas = spool ? await spool.takeArenas() : []
         const runs = spool ? await spool.spillAll() : []
         port.postMessage({ type: 'runs', runs, count: spool?.count ?? 0, arenas } satisfies WorkerMessage, [
-          ...new Set(arenas.map((a) => a.buf.buffer as ArrayBuffer)),
+          ...new Set(arenas.flatMap((a) => spooling!.transferList(a))),
         ])
       })
       return
@@ -121,9 +121,10 @@ async function main(): Promise<void> {
       const sorted = arena.transfer()
       const overflow = overflowed
       overflowed = 0
-      port.postMessage({ type: 'results', results, arena: sorted, overflow } satisfies WorkerMessage, [
-        sorted.buf.buffer as ArrayBuffer,
-      ])
+      port.postMessage(
+        { type: 'results', results, arena: sorted, overflow } satisfies WorkerMessage,
+        spooling!.transferList(sorted),
+      )
     })
   })
   port.postMessage({ type: 'ready' } satisfies WorkerMessage)

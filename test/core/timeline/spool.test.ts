@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises'
 import { afterAll, describe, expect, it } from 'vitest'
-import { EventSpool } from '../../../src/core/timeline/spool.js'
+import { EventSpool, packKeys, unpackKeys } from '../../../src/core/timeline/spool.js'
 import { tempDir } from '../../support/cli.js'
 import { Rng } from '../../support/trail-generator.js'
 
@@ -99,5 +99,19 @@ describe('EventSpool with large lines', () => {
     }
     expect(n).toBe(90)
     await spool.dispose()
+  })
+})
+
+describe('packed arena keys', () => {
+  it('come back as they went, whatever the ids and role names hold', () => {
+    const keys = [
+      { t: 1740787200000, id: 'a1', rank: 0, flags: 0, scope: '', start: 0, len: 10 },
+      { t: 1740787200000, id: '', rank: 4, flags: 5, scope: 'role-a,role-b', start: 10, len: 2_000_000 },
+      { t: -1, id: 'é\n"ü,x', rank: 1, flags: 4, scope: 'ro\nle', start: 2_000_010, len: 1 },
+      { t: 8.64e15, id: 'nid-0123', rank: 2, flags: 1, scope: '', start: 2_000_011, len: 7 },
+    ]
+    const packed = structuredClone(packKeys(keys))
+    expect(unpackKeys(packed)).toEqual(keys)
+    expect(unpackKeys(packKeys([]))).toEqual([])
   })
 })
