@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { createGunzip } from 'node:zlib'
@@ -121,7 +122,8 @@ export class FileProcessor {
     this.inflated = setup.mode === 'related' ? new InflateScratch() : undefined
   }
 
-  private take(record: Rec, result: FileResult, sink: FilePart, rawBytes?: Buffer): void {
+  /** `rawPlain`: rawBytes are known to be one line of valid UTF-8 (see keptLine). */
+  private take(record: Rec, result: FileResult, sink: FilePart, rawBytes?: Buffer, rawPlain = false): void {
     result.records++
     const sel = selectRecord(record, this.setup.window, this.relatedness)
     if (sel === 'outside-window') {
@@ -138,7 +140,7 @@ export class FileProcessor {
       return
     }
     const { event, detector } = buildEvent(record, result.origin, sel.t, sel.id, this.firIds, this.pack)
-    const line = keptLine(event, sel.t, detector, rawBytes)
+    const line = keptLine(event, sel.t, detector, rawBytes, rawPlain)
     if (this.lineSink) this.lineSink(line)
     else sink.lines.push(line)
   }
@@ -214,7 +216,8 @@ export class FileProcessor {
       return result
     }
     let decoded: DecodedInput
-    let raw: Map<Rec, Buffer> | undefined
+    let raw: (Buffer | undefined)[] | undefined
+    let rawPlain = false
     try {
       checkGzipCrc(bytes, expectedCrc)
       // A trail file's records are parsed one by one: a hunt stores each one's bytes as read; a
@@ -229,7 +232,7 @@ export class FileProcessor {
             ? decodeTrailRecords(bytes, (slice) => prefilter.mayMatch(slice, iamPossible))
             : undefined
       if (trail) {
-        ;({ decoded, raw } = trail)
+        ;({ decoded, raw, plain: rawPlain } = trail)
         result.records += trail.ruledOut
         result.unrelated += trail.ruledOut
       } else decoded = decodeText(bytes.toString('utf8'))
@@ -241,7 +244,8 @@ export class FileProcessor {
     }
     result.skipped = decoded.skipped
     result.format = decoded.format
-    for (const record of decoded.records) this.take(record, result, result, raw?.get(record))
+    const records = decoded.records
+    for (let i = 0; i < records.length; i++) this.take(records[i]!, result, result, raw?.[i], rawPlain)
     return result
   }
 
@@ -335,19 +339,22 @@ export class FileProcessor {
 }
 
 /**
- * A trail file's records parsed one by one, with each record's bytes (see splitTrailFile), and
- * how many records `keep` ruled out unparsed; undefined when the file is not in CloudTrail's own
- * minified shape or a parsed slice does not parse (the caller then decodes the whole text).
- * Records are accepted exactly as decodeText would.
+ * A trail file's records parsed one by one, with each record's bytes (see splitTrailFile; `raw[i]`
+ * are the bytes of `decoded.records[i]`), and how many records `keep` ruled out unparsed;
+ * undefined when the file is not in CloudTrail's own minified shape or a parsed slice does not
+ * parse (the caller then decodes the whole text). Records are accepted exactly as decodeText
+ * would. `plain`: the whole file is one line of valid UTF-8, so every record's bytes are (checked
+ * once for the file rather than for each of its records).
  */
 function decodeTrailRecords(
   bytes: Buffer,
   keep?: (slice: Buffer) => boolean,
-): { decoded: DecodedInput; raw: Map<Rec, Buffer>; ruledOut: number } | undefined {
+): { decoded: DecodedInput; raw: (Buffer | undefined)[]; ruledOut: number; plain: boolean } | undefined {
   const slices = splitTrailFile(bytes)
   if (!slices) return undefined
   const decoded: DecodedInput = { records: [], skipped: {}, format: 'trail' }
-  const raw = new Map<Rec, Buffer>()
+  const raw: (Buffer | undefined)[] = []
+  const plain = !keep && bytes.indexOf(0x0a) === -1 && bytes.indexOf(0x0d) === -1 && isUtf8(bytes)
   let ruledOut = 0
   for (const slice of slices) {
     if (keep && !keep(slice)) {
@@ -362,9 +369,10 @@ function decodeTrailRecords(
     }
     const before = decoded.records.length
     acceptRecord(value, decoded)
-    if (decoded.records.length > before && decoded.records[before] === value) raw.set(value as Rec, slice)
+    for (let i = before; i < decoded.records.length; i++)
+      raw.push(decoded.records[i] === value ? slice : undefined)
   }
-  return { decoded, raw, ruledOut }
+  return { decoded, raw, ruledOut, plain }
 }
 
 async function startsWithGzip(path: string): Promise<boolean> {

@@ -109,13 +109,15 @@ export const RAW_OPEN = Buffer.from(',"raw":')
 /**
  * The stored line of an event. `rawBytes`, the record's bytes exactly as read from its file, go
  * into the line as they are (no second serialisation of the largest part of the event) when they
- * are plain, valid UTF-8 on one line; otherwise `raw` is serialised from the parsed record.
+ * are plain, valid UTF-8 on one line (`plain`: the caller already knows they are); otherwise `raw`
+ * is serialised from the parsed record.
  */
 export function keptLine(
   event: TimelineEvent,
   t: number,
   detector: DetectorMarks = NO_MARKS,
   rawBytes?: Buffer,
+  plain = false,
 ): KeptLine {
   const base = {
     t,
@@ -124,7 +126,10 @@ export function keptLine(
     levels: event.findings.map((f) => f.level),
     detector,
   }
-  if (rawBytes && rawBytes.indexOf(0x0a) === -1 && rawBytes.indexOf(0x0d) === -1 && isUtf8(rawBytes)) {
+  if (
+    rawBytes &&
+    (plain || (rawBytes.indexOf(0x0a) === -1 && rawBytes.indexOf(0x0d) === -1 && isUtf8(rawBytes)))
+  ) {
     // raw is the event's last field: the head ends where its `}` is.
     const head = JSON.stringify({ ...event, raw: undefined })
     return { ...base, line: head.slice(0, -1), rawBytes }
