@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { readdir, readFile, stat } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import YAML from 'yaml'
+import type YAML from 'yaml'
 import { ExitCode, FirError, NotFoundError } from '../../errors.js'
 import { type CompiledRule, compileRuleDocument } from './compile.js'
 import { RuleRefusal, refuse } from './refusal.js'
@@ -44,7 +47,15 @@ const YAML_OPTIONS = {
 
 /** Parses one rule file's text; throws RuleRefusal when it is not one usable rule. */
 export function parseRuleText(text: string, file: string): CompiledRule {
-  const docs = YAML.parseAllDocuments(text, YAML_OPTIONS)
+  return compileRuleDocument(parsedAtBuild().get(sha256(text)) ?? parseRuleYaml(text), file)
+}
+
+/**
+ * The value of one rule file's YAML (PyYAML's YAML 1.1 reading); throws RuleRefusal when it is
+ * not one valid YAML document.
+ */
+export function parseRuleYaml(text: string): unknown {
+  const docs = yaml().parseAllDocuments(text, YAML_OPTIONS)
   const list = Array.isArray(docs) ? docs : [docs]
   if (list.length === 0) refuse('the file is empty')
   if (list.length > 1) {
@@ -53,8 +64,43 @@ export function parseRuleText(text: string, file: string): CompiledRule {
   const doc = list[0]!
   const error = doc.errors[0]
   if (error) refuse(`it is not valid YAML: ${error.message.split('\n')[0]}`)
-  const value = doc.toJS({ maxAliasCount: 100 })
-  return compileRuleDocument(value, file)
+  return doc.toJS({ maxAliasCount: 100 })
+}
+
+let yamlModule: typeof YAML | undefined
+
+/** The YAML parser, loaded on first use: fir's own rules are parsed at build time. */
+function yaml(): typeof YAML {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof YAML
+  return yamlModule
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex')
+}
+
+/** Where the build writes the builtin rules' parsed YAML (scripts/rule-cache.js). */
+export const BUILD_CACHE_FILE = 'builtin-rules.json'
+
+let buildCache: Map<string, unknown> | undefined
+
+/**
+ * The builtin rules' YAML as the build parsed it, by the SHA-256 of each file's text: parsing
+ * YAML cost a fir process (and each worker thread of a hunt) a fifth of a second. A rule file
+ * whose text is not in it (edited since the build, or another folder) is parsed here; no cache
+ * (running from the sources) means every file is.
+ */
+function parsedAtBuild(): Map<string, unknown> {
+  if (!buildCache) {
+    buildCache = new Map()
+    try {
+      const doc = JSON.parse(readFileSync(new URL(`./${BUILD_CACHE_FILE}`, import.meta.url), 'utf8'))
+      for (const [hash, value] of Object.entries(doc as Record<string, unknown>)) buildCache.set(hash, value)
+    } catch {
+      // Not built: every rule is parsed from its YAML.
+    }
+  }
+  return buildCache
 }
 
 /**

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import YAML from 'yaml'
 import {
@@ -98,5 +99,31 @@ describe("fir's rule pack (rules/)", () => {
         for (const r of records) expect(evaluate(rules, r).map((f) => f.rule)).not.toContain(rule.id)
       }
     }
+  })
+})
+
+describe("the build's parse of fir's rules (scripts/rule-cache.js)", () => {
+  it('holds every builtin rule, each exactly as its YAML reads', async () => {
+    const { BUILD_CACHE_FILE, parseRuleYaml, sha256 } = await import('../../../src/core/detect/load.js')
+    const built = JSON.parse(
+      readFileSync(path.join(repoRoot, 'dist/core/detect', BUILD_CACHE_FILE), 'utf8'),
+    ) as Record<string, unknown>
+    expect(Object.keys(built)).toHaveLength(files.length)
+    for (const f of files) {
+      const text = readFileSync(path.join(rulesDir, f), 'utf8')
+      expect(built[sha256(text)], f).toEqual(parseRuleYaml(text))
+    }
+  })
+
+  it('is not used for a rule whose text changed: that text is parsed from its YAML', async () => {
+    // The built loader: the one that has the build's parse beside it.
+    const built = pathToFileURL(path.join(repoRoot, 'dist/core/detect/load.js')).href
+    const { parseRuleText } = (await import(built)) as typeof import('../../../src/core/detect/load.js')
+    const text = readFileSync(path.join(rulesDir, files[0]!), 'utf8')
+    const original = parseRuleText(text, 'a.yml')
+    const edited = parseRuleText(text.replace(/^title: .*$/m, 'title: Edited After The Build'), 'b.yml')
+    expect(edited.id).toBe(original.id)
+    expect(edited.title).toBe('Edited After The Build')
+    expect(original.title).not.toBe('Edited After The Build')
   })
 })
