@@ -1,21 +1,53 @@
+import { createRequire } from 'node:module'
 import { isIP } from 'node:net'
 import { userInfo } from 'node:os'
-import { AthenaClient } from '@aws-sdk/client-athena'
-import { CloudTrailClient } from '@aws-sdk/client-cloudtrail'
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs'
-import { ECRClient } from '@aws-sdk/client-ecr'
-import { IAMClient } from '@aws-sdk/client-iam'
-import { LambdaClient } from '@aws-sdk/client-lambda'
-import { OrganizationsClient } from '@aws-sdk/client-organizations'
-import { S3Client } from '@aws-sdk/client-s3'
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers'
-import { NodeHttpHandler } from '@smithy/node-http-handler'
-import { HttpsProxyAgent } from 'https-proxy-agent'
+import type { AthenaClient } from '@aws-sdk/client-athena'
+import type { CloudTrailClient } from '@aws-sdk/client-cloudtrail'
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs'
+import type { ECRClient } from '@aws-sdk/client-ecr'
+import type { IAMClient } from '@aws-sdk/client-iam'
+import type { LambdaClient } from '@aws-sdk/client-lambda'
+import type { OrganizationsClient } from '@aws-sdk/client-organizations'
+import type { S3Client } from '@aws-sdk/client-s3'
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
+import type { STSClient } from '@aws-sdk/client-sts'
+import type { NodeHttpHandler } from '@smithy/node-http-handler'
 import { Clock } from '../core/common/clock.js'
 import { EmulatorSafetyError, UsageError } from '../errors.js'
 import { toFirError } from './errors.js'
+
+const load = createRequire(import.meta.url)
+
+/**
+ * AWS SDK packages, loaded when a command first needs them: importing the ten clients cost every
+ * fir command half a second of start-up, whether it called AWS or not. They are CommonJS
+ * packages (no `exports` map), so this is the very module an `import` elsewhere gets.
+ */
+const sdk = {
+  athena: () => (load('@aws-sdk/client-athena') as typeof import('@aws-sdk/client-athena')).AthenaClient,
+  cloudtrail: () =>
+    (load('@aws-sdk/client-cloudtrail') as typeof import('@aws-sdk/client-cloudtrail')).CloudTrailClient,
+  logs: () =>
+    (load('@aws-sdk/client-cloudwatch-logs') as typeof import('@aws-sdk/client-cloudwatch-logs'))
+      .CloudWatchLogsClient,
+  ecr: () => (load('@aws-sdk/client-ecr') as typeof import('@aws-sdk/client-ecr')).ECRClient,
+  iam: () => (load('@aws-sdk/client-iam') as typeof import('@aws-sdk/client-iam')).IAMClient,
+  lambda: () => (load('@aws-sdk/client-lambda') as typeof import('@aws-sdk/client-lambda')).LambdaClient,
+  organizations: () =>
+    (load('@aws-sdk/client-organizations') as typeof import('@aws-sdk/client-organizations'))
+      .OrganizationsClient,
+  s3: () => (load('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3')).S3Client,
+  secrets: () =>
+    (load('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager'))
+      .SecretsManagerClient,
+  sts: () => load('@aws-sdk/client-sts') as typeof import('@aws-sdk/client-sts'),
+  http: () =>
+    (load('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler')).NodeHttpHandler,
+  credentials: () =>
+    (load('@aws-sdk/credential-providers') as typeof import('@aws-sdk/credential-providers'))
+      .fromNodeProviderChain,
+  proxyAgent: () => (load('https-proxy-agent') as typeof import('https-proxy-agent')).HttpsProxyAgent,
+}
 
 /** Fixed credentials used against the emulator: never the user's own. */
 export const DUMMY_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' }
@@ -164,7 +196,7 @@ export class AwsClients {
     const region = await resolveRegion(opts)
     const base: CredentialProvider | Credentials = emulatorOnly
       ? DUMMY_CREDENTIALS
-      : fromNodeProviderChain(opts.profile ? { profile: opts.profile } : {})
+      : sdk.credentials()(opts.profile ? { profile: opts.profile } : {})
     const clients = new AwsClients(region, opts, base)
     if (!opts.roleArn) return clients
     return new AwsClients(region, opts, clients.assumeRoleProvider(opts.roleArn), {
@@ -179,6 +211,7 @@ export class AwsClients {
     return async () => {
       if (cached?.expiration && cached.expiration.getTime() - Date.now() > 5 * 60_000) return cached
       try {
+        const { AssumeRoleCommand } = sdk.sts()
         const out = await this.sts.send(
           new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionNameFor(this.options.caseId) }),
         )
@@ -234,8 +267,8 @@ export class AwsClients {
       credentials: this.credentials,
       maxAttempts: this.options.maxAttempts ?? Number(process.env.FIR_MAX_ATTEMPTS ?? 6),
       retryMode: 'adaptive',
-      requestHandler: new NodeHttpHandler({
-        ...(proxy ? { httpsAgent: new HttpsProxyAgent(proxy) } : {}),
+      requestHandler: new (sdk.http())({
+        ...(proxy ? { httpsAgent: new (sdk.proxyAgent())(proxy) } : {}),
         connectionTimeout: 10_000,
         requestTimeout: service === 's3' ? 300_000 : 60_000,
       }),
@@ -257,26 +290,26 @@ export class AwsClients {
   }
 
   get lambda(): LambdaClient {
-    return this.make('lambda', LambdaClient)
+    return this.make('lambda', sdk.lambda())
   }
   get iam(): IAMClient {
     // IAM is global; its endpoint lives in us-east-1 for the aws partition.
-    return this.make('iam', IAMClient)
+    return this.make('iam', sdk.iam())
   }
   get sts(): STSClient {
-    return this.make('sts', STSClient)
+    return this.make('sts', sdk.sts().STSClient)
   }
   get s3(): S3Client {
-    return this.make('s3', S3Client, this.options.endpoint ? { forcePathStyle: true } : {})
+    return this.make('s3', sdk.s3(), this.options.endpoint ? { forcePathStyle: true } : {})
   }
   get secrets(): SecretsManagerClient {
-    return this.make('secretsmanager', SecretsManagerClient)
+    return this.make('secretsmanager', sdk.secrets())
   }
   get logs(): CloudWatchLogsClient {
-    return this.make('logs', CloudWatchLogsClient)
+    return this.make('logs', sdk.logs())
   }
   get cloudtrail(): CloudTrailClient {
-    return this.make('cloudtrail', CloudTrailClient)
+    return this.make('cloudtrail', sdk.cloudtrail())
   }
   /**
    * CloudTrail with the SDK's retries off, for LookupEvents: the timeline paces itself under the
@@ -288,19 +321,19 @@ export class AwsClients {
     if (endpoint) assertLoopback(endpoint, this.emulatorOnly)
     return this.make(
       'cloudtrail',
-      CloudTrailClient,
+      sdk.cloudtrail(),
       { maxAttempts: 1, ...(endpoint ? { endpoint } : {}) },
       'cloudtrail-paced',
     )
   }
   get organizations(): OrganizationsClient {
-    return this.make('organizations', OrganizationsClient)
+    return this.make('organizations', sdk.organizations())
   }
   get athena(): AthenaClient {
-    return this.make('athena', AthenaClient)
+    return this.make('athena', sdk.athena())
   }
   get ecr(): ECRClient {
-    return this.make('ecr', ECRClient)
+    return this.make('ecr', sdk.ecr())
   }
 }
 
@@ -362,7 +395,7 @@ async function resolveRegion(opts: AwsOptions): Promise<string> {
   let region = opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION
   if (!region && !opts.emulatorOnly) {
     try {
-      const probe = new STSClient(opts.profile ? { profile: opts.profile } : {})
+      const probe = new (sdk.sts().STSClient)(opts.profile ? { profile: opts.profile } : {})
       region = await probe.config.region()
       probe.destroy()
     } catch {

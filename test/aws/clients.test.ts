@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import net from 'node:net'
 import { ListFunctionsCommand } from '@aws-sdk/client-lambda'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -5,6 +6,7 @@ import { AwsClients, isLoopbackHost } from '../../src/aws/clients.js'
 import { toFirError } from '../../src/aws/errors.js'
 import { getCallerIdentity } from '../../src/aws/sts.js'
 import { EmulatorSafetyError } from '../../src/errors.js'
+import { REPO_ROOT } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { FaultProxy } from '../support/fault-proxy.js'
 
@@ -126,5 +128,23 @@ describe('client factory against moto', () => {
     await expect(
       AwsClients.create({ region: 'mars-north', emulatorOnly: true, endpoint: moto.endpoint() }),
     ).rejects.toThrow(/not an AWS region name/)
+  })
+})
+
+describe('start-up', () => {
+  it('loads an AWS SDK client package only when a command first uses that client', async () => {
+    // A fresh process: the built module, as the CLI loads it.
+    const script = `
+      const { createRequire } = await import('node:module')
+      const require = createRequire(${JSON.stringify(`${REPO_ROOT}/package.json`)})
+      const loaded = () => Object.keys(require.cache).filter((k) => k.includes('/@aws-sdk/client-')).map((k) => k.split('/@aws-sdk/')[1].split('/')[0])
+      const { AwsClients } = await import(${JSON.stringify(`${REPO_ROOT}/dist/aws/clients.js`)})
+      const before = [...new Set(loaded())]
+      const aws = await AwsClients.create({ emulatorOnly: true, endpoint: 'http://127.0.0.1:9' })
+      const lambda = aws.lambda
+      console.log(JSON.stringify({ before, after: [...new Set(loaded())].sort(), guarded: typeof lambda.send }))
+    `
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
+    expect(JSON.parse(out)).toEqual({ before: [], after: ['client-lambda'], guarded: 'function' })
   })
 })
