@@ -1,10 +1,6 @@
-import {
-  GetQueryExecutionCommand,
-  GetQueryResultsCommand,
-  StartQueryExecutionCommand,
-} from '@aws-sdk/client-athena'
 import type { AwsClients } from './clients.js'
 import { toFirError } from './errors.js'
+import { sdk } from './sdk.js'
 
 export interface AthenaExecution {
   id: string
@@ -32,7 +28,7 @@ export async function startAthenaQuery(
 ): Promise<string> {
   try {
     const out = await aws.athena.send(
-      new StartQueryExecutionCommand({
+      new (sdk.athena().StartQueryExecutionCommand)({
         QueryString: q.sql,
         ...(q.parameters.length > 0 ? { ExecutionParameters: q.parameters } : {}),
         ...(q.database ? { QueryExecutionContext: { Database: q.database } } : {}),
@@ -49,7 +45,7 @@ export async function startAthenaQuery(
 
 export async function getAthenaExecution(aws: AwsClients, id: string): Promise<AthenaExecution> {
   try {
-    const out = await aws.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id }))
+    const out = await aws.athena.send(new (sdk.athena().GetQueryExecutionCommand)({ QueryExecutionId: id }))
     const q = out.QueryExecution
     return {
       id,
@@ -72,7 +68,11 @@ export async function getAthenaResultsPage(
 ): Promise<AthenaPage> {
   try {
     const out = await aws.athena.send(
-      new GetQueryResultsCommand({ QueryExecutionId: id, NextToken: nextToken, MaxResults: 1000 }),
+      new (sdk.athena().GetQueryResultsCommand)({
+        QueryExecutionId: id,
+        NextToken: nextToken,
+        MaxResults: 1000,
+      }),
     )
     const columns = (out.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((c) => c.Name ?? '')
     const rows = (out.ResultSet?.Rows ?? []).map((r) => (r.Data ?? []).map((d) => d.VarCharValue))

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module'
 import { isIP } from 'node:net'
 import { userInfo } from 'node:os'
 import type { AthenaClient } from '@aws-sdk/client-athena'
@@ -15,39 +14,7 @@ import type { NodeHttpHandler } from '@smithy/node-http-handler'
 import { Clock } from '../core/common/clock.js'
 import { EmulatorSafetyError, UsageError } from '../errors.js'
 import { toFirError } from './errors.js'
-
-const load = createRequire(import.meta.url)
-
-/**
- * AWS SDK packages, loaded when a command first needs them: importing the ten clients cost every
- * fir command half a second of start-up, whether it called AWS or not. They are CommonJS
- * packages (no `exports` map), so this is the very module an `import` elsewhere gets.
- */
-const sdk = {
-  athena: () => (load('@aws-sdk/client-athena') as typeof import('@aws-sdk/client-athena')).AthenaClient,
-  cloudtrail: () =>
-    (load('@aws-sdk/client-cloudtrail') as typeof import('@aws-sdk/client-cloudtrail')).CloudTrailClient,
-  logs: () =>
-    (load('@aws-sdk/client-cloudwatch-logs') as typeof import('@aws-sdk/client-cloudwatch-logs'))
-      .CloudWatchLogsClient,
-  ecr: () => (load('@aws-sdk/client-ecr') as typeof import('@aws-sdk/client-ecr')).ECRClient,
-  iam: () => (load('@aws-sdk/client-iam') as typeof import('@aws-sdk/client-iam')).IAMClient,
-  lambda: () => (load('@aws-sdk/client-lambda') as typeof import('@aws-sdk/client-lambda')).LambdaClient,
-  organizations: () =>
-    (load('@aws-sdk/client-organizations') as typeof import('@aws-sdk/client-organizations'))
-      .OrganizationsClient,
-  s3: () => (load('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3')).S3Client,
-  secrets: () =>
-    (load('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager'))
-      .SecretsManagerClient,
-  sts: () => load('@aws-sdk/client-sts') as typeof import('@aws-sdk/client-sts'),
-  http: () =>
-    (load('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler')).NodeHttpHandler,
-  credentials: () =>
-    (load('@aws-sdk/credential-providers') as typeof import('@aws-sdk/credential-providers'))
-      .fromNodeProviderChain,
-  proxyAgent: () => (load('https-proxy-agent') as typeof import('https-proxy-agent')).HttpsProxyAgent,
-}
+import { sdk } from './sdk.js'
 
 /** Fixed credentials used against the emulator: never the user's own. */
 export const DUMMY_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' }
@@ -196,7 +163,7 @@ export class AwsClients {
     const region = await resolveRegion(opts)
     const base: CredentialProvider | Credentials = emulatorOnly
       ? DUMMY_CREDENTIALS
-      : sdk.credentials()(opts.profile ? { profile: opts.profile } : {})
+      : sdk.credentials().fromNodeProviderChain(opts.profile ? { profile: opts.profile } : {})
     const clients = new AwsClients(region, opts, base)
     if (!opts.roleArn) return clients
     return new AwsClients(region, opts, clients.assumeRoleProvider(opts.roleArn), {
@@ -267,8 +234,8 @@ export class AwsClients {
       credentials: this.credentials,
       maxAttempts: this.options.maxAttempts ?? Number(process.env.FIR_MAX_ATTEMPTS ?? 6),
       retryMode: 'adaptive',
-      requestHandler: new (sdk.http())({
-        ...(proxy ? { httpsAgent: new (sdk.proxyAgent())(proxy) } : {}),
+      requestHandler: new (sdk.http().NodeHttpHandler)({
+        ...(proxy ? { httpsAgent: new (sdk.proxyAgent().HttpsProxyAgent)(proxy) } : {}),
         connectionTimeout: 10_000,
         requestTimeout: service === 's3' ? 300_000 : 60_000,
       }),
@@ -290,26 +257,26 @@ export class AwsClients {
   }
 
   get lambda(): LambdaClient {
-    return this.make('lambda', sdk.lambda())
+    return this.make('lambda', sdk.lambda().LambdaClient)
   }
   get iam(): IAMClient {
     // IAM is global; its endpoint lives in us-east-1 for the aws partition.
-    return this.make('iam', sdk.iam())
+    return this.make('iam', sdk.iam().IAMClient)
   }
   get sts(): STSClient {
     return this.make('sts', sdk.sts().STSClient)
   }
   get s3(): S3Client {
-    return this.make('s3', sdk.s3(), this.options.endpoint ? { forcePathStyle: true } : {})
+    return this.make('s3', sdk.s3().S3Client, this.options.endpoint ? { forcePathStyle: true } : {})
   }
   get secrets(): SecretsManagerClient {
-    return this.make('secretsmanager', sdk.secrets())
+    return this.make('secretsmanager', sdk.secrets().SecretsManagerClient)
   }
   get logs(): CloudWatchLogsClient {
-    return this.make('logs', sdk.logs())
+    return this.make('logs', sdk.logs().CloudWatchLogsClient)
   }
   get cloudtrail(): CloudTrailClient {
-    return this.make('cloudtrail', sdk.cloudtrail())
+    return this.make('cloudtrail', sdk.cloudtrail().CloudTrailClient)
   }
   /**
    * CloudTrail with the SDK's retries off, for LookupEvents: the timeline paces itself under the
@@ -321,19 +288,19 @@ export class AwsClients {
     if (endpoint) assertLoopback(endpoint, this.emulatorOnly)
     return this.make(
       'cloudtrail',
-      sdk.cloudtrail(),
+      sdk.cloudtrail().CloudTrailClient,
       { maxAttempts: 1, ...(endpoint ? { endpoint } : {}) },
       'cloudtrail-paced',
     )
   }
   get organizations(): OrganizationsClient {
-    return this.make('organizations', sdk.organizations())
+    return this.make('organizations', sdk.organizations().OrganizationsClient)
   }
   get athena(): AthenaClient {
-    return this.make('athena', sdk.athena())
+    return this.make('athena', sdk.athena().AthenaClient)
   }
   get ecr(): ECRClient {
-    return this.make('ecr', sdk.ecr())
+    return this.make('ecr', sdk.ecr().ECRClient)
   }
 }
 

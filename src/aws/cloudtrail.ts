@@ -1,7 +1,8 @@
-import { type LookupAttributeKey, LookupEventsCommand } from '@aws-sdk/client-cloudtrail'
+import type { LookupAttributeKey } from '@aws-sdk/client-cloudtrail'
 import { FirError } from '../errors.js'
 import type { AwsClients } from './clients.js'
 import { classifyFailure, errorName, type FailureKind, gapReason, httpStatus } from './errors.js'
+import { sdk } from './sdk.js'
 
 export type { LookupAttributeKey } from '@aws-sdk/client-cloudtrail'
 
@@ -52,7 +53,7 @@ async function collect(body: unknown): Promise<Uint8Array> {
  * The raw response body is captured as received (it is kept in the case).
  */
 export async function lookupEventsPage(aws: AwsClients, query: LookupQuery): Promise<LookupPage> {
-  const command = new LookupEventsCommand({
+  const command = new (sdk.cloudtrail().LookupEventsCommand)({
     ...(query.attribute
       ? { LookupAttributes: [{ AttributeKey: query.attribute.key, AttributeValue: query.attribute.value }] }
       : {}),

@@ -1,11 +1,11 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { Readable } from 'node:stream'
-import { GetObjectCommand } from '@aws-sdk/client-s3'
 import { HttpsProxyAgent } from 'https-proxy-agent'
 import { FirError } from '../errors.js'
 import { type AwsClients, assertLoopback, isLoopbackHost } from './clients.js'
 import { classifyFailure, errorName, httpStatus } from './errors.js'
+import { sdk } from './sdk.js'
 
 /** Why a download of a presigned location failed, for the caller's retry decision. */
 export type DownloadFailure = 'expired' | 'denied' | 'not-found' | 'range' | 'network' | 'other'
@@ -113,7 +113,7 @@ async function openViaS3(
 ): Promise<OpenedLocation> {
   try {
     const out = await aws.s3.send(
-      new GetObjectCommand({
+      new (sdk.s3().GetObjectCommand)({
         Bucket: s3.bucket,
         Key: s3.key,
         ...(s3.versionId ? { VersionId: s3.versionId } : {}),

@@ -1,6 +1,6 @@
-import { DescribeQueryCommand, GetQueryResultsCommand, StartQueryCommand } from '@aws-sdk/client-cloudtrail'
 import type { AwsClients } from './clients.js'
 import { toFirError } from './errors.js'
+import { sdk } from './sdk.js'
 
 export interface LakeQueryState {
   id: string
@@ -24,7 +24,7 @@ export interface LakePage {
 /** CloudTrail Lake StartQuery (the event data store is named in the SQL's FROM). */
 export async function startLakeQuery(aws: AwsClients, sql: string): Promise<string> {
   try {
-    const out = await aws.cloudtrail.send(new StartQueryCommand({ QueryStatement: sql }))
+    const out = await aws.cloudtrail.send(new (sdk.cloudtrail().StartQueryCommand)({ QueryStatement: sql }))
     if (!out.QueryId) throw new Error('StartQuery returned no QueryId')
     return out.QueryId
   } catch (err) {
@@ -34,7 +34,7 @@ export async function startLakeQuery(aws: AwsClients, sql: string): Promise<stri
 
 export async function describeLakeQuery(aws: AwsClients, id: string): Promise<LakeQueryState> {
   try {
-    const out = await aws.cloudtrail.send(new DescribeQueryCommand({ QueryId: id }))
+    const out = await aws.cloudtrail.send(new (sdk.cloudtrail().DescribeQueryCommand)({ QueryId: id }))
     return {
       id,
       status: String(out.QueryStatus ?? 'UNKNOWN'),
@@ -51,7 +51,11 @@ export async function describeLakeQuery(aws: AwsClients, id: string): Promise<La
 export async function getLakeResultsPage(aws: AwsClients, id: string, nextToken?: string): Promise<LakePage> {
   try {
     const out = await aws.cloudtrail.send(
-      new GetQueryResultsCommand({ QueryId: id, NextToken: nextToken, MaxQueryResults: 1000 }),
+      new (sdk.cloudtrail().GetQueryResultsCommand)({
+        QueryId: id,
+        NextToken: nextToken,
+        MaxQueryResults: 1000,
+      }),
     )
     const { $metadata: _m, ...raw } = out
     return {

@@ -1,14 +1,12 @@
 import { createReadStream } from 'node:fs'
-import {
-  GetObjectLockConfigurationCommand,
-  type GetObjectLockConfigurationCommandOutput,
-  HeadObjectCommand,
-  type HeadObjectCommandOutput,
-  PutObjectCommand,
-  type PutObjectCommandOutput,
+import type {
+  GetObjectLockConfigurationCommandOutput,
+  HeadObjectCommandOutput,
+  PutObjectCommandOutput,
 } from '@aws-sdk/client-s3'
 import type { AwsClients } from './clients.js'
 import { toFirError } from './errors.js'
+import { sdk } from './sdk.js'
 
 /** s3:GetBucketObjectLockConfiguration (ObjectLockConfigurationNotFoundError when the bucket has none). */
 export async function getObjectLockConfiguration(
@@ -16,7 +14,7 @@ export async function getObjectLockConfiguration(
   bucket: string,
 ): Promise<GetObjectLockConfigurationCommandOutput> {
   try {
-    return await aws.s3.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }))
+    return await aws.s3.send(new (sdk.s3().GetObjectLockConfigurationCommand)({ Bucket: bucket }))
   } catch (err) {
     throw toFirError(
       err,
@@ -48,7 +46,7 @@ export interface LockedPut {
 export async function putLockedObject(aws: AwsClients, put: LockedPut): Promise<PutObjectCommandOutput> {
   try {
     return await aws.s3.send(
-      new PutObjectCommand({
+      new (sdk.s3().PutObjectCommand)({
         Bucket: put.bucket,
         Key: put.key,
         Body: createReadStream(put.file),
@@ -74,7 +72,11 @@ export async function headObject(
 ): Promise<HeadObjectCommandOutput> {
   try {
     return await aws.s3.send(
-      new HeadObjectCommand({ Bucket: bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }),
+      new (sdk.s3().HeadObjectCommand)({
+        Bucket: bucket,
+        Key: key,
+        ...(versionId ? { VersionId: versionId } : {}),
+      }),
     )
   } catch (err) {
     throw toFirError(err, 's3:GetObject', `read s3://${bucket}/${key}`)

@@ -1,6 +1,6 @@
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts'
 import type { AwsClients } from './clients.js'
 import { toFirError } from './errors.js'
+import { sdk } from './sdk.js'
 
 export interface CallerIdentity {
   account: string
@@ -10,7 +10,7 @@ export interface CallerIdentity {
 
 export async function getCallerIdentity(aws: AwsClients): Promise<CallerIdentity> {
   try {
-    const out = await aws.sts.send(new GetCallerIdentityCommand({}))
+    const out = await aws.sts.send(new (sdk.sts().GetCallerIdentityCommand)({}))
     return { account: out.Account ?? '', arn: out.Arn ?? '', userId: out.UserId ?? '' }
   } catch (err) {
     throw toFirError(err, 'sts:GetCallerIdentity', 'identify the AWS caller')

@@ -1,9 +1,10 @@
 import { createWriteStream } from 'node:fs'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { GetObjectCommand, ListObjectsV2Command, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3'
+import type { ListObjectsV2CommandOutput } from '@aws-sdk/client-s3'
 import type { AwsClients } from './clients.js'
 import { toFirError } from './errors.js'
+import { sdk } from './sdk.js'
 
 /** One object of a trail bucket listing. */
 export interface TrailObject {
@@ -21,7 +22,7 @@ export async function listPrefixes(aws: AwsClients, bucket: string, prefix: stri
   do {
     try {
       const page = await aws.s3.send(
-        new ListObjectsV2Command({
+        new (sdk.s3().ListObjectsV2Command)({
           Bucket: bucket,
           Prefix: prefix,
           Delimiter: '/',
@@ -48,7 +49,7 @@ export async function* listObjects(
     let page: ListObjectsV2CommandOutput
     try {
       page = await aws.s3.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+        new (sdk.s3().ListObjectsV2Command)({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
       )
     } catch (err) {
       throw toFirError(err, 's3:ListBucket', `list s3://${bucket}/${prefix}`)
@@ -66,7 +67,7 @@ async function openObject(
   key: string,
 ): Promise<{ body: Readable; length?: number }> {
   try {
-    const out = await aws.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+    const out = await aws.s3.send(new (sdk.s3().GetObjectCommand)({ Bucket: bucket, Key: key }))
     return { body: out.Body as Readable, length: out.ContentLength }
   } catch (err) {
     throw toFirError(err, 's3:GetObject', `read s3://${bucket}/${key}`)

@@ -147,4 +147,15 @@ describe('start-up', () => {
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
     expect(JSON.parse(out)).toEqual({ before: [], after: ['client-lambda'], guarded: 'function' })
   })
+
+  it('starts fir timeline without any AWS SDK client package (a local-files run needs none)', () => {
+    const script = `
+      const { createRequire } = await import('node:module')
+      const require = createRequire(${JSON.stringify(`${REPO_ROOT}/package.json`)})
+      await import(${JSON.stringify(`${REPO_ROOT}/dist/commands/timeline.js`)})
+      console.log(JSON.stringify(Object.keys(require.cache).filter((k) => k.includes('/@aws-sdk/client-'))))
+    `
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
+    expect(JSON.parse(out)).toEqual([])
+  })
 })
