@@ -1,6 +1,7 @@
-import { BatchGetImageCommand, type BatchGetImageCommandOutput } from '@aws-sdk/client-ecr'
+import type { BatchGetImageCommandOutput } from '@aws-sdk/client-ecr'
 import type { AwsClients } from './clients.js'
 import { toFirError } from './errors.js'
+import { sdk } from './sdk.js'
 
 /** The registry, region and repository of an ECR image URI, or undefined when it is not ECR. */
 export function parseEcrImageUri(
@@ -28,7 +29,7 @@ export async function batchGetImage(
 ): Promise<BatchGetImageCommandOutput> {
   try {
     return await aws.ecr.send(
-      new BatchGetImageCommand({
+      new (sdk.ecr().BatchGetImageCommand)({
         registryId,
         repositoryName: repository,
         imageIds: [{ imageDigest: digest }],

@@ -1,26 +1,6 @@
-import {
-  CreateAccessKeyCommand,
-  DeleteAccessKeyCommand,
-  DeleteRolePolicyCommand,
-  GetAccessKeyLastUsedCommand,
-  GetPolicyCommand,
-  GetPolicyVersionCommand,
-  GetRoleCommand,
-  GetRolePolicyCommand,
-  GetUserCommand,
-  GetUserPolicyCommand,
-  ListAccessKeysCommand,
-  ListAttachedRolePoliciesCommand,
-  ListAttachedUserPoliciesCommand,
-  ListRolePoliciesCommand,
-  ListUserPoliciesCommand,
-  ListUsersCommand,
-  PutRolePolicyCommand,
-  SimulatePrincipalPolicyCommand,
-  UpdateAccessKeyCommand,
-} from '@aws-sdk/client-iam'
 import type { AwsClients } from './clients.js'
 import { classifyFailure, toFirError } from './errors.js'
+import { sdk } from './sdk.js'
 
 /** iam:SimulatePrincipalPolicy: decision per action ('allowed' | 'explicitDeny' | 'implicitDeny'). */
 export async function simulatePrincipal(
@@ -32,7 +12,7 @@ export async function simulatePrincipal(
   let marker: string | undefined
   do {
     const page = await aws.iam.send(
-      new SimulatePrincipalPolicyCommand({
+      new (sdk.iam().SimulatePrincipalPolicyCommand)({
         PolicySourceArn: principalArn,
         ActionNames: actions,
         Marker: marker,
@@ -53,22 +33,22 @@ export async function identityPolicyDocuments(
 ): Promise<string[]> {
   const docs: string[] = []
   if (kind === 'role') {
-    await aws.iam.send(new GetRoleCommand({ RoleName: name }))
-    const inline = await aws.iam.send(new ListRolePoliciesCommand({ RoleName: name }))
+    await aws.iam.send(new (sdk.iam().GetRoleCommand)({ RoleName: name }))
+    const inline = await aws.iam.send(new (sdk.iam().ListRolePoliciesCommand)({ RoleName: name }))
     for (const p of inline.PolicyNames ?? []) {
-      const d = await aws.iam.send(new GetRolePolicyCommand({ RoleName: name, PolicyName: p }))
+      const d = await aws.iam.send(new (sdk.iam().GetRolePolicyCommand)({ RoleName: name, PolicyName: p }))
       if (d.PolicyDocument) docs.push(d.PolicyDocument)
     }
-    const attached = await aws.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: name }))
+    const attached = await aws.iam.send(new (sdk.iam().ListAttachedRolePoliciesCommand)({ RoleName: name }))
     for (const p of attached.AttachedPolicies ?? [])
       docs.push(...(await defaultVersionDocument(aws, p.PolicyArn)))
   } else {
-    const inline = await aws.iam.send(new ListUserPoliciesCommand({ UserName: name }))
+    const inline = await aws.iam.send(new (sdk.iam().ListUserPoliciesCommand)({ UserName: name }))
     for (const p of inline.PolicyNames ?? []) {
-      const d = await aws.iam.send(new GetUserPolicyCommand({ UserName: name, PolicyName: p }))
+      const d = await aws.iam.send(new (sdk.iam().GetUserPolicyCommand)({ UserName: name, PolicyName: p }))
       if (d.PolicyDocument) docs.push(d.PolicyDocument)
     }
-    const attached = await aws.iam.send(new ListAttachedUserPoliciesCommand({ UserName: name }))
+    const attached = await aws.iam.send(new (sdk.iam().ListAttachedUserPoliciesCommand)({ UserName: name }))
     for (const p of attached.AttachedPolicies ?? [])
       docs.push(...(await defaultVersionDocument(aws, p.PolicyArn)))
   }
@@ -77,10 +57,10 @@ export async function identityPolicyDocuments(
 
 async function defaultVersionDocument(aws: AwsClients, arn: string | undefined): Promise<string[]> {
   if (!arn) return []
-  const pol = await aws.iam.send(new GetPolicyCommand({ PolicyArn: arn }))
+  const pol = await aws.iam.send(new (sdk.iam().GetPolicyCommand)({ PolicyArn: arn }))
   const v = pol.Policy?.DefaultVersionId
   if (!v) return []
-  const ver = await aws.iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: v }))
+  const ver = await aws.iam.send(new (sdk.iam().GetPolicyVersionCommand)({ PolicyArn: arn, VersionId: v }))
   return ver.PolicyVersion?.Document ? [ver.PolicyVersion.Document] : []
 }
 
@@ -98,7 +78,7 @@ async function iamSend<T>(iamAction: string, what: string, fn: () => Promise<T>)
 /** iam:GetRole — trust policy, last used, permissions boundary, tags. */
 export function getRole(aws: AwsClients, roleName: string) {
   return iamSend('iam:GetRole', `read role ${roleName}`, () =>
-    aws.iam.send(new GetRoleCommand({ RoleName: roleName })),
+    aws.iam.send(new (sdk.iam().GetRoleCommand)({ RoleName: roleName })),
   )
 }
 
@@ -120,14 +100,14 @@ export async function listRolePolicyPages(
 
 function listRolePoliciesPage(aws: AwsClients, roleName: string, marker: string | undefined) {
   return iamSend('iam:ListRolePolicies', `list the inline policies of role ${roleName}`, () =>
-    aws.iam.send(new ListRolePoliciesCommand({ RoleName: roleName, Marker: marker })),
+    aws.iam.send(new (sdk.iam().ListRolePoliciesCommand)({ RoleName: roleName, Marker: marker })),
   )
 }
 
 /** iam:GetRolePolicy — one inline policy document (URL-encoded by AWS). */
 export function getRolePolicy(aws: AwsClients, roleName: string, policyName: string) {
   return iamSend('iam:GetRolePolicy', `read inline policy ${policyName} of role ${roleName}`, () =>
-    aws.iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName })),
+    aws.iam.send(new (sdk.iam().GetRolePolicyCommand)({ RoleName: roleName, PolicyName: policyName })),
   )
 }
 
@@ -149,21 +129,21 @@ export async function listAttachedRolePolicyPages(
 
 function listAttachedPage(aws: AwsClients, roleName: string, marker: string | undefined) {
   return iamSend('iam:ListAttachedRolePolicies', `list the managed policies of role ${roleName}`, () =>
-    aws.iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName, Marker: marker })),
+    aws.iam.send(new (sdk.iam().ListAttachedRolePoliciesCommand)({ RoleName: roleName, Marker: marker })),
   )
 }
 
 /** iam:GetPolicy — a managed policy's metadata (default version id). */
 export function getManagedPolicy(aws: AwsClients, policyArn: string) {
   return iamSend('iam:GetPolicy', `read managed policy ${policyArn}`, () =>
-    aws.iam.send(new GetPolicyCommand({ PolicyArn: policyArn })),
+    aws.iam.send(new (sdk.iam().GetPolicyCommand)({ PolicyArn: policyArn })),
   )
 }
 
 /** iam:GetPolicyVersion — one version's document (URL-encoded by AWS, not by moto). */
 export function getPolicyVersion(aws: AwsClients, policyArn: string, versionId: string) {
   return iamSend('iam:GetPolicyVersion', `read version ${versionId} of managed policy ${policyArn}`, () =>
-    aws.iam.send(new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: versionId })),
+    aws.iam.send(new (sdk.iam().GetPolicyVersionCommand)({ PolicyArn: policyArn, VersionId: versionId })),
   )
 }
 
@@ -177,7 +157,7 @@ export interface RoleInfo {
 
 export async function getRoleInfo(aws: AwsClients, roleName: string): Promise<RoleInfo> {
   try {
-    const out = await aws.iam.send(new GetRoleCommand({ RoleName: roleName }))
+    const out = await aws.iam.send(new (sdk.iam().GetRoleCommand)({ RoleName: roleName }))
     return { name: out.Role?.RoleName ?? roleName, arn: out.Role?.Arn ?? '', path: out.Role?.Path ?? '/' }
   } catch (err) {
     throw toFirError(err, 'iam:GetRole', `read role ${roleName}`)
@@ -191,7 +171,9 @@ export async function getRolePolicyDocument(
   policyName: string,
 ): Promise<string | null> {
   try {
-    const out = await aws.iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }))
+    const out = await aws.iam.send(
+      new (sdk.iam().GetRolePolicyCommand)({ RoleName: roleName, PolicyName: policyName }),
+    )
     const doc = out.PolicyDocument ?? null
     // AWS URL-encodes policy documents; moto does not.
     return doc?.startsWith('%') ? decodeURIComponent(doc) : doc
@@ -209,7 +191,11 @@ export async function putRolePolicy(
 ): Promise<void> {
   try {
     await aws.iam.send(
-      new PutRolePolicyCommand({ RoleName: roleName, PolicyName: policyName, PolicyDocument: document }),
+      new (sdk.iam().PutRolePolicyCommand)({
+        RoleName: roleName,
+        PolicyName: policyName,
+        PolicyDocument: document,
+      }),
     )
   } catch (err) {
     throw toFirError(err, 'iam:PutRolePolicy', `put policy ${policyName} on role ${roleName}`)
@@ -223,7 +209,9 @@ export async function deleteRolePolicy(
   policyName: string,
 ): Promise<boolean> {
   try {
-    await aws.iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }))
+    await aws.iam.send(
+      new (sdk.iam().DeleteRolePolicyCommand)({ RoleName: roleName, PolicyName: policyName }),
+    )
     return true
   } catch (err) {
     if (classifyFailure(err) === 'not-found') return false
@@ -238,7 +226,7 @@ export interface UserInfo {
 
 export async function getUserInfo(aws: AwsClients, userName: string): Promise<UserInfo> {
   try {
-    const out = await aws.iam.send(new GetUserCommand({ UserName: userName }))
+    const out = await aws.iam.send(new (sdk.iam().GetUserCommand)({ UserName: userName }))
     return { name: out.User?.UserName ?? userName, arn: out.User?.Arn ?? '' }
   } catch (err) {
     throw toFirError(err, 'iam:GetUser', `read user ${userName}`)
@@ -256,7 +244,9 @@ export async function listAccessKeys(aws: AwsClients, userName: string): Promise
   let marker: string | undefined
   try {
     do {
-      const page = await aws.iam.send(new ListAccessKeysCommand({ UserName: userName, Marker: marker }))
+      const page = await aws.iam.send(
+        new (sdk.iam().ListAccessKeysCommand)({ UserName: userName, Marker: marker }),
+      )
       for (const k of page.AccessKeyMetadata ?? []) {
         if (k.AccessKeyId)
           keys.push({
@@ -279,7 +269,7 @@ export async function createAccessKey(
   userName: string,
 ): Promise<AccessKeyInfo & { secretAccessKey: string }> {
   try {
-    const out = await aws.iam.send(new CreateAccessKeyCommand({ UserName: userName }))
+    const out = await aws.iam.send(new (sdk.iam().CreateAccessKeyCommand)({ UserName: userName }))
     const k = out.AccessKey
     if (!k?.AccessKeyId || !k.SecretAccessKey) throw new Error('CreateAccessKey returned no key')
     return {
@@ -301,7 +291,11 @@ export async function setAccessKeyStatus(
 ): Promise<void> {
   try {
     await aws.iam.send(
-      new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: status }),
+      new (sdk.iam().UpdateAccessKeyCommand)({
+        UserName: userName,
+        AccessKeyId: accessKeyId,
+        Status: status,
+      }),
     )
   } catch (err) {
     throw toFirError(
@@ -314,7 +308,9 @@ export async function setAccessKeyStatus(
 
 export async function deleteAccessKey(aws: AwsClients, userName: string, accessKeyId: string): Promise<void> {
   try {
-    await aws.iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId }))
+    await aws.iam.send(
+      new (sdk.iam().DeleteAccessKeyCommand)({ UserName: userName, AccessKeyId: accessKeyId }),
+    )
   } catch (err) {
     throw toFirError(err, 'iam:DeleteAccessKey', `delete access key ${accessKeyId} of user ${userName}`)
   }
@@ -329,7 +325,7 @@ export interface AccessKeyLastUsed {
 
 export async function getAccessKeyLastUsed(aws: AwsClients, accessKeyId: string): Promise<AccessKeyLastUsed> {
   try {
-    const out = await aws.iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }))
+    const out = await aws.iam.send(new (sdk.iam().GetAccessKeyLastUsedCommand)({ AccessKeyId: accessKeyId }))
     const u = out.AccessKeyLastUsed
     return {
       userName: out.UserName ?? null,
@@ -348,7 +344,7 @@ export async function listUserNames(aws: AwsClients): Promise<string[]> {
   let marker: string | undefined
   try {
     do {
-      const page = await aws.iam.send(new ListUsersCommand({ Marker: marker }))
+      const page = await aws.iam.send(new (sdk.iam().ListUsersCommand)({ Marker: marker }))
       for (const u of page.Users ?? []) if (u.UserName) names.push(u.UserName)
       marker = page.IsTruncated ? page.Marker : undefined
     } while (marker)

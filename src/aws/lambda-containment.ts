@@ -4,28 +4,14 @@
  * become FirErrors naming the IAM action (NotFoundError for missing things, where callers treat
  * "absent" as a state rather than a failure, the functions below return null instead).
  */
-import {
-  AddPermissionCommand,
-  type AddPermissionCommandInput,
-  DeleteFunctionConcurrencyCommand,
-  type EventSourceMappingConfiguration,
-  GetEventSourceMappingCommand,
-  GetFunctionConcurrencyCommand,
-  GetFunctionConfigurationCommand,
-  type GetFunctionConfigurationCommandOutput,
-  GetFunctionUrlConfigCommand,
-  GetPolicyCommand,
-  ListAliasesCommand,
-  ListEventSourceMappingsCommand,
-  ListVersionsByFunctionCommand,
-  PutFunctionConcurrencyCommand,
-  RemovePermissionCommand,
-  UpdateEventSourceMappingCommand,
-  UpdateFunctionConfigurationCommand,
-  UpdateFunctionUrlConfigCommand,
+import type {
+  AddPermissionCommandInput,
+  EventSourceMappingConfiguration,
+  GetFunctionConfigurationCommandOutput,
 } from '@aws-sdk/client-lambda'
 import type { AwsClients } from './clients.js'
 import { classifyFailure, toFirError } from './errors.js'
+import { sdk } from './sdk.js'
 
 export type { AddPermissionCommandInput, EventSourceMappingConfiguration }
 
@@ -40,7 +26,7 @@ export async function getFunctionConfiguration(
 ): Promise<GetFunctionConfigurationCommandOutput> {
   try {
     return await aws.lambda.send(
-      new GetFunctionConfigurationCommand({
+      new (sdk.lambda().GetFunctionConfigurationCommand)({
         FunctionName: fn,
         ...(qualifier ? { Qualifier: qualifier } : {}),
       }),
@@ -56,7 +42,9 @@ export async function listAliasNames(aws: AwsClients, fn: string): Promise<strin
   let marker: string | undefined
   try {
     do {
-      const page = await aws.lambda.send(new ListAliasesCommand({ FunctionName: fn, Marker: marker }))
+      const page = await aws.lambda.send(
+        new (sdk.lambda().ListAliasesCommand)({ FunctionName: fn, Marker: marker }),
+      )
       for (const a of page.Aliases ?? []) if (a.Name) names.push(a.Name)
       marker = page.NextMarker
     } while (marker)
@@ -73,7 +61,7 @@ export async function listVersionNumbers(aws: AwsClients, fn: string): Promise<s
   try {
     do {
       const page = await aws.lambda.send(
-        new ListVersionsByFunctionCommand({ FunctionName: fn, Marker: marker }),
+        new (sdk.lambda().ListVersionsByFunctionCommand)({ FunctionName: fn, Marker: marker }),
       )
       for (const v of page.Versions ?? []) if (v.Version && v.Version !== '$LATEST') versions.push(v.Version)
       marker = page.NextMarker
@@ -87,7 +75,7 @@ export async function listVersionNumbers(aws: AwsClients, fn: string): Promise<s
 /** Reserved concurrency, or null when none is set. */
 export async function getReservedConcurrency(aws: AwsClients, fn: string): Promise<number | null> {
   try {
-    const out = await aws.lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: fn }))
+    const out = await aws.lambda.send(new (sdk.lambda().GetFunctionConcurrencyCommand)({ FunctionName: fn }))
     return out.ReservedConcurrentExecutions ?? null
   } catch (err) {
     throw toFirError(err, 'lambda:GetFunctionConcurrency', `read the reserved concurrency of function ${fn}`)
@@ -97,7 +85,10 @@ export async function getReservedConcurrency(aws: AwsClients, fn: string): Promi
 export async function putReservedConcurrency(aws: AwsClients, fn: string, value: number): Promise<void> {
   try {
     await aws.lambda.send(
-      new PutFunctionConcurrencyCommand({ FunctionName: fn, ReservedConcurrentExecutions: value }),
+      new (sdk.lambda().PutFunctionConcurrencyCommand)({
+        FunctionName: fn,
+        ReservedConcurrentExecutions: value,
+      }),
     )
   } catch (err) {
     throw toFirError(err, 'lambda:PutFunctionConcurrency', `set the reserved concurrency of function ${fn}`)
@@ -106,7 +97,7 @@ export async function putReservedConcurrency(aws: AwsClients, fn: string, value:
 
 export async function deleteReservedConcurrency(aws: AwsClients, fn: string): Promise<void> {
   try {
-    await aws.lambda.send(new DeleteFunctionConcurrencyCommand({ FunctionName: fn }))
+    await aws.lambda.send(new (sdk.lambda().DeleteFunctionConcurrencyCommand)({ FunctionName: fn }))
   } catch (err) {
     throw toFirError(
       err,
@@ -131,7 +122,10 @@ export async function getFunctionUrlConfig(
 ): Promise<UrlConfig | null> {
   try {
     const out = await aws.lambda.send(
-      new GetFunctionUrlConfigCommand({ FunctionName: fn, ...(qualifier ? { Qualifier: qualifier } : {}) }),
+      new (sdk.lambda().GetFunctionUrlConfigCommand)({
+        FunctionName: fn,
+        ...(qualifier ? { Qualifier: qualifier } : {}),
+      }),
     )
     return { qualifier, url: out.FunctionUrl ?? '', authType: out.AuthType ?? '' }
   } catch (err) {
@@ -148,7 +142,7 @@ export async function updateFunctionUrlAuthType(
 ): Promise<UrlConfig> {
   try {
     const out = await aws.lambda.send(
-      new UpdateFunctionUrlConfigCommand({
+      new (sdk.lambda().UpdateFunctionUrlConfigCommand)({
         FunctionName: fn,
         ...(qualifier ? { Qualifier: qualifier } : {}),
         AuthType: authType,
@@ -168,7 +162,10 @@ export async function getPolicyText(
 ): Promise<string | null> {
   try {
     const out = await aws.lambda.send(
-      new GetPolicyCommand({ FunctionName: fn, ...(qualifier ? { Qualifier: qualifier } : {}) }),
+      new (sdk.lambda().GetPolicyCommand)({
+        FunctionName: fn,
+        ...(qualifier ? { Qualifier: qualifier } : {}),
+      }),
     )
     return out.Policy ?? null
   } catch (err) {
@@ -186,7 +183,7 @@ export async function removePermission(
 ): Promise<boolean> {
   try {
     await aws.lambda.send(
-      new RemovePermissionCommand({
+      new (sdk.lambda().RemovePermissionCommand)({
         FunctionName: fn,
         StatementId: statementId,
         ...(qualifier ? { Qualifier: qualifier } : {}),
@@ -201,7 +198,7 @@ export async function removePermission(
 
 export async function addPermission(aws: AwsClients, input: AddPermissionCommandInput): Promise<void> {
   try {
-    await aws.lambda.send(new AddPermissionCommand(input))
+    await aws.lambda.send(new (sdk.lambda().AddPermissionCommand)(input))
   } catch (err) {
     throw toFirError(
       err,
@@ -224,7 +221,9 @@ export async function listEventSourceMappingsOf(
   let marker: string | undefined
   try {
     do {
-      const page = await aws.lambda.send(new ListEventSourceMappingsCommand({ Marker: marker }))
+      const page = await aws.lambda.send(
+        new (sdk.lambda().ListEventSourceMappingsCommand)({ Marker: marker }),
+      )
       for (const m of page.EventSourceMappings ?? []) {
         const arn = m.FunctionArn ?? ''
         if (arn === functionArn || arn.startsWith(`${functionArn}:`)) out.push(m)
@@ -247,7 +246,7 @@ export async function getEventSourceMapping(
   uuid: string,
 ): Promise<EventSourceMappingConfiguration | null> {
   try {
-    return await aws.lambda.send(new GetEventSourceMappingCommand({ UUID: uuid }))
+    return await aws.lambda.send(new (sdk.lambda().GetEventSourceMappingCommand)({ UUID: uuid }))
   } catch (err) {
     if (absent(err)) return null
     throw toFirError(err, 'lambda:GetEventSourceMapping', `read event source mapping ${uuid}`)
@@ -260,7 +259,9 @@ export async function setEventSourceMappingEnabled(
   enabled: boolean,
 ): Promise<EventSourceMappingConfiguration> {
   try {
-    return await aws.lambda.send(new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled: enabled }))
+    return await aws.lambda.send(
+      new (sdk.lambda().UpdateEventSourceMappingCommand)({ UUID: uuid, Enabled: enabled }),
+    )
   } catch (err) {
     throw toFirError(
       err,
@@ -288,7 +289,7 @@ export async function updateFunctionDescription(
   }
   try {
     return await aws.lambda.send(
-      new UpdateFunctionConfigurationCommand({ FunctionName: fn, Description: description }),
+      new (sdk.lambda().UpdateFunctionConfigurationCommand)({ FunctionName: fn, Description: description }),
     )
   } catch (err) {
     throw toFirError(err, 'lambda:UpdateFunctionConfiguration', `update the description of function ${fn}`)

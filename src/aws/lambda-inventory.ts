@@ -1,12 +1,7 @@
-import {
-  type FunctionConfiguration,
-  GetFunctionUrlConfigCommand,
-  GetPolicyCommand,
-  ListFunctionsCommand,
-  ListFunctionUrlConfigsCommand,
-} from '@aws-sdk/client-lambda'
+import type { FunctionConfiguration } from '@aws-sdk/client-lambda'
 import type { AwsClients } from './clients.js'
 import { classifyFailure, errorName, httpStatus } from './errors.js'
+import { sdk } from './sdk.js'
 
 /** Called before every request (org sweeps pace each account's control-plane calls). */
 export type BeforeRequest = () => Promise<void>
@@ -84,7 +79,7 @@ export async function listFunctionVersions(
   let marker: string | undefined
   do {
     const page = await aws.lambda.send(
-      new ListFunctionsCommand({ FunctionVersion: 'ALL', Marker: marker, MaxItems: 50 }),
+      new (sdk.lambda().ListFunctionsCommand)({ FunctionVersion: 'ALL', Marker: marker, MaxItems: 50 }),
     )
     const items = (page.Functions ?? []).map(toInventory)
     out.push(...items)
@@ -100,7 +95,7 @@ export async function getFunctionPolicyText(
   functionName: string,
 ): Promise<string | undefined> {
   try {
-    const out = await aws.lambda.send(new GetPolicyCommand({ FunctionName: functionName }))
+    const out = await aws.lambda.send(new (sdk.lambda().GetPolicyCommand)({ FunctionName: functionName }))
     return out.Policy
   } catch (err) {
     if (classifyFailure(err) === 'not-found') return undefined
@@ -118,7 +113,7 @@ export async function listFunctionUrls(
   do {
     try {
       const page = await aws.lambda.send(
-        new ListFunctionUrlConfigsCommand({ FunctionName: functionName, Marker: marker }),
+        new (sdk.lambda().ListFunctionUrlConfigsCommand)({ FunctionName: functionName, Marker: marker }),
       )
       for (const c of page.FunctionUrlConfigs ?? []) {
         urls.push({ url: c.FunctionUrl ?? '', authType: c.AuthType ?? '', arn: c.FunctionArn ?? '' })
@@ -142,7 +137,9 @@ async function getUnqualifiedUrl(
   functionName: string,
 ): Promise<{ url: string; authType: string; arn: string }[]> {
   try {
-    const c = await aws.lambda.send(new GetFunctionUrlConfigCommand({ FunctionName: functionName }))
+    const c = await aws.lambda.send(
+      new (sdk.lambda().GetFunctionUrlConfigCommand)({ FunctionName: functionName }),
+    )
     return [{ url: c.FunctionUrl ?? '', authType: c.AuthType ?? '', arn: c.FunctionArn ?? '' }]
   } catch (err) {
     if (classifyFailure(err) === 'not-found') return []

@@ -1,30 +1,17 @@
-import {
-  GetCodeSigningConfigCommand,
-  type GetCodeSigningConfigCommandOutput,
-  GetFunctionCodeSigningConfigCommand,
-  type GetFunctionCodeSigningConfigCommandOutput,
-  GetFunctionCommand,
-  type GetFunctionCommandOutput,
-  GetFunctionConcurrencyCommand,
-  type GetFunctionConcurrencyCommandOutput,
-  GetFunctionUrlConfigCommand,
-  type GetFunctionUrlConfigCommandOutput,
-  GetLayerVersionCommand,
-  type GetLayerVersionCommandOutput,
-  GetPolicyCommand,
-  type GetPolicyCommandOutput,
-  ListAliasesCommand,
-  type ListAliasesCommandOutput,
-  ListEventSourceMappingsCommand,
-  type ListEventSourceMappingsCommandOutput,
-  ListFunctionEventInvokeConfigsCommand,
-  type ListFunctionEventInvokeConfigsCommandOutput,
-  ListFunctionsCommand,
-  type ListFunctionsCommandOutput,
-  ListProvisionedConcurrencyConfigsCommand,
-  type ListProvisionedConcurrencyConfigsCommandOutput,
-  ListVersionsByFunctionCommand,
-  type ListVersionsByFunctionCommandOutput,
+import type {
+  GetCodeSigningConfigCommandOutput,
+  GetFunctionCodeSigningConfigCommandOutput,
+  GetFunctionCommandOutput,
+  GetFunctionConcurrencyCommandOutput,
+  GetFunctionUrlConfigCommandOutput,
+  GetLayerVersionCommandOutput,
+  GetPolicyCommandOutput,
+  ListAliasesCommandOutput,
+  ListEventSourceMappingsCommandOutput,
+  ListFunctionEventInvokeConfigsCommandOutput,
+  ListFunctionsCommandOutput,
+  ListProvisionedConcurrencyConfigsCommandOutput,
+  ListVersionsByFunctionCommandOutput,
 } from '@aws-sdk/client-lambda'
 import type { AwsClients } from './clients.js'
 import { toFirError } from './errors.js'
@@ -42,6 +29,8 @@ export type {
   ListFunctionsCommandOutput,
   ListVersionsByFunctionCommandOutput,
 } from '@aws-sdk/client-lambda'
+
+import { sdk } from './sdk.js'
 
 /**
  * Read-only Lambda adapters. Each returns the SDK output unchanged (callers store it verbatim) and
@@ -94,7 +83,7 @@ export function getFunction(
 ): Promise<GetFunctionCommandOutput> {
   return send('lambda:GetFunction', `read function ${functionName}${qualifier ? `:${qualifier}` : ''}`, () =>
     aws.lambda.send(
-      new GetFunctionCommand({
+      new (sdk.lambda().GetFunctionCommand)({
         FunctionName: functionName,
         ...(qualifier && qualifier !== '$LATEST' ? { Qualifier: qualifier } : {}),
       }),
@@ -113,7 +102,11 @@ export function listVersionsByFunction(
     paginate(
       (Marker) =>
         aws.lambda.send(
-          new ListVersionsByFunctionCommand({ FunctionName: functionName, Marker, MaxItems: 50 }),
+          new (sdk.lambda().ListVersionsByFunctionCommand)({
+            FunctionName: functionName,
+            Marker,
+            MaxItems: 50,
+          }),
         ),
       onPage,
       pace,
@@ -131,7 +124,9 @@ export function listAliases(
   return send('lambda:ListAliases', `list the aliases of ${functionName}`, () =>
     paginate(
       (Marker) =>
-        aws.lambda.send(new ListAliasesCommand({ FunctionName: functionName, Marker, MaxItems: 50 })),
+        aws.lambda.send(
+          new (sdk.lambda().ListAliasesCommand)({ FunctionName: functionName, Marker, MaxItems: 50 }),
+        ),
       onPage,
       pace,
     ),
@@ -145,7 +140,11 @@ export function listFunctions(
   pace?: Pace,
 ): Promise<number> {
   return send('lambda:ListFunctions', `list the functions in ${aws.region}`, () =>
-    paginate((Marker) => aws.lambda.send(new ListFunctionsCommand({ Marker, MaxItems: 50 })), onPage, pace),
+    paginate(
+      (Marker) => aws.lambda.send(new (sdk.lambda().ListFunctionsCommand)({ Marker, MaxItems: 50 })),
+      onPage,
+      pace,
+    ),
   )
 }
 
@@ -160,7 +159,7 @@ export function getPolicy(
     `read the resource policy of ${functionName}:${qualifier ?? '$LATEST'}`,
     () =>
       aws.lambda.send(
-        new GetPolicyCommand({
+        new (sdk.lambda().GetPolicyCommand)({
           FunctionName: functionName,
           ...(qualifier && qualifier !== '$LATEST' ? { Qualifier: qualifier } : {}),
         }),
@@ -179,7 +178,7 @@ export function getFunctionUrlConfig(
     `read the function URL config of ${functionName}:${qualifier ?? '$LATEST'}`,
     () =>
       aws.lambda.send(
-        new GetFunctionUrlConfigCommand({
+        new (sdk.lambda().GetFunctionUrlConfigCommand)({
           FunctionName: functionName,
           ...(qualifier && qualifier !== '$LATEST' ? { Qualifier: qualifier } : {}),
         }),
@@ -198,7 +197,11 @@ export function listEventSourceMappings(
     paginate(
       (Marker) =>
         aws.lambda.send(
-          new ListEventSourceMappingsCommand({ FunctionName: functionName, Marker, MaxItems: 100 }),
+          new (sdk.lambda().ListEventSourceMappingsCommand)({
+            FunctionName: functionName,
+            Marker,
+            MaxItems: 100,
+          }),
         ),
       onPage,
       pace,
@@ -212,7 +215,7 @@ export function getFunctionConcurrency(
   functionName: string,
 ): Promise<GetFunctionConcurrencyCommandOutput> {
   return send('lambda:GetFunctionConcurrency', `read the reserved concurrency of ${functionName}`, () =>
-    aws.lambda.send(new GetFunctionConcurrencyCommand({ FunctionName: functionName })),
+    aws.lambda.send(new (sdk.lambda().GetFunctionConcurrencyCommand)({ FunctionName: functionName })),
   )
 }
 
@@ -230,7 +233,7 @@ export function listProvisionedConcurrencyConfigs(
       paginate(
         (Marker) =>
           aws.lambda.send(
-            new ListProvisionedConcurrencyConfigsCommand({
+            new (sdk.lambda().ListProvisionedConcurrencyConfigsCommand)({
               FunctionName: functionName,
               Marker,
               MaxItems: 50,
@@ -256,7 +259,11 @@ export function listFunctionEventInvokeConfigs(
       paginate(
         (Marker) =>
           aws.lambda.send(
-            new ListFunctionEventInvokeConfigsCommand({ FunctionName: functionName, Marker, MaxItems: 50 }),
+            new (sdk.lambda().ListFunctionEventInvokeConfigsCommand)({
+              FunctionName: functionName,
+              Marker,
+              MaxItems: 50,
+            }),
           ),
         onPage,
         pace,
@@ -270,7 +277,7 @@ export function getFunctionCodeSigningConfig(
   functionName: string,
 ): Promise<GetFunctionCodeSigningConfigCommandOutput> {
   return send('lambda:GetFunctionCodeSigningConfig', `read the code signing config of ${functionName}`, () =>
-    aws.lambda.send(new GetFunctionCodeSigningConfigCommand({ FunctionName: functionName })),
+    aws.lambda.send(new (sdk.lambda().GetFunctionCodeSigningConfigCommand)({ FunctionName: functionName })),
   )
 }
 
@@ -280,7 +287,9 @@ export function getCodeSigningConfig(
   codeSigningConfigArn: string,
 ): Promise<GetCodeSigningConfigCommandOutput> {
   return send('lambda:GetCodeSigningConfig', `read code signing config ${codeSigningConfigArn}`, () =>
-    aws.lambda.send(new GetCodeSigningConfigCommand({ CodeSigningConfigArn: codeSigningConfigArn })),
+    aws.lambda.send(
+      new (sdk.lambda().GetCodeSigningConfigCommand)({ CodeSigningConfigArn: codeSigningConfigArn }),
+    ),
   )
 }
 
@@ -294,6 +303,8 @@ export function getLayerVersion(
   version: number,
 ): Promise<GetLayerVersionCommandOutput> {
   return send('lambda:GetLayerVersion', `read layer ${layerName}:${version}`, () =>
-    aws.lambda.send(new GetLayerVersionCommand({ LayerName: layerName, VersionNumber: version })),
+    aws.lambda.send(
+      new (sdk.lambda().GetLayerVersionCommand)({ LayerName: layerName, VersionNumber: version }),
+    ),
   )
 }

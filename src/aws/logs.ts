@@ -1,6 +1,7 @@
-import { FilterLogEventsCommand, type FilterLogEventsCommandOutput } from '@aws-sdk/client-cloudwatch-logs'
+import type { FilterLogEventsCommandOutput } from '@aws-sdk/client-cloudwatch-logs'
 import type { AwsClients } from './clients.js'
 import { toFirError } from './errors.js'
+import { sdk } from './sdk.js'
 
 export interface LogWindow {
   logGroupName: string
@@ -29,7 +30,7 @@ export async function filterLogEvents(
     do {
       await pace?.()
       const page = await aws.logs.send(
-        new FilterLogEventsCommand({
+        new (sdk.logs().FilterLogEventsCommand)({
           logGroupName: window.logGroupName,
           startTime: window.startTime.getTime(),
           endTime: window.endTime.getTime(),

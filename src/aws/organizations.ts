@@ -1,7 +1,7 @@
-import { ListAccountsCommand } from '@aws-sdk/client-organizations'
 import { AccessDeniedError, UsageError } from '../errors.js'
 import type { AwsClients } from './clients.js'
 import { classifyFailure, errorName, toFirError } from './errors.js'
+import { sdk } from './sdk.js'
 
 /** One member account of the organisation, as ListAccounts reports it. */
 export interface OrgAccount {
@@ -19,7 +19,9 @@ export async function listOrgAccounts(aws: AwsClients): Promise<OrgAccount[]> {
   let token: string | undefined
   do {
     try {
-      const page = await aws.organizations.send(new ListAccountsCommand({ NextToken: token }))
+      const page = await aws.organizations.send(
+        new (sdk.organizations().ListAccountsCommand)({ NextToken: token }),
+      )
       for (const a of page.Accounts ?? []) {
         out.push({
           id: a.Id ?? '',

@@ -1,11 +1,7 @@
 /** Secrets Manager calls for `fir creds rotate-secret` (metadata only: fir never reads secret values here). */
-import {
-  DescribeSecretCommand,
-  ListSecretsCommand,
-  RotateSecretCommand,
-} from '@aws-sdk/client-secrets-manager'
 import type { AwsClients } from './clients.js'
 import { toFirError } from './errors.js'
+import { sdk } from './sdk.js'
 
 export interface SecretDescription {
   arn: string
@@ -21,7 +17,7 @@ export interface SecretDescription {
 
 export async function describeSecret(aws: AwsClients, secretId: string): Promise<SecretDescription> {
   try {
-    const out = await aws.secrets.send(new DescribeSecretCommand({ SecretId: secretId }))
+    const out = await aws.secrets.send(new (sdk.secrets().DescribeSecretCommand)({ SecretId: secretId }))
     const stages = Object.entries(out.VersionIdsToStages ?? {})
     const holder = (stage: string) => stages.find(([, s]) => s.includes(stage))?.[0] ?? null
     return {
@@ -45,7 +41,7 @@ export async function rotateSecretNow(
 ): Promise<{ versionId: string | null }> {
   try {
     const out = await aws.secrets.send(
-      new RotateSecretCommand({ SecretId: secretId, RotateImmediately: true }),
+      new (sdk.secrets().RotateSecretCommand)({ SecretId: secretId, RotateImmediately: true }),
     )
     return { versionId: out.VersionId ?? null }
   } catch (err) {
@@ -59,7 +55,7 @@ export async function listSecretNames(aws: AwsClients): Promise<{ name: string; 
   let token: string | undefined
   try {
     do {
-      const page = await aws.secrets.send(new ListSecretsCommand({ NextToken: token }))
+      const page = await aws.secrets.send(new (sdk.secrets().ListSecretsCommand)({ NextToken: token }))
       for (const s of page.SecretList ?? []) if (s.ARN) out.push({ name: s.Name ?? s.ARN, arn: s.ARN })
       token = page.NextToken
     } while (token)

@@ -3,46 +3,10 @@
  * SDK commands (no dynamic lookup). Used only with emulator-only clients (dummy credentials,
  * loopback guard); the tabletop decides what to call, this file only calls.
  */
-import { CreateTrailCommand, PutEventSelectorsCommand, StartLoggingCommand } from '@aws-sdk/client-cloudtrail'
-import {
-  CreateLogGroupCommand,
-  CreateLogStreamCommand,
-  PutLogEventsCommand,
-} from '@aws-sdk/client-cloudwatch-logs'
-import {
-  AttachRolePolicyCommand,
-  CreateAccessKeyCommand,
-  CreatePolicyCommand,
-  CreateRoleCommand,
-  CreateUserCommand,
-  PutRolePolicyCommand,
-  PutUserPolicyCommand,
-  TagRoleCommand,
-  UpdateAssumeRolePolicyCommand,
-} from '@aws-sdk/client-iam'
-import {
-  AddLayerVersionPermissionCommand,
-  AddPermissionCommand,
-  CreateAliasCommand,
-  CreateFunctionCommand,
-  CreateFunctionUrlConfigCommand,
-  PublishLayerVersionCommand,
-  PublishVersionCommand,
-  PutFunctionConcurrencyCommand,
-  TagResourceCommand,
-  UpdateFunctionCodeCommand,
-  UpdateFunctionConfigurationCommand,
-  UpdateFunctionUrlConfigCommand,
-} from '@aws-sdk/client-lambda'
-import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3'
-import {
-  CreateSecretCommand,
-  PutSecretValueCommand,
-  RotateSecretCommand,
-} from '@aws-sdk/client-secrets-manager'
 import { EmulatorSafetyError } from '../errors.js'
 import type { AwsClients } from './clients.js'
 import { toFirError } from './errors.js'
+import { sdk } from './sdk.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: the inputs are scenario data, checked by the SDK's serializers and the emulator
 type Input = any
@@ -50,39 +14,44 @@ type Send = (aws: AwsClients, input: Input) => Promise<unknown>
 
 /** `service:Operation` → the SDK call. Only these may change the emulator's state. */
 const SEED_CALLS: Record<string, Send> = {
-  'iam:CreateRole': (aws, i) => aws.iam.send(new CreateRoleCommand(i)),
-  'iam:PutRolePolicy': (aws, i) => aws.iam.send(new PutRolePolicyCommand(i)),
-  'iam:AttachRolePolicy': (aws, i) => aws.iam.send(new AttachRolePolicyCommand(i)),
-  'iam:UpdateAssumeRolePolicy': (aws, i) => aws.iam.send(new UpdateAssumeRolePolicyCommand(i)),
-  'iam:TagRole': (aws, i) => aws.iam.send(new TagRoleCommand(i)),
-  'iam:CreatePolicy': (aws, i) => aws.iam.send(new CreatePolicyCommand(i)),
-  'iam:CreateUser': (aws, i) => aws.iam.send(new CreateUserCommand(i)),
-  'iam:PutUserPolicy': (aws, i) => aws.iam.send(new PutUserPolicyCommand(i)),
-  'iam:CreateAccessKey': (aws, i) => aws.iam.send(new CreateAccessKeyCommand(i)),
-  'lambda:CreateFunction': (aws, i) => aws.lambda.send(new CreateFunctionCommand(i)),
-  'lambda:UpdateFunctionCode': (aws, i) => aws.lambda.send(new UpdateFunctionCodeCommand(i)),
+  'iam:CreateRole': (aws, i) => aws.iam.send(new (sdk.iam().CreateRoleCommand)(i)),
+  'iam:PutRolePolicy': (aws, i) => aws.iam.send(new (sdk.iam().PutRolePolicyCommand)(i)),
+  'iam:AttachRolePolicy': (aws, i) => aws.iam.send(new (sdk.iam().AttachRolePolicyCommand)(i)),
+  'iam:UpdateAssumeRolePolicy': (aws, i) => aws.iam.send(new (sdk.iam().UpdateAssumeRolePolicyCommand)(i)),
+  'iam:TagRole': (aws, i) => aws.iam.send(new (sdk.iam().TagRoleCommand)(i)),
+  'iam:CreatePolicy': (aws, i) => aws.iam.send(new (sdk.iam().CreatePolicyCommand)(i)),
+  'iam:CreateUser': (aws, i) => aws.iam.send(new (sdk.iam().CreateUserCommand)(i)),
+  'iam:PutUserPolicy': (aws, i) => aws.iam.send(new (sdk.iam().PutUserPolicyCommand)(i)),
+  'iam:CreateAccessKey': (aws, i) => aws.iam.send(new (sdk.iam().CreateAccessKeyCommand)(i)),
+  'lambda:CreateFunction': (aws, i) => aws.lambda.send(new (sdk.lambda().CreateFunctionCommand)(i)),
+  'lambda:UpdateFunctionCode': (aws, i) => aws.lambda.send(new (sdk.lambda().UpdateFunctionCodeCommand)(i)),
   'lambda:UpdateFunctionConfiguration': (aws, i) =>
-    aws.lambda.send(new UpdateFunctionConfigurationCommand(i)),
-  'lambda:AddPermission': (aws, i) => aws.lambda.send(new AddPermissionCommand(i)),
-  'lambda:CreateFunctionUrlConfig': (aws, i) => aws.lambda.send(new CreateFunctionUrlConfigCommand(i)),
-  'lambda:UpdateFunctionUrlConfig': (aws, i) => aws.lambda.send(new UpdateFunctionUrlConfigCommand(i)),
-  'lambda:PublishLayerVersion': (aws, i) => aws.lambda.send(new PublishLayerVersionCommand(i)),
-  'lambda:AddLayerVersionPermission': (aws, i) => aws.lambda.send(new AddLayerVersionPermissionCommand(i)),
-  'lambda:PublishVersion': (aws, i) => aws.lambda.send(new PublishVersionCommand(i)),
-  'lambda:CreateAlias': (aws, i) => aws.lambda.send(new CreateAliasCommand(i)),
-  'lambda:PutFunctionConcurrency': (aws, i) => aws.lambda.send(new PutFunctionConcurrencyCommand(i)),
-  'lambda:TagResource': (aws, i) => aws.lambda.send(new TagResourceCommand(i)),
-  'secretsmanager:CreateSecret': (aws, i) => aws.secrets.send(new CreateSecretCommand(i)),
-  'secretsmanager:PutSecretValue': (aws, i) => aws.secrets.send(new PutSecretValueCommand(i)),
-  'secretsmanager:RotateSecret': (aws, i) => aws.secrets.send(new RotateSecretCommand(i)),
-  's3:CreateBucket': (aws, i) => aws.s3.send(new CreateBucketCommand(i)),
-  's3:PutObject': (aws, i) => aws.s3.send(new PutObjectCommand(i)),
-  'cloudtrail:CreateTrail': (aws, i) => aws.cloudtrail.send(new CreateTrailCommand(i)),
-  'cloudtrail:PutEventSelectors': (aws, i) => aws.cloudtrail.send(new PutEventSelectorsCommand(i)),
-  'cloudtrail:StartLogging': (aws, i) => aws.cloudtrail.send(new StartLoggingCommand(i)),
-  'logs:CreateLogGroup': (aws, i) => aws.logs.send(new CreateLogGroupCommand(i)),
-  'logs:CreateLogStream': (aws, i) => aws.logs.send(new CreateLogStreamCommand(i)),
-  'logs:PutLogEvents': (aws, i) => aws.logs.send(new PutLogEventsCommand(i)),
+    aws.lambda.send(new (sdk.lambda().UpdateFunctionConfigurationCommand)(i)),
+  'lambda:AddPermission': (aws, i) => aws.lambda.send(new (sdk.lambda().AddPermissionCommand)(i)),
+  'lambda:CreateFunctionUrlConfig': (aws, i) =>
+    aws.lambda.send(new (sdk.lambda().CreateFunctionUrlConfigCommand)(i)),
+  'lambda:UpdateFunctionUrlConfig': (aws, i) =>
+    aws.lambda.send(new (sdk.lambda().UpdateFunctionUrlConfigCommand)(i)),
+  'lambda:PublishLayerVersion': (aws, i) => aws.lambda.send(new (sdk.lambda().PublishLayerVersionCommand)(i)),
+  'lambda:AddLayerVersionPermission': (aws, i) =>
+    aws.lambda.send(new (sdk.lambda().AddLayerVersionPermissionCommand)(i)),
+  'lambda:PublishVersion': (aws, i) => aws.lambda.send(new (sdk.lambda().PublishVersionCommand)(i)),
+  'lambda:CreateAlias': (aws, i) => aws.lambda.send(new (sdk.lambda().CreateAliasCommand)(i)),
+  'lambda:PutFunctionConcurrency': (aws, i) =>
+    aws.lambda.send(new (sdk.lambda().PutFunctionConcurrencyCommand)(i)),
+  'lambda:TagResource': (aws, i) => aws.lambda.send(new (sdk.lambda().TagResourceCommand)(i)),
+  'secretsmanager:CreateSecret': (aws, i) => aws.secrets.send(new (sdk.secrets().CreateSecretCommand)(i)),
+  'secretsmanager:PutSecretValue': (aws, i) => aws.secrets.send(new (sdk.secrets().PutSecretValueCommand)(i)),
+  'secretsmanager:RotateSecret': (aws, i) => aws.secrets.send(new (sdk.secrets().RotateSecretCommand)(i)),
+  's3:CreateBucket': (aws, i) => aws.s3.send(new (sdk.s3().CreateBucketCommand)(i)),
+  's3:PutObject': (aws, i) => aws.s3.send(new (sdk.s3().PutObjectCommand)(i)),
+  'cloudtrail:CreateTrail': (aws, i) => aws.cloudtrail.send(new (sdk.cloudtrail().CreateTrailCommand)(i)),
+  'cloudtrail:PutEventSelectors': (aws, i) =>
+    aws.cloudtrail.send(new (sdk.cloudtrail().PutEventSelectorsCommand)(i)),
+  'cloudtrail:StartLogging': (aws, i) => aws.cloudtrail.send(new (sdk.cloudtrail().StartLoggingCommand)(i)),
+  'logs:CreateLogGroup': (aws, i) => aws.logs.send(new (sdk.logs().CreateLogGroupCommand)(i)),
+  'logs:CreateLogStream': (aws, i) => aws.logs.send(new (sdk.logs().CreateLogStreamCommand)(i)),
+  'logs:PutLogEvents': (aws, i) => aws.logs.send(new (sdk.logs().PutLogEventsCommand)(i)),
 }
 
 /** The calls a scenario may apply to the emulator. */

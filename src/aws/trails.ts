@@ -1,20 +1,20 @@
-import {
-  DescribeTrailsCommand,
-  type DescribeTrailsCommandOutput,
-  GetEventSelectorsCommand,
-  type GetEventSelectorsCommandOutput,
-  GetTrailStatusCommand,
-  type GetTrailStatusCommandOutput,
+import type {
+  DescribeTrailsCommandOutput,
+  GetEventSelectorsCommandOutput,
+  GetTrailStatusCommandOutput,
 } from '@aws-sdk/client-cloudtrail'
 import type { AwsClients } from './clients.js'
 import { toFirError } from './errors.js'
+import { sdk } from './sdk.js'
 
 export type { AdvancedEventSelector, EventSelector, Trail } from '@aws-sdk/client-cloudtrail'
 
 /** cloudtrail:DescribeTrails in the client's region, shadow trails (multi-region trails) included. */
 export async function describeTrails(aws: AwsClients): Promise<DescribeTrailsCommandOutput> {
   try {
-    return await aws.cloudtrail.send(new DescribeTrailsCommand({ includeShadowTrails: true }))
+    return await aws.cloudtrail.send(
+      new (sdk.cloudtrail().DescribeTrailsCommand)({ includeShadowTrails: true }),
+    )
   } catch (err) {
     throw toFirError(err, 'cloudtrail:DescribeTrails', `list the trails in ${aws.region}`)
   }
@@ -26,7 +26,7 @@ export async function getEventSelectors(
   trailArn: string,
 ): Promise<GetEventSelectorsCommandOutput> {
   try {
-    return await aws.cloudtrail.send(new GetEventSelectorsCommand({ TrailName: trailArn }))
+    return await aws.cloudtrail.send(new (sdk.cloudtrail().GetEventSelectorsCommand)({ TrailName: trailArn }))
   } catch (err) {
     throw toFirError(err, 'cloudtrail:GetEventSelectors', `read the event selectors of trail ${trailArn}`)
   }
@@ -38,7 +38,7 @@ export async function getTrailStatus(
   trailArn: string,
 ): Promise<GetTrailStatusCommandOutput> {
   try {
-    return await aws.cloudtrail.send(new GetTrailStatusCommand({ Name: trailArn }))
+    return await aws.cloudtrail.send(new (sdk.cloudtrail().GetTrailStatusCommand)({ Name: trailArn }))
   } catch (err) {
     throw toFirError(err, 'cloudtrail:GetTrailStatus', `read the status of trail ${trailArn}`)
   }
