@@ -1,4 +1,5 @@
 import type { EventActor, Origin, TimelineEvent } from './types.js'
+import { digitsAt } from './window.js'
 
 type Rec = Record<string, unknown>
 
@@ -60,12 +61,12 @@ function cloudTrailTime(s: string): number | undefined {
     s.charCodeAt(16) !== 0x3a
   )
     return undefined
-  const y = digits(s, 0, 4)
-  const mo = digits(s, 5, 2)
-  const d = digits(s, 8, 2)
-  const h = digits(s, 11, 2)
-  const mi = digits(s, 14, 2)
-  const se = digits(s, 17, 2)
+  const y = digitsAt(s, 0, 4)
+  const mo = digitsAt(s, 5, 2)
+  const d = digitsAt(s, 8, 2)
+  const h = digitsAt(s, 11, 2)
+  const mi = digitsAt(s, 14, 2)
+  const se = digitsAt(s, 17, 2)
   if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59)
     return undefined
   const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)
@@ -81,17 +82,6 @@ function cloudTrailTime(s: string): number | undefined {
 }
 
 const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-
-/** The decimal number in s[at, at+n), or -1 if any of it is not a digit. */
-function digits(s: string, at: number, n: number): number {
-  let v = 0
-  for (let i = at; i < at + n; i++) {
-    const c = s.charCodeAt(i) - 0x30
-    if (c < 0 || c > 9) return -1
-    v = v * 10 + c
-  }
-  return v
-}
 
 /** The ISO text of an event's time: CloudTrail's own text with milliseconds when that is the time. */
 function isoTime(raw: unknown, timeMs: number): string {

@@ -75,7 +75,7 @@ export const DELIVERY_MARGIN_AFTER_MS = 60 * 60_000
 const KEY_MARK = '_CloudTrail_'
 
 /** The number in `s` from `at` to `at + n` when all of it is ASCII digits, else -1. */
-function digitsAt(s: string, at: number, n: number): number {
+export function digitsAt(s: string, at: number, n: number): number {
   let v = 0
   for (let i = at; i < at + n; i++) {
     const c = s.charCodeAt(i) - 48
