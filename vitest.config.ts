@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config'
+import { CommandsFirst } from './test/support/sequencer.js'
 
 const workers = Number(process.env.FIR_TEST_WORKERS ?? 2)
 
@@ -6,6 +7,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
+    sequence: { sequencer: CommandsFirst },
     pool: 'forks',
     maxWorkers: workers,
     testTimeout: 180_000,
