@@ -38,7 +38,15 @@ const CODE_SAFE = /^[^`|\\\u0000-\u001f\u007f]+$/
 
 /** The helpers a template of each format may call; nothing else is callable (knownHelpersOnly). */
 function helpersFor(format: ReportFormat): Record<string, Handlebars.HelperDelegate> {
-  if (format === 'html') return {}
+  if (format === 'html')
+    return {
+      /**
+       * The class of a fact's absent text: `unknown` when the snapshot could not read it (it says
+       * "unknown: <reason>"), shown apart from a plain "none", which is a finding of its own.
+       */
+      absentClass: (value: unknown) =>
+        typeof value === 'string' && /\bunknown:/.test(value) ? 'unknown' : 'muted',
+    }
   return {
     /** Markdown-escapes any value (see escapeMarkdown); the only way a Markdown template prints text. */
     md: (value: unknown) => new Handlebars.SafeString(escapeMarkdown(value)),

@@ -146,7 +146,8 @@ describe('function facts that have no value', () => {
     expect(factCell(md, 'Reserved concurrency')).toBe('none (unreserved)')
     // Lambda's LastModified is shown as every other time in the report.
     expect(factCell(md, 'Last modified')).toBe('2026-11-28 23:55:54 UTC')
-    expect(html).toContain('none published ($LATEST only)')
+    expect(html).toContain('<span class="muted">none published ($LATEST only)</span>')
+    expect(html).not.toContain('class="unknown"')
     for (const text of [md, html]) expect(text).not.toMatch(PLACEHOLDERS)
     expectNoBlankMarkdownCells(md)
     expectNoBlankHtmlCells(html)
@@ -208,6 +209,14 @@ describe('function facts that have no value', () => {
     expect(md).not.toContain('The snapshot found no risky permission on this role.')
     expect(md).toContain('Unknown: the snapshot could not read every policy of this role')
     expect(html).toContain('Unknown: the snapshot could not read every policy of this role')
+    // In HTML an unknown stands apart from a plain "none" (its own class, not the muted grey).
+    const spans = [...html.matchAll(/<span class="(muted|unknown)">([^<]*)<\/span>/g)]
+    const unknownSpans = spans.filter((m) => m[2]!.includes('unknown:'))
+    expect(unknownSpans.length).toBeGreaterThanOrEqual(5)
+    for (const m of unknownSpans) expect(m[1], m[2]).toBe('unknown')
+    expect(html).toContain(
+      '<span class="unknown">unknown: throttled: TooManyRequestsException (lambda:ListVersionsByFunction)</span>',
+    )
     for (const text of [md, html]) {
       expect(text).not.toContain('none (unreserved)')
       expect(text).not.toContain('event(s) collected')
