@@ -52,6 +52,29 @@ interface Slot {
   failed?: Error
 }
 
+/** Resolves when a starting worker says it is ready; rejects when it reports a fatal error, fails or exits. */
+function readyOf(worker: Worker): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = (err?: Error) => {
+      worker.off('message', onMessage)
+      worker.off('error', onError)
+      worker.off('exit', onExit)
+      if (err) reject(err)
+      else resolve()
+    }
+    const onMessage = (msg: WorkerMessage) => {
+      if (msg.type === 'ready') done()
+      else if (msg.type === 'fatal') done(new Error(msg.message))
+    }
+    const onError = (err: Error) => done(err)
+    const onExit = (code: number) =>
+      done(new Error(`a timeline worker thread exited (code ${code}) while starting`))
+    worker.on('message', onMessage)
+    worker.on('error', onError)
+    worker.on('exit', onExit)
+  })
+}
+
 /**
  * The file pipeline's thread pool: inputs are handed out in small batches (two in flight per
  * worker, so a worker never waits for the next one), results come back as they finish. With no
@@ -67,30 +90,40 @@ export class FilePool {
     return this.slots.length
   }
 
-  static async start(setup: PipelineSetup, size = defaultPoolSize()): Promise<FilePool> {
+  /**
+   * Starts `size` worker threads (none: the processor runs inline). If any thread fails to start,
+   * the ones that did are stopped before the error is thrown: none is left running. `workerUrl`
+   * is the thread's module (tests start stand-ins).
+   */
+  static async start(
+    setup: PipelineSetup,
+    size = defaultPoolSize(),
+    workerUrl: URL = WORKER_URL,
+  ): Promise<FilePool> {
     if (size <= 0 || !workersAvailable()) {
       const pack =
         setup.mode === 'all' ? await (await import('./detections.js')).loadRulePack(setup.ruleDirs) : null
       return new FilePool([], new FileProcessor(setup, pack))
     }
-    const slots = await Promise.all(
-      Array.from({ length: size }, async () => {
-        const worker = new Worker(WORKER_URL, { workerData: setup })
-        const slot: Slot = { worker, pending: new Map() }
-        await new Promise<void>((resolve, reject) => {
-          const onMessage = (msg: WorkerMessage) => {
-            if (msg.type === 'ready') {
-              worker.off('message', onMessage)
-              resolve()
-            } else if (msg.type === 'fatal') reject(new Error(msg.message))
-          }
-          worker.on('message', onMessage)
-          worker.once('error', reject)
-        })
-        return slot
-      }),
+    const workers: Worker[] = []
+    const stopAll = () => Promise.all(workers.map((w) => w.terminate())).catch(() => undefined)
+    let started: PromiseSettledResult<void>[]
+    try {
+      for (let i = 0; i < size; i++) workers.push(new Worker(workerUrl, { workerData: setup }))
+      started = await Promise.allSettled(workers.map(readyOf))
+    } catch (err) {
+      await stopAll()
+      throw err
+    }
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed) {
+      await stopAll()
+      throw failed.reason
+    }
+    return new FilePool(
+      workers.map((worker) => ({ worker, pending: new Map() })),
+      null,
     )
-    return new FilePool(slots, null)
   }
 
   /** Runs every task; resolves when all results are in. */
