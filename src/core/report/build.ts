@@ -6,6 +6,7 @@ import { exists } from '../common/fs-safe.js'
 import { base64Sha256ToHex } from '../common/hash.js'
 import { classifyValue, deepMapStrings, redactor, redactValue } from '../common/redact.js'
 import { counted, escapeTerminal } from '../common/text.js'
+import { unknownFromGaps } from '../snapshot/gap-text.js'
 import { ROLE_POLICY_CALLS } from '../snapshot/types.js'
 import { limitsOf, recommend } from './advice.js'
 import { buildChart } from './chart.js'
@@ -182,14 +183,7 @@ function gapRecords(value: unknown): GapRecord[] {
 
 /** `unknown: denied: AccessDeniedException: … (lambda:ListAliases)` for the first gap that matches. */
 function unknownText(gaps: GapRecord[], match: (g: GapRecord) => boolean): string | null {
-  const hits = gaps.filter(match)
-  const g = hits[0]
-  if (!g) return null
-  const more = hits.length > 1 ? `; and ${hits.length - 1} more gap${hits.length === 2 ? '' : 's'}` : ''
-  const reason = truncate(g.reason || 'the call failed', 200)
-  // `denied: … not authorized to perform: lambda:ListAliases` already names the call.
-  const call = g.call && !reason.includes(g.call) ? ` (${g.call})` : ''
-  return `unknown: ${reason}${call}${more}`
+  return unknownFromGaps(gaps.filter(match))
 }
 
 /** `3 (code MISMATCH)` for a version whose package did not match; an object's name otherwise. */

@@ -1,6 +1,7 @@
 import { shortKeyId } from '../common/redact.js'
 import { escapeTerminal } from '../common/text.js'
 import type { Gap } from '../context.js'
+import { unknownFromGaps } from './gap-text.js'
 import { type Finding, type FunctionSummary, ROLE_POLICY_CALLS, type SnapshotResult } from './types.js'
 
 const e = (v: unknown) => escapeTerminal(v === undefined || v === null ? '-' : String(v))
@@ -13,20 +14,10 @@ const byCall =
   (g: Gap) =>
     calls.includes(g.call)
 
-/**
- * `unknown: <reason> (<call>)` when a read a fact depends on failed. A failed read leaves the same
- * empty value as "nothing there" (a denied GetFunctionConcurrency is `null`, like an unreserved
- * function), so only the function's gaps tell the two apart — as the report does.
- */
+/** `unknown: <reason> (<call>)` when a read a fact depends on failed (see unknownFromGaps), escaped. */
 function unknownFrom(f: FunctionSummary, match: (g: Gap) => boolean): string | null {
-  const hits = f.gaps.filter(match)
-  const g = hits[0]
-  if (!g) return null
-  const reason = g.reason.length > 200 ? `${g.reason.slice(0, 199)}…` : g.reason || 'the call failed'
-  // `denied: … not authorized to perform: lambda:GetFunctionConcurrency` already names the call.
-  const call = g.call && !reason.includes(g.call) ? ` (${g.call})` : ''
-  const more = hits.length > 1 ? `; and ${hits.length - 1} more gap${hits.length === 2 ? '' : 's'}` : ''
-  return `unknown: ${e(reason)}${e(call)}${more}`
+  const text = unknownFromGaps(f.gaps.filter(match))
+  return text === null ? null : e(text)
 }
 
 function codeLine(f: FunctionSummary): string {

@@ -1,0 +1,18 @@
+import { counted } from '../common/text.js'
+
+/**
+ * `unknown: <reason> (<call>)` for a fact whose read failed, from the gaps that concern it (the
+ * first one named, the others counted). A failed read leaves the same empty value as "nothing
+ * there" (a denied GetFunctionConcurrency is `null`, like an unreserved function), so only the
+ * gaps tell the two apart; the snapshot's terminal summary and the report word it alike. Plain
+ * text: the caller escapes it for where it goes. Null when no gap concerns the fact.
+ */
+export function unknownFromGaps(hits: readonly { call: string; reason: string }[]): string | null {
+  const g = hits[0]
+  if (!g) return null
+  const reason = g.reason.length > 200 ? `${g.reason.slice(0, 199)}…` : g.reason || 'the call failed'
+  // `denied: … not authorized to perform: lambda:ListAliases` already names the call.
+  const call = g.call && !reason.includes(g.call) ? ` (${g.call})` : ''
+  const more = hits.length > 1 ? `; and ${counted(hits.length - 1, 'more gap')}` : ''
+  return `unknown: ${reason}${call}${more}`
+}
