@@ -5,6 +5,7 @@ import { createGunzip } from 'node:zlib'
 import type { RulePack } from './detections.js'
 import {
   acceptRecord,
+  asBuffer,
   checkGzipCrc,
   type DecodedInput,
   decodeText,
@@ -200,7 +201,7 @@ export class FileProcessor {
     let expectedCrc: number | undefined
     try {
       if (isGzip(buf)) ({ data: bytes, expectedCrc } = gunzipDeferred(buf, this.inflated))
-      else bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
+      else bytes = asBuffer(buf)
     } catch (err) {
       const r = refusedInput(err, 0)
       result.skipped = r.skipped

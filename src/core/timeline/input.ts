@@ -48,6 +48,11 @@ export function checkGzipCrc(data: Buffer, expectedCrc: number | undefined): voi
   }
 }
 
+/** The same bytes as a Buffer, not copied (bytes from another thread or a download arrive as Uint8Array). */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
 /** The most an inflater allocates before it has seen the data (a gzip trailer's length can lie). */
 const FIRST_OUTPUT_MAX = 64 * 1024 * 1024
 /** The largest buffer an InflateScratch keeps between inputs (a larger input gets its own). */
@@ -205,7 +210,7 @@ export function gunzipDeferred(
   if (flags & 0x10) while (pos < buf.length && buf[pos++] !== 0);
   if (flags & 0x02) pos += 2
   if (pos >= buf.length - 8) throw new InputRefused('corrupt-gzip', 'truncated gzip header')
-  const input = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
+  const input = asBuffer(buf)
   let out: Buffer
   let used: number
   try {
@@ -398,7 +403,7 @@ export function decodeText(text: string): DecodedInput {
 export function decodeBytes(buf: Uint8Array): DecodedInput & { uncompressedBytes: number } {
   let bytes: Buffer
   try {
-    bytes = isGzip(buf) ? gunzipStrict(buf) : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
+    bytes = isGzip(buf) ? gunzipStrict(buf) : asBuffer(buf)
   } catch (err) {
     return refusedInput(err, 0)
   }

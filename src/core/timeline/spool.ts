@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs'
 import { mkdtemp, open, rm } from 'node:fs/promises'
 import { totalmem } from 'node:os'
 import { join } from 'node:path'
+import { asBuffer } from './input.js'
 import { type KeptLine, keptLineSize, RAW_OPEN } from './process.js'
 
 /**
@@ -310,7 +311,7 @@ export class EventSpool {
   /** Adopts another spool's arena (from takeArenas, e.g. transferred from a worker thread). */
   adoptArena(t: ArenaTransfer, count: number): void {
     const a = new Arena(0)
-    a.buf = Buffer.isBuffer(t.buf) ? t.buf : Buffer.from(t.buf.buffer, t.buf.byteOffset, t.buf.byteLength)
+    a.buf = asBuffer(t.buf)
     a.keys = unpackKeys(t.keys)
     a.pos = a.buf.length
     this.arenas.push(a)
@@ -552,7 +553,7 @@ export class ReorderBuffer {
   add(t: ArenaTransfer): void {
     if (t.keys.t.length === 0) return
     const keys = unpackKeys(t.keys)
-    const buf = Buffer.isBuffer(t.buf) ? t.buf : Buffer.from(t.buf.buffer, t.buf.byteOffset, t.buf.byteLength)
+    const buf = asBuffer(t.buf)
     this.count += keys.length
     if (this.last && compare(keys[0]!, this.last) < 0) this.late = true
     this.bytes += buf.length

@@ -42,9 +42,7 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
   let ignoredCount = 0
   /** `digestDir`: the path is under a CloudTrail-Digest folder. */
   const consider = (path: string, base: string, size: number, named: boolean, digestDir: boolean) => {
-    if (several) {
-      if (seen.has(path)) return
-    }
+    if (several && seen.has(path)) return
     if (!named && !isInputName(base)) {
       if (!several) ignoredCount++
       else ignored.add(path)
