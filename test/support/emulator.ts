@@ -23,3 +23,20 @@ export function useMoto(): { endpoint: () => string } {
   })
   return { endpoint: () => endpoint }
 }
+
+/**
+ * An AWS SDK client of the test's own (not fir's), on `endpoint` with the emulator's dummy
+ * credentials: for reading back what a test made fir do.
+ */
+export function emulatorClient<T>(
+  Ctor: new (config: any) => T,
+  endpoint: string,
+  extra: Record<string, unknown> = {},
+): T {
+  return new Ctor({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    ...extra,
+  })
+}

@@ -8,7 +8,7 @@ import { AwsClients } from '../../../src/aws/clients.js'
 import { planFunctionLogs } from '../../../src/core/tabletop/function-logs.js'
 import { loadScenario, type Scenario } from '../../../src/core/tabletop/scenario.js'
 import { seedScenario } from '../../../src/core/tabletop/seed.js'
-import { useMoto } from '../../support/emulator.js'
+import { emulatorClient, useMoto } from '../../support/emulator.js'
 import { resetMoto } from '../../support/moto.js'
 
 const moto = useMoto()
@@ -18,11 +18,7 @@ async function seed(scenario: Scenario, now: Date) {
   await resetMoto(moto.endpoint())
   const aws = await AwsClients.create({ endpoint: moto.endpoint(), region: 'us-east-1', emulatorOnly: true })
   const result = await seedScenario(aws, scenario, { now })
-  const logs = new CloudWatchLogsClient({
-    endpoint: moto.endpoint(),
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  })
+  const logs = emulatorClient(CloudWatchLogsClient, moto.endpoint())
   const groups = await logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: '/aws/lambda/' }))
   return { result, logs, groupNames: (groups.logGroups ?? []).map((g) => g.logGroupName) }
 }

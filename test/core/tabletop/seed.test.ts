@@ -17,7 +17,7 @@ import { describe, expect, it } from 'vitest'
 import { AwsClients } from '../../../src/aws/clients.js'
 import { listScenarios, loadScenario } from '../../../src/core/tabletop/scenario.js'
 import { type SeedResult, seedScenario } from '../../../src/core/tabletop/seed.js'
-import { useMoto } from '../../support/emulator.js'
+import { emulatorClient, useMoto } from '../../support/emulator.js'
 import { resetMoto } from '../../support/moto.js'
 
 const moto = useMoto()
@@ -43,12 +43,7 @@ async function seed(
 }
 
 function client<T>(Ctor: new (c: any) => T, extra: Record<string, unknown> = {}): T {
-  return new Ctor({
-    endpoint: moto.endpoint(),
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-    ...extra,
-  })
+  return emulatorClient(Ctor, moto.endpoint(), extra)
 }
 
 const base = (name: string) => name.replace(/\d{8}(v\d)?$/, '')

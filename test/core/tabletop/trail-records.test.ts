@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { AwsClients } from '../../../src/aws/clients.js'
 import { listScenarios, loadScenario, validateScenarioText } from '../../../src/core/tabletop/scenario.js'
 import { seedScenario } from '../../../src/core/tabletop/seed.js'
-import { useMoto } from '../../support/emulator.js'
+import { emulatorClient, useMoto } from '../../support/emulator.js'
 import { resetMoto } from '../../support/moto.js'
 
 const moto = useMoto()
@@ -53,12 +53,7 @@ function callOf(r: Rec): string {
 }
 
 function client<T>(Ctor: new (c: any) => T, extra: Record<string, unknown> = {}): T {
-  return new Ctor({
-    endpoint: moto.endpoint(),
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-    ...extra,
-  })
+  return emulatorClient(Ctor, moto.endpoint(), extra)
 }
 
 /** Seeds a scenario into a fresh moto and reads its trail back as CloudTrail delivered it. */
