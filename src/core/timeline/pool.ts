@@ -11,7 +11,7 @@ import {
   type PipelineSetup,
   STREAM_THRESHOLD_BYTES,
 } from './file-task.js'
-import { type ArenaTransfer, packKeys } from './spool.js'
+import type { ArenaTransfer } from './spool.js'
 import type { WorkerMessage } from './worker.js'
 
 export interface PoolHandlers {
@@ -152,9 +152,9 @@ export class FilePool {
       return
     }
     // Batches: several small local files per message, one fetched body per message. With a known
-    // count (and no ordered arenas, whose size follows the batch), a batch is an eighth of what is
-    // left per lane (guided self-scheduling): a few dozen messages instead of hundreds — each one
-    // wakes a thread — and the threads still finish together.
+    // count (and no ordered arenas, whose size follows the batch), a batch is what is left divided
+    // by twice the lanes (guided self-scheduling): a few dozen messages instead of hundreds — each
+    // one wakes a thread — and the threads still finish together.
     let given = 0
     const lanes = this.slots.length * 2
     const batchSize = () =>
@@ -177,8 +177,8 @@ export class FilePool {
       const onMessage = (msg: WorkerMessage) => {
         if (msg.type === 'part') handlers.onPart(msg.seq, msg.part)
         else if (msg.type === 'results') {
-          if (msg.arena || msg.overflow)
-            handlers.onArena?.(msg.arena ?? { buf: new Uint8Array(0), keys: packKeys([]) }, msg.overflow ?? 0)
+          // An ordered batch always comes back with its arena (empty when it held no event).
+          if (msg.arena) handlers.onArena?.(msg.arena, msg.overflow ?? 0)
           for (const result of msg.results) {
             const pending = slot.pending.get(result.seq)
             if (!pending) continue
