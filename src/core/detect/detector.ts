@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.js'
+import { memoized } from '../common/memo.js'
 import type { CompiledRule } from './compile.js'
 import { compileFieldPath, type FieldResolver } from './fields.js'
 import { type AwsIpRanges, awsRangeSet, type IpRangeSet, parseIp } from './ip.js'
@@ -104,6 +105,9 @@ export function roleNameOf(value: string): string | undefined {
   return value.includes('/') ? value.slice(value.lastIndexOf('/') + 1).toLowerCase() : value.toLowerCase()
 }
 
+/** roleNameOf, remembered: the same few session and role ARNs come back on most records. */
+export const cachedRoleNameOf = memoized(roleNameOf, MEMO_LIMIT)
+
 interface RulePlan {
   scope?: FieldResolver
   context?: FieldResolver
@@ -199,17 +203,9 @@ export function createDetector(rules: readonly CompiledRule[], options: Detector
     }
   }
 
-  // The same few session ARNs come back on most records: remember their role names.
-  const nameCache = new Map<string, string | undefined>()
-  const cachedRoleName = (v: string) => {
-    if (nameCache.has(v)) return nameCache.get(v)
-    const name = roleNameOf(v)
-    if (nameCache.size < MEMO_LIMIT) nameCache.set(v, name)
-    return name
-  }
   const isFunctionRole = (value: unknown): boolean => {
     if (typeof value === 'string') {
-      const name = cachedRoleName(value)
+      const name = cachedRoleNameOf(value)
       return name !== undefined && functionRoles.has(name)
     }
     return Array.isArray(value) && value.some((v) => isFunctionRole(v))

@@ -3,6 +3,7 @@ import { UsageError } from '../../errors.js'
 import {
   type AwsIpRanges,
   type CompiledRule,
+  cachedRoleNameOf,
   createDetector,
   type Detector,
   evaluate,
@@ -125,22 +126,11 @@ function classifyForDetector(
       continue
     }
     for (const v of p.scope(record)) {
-      const name = cachedRoleName(v)
+      const name = cachedRoleNameOf(v)
       if (name) (roles ??= new Set()).add(name)
     }
   }
   return { flags, scopeRoles: roles ? [...roles].join(',') : '' }
-}
-
-const roleNames = new Map<string, string | undefined>()
-
-/** roleNameOf, remembered: a hunt meets the same few role ARNs on most of its records. */
-function cachedRoleName(value: string): string | undefined {
-  if (roleNames.has(value)) return roleNames.get(value)
-  const name = roleNameOf(value)
-  if (roleNames.size >= 4096) roleNames.clear()
-  roleNames.set(value, name)
-  return name
 }
 
 const LEARN_FROM = /^(CreateFunction|UpdateFunctionConfiguration)/i

@@ -1,3 +1,4 @@
+import { memoized } from '../common/memo.js'
 import type { EventActor, Origin, TimelineEvent } from './types.js'
 import { digitsAt } from './window.js'
 
@@ -8,19 +9,10 @@ type Rec = Record<string, unknown>
 const VERSION_SUFFIX = /^([A-Za-z][A-Za-z0-9]*?)(?:\d{8}|\d{4}_\d{2}_\d{2})(?:v\d+)?$/
 
 /** The event name without an API version suffix (DESIGN §10): UpdateFunctionCode20150331v2 → UpdateFunctionCode. */
-export function baseEventName(rawName: string): string {
-  let name = baseNames.get(rawName)
-  if (name === undefined) {
-    const m = VERSION_SUFFIX.exec(rawName)
-    name = m?.[1] ? m[1] : rawName
-    // A trail holds a few hundred distinct names; a bound all the same (names are the caller's).
-    if (baseNames.size >= 4096) baseNames.clear()
-    baseNames.set(rawName, name)
-  }
-  return name
-}
-
-const baseNames = new Map<string, string>()
+export const baseEventName = memoized((rawName: string): string => {
+  const m = VERSION_SUFFIX.exec(rawName)
+  return m?.[1] ? m[1] : rawName
+}, 4096)
 
 function str(v: unknown): string | null {
   return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null
