@@ -288,7 +288,7 @@ function functionFacts(
       : envFile
         ? envFile.variables === 0
           ? 'none: the function has no environment variables'
-          : `none found in the environment (${envFile.variables} variable${envFile.variables === 1 ? '' : 's'} checked)`
+          : `none found in the environment (${counted(envFile.variables, 'variable')} checked)`
         : 'none found in the environment')
 
   const versions = asArray(entry.versions).map(versionText)
@@ -839,7 +839,7 @@ export async function buildReportModel(
   const fnText = functions.length
     ? `Lambda function${functions.length === 1 ? '' : 's'} ${functions.map((f) => f.name).join(', ')}${accounts.length ? ` in account${accounts.length === 1 ? '' : 's'} ${accounts.join(', ')}` : ''}${regions.length ? ` (${regions.join(', ')})` : ''}`
     : 'no function snapshotted yet'
-  const headline = `${asString(raw.meta.title) || raw.meta.id}: ${fnText}. ${totalFindings ? `${totalFindings} finding${totalFindings === 1 ? '' : 's'} (${byLevelText.join(', ')})` : 'No findings'}; ${journal.status.label.toLowerCase()}.`
+  const headline = `${asString(raw.meta.title) || raw.meta.id}: ${fnText}. ${totalFindings ? `${counted(totalFindings, 'finding')} (${byLevelText.join(', ')})` : 'No findings'}; ${journal.status.label.toLowerCase()}.`
 
   const firstIso = scan.firstMs === null ? null : new Date(scan.firstMs).toISOString()
   const lastIso = scan.lastMs === null ? null : new Date(scan.lastMs).toISOString()
@@ -886,7 +886,7 @@ export async function buildReportModel(
           ? 'none: no timeline was collected'
           : scan.totalEvents === 0
             ? 'none: the timeline holds no event'
-            : `none: no detection matched the ${scan.totalEvents} event${scan.totalEvents === 1 ? '' : 's'} of the timeline`,
+            : `none: no detection matched the ${counted(scan.totalEvents, 'event')} of the timeline`,
       firstActivity: firstIso,
       firstActivityDisplay: utcDisplayOrNull(firstIso),
       lastActivity: lastIso,

@@ -1,4 +1,5 @@
 import type { JournalEntry } from '../case/journal.js'
+import { counted } from '../common/text.js'
 import {
   asArray,
   asRecord,
@@ -329,7 +330,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     return `${stepTitle(action)}: ${shortTarget(target)}${changed.has(k) ? '' : ' — nothing to change (already in place)'}`
   })
   const unchangedCount = [...inForce].filter((k) => !changed.has(k)).length
-  const inForceText = `${inForce.size} measure${inForce.size === 1 ? '' : 's'} in force${unchangedCount ? ` (${unchangedCount} needed no change)` : ''}`
+  const inForceText = `${counted(inForce.size, 'measure')} in force${unchangedCount ? ` (${unchangedCount} needed no change)` : ''}`
   let status: ResponseStatus
   if (containmentKeys.length === 0) {
     status = {

@@ -63,7 +63,8 @@ function cloudTrailTime(s: string): number | undefined {
     return undefined
   const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)
   if (d > (mo === 2 ? (leap ? 29 : 28) : DAYS_IN_MONTH[mo]!)) return undefined
-  // Days from 1970-01-01 to the date (proleptic Gregorian; the civil-from-days inverse).
+  // Days from 1970-01-01 to the date (proleptic Gregorian; the civil-from-days inverse). Not
+  // Date.UTC: it reads the years 0–99 as 1900–1999.
   const yy = mo <= 2 ? y - 1 : y
   const era = Math.floor(yy / 400)
   const yoe = yy - era * 400

@@ -1,3 +1,4 @@
+import { counted } from '../../common/text.js'
 import { type ReportFormat, writeReports } from '../../report/render.js'
 import type { ActionImpl } from '../runner.js'
 
@@ -18,7 +19,7 @@ export const reportAction: ActionImpl = async (run, params) => {
   const total = model.summary.totalFindings
   return {
     outcome: 'applied',
-    summary: `report written (${files.map((f) => f.format).join(', ')}): ${total} finding${total === 1 ? '' : 's'}`,
+    summary: `report written (${files.map((f) => f.format).join(', ')}): ${counted(total, 'finding')}`,
     outputs: {
       path: paths.find((p) => p.endsWith('.html')) ?? paths[0],
       paths,
