@@ -5,8 +5,10 @@ const load = createRequire(import.meta.url)
 /**
  * AWS SDK packages, loaded when first used: importing them cost every fir command up to half a
  * second of start-up, whether it called that service or not (a timeline over local files calls
- * none). They are CommonJS packages without an `exports` map, so this is the very module that an
- * `import` elsewhere gets. Types come from `import type`, which loads nothing.
+ * none). The SDK's are CommonJS packages without an `exports` map, and https-proxy-agent is an ES
+ * module that `require` loads as such (Node 20.19 and later, hence `engines`): either way this is
+ * the very module that an `import` elsewhere gets (test/aws/clients.test.ts checks). Types come
+ * from `import type`, which loads nothing.
  */
 export const sdk = {
   athena: () => load('@aws-sdk/client-athena') as typeof import('@aws-sdk/client-athena'),

@@ -148,6 +148,46 @@ describe('start-up', () => {
     expect(JSON.parse(out)).toEqual({ before: [], after: ['client-lambda'], guarded: 'function' })
   })
 
+  it('gives, for each lazily loaded package, the very module an import of it gives (one copy)', () => {
+    // Two copies of a package (require and import resolving to different files) would mean two
+    // of each class: an error's instanceof checks would fail, and the start-up gain would be lost.
+    const packages: Record<string, string> = {
+      athena: '@aws-sdk/client-athena',
+      cloudtrail: '@aws-sdk/client-cloudtrail',
+      logs: '@aws-sdk/client-cloudwatch-logs',
+      ecr: '@aws-sdk/client-ecr',
+      iam: '@aws-sdk/client-iam',
+      lambda: '@aws-sdk/client-lambda',
+      organizations: '@aws-sdk/client-organizations',
+      s3: '@aws-sdk/client-s3',
+      secrets: '@aws-sdk/client-secrets-manager',
+      sts: '@aws-sdk/client-sts',
+      http: '@smithy/node-http-handler',
+      credentials: '@aws-sdk/credential-providers',
+      proxyAgent: 'https-proxy-agent',
+    }
+    const script = `
+      const { sdk } = await import(${JSON.stringify(`${REPO_ROOT}/dist/aws/sdk.js`)})
+      const packages = ${JSON.stringify(packages)}
+      const out = { keys: Object.keys(sdk).sort(), differ: [] }
+      for (const [key, name] of Object.entries(packages)) {
+        const loaded = sdk[key]()
+        const ns = await import(name)
+        // CommonJS: import gives module.exports as default; ES module: require gives the namespace.
+        if (loaded !== ns.default && loaded !== ns) out.differ.push(name)
+      }
+      console.log(JSON.stringify(out))
+    `
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+        encoding: 'utf8',
+        cwd: REPO_ROOT,
+      }),
+    )
+    expect(out.keys).toEqual(Object.keys(packages).sort())
+    expect(out.differ).toEqual([])
+  })
+
   it('starts every command without any AWS SDK client package (each loads the clients it calls)', () => {
     const script = `
       const { createRequire } = await import('node:module')
