@@ -100,17 +100,24 @@ interface ZlibHandle {
  * `_writeState`, errors through `onerror`); where that handle is not there (another runtime or
  * version), every call goes to inflateRawSync.
  */
-class RawInflater {
+export class RawInflater {
   private handle: ZlibHandle | undefined
   private state: Uint32Array | undefined
   private failure: string | undefined
 
-  constructor() {
+  /** `reuse: false`: every call goes to inflateRawSync (the path taken where there is no handle). */
+  constructor(private readonly reuse = true) {
     this.open()
+  }
+
+  /** Whether inputs go through the one reused stream (the fast path) rather than inflateRawSync. */
+  get reusing(): boolean {
+    return this.handle !== undefined
   }
 
   private open(): void {
     this.handle = undefined
+    if (!this.reuse) return
     const stream = new InflateRaw() as unknown as { _handle?: Partial<ZlibHandle>; _writeState?: unknown }
     const handle = stream._handle
     const state = stream._writeState
@@ -186,6 +193,12 @@ class RawInflater {
 }
 
 let inflater: RawInflater | undefined
+
+/** Whether this runtime gives the thread's reused inflate stream (see RawInflater). */
+export function inflatesOnReusedStream(): boolean {
+  inflater ??= new RawInflater()
+  return inflater.reusing
+}
 
 /**
  * Gunzips like gunzipStrict (header, complete deflate stream, length) but leaves the CRC-32 to the

@@ -7,6 +7,8 @@ import {
   gunzipStrict,
   InflateScratch,
   InputRefused,
+  inflatesOnReusedStream,
+  RawInflater,
 } from '../../../src/core/timeline/input.js'
 
 const rec = (id: string, extra: Record<string, unknown> = {}) => ({
@@ -146,6 +148,38 @@ describe('gunzipDeferred (one zlib stream for the thread, output fresh or into a
     const viewed = gunzipDeferred(gzipSync('first'), scratch).data
     gunzipDeferred(gzipSync('later'), scratch)
     expect(viewed.toString()).toBe('later')
+  })
+
+  it('takes the reused-stream path on this Node, and the inflateRawSync path gives the same', () => {
+    // The fast path drives zlib's internal handle: a Node that changes it falls back silently, so
+    // this says when that happens (a hunt reads thousands of files through it).
+    expect(inflatesOnReusedStream()).toBe(true)
+    const fast = new RawInflater()
+    const slow = new RawInflater(false)
+    expect([fast.reusing, slow.reusing]).toEqual([true, false])
+    const body = JSON.stringify({ Records: Array.from({ length: 300 }, (_, i) => rec(`id-${i}`)) })
+    const deflate = (text: string) => gzipSync(text).subarray(10) // the raw stream and its trailer
+    const damaged = Buffer.from(deflate(body))
+    damaged[0] = 0x07 // final block of the reserved type 3
+    const inputs: [Buffer, number][] = [
+      [deflate(body), body.length], // trailer after the stream: `used` stops before it
+      [deflate(body), 10], // announced too short: the output grows
+      [deflate('ab'.repeat(1_500_000)), 3_000_000],
+      [deflate(''), 0],
+      [damaged, body.length],
+      [deflate(body).subarray(0, 30), body.length], // truncated
+    ]
+    const run = (inflater: RawInflater, input: Buffer, hint: number) => {
+      try {
+        const { data, used } = inflater.inflate(input, hint)
+        return { text: data.toString(), used }
+      } catch (err) {
+        return { error: (err as Error).message }
+      }
+    }
+    for (let round = 0; round < 2; round++)
+      for (const [input, hint] of inputs) expect(run(fast, input, hint)).toEqual(run(slow, input, hint))
+    expect(run(fast, damaged, 1)).toEqual({ error: 'invalid block type' })
   })
 
   it('refuses a damaged stream, a truncated one and a trailer that lies, then reads the next input', () => {
