@@ -285,6 +285,7 @@ async function collectOnce(
     ? await resolveTarget(caseDir, options.function, options.roles ?? [], ctx.aws.region)
     : undefined
   const target: TimelineTarget | null = resolved?.target ?? null
+  trace('target resolved')
   if (resolved && resolved.roleSource === 'none') {
     ctx.log.warn(
       `no snapshot of ${resolved.target.functionName} in this case and no --role: calls made with its execution role cannot be related; run \`fir snapshot ${resolved.target.functionName}\` first or pass --role`,
@@ -296,6 +297,7 @@ async function collectOnce(
   const regions = parseRegions(options.regions, [functionRegion, 'us-east-1'])
   const outPath = options.out ? resolve(options.out) : undefined
   const firIds = await firRequestIds(caseDir, ctx.case.journal.all())
+  trace('sources probed, fir request ids read')
   const needFiles = probed.length > 0 || sources.s3.length > 0
   // A handful of small files is read faster here than by starting threads.
   const small =
@@ -336,6 +338,7 @@ async function collectOnce(
     throw err
   }
   const localFiles = local?.files ?? []
+  trace(`folders walked (${localFiles.length} files)`)
   // Sources start before the rules are loaded; what arrives meanwhile waits for them.
   let pack: RulePack | undefined
   const waiting: Parameters<typeof acceptInMain>[] = []
