@@ -238,7 +238,7 @@ export class FileProcessor {
         result.unrelated += trail.ruledOut
       } else decoded = decodeText(bytes.toString('utf8'))
     } catch (err) {
-      const r = refusedInput(err, bytes.length)
+      const r = refusedInput(misnamedGzip(err, task.display, buf), bytes.length)
       result.skipped = r.skipped
       result.refused = r.refused
       return result
@@ -374,6 +374,16 @@ function decodeTrailRecords(
       raw.push(decoded.records[i] === value ? slice : undefined)
   }
   return { decoded, raw, ruledOut, plain }
+}
+
+/**
+ * A file named .gz whose bytes are neither gzip nor JSON is refused as corrupt gzip, which says
+ * more than "not valid JSON" (it is read as text first: a log saved under the wrong name is read).
+ */
+function misnamedGzip(err: unknown, display: string, buf: Uint8Array): unknown {
+  if (!(err instanceof InputRefused) || err.reason !== 'invalid-json') return err
+  if (!/\.gz$/i.test(display) || isGzip(buf)) return err
+  return new InputRefused('corrupt-gzip', `named .gz but its bytes are not gzip data (nor JSON: ${err.message})`)
 }
 
 async function startsWithGzip(path: string): Promise<boolean> {

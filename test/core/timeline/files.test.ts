@@ -120,6 +120,9 @@ describe('timeline from files (in-process pipeline)', () => {
       gzipSync(JSON.stringify({ Records: [good] })).subarray(0, 30),
     )
     await writeFile(join(src, 'truncated.json'), JSON.stringify({ Records: [good] }).slice(0, 40))
+    // Named .gz: bytes that are neither gzip nor JSON, and a plain log saved under that name.
+    await writeFile(join(src, 'not-gzip.json.gz'), 'garbage')
+    await writeFile(join(src, 'plain.json.gz'), JSON.stringify({ Records: [{ ...good, eventID: 'plain-1' }] }))
     await writeFile(join(src, 'not-cloudtrail.json'), JSON.stringify({ name: 'x', dependencies: {} }))
     await writeFile(
       join(src, 'mixed.json'),
@@ -134,10 +137,10 @@ describe('timeline from files (in-process pipeline)', () => {
     await writeFile(join(src, 'README.md'), '# not read')
     const { ctx, dir } = await timelineContext()
     const { summary } = await collectTimeline(ctx, { sources: [src] })
-    expect((await readEvents(dir)).map((e) => e.id)).toEqual(['good-1'])
+    expect((await readEvents(dir)).map((e) => e.id)).toEqual(['good-1', 'plain-1'])
     expect(summary.skipped).toEqual({
       'invalid-json': 1,
-      'corrupt-gzip': 1,
+      'corrupt-gzip': 2,
       'digest-file': 1,
       'insights-record': 1,
       'no-event-time': 1,
@@ -147,6 +150,10 @@ describe('timeline from files (in-process pipeline)', () => {
     const byFile = Object.fromEntries(summary.problemFiles.map((p) => [p.file.split('/').at(-1), p]))
     expect(byFile['corrupt.json.gz']?.refused?.reason).toBe('corrupt-gzip')
     expect(byFile['truncated.json']?.refused?.reason).toBe('invalid-json')
+    expect(byFile['not-gzip.json.gz']?.refused).toEqual({
+      reason: 'corrupt-gzip',
+      message: expect.stringMatching(/^named \.gz but its bytes are not gzip data \(nor JSON: /),
+    })
     expect(byFile['mixed.json']?.skipped).toEqual({ 'insights-record': 1, 'no-event-time': 1 })
     expect(summary.gaps).toEqual([])
   })
