@@ -1,8 +1,11 @@
+import { isAbsolute, relative } from 'node:path'
 import { createInterface } from 'node:readline/promises'
 import { Command, Errors, Flags } from '@oclif/core'
 import { AwsClients } from './aws/clients.js'
 import { CaseHandle, resolveCaseDir } from './core/case/case-folder.js'
 import { Clock } from './core/common/clock.js'
+import { runInterruptCleanups } from './core/common/interrupt.js'
+import { byteSize, escapeTerminal } from './core/common/text.js'
 import { type FirContext, Gaps, stderrLog } from './core/context.js'
 import { ExitCode, FirError, isFirError, UsageError } from './errors.js'
 import {
@@ -81,6 +84,7 @@ export abstract class FirCommand extends Command {
   }
 
   async run(): Promise<void> {
+    const stopWatching = removeOnInterrupt()
     try {
       const outcome = await this.execute()
       outcome.warnings = [...this.log_.warnings, ...(outcome.warnings ?? [])]
@@ -90,6 +94,7 @@ export abstract class FirCommand extends Command {
       this.printError(err)
     } finally {
       for (const fn of this.cleanups.reverse()) await fn().catch(() => undefined)
+      stopWatching()
     }
   }
 
@@ -125,6 +130,12 @@ export abstract class FirCommand extends Command {
     const dir = await resolveCaseDir(flag)
     const handle = await CaseHandle.open(dir)
     this.onCleanup(() => handle.close())
+    if (handle.swept.length > 0) {
+      const bytes = handle.swept.reduce((n, s) => n + s.bytes, 0)
+      this.log_.warn(
+        `removed what an interrupted fir run had left in the case (${byteSize(bytes)}): ${handle.swept.map((s) => escapeTerminal(relative(dir, s.path))).join(', ')}`,
+      )
+    }
     return handle
   }
 
@@ -182,6 +193,30 @@ async function askYesNo(question: string): Promise<boolean> {
     return /^y(es)?$/i.test(answer.trim())
   } finally {
     rl.close()
+  }
+}
+
+/**
+ * While a command runs, Ctrl-C or SIGTERM first removes what it was writing (partial files, a
+ * timeline's spool, the case lock: see atInterrupt), says so, then ends the process by that
+ * signal as it would have ended without fir's handler. Returns the function that stops watching.
+ */
+function removeOnInterrupt(): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.removeListener('SIGINT', onSignal)
+    process.removeListener('SIGTERM', onSignal)
+    const removed = runInterruptCleanups()
+    const what = removed.length
+      ? ` removed ${removed.map((p) => escapeTerminal(isAbsolute(p) ? relative(process.cwd(), p) : p)).join(', ')}`
+      : ''
+    process.stderr.write(`\ninterrupted (${signal}):${what || ' nothing was being written'}\n`)
+    process.kill(process.pid, signal)
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  return () => {
+    process.removeListener('SIGINT', onSignal)
+    process.removeListener('SIGTERM', onSignal)
   }
 }
 

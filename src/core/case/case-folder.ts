@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path'
 import { UsageError } from '../../errors.js'
 import { ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
+import { sweepTemporaries } from '../common/interrupt.js'
 import { escapeTerminal } from '../common/text.js'
 import { EvidenceSet } from './evidence-store.js'
 import { currentActor, Journal } from './journal.js'
@@ -38,6 +39,8 @@ export class CaseHandle {
     readonly meta: CaseMeta,
     readonly journal: Journal,
     private readonly lock: CaseLock,
+    /** Temporaries an interrupted fir run had left in the case, removed on opening it. */
+    readonly swept: { path: string; bytes: number }[] = [],
   ) {}
 
   static async open(dir: string): Promise<CaseHandle> {
@@ -45,7 +48,10 @@ export class CaseHandle {
     const lock = await acquireCaseLock(dir, lockOwner())
     try {
       const journal = await Journal.open(dir)
-      return new CaseHandle(dir, meta, journal, lock)
+      // With the lock held no live fir process writes here: what is left is a dead run's. Evidence
+      // folders are left as they are (an unsealed set is reported, never tidied away).
+      const swept = sweepTemporaries([dir, ...['timeline', 'reports', 'secrets'].map((d) => join(dir, d))])
+      return new CaseHandle(dir, meta, journal, lock, swept)
     } catch (err) {
       await lock.release()
       throw err

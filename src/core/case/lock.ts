@@ -1,10 +1,11 @@
-import { constants } from 'node:fs'
+import { constants, readFileSync, rmSync } from 'node:fs'
 import { open, readFile, rm } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CaseLockedError } from '../../errors.js'
 import { FILE_MODE } from '../common/fs-safe.js'
+import { atInterrupt } from '../common/interrupt.js'
 
 export interface LockHolder {
   pid: number
@@ -37,6 +38,15 @@ async function readHolder(path: string): Promise<LockHolder | undefined> {
   }
 }
 
+function ownedBy(text: string, me: LockHolder): boolean {
+  try {
+    const holder = JSON.parse(text) as LockHolder
+    return holder.pid === me.pid && holder.host === me.host
+  } catch {
+    return false
+  }
+}
+
 /**
  * Takes the case lock (`<case>/.lock`, created exclusively). A lock left by a dead process on this
  * host is taken over; a live holder is waited for up to `waitMs`, then the error names it.
@@ -61,10 +71,15 @@ export async function acquireCaseLock(
       await handle.sync()
       await handle.close()
       let released = false
+      // Interrupted: the lock goes with the process (the next command would take it over anyway).
+      const untrack = atInterrupt('the case lock', () => {
+        if (ownedBy(readFileSync(path, 'utf8'), holderInfo)) rmSync(path, { force: true })
+      })
       return {
         async release() {
           if (released) return
           released = true
+          untrack()
           const current = await readHolder(path)
           if (current?.pid === process.pid && current.host === holderInfo.host)
             await rm(path, { force: true })

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import { chmod, mkdir, open, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
+import { trackTemporary } from './interrupt.js'
 
 export const FILE_MODE = 0o600
 export const DIR_MODE = 0o700
@@ -38,21 +39,26 @@ export async function writeFileAtomic(
   await ensureDir(dirname(path))
   if (options.once && (await exists(path))) throw new Error(`refusing to overwrite ${path}: it is write-once`)
   const tmp = tempPathFor(path)
-  const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE)
+  const done = trackTemporary(tmp)
   try {
-    await handle.writeFile(data)
-    await handle.sync()
-  } catch (err) {
+    const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE)
+    try {
+      await handle.writeFile(data)
+      await handle.sync()
+    } catch (err) {
+      await handle.close()
+      await rm(tmp, { force: true })
+      throw err
+    }
     await handle.close()
-    await rm(tmp, { force: true })
-    throw err
+    if (options.once && (await exists(path))) {
+      await rm(tmp, { force: true })
+      throw new Error(`refusing to overwrite ${path}: it is write-once`)
+    }
+    await rename(tmp, path)
+  } finally {
+    done()
   }
-  await handle.close()
-  if (options.once && (await exists(path))) {
-    await rm(tmp, { force: true })
-    throw new Error(`refusing to overwrite ${path}: it is write-once`)
-  }
-  await rename(tmp, path)
   await fsyncDir(dirname(path))
 }
 

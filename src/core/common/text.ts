@@ -34,6 +34,11 @@ export function formatTable(header: string[], rows: string[][]): string {
 }
 
 /** `1 journal entry`, `3 journal entries`: a count with its noun in the right number. */
+/** A size for people: kB below a megabyte, else MB (decimal, one decimal place). */
+export function byteSize(bytes: number): string {
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`
+}
+
 export function counted(n: number, singular: string, plural = `${singular}s`): string {
   return `${n} ${n === 1 ? singular : plural}`
 }

@@ -383,7 +383,10 @@ function decodeTrailRecords(
 function misnamedGzip(err: unknown, display: string, buf: Uint8Array): unknown {
   if (!(err instanceof InputRefused) || err.reason !== 'invalid-json') return err
   if (!/\.gz$/i.test(display) || isGzip(buf)) return err
-  return new InputRefused('corrupt-gzip', `named .gz but its bytes are not gzip data (nor JSON: ${err.message})`)
+  return new InputRefused(
+    'corrupt-gzip',
+    `named .gz but its bytes are not gzip data (nor JSON: ${err.message})`,
+  )
 }
 
 async function startsWithGzip(path: string): Promise<boolean> {

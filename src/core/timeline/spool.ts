@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs'
 import { mkdtemp, open, rm } from 'node:fs/promises'
 import { totalmem } from 'node:os'
 import { join } from 'node:path'
+import { trackTemporary } from '../common/interrupt.js'
 import { asBuffer } from './input.js'
 import { type KeptLine, keptLineSize, RAW_OPEN } from './process.js'
 
@@ -221,6 +222,7 @@ export class EventSpool {
   private dir: string | undefined
   private spilling: Promise<void> = Promise.resolve()
   private spillCount = 0
+  private untrack = () => {}
   duplicates = 0
   count = 0
 
@@ -238,7 +240,10 @@ export class EventSpool {
 
   /** The spool's folder, made on first use. */
   async folder(): Promise<string> {
-    if (typeof this.tmpParent === 'string') this.dir ??= await mkdtemp(join(this.tmpParent, '.spool-'))
+    if (typeof this.tmpParent === 'string' && !this.dir) {
+      this.dir = await mkdtemp(join(this.tmpParent, '.spool-'))
+      this.untrack = trackTemporary(this.dir)
+    }
     return this.dir!
   }
 
@@ -412,6 +417,7 @@ export class EventSpool {
     for (const a of this.arenas) a.clear()
     this.arenas = []
     if (this.dir && typeof this.tmpParent === 'string') await rm(this.dir, { recursive: true, force: true })
+    this.untrack()
   }
 }
 

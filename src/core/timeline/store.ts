@@ -4,6 +4,7 @@ import { type FileHandle, open, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { Journal } from '../case/journal.js'
 import { ensureDir, FILE_MODE, fsyncDir, tempPathFor } from '../common/fs-safe.js'
+import { trackTemporary } from '../common/interrupt.js'
 
 /** How much a file grows between the flushes to disk started while it is written. */
 const SYNC_EVERY_BYTES = 64 * 1024 * 1024
@@ -25,6 +26,8 @@ export class AtomicFileWriter {
   /** Bytes written since the last flush to disk was started, and that flush (see flush). */
   private unsynced = 0
   private syncing: Promise<void> | undefined
+  /** Stops the temporary file being removed on an interruption (it is renamed or removed). */
+  private untrack = () => {}
   bytes = 0
 
   constructor(
@@ -37,6 +40,7 @@ export class AtomicFileWriter {
   async open(): Promise<this> {
     await ensureDir(dirname(this.path))
     this.tmp = tempPathFor(this.path)
+    this.untrack = trackTemporary(this.tmp)
     this.handle = await open(this.tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE)
     return this
   }
@@ -100,6 +104,7 @@ export class AtomicFileWriter {
     await this.handle!.close()
     this.handle = undefined
     await rename(this.tmp, this.path)
+    this.untrack()
     await fsyncDir(dirname(this.path))
     return { sha256: this.hash.digest('hex'), bytes: this.bytes }
   }
@@ -109,6 +114,7 @@ export class AtomicFileWriter {
     if (this.handle) await this.handle.close().catch(() => undefined)
     this.handle = undefined
     if (this.tmp) await rm(this.tmp, { force: true })
+    this.untrack()
   }
 }
 

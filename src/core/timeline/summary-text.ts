@@ -1,12 +1,8 @@
-import { escapeTerminal, formatTable } from '../common/text.js'
+import { byteSize, escapeTerminal, formatTable } from '../common/text.js'
 import type { TimelineFindingEntry, TimelineSummary } from './collect.js'
 import type { FindingLevel } from './types.js'
 
 const LEVEL_ORDER: FindingLevel[] = ['critical', 'high', 'medium', 'low', 'informational']
-
-function mb(bytes: number): string {
-  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`
-}
 
 function short(value: string | null | undefined, max = 60): string {
   const s = escapeTerminal(value ?? '')
@@ -45,7 +41,7 @@ export function renderTimelineSummary(
   }
   if (s.files.total > 0) {
     lines.push(
-      `files     ${s.files.total} (${s.files.read} parsed, ${s.files.prefiltered} ruled out by the pre-filter, ${s.files.refused} refused, ${s.files.outsideWindow} outside the window by delivery time${s.files.ignored ? `, ${s.files.ignored} not .json/.jsonl/.gz and not read` : ''}), ${mb(s.files.bytes)} read, ${mb(s.files.uncompressedBytes)} uncompressed`,
+      `files     ${s.files.total} (${s.files.read} parsed, ${s.files.prefiltered} ruled out by the pre-filter, ${s.files.refused} refused, ${s.files.outsideWindow} outside the window by delivery time${s.files.ignored ? `, ${s.files.ignored} not .json/.jsonl/.gz and not read` : ''}), ${byteSize(s.files.bytes)} read, ${byteSize(s.files.uncompressedBytes)} uncompressed`,
     )
   }
   lines.push(

@@ -122,7 +122,10 @@ describe('timeline from files (in-process pipeline)', () => {
     await writeFile(join(src, 'truncated.json'), JSON.stringify({ Records: [good] }).slice(0, 40))
     // Named .gz: bytes that are neither gzip nor JSON, and a plain log saved under that name.
     await writeFile(join(src, 'not-gzip.json.gz'), 'garbage')
-    await writeFile(join(src, 'plain.json.gz'), JSON.stringify({ Records: [{ ...good, eventID: 'plain-1' }] }))
+    await writeFile(
+      join(src, 'plain.json.gz'),
+      JSON.stringify({ Records: [{ ...good, eventID: 'plain-1' }] }),
+    )
     await writeFile(join(src, 'not-cloudtrail.json'), JSON.stringify({ name: 'x', dependencies: {} }))
     await writeFile(
       join(src, 'mixed.json'),

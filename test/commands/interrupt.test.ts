@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { createServer, type Socket } from 'node:net'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { describe, expect, it } from 'vitest'
+import { runFir, tempDir } from '../support/cli.js'
+import { generateCorpus, packTrailFiles, writeTrailFiles } from '../support/trail-generator.js'
+
+const window = ['--since', '2025-03-01T00:00:00Z', '--until', '2025-03-02T00:00:00Z']
+const sha = async (path: string) =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex')
+
+describe('an interrupted command (Ctrl-C)', () => {
+  it('removes what it was writing and the case lock, and the next run sweeps what a killed one left', async () => {
+    const cwd = await tempDir()
+    // An endpoint that accepts connections and never answers: a run over S3 waits on its first call
+    // (runs over local files call nothing).
+    const sockets: Socket[] = []
+    const server = createServer((s) => sockets.push(s))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+    try {
+      expect((await runFir(['case', 'init', 'IR'], { cwd })).code).toBe(0)
+      const caseDir = join(cwd, 'cases', 'IR')
+      const timeline = join(caseDir, 'timeline')
+      // A timeline already in the case: an interrupted run must leave it as it was.
+      const target = { functionName: 'orders-api', roleName: 'orders-api-role', region: 'eu-west-1' }
+      const corpus = generateCorpus({
+        seed: 7,
+        records: 300,
+        start: new Date('2025-03-01T00:00:00Z'),
+        end: new Date('2025-03-02T00:00:00Z'),
+        target,
+        related: 10,
+      })
+      const src = join(cwd, 'trail')
+      await writeTrailFiles(src, packTrailFiles(corpus.records, { account: corpus.account, maxPerFile: 50 }))
+      const first = await runFir(['timeline', '--case', 'cases/IR', '--source', src, ...window], {
+        cwd,
+        endpoint,
+      })
+      expect(first.code, first.stderr).toBe(0)
+      const events = join(timeline, 'events.jsonl')
+      const before = await sha(events)
+      // What a killed run (SIGKILL, a crash) leaves: swept when the case is next opened, by name,
+      // outside evidence folders only.
+      await writeFile(join(timeline, '.0123456789ab.tmp'), 'x'.repeat(2000))
+      await mkdir(join(timeline, '.spool-Zz9Yy8'))
+      await writeFile(join(timeline, '.spool-Zz9Yy8', 'run-0'), 'y'.repeat(500))
+      await mkdir(join(caseDir, 'evidence', 'set-1'), { recursive: true })
+      await writeFile(join(caseDir, 'evidence', 'set-1', '.0123456789ab.tmp'), 'partial evidence')
+
+      let child: import('node:child_process').ChildProcess | undefined
+      const running = runFir(
+        ['timeline', '--case', 'cases/IR', '--source', 's3://trail-bucket/logs', ...window],
+        {
+          cwd,
+          endpoint,
+          onSpawn: (c) => {
+            child = c
+          },
+        },
+      )
+      const spoolOf = async () => (await readdir(timeline)).find((n) => n.startsWith('.spool-'))
+      for (let i = 0; i < 400 && !(sockets.length > 0 && (await spoolOf())); i++) await sleep(50)
+      expect(sockets.length).toBeGreaterThan(0)
+      const spool = await spoolOf()
+      expect(spool).toMatch(/^\.spool-[A-Za-z0-9]{6}$/)
+      expect(spool).not.toBe('.spool-Zz9Yy8')
+      expect(existsSync(join(caseDir, '.lock'))).toBe(true)
+      child!.kill('SIGINT')
+      const r = await running
+
+      expect(r.signal).toBe('SIGINT')
+      expect(r.stderr).toContain(
+        'warning: removed what an interrupted fir run had left in the case (2.5 kB): timeline/.0123456789ab.tmp, timeline/.spool-Zz9Yy8',
+      )
+      expect(r.stderr).toMatch(
+        new RegExp(`interrupted \\(SIGINT\\): removed cases/IR/timeline/\\${spool}, the case lock\\n$`),
+      )
+      expect((await readdir(timeline)).filter((n) => n.startsWith('.'))).toEqual([])
+      expect(existsSync(join(caseDir, '.lock'))).toBe(false)
+      expect(await sha(events)).toBe(before)
+      expect(await readFile(join(caseDir, 'evidence', 'set-1', '.0123456789ab.tmp'), 'utf8')).toBe(
+        'partial evidence',
+      )
+      // The case is usable at once: no lock to wait for, nothing to tidy.
+      const again = await runFir(['timeline', '--case', 'cases/IR', '--source', src, ...window], {
+        cwd,
+        endpoint,
+      })
+      expect(again.code, again.stderr).toBe(0)
+      expect(again.stderr).not.toContain('interrupted fir run')
+    } finally {
+      for (const s of sockets) s.destroy()
+      server.close()
+    }
+  })
+})

@@ -1,0 +1,72 @@
+import { existsSync } from 'node:fs'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { writeFileAtomic } from '../../../src/core/common/fs-safe.js'
+import { atInterrupt, runInterruptCleanups, sweepTemporaries } from '../../../src/core/common/interrupt.js'
+import { EventSpool } from '../../../src/core/timeline/spool.js'
+import { AtomicFileWriter } from '../../../src/core/timeline/store.js'
+import { tempDir } from '../../support/cli.js'
+
+describe('cleanups on an interruption', () => {
+  it('removes the files and spools being written, not those already committed or disposed', async () => {
+    const dir = await tempDir()
+    runInterruptCleanups() // nothing left over from another test in this worker
+    const committed = await new AtomicFileWriter(join(dir, 'done.jsonl')).open()
+    await committed.write('kept\n')
+    await committed.commit()
+    const aborted = await new AtomicFileWriter(join(dir, 'aborted.jsonl')).open()
+    await aborted.abort()
+    const disposed = new EventSpool(dir)
+    await disposed.dispose()
+    const emptied = new EventSpool(dir)
+    await emptied.folder() // made, then disposed: nothing left to remove
+    await emptied.dispose()
+    const spool = new EventSpool(dir)
+    const spoolDir = await spool.folder()
+    await writeFile(join(spoolDir, 'run-0'), 'partial run')
+    const partial = await new AtomicFileWriter(join(dir, 'events.jsonl')).open()
+    await partial.write('half a line')
+    await writeFileAtomic(join(dir, 'small.json'), '{}')
+    const order: string[] = []
+    atInterrupt('first', () => order.push('first'))
+    const gone = atInterrupt('never', () => order.push('never'))
+    gone()
+    atInterrupt('last', () => order.push('last'))
+    const before = await readdir(dir)
+    expect(before.filter((n) => /^\.[0-9a-f]{12}\.tmp$/.test(n))).toHaveLength(1)
+
+    const removed = runInterruptCleanups()
+    expect(order).toEqual(['last', 'first'])
+    expect(removed).toContain(spoolDir)
+    expect(removed.filter((w) => w.endsWith('.tmp'))).toHaveLength(1)
+    expect(existsSync(spoolDir)).toBe(false)
+    expect((await readdir(dir)).sort()).toEqual(
+      before.filter((n) => !n.endsWith('.tmp') && n !== spoolDir.split('/').at(-1)).sort(),
+    )
+    expect(await readFile(join(dir, 'done.jsonl'), 'utf8')).toBe('kept\n')
+    expect(await readFile(join(dir, 'small.json'), 'utf8')).toBe('{}')
+    expect(runInterruptCleanups()).toEqual([]) // each runs once
+    await partial.abort()
+    await spool.dispose()
+  })
+
+  it("sweeps a dead run's temporaries by name only, with their sizes", async () => {
+    const dir = await tempDir()
+    const timeline = join(dir, 'timeline')
+    await mkdir(join(timeline, '.spool-Ab12Cd'), { recursive: true })
+    await writeFile(join(timeline, '.spool-Ab12Cd', 'w1-run-0'), 'x'.repeat(300))
+    await writeFile(join(timeline, '.0123456789ab.tmp'), 'y'.repeat(1000))
+    // Not fir's temporaries: kept.
+    for (const name of ['events.jsonl', '.lock', '.0123456789AB.tmp', '.123.tmp', 'x.tmp', '.spool-toolong1'])
+      await writeFile(join(timeline, name), 'keep')
+    const removed = sweepTemporaries([timeline, join(dir, 'missing')])
+    expect(removed.sort((a, b) => a.path.localeCompare(b.path))).toEqual([
+      { path: join(timeline, '.0123456789ab.tmp'), bytes: 1000 },
+      { path: join(timeline, '.spool-Ab12Cd'), bytes: 300 },
+    ])
+    expect((await readdir(timeline)).sort()).toEqual(
+      ['.0123456789AB.tmp', '.123.tmp', '.lock', '.spool-toolong1', 'events.jsonl', 'x.tmp'].sort(),
+    )
+  })
+})
