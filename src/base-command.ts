@@ -1,10 +1,9 @@
-import { isAbsolute, relative } from 'node:path'
+import { relative } from 'node:path'
 import { createInterface } from 'node:readline/promises'
 import { Command, Errors, Flags } from '@oclif/core'
 import { AwsClients } from './aws/clients.js'
 import { CaseHandle, resolveCaseDir } from './core/case/case-folder.js'
 import { Clock } from './core/common/clock.js'
-import { runInterruptCleanups } from './core/common/interrupt.js'
 import { byteSize, escapeTerminal } from './core/common/text.js'
 import { type FirContext, Gaps, stderrLog } from './core/context.js'
 import { ExitCode, FirError, isFirError, UsageError } from './errors.js'
@@ -84,7 +83,6 @@ export abstract class FirCommand extends Command {
   }
 
   async run(): Promise<void> {
-    const stopWatching = removeOnInterrupt()
     try {
       const outcome = await this.execute()
       outcome.warnings = [...this.log_.warnings, ...(outcome.warnings ?? [])]
@@ -94,7 +92,6 @@ export abstract class FirCommand extends Command {
       this.printError(err)
     } finally {
       for (const fn of this.cleanups.reverse()) await fn().catch(() => undefined)
-      stopWatching()
     }
   }
 
@@ -193,30 +190,6 @@ async function askYesNo(question: string): Promise<boolean> {
     return /^y(es)?$/i.test(answer.trim())
   } finally {
     rl.close()
-  }
-}
-
-/**
- * While a command runs, Ctrl-C or SIGTERM first removes what it was writing (partial files, a
- * timeline's spool, the case lock: see atInterrupt), says so, then ends the process by that
- * signal as it would have ended without fir's handler. Returns the function that stops watching.
- */
-function removeOnInterrupt(): () => void {
-  const onSignal = (signal: NodeJS.Signals) => {
-    process.removeListener('SIGINT', onSignal)
-    process.removeListener('SIGTERM', onSignal)
-    const removed = runInterruptCleanups()
-    const what = removed.length
-      ? ` removed ${removed.map((p) => escapeTerminal(isAbsolute(p) ? relative(process.cwd(), p) : p)).join(', ')}`
-      : ''
-    process.stderr.write(`\ninterrupted (${signal}):${what || ' nothing was being written'}\n`)
-    process.kill(process.pid, signal)
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
-  return () => {
-    process.removeListener('SIGINT', onSignal)
-    process.removeListener('SIGTERM', onSignal)
   }
 }
 

@@ -80,7 +80,9 @@ describe('an interrupted command (Ctrl-C)', () => {
         'warning: removed what an interrupted fir run had left in the case (2.5 kB): timeline/.0123456789ab.tmp, timeline/.spool-Zz9Yy8',
       )
       expect(r.stderr).toMatch(
-        new RegExp(`interrupted \\(SIGINT\\): removed cases/IR/timeline/\\${spool}, the case lock\\n$`),
+        new RegExp(
+          `interrupted \\(SIGINT\\): removed cases/IR/timeline/\\${spool}; released the case lock\\n$`,
+        ),
       )
       expect((await readdir(timeline)).filter((n) => n.startsWith('.'))).toEqual([])
       expect(existsSync(join(caseDir, '.lock'))).toBe(false)

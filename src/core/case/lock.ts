@@ -72,7 +72,7 @@ export async function acquireCaseLock(
       await handle.close()
       let released = false
       // Interrupted: the lock goes with the process (the next command would take it over anyway).
-      const untrack = atInterrupt('the case lock', () => {
+      const untrack = atInterrupt('released the case lock', () => {
         if (ownedBy(readFileSync(path, 'utf8'), holderInfo)) rmSync(path, { force: true })
       })
       return {

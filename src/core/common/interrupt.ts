@@ -1,36 +1,62 @@
 import { lstatSync, readdirSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { isAbsolute, join, relative } from 'node:path'
+import { escapeTerminal } from './text.js'
 
 /**
- * What fir must undo if the process is interrupted (Ctrl-C, SIGTERM) while it writes: temporary
- * files and folders (a hunt's partial events.jsonl is hundreds of megabytes) and the case lock.
- * Each cleanup is synchronous: it runs in a signal handler, just before the process dies.
+ * What fir must undo if the process is interrupted (Ctrl-C, SIGTERM, a closed terminal) while it
+ * works: temporary files and folders (a hunt's partial events.jsonl runs to hundreds of megabytes),
+ * the case lock, a drill's emulator. While any is registered, those signals run every cleanup
+ * (synchronously: the process is about to die), say what was done, then end the process by the
+ * same signal, as it would have ended without fir's handler (exit status 128 + the signal).
  */
 const cleanups = new Map<number, { what: string; run: () => void }>()
 let next = 0
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+let listening = false
+
+function onSignal(signal: NodeJS.Signals): void {
+  setListening(false)
+  const done = runInterruptCleanups()
+  if (done.length > 0) process.stderr.write(`\ninterrupted (${signal}): ${done.join('; ')}\n`)
+  process.kill(process.pid, signal)
+}
+
+function setListening(on: boolean): void {
+  if (on === listening) return
+  listening = on
+  for (const s of SIGNALS) {
+    if (on) process.on(s, onSignal)
+    else process.off(s, onSignal)
+  }
+}
 
 /**
- * Registers a cleanup for an interruption, `what` naming it for the message (a path, or words);
+ * Registers a cleanup for an interruption, `what` saying what it does ("released the case lock");
  * call the returned function once it is no longer needed.
  */
 export function atInterrupt(what: string, run: () => void): () => void {
   const key = next++
   cleanups.set(key, { what, run })
+  setListening(true)
   return () => {
     cleanups.delete(key)
+    if (cleanups.size === 0) setListening(false)
   }
 }
 
 /** A temporary file or folder, removed if the process is interrupted before `done` is called. */
 export function trackTemporary(path: string): () => void {
-  return atInterrupt(path, () => rmSync(path, { recursive: true, force: true }))
+  const rel = relative(process.cwd(), path)
+  const shown = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path
+  return atInterrupt(`removed ${escapeTerminal(shown)}`, () => rmSync(path, { recursive: true, force: true }))
 }
 
-/** Runs every registered cleanup (newest first); returns what each was for. */
+/** Runs every registered cleanup (newest first); returns what each did. */
 export function runInterruptCleanups(): string[] {
   const done: string[] = []
   for (const [key, c] of [...cleanups].reverse()) {
     cleanups.delete(key)
+    if (cleanups.size === 0) setListening(false)
     try {
       c.run()
       done.push(c.what)

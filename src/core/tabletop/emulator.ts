@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { UsageError } from '../../errors.js'
+import { atInterrupt } from '../common/interrupt.js'
 
 /** What to tell a responder whose machine lacks the emulator. */
 export const MOTO_INSTALL_HINT =
@@ -86,21 +87,12 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
   const onExit = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   }
-  const onSignal = (signal: NodeJS.Signals) => {
-    onExit()
-    release()
-    process.kill(process.pid, signal)
-  }
+  const untrack = atInterrupt('stopped the local emulator', onExit)
   const release = () => {
     process.off('exit', onExit)
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-    process.off('SIGHUP', onSignal)
+    untrack()
   }
   process.on('exit', onExit)
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
-  process.once('SIGHUP', onSignal)
   const stop = async () => {
     release()
     if (child.exitCode !== null || child.signalCode !== null || spawnError) return

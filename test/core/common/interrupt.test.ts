@@ -12,6 +12,7 @@ describe('cleanups on an interruption', () => {
   it('removes the files and spools being written, not those already committed or disposed', async () => {
     const dir = await tempDir()
     runInterruptCleanups() // nothing left over from another test in this worker
+    const listeners = process.listenerCount('SIGINT')
     const committed = await new AtomicFileWriter(join(dir, 'done.jsonl')).open()
     await committed.write('kept\n')
     await committed.commit()
@@ -33,12 +34,16 @@ describe('cleanups on an interruption', () => {
     const gone = atInterrupt('never', () => order.push('never'))
     gone()
     atInterrupt('last', () => order.push('last'))
+    // While something is registered, fir handles the signal (then ends by it).
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+      expect(process.listenerCount(signal)).toBeGreaterThan(0)
+    expect(process.listenerCount('SIGINT')).toBe(listeners + 1)
     const before = await readdir(dir)
     expect(before.filter((n) => /^\.[0-9a-f]{12}\.tmp$/.test(n))).toHaveLength(1)
 
     const removed = runInterruptCleanups()
     expect(order).toEqual(['last', 'first'])
-    expect(removed).toContain(spoolDir)
+    expect(removed).toContain(`removed ${spoolDir}`)
     expect(removed.filter((w) => w.endsWith('.tmp'))).toHaveLength(1)
     expect(existsSync(spoolDir)).toBe(false)
     expect((await readdir(dir)).sort()).toEqual(
@@ -47,6 +52,7 @@ describe('cleanups on an interruption', () => {
     expect(await readFile(join(dir, 'done.jsonl'), 'utf8')).toBe('kept\n')
     expect(await readFile(join(dir, 'small.json'), 'utf8')).toBe('{}')
     expect(runInterruptCleanups()).toEqual([]) // each runs once
+    expect(process.listenerCount('SIGINT')).toBe(listeners) // none registered: no handler
     await partial.abort()
     await spool.dispose()
   })
