@@ -178,16 +178,37 @@ export abstract class FirCommand extends Command {
       interactive: Boolean(process.stdin.isTTY),
       yes: options.yes ?? false,
       dryRun: options.dryRun ?? false,
-      confirm: askYesNo,
+      confirm: (question) => askYesNo(question),
     }
   }
 }
 
-async function askYesNo(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr })
+/**
+ * Asks on the terminal. Ctrl-C at the question (which the terminal then gives to the prompt, not
+ * as a signal) interrupts fir as Ctrl-C anywhere else does: `interrupt` raises SIGINT, and the
+ * answer never comes (it had been an AbortError and a stack trace).
+ */
+export async function askYesNo(
+  question: string,
+  io: {
+    input?: NodeJS.ReadableStream
+    output?: NodeJS.WritableStream
+    terminal?: boolean
+    interrupt?: () => void
+  } = {},
+): Promise<boolean> {
+  const rl = createInterface({
+    input: io.input ?? process.stdin,
+    output: io.output ?? process.stderr,
+    ...(io.terminal !== undefined ? { terminal: io.terminal } : {}),
+  })
   try {
     const answer = await rl.question(`${question} [y/N] `)
     return /^y(es)?$/i.test(answer.trim())
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ABORT_ERR') throw err
+    ;(io.interrupt ?? (() => process.kill(process.pid, 'SIGINT')))()
+    return new Promise<boolean>(() => undefined)
   } finally {
     rl.close()
   }

@@ -3,8 +3,10 @@ import { existsSync } from 'node:fs'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { askYesNo } from '../../src/base-command.js'
 import { runFir, tempDir } from '../support/cli.js'
 import { generateCorpus, packTrailFiles, writeTrailFiles } from '../support/trail-generator.js'
 
@@ -101,5 +103,31 @@ describe('an interrupted command (Ctrl-C)', () => {
       for (const s of sockets) s.destroy()
       server.close()
     }
+  })
+
+  it('treats Ctrl-C at a confirmation as an interruption, not as an error or an answer', async () => {
+    const ask = (keys: string) => {
+      const input = new PassThrough()
+      const interrupt = vi.fn()
+      let settled: boolean | string | undefined
+      askYesNo('Contain orders-api?', { input, output: new PassThrough(), terminal: true, interrupt }).then(
+        (v) => {
+          settled = v
+        },
+        (e: Error) => {
+          settled = `error: ${e.message}`
+        },
+      )
+      setImmediate(() => input.write(keys))
+      return { interrupt, settled: () => settled }
+    }
+    const yes = ask('y\r')
+    await sleep(50)
+    expect(yes.settled()).toBe(true)
+    expect(yes.interrupt).not.toHaveBeenCalled()
+    const ctrlC = ask('\x03')
+    await sleep(50)
+    expect(ctrlC.interrupt).toHaveBeenCalledTimes(1)
+    expect(ctrlC.settled()).toBeUndefined() // neither yes, nor no, nor a thrown AbortError
   })
 })
