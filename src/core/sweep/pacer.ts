@@ -56,25 +56,6 @@ export function maxPerSecond(times: number[]): number {
   return best
 }
 
-/** Runs `fn` over `items` with at most `limit` running at once; results keep the input order. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length)
-  let next = 0
-  const worker = async () => {
-    for (;;) {
-      const i = next++
-      if (i >= items.length) return
-      results[i] = await fn(items[i]!, i)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker))
-  return results
-}
-
 /**
  * Runs a work queue with at most `limit` items at once; an item may add more items (an account's
  * regions once its role is assumed), which start as soon as a slot is free.

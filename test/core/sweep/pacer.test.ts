@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { AccountPacer, mapLimit, maxPerSecond, runQueue } from '../../../src/core/sweep/pacer.js'
+import { mapLimit } from '../../../src/core/snapshot/pacing.js'
+import { AccountPacer, maxPerSecond, runQueue } from '../../../src/core/sweep/pacer.js'
 
 /** A fake clock: waiting advances time, so the test runs instantly and exactly. */
 function fakeTime() {

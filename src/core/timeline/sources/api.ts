@@ -222,7 +222,8 @@ export class RegionPacer {
   }
 }
 
-export function sleep(ms: number): Promise<void> {
+/** A wait through the global setTimeout (the pacing test observes its waits there). */
+function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
