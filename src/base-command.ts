@@ -214,6 +214,50 @@ export async function askYesNo(
   }
 }
 
+const ON_A_BIGGER_DISK =
+  'free space on the disk that holds the case (`df -h <case folder>` shows it), or move the case to a larger disk, then run the command again'
+
+/** What the machine, not fir, got wrong: the disk filled up, a read-only or locked-down folder. */
+const FILE_SYSTEM_PROBLEMS: Record<string, { code: string; why: string; action: string }> = {
+  ENOSPC: { code: 'disk-full', why: 'no space left on the device', action: ON_A_BIGGER_DISK },
+  EDQUOT: { code: 'disk-full', why: 'the disk quota is used up', action: ON_A_BIGGER_DISK },
+  EROFS: {
+    code: 'read-only',
+    why: 'the file system is read-only',
+    action: 'use a case folder on a writable disk (--case, or FIR_CASE)',
+  },
+  EACCES: {
+    code: 'permission-denied',
+    why: 'permission denied',
+    action:
+      'run fir as the user who owns the case folder, or fix the folder’s ownership and mode (fir makes it 0700)',
+  },
+  EMFILE: {
+    code: 'too-many-open-files',
+    why: 'too many files are open',
+    action: 'raise the open-file limit (`ulimit -n 4096`) and run the command again',
+  },
+}
+
+/**
+ * A file system call that failed for a reason the responder can fix, as a clear error (exit 2, no
+ * stack trace). Other errors, and errors that are not from a file system call, are left alone.
+ */
+export function fileSystemProblem(err: unknown): FirError | undefined {
+  const e = err as NodeJS.ErrnoException | undefined
+  const problem = e && typeof e.syscall === 'string' ? FILE_SYSTEM_PROBLEMS[e.code ?? ''] : undefined
+  if (!problem) return undefined
+  const syscall = e!.syscall!
+  const verb = /^(read|scandir|stat|lstat)$/.test(syscall) ? 'read' : syscall === 'open' ? 'open' : 'write'
+  const where =
+    typeof e!.path === 'string' ? escapeTerminal(e!.path) : verb === 'write' ? 'to disk' : 'a file'
+  return new FirError(problem.code, `unable to ${verb} ${where}: ${problem.why} (${e!.code})`, {
+    exitCode: ExitCode.usage,
+    actions: [problem.action],
+    cause: err,
+  })
+}
+
 /** Maps anything thrown to a FirError: oclif parse errors are usage errors; the rest are bugs. */
 export function toFir(err: unknown): FirError {
   if (isFirError(err)) return err
@@ -229,6 +273,8 @@ export function toFir(err: unknown): FirError {
       cause: err,
     })
   }
+  const fs = fileSystemProblem(err)
+  if (fs) return fs
   return new FirError('bug', `unexpected error: ${(err as Error)?.message ?? String(err)}`, {
     exitCode: ExitCode.bug,
     actions: ['this is a bug in fir: please report it with the stack trace above'],

@@ -73,9 +73,16 @@ export class AtomicFileWriter {
     const out = this.staging.subarray(0, this.fill)
     this.hash.update(out)
     let written = 0
-    while (written < out.length) {
-      const r = await this.handle!.write(out, written, out.length - written)
-      written += r.bytesWritten
+    try {
+      while (written < out.length) {
+        const r = await this.handle!.write(out, written, out.length - written)
+        written += r.bytesWritten
+      }
+    } catch (err) {
+      // A write names no file (it goes to a descriptor): name the one it was for (disk full…).
+      const e = err as NodeJS.ErrnoException
+      if (e && typeof e === 'object' && e.path === undefined) e.path = this.path
+      throw err
     }
     this.bytes += out.length
     this.fill = 0

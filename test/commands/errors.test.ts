@@ -1,0 +1,57 @@
+import { closeSync, openSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { fileSystemProblem, toFir } from '../../src/base-command.js'
+import { AtomicFileWriter } from '../../src/core/timeline/store.js'
+import { ExitCode } from '../../src/errors.js'
+import { tempDir } from '../support/cli.js'
+
+/** The error a real system call gives (not one built by hand). */
+function failure(fn: () => unknown): NodeJS.ErrnoException {
+  try {
+    fn()
+  } catch (err) {
+    return err as NodeJS.ErrnoException
+  }
+  throw new Error('expected the call to fail')
+}
+
+describe('errors the machine causes (a full disk, a read-only or locked folder)', () => {
+  it('are clear errors with what to do (exit 2), not bugs with a stack trace', async () => {
+    // /dev/full answers every write with ENOSPC, as a full disk does.
+    const fd = openSync('/dev/full', 'w')
+    const full = failure(() => writeSync(fd, Buffer.alloc(4096)))
+    closeSync(fd)
+    expect(full.code).toBe('ENOSPC')
+    const fir = toFir(full)
+    expect([fir.code, fir.exitCode, fir.message]).toEqual([
+      'disk-full',
+      ExitCode.usage,
+      'unable to write to disk: no space left on the device (ENOSPC)',
+    ])
+    expect(fir.actions[0]).toMatch(/^free space on the disk that holds the case/)
+
+    // A file no one may write, root included (sysfs enforces its mode).
+    const denied = failure(() => openSync('/sys/kernel/notes', 'w'))
+    expect(toFir(denied).message).toBe('unable to open /sys/kernel/notes: permission denied (EACCES)')
+    expect(toFir(denied).exitCode).toBe(ExitCode.usage)
+    const dir = await tempDir()
+    // A bug stays a bug: an error that is not from a file system call, or not one of these.
+    expect(toFir(new Error('x is undefined')).exitCode).toBe(ExitCode.bug)
+    expect(fileSystemProblem(failure(() => openSync(join(dir, 'missing'), 'r')))).toBeUndefined()
+    expect(fileSystemProblem(Object.assign(new Error('no space'), { code: 'ENOSPC' }))).toBeUndefined()
+  })
+
+  it('name the file a failed write was for (a write call names none)', async () => {
+    const dir = await tempDir()
+    const writer = await new AtomicFileWriter(join(dir, 'events.jsonl'), 16).open()
+    // Its descriptor closed behind its back: the next flush fails as a full disk would, by fd.
+    closeSync((writer as unknown as { handle: { fd: number } }).handle.fd)
+    const err = await writer.write('more than sixteen bytes').then(
+      () => undefined,
+      (e: NodeJS.ErrnoException) => e,
+    )
+    expect(err?.code).toBe('EBADF')
+    expect(err?.path).toBe(join(dir, 'events.jsonl'))
+  })
+})
