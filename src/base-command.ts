@@ -232,6 +232,11 @@ const FILE_SYSTEM_PROBLEMS: Record<string, { code: string; why: string; action: 
     action:
       'run fir as the user who owns the case folder, or fix the folder’s ownership and mode (fir makes it 0700)',
   },
+  EFBIG: {
+    code: 'file-too-large',
+    why: 'the file would pass the size limit for files',
+    action: 'raise the file size limit (`ulimit -f unlimited`) and run the command again',
+  },
   EMFILE: {
     code: 'too-many-open-files',
     why: 'too many files are open',

@@ -62,12 +62,26 @@ export async function writeFileAtomic(
   await fsyncDir(dirname(path))
 }
 
-/** Appends one line with O_APPEND and fsyncs it. */
+/** Appends one line with O_APPEND and fsyncs it: the whole line, or nothing (and the error). */
 export async function appendLineDurable(path: string, line: string): Promise<void> {
+  const data = Buffer.from(line.endsWith('\n') ? line : `${line}\n`)
   const handle = await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, FILE_MODE)
   try {
-    await handle.write(line.endsWith('\n') ? line : `${line}\n`)
-    await handle.sync()
+    const { size } = await handle.stat()
+    try {
+      // A write may take part of the line (a disk that fills up, a file size limit): the rest goes
+      // after it, or the call fails.
+      for (let off = 0; off < data.length; ) {
+        const { bytesWritten } = await handle.write(data, off)
+        if (bytesWritten === 0) throw new Error(`unable to append to ${path}: the write made no progress`)
+        off += bytesWritten
+      }
+      await handle.sync()
+    } catch (err) {
+      // A line is appended whole or not at all: half of one would run on into the next line.
+      await handle.truncate(size).catch(() => undefined)
+      throw err
+    }
   } finally {
     await handle.close()
   }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { appendFile, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -5,7 +6,7 @@ import { CaseHandle, resolveCaseDir } from '../../../src/core/case/case-folder.j
 import { checkJournalText, Journal } from '../../../src/core/case/journal.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
 import { redactor, redactValue } from '../../../src/core/common/redact.js'
-import { tempDir } from '../../support/cli.js'
+import { REPO_ROOT, tempDir } from '../../support/cli.js'
 
 async function newCase(id = 'C1') {
   const cwd = await tempDir()
@@ -136,6 +137,46 @@ describe('case folder', () => {
     const r = await verifyCase(handle.dir)
     expect(r.problems.some((p) => p.kind === 'missing' || p.kind === 'out-of-order')).toBe(true)
     expect(r.problems.some((p) => p.kind === 'out-of-order' && p.seq === 1)).toBe(true)
+  })
+
+  it('appends a journal line whole or not at all when the disk takes only part of it', async () => {
+    const { handle } = await newCase('FULL-1')
+    const dir = handle.dir
+    await handle.close()
+    const journal = join(dir, 'journal.jsonl')
+    const before = await readFile(journal)
+    // A child whose file size limit ends partway through the next entry: its write is cut short
+    // (as on a disk that fills up), the next write fails with EFBIG (Node ignores SIGXFSZ).
+    const limitKb = Math.ceil(before.length / 1024) + 1
+    const script = `
+      const { Journal } = await import(${JSON.stringify(join(REPO_ROOT, 'dist/core/case/journal.js'))})
+      const j = await Journal.open(${JSON.stringify(dir)})
+      try {
+        await j.append({ action: 'case.note', target: 'x', params: { text: 'n'.repeat(4096) }, outcome: 'recorded' })
+        console.log('appended')
+      } catch (err) {
+        console.log(err.code)
+      }
+    `
+    const out = execFileSync(
+      'bash',
+      ['-c', `ulimit -f ${limitKb}; exec "$0" --input-type=module -e "$1"`, process.execPath, script],
+      {
+        encoding: 'utf8',
+      },
+    )
+    expect(out.trim()).toBe('EFBIG')
+    // The journal is as it was: no half line for the next entry to run on from.
+    expect(await readFile(journal)).toEqual(before)
+    const reopened = await CaseHandle.open(dir)
+    await reopened.journal.append({
+      action: 'case.note',
+      target: 'x',
+      params: { text: 'after' },
+      outcome: 'recorded',
+    })
+    await reopened.close()
+    expect((await verifyCase(dir)).problems).toEqual([])
   })
 
   it('refuses to open a case with a corrupt journal line for writing', async () => {
