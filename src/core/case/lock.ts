@@ -38,6 +38,7 @@ async function readHolder(path: string): Promise<LockHolder | undefined> {
   }
 }
 
+/** Whether the lock file's text names this process (a lock taken over by another is not ours). */
 function ownedBy(text: string, me: LockHolder): boolean {
   try {
     const holder = JSON.parse(text) as LockHolder
@@ -80,8 +81,7 @@ export async function acquireCaseLock(
           if (released) return
           released = true
           untrack()
-          const current = await readHolder(path)
-          if (current?.pid === process.pid && current.host === holderInfo.host)
+          if (ownedBy(await readFile(path, 'utf8').catch(() => ''), holderInfo))
             await rm(path, { force: true })
         },
       }
