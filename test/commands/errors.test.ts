@@ -53,5 +53,6 @@ describe('errors the machine causes (a full disk, a read-only or locked folder)'
     )
     expect(err?.code).toBe('EBADF')
     expect(err?.path).toBe(join(dir, 'events.jsonl'))
+    await writer.abort() // its temporary file goes (and is no longer watched for an interruption)
   })
 })
