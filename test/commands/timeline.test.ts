@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { chmod, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -126,11 +126,14 @@ describe('fir timeline (built CLI)', () => {
       'orders-api-role',
       ...window,
     ]
+    // The export goes to the responder's own folder, whose mode stays as it was.
+    await chmod(cwd, 0o755)
     const csv = await runFir([...base, '--format', 'csv', '--out', join(cwd, 'out.csv')], {
       cwd,
       endpoint: moto.endpoint(),
     })
     expect(csv.code).toBe(0)
+    expect((await stat(cwd)).mode & 0o777).toBe(0o755)
     const text = await readFile(join(cwd, 'out.csv'), 'utf8')
     expect(text.split('\r\n')[0]).toMatch(/^"time","id","name"/)
     expect(text.split('\r\n').length - 2).toBe(corpus.related.size)

@@ -1,7 +1,7 @@
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { chmod, readdir, readFile, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { UsageError } from '../../errors.js'
-import { ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
+import { DIR_MODE, ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
 import { sweepTemporaries } from '../common/interrupt.js'
 import { escapeTerminal } from '../common/text.js'
@@ -78,6 +78,7 @@ export class CaseHandle {
       }
     }
     await ensureDir(dir)
+    await chmod(dir, DIR_MODE) // an empty folder given as the case's: it becomes the case's mode
     const actor = currentActor()
     const meta: CaseMeta = {
       id,

@@ -1,16 +1,27 @@
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import { chmod, mkdir, open, rename, rm, stat } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { trackTemporary } from './interrupt.js'
 
 export const FILE_MODE = 0o600
 export const DIR_MODE = 0o700
 
-/** mkdir -p with the case's folder mode on every folder it creates. */
+/**
+ * mkdir -p with the case's folder mode (0700) on every folder it creates. Folders that were there
+ * keep their mode: an export's `--out` lands in the responder's own folders (it had made the
+ * working folder 0700, or /tmp when run there as root).
+ */
 export async function ensureDir(path: string): Promise<void> {
-  await mkdir(path, { recursive: true, mode: DIR_MODE })
-  await chmod(path, DIR_MODE)
+  const first = await mkdir(path, { recursive: true, mode: DIR_MODE })
+  if (first === undefined) return
+  // mkdir's mode passes through the umask: set it exactly, from the folder asked for up to the
+  // first one made.
+  const top = resolve(first)
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    await chmod(dir, DIR_MODE)
+    if (dir === top || dirname(dir) === dir) break
+  }
 }
 
 export function tempPathFor(path: string): string {

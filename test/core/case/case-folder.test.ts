@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process'
-import { appendFile, readFile, stat, writeFile } from 'node:fs/promises'
+import { appendFile, chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CaseHandle, resolveCaseDir } from '../../../src/core/case/case-folder.js'
 import { checkJournalText, Journal } from '../../../src/core/case/journal.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
+import { ensureDir } from '../../../src/core/common/fs-safe.js'
 import { redactor, redactValue } from '../../../src/core/common/redact.js'
 import { REPO_ROOT, tempDir } from '../../support/cli.js'
 
@@ -24,6 +25,23 @@ describe('case folder', () => {
     const [first] = handle.journal.all()
     expect(first).toMatchObject({ seq: 0, action: 'case.init', outcome: 'recorded', prev: '0'.repeat(64) })
     await handle.close()
+  })
+
+  it('makes the folders it creates 0700 and leaves the mode of folders that were there', async () => {
+    const parent = await tempDir()
+    await chmod(parent, 0o755)
+    await ensureDir(join(parent, 'a', 'b'))
+    await ensureDir(parent)
+    expect((await stat(parent)).mode & 0o777).toBe(0o755)
+    expect((await stat(join(parent, 'a'))).mode & 0o777).toBe(0o700)
+    expect((await stat(join(parent, 'a', 'b'))).mode & 0o777).toBe(0o700)
+    // An empty folder given as the case folder becomes the case's (0700).
+    const given = join(parent, 'given')
+    await mkdir(given, { mode: 0o755 })
+    const handle = await CaseHandle.init('GIVEN-1', { dir: given, firVersion: 'test' })
+    await handle.close()
+    expect((await stat(given)).mode & 0o777).toBe(0o700)
+    expect((await stat(parent)).mode & 0o777).toBe(0o755)
   })
 
   it('chains journal entries and redacts registered secrets in them', async () => {
