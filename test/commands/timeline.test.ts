@@ -279,5 +279,22 @@ describe('fir timeline (built CLI)', () => {
       expect(r.code, args.join(' ')).toBe(2)
       expect(r.json.error.message).toMatch(/^unable to /)
     }
+    // An export that cannot be written is refused before anything is read, naming --out.
+    const unwritable: [string, string][] = [
+      [cwd, `unable to write --out ${cwd}: it is a folder`],
+      [
+        '/proc/fir-export.csv',
+        'unable to write --out /proc/fir-export.csv: unable to create a file in /proc (ENOENT)',
+      ],
+    ]
+    const events = join(cwd, 'cases/TL/timeline/events.jsonl')
+    const written = (await stat(events)).mtimeMs
+    for (const [out, message] of unwritable) {
+      const args = ['timeline', '--case', 'cases/TL', '--source', trail, '--format', 'csv', '--out', out]
+      const r = await runFir([...args, '--json', ...window], { cwd, endpoint: moto.endpoint() })
+      expect(r.code, out).toBe(2)
+      expect(r.json.error.message).toBe(message)
+    }
+    expect((await stat(events)).mtimeMs).toBe(written) // the case's timeline was not touched
   })
 })

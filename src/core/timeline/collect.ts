@@ -28,7 +28,7 @@ import {
 import { listLocal, probeLocal } from './sources/local.js'
 import { downloadTasks, parseS3Uri, regionPrefixes, type S3Stats, windowObjects } from './sources/s3.js'
 import { EventSpool, ReorderBuffer, type SpooledLine, spoolBudgetBytes } from './spool.js'
-import { AtomicFileWriter, recordWrittenArtifact } from './store.js'
+import { AtomicFileWriter, checkWritable, recordWrittenArtifact } from './store.js'
 import { firRequestIds, resolveTarget } from './target.js'
 import {
   BAD_INPUT_REASONS,
@@ -296,6 +296,7 @@ async function collectOnce(
   const functionRegion = target?.region ?? ctx.aws.region
   const regions = parseRegions(options.regions, [functionRegion, 'us-east-1'])
   const outPath = options.out ? resolve(options.out) : undefined
+  if (outPath && options.format) await checkWritable(outPath, '--out')
   const firIds = await firRequestIds(caseDir, ctx.case.journal.all())
   trace('sources probed, fir request ids read')
   const needFiles = probed.length > 0 || sources.s3.length > 0

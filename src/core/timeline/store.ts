@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
-import { type FileHandle, open, rename, rm } from 'node:fs/promises'
+import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { UsageError } from '../../errors.js'
 import type { Journal } from '../case/journal.js'
 import { ensureDir, FILE_MODE, fsyncDir, tempPathFor } from '../common/fs-safe.js'
 import { trackTemporary } from '../common/interrupt.js'
@@ -123,6 +124,29 @@ export class AtomicFileWriter {
     if (this.tmp) await rm(this.tmp, { force: true })
     this.untrack()
   }
+}
+
+/**
+ * Checks, before any work, that a file can be written at `path` (its folder made if missing): a
+ * temporary file is created there and removed. `what` names the path for the message (`--out`).
+ * A run that reads for minutes must not learn at the end that its export cannot be written.
+ */
+export async function checkWritable(path: string, what: string): Promise<void> {
+  const fail = (why: string) =>
+    new UsageError(`unable to write ${what} ${path}: ${why}`, {
+      actions: [`pass ${what} a file path in a folder you can write`],
+    })
+  const st = await stat(path).catch(() => undefined)
+  if (st?.isDirectory()) throw fail('it is a folder')
+  const tmp = tempPathFor(path)
+  try {
+    await ensureDir(dirname(path))
+    await (await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE)).close()
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    throw fail(`unable to create a file in ${dirname(path)} (${e.code ?? e.message})`)
+  }
+  await rm(tmp, { force: true })
 }
 
 /**
