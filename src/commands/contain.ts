@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { awsFlags, caseFlag, changeFlags, FirCommand } from '../base-command.js'
-import { escapeTerminal } from '../core/common/text.js'
+import { escapeTerminal, shellArg } from '../core/common/text.js'
 import { CONTAIN_ACTIONS, parseActionList } from '../core/containment/actions.js'
 import { containFunction } from '../core/containment/contain.js'
 import { snapshotPort } from '../core/containment/snapshot-port.js'
@@ -59,7 +59,11 @@ export default class Contain extends FirCommand {
       'What containment does not do:',
       ...result.limits.map((l) => `  - ${l}`),
     ]
-    if (!dryRun) lines.push('', `Undo with: fir restore ${name} --case ${escapeTerminal(ctx.case.dir)}`)
+    if (!dryRun)
+      lines.push(
+        '',
+        `Undo with: fir restore ${shellArg(name)} --case ${escapeTerminal(shellArg(ctx.case.dir))}`,
+      )
     return {
       result: { case: ctx.case.dir, ...result },
       human: lines.join('\n'),

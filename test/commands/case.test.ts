@@ -15,6 +15,9 @@ describe('fir case (built CLI)', () => {
     expect(verify.json).toMatchObject({ status: 0, result: { ok: true }, warnings: [], gaps: [] })
     const show = await runFir(['case', 'show', '--json'], { cwd })
     expect(show.json.result.meta).toMatchObject({ id: 'X', title: 'drill' })
+    // The next command it suggests pastes as it is, even for a folder with a space in its name.
+    const spaced = await runFir(['case', 'init', 'Y', '--dir', "my cases/Y's"], { cwd })
+    expect(spaced.stdout).toContain(`Next: fir snapshot <function> --case '${cwd}/my cases/Y'\\''s'`)
   })
 
   it('verify exits 3 and names a flipped evidence byte, a deleted file and an edited journal line', async () => {

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { FirCommand } from '../../base-command.js'
 import { CaseHandle } from '../../core/case/case-folder.js'
+import { shellArg } from '../../core/common/text.js'
 import type { CommandOutcome } from '../../output.js'
 
 export default class CaseInit extends FirCommand {
@@ -29,7 +30,7 @@ export default class CaseInit extends FirCommand {
     await handle.close()
     return {
       result: { dir: handle.dir, case: handle.meta },
-      human: `Created case ${handle.meta.id} in ${handle.dir}\nNext: fir snapshot <function> --case ${handle.dir}`,
+      human: `Created case ${handle.meta.id} in ${handle.dir}\nNext: fir snapshot <function> --case ${shellArg(handle.dir)}`,
     }
   }
 }

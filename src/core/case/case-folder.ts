@@ -4,7 +4,7 @@ import { UsageError } from '../../errors.js'
 import { DIR_MODE, ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
 import { sweepTemporaries } from '../common/interrupt.js'
-import { escapeTerminal } from '../common/text.js'
+import { escapeTerminal, shellArg } from '../common/text.js'
 import { EvidenceSet } from './evidence-store.js'
 import { currentActor, Journal } from './journal.js'
 import { acquireCaseLock, type CaseLock } from './lock.js'
@@ -136,7 +136,7 @@ export async function readCaseMeta(dir: string): Promise<CaseMeta> {
     return meta
   } catch (err) {
     throw new UsageError(`unable to open case ${dir}: ${CASE_FILE} is corrupt (${(err as Error).message})`, {
-      actions: [`run \`fir case verify --case ${dir}\` to see what changed`],
+      actions: [`run \`fir case verify --case ${shellArg(dir)}\` to see what changed`],
     })
   }
 }

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises'
 import { UsageError } from '../../errors.js'
 import { ensureDir, exists, FILE_MODE, fsyncDir, tempPathFor, writeFileAtomic } from '../common/fs-safe.js'
 import { sha256File, sha256Hex } from '../common/hash.js'
-import { compactUtc } from '../common/text.js'
+import { compactUtc, shellArg } from '../common/text.js'
 import type { Journal } from './journal.js'
 
 /** Where a stored file came from: the API call (service:Operation), its target and request id. */
@@ -203,7 +203,7 @@ export async function readManifest(caseDir: string, set: string): Promise<Manife
     return JSON.parse(await readFile(path, 'utf8')) as Manifest
   } catch (err) {
     throw new UsageError(`unable to read the manifest of evidence set ${set}: ${(err as Error).message}`, {
-      actions: [`run \`fir case verify --case ${caseDir}\``],
+      actions: [`run \`fir case verify --case ${shellArg(caseDir)}\``],
       cause: err,
     })
   }

@@ -6,6 +6,7 @@ import { canonicalJson } from '../common/canonical-json.js'
 import { appendLineDurable } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
 import { redactArgv, redactor } from '../common/redact.js'
+import { shellArg } from '../common/text.js'
 
 /** Who acted: the AWS caller (when known), the OS user, the host and the command line (redacted). */
 export interface Actor {
@@ -171,7 +172,7 @@ export class Journal {
         `unable to open the journal of ${caseDir}: ${parsed.problems.map((p) => p.message).join('; ')}`,
         {
           actions: [
-            `run \`fir case verify --case ${caseDir}\` to list every problem`,
+            `run \`fir case verify --case ${shellArg(caseDir)}\` to list every problem`,
             'keep the case as it is for the investigation; start a new case to continue work',
           ],
         },

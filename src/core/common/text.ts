@@ -34,6 +34,15 @@ export function formatTable(header: string[], rows: string[][]): string {
 }
 
 /** `1 journal entry`, `3 journal entries`: a count with its noun in the right number. */
+/**
+ * A value as one shell word, for the commands fir suggests (`Next: fir snapshot … --case …`):
+ * single-quoted when it holds anything but plain path characters, so a case folder with a space
+ * still pastes as one argument.
+ */
+export function shellArg(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`
+}
+
 /** A size for people: kB below a megabyte, else MB (decimal, one decimal place). */
 export function byteSize(bytes: number): string {
   return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`

@@ -4,6 +4,7 @@ import { classifyFailure, gapReason } from '../../aws/errors.js'
 import { getAccessKeyLastUsed, listAccessKeys, listUserNames } from '../../aws/iam.js'
 import { AccessDeniedError, FirError } from '../../errors.js'
 import { EVIDENCE_DIR } from '../case/evidence-store.js'
+import { shellArg } from '../common/text.js'
 import type { FirContext } from '../context.js'
 
 /** The part of a snapshot's summary.json this module reads (DESIGN §3, BRIEF shared formats). */
@@ -159,7 +160,7 @@ export async function findLeakedKeys(ctx: FirContext): Promise<LeakedKey[]> {
         })
       }
       if (k.status !== 'Inactive' && k.status !== 'deleted')
-        k.proposal = `fir creds rotate-key --user ${k.owner} --access-key ${k.accessKeyId} --case ${ctx.case.dir}`
+        k.proposal = `fir creds rotate-key --user ${shellArg(k.owner)} --access-key ${shellArg(k.accessKeyId)} --case ${shellArg(ctx.case.dir)}`
     } else {
       k.note ??=
         'owner not found in this account: the key may belong to another account (ask its owner to rotate it)'

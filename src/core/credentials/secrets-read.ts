@@ -7,6 +7,7 @@ import { listSecretNames } from '../../aws/secrets.js'
 import { FirError } from '../../errors.js'
 import { EVIDENCE_DIR, MANIFEST_FILE, type Manifest } from '../case/evidence-store.js'
 import { exists } from '../common/fs-safe.js'
+import { shellArg } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { actionMatches, asList, type PolicyStatement, statementsOf } from '../permissions.js'
 import { readSnapshotSummaries } from './keys.js'
@@ -304,7 +305,7 @@ export async function secretsReadByRoles(
       },
       proposals: read.map(
         (r) =>
-          `fir creds rotate-secret ${r.ids.find((i) => i.startsWith('arn:')) ?? r.secret} --case ${ctx.case.dir}`,
+          `fir creds rotate-secret ${shellArg(r.ids.find((i) => i.startsWith('arn:')) ?? r.secret)} --case ${shellArg(ctx.case.dir)}`,
       ),
     })
   }

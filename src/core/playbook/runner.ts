@@ -10,7 +10,7 @@ import {
 } from '../../errors.js'
 import type { JournalEntry, Outcome } from '../case/journal.js'
 import { classifyValue, redactor, redactValue } from '../common/redact.js'
-import { compactUtc, escapeTerminal } from '../common/text.js'
+import { compactUtc, escapeTerminal, shellArg } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { announceActing } from '../identity.js'
 import { type ActionSpec, specFor } from './action-specs.js'
@@ -501,7 +501,7 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
           continue
         }
       } else if (!ctx.yes) {
-        const resumeHint = `fir playbook resume --case ${ctx.case.dir} --yes`
+        const resumeHint = `fir playbook resume --case ${shellArg(ctx.case.dir)} --yes`
         if (!ctx.interactive) {
           throw new RefusedError(
             `unable to run step ${step.id} of playbook ${playbook.name}: it needs confirmation and stdin is not a terminal`,
@@ -597,7 +597,7 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
           cause: err,
           actions: [
             ...fir.actions,
-            `after fixing it, continue with \`fir playbook resume --case ${ctx.case.dir}\``,
+            `after fixing it, continue with \`fir playbook resume --case ${shellArg(ctx.case.dir)}\``,
           ],
         })
       }
