@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CaseHandle, resolveCaseDir } from '../../../src/core/case/case-folder.js'
 import { checkJournalText, Journal } from '../../../src/core/case/journal.js'
+import { summariseCase } from '../../../src/core/case/summary.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
 import { ensureDir } from '../../../src/core/common/fs-safe.js'
 import { redactor, redactValue } from '../../../src/core/common/redact.js'
@@ -42,6 +43,21 @@ describe('case folder', () => {
     await handle.close()
     expect((await stat(given)).mode & 0o777).toBe(0o700)
     expect((await stat(parent)).mode & 0o777).toBe(0o755)
+  })
+
+  it('summarises a timeline of several megabytes by counting its lines as a stream', async () => {
+    const { handle } = await newCase('SHOW-1')
+    await handle.close()
+    const lines = Array.from({ length: 30_000 }, (_, i) =>
+      JSON.stringify({ id: `event-${i}`, pad: 'x'.repeat(i % 200) }),
+    )
+    // 3.4 MB: lines cross the 1 MiB chunks the count reads in.
+    await writeFile(join(handle.dir, 'timeline', 'events.jsonl'), `${lines.join('\n')}\n`)
+    await writeFile(
+      join(handle.dir, 'timeline', 'findings.json'),
+      JSON.stringify([{ level: 'high' }, { level: 'high' }]),
+    )
+    expect((await summariseCase(handle.dir)).timeline).toEqual({ events: 30_000, findings: { high: 2 } })
   })
 
   it('chains journal entries and redacts registered secrets in them', async () => {
