@@ -123,6 +123,18 @@ The execution role comes from the case's latest snapshot of the function, or fro
         : flags
     const ctx = await this.makeContext({ caseFlag: flags.case, aws })
     const toStdout = format !== undefined && !flags.out
+    // The export's reader may close stdout early (`| head`): the export stops there, the run goes
+    // on, and the timeline is still stored whole in the case.
+    let readerGone = false
+    const onStdoutError = (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') readerGone = true
+    }
+    if (toStdout) {
+      process.stdout.on('error', onStdoutError)
+      this.onCleanup(async () => {
+        process.stdout.off('error', onStdoutError)
+      })
+    }
     const options = {
       function: args.function,
       roles: flags.role,
@@ -138,7 +150,13 @@ The execution role comes from the case's latest snapshot of the function, or fro
       ...(toStdout
         ? {
             exportWriter: async (chunk: string) => {
-              if (!process.stdout.write(chunk)) await once(process.stdout, 'drain')
+              if (readerGone) return
+              try {
+                if (!process.stdout.write(chunk)) await once(process.stdout, 'drain')
+              } catch (err) {
+                if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err
+                readerGone = true
+              }
             },
           }
         : {}),
@@ -157,6 +175,10 @@ The execution role comes from the case's latest snapshot of the function, or fro
     if (toStdout) {
       // stdout holds the export: the summary and any gaps go to stderr, and the exit code still says 4.
       for (const line of (human + renderGaps(ctx.gaps.list)).split('\n')) ctx.log.info(line)
+      if (readerGone)
+        ctx.log.warn(
+          'the export stopped where its reader closed stdout (e.g. `| head`); the whole timeline is in the case (timeline/events.jsonl)',
+        )
       return {
         result: summary,
         human: '',

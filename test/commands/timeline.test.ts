@@ -268,6 +268,21 @@ describe('fir timeline (built CLI)', () => {
     }
   })
 
+  it('stores the whole timeline when the export reader closes stdout early (| head)', async () => {
+    const args = ['timeline', '--case', 'cases/TL', '--source', trail, '--format', 'jsonl', ...window]
+    const r = await runFir(args, {
+      cwd,
+      endpoint: moto.endpoint(),
+      // The reader takes the first chunk and goes away, as `| head -1` does.
+      onSpawn: (child) => child.stdout!.once('data', () => child.stdout!.destroy()),
+    })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toContain('warning: the export stopped where its reader closed stdout')
+    expect(r.stderr).not.toContain('unexpected error')
+    const stored = (await readFile(join(cwd, 'cases/TL/timeline/events.jsonl'), 'utf8')).trim().split('\n')
+    expect(stored.length).toBe(corpus.records.length)
+  })
+
   it('refuses bad usage with exit 2', async () => {
     const cases: string[][] = [
       ['timeline', '--case', 'cases/TL', '--source', join(cwd, 'nope')],
