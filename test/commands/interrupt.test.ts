@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Socket } from 'node:net'
@@ -7,14 +6,12 @@ import { PassThrough } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it, vi } from 'vitest'
 import { askYesNo } from '../../src/base-command.js'
+import { sha256File } from '../../src/core/common/hash.js'
 import { runFir, tempDir } from '../support/cli.js'
 import { generateCorpus, packTrailFiles, writeTrailFiles } from '../support/trail-generator.js'
 
 const window = ['--since', '2025-03-01T00:00:00Z', '--until', '2025-03-02T00:00:00Z']
-const sha = async (path: string) =>
-  createHash('sha256')
-    .update(await readFile(path))
-    .digest('hex')
+const sha = async (path: string) => (await sha256File(path)).sha256
 
 describe('an interrupted command (Ctrl-C)', () => {
   it('removes what it was writing and the case lock, and the next run sweeps what a killed one left', async () => {

@@ -33,7 +33,6 @@ export function formatTable(header: string[], rows: string[][]): string {
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')
 }
 
-/** `1 journal entry`, `3 journal entries`: a count with its noun in the right number. */
 /**
  * A value as one shell word, for the commands fir suggests (`Next: fir snapshot … --case …`):
  * single-quoted when it holds anything but plain path characters, so a case folder with a space
@@ -48,6 +47,7 @@ export function byteSize(bytes: number): string {
   return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`
 }
 
+/** `1 journal entry`, `3 journal entries`: a count with its noun in the right number. */
 export function counted(n: number, singular: string, plural = `${singular}s`): string {
   return `${n} ${n === 1 ? singular : plural}`
 }
