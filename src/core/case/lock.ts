@@ -30,22 +30,21 @@ function alive(pid: number): boolean {
   }
 }
 
-async function readHolder(path: string): Promise<LockHolder | undefined> {
+function parseHolder(text: string): LockHolder | undefined {
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as LockHolder
+    return JSON.parse(text) as LockHolder
   } catch {
     return undefined
   }
 }
 
-/** Whether the lock file's text names this process (a lock taken over by another is not ours). */
-function ownedBy(text: string, me: LockHolder): boolean {
-  try {
-    const holder = JSON.parse(text) as LockHolder
-    return holder.pid === me.pid && holder.host === me.host
-  } catch {
-    return false
-  }
+async function readHolder(path: string): Promise<LockHolder | undefined> {
+  return parseHolder(await readFile(path, 'utf8').catch(() => ''))
+}
+
+/** Whether the lock names this process (a lock taken over by another is not ours). */
+function isMine(holder: LockHolder | undefined, me: LockHolder): boolean {
+  return holder?.pid === me.pid && holder.host === me.host
 }
 
 /**
@@ -74,15 +73,14 @@ export async function acquireCaseLock(
       let released = false
       // Interrupted: the lock goes with the process (the next command would take it over anyway).
       const untrack = atInterrupt('released the case lock', () => {
-        if (ownedBy(readFileSync(path, 'utf8'), holderInfo)) rmSync(path, { force: true })
+        if (isMine(parseHolder(readFileSync(path, 'utf8')), holderInfo)) rmSync(path, { force: true })
       })
       return {
         async release() {
           if (released) return
           released = true
           untrack()
-          if (ownedBy(await readFile(path, 'utf8').catch(() => ''), holderInfo))
-            await rm(path, { force: true })
+          if (isMine(await readHolder(path), holderInfo)) await rm(path, { force: true })
         },
       }
     } catch (err) {
