@@ -42,7 +42,12 @@ export class AtomicFileWriter {
     await ensureDir(dirname(this.path))
     this.tmp = tempPathFor(this.path)
     this.untrack = trackTemporary(this.tmp)
-    this.handle = await open(this.tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE)
+    try {
+      this.handle = await open(this.tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE)
+    } catch (err) {
+      this.untrack() // nothing was made: nothing to remove on an interruption
+      throw err
+    }
     return this
   }
 
@@ -138,15 +143,15 @@ export async function checkWritable(path: string, what: string): Promise<void> {
     })
   const st = await stat(path).catch(() => undefined)
   if (st?.isDirectory()) throw fail('it is a folder')
-  const tmp = tempPathFor(path)
+  // The writer the export will use, opened and given up: the same folder made, the same file made.
+  const probe = new AtomicFileWriter(path, 1)
   try {
-    await ensureDir(dirname(path))
-    await (await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE)).close()
+    await probe.open()
   } catch (err) {
     const e = err as NodeJS.ErrnoException
     throw fail(`unable to create a file in ${dirname(path)} (${e.code ?? e.message})`)
   }
-  await rm(tmp, { force: true })
+  await probe.abort()
 }
 
 /**

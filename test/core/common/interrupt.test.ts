@@ -57,6 +57,13 @@ describe('cleanups on an interruption', () => {
     await spool.dispose()
   })
 
+  it('watches nothing for a writer that could not make its file', async () => {
+    runInterruptCleanups()
+    // /proc takes no new files: the writer's temporary file is never made.
+    await expect(new AtomicFileWriter('/proc/fir-events.jsonl').open()).rejects.toThrow(/ENOENT/)
+    expect(runInterruptCleanups()).toEqual([])
+  })
+
   it("sweeps a dead run's temporaries by name only, with their sizes", async () => {
     const dir = await tempDir()
     const timeline = join(dir, 'timeline')
