@@ -1,5 +1,6 @@
 import { lstatSync, readdirSync, rmSync } from 'node:fs'
-import { isAbsolute, join, relative } from 'node:path'
+import { join } from 'node:path'
+import { relativeInside } from './paths.js'
 import { escapeTerminal } from './text.js'
 
 /**
@@ -46,8 +47,7 @@ export function atInterrupt(what: string, run: () => void): () => void {
 
 /** A temporary file or folder, removed if the process is interrupted before `done` is called. */
 export function trackTemporary(path: string): () => void {
-  const rel = relative(process.cwd(), path)
-  const shown = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path
+  const shown = relativeInside(process.cwd(), path) ?? path
   return atInterrupt(`removed ${escapeTerminal(shown)}`, () => rmSync(path, { recursive: true, force: true }))
 }
 

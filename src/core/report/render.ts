@@ -1,10 +1,11 @@
 import { readFile, stat } from 'node:fs/promises'
-import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path'
+import { basename, join, resolve, sep } from 'node:path'
 import Handlebars from 'handlebars'
 import { UsageError } from '../../errors.js'
 import { recordArtifact } from '../case/evidence-store.js'
 import type { Journal } from '../case/journal.js'
 import { writeFileAtomic } from '../common/fs-safe.js'
+import { relativeInside } from '../common/paths.js'
 import { type BuildReportOptions, buildReportModel, sanitiseModel } from './build.js'
 import { escapeMarkdown } from './escape.js'
 import type { ReportModel } from './model.js'
@@ -292,14 +293,13 @@ export async function writeReports(
         cause: err,
       })
     }
-    const rel = relative(handle.dir, path)
-    const inside = rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)
+    const rel = relativeInside(handle.dir, path)?.split(sep).join('/')
     let sha256: string | null = null
-    if (inside) sha256 = (await recordArtifact(handle.dir, handle.journal, rel.split(sep).join('/'))).sha256
+    if (rel) sha256 = (await recordArtifact(handle.dir, handle.journal, rel)).sha256
     files.push({
       format: template.format,
       path,
-      caseRelative: inside ? rel.split(sep).join('/') : null,
+      caseRelative: rel ?? null,
       bytes: Buffer.byteLength(text),
       sha256,
       template: options.templatePath

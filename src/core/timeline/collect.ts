@@ -1,10 +1,11 @@
 import { rm } from 'node:fs/promises'
-import { isAbsolute, join, relative, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { type LookupPage, lookupEventsPage } from '../../aws/cloudtrail.js'
 import { gapReason } from '../../aws/errors.js'
 import { UsageError } from '../../errors.js'
 import { recordArtifact, safeSegment } from '../case/evidence-store.js'
 import { ensureDir, writeFileAtomic } from '../common/fs-safe.js'
+import { relativeInside } from '../common/paths.js'
 import { redactor } from '../common/redact.js'
 import { compactUtc } from '../common/text.js'
 import type { FirContext, Gap } from '../context.js'
@@ -910,8 +911,8 @@ async function collectOnce(
   trace('events.jsonl recorded')
   if (exportFile) {
     await exportFile.commit()
-    const rel = relative(caseDir, outPath!)
-    if (!rel.startsWith('..') && !isAbsolute(rel)) await recordArtifact(caseDir, ctx.case.journal, rel)
+    const rel = relativeInside(caseDir, outPath!)
+    if (rel) await recordArtifact(caseDir, ctx.case.journal, rel)
   }
   await writeFileAtomic(
     join(caseDir, FINDINGS_FILE),
