@@ -68,6 +68,31 @@ export function assertLoopback(url: string | URL, emulatorOnly: boolean): void {
   }
 }
 
+/** The SDK's service ids as its AWS_ENDPOINT_URL_<ID> variables spell them, by fir's client name. */
+const SERVICE_ENV_NAMES: Record<string, string> = {
+  lambda: 'LAMBDA',
+  iam: 'IAM',
+  sts: 'STS',
+  s3: 'S3',
+  secretsmanager: 'SECRETS_MANAGER',
+  logs: 'CLOUDWATCH_LOGS',
+  cloudtrail: 'CLOUDTRAIL',
+  organizations: 'ORGANIZATIONS',
+  athena: 'ATHENA',
+  ecr: 'ECR',
+}
+
+/** The endpoint the SDK reads from the environment for a service id (or the global one). */
+function configuredEndpoint(serviceEnvName: string | undefined): string | undefined {
+  const env = process.env
+  if ((env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '').toLowerCase() === 'true') return undefined
+  return (
+    (serviceEnvName ? env[`AWS_ENDPOINT_URL_${serviceEnvName}`] : undefined) ||
+    env.AWS_ENDPOINT_URL ||
+    undefined
+  )
+}
+
 function proxyFor(endpoint: string | undefined): string | undefined {
   const proxy = process.env.HTTPS_PROXY ?? process.env.https_proxy
   if (!proxy) return undefined
@@ -132,8 +157,33 @@ export class AwsClients {
     return this.options.emulatorOnly === true
   }
 
+  /**
+   * The endpoint fir's calls go to when it is not AWS's own: `--endpoint-url`, else
+   * AWS_ENDPOINT_URL (what the banner and the journal name).
+   */
   get endpoint(): string | undefined {
-    return this.options.endpoint
+    return this.options.endpoint ?? configuredEndpoint(undefined)
+  }
+
+  /**
+   * Where one service's calls go when it is not AWS's own: `--endpoint-url`, else what the SDK
+   * itself takes from the environment, AWS_ENDPOINT_URL_<SERVICE> then AWS_ENDPOINT_URL (unless
+   * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true). A code location is read through this S3
+   * endpoint, and the S3 client goes path-style, whichever of them set it.
+   */
+  endpointFor(service: string): string | undefined {
+    return this.options.endpoint ?? configuredEndpoint(SERVICE_ENV_NAMES[service] ?? service.toUpperCase())
+  }
+
+  /** AWS_ENDPOINT_URL_<SERVICE> settings that send one service elsewhere than {@link endpoint}. */
+  get serviceEndpoints(): Record<string, string> {
+    if (this.options.endpoint) return {}
+    const out: Record<string, string> = {}
+    for (const [service, name] of Object.entries(SERVICE_ENV_NAMES)) {
+      const url = configuredEndpoint(name)
+      if (url && url !== this.endpoint) out[service] = url
+    }
+    return out
   }
 
   static async create(options: AwsOptions): Promise<AwsClients> {
@@ -227,7 +277,7 @@ export class AwsClients {
 
   private config(service: string): ClientConfig {
     const endpoint = this.options.endpoint
-    const proxy = this.options.emulatorOnly ? undefined : proxyFor(endpoint)
+    const proxy = this.options.emulatorOnly ? undefined : proxyFor(this.endpointFor(service))
     return {
       region: this.region,
       ...(endpoint ? { endpoint } : {}),
@@ -267,7 +317,7 @@ export class AwsClients {
     return this.make('sts', sdk.sts().STSClient)
   }
   get s3(): S3Client {
-    return this.make('s3', sdk.s3().S3Client, this.options.endpoint ? { forcePathStyle: true } : {})
+    return this.make('s3', sdk.s3().S3Client, this.endpointFor('s3') ? { forcePathStyle: true } : {})
   }
   get secrets(): SecretsManagerClient {
     return this.make('secretsmanager', sdk.secrets().SecretsManagerClient)

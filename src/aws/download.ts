@@ -94,7 +94,7 @@ export async function openLocation(
   } catch (err) {
     throw new DownloadError(`unable to download ${location}: it is not a URL`, 'other', undefined, err)
   }
-  const s3 = aws.endpoint && !isPresigned(url) ? parseS3Url(url) : undefined
+  const s3 = aws.endpointFor('s3') && !isPresigned(url) ? parseS3Url(url) : undefined
   if (s3) return openViaS3(aws, s3, offset)
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new DownloadError(`unable to download ${location}: only http(s) locations can be fetched`, 'other')

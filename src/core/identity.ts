@@ -30,12 +30,22 @@ export async function announceActing(ctx: FirContext, aws: AwsClients = ctx.aws)
   const id = await callerIdentity(aws)
   if (announced.has(aws)) return id
   announced.add(aws)
-  const where = aws.endpoint ? ` via ${aws.endpoint}` : ''
+  const services = aws.serviceEndpoints
+  const where = [
+    ...(aws.endpoint ? [` via ${aws.endpoint}`] : []),
+    ...Object.entries(services).map(([service, url]) => `, ${service} via ${url}`),
+  ].join('')
   ctx.log.info(`fir: acting as ${id.arn} in account ${id.account}, region ${aws.region}${where}`)
   await ctx.case.journal.append({
     action: 'aws.identity',
     target: id.arn,
-    params: { account: id.account, region: aws.region, endpoint: aws.endpoint ?? null, userId: id.userId },
+    params: {
+      account: id.account,
+      region: aws.region,
+      endpoint: aws.endpoint ?? null,
+      ...(Object.keys(services).length > 0 ? { serviceEndpoints: services } : {}),
+      userId: id.userId,
+    },
     outcome: 'recorded',
   })
   return id

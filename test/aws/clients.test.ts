@@ -3,12 +3,14 @@ import net from 'node:net'
 import { ListFunctionsCommand } from '@aws-sdk/client-lambda'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { AwsClients, isLoopbackHost } from '../../src/aws/clients.js'
+import { openLocation } from '../../src/aws/download.js'
 import { toFirError } from '../../src/aws/errors.js'
 import { getCallerIdentity } from '../../src/aws/sts.js'
 import { EmulatorSafetyError } from '../../src/errors.js'
 import { REPO_ROOT } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { FaultProxy } from '../support/fault-proxy.js'
+import { seedFunction, seedRole } from '../support/seed.js'
 
 const moto = useMoto()
 
@@ -128,6 +130,56 @@ describe('client factory against moto', () => {
     await expect(
       AwsClients.create({ region: 'mars-north', emulatorOnly: true, endpoint: moto.endpoint() }),
     ).rejects.toThrow(/not an AWS region name/)
+  })
+})
+
+describe('endpoints set in the environment, as the SDK reads them', () => {
+  it('reads a code location through AWS_ENDPOINT_URL, and lets AWS_ENDPOINT_URL_<SERVICE> win', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'env-endpoint-role' })
+    const fn = await seedFunction(moto.endpoint(), { name: 'env-endpoint-fn', roleArn: role.arn })
+    const location = `https://awslambda-us-east-1-tasks.s3.us-east-1.amazonaws.com/${fn.code!.S3Key}`
+    // Not emulator-only (as a responder runs it), so nothing but the endpoint keeps the read on
+    // this machine: a proxy on a closed loopback port catches any attempt to fetch the AWS URL.
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'testing')
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'testing')
+    vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true')
+    vi.stubEnv('HTTPS_PROXY', 'http://127.0.0.1:9')
+    vi.stubEnv('AWS_ENDPOINT_URL', moto.endpoint())
+    try {
+      const aws = await AwsClients.create({ region: 'us-east-1', emulatorOnly: false })
+      expect(aws.endpoint).toBe(moto.endpoint())
+      expect(aws.endpointFor('s3')).toBe(moto.endpoint())
+      expect(aws.serviceEndpoints).toEqual({})
+      const opened = await openLocation(aws, location)
+      expect(opened.via).toBe('s3-endpoint')
+      const bytes = Buffer.concat(await opened.body.toArray())
+      expect(bytes.equals(fn.zip!)).toBe(true)
+
+      vi.stubEnv('AWS_ENDPOINT_URL_S3', 'http://127.0.0.1:4599')
+      vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', 'http://localhost:4598')
+      const split = await AwsClients.create({ region: 'us-east-1', emulatorOnly: false })
+      expect(split.endpointFor('s3')).toBe('http://127.0.0.1:4599')
+      expect(split.endpointFor('lambda')).toBe(moto.endpoint())
+      expect(split.serviceEndpoints).toEqual({
+        s3: 'http://127.0.0.1:4599',
+        secretsmanager: 'http://localhost:4598',
+      })
+      // --endpoint-url overrides every one of them, as it does in the SDK.
+      const flag = await AwsClients.create({
+        region: 'us-east-1',
+        emulatorOnly: false,
+        endpoint: moto.endpoint(),
+      })
+      expect(flag.endpointFor('s3')).toBe(moto.endpoint())
+      expect(flag.serviceEndpoints).toEqual({})
+
+      vi.stubEnv('AWS_IGNORE_CONFIGURED_ENDPOINT_URLS', 'true')
+      const ignored = await AwsClients.create({ region: 'us-east-1', emulatorOnly: false })
+      expect(ignored.endpoint).toBeUndefined()
+      expect(ignored.endpointFor('s3')).toBeUndefined()
+    } finally {
+      vi.unstubAllEnvs()
+    }
   })
 })
 
