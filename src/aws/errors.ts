@@ -74,7 +74,7 @@ export function classifyFailure(err: unknown): FailureKind {
   if (THROTTLED.has(name) || status === 429) return 'throttled'
   // An endpoint without the route (an emulator lacking the API) answers 404 with an HTML page the
   // SDK cannot parse: that is a missing API, not a missing resource.
-  if (status === 404 && (name === 'SyntaxError' || /Deserialization error/i.test(message))) {
+  if (status === 404 && unparsedBody(err)) {
     return 'unimplemented'
   }
   if (NOT_FOUND.has(name) || (status === 404 && !/not (yet )?implemented/i.test(message))) return 'not-found'
@@ -98,10 +98,29 @@ export function classifyFailure(err: unknown): FailureKind {
   return 'other'
 }
 
-/** A one-line reason for a gap record: `denied: AccessDeniedException: …`. */
+/** True when the SDK could not read the answer as AWS's (an HTML error page, say). */
+function unparsedBody(err: unknown): boolean {
+  return (
+    errorName(err) === 'SyntaxError' || /Deserialization error/i.test((err as AwsLikeError)?.message ?? '')
+  )
+}
+
+/**
+ * A one-line reason for a gap record: `denied: AccessDeniedException: …`. An answer the SDK could
+ * not parse is named by its HTTP status, not by the parser's message and its advice to inspect
+ * `$response`.
+ */
 export function gapReason(err: unknown): string {
   const e = err as AwsLikeError
-  return `${classifyFailure(err)}: ${errorName(err)}${e?.message ? `: ${e.message}` : ''}`.slice(0, 500)
+  const kind = classifyFailure(err)
+  if (unparsedBody(err)) {
+    const status = httpStatus(err) ?? '?'
+    return kind === 'unimplemented'
+      ? `unimplemented: the endpoint does not implement this API (HTTP ${status} with a non-AWS body)`
+      : `${kind}: the endpoint answered HTTP ${status} with a body that is not an AWS response`
+  }
+  const message = (e?.message ?? '').replace(/\s*\n\s*/g, ' ').trim()
+  return `${kind}: ${errorName(err)}${message ? `: ${message}` : ''}`.slice(0, 500)
 }
 
 /**

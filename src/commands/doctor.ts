@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core'
 import { awsFlags, FirCommand } from '../base-command.js'
 import { escapeTerminal, formatTable } from '../core/common/text.js'
 import { Gaps } from '../core/context.js'
-import { runDoctor } from '../core/doctor.js'
+import { missingSummary, runDoctor } from '../core/doctor.js'
 import type { CommandOutcome } from '../output.js'
 
 export default class Doctor extends FirCommand {
@@ -34,19 +34,21 @@ export default class Doctor extends FirCommand {
       `account   ${r.identity.account}`,
       `region    ${r.region}`,
       `endpoint  ${r.endpoint ?? 'AWS default'}${r.emulatorOnly ? '  (emulator-only: loopback, dummy credentials)' : ''}`,
+      ...Object.entries(r.serviceEndpoints).map(
+        ([service, url]) => `          ${service}: ${escapeTerminal(url)}`,
+      ),
       `proxy     ${r.proxy ?? 'none'}`,
       `clock     AWS is ${skew} from this machine`,
       '',
-      `Permissions (checked by ${r.permissionCheck}; conditions and resource scoping are not evaluated):`,
+      r.permissionCheck === 'unavailable'
+        ? "Permissions: not checked (neither iam:SimulatePrincipalPolicy nor the caller's own policies could be read: see the gaps). What each command needs is in the README's IAM table and in --json."
+        : `Permissions (checked by ${r.permissionCheck === 'simulate' ? 'iam:SimulatePrincipalPolicy' : "reading the caller's policies"}; conditions and resource scoping are not evaluated):`,
       formatTable(
         ['command', 'ready', 'missing or unknown'],
         r.commands.map((c) => [
           c.command,
           c.ready,
-          c.actions
-            .filter((a) => a.status !== 'allowed')
-            .map((a) => `${a.action}${a.optional ? ' (optional)' : ''}: ${a.status}`)
-            .join(', ') || '-',
+          missingSummary(c.actions, r.permissionCheck !== 'unavailable'),
         ]),
       ),
     ].join('\n')

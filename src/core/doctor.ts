@@ -11,6 +11,8 @@ export interface DoctorReport {
   identity: { arn: string; account: string; userId: string }
   region: string
   endpoint: string | null
+  /** AWS_ENDPOINT_URL_<SERVICE> settings that send one service elsewhere than `endpoint`. */
+  serviceEndpoints: Record<string, string>
   proxy: string | null
   emulatorOnly: boolean
   clockSkewSeconds: number | null
@@ -33,6 +35,38 @@ function principalOf(arn: string): { kind: 'role' | 'user'; name: string } | und
   const role = p.resource.match(/^role\/(?:.*\/)?([^/]+)$/)
   if (role) return { kind: 'role', name: role[1]! }
   return undefined
+}
+
+const SHOWN_PER_GROUP = 4
+
+/**
+ * One short line of what a command lacks, grouped by status, required before optional:
+ * `not granted: lambda:GetPolicy; unknown (optional): logs:FilterLogEvents, … +3 more`, or how
+ * many actions went unchecked when the caller's permissions could not be read. Every action is in
+ * the --json result; the line names at most four per group.
+ */
+export function missingSummary(actions: DoctorReport['commands'][number]['actions'], checked = true): string {
+  if (!checked) {
+    const required = actions.filter((a) => !a.optional).length
+    const optional = actions.length - required
+    if (actions.length === 0) return '-'
+    return `not checked: ${[required > 0 ? `${required} required` : '', optional > 0 ? `${optional} optional` : ''].filter(Boolean).join(', ')}`
+  }
+  const groups = new Map<string, string[]>()
+  for (const optional of [false, true]) {
+    for (const status of ['denied', 'not-granted', 'unknown'] as const) {
+      const names = actions.filter((a) => a.optional === optional && a.status === status).map((a) => a.action)
+      if (names.length > 0) groups.set(`${status.replace('-', ' ')}${optional ? ' (optional)' : ''}`, names)
+    }
+  }
+  if (groups.size === 0) return '-'
+  return [...groups]
+    .map(([label, names]) => {
+      const shown = names.slice(0, SHOWN_PER_GROUP).join(', ')
+      const more = names.length - SHOWN_PER_GROUP
+      return `${label}: ${shown}${more > 0 ? `, … +${more} more` : ''}`
+    })
+    .join('; ')
 }
 
 function policySourceArn(arn: string, account: string): string | undefined {
@@ -117,6 +151,7 @@ export async function runDoctor(aws: AwsClients, gaps: Gaps): Promise<DoctorRepo
     identity: id,
     region: aws.region,
     endpoint: aws.endpoint ?? null,
+    serviceEndpoints: aws.serviceEndpoints,
     proxy: aws.emulatorOnly ? null : (process.env.HTTPS_PROXY ?? process.env.https_proxy ?? null),
     emulatorOnly: aws.emulatorOnly,
     clockSkewSeconds: skew === undefined ? null : Math.round(skew / 1000),

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { runFir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { FaultProxy } from '../support/fault-proxy.js'
+import { seedRole, TEST_ACCOUNT } from '../support/seed.js'
 
 const moto = useMoto()
 
@@ -19,6 +20,55 @@ describe('fir doctor (built CLI against moto)', () => {
     const human = await runFir(['doctor'], { endpoint: moto.endpoint() })
     expect(human.stdout).toMatch(/caller\s+arn:aws:/)
     expect(human.stdout).toMatch(/clock\s+AWS is [+-]\d+ s from this machine/)
+    // moto's caller is no IAM principal it knows and it cannot simulate: every action is
+    // unchecked, and the table says how many instead of listing hundreds of "unknown"s.
+    expect(r.json.result.permissionCheck).toBe('unavailable')
+    expect(human.stdout).toMatch(/^Permissions: not checked \(/m)
+    const snapshot = r.json.result.commands.find((c: { command: string }) => c.command === 'snapshot')
+    const required = snapshot.actions.filter((a: { optional: boolean }) => !a.optional).length
+    expect(human.stdout).toMatch(
+      new RegExp(`^snapshot +unknown +not checked: ${required} required, \\d+ optional$`, 'm'),
+    )
+    expect(Math.max(...human.stdout.split('\n').map((l) => l.length))).toBeLessThan(200)
+    // A gap names the HTTP status of an answer that is not AWS's, on one line, without the SDK's
+    // advice to inspect a hidden field.
+    expect(human.stdout + human.stderr).toMatch(
+      /iam:SimulatePrincipalPolicy\]: service-error: the endpoint answered HTTP 500 with a body that is not an AWS response$/m,
+    )
+    expect(human.stdout + human.stderr).not.toMatch(/\$response|Deserialization/)
+  })
+
+  it("groups what a role lacks by denied, not granted and optional, from the role's own policies", async () => {
+    await seedRole(moto.endpoint(), {
+      name: 'doctor-limited',
+      trust: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: 'sts:AssumeRole' }],
+      },
+      inline: {
+        read: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: ['lambda:Get*', 'lambda:List*', 'sts:GetCallerIdentity', 'iam:Get*', 'iam:List*'],
+              Resource: '*',
+            },
+            { Effect: 'Deny', Action: 'lambda:PutFunctionConcurrency', Resource: '*' },
+          ],
+        },
+      },
+    })
+    const args = ['doctor', '--role-arn', `arn:aws:iam::${TEST_ACCOUNT}:role/doctor-limited`]
+    const r = await runFir(args, { endpoint: moto.endpoint() })
+    expect(r.stdout).toMatch(/^Permissions \(checked by reading the caller's policies;/m)
+    const row = (command: string) => r.stdout.split('\n').find((l) => l.startsWith(`${command} `)) ?? ''
+    expect(row('snapshot')).toMatch(/^snapshot +allowed +not granted \(optional\): logs:FilterLogEvents,/)
+    expect(row('contain')).toMatch(
+      /^contain +denied +denied: lambda:PutFunctionConcurrency; not granted: lambda:UpdateEventSourceMapping, .*, … \+\d+ more$/,
+    )
+    expect(row('creds revoke-sessions')).toMatch(/not-granted +not granted: iam:PutRolePolicy$/)
+    expect(row('case verify')).toMatch(/^case verify +allowed +-$/)
   })
 
   it('says which IAM action is missing when AWS denies the identity call', async () => {

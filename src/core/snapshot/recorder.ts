@@ -66,11 +66,9 @@ export class Recorder {
     const cause = (err as { cause?: unknown })?.cause ?? err
     const kind = classifyFailure(cause)
     const reason =
-      kind === 'unimplemented' && (cause as Error)?.name === 'SyntaxError'
-        ? 'unimplemented: the endpoint does not implement this API (HTTP 404 with a non-AWS body)'
-        : cause === err && !(err as { $metadata?: unknown }).$metadata
-          ? `${kind}: ${(err as Error)?.message ?? String(err)}`.slice(0, 500)
-          : gapReason(cause)
+      cause === err && !(err as { $metadata?: unknown }).$metadata
+        ? `${kind}: ${(err as Error)?.message ?? String(err)}`.slice(0, 500)
+        : gapReason(cause)
     if (kind === 'not-found' && spec.absentOk) {
       this.calls.push({
         call: spec.call,
