@@ -16,3 +16,13 @@ export async function getCallerIdentity(aws: AwsClients): Promise<CallerIdentity
     throw toFirError(err, 'sts:GetCallerIdentity', 'identify the AWS caller')
   }
 }
+
+/** The account that owns an access key id (sts:GetAccessKeyInfo), whichever account asks. */
+export async function getAccessKeyAccount(aws: AwsClients, accessKeyId: string): Promise<string | null> {
+  try {
+    const out = await aws.sts.send(new (sdk.sts().GetAccessKeyInfoCommand)({ AccessKeyId: accessKeyId }))
+    return out.Account ?? null
+  } catch (err) {
+    throw toFirError(err, 'sts:GetAccessKeyInfo', `find the account of access key ${accessKeyId}`)
+  }
+}

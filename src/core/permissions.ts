@@ -53,6 +53,7 @@ const PLAYBOOK_RUN_ACTIONS = [
   'secretsmanager:DescribeSecret',
   'secretsmanager:ListSecrets?',
   'secretsmanager:RotateSecret',
+  'sts:GetAccessKeyInfo?',
   'sts:GetCallerIdentity',
 ]
 
@@ -175,7 +176,12 @@ export const COMMAND_PERMISSIONS: Record<string, string[]> = {
     'secretsmanager:RotateSecret',
   ],
   // creds keys / secrets read only; each denied lookup is a gap.
-  'creds keys': ['iam:GetAccessKeyLastUsed?', 'iam:ListUsers?', 'iam:ListAccessKeys?'],
+  'creds keys': [
+    'sts:GetAccessKeyInfo?',
+    'iam:GetAccessKeyLastUsed?',
+    'iam:ListUsers?',
+    'iam:ListAccessKeys?',
+  ],
   'creds secrets': [
     'iam:GetRole?',
     'iam:ListRolePolicies?',

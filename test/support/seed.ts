@@ -60,6 +60,7 @@ import {
   PutObjectLockConfigurationCommand,
   S3Client,
 } from '@aws-sdk/client-s3'
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts'
 
 /** moto's default account. */
 export const TEST_ACCOUNT = '123456789012'
@@ -388,14 +389,35 @@ export async function seedRole(endpoint: string, spec: RoleSpec): Promise<Seeded
   return { name: spec.name, arn, managedArns, ...(boundaryArn ? { boundaryArn } : {}) }
 }
 
-/** An IAM user with one real (moto-issued) access key pair: a long-term key to leak and rotate. */
+/**
+ * An IAM user with one real (moto-issued) access key pair: a long-term key to leak and rotate.
+ * With `account`, the user is made in that other account (moto places whatever is done with a
+ * role session of an account in that account).
+ */
 export async function seedUserWithKey(
   endpoint: string,
   userName: string,
+  account?: string,
 ): Promise<{ userName: string; accessKeyId: string; secretAccessKey: string }> {
-  const c = seedClients(endpoint)
-  await c.iam.send(new CreateUserCommand({ UserName: userName }))
-  const key = await c.iam.send(new CreateAccessKeyCommand({ UserName: userName }))
+  let iam = seedClients(endpoint).iam
+  if (account) {
+    const sts = new STSClient({ region: 'us-east-1', endpoint, credentials: CREDENTIALS })
+    const session = await sts.send(
+      new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/seed`, RoleSessionName: 'seed' }),
+    )
+    const c = session.Credentials!
+    iam = new IAMClient({
+      region: 'us-east-1',
+      endpoint,
+      credentials: {
+        accessKeyId: c.AccessKeyId!,
+        secretAccessKey: c.SecretAccessKey!,
+        sessionToken: c.SessionToken,
+      },
+    })
+  }
+  await iam.send(new CreateUserCommand({ UserName: userName }))
+  const key = await iam.send(new CreateAccessKeyCommand({ UserName: userName }))
   return {
     userName,
     accessKeyId: key.AccessKey!.AccessKeyId!,

@@ -2,10 +2,12 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { classifyFailure, gapReason } from '../../aws/errors.js'
 import { getAccessKeyLastUsed, listAccessKeys, listUserNames } from '../../aws/iam.js'
-import { AccessDeniedError, FirError } from '../../errors.js'
+import { getAccessKeyAccount } from '../../aws/sts.js'
+import { AccessDeniedError, FirError, NotFoundError, UsageError } from '../../errors.js'
 import { EVIDENCE_DIR } from '../case/evidence-store.js'
 import { shellArg } from '../common/text.js'
 import type { FirContext } from '../context.js'
+import { callerIdentity } from '../identity.js'
 
 /** The part of a snapshot's summary.json this module reads (DESIGN §3, BRIEF shared formats). */
 export interface SummaryFunction {
@@ -51,6 +53,8 @@ export interface LeakedKey {
   accessKeyId: string
   /** Functions whose environment held it (newest snapshot of each function). */
   foundIn: { function: string; arn: string; set: string }[]
+  /** The account that owns the key (sts:GetAccessKeyInfo), or null when that was not allowed. */
+  account: string | null
   owner: string | null
   /** How the owner was found: GetAccessKeyLastUsed, or by listing users' keys. */
   ownerFrom: 'iam:GetAccessKeyLastUsed' | 'iam:ListAccessKeys' | null
@@ -65,7 +69,8 @@ const LIST_USERS_LIMIT = 500
 
 /**
  * Long-term access keys found in the case's function environments (snapshot summaries'
- * `accessKeyIds`): for each, the owning user (GetAccessKeyLastUsed; else, where allowed, ListUsers
+ * `accessKeyIds`): for each, the account that owns it (sts:GetAccessKeyInfo: a key of another
+ * account is only pointed there), the owning user (GetAccessKeyLastUsed; else, where allowed, ListUsers
  * and ListAccessKeys), its status and last use, and the `fir creds rotate-key` command to run.
  * Reads only. A denied lookup is a gap; the key is still listed.
  */
@@ -82,6 +87,7 @@ export async function findLeakedKeys(ctx: FirContext): Promise<LeakedKey[]> {
         k = {
           accessKeyId: id,
           foundIn: [],
+          account: null,
           owner: null,
           ownerFrom: null,
           status: null,
@@ -121,7 +127,23 @@ export async function findLeakedKeys(ctx: FirContext): Promise<LeakedKey[]> {
     }
     return userIndex?.get(id) ?? null
   }
+  const here = byKey.size > 0 ? (await callerIdentity(ctx.aws)).account : ''
   for (const k of byKey.values()) {
+    try {
+      k.account = await getAccessKeyAccount(ctx.aws, k.accessKeyId)
+    } catch (err) {
+      if (!(err instanceof FirError)) throw err
+      ctx.gaps.add({
+        what: `account of access key ${k.accessKeyId}`,
+        call: 'sts:GetAccessKeyInfo',
+        reason: gapReason((err as { cause?: unknown }).cause ?? err),
+      })
+    }
+    if (k.account && k.account !== here) {
+      // IAM in this account knows nothing of another account's key: say where to rotate it.
+      k.note = otherAccountNote(k.accessKeyId, k.account, here, ctx.case.dir)
+      continue
+    }
     try {
       const used = await getAccessKeyLastUsed(ctx.aws, k.accessKeyId)
       k.lastUsed = { date: used.lastUsedDate, service: used.serviceName, region: used.region }
@@ -138,6 +160,8 @@ export async function findLeakedKeys(ctx: FirContext): Promise<LeakedKey[]> {
           call: 'iam:GetAccessKeyLastUsed',
           reason: gapReason(cause ?? err),
         })
+      else if (err instanceof NotFoundError)
+        k.note = `IAM in account ${here} does not know this key: it was deleted, or it is not a real key (nothing to rotate here)`
       else k.note = `GetAccessKeyLastUsed: ${err.message}`
     }
     if (!k.owner) {
@@ -167,4 +191,51 @@ export async function findLeakedKeys(ctx: FirContext): Promise<LeakedKey[]> {
     }
   }
   return [...byKey.values()].sort((a, b) => a.accessKeyId.localeCompare(b.accessKeyId))
+}
+
+/**
+ * The IAM user that owns a key, for rotating it. A key IAM cannot place is an error that says
+ * where it belongs (sts:GetAccessKeyInfo, when allowed) and what to do.
+ */
+export async function keyOwnerForRotation(ctx: FirContext, accessKeyId: string): Promise<string> {
+  // The account first: IAM lookups of another account's key are no guide to a user here.
+  const here = (await callerIdentity(ctx.aws)).account
+  let account: string | null = null
+  try {
+    account = await getAccessKeyAccount(ctx.aws, accessKeyId)
+  } catch (err) {
+    if (!(err instanceof FirError)) throw err
+  }
+  if (account && account !== here) {
+    throw new UsageError(
+      `unable to rotate access key ${accessKeyId} here: it ${otherAccountNote(accessKeyId, account, here, ctx.case.dir)}`,
+    )
+  }
+  let unknownToIam = false
+  try {
+    const owner = (await getAccessKeyLastUsed(ctx.aws, accessKeyId)).userName
+    if (owner) return owner
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err
+    unknownToIam = true
+  }
+  throw new UsageError(
+    `unable to rotate access key ${accessKeyId}: ${unknownToIam ? `IAM in account ${here} does not know it (deleted already, or not a real key)` : 'IAM does not say which user owns it'}`,
+    {
+      actions: [
+        'pass `user:` in the step, or rotate it with `fir creds rotate-key --user NAME --access-key ID`',
+        'see `fir creds keys` for every key in the case, its account and owner',
+      ],
+    },
+  )
+}
+
+/** What to do about a key another account owns. */
+export function otherAccountNote(
+  accessKeyId: string,
+  account: string,
+  here: string,
+  caseDir: string,
+): string {
+  return `belongs to account ${account}, not this one (${here}): rotate it there, e.g. \`fir creds rotate-key --user <its user> --access-key ${accessKeyId} --role-arn arn:aws:iam::${account}:role/<responder role> --case ${shellArg(caseDir)}\``
 }

@@ -17,8 +17,11 @@ export const ACTION_PERMISSIONS: Record<string, { commands: string[]; extra: str
     'containment.contain': { commands: ['contain', 'snapshot'], extra: [] },
     'containment.restore': { commands: ['restore'], extra: [] },
     'credentials.revoke-sessions': { commands: ['creds revoke-sessions'], extra: [] },
-    // Keys named without their user are looked up first.
-    'credentials.rotate-key': { commands: ['creds rotate-key'], extra: ['iam:GetAccessKeyLastUsed'] },
+    // Keys named without their user are looked up first (and, when IAM cannot place one, its account).
+    'credentials.rotate-key': {
+      commands: ['creds rotate-key'],
+      extra: ['iam:GetAccessKeyLastUsed', 'sts:GetAccessKeyInfo?'],
+    },
     'credentials.rotate-secret': { commands: ['creds rotate-secret'], extra: [] },
     // The secrets read with the role come from `fir creds secrets`' reading of the timeline.
     // Playbooks read CloudTrail through the api, S3 and file sources, never the Athena or Lake engines.

@@ -1,5 +1,4 @@
-import { getAccessKeyLastUsed } from '../../../aws/iam.js'
-import { UsageError } from '../../../errors.js'
+import { keyOwnerForRotation } from '../../credentials/keys.js'
 import { revokeRoleSessions } from '../../credentials/revoke-sessions.js'
 import { rotateAccessKey } from '../../credentials/rotate-key.js'
 import { rotateSecret } from '../../credentials/rotate-secret.js'
@@ -24,8 +23,8 @@ function list(params: Record<string, unknown>, one: string, many: string): strin
 }
 
 /**
- * `credentials.rotate-key`: for each key, finds its user (iam:GetAccessKeyLastUsed) unless `user`
- * is given, then creates a new key and deactivates the old one (deletes it with deleteOld).
+ * `credentials.rotate-key`: for each key, finds its user (iam:GetAccessKeyLastUsed; a key of
+ * another account is refused, naming that account) unless `user` is given, then creates a new key and deactivates the old one (deletes it with deleteOld).
  * IAM: the `fir creds rotate-key` row.
  */
 export const rotateKeyAction: ActionImpl = async (run, params) => {
@@ -34,15 +33,7 @@ export const rotateKeyAction: ActionImpl = async (run, params) => {
   const targets: { user: string; accessKey?: string }[] = []
   if (keys.length === 0 && user) targets.push({ user })
   for (const key of keys) {
-    const owner = user ?? (await getAccessKeyLastUsed(run.ctx.aws, key)).userName
-    if (!owner) {
-      throw new UsageError(`unable to rotate access key ${key}: IAM does not say which user owns it`, {
-        actions: [
-          'pass `user:` in the step, or rotate it with `fir creds rotate-key --user NAME --access-key ID`',
-        ],
-      })
-    }
-    targets.push({ user: owner, accessKey: key })
+    targets.push({ user: user ?? (await keyOwnerForRotation(run.ctx, key)), accessKey: key })
   }
   const rows: StepResult[] = []
   const rotated: string[] = []

@@ -1,0 +1,61 @@
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { findLeakedKeys, keyOwnerForRotation } from '../../../src/core/credentials/keys.js'
+import { useMoto } from '../../support/emulator.js'
+import { seedUserWithKey, TEST_ACCOUNT } from '../../support/seed.js'
+import { testContext } from '../athena/context.js'
+
+const moto = useMoto()
+const OTHER_ACCOUNT = '210987654321'
+
+/** A snapshot summary that found these keys in a function's environment (the part keys.ts reads). */
+async function summaryWithKeys(caseDir: string, keys: string[]): Promise<void> {
+  const set = join(caseDir, 'evidence', '20261129T000000.000Z')
+  await mkdir(set, { recursive: true })
+  await writeFile(
+    join(set, 'summary.json'),
+    JSON.stringify({
+      set: '20261129T000000.000Z',
+      functions: [
+        {
+          name: 'orders-api',
+          arn: `arn:aws:lambda:us-east-1:${TEST_ACCOUNT}:function:orders-api`,
+          accessKeyIds: keys,
+        },
+      ],
+    }),
+  )
+}
+
+describe('leaked access keys and the account that owns them (sts:GetAccessKeyInfo)', () => {
+  it("points a key of another account there instead of looking for its user here, and rotates only this account's keys", async () => {
+    const here = await seedUserWithKey(moto.endpoint(), 'deployer-here')
+    const away = await seedUserWithKey(moto.endpoint(), 'deployer-away', OTHER_ACCOUNT)
+    const { ctx, dir } = await testContext(moto.endpoint())
+    await summaryWithKeys(dir, [here.accessKeyId, away.accessKeyId])
+
+    const keys = await findLeakedKeys(ctx)
+    const local = keys.find((k) => k.accessKeyId === here.accessKeyId)!
+    const foreign = keys.find((k) => k.accessKeyId === away.accessKeyId)!
+    expect(local).toMatchObject({ account: TEST_ACCOUNT, owner: 'deployer-here', status: 'Active' })
+    expect(local.proposal).toContain(`--user deployer-here --access-key ${here.accessKeyId}`)
+    // moto, like IAM, would name the other account's user: that user does not exist here, so
+    // proposing to rotate it here would fail (or hit a namesake).
+    expect(foreign).toMatchObject({ account: OTHER_ACCOUNT, owner: null, proposal: null })
+    expect(foreign.note).toContain(`belongs to account ${OTHER_ACCOUNT}, not this one (${TEST_ACCOUNT})`)
+    expect(foreign.note).toContain(`--role-arn arn:aws:iam::${OTHER_ACCOUNT}:role/`)
+    expect(ctx.gaps.list).toEqual([])
+
+    await expect(keyOwnerForRotation(ctx, here.accessKeyId)).resolves.toBe('deployer-here')
+    await expect(keyOwnerForRotation(ctx, away.accessKeyId)).rejects.toThrow(
+      new RegExp(
+        `unable to rotate access key ${away.accessKeyId} here: it belongs to account ${OTHER_ACCOUNT}`,
+      ),
+    )
+    // moto places a key it never issued in the caller's account; IAM there does not know it.
+    await expect(keyOwnerForRotation(ctx, 'AKIAZZZZZZZZZZZZZZZZ')).rejects.toThrow(
+      `IAM in account ${TEST_ACCOUNT} does not know it (deleted already, or not a real key)`,
+    )
+  })
+})
