@@ -11,6 +11,7 @@ import { shellArg } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { actionMatches, asList, type PolicyStatement, statementsOf } from '../permissions.js'
 import { readSnapshotSummaries } from './keys.js'
+import { roleOfActor, secretIdsAsked, secretName } from './role-use.js'
 
 /** One secret read (or tried) with a role's credentials, from the timeline. */
 export interface SecretUse {
@@ -63,18 +64,6 @@ interface TimelineLine {
   sourceIp?: string | null
   error?: { code?: string } | null
   requestParameters?: Record<string, unknown> | null
-}
-
-/** `arn:…:secret:prod/db-AbCdEf` → `prod/db`; a name stays as it is. */
-export function secretName(id: string): string {
-  const m = id.match(/^arn:aws[a-z-]*:secretsmanager:[^:]*:\d{12}:secret:(.+)$/)
-  if (!m) return id
-  return m[1]!.replace(/-[A-Za-z0-9]{6}$/, '')
-}
-
-function roleOfActor(arn: string | null | undefined): { role: string; session: string } | null {
-  const m = (arn ?? '').match(/^arn:aws[a-z-]*:sts::\d{12}:assumed-role\/([^/]+)\/(.+)$/)
-  return m ? { role: m[1]!, session: m[2]! } : null
 }
 
 function globMatch(pattern: string, value: string): boolean {
@@ -170,18 +159,14 @@ async function readTimeline(path: string, roles: Set<string>) {
     } catch {
       continue
     }
-    if (e.name !== 'GetSecretValue' && e.name !== 'BatchGetSecretValue') continue
+    const ids = secretIdsAsked(e)
+    if (ids === null) continue
     const who = roleOfActor(e.actor?.arn)
     if (!who) continue
     const role = [...roles].find((r) => r.toLowerCase() === who.role.toLowerCase())
     if (!role) continue
     let bucket = byRole.get(role)
     if (!bucket) byRole.set(role, (bucket = { read: new Map(), attempted: new Map(), unnamed: 0 }))
-    const params = e.requestParameters ?? {}
-    const ids =
-      e.name === 'GetSecretValue'
-        ? [params.secretId].filter((x): x is string => typeof x === 'string')
-        : asList(params.secretIdList as string | string[] | undefined).filter((x) => typeof x === 'string')
     if (ids.length === 0) {
       if (e.name === 'BatchGetSecretValue' && !e.error) bucket.unnamed++
       continue

@@ -821,6 +821,14 @@ export async function buildReportModel(
       impact.push(
         `${scan.eventsWithFindings} of ${scan.totalEvents} CloudTrail events matched detections (${scan.findingGroups.length} rule${scan.findingGroups.length === 1 ? '' : 's'}).`,
       )
+    if (scan.secretsRead.length)
+      impact.push(
+        `${counted(scan.secretsRead.length, 'secret')} ${scan.secretsRead.length === 1 ? 'was' : 'were'} read with the execution role’s credentials (${truncate(scan.secretsRead.join(', '), 200)}): treat ${scan.secretsRead.length === 1 ? 'it' : 'them'} as exposed and rotate.`,
+      )
+    if (scan.keysCreated.length)
+      impact.push(
+        `${counted(scan.keysCreated.length, 'access key')} ${scan.keysCreated.length === 1 ? 'was' : 'were'} created with the execution role’s credentials (${truncate(scan.keysCreated.join(', '), 200)}): long-term access that outlives the role’s sessions.`,
+      )
     if (scan.chainedAssumeRoles.length)
       impact.push(
         `The execution role’s credentials were used to assume other roles: ${scan.chainedAssumeRoles.slice(0, 4).join(', ')}.`,

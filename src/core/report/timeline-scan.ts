@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs'
+import { accessKeyCreated, roleOfActor, secretIdsAsked, secretName } from '../credentials/role-use.js'
 import { MAX_CATEGORIES } from './chart.js'
 import {
   asArray,
@@ -43,6 +44,10 @@ export interface TimelineScan {
   firstFinding: { time: string; title: string } | null
   /** Roles assumed with an execution role's credentials (`role ARN (n×)`): chained sessions. */
   chainedAssumeRoles: string[]
+  /** Secrets read (without error) with an execution role's credentials, by name. */
+  secretsRead: string[]
+  /** Access keys created (without error) with an execution role's credentials: `AKIA… for user U`. */
+  keysCreated: string[]
 }
 
 /**
@@ -258,8 +263,13 @@ export async function scanTimeline(
     findingGroups: [],
     firstFinding: null,
     chainedAssumeRoles: [],
+    secretsRead: [],
+    keysCreated: [],
   }
   const chained = new Map<string, number>()
+  const secretsRead = new Set<string>()
+  const keysCreated = new Set<string>()
+  const executionRole = new Set(executionRoles.map((r) => r.toLowerCase()))
   const roleSessionPrefixes = executionRoles.map((r) => `:assumed-role/${r}/`)
   const inc = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1)
   const serviceIndex = new Map<string, number>()
@@ -329,6 +339,14 @@ export async function scanTimeline(
       if (errorText) scan.errorEvents++
       const fir = event.fir === true
       if (fir) scan.firEvents++
+      if (executionRole.size > 0 && !event.error) {
+        const role = roleOfActor(actor.arn)?.role
+        if (role && executionRole.has(role.toLowerCase())) {
+          for (const id of secretIdsAsked(event) ?? []) secretsRead.add(secretName(id))
+          const key = accessKeyCreated(event)
+          if (key) keysCreated.add(`${key.accessKeyId}${key.userName ? ` for user ${key.userName}` : ''}`)
+        }
+      }
       if (roleSessionPrefixes.length && /^AssumeRole/.test(asString(event.name) ?? '')) {
         const arn = asString(actor.arn) ?? ''
         if (roleSessionPrefixes.some((p) => arn.includes(p))) {
@@ -468,6 +486,8 @@ export async function scanTimeline(
     }
   }
   scan.firstFinding = first ? { time: first.time, title: first.title } : null
+  scan.secretsRead = [...secretsRead].sort()
+  scan.keysCreated = [...keysCreated].sort()
   scan.chainedAssumeRoles = [...chained.entries()]
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
     .map(([arn, n]) => `${arn} (${n}×)`)

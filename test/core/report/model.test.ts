@@ -81,6 +81,10 @@ describe('report of a case that went through snapshot, contain and timeline', ()
     expect(model.summary.impact).toContain(
       'The code downloaded for orders-api (3) does not match the CodeSha256 Lambda reports: the package was changed or the download is not what runs.',
     )
+    // The attacker's read (and the function's own) of prod/orders/db with the execution role.
+    expect(model.summary.impact).toContain(
+      '1 secret was read with the execution role’s credentials (prod/orders/db): treat it as exposed and rotate.',
+    )
     expect(model.summary.counts.find((c) => c.level === 'critical')!.count).toBe(4)
 
     const fn = model.scope.functions[0]!

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { exists } from '../../common/fs-safe.js'
+import { accessKeyCreated, type RoleUseEvent, roleOfActor } from '../../credentials/role-use.js'
 import { secretsReadByRoles } from '../../credentials/secrets-read.js'
 import { collectTimeline, EVENTS_FILE } from '../../timeline/collect.js'
 import type { ActionImpl } from '../runner.js'
@@ -14,22 +15,15 @@ async function keysCreatedByRoles(caseDir: string, roles: string[]): Promise<str
   const rl = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY })
   for await (const line of rl) {
     if (!line.includes('CreateAccessKey')) continue
-    let e: {
-      name?: string
-      error?: unknown
-      actor?: { arn?: string | null }
-      responseElements?: { accessKey?: { accessKeyId?: string } } | null
-    }
+    let e: RoleUseEvent
     try {
       e = JSON.parse(line)
     } catch {
       continue
     }
-    if (e.name !== 'CreateAccessKey' || e.error) continue
-    const arn = e.actor?.arn ?? ''
-    const role = arn.match(/^arn:aws[a-z-]*:sts::\d{12}:assumed-role\/([^/]+)\//)?.[1]
-    const id = e.responseElements?.accessKey?.accessKeyId
-    if (role && roles.includes(role) && typeof id === 'string' && /^AKIA[A-Z0-9]{16}$/.test(id)) out.add(id)
+    const key = accessKeyCreated(e)
+    const role = roleOfActor(e.actor?.arn)?.role
+    if (key && role && roles.includes(role)) out.add(key.accessKeyId)
   }
   return [...out].sort()
 }

@@ -1,0 +1,55 @@
+/**
+ * What one timeline event (DESIGN §5) says a role's credentials did with other credentials:
+ * secrets read and access keys created. Shared by `fir creds secrets`, the playbook's
+ * timeline step and the report, so that all three count the same events.
+ */
+
+/** The part of a normalised event these read. */
+export interface RoleUseEvent {
+  name?: unknown
+  error?: unknown
+  actor?: { arn?: unknown } | null
+  requestParameters?: unknown
+  responseElements?: unknown
+}
+
+/** The role and session of an assumed-role ARN, or null for any other caller. */
+export function roleOfActor(arn: unknown): { role: string; session: string } | null {
+  const m = (typeof arn === 'string' ? arn : '').match(
+    /^arn:aws[a-z-]*:sts::\d{12}:assumed-role\/([^/]+)\/(.+)$/,
+  )
+  return m ? { role: m[1]!, session: m[2]! } : null
+}
+
+/** `arn:…:secret:prod/db-AbCdEf` → `prod/db`; a name stays as it is. */
+export function secretName(id: string): string {
+  const m = id.match(/^arn:aws[a-z-]*:secretsmanager:[^:]*:\d{12}:secret:(.+)$/)
+  if (!m) return id
+  return m[1]!.replace(/-[A-Za-z0-9]{6}$/, '')
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
+}
+
+/**
+ * The secret ids (as the call named them) a GetSecretValue or BatchGetSecretValue asked for;
+ * null for any other event. A batch read by filter names none (an empty list).
+ */
+export function secretIdsAsked(e: RoleUseEvent): string[] | null {
+  const params = record(e.requestParameters)
+  if (e.name === 'GetSecretValue') return typeof params.secretId === 'string' ? [params.secretId] : []
+  if (e.name !== 'BatchGetSecretValue') return null
+  const list = params.secretIdList
+  return (Array.isArray(list) ? list : [list]).filter((x): x is string => typeof x === 'string')
+}
+
+/** The key a successful CreateAccessKey made (`AKIA…`, and for which user), or null. */
+export function accessKeyCreated(e: RoleUseEvent): { accessKeyId: string; userName: string | null } | null {
+  if (e.name !== 'CreateAccessKey' || e.error) return null
+  const key = record(record(e.responseElements).accessKey)
+  const id = key.accessKeyId
+  if (typeof id !== 'string' || !/^AKIA[A-Z0-9]{16}$/.test(id)) return null
+  const user = key.userName ?? record(e.requestParameters).userName
+  return { accessKeyId: id, userName: typeof user === 'string' ? user : null }
+}

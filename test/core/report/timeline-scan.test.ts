@@ -1,0 +1,93 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { scanTimeline } from '../../../src/core/report/timeline-scan.js'
+import { tempDir } from '../../support/cli.js'
+
+const ACCOUNT = '123456789012'
+const session = (role: string, name = 's') => ({
+  arn: `arn:aws:sts::${ACCOUNT}:assumed-role/${role}/${name}`,
+})
+
+/** One normalised timeline event (DESIGN §5), with only the fields the scan reads. */
+function event(n: number, fields: Record<string, unknown>): string {
+  return JSON.stringify({
+    id: `e-${n}`,
+    time: new Date(Date.UTC(2026, 10, 27, 3, n)).toISOString(),
+    source: 'secretsmanager.amazonaws.com',
+    region: 'us-east-1',
+    sourceIp: '203.0.113.45',
+    readOnly: true,
+    ...fields,
+  })
+}
+
+describe('what the timeline says the execution role’s credentials did', () => {
+  it('names the secrets read and the access keys created with them, and nothing refused or done by another role', async () => {
+    const dir = await tempDir()
+    const path = join(dir, 'events.jsonl')
+    const lines = [
+      event(1, {
+        name: 'GetSecretValue',
+        actor: session('Orders-Role'),
+        requestParameters: { secretId: 'prod/db' },
+      }),
+      event(2, {
+        name: 'GetSecretValue',
+        actor: session('orders-role'),
+        requestParameters: {
+          secretId: `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:prod/api-key-AbC123`,
+        },
+      }),
+      event(3, {
+        name: 'BatchGetSecretValue',
+        actor: session('orders-role'),
+        requestParameters: { secretIdList: ['prod/a', 'prod/b'] },
+      }),
+      // Refused, or another role's: not reads with the execution role's credentials.
+      event(4, {
+        name: 'GetSecretValue',
+        actor: session('orders-role'),
+        requestParameters: { secretId: 'prod/refused' },
+        error: { code: 'AccessDeniedException' },
+      }),
+      event(5, {
+        name: 'GetSecretValue',
+        actor: session('other-role'),
+        requestParameters: { secretId: 'prod/other' },
+      }),
+      event(6, {
+        name: 'CreateAccessKey',
+        source: 'iam.amazonaws.com',
+        readOnly: false,
+        actor: session('orders-role'),
+        requestParameters: { userName: 'backup-admin' },
+        responseElements: { accessKey: { accessKeyId: 'AKIAIOSFODNN7BACKDOR', userName: 'backup-admin' } },
+      }),
+      event(7, {
+        name: 'CreateAccessKey',
+        source: 'iam.amazonaws.com',
+        readOnly: false,
+        actor: session('other-role'),
+        responseElements: { accessKey: { accessKeyId: 'AKIAIOSFODNN7OTHERR' } },
+      }),
+      event(8, {
+        name: 'CreateAccessKey',
+        source: 'iam.amazonaws.com',
+        readOnly: false,
+        actor: session('orders-role'),
+        requestParameters: { userName: 'root-ish' },
+        error: { code: 'AccessDenied' },
+      }),
+    ]
+    await writeFile(path, `${lines.join('\n')}\n`)
+    const scan = await scanTimeline(path, null, 50, ['orders-role'])
+    expect(scan.totalEvents).toBe(8)
+    expect(scan.secretsRead).toEqual(['prod/a', 'prod/api-key', 'prod/b', 'prod/db'])
+    expect(scan.keysCreated).toEqual(['AKIAIOSFODNN7BACKDOR for user backup-admin'])
+
+    const none = await scanTimeline(path, null, 50, [])
+    expect(none.secretsRead).toEqual([])
+    expect(none.keysCreated).toEqual([])
+  })
+})
