@@ -268,6 +268,47 @@ describe('fir timeline (built CLI)', () => {
     }
   })
 
+  it('shows each LookupEvents retry as progress, so a wait on a failing endpoint is never silent', async () => {
+    const now = Date.now()
+    const recent = generateCorpus({
+      seed: 33,
+      records: 120,
+      start: new Date(now - 86_400_000),
+      end: new Date(now - 60_000),
+      target,
+      related: 20,
+      regions: ['eu-west-1'],
+    })
+    const server = await startLookupEvents(recent.records, {
+      rate: 50,
+      burst: 50,
+      faults: { serverErrorRate: 0.5, seed: 7 },
+    })
+    try {
+      const args = [
+        'timeline',
+        'orders-api',
+        '--case',
+        'cases/TL',
+        '--source',
+        'api',
+        '--role',
+        'orders-api-role',
+      ]
+      const r = await runFir([...args, '--region', 'eu-west-1', '--since', '2d'], {
+        cwd,
+        endpoint: moto.endpoint(),
+        env: { AWS_ENDPOINT_URL_CLOUDTRAIL: server.endpoint, FIR_LOOKUP_RATE: '40', FIR_PROGRESS: 'lines' },
+      })
+      expect([0, 4], r.stderr).toContain(r.code)
+      expect(r.stderr).toMatch(
+        /^timeline: LookupEvents in eu-west-1 \(\w+=[^)]+\): service-error: .+; retry 1 of 8 in \d+\.\d s$/m,
+      )
+    } finally {
+      await server.stop()
+    }
+  })
+
   it('stores the whole timeline when the export reader closes stdout early (| head)', async () => {
     const args = ['timeline', '--case', 'cases/TL', '--source', trail, '--format', 'jsonl', ...window]
     const r = await runFir(args, {

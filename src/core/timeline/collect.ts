@@ -688,6 +688,10 @@ async function collectOnce(
               { start, end },
               pacer,
               sink,
+              ({ failure, retry, of, waitMs }) =>
+                ctx.log.progress(
+                  `timeline: LookupEvents in ${region}${q.attribute ? ` (${q.attribute.key}=${q.attribute.value})` : ''}: ${failure.reason}; retry ${retry} of ${of} in ${(waitMs / 1000).toFixed(1)} s`,
+                ),
             )
             apiFirst = Math.min(apiFirst, t0)
             apiLast = Math.max(apiLast, performance.now())

@@ -241,6 +241,15 @@ export interface QueryOutcome {
 
 export type PageSink = (query: PlannedQuery, pageNumber: number, page: LookupPage) => Promise<void>
 
+/** Told of each failed request that will be tried again (for progress: a wait is never silent). */
+export type RetryNotice = (notice: {
+  query: PlannedQuery
+  failure: LookupEventsFailure
+  retry: number
+  of: number
+  waitMs: number
+}) => void
+
 const MAX_FAULT_RETRIES = Number(process.env.FIR_LOOKUP_FAULT_RETRIES ?? 8)
 const MAX_THROTTLE_RETRIES = 20
 
@@ -254,6 +263,7 @@ export async function runQuery(
   window: { start?: Date; end?: Date },
   pacer: RegionPacer,
   sink: PageSink,
+  onRetry: RetryNotice = () => undefined,
 ): Promise<QueryOutcome> {
   const outcome: QueryOutcome = { pages: 0, events: 0, attempts: 0, throttles: 0, faults: 0 }
   let token: string | undefined
@@ -278,13 +288,22 @@ export async function runQuery(
           outcome.throttles++
           pacer.throttled()
           if (++throttles > MAX_THROTTLE_RETRIES) return { ...outcome, failure: err }
+          onRetry({
+            query,
+            failure: err,
+            retry: throttles,
+            of: MAX_THROTTLE_RETRIES,
+            waitMs: 1000 / pacer.currentRate,
+          })
           continue
         }
         if (err.kind === 'service-error' || err.kind === 'network') {
           outcome.faults++
           pacer.refund()
           if (++faults > MAX_FAULT_RETRIES) return { ...outcome, failure: err }
-          await sleep(Math.min(5000, 50 * 2 ** (faults - 1)) * (0.5 + Math.random() / 2))
+          const waitMs = Math.min(5000, 50 * 2 ** (faults - 1)) * (0.5 + Math.random() / 2)
+          onRetry({ query, failure: err, retry: faults, of: MAX_FAULT_RETRIES, waitMs })
+          await sleep(waitMs)
           continue
         }
         if (err.kind === 'credentials' && err.errorName === 'UnrecognizedClientException') {
