@@ -218,17 +218,20 @@ describe('fir timeline (built CLI)', () => {
     ).toBe('s3')
   })
 
-  it('exits 4 with the gaps when a LookupEvents region is denied, and keeps what it got', async () => {
-    const now = Date.now()
-    const recent = generateCorpus({
-      seed: 32,
-      records: 300,
-      start: new Date(now - 86_400_000),
-      end: new Date(now - 60_000),
+  /** Records of the last day (LookupEvents serves 90 days back from now), some related to the target. */
+  const lastDayCorpus = (seed: number, records: number, related: number, regions: string[]) =>
+    generateCorpus({
+      seed,
+      records,
+      start: new Date(Date.now() - 86_400_000),
+      end: new Date(Date.now() - 60_000),
       target,
-      related: 40,
-      regions: ['eu-west-1', 'us-east-1'],
+      related,
+      regions,
     })
+
+  it('exits 4 with the gaps when a LookupEvents region is denied, and keeps what it got', async () => {
+    const recent = lastDayCorpus(32, 300, 40, ['eu-west-1', 'us-east-1'])
     const server = await startLookupEvents(recent.records, {
       rate: 50,
       burst: 50,
@@ -269,16 +272,7 @@ describe('fir timeline (built CLI)', () => {
   })
 
   it('shows each LookupEvents retry as progress, so a wait on a failing endpoint is never silent', async () => {
-    const now = Date.now()
-    const recent = generateCorpus({
-      seed: 33,
-      records: 120,
-      start: new Date(now - 86_400_000),
-      end: new Date(now - 60_000),
-      target,
-      related: 20,
-      regions: ['eu-west-1'],
-    })
+    const recent = lastDayCorpus(33, 120, 20, ['eu-west-1'])
     const server = await startLookupEvents(recent.records, {
       rate: 50,
       burst: 50,
