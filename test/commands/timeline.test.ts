@@ -218,6 +218,18 @@ describe('fir timeline (built CLI)', () => {
     ).toBe('s3')
   })
 
+  /** A function-scoped timeline from the api source alone (the LookupEvents stand-in), eu-west-1. */
+  const apiRun = [
+    'timeline',
+    'orders-api',
+    '--case',
+    'cases/TL',
+    '--source',
+    'api',
+    '--role',
+    'orders-api-role',
+  ]
+  apiRun.push('--region', 'eu-west-1', '--since', '2d')
   /** Records of the last day (LookupEvents serves 90 days back from now), some related to the target. */
   const lastDayCorpus = (seed: number, records: number, related: number, regions: string[]) =>
     generateCorpus({
@@ -238,28 +250,11 @@ describe('fir timeline (built CLI)', () => {
       deniedRegions: ['us-east-1'],
     })
     try {
-      const r = await runFir(
-        [
-          'timeline',
-          'orders-api',
-          '--case',
-          'cases/TL',
-          '--source',
-          'api',
-          '--role',
-          'orders-api-role',
-          '--region',
-          'eu-west-1',
-          '--since',
-          '2d',
-          '--json',
-        ],
-        {
-          cwd,
-          endpoint: moto.endpoint(),
-          env: { AWS_ENDPOINT_URL_CLOUDTRAIL: server.endpoint, FIR_LOOKUP_RATE: '40' },
-        },
-      )
+      const r = await runFir([...apiRun, '--json'], {
+        cwd,
+        endpoint: moto.endpoint(),
+        env: { AWS_ENDPOINT_URL_CLOUDTRAIL: server.endpoint, FIR_LOOKUP_RATE: '40' },
+      })
       expect(r.code, r.stderr).toBe(4)
       expect(r.json.status).toBe(4)
       expect(r.json.gaps.length).toBeGreaterThan(0)
@@ -279,17 +274,7 @@ describe('fir timeline (built CLI)', () => {
       faults: { serverErrorRate: 0.5, seed: 7 },
     })
     try {
-      const args = [
-        'timeline',
-        'orders-api',
-        '--case',
-        'cases/TL',
-        '--source',
-        'api',
-        '--role',
-        'orders-api-role',
-      ]
-      const r = await runFir([...args, '--region', 'eu-west-1', '--since', '2d'], {
+      const r = await runFir(apiRun, {
         cwd,
         endpoint: moto.endpoint(),
         env: { AWS_ENDPOINT_URL_CLOUDTRAIL: server.endpoint, FIR_LOOKUP_RATE: '40', FIR_PROGRESS: 'lines' },
