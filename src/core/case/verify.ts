@@ -143,6 +143,8 @@ export async function verifyCase(caseDir: string): Promise<VerifyResult> {
   const artifacts = new Map<string, { sha256: string; bytes: number }>()
   for (const e of entries) {
     if (e.action === 'case.artifact' && typeof e.params.path === 'string') {
+      // A file moved aside (a re-run's timeline/history/) is expected at its new path only.
+      if (typeof e.params.movedFrom === 'string') artifacts.delete(e.params.movedFrom)
       artifacts.set(e.params.path, { sha256: String(e.params.sha256), bytes: Number(e.params.bytes) })
     }
   }

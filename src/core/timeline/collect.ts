@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 import { type LookupPage, lookupEventsPage } from '../../aws/cloudtrail.js'
 import { gapReason } from '../../aws/errors.js'
 import { UsageError } from '../../errors.js'
@@ -29,7 +29,7 @@ import {
 import { listLocal, probeLocal } from './sources/local.js'
 import { downloadTasks, parseS3Uri, regionPrefixes, type S3Stats, windowObjects } from './sources/s3.js'
 import { EventSpool, ReorderBuffer, type SpooledLine, spoolBudgetBytes } from './spool.js'
-import { AtomicFileWriter, checkWritable, recordWrittenArtifact } from './store.js'
+import { AtomicFileWriter, archiveEarlierTimeline, checkWritable, recordWrittenArtifact } from './store.js'
 import { firRequestIds, resolveTarget } from './target.js'
 import {
   BAD_INPUT_REASONS,
@@ -340,6 +340,17 @@ async function collectOnce(
     throw err
   }
   const localFiles = local?.files ?? []
+  if (local?.caseFolders.length) {
+    const shown = local.caseFolders.slice(0, 3).map((d) => relative(process.cwd(), d) || '.')
+    notes.push(
+      `not read: ${local.caseFolders.length === 1 ? 'a fir case folder' : `${local.caseFolders.length} fir case folders`} inside the source (${shown.join(', ')}${local.caseFolders.length > 3 ? ', …' : ''}): fir's own records, not trail logs; name a folder inside one (its timeline/raw/) to read it`,
+    )
+  }
+  if (local && localFiles.length === 0 && local.outsideWindow === 0 && local.digestFiles.length === 0) {
+    ctx.log.warn(
+      `no CloudTrail log file (.json, .jsonl, .gz) was found in ${sources.local.join(', ')}: check --source`,
+    )
+  }
   trace(`folders walked (${localFiles.length} files)`)
   // Sources start before the rules are loaded; what arrives meanwhile waits for them.
   let pack: RulePack | undefined
@@ -908,6 +919,17 @@ async function collectOnce(
   trace('merged and written')
   const { events, exportFile } = output!
   pack ??= await packReady
+  // The timeline this run replaces is kept, not lost: moved to timeline/history/ first.
+  const archived = await archiveEarlierTimeline(caseDir, ctx.case.journal, [
+    EVENTS_FILE,
+    FINDINGS_FILE,
+    SUMMARY_FILE,
+  ])
+  if (archived) {
+    notes.push(
+      `the earlier timeline${archived.startedAt ? ` (run ${archived.startedAt}${archived.events !== null ? `, ${archived.events} events` : ''})` : ''} was moved to ${archived.folder}/`,
+    )
+  }
   // The spool's lines are written out by commit: dispose after.
   const written = await events.commit()
   await spool.dispose()

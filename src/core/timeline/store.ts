@@ -1,11 +1,16 @@
 import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
-import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { type FileHandle, open, readFile, rename, rm, stat } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 import { UsageError } from '../../errors.js'
 import type { Journal } from '../case/journal.js'
 import { ensureDir, FILE_MODE, fsyncDir, tempPathFor } from '../common/fs-safe.js'
+import { sha256File } from '../common/hash.js'
 import { trackTemporary } from '../common/interrupt.js'
+import { compactUtc } from '../common/text.js'
+
+/** Where a re-run moves the timeline it replaces (`timeline/history/<its start>/`). */
+export const TIMELINE_HISTORY_DIR = 'timeline/history'
 
 /** How much a file grows between the flushes to disk started while it is written. */
 const SYNC_EVERY_BYTES = 64 * 1024 * 1024
@@ -170,4 +175,62 @@ export async function recordWrittenArtifact(
     params: { path: rel, sha256: written.sha256, bytes: written.bytes },
     outcome: 'recorded',
   })
+}
+
+/**
+ * Moves the case's earlier timeline (events.jsonl, findings.json, summary.json) into
+ * `timeline/history/<its start, UTC>/` just before a new run puts its own in place, so that a
+ * re-run (a narrower window, a mistaken --source) never loses what an earlier run collected.
+ * Each moved file is journaled under its new path with the hash the journal already holds for it
+ * (`movedFrom` tells `fir case verify` the old path is no longer expected until a new file is
+ * recorded there). Returns the history folder, or undefined when there was nothing to move.
+ */
+export async function archiveEarlierTimeline(
+  caseDir: string,
+  journal: Journal,
+  files: readonly string[],
+): Promise<{ folder: string; startedAt: string | null; events: number | null } | undefined> {
+  const present = []
+  for (const rel of files)
+    if ((await stat(join(caseDir, rel)).catch(() => undefined))?.isFile()) present.push(rel)
+  if (present.length === 0) return undefined
+  const summaryRel = files.find((f) => f.endsWith('summary.json'))
+  const earlier = summaryRel
+    ? ((await readFile(join(caseDir, summaryRel), 'utf8')
+        .then((t) => JSON.parse(t) as { startedAt?: unknown; events?: { stored?: unknown } })
+        .catch(() => undefined)) ?? {})
+    : {}
+  const startedAt =
+    typeof earlier.startedAt === 'string' && !Number.isNaN(Date.parse(earlier.startedAt))
+      ? earlier.startedAt
+      : null
+  const stamp = compactUtc(startedAt ? new Date(startedAt) : (await stat(join(caseDir, present[0]!))).mtime)
+  let folder = `${TIMELINE_HISTORY_DIR}/${stamp}`
+  for (let n = 2; await stat(join(caseDir, folder)).catch(() => undefined); n++) {
+    folder = `${TIMELINE_HISTORY_DIR}/${stamp}-${n}`
+  }
+  await ensureDir(join(caseDir, folder))
+  const journaled = new Map<string, { sha256: unknown; bytes: unknown }>()
+  for (const e of journal.all()) {
+    if (e.action === 'case.artifact' && typeof e.params?.path === 'string')
+      journaled.set(e.params.path, { sha256: e.params.sha256, bytes: e.params.bytes })
+  }
+  for (const rel of present) {
+    const to = `${folder}/${basename(rel)}`
+    await rename(join(caseDir, rel), join(caseDir, to))
+    const known = journaled.get(rel)
+    const { sha256, bytes } =
+      typeof known?.sha256 === 'string' && typeof known.bytes === 'number'
+        ? { sha256: known.sha256, bytes: known.bytes }
+        : await sha256File(join(caseDir, to))
+    await journal.append({
+      action: 'case.artifact',
+      target: to,
+      params: { path: to, sha256, bytes, movedFrom: rel },
+      outcome: 'recorded',
+    })
+  }
+  await fsyncDir(join(caseDir, TIMELINE_HISTORY_DIR))
+  const stored = earlier.events?.stored
+  return { folder, startedAt, events: typeof stored === 'number' ? stored : null }
 }

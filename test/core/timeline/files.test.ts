@@ -161,6 +161,47 @@ describe('timeline from files (in-process pipeline)', () => {
     expect(summary.gaps).toEqual([])
   })
 
+  it('keeps the timeline a re-run replaces (timeline/history/), journaled, and never reads a case folder met in a source', async () => {
+    const corpus = generateCorpus({ seed: 13, records: 600, start, end, target, related: 30 })
+    const src = await tempDir()
+    await writeTrailFiles(
+      join(src, 'bucket'),
+      packTrailFiles(corpus.records, { account: corpus.account, maxPerFile: 40 }),
+    )
+    const { ctx, dir, root, lines } = await timelineContext()
+    const first = await collectTimeline(ctx, { sources: [join(src, 'bucket')] })
+    const firstEvents = await readFile(join(dir, 'timeline', 'events.jsonl'))
+    expect(first.summary.events.stored).toBe(corpus.records.length)
+
+    // A mistaken second run: a folder with no trail logs, only a fir case folder (this one).
+    const second = await collectTimeline(ctx, { sources: [root] })
+    expect(second.summary.events.stored).toBe(0)
+    expect(lines).toContain(
+      `warning: no CloudTrail log file (.json, .jsonl, .gz) was found in ${root}: check --source`,
+    )
+    expect(second.summary.notes.join('\n')).toMatch(
+      /not read: a fir case folder inside the source \(.*case\)/,
+    )
+    const stamp = first.summary.startedAt.replace(/[-:]/g, '')
+    const history = join(dir, 'timeline', 'history', stamp)
+    expect(second.summary.notes).toContain(
+      `the earlier timeline (run ${first.summary.startedAt}, ${corpus.records.length} events) was moved to timeline/history/${stamp}/`,
+    )
+    expect((await readFile(join(history, 'events.jsonl'))).equals(firstEvents)).toBe(true)
+    expect(JSON.parse(await readFile(join(history, 'summary.json'), 'utf8')).startedAt).toBe(
+      first.summary.startedAt,
+    )
+    const verified = await verifyCase(dir)
+    expect(verified.problems).toEqual([])
+    expect(verified.checked.artifacts).toBe(6)
+
+    // The moved copy is checked like any recorded file.
+    await writeFile(join(history, 'findings.json'), '[]\n')
+    expect((await verifyCase(dir)).problems.map((p) => p.message)).toEqual([
+      `timeline/history/${stamp}/findings.json was changed after fir wrote it`,
+    ])
+  })
+
   it('streams a large input record by record (same result as reading it whole)', async () => {
     const corpus = generateCorpus({ seed: 12, records: 3000, start, end, target, related: 60 })
     const src = await tempDir()

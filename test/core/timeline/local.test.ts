@@ -65,3 +65,22 @@ describe('listLocal', () => {
     expect(listed.ignored).toBe(0)
   })
 })
+
+describe('listLocal and fir case folders', () => {
+  it('does not walk into a case folder below a source folder, but reads one the source names', async () => {
+    const dir = await tempDir('fir-local-case-')
+    const caseDir = join(dir, 'cases', 'IR-1')
+    for (const f of ['case.json', 'journal.jsonl', 'timeline/events.jsonl', 'timeline/raw/x/page.json'])
+      await mkdir(join(caseDir, f, '..'), { recursive: true }).then(() => writeFile(join(caseDir, f), '{}'))
+    await mkdir(join(dir, 'logs'), { recursive: true })
+    await writeFile(join(dir, 'logs', trail('us-east-1', '20250301T0105Z')), 'x')
+    const walked = await listLocal([dir], window)
+    expect(walked.files.map((f) => f.path.slice(dir.length + 1))).toEqual([
+      `logs/${trail('us-east-1', '20250301T0105Z')}`,
+    ])
+    expect(walked.caseFolders).toEqual([caseDir])
+    const named = await listLocal([join(caseDir, 'timeline', 'raw')], window)
+    expect(named.files.map((f) => f.path.slice(caseDir.length + 1))).toEqual(['timeline/raw/x/page.json'])
+    expect((await listLocal([caseDir], window)).caseFolders).toEqual([])
+  })
+})

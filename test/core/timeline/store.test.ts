@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto'
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { AtomicFileWriter } from '../../../src/core/timeline/store.js'
+import { recordArtifact } from '../../../src/core/case/evidence-store.js'
+import { verifyCase } from '../../../src/core/case/verify.js'
+import { AtomicFileWriter, archiveEarlierTimeline } from '../../../src/core/timeline/store.js'
+import { timelineContext } from './context.js'
 
 describe('AtomicFileWriter', () => {
   let dir: string | undefined
@@ -45,5 +48,31 @@ describe('AtomicFileWriter', () => {
     for (let i = 0; i < 70; i++) await writer.write(chunk)
     await writer.abort()
     expect(await readdir(dir)).toEqual([])
+  })
+})
+
+describe('archiveEarlierTimeline', () => {
+  it('leaves a case that verifies when a run stops between moving the earlier timeline aside and writing its own', async () => {
+    const { ctx, dir } = await timelineContext()
+    await mkdir(join(dir, 'timeline'), { recursive: true })
+    await writeFile(join(dir, 'timeline', 'events.jsonl'), '{"id":"a"}\n')
+    await writeFile(join(dir, 'timeline', 'summary.json'), '{"startedAt":"2026-11-29T06:00:00.000Z"}\n')
+    for (const f of ['timeline/events.jsonl', 'timeline/summary.json'])
+      await recordArtifact(dir, ctx.case.journal, f)
+    const files = ['timeline/events.jsonl', 'timeline/findings.json', 'timeline/summary.json']
+    const moved = await archiveEarlierTimeline(dir, ctx.case.journal, files)
+    expect(moved).toEqual({
+      folder: 'timeline/history/20261129T060000.000Z',
+      startedAt: '2026-11-29T06:00:00.000Z',
+      events: null,
+    })
+    expect((await readdir(join(dir, 'timeline'))).sort()).toEqual(['history'])
+    expect((await verifyCase(dir)).problems).toEqual([])
+    // A second earlier run with the same start goes beside it, not over it.
+    await writeFile(join(dir, 'timeline', 'summary.json'), '{"startedAt":"2026-11-29T06:00:00.000Z"}\n')
+    const again = await archiveEarlierTimeline(dir, ctx.case.journal, files)
+    expect(again?.folder).toBe('timeline/history/20261129T060000.000Z-2')
+    expect(await archiveEarlierTimeline(dir, ctx.case.journal, files)).toBeUndefined()
+    expect((await verifyCase(dir)).problems).toEqual([])
   })
 })

@@ -25,6 +25,12 @@ export interface LocalListing {
   outsideWindow: number
   /** Files in folders that are not .json/.jsonl/.gz (not read). */
   ignored: number
+  /**
+   * fir case folders met below a source folder, not walked: their files are fir's own records (an
+   * earlier timeline, evidence, rotated secrets), not trail logs. A source that names a case
+   * folder, or a folder in one, is read as asked.
+   */
+  caseFolders: string[]
 }
 
 /**
@@ -33,7 +39,7 @@ export interface LocalListing {
  * error, before anything is read.
  */
 export async function listLocal(paths: string[], window: TimeWindow): Promise<LocalListing> {
-  const out: LocalListing = { files: [], digestFiles: [], outsideWindow: 0, ignored: 0 }
+  const out: LocalListing = { files: [], digestFiles: [], outsideWindow: 0, ignored: 0, caseFolders: [] }
   // Only several sources can name a path twice (a folder and a file in it, or overlapping
   // folders): a single one is walked without keeping every path in sets (a bucket has thousands).
   const several = paths.length > 1
@@ -66,6 +72,10 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
   const walk = async (dir: string, depth: number) => {
     if (depth > 32) return
     const entries = await readdir(dir, { withFileTypes: true })
+    if (depth > 0 && isCaseFolder(entries)) {
+      if (!out.caseFolders.includes(dir)) out.caseFolders.push(dir)
+      return
+    }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     const prefix = `${dir}/`
     const digestDir = DIGEST_DIR.test(prefix)
@@ -96,6 +106,13 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
   }
   out.ignored = several ? ignored.size : ignoredCount
   return out
+}
+
+/** A folder `fir case init` made: its case.json and journal.jsonl side by side. */
+function isCaseFolder(entries: { name: string; isFile(): boolean }[]): boolean {
+  let marks = 0
+  for (const e of entries) if ((e.name === 'case.json' || e.name === 'journal.jsonl') && e.isFile()) marks++
+  return marks === 2
 }
 
 /** INPUT_NAME, with the usual trail file name (….json.gz) decided without the regex. */
