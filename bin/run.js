@@ -2,6 +2,10 @@
 // fir pins an AWS SDK that supports Node 20; its notice about future releases is not for responders.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 
+// Without a terminal (nohup, cron, a script), a hangup does not end the run (see interrupt.js).
+const { ignoreHangupWithoutTerminal } = await import('../dist/core/common/interrupt.js')
+ignoreHangupWithoutTerminal()
+
 const { execute } = await import('@oclif/core')
 await execute({ dir: import.meta.url })
 // The one place fir exits: commands set process.exitCode; open sockets must not keep us alive.

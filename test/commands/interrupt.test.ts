@@ -71,6 +71,11 @@ describe('an interrupted command (Ctrl-C)', () => {
       expect(spool).toMatch(/^\.spool-[A-Za-z0-9]{6}$/)
       expect(spool).not.toBe('.spool-Zz9Yy8')
       expect(existsSync(join(caseDir, '.lock'))).toBe(true)
+      // No terminal on its stdin, stdout or stderr (as under `nohup … &`): a hangup is ignored.
+      child!.kill('SIGHUP')
+      await sleep(500)
+      expect(child!.exitCode).toBeNull()
+      expect(child!.signalCode).toBeNull()
       child!.kill('SIGINT')
       const r = await running
 

@@ -1,5 +1,6 @@
 import { lstatSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { isatty } from 'node:tty'
 import { relativeInside } from './paths.js'
 import { escapeTerminal } from './text.js'
 
@@ -12,8 +13,27 @@ import { escapeTerminal } from './text.js'
  */
 const cleanups = new Map<number, { what: string; run: () => void }>()
 let next = 0
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
 let listening = false
+
+/**
+ * A run with no terminal on stdin, stdout or stderr (`nohup fir … &`, cron, a script writing to
+ * files) ignores SIGHUP for its whole life: a hangup of a terminal it does not use is not an
+ * interruption. Node.js resets an inherited "ignore SIGHUP" to the default (exit) when it starts,
+ * so without this `nohup` would not keep a long hunt alive after the responder logs out. Call once,
+ * at start; returns whether hangups are now ignored.
+ */
+export function ignoreHangupWithoutTerminal(attached = [0, 1, 2].some((fd) => isatty(fd))): boolean {
+  if (attached) return false
+  const i = SIGNALS.indexOf('SIGHUP')
+  if (i === -1) return true
+  if (listening) process.off('SIGHUP', onSignal)
+  SIGNALS.splice(i, 1)
+  process.on('SIGHUP', ignoreSignal)
+  return true
+}
+
+function ignoreSignal(): void {}
 
 function onSignal(signal: NodeJS.Signals): void {
   setListening(false)
