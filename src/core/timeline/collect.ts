@@ -807,7 +807,7 @@ async function collectOnce(
       functionRoles: target ? target.roles.map((r) => r.arn ?? r.name) : [],
     })
     const extra = target ? correlate(facts, target) : new Map<string, EventFinding[]>()
-    const events = await new AtomicFileWriter(join(caseDir, EVENTS_FILE)).open()
+    const events = await new AtomicFileWriter(join(caseDir, EVENTS_FILE), 4 << 20, { direct: true }).open()
     const exporter = options.format ? new Exporter(options.format, options.raw ?? false) : undefined
     let exportFile: AtomicFileWriter | undefined
     try {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
+import { closeSync, constants, openSync, rmSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { recordArtifact } from '../../../src/core/case/evidence-store.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
@@ -48,6 +49,54 @@ describe('AtomicFileWriter', () => {
     for (let i = 0; i < 70; i++) await writer.write(chunk)
     await writer.abort()
     expect(await readdir(dir)).toEqual([])
+  })
+})
+
+describe('AtomicFileWriter around the page cache (O_DIRECT)', () => {
+  let dir: string | undefined
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true })
+  })
+
+  /** Whether this folder's file system takes O_DIRECT (ext4 does; tmpfs only since Linux 6.6). */
+  const takesDirect = (folder: string) => {
+    const probe = join(folder, 'probe')
+    try {
+      closeSync(openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT, 0o600))
+      return true
+    } catch {
+      return false
+    } finally {
+      rmSync(probe, { force: true })
+    }
+  }
+
+  /** Writes lines of odd lengths (a tail that is no whole block) in several buffers' worth. */
+  async function writeOdd(
+    path: string,
+  ): Promise<{ writer: AtomicFileWriter; body: Buffer; done: { sha256: string; bytes: number } }> {
+    const writer = await new AtomicFileWriter(path, 64 * 1024, { direct: true }).open()
+    const parts: Buffer[] = []
+    for (let i = 0; i < 5000; i++) {
+      const line = Buffer.from(`{"n":${i},"pad":"${'x'.repeat(i % 257)}"}\n`)
+      parts.push(line)
+      if (i % 2) await writer.write(line)
+      else await writer.write2(line.subarray(0, line.length - 1), line.subarray(line.length - 1))
+    }
+    const aroundCache = writer.writesAroundCache
+    const done = await writer.commit()
+    expect(aroundCache).toBe(takesDirect(dirname(path)))
+    return { writer, body: Buffer.concat(parts), done }
+  }
+
+  it('writes whole blocks around the cache and the last partial one through it: the same bytes and hash', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fir-store-direct-'))
+    const { body, done } = await writeOdd(join(dir, 'events.jsonl'))
+    expect(body.length % 4096).not.toBe(0)
+    expect(body.length).toBeGreaterThan(8 * 64 * 1024)
+    expect((await readFile(join(dir, 'events.jsonl'))).equals(body)).toBe(true)
+    expect(done).toEqual({ sha256: createHash('sha256').update(body).digest('hex'), bytes: body.length })
+    expect(await readdir(dir)).toEqual(['events.jsonl'])
   })
 })
 
