@@ -12,7 +12,9 @@ import {
   hostileZip,
   seedCompromisedFunction,
   seedFunction,
+  seedLayer,
   seedRole,
+  TEST_ACCOUNT,
 } from '../support/seed.js'
 
 const moto = useMoto()
@@ -327,6 +329,43 @@ describe('fir snapshot (built CLI against moto): gaps, hostile code, blast radiu
       expect(line, r.stdout).toMatch(/^\s+concurrency\s+unknown: denied: AccessDeniedException\b/)
       expect(line).toContain('lambda:GetFunctionConcurrency')
       expect(r.stdout).not.toMatch(/concurrency\s+unreserved/)
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it("flags a layer another account published, and the report's impact names it", async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'foreign-layer-role' })
+    const layer = await seedLayer(moto.endpoint(), 'perf-utils')
+    const fn = await seedFunction(moto.endpoint(), {
+      name: 'foreign-layer-fn',
+      roleArn: role.arn,
+      layers: [layer.layerVersionArn],
+    })
+    // moto refuses another account's layer on a function: its GetFunction answers say what AWS's
+    // would after `update-function-configuration --layers arn:…:999999999999:layer:…`.
+    const foreign = layer.layerVersionArn.replace(`:${TEST_ACCOUNT}:`, ':999999999999:')
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rewrites: [{ match: 'GetFunction', body: (t) => t.replaceAll(layer.layerVersionArn, foreign) }],
+    }).start()
+    try {
+      const { cwd } = await newCase()
+      const r = await runFir(['snapshot', fn.name, '--case', 'cases/INC-1', '--json'], {
+        cwd,
+        endpoint: proxy.endpoint,
+      })
+      expect([0, 4], r.stderr).toContain(r.code)
+      expect(r.json.result.findings.filter((f: any) => f.kind === 'foreign-layer')).toEqual([
+        expect.objectContaining({
+          level: 'medium',
+          title: `${fn.name} runs layer ${foreign}, published by account 999999999999, not this one: that account controls code inside the function (check it is a publisher you trust)`,
+          detail: { layer: foreign, account: '999999999999', qualifiers: ['$LATEST'] },
+        }),
+      ])
+      const report = await runFir(['report', '--case', 'cases/INC-1', '--format', 'md'], { cwd })
+      expect(report.code, report.stderr).toBe(0)
+      const md = await readFile(join(cwd, 'cases', 'INC-1', 'reports', 'report.md'), 'utf8')
+      expect(md).toContain(`- ${fn.name} runs code that another account published: ${foreign}.`)
     } finally {
       await proxy.stop()
     }

@@ -36,6 +36,16 @@ export interface FaultRule {
   count?: number
 }
 
+/**
+ * Rewrites the emulator's answer to matching requests: what AWS would return where moto cannot
+ * (moto refuses to attach another account's layer, for one). Answers are read whole, so the body
+ * must not be compressed (moto's are not).
+ */
+export interface RewriteRule {
+  match: string | RegExp | ((req: RequestInfo) => boolean)
+  body: (text: string) => string
+}
+
 export interface ProxyRecord extends RequestInfo {
   faulted?: FaultKind
   status?: number
@@ -176,18 +186,24 @@ function faultResponse(info: RequestInfo, kind: Exclude<FaultKind, 'drop'>, res:
  * AccessDenied, throttling, 5xx, not-implemented and dropped connections, for chosen operations or
  * at a chosen rate. Point the SDK's endpoint at `proxy.endpoint`. Every request is recorded.
  */
+function matches(m: FaultRule['match'], info: RequestInfo): boolean {
+  return typeof m === 'string' ? info.operation === m : m instanceof RegExp ? m.test(info.operation) : m(info)
+}
+
 export class FaultProxy {
   readonly records: ProxyRecord[] = []
   rules: FaultRule[] = []
+  rewrites: RewriteRule[] = []
   private server: Server | undefined
   private counts = new Map<FaultRule, number>()
   private random: () => number
 
   constructor(
     private readonly upstream: string,
-    options: { rules?: FaultRule[]; seed?: number } = {},
+    options: { rules?: FaultRule[]; rewrites?: RewriteRule[]; seed?: number } = {},
   ) {
     this.rules = options.rules ?? []
+    this.rewrites = options.rewrites ?? []
     let s = options.seed ?? 42
     this.random = () => {
       s = (s * 1103515245 + 12345) & 0x7fffffff
@@ -220,10 +236,7 @@ export class FaultProxy {
 
   private pick(info: RequestInfo): FaultRule | undefined {
     for (const rule of this.rules) {
-      const m = rule.match
-      const hit =
-        typeof m === 'string' ? info.operation === m : m instanceof RegExp ? m.test(info.operation) : m(info)
-      if (!hit) continue
+      if (!matches(rule.match, info)) continue
       const used = this.counts.get(rule) ?? 0
       if (rule.count !== undefined && used >= rule.count) continue
       if (rule.rate !== undefined && this.random() >= rule.rate) continue
@@ -257,8 +270,19 @@ export class FaultProxy {
         { method: req.method, headers: { ...req.headers, host: target.host } },
         (up) => {
           record.status = up.statusCode
-          res.writeHead(up.statusCode ?? 502, up.headers)
-          up.pipe(res)
+          const rewrite = this.rewrites.find((r) => matches(r.match, info))
+          if (!rewrite) {
+            res.writeHead(up.statusCode ?? 502, up.headers)
+            up.pipe(res)
+            return
+          }
+          const parts: Buffer[] = []
+          up.on('data', (c: Buffer) => parts.push(c))
+          up.on('end', () => {
+            const text = Buffer.from(rewrite.body(Buffer.concat(parts).toString('utf8')), 'utf8')
+            res.writeHead(up.statusCode ?? 502, { ...up.headers, 'content-length': String(text.length) })
+            res.end(text)
+          })
         },
       )
       upstreamReq.on('error', () => res.destroy())

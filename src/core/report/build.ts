@@ -371,6 +371,13 @@ function functionFacts(
     versions,
     aliases,
     layers,
+    foreignLayers: asArray(entry.layers)
+      .map((l) => asString(asRecord(l).arn) ?? '')
+      .filter((a) => {
+        const owner = a.split(':')[4] ?? ''
+        const account = asString(entry.account) ?? asString(takenBy.account) ?? ''
+        return /^\d{12}$/.test(owner) && account !== '' && owner !== account
+      }),
     url,
     exposure,
     secrets,
@@ -799,6 +806,10 @@ export async function buildReportModel(
       impact.push(
         `The code downloaded for ${f.name} (${mismatched.join(', ')}) does not match the CodeSha256 Lambda reports: the package was changed or the download is not what runs.`,
       )
+    if (f.foreignLayers.length)
+      impact.push(
+        `${f.name} runs code that another account published: ${truncate(f.foreignLayers.join(', '), 200)}.`,
+      )
     if (f.logGroupMissing)
       impact.push(
         `The log group of ${f.name} is missing: its invocation logs are gone or were never written.`,
@@ -835,7 +846,7 @@ export async function buildReportModel(
       )
     if (scan.errorEvents)
       impact.push(
-        `${scan.errorEvents} call${scan.errorEvents === 1 ? '' : 's'} failed or were denied (attempts that did not succeed).`,
+        `${scan.errorEvents} call${scan.errorEvents === 1 ? '' : 's'} failed or ${scan.errorEvents === 1 ? 'was' : 'were'} denied (attempts that did not succeed).`,
       )
   }
   if (impact.length === 0) {

@@ -166,6 +166,8 @@ export interface FunctionFacts {
   versions: string[]
   aliases: string[]
   layers: string[]
+  /** Layers published by another account than the function's (their ARNs). */
+  foreignLayers: string[]
   url: string | null
   exposure: string[]
   /** Secret-looking environment values, redacted: `DB_PASSWORD = ‹redacted len=… sha256:…› (secret-by-name)`. */

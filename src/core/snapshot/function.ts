@@ -307,6 +307,27 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
     })
   }
 
+  // A layer another account published runs that account's code inside the function.
+  for (const layerArn of layerArns) {
+    const owner = layerArn.split(':')[4]
+    if (!owner || !/^\d{12}$/.test(owner) || owner === target.account) continue
+    run.addFinding({
+      kind: 'foreign-layer',
+      level: 'medium',
+      title: `${name} runs layer ${layerArn}, published by account ${owner}, not this one: that account controls code inside the function (check it is a publisher you trust)`,
+      target: arn,
+      key: layerArn,
+      detail: {
+        layer: layerArn,
+        account: owner,
+        qualifiers: configs
+          .filter((d) => (d.fn?.Configuration?.Layers ?? []).some((l) => l.Arn === layerArn))
+          .map((d) => d.qualifier),
+      },
+      evidence: envEvidence,
+    })
+  }
+
   const exposureInputs: QualifierExposureInput[] = [...qualifiers.values()].map((d) => ({
     qualifier: d.qualifier,
     ...(d.policy ? { policy: d.policy } : {}),

@@ -42,6 +42,7 @@ export type FindingKind =
   | 'quarantine-policy'
   | 'trail-coverage'
   | 'log-group-missing'
+  | 'foreign-layer'
 
 /** A role permission that gives an attacker leverage, with the statement that grants it. */
 export interface RiskyPermission {

@@ -85,6 +85,7 @@ describe('report of a case that went through snapshot, contain and timeline', ()
     expect(model.summary.impact).toContain(
       '1 secret was read with the execution role’s credentials (prod/orders/db): treat it as exposed and rotate.',
     )
+    expect(model.summary.impact).toContain('2 calls failed or were denied (attempts that did not succeed).')
     expect(model.summary.counts.find((c) => c.level === 'critical')!.count).toBe(4)
 
     const fn = model.scope.functions[0]!

@@ -1,6 +1,8 @@
-import { writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { CaseHandle } from '../../../src/core/case/case-folder.js'
+import { buildReportModel } from '../../../src/core/report/build.js'
 import { scanTimeline } from '../../../src/core/report/timeline-scan.js'
 import { tempDir } from '../../support/cli.js'
 
@@ -89,5 +91,18 @@ describe('what the timeline says the execution role’s credentials did', () => 
     const none = await scanTimeline(path, null, 50, [])
     expect(none.secretsRead).toEqual([])
     expect(none.keysCreated).toEqual([])
+  })
+
+  it('says "1 call failed or was denied" for one refused call in a case’s timeline', async () => {
+    const parent = await tempDir()
+    const handle = await CaseHandle.init('IMPACT-1', { dir: join(parent, 'case'), firVersion: 'test' })
+    await handle.close()
+    await mkdir(join(parent, 'case', 'timeline'), { recursive: true })
+    await writeFile(
+      join(parent, 'case', 'timeline', 'events.jsonl'),
+      `${event(1, { name: 'CreateUser', actor: session('orders-role'), error: { code: 'AccessDenied' } })}\n`,
+    )
+    const model = await buildReportModel(join(parent, 'case'), { firVersion: 'test' })
+    expect(model.summary.impact).toContain('1 call failed or was denied (attempts that did not succeed).')
   })
 })
