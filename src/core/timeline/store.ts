@@ -35,7 +35,7 @@ const SYNC_EVERY_BYTES = 64 * 1024 * 1024
  * With `direct` (a hunt's gigabyte of events.jsonl), whole blocks are written around the page
  * cache (O_DIRECT, Linux) from a page-aligned staging buffer: putting a new file through the cache
  * cost ~2 s of kernel CPU per GB on the project's VM, CPU the hunt's threads needed. The last
- * partial block, and everything on a file system without O_DIRECT (tmpfs), goes through the cache.
+ * partial block, and everything on a file system without O_DIRECT, goes through the cache.
  *
  * Data is copied into one staging buffer, reused, and written a buffer at a time: a caller's
  * buffer is free again as soon as `write` returns (the timeline hands arenas back to the worker
@@ -78,7 +78,7 @@ export class AtomicFileWriter {
         try {
           this.handle = await open(this.tmp, flags | DIRECT_FLAG, FILE_MODE)
         } catch (err) {
-          // tmpfs and some other file systems refuse O_DIRECT: write through the page cache.
+          // Some file systems refuse O_DIRECT (tmpfs before Linux 6.6): write through the page cache.
           if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err
           this.direct = false
         }
