@@ -97,6 +97,35 @@ export interface CompiledReportTemplate {
 }
 
 /**
+ * Handlebars' parse error in one line a template's author can act on: where, what is missing, and
+ * the text around it (Handlebars names grammar tokens and draws a caret on three lines).
+ */
+export function templateSyntaxError(message: string): string {
+  const lines = message.split('\n')
+  const parse = /^Parse error on line (\d+):/.exec(lines[0] ?? '')
+  if (parse) {
+    const caret = (lines[2] ?? '').indexOf('^')
+    const near = caret >= 0 ? (lines[1] ?? '').slice(Math.max(0, caret - 24), caret + 8) : ''
+    const got = /got '([^']+)'\s*$/.exec(message)?.[1]
+    const expecting = /Expecting (.+), got/.exec(message)?.[1] ?? ''
+    const what =
+      got === 'EOF'
+        ? expecting.includes("'CLOSE'")
+          ? 'the template ends inside {{…}}: a }} is missing'
+          : expecting.includes('OPEN_ENDBLOCK')
+            ? 'a {{#…}} block is never closed: its {{/…}} is missing'
+            : 'the template ends too early'
+        : got === 'INVALID'
+          ? 'a character Handlebars does not accept inside {{…}}'
+          : `unexpected ${got ? got.toLowerCase().replace(/_/g, ' ') : 'text'}`
+    return `line ${parse[1]}: ${what}${near ? `, near ${JSON.stringify(near)}` : ''}`
+  }
+  const block = /^(\S+) doesn't match (\S+) - (\d+):(\d+)/.exec(message)
+  if (block) return `line ${block[3]}: {{#${block[1]}}} is closed by {{/${block[2]}}}`
+  return (lines[0] ?? message).trim()
+}
+
+/**
  * Compiles a report template in its own Handlebars environment: strict (a misspelt field is an
  * error, not an empty string), HTML escaping for every `{{…}}`, only the format's helpers, no
  * triple-stash, partials or decorators, and prototype access forbidden at run time.
@@ -113,7 +142,7 @@ export function compileReportTemplate(
   try {
     ast = env.parse(source)
   } catch (err) {
-    throw new UsageError(`unable to read template ${name}: ${(err as Error).message.split('\n')[0]}`, {
+    throw new UsageError(`unable to read template ${name}: ${templateSyntaxError((err as Error).message)}`, {
       actions: [
         'fix the Handlebars syntax at the line named above',
         'see README, "fir report", for the view model',

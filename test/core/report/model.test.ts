@@ -397,6 +397,24 @@ describe('writeReports', () => {
       await expect(writeReports(handle, { templatePath: bad })).rejects.toThrow(
         /bad.html.hbs:1:4: unescaped output/,
       )
+      // Syntax errors in one line: where, what, and the text around it.
+      for (const [text, want] of [
+        [
+          '# {{case.id\n',
+          'bad.html.hbs: line 1: the template ends inside {{…}}: a }} is missing, near "# {{case.id"',
+        ],
+        [
+          'a\n{{#if case.id}}\nb\n',
+          'bad.html.hbs: line 4: a {{#…}} block is never closed: its {{/…}} is missing',
+        ],
+        ['a\n  {{#if case.id}}x{{/each}}', 'bad.html.hbs: line 2: {{#if}} is closed by {{/each}}'],
+      ] as const) {
+        await writeFile(bad, text)
+        const err = await writeReports(handle, { templatePath: bad }).catch((e: Error) => e)
+        expect(err).toBeInstanceOf(Error)
+        expect((err as Error).message).toContain(`unable to read template ${want}`)
+        expect((err as Error).message).not.toContain('\n')
+      }
       await writeFile(bad, '{{> evil}}')
       await expect(writeReports(handle, { templatePath: bad })).rejects.toThrow(/partials/)
       await writeFile(bad, '{{md case.title}}')
