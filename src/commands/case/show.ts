@@ -44,6 +44,13 @@ export default class CaseShow extends FirCommand {
               .join(' ') || 'none'
           }`
         : 'Timeline: none yet (fir timeline)',
+      ...(s.earlierTimelines.length
+        ? [
+            `  earlier timelines kept: ${s.earlierTimelines
+              .map((t) => `${t.folder} (${t.events === null ? 'events unknown' : `${t.events} events`})`)
+              .join(', ')}`,
+          ]
+        : []),
       `Reports: ${s.reports.length ? s.reports.join(', ') : 'none yet (fir report)'}`,
     ]
     return { result: s, human: lines.join('\n') }

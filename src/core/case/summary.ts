@@ -12,6 +12,8 @@ export interface CaseSummary {
   journal: { entries: number; changes: { action: string; target: string; outcome: string; at: string }[] }
   evidence: { set: string; files: number; bytes: number; sealed: string }[]
   timeline: { events: number; findings: Record<string, number> } | null
+  /** Timelines a re-run replaced, kept in timeline/history/ (oldest first), with their event counts. */
+  earlierTimelines: { folder: string; events: number | null }[]
   reports: string[]
 }
 
@@ -63,6 +65,20 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
     } catch {}
     timeline = { events, findings }
   }
+  const earlierTimelines: CaseSummary['earlierTimelines'] = []
+  const historyDir = join(dir, 'timeline', 'history')
+  if (await exists(historyDir)) {
+    for (const name of (await readdir(historyDir)).sort()) {
+      const summary = await readFile(join(historyDir, name, 'summary.json'), 'utf8')
+        .then((t) => JSON.parse(t) as { events?: { stored?: unknown } })
+        .catch(() => undefined)
+      const stored = summary?.events?.stored
+      earlierTimelines.push({
+        folder: `timeline/history/${name}`,
+        events: typeof stored === 'number' ? stored : null,
+      })
+    }
+  }
   const reportsDir = join(dir, 'reports')
   const reports = (await exists(reportsDir))
     ? (await readdir(reportsDir)).filter((f) => !f.startsWith('.'))
@@ -78,6 +94,7 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
     },
     evidence,
     timeline,
+    earlierTimelines,
     reports,
   }
 }

@@ -2,6 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
+import { summariseCase } from '../../../src/core/case/summary.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
 import { collectTimeline } from '../../../src/core/timeline/collect.js'
 import type { TimelineEvent } from '../../../src/core/timeline/types.js'
@@ -194,6 +195,11 @@ describe('timeline from files (in-process pipeline)', () => {
     const verified = await verifyCase(dir)
     expect(verified.problems).toEqual([])
     expect(verified.checked.artifacts).toBe(6)
+    const shown = await summariseCase(dir)
+    expect(shown.timeline?.events).toBe(0)
+    expect(shown.earlierTimelines).toEqual([
+      { folder: `timeline/history/${stamp}`, events: corpus.records.length },
+    ])
 
     // The moved copy is checked like any recorded file.
     await writeFile(join(history, 'findings.json'), '[]\n')
