@@ -82,5 +82,21 @@ describe('fir report (built CLI)', () => {
     })
     expect(d.code).toBe(2)
     expect(d.json.error.message).toMatch(/^unable to write the report to /)
+    // --out at a file fir keeps in the case (it had replaced the journal with the report).
+    const journal = join(sample.dir, 'journal.jsonl')
+    const before = await readFile(journal)
+    for (const [out, rel] of [
+      [journal, 'journal.jsonl'],
+      [join(sample.dir, 'evidence', 'x.md'), 'evidence/x.md'],
+      [join(sample.dir, 'timeline', 'summary.json'), 'timeline/summary.json'],
+    ]) {
+      const m = await runFir(['report', '--case', sample.dir, '--format', 'md', '--out', out!, '--json'], {
+        cwd,
+      })
+      expect(m.code, out).toBe(2)
+      expect(m.json.error.message).toBe(`unable to write --out ${out}: fir keeps its own ${rel} there`)
+    }
+    expect((await readFile(journal)).equals(before)).toBe(true)
+    expect((await runFir(['case', 'verify', '--case', sample.dir], { cwd })).code).toBe(0)
   })
 })

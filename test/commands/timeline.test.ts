@@ -321,6 +321,15 @@ describe('fir timeline (built CLI)', () => {
         '/proc/fir-export.csv',
         'unable to write --out /proc/fir-export.csv: unable to create a file in /proc (ENOENT)',
       ],
+      // A file fir keeps in the case: the export would have replaced the stored timeline.
+      [
+        join(cwd, 'cases/TL/timeline/events.jsonl'),
+        `unable to write --out ${join(cwd, 'cases/TL/timeline/events.jsonl')}: fir keeps its own timeline/events.jsonl there`,
+      ],
+      [
+        join(cwd, 'cases/TL/journal.jsonl'),
+        `unable to write --out ${join(cwd, 'cases/TL/journal.jsonl')}: fir keeps its own journal.jsonl there`,
+      ],
     ]
     const events = join(cwd, 'cases/TL/timeline/events.jsonl')
     // (as the earlier tests left it, or absent when this test runs alone)

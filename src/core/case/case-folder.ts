@@ -1,9 +1,10 @@
 import { chmod, readdir, readFile, stat } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { join, resolve, sep } from 'node:path'
 import { UsageError } from '../../errors.js'
 import { DIR_MODE, ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
 import { sweepTemporaries } from '../common/interrupt.js'
+import { relativeInside } from '../common/paths.js'
 import { escapeTerminal, shellArg } from '../common/text.js'
 import { EvidenceSet } from './evidence-store.js'
 import { currentActor, Journal } from './journal.js'
@@ -20,6 +21,34 @@ export interface CaseMeta {
 
 export const CASE_FILE = 'case.json'
 export const CASES_DIR = 'cases'
+
+/**
+ * Whether a path in a case (relative to it, `/`-separated) is one fir writes and keeps itself: the
+ * case record, the journal and its lock, evidence, secrets, the timeline's own files and sweeps.
+ * An export written there would replace fir's record (or be replaced by it). `reports/` is not one:
+ * a report written there is what `fir report` does itself.
+ */
+export function isFirManagedPath(rel: string): boolean {
+  const top = rel.split('/')[0] ?? ''
+  if (['case.json', 'journal.jsonl', '.lock', 'evidence', 'secrets', 'sweeps'].includes(top)) return true
+  return (
+    ['timeline/events.jsonl', 'timeline/findings.json', 'timeline/summary.json'].includes(rel) ||
+    rel.startsWith('timeline/raw/') ||
+    rel.startsWith('timeline/history/')
+  )
+}
+
+/** Refuses an output path (`--out`) that would overwrite what fir keeps in the case. */
+export function refuseManagedOutput(caseDir: string, path: string, flag = '--out'): void {
+  const rel = relativeInside(caseDir, path)?.split(sep).join('/')
+  if (rel === undefined || !isFirManagedPath(rel)) return
+  throw new UsageError(`unable to write ${flag} ${path}: fir keeps its own ${rel} there`, {
+    actions: [
+      `pass ${flag} a path outside the case, or a file of your own in it (e.g. <case>/exports/timeline.csv)`,
+    ],
+  })
+}
+
 const CASE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 
 /** Rejects ids that could escape the cases folder or confuse a terminal. */

@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { basename, join, resolve, sep } from 'node:path'
 import Handlebars from 'handlebars'
 import { UsageError } from '../../errors.js'
+import { refuseManagedOutput } from '../case/case-folder.js'
 import { recordArtifact } from '../case/evidence-store.js'
 import type { Journal } from '../case/journal.js'
 import { writeFileAtomic } from '../common/fs-safe.js'
@@ -306,8 +307,10 @@ export async function writeReports(
   for (const template of templates) {
     const text = template.render(model)
     let path: string
-    if (options.out) path = resolve(options.cwd ?? process.cwd(), options.out)
-    else if (options.templatePath) {
+    if (options.out) {
+      path = resolve(options.cwd ?? process.cwd(), options.out)
+      refuseManagedOutput(handle.dir, path)
+    } else if (options.templatePath) {
       const stem = basename(options.templatePath)
         .replace(/\.(hbs|handlebars)$/i, '')
         .replace(/\.(md|markdown|html?)$/i, '')

@@ -3,6 +3,7 @@ import { join, relative, resolve } from 'node:path'
 import { type LookupPage, lookupEventsPage } from '../../aws/cloudtrail.js'
 import { gapReason } from '../../aws/errors.js'
 import { UsageError } from '../../errors.js'
+import { refuseManagedOutput } from '../case/case-folder.js'
 import { recordArtifact, safeSegment } from '../case/evidence-store.js'
 import { ensureDir, writeFileAtomic } from '../common/fs-safe.js'
 import { relativeInside } from '../common/paths.js'
@@ -297,7 +298,10 @@ async function collectOnce(
   const functionRegion = target?.region ?? ctx.aws.region
   const regions = parseRegions(options.regions, [functionRegion, 'us-east-1'])
   const outPath = options.out ? resolve(options.out) : undefined
-  if (outPath && options.format) await checkWritable(outPath, '--out')
+  if (outPath && options.format) {
+    refuseManagedOutput(caseDir, outPath)
+    await checkWritable(outPath, '--out')
+  }
   const firIds = await firRequestIds(caseDir, ctx.case.journal.all())
   trace('sources probed, fir request ids read')
   const needFiles = probed.length > 0 || sources.s3.length > 0
