@@ -26,7 +26,7 @@ export default class Report extends FirCommand {
     }),
     out: Flags.string({
       description:
-        'write one report to this file instead of <case>/reports/ (recorded in the journal when inside the case)',
+        'write one report to this file instead of <case>/reports/ (recorded in the journal when inside the case; never over a file fir keeps there, such as the journal or evidence)',
     }),
     'key-events': Flags.integer({
       description: 'key timeline events shown inline (the full timeline stays in timeline/events.jsonl)',

@@ -24,7 +24,7 @@ export default class Timeline extends FirCommand {
   static override description =
     `Reads CloudTrail events from the api (LookupEvents, paced under 2 requests/s per region, regions in parallel), trail buckets (s3://bucket/prefix, listing pruned by account, region and day) and local files or folders (trail files .json/.json.gz, LookupEvents output, arrays of records, JSON Lines), in any mix. Events are de-duplicated by eventID, sorted in UTC, limited to the window and, with a function, to the events related to it: its name or ARN in the call, calls with its execution role's sessions, AssumeRole of the role, changes to the role and its policies, role swaps, and fir's own calls. Every event is run through the Sigma rule pack.
 
-Writes timeline/events.jsonl (normalised events with the raw record), timeline/findings.json and timeline/summary.json in the case, and LookupEvents pages as received in timeline/raw/. Bad input is skipped with a reason and counted; AWS calls that fail after retries are gaps (exit 4).
+Writes timeline/events.jsonl (normalised events with the raw record), timeline/findings.json and timeline/summary.json in the case, and LookupEvents pages as received in timeline/raw/. A re-run moves the timeline it replaces to timeline/history/<its start>/ (kept and journaled, never lost). A folder source skips any fir case folder inside it. --out may not name a file fir keeps in the case. Bad input is skipped with a reason and counted; AWS calls that fail after retries are gaps (exit 4).
 
 The execution role comes from the case's latest snapshot of the function, or from --role. --since defaults to 7 days, except when every source is a local file (then the whole file is read).`
   static override examples = [
