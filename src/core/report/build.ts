@@ -828,10 +828,16 @@ export async function buildReportModel(
     }
   }
   if (timelinePresent) {
-    if (scan.eventsWithFindings)
+    if (scan.eventsWithFindings) {
+      // The most severe rules first (findingGroups is ordered so), named with their level.
+      const named = scan.findingGroups
+        .slice(0, 3)
+        .map((g) => `${g.title} (${g.level}${g.count > 1 ? `, ${g.count}×` : ''})`)
+      const more = scan.findingGroups.length - named.length
       impact.push(
-        `${scan.eventsWithFindings} of ${scan.totalEvents} CloudTrail events matched detections (${scan.findingGroups.length} rule${scan.findingGroups.length === 1 ? '' : 's'}).`,
+        `${scan.eventsWithFindings} of ${scan.totalEvents} CloudTrail events matched detections (${counted(scan.findingGroups.length, 'rule')}): ${named.join('; ')}${more > 0 ? `; and ${more} more` : ''}.`,
       )
+    }
     if (scan.secretsRead.length)
       impact.push(
         `${counted(scan.secretsRead.length, 'secret')} ${scan.secretsRead.length === 1 ? 'was' : 'were'} read with the execution role’s credentials (${truncate(scan.secretsRead.join(', '), 200)}): treat ${scan.secretsRead.length === 1 ? 'it' : 'them'} as exposed and rotate.`,

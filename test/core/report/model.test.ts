@@ -86,6 +86,10 @@ describe('report of a case that went through snapshot, contain and timeline', ()
       '1 secret was read with the execution role’s credentials (prod/orders/db): treat it as exposed and rotate.',
     )
     expect(model.summary.impact).toContain('2 calls failed or were denied (attempts that did not succeed).')
+    // What matched, most severe first, not only how much.
+    expect(model.summary.impact).toContain(
+      '12 of 240 CloudTrail events matched detections (10 rules): AssumeRole chained from a Lambda execution role (critical); Access key created by an assumed-role session (persistence) (critical); Function code updated from outside the deployment pipeline (critical); and 7 more.',
+    )
     expect(model.summary.counts.find((c) => c.level === 'critical')!.count).toBe(4)
 
     const fn = model.scope.functions[0]!
