@@ -132,6 +132,17 @@ describe('fir contain and fir restore (built CLI)', () => {
       ['containment.throttle', 'undone'],
       ['containment.event-sources', 'undone'],
     ])
+    // Each row names what it changed: the role for the session revocation, as contain named it.
+    expect(
+      restored.json.result.results.map((r: { step: string; label: string }) => [r.step, r.label]),
+    ).toEqual([
+      ['containment.recycle', s.functionName],
+      ['containment.sessions', s.role.name],
+      ['containment.permissions', s.functionName],
+      ['containment.url', s.functionName],
+      ['containment.throttle', s.functionName],
+      ['containment.event-sources', s.functionName],
+    ])
     const after = await functionState(moto.endpoint(), s.functionName, s.role.name)
     const { 'fir-revoke-IR-1': kept, ...otherPolicies } = after.roleInlinePolicies
     expect(kept).toEqual(contained.roleInlinePolicies['fir-revoke-IR-1'])

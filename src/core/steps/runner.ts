@@ -116,6 +116,16 @@ function labelOf(params: Record<string, unknown>): string {
 }
 
 /**
+ * What an undo row names: for a change made to a role (the session revocation) the role, as the
+ * plan and the result of the change named it, not the function it was made for; else the label.
+ */
+function undoLabel(record: { target: string; params: Record<string, unknown> }): string {
+  return (
+    /^arn:aws[a-z-]*:iam::\d{12}:role\/(?:.*\/)?([^/]+)$/.exec(record.target)?.[1] ?? labelOf(record.params)
+  )
+}
+
+/**
  * Asks for confirmation of `count` pending changes, or refuses (exit 5). `ctx.yes` confirms
  * without asking.
  */
@@ -186,7 +196,7 @@ export async function runUndos(ctx: FirContext, calls: UndoCall[], options: RunO
       step: call.step.id,
       title: call.step.title,
       target: call.record.target,
-      label: labelOf(call.record.params),
+      label: undoLabel(call.record),
       outcome: 'skipped',
       before: null,
       after: call.record.prior,
