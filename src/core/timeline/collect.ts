@@ -933,6 +933,13 @@ async function collectOnce(
     notes.push(
       `the earlier timeline${archived.startedAt ? ` (run ${archived.startedAt}${archived.events !== null ? `, ${archived.events} events` : ''})` : ''} was moved to ${archived.folder}/`,
     )
+    // A run that kept fewer events than the one it replaces may be a mistake (a wrong --source,
+    // a source that failed): the report reads the latest, so say where the earlier one is.
+    if (archived.events !== null && stored < archived.events) {
+      ctx.log.warn(
+        `this timeline holds ${stored} events, the one it replaces ${archived.events}: that one is kept in ${archived.folder}/ (fir report and case show read the latest)`,
+      )
+    }
   }
   // The spool's lines are written out by commit: dispose after.
   const written = await events.commit()

@@ -180,6 +180,9 @@ describe('timeline from files (in-process pipeline)', () => {
     expect(lines).toContain(
       `warning: no CloudTrail log file (.json, .jsonl, .gz) was found in ${root}: check --source`,
     )
+    expect(lines.filter((l) => l.startsWith('warning: this timeline holds'))).toEqual([
+      `warning: this timeline holds 0 events, the one it replaces ${corpus.records.length}: that one is kept in timeline/history/${first.summary.startedAt.replace(/[-:]/g, '')}/ (fir report and case show read the latest)`,
+    ])
     expect(second.summary.notes.join('\n')).toMatch(
       /not read: a fir case folder inside the source \(.*case\)/,
     )
