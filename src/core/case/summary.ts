@@ -32,6 +32,21 @@ async function countLines(path: string): Promise<number> {
   return lines
 }
 
+/** The timelines re-runs replaced, kept in timeline/history/ (oldest first), with their event counts. */
+export async function readEarlierTimelines(dir: string): Promise<CaseSummary['earlierTimelines']> {
+  const out: CaseSummary['earlierTimelines'] = []
+  const historyDir = join(dir, 'timeline', 'history')
+  if (!(await exists(historyDir))) return out
+  for (const name of (await readdir(historyDir)).sort()) {
+    const summary = await readFile(join(historyDir, name, 'summary.json'), 'utf8')
+      .then((t) => JSON.parse(t) as { events?: { stored?: unknown } })
+      .catch(() => undefined)
+    const stored = summary?.events?.stored
+    out.push({ folder: `timeline/history/${name}`, events: typeof stored === 'number' ? stored : null })
+  }
+  return out
+}
+
 /** What a case holds, read without the lock (it never writes). */
 export async function summariseCase(dir: string): Promise<CaseSummary> {
   const meta = await readCaseMeta(dir)
@@ -65,20 +80,7 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
     } catch {}
     timeline = { events, findings }
   }
-  const earlierTimelines: CaseSummary['earlierTimelines'] = []
-  const historyDir = join(dir, 'timeline', 'history')
-  if (await exists(historyDir)) {
-    for (const name of (await readdir(historyDir)).sort()) {
-      const summary = await readFile(join(historyDir, name, 'summary.json'), 'utf8')
-        .then((t) => JSON.parse(t) as { events?: { stored?: unknown } })
-        .catch(() => undefined)
-      const stored = summary?.events?.stored
-      earlierTimelines.push({
-        folder: `timeline/history/${name}`,
-        events: typeof stored === 'number' ? stored : null,
-      })
-    }
-  }
+  const earlierTimelines = await readEarlierTimelines(dir)
   const reportsDir = join(dir, 'reports')
   const reports = (await exists(reportsDir))
     ? (await readdir(reportsDir)).filter((f) => !f.startsWith('.'))

@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { EVIDENCE_DIR, safeSegment } from '../case/evidence-store.js'
+import { readEarlierTimelines } from '../case/summary.js'
 import { verifyCase } from '../case/verify.js'
 import { exists } from '../common/fs-safe.js'
 import { base64Sha256ToHex } from '../common/hash.js'
@@ -664,6 +665,9 @@ export async function buildReportModel(
   const finishedAt = isoOrNull(ts.finishedAt) ?? (collected ? isoOrNull(collected.at) : null)
   const sourceList = asArray(ts.sources)
   const timelineSources = sourceList.map(sourceText)
+  const earlierTimelines = (await readEarlierTimelines(caseDir)).map(
+    (t) => `${t.folder} (${t.events === null ? 'events unknown' : counted(t.events, 'event')})`,
+  )
   const timelineSourceKinds = sourceList.map(sourceKind)
   for (const g of asArray(ts.gaps)) gaps.push(gapFrom('timeline', g))
   const skipped = Object.entries(asRecord(ts.skipped)).filter(([, n]) => Number(n) > 0)
@@ -932,6 +936,7 @@ export async function buildReportModel(
       functions,
       window: since || until || timelinePresent ? windowView(since, until, startedAt, finishedAt) : null,
       timelineSources,
+      earlierTimelines,
       present: functions.length > 0,
       absentReason: functions.length
         ? null

@@ -136,6 +136,8 @@ export interface ScopeSection {
   } | null
   /** Where events came from (`api: 180 events kept`, `s3://…`, paths), as recorded by the timeline run. */
   timelineSources: string[]
+  /** Timelines a re-run replaced, kept in the case: `timeline/history/<start> (N events)`. */
+  earlierTimelines: string[]
   present: boolean
   absentReason: string | null
 }

@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { summariseCase } from '../../../src/core/case/summary.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
+import { buildReportModel } from '../../../src/core/report/build.js'
 import { collectTimeline } from '../../../src/core/timeline/collect.js'
 import type { TimelineEvent } from '../../../src/core/timeline/types.js'
 import { tempDir } from '../../support/cli.js'
@@ -198,6 +199,10 @@ describe('timeline from files (in-process pipeline)', () => {
     const verified = await verifyCase(dir)
     expect(verified.problems).toEqual([])
     expect(verified.checked.artifacts).toBe(6)
+    const report = await buildReportModel(dir, { firVersion: 'test' })
+    expect(report.scope.earlierTimelines).toEqual([
+      `timeline/history/${stamp} (${corpus.records.length} events)`,
+    ])
     const shown = await summariseCase(dir)
     expect(shown.timeline?.events).toBe(0)
     expect(shown.earlierTimelines).toEqual([
