@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { exists } from '../common/fs-safe.js'
 import { sha256File, sha256Hex } from '../common/hash.js'
@@ -37,6 +37,20 @@ async function listFiles(dir: string): Promise<string[]> {
  * Re-hashes everything the case has sealed and re-checks the journal chain. Reads only: it takes no
  * lock and changes nothing, so it can run on a copy of a case or while another command works.
  */
+/**
+ * Why a recorded file is no longer the regular file fir wrote, or undefined when it is one. A
+ * symbolic link with the same bytes still fails: what it points to can change at any time, out of
+ * the case.
+ */
+async function notTheFileWritten(path: string): Promise<string | undefined> {
+  const st = await lstat(path)
+  if (st.isSymbolicLink()) {
+    const to = await readlink(path).catch(() => '?')
+    return `it is now a symbolic link (to ${JSON.stringify(to)}), not the file fir wrote`
+  }
+  return st.isFile() ? undefined : 'it is no longer a regular file'
+}
+
 export async function verifyCase(caseDir: string): Promise<VerifyResult> {
   const problems: VerifyProblem[] = []
   const warnings: string[] = []
@@ -78,6 +92,10 @@ export async function verifyCase(caseDir: string): Promise<VerifyResult> {
   const evidenceRoot = join(caseDir, EVIDENCE_DIR)
   const onDisk = (await exists(evidenceRoot)) ? await readdir(evidenceRoot) : []
   for (const name of onDisk) {
+    if (!sealedSets.has(name) && !(await stat(join(evidenceRoot, name))).isDirectory()) {
+      warnings.push(`${EVIDENCE_DIR}/${name} is not an evidence set (a stray file); it is not evidence`)
+      continue
+    }
     if (!sealedSets.has(name)) {
       const manifestThere = await exists(join(evidenceRoot, name, MANIFEST_FILE))
       if (manifestThere) {
@@ -103,6 +121,10 @@ export async function verifyCase(caseDir: string): Promise<VerifyResult> {
       problems.push({ kind: 'missing', path: rel, message: `${rel} is missing` })
       continue
     }
+    const manifestSwapped = await notTheFileWritten(manifestPath)
+    if (manifestSwapped) {
+      problems.push({ kind: 'changed', path: rel, message: `${rel} was changed: ${manifestSwapped}` })
+    }
     const manifestText = await readFile(manifestPath)
     if (sha256Hex(manifestText) !== manifestSha) {
       problems.push({ kind: 'changed', path: rel, message: `${rel} was changed after it was sealed` })
@@ -122,6 +144,11 @@ export async function verifyCase(caseDir: string): Promise<VerifyResult> {
       const path = join(setDir, f.path)
       if (!(await exists(path))) {
         problems.push({ kind: 'missing', path: fileRel, message: `${fileRel} is missing` })
+        continue
+      }
+      const swapped = await notTheFileWritten(path)
+      if (swapped) {
+        problems.push({ kind: 'changed', path: fileRel, message: `${fileRel} was changed: ${swapped}` })
         continue
       }
       const actual = await sha256File(path)
@@ -155,9 +182,14 @@ export async function verifyCase(caseDir: string): Promise<VerifyResult> {
       problems.push({ kind: 'missing', path: rel, message: `${rel} is missing` })
       continue
     }
-    const actual = await sha256File(path)
-    if (actual.sha256 !== want.sha256) {
-      problems.push({ kind: 'changed', path: rel, message: `${rel} was changed after fir wrote it` })
+    const swapped = await notTheFileWritten(path)
+    const actual = swapped ? undefined : await sha256File(path)
+    if (swapped || actual!.sha256 !== want.sha256) {
+      problems.push({
+        kind: 'changed',
+        path: rel,
+        message: `${rel} was changed after fir wrote it${swapped ? `: ${swapped}` : ''}`,
+      })
     }
   }
 

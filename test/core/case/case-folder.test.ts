@@ -158,6 +158,27 @@ describe('case folder', () => {
     )
   })
 
+  it('verify names a sealed file swapped for a symbolic link to the same bytes, and a stray file among the sets', async () => {
+    const { handle } = await newCase()
+    const set = await handle.newEvidenceSet()
+    await set.writeBytes('a.bin', 'aaaa', { call: 'x' })
+    await set.seal()
+    await handle.close()
+    const outside = join(await tempDir(), 'a.bin')
+    await writeFile(outside, 'aaaa') // the same bytes, outside the case: free to change later
+    const { rm, symlink } = await import('node:fs/promises')
+    await rm(join(set.dir, 'a.bin'))
+    await symlink(outside, join(set.dir, 'a.bin'))
+    await writeFile(join(handle.dir, 'evidence', 'notes.md'), 'a file among the sets')
+    const r = await verifyCase(handle.dir)
+    expect(r.problems.map((p) => p.message)).toEqual([
+      `evidence/${set.name}/a.bin was changed: it is now a symbolic link (to ${JSON.stringify(outside)}), not the file fir wrote`,
+    ])
+    expect(r.warnings).toContain(
+      'evidence/notes.md is not an evidence set (a stray file); it is not evidence',
+    )
+  })
+
   it('verify names reordered and deleted journal entries', async () => {
     const { handle } = await newCase()
     for (const n of [1, 2, 3])
