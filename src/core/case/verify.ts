@@ -61,6 +61,13 @@ export async function verifyCase(caseDir: string): Promise<VerifyResult> {
   if (!(await exists(journalPath))) {
     problems.push({ kind: 'missing', path: JOURNAL_FILE, message: `${JOURNAL_FILE} is missing` })
   } else {
+    const swapped = await notTheFileWritten(journalPath)
+    if (swapped)
+      problems.push({
+        kind: 'changed',
+        path: JOURNAL_FILE,
+        message: `${JOURNAL_FILE} was changed: ${swapped}`,
+      })
     const parsed = checkJournalText(await readFile(journalPath, 'utf8'))
     entries = parsed.entries
     checked.journalEntries = entries.length
@@ -72,6 +79,12 @@ export async function verifyCase(caseDir: string): Promise<VerifyResult> {
   const caseJson = join(caseDir, CASE_FILE)
   if (!(await exists(caseJson))) {
     problems.push({ kind: 'missing', path: CASE_FILE, message: `${CASE_FILE} is missing` })
+  } else if (await notTheFileWritten(caseJson)) {
+    problems.push({
+      kind: 'changed',
+      path: CASE_FILE,
+      message: `${CASE_FILE} was changed: ${await notTheFileWritten(caseJson)}`,
+    })
   } else if (init && typeof init.params.caseJsonSha256 === 'string') {
     const actual = sha256Hex(await readFile(caseJson))
     if (actual !== init.params.caseJsonSha256) {

@@ -170,8 +170,13 @@ describe('case folder', () => {
     await rm(join(set.dir, 'a.bin'))
     await symlink(outside, join(set.dir, 'a.bin'))
     await writeFile(join(handle.dir, 'evidence', 'notes.md'), 'a file among the sets')
+    const caseCopy = join(await tempDir(), 'case.json')
+    await writeFile(caseCopy, await readFile(join(handle.dir, 'case.json')))
+    await rm(join(handle.dir, 'case.json'))
+    await symlink(caseCopy, join(handle.dir, 'case.json'))
     const r = await verifyCase(handle.dir)
     expect(r.problems.map((p) => p.message)).toEqual([
+      `case.json was changed: it is now a symbolic link (to ${JSON.stringify(caseCopy)}), not the file fir wrote`,
       `evidence/${set.name}/a.bin was changed: it is now a symbolic link (to ${JSON.stringify(outside)}), not the file fir wrote`,
     ])
     expect(r.warnings).toContain(
