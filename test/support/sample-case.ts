@@ -964,7 +964,8 @@ async function writeTimeline(
       sourceIp: ATTACKER_IP,
       userAgent: ua,
       readOnly: true,
-      request: { secretId: 'prod/orders/db' },
+      // A secret id is the caller's text: hostile, it reaches the report's impact line.
+      request: { secretId: o.hostile ? `prod/orders/db${HOSTILE.svg}${HOSTILE.markdown}` : 'prod/orders/db' },
       findings: [
         outside(
           'fir-secret-read-outside-aws',

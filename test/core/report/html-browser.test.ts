@@ -90,6 +90,10 @@ describe('the HTML report in headless Chromium', () => {
     expect(text).toContain(HOSTILE.svg)
     expect(text).toContain('\\e[31mRED\\e[0m\\x07')
     expect(text).not.toContain('\u001b')
+    // A secret id from CloudTrail reaches the impact line as text.
+    expect(text).toContain(
+      `secrets were read with the execution role’s credentials (prod/orders/db, prod/orders/db${HOSTILE.svg}${HOSTILE.markdown})`,
+    )
     // The title in the masthead is text too.
     const h1 = await loaded.page.locator('h1').innerText()
     expect(h1).toBe('Suspected compromise of orders-api <img src=x onerror=alert(1)> \\e[31mRED\\e[0m\\x07')
