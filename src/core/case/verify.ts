@@ -34,10 +34,6 @@ async function listFiles(dir: string): Promise<string[]> {
 }
 
 /**
- * Re-hashes everything the case has sealed and re-checks the journal chain. Reads only: it takes no
- * lock and changes nothing, so it can run on a copy of a case or while another command works.
- */
-/**
  * Why a recorded file is no longer the regular file fir wrote, or undefined when it is one. A
  * symbolic link with the same bytes still fails: what it points to can change at any time, out of
  * the case.
@@ -51,6 +47,27 @@ async function notTheFileWritten(path: string): Promise<string | undefined> {
   return st.isFile() ? undefined : 'it is no longer a regular file'
 }
 
+/**
+ * The files the journal records (`case.artifact`), each with the hash and size of its latest
+ * record. A file moved aside (a re-run's timeline/history/) is expected at its new path only.
+ */
+export function recordedArtifacts(
+  entries: readonly JournalEntry[],
+): Map<string, { sha256: string; bytes: number }> {
+  const artifacts = new Map<string, { sha256: string; bytes: number }>()
+  for (const e of entries) {
+    if (e.action === 'case.artifact' && typeof e.params.path === 'string') {
+      if (typeof e.params.movedFrom === 'string') artifacts.delete(e.params.movedFrom)
+      artifacts.set(e.params.path, { sha256: String(e.params.sha256), bytes: Number(e.params.bytes) })
+    }
+  }
+  return artifacts
+}
+
+/**
+ * Re-hashes everything the case has sealed and re-checks the journal chain. Reads only: it takes no
+ * lock and changes nothing, so it can run on a copy of a case or while another command works.
+ */
 export async function verifyCase(caseDir: string): Promise<VerifyResult> {
   const problems: VerifyProblem[] = []
   const warnings: string[] = []
@@ -77,13 +94,14 @@ export async function verifyCase(caseDir: string): Promise<VerifyResult> {
 
   const init = entries.find((e) => e.seq === 0)
   const caseJson = join(caseDir, CASE_FILE)
+  let caseJsonSwapped: string | undefined
   if (!(await exists(caseJson))) {
     problems.push({ kind: 'missing', path: CASE_FILE, message: `${CASE_FILE} is missing` })
-  } else if (await notTheFileWritten(caseJson)) {
+  } else if ((caseJsonSwapped = await notTheFileWritten(caseJson))) {
     problems.push({
       kind: 'changed',
       path: CASE_FILE,
-      message: `${CASE_FILE} was changed: ${await notTheFileWritten(caseJson)}`,
+      message: `${CASE_FILE} was changed: ${caseJsonSwapped}`,
     })
   } else if (init && typeof init.params.caseJsonSha256 === 'string') {
     const actual = sha256Hex(await readFile(caseJson))
@@ -180,15 +198,7 @@ export async function verifyCase(caseDir: string): Promise<VerifyResult> {
     }
   }
 
-  const artifacts = new Map<string, { sha256: string; bytes: number }>()
-  for (const e of entries) {
-    if (e.action === 'case.artifact' && typeof e.params.path === 'string') {
-      // A file moved aside (a re-run's timeline/history/) is expected at its new path only.
-      if (typeof e.params.movedFrom === 'string') artifacts.delete(e.params.movedFrom)
-      artifacts.set(e.params.path, { sha256: String(e.params.sha256), bytes: Number(e.params.bytes) })
-    }
-  }
-  for (const [rel, want] of artifacts) {
+  for (const [rel, want] of recordedArtifacts(entries)) {
     checked.artifacts++
     const path = join(caseDir, rel)
     if (!(await exists(path)) || !(await stat(path)).isFile()) {

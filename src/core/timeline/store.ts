@@ -4,6 +4,7 @@ import { type FileHandle, open, readFile, rename, rm, stat } from 'node:fs/promi
 import { basename, dirname, join } from 'node:path'
 import { UsageError } from '../../errors.js'
 import type { Journal } from '../case/journal.js'
+import { recordedArtifacts } from '../case/verify.js'
 import { ensureDir, FILE_MODE, fsyncDir, tempPathFor } from '../common/fs-safe.js'
 import { sha256File } from '../common/hash.js'
 import { trackTemporary } from '../common/interrupt.js'
@@ -269,19 +270,11 @@ export async function archiveEarlierTimeline(
     folder = `${TIMELINE_HISTORY_DIR}/${stamp}-${n}`
   }
   await ensureDir(join(caseDir, folder))
-  const journaled = new Map<string, { sha256: unknown; bytes: unknown }>()
-  for (const e of journal.all()) {
-    if (e.action === 'case.artifact' && typeof e.params?.path === 'string')
-      journaled.set(e.params.path, { sha256: e.params.sha256, bytes: e.params.bytes })
-  }
+  const journaled = recordedArtifacts(journal.all())
   for (const rel of present) {
     const to = `${folder}/${basename(rel)}`
     await rename(join(caseDir, rel), join(caseDir, to))
-    const known = journaled.get(rel)
-    const { sha256, bytes } =
-      typeof known?.sha256 === 'string' && typeof known.bytes === 'number'
-        ? { sha256: known.sha256, bytes: known.bytes }
-        : await sha256File(join(caseDir, to))
+    const { sha256, bytes } = journaled.get(rel) ?? (await sha256File(join(caseDir, to)))
     await journal.append({
       action: 'case.artifact',
       target: to,
