@@ -21,6 +21,8 @@ export interface CaseMeta {
 
 export const CASE_FILE = 'case.json'
 export const CASES_DIR = 'cases'
+/** Where a timeline re-run moves the timeline it replaces (`timeline/history/<its start>/`). */
+export const TIMELINE_HISTORY_DIR = 'timeline/history'
 
 /**
  * Whether a path in a case (relative to it, `/`-separated) is one fir writes and keeps itself: the
@@ -34,7 +36,7 @@ export function isFirManagedPath(rel: string): boolean {
   return (
     ['timeline/events.jsonl', 'timeline/findings.json', 'timeline/summary.json'].includes(rel) ||
     rel.startsWith('timeline/raw/') ||
-    rel.startsWith('timeline/history/')
+    rel.startsWith(`${TIMELINE_HISTORY_DIR}/`)
   )
 }
 

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { exists } from '../common/fs-safe.js'
-import { type CaseMeta, readCaseMeta } from './case-folder.js'
+import { type CaseMeta, readCaseMeta, TIMELINE_HISTORY_DIR } from './case-folder.js'
 import { EVIDENCE_DIR, MANIFEST_FILE, type Manifest } from './evidence-store.js'
 import { checkJournalText, JOURNAL_FILE } from './journal.js'
 
@@ -32,17 +32,29 @@ async function countLines(path: string): Promise<number> {
   return lines
 }
 
+/** What a timeline's summary.json says of its run: when it started and how many events it kept. */
+export async function readTimelineSummaryHead(
+  path: string,
+): Promise<{ startedAt: string | null; events: number | null }> {
+  const summary = await readFile(path, 'utf8')
+    .then((t) => JSON.parse(t) as { startedAt?: unknown; events?: { stored?: unknown } })
+    .catch(() => undefined)
+  const startedAt = summary?.startedAt
+  const stored = summary?.events?.stored
+  return {
+    startedAt: typeof startedAt === 'string' && !Number.isNaN(Date.parse(startedAt)) ? startedAt : null,
+    events: typeof stored === 'number' ? stored : null,
+  }
+}
+
 /** The timelines re-runs replaced, kept in timeline/history/ (oldest first), with their event counts. */
 export async function readEarlierTimelines(dir: string): Promise<CaseSummary['earlierTimelines']> {
   const out: CaseSummary['earlierTimelines'] = []
-  const historyDir = join(dir, 'timeline', 'history')
+  const historyDir = join(dir, TIMELINE_HISTORY_DIR)
   if (!(await exists(historyDir))) return out
   for (const name of (await readdir(historyDir)).sort()) {
-    const summary = await readFile(join(historyDir, name, 'summary.json'), 'utf8')
-      .then((t) => JSON.parse(t) as { events?: { stored?: unknown } })
-      .catch(() => undefined)
-    const stored = summary?.events?.stored
-    out.push({ folder: `timeline/history/${name}`, events: typeof stored === 'number' ? stored : null })
+    const { events } = await readTimelineSummaryHead(join(historyDir, name, 'summary.json'))
+    out.push({ folder: `${TIMELINE_HISTORY_DIR}/${name}`, events })
   }
   return out
 }

@@ -1,17 +1,16 @@
 import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
-import { type FileHandle, open, readFile, rename, rm, stat } from 'node:fs/promises'
+import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { UsageError } from '../../errors.js'
+import { TIMELINE_HISTORY_DIR } from '../case/case-folder.js'
 import type { Journal } from '../case/journal.js'
+import { readTimelineSummaryHead } from '../case/summary.js'
 import { recordedArtifacts } from '../case/verify.js'
 import { ensureDir, FILE_MODE, fsyncDir, tempPathFor } from '../common/fs-safe.js'
 import { sha256File } from '../common/hash.js'
 import { trackTemporary } from '../common/interrupt.js'
 import { compactUtc } from '../common/text.js'
-
-/** Where a re-run moves the timeline it replaces (`timeline/history/<its start>/`). */
-export const TIMELINE_HISTORY_DIR = 'timeline/history'
 
 /** O_DIRECT where the platform has it (Linux), else 0. */
 const DIRECT_FLAG: number = (constants as { O_DIRECT?: number }).O_DIRECT ?? 0
@@ -255,15 +254,9 @@ export async function archiveEarlierTimeline(
     if ((await stat(join(caseDir, rel)).catch(() => undefined))?.isFile()) present.push(rel)
   if (present.length === 0) return undefined
   const summaryRel = files.find((f) => f.endsWith('summary.json'))
-  const earlier = summaryRel
-    ? ((await readFile(join(caseDir, summaryRel), 'utf8')
-        .then((t) => JSON.parse(t) as { startedAt?: unknown; events?: { stored?: unknown } })
-        .catch(() => undefined)) ?? {})
-    : {}
-  const startedAt =
-    typeof earlier.startedAt === 'string' && !Number.isNaN(Date.parse(earlier.startedAt))
-      ? earlier.startedAt
-      : null
+  const { startedAt, events } = summaryRel
+    ? await readTimelineSummaryHead(join(caseDir, summaryRel))
+    : { startedAt: null, events: null }
   const stamp = compactUtc(startedAt ? new Date(startedAt) : (await stat(join(caseDir, present[0]!))).mtime)
   let folder = `${TIMELINE_HISTORY_DIR}/${stamp}`
   for (let n = 2; await stat(join(caseDir, folder)).catch(() => undefined); n++) {
@@ -283,6 +276,5 @@ export async function archiveEarlierTimeline(
     })
   }
   await fsyncDir(join(caseDir, TIMELINE_HISTORY_DIR))
-  const stored = earlier.events?.stored
-  return { folder, startedAt, events: typeof stored === 'number' ? stored : null }
+  return { folder, startedAt, events }
 }
