@@ -4,6 +4,8 @@
  * timeline step and the report, so that all three count the same events.
  */
 
+import { asRecord } from '../report/format.js'
+
 /** The part of a normalised event these read. */
 export interface RoleUseEvent {
   name?: unknown
@@ -28,16 +30,12 @@ export function secretName(id: string): string {
   return m[1]!.replace(/-[A-Za-z0-9]{6}$/, '')
 }
 
-function record(value: unknown): Record<string, unknown> {
-  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
-}
-
 /**
  * The secret ids (as the call named them) a GetSecretValue or BatchGetSecretValue asked for;
  * null for any other event. A batch read by filter names none (an empty list).
  */
 export function secretIdsAsked(e: RoleUseEvent): string[] | null {
-  const params = record(e.requestParameters)
+  const params = asRecord(e.requestParameters)
   if (e.name === 'GetSecretValue') return typeof params.secretId === 'string' ? [params.secretId] : []
   if (e.name !== 'BatchGetSecretValue') return null
   const list = params.secretIdList
@@ -47,9 +45,9 @@ export function secretIdsAsked(e: RoleUseEvent): string[] | null {
 /** The key a successful CreateAccessKey made (`AKIA…`, and for which user), or null. */
 export function accessKeyCreated(e: RoleUseEvent): { accessKeyId: string; userName: string | null } | null {
   if (e.name !== 'CreateAccessKey' || e.error) return null
-  const key = record(record(e.responseElements).accessKey)
+  const key = asRecord(asRecord(e.responseElements).accessKey)
   const id = key.accessKeyId
   if (typeof id !== 'string' || !/^AKIA[A-Z0-9]{16}$/.test(id)) return null
-  const user = key.userName ?? record(e.requestParameters).userName
+  const user = key.userName ?? asRecord(e.requestParameters).userName
   return { accessKeyId: id, userName: typeof user === 'string' ? user : null }
 }
