@@ -8,6 +8,7 @@ import { base64Sha256ToHex } from '../common/hash.js'
 import { classifyValue, deepMapStrings, redactor, redactValue } from '../common/redact.js'
 import { counted, escapeTerminal } from '../common/text.js'
 import { unknownFromGaps } from '../snapshot/gap-text.js'
+import { foreignLayerPublisher } from '../snapshot/layers.js'
 import { ROLE_POLICY_CALLS } from '../snapshot/types.js'
 import { limitsOf, recommend } from './advice.js'
 import { buildChart } from './chart.js'
@@ -343,11 +344,12 @@ function functionFacts(
     gapOf('lambda:GetFunctionUrlConfig') ??
     gapOf('lambda:ListFunctionUrlConfigs')
 
+  const account = asString(entry.account) ?? asString(takenBy.account) ?? ''
   return {
     name,
     arn,
     region,
-    account: asString(entry.account) ?? asString(takenBy.account) ?? '',
+    account,
     description,
     runtime,
     packageType,
@@ -374,11 +376,7 @@ function functionFacts(
     layers,
     foreignLayers: asArray(entry.layers)
       .map((l) => asString(asRecord(l).arn) ?? '')
-      .filter((a) => {
-        const owner = a.split(':')[4] ?? ''
-        const account = asString(entry.account) ?? asString(takenBy.account) ?? ''
-        return /^\d{12}$/.test(owner) && account !== '' && owner !== account
-      }),
+      .filter((a) => foreignLayerPublisher(a, account)),
     url,
     exposure,
     secrets,

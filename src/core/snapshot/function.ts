@@ -26,6 +26,7 @@ import type { Gap } from '../context.js'
 import type { ArchiveProblem } from './archive.js'
 import { collectLogs, invokeCoverage, regionCoverage } from './coverage.js'
 import { analyseExposure, type QualifierExposureInput } from './exposure.js'
+import { foreignLayerPublisher } from './layers.js'
 import { mapLimit } from './pacing.js'
 import { type StoredPackage, storePackage } from './packages.js'
 import type { Fetched } from './recorder.js'
@@ -309,8 +310,8 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
 
   // A layer another account published runs that account's code inside the function.
   for (const layerArn of layerArns) {
-    const owner = layerArn.split(':')[4]
-    if (!owner || !/^\d{12}$/.test(owner) || owner === target.account) continue
+    const owner = foreignLayerPublisher(layerArn, target.account)
+    if (!owner) continue
     run.addFinding({
       kind: 'foreign-layer',
       level: 'medium',
