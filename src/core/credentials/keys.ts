@@ -129,16 +129,7 @@ export async function findLeakedKeys(ctx: FirContext): Promise<LeakedKey[]> {
   }
   const here = byKey.size > 0 ? (await callerIdentity(ctx.aws)).account : ''
   for (const k of byKey.values()) {
-    try {
-      k.account = await getAccessKeyAccount(ctx.aws, k.accessKeyId)
-    } catch (err) {
-      if (!(err instanceof FirError)) throw err
-      ctx.gaps.add({
-        what: `account of access key ${k.accessKeyId}`,
-        call: 'sts:GetAccessKeyInfo',
-        reason: gapReason((err as { cause?: unknown }).cause ?? err),
-      })
-    }
+    k.account = await keyAccount(ctx, k.accessKeyId, true)
     if (k.account && k.account !== here) {
       // IAM in this account knows nothing of another account's key: say where to rotate it.
       k.note = otherAccountNote(k.accessKeyId, k.account, here, ctx.case.dir)
@@ -200,12 +191,7 @@ export async function findLeakedKeys(ctx: FirContext): Promise<LeakedKey[]> {
 export async function keyOwnerForRotation(ctx: FirContext, accessKeyId: string): Promise<string> {
   // The account first: IAM lookups of another account's key are no guide to a user here.
   const here = (await callerIdentity(ctx.aws)).account
-  let account: string | null = null
-  try {
-    account = await getAccessKeyAccount(ctx.aws, accessKeyId)
-  } catch (err) {
-    if (!(err instanceof FirError)) throw err
-  }
+  const account = await keyAccount(ctx, accessKeyId, false)
   if (account && account !== here) {
     throw new UsageError(
       `unable to rotate access key ${accessKeyId} here: it ${otherAccountNote(accessKeyId, account, here, ctx.case.dir)}`,
@@ -228,6 +214,25 @@ export async function keyOwnerForRotation(ctx: FirContext, accessKeyId: string):
       ],
     },
   )
+}
+
+/**
+ * The account that owns a key (sts:GetAccessKeyInfo), or null when AWS would not say; with
+ * `gap`, a refusal is recorded as a gap of the run.
+ */
+async function keyAccount(ctx: FirContext, accessKeyId: string, gap: boolean): Promise<string | null> {
+  try {
+    return await getAccessKeyAccount(ctx.aws, accessKeyId)
+  } catch (err) {
+    if (!(err instanceof FirError)) throw err
+    if (gap)
+      ctx.gaps.add({
+        what: `account of access key ${accessKeyId}`,
+        call: 'sts:GetAccessKeyInfo',
+        reason: gapReason((err as { cause?: unknown }).cause ?? err),
+      })
+    return null
+  }
 }
 
 /** What to do about a key another account owns. */
