@@ -179,6 +179,7 @@ export interface TimelineSummary {
   throughput: {
     eventsPerSecond: number
     uncompressedMBps: number
+    /** Threads that read the files: worker threads, with the main thread when it read beside them. */
     threads: number
     /** Trail files were read in delivery order and events written as read (no external sort). */
     deliveryOrder: boolean
@@ -323,7 +324,11 @@ async function collectOnce(
     firRequestIds: [...firIds],
     ruleDirs: options.ruleDirs ?? [],
   }
-  const poolStarting = needFiles ? FilePool.start(setup, threads) : undefined
+  // A function's run over local files: the main thread reads too (few events come back to it, and
+  // it starts while the other threads do). Fetching from S3 keeps it free for the downloads.
+  const poolStarting = needFiles
+    ? FilePool.start(setup, threads, { mainLane: target !== null && sources.s3.length === 0 })
+    : undefined
   poolStarting?.catch(() => undefined)
   // With a function, the rule pack loads while the threads start. In an account-wide hunt the
   // threads load their own pack first (the main thread only needs it at the end): no three-way
@@ -1032,7 +1037,7 @@ async function collectOnce(
     throughput: {
       eventsPerSecond: Math.round(totals.events / secs),
       uncompressedMBps: Math.round((totals.uncompressed / 1e6 / secs) * 10) / 10,
-      threads: pool?.threads ?? 0,
+      threads: pool?.readers ?? 0,
       deliveryOrder: reorder !== undefined,
     },
     notes,

@@ -50,7 +50,24 @@ interface Slot {
   worker: Worker
   pending: Map<number, { task: FileTask; done: () => void }>
   failed?: Error
+  /** Set while the thread is still starting (a pool with a main lane does not wait for it). */
+  starting?: Promise<void>
 }
+
+export interface PoolOptions {
+  /** The thread's module (tests start stand-ins). */
+  workerUrl?: URL
+  /**
+   * The main thread reads too, as one of the `size` lanes: it starts at once, while the other
+   * threads start, and one thread fewer is started. For runs whose main thread has little else to
+   * do (a function's timeline over local files: few events come back); it yields to the event loop
+   * between inputs, so messages, progress and interrupts are still served.
+   */
+  mainLane?: boolean
+}
+
+/** How long the main lane reads before it lets the event loop run. */
+const MAIN_LANE_SLICE_MS = 4
 
 /** Resolves when a starting worker says it is ready; rejects when it reports a fatal error, fails or exits. */
 function readyOf(worker: Worker): Promise<void> {
@@ -86,24 +103,45 @@ export class FilePool {
     private readonly inline: FileProcessor | null,
   ) {}
 
+  /** Worker threads (a main lane is not counted). */
   get threads(): number {
     return this.slots.length
   }
 
+  /** Threads that read inputs: the worker threads, and the main thread when it is a lane beside them. */
+  get readers(): number {
+    return this.slots.length + (this.inline && this.slots.length > 0 ? 1 : 0)
+  }
+
   /**
    * Starts `size` worker threads (none: the processor runs inline). If any thread fails to start,
-   * the ones that did are stopped before the error is thrown: none is left running. `workerUrl`
-   * is the thread's module (tests start stand-ins).
+   * the ones that did are stopped before the error is thrown: none is left running. With
+   * `mainLane`, the main thread is one of the `size` lanes and the pool is returned at once: the
+   * others join the run as they become ready. A thread that fails to start fails the run, unless
+   * every input had been handed out before it was ready (the run no longer needed it).
    */
   static async start(
     setup: PipelineSetup,
     size = defaultPoolSize(),
-    workerUrl: URL = WORKER_URL,
+    options: PoolOptions = {},
   ): Promise<FilePool> {
-    if (size <= 0 || !workersAvailable()) {
+    const workerUrl = options.workerUrl ?? WORKER_URL
+    const inline = async () => {
       const pack =
         setup.mode === 'all' ? await (await import('./detections.js')).loadRulePack(setup.ruleDirs) : null
-      return new FilePool([], new FileProcessor(setup, pack))
+      return new FileProcessor(setup, pack)
+    }
+    if (size <= 0 || !workersAvailable()) return new FilePool([], await inline())
+    if (options.mainLane) {
+      const processor = await inline()
+      const slots: Slot[] = []
+      for (let i = 1; i < size; i++) {
+        const worker = new Worker(workerUrl, { workerData: setup })
+        const starting = readyOf(worker)
+        starting.catch(() => undefined)
+        slots.push({ worker, pending: new Map(), starting })
+      }
+      return new FilePool(slots, processor)
     }
     const workers: Worker[] = []
     const stopAll = () => Promise.all(workers.map((w) => w.terminate())).catch(() => undefined)
@@ -133,16 +171,22 @@ export class FilePool {
         ? (tasks as AsyncIterable<FileTask>)[Symbol.asyncIterator]()
         : (tasks as Iterable<FileTask>)[Symbol.iterator]()
     let exhausted = false
+    // Resolves when every task has been handed out: a thread still starting then has nothing to join.
+    let handedOut!: () => void
+    const allHandedOut = new Promise<void>((resolve) => {
+      handedOut = resolve
+    })
     const next = async (): Promise<FileTask | undefined> => {
       if (exhausted) return undefined
       const r = await iterator.next()
       if (r.done) {
         exhausted = true
+        handedOut()
         return undefined
       }
       return r.value
     }
-    if (this.inline) {
+    if (this.inline && this.slots.length === 0) {
       for (let task = await next(); task; task = await next()) {
         const seq = task.seq
         const result = await this.inline.process(task, (part) => handlers.onPart(seq, part))
@@ -156,7 +200,8 @@ export class FilePool {
     // by twice the lanes (guided self-scheduling): a few dozen messages instead of hundreds — each
     // one wakes a thread — and the threads still finish together.
     let given = 0
-    const lanes = this.slots.length * 2
+    const inline = this.inline
+    const lanes = this.slots.length * 2 + (inline ? 1 : 0)
     const batchSize = () =>
       handlers.expected === undefined || handlers.onArena
         ? 32
@@ -173,7 +218,29 @@ export class FilePool {
       }
       return batch
     }
+    // Set when a lane fails: the others stop taking batches.
+    let stopped = false
+    const mainLane = async (processor: FileProcessor) => {
+      let slice = performance.now()
+      for (let batch = await nextBatch(); batch.length > 0 && !stopped; batch = await nextBatch()) {
+        await handlers.ready?.()
+        for (const task of batch) {
+          if (stopped) return
+          const seq = task.seq
+          handlers.onResult(await processor.process(task, (part) => handlers.onPart(seq, part)))
+          if (performance.now() - slice >= MAIN_LANE_SLICE_MS) {
+            await new Promise<void>((resolve) => setImmediate(resolve))
+            slice = performance.now()
+          }
+        }
+      }
+    }
     const runSlot = async (slot: Slot) => {
+      if (slot.starting) {
+        const joined = await Promise.race([slot.starting.then(() => true), allHandedOut.then(() => false)])
+        if (!joined) return
+        slot.starting = undefined
+      }
       const onMessage = (msg: WorkerMessage) => {
         if (msg.type === 'part') handlers.onPart(msg.seq, msg.part)
         else if (msg.type === 'results') {
@@ -199,7 +266,7 @@ export class FilePool {
       slot.worker.on('error', onError)
       try {
         const lane = async () => {
-          for (let batch = await nextBatch(); batch.length > 0; batch = await nextBatch()) {
+          for (let batch = await nextBatch(); batch.length > 0 && !stopped; batch = await nextBatch()) {
             if (slot.failed) throw slot.failed
             await handlers.ready?.()
             const waits = batch.map(
@@ -225,7 +292,23 @@ export class FilePool {
         slot.worker.off('error', onError)
       }
     }
-    await Promise.all(this.slots.map(runSlot))
+    const main = inline
+      ? mainLane(inline).catch((err) => {
+          stopped = true
+          throw err
+        })
+      : undefined
+    main?.catch(() => undefined)
+    try {
+      await Promise.all(this.slots.map(runSlot))
+    } catch (err) {
+      // A thread failed: the main lane stops at its next input (it is not left reading), the
+      // threads are stopped by close().
+      stopped = true
+      await main?.catch(() => undefined)
+      throw err
+    }
+    await main
   }
 
   /**
@@ -234,19 +317,19 @@ export class FilePool {
    */
   async finish(): Promise<{ runs: string[]; count: number; arenas: ArenaTransfer[] }> {
     const all = await Promise.all(
-      this.slots.map(
-        (slot) =>
-          new Promise<{ runs: string[]; count: number; arenas: ArenaTransfer[] }>((resolve, reject) => {
-            const onMessage = (msg: WorkerMessage) => {
-              if (msg.type === 'runs') {
-                slot.worker.off('message', onMessage)
-                resolve({ runs: msg.runs, count: msg.count, arenas: msg.arenas })
-              } else if (msg.type === 'fatal') reject(new Error(msg.message))
-            }
-            slot.worker.on('message', onMessage)
-            slot.worker.postMessage({ type: 'finish' })
-          }),
-      ),
+      this.slots.map(async (slot) => {
+        await slot.starting
+        return new Promise<{ runs: string[]; count: number; arenas: ArenaTransfer[] }>((resolve, reject) => {
+          const onMessage = (msg: WorkerMessage) => {
+            if (msg.type === 'runs') {
+              slot.worker.off('message', onMessage)
+              resolve({ runs: msg.runs, count: msg.count, arenas: msg.arenas })
+            } else if (msg.type === 'fatal') reject(new Error(msg.message))
+          }
+          slot.worker.on('message', onMessage)
+          slot.worker.postMessage({ type: 'finish' })
+        })
+      }),
     )
     return {
       runs: all.flatMap((a) => a.runs),

@@ -92,7 +92,7 @@ export function renderTimelineSummary(
     `written   ${s.outputs.events}, ${s.outputs.findings}, ${s.outputs.summary}${s.outputs.raw ? `, ${s.outputs.raw}/` : ''}${s.outputs.export && s.outputs.export !== '(stdout)' ? `, ${escapeTerminal(s.outputs.export)}` : ''}`,
   )
   lines.push(
-    `speed     ${s.throughput.eventsPerSecond} events/s, ${s.throughput.uncompressedMBps} MB/s uncompressed, ${(s.durationMs / 1000).toFixed(1)} s${s.throughput.threads ? `, ${s.throughput.threads} worker threads` : ''}`,
+    `speed     ${s.throughput.eventsPerSecond} events/s, ${s.throughput.uncompressedMBps} MB/s uncompressed, ${(s.durationMs / 1000).toFixed(1)} s${s.throughput.threads ? `, ${s.throughput.threads} reading threads` : ''}`,
   )
   for (const n of s.notes) lines.push(`note      ${escapeTerminal(n)}`)
   return lines.join('\n')
