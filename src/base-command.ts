@@ -95,6 +95,16 @@ export abstract class FirCommand extends Command {
     }
   }
 
+  /**
+   * A missing argument is never read from stdin (oclif reads it from a piped stdin by default):
+   * stdin may be a timeline source (`--source /dev/stdin`) or a script's own input, and
+   * `echo x | fir case init` must not open a case named x.
+   */
+  override async init(): Promise<void> {
+    for (const arg of Object.values(this.ctor.args ?? {})) arg.ignoreStdin = true
+    await super.init()
+  }
+
   protected onCleanup(fn: () => Promise<void>): void {
     this.cleanups.push(fn)
   }

@@ -20,6 +20,42 @@ describe('fir case (built CLI)', () => {
     expect(spaced.stdout).toContain(`Next: fir snapshot <function> --case '${cwd}/my cases/Y'\\''s'`)
   })
 
+  it('never takes a missing argument from piped stdin (stdin may be a timeline source)', async () => {
+    const cwd = await tempDir()
+    // oclif's default: a missing argument is read from a piped stdin, so this opened a case named x.
+    const init = await runFir(['case', 'init'], { cwd, input: 'x\n' })
+    expect(init.code).toBe(2)
+    expect(init.stderr).toContain('Missing 1 required arg')
+    expect(await readdir(cwd)).toEqual([])
+    // An account-wide hunt run with something on stdin: it is not the function's name.
+    expect((await runFir(['case', 'init', 'X'], { cwd })).code).toBe(0)
+    const trail = join(cwd, 'trail.json')
+    await writeFile(
+      trail,
+      JSON.stringify({
+        Records: [
+          {
+            eventVersion: '1.08',
+            eventTime: '2025-03-01T00:00:00Z',
+            eventSource: 'lambda.amazonaws.com',
+            eventName: 'GetFunction20150331v2',
+            eventID: 'e-1',
+            awsRegion: 'us-east-1',
+            userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::123456789012:user/u' },
+          },
+        ],
+      }),
+    )
+    const hunt = await runFir(
+      ['timeline', '--case', 'cases/X', '--source', trail, '--since', '2025-03-01T00:00:00Z', '--json'],
+      // Local sources call no AWS API: nothing listens at the emulator endpoint.
+      { cwd, input: 'orders-api\n', endpoint: 'http://127.0.0.1:9' },
+    )
+    expect(hunt.code, hunt.stdout + hunt.stderr).toBe(0)
+    expect(hunt.json.result.function).toBeNull()
+    expect(hunt.json.result.events.stored).toBe(1)
+  })
+
   it('verify exits 3 and names a flipped evidence byte, a deleted file and an edited journal line', async () => {
     const cwd = await tempDir()
     expect((await runFir(['case', 'init', 'X'], { cwd })).code).toBe(0)
