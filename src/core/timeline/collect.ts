@@ -587,7 +587,15 @@ async function collectOnce(
     }
     let seq = 0
     const tasks = async function* (): AsyncGenerator<FileTask> {
-      for (const f of files) yield { seq: seq++, display: f.path, origin: 'file', path: f.path, size: f.size }
+      for (const f of files)
+        yield {
+          seq: seq++,
+          display: f.path,
+          origin: 'file',
+          path: f.path,
+          size: f.size,
+          ...(f.pipe ? { pipe: true } : {}),
+        }
       for (const uri of sources.s3) {
         const loc = parseS3Uri(uri)
         let prefixes: string[]

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer'
 import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs'
-import { open } from 'node:fs/promises'
+import { pipeline, Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import type { RulePack } from './detections.js'
 import {
@@ -41,6 +41,11 @@ export interface FileTask {
   data?: Uint8Array
   /** Size in bytes (on disk or as downloaded) when known (-1 or absent: the worker looks). */
   size?: number
+  /**
+   * A pipe or device named as a source (`--source <(zcat …)`, `/dev/stdin`): no size, no seeking,
+   * and its bytes can be read only once, so it is always streamed (memory stays bounded).
+   */
+  pipe?: boolean
 }
 
 /**
@@ -149,7 +154,7 @@ export class FileProcessor {
   /** Processes one input: read whole when small (trail files are), streamed when large. */
   async process(task: FileTask, emit: (part: FilePart) => void): Promise<FileResult> {
     if (task.path === undefined || task.data) return this.processWhole(task)
-    if ((task.size ?? -1) > STREAM_THRESHOLD_BYTES) return this.processStream(task, emit)
+    if (task.pipe || (task.size ?? -1) > STREAM_THRESHOLD_BYTES) return this.processStream(task, emit)
     // Open once and read into this thread's scratch buffer: a file that fills it is large, and is
     // streamed instead (no fstat per file: most trail files are a few kilobytes).
     let data: Buffer | undefined
@@ -293,12 +298,9 @@ export class FileProcessor {
     const splitter = new RecordSplitter(onSlice)
     let pending: Buffer = Buffer.alloc(0)
     try {
-      const gz = await startsWithGzip(task.path!)
-      const file = createReadStream(task.path!, { highWaterMark: 1024 * 1024 })
-      file.on('data', (d: Buffer | string) => {
-        result.bytes += d.length
+      const stream = await decompressedStream(task.path!, (n) => {
+        result.bytes += n
       })
-      const stream: AsyncIterable<Buffer> = gz ? file.pipe(createGunzip({ chunkSize: 1024 * 1024 })) : file
       for await (const raw of stream) {
         result.uncompressedBytes += raw.length
         if (lineMode) pending = this.feedLines(pending.length ? Buffer.concat([pending, raw]) : raw, onSlice)
@@ -306,7 +308,14 @@ export class FileProcessor {
       }
       if (lineMode) {
         if (pending.length > 0) this.feedLines(Buffer.concat([pending, Buffer.from('\n')]), onSlice)
-      } else splitter.end()
+      } else {
+        splitter.end()
+        // What the whole-input reader refuses (decodeText) is refused here too, not passed over.
+        if (!splitter.sawContent) throw new SplitError('the file is empty')
+        if (splitter.values === 0) throw new SplitError('not valid JSON: it does not start with { or [')
+        if (splitter.junk > 0)
+          result.skipped['invalid-json'] = (result.skipped['invalid-json'] ?? 0) + splitter.junk
+      }
     } catch (err) {
       const reason: SkipReason =
         err instanceof SplitError
@@ -389,15 +398,44 @@ function misnamedGzip(err: unknown, display: string, buf: Uint8Array): unknown {
   )
 }
 
-async function startsWithGzip(path: string): Promise<boolean> {
-  const handle = await open(path, 'r')
-  try {
-    const head = Buffer.alloc(2)
-    const { bytesRead } = await handle.read(head, 0, 2, 0)
-    return bytesRead === 2 && isGzip(head)
-  } finally {
-    await handle.close()
+/**
+ * A file's bytes as a stream, gunzipped when they start with gzip's magic bytes. The file is opened
+ * and read once (a pipe cannot be read twice): its first bytes decide, then go on with the rest.
+ * `read` is told how many bytes came from the file; a read or gzip error ends the stream with it.
+ */
+async function decompressedStream(path: string, read: (n: number) => void): Promise<AsyncIterable<Buffer>> {
+  const chunks = createReadStream(path, { highWaterMark: 1024 * 1024 })[Symbol.asyncIterator]()
+  let head = Buffer.alloc(0)
+  let done = false
+  while (head.length < 2 && !done) {
+    const r = await chunks.next()
+    if (r.done) done = true
+    else {
+      read(r.value.length)
+      head = head.length ? Buffer.concat([head, r.value]) : r.value
+    }
   }
+  const all = Readable.from(
+    (async function* () {
+      try {
+        if (head.length > 0) yield head
+        if (done) return
+        for (;;) {
+          const r = await chunks.next()
+          if (r.done) return
+          read(r.value.length)
+          yield r.value as Buffer
+        }
+      } finally {
+        // Ended early (a refused record, an error further on): the file is closed now, not at GC.
+        await chunks.return?.()
+      }
+    })(),
+    { objectMode: false },
+  )
+  if (!isGzip(head)) return all
+  // pipeline: an error on either side destroys both, and the reader below sees it.
+  return pipeline(all, createGunzip({ chunkSize: 1024 * 1024 }), () => undefined)
 }
 
 /**

@@ -22,7 +22,13 @@ export class RecordSplitter {
   private keepStartInChunk = 0
   /** The object in progress is a whole top-level document (no records array seen yet). */
   private inDocument = false
-  private sawContent = false
+  /** Anything but white space was seen. */
+  sawContent = false
+  /** Top-level JSON values begun ({ or [). */
+  values = 0
+  /** Stretches of text between top-level values that are not JSON (each skipped as invalid). */
+  junk = 0
+  private inJunk = false
 
   constructor(
     private readonly onRecord: (slice: Buffer, kind: 'record' | 'document') => void,
@@ -53,6 +59,16 @@ export class RecordSplitter {
         }
         if (this.capturing && this.key.length < 32) this.key += String.fromCharCode(c)
         continue
+      }
+      if (this.depth === 0 && c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
+        this.sawContent = true
+        if (c === 0x7b || c === 0x5b) {
+          this.values++
+          this.inJunk = false
+        } else if (!this.inJunk) {
+          this.junk++
+          this.inJunk = true
+        }
       }
       switch (c) {
         case 0x22: // "
@@ -102,8 +118,6 @@ export class RecordSplitter {
             this.emit(chunk, i, 'document')
           }
           break
-        default:
-          if (!this.sawContent && c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) this.sawContent = true
       }
     }
     if (this.keeping) {

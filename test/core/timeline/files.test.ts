@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -249,5 +251,118 @@ describe('timeline from files (in-process pipeline)', () => {
       () => undefined,
     )
     expect(streamedJson.kept).toBe(corpus.related.size)
+  })
+})
+
+describe('inputs read as a stream', () => {
+  const setup = {
+    mode: 'related' as const,
+    window: { start: null, end: null },
+    target: { functionName: 'orders-api', roles: [{ name: 'orders-api-role' }] },
+    firRequestIds: [],
+    ruleDirs: [],
+  }
+
+  /** A named pipe that `content` is written into once a reader opens it. */
+  async function fifo(dir: string, name: string, content: Buffer): Promise<string> {
+    const path = join(dir, name)
+    const made = spawnSync('mkfifo', [path])
+    expect(made.status).toBe(0)
+    const out = createWriteStream(path)
+    out.end(content)
+    return path
+  }
+
+  it('reads a pipe once, gzip or not, in parts (memory stays bounded), as it reads the same bytes from a file', async () => {
+    const corpus = generateCorpus({ seed: 13, records: 3000, start, end, target, related: 60 })
+    const text = Buffer.from(JSON.stringify({ Records: corpus.records }))
+    const dir = await tempDir()
+    const whole = join(dir, 'whole.json')
+    await writeFile(whole, text)
+    const { FileProcessor } = await import('../../../src/core/timeline/file-task.js')
+    const p = new FileProcessor(setup, null)
+    const expected = new Set(
+      p.processWhole({ seq: 0, display: whole, origin: 'file', path: whole }).related.map((r) => r.id),
+    )
+    expect(expected.size).toBe(corpus.related.size)
+    for (const [name, bytes] of [
+      ['plain', text],
+      ['gzip', gzipSync(text)],
+    ] as const) {
+      const path = await fifo(dir, name, bytes)
+      const ids: string[] = []
+      let parts = 0
+      const r = await p.process(
+        { seq: 1, display: path, origin: 'file', path, size: -1, pipe: true },
+        (part) => {
+          parts++
+          ids.push(...part.related.map((x) => x.id))
+        },
+      )
+      ids.push(...r.related.map((x) => x.id))
+      expect(r.refused, name).toBeUndefined()
+      expect(r.bytes, name).toBe(bytes.length)
+      expect(r.uncompressedBytes, name).toBe(text.length)
+      expect(new Set(ids), name).toEqual(expected)
+      expect(ids, name).toHaveLength(expected.size)
+      // Streamed: related records left in parts as they were found, not in one result at the end.
+      expect(parts, name).toBeGreaterThan(0)
+    }
+  })
+
+  it('takes a named pipe as a source (`--source <(zcat …)`, a FIFO): the whole timeline, read once', async () => {
+    const corpus = generateCorpus({ seed: 15, records: 1500, start, end, target, related: 40 })
+    const { ctx, dir } = await timelineContext()
+    const src = await tempDir()
+    const path = await fifo(src, 'trail.json.gz', gzipSync(JSON.stringify({ Records: corpus.records })))
+    const { summary } = await collectTimeline(ctx, {
+      function: 'orders-api',
+      roles: ['orders-api-role'],
+      sources: [path],
+      since: '2025-03-01T00:00:00Z',
+      until: '2025-03-01T12:00:00Z',
+    })
+    expect(summary.files.refused).toBe(0)
+    expect(new Set((await readEvents(dir)).map((e) => e.id))).toEqual(new Set(corpus.related.keys()))
+  })
+
+  it('ends on a pipe of one byte, or none, with the reason the whole-file reader gives', async () => {
+    const dir = await tempDir()
+    const { FileProcessor } = await import('../../../src/core/timeline/file-task.js')
+    const p = new FileProcessor(setup, null)
+    for (const [name, bytes, message] of [
+      ['empty', '', 'the file is empty'],
+      ['spaces', '  \n', 'the file is empty'],
+      ['one-byte', 'x', 'not valid JSON: it does not start with { or ['],
+      ['half-magic', '\u001f', 'not valid JSON: it does not start with { or ['],
+    ] as const) {
+      const path = await fifo(dir, name, Buffer.from(bytes, 'latin1'))
+      const r = await p.process(
+        { seq: 0, display: path, origin: 'file', path, size: -1, pipe: true },
+        () => undefined,
+      )
+      expect(r.refused, name).toEqual({ reason: 'invalid-json', message })
+    }
+  })
+
+  it('counts text between the documents of a streamed input as invalid, as the whole-file reader does', async () => {
+    const corpus = generateCorpus({ seed: 14, records: 200, start, end, target, related: 10 })
+    const dir = await tempDir()
+    const file = join(dir, 'export.json')
+    const docs = [corpus.records.slice(0, 100), corpus.records.slice(100)].map((r) =>
+      JSON.stringify({ Records: r }),
+    )
+    await writeFile(file, `${docs[0]}\n-- cut here --\n${docs[1]}\nnot json\n`)
+    const { FileProcessor } = await import('../../../src/core/timeline/file-task.js')
+    const p = new FileProcessor(setup, null)
+    const streamed = await p.processStream(
+      { seq: 0, display: file, origin: 'file', path: file },
+      () => undefined,
+    )
+    const whole = p.processWhole({ seq: 1, display: file, origin: 'file', path: file })
+    expect(streamed.skipped).toEqual({ 'invalid-json': 2 })
+    expect(whole.skipped).toEqual({ 'invalid-json': 2 })
+    expect(streamed.records).toBe(corpus.records.length)
+    expect(streamed.refused).toBeUndefined()
   })
 })

@@ -15,6 +15,8 @@ export interface LocalFile {
   size: number
   /** The delivery time a trail file's name gives (ms since the epoch), if it has one. */
   delivered?: number
+  /** A pipe or device named as a source (not a regular file): read once, as a stream. */
+  pipe?: true
 }
 
 export interface LocalListing {
@@ -47,7 +49,14 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
   const ignored = new Set<string>()
   let ignoredCount = 0
   /** `digestDir`: the path is under a CloudTrail-Digest folder. */
-  const consider = (path: string, base: string, size: number, named: boolean, digestDir: boolean) => {
+  const consider = (
+    path: string,
+    base: string,
+    size: number,
+    named: boolean,
+    digestDir: boolean,
+    pipe = false,
+  ) => {
     if (several && seen.has(path)) return
     if (!named && !isInputName(base)) {
       if (!several) ignoredCount++
@@ -67,7 +76,8 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
       out.outsideWindow++
       return
     }
-    out.files.push(delivered === undefined ? { path, size } : { path, size, delivered })
+    if (pipe) out.files.push({ path, size: -1, pipe: true })
+    else out.files.push(delivered === undefined ? { path, size } : { path, size, delivered })
   }
   const walk = async (dir: string, depth: number) => {
     if (depth > 32) return
@@ -102,7 +112,8 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
       })
     }
     if (s.isDirectory()) await walk(path, 0)
-    else consider(path, path.slice(path.lastIndexOf('/') + 1), s.size, true, DIGEST_DIR.test(path))
+    else
+      consider(path, path.slice(path.lastIndexOf('/') + 1), s.size, true, DIGEST_DIR.test(path), !s.isFile())
   }
   out.ignored = several ? ignored.size : ignoredCount
   return out
