@@ -1,5 +1,6 @@
 import { chmod, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { runFir, tempDir } from '../support/cli.js'
@@ -301,6 +302,29 @@ describe('fir timeline (built CLI)', () => {
     expect(r.stderr).not.toContain('unexpected error')
     const stored = (await readFile(join(cwd, 'cases/TL/timeline/events.jsonl'), 'utf8')).trim().split('\n')
     expect(stored.length).toBe(corpus.records.length)
+  })
+
+  it('reads a gzip trail piped on stdin (--source /dev/stdin), stdin being a socket as Node.js hands it', async () => {
+    const related = corpus.records.filter((r) => corpus.related.has(r.eventID))
+    const r = await runFir(
+      [
+        'timeline',
+        'orders-api',
+        '--case',
+        'cases/TL',
+        '--source',
+        '/dev/stdin',
+        '--role',
+        'orders-api-role',
+        ...window,
+        '--json',
+      ],
+      // runFir's stdin is a socket pair: /dev/stdin cannot be opened by name (ENXIO).
+      { cwd, endpoint: moto.endpoint(), input: gzipSync(JSON.stringify({ Records: corpus.records })) },
+    )
+    expect(r.code, r.stdout).toBe(0)
+    expect(r.json.result.files.refused).toBe(0)
+    expect(r.json.result.events.stored).toBe(related.length)
   })
 
   it('refuses bad usage with exit 2', async () => {

@@ -18,7 +18,8 @@ export interface CliResult {
 export interface CliOptions {
   cwd?: string
   env?: NodeJS.ProcessEnv
-  input?: string
+  /** What stdin gives (then it ends); bytes as they are. */
+  input?: string | Buffer
   endpoint?: string
   timeoutMs?: number
   /** Called with the child as soon as it starts (e.g. to kill it at a chosen moment). */

@@ -1,5 +1,13 @@
 import { isUtf8 } from 'node:buffer'
-import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs'
+import {
+  closeSync,
+  createReadStream,
+  fstatSync,
+  openSync,
+  type ReadStream,
+  readFileSync,
+  readSync,
+} from 'node:fs'
 import { pipeline, Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import type { RulePack } from './detections.js'
@@ -398,13 +406,37 @@ function misnamedGzip(err: unknown, display: string, buf: Uint8Array): unknown {
   )
 }
 
+/** /dev/stdin, /dev/fd/N or /proc/self/fd/N: the descriptor the path names, else undefined. */
+function inheritedDescriptor(path: string): number | undefined {
+  if (path === '/dev/stdin') return 0
+  const m = /^\/(?:dev\/fd|proc\/self\/fd)\/(\d+)$/.exec(path)
+  return m ? Number(m[1]) : undefined
+}
+
+/**
+ * A read stream on a path. A descriptor fir was handed that is a socket (Node.js and other
+ * runtimes give a child its stdin as one) cannot be opened by name (ENXIO): it is read directly.
+ */
+function openInput(path: string): ReadStream {
+  const fd = inheritedDescriptor(path)
+  let socket = false
+  try {
+    socket = fd !== undefined && fstatSync(fd).isSocket()
+  } catch {
+    // Not open here: the path is opened by name and its error reported.
+  }
+  return socket
+    ? createReadStream('', { fd: fd!, highWaterMark: 1024 * 1024 })
+    : createReadStream(path, { highWaterMark: 1024 * 1024 })
+}
+
 /**
  * A file's bytes as a stream, gunzipped when they start with gzip's magic bytes. The file is opened
  * and read once (a pipe cannot be read twice): its first bytes decide, then go on with the rest.
  * `read` is told how many bytes came from the file; a read or gzip error ends the stream with it.
  */
 async function decompressedStream(path: string, read: (n: number) => void): Promise<AsyncIterable<Buffer>> {
-  const chunks = createReadStream(path, { highWaterMark: 1024 * 1024 })[Symbol.asyncIterator]()
+  const chunks = openInput(path)[Symbol.asyncIterator]()
   let head = Buffer.alloc(0)
   let done = false
   while (head.length < 2 && !done) {
