@@ -110,6 +110,8 @@ export interface ProblemFile {
   file: string
   skipped: Partial<Record<SkipReason, number>>
   refused?: { reason: SkipReason; message: string }
+  /** It failed part way: the records before were read and kept, the rest of it was not. */
+  cutShort?: { reason: SkipReason; message: string; afterRecords: number }
 }
 
 /** One LookupEvents query of the run. */
@@ -219,7 +221,7 @@ export function classifySources(sources: string[]): { api: boolean; s3: string[]
     else if (s.startsWith('s3://')) {
       parseS3Uri(s)
       out.s3.push(s)
-    } else out.local.push(s)
+    } else out.local.push(s === '-' ? '/dev/stdin' : s) // `-`: stdin, as most tools take it
   }
   return out
 }
@@ -471,6 +473,7 @@ async function collectOnce(
           file: r.display,
           skipped: r.skipped,
           ...(r.refused ? { refused: r.refused } : {}),
+          ...(r.cutShort ? { cutShort: { ...r.cutShort, afterRecords: r.records } } : {}),
         })
       else problemFilesOmitted++
     }

@@ -1,13 +1,6 @@
 import { isUtf8 } from 'node:buffer'
-import {
-  closeSync,
-  createReadStream,
-  fstatSync,
-  openSync,
-  type ReadStream,
-  readFileSync,
-  readSync,
-} from 'node:fs'
+import { closeSync, createReadStream, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
+import { Socket } from 'node:net'
 import { pipeline, Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import type { RulePack } from './detections.js'
@@ -101,6 +94,8 @@ export interface FileResult {
   unrelated: number
   skipped: Partial<Record<SkipReason, number>>
   refused?: { reason: SkipReason; message: string }
+  /** A streamed input that failed after some of its records were read (they are kept): why. */
+  cutShort?: { reason: SkipReason; message: string }
   /** The pre-filter showed nothing in the input can relate: it was not parsed. */
   prefiltered: boolean
   format?: DecodedInput['format']
@@ -333,6 +328,7 @@ export class FileProcessor {
             : 'unreadable'
       result.skipped[reason] = (result.skipped[reason] ?? 0) + 1
       if (result.records === 0) result.refused = { reason, message: (err as Error).message }
+      else result.cutShort = { reason, message: (err as Error).message }
     }
     flush()
     result.format = lineMode ? 'jsonl' : decoded.format
@@ -415,9 +411,10 @@ function inheritedDescriptor(path: string): number | undefined {
 
 /**
  * A read stream on a path. A descriptor fir was handed that is a socket (Node.js and other
- * runtimes give a child its stdin as one) cannot be opened by name (ENXIO): it is read directly.
+ * runtimes give a child its stdin as one) cannot be opened by name (ENXIO), and a file read of it
+ * fails with EAGAIN whenever the writer is slower than fir: it is read as the socket it is.
  */
-function openInput(path: string): ReadStream {
+function openInput(path: string): Readable {
   const fd = inheritedDescriptor(path)
   let socket = false
   try {
@@ -426,7 +423,7 @@ function openInput(path: string): ReadStream {
     // Not open here: the path is opened by name and its error reported.
   }
   return socket
-    ? createReadStream('', { fd: fd!, highWaterMark: 1024 * 1024 })
+    ? new Socket({ fd: fd!, readable: true, writable: false, allowHalfOpen: true })
     : createReadStream(path, { highWaterMark: 1024 * 1024 })
 }
 

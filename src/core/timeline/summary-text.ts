@@ -52,9 +52,11 @@ export function renderTimelineSummary(
   for (const p of s.problemFiles.slice(0, 10)) {
     const what = p.refused
       ? `${p.refused.reason}: ${p.refused.message}`
-      : Object.entries(p.skipped)
-          .map(([r, n]) => `${r} ${n}`)
-          .join(', ')
+      : p.cutShort
+        ? `${p.cutShort.reason}: stopped after ${p.cutShort.afterRecords} records, the rest not read: ${p.cutShort.message}`
+        : Object.entries(p.skipped)
+            .map(([r, n]) => `${r} ${n}`)
+            .join(', ')
     lines.push(`  ${shortPath(p.file)}: ${short(what, 100)}`)
   }
   if (s.problemFiles.length > 10 || s.problemFilesOmitted > 0) {

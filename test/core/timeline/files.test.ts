@@ -326,6 +326,33 @@ describe('inputs read as a stream', () => {
     expect(new Set((await readEvents(dir)).map((e) => e.id))).toEqual(new Set(corpus.related.keys()))
   })
 
+  it('names why a streamed input stopped part way, and how many of its records were read before', async () => {
+    const corpus = generateCorpus({ seed: 16, records: 1500, start, end, target, related: 40 })
+    const { ctx } = await timelineContext()
+    const src = await tempDir()
+    const gz = gzipSync(JSON.stringify({ Records: corpus.records }))
+    // Cut off in transfer: the first half of the gzip stream only.
+    const path = await fifo(src, 'cut.json.gz', gz.subarray(0, gz.length >> 1))
+    const { summary } = await collectTimeline(ctx, { sources: [path] })
+    expect(summary.events.read).toBeGreaterThan(0)
+    expect(summary.events.read).toBeLessThan(corpus.records.length)
+    expect(summary.problemFiles).toEqual([
+      {
+        file: path,
+        skipped: { 'corrupt-gzip': 1 },
+        cutShort: {
+          reason: 'corrupt-gzip',
+          message: 'unexpected end of file',
+          afterRecords: summary.events.read,
+        },
+      },
+    ])
+    const { renderTimelineSummary } = await import('../../../src/core/timeline/summary-text.js')
+    expect(renderTimelineSummary(summary, [])).toContain(
+      `cut.json.gz: corrupt-gzip: stopped after ${summary.events.read} records, the rest not read: unexpected end of file`,
+    )
+  })
+
   it('ends on a pipe of one byte, or none, with the reason the whole-file reader gives', async () => {
     const dir = await tempDir()
     const { FileProcessor } = await import('../../../src/core/timeline/file-task.js')
