@@ -1369,11 +1369,16 @@ async function writeTimeline(
       duplicates: 37,
       stored: times.length,
     },
-    skipped: { 'invalid-json': 1 },
+    skipped: { 'invalid-json': 1, 'corrupt-gzip': 1 },
     problemFiles: [
       {
         file: 's3://org-trail-logs/AWSLogs/o-abc123/123456789012/CloudTrail/us-east-1/2026/03/12/broken.json.gz',
         skipped: { 'invalid-json': 1 },
+      },
+      {
+        file: 'exports/march.json.gz',
+        skipped: { 'corrupt-gzip': 1 },
+        cutShort: { reason: 'corrupt-gzip', message: 'unexpected end of file', afterRecords: 812 },
       },
     ],
     problemFilesOmitted: 0,

@@ -681,6 +681,17 @@ export async function buildReportModel(
         : 'counted and skipped',
     })
   }
+  // An input that failed part way: what came before it is in the timeline, what came after is not.
+  for (const f of asArray(ts.problemFiles)) {
+    const cut = asRecord(asRecord(f).cutShort)
+    if (!asString(cut.reason)) continue
+    gaps.push({
+      origin: 'timeline',
+      what: `${truncate(asString(asRecord(f).file) ?? '?', 300)} was read only in part: ${counted(Number(cut.afterRecords) || 0, 'record')}, then ${asString(cut.reason)}: ${truncate(asString(cut.message) ?? '', 300)}`,
+      call: 'timeline input',
+      reason: 'the rest of that input is not in the timeline: fetch it again and re-run fir timeline',
+    })
+  }
   for (const r of asArray(asRecord(ts.rules).refused)) {
     const rule = asRecord(r)
     gaps.push({

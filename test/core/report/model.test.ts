@@ -173,6 +173,13 @@ describe('report of a case that went through snapshot, contain and timeline', ()
     expect(model.gaps.items.map((g) => g.origin)).toEqual(
       expect.arrayContaining(['snapshot orders-api', 'timeline', expect.stringMatching(/^journal #\d+$/)]),
     )
+    // An input cut short says how much of it is in the timeline and that the rest is not.
+    expect(model.gaps.items).toContainEqual({
+      origin: 'timeline',
+      what: 'exports/march.json.gz was read only in part: 812 records, then corrupt-gzip: unexpected end of file',
+      call: 'timeline input',
+      reason: 'the rest of that input is not in the timeline: fetch it again and re-run fir timeline',
+    })
     expect(model.limits.items.map((l) => l.title)).toEqual(
       expect.arrayContaining([
         'Chained sessions are not revoked',
