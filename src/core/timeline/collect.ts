@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises'
+import { open, rename, rm } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import { type LookupPage, lookupEventsPage } from '../../aws/cloudtrail.js'
 import { gapReason } from '../../aws/errors.js'
@@ -6,6 +6,7 @@ import { UsageError } from '../../errors.js'
 import { refuseManagedOutput } from '../case/case-folder.js'
 import { recordArtifact, safeSegment } from '../case/evidence-store.js'
 import { ensureDir, writeFileAtomic } from '../common/fs-safe.js'
+import { trackTemporary } from '../common/interrupt.js'
 import { relativeInside } from '../common/paths.js'
 import { redactor } from '../common/redact.js'
 import { compactUtc } from '../common/text.js'
@@ -14,7 +15,7 @@ import { correlate } from './correlate.js'
 import { loadRulePack, MergeDetector, type RulePack, readAwsIpRanges } from './detections.js'
 import { Exporter, type ExportFormat, eventSummary } from './export.js'
 import type { FilePart, FileResult, FileTask, PipelineSetup } from './file-task.js'
-import { acceptRecord, type DecodedInput } from './input.js'
+import { acceptRecord, type DecodedInput, isGzip } from './input.js'
 import { defaultPoolSize, FilePool, type PoolHandlers } from './pool.js'
 import { buildEvent, factsOf, keptLine, type RelatedFacts, selectRecord } from './process.js'
 import { Relatedness, type RelatedReason, type TimelineTarget } from './related.js'
@@ -214,6 +215,19 @@ function parseRegions(value: string | undefined, defaults: string[]): string[] {
 }
 
 /** Sorts the sources: `api`, s3:// URIs and local paths. */
+/** The first `n` bytes of a file, or undefined when it cannot be read (never written). */
+async function readHead(path: string, n: number): Promise<Buffer | undefined> {
+  const handle = await open(path, 'r').catch(() => undefined)
+  if (!handle) return undefined
+  try {
+    const buf = Buffer.alloc(n)
+    const { bytesRead } = await handle.read(buf, 0, n, 0)
+    return buf.subarray(0, bytesRead)
+  } finally {
+    await handle.close()
+  }
+}
+
 export function classifySources(sources: string[]): { api: boolean; s3: string[]; local: string[] } {
   const out = { api: false, s3: [] as string[], local: [] as string[] }
   for (const s of sources) {
@@ -501,6 +515,11 @@ async function collectOnce(
     listCalls: 0,
     failed: 0,
   }
+  const runStamp = compactUtc(new Date(started))
+  const rawDir = `${TIMELINE_DIR}/raw/${runStamp}`
+  // A pipe is read once: its bytes are kept in the case as read (timeline/raw/<run>/), so the case
+  // holds what was analysed. Written under a temporary name, removed if the run is interrupted.
+  const pipeCopies = new Map<number, { rel: string; display: string; untrack: () => void }>()
   const fileWork = async () => {
     if (!local && sources.s3.length === 0) return
     if (local) {
@@ -590,15 +609,28 @@ async function collectOnce(
     }
     let seq = 0
     const tasks = async function* (): AsyncGenerator<FileTask> {
-      for (const f of files)
+      for (const f of files) {
+        let copyTo: string | undefined
+        if (f.pipe) {
+          // Named after the path (its own extension left off: the copy's says what was read).
+          const name = f.path
+            .replace(/^\/+/, '')
+            .replaceAll('/', '-')
+            .replace(/\.(json|jsonl|ndjson)?(\.gz)?$/i, '')
+          const rel = `${rawDir}/piped-${pipeCopies.size + 1}-${safeSegment(name)}`
+          await ensureDir(join(caseDir, rawDir))
+          copyTo = join(caseDir, `${rel}.part`)
+          pipeCopies.set(seq, { rel, display: f.path, untrack: trackTemporary(copyTo) })
+        }
         yield {
           seq: seq++,
           display: f.path,
           origin: 'file',
           path: f.path,
           size: f.size,
-          ...(f.pipe ? { pipe: true } : {}),
+          ...(f.pipe ? { pipe: true, copyTo } : {}),
         }
+      }
       for (const uri of sources.s3) {
         const loc = parseS3Uri(uri)
         let prefixes: string[]
@@ -637,6 +669,19 @@ async function collectOnce(
       ...(target && sources.s3.length === 0 ? { expected: files.length } : {}),
     })
     await run?.finish()
+    for (const copy of pipeCopies.values()) {
+      const part = join(caseDir, `${copy.rel}.part`)
+      const head = await readHead(part, 2)
+      if (head === undefined) {
+        copy.untrack()
+        continue
+      }
+      const rel = `${copy.rel}${isGzip(head) ? '.json.gz' : '.json'}`
+      await rename(part, join(caseDir, rel))
+      copy.untrack()
+      await recordArtifact(caseDir, ctx.case.journal, rel)
+      notes.push(`${copy.display} is read once: the bytes read from it are kept in ${rel}`)
+    }
     // Account-wide: the workers kept their events in sorted runs; they join the merge.
     trace('files read')
     if (setup.spoolDir && pool.threads > 0) {
@@ -649,8 +694,6 @@ async function collectOnce(
   }
 
   // ---- the api source: LookupEvents, regions in parallel --------------------------------------
-  const runStamp = compactUtc(new Date(started))
-  const rawDir = `${TIMELINE_DIR}/raw/${runStamp}`
   const apiQueries: ApiQuerySummary[] = []
   let apiPages = 0
   let apiFirst = Number.POSITIVE_INFINITY
@@ -1042,7 +1085,7 @@ async function collectOnce(
       events: EVENTS_FILE,
       findings: FINDINGS_FILE,
       summary: SUMMARY_FILE,
-      raw: sources.api && apiPages > 0 ? rawDir : null,
+      raw: (sources.api && apiPages > 0) || pipeCopies.size > 0 ? rawDir : null,
       export: exportFile ? outPath! : options.format ? '(stdout)' : null,
     },
     throughput: {

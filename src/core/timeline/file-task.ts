@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer'
-import { closeSync, createReadStream, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
+import { closeSync, createReadStream, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs'
 import { Socket } from 'node:net'
 import { pipeline, Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
@@ -47,6 +47,11 @@ export interface FileTask {
    * and its bytes can be read only once, so it is always streamed (memory stays bounded).
    */
   pipe?: boolean
+  /**
+   * Where the input's bytes are also written, as read (a pipe: it cannot be read again, and the
+   * case keeps what was analysed). The file must not exist.
+   */
+  copyTo?: string
 }
 
 /**
@@ -300,9 +305,12 @@ export class FileProcessor {
     }
     const splitter = new RecordSplitter(onSlice)
     let pending: Buffer = Buffer.alloc(0)
+    let copy: number | undefined
     try {
-      const stream = await decompressedStream(task.path!, (n) => {
-        result.bytes += n
+      if (task.copyTo) copy = openSync(task.copyTo, 'wx')
+      const stream = await decompressedStream(task.path!, (chunk) => {
+        result.bytes += chunk.length
+        if (copy !== undefined) writeSync(copy, chunk)
       })
       for await (const raw of stream) {
         result.uncompressedBytes += raw.length
@@ -330,6 +338,7 @@ export class FileProcessor {
       if (result.records === 0) result.refused = { reason, message: (err as Error).message }
       else result.cutShort = { reason, message: (err as Error).message }
     }
+    if (copy !== undefined) closeSync(copy)
     flush()
     result.format = lineMode ? 'jsonl' : decoded.format
     return result
@@ -430,9 +439,12 @@ function openInput(path: string): Readable {
 /**
  * A file's bytes as a stream, gunzipped when they start with gzip's magic bytes. The file is opened
  * and read once (a pipe cannot be read twice): its first bytes decide, then go on with the rest.
- * `read` is told how many bytes came from the file; a read or gzip error ends the stream with it.
+ * `read` is given each chunk as it comes from the file; a read or gzip error ends the stream with it.
  */
-async function decompressedStream(path: string, read: (n: number) => void): Promise<AsyncIterable<Buffer>> {
+async function decompressedStream(
+  path: string,
+  read: (chunk: Buffer) => void,
+): Promise<AsyncIterable<Buffer>> {
   const chunks = openInput(path)[Symbol.asyncIterator]()
   let head = Buffer.alloc(0)
   let done = false
@@ -440,7 +452,7 @@ async function decompressedStream(path: string, read: (n: number) => void): Prom
     const r = await chunks.next()
     if (r.done) done = true
     else {
-      read(r.value.length)
+      read(r.value)
       head = head.length ? Buffer.concat([head, r.value]) : r.value
     }
   }
@@ -452,7 +464,7 @@ async function decompressedStream(path: string, read: (n: number) => void): Prom
         for (;;) {
           const r = await chunks.next()
           if (r.done) return
-          read(r.value.length)
+          read(r.value)
           yield r.value as Buffer
         }
       } finally {

@@ -314,7 +314,8 @@ describe('inputs read as a stream', () => {
     const corpus = generateCorpus({ seed: 15, records: 1500, start, end, target, related: 40 })
     const { ctx, dir } = await timelineContext()
     const src = await tempDir()
-    const path = await fifo(src, 'trail.json.gz', gzipSync(JSON.stringify({ Records: corpus.records })))
+    const bytes = gzipSync(JSON.stringify({ Records: corpus.records }))
+    const path = await fifo(src, 'trail.json.gz', bytes)
     const { summary } = await collectTimeline(ctx, {
       function: 'orders-api',
       roles: ['orders-api-role'],
@@ -324,6 +325,17 @@ describe('inputs read as a stream', () => {
     })
     expect(summary.files.refused).toBe(0)
     expect(new Set((await readEvents(dir)).map((e) => e.id))).toEqual(new Set(corpus.related.keys()))
+    // It cannot be read again: the case keeps the bytes read from it, journaled, as they came.
+    const rel = `timeline/raw/${summary.startedAt.replace(/[-:]/g, '')}/piped-1-${path.slice(1, -'.json.gz'.length).replaceAll('/', '-')}.json.gz`
+    expect(summary.outputs.raw).toBe(rel.slice(0, rel.lastIndexOf('/')))
+    expect(summary.notes).toContain(`${path} is read once: the bytes read from it are kept in ${rel}`)
+    expect(Buffer.compare(await readFile(join(dir, rel)), bytes)).toBe(0)
+    const recorded = ctx.case.journal
+      .all()
+      .filter((e) => e.action === 'case.artifact')
+      .map((e) => e.params.path)
+    expect(recorded).toContain(rel)
+    expect((await verifyCase(dir)).problems).toEqual([])
   })
 
   it('names why a streamed input stopped part way, and how many of its records were read before', async () => {
