@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process'
 import { chmod, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { runFir, tempDir } from '../support/cli.js'
+import { BIN, runFir, tempDir, testEnv } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { startLookupEvents } from '../support/lookup-events-server.js'
 import { generateCorpus, packTrailFiles, writeTrailFiles } from '../support/trail-generator.js'
@@ -327,6 +328,35 @@ describe('fir timeline (built CLI)', () => {
     expect(r.json.result.files.refused, JSON.stringify(r.json.result.problemFiles)).toBe(0)
     expect(r.json.result.events.stored).toBe(related.length)
     expect(r.json.result.sources.map((s: { name: string }) => s.name)).toEqual(['/dev/stdin'])
+  })
+
+  it('refuses --source - when stdin is a terminal, instead of waiting for keystrokes', async () => {
+    // A pseudo-terminal on stdin, stdout and stderr (python3's pty, as moto needs python3 anyway).
+    const r = spawnSync(
+      'python3',
+      [
+        '-c',
+        'import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))',
+        process.execPath,
+        BIN,
+        'timeline',
+        '--case',
+        'cases/TL',
+        '--source',
+        '-',
+      ],
+      {
+        cwd,
+        encoding: 'utf8',
+        timeout: 30_000,
+        input: '',
+        env: testEnv(moto.endpoint()),
+      },
+    )
+    expect(r.signal).toBeNull()
+    expect(r.status).toBe(2)
+    expect(r.stdout).toContain('is this terminal, not a pipe')
+    expect(r.stdout).toContain('zcat trail.json.gz | fir timeline … --source -')
   })
 
   it('refuses bad usage with exit 2', async () => {

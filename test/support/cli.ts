@@ -32,10 +32,10 @@ export function tempDir(prefix = 'fir-test-'): Promise<string> {
 }
 
 /**
- * Runs the built CLI (bin/run.js → dist/) as a child process, the way a user would, with dummy
- * credentials, the emulator endpoint and the loopback guard on. stdin is not a terminal.
+ * The environment fir runs with in tests: dummy credentials, no AWS config files, no instance
+ * metadata, the loopback guard on, and the emulator endpoint when given.
  */
-export function runFir(args: string[], options: CliOptions = {}): Promise<CliResult> {
+export function testEnv(endpoint?: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.FIR_TEST_HOME ?? tmpdir(),
@@ -48,10 +48,19 @@ export function runFir(args: string[], options: CliOptions = {}): Promise<CliRes
     AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/fir-test-aws-credentials',
     AWS_EC2_METADATA_DISABLED: 'true',
     FIR_LOCK_WAIT_MS: '2000',
-    ...(options.endpoint ? { AWS_ENDPOINT_URL: options.endpoint } : {}),
-    ...options.env,
+    ...(endpoint ? { AWS_ENDPOINT_URL: endpoint } : {}),
+    ...extra,
   }
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k]
+  return env
+}
+
+/**
+ * Runs the built CLI (bin/run.js → dist/) as a child process, the way a user would, with dummy
+ * credentials, the emulator endpoint and the loopback guard on. stdin is not a terminal.
+ */
+export function runFir(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  const env = testEnv(options.endpoint, options.env)
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: options.cwd ?? REPO_ROOT,

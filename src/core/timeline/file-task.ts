@@ -412,7 +412,7 @@ function misnamedGzip(err: unknown, display: string, buf: Uint8Array): unknown {
 }
 
 /** /dev/stdin, /dev/fd/N or /proc/self/fd/N: the descriptor the path names, else undefined. */
-function inheritedDescriptor(path: string): number | undefined {
+export function inheritedDescriptor(path: string): number | undefined {
   if (path === '/dev/stdin') return 0
   const m = /^\/(?:dev\/fd|proc\/self\/fd)\/(\d+)$/.exec(path)
   return m ? Number(m[1]) : undefined

@@ -1,6 +1,8 @@
 import { readdir, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
+import { isatty } from 'node:tty'
 import { UsageError } from '../../../errors.js'
+import { inheritedDescriptor } from '../file-task.js'
 import type { TimeWindow } from '../types.js'
 import { deliveryMayHold, deliveryTimeOf } from '../window.js'
 
@@ -135,6 +137,19 @@ function isInputName(base: string): boolean {
 export async function probeLocal(paths: string[]): Promise<{ path: string; dir: boolean; size: number }[]> {
   const out: { path: string; dir: boolean; size: number }[] = []
   for (const p of paths) {
+    // `--source -` typed at a terminal would wait for keystrokes, silently: refused instead.
+    const fd = inheritedDescriptor(resolve(p))
+    if (fd !== undefined && isatty(fd)) {
+      throw new UsageError(
+        `source ${JSON.stringify(p)} is this terminal, not a pipe: fir would wait for you to type a trail`,
+        {
+          actions: [
+            'pipe the trail into fir: zcat trail.json.gz | fir timeline … --source -',
+            'or pass the path of the file or folder: --source ./trail/',
+          ],
+        },
+      )
+    }
     try {
       const s = await stat(resolve(p))
       out.push({ path: resolve(p), dir: s.isDirectory(), size: s.size })
