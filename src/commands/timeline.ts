@@ -32,7 +32,7 @@ The execution role comes from the case's latest snapshot of the function, or fro
     '<%= config.bin %> timeline orders-api --source api --source s3://org-trail-bucket/prefix --regions all --since 2025-03-01T00:00:00Z',
     '<%= config.bin %> timeline orders-api --source ./exported-trail/ --role orders-api-role --format csv --out orders-api.csv',
     '<%= config.bin %> timeline --source s3://trail-bucket --since 24h --format timesketch --out hunt.jsonl   # account-wide hunt',
-    "aws s3 cp s3://exports/trail.json.gz - | <%= config.bin %> timeline orders-api --source - --role orders-api-role   # a pipe is read once, streamed",
+    'aws s3 cp s3://exports/trail.json.gz - | <%= config.bin %> timeline orders-api --source - --role orders-api-role   # a pipe is read once, streamed',
     '<%= config.bin %> timeline orders-api --rules ./my-rules --aws-ip-ranges ip-ranges.json --json',
     '<%= config.bin %> timeline orders-api --engine athena --athena-table cloudtrail.org_trail --athena-output s3://athena-results/fir/ --since 90d --dry-run',
     '<%= config.bin %> timeline orders-api --engine lake --event-data-store EXAMPLEf852-4e8f-8bd1-bcf6cEXAMPLE --since 30d',
