@@ -373,7 +373,10 @@ function decodeTrailRecords(
   bytes: Buffer,
   keep?: (slice: Buffer) => boolean,
 ): { decoded: DecodedInput; raw: (Buffer | undefined)[]; ruledOut: number; plain: boolean } | undefined {
-  const slices = splitTrailFile(bytes)
+  // Slices `keep` rules out are not parsed, so nothing would show one that spans two documents
+  // (JSON Lines of trail files: `…]}\n{"Records":[…`), and it would count as one record: each line
+  // is split as a trail file of its own (CloudTrail's minified file has no raw line break).
+  const slices = keep ? splitTrailLines(bytes) : splitTrailFile(bytes)
   if (!slices) return undefined
   const decoded: DecodedInput = { records: [], skipped: {}, format: 'trail' }
   const raw: (Buffer | undefined)[] = []
@@ -396,6 +399,23 @@ function decodeTrailRecords(
       raw.push(decoded.records[i] === value ? slice : undefined)
   }
   return { decoded, raw, ruledOut, plain }
+}
+
+/** splitTrailFile of each line (one line: the file itself); undefined when any line is not a trail file. */
+function splitTrailLines(bytes: Buffer): Buffer[] | undefined {
+  let nl = bytes.indexOf(0x0a)
+  if (nl === -1) return splitTrailFile(bytes)
+  const out: Buffer[] = []
+  for (let start = 0; start < bytes.length; nl = bytes.indexOf(0x0a, start)) {
+    const end = nl === -1 ? bytes.length : nl
+    const line = bytes.subarray(start, end)
+    start = end + 1
+    if (line.every((c) => c === 0x20 || c === 0x0d || c === 0x09)) continue
+    const slices = splitTrailFile(line)
+    if (!slices) return undefined
+    for (const s of slices) out.push(s)
+  }
+  return out
 }
 
 /**

@@ -384,6 +384,38 @@ describe('inputs read as a stream', () => {
     }
   })
 
+  it('counts every record of JSON Lines of trail files, read whole or streamed, and keeps the same ones', async () => {
+    const record = (i: number, mine: boolean) => ({
+      eventVersion: '1.08',
+      eventTime: '2025-03-01T01:00:00Z',
+      eventSource: mine ? 'lambda.amazonaws.com' : 's3.amazonaws.com',
+      eventName: mine ? 'UpdateFunctionCode20150331v2' : 'GetObject',
+      eventID: `e-${i}`,
+      awsRegion: 'eu-west-1',
+      requestParameters: mine ? { functionName: 'orders-api' } : { bucketName: 'b' },
+    })
+    // Trail files concatenated one a line (`zcat */*.json.gz > export.json`): 10 of 5 records, one
+    // of them related, so most slices are ruled out unparsed.
+    const docs = Array.from({ length: 10 }, (_, d) =>
+      JSON.stringify({ Records: Array.from({ length: 5 }, (_, i) => record(d * 5 + i, d * 5 + i === 17)) }),
+    )
+    const dir = await tempDir()
+    const file = join(dir, 'trail-export.json')
+    await writeFile(file, `${docs.join('\n')}\n`)
+    const { FileProcessor } = await import('../../../src/core/timeline/file-task.js')
+    const p = new FileProcessor(setup, null)
+    const whole = p.processWhole({ seq: 0, display: file, origin: 'file', path: file })
+    const streamedIds: string[] = []
+    const streamed = await p.processStream({ seq: 1, display: file, origin: 'file', path: file }, (part) =>
+      streamedIds.push(...part.related.map((r) => r.id)),
+    )
+    // Before: each slice spanning two documents was ruled out unparsed and counted as one record.
+    expect(whole.records).toBe(50)
+    expect(streamed.records).toBe(50)
+    expect(whole.related.map((r) => r.id)).toEqual(['e-17'])
+    expect(streamedIds).toEqual(['e-17'])
+  })
+
   it('counts text between the documents of a streamed input as invalid, as the whole-file reader does', async () => {
     const corpus = generateCorpus({ seed: 14, records: 200, start, end, target, related: 10 })
     const dir = await tempDir()
