@@ -1,7 +1,6 @@
 import { isUtf8 } from 'node:buffer'
 import { closeSync, createReadStream, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs'
-import { Socket } from 'node:net'
-import { pipeline, Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import type { RulePack } from './detections.js'
 import {
@@ -443,7 +442,7 @@ export function inheritedDescriptor(path: string): number | undefined {
  * runtimes give a child its stdin as one) cannot be opened by name (ENXIO), and a file read of it
  * fails with EAGAIN whenever the writer is slower than fir: it is read as the socket it is.
  */
-function openInput(path: string): Readable {
+async function openInput(path: string): Promise<Readable> {
   const fd = inheritedDescriptor(path)
   let socket = false
   try {
@@ -452,7 +451,7 @@ function openInput(path: string): Readable {
     // Not open here: the path is opened by name and its error reported.
   }
   return socket
-    ? new Socket({ fd: fd!, readable: true, writable: false, allowHalfOpen: true })
+    ? new (await import('node:net')).Socket({ fd: fd!, readable: true, writable: false, allowHalfOpen: true })
     : createReadStream(path, { highWaterMark: 1024 * 1024 })
 }
 
@@ -465,7 +464,9 @@ async function decompressedStream(
   path: string,
   read: (chunk: Buffer) => void,
 ): Promise<AsyncIterable<Buffer>> {
-  const chunks = openInput(path)[Symbol.asyncIterator]()
+  // Loaded here: most runs stream nothing, and a worker thread starts sooner without them.
+  const { pipeline, Readable } = await import('node:stream')
+  const chunks = (await openInput(path))[Symbol.asyncIterator]()
   let head = Buffer.alloc(0)
   let done = false
   while (head.length < 2 && !done) {
