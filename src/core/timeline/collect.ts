@@ -28,7 +28,7 @@ import {
   RegionPacer,
   runQuery,
 } from './sources/api.js'
-import { listLocal, probeLocal } from './sources/local.js'
+import { INPUT_NAME, listLocal, probeLocal } from './sources/local.js'
 import { downloadTasks, parseS3Uri, regionPrefixes, type S3Stats, windowObjects } from './sources/s3.js'
 import { EventSpool, ReorderBuffer, type SpooledLine, spoolBudgetBytes } from './spool.js'
 import { AtomicFileWriter, archiveEarlierTimeline, checkWritable, recordWrittenArtifact } from './store.js'
@@ -214,7 +214,6 @@ function parseRegions(value: string | undefined, defaults: string[]): string[] {
   return [...new Set(list)]
 }
 
-/** Sorts the sources: `api`, s3:// URIs and local paths. */
 /** The first `n` bytes of a file, or undefined when it cannot be read (never written). */
 async function readHead(path: string, n: number): Promise<Buffer | undefined> {
   const handle = await open(path, 'r').catch(() => undefined)
@@ -228,6 +227,7 @@ async function readHead(path: string, n: number): Promise<Buffer | undefined> {
   }
 }
 
+/** Sorts the sources: `api`, s3:// URIs and local paths. */
 export function classifySources(sources: string[]): { api: boolean; s3: string[]; local: string[] } {
   const out = { api: false, s3: [] as string[], local: [] as string[] }
   for (const s of sources) {
@@ -613,10 +613,7 @@ async function collectOnce(
         let copyTo: string | undefined
         if (f.pipe) {
           // Named after the path (its own extension left off: the copy's says what was read).
-          const name = f.path
-            .replace(/^\/+/, '')
-            .replaceAll('/', '-')
-            .replace(/\.(json|jsonl|ndjson)?(\.gz)?$/i, '')
+          const name = f.path.replace(/^\/+/, '').replaceAll('/', '-').replace(INPUT_NAME, '')
           const rel = `${rawDir}/piped-${pipeCopies.size + 1}-${safeSegment(name)}`
           await ensureDir(join(caseDir, rawDir))
           copyTo = join(caseDir, `${rel}.part`)

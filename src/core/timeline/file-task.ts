@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer'
 import { closeSync, createReadStream, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs'
 import type { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
+import { inheritedDescriptor } from '../common/paths.js'
 import type { RulePack } from './detections.js'
 import {
   acceptRecord,
@@ -23,7 +24,7 @@ import {
   type RelatedReason,
   type TimelineTarget,
 } from './related.js'
-import { RecordSplitter, SplitError, splitTrailFile } from './split.js'
+import { isSpace, RecordSplitter, SplitError, splitTrailFile } from './split.js'
 import type { SkipReason, TimeWindow } from './types.js'
 
 type Rec = Record<string, unknown>
@@ -321,7 +322,7 @@ export class FileProcessor {
       } else {
         splitter.end()
         // What the whole-input reader refuses (decodeText) is refused here too, not passed over.
-        if (!splitter.sawContent) throw new SplitError('the file is empty')
+        if (splitter.values + splitter.junk === 0) throw new SplitError('the file is empty')
         if (splitter.values === 0) throw new SplitError('not valid JSON: it does not start with { or [')
         if (splitter.junk > 0)
           result.skipped['invalid-json'] = (result.skipped['invalid-json'] ?? 0) + splitter.junk
@@ -350,8 +351,7 @@ export class FileProcessor {
       if (nl === -1) break
       const line = buf.subarray(start, nl)
       start = nl + 1
-      if (line.length > 0 && line.some((c) => c !== 0x20 && c !== 0x0d && c !== 0x09))
-        onSlice(line, 'document')
+      if (line.length > 0 && !line.every(isSpace)) onSlice(line, 'document')
     }
     if (buf.length - start > 64 * 1024 * 1024) {
       throw new SplitError('a single JSON line is larger than 64 MiB', 'too-large')
@@ -409,7 +409,7 @@ function splitTrailLines(bytes: Buffer): Buffer[] | undefined {
     const end = nl === -1 ? bytes.length : nl
     const line = bytes.subarray(start, end)
     start = end + 1
-    if (line.every((c) => c === 0x20 || c === 0x0d || c === 0x09)) continue
+    if (line.every(isSpace)) continue
     const slices = splitTrailFile(line)
     if (!slices) return undefined
     for (const s of slices) out.push(s)
@@ -428,13 +428,6 @@ function misnamedGzip(err: unknown, display: string, buf: Uint8Array): unknown {
     'corrupt-gzip',
     `named .gz but its bytes are not gzip data (nor JSON: ${err.message})`,
   )
-}
-
-/** /dev/stdin, /dev/fd/N or /proc/self/fd/N: the descriptor the path names, else undefined. */
-export function inheritedDescriptor(path: string): number | undefined {
-  if (path === '/dev/stdin') return 0
-  const m = /^\/(?:dev\/fd|proc\/self\/fd)\/(\d+)$/.exec(path)
-  return m ? Number(m[1]) : undefined
 }
 
 /**

@@ -22,8 +22,6 @@ export class RecordSplitter {
   private keepStartInChunk = 0
   /** The object in progress is a whole top-level document (no records array seen yet). */
   private inDocument = false
-  /** Anything but white space was seen. */
-  sawContent = false
   /** Top-level JSON values begun ({ or [). */
   values = 0
   /** Stretches of text between top-level values that are not JSON (each skipped as invalid). */
@@ -60,8 +58,7 @@ export class RecordSplitter {
         if (this.capturing && this.key.length < 32) this.key += String.fromCharCode(c)
         continue
       }
-      if (this.depth === 0 && c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
-        this.sawContent = true
+      if (this.depth === 0 && !isSpace(c)) {
         if (c === 0x7b || c === 0x5b) {
           this.values++
           this.inJunk = false
@@ -197,6 +194,7 @@ export function splitTrailFile(bytes: Buffer): Buffer[] | undefined {
   return out
 }
 
-function isSpace(c: number): boolean {
+/** JSON's white space. */
+export function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 }

@@ -2,12 +2,12 @@ import { readdir, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { isatty } from 'node:tty'
 import { UsageError } from '../../../errors.js'
-import { inheritedDescriptor } from '../file-task.js'
+import { inheritedDescriptor } from '../../common/paths.js'
 import type { TimeWindow } from '../types.js'
 import { deliveryMayHold, deliveryTimeOf } from '../window.js'
 
 /** Files a folder walk reads; a file named on the command line is read whatever its name. */
-const INPUT_NAME = /\.(json|jsonl|ndjson)(\.gz)?$|\.gz$/i
+export const INPUT_NAME = /\.(json|jsonl|ndjson)(\.gz)?$|\.gz$/i
 const DIGEST_NAME = /CloudTrail-Digest/
 const DIGEST_DIR = /\/CloudTrail-Digest\//
 
