@@ -307,7 +307,9 @@ export class FileProcessor {
     let pending: Buffer = Buffer.alloc(0)
     let copy: number | undefined
     try {
-      if (task.copyTo) copy = openSync(task.copyTo, 'wx')
+      // 0600 as every file in a case (FILE_MODE of common/fs-safe.ts, which loads node:crypto: a
+      // worker thread starts without it).
+      if (task.copyTo) copy = openSync(task.copyTo, 'wx', 0o600)
       const stream = await decompressedStream(task.path!, (chunk) => {
         result.bytes += chunk.length
         if (copy !== undefined) writeSync(copy, chunk)
@@ -322,8 +324,8 @@ export class FileProcessor {
       } else {
         splitter.end()
         // What the whole-input reader refuses (decodeText) is refused here too, not passed over.
-        if (splitter.values + splitter.junk === 0) throw new SplitError('the file is empty')
-        if (splitter.values === 0) throw new SplitError('not valid JSON: it does not start with { or [')
+        // (One that does not start with a JSON value was refused as soon as that was seen.)
+        if (splitter.values === 0) throw new SplitError('the file is empty')
         if (splitter.junk > 0)
           result.skipped['invalid-json'] = (result.skipped['invalid-json'] ?? 0) + splitter.junk
       }

@@ -27,6 +27,8 @@ export class RecordSplitter {
   /** Stretches of text between top-level values that are not JSON (each skipped as invalid). */
   junk = 0
   private inJunk = false
+  /** Bytes of the stretch of junk in progress (an endless one, /dev/zero, must end the read). */
+  private junkBytes = 0
 
   constructor(
     private readonly onRecord: (slice: Buffer, kind: 'record' | 'document') => void,
@@ -56,15 +58,27 @@ export class RecordSplitter {
           continue
         }
         if (this.capturing && this.key.length < 32) this.key += String.fromCharCode(c)
+        else if (this.depth === 0 && ++this.junkBytes > this.maxDocument) {
+          throw new SplitError(`more than ${this.maxDocument} bytes that are not JSON`)
+        }
         continue
       }
       if (this.depth === 0 && !isSpace(c)) {
         if (c === 0x7b || c === 0x5b) {
           this.values++
           this.inJunk = false
-        } else if (!this.inJunk) {
-          this.junk++
-          this.inJunk = true
+        } else {
+          // What does not start with a JSON value is not read on (a device such as /dev/zero
+          // never ends), nor is a stretch of junk after one that is larger than any document.
+          if (this.values === 0) throw new SplitError('not valid JSON: it does not start with { or [')
+          if (!this.inJunk) {
+            this.junk++
+            this.inJunk = true
+            this.junkBytes = 0
+          }
+          if (++this.junkBytes > this.maxDocument) {
+            throw new SplitError(`more than ${this.maxDocument} bytes that are not JSON`)
+          }
         }
       }
       switch (c) {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
@@ -330,6 +330,8 @@ describe('inputs read as a stream', () => {
     expect(summary.outputs.raw).toBe(rel.slice(0, rel.lastIndexOf('/')))
     expect(summary.notes).toContain(`${path} is read once: the bytes read from it are kept in ${rel}`)
     expect(Buffer.compare(await readFile(join(dir, rel)), bytes)).toBe(0)
+    // Readable by its owner only, as every file in a case (it was 0644 under umask 022).
+    expect((await stat(join(dir, rel))).mode & 0o777).toBe(0o600)
     const recorded = ctx.case.journal
       .all()
       .filter((e) => e.action === 'case.artifact')
@@ -383,6 +385,36 @@ describe('inputs read as a stream', () => {
       expect(r.refused, name).toEqual({ reason: 'invalid-json', message })
     }
   })
+
+  it('stops reading an endless input that is not JSON (/dev/zero, /dev/urandom, junk after a document)', async () => {
+    const { FileProcessor } = await import('../../../src/core/timeline/file-task.js')
+    const p = new FileProcessor(setup, null)
+    // Before: both devices were read until Ctrl-C.
+    for (const path of ['/dev/zero', '/dev/urandom']) {
+      const r = await p.process(
+        { seq: 0, display: path, origin: 'file', path, size: -1, pipe: true },
+        () => undefined,
+      )
+      expect(r.refused, path).toEqual({
+        reason: 'invalid-json',
+        message: 'not valid JSON: it does not start with { or [',
+      })
+      expect(r.bytes, path).toBeLessThan(4 << 20)
+    }
+    // A document, then more junk than any document may hold: the document's records are kept.
+    const { RecordSplitter, SplitError } = await import('../../../src/core/timeline/split.js')
+    for (const junk of ['x', '"']) {
+      const slices: string[] = []
+      const splitter = new RecordSplitter((slice) => slices.push(slice.toString()), 1024)
+      splitter.feed(Buffer.from('{"Records":[{"eventID":"a"}]}\n'))
+      const feedJunk = () => {
+        for (let i = 0; i < 20; i++) splitter.feed(Buffer.alloc(200, junk))
+      }
+      expect(feedJunk, junk).toThrow(SplitError)
+      expect(feedJunk, junk).toThrow('more than 1024 bytes that are not JSON')
+      expect(slices).toEqual(['{"eventID":"a"}'])
+    }
+  }, 20_000)
 
   it('counts every record of JSON Lines of trail files, read whole or streamed, and keeps the same ones', async () => {
     const record = (i: number, mine: boolean) => ({
