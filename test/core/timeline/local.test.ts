@@ -1,4 +1,5 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { spawnSync } from 'node:child_process'
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listLocal } from '../../../src/core/timeline/sources/local.js'
@@ -63,6 +64,19 @@ describe('listLocal', () => {
     expect(listed.digestFiles.length).toBe(2)
     expect(listed.outsideWindow).toBe(1)
     expect(listed.ignored).toBe(0)
+  })
+
+  it('lists a pipe named under two paths once (two readers would each get part of it)', async () => {
+    const fifo = join(dir, 'trail.fifo')
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0)
+    await symlink(fifo, join(dir, 'link-to-fifo'))
+    try {
+      const listed = await listLocal([fifo, join(dir, 'link-to-fifo'), fifo], window)
+      expect(listed.files).toEqual([{ path: fifo, size: -1, pipe: true }])
+    } finally {
+      await rm(fifo)
+      await rm(join(dir, 'link-to-fifo'))
+    }
   })
 })
 

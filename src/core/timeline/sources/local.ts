@@ -101,6 +101,7 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
       }
     }
   }
+  const pipes = new Set<string>()
   for (const p of paths) {
     const path = resolve(p)
     let s: Awaited<ReturnType<typeof stat>>
@@ -114,8 +115,16 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
       })
     }
     if (s.isDirectory()) await walk(path, 0)
-    else
-      consider(path, path.slice(path.lastIndexOf('/') + 1), s.size, true, DIGEST_DIR.test(path), !s.isFile())
+    else if (s.isFile())
+      consider(path, path.slice(path.lastIndexOf('/') + 1), s.size, true, DIGEST_DIR.test(path))
+    else {
+      // A pipe named twice (`-` and /dev/fd/0, a link to a FIFO) is one input: two readers would
+      // each get part of its bytes.
+      const id = `${s.dev}:${s.ino}`
+      if (pipes.has(id)) continue
+      pipes.add(id)
+      consider(path, path.slice(path.lastIndexOf('/') + 1), s.size, true, DIGEST_DIR.test(path), true)
+    }
   }
   out.ignored = several ? ignored.size : ignoredCount
   return out
