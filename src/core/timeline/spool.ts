@@ -1,4 +1,3 @@
-import { isAscii } from 'node:buffer'
 import { createReadStream } from 'node:fs'
 import { mkdtemp, open, rm } from 'node:fs/promises'
 import { totalmem } from 'node:os'
@@ -158,20 +157,24 @@ export class Arena {
 
   push(item: KeptLine): void {
     const raw = item.rawBytes
-    const n = item.line.length
-    // keptLineSize counts the line a byte a character: exact for ASCII.
-    const size = keptLineSize(item)
-    this.ensure(size)
+    // keptLineSize counts the line a byte a character: exact for ASCII, too little for other text.
+    this.ensure(keptLineSize(item))
     const start = this.pos
-    // Most lines are ASCII: written a byte a character (a copy) and checked, rather than encoded
-    // as UTF-8 character by character; anything else is encoded.
-    if (this.buf.write(item.line, start, 'latin1') === n && isAscii(this.buf.subarray(start, start + n))) {
-      this.pos = start + n
-    } else {
-      this.ensure(Buffer.byteLength(item.line) + size - n)
-      this.pos = start + this.buf.write(item.line, start, 'utf8')
+    // Encoded as UTF-8. (Written a byte a character and checked for ASCII afterwards, a line whose
+    // other characters all had an ASCII low byte — 中, U+202E, 😀, Ā — passed the check as wrong
+    // bytes.) A write stops where the buffer ends: one that ends within a character's length of
+    // the end may be short, and is measured and written again into a larger buffer.
+    let written = this.buf.write(item.line, start, 'utf8')
+    if (this.buf.length - (start + written) < 4) {
+      const bytes = Buffer.byteLength(item.line)
+      if (bytes > written) {
+        this.ensure(bytes)
+        written = this.buf.write(item.line, start, 'utf8')
+      }
     }
+    this.pos = start + written
     if (raw) {
+      this.ensure(RAW_OPEN.length + raw.length + 1)
       this.pos += RAW_OPEN.copy(this.buf, this.pos)
       this.pos += raw.copy(this.buf, this.pos)
       this.buf[this.pos++] = 0x7d // }

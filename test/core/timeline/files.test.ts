@@ -218,6 +218,54 @@ describe('timeline from files (in-process pipeline)', () => {
     ])
   })
 
+  it('keeps every character of a record that is not ASCII, in its raw record and its normalised fields', async () => {
+    // Each of these characters' low byte is ASCII (中 U+4E2D → "-", U+202E → ".", 😀's surrogates
+    // → "=" and NUL, Ā U+0100 → NUL). Lines were written a byte a character and checked for ASCII
+    // afterwards, so a line whose only other characters were these passed the check as wrong bytes.
+    const texts = ['中', '\u202e', '😀', 'Ā']
+    const record = (i: number) => ({
+      eventVersion: '1.08',
+      userIdentity: {
+        type: 'AssumedRole',
+        arn: `arn:aws:sts::111122223333:assumed-role/orders-api-role/session-${texts[i]}`,
+      },
+      eventTime: `2025-03-01T01:00:0${i}Z`,
+      eventSource: 'lambda.amazonaws.com',
+      eventName: 'UpdateFunctionConfiguration20150331v2',
+      awsRegion: 'eu-west-1',
+      sourceIPAddress: '203.0.113.9',
+      userAgent: `agent ${texts[i]}`,
+      requestParameters: { functionName: 'orders-api', description: texts[i] },
+      responseElements: null,
+      eventID: `u-${i}`,
+      recipientAccountId: '111122223333',
+    })
+    const records = [0, 1, 2, 3].map(record)
+    const src = await tempDir()
+    // As CloudTrail writes it (the hunt keeps the record's own bytes), and pretty-printed (raw is
+    // serialised again from the parsed record).
+    await writeFile(join(src, 'trail.json.gz'), gzipSync(JSON.stringify({ Records: records.slice(0, 2) })))
+    await writeFile(join(src, 'export.json'), JSON.stringify({ Records: records.slice(2) }, null, 2))
+    for (const fn of ['orders-api', undefined]) {
+      const { ctx, dir } = await timelineContext()
+      const { summary } = await collectTimeline(ctx, {
+        ...(fn ? { function: fn, roles: ['orders-api-role'] } : {}),
+        sources: [src],
+        since: '2025-03-01T00:00:00Z',
+        until: '2025-03-01T12:00:00Z',
+      })
+      expect(summary.events.kept, String(fn)).toBe(4)
+      const events = await readEvents(dir)
+      expect(
+        events.map((e) => e.raw),
+        String(fn),
+      ).toEqual(records)
+      expect(events.map((e) => e.userAgent)).toEqual(records.map((r) => r.userAgent))
+      expect(events.map((e) => e.actor.sessionName)).toEqual(texts.map((t) => `session-${t}`))
+      expect(events.map((e) => e.requestParameters)).toEqual(records.map((r) => r.requestParameters))
+    }
+  })
+
   it('streams a large input record by record (same result as reading it whole)', async () => {
     const corpus = generateCorpus({ seed: 12, records: 3000, start, end, target, related: 60 })
     const src = await tempDir()

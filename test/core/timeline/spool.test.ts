@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises'
 import { afterAll, describe, expect, it } from 'vitest'
-import { EventSpool, packKeys, unpackKeys } from '../../../src/core/timeline/spool.js'
+import { Arena, EventSpool, packKeys, unpackKeys } from '../../../src/core/timeline/spool.js'
 import { tempDir } from '../../support/cli.js'
 import { Rng } from '../../support/trail-generator.js'
 
@@ -113,5 +113,32 @@ describe('packed arena keys', () => {
     const packed = structuredClone(packKeys(keys))
     expect(unpackKeys(packed)).toEqual(keys)
     expect(unpackKeys(packKeys([]))).toEqual([])
+  })
+})
+
+describe('an arena', () => {
+  it('holds each line byte for byte as UTF-8, its raw bytes after it, growing when text runs past its end', () => {
+    const arena = new Arena(64)
+    const lines = [
+      '{"a":"中‮😀Ā"', // each non-ASCII character has an ASCII low byte
+      `{"b":"${'中'.repeat(40)}"`, // 40 characters, 120 bytes: past the end of the buffer
+      `{"c":"${'x'.repeat(55)}"`, // ends 1 to 3 bytes before the end of the buffer: measured
+      '{"d":"é"',
+    ]
+    const raw = Buffer.from('{"eventName":"ÿ中"}')
+    for (const [i, line] of lines.entries()) {
+      arena.push({
+        t: i,
+        id: `e${i}`,
+        rank: 0,
+        line,
+        ...(i % 2 === 1 ? { rawBytes: raw } : {}),
+        levels: [],
+        detector: { flags: 0, scopeRoles: '' },
+      })
+    }
+    const stored = arena.sortedKeys().map((k) => arena.line(k).toString('utf8'))
+    expect(stored).toEqual(lines.map((l, i) => (i % 2 === 1 ? `${l},"raw":${raw.toString()}}` : l)))
+    for (const s of stored) expect(() => JSON.parse(s.endsWith('}') ? s : `${s}}`)).not.toThrow()
   })
 })
