@@ -1,5 +1,5 @@
 import { redactor } from './core/common/redact.js'
-import { escapeTerminal } from './core/common/text.js'
+import { escapeJsonText, escapeTerminal } from './core/common/text.js'
 import type { Gap } from './core/context.js'
 import { ExitCode, type ExitCodeValue, type FirError } from './errors.js'
 
@@ -13,17 +13,8 @@ export interface CommandOutcome<R = unknown> {
   status?: ExitCodeValue
 }
 
-// JSON.stringify escapes C0 controls; C1 controls and bidi overrides pass through raw, and some
-// terminals act on them, so they are escaped too (still valid JSON).
-function jsonSafe(text: string): string {
-  return text.replace(
-    /[\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  )
-}
-
 export function renderJson(doc: unknown): string {
-  return jsonSafe(JSON.stringify(redactor.scrubDeep(doc), null, 2))
+  return escapeJsonText(JSON.stringify(redactor.scrubDeep(doc), null, 2))
 }
 
 export function statusFor(outcome: CommandOutcome): ExitCodeValue {

@@ -17,6 +17,18 @@ export function escapeTerminal(value: unknown, keepNewlines = false): string {
   })
 }
 
+/**
+ * JSON text (from JSON.stringify) with the characters it leaves raw that a terminal or a viewer
+ * acts on — C1 controls, DEL, zero-width characters, bidi overrides — written as `\uXXXX`
+ * escapes: still valid JSON, and the same values once parsed.
+ */
+export function escapeJsonText(text: string): string {
+  return text.replace(
+    /[\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  )
+}
+
 /** A UTC timestamp safe as a folder name: 20261128T201503.123Z */
 export function compactUtc(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '')

@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js'
 import { redactor } from '../common/redact.js'
+import { escapeJsonText, escapeTerminal } from '../common/text.js'
 import { withoutRaw } from './normalise.js'
 import type { TimelineEvent } from './types.js'
 
@@ -19,13 +20,18 @@ export function parseExportFormat(value: string): ExportFormat {
 const FORMULA_START = /^[=+\-@\t\r]/
 
 /**
- * One CSV cell: neutralised when it could start a formula (a leading `'`, the OWASP advice), then
- * quoted (RFC 4180: every cell in double quotes, quotes doubled).
+ * One CSV cell: control characters, bidi overrides and zero-width characters made visible (text as
+ * the terminal shows it: `\e`, `\n`, `\x07`, `\u{202e}`; JSON as `\uXXXX` escapes, still JSON),
+ * since the export may be printed and they have no place in a spreadsheet; neutralised when it could start a formula (a leading `'`, the OWASP
+ * advice), then quoted (RFC 4180: every cell in double quotes, quotes doubled).
  */
 export function csvCell(value: unknown): string {
   let s =
-    value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value)
-  s = redactor.scrub(s)
+    value === null || value === undefined
+      ? ''
+      : typeof value === 'string'
+        ? escapeTerminal(redactor.scrub(value))
+        : escapeJsonText(redactor.scrub(JSON.stringify(value))) // still JSON
   if (FORMULA_START.test(s)) s = `'${s}`
   return `"${s.replace(/"/g, '""')}"`
 }
@@ -196,7 +202,7 @@ function timesketchLine(e: TimelineEvent, raw: boolean): string {
     findings: e.findings,
   }
   if (raw) doc.raw = e.raw
-  return `${redactor.scrub(JSON.stringify(doc))}\n`
+  return `${escapeJsonText(redactor.scrub(JSON.stringify(doc)))}\n`
 }
 
 // ---- the writer -----------------------------------------------------------------------------
@@ -218,7 +224,7 @@ export class Exporter {
   row(event: TimelineEvent): string {
     switch (this.format) {
       case 'jsonl':
-        return `${redactor.scrub(JSON.stringify(this.raw ? event : withoutRaw(event)))}\n`
+        return `${escapeJsonText(redactor.scrub(JSON.stringify(this.raw ? event : withoutRaw(event))))}\n`
       case 'csv':
         return csvRow(event, this.raw)
       case 'md':

@@ -27,8 +27,9 @@ describe('CSV export', () => {
     expect(csvCell('+1')).toBe(`"'+1"`)
     expect(csvCell('-1')).toBe(`"'-1"`)
     expect(csvCell('@x')).toBe(`"'@x"`)
-    expect(csvCell('\tx')).toBe(`"'\tx"`)
-    expect(csvCell('\rx')).toBe(`"'\rx"`)
+    // A tab or carriage return is shown as text (below), so it no longer starts the cell.
+    expect(csvCell('\tx')).toBe('"\\tx"')
+    expect(csvCell('\rx')).toBe('"\\rx"')
     expect(csvCell('say "hi", ok')).toBe('"say ""hi"", ok"')
     expect(csvCell(null)).toBe('""')
     const row = new Exporter('csv', false).row(hostile)
@@ -37,6 +38,37 @@ describe('CSV export', () => {
     expect(row.endsWith('\r\n')).toBe(true)
     // newlines stay inside a quoted cell
     expect(row).toContain('a\\nb\\r\\nc')
+  })
+
+  it('shows control characters and bidi overrides as text, in text cells and in JSON cells (which still parse)', () => {
+    // Before: `fir timeline --format csv` printed them raw to the terminal (an ANSI escape in a
+    // user agent recoloured it; U+202E reversed what followed).
+    expect(csvCell('\u001b[31mred\u0007 \u202eevil\u0000 a\nb')).toBe(
+      '"\\e[31mred\\x07 \\u{202e}evil\\x00 a\\nb"',
+    )
+    const cell = csvCell({ k: '\u001b[2J\u009b\u202e' })
+    expect(cell).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/)
+    expect(JSON.parse(cell.slice(1, -1).replaceAll('""', '"'))).toEqual({ k: '\u001b[2J\u009b\u202e' })
+  })
+})
+
+describe('JSON Lines exports', () => {
+  it('escape the characters JSON leaves raw that a terminal acts on, and keep every value', () => {
+    const record = {
+      eventTime: '2025-03-01T10:00:00Z',
+      eventSource: 'lambda.amazonaws.com',
+      eventName: 'Invoke',
+      eventID: 'e2',
+      userAgent: 'agent \u202eevil\u009b31m \u200b',
+    }
+    const event = normaliseRecord(record, 'file')
+    for (const format of ['jsonl', 'timesketch'] as const) {
+      const line = new Exporter(format, true).row(event)
+      // Before: U+202E and U+009B (CSI) were printed raw to the terminal.
+      expect(line, format).not.toMatch(/[\u007f-\u009f\u200b-\u200f\u202a-\u202e]/)
+      expect(line).toContain('\\u202e')
+      expect(JSON.parse(line).raw).toEqual(record)
+    }
   })
 })
 
