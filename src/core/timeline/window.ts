@@ -26,6 +26,16 @@ export function parseTimeBound(text: string, flag: string, now: number): number 
   if (/^\d{4}-\d{2}-\d{2}$/.test(iso)) iso = `${iso}T00:00:00Z`
   else if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(iso)) iso = `${iso.replace(' ', 'T')}Z`
   const t = /^\d{4}-\d{2}-\d{2}/.test(iso) ? Date.parse(iso) : Number.NaN
+  // Date.parse reads 2026-02-30 as 2 March: a day the month does not have is a typo, not a time.
+  const [y, mo, d] = iso.slice(0, 10).split('-').map(Number) as [number, number, number]
+  if (!Number.isNaN(t) && d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) {
+    throw new UsageError(
+      `unable to read ${flag} ${JSON.stringify(text)}: ${iso.slice(0, 10)} is not a date`,
+      {
+        actions: [`pass ${flag} with a day the month has, like 2025-03-01T12:00:00Z (UTC)`],
+      },
+    )
+  }
   if (Number.isNaN(t)) {
     throw new UsageError(
       `unable to read ${flag} ${JSON.stringify(text)}: it is neither an age nor an ISO time`,
@@ -52,6 +62,12 @@ export function resolveWindow(
         ? null
         : now - 7 * 86_400_000
   const end = options.until !== undefined ? parseTimeBound(options.until, '--until', now) : null
+  if (start !== null && start > now) {
+    throw new UsageError(
+      `unable to use the window: --since ${new Date(start).toISOString()} is in the future (it is now ${new Date(now).toISOString()} UTC)`,
+      { actions: ['pass --since as an age (7d, 12h) or a past time in UTC'] },
+    )
+  }
   if (start !== null && end !== null && end < start) {
     throw new UsageError('unable to use the window: --until is before --since', {
       actions: ['pass --since earlier than --until (both are UTC)'],

@@ -24,6 +24,22 @@ describe('window', () => {
     expect(() => resolveWindow({ since: '1d', until: '2d' }, now)).toThrow(/before/)
   })
 
+  it('refuses a day the month does not have, and a window that starts in the future', () => {
+    // Before: 2025-02-30 was read as 2 March, and a window from 3000 ran and kept nothing.
+    for (const day of ['2025-02-29', '2025-02-30T00:00:00Z', '2024-04-31T10:00', '2025-06-31T00:00:00+02:00'])
+      expect(() => parseTimeBound(day, '--since', now), day).toThrow(`${day.slice(0, 10)} is not a date`)
+    expect(parseTimeBound('2024-02-29', '--since', now)).toBe(Date.parse('2024-02-29T00:00:00Z'))
+    expect(parseTimeBound('2025-01-31T24:00:00Z', '--until', now)).toBe(Date.parse('2025-02-01T00:00:00Z'))
+    expect(() => resolveWindow({ since: '3000-01-01' }, now)).toThrow(
+      'unable to use the window: --since 3000-01-01T00:00:00.000Z is in the future (it is now 2025-03-10T12:00:00.000Z UTC)',
+    )
+    expect(resolveWindow({ since: '2025-03-10T12:00:00Z' }, now).start).toBe(now)
+    // An --until in the future is the same as none: the window runs to now.
+    expect(resolveWindow({ since: '1d', until: '3000-01-01' }, now).end).toBe(
+      Date.parse('3000-01-01T00:00:00Z'),
+    )
+  })
+
   it('defaults to 7 days, and to everything for local files only', () => {
     expect(resolveWindow({}, now)).toEqual({ start: now - 7 * 86_400_000, end: null })
     expect(resolveWindow({ openByDefault: true }, now)).toEqual({ start: null, end: null })
