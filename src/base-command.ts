@@ -282,7 +282,14 @@ export function toFir(err: unknown): FirError {
     e?.oclif?.exit !== undefined ||
     /Parse|Flag|Arg/.test(e?.name ?? '')
   ) {
-    const message = (e?.message ?? String(err)).replace(/\u001b\[[0-9;]*m/g, '').split('\n')[0] ?? ''
+    // oclif puts the reason on the lines after the first (`Parsing --log-hours \n\tExpected an
+    // integer greater than or equal to 1 but received: -5\nSee more help with --help`).
+    const message = (e?.message ?? String(err))
+      .replace(/\u001b\[[0-9;]*m/g, '')
+      .split('\n')
+      .map((line) => line.trim().replace(/\s+/g, ' '))
+      .filter((line) => line !== '' && !/^See more help/.test(line))
+      .reduce((all, line) => (all === '' ? line : `${all}${all.endsWith(':') ? '' : ':'} ${line}`), '')
     return new UsageError(`unable to parse the command line: ${message}`, {
       actions: ['run the command with --help to see its flags and examples'],
       cause: err,

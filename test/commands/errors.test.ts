@@ -42,6 +42,28 @@ describe('errors the machine causes (a full disk, a read-only or locked folder)'
     expect(fileSystemProblem(Object.assign(new Error('no space'), { code: 'ENOSPC' }))).toBeUndefined()
   })
 
+  it('from the command line parser say why a value is refused (oclif gives the reason on a second line)', async () => {
+    const { Args, Flags, Parser } = await import('@oclif/core')
+    const refusal = async (argv: string[]) => {
+      try {
+        await Parser.parse(argv, { flags: { 'log-hours': Flags.integer({ min: 1, max: 720 }) } })
+      } catch (err) {
+        return toFir(err)
+      }
+      throw new Error('parsed')
+    }
+    // Before: "unable to parse the command line: Parsing --log-hours " and nothing more.
+    const low = await refusal(['--log-hours', '-5'])
+    expect(low.exitCode).toBe(ExitCode.usage)
+    expect(low.message).toBe(
+      'unable to parse the command line: Parsing --log-hours: Expected an integer greater than or equal to 1 but received: -5',
+    )
+    expect((await refusal(['--log-hours', '1e9'])).message).toMatch(/Expected an integer but received: 1e9$/)
+    expect((await refusal(['--nope'])).message).toBe(
+      'unable to parse the command line: Nonexistent flag: --nope',
+    )
+  })
+
   it('name the file a failed write was for (a write call names none)', async () => {
     const dir = await tempDir()
     const writer = await new AtomicFileWriter(join(dir, 'events.jsonl'), 16).open()
