@@ -12,6 +12,7 @@ import {
   decodeText,
   gunzipDeferred,
   InflateScratch,
+  InflateTooLarge,
   InputRefused,
   isGzip,
   refusedInput,
@@ -31,6 +32,14 @@ type Rec = Record<string, unknown>
 
 /** Inputs larger than this (on disk or as downloaded) are streamed record by record. */
 export const STREAM_THRESHOLD_BYTES = 48 * 1024 * 1024
+
+/**
+ * A streamed gzip input that has inflated to more than BOMB_MIN_BYTES and more than BOMB_RATIO
+ * times the bytes read is a gzip bomb (deflate reaches about 1000:1 on repeated bytes; CloudTrail's
+ * JSON compresses about 10:1): it is cut short rather than read for minutes.
+ */
+const BOMB_RATIO = 200
+const BOMB_MIN_BYTES = 256 * 1024 * 1024
 
 /** One input for the file pipeline: a local path (read by the worker) or bytes already fetched. */
 export interface FileTask {
@@ -161,7 +170,7 @@ export class FileProcessor {
 
   /** Processes one input: read whole when small (trail files are), streamed when large. */
   async process(task: FileTask, emit: (part: FilePart) => void): Promise<FileResult> {
-    if (task.path === undefined || task.data) return this.processWhole(task)
+    if (task.path === undefined || task.data) return this.wholeOrStream(task, emit)
     if (task.pipe || (task.size ?? -1) > STREAM_THRESHOLD_BYTES) return this.processStream(task, emit)
     // Open once and read into this thread's scratch buffer: a file that fills it is large, and is
     // streamed instead (no fstat per file: most trail files are a few kilobytes).
@@ -193,11 +202,25 @@ export class FileProcessor {
     } finally {
       if (fd !== undefined) closeSync(fd)
     }
-    return this.processWhole(data ? { ...task, data } : task)
+    return this.wholeOrStream(data ? { ...task, data } : task, emit)
   }
 
-  /** Processes one input read whole (the usual case: trail files are small). */
+  /** processWhole, or processStream when the input inflates to more than is read whole. */
+  private async wholeOrStream(task: FileTask, emit: (part: FilePart) => void): Promise<FileResult> {
+    const result = this.readWhole(task, true)
+    // The bytes read (this thread's scratch buffer, or the download) are the stream's source.
+    return result === 'stream' ? this.processStream(task, emit) : result
+  }
+
+  /**
+   * Processes one input read whole (the usual case: trail files are small). One that inflates to
+   * more than WHOLE_INFLATE_MAX is refused as too large (process() streams it instead).
+   */
   processWhole(task: FileTask): FileResult {
+    return this.readWhole(task, false) as FileResult
+  }
+
+  private readWhole(task: FileTask, mayStream: boolean): FileResult | 'stream' {
     const result = emptyResult(task)
     let buf: Uint8Array
     try {
@@ -216,6 +239,7 @@ export class FileProcessor {
       if (isGzip(buf)) ({ data: bytes, expectedCrc } = gunzipDeferred(buf, this.inflated))
       else bytes = asBuffer(buf)
     } catch (err) {
+      if (mayStream && err instanceof InflateTooLarge) return 'stream'
       const r = refusedInput(err, 0)
       result.skipped = r.skipped
       result.refused = r.refused
@@ -310,12 +334,21 @@ export class FileProcessor {
       // 0600 as every file in a case (FILE_MODE of common/fs-safe.ts, which loads node:crypto: a
       // worker thread starts without it).
       if (task.copyTo) copy = openSync(task.copyTo, 'wx', 0o600)
-      const stream = await decompressedStream(task.path!, (chunk) => {
+      const stream = await decompressedStream(task.data ?? task.path!, (chunk) => {
         result.bytes += chunk.length
         if (copy !== undefined) writeSync(copy, chunk)
       })
       for await (const raw of stream) {
         result.uncompressedBytes += raw.length
+        if (
+          result.uncompressedBytes > BOMB_MIN_BYTES &&
+          result.uncompressedBytes > BOMB_RATIO * result.bytes
+        ) {
+          throw new SplitError(
+            `it inflates to more than ${BOMB_RATIO} times its size (${result.bytes} bytes read gave ${result.uncompressedBytes}): a gzip bomb, not a log`,
+            'too-large',
+          )
+        }
         if (lineMode) pending = this.feedLines(pending.length ? Buffer.concat([pending, raw]) : raw, onSlice)
         else splitter.feed(raw)
       }
@@ -456,12 +489,13 @@ async function openInput(path: string): Promise<Readable> {
  * `read` is given each chunk as it comes from the file; a read or gzip error ends the stream with it.
  */
 async function decompressedStream(
-  path: string,
+  source: string | Uint8Array,
   read: (chunk: Buffer) => void,
 ): Promise<AsyncIterable<Buffer>> {
   // Loaded here: most runs stream nothing, and a worker thread starts sooner without them.
   const { pipeline, Readable } = await import('node:stream')
-  const chunks = (await openInput(path))[Symbol.asyncIterator]()
+  const input = typeof source === 'string' ? await openInput(source) : Readable.from([asBuffer(source)])
+  const chunks = input[Symbol.asyncIterator]()
   let head = Buffer.alloc(0)
   let done = false
   while (head.length < 2 && !done) {

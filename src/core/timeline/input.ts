@@ -24,6 +24,20 @@ export class InputRefused extends Error {
   }
 }
 
+/**
+ * The most a whole input (read into memory at once) may inflate to. A trail file is a few
+ * megabytes; a small gzip file can inflate a thousandfold (a gzip bomb: 3 MB of spaces made 3 GB,
+ * and the run died out of memory). What inflates to more is read as a stream, in bounded memory.
+ */
+export const WHOLE_INFLATE_MAX = 128 * 1024 * 1024
+
+/** A gzip input inflates to more than the whole-input reader takes (see WHOLE_INFLATE_MAX). */
+export class InflateTooLarge extends InputRefused {
+  constructor(limit: number) {
+    super('too-large', `it inflates to more than ${limit} bytes`)
+  }
+}
+
 export function isGzip(buf: Uint8Array): boolean {
   return buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b
 }
@@ -31,7 +45,8 @@ export function isGzip(buf: Uint8Array): boolean {
 /**
  * Gunzips a whole buffer. Faster than zlib.gunzipSync for many small files (it inflates the
  * deflate body directly) yet as strict: the header is checked, then the CRC-32 and the length in
- * the trailer. Anything unusual (several members) goes to zlib's own gunzip.
+ * the trailer. Anything unusual (several members) goes to zlib's own gunzip. Data that inflates
+ * to more than WHOLE_INFLATE_MAX is refused (InflateTooLarge): read such an input as a stream.
  */
 export function gunzipStrict(buf: Uint8Array): Buffer {
   const { data, expectedCrc } = gunzipDeferred(buf)
@@ -143,24 +158,36 @@ export class RawInflater {
    * `sizeHint`: the expected output size; `into`: write there instead of a new buffer. Returns the
    * data and how many input bytes the stream took. Throws Error(zlib's message) on bad data.
    */
-  inflate(input: Buffer, sizeHint: number, into?: InflateScratch): { data: Buffer; used: number } {
+  inflate(
+    input: Buffer,
+    sizeHint: number,
+    into?: InflateScratch,
+    maxOutput = WHOLE_INFLATE_MAX,
+  ): { data: Buffer; used: number } {
     const handle = this.handle
     const state = this.state
+    // One byte more than allowed: output that fills it is too large.
+    const limit = Math.min(maxOutput + 1, bufferConstants.MAX_LENGTH)
     if (!handle || !state) {
       const chunkSize = Math.min(Math.max(sizeHint + 1024, 16 * 1024), FIRST_OUTPUT_MAX)
-      const res = inflateRawSync(input, {
-        info: true,
-        finishFlush: constants.Z_FINISH,
-        chunkSize,
-      }) as unknown as {
-        buffer: Buffer
-        engine: { bytesWritten: number }
+      let res: { buffer: Buffer; engine: { bytesWritten: number } }
+      try {
+        res = inflateRawSync(input, {
+          info: true,
+          finishFlush: constants.Z_FINISH,
+          chunkSize,
+          maxOutputLength: maxOutput,
+        }) as unknown as typeof res
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+          throw new InflateTooLarge(maxOutput)
+        throw err
       }
       return { data: res.buffer, used: res.engine.bytesWritten }
     }
     const alloc = (size: number) => (into ? into.take(size) : Buffer.allocUnsafe(size))
     // One byte more than announced: a stream as long as announced ends in one call.
-    let out = alloc(Math.min(sizeHint + 1, FIRST_OUTPUT_MAX))
+    let out = alloc(Math.min(sizeHint + 1, FIRST_OUTPUT_MAX, limit))
     let produced = 0
     let used = 0
     try {
@@ -168,7 +195,7 @@ export class RawInflater {
       handle.reset()
       for (;;) {
         if (this.failure !== undefined) throw new Error(this.failure)
-        const room = Math.min(out.length - produced, 0xffffffff)
+        const room = Math.min(Math.min(out.length, limit) - produced, 0xffffffff)
         const inLen = Math.min(input.length - used, 0xffffffff)
         handle.writeSync(constants.Z_FINISH, input, used, inLen, out, produced, room)
         if (this.failure !== undefined) throw new Error(this.failure)
@@ -176,9 +203,8 @@ export class RawInflater {
         used += inLen - state[1]!
         // Room left: the stream ended. Output full: it may go on (as in zlib's own loop).
         if (state[0] !== 0) break
-        if (out.length >= bufferConstants.MAX_LENGTH)
-          throw new Error(`Cannot create a Buffer larger than ${bufferConstants.MAX_LENGTH} bytes`)
-        const bigger = alloc(Math.min(out.length * 2, bufferConstants.MAX_LENGTH))
+        if (produced >= limit) throw new InflateTooLarge(maxOutput)
+        const bigger = alloc(Math.min(out.length * 2, limit))
         out.copy(bigger, 0, 0, produced)
         out = bigger
       }
@@ -231,6 +257,7 @@ export function gunzipDeferred(
     inflater ??= new RawInflater()
     ;({ data: out, used } = inflater.inflate(input.subarray(pos), input.readUInt32LE(input.length - 4), into))
   } catch (err) {
+    if (err instanceof InflateTooLarge) throw err
     throw new InputRefused('corrupt-gzip', `the gzip data is damaged: ${(err as Error).message}`)
   }
   const end = pos + used
@@ -239,8 +266,10 @@ export function gunzipDeferred(
   if (end + 8 < input.length) {
     // Several gzip members (concatenated files): let zlib walk them.
     try {
-      return { data: gunzipSync(input), expectedCrc: undefined }
+      return { data: gunzipSync(input, { maxOutputLength: WHOLE_INFLATE_MAX }), expectedCrc: undefined }
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+        throw new InflateTooLarge(WHOLE_INFLATE_MAX)
       throw new InputRefused('corrupt-gzip', `the gzip data is damaged: ${(err as Error).message}`)
     }
   }

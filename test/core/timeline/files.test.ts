@@ -464,6 +464,59 @@ describe('inputs read as a stream', () => {
     }
   }, 20_000)
 
+  it('reads a small gzip file that inflates past what is read whole as a stream, and stops a gzip bomb', async () => {
+    const { FileProcessor } = await import('../../../src/core/timeline/file-task.js')
+    const { gunzipDeferred, InflateTooLarge, WHOLE_INFLATE_MAX } = await import(
+      '../../../src/core/timeline/input.js'
+    )
+    const record = (id: string) =>
+      JSON.stringify({
+        eventVersion: '1.08',
+        eventTime: '2025-03-01T01:00:00Z',
+        eventSource: 'lambda.amazonaws.com',
+        eventName: 'UpdateFunctionCode20150331v2',
+        eventID: id,
+        requestParameters: { functionName: 'orders-api' },
+      })
+    const dir = await tempDir()
+    // 130 MiB of white space between two records, 130 kB gzipped: read whole, it was inflated into
+    // memory (3 MB that made 3 GB ended a run out of memory).
+    const padded = gzipSync(
+      Buffer.concat([
+        Buffer.from(`{"Records":[${record('a')},`),
+        Buffer.alloc(130 * 1024 * 1024, ' '),
+        Buffer.from(`${record('b')}]}`),
+      ]),
+    )
+    expect(padded.length).toBeLessThan(1024 * 1024)
+    expect(() => gunzipDeferred(padded)).toThrow(InflateTooLarge)
+    await writeFile(join(dir, 'padded.json.gz'), padded)
+    const p = new FileProcessor(setup, null)
+    const task = { seq: 0, display: join(dir, 'padded.json.gz'), origin: 'file' as const }
+    expect(p.processWhole({ ...task, path: task.display }).refused).toEqual({
+      reason: 'too-large',
+      message: `it inflates to more than ${WHOLE_INFLATE_MAX} bytes`,
+    })
+    // process() streams it: both records, from the file or from bytes already downloaded.
+    for (const input of [{ path: task.display }, { data: padded }]) {
+      const ids: string[] = []
+      const r = await p.process({ ...task, ...input }, (part) => ids.push(...part.related.map((x) => x.id)))
+      expect(r.refused).toBeUndefined()
+      expect(r.records).toBe(2)
+      expect(ids).toEqual(['a', 'b'])
+    }
+    // More than 200 times its size and 256 MiB: a bomb, cut short after the records before it.
+    const bomb = gzipSync(
+      Buffer.concat([Buffer.from(`{"Records":[${record('c')},`), Buffer.alloc(260 * 1024 * 1024, ' ')]),
+    )
+    const r = await p.process({ ...task, data: bomb }, () => undefined)
+    expect(r.records).toBe(1)
+    expect(r.cutShort?.reason).toBe('too-large')
+    expect(r.cutShort?.message).toMatch(
+      /^it inflates to more than 200 times its size .*: a gzip bomb, not a log$/,
+    )
+  }, 60_000)
+
   it('counts every record of JSON Lines of trail files, read whole or streamed, and keeps the same ones', async () => {
     const record = (i: number, mine: boolean) => ({
       eventVersion: '1.08',
