@@ -14,7 +14,14 @@ import type { FirContext, Gap } from '../context.js'
 import { correlate } from './correlate.js'
 import { loadRulePack, MergeDetector, type RulePack, readAwsIpRanges } from './detections.js'
 import { Exporter, type ExportFormat, eventSummary } from './export.js'
-import type { FilePart, FileResult, FileTask, PipelineSetup } from './file-task.js'
+import {
+  type FilePart,
+  type FileResult,
+  type FileTask,
+  MAX_RECORD_DEPTH,
+  nestedDeeperThan,
+  type PipelineSetup,
+} from './file-task.js'
 import { acceptRecord, type DecodedInput, isGzip } from './input.js'
 import { defaultPoolSize, FilePool, type PoolHandlers } from './pool.js'
 import { buildEvent, factsOf, keptLine, type RelatedFacts, selectRecord } from './process.js'
@@ -421,6 +428,9 @@ async function collectOnce(
   let problemFilesOmitted = 0
   const sourceSummaries: SourceSummary[] = []
 
+  /** A record nested too deep to store (the file pipeline's own check: see MAX_RECORD_DEPTH). */
+  const tooDeep = (record: Rec) => nestedDeeperThan(record, MAX_RECORD_DEPTH)
+
   /** A related (or, account-wide, any) record read in the main thread. */
   function acceptInMain(record: Rec, origin: Origin, t: number, id: string, reasons: RelatedReason[]): void {
     if (!pack) {
@@ -732,6 +742,7 @@ async function collectOnce(
         const sel = selectRecord(record, window, relatedness)
         if (sel === 'outside-window') totals.eventsOutsideWindow++
         else if (sel === 'unrelated') totals.unrelatedEvents++
+        else if (tooDeep(record)) bump('too-large')
         else {
           apiSummary.kept++
           acceptInMain(record, 'api', sel.t, sel.id, sel.reasons)
@@ -830,6 +841,7 @@ async function collectOnce(
       const sel = selectRecord(record, window, relatedness)
       if (sel === 'outside-window') totals.eventsOutsideWindow++
       else if (sel === 'unrelated') totals.unrelatedEvents++
+      else if (tooDeep(record)) bump('too-large')
       else {
         summary.kept++
         acceptInMain(record, origin, sel.t, sel.id, sel.reasons)

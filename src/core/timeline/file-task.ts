@@ -30,6 +30,29 @@ import type { SkipReason, TimeWindow } from './types.js'
 
 type Rec = Record<string, unknown>
 
+/**
+ * The deepest nesting of objects and arrays a kept record may have. CloudTrail's deepest records
+ * (request parameters of a few APIs) are about 15 levels deep; this leaves room and keeps every
+ * recursive step that follows (serialising, exports, rules) well inside the smallest stack.
+ */
+export const MAX_RECORD_DEPTH = 200
+
+/** Whether objects and arrays nest deeper than `limit` in `value` (it stops looking at the limit). */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== 'object') return false
+  if (limit === 0) return true
+  if (Array.isArray(value)) {
+    for (const v of value)
+      if (v !== null && typeof v === 'object' && nestedDeeperThan(v, limit - 1)) return true
+    return false
+  }
+  for (const k in value) {
+    const v = (value as Rec)[k]
+    if (v !== null && typeof v === 'object' && nestedDeeperThan(v, limit - 1)) return true
+  }
+  return false
+}
+
 /** Inputs larger than this (on disk or as downloaded) are streamed record by record. */
 export const STREAM_THRESHOLD_BYTES = 48 * 1024 * 1024
 
@@ -155,6 +178,12 @@ export class FileProcessor {
     }
     if (sel === 'unrelated') {
       result.unrelated++
+      return
+    }
+    // JSON.parse reads any depth; what stores, exports and matches an event recurses, and a record
+    // nested thousands deep overflowed the stack and ended the run (exit 1).
+    if (nestedDeeperThan(record, MAX_RECORD_DEPTH)) {
+      result.skipped['too-large'] = (result.skipped['too-large'] ?? 0) + 1
       return
     }
     result.kept++

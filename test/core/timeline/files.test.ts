@@ -266,6 +266,44 @@ describe('timeline from files (in-process pipeline)', () => {
     }
   })
 
+  it('skips a record nested deeper than can be stored, and keeps the rest (it used to end the run)', async () => {
+    const { MAX_RECORD_DEPTH, nestedDeeperThan } = await import('../../../src/core/timeline/file-task.js')
+    const nest = (depth: number) => {
+      let v: unknown = 1
+      for (let i = 0; i < depth; i++) v = i % 2 ? [v] : { a: v }
+      return v
+    }
+    expect(nestedDeeperThan(nest(MAX_RECORD_DEPTH), MAX_RECORD_DEPTH)).toBe(false)
+    expect(nestedDeeperThan(nest(MAX_RECORD_DEPTH + 1), MAX_RECORD_DEPTH)).toBe(true)
+    const record = (id: string, requestParameters: unknown) => ({
+      eventVersion: '1.08',
+      eventTime: '2025-03-01T01:00:00Z',
+      eventSource: 'lambda.amazonaws.com',
+      eventName: 'UpdateFunctionCode20150331v2',
+      eventID: id,
+      resources: [{ ARN: 'arn:aws:lambda:eu-west-1:111122223333:function:orders-api' }],
+      requestParameters,
+    })
+    const src = await tempDir()
+    // JSON.parse reads it; serialising it overflowed the stack (RangeError, exit 1).
+    const deep = `{"functionName":"orders-api","x":${'{"a":'.repeat(200_000)}1${'}'.repeat(200_000)}}`
+    await writeFile(
+      join(src, 'deep.json'),
+      `{"Records":[${JSON.stringify(record('deep', null)).replace('"requestParameters":null', `"requestParameters":${deep}`)},${JSON.stringify(record('ok', { functionName: 'orders-api', x: nest(MAX_RECORD_DEPTH - 2) }))}]}`,
+    )
+    for (const fn of ['orders-api', undefined]) {
+      const { ctx, dir } = await timelineContext()
+      const { summary } = await collectTimeline(ctx, {
+        ...(fn ? { function: fn, roles: ['orders-api-role'] } : {}),
+        sources: [src],
+        since: '2025-03-01T00:00:00Z',
+        until: '2025-03-01T12:00:00Z',
+      })
+      expect(summary.skipped, String(fn)).toEqual({ 'too-large': 1 })
+      expect((await readEvents(dir)).map((e) => e.id)).toEqual(['ok'])
+    }
+  })
+
   it('streams a large input record by record (same result as reading it whole)', async () => {
     const corpus = generateCorpus({ seed: 12, records: 3000, start, end, target, related: 60 })
     const src = await tempDir()
