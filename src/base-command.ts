@@ -252,6 +252,30 @@ const FILE_SYSTEM_PROBLEMS: Record<string, { code: string; why: string; action: 
     why: 'too many files are open',
     action: 'raise the open-file limit (`ulimit -n 4096`) and run the command again',
   },
+  ENOTDIR: {
+    code: 'not-a-folder',
+    why: 'a part of the path is not a folder (a file, or a link to something missing, such as an unmounted drive)',
+    action: 'check each part of the path (`ls -ld`), or choose another folder',
+  },
+  ENAMETOOLONG: {
+    code: 'name-too-long',
+    why: 'the path is too long for the file system',
+    action: 'choose a shorter path',
+  },
+  ELOOP: {
+    code: 'link-loop',
+    why: 'the path runs through a loop of symbolic links',
+    action: 'check the links in the path (`ls -ld`), or choose another folder',
+  },
+}
+
+/** Problems that depend on the call: mkdir's ENOENT under a folder that exists (/proc, /sys). */
+const CALL_PROBLEMS: Record<string, { code: string; why: string; action: string }> = {
+  'ENOENT:mkdir': {
+    code: 'cannot-make-folder',
+    why: 'this file system does not let folders be made there',
+    action: 'choose a folder on an ordinary disk',
+  },
 }
 
 /**
@@ -260,7 +284,10 @@ const FILE_SYSTEM_PROBLEMS: Record<string, { code: string; why: string; action: 
  */
 export function fileSystemProblem(err: unknown): FirError | undefined {
   const e = err as NodeJS.ErrnoException | undefined
-  const problem = e && typeof e.syscall === 'string' ? FILE_SYSTEM_PROBLEMS[e.code ?? ''] : undefined
+  const problem =
+    e && typeof e.syscall === 'string'
+      ? (CALL_PROBLEMS[`${e.code}:${e.syscall}`] ?? FILE_SYSTEM_PROBLEMS[e.code ?? ''])
+      : undefined
   if (!problem) return undefined
   const syscall = e!.syscall!
   const verb = /^(read|scandir|stat|lstat)$/.test(syscall) ? 'read' : syscall === 'open' ? 'open' : 'write'

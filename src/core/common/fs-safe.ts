@@ -13,15 +13,38 @@ export const DIR_MODE = 0o700
  * working folder 0700, or /tmp when run there as root).
  */
 export async function ensureDir(path: string): Promise<void> {
-  const first = await mkdir(path, { recursive: true, mode: DIR_MODE })
-  if (first === undefined) return
-  // mkdir's mode passes through the umask: set it exactly, from the folder asked for up to the
-  // first one made.
-  const top = resolve(first)
+  // Not mkdir({ recursive }): Node's loops forever, at full CPU, where mkdir answers ENOENT under
+  // a parent that exists (/proc, /sys). The folders missing are found first, then made one by one.
+  const missing: string[] = []
   for (let dir = resolve(path); ; dir = dirname(dir)) {
-    await chmod(dir, DIR_MODE)
-    if (dir === top || dirname(dir) === dir) break
+    try {
+      if ((await stat(dir)).isDirectory()) break
+      throw fsError('ENOTDIR', 'not a directory', 'mkdir', dir)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
+    missing.push(dir)
+    if (dirname(dir) === dir) break
   }
+  for (const dir of missing.reverse()) {
+    try {
+      await mkdir(dir, { mode: DIR_MODE })
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      // Made meanwhile (another fir process): fine. A link to nothing (an unmounted drive): not.
+      if (code !== 'EEXIST') throw err
+      if (!(await stat(dir).catch(() => undefined))?.isDirectory())
+        throw fsError('ENOTDIR', 'not a directory (a file, or a link to nothing)', 'mkdir', dir)
+      continue
+    }
+    // mkdir's mode passes through the umask: set it exactly.
+    await chmod(dir, DIR_MODE)
+  }
+}
+
+/** An error shaped as a failed system call's (code, syscall, path), as Node's own are. */
+function fsError(code: string, what: string, syscall: string, path: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: ${what}, ${syscall} '${path}'`), { code, syscall, path })
 }
 
 export function tempPathFor(path: string): string {

@@ -1,13 +1,15 @@
 import { execFileSync } from 'node:child_process'
-import { appendFile, chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { appendFile, chmod, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { fileSystemProblem } from '../../../src/base-command.js'
 import { CaseHandle, resolveCaseDir } from '../../../src/core/case/case-folder.js'
 import { checkJournalText, Journal } from '../../../src/core/case/journal.js'
 import { summariseCase } from '../../../src/core/case/summary.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
 import { ensureDir } from '../../../src/core/common/fs-safe.js'
 import { redactor, redactValue } from '../../../src/core/common/redact.js'
+import { ExitCode } from '../../../src/errors.js'
 import { REPO_ROOT, tempDir } from '../../support/cli.js'
 
 async function newCase(id = 'C1') {
@@ -44,6 +46,26 @@ describe('case folder', () => {
     expect((await stat(given)).mode & 0o777).toBe(0o700)
     expect((await stat(parent)).mode & 0o777).toBe(0o755)
   })
+
+  it('refuses, clearly and at once, a case folder under a link to nothing or where no folder can be made', async () => {
+    const parent = await tempDir()
+    // `cases` linked to an unmounted drive: before, an unexpected error (ENOTDIR) and a stack trace.
+    await symlink(join(parent, 'unmounted-drive'), join(parent, 'cases'))
+    const underLink = await CaseHandle.init('INC-1', { firVersion: 'test', cwd: parent }).catch((e) => e)
+    expect(fileSystemProblem(underLink)?.message).toBe(
+      `unable to write ${join(parent, 'cases')}: a part of the path is not a folder (a file, or a link to something missing, such as an unmounted drive) (ENOTDIR)`,
+    )
+    expect(fileSystemProblem(underLink)?.exitCode).toBe(ExitCode.usage)
+    await writeFile(join(parent, 'a-file'), 'x')
+    expect(fileSystemProblem(await ensureDir(join(parent, 'a-file', 'b')).catch((e) => e))?.code).toBe(
+      'not-a-folder',
+    )
+    // Before: Node's recursive mkdir looped forever at full CPU under /proc (mkdir says ENOENT).
+    const inProc = await ensureDir('/proc/fir-no-such-folder/case').catch((e) => e)
+    expect(fileSystemProblem(inProc)?.message).toBe(
+      'unable to write /proc/fir-no-such-folder: this file system does not let folders be made there (ENOENT)',
+    )
+  }, 10_000)
 
   it('summarises a timeline of several megabytes by counting its lines as a stream', async () => {
     const { handle } = await newCase('SHOW-1')
