@@ -1,4 +1,6 @@
-import { readFile, stat, writeFile } from 'node:fs/promises'
+import { spawnSync } from 'node:child_process'
+import { createReadStream } from 'node:fs'
+import { lstat, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { runFir, tempDir } from '../support/cli.js'
@@ -52,6 +54,22 @@ describe('fir report (built CLI)', () => {
     })
     expect(await readFile(out, 'utf8')).toContain('## 5. Key timeline')
   })
+
+  it('--out a named pipe writes into it and leaves it a pipe (a file renamed over it replaced it, as /dev/null as root)', async () => {
+    const fifo = join(cwd, 'report.fifo')
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0)
+    const chunks: Buffer[] = []
+    const received = new Promise<string>((done, fail) =>
+      createReadStream(fifo)
+        .on('data', (c) => chunks.push(c as Buffer))
+        .on('end', () => done(Buffer.concat(chunks).toString()))
+        .on('error', fail),
+    )
+    const r = await runFir(['report', '--case', sample.dir, '--format', 'md', '--out', fifo], { cwd })
+    expect(r.code, r.stderr).toBe(0)
+    expect(await received).toMatch(/^# Incident report INC-2026-0042/)
+    expect((await lstat(fifo)).isFIFO()).toBe(true)
+  }, 60_000)
 
   it("renders an organisation's template, and refuses one that prints unescaped values (exit 2)", async () => {
     const good = join(cwd, 'acme.html.hbs')

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
-import { chmod, mkdir, open, rename, rm, stat } from 'node:fs/promises'
+import { chmod, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { trackTemporary } from './interrupt.js'
 
@@ -45,6 +45,23 @@ export async function ensureDir(path: string): Promise<void> {
 /** An error shaped as a failed system call's (code, syscall, path), as Node's own are. */
 function fsError(code: string, what: string, syscall: string, path: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`${code}: ${what}, ${syscall} '${path}'`), { code, syscall, path })
+}
+
+/**
+ * Whether a file the responder names (`--out`) is written in place: a device, pipe or socket that
+ * is there (/dev/null, /dev/stdout, a FIFO). The usual temporary file renamed over it would
+ * replace the device itself — as root, /dev/null for the whole machine. Anything else is written
+ * atomically (a link to a file is replaced, not followed: it could lead into a case).
+ */
+export async function writesInPlace(path: string): Promise<boolean> {
+  const st = await stat(path).catch(() => undefined)
+  return st !== undefined && !st.isFile() && !st.isDirectory()
+}
+
+/** A file the responder names (`--out`): in place (see writesInPlace), else atomically. */
+export async function writeOutputFile(path: string, data: string | Buffer): Promise<void> {
+  if (await writesInPlace(path)) await writeFile(path, data)
+  else await writeFileAtomic(path, data)
 }
 
 export function tempPathFor(path: string): string {

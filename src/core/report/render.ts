@@ -5,7 +5,7 @@ import { UsageError } from '../../errors.js'
 import { refuseManagedOutput } from '../case/case-folder.js'
 import { recordArtifact } from '../case/evidence-store.js'
 import type { Journal } from '../case/journal.js'
-import { writeFileAtomic } from '../common/fs-safe.js'
+import { writeOutputFile } from '../common/fs-safe.js'
 import { relativeInside } from '../common/paths.js'
 import { type BuildReportOptions, buildReportModel, sanitiseModel } from './build.js'
 import { escapeMarkdown } from './escape.js'
@@ -318,7 +318,7 @@ export async function writeReports(
     } else path = join(handle.dir, REPORTS_DIR, `report.${template.format}`)
     try {
       if ((await stat(path).catch(() => null))?.isDirectory()) throw new Error('it is a folder')
-      await writeFileAtomic(path, text)
+      await writeOutputFile(path, text)
     } catch (err) {
       throw new UsageError(`unable to write the report to ${path}: ${(err as Error).message}`, {
         actions: ['pass --out a file path in a folder you can write to'],

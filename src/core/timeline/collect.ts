@@ -38,7 +38,14 @@ import {
 import { INPUT_NAME, listLocal, probeLocal } from './sources/local.js'
 import { downloadTasks, parseS3Uri, regionPrefixes, type S3Stats, windowObjects } from './sources/s3.js'
 import { EventSpool, ReorderBuffer, type SpooledLine, spoolBudgetBytes } from './spool.js'
-import { AtomicFileWriter, archiveEarlierTimeline, checkWritable, recordWrittenArtifact } from './store.js'
+import {
+  AtomicFileWriter,
+  archiveEarlierTimeline,
+  checkWritable,
+  type OutputWriter,
+  openOutputFile,
+  recordWrittenArtifact,
+} from './store.js'
 import { firRequestIds, resolveTarget } from './target.js'
 import {
   BAD_INPUT_REASONS,
@@ -864,7 +871,7 @@ async function collectOnce(
         extra: Map<string, EventFinding[]>
         events: AtomicFileWriter
         exporter?: Exporter
-        exportFile?: AtomicFileWriter
+        exportFile?: OutputWriter
       }
     | undefined
   const exportWrite = async (text: string) => {
@@ -881,9 +888,9 @@ async function collectOnce(
     const extra = target ? correlate(facts, target) : new Map<string, EventFinding[]>()
     const events = await new AtomicFileWriter(join(caseDir, EVENTS_FILE), 4 << 20, { direct: true }).open()
     const exporter = options.format ? new Exporter(options.format, options.raw ?? false) : undefined
-    let exportFile: AtomicFileWriter | undefined
+    let exportFile: OutputWriter | undefined
     try {
-      if (exporter && outPath) exportFile = await new AtomicFileWriter(outPath).open()
+      if (exporter && outPath) exportFile = await openOutputFile(outPath)
     } catch (err) {
       await events.abort()
       throw err

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
-import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises'
+import { access, type FileHandle, open, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { UsageError } from '../../errors.js'
 import { TIMELINE_HISTORY_DIR } from '../case/case-folder.js'
 import type { Journal } from '../case/journal.js'
 import { readTimelineSummaryHead } from '../case/summary.js'
 import { recordedArtifacts } from '../case/verify.js'
-import { ensureDir, FILE_MODE, fsyncDir, tempPathFor } from '../common/fs-safe.js'
+import { ensureDir, FILE_MODE, fsyncDir, tempPathFor, writesInPlace } from '../common/fs-safe.js'
 import { sha256File } from '../common/hash.js'
 import { trackTemporary } from '../common/interrupt.js'
 import { compactUtc } from '../common/text.js'
@@ -195,6 +195,53 @@ export class AtomicFileWriter {
   }
 }
 
+/** What an export is written through: AtomicFileWriter, or InPlaceWriter for a device or pipe. */
+export type OutputWriter = Pick<AtomicFileWriter, 'write' | 'commit' | 'abort'>
+
+/** The writer for a file the responder names (`--out`): in place or atomic (see writesInPlace). */
+export async function openOutputFile(path: string): Promise<OutputWriter> {
+  return (await writesInPlace(path)) ? new InPlaceWriter(path).open() : new AtomicFileWriter(path).open()
+}
+
+/** Writes a device, pipe or socket where it is, in order (no temporary file, no rename, no seek). */
+class InPlaceWriter {
+  private handle: FileHandle | undefined
+  private readonly hash = createHash('sha256')
+  private bytes = 0
+
+  constructor(readonly path: string) {}
+
+  async open(): Promise<this> {
+    this.handle = await open(this.path, constants.O_WRONLY)
+    return this
+  }
+
+  async write(data: string | Buffer): Promise<void> {
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+    this.hash.update(buf)
+    try {
+      for (let off = 0; off < buf.length; ) off += (await this.handle!.write(buf, off)).bytesWritten
+    } catch (err) {
+      // A write names no file (it goes to a descriptor): name the one it was for (/dev/full…).
+      const e = err as NodeJS.ErrnoException
+      if (e && typeof e === 'object' && e.path === undefined) e.path = this.path
+      throw err
+    }
+    this.bytes += buf.length
+  }
+
+  async commit(): Promise<{ sha256: string; bytes: number }> {
+    await this.handle?.close()
+    this.handle = undefined
+    return { sha256: this.hash.digest('hex'), bytes: this.bytes }
+  }
+
+  async abort(): Promise<void> {
+    await this.handle?.close().catch(() => undefined)
+    this.handle = undefined
+  }
+}
+
 /**
  * Checks, before any work, that a file can be written at `path` (its folder made if missing): a
  * temporary file is created there and removed. `what` names the path for the message (`--out`).
@@ -207,6 +254,15 @@ export async function checkWritable(path: string, what: string): Promise<void> {
     })
   const st = await stat(path).catch(() => undefined)
   if (st?.isDirectory()) throw fail('it is a folder')
+  if (await writesInPlace(path)) {
+    // Not opened here: a FIFO's open waits for its reader.
+    const denied = await access(path, constants.W_OK).then(
+      () => undefined,
+      (err: NodeJS.ErrnoException) => err.code ?? err.message,
+    )
+    if (denied) throw fail(`it cannot be written (${denied})`)
+    return
+  }
   // The writer the export will use, opened and given up: the same folder made, the same file made.
   const probe = new AtomicFileWriter(path, 1)
   try {

@@ -1,12 +1,19 @@
+import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { closeSync, constants, openSync, rmSync } from 'node:fs'
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { closeSync, constants, createReadStream, openSync, rmSync } from 'node:fs'
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { recordArtifact } from '../../../src/core/case/evidence-store.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
-import { AtomicFileWriter, archiveEarlierTimeline } from '../../../src/core/timeline/store.js'
+import { writeOutputFile } from '../../../src/core/common/fs-safe.js'
+import {
+  AtomicFileWriter,
+  archiveEarlierTimeline,
+  checkWritable,
+  openOutputFile,
+} from '../../../src/core/timeline/store.js'
 import { timelineContext } from './context.js'
 
 describe('AtomicFileWriter', () => {
@@ -123,5 +130,55 @@ describe('archiveEarlierTimeline', () => {
     expect(again?.folder).toBe('timeline/history/20261129T060000.000Z-2')
     expect(await archiveEarlierTimeline(dir, ctx.case.journal, files)).toBeUndefined()
     expect((await verifyCase(dir)).problems).toEqual([])
+  })
+})
+
+describe('files the responder names (--out)', () => {
+  /** A FIFO and what its reader receives, read until the writer closes it. */
+  async function fifoWithReader(
+    dir: string,
+    name: string,
+  ): Promise<{ path: string; received: Promise<string> }> {
+    const path = join(dir, name)
+    expect(spawnSync('mkfifo', [path]).status).toBe(0)
+    const received = new Promise<string>((done, fail) => {
+      const chunks: Buffer[] = []
+      createReadStream(path)
+        .on('data', (c) => chunks.push(c as Buffer))
+        .on('end', () => done(Buffer.concat(chunks).toString()))
+        .on('error', fail)
+    })
+    return { path, received }
+  }
+
+  it('writes a pipe or device in place: renaming a file over it replaced it (as root, /dev/null too)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fir-out-'))
+    try {
+      // Before: `--out <fifo>` (or /dev/null as root) became a regular file holding the export.
+      const a = await fifoWithReader(dir, 'a.fifo')
+      await writeOutputFile(a.path, 'report\n')
+      expect(await a.received).toBe('report\n')
+      expect((await lstat(a.path)).isFIFO()).toBe(true)
+      // The check before a run does not open it (that would wait for a reader), and passes.
+      await checkWritable(a.path, '--out')
+      const b = await fifoWithReader(dir, 'b.fifo')
+      const w = await openOutputFile(b.path)
+      await w.write('line 1\n')
+      await w.write(Buffer.from('line 2\n'))
+      expect(await w.commit()).toEqual({
+        sha256: createHash('sha256').update('line 1\nline 2\n').digest('hex'),
+        bytes: 14,
+      })
+      expect(await b.received).toBe('line 1\nline 2\n')
+      expect((await lstat(b.path)).isFIFO()).toBe(true)
+      // A regular file is still replaced whole, atomically.
+      const file = join(dir, 'export.csv')
+      await writeFile(file, 'old')
+      await writeOutputFile(file, 'new')
+      expect(await readFile(file, 'utf8')).toBe('new')
+      expect((await readdir(dir)).sort()).toEqual(['a.fifo', 'b.fifo', 'export.csv'])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
