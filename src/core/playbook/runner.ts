@@ -325,19 +325,26 @@ function checkActionsAvailable(loaded: LoadedPlaybook, registry: ActionRegistry)
   }
 }
 
-/** The unfinished run of a case (the latest `playbook.run` without a final `applied`). */
-export function findUnfinishedRun(entries: readonly JournalEntry[]): JournalEntry | undefined {
+/**
+ * The run `fir playbook resume` continues: the case's latest `playbook.run`, when it has no final
+ * `applied`. An older unfinished run is not picked up behind a later one (a run that failed on a
+ * mistyped function, then run again right): `superseded` names it instead.
+ */
+export function findUnfinishedRun(entries: readonly JournalEntry[]): {
+  run?: JournalEntry
+  superseded?: JournalEntry
+} {
   const finished = new Set(
     entries
       .filter((e) => e.action === RUN_ACTION && e.outcome === 'applied')
       .map((e) => String(e.params.runId)),
   )
   const started = entries.filter((e) => e.action === RUN_ACTION && e.outcome === 'started')
-  for (let i = started.length - 1; i >= 0; i--) {
-    const e = started[i]!
-    if (!finished.has(String(e.params.runId))) return e
-  }
-  return undefined
+  const latest = started.at(-1)
+  if (!latest) return {}
+  if (!finished.has(String(latest.params.runId))) return { run: latest }
+  const superseded = started.findLast((e) => !finished.has(String(e.params.runId)))
+  return superseded ? { superseded } : {}
 }
 
 /**
@@ -351,7 +358,19 @@ export async function resumePlaybook(
   options: RunOptions,
 ): Promise<RunResult> {
   const entries = ctx.case.journal.all()
-  const start = findUnfinishedRun(entries)
+  const { run: start, superseded } = findUnfinishedRun(entries)
+  if (superseded) {
+    const name = String(superseded.params.playbook ?? superseded.target)
+    throw new UsageError(
+      `unable to resume a playbook in case ${ctx.case.meta.id}: its latest run finished; run ${String(superseded.params.runId)} of ${name}, started ${superseded.at}, did not finish, and later runs came after it`,
+      {
+        actions: [
+          `to finish that work, run the playbook again: fir playbook run ${shellArg(name)} --case ${shellArg(ctx.case.dir)} --input … (changes already made are journaled already-applied)`,
+          'see what ran with `fir case show`',
+        ],
+      },
+    )
+  }
   if (!start) {
     throw new UsageError(
       `unable to resume a playbook in case ${ctx.case.meta.id}: it has no unfinished playbook run`,

@@ -298,6 +298,30 @@ describe('playbook runner', () => {
     expect(ctx.gaps.list[0]).toMatchObject({ call: 'fake.make' })
   })
 
+  it('resumes only the latest run: one that failed and was then run again right is not picked up behind it', async () => {
+    const dir = await newCase()
+    const world = { made: [] as string[], calls: [] as string[], fail: 'typo-role' as string | undefined }
+    const { registry, specs } = fakeRegistry(world)
+    const loaded = loadPlaybookText(PLAYBOOK, 'fake.yaml', specs)
+    let { ctx, handle } = await makeCtx(dir, { yes: true })
+    // A mistyped target fails a step; the responder runs the playbook again with the right one.
+    const failed = await runPlaybook(ctx, loaded, { target: 'typo' }, { registry }).catch((e) => e)
+    expect(failed).toBeInstanceOf(FirError)
+    await runPlaybook(ctx, loaded, { target: 'p' }, { registry })
+    const runs = handle.journal.all().filter((e) => e.action === 'playbook.run' && e.outcome === 'started')
+    await handle.close()
+    ;({ ctx, handle } = await makeCtx(dir, { yes: true }))
+    // Before: resume went back to the failed run and failed on the mistyped target again.
+    const calls = world.calls.length
+    const err = await resumePlaybook(ctx, {}, { registry }).catch((e) => e)
+    await handle.close()
+    expect(err).toBeInstanceOf(UsageError)
+    expect((err as UsageError).message).toBe(
+      `unable to resume a playbook in case ${ctx.case.meta.id}: its latest run finished; run ${runs[0]!.params.runId} of fake, started ${runs[0]!.at}, did not finish, and later runs came after it`,
+    )
+    expect(world.calls.length).toBe(calls)
+  })
+
   it('checks inputs, and a value that is empty after templating names the step line', async () => {
     const dir = await newCase()
     const { registry, specs } = fakeRegistry({ made: [], calls: [] })
