@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-secrets-manager'
 import { expect } from 'vitest'
 import { AwsClients } from '../../../src/aws/clients.js'
+import { CaseHandle } from '../../../src/core/case/case-folder.js'
 import { loadScenario } from '../../../src/core/tabletop/scenario.js'
 import { seedScenario } from '../../../src/core/tabletop/seed.js'
 import { type CliResult, runFir, tempDir } from '../../support/cli.js'
@@ -56,8 +57,8 @@ export async function prepare(endpoint: string): Promise<{ cwd: string; dir: str
     now: new Date(),
   })
   const cwd = await tempDir('fir-resume-')
-  const init = await runFir(['case', 'init', 'RESUME-1'], { cwd })
-  expect(init.code).toBe(0)
+  // Made in-process (as `fir case init` makes it): the CLI runs under test are the playbook's.
+  await (await CaseHandle.init('RESUME-1', { firVersion: '0.1.0', cwd })).close()
   const dir = join(cwd, 'cases', 'RESUME-1')
   const args = [
     '--case',

@@ -535,14 +535,14 @@ describe('inputs read as a stream', () => {
       reason: 'too-large',
       message: `it inflates to more than ${WHOLE_INFLATE_MAX} bytes`,
     })
-    // process() streams it: both records, from the file or from bytes already downloaded.
-    for (const input of [{ path: task.display }, { data: padded }]) {
-      const ids: string[] = []
-      const r = await p.process({ ...task, ...input }, (part) => ids.push(...part.related.map((x) => x.id)))
-      expect(r.refused).toBeUndefined()
-      expect(r.records).toBe(2)
-      expect(ids).toEqual(['a', 'b'])
-    }
+    // process() streams it (from the bytes it read, as from bytes downloaded): both records.
+    const ids: string[] = []
+    const r1 = await p.process({ ...task, path: task.display }, (part) =>
+      ids.push(...part.related.map((x) => x.id)),
+    )
+    expect(r1.refused).toBeUndefined()
+    expect(r1.records).toBe(2)
+    expect(ids).toEqual(['a', 'b'])
     // More than 200 times its size and 256 MiB: a bomb, cut short after the records before it.
     const bomb = gzipSync(
       Buffer.concat([Buffer.from(`{"Records":[${record('c')},`), Buffer.alloc(260 * 1024 * 1024, ' ')]),

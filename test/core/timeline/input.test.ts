@@ -6,6 +6,7 @@ import {
   gunzipDeferred,
   gunzipStrict,
   InflateScratch,
+  InflateTooLarge,
   InputRefused,
   inflatesOnReusedStream,
   RawInflater,
@@ -180,6 +181,17 @@ describe('gunzipDeferred (one zlib stream for the thread, output fresh or into a
     for (let round = 0; round < 2; round++)
       for (const [input, hint] of inputs) expect(run(fast, input, hint)).toEqual(run(slow, input, hint))
     expect(run(fast, damaged, 1)).toEqual({ error: 'invalid block type' })
+    // Both stop at the most they may produce (a gzip bomb is read as a stream instead), to the byte,
+    // whatever the trailer announced and wherever they write.
+    const ab = deflate('ab'.repeat(1_500_000))
+    for (const inflater of [fast, slow]) {
+      for (const into of [undefined, new InflateScratch()]) {
+        expect(() => inflater.inflate(ab, 3_000_000, into, 2_999_999)).toThrow(InflateTooLarge)
+        expect(() => inflater.inflate(ab, 10, into, 1000)).toThrow(InflateTooLarge)
+        expect(inflater.inflate(ab, 10, into, 3_000_000).data.length).toBe(3_000_000)
+        expect(run(inflater, deflate(body), body.length)).toEqual(run(slow, deflate(body), body.length))
+      }
+    }
   })
 
   it('refuses a damaged stream, a truncated one and a trailer that lies, then reads the next input', () => {
