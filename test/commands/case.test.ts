@@ -1,4 +1,4 @@
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../src/core/case/case-folder.js'
@@ -125,6 +125,30 @@ describe('fir case (built CLI)', () => {
     expect(corrupt.code).toBe(2)
     expect(corrupt.stderr).toContain('case.json is corrupt')
     expect((await runFir(['case', 'verify', '--case', 'cases/X'], { cwd })).code).toBe(3)
+  })
+
+  it('show lists the newest kept timelines one a line, and how many more (a case re-run often keeps many)', async () => {
+    const cwd = await tempDir()
+    await (await CaseHandle.init('H', { firVersion: '0.1.0', cwd })).close()
+    for (let i = 1; i <= 7; i++) {
+      const folder = join(cwd, 'cases', 'H', 'timeline', 'history', `20261129T10000${i}.000Z`)
+      await mkdir(folder, { recursive: true })
+      await writeFile(join(folder, 'summary.json'), JSON.stringify({ events: { stored: i * 10 } }))
+    }
+    const show = await runFir(['case', 'show', '--case', 'cases/H'], { cwd })
+    expect(show.code, show.stderr).toBe(0)
+    // Before: every kept timeline on one line.
+    expect(show.stdout).toContain(
+      [
+        '  earlier timelines kept (7, newest first):',
+        '    timeline/history/20261129T100007.000Z (70 events)',
+        '    timeline/history/20261129T100006.000Z (60 events)',
+        '    timeline/history/20261129T100005.000Z (50 events)',
+        '    timeline/history/20261129T100004.000Z (40 events)',
+        '    timeline/history/20261129T100003.000Z (30 events)',
+        '    … 2 more in timeline/history/',
+      ].join('\n'),
+    )
   })
 
   it('asks how to choose when ./cases holds several cases', async () => {

@@ -44,15 +44,22 @@ export default class CaseShow extends FirCommand {
               .join(' ') || 'none'
           }`
         : 'Timeline: none yet (fir timeline)',
-      ...(s.earlierTimelines.length
-        ? [
-            `  earlier timelines kept: ${s.earlierTimelines
-              .map((t) => `${t.folder} (${t.events === null ? 'events unknown' : `${t.events} events`})`)
-              .join(', ')}`,
-          ]
-        : []),
+      ...earlierTimelineLines(s.earlierTimelines),
       `Reports: ${s.reports.length ? s.reports.join(', ') : 'none yet (fir report)'}`,
     ]
     return { result: s, human: lines.join('\n') }
   }
 }
+
+/** The newest kept timelines, one a line (a case re-run many times keeps many), then how many more. */
+function earlierTimelineLines(kept: { folder: string; events: number | null }[]): string[] {
+  if (kept.length === 0) return []
+  const shown = kept.slice(-SHOWN_EARLIER).reverse()
+  return [
+    `  earlier timelines kept (${kept.length}, newest first):`,
+    ...shown.map((t) => `    ${t.folder} (${t.events === null ? 'events unknown' : `${t.events} events`})`),
+    ...(kept.length > shown.length ? [`    … ${kept.length - shown.length} more in timeline/history/`] : []),
+  ]
+}
+
+const SHOWN_EARLIER = 5
