@@ -171,6 +171,51 @@ describe('fir creds revoke-sessions (built CLI)', () => {
     expect(JSON.parse(text).Statement[0]).toMatchObject({ Effect: 'Deny', Action: ['*'], Resource: ['*'] })
   })
 
+  it('a second run keeps the first cutoff and says so; --renew moves it to now; restore removes the revocation', async () => {
+    const renewRole = (await seedRole(moto.endpoint(), { name: 'victim-role-renew' })).name
+    const { cwd } = await newCase('R-3')
+    const iam = seedClients(moto.endpoint()).iam
+    const cutoff = async () => {
+      const doc = await iam.send(
+        new GetRolePolicyCommand({ RoleName: renewRole, PolicyName: 'fir-revoke-R-3' }),
+      )
+      return JSON.parse(decodeURIComponent(doc.PolicyDocument!)).Statement[0].Condition.DateLessThan[
+        'aws:TokenIssueTime'
+      ] as string
+    }
+    const args = ['creds', 'revoke-sessions', '--role', renewRole, '--case', 'cases/R-3', '--yes']
+    const opts = { cwd, endpoint: moto.endpoint() }
+    expect((await runFir(args, opts)).code).toBe(0)
+    const first = await cutoff()
+    await new Promise((r) => setTimeout(r, 1100)) // the cutoff has whole seconds
+    const again = await runFir(args, opts)
+    expect(again.code).toBe(0)
+    expect(await cutoff()).toBe(first)
+    expect(again.stdout).toContain('already-applied')
+    expect(again.stdout).toContain(
+      `The cutoff stays where an earlier run set it: sessions issued since then are not denied. To deny them too: fir creds revoke-sessions --role ${renewRole} --case ${join(cwd, 'cases', 'R-3')} --renew --yes`,
+    )
+    // Before: no way to move it but removing the revocation first (old sessions valid meanwhile).
+    const renewed = await runFir([...args, '--renew', '--json'], opts)
+    expect(renewed.code, renewed.stderr).toBe(0)
+    expect(renewed.json.result.results[0].outcome).toBe('applied')
+    const second = await cutoff()
+    expect(Date.parse(second)).toBeGreaterThan(Date.parse(first))
+    // Restore puts back the state before fir's first revocation: no policy.
+    const restore = await runFir(
+      ['restore', '--case', 'cases/R-3', '--actions', 'sessions', '--yes', '--json'],
+      opts,
+    )
+    expect(restore.code, restore.stderr).toBe(0)
+    expect(
+      restore.json.result.results.map((r: { afterText: string; outcome: string }) => [
+        r.outcome,
+        r.afterText,
+      ]),
+    ).toEqual([['undone', 'no fir-revoke-R-3 policy']])
+    expect((await iam.send(new ListRolePoliciesCommand({ RoleName: renewRole }))).PolicyNames).toEqual([])
+  })
+
   it('refuses a service-linked role clearly (exit 2)', async () => {
     await seedClients(moto.endpoint()).iam.send(
       new CreateRoleCommand({

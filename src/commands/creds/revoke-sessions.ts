@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { awsFlags, caseFlag, changeFlags, FirCommand } from '../../base-command.js'
+import { shellArg } from '../../core/common/text.js'
 import { revokeRoleSessions } from '../../core/credentials/revoke-sessions.js'
 import { stepTable } from '../../core/steps/render.js'
 import type { CommandOutcome } from '../../output.js'
@@ -7,16 +8,21 @@ import type { CommandOutcome } from '../../output.js'
 export default class CredsRevokeSessions extends FirCommand {
   static override summary = 'Revoke every current session of a role (deny tokens issued before now)'
   static override description =
-    "Puts the inline policy fir-revoke-<case id> on the role: Deny * on * when aws:TokenIssueTime is before now, with now taken from AWS's clock (UTC, whatever the local time zone). Credentials already handed out — e.g. stolen from a function — stop working within minutes; new sessions work. It cannot revoke sessions the attacker chained into other roles, nor long-term access keys (rotate those with `fir creds rotate-key`). Service-linked roles are refused. Undo only by name: `fir restore --actions sessions`."
+    "Puts the inline policy fir-revoke-<case id> on the role: Deny * on * when aws:TokenIssueTime is before now, with now taken from AWS's clock (UTC, whatever the local time zone). Credentials already handed out — e.g. stolen from a function — stop working within minutes; new sessions work. It cannot revoke sessions the attacker chained into other roles, nor long-term access keys (rotate those with `fir creds rotate-key`). Service-linked roles are refused. A second run leaves the first cutoff in place (already-applied); --renew moves it to now. Undo only by name: `fir restore --actions sessions` (after --renew, undo puts back the earlier cutoff)."
   static override examples = [
     '<%= config.bin %> creds revoke-sessions --role payments-webhook-role --case cases/INC-42 --dry-run',
     '<%= config.bin %> creds revoke-sessions --role payments-webhook-role --case cases/INC-42 --yes',
+    '<%= config.bin %> creds revoke-sessions --role payments-webhook-role --case cases/INC-42 --renew --yes   # the attacker got new credentials after the first revocation',
   ]
   static override flags = {
     ...awsFlags,
     ...caseFlag,
     ...changeFlags,
     role: Flags.string({ required: true, description: 'role name or ARN' }),
+    renew: Flags.boolean({
+      description:
+        "move the cutoff of this case's revocation already on the role to now: sessions issued since it was set (new credentials the attacker got after it) are denied too",
+    }),
   }
 
   protected async execute(): Promise<CommandOutcome> {
@@ -25,6 +31,7 @@ export default class CredsRevokeSessions extends FirCommand {
     const ctx = await this.makeContext({ caseFlag: flags.case, aws: flags, yes: flags.yes, dryRun })
     const result = await revokeRoleSessions(ctx, {
       role: flags.role,
+      renew: flags.renew,
       dryRun,
       onPlan: dryRun ? undefined : (rows) => ctx.log.info(`Plan:\n${stepTable(rows)}\n`),
     })
@@ -33,6 +40,12 @@ export default class CredsRevokeSessions extends FirCommand {
       '',
       stepTable(result.results),
       '',
+      ...result.results
+        .filter((r) => r.outcome === 'already-applied')
+        .map(
+          (r) =>
+            `The cutoff stays where an earlier run set it: sessions issued since then are not denied. To deny them too: fir creds revoke-sessions --role ${shellArg(result.role)} --case ${shellArg(ctx.case.dir)} --renew --yes\n`,
+        ),
       'What this cannot do:',
       ...result.limits.map((l) => `  - ${l}`),
     ].join('\n')

@@ -68,6 +68,11 @@ export const REVOKE_LIMITS = [
 
 export interface RevokeParams extends Record<string, unknown> {
   role: string
+  /**
+   * Move the cutoff of a revocation already on the role to now (`--renew`): sessions issued since
+   * it (the attacker got new credentials after the first revocation) are denied too.
+   */
+  renew?: boolean
 }
 
 async function readRevokeState(ctx: FirContext, role: string): Promise<ReadState<RevokeState>> {
@@ -129,6 +134,8 @@ export function revokeSessionsStep<P extends Record<string, unknown>>(options: {
    * since the first revocation are cut too.
    */
   forKey?: (params: P) => string
+  /** Whether these params ask for the cutoff to move to now even when a revocation is there. */
+  renewOf?: (params: P) => boolean
 }): Step<P, RevokeState> {
   const journaledFor = (ctx: FirContext, roleArn: string, key: string) =>
     ctx.case.journal
@@ -153,6 +160,7 @@ export function revokeSessionsStep<P extends Record<string, unknown>>(options: {
     isApplied: (ctx, params, s) =>
       s.document !== null &&
       cutoffOf(s.document) !== null &&
+      !options.renewOf?.(params) &&
       (!options.forKey || journaledFor(ctx, s.roleArn, options.forKey(params))),
     async change(ctx, _params, s, intended) {
       await putRolePolicy(ctx.aws, s.roleName, s.policyName, JSON.stringify(intended.document))

@@ -15,6 +15,7 @@ export const revokeSessionsCredStep = revokeSessionsStep<RevokeParams>({
   id: 'credentials.revoke-sessions',
   title: "Revoke the role's sessions",
   roleOf: (p) => p.role,
+  renewOf: (p) => p.renew === true,
 })
 
 export interface RevokeRoleResult {
@@ -29,14 +30,22 @@ export interface RevokeRoleResult {
 /** `fir creds revoke-sessions`: the revocation step for one role, through the runner. */
 export async function revokeRoleSessions(
   ctx: FirContext,
-  options: { role: string; dryRun?: boolean; confirmed?: boolean; onPlan?: (rows: StepResult[]) => void },
+  options: {
+    role: string
+    /** Move an existing revocation's cutoff to now (see RevokeParams.renew). */
+    renew?: boolean
+    dryRun?: boolean
+    confirmed?: boolean
+    onPlan?: (rows: StepResult[]) => void
+  },
 ): Promise<RevokeRoleResult> {
   // A role ARN names the role after its path: arn:aws:iam::123456789012:role/path/name.
   const role = options.role.startsWith('arn:')
     ? (options.role.split('/').at(-1) ?? options.role)
     : options.role
   if (options.role.startsWith('arn:')) await assertSameAccount(ctx.aws, options.role)
-  const run = await runSteps(ctx, [{ step: revokeSessionsCredStep, params: { role } }], {
+  const params: RevokeParams = options.renew ? { role, renew: true } : { role }
+  const run = await runSteps(ctx, [{ step: revokeSessionsCredStep, params }], {
     what: `revoke the sessions of role ${role}`,
     failOnPlanError: true,
     ...(options.dryRun ? { dryRun: true } : {}),
