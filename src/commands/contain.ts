@@ -56,6 +56,12 @@ export default class Contain extends FirCommand {
       '',
       stepTable(result.results),
       '',
+      ...result.results
+        .filter((r) => r.step === 'containment.sessions' && r.outcome === 'already-applied')
+        .map(
+          () =>
+            `The session cutoff stays where an earlier run set it: sessions issued since then are not denied. To deny them too: fir creds revoke-sessions --role ${shellArg(result.function.roleArn.split('/').at(-1) ?? '')} --case ${escapeTerminal(shellArg(ctx.case.dir))} --renew --yes\n`,
+        ),
       'What containment does not do:',
       ...result.limits.map((l) => `  - ${l}`),
     ]

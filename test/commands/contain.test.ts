@@ -272,5 +272,16 @@ describe('fir contain and fir restore (built CLI)', () => {
       .filter((e) => e.action === 'containment.url')
       .map((e) => e.outcome)
     expect(outcomes).toEqual(['already-applied', 'already-applied', 'already-applied'])
+
+    // A revocation already in place keeps its cutoff: the output says how to move it.
+    const sessions = ['contain', fn.name, '--case', 'cases/IR-3', '--actions', 'sessions', '--yes']
+    const revoked = await runFir(sessions, { cwd, endpoint: moto.endpoint() })
+    expect(row(revoked.stdout, 'sessions')).toMatch(/ applied$/)
+    expect(revoked.stdout).not.toContain('--renew')
+    const again = await runFir(sessions, { cwd, endpoint: moto.endpoint() })
+    expect(row(again.stdout, 'sessions')).toMatch(/ already-applied$/)
+    expect(again.stdout).toContain(
+      `The session cutoff stays where an earlier run set it: sessions issued since then are not denied. To deny them too: fir creds revoke-sessions --role bare-role --case ${join(cwd, 'cases', 'IR-3')} --renew --yes`,
+    )
   })
 })
