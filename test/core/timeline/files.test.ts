@@ -32,6 +32,22 @@ async function readEvents(dir: string): Promise<TimelineEvent[]> {
     : []
 }
 
+/** Orders-api's timeline, then an account-wide hunt, of `src` (1 March 2025, 00:00–12:00), each in a case of its own. */
+async function functionAndHunt(src: string) {
+  const runs = []
+  for (const fn of ['orders-api', undefined]) {
+    const { ctx, dir } = await timelineContext()
+    const { summary } = await collectTimeline(ctx, {
+      ...(fn ? { function: fn, roles: ['orders-api-role'] } : {}),
+      sources: [src],
+      since: '2025-03-01T00:00:00Z',
+      until: '2025-03-01T12:00:00Z',
+    })
+    runs.push({ fn, dir, summary })
+  }
+  return runs
+}
+
 describe('timeline from files (in-process pipeline)', () => {
   it('relates, de-duplicates, sorts and flags a function-scoped timeline from a trail layout plus a LookupEvents export', async () => {
     const firId = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9'
@@ -246,14 +262,7 @@ describe('timeline from files (in-process pipeline)', () => {
     // serialised again from the parsed record).
     await writeFile(join(src, 'trail.json.gz'), gzipSync(JSON.stringify({ Records: records.slice(0, 2) })))
     await writeFile(join(src, 'export.json'), JSON.stringify({ Records: records.slice(2) }, null, 2))
-    for (const fn of ['orders-api', undefined]) {
-      const { ctx, dir } = await timelineContext()
-      const { summary } = await collectTimeline(ctx, {
-        ...(fn ? { function: fn, roles: ['orders-api-role'] } : {}),
-        sources: [src],
-        since: '2025-03-01T00:00:00Z',
-        until: '2025-03-01T12:00:00Z',
-      })
+    for (const { fn, dir, summary } of await functionAndHunt(src)) {
       expect(summary.events.kept, String(fn)).toBe(4)
       const events = await readEvents(dir)
       expect(
@@ -291,14 +300,7 @@ describe('timeline from files (in-process pipeline)', () => {
       join(src, 'deep.json'),
       `{"Records":[${JSON.stringify(record('deep', null)).replace('"requestParameters":null', `"requestParameters":${deep}`)},${JSON.stringify(record('ok', { functionName: 'orders-api', x: nest(MAX_RECORD_DEPTH - 2) }))}]}`,
     )
-    for (const fn of ['orders-api', undefined]) {
-      const { ctx, dir } = await timelineContext()
-      const { summary } = await collectTimeline(ctx, {
-        ...(fn ? { function: fn, roles: ['orders-api-role'] } : {}),
-        sources: [src],
-        since: '2025-03-01T00:00:00Z',
-        until: '2025-03-01T12:00:00Z',
-      })
+    for (const { fn, dir, summary } of await functionAndHunt(src)) {
       expect(summary.skipped, String(fn)).toEqual({ 'too-large': 1 })
       expect((await readEvents(dir)).map((e) => e.id)).toEqual(['ok'])
     }
