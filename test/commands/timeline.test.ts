@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process'
-import { chmod, readFile, stat } from 'node:fs/promises'
+import { createWriteStream } from 'node:fs'
+import { chmod, readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { gzipSync } from 'node:zlib'
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -328,6 +330,42 @@ describe('fir timeline (built CLI)', () => {
     expect(r.json.result.files.refused, JSON.stringify(r.json.result.problemFiles)).toBe(0)
     expect(r.json.result.events.stored).toBe(related.length)
     expect(r.json.result.sources.map((s: { name: string }) => s.name)).toEqual(['/dev/stdin'])
+  })
+
+  it('interrupted while reading a pipe, removes the copy it was making and the run folder it made for it', async () => {
+    const fifo = join(cwd, 'slow.fifo')
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0)
+    // A writer that sends part of a trail and keeps the pipe open (a slow `zcat` upstream).
+    const writer = createWriteStream(fifo)
+    writer.write(JSON.stringify({ Records: corpus.records.slice(0, 50) }).slice(0, 4000))
+    const raw = join(cwd, 'cases/TL/timeline/raw')
+    const before = new Set(await readdir(raw).catch(() => [] as string[]))
+    let child: import('node:child_process').ChildProcess | undefined
+    const running = runFir(['timeline', '--case', 'cases/TL', '--source', fifo, ...window], {
+      cwd,
+      endpoint: moto.endpoint(),
+      onSpawn: (c) => {
+        child = c
+      },
+    })
+    const copying = async () => {
+      for (const run of await readdir(raw).catch(() => [] as string[])) {
+        if (before.has(run)) continue
+        if ((await readdir(join(raw, run))).some((f) => f.endsWith('.part'))) return run
+      }
+      return undefined
+    }
+    let run: string | undefined
+    for (let i = 0; i < 200 && !(run = await copying()); i++) await sleep(50)
+    expect(run).toBeDefined()
+    child!.kill('SIGINT')
+    const r = await running
+    writer.destroy()
+    expect(r.signal).toBe('SIGINT')
+    expect(r.stderr).toContain(`removed cases/TL/timeline/raw/${run}/piped-1-`)
+    // Before: an empty timeline/raw/<run>/ was left behind.
+    expect(r.stderr).toContain(`removed cases/TL/timeline/raw/${run}/;`)
+    expect(new Set(await readdir(raw))).toEqual(before)
   })
 
   it('refuses --source - when stdin is a terminal, instead of waiting for keystrokes', async () => {

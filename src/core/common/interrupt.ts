@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, rmSync } from 'node:fs'
+import { lstatSync, readdirSync, rmdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { isatty } from 'node:tty'
 import { relativeInside } from './paths.js'
@@ -69,6 +69,15 @@ export function atInterrupt(what: string, run: () => void): () => void {
 export function trackTemporary(path: string): () => void {
   const shown = relativeInside(process.cwd(), path) ?? path
   return atInterrupt(`removed ${escapeTerminal(shown)}`, () => rmSync(path, { recursive: true, force: true }))
+}
+
+/**
+ * A folder made for temporaries (tracked on their own), removed if the process is interrupted
+ * while it is still empty once they are gone: cleanups run newest first, so track it before them.
+ */
+export function trackEmptyFolder(path: string): () => void {
+  const shown = relativeInside(process.cwd(), path) ?? path
+  return atInterrupt(`removed ${escapeTerminal(shown)}/`, () => rmdirSync(path))
 }
 
 /** Runs every registered cleanup (newest first); returns what each did. */

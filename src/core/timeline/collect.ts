@@ -6,7 +6,7 @@ import { UsageError } from '../../errors.js'
 import { refuseManagedOutput } from '../case/case-folder.js'
 import { recordArtifact, safeSegment } from '../case/evidence-store.js'
 import { ensureDir, writeFileAtomic } from '../common/fs-safe.js'
-import { trackTemporary } from '../common/interrupt.js'
+import { trackEmptyFolder, trackTemporary } from '../common/interrupt.js'
 import { relativeInside } from '../common/paths.js'
 import { redactor } from '../common/redact.js'
 import { compactUtc } from '../common/text.js'
@@ -537,6 +537,7 @@ async function collectOnce(
   // A pipe is read once: its bytes are kept in the case as read (timeline/raw/<run>/), so the case
   // holds what was analysed. Written under a temporary name, removed if the run is interrupted.
   const pipeCopies = new Map<number, { rel: string; display: string; untrack: () => void }>()
+  let untrackRawDir: (() => void) | undefined
   const fileWork = async () => {
     if (!local && sources.s3.length === 0) return
     if (local) {
@@ -632,7 +633,13 @@ async function collectOnce(
           // Named after the path (its own extension left off: the copy's says what was read).
           const name = f.path.replace(/^\/+/, '').replaceAll('/', '-').replace(INPUT_NAME, '')
           const rel = `${rawDir}/piped-${pipeCopies.size + 1}-${safeSegment(name)}`
-          await ensureDir(join(caseDir, rawDir))
+          if (!untrackRawDir) {
+            const abs = join(caseDir, rawDir)
+            await ensureDir(abs)
+            // Interrupted, the run removes its copies (below): their folder goes too when nothing
+            // else is in it (one that holds LookupEvents pages stays).
+            untrackRawDir = trackEmptyFolder(abs)
+          }
           copyTo = join(caseDir, `${rel}.part`)
           pipeCopies.set(seq, { rel, display: f.path, untrack: trackTemporary(copyTo) })
         }
@@ -696,6 +703,7 @@ async function collectOnce(
       await recordArtifact(caseDir, ctx.case.journal, rel)
       notes.push(`${copy.display} is read once: the bytes read from it are kept in ${rel}`)
     }
+    untrackRawDir?.()
     // Account-wide: the workers kept their events in sorted runs; they join the merge.
     trace('files read')
     if (setup.spoolDir && pool.threads > 0) {
