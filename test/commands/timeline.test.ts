@@ -32,6 +32,17 @@ const files = packTrailFiles(corpus.records, { account: corpus.account, maxPerFi
 let cwd = ''
 let trail = ''
 const window = ['--since', '2025-03-01T00:00:00Z', '--until', '2025-03-02T00:00:00Z']
+/** `fir timeline orders-api` in the test's case, from `source`, with the function's role named. */
+const ordersApi = (source: string) => [
+  'timeline',
+  'orders-api',
+  '--case',
+  'cases/TL',
+  '--source',
+  source,
+  '--role',
+  'orders-api-role',
+]
 
 beforeAll(async () => {
   cwd = await tempDir()
@@ -50,20 +61,11 @@ const ids = async (file: string) =>
 
 describe('fir timeline (built CLI)', () => {
   it('builds a function-scoped timeline from a trail folder with worker threads; human output is escaped', async () => {
-    const r = await runFir(
-      [
-        'timeline',
-        'orders-api',
-        '--case',
-        'cases/TL',
-        '--source',
-        trail,
-        '--role',
-        'orders-api-role',
-        ...window,
-      ],
-      { cwd, endpoint: moto.endpoint(), env: { FIR_PROGRESS: 'lines' } },
-    )
+    const r = await runFir([...ordersApi(trail), ...window], {
+      cwd,
+      endpoint: moto.endpoint(),
+      env: { FIR_PROGRESS: 'lines' },
+    })
     expect(r.code, r.stderr).toBe(0)
     // progress on stderr: files done / total, events/s
     expect(r.stderr).toMatch(
@@ -78,21 +80,7 @@ describe('fir timeline (built CLI)', () => {
     expect(r.stdout).toContain('user/\\e]0;evil\\x07x')
     const got = await ids(join(cwd, 'cases/TL/timeline/events.jsonl'))
     expect(got).toEqual(new Set(corpus.related.keys()))
-    const json = await runFir(
-      [
-        'timeline',
-        'orders-api',
-        '--case',
-        'cases/TL',
-        '--source',
-        trail,
-        '--role',
-        'orders-api-role',
-        ...window,
-        '--json',
-      ],
-      { cwd, endpoint: moto.endpoint() },
-    )
+    const json = await runFir([...ordersApi(trail), ...window, '--json'], { cwd, endpoint: moto.endpoint() })
     expect(json.code).toBe(0)
     expect(json.json.status).toBe(0)
     const s = json.json.result
@@ -119,17 +107,7 @@ describe('fir timeline (built CLI)', () => {
   })
 
   it('exports to a file (csv) or streams to stdout (timesketch) with the summary on stderr', async () => {
-    const base = [
-      'timeline',
-      'orders-api',
-      '--case',
-      'cases/TL',
-      '--source',
-      trail,
-      '--role',
-      'orders-api-role',
-      ...window,
-    ]
+    const base = [...ordersApi(trail), ...window]
     // The export goes to the responder's own folder, whose mode stays as it was.
     await chmod(cwd, 0o755)
     const csv = await runFir([...base, '--format', 'csv', '--out', join(cwd, 'out.csv')], {
@@ -186,14 +164,7 @@ describe('fir timeline (built CLI)', () => {
     )
     const r = await runFir(
       [
-        'timeline',
-        'orders-api',
-        '--case',
-        'cases/TL',
-        '--source',
-        's3://org-trail/logs',
-        '--role',
-        'orders-api-role',
+        ...ordersApi('s3://org-trail/logs'),
         '--since',
         '2025-03-01T06:00:00Z',
         '--until',
@@ -223,16 +194,7 @@ describe('fir timeline (built CLI)', () => {
   })
 
   /** A function-scoped timeline from the api source alone (the LookupEvents stand-in), eu-west-1. */
-  const apiRun = [
-    'timeline',
-    'orders-api',
-    '--case',
-    'cases/TL',
-    '--source',
-    'api',
-    '--role',
-    'orders-api-role',
-  ]
+  const apiRun = ordersApi('api')
   apiRun.push('--region', 'eu-west-1', '--since', '2d')
   /** Records of the last day (LookupEvents serves 90 days back from now), some related to the target. */
   const lastDayCorpus = (seed: number, records: number, related: number, regions: string[]) =>
@@ -310,18 +272,7 @@ describe('fir timeline (built CLI)', () => {
   it('reads a gzip trail piped on stdin (--source -, that is /dev/stdin), stdin being a socket as Node.js hands it', async () => {
     const related = corpus.records.filter((r) => corpus.related.has(r.eventID))
     const r = await runFir(
-      [
-        'timeline',
-        'orders-api',
-        '--case',
-        'cases/TL',
-        '--source',
-        '-',
-        '--role',
-        'orders-api-role',
-        ...window,
-        '--json',
-      ],
+      [...ordersApi('-'), ...window, '--json'],
       // runFir gives stdin as a socket pair: it cannot be opened by name (ENXIO), and a file read of
       // it fails with EAGAIN when the writer is slower than fir (it did, about one run in three).
       { cwd, endpoint: moto.endpoint(), input: gzipSync(JSON.stringify({ Records: corpus.records })) },
