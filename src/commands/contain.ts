@@ -4,6 +4,8 @@ import { escapeTerminal, shellArg } from '../core/common/text.js'
 import { CONTAIN_ACTIONS, parseActionList } from '../core/containment/actions.js'
 import { containFunction } from '../core/containment/contain.js'
 import { snapshotPort } from '../core/containment/snapshot-port.js'
+import { keptCutoffHint } from '../core/credentials/revoke-policy.js'
+import { roleNameOf } from '../core/snapshot/role.js'
 import { outcomeCounts, stepTable } from '../core/steps/render.js'
 import type { CommandOutcome } from '../output.js'
 
@@ -58,10 +60,7 @@ export default class Contain extends FirCommand {
       '',
       ...result.results
         .filter((r) => r.step === 'containment.sessions' && r.outcome === 'already-applied')
-        .map(
-          () =>
-            `The session cutoff stays where an earlier run set it: sessions issued since then are not denied. To deny them too: fir creds revoke-sessions --role ${shellArg(result.function.roleArn.split('/').at(-1) ?? '')} --case ${escapeTerminal(shellArg(ctx.case.dir))} --renew --yes\n`,
-        ),
+        .map(() => keptCutoffHint('The session cutoff', roleNameOf(result.function.roleArn), ctx.case.dir)),
       'What containment does not do:',
       ...result.limits.map((l) => `  - ${l}`),
     ]

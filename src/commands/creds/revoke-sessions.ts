@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { awsFlags, caseFlag, changeFlags, FirCommand } from '../../base-command.js'
-import { shellArg } from '../../core/common/text.js'
+import { keptCutoffHint } from '../../core/credentials/revoke-policy.js'
 import { revokeRoleSessions } from '../../core/credentials/revoke-sessions.js'
 import { stepTable } from '../../core/steps/render.js'
 import type { CommandOutcome } from '../../output.js'
@@ -42,10 +42,7 @@ export default class CredsRevokeSessions extends FirCommand {
       '',
       ...result.results
         .filter((r) => r.outcome === 'already-applied')
-        .map(
-          (r) =>
-            `The cutoff stays where an earlier run set it: sessions issued since then are not denied. To deny them too: fir creds revoke-sessions --role ${shellArg(result.role)} --case ${shellArg(ctx.case.dir)} --renew --yes\n`,
-        ),
+        .map(() => keptCutoffHint('The cutoff', result.role, ctx.case.dir)),
       'What this cannot do:',
       ...result.limits.map((l) => `  - ${l}`),
     ].join('\n')

@@ -17,12 +17,12 @@ export async function ensureDir(path: string): Promise<void> {
   // a parent that exists (/proc, /sys). The folders missing are found first, then made one by one.
   const missing: string[] = []
   for (let dir = resolve(path); ; dir = dirname(dir)) {
-    try {
-      if ((await stat(dir)).isDirectory()) break
-      throw fsError('ENOTDIR', 'not a directory', 'mkdir', dir)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    }
+    const st = await stat(dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined
+      throw err
+    })
+    if (st?.isDirectory()) break
+    if (st) throw fsError('ENOTDIR', 'not a directory', 'mkdir', dir)
     missing.push(dir)
     if (dirname(dir) === dir) break
   }

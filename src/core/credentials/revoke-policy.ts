@@ -1,7 +1,7 @@
 import { deleteRolePolicy, getRoleInfo, getRolePolicyDocument, putRolePolicy } from '../../aws/iam.js'
 import { UsageError } from '../../errors.js'
 import { canonicalJson } from '../common/canonical-json.js'
-import { escapeTerminal } from '../common/text.js'
+import { escapeTerminal, shellArg } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { defineStep, type ReadState, type StepSpec } from '../steps/define-step.js'
 import type { Step } from '../steps/step.js'
@@ -57,6 +57,14 @@ export interface RevokeState {
   policyName: string
   /** The parsed document of the policy with that name, or null when the role has none. */
   document: Record<string, unknown> | null
+}
+
+/**
+ * What a responder reads when a revocation was already on the role (`already-applied`): its
+ * cutoff stays, and how to move it to now. `what` names it as the command says it.
+ */
+export function keptCutoffHint(what: string, role: string, caseDir: string): string {
+  return `${what} stays where an earlier run set it: sessions issued since then are not denied. To deny them too: fir creds revoke-sessions --role ${shellArg(role)} --case ${escapeTerminal(shellArg(caseDir))} --renew --yes\n`
 }
 
 /** What revocation cannot do, said in every result (DESIGN §4). */

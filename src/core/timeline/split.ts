@@ -58,9 +58,7 @@ export class RecordSplitter {
           continue
         }
         if (this.capturing && this.key.length < 32) this.key += String.fromCharCode(c)
-        else if (this.depth === 0 && ++this.junkBytes > this.maxDocument) {
-          throw new SplitError(`more than ${this.maxDocument} bytes that are not JSON`)
-        }
+        else if (this.depth === 0) this.junkByte() // a string in junk
         continue
       }
       if (this.depth === 0 && !isSpace(c)) {
@@ -76,9 +74,7 @@ export class RecordSplitter {
             this.inJunk = true
             this.junkBytes = 0
           }
-          if (++this.junkBytes > this.maxDocument) {
-            throw new SplitError(`more than ${this.maxDocument} bytes that are not JSON`)
-          }
+          this.junkByte()
         }
       }
       switch (c) {
@@ -146,6 +142,12 @@ export class RecordSplitter {
   /** Call at the end of the stream: throws when it ended inside a record or document. */
   end(): void {
     if (this.depth !== 0 || this.inString) throw new SplitError('the JSON ends in the middle (truncated)')
+  }
+
+  /** One more byte of the stretch of junk in progress: more than any document may hold ends the read. */
+  private junkByte(): void {
+    if (++this.junkBytes > this.maxDocument)
+      throw new SplitError(`more than ${this.maxDocument} bytes that are not JSON`)
   }
 
   private startKeeping(_chunk: Buffer, i: number): void {
