@@ -34,6 +34,7 @@ describe('fir playbook resume after SIGKILL (built CLI, moto)', () => {
     expect(baseline).toMatchObject({
       reservedConcurrency: 0,
       backupAdminKeys: ['Active', 'Inactive'],
+      ciDeployerKeys: ['Active', 'Inactive'],
       rolePolicies: { 'fir-revoke-RESUME-1': expect.stringContaining('aws:TokenIssueTime') },
     })
     expect(String(baseline.description)).toMatch(/fir/)

@@ -129,9 +129,10 @@ describe('fir playbook (built CLI)', () => {
       'timeline',
       'rotate-secrets',
       'created-keys',
+      'attacker-keys',
       'report',
     ])
-      expect(r.stdout).toMatch(new RegExp(`^\\d\\. ${s}: `, 'm'))
+      expect(r.stdout).toMatch(new RegExp(`^\\d+\\. ${s}: `, 'm'))
     expect(r.stdout).toContain('function: payments')
     expect(r.stdout).toContain('since: 3d')
     expect(r.stdout).toContain('role: ‹steps.seal.outputs.roleName›')

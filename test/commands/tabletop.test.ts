@@ -111,7 +111,7 @@ afterAll(async () => {
   await new Promise<void>((r) => proxy.close(() => r()))
 })
 
-const EXPECTED: Record<string, { playbook: string; findings: string[] }> = {
+const EXPECTED: Record<string, { playbook: string; findings: string[]; rotatedUsers?: string[] }> = {
   'public-url-backdoor': {
     playbook: 'public-function-exposure',
     findings: [
@@ -125,7 +125,11 @@ const EXPECTED: Record<string, { playbook: string; findings: string[] }> = {
       'Function Role Credentials Used Outside Lambda',
       'Access Key Created For Another User',
       'Lambda Function Code Overwritten',
+      'Another identity used from an address that used the execution role outside Lambda',
     ],
+    // backup-admin: the key the stolen session created; ci-deployer: the leaked key that changed the
+    // code, used from the address the stolen session came from.
+    rotatedUsers: ['backup-admin', 'ci-deployer'],
   },
   'malicious-layer': {
     playbook: 'malicious-layer',
@@ -174,6 +178,15 @@ describe('fir tabletop run (built CLI, real moto, hostile environment)', () => {
       const run = journal.find((e) => e.action === 'playbook.run' && e.outcome === 'started')
       expect(run.params.playbook).toBe(expected.playbook)
       expect(journal.some((e) => e.action === 'playbook.run' && e.outcome === 'applied')).toBe(true)
+      const rotated = journal
+        .filter((e) => e.action === 'credentials.rotate-key' && e.outcome === 'applied')
+        .map((e) => {
+          // The key the user had is inactive, the one fir made active.
+          const keys = e.after.keys as { id: string; status: string }[]
+          expect(keys.filter((k) => k.status === 'Active').map((k) => k.id)).toEqual(e.after.firKeyIds)
+          return String(e.target).split('/').at(-1)
+        })
+      expect(rotated.sort()).toEqual(expected.rotatedUsers ?? [])
 
       // Safety: the responder's identity was never used, nothing went through a proxy or off loopback.
       expect(r.stderr).toMatch(/ignoring .*AWS_ACCESS_KEY_ID.*AWS_PROFILE/)

@@ -1,18 +1,22 @@
 /**
  * What one timeline event (DESIGN §5) says a role's credentials did with other credentials:
- * secrets read and access keys created. Shared by `fir creds secrets`, the playbook's
+ * secrets read and access keys created, and the long-term keys used from where its stolen
+ * credentials were used. Shared by `fir creds secrets`, the playbook's
  * timeline step and the report, so that all three count the same events.
  */
 
 import { asRecord } from '../report/format.js'
+import { CORRELATION_RULES } from '../timeline/correlate.js'
 
 /** The part of a normalised event these read. */
 export interface RoleUseEvent {
   name?: unknown
   error?: unknown
-  actor?: { arn?: unknown } | null
+  actor?: { arn?: unknown; accessKeyId?: unknown } | null
+  sourceIp?: unknown
   requestParameters?: unknown
   responseElements?: unknown
+  findings?: unknown
 }
 
 /** The role and session of an assumed-role ARN, or null for any other caller. */
@@ -50,4 +54,26 @@ export function accessKeyCreated(e: RoleUseEvent): { accessKeyId: string; userNa
   if (typeof id !== 'string' || !/^AKIA[A-Z0-9]{16}$/.test(id)) return null
   const user = key.userName ?? asRecord(e.requestParameters).userName
   return { accessKeyId: id, userName: typeof user === 'string' ? user : null }
+}
+
+const STOLEN_ADDRESS_RULE = CORRELATION_RULES.callFromStolenCredentialsAddress.rule
+
+/**
+ * The long-term key (`AKIA…`, and its user) that made a call the timeline flagged as made from an
+ * address where the execution role's credentials were used outside Lambda, or null. Whoever used
+ * the stolen credentials holds this key too: revoking the role's sessions leaves it working.
+ */
+export function keyUsedFromStolenAddress(
+  e: RoleUseEvent,
+): { accessKeyId: string; userName: string | null; sourceIp: string } | null {
+  const findings = Array.isArray(e.findings) ? e.findings : []
+  if (!findings.some((f) => asRecord(f).rule === STOLEN_ADDRESS_RULE)) return null
+  const id = e.actor?.accessKeyId
+  if (typeof id !== 'string' || !/^AKIA[A-Z0-9]{16}$/.test(id)) return null
+  const arn = typeof e.actor?.arn === 'string' ? e.actor.arn : ''
+  // IAM's own character set for user names: anything else is not a real user (and would reach a
+  // command line the report suggests).
+  const user =
+    arn.match(/^arn:aws[a-z-]*:iam::\d{12}:user\/(?:[\w+=,.@/-]*\/)?([\w+=,.@-]{1,64})$/)?.[1] ?? null
+  return { accessKeyId: id, userName: user, sourceIp: typeof e.sourceIp === 'string' ? e.sourceIp : '' }
 }

@@ -199,6 +199,8 @@ export const ACTION_SPECS: ActionSpec[] = [
       findingTitles: 'titles of the detections',
       secretsRead: "secret ids read (GetSecretValue) with the function role's credentials",
       accessKeysCreated: "access key ids created (CreateAccessKey) with the function role's credentials",
+      accessKeysFromAttackerAddress:
+        "long-term access key ids (AKIA…) of other identities used from an address where the function role's credentials were used outside Lambda",
     },
   },
   {

@@ -16,6 +16,8 @@ export interface AdviceInput {
   timelineTotalEvents: number
   /** Key events with AssumeRole made by an execution role's session (chained sessions). */
   chainedAssumeRoles: string[]
+  /** Long-term keys of other identities used from where the role's credentials were stolen to. */
+  keysFromStolenAddress: { accessKeyId: string; userName: string | null; sourceIps: string[] }[]
 }
 
 const PRIORITY_LABEL = { 1: 'Now', 2: 'Soon', 3: 'Later' } as const
@@ -81,6 +83,24 @@ export function recommend(input: AdviceInput): RecommendationView[] {
       'Access keys (AKIA…) do not expire. Rotation creates a new key and deactivates the old one; delete the old key (--delete-old) once its users have moved.',
       keys,
       'fir creds rotate-key --user <user> --access-key <id>',
+    )
+  }
+
+  // Rotated by fir when a rotate-key of the key's user was applied (the journal names the user).
+  const rotatedUsers = new Set(
+    (input.journal.applied.get('credentials.rotate-key') ?? []).map((arn) => arn.split('/').at(-1)),
+  )
+  const attackerKeys = input.keysFromStolenAddress.filter((k) => !k.userName || !rotatedUsers.has(k.userName))
+  if (attackerKeys.length) {
+    const one = attackerKeys.length === 1
+    add(
+      1,
+      `Rotate the long-term access key${one ? '' : 's'} used from the address that used the stolen role credentials`,
+      `Whoever used the execution role’s credentials outside Lambda also signed calls with ${one ? 'this key' : 'these keys'} from the same address. Access keys (AKIA…) do not expire and revoking the role’s sessions does not touch them. Rotation creates a new key and deactivates the old one; then find how ${one ? 'it' : 'they'} leaked (build logs, repositories, laptops).`,
+      attackerKeys.map(
+        (k) => `${k.accessKeyId}${k.userName ? ` (user ${k.userName})` : ''} from ${k.sourceIps.join(', ')}`,
+      ),
+      `fir creds rotate-key --user ${attackerKeys[0]!.userName ?? '<user>'} --access-key ${attackerKeys[0]!.accessKeyId}`,
     )
   }
 

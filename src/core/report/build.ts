@@ -859,6 +859,14 @@ export async function buildReportModel(
       impact.push(
         `${counted(scan.keysCreated.length, 'access key')} ${scan.keysCreated.length === 1 ? 'was' : 'were'} created with the execution role’s credentials (${truncate(scan.keysCreated.join(', '), 200)}): long-term access that outlives the role’s sessions.`,
       )
+    if (scan.keysFromStolenAddress.length) {
+      const keys = scan.keysFromStolenAddress.map(
+        (k) => `${k.accessKeyId}${k.userName ? ` of user ${k.userName}` : ''} from ${k.sourceIps.join(', ')}`,
+      )
+      impact.push(
+        `${counted(keys.length, 'long-term access key')} of another identity ${keys.length === 1 ? 'was' : 'were'} used from an address where the execution role’s credentials were used outside Lambda (${truncate(keys.join('; '), 300)}): whoever stole the credentials holds ${keys.length === 1 ? 'it' : 'them'} too, and revoking the role’s sessions does not stop ${keys.length === 1 ? 'it' : 'them'}.`,
+      )
+    }
     if (scan.chainedAssumeRoles.length)
       impact.push(
         `The execution role’s credentials were used to assume other roles: ${scan.chainedAssumeRoles.slice(0, 4).join(', ')}.`,
@@ -893,6 +901,7 @@ export async function buildReportModel(
     timelineSourceKinds,
     timelineTotalEvents: scan.totalEvents,
     chainedAssumeRoles: scan.chainedAssumeRoles,
+    keysFromStolenAddress: scan.keysFromStolenAddress,
   }
   const createdBy = asRecord(raw.meta.createdBy)
   const eventsArtifact = raw.artifacts.get(EVENTS_FILE)

@@ -1,5 +1,11 @@
 import { createReadStream } from 'node:fs'
-import { accessKeyCreated, roleOfActor, secretIdsAsked, secretName } from '../credentials/role-use.js'
+import {
+  accessKeyCreated,
+  keyUsedFromStolenAddress,
+  roleOfActor,
+  secretIdsAsked,
+  secretName,
+} from '../credentials/role-use.js'
 import { MAX_CATEGORIES } from './chart.js'
 import {
   asArray,
@@ -48,6 +54,11 @@ export interface TimelineScan {
   secretsRead: string[]
   /** Access keys created (without error) with an execution role's credentials: `AKIA… for user U`. */
   keysCreated: string[]
+  /**
+   * Long-term keys of other identities used from an address where an execution role's credentials
+   * were used outside Lambda (see keyUsedFromStolenAddress), with the addresses.
+   */
+  keysFromStolenAddress: { accessKeyId: string; userName: string | null; sourceIps: string[] }[]
 }
 
 /**
@@ -265,10 +276,12 @@ export async function scanTimeline(
     chainedAssumeRoles: [],
     secretsRead: [],
     keysCreated: [],
+    keysFromStolenAddress: [],
   }
   const chained = new Map<string, number>()
   const secretsRead = new Set<string>()
   const keysCreated = new Set<string>()
+  const keysFromStolenAddress = new Map<string, { userName: string | null; sourceIps: Set<string> }>()
   const executionRole = new Set(executionRoles.map((r) => r.toLowerCase()))
   const roleSessionPrefixes = executionRoles.map((r) => `:assumed-role/${r}/`)
   const inc = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1)
@@ -356,6 +369,17 @@ export async function scanTimeline(
       }
       const findings =
         Array.isArray(event.findings) && event.findings.length ? rawFindingsOf(event) : NO_FINDINGS
+      if (findings.length) {
+        const used = keyUsedFromStolenAddress(event)
+        if (used) {
+          const seen = keysFromStolenAddress.get(used.accessKeyId) ?? {
+            userName: used.userName,
+            sourceIps: new Set<string>(),
+          }
+          if (used.sourceIp) seen.sourceIps.add(used.sourceIp)
+          keysFromStolenAddress.set(used.accessKeyId, seen)
+        }
+      }
       const id = asString(event.id) ?? ''
       const name = asString(event.name) ?? asString(event.rawName) ?? 'unknown'
       // Formatted only for the few events that are shown (most of 100,000 are only counted).
@@ -488,6 +512,9 @@ export async function scanTimeline(
   scan.firstFinding = first ? { time: first.time, title: first.title } : null
   scan.secretsRead = [...secretsRead].sort()
   scan.keysCreated = [...keysCreated].sort()
+  scan.keysFromStolenAddress = [...keysFromStolenAddress.entries()]
+    .sort((a, b) => a[0].localeCompare(b[0]))
+    .map(([accessKeyId, k]) => ({ accessKeyId, userName: k.userName, sourceIps: [...k.sourceIps].sort() }))
   scan.chainedAssumeRoles = [...chained.entries()]
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
     .map(([arn, n]) => `${arn} (${n}×)`)

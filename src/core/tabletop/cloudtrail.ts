@@ -141,6 +141,11 @@ export interface IdentityContext {
   account: string
   /** Role name → ARN and RoleId as the emulator created them. */
   roles: Map<string, { arn: string; roleId: string }>
+  /**
+   * IAM user name → the access key the story created for it (iam:CreateAccessKey, applied): the
+   * key that user's later calls are signed with, so a leaked key in the trail is one that exists.
+   */
+  userKeys: Map<string, string>
 }
 
 /** userIdentity, sourceIPAddress and userAgent for an actor. */
@@ -165,7 +170,10 @@ export function identityOf(
         principalId: fakeId('AIDA', `${account}/user/${actor.userName}`),
         arn: `arn:aws:iam::${account}:user/${actor.userName}`,
         accountId: account,
-        accessKeyId: actor.accessKeyId ?? fakeId('AKIA', `${account}/key/${actor.userName}/${name}`),
+        accessKeyId:
+          actor.accessKeyId ??
+          (account === ctx.account ? ctx.userKeys.get(actor.userName) : undefined) ??
+          fakeId('AKIA', `${account}/key/${actor.userName}/${name}`),
         userName: actor.userName,
       },
       sourceIPAddress: actor.sourceIp,

@@ -144,7 +144,7 @@ export async function seedScenario(
   await seedCall(aws, 'cloudtrail:StartLogging', { Name: trailName })
 
   const scope = seedScope(result)
-  const ids: IdentityContext = { account, roles: new Map() }
+  const ids: IdentityContext = { account, roles: new Map(), userKeys: new Map() }
   const start = options.now.getTime()
   const invocations: Invocation[] = []
   const deletedLogGroups = new Map<string, Date>()
@@ -365,9 +365,15 @@ function remember(
     }
   } else if (call === 'iam:CreateUser') c.users.push(String(params.UserName))
   else if (call === 'iam:CreateAccessKey') {
-    const key = response.AccessKey as { AccessKeyId?: string; SecretAccessKey?: string } | undefined
+    const key = response.AccessKey as
+      | { AccessKeyId?: string; SecretAccessKey?: string; UserName?: string }
+      | undefined
     if (key?.SecretAccessKey) redactor.register(key.SecretAccessKey)
-    if (key?.AccessKeyId) c.accessKeys.push(key.AccessKeyId)
+    if (key?.AccessKeyId) {
+      c.accessKeys.push(key.AccessKeyId)
+      const user = key.UserName ?? params.UserName
+      if (typeof user === 'string') ids.userKeys.set(user, key.AccessKeyId)
+    }
   } else if (call === 'lambda:CreateFunction') {
     c.functions[String(response.FunctionName ?? params.FunctionName)] = String(response.FunctionArn ?? '')
   } else if (call === 'lambda:PublishLayerVersion') c.layers.push(String(response.LayerVersionArn ?? ''))

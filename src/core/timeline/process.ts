@@ -59,6 +59,7 @@ export interface RelatedFacts {
   accessKeyId: string | null
   invokedBy: string | null
   sourceIp: string | null
+  userAgent: string | null
   /** The access key an AssumeRole issued. */
   issuedKey: string | null
   error: boolean
@@ -78,6 +79,7 @@ export function factsOf(event: TimelineEvent, t: number, reasons: RelatedReason[
     accessKeyId: event.actor.accessKeyId,
     invokedBy: event.actor.invokedBy,
     sourceIp: event.sourceIp,
+    userAgent: event.userAgent,
     issuedKey: creds && typeof creds.accessKeyId === 'string' ? creds.accessKeyId : null,
     error: event.error !== null,
   }

@@ -35,6 +35,7 @@ export const STEPS = [
   'timeline',
   'rotate-secrets',
   'created-keys',
+  'attacker-keys',
   'report',
 ]
 /** rotate-keys is skipped (no long-term key in the function's environment): there is nothing to kill. */
@@ -147,8 +148,10 @@ export async function awsState(endpoint: string): Promise<Record<string, unknown
     // the revocation embeds "now": keep its shape, not its time
     docs[name] = decodeURIComponent(doc).replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/g, '<time>')
   }
-  const keys =
-    (await iam.send(new ListAccessKeysCommand({ UserName: 'backup-admin' }))).AccessKeyMetadata ?? []
+  const keysOf = async (user: string) =>
+    ((await iam.send(new ListAccessKeysCommand({ UserName: user }))).AccessKeyMetadata ?? [])
+      .map((k) => k.Status)
+      .sort()
   const secrets: Record<string, unknown> = {}
   for (const s of (await sm.send(new ListSecretsCommand({}))).SecretList ?? []) {
     const d = await sm.send(new DescribeSecretCommand({ SecretId: s.ARN! }))
@@ -165,7 +168,8 @@ export async function awsState(endpoint: string): Promise<Record<string, unknown
           .sort()
       : [],
     rolePolicies: docs,
-    backupAdminKeys: keys.map((k) => k.Status).sort(),
+    backupAdminKeys: await keysOf('backup-admin'),
+    ciDeployerKeys: await keysOf('ci-deployer'),
     secrets,
   }
 }

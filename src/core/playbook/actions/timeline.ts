@@ -2,36 +2,63 @@ import { createReadStream } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { exists } from '../../common/fs-safe.js'
-import { accessKeyCreated, type RoleUseEvent, roleOfActor } from '../../credentials/role-use.js'
+import {
+  accessKeyCreated,
+  keyUsedFromStolenAddress,
+  type RoleUseEvent,
+  roleOfActor,
+} from '../../credentials/role-use.js'
 import { secretsReadByRoles } from '../../credentials/secrets-read.js'
 import { collectTimeline, EVENTS_FILE } from '../../timeline/collect.js'
+import { CORRELATION_RULES } from '../../timeline/correlate.js'
 import type { ActionImpl } from '../runner.js'
 
-/** Access keys created (CreateAccessKey, no error) with one of the roles' sessions, from events.jsonl. */
-async function keysCreatedByRoles(caseDir: string, roles: string[]): Promise<string[]> {
+/**
+ * From events.jsonl: the access keys created (CreateAccessKey, no error) with one of the roles'
+ * sessions, and the long-term keys used from an address where the role's credentials were used
+ * outside Lambda (see keyUsedFromStolenAddress).
+ */
+async function keysOfTheIntrusion(
+  caseDir: string,
+  roles: string[],
+): Promise<{ created: string[]; fromStolenAddress: string[] }> {
   const path = join(caseDir, EVENTS_FILE)
-  if (roles.length === 0 || !(await exists(path))) return []
-  const out = new Set<string>()
-  const rl = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY })
-  for await (const line of rl) {
-    if (!line.includes('CreateAccessKey')) continue
-    let e: RoleUseEvent
-    try {
-      e = JSON.parse(line)
-    } catch {
-      continue
+  const created = new Set<string>()
+  const fromStolenAddress = new Set<string>()
+  if (await exists(path)) {
+    const rl = createInterface({
+      input: createReadStream(path, 'utf8'),
+      crlfDelay: Number.POSITIVE_INFINITY,
+    })
+    for await (const line of rl) {
+      const maybeCreated = roles.length > 0 && line.includes('CreateAccessKey')
+      if (!maybeCreated && !line.includes(STOLEN_ADDRESS_RULE)) continue
+      let e: RoleUseEvent
+      try {
+        e = JSON.parse(line)
+      } catch {
+        continue
+      }
+      const key = accessKeyCreated(e)
+      const role = roleOfActor(e.actor?.arn)?.role
+      if (key && role && roles.includes(role)) created.add(key.accessKeyId)
+      const used = keyUsedFromStolenAddress(e)
+      if (used) fromStolenAddress.add(used.accessKeyId)
     }
-    const key = accessKeyCreated(e)
-    const role = roleOfActor(e.actor?.arn)?.role
-    if (key && role && roles.includes(role)) out.add(key.accessKeyId)
   }
-  return [...out].sort()
+  // A key the role's session created is the created-keys step's (rotating it twice would leave
+  // its user with two keys).
+  for (const key of created) fromStolenAddress.delete(key)
+  return { created: [...created].sort(), fromStolenAddress: [...fromStolenAddress].sort() }
 }
+
+const STOLEN_ADDRESS_RULE = CORRELATION_RULES.callFromStolenCredentialsAddress.rule
 
 /**
  * `timeline.collect`: the CloudTrail timeline of the function (or of the account), with the
  * detections, written to timeline/. Its outputs name the secrets read and the access keys created
- * with the function role's credentials, for the rotation steps after it. Reads only.
+ * with the function role's credentials, and the long-term keys used from where those credentials
+ * were used outside Lambda, for the rotation steps after it. Reads only.
  * IAM: the `fir timeline` row.
  */
 export const timelineAction: ActionImpl = async (run, params) => {
@@ -50,16 +77,19 @@ export const timelineAction: ActionImpl = async (run, params) => {
   const secrets = await secretsReadByRoles(run.ctx, roles.length ? { roles } : {})
   const secretsRead = [...new Set(secrets.roles.flatMap((r) => r.read.map((u) => u.secret)))].sort()
   const allRoles = roles.length ? roles : secrets.roles.map((r) => r.role)
-  const accessKeysCreated = await keysCreatedByRoles(run.ctx.case.dir, allRoles)
+  const keys = await keysOfTheIntrusion(run.ctx.case.dir, allRoles)
+  const accessKeysCreated = keys.created
+  const accessKeysFromAttackerAddress = keys.fromStolenAddress
   return {
     outcome: 'applied',
-    summary: `${summary.events.kept} events kept, ${summary.findings.total} detection${summary.findings.total === 1 ? '' : 's'}${secretsRead.length ? `, ${secretsRead.length} secret(s) read with the role` : ''}${accessKeysCreated.length ? `, ${accessKeysCreated.length} key(s) created with the role` : ''}`,
+    summary: `${summary.events.kept} events kept, ${summary.findings.total} detection${summary.findings.total === 1 ? '' : 's'}${secretsRead.length ? `, ${secretsRead.length} secret(s) read with the role` : ''}${accessKeysCreated.length ? `, ${accessKeysCreated.length} key(s) created with the role` : ''}${accessKeysFromAttackerAddress.length ? `, ${accessKeysFromAttackerAddress.length} long-term key(s) used from the address that used the role` : ''}`,
     outputs: {
       events: summary.events.kept,
       findings: summary.findings.total,
       findingTitles: summary.findings.byRule.map((r) => r.title),
       secretsRead,
       accessKeysCreated,
+      accessKeysFromAttackerAddress,
     },
   }
 }
