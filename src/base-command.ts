@@ -4,7 +4,7 @@ import { Command, Errors, Flags } from '@oclif/core'
 import { AwsClients } from './aws/clients.js'
 import { CaseHandle, resolveCaseDir } from './core/case/case-folder.js'
 import { Clock } from './core/common/clock.js'
-import { byteSize, escapeTerminal } from './core/common/text.js'
+import { byteSize, counted, escapeTerminal } from './core/common/text.js'
 import { type FirContext, Gaps, stderrLog } from './core/context.js'
 import { ExitCode, FirError, isFirError, UsageError } from './errors.js'
 import {
@@ -137,6 +137,12 @@ export abstract class FirCommand extends Command {
     const dir = await resolveCaseDir(flag)
     const handle = await CaseHandle.open(dir)
     this.onCleanup(() => handle.close())
+    const torn = handle.tornJournalTail
+    if (torn) {
+      this.log_.warn(
+        `the journal's last line was cut off by an interrupted write (a crash or power loss): its ${counted(torn.bytes, 'byte')} are set aside in ${torn.path} and journaled by hash; the entries before it are intact`,
+      )
+    }
     if (handle.swept.length > 0) {
       const bytes = handle.swept.reduce((n, s) => n + s.bytes, 0)
       this.log_.warn(

@@ -94,6 +94,23 @@ describe('fir case (built CLI)', () => {
     expect(r.stderr).toMatch(/journal entry seq 1 \(line 2\) was changed/)
   })
 
+  it('a journal line a crash cut off: verify says how to go on, the next writing command sets it aside', async () => {
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'T'], { cwd })).code).toBe(0)
+    const dir = join(cwd, 'cases', 'T')
+    await writeFile(join(dir, 'journal.jsonl'), '{"seq":1,"at":"2026-11-29T10:0', { flag: 'a' })
+    const before = await runFir(['case', 'verify', '--case', dir], { cwd })
+    expect(before.code).toBe(3)
+    expect(before.stderr).toContain('torn: journal line 2 is cut off')
+    expect(before.stderr).toContain(`→ run a fir command that writes to the case (fir report --case ${dir})`)
+    const report = await runFir(['report', '--case', dir, '--format', 'md'], { cwd })
+    expect(report.code, report.stderr).toBe(0)
+    expect(report.stderr).toMatch(
+      /warning: the journal's last line was cut off by an interrupted write \(a crash or power loss\): its 30 bytes are set aside in journal-torn-\S+\.bin and journaled by hash/,
+    )
+    expect((await runFir(['case', 'verify', '--case', dir], { cwd })).code).toBe(0)
+  })
+
   it('rejects bad input with exit 2 and changes nothing', async () => {
     const cwd = await tempDir()
     const bad = await Promise.all(

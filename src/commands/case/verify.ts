@@ -1,7 +1,7 @@
 import { caseFlag, FirCommand } from '../../base-command.js'
 import { resolveCaseDir } from '../../core/case/case-folder.js'
 import { verifyCase } from '../../core/case/verify.js'
-import { counted } from '../../core/common/text.js'
+import { counted, shellArg } from '../../core/common/text.js'
 import { IntegrityError } from '../../errors.js'
 import type { CommandOutcome } from '../../output.js'
 
@@ -25,9 +25,13 @@ export default class CaseVerify extends FirCommand {
       const err = new IntegrityError(
         `unable to verify case ${dir}: ${result.problems.length} problem(s):\n${result.problems.map((p) => `  ${p.kind}: ${p.message}`).join('\n')}`,
         {
-          actions: [
-            'preserve the case as it is and investigate who changed it; the journal shows every fir action and its actor',
-          ],
+          actions: result.problems.every((p) => p.kind === 'torn')
+            ? [
+                `run a fir command that writes to the case (fir report --case ${shellArg(dir)}): it sets the cut-off line aside and journals its hash; then verify again`,
+              ]
+            : [
+                'preserve the case as it is and investigate who changed it; the journal shows every fir action and its actor',
+              ],
         },
       )
       Object.assign(err, { envelopeExtra: { result: { dir, ...result } } })

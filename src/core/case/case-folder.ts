@@ -74,6 +74,11 @@ export class CaseHandle {
     readonly swept: { path: string; bytes: number }[] = [],
   ) {}
 
+  /** The journal's cut-off last line, set aside on opening (see Journal.open), if there was one. */
+  get tornJournalTail(): { path: string; bytes: number } | undefined {
+    return this.journal.tornSetAside
+  }
+
   static async open(dir: string): Promise<CaseHandle> {
     const meta = await readCaseMeta(dir)
     const lock = await acquireCaseLock(dir, lockOwner())

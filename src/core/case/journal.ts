@@ -3,7 +3,7 @@ import { hostname, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
 import { canonicalJson } from '../common/canonical-json.js'
-import { appendLineDurable } from '../common/fs-safe.js'
+import { appendLineDurable, truncateDurable, writeFileAtomic } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
 import { redactArgv, redactor } from '../common/redact.js'
 import { shellArg } from '../common/text.js'
@@ -53,6 +53,8 @@ export type NewEntry = Omit<JournalEntry, 'seq' | 'at' | 'actor' | 'prev' | 'has
 
 export const GENESIS_PREV = '0'.repeat(64)
 export const JOURNAL_FILE = 'journal.jsonl'
+/** Where Journal.open sets aside a cut-off last line: `journal-torn-<UTC time>.bin` in the case. */
+export const TORN_PREFIX = 'journal-torn-'
 
 export function entryHash(entry: Omit<JournalEntry, 'hash'>): string {
   return sha256Hex(entry.prev + canonicalJson(entry))
@@ -77,7 +79,8 @@ export function currentActor(argv: string[] = process.argv.slice(2)): Actor {
 export interface JournalProblem {
   line: number
   seq?: number
-  kind: 'unparseable' | 'changed' | 'out-of-order' | 'broken-chain' | 'missing'
+  /** `torn`: the last line, cut off by a write that never finished (see Journal.open). */
+  kind: 'unparseable' | 'changed' | 'out-of-order' | 'broken-chain' | 'missing' | 'torn'
   message: string
 }
 
@@ -102,6 +105,16 @@ export function checkJournalText(text: string): ParsedJournal {
       if (typeof entry !== 'object' || entry === null || typeof entry.seq !== 'number')
         throw new Error('no seq')
     } catch {
+      if (i === lines.length - 1 && !text.endsWith('\n') && i > 0) {
+        // Every entry is written with its line break in one durable append: a last line without
+        // one that is not an entry is a write a crash or power loss cut off.
+        problems.push({
+          line: lineNo,
+          kind: 'torn',
+          message: `journal line ${lineNo} is cut off (no line break, not a whole entry): a write interrupted by a crash or power loss; the next fir command that writes to the case sets those bytes aside in ${TORN_PREFIX}<time>.bin and journals their hash`,
+        })
+        return
+      }
       problems.push({
         line: lineNo,
         kind: 'unparseable',
@@ -155,18 +168,47 @@ export class Journal {
     private entries: JournalEntry[],
   ) {}
 
+  /**
+   * Reads and checks the journal. A last line cut off by an interrupted write (a crash or power
+   * loss while appending: each entry is appended whole, with its line break, and fsynced before
+   * fir goes on, so no change was made on the strength of it) is set aside: its bytes go to
+   * `journal-torn-<time>.bin`, the journal is cut back to its last whole entry, and a
+   * `case.artifact` entry records the set-aside file's hash, so `fir case verify` checks it. Any
+   * other problem refuses the journal. `tornSetAside`: the file made, if any.
+   */
   static async open(caseDir: string): Promise<Journal> {
     const path = join(caseDir, JOURNAL_FILE)
-    let text: string
+    let bytes: Buffer
     try {
-      text = await readFile(path, 'utf8')
+      bytes = await readFile(path)
     } catch (err) {
       throw new UsageError(`unable to read the journal of ${caseDir}: ${(err as Error).message}`, {
         actions: ['check that --case names a folder made by `fir case init`'],
         cause: err,
       })
     }
-    const parsed = checkJournalText(text)
+    const parsed = checkJournalText(bytes.toString('utf8'))
+    if (parsed.problems.length === 1 && parsed.problems[0]!.kind === 'torn') {
+      const keep = bytes.lastIndexOf(0x0a) + 1
+      const torn = bytes.subarray(keep)
+      const rel = `${TORN_PREFIX}${new Date().toISOString().replace(/[:.]/g, '')}.bin`
+      await writeFileAtomic(join(caseDir, rel), torn, { once: true })
+      await truncateDurable(path, keep)
+      const journal = new Journal(path, parsed.entries)
+      await journal.append({
+        action: 'case.artifact',
+        target: rel,
+        params: {
+          path: rel,
+          sha256: sha256Hex(torn),
+          bytes: torn.length,
+          reason: `the cut-off last line of ${JOURNAL_FILE} (line ${parsed.problems[0]!.line}), set aside: a write a crash or power loss interrupted`,
+        },
+        outcome: 'recorded',
+      })
+      journal.tornSetAside = { path: rel, bytes: torn.length }
+      return journal
+    }
     if (parsed.problems.length > 0) {
       throw new UsageError(
         `unable to open the journal of ${caseDir}: ${parsed.problems.map((p) => p.message).join('; ')}`,
@@ -187,6 +229,9 @@ export class Journal {
     await journal.append(first)
     return journal
   }
+
+  /** The cut-off last line Journal.open set aside (case-relative path and size), if it did. */
+  tornSetAside: { path: string; bytes: number } | undefined
 
   all(): readonly JournalEntry[] {
     return this.entries

@@ -7,7 +7,7 @@ import { EVIDENCE_DIR, MANIFEST_FILE, type Manifest } from './evidence-store.js'
 import { checkJournalText, JOURNAL_FILE, type JournalEntry } from './journal.js'
 
 export interface VerifyProblem {
-  kind: 'changed' | 'missing' | 'extra' | 'out-of-order' | 'unparseable' | 'broken-chain'
+  kind: 'changed' | 'missing' | 'extra' | 'out-of-order' | 'unparseable' | 'broken-chain' | 'torn'
   path: string
   seq?: number
   message: string

@@ -113,12 +113,22 @@ export async function writeFileAtomic(
   await fsyncDir(dirname(path))
 }
 
-/** Appends one line with O_APPEND and fsyncs it: the whole line, or nothing (and the error). */
+/**
+ * Appends one line with O_APPEND and fsyncs it: the whole line, or nothing (and the error). A file
+ * whose last line lacks its line break (a crash cut off the write just before it) gets one first,
+ * so the new line never runs on into the old.
+ */
 export async function appendLineDurable(path: string, line: string): Promise<void> {
-  const data = Buffer.from(line.endsWith('\n') ? line : `${line}\n`)
-  const handle = await open(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, FILE_MODE)
+  const text = line.endsWith('\n') ? line : `${line}\n`
+  const handle = await open(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT, FILE_MODE)
   try {
     const { size } = await handle.stat()
+    let data = Buffer.from(text)
+    if (size > 0) {
+      const last = Buffer.alloc(1)
+      await handle.read(last, 0, 1, size - 1)
+      if (last[0] !== 0x0a) data = Buffer.from(`\n${text}`)
+    }
     try {
       // A write may take part of the line (a disk that fills up, a file size limit): the rest goes
       // after it, or the call fails.
@@ -133,6 +143,17 @@ export async function appendLineDurable(path: string, line: string): Promise<voi
       await handle.truncate(size).catch(() => undefined)
       throw err
     }
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Cuts a file back to `length` bytes and fsyncs it. */
+export async function truncateDurable(path: string, length: number): Promise<void> {
+  const handle = await open(path, constants.O_RDWR)
+  try {
+    await handle.truncate(length)
+    await handle.sync()
   } finally {
     await handle.close()
   }

@@ -269,6 +269,78 @@ describe('case folder', () => {
     await expect(Journal.open(handle.dir)).rejects.toMatchObject({ exitCode: 2 })
   })
 
+  it('sets aside a last journal line a crash cut off, journals its hash, and goes on', async () => {
+    const { handle } = await newCase('TORN-1')
+    await handle.journal.append({
+      action: 'case.note',
+      target: 'x',
+      params: { text: 'a' },
+      outcome: 'recorded',
+    })
+    await handle.close()
+    const path = join(handle.dir, 'journal.jsonl')
+    const whole = await readFile(path)
+    // The start of an entry, cut inside a two-byte character, without its line break.
+    const torn = Buffer.concat([
+      Buffer.from('{"seq":2,"at":"2026-11-29T10:00:00Z","params":{"text":"'),
+      Buffer.from([0xc3]),
+    ])
+    await appendFile(path, torn)
+    const before = await verifyCase(handle.dir)
+    expect(before.problems.map((p) => [p.kind, p.message.slice(0, 30)])).toEqual([
+      ['torn', 'journal line 3 is cut off (no '],
+    ])
+    const reopened = await CaseHandle.open(handle.dir)
+    const aside = reopened.tornJournalTail!
+    expect(aside.path).toMatch(/^journal-torn-\d{4}-\d{2}-\d{2}T\d{6}\d{3}Z\.bin$/)
+    expect(aside.bytes).toBe(torn.length)
+    expect(await readFile(join(handle.dir, aside.path))).toEqual(torn)
+    expect((await stat(join(handle.dir, aside.path))).mode & 0o777).toBe(0o600)
+    await reopened.journal.append({
+      action: 'case.note',
+      target: 'x',
+      params: { text: 'b' },
+      outcome: 'recorded',
+    })
+    await reopened.close()
+    const text = await readFile(path)
+    // The whole entries are untouched; the set-aside file is journaled (and so verified) by hash.
+    expect(text.subarray(0, whole.length)).toEqual(whole)
+    const entries = checkJournalText(text.toString('utf8')).entries
+    expect(entries.map((e) => e.action)).toEqual(['case.init', 'case.note', 'case.artifact', 'case.note'])
+    expect(entries[2]!.params).toMatchObject({ path: aside.path, bytes: torn.length })
+    expect(await verifyCase(handle.dir)).toMatchObject({ ok: true, problems: [] })
+    await writeFile(join(handle.dir, aside.path), 'edited')
+    expect((await verifyCase(handle.dir)).problems.map((p) => p.path)).toEqual([aside.path])
+  })
+
+  it('sets aside only a cut-off last line: a bad line before it still refuses the journal', async () => {
+    const { handle } = await newCase('TORN-2')
+    await handle.close()
+    await appendFile(join(handle.dir, 'journal.jsonl'), '{not json\n{"seq":2,"at":"2026-')
+    await expect(CaseHandle.open(handle.dir)).rejects.toThrow(/journal line 2 is not a journal entry/)
+    expect((await verifyCase(handle.dir)).problems.map((p) => p.kind)).toEqual(['unparseable', 'torn'])
+  })
+
+  it('appends after a whole last entry whose line break a crash cut off, on a line of its own', async () => {
+    const { handle } = await newCase('TORN-3')
+    await handle.close()
+    const path = join(handle.dir, 'journal.jsonl')
+    const text = await readFile(path, 'utf8')
+    await writeFile(path, text.slice(0, -1))
+    const reopened = await CaseHandle.open(handle.dir)
+    expect(reopened.tornJournalTail).toBeUndefined()
+    await reopened.journal.append({
+      action: 'case.note',
+      target: 'x',
+      params: { text: 'b' },
+      outcome: 'recorded',
+    })
+    await reopened.close()
+    expect(await verifyCase(handle.dir)).toMatchObject({ ok: true, problems: [] })
+    expect((await readFile(path, 'utf8')).split('\n')).toHaveLength(3)
+  })
+
   it('resolves the case from the flag, FIR_CASE, or the only case under ./cases', async () => {
     const { cwd, handle } = await newCase('only')
     await handle.close()
