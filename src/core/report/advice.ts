@@ -50,6 +50,8 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     command: string | null = null,
   ) => recs.push({ priority, title, detail, because, command })
   const applied = (step: string) => input.journal.applied.has(step)
+  // Still in force: applied and not undone since (`applied` stays true after a restore).
+  const inForce = (step: string) => [...input.journal.inForce].some((k) => k.startsWith(`${step}|`))
   const allFindings = [...input.snapshotFindings, ...input.timelineFindings]
   const fn = input.functions.length === 1 ? input.functions[0]!.name : '<function>'
 
@@ -149,7 +151,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     /public|exposure|url|principal|cross-account/i,
   )
   if (exposed.length || exposureFindings.length) {
-    const contained = applied('containment.url') || applied('containment.permissions')
+    const contained = inForce('containment.url') || inForce('containment.permissions')
     add(
       contained ? 2 : 1,
       contained
@@ -169,13 +171,18 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     allFindings,
     /UpdateFunctionCode|code|archive|zip|layer|integrity|backdoor/i,
   )
-  if (applied('containment.throttle') || codeFindings.length) {
+  const throttled = inForce('containment.throttle')
+  if (throttled || codeFindings.length) {
     add(
       2,
-      'Redeploy the code from a trusted build before lifting the throttle',
-      'Revoking credentials does not remove a backdoor: new execution environments get fresh credentials. Rebuild from source control and compare the CodeSha256 with the sealed evidence before restoring.',
-      [...(applied('containment.throttle') ? ['throttle in force'] : []), ...titles(codeFindings)],
-      applied('containment.throttle') ? `fir restore ${fn} --actions throttle` : null,
+      throttled
+        ? 'Redeploy the code from a trusted build before lifting the throttle'
+        : 'Redeploy the code from a trusted build',
+      throttled
+        ? 'Revoking credentials does not remove a backdoor: new execution environments get fresh credentials. Rebuild from source control and compare the CodeSha256 with the sealed evidence before restoring.'
+        : 'Revoking credentials does not remove a backdoor: new execution environments get fresh credentials. Rebuild from source control and compare the CodeSha256 of what runs now with the sealed evidence.',
+      [...(throttled ? ['throttle in force'] : []), ...titles(codeFindings)],
+      throttled ? `fir restore ${fn} --actions throttle` : null,
     )
   }
 

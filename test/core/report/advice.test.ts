@@ -103,6 +103,82 @@ describe('recommendations', () => {
   })
 })
 
+describe('recommendations after a restore', () => {
+  const entry = (seq: number, action: string, outcome: string) =>
+    ({
+      seq,
+      at: `2026-11-29T13:0${seq}:00.000Z`,
+      actor: { arn: null, osUser: 'r', host: 'h', command: [] },
+      action,
+      target: 'arn:aws:lambda:us-east-1:123456789012:function:payments-webhook',
+      params: {},
+      outcome,
+      prev: '0',
+      hash: '0',
+    }) as unknown as JournalEntry
+  const code = timelineFinding('Lambda Function Code Overwritten', ['attack.persistence'])
+  const fn = {
+    name: 'payments-webhook',
+    secrets: [],
+    accessKeyIds: [],
+    exposure: [],
+    layers: [],
+  } as unknown as AdviceInput['functions'][number]
+
+  it('says to lift the throttle only while it is in force, not after it was undone', () => {
+    const throttled = recommend({
+      ...input([code]),
+      functions: [fn],
+      journal: viewJournal([entry(1, 'containment.throttle', 'applied')]),
+    }).find((r) => r.title.startsWith('Redeploy'))
+    expect(throttled).toMatchObject({
+      title: 'Redeploy the code from a trusted build before lifting the throttle',
+      command: 'fir restore payments-webhook --actions throttle',
+    })
+    expect(throttled?.because).toContain('throttle in force')
+    const restored = recommend({
+      ...input([code]),
+      functions: [fn],
+      journal: viewJournal([
+        entry(1, 'containment.throttle', 'applied'),
+        entry(2, 'containment.throttle', 'undone'),
+      ]),
+    }).find((r) => r.title.startsWith('Redeploy'))
+    expect(restored).toMatchObject({ title: 'Redeploy the code from a trusted build', command: null })
+    expect(restored?.because).not.toContain('throttle in force')
+  })
+})
+
+describe('public access after a restore', () => {
+  it('asks to remove public access again once the URL measure was undone', () => {
+    const exposed = {
+      name: 'f',
+      secrets: [],
+      accessKeyIds: [],
+      exposure: ['function URL with AuthType NONE'],
+      layers: [],
+    } as unknown as AdviceInput['functions'][number]
+    const at = (seq: number, outcome: string) =>
+      ({
+        seq,
+        at: `2026-11-29T13:0${seq}:00.000Z`,
+        actor: { arn: null, osUser: 'r', host: 'h', command: [] },
+        action: 'containment.url',
+        target: 'arn:aws:lambda:us-east-1:123456789012:function:f',
+        params: {},
+        outcome,
+        prev: '0',
+        hash: '0',
+      }) as unknown as JournalEntry
+    const titles = (entries: JournalEntry[]) =>
+      recommend({ ...input([]), functions: [exposed], journal: viewJournal(entries) }).map((r) => r.title)
+    expect(titles([at(1, 'applied')])).toContain(
+      'Keep the function behind AWS_IAM until a reviewed resource policy replaces the public one',
+    )
+    expect(titles([at(1, 'applied'), at(2, 'undone')])).toContain('Remove public access to the function')
+  })
+})
+
 describe('keyUsedFromStolenAddress', () => {
   const event = (over: Record<string, unknown>) => ({
     name: 'UpdateFunctionCode',
