@@ -67,6 +67,7 @@ describe('fir creds rotate-key (built CLI)', () => {
     const dry = await runFir([...args, '--dry-run'], { cwd, endpoint: moto.endpoint() })
     expect(dry.code).toBe(0)
     expect(dry.stdout).toContain('would-apply')
+    expect(dry.stdout).toContain(`${join(dir, 'secrets', 'deployer-1-<new key id>.json')} (0600)`)
     const refused = await runFir(args, { cwd, endpoint: moto.endpoint() })
     expect(refused.code).toBe(5)
     expect(refused.stderr).toMatch(/needs confirmation and stdin is not a terminal/)
@@ -88,6 +89,10 @@ describe('fir creds rotate-key (built CLI)', () => {
     // idempotent: a re-run finds the rotation done and makes no key
     const again = await runFir([...args, '--yes', '--json'], { cwd, endpoint: moto.endpoint() })
     expect(again.json.result.results[0].outcome).toBe('already-applied')
+    // It names the key and file made before (it said "<user>-_new_key_id_.json").
+    expect(JSON.stringify(again.json)).toContain(
+      `the new key ${newId} was made by an earlier run of this case: its secret is in ${file} (0600)`,
+    )
     expect(Object.keys(await keysOf(u.userName))).toHaveLength(2)
 
     // --show-secret prints it, and only then
@@ -300,6 +305,10 @@ describe('fir creds rotate-secret (built CLI)', () => {
       },
     )
     expect(again.json.result.results[0].outcome).toBe('already-applied')
+    // It names the key and file made before (it said "<user>-_new_key_id_.json").
+    expect(JSON.stringify(again.json)).toContain(
+      `the new key ${newId} was made by an earlier run of this case: its secret is in ${file} (0600)`,
+    )
     expect(await caseText(dir)).not.toContain('value-never-shown')
   })
 })

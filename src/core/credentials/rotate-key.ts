@@ -167,7 +167,8 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
     const ours = await firKeyIds(ctx.case.dir, user.name, keys)
     const oldKeyId = chooseOldKey(params, keys, ours, user.name, journaledOldKey(ctx, user.name))
     const state: RotateKeyState = { userName: user.name, userArn: user.arn, oldKeyId, keys, firKeyIds: ours }
-    const needsNew = replacementKey(state) === undefined
+    const made = replacementKey(state)
+    const needsNew = made === undefined
     if (needsNew && keys.length >= 2 && !rotated(state, params.deleteOld === true)) {
       const other = keys.filter((k) => k.id !== oldKeyId)
       throw new UsageError(
@@ -186,7 +187,9 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
       label: user.name,
       state,
       notes: [
-        `the new secret is written once to ${secretFilePath(ctx.case.dir, user.name, '<new key id>')} (0600); deploy it, then delete the file`,
+        needsNew
+          ? `the new secret is written once to ${join(ctx.case.dir, SECRETS_DIR, `${safeSegment(user.name)}-<new key id>.json`)} (0600); deploy it, then delete the file`
+          : `the new key ${made} was made by an earlier run of this case: its secret is in ${secretFilePath(ctx.case.dir, user.name, made)} (0600) unless deleted since`,
         params.deleteOld
           ? `the old key ${oldKeyId} is deleted: this cannot be undone`
           : `the old key ${oldKeyId} is deactivated, not deleted (pass --delete-old to delete it)`,
