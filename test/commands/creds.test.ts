@@ -144,6 +144,10 @@ describe('fir creds rotate-key (built CLI)', () => {
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/already has two keys/)
     expect(r.stderr).toContain(`--access-key-id ${other}`)
+    // First, how to cut the leaked key off while the second key is sorted out.
+    expect(r.stderr).toContain(
+      `→ to cut the leaked key off now, deactivate it (whatever uses it stops working): aws iam update-access-key --user-name ${u.userName} --access-key-id ${u.accessKeyId} --status Inactive`,
+    )
     expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [other]: 'Active' })
   })
 })

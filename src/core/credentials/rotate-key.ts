@@ -175,6 +175,7 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
         `unable to rotate access key ${oldKeyId} of user ${escapeTerminal(user.name)}: the user already has two keys (${keys.map(keyLine).join('; ')}) and AWS allows no third`,
         {
           actions: [
+            `to cut the leaked key off now, deactivate it (whatever uses it stops working): aws iam update-access-key --user-name ${user.name} --access-key-id ${oldKeyId} --status Inactive`,
             `delete the other key first if it is unused: aws iam delete-access-key --user-name ${user.name} --access-key-id ${other[0]?.id ?? '<id>'}`,
             'check its last use first: aws iam get-access-key-last-used --access-key-id <id>',
             'then run this command again',
