@@ -41,6 +41,23 @@ function input(timelineFindings: FindingView[]): AdviceInput {
   }
 }
 
+/** A final journal entry of one action (only what the journal view reads). */
+function journaled(seq: number, action: string, target: string, outcome: string): JournalEntry {
+  return {
+    seq,
+    at: `2026-11-29T13:0${seq}:00.000Z`,
+    actor: { arn: null, osUser: 'r', host: 'h', command: [] },
+    action,
+    target,
+    params: {},
+    outcome,
+    prev: '0',
+    hash: '0',
+  } as unknown as JournalEntry
+}
+
+const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:payments-webhook'
+
 describe('recommendations', () => {
   it('recommend restoring logging only when logging was tampered with, not for any defense-evasion tag', () => {
     // The stolen-role drill: stolen credentials are tagged defense-evasion (T1078), no log was touched.
@@ -82,17 +99,7 @@ describe('recommendations', () => {
     expect(rec?.because).toEqual(['AKIARZPUZDIKKKHME4PR (user ci-deployer) from 203.0.113.45'])
     expect(rec?.command).toBe('fir creds rotate-key --user ci-deployer --access-key AKIARZPUZDIKKKHME4PR')
     const rotation = (outcome: string, user: string) =>
-      ({
-        seq: 1,
-        at: '2026-11-29T13:07:00.000Z',
-        actor: { arn: null, osUser: 'r', host: 'h', command: [] },
-        action: 'credentials.rotate-key',
-        target: `arn:aws:iam::123456789012:user/${user}`,
-        params: {},
-        outcome,
-        prev: '0',
-        hash: '0',
-      }) as unknown as JournalEntry
+      journaled(1, 'credentials.rotate-key', `arn:aws:iam::123456789012:user/${user}`, outcome)
     const titles = (entries: JournalEntry[]) =>
       recommend({ ...input([]), journal: viewJournal(entries), keysFromStolenAddress: [leaked] }).map(
         (r) => r.title,
@@ -105,17 +112,7 @@ describe('recommendations', () => {
 
 describe('recommendations after a restore', () => {
   const entry = (seq: number, action: string, outcome: string) =>
-    ({
-      seq,
-      at: `2026-11-29T13:0${seq}:00.000Z`,
-      actor: { arn: null, osUser: 'r', host: 'h', command: [] },
-      action,
-      target: 'arn:aws:lambda:us-east-1:123456789012:function:payments-webhook',
-      params: {},
-      outcome,
-      prev: '0',
-      hash: '0',
-    }) as unknown as JournalEntry
+    journaled(seq, action, FUNCTION_ARN, outcome)
   const code = timelineFinding('Lambda Function Code Overwritten', ['attack.persistence'])
   const fn = {
     name: 'payments-webhook',
@@ -158,18 +155,7 @@ describe('public access after a restore', () => {
       exposure: ['function URL with AuthType NONE'],
       layers: [],
     } as unknown as AdviceInput['functions'][number]
-    const at = (seq: number, outcome: string) =>
-      ({
-        seq,
-        at: `2026-11-29T13:0${seq}:00.000Z`,
-        actor: { arn: null, osUser: 'r', host: 'h', command: [] },
-        action: 'containment.url',
-        target: 'arn:aws:lambda:us-east-1:123456789012:function:f',
-        params: {},
-        outcome,
-        prev: '0',
-        hash: '0',
-      }) as unknown as JournalEntry
+    const at = (seq: number, outcome: string) => journaled(seq, 'containment.url', FUNCTION_ARN, outcome)
     const titles = (entries: JournalEntry[]) =>
       recommend({ ...input([]), functions: [exposed], journal: viewJournal(entries) }).map((r) => r.title)
     expect(titles([at(1, 'applied')])).toContain(
