@@ -12,6 +12,11 @@ import { redactor, redactValue } from '../../../src/core/common/redact.js'
 import { ExitCode } from '../../../src/errors.js'
 import { REPO_ROOT, tempDir } from '../../support/cli.js'
 
+/** Appends a case.note entry (any entry will do where these tests append one). */
+function note(journal: Journal, text: string) {
+  return journal.append({ action: 'case.note', target: 'x', params: { text }, outcome: 'recorded' })
+}
+
 async function newCase(id = 'C1') {
   const cwd = await tempDir()
   const handle = await CaseHandle.init(id, { firVersion: 'test', cwd })
@@ -251,12 +256,7 @@ describe('case folder', () => {
     // The journal is as it was: no half line for the next entry to run on from.
     expect(await readFile(journal)).toEqual(before)
     const reopened = await CaseHandle.open(dir)
-    await reopened.journal.append({
-      action: 'case.note',
-      target: 'x',
-      params: { text: 'after' },
-      outcome: 'recorded',
-    })
+    await note(reopened.journal, 'after')
     await reopened.close()
     expect((await verifyCase(dir)).problems).toEqual([])
   })
@@ -271,12 +271,7 @@ describe('case folder', () => {
 
   it('sets aside a last journal line a crash cut off, journals its hash, and goes on', async () => {
     const { handle } = await newCase('TORN-1')
-    await handle.journal.append({
-      action: 'case.note',
-      target: 'x',
-      params: { text: 'a' },
-      outcome: 'recorded',
-    })
+    await note(handle.journal, 'a')
     await handle.close()
     const path = join(handle.dir, 'journal.jsonl')
     const whole = await readFile(path)
@@ -296,12 +291,7 @@ describe('case folder', () => {
     expect(aside.bytes).toBe(torn.length)
     expect(await readFile(join(handle.dir, aside.path))).toEqual(torn)
     expect((await stat(join(handle.dir, aside.path))).mode & 0o777).toBe(0o600)
-    await reopened.journal.append({
-      action: 'case.note',
-      target: 'x',
-      params: { text: 'b' },
-      outcome: 'recorded',
-    })
+    await note(reopened.journal, 'b')
     await reopened.close()
     const text = await readFile(path)
     // The whole entries are untouched; the set-aside file is journaled (and so verified) by hash.
@@ -330,12 +320,7 @@ describe('case folder', () => {
     await writeFile(path, text.slice(0, -1))
     const reopened = await CaseHandle.open(handle.dir)
     expect(reopened.tornJournalTail).toBeUndefined()
-    await reopened.journal.append({
-      action: 'case.note',
-      target: 'x',
-      params: { text: 'b' },
-      outcome: 'recorded',
-    })
+    await note(reopened.journal, 'b')
     await reopened.close()
     expect(await verifyCase(handle.dir)).toMatchObject({ ok: true, problems: [] })
     expect((await readFile(path, 'utf8')).split('\n')).toHaveLength(3)
