@@ -276,7 +276,9 @@ export class FileProcessor {
     }
     result.uncompressedBytes = bytes.length
     const iamPossible = mayHoldIamEvents(task.display)
-    if (this.prefilter && !this.prefilter.mayMatch(bytes, iamPossible)) {
+    // Only JSON is ruled out unparsed: anything else (a wrong file, junk in place of a log) goes on
+    // to be refused as what it is, not counted as read and unrelated.
+    if (this.prefilter && startsLikeJson(bytes) && !this.prefilter.mayMatch(bytes, iamPossible)) {
       // Nothing in it can relate (its deflate stream and length were checked; the CRC-32 guards
       // data that is used, below).
       result.prefiltered = true
@@ -422,6 +424,13 @@ export class FileProcessor {
     }
     return buf.subarray(start)
   }
+}
+
+/** Whether the first byte that is not white space (a UTF-8 byte order mark skipped) opens a JSON value. */
+function startsLikeJson(bytes: Buffer): boolean {
+  let i = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0
+  while (i < bytes.length && isSpace(bytes[i]!)) i++
+  return bytes[i] === 0x7b || bytes[i] === 0x5b
 }
 
 /**

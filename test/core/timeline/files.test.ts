@@ -589,6 +589,19 @@ describe('inputs read as a stream', () => {
     expect(streamedIds).toEqual(['e-17'])
   })
 
+  it("refuses a file that is not JSON in a function's run, as a hunt does, rather than ruling it out unread", async () => {
+    const dir = await tempDir()
+    // Junk where a log should be (named .gz, not gzip), and a plain-text note: nothing in either
+    // names the function, so the pre-filter took both as read and unrelated.
+    await writeFile(join(dir, 'a.json.gz'), 'this is not json at all')
+    await writeFile(join(dir, 'notes.json'), '\ufeff  encrypted with the ransom key\n')
+    for (const { fn, summary } of await functionAndHunt(dir)) {
+      expect(summary.files.prefiltered, String(fn)).toBe(0)
+      expect(summary.files.refused, String(fn)).toBe(2)
+      expect(summary.skipped, String(fn)).toEqual({ 'corrupt-gzip': 1, 'invalid-json': 1 })
+    }
+  })
+
   it('counts text between the documents of a streamed input as invalid, as the whole-file reader does', async () => {
     const corpus = generateCorpus({ seed: 14, records: 200, start, end, target, related: 10 })
     const dir = await tempDir()
