@@ -649,6 +649,7 @@ export async function buildReportModel(
     raw.timelineFindings,
     keyEventLimit,
     roles.map((r) => r.name),
+    [...new Set(functions.flatMap((f) => f.accessKeyIds))],
   )
   if (scan.unreadableLines)
     problems.push(`${EVENTS_FILE}: ${scan.unreadableLines} line(s) are not events and were skipped`)
@@ -859,6 +860,22 @@ export async function buildReportModel(
       impact.push(
         `${counted(scan.keysCreated.length, 'access key')} ${scan.keysCreated.length === 1 ? 'was' : 'were'} created with the execution role’s credentials (${truncate(scan.keysCreated.join(', '), 200)}): long-term access that outlives the role’s sessions.`,
       )
+    // A function's timeline holds only the events related to it: the rest of a key's calls are not there.
+    // (summary.json has the function as an object; a timeline.collect entry's params name it.)
+    const scopedTo = typeof ts.function === 'string' ? ts.function : asString(asRecord(ts.function).name)
+    for (const k of scan.watchedKeyUse) {
+      if (k.calls === 0) {
+        impact.push(
+          `Access key ${k.accessKeyId}, found in the environment, signed no call in this case’s timeline${scopedTo ? ` (it holds only the events related to ${scopedTo}: an account-wide timeline, fir timeline without a function, shows every call the key made)` : ''}.`,
+        )
+        continue
+      }
+      const when =
+        k.first === k.last ? utcDisplay(k.first!) : `${utcDisplay(k.first!)} to ${utcDisplay(k.last!)}`
+      impact.push(
+        `Access key ${k.accessKeyId}, found in the environment, signed ${counted(k.calls, 'call')} in the timeline (${when}) from ${truncate(k.sourceIps.join(', '), 200)}${k.failed ? `; ${k.failed} failed or ${k.failed === 1 ? 'was' : 'were'} denied` : ''}${k.changes.length ? `; changes it made: ${truncate(k.changes.join(', '), 200)}` : '; no change'}. Any call not made by its owner is the attacker’s${scopedTo ? ` (only the events related to ${scopedTo} are in this timeline)` : ''}.`,
+      )
+    }
     if (scan.keysFromStolenAddress.length) {
       const keys = scan.keysFromStolenAddress.map(
         (k) => `${k.accessKeyId}${k.userName ? ` of user ${k.userName}` : ''} from ${k.sourceIps.join(', ')}`,

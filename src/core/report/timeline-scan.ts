@@ -59,6 +59,22 @@ export interface TimelineScan {
    * were used outside Lambda (see keyUsedFromStolenAddress), with the addresses.
    */
   keysFromStolenAddress: { accessKeyId: string; userName: string | null; sourceIps: string[] }[]
+  /** What each watched key (a long-term key found in a function's environment) signed, in order. */
+  watchedKeyUse: WatchedKeyUse[]
+}
+
+/** The calls one watched access key signed in the timeline. */
+export interface WatchedKeyUse {
+  accessKeyId: string
+  calls: number
+  /** Of them, failed or denied. */
+  failed: number
+  first: string | null
+  last: string | null
+  /** Source addresses, most calls first: `address (n)`. */
+  sourceIps: string[]
+  /** Names of the write calls it made that succeeded, in order of first use. */
+  changes: string[]
 }
 
 /**
@@ -250,6 +266,8 @@ export async function scanTimeline(
   findingsFile: unknown[] | null,
   keyEventLimit: number,
   executionRoles: string[] = [],
+  /** Long-term keys found in a function's environment: what they signed is reported. */
+  watchedKeys: string[] = [],
 ): Promise<TimelineScan> {
   const scan: TimelineScan = {
     totalEvents: 0,
@@ -277,7 +295,21 @@ export async function scanTimeline(
     secretsRead: [],
     keysCreated: [],
     keysFromStolenAddress: [],
+    watchedKeyUse: [],
   }
+  const watched = new Map(
+    watchedKeys.map((k) => [
+      k,
+      {
+        calls: 0,
+        failed: 0,
+        firstMs: Number.POSITIVE_INFINITY,
+        lastMs: 0,
+        ips: new Map<string, number>(),
+        changes: new Set<string>(),
+      },
+    ]),
+  )
   const chained = new Map<string, number>()
   const secretsRead = new Set<string>()
   const keysCreated = new Set<string>()
@@ -409,14 +441,27 @@ export async function scanTimeline(
         }
         return raw.eventCategory === 'Data' || raw.managementEvent === false
       }
+      const keyUse = watched.size ? watched.get(asString(actor.accessKeyId) ?? '') : undefined
+      if (keyUse) {
+        keyUse.calls++
+        if (errorText) keyUse.failed++
+        else if (isWrite) keyUse.changes.add(name)
+        keyUse.firstMs = Math.min(keyUse.firstMs, ms)
+        keyUse.lastMs = Math.max(keyUse.lastMs, ms)
+        const ip = sourceIp || 'not recorded'
+        keyUse.ips.set(ip, (keyUse.ips.get(ip) ?? 0) + 1)
+      }
       // Rank (lower is shown first): findings by level (0–4); fir's own changes (5); changes by
-      // a person or workload, not an AWS service (6); their failed or denied calls (7).
+      // a person or workload, not an AWS service (6); their failed or denied calls (7). Those
+      // signed with a key found in a function's environment say so; the key's reads are not
+      // listed (a CI key's routine reads are many: the impact sums them up by address).
+      const withKey = keyUse ? ' signed with a key found in the environment' : ''
       let rank: number | null = null
       let reason = ''
       if (top !== null) [rank, reason] = [levelRank(top), 'finding']
       else if (fir && isWrite) [rank, reason] = [5, 'change by fir']
-      else if (isWrite && !byService && !dataEvent()) [rank, reason] = [6, 'change']
-      else if (errorText && !byService) [rank, reason] = [7, 'failed or denied']
+      else if (isWrite && !byService && !dataEvent()) [rank, reason] = [6, `change${withKey}`]
+      else if (errorText && !byService) [rank, reason] = [7, `failed or denied${withKey}`]
       if (top !== null && IP_LIKE.test(sourceIp)) findingIps.add(sourceIp)
       const view = (): KeyEvent => ({
         id,
@@ -512,6 +557,17 @@ export async function scanTimeline(
   scan.firstFinding = first ? { time: first.time, title: first.title } : null
   scan.secretsRead = [...secretsRead].sort()
   scan.keysCreated = [...keysCreated].sort()
+  scan.watchedKeyUse = [...watched.entries()].map(([accessKeyId, k]) => ({
+    accessKeyId,
+    calls: k.calls,
+    failed: k.failed,
+    first: k.calls ? new Date(k.firstMs).toISOString() : null,
+    last: k.calls ? new Date(k.lastMs).toISOString() : null,
+    sourceIps: [...k.ips.entries()]
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .map(([ip, n]) => `${ip} (${n})`),
+    changes: [...k.changes],
+  }))
   scan.keysFromStolenAddress = [...keysFromStolenAddress.entries()]
     .sort((a, b) => a[0].localeCompare(b[0]))
     .map(([accessKeyId, k]) => ({ accessKeyId, userName: k.userName, sourceIps: [...k.sourceIps].sort() }))

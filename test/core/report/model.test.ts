@@ -86,6 +86,12 @@ describe('report of a case that went through snapshot, contain and timeline', ()
       '1 secret was read with the execution role’s credentials (prod/orders/db): treat it as exposed and rotate.',
     )
     expect(model.summary.impact).toContain('2 calls failed or were denied (attempts that did not succeed).')
+    // The key in the function's environment: what it signed in the timeline.
+    expect(model.summary.impact).toContainEqual(
+      expect.stringMatching(
+        /^Access key AKIAIOSFODNN7ORDERS1, found in the environment, signed (\d+) calls in the timeline \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC to \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\) from 198\.51\.100\.20 \(\1\); changes it made: UpdateFunctionCode\. Any call not made by its owner is the attacker’s \(only the events related to orders-api are in this timeline\)\.$/,
+      ),
+    )
     // What matched, most severe first, not only how much.
     expect(model.summary.impact).toContain(
       '12 of 240 CloudTrail events matched detections (10 rules): AssumeRole chained from a Lambda execution role (critical); Access key created by an assumed-role session (persistence) (critical); Function code updated from outside the deployment pipeline (critical); and 7 more.',
@@ -140,7 +146,13 @@ describe('report of a case that went through snapshot, contain and timeline', ()
     expect(model.timeline.keyEvents.filter((e) => e.name === 'Invoke')).toEqual([])
     const reasons = Object.fromEntries(model.timeline.keyEvents.map((e) => [`${e.name}@${e.time}`, e.reason]))
     expect(Object.values(reasons)).toEqual(
-      expect.arrayContaining(['finding', 'change', 'change by fir', 'same source IP as a finding']),
+      // ci-deployer's change is signed with the key found in orders-api's environment.
+      expect.arrayContaining([
+        'finding',
+        'change signed with a key found in the environment',
+        'change by fir',
+        'same source IP as a finding',
+      ]),
     )
     const recon = model.timeline.keyEvents.find((e) => e.reason === 'same source IP as a finding')!
     expect(recon).toMatchObject({ name: 'GetFunction', sourceIp: '203.0.113.45', level: null })

@@ -159,4 +159,60 @@ describe('what the timeline says the execution role’s credentials did', () => 
     )
     expect(advice?.command).toBe('fir creds rotate-key --user ci-deployer --access-key AKIAIOSFODNN7DEPLOYK')
   })
+
+  it('says what a key found in the environment signed: calls, addresses, changes, failures; its changes are key events', async () => {
+    const dir = await tempDir()
+    const path = join(dir, 'events.jsonl')
+    const key = 'AKIAIOSFODNN7LEAKED1'
+    const user = { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/ci`, accessKeyId: key }
+    const lines = [
+      event(1, { name: 'GetCallerIdentity', source: 'sts.amazonaws.com', actor: user }),
+      event(2, { name: 'UpdateFunctionCode', source: 'lambda.amazonaws.com', readOnly: false, actor: user }),
+      event(3, {
+        name: 'CreateUser',
+        source: 'iam.amazonaws.com',
+        readOnly: false,
+        actor: user,
+        error: { code: 'AccessDenied' },
+      }),
+      event(4, {
+        name: 'ListFunctions',
+        source: 'lambda.amazonaws.com',
+        actor: user,
+        sourceIp: '52.94.76.10',
+      }),
+      event(5, {
+        name: 'GetObject',
+        actor: { type: 'IAMUser', arn: 'x', accessKeyId: 'AKIAOTHERKEY00000001' },
+      }),
+    ]
+    await writeFile(path, `${lines.join('\n')}\n`)
+    const scan = await scanTimeline(path, null, 50, [], [key, 'AKIAIOSFODNN7UNUSED1'])
+    expect(scan.watchedKeyUse).toEqual([
+      {
+        accessKeyId: key,
+        calls: 4,
+        failed: 1,
+        first: '2026-11-27T03:01:00.000Z',
+        last: '2026-11-27T03:04:00.000Z',
+        sourceIps: ['203.0.113.45 (3)', '52.94.76.10 (1)'],
+        changes: ['UpdateFunctionCode'],
+      },
+      {
+        accessKeyId: 'AKIAIOSFODNN7UNUSED1',
+        calls: 0,
+        failed: 0,
+        first: null,
+        last: null,
+        sourceIps: [],
+        changes: [],
+      },
+    ])
+    // Its changes and failures are key events, named as the key's; its reads are only counted
+    // (a CI key's routine reads would fill the table).
+    expect(scan.keyEvents.map((e) => [e.name, e.reason])).toEqual([
+      ['UpdateFunctionCode', 'change signed with a key found in the environment'],
+      ['CreateUser', 'change signed with a key found in the environment'],
+    ])
+  })
 })
