@@ -122,6 +122,14 @@ async function registerCaseSecrets(raw: RawCase): Promise<EnvironmentIndex> {
         if (t && !t.includes('\n')) redactor.register(t)
         continue
       }
+      // A rotated key's file (rotate-key's format): its secret only. The user name beside it is
+      // no secret (a name of 16 characters or more was redacted all through the report).
+      const ours = asRecord(asRecord(doc).AccessKey).SecretAccessKey
+      if (typeof ours === 'string') {
+        redactor.register(ours)
+        continue
+      }
+      // Any other file put there: every long string in it, but key ids and times.
       deepMapStrings(doc, (s) => {
         if (s.length >= 16 && !/^(AKIA|ASIA)[A-Z0-9]{16}$/.test(s) && !/^\d{4}-\d\d-\d\dT/.test(s)) {
           redactor.register(s)

@@ -215,4 +215,40 @@ describe('what the timeline says the execution role’s credentials did', () => 
       ['CreateUser', 'change signed with a key found in the environment'],
     ])
   })
+
+  it("redacts a rotated key's secret in the report, and not the user name beside it in its file", async () => {
+    const parent = await tempDir()
+    const handle = await CaseHandle.init('SECRET-1', { dir: join(parent, 'case'), firVersion: 'test' })
+    await handle.close()
+    const dir = join(parent, 'case')
+    const user = 'invoice-uploader-service'
+    const secret = 'wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY42'
+    await writeFile(
+      join(dir, 'secrets', `${user}-AKIAIOSFODNN7NEWKEY1.json`),
+      JSON.stringify({
+        AccessKey: {
+          UserName: user,
+          AccessKeyId: 'AKIAIOSFODNN7NEWKEY1',
+          Status: 'Active',
+          SecretAccessKey: secret,
+          CreateDate: '2026-11-29T10:00:00.000Z',
+        },
+      }),
+    )
+    await mkdir(join(dir, 'timeline'), { recursive: true })
+    await writeFile(
+      join(dir, 'timeline', 'events.jsonl'),
+      `${event(1, {
+        name: 'CreateUser',
+        source: 'iam.amazonaws.com',
+        readOnly: false,
+        actor: { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/${user}` },
+        requestParameters: { userName: 'support-backup', note: secret },
+      })}\n`,
+    )
+    const text = JSON.stringify(await buildReportModel(dir, { firVersion: 'test' }))
+    expect(text).not.toContain(secret)
+    // Before: every string of 16 characters or more in the file was taken for a secret.
+    expect(text).toContain(`arn:aws:iam::${ACCOUNT}:user/${user}`)
+  })
 })
