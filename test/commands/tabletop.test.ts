@@ -131,6 +131,12 @@ const EXPECTED: Record<string, { playbook: string; findings: string[]; rotatedUs
     // code, used from the address the stolen session came from.
     rotatedUsers: ['backup-admin', 'ci-deployer'],
   },
+  'leaked-key-in-environment': {
+    playbook: 'leaked-access-key-in-function',
+    findings: ['Administrator Permissions Granted To An IAM Identity', 'Access Key Created For Another User'],
+    // The key in invoice-export's environment.
+    rotatedUsers: ['invoice-uploader'],
+  },
   'malicious-layer': {
     playbook: 'malicious-layer',
     findings: [

@@ -177,12 +177,33 @@ export function validateScenarioText(
     if (e.repeat && (e.apply ?? SEED_CALL_NAMES.includes(e.call)))
       problems.push(src.at(['story', i, 'repeat'], 'only recorded calls (apply: false) may repeat'))
   })
-  const check = (value: unknown, path: (string | number)[]) => {
+  // Users whose access key an applied iam:CreateAccessKey made before story event i.
+  const keyedBefore = (i: number) =>
+    new Set(
+      s.story
+        .slice(0, i)
+        .filter(
+          (e) =>
+            e.call === 'iam:CreateAccessKey' && (e.apply ?? (SEED_CALL_NAMES.includes(e.call) && !e.error)),
+        )
+        .map((e) => String((e.with as Record<string, unknown> | undefined)?.UserName ?? '')),
+    )
+  const check = (value: unknown, path: (string | number)[], keyed: Set<string>) => {
     for (const str of stringsOutsideFiles(value, path)) {
       if (!hasTemplate(str.value)) continue
       try {
         for (const ref of pathsOf(parseTemplate(str.value))) {
-          const [root, name] = ref.path
+          const [root, name, user, part] = ref.path
+          if (root === 'seed' && name === 'accessKeys' && ref.path.length === 4) {
+            if (typeof user !== 'string' || !keyed.has(user) || (part !== 'id' && part !== 'secret'))
+              problems.push(
+                src.at(
+                  str.path,
+                  `reference ${JSON.stringify(ref.source)} names no access key: seed.accessKeys.<user>.id or .secret, for a user an earlier applied iam:CreateAccessKey made a key for${keyed.size ? ` (${[...keyed].join(', ')})` : ''}`,
+                ),
+              )
+            continue
+          }
           if (
             root !== 'seed' ||
             typeof name !== 'string' ||
@@ -192,7 +213,7 @@ export function validateScenarioText(
             problems.push(
               src.at(
                 str.path,
-                `reference ${JSON.stringify(ref.source)} is not allowed: scenarios may reference ${SEED_FACTS.map((f) => `seed.${f}`).join(', ')}`,
+                `reference ${JSON.stringify(ref.source)} is not allowed: scenarios may reference ${SEED_FACTS.map((f) => `seed.${f}`).join(', ')} and seed.accessKeys.<user>.id or .secret`,
               ),
             )
         }
@@ -203,11 +224,12 @@ export function validateScenarioText(
       }
     }
   }
-  check(s.inputs, ['inputs'])
+  check(s.inputs, ['inputs'], new Set())
   s.story.forEach((e, i) => {
-    check(e.with, ['story', i, 'with'])
-    check(e.response, ['story', i, 'response'])
-    check(e.error, ['story', i, 'error'])
+    const keyed = keyedBefore(i)
+    check(e.with, ['story', i, 'with'], keyed)
+    check(e.response, ['story', i, 'response'], keyed)
+    check(e.error, ['story', i, 'error'], keyed)
   })
   problems.sort((a, b) => a.line - b.line || a.col - b.col)
   return problems.length ? { problems } : { scenario: s, problems }

@@ -164,6 +164,7 @@ export async function seedScenario(
       log(`seed: ${event.call} ${describeTarget(params)}`)
       response = await seedCall(aws, event.call, sdkParams)
       remember(event.call, params, response, result, ids)
+      if (event.call === 'iam:CreateAccessKey') rememberKey(scope, params, response)
       if (event.call === 'lambda:CreateFunction') {
         const size = response.MemorySize ?? params.MemorySize
         memory.set(
@@ -347,6 +348,21 @@ async function prepareCode(
     sdkParams: { ...rest, [holder]: s3 },
     trailParams: { ...rest, [holder]: upload === 's3' ? s3 : {} },
   }
+}
+
+/**
+ * Makes a key the story created referable by later events: `{{ seed.accessKeys.<user>.id }}` and
+ * `.secret` (a function whose environment holds a user's key; the secret is registered with the
+ * redactor by remember(), so it is shown redacted everywhere but evidence).
+ */
+function rememberKey(scope: Scope, params: Params, response: Params): void {
+  const key = response.AccessKey as { AccessKeyId?: string; SecretAccessKey?: string; UserName?: string }
+  const user = key?.UserName ?? params.UserName
+  if (typeof user !== 'string' || !key?.AccessKeyId) return
+  // seedScope's scope carries `seed` beside the playbook scope's fields.
+  const seed = (scope as unknown as { seed: Record<string, unknown> }).seed
+  const keys = (seed.accessKeys ??= {}) as Record<string, { id: string; secret: string }>
+  keys[user] = { id: key.AccessKeyId, secret: key.SecretAccessKey ?? '' }
 }
 
 function remember(

@@ -59,7 +59,12 @@ describe('tabletop seeding: the trail tells the same story as the state', async 
     for (const s of await listScenarios()) expect(s.problems, s.name).toEqual([])
   })
 
-  for (const name of ['public-url-backdoor', 'stolen-role-credentials', 'malicious-layer']) {
+  for (const name of [
+    'public-url-backdoor',
+    'stolen-role-credentials',
+    'malicious-layer',
+    'leaked-key-in-environment',
+  ]) {
     it(`${name}: every state change is in the trail, with the emulator's own ids and hashes`, async () => {
       const now = new Date()
       const { seed: result, files } = await seed(name, now)

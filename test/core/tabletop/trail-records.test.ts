@@ -24,6 +24,7 @@ const CLOUDTRAIL: Record<string, { readOnly: boolean; data?: true }> = {
   'iam:CreateRole': { readOnly: false },
   'iam:CreateUser': { readOnly: false },
   'iam:ListAttachedRolePolicies': { readOnly: true },
+  'iam:ListUserPolicies': { readOnly: true },
   'iam:ListUsers': { readOnly: true },
   'iam:PutRolePolicy': { readOnly: false },
   'iam:PutUserPolicy': { readOnly: false },
@@ -167,5 +168,51 @@ story:
     const problems = validateScenarioText(text, 's.yaml').problems.map((p) => `${p.line} ${p.message}`)
     expect(problems).toEqual([expect.stringMatching(/^14 reference "seed.acount" is not allowed/)])
     expect(validateScenarioText(text.replace('seed.acount', 'seed.account'), 's.yaml').problems).toEqual([])
+  })
+
+  it('lets a later event name a key an earlier applied CreateAccessKey made, and nothing else', () => {
+    const text = (ref: string, keyFirst = true) => {
+      const create = `  - at: -2d
+    actor: a
+    call: iam:CreateAccessKey
+    with: { UserName: uploader }
+`
+      const use = `  - at: -1d
+    actor: a
+    call: lambda:CreateFunction
+    with:
+      FunctionName: f
+      Role: r
+      Environment: { Variables: { K: "{{ ${ref} }}" } }
+      Code: { files: { index.mjs: "x" } }
+`
+      return `name: keys
+title: t
+summary: s
+playbook: leaked-access-key-in-function
+inputs: { function: f }
+compromise: { description: d, findings: [Something] }
+actors:
+  a: { type: IAMUser, userName: admin, sourceIp: 1.2.3.4, userAgent: x }
+story:
+${keyFirst ? create + use : use + create}`
+    }
+    const problems = (t: string) => validateScenarioText(t, 's.yaml').problems.map((p) => p.message)
+    expect(problems(text('seed.accessKeys.uploader.id'))).toEqual([])
+    expect(problems(text('seed.accessKeys.uploader.secret'))).toEqual([])
+    for (const bad of [
+      text('seed.accessKeys.uploader.id', false),
+      text('seed.accessKeys.someone.id'),
+      text('seed.accessKeys.uploader.password'),
+    ]) {
+      expect(problems(bad)).toEqual([
+        expect.stringMatching(
+          /^reference "seed\.accessKeys\.\w+\.\w+" names no access key: seed\.accessKeys\.<user>\.id or \.secret/,
+        ),
+      ])
+    }
+    expect(problems(text('seed.accessKeys.uploader'))).toEqual([
+      expect.stringMatching(/^reference "seed\.accessKeys\.uploader" is not allowed/),
+    ])
   })
 })
