@@ -5,6 +5,7 @@ import { UsageError } from '../../errors.js'
 import { sha256Hex } from '../common/hash.js'
 import { redactor } from '../common/redact.js'
 import { renderDeep, type Scope } from '../playbook/template.js'
+import { mapLimit } from '../snapshot/pacing.js'
 import {
   buildRecord,
   type IdentityContext,
@@ -230,15 +231,17 @@ export async function seedScenario(
   )
 
   const files: TrailFile[] = trailFiles(result.records, account, trailPrefix)
-  for (const f of files) {
-    await seedCall(aws, 's3:PutObject', {
+  // Several at once: a drill's hundreds of small files, one request each, were a good part of its
+  // start-up (the emulator serves requests in parallel).
+  await mapLimit(files, SEED_CONCURRENCY, (f) =>
+    seedCall(aws, 's3:PutObject', {
       Bucket: trailBucket,
       Key: f.key,
       Body: f.body,
       ContentType: 'application/json',
       ContentEncoding: 'gzip',
-    })
-  }
+    }),
+  )
   result.files = files.map((f) => ({ key: f.key, records: f.records }))
   log(
     `seed: ${result.records.length} CloudTrail records in ${files.length} trail files under ${result.trailSource}`,
@@ -268,6 +271,9 @@ function noteLogActivity(
   }
 }
 
+/** Seeding requests in flight at once (trail files, log streams). */
+const SEED_CONCURRENCY = 8
+
 /** Creates each planned log group with its streams and events (groups deleted and never re-used stay absent). */
 async function seedFunctionLogs(
   aws: AwsClients,
@@ -282,7 +288,8 @@ async function seedFunctionLogs(
       continue
     }
     await seedCall(aws, 'logs:CreateLogGroup', { logGroupName: plan.logGroupName })
-    for (const stream of plan.streams) {
+    // Streams several at once; the events of one stream in order.
+    await mapLimit(plan.streams, SEED_CONCURRENCY, async (stream) => {
       await seedCall(aws, 'logs:CreateLogStream', {
         logGroupName: plan.logGroupName,
         logStreamName: stream.logStreamName,
@@ -300,7 +307,7 @@ async function seedFunctionLogs(
         })
         i = j
       }
-    }
+    })
     log(`seed: ${plan.logGroupName}: ${events} log events in ${plan.streams.length} streams`)
     out.push({
       name: plan.logGroupName,
