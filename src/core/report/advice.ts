@@ -122,14 +122,20 @@ export function recommend(input: AdviceInput): RecommendationView[] {
 
   for (const role of input.roles) {
     if (!role.sessionsRevoked) {
+      // Now when a finding says the role's credentials were used or could have been taken (a
+      // session used outside Lambda, an AssumeRole, changed code or layers); otherwise a
+      // precaution: revocation also cuts the function's own sessions until it is recycled.
+      const exposed = findingsMatching(
+        allFindings,
+        /session|assume|outside|UpdateFunctionCode|\bcode\b|layer|backdoor/i,
+      )
       add(
-        1,
+        exposed.length ? 1 : 2,
         `Revoke the sessions of role ${role.name}`,
-        `Temporary credentials of ${role.name} stay valid until they expire. Revocation denies every session issued before now; then recycle the functions so new environments get fresh credentials.`,
-        [
-          `${role.functions.length} function(s) run with ${role.name}`,
-          ...titles(findingsMatching(allFindings, /credential|session|assume|outside/i), 2),
-        ],
+        exposed.length
+          ? `Temporary credentials of ${role.name} stay valid until they expire. Revocation denies every session issued before now; then recycle the functions so new environments get fresh credentials.`
+          : `No finding shows the credentials of ${role.name} used or exposed; revoke its sessions if the function's code or runtime may have been reached (temporary credentials stay valid until they expire). Revocation denies every session issued before now, the function's own included: recycle the functions after it.`,
+        [`${role.functions.length} function(s) run with ${role.name}`, ...titles(exposed, 2)],
         `fir creds revoke-sessions --role ${role.name}`,
       )
     }

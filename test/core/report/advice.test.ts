@@ -165,6 +165,45 @@ describe('public access after a restore', () => {
   })
 })
 
+describe('revoking the role sessions', () => {
+  const role = {
+    arn: 'arn:aws:iam::123456789012:role/invoice-export-role',
+    name: 'invoice-export-role',
+    functions: ['invoice-export'],
+    riskyPermissions: [],
+    policyGaps: [],
+    sessionsRevoked: false,
+  }
+  const revoke = (findings: FindingView[]) =>
+    recommend({ ...input(findings), roles: [role] }).find((r) => r.title.startsWith('Revoke the sessions'))
+
+  it('is urgent when a finding shows the role used or reachable, a precaution otherwise', () => {
+    const stolen = revoke([
+      timelineFinding('Function Role Credentials Used Outside Lambda', ['attack.credential-access']),
+    ])
+    expect(stolen).toMatchObject({
+      priority: 1,
+      command: 'fir creds revoke-sessions --role invoice-export-role',
+    })
+    expect(stolen?.because).toContain('Function Role Credentials Used Outside Lambda (6)')
+    expect(
+      revoke([timelineFinding('Lambda Function Code Overwritten', ['attack.persistence'])])?.priority,
+    ).toBe(1)
+    // A leaked user key made an administrator: nothing says the role's credentials were taken.
+    const keyOnly = revoke([
+      timelineFinding('Administrator Permissions Granted To An IAM Identity', [
+        'attack.privilege_escalation',
+      ]),
+      timelineFinding('Access Key Created For Another User', ['attack.persistence', 'attack.t1098.001']),
+    ])
+    expect(keyOnly?.priority).toBe(2)
+    expect(keyOnly?.detail).toMatch(
+      /^No finding shows the credentials of invoice-export-role used or exposed/,
+    )
+    expect(keyOnly?.because).toEqual(['1 function(s) run with invoice-export-role'])
+  })
+})
+
 describe('keyUsedFromStolenAddress', () => {
   const event = (over: Record<string, unknown>) => ({
     name: 'UpdateFunctionCode',
