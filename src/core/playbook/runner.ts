@@ -15,6 +15,7 @@ import type { FirContext } from '../context.js'
 import { announceActing } from '../identity.js'
 import { type ActionSpec, specFor } from './action-specs.js'
 import { type LoadedPlaybook, loadPlaybookText } from './load.js'
+import { ACTION_PERMISSIONS } from './render.js'
 import type { Playbook, PlaybookStep } from './schema.js'
 import {
   containsUnresolved,
@@ -347,6 +348,22 @@ export function findUnfinishedRun(entries: readonly JournalEntry[]): {
   return superseded ? { superseded } : {}
 }
 
+/** The case's latest playbook run, when it finished with steps that failed and were passed over. */
+function failedStepsOfLatestRun(
+  entries: readonly JournalEntry[],
+): { run: JournalEntry; steps: JournalEntry[] } | undefined {
+  const run = entries.findLast((e) => e.action === RUN_ACTION && e.outcome === 'started')
+  if (!run) return undefined
+  const runId = String(run.params.runId)
+  const steps = entries.filter(
+    (e) =>
+      e.action === STEP_ACTION &&
+      String(e.params.runId) === runId &&
+      (e.outcome === 'failed' || e.outcome === 'denied'),
+  )
+  return steps.length ? { run, steps } : undefined
+}
+
 /**
  * Continues the case's unfinished playbook run from the first step not finished. Finished steps are
  * not run again (their outputs come from the journal); the interrupted step is re-run, and the
@@ -372,6 +389,26 @@ export async function resumePlaybook(
     )
   }
   if (!start) {
+    const passedOver = failedStepsOfLatestRun(entries)
+    if (passedOver) {
+      const { run, steps } = passedOver
+      const name = String(run.params.playbook ?? run.target)
+      const commands = [
+        ...new Set(
+          steps.map((s) => ACTION_PERMISSIONS[String(s.params.action)]?.commands[0]).filter(Boolean),
+        ),
+      ]
+      throw new UsageError(
+        `unable to resume a playbook in case ${ctx.case.meta.id}: its latest run (${name}, ${String(run.params.runId)}) finished, passing over ${steps.length === 1 ? 'a step that' : 'steps that'} failed (on-error: continue): ${steps.map((s) => `${String(s.params.step)} (${String(s.params.action)}): ${escapeTerminal(s.error?.message ?? s.outcome)}`).join('; ')}`,
+        {
+          actions: [
+            `fix what ${steps.length === 1 ? 'it names' : 'they name'}, then do that work on its own${commands.length ? `: ${commands.map((c) => `fir ${c}`).join(', ')}` : ''}`,
+            `or run the playbook again: fir playbook run ${shellArg(name)} --case ${shellArg(ctx.case.dir)} --input … (changes already made are journaled already-applied)`,
+            'see what ran with `fir case show`',
+          ],
+        },
+      )
+    }
     throw new UsageError(
       `unable to resume a playbook in case ${ctx.case.meta.id}: it has no unfinished playbook run`,
       {

@@ -296,6 +296,16 @@ describe('playbook runner', () => {
     await handle.close()
     expect(r2.steps.map((s) => s.outcome)).toEqual(['applied', 'failed', 'skipped', 'applied', 'applied'])
     expect(ctx.gaps.list[0]).toMatchObject({ call: 'fake.make' })
+    // The run finished: resume names the step it passed over and how to redo that work (it said
+    // only that there was no unfinished run).
+    const runId = r2.runId
+    ;({ ctx, handle } = await makeCtx(dir2, { yes: true }))
+    const passed = await resumePlaybook(ctx, {}, { registry: fr.registry }).catch((e) => e)
+    await handle.close()
+    expect(passed).toBeInstanceOf(UsageError)
+    expect((passed as UsageError).message).toBe(
+      `unable to resume a playbook in case ${ctx.case.meta.id}: its latest run (fake, ${runId}) finished, passing over a step that failed (on-error: continue): first (fake.make): unable to make p-role: it is broken`,
+    )
   })
 
   it('resumes only the latest run: one that failed and was then run again right is not picked up behind it', async () => {
