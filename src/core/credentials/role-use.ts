@@ -56,7 +56,8 @@ export function accessKeyCreated(e: RoleUseEvent): { accessKeyId: string; userNa
   return { accessKeyId: id, userName: typeof user === 'string' ? user : null }
 }
 
-const STOLEN_ADDRESS_RULE = CORRELATION_RULES.callFromStolenCredentialsAddress.rule
+/** The rule id of the timeline's check that keyUsedFromStolenAddress reads. */
+export const STOLEN_ADDRESS_RULE = CORRELATION_RULES.callFromStolenCredentialsAddress.rule
 
 /**
  * The long-term key (`AKIA…`, and its user) that made a call the timeline flagged as made from an

@@ -7,10 +7,10 @@ import {
   keyUsedFromStolenAddress,
   type RoleUseEvent,
   roleOfActor,
+  STOLEN_ADDRESS_RULE,
 } from '../../credentials/role-use.js'
 import { secretsReadByRoles } from '../../credentials/secrets-read.js'
 import { collectTimeline, EVENTS_FILE } from '../../timeline/collect.js'
-import { CORRELATION_RULES } from '../../timeline/correlate.js'
 import type { ActionImpl } from '../runner.js'
 
 /**
@@ -51,8 +51,6 @@ async function keysOfTheIntrusion(
   for (const key of created) fromStolenAddress.delete(key)
   return { created: [...created].sort(), fromStolenAddress: [...fromStolenAddress].sort() }
 }
-
-const STOLEN_ADDRESS_RULE = CORRELATION_RULES.callFromStolenCredentialsAddress.rule
 
 /**
  * `timeline.collect`: the CloudTrail timeline of the function (or of the account), with the
