@@ -334,6 +334,8 @@ function checkActionsAvailable(loaded: LoadedPlaybook, registry: ActionRegistry)
 export function findUnfinishedRun(entries: readonly JournalEntry[]): {
   run?: JournalEntry
   superseded?: JournalEntry
+  /** The latest run, when it finished. */
+  finished?: JournalEntry
 } {
   const finished = new Set(
     entries
@@ -345,23 +347,23 @@ export function findUnfinishedRun(entries: readonly JournalEntry[]): {
   if (!latest) return {}
   if (!finished.has(String(latest.params.runId))) return { run: latest }
   const superseded = started.findLast((e) => !finished.has(String(e.params.runId)))
-  return superseded ? { superseded } : {}
+  return superseded ? { superseded, finished: latest } : { finished: latest }
 }
 
-/** The case's latest playbook run, when it finished with steps that failed and were passed over. */
-function failedStepsOfLatestRun(
-  entries: readonly JournalEntry[],
-): { run: JournalEntry; steps: JournalEntry[] } | undefined {
-  const run = entries.findLast((e) => e.action === RUN_ACTION && e.outcome === 'started')
-  if (!run) return undefined
+/** The steps of a run that failed and were passed over (on-error: continue). */
+function failedStepsOf(entries: readonly JournalEntry[], run: JournalEntry): JournalEntry[] {
   const runId = String(run.params.runId)
-  const steps = entries.filter(
+  return entries.filter(
     (e) =>
       e.action === STEP_ACTION &&
       String(e.params.runId) === runId &&
       (e.outcome === 'failed' || e.outcome === 'denied'),
   )
-  return steps.length ? { run, steps } : undefined
+}
+
+/** How to finish a run's work by running its playbook again (changes made are not repeated). */
+function runAgainHint(name: string, caseDir: string): string {
+  return `run the playbook again: fir playbook run ${shellArg(name)} --case ${shellArg(caseDir)} --input … (changes already made are journaled already-applied)`
 }
 
 /**
@@ -375,35 +377,34 @@ export async function resumePlaybook(
   options: RunOptions,
 ): Promise<RunResult> {
   const entries = ctx.case.journal.all()
-  const { run: start, superseded } = findUnfinishedRun(entries)
+  const { run: start, superseded, finished } = findUnfinishedRun(entries)
   if (superseded) {
     const name = String(superseded.params.playbook ?? superseded.target)
     throw new UsageError(
       `unable to resume a playbook in case ${ctx.case.meta.id}: its latest run finished; run ${String(superseded.params.runId)} of ${name}, started ${superseded.at}, did not finish, and later runs came after it`,
       {
         actions: [
-          `to finish that work, run the playbook again: fir playbook run ${shellArg(name)} --case ${shellArg(ctx.case.dir)} --input … (changes already made are journaled already-applied)`,
+          `to finish that work, ${runAgainHint(name, ctx.case.dir)}`,
           'see what ran with `fir case show`',
         ],
       },
     )
   }
   if (!start) {
-    const passedOver = failedStepsOfLatestRun(entries)
-    if (passedOver) {
-      const { run, steps } = passedOver
-      const name = String(run.params.playbook ?? run.target)
+    const steps = finished ? failedStepsOf(entries, finished) : []
+    if (finished && steps.length) {
+      const name = String(finished.params.playbook ?? finished.target)
       const commands = [
         ...new Set(
           steps.map((s) => ACTION_PERMISSIONS[String(s.params.action)]?.commands[0]).filter(Boolean),
         ),
       ]
       throw new UsageError(
-        `unable to resume a playbook in case ${ctx.case.meta.id}: its latest run (${name}, ${String(run.params.runId)}) finished, passing over ${steps.length === 1 ? 'a step that' : 'steps that'} failed (on-error: continue): ${steps.map((s) => `${String(s.params.step)} (${String(s.params.action)}): ${escapeTerminal(s.error?.message ?? s.outcome)}`).join('; ')}`,
+        `unable to resume a playbook in case ${ctx.case.meta.id}: its latest run (${name}, ${String(finished.params.runId)}) finished, passing over ${steps.length === 1 ? 'a step that' : 'steps that'} failed (on-error: continue): ${steps.map((s) => `${String(s.params.step)} (${String(s.params.action)}): ${escapeTerminal(s.error?.message ?? s.outcome)}`).join('; ')}`,
         {
           actions: [
             `fix what ${steps.length === 1 ? 'it names' : 'they name'}, then do that work on its own${commands.length ? `: ${commands.map((c) => `fir ${c}`).join(', ')}` : ''}`,
-            `or run the playbook again: fir playbook run ${shellArg(name)} --case ${shellArg(ctx.case.dir)} --input … (changes already made are journaled already-applied)`,
+            `or ${runAgainHint(name, ctx.case.dir)}`,
             'see what ran with `fir case show`',
           ],
         },
