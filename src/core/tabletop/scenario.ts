@@ -109,6 +109,11 @@ export const ScenarioSchema = z.strictObject({
 
 export type Actor = z.infer<typeof ActorSchema>
 export type StoryEvent = z.infer<typeof StoryEventSchema>
+
+/** Whether the seed makes a story event's call on the emulator (not only records it). */
+export function appliedToEmulator(e: StoryEvent): boolean {
+  return e.apply ?? (SEED_CALL_NAMES.includes(e.call) && !e.error)
+}
 export type Inject = z.infer<typeof InjectSchema>
 export type Scenario = z.infer<typeof ScenarioSchema>
 
@@ -177,17 +182,6 @@ export function validateScenarioText(
     if (e.repeat && (e.apply ?? SEED_CALL_NAMES.includes(e.call)))
       problems.push(src.at(['story', i, 'repeat'], 'only recorded calls (apply: false) may repeat'))
   })
-  // Users whose access key an applied iam:CreateAccessKey made before story event i.
-  const keyedBefore = (i: number) =>
-    new Set(
-      s.story
-        .slice(0, i)
-        .filter(
-          (e) =>
-            e.call === 'iam:CreateAccessKey' && (e.apply ?? (SEED_CALL_NAMES.includes(e.call) && !e.error)),
-        )
-        .map((e) => String((e.with as Record<string, unknown> | undefined)?.UserName ?? '')),
-    )
   const check = (value: unknown, path: (string | number)[], keyed: Set<string>) => {
     for (const str of stringsOutsideFiles(value, path)) {
       if (!hasTemplate(str.value)) continue
@@ -225,11 +219,14 @@ export function validateScenarioText(
     }
   }
   check(s.inputs, ['inputs'], new Set())
+  // Users whose access key an applied iam:CreateAccessKey made before the event checked.
+  const keyed = new Set<string>()
   s.story.forEach((e, i) => {
-    const keyed = keyedBefore(i)
     check(e.with, ['story', i, 'with'], keyed)
     check(e.response, ['story', i, 'response'], keyed)
     check(e.error, ['story', i, 'error'], keyed)
+    if (e.call === 'iam:CreateAccessKey' && appliedToEmulator(e))
+      keyed.add(String((e.with as Record<string, unknown> | undefined)?.UserName ?? ''))
   })
   problems.sort((a, b) => a.line - b.line || a.col - b.col)
   return problems.length ? { problems } : { scenario: s, problems }

@@ -1,6 +1,6 @@
 import type { AwsClients } from '../../aws/clients.js'
 import { getCallerIdentity } from '../../aws/sts.js'
-import { SEED_CALL_NAMES, seedCall } from '../../aws/tabletop-seed.js'
+import { seedCall } from '../../aws/tabletop-seed.js'
 import { UsageError } from '../../errors.js'
 import { sha256Hex } from '../common/hash.js'
 import { redactor } from '../common/redact.js'
@@ -17,7 +17,7 @@ import {
   trailFiles,
 } from './cloudtrail.js'
 import { type Invocation, planFunctionLogs } from './function-logs.js'
-import { offsetMs, type Scenario, type StoryEvent } from './scenario.js'
+import { appliedToEmulator, offsetMs, type Scenario, type StoryEvent } from './scenario.js'
 import { makeZip } from './zip.js'
 
 /** What seeding planted, and where the trail logs are. */
@@ -158,14 +158,13 @@ export async function seedScenario(
     // Every text the trail records is filled in: an error message names ARNs with the account too.
     const error = event.error ? (render(event.error, scope) as { code: string; message: string }) : undefined
     const given = event.response ? (render(event.response, scope) as Params) : undefined
-    const apply = event.apply ?? (SEED_CALL_NAMES.includes(event.call) && !event.error)
+    const apply = appliedToEmulator(event)
     const { sdkParams, trailParams } = await prepareCode(aws, scenario, event.call, params, codeBucket)
     let response: Params | undefined
     if (apply) {
       log(`seed: ${event.call} ${describeTarget(params)}`)
       response = await seedCall(aws, event.call, sdkParams)
-      remember(event.call, params, response, result, ids)
-      if (event.call === 'iam:CreateAccessKey') rememberKey(scope, params, response)
+      remember(event.call, params, response, result, ids, scope)
       if (event.call === 'lambda:CreateFunction') {
         const size = response.MemorySize ?? params.MemorySize
         memory.set(
@@ -357,27 +356,13 @@ async function prepareCode(
   }
 }
 
-/**
- * Makes a key the story created referable by later events: `{{ seed.accessKeys.<user>.id }}` and
- * `.secret` (a function whose environment holds a user's key; the secret is registered with the
- * redactor by remember(), so it is shown redacted everywhere but evidence).
- */
-function rememberKey(scope: Scope, params: Params, response: Params): void {
-  const key = response.AccessKey as { AccessKeyId?: string; SecretAccessKey?: string; UserName?: string }
-  const user = key?.UserName ?? params.UserName
-  if (typeof user !== 'string' || !key?.AccessKeyId) return
-  // seedScope's scope carries `seed` beside the playbook scope's fields.
-  const seed = (scope as unknown as { seed: Record<string, unknown> }).seed
-  const keys = (seed.accessKeys ??= {}) as Record<string, { id: string; secret: string }>
-  keys[user] = { id: key.AccessKeyId, secret: key.SecretAccessKey ?? '' }
-}
-
 function remember(
   call: string,
   params: Params,
   response: Params,
   result: SeedResult,
   ids: IdentityContext,
+  scope: Scope,
 ): void {
   const c = result.created
   if (call === 'iam:CreateRole') {
@@ -395,7 +380,16 @@ function remember(
     if (key?.AccessKeyId) {
       c.accessKeys.push(key.AccessKeyId)
       const user = key.UserName ?? params.UserName
-      if (typeof user === 'string') ids.userKeys.set(user, key.AccessKeyId)
+      if (typeof user === 'string') {
+        // The user's later calls are signed with it, and later events may name it:
+        // `{{ seed.accessKeys.<user>.id }}` and `.secret` (a function whose environment holds it;
+        // the secret is registered above, so it is shown redacted everywhere but evidence).
+        ids.userKeys.set(user, key.AccessKeyId)
+        // seedScope's scope carries `seed` beside the playbook scope's fields.
+        const seed = (scope as unknown as { seed: Record<string, unknown> }).seed
+        const keys = (seed.accessKeys ??= {}) as Record<string, { id: string; secret: string }>
+        keys[user] = { id: key.AccessKeyId, secret: key.SecretAccessKey ?? '' }
+      }
     }
   } else if (call === 'lambda:CreateFunction') {
     c.functions[String(response.FunctionName ?? params.FunctionName)] = String(response.FunctionArn ?? '')
