@@ -181,12 +181,8 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   if (throttled || codeFindings.length) {
     add(
       2,
-      throttled
-        ? 'Redeploy the code from a trusted build before lifting the throttle'
-        : 'Redeploy the code from a trusted build',
-      throttled
-        ? 'Revoking credentials does not remove a backdoor: new execution environments get fresh credentials. Rebuild from source control and compare the CodeSha256 with the sealed evidence before restoring.'
-        : 'Revoking credentials does not remove a backdoor: new execution environments get fresh credentials. Rebuild from source control and compare the CodeSha256 of what runs now with the sealed evidence.',
+      `Redeploy the code from a trusted build${throttled ? ' before lifting the throttle' : ''}`,
+      `Revoking credentials does not remove a backdoor: new execution environments get fresh credentials. Rebuild from source control and compare the CodeSha256 ${throttled ? 'with the sealed evidence before restoring' : 'of what runs now with the sealed evidence'}.`,
       [...(throttled ? ['throttle in force'] : []), ...titles(codeFindings)],
       throttled ? `fir restore ${fn} --actions throttle` : null,
     )

@@ -56,6 +56,17 @@ function journaled(seq: number, action: string, target: string, outcome: string)
   } as unknown as JournalEntry
 }
 
+/** A function's facts with only what the advice reads. */
+function functionFacts(name: string, exposure: string[] = []): AdviceInput['functions'][number] {
+  return {
+    name,
+    secrets: [],
+    accessKeyIds: [],
+    exposure,
+    layers: [],
+  } as unknown as AdviceInput['functions'][number]
+}
+
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:payments-webhook'
 
 describe('recommendations', () => {
@@ -114,13 +125,7 @@ describe('recommendations after a restore', () => {
   const entry = (seq: number, action: string, outcome: string) =>
     journaled(seq, action, FUNCTION_ARN, outcome)
   const code = timelineFinding('Lambda Function Code Overwritten', ['attack.persistence'])
-  const fn = {
-    name: 'payments-webhook',
-    secrets: [],
-    accessKeyIds: [],
-    exposure: [],
-    layers: [],
-  } as unknown as AdviceInput['functions'][number]
+  const fn = functionFacts('payments-webhook')
 
   it('says to lift the throttle only while it is in force, not after it was undone', () => {
     const throttled = recommend({
@@ -148,13 +153,7 @@ describe('recommendations after a restore', () => {
 
 describe('public access after a restore', () => {
   it('asks to remove public access again once the URL measure was undone', () => {
-    const exposed = {
-      name: 'f',
-      secrets: [],
-      accessKeyIds: [],
-      exposure: ['function URL with AuthType NONE'],
-      layers: [],
-    } as unknown as AdviceInput['functions'][number]
+    const exposed = functionFacts('f', ['function URL with AuthType NONE'])
     const at = (seq: number, outcome: string) => journaled(seq, 'containment.url', FUNCTION_ARN, outcome)
     const titles = (entries: JournalEntry[]) =>
       recommend({ ...input([]), functions: [exposed], journal: viewJournal(entries) }).map((r) => r.title)
