@@ -114,17 +114,19 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
         ],
       })
     }
-    if (s.isDirectory()) await walk(path, 0)
-    else if (s.isFile())
-      consider(path, path.slice(path.lastIndexOf('/') + 1), s.size, true, DIGEST_DIR.test(path))
-    else {
+    if (s.isDirectory()) {
+      await walk(path, 0)
+      continue
+    }
+    const pipe = !s.isFile()
+    if (pipe) {
       // A pipe named twice (`-` and /dev/fd/0, a link to a FIFO) is one input: two readers would
       // each get part of its bytes.
       const id = `${s.dev}:${s.ino}`
       if (pipes.has(id)) continue
       pipes.add(id)
-      consider(path, path.slice(path.lastIndexOf('/') + 1), s.size, true, DIGEST_DIR.test(path), true)
     }
+    consider(path, path.slice(path.lastIndexOf('/') + 1), s.size, true, DIGEST_DIR.test(path), pipe)
   }
   out.ignored = several ? ignored.size : ignoredCount
   return out
