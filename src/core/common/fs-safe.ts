@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { constants } from 'node:fs'
+import { constants, type Stats } from 'node:fs'
 import { chmod, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { trackTemporary } from './interrupt.js'
@@ -54,7 +54,11 @@ function fsError(code: string, what: string, syscall: string, path: string): Nod
  * atomically (a link to a file is replaced, not followed: it could lead into a case).
  */
 export async function writesInPlace(path: string): Promise<boolean> {
-  const st = await stat(path).catch(() => undefined)
+  return isWrittenInPlace(await stat(path).catch(() => undefined))
+}
+
+/** writesInPlace for a file already stat'ed (undefined: it is not there). */
+export function isWrittenInPlace(st: Stats | undefined): boolean {
   return st !== undefined && !st.isFile() && !st.isDirectory()
 }
 

@@ -7,7 +7,14 @@ import { TIMELINE_HISTORY_DIR } from '../case/case-folder.js'
 import type { Journal } from '../case/journal.js'
 import { readTimelineSummaryHead } from '../case/summary.js'
 import { recordedArtifacts } from '../case/verify.js'
-import { ensureDir, FILE_MODE, fsyncDir, tempPathFor, writesInPlace } from '../common/fs-safe.js'
+import {
+  ensureDir,
+  FILE_MODE,
+  fsyncDir,
+  isWrittenInPlace,
+  tempPathFor,
+  writesInPlace,
+} from '../common/fs-safe.js'
 import { sha256File } from '../common/hash.js'
 import { trackTemporary } from '../common/interrupt.js'
 import { compactUtc } from '../common/text.js'
@@ -254,7 +261,7 @@ export async function checkWritable(path: string, what: string): Promise<void> {
     })
   const st = await stat(path).catch(() => undefined)
   if (st?.isDirectory()) throw fail('it is a folder')
-  if (await writesInPlace(path)) {
+  if (isWrittenInPlace(st)) {
     // Not opened here: a FIFO's open waits for its reader.
     const denied = await access(path, constants.W_OK).then(
       () => undefined,
