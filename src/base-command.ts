@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline/promises'
 import { Command, Errors, Flags } from '@oclif/core'
 import { AwsClients } from './aws/clients.js'
 import { CaseHandle, resolveCaseDir } from './core/case/case-folder.js'
+import { registerSecretsOfCase } from './core/case/secrets.js'
 import { Clock } from './core/common/clock.js'
 import { byteSize, counted, escapeTerminal } from './core/common/text.js'
 import { type FirContext, Gaps, stderrLog } from './core/context.js'
@@ -137,6 +138,7 @@ export abstract class FirCommand extends Command {
     const dir = await resolveCaseDir(flag)
     const handle = await CaseHandle.open(dir)
     this.onCleanup(() => handle.close())
+    await registerSecretsOfCase(dir, handle.journal.all())
     const torn = handle.tornJournalTail
     if (torn) {
       this.log_.warn(

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
-import { chmod, readdir, readFile, stat } from 'node:fs/promises'
+import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { gzipSync } from 'node:zlib'
@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { BIN, runFir, tempDir, testEnv } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { startLookupEvents } from '../support/lookup-events-server.js'
+import { buildSampleCase } from '../support/sample-case.js'
 import { generateCorpus, packTrailFiles, writeTrailFiles } from '../support/trail-generator.js'
 
 const moto = useMoto()
@@ -346,6 +347,56 @@ describe('fir timeline (built CLI)', () => {
     expect(r.status).toBe(2)
     expect(r.stdout).toContain('is this terminal, not a pipe')
     expect(r.stdout).toContain('zcat trail.json.gz | fir timeline … --source -')
+  })
+
+  it('redacts a secret the case holds wherever a timeline run shows or writes it (exports, store, stdout)', async () => {
+    // A case whose snapshot holds an environment secret, then CloudTrail records that carry it.
+    const sample = await buildSampleCase({
+      parent: cwd,
+      id: 'TL-SECRET',
+      timeline: false,
+      contain: false,
+      notes: false,
+    })
+    const record = {
+      ...corpus.records.find((r) => r.eventName === 'UpdateFunctionCode20150331v2')!,
+      eventID: 'leaky-1',
+      userAgent: `curl ${sample.secretValue}`,
+      requestParameters: { functionName: 'orders-api', description: `pw ${sample.secretValue}` },
+    }
+    const file = join(cwd, 'leaky.json')
+    await writeFile(file, JSON.stringify({ Records: [record] }))
+    const caseArgs = ['--case', `cases/${sample.id}`, '--source', file, ...window]
+    const runs = [
+      await runFir(
+        [
+          'timeline',
+          'orders-api',
+          '--role',
+          'orders-api-role',
+          ...caseArgs,
+          '--format',
+          'csv',
+          '--out',
+          join(cwd, 'leaky.csv'),
+        ],
+        { cwd, endpoint: moto.endpoint() },
+      ),
+      await runFir(['timeline', ...caseArgs, '--format', 'jsonl', '--raw'], {
+        cwd,
+        endpoint: moto.endpoint(),
+      }),
+      await runFir(['timeline', ...caseArgs, '--json'], { cwd, endpoint: moto.endpoint() }),
+    ]
+    for (const r of runs) expect(r.code, r.stderr).toBe(0)
+    const written = [
+      await readFile(join(cwd, 'leaky.csv'), 'utf8'),
+      await readFile(join(sample.dir, 'timeline', 'events.jsonl'), 'utf8'),
+      ...runs.flatMap((r) => [r.stdout, r.stderr]),
+    ]
+    for (const text of written) expect(text).not.toContain(sample.secretValue)
+    expect(written[0]).toContain(sample.secretRedacted)
+    expect(runs[1]!.stdout).toContain(sample.secretRedacted)
   })
 
   it('refuses bad usage with exit 2', async () => {

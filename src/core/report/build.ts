@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { EVIDENCE_DIR, safeSegment } from '../case/evidence-store.js'
+import { type EnvironmentIndex, registerCaseSecrets } from '../case/secrets.js'
 import { readEarlierTimelines } from '../case/summary.js'
 import { verifyCase } from '../case/verify.js'
 import { exists } from '../common/fs-safe.js'
@@ -42,7 +43,7 @@ import {
   type RiskyPermission,
   type RoleFacts,
 } from './model.js'
-import { EVENTS_FILE, type RawCase, readCase } from './read-case.js'
+import { EVENTS_FILE, readCase } from './read-case.js'
 import { scanTimeline } from './timeline-scan.js'
 
 export interface BuildReportOptions {
@@ -60,87 +61,6 @@ export interface BuildReportOptions {
    * report says that run is running rather than stopped.
    */
   renderedBy?: RenderingRun
-}
-
-const SECRET_FILE_LIMIT = 5 * 1024 * 1024
-
-/** What a GetFunction response says of the environment: how many variables, or why none are readable. */
-interface EnvironmentFacts {
-  variables: number
-  /** `Environment.Error` (e.g. KMS could not decrypt the variables), as `code: message`. */
-  error: string | null
-}
-
-/** `<set>/<path>` of a GetFunction evidence file → what it holds of the environment. */
-type EnvironmentIndex = Map<string, EnvironmentFacts>
-
-/**
- * Registers with the process redactor every secret the case holds verbatim (environment values in
- * snapshot responses, rotated keys in secrets/), so no such value can reach the report even when
- * it also appears in a CloudTrail field or a finding. Returns what each GetFunction response says
- * of the environment (variable counts only), so the report can say "none found among 3 variables".
- */
-async function registerCaseSecrets(raw: RawCase): Promise<EnvironmentIndex> {
-  const environments: EnvironmentIndex = new Map()
-  for (const set of raw.sets) {
-    for (const f of asArray(set.manifest?.files)) {
-      const file = asRecord(f)
-      const path = asString(file.path) ?? ''
-      if (!/get-function[^/]*\.json$/i.test(path) || Number(file.bytes) > SECRET_FILE_LIMIT) continue
-      if (path.split('/').includes('..')) continue
-      try {
-        const doc = asRecord(JSON.parse(await readFile(join(raw.dir, EVIDENCE_DIR, set.name, path), 'utf8')))
-        const config = asRecord(doc.Configuration ?? doc)
-        const env = asRecord(config.Environment)
-        const vars = asRecord(env.Variables)
-        for (const [name, value] of Object.entries(vars)) {
-          if (typeof value === 'string' && classifyValue(name, value).secret) redactor.register(value)
-        }
-        const err = asRecord(env.Error)
-        const errorText = [asString(err.ErrorCode), asString(err.Message)].filter(Boolean).join(': ')
-        environments.set(`${set.name}/${path}`, {
-          variables: Object.keys(vars).length,
-          error: errorText ? truncate(errorText, 200) : null,
-        })
-      } catch {
-        // Unreadable evidence is reported by `case verify`; it holds nothing to register here.
-      }
-    }
-  }
-  const secretsDir = join(raw.dir, 'secrets')
-  if (!(await exists(secretsDir))) return environments
-  for (const name of await readdir(secretsDir)) {
-    const path = join(secretsDir, name)
-    try {
-      if (!(await stat(path)).isFile() || (await stat(path)).size > SECRET_FILE_LIMIT) continue
-      const text = await readFile(path, 'utf8')
-      let doc: unknown
-      try {
-        doc = JSON.parse(text)
-      } catch {
-        const t = text.trim()
-        if (t && !t.includes('\n')) redactor.register(t)
-        continue
-      }
-      // A rotated key's file (rotate-key's format): its secret only. The user name beside it is
-      // no secret (a name of 16 characters or more was redacted all through the report).
-      const ours = asRecord(asRecord(doc).AccessKey).SecretAccessKey
-      if (typeof ours === 'string') {
-        redactor.register(ours)
-        continue
-      }
-      // Any other file put there: every long string in it, but key ids and times.
-      deepMapStrings(doc, (s) => {
-        if (s.length >= 16 && !/^(AKIA|ASIA)[A-Z0-9]{16}$/.test(s) && !/^\d{4}-\d\d-\d\dT/.test(s)) {
-          redactor.register(s)
-        }
-        return s
-      })
-    } catch {
-      // A secrets file we cannot read cannot leak either.
-    }
-  }
-  return environments
 }
 
 /** `api: 180 events kept`, `s3://bucket/prefix: 60 of 200 events kept` (a string source as it is). */
@@ -556,7 +476,7 @@ export async function buildReportModel(
   const keyEventLimit = options.keyEventLimit ?? 200
   const manifestFileLimit = options.manifestFileLimit ?? 300
   const raw = await readCase(caseDir)
-  const environments = await registerCaseSecrets(raw)
+  const environments = await registerCaseSecrets(raw.dir, raw.sets)
   const problems = [...raw.problems]
 
   // Functions: the latest snapshot of each function wins.
