@@ -104,10 +104,7 @@ export async function registerCaseSecrets(
  * redacted in what any later command prints or writes (a timeline run after a snapshot printed
  * and exported a CloudTrail field holding an environment value verbatim).
  */
-export async function registerSecretsOfCase(
-  dir: string,
-  journal: readonly JournalEntry[],
-): Promise<void> {
+export async function registerSecretsOfCase(dir: string, journal: readonly JournalEntry[]): Promise<void> {
   const sets: SealedSetManifest[] = []
   for (const e of journal) {
     const name = e.action === 'evidence.seal' ? e.params?.set : undefined
