@@ -108,6 +108,8 @@ describe('fir athena ddl', () => {
       ['--table', 'db.t`x', /DB\.TABLE/],
       ['--accounts', '11112222333x', /12-digit/],
       ['--start-date', "2025/01/01',NOW'", /YYYY\/MM\/DD/],
+      ['--start-date', '2025/02/29', /2025\/02\/29 is not a date/],
+      ['--start-date', '2024/04/31', /is not a date/],
       ['--regions', "us-east-1'", /region name/],
     ] as const) {
       const args = ['athena', 'ddl', '--bucket-location', 's3://bkt/AWSLogs/', flag, value, '--json']

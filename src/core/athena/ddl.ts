@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js'
 import { ALL_REGIONS } from '../sweep/regions.js'
+import { daysInMonth } from '../timeline/window.js'
 import { athenaTable } from './sql.js'
 
 export interface DdlOptions {
@@ -64,10 +65,20 @@ export function cloudTrailDdl(opts: DdlOptions): Ddl {
     }
   }
   const startDate = opts.startDate ?? '2020/01/01'
-  if (!DATE_RE.test(startDate)) {
+  const date = DATE_RE.exec(startDate)
+  if (!date) {
     throw new UsageError(`unable to read --start-date: ${JSON.stringify(startDate)} is not YYYY/MM/DD`, {
       actions: ['pass --start-date 2024/01/01 (the first day of logs in the bucket)'],
     })
+  }
+  // A day the month does not have is a typo: the table's projection range would start on it.
+  if (Number(date[3]) > daysInMonth(Number(date[1]), Number(date[2]))) {
+    throw new UsageError(
+      `unable to read --start-date: ${startDate} is not a date (the month has fewer days)`,
+      {
+        actions: ['pass --start-date with a day the month has, like 2025/02/28'],
+      },
+    )
   }
   const template = `${location}\${account}/CloudTrail/\${region}/\${timestamp}`
   const accountProjection = accounts.length > 0 ? 'enum' : 'injected'

@@ -28,7 +28,7 @@ export function parseTimeBound(text: string, flag: string, now: number): number 
   const t = /^\d{4}-\d{2}-\d{2}/.test(iso) ? Date.parse(iso) : Number.NaN
   // Date.parse reads 2026-02-30 as 2 March: a day the month does not have is a typo, not a time.
   const [y, mo, d] = iso.slice(0, 10).split('-').map(Number) as [number, number, number]
-  if (!Number.isNaN(t) && d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) {
+  if (!Number.isNaN(t) && d > daysInMonth(y, mo)) {
     throw new UsageError(
       `unable to read ${flag} ${JSON.stringify(text)}: ${iso.slice(0, 10)} is not a date`,
       {
@@ -45,6 +45,11 @@ export function parseTimeBound(text: string, flag: string, now: number): number 
     )
   }
   return t
+}
+
+/** The number of days month `month` (1–12) of `year` has (proleptic Gregorian). */
+export function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate()
 }
 
 /**
