@@ -442,5 +442,16 @@ describe('fir timeline (built CLI)', () => {
       expect(r.json.error.message).toBe(message)
     }
     expect(await mtime()).toBe(written) // the case's timeline was not touched
+    // A hunt refused for a bad --aws-ip-ranges file left its spool folder in the case, which the
+    // next run reported as left by an interrupted run.
+    await writeFile(join(cwd, 'bad-ranges.json'), '{bad')
+    const hunt = ['timeline', '--case', 'cases/TL', '--source', trail, ...window]
+    const r = await runFir([...hunt, '--aws-ip-ranges', join(cwd, 'bad-ranges.json'), '--json'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(r.code).toBe(2)
+    expect(r.json.error.message).toMatch(/^unable to read --aws-ip-ranges/)
+    expect((await readdir(join(cwd, 'cases/TL/timeline'))).filter((f) => f.startsWith('.spool'))).toEqual([])
   })
 })

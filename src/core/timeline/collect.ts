@@ -360,6 +360,11 @@ async function collectOnce(
     ? FilePool.start(setup, threads, { mainLane: target !== null && sources.s3.length === 0 })
     : undefined
   poolStarting?.catch(() => undefined)
+  // What a run refused before reading anything leaves nothing behind: threads stopped, spool gone.
+  const abandon = async () => {
+    await (await poolStarting?.catch(() => undefined))?.close()
+    await spool.dispose()
+  }
   // With a function, the rule pack loads while the threads start. In an account-wide hunt the
   // threads load their own pack first (the main thread only needs it at the end): no three-way
   // race for two cores at the start.
@@ -375,7 +380,7 @@ async function collectOnce(
   try {
     local = sources.local.length ? await listLocal(sources.local, window) : undefined
   } catch (err) {
-    await (await poolStarting?.catch(() => undefined))?.close()
+    await abandon()
     throw err
   }
   const localFiles = local?.files ?? []
@@ -405,7 +410,7 @@ async function collectOnce(
   try {
     awsIpRanges = options.awsIpRanges ? await readAwsIpRanges(options.awsIpRanges) : undefined
   } catch (err) {
-    await (await poolStarting?.catch(() => undefined))?.close()
+    await abandon()
     throw err
   }
   if (!awsIpRanges)
