@@ -9,7 +9,7 @@ import { ensureDir, writeFileAtomic } from '../common/fs-safe.js'
 import { trackEmptyFolder, trackTemporary } from '../common/interrupt.js'
 import { relativeInside } from '../common/paths.js'
 import { redactor } from '../common/redact.js'
-import { compactUtc } from '../common/text.js'
+import { compactUtc, counted } from '../common/text.js'
 import type { FirContext, Gap } from '../context.js'
 import { correlate } from './correlate.js'
 import { loadRulePack, MergeDetector, type RulePack, readAwsIpRanges } from './detections.js'
@@ -174,6 +174,11 @@ export interface TimelineSummary {
     outsideWindow: number
     unrelated: number
     duplicates: number
+    /**
+     * Records kept beside another record with the same time and eventID but other content (an
+     * altered or forged record; see Copies in spool.ts), and the first few such ids.
+     */
+    conflicting?: { count: number; ids: string[] }
     stored: number
   }
   skipped: Partial<Record<SkipReason, number>>
@@ -1045,6 +1050,16 @@ async function collectOnce(
   )
   await recordArtifact(caseDir, ctx.case.journal, FINDINGS_FILE)
 
+  const conflicting = {
+    count: spool.conflicts.count + (reorder?.conflicts.count ?? 0),
+    ids: [...new Set([...spool.conflicts.ids, ...(reorder?.conflicts.ids ?? [])])].slice(0, 5),
+  }
+  if (conflicting.count > 0) {
+    ctx.log.warn(
+      `${counted(conflicting.count, 'record')} share a time and eventID with another record but not its content (${conflicting.ids.join(', ')}${conflicting.count > conflicting.ids.length ? ', …' : ''}): all are kept; a copy of a log was altered or a record forged — compare them in timeline/events.jsonl`,
+    )
+  }
+
   const finished = Date.now()
   const secs = Math.max(0.001, (finished - started) / 1000)
   const summary: TimelineSummary = {
@@ -1083,6 +1098,7 @@ async function collectOnce(
       outsideWindow: totals.eventsOutsideWindow,
       unrelated: totals.unrelatedEvents,
       duplicates: spool.duplicates + (reorder?.duplicates ?? 0),
+      conflicting,
       stored,
     },
     skipped: Object.fromEntries(BAD_INPUT_REASONS.filter((r) => skipped[r]).map((r) => [r, skipped[r]])),

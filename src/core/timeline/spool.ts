@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs'
 import { mkdtemp, open, rm } from 'node:fs/promises'
 import { totalmem } from 'node:os'
 import { join } from 'node:path'
+import { canonicalJson } from '../common/canonical-json.js'
 import { trackTemporary } from '../common/interrupt.js'
 import { asBuffer } from './input.js'
 import { type KeptLine, keptLineSize, RAW_OPEN } from './process.js'
@@ -226,8 +227,18 @@ export class EventSpool {
   private spilling: Promise<void> = Promise.resolve()
   private spillCount = 0
   private untrack = () => {}
-  duplicates = 0
+  private readonly copies = new Copies()
   count = 0
+
+  /** Copies of an event dropped by sorted(). */
+  get duplicates(): number {
+    return this.copies.duplicates
+  }
+
+  /** Records kept though another record had their time and eventID (see Copies). */
+  get conflicts(): Copies['conflicts'] {
+    return this.copies.conflicts
+  }
 
   /**
    * `tmpParent`: a folder to make the spool's own temporary folder in (removed by dispose); or
@@ -380,7 +391,6 @@ export class EventSpool {
       ...memory.map((a) => new Cursor(arenaBatches(a))),
     ]
     await Promise.all(sources.map((c) => c.fill()))
-    let last: SpooledLine | undefined
     let out: SpooledLine[] = []
     for (;;) {
       let best = -1
@@ -396,13 +406,10 @@ export class EventSpool {
       const cursor = sources[best]!
       cursor.advance()
       if (cursor.exhaustedBatch()) await cursor.fill()
-      if (last && last.t === bestItem.t && last.id === bestItem.id) {
-        this.duplicates++
-        continue
-      }
-      last = bestItem
+      if (!this.copies.keep(bestItem)) continue
       out.push(bestItem)
       if (out.length >= 512) {
+        this.copies.detach()
         yield out
         out = []
       }
@@ -556,8 +563,18 @@ export class ReorderBuffer {
   /** Bytes of the arenas held. */
   bytes = 0
   count = 0
-  duplicates = 0
   late = false
+  private readonly copies = new Copies()
+
+  /** Copies of an event dropped by release(). */
+  get duplicates(): number {
+    return this.copies.duplicates
+  }
+
+  /** Records kept though another record had their time and eventID (see Copies). */
+  get conflicts(): Copies['conflicts'] {
+    return this.copies.conflicts
+  }
 
   add(t: ArenaTransfer): void {
     if (t.keys.t.length === 0) return
@@ -586,13 +603,12 @@ export class ReorderBuffer {
         if (ab) this.freed.push(ab)
         this.pop()
       } else this.siftDown(0)
-      if (this.last && this.last.t === k.t && this.last.id === k.id) {
-        this.duplicates++
-        continue
-      }
       this.last = k
-      out.push(spooledLine(top.buf, k))
+      const line = spooledLine(top.buf, k)
+      if (this.copies.keep(line)) out.push(line)
     }
+    // The arenas of released lines are reused once the caller has written them.
+    this.copies.detach()
     return out
   }
 
@@ -637,4 +653,73 @@ export class ReorderBuffer {
       i = m
     }
   }
+}
+
+/**
+ * Copies of one event as the merge meets them (they sort next to each other: the same time and
+ * eventID). A copy is the same record read twice (overlapping files, LookupEvents and a trail
+ * file): dropped. Two records that claim one eventID but say different things (another call,
+ * caller, address, parameters or response) are not copies of one event: an altered copy of a trail
+ * file or a forged record would otherwise replace the real one, which of the two depending on the
+ * order the sources were named. Both are kept, and counted as conflicts.
+ */
+export class Copies {
+  duplicates = 0
+  /** How many records were kept beside another with their time and eventID; the first few ids. */
+  readonly conflicts = { count: 0, ids: [] as string[] }
+  private last: { t: number; id: string; line: Buffer } | undefined
+
+  /** Whether `item`, the next line in order, is kept (false: a copy of the line before it). */
+  keep(item: { t: number; id: string; line: Buffer }): boolean {
+    const last = this.last
+    if (last && last.t === item.t && last.id === item.id) {
+      if (sameRecord(last.line, item.line)) {
+        this.duplicates++
+        return false
+      }
+      this.conflicts.count++
+      if (this.conflicts.ids.length < 5 && !this.conflicts.ids.includes(item.id))
+        this.conflicts.ids.push(item.id)
+    }
+    this.last = { t: item.t, id: item.id, line: item.line }
+    return true
+  }
+
+  /** The lines handed out may be overwritten once written: the last one is kept as a copy. */
+  detach(): void {
+    if (this.last) this.last = { ...this.last, line: Buffer.from(this.last.line) }
+  }
+}
+
+/**
+ * Whether two stored lines of one eventID hold the same CloudTrail record: the same bytes, or
+ * (a LookupEvents copy of a trail file's record differs in origin and layout) the same call,
+ * caller, address, outcome, parameters and response in `raw`.
+ */
+export function sameRecord(a: Buffer, b: Buffer): boolean {
+  if (a.equals(b)) return true
+  try {
+    return recordIdentity(JSON.parse(a.toString()).raw) === recordIdentity(JSON.parse(b.toString()).raw)
+  } catch {
+    return false
+  }
+}
+
+function recordIdentity(raw: unknown): string {
+  const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>
+  const who = (r.userIdentity && typeof r.userIdentity === 'object' ? r.userIdentity : {}) as Record<
+    string,
+    unknown
+  >
+  return canonicalJson([
+    r.eventName ?? null,
+    r.eventSource ?? null,
+    r.awsRegion ?? null,
+    r.sourceIPAddress ?? null,
+    r.errorCode ?? null,
+    who.arn ?? null,
+    who.accessKeyId ?? null,
+    r.requestParameters ?? null,
+    r.responseElements ?? null,
+  ])
 }

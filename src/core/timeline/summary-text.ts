@@ -45,7 +45,7 @@ export function renderTimelineSummary(
     )
   }
   lines.push(
-    `events    ${s.events.read} read, ${s.events.stored} in the timeline (${s.events.duplicates} duplicates merged, ${s.events.outsideWindow} outside the window, ${s.events.unrelated} unrelated)`,
+    `events    ${s.events.read} read, ${s.events.stored} in the timeline (${s.events.duplicates} duplicates merged, ${s.events.conflicting?.count ? `${s.events.conflicting.count} kept beside another record with their eventID, ` : ''}${s.events.outsideWindow} outside the window, ${s.events.unrelated} unrelated)`,
   )
   const skipped = Object.entries(s.skipped)
   if (skipped.length > 0) lines.push(`skipped   ${skipped.map(([r, n]) => `${r} ${n}`).join(', ')}`)

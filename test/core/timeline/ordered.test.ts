@@ -104,6 +104,42 @@ describe('account-wide hunt written in delivery order', () => {
     expect(ordered.findings.length).toBeGreaterThan(0)
   })
 
+  it('keeps both records that claim one eventID with different content, whichever file comes first, and warns', async () => {
+    // A trail file's StopLogging, and a forged GetTrailStatus under its eventID in a file named to sort
+    // first, then last: one of the two was dropped, which one depending on the names.
+    const id = String(corpus.records[200]!.eventID)
+    const real = {
+      ...corpus.records[200]!,
+      eventName: 'StopLogging',
+      eventSource: 'cloudtrail.amazonaws.com',
+    }
+    const forged = { ...real, eventName: 'GetTrailStatus', readOnly: true }
+    const records = corpus.records.map((r, i) => (i === 200 ? real : r))
+    const delivered = new Date(Date.parse(String(corpus.records[200]!.eventTime)) + 600_000)
+    for (const suffix of ['AAAAAAAAAAAAAAAA', 'zzzzzzzzzzzzzzzz']) {
+      const trail = await trailFolder(records, corpus.account, [
+        {
+          key: trailKey(corpus.account, 'us-east-1', delivered, suffix),
+          text: JSON.stringify({ Records: [forged] }),
+        },
+      ])
+      for (const run of [await hunt(trail), await hunt(trail, { externalSort: true })]) {
+        const kept = run.events
+          .toString()
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { id: string; name: string })
+          .filter((e) => e.id === id)
+        expect(kept.map((e) => e.name).sort()).toEqual(['GetTrailStatus', 'StopLogging'])
+        expect(run.summary.events.conflicting).toEqual({ count: 1, ids: [id] })
+        expect(run.summary.events.duplicates).toBe(0)
+        expect(run.lines.join('\n')).toMatch(
+          /1 record share a time and eventID with another record but not its content/,
+        )
+      }
+    }
+  })
+
   it('reads the files again in two passes when one holds an event older than what was written', async () => {
     // Delivered at the end of the window, holding an event from five hours before.
     const old = { ...corpus.records[10]!, eventID: 'late-event-1', eventTime: '2025-03-01T06:00:00Z' }
