@@ -112,6 +112,8 @@ export interface ZipEntrySpec {
   mode?: number
   /** Declared sizes that lie (for tests of size validation). */
   declaredUncompressedSize?: number
+  /** A name for the local file header other than the central directory's (a parser differential). */
+  localName?: string
 }
 
 /**
@@ -145,9 +147,10 @@ export function makeZip(
     local.writeUInt32LE(crc, 14)
     local.writeUInt32LE(body.length, 18)
     local.writeUInt32LE(uncompressed, 22)
-    local.writeUInt16LE(name.length, 26)
+    const localName = e.localName === undefined ? name : Buffer.from(e.localName, 'utf8')
+    local.writeUInt16LE(localName.length, 26)
     local.writeUInt16LE(0, 28)
-    locals.push(local, name, body)
+    locals.push(local, localName, body)
     const central = Buffer.alloc(46)
     central.writeUInt32LE(0x02014b50, 0)
     central.writeUInt16LE((3 << 8) | 20, 4) // made by Unix, spec 2.0
@@ -167,7 +170,7 @@ export function makeZip(
     central.writeUInt32LE((mode << 16) >>> 0, 38)
     central.writeUInt32LE(offset, 42)
     centrals.push(central, name)
-    offset += local.length + name.length + body.length
+    offset += local.length + localName.length + body.length
   }
   const cd = Buffer.concat(centrals)
   if (options.corruptCentralDirectory && cd.length > 4) cd.writeUInt32LE(0xdeadbeef, 0)

@@ -1,9 +1,22 @@
 import { createHash } from 'node:crypto'
+import { type FileHandle, open } from 'node:fs/promises'
 import yauzl, { type Entry, type ZipFile } from 'yauzl'
 
 /** A problem with a code archive (DESIGN §3: hostile archives are listed, never extracted). */
 export interface ArchiveProblem {
-  kind: 'zip-slip' | 'symlink' | 'zip-bomb' | 'corrupt' | 'encrypted' | 'too-many-entries'
+  kind:
+    | 'zip-slip'
+    | 'symlink'
+    | 'zip-bomb'
+    | 'corrupt'
+    | 'encrypted'
+    | 'too-many-entries'
+    /**
+     * Two records that disagree on what a file is called (two entries of one name, a local header
+     * naming another file than the central directory): what lands on disk depends on the
+     * extractor, and a check of one record says nothing of the other.
+     */
+    | 'ambiguous-name'
   /** The entry it is about (display form, escaped later), if any. */
   entry?: string
   detail: string
@@ -126,10 +139,21 @@ function readEntryBytes(
   })
 }
 
+/** The file name in the local header at `offset`, or undefined when no local header is there. */
+async function localName(file: FileHandle, offset: number): Promise<Buffer | undefined> {
+  const head = Buffer.alloc(30)
+  const { bytesRead } = await file.read(head, 0, 30, offset)
+  if (bytesRead < 30 || head.readUInt32LE(0) !== 0x04034b50) return undefined
+  const name = Buffer.alloc(head.readUInt16LE(26))
+  const got = await file.read(name, 0, name.length, offset + 30)
+  return got.bytesRead === name.length ? name : undefined
+}
+
 /**
  * Lists a zip archive without extracting it: every entry's raw name, sizes, CRC, mode and (for
- * entries that are not bombs) SHA-256, streamed in memory. Flags zip-slip names, symlinks, zip
- * bombs by ratio or total size, encrypted entries and a corrupt central directory. Never throws
+ * entries that are not bombs) SHA-256, streamed in memory. Flags zip-slip names (in the central
+ * directory and the local headers), names the two disagree on or used twice, symlinks, zip bombs
+ * by ratio or total size, encrypted entries and a corrupt central directory. Never throws
  * for a bad archive: the problem is in the listing.
  */
 export async function listArchive(
@@ -157,6 +181,15 @@ export async function listArchive(
     }
   }
   const z = zip
+  // The local file headers are read beside yauzl (which reads names from the central directory
+  // only): an extractor that reads the archive front to back takes names from them.
+  let headers: FileHandle | undefined
+  try {
+    headers = await open(path, 'r')
+  } catch {
+    // Opened a moment ago by yauzl: a failure here leaves the local names unchecked.
+  }
+  const seen = new Set<string>()
   try {
     await new Promise<void>((resolve, reject) => {
       z.on('error', reject)
@@ -182,6 +215,7 @@ export async function listArchive(
     })
   } finally {
     z.close()
+    await headers?.close()
   }
 
   async function handleEntry(entry: Entry): Promise<void> {
@@ -212,6 +246,28 @@ export async function listArchive(
     uncompressed += entry.uncompressedSize
     const slip = zipSlipReason(name)
     if (slip) problems.push({ kind: 'zip-slip', entry: name, detail: `entry name ${slip}` })
+    const key = rawB64 ?? name
+    if (seen.has(key)) {
+      problems.push({
+        kind: 'ambiguous-name',
+        entry: name,
+        detail: 'a second entry of this name: which one an extractor keeps depends on the extractor',
+      })
+    }
+    seen.add(key)
+    const local = headers ? await localName(headers, entry.relativeOffsetOfLocalHeader) : undefined
+    const central = Buffer.isBuffer(rawName) ? rawName : Buffer.from(String(rawName))
+    if (local && !local.equals(central)) {
+      const shown = decodeName(local).name
+      problems.push({
+        kind: 'ambiguous-name',
+        entry: name,
+        detail: `its local file header names it ${JSON.stringify(shown)}: an extractor that reads local headers writes that name`,
+      })
+      const localSlip = zipSlipReason(shown)
+      if (localSlip)
+        problems.push({ kind: 'zip-slip', entry: shown, detail: `local header name ${localSlip}` })
+    }
     const ratio = entry.compressedSize > 0 ? entry.uncompressedSize / entry.compressedSize : 0
     const bomb = entry.uncompressedSize >= limits.bombMinBytes && ratio > limits.bombRatio
     if (bomb) {

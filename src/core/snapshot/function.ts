@@ -70,6 +70,7 @@ const ARCHIVE_LEVEL: Record<ArchiveProblem['kind'], FindingLevel> = {
   corrupt: 'medium',
   encrypted: 'medium',
   'too-many-entries': 'low',
+  'ambiguous-name': 'high',
 }
 
 /**

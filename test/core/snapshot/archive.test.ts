@@ -47,6 +47,27 @@ describe('listArchive', () => {
     expect(await readdir(dir)).toEqual(['package.zip'])
   })
 
+  it('flags names the records disagree on: a local header naming another file, and a name used twice', async () => {
+    const { path } = await writeZip(
+      makeZip([
+        { name: 'safe/fil.py', localName: '../../ev.py', data: 'import os' },
+        { name: 'dup.txt', data: 'first' },
+        { name: 'dup.txt', data: 'second, what runs?' },
+        { name: 'index.py', data: 'def handler(e, c):\n    return 1\n' },
+      ]),
+    )
+    const l = await listArchive(path)
+    expect(l.problems.map((p) => `${p.kind}:${p.entry}`)).toEqual([
+      'ambiguous-name:safe/fil.py',
+      'zip-slip:../../ev.py',
+      'ambiguous-name:dup.txt',
+    ])
+    expect(l.problems[0]!.detail).toContain('"../../ev.py"')
+    expect(l.entries).toHaveLength(4)
+    // An ordinary package has no such problem.
+    expect((await listArchive((await writeZip(handlerZip('plain'))).path)).problems).toEqual([])
+  })
+
   it('keeps raw hostile names visible (control characters, invalid UTF-8) with their bytes', async () => {
     const raw = Buffer.concat([
       Buffer.from('evil'),
