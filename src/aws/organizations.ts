@@ -1,3 +1,4 @@
+import type { DescribeOrganizationCommandOutput } from '@aws-sdk/client-organizations'
 import { AccessDeniedError, UsageError } from '../errors.js'
 import type { AwsClients } from './clients.js'
 import { classifyFailure, errorName, toFirError } from './errors.js'
@@ -59,4 +60,17 @@ export async function listOrgAccounts(aws: AwsClients): Promise<OrgAccount[]> {
     }
   } while (token)
   return out
+}
+
+/**
+ * organizations:DescribeOrganization — the organisation of the caller's account (any member
+ * account may call it). The SDK output unchanged (the snapshot stores it verbatim); an account in
+ * no organisation is a NotFoundError (AWSOrganizationsNotInUseException), kept as `cause`.
+ */
+export async function describeOrganization(aws: AwsClients): Promise<DescribeOrganizationCommandOutput> {
+  try {
+    return await aws.organizations.send(new (sdk.organizations().DescribeOrganizationCommand)({}))
+  } catch (err) {
+    throw toFirError(err, 'organizations:DescribeOrganization', "describe the account's organisation")
+  }
 }

@@ -1,4 +1,6 @@
 import type { AwsClients } from '../aws/clients.js'
+import { classifyFailure, gapReason } from '../aws/errors.js'
+import { describeOrganization } from '../aws/organizations.js'
 import { type CallerIdentity, getCallerIdentity } from '../aws/sts.js'
 import { UsageError } from '../errors.js'
 import { setActorArn } from './case/journal.js'
@@ -16,6 +18,66 @@ export function callerIdentity(aws: AwsClients): Promise<CallerIdentity> {
     })
     p.catch(() => identities.delete(aws))
     identities.set(aws, p)
+  }
+  return p
+}
+
+/**
+ * What fir knows of the organisation of the caller's account (the account it acts in): a member
+ * of organisation `id`, in no organisation, or unknown (DescribeOrganization failed: `reason`).
+ * An aws:PrincipalOrgID condition narrows a resource policy only to an organisation known to be
+ * the account's own.
+ */
+export type AccountOrganisation =
+  | { state: 'member'; id: string }
+  | { state: 'none' }
+  | { state: 'unknown'; reason: string }
+
+/** Reads DescribeOrganization's answer, or its failure, as {@link AccountOrganisation}. */
+export function organisationFrom(
+  answer: { Organization?: { Id?: string } } | { failure: unknown },
+): AccountOrganisation {
+  if ('failure' in answer) {
+    // Adapters wrap SDK errors in fir's, keeping the SDK's as `cause`.
+    const cause = (answer.failure as { cause?: unknown })?.cause ?? answer.failure
+    if (classifyFailure(cause) === 'not-found') return { state: 'none' }
+    return { state: 'unknown', reason: gapReason(cause) }
+  }
+  const id = answer.Organization?.Id
+  return id ? { state: 'member', id } : { state: 'unknown', reason: 'the answer named no organisation id' }
+}
+
+const organisations = new WeakMap<AwsClients, Promise<AccountOrganisation>>()
+
+/**
+ * The organisation of the caller's account (`account`, for the gap's wording), asked once per
+ * client set. A failed call is a gap (the command exits 4) and the answer 'unknown', never a guess.
+ * IAM: organizations:DescribeOrganization (any member account may call it).
+ */
+export function accountOrganisation(
+  ctx: FirContext,
+  aws: AwsClients,
+  account: string,
+): Promise<AccountOrganisation> {
+  let p = organisations.get(aws)
+  if (!p) {
+    p = (async () => {
+      let org: AccountOrganisation
+      try {
+        org = organisationFrom(await describeOrganization(aws))
+      } catch (failure) {
+        org = organisationFrom({ failure })
+      }
+      if (org.state === 'unknown') {
+        ctx.gaps.add({
+          what: `organisation of account ${account} (to check aws:PrincipalOrgID conditions)`,
+          call: 'organizations:DescribeOrganization',
+          reason: org.reason,
+        })
+      }
+      return org
+    })()
+    organisations.set(aws, p)
   }
   return p
 }

@@ -7,7 +7,8 @@ import {
   removePermission,
 } from '../../aws/lambda-containment.js'
 import { canonicalJson } from '../common/canonical-json.js'
-import { isPublicStatement } from '../snapshot/exposure.js'
+import { accountOrganisation, parseArn } from '../identity.js'
+import { isPublicStatement, policyStatements, usesOrganisationCondition } from '../snapshot/exposure.js'
 import { crashHook, defineStep } from '../steps/define-step.js'
 import { type FunctionParams, regionalAws } from './function-target.js'
 
@@ -131,11 +132,15 @@ const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b)
 
 /**
  * containment.permissions — removes public statements (principal `*` or another account, not
- * narrowed by aws:SourceAccount, aws:SourceArn or aws:PrincipalOrgID; DESIGN §3) from the resource
- * policy of the function, every published version and every alias. Scoped statements (an API
- * Gateway with SourceArn, say) are kept. Each removed statement is journaled verbatim.
+ * narrowed to the function's own account or organisation by aws:SourceAccount, aws:SourceArn or
+ * aws:PrincipalOrgID, and any principal pinned to another account or organisation; DESIGN §3) from
+ * the resource policy of the function, every published version and every alias. Statements scoped
+ * to this account (an API Gateway with its SourceArn, say) are kept. A statement narrowed to an
+ * organisation fir cannot confirm is the account's own is removed too (the notes say so). Each
+ * removed statement is journaled verbatim.
  * IAM: lambda:ListVersionsByFunction, lambda:ListAliases, lambda:GetPolicy, lambda:RemovePermission,
- * lambda:AddPermission (undo).
+ * organizations:DescribeOrganization (only for aws:PrincipalOrgID conditions), lambda:AddPermission
+ * (undo).
  * Undo: re-adds each removed statement with the same Sid, principal, action and conditions.
  */
 export const permissionsStep = defineStep<FunctionParams, PermissionsState>({
@@ -147,6 +152,7 @@ export const permissionsStep = defineStep<FunctionParams, PermissionsState>({
     'lambda:GetPolicy',
     'lambda:RemovePermission',
     'lambda:AddPermission',
+    'organizations:DescribeOrganization',
   ],
   undoPolicy: 'default',
   async read(ctx, params) {
@@ -158,9 +164,18 @@ export const permissionsStep = defineStep<FunctionParams, PermissionsState>({
     ]
     const found = new Map<string, PolicyStatementRef>()
     const notes: string[] = []
+    const texts: [string | null, string][] = []
     for (const q of qualifiers) {
       const text = await getPolicyText(aws, params.function, q)
-      if (!text) continue
+      if (text) texts.push([q, text])
+    }
+    const account = parseArn(params.functionArn)?.account
+    // An aws:PrincipalOrgID narrows a statement only to the account's own organisation: ask which.
+    const organisation = texts.some(([, t]) => policyStatements(t).some(usesOrganisationCondition))
+      ? await accountOrganisation(ctx, aws, account ?? 'of the function')
+      : undefined
+    const scope = { ...(account ? { account } : {}), ...(organisation ? { organisation } : {}) }
+    for (const [q, text] of texts) {
       let doc: { Statement?: unknown }
       try {
         doc = JSON.parse(text) as { Statement?: unknown }
@@ -176,12 +191,20 @@ export const permissionsStep = defineStep<FunctionParams, PermissionsState>({
           qualifier: qualifierOfResource(st.Resource, q),
           sid: String(st.Sid ?? ''),
           statement: st,
-          public: isPublicStatement(st),
+          public: isPublicStatement(st, scope),
         }
         if (!found.has(key(ref))) found.set(key(ref), ref)
       }
     }
     const statements = [...found.values()]
+    if (
+      organisation?.state === 'unknown' &&
+      statements.some((x) => x.public && usesOrganisationCondition(x.statement))
+    ) {
+      notes.push(
+        `fir could not confirm the account's organisation (${organisation.reason}): statements narrowed by aws:PrincipalOrgID are treated as public and removed; restore re-adds them`,
+      )
+    }
     for (const s of statements.filter((x) => x.public)) {
       const { lost } = addPermissionFor(params.function, s)
       if (lost.length) notes.push(`${where(s.qualifier)}/${s.sid}: undo cannot re-create ${lost.join(', ')}`)

@@ -1,9 +1,10 @@
 /**
  * Public exposure of a Lambda function (DESIGN §3): resource-policy statements for `*` or another
- * account not narrowed by aws:SourceAccount, aws:SourceArn or aws:PrincipalOrgID, and function
- * URLs with AuthType NONE. `isPublicStatement` is shared with containment (which removes exactly
- * the statements it calls public) and the sweep.
+ * account not narrowed to the function's own account or organisation by aws:SourceAccount,
+ * aws:SourceArn or aws:PrincipalOrgID, and function URLs with AuthType NONE. `isPublicStatement` is
+ * shared with containment (which removes exactly the statements it calls public) and the sweep.
  */
+import type { AccountOrganisation } from '../identity.js'
 import { actionMatches } from '../permissions.js'
 import type { ExposureEntry, FindingLevel } from './types.js'
 
@@ -51,83 +52,220 @@ function principalKinds(principal: unknown): string[] {
   return out
 }
 
-/** A condition value that pins something: not empty, not a bare wildcard, no wildcard account. */
-function pins(key: string, value: unknown): boolean {
-  return asList(value).every((v) => {
-    if (typeof v !== 'string' || v === '' || v === '*') return false
-    if (key === 'aws:sourcearn') {
-      const account = v.split(':')[4]
-      return account !== undefined && account !== '' && !account.includes('*') && !account.includes('?')
+/** The AWS service principals a statement names (for the reason text). */
+function servicesOf(principal: unknown): string[] {
+  const out: string[] = []
+  if (typeof principal === 'string' && /\.amazonaws\.com(\.cn)?$/.test(principal)) out.push(principal)
+  else if (principal && typeof principal === 'object') {
+    for (const [kind, value] of Object.entries(principal as Record<string, unknown>)) {
+      for (const v of asList(value)) if (kind === 'Service' && typeof v === 'string') out.push(v)
     }
-    return !v.includes('*') && !v.includes('?')
-  })
+  }
+  return out
 }
 
-function narrowed(statement: Record<string, unknown>): boolean {
+/**
+ * Whose function a statement belongs to: what its source and organisation conditions are
+ * compared with. A condition narrows the statement only when it pins the caller to this account
+ * or this account's organisation; a fixed value naming anyone else is a grant to them.
+ */
+export interface ExposureScope {
+  /** The function's account; default the account in the statement's Resource ARN. */
+  account?: string
+  /**
+   * The organisation of that account; default unknown, in which case an aws:PrincipalOrgID
+   * condition is never taken for the account's own organisation.
+   */
+  organisation?: AccountOrganisation
+}
+
+/**
+ * How far one narrowing condition pins the caller, weakest last: to this account (or its
+ * organisation); to an organisation fir could not confirm is this account's; to a resource ARN
+ * that names no account (an S3 bucket); to another account or organisation.
+ */
+type Pin = { to: 'own' } | { to: 'unconfirmed' | 'no-account' | 'elsewhere'; clause: string }
+
+const PIN_RANK: Record<Pin['to'], number> = { own: 0, unconfirmed: 1, 'no-account': 2, elsewhere: 3 }
+
+const isWild = (v: string) => v.includes('*') || v.includes('?')
+
+/** What one value of a narrowing key pins; undefined when it pins nothing (empty, wildcard). */
+function pinOfValue(key: string, v: unknown, own: string | undefined, scope: ExposureScope): Pin | undefined {
+  if (typeof v !== 'string' || v === '' || v === '*') return undefined
+  const unknownOwn = (what: string): Pin => ({
+    to: 'unconfirmed',
+    clause: `fir does not know the function's account to compare ${what} with`,
+  })
+  if (key === 'aws:sourcearn') {
+    const account = v.split(':')[4]
+    if (account === undefined) return undefined
+    if (account === '') {
+      return {
+        to: 'no-account',
+        clause: `aws:SourceArn ${v} names no account (S3 bucket ARNs carry none), so the same name in any account matches; AWS advises adding aws:SourceAccount`,
+      }
+    }
+    if (isWild(account)) return undefined
+    if (!own) return unknownOwn(`aws:SourceArn ${v}`)
+    return account === own
+      ? { to: 'own' }
+      : {
+          to: 'elsewhere',
+          clause: `aws:SourceArn ${v} belongs to another account (${account}), not this one (${own})`,
+        }
+  }
+  if (isWild(v)) return undefined
+  if (key === 'aws:sourceaccount') {
+    if (!own) return unknownOwn(`aws:SourceAccount ${v}`)
+    return v === own
+      ? { to: 'own' }
+      : { to: 'elsewhere', clause: `aws:SourceAccount ${v} is another account, not this one (${own})` }
+  }
+  const org = scope.organisation ?? { state: 'unknown', reason: 'not asked' }
+  if (org.state === 'member') {
+    return v === org.id
+      ? { to: 'own' }
+      : {
+          to: 'elsewhere',
+          clause: `aws:PrincipalOrgID ${v} is not this account's organisation (${org.id})`,
+        }
+  }
+  if (org.state === 'none') {
+    return {
+      to: 'elsewhere',
+      clause: `aws:PrincipalOrgID ${v} names an organisation, and this account is in none`,
+    }
+  }
+  return {
+    to: 'unconfirmed',
+    clause: `fir could not confirm that aws:PrincipalOrgID ${v} is this account's organisation (organizations:DescribeOrganization: ${org.reason}), so it is treated as open to that organisation; confirm with \`aws organizations describe-organization\``,
+  }
+}
+
+/**
+ * The strongest pin of a statement's conditions, or undefined when nothing pins it. Keys are
+ * ANDed, so the strongest key decides; the values of one key are ORed, so its weakest value does.
+ */
+function narrowing(statement: Record<string, unknown>, scope: ExposureScope): Pin | undefined {
   const cond = statement.Condition
-  if (!cond || typeof cond !== 'object') return false
+  if (!cond || typeof cond !== 'object') return undefined
+  const own = scope.account ?? ownAccount(statement)
+  let best: Pin | undefined
   for (const [op, block] of Object.entries(cond as Record<string, unknown>)) {
     if (!NARROWING_OPERATORS.has(op.toLowerCase()) || !block || typeof block !== 'object') continue
     for (const [k, v] of Object.entries(block as Record<string, unknown>)) {
       const key = k.toLowerCase()
-      if (NARROWING_KEYS.has(key) && pins(key, v)) return true
+      if (!NARROWING_KEYS.has(key)) continue
+      const values = asList(v)
+      if (values.length === 0) continue
+      let weakest: Pin | undefined
+      for (const value of values) {
+        const pin = pinOfValue(key, value, own, scope)
+        if (!pin) {
+          weakest = undefined
+          break
+        }
+        if (!weakest || PIN_RANK[pin.to] > PIN_RANK[weakest.to]) weakest = pin
+      }
+      if (weakest && (!best || PIN_RANK[weakest.to] < PIN_RANK[best.to])) best = weakest
     }
   }
-  return false
+  return best
+}
+
+/** True when a statement has an aws:PrincipalOrgID condition (fir then needs the account's organisation). */
+export function usesOrganisationCondition(statement: unknown): boolean {
+  const cond = (statement as Record<string, unknown> | null)?.Condition
+  if (!cond || typeof cond !== 'object') return false
+  return Object.values(cond as Record<string, unknown>).some(
+    (block) =>
+      Boolean(block) &&
+      typeof block === 'object' &&
+      Object.keys(block as Record<string, unknown>).some((k) => k.toLowerCase() === 'aws:principalorgid'),
+  )
 }
 
 /**
  * True when a resource-policy statement lets anyone, or another account, invoke or change the
- * function: an Allow whose principal is `*` (or `{AWS: "*"}`) or an account other than the
- * function's own, with no aws:SourceAccount / aws:SourceArn / aws:PrincipalOrgID condition that
- * pins it. Service principals (apigateway.amazonaws.com) are not public by this rule.
+ * function: an Allow whose principal is `*` (or `{AWS: "*"}`), an account other than the
+ * function's own, or an AWS service acting for another account, unless an aws:SourceAccount /
+ * aws:SourceArn / aws:PrincipalOrgID condition pins it to this account or its organisation.
+ * Unscoped service principals (apigateway.amazonaws.com with no condition) are not public by
+ * this rule.
  */
-export function isPublicStatement(statement: unknown, account?: string): boolean {
-  return classifyStatement(statement, account).exposure === 'public'
+export function isPublicStatement(statement: unknown, scope: ExposureScope = {}): boolean {
+  return classifyStatement(statement, scope).exposure === 'public'
 }
 
 /** How a resource-policy statement exposes the function, with the reason in words. */
 export interface StatementExposure {
   exposure: 'public' | 'unscoped-service' | 'none'
   reason: string
+  /** Why a source or organisation condition does not narrow it to this account, when one is there. */
+  condition?: string
 }
 
 /**
- * Classifies one statement. 'public': `*`, a wildcard or unknown principal, or another account,
- * with no pinning condition (what {@link isPublicStatement} returns true for). 'unscoped-service':
- * an AWS service principal (apigateway.amazonaws.com…) with no aws:SourceArn / aws:SourceAccount,
- * so the service acting for any account could invoke it (the confused deputy) — reported, but not
- * "public", so containment leaves it alone. `account` defaults to the account in the Resource ARN.
+ * Classifies one statement. 'public' (what {@link isPublicStatement} returns true for): `*`, a
+ * wildcard or unknown principal, or another account, not pinned to this account or its
+ * organisation; or any principal pinned to another account or organisation (a fixed
+ * aws:SourceAccount, aws:SourceArn or aws:PrincipalOrgID naming someone else is a grant to them,
+ * not a narrowing), or to an organisation fir could not confirm is this account's (said so in the
+ * reason). 'unscoped-service': an AWS service principal with no condition naming an account, so
+ * the service acting for any account could invoke it (the confused deputy) — reported, but not
+ * "public", so containment leaves it alone.
  */
-export function classifyStatement(statement: unknown, account?: string): StatementExposure {
+export function classifyStatement(statement: unknown, scope: ExposureScope = {}): StatementExposure {
   if (!statement || typeof statement !== 'object') return { exposure: 'none', reason: 'not a statement' }
   const s = statement as Record<string, unknown>
   if (s.Effect !== 'Allow') return { exposure: 'none', reason: 'not an Allow' }
-  const own = account ?? ownAccount(s)
+  const own = scope.account ?? ownAccount(s)
   const kinds = principalKinds(s.Principal)
-  const isNarrowed = narrowed(s)
+  const pin = narrowing(s, scope)
+  if (pin?.to === 'own') return { exposure: 'none', reason: 'narrowed to this account by a condition' }
   const anyone = kinds.includes('any')
   const unknown = kinds.includes('unknown')
   const others = kinds.filter((k) => /^\d{12}$/.test(k) && k !== own)
-  if ((anyone || unknown || others.length > 0) && !isNarrowed) {
+  const services = servicesOf(s.Principal)
+  const serviceWho = `an AWS service principal (${services.join(', ') || 'service'})`
+  if (anyone || unknown || others.length > 0) {
     const who = anyone
       ? 'any principal (*)'
       : others.length > 0
         ? `another account (${others.join(', ')})`
         : 'a principal fir cannot place in an account'
+    return pin
+      ? {
+          exposure: 'public',
+          reason: `allows ${who}, not narrowed to this account: ${pin.clause}`,
+          condition: pin.clause,
+        }
+      : {
+          exposure: 'public',
+          reason: `allows ${who}, not narrowed by aws:SourceAccount, aws:SourceArn or aws:PrincipalOrgID`,
+        }
+  }
+  if (kinds.includes('service') && pin && pin.to !== 'no-account') {
     return {
       exposure: 'public',
-      reason: `allows ${who}, not narrowed by aws:SourceAccount, aws:SourceArn or aws:PrincipalOrgID`,
+      reason: `allows ${serviceWho}, not narrowed to this account: ${pin.clause}`,
+      condition: pin.clause,
     }
   }
-  if (kinds.includes('service') && !isNarrowed) {
-    return {
-      exposure: 'unscoped-service',
-      reason:
-        'allows an AWS service principal without aws:SourceArn or aws:SourceAccount: the service acting for any account could invoke it',
-    }
+  if (kinds.includes('service')) {
+    return pin
+      ? {
+          exposure: 'unscoped-service',
+          reason: `allows ${serviceWho}, not narrowed to this account: ${pin.clause}`,
+          condition: pin.clause,
+        }
+      : {
+          exposure: 'unscoped-service',
+          reason: `allows ${serviceWho} without aws:SourceArn or aws:SourceAccount: the service acting for any account could invoke it`,
+        }
   }
-  return { exposure: 'none', reason: isNarrowed ? 'narrowed by a condition' : 'own account only' }
+  return { exposure: 'none', reason: 'own account only' }
 }
 
 /** The statements of a resource policy (GetPolicy's `Policy` text); [] when unparseable. */
@@ -171,13 +309,16 @@ export interface QualifierExposureInput {
  * the policy grants `*` both lambda:InvokeFunctionUrl and lambda:InvokeFunction (required together
  * since October 2025; URLs made earlier may still work with the first alone).
  */
-export function analyseExposure(inputs: QualifierExposureInput[], account?: string): ExposureEntry[] {
+export function analyseExposure(
+  inputs: QualifierExposureInput[],
+  scope: ExposureScope = {},
+): ExposureEntry[] {
   const byStatement = new Map<string, ExposureEntry>()
   const publicGrants = new Map<string, { url: boolean; invoke: boolean }>()
   for (const input of inputs) {
     const g = { url: false, invoke: false }
     for (const st of policyStatements(input.policy)) {
-      const c = classifyStatement(st, account)
+      const c = classifyStatement(st, scope)
       if (c.exposure === 'none') continue
       if (c.exposure === 'public' && anyonePrincipal(st)) {
         g.url ||= grants(st, 'lambda:InvokeFunctionUrl')

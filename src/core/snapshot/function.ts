@@ -20,12 +20,19 @@ import {
   listProvisionedConcurrencyConfigs,
   listVersionsByFunction,
 } from '../../aws/lambda.js'
+import { describeOrganization } from '../../aws/organizations.js'
 import { safeSegment } from '../case/evidence-store.js'
 import { escapeTerminal } from '../common/text.js'
 import type { Gap } from '../context.js'
+import { type AccountOrganisation, organisationFrom } from '../identity.js'
 import type { ArchiveProblem } from './archive.js'
 import { collectLogs, invokeCoverage, regionCoverage } from './coverage.js'
-import { analyseExposure, type QualifierExposureInput } from './exposure.js'
+import {
+  analyseExposure,
+  policyStatements,
+  type QualifierExposureInput,
+  usesOrganisationCondition,
+} from './exposure.js'
 import { foreignLayerPublisher } from './layers.js'
 import { mapLimit } from './pacing.js'
 import { type StoredPackage, storePackage } from './packages.js'
@@ -335,7 +342,16 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
     ...(d.policy ? { policy: d.policy } : {}),
     ...(d.url ? { url: d.url } : {}),
   }))
-  const exposure = analyseExposure(exposureInputs, target.account)
+  // A PrincipalOrgID narrows a statement only to the account's own organisation: ask which it is.
+  const organisation = [...qualifiers.values()]
+    .flatMap((d) => policyStatements(d.policy))
+    .some(usesOrganisationCondition)
+    ? await organisationOf(run)
+    : undefined
+  const exposure = analyseExposure(exposureInputs, {
+    account: target.account,
+    ...(organisation ? { organisation } : {}),
+  })
   const policyFiles = [...qualifiers.values()]
     .flatMap((d) => [d.policyFile ?? '', d.urlFile ?? ''])
     .filter(Boolean)
@@ -714,5 +730,23 @@ function collectImage(run: SnapshotRun, imageUri: string, digest: string, sink: 
         `image manifest of ${parsed.repository}@${digest} is not in ECR (${why || 'no image returned'})`,
       )
     }
+  })
+}
+
+/** The organisation of the caller's account: asked once per run, its answer stored as evidence. */
+function organisationOf(run: SnapshotRun): Promise<AccountOrganisation> {
+  return run.cache<AccountOrganisation>('organisation').get('', async () => {
+    const r = await run.rec.one(
+      {
+        call: 'organizations:DescribeOrganization',
+        target: run.callerAccount,
+        what: `organisation of account ${run.callerAccount} (to check aws:PrincipalOrgID conditions)`,
+        file: 'caller/describe-organization.json',
+        absentOk: true,
+      },
+      () => describeOrganization(run.ctx.aws),
+    )
+    if (r.status === 'stored') return organisationFrom(r.value)
+    return r.status === 'absent' ? { state: 'none' } : { state: 'unknown', reason: r.gap.reason }
   })
 }

@@ -1,15 +1,16 @@
 import { statementsOf } from '../permissions.js'
-import { isPublicStatement } from '../snapshot/exposure.js'
+import { classifyStatement, type ExposureScope } from '../snapshot/exposure.js'
 import type { MatchReason } from './indicators.js'
 
 /**
  * Why a function is public: URLs with AuthType NONE, and resource-policy statements the snapshot's
- * exposure rules call public (`*` or another account, not narrowed by a source condition).
+ * exposure rules call public (`*` or another account, not narrowed to this account or its
+ * organisation by a source or organisation condition).
  */
 export function publicReasons(
   urls: { url: string; authType: string; arn: string }[],
   policyText: string | undefined,
-  ownAccount: string,
+  scope: ExposureScope & { account: string },
 ): MatchReason[] {
   const reasons: MatchReason[] = []
   for (const u of urls) {
@@ -18,10 +19,11 @@ export function publicReasons(
     }
   }
   for (const s of statementsOf(policyText)) {
-    if (isPublicStatement(s, ownAccount)) {
+    const c = classifyStatement(s, scope)
+    if (c.exposure === 'public') {
       reasons.push({
         indicator: 'public',
-        detail: `resource policy statement ${s.Sid ?? '(no Sid)'} allows ${JSON.stringify(s.Principal)}`,
+        detail: `resource policy statement ${s.Sid ?? '(no Sid)'} allows ${JSON.stringify(s.Principal)}${c.condition ? `, not narrowed to this account: ${c.condition}` : ''}`,
       })
     }
   }

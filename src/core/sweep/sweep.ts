@@ -16,7 +16,9 @@ import { setActorArn } from '../case/journal.js'
 import { writeFileAtomic } from '../common/fs-safe.js'
 import { compactUtc } from '../common/text.js'
 import type { FirContext } from '../context.js'
-import { callerIdentity, parseArn } from '../identity.js'
+import { accountOrganisation, callerIdentity, parseArn } from '../identity.js'
+import { statementsOf } from '../permissions.js'
+import { usesOrganisationCondition } from '../snapshot/exposure.js'
 import { snapshotFunctions } from '../snapshot/snapshot.js'
 import { type Indicators, type MatchReason, matchInventory } from './indicators.js'
 import { AccountPacer, maxPerSecond, runQueue } from './pacer.js'
@@ -296,7 +298,10 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
             })
           }
           const policy = await getFunctionPolicyText(aws, name)
-          open = publicReasons(urls, policy, st.id)
+          const organisation = statementsOf(policy).some(usesOrganisationCondition)
+            ? await accountOrganisation(ctx, st.clients!, st.id)
+            : undefined
+          open = publicReasons(urls, policy, { account: st.id, ...(organisation ? { organisation } : {}) })
         } catch (err) {
           ctx.gaps.add({
             what: `${accountLabel(st.id, st.name)} region ${region} function ${name} (public exposure)`,

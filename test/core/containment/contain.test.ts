@@ -1,13 +1,28 @@
 import { DeleteFunctionConcurrencyCommand, PutFunctionConcurrencyCommand } from '@aws-sdk/client-lambda'
+import { CreateOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations'
 import { describe, expect, it } from 'vitest'
 import { containFunction, type SnapshotPort } from '../../../src/core/containment/contain.js'
 import { restoreCase } from '../../../src/core/containment/restore.js'
 import { useMoto } from '../../support/emulator.js'
 import { FaultProxy } from '../../support/fault-proxy.js'
-import { seedCompromisedFunction, seedFunction, seedRole } from '../../support/seed.js'
+import {
+  type PermissionSpec,
+  seedCompromisedFunction,
+  seedFunction,
+  seedPermission,
+  seedRole,
+  TEST_ACCOUNT,
+} from '../../support/seed.js'
 import { functionState, sdk, testContext } from './state.js'
 
 const moto = useMoto()
+
+const orgs = (endpoint: string) =>
+  new OrganizationsClient({
+    region: 'us-east-1',
+    endpoint,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  })
 
 function fakeSnapshot(): SnapshotPort & { taken: number } {
   const port = {
@@ -176,5 +191,92 @@ describe('containment steps against moto', () => {
     expect(r.results.map((x) => x.outcome)).toEqual(['undone'])
     expect((await functionState(moto.endpoint(), 'shared-a', 'shared-role')).roleInlinePolicies).toEqual({})
     await ctx.case.close()
+  })
+
+  it('removes statements pinned to another account or organisation (SourceAccount, SourceArn, PrincipalOrgID), keeps those pinned to its own, and restore re-adds them', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'pinned-role' })
+    await seedFunction(moto.endpoint(), { name: 'pinned', roleArn: role.arn })
+    const pinned: PermissionSpec[] = [
+      { sid: 'attacker-org', principal: '*', principalOrgId: 'o-attacker123' },
+      { sid: 'attacker-account', principal: '*', sourceAccount: '999988887777' },
+      {
+        sid: 'attacker-topic',
+        principal: 'sns.amazonaws.com',
+        sourceArn: 'arn:aws:sns:us-east-1:999988887777:attacker-topic',
+      },
+      { sid: 'own-account', principal: '*', sourceAccount: TEST_ACCOUNT },
+      {
+        sid: 'own-topic',
+        principal: 'sns.amazonaws.com',
+        sourceArn: `arn:aws:sns:us-east-1:${TEST_ACCOUNT}:orders`,
+      },
+    ]
+    for (const p of pinned) await seedPermission(moto.endpoint(), 'pinned', p)
+    const before = await functionState(moto.endpoint(), 'pinned', role.name)
+
+    // moto's account is in no organisation: o-attacker123 cannot be its own
+    const ctx = await testContext(moto.endpoint(), { caseId: 'C-5' })
+    const r = await containFunction(ctx, {
+      function: 'pinned',
+      actions: ['permissions'],
+      snapshot: fakeSnapshot(),
+    })
+    expect(r.results.map((x) => [x.step, x.outcome])).toEqual([['containment.permissions', 'applied']])
+    expect(
+      Object.keys((await functionState(moto.endpoint(), 'pinned', role.name)).statements).sort(),
+    ).toEqual(['own-account', 'own-topic'])
+    expect(ctx.gaps.list).toEqual([])
+    const back = await restoreCase(ctx, { function: 'pinned' })
+    expect(back.results.map((x) => [x.step, x.outcome])).toEqual([['containment.permissions', 'undone']])
+    expect(await functionState(moto.endpoint(), 'pinned', role.name)).toEqual(before)
+    await ctx.case.close()
+
+    // DescribeOrganization denied: the organisation cannot be confirmed, so the statement goes
+    // (restore re-adds it), the plan says why, and the denied call is a gap
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [{ match: 'DescribeOrganization', fault: 'access-denied' }],
+    }).start()
+    try {
+      const denied = await testContext(proxy.endpoint, { caseId: 'C-6' })
+      const d = await containFunction(denied, {
+        function: 'pinned',
+        actions: ['permissions'],
+        snapshot: fakeSnapshot(),
+      })
+      expect(d.results[0]!.outcome).toBe('applied')
+      expect(d.plans[0]!.notes.join('\n')).toMatch(
+        /could not confirm the account's organisation \(denied: .*\): statements narrowed by aws:PrincipalOrgID are treated as public and removed; restore re-adds them/,
+      )
+      expect(denied.gaps.list).toEqual([
+        expect.objectContaining({
+          call: 'organizations:DescribeOrganization',
+          what: expect.stringContaining(TEST_ACCOUNT),
+        }),
+      ])
+      expect(
+        Object.keys((await functionState(moto.endpoint(), 'pinned', role.name)).statements).sort(),
+      ).toEqual(['own-account', 'own-topic'])
+      await restoreCase(denied, { function: 'pinned' })
+      expect(await functionState(moto.endpoint(), 'pinned', role.name)).toEqual(before)
+      await denied.case.close()
+    } finally {
+      await proxy.stop()
+    }
+
+    // Once the account is in an organisation, a statement for that organisation stays
+    const { Organization } = await orgs(moto.endpoint()).send(
+      new CreateOrganizationCommand({ FeatureSet: 'ALL' }),
+    )
+    await seedPermission(moto.endpoint(), 'pinned', {
+      sid: 'own-org',
+      principal: '*',
+      principalOrgId: Organization!.Id!,
+    })
+    const member = await testContext(moto.endpoint(), { caseId: 'C-7' })
+    await containFunction(member, { function: 'pinned', actions: ['permissions'], snapshot: fakeSnapshot() })
+    expect(
+      Object.keys((await functionState(moto.endpoint(), 'pinned', role.name)).statements).sort(),
+    ).toEqual(['own-account', 'own-org', 'own-topic'])
+    await member.case.close()
   })
 })

@@ -26,14 +26,27 @@ describe('isPublicStatement (DESIGN §3)', () => {
       false,
     ],
     [
-      '* narrowed by PrincipalOrgID',
+      "* narrowed by a PrincipalOrgID fir has not confirmed is the account's organisation",
       allow({ Principal: '*', Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-abc' } } }),
-      false,
+      true,
     ],
     [
       '* narrowed by SourceAccount',
       allow({ Principal: '*', Condition: { StringEquals: { 'AWS:SourceAccount': '123456789012' } } }),
       false,
+    ],
+    [
+      '* with the SourceAccount of another account',
+      allow({ Principal: '*', Condition: { StringEquals: { 'AWS:SourceAccount': '999988887777' } } }),
+      true,
+    ],
+    [
+      'service scoped by a SourceArn of another account',
+      allow({
+        Principal: { Service: 'sns.amazonaws.com' },
+        Condition: { ArnLike: { 'AWS:SourceArn': 'arn:aws:sns:us-east-1:999988887777:attacker-topic' } },
+      }),
+      true,
     ],
     [
       '* with a wildcard SourceAccount',

@@ -33,6 +33,7 @@ describe('isPublicStatement', () => {
     expect(
       isPublicStatement(
         st({ Principal: '*', Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-abc123' } } }),
+        { organisation: { state: 'member', id: 'o-abc123' } },
       ),
     ).toBe(false)
   })
@@ -60,7 +61,9 @@ describe('isPublicStatement', () => {
 
   it('never calls a Deny public; an explicit account overrides the one in Resource', () => {
     expect(isPublicStatement(st({ Effect: 'Deny', Principal: '*' }))).toBe(false)
-    expect(isPublicStatement(st({ Principal: { AWS: '123456789012' } }), '555555555555')).toBe(true)
+    expect(isPublicStatement(st({ Principal: { AWS: '123456789012' } }), { account: '555555555555' })).toBe(
+      true,
+    )
     expect(isPublicStatement(null)).toBe(false)
   })
 
@@ -75,6 +78,105 @@ describe('isPublicStatement', () => {
       },
     })
     expect(classifyStatement(scoped).exposure).toBe('none')
+  })
+})
+
+describe('a source or organisation condition narrows a statement only to this account or its organisation', () => {
+  const own = { account: '123456789012' }
+  const classify = (over: Record<string, unknown>, scope: Parameters<typeof classifyStatement>[1] = own) =>
+    classifyStatement(st(over), scope)
+
+  it('* pinned to another account by aws:SourceAccount, or a service pinned to another account by aws:SourceArn, is public', () => {
+    const otherAccount = classify({
+      Principal: '*',
+      Condition: { StringEquals: { 'AWS:SourceAccount': '999988887777' } },
+    })
+    expect(otherAccount.exposure).toBe('public')
+    expect(otherAccount.reason).toBe(
+      'allows any principal (*), not narrowed to this account: aws:SourceAccount 999988887777 is another account, not this one (123456789012)',
+    )
+    const otherTopic = classify({
+      Principal: { Service: 'sns.amazonaws.com' },
+      Condition: { ArnLike: { 'AWS:SourceArn': 'arn:aws:sns:us-east-1:999988887777:attacker-topic' } },
+    })
+    expect(otherTopic.exposure).toBe('public')
+    expect(otherTopic.reason).toBe(
+      'allows an AWS service principal (sns.amazonaws.com), not narrowed to this account: aws:SourceArn arn:aws:sns:us-east-1:999988887777:attacker-topic belongs to another account (999988887777), not this one (123456789012)',
+    )
+    // one value of another account among several is enough (the values of a key are ORed) …
+    expect(
+      classify({
+        Principal: '*',
+        Condition: { StringEquals: { 'AWS:SourceAccount': ['123456789012', '999988887777'] } },
+      }).exposure,
+    ).toBe('public')
+    // … while one key pinned to this account narrows the statement (keys are ANDed)
+    expect(
+      classify({
+        Principal: { Service: 's3.amazonaws.com' },
+        Condition: {
+          ArnLike: { 'AWS:SourceArn': 'arn:aws:s3:::some-bucket' },
+          StringEquals: { 'AWS:SourceAccount': '123456789012' },
+        },
+      }).exposure,
+    ).toBe('none')
+  })
+
+  it("keeps a SourceAccount or SourceArn of the function's own account not public", () => {
+    expect(
+      classify({ Principal: '*', Condition: { StringEquals: { 'AWS:SourceAccount': '123456789012' } } }),
+    ).toEqual({ exposure: 'none', reason: 'narrowed to this account by a condition' })
+    expect(
+      classify({
+        Principal: { Service: 'sns.amazonaws.com' },
+        Condition: { ArnLike: { 'AWS:SourceArn': 'arn:aws:sns:us-east-1:123456789012:orders' } },
+      }).exposure,
+    ).toBe('none')
+  })
+
+  it("takes aws:PrincipalOrgID as narrowing only for the account's own organisation, and says when it cannot tell", () => {
+    const orgStatement = {
+      Principal: '*',
+      Condition: { StringEquals: { 'aws:PrincipalOrgID': 'o-attacker123' } },
+    }
+    expect(
+      classify(orgStatement, { ...own, organisation: { state: 'member', id: 'o-attacker123' } }).exposure,
+    ).toBe('none')
+    const other = classify(orgStatement, { ...own, organisation: { state: 'member', id: 'o-own456' } })
+    expect(other.exposure).toBe('public')
+    expect(other.reason).toBe(
+      "allows any principal (*), not narrowed to this account: aws:PrincipalOrgID o-attacker123 is not this account's organisation (o-own456)",
+    )
+    const none = classify(orgStatement, { ...own, organisation: { state: 'none' } })
+    expect(none.exposure).toBe('public')
+    expect(none.reason).toMatch(
+      /aws:PrincipalOrgID o-attacker123 names an organisation, and this account is in none$/,
+    )
+    for (const scope of [
+      own,
+      { ...own, organisation: { state: 'unknown' as const, reason: 'denied: AccessDeniedException: no' } },
+    ]) {
+      const unconfirmed = classify(orgStatement, scope)
+      expect(unconfirmed.exposure).toBe('public')
+      expect(unconfirmed.reason).toMatch(
+        /^allows any principal \(\*\), not narrowed to this account: fir could not confirm that aws:PrincipalOrgID o-attacker123 is this account's organisation \(organizations:DescribeOrganization: .+\), so it is treated as open to that organisation/,
+      )
+    }
+  })
+
+  it('says an S3 bucket ARN pins no account, instead of "without aws:SourceArn"', () => {
+    const bucket = classify({
+      Principal: { Service: 's3.amazonaws.com' },
+      Condition: { ArnLike: { 'AWS:SourceArn': 'arn:aws:s3:::some-bucket' } },
+    })
+    expect(bucket.exposure).toBe('unscoped-service')
+    expect(bucket.reason).not.toMatch(/without aws:SourceArn/)
+    expect(bucket.reason).toBe(
+      'allows an AWS service principal (s3.amazonaws.com), not narrowed to this account: aws:SourceArn arn:aws:s3:::some-bucket names no account (S3 bucket ARNs carry none), so the same name in any account matches; AWS advises adding aws:SourceAccount',
+    )
+    expect(classify({ Principal: { Service: 's3.amazonaws.com' } }).reason).toBe(
+      'allows an AWS service principal (s3.amazonaws.com) without aws:SourceArn or aws:SourceAccount: the service acting for any account could invoke it',
+    )
   })
 })
 

@@ -10,7 +10,7 @@ import { latestSnapshotFor, snapshotFunctions } from '../../../src/core/snapshot
 import { tempDir } from '../../support/cli.js'
 import { useMoto } from '../../support/emulator.js'
 import { FaultProxy } from '../../support/fault-proxy.js'
-import { seedFunction, seedRole, seedTrail, TEST_ACCOUNT } from '../../support/seed.js'
+import { seedFunction, seedPermission, seedRole, seedTrail, TEST_ACCOUNT } from '../../support/seed.js'
 
 const moto = useMoto()
 const open: CaseHandle[] = []
@@ -147,5 +147,44 @@ describe('snapshotFunctions (core API against moto)', () => {
     const after = await snapshotFunctions(ctx, { functions: ['trail-fn'] })
     expect(after.functions[0]!.trailCoverage).toEqual({ lambdaDataEvents: 'recorded', trails: [trailArn] })
     expect(after.findings.some((f) => f.kind === 'trail-coverage')).toBe(false)
+  })
+
+  it('reports statements pinned to another account or organisation as public, and an S3 bucket ARN as pinning no account', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'pinned-snap-role' })
+    await seedFunction(moto.endpoint(), { name: 'pinned-snap', roleArn: role.arn })
+    for (const p of [
+      { sid: 'attacker-org', principal: '*', principalOrgId: 'o-attacker123' },
+      { sid: 'attacker-account', principal: '*', sourceAccount: '999988887777' },
+      {
+        sid: 'attacker-topic',
+        principal: 'sns.amazonaws.com',
+        sourceArn: 'arn:aws:sns:us-east-1:999988887777:attacker-topic',
+      },
+      { sid: 'own-account', principal: '*', sourceAccount: TEST_ACCOUNT },
+      { sid: 'bucket', principal: 's3.amazonaws.com', sourceArn: 'arn:aws:s3:::some-bucket' },
+    ])
+      await seedPermission(moto.endpoint(), 'pinned-snap', p)
+    const ctx = await context()
+    const r = await snapshotFunctions(ctx, { functions: ['pinned-snap'] })
+    const titles = (kind: string) =>
+      r.findings
+        .filter((f) => f.kind === kind)
+        .map((f) => f.title)
+        .sort()
+    expect(titles('public-statement')).toEqual([
+      'pinned-snap: statement attacker-account allows any principal (*), not narrowed to this account: aws:SourceAccount 999988887777 is another account, not this one (123456789012) (lambda:InvokeFunction)',
+      'pinned-snap: statement attacker-org allows any principal (*), not narrowed to this account: aws:PrincipalOrgID o-attacker123 names an organisation, and this account is in none (lambda:InvokeFunction)',
+      'pinned-snap: statement attacker-topic allows an AWS service principal (sns.amazonaws.com), not narrowed to this account: aws:SourceArn arn:aws:sns:us-east-1:999988887777:attacker-topic belongs to another account (999988887777), not this one (123456789012) (lambda:InvokeFunction)',
+    ])
+    expect(titles('unscoped-service-statement')).toEqual([
+      'pinned-snap: statement bucket allows an AWS service principal (s3.amazonaws.com), not narrowed to this account: aws:SourceArn arn:aws:s3:::some-bucket names no account (S3 bucket ARNs carry none), so the same name in any account matches; AWS advises adding aws:SourceAccount (lambda:InvokeFunction)',
+    ])
+    // DescribeOrganization's answer (here: in no organisation) is part of the evidence
+    const { calls } = JSON.parse(await readFile(join(r.dir, 'calls.json'), 'utf8')) as {
+      calls: { call: string; outcome: string }[]
+    }
+    expect(calls.filter((c) => c.call === 'organizations:DescribeOrganization')).toEqual([
+      expect.objectContaining({ outcome: 'absent' }),
+    ])
   })
 })

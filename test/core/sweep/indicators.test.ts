@@ -104,7 +104,7 @@ describe('sweep indicators', () => {
         { url: 'https://def.lambda-url.eu-west-1.on.aws/', authType: 'AWS_IAM', arn: 'y' },
       ],
       policy,
-      '111122223333',
+      { account: '111122223333' },
     )
     expect(reasons.map((r) => r.detail)).toEqual([
       'function URL https://abc.lambda-url.eu-west-1.on.aws/ has AuthType NONE',
