@@ -120,6 +120,57 @@ describe('fir creds rotate-key (built CLI)', () => {
     expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [newId]: 'Active' })
   })
 
+  it("after a rotation, refuses a key id that is not the user's (exit 2, naming its keys) instead of calling it already-applied", {
+    timeout: 180_000,
+  }, async () => {
+    const u = await seedUserWithKey(moto.endpoint(), 'ci-deployer')
+    const stranger = await seedUserWithKey(moto.endpoint(), 'someone-else')
+    const { cwd, dir } = await newCase('K-3')
+    const rotate = (key: string, ...extra: string[]) =>
+      runFir(
+        [
+          'creds',
+          'rotate-key',
+          '--user',
+          u.userName,
+          '--access-key',
+          key,
+          '--case',
+          'cases/K-3',
+          '--yes',
+          ...extra,
+        ],
+        { cwd, endpoint: moto.endpoint() },
+      )
+    const first = await rotate(u.accessKeyId, '--delete-old', '--json')
+    expect(first.code).toBe(0)
+    const newId: string = first.json.result.newAccessKeyId
+    expect(await keysOf(u.userName)).toEqual({ [newId]: 'Active' })
+    const journalBefore = await readFile(join(dir, 'journal.jsonl'), 'utf8')
+
+    for (const wrong of ['AKIATYPOTYPOTYPO1234', stranger.accessKeyId]) {
+      const r = await rotate(wrong)
+      expect(r.code).toBe(2)
+      expect(r.stdout).not.toContain('already-applied')
+      expect(r.stderr).toContain(
+        `user ci-deployer has no access key ${wrong}; its keys are ${newId} (Active, created `,
+      )
+      const j = await rotate(wrong, '--json')
+      expect(j.code).toBe(2)
+      expect(j.json).toMatchObject({ status: 2, error: { code: 'not-found' } })
+      expect(j.json.error.message).toContain(`user ci-deployer has no access key ${wrong}`)
+    }
+    expect(await keysOf(u.userName)).toEqual({ [newId]: 'Active' })
+    expect(await keysOf(stranger.userName)).toEqual({ [stranger.accessKeyId]: 'Active' })
+    // nothing about the refused ids reached the journal
+    expect(await readFile(join(dir, 'journal.jsonl'), 'utf8')).toBe(journalBefore)
+
+    // the key this case did rotate (and delete) is still already-applied on a re-run
+    const again = await rotate(u.accessKeyId, '--delete-old', '--json')
+    expect(again.code).toBe(0)
+    expect(again.json.result.results[0].outcome).toBe('already-applied')
+  })
+
   it('refuses a third key when the user has two, naming them, and changes nothing', async () => {
     const u = await seedUserWithKey(moto.endpoint(), 'deployer-2')
     const second = await seedClients(moto.endpoint()).iam.send(

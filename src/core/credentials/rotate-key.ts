@@ -51,13 +51,17 @@ async function firKeyIds(caseDir: string, userName: string, keys: AccessKeyInfo[
 
 const keyLine = (k: AccessKeyInfo) => `${k.id} (${k.status}, created ${k.created ?? 'unknown'})`
 
-/** The key this case last rotated for the user, from the journal (it may be deleted by now). */
-function journaledOldKey(ctx: FirContext, userName: string): string | undefined {
-  let found: string | undefined
+/**
+ * The keys this case set out to rotate for the user, last one last, from the journal (they may be
+ * deleted by now): a key counts only when the prior state journaled before the change shows the
+ * user had it, so an id that never was the user's (a typo) is never taken for one fir rotated.
+ */
+function journaledOldKeys(ctx: FirContext, userName: string): string[] {
+  const found: string[] = []
   for (const e of ctx.case.journal.all()) {
     const prior = e.prior as Partial<RotateKeyState> | undefined
-    if (e.action === 'credentials.rotate-key' && prior?.userName === userName && prior.oldKeyId)
-      found = prior.oldKeyId
+    if (e.action !== 'credentials.rotate-key' || prior?.userName !== userName || !prior.oldKeyId) continue
+    if (prior.keys?.some((k) => k.id === prior.oldKeyId)) found.push(prior.oldKeyId)
   }
   return found
 }
@@ -67,20 +71,25 @@ function chooseOldKey(
   keys: AccessKeyInfo[],
   ours: string[],
   user: string,
-  journaled: string | undefined,
+  journaled: string[],
 ): string {
   const theirs = keys.filter((k) => !ours.includes(k.id))
   if (params.accessKey) {
-    if (keys.some((k) => k.id === params.accessKey) || ours.length > 0) return params.accessKey
+    // A key the user no longer has is this case's to report on only when this case rotated
+    // exactly that key of this user (a re-run after --delete-old); any other id is a mistake.
+    if (keys.some((k) => k.id === params.accessKey) || journaled.includes(params.accessKey))
+      return params.accessKey
+    const key = escapeTerminal(params.accessKey)
     throw new NotFoundError(
-      `unable to rotate access key ${escapeTerminal(params.accessKey)} of user ${escapeTerminal(user)}: the user has no such key (keys: ${keys.map(keyLine).join(', ') || 'none'})`,
+      `unable to rotate access key ${key} of user ${escapeTerminal(user)}: user ${escapeTerminal(user)} has no access key ${key}; ${keys.length ? `its keys are ${keys.map(keyLine).join(', ')}` : 'it has no access keys'}`,
       {
         actions: ['check --access-key (fir creds keys --case DIR lists keys found in functions) and --user'],
       },
     )
   }
   if (theirs.length === 1) return theirs[0]!.id
-  if (theirs.length === 0 && journaled && ours.length > 0) return journaled
+  const last = journaled.at(-1)
+  if (theirs.length === 0 && last && ours.length > 0) return last
   if (theirs.length === 0) {
     throw new UsageError(
       `unable to rotate the access key of user ${escapeTerminal(user)}: the user has no access key`,
@@ -165,7 +174,7 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
     const user = await getUserInfo(ctx.aws, params.user)
     const keys = await listAccessKeys(ctx.aws, user.name)
     const ours = await firKeyIds(ctx.case.dir, user.name, keys)
-    const oldKeyId = chooseOldKey(params, keys, ours, user.name, journaledOldKey(ctx, user.name))
+    const oldKeyId = chooseOldKey(params, keys, ours, user.name, journaledOldKeys(ctx, user.name))
     const state: RotateKeyState = { userName: user.name, userArn: user.arn, oldKeyId, keys, firKeyIds: ours }
     const made = replacementKey(state)
     const needsNew = made === undefined
