@@ -195,10 +195,43 @@ describe('fir creds rotate-key (built CLI)', () => {
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/already has two keys/)
     expect(r.stderr).toContain(`--access-key-id ${other}`)
-    // First, how to cut the leaked key off while the second key is sorted out.
+    // First, how to cut the leaked key off while the second key is sorted out: with fir (journaled,
+    // reversible), or the AWS CLI.
+    expect(r.stderr).toContain(
+      `→ to cut the leaked key off now without a new key, journaled and reversible: fir creds rotate-key --user ${u.userName} --access-key ${u.accessKeyId} --no-replace --case ${join(cwd, 'cases/K-2')}`,
+    )
     expect(r.stderr).toContain(
       `→ to cut the leaked key off now, deactivate it (whatever uses it stops working): aws iam update-access-key --user-name ${u.userName} --access-key-id ${u.accessKeyId} --status Inactive`,
     )
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [other]: 'Active' })
+  })
+  it('--no-replace only deactivates the key (even when the user has two), makes none, and restore reactivates it', async () => {
+    const u = await seedUserWithKey(moto.endpoint(), 'backup-admin-2')
+    const second = await seedClients(moto.endpoint()).iam.send(
+      new CreateAccessKeyCommand({ UserName: u.userName }),
+    )
+    const other = second.AccessKey!.AccessKeyId!
+    const { cwd, dir } = await newCase('K-4')
+    const args = ['creds', 'rotate-key', '--user', u.userName, '--access-key', other, '--no-replace']
+    const r = await runFir([...args, '--case', 'cases/K-4', '--yes', '--json'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.json.result.results[0].outcome).toBe('applied')
+    expect(r.json.result.newAccessKeyId).toBeNull()
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [other]: 'Inactive' })
+    expect(await readdir(join(dir, 'secrets'))).toEqual([])
+    const again = await runFir([...args, '--case', 'cases/K-4', '--yes', '--json'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(again.json.result.results[0].outcome).toBe('already-applied')
+    const restore = await runFir(
+      ['restore', '--case', 'cases/K-4', '--actions', 'rotate-key', '--yes', '--json'],
+      { cwd, endpoint: moto.endpoint() },
+    )
+    expect(restore.code, restore.stderr).toBe(0)
     expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [other]: 'Active' })
   })
 })

@@ -111,7 +111,10 @@ afterAll(async () => {
   await new Promise<void>((r) => proxy.close(() => r()))
 })
 
-const EXPECTED: Record<string, { playbook: string; findings: string[]; rotatedUsers?: string[] }> = {
+const EXPECTED: Record<
+  string,
+  { playbook: string; findings: string[]; rotatedUsers?: string[]; deactivatedOnly?: string[] }
+> = {
   'public-url-backdoor': {
     playbook: 'public-function-exposure',
     findings: [
@@ -130,6 +133,8 @@ const EXPECTED: Record<string, { playbook: string; findings: string[]; rotatedUs
     // backup-admin: the key the stolen session created; ci-deployer: the leaked key that changed the
     // code, used from the address the stolen session came from.
     rotatedUsers: ['backup-admin', 'ci-deployer'],
+    // The intruder made backup-admin's key: it is deactivated, and no new key is made for the user.
+    deactivatedOnly: ['backup-admin'],
   },
   'leaked-key-in-environment': {
     playbook: 'leaked-access-key-in-function',
@@ -190,7 +195,15 @@ describe('fir tabletop run (built CLI, real moto, hostile environment)', () => {
           // The key the user had is inactive, the one fir made active.
           const keys = e.after.keys as { id: string; status: string }[]
           expect(keys.filter((k) => k.status === 'Active').map((k) => k.id)).toEqual(e.after.firKeyIds)
-          return String(e.target).split('/').at(-1)
+          const user = String(e.target).split('/').at(-1)!
+          if (expected.deactivatedOnly?.includes(user)) {
+            expect(e.after.firKeyIds, user).toEqual([])
+            expect(
+              keys.map((k) => k.status),
+              user,
+            ).toEqual(['Inactive'])
+          } else expect(e.after.firKeyIds, user).toHaveLength(1)
+          return user
         })
       expect(rotated.sort()).toEqual(expected.rotatedUsers ?? [])
 

@@ -14,6 +14,7 @@ export default class CredsRotateKey extends FirCommand {
     '<%= config.bin %> creds rotate-key --user deployer --access-key AKIAIOSFODNN7EXAMPLE --case cases/INC-42 --dry-run',
     '<%= config.bin %> creds rotate-key --user deployer --access-key AKIAIOSFODNN7EXAMPLE --case cases/INC-42 --yes',
     '<%= config.bin %> creds rotate-key --user deployer --case cases/INC-42 --delete-old --yes',
+    '<%= config.bin %> creds rotate-key --user backup-admin --access-key AKIAI44QH8DHBEXAMPLE --no-replace --case cases/INC-42 --yes',
   ]
   static override flags = {
     ...awsFlags,
@@ -25,6 +26,12 @@ export default class CredsRotateKey extends FirCommand {
     }),
     'delete-old': Flags.boolean({
       description: 'delete the old key instead of only deactivating it (cannot be undone)',
+    }),
+    replace: Flags.boolean({
+      default: true,
+      allowNo: true,
+      description:
+        'make a new key for the user (default); --no-replace only deactivates the old key, for a key nothing legitimate uses (one an intruder created)',
     }),
     'show-secret': Flags.boolean({
       description: 'also print the new secret access key on stdout (it is always in the 0600 file)',
@@ -44,6 +51,7 @@ export default class CredsRotateKey extends FirCommand {
       user: flags.user,
       ...(flags['access-key'] ? { accessKey: flags['access-key'] } : {}),
       deleteOld: flags['delete-old'],
+      ...(flags.replace ? {} : { replace: false }),
       dryRun,
       onPlan: dryRun ? undefined : (rows) => ctx.log.info(`Plan:\n${stepTable(rows)}\n`),
     })

@@ -12,7 +12,7 @@ import { NotFoundError, UsageError } from '../../errors.js'
 import { safeSegment } from '../case/evidence-store.js'
 import { ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
 import { redactor } from '../common/redact.js'
-import { escapeTerminal } from '../common/text.js'
+import { escapeTerminal, shellArg } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { defineStep } from '../steps/define-step.js'
 import { runSteps } from '../steps/runner.js'
@@ -23,6 +23,11 @@ export interface RotateKeyParams extends Record<string, unknown> {
   /** The leaked key; optional when the user has exactly one key not made by this case. */
   accessKey?: string
   deleteOld?: boolean
+  /**
+   * false: make no new key, only deactivate (or delete) the old one — for a key nothing
+   * legitimate uses, such as one an intruder created for a user (default true).
+   */
+  replace?: boolean
 }
 
 export interface RotateKeyState {
@@ -122,10 +127,11 @@ function replacementKey(s: RotateKeyState): string | undefined {
   )
 }
 
-/** A new key exists (made by this case) and the old one can no longer sign. */
-function rotated(s: RotateKeyState, deleteOld: boolean): boolean {
+/** The old key can no longer sign and, unless no replacement is wanted, a new key made by this case exists. */
+function rotated(s: RotateKeyState, params: RotateKeyParams): boolean {
   const old = s.keys.find((k) => k.id === s.oldKeyId)
-  return replacementKey(s) !== undefined && (deleteOld ? !old : !old || old.status === 'Inactive')
+  const cutOff = params.deleteOld ? !old : !old || old.status === 'Inactive'
+  return cutOff && (params.replace === false || replacementKey(s) !== undefined)
 }
 
 async function writeSecretFile(
@@ -152,7 +158,8 @@ async function writeSecretFile(
 /**
  * credentials.rotate-key — rotates a long-term access key: creates a new key, writes its secret
  * once to `<case>/secrets/<user>-<key id>.json` (0600; never to the journal, logs or reports),
- * then deactivates the old key, and deletes it only with `deleteOld`. Refuses when the user
+ * then deactivates the old key, and deletes it only with `deleteOld`. With `replace: false` no new
+ * key is made: the old one is only deactivated (or deleted). Refuses when the user
  * already has two keys (AWS's limit) and names them. A re-run after a crash finds the new key by
  * its secret file and only finishes the deactivation.
  * IAM: iam:GetUser, iam:ListAccessKeys, iam:CreateAccessKey, iam:UpdateAccessKey, iam:DeleteAccessKey.
@@ -177,13 +184,14 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
     const oldKeyId = chooseOldKey(params, keys, ours, user.name, journaledOldKeys(ctx, user.name))
     const state: RotateKeyState = { userName: user.name, userArn: user.arn, oldKeyId, keys, firKeyIds: ours }
     const made = replacementKey(state)
-    const needsNew = made === undefined
-    if (needsNew && keys.length >= 2 && !rotated(state, params.deleteOld === true)) {
+    const needsNew = made === undefined && params.replace !== false
+    if (needsNew && keys.length >= 2 && !rotated(state, params)) {
       const other = keys.filter((k) => k.id !== oldKeyId)
       throw new UsageError(
         `unable to rotate access key ${oldKeyId} of user ${escapeTerminal(user.name)}: the user already has two keys (${keys.map(keyLine).join('; ')}) and AWS allows no third`,
         {
           actions: [
+            `to cut the leaked key off now without a new key, journaled and reversible: fir creds rotate-key --user ${user.name} --access-key ${oldKeyId} --no-replace --case ${shellArg(ctx.case.dir)}`,
             `to cut the leaked key off now, deactivate it (whatever uses it stops working): aws iam update-access-key --user-name ${user.name} --access-key-id ${oldKeyId} --status Inactive`,
             `delete the other key first if it is unused: aws iam delete-access-key --user-name ${user.name} --access-key-id ${other[0]?.id ?? '<id>'}`,
             'check its last use first: aws iam get-access-key-last-used --access-key-id <id>',
@@ -197,9 +205,11 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
       label: user.name,
       state,
       notes: [
-        needsNew
-          ? `the new secret is written once to ${join(ctx.case.dir, SECRETS_DIR, `${safeSegment(user.name)}-<new key id>.json`)} (0600); deploy it, then delete the file`
-          : `the new key ${made} was made by an earlier run of this case: its secret is in ${secretFilePath(ctx.case.dir, user.name, made)} (0600) unless deleted since`,
+        params.replace === false
+          ? `no new key is made for ${escapeTerminal(user.name)}: whatever uses ${oldKeyId} stops working`
+          : needsNew
+            ? `the new secret is written once to ${join(ctx.case.dir, SECRETS_DIR, `${safeSegment(user.name)}-<new key id>.json`)} (0600); deploy it, then delete the file`
+            : `the new key ${made} was made by an earlier run of this case: its secret is in ${secretFilePath(ctx.case.dir, user.name, made!)} (0600) unless deleted since`,
         params.deleteOld
           ? `the old key ${oldKeyId} is deleted: this cannot be undone`
           : `the old key ${oldKeyId} is deactivated, not deleted (pass --delete-old to delete it)`,
@@ -207,16 +217,16 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
     }
   },
   intend(_ctx, params, s) {
-    const hasNew = replacementKey(s) !== undefined
+    const hasNew = replacementKey(s) !== undefined || params.replace === false
     const keys = s.keys
       .filter((k) => !(params.deleteOld && k.id === s.oldKeyId))
       .map((k) => (k.id === s.oldKeyId ? { ...k, status: 'Inactive' } : k))
     if (!hasNew) keys.push({ id: 'new', status: 'Active', created: null })
     return { ...s, keys }
   },
-  isApplied: (_ctx, params, s) => rotated(s, params.deleteOld === true),
+  isApplied: (_ctx, params, s) => rotated(s, params),
   async change(ctx, params, s) {
-    const hasNew = replacementKey(s) !== undefined
+    const hasNew = replacementKey(s) !== undefined || params.replace === false
     let firKeys = s.firKeyIds
     if (!hasNew) {
       const created = await createAccessKey(ctx.aws, s.userName)
@@ -289,6 +299,7 @@ export async function rotateAccessKey(
     user: options.user,
     ...(options.accessKey ? { accessKey: options.accessKey } : {}),
     deleteOld: options.deleteOld === true,
+    ...(options.replace === false ? { replace: false } : {}),
   }
   const run = await runSteps(ctx, [{ step: rotateKeyStep, params }], {
     what: `rotate the access key of user ${options.user}`,

@@ -149,16 +149,20 @@ export const ACTION_SPECS: ActionSpec[] = [
     title: 'Rotate long-term access keys',
     mutates: true,
     description:
-      'For each key: creates a new key for its user, deactivates the old one (deletes it with deleteOld); the new secret is written once to secrets/ (0600).',
+      'For each key: creates a new key for its user, deactivates the old one (deletes it with deleteOld); the new secret is written once to secrets/ (0600). With replace: false, no new key is made (a key nothing legitimate uses, such as one an intruder created).',
     params: {
       user: { schema: name, description: 'IAM user whose key to rotate' },
       accessKey: { schema: name, description: 'one access key id (AKIA…)' },
       accessKeys: { schema: names, description: 'several access key ids; an empty list does nothing' },
       deleteOld: { schema: z.boolean(), description: 'delete the old key instead of only deactivating it' },
+      replace: {
+        schema: z.boolean(),
+        description: 'make a new key for the user (default true); false only deactivates the old one',
+      },
     },
     oneOf: ['user', 'accessKey', 'accessKeys'],
     outputs: {
-      rotated: 'old access key ids that were rotated',
+      rotated: 'old access key ids that were rotated (or, with replace: false, deactivated)',
       newAccessKeyIds: 'the new access key ids',
       secretFiles: 'case-relative paths of the 0600 files holding the new secrets',
     },

@@ -24,7 +24,8 @@ function list(params: Record<string, unknown>, one: string, many: string): strin
 
 /**
  * `credentials.rotate-key`: for each key, finds its user (iam:GetAccessKeyLastUsed; a key of
- * another account is refused, naming that account) unless `user` is given, then creates a new key and deactivates the old one (deletes it with deleteOld).
+ * another account is refused, naming that account) unless `user` is given, then creates a new key
+ * (none with replace: false) and deactivates the old one (deletes it with deleteOld).
  * IAM: the `fir creds rotate-key` row.
  */
 export const rotateKeyAction: ActionImpl = async (run, params) => {
@@ -40,10 +41,18 @@ export const rotateKeyAction: ActionImpl = async (run, params) => {
   const newIds: string[] = []
   const files: string[] = []
   for (const t of targets) {
-    const r = await rotateAccessKey(run.ctx, { ...t, deleteOld: params.deleteOld === true, confirmed: true })
+    const replace = params.replace !== false
+    const r = await rotateAccessKey(run.ctx, {
+      ...t,
+      deleteOld: params.deleteOld === true,
+      ...(replace ? {} : { replace: false }),
+      confirmed: true,
+    })
     rows.push(...r.results)
     const out = r.results[0]?.outputs ?? {}
-    if (typeof out.oldAccessKeyId === 'string' && r.newAccessKeyId) rotated.push(out.oldAccessKeyId)
+    const cutOff = out.oldStatus === 'Inactive' || out.oldStatus === 'deleted'
+    if (typeof out.oldAccessKeyId === 'string' && (replace ? r.newAccessKeyId : cutOff))
+      rotated.push(out.oldAccessKeyId)
     if (r.newAccessKeyId) newIds.push(r.newAccessKeyId)
     if (r.secretFile) files.push(r.secretFile)
   }
