@@ -20,7 +20,7 @@ export default class Restore extends FirCommand {
     function: Args.string({
       required: false,
       description:
-        'only changes made to this function (name, partial or full ARN); default every change in the case',
+        'only changes made to this function (name, partial or full ARN; a name is the function in --region); default every change in the case. A function the case journaled no change for is refused (exit 2) with the functions it did change',
     }),
   }
   static override flags = {

@@ -1,7 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { GetFunctionConcurrencyCommand } from '@aws-sdk/client-lambda'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type FunctionState, functionState } from '../core/containment/state.js'
+import { type FunctionState, functionState, sdk } from '../core/containment/state.js'
 import { runFir, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { FaultProxy } from '../support/fault-proxy.js'
@@ -15,6 +16,14 @@ import {
 } from '../support/seed.js'
 
 const moto = useMoto()
+
+/** Reserved concurrency of a function as moto holds it (null: none set). */
+async function reserved(fn: string, region: string): Promise<number | null> {
+  const out = await sdk(moto.endpoint(), region).lambda.send(
+    new GetFunctionConcurrencyCommand({ FunctionName: fn }),
+  )
+  return out.ReservedConcurrentExecutions ?? null
+}
 let proxy: FaultProxy
 
 beforeAll(async () => {
@@ -283,5 +292,93 @@ describe('fir contain and fir restore (built CLI)', () => {
     expect(again.stdout).toContain(
       `The session cutoff stays where an earlier run set it: sessions issued since then are not denied. To deny them too: fir creds revoke-sessions --role bare-role --case ${join(cwd, 'cases', 'IR-3')} --renew --yes`,
     )
+  })
+
+  it('restore refuses a mistyped function (no journaled change for it) with exit 2 and the functions the case did change', {
+    timeout: 180_000,
+  }, async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'refunds-role', trust: LAMBDA_TRUST })
+    await seedFunction(moto.endpoint(), { name: 'refunds-webhook', roleArn: role.arn })
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'IR-4'], { cwd })).code).toBe(0)
+    const opts = { cwd, endpoint: moto.endpoint() }
+    const restore = (fn: string, ...extra: string[]) =>
+      runFir(['restore', fn, '--case', 'cases/IR-4', '--yes', ...extra], opts)
+    const contained = await runFir(
+      ['contain', 'refunds-webhook', '--case', 'cases/IR-4', '--actions', 'throttle', '--yes'],
+      opts,
+    )
+    expect([0, 4]).toContain(contained.code) // moto's snapshot gaps
+    expect(await reserved('refunds-webhook', 'us-east-1')).toBe(0)
+
+    const typo = await restore('refunds-webhok')
+    expect(typo.code).toBe(2)
+    expect(typo.stdout).not.toContain('nothing to undo')
+    expect(typo.stderr).toContain(
+      'unable to restore refunds-webhok: case IR-4 journaled no change to function refunds-webhok in region us-east-1; it changed refunds-webhook (us-east-1)',
+    )
+    expect(typo.stderr).not.toMatch(/^\s+at /m)
+    const typoJson = await restore('refunds-webhok', '--json')
+    expect(typoJson.json).toMatchObject({ status: 2, error: { code: 'usage' } })
+    expect(await reserved('refunds-webhook', 'us-east-1')).toBe(0)
+
+    const back = await restore('refunds-webhook')
+    expect(back.code).toBe(0)
+    expect(back.stdout).toContain('Restored refunds-webhook: undone 1')
+    expect(await reserved('refunds-webhook', 'us-east-1')).toBeNull()
+    // restored already: the case did change it, so "nothing to undo" is true now (exit 0)
+    const again = await restore('refunds-webhook')
+    expect(again.code).toBe(0)
+    expect(again.stdout).toContain('nothing to undo')
+  })
+
+  it('restore matches the region the change was journaled in: the same name in another region is another function', {
+    timeout: 180_000,
+  }, async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'webhook-role', trust: LAMBDA_TRUST })
+    for (const region of ['us-east-1', 'eu-west-1'])
+      await seedFunction(moto.endpoint(), { name: 'payments-webhook', roleArn: role.arn, region })
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'IR-5'], { cwd })).code).toBe(0)
+    const opts = { cwd, endpoint: moto.endpoint() }
+    const contain = (...extra: string[]) =>
+      runFir(
+        ['contain', 'payments-webhook', '--case', 'cases/IR-5', '--actions', 'throttle', '--yes', ...extra],
+        opts,
+      )
+    const restore = (...extra: string[]) =>
+      runFir(['restore', 'payments-webhook', '--case', 'cases/IR-5', '--yes', '--json', ...extra], opts)
+
+    expect([0, 4]).toContain((await contain()).code)
+    expect(await reserved('payments-webhook', 'us-east-1')).toBe(0)
+
+    // the case changed nothing in eu-west-1: refused, and us-east-1 stays throttled
+    const otherRegion = await restore('--region', 'eu-west-1')
+    expect(otherRegion.code).toBe(2)
+    expect(otherRegion.json.error.message).toContain(
+      'journaled no change to function payments-webhook in region eu-west-1; it changed payments-webhook (us-east-1)',
+    )
+    expect(otherRegion.json.error.actions).toContain(
+      'to restore payments-webhook in us-east-1: add --region us-east-1',
+    )
+    expect(await reserved('payments-webhook', 'us-east-1')).toBe(0)
+
+    // contained in both regions, restore --region eu-west-1 undoes only eu-west-1's change
+    expect([0, 4]).toContain((await contain('--region', 'eu-west-1')).code)
+    expect(await reserved('payments-webhook', 'eu-west-1')).toBe(0)
+    const eu = await restore('--region', 'eu-west-1')
+    expect(eu.code).toBe(0)
+    expect(
+      eu.json.result.results.map((r: { step: string; outcome: string; target: string }) => [
+        r.step,
+        r.outcome,
+        r.target,
+      ]),
+    ).toEqual([['containment.throttle', 'undone', expect.stringContaining(':eu-west-1:')]])
+    expect(await reserved('payments-webhook', 'eu-west-1')).toBeNull()
+    expect(await reserved('payments-webhook', 'us-east-1')).toBe(0)
+    const us = await restore()
+    expect(us.code).toBe(0)
+    expect(await reserved('payments-webhook', 'us-east-1')).toBeNull()
   })
 })

@@ -1,4 +1,7 @@
+import { UsageError } from '../../errors.js'
+import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
+import { parseArn } from '../identity.js'
 import { stepById } from '../steps/registry.js'
 import { runUndos, type UndoCall } from '../steps/runner.js'
 import type { StepResult, UndoRecord } from '../steps/step.js'
@@ -7,7 +10,11 @@ import { DEFAULT_RESTORE_ACTIONS, RESTORE_ACTIONS, type RestoreAction, stepIdsFo
 import { parseFunctionRef } from './function-target.js'
 
 export interface RestoreOptions {
-  /** Only changes made to this function (name, partial or full ARN); default every change in the case. */
+  /**
+   * Only changes made to this function (name, partial or full ARN; a name is the function in the
+   * context's region); default every change in the case. A function the case journaled no change
+   * for is refused (UsageError).
+   */
   function?: string
   /** Named actions; default {@link DEFAULT_RESTORE_ACTIONS}. Naming `sessions` / `rotate-key` opts in. */
   actions?: readonly RestoreAction[]
@@ -28,13 +35,66 @@ const WARN_SESSIONS =
   'removing the session revocation makes stolen tokens issued before the cutoff valid again (until they expire)'
 const WARN_KEY = 'reactivating a rotated access key makes the leaked key valid again'
 
-function matchesFunction(record: UndoRecord, fn: string | undefined): boolean {
-  if (fn === undefined) return true
-  const p = record.params
-  if (typeof p.function !== 'string') return false
-  if (fn.startsWith('arn:')) return p.functionArn === fn
+/** The function a journaled change was made to, and its region, from the params contain journals with it. */
+interface ChangedFunction {
+  name: string
+  region: string
+  arn: string
+}
+
+function changedFunction(params: unknown): ChangedFunction | undefined {
+  const p = params as Record<string, unknown> | null
+  if (!p || typeof p.function !== 'string') return undefined
+  const arn = typeof p.functionArn === 'string' ? p.functionArn : ''
+  const region = typeof p.region === 'string' && p.region ? p.region : (parseArn(arn)?.region ?? '')
+  return { name: p.function, region, arn }
+}
+
+/**
+ * Whether a journaled change was made to `<function>` as the responder names it: a full ARN is
+ * matched exactly; a name or partial ARN in `region` (--region, as contain resolved it), since a
+ * function of the same name in another region is another function.
+ */
+function sameFunction(changed: ChangedFunction, fn: string, region: string): boolean {
+  if (fn.startsWith('arn:')) return changed.arn === fn
   const ref = parseFunctionRef(fn)
-  return p.function === ref.name && (!ref.account || String(p.functionArn).includes(`:${ref.account}:`))
+  return (
+    changed.name === ref.name &&
+    changed.region === region &&
+    (!ref.account || changed.arn.includes(`:${ref.account}:`))
+  )
+}
+
+/**
+ * Refuses a `<function>` the case journaled no change for (a mistyped name, or the right name in
+ * another region): "nothing to undo" would let the responder believe the function was restored.
+ */
+function assertJournaled(ctx: FirContext, fn: string, region: string, steps: ReadonlySet<string>): void {
+  const changed = new Map<string, ChangedFunction>()
+  for (const e of ctx.case.journal.all()) {
+    if (!steps.has(e.action)) continue
+    const c = changedFunction(e.params)
+    if (!c) continue
+    if (sameFunction(c, fn, region)) return
+    changed.set(`${c.name}\u0000${c.region}`, c)
+  }
+  const list = [...changed.values()]
+  const where = fn.startsWith('arn:') ? '' : ` in region ${region}`
+  const elsewhere = list.filter((c) => !fn.startsWith('arn:') && c.name === parseFunctionRef(fn).name)
+  throw new UsageError(
+    `unable to restore ${escapeTerminal(fn)}: case ${escapeTerminal(ctx.case.meta.id)} journaled no change to function ${escapeTerminal(fn)}${where}; ${
+      list.length
+        ? `it changed ${list.map((c) => `${escapeTerminal(c.name)} (${c.region || 'region unknown'})`).join(', ')}`
+        : 'it changed no function'
+    }`,
+    {
+      actions: [
+        ...elsewhere.map((c) => `to restore ${c.name} in ${c.region}: add --region ${c.region}`),
+        'check the function name (fir case show lists what the case changed)',
+        'or run fir restore without a function to undo every change of the case',
+      ],
+    },
+  )
 }
 
 /**
@@ -48,9 +108,14 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
   const actions = [...(options.actions ?? DEFAULT_RESTORE_ACTIONS)]
   const wanted = new Set(actions.flatMap(stepIdsFor))
   const known = new Set(RESTORE_ACTIONS.flatMap(stepIdsFor).concat(['credentials.rotate-secret']))
-  const records = pendingUndos(ctx.case.journal.all(), known).filter((r) =>
-    matchesFunction(r, options.function),
-  )
+  const fn = options.function
+  const region = ctx.aws.region
+  if (fn !== undefined) assertJournaled(ctx, fn, region, known)
+  const records = pendingUndos(ctx.case.journal.all(), known).filter((r) => {
+    if (fn === undefined) return true
+    const changed = changedFunction(r.params)
+    return changed !== undefined && sameFunction(changed, fn, region)
+  })
   const calls: UndoCall[] = []
   for (const record of records) {
     const step = stepById(record.step)
