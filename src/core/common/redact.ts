@@ -11,7 +11,7 @@ export function shortKeyId(id: string): string {
 }
 
 const SECRET_NAME =
-  /(secret|passw(or)?d|pwd|token|api[_-]?key|private[_-]?key|credential|auth|session|signing|client[_-]?secret|access[_-]?key|conn(ection)?[_-]?str|dsn|webhook|cookie|salt|bearer)/i
+  /(secret|passw(or)?d|passphrase|pwd|token|api[_-]?key|private[_-]?key|credential|auth|session|signing|client[_-]?secret|access[_-]?key|conn(ection)?[_-]?str|dsn|webhook|cookie|salt|bearer)/i
 const SECRET_VALUE_PATTERNS: { kind: string; re: RegExp }[] = [
   { kind: 'aws-secret-access-key', re: /^[A-Za-z0-9/+=]{40}$/ },
   { kind: 'private-key', re: /-----BEGIN [A-Z ]*PRIVATE KEY-----/ },
@@ -19,15 +19,70 @@ const SECRET_VALUE_PATTERNS: { kind: string; re: RegExp }[] = [
   { kind: 'github-token', re: /^(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{40,})$/ },
   { kind: 'slack-token', re: /^xox[abposr]-[A-Za-z0-9-]{10,}$/ },
   { kind: 'stripe-key', re: /^(sk|rk)_(live|test)_[A-Za-z0-9]{16,}$/ },
+  { kind: 'anthropic-api-key', re: /^sk-ant-[A-Za-z0-9_-]{32,}$/ },
+  { kind: 'openai-api-key', re: /^sk-((proj|svcacct|admin)-[A-Za-z0-9_-]{20,}|[A-Za-z0-9]{32,})$/ },
+  { kind: 'google-api-key', re: /^AIza[A-Za-z0-9_-]{35}$/ },
+  { kind: 'npm-token', re: /^npm_[A-Za-z0-9]{36}$/ },
+  { kind: 'sendgrid-api-key', re: /^SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}$/ },
+  // Azure storage, Service Bus and Event Hubs connection strings carry the account key inline.
+  { kind: 'connection-string-with-key', re: /(^|;)\s*(AccountKey|SharedAccessKey)=[^;\s]{8,}/i },
   { kind: 'url-with-password', re: /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i },
   { kind: 'aws-session-token', re: /^(IQoJb3JpZ2luX2Vj|FwoGZXIvYXdz)[A-Za-z0-9/+=]{50,}$/ },
 ]
 const ACCESS_KEY_ID = /^(AKIA|ASIA)[A-Z0-9]{16}$/
+/** Last words of a name that make it a password (DB_PASS, SMTP_PASSWORD, dbPassphrase). */
+const PASSWORD_WORDS = new Set(['password', 'passwd', 'pass', 'passphrase', 'pwd'])
+/**
+ * Words before a final `KEY` that make it something other than a secret: a public half, a
+ * database or cache key name, an S3 object key, a KMS key (whose value is an id, ARN or alias).
+ */
+const NOT_SECRET_KEY_WORDS = new Set([
+  'public',
+  'pub',
+  'publishable',
+  'site',
+  'partition',
+  'sort',
+  'hash',
+  'range',
+  'cache',
+  'idempotency',
+  'dedup',
+  'deduplication',
+  'routing',
+  'shard',
+  'group',
+  'lookup',
+  'index',
+  'foreign',
+  's3',
+  'object',
+  'bucket',
+  'kms',
+  'cmk',
+  'sse',
+  'ssm',
+  'param',
+  'parameter',
+])
+/** Last words of a name that locate or describe a secret rather than hold it (TOKEN_PREFIX). */
+const LOCATOR_WORDS = new Set(['alias', 'prefix', 'file'])
+/** JSON values larger than this are not parsed for secret fields (an environment is at most 4 KB). */
+const JSON_SCAN_LIMIT = 64 * 1024
 
 export interface SecretVerdict {
   secret: boolean
   kind?: string
   accessKeyId?: boolean
+}
+
+/** The words of a variable name, lower-cased: DB_PASSWORD and dbPassword → db, password. */
+function nameWords(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean)
 }
 
 /**
@@ -36,20 +91,61 @@ export interface SecretVerdict {
  * long-term key to rotate.
  */
 export function classifyValue(name: string, value: string): SecretVerdict {
-  if (ACCESS_KEY_ID.test(value)) return { secret: false, accessKeyId: true, kind: 'aws-access-key-id' }
-  for (const p of SECRET_VALUE_PATTERNS) if (p.re.test(value)) return { secret: true, kind: p.kind }
+  return classify(name, value, SECRET_NAME)
+}
+
+/**
+ * `secretName` is the name test beyond passwords and keys: the broad SECRET_NAME for a variable,
+ * a narrower one for the fields of a JSON value, where names like tokenUrl or authority are common.
+ */
+function classify(name: string, value: string, secretName: RegExp): SecretVerdict {
+  const trimmed = value.trim()
+  if (ACCESS_KEY_ID.test(trimmed)) return { secret: false, accessKeyId: true, kind: 'aws-access-key-id' }
+  for (const p of SECRET_VALUE_PATTERNS) if (p.re.test(trimmed)) return { secret: true, kind: p.kind }
+  if (jsonHoldsSecret(trimmed)) return { secret: true, kind: 'json-with-secret' }
+  const words = nameWords(name)
+  const last = words.at(-1) ?? ''
   // A variable that names or locates a secret (DB_SECRET_ID, TOKEN_ARN) holds no secret itself.
   const namesASecret =
-    /(_|-)?(id|arn|name|names|region|path|key_id)$/i.test(name) && !/^(api[_-]?)?key$/i.test(name)
-  if (
-    !namesASecret &&
-    SECRET_NAME.test(name) &&
-    value.length >= 6 &&
-    !/^(true|false|null|none|\d{1,5})$/i.test(value)
-  ) {
+    ((/(_|-)?(id|arn|name|names|region|path|key_id)$/i.test(name) && !/^(api[_-]?)?key$/i.test(name)) ||
+      LOCATOR_WORDS.has(last)) &&
+    !PASSWORD_WORDS.has(last)
+  // An ARN names a resource; it is never the secret itself, whatever the variable is called.
+  if (namesASecret || /^arn:aws[a-z-]*:/.test(trimmed) || /^(true|false|null|none)$/i.test(trimmed)) {
+    return { secret: false }
+  }
+  // A password is a password even when it is short or all digits (PASSWORD=12345). A bare PWD is
+  // the shell's working directory, so it is left to the general name test.
+  if (PASSWORD_WORDS.has(last) && !(last === 'pwd' && words.length === 1)) {
+    return { secret: true, kind: 'secret-by-name' }
+  }
+  const keyByName = last === 'key' && !NOT_SECRET_KEY_WORDS.has(words.at(-2) ?? '')
+  if ((keyByName || secretName.test(name)) && trimmed.length >= 6 && !/^\d{1,5}$/.test(trimmed)) {
     return { secret: true, kind: 'secret-by-name' }
   }
   return { secret: false }
+}
+
+/** JSON field names that hold a secret (beyond passwords and keys): clientSecret, access_token. */
+const SECRET_FIELD = /(secret|token|credentials?|api[_-]?key)$/i
+
+/** A JSON object or array with a field that is itself secret by name or value ({"password": …}). */
+function jsonHoldsSecret(value: string): boolean {
+  if (!/^[[{]/.test(value) || value.length > JSON_SCAN_LIMIT) return false
+  let doc: unknown
+  try {
+    doc = JSON.parse(value)
+  } catch {
+    return false
+  }
+  const holds = (node: unknown, key: string): boolean => {
+    if (typeof node === 'string') return node !== '' && classify(key, node, SECRET_FIELD).secret
+    if (typeof node === 'number') return classify(key, String(node), SECRET_FIELD).secret
+    if (Array.isArray(node)) return node.some((v) => holds(v, key))
+    if (node && typeof node === 'object') return Object.entries(node).some(([k, v]) => holds(v, k))
+    return false
+  }
+  return holds(doc, '')
 }
 
 /**

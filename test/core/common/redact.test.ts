@@ -28,6 +28,82 @@ describe('redaction', () => {
       kind: 'url-with-password',
     })
   })
+  it('finds secrets by common names and by the formats of common providers', () => {
+    const secret = (name: string, value: string) => classifyValue(name, value).secret
+    for (const [name, value] of [
+      ['DB_PASS', 'Xk9#mQ2vLp'],
+      ['MYSQL_PASS', 'Xk9#mQ2vLp'],
+      ['smtpPass', 'Xk9#mQ2vLp'],
+      ['PASSPHRASE', 'correct horse battery'],
+      ['ENCRYPTION_KEY', '3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAA'],
+      ['MASTER_KEY', 'a8f5f167f44f4964e6c998dee827110c'],
+      ['OPENAI_KEY', 'a8f5f167f44f4964e6c998dee827110c'],
+      ['encryptionKey', 'a8f5f167f44f4964e6c998dee827110c'],
+      ['NEW_RELIC_LICENSE_KEY', 'a8f5f167f44f4964e6c998dee827110c'],
+      // A password of digits, or a short one, is still a password when the name says so.
+      ['PASSWORD', '12345'],
+      ['DB_PASSWORD', '1234'],
+      ['ADMIN_PWD', 'abc'],
+    ] satisfies [string, string][]) {
+      expect(classifyValue(name, value), name).toMatchObject({ secret: true, kind: 'secret-by-name' })
+    }
+    for (const [value, kind] of [
+      ['sk-proj-abcdefghijklmnopqrstuvwxyz123456', 'openai-api-key'],
+      ['sk-abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKL', 'openai-api-key'],
+      ['AIzaSyD-abcdefghijklmnopqrstuvwxyz12345', 'google-api-key'],
+      ['npm_abcdefghijklmnopqrstuvwxyz0123456789', 'npm-token'],
+      ['SG.abcdefghijklmnopqrstuv.abcdefghijklmnopqrstuvwxyz0123456789ABCDE', 'sendgrid-api-key'],
+      [
+        'DefaultEndpointsProtocol=https;AccountName=x;AccountKey=abc123def456==;EndpointSuffix=core.windows.net',
+        'connection-string-with-key',
+      ],
+      [
+        'Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=r;SharedAccessKey=abcdef123456=',
+        'connection-string-with-key',
+      ],
+      ['{"password":"hunter2hunter2"}', 'json-with-secret'],
+      ['{"db":{"host":"db","user":"app","pass":1234}}', 'json-with-secret'],
+      ['[{"clientSecret":"q8Zr2kLm9xPw"}]', 'json-with-secret'],
+      [' wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'aws-secret-access-key'],
+    ] satisfies [string, string][]) {
+      expect(classifyValue('CONFIG', value), value).toMatchObject({ secret: true, kind })
+    }
+    // What names, locates or describes a secret, and keys that are not secrets, stay in clear.
+    for (const [name, value] of [
+      ['SECRET_ARN', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf'],
+      ['DB_SECRET_ID', 'prod/orders/db'],
+      ['DB_PASSWORD_SECRET', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf'],
+      ['KMS_KEY_ARN', 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'],
+      ['KMS_KEY', 'alias/orders-prod'],
+      ['KMS_KEY', '1234abcd-12ab-34cd-56ef-1234567890ab'],
+      ['ENCRYPTION_KEY_ID', '1234abcd-12ab-34cd-56ef-1234567890ab'],
+      ['SIGNING_KEY_NAME', 'orders-signing'],
+      ['API_KEY_PREFIX', 'ord_live'],
+      ['PRIVATE_KEY_FILE', '/opt/keys/app.pem'],
+      ['PUBLIC_KEY', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl'],
+      ['STRIPE_PUBLISHABLE_KEY', 'pk_live_abcdefghijklmnop'],
+      ['RECAPTCHA_SITE_KEY', '6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI'],
+      ['CACHE_KEY_PREFIX', 'orders:v2:'],
+      ['CACHE_KEY', 'orders-v2'],
+      ['PARTITION_KEY', 'customerId'],
+      ['S3_KEY', 'uploads/incoming.csv'],
+      ['OBJECT_KEY', 'exports/2025/report.json'],
+      ['PASSWORD_MIN_LENGTH', '12'],
+      ['PASSWORD_EXPIRY_DAYS', '90'],
+      ['REQUIRE_PASSWORD', 'true'],
+      ['BYPASS', 'enabled'],
+      ['COMPASS_URL', 'https://compass.example.com/'],
+      ['KEY_ROTATION_DAYS', '30'],
+      [
+        'APP_CONFIG',
+        '{"region":"eu-west-1","tokenUrl":"https://login.example.com/oauth2/token","authority":"example"}',
+      ],
+      ['APP_CONFIG', '{"secretArn":"arn:aws:secretsmanager:us-east-1:1:secret:x","passwordMinLength":12}'],
+      ['APP_CONFIG', '{not json'],
+    ] satisfies [string, string][]) {
+      expect(secret(name, value), `${name}=${value}`).toBe(false)
+    }
+  })
   it('scrubs registered values anywhere in text and deep structures', () => {
     const r = new Redactor()
     r.register('s3cr3t-value-1')
@@ -44,11 +120,13 @@ describe('redaction', () => {
       'x',
       '--input',
       'db_password=hunter22',
+      '--input',
+      'db_pass=1234',
       '--token',
       'abcdefgh',
       'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
     ])
-    expect(out.join(' ')).not.toMatch(/hunter22|abcdefgh|wJalrXUtnFEMI/)
+    expect(out.join(' ')).not.toMatch(/hunter22|abcdefgh|wJalrXUtnFEMI|=1234/)
     expect(out).toContain('playbook')
   })
 })
