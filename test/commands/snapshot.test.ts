@@ -10,10 +10,13 @@ import { FaultProxy } from '../support/fault-proxy.js'
 import {
   type CompromisedScenario,
   hostileZip,
+  publishVersion,
+  seedAlias,
   seedCompromisedFunction,
   seedFunction,
   seedLayer,
   seedRole,
+  setLayers,
   TEST_ACCOUNT,
 } from '../support/seed.js'
 
@@ -369,6 +372,40 @@ describe('fir snapshot (built CLI against moto): gaps, hostile code, blast radiu
     } finally {
       await proxy.stop()
     }
+  })
+
+  it("--qualifier shows that qualifier's layers; --json names the qualifiers that run each layer", async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'layered-role' })
+    const good = await seedLayer(moto.endpoint(), 'good-utils')
+    const evil = await seedLayer(moto.endpoint(), 'evil-ext')
+    const fn = await seedFunction(moto.endpoint(), {
+      name: 'layered',
+      roleArn: role.arn,
+      layers: [good.layerVersionArn],
+    })
+    const v1 = await publishVersion(moto.endpoint(), fn.name, { description: 'clean' })
+    // The backdoored layer sits on version 2 (and alias live) only; $LATEST is clean again.
+    await setLayers(moto.endpoint(), fn.name, [good.layerVersionArn, evil.layerVersionArn])
+    const v2 = await publishVersion(moto.endpoint(), fn.name, { description: 'backdoored' })
+    await setLayers(moto.endpoint(), fn.name, [good.layerVersionArn])
+    await seedAlias(moto.endpoint(), fn.name, 'live', v2)
+    const { cwd } = await newCase()
+    const args = ['snapshot', fn.name, '--qualifier', v1, '--case', 'cases/INC-1']
+    const r = await runFir([...args, '--json'], { cwd, endpoint: moto.endpoint() })
+    expect([0, 4], r.stderr).toContain(r.code)
+    const f = r.json.result.functions[0]
+    expect(f.qualifier).toBe(v1)
+    expect(f.layers.map((l: { arn: string; qualifiers: string[] }) => [l.arn, l.qualifiers])).toEqual([
+      [good.layerVersionArn, ['$LATEST', v1, v2, 'live']],
+      [evil.layerVersionArn, [v2, 'live']],
+    ])
+    const h = await runFir(args, { cwd, endpoint: moto.endpoint() })
+    expect([0, 4], h.stderr).toContain(h.code)
+    const line = (label: string) =>
+      h.stdout.split('\n').find((l) => l.startsWith(`  ${label.padEnd(14)}`)) ?? ''
+    expect(line('layers')).toContain(good.layerVersionArn)
+    expect(line('layers')).not.toContain(evil.layerVersionArn)
+    expect(line('other layers')).toContain(`${evil.layerVersionArn} (not-downloaded; ${v2}, live)`)
   })
 
   it('lists a hostile package (zip-slip, symlink, 1000:1 bomb) and writes nothing outside the case', async () => {

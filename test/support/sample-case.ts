@@ -502,7 +502,7 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
               },
             ],
             aliases: [{ name: 'live', version: '3' }],
-            layers: [{ arn: layerArn, codeSize: 20480, code: 'not-downloaded' }],
+            layers: [{ arn: layerArn, codeSize: 20480, code: 'not-downloaded', qualifiers: ['$LATEST'] }],
             url: { url, authType: 'NONE', qualifiers: ['$LATEST'] },
             exposure: [
               {

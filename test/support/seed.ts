@@ -537,6 +537,17 @@ export async function publishVersion(
   return v.Version!
 }
 
+/** Replaces the layers of the function's $LATEST configuration (publish a version to keep them). */
+export async function setLayers(
+  endpoint: string,
+  functionName: string,
+  layers: string[],
+  options: { region?: string } = {},
+): Promise<void> {
+  const c = seedClients(endpoint, options.region)
+  await c.lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: functionName, Layers: layers }))
+}
+
 /**
  * Publishes `count` versions, each after a configuration change (same code, so one package), with
  * bounded parallelism only across functions — versions of one function are published in order.

@@ -145,13 +145,16 @@ function layerText(v: unknown, gaps: GapRecord[]): string {
   const arn = asString(r.arn)
   if (!arn) return itemName(v)
   const code = asString(r.code)
+  // The qualifiers that run the layer (older summaries do not name them).
+  const quals = asArray(r.qualifiers).map(String)
+  const where = quals.length ? `; ${quals.join(', ')}` : ''
   if (code === 'not-downloaded') {
     // Say why the content is missing when the snapshot recorded it.
     const gap = gaps.find((g) => g.what.includes(arn) && g.reason)
-    return `${arn} (content not downloaded${gap ? `: ${truncate(gap.reason, 160)}` : ''})`
+    return `${arn} (content not downloaded${gap ? `: ${truncate(gap.reason, 160)}` : ''}${where})`
   }
   const check = codeCheckText(code)
-  return check ? `${arn} (${check})` : arn
+  return check ? `${arn} (${check}${where})` : quals.length ? `${arn} (${quals.join(', ')})` : arn
 }
 
 function urlText(v: unknown): string | null {

@@ -258,10 +258,19 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
   const focus = qualifiers.get(focusName) ?? qualifiers.get('$LATEST')
   const focusConfig = focus?.fn?.Configuration
 
-  // Layers of every qualifier: metadata and content, once per layer version per run.
-  const layerArns = [
-    ...new Set(configs.flatMap((d) => (d.fn?.Configuration?.Layers ?? []).map((l) => l.Arn ?? ''))),
-  ].filter(Boolean)
+  // Layers of every qualifier: metadata and content, once per layer version per run. Each names
+  // the qualifiers that run it; the summarised qualifier's come first, in its configured order.
+  const layerQualifiers = new Map<string, string[]>()
+  for (const d of [...(focus ? [focus] : []), ...configs]) {
+    for (const l of d.fn?.Configuration?.Layers ?? []) if (l.Arn) layerQualifiers.set(l.Arn, [])
+  }
+  for (const d of configs) {
+    for (const l of d.fn?.Configuration?.Layers ?? []) {
+      const qs = l.Arn ? layerQualifiers.get(l.Arn) : undefined
+      if (qs && !qs.includes(d.qualifier)) qs.push(d.qualifier)
+    }
+  }
+  const layerArns = [...layerQualifiers.keys()]
   const layers = await Promise.all(layerArns.map((l) => collectLayer(run, l, gaps)))
 
   // Image functions: the resolved digest, and the manifest where ECR lets us read it.
@@ -329,9 +338,7 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
       detail: {
         layer: layerArn,
         account: owner,
-        qualifiers: configs
-          .filter((d) => (d.fn?.Configuration?.Layers ?? []).some((l) => l.Arn === layerArn))
-          .map((d) => d.qualifier),
+        qualifiers: layerQualifiers.get(layerArn) ?? [],
       },
       evidence: envEvidence,
     })
@@ -516,7 +523,7 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
     ...(focusConfig?.Description ? { description: focusConfig.Description } : {}),
     versions: versionSummaries,
     aliases: aliasSummaries,
-    layers: layers.map((l) => l.summary),
+    layers: layers.map((l) => ({ ...l.summary, qualifiers: layerQualifiers.get(l.summary.arn) ?? [] })),
     url: [...urls.values()][0] ?? null,
     exposure,
     secrets: envScan.secrets,
@@ -582,7 +589,8 @@ function packageOf(
 }
 
 interface LayerResult {
-  summary: LayerSummary
+  /** Without qualifiers: a layer version is collected once per run, for every function using it. */
+  summary: Omit<LayerSummary, 'qualifiers'>
   pkg?: StoredPackage
 }
 
@@ -620,7 +628,7 @@ function collectLayer(run: SnapshotRun, layerVersionArn: string, sink: Gap[]): P
     )
     if (r.status !== 'stored') return { summary: { arn: layerVersionArn, code: 'not-downloaded' } }
     const content = r.value.Content
-    const base: LayerSummary = {
+    const base: LayerResult['summary'] = {
       arn: layerVersionArn,
       ...(content?.CodeSha256 ? { codeSha256: content.CodeSha256 } : {}),
       ...(content?.CodeSize !== undefined ? { codeSize: content.CodeSize } : {}),

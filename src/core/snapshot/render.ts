@@ -73,12 +73,22 @@ function functionBlock(f: FunctionSummary, findings: Finding[]): string {
           )
           .join(', '),
   )
+  // The summarised qualifier's layers; layers only other versions or aliases run are listed apart,
+  // with the qualifiers that run them (a backdoored layer may sit on one version only).
+  const ownLayers = f.layers.filter((l) => l.qualifiers.includes(f.qualifier))
+  const otherLayers = f.layers.filter((l) => !l.qualifiers.includes(f.qualifier))
   row(
     'layers',
-    f.layers.length === 0
+    ownLayers.length === 0
       ? (configUnknown ?? 'none')
-      : f.layers.map((l) => `${e(l.arn)} (${l.code})`).join(', '),
+      : ownLayers.map((l) => `${e(l.arn)} (${l.code})`).join(', '),
   )
+  if (otherLayers.length > 0) {
+    row(
+      'other layers',
+      otherLayers.map((l) => `${e(l.arn)} (${l.code}; ${l.qualifiers.map(e).join(', ')})`).join(', '),
+    )
+  }
   row(
     'url',
     f.url

@@ -109,6 +109,8 @@ export interface LayerSummary {
   /** The stored content (relative path), when it could be downloaded and matched. */
   file?: string
   code: CodeCheck
+  /** The qualifiers ($LATEST, versions, aliases) whose configuration runs this layer version. */
+  qualifiers: string[]
 }
 
 /** One function in `summary.json` (the shared format of the brief, plus a few more facts). */
@@ -134,6 +136,7 @@ export interface FunctionSummary {
   description?: string
   versions: VersionSummary[]
   aliases: AliasSummary[]
+  /** Layers of every qualifier, each naming its qualifiers: those of `qualifier` first. */
   layers: LayerSummary[]
   /** The function URL(s), deduplicated by URL. */
   url: { url: string; authType?: string; qualifiers: string[] } | null

@@ -262,7 +262,7 @@ describe('function facts that have no value', () => {
     expectNoBlankHtmlCells(html)
   })
 
-  it('show published versions, aliases with routing, and why a layer was not downloaded', async () => {
+  it('show published versions, aliases with routing, why a layer was not downloaded and which qualifiers run it', async () => {
     const layer = `arn:aws:lambda:${REGION}:999999999999:layer:perf-utils:3`
     const dir = await snapshotCase(
       plainEntry({
@@ -271,7 +271,7 @@ describe('function facts that have no value', () => {
           { version: '2', code: 'mismatch' },
         ],
         aliases: [{ name: 'live', version: '2', routing: { '1': 0.1 } }],
-        layers: [{ arn: layer, code: 'not-downloaded' }],
+        layers: [{ arn: layer, code: 'not-downloaded', qualifiers: ['2', 'live'] }],
         gaps: [
           {
             what: `layer content of ${layer}`,
@@ -285,7 +285,7 @@ describe('function facts that have no value', () => {
     expect(fn.versions).toEqual(['1', '2 (code MISMATCH)'])
     expect(fn.aliases).toEqual(['live → 2 (routing: 1 10%)'])
     expect(fn.layers).toEqual([
-      `${layer} (content not downloaded: unavailable: Content.Location is "s3://", not a downloadable URL)`,
+      `${layer} (content not downloaded: unavailable: Content.Location is "s3://", not a downloadable URL; 2, live)`,
     ])
     expect(fn.absent).toMatchObject({ versions: null, aliases: null, layers: null })
   })

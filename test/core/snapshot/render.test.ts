@@ -157,3 +157,25 @@ describe('renderSnapshot: a fact the snapshot could not read is unknown, never "
     expect(row(out, 'concurrency')).toMatch(/^unknown: failed: .*red/)
   })
 })
+
+describe('renderSnapshot: layers', () => {
+  const layer = (name: string, qualifiers: string[]) => ({
+    arn: `arn:aws:lambda:us-east-1:123456789012:layer:${name}:1`,
+    code: 'not-downloaded' as const,
+    qualifiers,
+  })
+  it("lists the summarised qualifier's layers, and apart the layers only other qualifiers run, naming them", () => {
+    const f = fn()
+    f.qualifier = '1'
+    f.layers = [layer('good', ['$LATEST', '1', '2', 'live']), layer('evil', ['2', 'live'])]
+    const out = render(f)
+    expect(row(out, 'layers')).toBe('arn:aws:lambda:us-east-1:123456789012:layer:good:1 (not-downloaded)')
+    expect(row(out, 'other layers')).toBe(
+      'arn:aws:lambda:us-east-1:123456789012:layer:evil:1 (not-downloaded; 2, live)',
+    )
+    f.qualifier = 'live'
+    const live = render(f)
+    expect(row(live, 'layers')).toContain(':layer:evil:1')
+    expect(row(live, 'other layers')).toBeUndefined()
+  })
+})
