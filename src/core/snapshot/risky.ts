@@ -11,8 +11,24 @@ interface RiskRule {
   /** Only when the statement's Resource is `*` (or the service's whole ARN space). */
   anyResource: boolean
   level: FindingLevel
+  /**
+   * The level when the grant covers every resource (for a `with` rule: when the other action's
+   * grant does, since that is what bounds the escalation). Default: `level`.
+   */
+  levelOnAnyResource?: FindingLevel
+  /** Only risky when some statement of the role's policies also grants this action. */
+  with?: string
   why: string
 }
+
+/** An IAM action that escalates privileges on whatever resource it names: high, critical on `*`. */
+const escalation = (action: string, why: string): RiskRule => ({
+  action,
+  anyResource: false,
+  level: 'high',
+  levelOnAnyResource: 'critical',
+  why,
+})
 
 export const RISK_RULES: RiskRule[] = [
   {
@@ -22,11 +38,52 @@ export const RISK_RULES: RiskRule[] = [
     why: 'every action on every resource (administrator)',
   },
   { action: 'iam:*', anyResource: true, level: 'critical', why: 'all of IAM: create users, keys and roles' },
+  escalation('iam:PassRole', 'hand a role to a new function, instance or task and act as it'),
+  escalation(
+    'iam:CreateAccessKey',
+    "create access keys for an IAM user: long-term credentials that outlive the role's sessions",
+  ),
+  escalation('iam:CreateLoginProfile', 'give an IAM user a console password and sign in as that user'),
+  escalation('iam:UpdateLoginProfile', "reset an IAM user's console password and sign in as that user"),
+  escalation('iam:PutUserPolicy', 'write an inline policy that grants an IAM user anything'),
+  escalation('iam:PutGroupPolicy', 'write an inline policy that grants a group (and its users) anything'),
+  escalation('iam:PutRolePolicy', 'write an inline policy that grants a role, this one included, anything'),
+  escalation('iam:AttachUserPolicy', 'attach any managed policy (AdministratorAccess) to an IAM user'),
+  escalation('iam:AttachGroupPolicy', 'attach any managed policy (AdministratorAccess) to a group'),
+  escalation(
+    'iam:AttachRolePolicy',
+    'attach any managed policy (AdministratorAccess) to a role, this one included',
+  ),
+  escalation(
+    'iam:CreatePolicyVersion',
+    'rewrite a customer managed policy as a new default version that grants anything',
+  ),
   {
-    action: 'iam:PassRole',
+    action: 'iam:SetDefaultPolicyVersion',
     anyResource: false,
+    level: 'medium',
+    levelOnAnyResource: 'high',
+    why: 'make an older, possibly broader, version of a managed policy the one in force',
+  },
+  escalation(
+    'iam:UpdateAssumeRolePolicy',
+    "rewrite a role's trust policy so that anyone, another account included, can assume it (a backdoor)",
+  ),
+  {
+    action: 'lambda:CreateFunction',
+    anyResource: false,
+    with: 'iam:PassRole',
     level: 'high',
-    why: 'hand a role to a new function, instance or task and act as it',
+    levelOnAnyResource: 'critical',
+    why: 'with iam:PassRole: create a function that runs as a role it can pass, and act as that role',
+  },
+  {
+    action: 'lambda:UpdateFunctionConfiguration',
+    anyResource: false,
+    with: 'iam:PassRole',
+    level: 'high',
+    levelOnAnyResource: 'critical',
+    why: 'with iam:PassRole: switch a function to a role it can pass, and act as that role',
   },
   { action: 'sts:AssumeRole', anyResource: true, level: 'high', why: 'assume any role that trusts this one' },
   {
@@ -76,36 +133,44 @@ export interface PolicySource {
 
 /**
  * Every risky permission the role's identity policies grant, one entry per (statement, rule), each
- * with the granting statement verbatim. The most specific rule wins per statement: a statement
- * granting `*` on `*` is reported once as `*`, not also as each action it implies.
+ * with the granting statement verbatim. The broadest rule wins per statement: a statement granting
+ * `*` on `*` is reported once as `*`, and `iam:*` on `*` once as `iam:*`, not also as each action
+ * they imply. A `with` rule counts when any statement of any of the policies grants the other action.
  */
 export function riskyPermissions(sources: PolicySource[]): RiskyPermission[] {
+  const allows = sources.flatMap((src) =>
+    statementsOf(src.document as string | undefined)
+      .filter((st) => st.Effect === 'Allow')
+      .map((st) => ({ src, st })),
+  )
+  /** How widely the policies grant an action: on every resource, on some, or not at all. */
+  const grantWidth = (action: string): 'any' | 'some' | 'none' => {
+    const granting = allows.filter(({ st }) => grantsRule(st, action))
+    if (granting.some(({ st }) => wildcardResource(st, action))) return 'any'
+    return granting.length > 0 ? 'some' : 'none'
+  }
   const out: RiskyPermission[] = []
-  for (const src of sources) {
-    const statements = statementsOf(src.document as string | undefined)
-    for (const st of statements) {
-      if (st.Effect !== 'Allow') continue
-      const matched = RISK_RULES.filter(
-        (r) => grantsRule(st, r.action) && (!r.anyResource || wildcardResource(st, r.action)),
-      )
-      if (matched.length === 0) continue
-      // `*` implies every other rule and `iam:*` implies iam:PassRole: keep the broadest only.
-      const broadest = matched.find((r) => r.action === '*') ?? undefined
-      const picked = broadest
-        ? [broadest]
-        : matched.filter((r) => !(r.action === 'iam:PassRole' && matched.some((m) => m.action === 'iam:*')))
-      for (const rule of picked) {
-        out.push({
-          action: rule.action,
-          resource:
-            asList(st.NotResource !== undefined ? undefined : st.Resource).join(', ') || 'NotResource',
-          policy: src.policy,
-          statement: st as unknown as Record<string, unknown>,
-          level:
-            rule.action === 'iam:PassRole' && wildcardResource(st, rule.action) ? 'critical' : rule.level,
-          conditioned: st.Condition !== undefined,
-        })
-      }
+  for (const { src, st } of allows) {
+    const matched = RISK_RULES.filter(
+      (r) =>
+        grantsRule(st, r.action) &&
+        (!r.anyResource || wildcardResource(st, r.action)) &&
+        (!r.with || grantWidth(r.with) !== 'none'),
+    )
+    // A rule another matched rule's pattern covers (`*` covers all, `iam:*` the IAM ones) is implied.
+    const picked = matched.filter(
+      (r) => !matched.some((m) => m.action !== r.action && actionMatches(m.action, r.action)),
+    )
+    for (const rule of picked) {
+      const wide = rule.with ? grantWidth(rule.with) === 'any' : wildcardResource(st, rule.action)
+      out.push({
+        action: rule.action,
+        resource: asList(st.NotResource !== undefined ? undefined : st.Resource).join(', ') || 'NotResource',
+        policy: src.policy,
+        statement: st as unknown as Record<string, unknown>,
+        level: wide ? (rule.levelOnAnyResource ?? rule.level) : rule.level,
+        conditioned: st.Condition !== undefined,
+      })
     }
   }
   return out
