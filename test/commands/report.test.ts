@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs'
 import { lstat, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { exists } from '../../src/core/common/fs-safe.js'
 import { runFir, tempDir } from '../support/cli.js'
 import { buildSampleCase, type SampleCase } from '../support/sample-case.js'
 
@@ -86,6 +87,20 @@ describe('fir report (built CLI)', () => {
     expect(r.code).toBe(2)
     expect(r.json.error.code).toBe('usage')
     expect(r.json.error.message).toContain('bad.html.hbs:2:1: unescaped output')
+  })
+
+  it('refuses a template calling a helper README does not name, such as log, which printed to stdout and broke --json (exit 2)', async () => {
+    const logging = join(cwd, 'logging.md.hbs')
+    await writeFile(logging, '{{log (lookup scope.functions 0)}}{{md case.id}}')
+    const r = await runFir(['report', '--case', sample.dir, '--template', logging, '--json'], { cwd })
+    expect(r.code, r.stderr).toBe(2)
+    // stdout is exactly the one JSON document.
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 2, error: { code: 'usage' } })
+    expect(r.json.error.message).toMatch(
+      /^unable to use template logging\.md\.hbs: logging\.md\.hbs:1:\d+: unknown helper (log|lookup)$/,
+    )
+    expect(r.json.error.actions.join(' ')).toContain('md, mdcode')
+    expect(await exists(join(sample.dir, 'reports', 'logging.md'))).toBe(false)
   })
 
   it('exits 2 with next steps for a folder that is not a case, or an unknown format', async () => {

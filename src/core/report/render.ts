@@ -38,6 +38,13 @@ export const RUNTIME_OPTIONS: Handlebars.RuntimeOptions = {
 // a backslash and line breaks are unsafe there.
 const CODE_SAFE = /^[^`|\\\u0000-\u001f\u007f]+$/
 
+/** Handlebars' built-in block helpers a template may use. */
+const BUILTIN_HELPERS = ['each', 'if', 'unless', 'with'] as const
+/** Built-ins a template may not call: `log` writes to stdout (breaking --json), `lookup` reads any field. */
+const REMOVED_BUILTINS = ['log', 'lookup'] as const
+/** Handlebars' hooks for a missing helper: callable by name unless declared unknown. */
+const HOOKS = ['helperMissing', 'blockHelperMissing'] as const
+
 /** The helpers a template of each format may call; nothing else is callable (knownHelpersOnly). */
 function helpersFor(format: ReportFormat): Record<string, Handlebars.HelperDelegate> {
   if (format === 'html')
@@ -137,6 +144,7 @@ export function compileReportTemplate(
   name: string,
 ): CompiledReportTemplate {
   const env = Handlebars.create()
+  for (const helper of REMOVED_BUILTINS) env.unregisterHelper(helper)
   const helpers = helpersFor(format)
   for (const [helper, fn] of Object.entries(helpers)) env.registerHelper(helper, fn)
   let ast: hbs.AST.Program
@@ -161,18 +169,26 @@ export function compileReportTemplate(
       ],
     })
   }
-  const knownHelpers = Object.fromEntries(Object.keys(helpers).map((h) => [h, true]))
+  // Handlebars counts its built-ins as known unless told otherwise: the removed ones are not.
+  const knownHelpers = {
+    ...Object.fromEntries([...REMOVED_BUILTINS, ...HOOKS].map((h) => [h, false])),
+    ...Object.fromEntries(Object.keys(helpers).map((h) => [h, true])),
+  }
   let template: Handlebars.TemplateDelegate
   try {
     template = env.compile(ast, { strict: true, knownHelpers, knownHelpersOnly: true, noEscape: false })
-    // Compile now so syntax errors in helpers are reported before any case is read.
+    // Compile now so unknown helpers are reported before any case is read.
     template({} as never, { ...RUNTIME_OPTIONS, helpers: {} })
   } catch (err) {
     const msg = (err as Error).message.split('\n')[0] ?? ''
-    if (/knownHelpersOnly|unknown helper/.test(msg)) {
-      throw new UsageError(`unable to use template ${name}: ${msg}`, {
+    const unknown = /unknown helper (\S+)/.exec(msg)
+    if (unknown) {
+      const e = err as { lineNumber?: number; column?: number }
+      const where = e.lineNumber ? `${name}:${e.lineNumber}:${(e.column ?? 0) + 1}` : name
+      throw new UsageError(`unable to use template ${name}: ${where}: unknown helper ${unknown[1]}`, {
         actions: [
-          `the ${format} helpers are: ${Object.keys(helpers).join(', ') || 'none (use {{…}}, it escapes)'}`,
+          `the ${format} helpers are: ${Object.keys(helpers).join(', ')}; and the blocks ${BUILTIN_HELPERS.map((h) => `{{#${h}}}`).join(', ')}`,
+          'see README, "fir report", for the helpers and the view model',
         ],
         cause: err,
       })

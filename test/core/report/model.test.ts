@@ -446,9 +446,24 @@ describe('writeReports', () => {
       await expect(writeReports(handle, { templatePath: bad })).rejects.toThrow(/"titel" not defined/)
       await writeFile(bad, '{{case.constructor}}{{__proto__}}{{constructor.name}}')
       await expect(writeReports(handle, { templatePath: bad })).rejects.toThrow(/"name" not defined/)
-      await writeFile(bad, 'x{{case.constructor}}{{__proto__}}{{lookup case "constructor"}}y')
+      await writeFile(bad, 'x{{case.constructor}}{{__proto__}}y')
       const r = await writeReports(handle, { templatePath: bad })
       expect(await readFile(r.files[0]!.path, 'utf8')).toBe('xy')
+      // Only the documented helpers: Handlebars' log (it prints to stdout), lookup and its
+      // missing-helper hooks are unknown helpers, refused before the case is read.
+      for (const [text, helper] of [
+        ['{{log case.title}}', 'log'],
+        ['a\n {{#with case}}{{lookup this "constructor"}}{{/with}}', 'lookup'],
+        ['{{#if (lookup case "title")}}x{{/if}}', 'lookup'],
+        ['{{helperMissing case}}{{#blockHelperMissing case}}x{{/blockHelperMissing}}', 'helperMissing'],
+      ] as const) {
+        await writeFile(bad, text)
+        await expect(writeReports(handle, { templatePath: bad }), text).rejects.toThrow(
+          new RegExp(
+            `unable to use template bad\\.html\\.hbs: bad\\.html\\.hbs:\\d+:\\d+: unknown helper ${helper}$`,
+          ),
+        )
+      }
       await expect(writeReports(handle, { templatePath: good, formats: ['html'] })).rejects.toThrow(
         /its name says md/,
       )
