@@ -94,6 +94,54 @@ describe('fir case (built CLI)', () => {
     expect(r.stderr).toMatch(/journal entry seq 1 \(line 2\) was changed/)
   })
 
+  it('a case whose case.json was deleted is an integrity failure (exit 3), not a folder to init', async () => {
+    const cwd = await tempDir()
+    const handle = await CaseHandle.init('GONE', { firVersion: 'test', cwd })
+    await handle.close()
+    const dir = handle.dir
+    await rm(join(dir, 'case.json'))
+
+    const verify = await runFir(['case', 'verify', '--case', dir, '--json'], { cwd })
+    expect(verify.code, verify.stderr).toBe(3)
+    expect(verify.json).toMatchObject({ status: 3, error: { code: 'integrity' } })
+    expect(verify.json.result.problems).toEqual([
+      { kind: 'missing', path: 'case.json', message: 'case.json is missing' },
+    ])
+    const human = await runFir(['case', 'verify', '--case', dir], { cwd })
+    expect(human.code).toBe(3)
+    expect(human.stderr).toContain('missing: case.json is missing')
+    expect(human.stderr).not.toContain('fir case init')
+
+    // Every other command: the case record is missing (exit 3), with --case, FIR_CASE or ./cases.
+    for (const [args, env] of [
+      [['case', 'show', '--case', dir], {}],
+      [['report', '--case', dir, '--format', 'md'], {}],
+      [['case', 'show'], { FIR_CASE: dir }],
+      [['case', 'show'], {}],
+    ] as const) {
+      const r = await runFir([...args, '--json'], { cwd, env })
+      expect(r.code, `${args.join(' ')}: ${r.stdout}`).toBe(3)
+      expect(r.json.error.code).toBe('integrity')
+      expect(r.json.error.message).toBe(
+        `unable to open case ${dir}: its case record (case.json) is missing, though the folder holds journal.jsonl and evidence/: the case was damaged or tampered with`,
+      )
+      expect(r.json.error.actions.join(' ')).toContain(`fir case verify --case ${dir}`)
+      expect(r.json.error.actions.join(' ')).not.toContain('case init')
+    }
+    // ./cases/GONE discovered without --case: verify checks it too.
+    expect((await runFir(['case', 'verify'], { cwd })).code).toBe(3)
+    // Evidence alone (the journal deleted as well) still marks a case.
+    await rm(join(dir, 'journal.jsonl'))
+    const show = await runFir(['case', 'show', '--case', dir], { cwd })
+    expect(show.code).toBe(3)
+    expect(show.stderr).toContain('the folder holds evidence/')
+    // A folder that holds nothing of a case is still bad input (exit 2).
+    const empty = await tempDir()
+    const notCase = await runFir(['case', 'verify', '--case', empty], { cwd })
+    expect(notCase.code).toBe(2)
+    expect(notCase.stderr).toContain('is not a fir case folder')
+  })
+
   it('a journal line a crash cut off: verify says how to go on, the next writing command sets it aside', async () => {
     const cwd = await tempDir()
     expect((await runFir(['case', 'init', 'T'], { cwd })).code).toBe(0)

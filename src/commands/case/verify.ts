@@ -17,7 +17,8 @@ export default class CaseVerify extends FirCommand {
 
   protected async execute(): Promise<CommandOutcome> {
     const { flags } = await this.parse(CaseVerify)
-    const dir = await resolveCaseDir(flags.case)
+    // A case that lost its case.json is verified too: the missing record is one of its problems.
+    const dir = await resolveCaseDir(flags.case, process.cwd(), { missingRecordOk: true })
     const result = await verifyCase(dir)
     const c = result.checked
     const counts = `${counted(c.journalEntries, 'journal entry', 'journal entries')}, ${counted(c.evidenceSets, 'evidence set')} (${counted(c.evidenceFiles, 'file')}), ${counted(c.artifacts, 'recorded file')}`

@@ -1,13 +1,13 @@
 import { chmod, readdir, readFile, stat } from 'node:fs/promises'
 import { join, resolve, sep } from 'node:path'
-import { UsageError } from '../../errors.js'
+import { IntegrityError, UsageError } from '../../errors.js'
 import { DIR_MODE, ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
 import { sweepTemporaries } from '../common/interrupt.js'
 import { relativeInside } from '../common/paths.js'
 import { escapeTerminal, shellArg } from '../common/text.js'
-import { EvidenceSet } from './evidence-store.js'
-import { currentActor, Journal } from './journal.js'
+import { EVIDENCE_DIR, EvidenceSet } from './evidence-store.js'
+import { currentActor, JOURNAL_FILE, Journal } from './journal.js'
 import { acquireCaseLock, type CaseLock } from './lock.js'
 
 /** case.json (DESIGN §2). */
@@ -155,12 +155,38 @@ function lockOwner() {
   return { user: actor.osUser, command: actor.command.join(' ') }
 }
 
+/**
+ * What a folder without case.json still holds of a case (its journal, its evidence folder): such a
+ * folder is a case that lost its record, not a folder that never was one.
+ */
+async function caseRemnants(dir: string): Promise<string[]> {
+  const found: string[] = []
+  if (await exists(join(dir, JOURNAL_FILE))) found.push(JOURNAL_FILE)
+  if ((await stat(join(dir, EVIDENCE_DIR)).catch(() => null))?.isDirectory()) found.push(`${EVIDENCE_DIR}/`)
+  return found
+}
+
+/** A case whose case.json is gone: an integrity failure (exit 3) to investigate, not a case to create. */
+function missingCaseRecord(dir: string, remnants: string[]): IntegrityError {
+  return new IntegrityError(
+    `unable to open case ${dir}: its case record (${CASE_FILE}) is missing, though the folder holds ${remnants.join(' and ')}: the case was damaged or tampered with`,
+    {
+      actions: [
+        `run \`fir case verify --case ${shellArg(dir)}\` to see everything that is missing or changed`,
+        `preserve the folder as it is; restore ${CASE_FILE} from a copy of the case (journal entry seq 0 holds its SHA-256)`,
+      ],
+    },
+  )
+}
+
 export async function readCaseMeta(dir: string): Promise<CaseMeta> {
   const path = join(dir, CASE_FILE)
   let text: string
   try {
     text = await readFile(path, 'utf8')
   } catch {
+    const remnants = await caseRemnants(dir)
+    if (remnants.length > 0) throw missingCaseRecord(dir, remnants)
     throw new UsageError(`unable to open case ${dir}: it has no ${CASE_FILE}, so it is not a fir case`, {
       actions: ['create a case with `fir case init <id>`, or point --case at an existing case folder'],
     })
@@ -179,13 +205,27 @@ export async function readCaseMeta(dir: string): Promise<CaseMeta> {
 
 /**
  * The case folder to use: `--case`, else FIR_CASE, else the only case under ./cases; otherwise an
- * error that says how to choose (DESIGN §1).
+ * error that says how to choose (DESIGN §1). A case folder whose case.json is gone (its journal or
+ * evidence is still there) is an integrity failure (exit 3), unless `missingRecordOk` (for
+ * `case verify`, which reports it among the other problems).
  */
-export async function resolveCaseDir(flag: string | undefined, cwd = process.cwd()): Promise<string> {
+export async function resolveCaseDir(
+  flag: string | undefined,
+  cwd = process.cwd(),
+  options: { missingRecordOk?: boolean } = {},
+): Promise<string> {
+  /** The folder when it holds a case; undefined when it holds nothing of one. */
+  const caseIn = async (dir: string): Promise<string | undefined> => {
+    if (await exists(join(dir, CASE_FILE))) return dir
+    const remnants = await caseRemnants(dir)
+    if (remnants.length === 0) return undefined
+    if (options.missingRecordOk) return dir
+    throw missingCaseRecord(dir, remnants)
+  }
   const chosen = flag ?? process.env.FIR_CASE
   if (chosen) {
     const dir = resolve(cwd, chosen)
-    if (!(await exists(join(dir, CASE_FILE)))) {
+    if (!(await caseIn(dir))) {
       const how = flag ? '--case' : 'FIR_CASE'
       throw new UsageError(
         `unable to open case ${dir} (from ${how}): it is not a fir case folder (no ${CASE_FILE})`,
@@ -204,10 +244,11 @@ export async function resolveCaseDir(flag: string | undefined, cwd = process.cwd
   if (await exists(root)) {
     for (const name of await readdir(root)) {
       const dir = join(root, name)
-      if ((await stat(dir)).isDirectory() && (await exists(join(dir, CASE_FILE)))) candidates.push(dir)
+      if (!(await stat(dir)).isDirectory()) continue
+      if ((await exists(join(dir, CASE_FILE))) || (await caseRemnants(dir)).length > 0) candidates.push(dir)
     }
   }
-  if (candidates.length === 1) return candidates[0]!
+  if (candidates.length === 1) return (await caseIn(candidates[0]!)) ?? candidates[0]!
   if (candidates.length === 0) {
     throw new UsageError(
       'unable to choose a case: no --case given, FIR_CASE is not set, and ./cases holds no case',

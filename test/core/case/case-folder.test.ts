@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { appendFile, chmod, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises'
+import { appendFile, chmod, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { fileSystemProblem } from '../../../src/base-command.js'
@@ -335,5 +335,27 @@ describe('case folder', () => {
     await expect(resolveCaseDir(undefined, cwd)).rejects.toThrow(/holds 2 cases/)
     expect(await resolveCaseDir('cases/two', cwd)).toBe(second.dir)
     await expect(resolveCaseDir('cases', cwd)).rejects.toThrow(/not a fir case folder/)
+  })
+
+  it('a case folder without its case.json is an integrity failure when opened, and verify may still check it', async () => {
+    const { cwd, handle } = await newCase('lost')
+    await handle.close()
+    await rm(join(handle.dir, 'case.json'))
+    for (const attempt of [
+      () => resolveCaseDir('cases/lost', cwd),
+      () => resolveCaseDir(undefined, cwd),
+      () => CaseHandle.open(handle.dir),
+      () => summariseCase(handle.dir),
+    ]) {
+      await expect(attempt()).rejects.toMatchObject({
+        exitCode: ExitCode.integrity,
+        message: expect.stringContaining('its case record (case.json) is missing'),
+      })
+    }
+    expect(await resolveCaseDir('cases/lost', cwd, { missingRecordOk: true })).toBe(handle.dir)
+    expect(await resolveCaseDir(undefined, cwd, { missingRecordOk: true })).toBe(handle.dir)
+    expect((await verifyCase(handle.dir)).problems).toEqual([
+      { kind: 'missing', path: 'case.json', message: 'case.json is missing' },
+    ])
   })
 })
