@@ -20,6 +20,37 @@ describe('fir case (built CLI)', () => {
     expect(spaced.stdout).toContain(`Next: fir snapshot <function> --case '${cwd}/my cases/Y'\\''s'`)
   })
 
+  it('prints the journal head; --expect-head catches entries cut off the end, which the chain alone cannot', async () => {
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'H'], { cwd })).code).toBe(0)
+    const dir = join(cwd, 'cases/H')
+    // Two more entries, through fir (report writes and journals its files).
+    expect((await runFir(['report', '--case', dir], { cwd })).code).toBe(0)
+    const first = await runFir(['case', 'verify', '--case', dir, '--json'], { cwd })
+    const head = first.json.result.journalHead as { seq: number; hash: string }
+    expect(head.seq).toBeGreaterThan(0)
+    expect(head.hash).toMatch(/^[0-9a-f]{64}$/)
+    const human = await runFir(['case', 'verify', '--case', dir], { cwd })
+    expect(human.stdout).toContain(`journal head: ${head.seq}:${head.hash}`)
+    // The report carries a head too, so the ticket it is attached to records one.
+    expect(await readFile(join(dir, 'reports/report.md'), 'utf8')).toMatch(/Journal head \d+:[0-9a-f]{64}/)
+    // The journal may grow after the head was recorded.
+    expect((await runFir(['report', '--case', dir], { cwd })).code).toBe(0)
+    const recorded = `${head.seq}:${head.hash.slice(0, 16)}`
+    expect((await runFir(['case', 'verify', '--case', dir, '--expect-head', recorded], { cwd })).code).toBe(0)
+    // Cut the journal back to before the recorded head: the chain is still whole.
+    const lines = (await readFile(join(dir, 'journal.jsonl'), 'utf8')).trim().split('\n')
+    await writeFile(join(dir, 'journal.jsonl'), `${lines.slice(0, head.seq).join('\n')}\n`)
+    const cut = await runFir(['case', 'verify', '--case', dir, '--json', '--expect-head', recorded], { cwd })
+    expect(cut.code).toBe(3)
+    expect(cut.json.result.problems.map((p: { message: string }) => p.message).join('\n')).toContain(
+      `journal.jsonl holds no entry ${recorded}, recorded earlier as its head: entries were cut off its end, or the chain was rewritten`,
+    )
+    const bad = await runFir(['case', 'verify', '--case', dir, '--expect-head', 'abc'], { cwd })
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('unable to read --expect-head "abc"')
+  })
+
   it('never takes a missing argument from piped stdin (stdin may be a timeline source)', async () => {
     const cwd = await tempDir()
     // oclif's default: a missing argument is read from a piped stdin, so this opened a case named x.

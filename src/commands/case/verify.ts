@@ -1,25 +1,44 @@
+import { Flags } from '@oclif/core'
 import { caseFlag, FirCommand } from '../../base-command.js'
 import { resolveCaseDir } from '../../core/case/case-folder.js'
-import { verifyCase } from '../../core/case/verify.js'
+import { type JournalHead, parseJournalHead, verifyCase } from '../../core/case/verify.js'
 import { counted, shellArg } from '../../core/common/text.js'
-import { IntegrityError } from '../../errors.js'
+import { IntegrityError, UsageError } from '../../errors.js'
 import type { CommandOutcome } from '../../output.js'
 
 export default class CaseVerify extends FirCommand {
   static override summary = 'Re-hash the evidence and check the journal chain'
   static override description =
-    'Recomputes the SHA-256 of every sealed evidence file and manifest, every report and timeline file fir recorded, and every journal entry and its chain. Names each file or entry that is changed, missing, extra or out of order, and exits 3 if there is any. Reads only.'
+    "Recomputes the SHA-256 of every sealed evidence file and manifest, every report and timeline file fir recorded, and every journal entry and its chain. Names each file or entry that is changed, missing, extra or out of order, and exits 3 if there is any. Prints the journal's head (its last entry's seq and hash): record it outside the case (the report shows it too) and pass it later with --expect-head, which also catches entries cut off the end of the journal or a rewritten chain. Reads only."
   static override examples = [
     '<%= config.bin %> case verify --case cases/INC-2026-0042',
     'FIR_CASE=cases/INC-1 <%= config.bin %> case verify --json',
+    '<%= config.bin %> case verify --case cases/INC-2026-0042 --expect-head 52:3f2a9c81d0e4b7a6',
   ]
-  static override flags = { ...caseFlag }
+  static override flags = {
+    ...caseFlag,
+    'expect-head': Flags.string({
+      description:
+        'a journal head recorded earlier (seq:hash as verify and the report print it, or the hash; 12+ hex digits): the journal must still hold that entry',
+    }),
+  }
 
   protected async execute(): Promise<CommandOutcome> {
     const { flags } = await this.parse(CaseVerify)
+    const expectHead = flags['expect-head'] === undefined ? undefined : parseJournalHead(flags['expect-head'])
+    if (flags['expect-head'] !== undefined && !expectHead) {
+      throw new UsageError(
+        `unable to read --expect-head ${JSON.stringify(flags['expect-head'])}: it is not seq:hash or a hash (12 to 64 hex digits)`,
+        {
+          actions: [
+            'pass the head as case verify or the report printed it, e.g. --expect-head 52:3f2a9c81d0e4b7a6',
+          ],
+        },
+      )
+    }
     // A case that lost its case.json is verified too: the missing record is one of its problems.
     const dir = await resolveCaseDir(flags.case, process.cwd(), { missingRecordOk: true })
-    const result = await verifyCase(dir)
+    const result = await verifyCase(dir, expectHead ? { expectHead } : {})
     const c = result.checked
     const counts = `${counted(c.journalEntries, 'journal entry', 'journal entries')}, ${counted(c.evidenceSets, 'evidence set')} (${counted(c.evidenceFiles, 'file')}), ${counted(c.artifacts, 'recorded file')}`
     if (!result.ok) {
@@ -40,8 +59,13 @@ export default class CaseVerify extends FirCommand {
     }
     return {
       result: { dir, ...result },
-      human: `Case ${dir} verified: ${counts}, all intact.${result.warnings.map((w) => `\nnote: ${w}`).join('')}`,
+      human: `Case ${dir} verified: ${counts}, all intact.${headLine(result.journalHead, expectHead !== undefined)}${result.warnings.map((w) => `\nnote: ${w}`).join('')}`,
       warnings: result.warnings,
     }
   }
+}
+
+function headLine(head: JournalHead | null, checked: boolean): string {
+  if (!head) return ''
+  return `\njournal head: ${head.seq}:${head.hash}${checked ? ' (it holds the head recorded earlier)' : ' (record it outside the case; --expect-head checks it later)'}`
 }

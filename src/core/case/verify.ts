@@ -18,6 +18,25 @@ export interface VerifyResult {
   checked: { journalEntries: number; evidenceSets: number; evidenceFiles: number; artifacts: number }
   problems: VerifyProblem[]
   warnings: string[]
+  /**
+   * The journal's last entry. The chain proves nothing was changed between entries, not that none
+   * was cut off the end or the whole chain rewritten: that takes a head recorded outside the case
+   * (a ticket, the report), checked later with `expectHead`.
+   */
+  journalHead: JournalHead | null
+}
+
+/** A journal entry as recorded outside the case: its seq and hash (a prefix of 12 or more hex digits). */
+export interface JournalHead {
+  seq: number
+  hash: string
+}
+
+/** `N:HASH` (as `fir case verify` prints it) or `HASH`; undefined when `text` is neither. */
+export function parseJournalHead(text: string): { seq?: number; hash: string } | undefined {
+  const m = /^(?:(\d{1,9}):)?([0-9a-f]{12,64})$/i.exec(text.trim())
+  if (!m) return undefined
+  return { ...(m[1] !== undefined ? { seq: Number(m[1]) } : {}), hash: m[2]!.toLowerCase() }
 }
 
 async function listFiles(dir: string): Promise<string[]> {
@@ -68,7 +87,10 @@ export function recordedArtifacts(
  * Re-hashes everything the case has sealed and re-checks the journal chain. Reads only: it takes no
  * lock and changes nothing, so it can run on a copy of a case or while another command works.
  */
-export async function verifyCase(caseDir: string): Promise<VerifyResult> {
+export async function verifyCase(
+  caseDir: string,
+  options: { expectHead?: { seq?: number; hash: string } } = {},
+): Promise<VerifyResult> {
   const problems: VerifyProblem[] = []
   const warnings: string[] = []
   const checked = { journalEntries: 0, evidenceSets: 0, evidenceFiles: 0, artifacts: 0 }
@@ -216,5 +238,27 @@ export async function verifyCase(caseDir: string): Promise<VerifyResult> {
     }
   }
 
-  return { ok: problems.length === 0, checked, problems, warnings }
+  const expected = options.expectHead
+  if (expected) {
+    const held = entries.find(
+      (e) => e.hash.startsWith(expected.hash) && (expected.seq === undefined || e.seq === expected.seq),
+    )
+    if (!held) {
+      const named = `${expected.seq !== undefined ? `${expected.seq}:` : ''}${expected.hash}`
+      problems.push({
+        kind: 'missing',
+        path: JOURNAL_FILE,
+        ...(expected.seq !== undefined ? { seq: expected.seq } : {}),
+        message: `${JOURNAL_FILE} holds no entry ${named}, recorded earlier as its head: entries were cut off its end, or the chain was rewritten (it now ends at ${entries.length ? `${entries.at(-1)!.seq}:${entries.at(-1)!.hash}` : 'no entry'})`,
+      })
+    }
+  }
+  const last = entries.at(-1)
+  return {
+    ok: problems.length === 0,
+    checked,
+    problems,
+    warnings,
+    journalHead: last ? { seq: last.seq, hash: last.hash } : null,
+  }
 }

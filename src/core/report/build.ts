@@ -718,7 +718,7 @@ export async function buildReportModel(
     integrity = {
       ok: v.ok,
       text: v.ok
-        ? `Verified at ${utcDisplay(now.toISOString())}: ${checked}; every hash and the journal chain match.`
+        ? `Verified at ${utcDisplay(now.toISOString())}: ${checked}; every hash and the journal chain match.${v.journalHead ? ` Journal head ${v.journalHead.seq}:${v.journalHead.hash}: kept with this report, \`fir case verify --expect-head ${v.journalHead.seq}:${v.journalHead.hash}\` later shows whether entries were cut off the journal or its chain rewritten.` : ''}`
         : `Verification at ${utcDisplay(now.toISOString())} FAILED: ${counted(v.problems.length, 'problem')} in ${checked}.`,
       problems: v.problems.slice(0, 50).map((p) => p.message),
     }
