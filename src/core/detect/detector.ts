@@ -22,7 +22,7 @@ export interface DetectorOptions {
   /**
    * Execution roles of functions already known (ARNs or names), e.g. from a snapshot. The detector
    * also learns them from CreateFunction / UpdateFunctionConfiguration records and from Lambda's
-   * own AssumeRole records as the stream goes by.
+   * own AssumeRole records as the stream goes by. A role known by ARN is its account's only.
    */
   functionRoles?: string[]
 }
@@ -108,6 +108,48 @@ export function roleNameOf(value: string): string | undefined {
 /** roleNameOf, remembered: the same few session and role ARNs come back on most records. */
 export const cachedRoleNameOf = memoized(roleNameOf, MEMO_LIMIT)
 
+/** A role as the scope compares it: lower-case name, and `account:name` when the value has an account. */
+interface RoleKey {
+  name: string
+  qualified?: string
+}
+
+function roleKeyOf(value: string): RoleKey | undefined {
+  const name = roleNameOf(value)
+  if (name === undefined) return undefined
+  const account = value.startsWith('arn:') ? value.split(':', 5)[4] : undefined
+  return account && /^\d{12}$/.test(account) ? { name, qualified: `${account}:${name}` } : { name }
+}
+
+const cachedRoleKeyOf = memoized(roleKeyOf, MEMO_LIMIT)
+
+/**
+ * The function execution roles a detector knows. A role known by ARN is that account's only: an
+ * organisation trail holds dev, stage and prod accounts whose roles share names. A role known by
+ * name alone (no account) matches that name in any account, and a value without an account (a
+ * bare name) matches a known role of that name in any account.
+ */
+class FunctionRoles {
+  private readonly anyAccount = new Set<string>()
+  private readonly inAccount = new Set<string>()
+  private readonly names = new Set<string>()
+
+  add(value: string): void {
+    const key = roleKeyOf(value)
+    if (!key) return
+    this.names.add(key.name)
+    if (key.qualified) this.inAccount.add(key.qualified)
+    else this.anyAccount.add(key.name)
+  }
+
+  has(value: string): boolean {
+    const key = cachedRoleKeyOf(value)
+    if (!key) return false
+    if (!key.qualified) return this.names.has(key.name)
+    return this.inAccount.has(key.qualified) || this.anyAccount.has(key.name)
+  }
+}
+
 interface RulePlan {
   scope?: FieldResolver
   context?: FieldResolver
@@ -151,11 +193,8 @@ export function createDetector(rules: readonly CompiledRule[], options: Detector
       })
     }
   }
-  const functionRoles = new Set<string>()
-  for (const r of options.functionRoles ?? []) {
-    const name = roleNameOf(r)
-    if (name) functionRoles.add(name)
-  }
+  const functionRoles = new FunctionRoles()
+  for (const r of options.functionRoles ?? []) functionRoles.add(r)
   // Rules whose context is missing are left out entirely rather than firing without it.
   const active = rules.filter((r) => !(r.fir?.context && !ranges))
   const entries: Array<{ rule: CompiledRule; plan?: RulePlan }> = []
@@ -197,17 +236,11 @@ export function createDetector(rules: readonly CompiledRule[], options: Detector
     } else return
     const err = errorCodeOf(record)
     if (err !== undefined && err !== null && err !== '') return
-    if (typeof role === 'string') {
-      const roleName = roleNameOf(role)
-      if (roleName) functionRoles.add(roleName)
-    }
+    if (typeof role === 'string') functionRoles.add(role)
   }
 
   const isFunctionRole = (value: unknown): boolean => {
-    if (typeof value === 'string') {
-      const name = cachedRoleNameOf(value)
-      return name !== undefined && functionRoles.has(name)
-    }
+    if (typeof value === 'string') return functionRoles.has(value)
     return Array.isArray(value) && value.some((v) => isFunctionRole(v))
   }
 

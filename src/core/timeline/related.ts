@@ -11,6 +11,12 @@
  *
  * IAM names are case-insensitive, so role names are compared without case; Lambda function names
  * are case-sensitive.
+ *
+ * When the target's account is known, a name alone does not make a record related in another
+ * account: an organisation trail holds dev, stage and prod accounts that reuse the same function
+ * and role names. A role session is the target's only when its ARN (or its issuer's) is of the
+ * role's account; a bare function or role name counts only in a record of the target's account
+ * (its recipientAccountId; a record without one is not ruled out); ARNs are compared whole.
  */
 
 type Rec = Record<string, unknown>
@@ -47,17 +53,32 @@ function boundaryAfter(s: string, end: number): boolean {
   return end >= s.length || !NAME_CHAR.test(s[end]!)
 }
 
-/** Does a string name the function (name, name:qualifier, ARN or partial ARN, log group)? */
-export function stringNamesFunction(s: string, name: string, account?: string): boolean {
-  if (s === name) return true
-  if (
-    s.length > name.length &&
-    s.startsWith(name) &&
-    s[name.length] === ':' &&
-    !s.includes(':', name.length + 1)
-  )
-    return true
-  for (const marker of [':function:', '/aws/lambda/']) {
+const FUNCTION_MARKERS = [':function:', '/aws/lambda/']
+const ACCOUNT_MARKER = [':function:']
+
+/**
+ * Does a string name the function (name, name:qualifier, ARN or partial ARN, log group)?
+ * `inAccountOnly` (a record of another account than `account`): only an ARN or partial ARN that
+ * carries `account` names it there; a bare name or log group is that other account's.
+ */
+export function stringNamesFunction(
+  s: string,
+  name: string,
+  account?: string,
+  inAccountOnly = false,
+): boolean {
+  if (inAccountOnly && !account) return false
+  if (!inAccountOnly) {
+    if (s === name) return true
+    if (
+      s.length > name.length &&
+      s.startsWith(name) &&
+      s[name.length] === ':' &&
+      !s.includes(':', name.length + 1)
+    )
+      return true
+  }
+  for (const marker of inAccountOnly ? ACCOUNT_MARKER : FUNCTION_MARKERS) {
     let from = 0
     for (;;) {
       const i = s.indexOf(marker + name, from)
@@ -67,7 +88,7 @@ export function stringNamesFunction(s: string, name: string, account?: string): 
       if (marker === ':function:' && account) {
         // arn:aws:lambda:region:ACCOUNT:function:name or ACCOUNT:function:name
         const before = s.slice(Math.max(0, i - 12), i)
-        if (/^\d{12}$/.test(before) && before !== account) continue
+        if (inAccountOnly ? before !== account : /^\d{12}$/.test(before) && before !== account) continue
       }
       return true
     }
@@ -91,25 +112,36 @@ function obj(v: unknown): Rec | undefined {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : undefined
 }
 
+/** The account field of an ARN (arn:aws:iam::ACCOUNT:role/x), when it is 12 digits. */
+function accountOfArn(arn: string): string | undefined {
+  const a = arn.split(':', 5)[4]
+  return a !== undefined && /^\d{12}$/.test(a) ? a : undefined
+}
+
 /** The role name at the end of a role ARN (paths allowed): arn:aws:iam::1:role/service-role/x → x. */
 export function roleNameOfArn(arn: string): string | undefined {
   const m = /^arn:aws[a-z-]*:iam::\d{12}:role\/(?:.*\/)?([^/]+)$/.exec(arn)
   return m?.[1]
 }
 
+const SESSION_ARN = /^arn:aws[a-z-]*:sts::(\d{12}):assumed-role\/([^/]+)\/.+$/
+
 /** The role of an assumed-role session ARN: arn:aws:sts::1:assumed-role/ROLE/session → ROLE. */
 export function roleNameOfSession(arn: string): string | undefined {
-  const m = /^arn:aws[a-z-]*:sts::\d{12}:assumed-role\/([^/]+)\/.+$/.exec(arn)
-  return m?.[1]
+  return SESSION_ARN.exec(arn)?.[2]
 }
 
 /** Compiled relatedness for one target: `reasons(record)` and the byte needles of the pre-filter. */
 export class Relatedness {
   readonly functionName: string
   private readonly roleNames: Set<string>
+  /** Lower-case role name → the role's account (its ARN's, else the target's), when known. */
+  private readonly roleAccounts: Map<string, string | undefined>
   private readonly roleArns: Set<string>
   private readonly policyArns: Set<string>
   private readonly account?: string
+  private readonly namesFunction: (s: string) => boolean
+  private readonly namesFunctionInAccount: (s: string) => boolean
 
   constructor(
     readonly target: TimelineTarget,
@@ -118,8 +150,16 @@ export class Relatedness {
     this.functionName = target.functionName
     this.account = target.account
     this.roleNames = new Set(target.roles.map((r) => r.name.toLowerCase()))
+    this.roleAccounts = new Map(
+      target.roles.map((r) => [
+        r.name.toLowerCase(),
+        (r.arn ? accountOfArn(r.arn) : undefined) ?? this.account,
+      ]),
+    )
     this.roleArns = new Set(target.roles.flatMap((r) => (r.arn ? [r.arn.toLowerCase()] : [])))
     this.policyArns = new Set(target.policyArns ?? [])
+    this.namesFunction = (s) => stringNamesFunction(s, this.functionName, this.account)
+    this.namesFunctionInAccount = (s) => stringNamesFunction(s, this.functionName, this.account, true)
   }
 
   /** Literal strings at least one of which every related record contains (case-sensitively). */
@@ -143,12 +183,16 @@ export class Relatedness {
     if (typeof arn !== 'string') return false
     if (this.roleArns.has(arn.toLowerCase())) return true
     const name = roleNameOfArn(arn)
-    if (!name || !this.roleNames.has(name.toLowerCase())) return false
-    return !this.account || arn.split(':')[4] === this.account
+    if (!name) return false
+    return this.isRoleOf(name, accountOfArn(arn))
   }
 
-  private namesFunction(s: string): boolean {
-    return stringNamesFunction(s, this.functionName, this.account)
+  /** Is `role` (a name) one of the target's, in `account` (when both are known)? */
+  private isRoleOf(role: string, account: string | undefined): boolean {
+    const key = role.toLowerCase()
+    if (!this.roleAccounts.has(key)) return false
+    const expected = this.roleAccounts.get(key)
+    return expected === undefined || account === undefined || account === expected
   }
 
   /** Why a record relates to the target; empty when it does not. */
@@ -159,7 +203,14 @@ export class Relatedness {
     const request = obj(record.requestParameters)
     const name = typeof record.eventName === 'string' ? record.eventName : ''
     const source = record.eventSource
-    const test = (s: string) => this.namesFunction(s)
+    const recipient = record.recipientAccountId
+    // A record of another account: names there are that account's (see the module comment).
+    const foreign =
+      this.account !== undefined &&
+      typeof recipient === 'string' &&
+      recipient !== '' &&
+      recipient !== this.account
+    const test = foreign ? this.namesFunctionInAccount : this.namesFunction
     const namesFn =
       someString(record.requestParameters, test) ||
       someString(record.responseElements, test) ||
@@ -174,9 +225,9 @@ export class Relatedness {
     if (identity) {
       const arn = identity.arn
       const issuer = obj(obj(identity.sessionContext)?.sessionIssuer)
-      const sessionRole = typeof arn === 'string' ? roleNameOfSession(arn) : undefined
+      const session = typeof arn === 'string' ? SESSION_ARN.exec(arn) : null
       if (
-        (sessionRole !== undefined && this.roleNames.has(sessionRole.toLowerCase())) ||
+        (session !== null && this.isRoleOf(session[2]!, session[1])) ||
         (identity.type === 'AssumedRole' && this.isRoleArn(issuer?.arn))
       ) {
         out.push('role-credentials')
@@ -185,10 +236,12 @@ export class Relatedness {
     if (request) {
       if (name.startsWith('AssumeRole') && this.isRoleArn(request.roleArn)) out.push('assume-role')
       if (source === 'iam.amazonaws.com') {
-        if (this.isRoleName(request.roleName)) out.push('role-change')
+        // IAM calls are recorded in the account whose role or policy they change.
+        if (!foreign && this.isRoleName(request.roleName)) out.push('role-change')
         else if (
           typeof request.policyArn === 'string' &&
           this.policyArns.has(request.policyArn) &&
+          (!foreign || accountOfArn(request.policyArn) === this.account) &&
           /Policy/.test(name)
         )
           out.push('role-change')

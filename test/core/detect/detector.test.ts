@@ -142,6 +142,39 @@ describe('function-role scope (fir.scope)', () => {
     expect(ids(d2.evaluate(session()))).toEqual([outside.id])
   })
 
+  it("takes a role known by ARN for its account's only (an organisation trail reuses role names)", () => {
+    const other = (over: Record<string, unknown> = {}) =>
+      session({
+        userIdentity: {
+          type: 'AssumedRole',
+          arn: 'arn:aws:sts::999988887777:assumed-role/orders-role/orders-api',
+          sessionContext: {
+            sessionIssuer: {
+              type: 'Role',
+              arn: 'arn:aws:iam::999988887777:role/service-role/orders-role',
+              userName: 'orders-role',
+            },
+          },
+        },
+        ...over,
+      })
+    // Learnt from Lambda's AssumeRole in 111122223333, as an account-wide hunt learns it.
+    const d = createDetector([outside])
+    d.evaluate({
+      eventSource: 'sts.amazonaws.com',
+      eventName: 'AssumeRole',
+      userIdentity: { type: 'AWSService', invokedBy: 'lambda.amazonaws.com' },
+      requestParameters: { roleArn: ROLE, roleSessionName: 'orders-api' },
+    })
+    expect(d.evaluate(other())).toEqual([])
+    expect(ids(d.evaluate(session()))).toEqual([outside.id])
+    expect(createDetector([outside], { functionRoles: [ROLE] }).evaluate(other())).toEqual([])
+    // Known by name alone, a role is matched in any account.
+    expect(ids(createDetector([outside], { functionRoles: ['orders-role'] }).evaluate(other()))).toEqual([
+      outside.id,
+    ])
+  })
+
   it('does not learn from a CreateFunction that failed', () => {
     const d = createDetector([outside])
     d.evaluate({

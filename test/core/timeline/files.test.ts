@@ -306,6 +306,97 @@ describe('timeline from files (in-process pipeline)', () => {
     }
   })
 
+  it("keeps another account's events that reuse the function's and role's names out of the function's timeline and the hunt's findings", async () => {
+    // An organisation trail: prod (111122223333) and dev (999988887777) use the same names.
+    const record = (id: string, account: string, minute: number, over: Record<string, unknown>) => ({
+      eventVersion: '1.08',
+      userIdentity: {
+        type: 'IAMUser',
+        arn: `arn:aws:iam::${account}:user/alice`,
+        accountId: account,
+        accessKeyId: 'AKIAALICE',
+      },
+      eventTime: `2025-03-01T01:${String(minute).padStart(2, '0')}:00Z`,
+      awsRegion: 'us-east-1',
+      sourceIPAddress: '198.51.100.7',
+      userAgent: 'aws-cli/2',
+      requestID: `req-${id}`,
+      eventID: id,
+      readOnly: false,
+      recipientAccountId: account,
+      ...over,
+    })
+    const session = (account: string) => ({
+      type: 'AssumedRole',
+      arn: `arn:aws:sts::${account}:assumed-role/orders-api-role/orders-api`,
+      accountId: account,
+      accessKeyId: `ASIA${account}`,
+      sessionContext: {
+        sessionIssuer: { type: 'Role', arn: `arn:aws:iam::${account}:role/orders-api-role` },
+      },
+    })
+    const lambdaAssume = record('assume', '111122223333', 0, {
+      eventSource: 'sts.amazonaws.com',
+      eventName: 'AssumeRole',
+      userIdentity: { type: 'AWSService', invokedBy: 'lambda.amazonaws.com' },
+      sourceIPAddress: 'lambda.amazonaws.com',
+      userAgent: 'lambda.amazonaws.com',
+      requestParameters: {
+        roleArn: 'arn:aws:iam::111122223333:role/orders-api-role',
+        roleSessionName: 'orders-api',
+      },
+    })
+    const dev = [
+      record('dev-put', '999988887777', 1, {
+        eventSource: 'iam.amazonaws.com',
+        eventName: 'PutRolePolicy',
+        requestParameters: { roleName: 'orders-api-role', policyName: 'p', policyDocument: '{}' },
+      }),
+      record('dev-session', '999988887777', 2, {
+        eventSource: 's3.amazonaws.com',
+        eventName: 'GetObject',
+        userIdentity: session('999988887777'),
+        sourceIPAddress: '203.0.113.88',
+        requestParameters: { bucketName: 'b' },
+      }),
+      record('dev-swap', '999988887777', 3, {
+        eventSource: 'lambda.amazonaws.com',
+        eventName: 'UpdateFunctionConfiguration20150331v2',
+        requestParameters: { functionName: 'orders-api', role: 'arn:aws:iam::999988887777:role/evil' },
+      }),
+    ]
+    const prodSession = record('prod-session', '111122223333', 4, {
+      eventSource: 's3.amazonaws.com',
+      eventName: 'GetObject',
+      userIdentity: session('111122223333'),
+      sourceIPAddress: '203.0.113.88',
+      requestParameters: { bucketName: 'b' },
+    })
+    const src = await tempDir()
+    await writeFile(join(src, 'org.json'), JSON.stringify({ Records: [lambdaAssume, ...dev, prodSession] }))
+    const window = { sources: [src], since: '2025-03-01T00:00:00Z', until: '2025-03-01T12:00:00Z' }
+
+    const fn = await timelineContext()
+    await collectTimeline(fn.ctx, {
+      ...window,
+      function: 'arn:aws:lambda:us-east-1:111122223333:function:orders-api',
+      roles: ['arn:aws:iam::111122223333:role/orders-api-role'],
+    })
+    const fnEvents = await readEvents(fn.dir)
+    expect(fnEvents.map((e) => e.id)).toEqual(['assume', 'prod-session'])
+    expect(fnEvents[1]!.findings.map((f) => f.title)).toContain(
+      'Function Role Credentials Used Outside Lambda',
+    )
+
+    // The hunt learns the role from Lambda's AssumeRole in prod: dev's session of its namesake is not it.
+    const hunt = await timelineContext()
+    await collectTimeline(hunt.ctx, window)
+    const flagged = (await readEvents(hunt.dir))
+      .filter((e) => e.findings.some((f) => f.title === 'Function Role Credentials Used Outside Lambda'))
+      .map((e) => e.id)
+    expect(flagged).toEqual(['prod-session'])
+  })
+
   it('streams a large input record by record (same result as reading it whole)', async () => {
     const corpus = generateCorpus({ seed: 12, records: 3000, start, end, target, related: 60 })
     const src = await tempDir()

@@ -83,6 +83,86 @@ describe('Relatedness', () => {
   })
 })
 
+describe('Relatedness with the account known', () => {
+  // An organisation trail: prod (111122223333) and dev (999988887777) reuse the same names.
+  const prod = '111122223333'
+  const dev = '999988887777'
+  const r = new Relatedness({
+    functionName: 'orders-api',
+    region: 'us-east-1',
+    account: prod,
+    roles: [{ name: 'orders-api-role', arn: `arn:aws:iam::${prod}:role/orders-api-role` }],
+  })
+  const session = (account: string, recipient: string) => ({
+    eventSource: 's3.amazonaws.com',
+    eventName: 'GetObject',
+    recipientAccountId: recipient,
+    userIdentity: {
+      type: 'AssumedRole',
+      arn: `arn:aws:sts::${account}:assumed-role/orders-api-role/orders-api`,
+      accountId: account,
+      sessionContext: {
+        sessionIssuer: { type: 'Role', arn: `arn:aws:iam::${account}:role/orders-api-role` },
+      },
+    },
+  })
+  const putRolePolicy = (recipient?: string) => ({
+    eventSource: 'iam.amazonaws.com',
+    eventName: 'PutRolePolicy',
+    ...(recipient ? { recipientAccountId: recipient } : {}),
+    userIdentity: { type: 'IAMUser', arn: `arn:aws:iam::${recipient ?? dev}:user/alice` },
+    requestParameters: { roleName: 'orders-api-role', policyName: 'p', policyDocument: '{}' },
+  })
+  const updateConfig = (recipient: string, functionName: string) => ({
+    eventSource: 'lambda.amazonaws.com',
+    eventName: 'UpdateFunctionConfiguration20150331v2',
+    recipientAccountId: recipient,
+    userIdentity: { type: 'IAMUser', arn: `arn:aws:iam::${recipient}:user/alice` },
+    requestParameters: { functionName, role: `arn:aws:iam::${recipient}:role/evil` },
+  })
+
+  it("leaves out another account's events that reuse the function's and role's names", () => {
+    expect(r.reasons(session(dev, dev))).toEqual([])
+    // A session ARN of the other account, even without an issuer (some events have none).
+    const bare = session(dev, dev)
+    delete (bare.userIdentity as { sessionContext?: unknown }).sessionContext
+    expect(r.reasons(bare)).toEqual([])
+    expect(r.reasons(putRolePolicy(dev))).toEqual([])
+    expect(r.reasons(updateConfig(dev, 'orders-api'))).toEqual([])
+    expect(r.reasons(updateConfig(dev, 'orders-api:prod'))).toEqual([])
+    expect(
+      r.reasons({
+        ...updateConfig(dev, 'x'),
+        requestParameters: { logGroupName: '/aws/lambda/orders-api' },
+      }),
+    ).toEqual([])
+  })
+
+  it("keeps the same events in the function's account, and its role's sessions used anywhere", () => {
+    expect(r.reasons(session(prod, prod))).toEqual(['role-credentials'])
+    // Stolen credentials used against another account: recorded there, still the role's session.
+    expect(r.reasons(session(prod, dev))).toEqual(['role-credentials'])
+    expect(r.reasons(putRolePolicy(prod))).toEqual(['role-change'])
+    // An event without recipientAccountId is not ruled out.
+    expect(r.reasons(putRolePolicy())).toEqual(['role-change'])
+    expect(r.reasons(updateConfig(prod, 'orders-api'))).toEqual(['function', 'role-swap'])
+    // The function named by its ARN in an event of another account (a cross-account call).
+    expect(r.reasons(updateConfig(dev, `arn:aws:lambda:us-east-1:${prod}:function:orders-api`))).toEqual([
+      'function',
+      'role-swap',
+    ])
+  })
+
+  it("compares a session with its role's ARN when only the role's account is known", () => {
+    const byRole = new Relatedness({
+      functionName: 'orders-api',
+      roles: [{ name: 'orders-api-role', arn: `arn:aws:iam::${prod}:role/orders-api-role` }],
+    })
+    expect(byRole.reasons(session(dev, dev))).toEqual([])
+    expect(byRole.reasons(session(prod, prod))).toEqual(['role-credentials'])
+  })
+})
+
 describe('Prefilter', () => {
   const pre = Prefilter.for(rel, new Set(firIds))
   it('never rules out a buffer that holds a related record, compact or pretty, trail or LookupEvents', () => {
