@@ -31,17 +31,38 @@ export function eventTimeMs(record: Rec): number {
 }
 
 /**
- * Milliseconds since the epoch of a time as Date.parse reads it. CloudTrail writes
+ * Milliseconds since the epoch of an ISO 8601 time, or NaN. CloudTrail writes
  * `2025-03-01T12:34:56Z`; that shape is read here by hand (Date.parse costs as much as the rest
- * of normalising a record, and a hunt reads every record); anything else goes to Date.parse.
+ * of normalising a record, and a hunt reads every record); other ISO shapes (a fraction, an
+ * offset) go to Date.parse. A day the month does not have (2025-04-31, 2025-02-29) is NaN, not
+ * the next month's day Date.parse makes of it, as --since refuses it; so is text that does not
+ * start with an ISO date (Date.parse's other formats roll days over too, and read some in the
+ * computer's time zone).
  */
 export function parseTime(s: string): number {
-  return cloudTrailTime(s) ?? Date.parse(s)
+  return cloudTrailTime(s) ?? otherIsoTime(s)
+}
+
+// The date Date.parse's ISO format starts with: YYYY-MM-DD or ±YYYYYY-MM-DD.
+const ISO_DATE = /^([+-]\d{6}|\d{4})-(\d{2})-(\d{2})/
+
+function otherIsoTime(s: string): number {
+  const m = ISO_DATE.exec(s)
+  if (!m) return Number.NaN
+  const t = Date.parse(s)
+  // Date.parse has checked the month is 1-12 and the day 1-31.
+  if (Number.isNaN(t) || Number(m[3]) <= daysInMonth(Number(m[1]), Number(m[2]))) return t
+  return Number.NaN
+}
+
+function daysInMonth(y: number, mo: number): number {
+  if (mo !== 2) return DAYS_IN_MONTH[mo] ?? 31
+  return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28
 }
 
 /**
  * `YYYY-MM-DDTHH:MM:SSZ` of a day that exists, as milliseconds since the epoch; undefined for
- * any other text (a leap second, 31 April, a fraction, an offset: Date.parse decides those).
+ * any other text (a leap second, 31 April, a fraction, an offset: otherIsoTime decides those).
  */
 function cloudTrailTime(s: string): number | undefined {
   if (s.length !== 20 || s.charCodeAt(19) !== 0x5a /* Z */ || s.charCodeAt(10) !== 0x54 /* T */)
@@ -61,8 +82,7 @@ function cloudTrailTime(s: string): number | undefined {
   const se = digitsAt(s, 17, 2)
   if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59)
     return undefined
-  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)
-  if (d > (mo === 2 ? (leap ? 29 : 28) : DAYS_IN_MONTH[mo]!)) return undefined
+  if (d > daysInMonth(y, mo)) return undefined
   // Days from 1970-01-01 to the date (proleptic Gregorian; the civil-from-days inverse). Not
   // Date.UTC: it reads the years 0–99 as 1900–1999.
   const yy = mo <= 2 ? y - 1 : y

@@ -275,6 +275,45 @@ describe('timeline from files (in-process pipeline)', () => {
     }
   })
 
+  it('skips a record whose eventTime is a day the month does not have, rather than moving it to the next month', async () => {
+    const record = (id: string, eventTime: string) => ({
+      eventVersion: '1.08',
+      eventTime,
+      eventSource: 'lambda.amazonaws.com',
+      eventName: 'UpdateFunctionCode20150331v2',
+      eventID: id,
+      requestParameters: { functionName: 'orders-api' },
+    })
+    const src = await tempDir()
+    await writeFile(
+      join(src, 'days.json'),
+      JSON.stringify({
+        Records: [
+          record('31-april', '2025-04-31T10:00:00Z'),
+          record('30-february', '2025-02-30T10:00:00.000Z'),
+          // 2025 is not a leap year: Date.parse made this 1 March, inside the window.
+          record('29-february', '2025-02-29T12:00:00Z'),
+          record('1-march', '2025-03-01T01:00:00Z'),
+        ],
+      }),
+    )
+    const runs = []
+    for (const fn of ['orders-api', undefined]) {
+      const { ctx, dir } = await timelineContext()
+      const { summary } = await collectTimeline(ctx, {
+        ...(fn ? { function: fn } : {}),
+        sources: [src],
+        since: '2025-02-01T00:00:00Z',
+        until: '2025-06-01T00:00:00Z',
+      })
+      runs.push({ fn, dir, summary })
+    }
+    for (const { fn, dir, summary } of runs) {
+      expect(summary.skipped, String(fn)).toEqual({ 'no-event-time': 3 })
+      expect((await readEvents(dir)).map((e) => e.id)).toEqual(['1-march'])
+    }
+  })
+
   it('skips a record nested deeper than can be stored, and keeps the rest (it used to end the run)', async () => {
     const { MAX_RECORD_DEPTH, nestedDeeperThan } = await import('../../../src/core/timeline/file-task.js')
     const nest = (depth: number) => {
