@@ -162,7 +162,10 @@ export class Relatedness {
     this.namesFunctionInAccount = (s) => stringNamesFunction(s, this.functionName, this.account, true)
   }
 
-  /** Literal strings at least one of which every related record contains (case-sensitively). */
+  /**
+   * Literal strings at least one of which every related record contains, but for a role name in
+   * another letter case (see caseInsensitiveRoleNames) and names spelt with JSON escapes.
+   */
   needles(): string[] {
     const out = new Set<string>([this.functionName])
     for (const r of this.target.roles) out.add(r.name)
@@ -170,7 +173,10 @@ export class Relatedness {
     return [...out]
   }
 
-  /** Role names to look for without case in `roleName` values (IAM calls may spell them any way). */
+  /**
+   * Role names to look for without case, as relatedness compares them: in `roleName` values (IAM
+   * calls may spell them any way) and in role and session ARNs.
+   */
   caseInsensitiveRoleNames(): string[] {
     return [...this.roleNames]
   }
@@ -291,6 +297,8 @@ export class Needle {
 
   /** The next position of the whole literal at or after `from`, or -1. */
   indexIn(buf: Buffer, from = 0): number {
+    // A literal of six bytes or fewer is its own anchor: what indexOf finds is the whole of it.
+    if (this.anchor === this.full) return buf.indexOf(this.full, from)
     const n = this.full.length
     let p = buf.indexOf(this.anchor, from + this.offset)
     while (p !== -1) {
@@ -304,6 +312,7 @@ export class Needle {
 }
 
 const ROLE_NAME_KEY = new Needle('roleName')
+const BACKSLASH = new Needle('\\')
 
 // IAM is a global service: its events are recorded in one region per partition.
 const IAM_REGIONS = new Set(['us-east-1', 'us-gov-west-1', 'cn-north-1'])
@@ -337,28 +346,99 @@ function valueAfter(buf: Buffer, pos: number, max = 128): string | undefined {
   return buf.toString('latin1', i, j)
 }
 
+interface ArnRole {
+  /** The role name, lower-case. */
+  name: Buffer
+  /** Where the anchors begin in the name (-1: at the `/` before it). */
+  offset: number
+  /** The anchor in each letter case it can be written in. */
+  anchors: Needle[]
+}
+
+function isLetter(c: number): boolean {
+  return (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a
+}
+
+/**
+ * How the ARN scan finds a role name in any case: through a short anchor that has at most one
+ * letter (two spellings to search), starting on the rarest caseless byte it can — the `/` before
+ * the name, or a digit or `_` in it (`orders-api-role-9XK2` is found through `9XK` in two
+ * spellings, far fewer stops than at each `/`).
+ */
+function arnRole(lower: string): ArnRole {
+  const name = Buffer.from(lower, 'latin1')
+  let offset = -1
+  let best = rarity(0x2f)
+  for (let i = 0; i < name.length; i++) {
+    if (!isLetter(name[i]!) && rarity(name[i]!) > best) {
+      best = rarity(name[i]!)
+      offset = i
+    }
+  }
+  // The anchor: from `offset`, caseless bytes up to six, and one letter if it ends on one.
+  const bytes: number[] = offset === -1 ? [0x2f] : []
+  let i = Math.max(offset, 0)
+  while (bytes.length < 6 && i < name.length && !isLetter(name[i]!)) bytes.push(name[i++]!)
+  if (bytes.length < 6 && i < name.length) bytes.push(name[i]!)
+  const lowerAnchor = Buffer.from(bytes)
+  const spellings = [lowerAnchor.toString('latin1'), lowerAnchor.toString('latin1').toUpperCase()]
+  return { name, offset, anchors: [...new Set(spellings)].map((t) => new Needle(t)) }
+}
+
+/** Whether `c` is an ASCII letter or digit. */
+function isAlnum(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || isLetter(c)
+}
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30
+  const l = c | 0x20
+  return l >= 0x61 && l <= 0x66 ? l - 0x61 + 10 : -1
+}
+
 /**
  * The cheap test run on decompressed bytes before any JSON parsing: can anything in this buffer
  * relate to the target? It looks for the function's and roles' names (and managed policy ARNs)
- * as bytes, role names in any case after `roleName`, and fir's request ids after `requestID`.
- * It may say yes for a buffer with nothing related (the full test decides); it never says no to
- * one that has something.
+ * as bytes, role names in any case after `roleName` and in role and session ARNs (relatedness
+ * compares role names without case), and fir's request ids after `requestID`. A buffer with a
+ * JSON escape that may spell part of a name or key (`\u002d` for `-`, `\/`) is not ruled out: the
+ * escape hides the name from a byte search, not from JSON.parse. It may say yes for a buffer with
+ * nothing related (the full test decides); it never says no to one that has something.
  */
 export class Prefilter {
   private readonly needles: Needle[]
   private readonly lowerRoles: Set<string>
+  /** For the ARN scan: each role name (lower-case bytes), and where its anchors begin in it. */
+  private readonly arnRoles: ArnRole[]
   private readonly idNeedles: Needle[]
   private readonly ids: ReadonlySet<string>
+  /** ASCII characters an escape may stand for in a name or key searched for (see mayBeEscaped). */
+  private readonly escapable = new Uint8Array(128)
 
   constructor(needles: string[], caseInsensitiveRoleNames: string[], firRequestIds: ReadonlySet<string>) {
-    // A needle that contains another is redundant (orders-api-role holds orders-api): one pass less.
-    const unique = [...new Set(needles.filter((n) => n.length > 0))]
-    const minimal = unique.filter((n) => !unique.some((m) => m !== n && n.includes(m)))
-    this.needles = minimal.map((n) => new Needle(n))
     this.lowerRoles = new Set(caseInsensitiveRoleNames.map((r) => r.toLowerCase()))
+    // A role name needs no search of its own: where relatedness reads one (a role or session ARN,
+    // roleName), the scans below find it in any case. A needle that contains another is
+    // redundant too (orders-api-role holds orders-api): one pass less each.
+    const unique = [...new Set(needles.filter((n) => n.length > 0))]
+    const searched = unique.filter((n) => !this.lowerRoles.has(n.toLowerCase()))
+    const minimal = searched.filter((n) => !searched.some((m) => m !== n && n.includes(m)))
+    this.needles = minimal.map((n) => new Needle(n))
+    this.arnRoles = [...this.lowerRoles].filter((r) => r.length > 0).map(arnRole)
     this.ids = firRequestIds
     // A handful of ids are searched for directly; many are checked at each requestID instead.
     this.idNeedles = firRequestIds.size <= 8 ? [...firRequestIds].map((id) => new Needle(id)) : []
+    // Letters and digits spell the keys searched for (roleName, requestID, role/); the rest, the
+    // other characters of the names. CloudTrail's own escapes (\u003d for =, \u003c, \u0026…)
+    // stand for none of them unless a name holds one.
+    for (let c = 0; c < 128; c++) if (isAlnum(c)) this.escapable[c] = 1
+    for (const text of [...unique, ...this.lowerRoles, ...firRequestIds])
+      for (let i = 0; i < text.length; i++) {
+        const c = text.charCodeAt(i)
+        if (c < 128) this.escapable[c] = 1
+      }
+    this.escapable[0x2f] = 1 // the / of role/ and of policy ARNs
+    this.escapable[0x5c] = 1 // \u005c: an escaped escape (LookupEvents' inner JSON)
   }
 
   static for(rel: Relatedness, firRequestIds: ReadonlySet<string>): Prefilter {
@@ -375,18 +455,66 @@ export class Prefilter {
 
   /**
    * `iamPossible`: false when the input cannot hold IAM events (a trail file of a region other
-   * than the partitions' IAM regions, known from its name); the any-case role name scan is skipped.
+   * than the partitions' IAM regions, known from its name); the scan of `roleName` values is skipped.
    */
   mayMatch(buf: Buffer, iamPossible = true): boolean {
     for (const n of this.needles) if (n.indexIn(buf) !== -1) return true
     for (const n of this.idNeedles) if (n.indexIn(buf) !== -1) return true
-    if (
-      iamPossible &&
-      this.lowerRoles.size > 0 &&
-      this.scanKey(buf, ROLE_NAME_KEY, (v) => this.lowerRoles.has(v.toLowerCase()))
-    )
-      return true
+    if (this.lowerRoles.size > 0) {
+      if (this.roleInArn(buf)) return true
+      if (iamPossible && this.scanKey(buf, ROLE_NAME_KEY, (v) => this.lowerRoles.has(v.toLowerCase())))
+        return true
+    }
     if (this.ids.size > 8 && this.scanKey(buf, REQUEST_ID_KEY, (v) => this.ids.has(v))) return true
+    return this.mayBeEscaped(buf)
+  }
+
+  /**
+   * A role name, in any case, before `/`, `"` or `\`: where a role ARN (`:role/[path/]NAME`) or
+   * a session ARN (`:assumed-role/NAME/…`) holds it, escaped slash (`\/`) or not. It is found
+   * through an anchor in each letter case (see arnRole), the whole name then compared without case.
+   */
+  private roleInArn(buf: Buffer): boolean {
+    for (const { name, offset, anchors } of this.arnRoles) {
+      const n = name.length
+      for (const anchor of anchors) {
+        for (let p = anchor.indexIn(buf); p !== -1; p = anchor.indexIn(buf, p + 1)) {
+          const start = p - offset
+          const end = start + n
+          if (start < 0 || end > buf.length) continue
+          const after = buf[end]
+          if (end < buf.length && after !== 0x2f && after !== 0x22 && after !== 0x5c) continue
+          let k = 0
+          for (; k < n; k++) {
+            let c = buf[start + k]!
+            if (c >= 0x41 && c <= 0x5a) c |= 0x20
+            if (c !== name[k]) break
+          }
+          if (k === n) return true
+        }
+      }
+    }
+    return false
+  }
+
+  /**
+   * A `\/`, or a `\uXXXX` of a character a name or key searched for may hold. One pass over the
+   * backslashes: rare in trail files; LookupEvents output escapes each quote of its inner JSON,
+   * whose own escapes then follow a second backslash, so each backslash is looked at.
+   */
+  private mayBeEscaped(buf: Buffer): boolean {
+    for (let p = BACKSLASH.indexIn(buf); p !== -1; p = BACKSLASH.indexIn(buf, p + 1)) {
+      const next = buf[p + 1]
+      if (next === 0x2f /* / */) return true
+      if (next !== 0x75 /* u */) continue
+      if (p + 6 > buf.length) return true
+      const code =
+        (hexValue(buf[p + 2]!) << 12) |
+        (hexValue(buf[p + 3]!) << 8) |
+        (hexValue(buf[p + 4]!) << 4) |
+        hexValue(buf[p + 5]!)
+      if (code >= 0 && code < 128 && this.escapable[code] === 1) return true
+    }
     return false
   }
 

@@ -275,6 +275,35 @@ describe('timeline from files (in-process pipeline)', () => {
     }
   })
 
+  it('keeps what relatedness keeps though the pre-filter reads bytes: a role name in another case, a name spelt with an escape', async () => {
+    const session = (id: string, role: string) =>
+      `{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/${role}/attacker","accountId":"111122223333","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/${role}","userName":"${role}"}}},"eventTime":"2025-03-01T02:00:00Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.50","userAgent":"aws-cli/2","requestID":"req-${id}","eventID":"${id}","recipientAccountId":"111122223333"}`
+    const src = await tempDir()
+    // A trail file of a region without IAM events, holding only the upper-case spelling.
+    await writeFile(
+      join(src, '111122223333_CloudTrail_eu-west-1_20250301T0205Z_abcdefghijklmnop.json'),
+      `{"Records":[${session('upper-case', 'ORDERS-API-ROLE')}]}`,
+    )
+    await writeFile(
+      join(src, 'escaped.json'),
+      `{"Records":[{"eventVersion":"1.08","eventTime":"2025-03-01T03:00:00Z","eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionCode20150331v2","awsRegion":"eu-west-1","requestParameters":{"functionName":"orders\\u002dapi"},"eventID":"escaped-function","recipientAccountId":"111122223333"},${session('escaped-role', 'orders\\u002dapi\\u002drole')}]}`,
+    )
+    const { ctx, dir } = await timelineContext()
+    const { summary } = await collectTimeline(ctx, {
+      function: 'orders-api',
+      roles: ['orders-api-role'],
+      sources: [src],
+      since: '2025-03-01T00:00:00Z',
+      until: '2025-03-01T12:00:00Z',
+    })
+    expect((await readEvents(dir)).map((e) => e.id).sort()).toEqual([
+      'escaped-function',
+      'escaped-role',
+      'upper-case',
+    ])
+    expect(summary.files.prefiltered).toBe(0)
+  })
+
   it('skips a record whose eventTime is a day the month does not have, rather than moving it to the next month', async () => {
     const record = (id: string, eventTime: string) => ({
       eventVersion: '1.08',

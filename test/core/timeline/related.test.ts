@@ -198,6 +198,86 @@ describe('Prefilter', () => {
   })
 })
 
+describe('Prefilter and relatedness agree', () => {
+  const pre = Prefilter.for(rel, new Set(firIds))
+  const session = (role: string, issuerArn = `arn:aws:iam::${corpus.account}:role/${role}`) =>
+    JSON.stringify({
+      eventSource: 's3.amazonaws.com',
+      eventName: 'ListBuckets',
+      eventTime: '2025-03-01T12:00:00Z',
+      recipientAccountId: corpus.account,
+      userIdentity: {
+        type: 'AssumedRole',
+        arn: `arn:aws:sts::${corpus.account}:assumed-role/${role}/attacker`,
+        sessionContext: { sessionIssuer: { type: 'Role', arn: issuerArn, userName: role } },
+      },
+    })
+  const lookupEvents = (text: string) => JSON.stringify({ Events: [{ CloudTrailEvent: text }] })
+  const both = (text: string) => {
+    const kept = rel.reasons(JSON.parse(text)).length > 0
+    return { kept, passed: pre.mayMatch(Buffer.from(text), false) }
+  }
+
+  it('finds the role in another letter case in a session or role ARN, in a file without its lower-case name', () => {
+    for (const role of ['ORDERS-API-ROLE', 'Orders-Api-Role', 'oRDERS-api-ROLE']) {
+      expect(both(session(role)), role).toEqual({ kept: true, passed: true })
+      expect(pre.mayMatch(Buffer.from(lookupEvents(session(role)))), role).toBe(true)
+    }
+    const assume = JSON.stringify({
+      eventSource: 'sts.amazonaws.com',
+      eventName: 'AssumeRole',
+      requestParameters: { roleArn: `arn:aws:iam::${corpus.account}:role/service-role/ORDERS-API-ROLE` },
+    })
+    expect(both(assume)).toEqual({ kept: true, passed: true })
+    // Another role whose name starts the same is not one.
+    expect(both(session('ORDERS-API-ROLE-OLD'))).toEqual({ kept: false, passed: false })
+    expect(both(session('XORDERS-API-ROLE'))).toEqual({ kept: false, passed: false })
+  })
+
+  it('does not rule out a name spelt with a JSON escape, and still rules out CloudTrail’s own escapes', () => {
+    const update = (functionName: string) =>
+      `{"eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionCode20150331v2","eventTime":"2025-03-01T12:00:00Z","requestParameters":{"functionName":"${functionName}"}}`
+    const escaped = [
+      update('orders\\u002dapi'),
+      update('\\u006frders-api'),
+      session('ROLE').replaceAll('ROLE', 'orders\\u002Dapi\\u002drole'),
+      session('ORDERS-API-ROLE').replaceAll('/', '\\/'),
+      JSON.stringify(JSON.parse(update('orders-api'))).replace('"orders-api"', '"orders-ap\\u0069"'),
+    ]
+    for (const text of escaped) {
+      expect(both(text), text).toEqual({ kept: true, passed: true })
+      // Escaped once more inside LookupEvents output: \\u002d.
+      expect(pre.mayMatch(Buffer.from(lookupEvents(text))), text).toBe(true)
+    }
+    // CloudTrail escapes = < > & ' (\u003d…): a record holding only those is still ruled out.
+    const gson = update('report\\u003d1\\u003c2\\u0026\\u0027')
+    expect(both(gson)).toEqual({ kept: false, passed: false })
+  })
+
+  it('never rules out a related record of the corpus spelt in another case or with escapes', () => {
+    const escapeSome = (text: string) =>
+      text.replace(/orders-api/g, (m) =>
+        m.replace(/[a-z-]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+      )
+    const related = corpus.records.filter((r) => corpus.related.has(r.eventID))
+    let checked = 0
+    for (const r of related) {
+      const text = JSON.stringify(r)
+      for (const variant of [
+        text.replace(/orders-api-role/gi, 'ORDERS-API-ROLE'),
+        text.replace(/orders-api-role/gi, 'Orders-Api-Role'),
+        escapeSome(text),
+        text.replaceAll('/', '\\/'),
+      ]) {
+        if (rel.reasons(JSON.parse(variant)).length === 0) continue
+        checked++
+        expect(pre.mayMatch(Buffer.from(variant)), variant).toBe(true)
+      }
+    }
+    expect(checked).toBeGreaterThan(related.length * 2)
+  })
+})
+
 describe('Needle', () => {
   it('finds a literal through its rarest piece, at either end of the buffer, and not half of it', () => {
     const n = new Needle('orders-api-role')
