@@ -243,7 +243,7 @@ function compileRegex(key: string, value: Scalar, flags: string): ScalarTest {
     all += inline[1]
     source = source.slice(inline[0].length)
   }
-  source = trimSearchEdges(source.replace(/\(\?P</g, '(?<'))
+  source = trimSearchEdges(translateEscapes(key, source.replace(/\(\?P</g, '(?<'), all.includes('m')))
   let re: RegExp
   try {
     re = new RegExp(source, [...new Set(all)].join(''))
@@ -251,6 +251,61 @@ function compileRegex(key: string, value: Scalar, flags: string): ScalarTest {
     refuse(`'${key}' has an invalid regular expression: ${(err as Error).message}`)
   }
   return (v) => re.test(toText(v))
+}
+
+/** Letters JavaScript reads after a backslash as an escape (outside the \x, \u, \c, \k forms). */
+const JS_ESCAPE_LETTERS = new Set('dDwWsSbBtnvfr')
+
+/**
+ * Sigma regular expressions are PCRE; JavaScript (without the `u` flag) reads a backslash before
+ * a letter it does not know as that letter: `\A` would match an `A`. PCRE's subject anchors become
+ * their JavaScript equivalents — `\A` (start) `^`, `\z` (end) `$`, `\Z` (end, or before a final
+ * newline) `(?=\n?$)`, or lookarounds when `m` makes `^` and `$` match at each line — and any
+ * other such escape (`\G`, `\Q…\E`, `\K`, `\h`, `\R`, `\p{…}`, `\x{…}`…) is refused with the reason.
+ */
+export function translateEscapes(key: string, source: string, multiline: boolean): string {
+  let out = ''
+  let inClass = false
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!
+    if (c !== '\\') {
+      if (c === '[' && !inClass) inClass = true
+      else if (c === ']' && inClass) inClass = false
+      out += c
+      continue
+    }
+    const next = source[i + 1]
+    i++
+    if (next === undefined) return out + c
+    const sequence = `\\${next}`
+    const anchor = ANCHORS[next]
+    if (anchor && !inClass) {
+      out += multiline ? anchor.multiline : anchor.plain
+      continue
+    }
+    const known =
+      !/[A-Za-z]/.test(next) ||
+      JS_ESCAPE_LETTERS.has(next) ||
+      (next === 'x' && /^[0-9A-Fa-f]{2}/.test(source.slice(i + 1, i + 3))) ||
+      (next === 'u' && /^[0-9A-Fa-f]{4}/.test(source.slice(i + 1, i + 5))) ||
+      (next === 'c' && /^[A-Za-z]/.test(source.slice(i + 1, i + 2))) ||
+      (next === 'k' && source[i + 1] === '<')
+    if (!known) {
+      refuse(
+        anchor
+          ? `'${key}' uses ${sequence} inside a character class, where it is no anchor and JavaScript would read it as the letter ${next}`
+          : `'${key}' uses the regular-expression escape ${sequence}, which fir cannot translate (JavaScript would read it as the letter ${next})`,
+      )
+    }
+    out += sequence
+  }
+  return out
+}
+
+const ANCHORS: Record<string, { plain: string; multiline: string }> = {
+  A: { plain: '^', multiline: '(?<![\\s\\S])' },
+  z: { plain: '$', multiline: '(?![\\s\\S])' },
+  Z: { plain: '(?=\\n?$)', multiline: '(?=\\n?(?![\\s\\S]))' },
 }
 
 /**

@@ -254,6 +254,41 @@ describe('modifiers', () => {
     expect(hit(`\nsel:\n  a|re: '^\\d+$'\ncondition: sel`, { a: 123 })).toBe(true)
   })
 
+  it('re reads PCRE’s subject anchors \\A, \\z and \\Z as PCRE does, not as the letters A and Z', () => {
+    const re = (pattern: string, mods = '') => `\nsel:\n  a|re${mods}: '${pattern}'\ncondition: sel`
+    // \A: the start of the value (JavaScript read it as the letter A).
+    expect(hit(re('\\Aadmin'), { a: 'admin-x' })).toBe(true)
+    expect(hit(re('\\Aadmin'), { a: 'Aadmin' })).toBe(false)
+    expect(hit(re('\\Aadmin'), { a: 'x-admin' })).toBe(false)
+    // \z: the very end; \Z: the end or before a final newline.
+    expect(hit(re('admin\\z'), { a: 'x-admin' })).toBe(true)
+    expect(hit(re('admin\\z'), { a: 'x-adminz' })).toBe(false)
+    expect(hit(re('admin\\z'), { a: 'x-admin\n' })).toBe(false)
+    expect(hit(re('admin\\Z'), { a: 'x-admin\n' })).toBe(true)
+    expect(hit(re('admin\\Z'), { a: 'x-adminZ' })).toBe(false)
+    expect(hit(re('admin\\Z'), { a: 'x-admin\n\n' })).toBe(false)
+    // With |m, ^ and $ match at each line; \A and \z still only at the ends of the value.
+    expect(hit(re('\\Atwo', '|m'), { a: 'one\ntwo' })).toBe(false)
+    expect(hit(re('^two', '|m'), { a: 'one\ntwo' })).toBe(true)
+    expect(hit(re('one\\z', '|m'), { a: 'one\ntwo' })).toBe(false)
+    expect(hit(re('two\\z', '|m'), { a: 'one\ntwo' })).toBe(true)
+    expect(hit(re('one\\Z', '|m'), { a: 'one\ntwo' })).toBe(false)
+    expect(hit(re('(?m)two\\Z'), { a: 'one\ntwo\n' })).toBe(true)
+    // An escaped backslash before A is a backslash and an A.
+    expect(hit(re('x\\\\Ay'), { a: 'x\\Ay' })).toBe(true)
+  })
+
+  it('refuses a PCRE escape JavaScript would read as a letter, with the reason', () => {
+    const re = (pattern: string) => `\nsel:\n  a|re: '${pattern}'\ncondition: sel`
+    expect(refusal(re('\\Gadmin'))).toMatch(/'a\|re' uses the regular-expression escape \\G.*letter G/)
+    for (const pattern of ['\\Qa.b\\E', 'a\\Kb', '\\h+', '\\R', '\\p{L}', '\\x{41}', 'a\\e'])
+      expect(refusal(re(pattern)), pattern).toMatch(/regular-expression escape/)
+    expect(refusal(re('[\\A-Z]'))).toMatch(/inside a character class/)
+    // What JavaScript reads as PCRE does is kept.
+    for (const pattern of ['\\d\\w\\s\\b\\.\\t', '\\x41', '\\u0041', '\\cA', '(?<n>a)\\k<n>', '[\\b]'])
+      expect(() => ruleFrom(re(pattern)), pattern).not.toThrow()
+  })
+
   it('re drops leading and trailing .* / .+ without changing what a search finds', () => {
     expect(trimSearchEdges('.+:assumed-role/aws:.+')).toBe('.:assumed-role/aws:.')
     expect(trimSearchEdges('.*admin.*?')).toBe('admin')
