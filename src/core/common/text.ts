@@ -1,30 +1,35 @@
 /**
- * Escapes a value for a terminal: C0/C1 control characters (ANSI escapes included), DEL and the
- * Unicode bidi overrides become visible `\xNN` / `\u{…}` text, so an attacker-controlled field
- * cannot move the cursor, recolour, hide text or rewrite what the responder sees.
+ * Escapes a value for a terminal: C0/C1 control characters (ANSI escapes included), DEL, the
+ * Unicode line and paragraph separators (U+2028, U+2029), zero-width characters and bidi overrides
+ * become visible `\xNN` / `\u{…}` text, so an attacker-controlled field cannot move the cursor,
+ * recolour, break a line, hide text or rewrite what the responder sees.
  * Newlines and tabs are escaped too unless `keepNewlines` is set (used for our own multi-line text).
  */
 export function escapeTerminal(value: unknown, keepNewlines = false): string {
   const s = typeof value === 'string' ? value : value === undefined ? '' : String(value)
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, (ch) => {
-    if (keepNewlines && (ch === '\n' || ch === '\t')) return ch
-    const code = ch.codePointAt(0) ?? 0
-    if (ch === '\n') return '\\n'
-    if (ch === '\r') return '\\r'
-    if (ch === '\t') return '\\t'
-    if (code === 0x1b) return '\\e'
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`
-  })
+  return s.replace(
+    /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g,
+    (ch) => {
+      if (keepNewlines && (ch === '\n' || ch === '\t')) return ch
+      const code = ch.codePointAt(0) ?? 0
+      if (ch === '\n') return '\\n'
+      if (ch === '\r') return '\\r'
+      if (ch === '\t') return '\\t'
+      if (code === 0x1b) return '\\e'
+      return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`
+    },
+  )
 }
 
 /**
  * JSON text (from JSON.stringify) with the characters it leaves raw that a terminal or a viewer
- * acts on — C1 controls, DEL, zero-width characters, bidi overrides — written as `\uXXXX`
- * escapes: still valid JSON, and the same values once parsed.
+ * acts on — C1 controls, DEL, line and paragraph separators (U+2028, U+2029: line breaks to
+ * editors and to JavaScript before ES2019), zero-width characters, bidi overrides — written as
+ * `\uXXXX` escapes: still valid JSON, and the same values once parsed.
  */
 export function escapeJsonText(text: string): string {
   return text.replace(
-    /[\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g,
+    /[\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   )
 }

@@ -99,7 +99,8 @@ function csvRow(e: TimelineEvent, raw: boolean): string {
 /**
  * A value for a Markdown table cell: HTML-escaped (no tag or entity reaches a renderer), Markdown
  * punctuation backslash-escaped (no link, image, emphasis or code span), pipes escaped, line
- * breaks and control characters made visible.
+ * breaks, control characters, line and paragraph separators and invisible or bidi characters made
+ * visible.
  */
 export function mdCell(value: unknown): string {
   const s =
@@ -113,10 +114,13 @@ export function mdCell(value: unknown): string {
       .replace(/"/g, '&quot;')
       .replace(/[\\`*_{}[\]()#+!|~]/g, (c) => `\\${c}`)
       .replace(/\r\n|\r|\n/g, ' ⏎ ')
-      .replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => {
-        const code = c.codePointAt(0) ?? 0
-        return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`
-      })
+      .replace(
+        /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g,
+        (c) => {
+          const code = c.codePointAt(0) ?? 0
+          return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`
+        },
+      )
       // No autolinks: a zero-width space (as an entity) breaks `scheme://`.
       .replace(/\b([a-z][a-z0-9+.-]*):\/\//gi, '$1:/&#8203;/')
   )

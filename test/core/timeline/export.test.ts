@@ -72,6 +72,38 @@ describe('JSON Lines exports', () => {
   })
 })
 
+describe('every export', () => {
+  it('writes the line and paragraph separators U+2028 and U+2029 as escapes, with or without raw', () => {
+    // Before: written raw in every format (editors and terminals break the line there).
+    const record = {
+      eventTime: '2025-03-01T10:00:00Z',
+      eventSource: 'lambda.amazonaws.com',
+      eventName: 'UpdateFunctionCode20150331v2',
+      eventID: 'e3',
+      userAgent: 'line1\u2028line2\u2029x',
+      userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::1:user/a\u2028b' },
+      requestParameters: { functionName: 'f\u2029g' },
+    }
+    const event = normaliseRecord(record, 'file')
+    const separators = /[\u2028\u2029]/
+    for (const format of ['jsonl', 'timesketch', 'csv', 'md'] as const) {
+      for (const raw of [false, true]) {
+        const exporter = new Exporter(format, raw)
+        const text = exporter.header() + exporter.row(event)
+        expect(text, `${format} raw=${raw}`).not.toMatch(separators)
+        if (format === 'jsonl' || format === 'timesketch') {
+          expect(text).toContain('\\u2028')
+          const line = JSON.parse(text)
+          expect(format === 'jsonl' ? line.userAgent : line.user_agent).toBe('line1\u2028line2\u2029x')
+          if (raw) expect(line.raw).toEqual(record)
+        } else expect(text).toContain('\\u{2028}')
+      }
+    }
+    expect(csvCell({ k: '\u2028' })).toBe('"{""k"":""\\u2028""}"')
+    expect(mdCell('a\u2029b')).toBe('a\\u{2029}b')
+  })
+})
+
 describe('Markdown export', () => {
   it('escapes pipes, backticks, HTML, links and line breaks', () => {
     const cell = mdCell('| pipe | `code` <script>alert(1)</script> [link](http://x)\nnext')
