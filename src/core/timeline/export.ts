@@ -121,8 +121,12 @@ export function mdCell(value: unknown): string {
           return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`
         },
       )
-      // No autolinks: a zero-width space (as an entity) breaks `scheme://`.
+      // No autolinks (GitHub's extension links bare `scheme://…`, `www.…` and e-mail addresses,
+      // and @names notify people): a zero-width space (as an entity) breaks `scheme://`, entities
+      // spell the `.` of `www.` and every `@`.
       .replace(/\b([a-z][a-z0-9+.-]*):\/\//gi, '$1:/&#8203;/')
+      .replace(/\bwww\./gi, (m) => `${m.slice(0, 3)}&#46;`)
+      .replace(/@/g, '&#64;')
   )
 }
 

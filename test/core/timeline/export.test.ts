@@ -118,6 +118,17 @@ describe('Markdown export', () => {
     expect(row.split('\n').length).toBe(2)
     expect((row.match(/(^|[^\\])\|/g) ?? []).length).toBe(9)
   })
+
+  it('leaves nothing GitHub would autolink or notify: schemes, www., e-mail and xmpp addresses, @names', () => {
+    const cell = mdCell(
+      'see www.evil.example/login or WWW.evil.example, admin@evil.example, xmpp:evil@evil.example, https://evil.example @team',
+    )
+    expect(cell).not.toMatch(/www\./i)
+    expect(cell).not.toContain('@')
+    expect(cell).not.toContain('://')
+    expect(cell).toContain('www&#46;evil.example/login')
+    expect(cell).toContain('admin&#64;evil.example')
+  })
 })
 
 describe('JSONL and Timesketch exports', () => {
