@@ -52,7 +52,12 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   const applied = (step: string) => input.journal.applied.has(step)
   // Still in force: applied and not undone since (`applied` stays true after a restore).
   const inForce = (step: string) => [...input.journal.inForce].some((k) => k.startsWith(`${step}|`))
-  const allFindings = [...input.snapshotFindings, ...input.timelineFindings]
+  // What was seen, not what a role would allow: a risky permission's title names what it could do
+  // ("…credentials that outlive the role's sessions", "lambda:UpdateFunctionCode"), which the
+  // patterns below take for something that happened.
+  const allFindings = [...input.snapshotFindings, ...input.timelineFindings].filter(
+    (f) => f.kind !== 'risky-permission',
+  )
   const fn = input.functions.length === 1 ? input.functions[0]!.name : '<function>'
 
   if (!input.snapshotPresent) {
@@ -66,7 +71,9 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   }
 
   const withSecrets = input.functions.filter((f) => f.secrets.length > 0)
-  const secretFindings = findingsMatching(input.snapshotFindings, /secret|password|credential|token/i)
+  // By kind: a risky permission's title ("long-term credentials that outlive the role's sessions")
+  // matched a pattern over the text, and asked to rotate environment secrets a function did not have.
+  const secretFindings = input.snapshotFindings.filter((f) => f.kind === 'secret-in-environment')
   if (withSecrets.length || secretFindings.length) {
     const names = withSecrets.map((f) => `${f.name} (${f.secrets.length})`)
     add(

@@ -237,3 +237,42 @@ describe('keyUsedFromStolenAddress', () => {
     expect(hostile).toEqual({ accessKeyId: 'AKIARZPUZDIKKKHME4PR', userName: null, sourceIp: '203.0.113.45' })
   })
 })
+
+describe('the environment-secrets recommendation', () => {
+  const rotate = /^Rotate the secret values found in the environment/
+  it('comes from secrets in the environment, not from a finding whose text mentions credentials', () => {
+    const risky: FindingView = {
+      ...timelineFinding(
+        "Role r grants iam:CreateAccessKey on *: create access keys for an IAM user: long-term credentials that outlive the role's sessions",
+        [],
+      ),
+      source: 'snapshot',
+      kind: 'risky-permission',
+    }
+    const secret: FindingView = {
+      ...risky,
+      kind: 'secret-in-environment',
+      title: 'Secret in the environment of f',
+    }
+    const titles = (findings: FindingView[]) =>
+      recommend({ ...input([]), snapshotFindings: findings }).map((r) => r.title)
+    expect(titles([risky]).some((t) => rotate.test(t))).toBe(false)
+    // Nor does a risky permission make revoking the role's sessions urgent: it says what the role
+    // could do, not that its credentials were used.
+    const role: AdviceInput['roles'][number] = {
+      name: 'r',
+      arn: 'arn:aws:iam::123456789012:role/r',
+      functions: ['f'],
+      riskyPermissions: [],
+      policyGaps: [],
+      sessionsRevoked: false,
+    }
+    const revoke = recommend({
+      ...input([]),
+      snapshotFindings: [risky],
+      roles: [role],
+    }).find((r) => r.title === 'Revoke the sessions of role r')
+    expect(revoke?.priority).toBe(2)
+    expect(titles([risky, secret]).some((t) => rotate.test(t))).toBe(true)
+  })
+})
