@@ -642,6 +642,21 @@ export interface PermissionSpec {
   region?: string
 }
 
+/**
+ * Statements whose conditions pin them to someone else (another organisation, account, or another
+ * account's topic), then one pinned to the test account: the first three are public, the last not.
+ */
+export const PINNED_STATEMENTS: PermissionSpec[] = [
+  { sid: 'attacker-org', principal: '*', principalOrgId: 'o-attacker123' },
+  { sid: 'attacker-account', principal: '*', sourceAccount: '999988887777' },
+  {
+    sid: 'attacker-topic',
+    principal: 'sns.amazonaws.com',
+    sourceArn: 'arn:aws:sns:us-east-1:999988887777:attacker-topic',
+  },
+  { sid: 'own-account', principal: '*', sourceAccount: TEST_ACCOUNT },
+]
+
 /** AddPermission: one resource-policy statement. */
 export async function seedPermission(
   endpoint: string,

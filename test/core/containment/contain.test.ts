@@ -7,6 +7,7 @@ import { useMoto } from '../../support/emulator.js'
 import { FaultProxy } from '../../support/fault-proxy.js'
 import {
   type PermissionSpec,
+  PINNED_STATEMENTS,
   seedCompromisedFunction,
   seedFunction,
   seedPermission,
@@ -197,14 +198,7 @@ describe('containment steps against moto', () => {
     const role = await seedRole(moto.endpoint(), { name: 'pinned-role' })
     await seedFunction(moto.endpoint(), { name: 'pinned', roleArn: role.arn })
     const pinned: PermissionSpec[] = [
-      { sid: 'attacker-org', principal: '*', principalOrgId: 'o-attacker123' },
-      { sid: 'attacker-account', principal: '*', sourceAccount: '999988887777' },
-      {
-        sid: 'attacker-topic',
-        principal: 'sns.amazonaws.com',
-        sourceArn: 'arn:aws:sns:us-east-1:999988887777:attacker-topic',
-      },
-      { sid: 'own-account', principal: '*', sourceAccount: TEST_ACCOUNT },
+      ...PINNED_STATEMENTS,
       {
         sid: 'own-topic',
         principal: 'sns.amazonaws.com',

@@ -10,7 +10,14 @@ import { latestSnapshotFor, snapshotFunctions } from '../../../src/core/snapshot
 import { tempDir } from '../../support/cli.js'
 import { useMoto } from '../../support/emulator.js'
 import { FaultProxy } from '../../support/fault-proxy.js'
-import { seedFunction, seedPermission, seedRole, seedTrail, TEST_ACCOUNT } from '../../support/seed.js'
+import {
+  PINNED_STATEMENTS,
+  seedFunction,
+  seedPermission,
+  seedRole,
+  seedTrail,
+  TEST_ACCOUNT,
+} from '../../support/seed.js'
 
 const moto = useMoto()
 const open: CaseHandle[] = []
@@ -153,14 +160,7 @@ describe('snapshotFunctions (core API against moto)', () => {
     const role = await seedRole(moto.endpoint(), { name: 'pinned-snap-role' })
     await seedFunction(moto.endpoint(), { name: 'pinned-snap', roleArn: role.arn })
     for (const p of [
-      { sid: 'attacker-org', principal: '*', principalOrgId: 'o-attacker123' },
-      { sid: 'attacker-account', principal: '*', sourceAccount: '999988887777' },
-      {
-        sid: 'attacker-topic',
-        principal: 'sns.amazonaws.com',
-        sourceArn: 'arn:aws:sns:us-east-1:999988887777:attacker-topic',
-      },
-      { sid: 'own-account', principal: '*', sourceAccount: TEST_ACCOUNT },
+      ...PINNED_STATEMENTS,
       { sid: 'bucket', principal: 's3.amazonaws.com', sourceArn: 'arn:aws:s3:::some-bucket' },
     ])
       await seedPermission(moto.endpoint(), 'pinned-snap', p)
