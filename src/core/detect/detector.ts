@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js'
 import { memoized } from '../common/memo.js'
+import { parseTime } from '../timeline/normalise.js'
 import type { CompiledRule } from './compile.js'
 import { compileFieldPath, type FieldResolver } from './fields.js'
 import { type AwsIpRanges, awsRangeSet, type IpRangeSet, parseIp } from './ip.js'
@@ -291,7 +292,8 @@ interface BurstGroup {
 
 function trackBurst(b: NonNullable<RulePlan['burst']>, record: unknown): Record<string, unknown> | undefined {
   const time = eventTimeOf(record)
-  const t = typeof time === 'string' ? Date.parse(time) : Number.NaN
+  // As the timeline reads it: UTC, and no day a month does not have.
+  const t = typeof time === 'string' ? parseTime(time) : Number.NaN
   if (!Number.isFinite(t)) return undefined
   const keyParts = b.groupBy.map((g) => g.resolve(record))
   if (keyParts.every((k) => k === undefined || k === null)) return undefined

@@ -1,6 +1,6 @@
 import { memoized } from '../common/memo.js'
 import type { EventActor, Origin, TimelineEvent } from './types.js'
-import { digitsAt } from './window.js'
+import { daysInMonth, digitsAt } from './window.js'
 
 type Rec = Record<string, unknown>
 
@@ -46,18 +46,17 @@ export function parseTime(s: string): number {
 // The date Date.parse's ISO format starts with: YYYY-MM-DD or ±YYYYYY-MM-DD.
 const ISO_DATE = /^([+-]\d{6}|\d{4})-(\d{2})-(\d{2})/
 
+// A date and time without a zone: Date.parse reads it in the computer's time zone.
+const NO_ZONE = /^([+-]\d{6}|\d{4})-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/
+
 function otherIsoTime(s: string): number {
   const m = ISO_DATE.exec(s)
   if (!m) return Number.NaN
-  const t = Date.parse(s)
+  // fir reads every time in UTC, as CloudTrail writes them: never in the laptop's zone.
+  const t = Date.parse(NO_ZONE.test(s) ? `${s}Z` : s)
   // Date.parse has checked the month is 1-12 and the day 1-31.
   if (Number.isNaN(t) || Number(m[3]) <= daysInMonth(Number(m[1]), Number(m[2]))) return t
   return Number.NaN
-}
-
-function daysInMonth(y: number, mo: number): number {
-  if (mo !== 2) return DAYS_IN_MONTH[mo] ?? 31
-  return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28
 }
 
 /**
@@ -93,8 +92,6 @@ function cloudTrailTime(s: string): number | undefined {
   const days = era * 146097 + doe - 719468
   return days * 86_400_000 + ((h * 60 + mi) * 60 + se) * 1000
 }
-
-const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
 /** The ISO text of an event's time: CloudTrail's own text with milliseconds when that is the time. */
 function isoTime(raw: unknown, timeMs: number): string {

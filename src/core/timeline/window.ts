@@ -47,10 +47,13 @@ export function parseTimeBound(text: string, flag: string, now: number): number 
   return t
 }
 
-/** The number of days month `month` (1–12) of `year` has (proleptic Gregorian). */
+/** The number of days month `month` (1–12) of `year` has (proleptic Gregorian, any year). */
 export function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate()
+  if (month !== 2) return DAYS_IN_MONTH[month] ?? 31
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28
 }
+
+const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
 /**
  * The run's window. `since` defaults to 7 days, except when every source is a local file

@@ -206,6 +206,22 @@ describe('parseTime', () => {
     expect(parseTime('+002024-02-29T00:00:00Z')).toBe(Date.UTC(2024, 1, 29))
   })
 
+  it('reads a time without a zone as UTC, never in the zone of the computer', () => {
+    const tz = process.env.TZ
+    process.env.TZ = 'Asia/Tokyo'
+    try {
+      expect(new Date(2025, 2, 1).getTimezoneOffset()).toBe(-540) // the zone is in force
+      expect(parseTime('2025-03-01T10:00:00')).toBe(Date.UTC(2025, 2, 1, 10))
+      expect(parseTime('2025-03-01T10:00')).toBe(Date.UTC(2025, 2, 1, 10))
+      expect(parseTime('2025-03-01T10:00:00.250')).toBe(Date.UTC(2025, 2, 1, 10, 0, 0, 250))
+      expect(parseTime('2025-03-01')).toBe(Date.UTC(2025, 2, 1))
+      expect(parseTime('2025-03-01T10:00:00+02:00')).toBe(Date.UTC(2025, 2, 1, 8))
+    } finally {
+      if (tz === undefined) delete process.env.TZ
+      else process.env.TZ = tz
+    }
+  })
+
   it('agrees with Date.parse on a hundred thousand dates, real and not (but for days that do not exist)', () => {
     let seed = 7
     const next = (k: number) => {
