@@ -94,9 +94,15 @@ export function addPermissionFor(
   if (action.length !== 1) lost.push(`actions beyond ${String(action[0])}`)
   const principal = principalOf(s.Principal)
   if (!principal) lost.push('principal')
+  // AddPermission takes one principal and one value a condition: a statement edited to hold more
+  // would come back narrower than it was.
+  const principals = s.Principal && typeof s.Principal === 'object' ? Object.values(s.Principal) : []
+  if (principals.flat().length > 1) lost.push(`principals beyond ${principal}`)
   for (const [op, block] of Object.entries((s.Condition as Record<string, Record<string, unknown>>) ?? {})) {
-    for (const k of Object.keys(block ?? {})) {
+    for (const [k, v] of Object.entries(block ?? {})) {
       if (!KNOWN_CONDITIONS.has(`${op}:${k}`.toLowerCase())) lost.push(`condition ${op} ${k}`)
+      else if (Array.isArray(v) && v.length > 1)
+        lost.push(`condition ${op} ${k} values beyond ${String(v[0])}`)
     }
   }
   // moto reports FunctionUrlAuthType / InvokedViaFunctionUrl as top-level statement fields.

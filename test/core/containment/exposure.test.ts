@@ -129,5 +129,18 @@ describe('addPermissionFor', () => {
       'actions beyond a',
       'condition IpAddress aws:SourceIp',
     ])
+    // One principal and one value a condition: more would come back narrower than they were.
+    const several = {
+      ...statement,
+      Action: 'lambda:InvokeFunction',
+      Principal: { AWS: ['arn:aws:iam::111122223333:root', 'arn:aws:iam::444455556666:root'] },
+      Condition: { StringEquals: { 'AWS:SourceAccount': ['111122223333', '999988887777'] } },
+    }
+    expect(
+      addPermissionFor('f', { qualifier: null, sid: 'z', statement: several, public: true }).lost,
+    ).toEqual([
+      'principals beyond 111122223333',
+      'condition StringEquals AWS:SourceAccount values beyond 111122223333',
+    ])
   })
 })
