@@ -217,8 +217,9 @@ describe('fir case (built CLI)', () => {
     expect(notCase.stderr).toContain('is not a fir case folder')
 
     await writeFile(join(cwd, 'cases/X/case.json'), '{"id": ')
+    // Damage to what fir wrote is an integrity failure (exit 3), as a missing case.json is.
     const corrupt = await runFir(['case', 'show', '--case', 'cases/X'], { cwd })
-    expect(corrupt.code).toBe(2)
+    expect(corrupt.code).toBe(3)
     expect(corrupt.stderr).toContain('case.json is corrupt')
     expect((await runFir(['case', 'verify', '--case', 'cases/X'], { cwd })).code).toBe(3)
   })

@@ -197,9 +197,16 @@ export async function readCaseMeta(dir: string): Promise<CaseMeta> {
       throw new Error('missing id or created')
     return meta
   } catch (err) {
-    throw new UsageError(`unable to open case ${dir}: ${CASE_FILE} is corrupt (${(err as Error).message})`, {
-      actions: [`run \`fir case verify --case ${shellArg(dir)}\` to see what changed`],
-    })
+    // fir wrote it whole (its hash is in journal entry 0): damage, as a missing one is.
+    throw new IntegrityError(
+      `unable to open case ${dir}: ${CASE_FILE} is corrupt (${(err as Error).message}): the case was damaged or tampered with`,
+      {
+        actions: [
+          `run \`fir case verify --case ${shellArg(dir)}\` to see what changed`,
+          `preserve the folder as it is; restore ${CASE_FILE} from a copy of the case (journal entry seq 0 holds its SHA-256)`,
+        ],
+      },
+    )
   }
 }
 
