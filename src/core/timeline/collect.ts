@@ -265,6 +265,9 @@ export function classifySources(sources: string[]): { api: boolean; s3: string[]
  * and writes timeline/events.jsonl, findings.json and summary.json (plus an export when asked).
  * Bad input is counted and skipped; AWS failures are gaps (exit 4); nothing fetched is lost.
  */
+/** Api records kept to judge again after a role swap (LookupEvents gives thousands, not millions). */
+const MAX_REJUDGED = 100_000
+
 export async function collectTimeline(
   ctx: FirContext,
   options: TimelineOptions,
@@ -749,6 +752,9 @@ async function collectOnce(
     }
     const done = new Set<string>()
     const disabled = new Set<string>()
+    // Records the relatedness of the moment ruled out, judged again once a role swap shows another
+    // role (a Username=<function> query returns the new role's sessions before the swap is seen).
+    const unrelatedApi: Rec[] = []
     const sink = async (q: PlannedQuery, n: number, page: LookupPage) => {
       apiPages++
       const label = safeSegment(
@@ -766,8 +772,10 @@ async function collectOnce(
         totals.events++
         const sel = selectRecord(record, window, relatedness)
         if (sel === 'outside-window') totals.eventsOutsideWindow++
-        else if (sel === 'unrelated') totals.unrelatedEvents++
-        else if (tooDeep(record)) bump('too-large')
+        else if (sel === 'unrelated') {
+          totals.unrelatedEvents++
+          if (unrelatedApi.length < MAX_REJUDGED) unrelatedApi.push(record)
+        } else if (tooDeep(record)) bump('too-large')
         else {
           apiSummary.kept++
           acceptInMain(record, 'api', sel.t, sel.id, sel.reasons)
@@ -834,14 +842,33 @@ async function collectOnce(
     for (let phase = 0; phase < 3 && plan.length > 0; phase++) {
       await runPlan(plan)
       if (!target) break
+      // Records wait for the rule pack before they count as accepted (acceptInMain): without it,
+      // a role swap or a foreign session went unseen when the pack loaded after the first queries.
+      await packReady
       const follow = planFollowUps(relatedRecords, target, regions)
+      let learned = false
       for (const role of follow.newRoles) {
         if (!target.roles.some((r) => r.name.toLowerCase() === role.name.toLowerCase())) {
           target.roles.push(role)
+          relatedness?.addRole(role)
+          learned = true
           notes.push(
-            `the function's role was changed to ${role.name} in the window: its sessions and changes are included`,
+            `the function's role was changed to ${role.name} in the window: its sessions and changes are included (from the api source; trail files are read with the roles known at the start)`,
           )
         }
+      }
+      if (learned && relatedness) {
+        const still: Rec[] = []
+        for (const record of unrelatedApi.splice(0)) {
+          const sel = selectRecord(record, window, relatedness)
+          if (sel === 'unrelated' || sel === 'outside-window') still.push(record)
+          else if (!tooDeep(record)) {
+            totals.unrelatedEvents--
+            apiSummary.kept++
+            acceptInMain(record, 'api', sel.t, sel.id, sel.reasons)
+          }
+        }
+        unrelatedApi.push(...still)
       }
       plan = follow.queries.filter((q) => !done.has(queryKey(q)))
     }
@@ -968,7 +995,8 @@ async function collectOnce(
     }
   }
 
-  // Relatedness may learn a swapped-in role from the API; the file pipeline uses the roles known at start.
+  // Relatedness learns a swapped-in role from the api source (apiWork); the file pipeline uses the
+  // roles known at the start.
   let sourcesRead = false
   let poolClosed: Promise<void> = Promise.resolve()
   try {

@@ -163,6 +163,18 @@ export class Relatedness {
   }
 
   /**
+   * A role learned during a run (the function swapped to it in the window): its sessions and
+   * changes relate from now on, as the roles given at the start.
+   */
+  addRole(role: TimelineTarget['roles'][number]): void {
+    const name = role.name.toLowerCase()
+    this.roleNames.add(name)
+    if (!this.roleAccounts.has(name))
+      this.roleAccounts.set(name, (role.arn ? accountOfArn(role.arn) : undefined) ?? this.account)
+    if (role.arn) this.roleArns.add(role.arn.toLowerCase())
+  }
+
+  /**
    * Literal strings at least one of which every related record contains, but for a role name in
    * another letter case (see caseInsensitiveRoleNames) and names spelt with JSON escapes.
    */

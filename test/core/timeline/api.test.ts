@@ -204,6 +204,68 @@ describe('fir timeline --source api', () => {
     expect(verified.problems).toEqual([])
   })
 
+  it('after a role swap, keeps the new role\u2019s sessions the first queries had returned as unrelated', async () => {
+    const acct = corpus.account
+    const t = (min: number) =>
+      new Date(now - 10 * 3_600_000 + min * 60_000).toISOString().replace(/\.\d+Z$/, 'Z')
+    const swap = {
+      eventVersion: '1.08',
+      eventID: 'swap-1',
+      eventTime: t(0),
+      eventSource: 'lambda.amazonaws.com',
+      eventName: 'UpdateFunctionConfiguration20150331v2',
+      awsRegion: 'eu-west-1',
+      recipientAccountId: acct,
+      sourceIPAddress: '203.0.113.9',
+      userIdentity: {
+        type: 'IAMUser',
+        arn: `arn:aws:iam::${acct}:user/mallory`,
+        userName: 'mallory',
+        accountId: acct,
+      },
+      requestParameters: { functionName: 'orders-api', role: `arn:aws:iam::${acct}:role/evil-role` },
+      responseElements: { functionName: 'orders-api', role: `arn:aws:iam::${acct}:role/evil-role` },
+    }
+    // The swapped-in role's session, named after the function as Lambda names it: the first
+    // Username=orders-api query returns it before the swap is known.
+    const used = {
+      eventVersion: '1.08',
+      eventID: 'evil-session-1',
+      eventTime: t(30),
+      eventSource: 's3.amazonaws.com',
+      eventName: 'ListBuckets',
+      awsRegion: 'eu-west-1',
+      recipientAccountId: acct,
+      sourceIPAddress: '203.0.113.9',
+      userIdentity: {
+        type: 'AssumedRole',
+        arn: `arn:aws:sts::${acct}:assumed-role/evil-role/orders-api`,
+        accountId: acct,
+        accessKeyId: 'ASIAEVILEVILEVIL0001',
+        sessionContext: {
+          sessionIssuer: { type: 'Role', arn: `arn:aws:iam::${acct}:role/evil-role`, userName: 'evil-role' },
+        },
+      },
+    }
+    const s = await startLookupEvents([swap, used], { rate: 40, burst: 40 })
+    servers.push(s)
+    process.env.AWS_ENDPOINT_URL_CLOUDTRAIL = s.endpoint
+    const { ctx, dir } = await timelineContext('http://127.0.0.1:9', 'eu-west-1')
+    const { summary } = await collectTimeline(ctx, {
+      function: `arn:aws:lambda:eu-west-1:${acct}:function:orders-api`,
+      roles: ['orders-api-role'],
+      sources: ['api'],
+      regions: 'eu-west-1',
+      since: '3d',
+    })
+    const ids = (await readFile(join(dir, 'timeline', 'events.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as TimelineEvent).id)
+    expect(ids).toEqual(['swap-1', 'evil-session-1'])
+    expect(summary.notes.join('\n')).toContain("the function's role was changed to evil-role")
+  })
+
   it('loses no page to 5xx and dropped connections (retried with the same token)', async () => {
     const s = await standIn({ faults: { serverErrorRate: 0.25, dropRate: 0.15, seed: 9 } })
     const { ctx, dir } = await timelineContext('http://127.0.0.1:9', 'eu-west-1')
