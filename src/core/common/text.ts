@@ -8,7 +8,7 @@
 export function escapeTerminal(value: unknown, keepNewlines = false): string {
   const s = typeof value === 'string' ? value : value === undefined ? '' : String(value)
   return s.replace(
-    /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g,
+    /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\u061c\ufeff]/g,
     (ch) => {
       if (keepNewlines && (ch === '\n' || ch === '\t')) return ch
       const code = ch.codePointAt(0) ?? 0
@@ -29,7 +29,7 @@ export function escapeTerminal(value: unknown, keepNewlines = false): string {
  */
 export function escapeJsonText(text: string): string {
   return text.replace(
-    /[\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g,
+    /[\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\u061c\ufeff]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   )
 }

@@ -115,7 +115,7 @@ export function mdCell(value: unknown): string {
       .replace(/[\\`*_{}[\]()#+!|~]/g, (c) => `\\${c}`)
       .replace(/\r\n|\r|\n/g, ' ⏎ ')
       .replace(
-        /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g,
+        /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\u061c\ufeff]/g,
         (c) => {
           const code = c.codePointAt(0) ?? 0
           return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`

@@ -139,6 +139,7 @@ describe('escapeTerminal', () => {
   })
   it('escapes bidi overrides', () => {
     expect(escapeTerminal('a\u202eb')).toBe('a\\u{202e}b')
+    expect(escapeTerminal('a\u061cb')).toBe('a\\u{61c}b')
   })
   it('keeps our own newlines when asked', () => {
     expect(escapeTerminal('a\nb\u001b', true)).toBe('a\nb\\e')

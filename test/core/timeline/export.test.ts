@@ -101,6 +101,8 @@ describe('every export', () => {
     }
     expect(csvCell({ k: '\u2028' })).toBe('"{""k"":""\\u2028""}"')
     expect(mdCell('a\u2029b')).toBe('a\\u{2029}b')
+    // The Arabic letter mark is a bidi control too (it reorders what follows).
+    expect(mdCell('a\u061cb')).toBe('a\\u{61c}b')
   })
 })
 
