@@ -227,43 +227,37 @@ export function classifyStatement(statement: unknown, scope: ExposureScope = {})
   const anyone = kinds.includes('any')
   const unknown = kinds.includes('unknown')
   const others = kinds.filter((k) => /^\d{12}$/.test(k) && k !== own)
-  const services = servicesOf(s.Principal)
-  const serviceWho = `an AWS service principal (${services.join(', ') || 'service'})`
+  // A pinning condition that does not pin the caller to this account: why, in the reason.
+  const pinnedElsewhere = (
+    exposure: StatementExposure['exposure'],
+    who: string,
+    p: Exclude<Pin, { to: 'own' }>,
+  ): StatementExposure => ({
+    exposure,
+    reason: `allows ${who}, not narrowed to this account: ${p.clause}`,
+    condition: p.clause,
+  })
   if (anyone || unknown || others.length > 0) {
     const who = anyone
       ? 'any principal (*)'
       : others.length > 0
         ? `another account (${others.join(', ')})`
         : 'a principal fir cannot place in an account'
-    return pin
-      ? {
-          exposure: 'public',
-          reason: `allows ${who}, not narrowed to this account: ${pin.clause}`,
-          condition: pin.clause,
-        }
-      : {
-          exposure: 'public',
-          reason: `allows ${who}, not narrowed by aws:SourceAccount, aws:SourceArn or aws:PrincipalOrgID`,
-        }
-  }
-  if (kinds.includes('service') && pin && pin.to !== 'no-account') {
+    if (pin) return pinnedElsewhere('public', who, pin)
     return {
       exposure: 'public',
-      reason: `allows ${serviceWho}, not narrowed to this account: ${pin.clause}`,
-      condition: pin.clause,
+      reason: `allows ${who}, not narrowed by aws:SourceAccount, aws:SourceArn or aws:PrincipalOrgID`,
     }
   }
   if (kinds.includes('service')) {
-    return pin
-      ? {
-          exposure: 'unscoped-service',
-          reason: `allows ${serviceWho}, not narrowed to this account: ${pin.clause}`,
-          condition: pin.clause,
-        }
-      : {
-          exposure: 'unscoped-service',
-          reason: `allows ${serviceWho} without aws:SourceArn or aws:SourceAccount: the service acting for any account could invoke it`,
-        }
+    const who = `an AWS service principal (${servicesOf(s.Principal).join(', ') || 'service'})`
+    // Pinned to another account or organisation: a grant to them. A bucket ARN names no account:
+    // the confused deputy, as with no condition.
+    if (pin) return pinnedElsewhere(pin.to === 'no-account' ? 'unscoped-service' : 'public', who, pin)
+    return {
+      exposure: 'unscoped-service',
+      reason: `allows ${who} without aws:SourceArn or aws:SourceAccount: the service acting for any account could invoke it`,
+    }
   }
   return { exposure: 'none', reason: 'own account only' }
 }
