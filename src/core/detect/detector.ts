@@ -1,6 +1,7 @@
 import { UsageError } from '../../errors.js'
 import { memoized } from '../common/memo.js'
 import { parseTime } from '../timeline/normalise.js'
+import { accountOfArn } from '../timeline/related.js'
 import type { CompiledRule } from './compile.js'
 import { compileFieldPath, type FieldResolver } from './fields.js'
 import { type AwsIpRanges, awsRangeSet, type IpRangeSet, parseIp } from './ip.js'
@@ -118,8 +119,8 @@ interface RoleKey {
 function roleKeyOf(value: string): RoleKey | undefined {
   const name = roleNameOf(value)
   if (name === undefined) return undefined
-  const account = value.startsWith('arn:') ? value.split(':', 5)[4] : undefined
-  return account && /^\d{12}$/.test(account) ? { name, qualified: `${account}:${name}` } : { name }
+  const account = value.startsWith('arn:') ? accountOfArn(value) : undefined
+  return account ? { name, qualified: `${account}:${name}` } : { name }
 }
 
 const cachedRoleKeyOf = memoized(roleKeyOf, MEMO_LIMIT)

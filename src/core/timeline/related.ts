@@ -113,7 +113,7 @@ function obj(v: unknown): Rec | undefined {
 }
 
 /** The account field of an ARN (arn:aws:iam::ACCOUNT:role/x), when it is 12 digits. */
-function accountOfArn(arn: string): string | undefined {
+export function accountOfArn(arn: string): string | undefined {
   const a = arn.split(':', 5)[4]
   return a !== undefined && /^\d{12}$/.test(a) ? a : undefined
 }
@@ -134,10 +134,9 @@ export function roleNameOfSession(arn: string): string | undefined {
 /** Compiled relatedness for one target: `reasons(record)` and the byte needles of the pre-filter. */
 export class Relatedness {
   readonly functionName: string
-  private readonly roleNames: Set<string>
   /** Lower-case role name → the role's account (its ARN's, else the target's), when known. */
-  private readonly roleAccounts: Map<string, string | undefined>
-  private readonly roleArns: Set<string>
+  private readonly roleAccounts = new Map<string, string | undefined>()
+  private readonly roleArns = new Set<string>()
   private readonly policyArns: Set<string>
   private readonly account?: string
   private readonly namesFunction: (s: string) => boolean
@@ -149,14 +148,7 @@ export class Relatedness {
   ) {
     this.functionName = target.functionName
     this.account = target.account
-    this.roleNames = new Set(target.roles.map((r) => r.name.toLowerCase()))
-    this.roleAccounts = new Map(
-      target.roles.map((r) => [
-        r.name.toLowerCase(),
-        (r.arn ? accountOfArn(r.arn) : undefined) ?? this.account,
-      ]),
-    )
-    this.roleArns = new Set(target.roles.flatMap((r) => (r.arn ? [r.arn.toLowerCase()] : [])))
+    for (const r of target.roles) this.addRole(r)
     this.policyArns = new Set(target.policyArns ?? [])
     this.namesFunction = (s) => stringNamesFunction(s, this.functionName, this.account)
     this.namesFunctionInAccount = (s) => stringNamesFunction(s, this.functionName, this.account, true)
@@ -168,7 +160,6 @@ export class Relatedness {
    */
   addRole(role: TimelineTarget['roles'][number]): void {
     const name = role.name.toLowerCase()
-    this.roleNames.add(name)
     if (!this.roleAccounts.has(name))
       this.roleAccounts.set(name, (role.arn ? accountOfArn(role.arn) : undefined) ?? this.account)
     if (role.arn) this.roleArns.add(role.arn.toLowerCase())
@@ -190,11 +181,11 @@ export class Relatedness {
    * calls may spell them any way) and in role and session ARNs.
    */
   caseInsensitiveRoleNames(): string[] {
-    return [...this.roleNames]
+    return [...this.roleAccounts.keys()]
   }
 
   private isRoleName(name: unknown): boolean {
-    return typeof name === 'string' && this.roleNames.has(name.toLowerCase())
+    return typeof name === 'string' && this.roleAccounts.has(name.toLowerCase())
   }
 
   private isRoleArn(arn: unknown): boolean {
