@@ -755,6 +755,19 @@ async function collectOnce(
     // Records the relatedness of the moment ruled out, judged again once a role swap shows another
     // role (a Username=<function> query returns the new role's sessions before the swap is seen).
     const unrelatedApi: Rec[] = []
+    /** Counts an api record by what relatedness says of it and keeps it when related. */
+    const judgeApi = (record: Rec) => {
+      const sel = selectRecord(record, window, relatedness)
+      if (sel === 'outside-window') totals.eventsOutsideWindow++
+      else if (sel === 'unrelated') {
+        totals.unrelatedEvents++
+        if (unrelatedApi.length < MAX_REJUDGED) unrelatedApi.push(record)
+      } else if (tooDeep(record)) bump('too-large')
+      else {
+        apiSummary.kept++
+        acceptInMain(record, 'api', sel.t, sel.id, sel.reasons)
+      }
+    }
     const sink = async (q: PlannedQuery, n: number, page: LookupPage) => {
       apiPages++
       const label = safeSegment(
@@ -770,16 +783,7 @@ async function collectOnce(
       for (const record of decoded.records) {
         apiSummary.events++
         totals.events++
-        const sel = selectRecord(record, window, relatedness)
-        if (sel === 'outside-window') totals.eventsOutsideWindow++
-        else if (sel === 'unrelated') {
-          totals.unrelatedEvents++
-          if (unrelatedApi.length < MAX_REJUDGED) unrelatedApi.push(record)
-        } else if (tooDeep(record)) bump('too-large')
-        else {
-          apiSummary.kept++
-          acceptInMain(record, 'api', sel.t, sel.id, sel.reasons)
-        }
+        judgeApi(record)
       }
       progress()
     }
@@ -857,18 +861,12 @@ async function collectOnce(
           )
         }
       }
-      if (learned && relatedness) {
-        const still: Rec[] = []
+      if (learned) {
+        // Judged again: counted once more, as what they are now.
         for (const record of unrelatedApi.splice(0)) {
-          const sel = selectRecord(record, window, relatedness)
-          if (sel === 'unrelated' || sel === 'outside-window') still.push(record)
-          else if (!tooDeep(record)) {
-            totals.unrelatedEvents--
-            apiSummary.kept++
-            acceptInMain(record, 'api', sel.t, sel.id, sel.reasons)
-          }
+          totals.unrelatedEvents--
+          judgeApi(record)
         }
-        unrelatedApi.push(...still)
       }
       plan = follow.queries.filter((q) => !done.has(queryKey(q)))
     }

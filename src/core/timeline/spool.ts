@@ -681,7 +681,7 @@ export class Copies {
       if (this.conflicts.ids.length < 5 && !this.conflicts.ids.includes(item.id))
         this.conflicts.ids.push(item.id)
     }
-    this.last = { t: item.t, id: item.id, line: item.line }
+    this.last = item
     return true
   }
 
