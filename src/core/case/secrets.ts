@@ -1,10 +1,13 @@
 import { readdir, readFile, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { exists } from '../common/fs-safe.js'
 import { classifyValue, deepMapStrings, redactor } from '../common/redact.js'
 import { asArray, asRecord, asString, truncate } from '../report/format.js'
 import { EVIDENCE_DIR, MANIFEST_FILE } from './evidence-store.js'
 import type { JournalEntry } from './journal.js'
+
+/** What each sealed set read in this process gave (its secrets are registered already). */
+const setsRead = new Map<string, [string, EnvironmentFacts][]>()
 
 /** Files larger than this are not read for secrets (a GetFunction response is a few kilobytes). */
 const SECRET_FILE_LIMIT = 5 * 1024 * 1024
@@ -38,6 +41,15 @@ export async function registerCaseSecrets(
 ): Promise<EnvironmentIndex> {
   const environments: EnvironmentIndex = new Map()
   for (const set of sets) {
+    // A sealed set never changes: one opening the case read it already (the report reads again).
+    const key = `${resolve(dir)}\u0000${set.name}`
+    const known = setsRead.get(key)
+    if (known) {
+      for (const [k, v] of known) environments.set(k, v)
+      continue
+    }
+    const entries: [string, EnvironmentFacts][] = []
+    setsRead.set(key, entries)
     for (const f of asArray(set.manifest?.files)) {
       const file = asRecord(f)
       const path = asString(file.path) ?? ''
@@ -53,10 +65,12 @@ export async function registerCaseSecrets(
         }
         const err = asRecord(env.Error)
         const errorText = [asString(err.ErrorCode), asString(err.Message)].filter(Boolean).join(': ')
-        environments.set(`${set.name}/${path}`, {
+        const facts = {
           variables: Object.keys(vars).length,
           error: errorText ? truncate(errorText, 200) : null,
-        })
+        }
+        entries.push([`${set.name}/${path}`, facts])
+        environments.set(`${set.name}/${path}`, facts)
       } catch {
         // Unreadable evidence is reported by `case verify`; it holds nothing to register here.
       }
@@ -67,7 +81,8 @@ export async function registerCaseSecrets(
   for (const name of await readdir(secretsDir)) {
     const path = join(secretsDir, name)
     try {
-      if (!(await stat(path)).isFile() || (await stat(path)).size > SECRET_FILE_LIMIT) continue
+      const st = await stat(path)
+      if (!st.isFile() || st.size > SECRET_FILE_LIMIT) continue
       const text = await readFile(path, 'utf8')
       let doc: unknown
       try {
