@@ -1,4 +1,23 @@
 /**
+ * What a terminal or viewer acts on though it prints nothing: C1 controls, DEL, zero-width
+ * characters, the line and paragraph separators (U+2028, U+2029), bidi controls (overrides,
+ * isolates, the Arabic letter mark), the byte order mark. One list for every escaping below.
+ */
+const INVISIBLE = '\\u007f-\\u009f\\u200b-\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\u061c\\ufeff'
+
+/** The invisible characters above. */
+export const INVISIBLE_CHARS = new RegExp(`[${INVISIBLE}]`, 'g')
+
+/** C0 controls (ANSI escapes, line breaks, tabs) and the invisible characters above. */
+export const CONTROL_OR_INVISIBLE = new RegExp(`[\\u0000-\\u001f${INVISIBLE}]`, 'g')
+
+/** A character as visible text: `\xNN` up to U+00FF, else `\u{…}`. */
+export function visibleCode(ch: string): string {
+  const code = ch.codePointAt(0) ?? 0
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`
+}
+
+/**
  * Escapes a value for a terminal: C0/C1 control characters (ANSI escapes included), DEL, the
  * Unicode line and paragraph separators (U+2028, U+2029), zero-width characters and bidi overrides
  * become visible `\xNN` / `\u{…}` text, so an attacker-controlled field cannot move the cursor,
@@ -7,18 +26,14 @@
  */
 export function escapeTerminal(value: unknown, keepNewlines = false): string {
   const s = typeof value === 'string' ? value : value === undefined ? '' : String(value)
-  return s.replace(
-    /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\u061c\ufeff]/g,
-    (ch) => {
-      if (keepNewlines && (ch === '\n' || ch === '\t')) return ch
-      const code = ch.codePointAt(0) ?? 0
-      if (ch === '\n') return '\\n'
-      if (ch === '\r') return '\\r'
-      if (ch === '\t') return '\\t'
-      if (code === 0x1b) return '\\e'
-      return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`
-    },
-  )
+  return s.replace(CONTROL_OR_INVISIBLE, (ch) => {
+    if (keepNewlines && (ch === '\n' || ch === '\t')) return ch
+    if (ch === '\n') return '\\n'
+    if (ch === '\r') return '\\r'
+    if (ch === '\t') return '\\t'
+    if (ch === '\u001b') return '\\e'
+    return visibleCode(ch)
+  })
 }
 
 /**
@@ -28,10 +43,7 @@ export function escapeTerminal(value: unknown, keepNewlines = false): string {
  * `\uXXXX` escapes: still valid JSON, and the same values once parsed.
  */
 export function escapeJsonText(text: string): string {
-  return text.replace(
-    /[\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\u061c\ufeff]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  )
+  return text.replace(INVISIBLE_CHARS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
 /** A UTC timestamp safe as a folder name: 20261128T201503.123Z */

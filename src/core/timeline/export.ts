@@ -1,6 +1,6 @@
 import { UsageError } from '../../errors.js'
 import { redactor } from '../common/redact.js'
-import { escapeJsonText, escapeTerminal } from '../common/text.js'
+import { CONTROL_OR_INVISIBLE, escapeJsonText, escapeTerminal, visibleCode } from '../common/text.js'
 import { withoutRaw } from './normalise.js'
 import type { TimelineEvent } from './types.js'
 
@@ -114,13 +114,7 @@ export function mdCell(value: unknown): string {
       .replace(/"/g, '&quot;')
       .replace(/[\\`*_{}[\]()#+!|~]/g, (c) => `\\${c}`)
       .replace(/\r\n|\r|\n/g, ' ⏎ ')
-      .replace(
-        /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\u061c\ufeff]/g,
-        (c) => {
-          const code = c.codePointAt(0) ?? 0
-          return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`
-        },
-      )
+      .replace(CONTROL_OR_INVISIBLE, visibleCode)
       // No autolinks (GitHub's extension links bare `scheme://…`, `www.…` and e-mail addresses,
       // and @names notify people): a zero-width space (as an entity) breaks `scheme://`, entities
       // spell the `.` of `www.` and every `@`.
