@@ -121,20 +121,17 @@ export function keptLine(
   rawBytes?: Buffer,
   plain = false,
 ): KeptLine {
-  const base = {
-    t,
-    id: event.id,
-    rank: ORIGIN_RANK[event.origin],
-    levels: event.findings.map((f) => f.level),
-    detector,
-  }
+  // Built as one literal: spreading a shared base into each line cost about 3 µs an event (a
+  // second of a hunt's half million, measured), more than serialising the line.
+  const rank = ORIGIN_RANK[event.origin]
+  const levels = event.findings.map((f) => f.level)
   if (
     rawBytes &&
     (plain || (rawBytes.indexOf(0x0a) === -1 && rawBytes.indexOf(0x0d) === -1 && isUtf8(rawBytes)))
   ) {
     // raw is the event's last field: the head ends where its `}` is.
     const head = JSON.stringify({ ...event, raw: undefined })
-    return { ...base, line: head.slice(0, -1), rawBytes }
+    return { t, id: event.id, rank, line: head.slice(0, -1), rawBytes, levels, detector }
   }
-  return { ...base, line: JSON.stringify(event) }
+  return { t, id: event.id, rank, line: JSON.stringify(event), rawBytes: undefined, levels, detector }
 }
