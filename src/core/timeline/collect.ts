@@ -954,7 +954,6 @@ async function collectOnce(
     output = undefined
   }
   const scrub = redactor.size > 0
-  const newline = Buffer.from('\n')
   /** Writes events, in order: detector findings added, secrets scrubbed, exported when asked. */
   const writeLines = async (batch: SpooledLine[]) => {
     const { detector, extra, events, exporter } = output ?? (await openOutput())
@@ -985,7 +984,10 @@ async function collectOnce(
       stored++
       if (scrub) await events.write(`${redactor.scrub(line.toString())}\n`)
       else if (typeof line === 'string') await events.write(`${line}\n`)
-      else await events.write2(line, newline)
+      else {
+        const full = events.writeLine(line)
+        if (full) await full
+      }
       if (exporter) {
         event ??= JSON.parse(line.toString()) as TimelineEvent
         await exportWrite(exporter.row(event))

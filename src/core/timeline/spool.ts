@@ -176,8 +176,12 @@ export class Arena {
     this.pos = start + written
     if (raw) {
       this.ensure(RAW_OPEN.length + raw.length + 1)
-      this.pos += RAW_OPEN.copy(this.buf, this.pos)
-      this.pos += raw.copy(this.buf, this.pos)
+      // TypedArray#set, not Buffer#copy: copy's argument handling cost more than the bytes (about
+      // half a second of a hunt's million copies, measured).
+      this.buf.set(RAW_OPEN, this.pos)
+      this.pos += RAW_OPEN.length
+      this.buf.set(raw, this.pos)
+      this.pos += raw.length
       this.buf[this.pos++] = 0x7d // }
     }
     this.keys.push({

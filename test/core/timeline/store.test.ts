@@ -34,7 +34,7 @@ describe('AtomicFileWriter', () => {
     for (let i = 0; i < 36_000; i++) {
       line.writeUInt32BE(i, 0)
       if (i % 3 === 0) await writer.write(line)
-      else await writer.write2(line.subarray(0, 100), line.subarray(100))
+      else await writer.writeLine(line.subarray(0, line.length - 1))
       want.update(line)
       bytes += line.length
     }
@@ -88,7 +88,7 @@ describe('AtomicFileWriter around the page cache (O_DIRECT)', () => {
       const line = Buffer.from(`{"n":${i},"pad":"${'x'.repeat(i % 257)}"}\n`)
       parts.push(line)
       if (i % 2) await writer.write(line)
-      else await writer.write2(line.subarray(0, line.length - 1), line.subarray(line.length - 1))
+      else await writer.writeLine(line.subarray(0, line.length - 1))
     }
     const aroundCache = writer.writesAroundCache
     const done = await writer.commit()
