@@ -130,8 +130,12 @@ function classifyForDetector(
       if (name) (roles ??= new Set()).add(name)
     }
   }
+  if (flags === 0 && !roles) return NO_MARKS
   return { flags, scopeRoles: roles ? [...roles].join(',') : '' }
 }
+
+/** Most records: nothing for the detector (one shared object, read only). */
+const NO_MARKS: DetectorMarks = Object.freeze({ flags: 0, scopeRoles: '' })
 
 const LEARN_FROM = /^(CreateFunction|UpdateFunctionConfiguration)/i
 

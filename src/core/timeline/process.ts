@@ -129,8 +129,12 @@ export function keptLine(
     rawBytes &&
     (plain || (rawBytes.indexOf(0x0a) === -1 && rawBytes.indexOf(0x0d) === -1 && isUtf8(rawBytes)))
   ) {
-    // raw is the event's last field: the head ends where its `}` is.
-    const head = JSON.stringify({ ...event, raw: undefined })
+    // raw is the event's last field: the head ends where its `}` is. raw is left out by setting
+    // it aside for the call (a copy of the event without it was one more object an event).
+    const record = event.raw
+    event.raw = undefined
+    const head = JSON.stringify(event)
+    event.raw = record
     return { t, id: event.id, rank, line: head.slice(0, -1), rawBytes, levels, detector }
   }
   return { t, id: event.id, rank, line: JSON.stringify(event), rawBytes: undefined, levels, detector }
