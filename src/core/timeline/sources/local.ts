@@ -1,4 +1,5 @@
-import { readdir, stat } from 'node:fs/promises'
+import { readdirSync } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { isatty } from 'node:tty'
 import { UsageError } from '../../../errors.js'
@@ -10,6 +11,8 @@ import { deliveryMayHold, deliveryTimeOf } from '../window.js'
 export const INPUT_NAME = /\.(json|jsonl|ndjson)(\.gz)?$|\.gz$/i
 const DIGEST_NAME = /CloudTrail-Digest/
 const DIGEST_DIR = /\/CloudTrail-Digest\//
+/** The longest the folder walk holds the event loop before it yields. */
+const WALK_SLICE_MS = 50
 
 export interface LocalFile {
   path: string
@@ -81,9 +84,16 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
     if (pipe) out.files.push({ path, size: -1, pipe: true })
     else out.files.push(delivered === undefined ? { path, size } : { path, size, delivered })
   }
+  // Folders are read synchronously (a trip to the thread pool per folder tripled the walk of a
+  // bucket's thousands of small folders), yielding to the event loop now and then (Ctrl-C).
+  let slice = performance.now()
   const walk = async (dir: string, depth: number) => {
     if (depth > 32) return
-    const entries = await readdir(dir, { withFileTypes: true })
+    if (performance.now() - slice > WALK_SLICE_MS) {
+      await new Promise<void>((r) => setImmediate(r))
+      slice = performance.now()
+    }
+    const entries = readdirSync(dir, { withFileTypes: true })
     if (depth > 0 && isCaseFolder(entries)) {
       if (!out.caseFolders.includes(dir)) out.caseFolders.push(dir)
       return
