@@ -520,10 +520,37 @@ function parseRow(buf: Buffer, start: number, end: number): SpooledLine {
   }
 }
 
+/**
+ * An arena waiting in the ReorderBuffer, its keys left packed: unpacked, tens of thousands of key
+ * objects stayed alive across garbage collections until released, and copying them made the main
+ * thread's collections several times dearer than the worker threads'.
+ */
 interface ArenaCursor {
   buf: Buffer
-  keys: ArenaKey[]
+  keys: PackedKeys
   i: number
+}
+
+/** The id of packed key `i`. */
+function idAt(p: PackedKeys, i: number): string {
+  return p.text.slice(i === 0 ? 0 : p.ends[i * 2 - 1]!, p.ends[i * 2]!)
+}
+
+/** Packed key `i` as the spool hands its line out: a view of the arena's buffer. */
+function packedLine(buf: Buffer, p: PackedKeys, i: number): SpooledLine {
+  const idEnd = p.ends[i * 2]!
+  const scopeEnd = p.ends[i * 2 + 1]!
+  const start = p.m[i * 4]!
+  const flags = p.m[i * 4 + 2]!
+  return {
+    t: p.t[i]!,
+    id: p.text.slice(i === 0 ? 0 : p.ends[i * 2 - 1]!, idEnd),
+    rank: p.m[i * 4 + 3]!,
+    line: buf.subarray(start, start + p.m[i * 4 + 1]!),
+    hasFindings: (flags & 1) === 1,
+    detectorFlags: flags & ~1,
+    scopeRoles: scopeEnd > idEnd ? p.text.slice(idEnd, scopeEnd) : '',
+  }
 }
 
 /** An arena's whole buffer, once every line in it is out (see ReorderBuffer.takeFreed). */
@@ -532,8 +559,15 @@ function wholeBuffer(buf: Buffer): ArrayBuffer | undefined {
   return ab instanceof ArrayBuffer && buf.byteOffset === 0 ? ab : undefined
 }
 
+/** compare() of the two cursors' heads, read from their packed keys (ids only on a tie). */
 function headBefore(a: ArenaCursor, b: ArenaCursor): boolean {
-  return compare(a.keys[a.i]!, b.keys[b.i]!) < 0
+  const ta = a.keys.t[a.i]!
+  const tb = b.keys.t[b.i]!
+  if (ta !== tb) return ta < tb
+  const ia = idAt(a.keys, a.i)
+  const ib = idAt(b.keys, b.i)
+  if (ia !== ib) return ia < ib
+  return a.keys.m[a.i * 4 + 3]! < b.keys.m[b.i * 4 + 3]!
 }
 
 /** An arena row as the spool hands it out: its line a view of the arena's buffer. */
@@ -581,13 +615,14 @@ export class ReorderBuffer {
   }
 
   add(t: ArenaTransfer): void {
-    if (t.keys.t.length === 0) return
-    const keys = unpackKeys(t.keys)
+    const n = t.keys.t.length
+    if (n === 0) return
     const buf = asBuffer(t.buf)
-    this.count += keys.length
-    if (this.last && compare(keys[0]!, this.last) < 0) this.late = true
+    this.count += n
+    if (this.last && compare({ t: t.keys.t[0]!, id: idAt(t.keys, 0), rank: t.keys.m[3]! }, this.last) < 0)
+      this.late = true
     this.bytes += buf.length
-    this.push({ buf, keys, i: 0 })
+    this.push({ buf, keys: t.keys, i: 0 })
   }
 
   /**
@@ -598,17 +633,17 @@ export class ReorderBuffer {
     const out: SpooledLine[] = []
     while (this.heap.length > 0) {
       const top = this.heap[0]!
-      const k = top.keys[top.i]!
-      if (k.t >= before && this.bytes <= holdBytes) break
+      if (top.keys.t[top.i]! >= before && this.bytes <= holdBytes) break
+      const line = packedLine(top.buf, top.keys, top.i)
       top.i++
-      if (top.i >= top.keys.length) {
+      if (top.i >= top.keys.t.length) {
         this.bytes -= top.buf.length
         const ab = wholeBuffer(top.buf)
         if (ab) this.freed.push(ab)
         this.pop()
       } else this.siftDown(0)
-      this.last = k
-      const line = spooledLine(top.buf, k)
+      // Only its time, id and rank are read (by add): the line's bytes may be overwritten.
+      this.last = line
       if (this.copies.keep(line)) out.push(line)
     }
     // The arenas of released lines are reused once the caller has written them.

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises'
 import { afterAll, describe, expect, it } from 'vitest'
-import { Arena, EventSpool, packKeys, unpackKeys } from '../../../src/core/timeline/spool.js'
+import { Arena, EventSpool, packKeys, ReorderBuffer, unpackKeys } from '../../../src/core/timeline/spool.js'
 import { tempDir } from '../../support/cli.js'
 import { Rng } from '../../support/trail-generator.js'
 
@@ -140,5 +140,42 @@ describe('an arena', () => {
     const stored = arena.sortedKeys().map((k) => arena.line(k).toString('utf8'))
     expect(stored).toEqual(lines.map((l, i) => (i % 2 === 1 ? `${l},"raw":${raw.toString()}}` : l)))
     for (const s of stored) expect(() => JSON.parse(s.endsWith('}') ? s : `${s}}`)).not.toThrow()
+  })
+})
+
+describe('the reorder buffer of an ordered hunt', () => {
+  const arenaOf = (rows: { t: number; id: string; rank?: number; body?: string; flags?: number }[]) => {
+    const arena = new Arena(256)
+    for (const r of rows) {
+      arena.push({
+        t: r.t,
+        id: r.id,
+        rank: r.rank ?? 0,
+        line: `{"id":"${r.id}","b":"${r.body ?? ''}"}`,
+        levels: r.flags ? ['high'] : [],
+        detector: { flags: 0, scopeRoles: r.flags ? 'role-a' : '' },
+      })
+    }
+    return structuredClone(arena.transfer())
+  }
+
+  it('merges arenas by time, then id, then source rank, drops a copy and keeps each line with its marks', () => {
+    const buffer = new ReorderBuffer()
+    buffer.add(arenaOf([{ t: 5, id: 'b' }, { t: 5, id: 'c', rank: 4 }, { t: 9, id: 'z' }]))
+    buffer.add(arenaOf([{ t: 5, id: 'a', flags: 1 }, { t: 5, id: 'c', rank: 0 }, { t: 7, id: 'y' }]))
+    buffer.add(arenaOf([{ t: 1, id: 'q' }, { t: 5, id: 'b' }]))
+    const first = buffer.release(6)
+    // The copy of c from the api (rank 4) sorts after the trail file's (rank 0) and is dropped.
+    expect(first.map((l) => `${l.t}:${l.id}:${l.rank}`)).toEqual(['1:q:0', '5:a:0', '5:b:0', '5:c:0'])
+    expect(first[1]).toMatchObject({ hasFindings: true, scopeRoles: 'role-a' })
+    expect(first[2]).toMatchObject({ hasFindings: false, scopeRoles: '' })
+    expect(first.map((l) => JSON.parse(`${l.line.toString()}`).id)).toEqual(['q', 'a', 'b', 'c'])
+    expect(buffer.duplicates).toBe(2) // the second 5:b and 5:c, byte for byte the first
+    expect(buffer.late).toBe(false)
+    const rest = buffer.release(Number.POSITIVE_INFINITY)
+    expect(rest.map((l) => `${l.t}:${l.id}`)).toEqual(['7:y', '9:z'])
+    // An event earlier than one already released arrives: the caller must read again.
+    buffer.add(arenaOf([{ t: 8, id: 'late' }]))
+    expect(buffer.late).toBe(true)
   })
 })
