@@ -394,10 +394,13 @@ export class FileProcessor {
           result.skipped['invalid-json'] = (result.skipped['invalid-json'] ?? 0) + splitter.junk
       }
     } catch (err) {
+      // zlib's errors carry a Z_ code; anything else is not the gzip's fault (an error a record
+      // raised was once called corrupt-gzip, on a plain JSON pipe).
+      const code = (err as { code?: unknown }).code
       const reason: SkipReason =
         err instanceof SplitError
           ? err.reason
-          : /unexpected end|incorrect header|invalid|check/i.test((err as Error).message)
+          : typeof code === 'string' && code.startsWith('Z_')
             ? 'corrupt-gzip'
             : 'unreadable'
       result.skipped[reason] = (result.skipped[reason] ?? 0) + 1

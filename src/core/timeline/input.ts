@@ -1,6 +1,6 @@
 import { constants as bufferConstants } from 'node:buffer'
 import { constants, crc32, gunzipSync, InflateRaw, inflateRawSync } from 'node:zlib'
-import { parseTime } from './normalise.js'
+import { eventTimeMs } from './normalise.js'
 import type { SkipReason } from './types.js'
 
 type Rec = Record<string, unknown>
@@ -341,8 +341,7 @@ export function acceptRecord(item: unknown, out: DecodedInput): void {
     bump(out.skipped, 'not-cloudtrail')
     return
   }
-  const t = rec.eventTime
-  if ((typeof t !== 'string' || Number.isNaN(parseTime(t))) && typeof t !== 'number') {
+  if (Number.isNaN(eventTimeMs(rec))) {
     bump(out.skipped, 'no-event-time')
     return
   }

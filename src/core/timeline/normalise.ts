@@ -22,11 +22,21 @@ function obj(v: unknown): Rec | null {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : null
 }
 
-/** Milliseconds since the epoch of a record's eventTime, or NaN when it has none that parses. */
+/** The most milliseconds from the epoch a JavaScript date holds, either way (±275,760 years). */
+const MAX_TIME_MS = 8.64e15
+
+/**
+ * Milliseconds since the epoch of a record's eventTime, or NaN when it has none that parses. A
+ * number is seconds below 1e11, else milliseconds; one no date can hold (1e20) is NaN, as an
+ * impossible date in text is (it ended the run: formatting it threw).
+ */
 export function eventTimeMs(record: Rec): number {
   const t = record.eventTime
   if (typeof t === 'string') return parseTime(t)
-  if (typeof t === 'number') return t < 1e11 ? t * 1000 : t
+  if (typeof t === 'number') {
+    const ms = t < 1e11 ? t * 1000 : t
+    return Number.isFinite(ms) && Math.abs(ms) <= MAX_TIME_MS ? ms : Number.NaN
+  }
   return Number.NaN
 }
 

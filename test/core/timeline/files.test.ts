@@ -501,6 +501,51 @@ describe('timeline from files (in-process pipeline)', () => {
   })
 })
 
+describe('a record whose eventTime is a number no date can hold', () => {
+  it('is skipped as having no event time, read whole or streamed, and the records after it are kept', async () => {
+    const dir = await tempDir()
+    const ok = (id: string) => ({
+      eventVersion: '1.10',
+      eventTime: '2025-03-01T00:00:00Z',
+      eventName: 'GetObject',
+      eventSource: 's3.amazonaws.com',
+      eventID: id,
+    })
+    const records = [
+      ok('a'),
+      { ...ok('bad'), eventTime: 1e20 },
+      ok('b'),
+      { ...ok('neg'), eventTime: -8640000000001 },
+      ok('c'),
+    ]
+    const jsonl = join(dir, 'mixed.jsonl')
+    await writeFile(jsonl, records.map((r) => JSON.stringify(r)).join('\n'))
+    const whole = join(dir, 'mixed.json')
+    await writeFile(whole, JSON.stringify({ Records: records }))
+    const { FileProcessor } = await import('../../../src/core/timeline/file-task.js')
+    const p = new FileProcessor(
+      { mode: 'all', window: { start: null, end: null }, target: null, firRequestIds: [], ruleDirs: [] },
+      null,
+    )
+    const lines: string[] = []
+    const streamed = await p.processStream(
+      { seq: 0, display: jsonl, origin: 'file', path: jsonl },
+      (part) => {
+        lines.push(...part.lines.map((l) => l.id))
+      },
+    )
+    expect(streamed.cutShort).toBeUndefined()
+    expect(streamed.skipped).toEqual({ 'no-event-time': 2 })
+    expect(lines).toEqual(['a', 'b', 'c'])
+    for (const path of [jsonl, whole]) {
+      const r = p.processWhole({ seq: 1, display: path, origin: 'file', path })
+      expect(r.refused).toBeUndefined()
+      expect(r.skipped).toEqual({ 'no-event-time': 2 })
+      expect(r.lines.map((l) => l.id)).toEqual(['a', 'b', 'c'])
+    }
+  })
+})
+
 describe('inputs read as a stream', () => {
   const setup = {
     mode: 'related' as const,

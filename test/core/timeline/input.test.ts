@@ -72,6 +72,22 @@ describe('decodeText', () => {
     )
     expect(d.records.map((r) => r.eventID)).toEqual(['ok'])
     expect(d.skipped).toEqual({ 'insights-record': 1, 'no-event-time': 2, 'not-cloudtrail': 2 })
+    // A number is seconds or milliseconds; one no date can hold is no time (formatting it threw:
+    // the run ended with exit 1).
+    const numbers = decodeText(
+      JSON.stringify({
+        Records: [
+          rec('s', { eventTime: 1740787200 }),
+          rec('ms', { eventTime: 1740787200000 }),
+          rec('e20', { eventTime: 1e20 }),
+          rec('e16', { eventTime: 1e16 }),
+          rec('big', { eventTime: 8.64e15 + 1 }),
+          rec('neg', { eventTime: -8640000000001 }),
+        ],
+      }),
+    )
+    expect(numbers.records.map((r) => r.eventID)).toEqual(['s', 'ms'])
+    expect(numbers.skipped).toEqual({ 'no-event-time': 4 })
     const bad = decodeText(
       JSON.stringify({ Events: [{ CloudTrailEvent: '{nope' }, { CloudTrailEvent: '[1]' }] }),
     )

@@ -161,9 +161,26 @@ describe('the reorder buffer of an ordered hunt', () => {
 
   it('merges arenas by time, then id, then source rank, drops a copy and keeps each line with its marks', () => {
     const buffer = new ReorderBuffer()
-    buffer.add(arenaOf([{ t: 5, id: 'b' }, { t: 5, id: 'c', rank: 4 }, { t: 9, id: 'z' }]))
-    buffer.add(arenaOf([{ t: 5, id: 'a', flags: 1 }, { t: 5, id: 'c', rank: 0 }, { t: 7, id: 'y' }]))
-    buffer.add(arenaOf([{ t: 1, id: 'q' }, { t: 5, id: 'b' }]))
+    buffer.add(
+      arenaOf([
+        { t: 5, id: 'b' },
+        { t: 5, id: 'c', rank: 4 },
+        { t: 9, id: 'z' },
+      ]),
+    )
+    buffer.add(
+      arenaOf([
+        { t: 5, id: 'a', flags: 1 },
+        { t: 5, id: 'c', rank: 0 },
+        { t: 7, id: 'y' },
+      ]),
+    )
+    buffer.add(
+      arenaOf([
+        { t: 1, id: 'q' },
+        { t: 5, id: 'b' },
+      ]),
+    )
     const first = buffer.release(6)
     // The copy of c from the api (rank 4) sorts after the trail file's (rank 0) and is dropped.
     expect(first.map((l) => `${l.t}:${l.id}:${l.rank}`)).toEqual(['1:q:0', '5:a:0', '5:b:0', '5:c:0'])
