@@ -732,33 +732,21 @@ export class Copies {
 
 /**
  * Whether two stored lines of one eventID hold the same CloudTrail record: the same bytes, or
- * (a LookupEvents copy of a trail file's record differs in origin and layout) the same call,
- * caller, address, outcome, parameters and response in `raw`.
+ * (a LookupEvents copy of a trail file's record differs in origin and layout) the same `raw`
+ * record, field for field, whatever the order of its keys. Every field counts: a copy that differs
+ * only in its user agent, MFA flag or session context decides what the rules flag (a call from
+ * outside Lambda), and keeping whichever copy was named first made the findings depend on the
+ * order of --source (a narrower identity of call, caller, address and parameters did).
  */
 export function sameRecord(a: Buffer, b: Buffer): boolean {
   if (a.equals(b)) return true
   try {
-    return recordIdentity(JSON.parse(a.toString()).raw) === recordIdentity(JSON.parse(b.toString()).raw)
+    return canonicalJson(rawOf(a)) === canonicalJson(rawOf(b))
   } catch {
     return false
   }
 }
 
-function recordIdentity(raw: unknown): string {
-  const r = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>
-  const who = (r.userIdentity && typeof r.userIdentity === 'object' ? r.userIdentity : {}) as Record<
-    string,
-    unknown
-  >
-  return canonicalJson([
-    r.eventName ?? null,
-    r.eventSource ?? null,
-    r.awsRegion ?? null,
-    r.sourceIPAddress ?? null,
-    r.errorCode ?? null,
-    who.arn ?? null,
-    who.accessKeyId ?? null,
-    r.requestParameters ?? null,
-    r.responseElements ?? null,
-  ])
+function rawOf(line: Buffer): unknown {
+  return (JSON.parse(line.toString()) as { raw?: unknown }).raw ?? null
 }

@@ -1,6 +1,13 @@
 import { rm } from 'node:fs/promises'
 import { afterAll, describe, expect, it } from 'vitest'
-import { Arena, EventSpool, packKeys, ReorderBuffer, unpackKeys } from '../../../src/core/timeline/spool.js'
+import {
+  Arena,
+  EventSpool,
+  packKeys,
+  ReorderBuffer,
+  sameRecord,
+  unpackKeys,
+} from '../../../src/core/timeline/spool.js'
 import { tempDir } from '../../support/cli.js'
 import { Rng } from '../../support/trail-generator.js'
 
@@ -194,5 +201,39 @@ describe('the reorder buffer of an ordered hunt', () => {
     // An event earlier than one already released arrives: the caller must read again.
     buffer.add(arenaOf([{ t: 8, id: 'late' }]))
     expect(buffer.late).toBe(true)
+  })
+})
+
+describe('two stored lines of one eventID', () => {
+  const record = {
+    eventVersion: '1.10',
+    userIdentity: {
+      type: 'AssumedRole',
+      arn: 'arn:aws:sts::111122223333:assumed-role/victim-role/victim',
+      sessionContext: { attributes: { mfaAuthenticated: 'false' } },
+    },
+    eventTime: '2025-03-01T00:00:00Z',
+    eventSource: 's3.amazonaws.com',
+    eventName: 'ListBuckets',
+    sourceIPAddress: '203.0.113.9',
+    userAgent: 'aws-sdk-js/3 exec-env/AWS_Lambda_nodejs20.x',
+    additionalEventData: { MFAUsed: 'No' },
+    eventID: 'e1',
+  }
+  const line = (raw: unknown, origin = 'file') =>
+    Buffer.from(JSON.stringify({ id: 'e1', origin, findings: [], raw }))
+
+  it('are one record when raw holds the same fields, in any order and from any source', () => {
+    const reordered = Object.fromEntries(Object.entries(record).reverse())
+    expect(sameRecord(line(record), line(reordered, 'api'))).toBe(true)
+  })
+
+  it('are two records when any field of raw differs: the copy named first no longer decides what is flagged', () => {
+    expect(sameRecord(line(record), line({ ...record, userAgent: 'curl/8.0' }))).toBe(false)
+    expect(sameRecord(line(record), line({ ...record, additionalEventData: { MFAUsed: 'YES' } }))).toBe(false)
+    const other = structuredClone(record)
+    other.userIdentity.sessionContext.attributes.mfaAuthenticated = 'true'
+    expect(sameRecord(line(record), line(other))).toBe(false)
+    expect(sameRecord(line(record), line({ ...record, recipientAccountId: '999988887777' }))).toBe(false)
   })
 })
