@@ -158,6 +158,7 @@ export abstract class FirCommand extends Command {
     flags: AwsFlagValues,
     caseId?: string,
     emulatorOnly?: boolean,
+    drill?: string,
   ): Promise<AwsClients> {
     return AwsClients.create({
       region: flags.region,
@@ -166,6 +167,7 @@ export abstract class FirCommand extends Command {
       roleArn: flags['role-arn'],
       caseId,
       ...(emulatorOnly ? { emulatorOnly } : {}),
+      ...(drill !== undefined ? { drill } : {}),
     })
   }
 
@@ -177,7 +179,7 @@ export abstract class FirCommand extends Command {
     dryRun?: boolean
   }): Promise<FirContext> {
     const handle = await this.openCase(options.caseFlag)
-    const aws = await this.makeAws(options.aws, handle.meta.id)
+    const aws = await this.makeAws(options.aws, handle.meta.id, undefined, drillOf(handle))
     return this.contextFor(handle, aws, options)
   }
 
@@ -337,4 +339,12 @@ export function toFir(err: unknown): FirError {
     actions: ['this is a bug in fir: please report it with the stack trace above'],
     cause: err,
   })
+}
+
+/** The scenario of a tabletop drill's case (its journal starts the drill), else undefined. */
+export function drillOf(handle: CaseHandle): string | undefined {
+  const start = handle.journal.all().find((e) => e.action === 'tabletop.start')
+  if (!start) return undefined
+  const scenario = (start.params as { scenario?: unknown } | undefined)?.scenario
+  return typeof scenario === 'string' ? scenario : String(start.target)
 }

@@ -27,6 +27,13 @@ export interface AwsOptions {
   caseId?: string
   /** Tabletop and tests: dummy credentials, and no request may leave loopback. */
   emulatorOnly?: boolean
+  /**
+   * The case is a tabletop drill (this scenario): emulator-only whatever the environment says, so
+   * a later command on the drill's case (a resume after Ctrl-C, a contain) never acts with the
+   * responder's credentials on the AWS they reach; without a loopback endpoint every call is
+   * refused, naming the drill.
+   */
+  drill?: string
   maxAttempts?: number
   clock?: Clock
 }
@@ -55,6 +62,14 @@ export function isLoopbackHost(hostname: string): boolean {
 /** True when fir must stay on loopback with dummy credentials (tests set FIR_EMULATOR_ONLY=1). */
 export function emulatorOnlyFromEnv(): boolean {
   return process.env.FIR_EMULATOR_ONLY === '1' || process.env.FIR_EMULATOR_ONLY === 'true'
+}
+
+function isLoopbackUrl(url: string): boolean {
+  try {
+    return isLoopbackHost(new URL(url).hostname)
+  } catch {
+    return false
+  }
 }
 
 /** Throws before anything is sent when a URL is not loopback while in emulator-only mode. */
@@ -157,6 +172,11 @@ export class AwsClients {
     return this.options.emulatorOnly === true
   }
 
+  /** The drill scenario when the case is a tabletop drill's (see AwsOptions.drill). */
+  get drill(): string | undefined {
+    return this.options.drill
+  }
+
   /**
    * The endpoint fir's calls go to when it is not AWS's own: `--endpoint-url`, else
    * AWS_ENDPOINT_URL (what the banner and the journal name).
@@ -187,10 +207,15 @@ export class AwsClients {
   }
 
   static async create(options: AwsOptions): Promise<AwsClients> {
-    const emulatorOnly = options.emulatorOnly ?? emulatorOnlyFromEnv()
+    const emulatorOnly = options.drill !== undefined || (options.emulatorOnly ?? emulatorOnlyFromEnv())
     const opts: AwsOptions = { ...options, emulatorOnly }
     if (emulatorOnly) {
-      const endpoint = opts.endpoint ?? process.env.AWS_ENDPOINT_URL
+      let endpoint = opts.endpoint ?? process.env.AWS_ENDPOINT_URL
+      // A drill's case: an endpoint that is not loopback is dropped (the guard then refuses each
+      // call, naming the drill): a command that needs no AWS call still runs on the case.
+      if (opts.drill !== undefined && endpoint && !isLoopbackUrl(endpoint)) endpoint = undefined
+      if (opts.drill !== undefined && !endpoint)
+        return new AwsClients(await resolveRegion(opts), opts, DUMMY_CREDENTIALS)
       if (!endpoint) {
         throw new EmulatorSafetyError(
           'unable to reach AWS: fir is in emulator-only mode and no emulator endpoint is set',
@@ -365,6 +390,18 @@ function installMiddleware(stack: MiddlewareStackLike, service: string, owner: A
       async (args: { request?: { hostname?: string; protocol?: string } }) => {
         const hostname = args.request?.hostname
         if (owner.emulatorOnly && hostname !== undefined && !isLoopbackHost(hostname)) {
+          const drill = owner.drill
+          if (drill !== undefined) {
+            throw new EmulatorSafetyError(
+              `unable to send a ${service} request to ${hostname}: this case is a tabletop drill (scenario ${drill}), and a drill never reaches AWS; its emulator stopped with the drill's run`,
+              {
+                actions: [
+                  `run the drill again: fir tabletop run ${drill}`,
+                  'for a real incident, open a case of its own: fir case init <id>',
+                ],
+              },
+            )
+          }
           throw new EmulatorSafetyError(
             `unable to send a ${service} request to ${hostname}: fir is running against the local emulator and only loopback addresses are allowed`,
           )

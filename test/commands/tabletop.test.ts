@@ -227,6 +227,24 @@ describe('fir tabletop run (built CLI, real moto, hostile environment)', () => {
         expect(text).not.toContain(REAL_LOOKING_KEY)
         expect(text).not.toContain(REAL_LOOKING_SECRET)
       }
+      if (scenario === 'public-url-backdoor') {
+        // A later command on the drill's case (a resume after Ctrl-C, a contain) under the same
+        // environment: refused, naming the drill; the responder's credentials reach nothing.
+        const later = await runFir(['contain', 'public-fn', '--case', caseDir, '--yes', '--json'], {
+          cwd,
+          env: harness.env,
+        })
+        expect(later.code, later.stderr).toBe(2)
+        expect(JSON.parse(later.stdout).error.message).toMatch(
+          /this case is a tabletop drill \(scenario public-url-backdoor\), and a drill never reaches AWS/,
+        )
+        expect(harness.proxyRecords.slice(before)).toEqual([])
+        expect(existsSync(harness.marker)).toBe(false)
+        const after = (await readFile(join(caseDir, 'journal.jsonl'), 'utf8')).trim().split('\n')
+        expect(after.map((l) => JSON.parse(l).action).filter((a) => a.startsWith('containment.'))).toEqual(
+          journal.map((e) => e.action).filter((a) => a.startsWith('containment.')),
+        )
+      }
     }, 320_000)
   }
 
