@@ -98,6 +98,32 @@ function assertJournaled(ctx: FirContext, fn: string, region: string, steps: Rea
 }
 
 /**
+ * Every function each pending change was journaled for, by step and target. One change can serve
+ * several functions: contain of two functions on one execution role revokes the role's sessions
+ * once (the second run journals it already-applied, for its own function).
+ */
+function functionsOfChanges(
+  entries: ReturnType<FirContext['case']['journal']['all']>,
+  steps: ReadonlySet<string>,
+): Map<string, ChangedFunction[]> {
+  const out = new Map<string, ChangedFunction[]>()
+  for (const e of entries) {
+    if (!steps.has(e.action)) continue
+    const k = `${e.action}\u0000${e.target}`
+    if (e.params !== null && typeof e.params === 'object' && 'undoOf' in e.params) {
+      if (e.outcome === 'undone') out.delete(k)
+      continue
+    }
+    const c = changedFunction(e.params)
+    if (!c) continue
+    const list = out.get(k) ?? []
+    if (!list.some((x) => x.name === c.name && x.region === c.region && x.arn === c.arn)) list.push(c)
+    out.set(k, list)
+  }
+  return out
+}
+
+/**
  * Undoes the case's changes, newest first, from the journal alone. By default event-sources,
  * throttle, url, permissions and recycle; the session revocation and rotated keys only when named
  * (with a warning). Where the current state was changed by someone else since, the conflict is
@@ -111,15 +137,42 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
   const fn = options.function
   const region = ctx.aws.region
   if (fn !== undefined) assertJournaled(ctx, fn, region, known)
-  const records = pendingUndos(ctx.case.journal.all(), known).filter((r) => {
-    if (fn === undefined) return true
+  const entries = ctx.case.journal.all()
+  const served = functionsOfChanges(entries, known)
+  const functionsOf = (r: { step: string; target: string; params: unknown }) => {
     const changed = changedFunction(r.params)
-    return changed !== undefined && sameFunction(changed, fn, region)
-  })
+    return served.get(`${r.step}\u0000${r.target}`) ?? (changed ? [changed] : [])
+  }
+  const pending = pendingUndos(entries, known)
+  const records = pending.filter(
+    (r) => fn === undefined || functionsOf(r).some((c) => sameFunction(c, fn, region)),
+  )
+  /** Another function of the case still contained: a change of its own is not undone yet. */
+  const stillContained = (c: ChangedFunction, besides: (typeof pending)[number]) =>
+    pending.some(
+      (r) =>
+        r !== besides &&
+        functionsOf(r).some((x) => x.name === c.name && x.region === c.region && x.arn === c.arn),
+    )
   const calls: UndoCall[] = []
   for (const record of records) {
     const step = stepById(record.step)
     if (!step) continue
+    // Restoring one function leaves a change that still serves another function of the case (a
+    // shared role's session revocation): undoing it would expose that one without a word.
+    const others =
+      fn === undefined
+        ? []
+        : functionsOf(record).filter((c) => !sameFunction(c, fn, region) && stillContained(c, record))
+    if (others.length > 0 && wanted.has(step.id)) {
+      const names = others.map((c) => escapeTerminal(c.name)).join(', ')
+      calls.push({
+        step,
+        record,
+        skip: `kept: it also contains ${names} (contained in this case); restore ${others.length > 1 ? 'them' : 'it'} too, or run fir restore without a function`,
+      })
+      continue
+    }
     if (step.undoPolicy === 'never') {
       calls.push({ step, record, skip: `${step.id} cannot be undone` })
     } else if (!wanted.has(step.id)) {

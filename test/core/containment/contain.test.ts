@@ -37,6 +37,52 @@ function fakeSnapshot(): SnapshotPort & { taken: number } {
   return port
 }
 
+describe('restoring one of two functions that share an execution role', () => {
+  it("keeps the role's session revocation while the other is still contained, and lifts it with the other", async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'shared-role-sh' })
+    for (const name of ['fa-sh', 'fb-sh']) await seedFunction(moto.endpoint(), { name, roleArn: role.arn })
+    const ctx = await testContext(moto.endpoint(), { caseId: 'SH' })
+    for (const name of ['fa-sh', 'fb-sh']) {
+      await containFunction(ctx, {
+        function: name,
+        actions: ['throttle', 'sessions'],
+        snapshot: fakeSnapshot(),
+        confirmed: true,
+      })
+    }
+    const revocation = async () =>
+      (await functionState(moto.endpoint(), 'fb-sh', role.name)).roleInlinePolicies['fir-revoke-SH']
+    expect(await revocation()).toBeDefined()
+
+    const first = await restoreCase(ctx, {
+      function: 'fa-sh',
+      actions: ['throttle', 'sessions'],
+      confirmed: true,
+    })
+    const rows = first.results.map((r) => [r.step, r.outcome])
+    expect(rows).toContainEqual(['containment.throttle', 'undone'])
+    expect(rows).toContainEqual(['containment.sessions', 'skipped'])
+    const kept = first.results.find((r) => r.step === 'containment.sessions')!
+    expect(JSON.stringify(kept)).toMatch(/it also contains fb-sh \(contained in this case\)/)
+    // fb-sh is still contained: throttled, and the stolen sessions of its role still revoked.
+    expect((await functionState(moto.endpoint(), 'fb-sh', role.name)).reserved).toBe(0)
+    expect(await revocation()).toBeDefined()
+
+    const second = await restoreCase(ctx, {
+      function: 'fb-sh',
+      actions: ['throttle', 'sessions'],
+      confirmed: true,
+    })
+    expect(second.results.map((r) => [r.step, r.outcome])).toEqual(
+      expect.arrayContaining([
+        ['containment.throttle', 'undone'],
+        ['containment.sessions', 'undone'],
+      ]),
+    )
+    expect(await revocation()).toBeUndefined()
+  })
+})
+
 describe('containment steps against moto', () => {
   it('contains, re-runs as already-applied, restores every field, keeps the revocation', async () => {
     const s = await seedCompromisedFunction(moto.endpoint(), { logEvents: false })
