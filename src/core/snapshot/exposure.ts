@@ -82,7 +82,8 @@ export interface ExposureScope {
 /**
  * How far one narrowing condition pins the caller, weakest last: to this account (or its
  * organisation); to an organisation fir could not confirm is this account's; to a resource ARN
- * that names no account (an S3 bucket); to another account or organisation.
+ * that names no account (an S3 bucket); to another account or organisation. The rank orders the
+ * values of one key (ORed); across keys (ANDed) `elsewhere` wins outright (see `narrowing`).
  */
 type Pin = { to: 'own' } | { to: 'unconfirmed' | 'no-account' | 'elsewhere'; clause: string }
 
@@ -144,8 +145,11 @@ function pinOfValue(key: string, v: unknown, own: string | undefined, scope: Exp
 }
 
 /**
- * The strongest pin of a statement's conditions, or undefined when nothing pins it. Keys are
- * ANDed, so the strongest key decides; the values of one key are ORed, so its weakest value does.
+ * What a statement's conditions pin it to, or undefined when nothing pins it. The values of one
+ * key are ORed, so its weakest value decides for that key. Keys are ANDed: a key pinned to another
+ * account or organisation decides whatever the other keys say (a bucket ARN beside
+ * aws:SourceAccount of another account is that account's bucket: a grant to it); otherwise the
+ * strongest key decides.
  */
 function narrowing(statement: Record<string, unknown>, scope: ExposureScope): Pin | undefined {
   const cond = statement.Condition
@@ -168,6 +172,7 @@ function narrowing(statement: Record<string, unknown>, scope: ExposureScope): Pi
         }
         if (!weakest || PIN_RANK[pin.to] > PIN_RANK[weakest.to]) weakest = pin
       }
+      if (weakest?.to === 'elsewhere') return weakest
       if (weakest && (!best || PIN_RANK[weakest.to] < PIN_RANK[best.to])) best = weakest
     }
   }

@@ -250,6 +250,13 @@ describe('containment steps against moto', () => {
         principal: 'sns.amazonaws.com',
         sourceArn: `arn:aws:sns:us-east-1:${TEST_ACCOUNT}:orders`,
       },
+      // another account's bucket: the bucket ARN names no account, SourceAccount names the other
+      {
+        sid: 'attacker-s3',
+        principal: 's3.amazonaws.com',
+        sourceAccount: '999999999999',
+        sourceArn: 'arn:aws:s3:::attacker-bucket',
+      },
     ]
     for (const p of pinned) await seedPermission(moto.endpoint(), 'pinned', p)
     const before = await functionState(moto.endpoint(), 'pinned', role.name)

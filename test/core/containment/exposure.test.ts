@@ -72,6 +72,28 @@ describe('isPublicStatement (DESIGN §3)', () => {
       }),
       true,
     ],
+    [
+      'S3 trigger of a bucket in another account (SourceAccount of another account beside the bucket ARN)',
+      allow({
+        Principal: { Service: 's3.amazonaws.com' },
+        Condition: {
+          StringEquals: { 'AWS:SourceAccount': '999999999999' },
+          ArnLike: { 'AWS:SourceArn': 'arn:aws:s3:::attacker-bucket' },
+        },
+      }),
+      true,
+    ],
+    [
+      'the same, conditions in the other order',
+      allow({
+        Principal: { Service: 's3.amazonaws.com' },
+        Condition: {
+          ArnLike: { 'AWS:SourceArn': 'arn:aws:s3:::attacker-bucket' },
+          StringEquals: { 'AWS:SourceAccount': '999999999999' },
+        },
+      }),
+      true,
+    ],
     ['a Deny', { Effect: 'Deny', Principal: '*', Action: '*', Resource: fn }, false],
   ])('%s', (_name, statement, expected) => {
     expect(isPublicStatement(statement)).toBe(expected)

@@ -178,6 +178,69 @@ describe('a source or organisation condition narrows a statement only to this ac
       'allows an AWS service principal (s3.amazonaws.com) without aws:SourceArn or aws:SourceAccount: the service acting for any account could invoke it',
     )
   })
+
+  it('lets a condition pinning another account or organisation decide, whatever the other conditions say (keys are ANDed)', () => {
+    const crossAccountBucket = {
+      Principal: { Service: 's3.amazonaws.com' },
+      Condition: {
+        ArnLike: { 'AWS:SourceArn': 'arn:aws:s3:::attacker-bucket' },
+        StringEquals: { 'AWS:SourceAccount': '999999999999' },
+      },
+    }
+    const c = classify(crossAccountBucket)
+    expect(c.exposure).toBe('public')
+    expect(c.reason).toBe(
+      'allows an AWS service principal (s3.amazonaws.com), not narrowed to this account: aws:SourceAccount 999999999999 is another account, not this one (123456789012)',
+    )
+    expect(c.condition).not.toMatch(/advises adding aws:SourceAccount/)
+    // the same with the keys in the other order, and with the account taken from Resource
+    expect(
+      classify({
+        ...crossAccountBucket,
+        Condition: {
+          StringEquals: { 'AWS:SourceAccount': '999999999999' },
+          ArnLike: { 'AWS:SourceArn': 'arn:aws:s3:::attacker-bucket' },
+        },
+      }).exposure,
+    ).toBe('public')
+    expect(isPublicStatement(st(crossAccountBucket))).toBe(true)
+    // another account beside this account's organisation, or another organisation beside this
+    // account: still pinned elsewhere
+    const member = { ...own, organisation: { state: 'member' as const, id: 'o-own456' } }
+    expect(
+      classify(
+        {
+          Principal: '*',
+          Condition: {
+            StringEquals: { 'aws:PrincipalOrgID': 'o-own456', 'AWS:SourceAccount': '999988887777' },
+          },
+        },
+        member,
+      ).exposure,
+    ).toBe('public')
+    const otherOrg = classify(
+      {
+        Principal: '*',
+        Condition: {
+          StringEquals: { 'AWS:SourceAccount': '123456789012', 'aws:PrincipalOrgID': 'o-attacker123' },
+        },
+      },
+      member,
+    )
+    expect(otherOrg.exposure).toBe('public')
+    expect(otherOrg.condition).toBe(
+      "aws:PrincipalOrgID o-attacker123 is not this account's organisation (o-own456)",
+    )
+    // an organisation fir cannot confirm beside another account: the other account is the reason
+    expect(
+      classify({
+        Principal: '*',
+        Condition: {
+          StringEquals: { 'aws:PrincipalOrgID': 'o-abc', 'AWS:SourceAccount': '999988887777' },
+        },
+      }).condition,
+    ).toBe('aws:SourceAccount 999988887777 is another account, not this one (123456789012)')
+  })
 })
 
 describe('analyseExposure', () => {
@@ -212,6 +275,32 @@ describe('analyseExposure', () => {
     expect(v.summary).toMatch(/October 2025/)
 
     expect(analyseExposure([{ qualifier: '$LATEST', url: { ...url, AuthType: 'AWS_IAM' } }])).toEqual([])
+  })
+
+  it('files an S3 trigger of a bucket in another account as a public statement, not an unscoped service', () => {
+    const out = analyseExposure(
+      [
+        {
+          qualifier: '$LATEST',
+          policy: policy(
+            st({
+              Sid: 'attacker-s3',
+              Principal: { Service: 's3.amazonaws.com' },
+              Condition: {
+                StringEquals: { 'AWS:SourceAccount': '999999999999' },
+                ArnLike: { 'AWS:SourceArn': 'arn:aws:s3:::attacker-bucket' },
+              },
+            }),
+          ),
+        },
+      ],
+      { account: '123456789012' },
+    )
+    expect(out).toHaveLength(1)
+    expect(out[0]).toMatchObject({ kind: 'resource-policy', sid: 'attacker-s3', level: 'high' })
+    expect(out[0]!.summary).toBe(
+      'statement attacker-s3 allows an AWS service principal (s3.amazonaws.com), not narrowed to this account: aws:SourceAccount 999999999999 is another account, not this one (123456789012) (lambda:InvokeFunction)',
+    )
   })
 
   it('reports a statement shared by several qualifiers once, listing them all', () => {
