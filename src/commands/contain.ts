@@ -64,11 +64,19 @@ export default class Contain extends FirCommand {
       'What containment does not do:',
       ...result.limits.map((l) => `  - ${l}`),
     ]
-    if (!dryRun)
-      lines.push(
-        '',
-        `Undo with: fir restore ${shellArg(name)} --case ${escapeTerminal(shellArg(ctx.case.dir))}`,
+    if (!dryRun) {
+      // A command that works as printed: restore finds a name in its default region, so name the
+      // function's region when it came from --region or a full ARN, and the credentials used here.
+      const region =
+        flags.region !== undefined || result.function.region !== ctx.aws.region
+          ? ['--region', result.function.region]
+          : []
+      const aws = (['profile', 'role-arn', 'endpoint-url'] as const).flatMap((f) =>
+        flags[f] !== undefined ? [`--${f}`, flags[f]] : [],
       )
+      const restore = ['fir', 'restore', result.function.name, ...region, ...aws, '--case', ctx.case.dir]
+      lines.push('', `Undo with: ${restore.map((a) => escapeTerminal(shellArg(a))).join(' ')}`)
+    }
     return {
       result: { case: ctx.case.dir, ...result },
       human: lines.join('\n'),

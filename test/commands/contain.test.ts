@@ -332,6 +332,59 @@ describe('fir contain and fir restore (built CLI)', () => {
     expect(again.stdout).toContain('nothing to undo')
   })
 
+  it('the "Undo with" hint names the region when it is not the default, and works as printed', {
+    timeout: 240_000,
+  }, async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'plain-role', trust: LAMBDA_TRUST })
+    const west = await seedFunction(moto.endpoint(), {
+      name: 'plain',
+      roleArn: role.arn,
+      region: 'us-west-2',
+    })
+    await seedFunction(moto.endpoint(), { name: 'plain', roleArn: role.arn })
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'IR-6'], { cwd })).code).toBe(0)
+    const opts = { cwd, endpoint: moto.endpoint() }
+    const caseDir = join(cwd, 'cases', 'IR-6')
+    /** Contains `fn`, then runs the printed undo command exactly (the tests' AWS_REGION is us-east-1). */
+    const containThenUndo = async (fn: string, ...extra: string[]) => {
+      const contained = await runFir(
+        ['contain', fn, '--case', 'cases/IR-6', '--actions', 'throttle', '--yes', ...extra],
+        opts,
+      )
+      expect([0, 4]).toContain(contained.code)
+      const hint = contained.stdout.match(/^Undo with: (.*)$/m)?.[1]
+      expect(hint).toBeDefined()
+      const [bin, ...args] = hint!.split(' ')
+      expect(bin).toBe('fir')
+      return { hint: hint!, undo: await runFir([...args, '--yes'], opts) }
+    }
+
+    // by --region, and by full ARN with an AWS flag the undo needs as well (here the endpoint)
+    for (const [fn, extra, expected] of [
+      ['plain', ['--region', 'us-west-2'], `fir restore plain --region us-west-2 --case ${caseDir}`],
+      [
+        west.arn,
+        ['--endpoint-url', moto.endpoint()],
+        `fir restore plain --region us-west-2 --endpoint-url ${moto.endpoint()} --case ${caseDir}`,
+      ],
+    ] as const) {
+      const { hint, undo } = await containThenUndo(fn, ...extra)
+      expect(undo.stderr).not.toContain('journaled no change')
+      expect(undo.code).toBe(0)
+      expect(undo.stdout).toContain('Restored plain: undone 1')
+      expect(await reserved('plain', 'us-west-2')).toBeNull()
+      expect(hint).toBe(expected)
+    }
+    expect(await reserved('plain', 'us-east-1')).toBeNull()
+
+    // the default region: no --region needed (nor printed)
+    const { hint, undo } = await containThenUndo('plain')
+    expect(hint).toBe(`fir restore plain --case ${caseDir}`)
+    expect(undo.code).toBe(0)
+    expect(await reserved('plain', 'us-east-1')).toBeNull()
+  })
+
   it('restore matches the region the change was journaled in: the same name in another region is another function', {
     timeout: 180_000,
   }, async () => {
