@@ -139,6 +139,13 @@ export abstract class FirCommand extends Command {
     const handle = await CaseHandle.open(dir)
     this.onCleanup(() => handle.close())
     await registerSecretsOfCase(dir, handle.journal.all())
+    const stale = handle.staleLock
+    if (stale) {
+      const h = stale.holder
+      this.log_.warn(
+        `removed the case lock ${escapeTerminal(stale.path)} that a killed fir run had left: process ${escapeTerminal(h.pid)} on ${escapeTerminal(h.host)} (user ${escapeTerminal(h.user)}, since ${escapeTerminal(h.since)}) is no longer running: ${escapeTerminal(h.command)}`,
+      )
+    }
     const torn = handle.tornJournalTail
     if (torn) {
       this.log_.warn(

@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer, type Socket } from 'node:net'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -105,6 +107,36 @@ describe('an interrupted command (Ctrl-C)', () => {
       for (const s of sockets) s.destroy()
       server.close()
     }
+  })
+
+  it('takes over the case lock a killed run left, with a warning naming the lock and its dead holder', async () => {
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'IR'], { cwd })).code).toBe(0)
+    const lock = join(cwd, 'cases', 'IR', '.lock')
+    // A process of this host that has ended: its pid names no running process.
+    const dead = spawn(process.execPath, ['-e', ''])
+    await new Promise((r) => dead.on('close', r))
+    const holder = {
+      pid: dead.pid,
+      host: hostname(),
+      user: 'responder',
+      command: 'fir timeline --case cases/IR --source s3://trail-bucket/logs',
+      since: '2026-11-28T20:15:03.000Z',
+    }
+    await writeFile(lock, JSON.stringify(holder))
+    const r = await runFir(['report', '--case', 'cases/IR', '--out', join(cwd, 'report.html')], {
+      cwd,
+      env: { FIR_LOCK_WAIT_MS: '300' },
+    })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toContain(
+      `warning: removed the case lock ${lock} that a killed fir run had left: process ${dead.pid} on ${hostname()} (user responder, since 2026-11-28T20:15:03.000Z) is no longer running: fir timeline --case cases/IR --source s3://trail-bucket/logs`,
+    )
+    expect(existsSync(lock)).toBe(false)
+    // Nothing left this time: no warning.
+    const again = await runFir(['report', '--case', 'cases/IR', '--out', join(cwd, 'report.html')], { cwd })
+    expect(again.code).toBe(0)
+    expect(again.stderr).not.toContain('case lock')
   })
 
   it('treats Ctrl-C at a confirmation as an interruption, not as an error or an answer', async () => {

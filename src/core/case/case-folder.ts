@@ -8,7 +8,7 @@ import { relativeInside } from '../common/paths.js'
 import { escapeTerminal, shellArg } from '../common/text.js'
 import { EVIDENCE_DIR, EvidenceSet } from './evidence-store.js'
 import { currentActor, JOURNAL_FILE, Journal } from './journal.js'
-import { acquireCaseLock, type CaseLock } from './lock.js'
+import { acquireCaseLock, type CaseLock, LOCK_FILE, type LockHolder } from './lock.js'
 
 /** case.json (DESIGN §2). */
 export interface CaseMeta {
@@ -73,6 +73,15 @@ export class CaseHandle {
     /** Temporaries an interrupted fir run had left in the case, removed on opening it. */
     readonly swept: { path: string; bytes: number }[] = [],
   ) {}
+
+  /**
+   * The lock a killed fir run had left in the case (its holder, no longer running), removed on
+   * opening it, if there was one.
+   */
+  get staleLock(): { path: string; holder: LockHolder } | undefined {
+    const holder = this.lock.takenOver
+    return holder ? { path: join(this.dir, LOCK_FILE), holder } : undefined
+  }
 
   /** The journal's cut-off last line, set aside on opening (see Journal.open), if there was one. */
   get tornJournalTail(): { path: string; bytes: number } | undefined {

@@ -16,10 +16,15 @@ export interface LockHolder {
 }
 
 export interface CaseLock {
+  /**
+   * The holder named by a lock a dead process on this host had left (a killed run), which this
+   * one replaced; the caller warns with it.
+   */
+  readonly takenOver?: LockHolder
   release(): Promise<void>
 }
 
-const LOCK_FILE = '.lock'
+export const LOCK_FILE = '.lock'
 
 function alive(pid: number): boolean {
   try {
@@ -49,7 +54,8 @@ function isMine(holder: LockHolder | undefined, me: LockHolder): boolean {
 
 /**
  * Takes the case lock (`<case>/.lock`, created exclusively). A lock left by a dead process on this
- * host is taken over; a live holder is waited for up to `waitMs`, then the error names it.
+ * host is taken over (and returned as `takenOver`); a live holder is waited for up to `waitMs`,
+ * then the error names it.
  */
 export async function acquireCaseLock(
   caseDir: string,
@@ -64,6 +70,7 @@ export async function acquireCaseLock(
     since: new Date().toISOString(),
     ...me,
   }
+  let takenOver: LockHolder | undefined
   for (;;) {
     try {
       const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE)
@@ -76,6 +83,7 @@ export async function acquireCaseLock(
         if (isMine(parseHolder(readFileSync(path, 'utf8')), holderInfo)) rmSync(path, { force: true })
       })
       return {
+        ...(takenOver ? { takenOver } : {}),
         async release() {
           if (released) return
           released = true
@@ -89,6 +97,7 @@ export async function acquireCaseLock(
     const holder = await readHolder(path)
     if (holder && holder.host === hostname() && !alive(holder.pid)) {
       await rm(path, { force: true })
+      takenOver = holder
       continue
     }
     if (Date.now() >= deadline) {
