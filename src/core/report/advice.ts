@@ -1,3 +1,4 @@
+import { shellArg } from '../common/text.js'
 import type { JournalView } from './journal-view.js'
 import type { FindingView, FunctionFacts, LimitView, RecommendationView, RoleFacts } from './model.js'
 
@@ -58,7 +59,10 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   const allFindings = [...input.snapshotFindings, ...input.timelineFindings].filter(
     (f) => f.kind !== 'risky-permission',
   )
-  const fn = input.functions.length === 1 ? input.functions[0]!.name : '<function>'
+  // The function's ARN where the case knows it: a command printed with its name alone would look
+  // for it in the responder's default region (fir restore then finds no change to undo there).
+  const one = input.functions.length === 1 ? input.functions[0]! : undefined
+  const fn = one ? shellArg(one.arn || one.name) : '<function>'
 
   if (!input.snapshotPresent) {
     add(

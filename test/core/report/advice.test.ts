@@ -125,7 +125,7 @@ describe('recommendations after a restore', () => {
   const entry = (seq: number, action: string, outcome: string) =>
     journaled(seq, action, FUNCTION_ARN, outcome)
   const code = timelineFinding('Lambda Function Code Overwritten', ['attack.persistence'])
-  const fn = functionFacts('payments-webhook')
+  const fn = { ...functionFacts('payments-webhook'), arn: FUNCTION_ARN, region: 'us-east-1' }
 
   it('says to lift the throttle only while it is in force, not after it was undone', () => {
     const throttled = recommend({
@@ -135,7 +135,8 @@ describe('recommendations after a restore', () => {
     }).find((r) => r.title.startsWith('Redeploy'))
     expect(throttled).toMatchObject({
       title: 'Redeploy the code from a trusted build before lifting the throttle',
-      command: 'fir restore payments-webhook --actions throttle',
+      // The ARN: the name alone would be looked for in the responder's default region.
+      command: `fir restore ${FUNCTION_ARN} --actions throttle`,
     })
     expect(throttled?.because).toContain('throttle in force')
     const restored = recommend({
