@@ -88,22 +88,33 @@ const announced = new WeakSet<AwsClients>()
  * Prints (stderr) and journals who fir acts as, in which account and region, before the first
  * change a command makes (DESIGN §1). Once per client set.
  */
-export async function announceActing(ctx: FirContext, aws: AwsClients = ctx.aws): Promise<CallerIdentity> {
+export async function announceActing(
+  ctx: FirContext,
+  aws: AwsClients = ctx.aws,
+  targets: readonly string[] = [],
+): Promise<CallerIdentity> {
   const id = await callerIdentity(aws)
   if (announced.has(aws)) return id
   announced.add(aws)
+  // The regions of the resources about to change (a function named by its ARN is changed in its
+  // own region, whatever the default): the banner named the default region instead.
+  const targetRegions = [...new Set(targets.map((t) => parseArn(t)?.region ?? '').filter(Boolean))]
+  const region = targetRegions.length > 0 ? targetRegions.join(', ') : aws.region
   const services = aws.serviceEndpoints
   const where = [
     ...(aws.endpoint ? [` via ${aws.endpoint}`] : []),
     ...Object.entries(services).map(([service, url]) => `, ${service} via ${url}`),
   ].join('')
-  ctx.log.info(`fir: acting as ${id.arn} in account ${id.account}, region ${aws.region}${where}`)
+  ctx.log.info(
+    `fir: acting as ${id.arn} in account ${id.account}, ${targetRegions.length > 1 ? 'regions' : 'region'} ${region}${where}`,
+  )
   await ctx.case.journal.append({
     action: 'aws.identity',
     target: id.arn,
     params: {
       account: id.account,
-      region: aws.region,
+      region: targetRegions[0] ?? aws.region,
+      ...(targetRegions.length > 1 ? { regions: targetRegions } : {}),
       endpoint: aws.endpoint ?? null,
       ...(Object.keys(services).length > 0 ? { serviceEndpoints: services } : {}),
       userId: id.userId,

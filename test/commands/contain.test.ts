@@ -357,7 +357,7 @@ describe('fir contain and fir restore (built CLI)', () => {
       expect(hint).toBeDefined()
       const [bin, ...args] = hint!.split(' ')
       expect(bin).toBe('fir')
-      return { hint: hint!, undo: await runFir([...args, '--yes'], opts) }
+      return { hint: hint!, contained, undo: await runFir([...args, '--yes'], opts) }
     }
 
     // by --region, and by full ARN with an AWS flag the undo needs as well (here the endpoint)
@@ -369,7 +369,10 @@ describe('fir contain and fir restore (built CLI)', () => {
         `fir restore plain --region us-west-2 --endpoint-url ${moto.endpoint()} --case ${caseDir}`,
       ],
     ] as const) {
-      const { hint, undo } = await containThenUndo(fn, ...extra)
+      const { hint, contained, undo } = await containThenUndo(fn, ...extra)
+      // The banner names the region the change is made in (a full ARN's), not the default one.
+      expect(contained.stderr).toMatch(/fir: acting as \S+ in account \d{12}, region us-west-2\b/)
+      expect(undo.stderr).toMatch(/fir: acting as \S+ in account \d{12}, region us-west-2\b/)
       expect(undo.stderr).not.toContain('journaled no change')
       expect(undo.code).toBe(0)
       expect(undo.stdout).toContain('Restored plain: undone 1')

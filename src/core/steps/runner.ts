@@ -163,7 +163,7 @@ export async function runSteps(ctx: FirContext, calls: StepCall[], options: RunO
   if (options.dryRun) return { dryRun: true, plans, results: plans }
   const pending = plans.filter((p) => p.outcome === 'would-apply').length
   if (pending > 0 && !options.confirmed) await confirmChanges(ctx, options.what, pending)
-  if (pending > 0) await announceActing(ctx)
+  if (pending > 0) await announceActing(ctx, ctx.aws, targetsOf(plans, 'would-apply'))
   await options.beforeChanges?.()
   const results: StepResult[] = []
   calls.forEach((call, i) => {
@@ -238,11 +238,16 @@ export async function runUndos(ctx: FirContext, calls: UndoCall[], options: RunO
   if (options.dryRun) return { dryRun: true, plans, results: plans }
   const pending = plans.filter((p) => p.outcome === 'would-undo').length
   if (pending > 0 && !options.confirmed) await confirmChanges(ctx, options.what, pending)
-  if (pending > 0) await announceActing(ctx)
+  if (pending > 0) await announceActing(ctx, ctx.aws, targetsOf(plans, 'would-undo'))
   const results: StepResult[] = []
   for (const row of plans) {
     const call = runnable.find((c) => c.record === row.undo)
     results.push(call ? await call.step.undo(ctx, call.record) : row)
   }
   return { dryRun: false, plans, results }
+}
+
+/** The targets (ARNs) of the rows about to change AWS. */
+function targetsOf(rows: readonly StepResult[], outcome: StepResult['outcome']): string[] {
+  return rows.flatMap((r) => (r.outcome === outcome && typeof r.target === 'string' ? [r.target] : []))
 }
