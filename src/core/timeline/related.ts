@@ -5,7 +5,8 @@
  * - it was made with a session of the function's execution role
  *   (arn:aws:sts::<acct>:assumed-role/<role>/<session>), whoever holds it;
  * - it is an AssumeRole (or AssumeRoleWith…) of that role — by Lambda, or, suspiciously, by anyone else;
- * - it changes the role or its policies (IAM calls naming the role; versions of its managed policies);
+ * - it changes the role or its policies (IAM calls naming the role; calls on its managed policies,
+ *   as TimelineTarget.policyArns lists them: every customer-managed one attached per the snapshot);
  * - it passes the role to a function, or changes the function's role (a role swap);
  * - fir made it (its request id is one fir journaled).
  *

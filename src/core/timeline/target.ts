@@ -59,6 +59,48 @@ export async function latestSnapshotFacts(
   return undefined
 }
 
+const MANAGED_POLICY_ARN = /^arn:aws[a-z-]*:iam::(\d{12}|aws):policy\//
+const CUSTOMER_POLICY_ARN = /^arn:aws[a-z-]*:iam::\d{12}:policy\//
+
+/**
+ * The managed policies attached to a role as a snapshot set stored them: the pages of its
+ * iam:ListAttachedRolePolicies call, found through the set's calls.json (written with
+ * summary.json, so present in a set whose seal failed too). Empty when the set has none.
+ */
+export async function attachedPolicyArns(
+  caseDir: string,
+  set: string,
+  role: { name: string; arn?: string },
+): Promise<string[]> {
+  const dir = join(caseDir, 'evidence', set)
+  let calls: { call?: string; target?: string; files?: string[] }[]
+  try {
+    calls =
+      (JSON.parse(await readFile(join(dir, 'calls.json'), 'utf8')) as { calls?: typeof calls }).calls ?? []
+  } catch {
+    return []
+  }
+  const isRole = (target: string | undefined) =>
+    typeof target === 'string' &&
+    (role.arn ? target === role.arn : roleNameOfArn(target)?.toLowerCase() === role.name.toLowerCase())
+  const out: string[] = []
+  for (const c of calls) {
+    if (c.call !== 'iam:ListAttachedRolePolicies' || !isRole(c.target)) continue
+    for (const file of c.files ?? []) {
+      let page: { AttachedPolicies?: { PolicyArn?: unknown }[] }
+      try {
+        page = JSON.parse(await readFile(join(dir, file), 'utf8'))
+      } catch {
+        continue
+      }
+      for (const p of page.AttachedPolicies ?? []) {
+        if (typeof p.PolicyArn === 'string' && !out.includes(p.PolicyArn)) out.push(p.PolicyArn)
+      }
+    }
+  }
+  return out
+}
+
 /** A --role value: a role name or a role ARN. */
 export function parseRoleRef(value: string): { name: string; arn?: string } {
   if (value.startsWith('arn:')) {
@@ -117,9 +159,18 @@ export async function resolveTarget(
       fromSnapshot = true
     }
   }
-  for (const p of fn?.riskyPermissions ?? []) {
-    if (typeof p.policy === 'string' && /^arn:aws[a-z-]*:iam::(\d{12}|aws):policy\//.test(p.policy)) {
-      if (!target.policyArns!.includes(p.policy)) target.policyArns!.push(p.policy)
+  // Every customer-managed policy attached to the role, not only those that grant something risky:
+  // a new default version of a harmless one (CreatePolicyVersion, SetDefaultPolicyVersion) can grant
+  // anything. AWS-managed ones get no versions from customers, and tracking them would keep every
+  // attachment of, say, AWSLambdaBasicExecutionRole to any role in the account.
+  const snapshotRole = fromSnapshot ? target.roles[0] : undefined
+  const attached = (
+    snap && snapshotRole ? await attachedPolicyArns(caseDir, snap.set, snapshotRole) : []
+  ).filter((p) => CUSTOMER_POLICY_ARN.test(p))
+  const risky = (fn?.riskyPermissions ?? []).map((p) => p.policy)
+  for (const p of [...attached, ...risky]) {
+    if (typeof p === 'string' && MANAGED_POLICY_ARN.test(p) && !target.policyArns!.includes(p)) {
+      target.policyArns!.push(p)
     }
   }
   let fromFlag = false

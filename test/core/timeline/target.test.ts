@@ -1,0 +1,158 @@
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { AttachRolePolicyCommand, CreatePolicyCommand, IAMClient } from '@aws-sdk/client-iam'
+import { describe, expect, it } from 'vitest'
+import { snapshotFunctions } from '../../../src/core/snapshot/snapshot.js'
+import { collectTimeline } from '../../../src/core/timeline/collect.js'
+import { resolveTarget } from '../../../src/core/timeline/target.js'
+import { tempDir } from '../../support/cli.js'
+import { emulatorClient, useMoto } from '../../support/emulator.js'
+import { seedFunction, seedRole, TEST_ACCOUNT } from '../../support/seed.js'
+import { timelineContext } from './context.js'
+
+const moto = useMoto()
+
+describe('resolveTarget with a snapshot of the function (moto)', () => {
+  it('tracks every customer-managed policy attached to the role, harmless ones too, and keeps their new versions', async () => {
+    // victim-managed grants only s3:GetObject (no risky-permission finding); admin-managed grants iam:*.
+    const role = await seedRole(moto.endpoint(), {
+      name: 'victim-role',
+      managed: {
+        'admin-managed': {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 'iam:*', Resource: '*' }],
+        },
+      },
+    })
+    const iam = emulatorClient(IAMClient, moto.endpoint())
+    const harmless = await iam.send(
+      new CreatePolicyCommand({
+        PolicyName: 'victim-managed',
+        Path: '/app/',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::data/*' }],
+        }),
+      }),
+    )
+    const victimManaged = harmless.Policy!.Arn!
+    expect(victimManaged).toBe(`arn:aws:iam::${TEST_ACCOUNT}:policy/app/victim-managed`)
+    await iam.send(new AttachRolePolicyCommand({ RoleName: 'victim-role', PolicyArn: victimManaged }))
+    await seedFunction(moto.endpoint(), { name: 'victim', roleArn: role.arn })
+
+    const { ctx, dir } = await timelineContext(moto.endpoint())
+    const snap = await snapshotFunctions(ctx, { functions: ['victim'] })
+    expect(
+      snap.findings.filter((f) => f.kind === 'risky-permission').map((f) => f.detail.policy),
+    ).not.toContain(victimManaged)
+
+    const resolved = await resolveTarget(dir, 'victim', [], 'us-east-1')
+    expect(resolved.roleSource).toBe('snapshot')
+    expect(new Set(resolved.target.policyArns)).toEqual(
+      new Set([victimManaged, role.managedArns['admin-managed']]),
+    )
+
+    // The tester's recipe: new versions of the harmless policy are role changes, not unrelated.
+    const record = (id: string, eventName: string, policyArn: string) => ({
+      eventVersion: '1.08',
+      eventID: id,
+      eventTime: '2025-03-01T10:00:00Z',
+      eventSource: 'iam.amazonaws.com',
+      eventName,
+      awsRegion: 'us-east-1',
+      recipientAccountId: TEST_ACCOUNT,
+      userIdentity: { type: 'IAMUser', arn: `arn:aws:iam::${TEST_ACCOUNT}:user/mallory` },
+      requestParameters:
+        eventName === 'CreatePolicyVersion'
+          ? { policyArn, policyDocument: '{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}' }
+          : { policyArn, versionId: 'v2' },
+    })
+    const src = join(await tempDir('fir-target-'), 'm.json')
+    await writeFile(
+      src,
+      JSON.stringify([
+        record('e-create', 'CreatePolicyVersion', victimManaged),
+        record('e-default', 'SetDefaultPolicyVersion', victimManaged),
+        record('e-other', 'CreatePolicyVersion', `arn:aws:iam::${TEST_ACCOUNT}:policy/unrelated`),
+      ]),
+    )
+    const { summary } = await collectTimeline(ctx, {
+      function: 'victim',
+      sources: [src],
+      since: '2025-03-01T00:00:00Z',
+      until: '2025-03-02T00:00:00Z',
+      workers: 0,
+    })
+    expect(summary.events).toMatchObject({ read: 3, kept: 2, unrelated: 1 })
+  })
+})
+
+describe('resolveTarget with a hand-written evidence set', () => {
+  it("reads the attached policies of the snapshot's role only, and leaves out AWS-managed ones", async () => {
+    const { dir } = await timelineContext()
+    const set = join(dir, 'evidence', '20250301T000000.000Z')
+    const roleArn = `arn:aws:iam::${TEST_ACCOUNT}:role/service-role/victim-role`
+    const custom = (n: number) => `arn:aws:iam::${TEST_ACCOUNT}:policy/app/p${n}`
+    await mkdir(join(set, 'iam', 'roles', 'victim-role'), { recursive: true })
+    await mkdir(join(set, 'iam', 'roles', 'other-role'), { recursive: true })
+    await writeFile(
+      join(set, 'summary.json'),
+      JSON.stringify({
+        functions: [
+          {
+            name: 'victim',
+            arn: `arn:aws:lambda:us-east-1:${TEST_ACCOUNT}:function:victim`,
+            region: 'us-east-1',
+            account: TEST_ACCOUNT,
+            role: roleArn,
+            roleName: 'victim-role',
+            riskyPermissions: [],
+          },
+        ],
+      }),
+    )
+    const page = (...arns: string[]) =>
+      JSON.stringify({
+        AttachedPolicies: arns.map((a) => ({ PolicyArn: a, PolicyName: a.split('/').at(-1) })),
+      })
+    await writeFile(
+      join(set, 'iam/roles/victim-role/list-attached-role-policies.page-1.json'),
+      page(custom(1)),
+    )
+    await writeFile(
+      join(set, 'iam/roles/victim-role/list-attached-role-policies.page-2.json'),
+      page(custom(2), 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'),
+    )
+    await writeFile(
+      join(set, 'iam/roles/other-role/list-attached-role-policies.page-1.json'),
+      page(custom(3)),
+    )
+    await writeFile(
+      join(set, 'calls.json'),
+      JSON.stringify({
+        calls: [
+          {
+            call: 'iam:ListAttachedRolePolicies',
+            target: roleArn,
+            outcome: 'stored',
+            files: [
+              'iam/roles/victim-role/list-attached-role-policies.page-1.json',
+              'iam/roles/victim-role/list-attached-role-policies.page-2.json',
+            ],
+            requestIds: [],
+          },
+          {
+            call: 'iam:ListAttachedRolePolicies',
+            target: `arn:aws:iam::${TEST_ACCOUNT}:role/other-role`,
+            outcome: 'stored',
+            files: ['iam/roles/other-role/list-attached-role-policies.page-1.json'],
+            requestIds: [],
+          },
+        ],
+      }),
+    )
+    const { target } = await resolveTarget(dir, 'victim', ['other-role'], 'us-east-1')
+    expect(target.roles.map((r) => r.name)).toEqual(['victim-role', 'other-role'])
+    expect(target.policyArns).toEqual([custom(1), custom(2)])
+  })
+})
