@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { BIN, runFir, tempDir, testEnv } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { startLookupEvents } from '../support/lookup-events-server.js'
-import { ACCOUNT, buildSampleCase } from '../support/sample-case.js'
+import { ACCOUNT, buildSampleCase, REGION } from '../support/sample-case.js'
 import { generateCorpus, packTrailFiles, writeTrailFiles } from '../support/trail-generator.js'
 
 const moto = useMoto()
@@ -361,8 +361,10 @@ describe('fir timeline (built CLI)', () => {
     const record = {
       ...corpus.records.find((r) => r.eventName === 'UpdateFunctionCode20150331v2')!,
       eventID: 'leaky-1',
-      // The sample case's account: its snapshot tells the function's, which relatedness compares.
+      // The sample case's account and region: its snapshot tells the function's, which relatedness
+      // compares (a bare name in another region's record is that region's function).
       recipientAccountId: ACCOUNT,
+      awsRegion: REGION,
       userAgent: `curl ${sample.secretValue}`,
       requestParameters: { functionName: 'orders-api', description: `pw ${sample.secretValue}` },
     }

@@ -323,7 +323,7 @@ async function collectOnce(
     )
   }
   const resolved = options.function
-    ? await resolveTarget(caseDir, options.function, options.roles ?? [], ctx.aws.region)
+    ? await resolveTarget(caseDir, options.function, options.roles ?? [])
     : undefined
   const target: TimelineTarget | null = resolved?.target ?? null
   trace('target resolved')

@@ -18,6 +18,15 @@
  * and role names. A role session is the target's only when its ARN (or its issuer's) is of the
  * role's account; a bare function or role name counts only in a record of the target's account
  * (its recipientAccountId; a record without one is not ruled out); ARNs are compared whole.
+ *
+ * Lambda functions are regional: when the target's region is known (a full ARN or the case's
+ * snapshot, never the client's region), a full function ARN names it only when its region is the
+ * target's (or a policy wildcard covering it), in a record of any region; a bare name,
+ * name:qualifier, partial ARN (ACCOUNT:function:name, which carries no region) or log group
+ * /aws/lambda/<name> names it only in a record of the target's region (its awsRegion; a record
+ * without one is not ruled out). Only the function's names are limited so: the role's sessions,
+ * AssumeRole and changes relate from any region (IAM and STS are global, and stolen credentials
+ * work in every region). The byte pre-filter ignores regions: it may pass more, never less.
  */
 
 type Rec = Record<string, unknown>
@@ -32,6 +41,7 @@ export interface RoleRef {
 export interface TimelineTarget {
   functionName: string
   functionArn?: string
+  /** The function's region when known (a full ARN, the case's snapshot): its names count only there. */
   region?: string
   account?: string
   roles: RoleRef[]
@@ -55,21 +65,50 @@ function boundaryAfter(s: string, end: number): boolean {
 }
 
 const FUNCTION_MARKERS = [':function:', '/aws/lambda/']
-const ACCOUNT_MARKER = [':function:']
+const ARN_MARKER = [':function:']
+/** The region of a full function ARN, from the text before its `:function:`. */
+const ARN_REGION = /arn:aws[a-z-]*:lambda:([^:]*):[^:]*$/
+
+/**
+ * The region field of a full function ARN whose `:function:` is at `i`; undefined for a partial
+ * ARN (ACCOUNT:function:name), which carries none.
+ */
+function arnRegionAt(s: string, i: number): string | undefined {
+  const m = ARN_REGION.exec(s.slice(Math.max(0, i - 80), i))
+  return m?.[1] ? m[1] : undefined
+}
+
+/** Whether an ARN's region field covers `region`: equal, or a policy wildcard (`*`, `eu-*`) that matches it. */
+function regionCovers(field: string, region: string): boolean {
+  if (field === region) return true
+  if (!field.includes('*') && !field.includes('?')) return false
+  const re = field
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.')
+  return new RegExp(`^${re}$`).test(region)
+}
 
 /**
  * Does a string name the function (name, name:qualifier, ARN or partial ARN, log group)?
  * `inAccountOnly` (a record of another account than `account`): only an ARN or partial ARN that
  * carries `account` names it there; a bare name or log group is that other account's.
+ * `region` (the function's, when known): a full ARN of another region names another function.
+ * `inRegionOnly` (a record of another region than `region`): only a full ARN of `region` names it
+ * there; a bare name, name:qualifier, partial ARN or log group is that other region's function.
  */
 export function stringNamesFunction(
   s: string,
   name: string,
   account?: string,
   inAccountOnly = false,
+  region?: string,
+  inRegionOnly = false,
 ): boolean {
   if (inAccountOnly && !account) return false
-  if (!inAccountOnly) {
+  if (inRegionOnly && !region) return false
+  const bare = !inAccountOnly && !inRegionOnly
+  if (bare) {
     if (s === name) return true
     if (
       s.length > name.length &&
@@ -79,17 +118,24 @@ export function stringNamesFunction(
     )
       return true
   }
-  for (const marker of inAccountOnly ? ACCOUNT_MARKER : FUNCTION_MARKERS) {
+  for (const marker of bare ? FUNCTION_MARKERS : ARN_MARKER) {
     let from = 0
     for (;;) {
       const i = s.indexOf(marker + name, from)
       if (i === -1) break
       from = i + 1
       if (!boundaryAfter(s, i + marker.length + name.length)) continue
-      if (marker === ':function:' && account) {
-        // arn:aws:lambda:region:ACCOUNT:function:name or ACCOUNT:function:name
-        const before = s.slice(Math.max(0, i - 12), i)
-        if (inAccountOnly ? before !== account : /^\d{12}$/.test(before) && before !== account) continue
+      if (marker === ':function:') {
+        if (account) {
+          // arn:aws:lambda:region:ACCOUNT:function:name or ACCOUNT:function:name
+          const before = s.slice(Math.max(0, i - 12), i)
+          if (inAccountOnly ? before !== account : /^\d{12}$/.test(before) && before !== account) continue
+        }
+        if (region) {
+          // Lambda functions are regional: the same name in another region is another function.
+          const field = arnRegionAt(s, i)
+          if (field === undefined ? inRegionOnly : !regionCovers(field, region)) continue
+        }
       }
       return true
     }
@@ -140,8 +186,12 @@ export class Relatedness {
   private readonly roleArns = new Set<string>()
   private readonly policyArns: Set<string>
   private readonly account?: string
-  private readonly namesFunction: (s: string) => boolean
-  private readonly namesFunctionInAccount: (s: string) => boolean
+  private readonly region?: string
+  /**
+   * stringNamesFunction for a record of the target's account and region, of another account, of
+   * another region, and of both (indexed by otherAccount + 2 × otherRegion).
+   */
+  private readonly namesFunction: ((s: string) => boolean)[]
 
   constructor(
     readonly target: TimelineTarget,
@@ -149,10 +199,13 @@ export class Relatedness {
   ) {
     this.functionName = target.functionName
     this.account = target.account
+    this.region = target.region || undefined
     for (const r of target.roles) this.addRole(r)
     this.policyArns = new Set(target.policyArns ?? [])
-    this.namesFunction = (s) => stringNamesFunction(s, this.functionName, this.account)
-    this.namesFunctionInAccount = (s) => stringNamesFunction(s, this.functionName, this.account, true)
+    this.namesFunction = [false, true, false, true].map(
+      (otherAccount, i) => (s: string) =>
+        stringNamesFunction(s, this.functionName, this.account, otherAccount, this.region, i >= 2),
+    )
   }
 
   /**
@@ -220,7 +273,16 @@ export class Relatedness {
       typeof recipient === 'string' &&
       recipient !== '' &&
       recipient !== this.account
-    const test = foreign ? this.namesFunctionInAccount : this.namesFunction
+    // A record of another region: a bare name there is that region's function (Lambda is
+    // regional). Only the function's names are limited so: IAM and STS are global, and the role's
+    // credentials work in any region.
+    const awsRegion = record.awsRegion
+    const otherRegion =
+      this.region !== undefined &&
+      typeof awsRegion === 'string' &&
+      awsRegion !== '' &&
+      awsRegion !== this.region
+    const test = this.namesFunction[(foreign ? 1 : 0) + (otherRegion ? 2 : 0)]!
     const namesFn =
       someString(record.requestParameters, test) ||
       someString(record.responseElements, test) ||

@@ -129,23 +129,21 @@ export interface ResolvedTarget {
 
 /**
  * The function the timeline is about: from its reference, the case's latest snapshot (role, ARN,
- * region, account, managed policies) and --role values.
+ * region, account, managed policies) and --role values. The region is the full ARN's or the
+ * snapshot's, else unknown: relatedness limits the function's names to its region, so the client's
+ * region is no stand-in for it.
  */
-export async function resolveTarget(
-  caseDir: string,
-  ref: string,
-  roles: string[],
-  defaultRegion: string,
-): Promise<ResolvedTarget> {
+export async function resolveTarget(caseDir: string, ref: string, roles: string[]): Promise<ResolvedTarget> {
   const parsed = parseFunctionRef(ref)
   const snap = await latestSnapshotFacts(caseDir, parsed.name, parsed.region)
   const fn = snap?.fn
-  const region = parsed.region ?? fn?.region ?? defaultRegion
+  const region = parsed.region ?? fn?.region
   const account = parsed.account ?? fn?.account ?? (fn?.arn ? fn.arn.split(':')[4] : undefined)
   const target: TimelineTarget = {
     functionName: parsed.name,
     functionArn:
-      fn?.arn ?? (account ? `arn:aws:lambda:${region}:${account}:function:${parsed.name}` : undefined),
+      fn?.arn ??
+      (account && region ? `arn:aws:lambda:${region}:${account}:function:${parsed.name}` : undefined),
     region,
     account,
     roles: [],

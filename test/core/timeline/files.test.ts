@@ -827,3 +827,65 @@ describe('inputs read as a stream', () => {
     expect(streamed.refused).toBeUndefined()
   })
 })
+
+describe('a function-scoped timeline and regions', () => {
+  const acct = '111122223333'
+  const record = (id: string, awsRegion: string, extra: Record<string, unknown>) => ({
+    eventVersion: '1.08',
+    eventID: id,
+    eventTime: '2025-03-01T10:00:00Z',
+    eventSource: 'lambda.amazonaws.com',
+    eventName: 'UpdateFunctionCode20150331v2',
+    awsRegion,
+    recipientAccountId: acct,
+    userIdentity: { type: 'IAMUser', arn: `arn:aws:iam::${acct}:user/mallory` },
+    ...extra,
+  })
+  const records = [
+    // The same-named function of eu-west-1, by ARN and by name.
+    record('other-arn', 'eu-west-1', {
+      requestParameters: { functionName: `arn:aws:lambda:eu-west-1:${acct}:function:victim` },
+    }),
+    record('other-name', 'eu-west-1', { requestParameters: { functionName: 'victim' } }),
+    // The function itself, and its role's session used in another region.
+    record('own-name', 'us-east-1', { requestParameters: { functionName: 'victim' } }),
+    record('session', 'eu-west-1', {
+      eventSource: 's3.amazonaws.com',
+      eventName: 'ListBuckets',
+      userIdentity: {
+        type: 'AssumedRole',
+        arn: `arn:aws:sts::${acct}:assumed-role/victim-role/victim`,
+        sessionContext: { sessionIssuer: { type: 'Role', arn: `arn:aws:iam::${acct}:role/victim-role` } },
+      },
+      requestParameters: null,
+    }),
+  ]
+  const run = async (fn: string) => {
+    const src = join(await tempDir(), 'r.json')
+    await writeFile(src, JSON.stringify(records))
+    const { ctx, dir } = await timelineContext()
+    const { summary } = await collectTimeline(ctx, {
+      function: fn,
+      roles: ['victim-role'],
+      sources: [src],
+      since: '2025-03-01T00:00:00Z',
+      until: '2025-03-02T00:00:00Z',
+      workers: 0,
+    })
+    return { summary, ids: (await readEvents(dir)).map((e) => e.id).sort() }
+  }
+
+  it("keeps a same-named function of another region out, and the role's sessions in any region", async () => {
+    const { summary, ids } = await run(`arn:aws:lambda:us-east-1:${acct}:function:victim`)
+    expect(ids).toEqual(['own-name', 'session'])
+    expect(summary.events).toMatchObject({ read: 4, unrelated: 2 })
+    expect(summary.function).toMatchObject({ region: 'us-east-1' })
+  })
+
+  it("does not take the client's region for the function's when neither an ARN nor a snapshot tells it", async () => {
+    // The client's region is us-east-1; victim may be eu-west-1's: nothing is ruled out by region.
+    const { summary, ids } = await run('victim')
+    expect(ids).toEqual(['other-arn', 'other-name', 'own-name', 'session'])
+    expect(summary.function).toMatchObject({ region: null })
+  })
+})

@@ -163,6 +163,149 @@ describe('Relatedness with the account known', () => {
   })
 })
 
+describe('Relatedness with the region known', () => {
+  // Lambda functions are regional: victim in eu-west-1 is another function than victim in us-east-1.
+  const acct = '111122223333'
+  const roleArn = `arn:aws:iam::${acct}:role/victim-role`
+  const policyArn = `arn:aws:iam::${acct}:policy/app/victim-managed`
+  const arnIn = (region: string) => `arn:aws:lambda:${region}:${acct}:function:victim`
+  const r = new Relatedness({
+    functionName: 'victim',
+    region: 'us-east-1',
+    account: acct,
+    roles: [{ name: 'victim-role', arn: roleArn }],
+    policyArns: [policyArn],
+  })
+  const lambdaCall = (awsRegion: string | undefined, request: Record<string, unknown>) => ({
+    eventSource: 'lambda.amazonaws.com',
+    eventName: 'UpdateFunctionCode20150331v2',
+    ...(awsRegion ? { awsRegion } : {}),
+    recipientAccountId: acct,
+    userIdentity: { type: 'IAMUser', arn: `arn:aws:iam::${acct}:user/mallory` },
+    requestParameters: request,
+  })
+  const roleSession = (awsRegion: string) => ({
+    eventSource: 'lambda.amazonaws.com',
+    eventName: 'GetFunction20150331v2',
+    awsRegion,
+    recipientAccountId: acct,
+    userIdentity: {
+      type: 'AssumedRole',
+      arn: `arn:aws:sts::${acct}:assumed-role/victim-role/victim`,
+      sessionContext: { sessionIssuer: { type: 'Role', arn: roleArn } },
+    },
+    // The same-named function of eu-west-1: the call relates by its credentials only.
+    requestParameters: { functionName: 'victim' },
+  })
+
+  it("leaves out a same-named function of another region: its full ARN anywhere, a bare name in that region's records", () => {
+    // The tester's two records, and the other forms of a name in a record of eu-west-1.
+    expect(r.reasons(lambdaCall('eu-west-1', { functionName: arnIn('eu-west-1') }))).toEqual([])
+    expect(r.reasons(lambdaCall('us-east-1', { functionName: arnIn('eu-west-1') }))).toEqual([])
+    expect(r.reasons(lambdaCall('eu-west-1', { functionName: 'victim' }))).toEqual([])
+    expect(r.reasons(lambdaCall('eu-west-1', { functionName: 'victim:prod' }))).toEqual([])
+    expect(r.reasons(lambdaCall('eu-west-1', { functionName: `${acct}:function:victim` }))).toEqual([])
+    expect(r.reasons(lambdaCall('eu-west-1', { logGroupName: '/aws/lambda/victim' }))).toEqual([])
+    expect(r.reasons(lambdaCall(undefined, { functionName: arnIn('eu-west-1') }))).toEqual([])
+    // A role swap of the other function is no swap of this one; passing this role to it still counts.
+    expect(
+      r.reasons({
+        ...lambdaCall('eu-west-1', { functionName: 'victim', role: roleArn }),
+        eventName: 'UpdateFunctionConfiguration20150331v2',
+      }),
+    ).toEqual(['role-passed'])
+  })
+
+  it("keeps the function's names in its region, its full ARN in any region, and a record without awsRegion", () => {
+    for (const request of [
+      { functionName: 'victim' },
+      { functionName: 'victim:prod' },
+      { functionName: arnIn('us-east-1') },
+      { functionName: `${arnIn('us-east-1')}:3` },
+      { functionName: `${acct}:function:victim` },
+      { logGroupName: '/aws/lambda/victim' },
+    ]) {
+      expect(r.reasons(lambdaCall('us-east-1', request)), JSON.stringify(request)).toEqual(['function'])
+      expect(r.reasons(lambdaCall(undefined, request)), JSON.stringify(request)).toEqual(['function'])
+    }
+    // Named by its full ARN in a record of another region (a cross-region reference).
+    expect(r.reasons(lambdaCall('eu-west-1', { functionName: arnIn('us-east-1') }))).toEqual(['function'])
+    // A policy's wildcard region covers it; a wildcard of other regions does not.
+    const policy = (resource: string) => ({
+      eventSource: 'iam.amazonaws.com',
+      eventName: 'PutUserPolicy',
+      awsRegion: 'eu-west-1',
+      recipientAccountId: acct,
+      requestParameters: { userName: 'u', policyDocument: `{"Resource":"${resource}"}` },
+    })
+    expect(r.reasons(policy(`arn:aws:lambda:*:${acct}:function:victim`))).toEqual(['function'])
+    expect(r.reasons(policy(`arn:aws:lambda:us-*:${acct}:function:victim`))).toEqual(['function'])
+    expect(r.reasons(policy(`arn:aws:lambda:eu-*:${acct}:function:victim`))).toEqual([])
+  })
+
+  it('does not limit the role to the region: its sessions, AssumeRole and changes relate from any region', () => {
+    expect(r.reasons(roleSession('eu-west-1'))).toEqual(['role-credentials'])
+    // The byte pre-filter knows nothing of regions: it passes what relatedness keeps.
+    expect(
+      Prefilter.for(r, new Set()).mayMatch(Buffer.from(JSON.stringify(roleSession('eu-west-1'))), false),
+    ).toBe(true)
+    expect(r.reasons(roleSession('us-east-1'))).toEqual(['function', 'role-credentials'])
+    expect(
+      r.reasons({
+        eventSource: 'sts.amazonaws.com',
+        eventName: 'AssumeRole',
+        awsRegion: 'ap-southeast-2',
+        recipientAccountId: acct,
+        requestParameters: { roleArn, roleSessionName: 'victim' },
+      }),
+    ).toEqual(['assume-role'])
+    // A function of eu-west-1: IAM records its role's changes in us-east-1 and STS anywhere.
+    const eu = new Relatedness({
+      functionName: 'victim',
+      region: 'eu-west-1',
+      account: acct,
+      roles: [{ name: 'victim-role', arn: roleArn }],
+      policyArns: [policyArn],
+    })
+    const iam = (eventName: string, requestParameters: Record<string, unknown>) => ({
+      eventSource: 'iam.amazonaws.com',
+      eventName,
+      awsRegion: 'us-east-1',
+      recipientAccountId: acct,
+      requestParameters,
+    })
+    expect(eu.reasons(iam('PutRolePolicy', { roleName: 'victim-role', policyName: 'p' }))).toEqual([
+      'role-change',
+    ])
+    expect(eu.reasons(iam('CreatePolicyVersion', { policyArn, setAsDefault: true }))).toEqual(['role-change'])
+    expect(eu.reasons(roleSession('us-east-1'))).toEqual(['role-credentials'])
+  })
+
+  it('relates the same records as before when the region is not known', () => {
+    const anywhere = new Relatedness({ functionName: 'victim', account: acct, roles: [] })
+    expect(anywhere.reasons(lambdaCall('eu-west-1', { functionName: arnIn('eu-west-1') }))).toEqual([
+      'function',
+    ])
+    expect(anywhere.reasons(lambdaCall('eu-west-1', { functionName: 'victim' }))).toEqual(['function'])
+  })
+
+  it('names the function by region in stringNamesFunction', () => {
+    const names = (s: string, inRegionOnly: boolean) =>
+      stringNamesFunction(s, 'victim', acct, false, 'us-east-1', inRegionOnly)
+    expect(names(arnIn('us-east-1'), false)).toBe(true)
+    expect(names(arnIn('us-east-1'), true)).toBe(true)
+    expect(names(arnIn('eu-west-1'), false)).toBe(false)
+    expect(names(`arn:aws-cn:lambda:cn-north-1:${acct}:function:victim`, false)).toBe(false)
+    for (const s of ['victim', 'victim:1', `${acct}:function:victim`, '/aws/lambda/victim']) {
+      expect(names(s, false), s).toBe(true)
+      expect(names(s, true), s).toBe(false)
+    }
+    // The region is read from the ARN itself, not from another ARN earlier in the string.
+    expect(names(`arn:aws:lambda:eu-west-1:${acct}:function:x ${acct}:function:victim`, false)).toBe(true)
+    expect(names(`arn:aws:lambda:us-east-1:${acct}:function:x ${arnIn('eu-west-1')}`, false)).toBe(false)
+  })
+})
+
 describe('Prefilter', () => {
   const pre = Prefilter.for(rel, new Set(firIds))
   it('never rules out a buffer that holds a related record, compact or pretty, trail or LookupEvents', () => {

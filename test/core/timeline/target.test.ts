@@ -46,7 +46,7 @@ describe('resolveTarget with a snapshot of the function (moto)', () => {
       snap.findings.filter((f) => f.kind === 'risky-permission').map((f) => f.detail.policy),
     ).not.toContain(victimManaged)
 
-    const resolved = await resolveTarget(dir, 'victim', [], 'us-east-1')
+    const resolved = await resolveTarget(dir, 'victim', [])
     expect(resolved.roleSource).toBe('snapshot')
     expect(new Set(resolved.target.policyArns)).toEqual(
       new Set([victimManaged, role.managedArns['admin-managed']]),
@@ -151,7 +151,7 @@ describe('resolveTarget with a hand-written evidence set', () => {
         ],
       }),
     )
-    const { target } = await resolveTarget(dir, 'victim', ['other-role'], 'us-east-1')
+    const { target } = await resolveTarget(dir, 'victim', ['other-role'])
     expect(target.roles.map((r) => r.name)).toEqual(['victim-role', 'other-role'])
     expect(target.policyArns).toEqual([custom(1), custom(2)])
   })
