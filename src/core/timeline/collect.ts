@@ -954,10 +954,23 @@ async function collectOnce(
     output = undefined
   }
   const scrub = redactor.size > 0
+  // A function's timeline (hundreds of events, not an account's millions): the time each eventID
+  // was written at, so a record that claims another's eventID at another time — a copy with its
+  // time moved — is seen (copies at one time meet in the merge, see Copies).
+  const idTimes = target ? new Map<string, number>() : undefined
+  const retimed = { count: 0, ids: [] as string[] }
   /** Writes events, in order: detector findings added, secrets scrubbed, exported when asked. */
   const writeLines = async (batch: SpooledLine[]) => {
     const { detector, extra, events, exporter } = output ?? (await openOutput())
     for (const item of batch) {
+      if (idTimes) {
+        const earlier = idTimes.get(item.id)
+        if (earlier === undefined) idTimes.set(item.id, item.t)
+        else if (earlier !== item.t) {
+          retimed.count++
+          if (retimed.ids.length < 5 && !retimed.ids.includes(item.id)) retimed.ids.push(item.id)
+        }
+      }
       let line: Buffer | string = item.line
       let event: TimelineEvent | undefined
       let added = extra.get(item.id)
@@ -1078,13 +1091,22 @@ async function collectOnce(
   )
   await recordArtifact(caseDir, ctx.case.journal, FINDINGS_FILE)
 
-  const conflicting = {
+  const sameTime = {
     count: spool.conflicts.count + (reorder?.conflicts.count ?? 0),
     ids: [...new Set([...spool.conflicts.ids, ...(reorder?.conflicts.ids ?? [])])].slice(0, 5),
   }
-  if (conflicting.count > 0) {
+  const conflicting = {
+    count: sameTime.count + retimed.count,
+    ids: [...new Set([...sameTime.ids, ...retimed.ids])].slice(0, 5),
+  }
+  if (retimed.count > 0) {
     ctx.log.warn(
-      `${counted(conflicting.count, 'record')} share a time and eventID with another record but not its content (${conflicting.ids.join(', ')}${conflicting.count > conflicting.ids.length ? ', …' : ''}): all are kept; a copy of a log was altered or a record forged — compare them in timeline/events.jsonl`,
+      `${counted(retimed.count, 'record')} ${retimed.count === 1 ? 'claims' : 'claim'} the eventID of another record at another time (${retimed.ids.join(', ')}${retimed.count > retimed.ids.length ? ', …' : ''}): all are kept; CloudTrail gives an event one time, so a copy's time was moved or a record forged — compare them in timeline/events.jsonl`,
+    )
+  }
+  if (sameTime.count > 0) {
+    ctx.log.warn(
+      `${counted(sameTime.count, 'record')} ${sameTime.count === 1 ? 'shares' : 'share'} a time and eventID with another record but not its content (${sameTime.ids.join(', ')}${sameTime.count > sameTime.ids.length ? ', …' : ''}): all are kept; a copy of a log was altered or a record forged — compare them in timeline/events.jsonl`,
     )
   }
 

@@ -501,6 +501,34 @@ describe('timeline from files (in-process pipeline)', () => {
   })
 })
 
+describe('a record that claims the eventID of another at another time', () => {
+  it('is kept beside it, counted as conflicting, and warned about (a function run)', async () => {
+    const { ctx, lines } = await timelineContext()
+    const dir = await tempDir()
+    const record = {
+      eventVersion: '1.10',
+      eventTime: '2025-03-01T10:00:00Z',
+      eventName: 'UpdateFunctionCode20150331v2',
+      eventSource: 'lambda.amazonaws.com',
+      awsRegion: 'us-east-1',
+      requestParameters: { functionName: 'orders-api' },
+      eventID: 'd1d1d1d1-0000-4000-8000-000000000001',
+    }
+    await writeFile(join(dir, 'a.json'), JSON.stringify({ Records: [record] }))
+    await writeFile(
+      join(dir, 'c.json'),
+      JSON.stringify({ Records: [{ ...record, eventTime: '2025-03-01T11:00:00Z' }] }),
+    )
+    const run = await collectTimeline(ctx, { function: 'orders-api', sources: [dir] })
+    expect(run.summary.events.stored).toBe(2)
+    expect(run.summary.events.duplicates).toBe(0)
+    expect(run.summary.events.conflicting).toEqual({ count: 1, ids: [record.eventID] })
+    expect(lines.join('\n')).toMatch(
+      /1 record claims the eventID of another record at another time \(d1d1d1d1-/,
+    )
+  })
+})
+
 describe('a record whose eventTime is a number no date can hold', () => {
   it('is skipped as having no event time, read whole or streamed, and the records after it are kept', async () => {
     const dir = await tempDir()

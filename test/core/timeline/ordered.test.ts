@@ -138,7 +138,7 @@ describe('account-wide hunt written in delivery order', () => {
         expect(run.summary.events.conflicting).toEqual({ count: 1, ids: [id] })
         expect(run.summary.events.duplicates).toBe(0)
         expect(run.lines.join('\n')).toMatch(
-          /1 record share a time and eventID with another record but not its content/,
+          /1 record shares a time and eventID with another record but not its content/,
         )
       }
     }
