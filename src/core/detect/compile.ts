@@ -5,10 +5,10 @@ import { refuse } from './refusal.js'
 import {
   describeIssues,
   type FirExtension,
-  firExtensionSchema,
   parseDuration,
+  ruleSchemas,
   type SigmaLevel,
-  sigmaRuleSchema,
+  type SigmaRuleDocument,
 } from './schema.js'
 import { anchorParts, compileParts, parseSigmaString } from './sigma-string.js'
 import { compileFieldItem, type NameConstraint, type RecordTest } from './values.js'
@@ -42,8 +42,16 @@ export interface CompiledRule {
   needsDetector: boolean
 }
 
-/** Compiles a parsed rule document; throws RuleRefusal with the reason it cannot be used. */
-export function compileRuleDocument(doc: unknown, file: string): CompiledRule {
+/**
+ * Compiles a parsed rule document; throws RuleRefusal with the reason it cannot be used.
+ * `validated`: the document is one the build already checked against the schemas (fir's own
+ * rules, by the SHA-256 of their text): it is not checked again (nor zod loaded for it).
+ */
+export function compileRuleDocument(
+  doc: unknown,
+  file: string,
+  options: { validated?: boolean } = {},
+): CompiledRule {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) refuse('the file is not a YAML map')
   const raw = doc as Record<string, unknown>
   if (raw.type === 'correlation' || 'correlation' in raw) {
@@ -65,9 +73,13 @@ export function compileRuleDocument(doc: unknown, file: string): CompiledRule {
     if (typeof d.condition === 'string') parseCondition(d.condition)
   }
 
-  const parsed = sigmaRuleSchema.safeParse(raw)
-  if (!parsed.success) refuse(`it does not follow the Sigma rule schema: ${describeIssues(parsed.error)}`)
-  const rule = parsed.data
+  let rule: SigmaRuleDocument
+  if (options.validated) rule = raw as SigmaRuleDocument
+  else {
+    const parsed = ruleSchemas().sigmaRule.safeParse(raw)
+    if (!parsed.success) refuse(`it does not follow the Sigma rule schema: ${describeIssues(parsed.error)}`)
+    rule = parsed.data
+  }
 
   const product = rule.logsource.product?.toLowerCase()
   const service = rule.logsource.service?.toLowerCase()
@@ -89,9 +101,12 @@ export function compileRuleDocument(doc: unknown, file: string): CompiledRule {
   let fir: FirExtension | undefined
   let burstWindowMs: number | undefined
   if (raw.fir !== undefined) {
-    const ext = firExtensionSchema.safeParse(raw.fir)
-    if (!ext.success) refuse(`its 'fir' extension block is invalid: ${describeIssues(ext.error)}`)
-    fir = ext.data
+    if (options.validated) fir = raw.fir as FirExtension
+    else {
+      const ext = ruleSchemas().firExtension.safeParse(raw.fir)
+      if (!ext.success) refuse(`its 'fir' extension block is invalid: ${describeIssues(ext.error)}`)
+      fir = ext.data
+    }
     if (fir.burst) burstWindowMs = parseDuration(fir.burst.window)
   }
 

@@ -47,7 +47,11 @@ const YAML_OPTIONS = {
 
 /** Parses one rule file's text; throws RuleRefusal when it is not one usable rule. */
 export function parseRuleText(text: string, file: string): CompiledRule {
-  return compileRuleDocument(parsedAtBuild().get(sha256(text)) ?? parseRuleYaml(text), file)
+  // A text the build parsed was also checked against the schemas there (scripts/rule-cache.js).
+  const built = parsedAtBuild().get(sha256(text))
+  return built !== undefined
+    ? compileRuleDocument(built, file, { validated: true })
+    : compileRuleDocument(parseRuleYaml(text), file)
 }
 
 /**

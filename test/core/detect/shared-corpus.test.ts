@@ -3,6 +3,7 @@ import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadRuleDir } from '../../../src/core/detect/index.js'
 import {
+  ruleSchemas,
   SIGMA_DATE_PATTERN,
   SIGMA_DESCRIPTION_MAX,
   SIGMA_LEVELS,
@@ -12,7 +13,6 @@ import {
   SIGMA_STATUSES,
   SIGMA_TAG_PATTERN,
   SIGMA_TITLE_MAX,
-  sigmaRuleSchema,
 } from '../../../src/core/detect/schema.js'
 import { sharedData } from './helpers.js'
 
@@ -82,7 +82,7 @@ describe.skipIf(!existsSync(schemaFile))(
     })
 
     it('knows every property the JSON schema defines', () => {
-      expect(Object.keys(sigmaRuleSchema.shape).sort()).toEqual(Object.keys(schema.properties).sort())
+      expect(Object.keys(ruleSchemas().sigmaRule.shape).sort()).toEqual(Object.keys(schema.properties).sort())
     })
   },
 )
