@@ -392,6 +392,8 @@ export class FileProcessor {
         if (splitter.values === 0) throw new SplitError('the file is empty')
         if (splitter.junk > 0)
           result.skipped['invalid-json'] = (result.skipped['invalid-json'] ?? 0) + splitter.junk
+        if (splitter.notRecords > 0)
+          result.skipped['not-cloudtrail'] = (result.skipped['not-cloudtrail'] ?? 0) + splitter.notRecords
       }
     } catch (err) {
       // zlib's errors carry a Z_ code; anything else is not the gzip's fault (an error a record

@@ -26,6 +26,13 @@ export class RecordSplitter {
   values = 0
   /** Stretches of text between top-level values that are not JSON (each skipped as invalid). */
   junk = 0
+  /**
+   * Elements of a records array that are not objects (`5`, `"x"`, `null`, `[1]`): not CloudTrail
+   * records, counted as a whole file's reading counts them (they were passed over unseen).
+   */
+  notRecords = 0
+  /** In a records array, between a non-object element's first byte and the comma after it. */
+  private inOther = false
   private inJunk = false
   /** Bytes of the stretch of junk in progress (an endless one, /dev/zero, must end the read). */
   private junkBytes = 0
@@ -60,6 +67,13 @@ export class RecordSplitter {
         if (this.capturing && this.key.length < 32) this.key += String.fromCharCode(c)
         else if (this.depth === 0) this.junkByte() // a string in junk
         continue
+      }
+      if (this.depth === this.recordDepth && this.depth > 0 && !this.inRecord && !isSpace(c)) {
+        if (c === 0x2c /* , */ || c === 0x5d /* ] */) this.inOther = false
+        else if (c !== 0x7b && !this.inOther) {
+          this.notRecords++
+          this.inOther = true
+        }
       }
       if (this.depth === 0 && !isSpace(c)) {
         if (c === 0x7b || c === 0x5b) {

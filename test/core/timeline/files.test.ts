@@ -529,6 +529,34 @@ describe('a record that claims the eventID of another at another time', () => {
   })
 })
 
+describe('elements of a records array that are not records', () => {
+  it('are counted as not-cloudtrail, read whole or streamed (a pipe passed them over uncounted)', async () => {
+    const dir = await tempDir()
+    const ok = (id: string) => ({
+      eventVersion: '1.10',
+      eventTime: '2025-03-01T00:00:00Z',
+      eventName: 'GetObject',
+      eventSource: 's3.amazonaws.com',
+      eventID: id,
+    })
+    const path = join(dir, 'odd.json')
+    await writeFile(path, JSON.stringify({ Records: [ok('a'), 5, 'str', null, [1], ok('b')] }))
+    const { FileProcessor } = await import('../../../src/core/timeline/file-task.js')
+    const p = new FileProcessor(
+      { mode: 'all', window: { start: null, end: null }, target: null, firRequestIds: [], ruleDirs: [] },
+      null,
+    )
+    const lines: string[] = []
+    const streamed = await p.processStream({ seq: 0, display: path, origin: 'file', path }, (part) => {
+      lines.push(...part.lines.map((l) => l.id))
+    })
+    const whole = p.processWhole({ seq: 1, display: path, origin: 'file', path })
+    expect(lines).toEqual(['a', 'b'])
+    expect(streamed.skipped).toEqual({ 'not-cloudtrail': 4 })
+    expect(whole.skipped).toEqual({ 'not-cloudtrail': 4 })
+  })
+})
+
 describe('a record whose eventTime is a number no date can hold', () => {
   it('is skipped as having no event time, read whole or streamed, and the records after it are kept', async () => {
     const dir = await tempDir()

@@ -41,6 +41,24 @@ describe('RecordSplitter', () => {
     })
   }
 
+  it('counts the elements of a records array that are not objects, whatever their shape or chunking', () => {
+    const text = JSON.stringify({
+      Records: [{ a: 1 }, 5, 'str, with ] and {', null, [1, [2]], { b: [3] }, true],
+    })
+    for (const size of [1, 3, 7, 1000]) {
+      const got: unknown[] = []
+      const s = new RecordSplitter((slice) => got.push(JSON.parse(slice.toString())))
+      const buf = Buffer.from(text)
+      for (let i = 0; i < buf.length; i += size) s.feed(buf.subarray(i, i + size))
+      s.end()
+      expect(got, `chunks of ${size}`).toEqual([{ a: 1 }, { b: [3] }])
+      expect(s.notRecords, `chunks of ${size}`).toBe(5)
+    }
+    const array = new RecordSplitter(() => undefined)
+    array.feed(Buffer.from('[ {"a":1} , "x" , {"b":2}, 0 ]'))
+    expect(array.notRecords).toBe(2)
+  })
+
   it('keeps records before a truncation and then says it is truncated', () => {
     const text = JSON.stringify({ Records: records }).slice(0, -6) // inside the last record
     const got: unknown[] = []
