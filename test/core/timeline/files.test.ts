@@ -529,23 +529,30 @@ describe('a record that claims the eventID of another at another time', () => {
   })
 })
 
+/** A plain CloudTrail record in the window of every test here. */
+const ok = (id: string) => ({
+  eventVersion: '1.10',
+  eventTime: '2025-03-01T00:00:00Z',
+  eventName: 'GetObject',
+  eventSource: 's3.amazonaws.com',
+  eventID: id,
+})
+
+/** The file pipeline of an account-wide hunt (every record kept), without rules. */
+async function huntProcessor() {
+  const { FileProcessor } = await import('../../../src/core/timeline/file-task.js')
+  return new FileProcessor(
+    { mode: 'all', window: { start: null, end: null }, target: null, firRequestIds: [], ruleDirs: [] },
+    null,
+  )
+}
+
 describe('elements of a records array that are not records', () => {
   it('are counted as not-cloudtrail, read whole or streamed (a pipe passed them over uncounted)', async () => {
     const dir = await tempDir()
-    const ok = (id: string) => ({
-      eventVersion: '1.10',
-      eventTime: '2025-03-01T00:00:00Z',
-      eventName: 'GetObject',
-      eventSource: 's3.amazonaws.com',
-      eventID: id,
-    })
     const path = join(dir, 'odd.json')
     await writeFile(path, JSON.stringify({ Records: [ok('a'), 5, 'str', null, [1], ok('b')] }))
-    const { FileProcessor } = await import('../../../src/core/timeline/file-task.js')
-    const p = new FileProcessor(
-      { mode: 'all', window: { start: null, end: null }, target: null, firRequestIds: [], ruleDirs: [] },
-      null,
-    )
+    const p = await huntProcessor()
     const lines: string[] = []
     const streamed = await p.processStream({ seq: 0, display: path, origin: 'file', path }, (part) => {
       lines.push(...part.lines.map((l) => l.id))
@@ -560,13 +567,6 @@ describe('elements of a records array that are not records', () => {
 describe('a record whose eventTime is a number no date can hold', () => {
   it('is skipped as having no event time, read whole or streamed, and the records after it are kept', async () => {
     const dir = await tempDir()
-    const ok = (id: string) => ({
-      eventVersion: '1.10',
-      eventTime: '2025-03-01T00:00:00Z',
-      eventName: 'GetObject',
-      eventSource: 's3.amazonaws.com',
-      eventID: id,
-    })
     const records = [
       ok('a'),
       { ...ok('bad'), eventTime: 1e20 },
@@ -578,11 +578,7 @@ describe('a record whose eventTime is a number no date can hold', () => {
     await writeFile(jsonl, records.map((r) => JSON.stringify(r)).join('\n'))
     const whole = join(dir, 'mixed.json')
     await writeFile(whole, JSON.stringify({ Records: records }))
-    const { FileProcessor } = await import('../../../src/core/timeline/file-task.js')
-    const p = new FileProcessor(
-      { mode: 'all', window: { start: null, end: null }, target: null, firRequestIds: [], ruleDirs: [] },
-      null,
-    )
+    const p = await huntProcessor()
     const lines: string[] = []
     const streamed = await p.processStream(
       { seq: 0, display: jsonl, origin: 'file', path: jsonl },
