@@ -59,8 +59,25 @@ export interface StartOptions {
 }
 
 /**
- * Starts `python3 -m moto.server -H 127.0.0.1 -p PORT` on a free loopback port and waits until it
- * answers. A missing python3 or moto is a usage error (exit 2) with the install hint.
+ * What the emulator's Python runs: `python3 -m moto.server`, beside a watchdog thread that ends it
+ * when its stdin reaches end of file — fir holds the other end, so moto ends with fir even when fir
+ * is killed (SIGKILL runs no exit handler: a killed drill left its moto server running).
+ */
+const LAUNCHER = [
+  'import os, sys, threading, runpy',
+  'def watch():',
+  '    try:',
+  '        while sys.stdin.buffer.read(65536):',
+  '            pass',
+  '    finally:',
+  '        os._exit(0)',
+  'threading.Thread(target=watch, daemon=True).start()',
+  "runpy.run_module('moto.server', run_name='__main__', alter_sys=True)",
+].join('\n')
+
+/**
+ * Starts moto's server (`python3 -m moto.server -H 127.0.0.1 -p PORT`, through LAUNCHER) on a free
+ * loopback port and waits until it answers. A missing python3 or moto is a usage error (exit 2) with the install hint.
  */
 export async function startEmulator(options: StartOptions = {}): Promise<Emulator> {
   const python = options.python ?? process.env.FIR_PYTHON ?? 'python3'
@@ -69,10 +86,13 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
   let stderr = ''
   let exited: string | undefined
   let spawnError: NodeJS.ErrnoException | undefined
-  const child: ChildProcess = spawn(python, ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const child: ChildProcess = spawn(python, ['-c', LAUNCHER, '-H', '127.0.0.1', '-p', String(port)], {
+    // fir holds the write end of moto's stdin and never writes: it closes when fir ends, however.
+    stdio: ['pipe', 'ignore', 'pipe'],
     env: options.env ?? emulatorEnv(),
   })
+  // The pipe must not keep fir running once the drill is done (the child's own handle decides).
+  ;(child.stdin as unknown as { _handle?: { unref?: () => void } } | null)?._handle?.unref?.()
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000)
   })
@@ -108,7 +128,7 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
       const why =
         spawnError?.code === 'ENOENT'
           ? `${python} was not found`
-          : /No module named moto/.test(stderr)
+          : /No module named '?moto\b/.test(stderr)
             ? 'moto is not installed'
             : `the emulator ${exited}`
       const detail = stderr.trim().split('\n').slice(-3).join(' | ')

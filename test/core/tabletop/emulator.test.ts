@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process'
 import { chmod, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { emulatorEnv, MOTO_INSTALL_HINT, startEmulator } from '../../../src/core/tabletop/emulator.js'
 import { isolateFromUserAws } from '../../../src/core/tabletop/safety.js'
@@ -16,6 +18,44 @@ describe('tabletop emulator', () => {
     await expect(fetch(`${emu.endpoint}/moto-api/data.json`)).rejects.toThrow()
   })
 
+  it('ends with fir even when fir is killed (SIGKILL runs no exit handler)', async () => {
+    const module = pathToFileURL(join(import.meta.dirname, '../../../src/core/tabletop/emulator.ts')).href
+    // A fir process that starts the drill's emulator, says where, and waits to be killed.
+    const fir = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `const e = await (await import(${JSON.stringify(module)})).startEmulator()
+console.log(JSON.stringify({ endpoint: e.endpoint, pid: e.pid }))
+setInterval(() => {}, 1000)`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    const started = await new Promise<{ endpoint: string; pid: number }>((resolve, reject) => {
+      let out = ''
+      fir.stdout.on('data', (d: Buffer) => {
+        out += d.toString()
+        if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!))
+      })
+      fir.on('exit', (code) => reject(new Error(`the fir process ended first (${code})`)))
+    })
+    expect((await fetch(`${started.endpoint}/moto-api/data.json`)).ok).toBe(true)
+    fir.kill('SIGKILL')
+    let alive = true
+    for (let i = 0; i < 100 && alive; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      alive = await fetch(`${started.endpoint}/moto-api/data.json`).then(
+        () => true,
+        () => false,
+      )
+    }
+    if (alive) process.kill(started.pid, 'SIGKILL') // not left behind by the test either
+    expect(alive).toBe(false)
+  })
+
   it('is a usage error with the install hint when python3 is missing', async () => {
     const err = await startEmulator({ python: 'python3-that-does-not-exist' }).catch((e) => e)
     expect(err).toBeInstanceOf(UsageError)
@@ -28,7 +68,7 @@ describe('tabletop emulator', () => {
   it('is a usage error with the install hint when moto is missing', async () => {
     const dir = await tempDir()
     const fake = join(dir, 'python3')
-    // A Python without moto answers `-m moto.server` like this.
+    // A Python without moto answers like this.
     await writeFile(fake, '#!/bin/sh\necho "/usr/bin/python3: No module named moto" >&2\nexit 1\n')
     await chmod(fake, 0o755)
     const err = await startEmulator({ python: fake, timeoutMs: 10_000 }).catch((e) => e)
