@@ -5,6 +5,7 @@ import { gapReason } from '../../aws/errors.js'
 import { UsageError } from '../../errors.js'
 import { refuseManagedOutput } from '../case/case-folder.js'
 import { recordArtifact, safeSegment } from '../case/evidence-store.js'
+import { readTimelineSummaryHead } from '../case/summary.js'
 import { ensureDir, writeFileAtomic } from '../common/fs-safe.js'
 import { trackEmptyFolder, trackTemporary } from '../common/interrupt.js'
 import { relativeInside } from '../common/paths.js'
@@ -198,6 +199,8 @@ export interface TimelineSummary {
     requestsPerSecond: number | null
   } | null
   outputs: { events: string; findings: string; summary: string; raw: string | null; export: string | null }
+  /** Why this run stored nothing (every source failed; the earlier timeline stays in place). */
+  notStored?: string
   throughput: {
     eventsPerSecond: number
     uncompressedMBps: number
@@ -1057,12 +1060,27 @@ async function collectOnce(
   trace('merged and written')
   const { events, exportFile } = output!
   pack ??= await packReady
+  // A run that read nothing because its sources failed (denied, throttled out, unreachable: each a
+  // gap) does not replace a timeline that holds events: report and case show read the latest, and
+  // would show none. Nothing is stored; the earlier timeline stays where it is.
+  const earlier =
+    stored === 0 && totals.events === 0 && ctx.gaps.list.length > 0
+      ? await readTimelineSummaryHead(join(caseDir, SUMMARY_FILE))
+      : undefined
+  const keepEarlier = earlier?.events ? earlier : undefined
+  if (keepEarlier) {
+    await abortOutput()
+    await spool.dispose()
+    const which = `the timeline of ${keepEarlier.startedAt ?? 'the earlier run'} (${keepEarlier.events} events)`
+    ctx.log.warn(
+      `nothing was read: every source failed (${counted(ctx.gaps.list.length, 'gap')}), so ${which} stays in place and this run stored nothing; fix the access named in the gaps and run again`,
+    )
+    notes.push(`not stored: every source failed; ${which} stays in place`)
+  }
   // The timeline this run replaces is kept, not lost: moved to timeline/history/ first.
-  const archived = await archiveEarlierTimeline(caseDir, ctx.case.journal, [
-    EVENTS_FILE,
-    FINDINGS_FILE,
-    SUMMARY_FILE,
-  ])
+  const archived = keepEarlier
+    ? undefined
+    : await archiveEarlierTimeline(caseDir, ctx.case.journal, [EVENTS_FILE, FINDINGS_FILE, SUMMARY_FILE])
   if (archived) {
     notes.push(
       `the earlier timeline${archived.startedAt ? ` (run ${archived.startedAt}${archived.events !== null ? `, ${archived.events} events` : ''})` : ''} was moved to ${archived.folder}/`,
@@ -1075,21 +1093,23 @@ async function collectOnce(
       )
     }
   }
-  // The spool's lines are written out by commit: dispose after.
-  const written = await events.commit()
-  await spool.dispose()
-  await recordWrittenArtifact(ctx.case.journal, EVENTS_FILE, written)
-  trace('events.jsonl recorded')
-  if (exportFile) {
-    await exportFile.commit()
-    const rel = relativeInside(caseDir, outPath!)
-    if (rel) await recordArtifact(caseDir, ctx.case.journal, rel)
+  if (!keepEarlier) {
+    // The spool's lines are written out by commit: dispose after.
+    const written = await events.commit()
+    await spool.dispose()
+    await recordWrittenArtifact(ctx.case.journal, EVENTS_FILE, written)
+    trace('events.jsonl recorded')
+    if (exportFile) {
+      await exportFile.commit()
+      const rel = relativeInside(caseDir, outPath!)
+      if (rel) await recordArtifact(caseDir, ctx.case.journal, rel)
+    }
+    await writeFileAtomic(
+      join(caseDir, FINDINGS_FILE),
+      `${JSON.stringify(redactor.scrubDeep(findingEntries), null, 2)}\n`,
+    )
+    await recordArtifact(caseDir, ctx.case.journal, FINDINGS_FILE)
   }
-  await writeFileAtomic(
-    join(caseDir, FINDINGS_FILE),
-    `${JSON.stringify(redactor.scrubDeep(findingEntries), null, 2)}\n`,
-  )
-  await recordArtifact(caseDir, ctx.case.journal, FINDINGS_FILE)
 
   const sameTime = {
     count: spool.conflicts.count + (reorder?.conflicts.count ?? 0),
@@ -1191,12 +1211,19 @@ async function collectOnce(
     },
     notes,
     gaps: ctx.gaps.list,
+    ...(keepEarlier
+      ? {
+          notStored: `every source failed; the timeline of ${keepEarlier.startedAt ?? 'the earlier run'} stays in place`,
+        }
+      : {}),
   }
-  await writeFileAtomic(
-    join(caseDir, SUMMARY_FILE),
-    `${JSON.stringify(redactor.scrubDeep(summary), null, 2)}\n`,
-  )
-  await recordArtifact(caseDir, ctx.case.journal, SUMMARY_FILE)
+  if (!keepEarlier) {
+    await writeFileAtomic(
+      join(caseDir, SUMMARY_FILE),
+      `${JSON.stringify(redactor.scrubDeep(summary), null, 2)}\n`,
+    )
+    await recordArtifact(caseDir, ctx.case.journal, SUMMARY_FILE)
+  }
   await ctx.case.journal.append({
     action: 'timeline.collect',
     target: target?.functionArn ?? target?.functionName ?? 'account',
@@ -1211,6 +1238,7 @@ async function collectOnce(
       events: summary.events,
       findings: summary.findings.total,
       describedWindow: describeWindow(window),
+      ...(keepEarlier ? { stored: false } : {}),
     },
     outcome: 'recorded',
     requestIds: ctx.aws.requestLog.flatMap((r) => (r.requestId ? [r.requestId] : [])),

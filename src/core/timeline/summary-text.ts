@@ -91,7 +91,9 @@ export function renderTimelineSummary(
   }
   lines.push('')
   lines.push(
-    `written   ${s.outputs.events}, ${s.outputs.findings}, ${s.outputs.summary}${s.outputs.raw ? `, ${s.outputs.raw}/` : ''}${s.outputs.export && s.outputs.export !== '(stdout)' ? `, ${escapeTerminal(s.outputs.export)}` : ''}`,
+    s.notStored
+      ? `written   nothing (${s.notStored})`
+      : `written   ${s.outputs.events}, ${s.outputs.findings}, ${s.outputs.summary}${s.outputs.raw ? `, ${s.outputs.raw}/` : ''}${s.outputs.export && s.outputs.export !== '(stdout)' ? `, ${escapeTerminal(s.outputs.export)}` : ''}`,
   )
   lines.push(
     `speed     ${s.throughput.eventsPerSecond} events/s, ${s.throughput.uncompressedMBps} MB/s uncompressed, ${(s.durationMs / 1000).toFixed(1)} s${s.throughput.threads ? `, ${s.throughput.threads} reading threads` : ''}`,

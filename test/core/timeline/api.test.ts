@@ -2,7 +2,9 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { AwsClients } from '../../../src/aws/clients.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
+import { Gaps } from '../../../src/core/context.js'
 import { collectTimeline } from '../../../src/core/timeline/collect.js'
 import { planQueries, RegionPacer } from '../../../src/core/timeline/sources/api.js'
 import type { TimelineEvent } from '../../../src/core/timeline/types.js'
@@ -287,6 +289,46 @@ describe('fir timeline --source api', () => {
         .map((l) => JSON.parse(l).id),
     )
     expect([...corpus.related.keys()].filter((id) => !ids.has(id))).toEqual([caseVariant])
+  })
+
+  it('does not replace a timeline that holds events with a run whose every source failed', async () => {
+    await standIn()
+    const { ctx, dir, lines } = await timelineContext('http://127.0.0.1:9', 'eu-west-1')
+    const options = {
+      function: 'orders-api',
+      roles: ['orders-api-role'],
+      sources: ['api'],
+      since: '3d',
+      regions: 'eu-west-1,us-east-1',
+    }
+    const first = await collectTimeline(ctx, options)
+    expect(first.summary.events.stored).toBeGreaterThan(0)
+    const stored = await readFile(join(dir, 'timeline', 'events.jsonl'))
+    const storedSummary = await readFile(join(dir, 'timeline', 'summary.json'), 'utf8')
+    // The credentials expired, or the role lost cloudtrail:LookupEvents: every region is denied.
+    for (const s of servers.splice(0)) await s.stop()
+    await standIn({ deniedRegions: ['eu-west-1', 'us-east-1'] })
+    // A later command: its own clients (they read the stand-in's new address) and gaps.
+    const later = {
+      ...ctx,
+      aws: await AwsClients.create({
+        endpoint: 'http://127.0.0.1:9',
+        emulatorOnly: true,
+        region: 'eu-west-1',
+      }),
+      gaps: new Gaps(),
+    }
+    const second = await collectTimeline(later, options)
+    expect(second.summary.gaps.length).toBeGreaterThan(0)
+    expect(second.summary.events.read).toBe(0)
+    expect(second.summary.notStored).toMatch(/^every source failed; the timeline of .+ stays in place$/)
+    expect(await readFile(join(dir, 'timeline', 'events.jsonl'))).toEqual(stored)
+    expect(await readFile(join(dir, 'timeline', 'summary.json'), 'utf8')).toBe(storedSummary)
+    expect(await readdir(join(dir, 'timeline'))).not.toContain('history')
+    expect(lines.join('\n')).toMatch(
+      /nothing was read: every source failed \(\d+ gaps?\), so the timeline of .+ \(\d+ events\) stays in place/,
+    )
+    expect((await verifyCase(dir)).ok).toBe(true)
   })
 
   it('records a denied region as a gap, keeps the other region, and notes a region that is not enabled', async () => {
