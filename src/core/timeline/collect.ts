@@ -560,7 +560,8 @@ async function collectOnce(
       fileSources.set('file', {
         name: sources.local.join(', '),
         kind: 'file',
-        files: 0,
+        // Digest files are refused unread (below), but they are the source's files all the same.
+        files: local.digestFiles.length,
         events: 0,
         kept: 0,
         paths: sources.local,

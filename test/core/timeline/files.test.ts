@@ -170,6 +170,8 @@ describe('timeline from files (in-process pipeline)', () => {
       'not-cloudtrail': 1,
     })
     expect(summary.files.ignored).toBe(1)
+    // The local source counts every file the run looked at, the digest file it refused unread too.
+    expect(summary.sources.find((s) => s.kind === 'file')?.files).toBe(summary.files.total)
     const byFile = Object.fromEntries(summary.problemFiles.map((p) => [p.file.split('/').at(-1), p]))
     expect(byFile['corrupt.json.gz']?.refused?.reason).toBe('corrupt-gzip')
     expect(byFile['truncated.json']?.refused?.reason).toBe('invalid-json')
