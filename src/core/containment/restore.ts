@@ -4,7 +4,7 @@ import type { FirContext } from '../context.js'
 import { parseArn } from '../identity.js'
 import { stepById } from '../steps/registry.js'
 import { runUndos, type UndoCall } from '../steps/runner.js'
-import type { StepResult } from '../steps/step.js'
+import type { StepResult, UndoRecord } from '../steps/step.js'
 import { pendingUndos } from '../steps/undo-records.js'
 import { DEFAULT_RESTORE_ACTIONS, RESTORE_ACTIONS, type RestoreAction, stepIdsFor } from './actions.js'
 import { parseFunctionRef } from './function-target.js'
@@ -97,28 +97,16 @@ function assertJournaled(ctx: FirContext, fn: string, region: string, steps: Rea
   )
 }
 
-/**
- * Every function each pending change was journaled for, by step and target. One change can serve
- * several functions: contain of two functions on one execution role revokes the role's sessions
- * once (the second run journals it already-applied, for its own function).
- */
-function functionsOfChanges(
-  entries: ReturnType<FirContext['case']['journal']['all']>,
-  steps: ReadonlySet<string>,
-): Map<string, ChangedFunction[]> {
-  const out = new Map<string, ChangedFunction[]>()
-  for (const e of entries) {
-    if (!steps.has(e.action)) continue
-    const k = `${e.action}\u0000${e.target}`
-    if (e.params !== null && typeof e.params === 'object' && 'undoOf' in e.params) {
-      if (e.outcome === 'undone') out.delete(k)
-      continue
-    }
-    const c = changedFunction(e.params)
-    if (!c) continue
-    const list = out.get(k) ?? []
-    if (!list.some((x) => x.name === c.name && x.region === c.region && x.arn === c.arn)) list.push(c)
-    out.set(k, list)
+function isSameChanged(a: ChangedFunction, b: ChangedFunction): boolean {
+  return a.name === b.name && a.region === b.region && a.arn === b.arn
+}
+
+/** Every function a pending change was journaled for (see UndoRecord.journaledFor). */
+function functionsOf(record: UndoRecord): ChangedFunction[] {
+  const out: ChangedFunction[] = []
+  for (const params of record.journaledFor ?? [record.params]) {
+    const c = changedFunction(params)
+    if (c && !out.some((x) => isSameChanged(x, c))) out.push(c)
   }
   return out
 }
@@ -137,23 +125,14 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
   const fn = options.function
   const region = ctx.aws.region
   if (fn !== undefined) assertJournaled(ctx, fn, region, known)
-  const entries = ctx.case.journal.all()
-  const served = functionsOfChanges(entries, known)
-  const functionsOf = (r: { step: string; target: string; params: unknown }) => {
-    const changed = changedFunction(r.params)
-    return served.get(`${r.step}\u0000${r.target}`) ?? (changed ? [changed] : [])
-  }
-  const pending = pendingUndos(entries, known)
+  const pending = pendingUndos(ctx.case.journal.all(), known)
+  const served = new Map(pending.map((r) => [r, functionsOf(r)]))
   const records = pending.filter(
-    (r) => fn === undefined || functionsOf(r).some((c) => sameFunction(c, fn, region)),
+    (r) => fn === undefined || served.get(r)!.some((c) => sameFunction(c, fn, region)),
   )
   /** Another function of the case still contained: a change of its own is not undone yet. */
-  const stillContained = (c: ChangedFunction, besides: (typeof pending)[number]) =>
-    pending.some(
-      (r) =>
-        r !== besides &&
-        functionsOf(r).some((x) => x.name === c.name && x.region === c.region && x.arn === c.arn),
-    )
+  const stillContained = (c: ChangedFunction, besides: UndoRecord) =>
+    pending.some((r) => r !== besides && served.get(r)!.some((x) => isSameChanged(x, c)))
   const calls: UndoCall[] = []
   for (const record of records) {
     const step = stepById(record.step)
@@ -163,7 +142,7 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
     const others =
       fn === undefined
         ? []
-        : functionsOf(record).filter((c) => !sameFunction(c, fn, region) && stillContained(c, record))
+        : served.get(record)!.filter((c) => !sameFunction(c, fn, region) && stillContained(c, record))
     if (others.length > 0 && wanted.has(step.id)) {
       const names = others.map((c) => escapeTerminal(c.name)).join(', ')
       calls.push({

@@ -67,6 +67,13 @@ export interface UndoRecord<S = unknown> {
   after: S
   /** Step-specific data the apply journaled under `undo`. */
   data?: Record<string, unknown>
+  /**
+   * The params of every entry of this step and target since it was last undone, the first
+   * included (from the journal): one change can serve several callers — contain of two functions
+   * on one execution role revokes the role's sessions once, the second run journaling it for its
+   * own function.
+   */
+  journaledFor?: Record<string, unknown>[]
   startedSeq: number
   startedAt: string
 }

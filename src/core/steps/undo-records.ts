@@ -28,22 +28,27 @@ export function pendingUndos(entries: readonly JournalEntry[], steps?: ReadonlyS
       continue
     }
     const current = open.get(k)
+    const { undoOf: _ignored, ...params } = (e.params ?? {}) as Record<string, unknown>
     if (e.outcome === 'started') {
-      if (current) continue
+      if (current) {
+        current.journaledFor!.push(params)
+        continue
+      }
       const intended = (e.undo as { intendedAfter?: unknown } | undefined)?.intendedAfter
-      const { undoOf: _ignored, ...params } = e.params as Record<string, unknown>
       open.set(k, {
         step: e.action,
         target: e.target,
         params,
         prior: e.prior,
         after: intended,
+        journaledFor: [params],
         startedSeq: e.seq,
         startedAt: e.at,
       })
       continue
     }
     if (!current) continue
+    current.journaledFor!.push(params)
     if (
       (e.outcome === 'applied' || e.outcome === 'failed' || e.outcome === 'denied') &&
       e.after !== undefined
