@@ -262,15 +262,15 @@ export function classifySources(sources: string[]): { api: boolean; s3: string[]
   return out
 }
 
+/** Api records kept to judge again after a role swap (LookupEvents gives thousands, not millions). */
+const MAX_REJUDGED = 100_000
+
 /**
  * Builds the case's timeline (DESIGN §5): reads every source, keeps the window (and, with a
  * function, the related events), de-duplicates by eventID, sorts by UTC time, runs the detections,
  * and writes timeline/events.jsonl, findings.json and summary.json (plus an export when asked).
  * Bad input is counted and skipped; AWS failures are gaps (exit 4); nothing fetched is lost.
  */
-/** Api records kept to judge again after a role swap (LookupEvents gives thousands, not millions). */
-const MAX_REJUDGED = 100_000
-
 export async function collectTimeline(
   ctx: FirContext,
   options: TimelineOptions,
@@ -1069,14 +1069,16 @@ async function collectOnce(
       ? await readTimelineSummaryHead(join(caseDir, SUMMARY_FILE))
       : undefined
   const keepEarlier = earlier?.events ? earlier : undefined
+  let notStored: string | undefined
   if (keepEarlier) {
     await abortOutput()
     await spool.dispose()
-    const which = `the timeline of ${keepEarlier.startedAt ?? 'the earlier run'} (${keepEarlier.events} events)`
+    const which = `the timeline of ${keepEarlier.startedAt ?? 'the earlier run'}`
     ctx.log.warn(
-      `nothing was read: every source failed (${counted(ctx.gaps.list.length, 'gap')}), so ${which} stays in place and this run stored nothing; fix the access named in the gaps and run again`,
+      `nothing was read: every source failed (${counted(ctx.gaps.list.length, 'gap')}), so ${which} (${keepEarlier.events} events) stays in place and this run stored nothing; fix the access named in the gaps and run again`,
     )
-    notes.push(`not stored: every source failed; ${which} stays in place`)
+    notStored = `every source failed; ${which} stays in place`
+    notes.push(`not stored: ${notStored}`)
   }
   // The timeline this run replaces is kept, not lost: moved to timeline/history/ first.
   const archived = keepEarlier
@@ -1120,14 +1122,17 @@ async function collectOnce(
     count: sameTime.count + retimed.count,
     ids: [...new Set([...sameTime.ids, ...retimed.ids])].slice(0, 5),
   }
+  /** The first ids of conflicting records, `…` when there are more. */
+  const idList = (c: { count: number; ids: string[] }) =>
+    `${c.ids.join(', ')}${c.count > c.ids.length ? ', …' : ''}`
   if (retimed.count > 0) {
     ctx.log.warn(
-      `${counted(retimed.count, 'record')} ${retimed.count === 1 ? 'claims' : 'claim'} the eventID of another record at another time (${retimed.ids.join(', ')}${retimed.count > retimed.ids.length ? ', …' : ''}): all are kept; CloudTrail gives an event one time, so a copy's time was moved or a record forged — compare them in timeline/events.jsonl`,
+      `${counted(retimed.count, 'record')} ${retimed.count === 1 ? 'claims' : 'claim'} the eventID of another record at another time (${idList(retimed)}): all are kept; CloudTrail gives an event one time, so a copy's time was moved or a record forged — compare them in timeline/events.jsonl`,
     )
   }
   if (sameTime.count > 0) {
     ctx.log.warn(
-      `${counted(sameTime.count, 'record')} ${sameTime.count === 1 ? 'shares' : 'share'} a time and eventID with another record but not its content (${sameTime.ids.join(', ')}${sameTime.count > sameTime.ids.length ? ', …' : ''}): all are kept; a copy of a log was altered or a record forged — compare them in timeline/events.jsonl`,
+      `${counted(sameTime.count, 'record')} ${sameTime.count === 1 ? 'shares' : 'share'} a time and eventID with another record but not its content (${idList(sameTime)}): all are kept; a copy of a log was altered or a record forged — compare them in timeline/events.jsonl`,
     )
   }
 
@@ -1212,11 +1217,7 @@ async function collectOnce(
     },
     notes,
     gaps: ctx.gaps.list,
-    ...(keepEarlier
-      ? {
-          notStored: `every source failed; the timeline of ${keepEarlier.startedAt ?? 'the earlier run'} stays in place`,
-        }
-      : {}),
+    ...(notStored ? { notStored } : {}),
   }
   if (!keepEarlier) {
     await writeFileAtomic(
