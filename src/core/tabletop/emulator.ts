@@ -77,7 +77,8 @@ const LAUNCHER = [
 
 /**
  * Starts moto's server (`python3 -m moto.server -H 127.0.0.1 -p PORT`, through LAUNCHER) on a free
- * loopback port and waits until it answers. A missing python3 or moto is a usage error (exit 2) with the install hint.
+ * loopback port and waits until it answers. A missing python3 or moto is a usage error (exit 2)
+ * with the install hint.
  */
 export async function startEmulator(options: StartOptions = {}): Promise<Emulator> {
   const python = options.python ?? process.env.FIR_PYTHON ?? 'python3'
@@ -91,8 +92,6 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
     stdio: ['pipe', 'ignore', 'pipe'],
     env: options.env ?? emulatorEnv(),
   })
-  // The pipe must not keep fir running once the drill is done (the child's own handle decides).
-  ;(child.stdin as unknown as { _handle?: { unref?: () => void } } | null)?._handle?.unref?.()
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000)
   })

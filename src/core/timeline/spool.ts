@@ -544,7 +544,7 @@ function packedLine(buf: Buffer, p: PackedKeys, i: number): SpooledLine {
   const flags = p.m[i * 4 + 2]!
   return {
     t: p.t[i]!,
-    id: p.text.slice(i === 0 ? 0 : p.ends[i * 2 - 1]!, idEnd),
+    id: idAt(p, i),
     rank: p.m[i * 4 + 3]!,
     line: buf.subarray(start, start + p.m[i * 4 + 1]!),
     hasFindings: (flags & 1) === 1,
