@@ -1,3 +1,5 @@
+import { wildcardMatches } from './common/text.js'
+
 /**
  * The IAM actions each fir command needs. README's "IAM permissions" section is checked against
  * this table by test/core/permissions.test.ts, and `fir doctor` checks the caller against it.
@@ -216,14 +218,7 @@ export function requiredActions(command: string): string[] {
 
 /** Does an IAM action pattern (with * and ?) match an action, case-insensitively? */
 export function actionMatches(pattern: string, action: string): boolean {
-  const re = new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-    'i',
-  )
-  return re.test(action)
+  return wildcardMatches(pattern, action, { ignoreCase: true })
 }
 
 export interface PolicyStatement {

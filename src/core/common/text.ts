@@ -80,3 +80,19 @@ export function byteSize(bytes: number): string {
 export function counted(n: number, singular: string, plural = `${singular}s`): string {
   return `${n} ${n === 1 ? singular : plural}`
 }
+
+/**
+ * Does an IAM-style pattern (`*` any run of characters, `?` one) match `value` whole? Policies
+ * write actions, resources and ARN fields so (`iam:*`, `arn:aws:secretsmanager:*:1:secret:db-*`).
+ */
+export function wildcardMatches(
+  pattern: string,
+  value: string,
+  options: { ignoreCase?: boolean } = {},
+): boolean {
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.')
+  return new RegExp(`^${body}$`, options.ignoreCase ? 'i' : '').test(value)
+}

@@ -7,7 +7,7 @@ import { listSecretNames } from '../../aws/secrets.js'
 import { FirError } from '../../errors.js'
 import { EVIDENCE_DIR, MANIFEST_FILE, type Manifest } from '../case/evidence-store.js'
 import { exists } from '../common/fs-safe.js'
-import { shellArg } from '../common/text.js'
+import { shellArg, wildcardMatches } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { actionMatches, asList, type PolicyStatement, statementsOf } from '../permissions.js'
 import { readSnapshotSummaries } from './keys.js'
@@ -64,16 +64,6 @@ interface TimelineLine {
   sourceIp?: string | null
   error?: { code?: string } | null
   requestParameters?: Record<string, unknown> | null
-}
-
-function globMatch(pattern: string, value: string): boolean {
-  const re = new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-  )
-  return re.test(value)
 }
 
 /** Role policy documents stored by a snapshot: GetRolePolicy responses and default versions of attached policies. */
@@ -272,7 +262,9 @@ export async function secretsReadByRoles(
           })
         }
       }
-      secrets = (allSecrets ?? []).filter((s) => patterns.some((p) => globMatch(p, s.arn))).map((s) => s.name)
+      secrets = (allSecrets ?? [])
+        .filter((s) => patterns.some((p) => wildcardMatches(p, s.arn)))
+        .map((s) => s.name)
     }
     for (const p of patterns) if (!/[*?]/.test(p)) secrets.push(secretName(p))
     const readNames = new Set(read.map((r) => r.secret))

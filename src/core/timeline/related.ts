@@ -29,6 +29,8 @@
  * work in every region). The byte pre-filter ignores regions: it may pass more, never less.
  */
 
+import { wildcardMatches } from '../common/text.js'
+
 type Rec = Record<string, unknown>
 
 export interface RoleRef {
@@ -81,12 +83,7 @@ function arnRegionAt(s: string, i: number): string | undefined {
 /** Whether an ARN's region field covers `region`: equal, or a policy wildcard (`*`, `eu-*`) that matches it. */
 function regionCovers(field: string, region: string): boolean {
   if (field === region) return true
-  if (!field.includes('*') && !field.includes('?')) return false
-  const re = field
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*/g, '.*')
-    .replace(/\?/g, '.')
-  return new RegExp(`^${re}$`).test(region)
+  return (field.includes('*') || field.includes('?')) && wildcardMatches(field, region)
 }
 
 /**
