@@ -10,6 +10,7 @@ import { exists } from '../common/fs-safe.js'
 import { shellArg, wildcardMatches } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { actionMatches, asList, type PolicyStatement, statementsOf } from '../permissions.js'
+import { attachedPolicyArns } from '../snapshot/stored.js'
 import { readSnapshotSummaries } from './keys.js'
 import { roleOfActor, secretIdsAsked, secretName } from './role-use.js'
 
@@ -83,7 +84,6 @@ async function snapshotPolicies(caseDir: string, role: string): Promise<string[]
       JSON.parse(await readFile(join(root, set, path), 'utf8')) as Record<string, unknown>
     const mentionsRole = (target: string | undefined) =>
       target === role || (target ?? '').endsWith(`/${role}`) || (target ?? '').endsWith(`:role/${role}`)
-    const attached = new Set<string>()
     for (const f of manifest.files) {
       if (f.source.call === 'iam:GetRole' && mentionsRole(f.source.target)) found = true
       if (f.source.call === 'iam:GetRolePolicy') {
@@ -93,16 +93,12 @@ async function snapshotPolicies(caseDir: string, role: string): Promise<string[]
           if (typeof body.PolicyDocument === 'string') docs.push(body.PolicyDocument)
         }
       }
-      if (f.source.call === 'iam:ListAttachedRolePolicies' && mentionsRole(f.source.target)) {
-        const body = await read(f.path).catch(() => ({}) as Record<string, unknown>)
-        for (const p of (body.AttachedPolicies as { PolicyArn?: string }[] | undefined) ?? [])
-          if (p.PolicyArn) attached.add(p.PolicyArn)
-      }
     }
+    const attached = await attachedPolicyArns(caseDir, set, { name: role })
     for (const f of manifest.files) {
       if (f.source.call !== 'iam:GetPolicyVersion') continue
       const target = f.source.target ?? ''
-      if (![...attached].some((arn) => target.startsWith(arn))) continue
+      if (!attached.some((arn) => target.startsWith(arn))) continue
       const body = await read(f.path).catch(() => ({}) as Record<string, unknown>)
       const v = body.PolicyVersion as { Document?: string; IsDefaultVersion?: boolean } | undefined
       if (v?.Document && v.IsDefaultVersion !== false) docs.push(v.Document)

@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
 import type { JournalEntry } from '../case/journal.js'
+import { attachedPolicyArns } from '../snapshot/stored.js'
 import { roleNameOfArn, type TimelineTarget } from './related.js'
 
 const FULL_ARN =
@@ -61,45 +62,6 @@ export async function latestSnapshotFacts(
 
 const MANAGED_POLICY_ARN = /^arn:aws[a-z-]*:iam::(\d{12}|aws):policy\//
 const CUSTOMER_POLICY_ARN = /^arn:aws[a-z-]*:iam::\d{12}:policy\//
-
-/**
- * The managed policies attached to a role as a snapshot set stored them: the pages of its
- * iam:ListAttachedRolePolicies call, found through the set's calls.json (written with
- * summary.json, so present in a set whose seal failed too). Empty when the set has none.
- */
-export async function attachedPolicyArns(
-  caseDir: string,
-  set: string,
-  role: { name: string; arn?: string },
-): Promise<string[]> {
-  const dir = join(caseDir, 'evidence', set)
-  let calls: { call?: string; target?: string; files?: string[] }[]
-  try {
-    calls =
-      (JSON.parse(await readFile(join(dir, 'calls.json'), 'utf8')) as { calls?: typeof calls }).calls ?? []
-  } catch {
-    return []
-  }
-  const isRole = (target: string | undefined) =>
-    typeof target === 'string' &&
-    (role.arn ? target === role.arn : roleNameOfArn(target)?.toLowerCase() === role.name.toLowerCase())
-  const out: string[] = []
-  for (const c of calls) {
-    if (c.call !== 'iam:ListAttachedRolePolicies' || !isRole(c.target)) continue
-    for (const file of c.files ?? []) {
-      let page: { AttachedPolicies?: { PolicyArn?: unknown }[] }
-      try {
-        page = JSON.parse(await readFile(join(dir, file), 'utf8'))
-      } catch {
-        continue
-      }
-      for (const p of page.AttachedPolicies ?? []) {
-        if (typeof p.PolicyArn === 'string' && !out.includes(p.PolicyArn)) out.push(p.PolicyArn)
-      }
-    }
-  }
-  return out
-}
 
 /** A --role value: a role name or a role ARN. */
 export function parseRoleRef(value: string): { name: string; arn?: string } {
