@@ -249,5 +249,5 @@ export async function runUndos(ctx: FirContext, calls: UndoCall[], options: RunO
 
 /** The targets (ARNs) of the rows about to change AWS. */
 function targetsOf(rows: readonly StepResult[], outcome: StepResult['outcome']): string[] {
-  return rows.flatMap((r) => (r.outcome === outcome && typeof r.target === 'string' ? [r.target] : []))
+  return rows.filter((r) => r.outcome === outcome).map((r) => r.target)
 }
