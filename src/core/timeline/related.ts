@@ -152,6 +152,11 @@ function someString(node: unknown, test: (s: string) => boolean, depth = 0): boo
   return false
 }
 
+/** A record's field names another account or region than the target's (both known, the field set). */
+function isOther(field: unknown, known: string | undefined): boolean {
+  return known !== undefined && typeof field === 'string' && field !== '' && field !== known
+}
+
 function obj(v: unknown): Rec | undefined {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : undefined
 }
@@ -263,22 +268,12 @@ export class Relatedness {
     const request = obj(record.requestParameters)
     const name = typeof record.eventName === 'string' ? record.eventName : ''
     const source = record.eventSource
-    const recipient = record.recipientAccountId
     // A record of another account: names there are that account's (see the module comment).
-    const foreign =
-      this.account !== undefined &&
-      typeof recipient === 'string' &&
-      recipient !== '' &&
-      recipient !== this.account
+    const foreign = isOther(record.recipientAccountId, this.account)
     // A record of another region: a bare name there is that region's function (Lambda is
     // regional). Only the function's names are limited so: IAM and STS are global, and the role's
     // credentials work in any region.
-    const awsRegion = record.awsRegion
-    const otherRegion =
-      this.region !== undefined &&
-      typeof awsRegion === 'string' &&
-      awsRegion !== '' &&
-      awsRegion !== this.region
+    const otherRegion = isOther(record.awsRegion, this.region)
     const test = this.namesFunction[(foreign ? 1 : 0) + (otherRegion ? 2 : 0)]!
     const namesFn =
       someString(record.requestParameters, test) ||
