@@ -9,7 +9,7 @@ import type { CommandOutcome } from '../../output.js'
 export default class CaseVerify extends FirCommand {
   static override summary = 'Re-hash the evidence and check the journal chain'
   static override description =
-    "Recomputes the SHA-256 of every sealed evidence file and manifest, every report and timeline file fir recorded, and every journal entry and its chain. Names each file or entry that is changed, missing, extra or out of order, and exits 3 if there is any. Prints the journal's head (its last entry's seq and hash): record it outside the case (the report shows it too) and pass it later with --expect-head, which also catches entries cut off the end of the journal or a rewritten chain. Reads only."
+    "Recomputes the SHA-256 of every sealed evidence file and manifest, every report and timeline file fir recorded, and every journal entry and its chain. Names each file or entry that is changed, missing, extra or out of order, and exits 3 if there is any (a file in timeline/, reports/ or sweeps/ that no journal entry records is extra; the temporary files of a killed run are only named). Prints the journal's head (its last entry's seq and hash): record it outside the case (the report shows it too) and pass it later with --expect-head, which also catches entries cut off the end of the journal or a rewritten chain. Reads only."
   static override examples = [
     '<%= config.bin %> case verify --case cases/INC-2026-0042',
     'FIR_CASE=cases/INC-1 <%= config.bin %> case verify --json',

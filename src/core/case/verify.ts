@@ -1,5 +1,5 @@
 import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises'
-import { join, relative } from 'node:path'
+import { join, relative, sep } from 'node:path'
 import { exists } from '../common/fs-safe.js'
 import { sha256File, sha256Hex } from '../common/hash.js'
 import { CASE_FILE } from './case-folder.js'
@@ -50,6 +50,52 @@ async function listFiles(dir: string): Promise<string[]> {
   }
   if (await exists(dir)) await walk(dir)
   return out
+}
+
+/** The folders whose every file fir records with `case.artifact` as it writes it. */
+const RECORDED_FOLDERS = ['timeline', 'reports', 'sweeps']
+
+/**
+ * What an interrupted fir run can leave: a temporary file of an atomic write (tempPathFor), a
+ * pipe's copy still being read (`.part`), a hunt's spool folder (`.spool-…`).
+ */
+const LEFT_BY_INTERRUPTED_RUN = /(^|\/)(\.[0-9a-f]{12}\.tmp|[^/]+\.part|\.spool-[^/]+\/.*)$/
+
+/** What Finder and Explorer leave in a folder someone looked at. */
+const FILE_BROWSER_LITTER = /(^|\/)(\.DS_Store|\._[^/]+|Thumbs\.db|desktop\.ini)$/
+
+/**
+ * Files in the folders fir records that no `case.artifact` entry names: added after fir wrote the
+ * folder (a forged page in timeline/raw/ would be read by a later `--source` of it), so each is an
+ * extra file; the leftovers of an interrupted run are only named (they are no part of the record).
+ */
+async function findUnrecorded(
+  caseDir: string,
+  artifacts: ReadonlyMap<string, unknown>,
+  problems: VerifyProblem[],
+  warnings: string[],
+): Promise<void> {
+  for (const folder of RECORDED_FOLDERS) {
+    for (const file of await listFiles(join(caseDir, folder))) {
+      const rel = relative(caseDir, file).split(sep).join('/')
+      if (artifacts.has(rel)) continue
+      if (LEFT_BY_INTERRUPTED_RUN.test(rel)) {
+        warnings.push(
+          `${rel} was left by an interrupted fir run; it is not part of the case record (remove it)`,
+        )
+        continue
+      }
+      if (FILE_BROWSER_LITTER.test(rel)) {
+        warnings.push(`${rel} was made by a file browser; it is not part of the case record`)
+        continue
+      }
+      problems.push({
+        kind: 'extra',
+        path: rel,
+        message: `${rel} is not a file fir recorded in the journal: it was added to the case folder (or a run stopped between writing and recording it)`,
+      })
+    }
+  }
 }
 
 /**
@@ -220,7 +266,8 @@ export async function verifyCase(
     }
   }
 
-  for (const [rel, want] of recordedArtifacts(entries)) {
+  const artifacts = recordedArtifacts(entries)
+  for (const [rel, want] of artifacts) {
     checked.artifacts++
     const path = join(caseDir, rel)
     if (!(await exists(path)) || !(await stat(path)).isFile()) {
@@ -237,6 +284,8 @@ export async function verifyCase(
       })
     }
   }
+
+  await findUnrecorded(caseDir, artifacts, problems, warnings)
 
   const expected = options.expectHead
   if (expected) {

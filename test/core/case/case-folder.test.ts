@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { fileSystemProblem } from '../../../src/base-command.js'
 import { CaseHandle, resolveCaseDir } from '../../../src/core/case/case-folder.js'
+import { recordArtifact } from '../../../src/core/case/evidence-store.js'
 import { checkJournalText, Journal } from '../../../src/core/case/journal.js'
 import { summariseCase } from '../../../src/core/case/summary.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
@@ -209,6 +210,41 @@ describe('case folder', () => {
     expect(r.warnings).toContain(
       'evidence/notes.md is not an evidence set (a stray file); it is not evidence',
     )
+  })
+
+  it('verify names files added to the folders fir records (timeline, reports, sweeps) and only names a run’s leftovers', async () => {
+    const { handle } = await newCase()
+    await mkdir(join(handle.dir, 'reports'), { recursive: true })
+    await writeFile(join(handle.dir, 'reports', 'report.md'), '# report')
+    await recordArtifact(handle.dir, handle.journal, 'reports/report.md')
+    await handle.close()
+    expect((await verifyCase(handle.dir)).problems).toEqual([])
+    const add = async (rel: string, text = 'x') => {
+      await mkdir(join(handle.dir, rel, '..'), { recursive: true })
+      await writeFile(join(handle.dir, rel), text)
+    }
+    // A forged LookupEvents page a later `--source …/timeline/raw/` would read, a planted report.
+    await add('timeline/raw/2026-11-29T000000Z/us-east-1-all-0001.json', '{"Events":[]}')
+    await add('reports/summary-for-legal.html')
+    await add('sweeps/20261129T000000Z.json')
+    // What a killed run leaves, and what a file browser makes.
+    await add('timeline/.0123456789ab.tmp')
+    await add('timeline/raw/2026-11-29T000000Z/piped-1-stdin.part')
+    await add('timeline/.spool-AbC123/w1-run-0.tsv')
+    await add('reports/.DS_Store')
+    const r = await verifyCase(handle.dir)
+    expect(r.ok).toBe(false)
+    expect(r.problems.map((p) => `${p.kind} ${p.path}`).sort()).toEqual([
+      'extra reports/summary-for-legal.html',
+      'extra sweeps/20261129T000000Z.json',
+      'extra timeline/raw/2026-11-29T000000Z/us-east-1-all-0001.json',
+    ])
+    expect(r.warnings.sort()).toEqual([
+      'reports/.DS_Store was made by a file browser; it is not part of the case record',
+      'timeline/.0123456789ab.tmp was left by an interrupted fir run; it is not part of the case record (remove it)',
+      'timeline/.spool-AbC123/w1-run-0.tsv was left by an interrupted fir run; it is not part of the case record (remove it)',
+      'timeline/raw/2026-11-29T000000Z/piped-1-stdin.part was left by an interrupted fir run; it is not part of the case record (remove it)',
+    ])
   })
 
   it('verify names reordered and deleted journal entries', async () => {
