@@ -1062,22 +1062,36 @@ async function collectOnce(
   const { events, exportFile } = output!
   pack ??= await packReady
   // A run that read nothing because its sources failed (denied, throttled out, unreachable: each a
-  // gap) does not replace a timeline that holds events: report and case show read the latest, and
+  // gap), or because every input it was given was refused (a wrong file, /dev/zero, digest files
+  // only), does not replace a timeline that holds events: report and case show read the latest, and
   // would show none. Nothing is stored; the earlier timeline stays where it is.
-  const earlier =
-    stored === 0 && totals.events === 0 && ctx.gaps.list.length > 0
-      ? await readTimelineSummaryHead(join(caseDir, SUMMARY_FILE))
-      : undefined
+  const nothingRead = stored === 0 && totals.events === 0
+  const whyNothing = !nothingRead
+    ? undefined
+    : ctx.gaps.list.length > 0
+      ? {
+          what: 'every source failed',
+          count: counted(ctx.gaps.list.length, 'gap'),
+          fix: 'fix the access named in the gaps',
+        }
+      : totals.read === 0 && apiPages === 0 && totals.refused + (local?.digestFiles.length ?? 0) > 0
+        ? {
+            what: 'every input was refused',
+            count: counted(totals.refused + (local?.digestFiles.length ?? 0), 'file'),
+            fix: 'name CloudTrail logs (the files are listed with why each was refused)',
+          }
+        : undefined
+  const earlier = whyNothing ? await readTimelineSummaryHead(join(caseDir, SUMMARY_FILE)) : undefined
   const keepEarlier = earlier?.events ? earlier : undefined
   let notStored: string | undefined
-  if (keepEarlier) {
+  if (keepEarlier && whyNothing) {
     await abortOutput()
     await spool.dispose()
     const which = `the timeline of ${keepEarlier.startedAt ?? 'the earlier run'}`
     ctx.log.warn(
-      `nothing was read: every source failed (${counted(ctx.gaps.list.length, 'gap')}), so ${which} (${keepEarlier.events} events) stays in place and this run stored nothing; fix the access named in the gaps and run again`,
+      `nothing was read: ${whyNothing.what} (${whyNothing.count}), so ${which} (${keepEarlier.events} events) stays in place and this run stored nothing; ${whyNothing.fix} and run again`,
     )
-    notStored = `every source failed; ${which} stays in place`
+    notStored = `${whyNothing.what}; ${which} stays in place`
     notes.push(`not stored: ${notStored}`)
   }
   // The timeline this run replaces is kept, not lost: moved to timeline/history/ first.

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
@@ -234,6 +234,34 @@ describe('timeline from files (in-process pipeline)', () => {
     expect((await verifyCase(dir)).problems.map((p) => p.message)).toEqual([
       `timeline/history/${stamp}/findings.json was changed after fir wrote it`,
     ])
+  })
+
+  it('does not replace a timeline that holds events with a run whose every input was refused', async () => {
+    const corpus = generateCorpus({ seed: 17, records: 200, start, end, target, related: 10 })
+    const src = await tempDir()
+    await writeTrailFiles(
+      join(src, 'bucket'),
+      packTrailFiles(corpus.records, { account: corpus.account, maxPerFile: 40 }),
+    )
+    const { ctx, dir, lines } = await timelineContext()
+    const first = await collectTimeline(ctx, { sources: [join(src, 'bucket')] })
+    expect(first.summary.events.stored).toBe(corpus.records.length)
+    const stored = await readFile(join(dir, 'timeline', 'events.jsonl'))
+    // A mistaken second run: a file that is not a log (zeros, as from /dev/zero) and a digest file.
+    const junk = join(src, 'zeros.json')
+    await writeFile(junk, Buffer.alloc(4096))
+    const digest = join(src, 'digest', '111122223333_CloudTrail-Digest_eu-west-1_x_20250301T0000Z.json.gz')
+    await mkdir(join(src, 'digest'), { recursive: true })
+    await writeFile(digest, gzipSync('{"digestStartTime":"2025-03-01T00:00:00Z"}'))
+    const second = await collectTimeline(ctx, { sources: [junk, join(src, 'digest')] })
+    expect(second.summary.files.refused).toBe(2)
+    expect(second.summary.notStored).toMatch(/^every input was refused; the timeline of .+ stays in place$/)
+    expect(lines.join('\n')).toContain(
+      `nothing was read: every input was refused (2 files), so the timeline of ${first.summary.startedAt} (${corpus.records.length} events) stays in place`,
+    )
+    expect(await readFile(join(dir, 'timeline', 'events.jsonl'))).toEqual(stored)
+    expect(await readdir(join(dir, 'timeline'))).not.toContain('history')
+    expect((await verifyCase(dir)).problems).toEqual([])
   })
 
   it('keeps every character of a record that is not ASCII, in its raw record and its normalised fields', async () => {
