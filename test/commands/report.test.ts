@@ -103,6 +103,35 @@ describe('fir report (built CLI)', () => {
     expect(await exists(join(sample.dir, 'reports', 'logging.md'))).toBe(false)
   })
 
+  it('refuses a template reading a misspelt field through {{md}} or a block, naming the path and where (exit 2); nothing is written or journaled', async () => {
+    const bad = join(cwd, 'bad3.md.hbs')
+    const journal = join(sample.dir, 'journal.jsonl')
+    const before = await readFile(journal)
+    for (const [text, problem] of [
+      ['# Report\n{{md case.titel}}\n', 'bad3.md.hbs:2:6: case.titel: case has no field titel'],
+      [
+        '{{#each findings.grups}}- {{md label}}\n{{/each}}',
+        'bad3.md.hbs:1:9: findings.grups: findings has no field grups',
+      ],
+      ['{{#if summary.nope}}x{{/if}}', 'bad3.md.hbs:1:7: summary.nope: summary has no field nope'],
+    ] as const) {
+      await writeFile(bad, text)
+      const r = await runFir(['report', '--case', sample.dir, '--template', bad, '--json'], { cwd })
+      expect(r.code, `${text}\n${r.stderr}`).toBe(2)
+      expect(r.json.error).toMatchObject({
+        code: 'usage',
+        message: `unable to render template bad3.md.hbs: ${problem}`,
+      })
+      expect(r.json.error.actions.join(' ')).toContain('docs/readme/report.md')
+    }
+    const human = await runFir(['report', '--case', sample.dir, '--template', bad], { cwd })
+    expect(human.code).toBe(2)
+    expect(human.stderr).toContain('bad3.md.hbs:1:7: summary.nope: summary has no field nope')
+    expect(human.stderr).not.toContain('[object Object]')
+    expect(await exists(join(sample.dir, 'reports', 'bad3.md'))).toBe(false)
+    expect((await readFile(journal)).equals(before)).toBe(true)
+  })
+
   it('exits 2 with next steps for a folder that is not a case, or an unknown format', async () => {
     const r = await runFir(['report', '--case', join(cwd, 'nope')], { cwd })
     expect(r.code).toBe(2)

@@ -10,6 +10,7 @@ import { relativeInside } from '../common/paths.js'
 import { type BuildReportOptions, buildReportModel, sanitiseModel } from './build.js'
 import { escapeMarkdown } from './escape.js'
 import type { ReportModel } from './model.js'
+import { checkFieldLookups, describeMissingField, missingFieldOf, templatePaths } from './template-fields.js'
 
 export type ReportFormat = 'md' | 'html'
 export const REPORT_FORMATS: readonly ReportFormat[] = ['html', 'md']
@@ -134,9 +135,11 @@ export function templateSyntaxError(message: string): string {
 }
 
 /**
- * Compiles a report template in its own Handlebars environment: strict (a misspelt field is an
- * error, not an empty string), HTML escaping for every `{{…}}`, only the format's helpers, no
- * triple-stash, partials or decorators, and prototype access forbidden at run time.
+ * Compiles a report template in its own Handlebars environment: every field it reads is checked (a
+ * misspelt field is an error naming the path and its line:column, in `{{…}}`, in a helper's
+ * arguments and in a block's; see template-fields.ts), HTML escaping for every `{{…}}`, only the
+ * format's helpers, no triple-stash, partials or decorators, and prototype access forbidden at run
+ * time.
  */
 export function compileReportTemplate(
   source: string,
@@ -144,6 +147,7 @@ export function compileReportTemplate(
   name: string,
 ): CompiledReportTemplate {
   const env = Handlebars.create()
+  checkFieldLookups(env)
   for (const helper of REMOVED_BUILTINS) env.unregisterHelper(helper)
   const helpers = helpersFor(format)
   for (const [helper, fn] of Object.entries(helpers)) env.registerHelper(helper, fn)
@@ -169,6 +173,7 @@ export function compileReportTemplate(
       ],
     })
   }
+  const paths = templatePaths(ast)
   // Handlebars counts its built-ins as known unless told otherwise: the removed ones are not.
   const knownHelpers = {
     ...Object.fromEntries([...REMOVED_BUILTINS, ...HOOKS].map((h) => [h, false])),
@@ -176,7 +181,13 @@ export function compileReportTemplate(
   }
   let template: Handlebars.TemplateDelegate
   try {
-    template = env.compile(ast, { strict: true, knownHelpers, knownHelpersOnly: true, noEscape: false })
+    // assumeObjects, not strict: every part of a path goes through the checked lookup.
+    template = env.compile(ast, {
+      assumeObjects: true,
+      knownHelpers,
+      knownHelpersOnly: true,
+      noEscape: false,
+    })
     // Compile now so unknown helpers are reported before any case is read.
     template({} as never, { ...RUNTIME_OPTIONS, helpers: {} })
   } catch (err) {
@@ -193,7 +204,7 @@ export function compileReportTemplate(
         cause: err,
       })
     }
-    // Strict-mode lookups fail on the empty trial model; real rendering reports real errors.
+    // Field lookups fail on the empty trial model; real rendering reports real errors.
   }
   return {
     name,
@@ -204,6 +215,11 @@ export function compileReportTemplate(
       try {
         return template(data, RUNTIME_OPTIONS)
       } catch (err) {
+        const missing = missingFieldOf(err)
+        if (missing) {
+          const { problem, actions } = describeMissingField(missing, paths, name)
+          throw new UsageError(`unable to render template ${name}: ${problem}`, { actions, cause: err })
+        }
         throw new UsageError(`unable to render template ${name}: ${(err as Error).message.split('\n')[0]}`, {
           actions: ['check the field names against the view model in README, "fir report"'],
           cause: err,

@@ -443,9 +443,13 @@ describe('writeReports', () => {
       await writeFile(bad, '{{md case.title}}')
       await expect(writeReports(handle, { templatePath: bad })).rejects.toThrow(/unknown helper md/)
       await writeFile(bad, '{{case.titel}}')
-      await expect(writeReports(handle, { templatePath: bad })).rejects.toThrow(/"titel" not defined/)
+      await expect(writeReports(handle, { templatePath: bad })).rejects.toThrow(
+        'bad.html.hbs:1:3: case.titel: case has no field titel',
+      )
       await writeFile(bad, '{{case.constructor}}{{__proto__}}{{constructor.name}}')
-      await expect(writeReports(handle, { templatePath: bad })).rejects.toThrow(/"name" not defined/)
+      await expect(writeReports(handle, { templatePath: bad })).rejects.toThrow(
+        'bad.html.hbs:1:36: constructor.name: constructor is not a field of the view model',
+      )
       await writeFile(bad, 'x{{case.constructor}}{{__proto__}}y')
       const r = await writeReports(handle, { templatePath: bad })
       expect(await readFile(r.files[0]!.path, 'utf8')).toBe('xy')
