@@ -33,6 +33,7 @@ interface JavaScriptCompiler {
   source: { currentLocation?: { start: { line: number; column: number } } }
   aliasable(code: string): unknown
   nameLookup(parent: unknown, name: string, type: string): unknown
+  matchExistingProgram(child: unknown): unknown
 }
 type JavaScriptCompilerClass = new () => JavaScriptCompiler
 
@@ -59,6 +60,12 @@ export function checkFieldLookups(env: typeof Handlebars): void {
       this.parts.set(key, segment + 1)
       const at = JSON.stringify({ line: start.line, column: start.column, segment })
       return [this.aliasable(CHECKED_LOOKUP), '(', parent, ', ', JSON.stringify(name), ', ', at, ')']
+    }
+
+    // Handlebars compiles two identical block bodies once, and the second would then report the
+    // first one's line: compile each body on its own (their locations differ).
+    override matchExistingProgram(): unknown {
+      return undefined
     }
   }
   holder.JavaScriptCompiler = CheckedLookups

@@ -90,6 +90,17 @@ describe('a field the view model does not have is an error wherever the template
     expect(render('{{#if case.title.length}}y{{/if}}{{md findings.groups.length}}', full)).toBe('y4')
   })
 
+  it('points at the right one of two identical blocks that read different lists', () => {
+    // Handlebars compiles identical blocks once; the location must still be the one that failed.
+    const err = failure(
+      '{{#each findings.groups}}{{md label}}{{/each}}\n{{#each timeline.keyEvents}}{{md label}}{{/each}}',
+      full,
+    )
+    expect(err.message).toMatch(
+      /t\.md\.hbs:2:34: label: an item of \{\{#each timeline\.keyEvents\}\} \(line 2\) has no field label$/,
+    )
+  })
+
   it('a field that is null is absent: it renders as nothing or the {{else}}, and reading into it says to test it first', () => {
     expect(empty.scope.window).toBeNull()
     expect(
