@@ -1,21 +1,37 @@
 import { LEVELS, type Level } from './model.js'
 
+/** The largest distance from the epoch a Date holds, in milliseconds (about ±275,760 years). */
+export const MAX_DATE_MS = 8.64e15
+
+/**
+ * The date (`2026-03-14`, or `+275760-09-13` and `-000001-01-01` outside the years 0000–9999, as
+ * ISO 8601 writes them) and time (`09:12:03`) of a time in UTC, clamped to what a Date holds: a
+ * timeline can hold any time a Date can, and a computed bound (the end of a chart's last bar) can
+ * lie past it, where toISOString throws.
+ */
+export function utcParts(ms: number): { date: string; time: string } {
+  const iso = new Date(Math.min(MAX_DATE_MS, Math.max(-MAX_DATE_MS, ms))).toISOString()
+  const t = iso.indexOf('T')
+  return { date: iso.slice(0, t), time: iso.slice(t + 1, t + 9) }
+}
+
 /** `2026-03-14 09:12:03 UTC` from an ISO time; the input unchanged when it is not a time. */
 export function utcDisplay(iso: string): string {
   const ms = Date.parse(iso)
   if (Number.isNaN(ms)) return iso
-  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`
+  const { date, time } = utcParts(ms)
+  return `${date} ${time} UTC`
 }
 
 export function utcDisplayOrNull(iso: string | null | undefined): string | null {
   return iso ? utcDisplay(iso) : null
 }
 
-/** A normalised ISO time, or null when the value is not a parseable time. */
+/** A normalised ISO time, or null when the value is not a time a Date holds. */
 export function isoOrNull(value: unknown): string | null {
   if (typeof value !== 'string' && typeof value !== 'number') return null
   const ms = typeof value === 'number' ? value : Date.parse(value)
-  return Number.isNaN(ms) ? null : new Date(ms).toISOString()
+  return Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? new Date(ms).toISOString() : null
 }
 
 /** `1.2 MB`, `830 B`. */
