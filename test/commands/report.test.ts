@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { createReadStream } from 'node:fs'
-import { lstat, readFile, stat, writeFile } from 'node:fs/promises'
+import { lstat, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { exists } from '../../src/core/common/fs-safe.js'
@@ -160,5 +160,56 @@ describe('fir report (built CLI)', () => {
     }
     expect((await readFile(journal)).equals(before)).toBe(true)
     expect((await runFir(['case', 'verify', '--case', sample.dir], { cwd })).code).toBe(0)
+  })
+
+  describe('events dated at the ends of what a Date holds', () => {
+    /** A case whose timeline is a trail file of one GetFunction record a time. */
+    const caseWithEvents = async (id: string, times: string[]) => {
+      const trail = join(cwd, `${id}-trail`)
+      await mkdir(trail)
+      const records = times.map((eventTime, i) => ({
+        eventVersion: '1.08',
+        userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::123456789012:user/x', accountId: '123456789012' },
+        eventTime,
+        eventSource: 'lambda.amazonaws.com',
+        eventName: 'GetFunction20150331v2',
+        awsRegion: 'us-east-1',
+        eventID: `${id}-${i}`,
+        eventType: 'AwsApiCall',
+      }))
+      await writeFile(join(trail, 't.json'), JSON.stringify({ Records: records }))
+      const dir = join(cwd, id)
+      expect((await runFir(['case', 'init', id, '--dir', dir], { cwd })).code).toBe(0)
+      // Local files only: no AWS call, but the emulator-only guard wants an endpoint (a closed port).
+      const t = await runFir(['timeline', '--case', dir, '--source', trail, '--json'], {
+        cwd,
+        endpoint: 'http://127.0.0.1:9',
+      })
+      expect(t.code, t.stdout).toBe(0)
+      expect(t.json.result.events.stored).toBe(times.length)
+      return dir
+    }
+
+    it('reports a timeline holding +275760-09-13, the last time a Date holds (it exited 1 on a RangeError)', async () => {
+      const dir = await caseWithEvents('far', ['+275760-09-13T00:00:00Z'])
+      const r = await runFir(['report', '--case', dir], { cwd })
+      expect(r.code, r.stderr).toBe(0)
+      const html = await readFile(join(dir, 'reports', 'report.html'), 'utf8')
+      expect(html).toContain('1 events from +275760-09-13 00:00 to +275760-09-13 00:00 UTC')
+      const md = await readFile(join(dir, 'reports', 'report.md'), 'utf8')
+      expect(md).toContain('+275760-09-13 00:00:00 UTC')
+    })
+
+    it('keeps report.html small when one event is dated 9999-12-31 beside one of 2026 (it was 14 MB of 7-day bars)', async () => {
+      const dir = await caseWithEvents('spread', ['2026-03-14T09:00:00Z', '9999-12-31T23:59:59Z'])
+      const r = await runFir(['report', '--case', dir], { cwd })
+      expect(r.code, r.stderr).toBe(0)
+      const file = join(dir, 'reports', 'report.html')
+      expect((await stat(file)).size).toBeLessThan(100_000)
+      const html = await readFile(file, 'utf8')
+      expect(html).toContain('events per 100 years')
+      expect(html).toContain('2 events from 2026-03-14 09:00 to 9999-12-31 23:59 UTC')
+      expect(html).not.toContain('+010000-01-06')
+    })
   })
 })

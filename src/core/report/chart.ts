@@ -1,4 +1,4 @@
-import { levelLabel } from './format.js'
+import { levelLabel, MAX_DATE_MS, utcParts } from './format.js'
 import { type ChartActionMarker, type ChartModel, LEVELS, type Level } from './model.js'
 
 /** Category colours (Okabe–Ito, distinguishable with colour-blindness); the last is "other". */
@@ -67,7 +67,28 @@ const PLOT_TOP = ROW_TOP + LEVELS.length * ROW_H + 10
 const PLOT_H = 170
 const AXIS_GAP = 16
 
-function bucketName(ms: number): string {
+/** Bar lengths in calendar months, once 7-day bars would pass MAX_BUCKETS: a long span reads in months and years. */
+const MONTH_STEPS = [1, 3, 6, 12]
+/** Tick steps in months past the longest of TICK_STEPS. */
+const MONTH_TICK_STEPS = [1, 2, 3, 6, 12]
+
+/** `1-2-5 × 10^k` years (as months) from 2 years up: the steps past MONTH_STEPS, for any span. */
+function yearSteps(): number[] {
+  const out: number[] = []
+  for (let p = 1; p <= 1e6; p *= 10) for (const m of [1, 2, 5]) if (m * p >= 2) out.push(12 * m * p)
+  return out
+}
+const YEAR_STEPS = yearSteps()
+
+function bucketName(b: Bucketing): string {
+  if (b.months) {
+    if (b.months % 12 === 0) {
+      const years = b.months / 12
+      return years === 1 ? 'year' : `${years.toLocaleString('en-US')} years`
+    }
+    return b.months === 1 ? 'month' : `${b.months} months`
+  }
+  const ms = b.ms
   if (ms % DAY === 0) return ms === DAY ? 'day' : `${ms / DAY} days`
   if (ms % HOUR === 0) return ms === HOUR ? 'hour' : `${ms / HOUR} hours`
   return ms === MINUTE ? 'minute' : `${ms / MINUTE} minutes`
@@ -82,10 +103,124 @@ function tickStep(peak: number): number {
 }
 
 function fmtTick(ms: number, spanMs: number, step: number): string {
-  const iso = new Date(ms).toISOString()
-  if (step >= DAY) return iso.slice(5, 10)
-  if (spanMs > DAY) return `${iso.slice(5, 10)} ${iso.slice(11, 16)}`
-  return iso.slice(11, 16)
+  const { date, time } = utcParts(ms)
+  // The date ends -MM-DD whatever the length of its year.
+  const monthDay = date.slice(-5)
+  if (step >= DAY) return monthDay
+  if (spanMs > DAY) return `${monthDay} ${time.slice(0, 5)}`
+  return time.slice(0, 5)
+}
+
+/** `2026-03-14 09:00` in UTC. */
+function minuteText(ms: number): string {
+  const { date, time } = utcParts(ms)
+  return `${date} ${time.slice(0, 5)}`
+}
+
+/**
+ * Days from 1970-01-01 to the first of a month (proleptic Gregorian; month 1–12), by arithmetic, as
+ * is monthIndexOf: a bar's end can lie past the years a Date holds, and Date.UTC reads the years
+ * 0–99 as 1900–1999.
+ */
+function daysFromCivil(year: number, month: number): number {
+  const y = month <= 2 ? year - 1 : year
+  const era = Math.floor(y / 400)
+  const yoe = y - era * 400
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5)
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+}
+
+/** The month of a time as `year × 12 + month` (month 0–11), UTC. */
+function monthIndexOf(ms: number): number {
+  const z = Math.floor(ms / DAY) + 719468
+  const era = Math.floor(z / 146097)
+  const doe = z - era * 146097
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
+  )
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
+  const mp = Math.floor((5 * doy + 2) / 153)
+  const month = mp < 10 ? mp + 3 : mp - 9
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+  return year * 12 + month - 1
+}
+
+/** Milliseconds since the epoch of the first of a month given as `year × 12 + month`. */
+function monthStartMs(index: number): number {
+  const year = Math.floor(index / 12)
+  return daysFromCivil(year, index - year * 12 + 1) * DAY
+}
+
+/** How times fall into bars: fixed lengths, or calendar months (`months` > 0). */
+interface Bucketing {
+  ms: number
+  months: number
+  n: number
+  /** Start of bar `i` (`n` gives the end of the last); may lie past what a Date holds. */
+  edge(i: number): number
+  /** The bar of a time inside the chart's range. */
+  indexOf(ms: number): number
+}
+
+/**
+ * The bars for times from `min` to `max`: the finest length that needs at most MAX_BUCKETS bars.
+ * Past weeks they are calendar months, then years, then 1-2-5 × 10^k years: any spread of times a
+ * Date holds (550,000 years) stays under MAX_BUCKETS bars.
+ */
+function bucketing(min: number, max: number): Bucketing {
+  const fixed = BUCKETS.find((b) => (max - min) / b <= MAX_BUCKETS)
+  if (fixed) {
+    const start = Math.floor(min / fixed) * fixed
+    const n = Math.floor(max / fixed) - Math.floor(min / fixed) + 1
+    return {
+      ms: fixed,
+      months: 0,
+      n,
+      edge: (i) => start + i * fixed,
+      indexOf: (ms) => Math.min(n - 1, Math.floor((ms - start) / fixed)),
+    }
+  }
+  const first = monthIndexOf(min)
+  const last = monthIndexOf(max)
+  const months =
+    [...MONTH_STEPS, ...YEAR_STEPS].find(
+      (k) => Math.floor(last / k) - Math.floor(first / k) + 1 <= MAX_BUCKETS,
+    ) ?? YEAR_STEPS.at(-1)!
+  const base = Math.floor(first / months) * months
+  const n = Math.floor((last - base) / months) + 1
+  return {
+    ms: 0,
+    months,
+    n,
+    edge: (i) => monthStartMs(base + i * months),
+    indexOf: (ms) => Math.min(n - 1, Math.floor((monthIndexOf(ms) - base) / months)),
+  }
+}
+
+/** The x-axis ticks: fixed steps up to a month, then calendar months and years; at most about seven. */
+function axisTicks(start: number, end: number): { ms: number; label: string }[] {
+  const span = end - start
+  const inRange = (t: number) => Math.abs(t) <= MAX_DATE_MS
+  const fixed = TICK_STEPS.find((s) => span / s <= 7)
+  if (fixed) {
+    const out: { ms: number; label: string }[] = []
+    for (let t = Math.ceil(start / fixed) * fixed; t <= end; t += fixed)
+      if (inRange(t)) out.push({ ms: t, label: fmtTick(t, span, fixed) })
+    return out
+  }
+  const first = monthIndexOf(Math.max(start, -MAX_DATE_MS))
+  const last = monthIndexOf(Math.min(end, MAX_DATE_MS))
+  const step = [...MONTH_TICK_STEPS, ...YEAR_STEPS].find((k) => (last - first) / k <= 7) ?? YEAR_STEPS.at(-1)!
+  const out: { ms: number; label: string }[] = []
+  for (let m = Math.ceil(first / step) * step; m <= last; m += step) {
+    const t = monthStartMs(m)
+    if (t < start || t > end || !inRange(t)) continue
+    const { date } = utcParts(t)
+    // YYYY-MM, or YYYY for ticks a year or more apart (±YYYYYY outside 0000–9999).
+    out.push({ ms: t, label: step % 12 === 0 ? date.slice(0, -6) : date.slice(0, -3) })
+  }
+  return out
 }
 
 function round(n: number): number {
@@ -99,13 +234,17 @@ function round(n: number): number {
 export function buildChart(input: ChartInput): ChartModel | null {
   const { times, categoryOf, categories } = input
   if (times.length === 0) return null
-  let min = Number.POSITIVE_INFINITY
-  let max = Number.NEGATIVE_INFINITY
+  let first = Number.POSITIVE_INFINITY
+  let last = Number.NEGATIVE_INFINITY
   for (const t of times) {
-    if (t < min) min = t
-    if (t > max) max = t
+    if (t < first) first = t
+    if (t > last) last = t
   }
-  for (const a of input.actions) {
+  // A journal entry whose time does not parse has no place on the axis.
+  const actions = input.actions.filter((a) => Number.isFinite(a.ms))
+  let min = first
+  let max = last
+  for (const a of actions) {
     if (a.ms < min) min = a.ms
     if (a.ms > max) max = a.ms
   }
@@ -113,16 +252,19 @@ export function buildChart(input: ChartInput): ChartModel | null {
     const mid = (min + max) / 2
     min = mid - 15 * MINUTE
     max = mid + 15 * MINUTE
+    // Widened inside the times a Date holds, where its ticks can be written.
+    if (max > MAX_DATE_MS) [min, max] = [MAX_DATE_MS - 30 * MINUTE, MAX_DATE_MS]
+    if (min < -MAX_DATE_MS) [min, max] = [-MAX_DATE_MS, -MAX_DATE_MS + 30 * MINUTE]
   }
-  const bucketMs = BUCKETS.find((b) => (max - min) / b <= MAX_BUCKETS) ?? BUCKETS.at(-1)!
-  const start = Math.floor(min / bucketMs) * bucketMs
-  const end = (Math.floor(max / bucketMs) + 1) * bucketMs
-  const n = Math.round((end - start) / bucketMs)
+  const buckets = bucketing(min, max)
+  const { n } = buckets
+  const start = buckets.edge(0)
+  const end = buckets.edge(n)
   const nCat = categories.length
   const counts = new Float64Array(n * nCat)
   const totals = new Float64Array(n)
   for (let i = 0; i < times.length; i++) {
-    const b = Math.min(n - 1, Math.floor((times[i]! - start) / bucketMs))
+    const b = buckets.indexOf(times[i]!)
     counts[b * nCat + categoryOf[i]!]! += 1
     totals[b]! += 1
   }
@@ -133,14 +275,14 @@ export function buildChart(input: ChartInput): ChartModel | null {
 
   const plotW = W - LEFT - RIGHT
   const x = (ms: number) => LEFT + ((ms - start) / (end - start)) * plotW
-  const bw = plotW / n
   const plotBottom = PLOT_TOP + PLOT_H
   const colorOf = (c: number) => CATEGORY_COLORS[Math.min(c, CATEGORY_COLORS.length - 1)]!
 
   const bars: ChartModel['bars'] = []
   for (let b = 0; b < n; b++) {
     if (totals[b] === 0) continue
-    const bStart = start + b * bucketMs
+    const bStart = buckets.edge(b)
+    const bw = x(buckets.edge(b + 1)) - x(bStart)
     let y = plotBottom
     const segments: ChartModel['bars'][number]['segments'] = []
     const parts: string[] = []
@@ -157,12 +299,12 @@ export function buildChart(input: ChartInput): ChartModel | null {
       })
       parts.push(`${categories[c]} ${v}`)
     }
-    const from = new Date(bStart).toISOString()
-    const to = new Date(bStart + bucketMs).toISOString()
+    const from = utcParts(bStart)
+    const to = utcParts(buckets.edge(b + 1))
     bars.push({
       x: round(x(bStart) + Math.min(1, bw * 0.1)),
       width: round(Math.max(bw - Math.min(2, bw * 0.2), 0.8)),
-      title: `${from.slice(0, 16).replace('T', ' ')}–${to.slice(11, 16)} UTC: ${totals[b]} event${totals[b] === 1 ? '' : 's'} (${parts.join(', ')})`,
+      title: `${from.date} ${from.time.slice(0, 5)}–${to.date === from.date ? '' : `${to.date} `}${to.time.slice(0, 5)} UTC: ${totals[b]} event${totals[b] === 1 ? '' : 's'} (${parts.join(', ')})`,
       segments,
     })
   }
@@ -172,18 +314,15 @@ export function buildChart(input: ChartInput): ChartModel | null {
     yTicks.push({ y: round(plotBottom - (v / yMax) * PLOT_H), label: v.toLocaleString('en-US'), x: LEFT - 6 })
   }
 
-  const span = end - start
-  const xStep = TICK_STEPS.find((s) => span / s <= 7) ?? TICK_STEPS.at(-1)!
-  const xTicks: ChartModel['xTicks'] = []
-  for (let t = Math.ceil(start / xStep) * xStep; t <= end; t += xStep) {
-    const px = x(t)
-    xTicks.push({
+  const xTicks: ChartModel['xTicks'] = axisTicks(start, end).map(({ ms, label }) => {
+    const px = x(ms)
+    return {
       x: round(px),
-      label: fmtTick(t, span, xStep),
+      label,
       y: plotBottom + AXIS_GAP,
       anchor: px < LEFT + 30 ? 'start' : px > W - RIGHT - 30 ? 'end' : 'middle',
-    })
-  }
+    }
+  })
 
   const rowY = (level: Level) => ROW_TOP + LEVELS.indexOf(level) * ROW_H + ROW_H / 2
   const findingRows = LEVELS.map((level) => ({
@@ -194,8 +333,8 @@ export function buildChart(input: ChartInput): ChartModel | null {
   }))
   const perCell = new Map<string, { b: number; level: Level; count: number }>()
   for (const f of input.findings) {
-    if (f.ms < start || f.ms >= end) continue
-    const b = Math.floor((f.ms - start) / bucketMs)
+    if (!(f.ms >= start && f.ms < end)) continue
+    const b = buckets.indexOf(f.ms)
     const key = `${b}|${f.level}`
     const cell = perCell.get(key)
     if (cell) cell.count++
@@ -204,20 +343,20 @@ export function buildChart(input: ChartInput): ChartModel | null {
   const findingMarkers: ChartModel['findingMarkers'] = [...perCell.values()]
     .sort((a, b) => a.b - b.b || LEVELS.indexOf(a.level) - LEVELS.indexOf(b.level))
     .map(({ b, level, count }) => {
-      const bStart = start + b * bucketMs
+      const bStart = buckets.edge(b)
       return {
-        cx: round(x(bStart) + bw / 2),
+        cx: round((x(bStart) + x(buckets.edge(b + 1))) / 2),
         cy: rowY(level),
         r: round(Math.min(5.5, 2.5 + Math.log2(count))),
         color: LEVEL_COLORS[level],
         level,
-        title: `${count} ${level} finding${count === 1 ? '' : 's'}, ${new Date(bStart).toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+        title: `${count} ${level} finding${count === 1 ? '' : 's'}, ${minuteText(bStart)} UTC`,
       }
     })
 
   // Actions taken within a few pixels of each other share one marker, labelled with a range.
   const actionMarkers: ChartActionMarker[] = []
-  const sorted = [...input.actions].sort((a, b) => a.ms - b.ms || a.n - b.n)
+  const sorted = [...actions].sort((a, b) => a.ms - b.ms || a.n - b.n)
   let group: typeof sorted = []
   const flush = () => {
     if (group.length === 0) return
@@ -256,7 +395,7 @@ export function buildChart(input: ChartInput): ChartModel | null {
     width: W,
     height,
     viewBox: `0 0 ${W} ${height}`,
-    description: `Timeline chart: ${times.length} events from ${new Date(start).toISOString().slice(0, 16).replace('T', ' ')} to ${new Date(end).toISOString().slice(0, 16).replace('T', ' ')} UTC in ${bucketName(bucketMs)} bars by category, ${input.findings.length} findings by level, ${input.actions.length} containment actions.`,
+    description: `Timeline chart: ${times.length} events from ${minuteText(first)} to ${minuteText(last)} UTC in ${bucketName(buckets)} bars by category, ${input.findings.length} findings by level, ${actions.length} containment actions.`,
     plot: { x: LEFT, y: PLOT_TOP, width: plotW, height: PLOT_H, bottom: plotBottom, right: W - RIGHT },
     bars,
     yTicks,
@@ -274,7 +413,7 @@ export function buildChart(input: ChartInput): ChartModel | null {
       color: LEVEL_COLORS[l],
       count: levelTotals.get(l) ?? 0,
     })),
-    bucketLabel: bucketName(bucketMs),
+    bucketLabel: bucketName(buckets),
     axisLabelY: PLOT_TOP + PLOT_H / 2,
   }
 }
