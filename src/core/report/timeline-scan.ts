@@ -506,7 +506,8 @@ export async function scanTimeline(
     candidates.push(...list)
   }
   prune()
-  scan.keyEvents = candidates.map((c) => c.view).sort((a, b) => a.time.localeCompare(b.time))
+  // By time, not by ISO text: -000001-… and +275760-… sort by their sign there.
+  scan.keyEvents = candidates.sort((a, b) => a.ms - b.ms).map((c) => c.view)
 
   // The chart shows the most frequent categories; the rest are drawn together as "other".
   const top = [...scan.byCategory.entries()]

@@ -252,3 +252,34 @@ describe('what the timeline says the execution role’s credentials did', () => 
     expect(text).toContain(`arn:aws:iam::${ACCOUNT}:user/${user}`)
   })
 })
+
+describe('key events at the ends of what a Date holds', () => {
+  it('lists them in time order, the years before 0000 first and +275760 last (ISO text sorted them by sign)', async () => {
+    const dir = await tempDir()
+    const path = join(dir, 'events.jsonl')
+    const change = (n: number, time: string) =>
+      event(n, {
+        time,
+        name: 'UpdateFunctionCode',
+        source: 'lambda.amazonaws.com',
+        readOnly: false,
+        actor: { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/x` },
+      })
+    const times = [
+      '+275760-09-13T00:00:00.000Z',
+      '2026-11-27T03:00:00.000Z',
+      '-000001-06-01T00:00:00.000Z',
+      '9999-12-31T23:59:59.000Z',
+      '-271821-04-20T00:00:00.000Z',
+      '0000-01-01T00:00:00.000Z',
+    ]
+    await writeFile(path, `${times.map((t, i) => change(i, t)).join('\n')}\n`)
+    const scan = await scanTimeline(path, null, 50, [])
+    expect(scan.keyEvents.map((e) => e.time)).toEqual(
+      [...times].sort((a, b) => Date.parse(a) - Date.parse(b)),
+    )
+    expect(scan.keyEvents.at(-1)!.timeDisplay).toBe('+275760-09-13 00:00:00 UTC')
+    expect(scan.firstMs).toBe(-8.64e15)
+    expect(scan.lastMs).toBe(8.64e15)
+  })
+})
