@@ -180,6 +180,12 @@ export interface TimelineSummary {
      * altered or forged record; see Copies in spool.ts), and the first few such ids.
      */
     conflicting?: { count: number; ids: string[] }
+    /**
+     * Events kept though dated later than the moment this run wrote them (fir's clock, corrected
+     * by AWS's when an AWS response was seen), and the latest such time: CloudTrail records
+     * nothing ahead of time, so a wrong clock where the record was made, or a forged record.
+     */
+    future?: { count: number; last: string | null }
     stored: number
   }
   skipped: Partial<Record<SkipReason, number>>
@@ -963,10 +969,17 @@ async function collectOnce(
   // time moved — is seen (copies at one time meet in the merge, see Copies).
   const idTimes = target ? new Map<string, number>() : undefined
   const retimed = { count: 0, ids: [] as string[] }
+  const future = { count: 0, lastMs: Number.NEGATIVE_INFINITY }
   /** Writes events, in order: detector findings added, secrets scrubbed, exported when asked. */
   const writeLines = async (batch: SpooledLine[]) => {
     const { detector, extra, events, exporter } = output ?? (await openOutput())
+    // An event read before now cannot have happened after now (read once a batch: a hunt writes millions).
+    const writtenAt = ctx.clock.awsNow().getTime()
     for (const item of batch) {
+      if (item.t > writtenAt) {
+        future.count++
+        if (item.t > future.lastMs) future.lastMs = item.t
+      }
       if (idTimes) {
         const earlier = idTimes.get(item.id)
         if (earlier === undefined) idTimes.set(item.id, item.t)
@@ -1150,6 +1163,13 @@ async function collectOnce(
     )
   }
 
+  if (future.count > 0) {
+    const one = future.count === 1
+    ctx.log.warn(
+      `${counted(future.count, 'event')} ${one ? 'is' : 'are'} dated in the future, later than this run read ${one ? 'it' : 'them'} (the latest ${new Date(future.lastMs).toISOString()}): kept, but CloudTrail records nothing ahead of time — a wrong clock where ${one ? 'it was' : 'they were'} logged, or a forged record; check ${one ? 'it' : 'them'} in ${EVENTS_FILE} (--until leaves such events out)`,
+    )
+  }
+
   const finished = Date.now()
   const secs = Math.max(0.001, (finished - started) / 1000)
   const summary: TimelineSummary = {
@@ -1189,6 +1209,7 @@ async function collectOnce(
       unrelated: totals.unrelatedEvents,
       duplicates: spool.duplicates + (reorder?.duplicates ?? 0),
       conflicting,
+      future: { count: future.count, last: future.count ? new Date(future.lastMs).toISOString() : null },
       stored,
     },
     skipped: Object.fromEntries(BAD_INPUT_REASONS.filter((r) => skipped[r]).map((r) => [r, skipped[r]])),

@@ -28,7 +28,10 @@ export function renderTimelineSummary(
       ? `Timeline of ${escapeTerminal(fn.name)}${fn.region ? ` (${fn.region})` : ''}: roles ${fn.roles.map((r) => escapeTerminal(r.name)).join(', ') || 'unknown'} (${fn.roleSource})`
       : 'Timeline of the account (every event in the window)',
   )
-  lines.push(`window    ${s.window.since ?? 'the beginning'} → ${s.window.until ?? 'now'} (UTC)`)
+  // No --until keeps every later event, even one dated after the run: the window has no end.
+  lines.push(
+    `window    ${s.window.since ?? 'the beginning'} → ${s.window.until ? `${s.window.until} (UTC)` : 'open-ended (UTC, no --until)'}`,
+  )
   for (const src of s.sources) {
     const files = src.files !== undefined ? `${src.files} files, ` : ''
     lines.push(`source    ${escapeTerminal(src.name)}: ${files}${src.events} events read, ${src.kept} kept`)
@@ -45,7 +48,7 @@ export function renderTimelineSummary(
     )
   }
   lines.push(
-    `events    ${s.events.read} read, ${s.events.stored} in the timeline (${s.events.duplicates} duplicates merged, ${s.events.conflicting?.count ? `${s.events.conflicting.count} kept beside another record with their eventID, ` : ''}${s.events.outsideWindow} outside the window, ${s.events.unrelated} unrelated)`,
+    `events    ${s.events.read} read, ${s.events.stored} in the timeline (${s.events.duplicates} duplicates merged, ${s.events.conflicting?.count ? `${s.events.conflicting.count} kept beside another record with their eventID, ` : ''}${s.events.outsideWindow} outside the window, ${s.events.unrelated} unrelated${s.events.future?.count ? `, ${s.events.future.count} dated in the future` : ''})`,
   )
   const skipped = Object.entries(s.skipped)
   if (skipped.length > 0) lines.push(`skipped   ${skipped.map(([r, n]) => `${r} ${n}`).join(', ')}`)

@@ -164,5 +164,5 @@ export function deliveryDays(window: TimeWindow, now: number): string[] {
 
 export function describeWindow(window: TimeWindow): string {
   const f = (t: number | null, open: string) => (t === null ? open : new Date(t).toISOString())
-  return `${f(window.start, 'the beginning')} → ${f(window.end, 'now')}`
+  return `${f(window.start, 'the beginning')} → ${f(window.end, 'open-ended')}`
 }
