@@ -398,13 +398,15 @@ function snapshotFinding(raw: unknown, takenAt: string | null): FindingView {
 
 /**
  * The timeline window in words. An open-ended window (no `--until`) ends when the timeline ran,
- * which is not when the report is built: that time comes from the timeline run itself.
+ * which is not when the report is built: that time comes from the timeline run itself — unless
+ * the timeline holds events dated after the run (`future`), which an open window keeps.
  */
 function windowView(
   since: string | null,
   until: string | null,
   startedAt: string | null,
   finishedAt: string | null,
+  future: { count: number; last: string } | null,
 ): NonNullable<ReportModel['scope']['window']> {
   const ranAt = startedAt ?? finishedAt
   const ranAtDisplay = utcDisplayOrNull(ranAt)
@@ -414,11 +416,17 @@ function windowView(
       ? `, when the timeline started; it finished ${utcDisplay(finishedAt)}`
       : ', when the timeline ran'
   const from = since ? utcDisplay(since) : 'the earliest event in the sources'
+  // CloudTrail records nothing ahead of time: such events are a wrong clock or forged.
+  const futureText = future
+    ? `${counted(future.count, 'event')} ${future.count === 1 ? 'is' : 'are'} dated after the timeline ran (${utcDisplay((finishedAt ?? startedAt)!)}), the latest ${utcDisplay(future.last)}: a wrong clock or a forged record`
+    : ''
   const to = until
-    ? utcDisplay(until)
-    : ranAtDisplay
-      ? `now (${ranAtDisplay}${longRun})`
-      : 'now (open-ended; when the timeline ran is not recorded)'
+    ? `${utcDisplay(until)}${future ? ` (${futureText})` : ''}`
+    : future
+      ? `open-ended (no --until; ${futureText})`
+      : ranAtDisplay
+        ? `now (${ranAtDisplay}${longRun})`
+        : 'now (open-ended; when the timeline ran is not recorded)'
   return {
     since,
     sinceDisplay: utcDisplayOrNull(since),
@@ -428,6 +436,20 @@ function windowView(
     ranAtDisplay,
     text: !since && !until && !ranAtDisplay ? 'not recorded' : `${from} → ${to}`,
   }
+}
+
+/** The events dated after the timeline run ended, the time a run's events all precede. */
+function eventsAfterRun(times: number[], ranUntil: string | null): { count: number; last: string } | null {
+  const end = ranUntil ? Date.parse(ranUntil) : Number.NaN
+  if (Number.isNaN(end)) return null
+  let count = 0
+  let last = end
+  for (const t of times) {
+    if (t <= end) continue
+    count++
+    if (t > last) last = t
+  }
+  return count ? { count, last: new Date(last).toISOString() } : null
 }
 
 function gapFrom(origin: string, g: unknown): GapView {
@@ -898,7 +920,16 @@ export async function buildReportModel(
       accounts,
       regions,
       functions,
-      window: since || until || timelinePresent ? windowView(since, until, startedAt, finishedAt) : null,
+      window:
+        since || until || timelinePresent
+          ? windowView(
+              since,
+              until,
+              startedAt,
+              finishedAt,
+              eventsAfterRun(scan.times, finishedAt ?? startedAt),
+            )
+          : null,
       timelineSources,
       earlierTimelines,
       present: functions.length > 0,

@@ -389,7 +389,13 @@ describe('other values that could be blank', () => {
 
 describe('the timeline window', () => {
   it('ends at "now, when the timeline ran" when it is open-ended, from the timeline run, not the report', async () => {
-    const sample = await buildSampleCase({ parent: await tempDir(), events: 20, notes: false })
+    // Its events all before the run (below): events dated after it are another case.
+    const sample = await buildSampleCase({
+      parent: await tempDir(),
+      events: 20,
+      notes: false,
+      now: new Date('2026-11-28T20:00:00Z'),
+    })
     const path = join(sample.dir, 'timeline', 'summary.json')
     const summary = JSON.parse(await readFile(path, 'utf8'))
     summary.window = { since: '2026-11-21T23:55:28.000Z', until: null }
@@ -419,6 +425,41 @@ describe('the timeline window', () => {
     expect(long.scope.window!.text).toBe(
       '2026-11-21 23:55:28 UTC → now (2026-11-28 23:55:28 UTC, when the timeline started; it finished 2026-11-29 02:10:00 UTC)',
     )
+  })
+
+  it('is open-ended, not "now", when the timeline holds events dated after its run, and says how many', async () => {
+    const sample = await buildSampleCase({
+      parent: await tempDir(),
+      events: 20,
+      notes: false,
+      now: new Date('2026-11-28T20:00:00Z'),
+    })
+    const path = join(sample.dir, 'timeline', 'summary.json')
+    const summary = JSON.parse(await readFile(path, 'utf8'))
+    summary.window = { since: '2026-11-21T23:55:28.000Z', until: null }
+    summary.startedAt = '2026-11-28T23:55:28.400Z'
+    summary.finishedAt = '2026-11-28T23:55:31.000Z'
+    await writeFile(path, JSON.stringify(summary))
+    const events = join(sample.dir, 'timeline', 'events.jsonl')
+    const lines = (await readFile(events, 'utf8')).trim().split('\n')
+    const future = (time: string, id: string) => JSON.stringify({ ...JSON.parse(lines[0]!), id, time })
+    await writeFile(
+      events,
+      `${[...lines, future('9999-12-31T23:59:59.000Z', 'f-1'), future('+275760-09-13T00:00:00.000Z', 'f-2')].join('\n')}\n`,
+    )
+    const model = await buildReportModel(sample.dir, { verify: false })
+    const after =
+      '2 events are dated after the timeline ran (2026-11-28 23:55:31 UTC), the latest +275760-09-13 00:00:00 UTC: a wrong clock or a forged record'
+    expect(model.scope.window!.text).toBe(`2026-11-21 23:55:28 UTC → open-ended (no --until; ${after})`)
+    const { md, html } = await renderBoth(model)
+    expect(md).toContain(`- Timeline window: 2026-11-21 23:55:28 UTC → open-ended (no --until; ${after})`)
+    expect(html).not.toContain('→ now')
+
+    // A window whose end lies far ahead says so beside its end.
+    summary.window.until = '9999-12-31T23:59:59.000Z'
+    await writeFile(path, JSON.stringify(summary))
+    const closed = await buildReportModel(sample.dir, { verify: false })
+    expect(closed.scope.window!.text).toBe(`2026-11-21 23:55:28 UTC → 9999-12-31 23:59:59 UTC (${after})`)
   })
 
   it('keeps a closed window as it was asked', async () => {
