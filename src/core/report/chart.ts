@@ -189,12 +189,23 @@ function bucketing(min: number, max: number): Bucketing {
     ) ?? YEAR_STEPS.at(-1)!
   const base = Math.floor(first / months) * months
   const n = Math.floor((last - base) / months) + 1
+  const edges = Float64Array.from({ length: n + 1 }, (_, i) => monthStartMs(base + i * months))
   return {
     ms: 0,
     months,
     n,
-    edge: (i) => monthStartMs(base + i * months),
-    indexOf: (ms) => Math.min(n - 1, Math.floor((monthIndexOf(ms) - base) / months)),
+    edge: (i) => edges[i]!,
+    // The last edge at or before the time: a search of at most 97 edges costs less than a date.
+    indexOf: (ms) => {
+      let lo = 0
+      let hi = n - 1
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1
+        if (edges[mid]! <= ms) lo = mid
+        else hi = mid - 1
+      }
+      return lo
+    },
   }
 }
 
