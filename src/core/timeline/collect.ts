@@ -272,6 +272,12 @@ export function classifySources(sources: string[]): { api: boolean; s3: string[]
 const MAX_REJUDGED = 100_000
 
 /**
+ * How far past the run's own time an event may be dated before it counts as dated in the future:
+ * a clock fir cannot correct against AWS's (a local run has only the laptop's) can be minutes off.
+ */
+const FUTURE_ALLOWANCE_MS = 5 * 60_000
+
+/**
  * Builds the case's timeline (DESIGN §5): reads every source, keeps the window (and, with a
  * function, the related events), de-duplicates by eventID, sorts by UTC time, runs the detections,
  * and writes timeline/events.jsonl, findings.json and summary.json (plus an export when asked).
@@ -973,8 +979,9 @@ async function collectOnce(
   /** Writes events, in order: detector findings added, secrets scrubbed, exported when asked. */
   const writeLines = async (batch: SpooledLine[]) => {
     const { detector, extra, events, exporter } = output ?? (await openOutput())
-    // An event read before now cannot have happened after now (read once a batch: a hunt writes millions).
-    const writtenAt = ctx.clock.awsNow().getTime()
+    // An event read before now cannot have happened after now (read once a batch: a hunt writes
+    // millions), give or take the skew of a clock fir could not correct (a laptop's, in a local run).
+    const writtenAt = ctx.clock.awsNow().getTime() + FUTURE_ALLOWANCE_MS
     for (const item of batch) {
       if (item.t > writtenAt) {
         future.count++

@@ -47,10 +47,14 @@ describe('events dated after the run', () => {
     expect(text).toContain('0 unrelated, 2 dated in the future)')
   })
 
-  it('says nothing of the future when every event is in the past, and shows --until as the end', async () => {
-    const src = await trail(['2026-03-14T09:00:00Z'])
+  it('says nothing of the future when every event is in the past or minutes ahead (a slow clock), and shows --until as the end', async () => {
+    // Four minutes ahead: a laptop's clock running a little slow, not a record from the future.
+    const src = await trail(['2026-03-14T09:00:00Z', '2026-03-14T12:04:00Z'])
     const { ctx, lines } = await timelineContext()
     ctx.clock = new Clock(() => NOW)
+    const open = await collectTimeline(ctx, { sources: [src] })
+    expect(open.summary.events.stored).toBe(2)
+    expect(open.summary.events.future).toEqual({ count: 0, last: null })
     const { summary } = await collectTimeline(ctx, { sources: [src], until: '2026-03-14T10:00:00Z' })
     expect(summary.events.future).toEqual({ count: 0, last: null })
     expect(lines.filter((l) => l.includes('future'))).toEqual([])
