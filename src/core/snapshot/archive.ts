@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto'
 import { type FileHandle, open } from 'node:fs/promises'
-import yauzl, { type Entry, type ZipFile } from 'yauzl'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { createInflateRaw } from 'node:zlib'
+import { type CentralRecord, readCentralDirectory, readLocalHeader } from './zip-directory.js'
 
 /** A problem with a code archive (DESIGN §3: hostile archives are listed, never extracted). */
 export interface ArchiveProblem {
@@ -17,6 +20,12 @@ export interface ArchiveProblem {
      * extractor, and a check of one record says nothing of the other.
      */
     | 'ambiguous-name'
+    /**
+     * Declared sizes that disagree with each other or with the data (a stored entry whose two
+     * sizes differ, a local header declaring other sizes): extractors then disagree on the bytes,
+     * and a lie of this kind stops stricter readers, so it hides what follows from them.
+     */
+    | 'size-mismatch'
   /** The entry it is about (display form, escaped later), if any. */
   entry?: string
   detail: string
@@ -100,60 +109,65 @@ export function zipSlipReason(name: string): string | undefined {
   return undefined
 }
 
-function openZip(path: string): Promise<ZipFile> {
-  return new Promise((resolve, reject) => {
-    yauzl.open(
-      path,
-      {
-        lazyEntries: true,
-        decodeStrings: false,
-        validateEntrySizes: true,
-        strictFileNames: false,
-        autoClose: false,
-      },
-      (err, zip) => (err || !zip ? reject(err ?? new Error('no archive')) : resolve(zip)),
-    )
-  })
-}
-
-function readEntryBytes(
-  zip: ZipFile,
-  entry: Entry,
+/**
+ * Streams an entry's data (at most `limit` bytes out) to `sink` until it returns false. Stored
+ * data is the `length` bytes at `at`; deflated data is inflated on the way, and never past
+ * `limit`, so a declared size cannot be outgrown. Returns the bytes produced, or `overflow` when
+ * the data holds more than `limit`.
+ */
+async function readEntryData(
+  file: FileHandle,
+  at: number,
+  length: number,
+  method: number,
+  limit: number,
   sink: (chunk: Buffer) => boolean | undefined,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    zip.openReadStream(entry, (err, stream) => {
-      if (err || !stream) {
-        reject(err ?? new Error('no stream'))
+): Promise<{ bytes: number; overflow: boolean }> {
+  async function* stored(): AsyncGenerator<Buffer> {
+    for (let done = 0; done < length; ) {
+      const buf = Buffer.alloc(Math.min(64 * 1024, length - done))
+      const { bytesRead } = await file.read(buf, 0, buf.length, at + done)
+      if (bytesRead === 0) throw new Error('the file ends inside the entry')
+      done += bytesRead
+      yield buf.subarray(0, bytesRead)
+    }
+  }
+  let bytes = 0
+  let overflow = false
+  let stopped = false
+  const take = async (chunks: AsyncIterable<Buffer>): Promise<void> => {
+    for await (const chunk of chunks) {
+      const room = limit - bytes
+      bytes += Math.min(chunk.length, room)
+      const enough = sink(chunk.length > room ? chunk.subarray(0, room) : chunk) === false
+      if (chunk.length > room) overflow = true
+      if (enough || overflow) {
+        stopped = true
         return
       }
-      stream.on('data', (chunk: Buffer) => {
-        if (sink(chunk) === false) {
-          stream.destroy()
-          resolve()
-        }
-      })
-      stream.on('end', () => resolve())
-      stream.on('error', reject)
-    })
-  })
-}
-
-/** The file name in the local header at `offset`, or undefined when no local header is there. */
-async function localName(file: FileHandle, offset: number): Promise<Buffer | undefined> {
-  const head = Buffer.alloc(30)
-  const { bytesRead } = await file.read(head, 0, 30, offset)
-  if (bytesRead < 30 || head.readUInt32LE(0) !== 0x04034b50) return undefined
-  const name = Buffer.alloc(head.readUInt16LE(26))
-  const got = await file.read(name, 0, name.length, offset + 30)
-  return got.bytesRead === name.length ? name : undefined
+    }
+  }
+  if (method === 0) {
+    await take(stored())
+    return { bytes, overflow }
+  }
+  try {
+    await pipeline(Readable.from(stored()), createInflateRaw(), take)
+  } catch (err) {
+    // Returning early from the last stage aborts the pipeline: that is no error of the archive.
+    if (!stopped) throw err
+  }
+  return { bytes, overflow }
 }
 
 /**
- * Lists a zip archive without extracting it: every entry's raw name, sizes, CRC, mode and (for
- * entries that are not bombs) SHA-256, streamed in memory. Flags zip-slip names (in the central
- * directory and the local headers), names the two disagree on or used twice, symlinks, zip bombs
- * by ratio or total size, encrypted entries and a corrupt central directory. Never throws
+ * Lists a zip archive without extracting it: every central directory record's raw name, sizes,
+ * CRC, mode and (for entries that are not bombs) SHA-256, streamed in memory. Flags zip-slip
+ * names (in the central directory and the local headers), names the two disagree on or used
+ * twice, symlinks, zip bombs by ratio or total size, encrypted entries, sizes that disagree (a
+ * stored entry whose sizes differ, a local header declaring other sizes, data longer or shorter
+ * than declared) and a directory that disagrees with its end record or is damaged. No lie in one
+ * record or in the end record stops the listing before the directory's last record. Never throws
  * for a bad archive: the problem is in the listing.
  */
 export async function listArchive(
@@ -166,9 +180,9 @@ export async function listArchive(
   let uncompressed = 0
   let hashed = 0
   let error: string | undefined
-  let zip: ZipFile | undefined
+  let file: FileHandle
   try {
-    zip = await openZip(path)
+    file = await open(path, 'r')
   } catch (err) {
     error = (err as Error).message
     problems.push({ kind: 'corrupt', detail: `not a readable zip archive: ${error}` })
@@ -180,51 +194,34 @@ export async function listArchive(
       error,
     }
   }
-  const z = zip
-  // The local file headers are read beside yauzl (which reads names from the central directory
-  // only): an extractor that reads the archive front to back takes names from them.
-  let headers: FileHandle | undefined
+  const fileSize = (await file.stat()).size
   try {
-    headers = await open(path, 'r')
-  } catch {
-    // Opened a moment ago by yauzl: a failure here leaves the local names unchecked.
-  }
-  const seen = new Set<string>()
-  try {
-    await new Promise<void>((resolve, reject) => {
-      z.on('error', reject)
-      z.on('end', () => resolve())
-      z.on('entry', (entry: Entry) => {
-        handleEntry(entry).then(() => {
-          if (entries.length >= limits.maxEntries) {
-            problems.push({
-              kind: 'too-many-entries',
-              detail: `more than ${limits.maxEntries} entries; the listing stops there`,
-            })
-            resolve()
-          } else z.readEntry()
-        }, reject)
-      })
-      z.readEntry()
-    })
-  } catch (err) {
-    error = (err as Error).message
-    problems.push({
-      kind: 'corrupt',
-      detail: `the archive is damaged after ${entries.length} entries: ${error}`,
-    })
+    const directory = await readCentralDirectory(file, fileSize, limits.maxEntries)
+    if ('unreadable' in directory) {
+      error = directory.unreadable
+      problems.push({ kind: 'corrupt', detail: `not a readable zip archive: ${error}` })
+    } else {
+      for (const detail of directory.problems) problems.push({ kind: 'corrupt', detail })
+      if (directory.damaged) error = directory.damaged
+      const seen = new Set<string>()
+      for (const record of directory.records) {
+        await listEntry(record, directory.shift, seen)
+      }
+      if (directory.more) {
+        problems.push({
+          kind: 'too-many-entries',
+          detail: `more than ${limits.maxEntries} entries; the listing stops there`,
+        })
+      }
+    }
   } finally {
-    z.close()
-    await headers?.close()
+    await file.close()
   }
 
-  async function handleEntry(entry: Entry): Promise<void> {
-    const rawName = entry.fileName as unknown as Buffer
-    const { name, rawName: rawB64 } = decodeName(
-      Buffer.isBuffer(rawName) ? rawName : Buffer.from(String(rawName)),
-    )
+  async function listEntry(entry: CentralRecord, shift: number, seen: Set<string>): Promise<void> {
+    const { name, rawName: rawB64 } = decodeName(entry.name)
     const madeBy = entry.versionMadeBy >> 8
-    const unixMode = madeBy === 3 || madeBy === 19 ? entry.externalFileAttributes >>> 16 : 0
+    const unixMode = madeBy === 3 || madeBy === 19 ? entry.externalAttributes >>> 16 : 0
     const type: ArchiveEntry['type'] =
       unixMode && (unixMode & S_IFMT) === S_IFLNK
         ? 'symlink'
@@ -237,7 +234,7 @@ export async function listArchive(
       compressedSize: entry.compressedSize,
       uncompressedSize: entry.uncompressedSize,
       crc32: (entry.crc32 >>> 0).toString(16).padStart(8, '0'),
-      method: entry.compressionMethod,
+      method: entry.method,
       ...(unixMode ? { mode: unixMode.toString(8) } : {}),
       type,
     }
@@ -255,10 +252,31 @@ export async function listArchive(
       })
     }
     seen.add(key)
-    const local = headers ? await localName(headers, entry.relativeOffsetOfLocalHeader) : undefined
-    const central = Buffer.isBuffer(rawName) ? rawName : Buffer.from(String(rawName))
-    if (local && !local.equals(central)) {
-      const shown = decodeName(local).name
+    // Bit 0: encrypted; bit 6: strong encryption.
+    const encrypted = (entry.flags & 0x41) !== 0
+    // Stored data is its own length: declared sizes that differ leave it to each extractor to
+    // pick one (yauzl refuses the whole archive), so what is hashed here need not be what runs.
+    let sizesDisagree = false
+    if (entry.method === 0 && entry.compressedSize !== entry.uncompressedSize + (encrypted ? 12 : 0)) {
+      sizesDisagree = true
+      problems.push({
+        kind: 'size-mismatch',
+        entry: name,
+        detail: `stored uncompressed, yet the central directory declares ${entry.compressedSize} bytes stored and ${entry.uncompressedSize} bytes uncompressed`,
+      })
+    }
+    if (entry.problem) {
+      problems.push({
+        kind: 'corrupt',
+        entry: name,
+        detail: `its central directory record: ${entry.problem}`,
+      })
+    }
+    // The local file headers are read beside the central directory: an extractor that reads the
+    // archive front to back takes names and sizes from them.
+    const local = await readLocalHeader(file, entry.localHeaderOffset + shift)
+    if (local && !local.name.equals(entry.name)) {
+      const shown = decodeName(local.name).name
       problems.push({
         kind: 'ambiguous-name',
         entry: name,
@@ -267,6 +285,22 @@ export async function listArchive(
       const localSlip = zipSlipReason(shown)
       if (localSlip)
         problems.push({ kind: 'zip-slip', entry: shown, detail: `local header name ${localSlip}` })
+    }
+    // Bit 3: the sizes follow the data and the local header holds zeros; 0xffffffff: in zip64.
+    const differs = (a: number, b: number) => a !== 0xffffffff && a !== b
+    if (
+      local &&
+      !sizesDisagree &&
+      (local.flags & 0x08) === 0 &&
+      (differs(local.compressedSize, entry.compressedSize) ||
+        differs(local.uncompressedSize, entry.uncompressedSize))
+    ) {
+      sizesDisagree = true
+      problems.push({
+        kind: 'size-mismatch',
+        entry: name,
+        detail: `its local file header declares ${local.compressedSize} bytes compressed and ${local.uncompressedSize} uncompressed, the central directory ${entry.compressedSize} and ${entry.uncompressedSize}`,
+      })
     }
     const ratio = entry.compressedSize > 0 ? entry.uncompressedSize / entry.compressedSize : 0
     const bomb = entry.uncompressedSize >= limits.bombMinBytes && ratio > limits.bombRatio
@@ -277,7 +311,7 @@ export async function listArchive(
         detail: `expands ${Math.round(ratio)}:1 (${entry.compressedSize} → ${entry.uncompressedSize} bytes)`,
       })
     }
-    if (entry.isEncrypted()) {
+    if (encrypted) {
       problems.push({
         kind: 'encrypted',
         entry: name,
@@ -287,18 +321,30 @@ export async function listArchive(
       return
     }
     if (type === 'directory') return
+    let unreadable: string | undefined
+    if (!local) {
+      unreadable = `no local file header at byte ${entry.localHeaderOffset + shift}, where its central directory record points`
+    } else if (local.dataAt + entry.compressedSize > fileSize) {
+      unreadable = `its ${entry.compressedSize} bytes of data run past the end of the file`
+    }
+    if (unreadable) {
+      e.notHashed = `unreadable: ${unreadable}`
+      problems.push({ kind: 'corrupt', entry: name, detail: `the entry cannot be read: ${unreadable}` })
+    }
+    const decodable = entry.method === 0 || entry.method === 8
+    if (!unreadable && !decodable) e.notHashed = `compression method ${entry.method} is not supported`
     if (type === 'symlink') {
       const chunks: Buffer[] = []
-      let size = 0
-      try {
-        await readEntryBytes(z, entry, (c) => {
-          chunks.push(c)
-          size += c.length
-          return size < 4096
-        })
-        e.linkTarget = Buffer.concat(chunks).subarray(0, 4096).toString('utf8')
-      } catch (err) {
-        e.notHashed = `unreadable: ${(err as Error).message}`
+      if (local && !unreadable && decodable) {
+        try {
+          await readEntryData(file, local.dataAt, entry.compressedSize, entry.method, 4096, (c) => {
+            chunks.push(c)
+            return undefined
+          })
+          e.linkTarget = Buffer.concat(chunks).toString('utf8')
+        } catch (err) {
+          e.notHashed = `unreadable: ${(err as Error).message}`
+        }
       }
       const target = e.linkTarget ?? ''
       const outside = target.startsWith('/') || target.split('/').includes('..')
@@ -309,29 +355,43 @@ export async function listArchive(
       })
       return
     }
+    if (!local || unreadable || !decodable) return
     if (bomb) {
       e.notHashed = 'zip bomb: not decompressed'
       return
     }
-    if (
-      entry.uncompressedSize > limits.maxHashBytes ||
-      hashed + entry.uncompressedSize > limits.maxTotalHashBytes
-    ) {
+    // Stored data is hashed as it lies in the file (its compressed size), deflated data up to its
+    // declared size and no further.
+    const size = entry.method === 0 ? entry.compressedSize : entry.uncompressedSize
+    if (size > limits.maxHashBytes || hashed + size > limits.maxTotalHashBytes) {
       e.notHashed = 'too large to hash within the listing limits'
-      return
-    }
-    if (!entry.canDecodeFileData()) {
-      e.notHashed = `compression method ${entry.compressionMethod} is not supported`
       return
     }
     const hash = createHash('sha256')
     try {
-      await readEntryBytes(z, entry, (c) => {
-        hash.update(c)
-        return undefined
-      })
-      e.sha256 = hash.digest('hex')
-      hashed += entry.uncompressedSize
+      const { bytes, overflow } = await readEntryData(
+        file,
+        local.dataAt,
+        entry.compressedSize,
+        entry.method,
+        size,
+        (c) => {
+          hash.update(c)
+          return undefined
+        },
+      )
+      hashed += bytes
+      if (!sizesDisagree && (overflow || bytes !== size)) {
+        problems.push({
+          kind: 'size-mismatch',
+          entry: name,
+          detail: overflow
+            ? `inflates to more than the ${size} bytes its central directory record declares (not inflated further)`
+            : `holds ${bytes} bytes, its central directory record declares ${size}`,
+        })
+      }
+      if (overflow) e.notHashed = `larger than the ${size} bytes declared: not inflated further`
+      else e.sha256 = hash.digest('hex')
     } catch (err) {
       e.notHashed = `unreadable: ${(err as Error).message}`
       problems.push({

