@@ -114,6 +114,8 @@ export interface ZipEntrySpec {
   declaredUncompressedSize?: number
   /** A name for the local file header other than the central directory's (a parser differential). */
   localName?: string
+  /** The extra field block of the central directory record (raw, so it can be malformed). */
+  centralExtra?: Buffer
 }
 
 /**
@@ -163,13 +165,13 @@ export function makeZip(
     central.writeUInt32LE(body.length, 20)
     central.writeUInt32LE(uncompressed, 24)
     central.writeUInt16LE(name.length, 28)
-    central.writeUInt16LE(0, 30)
+    central.writeUInt16LE(e.centralExtra?.length ?? 0, 30)
     central.writeUInt16LE(0, 32)
     central.writeUInt16LE(0, 34)
     central.writeUInt16LE(0, 36)
     central.writeUInt32LE((mode << 16) >>> 0, 38)
     central.writeUInt32LE(offset, 42)
-    centrals.push(central, name)
+    centrals.push(central, name, e.centralExtra ?? Buffer.alloc(0))
     offset += local.length + localName.length + body.length
   }
   const cd = Buffer.concat(centrals)

@@ -1,7 +1,7 @@
 import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { listArchive, zipSlipReason } from '../../../src/core/snapshot/archive.js'
+import { DEFAULT_LISTING_LIMITS, listArchive, zipSlipReason } from '../../../src/core/snapshot/archive.js'
 import { tempDir } from '../../support/cli.js'
 import { handlerZip, hostileZip, makeZip, sha256Hex, type ZipEntrySpec } from '../../support/seed.js'
 
@@ -134,6 +134,31 @@ function centralRecords(zip: Buffer): number[] {
   return out
 }
 
+/** The same archive with a zip64 end record and locator, the 32-bit end record's fields maxed. */
+function asZip64(zip: Buffer, entries?: number): Buffer {
+  const end = zip.length - 22
+  const record = Buffer.alloc(56)
+  record.writeUInt32LE(0x06064b50, 0)
+  record.writeBigUInt64LE(44n, 4)
+  record.writeUInt16LE(45, 12)
+  record.writeUInt16LE(45, 14)
+  const count = BigInt(entries ?? zip.readUInt16LE(end + 10))
+  record.writeBigUInt64LE(count, 24)
+  record.writeBigUInt64LE(count, 32)
+  record.writeBigUInt64LE(BigInt(zip.readUInt32LE(end + 12)), 40)
+  record.writeBigUInt64LE(BigInt(zip.readUInt32LE(end + 16)), 48)
+  const locator = Buffer.alloc(20)
+  locator.writeUInt32LE(0x07064b50, 0)
+  locator.writeBigUInt64LE(BigInt(end), 8)
+  locator.writeUInt32LE(1, 16)
+  const eocd = Buffer.from(zip.subarray(end))
+  eocd.writeUInt16LE(0xffff, 8)
+  eocd.writeUInt16LE(0xffff, 10)
+  eocd.writeUInt32LE(0xffffffff, 12)
+  eocd.writeUInt32LE(0xffffffff, 16)
+  return Buffer.concat([zip.subarray(0, end), record, locator, eocd])
+}
+
 function kindsOf(l: Awaited<ReturnType<typeof listArchive>>): string[] {
   return l.problems.map((p) => `${p.kind}:${p.entry ?? ''}`)
 }
@@ -205,5 +230,146 @@ describe('listArchive: a lie in the central directory hides no entry', () => {
       'symlink:lnk',
     ])
     expect(l.problems[0]!.detail).toMatch(/local file header declares .* 4096 uncompressed/)
+  })
+
+  // Each lie takes the archive and returns it lied about.
+  const count = (n: number) => (z: Buffer) => {
+    z.writeUInt16LE(n, z.length - 14)
+    z.writeUInt16LE(n, z.length - 12)
+    return z
+  }
+  it.each<[string, (z: Buffer) => Buffer, RegExp]>([
+    [
+      'declares 1 entry of 4',
+      count(1),
+      /holds 4 entries but the end record declares 1: a reader that trusts the count misses the last 3/,
+    ],
+    ['declares 9 entries of 4', count(9), /holds 4 entries but the end record declares 9$/],
+    [
+      'declares a comment that is not there',
+      (z) => {
+        z.writeUInt16LE(10, z.length - 2)
+        return z
+      },
+      /declares a 10-byte comment but 0 bytes follow it/,
+    ],
+    [
+      'is followed by bytes',
+      (z) => Buffer.concat([z, Buffer.from('trailing')]),
+      /declares a 0-byte comment but 8 bytes follow it/,
+    ],
+    [
+      'declares a directory 7 bytes longer',
+      (z) => {
+        z.writeUInt32LE(z.readUInt32LE(z.length - 10) + 7, z.length - 10)
+        return z
+      },
+      /central directory is (\d+) bytes but the end record declares \d+/,
+    ],
+    [
+      'follows a stub its offsets do not count',
+      (z) => Buffer.concat([Buffer.from('#!/bin/sh\nexit 0\n'), z]),
+      /starts at byte \d+, not at byte \d+ .*17 bytes later/,
+    ],
+    [
+      'puts the directory at its second record',
+      (z) => {
+        z.writeUInt32LE(centralRecords(z)[1]!, z.length - 6)
+        return z
+      },
+      /puts the central directory at byte \d+ but its declared size puts it at byte \d+/,
+    ],
+  ])('an end record that %s: every entry is listed and the lie is said', async (_, lie, said) => {
+    const l = await listArchive((await writeZip(lie(tailHostileZip()))).path)
+    expect(l.entries.map((e) => e.name)).toEqual(TAIL)
+    expect(kindsOf(l)).toEqual(
+      expect.arrayContaining(['zip-slip:../../../../var/task/evil.sh', 'symlink:lnk']),
+    )
+    expect(l.entries.every((e) => e.type === 'symlink' || e.sha256)).toBe(true)
+    expect(l.problems.filter((p) => p.kind === 'corrupt').map((p) => p.detail)).toEqual([
+      expect.stringMatching(said),
+    ])
+  })
+
+  it.each([
+    [
+      'points at no local header',
+      (z: Buffer, at: number) => z.writeUInt32LE(999_999, at + 42),
+      'corrupt:app.py',
+      /no local file header at byte 999999/,
+    ],
+    [
+      'sets the strong-encryption flag',
+      (z: Buffer, at: number) => z.writeUInt16LE(0x41, at + 8),
+      'encrypted:app.py',
+      /encrypted/,
+    ],
+    [
+      'declares a zip64 size without a zip64 field',
+      (z: Buffer, at: number) => z.writeUInt32LE(0xffffffff, at + 20),
+      'corrupt:app.py',
+      /0xffffffff.*no zip64 field/,
+    ],
+  ])(
+    'a record that %s is flagged, and the entries after it are still listed and checked',
+    async (_, lie, flagged, said) => {
+      const zip = tailHostileZip()
+      lie(zip, centralRecords(zip)[1]!)
+      const l = await listArchive((await writeZip(zip)).path)
+      expect(l.entries.map((e) => e.name)).toEqual(TAIL)
+      expect(kindsOf(l)).toEqual(
+        expect.arrayContaining([flagged, 'zip-slip:../../../../var/task/evil.sh', 'symlink:lnk']),
+      )
+      expect(l.problems.find((p) => `${p.kind}:${p.entry}` === flagged)!.detail).toMatch(said)
+      expect(l.entries.find((e) => e.name === 'lnk')!.linkTarget).toBe('/etc/shadow')
+    },
+  )
+
+  it('a malformed extra field in one record is flagged, and the entries after it are still listed', async () => {
+    const { path } = await writeZip(
+      tailHostileZip([
+        { name: 'odd.py', data: 'y = 2', centralExtra: Buffer.from([0x01, 0x00, 0x40, 0x00]) },
+      ]),
+    )
+    const l = await listArchive(path)
+    expect(l.entries.map((e) => e.name)).toContain('lnk')
+    expect(kindsOf(l)).toEqual(['corrupt:odd.py', 'zip-slip:../../../../var/task/evil.sh', 'symlink:lnk'])
+    expect(l.problems[0]!.detail).toMatch(/extra field 0x0001 runs past/)
+  })
+
+  it('a directory damaged before its end says entries may be missing and how many the end record declares', async () => {
+    const zip = tailHostileZip()
+    zip.writeUInt32LE(0, centralRecords(zip)[2]!)
+    const l = await listArchive((await writeZip(zip)).path)
+    expect(l.entries.map((e) => e.name)).toEqual(['index.py', 'app.py'])
+    expect(l.problems).toEqual([
+      {
+        kind: 'corrupt',
+        detail: expect.stringMatching(
+          /damaged at byte \d+, after 2 entries: the end record declares 4 entries; entries after it may be missing/,
+        ),
+      },
+    ])
+    expect(l.error).toMatch(/after 2 entries/)
+  })
+
+  it('keeps the entry-count guard: the walk stops at the limit and says so', async () => {
+    const { path } = await writeZip(tailHostileZip())
+    const l = await listArchive(path, { ...DEFAULT_LISTING_LIMITS, maxEntries: 2 })
+    expect(l.entries.map((e) => e.name)).toEqual(['index.py', 'app.py'])
+    expect(kindsOf(l)).toEqual(['too-many-entries:'])
+    const exact = await listArchive(path, { ...DEFAULT_LISTING_LIMITS, maxEntries: 4 })
+    expect(exact.problems.map((p) => p.kind)).not.toContain('too-many-entries')
+  })
+
+  it('reads a zip64 end record, and checks its entry count like the 32-bit one', async () => {
+    const l = await listArchive((await writeZip(asZip64(tailHostileZip()))).path)
+    expect(l.entries.map((e) => e.name)).toEqual(TAIL)
+    expect(kindsOf(l)).toEqual(['zip-slip:../../../../var/task/evil.sh', 'symlink:lnk'])
+    const lied = await listArchive((await writeZip(asZip64(tailHostileZip(), 2))).path)
+    expect(lied.entries.map((e) => e.name)).toEqual(TAIL)
+    expect(lied.problems.find((p) => p.kind === 'corrupt')!.detail).toMatch(
+      /holds 4 entries but the end record declares 2/,
+    )
   })
 })
