@@ -112,6 +112,17 @@ function functionsOf(record: UndoRecord): ChangedFunction[] {
 }
 
 /**
+ * The role a pending change was also journaled for by name, without a function (`fir creds
+ * revoke-sessions`, or its playbook action): the responder asked for it for the whole role.
+ */
+function roleAskedByName(record: UndoRecord): string | undefined {
+  const byName = (record.journaledFor ?? [record.params]).find(
+    (p) => changedFunction(p) === undefined && typeof p.role === 'string',
+  )
+  return byName?.role as string | undefined
+}
+
+/**
  * Undoes the case's changes, newest first, from the journal alone. By default event-sources,
  * throttle, url, permissions and recycle; the session revocation and rotated keys only when named
  * (with a warning). Where the current state was changed by someone else since, the conflict is
@@ -143,6 +154,16 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
       fn === undefined
         ? []
         : served.get(record)!.filter((c) => !sameFunction(c, fn, region) && stillContained(c, record))
+    // A revocation asked for the whole role by name is not one function's to lift.
+    const role = fn === undefined ? undefined : roleAskedByName(record)
+    if (role !== undefined && wanted.has(step.id)) {
+      calls.push({
+        step,
+        record,
+        skip: `kept: fir creds revoke-sessions revoked the sessions of role ${escapeTerminal(role)} in this case, for every user of the role; lift it with fir restore --actions sessions (without a function)`,
+      })
+      continue
+    }
     if (others.length > 0 && wanted.has(step.id)) {
       const names = others.map((c) => escapeTerminal(c.name)).join(', ')
       calls.push({

@@ -10,7 +10,8 @@ export interface SessionsParams extends FunctionParams {
  * role: Deny * on * when aws:TokenIssueTime is before now (UTC, from AWS's clock). Credentials
  * stolen from the function stop working within minutes; sessions chained into other roles and
  * long-term keys are not affected. Containing a second function that shares the role moves the
- * cutoff to now (a re-run for the same function is already-applied).
+ * cutoff to now (a re-run for the same function is already-applied, and so is any function after
+ * `fir creds revoke-sessions` revoked the role in the case: one change, see SAME_CHANGE).
  * IAM: iam:GetRole, iam:GetRolePolicy, iam:PutRolePolicy, iam:DeleteRolePolicy (undo).
  * Undo: deletes the policy — only when `sessions` is named in `fir restore --actions`.
  */

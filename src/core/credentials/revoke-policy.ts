@@ -5,6 +5,7 @@ import { escapeTerminal, shellArg } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { defineStep, type ReadState, type StepSpec } from '../steps/define-step.js'
 import type { Step } from '../steps/step.js'
+import { pendingUndos } from '../steps/undo-records.js'
 
 /** The inline policy fir puts on a role to revoke its sessions: `fir-revoke-<case id>`. */
 export function revokePolicyName(caseId: string): string {
@@ -50,6 +51,9 @@ export function cutoffOf(doc: unknown): string | null {
   }
   return null
 }
+
+/** The two steps that put the revocation policy (one change, see SAME_CHANGE in undo-records.ts). */
+const REVOKE_STEP_IDS: ReadonlySet<string> = new Set(['containment.sessions', 'credentials.revoke-sessions'])
 
 export interface RevokeState {
   roleName: string
@@ -137,25 +141,23 @@ export function revokeSessionsStep<P extends Record<string, unknown>>(options: {
   roleOf: (params: P) => string
   /**
    * Whose containment the revocation is for (the function). A revocation already on the role
-   * counts as applied only when this case journaled it for the same key; containing another
-   * function that shares the role moves the cutoff to now, so that function's sessions issued
-   * since the first revocation are cut too.
+   * counts as applied only when this case journaled it for the same key, or for the whole role
+   * (`fir creds revoke-sessions`); containing another function that shares the role moves the
+   * cutoff to now, so that function's sessions issued since the first revocation are cut too.
    */
   forKey?: (params: P) => string
   /** Whether these params ask for the cutoff to move to now even when a revocation is there. */
   renewOf?: (params: P) => boolean
 }): Step<P, RevokeState> {
-  const journaledFor = (ctx: FirContext, roleArn: string, key: string) =>
-    ctx.case.journal
-      .all()
-      .some(
-        (e) =>
-          e.action === options.id &&
-          e.target === roleArn &&
-          (e.params as Record<string, unknown>).undoOf === undefined &&
-          (e.params as Record<string, unknown>).function === key &&
-          ['started', 'applied', 'already-applied'].includes(e.outcome),
-      )
+  /**
+   * Whether the revocation on the role is this case's and serves `key`: the pending change of
+   * either revocation step (they pair as one, see SAME_CHANGE) was journaled for that function,
+   * or for the whole role by `fir creds revoke-sessions` (params without a function).
+   */
+  const servesKey = (ctx: FirContext, roleArn: string, key: string) =>
+    pendingUndos(ctx.case.journal.all(), REVOKE_STEP_IDS)
+      .find((r) => r.target === roleArn)
+      ?.journaledFor?.some((p) => p.function === undefined || p.function === key) === true
   const spec: StepSpec<P, RevokeState> = {
     id: options.id,
     title: options.title,
@@ -169,7 +171,7 @@ export function revokeSessionsStep<P extends Record<string, unknown>>(options: {
       s.document !== null &&
       cutoffOf(s.document) !== null &&
       !options.renewOf?.(params) &&
-      (!options.forKey || journaledFor(ctx, s.roleArn, options.forKey(params))),
+      (!options.forKey || servesKey(ctx, s.roleArn, options.forKey(params))),
     async change(ctx, _params, s, intended) {
       await putRolePolicy(ctx.aws, s.roleName, s.policyName, JSON.stringify(intended.document))
       return intended

@@ -1,8 +1,18 @@
 import type { JournalEntry } from '../case/journal.js'
 import type { UndoRecord } from './step.js'
 
+/**
+ * Steps that make one change under two ids: contain's `sessions` and `fir creds revoke-sessions`
+ * put the same `fir-revoke-<case id>` policy on a role. Their entries on one target pair as one
+ * change — one prior (the earliest `started` of either), one undo — whichever command made it,
+ * and the other command's later entries join its `journaledFor`.
+ */
+export const SAME_CHANGE: Readonly<Record<string, string>> = {
+  'credentials.revoke-sessions': 'containment.sessions',
+}
+
 function key(e: JournalEntry): string {
-  return `${e.action}\u0000${e.target}`
+  return `${SAME_CHANGE[e.action] ?? e.action}\u0000${e.target}`
 }
 
 function isUndoEntry(e: JournalEntry): boolean {
@@ -10,7 +20,8 @@ function isUndoEntry(e: JournalEntry): boolean {
 }
 
 /**
- * The changes in a journal that are not yet undone, newest first, one per (step, target).
+ * The changes in a journal that are not yet undone, newest first, one per (step, target) — steps
+ * of {@link SAME_CHANGE} counting as one step; the record names the step of its first entry.
  *
  * For each pair, the EARLIEST `started` entry after the last `undone` one is the truth about the
  * prior state: a run killed after its change but before its outcome is followed, on re-run, by a

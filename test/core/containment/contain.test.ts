@@ -3,6 +3,7 @@ import { CreateOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-
 import { describe, expect, it } from 'vitest'
 import { containFunction, type SnapshotPort } from '../../../src/core/containment/contain.js'
 import { restoreCase } from '../../../src/core/containment/restore.js'
+import { revokeRoleSessions } from '../../../src/core/credentials/revoke-sessions.js'
 import { useMoto } from '../../support/emulator.js'
 import { FaultProxy } from '../../support/fault-proxy.js'
 import {
@@ -80,6 +81,75 @@ describe('restoring one of two functions that share an execution role', () => {
       ]),
     )
     expect(await revocation()).toBeUndefined()
+  })
+})
+
+describe('fir creds revoke-sessions and contain --actions sessions put one revocation', () => {
+  type Doc = { Statement: { Condition: { DateLessThan: Record<string, string> } }[] }
+  const cutoffOn = async (fn: string, role: string, caseId: string) => {
+    const doc = (await functionState(moto.endpoint(), fn, role)).roleInlinePolicies[`fir-revoke-${caseId}`]
+    return doc ? (doc as Doc).Statement[0]!.Condition.DateLessThan['aws:TokenIssueTime']! : null
+  }
+  const sessionsOnly = (ctx: Awaited<ReturnType<typeof testContext>>, name: string, dryRun = false) =>
+    containFunction(ctx, { function: name, actions: ['sessions'], snapshot: fakeSnapshot(), dryRun })
+
+  it("contain after revoke-sessions is already-applied and keeps the cutoff; restoring one function keeps the role's revocation, restoring the case lifts it", async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'rv-first-role' })
+    for (const name of ['rv-a', 'rv-b']) await seedFunction(moto.endpoint(), { name, roleArn: role.arn })
+    const ctx = await testContext(moto.endpoint(), { caseId: 'RV1' })
+    const revoked = await revokeRoleSessions(ctx, { role: role.name, confirmed: true })
+    expect(revoked.results[0]!.outcome).toBe('applied')
+    const first = await cutoffOn('rv-a', role.name, 'RV1')
+    expect(first).not.toBeNull()
+    await new Promise((r) => setTimeout(r, 1100)) // the cutoff has whole seconds
+
+    const plan = await sessionsOnly(ctx, 'rv-a', true)
+    expect(plan.plans[0]!.outcome).toBe('already-applied')
+    for (const name of ['rv-a', 'rv-b']) {
+      const mark = ctx.aws.requestLog.length
+      const r = await sessionsOnly(ctx, name)
+      expect(r.results.map((x) => [x.step, x.outcome])).toEqual([['containment.sessions', 'already-applied']])
+      expect(ctx.aws.requestLog.slice(mark).map((x) => x.operation)).not.toContain('PutRolePolicy')
+      expect(await cutoffOn(name, role.name, 'RV1')).toBe(first)
+    }
+
+    // The revocation was asked for the whole role: restoring one function does not lift it.
+    const one = await restoreCase(ctx, { function: 'rv-a', actions: ['sessions'], confirmed: true })
+    expect(one.results.map((r) => [r.step, r.outcome])).toEqual([['credentials.revoke-sessions', 'skipped']])
+    expect(JSON.stringify(one.results[0])).toMatch(/fir creds revoke-sessions/)
+    expect(await cutoffOn('rv-a', role.name, 'RV1')).toBe(first)
+
+    const all = await restoreCase(ctx, { actions: ['sessions'], confirmed: true })
+    expect(all.warnings).toEqual([expect.stringMatching(/valid again/)])
+    expect(all.results.map((r) => [r.step, r.outcome, r.afterText])).toEqual([
+      ['credentials.revoke-sessions', 'undone', 'no fir-revoke-RV1 policy'],
+    ])
+    expect(await cutoffOn('rv-a', role.name, 'RV1')).toBeNull()
+    await ctx.case.close()
+  })
+
+  it('revoke-sessions after contain is already-applied; after --renew, restoring the case puts back the state before either (no conflict)', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'rv-second-role' })
+    await seedFunction(moto.endpoint(), { name: 'rv-c', roleArn: role.arn })
+    const ctx = await testContext(moto.endpoint(), { caseId: 'RV2' })
+    expect((await sessionsOnly(ctx, 'rv-c')).results[0]!.outcome).toBe('applied')
+    const first = await cutoffOn('rv-c', role.name, 'RV2')
+    await new Promise((r) => setTimeout(r, 1100))
+    const again = await revokeRoleSessions(ctx, { role: role.name, confirmed: true })
+    expect(again.results[0]!.outcome).toBe('already-applied')
+    expect(await cutoffOn('rv-c', role.name, 'RV2')).toBe(first)
+    const renewed = await revokeRoleSessions(ctx, { role: role.name, renew: true, confirmed: true })
+    expect(renewed.results[0]!.outcome).toBe('applied')
+    expect(Date.parse((await cutoffOn('rv-c', role.name, 'RV2'))!)).toBeGreaterThan(Date.parse(first!))
+
+    // The renewal was made for the role by name: restoring the function keeps it, and says how.
+    const one = await restoreCase(ctx, { function: 'rv-c', actions: ['sessions'], confirmed: true })
+    expect(one.results.map((r) => r.outcome)).toEqual(['skipped'])
+    expect(await cutoffOn('rv-c', role.name, 'RV2')).not.toBeNull()
+    const all = await restoreCase(ctx, { actions: ['sessions'], confirmed: true })
+    expect(all.results.map((r) => [r.outcome, r.afterText])).toEqual([['undone', 'no fir-revoke-RV2 policy']])
+    expect(await cutoffOn('rv-c', role.name, 'RV2')).toBeNull()
+    await ctx.case.close()
   })
 })
 
