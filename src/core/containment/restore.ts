@@ -187,10 +187,11 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
     }
   }
   const warnings: string[] = []
-  if (actions.includes('sessions') && records.some((r) => r.step.endsWith('sessions')))
+  // Only for what this run would undo: a revocation kept (skipped) makes nothing valid again.
+  const undoing = calls.filter((c) => c.skip === undefined).map((c) => c.record.step)
+  if (actions.includes('sessions') && undoing.some((s) => s.endsWith('sessions')))
     warnings.push(WARN_SESSIONS)
-  if (actions.includes('rotate-key') && records.some((r) => r.step === 'credentials.rotate-key'))
-    warnings.push(WARN_KEY)
+  if (actions.includes('rotate-key') && undoing.includes('credentials.rotate-key')) warnings.push(WARN_KEY)
   for (const w of warnings) ctx.log.warn(w)
   const what = options.function ? `restore ${options.function}` : 'restore the case'
   const run = await runUndos(ctx, calls, {

@@ -65,6 +65,8 @@ describe('restoring one of two functions that share an execution role', () => {
     expect(rows).toContainEqual(['containment.sessions', 'skipped'])
     const kept = first.results.find((r) => r.step === 'containment.sessions')!
     expect(JSON.stringify(kept)).toMatch(/it also contains fb-sh \(contained in this case\)/)
+    // Kept, so no stolen token becomes valid again: no warning that one would.
+    expect(first.warnings).toEqual([])
     // fb-sh is still contained: throttled, and the stolen sessions of its role still revoked.
     expect((await functionState(moto.endpoint(), 'fb-sh', role.name)).reserved).toBe(0)
     expect(await revocation()).toBeDefined()
@@ -117,6 +119,7 @@ describe('fir creds revoke-sessions and contain --actions sessions put one revoc
     const one = await restoreCase(ctx, { function: 'rv-a', actions: ['sessions'], confirmed: true })
     expect(one.results.map((r) => [r.step, r.outcome])).toEqual([['credentials.revoke-sessions', 'skipped']])
     expect(JSON.stringify(one.results[0])).toMatch(/fir creds revoke-sessions/)
+    expect(one.warnings).toEqual([]) // nothing becomes valid again
     expect(await cutoffOn('rv-a', role.name, 'RV1')).toBe(first)
 
     const all = await restoreCase(ctx, { actions: ['sessions'], confirmed: true })
