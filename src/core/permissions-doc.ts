@@ -14,7 +14,7 @@ export function permissionsMarkdown(): string {
   })
   return [
     PERMISSIONS_START,
-    '| command | required | optional (a gap without it) |',
+    '| command | required | optional (a gap without it, or only for a flag, source or engine) |',
     '|---|---|---|',
     ...rows,
     PERMISSIONS_END,

@@ -1,11 +1,103 @@
 import { wildcardMatches } from './common/text.js'
 
 /**
- * The IAM actions each fir command needs. README's "IAM permissions" section is checked against
- * this table by test/core/permissions.test.ts, and `fir doctor` checks the caller against it.
- * Optional actions are marked with `?`: without them fir records a gap and carries on.
+ * Joins lists of IAM actions (`?` = optional), first occurrence first: an action required in one
+ * list and optional in another is required.
  */
-/** What `playbook run` and `playbook resume` may need: every action a playbook can use. */
+export function mergeActions(...lists: readonly (readonly string[])[]): string[] {
+  const out = new Map<string, boolean>()
+  for (const a of lists.flat()) {
+    const name = a.replace(/\?$/, '')
+    out.set(name, (out.get(name) ?? true) && a.endsWith('?'))
+  }
+  return [...out].map(([a, optional]) => (optional ? `${a}?` : a))
+}
+
+/** The same actions, every one optional: what a flag adds (a gap, or unused, without it). */
+export function asOptional(list: readonly string[]): string[] {
+  return list.map((a) => (a.endsWith('?') ? a : `${a}?`))
+}
+
+/**
+ * What a snapshot of one function reads (src/core/snapshot): `fir snapshot <function>`, contain's
+ * snapshot-first, the playbook action `snapshot.function` and `fir sweep --snapshot`.
+ */
+export const SNAPSHOT_FUNCTION_ACTIONS: readonly string[] = [
+  'sts:GetCallerIdentity',
+  'lambda:GetFunction',
+  'lambda:ListVersionsByFunction',
+  'lambda:ListAliases',
+  'lambda:GetPolicy',
+  'lambda:GetFunctionUrlConfig',
+  'lambda:ListEventSourceMappings',
+  'lambda:GetFunctionConcurrency',
+  'lambda:ListProvisionedConcurrencyConfigs?',
+  'lambda:ListFunctionEventInvokeConfigs?',
+  'lambda:GetFunctionCodeSigningConfig?',
+  'lambda:GetCodeSigningConfig?',
+  'lambda:GetLayerVersion',
+  'iam:GetRole',
+  'iam:ListRolePolicies',
+  'iam:GetRolePolicy',
+  'iam:ListAttachedRolePolicies',
+  'iam:GetPolicy',
+  'iam:GetPolicyVersion',
+  'logs:FilterLogEvents?',
+  'organizations:DescribeOrganization?',
+  'cloudtrail:DescribeTrails?',
+  'cloudtrail:GetEventSelectors?',
+  'cloudtrail:GetTrailStatus?',
+  'ecr:BatchGetImage?',
+]
+
+/**
+ * `fir snapshot --evidence-bucket` (src/core/snapshot/remote.ts): the Object Lock check, then each
+ * PutObject with ObjectLockMode and ObjectLockRetainUntilDate, which S3 allows only with
+ * s3:PutObjectRetention as well.
+ */
+export const EVIDENCE_BUCKET_ACTIONS: readonly string[] = [
+  's3:GetBucketObjectLockConfiguration',
+  's3:PutObject',
+  's3:PutObjectRetention',
+]
+
+/** The timeline's own sources: `api` (LookupEvents) and trail buckets (`s3://…`); files need nothing. */
+export const TIMELINE_SOURCE_ACTIONS: readonly string[] = [
+  'cloudtrail:LookupEvents?',
+  's3:ListBucket?',
+  's3:GetObject?',
+]
+
+/**
+ * `fir timeline --engine athena`: fir calls only Athena, but Athena reads the Glue table and the
+ * trail bucket and writes the results to --athena-output with the caller's permissions.
+ */
+export const ATHENA_ENGINE_ACTIONS: readonly string[] = [
+  'athena:StartQueryExecution',
+  'athena:GetQueryExecution',
+  'athena:GetQueryResults',
+  'glue:GetDatabase',
+  'glue:GetTable',
+  'glue:GetPartitions',
+  's3:GetObject',
+  's3:ListBucket',
+  's3:GetBucketLocation',
+  's3:PutObject',
+]
+
+/** `fir timeline --engine lake`. */
+export const LAKE_ENGINE_ACTIONS: readonly string[] = [
+  'cloudtrail:StartQuery',
+  'cloudtrail:DescribeQuery',
+  'cloudtrail:GetQueryResults',
+]
+
+/**
+ * What `playbook run` and `playbook resume` need for the shipped playbooks: the union of what
+ * their steps need (src/core/playbook/render.ts playbookPermissions; a test keeps the two equal).
+ * A playbook of one's own may need more — `containment.restore` needs the `restore` row,
+ * `snapshot.all-using-role` lambda:ListFunctions — and `fir playbook show <file>` lists it.
+ */
 const PLAYBOOK_RUN_ACTIONS = [
   'cloudtrail:DescribeTrails?',
   'cloudtrail:GetEventSelectors?',
@@ -14,7 +106,6 @@ const PLAYBOOK_RUN_ACTIONS = [
   'ecr:BatchGetImage?',
   'iam:CreateAccessKey',
   'iam:DeleteAccessKey?',
-  'iam:DeleteRolePolicy?',
   'iam:GetAccessKeyLastUsed',
   'iam:GetPolicy',
   'iam:GetPolicyVersion',
@@ -26,8 +117,6 @@ const PLAYBOOK_RUN_ACTIONS = [
   'iam:ListRolePolicies',
   'iam:PutRolePolicy',
   'iam:UpdateAccessKey',
-  'lambda:AddPermission',
-  'lambda:DeleteFunctionConcurrency',
   'lambda:GetCodeSigningConfig?',
   'lambda:GetFunction',
   'lambda:GetFunctionCodeSigningConfig?',
@@ -39,7 +128,6 @@ const PLAYBOOK_RUN_ACTIONS = [
   'lambda:ListAliases',
   'lambda:ListEventSourceMappings',
   'lambda:ListFunctionEventInvokeConfigs?',
-  'lambda:ListFunctions',
   'lambda:ListProvisionedConcurrencyConfigs?',
   'lambda:ListVersionsByFunction',
   'lambda:PutFunctionConcurrency',
@@ -49,10 +137,8 @@ const PLAYBOOK_RUN_ACTIONS = [
   'lambda:UpdateFunctionUrlConfig',
   'logs:FilterLogEvents?',
   'organizations:DescribeOrganization?',
-  's3:GetBucketObjectLockConfiguration?',
   's3:GetObject?',
   's3:ListBucket?',
-  's3:PutObject?',
   'secretsmanager:DescribeSecret',
   'secretsmanager:ListSecrets?',
   'secretsmanager:RotateSecret',
@@ -60,90 +146,85 @@ const PLAYBOOK_RUN_ACTIONS = [
   'sts:GetCallerIdentity',
 ]
 
+/** contain's own steps (src/core/containment), before the snapshot it takes first. */
+const CONTAIN_STEP_ACTIONS = [
+  'sts:GetCallerIdentity',
+  'lambda:GetFunctionConfiguration',
+  'lambda:ListEventSourceMappings',
+  'lambda:UpdateEventSourceMapping',
+  'lambda:GetFunctionConcurrency',
+  'lambda:PutFunctionConcurrency',
+  'lambda:ListAliases',
+  'lambda:ListVersionsByFunction',
+  'lambda:GetFunctionUrlConfig',
+  'lambda:UpdateFunctionUrlConfig',
+  'lambda:GetPolicy',
+  'lambda:RemovePermission',
+  'organizations:DescribeOrganization?',
+  'lambda:UpdateFunctionConfiguration',
+  'iam:GetRole',
+  'iam:GetRolePolicy',
+  'iam:PutRolePolicy',
+]
+
+/**
+ * The IAM actions each fir command needs. README's "IAM permissions" section is generated from
+ * this table (`npm run docs:permissions`; test/core/permissions.test.ts checks it), and `fir
+ * doctor` checks the caller against it. Optional actions are marked with `?`: without them fir
+ * records a gap and carries on, or they serve only a flag or source the command may not be given.
+ */
 export const COMMAND_PERMISSIONS: Record<string, string[]> = {
-  doctor: ['sts:GetCallerIdentity', 'iam:SimulatePrincipalPolicy?', 'iam:GetRole?', 'iam:GetUser?'],
+  // doctor: SimulatePrincipalPolicy; when that is refused, the caller's own policies are read
+  // (a role's or a user's; src/aws/iam.ts identityPolicyDocuments). Either way a gap without them.
+  doctor: [
+    'sts:GetCallerIdentity',
+    'iam:SimulatePrincipalPolicy?',
+    'iam:GetRole?',
+    'iam:ListRolePolicies?',
+    'iam:GetRolePolicy?',
+    'iam:ListAttachedRolePolicies?',
+    'iam:ListUserPolicies?',
+    'iam:GetUserPolicy?',
+    'iam:ListAttachedUserPolicies?',
+    'iam:GetPolicy?',
+    'iam:GetPolicyVersion?',
+  ],
   'case init': [],
   'case show': [],
   'case verify': [],
-  // timeline: the api source needs LookupEvents; trail buckets need list and read; local files need nothing.
-  // --engine athena adds the Athena and Glue reads (and s3:PutObject on --athena-output); --engine lake the Lake calls.
-  timeline: [
-    'cloudtrail:LookupEvents?',
-    's3:ListBucket?',
-    's3:GetObject?',
-    'athena:StartQueryExecution?',
-    'athena:GetQueryExecution?',
-    'athena:GetQueryResults?',
-    'glue:GetTable?',
-    's3:PutObject?',
-    'cloudtrail:StartQuery?',
-    'cloudtrail:DescribeQuery?',
-    'cloudtrail:GetQueryResults?',
-  ],
+  // timeline: the api source needs LookupEvents; trail buckets need list and read; local files need
+  // nothing. --engine athena and --engine lake need their own (Athena's Glue and S3 reads included).
+  timeline: mergeActions(
+    TIMELINE_SOURCE_ACTIONS,
+    asOptional(ATHENA_ENGINE_ACTIONS),
+    asOptional(LAKE_ENGINE_ACTIONS),
+  ),
   // snapshot reads only; a denied optional action is a gap (exit 4), everything else is collected.
-  snapshot: [
-    'sts:GetCallerIdentity',
-    'lambda:GetFunction',
-    'lambda:ListVersionsByFunction',
-    'lambda:ListAliases',
-    'lambda:GetPolicy',
-    'lambda:GetFunctionUrlConfig',
-    'lambda:ListEventSourceMappings',
-    'lambda:GetFunctionConcurrency',
-    'lambda:ListProvisionedConcurrencyConfigs?',
-    'lambda:ListFunctionEventInvokeConfigs?',
-    'lambda:GetFunctionCodeSigningConfig?',
-    'lambda:GetCodeSigningConfig?',
-    'lambda:GetLayerVersion',
-    'lambda:ListFunctions?',
-    'iam:GetRole',
-    'iam:ListRolePolicies',
-    'iam:GetRolePolicy',
-    'iam:ListAttachedRolePolicies',
-    'iam:GetPolicy',
-    'iam:GetPolicyVersion',
-    'logs:FilterLogEvents?',
-    'organizations:DescribeOrganization?',
-    'cloudtrail:DescribeTrails?',
-    'cloudtrail:GetEventSelectors?',
-    'cloudtrail:GetTrailStatus?',
-    'ecr:BatchGetImage?',
-    's3:GetBucketObjectLockConfiguration?',
-    's3:PutObject?',
-  ],
+  // --all-using-role lists the functions; --evidence-bucket copies the set under Object Lock.
+  snapshot: mergeActions(
+    SNAPSHOT_FUNCTION_ACTIONS,
+    ['lambda:ListFunctions?'],
+    asOptional(EVIDENCE_BUCKET_ACTIONS),
+  ),
   // report reads only the case folder: no AWS call.
   report: [],
-  // sweep: ListAccounts for --org; the rest in each account through the assumed role.
-  sweep: [
-    'sts:GetCallerIdentity',
-    'organizations:ListAccounts?',
-    'sts:AssumeRole',
-    'organizations:DescribeOrganization?',
-    'lambda:ListFunctions',
-    'lambda:GetPolicy?',
-    'lambda:ListFunctionUrlConfigs?',
-  ],
+  // sweep: ListAccounts for --org; the rest in each account through the assumed role, and with
+  // --snapshot the snapshot reads there too (a failed snapshot is a gap).
+  sweep: mergeActions(
+    [
+      'sts:GetCallerIdentity',
+      'organizations:ListAccounts?',
+      'sts:AssumeRole',
+      'organizations:DescribeOrganization?',
+      'lambda:ListFunctions',
+      'lambda:GetPolicy?',
+      'lambda:ListFunctionUrlConfigs?',
+    ],
+    asOptional(SNAPSHOT_FUNCTION_ACTIONS),
+  ),
   'athena ddl': [],
-  // contain: plus the snapshot row when the case has no snapshot of the function yet.
-  contain: [
-    'sts:GetCallerIdentity',
-    'lambda:GetFunctionConfiguration',
-    'lambda:ListEventSourceMappings',
-    'lambda:UpdateEventSourceMapping',
-    'lambda:GetFunctionConcurrency',
-    'lambda:PutFunctionConcurrency',
-    'lambda:ListAliases',
-    'lambda:ListVersionsByFunction',
-    'lambda:GetFunctionUrlConfig',
-    'lambda:UpdateFunctionUrlConfig',
-    'lambda:GetPolicy',
-    'lambda:RemovePermission',
-    'organizations:DescribeOrganization?',
-    'lambda:UpdateFunctionConfiguration',
-    'iam:GetRole',
-    'iam:GetRolePolicy',
-    'iam:PutRolePolicy',
-  ],
+  // contain takes a snapshot of the function first when the case has none (DESIGN §4).
+  contain: mergeActions(CONTAIN_STEP_ACTIONS, SNAPSHOT_FUNCTION_ACTIONS),
   // restore: the role and key actions only when `sessions` / `rotate-key` are named.
   restore: [
     'sts:GetCallerIdentity',
@@ -203,9 +284,8 @@ export const COMMAND_PERMISSIONS: Record<string, string[]> = {
   'playbook list': [],
   'playbook show': [],
   'playbook validate': [],
-  // playbook run/resume: every action a playbook may use (src/core/playbook/render.ts
-  // ACTION_PERMISSIONS; a test keeps this row equal to it). `fir playbook show <name>` lists
-  // what one playbook needs.
+  // playbook run/resume: what the shipped playbooks need (see PLAYBOOK_RUN_ACTIONS). `fir
+  // playbook show <name|file>` lists what one playbook needs.
   'playbook run': PLAYBOOK_RUN_ACTIONS,
   'playbook resume': PLAYBOOK_RUN_ACTIONS,
   'tabletop list': [],

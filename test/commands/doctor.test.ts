@@ -65,7 +65,7 @@ describe('fir doctor (built CLI against moto)', () => {
     const row = (command: string) => r.stdout.split('\n').find((l) => l.startsWith(`${command} `)) ?? ''
     expect(row('snapshot')).toMatch(/^snapshot +allowed +not granted \(optional\): logs:FilterLogEvents,/)
     expect(row('contain')).toMatch(
-      /^contain +denied +denied: lambda:PutFunctionConcurrency; not granted: lambda:UpdateEventSourceMapping, .*, … \+\d+ more; not granted \(optional\): organizations:DescribeOrganization$/,
+      /^contain +denied +denied: lambda:PutFunctionConcurrency; not granted: lambda:UpdateEventSourceMapping, .*, … \+\d+ more; not granted \(optional\): organizations:DescribeOrganization, logs:FilterLogEvents, .*, … \+\d+ more$/,
     )
     expect(row('creds revoke-sessions')).toMatch(/not-granted +not granted: iam:PutRolePolicy$/)
     expect(row('case verify')).toMatch(/^case verify +allowed +-$/)

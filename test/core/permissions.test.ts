@@ -26,6 +26,53 @@ describe('IAM permissions table', () => {
     for (const c of commands) expect(Object.keys(COMMAND_PERMISSIONS), `missing row for "${c}"`).toContain(c)
   })
 
+  // Each row against the calls its code makes (src/aws adapters, and what AWS checks on fir's behalf).
+  it('names what snapshot --evidence-bucket, the Athena engine, contain, sweep --snapshot and doctor call', () => {
+    const row = (c: string) => COMMAND_PERMISSIONS[c]!
+    // PutObject with ObjectLockMode / ObjectLockRetainUntilDate needs s3:PutObjectRetention too.
+    expect(row('snapshot')).toEqual(
+      expect.arrayContaining([
+        's3:GetBucketObjectLockConfiguration?',
+        's3:PutObject?',
+        's3:PutObjectRetention?',
+      ]),
+    )
+    // Athena reads the Glue catalog and finds the output bucket's region with the caller's permissions.
+    expect(row('timeline')).toEqual(
+      expect.arrayContaining([
+        'glue:GetDatabase?',
+        'glue:GetTable?',
+        'glue:GetPartitions?',
+        's3:GetBucketLocation?',
+      ]),
+    )
+    // contain snapshots first when the case has none: the function's reads, required as for snapshot
+    // (not --evidence-bucket, not --all-using-role: contain uses neither).
+    const snapshotReads = row('snapshot').filter((a) => !/^s3:|^lambda:ListFunctions\?$/.test(a))
+    expect(row('contain')).toEqual(expect.arrayContaining(snapshotReads))
+    expect(row('contain').filter((a) => a.startsWith('s3:') || a.startsWith('lambda:ListFunctions'))).toEqual(
+      [],
+    )
+    // sweep --snapshot seals matches with the same reads, in each account; a failed one is a gap.
+    for (const a of snapshotReads)
+      expect(row('sweep'), a).toContain(a === 'sts:GetCallerIdentity' ? a : a.replace(/\?$/, '') + '?')
+    // doctor falls back to reading the caller's own policies (src/aws/iam.ts identityPolicyDocuments):
+    // a role's or a user's; it never calls iam:GetUser.
+    expect(row('doctor')).toEqual([
+      'sts:GetCallerIdentity',
+      'iam:SimulatePrincipalPolicy?',
+      'iam:GetRole?',
+      'iam:ListRolePolicies?',
+      'iam:GetRolePolicy?',
+      'iam:ListAttachedRolePolicies?',
+      'iam:ListUserPolicies?',
+      'iam:GetUserPolicy?',
+      'iam:ListAttachedUserPolicies?',
+      'iam:GetPolicy?',
+      'iam:GetPolicyVersion?',
+    ])
+  })
+
   it('matches IAM action wildcards case-insensitively and lets an explicit deny win', () => {
     expect(actionMatches('lambda:Get*', 'lambda:GetFunction')).toBe(true)
     expect(actionMatches('LAMBDA:getfunction', 'lambda:GetFunction')).toBe(true)

@@ -151,8 +151,10 @@ function baseInfo(q: BuiltQuery, source: string, dryRun: boolean): QueryInfo {
  * each row into a CloudTrail record. With ctx.dryRun, builds the query and returns it unsent.
  * Journals the query with its id, state and bytes scanned.
  *
- * IAM: athena:StartQueryExecution, athena:GetQueryExecution, athena:GetQueryResults, glue:GetTable,
- * s3:GetObject and s3:ListBucket on the trail bucket, s3:PutObject on the output location.
+ * IAM (ATHENA_ENGINE_ACTIONS): athena:StartQueryExecution, athena:GetQueryExecution,
+ * athena:GetQueryResults; and, checked by Athena with the caller's permissions, glue:GetDatabase,
+ * glue:GetTable, glue:GetPartitions, s3:GetObject and s3:ListBucket on the trail bucket,
+ * s3:PutObject and s3:GetBucketLocation on the output location.
  */
 export async function collectFromAthena(ctx: FirContext, opts: AthenaCollectOptions): Promise<CollectResult> {
   const t0 = Date.now()

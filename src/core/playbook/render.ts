@@ -1,6 +1,11 @@
 import { join } from 'node:path'
 import { escapeTerminal, formatTable } from '../common/text.js'
-import { COMMAND_PERMISSIONS } from '../permissions.js'
+import {
+  COMMAND_PERMISSIONS,
+  mergeActions,
+  SNAPSHOT_FUNCTION_ACTIONS,
+  TIMELINE_SOURCE_ACTIONS,
+} from '../permissions.js'
 import type { PlaybookListing } from './load.js'
 import type { PlanStep, RunResult } from './runner.js'
 import type { Playbook } from './schema.js'
@@ -8,54 +13,39 @@ import { Unresolved } from './template.js'
 
 /**
  * Where each action's IAM permissions come from: the rows of the fir commands it runs through
- * (README's table), plus what the action itself calls.
+ * (README's table), plus what the action itself calls — only the parts of a command the action
+ * uses (a playbook's snapshot has no --evidence-bucket, its timeline no Athena or Lake engine).
  */
-export const ACTION_PERMISSIONS: Record<string, { commands: string[]; extra: string[]; exclude?: string[] }> =
-  {
-    'snapshot.function': { commands: ['snapshot'], extra: [] },
-    'snapshot.all-using-role': { commands: ['snapshot'], extra: ['lambda:ListFunctions'] },
-    'containment.contain': { commands: ['contain', 'snapshot'], extra: [] },
-    'containment.restore': { commands: ['restore'], extra: [] },
-    'credentials.revoke-sessions': { commands: ['creds revoke-sessions'], extra: [] },
-    // Keys named without their user are looked up first (and, when IAM cannot place one, its account).
-    'credentials.rotate-key': {
-      commands: ['creds rotate-key'],
-      extra: ['iam:GetAccessKeyLastUsed', 'sts:GetAccessKeyInfo?'],
-    },
-    'credentials.rotate-secret': { commands: ['creds rotate-secret'], extra: [] },
-    // The secrets read with the role come from `fir creds secrets`' reading of the timeline.
-    // Playbooks read CloudTrail through the api, S3 and file sources, never the Athena or Lake engines.
-    'timeline.collect': {
-      commands: ['timeline', 'creds secrets'],
-      extra: [],
-      exclude: [
-        'athena:',
-        'glue:',
-        'cloudtrail:StartQuery',
-        'cloudtrail:DescribeQuery',
-        'cloudtrail:GetQueryResults',
-      ],
-    },
-    'report.render': { commands: ['report'], extra: [] },
-    'case.note': { commands: [], extra: [] },
-  }
+export const ACTION_PERMISSIONS: Record<string, { commands: string[]; extra: readonly string[] }> = {
+  'snapshot.function': { commands: [], extra: SNAPSHOT_FUNCTION_ACTIONS },
+  'snapshot.all-using-role': {
+    commands: [],
+    extra: mergeActions(SNAPSHOT_FUNCTION_ACTIONS, ['lambda:ListFunctions']),
+  },
+  // contain's row holds the snapshot it takes first.
+  'containment.contain': { commands: ['contain'], extra: [] },
+  'containment.restore': { commands: ['restore'], extra: [] },
+  'credentials.revoke-sessions': { commands: ['creds revoke-sessions'], extra: [] },
+  // Keys named without their user are looked up first (and, when IAM cannot place one, its account).
+  'credentials.rotate-key': {
+    commands: ['creds rotate-key'],
+    extra: ['iam:GetAccessKeyLastUsed', 'sts:GetAccessKeyInfo?'],
+  },
+  'credentials.rotate-secret': { commands: ['creds rotate-secret'], extra: [] },
+  // The api, S3 and file sources (never the Athena or Lake engines); the secrets read with the role
+  // come from `fir creds secrets`' reading of the timeline.
+  'timeline.collect': { commands: ['creds secrets'], extra: TIMELINE_SOURCE_ACTIONS },
+  'report.render': { commands: ['report'], extra: [] },
+  'case.note': { commands: [], extra: [] },
+}
 
 /** The IAM actions a list of playbook actions needs (`?` = optional: a gap without it). */
 export function actionsPermissions(actions: string[]): string[] {
-  const out = new Map<string, boolean>()
-  const add = (a: string) => {
-    const optional = a.endsWith('?')
-    const name = a.replace(/\?$/, '')
-    out.set(name, (out.get(name) ?? true) && optional)
-  }
-  for (const action of new Set(actions)) {
+  const lists = [...new Set(actions)].flatMap((action) => {
     const src = ACTION_PERMISSIONS[action]
-    const excluded = (a: string) => (src?.exclude ?? []).some((x) => a.startsWith(x))
-    for (const c of src?.commands ?? [])
-      for (const a of COMMAND_PERMISSIONS[c] ?? []) if (!excluded(a)) add(a)
-    for (const a of src?.extra ?? []) add(a)
-  }
-  return [...out.entries()].map(([a, optional]) => (optional ? `${a}?` : a)).sort()
+    return [...(src?.commands ?? []).map((c) => COMMAND_PERMISSIONS[c] ?? []), src?.extra ?? []]
+  })
+  return mergeActions(...lists).sort()
 }
 
 /** The IAM actions a playbook needs: the union over its steps' actions. */
