@@ -47,9 +47,11 @@ const SHOWN_PER_GROUP = 4
  */
 export function missingSummary(actions: DoctorReport['commands'][number]['actions'], checked = true): string {
   if (!checked) {
-    const required = actions.filter((a) => !a.optional).length
-    const optional = actions.length - required
-    if (actions.length === 0) return '-'
+    // What is known without the check (the identity call that just answered) is not "not checked".
+    const unknown = actions.filter((a) => a.status === 'unknown')
+    const required = unknown.filter((a) => !a.optional).length
+    const optional = unknown.length - required
+    if (unknown.length === 0) return '-'
     return `not checked: ${[required > 0 ? `${required} required` : '', optional > 0 ? `${optional} optional` : ''].filter(Boolean).join(', ')}`
   }
   const groups = new Map<string, string[]>()
@@ -117,8 +119,8 @@ export async function runDoctor(aws: AwsClients, gaps: Gaps): Promise<DoctorRepo
       } catch (err) {
         gaps.add({ what: 'permission check', call: 'iam:SimulatePrincipalPolicy', reason: gapReason(simErr) })
         gaps.add({
-          what: "permission check (reading the caller's policies)",
-          call: 'iam:GetRole/GetUser',
+          what: `permission check (reading the caller's ${principalOf(id.arn)!.kind} policies)`,
+          call: principalOf(id.arn)!.kind === 'role' ? 'iam:GetRole' : 'iam:ListUserPolicies',
           reason: gapReason(err),
         })
       }
@@ -130,11 +132,15 @@ export async function runDoctor(aws: AwsClients, gaps: Gaps): Promise<DoctorRepo
       reason: `cannot map caller ${id.arn} to an IAM principal`,
     })
   }
+  // GetCallerIdentity answered above, and AWS needs no permission for it (an explicit deny does
+  // not stop it): allowed, whatever the simulation says or whether it could run at all.
+  const statusOf = (action: string): PermissionStatus =>
+    action === 'sts:GetCallerIdentity' ? 'allowed' : decide(action)
   const commands = Object.entries(COMMAND_PERMISSIONS).map(([command, actions]) => {
     const rows = actions.map((a) => {
       const optional = a.endsWith('?')
       const action = a.replace(/\?$/, '')
-      return { action, optional, status: decide(action) }
+      return { action, optional, status: statusOf(action) }
     })
     const required = rows.filter((r) => !r.optional)
     const ready: PermissionStatus = required.some((r) => r.status === 'denied')

@@ -24,11 +24,29 @@ describe('fir doctor (built CLI against moto)', () => {
     // unchecked, and the table says how many instead of listing hundreds of "unknown"s.
     expect(r.json.result.permissionCheck).toBe('unavailable')
     expect(human.stdout).toMatch(/^Permissions: not checked \(/m)
-    const snapshot = r.json.result.commands.find((c: { command: string }) => c.command === 'snapshot')
-    const required = snapshot.actions.filter((a: { optional: boolean }) => !a.optional).length
+    type Row = {
+      command: string
+      ready: string
+      actions: { action: string; optional: boolean; status: string }[]
+    }
+    const rows: Row[] = r.json.result.commands
+    const snapshot = rows.find((c) => c.command === 'snapshot')!
+    // sts:GetCallerIdentity answered a moment ago: known, not "not checked".
+    const required = snapshot.actions.filter(
+      (a) => !a.optional && a.action !== 'sts:GetCallerIdentity',
+    ).length
     expect(human.stdout).toMatch(
       new RegExp(`^snapshot +unknown +not checked: ${required} required, \\d+ optional$`, 'm'),
     )
+    for (const c of rows)
+      for (const a of c.actions.filter((x) => x.action === 'sts:GetCallerIdentity'))
+        expect(a.status, c.command).toBe('allowed')
+    // doctor needs nothing more than the call that just worked: its own row is ready, not
+    // "unknown — not checked: 1 required".
+    expect(rows.find((c) => c.command === 'doctor')!.ready).toBe('allowed')
+    expect(human.stdout).toMatch(/^doctor +allowed +not checked: \d+ optional$/m)
+    // The fallback's gap names the call it made for this caller (a user: its policies), not iam:GetUser.
+    expect(human.stdout + human.stderr).toMatch(/\[iam:ListUserPolicies\]/)
     expect(Math.max(...human.stdout.split('\n').map((l) => l.length))).toBeLessThan(200)
     // A gap names the HTTP status of an answer that is not AWS's, on one line, without the SDK's
     // advice to inspect a hidden field.
