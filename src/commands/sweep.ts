@@ -10,7 +10,7 @@ import type { CommandOutcome } from '../output.js'
 export default class Sweep extends FirCommand {
   static override summary = 'Find every function in the organisation that an indicator reaches'
   static override description =
-    "Lists every function version in every account and region and reports each one that runs the role, uses the layer, carries the code hash, holds the leaked environment value (by SHA-256, never the value) or is public, with why. Accounts come from AWS Organizations (ACTIVE only) or --accounts; in each, the --assume-role role is assumed (the caller's own account uses the caller's credentials). Regions are walked in parallel, each account's requests paced. An account or region that cannot be read is a gap (exit 4). Reads only; --snapshot seals the matches."
+    "Lists every function version in every account and region and reports each one that runs the role, uses the layer, carries the code hash, holds the leaked environment value (by SHA-256, never the value) or is public, with why. Accounts come from AWS Organizations (ACTIVE only) or --accounts; in each, the --assume-role role is assumed (the caller's own account uses the caller's credentials). Regions are walked in parallel, each account's requests paced. An account or region that cannot be read is a gap (exit 4); an organisation that lists no ACTIVE account sweeps nothing and says so with a warning (exit 0: no call failed). Reads only; --snapshot seals the matches."
   static override examples = [
     '<%= config.bin %> sweep --org --role-name payments-webhook-role --case cases/INC-7',
     '<%= config.bin %> sweep --org --regions us-east-1,eu-west-1 --layer-arn arn:aws:lambda:us-east-1:111122223333:layer:shared-utils --case cases/INC-7',
@@ -107,6 +107,18 @@ export default class Sweep extends FirCommand {
 function renderSweep(r: SweepResult): string {
   const e = (v: unknown) => escapeTerminal(v)
   const denied = r.accounts.filter((a) => a.status === 'denied').length
+  if (r.nothingSwept) {
+    return [
+      `No account swept: ${e(r.nothingSwept)}. No function was checked: this is not a clean result.`,
+      ...(r.inactiveAccounts.length > 0
+        ? [
+            `Not swept (not ACTIVE): ${r.inactiveAccounts.map((a) => `${a.id} ${e(a.name)} ${a.status}`).join(', ')}`,
+          ]
+        : []),
+      '',
+      `Result kept in ${r.file} (journaled with its hash).`,
+    ].join('\n')
+  }
   const lines = [
     `Swept ${r.accounts.length} account(s) × ${r.regions.length} region(s) as role ${e(r.assumeRole)}: ${r.functionVersionsSeen} function version(s) read, ${r.matches.length} match(es)${denied ? `, ${denied} account(s) denied` : ''} in ${(r.wallMs / 1000).toFixed(1)} s`,
     '',

@@ -281,6 +281,47 @@ describe('fir sweep (built CLI against moto: an organisation of three member acc
     }
   })
 
+  it('an organisation that lists no account (or none ACTIVE) is "nothing swept", a warning, never "No function matched."', async () => {
+    const sweepThrough = async (id: string, body: (text: string) => string) => {
+      const dir = await newCase(id)
+      const proxy = await new FaultProxy(moto.endpoint(), {
+        rewrites: [{ match: 'ListAccounts', body }],
+      }).start()
+      try {
+        const args = ['sweep', '--org', '--role-name', 'R', '--regions', 'us-east-1', '--case', dir]
+        const json = await runFir([...args, '--json'], { endpoint: proxy.endpoint })
+        const human = await runFir(args, { endpoint: proxy.endpoint })
+        return { json, human }
+      } finally {
+        await proxy.stop()
+      }
+    }
+    // ListAccounts answered, with nothing in it: no call failed, so no gap and exit 0 — but a warning.
+    const empty = await sweepThrough('sweep-org-empty', () => JSON.stringify({ Accounts: [] }))
+    expect(empty.json.code, empty.json.stderr).toBe(0)
+    expect(empty.json.json.gaps).toEqual([])
+    expect(empty.json.json.result.accounts).toEqual([])
+    expect(empty.json.json.warnings).toEqual([
+      expect.stringMatching(/^nothing was swept: organizations:ListAccounts listed no account/),
+    ])
+    expect(empty.human.code).toBe(0)
+    expect(empty.human.stdout).toMatch(/^No account swept: organizations:ListAccounts listed no account/)
+    expect(empty.human.stdout).not.toMatch(/No function matched/)
+    expect(empty.human.stderr).toMatch(/warning: nothing was swept/)
+
+    const suspended = await sweepThrough('sweep-org-inactive', (text) =>
+      text.replace(/"(State|Status)": ?"ACTIVE"/g, '"$1": "SUSPENDED"'),
+    )
+    expect(suspended.json.code).toBe(0)
+    expect(suspended.json.json.warnings).toEqual([
+      expect.stringMatching(
+        /^nothing was swept: none of the \d+ account\(s\) organizations:ListAccounts listed is ACTIVE/,
+      ),
+    ])
+    expect(suspended.human.stdout).toMatch(/^No account swept: none of the \d+ account\(s\)/)
+    expect(suspended.human.stdout).not.toMatch(/No function matched/)
+  })
+
   it('rejects bad input with a clear message and never echoes a non-hash --env-value-sha256', async () => {
     const dir = await newCase('sweep-5')
     const leaked = 'hunter2-super-secret-value'

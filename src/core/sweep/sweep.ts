@@ -91,6 +91,11 @@ export interface SweepResult {
   regions: string[]
   accounts: SweptAccount[]
   inactiveAccounts: { id: string; name: string; status: string }[]
+  /**
+   * Why no account was swept, when none was: the organisation listed none, or none ACTIVE. No
+   * call failed (not a gap); "no match" then says nothing about the functions (a warning).
+   */
+  nothingSwept?: string
   matches: SweepMatch[]
   functionVersionsSeen: number
   snapshots: {
@@ -177,6 +182,16 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
   const caller = await callerIdentity(ctx.aws)
   const partition = parseArn(caller.arn)?.partition ?? 'aws'
   const { accounts, inactive } = await resolveAccounts(ctx, opts)
+  const nothingSwept =
+    accounts.length > 0
+      ? undefined
+      : inactive.length === 0
+        ? 'organizations:ListAccounts listed no account'
+        : `none of the ${inactive.length} account(s) organizations:ListAccounts listed is ACTIVE (${inactive.map((a) => `${a.id} ${a.status || 'no status'}`).join(', ')})`
+  if (nothingSwept)
+    ctx.log.warn(
+      `nothing was swept: ${nothingSwept}, so no function was checked and "no match" says nothing. Run from the organisation's management or delegated administrator account (--role-arn), or name the accounts with --accounts`,
+    )
 
   await ctx.case.journal.append({
     action: 'sweep.start',
@@ -417,6 +432,7 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
       maxRequestsPerSecond: maxPerSecond(st.pacer.history),
     })),
     inactiveAccounts: inactive,
+    ...(nothingSwept ? { nothingSwept } : {}),
     matches,
     functionVersionsSeen: states.reduce((n, st) => n + st.functionVersions, 0),
     snapshots,
