@@ -26,7 +26,8 @@ export const awsFlags = {
     helpGroup: 'AWS',
   }),
   profile: Flags.string({
-    description: 'named profile from ~/.aws/config (SSO profiles included)',
+    description:
+      'named profile from ~/.aws/config or ~/.aws/credentials (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE; SSO profiles included); one neither defines is refused',
     helpGroup: 'AWS',
   }),
   'endpoint-url': Flags.string({

@@ -1,5 +1,7 @@
+import { stat } from 'node:fs/promises'
 import { isIP } from 'node:net'
 import { userInfo } from 'node:os'
+import { join } from 'node:path'
 import type { AthenaClient } from '@aws-sdk/client-athena'
 import type { CloudTrailClient } from '@aws-sdk/client-cloudtrail'
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs'
@@ -12,7 +14,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import type { STSClient } from '@aws-sdk/client-sts'
 import type { NodeHttpHandler } from '@smithy/node-http-handler'
 import { Clock } from '../core/common/clock.js'
-import { EmulatorSafetyError, UsageError } from '../errors.js'
+import { AwsAccessError, EmulatorSafetyError, UsageError } from '../errors.js'
 import { toFirError } from './errors.js'
 import { sdk } from './sdk.js'
 
@@ -235,6 +237,7 @@ export class AwsClients {
         })
       }
     }
+    if (!emulatorOnly) await assertProfileConfigured(opts.profile)
     const region = await resolveRegion(opts)
     const base: CredentialProvider | Credentials = emulatorOnly
       ? DUMMY_CREDENTIALS
@@ -440,6 +443,57 @@ function installMiddleware(stack: MiddlewareStackLike, service: string, owner: A
         }
       },
     { step: 'deserialize', priority: 'low', name: 'firRequestLog' },
+  )
+}
+
+/**
+ * Refuses a named profile (--profile, else AWS_PROFILE) that neither shared file defines, before
+ * the SDK reports it as missing credentials or as no region. The files are read by the SDK's own
+ * loader, from where the SDK reads them (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE).
+ */
+async function assertProfileConfigured(flag: string | undefined): Promise<void> {
+  const profile = flag || process.env.AWS_PROFILE || undefined
+  if (!profile) return
+  const config = sdk.config()
+  const home = config.getHomeDir()
+  const resolve = (path: string) => (path.startsWith('~/') ? join(home, path.slice(2)) : path)
+  const configPath = resolve(process.env.AWS_CONFIG_FILE || join(home, '.aws', 'config'))
+  const credentialsPath = resolve(
+    process.env.AWS_SHARED_CREDENTIALS_FILE || join(home, '.aws', 'credentials'),
+  )
+  const { configFile, credentialsFile } = await config.loadSharedConfigFiles({
+    configFilepath: configPath,
+    filepath: credentialsPath,
+    ignoreCache: true,
+  })
+  // The config file's other sections come back as `sso-session.<name>` and `services.<name>`.
+  const names = [
+    ...new Set([
+      ...Object.keys(configFile).filter((k) => !/^(sso-session|services)\./.test(k)),
+      ...Object.keys(credentialsFile),
+    ]),
+  ].sort()
+  if (names.includes(profile)) return
+  const found = async (path: string) =>
+    (await stat(path)
+      .then((s) => s.isFile())
+      .catch(() => false))
+      ? path
+      : `${path} (no such file)`
+  const where = `${await found(configPath)} or ${await found(credentialsPath)}`
+  const source = flag ? '' : ' (from AWS_PROFILE)'
+  throw new AwsAccessError(
+    'unknown-profile',
+    `unable to use profile ${profile}${source}: it is not in ${where}`,
+    {
+      actions: [
+        names.length > 0
+          ? `the profiles there: ${names.join(', ')}; pass --profile with one of them${flag ? '' : ', or set AWS_PROFILE to one'}`
+          : `no profile is configured there: create it with \`aws configure --profile ${profile}\` (or \`aws configure sso --profile ${profile}\`)`,
+        ...(flag ? [] : ['or unset AWS_PROFILE to use the default credentials (environment, instance role)']),
+        'if the profiles live in other files, point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at them',
+      ],
+    },
   )
 }
 

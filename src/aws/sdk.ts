@@ -22,6 +22,8 @@ export const sdk = {
   s3: () => load('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3'),
   secrets: () => load('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager'),
   sts: () => load('@aws-sdk/client-sts') as typeof import('@aws-sdk/client-sts'),
+  /** The shared config and credentials files as the SDK itself reads them (profiles). */
+  config: () => load('@smithy/core/config') as typeof import('@smithy/core/config'),
   http: () => load('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler'),
   credentials: () => load('@aws-sdk/credential-providers') as typeof import('@aws-sdk/credential-providers'),
   proxyAgent: () => load('https-proxy-agent') as typeof import('https-proxy-agent'),

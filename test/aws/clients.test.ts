@@ -214,6 +214,7 @@ describe('start-up', () => {
       s3: '@aws-sdk/client-s3',
       secrets: '@aws-sdk/client-secrets-manager',
       sts: '@aws-sdk/client-sts',
+      config: '@smithy/core/config',
       http: '@smithy/node-http-handler',
       credentials: '@aws-sdk/credential-providers',
       proxyAgent: 'https-proxy-agent',

@@ -1,5 +1,7 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { runFir } from '../support/cli.js'
+import { runFir, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { FaultProxy } from '../support/fault-proxy.js'
 import { seedRole, TEST_ACCOUNT } from '../support/seed.js'
@@ -118,5 +120,70 @@ describe('fir doctor (built CLI against moto)', () => {
     const r = await runFir(['doctor', '--region', 'atlantis', '--json'], { endpoint: moto.endpoint() })
     expect(r.code).toBe(2)
     expect(r.json.error.message).toContain('not an AWS region name')
+  })
+})
+
+/**
+ * Outside emulator-only mode, with shared files of the test's own making: a profile that holds the
+ * emulator's dummy keys, and the environment's dummy keys set too. Every call goes to moto.
+ */
+describe('fir doctor with named profiles (real credential chain, dummy keys, moto)', () => {
+  async function profileFiles(): Promise<{ home: string; config: string; credentials: string }> {
+    const home = await tempDir('fir-profile-home-')
+    const config = join(home, 'config')
+    await writeFile(
+      config,
+      '[profile ir]\nregion = us-east-1\naws_access_key_id = testing\naws_secret_access_key = testing\n[sso-session corp]\nsso_region = us-east-1\n',
+    )
+    return { home, config, credentials: join(home, 'credentials') }
+  }
+  const realChain = (files: { home: string; config: string; credentials: string }, extra = {}) => ({
+    FIR_EMULATOR_ONLY: undefined,
+    HOME: files.home,
+    AWS_CONFIG_FILE: files.config,
+    AWS_SHARED_CREDENTIALS_FILE: files.credentials,
+    ...extra,
+  })
+
+  it('says a --profile that no shared file defines is not configured, names the files and the profiles there', async () => {
+    const files = await profileFiles()
+    for (const region of ['us-east-1', undefined]) {
+      const r = await runFir(['doctor', '--profile', 'nosuch', '--json'], {
+        endpoint: moto.endpoint(),
+        env: realChain(files, { AWS_REGION: region }),
+      })
+      expect(r.code, r.stdout + r.stderr).toBe(2)
+      expect(r.json.error.code).toBe('unknown-profile')
+      expect(r.json.error.message).toBe(
+        `unable to use profile nosuch: it is not in ${files.config} or ${files.credentials} (no such file)`,
+      )
+      // The sso-session section is no profile.
+      expect(r.json.error.actions[0]).toBe('the profiles there: ir; pass --profile with one of them')
+    }
+    const human = await runFir(['doctor', '--profile', 'nosuch'], {
+      endpoint: moto.endpoint(),
+      env: realChain(files),
+    })
+    expect(human.stderr).toMatch(/^error: unable to use profile nosuch: it is not in /)
+    expect(human.stderr).not.toMatch(/no AWS credentials|unable to choose an AWS region/)
+  })
+
+  it('says the same of AWS_PROFILE naming a missing profile, and offers to unset it', async () => {
+    const files = await profileFiles()
+    const r = await runFir(['doctor', '--json'], {
+      endpoint: moto.endpoint(),
+      env: realChain(files, { AWS_PROFILE: 'nosuch' }),
+    })
+    expect(r.code).toBe(2)
+    expect(r.json.error.message).toMatch(/^unable to use profile nosuch \(from AWS_PROFILE\): it is not in /)
+    expect(r.json.error.actions.join('\n')).toMatch(/set AWS_PROFILE to one/)
+    expect(r.json.error.actions.join('\n')).toMatch(/unset AWS_PROFILE/)
+    // A profile that exists is used.
+    const ok = await runFir(['doctor', '--profile', 'ir', '--json'], {
+      endpoint: moto.endpoint(),
+      env: realChain(files, { AWS_PROFILE: 'nosuch' }),
+    })
+    expect([0, 4]).toContain(ok.code)
+    expect(ok.json.result.identity.account).toBe(TEST_ACCOUNT)
   })
 })
