@@ -174,6 +174,7 @@ export abstract class FirCommand extends Command {
       endpoint: flags['endpoint-url'],
       roleArn: flags['role-arn'],
       caseId,
+      warn: (message) => this.log_.warn(message),
       ...(emulatorOnly ? { emulatorOnly } : {}),
       ...(drill !== undefined ? { drill } : {}),
     })

@@ -38,6 +38,11 @@ export interface AwsOptions {
   drill?: string
   maxAttempts?: number
   clock?: Clock
+  /**
+   * Where the credential chain's warnings go, one line each (the command's warnings, which --json
+   * carries); a `warning:` line on stderr when not given.
+   */
+  warn?: (message: string) => void
 }
 
 /** One AWS call fir made, for the journal (request ids tag fir's own CloudTrail events). */
@@ -241,7 +246,10 @@ export class AwsClients {
     const region = await resolveRegion(opts)
     const base: CredentialProvider | Credentials = emulatorOnly
       ? DUMMY_CREDENTIALS
-      : sdk.credentials().fromNodeProviderChain(opts.profile ? { profile: opts.profile } : {})
+      : sdk.credentials().fromNodeProviderChain({
+          ...(opts.profile ? { profile: opts.profile } : {}),
+          logger: chainLogger(opts),
+        })
     const clients = new AwsClients(region, opts, base)
     if (!opts.roleArn) return clients
     return new AwsClients(region, opts, clients.assumeRoleProvider(opts.roleArn), {
@@ -444,6 +452,30 @@ function installMiddleware(stack: MiddlewareStackLike, service: string, owner: A
       },
     { step: 'deserialize', priority: 'low', name: 'firRequestLog' },
   )
+}
+
+/**
+ * The credential chain's logger. Its warnings become fir's, on one line: without a logger the SDK
+ * prints a profile set beside AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY as nine lines to the
+ * console (it goes on with the profile). Its debug lines are dropped.
+ */
+function chainLogger(opts: AwsOptions) {
+  const warn = opts.warn ?? ((message: string) => process.stderr.write(`warning: ${message}\n`))
+  const say = (...parts: unknown[]) => {
+    const text = parts.map(String).join(' ')
+    if (/Multiple credential sources detected/i.test(text)) {
+      const profile = opts.profile
+        ? `profile ${opts.profile} (--profile)`
+        : `profile ${process.env.AWS_PROFILE} (AWS_PROFILE)`
+      warn(
+        `AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are set too: fir uses ${profile} and ignores them (unset them to silence this)`,
+      )
+    } else {
+      warn(`AWS SDK: ${text.replace(/\s+/g, ' ').trim()}`)
+    }
+  }
+  const quiet = () => undefined
+  return { trace: quiet, debug: quiet, info: quiet, warn: say, error: say }
 }
 
 /**

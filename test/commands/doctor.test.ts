@@ -186,4 +186,20 @@ describe('fir doctor with named profiles (real credential chain, dummy keys, mot
     expect([0, 4]).toContain(ok.code)
     expect(ok.json.result.identity.account).toBe(TEST_ACCOUNT)
   })
+  it("says in one warning of fir's own that environment keys are ignored for the profile", async () => {
+    const files = await profileFiles()
+    // testEnv sets AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (dummy ones).
+    const r = await runFir(['doctor', '--profile', 'ir', '--json'], {
+      endpoint: moto.endpoint(),
+      env: realChain(files),
+    })
+    expect([0, 4]).toContain(r.code)
+    const line =
+      'AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are set too: fir uses profile ir (--profile) and ignores them (unset them to silence this)'
+    expect(r.json.warnings).toContain(line)
+    expect(r.stderr).toContain(`warning: ${line}\n`)
+    expect(r.stderr).not.toMatch(
+      /@aws-sdk|Multiple credential sources|AWS_ACCESS_KEY_ID\/AWS_SECRET_ACCESS_KEY pair/,
+    )
+  })
 })
