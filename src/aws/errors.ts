@@ -106,6 +106,18 @@ function unparsedBody(err: unknown): boolean {
 }
 
 /**
+ * What an answer the SDK could not parse was, named by its HTTP status (undefined for an answer it
+ * parsed): gaps and errors say this, never the parser's message and its advice to inspect `$response`.
+ */
+function unparsedAnswer(err: unknown): string | undefined {
+  if (!unparsedBody(err)) return undefined
+  const status = httpStatus(err) ?? '?'
+  return classifyFailure(err) === 'unimplemented'
+    ? `the endpoint does not implement this API (HTTP ${status} with a non-AWS body)`
+    : `the endpoint answered HTTP ${status} with a body that is not an AWS response`
+}
+
+/**
  * A one-line reason for a gap record: `denied: AccessDeniedException: …`. An answer the SDK could
  * not parse is named by its HTTP status, not by the parser's message and its advice to inspect
  * `$response`.
@@ -113,12 +125,8 @@ function unparsedBody(err: unknown): boolean {
 export function gapReason(err: unknown): string {
   const e = err as AwsLikeError
   const kind = classifyFailure(err)
-  if (unparsedBody(err)) {
-    const status = httpStatus(err) ?? '?'
-    return kind === 'unimplemented'
-      ? `unimplemented: the endpoint does not implement this API (HTTP ${status} with a non-AWS body)`
-      : `${kind}: the endpoint answered HTTP ${status} with a body that is not an AWS response`
-  }
+  const unparsed = unparsedAnswer(err)
+  if (unparsed) return `${kind}: ${unparsed}`
   const message = (e?.message ?? '').replace(/\s*\n\s*/g, ' ').trim()
   return `${kind}: ${errorName(err)}${message ? `: ${message}` : ''}`.slice(0, 500)
 }
@@ -133,18 +141,38 @@ export function toFirError(err: unknown, iamAction: string, what: string): FirEr
   const e = err as AwsLikeError
   const msg = e?.message ?? String(err)
   const kind = classifyFailure(err)
+  const unparsed = unparsedAnswer(err)
+  const detail = unparsed ?? `${name}: ${msg}`
   if (kind === 'denied') {
-    return new AccessDeniedError(
-      `unable to ${what}: AWS denied ${iamAction} (${name}: ${msg})`,
-      [iamAction],
-      { cause: err },
-    )
+    return new AccessDeniedError(`unable to ${what}: AWS denied ${iamAction} (${detail})`, [iamAction], {
+      cause: err,
+    })
   }
   if (kind === 'not-found')
     return new NotFoundError(`unable to ${what}: ${msg}`, {
       cause: err,
       actions: ['check the name, the region (--region) and the account'],
     })
+  if (kind === 'unimplemented') {
+    return new FirError(
+      'unimplemented',
+      `unable to ${what}: ${unparsed ?? `the endpoint does not implement ${iamAction} (${detail})`}`,
+      {
+        cause: err,
+        actions: [
+          `check --endpoint-url / AWS_ENDPOINT_URL, HTTPS_PROXY and --region: the endpoint that answered does not serve ${iamAction}`,
+        ],
+      },
+    )
+  }
+  if (unparsed) {
+    return new FirError('aws-error', `unable to ${what}: ${unparsed}`, {
+      cause: err,
+      actions: [
+        'run again; if it persists, check --endpoint-url / AWS_ENDPOINT_URL and HTTPS_PROXY (something other than AWS answered), then run `fir doctor`',
+      ],
+    })
+  }
   if (name === 'CredentialsProviderError' || /Could not load credentials|credential/i.test(name)) {
     return new AwsAccessError('no-credentials', `unable to ${what}: no AWS credentials were found (${msg})`, {
       cause: err,

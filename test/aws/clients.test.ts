@@ -126,6 +126,27 @@ describe('client factory against moto', () => {
     expect(err.actions.join(' ')).toMatch(/AWS_PROFILE|--profile/)
   })
 
+  it('names an answer the SDK could not parse by its HTTP status, never by the parser', () => {
+    const parserError = (status: number) =>
+      Object.assign(
+        new SyntaxError(
+          `Unexpected token '<', "<!doctype "... is not valid JSON\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.`,
+        ),
+        { $metadata: { httpStatusCode: status } },
+      )
+    const missing = toFirError(parserError(404), 'cloudtrail:StartQuery', 'start the CloudTrail Lake query')
+    expect(missing.code).toBe('unimplemented')
+    expect(missing.message).toBe(
+      'unable to start the CloudTrail Lake query: the endpoint does not implement this API (HTTP 404 with a non-AWS body)',
+    )
+    expect(missing.actions.join(' ')).toMatch(/--endpoint-url.*cloudtrail:StartQuery/)
+    const broken = toFirError(parserError(502), 'athena:GetQueryResults', 'read the results')
+    expect(broken.message).toBe(
+      'unable to read the results: the endpoint answered HTTP 502 with a body that is not an AWS response',
+    )
+    expect(broken.actions.join(' ')).toMatch(/--endpoint-url/)
+  })
+
   it('rejects a region that is not an AWS region name', async () => {
     await expect(
       AwsClients.create({ region: 'mars-north', emulatorOnly: true, endpoint: moto.endpoint() }),

@@ -239,4 +239,35 @@ describe('fir timeline --engine athena|lake (built CLI; Athena results set throu
       expect(r.json.error.message).toMatch(msg)
     }
   })
+  it('an endpoint without CloudTrail Lake (moto) is a gap named by its HTTP answer (exit 4), never a parser error', async () => {
+    const dir = await newCase('lake-missing-1')
+    const args = [
+      'timeline',
+      FN,
+      '--role',
+      ROLE,
+      '--engine',
+      'lake',
+      '--event-data-store',
+      'EXAMPLEf852-4e8f-8bd1-bcf6cEXAMPLE',
+      ...WINDOW,
+      '--case',
+      dir,
+    ]
+    const r = await runFir([...args, '--json'], { endpoint: moto.endpoint() })
+    expect(r.code, r.stdout + r.stderr).toBe(4)
+    expect(r.json.status).toBe(4)
+    // moto answers an action it lacks with its HTML 500 page.
+    expect(r.json.gaps).toEqual([
+      {
+        what: 'CloudTrail events from CloudTrail Lake event data store EXAMPLEf852-4e8f-8bd1-bcf6cEXAMPLE',
+        call: 'cloudtrail:StartQuery',
+        reason: 'service-error: the endpoint answered HTTP 500 with a body that is not an AWS response',
+      },
+    ])
+    const human = await runFir(args, { endpoint: moto.endpoint() })
+    expect(human.code).toBe(4)
+    expect(human.stdout).toMatch(/^query +lake not started: /m)
+    expect(human.stdout + human.stderr).not.toMatch(/SyntaxError|Deserialization|\$response|run again/)
+  })
 })

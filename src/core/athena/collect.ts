@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { getAthenaExecution, getAthenaResultsPage, startAthenaQuery } from '../../aws/athena.js'
+import { classifyFailure, type FailureKind, gapReason } from '../../aws/errors.js'
 import { describeLakeQuery, getLakeResultsPage, startLakeQuery } from '../../aws/lake.js'
 import { FirError, UsageError } from '../../errors.js'
-import type { FirContext } from '../context.js'
+import type { FirContext, Gap } from '../context.js'
 import { type CloudTrailRecord, type Row, rowToRecord } from './records.js'
 import {
   athenaTable,
@@ -68,6 +69,28 @@ export interface CollectResult {
   query: QueryInfo
   /** Every results page as received (for the case's raw/ folder). */
   rawPages: unknown[]
+  /**
+   * Set when a call of the query was denied, throttled out, unimplemented or failed on AWS's side
+   * (after retries): the rows of the pages before it are kept, and the command ends with gaps.
+   */
+  gap?: Gap
+}
+
+/** Failures of an engine's calls that are gaps of the run (DESIGN §1), as LookupEvents' are. */
+const GAP_KINDS = new Set<FailureKind>(['denied', 'throttled', 'unimplemented', 'service-error'])
+
+/**
+ * The gap for a failed engine call (`call`, the IAM action), or undefined when the failure is not
+ * one: fir's own errors (a FAILED query, a timeout) and bad input (an unknown data store) stay errors.
+ */
+function callGap(err: unknown, call: string, what: string, pages: number): Gap | undefined {
+  const cause = err instanceof FirError ? err.cause : err
+  if (cause === undefined || !GAP_KINDS.has(classifyFailure(cause))) return undefined
+  return {
+    what: `${what}${pages ? ` after page ${pages} (pages 1-${pages} kept)` : ''}`,
+    call,
+    reason: gapReason(cause),
+  }
 }
 
 const S3_URI_RE = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[\x21-\x7e]*)?$/
@@ -186,6 +209,7 @@ export async function collectFromAthena(ctx: FirContext, opts: AthenaCollectOpti
   const from = ctx.aws.requestLog.length
   const records: CloudTrailRecord[] = []
   const rawPages: unknown[] = []
+  let call = 'athena:StartQueryExecution'
   try {
     info.queryId = await startAthenaQuery(ctx.aws, {
       sql: q.sql,
@@ -195,6 +219,7 @@ export async function collectFromAthena(ctx: FirContext, opts: AthenaCollectOpti
       workgroup: opts.workgroup,
     })
     ctx.log.info(`fir: Athena query ${info.queryId} started on ${info.source}`)
+    call = 'athena:GetQueryExecution'
     const exec = await poll(ctx, 'athena', DONE_ATHENA, opts, () =>
       getAthenaExecution(ctx.aws, info.queryId!),
     )
@@ -217,6 +242,7 @@ export async function collectFromAthena(ctx: FirContext, opts: AthenaCollectOpti
     }
     let token: string | undefined
     let first = true
+    call = 'athena:GetQueryResults'
     do {
       const page = await getAthenaResultsPage(ctx.aws, info.queryId, token)
       rawPages.push(page.raw)
@@ -248,6 +274,8 @@ export async function collectFromAthena(ctx: FirContext, opts: AthenaCollectOpti
             cause: err,
           })
     await journalQuery(ctx, info, from, fir)
+    const gap = callGap(err, call, `CloudTrail events from Athena table ${info.source}`, info.pages)
+    if (gap) return { records, query: info, rawPages, gap }
     throw fir
   }
 }
@@ -269,9 +297,11 @@ export async function collectFromLake(ctx: FirContext, opts: LakeCollectOptions)
   const from = ctx.aws.requestLog.length
   const records: CloudTrailRecord[] = []
   const rawPages: unknown[] = []
+  let call = 'cloudtrail:StartQuery'
   try {
     info.queryId = await startLakeQuery(ctx.aws, q.sql)
     ctx.log.info(`fir: CloudTrail Lake query ${info.queryId} started on ${id}`)
+    call = 'cloudtrail:DescribeQuery'
     const state = await poll(ctx, 'lake', DONE_LAKE, opts, async () => {
       const s = await describeLakeQuery(ctx.aws, info.queryId!)
       return { ...s, state: s.status }
@@ -293,6 +323,7 @@ export async function collectFromLake(ctx: FirContext, opts: LakeCollectOptions)
       )
     }
     let token: string | undefined
+    call = 'cloudtrail:GetQueryResults'
     do {
       const page = await getLakeResultsPage(ctx.aws, info.queryId, token)
       rawPages.push(page.raw)
@@ -322,6 +353,13 @@ export async function collectFromLake(ctx: FirContext, opts: LakeCollectOptions)
             cause: err,
           })
     await journalQuery(ctx, info, from, fir)
+    const gap = callGap(
+      err,
+      call,
+      `CloudTrail events from CloudTrail Lake event data store ${id}`,
+      info.pages,
+    )
+    if (gap) return { records, query: info, rawPages, gap }
     throw fir
   }
 }

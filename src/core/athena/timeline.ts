@@ -136,6 +136,7 @@ export async function engineTimeline(
     out = await collectFromLake(qctx, { ...common, eventDataStore: options.eventDataStore ?? '' })
   }
   if (options.dryRun) return { dryRun: true, query: out.query }
+  if (out.gap) ctx.gaps.add(out.gap)
 
   // Keep the result pages as received (the rows age out of the Athena output location too).
   const rawDir = `${TIMELINE_DIR}/raw/${compactUtc(new Date())}-${options.engine}`
@@ -179,7 +180,8 @@ function bytesText(n: number | undefined): string {
 /** One line for the timeline summary: the engine query's id, state and cost. */
 export function engineQueryLine(q: QueryInfo): string {
   const cost = q.costUsd !== undefined ? ` (about $${q.costUsd.toFixed(4)} at $5/TB)` : ''
-  return `query     ${q.engine} ${q.queryId ?? ''} ${q.state ?? ''}: ${bytesText(q.bytesScanned)} scanned${cost}, ${q.rows} rows in ${q.pages} page(s)`
+  const id = q.queryId ? `${q.queryId} ${q.state ?? ''}` : 'not started'
+  return `query     ${q.engine} ${id}: ${bytesText(q.bytesScanned)} scanned${cost}, ${q.rows} rows in ${q.pages} page(s)`
 }
 
 /** What --dry-run prints: where the query would run and the SQL with its values inline. */

@@ -138,6 +138,78 @@ describe('CloudTrail Lake engine (no emulator implements Lake: a recorded respon
   })
 })
 
+describe('an engine endpoint that does not speak the API (an HTML page, not an AWS answer)', () => {
+  const NOT_FOUND_PAGE = '<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n'
+
+  it('a Lake StartQuery answered by a 404 page is a gap named as a missing API, journaled as failed', async () => {
+    server = await new ReplayServer({ StartQuery: () => ({ status: 404, html: NOT_FOUND_PAGE }) }).start()
+    const { ctx, dir } = await testContext(server.endpoint)
+    const out = await collectFromLake(ctx, {
+      eventDataStore: EDS,
+      ...window,
+      accounts: ['111122223333'],
+      regions: ['us-east-1'],
+      pollMs: 5,
+    })
+    expect(out.records).toEqual([])
+    expect(out.gap).toEqual({
+      what: 'CloudTrail events from CloudTrail Lake event data store EXAMPLEf852-4e8f-8bd1-bcf6cEXAMPLE',
+      call: 'cloudtrail:StartQuery',
+      reason: 'unimplemented: the endpoint does not implement this API (HTTP 404 with a non-AWS body)',
+    })
+    const journal = (await readFile(join(dir, 'journal.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    const entry = journal.find((e) => e.action === 'timeline.query')
+    expect(entry.outcome).toBe('failed')
+    expect(entry.error.message).toBe(
+      'unable to start the CloudTrail Lake query: the endpoint does not implement this API (HTTP 404 with a non-AWS body)',
+    )
+    expect(JSON.stringify(entry)).not.toMatch(/SyntaxError|Deserialization|\$response/)
+  })
+
+  it('an Athena results page answered by a 500 page after retries is a gap; the rows of the pages before it are kept', async () => {
+    const records: Rec[] = (await json('test/fixtures/athena/records.json')).Records
+    const names = dialectColumns('athena')
+    const meta = { ColumnInfo: names.map((n) => ({ Name: n, Type: 'varchar' })) }
+    const header = { Data: names.map((n) => ({ VarCharValue: n })) }
+    const row = (r: Rec) => ({
+      Data: athenaCells(r).map((v) => (v === undefined ? {} : { VarCharValue: v })),
+    })
+    server = await new ReplayServer({
+      StartQueryExecution: () => ({ body: { QueryExecutionId: 'q-html-1' } }),
+      GetQueryExecution: () => ({
+        body: { QueryExecution: { QueryExecutionId: 'q-html-1', Status: { State: 'SUCCEEDED' } } },
+      }),
+      GetQueryResults: (b) =>
+        b.NextToken
+          ? { status: 500, html: '<!doctype html><title>500 Internal Server Error</title>' }
+          : {
+              body: {
+                ResultSet: { ResultSetMetadata: meta, Rows: [header, row(records[0]!)] },
+                NextToken: 'page-2',
+              },
+            },
+    }).start()
+    const { ctx } = await testContext(server.endpoint)
+    const out = await collectFromAthena(ctx, {
+      table: 'cloudtrail.logs',
+      outputLocation: 's3://athena-results/fir/',
+      ...window,
+      accounts: ['111122223333'],
+      regions: ['us-east-1'],
+      pollMs: 5,
+    })
+    expect(out.records.map((r) => r.eventID)).toEqual([records[0]!.eventID])
+    expect(out.gap).toEqual({
+      what: 'CloudTrail events from Athena table cloudtrail.logs after page 1 (pages 1-1 kept)',
+      call: 'athena:GetQueryResults',
+      reason: 'service-error: the endpoint answered HTTP 500 with a body that is not an AWS response',
+    })
+  })
+})
+
 describe('Athena engine paging (a recorded multi-page response, replayed over HTTP)', () => {
   it('skips the header row on the first page only and follows NextToken to the end', async () => {
     const records: Rec[] = (await json('test/fixtures/athena/records.json')).Records

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
-export type Handler = (body: Record<string, unknown>) => { status?: number; body: unknown }
+/** An answer: `body` as JSON, or `html` as it is (what an endpoint that is not AWS sends). */
+export type Handler = (body: Record<string, unknown>) => { status?: number; body?: unknown; html?: string }
 
 /**
  * A loopback stand-in for a JSON 1.1 AWS service (CloudTrail Lake, Athena) that answers each
@@ -33,6 +34,11 @@ export class ReplayServer {
         const out = h
           ? h(body)
           : { status: 400, body: { __type: 'UnknownOperationException', message: operation } }
+        if (out.html !== undefined) {
+          res.writeHead(out.status ?? 200, { 'content-type': 'text/html; charset=utf-8' })
+          res.end(out.html)
+          return
+        }
         res.writeHead(out.status ?? 200, {
           'content-type': 'application/x-amz-json-1.1',
           'x-amzn-requestid': `replay-${this.requests.length}`,
