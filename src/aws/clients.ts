@@ -55,6 +55,14 @@ export interface RequestRecord {
   at: string
 }
 
+/** The AWS flags as the command was given them, before defaults and the environment fill in. */
+export interface GivenAwsFlags {
+  region?: string
+  profile?: string
+  endpoint?: string
+  roleArn?: string
+}
+
 type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date }
 type CredentialProvider = () => Promise<Credentials>
 
@@ -136,6 +144,16 @@ function proxyFor(endpoint: string | undefined): string | undefined {
   return proxy
 }
 
+function givenFlags(options: AwsOptions): GivenAwsFlags {
+  const { region, profile, endpoint, roleArn } = options
+  return {
+    ...(region ? { region } : {}),
+    ...(profile ? { profile } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    ...(roleArn ? { roleArn } : {}),
+  }
+}
+
 export function sessionNameFor(caseId: string | undefined): string {
   let user = 'user'
   try {
@@ -170,10 +188,18 @@ export class AwsClients {
     readonly options: AwsOptions,
     private readonly credentials: CredentialProvider | Credentials,
     shared?: { requestLog: RequestRecord[]; clock: Clock },
+    given?: GivenAwsFlags,
   ) {
     this.requestLog = shared?.requestLog ?? []
     this.clock = shared?.clock ?? options.clock ?? new Clock()
+    this.given = given ?? givenFlags(options)
   }
+
+  /**
+   * The AWS flags the command was given (--region, --profile, --endpoint-url, --role-arn), to be
+   * repeated in the commands fir suggests (core/common/suggest.ts).
+   */
+  readonly given: GivenAwsFlags
 
   get emulatorOnly(): boolean {
     return this.options.emulatorOnly === true
@@ -214,6 +240,7 @@ export class AwsClients {
   }
 
   static async create(options: AwsOptions): Promise<AwsClients> {
+    const given = givenFlags(options)
     const emulatorOnly = options.drill !== undefined || (options.emulatorOnly ?? emulatorOnlyFromEnv())
     const opts: AwsOptions = { ...options, emulatorOnly }
     if (emulatorOnly) {
@@ -222,7 +249,7 @@ export class AwsClients {
       // call, naming the drill): a command that needs no AWS call still runs on the case.
       if (opts.drill !== undefined && endpoint && !isLoopbackUrl(endpoint)) endpoint = undefined
       if (opts.drill !== undefined && !endpoint)
-        return new AwsClients(await resolveRegion(opts), opts, DUMMY_CREDENTIALS)
+        return new AwsClients(await resolveRegion(opts), opts, DUMMY_CREDENTIALS, undefined, given)
       if (!endpoint) {
         throw new EmulatorSafetyError(
           'unable to reach AWS: fir is in emulator-only mode and no emulator endpoint is set',
@@ -250,12 +277,15 @@ export class AwsClients {
           ...(opts.profile ? { profile: opts.profile } : {}),
           logger: chainLogger(opts),
         })
-    const clients = new AwsClients(region, opts, base)
+    const clients = new AwsClients(region, opts, base, undefined, given)
     if (!opts.roleArn) return clients
-    return new AwsClients(region, opts, clients.assumeRoleProvider(opts.roleArn), {
-      requestLog: clients.requestLog,
-      clock: clients.clock,
-    })
+    return new AwsClients(
+      region,
+      opts,
+      clients.assumeRoleProvider(opts.roleArn),
+      { requestLog: clients.requestLog, clock: clients.clock },
+      given,
+    )
   }
 
   /** A credentials provider that assumes `roleArn` through this client set's STS, refreshed before expiry. */
@@ -288,10 +318,13 @@ export class AwsClients {
     if (region === this.region) return this
     let child = this.children.get(region)
     if (!child) {
-      child = new AwsClients(region, this.options, this.credentials, {
-        requestLog: this.requestLog,
-        clock: this.clock,
-      })
+      child = new AwsClients(
+        region,
+        this.options,
+        this.credentials,
+        { requestLog: this.requestLog, clock: this.clock },
+        this.given,
+      )
       this.children.set(region, child)
     }
     return child
@@ -302,10 +335,13 @@ export class AwsClients {
     const key = `role:${roleArn}:${region}`
     let child = this.children.get(key)
     if (!child) {
-      child = new AwsClients(region, { ...this.options, roleArn }, this.assumeRoleProvider(roleArn), {
-        requestLog: this.requestLog,
-        clock: this.clock,
-      })
+      child = new AwsClients(
+        region,
+        { ...this.options, roleArn },
+        this.assumeRoleProvider(roleArn),
+        { requestLog: this.requestLog, clock: this.clock },
+        this.given,
+      )
       this.children.set(key, child)
     }
     return child

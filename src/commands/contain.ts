@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { awsFlags, caseFlag, changeFlags, FirCommand } from '../base-command.js'
-import { escapeTerminal, shellArg } from '../core/common/text.js'
+import { firCommand } from '../core/common/suggest.js'
+import { escapeTerminal } from '../core/common/text.js'
 import { CONTAIN_ACTIONS, parseActionList } from '../core/containment/actions.js'
 import { containFunction } from '../core/containment/contain.js'
 import { snapshotPort } from '../core/containment/snapshot-port.js'
@@ -67,15 +68,11 @@ export default class Contain extends FirCommand {
     if (!dryRun) {
       // A command that works as printed: restore finds a name in its default region, so name the
       // function's region when it came from --region or a full ARN, and the credentials used here.
-      const region =
-        flags.region !== undefined || result.function.region !== ctx.aws.region
-          ? ['--region', result.function.region]
-          : []
-      const aws = (['profile', 'role-arn', 'endpoint-url'] as const).flatMap((f) =>
-        flags[f] !== undefined ? [`--${f}`, flags[f]] : [],
-      )
-      const restore = ['fir', 'restore', result.function.name, ...region, ...aws, '--case', ctx.case.dir]
-      lines.push('', `Undo with: ${restore.map((a) => escapeTerminal(shellArg(a))).join(' ')}`)
+      const restore = firCommand(['restore', result.function.name], ctx.aws, {
+        region: result.function.region,
+        caseDir: ctx.case.dir,
+      })
+      lines.push('', `Undo with: ${escapeTerminal(restore)}`)
     }
     return {
       result: { case: ctx.case.dir, ...result },

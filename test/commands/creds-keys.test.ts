@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { describe, expect, it } from 'vitest'
 import { runFir, tempDir } from '../support/cli.js'
@@ -40,6 +41,15 @@ describe('fir creds keys and creds secrets on a snapshot (built CLI)', () => {
     ])
     expect(keys.json.result.keys[0].proposal).toContain(
       `fir creds rotate-key --user ${s.secrets.userName} --access-key ${s.secrets.accessKeyId}`,
+    )
+    // The proposal repeats the AWS flags given: pasted, it acts where this run did.
+    const flags = ['--region', 'us-east-1', '--profile', 'ir', '--endpoint-url', moto.endpoint()]
+    const flagged = await runFir(['creds', 'keys', '--case', 'cases/CK-1', ...flags], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(flagged.stdout).toContain(
+      `\nNext:\n  fir creds rotate-key --user ${s.secrets.userName} --access-key ${s.secrets.accessKeyId} ${flags.join(' ')} --case ${join(cwd, 'cases/CK-1')}\n`,
     )
     const human = await runFir(['creds', 'keys', '--case', 'cases/CK-1'], { cwd, endpoint: moto.endpoint() })
     expect(human.stdout).toContain(s.secrets.accessKeyId)

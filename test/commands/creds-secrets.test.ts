@@ -104,5 +104,14 @@ describe('fir creds secrets (built CLI)', () => {
     })
     expect(human.stdout).toMatch(/Read with its credentials — rotate these \(2\)/)
     expect(human.stdout).toMatch(/Tried and refused: dev\/db/)
+    // The rotations proposed repeat the AWS flags given: pasted, they act where this run did.
+    const flags = ['--region', 'us-east-1', '--profile', 'ir', '--endpoint-url', moto.endpoint()]
+    const flagged = await runFir(
+      ['creds', 'secrets', '--case', 'cases/SR-1', '--role', 'app-role', ...flags],
+      { cwd, endpoint: moto.endpoint() },
+    )
+    expect(flagged.stdout).toContain(
+      `  → fir creds rotate-secret ${made['prod/db']} ${flags.join(' ')} --case ${dir}\n`,
+    )
   })
 })

@@ -16,7 +16,14 @@ import {
 import { beforeAll, describe, expect, it } from 'vitest'
 import { runFir, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
-import { LAMBDA_TRUST, seedClients, seedFunction, seedRole, seedUserWithKey } from '../support/seed.js'
+import {
+  LAMBDA_TRUST,
+  seedClients,
+  seedFunction,
+  seedRole,
+  seedUserWithKey,
+  TEST_ACCOUNT,
+} from '../support/seed.js'
 
 const moto = useMoto()
 
@@ -205,6 +212,45 @@ describe('fir creds rotate-key (built CLI)', () => {
     )
     expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [other]: 'Active' })
   })
+  it("the refusal's commands carry the AWS flags given, so that pasted they act where this run did", async () => {
+    const u = await seedUserWithKey(moto.endpoint(), 'deployer-2b')
+    const second = await seedClients(moto.endpoint()).iam.send(
+      new CreateAccessKeyCommand({ UserName: u.userName }),
+    )
+    const other = second.AccessKey!.AccessKeyId!
+    const { cwd } = await newCase('K-2b')
+    const role = `arn:aws:iam::${TEST_ACCOUNT}:role/responder`
+    // In emulator-only mode the profile is not read; it is repeated all the same.
+    const flags = [
+      '--region',
+      'us-east-1',
+      '--profile',
+      'ir',
+      '--role-arn',
+      role,
+      '--endpoint-url',
+      moto.endpoint(),
+    ]
+    const args = ['creds', 'rotate-key', '--user', u.userName, '--access-key', u.accessKeyId]
+    const r = await runFir([...args, '--case', 'cases/K-2b', '--yes', ...flags], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(
+      `fir creds rotate-key --user ${u.userName} --access-key ${u.accessKeyId} --no-replace ${flags.join(' ')} --case ${join(cwd, 'cases/K-2b')}\n`,
+    )
+    // The AWS CLI has no --role-arn: the role is named in a comment.
+    const cli = `--region us-east-1 --profile ir --endpoint-url ${moto.endpoint()}  # as ${role}\n`
+    expect(r.stderr).toContain(
+      `aws iam update-access-key --user-name ${u.userName} --access-key-id ${u.accessKeyId} --status Inactive ${cli}`,
+    )
+    expect(r.stderr).toContain(
+      `aws iam delete-access-key --user-name ${u.userName} --access-key-id ${other} ${cli}`,
+    )
+    expect(r.stderr).toContain(`aws iam get-access-key-last-used --access-key-id ${other} ${cli}`)
+  })
+
   it('--no-replace only deactivates the key (even when the user has two), makes none, and restore reactivates it', async () => {
     const u = await seedUserWithKey(moto.endpoint(), 'backup-admin-2')
     const second = await seedClients(moto.endpoint()).iam.send(

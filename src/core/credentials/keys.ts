@@ -5,6 +5,7 @@ import { getAccessKeyLastUsed, listAccessKeys, listUserNames } from '../../aws/i
 import { getAccessKeyAccount } from '../../aws/sts.js'
 import { AccessDeniedError, FirError, NotFoundError, UsageError } from '../../errors.js'
 import { EVIDENCE_DIR } from '../case/evidence-store.js'
+import { awsFlagWords, firCommand } from '../common/suggest.js'
 import { shellArg } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { callerIdentity } from '../identity.js'
@@ -132,7 +133,7 @@ export async function findLeakedKeys(ctx: FirContext): Promise<LeakedKey[]> {
     k.account = await keyAccount(ctx, k.accessKeyId, true)
     if (k.account && k.account !== here) {
       // IAM in this account knows nothing of another account's key: say where to rotate it.
-      k.note = otherAccountNote(k.accessKeyId, k.account, here, ctx.case.dir)
+      k.note = otherAccountNote(k.accessKeyId, k.account, here, ctx)
       continue
     }
     try {
@@ -175,7 +176,13 @@ export async function findLeakedKeys(ctx: FirContext): Promise<LeakedKey[]> {
         })
       }
       if (k.status !== 'Inactive' && k.status !== 'deleted')
-        k.proposal = `fir creds rotate-key --user ${shellArg(k.owner)} --access-key ${shellArg(k.accessKeyId)} --case ${shellArg(ctx.case.dir)}`
+        k.proposal = firCommand(
+          ['creds', 'rotate-key', '--user', k.owner, '--access-key', k.accessKeyId],
+          ctx.aws,
+          {
+            caseDir: ctx.case.dir,
+          },
+        )
     } else {
       k.note ??=
         'owner not found in this account: the key may belong to another account (ask its owner to rotate it)'
@@ -194,7 +201,7 @@ export async function keyOwnerForRotation(ctx: FirContext, accessKeyId: string):
   const account = await keyAccount(ctx, accessKeyId, false)
   if (account && account !== here) {
     throw new UsageError(
-      `unable to rotate access key ${accessKeyId} here: it ${otherAccountNote(accessKeyId, account, here, ctx.case.dir)}`,
+      `unable to rotate access key ${accessKeyId} here: it ${otherAccountNote(accessKeyId, account, here, ctx)}`,
     )
   }
   let unknownToIam = false
@@ -240,7 +247,9 @@ export function otherAccountNote(
   accessKeyId: string,
   account: string,
   here: string,
-  caseDir: string,
+  ctx: FirContext,
 ): string {
-  return `belongs to account ${account}, not this one (${here}): rotate it there, e.g. \`fir creds rotate-key --user <its user> --access-key ${accessKeyId} --role-arn arn:aws:iam::${account}:role/<responder role> --case ${shellArg(caseDir)}\``
+  // The placeholders stay unquoted: they are to be replaced, not pasted.
+  const flags = awsFlagWords(ctx.aws, { roleArn: null }).map(shellArg).join(' ')
+  return `belongs to account ${account}, not this one (${here}): rotate it there, e.g. \`fir creds rotate-key --user <its user> --access-key ${accessKeyId} --role-arn arn:aws:iam::${account}:role/<responder role>${flags ? ` ${flags}` : ''} --case ${shellArg(ctx.case.dir)}\``
 }

@@ -12,7 +12,8 @@ import { NotFoundError, UsageError } from '../../errors.js'
 import { safeSegment } from '../case/evidence-store.js'
 import { ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
 import { redactor } from '../common/redact.js'
-import { escapeTerminal, shellArg } from '../common/text.js'
+import { awsCliCommand, firCommand } from '../common/suggest.js'
+import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { defineStep } from '../steps/define-step.js'
 import { runSteps } from '../steps/runner.js'
@@ -191,10 +192,10 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
         `unable to rotate access key ${oldKeyId} of user ${escapeTerminal(user.name)}: the user already has two keys (${keys.map(keyLine).join('; ')}) and AWS allows no third`,
         {
           actions: [
-            `to cut the leaked key off now without a new key, journaled and reversible: fir creds rotate-key --user ${user.name} --access-key ${oldKeyId} --no-replace --case ${shellArg(ctx.case.dir)}`,
-            `to cut the leaked key off now, deactivate it (whatever uses it stops working): aws iam update-access-key --user-name ${user.name} --access-key-id ${oldKeyId} --status Inactive`,
-            `delete the other key first if it is unused: aws iam delete-access-key --user-name ${user.name} --access-key-id ${other[0]?.id ?? '<id>'}`,
-            'check its last use first: aws iam get-access-key-last-used --access-key-id <id>',
+            `to cut the leaked key off now without a new key, journaled and reversible: ${firCommand(['creds', 'rotate-key', '--user', user.name, '--access-key', oldKeyId, '--no-replace'], ctx.aws, { caseDir: ctx.case.dir })}`,
+            `to cut the leaked key off now, deactivate it (whatever uses it stops working): ${awsCliCommand(['iam', 'update-access-key', '--user-name', user.name, '--access-key-id', oldKeyId, '--status', 'Inactive'], ctx.aws)}`,
+            `delete the other key first if it is unused: ${awsCliCommand(['iam', 'delete-access-key', '--user-name', user.name, '--access-key-id', other[0]?.id ?? 'ID'], ctx.aws)}`,
+            `check its last use first: ${awsCliCommand(['iam', 'get-access-key-last-used', '--access-key-id', other[0]?.id ?? 'ID'], ctx.aws)}`,
             'then run this command again',
           ],
         },

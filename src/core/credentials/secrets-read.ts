@@ -7,7 +7,8 @@ import { listSecretNames } from '../../aws/secrets.js'
 import { FirError } from '../../errors.js'
 import { EVIDENCE_DIR, MANIFEST_FILE, type Manifest } from '../case/evidence-store.js'
 import { exists } from '../common/fs-safe.js'
-import { shellArg, wildcardMatches } from '../common/text.js'
+import { firCommand } from '../common/suggest.js'
+import { wildcardMatches } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { actionMatches, asList, type PolicyStatement, statementsOf } from '../permissions.js'
 import { attachedPolicyArns } from '../snapshot/stored.js'
@@ -276,9 +277,10 @@ export async function secretsReadByRoles(
         patterns,
         secrets: [...new Set(secrets)].filter((s) => !readNames.has(s)).sort(),
       },
-      proposals: read.map(
-        (r) =>
-          `fir creds rotate-secret ${shellArg(r.ids.find((i) => i.startsWith('arn:')) ?? r.secret)} --case ${shellArg(ctx.case.dir)}`,
+      proposals: read.map((r) =>
+        firCommand(['creds', 'rotate-secret', r.ids.find((i) => i.startsWith('arn:')) ?? r.secret], ctx.aws, {
+          caseDir: ctx.case.dir,
+        }),
       ),
     })
   }

@@ -1,0 +1,54 @@
+import type { AwsClients } from '../../aws/clients.js'
+import { shellArg } from './text.js'
+
+export interface SuggestOptions {
+  /**
+   * The region the suggested command must act in (a function's, from its ARN): named when it is
+   * not the default region, or when --region was given. Without it, --region as given.
+   */
+  region?: string
+  /** Another role to act as (another account's key), or null for none; else --role-arn as given. */
+  roleArn?: string | null
+  /** The case folder: `--case DIR`, last. */
+  caseDir?: string
+}
+
+/**
+ * The AWS flags to repeat in a command fir suggests: --region, --profile, --role-arn and
+ * --endpoint-url as this command was given them, so that the suggestion, pasted as printed, acts in
+ * the same account, region and endpoint rather than in the default profile's.
+ */
+export function awsFlagWords(aws: AwsClients, options: SuggestOptions = {}): string[] {
+  const given = aws.given
+  const region = options.region ?? given.region
+  const roleArn = options.roleArn === undefined ? given.roleArn : options.roleArn
+  return [
+    ...(region !== undefined && (given.region !== undefined || region !== aws.region)
+      ? ['--region', region]
+      : []),
+    ...(given.profile ? ['--profile', given.profile] : []),
+    ...(roleArn ? ['--role-arn', roleArn] : []),
+    ...(given.endpoint ? ['--endpoint-url', given.endpoint] : []),
+  ]
+}
+
+/** A fir command line to paste: `fir <words> <AWS flags as given> --case DIR`, each word shell-quoted. */
+export function firCommand(words: string[], aws: AwsClients, options: SuggestOptions = {}): string {
+  return [
+    'fir',
+    ...words,
+    ...awsFlagWords(aws, options),
+    ...(options.caseDir !== undefined ? ['--case', options.caseDir] : []),
+  ]
+    .map(shellArg)
+    .join(' ')
+}
+
+/**
+ * An AWS CLI command line to paste, with the region, profile and endpoint this command was given
+ * (the AWS CLI has the same flags, but no --role-arn: a role fir assumed is named in a comment).
+ */
+export function awsCliCommand(words: string[], aws: AwsClients, options: { region?: string } = {}): string {
+  const line = ['aws', ...words, ...awsFlagWords(aws, { ...options, roleArn: null })].map(shellArg).join(' ')
+  return aws.given.roleArn ? `${line}  # as ${aws.given.roleArn}` : line
+}
