@@ -2,8 +2,10 @@ import type { AwsClients } from '../aws/clients.js'
 import { classifyFailure, gapReason } from '../aws/errors.js'
 import { describeOrganization } from '../aws/organizations.js'
 import { type CallerIdentity, getCallerIdentity } from '../aws/sts.js'
-import { UsageError } from '../errors.js'
+import { NotFoundError, UsageError } from '../errors.js'
 import { setActorArn } from './case/journal.js'
+import { awsCliCommand } from './common/suggest.js'
+import { escapeTerminal } from './common/text.js'
 import type { FirContext } from './context.js'
 
 const identities = new WeakMap<AwsClients, Promise<CallerIdentity>>()
@@ -148,4 +150,51 @@ export async function assertSameAccount(aws: AwsClients, arn: string): Promise<v
       },
     )
   }
+}
+
+/**
+ * Reads an IAM user or role with `read`; when IAM has none of that name, says so: the account fir
+ * acts in (the caller's, or --role-arn's) has no such user or role. IAM is global, so the region
+ * plays no part (the general not-found advice to check --region does not fit).
+ */
+export async function readIamEntity<T>(
+  aws: AwsClients,
+  kind: 'user' | 'role',
+  name: string,
+  read: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await read()
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err
+    throw await noSuchIamEntity(aws, kind, name, err)
+  }
+}
+
+/** The error for an IAM user or role the account does not have, naming the account. */
+export async function noSuchIamEntity(
+  aws: AwsClients,
+  kind: 'user' | 'role',
+  name: string,
+  cause?: unknown,
+): Promise<NotFoundError> {
+  const account = await callerIdentity(aws).then(
+    (id) => id.account,
+    () => undefined,
+  )
+  const list =
+    kind === 'user'
+      ? awsCliCommand(['iam', 'list-users', '--query', 'Users[].UserName'], aws)
+      : awsCliCommand(['iam', 'list-roles', '--query', 'Roles[].RoleName'], aws)
+  const shown = escapeTerminal(name)
+  return new NotFoundError(
+    `unable to read ${kind} ${shown}: ${account ? `account ${account}` : 'the account fir acts in'} has no IAM ${kind} named ${shown} (IAM is global: the region plays no part)`,
+    {
+      cause,
+      actions: [
+        `check the name; the account's ${kind}s: ${list}`,
+        `a ${kind} of another account: pass --profile, or --role-arn with a role in that account`,
+      ],
+    },
+  )
 }

@@ -251,6 +251,26 @@ describe('fir creds rotate-key (built CLI)', () => {
     expect(r.stderr).toContain(`aws iam get-access-key-last-used --access-key-id ${other} ${cli}`)
   })
 
+  it('a user the account does not have is named as such, with the account, and no advice about regions (IAM is global)', async () => {
+    const { cwd } = await newCase('K-nouser')
+    const r = await runFir(
+      ['creds', 'rotate-key', '--user', 'nobody', '--case', 'cases/K-nouser', '--yes', '--json'],
+      {
+        cwd,
+        endpoint: moto.endpoint(),
+      },
+    )
+    expect(r.code).toBe(2)
+    expect(r.json.error.code).toBe('not-found')
+    expect(r.json.error.message).toBe(
+      `unable to read user nobody: account ${TEST_ACCOUNT} has no IAM user named nobody (IAM is global: the region plays no part)`,
+    )
+    expect(r.json.error.actions[0]).toBe(
+      "check the name; the account's users: aws iam list-users --query 'Users[].UserName'",
+    )
+    expect(r.json.error.actions.join('\n')).not.toMatch(/region/)
+  })
+
   it('--no-replace only deactivates the key (even when the user has two), makes none, and restore reactivates it', async () => {
     const u = await seedUserWithKey(moto.endpoint(), 'backup-admin-2')
     const second = await seedClients(moto.endpoint()).iam.send(
@@ -353,6 +373,22 @@ describe('fir creds revoke-sessions (built CLI)', () => {
       ]),
     ).toEqual([['undone', 'no fir-revoke-R-3 policy']])
     expect((await iam.send(new ListRolePoliciesCommand({ RoleName: renewRole }))).PolicyNames).toEqual([])
+  })
+
+  it('a role the account does not have is named as such, with the account, and no advice about regions (IAM is global)', async () => {
+    const { cwd } = await newCase('R-norole')
+    const r = await runFir(
+      ['creds', 'revoke-sessions', '--role', 'nosuch-role', '--case', 'cases/R-norole', '--yes', '--json'],
+      { cwd, endpoint: moto.endpoint() },
+    )
+    expect(r.code).toBe(2)
+    expect(r.json.error.message).toBe(
+      `unable to read role nosuch-role: account ${TEST_ACCOUNT} has no IAM role named nosuch-role (IAM is global: the region plays no part)`,
+    )
+    expect(r.json.error.actions[0]).toBe(
+      "check the name; the account's roles: aws iam list-roles --query 'Roles[].RoleName'",
+    )
+    expect(r.json.error.actions.join('\n')).not.toMatch(/region/)
   })
 
   it('refuses a service-linked role clearly (exit 2)', async () => {

@@ -3,6 +3,7 @@ import { UsageError } from '../../errors.js'
 import { canonicalJson } from '../common/canonical-json.js'
 import { escapeTerminal, shellArg } from '../common/text.js'
 import type { FirContext } from '../context.js'
+import { readIamEntity } from '../identity.js'
 import { defineStep, type ReadState, type StepSpec } from '../steps/define-step.js'
 import type { Step } from '../steps/step.js'
 import { pendingUndos } from '../steps/undo-records.js'
@@ -88,7 +89,7 @@ export interface RevokeParams extends Record<string, unknown> {
 }
 
 async function readRevokeState(ctx: FirContext, role: string): Promise<ReadState<RevokeState>> {
-  const info = await getRoleInfo(ctx.aws, role)
+  const info = await readIamEntity(ctx.aws, 'role', role, () => getRoleInfo(ctx.aws, role))
   if (info.path.startsWith('/aws-service-role/')) {
     throw new UsageError(
       `unable to revoke the sessions of role ${escapeTerminal(role)}: it is a service-linked role (path ${escapeTerminal(info.path)}), which only its AWS service may change`,

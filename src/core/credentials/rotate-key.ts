@@ -15,6 +15,7 @@ import { redactor } from '../common/redact.js'
 import { awsCliCommand, firCommand } from '../common/suggest.js'
 import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
+import { readIamEntity } from '../identity.js'
 import { defineStep } from '../steps/define-step.js'
 import { runSteps } from '../steps/runner.js'
 import type { StepResult } from '../steps/step.js'
@@ -179,7 +180,7 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
   ],
   undoPolicy: 'named',
   async read(ctx, params) {
-    const user = await getUserInfo(ctx.aws, params.user)
+    const user = await readIamEntity(ctx.aws, 'user', params.user, () => getUserInfo(ctx.aws, params.user))
     const keys = await listAccessKeys(ctx.aws, user.name)
     const ours = await firKeyIds(ctx.case.dir, user.name, keys)
     const oldKeyId = chooseOldKey(params, keys, ours, user.name, journaledOldKeys(ctx, user.name))
