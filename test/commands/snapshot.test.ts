@@ -640,4 +640,37 @@ describe('fir snapshot (built CLI against moto): gaps, hostile code, blast radiu
     expect(other.json.error.message).toMatch(/account 999999999999/)
     expect(await readdir(join(caseDir, 'evidence'))).toEqual([])
   })
+  it('says the version or alias is missing, not the function, when only the qualifier is wrong (exit 2)', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'qualifier-role' })
+    await seedFunction(moto.endpoint(), { name: 'qualified-fn', roleArn: role.arn })
+    const { cwd, caseDir } = await newCase()
+    for (const args of [['qualified-fn', '--qualifier', 'nosuch'], ['qualified-fn:nosuch']]) {
+      const r = await runFir(['snapshot', ...args, '--case', 'cases/INC-1', '--json'], {
+        cwd,
+        endpoint: moto.endpoint(),
+      })
+      expect(r.code, args.join(' ')).toBe(2)
+      expect(r.json.error.message).toBe(
+        `unable to snapshot ${args[0]}${args.length > 1 ? ' (qualifier nosuch)' : ''} in us-east-1: the function exists, but has no version or alias nosuch`,
+      )
+      expect(r.json.error.message).not.toMatch(/no such function/)
+      expect(r.json.error.actions).toEqual([
+        "see the versions of qualified-fn: aws lambda list-versions-by-function --function-name qualified-fn --query 'Versions[].Version'",
+        "and its aliases: aws lambda list-aliases --function-name qualified-fn --query 'Aliases[].Name'",
+        'or leave the qualifier out: every version and alias is collected anyway, and the summary describes $LATEST',
+      ])
+    }
+    // A function that does not exist, beside it, is still named as such.
+    const both = await runFir(
+      ['snapshot', 'qualified-fn:nosuch', 'no-such-function', '--case', 'cases/INC-1', '--json'],
+      {
+        cwd,
+        endpoint: moto.endpoint(),
+      },
+    )
+    expect(both.json.error.message).toBe(
+      'unable to snapshot no-such-function in us-east-1: no such function; qualified-fn:nosuch in us-east-1: the function exists, but has no version or alias nosuch',
+    )
+    expect(await readdir(join(caseDir, 'evidence'))).toEqual([])
+  })
 })

@@ -8,6 +8,7 @@ import {
   listFunctions,
 } from '../../aws/lambda.js'
 import { NotFoundError, UsageError } from '../../errors.js'
+import { awsCliCommand } from '../common/suggest.js'
 import { escapeTerminal } from '../common/text.js'
 import { assertSameAccount, parseArn } from '../identity.js'
 import type { RegionPacers } from './pacing.js'
@@ -114,6 +115,8 @@ export async function resolveTargets(
   }
   const targets: ResolvedTarget[] = []
   const missing: string[] = []
+  /** Functions that exist without the version or alias asked for. */
+  const noQualifier: { input: string; name: string; region: string; qualifier: string; named: boolean }[] = []
   await Promise.all(
     refs.map(async (ref) => {
       const region = ref.region ?? aws.region
@@ -131,6 +134,12 @@ export async function resolveTargets(
         t.check = { qualifier: checkQualifier, at: Date.now(), value }
       } catch (err) {
         if (classifyFailure((err as { cause?: unknown }).cause ?? err) === 'not-found') {
+          // Lambda answers the same for a missing function and a missing version or alias of one
+          // that exists: ask for $LATEST to tell them apart.
+          if (qualifier && qualifier !== '$LATEST' && (await functionExists(aws, pacers, region, ref.name))) {
+            noQualifier.push({ input: ref.input, name: ref.name, region, qualifier, named: !ref.qualifier })
+            return
+          }
           missing.push(
             `${escapeTerminal(ref.input)}${qualifier && !ref.qualifier ? ` (qualifier ${qualifier})` : ''} in ${region}`,
           )
@@ -141,13 +150,33 @@ export async function resolveTargets(
       targets.push(t)
     }),
   )
-  if (missing.length > 0) {
-    throw new NotFoundError(`unable to snapshot ${missing.join(', ')}: no such function`, {
-      actions: [
-        'check the name and --region (a full ARN sets the region)',
-        'list the functions with `aws lambda list-functions --query "Functions[].FunctionName"`',
-      ],
-    })
+  if (missing.length > 0 || noQualifier.length > 0) {
+    const qualifiers = noQualifier.map(
+      (q) =>
+        `${escapeTerminal(q.input)}${q.named ? ` (qualifier ${escapeTerminal(q.qualifier)})` : ''} in ${q.region}: the function exists, but has no version or alias ${escapeTerminal(q.qualifier)}`,
+    )
+    throw new NotFoundError(
+      `unable to snapshot ${[...(missing.length > 0 ? [`${missing.join(', ')}: no such function`] : []), ...qualifiers].join('; ')}`,
+      {
+        actions: [
+          ...(missing.length > 0
+            ? [
+                'check the name and --region (a full ARN sets the region)',
+                'list the functions with `aws lambda list-functions --query "Functions[].FunctionName"`',
+              ]
+            : []),
+          ...noQualifier.flatMap((q) => [
+            `see the versions of ${q.name}: ${awsCliCommand(['lambda', 'list-versions-by-function', '--function-name', q.name, '--query', 'Versions[].Version'], aws, { region: q.region })}`,
+            `and its aliases: ${awsCliCommand(['lambda', 'list-aliases', '--function-name', q.name, '--query', 'Aliases[].Name'], aws, { region: q.region })}`,
+          ]),
+          ...(noQualifier.length > 0
+            ? [
+                'or leave the qualifier out: every version and alias is collected anyway, and the summary describes $LATEST',
+              ]
+            : []),
+        ],
+      },
+    )
   }
 
   const discovery: Discovery[] = []
@@ -198,4 +227,20 @@ export async function resolveTargets(
   }
   targets.sort((a, b) => a.region.localeCompare(b.region) || a.name.localeCompare(b.name))
   return { targets, discovery }
+}
+
+/** Does the function exist ($LATEST)? undefined when Lambda would not say (denied, failing). */
+async function functionExists(
+  aws: AwsClients,
+  pacers: RegionPacers,
+  region: string,
+  name: string,
+): Promise<boolean | undefined> {
+  await pacers.for(region).take()
+  try {
+    await getFunction(aws.forRegion(region), name, '$LATEST')
+    return true
+  } catch (err) {
+    return classifyFailure((err as { cause?: unknown }).cause ?? err) === 'not-found' ? false : undefined
+  }
 }
