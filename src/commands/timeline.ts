@@ -66,7 +66,8 @@ The execution role comes from the case's latest snapshot of the function, or fro
     }),
     rules: Flags.string({ description: 'a folder of extra Sigma rules (.yml); repeatable', multiple: true }),
     'aws-ip-ranges': Flags.string({
-      description: "AWS's ip-ranges.json, for rules about calls from outside AWS address ranges",
+      description:
+        "AWS's ip-ranges.json (download https://ip-ranges.amazonaws.com/ip-ranges.json), for rules about calls from outside AWS address ranges",
     }),
     format: Flags.string({ description: 'export format', options: [...EXPORT_FORMATS] }),
     out: Flags.string({ description: 'write the export to this file (default: stdout)' }),

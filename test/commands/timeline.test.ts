@@ -458,4 +458,21 @@ describe('fir timeline (built CLI)', () => {
     expect(r.json.error.message).toMatch(/^unable to read --aws-ip-ranges/)
     expect((await readdir(join(cwd, 'cases/TL/timeline'))).filter((f) => f.startsWith('.spool'))).toEqual([])
   })
+
+  it('a missing --aws-ip-ranges file is a usage error naming the flag, the file and where to get it, not a Node error', async () => {
+    const hunt = ['timeline', '--case', 'cases/TL', '--source', trail, ...window]
+    const r = await runFir([...hunt, '--aws-ip-ranges', 'nope.json', '--json'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(r.code).toBe(2)
+    expect(r.json.error.message).toBe('unable to read --aws-ip-ranges nope.json: no such file')
+    expect(r.json.error.actions[0]).toContain('https://ip-ranges.amazonaws.com/ip-ranges.json')
+    const folder = await runFir([...hunt, '--aws-ip-ranges', cwd], { cwd, endpoint: moto.endpoint() })
+    expect(folder.code).toBe(2)
+    expect(folder.stderr).toContain(
+      `error: unable to read --aws-ip-ranges ${cwd}: it is a folder, not a file\n`,
+    )
+    expect(r.stdout + folder.stderr).not.toMatch(/ENOENT|EISDIR|illegal operation/)
+  })
 })

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { UsageError } from '../../errors.js'
+import { escapeTerminal } from '../common/text.js'
 import {
   type AwsIpRanges,
   type CompiledRule,
@@ -208,14 +209,29 @@ export function statelessFindings(pack: RulePack, record: Rec): EventFinding[] {
   return toEventFindings(evaluate(pack.all, record))
 }
 
+const IP_RANGES_ACTIONS = [
+  "download AWS's published ranges (`curl -o ip-ranges.json https://ip-ranges.amazonaws.com/ip-ranges.json`) and pass that file: --aws-ip-ranges ip-ranges.json",
+  'or leave --aws-ip-ranges out: only the rules about calls from outside AWS address ranges stay inactive',
+]
+
+/** AWS's ip-ranges.json from `path` (`--aws-ip-ranges`); a file that is missing or not that document is a usage error. */
 export async function readAwsIpRanges(path: string): Promise<AwsIpRanges> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
   } catch (err) {
-    throw new UsageError(`unable to read --aws-ip-ranges ${path}: ${(err as Error).message}`, {
+    const code = (err as NodeJS.ErrnoException).code
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a folder, not a file'
+          : code === 'EACCES' || code === 'EPERM'
+            ? 'permission denied'
+            : (err as Error).message
+    throw new UsageError(`unable to read --aws-ip-ranges ${escapeTerminal(path)}: ${why}`, {
       cause: err,
-      actions: ['download https://ip-ranges.amazonaws.com/ip-ranges.json and pass its path'],
+      actions: IP_RANGES_ACTIONS,
     })
   }
   try {
@@ -230,11 +246,8 @@ export async function readAwsIpRanges(path: string): Promise<AwsIpRanges> {
     return doc
   } catch (err) {
     throw new UsageError(
-      `unable to read --aws-ip-ranges ${path}: it is not AWS's ip-ranges.json (${(err as Error).message})`,
-      {
-        cause: err,
-        actions: ['download https://ip-ranges.amazonaws.com/ip-ranges.json and pass its path'],
-      },
+      `unable to read --aws-ip-ranges ${escapeTerminal(path)}: it is not AWS's ip-ranges.json (${(err as Error).message})`,
+      { cause: err, actions: IP_RANGES_ACTIONS },
     )
   }
 }
