@@ -25,30 +25,59 @@ export async function simulatePrincipal(
   return out
 }
 
-/** Every identity-policy document of a role or user (inline and attached default versions), as text. */
+/**
+ * Every identity-policy document of a role or user (inline and attached default versions), as text;
+ * null when IAM has no role or user of that name (its first call answers NoSuchEntity).
+ */
 export async function identityPolicyDocuments(
   aws: AwsClients,
   kind: 'role' | 'user',
   name: string,
-): Promise<string[]> {
+): Promise<string[] | null> {
   const docs: string[] = []
+  const iam = sdk.iam()
+  // The first call answers NoSuchEntity for a role or user IAM does not have (a user's is
+  // ListUserPolicies: iam:GetUser is not among the permissions fir asks for).
+  const first = <T>(iamAction: string, send: () => Promise<T>): Promise<T | null> =>
+    send().catch((err) => {
+      if (classifyFailure(err) === 'not-found') return null
+      throw toFirError(err, iamAction, `read the policies of ${kind} ${name}`)
+    })
   if (kind === 'role') {
-    await aws.iam.send(new (sdk.iam().GetRoleCommand)({ RoleName: name }))
-    const inline = await aws.iam.send(new (sdk.iam().ListRolePoliciesCommand)({ RoleName: name }))
+    const role = await first('iam:GetRole', () => aws.iam.send(new iam.GetRoleCommand({ RoleName: name })))
+    if (role === null) return null
+    const inline = await iamSend('iam:ListRolePolicies', `list the inline policies of role ${name}`, () =>
+      aws.iam.send(new iam.ListRolePoliciesCommand({ RoleName: name })),
+    )
     for (const p of inline.PolicyNames ?? []) {
-      const d = await aws.iam.send(new (sdk.iam().GetRolePolicyCommand)({ RoleName: name, PolicyName: p }))
+      const d = await iamSend('iam:GetRolePolicy', `read inline policy ${p} of role ${name}`, () =>
+        aws.iam.send(new iam.GetRolePolicyCommand({ RoleName: name, PolicyName: p })),
+      )
       if (d.PolicyDocument) docs.push(d.PolicyDocument)
     }
-    const attached = await aws.iam.send(new (sdk.iam().ListAttachedRolePoliciesCommand)({ RoleName: name }))
+    const attached = await iamSend(
+      'iam:ListAttachedRolePolicies',
+      `list the managed policies of role ${name}`,
+      () => aws.iam.send(new iam.ListAttachedRolePoliciesCommand({ RoleName: name })),
+    )
     for (const p of attached.AttachedPolicies ?? [])
       docs.push(...(await defaultVersionDocument(aws, p.PolicyArn)))
   } else {
-    const inline = await aws.iam.send(new (sdk.iam().ListUserPoliciesCommand)({ UserName: name }))
+    const inline = await first('iam:ListUserPolicies', () =>
+      aws.iam.send(new iam.ListUserPoliciesCommand({ UserName: name })),
+    )
+    if (inline === null) return null
     for (const p of inline.PolicyNames ?? []) {
-      const d = await aws.iam.send(new (sdk.iam().GetUserPolicyCommand)({ UserName: name, PolicyName: p }))
+      const d = await iamSend('iam:GetUserPolicy', `read inline policy ${p} of user ${name}`, () =>
+        aws.iam.send(new iam.GetUserPolicyCommand({ UserName: name, PolicyName: p })),
+      )
       if (d.PolicyDocument) docs.push(d.PolicyDocument)
     }
-    const attached = await aws.iam.send(new (sdk.iam().ListAttachedUserPoliciesCommand)({ UserName: name }))
+    const attached = await iamSend(
+      'iam:ListAttachedUserPolicies',
+      `list the managed policies of user ${name}`,
+      () => aws.iam.send(new iam.ListAttachedUserPoliciesCommand({ UserName: name })),
+    )
     for (const p of attached.AttachedPolicies ?? [])
       docs.push(...(await defaultVersionDocument(aws, p.PolicyArn)))
   }
@@ -57,10 +86,10 @@ export async function identityPolicyDocuments(
 
 async function defaultVersionDocument(aws: AwsClients, arn: string | undefined): Promise<string[]> {
   if (!arn) return []
-  const pol = await aws.iam.send(new (sdk.iam().GetPolicyCommand)({ PolicyArn: arn }))
+  const pol = await getManagedPolicy(aws, arn)
   const v = pol.Policy?.DefaultVersionId
   if (!v) return []
-  const ver = await aws.iam.send(new (sdk.iam().GetPolicyVersionCommand)({ PolicyArn: arn, VersionId: v }))
+  const ver = await getPolicyVersion(aws, arn, v)
   return ver.PolicyVersion?.Document ? [ver.PolicyVersion.Document] : []
 }
 

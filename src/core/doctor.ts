@@ -111,9 +111,9 @@ export async function runDoctor(aws: AwsClients, gaps: Gaps): Promise<DoctorRepo
     } catch (simErr) {
       try {
         const pr = principalOf(id.arn)!
-        const statements = (await identityPolicyDocuments(aws, pr.kind, pr.name)).flatMap((d) =>
-          statementsOf(d),
-        )
+        const docs = await identityPolicyDocuments(aws, pr.kind, pr.name)
+        if (docs === null) throw new Error(`IAM has no ${pr.kind} ${pr.name}`)
+        const statements = docs.flatMap((d) => statementsOf(d))
         decide = (a) => appearsAllowed(statements, a)
         method = 'policies'
       } catch (err) {
@@ -121,7 +121,7 @@ export async function runDoctor(aws: AwsClients, gaps: Gaps): Promise<DoctorRepo
         gaps.add({
           what: `permission check (reading the caller's ${principalOf(id.arn)!.kind} policies)`,
           call: principalOf(id.arn)!.kind === 'role' ? 'iam:GetRole' : 'iam:ListUserPolicies',
-          reason: gapReason(err),
+          reason: gapReason((err as { cause?: unknown }).cause ?? err),
         })
       }
     }

@@ -114,4 +114,39 @@ describe('fir creds secrets (built CLI)', () => {
       `  → fir creds rotate-secret ${made['prod/db']} ${flags.join(' ')} --case ${dir}\n`,
     )
   })
+  it('a --role IAM does not have is "no such role" (exit 2), unless the timeline shows it at work (deleted since)', async () => {
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'SR-2'], { cwd })).code).toBe(0)
+    const dir = join(cwd, 'cases', 'SR-2')
+    const r = await runFir(['creds', 'secrets', '--case', 'cases/SR-2', '--role', 'nosuch-role', '--json'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(r.code).toBe(2)
+    expect(r.json.error.code).toBe('not-found')
+    expect(r.json.error.message).toBe(
+      `unable to read role nosuch-role: account ${TEST_ACCOUNT} has no IAM role named nosuch-role (IAM is global: the region plays no part)`,
+    )
+    // The calls of a role deleted since are still what to rotate: listed, with a note, no gap.
+    await mkdir(join(dir, 'timeline'), { recursive: true })
+    const gone = event('g1', {
+      actor: {
+        type: 'AssumedRole',
+        arn: `arn:aws:sts::${TEST_ACCOUNT}:assumed-role/gone-role/fn`,
+        sessionName: 'fn',
+      },
+      requestParameters: { secretId: 'prod/db' },
+    })
+    await writeFile(join(dir, 'timeline', 'events.jsonl'), `${JSON.stringify(gone)}\n`)
+    const d = await runFir(['creds', 'secrets', '--case', 'cases/SR-2', '--role', 'gone-role', '--json'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(d.code).toBe(0)
+    expect(d.json.gaps).toEqual([])
+    expect(d.json.result.roles[0].read.map((u: { secret: string }) => u.secret)).toEqual(['prod/db'])
+    expect(d.json.result.notes).toContain(
+      `role gone-role is no longer in account ${TEST_ACCOUNT} (deleted since the calls in the timeline?): what else it could read is unknown`,
+    )
+  })
 })

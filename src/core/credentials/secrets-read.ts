@@ -4,12 +4,13 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { identityPolicyDocuments } from '../../aws/iam.js'
 import { listSecretNames } from '../../aws/secrets.js'
-import { FirError } from '../../errors.js'
+import { AccessDeniedError, FirError } from '../../errors.js'
 import { EVIDENCE_DIR, MANIFEST_FILE, type Manifest } from '../case/evidence-store.js'
 import { exists } from '../common/fs-safe.js'
 import { firCommand } from '../common/suggest.js'
 import { wildcardMatches } from '../common/text.js'
 import type { FirContext } from '../context.js'
+import { callerIdentity, noSuchIamEntity } from '../identity.js'
 import { actionMatches, asList, type PolicyStatement, statementsOf } from '../permissions.js'
 import { attachedPolicyArns } from '../snapshot/stored.js'
 import { readSnapshotSummaries } from './keys.js'
@@ -232,17 +233,31 @@ export async function secretsReadByRoles(
     let docs = await snapshotPolicies(ctx.case.dir, role)
     let source: RoleSecrets['exposure']['source'] = docs ? 'snapshot' : 'none'
     if (!docs) {
+      /** undefined: IAM could not be read (a gap); null: IAM has no such role. */
+      let live: string[] | null | undefined
       try {
-        docs = await identityPolicyDocuments(ctx.aws, 'role', role)
-        source = 'live'
+        live = await identityPolicyDocuments(ctx.aws, 'role', role)
       } catch (err) {
         ctx.gaps.add({
           what: `identity policies of role ${role} (no snapshot holds them)`,
-          call: 'iam:GetRolePolicy',
+          call: err instanceof AccessDeniedError ? err.iamActions.join(', ') : 'iam:GetRolePolicy',
           reason: err instanceof FirError ? err.message : String(err),
         })
-        docs = []
       }
+      if (live === null) {
+        // A role named on the command line that IAM does not have, and that the timeline never
+        // saw at work, is a mistyped name; one the timeline shows at work was deleted since.
+        if (options.roles && !u) throw await noSuchIamEntity(ctx.aws, 'role', role)
+        const account = await callerIdentity(ctx.aws).then(
+          (id) => `account ${id.account}`,
+          () => 'the account fir acts in',
+        )
+        notes.push(
+          `role ${role} is no longer in ${account} (deleted since the calls in the timeline?): what else it could read is unknown`,
+        )
+      }
+      if (live) source = 'live'
+      docs = live ?? []
     }
     const { patterns, everySecret } = readablePatterns(docs)
     let secrets: string[] = []
