@@ -101,6 +101,14 @@ describe('fir creds rotate-key (built CLI)', () => {
       `the new key ${newId} was made by an earlier run of this case: its secret is in ${file} (0600)`,
     )
     expect(Object.keys(await keysOf(u.userName))).toHaveLength(2)
+    expect(again.json.result.newKeyMadeNow).toBe(false)
+    expect(r.json.result.newKeyMadeNow).toBe(true)
+    // People are told the same: no secret was written now; the earlier run's file, by path.
+    const againHuman = await runFir([...args, '--yes'], { cwd, endpoint: moto.endpoint() })
+    expect(againHuman.stdout).toContain(
+      `No new key made now: ${newId} was made by an earlier run of this case; its secret is in secrets/deployer-1-${newId}.json (0600, in the case folder), written then.`,
+    )
+    expect(againHuman.stdout).not.toMatch(/secret written to/)
 
     // --show-secret prints it, and only then
     const shown = await runFir([...args, '--yes', '--show-secret'], { cwd, endpoint: moto.endpoint() })

@@ -61,10 +61,18 @@ export default class CredsRotateKey extends FirCommand {
       stepTable(result.results),
     ]
     if (result.newAccessKeyId && result.secretFile) {
+      const file = escapeTerminal(result.secretFile)
       lines.push(
         '',
-        `New key ${result.newAccessKeyId}: secret written to ${escapeTerminal(result.secretFile)} (0600, in the case folder).`,
-        'Deploy it where the old key was used, then delete that file.',
+        ...(result.newKeyMadeNow
+          ? [
+              `New key ${result.newAccessKeyId}: secret written to ${file} (0600, in the case folder).`,
+              'Deploy it where the old key was used, then delete that file.',
+            ]
+          : [
+              `No new key made now: ${result.newAccessKeyId} was made by an earlier run of this case; its secret is in ${file} (0600, in the case folder), written then.`,
+              'If it is not deployed yet, deploy it where the old key was used, then delete that file.',
+            ]),
       )
       if (flags['show-secret']) {
         // The one exception to redaction (DESIGN §1): written directly, never through the scrubbed renderers.

@@ -290,6 +290,11 @@ export interface RotateKeyResult {
   /** Case-relative path of the 0600 file with the new secret (null under dryRun or on failure). */
   secretFile: string | null
   newAccessKeyId: string | null
+  /**
+   * Whether this run made the new key and wrote its secret file; false when an earlier run of the
+   * case did (a re-run: already-applied, or finishing a rotation a crash cut short).
+   */
+  newKeyMadeNow: boolean
 }
 
 /** `fir creds rotate-key`: the rotation step for one user's key, through the runner. */
@@ -311,13 +316,16 @@ export async function rotateAccessKey(
     ...(options.onPlan ? { onPlan: options.onPlan } : {}),
   })
   const outputs = run.results[0]?.outputs ?? {}
+  const newAccessKeyId = typeof outputs.newAccessKeyId === 'string' ? outputs.newAccessKeyId : null
+  const before = run.results[0]?.before as RotateKeyState | null | undefined
   return {
     user: options.user,
     dryRun: run.dryRun,
     plans: run.plans,
     results: run.results,
     secretFile: typeof outputs.secretFile === 'string' ? outputs.secretFile : null,
-    newAccessKeyId: typeof outputs.newAccessKeyId === 'string' ? outputs.newAccessKeyId : null,
+    newAccessKeyId,
+    newKeyMadeNow: newAccessKeyId !== null && !(before?.firKeyIds ?? []).includes(newAccessKeyId),
   }
 }
 
