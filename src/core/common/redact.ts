@@ -1,4 +1,5 @@
 import { sha256Hex } from './hash.js'
+import { escapeTerminal } from './text.js'
 
 /** The redacted form of a secret value: `‹redacted len=N sha256:xxxxxxxx›` (DESIGN §1, Secrets). */
 export function redactValue(value: string): string {
@@ -149,12 +150,75 @@ function jsonHoldsSecret(value: string): boolean {
 }
 
 /**
+ * Characters a JSON writer may put escaped: what JSON requires (`"`, `\`, control characters),
+ * what some writers escape by choice (`/`; `<`, `>`, `&`, `'`, `+`, `` ` `` in Go's and .NET's),
+ * and every character beyond ASCII (Python's ensure_ascii, .NET). Any other character stands in
+ * JSON text as itself.
+ */
+const MAY_BE_ESCAPED = /["\\/<>&'+`\u0000-\u001f\u007f-\u{10ffff}]/u
+const SHORT_ESCAPE: Record<string, string> = {
+  '"': '\\"',
+  '\\': '\\\\',
+  '/': '\\/',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+}
+
+/**
+ * Every way one character (a code point) of a secret may be written in text fir prints or stores:
+ * as itself; escaped once, as JSON (a field of a JSON document: `\"`, `\\`, `\n`, `\u00e4` in either
+ * case of hex digit; a character beyond the BMP as its surrogate pair) or as fir shows a control
+ * character on a terminal (escapeTerminal: `\e`, `\x07`, `\u{2028}`); and twice (JSON held in a
+ * string of a JSON document, as CloudTrail holds a JSON-valued parameter: `\\\"`, `\\u00e4`).
+ */
+function characterForms(ch: string): string[] {
+  if (!MAY_BE_ESCAPED.test(ch)) return [ch]
+  const units = Array.from({ length: ch.length }, (_, i) => ch.charCodeAt(i).toString(16).padStart(4, '0'))
+  const lower = units.map((u) => `\\u${u}`).join('')
+  const upper = lower.toUpperCase().replaceAll('\\U', '\\u')
+  const terminal = escapeTerminal(ch)
+  const once = [SHORT_ESCAPE[ch], lower, upper, terminal === ch ? undefined : terminal].filter(
+    (f): f is string => f !== undefined,
+  )
+  const twice = once.map((f) => f.replace(/[\\"]/g, '\\$&'))
+  return [...new Set([ch, ...once, ...twice])]
+}
+
+/** A secret as a regular expression: every form of it (see characterForms). */
+function secretPattern(value: string): string {
+  let out = ''
+  for (const ch of value) {
+    const forms = characterForms(ch)
+    out +=
+      forms.length === 1
+        ? escapeRegExp(ch)
+        : `(?:${forms
+            .sort((a, b) => b.length - a.length)
+            .map(escapeRegExp)
+            .join('|')})`
+  }
+  return out
+}
+
+/**
  * The process-wide list of secret values seen so far (from environments, secrets, rotated keys).
  * Every output path (stdout, stderr, --json, journal, exports, reports) passes text through
- * `scrub`, so a value registered here can never leave evidence/ verbatim.
+ * `scrub`, so a value registered here can never leave evidence/ verbatim, nor JSON-escaped: much
+ * of that text is JSON already (a stored event, an export line, a cell holding request
+ * parameters), where a secret with a `"`, a `\`, a control character or a letter beyond ASCII
+ * stands escaped (see characterForms).
  */
 export class Redactor {
   private readonly values = new Set<string>()
+  /** The values in the order of the pattern's groups (longest first). */
+  private order: string[] = []
   private pattern: RegExp | undefined
 
   register(value: string): void {
@@ -172,12 +236,17 @@ export class Redactor {
   scrub(text: string): string {
     if (this.values.size === 0) return text
     if (!this.pattern) {
-      const alternatives = [...this.values]
-        .sort((a, b) => b.length - a.length)
-        .map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-      this.pattern = new RegExp(alternatives.join('|'), 'g')
+      // Longest first: where one secret holds another, the whole is taken. One group a value,
+      // so a match in any of its forms is redacted as the value itself (its length and hash).
+      this.order = [...this.values].sort((a, b) => b.length - a.length)
+      this.pattern = new RegExp(this.order.map((v) => `(${secretPattern(v)})`).join('|'), 'gu')
     }
-    return text.replace(this.pattern, (m) => redactValue(m))
+    return text.replace(this.pattern, (...match: unknown[]) => {
+      for (let i = 0; i < this.order.length; i++) {
+        if (match[i + 1] !== undefined) return redactValue(this.order[i]!)
+      }
+      return redactValue(String(match[0]))
+    })
   }
 
   /** Deep-scrubs every string in a JSON-like value (returns a copy). */

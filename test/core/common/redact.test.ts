@@ -113,6 +113,48 @@ describe('redaction', () => {
       b: 3,
     })
   })
+  it('scrubs a secret in text that was JSON-escaped, once or twice, or escaped for a terminal', () => {
+    // Before: only the value as it is was matched, so a stored event, an export line or a JSON
+    // cell (text that is JSON already) showed `Tr0ub\"ad\\or…` in clear.
+    const r = new Redactor()
+    const secrets = [
+      'Tr0ub"ad\\or&<x>=y',
+      'tok_\u0007bell\tTab"q9',
+      'pässwörd\u2028Ωmega-ünï',
+      "key😀/+x`y'z",
+    ]
+    for (const s of secrets) r.register(s)
+    const once = (s: string) => JSON.stringify(s).slice(1, -1)
+    // As Python's ensure_ascii, Go and .NET write them (a surrogate pair beyond the BMP).
+    const unicode = (s: string, upper: boolean) =>
+      s.replace(/[^\x20-\x7e]|[<>&'+`]/g, (c) => {
+        const hex = c.charCodeAt(0).toString(16).padStart(4, '0')
+        return `\\u${upper ? hex.toUpperCase() : hex}`
+      })
+    for (const s of secrets) {
+      const forms = {
+        raw: s,
+        json: once(s),
+        jsonTwice: once(once(s)),
+        jsonInJson: JSON.stringify(JSON.stringify({ password: s })),
+        unicodeLower: unicode(once(s), false),
+        unicodeUpper: unicode(once(s), true),
+        slashEscaped: once(s).replaceAll('/', '\\/'),
+        terminal: escapeTerminal(s),
+        terminalJson: once(escapeTerminal(s)),
+      }
+      for (const [form, text] of Object.entries(forms)) {
+        const out = r.scrub(`<${text}>`)
+        // The marker is the value's (its length and hash), whichever form was found.
+        expect(out, `${form} of ${JSON.stringify(s)}`).toContain(redactValue(s))
+        expect(out.replaceAll(redactValue(s), ''), form).not.toMatch(/bell|ad\\|sswör|Ωmega|x`y|😀/)
+      }
+    }
+    // What is not the secret stays: an escape next to it is not taken with it.
+    expect(r.scrub('{"a":"x\\nTr0ub\\"ad\\\\or&<x>=y\\n"}')).toBe(
+      `{"a":"x\\n${redactValue(secrets[0]!)}\\n"}`,
+    )
+  })
   it('redacts secrets on a command line', () => {
     const out = redactArgv([
       'playbook',

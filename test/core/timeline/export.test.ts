@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { Redactor, redactor, redactValue } from '../../../src/core/common/redact.js'
 import { csvCell, Exporter, mdCell } from '../../../src/core/timeline/export.js'
 import { normaliseRecord } from '../../../src/core/timeline/normalise.js'
 
@@ -151,5 +152,37 @@ describe('JSONL and Timesketch exports', () => {
       tag: ['medium:Code overwritten'],
     })
     expect(t.message).toMatch(/^lambda:UpdateFunctionCode on a\nb\r\nc by \| pipe/)
+  })
+})
+
+describe('secrets in exports', () => {
+  it('are redacted inside JSON (CSV cells, Markdown cells, JSONL and Timesketch lines), before CSV quoting', () => {
+    // Before: the registered value was looked for in text already JSON-escaped, so a secret with a
+    // quote or a backslash was exported as `Tr0ub\"ad\\or…` (and `Tr0ub\""ad…` in CSV).
+    const secret = 'Tr0ub"ad\\or&<x>=y\u0007'
+    const probe = new Redactor()
+    probe.register(secret)
+    redactor.register(secret)
+    const event = normaliseRecord(
+      {
+        eventTime: '2025-03-01T10:00:00Z',
+        eventSource: 'lambda.amazonaws.com',
+        eventName: 'UpdateFunctionConfiguration20150331v2',
+        eventID: 'secret-1',
+        userAgent: `curl ${secret}`,
+        requestParameters: { functionName: 'payments', environment: { variables: { DB_PASSWORD: secret } } },
+      },
+      'file',
+    )
+    for (const format of ['csv', 'md', 'jsonl', 'timesketch'] as const) {
+      const text = new Exporter(format, true).row(event)
+      // What remains once the markers are taken out shows nothing of the secret.
+      expect(text.replaceAll(redactValue(secret), ''), format).not.toMatch(/Tr0ub|ad\\|or&|&lt;x|bell/)
+      // A Markdown row shows neither the user agent nor the parameters.
+      if (format !== 'md') expect(text, format).toContain(redactValue(secret))
+      expect(probe.scrub(text), format).toBe(text)
+    }
+    expect(csvCell({ p: secret })).toBe(`"{""p"":""${redactValue(secret)}""}"`)
+    expect(mdCell({ p: secret })).toContain(redactValue(secret))
   })
 })

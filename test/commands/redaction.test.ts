@@ -1,0 +1,212 @@
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { redactValue } from '../../src/core/common/redact.js'
+import { escapeTerminal } from '../../src/core/common/text.js'
+import { type CliResult, runFir, tempDir } from '../support/cli.js'
+import { useMoto } from '../support/emulator.js'
+import { seedFunction, seedRole } from '../support/seed.js'
+import { packTrailFiles, writeTrailFiles } from '../support/trail-generator.js'
+
+// DESIGN §1, Secrets: a secret the case holds leaves evidence/ in no form, whatever CloudTrail
+// field carries it back and whichever output shows that field (stored events, exports, findings,
+// the report, stdout and stderr).
+
+const moto = useMoto()
+const ACCOUNT = '123456789012'
+const REGION = 'us-east-1'
+const FUNCTION = 'payments'
+const ROLE = 'payments-role'
+
+/** The function's environment: every value but LOG_LEVEL is a secret. */
+const ENV: Record<string, string> = {
+  // A quote, a backslash and markup: JSON text holds it escaped, CSV quotes it, HTML escapes it.
+  DB_PASSWORD: 'Tr0ub"ad\\or&<x>=y',
+  // Control characters: JSON text and the terminal both show them escaped.
+  API_TOKEN: 'tok_\u0007bell\tTab"q9',
+  // Beyond ASCII, with a line separator (escaped in JSON text by fir, \uXXXX by other writers).
+  APP_PASSWORD: 'pässwörd\u2028Ωmega-ünï',
+  LOG_LEVEL: 'info',
+}
+const SECRETS = Object.entries(ENV).filter(([k]) => k !== 'LOG_LEVEL')
+
+const window = ['--since', '2025-03-01T00:00:00Z', '--until', '2025-03-02T00:00:00Z']
+
+let n = 0
+/** A CloudTrail record of a Lambda call on the function, with the fields given. */
+function record(extra: Record<string, unknown>): Record<string, unknown> {
+  n++
+  return {
+    eventVersion: '1.08',
+    userIdentity: {
+      type: 'IAMUser',
+      principalId: 'AIDAEXAMPLEBOB',
+      arn: `arn:aws:iam::${ACCOUNT}:user/bob`,
+      accountId: ACCOUNT,
+      accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+      userName: 'bob',
+    },
+    eventTime: new Date(Date.parse('2025-03-01T10:00:00Z') + n * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
+    eventSource: 'lambda.amazonaws.com',
+    eventName: 'UpdateFunctionConfiguration20150331v2',
+    awsRegion: REGION,
+    sourceIPAddress: '198.51.100.7',
+    userAgent: 'aws-cli/2.15.0',
+    requestParameters: { functionName: FUNCTION },
+    responseElements: null,
+    requestID: `req-${n}`,
+    eventID: `leak-${n}`,
+    readOnly: false,
+    eventType: 'AwsApiCall',
+    managementEvent: true,
+    recipientAccountId: ACCOUNT,
+    ...extra,
+  }
+}
+
+/** CloudTrail records that carry the secrets back, in every kind of field an output shows. */
+function leakyRecords(): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = []
+  for (const [name, value] of SECRETS) {
+    out.push(
+      record({
+        requestParameters: {
+          functionName: FUNCTION,
+          description: `set ${value}`,
+          environment: { variables: { [name]: value } },
+        },
+        responseElements: { functionName: FUNCTION, environment: { variables: { [name]: value } } },
+      }),
+      record({
+        eventName: 'GetFunction20150331v2',
+        readOnly: true,
+        userAgent: `curl/8 ${value}`,
+        errorCode: 'AccessDenied',
+        errorMessage: `denied for ${value}`,
+      }),
+    )
+  }
+  return out
+}
+
+const csvQuoted = (s: string) => s.replace(/"/g, '""')
+const jsonEscaped = (s: string) => JSON.stringify(s).slice(1, -1)
+const asciiJson = (s: string) =>
+  jsonEscaped(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+const htmlEscaped = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+
+/** Every form a secret may take in text: raw, JSON-escaped (once, twice, ASCII), CSV-quoted, HTML, terminal. */
+function formsOf(secret: string): Record<string, string> {
+  return {
+    raw: secret,
+    json: jsonEscaped(secret),
+    jsonTwice: jsonEscaped(jsonEscaped(secret)),
+    asciiJson: asciiJson(secret),
+    csv: csvQuoted(secret),
+    csvJson: csvQuoted(jsonEscaped(secret)),
+    html: htmlEscaped(secret),
+    terminal: escapeTerminal(secret),
+    terminalJson: jsonEscaped(escapeTerminal(secret)),
+  }
+}
+
+/** Every file under `dir` but those in an evidence/ folder, with its text. */
+async function outputsUnder(dir: string): Promise<[string, string][]> {
+  const out: [string, string][] = []
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue
+    const path = join(entry.parentPath, entry.name)
+    if (path.split('/').includes('evidence')) continue
+    out.push([path, await readFile(path, 'utf8')])
+  }
+  return out
+}
+
+/** `form of NAME in WHERE` for each form of each secret found in the texts. */
+function leaks(texts: [string, string][]): string[] {
+  const found: string[] = []
+  for (const [where, text] of texts) {
+    for (const [name, secret] of SECRETS) {
+      for (const [form, shown] of Object.entries(formsOf(secret))) {
+        const at = text.indexOf(shown)
+        if (at !== -1)
+          found.push(`${form} of ${name} in ${where}: …${text.slice(Math.max(0, at - 30), at + 40)}`)
+      }
+    }
+  }
+  return found
+}
+
+describe('secrets the case holds, carried back by CloudTrail (built CLI)', () => {
+  let cwd: string
+  let caseDir: string
+  let trail: string
+  const runs: [string, CliResult][] = []
+  const run = async (label: string, args: string[], code = 0) => {
+    const r = await runFir(args, { cwd, endpoint: moto.endpoint() })
+    expect(r.code, `${label}: ${r.stderr}`).toBe(code)
+    runs.push([label, r])
+    return r
+  }
+
+  beforeAll(async () => {
+    cwd = await tempDir()
+    // The trail is input, not output: it lives outside the folder the test searches.
+    trail = join(await tempDir(), 'trail')
+    const role = await seedRole(moto.endpoint(), { name: ROLE })
+    await seedFunction(moto.endpoint(), { name: FUNCTION, roleArn: role.arn, env: ENV })
+    await writeTrailFiles(trail, packTrailFiles(leakyRecords() as never, { account: ACCOUNT }))
+    caseDir = join(cwd, 'cases', 'RD')
+    await run('case init', ['case', 'init', 'RD'])
+    // moto leaves gaps (provisioned concurrency, layers): exit 4.
+    await run('snapshot', ['snapshot', FUNCTION, '--case', 'cases/RD'], 4)
+    const tl = ['timeline', FUNCTION, '--case', 'cases/RD', '--source', trail, ...window]
+    const out = join(cwd, 'exports')
+    for (const format of ['jsonl', 'csv', 'md', 'timesketch']) {
+      await run(`timeline ${format}`, [...tl, '--format', format, '--raw', '--out', `${out}.${format}`])
+    }
+    await run('timeline jsonl to stdout', [...tl, '--format', 'jsonl', '--raw'])
+    await run('timeline --json', [...tl, '--json'])
+    // An account-wide hunt reads the trail with worker threads and stores every event.
+    await run('hunt', ['timeline', '--case', 'cases/RD', '--source', trail, ...window, '--format', 'csv'])
+    await run('report', ['report', '--case', 'cases/RD'])
+    await run('report md', [
+      'report',
+      '--case',
+      'cases/RD',
+      '--format',
+      'md',
+      '--out',
+      join(cwd, 'ticket.md'),
+    ])
+    await run('case show', ['case', 'show', '--case', 'cases/RD', '--json'])
+  })
+
+  it('shows no form of any secret outside evidence/: files, exports, stdout, stderr', async () => {
+    const texts = [
+      ...(await outputsUnder(cwd)),
+      ...runs.flatMap(([label, r]): [string, string][] => [
+        [`stdout of ${label}`, r.stdout],
+        [`stderr of ${label}`, r.stderr],
+      ]),
+    ]
+    expect(leaks(texts)).toEqual([])
+  })
+
+  it('shows each secret as its marker where CloudTrail carried it', async () => {
+    const events = await readFile(join(caseDir, 'timeline', 'events.jsonl'), 'utf8')
+    const csv = await readFile(join(cwd, 'exports.csv'), 'utf8')
+    const md = await readFile(join(cwd, 'ticket.md'), 'utf8')
+    for (const [name, value] of SECRETS) {
+      expect(events, name).toContain(`denied for ${redactValue(value)}`)
+      expect(csv, name).toContain(`set ${redactValue(value)}`)
+      expect(md, name).toContain(redactValue(value))
+    }
+    // The evidence holds them verbatim: it is what was read.
+    const evidence = await readdir(join(caseDir, 'evidence'), { recursive: true })
+    const getFunction = evidence.find((p) => p.endsWith('get-function.$LATEST.json'))!
+    const stored = await readFile(join(caseDir, 'evidence', getFunction), 'utf8')
+    expect(stored).toContain(jsonEscaped(ENV.DB_PASSWORD!))
+  })
+})
