@@ -26,6 +26,8 @@ const ENV: Record<string, string> = {
   API_TOKEN: 'tok_\u0007bell\tTab"q9',
   // Beyond ASCII, with a line separator (escaped in JSON text by fir, \uXXXX by other writers).
   APP_PASSWORD: 'pässwörd\u2028Ωmega-ünï',
+  // Shorter than six characters: scrubbed where it stands as a whole token.
+  SHORT_PASSWORD: 'ab12x',
   LOG_LEVEL: 'info',
 }
 const SECRETS = Object.entries(ENV).filter(([k]) => k !== 'LOG_LEVEL')
@@ -86,6 +88,15 @@ function leakyRecords(): Record<string, unknown>[] {
       }),
     )
   }
+  // The short password inside a longer word is another value: it stays.
+  out.push(
+    record({
+      eventName: 'GetFunction20150331v2',
+      readOnly: true,
+      errorCode: 'AccessDenied',
+      errorMessage: `SHORT_PASSWORD=${ENV.SHORT_PASSWORD} rejected; ${ENV.SHORT_PASSWORD}yz accepted`,
+    }),
+  )
   return out
 }
 
@@ -123,13 +134,20 @@ async function outputsUnder(dir: string): Promise<[string, string][]> {
   return out
 }
 
+/** Where `shown` stands in `text`; for a short secret, only where it is a whole token. */
+function indexOfForm(text: string, shown: string, secret: string): number {
+  if (secret.length >= 6) return text.indexOf(shown)
+  const escaped = shown.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  return text.search(new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?![\\p{L}\\p{N}])`, 'u'))
+}
+
 /** `form of NAME in WHERE` for each form of each secret found in the texts. */
 function leaks(texts: [string, string][]): string[] {
   const found: string[] = []
   for (const [where, text] of texts) {
     for (const [name, secret] of SECRETS) {
       for (const [form, shown] of Object.entries(formsOf(secret))) {
-        const at = text.indexOf(shown)
+        const at = indexOfForm(text, shown, secret)
         if (at !== -1)
           found.push(`${form} of ${name} in ${where}: …${text.slice(Math.max(0, at - 30), at + 40)}`)
       }
@@ -203,6 +221,9 @@ describe('secrets the case holds, carried back by CloudTrail (built CLI)', () =>
       expect(csv, name).toContain(`set ${redactValue(value)}`)
       expect(md, name).toContain(redactValue(value))
     }
+    // A short secret is redacted as a token, and what merely begins with it stays.
+    expect(events).toContain(`SHORT_PASSWORD=${redactValue(ENV.SHORT_PASSWORD!)} rejected; ab12xyz accepted`)
+    expect(md).toContain(`SHORT\\_PASSWORD=${redactValue(ENV.SHORT_PASSWORD!)} rejected; ab12xyz accepted`)
     // The evidence holds them verbatim: it is what was read.
     const evidence = await readdir(join(caseDir, 'evidence'), { recursive: true })
     const getFunction = evidence.find((p) => p.endsWith('get-function.$LATEST.json'))!

@@ -207,13 +207,57 @@ function secretPattern(value: string): string {
   return out
 }
 
+/** Values this long or longer are scrubbed wherever they stand, inside words and other values too. */
+const ANYWHERE_FROM = 6
+/**
+ * Values shorter than this are not scrubbed from text at all. classifyValue calls a value of one
+ * or two characters secret only by a password's name (PASSWORD=1, DB_PASS=ab): as a token it
+ * stands in nearly every line (a count, a day or an hour, an octet, a one-letter word), so
+ * scrubbing it would wreck every output, and its marker (length and hash) gives it away to anyone
+ * who tries a few thousand values anyway. It is shown redacted where it is known as a whole value
+ * (the snapshot's findings), nowhere else.
+ */
+const SCRUBBED_FROM = 3
+const LETTER_OR_DIGIT = /^[\p{L}\p{N}]$/u
+/** What ends an escape (`\n`, `\u00e9`, `\x07`, `\e`, in JSON or terminal text): its last letter is not the text's. */
+const ESCAPE_END = /\\(?:[bfnrte]|u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2})$/
+/** A marker already in the text (scrubbed once before): kept as it is, never scrubbed inside. */
+const MARKER = '‹redacted len=\\d+ sha256:[0-9a-f]{8}›'
+
+/** The code point that ends at `end` (a surrogate pair whole). */
+function codePointBefore(text: string, end: number): string {
+  const low = text.charCodeAt(end - 1)
+  return low >= 0xdc00 && low <= 0xdfff && end >= 2 ? text.slice(end - 2, end) : text.slice(end - 1, end)
+}
+
+/**
+ * Does `text[start, end)`, a short value's match, stand as a whole token: neither side a letter or
+ * a digit (an escape's last letter before it does not count)? A value that begins or ends with a
+ * digit is also not taken out of a longer number, date, time, address or version (`2025-03-01`,
+ * `10.0.1234.5`): a PIN of 2025 would otherwise cut the year out of every time fir prints or
+ * stores, and stored times would no longer parse.
+ */
+function standsAlone(text: string, start: number, end: number): boolean {
+  const before = codePointBefore(text, start)
+  if (LETTER_OR_DIGIT.test(before) && !ESCAPE_END.test(text.slice(Math.max(0, start - 6), start)))
+    return false
+  const after = String.fromCodePoint(text.codePointAt(end) ?? 32)
+  if (LETTER_OR_DIGIT.test(after)) return false
+  if (/\d/.test(text[start] ?? '') && /\d[.:/-]$/.test(text.slice(Math.max(0, start - 2), start)))
+    return false
+  if (/\d/.test(text[end - 1] ?? '') && /^[.:/-]\d/.test(text.slice(end, end + 2))) return false
+  return true
+}
+
 /**
  * The process-wide list of secret values seen so far (from environments, secrets, rotated keys).
  * Every output path (stdout, stderr, --json, journal, exports, reports) passes text through
  * `scrub`, so a value registered here can never leave evidence/ verbatim, nor JSON-escaped: much
  * of that text is JSON already (a stored event, an export line, a cell holding request
  * parameters), where a secret with a `"`, a `\`, a control character or a letter beyond ASCII
- * stands escaped (see characterForms).
+ * stands escaped (see characterForms). A value shorter than six characters is scrubbed where it
+ * stands as a whole token (`ab12x`, but not `ab12xyz`), one shorter than three nowhere (see
+ * SCRUBBED_FROM).
  */
 export class Redactor {
   private readonly values = new Set<string>()
@@ -222,9 +266,7 @@ export class Redactor {
   private pattern: RegExp | undefined
 
   register(value: string): void {
-    // Very short values would redact ordinary words; they are still redacted where they are
-    // known to be secret (as whole field values), just not scrubbed inside other text.
-    if (value.length < 6 || this.values.has(value)) return
+    if (value.length < SCRUBBED_FROM || this.values.has(value)) return
     this.values.add(value)
     this.pattern = undefined
   }
@@ -239,14 +281,37 @@ export class Redactor {
       // Longest first: where one secret holds another, the whole is taken. One group a value,
       // so a match in any of its forms is redacted as the value itself (its length and hash).
       this.order = [...this.values].sort((a, b) => b.length - a.length)
-      this.pattern = new RegExp(this.order.map((v) => `(${secretPattern(v)})`).join('|'), 'gu')
+      this.pattern = new RegExp([MARKER, ...this.order.map((v) => `(${secretPattern(v)})`)].join('|'), 'g')
     }
-    return text.replace(this.pattern, (...match: unknown[]) => {
-      for (let i = 0; i < this.order.length; i++) {
-        if (match[i + 1] !== undefined) return redactValue(this.order[i]!)
+    const re = this.pattern
+    re.lastIndex = 0
+    let out = ''
+    let done = 0
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const i = m.findIndex((g, k) => k > 0 && g !== undefined) - 1
+      // A marker from an earlier scrub.
+      if (i < 0) continue
+      const value = this.order[i]!
+      const end = m.index + m[0].length
+      if (value.length < ANYWHERE_FROM && !standsAlone(text, m.index, end)) {
+        // Not a token here; another value may still start inside what was matched.
+        re.lastIndex = m.index + 1
+        continue
       }
-      return redactValue(String(match[0]))
-    })
+      let marker = redactValue(value)
+      // A value of digits alone standing as a JSON number (`"port":1234`) becomes a string, so
+      // JSON text stays JSON.
+      if (
+        /^\d+$/.test(value) &&
+        /[:,[]\s*$/.test(text.slice(Math.max(0, m.index - 16), m.index)) &&
+        /^\s*([,}\]]|$)/.test(text.slice(end, end + 16))
+      ) {
+        marker = `"${marker}"`
+      }
+      out += text.slice(done, m.index) + marker
+      done = end
+    }
+    return done === 0 ? text : out + text.slice(done)
   }
 
   /** Deep-scrubs every string in a JSON-like value (returns a copy). */

@@ -155,6 +155,46 @@ describe('redaction', () => {
       `{"a":"x\\n${redactValue(secrets[0]!)}\\n"}`,
     )
   })
+  it('scrubs a value shorter than six characters where it stands as a whole token, and one of one or two nowhere', () => {
+    // Before: values under six characters were never scrubbed, so a short password the snapshot
+    // showed redacted was printed and stored in clear wherever CloudTrail carried it.
+    const r = new Redactor()
+    for (const s of ['ab12x', 'pw', '7', '2025']) r.register(s)
+    const m = redactValue('ab12x')
+    expect(r.scrub('SHORT_PASSWORD=ab12x')).toBe(`SHORT_PASSWORD=${m}`)
+    expect(r.scrub('{"a":"ab12x","b":"x\\nab12x\\t"}')).toBe(`{"a":"${m}","b":"x\\n${m}\\t"}`)
+    expect(r.scrub('(ab12x). ab12x… ab12x_2 é ab12x')).toBe(`(${m}). ${m}… ${m}_2 é ${m}`)
+    // Inside a word or another value it is left alone (letters and digits of any script).
+    for (const t of ['ab12xyz', 'xab12x', 'ab12x9', 'éab12x', 'ab12xé', '𝒜ab12x']) expect(r.scrub(t)).toBe(t)
+    // One or two characters: never scrubbed inside text (see SCRUBBED_FROM).
+    expect(r.size).toBe(2)
+    expect(r.scrub('pw 7 at 2025-03-01T07:07:07Z from 10.7.7.7')).toBe(
+      'pw 7 at 2025-03-01T07:07:07Z from 10.7.7.7',
+    )
+    // A short value of digits is not cut out of a longer number, time, address or version…
+    for (const t of ['2025-03-01T10:00:00Z', '10.0.2025.1', 'v1.2025', '12025', '1:2025'])
+      expect(r.scrub(t)).toBe(t)
+    // …but is scrubbed where it stands alone, and a JSON number stays JSON.
+    const pin = redactValue('2025')
+    expect(r.scrub('pin 2025.')).toBe(`pin ${pin}.`)
+    expect(JSON.parse(r.scrub('{"pin":2025,"list":[1, 2025 ],"s":"2025"}'))).toEqual({
+      pin,
+      list: [1, pin],
+      s: pin,
+    })
+    // A value that is no token here does not hide one that starts inside it.
+    const inside = new Redactor()
+    inside.register('x-abc')
+    inside.register('abc')
+    expect(inside.scrub('yx-abc x-abc')).toBe(`yx-${redactValue('abc')} ${redactValue('x-abc')}`)
+    // A marker is never scrubbed again (a short value may be a word of it).
+    const twice = new Redactor()
+    twice.register('len')
+    twice.register('hunter2hunter2')
+    const once = twice.scrub('len: hunter2hunter2')
+    expect(once).toBe(`${redactValue('len')}: ${redactValue('hunter2hunter2')}`)
+    expect(twice.scrub(once)).toBe(once)
+  })
   it('redacts secrets on a command line', () => {
     const out = redactArgv([
       'playbook',
