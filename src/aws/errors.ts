@@ -1,3 +1,4 @@
+import { scrubAndCut } from '../core/common/redact.js'
 import { AccessDeniedError, AwsAccessError, FirError, NotFoundError } from '../errors.js'
 
 interface AwsLikeError {
@@ -128,7 +129,7 @@ export function gapReason(err: unknown): string {
   const unparsed = unparsedAnswer(err)
   if (unparsed) return `${kind}: ${unparsed}`
   const message = (e?.message ?? '').replace(/\s*\n\s*/g, ' ').trim()
-  return `${kind}: ${errorName(err)}${message ? `: ${message}` : ''}`.slice(0, 500)
+  return scrubAndCut(`${kind}: ${errorName(err)}${message ? `: ${message}` : ''}`, 500, '')
 }
 
 /**

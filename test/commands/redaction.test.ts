@@ -28,6 +28,8 @@ const ENV: Record<string, string> = {
   APP_PASSWORD: 'pässwörd\u2028Ωmega-ünï',
   // Shorter than six characters: scrubbed where it stands as a whole token.
   SHORT_PASSWORD: 'ab12x',
+  // Carried in fields that outputs cut (below).
+  AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
   LOG_LEVEL: 'info',
 }
 const SECRETS = Object.entries(ENV).filter(([k]) => k !== 'LOG_LEVEL')
@@ -97,6 +99,18 @@ function leakyRecords(): Record<string, unknown>[] {
       errorMessage: `SHORT_PASSWORD=${ENV.SHORT_PASSWORD} rejected; ${ENV.SHORT_PASSWORD}yz accepted`,
     }),
   )
+  // Secrets across the places outputs cut a field: a summary's target (findings.json, the
+  // Timesketch message) at 200 characters, the report's user agent at 160 and error at 200.
+  out.push(
+    record({
+      eventName: 'GetFunction20150331v2',
+      readOnly: true,
+      userAgent: `${'U'.repeat(150)}${ENV.AWS_SECRET_ACCESS_KEY}`,
+      errorCode: 'AccessDenied',
+      errorMessage: `${'M'.repeat(175)}${ENV.AWS_SECRET_ACCESS_KEY}`,
+      requestParameters: { functionName: `${'F'.repeat(190)}${ENV.DB_PASSWORD}` },
+    }),
+  )
   return out
 }
 
@@ -119,6 +133,8 @@ function formsOf(secret: string): Record<string, string> {
     html: htmlEscaped(secret),
     terminal: escapeTerminal(secret),
     terminalJson: jsonEscaped(escapeTerminal(secret)),
+    // What a cut made before the scrub leaves: the head of the secret.
+    ...(secret.length >= 12 ? { head: secret.slice(0, 8), headJson: jsonEscaped(secret.slice(0, 8)) } : {}),
   }
 }
 
@@ -186,8 +202,11 @@ describe('secrets the case holds, carried back by CloudTrail (built CLI)', () =>
     }
     await run('timeline jsonl to stdout', [...tl, '--format', 'jsonl', '--raw'])
     await run('timeline --json', [...tl, '--json'])
-    // An account-wide hunt reads the trail with worker threads and stores every event.
-    await run('hunt', ['timeline', '--case', 'cases/RD', '--source', trail, ...window, '--format', 'csv'])
+    // An account-wide hunt reads the trail with worker threads and stores every event (those of
+    // other functions too); the report below reads its timeline.
+    const hunt = ['timeline', '--case', 'cases/RD', '--source', trail, ...window]
+    await run('hunt csv', [...hunt, '--format', 'csv'])
+    await run('hunt timesketch', [...hunt, '--format', 'timesketch'])
     await run('report', ['report', '--case', 'cases/RD'])
     await run('report md', [
       'report',

@@ -335,6 +335,23 @@ export function deepMapStrings(value: unknown, fn: (s: string) => string): unkno
 /** The one redactor of this process. */
 export const redactor = new Redactor()
 
+/**
+ * `text` scrubbed, then cut to at most `max` characters, ending in `ellipsis` when cut. In this
+ * order: cut first, a secret that straddles the cut leaves its head, which no scrub after can
+ * recognise. The cut never falls inside a marker (it moves before it) nor between the halves of
+ * a surrogate pair.
+ */
+export function scrubAndCut(text: string, max: number, ellipsis = '…'): string {
+  const clean = redactor.scrub(text)
+  if (clean.length <= max) return clean
+  let cut = Math.max(0, max - ellipsis.length)
+  const open = clean.lastIndexOf('‹redacted', cut)
+  if (open !== -1 && clean.indexOf('›', open) >= cut) cut = open
+  const last = clean.charCodeAt(cut - 1)
+  if (last >= 0xd800 && last <= 0xdbff) cut--
+  return `${clean.slice(0, cut)}${ellipsis}`
+}
+
 const SECRET_FLAG = /^--?(secret|password|token|show-secret-value|env-value)(=|$)/i
 const ANY_SECRET_LOOKING = /\b[A-Za-z0-9/+=]{40}\b/g
 

@@ -1,3 +1,4 @@
+import { scrubAndCut } from '../common/redact.js'
 import { LEVELS, type Level } from './model.js'
 
 /** The largest distance from the epoch a Date holds, in milliseconds (about ±275,760 years). */
@@ -70,8 +71,9 @@ export function levelLabel(level: Level): string {
   return level.charAt(0).toUpperCase() + level.slice(1)
 }
 
+/** At most `max` characters, `…` last when cut; secrets are scrubbed before the cut (scrubAndCut). */
 export function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`
+  return scrubAndCut(text, max)
 }
 
 /**

@@ -1,3 +1,4 @@
+import { scrubAndCut } from '../common/redact.js'
 import { counted } from '../common/text.js'
 
 /**
@@ -10,7 +11,7 @@ import { counted } from '../common/text.js'
 export function unknownFromGaps(hits: readonly { call: string; reason: string }[]): string | null {
   const g = hits[0]
   if (!g) return null
-  const reason = g.reason.length > 200 ? `${g.reason.slice(0, 199)}…` : g.reason || 'the call failed'
+  const reason = scrubAndCut(g.reason, 200) || 'the call failed'
   // `denied: … not authorized to perform: lambda:ListAliases` already names the call.
   const call = g.call && !reason.includes(g.call) ? ` (${g.call})` : ''
   const more = hits.length > 1 ? `; and ${counted(hits.length - 1, 'more gap')}` : ''

@@ -1,5 +1,6 @@
 import { classifyFailure, gapReason } from '../../aws/errors.js'
 import type { EvidenceSet } from '../case/evidence-store.js'
+import { scrubAndCut } from '../common/redact.js'
 import type { Gap, Gaps } from '../context.js'
 import type { RegionPacers } from './pacing.js'
 
@@ -67,7 +68,7 @@ export class Recorder {
     const kind = classifyFailure(cause)
     const reason =
       cause === err && !(err as { $metadata?: unknown }).$metadata
-        ? `${kind}: ${(err as Error)?.message ?? String(err)}`.slice(0, 500)
+        ? scrubAndCut(`${kind}: ${(err as Error)?.message ?? String(err)}`, 500, '')
         : gapReason(cause)
     if (kind === 'not-found' && spec.absentOk) {
       this.calls.push({

@@ -3,6 +3,7 @@ import type { AwsClients } from '../../aws/clients.js'
 import { getObjectLockConfiguration, isNoObjectLock, putLockedObject } from '../../aws/s3.js'
 import { UsageError } from '../../errors.js'
 import type { EvidenceSet, ManifestFile } from '../case/evidence-store.js'
+import { scrubAndCut } from '../common/redact.js'
 import type { Gap } from '../context.js'
 import { mapLimit } from './pacing.js'
 import type { RemoteCopy } from './types.js'
@@ -104,7 +105,7 @@ export async function uploadSetFiles(
       addGap({
         what: `copy of ${f.path} to s3://${target.bucket}/${key}`,
         call: 's3:PutObject',
-        reason: (err as Error).message.slice(0, 500),
+        reason: scrubAndCut((err as Error).message, 500, ''),
       })
     }
   })

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
 import { EVIDENCE_DIR, MANIFEST_FILE, safeSegment } from '../case/evidence-store.js'
 import { sha256File } from '../common/hash.js'
+import { scrubAndCut } from '../common/redact.js'
 import type { FirContext, Gap } from '../context.js'
 import { callerIdentity } from '../identity.js'
 import { collectFunction, type SnapshotTarget } from './function.js'
@@ -227,7 +228,7 @@ export async function snapshotFunctions(ctx: FirContext, opts: SnapshotOptions):
       rec.gap({
         what: `copy of manifest.json to s3://${bucket.bucket}`,
         call: 's3:PutObject',
-        reason: (err as Error).message.slice(0, 500),
+        reason: scrubAndCut((err as Error).message, 500, ''),
       })
     }
   }

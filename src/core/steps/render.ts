@@ -1,8 +1,9 @@
+import { scrubAndCut } from '../common/redact.js'
 import { escapeTerminal, formatTable } from '../common/text.js'
 import type { StepResult } from './step.js'
 
 function clip(text: string, max = 90): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text
+  return scrubAndCut(text, max)
 }
 
 /**

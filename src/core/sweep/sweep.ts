@@ -14,6 +14,7 @@ import { FirError, UsageError } from '../../errors.js'
 import { recordArtifact } from '../case/evidence-store.js'
 import { setActorArn } from '../case/journal.js'
 import { writeFileAtomic } from '../common/fs-safe.js'
+import { scrubAndCut } from '../common/redact.js'
 import { compactUtc } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { accountOrganisation, callerIdentity, parseArn } from '../identity.js'
@@ -128,7 +129,7 @@ function failureCall(err: unknown, fallback: string): string {
 }
 
 function failureReason(err: unknown): string {
-  if (err instanceof FirError) return `${err.code}: ${err.message}`.slice(0, 500)
+  if (err instanceof FirError) return scrubAndCut(`${err.code}: ${err.message}`, 500, '')
   return gapReason(err)
 }
 

@@ -1,5 +1,5 @@
 import { UsageError } from '../../errors.js'
-import { redactor } from '../common/redact.js'
+import { redactor, scrubAndCut } from '../common/redact.js'
 import { CONTROL_OR_INVISIBLE, escapeJsonText, escapeTerminal, visibleCode } from '../common/text.js'
 import { withoutRaw } from './normalise.js'
 import type { TimelineEvent } from './types.js'
@@ -168,11 +168,11 @@ function summaryTarget(e: TimelineEvent): string | undefined {
       'trailName',
     ]) {
       const v = p[key]
-      if (typeof v === 'string' && v.length > 0) return v.slice(0, 200)
+      if (typeof v === 'string' && v.length > 0) return scrubAndCut(v, 200, '')
     }
   }
   const r = e.resources[0] as Record<string, unknown> | undefined
-  if (r && typeof r.ARN === 'string') return r.ARN.slice(0, 200)
+  if (r && typeof r.ARN === 'string') return scrubAndCut(r.ARN, 200, '')
   return undefined
 }
 

@@ -1,17 +1,18 @@
+import { redactor, scrubAndCut } from '../common/redact.js'
 import { byteSize, escapeTerminal, formatTable } from '../common/text.js'
 import type { TimelineFindingEntry, TimelineSummary } from './collect.js'
 import type { FindingLevel } from './types.js'
 
 const LEVEL_ORDER: FindingLevel[] = ['critical', 'high', 'medium', 'low', 'informational']
 
+/** Secrets are scrubbed before the cut (see scrubAndCut); the scrub knows them escaped too. */
 function short(value: string | null | undefined, max = 60): string {
-  const s = escapeTerminal(value ?? '')
-  return s.length > max ? `${s.slice(0, max - 1)}…` : s
+  return scrubAndCut(escapeTerminal(value ?? ''), max)
 }
 
-/** A long path or URI shortened from the left, so the file name stays visible. */
+/** A long path or URI shortened from the left, so the file name stays visible (scrubbed first). */
 function shortPath(value: string, max = 80): string {
-  const s = escapeTerminal(value)
+  const s = redactor.scrub(escapeTerminal(value))
   return s.length > max ? `…${s.slice(s.length - max + 1)}` : s
 }
 

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { classifyValue, Redactor, redactArgv, redactValue } from '../../../src/core/common/redact.js'
+import {
+  classifyValue,
+  Redactor,
+  redactArgv,
+  redactor,
+  redactValue,
+  scrubAndCut,
+} from '../../../src/core/common/redact.js'
 import { escapeTerminal } from '../../../src/core/common/text.js'
 
 describe('redaction', () => {
@@ -194,6 +201,21 @@ describe('redaction', () => {
     const once = twice.scrub('len: hunter2hunter2')
     expect(once).toBe(`${redactValue('len')}: ${redactValue('hunter2hunter2')}`)
     expect(twice.scrub(once)).toBe(once)
+  })
+  it('scrubs before it cuts: a secret across the cut is redacted whole, and a marker is never cut in two', () => {
+    // Before: text was cut first (summaryTarget's slice(0, 200), the report's truncate), and the
+    // head of a secret that straddled the cut was no longer recognised by the scrub.
+    const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
+    redactor.register(secret)
+    const marker = redactValue(secret)
+    expect(scrubAndCut(`${'F'.repeat(190)}${secret}`, 200, '')).toBe(`${'F'.repeat(190)}`)
+    expect(scrubAndCut(`${'F'.repeat(150)}${secret}`, 200)).toBe(`${'F'.repeat(150)}${marker}`)
+    expect(scrubAndCut(`${'F'.repeat(150)}${secret}tail`, 185)).toBe(`${'F'.repeat(150)}${marker}t…`)
+    expect(scrubAndCut(`${'F'.repeat(170)}${secret}tail`, 190)).toBe(`${'F'.repeat(170)}…`)
+    expect(scrubAndCut(`${'U'.repeat(150)}${secret}`, 160)).toBe(`${'U'.repeat(150)}…`)
+    // Short text is only scrubbed; a cut never splits a surrogate pair.
+    expect(scrubAndCut(`k=${secret}`, 100)).toBe(`k=${marker}`)
+    expect(scrubAndCut('ab😀cd', 4)).toBe('ab…')
   })
   it('redacts secrets on a command line', () => {
     const out = redactArgv([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Redactor, redactor, redactValue } from '../../../src/core/common/redact.js'
-import { csvCell, Exporter, mdCell } from '../../../src/core/timeline/export.js'
+import { csvCell, Exporter, eventSummary, mdCell } from '../../../src/core/timeline/export.js'
 import { normaliseRecord } from '../../../src/core/timeline/normalise.js'
 
 const hostile = normaliseRecord(
@@ -184,5 +184,27 @@ describe('secrets in exports', () => {
     }
     expect(csvCell({ p: secret })).toBe(`"{""p"":""${redactValue(secret)}""}"`)
     expect(mdCell({ p: secret })).toContain(redactValue(secret))
+  })
+})
+
+describe('an event summary (findings.json summary, Timesketch message)', () => {
+  it('scrubs the target before it cuts it at 200 characters', () => {
+    // Before: cut first, so a secret across the cut left its head in findings.json and Timesketch.
+    const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
+    redactor.register(secret)
+    const event = normaliseRecord(
+      {
+        eventTime: '2025-03-01T10:00:00Z',
+        eventSource: 'lambda.amazonaws.com',
+        eventName: 'GetFunction20150331v2',
+        eventID: 'cut-1',
+        requestParameters: { functionName: `${'F'.repeat(190)}${secret}` },
+      },
+      'file',
+    )
+    expect(eventSummary(event)).toMatch(/^lambda:GetFunction on F{190} by /)
+    const line = new Exporter('timesketch', false).row(event)
+    expect(line).not.toContain('wJalrX')
+    expect(JSON.parse(line).message).toBe(eventSummary(event))
   })
 })
