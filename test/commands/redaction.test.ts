@@ -30,9 +30,14 @@ const ENV: Record<string, string> = {
   SHORT_PASSWORD: 'ab12x',
   // Carried in fields that outputs cut (below).
   AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  // A JSON value with a password in it: the password is a secret of its own.
+  APP_CONFIG: JSON.stringify({ db: { host: 'db.internal', password: 'hunter2"Hunter2XYZ' } }),
   LOG_LEVEL: 'info',
 }
-const SECRETS = Object.entries(ENV).filter(([k]) => k !== 'LOG_LEVEL')
+const SECRETS: [string, string][] = [
+  ...Object.entries(ENV).filter(([k]) => k !== 'LOG_LEVEL'),
+  ['password in APP_CONFIG', 'hunter2"Hunter2XYZ'],
+]
 
 const window = ['--since', '2025-03-01T00:00:00Z', '--until', '2025-03-02T00:00:00Z']
 
@@ -99,6 +104,19 @@ function leakyRecords(): Record<string, unknown>[] {
       errorMessage: `SHORT_PASSWORD=${ENV.SHORT_PASSWORD} rejected; ${ENV.SHORT_PASSWORD}yz accepted`,
     }),
   )
+  // The JSON value again, another field changed: the whole no longer matches, the password does.
+  out.push(
+    record({
+      requestParameters: {
+        functionName: FUNCTION,
+        environment: {
+          variables: {
+            APP_CONFIG: JSON.stringify({ db: { host: 'db2.internal', password: 'hunter2"Hunter2XYZ' } }),
+          },
+        },
+      },
+    }),
+  )
   // Secrets across the places outputs cut a field: a summary's target (findings.json, the
   // Timesketch message) at 200 characters, the report's user agent at 160 and error at 200.
   out.push(
@@ -133,8 +151,11 @@ function formsOf(secret: string): Record<string, string> {
     html: htmlEscaped(secret),
     terminal: escapeTerminal(secret),
     terminalJson: jsonEscaped(escapeTerminal(secret)),
-    // What a cut made before the scrub leaves: the head of the secret.
-    ...(secret.length >= 12 ? { head: secret.slice(0, 8), headJson: jsonEscaped(secret.slice(0, 8)) } : {}),
+    // What a cut made before the scrub leaves: the head of the secret (not of a JSON value, whose
+    // head is the structure any copy of it shows).
+    ...(secret.length >= 12 && !secret.startsWith('{')
+      ? { head: secret.slice(0, 8), headJson: jsonEscaped(secret.slice(0, 8)) }
+      : {}),
   }
 }
 
@@ -235,7 +256,7 @@ describe('secrets the case holds, carried back by CloudTrail (built CLI)', () =>
     const events = await readFile(join(caseDir, 'timeline', 'events.jsonl'), 'utf8')
     const csv = await readFile(join(cwd, 'exports.csv'), 'utf8')
     const md = await readFile(join(cwd, 'ticket.md'), 'utf8')
-    for (const [name, value] of SECRETS) {
+    for (const [name, value] of Object.entries(ENV).filter(([k]) => k !== 'LOG_LEVEL')) {
       expect(events, name).toContain(`denied for ${redactValue(value)}`)
       expect(csv, name).toContain(`set ${redactValue(value)}`)
       expect(md, name).toContain(redactValue(value))
@@ -243,6 +264,8 @@ describe('secrets the case holds, carried back by CloudTrail (built CLI)', () =>
     // A short secret is redacted as a token, and what merely begins with it stays.
     expect(events).toContain(`SHORT_PASSWORD=${redactValue(ENV.SHORT_PASSWORD!)} rejected; ab12xyz accepted`)
     expect(md).toContain(`SHORT\\_PASSWORD=${redactValue(ENV.SHORT_PASSWORD!)} rejected; ab12xyz accepted`)
+    // The changed JSON value shows its other fields, its password redacted.
+    expect(events).toContain(jsonEscaped(`"db2.internal","password":"${redactValue('hunter2"Hunter2XYZ')}"`))
     // The evidence holds them verbatim: it is what was read.
     const evidence = await readdir(join(caseDir, 'evidence'), { recursive: true })
     const getFunction = evidence.find((p) => p.endsWith('get-function.$LATEST.json'))!

@@ -132,21 +132,40 @@ const SECRET_FIELD = /(secret|token|credentials?|api[_-]?key)$/i
 
 /** A JSON object or array with a field that is itself secret by name or value ({"password": …}). */
 function jsonHoldsSecret(value: string): boolean {
-  if (!/^[[{]/.test(value) || value.length > JSON_SCAN_LIMIT) return false
+  return jsonSecretFields(value, true).length > 0
+}
+
+/** Deeper JSON is not walked: no configuration nests so deep, and the walk is recursive. */
+const JSON_SCAN_DEPTH = 64
+
+/**
+ * The values in a JSON object or array (given as text) that are secret by their field's name or
+ * by their own form, as classifyValue judges a field (`{"db":{"password":"…"}}` → the password; a
+ * number as its text). `first`: stop at the first one found.
+ */
+export function jsonSecretFields(value: string, first = false): string[] {
+  const text = value.trim()
+  if (!/^[[{]/.test(text) || text.length > JSON_SCAN_LIMIT) return []
   let doc: unknown
   try {
-    doc = JSON.parse(value)
+    doc = JSON.parse(text)
   } catch {
+    return []
+  }
+  const found: string[] = []
+  const walk = (node: unknown, key: string, depth: number): boolean => {
+    const leaf = typeof node === 'string' ? node : typeof node === 'number' ? String(node) : undefined
+    if (leaf !== undefined) {
+      if (leaf !== '' && classify(key, leaf, SECRET_FIELD).secret) found.push(leaf)
+      return first && found.length > 0
+    }
+    if (depth >= JSON_SCAN_DEPTH) return false
+    if (Array.isArray(node)) return node.some((v) => walk(v, key, depth + 1))
+    if (node && typeof node === 'object') return Object.entries(node).some(([k, v]) => walk(v, k, depth + 1))
     return false
   }
-  const holds = (node: unknown, key: string): boolean => {
-    if (typeof node === 'string') return node !== '' && classify(key, node, SECRET_FIELD).secret
-    if (typeof node === 'number') return classify(key, String(node), SECRET_FIELD).secret
-    if (Array.isArray(node)) return node.some((v) => holds(v, key))
-    if (node && typeof node === 'object') return Object.entries(node).some(([k, v]) => holds(v, k))
-    return false
-  }
-  return holds(doc, '')
+  walk(doc, '', 0)
+  return found
 }
 
 /**
@@ -269,6 +288,10 @@ export class Redactor {
     if (value.length < SCRUBBED_FROM || this.values.has(value)) return
     this.values.add(value)
     this.pattern = undefined
+    // A JSON value (APP_CONFIG={"db":{"password":…}}) is registered by its secret fields too:
+    // CloudTrail may carry the document again with another field changed, or spaced or escaped
+    // otherwise, the password in it unchanged.
+    for (const field of jsonSecretFields(value)) this.register(field)
   }
 
   get size(): number {

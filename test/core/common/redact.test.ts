@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   classifyValue,
+  jsonSecretFields,
   Redactor,
   redactArgv,
   redactor,
@@ -216,6 +217,39 @@ describe('redaction', () => {
     // Short text is only scrubbed; a cut never splits a surrogate pair.
     expect(scrubAndCut(`k=${secret}`, 100)).toBe(`k=${marker}`)
     expect(scrubAndCut('ab😀cd', 4)).toBe('ab…')
+  })
+  it('registers the fields of a JSON value that are secret by name or by value, at any depth', () => {
+    const config = JSON.stringify({
+      db: { host: 'db.internal', user: 'app', password: 'hunter2hunter2XYZ', port: 5432 },
+      clients: [{ id: 'web', clientSecret: 'q8Zr"2kLm9xPw' }],
+      nested: JSON.stringify({ token: 'n3st3d-t0ken-value' }),
+      pass: 4321,
+      key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    })
+    expect(jsonSecretFields(config)).toEqual([
+      'hunter2hunter2XYZ',
+      'q8Zr"2kLm9xPw',
+      JSON.stringify({ token: 'n3st3d-t0ken-value' }),
+      '4321',
+      'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    ])
+    const r = new Redactor()
+    r.register(config)
+    // The document itself, each secret field, and the field of the JSON held in a field.
+    expect(r.size).toBe(7)
+    const other = JSON.stringify({ p: JSON.stringify({ note: 'rotated', password: 'hunter2hunter2XYZ' }) })
+    expect(r.scrub(other)).toBe(
+      JSON.stringify({ p: JSON.stringify({ note: 'rotated', password: redactValue('hunter2hunter2XYZ') }) }),
+    )
+    expect(r.scrub('token n3st3d-t0ken-value and pin 4321')).toBe(
+      `token ${redactValue('n3st3d-t0ken-value')} and pin ${redactValue('4321')}`,
+    )
+    // Not JSON, or nested past any configuration's depth: nothing, and no stack overflow.
+    expect(jsonSecretFields('{not json')).toEqual([])
+    expect(jsonSecretFields(`${'['.repeat(3000)}"x"${']'.repeat(3000)}`)).toEqual([])
+    expect(
+      classifyValue('X', `${'['.repeat(3000)}{"password":"hunter2hunter2"}${']'.repeat(3000)}`).secret,
+    ).toBe(false)
   })
   it('redacts secrets on a command line', () => {
     const out = redactArgv([

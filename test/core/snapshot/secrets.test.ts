@@ -35,4 +35,20 @@ describe('scanEnvironments', () => {
     ])
     expect(redactor.scrub(`leaked ${password} and ${secretKey}`)).not.toMatch(/correct-horse|wJalrXUtn/)
   })
+
+  it('registers the secret fields of a JSON value, so the password is redacted in another copy of the document', () => {
+    // Before: only the whole JSON string was registered; CloudTrail carrying the document with
+    // another field changed showed the password in clear.
+    const config = { db: { host: 'db.internal', password: 'hunter2hunter2XYZ' }, region: 'eu-west-1' }
+    const out = scanEnvironments([
+      { qualifier: '$LATEST', variables: { APP_CONFIG: JSON.stringify(config) } },
+    ])
+    expect(out.secrets.map((s) => [s.name, s.kind])).toEqual([['APP_CONFIG', 'json-with-secret']])
+    const changed = JSON.stringify({ APP_CONFIG: JSON.stringify({ ...config, region: 'us-east-1' }) })
+    const shown = redactor.scrub(changed)
+    expect(shown).not.toContain('hunter2')
+    expect(shown).toContain('\\"password\\":\\"‹redacted len=17 sha256:')
+    // What is not secret in it stays readable.
+    expect(shown).toContain('db.internal')
+  })
 })
