@@ -1019,7 +1019,11 @@ async function collectOnce(
         }
       }
       stored++
-      if (scrub) await events.write(`${redactor.scrub(line.toString())}\n`)
+      // scrub gives back the very string when it found no secret: such a line (nearly every one)
+      // is written as it came, without being encoded again.
+      const text = scrub ? line.toString() : undefined
+      const clean = text === undefined ? undefined : redactor.scrub(text)
+      if (clean !== text) await events.write(`${clean}\n`)
       else if (typeof line === 'string') await events.write(`${line}\n`)
       else {
         const full = events.writeLine(line)
