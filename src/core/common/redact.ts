@@ -283,11 +283,14 @@ export class Redactor {
   /** The values in the order of the pattern's groups (longest first). */
   private order: string[] = []
   private pattern: RegExp | undefined
+  /** By index i: a sticky pattern of the values after order[i] (see scrub). */
+  private readonly after = new Map<number, RegExp>()
 
   register(value: string): void {
     if (value.length < SCRUBBED_FROM || this.values.has(value)) return
     this.values.add(value)
     this.pattern = undefined
+    this.after.clear()
     // A JSON value (APP_CONFIG={"db":{"password":…}}) is registered by its secret fields too:
     // CloudTrail may carry the document again with another field changed, or spaced or escaped
     // otherwise, the password in it unchanged.
@@ -311,16 +314,29 @@ export class Redactor {
     let out = ''
     let done = 0
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-      const i = m.findIndex((g, k) => k > 0 && g !== undefined) - 1
-      // A marker from an earlier scrub.
-      if (i < 0) continue
-      const value = this.order[i]!
-      const end = m.index + m[0].length
-      if (value.length < ANYWHERE_FROM && !standsAlone(text, m.index, end)) {
-        // Not a token here; another value may still start inside what was matched.
+      const group = m.findIndex((g, k) => k > 0 && g !== undefined)
+      // A marker from an earlier scrub matches no group.
+      if (group < 0) continue
+      let i = group - 1
+      let found: RegExpExecArray | null = m
+      // A short value that is no token here: a shorter value may still be one at the same place.
+      while (
+        found &&
+        this.order[i]!.length < ANYWHERE_FROM &&
+        !standsAlone(text, m.index, m.index + found[0].length)
+      ) {
+        const from = i
+        found = this.stickyAfter(from, text, m.index)
+        if (found) i = from + found.findIndex((g, k) => k > 0 && g !== undefined)
+      }
+      if (!found) {
+        // Another value may still start inside what was matched.
         re.lastIndex = m.index + 1
         continue
       }
+      const value = this.order[i]!
+      const end = m.index + found[0].length
+      re.lastIndex = end
       let marker = redactValue(value)
       // A value of digits alone standing as a JSON number (`"port":1234`) becomes a string, so
       // JSON text stays JSON.
@@ -335,6 +351,24 @@ export class Redactor {
       done = end
     }
     return done === 0 ? text : out + text.slice(done)
+  }
+
+  /** The first of the values after order[i] that matches exactly at `at`, or null. */
+  private stickyAfter(i: number, text: string, at: number): RegExpExecArray | null {
+    if (i + 1 >= this.order.length) return null
+    let sticky = this.after.get(i)
+    if (!sticky) {
+      sticky = new RegExp(
+        this.order
+          .slice(i + 1)
+          .map((v) => `(${secretPattern(v)})`)
+          .join('|'),
+        'y',
+      )
+      this.after.set(i, sticky)
+    }
+    sticky.lastIndex = at
+    return sticky.exec(text)
   }
 
   /** Deep-scrubs every string in a JSON-like value (returns a copy). */

@@ -195,6 +195,11 @@ describe('redaction', () => {
     inside.register('x-abc')
     inside.register('abc')
     expect(inside.scrub('yx-abc x-abc')).toBe(`yx-${redactValue('abc')} ${redactValue('x-abc')}`)
+    // Nor one that starts at the same place and is a token there.
+    const same = new Redactor()
+    same.register('abc-d')
+    same.register('abc')
+    expect(same.scrub('abc-dz abc-d')).toBe(`${redactValue('abc')}-dz ${redactValue('abc-d')}`)
     // A marker is never scrubbed again (a short value may be a word of it).
     const twice = new Redactor()
     twice.register('len')
