@@ -240,6 +240,7 @@ const SCRUBBED_FROM = 3
 const LETTER_OR_DIGIT = /^[\p{L}\p{N}]$/u
 /** What ends an escape (`\n`, `\u00e9`, `\x07`, `\e`, in JSON or terminal text): its last letter is not the text's. */
 const ESCAPE_END = /\\(?:[bfnrte]|u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2})$/
+const ALL_DIGITS = /^\d+$/
 /** A marker already in the text (scrubbed once before): kept as it is, never scrubbed inside. */
 const MARKER = '‹redacted len=\\d+ sha256:[0-9a-f]{8}›'
 
@@ -320,11 +321,7 @@ export class Redactor {
       let i = group - 1
       let found: RegExpExecArray | null = m
       // A short value that is no token here: a shorter value may still be one at the same place.
-      while (
-        found &&
-        this.order[i]!.length < ANYWHERE_FROM &&
-        !standsAlone(text, m.index, m.index + found[0].length)
-      ) {
+      while (found && !this.standsHere(this.order[i]!, text, m.index, m.index + found[0].length)) {
         const from = i
         found = this.stickyAfter(from, text, m.index)
         if (found) i = from + found.findIndex((g, k) => k > 0 && g !== undefined)
@@ -351,6 +348,21 @@ export class Redactor {
       done = end
     }
     return done === 0 ? text : out + text.slice(done)
+  }
+
+  /**
+   * Whether a match of `value` at `text[start, end)` is redacted there: a value of six characters
+   * or more anywhere, except that one of digits alone is not cut out of a longer number (`"ts":
+   * 91234567`, a fraction, an exponent, a negative JSON number): the marker would leave invalid
+   * JSON in a stored line, which then stops every reader of the timeline. A shorter value only
+   * where it stands as a whole token (standsAlone).
+   */
+  private standsHere(value: string, text: string, start: number, end: number): boolean {
+    if (value.length < ANYWHERE_FROM) return standsAlone(text, start, end)
+    if (!ALL_DIGITS.test(value)) return true
+    const before = text.slice(Math.max(0, start - 18), start)
+    const after = text.slice(end, end + 3)
+    return !(/(\d|\d\.)$/.test(before) || /^(\d|\.\d|[eE][+-]?\d)/.test(after) || /[:,[]\s*-$/.test(before))
   }
 
   /** The first of the values after order[i] that matches exactly at `at`, or null. */

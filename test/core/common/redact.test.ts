@@ -190,6 +190,20 @@ describe('redaction', () => {
       list: [1, pin],
       s: pin,
     })
+    // A longer value of digits is scrubbed anywhere but inside a longer number: there the marker
+    // left invalid JSON in the stored line (`"size":9‹redacted…›7`), which stopped its readers.
+    const digits = new Redactor()
+    digits.register('123456')
+    const p6 = redactValue('123456')
+    const stored = '{"size":91234567,"f":1.123456,"e":123456e3,"n":-123456,"ms":[1234567],"s":"pin-123456"}'
+    expect(digits.scrub(stored)).toBe(
+      `{"size":91234567,"f":1.123456,"e":123456e3,"n":-123456,"ms":[1234567],"s":"pin-${p6}"}`,
+    )
+    expect(JSON.parse(digits.scrub('{"pin":123456,"t":"x123456y","v":[1, 123456]}'))).toEqual({
+      pin: p6,
+      t: `x${p6}y`,
+      v: [1, p6],
+    })
     // A value that is no token here does not hide one that starts inside it.
     const inside = new Redactor()
     inside.register('x-abc')
