@@ -1,4 +1,5 @@
-import { levelLabel, MAX_DATE_MS, utcParts } from './format.js'
+import { daysFromCivil, MAX_DATE_MS } from '../timeline/window.js'
+import { levelLabel, utcParts } from './format.js'
 import { type ChartActionMarker, type ChartModel, LEVELS, type Level } from './model.js'
 
 /** Category colours (Okabe–Ito, distinguishable with colour-blindness); the last is "other". */
@@ -115,20 +116,6 @@ function fmtTick(ms: number, spanMs: number, step: number): string {
 function minuteText(ms: number): string {
   const { date, time } = utcParts(ms)
   return `${date} ${time.slice(0, 5)}`
-}
-
-/**
- * Days from 1970-01-01 to the first of a month (proleptic Gregorian; month 1–12), by arithmetic, as
- * is monthIndexOf: a bar's end can lie past the years a Date holds, and Date.UTC reads the years
- * 0–99 as 1900–1999.
- */
-function daysFromCivil(year: number, month: number): number {
-  const y = month <= 2 ? year - 1 : year
-  const era = Math.floor(y / 400)
-  const yoe = y - era * 400
-  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5)
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
 }
 
 /** The month of a time as `year × 12 + month` (month 0–11), UTC. */

@@ -1,8 +1,6 @@
 import { scrubAndCut } from '../common/redact.js'
+import { MAX_DATE_MS } from '../timeline/window.js'
 import { LEVELS, type Level } from './model.js'
-
-/** The largest distance from the epoch a Date holds, in milliseconds (about ±275,760 years). */
-export const MAX_DATE_MS = 8.64e15
 
 /**
  * The date (`2026-03-14`, or `+275760-09-13` and `-000001-01-01` outside the years 0000–9999, as

@@ -1,6 +1,6 @@
 import { memoized } from '../common/memo.js'
 import type { EventActor, Origin, TimelineEvent } from './types.js'
-import { daysInMonth, digitsAt } from './window.js'
+import { daysFromCivil, daysInMonth, digitsAt, MAX_DATE_MS } from './window.js'
 
 type Rec = Record<string, unknown>
 
@@ -22,9 +22,6 @@ function obj(v: unknown): Rec | null {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : null
 }
 
-/** The most milliseconds from the epoch a JavaScript date holds, either way (±275,760 years). */
-const MAX_TIME_MS = 8.64e15
-
 /**
  * Milliseconds since the epoch of a record's eventTime, or NaN when it has none that parses. A
  * number is seconds below 1e11, else milliseconds; one no date can hold (1e20) is NaN, as an
@@ -35,7 +32,7 @@ export function eventTimeMs(record: Rec): number {
   if (typeof t === 'string') return parseTime(t)
   if (typeof t === 'number') {
     const ms = t < 1e11 ? t * 1000 : t
-    return Number.isFinite(ms) && Math.abs(ms) <= MAX_TIME_MS ? ms : Number.NaN
+    return Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? ms : Number.NaN
   }
   return Number.NaN
 }
@@ -92,15 +89,7 @@ function cloudTrailTime(s: string): number | undefined {
   if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59)
     return undefined
   if (d > daysInMonth(y, mo)) return undefined
-  // Days from 1970-01-01 to the date (proleptic Gregorian; the civil-from-days inverse). Not
-  // Date.UTC: it reads the years 0–99 as 1900–1999.
-  const yy = mo <= 2 ? y - 1 : y
-  const era = Math.floor(yy / 400)
-  const yoe = yy - era * 400
-  const doy = Math.floor((153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5) + d - 1
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
-  const days = era * 146097 + doe - 719468
-  return days * 86_400_000 + ((h * 60 + mi) * 60 + se) * 1000
+  return daysFromCivil(y, mo, d) * 86_400_000 + ((h * 60 + mi) * 60 + se) * 1000
 }
 
 /** The ISO text of an event's time: CloudTrail's own text with milliseconds when that is the time. */

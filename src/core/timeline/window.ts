@@ -55,6 +55,23 @@ export function daysInMonth(year: number, month: number): number {
 
 const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
+/** The most milliseconds from the epoch a JavaScript Date holds, either way (±275,760 years). */
+export const MAX_DATE_MS = 8.64e15
+
+/**
+ * Days from 1970-01-01 to a date (proleptic Gregorian; month 1–12, any year), by arithmetic: not
+ * Date.UTC, which reads the years 0–99 as 1900–1999, and which a date past what a Date holds (a
+ * chart bar's end) would not fit.
+ */
+export function daysFromCivil(year: number, month: number, day = 1): number {
+  const y = month <= 2 ? year - 1 : year
+  const era = Math.floor(y / 400)
+  const yoe = y - era * 400
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+}
+
 /**
  * The run's window. `since` defaults to 7 days, except when every source is a local file
  * (`openByDefault`): a responder handing fir an export wants all of it unless they say otherwise.
