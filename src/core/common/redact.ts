@@ -1,5 +1,5 @@
 import { sha256Hex } from './hash.js'
-import { escapeTerminal } from './text.js'
+import { escapeRegExp, escapeTerminal } from './text.js'
 
 /** The redacted form of a secret value: `‹redacted len=N sha256:xxxxxxxx›` (DESIGN §1, Secrets). */
 export function redactValue(value: string): string {
@@ -184,10 +184,6 @@ const SHORT_ESCAPE: Record<string, string> = {
   '\n': '\\n',
   '\r': '\\r',
   '\t': '\\t',
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
 }
 
 /**

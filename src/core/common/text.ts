@@ -81,6 +81,11 @@ export function counted(n: number, singular: string, plural = `${singular}s`): s
   return `${n} ${n === 1 ? singular : plural}`
 }
 
+/** `text` as a regular expression that matches it literally (every character with a meaning escaped). */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+}
+
 /**
  * Does an IAM-style pattern (`*` any run of characters, `?` one) match `value` whole? Policies
  * write actions, resources and ARN fields so (`iam:*`, `arn:aws:secretsmanager:*:1:secret:db-*`).

@@ -1,3 +1,4 @@
+import { escapeRegExp } from '../common/text.js'
 import { refuse } from './refusal.js'
 
 /**
@@ -115,8 +116,6 @@ function describe(tok: Token): string {
 export function expandPattern(pattern: string | null, names: readonly string[]): string[] {
   if (pattern === null) return names.filter((n) => !n.startsWith('_'))
   if (!pattern.includes('*')) return names.filter((n) => n === pattern)
-  const re = new RegExp(`^${pattern.split('*').map(escapeRe).join('.*')}$`)
+  const re = new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`)
   return names.filter((n) => re.test(n))
 }
-
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')

@@ -3,6 +3,8 @@
  * `*`, `?` and itself, and is kept literally before any other character (so `C:\Windows` is
  * literal), as pySigma does. Matching is case-insensitive unless the `cased` modifier is used.
  */
+import { escapeRegExp } from '../common/text.js'
+
 export const ANY = Symbol('*')
 export const ONE = Symbol('?')
 export type SigmaPart = string | typeof ANY | typeof ONE
@@ -51,8 +53,6 @@ export function literalParts(text: string): SigmaPart[] {
 
 export type StringTest = (s: string) => boolean
 
-const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
-
 /** Compiles parts into the cheapest test that implements them (equality, prefix, suffix, substring, regex). */
 export function compileParts(parts: readonly SigmaPart[], cased: boolean): StringTest {
   const fold = cased ? (s: string) => s : (s: string) => s.toLowerCase()
@@ -77,7 +77,7 @@ export function compileParts(parts: readonly SigmaPart[], cased: boolean): Strin
     const t = fold(parts[1])
     return (s) => fold(s).includes(t)
   }
-  const source = parts.map((p) => (p === ANY ? '.*' : p === ONE ? '.' : escapeRegex(p))).join('')
+  const source = parts.map((p) => (p === ANY ? '.*' : p === ONE ? '.' : escapeRegExp(p))).join('')
   // `s`: a wildcard also matches newlines; `u`: `?` is one character, not one UTF-16 unit.
   const re = new RegExp(`^${source}$`, cased ? 'su' : 'siu')
   return (s) => re.test(s)
