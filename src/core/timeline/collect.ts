@@ -1090,6 +1090,8 @@ async function collectOnce(
   // only), does not replace a timeline that holds events: report and case show read the latest, and
   // would show none. Nothing is stored; the earlier timeline stays where it is.
   const nothingRead = stored === 0 && totals.events === 0
+  // Digest files are refused unread, outside the file pipeline: they count all the same.
+  const refusedFiles = totals.refused + (local?.digestFiles.length ?? 0)
   const whyNothing = !nothingRead
     ? undefined
     : ctx.gaps.list.length > 0
@@ -1098,10 +1100,10 @@ async function collectOnce(
           count: counted(ctx.gaps.list.length, 'gap'),
           fix: 'fix the access named in the gaps',
         }
-      : totals.read === 0 && apiPages === 0 && totals.refused + (local?.digestFiles.length ?? 0) > 0
+      : totals.read === 0 && apiPages === 0 && refusedFiles > 0
         ? {
             what: 'every input was refused',
-            count: counted(totals.refused + (local?.digestFiles.length ?? 0), 'file'),
+            count: counted(refusedFiles, 'file'),
             fix: 'name CloudTrail logs (the files are listed with why each was refused)',
           }
         : undefined
@@ -1207,7 +1209,7 @@ async function collectOnce(
       total: totals.files + (local?.digestFiles.length ?? 0),
       read: totals.read,
       prefiltered: totals.prefiltered,
-      refused: totals.refused + (local?.digestFiles.length ?? 0),
+      refused: refusedFiles,
       outsideWindow: totals.outsideWindow,
       ignored: local?.ignored ?? 0,
       bytes: totals.bytes,
