@@ -28,6 +28,9 @@ import { CaseHandle } from '../src/core/case/case-folder.js'
 import { startMoto } from '../test/support/moto.js'
 import { handlerZip, makeZip, seedFunction, seedLogEvents, seedRole } from '../test/support/seed.js'
 
+// fir pins an AWS SDK that supports Node 20; its notice about future releases is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+
 const ROOT = resolve(import.meta.dirname, '..')
 const BIN = join(ROOT, 'bin', 'run.js')
 const run = promisify(execFile)

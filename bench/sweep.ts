@@ -36,6 +36,9 @@ import {
 } from '../test/core/sweep/org-fixture.js'
 import { startMoto } from '../test/support/moto.js'
 
+// fir pins an AWS SDK that supports Node 20; its notice about future releases is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+
 const ROOT = resolve(import.meta.dirname, '..')
 const { values: args } = parseArgs({
   options: {
