@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { createReadStream } from 'node:fs'
-import { lstat, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { exists } from '../../src/core/common/fs-safe.js'
@@ -158,7 +158,35 @@ describe('fir report (built CLI)', () => {
       expect(m.code, out).toBe(2)
       expect(m.json.error.message).toBe(`unable to write --out ${out}: fir keeps its own ${rel} there`)
     }
-    expect((await readFile(journal)).equals(before)).toBe(true)
+    // The same files named through a link to the case folder, or to one of its folders (the link
+    // had carried the report over the journal and a sealed manifest, exit 0).
+    const alias = join(cwd, 'case-alias')
+    const evidenceAlias = join(cwd, 'evidence-alias')
+    await symlink(sample.dir, alias)
+    await symlink(join(sample.dir, 'evidence'), evidenceAlias)
+    const [set] = (await readdir(join(sample.dir, 'evidence'))).filter((n) => /^\d{8}T/.test(n))
+    expect(set).toBeDefined()
+    const manifest = join(sample.dir, 'evidence', set!, 'manifest.json')
+    const sealed = await readFile(manifest)
+    for (const [out, rel] of [
+      [join(alias, 'journal.jsonl'), 'journal.jsonl'],
+      [join(evidenceAlias, set!, 'manifest.json'), `evidence/${set}/manifest.json`],
+      [join(alias, 'timeline', 'new', 'x.md'), 'timeline/new/x.md'],
+    ]) {
+      const m = await runFir(['report', '--case', sample.dir, '--format', 'md', '--out', out!, '--json'], {
+        cwd,
+      })
+      if (rel.startsWith('timeline/new')) {
+        // Not a file fir keeps: written, and recorded under the name it has in the case.
+        expect(m.code, m.stdout).toBe(0)
+        expect(m.json.result.files[0].caseRelative).toBe(rel)
+        continue
+      }
+      expect(m.code, out).toBe(2)
+      expect(m.json.error.message).toBe(`unable to write --out ${out}: fir keeps its own ${rel} there`)
+    }
+    expect((await readFile(manifest)).equals(sealed)).toBe(true)
+    expect((await readFile(journal)).subarray(0, before.length).equals(before)).toBe(true)
     expect((await runFir(['case', 'verify', '--case', sample.dir], { cwd })).code).toBe(0)
   })
 

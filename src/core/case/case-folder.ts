@@ -4,7 +4,7 @@ import { IntegrityError, UsageError } from '../../errors.js'
 import { DIR_MODE, ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
 import { sweepTemporaries } from '../common/interrupt.js'
-import { relativeInside } from '../common/paths.js'
+import { relativeInside, relativeInsideLanded } from '../common/paths.js'
 import { escapeTerminal, shellArg } from '../common/text.js'
 import { EVIDENCE_DIR, EvidenceSet } from './evidence-store.js'
 import { currentActor, JOURNAL_FILE, Journal } from './journal.js'
@@ -40,10 +40,15 @@ export function isFirManagedPath(rel: string): boolean {
   )
 }
 
-/** Refuses an output path (`--out`) that would overwrite what fir keeps in the case. */
+/**
+ * Refuses an output path (`--out`) that would overwrite what fir keeps in the case, named directly
+ * or through a link to a folder of the case.
+ */
 export function refuseManagedOutput(caseDir: string, path: string, flag = '--out'): void {
-  const rel = relativeInside(caseDir, path)?.split(sep).join('/')
-  if (rel === undefined || !isFirManagedPath(rel)) return
+  const rel = [relativeInside(caseDir, path), relativeInsideLanded(caseDir, path)]
+    .map((r) => r?.split(sep).join('/'))
+    .find((r) => r !== undefined && isFirManagedPath(r))
+  if (rel === undefined) return
   throw new UsageError(`unable to write ${flag} ${path}: fir keeps its own ${rel} there`, {
     actions: [
       `pass ${flag} a path outside the case, or a file of your own in it (e.g. <case>/exports/timeline.csv)`,

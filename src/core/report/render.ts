@@ -6,7 +6,7 @@ import { refuseManagedOutput } from '../case/case-folder.js'
 import { recordArtifact } from '../case/evidence-store.js'
 import type { Journal } from '../case/journal.js'
 import { writeOutputFile } from '../common/fs-safe.js'
-import { relativeInside } from '../common/paths.js'
+import { relativeInsideLanded } from '../common/paths.js'
 import { type BuildReportOptions, buildReportModel, sanitiseModel } from './build.js'
 import { escapeMarkdown } from './escape.js'
 import type { ReportModel } from './model.js'
@@ -357,7 +357,7 @@ export async function writeReports(
         cause: err,
       })
     }
-    const rel = relativeInside(handle.dir, path)?.split(sep).join('/')
+    const rel = relativeInsideLanded(handle.dir, path)?.split(sep).join('/')
     let sha256: string | null = null
     if (rel) sha256 = (await recordArtifact(handle.dir, handle.journal, rel)).sha256
     files.push({

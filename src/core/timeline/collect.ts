@@ -1,5 +1,5 @@
 import { open, rename, rm } from 'node:fs/promises'
-import { join, relative, resolve } from 'node:path'
+import { join, relative, resolve, sep } from 'node:path'
 import { type LookupPage, lookupEventsPage } from '../../aws/cloudtrail.js'
 import { gapReason } from '../../aws/errors.js'
 import { UsageError } from '../../errors.js'
@@ -8,7 +8,7 @@ import { recordArtifact, safeSegment } from '../case/evidence-store.js'
 import { readTimelineSummaryHead } from '../case/summary.js'
 import { ensureDir, writeFileAtomic } from '../common/fs-safe.js'
 import { trackEmptyFolder, trackTemporary } from '../common/interrupt.js'
-import { relativeInside } from '../common/paths.js'
+import { relativeInsideLanded } from '../common/paths.js'
 import { redactor } from '../common/redact.js'
 import { compactUtc, counted } from '../common/text.js'
 import type { FirContext, Gap } from '../context.js'
@@ -1144,7 +1144,7 @@ async function collectOnce(
     trace('events.jsonl recorded')
     if (exportFile) {
       await exportFile.commit()
-      const rel = relativeInside(caseDir, outPath!)
+      const rel = relativeInsideLanded(caseDir, outPath!)?.split(sep).join('/')
       if (rel) await recordArtifact(caseDir, ctx.case.journal, rel)
     }
     await writeFileAtomic(
