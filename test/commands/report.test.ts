@@ -172,8 +172,8 @@ describe('fir report (built CLI)', () => {
       [join(alias, 'journal.jsonl'), 'journal.jsonl'],
       [join(evidenceAlias, set!, 'manifest.json'), `evidence/${set}/manifest.json`],
       [join(alias, 'timeline', 'new', 'x.md'), 'timeline/new/x.md'],
-    ]) {
-      const m = await runFir(['report', '--case', sample.dir, '--format', 'md', '--out', out!, '--json'], {
+    ] as const) {
+      const m = await runFir(['report', '--case', sample.dir, '--format', 'md', '--out', out, '--json'], {
         cwd,
       })
       if (rel.startsWith('timeline/new')) {
