@@ -123,8 +123,17 @@ function renderSweep(r: SweepResult): string {
     `Swept ${r.accounts.length} account(s) × ${r.regions.length} region(s) as role ${e(r.assumeRole)}: ${r.functionVersionsSeen} function version(s) read, ${r.matches.length} match(es)${denied ? `, ${denied} account(s) denied` : ''} in ${(r.wallMs / 1000).toFixed(1)} s`,
     '',
   ]
-  if (r.matches.length === 0) lines.push('No function matched.')
-  else
+  const unread = r.accounts.filter((a) => a.status !== 'swept').length
+  if (r.matches.length === 0) {
+    // Accounts denied or read in part: no match there is not a clean result.
+    lines.push(
+      unread === 0
+        ? 'No function matched.'
+        : unread === r.accounts.length
+          ? 'No function matched, but no account was read in full (see the gaps): this is not a clean result.'
+          : `No function matched in what was read; ${unread} of ${r.accounts.length} account(s) were not read in full (see the gaps): this is not a clean result.`,
+    )
+  } else
     lines.push(
       formatTable(
         ['account', 'region', 'function', 'version', 'why'],

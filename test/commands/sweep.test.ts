@@ -163,6 +163,46 @@ describe('fir sweep (built CLI against moto: an organisation of three member acc
     }
   })
 
+  it('never reads "No function matched." as clean when accounts were denied or read in part', async () => {
+    const dir = await newCase('sweep-unread')
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [{ match: (req) => req.service === 'lambda', fault: 'access-denied' }],
+    }).start()
+    try {
+      const all = await runFir(
+        ['sweep', '--org', '--role-name', 'R', '--regions', REGIONS.join(','), '--case', dir],
+        { endpoint: proxy.endpoint },
+      )
+      expect(all.code).toBe(4)
+      expect(all.stdout).toContain(
+        'No function matched, but no account was read in full (see the gaps): this is not a clean result.',
+      )
+      expect(all.stdout).not.toMatch(/^No function matched\.$/m)
+    } finally {
+      await proxy.stop()
+    }
+    const one = await new FaultProxy(moto.endpoint(), {
+      rules: [
+        {
+          match: (req) => req.service === 'lambda' && accountOfAccessKey(req.accessKeyId) === members[0],
+          fault: 'access-denied',
+        },
+      ],
+    }).start()
+    try {
+      const r = await runFir(
+        ['sweep', '--org', '--role-name', 'NO-SUCH-ROLE', '--regions', REGIONS.join(','), '--case', dir],
+        { endpoint: one.endpoint },
+      )
+      expect(r.code).toBe(4)
+      expect(r.stdout).toMatch(
+        /No function matched in what was read; 1 of \d+ account\(s\) were not read in full \(see the gaps\): this is not a clean result\./,
+      )
+    } finally {
+      await one.stop()
+    }
+  })
+
   it('finds public functions (URL AuthType NONE) with --public, and explains', async () => {
     const dir = await newCase('sweep-4')
     const r = await runFir(
