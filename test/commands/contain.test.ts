@@ -13,6 +13,7 @@ import {
   seedFunction,
   seedPermission,
   seedRole,
+  seedSqsMapping,
 } from '../support/seed.js'
 
 const moto = useMoto()
@@ -292,6 +293,56 @@ describe('fir contain and fir restore (built CLI)', () => {
     expect(again.stdout).toContain(
       `The session cutoff stays where an earlier run set it: sessions issued since then are not denied. To deny them too: fir creds revoke-sessions --role bare-role --case ${join(cwd, 'cases', 'IR-3')} --renew --yes`,
     )
+  })
+
+  it('a mapping being created or updated is read again until it settles, and disabled when it ends enabled (it was "already-applied")', {
+    timeout: 120_000,
+  }, async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'settling-role', trust: LAMBDA_TRUST })
+    const fn = await seedFunction(moto.endpoint(), { name: 'settling-fn', roleArn: role.arn })
+    const { uuid } = await seedSqsMapping(moto.endpoint(), fn.name, 'settling-queue')
+    // The list shows the mapping mid-update (moto never does); reading it alone shows it settled.
+    const settling = await new FaultProxy(moto.endpoint(), {
+      rewrites: [
+        {
+          match: 'ListEventSourceMappings',
+          body: (t) => t.replace(/"State": ?"Enabled"/g, '"State": "Updating"'),
+        },
+      ],
+    }).start()
+    try {
+      const cwd = await tempDir()
+      expect((await runFir(['case', 'init', 'IR-S'], { cwd })).code).toBe(0)
+      const contain = [
+        'contain',
+        fn.name,
+        '--case',
+        'cases/IR-S',
+        '--actions',
+        'event-sources',
+        '--yes',
+        '--json',
+      ]
+      const r = await runFir(contain, { cwd, endpoint: settling.endpoint })
+      expect([0, 4]).toContain(r.code) // moto's snapshot gaps
+      expect(
+        r.json.result.results.map((x: { step: string; outcome: string }) => [x.step, x.outcome]),
+      ).toEqual([['containment.event-sources', 'applied']])
+      expect(settling.records.some((x) => x.operation === 'GetEventSourceMapping')).toBe(true)
+      expect((await functionState(moto.endpoint(), fn.name, role.name)).mappings).toEqual({
+        [uuid]: 'Disabled',
+      })
+      const undo = await runFir(['restore', '--case', 'cases/IR-S', '--yes'], {
+        cwd,
+        endpoint: moto.endpoint(),
+      })
+      expect(undo.code).toBe(0)
+      expect((await functionState(moto.endpoint(), fn.name, role.name)).mappings).toEqual({
+        [uuid]: 'Enabled',
+      })
+    } finally {
+      await settling.stop()
+    }
   })
 
   it('restore refuses a mistyped function (no journaled change for it) with exit 2 and the functions the case did change', {

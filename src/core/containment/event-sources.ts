@@ -1,4 +1,9 @@
-import { listEventSourceMappingsOf, setEventSourceMappingEnabled } from '../../aws/lambda-containment.js'
+import type { AwsClients } from '../../aws/clients.js'
+import {
+  getEventSourceMapping,
+  listEventSourceMappingsOf,
+  setEventSourceMappingEnabled,
+} from '../../aws/lambda-containment.js'
 import { defineStep, type UndoComparison } from '../steps/define-step.js'
 import { type FunctionParams, regionalAws } from './function-target.js'
 
@@ -16,11 +21,46 @@ export interface EventSourcesState {
 
 const ON = new Set(['Enabled', 'Enabling'])
 const OFF = new Set(['Disabled', 'Disabling'])
+/**
+ * A mapping being created or updated ends Enabled or Disabled, and Lambda refuses to change it
+ * until then (ResourceInUseException): read it again until it settles. One still settling after
+ * that is taken as enabled (fir tries to disable it; a refusal is a gap, never "already applied").
+ */
+const SETTLING = new Set(['Creating', 'Updating'])
+const SETTLE_WAIT_MS = 30_000
+const SETTLE_POLL_MS = 1_000
+
+/** Enabled, or may end enabled: what containment disables. */
+function mayRun(state: string): boolean {
+  return ON.has(state) || SETTLING.has(state)
+}
+
+/** The mappings, each read again (up to SETTLE_WAIT_MS) while it is being created or updated. */
+async function settled(
+  aws: AwsClients,
+  mappings: MappingState[],
+  waitMs = SETTLE_WAIT_MS,
+): Promise<MappingState[]> {
+  const deadline = Date.now() + waitMs
+  const out: MappingState[] = []
+  for (const m of mappings) {
+    let state = m.state
+    while (SETTLING.has(state)) {
+      const now = await getEventSourceMapping(aws, m.uuid)
+      state = now ? (now.State ?? 'unknown') : 'absent'
+      if (!SETTLING.has(state) || Date.now() >= deadline) break
+      await new Promise((r) => setTimeout(r, SETTLE_POLL_MS))
+    }
+    if (state !== 'absent') out.push(state === m.state ? m : { ...m, state })
+  }
+  return out
+}
 
 function describe(s: EventSourcesState): string {
   if (s.mappings.length === 0) return 'no event source mappings'
   const on = s.mappings.filter((m) => ON.has(m.state)).length
-  return `${on} of ${s.mappings.length} mapping${s.mappings.length === 1 ? '' : 's'} enabled`
+  const settling = s.mappings.filter((m) => SETTLING.has(m.state)).length
+  return `${on} of ${s.mappings.length} mapping${s.mappings.length === 1 ? '' : 's'} enabled${settling ? `, ${settling} being created or updated` : ''}`
 }
 
 function compareForUndo(
@@ -66,8 +106,9 @@ export const eventSourcesStep = defineStep<FunctionParams, EventSourcesState>({
   ],
   undoPolicy: 'default',
   async read(ctx, params) {
-    const list = await listEventSourceMappingsOf(regionalAws(ctx, params.region), params.functionArn)
-    const mappings = list
+    const aws = regionalAws(ctx, params.region)
+    const list = await listEventSourceMappingsOf(aws, params.functionArn)
+    const listed = list
       .map((m) => ({
         uuid: m.UUID ?? '',
         eventSourceArn: m.EventSourceArn ?? '',
@@ -75,17 +116,18 @@ export const eventSourcesStep = defineStep<FunctionParams, EventSourcesState>({
         state: m.State ?? 'unknown',
       }))
       .sort((a, b) => a.uuid.localeCompare(b.uuid))
+    const mappings = await settled(aws, listed)
     return { target: params.functionArn, label: params.function, state: { mappings } }
   },
   intend: (_ctx, _params, current) => ({
-    mappings: current.mappings.map((m) => (ON.has(m.state) ? { ...m, state: 'Disabled' } : m)),
+    mappings: current.mappings.map((m) => (mayRun(m.state) ? { ...m, state: 'Disabled' } : m)),
   }),
-  isApplied: (_ctx, _params, current) => !current.mappings.some((m) => ON.has(m.state)),
+  isApplied: (_ctx, _params, current) => !current.mappings.some((m) => mayRun(m.state)),
   async change(ctx, params, current) {
     const aws = regionalAws(ctx, params.region)
     const after: MappingState[] = []
     for (const m of current.mappings) {
-      if (!ON.has(m.state)) {
+      if (!mayRun(m.state)) {
         after.push(m)
         continue
       }
