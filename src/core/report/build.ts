@@ -6,6 +6,7 @@ import { verifyCase } from '../case/verify.js'
 import { base64Sha256ToHex } from '../common/hash.js'
 import { deepMapStrings, redactor, redactValue } from '../common/redact.js'
 import { counted, escapeTerminal } from '../common/text.js'
+import { secretName } from '../credentials/role-use.js'
 import { unknownFromGaps } from '../snapshot/gap-text.js'
 import { foreignLayerPublisher } from '../snapshot/layers.js'
 import { ROLE_POLICY_CALLS } from '../snapshot/types.js'
@@ -803,10 +804,29 @@ export async function buildReportModel(
         `${scan.eventsWithFindings} of ${scan.totalEvents} CloudTrail events matched detections (${counted(scan.findingGroups.length, 'rule')}): ${named.join('; ')}${more > 0 ? `; and ${more} more` : ''}.`,
       )
     }
-    if (scan.secretsRead.length)
-      impact.push(
-        `${counted(scan.secretsRead.length, 'secret')} ${scan.secretsRead.length === 1 ? 'was' : 'were'} read with the execution role’s credentials (${truncate(scan.secretsRead.join(', '), 200)}): treat ${scan.secretsRead.length === 1 ? 'it' : 'them'} as exposed and rotate.`,
+    if (scan.secretsRead.length) {
+      // A secret this case already rotated is not asked to be rotated again.
+      const rotated = new Set(
+        journal.actions
+          .filter(
+            (a) =>
+              a.action === 'credentials.rotate-secret' &&
+              (a.outcome === 'applied' || a.outcome === 'already-applied'),
+          )
+          .map((a) => secretName(a.target)),
       )
+      const done = scan.secretsRead.filter((n) => rotated.has(n))
+      const open = scan.secretsRead.filter((n) => !rotated.has(n))
+      const todo = open.length
+        ? `treat ${open.length === scan.secretsRead.length ? (open.length === 1 ? 'it' : 'them') : truncate(open.join(', '), 200)} as exposed and rotate${done.length ? '; ' : ''}`
+        : ''
+      const rotatedText = done.length
+        ? `${done.length === scan.secretsRead.length ? (done.length === 1 ? 'it was' : 'all were') : `${truncate(done.join(', '), 200)} ${done.length === 1 ? 'was' : 'were'}`} rotated in this case (see the actions taken)`
+        : ''
+      impact.push(
+        `${counted(scan.secretsRead.length, 'secret')} ${scan.secretsRead.length === 1 ? 'was' : 'were'} read with the execution role’s credentials (${truncate(scan.secretsRead.join(', '), 200)}): ${todo}${rotatedText}.`,
+      )
+    }
     if (scan.keysCreated.length)
       impact.push(
         `${counted(scan.keysCreated.length, 'access key')} ${scan.keysCreated.length === 1 ? 'was' : 'were'} created with the execution role’s credentials (${truncate(scan.keysCreated.join(', '), 200)}): long-term access that outlives the role’s sessions.`,

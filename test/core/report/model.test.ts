@@ -377,6 +377,31 @@ describe('report of a case that holds little', () => {
 })
 
 describe('writeReports', () => {
+  it('does not ask to rotate a secret the case already rotated', async () => {
+    const sample = await buildSampleCase({ parent: await tempDir(), events: 240 })
+    const arn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/orders/db-AbC123'
+    const handle = await CaseHandle.open(sample.dir)
+    try {
+      for (const outcome of ['started', 'applied'] as const) {
+        await handle.journal.append({
+          action: 'credentials.rotate-secret',
+          target: arn,
+          params: { secretId: 'prod/orders/db' },
+          outcome,
+          prior: { rotatedAt: null },
+          ...(outcome === 'applied' ? { after: { rotatedAt: '2026-11-29T00:00:00.000Z' } } : {}),
+        })
+      }
+    } finally {
+      await handle.close()
+    }
+    const rotated = await buildReportModel(sample.dir, { firVersion: '9.9.9' })
+    expect(rotated.summary.impact).toContain(
+      '1 secret was read with the execution role’s credentials (prod/orders/db): it was rotated in this case (see the actions taken).',
+    )
+    expect(rotated.summary.impact.join(' ')).not.toContain('as exposed and rotate')
+  })
+
   it('writes both formats into reports/, records them in the journal, and the case still verifies', async () => {
     const sample = await buildSampleCase({ parent: await tempDir(), events: 40 })
     const handle = await CaseHandle.open(sample.dir)
