@@ -89,13 +89,22 @@ export async function listFunctionVersions(
   return out
 }
 
-/** The function's resource policy document (JSON text), or undefined when it has none. */
+/**
+ * The resource policy document (JSON text) of the function, or of one of its versions or aliases
+ * (`qualifier`: each has a policy of its own), or undefined when it has none.
+ */
 export async function getFunctionPolicyText(
   aws: AwsClients,
   functionName: string,
+  qualifier?: string,
 ): Promise<string | undefined> {
   try {
-    const out = await aws.lambda.send(new (sdk.lambda().GetPolicyCommand)({ FunctionName: functionName }))
+    const out = await aws.lambda.send(
+      new (sdk.lambda().GetPolicyCommand)({
+        FunctionName: functionName,
+        ...(qualifier ? { Qualifier: qualifier } : {}),
+      }),
+    )
     return out.Policy
   } catch (err) {
     if (classifyFailure(err) === 'not-found') return undefined

@@ -218,6 +218,7 @@ export const COMMAND_PERMISSIONS: Record<string, string[]> = {
       'organizations:DescribeOrganization?',
       'lambda:ListFunctions',
       'lambda:GetPolicy?',
+      'lambda:ListAliases?',
       'lambda:ListFunctionUrlConfigs?',
     ],
     asOptional(SNAPSHOT_FUNCTION_ACTIONS),

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { AddPermissionCommand, CreateAliasCommand, PublishVersionCommand } from '@aws-sdk/client-lambda'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
   accountOfAccessKey,
@@ -379,5 +380,66 @@ describe('fir sweep (built CLI against moto: an organisation of three member acc
     })
     expect(both.code).toBe(2)
     expect(both.json.error.message).toMatch(/exactly one of --org or --accounts/)
+  })
+
+  it("--public reads the policy of every version and alias: a public statement there is not in the function's own", async () => {
+    // A region no other test sweeps: this function is seen here only.
+    const region = 'ap-southeast-2'
+    const account = members[1]!
+    const c = await clientsIn(moto.endpoint(), account, region)
+    await createFunction(c, 'alias-open', await ensureRole(c.iam, 'R-alias', account))
+    const version = (await c.lambda.send(new PublishVersionCommand({ FunctionName: 'alias-open' }))).Version!
+    await c.lambda.send(
+      new CreateAliasCommand({ FunctionName: 'alias-open', Name: 'live', FunctionVersion: version }),
+    )
+    await c.lambda.send(
+      new AddPermissionCommand({
+        FunctionName: 'alias-open',
+        StatementId: 'open-live',
+        Action: 'lambda:InvokeFunction',
+        Principal: '*',
+        Qualifier: 'live',
+      }),
+    )
+    // moto keeps one policy for a function and all its qualifiers; AWS keeps one each. The proxy
+    // shows each policy as AWS would: the alias's statement in the alias's policy only.
+    const onlyOwn = (qualifier: string) => (text: string) => {
+      const out = JSON.parse(text) as { Policy: string }
+      const policy = JSON.parse(out.Policy) as { Statement: { Resource: string }[] }
+      policy.Statement = policy.Statement.filter(
+        (st) => st.Resource.endsWith(':live') === (qualifier === 'live'),
+      )
+      return JSON.stringify({ ...out, Policy: JSON.stringify(policy) })
+    }
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rewrites: [
+        {
+          match: (q) => q.operation === 'GetPolicy' && q.query?.get('Qualifier') === 'live',
+          body: onlyOwn('live'),
+        },
+        {
+          match: (q) => q.operation === 'GetPolicy' && q.query?.get('Qualifier') !== 'live',
+          body: onlyOwn(''),
+        },
+      ],
+    }).start()
+    try {
+      const dir = await newCase('sweep-alias')
+      const r = await runFir(
+        ['sweep', '--accounts', account, '--public', '--regions', region, '--case', dir, '--json'],
+        { endpoint: proxy.endpoint },
+      )
+      expect([0, 4]).toContain(r.code) // moto serves no ListFunctionUrlConfigs: a gap
+      expect(r.json.result.matches.map((m: { function: string }) => m.function)).toEqual(['alias-open'])
+      expect(r.json.result.matches[0].reasons.map((x: { detail: string }) => x.detail)).toEqual([
+        'resource policy statement open-live (alias live) allows "*"',
+      ])
+      const asked = proxy.records
+        .filter((x) => x.operation === 'GetPolicy')
+        .map((x) => x.query?.get('Qualifier'))
+      expect(asked).toEqual([null, version, 'live'])
+    } finally {
+      await proxy.stop()
+    }
   })
 })

@@ -19,6 +19,8 @@ export type FaultKind =
 export interface RequestInfo {
   method: string
   path: string
+  /** The query string's parameters (Lambda's Qualifier, say). */
+  query?: URLSearchParams
   service: string
   region: string
   accessKeyId: string
@@ -123,6 +125,7 @@ function describe(req: IncomingMessage, body: Buffer): RequestInfo {
   return {
     method,
     path,
+    query: url.searchParams,
     service,
     region,
     accessKeyId,

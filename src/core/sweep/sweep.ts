@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import type { AwsClients } from '../../aws/clients.js'
 import { classifyFailure, gapReason } from '../../aws/errors.js'
+import { listAliasNames } from '../../aws/lambda-containment.js'
 import {
   getFunctionPolicyText,
   type InventoryFunction,
@@ -23,7 +24,7 @@ import { usesOrganisationCondition } from '../snapshot/exposure.js'
 import { snapshotFunctions } from '../snapshot/snapshot.js'
 import { type Indicators, type MatchReason, matchInventory } from './indicators.js'
 import { AccountPacer, maxPerSecond, runQueue } from './pacer.js'
-import { publicReasons } from './public.js'
+import { publicReasons, type QualifiedPolicy } from './public.js'
 import { isOptInRegion } from './regions.js'
 
 export interface SweepOptions {
@@ -174,7 +175,7 @@ async function resolveAccounts(
  * the matches. The sweep and its match count are journaled; the result is kept in the case.
  *
  * IAM: organizations:ListAccounts (--org), sts:AssumeRole on the role in each account, and in each
- * account lambda:ListFunctions (+ lambda:GetPolicy, lambda:ListFunctionUrlConfigs with --public).
+ * account lambda:ListFunctions (+ lambda:GetPolicy, lambda:ListAliases, lambda:ListFunctionUrlConfigs with --public).
  */
 export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<SweepResult> {
   const started = performance.now()
@@ -313,15 +314,23 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
               reason: 'unimplemented: the endpoint does not serve ListFunctionUrlConfigs',
             })
           }
-          const policy = await getFunctionPolicyText(aws, name)
-          const organisation = statementsOf(policy).some(usesOrganisationCondition)
+          // Each published version and alias has a policy of its own: a public statement there
+          // opens that qualifier's ARN, and the function's own policy does not show it.
+          const qualifiers = [
+            ...fnVersions.map((v) => v.version).filter((v) => v !== '$LATEST'),
+            ...(await listAliasNames(aws, name)),
+          ]
+          const policies: QualifiedPolicy[] = [{ text: await getFunctionPolicyText(aws, name) }]
+          for (const qualifier of qualifiers)
+            policies.push({ qualifier, text: await getFunctionPolicyText(aws, name, qualifier) })
+          const organisation = policies.some((p) => statementsOf(p.text).some(usesOrganisationCondition))
             ? await accountOrganisation(ctx, st.clients!, st.id)
             : undefined
-          open = publicReasons(urls, policy, { account: st.id, ...(organisation ? { organisation } : {}) })
+          open = publicReasons(urls, policies, { account: st.id, ...(organisation ? { organisation } : {}) })
         } catch (err) {
           ctx.gaps.add({
             what: `${accountLabel(st.id, st.name)} region ${region} function ${name} (public exposure)`,
-            call: 'lambda:GetPolicy',
+            call: failureCall(err, 'lambda:GetPolicy'),
             reason: failureReason(err),
           })
         }
