@@ -4,7 +4,7 @@
  * Each prints its own tables; this prints how long each took and which failed, and exits 1 when
  * one did. Nothing here is a test.
  *
- *   npm run bench                       # all of them (about 10 minutes on 2 cores)
+ *   npm run bench                       # all of them, one after the other
  *   npm run bench -- timeline report    # only these, in this order
  *
  * A benchmark's own options go through its environment (BENCH_RECORDS, BENCH_RUNS, …) or its own
