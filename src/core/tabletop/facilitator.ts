@@ -66,11 +66,14 @@ export class Facilitator {
     }
   }
 
-  /** A playbook confirmation, asked as a team decision: yes runs the step, anything else skips it. */
+  /**
+   * A playbook confirmation, asked as a team decision: an answer starting with y ("y", "yes",
+   * "yeah, IC approves") runs the step, anything else skips it.
+   */
   async decide(question: string): Promise<boolean> {
     this.print('\n=== DECISION ===')
     const { answer, seconds } = await this.ask(`${question} [y/n]`)
-    const yes = /^y(es)?\b/i.test(answer)
+    const yes = isYes(answer)
     await appendNote(this.journal, this.target, {
       text: answer,
       kind: 'decision',
@@ -80,4 +83,9 @@ export class Facilitator {
     this.transcript.push({ kind: 'decision', text: answer, question, answerSeconds: seconds })
     return yes
   }
+}
+
+/** A decision's answer runs the step when it starts with y, after any white space (tabletop.md). */
+export function isYes(answer: string): boolean {
+  return /^\s*y/i.test(answer)
 }
