@@ -197,14 +197,20 @@ export function lookup(root: unknown, path: Path): unknown {
   return cur
 }
 
-/** Truthiness after templating: empty strings, empty lists, 0, false, "false", null are false. */
+/**
+ * Truthiness after templating: empty, false, 0, null and an empty list are false; so are the
+ * texts "false" and "0" (any case, white space around), which is how an `--input` or a template
+ * joined with text spells them.
+ */
 export function truthy(value: unknown): boolean {
   if (value instanceof Unresolved) return true
   if (value === undefined || value === null || value === false || value === 0) return false
-  if (typeof value === 'string') return value.trim() !== '' && value.trim().toLowerCase() !== 'false'
+  if (typeof value === 'string') return !FALSE_TEXT.has(value.trim().toLowerCase())
   if (Array.isArray(value)) return value.length > 0
   return true
 }
+
+const FALSE_TEXT = new Set(['', 'false', '0'])
 
 /** The scope templates read: `inputs` and `steps.<id>.outputs`. */
 export interface Scope {

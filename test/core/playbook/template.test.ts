@@ -82,6 +82,18 @@ describe('playbook templates', () => {
       false,
     ])
     expect([truthy('x'), truthy(['a']), truthy(1), truthy(true)]).toEqual([true, true, true, true])
+    // 0 as text, as an --input or a joined template gives it, is 0 (playbooks.md: `if` is false for 0)
+    expect([
+      truthy('0'),
+      truthy(' 0 '),
+      truthy('FALSE'),
+      truthy('00'),
+      truthy('0.5'),
+      truthy('null'),
+    ]).toEqual([false, false, false, true, true, true])
+    const scope = { inputs: { enabled: '0' }, steps: {} }
+    expect(truthy(renderTemplate(parseTemplate('{{ inputs.enabled }}'), scope))).toBe(false)
+    expect(truthy(renderTemplate(parseTemplate('{{ !inputs.enabled }}'), scope))).toBe(true)
     const dry = { inputs: {}, steps: { seal: { outputs: new Unresolved('steps.seal.outputs') as never } } }
     const v = renderTemplate(parseTemplate('{{ steps.seal.outputs.roleName }}'), dry)
     expect(v).toBeInstanceOf(Unresolved)
