@@ -6,7 +6,7 @@ import type { CommandOutcome } from '../../output.js'
 export default class PlaybookValidate extends FirCommand {
   static override summary = 'Check a playbook file without running it'
   static override description =
-    'Checks YAML syntax, the schema, action ids, step parameters and their types, template syntax, and references (declared inputs, earlier steps, outputs those steps produce). Every problem is listed with file:line:col; any problem exits 2. Reads nothing from AWS.'
+    'Checks YAML syntax, the schema, action ids, step parameters and their types, input defaults against their type, template syntax, and references (declared inputs, earlier steps, outputs those steps produce). Refuses files over 1 MiB, alias cycles and alias bombs. Every problem is listed with file:line:col (the message lists the first 100, --json all of them); any problem exits 2. Reads nothing from AWS.'
   static override examples = [
     '<%= config.bin %> playbook validate ./playbooks/lambda-compromise.yaml',
     '<%= config.bin %> playbook validate my-playbook.yaml --json',

@@ -1,11 +1,17 @@
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { open, readdir, stat } from 'node:fs/promises'
 import { basename, extname, join, resolve } from 'node:path'
 import { NotFoundError } from '../../errors.js'
 import { sha256Hex } from '../common/hash.js'
 import { escapeTerminal } from '../common/text.js'
 import { ACTION_SPECS, type ActionSpec } from './action-specs.js'
 import type { Playbook } from './schema.js'
-import { type Problem, problemsError, type SourceMap, validatePlaybookText } from './validate.js'
+import {
+  MAX_YAML_BYTES,
+  type Problem,
+  problemsError,
+  type SourceMap,
+  validatePlaybookText,
+} from './validate.js'
 
 /** The playbooks fir ships (`playbooks/` at the package root, next to dist/ and src/). */
 export const PLAYBOOK_DIR = resolve(import.meta.dirname, '..', '..', '..', 'playbooks')
@@ -79,6 +85,26 @@ async function listPlaybookFiles(dir: string): Promise<string[]> {
   }
 }
 
+/**
+ * Reads a playbook or scenario file as text, at most one byte more than MAX_YAML_BYTES: a larger
+ * file is refused by its validation (the size problem) without being read whole.
+ */
+export async function readYamlFile(file: string): Promise<string> {
+  const fh = await open(file, 'r')
+  try {
+    const buf = Buffer.alloc(Math.min((await fh.stat()).size, MAX_YAML_BYTES + 1))
+    let read = 0
+    while (read < buf.length) {
+      const { bytesRead } = await fh.read(buf, read, buf.length - read, read)
+      if (bytesRead === 0) break
+      read += bytesRead
+    }
+    return buf.subarray(0, read).toString('utf8')
+  } finally {
+    await fh.close()
+  }
+}
+
 /** Parses and validates playbook text; throws PlaybookError (exit 2) listing every problem. */
 export function loadPlaybookText(
   text: string,
@@ -104,7 +130,7 @@ export async function loadPlaybook(
   specs: readonly ActionSpec[] = ACTION_SPECS,
 ): Promise<LoadedPlaybook> {
   const file = await resolvePlaybookFile(arg, cwd)
-  const text = await readFile(file, 'utf8')
+  const text = await readYamlFile(file)
   return loadPlaybookText(text, file, specs)
 }
 
@@ -112,9 +138,8 @@ export async function loadPlaybook(
 export async function listPlaybooks(dir = PLAYBOOK_DIR): Promise<PlaybookListing[]> {
   const out: PlaybookListing[] = []
   for (const file of await listPlaybookFiles(dir)) {
-    const text = await readFile(file, 'utf8')
-    const r = validatePlaybookText(text, file)
-    const data = (r.source.doc.toJS() ?? {}) as Partial<Playbook>
+    const r = validatePlaybookText(await readYamlFile(file), file)
+    const data = (r.data && typeof r.data === 'object' ? r.data : {}) as Partial<Playbook>
     out.push({
       name: typeof data.name === 'string' ? data.name : basename(file),
       ...(typeof data.title === 'string' ? { title: data.title } : {}),

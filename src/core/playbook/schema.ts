@@ -15,6 +15,20 @@ export const InputSchema = z.strictObject({
   type: z.enum(['string', 'list', 'boolean', 'number']).optional(),
 })
 
+export type InputType = NonNullable<z.infer<typeof InputSchema>['type']>
+
+/**
+ * Whether a value (a default, or `--input` text) can be read as an input of this type, by the
+ * runner's rules: a boolean is true/false/yes/no/1/0 (any case), a number is finite decimal text.
+ * Strings and lists take anything.
+ */
+export function fitsInputType(value: unknown, type: InputType): boolean {
+  if (type === 'boolean')
+    return typeof value === 'boolean' || /^(true|yes|1|false|no|0)$/i.test(String(value))
+  if (type === 'number') return String(value).trim() !== '' && Number.isFinite(Number(value))
+  return true
+}
+
 export const StepSchema = z.strictObject({
   id: z.string().regex(IDENT_RE, 'must be a name of letters, digits, - and _, starting with a letter'),
   action: z.string(),

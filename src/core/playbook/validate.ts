@@ -1,5 +1,6 @@
 import {
   type Document,
+  isAlias,
   isMap,
   isPair,
   isScalar,
@@ -14,7 +15,7 @@ import type { z } from 'zod'
 import { PlaybookError } from '../../errors.js'
 import { escapeTerminal } from '../common/text.js'
 import { ACTION_SPECS, type ActionSpec } from './action-specs.js'
-import { type Playbook, PlaybookSchema } from './schema.js'
+import { fitsInputType, type Playbook, PlaybookSchema } from './schema.js'
 import { hasTemplate, type Path, parseTemplate, pathsOf, TemplateSyntaxError } from './template.js'
 
 /** One problem found in a playbook (or scenario) file, with where it is. */
@@ -88,40 +89,179 @@ export class SourceMap {
   }
 }
 
+/** The largest playbook or scenario file fir reads (the shipped ones are under 16 KiB). */
+export const MAX_YAML_BYTES = 1024 * 1024
+/** How many values all the aliases of one file may stand for, together. */
+export const MAX_ALIAS_VALUES = 100_000
+
+/** A playbook or scenario file read as YAML: its data, or the problems that keep it from having any. */
+export interface YamlRead {
+  source: SourceMap
+  /** The file as plain data; absent when it is not valid YAML or its aliases are refused. */
+  data?: unknown
+  problems: Problem[]
+}
+
+/**
+ * Reads a playbook or scenario file's YAML: its size, its syntax, and its aliases (`*name`), which
+ * may neither contain themselves (a cycle no value can hold) nor stand for more than
+ * MAX_ALIAS_VALUES values (nested aliases expand exponentially: an alias bomb). Every problem
+ * has its place in the file; nothing throws.
+ */
+export function readYaml(file: string, text: string): YamlRead {
+  if (Buffer.byteLength(text, 'utf8') > MAX_YAML_BYTES) {
+    return {
+      source: new SourceMap(file, ''),
+      problems: [
+        {
+          file,
+          line: 1,
+          col: 1,
+          message: `the file is larger than 1 MiB (${MAX_YAML_BYTES} bytes), the most fir reads as a playbook or scenario: split it, or shorten it`,
+        },
+      ],
+    }
+  }
+  const source = new SourceMap(file, text)
+  const problems: Problem[] = source.doc.errors.map((err) => {
+    const p = err.linePos?.[0]
+    return { file, line: p?.line ?? 1, col: p?.col ?? 1, message: `YAML: ${err.message.split('\n')[0]}` }
+  })
+  if (problems.length === 0) problems.push(...aliasProblems(source))
+  if (problems.length > 0) return { source, problems }
+  try {
+    // The aliases were counted above: their expansion is bounded, so yaml's own count is not needed.
+    return { source, data: source.doc.toJS({ maxAliasCount: -1 }) as unknown, problems }
+  } catch (err) {
+    return { source, problems: [{ file, line: 1, col: 1, message: `YAML: ${(err as Error).message}` }] }
+  }
+}
+
+/** Aliases that contain themselves, and the first alias past MAX_ALIAS_VALUES expanded values. */
+function aliasProblems(src: SourceMap): Problem[] {
+  const problems: Problem[] = []
+  const at = (node: Node, message: string): Problem => ({
+    file: src.file,
+    ...src.pos(rangeStart(node) ?? 0),
+    message,
+  })
+  // In document order, as YAML resolves them: an alias names the last anchor before it.
+  const anchors = new Map<string, Node>()
+  const sizes = new Map<unknown, number>()
+  const open = new Set<unknown>()
+  let expanded = 0
+  let tooMany = false
+  const walk = (node: unknown): number => {
+    if (tooMany || node === null || node === undefined) return 0
+    if (isAlias(node)) {
+      const target = anchors.get(node.source)
+      if (!target) return 1
+      if (open.has(target)) {
+        problems.push(
+          at(
+            node,
+            `alias *${escapeTerminal(node.source)} is inside the value it names (&${escapeTerminal(node.source)}): a value cannot contain itself; write the value out`,
+          ),
+        )
+        return 1
+      }
+      const size = sizes.get(target) ?? 1
+      expanded += size
+      if (expanded > MAX_ALIAS_VALUES) {
+        tooMany = true
+        problems.push(
+          at(
+            node,
+            `the aliases up to *${escapeTerminal(node.source)} stand for more than ${MAX_ALIAS_VALUES} values (aliases of aliases multiply: an alias bomb?); write the values out, or use fewer aliases`,
+          ),
+        )
+      }
+      return size
+    }
+    const anchor = (node as { anchor?: string }).anchor
+    if (anchor) anchors.set(anchor, node as Node)
+    let size = 1
+    open.add(node)
+    if (isPair(node)) size = walk(node.key) + walk(node.value)
+    else if (isMap(node) || isSeq(node)) for (const item of node.items) size += walk(item)
+    open.delete(node)
+    if (anchor) sizes.set(node, size)
+    return size
+  }
+  walk(src.doc.contents)
+  return problems
+}
+
 function rangeStart(node: Node | Pair | undefined): number | undefined {
   if (!node) return undefined
   if (isPair(node)) return rangeStart(node.key as Node)
   return (node as { range?: [number, number, number] }).range?.[0]
 }
 
-/** Levenshtein distance, for "did you mean". */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i)
+/**
+ * Levenshtein distance, for "did you mean"; gives up (returns `limit + 1`) as soon as the distance
+ * must exceed `limit`. `cost` counts the cells computed.
+ */
+function distance(a: string, b: string, limit: number, cost: { cells: number }): number {
+  if (Math.abs(a.length - b.length) > limit) return limit + 1
+  const row = new Uint32Array(b.length + 1)
+  for (let j = 0; j <= b.length; j++) row[j] = j
   for (let i = 1; i <= a.length; i++) {
     let prev = row[0]!
     row[0] = i
+    let rowMin = i
+    const ca = a.charCodeAt(i - 1)
     for (let j = 1; j <= b.length; j++) {
       const tmp = row[j]!
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
+      const d = Math.min(tmp + 1, row[j - 1]! + 1, prev + (ca === b.charCodeAt(j - 1) ? 0 : 1))
+      row[j] = d
+      if (d < rowMin) rowMin = d
       prev = tmp
     }
+    cost.cells += b.length
+    if (rowMin > limit) return limit + 1
   }
   return row[b.length]!
 }
 
-export function didYouMean(word: string, candidates: string[]): string {
-  let best: string | undefined
-  let bestD = Number.POSITIVE_INFINITY
-  for (const c of candidates) {
-    const d = distance(word.toLowerCase(), c.toLowerCase())
-    if (d < bestD) {
-      bestD = d
-      best = c
+/**
+ * "Did you mean" for one file. The work is bounded: a file with thousands of misspelt names
+ * (generated, or hostile) gets suggestions for the first ones, then plain messages, instead of a
+ * comparison of every name with every other (quadratic: minutes for a few thousand steps).
+ */
+export class Suggester {
+  private readonly cost = { cells: 0 }
+  /** `budget`: distance-table cells this file may compute, far more than any hand-written file needs. */
+  constructor(private readonly budget = 5_000_000) {}
+
+  /** ` (did you mean "x"?)`, or '' when no candidate is close or the budget is spent. */
+  suggest(word: string, candidates: Iterable<string>): string {
+    const w = word.toLowerCase()
+    const limit = Math.max(2, Math.floor(word.length / 3))
+    let best: string | undefined
+    let bestD = limit + 1
+    for (const c of candidates) {
+      if (this.cost.cells >= this.budget) break
+      this.cost.cells += 1
+      const d = distance(w, c.toLowerCase(), bestD - 1, this.cost)
+      if (d < bestD) {
+        bestD = d
+        best = c
+      }
     }
+    return best !== undefined ? ` (did you mean ${q(best)}?)` : ''
   }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3))
-    ? ` (did you mean "${best}"?)`
-    : ''
+}
+
+export function didYouMean(word: string, candidates: Iterable<string>): string {
+  return new Suggester().suggest(word, candidates)
+}
+
+/** Names for a message: all of them when few, else the first ones and how many more. */
+export function nameList(names: readonly string[], max = 20): string {
+  if (names.length === 0) return 'none'
+  if (names.length <= max) return names.join(', ')
+  return `${names.slice(0, max).join(', ')} … and ${names.length - max} more`
 }
 
 function pathText(path: Key[]): string {
@@ -137,7 +277,7 @@ function q(value: unknown): string {
 function valueAt(data: unknown, path: Key[]): unknown {
   let cur = data
   for (const seg of path) {
-    if (cur === null || typeof cur !== 'object') return undefined
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, seg)) return undefined
     cur = (cur as Record<string, unknown>)[seg as string]
   }
   return cur
@@ -210,6 +350,8 @@ export interface ValidationResult {
   playbook?: Playbook
   problems: Problem[]
   source: SourceMap
+  /** The file as plain data, valid or not (absent when it is not readable YAML). */
+  data?: unknown
 }
 
 /**
@@ -222,14 +364,11 @@ export function validatePlaybookText(
   file: string,
   specs: readonly ActionSpec[] = ACTION_SPECS,
 ): ValidationResult {
-  const src = new SourceMap(file, text)
-  const problems: Problem[] = []
-  for (const err of src.doc.errors) {
-    const [line, col] = err.linePos?.[0] ? [err.linePos[0].line, err.linePos[0].col] : [1, 1]
-    problems.push({ file, line, col, message: `YAML: ${err.message.split('\n')[0]}` })
-  }
+  const read = readYaml(file, text)
+  const src = read.source
+  const problems = read.problems
   if (problems.length > 0) return { problems, source: src }
-  const data = src.doc.toJS({ maxAliasCount: 50 }) as unknown
+  const data = read.data
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     problems.push({
       file,
@@ -237,17 +376,19 @@ export function validatePlaybookText(
       col: 1,
       message: 'a playbook is a YAML map with name, description, inputs and steps',
     })
-    return { problems, source: src }
+    return { problems, source: src, data }
   }
   const parsed = PlaybookSchema.safeParse(data)
   if (!parsed.success) problems.push(...zodProblems(src, data, parsed.error.issues))
 
   // Semantic checks run on whatever is there, so one run reports everything.
   const doc = data as Record<string, unknown>
-  const inputs =
+  const inputNames =
     doc.inputs && typeof doc.inputs === 'object' && !Array.isArray(doc.inputs)
       ? Object.keys(doc.inputs as object)
       : []
+  const inputs = new Set(inputNames)
+  const suggester = new Suggester()
   const steps = Array.isArray(doc.steps) ? (doc.steps as unknown[]) : []
   const stepIndex = new Map<string, number>()
   steps.forEach((s, i) => {
@@ -294,8 +435,8 @@ export function validatePlaybookText(
     const [root, name, third, output] = path
     if (root === 'inputs') {
       if (typeof name !== 'string') return `reference ${q(text)} must name an input: inputs.<name>`
-      if (!inputs.includes(name))
-        return `reference to unknown input ${q(name)}${didYouMean(name, inputs)}; declared inputs: ${inputs.join(', ') || 'none'}`
+      if (!inputs.has(name))
+        return `reference to unknown input ${q(name)}${suggester.suggest(name, inputNames)}; declared inputs: ${nameList(inputNames.map((n) => escapeTerminal(n)))}`
       return undefined
     }
     if (root === 'steps') {
@@ -303,14 +444,14 @@ export function validatePlaybookText(
         return `reference ${q(text)} must have the form steps.<earlier step id>.outputs.<name>`
       const at = stepIndex.get(name)
       if (at === undefined)
-        return `reference to unknown step ${q(name)}${didYouMean(name, [...stepIndex.keys()])}`
+        return `reference to unknown step ${q(name)}${suggester.suggest(name, stepIndex.keys())}`
       if (at === here) return `step ${q(name)} refers to its own outputs; only earlier steps' outputs exist`
       if (at > here)
         return `reference to step ${q(name)}, which runs later (steps[${at}]); only earlier steps' outputs exist`
       const spec = actionOf(at)
       if (spec && !Object.hasOwn(spec.outputs, output)) {
         const names = Object.keys(spec.outputs)
-        return `step ${q(name)} (${spec.id}) has no output ${q(output)}${didYouMean(output, names)}; its outputs: ${names.join(', ') || 'none'}`
+        return `step ${q(name)} (${spec.id}) has no output ${q(output)}${suggester.suggest(output, names)}; its outputs: ${names.join(', ') || 'none'}`
       }
       return undefined
     }
@@ -320,9 +461,24 @@ export function validatePlaybookText(
   const inputsDoc = (doc.inputs ?? {}) as Record<string, unknown>
   if (inputsDoc && typeof inputsDoc === 'object') {
     for (const [name, spec] of Object.entries(inputsDoc)) {
-      const s = spec as { default?: unknown } | null
-      if (s && typeof s === 'object' && typeof s.default === 'string' && hasTemplate(s.default))
+      const s = spec as { default?: unknown; type?: unknown } | null
+      if (!s || typeof s !== 'object') continue
+      if (typeof s.default === 'string' && hasTemplate(s.default))
         problems.push(src.at(['inputs', name, 'default'], `input defaults may not use templates`))
+      // The runner converts a default as it converts --input text: one that cannot be read as its
+      // type would fail every run that does not pass the input.
+      else if (
+        s.default !== undefined &&
+        s.default !== '' &&
+        (s.type === 'number' || s.type === 'boolean') &&
+        !fitsInputType(s.default, s.type)
+      )
+        problems.push(
+          src.at(
+            ['inputs', name, 'default'],
+            `the default of input ${q(name)} is ${q(s.default)}, which is not a ${s.type}${s.type === 'boolean' ? ' (true, false, yes, no, 1 or 0)' : ''}`,
+          ),
+        )
     }
   }
 
@@ -337,7 +493,7 @@ export function validatePlaybookText(
         problems.push(
           src.at(
             ['steps', i, 'action'],
-            `unknown action ${q(action)}${didYouMean(
+            `unknown action ${q(action)}${suggester.suggest(
               action,
               specs.map((s) => s.id),
             )}; actions: ${specs.map((s) => s.id).join(', ')}`,
@@ -352,12 +508,13 @@ export function validatePlaybookText(
       const given = (withBlock ?? {}) as Record<string, unknown>
       const where = withBlock === undefined ? ['steps', i, 'action'] : ['steps', i, 'with']
       for (const [param, value] of Object.entries(given)) {
-        const p = spec.params[param]
+        // Own parameters only: a name like toString or __proto__ is not one.
+        const p = Object.hasOwn(spec.params, param) ? spec.params[param] : undefined
         if (!p) {
           problems.push(
             src.at(
               ['steps', i, 'with', param],
-              `${spec.id} has no parameter ${q(param)}${didYouMean(param, Object.keys(spec.params))}; its parameters: ${Object.keys(spec.params).join(', ')}`,
+              `${spec.id} has no parameter ${q(param)}${suggester.suggest(param, Object.keys(spec.params))}; its parameters: ${Object.keys(spec.params).join(', ')}`,
               'key',
             ),
           )
@@ -394,12 +551,20 @@ export function validatePlaybookText(
     playbook: unique.length === 0 && parsed.success ? parsed.data : undefined,
     problems: unique,
     source: src,
+    data,
   }
 }
 
-/** The error for a file with problems: every problem on its own line, file:line:col first. */
+/** How many problems an error message lists; `--json` (`result.problems`) has every one. */
+export const MAX_LISTED_PROBLEMS = 100
+
+/** The error for a file with problems: each problem on its own line, file:line:col first. */
 export function problemsError(what: string, file: string, problems: Problem[], how: string): PlaybookError {
-  const lines = problems.map((p) => `  ${p.file}:${p.line}:${p.col}: ${p.message}`)
+  const lines = problems
+    .slice(0, MAX_LISTED_PROBLEMS)
+    .map((p) => `  ${p.file}:${p.line}:${p.col}: ${p.message}`)
+  if (problems.length > MAX_LISTED_PROBLEMS)
+    lines.push(`  … and ${problems.length - MAX_LISTED_PROBLEMS} more (--json lists every one)`)
   const err = new PlaybookError(
     `unable to load ${what} ${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${lines.join('\n')}`,
     problems,

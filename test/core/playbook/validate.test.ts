@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { validatePlaybookText } from '../../../src/core/playbook/validate.js'
+import {
+  MAX_LISTED_PROBLEMS,
+  MAX_YAML_BYTES,
+  problemsError,
+  validatePlaybookText,
+} from '../../../src/core/playbook/validate.js'
 
 const GOOD = `name: demo
 description: a demo
@@ -114,5 +119,118 @@ steps:
     ])
     const empty = validatePlaybookText('name: x\ndescription: y\nsteps: []\n', 'f.yaml')
     expect(empty.problems[0]).toMatchObject({ line: 3, col: 8 })
+  })
+})
+
+describe('playbook validation: hostile and oversized files', () => {
+  it('a with: key named like an Object.prototype property is an unknown parameter, not a crash', () => {
+    for (const key of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      const text = `name: p\ndescription: d\nsteps:\n  - id: a\n    action: case.note\n    with: { text: hi, ${key}: x }\n`
+      const r = validatePlaybookText(text, 'p.yaml')
+      expect(r.playbook, key).toBeUndefined()
+      expect(
+        r.problems.map((p) => `${p.line}:${p.col} ${p.message}`),
+        key,
+      ).toEqual([
+        expect.stringMatching(new RegExp(`^6:23 case.note has no parameter "${key}"; its parameters: text`)),
+      ])
+    }
+  })
+
+  it('an alias bomb is one located problem, not an exception', () => {
+    const text = `a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+name: x
+description: y
+steps: [{id: a, action: case.note, with: {text: t}}]
+`
+    const r = validatePlaybookText(text, 'bomb.yaml')
+    expect(r.problems).toHaveLength(1)
+    expect(r.problems[0]).toMatchObject({ file: 'bomb.yaml', line: 6 })
+    expect(r.problems[0]!.message).toMatch(/aliases up to \*e stand for more than 100000 values/)
+  })
+
+  it('an alias inside the value it names (a cycle) is a located problem, not a stack overflow', () => {
+    const text =
+      'name: c\ndescription: d\nsteps: &s\n  - id: a\n    action: case.note\n    with: { text: *s }\n'
+    const r = validatePlaybookText(text, 'cyc.yaml')
+    expect(r.problems.map((p) => `${p.line}:${p.col} ${p.message}`)).toEqual([
+      expect.stringMatching(/^6:19 alias \*s is inside the value it names \(&s\)/),
+    ])
+  })
+
+  it('aliases that are not a bomb or a cycle still work', () => {
+    const text = `name: a
+description: d
+inputs:
+  function: { required: true }
+steps:
+  - id: a
+    action: snapshot.function
+    with: &w { function: "{{ inputs.function }}" }
+  - id: b
+    action: snapshot.function
+    with: *w
+`
+    const r = validatePlaybookText(text, 'ok.yaml')
+    expect(r.problems).toEqual([])
+    expect(r.playbook?.steps[1]?.with).toEqual({ function: '{{ inputs.function }}' })
+  })
+
+  it('a file over 1 MiB is refused with one problem, unparsed', () => {
+    const text = `name: big\ndescription: "${'x'.repeat(MAX_YAML_BYTES)}"\nsteps: []\n`
+    const r = validatePlaybookText(text, 'big.yaml')
+    expect(r.problems).toEqual([
+      { file: 'big.yaml', line: 1, col: 1, message: expect.stringMatching(/larger than 1 MiB/) },
+    ])
+  })
+
+  it('thousands of misspelt step references: every one reported, "did you mean" only while its budget lasts, the message lists the first 100', () => {
+    const n = 1500
+    const steps = Array.from(
+      { length: n },
+      (_, i) =>
+        `  - id: step-with-a-longish-name-${i}\n    action: case.note\n    with: { text: "{{ steps.unknown-step-with-longish-name-${i}.outputs.x }}" }\n`,
+    ).join('')
+    const r = validatePlaybookText(`name: big\ndescription: d\nsteps:\n${steps}`, 'big.yaml')
+    expect(r.problems).toHaveLength(n)
+    expect(r.problems[0]!.message).toBe(
+      'reference to unknown step "unknown-step-with-longish-name-0" (did you mean "step-with-a-longish-name-0"?)',
+    )
+    const suggested = r.problems.filter((p) => p.message.includes('did you mean')).length
+    expect(suggested).toBeGreaterThan(0)
+    expect(suggested).toBeLessThan(n / 10)
+    const err = problemsError('playbook', 'big.yaml', r.problems, 'fix them')
+    const listed = err.message.split('\n').filter((l) => l.startsWith('  big.yaml:'))
+    expect(listed).toHaveLength(MAX_LISTED_PROBLEMS)
+    expect(err.message).toContain(`… and ${n - MAX_LISTED_PROBLEMS} more (--json lists every one)`)
+    expect(err.problems).toHaveLength(n)
+  })
+
+  it('a default that does not fit its input type is a problem at the default', () => {
+    const text = `name: d
+description: d
+inputs:
+  count: { type: number, default: abc }
+  flag: { type: boolean, default: maybe }
+  fine: { type: number, default: "12" }
+  yes: { type: boolean, default: "Yes" }
+  empty: { type: number, default: "" }
+  list: { type: list, default: [a, b] }
+steps:
+  - id: a
+    action: case.note
+    with: { text: "{{ inputs.count }} {{ inputs.flag }} {{ inputs.fine }} {{ inputs.yes }} {{ inputs.empty }} {{ inputs.list }}" }
+`
+    const r = validatePlaybookText(text, 'd.yaml')
+    expect(r.problems.map((p) => `${p.line}:${p.col} ${p.message}`)).toEqual([
+      '4:35 the default of input "count" is "abc", which is not a number',
+      '5:35 the default of input "flag" is "maybe", which is not a boolean (true, false, yes, no, 1 or 0)',
+    ])
   })
 })
