@@ -8,7 +8,6 @@ import { sha256Hex } from '../common/hash.js'
 import { compactUtc } from '../common/text.js'
 import type { Gap } from '../context.js'
 import { type FirContext, Gaps, type Log } from '../context.js'
-import { loadPlaybook } from '../playbook/load.js'
 import {
   type ActionRegistry,
   type RunHooks,
@@ -108,8 +107,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   const now = options.now ?? new Date()
   const { scenario } = options.loaded
   const cwd = options.cwd ?? process.cwd()
-  // Before anything is created: a broken playbook or inputs that do not fit it stop the drill here.
-  const playbook = await loadPlaybook(scenario.playbook)
+  // Before anything is created: inputs that do not fit the playbook stop the drill here (the
+  // scenario was loaded with its playbook, and checked against it).
+  const { playbook } = options.loaded
   resolveInputs(playbook.playbook, scenario.inputs)
   const { id, dir } = caseIdFor(options.caseDir, scenario.name, now)
   const caseDir = resolve(cwd, dir ?? join(CASES_DIR, id))

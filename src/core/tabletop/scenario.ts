@@ -1,12 +1,22 @@
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import { z } from 'zod'
 import { SEED_CALL_NAMES } from '../../aws/tabletop-seed.js'
-import { NotFoundError } from '../../errors.js'
+import { FirError, NotFoundError } from '../../errors.js'
 import { escapeTerminal } from '../common/text.js'
+import { type LoadedPlaybook, loadPlaybook, readYamlFile } from '../playbook/load.js'
+import type { Playbook } from '../playbook/schema.js'
 import { IDENT_RE } from '../playbook/schema.js'
 import { hasTemplate, parseTemplate, pathsOf, TemplateSyntaxError } from '../playbook/template.js'
-import { type Problem, problemsError, SourceMap, zodProblems } from '../playbook/validate.js'
+import {
+  nameList,
+  type Problem,
+  problemsError,
+  readYaml,
+  SourceMap,
+  Suggester,
+  zodProblems,
+} from '../playbook/validate.js'
 
 /** The scenarios fir ships (`scenarios/` at the package root). */
 export const SCENARIO_DIR = resolve(import.meta.dirname, '..', '..', '..', 'scenarios')
@@ -121,6 +131,8 @@ export interface LoadedScenario {
   scenario: Scenario
   file: string
   text: string
+  /** The scenario's playbook, loaded and validated; the scenario was checked against it. */
+  playbook: LoadedPlaybook
 }
 
 /** Seed facts a scenario may reference: `{{ seed.account }}` and friends. */
@@ -140,36 +152,35 @@ export function stringsOutsideFiles(
   return []
 }
 
-/** Validates scenario text: schema, actors, calls, templates. Every problem with line and column. */
+/**
+ * Validates scenario text: schema, actors, calls, templates, and — given the scenario's playbook —
+ * that its injects come before steps the playbook has and its inputs are the playbook's. Every
+ * problem with line and column.
+ */
 export function validateScenarioText(
   text: string,
   file: string,
-): { scenario?: Scenario; problems: Problem[] } {
-  const src = new SourceMap(file, text)
-  const problems: Problem[] = []
-  for (const err of src.doc.errors) {
-    const p = err.linePos?.[0]
-    problems.push({
-      file,
-      line: p?.line ?? 1,
-      col: p?.col ?? 1,
-      message: `YAML: ${err.message.split('\n')[0]}`,
-    })
-  }
+  playbook?: Playbook,
+): { scenario?: Scenario; problems: Problem[]; data?: unknown } {
+  const read = readYaml(file, text)
+  const { source: src, problems, data } = read
   if (problems.length) return { problems }
-  const data = src.doc.toJS({ maxAliasCount: 50 }) as unknown
   const parsed = ScenarioSchema.safeParse(data)
   if (!parsed.success) {
     problems.push(...zodProblems(src, data, parsed.error.issues))
-    return { problems }
+    return { problems, data }
   }
   const s = parsed.data
+  const suggester = new Suggester()
+  // The inputs as written: a key such as __proto__ does not survive into the parsed scenario.
+  const written = Object.keys((data as { inputs: object }).inputs)
+  if (playbook) problems.push(...playbookProblems(src, s, written, playbook, suggester))
   s.story.forEach((e, i) => {
     if (!Object.hasOwn(s.actors, e.actor))
       problems.push(
         src.at(
           ['story', i, 'actor'],
-          `unknown actor ${JSON.stringify(e.actor)}; actors: ${Object.keys(s.actors).join(', ')}`,
+          `unknown actor ${JSON.stringify(escapeTerminal(e.actor))}${suggester.suggest(e.actor, Object.keys(s.actors))}; actors: ${nameList(Object.keys(s.actors))}`,
         ),
       )
     if (e.apply && !SEED_CALL_NAMES.includes(e.call))
@@ -229,7 +240,41 @@ export function validateScenarioText(
       keyed.add(String((e.with as Record<string, unknown> | undefined)?.UserName ?? ''))
   })
   problems.sort((a, b) => a.line - b.line || a.col - b.col)
-  return problems.length ? { problems } : { scenario: s, problems }
+  return problems.length ? { problems, data } : { scenario: s, problems, data }
+}
+
+/** Where a scenario does not fit its playbook: injects before steps it lacks, inputs it does not declare. */
+function playbookProblems(
+  src: SourceMap,
+  s: Scenario,
+  inputs: string[],
+  playbook: Playbook,
+  suggester: Suggester,
+): Problem[] {
+  const problems: Problem[] = []
+  const stepIds = playbook.steps.map((step) => step.id)
+  const places = new Set(['start', 'end', ...stepIds])
+  ;(s.injects ?? []).forEach((inject, i) => {
+    if (places.has(inject.before)) return
+    problems.push(
+      src.at(
+        ['injects', i, 'before'],
+        `inject before ${JSON.stringify(escapeTerminal(inject.before))}: playbook ${playbook.name} has no such step${suggester.suggest(inject.before, places)}; an inject comes before start, end or a step: ${nameList(stepIds)}`,
+      ),
+    )
+  })
+  const declared = Object.keys(playbook.inputs ?? {})
+  for (const name of inputs) {
+    if (Object.hasOwn(playbook.inputs ?? {}, name)) continue
+    problems.push(
+      src.at(
+        ['inputs', name],
+        `unknown input ${JSON.stringify(escapeTerminal(name))} of playbook ${playbook.name}${suggester.suggest(name, declared)}; its inputs: ${nameList(declared)}`,
+        'key',
+      ),
+    )
+  }
+  return problems
 }
 
 /** Finds and validates `<name|file>`; throws PlaybookError-style errors (exit 2) listing every problem. */
@@ -260,11 +305,16 @@ export async function loadScenario(
       ],
     })
   }
-  const text = await readFile(file, 'utf8')
-  const r = validateScenarioText(text, file)
+  const text = await readYamlFile(file)
+  const first = validateScenarioText(text, file)
+  if (!first.scenario)
+    throw problemsError('scenario', file, first.problems, 'fix the problems above in the scenario file')
+  // A broken or missing playbook stops here with its own problems.
+  const playbook = await loadPlaybook(first.scenario.playbook, cwd)
+  const r = validateScenarioText(text, file, playbook.playbook)
   if (!r.scenario)
     throw problemsError('scenario', file, r.problems, 'fix the problems above in the scenario file')
-  return { scenario: r.scenario, file, text }
+  return { scenario: r.scenario, file, text, playbook }
 }
 
 export interface ScenarioListing {
@@ -283,9 +333,19 @@ export async function listScenarios(dir = SCENARIO_DIR): Promise<ScenarioListing
   const out: ScenarioListing[] = []
   for (const f of files) {
     const file = join(dir, f)
-    const text = await readFile(file, 'utf8')
-    const r = validateScenarioText(text, file)
-    const data = (new SourceMap(file, text).doc.toJS() ?? {}) as Partial<Scenario>
+    const text = await readYamlFile(file)
+    let r = validateScenarioText(text, file)
+    const name = r.scenario?.playbook
+    if (name !== undefined) {
+      try {
+        r = validateScenarioText(text, file, (await loadPlaybook(name)).playbook)
+      } catch (err) {
+        if (!(err instanceof FirError)) throw err
+        const message = `playbook ${JSON.stringify(escapeTerminal(name))} cannot be loaded: ${escapeTerminal(err.message.split('\n')[0])}`
+        r = { ...r, scenario: undefined, problems: [new SourceMap(file, text).at(['playbook'], message)] }
+      }
+    }
+    const data = (r.data && typeof r.data === 'object' ? r.data : {}) as Partial<Scenario>
     out.push({
       name: typeof data.name === 'string' ? data.name : basename(f).replace(/\.ya?ml$/, ''),
       title: typeof data.title === 'string' ? data.title : '',

@@ -1,0 +1,99 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { loadPlaybook } from '../../../src/core/playbook/load.js'
+import { listScenarios, loadScenario, validateScenarioText } from '../../../src/core/tabletop/scenario.js'
+import { PlaybookError } from '../../../src/errors.js'
+import { REPO_ROOT, tempDir } from '../../support/cli.js'
+
+const shipped = (name: string) => readFile(join(REPO_ROOT, 'scenarios', `${name}.yaml`), 'utf8')
+
+/** The line and column (1-based) where `needle` starts in `text`. */
+function where(text: string, needle: string): string {
+  const at = text.indexOf(needle)
+  expect(at, needle).toBeGreaterThanOrEqual(0)
+  const before = text.slice(0, at).split('\n')
+  return `${before.length}:${before.at(-1)!.length + 1}`
+}
+
+describe('tabletop scenario files against their playbook', () => {
+  it('an inject before a step the playbook does not have is a located problem with a did-you-mean', async () => {
+    const text = (await shipped('leaked-key-in-environment')).replace(/before: rotate$/m, 'before: rotat')
+    const { playbook } = await loadPlaybook('leaked-access-key-in-function')
+    const r = validateScenarioText(text, 's.yaml', playbook)
+    expect(r.scenario).toBeUndefined()
+    expect(r.problems.map((p) => `${p.line}:${p.col} ${p.message}`)).toEqual([
+      `${where(text, 'rotat\n')} inject before "rotat": playbook leaked-access-key-in-function has no such step (did you mean "rotate"?); an inject comes before start, end or a step: seal, rotate, no-keys, timeline, report`,
+    ])
+    // without the playbook, the file alone is well-formed
+    expect(validateScenarioText(text, 's.yaml').problems).toEqual([])
+  })
+
+  it('an input the playbook does not declare is a located problem', async () => {
+    const text = await shipped('public-url-backdoor')
+    const bad = text.replace(/^inputs:\n/m, 'inputs:\n  functoin: x\n  __proto__: y\n')
+    expect(bad).not.toBe(text)
+    const { playbook } = await loadPlaybook('public-function-exposure')
+    const problems = validateScenarioText(bad, 's.yaml', playbook).problems.map(
+      (p) => `${p.line}:${p.col} ${p.message}`,
+    )
+    expect(problems).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^${where(bad, 'functoin')} unknown input "functoin" of playbook public-function-exposure \\(did you mean "function"\\?\\); its inputs: function`,
+        ),
+      ),
+      // as written: zod's parse would have dropped it
+      expect.stringMatching(new RegExp(`^${where(bad, '__proto__')} unknown input "__proto__" of playbook`)),
+    ])
+  })
+
+  it('loadScenario checks the scenario against its playbook: a misspelt before: is refused (exit 2), not dropped', async () => {
+    const dir = await tempDir('fir-scenario-')
+    const file = join(dir, 'my2.yaml')
+    await writeFile(file, (await shipped('public-url-backdoor')).replace(/before: close$/m, 'before: clsoe'))
+    const err = await loadScenario(file, dir).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(PlaybookError)
+    expect((err as PlaybookError).exitCode).toBe(2)
+    expect((err as PlaybookError).message).toMatch(
+      /my2\.yaml:\d+:13: inject before "clsoe": playbook public-function-exposure has no such step \(did you mean "close"\?\)/,
+    )
+    const ok = await loadScenario('public-url-backdoor')
+    expect(ok.playbook.playbook.name).toBe('public-function-exposure')
+  })
+
+  it('every shipped scenario fits its playbook', async () => {
+    const list = await listScenarios()
+    expect(list.length).toBeGreaterThanOrEqual(4)
+    for (const s of list) expect(s.problems, s.name).toEqual([])
+  })
+
+  it('an alias bomb or an alias cycle in a scenario is a located problem', () => {
+    const bomb = `a: &a [x,x,x,x,x,x,x,x,x,x]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]
+name: x
+`
+    expect(validateScenarioText(bomb, 's.yaml').problems).toEqual([
+      // the 8th *d of line 5 takes the aliases past 100000 values (12330 before line 5, 11111 each)
+      {
+        file: 's.yaml',
+        line: 5,
+        col: 29,
+        message: expect.stringMatching(/up to \*d stand for more than 100000 values/),
+      },
+    ])
+    const cycle = 'name: x\nstory: &s\n  - at: -1d\n    with: { again: *s }\n'
+    expect(validateScenarioText(cycle, 's.yaml').problems).toEqual([
+      {
+        file: 's.yaml',
+        line: 4,
+        col: 20,
+        message: expect.stringMatching(/alias \*s is inside the value it names/),
+      },
+    ])
+  })
+})
