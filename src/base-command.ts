@@ -153,6 +153,11 @@ export abstract class FirCommand extends Command {
         `the journal's last line was cut off by an interrupted write (a crash or power loss): its ${counted(torn.bytes, 'byte')} are set aside in ${torn.path} and journaled by hash; the entries before it are intact`,
       )
     }
+    for (const set of handle.placedSets) {
+      this.log_.warn(
+        `finished sealing evidence set evidence/${escapeTerminal(set)}: a fir run was interrupted after journaling its seal, before giving the set its final name; its manifest matches the journaled hash`,
+      )
+    }
     if (handle.swept.length > 0) {
       const bytes = handle.swept.reduce((n, s) => n + s.bytes, 0)
       this.log_.warn(

@@ -99,7 +99,7 @@ export async function engineTimeline(
   const until = new Date(window.end ?? now)
   const caller = await callerIdentity(ctx.aws)
   const resolved = options.function
-    ? await resolveTarget(ctx.case.dir, options.function, options.roles ?? [])
+    ? await resolveTarget(ctx.case.dir, ctx.case.journal.all(), options.function, options.roles ?? [])
     : undefined
   const target = resolved?.target
   const account = target?.account ?? caller.account

@@ -6,7 +6,8 @@ import { sha256Hex } from '../common/hash.js'
 import { sweepTemporaries } from '../common/interrupt.js'
 import { relativeInside, relativeInsideLanded } from '../common/paths.js'
 import { escapeTerminal, shellArg } from '../common/text.js'
-import { EVIDENCE_DIR, EvidenceSet } from './evidence-store.js'
+import { completeInterruptedSeals, EVIDENCE_DIR, EvidenceSet } from './evidence-store.js'
+import { refuseLinkedCaseFolders } from './folders.js'
 import { currentActor, JOURNAL_FILE, Journal } from './journal.js'
 import { acquireCaseLock, type CaseLock, LOCK_FILE, type LockHolder } from './lock.js'
 
@@ -77,6 +78,11 @@ export class CaseHandle {
     private readonly lock: CaseLock,
     /** Temporaries an interrupted fir run had left in the case, removed on opening it. */
     readonly swept: { path: string; bytes: number }[] = [],
+    /**
+     * Evidence sets whose seal a crash interrupted after journaling it, moved to their final
+     * name on opening the case (see EvidenceSet.seal).
+     */
+    readonly placedSets: string[] = [],
   ) {}
 
   /**
@@ -97,11 +103,15 @@ export class CaseHandle {
     const meta = await readCaseMeta(dir)
     const lock = await acquireCaseLock(dir, lockOwner())
     try {
+      // What fir writes through a linked folder would land outside the case.
+      await refuseLinkedCaseFolders(dir)
       const journal = await Journal.open(dir)
       // With the lock held no live fir process writes here: what is left is a dead run's. Evidence
-      // folders are left as they are (an unsealed set is reported, never tidied away).
+      // folders are left as they are (an unsealed set is reported, never tidied away), but a set
+      // whose seal the journal holds is finished.
       const swept = sweepTemporaries([dir, ...['timeline', 'reports', 'secrets'].map((d) => join(dir, d))])
-      return new CaseHandle(dir, meta, journal, lock, swept)
+      const placed = await completeInterruptedSeals(dir, journal.all())
+      return new CaseHandle(dir, meta, journal, lock, swept, placed)
     } catch (err) {
       await lock.release()
       throw err

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { constants, createWriteStream } from 'node:fs'
-import { chmod, open, readFile, rename, rm } from 'node:fs/promises'
+import { chmod, lstat, open, readFile, rename, rm } from 'node:fs/promises'
 import { dirname, join, posix } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -8,7 +8,8 @@ import { UsageError } from '../../errors.js'
 import { ensureDir, exists, FILE_MODE, fsyncDir, tempPathFor, writeFileAtomic } from '../common/fs-safe.js'
 import { sha256File, sha256Hex } from '../common/hash.js'
 import { compactUtc, shellArg } from '../common/text.js'
-import type { Journal } from './journal.js'
+import { refuseLinkedCaseFolders } from './folders.js'
+import type { Journal, JournalEntry } from './journal.js'
 
 /** Where a stored file came from: the API call (service:Operation), its target and request id. */
 export interface EvidenceSource {
@@ -38,6 +39,22 @@ export interface Manifest {
 
 export const MANIFEST_FILE = 'manifest.json'
 export const EVIDENCE_DIR = 'evidence'
+/**
+ * A set is built in `evidence/.unfinished-<name>/` and gets its final name only once its seal is
+ * journaled: a set under its final name is sealed, and a crash at any point leaves either an
+ * unfinished folder (never evidence) or a journaled seal naming the folder to finish.
+ */
+export const UNFINISHED_SET_PREFIX = '.unfinished-'
+
+/** The folder a set named `name` is built in until it is sealed. */
+export function unfinishedSetDir(caseDir: string, name: string): string {
+  return join(caseDir, EVIDENCE_DIR, `${UNFINISHED_SET_PREFIX}${name}`)
+}
+
+/** Whether anything (a folder, a file, a link, even to nothing) is at `path`. */
+async function taken(path: string): Promise<boolean> {
+  return (await lstat(path).catch(() => undefined)) !== undefined
+}
 
 /** Makes a path segment safe for the case folder: no separators, no dot-dot, no control characters. */
 export function safeSegment(value: string): string {
@@ -55,11 +72,13 @@ function checkRelative(rel: string): string {
 
 /**
  * One dated evidence set (`evidence/<UTC timestamp>/`): files are written once, each hashed as it
- * is written; `seal` writes manifest.json and journals its SHA-256, after which the set is closed.
+ * is written, into the set's unfinished folder; `seal` writes manifest.json, journals its SHA-256,
+ * then moves the set to its final name, after which it is closed.
  */
 export class EvidenceSet {
   private readonly files = new Map<string, ManifestFile>()
   private sealed = false
+  private placed = false
 
   private constructor(
     readonly caseDir: string,
@@ -68,8 +87,11 @@ export class EvidenceSet {
     private readonly firVersion: string,
   ) {}
 
+  /** Where the set's files are: its unfinished folder until it is sealed, then evidence/<name>. */
   get dir(): string {
-    return join(this.caseDir, EVIDENCE_DIR, this.name)
+    return this.placed
+      ? join(this.caseDir, EVIDENCE_DIR, this.name)
+      : unfinishedSetDir(this.caseDir, this.name)
   }
 
   static async create(
@@ -78,9 +100,16 @@ export class EvidenceSet {
     firVersion: string,
     now = new Date(),
   ): Promise<EvidenceSet> {
+    await refuseLinkedCaseFolders(caseDir)
+    // A name no set has, on disk (sealed, unfinished) or in the journal (a sealed set since lost).
+    const journaled = new Set(sealedSets(journal.all()).map((s) => s.name))
+    const inUse = async (name: string) =>
+      journaled.has(name) ||
+      (await taken(join(caseDir, EVIDENCE_DIR, name))) ||
+      (await taken(unfinishedSetDir(caseDir, name)))
     let name = compactUtc(now)
     let n = 1
-    while (await exists(join(caseDir, EVIDENCE_DIR, name))) name = `${compactUtc(now)}-${++n}`
+    while (await inUse(name)) name = `${compactUtc(now)}-${++n}`
     const set = new EvidenceSet(caseDir, name, journal, firVersion)
     await ensureDir(set.dir)
     return set
@@ -169,7 +198,11 @@ export class EvidenceSet {
     return join(this.dir, `${checkRelative(rel)}.partial`)
   }
 
-  /** Writes manifest.json and journals its hash; the set is closed after this. */
+  /**
+   * Writes manifest.json, journals its hash, then gives the set its final name; the set is closed
+   * after this. A crash after the journal line and before the rename is finished by the next
+   * command that opens the case (completeInterruptedSeals).
+   */
   async seal(
     extra: Record<string, unknown> = {},
     target = '',
@@ -193,8 +226,91 @@ export class EvidenceSet {
       params: { set: this.name, manifestSha256: sha256, files: manifest.files.length },
       outcome: 'recorded',
     })
+    await placeSealedSet(this.caseDir, this.name)
+    this.placed = true
     return { manifest, sha256 }
   }
+}
+
+/** Moves a sealed set from its unfinished folder to evidence/<name>, never over anything there. */
+async function placeSealedSet(caseDir: string, name: string): Promise<void> {
+  const to = join(caseDir, EVIDENCE_DIR, name)
+  if (await taken(to))
+    throw new Error(`refusing to replace ${to} with the set just sealed: evidence is write-once`)
+  await rename(unfinishedSetDir(caseDir, name), to)
+  await fsyncDir(join(caseDir, EVIDENCE_DIR))
+}
+
+/** A set the journal seals (`evidence.seal`): its name and its manifest's SHA-256 as journaled. */
+export interface SealedSetRef {
+  name: string
+  manifestSha256: string
+  seq: number
+}
+
+/**
+ * The evidence sets the journal seals, in the order they were sealed (the newest last). Only the
+ * journal makes a folder of evidence/ a set: a folder no seal names (a hand-made one, an
+ * interrupted run's) is none. Names that are not plain folder names are left out.
+ */
+export function sealedSets(entries: readonly JournalEntry[]): SealedSetRef[] {
+  const out: SealedSetRef[] = []
+  for (const e of entries) {
+    const name = e.action === 'evidence.seal' ? e.params?.set : undefined
+    if (typeof name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith('.')) continue
+    out.push({ name, manifestSha256: String(e.params.manifestSha256), seq: e.seq })
+  }
+  return out
+}
+
+/**
+ * The manifest of a sealed set, when the one in evidence/<name> is the one the journal sealed
+ * (same SHA-256) and the set is the case's own folder, not a link; undefined otherwise (missing,
+ * unreadable, changed or linked: `case verify` names it).
+ */
+export async function readSealedManifest(caseDir: string, set: SealedSetRef): Promise<Manifest | undefined> {
+  const dir = join(caseDir, EVIDENCE_DIR, set.name)
+  if (!(await lstat(dir).catch(() => undefined))?.isDirectory()) return undefined
+  try {
+    const text = await readFile(join(dir, MANIFEST_FILE))
+    if (sha256Hex(text) !== set.manifestSha256) return undefined
+    return JSON.parse(text.toString('utf8')) as Manifest
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Whether a sealed set is still in its unfinished folder with the very manifest the journal
+ * sealed: a run was interrupted after journaling the seal, before the rename.
+ */
+export async function sealedButUnplaced(
+  caseDir: string,
+  name: string,
+  manifestSha256: string,
+): Promise<boolean> {
+  if (await taken(join(caseDir, EVIDENCE_DIR, name))) return false
+  const dir = unfinishedSetDir(caseDir, name)
+  if (!(await lstat(dir).catch(() => undefined))?.isDirectory()) return false
+  const text = await readFile(join(dir, MANIFEST_FILE)).catch(() => undefined)
+  return text !== undefined && sha256Hex(text) === manifestSha256
+}
+
+/**
+ * Finishes the seals a crash interrupted between the journal line and the rename: each such set is
+ * moved to its final name. Call with the case lock held. Returns the sets moved.
+ */
+export async function completeInterruptedSeals(
+  caseDir: string,
+  entries: readonly JournalEntry[],
+): Promise<string[]> {
+  const moved: string[] = []
+  for (const set of sealedSets(entries)) {
+    if (!(await sealedButUnplaced(caseDir, set.name, set.manifestSha256))) continue
+    await placeSealedSet(caseDir, set.name)
+    moved.push(set.name)
+  }
+  return moved
 }
 
 export async function readManifest(caseDir: string, set: string): Promise<Manifest> {

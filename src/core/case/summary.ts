@@ -3,7 +3,13 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { exists } from '../common/fs-safe.js'
 import { type CaseMeta, readCaseMeta, TIMELINE_HISTORY_DIR } from './case-folder.js'
-import { EVIDENCE_DIR, MANIFEST_FILE, type Manifest } from './evidence-store.js'
+import {
+  EVIDENCE_DIR,
+  MANIFEST_FILE,
+  type Manifest,
+  sealedButUnplaced,
+  unfinishedSetDir,
+} from './evidence-store.js'
 import { checkJournalText, JOURNAL_FILE } from './journal.js'
 
 export interface CaseSummary {
@@ -63,11 +69,16 @@ export async function readEarlierTimelines(dir: string): Promise<CaseSummary['ea
 export async function summariseCase(dir: string): Promise<CaseSummary> {
   const meta = await readCaseMeta(dir)
   const { entries } = checkJournalText(await readFile(join(dir, JOURNAL_FILE), 'utf8'))
-  const sealed = entries.filter((e) => e.action === 'evidence.seal').map((e) => String(e.params.set))
+  const sealed = entries.filter((e) => e.action === 'evidence.seal')
   const evidence: CaseSummary['evidence'] = []
-  for (const set of sealed) {
+  for (const e of sealed) {
+    const set = String(e.params.set)
+    // A set a crash left sealed but not yet renamed is read where it is (the next writing command moves it).
+    const setDir = (await sealedButUnplaced(dir, set, String(e.params.manifestSha256)))
+      ? unfinishedSetDir(dir, set)
+      : join(dir, EVIDENCE_DIR, set)
     try {
-      const m = JSON.parse(await readFile(join(dir, EVIDENCE_DIR, set, MANIFEST_FILE), 'utf8')) as Manifest
+      const m = JSON.parse(await readFile(join(setDir, MANIFEST_FILE), 'utf8')) as Manifest
       evidence.push({
         set,
         files: m.files.length,

@@ -1,9 +1,17 @@
 import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises'
-import { join, relative, sep } from 'node:path'
+import { basename, join, relative, sep } from 'node:path'
 import { exists } from '../common/fs-safe.js'
 import { sha256File, sha256Hex } from '../common/hash.js'
 import { CASE_FILE } from './case-folder.js'
-import { EVIDENCE_DIR, MANIFEST_FILE, type Manifest } from './evidence-store.js'
+import {
+  EVIDENCE_DIR,
+  MANIFEST_FILE,
+  type Manifest,
+  sealedButUnplaced,
+  UNFINISHED_SET_PREFIX,
+  unfinishedSetDir,
+} from './evidence-store.js'
+import { CASE_FOLDERS, notTheCaseFolder } from './folders.js'
 import { checkJournalText, JOURNAL_FILE, type JournalEntry } from './journal.js'
 
 export interface VerifyProblem {
@@ -39,17 +47,55 @@ export function parseJournalHead(text: string): { seq?: number; hash: string } |
   return { ...(m[1] !== undefined ? { seq: Number(m[1]) } : {}), hash: m[2]!.toLowerCase() }
 }
 
+/**
+ * Every file under `dir` (a link to a file or to nothing counts as one). A link to a folder is not
+ * followed: findLinkedFolders names it. Empty when `dir` is not a folder.
+ */
 async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = []
   async function walk(d: string) {
     for (const entry of await readdir(d, { withFileTypes: true })) {
       const p = join(d, entry.name)
       if (entry.isDirectory()) await walk(p)
-      else out.push(p)
+      else if (!(entry.isSymbolicLink() && (await isFolder(p)))) out.push(p)
     }
   }
-  if (await exists(dir)) await walk(dir)
+  if (await isFolder(dir)) await walk(dir)
   return out
+}
+
+/** Whether `path` is a folder, or a link to one. */
+async function isFolder(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false
+}
+
+/**
+ * Every folder of the case that is not the case's own: one of CASE_FOLDERS that is a symbolic link
+ * or no folder at all, and any link to a folder inside them (an evidence set, a subfolder of one,
+ * timeline/raw/<run>…). What such a folder holds can change at any time, out of the case, as what
+ * a linked file points to can; and fir would write through it.
+ */
+async function findLinkedFolders(caseDir: string, problems: VerifyProblem[]): Promise<void> {
+  const caseFolders = new Set<string>(CASE_FOLDERS)
+  const flag = async (rel: string) => {
+    const why = await notTheCaseFolder(join(caseDir, rel))
+    if (why) problems.push({ kind: 'changed', path: `${rel}/`, message: `${rel}/ was changed: ${why}` })
+  }
+  async function walk(rel: string): Promise<void> {
+    const entries = await readdir(join(caseDir, rel), { withFileTypes: true }).catch(() => [])
+    for (const entry of entries) {
+      const child = `${rel}/${entry.name}`
+      if (entry.isDirectory()) await walk(child)
+      else if (caseFolders.has(child)) await flag(child)
+      else if (entry.isSymbolicLink() && (await isFolder(join(caseDir, child)))) await flag(child)
+    }
+  }
+  for (const rel of CASE_FOLDERS) {
+    if (rel.includes('/')) continue // checked as its parent is walked
+    const path = join(caseDir, rel)
+    if (await notTheCaseFolder(path)) await flag(rel)
+    else await walk(rel)
+  }
 }
 
 /** The folders whose every file fir records with `case.artifact` as it writes it. */
@@ -153,11 +199,15 @@ export async function verifyCase(
         path: JOURNAL_FILE,
         message: `${JOURNAL_FILE} was changed: ${swapped}`,
       })
-    const parsed = checkJournalText(await readFile(journalPath, 'utf8'))
-    entries = parsed.entries
-    checked.journalEntries = entries.length
-    for (const p of parsed.problems)
-      problems.push({ kind: p.kind, path: JOURNAL_FILE, seq: p.seq, message: p.message })
+    // A folder (or a link to one) in its place has no entries to check: it is named above.
+    const text = (await stat(journalPath)).isFile() ? await readFile(journalPath, 'utf8') : undefined
+    if (text !== undefined) {
+      const parsed = checkJournalText(text)
+      entries = parsed.entries
+      checked.journalEntries = entries.length
+      for (const p of parsed.problems)
+        problems.push({ kind: p.kind, path: JOURNAL_FILE, seq: p.seq, message: p.message })
+    }
   }
 
   const init = entries.find((e) => e.seq === 0)
@@ -188,35 +238,64 @@ export async function verifyCase(
       sealedSets.set(e.params.set, String(e.params.manifestSha256))
     }
   }
+  await findLinkedFolders(caseDir, problems)
   const evidenceRoot = join(caseDir, EVIDENCE_DIR)
-  const onDisk = (await exists(evidenceRoot)) ? await readdir(evidenceRoot) : []
+  const onDisk = (await isFolder(evidenceRoot)) ? await readdir(evidenceRoot) : []
   for (const name of onDisk) {
-    if (!sealedSets.has(name) && !(await stat(join(evidenceRoot, name))).isDirectory()) {
+    if (sealedSets.has(name)) continue
+    const path = join(evidenceRoot, name)
+    const st = await lstat(path)
+    if (name.startsWith(UNFINISHED_SET_PREFIX) && st.isDirectory()) {
+      const set = name.slice(UNFINISHED_SET_PREFIX.length)
+      const manifestSha = sealedSets.get(set)
+      // Sealed, not yet given its final name: checked below, where the set is.
+      if (manifestSha !== undefined && (await sealedButUnplaced(caseDir, set, manifestSha))) continue
+      warnings.push(
+        `${EVIDENCE_DIR}/${name}/ was left by an interrupted snapshot (a set being built, never sealed); it is not evidence`,
+      )
+      continue
+    }
+    if (st.isSymbolicLink()) {
+      // A link to a folder is named among the linked folders.
+      if (await isFolder(path)) continue
+      const to = await readlink(path).catch(() => '?')
+      problems.push({
+        kind: 'extra',
+        path: `${EVIDENCE_DIR}/${name}`,
+        message: `${EVIDENCE_DIR}/${name} is a symbolic link (to ${JSON.stringify(to)}), not an evidence set fir made: it was added to the case folder`,
+      })
+      continue
+    }
+    if (!st.isDirectory()) {
       warnings.push(`${EVIDENCE_DIR}/${name} is not an evidence set (a stray file); it is not evidence`)
       continue
     }
-    if (!sealedSets.has(name)) {
-      const manifestThere = await exists(join(evidenceRoot, name, MANIFEST_FILE))
-      if (manifestThere) {
-        problems.push({
-          kind: 'extra',
-          path: `${EVIDENCE_DIR}/${name}`,
-          message: `evidence set ${EVIDENCE_DIR}/${name} has a manifest but was never sealed in the journal`,
-        })
-      } else {
-        warnings.push(
-          `evidence set ${EVIDENCE_DIR}/${name} was never sealed (an interrupted snapshot); it is not evidence`,
-        )
-      }
+    if (await exists(join(path, MANIFEST_FILE))) {
+      problems.push({
+        kind: 'extra',
+        path: `${EVIDENCE_DIR}/${name}`,
+        message: `evidence set ${EVIDENCE_DIR}/${name} has a manifest but was never sealed in the journal: fir names a set only after journaling its seal, so it was added to the case folder (or left by an earlier fir, which wrote the manifest before the journal line, interrupted between the two)`,
+      })
+    } else {
+      warnings.push(
+        `evidence set ${EVIDENCE_DIR}/${name} was never sealed (an interrupted snapshot); it is not evidence`,
+      )
     }
   }
 
   for (const [set, manifestSha] of sealedSets) {
     checked.evidenceSets++
-    const setDir = join(evidenceRoot, set)
+    let setDir = join(evidenceRoot, set)
+    if (await sealedButUnplaced(caseDir, set, manifestSha)) {
+      setDir = unfinishedSetDir(caseDir, set)
+      warnings.push(
+        `evidence set ${EVIDENCE_DIR}/${set} is sealed in the journal but still in ${EVIDENCE_DIR}/${UNFINISHED_SET_PREFIX}${set}/ (a run was interrupted right after sealing it): it is checked there, and the next fir command that writes to the case gives it its final name`,
+      )
+    }
+    const setRel = `${EVIDENCE_DIR}/${basename(setDir)}`
     const manifestPath = join(setDir, MANIFEST_FILE)
-    const rel = `${EVIDENCE_DIR}/${set}/${MANIFEST_FILE}`
-    if (!(await exists(manifestPath))) {
+    const rel = `${setRel}/${MANIFEST_FILE}`
+    if (!(await lstat(manifestPath).catch(() => undefined))) {
       problems.push({ kind: 'missing', path: rel, message: `${rel} is missing` })
       continue
     }
@@ -224,7 +303,13 @@ export async function verifyCase(
     if (manifestSwapped) {
       problems.push({ kind: 'changed', path: rel, message: `${rel} was changed: ${manifestSwapped}` })
     }
-    const manifestText = await readFile(manifestPath)
+    const manifestText = await readFile(manifestPath).catch(() => undefined)
+    if (manifestText === undefined) {
+      // A link to nothing, a folder in its place: named above; there is no manifest to go by.
+      if (!manifestSwapped)
+        problems.push({ kind: 'unparseable', path: rel, message: `${rel} cannot be read` })
+      continue
+    }
     if (sha256Hex(manifestText) !== manifestSha) {
       problems.push({ kind: 'changed', path: rel, message: `${rel} was changed after it was sealed` })
     }
@@ -238,10 +323,10 @@ export async function verifyCase(
     const listed = new Set<string>()
     for (const f of manifest.files ?? []) {
       checked.evidenceFiles++
-      const fileRel = `${EVIDENCE_DIR}/${set}/${f.path}`
+      const fileRel = `${setRel}/${f.path}`
       listed.add(join(setDir, f.path))
       const path = join(setDir, f.path)
-      if (!(await exists(path))) {
+      if (!(await lstat(path).catch(() => undefined))) {
         problems.push({ kind: 'missing', path: fileRel, message: `${fileRel} is missing` })
         continue
       }
@@ -261,7 +346,7 @@ export async function verifyCase(
     }
     for (const file of await listFiles(setDir)) {
       if (file === manifestPath || listed.has(file)) continue
-      const fileRel = `${EVIDENCE_DIR}/${set}/${relative(setDir, file)}`
+      const fileRel = `${setRel}/${relative(setDir, file).split(sep).join('/')}`
       problems.push({ kind: 'extra', path: fileRel, message: `${fileRel} is not in the sealed manifest` })
     }
   }

@@ -17,7 +17,7 @@ function setName(value: unknown): string | null {
 /** Contain's snapshot-first rule (DESIGN §4) on the snapshot module. */
 export const snapshotPort: SnapshotPort = {
   async existing(ctx: FirContext, target: FunctionTarget) {
-    return setName(await latestSnapshotFor(ctx.case.dir, target.arn))
+    return setName(await latestSnapshotFor(ctx.case.dir, ctx.case.journal.all(), target.arn))
   },
   async take(ctx: FirContext, target: FunctionTarget) {
     const result = await snapshotFunctions(ctx, { functions: [target.arn] })

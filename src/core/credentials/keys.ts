@@ -1,10 +1,11 @@
-import { readdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { classifyFailure, gapReason } from '../../aws/errors.js'
 import { getAccessKeyLastUsed, listAccessKeys, listUserNames } from '../../aws/iam.js'
 import { getAccessKeyAccount } from '../../aws/sts.js'
 import { AccessDeniedError, FirError, NotFoundError, UsageError } from '../../errors.js'
-import { EVIDENCE_DIR } from '../case/evidence-store.js'
+import { EVIDENCE_DIR, readSealedManifest, sealedSets } from '../case/evidence-store.js'
+import type { JournalEntry } from '../case/journal.js'
 import { awsFlagWords, firCommand } from '../common/suggest.js'
 import { shellArg } from '../common/text.js'
 import type { FirContext } from '../context.js'
@@ -26,25 +27,27 @@ export interface SnapshotSummaryFile {
   functions: SummaryFunction[]
 }
 
-/** Every evidence set's summary.json in the case, oldest first. Sets without one are skipped. */
-export async function readSnapshotSummaries(caseDir: string): Promise<SnapshotSummaryFile[]> {
-  let sets: string[]
-  try {
-    sets = (await readdir(join(caseDir, EVIDENCE_DIR))).sort()
-  } catch {
-    return []
-  }
+/**
+ * The summary.json of every evidence set the journal seals, oldest seal first. Sets without one,
+ * or whose manifest is not the one sealed, are skipped; a folder no seal names is no set.
+ */
+export async function readSnapshotSummaries(
+  caseDir: string,
+  journal: readonly JournalEntry[],
+): Promise<SnapshotSummaryFile[]> {
   const out: SnapshotSummaryFile[] = []
-  for (const set of sets) {
+  for (const set of sealedSets(journal)) {
+    const manifest = await readSealedManifest(caseDir, set)
+    if (!manifest?.files?.some((f) => f.path === 'summary.json')) continue
     try {
-      const s = JSON.parse(await readFile(join(caseDir, EVIDENCE_DIR, set, 'summary.json'), 'utf8')) as {
+      const s = JSON.parse(await readFile(join(caseDir, EVIDENCE_DIR, set.name, 'summary.json'), 'utf8')) as {
         takenAt?: string
         functions?: SummaryFunction[]
       }
       if (Array.isArray(s.functions))
-        out.push({ set, ...(s.takenAt ? { takenAt: s.takenAt } : {}), functions: s.functions })
+        out.push({ set: set.name, ...(s.takenAt ? { takenAt: s.takenAt } : {}), functions: s.functions })
     } catch {
-      // not a snapshot set (or one still being written): nothing to read
+      // unreadable: `case verify` names it; nothing to read here
     }
   }
   return out
@@ -76,7 +79,7 @@ const LIST_USERS_LIMIT = 500
  * Reads only. A denied lookup is a gap; the key is still listed.
  */
 export async function findLeakedKeys(ctx: FirContext): Promise<LeakedKey[]> {
-  const summaries = await readSnapshotSummaries(ctx.case.dir)
+  const summaries = await readSnapshotSummaries(ctx.case.dir, ctx.case.journal.all())
   const newest = new Map<string, { fn: SummaryFunction; set: string }>()
   for (const s of summaries) for (const fn of s.functions) newest.set(fn.arn || fn.name, { fn, set: s.set })
   const byKey = new Map<string, LeakedKey>()

@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs'
-import { readdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { identityPolicyDocuments } from '../../aws/iam.js'
 import { listSecretNames } from '../../aws/secrets.js'
 import { AccessDeniedError, FirError } from '../../errors.js'
-import { EVIDENCE_DIR, MANIFEST_FILE, type Manifest } from '../case/evidence-store.js'
+import { EVIDENCE_DIR, readSealedManifest, sealedSets } from '../case/evidence-store.js'
+import type { JournalEntry } from '../case/journal.js'
 import { exists } from '../common/fs-safe.js'
 import { firCommand } from '../common/suggest.js'
 import { wildcardMatches } from '../common/text.js'
@@ -70,18 +71,18 @@ interface TimelineLine {
 }
 
 /** Role policy documents stored by a snapshot: GetRolePolicy responses and default versions of attached policies. */
-async function snapshotPolicies(caseDir: string, role: string): Promise<string[] | null> {
+async function snapshotPolicies(
+  caseDir: string,
+  journal: readonly JournalEntry[],
+  role: string,
+): Promise<string[] | null> {
   const root = join(caseDir, EVIDENCE_DIR)
-  if (!(await exists(root))) return null
   const docs: string[] = []
   let found = false
-  for (const set of (await readdir(root)).sort().reverse()) {
-    let manifest: Manifest
-    try {
-      manifest = JSON.parse(await readFile(join(root, set, MANIFEST_FILE), 'utf8')) as Manifest
-    } catch {
-      continue
-    }
+  for (const sealed of sealedSets(journal).reverse()) {
+    const set = sealed.name
+    const manifest = await readSealedManifest(caseDir, sealed)
+    if (!manifest || !Array.isArray(manifest.files)) continue
     const read = async (path: string) =>
       JSON.parse(await readFile(join(root, set, path), 'utf8')) as Record<string, unknown>
     const mentionsRole = (target: string | undefined) =>
@@ -203,7 +204,7 @@ export async function secretsReadByRoles(
 ): Promise<SecretsReport> {
   const notes: string[] = []
   const functionsByRole = new Map<string, Set<string>>()
-  for (const s of await readSnapshotSummaries(ctx.case.dir)) {
+  for (const s of await readSnapshotSummaries(ctx.case.dir, ctx.case.journal.all())) {
     for (const fn of s.functions) {
       if (!fn.roleName) continue
       if (!functionsByRole.has(fn.roleName)) functionsByRole.set(fn.roleName, new Set())
@@ -230,7 +231,7 @@ export async function secretsReadByRoles(
     const u = used.get(role)
     const read = [...(u?.read.values() ?? [])].sort((a, b) => a.secret.localeCompare(b.secret))
     const attempted = [...(u?.attempted.values() ?? [])].sort((a, b) => a.secret.localeCompare(b.secret))
-    let docs = await snapshotPolicies(ctx.case.dir, role)
+    let docs = await snapshotPolicies(ctx.case.dir, ctx.case.journal.all(), role)
     let source: RoleSecrets['exposure']['source'] = docs ? 'snapshot' : 'none'
     if (!docs) {
       /** undefined: IAM could not be read (a gap); null: IAM has no such role. */

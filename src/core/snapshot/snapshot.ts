@@ -1,7 +1,14 @@
-import { readdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
-import { EVIDENCE_DIR, MANIFEST_FILE, safeSegment } from '../case/evidence-store.js'
+import {
+  EVIDENCE_DIR,
+  MANIFEST_FILE,
+  readSealedManifest,
+  safeSegment,
+  sealedSets,
+} from '../case/evidence-store.js'
+import type { JournalEntry } from '../case/journal.js'
 import { sha256File } from '../common/hash.js'
 import { scrubAndCut } from '../common/redact.js'
 import type { FirContext, Gap } from '../context.js'
@@ -275,33 +282,32 @@ function envNumber(name: string): number | undefined {
 }
 
 /**
- * The newest sealed snapshot in the case that holds `functionName` (a name or an ARN, with or
- * without qualifier): the set's name and the function's summary entry; undefined when none.
+ * The newest snapshot in the case that holds `functionName` (a name or an ARN, with or without
+ * qualifier): the set's name and the function's summary entry; undefined when none. Only sets the
+ * journal seals count, newest seal first, each with the manifest the journal sealed: a folder no
+ * seal names (an interrupted run's, a hand-made one) is no snapshot, whatever its name.
  */
 export async function latestSnapshotFor(
   caseDir: string,
+  journal: readonly JournalEntry[],
   functionName: string,
 ): Promise<{ set: string; summary: FunctionSummary } | undefined> {
-  const root = join(caseDir, EVIDENCE_DIR)
-  let sets: string[]
-  try {
-    sets = await readdir(root)
-  } catch {
-    return undefined
-  }
   const wantedArn = functionName.startsWith('arn:')
     ? functionName.split(':').slice(0, 7).join(':')
     : undefined
   const partial = functionName.match(/^\d{12}:function:([^:]+)/)
   const wantedName = partial ? partial[1]! : functionName.split(':')[0]!
-  for (const set of sets.sort().reverse()) {
+  for (const set of sealedSets(journal).reverse()) {
+    const manifest = await readSealedManifest(caseDir, set)
+    if (!manifest?.files?.some((f) => f.path === 'summary.json')) continue
     try {
-      await readFile(join(root, set, MANIFEST_FILE))
-      const summary = JSON.parse(await readFile(join(root, set, 'summary.json'), 'utf8')) as SnapshotSummary
+      const summary = JSON.parse(
+        await readFile(join(caseDir, EVIDENCE_DIR, set.name, 'summary.json'), 'utf8'),
+      ) as SnapshotSummary
       const hit = summary.functions?.find((f) => (wantedArn ? f.arn === wantedArn : f.name === wantedName))
-      if (hit) return { set, summary: hit }
+      if (hit) return { set: set.name, summary: hit }
     } catch {
-      // Not a sealed snapshot set (an unsealed run, or another kind of set).
+      // An unreadable summary: `case verify` names it; this set holds no snapshot to go by.
     }
   }
   return undefined

@@ -338,7 +338,7 @@ async function collectOnce(
     )
   }
   const resolved = options.function
-    ? await resolveTarget(caseDir, options.function, options.roles ?? [])
+    ? await resolveTarget(caseDir, ctx.case.journal.all(), options.function, options.roles ?? [])
     : undefined
   const target: TimelineTarget | null = resolved?.target ?? null
   trace('target resolved')

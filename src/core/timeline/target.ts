@@ -1,6 +1,7 @@
-import { readdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
+import { EVIDENCE_DIR, readSealedManifest, sealedSets } from '../case/evidence-store.js'
 import type { JournalEntry } from '../case/journal.js'
 import { attachedPolicyArns } from '../snapshot/stored.js'
 import { roleNameOfArn, type TimelineTarget } from './related.js'
@@ -33,29 +34,29 @@ interface SummaryFunction {
   riskyPermissions?: { policy?: string }[]
 }
 
-/** What the case's latest snapshot of the function says (evidence/<set>/summary.json), if any. */
+/**
+ * What the case's latest snapshot of the function says (evidence/<set>/summary.json), if any: of
+ * the sets the journal seals, newest seal first, each with the manifest the journal sealed.
+ */
 export async function latestSnapshotFacts(
   caseDir: string,
+  journal: readonly JournalEntry[],
   name: string,
   region?: string,
 ): Promise<{ set: string; fn: SummaryFunction } | undefined> {
-  let sets: string[]
-  try {
-    sets = (await readdir(join(caseDir, 'evidence'))).sort().reverse()
-  } catch {
-    return undefined
-  }
-  for (const set of sets) {
+  for (const set of sealedSets(journal).reverse()) {
+    const manifest = await readSealedManifest(caseDir, set)
+    if (!manifest?.files?.some((f) => f.path === 'summary.json')) continue
     let summary: { functions?: SummaryFunction[] }
     try {
-      summary = JSON.parse(await readFile(join(caseDir, 'evidence', set, 'summary.json'), 'utf8'))
+      summary = JSON.parse(await readFile(join(caseDir, EVIDENCE_DIR, set.name, 'summary.json'), 'utf8'))
     } catch {
       continue
     }
     const fn = (summary.functions ?? []).find(
       (f) => f.name === name && (!region || !f.region || f.region === region),
     )
-    if (fn) return { set, fn }
+    if (fn) return { set: set.name, fn }
   }
   return undefined
 }
@@ -95,9 +96,14 @@ export interface ResolvedTarget {
  * snapshot's, else unknown: relatedness limits the function's names to its region, so the client's
  * region is no stand-in for it.
  */
-export async function resolveTarget(caseDir: string, ref: string, roles: string[]): Promise<ResolvedTarget> {
+export async function resolveTarget(
+  caseDir: string,
+  journal: readonly JournalEntry[],
+  ref: string,
+  roles: string[],
+): Promise<ResolvedTarget> {
   const parsed = parseFunctionRef(ref)
-  const snap = await latestSnapshotFacts(caseDir, parsed.name, parsed.region)
+  const snap = await latestSnapshotFacts(caseDir, journal, parsed.name, parsed.region)
   const fn = snap?.fn
   const region = parsed.region ?? fn?.region
   const account = parsed.account ?? fn?.account ?? (fn?.arn ? fn.arn.split(':')[4] : undefined)
@@ -154,23 +160,9 @@ export async function resolveTarget(caseDir: string, ref: string, roles: string[
 export async function firRequestIds(caseDir: string, entries: readonly JournalEntry[]): Promise<Set<string>> {
   const ids = new Set<string>()
   for (const e of entries) for (const id of e.requestIds ?? []) if (typeof id === 'string' && id) ids.add(id)
-  let sets: string[] = []
-  try {
-    sets = await readdir(join(caseDir, 'evidence'))
-  } catch {
-    return ids
-  }
-  for (const set of sets) {
-    try {
-      const manifest = JSON.parse(
-        await readFile(join(caseDir, 'evidence', set, 'manifest.json'), 'utf8'),
-      ) as {
-        files?: { source?: { requestId?: string } }[]
-      }
-      for (const f of manifest.files ?? []) if (f.source?.requestId) ids.add(f.source.requestId)
-    } catch {
-      // an unsealed set has no manifest
-    }
+  for (const set of sealedSets(entries)) {
+    const manifest = await readSealedManifest(caseDir, set)
+    for (const f of manifest?.files ?? []) if (f.source?.requestId) ids.add(f.source.requestId)
   }
   return ids
 }

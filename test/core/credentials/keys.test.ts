@@ -1,6 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import type { CaseHandle } from '../../../src/core/case/case-folder.js'
 import { findLeakedKeys, keyOwnerForRotation } from '../../../src/core/credentials/keys.js'
 import { useMoto } from '../../support/emulator.js'
 import { seedUserWithKey, TEST_ACCOUNT } from '../../support/seed.js'
@@ -9,14 +8,13 @@ import { testContext } from '../athena/context.js'
 const moto = useMoto()
 const OTHER_ACCOUNT = '210987654321'
 
-/** A snapshot summary that found these keys in a function's environment (the part keys.ts reads). */
-async function summaryWithKeys(caseDir: string, keys: string[]): Promise<void> {
-  const set = join(caseDir, 'evidence', '20261129T000000.000Z')
-  await mkdir(set, { recursive: true })
-  await writeFile(
-    join(set, 'summary.json'),
-    JSON.stringify({
-      set: '20261129T000000.000Z',
+/** A sealed snapshot whose summary found these keys in a function's environment (the part keys.ts reads). */
+async function summaryWithKeys(handle: CaseHandle, keys: string[]): Promise<void> {
+  const set = await handle.newEvidenceSet()
+  await set.writeJson(
+    'summary.json',
+    {
+      set: set.name,
       functions: [
         {
           name: 'orders-api',
@@ -24,16 +22,18 @@ async function summaryWithKeys(caseDir: string, keys: string[]): Promise<void> {
           accessKeyIds: keys,
         },
       ],
-    }),
+    },
+    { call: 'fir:summary' },
   )
+  await set.seal()
 }
 
 describe('leaked access keys and the account that owns them (sts:GetAccessKeyInfo)', () => {
   it("points a key of another account there instead of looking for its user here, and rotates only this account's keys", async () => {
     const here = await seedUserWithKey(moto.endpoint(), 'deployer-here')
     const away = await seedUserWithKey(moto.endpoint(), 'deployer-away', OTHER_ACCOUNT)
-    const { ctx, dir } = await testContext(moto.endpoint())
-    await summaryWithKeys(dir, [here.accessKeyId, away.accessKeyId])
+    const { ctx, handle } = await testContext(moto.endpoint())
+    await summaryWithKeys(handle, [here.accessKeyId, away.accessKeyId])
 
     const keys = await findLeakedKeys(ctx)
     const local = keys.find((k) => k.accessKeyId === here.accessKeyId)!

@@ -1,6 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import type { CaseHandle } from '../../../src/core/case/case-folder.js'
 import { secretsReadByRoles } from '../../../src/core/credentials/secrets-read.js'
 import { timelineContext } from '../timeline/context.js'
 
@@ -10,8 +9,7 @@ const POLICY_ARN = `arn:aws:iam::${ACCOUNT}:policy/app/billing-read`
 const SECRET_ARN = `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:prod/billing-AbCdEf`
 
 /** A sealed set as a snapshot leaves it: the role, its attached policy's default version. */
-async function snapshotOfRole(caseDir: string): Promise<void> {
-  const set = join(caseDir, 'evidence', '20261129T000000.000Z')
+async function snapshotOfRole(handle: CaseHandle): Promise<void> {
   const files: Record<string, { call: string; target: string; body: unknown }> = {
     'iam/roles/billing-role/get-role.json': {
       call: 'iam:GetRole',
@@ -37,36 +35,21 @@ async function snapshotOfRole(caseDir: string): Promise<void> {
       },
     },
   }
-  for (const [path, f] of Object.entries(files)) {
-    await mkdir(dirname(join(set, path)), { recursive: true })
-    await writeFile(join(set, path), JSON.stringify(f.body))
-  }
+  const set = await handle.newEvidenceSet()
   const source = (f: { call: string; target: string }) => ({ call: f.call, target: f.target })
-  await writeFile(
-    join(set, 'manifest.json'),
-    JSON.stringify({
-      set: '20261129T000000.000Z',
-      files: Object.entries(files).map(([path, f]) => ({
-        path,
-        sha256: '',
-        bytes: 0,
-        source: source(f),
-        at: '',
-      })),
-    }),
+  for (const [path, f] of Object.entries(files)) await set.writeJson(path, f.body, source(f))
+  await set.writeJson(
+    'calls.json',
+    { calls: Object.entries(files).map(([path, f]) => ({ ...source(f), files: [path] })) },
+    { call: 'fir:calls' },
   )
-  await writeFile(
-    join(set, 'calls.json'),
-    JSON.stringify({
-      calls: Object.entries(files).map(([path, f]) => ({ ...source(f), files: [path] })),
-    }),
-  )
+  await set.seal()
 }
 
 describe('fir creds secrets, from the snapshot', () => {
   it("reads what the role's attached managed policy lets it read from the sealed set", async () => {
-    const { ctx, dir } = await timelineContext()
-    await snapshotOfRole(dir)
+    const { ctx, handle } = await timelineContext()
+    await snapshotOfRole(handle)
     const report = await secretsReadByRoles(ctx, { roles: ['billing-role'] })
     expect(report.roles).toHaveLength(1)
     expect(report.roles[0]!.exposure).toEqual({

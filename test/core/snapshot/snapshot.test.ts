@@ -75,16 +75,18 @@ describe('snapshotFunctions (core API against moto)', () => {
         evidence: expect.any(Array),
       }),
     )
-    expect(await latestSnapshotFor(ctx.case.dir, 'core-fn')).toMatchObject({
+    expect(await latestSnapshotFor(ctx.case.dir, ctx.case.journal.all(), 'core-fn')).toMatchObject({
       set: r.set,
       summary: { arn: fn.arn },
     })
-    expect(await latestSnapshotFor(ctx.case.dir, `${fn.arn}:$LATEST`)).toMatchObject({ set: r.set })
-    expect(await latestSnapshotFor(ctx.case.dir, 'other-fn')).toBeUndefined()
+    expect(await latestSnapshotFor(ctx.case.dir, ctx.case.journal.all(), `${fn.arn}:$LATEST`)).toMatchObject({
+      set: r.set,
+    })
+    expect(await latestSnapshotFor(ctx.case.dir, ctx.case.journal.all(), 'other-fn')).toBeUndefined()
     // A second snapshot is a new set; the latest one wins.
     const again = await snapshotFunctions(ctx, { functions: [fn.arn] })
     expect(again.set).not.toBe(r.set)
-    expect((await latestSnapshotFor(ctx.case.dir, 'core-fn'))?.set).toBe(again.set)
+    expect((await latestSnapshotFor(ctx.case.dir, ctx.case.journal.all(), 'core-fn'))?.set).toBe(again.set)
   })
 
   it('refetches the code location when the download is refused, and still verifies the package', async () => {

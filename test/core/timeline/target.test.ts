@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { AttachRolePolicyCommand, CreatePolicyCommand, IAMClient } from '@aws-sdk/client-iam'
 import { describe, expect, it } from 'vitest'
@@ -46,7 +46,7 @@ describe('resolveTarget with a snapshot of the function (moto)', () => {
       snap.findings.filter((f) => f.kind === 'risky-permission').map((f) => f.detail.policy),
     ).not.toContain(victimManaged)
 
-    const resolved = await resolveTarget(dir, 'victim', [])
+    const resolved = await resolveTarget(dir, ctx.case.journal.all(), 'victim', [])
     expect(resolved.roleSource).toBe('snapshot')
     expect(new Set(resolved.target.policyArns)).toEqual(
       new Set([victimManaged, role.managedArns['admin-managed']]),
@@ -89,15 +89,14 @@ describe('resolveTarget with a snapshot of the function (moto)', () => {
 
 describe('resolveTarget with a hand-written evidence set', () => {
   it("reads the attached policies of the snapshot's role only, and leaves out AWS-managed ones", async () => {
-    const { dir } = await timelineContext()
-    const set = join(dir, 'evidence', '20250301T000000.000Z')
+    const { dir, handle } = await timelineContext()
+    const set = await handle.newEvidenceSet()
     const roleArn = `arn:aws:iam::${TEST_ACCOUNT}:role/service-role/victim-role`
     const custom = (n: number) => `arn:aws:iam::${TEST_ACCOUNT}:policy/app/p${n}`
-    await mkdir(join(set, 'iam', 'roles', 'victim-role'), { recursive: true })
-    await mkdir(join(set, 'iam', 'roles', 'other-role'), { recursive: true })
-    await writeFile(
-      join(set, 'summary.json'),
-      JSON.stringify({
+    const stored = { call: 'iam:ListAttachedRolePolicies' }
+    await set.writeJson(
+      'summary.json',
+      {
         functions: [
           {
             name: 'victim',
@@ -109,27 +108,30 @@ describe('resolveTarget with a hand-written evidence set', () => {
             riskyPermissions: [],
           },
         ],
-      }),
+      },
+      { call: 'fir:summary' },
     )
-    const page = (...arns: string[]) =>
-      JSON.stringify({
-        AttachedPolicies: arns.map((a) => ({ PolicyArn: a, PolicyName: a.split('/').at(-1) })),
-      })
-    await writeFile(
-      join(set, 'iam/roles/victim-role/list-attached-role-policies.page-1.json'),
+    const page = (...arns: string[]) => ({
+      AttachedPolicies: arns.map((a) => ({ PolicyArn: a, PolicyName: a.split('/').at(-1) })),
+    })
+    await set.writeJson(
+      'iam/roles/victim-role/list-attached-role-policies.page-1.json',
       page(custom(1)),
+      stored,
     )
-    await writeFile(
-      join(set, 'iam/roles/victim-role/list-attached-role-policies.page-2.json'),
+    await set.writeJson(
+      'iam/roles/victim-role/list-attached-role-policies.page-2.json',
       page(custom(2), 'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'),
+      stored,
     )
-    await writeFile(
-      join(set, 'iam/roles/other-role/list-attached-role-policies.page-1.json'),
+    await set.writeJson(
+      'iam/roles/other-role/list-attached-role-policies.page-1.json',
       page(custom(3)),
+      stored,
     )
-    await writeFile(
-      join(set, 'calls.json'),
-      JSON.stringify({
+    await set.writeJson(
+      'calls.json',
+      {
         calls: [
           {
             call: 'iam:ListAttachedRolePolicies',
@@ -149,9 +151,11 @@ describe('resolveTarget with a hand-written evidence set', () => {
             requestIds: [],
           },
         ],
-      }),
+      },
+      { call: 'fir:calls' },
     )
-    const { target } = await resolveTarget(dir, 'victim', ['other-role'])
+    await set.seal()
+    const { target } = await resolveTarget(dir, handle.journal.all(), 'victim', ['other-role'])
     expect(target.roles.map((r) => r.name)).toEqual(['victim-role', 'other-role'])
     expect(target.policyArns).toEqual([custom(1), custom(2)])
   })

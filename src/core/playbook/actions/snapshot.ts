@@ -33,7 +33,7 @@ async function earlierInRun(
   fn: string,
 ): Promise<{ set: string; summary: FunctionSummary } | undefined> {
   if (!run.interrupted) return undefined
-  const prev = await latestSnapshotFor(run.ctx.case.dir, fn)
+  const prev = await latestSnapshotFor(run.ctx.case.dir, run.ctx.case.journal.all(), fn)
   return prev && prev.set >= compactUtc(new Date(run.firstStartedAt)) ? prev : undefined
 }
 

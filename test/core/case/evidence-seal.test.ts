@@ -1,0 +1,260 @@
+import { mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { CaseHandle } from '../../../src/core/case/case-folder.js'
+import { type EvidenceSet, recordArtifact } from '../../../src/core/case/evidence-store.js'
+import { verifyCase } from '../../../src/core/case/verify.js'
+import { readSnapshotSummaries } from '../../../src/core/credentials/keys.js'
+import { latestSnapshotFor } from '../../../src/core/snapshot/snapshot.js'
+import { latestSnapshotFacts } from '../../../src/core/timeline/target.js'
+import { ExitCode } from '../../../src/errors.js'
+import { tempDir } from '../../support/cli.js'
+
+const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:victim'
+
+async function newCase() {
+  const cwd = await tempDir()
+  return CaseHandle.init('SEAL-1', { firVersion: 'test', cwd })
+}
+
+/** A set as a snapshot fills it: a response and summary.json naming the function. */
+async function snapshotSet(handle: CaseHandle): Promise<EvidenceSet> {
+  const set = await handle.newEvidenceSet()
+  await set.writeJson('functions/victim/get-function.json', { Configuration: {} }, { call: 'x' })
+  await set.writeJson(
+    'summary.json',
+    { set: set.name, functions: [{ name: 'victim', arn: ARN, region: 'us-east-1' }] },
+    { call: 'fir:summary' },
+  )
+  return set
+}
+
+/** Every reader of "the case's latest snapshot of victim". */
+async function latestOfVictim(handle: CaseHandle) {
+  const journal = handle.journal.all()
+  return {
+    contain: (await latestSnapshotFor(handle.dir, journal, ARN))?.set,
+    timeline: (await latestSnapshotFacts(handle.dir, journal, 'victim'))?.set,
+    creds: (await readSnapshotSummaries(handle.dir, journal)).map((s) => s.set),
+  }
+}
+
+describe('sealing an evidence set survives a crash at any point', () => {
+  it('a seal the journal never got (a crash, a journal that cannot be written) leaves an unfinished set: a warning, never evidence, never tampering', async () => {
+    const handle = await newCase()
+    const set = await snapshotSet(handle)
+    // The journal cannot take the seal line (here: a folder in its place; a crash does the same).
+    const journal = join(handle.dir, 'journal.jsonl')
+    await rename(journal, `${journal}.aside`)
+    await mkdir(journal)
+    await expect(set.seal()).rejects.toThrow()
+    await rm(journal, { recursive: true })
+    await rename(`${journal}.aside`, journal)
+    expect(handle.journal.all().some((e) => e.action === 'evidence.seal')).toBe(false)
+    expect(await latestOfVictim(handle)).toEqual({ contain: undefined, timeline: undefined, creds: [] })
+    await handle.close()
+
+    // Before: the manifest stood under the set's final name, reported as tampering forever.
+    const before = await verifyCase(handle.dir)
+    expect(before.problems).toEqual([])
+    expect(before.warnings).toEqual([
+      `evidence/.unfinished-${set.name}/ was left by an interrupted snapshot (a set being built, never sealed); it is not evidence`,
+    ])
+    expect(await readdir(join(handle.dir, 'evidence'))).toEqual([`.unfinished-${set.name}`])
+
+    // A re-run finishes the job: a new set, sealed, and the case verifies.
+    const again = await CaseHandle.open(handle.dir)
+    const second = await snapshotSet(again)
+    await second.seal()
+    expect(second.name).not.toBe(set.name)
+    expect(second.dir).toBe(join(handle.dir, 'evidence', second.name))
+    expect(await latestOfVictim(again)).toEqual({
+      contain: second.name,
+      timeline: second.name,
+      creds: [second.name],
+    })
+    await again.close()
+    const after = await verifyCase(handle.dir)
+    expect(after.ok).toBe(true)
+    expect(after.checked.evidenceSets).toBe(1)
+  })
+
+  it('a crash after the journaled seal, before the rename: verify checks the set where it is, the next command finishes it', async () => {
+    const handle = await newCase()
+    const set = await snapshotSet(handle)
+    await set.seal()
+    await handle.close()
+    // What a crash between the journal line and the rename leaves on disk.
+    const final = join(handle.dir, 'evidence', set.name)
+    const unfinished = join(handle.dir, 'evidence', `.unfinished-${set.name}`)
+    await rename(final, unfinished)
+
+    const pending = await verifyCase(handle.dir)
+    expect(pending.problems).toEqual([])
+    expect(pending.checked).toMatchObject({ evidenceSets: 1, evidenceFiles: 2 })
+    expect(pending.warnings).toEqual([
+      `evidence set evidence/${set.name} is sealed in the journal but still in evidence/.unfinished-${set.name}/ (a run was interrupted right after sealing it): it is checked there, and the next fir command that writes to the case gives it its final name`,
+    ])
+    // It is checked there: a changed file is named.
+    const response = join(unfinished, 'functions/victim/get-function.json')
+    const original = await readFile(response)
+    await writeFile(response, '{"Configuration":{"Role":"forged"}}\n')
+    expect((await verifyCase(handle.dir)).problems.map((p) => `${p.kind} ${p.path}`)).toEqual([
+      `changed evidence/.unfinished-${set.name}/functions/victim/get-function.json`,
+    ])
+    await writeFile(response, original)
+
+    const reopened = await CaseHandle.open(handle.dir)
+    expect(reopened.placedSets).toEqual([set.name])
+    expect(await latestOfVictim(reopened)).toEqual({
+      contain: set.name,
+      timeline: set.name,
+      creds: [set.name],
+    })
+    await reopened.close()
+    expect(await readdir(join(handle.dir, 'evidence'))).toEqual([set.name])
+    expect(await verifyCase(handle.dir)).toMatchObject({ ok: true, warnings: [] })
+  })
+
+  it('a folder no seal names is no snapshot, whatever its name, and one with a manifest stays extra', async () => {
+    const handle = await newCase()
+    const sealed = await snapshotSet(handle)
+    await sealed.seal()
+    // Sets were ordered by name: a hand-made folder named after the sealed ones was "the latest".
+    const forged = join(handle.dir, 'evidence', '20990101T000000.000Z')
+    await mkdir(forged)
+    await writeFile(join(forged, 'manifest.json'), '{}')
+    await writeFile(
+      join(forged, 'summary.json'),
+      JSON.stringify({ functions: [{ name: 'victim', arn: ARN, roleName: 'forged-role' }] }),
+    )
+    expect(await latestOfVictim(handle)).toEqual({
+      contain: sealed.name,
+      timeline: sealed.name,
+      creds: [sealed.name],
+    })
+    await handle.close()
+    expect((await verifyCase(handle.dir)).problems.map((p) => `${p.kind} ${p.path}`)).toEqual([
+      'extra evidence/20990101T000000.000Z',
+    ])
+
+    // A sealed set whose manifest was changed is not one to go by either.
+    const fresh = await newCase()
+    const changed = await snapshotSet(fresh)
+    await changed.seal()
+    await writeFile(join(changed.dir, 'manifest.json'), '{"files":[{"path":"summary.json"}]}')
+    expect(await latestOfVictim(fresh)).toEqual({ contain: undefined, timeline: undefined, creds: [] })
+    await fresh.close()
+  })
+})
+
+describe('folders of the case replaced by symbolic links', () => {
+  it('verify names every linked folder (evidence, a set, a subfolder of one, timeline/raw, reports)', async () => {
+    const handle = await newCase()
+    const set = await snapshotSet(handle)
+    await set.seal()
+    await mkdir(join(handle.dir, 'timeline', 'raw', 'run-1'), { recursive: true })
+    await writeFile(join(handle.dir, 'timeline', 'raw', 'run-1', 'page-1.json'), '{"Events":[]}')
+    await recordArtifact(handle.dir, handle.journal, 'timeline/raw/run-1/page-1.json')
+    await writeFile(join(handle.dir, 'reports', 'report.md'), '# report')
+    await recordArtifact(handle.dir, handle.journal, 'reports/report.md')
+    await handle.close()
+    expect((await verifyCase(handle.dir)).ok).toBe(true)
+
+    const elsewhere = await tempDir('fir-elsewhere-')
+    /** Moves a folder of the case out, same contents, and links it back in. */
+    const moveOut = async (rel: string) => {
+      const to = join(elsewhere, rel.replaceAll('/', '_'))
+      await rename(join(handle.dir, rel), to)
+      await symlink(to, join(handle.dir, rel))
+      return to
+    }
+    const fn = await moveOut(`evidence/${set.name}/functions`)
+    const raw = await moveOut('timeline/raw')
+    const reports = await moveOut('reports')
+    const r = await verifyCase(handle.dir)
+    expect(r.problems.map((p) => p.message)).toEqual([
+      `evidence/${set.name}/functions/ was changed: it is a symbolic link (to ${JSON.stringify(fn)}), not a folder of the case`,
+      `timeline/raw/ was changed: it is a symbolic link (to ${JSON.stringify(raw)}), not a folder of the case`,
+      `reports/ was changed: it is a symbolic link (to ${JSON.stringify(reports)}), not a folder of the case`,
+    ])
+    expect(r.problems.every((p) => p.kind === 'changed')).toBe(true)
+
+    // The whole evidence folder, and one set on its own.
+    const other = await newCase()
+    const s2 = await snapshotSet(other)
+    await s2.seal()
+    await other.close()
+    const setOut = join(elsewhere, 'set')
+    await rename(s2.dir, setOut)
+    await symlink(setOut, s2.dir)
+    expect((await verifyCase(other.dir)).problems.map((p) => `${p.kind} ${p.path}`)).toEqual([
+      `changed evidence/${s2.name}/`,
+    ])
+    // Nor is a linked set a snapshot to go by: what it holds can change at any time.
+    expect(await latestOfVictim(other)).toEqual({ contain: undefined, timeline: undefined, creds: [] })
+    const evidenceOut = join(elsewhere, 'evidence')
+    await rename(join(other.dir, 'evidence'), evidenceOut)
+    await symlink(evidenceOut, join(other.dir, 'evidence'))
+    expect((await verifyCase(other.dir)).problems.map((p) => `${p.kind} ${p.path}`)).toEqual([
+      'changed evidence/',
+    ])
+  })
+
+  it('refuses to open a case for writing through a linked folder (exit 3), and writes nothing there', async () => {
+    const handle = await newCase()
+    await handle.close()
+    const elsewhere = await tempDir('fir-elsewhere-')
+    await rm(join(handle.dir, 'evidence'), { recursive: true })
+    await symlink(elsewhere, join(handle.dir, 'evidence'))
+    const err = await CaseHandle.open(handle.dir).catch((e) => e)
+    expect(err.exitCode).toBe(ExitCode.integrity)
+    expect(err.message).toBe(
+      `unable to write to case ${handle.dir}: its folder evidence/ was changed: it is a symbolic link (to ${JSON.stringify(elsewhere)}), not a folder of the case; what fir wrote there would land outside the case`,
+    )
+    expect(err.actions[0]).toContain('fir case verify --case')
+    expect(await readdir(elsewhere)).toEqual([])
+    // The lock was released: verify (which takes none) and another open are not blocked by it.
+    expect(await readdir(handle.dir)).not.toContain('.lock')
+
+    // secrets/ too (a rotated key's secret would be written outside the case).
+    const second = await newCase()
+    await second.close()
+    await rm(join(second.dir, 'secrets'), { recursive: true })
+    await symlink(elsewhere, join(second.dir, 'secrets'))
+    await expect(CaseHandle.open(second.dir)).rejects.toThrow(/its folder secrets\/ was changed/)
+  })
+})
+
+describe('verify names what it cannot read instead of failing (exit 3, not a bug)', () => {
+  it('a link to nothing among the sets, a journal replaced by a folder, evidence replaced by a file', async () => {
+    const handle = await newCase()
+    const set = await snapshotSet(handle)
+    await set.seal()
+    await handle.close()
+    await symlink('/nonexistent', join(handle.dir, 'evidence', 'dangling'))
+    const dangling = await verifyCase(handle.dir)
+    expect(dangling.problems.map((p) => p.message)).toEqual([
+      'evidence/dangling is a symbolic link (to "/nonexistent"), not an evidence set fir made: it was added to the case folder',
+    ])
+    await rm(join(handle.dir, 'evidence', 'dangling'))
+
+    const journal = join(handle.dir, 'journal.jsonl')
+    await rename(journal, `${journal}.aside`)
+    await mkdir(journal)
+    const folder = await verifyCase(handle.dir)
+    expect(folder.ok).toBe(false)
+    expect(folder.problems[0]!.message).toBe('journal.jsonl was changed: it is no longer a regular file')
+    await rm(journal, { recursive: true })
+    await rename(`${journal}.aside`, journal)
+
+    await rename(join(handle.dir, 'evidence'), join(handle.dir, 'evidence.aside'))
+    await writeFile(join(handle.dir, 'evidence'), 'not a folder')
+    const file = await verifyCase(handle.dir)
+    expect(file.problems.map((p) => `${p.kind} ${p.path}`)).toEqual([
+      'changed evidence/',
+      `missing evidence/${set.name}/manifest.json`,
+    ])
+    expect(file.problems[0]!.message).toBe('evidence/ was changed: it is no longer a folder')
+  })
+})
