@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   CreateAccessKeyCommand,
@@ -307,6 +307,120 @@ describe('fir creds rotate-key (built CLI)', () => {
     )
     expect(restore.code, restore.stderr).toBe(0)
     expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [other]: 'Active' })
+  })
+})
+
+describe('fir creds rotate-key: re-runs and undo work from the journal (built CLI)', () => {
+  const rotateArgs = (user: string, caseDir: string, ...extra: string[]) => [
+    'creds',
+    'rotate-key',
+    '--user',
+    user,
+    '--case',
+    caseDir,
+    '--yes',
+    ...extra,
+  ]
+  const restoreKeys = ['restore', '--actions', 'rotate-key', '--yes', '--json']
+
+  it('once the new secret file is deleted (as fir says to), a re-run is already-applied and restore reactivates the old key', {
+    timeout: 180_000,
+  }, async () => {
+    for (const [i, withKey] of [false, true].entries()) {
+      const u = await seedUserWithKey(moto.endpoint(), `u1-deleted-${i}`)
+      const { cwd, dir } = await newCase(`KD-${i}`)
+      const opts = { cwd, endpoint: moto.endpoint() }
+      const keyFlag = withKey ? ['--access-key', u.accessKeyId] : []
+      const r = await runFir([...rotateArgs(u.userName, `cases/KD-${i}`, ...keyFlag), '--json'], opts)
+      expect(r.code, r.stderr).toBe(0)
+      const newId: string = r.json.result.newAccessKeyId
+      await rm(join(dir, r.json.result.secretFile))
+
+      // Before: exit 2, "the user already has two keys … and AWS allows no third".
+      const again = await runFir([...rotateArgs(u.userName, `cases/KD-${i}`, ...keyFlag), '--json'], opts)
+      expect(again.code, again.stderr).toBe(0)
+      expect(again.json.result.results[0].outcome).toBe('already-applied')
+      expect(again.json.result).toMatchObject({
+        newAccessKeyId: newId,
+        newKeyMadeNow: false,
+        secretFile: null,
+      })
+      const human = await runFir(
+        [...rotateArgs(u.userName, `cases/KD-${i}`, ...keyFlag), '--show-secret'],
+        opts,
+      )
+      expect(human.code, human.stderr).toBe(0)
+      expect(human.stdout).toContain(
+        `No new key made now: ${newId} was made by an earlier run of this case; its secret file has been deleted since, so there is no secret to show.`,
+      )
+
+      // Before: exit 4, "unable to choose which access key of user … to rotate: it has two".
+      const back = await runFir([...restoreKeys, '--case', `cases/KD-${i}`], opts)
+      expect(back.code, back.stderr).toBe(0)
+      expect(back.json.warnings.join('\n')).toMatch(/leaked key valid again/)
+      expect(back.json.result.results.map((x: { outcome: string }) => x.outcome)).toEqual(['undone'])
+      expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [newId]: 'Active' })
+    }
+  })
+
+  it('rotating the new key out too (--no-replace) is a change of its own: restore brings both keys back', {
+    timeout: 180_000,
+  }, async () => {
+    const u = await seedUserWithKey(moto.endpoint(), 'u1-both')
+    const { cwd } = await newCase('KB')
+    const opts = { cwd, endpoint: moto.endpoint() }
+    const r = await runFir([...rotateArgs(u.userName, 'cases/KB'), '--json'], opts)
+    const newId: string = r.json.result.newAccessKeyId
+    const cut = await runFir(
+      [...rotateArgs(u.userName, 'cases/KB', '--access-key', newId, '--no-replace'), '--json'],
+      opts,
+    )
+    expect(cut.code, cut.stderr).toBe(0)
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Inactive', [newId]: 'Inactive' })
+    // The first rotation is still done (its replacement was deactivated since, by fir).
+    const rerun = await runFir([...rotateArgs(u.userName, 'cases/KB'), '--json'], opts)
+    expect(rerun.code, rerun.stderr).toBe(0)
+    expect(rerun.json.result.results[0].outcome).toBe('already-applied')
+
+    const back = await runFir([...restoreKeys, '--case', 'cases/KB'], opts)
+    expect(back.code, back.stderr).toBe(0)
+    expect(back.json.result.results.map((x: { outcome: string }) => x.outcome)).toEqual(['undone', 'undone'])
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [newId]: 'Active' })
+  })
+
+  it('two keys of one user rotated in one case are undone one by one: both come back', {
+    timeout: 180_000,
+  }, async () => {
+    const u = await seedUserWithKey(moto.endpoint(), 'u3-two')
+    const second = await seedClients(moto.endpoint()).iam.send(
+      new CreateAccessKeyCommand({ UserName: u.userName }),
+    )
+    const b = second.AccessKey!.AccessKeyId!
+    const { cwd, dir } = await newCase('K2K')
+    const opts = { cwd, endpoint: moto.endpoint() }
+    for (const key of [u.accessKeyId, b]) {
+      const r = await runFir(rotateArgs(u.userName, 'cases/K2K', '--access-key', key, '--no-replace'), opts)
+      expect(r.code, r.stderr).toBe(0)
+    }
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Inactive', [b]: 'Inactive' })
+    const targets = (await readFile(join(dir, 'journal.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.action === 'credentials.rotate-key' && e.outcome === 'started')
+      .map((e) => e.target)
+    expect(targets).toEqual([
+      `arn:aws:iam::${TEST_ACCOUNT}:user/${u.userName}#${u.accessKeyId}`,
+      `arn:aws:iam::${TEST_ACCOUNT}:user/${u.userName}#${b}`,
+    ])
+
+    // Before: "undone 1", then "nothing to undo" with the second key still Inactive.
+    const back = await runFir([...restoreKeys, '--case', 'cases/K2K'], opts)
+    expect(back.code, back.stderr).toBe(0)
+    expect(back.json.result.results.map((x: { outcome: string }) => x.outcome)).toEqual(['undone', 'undone'])
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [b]: 'Active' })
+    const again = await runFir([...restoreKeys, '--case', 'cases/K2K'], opts)
+    expect(again.json.result.results).toEqual([])
   })
 })
 

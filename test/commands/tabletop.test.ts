@@ -195,7 +195,8 @@ describe('fir tabletop run (built CLI, real moto, hostile environment)', () => {
           // The key the user had is inactive, the one fir made active.
           const keys = e.after.keys as { id: string; status: string }[]
           expect(keys.filter((k) => k.status === 'Active').map((k) => k.id)).toEqual(e.after.firKeyIds)
-          const user = String(e.target).split('/').at(-1)!
+          // The target is `<user ARN>#<key id rotated out>`.
+          const user = String(e.target).split('/').at(-1)!.split('#')[0]!
           if (expected.deactivatedOnly?.includes(user)) {
             expect(e.after.firKeyIds, user).toEqual([])
             expect(

@@ -79,6 +79,12 @@ export default class CredsRotateKey extends FirCommand {
         const secret = await readRotatedSecret(ctx.case.dir, result.secretFile)
         process.stdout.write(`AccessKeyId=${result.newAccessKeyId}\nSecretAccessKey=${secret}\n\n`)
       }
+    } else if (result.newAccessKeyId && !result.newKeyMadeNow) {
+      // The file is deleted once the key is deployed; AWS shows a secret only when the key is made.
+      lines.push(
+        '',
+        `No new key made now: ${result.newAccessKeyId} was made by an earlier run of this case; its secret file has been deleted since${flags['show-secret'] ? ', so there is no secret to show' : ''}.`,
+      )
     }
     return { result, human: lines.join('\n'), gaps: ctx.gaps.list, ...(dryRun ? { status: 0 as const } : {}) }
   }

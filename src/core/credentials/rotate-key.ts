@@ -49,11 +49,41 @@ export function secretFilePath(caseDir: string, userName: string, keyId: string)
   return join(caseDir, SECRETS_DIR, `${safeSegment(userName)}-${safeSegment(keyId)}.json`)
 }
 
-async function firKeyIds(caseDir: string, userName: string, keys: AccessKeyInfo[]): Promise<string[]> {
-  const dir = join(caseDir, SECRETS_DIR)
-  if (!(await exists(dir))) return []
-  const files = new Set(await readdir(dir))
-  return keys.filter((k) => files.has(`${safeSegment(userName)}-${safeSegment(k.id)}.json`)).map((k) => k.id)
+/**
+ * The journal target of a rotation: the user's ARN and the key rotated out, so that rotations of
+ * a user's two keys are two changes, each with its own prior state and undo.
+ */
+export function rotateKeyTarget(userArn: string, keyId: string): string {
+  return `${userArn}#${keyId}`
+}
+
+/**
+ * The keys this case made for the user, as its journal recorded them (`firKeyIds` of every
+ * rotate-key state journaled for the user). The secret file is deleted once the key is deployed,
+ * as fir says to do: the journal, not that file, is what says a key is fir's.
+ */
+function journaledFirKeys(ctx: FirContext, userName: string): Set<string> {
+  const found = new Set<string>()
+  for (const e of ctx.case.journal.all()) {
+    if (e.action !== 'credentials.rotate-key') continue
+    for (const s of [e.prior, e.after] as (Partial<RotateKeyState> | undefined)[]) {
+      if (s?.userName === userName) for (const id of s.firKeyIds ?? []) found.add(id)
+    }
+  }
+  return found
+}
+
+/**
+ * Keys this case made for the user: journaled, or with a secret file in the case (a run killed
+ * after making the key and before journaling it left only the file).
+ */
+async function firKeyIds(ctx: FirContext, userName: string, keys: AccessKeyInfo[]): Promise<string[]> {
+  const journaled = journaledFirKeys(ctx, userName)
+  const dir = join(ctx.case.dir, SECRETS_DIR)
+  const files = (await exists(dir)) ? new Set(await readdir(dir)) : new Set<string>()
+  return keys
+    .filter((k) => journaled.has(k.id) || files.has(`${safeSegment(userName)}-${safeSegment(k.id)}.json`))
+    .map((k) => k.id)
 }
 
 const keyLine = (k: AccessKeyInfo) => `${k.id} (${k.status}, created ${k.created ?? 'unknown'})`
@@ -129,11 +159,19 @@ function replacementKey(s: RotateKeyState): string | undefined {
   )
 }
 
-/** The old key can no longer sign and, unless no replacement is wanted, a new key made by this case exists. */
+/** A key this case made besides the old one: the active one, else one deactivated since. */
+function madeKey(s: RotateKeyState): string | undefined {
+  return replacementKey(s) ?? s.firKeyIds.find((id) => id !== s.oldKeyId && s.keys.some((k) => k.id === id))
+}
+
+/**
+ * The old key can no longer sign and, unless no replacement is wanted, a new key made by this
+ * case exists (active, or deactivated since by a change of its own: the rotation itself is done).
+ */
 function rotated(s: RotateKeyState, params: RotateKeyParams): boolean {
   const old = s.keys.find((k) => k.id === s.oldKeyId)
   const cutOff = params.deleteOld ? !old : !old || old.status === 'Inactive'
-  return cutOff && (params.replace === false || replacementKey(s) !== undefined)
+  return cutOff && (params.replace === false || madeKey(s) !== undefined)
 }
 
 async function writeSecretFile(
@@ -162,11 +200,15 @@ async function writeSecretFile(
  * once to `<case>/secrets/<user>-<key id>.json` (0600; never to the journal, logs or reports),
  * then deactivates the old key, and deletes it only with `deleteOld`. With `replace: false` no new
  * key is made: the old one is only deactivated (or deleted). Refuses when the user
- * already has two keys (AWS's limit) and names them. A re-run after a crash finds the new key by
- * its secret file and only finishes the deactivation.
+ * already has two keys (AWS's limit) and names them. The keys fir made are known from the journal
+ * (and, for a run killed before journaling its new key, by the secret file): a re-run finishes the
+ * deactivation or reports `already-applied`, also after the secret file was deleted. Each key
+ * rotated out is its own change (target `<user ARN>#<key id>`).
  * IAM: iam:GetUser, iam:ListAccessKeys, iam:CreateAccessKey, iam:UpdateAccessKey, iam:DeleteAccessKey.
  * Undo: reactivates the old key — only when `rotate-key` is named in `fir restore --actions`
  * (it makes the leaked key valid again); a deleted key cannot be restored; the new key is kept.
+ * Undo works from the journaled record alone (the old key id and its prior status), whatever the
+ * user's keys or the case's secret files are now.
  */
 export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
   id: 'credentials.rotate-key',
@@ -182,11 +224,11 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
   async read(ctx, params) {
     const user = await readIamEntity(ctx.aws, 'user', params.user, () => getUserInfo(ctx.aws, params.user))
     const keys = await listAccessKeys(ctx.aws, user.name)
-    const ours = await firKeyIds(ctx.case.dir, user.name, keys)
+    const ours = await firKeyIds(ctx, user.name, keys)
     const oldKeyId = chooseOldKey(params, keys, ours, user.name, journaledOldKeys(ctx, user.name))
     const state: RotateKeyState = { userName: user.name, userArn: user.arn, oldKeyId, keys, firKeyIds: ours }
-    const made = replacementKey(state)
-    const needsNew = made === undefined && params.replace !== false
+    const made = madeKey(state)
+    const needsNew = replacementKey(state) === undefined && params.replace !== false
     if (needsNew && keys.length >= 2 && !rotated(state, params)) {
       const other = keys.filter((k) => k.id !== oldKeyId)
       throw new UsageError(
@@ -202,20 +244,39 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
         },
       )
     }
+    const madeStatus = keys.find((k) => k.id === made)?.status
     return {
-      target: user.arn,
+      target: rotateKeyTarget(user.arn, oldKeyId),
       label: user.name,
       state,
       notes: [
         params.replace === false
           ? `no new key is made for ${escapeTerminal(user.name)}: whatever uses ${oldKeyId} stops working`
-          : needsNew
+          : made === undefined
             ? `the new secret is written once to ${join(ctx.case.dir, SECRETS_DIR, `${safeSegment(user.name)}-<new key id>.json`)} (0600); deploy it, then delete the file`
-            : `the new key ${made} was made by an earlier run of this case: its secret is in ${secretFilePath(ctx.case.dir, user.name, made!)} (0600) unless deleted since`,
+            : `the new key ${made}${madeStatus === 'Active' ? '' : ` (${madeStatus} now)`} was made by an earlier run of this case: its secret is in ${secretFilePath(ctx.case.dir, user.name, made)} (0600) unless deleted since`,
         params.deleteOld
           ? `the old key ${oldKeyId} is deleted: this cannot be undone`
           : `the old key ${oldKeyId} is deactivated, not deleted (pass --delete-old to delete it)`,
       ],
+    }
+  },
+  // Undo acts on the key the record names: the apply-time choice of key (and its refusal of a
+  // user with two keys, which a rotation always leaves) plays no part.
+  async readForUndo(ctx, record) {
+    const { userName, userArn, oldKeyId } = record.prior
+    const keys = await listAccessKeys(ctx.aws, userName)
+    const fir = journaledFirKeys(ctx, userName)
+    return {
+      target: record.target,
+      label: userName,
+      state: {
+        userName,
+        userArn,
+        oldKeyId,
+        keys,
+        firKeyIds: keys.filter((k) => fir.has(k.id)).map((k) => k.id),
+      },
     }
   },
   intend(_ctx, params, s) {
@@ -287,7 +348,10 @@ export interface RotateKeyResult {
   dryRun: boolean
   plans: StepResult[]
   results: StepResult[]
-  /** Case-relative path of the 0600 file with the new secret (null under dryRun or on failure). */
+  /**
+   * Case-relative path of the 0600 file with the new secret (null under dryRun, on failure, and
+   * once the file was deleted, as it should be when the key is deployed).
+   */
   secretFile: string | null
   newAccessKeyId: string | null
   /**
@@ -318,12 +382,13 @@ export async function rotateAccessKey(
   const outputs = run.results[0]?.outputs ?? {}
   const newAccessKeyId = typeof outputs.newAccessKeyId === 'string' ? outputs.newAccessKeyId : null
   const before = run.results[0]?.before as RotateKeyState | null | undefined
+  const secretFile = typeof outputs.secretFile === 'string' ? outputs.secretFile : null
   return {
     user: options.user,
     dryRun: run.dryRun,
     plans: run.plans,
     results: run.results,
-    secretFile: typeof outputs.secretFile === 'string' ? outputs.secretFile : null,
+    secretFile: secretFile && (await exists(join(ctx.case.dir, secretFile))) ? secretFile : null,
     newAccessKeyId,
     newKeyMadeNow: newAccessKeyId !== null && !(before?.firKeyIds ?? []).includes(newAccessKeyId),
   }

@@ -99,9 +99,12 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     )
   }
 
-  // Rotated by fir when a rotate-key of the key's user was applied (the journal names the user).
+  // Rotated by fir when a rotate-key of the key's user was applied (the journal names the user:
+  // `<user ARN>#<key id>`, or the user ARN alone in older journals).
   const rotatedUsers = new Set(
-    (input.journal.applied.get('credentials.rotate-key') ?? []).map((arn) => arn.split('/').at(-1)),
+    (input.journal.applied.get('credentials.rotate-key') ?? []).map(
+      (target) => target.split('/').at(-1)?.split('#')[0],
+    ),
   )
   const attackerKeys = input.keysFromStolenAddress.filter((k) => !k.userName || !rotatedUsers.has(k.userName))
   if (attackerKeys.length) {

@@ -34,6 +34,12 @@ export interface StepSpec<P, S> {
   undoPolicy: Step['undoPolicy']
   /** Reads the target's current state. Read-only; throws a FirError when it cannot. */
   read(ctx: FirContext, params: P): Promise<ReadState<S>>
+  /**
+   * Reads the current state of what an undo record names, for planUndo and undo (default: `read`
+   * with the record's params). For a step whose `read` decides what to act on from the world as it
+   * is now (which key to rotate), so that undo acts on what the journal recorded.
+   */
+  readForUndo?(ctx: FirContext, record: UndoRecord<S>): Promise<ReadState<S>>
   /** The state apply will leave, computed once from the current state (journaled before the change). */
   intend(ctx: FirContext, params: P, current: S): S
   /** True when the change is already in place: apply then makes no mutating call. */
@@ -155,6 +161,9 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
     })
     return result
   }
+
+  const readForUndo = (ctx: FirContext, record: UndoRecord<S>): Promise<ReadState<S>> =>
+    spec.readForUndo ? spec.readForUndo(ctx, record) : spec.read(ctx, record.params as P)
 
   const step: Step<P, S> = {
     id: spec.id,
@@ -285,7 +294,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
 
     async planUndo(ctx, record): Promise<UndoPlan<S>> {
       if (!spec.compareForUndo) throw new Error(`${spec.id} cannot be undone`)
-      const current = (await spec.read(ctx, record.params as P)).state
+      const current = (await readForUndo(ctx, record)).state
       const cmp = spec.compareForUndo(current, record)
       return {
         status: cmp.changes > 0 ? 'would-undo' : cmp.conflicts.length > 0 ? 'conflict' : 'already-undone',
@@ -309,7 +318,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
       }
       let read: ReadState<S>
       try {
-        read = await spec.read(ctx, record.params as P)
+        read = await readForUndo(ctx, record)
       } catch (err) {
         if (!(err instanceof FirError)) throw err
         fail(ctx, result, err, 'could not read the current state to undo')
@@ -362,7 +371,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
         fail(ctx, result, err, 'the undo did not complete')
         let now: S | undefined
         try {
-          now = (await spec.read(ctx, record.params as P)).state
+          now = (await readForUndo(ctx, record)).state
         } catch {
           now = undefined
         }

@@ -11,8 +11,25 @@ export const SAME_CHANGE: Readonly<Record<string, string>> = {
   'credentials.revoke-sessions': 'containment.sessions',
 }
 
+/**
+ * The target an entry's change is tracked by, for journals written before a step's target named
+ * the whole change: `credentials.rotate-key` entries once had the user's ARN alone, so the
+ * rotations of a user's two keys shared one undo. Such an entry is read as the change of the key
+ * its state names (`<user ARN>#<key id>`, the target rotate-key journals now).
+ */
+const LEGACY_TARGET: Readonly<Record<string, (e: JournalEntry) => string>> = {
+  'credentials.rotate-key': (e) => {
+    // A user name cannot hold `#` (its path can): after the last `/`, it is the key's delimiter.
+    if (e.target.slice(e.target.lastIndexOf('/') + 1).includes('#')) return e.target
+    const state = (e.prior ?? e.after) as { oldKeyId?: unknown } | undefined
+    const id = state?.oldKeyId ?? (e.params as { accessKey?: unknown } | null)?.accessKey
+    return typeof id === 'string' ? `${e.target}#${id}` : e.target
+  },
+}
+
 function key(e: JournalEntry): string {
-  return `${SAME_CHANGE[e.action] ?? e.action}\u0000${e.target}`
+  const target = LEGACY_TARGET[e.action]?.(e) ?? e.target
+  return `${SAME_CHANGE[e.action] ?? e.action}\u0000${target}`
 }
 
 function isUndoEntry(e: JournalEntry): boolean {
@@ -27,7 +44,8 @@ function isUndoEntry(e: JournalEntry): boolean {
  * prior state: a run killed after its change but before its outcome is followed, on re-run, by a
  * second `started` whose "prior" is fir's own half-made state. fir's after state is the last
  * outcome's `after` (applied, failed or denied with a re-read state), else the `started` entry's
- * intended after. Undo entries carry `params.undoOf`; an `undone` one closes the pair.
+ * intended after. Undo entries carry `params.undoOf`; an `undone` one closes the change whose
+ * `started` entry that seq is.
  */
 export function pendingUndos(entries: readonly JournalEntry[], steps?: ReadonlySet<string>): UndoRecord[] {
   const open = new Map<string, UndoRecord>()
@@ -35,7 +53,12 @@ export function pendingUndos(entries: readonly JournalEntry[], steps?: ReadonlyS
     if (steps && !steps.has(e.action)) continue
     const k = key(e)
     if (isUndoEntry(e)) {
-      if (e.outcome === 'undone') open.delete(k)
+      // An undo names the change it undid by the seq of its `started` entry.
+      if (e.outcome === 'undone') {
+        const undoOf = (e.params as { undoOf?: unknown }).undoOf
+        const done = [...open].find(([, r]) => r.startedSeq === undoOf)
+        open.delete(done ? done[0] : k)
+      }
       continue
     }
     const current = open.get(k)

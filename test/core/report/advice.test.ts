@@ -118,6 +118,9 @@ describe('recommendations', () => {
     expect(titles([rotation('applied', 'ci-deployer')])).not.toContain(title)
     expect(titles([rotation('failed', 'ci-deployer')])).toContain(title)
     expect(titles([rotation('applied', 'backup-admin')])).toContain(title)
+    // The target names the key rotated out (`<user ARN>#<key id>`): still the user's rotation.
+    expect(titles([rotation('applied', 'ci-deployer#AKIARZPUZDIKKKHME4PR')])).not.toContain(title)
+    expect(titles([rotation('applied', 'backup-admin#AKIARZPUZDIKKKHME4PR')])).toContain(title)
   })
 })
 

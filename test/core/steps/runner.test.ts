@@ -146,3 +146,54 @@ describe('pendingUndos', () => {
     ])
   })
 })
+
+describe('pendingUndos of key rotations', () => {
+  const base = { at: '2026-01-01T00:00:00.000Z', actor: {} as never, prev: '', hash: '', params: {} }
+  const user = 'arn:aws:iam::123456789012:user/u3'
+  const e = (seq: number, over: Record<string, unknown>) =>
+    ({ ...base, seq, action: 'credentials.rotate-key', ...over }) as never
+  const keys = (a: string, b: string) => [
+    { id: 'AKIAAAAAAAAAAAAAAAAA', status: a, created: null },
+    { id: 'AKIABBBBBBBBBBBBBBBB', status: b, created: null },
+  ]
+  const state = (oldKeyId: string, a: string, b: string) => ({
+    userName: 'u3',
+    userArn: user,
+    oldKeyId,
+    keys: keys(a, b),
+    firKeyIds: [],
+  })
+
+  it('reads a journal that named the user alone as one change per key, and an undo closes only the change it names', () => {
+    // Written before targets named the key: both rotations of u3 have the user's ARN as target.
+    const list = [
+      e(2, { target: user, outcome: 'started', prior: state('AKIAAAAAAAAAAAAAAAAA', 'Active', 'Active') }),
+      e(3, { target: user, outcome: 'applied', after: state('AKIAAAAAAAAAAAAAAAAA', 'Inactive', 'Active') }),
+      e(5, { target: user, outcome: 'started', prior: state('AKIABBBBBBBBBBBBBBBB', 'Inactive', 'Active') }),
+      e(6, {
+        target: user,
+        outcome: 'applied',
+        after: state('AKIABBBBBBBBBBBBBBBB', 'Inactive', 'Inactive'),
+      }),
+    ]
+    const pending = pendingUndos(list)
+    expect(pending.map((r) => [r.startedSeq, (r.prior as { oldKeyId: string }).oldKeyId])).toEqual([
+      [5, 'AKIABBBBBBBBBBBBBBBB'],
+      [2, 'AKIAAAAAAAAAAAAAAAAA'],
+    ])
+    // An earlier fir undid the two as one (undoOf 2): the rotation of B is still to undo.
+    const undone = e(8, { target: user, outcome: 'undone', params: { user: 'u3', undoOf: 2 } })
+    expect(pendingUndos([...list, undone]).map((r) => r.startedSeq)).toEqual([5])
+  })
+
+  it('keeps the rotations of two keys of one user apart when the target names the key', () => {
+    const list = [
+      e(2, { target: `${user}#AKIAAAAAAAAAAAAAAAAA`, outcome: 'started', prior: 1 }),
+      e(3, { target: `${user}#AKIAAAAAAAAAAAAAAAAA`, outcome: 'applied', after: 2 }),
+      e(5, { target: `${user}#AKIABBBBBBBBBBBBBBBB`, outcome: 'started', prior: 3 }),
+      e(6, { target: `${user}#AKIABBBBBBBBBBBBBBBB`, outcome: 'applied', after: 4 }),
+      e(8, { target: `${user}#AKIABBBBBBBBBBBBBBBB`, outcome: 'undone', params: { undoOf: 5 } }),
+    ]
+    expect(pendingUndos(list).map((r) => [r.startedSeq, r.prior, r.after])).toEqual([[2, 1, 2]])
+  })
+})
