@@ -20,6 +20,14 @@ function stamp(ctx: FirContext): string {
   return `${recycleStampPrefix(ctx.case.meta.id)} at ${utcSeconds(ctx.clock.awsNow())}`
 }
 
+/**
+ * Whether a description is this case's stamp. The id is matched whole (it ends where ` at `
+ * begins; case ids hold no space): case INC-2 is not stamped by INC-20's recycle.
+ */
+export function isRecycleStamp(description: string, caseId: string): boolean {
+  return description.startsWith(`${recycleStampPrefix(caseId)} at `)
+}
+
 const quote = (s: string) => (s === '' ? 'description: (empty)' : `description: ${JSON.stringify(s)}`)
 
 /**
@@ -44,7 +52,7 @@ export const recycleStep = defineStep<FunctionParams, RecycleState>({
     }
   },
   intend: (ctx) => ({ description: stamp(ctx) }),
-  isApplied: (ctx, _params, s) => s.description.startsWith(recycleStampPrefix(ctx.case.meta.id)),
+  isApplied: (ctx, _params, s) => isRecycleStamp(s.description, ctx.case.meta.id),
   async change(ctx, params, _current, intended) {
     const out = await updateFunctionDescription(
       regionalAws(ctx, params.region),

@@ -156,6 +156,33 @@ describe('fir creds revoke-sessions and contain --actions sessions put one revoc
   })
 })
 
+describe('recycle under two cases whose ids share a prefix', () => {
+  it("recycles for INC-2 after INC-20 stamped the function: another case's stamp is not its own", async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'rc2-role' })
+    await seedFunction(moto.endpoint(), { name: 'rc2', roleArn: role.arn })
+    const long = await testContext(moto.endpoint(), { caseId: 'INC-20' })
+    const short = await testContext(moto.endpoint(), { caseId: 'INC-2' })
+    const recycle = (ctx: typeof long) =>
+      containFunction(ctx, { function: 'rc2', actions: ['recycle'], snapshot: fakeSnapshot() })
+    expect((await recycle(long)).results.map((r) => r.outcome)).toEqual(['applied'])
+    // Before: already-applied, nothing recycled and nothing journaled for INC-2.
+    expect((await recycle(short)).results.map((r) => r.outcome)).toEqual(['applied'])
+    expect((await functionState(moto.endpoint(), 'rc2', role.name)).description).toMatch(
+      /^fir: recycled by case INC-2 at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
+    )
+    expect(
+      short.case.journal
+        .all()
+        .filter((e) => e.action === 'containment.recycle')
+        .map((e) => e.outcome),
+    ).toEqual(['started', 'applied'])
+    // Its own stamp is its own: a re-run changes nothing.
+    expect((await recycle(short)).results.map((r) => r.outcome)).toEqual(['already-applied'])
+    await long.case.close()
+    await short.case.close()
+  })
+})
+
 describe('containment steps against moto', () => {
   it('contains, re-runs as already-applied, restores every field, keeps the revocation', async () => {
     const s = await seedCompromisedFunction(moto.endpoint(), { logEvents: false })
