@@ -10,7 +10,7 @@ import type { CommandOutcome } from '../output.js'
 export default class Sweep extends FirCommand {
   static override summary = 'Find every function in the organisation that an indicator reaches'
   static override description =
-    "Lists every function version in every account and region and reports each one that runs the role, uses the layer, carries the code hash, holds the leaked environment value (by SHA-256, never the value) or is public, with why. Accounts come from AWS Organizations (ACTIVE only) or --accounts; in each, the --assume-role role is assumed (the caller's own account uses the caller's credentials). Regions are walked in parallel, each account's requests paced. An account or region that cannot be read is a gap (exit 4); an organisation that lists no ACTIVE account sweeps nothing and says so with a warning (exit 0: no call failed). Reads only; --snapshot seals the matches."
+    "Lists every function version in every account and region and reports each one that runs the role, uses the layer, carries the code hash, holds the leaked environment value (by SHA-256, never the value) or is public, with why. Accounts come from AWS Organizations (ACTIVE only) or --accounts; in each, the --assume-role role is assumed (the caller's own account uses the caller's credentials). Regions are walked in parallel, each account's requests paced. An account or region that cannot be read is a gap (exit 4; listed, but exit 0, with --dry-run); an organisation that lists no ACTIVE account sweeps nothing and says so with a warning (exit 0: no call failed). Reads only; --snapshot seals the matches."
   static override examples = [
     '<%= config.bin %> sweep --org --role-name payments-webhook-role --case cases/INC-7',
     '<%= config.bin %> sweep --org --regions us-east-1,eu-west-1 --layer-arn arn:aws:lambda:us-east-1:111122223333:layer:shared-utils --case cases/INC-7',
@@ -61,7 +61,9 @@ export default class Sweep extends FirCommand {
       min: 1,
       max: 15,
     }),
-    'dry-run': Flags.boolean({ description: 'sweep (it only reads) but never snapshot' }),
+    'dry-run': Flags.boolean({
+      description: 'sweep (it only reads) but never snapshot; exits 0 even with gaps (they are still listed)',
+    }),
   }
 
   protected async execute(): Promise<CommandOutcome<SweepResult>> {
@@ -100,7 +102,13 @@ export default class Sweep extends FirCommand {
       concurrency: flags.concurrency,
       ratePerAccount: flags.rate,
     })
-    return { result, human: renderSweep(result), gaps: ctx.gaps.list }
+    return {
+      result,
+      human: renderSweep(result),
+      gaps: ctx.gaps.list,
+      // DESIGN §1: a dry run exits 0 or 2, as contain's and restore's do; its gaps are still listed.
+      ...(flags['dry-run'] ? { status: 0 as const } : {}),
+    }
   }
 }
 

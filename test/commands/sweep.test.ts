@@ -230,6 +230,34 @@ describe('fir sweep (built CLI against moto: an organisation of three member acc
     const why = r.json.result.matches[0].reasons.map((x: { detail: string }) => x.detail).join(' ')
     expect(why).toMatch(/AuthType NONE/)
     expect(why).toMatch(/public-url/)
+
+    // A dry run exits 0 or 2 (DESIGN §1), as contain's does; the gaps are still listed. Before: 4.
+    const dry = await runFir(
+      [
+        'sweep',
+        '--accounts',
+        members.join(','),
+        '--public',
+        '--snapshot',
+        '--dry-run',
+        '--regions',
+        REGIONS.join(','),
+        '--case',
+        dir,
+        '--json',
+      ],
+      { endpoint: moto.endpoint() },
+    )
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(dry.json.status).toBe(0)
+    expect(dry.json.gaps).toHaveLength(members.length * REGIONS.length)
+    expect(dry.json.result.snapshots).toEqual([])
+    const dryHuman = await runFir(
+      ['sweep', '--accounts', members[0]!, '--public', '--dry-run', '--regions', 'us-east-1', '--case', dir],
+      { endpoint: moto.endpoint() },
+    )
+    expect(dryHuman.code, dryHuman.stderr).toBe(0)
+    expect(dryHuman.stdout + dryHuman.stderr).toContain('lambda:ListFunctionUrlConfigs')
   })
 
   it("--snapshot seals the matches of each account with that account's credentials", async () => {
