@@ -495,6 +495,14 @@ describe('fir creds revoke-sessions (built CLI)', () => {
       ]),
     ).toEqual([['undone', 'no fir-revoke-R-3 policy']])
     expect((await iam.send(new ListRolePoliciesCommand({ RoleName: renewRole }))).PolicyNames).toEqual([])
+    // --help says what restore just did (it said "after --renew, undo puts back the earlier cutoff").
+    const help = await runFir(['creds', 'revoke-sessions', '--help'])
+    expect(help.code).toBe(0)
+    const text = help.stdout.replace(/\s+/g, ' ')
+    expect(text).not.toMatch(/puts back the earlier cutoff/)
+    expect(text).toContain(
+      "it removes the revocation, renewed or not, leaving the role as it was before fir's first one",
+    )
   })
 
   it('a role the account does not have is named as such, with the account, and no advice about regions (IAM is global)', async () => {
