@@ -6,6 +6,7 @@ import {
   listVersionNumbers,
   removePermission,
 } from '../../aws/lambda-containment.js'
+import { AccessDeniedError, FirError } from '../../errors.js'
 import { canonicalJson } from '../common/canonical-json.js'
 import { accountOrganisation, parseArn } from '../identity.js'
 import { isPublicStatement, policyStatements, usesOrganisationCondition } from '../snapshot/exposure.js'
@@ -133,6 +134,29 @@ export function addPermissionFor(
   return { input, lost }
 }
 
+/**
+ * The error for public statements AWS would not remove, naming each, and how many others were
+ * removed: `denied` when every refusal was a denial, else the first failure's kind. The step
+ * journals it with the state re-read after it, so undo re-adds only what was removed.
+ */
+function notAllRemoved(
+  fn: string,
+  failures: { ref: PolicyStatementRef; err: FirError }[],
+  removed: number,
+): FirError {
+  const first = failures[0]!.err
+  if (failures.length === 1 && removed === 0) return first
+  const message = `unable to remove ${failures.length} of ${failures.length + removed} public statements from function ${fn}: ${failures
+    .map((f) => `${where(f.ref.qualifier)}/${f.ref.sid}: ${f.err.message}`)
+    .join('; ')}; the other ${removed} ${removed === 1 ? 'was' : 'were'} removed`
+  const denials = failures.map((f) => f.err).filter((e) => e instanceof AccessDeniedError)
+  if (denials.length === failures.length) {
+    const actions = [...new Set(denials.flatMap((e) => e.iamActions))]
+    return new AccessDeniedError(message, actions, { cause: first, actions: first.actions })
+  }
+  return new FirError(first.code, message, { cause: first, actions: first.actions, exitCode: first.exitCode })
+}
+
 const key = (r: { qualifier: string | null; sid: string }) => `${r.qualifier ?? ''}\u0000${r.sid}`
 const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b)
 
@@ -143,7 +167,8 @@ const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b)
  * the resource policy of the function, every published version and every alias. Statements scoped
  * to this account (an API Gateway with its SourceArn, say) are kept. A statement narrowed to an
  * organisation fir cannot confirm is the account's own is removed too (the notes say so). Each
- * removed statement is journaled verbatim.
+ * removed statement is journaled verbatim. A statement AWS refuses to remove does not stop the
+ * others: every other one is removed, then the step reports `denied` (or `failed`) naming it, a gap.
  * IAM: lambda:ListVersionsByFunction, lambda:ListAliases, lambda:GetPolicy, lambda:RemovePermission,
  * organizations:DescribeOrganization (only for aws:PrincipalOrgID conditions), lambda:AddPermission
  * (undo).
@@ -228,12 +253,21 @@ export const permissionsStep = defineStep<FunctionParams, PermissionsState>({
   async change(ctx, params, current) {
     const aws = regionalAws(ctx, params.region)
     let removed = 0
+    const failures: { ref: PolicyStatementRef; err: FirError }[] = []
     for (const s of current.statements) {
       if (!s.public) continue
-      await removePermission(aws, params.function, s.qualifier, s.sid)
+      // One statement AWS refuses to remove must not leave the others open: try each, then report.
+      try {
+        await removePermission(aws, params.function, s.qualifier, s.sid)
+      } catch (err) {
+        if (!(err instanceof FirError)) throw err
+        failures.push({ ref: s, err })
+        continue
+      }
       // Test-only: die half way (after the first removal) to prove restore uses the earliest prior.
       crashHook(ctx, `containment.permissions#${++removed}`)
     }
+    if (failures.length > 0) throw notAllRemoved(params.function, failures, removed)
     return { statements: current.statements.filter((x) => !x.public) }
   },
   describe,

@@ -293,6 +293,63 @@ describe('containment steps against moto', () => {
     }
   })
 
+  it('a denied RemovePermission leaves that statement, named in a gap, and every other public statement is still removed', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'perm-deny-role' })
+    await seedFunction(moto.endpoint(), { name: 'perm-deny', roleArn: role.arn })
+    for (const sid of ['pub-a', 'pub-b', 'pub-c'])
+      await seedPermission(moto.endpoint(), 'perm-deny', { sid, principal: '*' })
+    await seedPermission(moto.endpoint(), 'perm-deny', {
+      sid: 'own-api',
+      principal: 'apigateway.amazonaws.com',
+      sourceArn: `arn:aws:execute-api:us-east-1:${TEST_ACCOUNT}:abc123/*`,
+    })
+    const before = await functionState(moto.endpoint(), 'perm-deny', role.name)
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [
+        {
+          match: (req) => req.operation === 'RemovePermission' && req.path.endsWith('/policy/pub-b'),
+          fault: 'access-denied',
+        },
+      ],
+    }).start()
+    try {
+      const ctx = await testContext(proxy.endpoint, { caseId: 'C-PD' })
+      const r = await containFunction(ctx, {
+        function: 'perm-deny',
+        actions: ['permissions'],
+        snapshot: fakeSnapshot(),
+      })
+      expect(r.results.map((x) => [x.step, x.outcome])).toEqual([['containment.permissions', 'denied']])
+      // Before: fir stopped at pub-b, leaving pub-c public too.
+      const statements = Object.keys(
+        (await functionState(moto.endpoint(), 'perm-deny', role.name)).statements,
+      )
+      expect(statements.sort()).toEqual(['own-api', 'pub-b'])
+      expect(
+        proxy.records.filter((x) => x.operation === 'RemovePermission').map((x) => x.path.split('/').at(-1)),
+      ).toEqual(['pub-a', 'pub-b', 'pub-c'])
+      expect(ctx.gaps.list).toEqual([
+        expect.objectContaining({
+          call: 'containment.permissions',
+          reason: expect.stringMatching(
+            /unable to remove 1 of 3 public statements from function perm-deny: \$LATEST\/pub-b: .*lambda:RemovePermission.*; the other 2 were removed/,
+          ),
+        }),
+      ])
+      const entries = ctx.case.journal.all().filter((e) => e.action === 'containment.permissions')
+      expect(entries.map((e) => e.outcome)).toEqual(['started', 'denied'])
+      expect(r.results[0]!.afterText).toBe('1 public of 2: $LATEST/pub-b')
+
+      // Restore re-adds what was removed; pub-b, never removed, is left as it is.
+      const back = await restoreCase(ctx, {})
+      expect(back.results.map((x) => [x.step, x.outcome])).toEqual([['containment.permissions', 'undone']])
+      expect(await functionState(moto.endpoint(), 'perm-deny', role.name)).toEqual(before)
+      await ctx.case.close()
+    } finally {
+      await proxy.stop()
+    }
+  })
+
   it('containing a second function of a shared role moves the revocation cutoff to now', async () => {
     const role = await seedRole(moto.endpoint(), { name: 'shared-role' })
     await seedFunction(moto.endpoint(), { name: 'shared-a', roleArn: role.arn })
