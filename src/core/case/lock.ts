@@ -52,6 +52,15 @@ function isMine(holder: LockHolder | undefined, me: LockHolder): boolean {
   return holder?.pid === me.pid && holder.host === me.host
 }
 
+/** Points in taking the lock where a test can make another process act (see lock.test.ts). */
+export interface LockSeams {
+  /**
+   * Runs after a lock was judged left by a dead process, before it is taken over: the window in
+   * which another command can take over the same lock first.
+   */
+  beforeTakeover?: (stale: LockHolder) => Promise<void>
+}
+
 /**
  * Takes the case lock (`<case>/.lock`, created exclusively). A lock left by a dead process on this
  * host is taken over (and returned as `takenOver`); a live holder is waited for up to `waitMs`,
@@ -61,6 +70,7 @@ export async function acquireCaseLock(
   caseDir: string,
   me: Omit<LockHolder, 'pid' | 'host' | 'since'>,
   waitMs = Number(process.env.FIR_LOCK_WAIT_MS ?? 10_000),
+  seams: LockSeams = {},
 ): Promise<CaseLock> {
   const path = join(caseDir, LOCK_FILE)
   const deadline = Date.now() + waitMs
@@ -96,6 +106,7 @@ export async function acquireCaseLock(
     }
     const holder = await readHolder(path)
     if (holder && holder.host === hostname() && !alive(holder.pid)) {
+      await seams.beforeTakeover?.(holder)
       await rm(path, { force: true })
       takenOver = holder
       continue
