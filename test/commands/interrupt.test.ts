@@ -139,6 +139,36 @@ describe('an interrupted command (Ctrl-C)', () => {
     expect(again.stderr).not.toContain('case lock')
   })
 
+  it("lets one of several commands started at once take over a killed run's lock; the others wait, and the journal stays one chain", async () => {
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'IR'], { cwd })).code).toBe(0)
+    const dead = spawn(process.execPath, ['-e', ''])
+    await new Promise((r) => dead.on('close', r))
+    const holder = {
+      pid: dead.pid,
+      host: hostname(),
+      user: 'root',
+      command: 'old',
+      since: '2026-01-01T00:00:00Z',
+    }
+    await writeFile(join(cwd, 'cases', 'IR', '.lock'), JSON.stringify(holder))
+    const runs = await Promise.all(
+      [1, 2, 3, 4].map(() =>
+        runFir(['report', '--case', 'cases/IR', '--format', 'md'], {
+          cwd,
+          env: { FIR_LOCK_WAIT_MS: '60000' },
+        }),
+      ),
+    )
+    for (const r of runs) expect(r.code, r.stderr).toBe(0)
+    expect(runs.filter((r) => r.stderr.includes('removed the case lock'))).toHaveLength(1)
+    const verify = await runFir(['case', 'verify', '--case', 'cases/IR', '--json'], { cwd })
+    expect(verify.json.error, verify.stdout).toBeUndefined()
+    expect(verify.code).toBe(0)
+    expect(verify.json.result.checked.journalEntries).toBe(5)
+    expect((await readdir(join(cwd, 'cases', 'IR'))).filter((n) => n.startsWith('.'))).toEqual([])
+  })
+
   it('treats Ctrl-C at a confirmation as an interruption, not as an error or an answer', async () => {
     const ask = (keys: string) => {
       const input = new PassThrough()

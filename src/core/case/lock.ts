@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { constants, readFileSync, rmSync } from 'node:fs'
 import { open, readFile, rm } from 'node:fs/promises'
 import { hostname } from 'node:os'
@@ -35,21 +36,100 @@ function alive(pid: number): boolean {
   }
 }
 
-function parseHolder(text: string): LockHolder | undefined {
+function parseHolder(text: string | undefined): LockHolder | undefined {
   try {
-    return JSON.parse(text) as LockHolder
+    const holder = JSON.parse(text ?? '') as LockHolder
+    return holder && typeof holder === 'object' ? holder : undefined
   } catch {
     return undefined
   }
 }
 
-async function readHolder(path: string): Promise<LockHolder | undefined> {
-  return parseHolder(await readFile(path, 'utf8').catch(() => ''))
+/** The text of a lock or takeover marker, or undefined when there is none. */
+async function readText(path: string): Promise<string | undefined> {
+  return readFile(path, 'utf8').catch(() => undefined)
 }
 
-/** Whether the lock names this process (a lock taken over by another is not ours). */
-function isMine(holder: LockHolder | undefined, me: LockHolder): boolean {
-  return holder?.pid === me.pid && holder.host === me.host
+/** Whether a lock or marker was left by a process of this host that is no longer running. */
+function leftByDeadProcess(holder: LockHolder | undefined): holder is LockHolder {
+  return holder !== undefined && holder.host === hostname() && !alive(holder.pid)
+}
+
+/** Creates `path` exclusively with `text`; false when it is there already. */
+async function createExclusive(path: string, text: string): Promise<boolean> {
+  let handle: Awaited<ReturnType<typeof open>>
+  try {
+    handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw err
+  }
+  try {
+    await handle.writeFile(text)
+    await handle.sync()
+  } catch (err) {
+    // Ours, made a moment ago: left empty (a full disk), it would read as an unknown holder's.
+    await handle.close()
+    await rm(path, { force: true })
+    throw err
+  }
+  await handle.close()
+  return true
+}
+
+/** Suffix of the marker that whoever takes over a file holds meanwhile (`.lock.takeover`). */
+const TAKEOVER = '.takeover'
+/** Markers of markers, each left by a crash inside the one before: past this, a person looks. */
+const MAX_TAKEOVER_DEPTH = 4
+
+type TakeoverResult =
+  | { done: 'removed' | 'changed' | 'retry' }
+  | { done: 'busy'; marker: string; holder: LockHolder | undefined }
+
+/**
+ * Removes `path` — a lock or takeover marker whose holder was judged dead — only while it still
+ * holds `judged`, the text it held when judged. Reading a file, judging it and removing it are three
+ * steps; two commands that judged the same stale lock would otherwise both remove it, the second
+ * removing the live lock the first had made meanwhile, and both would write the case (a forked
+ * journal). So the removal is done holding a marker, `<path>.takeover`, created exclusively: one
+ * command at a time re-reads the file and compares it with what it judged; any other that judged
+ * the same lock finds it changed, or the marker taken, and waits like any other contender. A
+ * marker is held for the few milliseconds of that comparison: one left by a killed process expires
+ * as a lock does (its holder is no longer running) and is removed the same way, holding a marker of
+ * its own. A marker of a live process, of another host or unreadable is waited for. Content, not
+ * inode, names a lock: inode numbers are reused at once, and every lock and marker records its pid,
+ * host and start time to the millisecond (a marker also a random nonce).
+ */
+async function removeIfUnchanged(
+  path: string,
+  judged: string,
+  me: LockHolder,
+  depth = 0,
+): Promise<TakeoverResult> {
+  const marker = `${path}${TAKEOVER}`
+  const mine = JSON.stringify({
+    ...me,
+    since: new Date().toISOString(),
+    nonce: randomBytes(6).toString('hex'),
+  })
+  if (!(await createExclusive(marker, mine))) {
+    const text = await readText(marker)
+    if (text === undefined) return { done: 'retry' } // released meanwhile
+    const holder = parseHolder(text)
+    if (leftByDeadProcess(holder) && depth < MAX_TAKEOVER_DEPTH) {
+      const inner = await removeIfUnchanged(marker, text, me, depth + 1)
+      return inner.done === 'busy' ? inner : { done: 'retry' }
+    }
+    return { done: 'busy', marker, holder }
+  }
+  try {
+    if ((await readText(path)) !== judged) return { done: 'changed' }
+    await rm(path, { force: true })
+    return { done: 'removed' }
+  } finally {
+    // Ours: no one removes the marker of a live process.
+    await rm(marker, { force: true })
+  }
 }
 
 /** Points in taking the lock where a test can make another process act (see lock.test.ts). */
@@ -63,8 +143,9 @@ export interface LockSeams {
 
 /**
  * Takes the case lock (`<case>/.lock`, created exclusively). A lock left by a dead process on this
- * host is taken over (and returned as `takenOver`); a live holder is waited for up to `waitMs`,
- * then the error names it.
+ * host is taken over (and returned as `takenOver`) by one command only, however many judged it
+ * stale at once (see removeIfUnchanged); a live holder is waited for up to `waitMs`, then the error
+ * names it. A lock is released only while it is still the one this call wrote.
  */
 export async function acquireCaseLock(
   caseDir: string,
@@ -80,17 +161,14 @@ export async function acquireCaseLock(
     since: new Date().toISOString(),
     ...me,
   }
+  const written = JSON.stringify(holderInfo)
   let takenOver: LockHolder | undefined
   for (;;) {
-    try {
-      const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE)
-      await handle.writeFile(JSON.stringify(holderInfo))
-      await handle.sync()
-      await handle.close()
+    if (await createExclusive(path, written)) {
       let released = false
       // Interrupted: the lock goes with the process (the next command would take it over anyway).
       const untrack = atInterrupt('released the case lock', () => {
-        if (isMine(parseHolder(readFileSync(path, 'utf8')), holderInfo)) rmSync(path, { force: true })
+        if (readFileSync(path, 'utf8') === written) rmSync(path, { force: true })
       })
       return {
         ...(takenOver ? { takenOver } : {}),
@@ -98,30 +176,40 @@ export async function acquireCaseLock(
           if (released) return
           released = true
           untrack()
-          if (isMine(await readHolder(path), holderInfo)) await rm(path, { force: true })
+          if ((await readText(path)) === written) await rm(path, { force: true })
         },
       }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
     }
-    const holder = await readHolder(path)
-    if (holder && holder.host === hostname() && !alive(holder.pid)) {
+    const text = await readText(path)
+    const holder = parseHolder(text)
+    let blocker: { path: string; holder: LockHolder | undefined; takingOver?: boolean } = { path, holder }
+    if (text !== undefined && leftByDeadProcess(holder)) {
       await seams.beforeTakeover?.(holder)
-      await rm(path, { force: true })
-      takenOver = holder
-      continue
+      const result = await removeIfUnchanged(path, text, holderInfo)
+      if (result.done === 'removed') takenOver = holder
+      if (result.done !== 'busy') continue
+      blocker = { path: result.marker, holder: result.holder, takingOver: true }
     }
-    if (Date.now() >= deadline) {
-      const who = holder
-        ? `process ${holder.pid} on ${holder.host} (user ${holder.user}, since ${holder.since}): ${holder.command}`
-        : 'an unknown process (the lock file is unreadable)'
-      throw new CaseLockedError(`unable to lock case ${caseDir}: it is in use by ${who}`, {
-        actions: [
-          'wait for that command to finish and run this one again',
-          `if that process is gone (another host, a crash), remove ${path} by hand`,
-        ],
-      })
-    }
+    if (Date.now() >= deadline) throw lockedError(caseDir, blocker)
     await sleep(100)
   }
+}
+
+function lockedError(
+  caseDir: string,
+  blocker: { path: string; holder: LockHolder | undefined; takingOver?: boolean },
+): CaseLockedError {
+  const h = blocker.holder
+  const who = h
+    ? `process ${h.pid} on ${h.host} (user ${h.user}, since ${h.since}): ${h.command}`
+    : `an unknown process (${blocker.path} is unreadable)`
+  const what = blocker.takingOver
+    ? `the lock a killed fir run left is being taken over by ${who}`
+    : `it is in use by ${who}`
+  return new CaseLockedError(`unable to lock case ${caseDir}: ${what}`, {
+    actions: [
+      'wait for that command to finish and run this one again',
+      `if that process is gone (another host, a crash), remove ${blocker.path} by hand`,
+    ],
+  })
 }
