@@ -1,6 +1,10 @@
-import { createHash } from 'node:crypto'
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import type { ChildProcess } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { createServer, request as httpRequest, type Server } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
 import { join, relative } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../src/core/case/case-folder.js'
 import { exists } from '../../src/core/common/fs-safe.js'
@@ -672,5 +676,108 @@ describe('fir snapshot (built CLI against moto): gaps, hostile code, blast radiu
       'unable to snapshot no-such-function in us-east-1: no such function; qualified-fn:nosuch in us-east-1: the function exists, but has no version or alias nosuch',
     )
     expect(await readdir(join(caseDir, 'evidence'))).toEqual([])
+  })
+})
+
+/**
+ * A proxy in front of moto that passes every call through, except a read of a code package: that
+ * one sends its headers and the first `stallAfter` bytes, then nothing more (a slow link).
+ */
+async function stallingProxy(
+  upstream: string,
+  stallAfter: number,
+): Promise<{ endpoint: string; close(): void }> {
+  const sockets = new Set<Socket>()
+  const server: Server = createServer((req, res) => {
+    const target = new URL(req.url ?? '/', upstream)
+    const out = httpRequest(target, { method: req.method, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers)
+      if (!(req.method === 'GET' && target.pathname.startsWith('/awslambda-us-east-1-tasks/'))) {
+        up.pipe(res)
+        return
+      }
+      let sent = 0
+      up.on('data', (chunk: Buffer) => {
+        if (sent < stallAfter) res.write(chunk.subarray(0, stallAfter - sent))
+        sent += chunk.length
+      })
+    })
+    req.pipe(out)
+  })
+  server.on('connection', (s) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close() {
+      for (const s of sockets) s.destroy()
+      server.close()
+    },
+  }
+}
+
+describe('fir snapshot (built CLI against moto): interrupted while downloading code', () => {
+  it('Ctrl-C removes the partial download; one a killed run left is no evidence, and the next command removes it', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'bigfn-role' })
+    const zip = makeZip([
+      { name: 'index.py', data: 'def handler(e, c):\n    return 1\n' },
+      { name: 'vendor.bin', data: randomBytes(2 * 1024 * 1024), method: 'store' },
+    ])
+    await seedFunction(moto.endpoint(), { name: 'bigfn', roleArn: role.arn, zip })
+    const proxy = await stallingProxy(moto.endpoint(), 300_000)
+    const { cwd, caseDir } = await newCase()
+    const partials = async () =>
+      (await walk(caseDir)).filter((p) => p.endsWith('.partial')).map((p) => relative(caseDir, p))
+    /** Runs a snapshot and stops it by `signal` once its download has bytes on disk. */
+    const interrupted = async (signal: NodeJS.Signals) => {
+      let child: ChildProcess | undefined
+      const running = runFir(['snapshot', 'bigfn', '--case', 'cases/INC-1'], {
+        cwd,
+        endpoint: proxy.endpoint,
+        onSpawn: (c) => {
+          child = c
+        },
+      })
+      let downloading: string | undefined
+      for (let i = 0; i < 600 && !downloading; i++) {
+        await sleep(50)
+        for (const p of await partials())
+          if ((await stat(join(caseDir, p)).catch(() => undefined))?.size) downloading = p
+      }
+      expect(downloading, 'no download under way').toBeDefined()
+      child!.kill(signal)
+      const r = await running
+      expect(r.signal).toBe(signal)
+      return { r, downloading: downloading! }
+    }
+    try {
+      const int = await interrupted('SIGINT')
+      expect(int.r.stderr).toMatch(
+        /interrupted \(SIGINT\): removed cases\/INC-1\/evidence\/\.download-[0-9a-f]{12}\.partial; released the case lock\n$/,
+      )
+      expect(await partials()).toEqual([])
+
+      const killed = await interrupted('SIGKILL')
+      // Beside the sets, never in one: not mistaken for evidence, nor for an extra file of a set.
+      expect(killed.downloading).toMatch(/^evidence\/\.download-[0-9a-f]{12}\.partial$/)
+      expect(await partials()).toEqual([killed.downloading])
+      const verify = await runFir(['case', 'verify', '--case', 'cases/INC-1', '--json'], { cwd })
+      expect(verify.code, verify.stdout).toBe(0)
+      expect(verify.json.warnings).toContain(
+        `${killed.downloading} was left by an interrupted fir run (a download it had not finished); it is not evidence, and the next fir command that opens the case removes it`,
+      )
+      const next = await runFir(['report', '--case', 'cases/INC-1', '--format', 'md'], { cwd })
+      expect(next.code, next.stderr).toBe(0)
+      expect(next.stderr).toMatch(
+        new RegExp(
+          `warning: removed what an interrupted fir run had left in the case \\([^)]+\\): ${killed.downloading.replaceAll('.', '\\.')}\\n`,
+        ),
+      )
+      expect(await partials()).toEqual([])
+    } finally {
+      proxy.close()
+    }
   })
 })

@@ -108,8 +108,12 @@ export class CaseHandle {
       const journal = await Journal.open(dir)
       // With the lock held no live fir process writes here: what is left is a dead run's. Evidence
       // folders are left as they are (an unsealed set is reported, never tidied away), but a set
-      // whose seal the journal holds is finished.
-      const swept = sweepTemporaries([dir, ...['timeline', 'reports', 'secrets'].map((d) => join(dir, d))])
+      // whose seal the journal holds is finished; evidence/ itself holds only downloads under way
+      // beside the sets (EvidenceSet.partialPath).
+      const swept = sweepTemporaries([
+        dir,
+        ...[EVIDENCE_DIR, 'timeline', 'reports', 'secrets'].map((d) => join(dir, d)),
+      ])
       const placed = await completeInterruptedSeals(dir, journal.all())
       return new CaseHandle(dir, meta, journal, lock, swept, placed)
     } catch (err) {

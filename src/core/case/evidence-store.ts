@@ -5,7 +5,15 @@ import { dirname, join, posix } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { UsageError } from '../../errors.js'
-import { ensureDir, exists, FILE_MODE, fsyncDir, tempPathFor, writeFileAtomic } from '../common/fs-safe.js'
+import {
+  ensureDir,
+  exists,
+  FILE_MODE,
+  fsyncDir,
+  partialPathIn,
+  tempPathFor,
+  writeFileAtomic,
+} from '../common/fs-safe.js'
 import { sha256File, sha256Hex } from '../common/hash.js'
 import { compactUtc, shellArg } from '../common/text.js'
 import { refuseLinkedCaseFolders } from './folders.js'
@@ -193,9 +201,14 @@ export class EvidenceSet {
     return this.record(norm, sha256, bytes, source)
   }
 
-  /** A scratch path inside the set for a resumable download (not in the manifest until adopted). */
-  partialPath(rel: string): string {
-    return join(this.dir, `${checkRelative(rel)}.partial`)
+  /**
+   * A new scratch file for a resumable download, adopted into the set once whole. It lies beside
+   * the sets, in evidence/, not in this one: a set holds evidence only, and what an interrupted or
+   * killed run leaves of a download is removed like any temporary (trackTemporary,
+   * sweepTemporaries), which a set's own files never are.
+   */
+  partialPath(): string {
+    return partialPathIn(join(this.caseDir, EVIDENCE_DIR))
   }
 
   /**

@@ -2,6 +2,7 @@ import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises'
 import { basename, join, relative, sep } from 'node:path'
 import { exists } from '../common/fs-safe.js'
 import { sha256File, sha256Hex } from '../common/hash.js'
+import { isTemporaryName } from '../common/interrupt.js'
 import { CASE_FILE } from './case-folder.js'
 import {
   EVIDENCE_DIR,
@@ -243,6 +244,12 @@ export async function verifyCase(
   const onDisk = (await isFolder(evidenceRoot)) ? await readdir(evidenceRoot) : []
   for (const name of onDisk) {
     if (sealedSets.has(name)) continue
+    if (isTemporaryName(name)) {
+      warnings.push(
+        `${EVIDENCE_DIR}/${name} was left by an interrupted fir run${name.startsWith('.download-') ? ' (a download it had not finished)' : ''}; it is not evidence, and the next fir command that opens the case removes it`,
+      )
+      continue
+    }
     const path = join(evidenceRoot, name)
     const st = await lstat(path)
     if (name.startsWith(UNFINISHED_SET_PREFIX) && st.isDirectory()) {

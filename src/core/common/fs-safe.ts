@@ -72,6 +72,11 @@ export function tempPathFor(path: string): string {
   return join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`)
 }
 
+/** A new scratch file in `dir` for a resumable download: `.download-<12 hex>.partial`. */
+export function partialPathIn(dir: string): string {
+  return join(dir, `.download-${randomBytes(6).toString('hex')}.partial`)
+}
+
 /** Fsyncs a folder so a rename inside it survives a crash. */
 async function fsyncDir(path: string): Promise<void> {
   const handle = await open(path, constants.O_RDONLY)

@@ -96,8 +96,16 @@ export function runInterruptCleanups(): string[] {
   return done
 }
 
-/** fir's temporaries: atomic writes (`.<12 hex>.tmp`) and timeline spools (`.spool-XXXXXX`). */
-const TEMPORARY = /^(?:\.[0-9a-f]{12}\.tmp|\.spool-[A-Za-z0-9]{6})$/
+/**
+ * fir's temporaries: atomic writes (`.<12 hex>.tmp`), timeline spools (`.spool-XXXXXX`) and code
+ * or layer downloads (`.download-<12 hex>.partial`, see partialPathIn).
+ */
+const TEMPORARY = /^(?:\.[0-9a-f]{12}\.tmp|\.spool-[A-Za-z0-9]{6}|\.download-[0-9a-f]{12}\.partial)$/
+
+/** Whether a file or folder name is one of fir's temporaries (what sweepTemporaries removes). */
+export function isTemporaryName(name: string): boolean {
+  return TEMPORARY.test(name)
+}
 
 /**
  * Removes the temporaries a dead fir process left in these folders (killed, or the machine went
@@ -114,7 +122,7 @@ export function sweepTemporaries(dirs: string[]): { path: string; bytes: number 
       continue // not there yet
     }
     for (const name of names) {
-      if (!TEMPORARY.test(name)) continue
+      if (!isTemporaryName(name)) continue
       const path = join(dir, name)
       const bytes = sizeOf(path)
       rmSync(path, { recursive: true, force: true })

@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import type { AwsClients } from '../../aws/clients.js'
 import { base64Sha256ToHex, sha256File } from '../common/hash.js'
+import { trackTemporary } from '../common/interrupt.js'
 import type { Gap } from '../context.js'
 import { type ArchiveListing, listArchive } from './archive.js'
 import { discardPartial, downloadResumable, type LocationSource } from './download.js'
@@ -66,9 +67,25 @@ async function download(
   run: SnapshotRun,
   request: Parameters<typeof storePackage>[1],
 ): Promise<StoredPackage> {
+  const partial = run.set.partialPath()
+  // Ctrl-C or SIGTERM mid-download removes the partial file (hundreds of megabytes for a layer);
+  // one a killed run left is swept when the case is next opened.
+  const untrack = trackTemporary(partial)
+  try {
+    return await downloadInto(run, request, partial)
+  } finally {
+    untrack()
+    // Adopted into the set, or not needed: either way nothing of it stays.
+    await discardPartial(partial)
+  }
+}
+
+async function downloadInto(
+  run: SnapshotRun,
+  request: Parameters<typeof storePackage>[1],
+  partial: string,
+): Promise<StoredPackage> {
   const expected = request.codeSha256 ? base64Sha256ToHex(request.codeSha256) : undefined
-  const partialRel = `${request.kind}/download-${expected ?? Buffer.from(request.label).toString('hex').slice(0, 32)}`
-  const partial = run.set.partialPath(partialRel)
   let lastLocation = ''
   const source: LocationSource = async (attempt) => {
     lastLocation = await request.location(attempt)
@@ -78,7 +95,6 @@ async function download(
   try {
     outcome = await downloadResumable(request.aws, partial, source)
   } catch (err) {
-    await discardPartial(partial)
     const gap = run.rec.gap(
       {
         what: `${request.kind === 'code' ? 'code package' : 'layer content'} of ${request.label}`,
@@ -113,8 +129,7 @@ async function download(
     )
     return { file, listingFile, listing, bytes: entry.bytes }
   })
-  // Another download produced the same bytes first: this copy is redundant.
-  await discardPartial(partial)
+  // Another download produced the same bytes first: this copy is redundant (download() removes it).
   if (outcome.refetches > 0 || outcome.resumes > 0) {
     run.ctx.log.info(
       `fir: ${request.label}: download resumed ${outcome.resumes}×, location refetched ${outcome.refetches}×`,

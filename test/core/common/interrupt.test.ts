@@ -70,16 +70,26 @@ describe('cleanups on an interruption', () => {
     await mkdir(join(timeline, '.spool-Ab12Cd'), { recursive: true })
     await writeFile(join(timeline, '.spool-Ab12Cd', 'w1-run-0'), 'x'.repeat(300))
     await writeFile(join(timeline, '.0123456789ab.tmp'), 'y'.repeat(1000))
+    await writeFile(join(timeline, '.download-0123456789ab.partial'), 'z'.repeat(700))
     // Not fir's temporaries: kept.
-    for (const name of ['events.jsonl', '.lock', '.0123456789AB.tmp', '.123.tmp', 'x.tmp', '.spool-toolong1'])
-      await writeFile(join(timeline, name), 'keep')
+    const kept = [
+      'events.jsonl',
+      '.lock',
+      '.0123456789AB.tmp',
+      '.123.tmp',
+      'x.tmp',
+      '.spool-toolong1',
+      'download-0123456789ab.partial',
+      '.download-0123.partial',
+      'code.partial',
+    ]
+    for (const name of kept) await writeFile(join(timeline, name), 'keep')
     const removed = sweepTemporaries([timeline, join(dir, 'missing')])
     expect(removed.sort((a, b) => a.path.localeCompare(b.path))).toEqual([
       { path: join(timeline, '.0123456789ab.tmp'), bytes: 1000 },
+      { path: join(timeline, '.download-0123456789ab.partial'), bytes: 700 },
       { path: join(timeline, '.spool-Ab12Cd'), bytes: 300 },
     ])
-    expect((await readdir(timeline)).sort()).toEqual(
-      ['.0123456789AB.tmp', '.123.tmp', '.lock', '.spool-toolong1', 'events.jsonl', 'x.tmp'].sort(),
-    )
+    expect((await readdir(timeline)).sort()).toEqual(kept.sort())
   })
 })
