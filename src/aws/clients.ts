@@ -14,6 +14,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import type { STSClient } from '@aws-sdk/client-sts'
 import type { NodeHttpHandler } from '@smithy/node-http-handler'
 import { Clock } from '../core/common/clock.js'
+import { redactUrlPasswords } from '../core/common/redact.js'
 import { AwsAccessError, EmulatorSafetyError, UsageError } from '../errors.js'
 import { toFirError } from './errors.js'
 import { sdk } from './sdk.js'
@@ -262,7 +263,8 @@ export class AwsClients {
       try {
         new URL(opts.endpoint)
       } catch {
-        throw new UsageError(`unable to use endpoint ${JSON.stringify(opts.endpoint)}: it is not a URL`, {
+        const shown = JSON.stringify(redactUrlPasswords(opts.endpoint))
+        throw new UsageError(`unable to use endpoint ${shown}: it is not a URL`, {
           actions: [
             'pass --endpoint-url like https://lambda.eu-west-1.amazonaws.com or http://127.0.0.1:5000',
           ],

@@ -1,6 +1,7 @@
 import type { AwsClients } from '../aws/clients.js'
 import { gapReason } from '../aws/errors.js'
 import { identityPolicyDocuments, simulatePrincipal } from '../aws/iam.js'
+import { redactUrlPasswords } from './common/redact.js'
 import type { Gaps } from './context.js'
 import { callerIdentity, parseArn } from './identity.js'
 import { appearsAllowed, COMMAND_PERMISSIONS, statementsOf } from './permissions.js'
@@ -153,12 +154,16 @@ export async function runDoctor(aws: AwsClients, gaps: Gaps): Promise<DoctorRepo
     return { command, ready, actions: rows }
   })
   const skew = aws.clock.skewMs
+  const proxy = aws.emulatorOnly ? undefined : (process.env.HTTPS_PROXY ?? process.env.https_proxy)
   return {
     identity: id,
     region: aws.region,
-    endpoint: aws.endpoint ?? null,
-    serviceEndpoints: aws.serviceEndpoints,
-    proxy: aws.emulatorOnly ? null : (process.env.HTTPS_PROXY ?? process.env.https_proxy ?? null),
+    // Endpoints and the proxy may carry a password (http://user:password@host): shown without it.
+    endpoint: aws.endpoint === undefined ? null : redactUrlPasswords(aws.endpoint),
+    serviceEndpoints: Object.fromEntries(
+      Object.entries(aws.serviceEndpoints).map(([service, url]) => [service, redactUrlPasswords(url)]),
+    ),
+    proxy: proxy === undefined ? null : redactUrlPasswords(proxy),
     emulatorOnly: aws.emulatorOnly,
     clockSkewSeconds: skew === undefined ? null : Math.round(skew / 1000),
     permissionCheck: method,

@@ -4,6 +4,7 @@ import { describeOrganization } from '../aws/organizations.js'
 import { type CallerIdentity, getCallerIdentity } from '../aws/sts.js'
 import { NotFoundError, UsageError } from '../errors.js'
 import { setActorArn } from './case/journal.js'
+import { redactUrlPasswords } from './common/redact.js'
 import { awsCliCommand } from './common/suggest.js'
 import { escapeTerminal } from './common/text.js'
 import type { FirContext } from './context.js'
@@ -102,9 +103,13 @@ export async function announceActing(
   // own region, whatever the default): the banner named the default region instead.
   const targetRegions = [...new Set(targets.map((t) => parseArn(t)?.region ?? '').filter(Boolean))]
   const region = targetRegions.length > 0 ? targetRegions.join(', ') : aws.region
-  const services = aws.serviceEndpoints
+  // An endpoint may carry a password (http://user:password@host): shown and journaled without it.
+  const endpoint = aws.endpoint === undefined ? undefined : redactUrlPasswords(aws.endpoint)
+  const services = Object.fromEntries(
+    Object.entries(aws.serviceEndpoints).map(([service, url]) => [service, redactUrlPasswords(url)]),
+  )
   const where = [
-    ...(aws.endpoint ? [` via ${aws.endpoint}`] : []),
+    ...(endpoint ? [` via ${endpoint}`] : []),
     ...Object.entries(services).map(([service, url]) => `, ${service} via ${url}`),
   ].join('')
   ctx.log.info(
@@ -117,7 +122,7 @@ export async function announceActing(
       account: id.account,
       region: targetRegions[0] ?? aws.region,
       ...(targetRegions.length > 1 ? { regions: targetRegions } : {}),
-      endpoint: aws.endpoint ?? null,
+      endpoint: endpoint ?? null,
       ...(Object.keys(services).length > 0 ? { serviceEndpoints: services } : {}),
       userId: id.userId,
     },

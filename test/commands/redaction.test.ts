@@ -273,3 +273,69 @@ describe('secrets the case holds, carried back by CloudTrail (built CLI)', () =>
     expect(stored).toContain(jsonEscaped(ENV.DB_PASSWORD!))
   })
 })
+
+describe('a password in an endpoint or proxy URL (built CLI)', () => {
+  it('is redacted in the journal, the banner, suggestions and doctor, whichever way it was given', async () => {
+    const password = 'P4ssw0rd-Zz9'
+    const marker = redactValue(password)
+    const role = await seedRole(moto.endpoint(), { name: 'victim-role' })
+    await seedFunction(moto.endpoint(), { name: 'victim', roleArn: role.arn })
+    const cwd = await tempDir()
+    const withPassword = moto.endpoint().replace('http://', `http://admin:${password}@`)
+    const runs: [string, CliResult][] = []
+    const run = async (label: string, args: string[], env: NodeJS.ProcessEnv = {}) => {
+      const r = await runFir(args, { cwd, env })
+      runs.push([label, r])
+      return r
+    }
+    expect((await run('case init', ['case', 'init', 'EP'])).code).toBe(0)
+    // The flag's value as its own argument (the form that was journaled in clear), then as key=value.
+    const contain = await run('contain', [
+      'contain',
+      'victim',
+      '--case',
+      'cases/EP',
+      '--actions',
+      'throttle',
+      '--yes',
+      '--endpoint-url',
+      withPassword,
+    ])
+    expect(contain.code, contain.stderr).toBe(4) // the snapshot it takes first has moto's gaps
+    const snapshot = await run('snapshot', [
+      'snapshot',
+      'victim',
+      '--case',
+      'cases/EP',
+      `--endpoint-url=${withPassword}`,
+    ])
+    expect(snapshot.code, snapshot.stderr).toBe(4)
+    const journal = await readFile(join(cwd, 'cases', 'EP', 'journal.jsonl'), 'utf8')
+    expect(journal).not.toContain(password)
+    const entries = journal
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    const identity = entries.find((e) => e.action === 'aws.identity')
+    expect(identity.params.endpoint).toBe(moto.endpoint().replace('http://', `http://admin:${marker}@`))
+    const commands = entries.map((e) => e.actor.command.join(' '))
+    expect(commands).toContain(
+      `fir contain victim --case cases/EP --actions throttle --yes --endpoint-url http://admin:${marker}@${moto.endpoint().slice(7)}`,
+    )
+    expect(contain.stderr).toContain(`via http://admin:${marker}@`)
+    expect(contain.stdout).toContain(`Undo with: fir restore victim --endpoint-url 'http://admin:${marker}@`)
+    // A proxy with a password, shown by doctor (outside emulator-only mode: the calls still go to
+    // the loopback endpoint, which no proxy serves).
+    const doctor = await run('doctor', ['doctor', '--json', '--endpoint-url', withPassword], {
+      FIR_EMULATOR_ONLY: undefined,
+      HTTPS_PROXY: `http://ir:${password}@127.0.0.1:9`,
+    })
+    expect(doctor.json.result.proxy, doctor.stdout).toBe(`http://ir:${marker}@127.0.0.1:9`)
+    expect(doctor.json.result.endpoint).toBe(moto.endpoint().replace('http://', `http://admin:${marker}@`))
+
+    for (const [label, r] of runs) {
+      expect(r.stdout, label).not.toContain(password)
+      expect(r.stderr, label).not.toContain(password)
+    }
+  })
+})

@@ -419,10 +419,35 @@ export function scrubAndCut(text: string, max: number, ellipsis = '…'): string
 
 const SECRET_FLAG = /^--?(secret|password|token|show-secret-value|env-value)(=|$)/i
 const ANY_SECRET_LOOKING = /\b[A-Za-z0-9/+=]{40}\b/g
+/**
+ * A URL's scheme and authority (up to the path, query or fragment): `userinfo@host:port` when it has
+ * a userinfo. The userinfo ends at the authority's last `@` (as URL parsers read it), so a password
+ * written with a raw `@` is taken whole.
+ */
+const URL_AUTHORITY = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#"<>`\\]*)/gi
+
+/**
+ * `text` with the password of every URL in it that carries one redacted: `http://admin:‹redacted
+ * len=N sha256:…›@proxy:3128`. The user, host and port stay: they say where fir went, not how to
+ * get in. For values that are URLs wherever they come from: a command line's arguments (after any
+ * flag, or none), --endpoint-url and AWS_ENDPOINT_URL*, HTTPS_PROXY.
+ */
+export function redactUrlPasswords(text: string): string {
+  return text.replace(URL_AUTHORITY, (whole, scheme: string, authority: string) => {
+    const at = authority.lastIndexOf('@')
+    const colon = authority.indexOf(':')
+    if (at < 0 || colon < 0 || colon > at) return whole
+    const password = authority.slice(colon + 1, at)
+    if (password === '' || password.includes('‹redacted')) return whole
+    return `${scheme}${authority.slice(0, colon + 1)}${redactValue(password)}${authority.slice(at)}`
+  })
+}
 
 /**
  * A command line with secrets redacted: values of secret-named flags and `--input k=v` pairs whose
- * key looks secret, anything that looks like a secret access key, and every registered value.
+ * key looks secret, the password of any URL (whatever flag it follows: `--endpoint-url
+ * http://user:password@host`), anything that looks like a secret access key, and every registered
+ * value.
  */
 export function redactArgv(argv: string[]): string[] {
   const out: string[] = []
@@ -439,11 +464,12 @@ export function redactArgv(argv: string[]): string[] {
       continue
     }
     const kv = arg.match(/^([A-Za-z0-9_.-]+)=(.*)$/)
-    if (kv && classifyValue(kv[1] ?? '', kv[2] ?? '').secret) {
+    // A URL whose only secret is its password keeps the rest (below); judged without the password.
+    if (kv && classifyValue(kv[1] ?? '', redactUrlPasswords(kv[2] ?? '')).secret) {
       out.push(`${kv[1]}=${redactValue(kv[2] ?? '')}`)
       continue
     }
-    out.push(redactor.scrub(arg).replace(ANY_SECRET_LOOKING, (m) => redactValue(m)))
+    out.push(redactor.scrub(redactUrlPasswords(arg)).replace(ANY_SECRET_LOOKING, (m) => redactValue(m)))
   }
   return out
 }

@@ -1,4 +1,5 @@
 import type { AwsClients } from '../../aws/clients.js'
+import { redactUrlPasswords } from './redact.js'
 import { shellArg } from './text.js'
 
 export interface SuggestOptions {
@@ -28,7 +29,8 @@ export function awsFlagWords(aws: AwsClients, options: SuggestOptions = {}): str
       : []),
     ...(given.profile ? ['--profile', given.profile] : []),
     ...(roleArn ? ['--role-arn', roleArn] : []),
-    ...(given.endpoint ? ['--endpoint-url', given.endpoint] : []),
+    // A password in the endpoint is not repeated (the suggestion is printed, and may be journaled).
+    ...(given.endpoint ? ['--endpoint-url', redactUrlPasswords(given.endpoint)] : []),
   ]
 }
 

@@ -5,6 +5,7 @@ import {
   Redactor,
   redactArgv,
   redactor,
+  redactUrlPasswords,
   redactValue,
   scrubAndCut,
 } from '../../../src/core/common/redact.js'
@@ -285,6 +286,65 @@ describe('redaction', () => {
     ])
     expect(out.join(' ')).not.toMatch(/hunter22|abcdefgh|wJalrXUtnFEMI|=1234/)
     expect(out).toContain('playbook')
+  })
+  it('redacts the password of a URL on a command line, whatever flag it follows, keeping user and host', () => {
+    const pw = redactValue('P4ssw0rd-Zz9')
+    expect(
+      redactArgv([
+        'snapshot',
+        'victim',
+        '--endpoint-url',
+        'http://admin:P4ssw0rd-Zz9@127.0.0.1:5203',
+        '--endpoint-url=http://admin:P4ssw0rd-Zz9@127.0.0.1:5203',
+        '--source',
+        'https://:P4ssw0rd-Zz9@logs.example.com/trail',
+        '--input',
+        'HTTPS_PROXY=http://ir:P4ssw0rd-Zz9@proxy.corp:3128',
+        '--input',
+        'note=via http://admin:P4ssw0rd-Zz9@10.0.0.1:8080/x and back',
+      ]),
+    ).toEqual([
+      'snapshot',
+      'victim',
+      '--endpoint-url',
+      `http://admin:${pw}@127.0.0.1:5203`,
+      `--endpoint-url=http://admin:${pw}@127.0.0.1:5203`,
+      '--source',
+      `https://:${pw}@logs.example.com/trail`,
+      '--input',
+      `HTTPS_PROXY=http://ir:${pw}@proxy.corp:3128`,
+      '--input',
+      `note=via http://admin:${pw}@10.0.0.1:8080/x and back`,
+    ])
+    // A value secret by its name stays redacted whole, URL or not.
+    expect(redactArgv(['--input', 'db_password=postgres://app:s3cr3t@db/x'])).toEqual([
+      '--input',
+      `db_password=${redactValue('postgres://app:s3cr3t@db/x')}`,
+    ])
+  })
+  it('finds the password of a URL as URL parsers do, and nothing else', () => {
+    // The userinfo ends at the last @ before the path: a raw @ in a password is taken whole.
+    expect(redactUrlPasswords('http://u:p@ss@h:1/path?x=1')).toBe(
+      `http://u:${redactValue('p@ss')}@h:1/path?x=1`,
+    )
+    expect(new URL('http://u:p@ss@h:1/path').password).toBe('p%40ss')
+    // Two URLs in one value, each with its own password.
+    expect(redactUrlPasswords('a=http://x:one1@h b=socks5://y:two2@k')).toBe(
+      `a=http://x:${redactValue('one1')}@h b=socks5://y:${redactValue('two2')}@k`,
+    )
+    for (const plain of [
+      'http://user@host:8080/',
+      'http://host:8080/a:b@c',
+      'http://host/?u=a:b@c',
+      'mailto:a:b@c',
+      'user:pass@host',
+      'http://u:@host',
+      'see https://example.com, then mail a@b.c',
+    ])
+      expect(redactUrlPasswords(plain)).toBe(plain)
+    // Already redacted: left as it is.
+    const once = redactUrlPasswords('http://u:pw123@h')
+    expect(redactUrlPasswords(once)).toBe(once)
   })
 })
 
