@@ -173,6 +173,74 @@ describe('fir case (built CLI)', () => {
     expect(notCase.stderr).toContain('is not a fir case folder')
   })
 
+  it('a journal emptied or not started by case.init is an integrity failure (exit 3); case.json edits no longer pass', async () => {
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'E', '--title', 'IK2'], { cwd })).code).toBe(0)
+    const dir = join(cwd, 'cases', 'E')
+    await writeFile(join(dir, 'journal.jsonl'), '')
+    const verify = await runFir(['case', 'verify', '--case', dir, '--json'], { cwd })
+    expect(verify.code).toBe(3)
+    expect(verify.json.result.problems.map((p: { message: string }) => p.message)).toEqual([
+      "journal.jsonl holds no entry: its entry seq 0 (case.init, written when the case was created, which records case.json's SHA-256) is missing",
+      'case.json cannot be checked: no case.init entry at seq 0 of the journal records its SHA-256',
+    ])
+    for (const args of [
+      ['report', '--case', dir, '--format', 'md'],
+      ['case', 'show', '--case', dir],
+      ['snapshot', 'victim', '--case', dir],
+    ]) {
+      // No AWS call is made: nothing listens at this endpoint.
+      const r = await runFir([...args, '--json'], { cwd, endpoint: 'http://127.0.0.1:9' })
+      expect(r.code, `${args.join(' ')}: ${r.stdout}`).toBe(3)
+      expect(r.json.error.code).toBe('integrity')
+      expect(r.json.error.message).toContain('journal.jsonl holds no entry')
+    }
+    // Nothing was appended to it (a snapshot had written its evidence.seal there as seq 0).
+    expect(await readFile(join(dir, 'journal.jsonl'), 'utf8')).toBe('')
+  })
+
+  it('a damaged or missing journal refuses every command with exit 3 (integrity), saying to verify and preserve the case', async () => {
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'D'], { cwd })).code).toBe(0)
+    const dir = join(cwd, 'cases', 'D')
+    expect((await runFir(['report', '--case', dir, '--format', 'md'], { cwd })).code).toBe(0)
+    expect((await runFir(['report', '--case', dir, '--format', 'md'], { cwd })).code).toBe(0)
+    const journal = join(dir, 'journal.jsonl')
+    const whole = await readFile(journal, 'utf8')
+    const lines = whole.trimEnd().split('\n')
+    expect(lines.length).toBeGreaterThanOrEqual(3)
+    for (const [what, text, says] of [
+      ['edited', whole.replace('"case.init"', '"case.inlt"'), 'journal entry seq 0 (line 1) was changed'],
+      [
+        'reordered',
+        `${[lines[0], lines[2], lines[1], ...lines.slice(3)].join('\n')}\n`,
+        'entries are reordered',
+      ],
+      ['deleted', `${[lines[0], ...lines.slice(2)].join('\n')}\n`, 'entries 1..1 are missing'],
+      ['removed', null, 'journal.jsonl is missing, though the folder holds case.json'],
+    ] as const) {
+      if (text === null) await rm(journal)
+      else await writeFile(journal, text)
+      for (const args of [
+        ['report', '--case', dir, '--json'],
+        ['snapshot', 'victim', '--case', dir, '--json'],
+        ['case', 'show', '--case', dir, '--json'],
+      ]) {
+        const r = await runFir(args, { cwd, endpoint: 'http://127.0.0.1:9' })
+        expect(r.code, `${what}: ${args.join(' ')}: ${r.stdout}`).toBe(3)
+        expect(r.json).toMatchObject({ status: 3, error: { code: 'integrity' } })
+        expect(r.json.error.message).toContain(says)
+        const actions = r.json.error.actions.join('\n')
+        expect(actions).toContain(`fir case verify --case ${dir}`)
+        expect(actions).toContain('preserve the case folder as it is')
+        expect(actions).not.toContain('made by `fir case init`')
+      }
+      expect((await runFir(['case', 'verify', '--case', dir], { cwd })).code).toBe(3)
+      await writeFile(journal, whole)
+    }
+    expect((await runFir(['case', 'verify', '--case', dir], { cwd })).code).toBe(0)
+  })
+
   it('a journal line a crash cut off: verify says how to go on, the next writing command sets it aside', async () => {
     const cwd = await tempDir()
     expect((await runFir(['case', 'init', 'T'], { cwd })).code).toBe(0)

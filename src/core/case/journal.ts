@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises'
 import { hostname, userInfo } from 'node:os'
 import { join } from 'node:path'
-import { UsageError } from '../../errors.js'
+import { type FirError, IntegrityError, UsageError } from '../../errors.js'
 import { canonicalJson } from '../common/canonical-json.js'
 import { appendLineDurable, truncateDurable, writeFileAtomic } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
 import { redactArgv, redactor } from '../common/redact.js'
-import { shellArg } from '../common/text.js'
+import { escapeTerminal, shellArg } from '../common/text.js'
 
 /** Who acted: the AWS caller (when known), the OS user, the host and the command line (redacted). */
 export interface Actor {
@@ -89,7 +89,14 @@ export interface ParsedJournal {
   problems: JournalProblem[]
 }
 
-/** Parses and checks journal text: every line JSON, seq consecutive from 0, prev chained, hash recomputed. */
+/** The action of journal entry seq 0, written by `fir case init`: it records case.json's SHA-256. */
+export const CASE_INIT_ACTION = 'case.init'
+
+/**
+ * Parses and checks journal text: every line JSON, seq consecutive from 0, prev chained, hash
+ * recomputed, and entry seq 0 the case.init entry that starts every case's journal (an empty
+ * journal, or one starting with any other entry, leaves case.json unprotected: DESIGN §2).
+ */
 export function checkJournalText(text: string): ParsedJournal {
   const entries: JournalEntry[] = []
   const problems: JournalProblem[] = []
@@ -150,12 +157,88 @@ export function checkJournalText(text: string): ParsedJournal {
         kind: 'broken-chain',
         message: `journal entry seq ${entry.seq} (line ${lineNo}) does not chain to the entry before it`,
       })
+    } else if (i === 0 && entry.seq === 0 && entry.action !== CASE_INIT_ACTION) {
+      // Whole and chained, yet not how fir starts a journal: one written afresh from seq 0.
+      problems.push({
+        line: lineNo,
+        seq: 0,
+        kind: 'changed',
+        message: `journal entry seq 0 (line 1) is ${describeAction(entry.action)}, not the ${CASE_INIT_ACTION} entry that starts every case's journal and records case.json's SHA-256: the journal was rewritten or is not this case's`,
+      })
     }
     entries.push(entry)
     prevHash = hash
     expectedSeq = entry.seq + 1
   })
+  if (lines.length === 0) {
+    problems.push({
+      line: 1,
+      seq: 0,
+      kind: 'missing',
+      message: `${JOURNAL_FILE} holds no entry: its entry seq 0 (${CASE_INIT_ACTION}, written when the case was created, which records case.json's SHA-256) is missing`,
+    })
+  }
   return { entries, problems }
+}
+
+/** An entry's action as a message names it (it comes from the file: quoted and escaped). */
+function describeAction(action: unknown): string {
+  return typeof action === 'string'
+    ? `a ${JSON.stringify(escapeTerminal(action))} entry`
+    : 'an entry without an action'
+}
+
+/**
+ * The journal of a case (a folder holding case.json) could not be read. Gone, or no longer a file:
+ * the case was damaged or tampered with (exit 3, as a damaged case.json is). Anything else (no
+ * permission to read it, a disk error) is the responder's to fix (exit 2).
+ */
+export function unreadableJournal(caseDir: string, err: unknown): FirError {
+  const code = (err as NodeJS.ErrnoException).code
+  if (code === 'ENOENT' || code === 'EISDIR') {
+    const what = code === 'ENOENT' ? 'is missing' : 'is a folder, not a file'
+    return new IntegrityError(
+      `unable to open the journal of ${caseDir}: ${JOURNAL_FILE} ${what}, though the folder holds case.json: the case was damaged or tampered with`,
+      { actions: preserveCaseActions(caseDir), cause: err },
+    )
+  }
+  return new UsageError(`unable to read the journal of ${caseDir}: ${(err as Error).message}`, {
+    actions: ['check that fir can read the case folder: run fir as the user who owns it'],
+    cause: err,
+  })
+}
+
+/**
+ * Reads and checks the journal of a case without opening it (no lock: it writes nothing). Refuses
+ * a journal that is gone or damaged (see unreadableJournal, damagedJournal); a cut-off last line
+ * alone is not refused (the entries before it are whole; the next writing command sets it aside).
+ */
+export async function readCheckedJournal(caseDir: string): Promise<ParsedJournal> {
+  let text: string
+  try {
+    text = await readFile(join(caseDir, JOURNAL_FILE), 'utf8')
+  } catch (err) {
+    throw unreadableJournal(caseDir, err)
+  }
+  const parsed = checkJournalText(text)
+  const damage = parsed.problems.filter((p) => p.kind !== 'torn')
+  if (damage.length > 0) throw damagedJournal(caseDir, damage)
+  return parsed
+}
+
+/** The journal failed its checks (checkJournalText): an integrity failure (exit 3). */
+export function damagedJournal(caseDir: string, problems: readonly JournalProblem[]): IntegrityError {
+  return new IntegrityError(
+    `unable to open the journal of ${caseDir}: ${problems.map((p) => p.message).join('; ')}`,
+    { actions: preserveCaseActions(caseDir) },
+  )
+}
+
+function preserveCaseActions(caseDir: string): string[] {
+  return [
+    `run \`fir case verify --case ${shellArg(caseDir)}\` to list every problem`,
+    'preserve the case folder as it is for the investigation; start a new case (fir case init) to continue work',
+  ]
 }
 
 /**
@@ -182,10 +265,7 @@ export class Journal {
     try {
       bytes = await readFile(path)
     } catch (err) {
-      throw new UsageError(`unable to read the journal of ${caseDir}: ${(err as Error).message}`, {
-        actions: ['check that --case names a folder made by `fir case init`'],
-        cause: err,
-      })
+      throw unreadableJournal(caseDir, err)
     }
     const parsed = checkJournalText(bytes.toString('utf8'))
     if (parsed.problems.length === 1 && parsed.problems[0]!.kind === 'torn') {
@@ -209,17 +289,7 @@ export class Journal {
       journal.tornSetAside = { path: rel, bytes: torn.length }
       return journal
     }
-    if (parsed.problems.length > 0) {
-      throw new UsageError(
-        `unable to open the journal of ${caseDir}: ${parsed.problems.map((p) => p.message).join('; ')}`,
-        {
-          actions: [
-            `run \`fir case verify --case ${shellArg(caseDir)}\` to list every problem`,
-            'keep the case as it is for the investigation; start a new case to continue work',
-          ],
-        },
-      )
-    }
+    if (parsed.problems.length > 0) throw damagedJournal(caseDir, parsed.problems)
     return new Journal(path, parsed.entries)
   }
 

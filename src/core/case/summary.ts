@@ -10,7 +10,7 @@ import {
   sealedButUnplaced,
   unfinishedSetDir,
 } from './evidence-store.js'
-import { checkJournalText, JOURNAL_FILE } from './journal.js'
+import { readCheckedJournal } from './journal.js'
 
 export interface CaseSummary {
   dir: string
@@ -68,7 +68,7 @@ export async function readEarlierTimelines(dir: string): Promise<CaseSummary['ea
 /** What a case holds, read without the lock (it never writes). */
 export async function summariseCase(dir: string): Promise<CaseSummary> {
   const meta = await readCaseMeta(dir)
-  const { entries } = checkJournalText(await readFile(join(dir, JOURNAL_FILE), 'utf8'))
+  const { entries } = await readCheckedJournal(dir)
   const sealed = entries.filter((e) => e.action === 'evidence.seal')
   const evidence: CaseSummary['evidence'] = []
   for (const e of sealed) {

@@ -13,7 +13,7 @@ import {
   unfinishedSetDir,
 } from './evidence-store.js'
 import { CASE_FOLDERS, notTheCaseFolder } from './folders.js'
-import { checkJournalText, JOURNAL_FILE, type JournalEntry } from './journal.js'
+import { CASE_INIT_ACTION, checkJournalText, JOURNAL_FILE, type JournalEntry } from './journal.js'
 
 export interface VerifyProblem {
   kind: 'changed' | 'missing' | 'extra' | 'out-of-order' | 'unparseable' | 'broken-chain' | 'torn'
@@ -211,7 +211,10 @@ export async function verifyCase(
     }
   }
 
-  const init = entries.find((e) => e.seq === 0)
+  // checkJournalText names a journal that does not start with case.init; without it case.json's
+  // hash is recorded nowhere, so case.json cannot be vouched for either.
+  const first = entries[0]
+  const init = first?.seq === 0 && first.action === CASE_INIT_ACTION ? first : undefined
   const caseJson = join(caseDir, CASE_FILE)
   let caseJsonSwapped: string | undefined
   if (!(await exists(caseJson))) {
@@ -222,7 +225,13 @@ export async function verifyCase(
       path: CASE_FILE,
       message: `${CASE_FILE} was changed: ${caseJsonSwapped}`,
     })
-  } else if (init && typeof init.params.caseJsonSha256 === 'string') {
+  } else if (typeof init?.params?.caseJsonSha256 !== 'string') {
+    problems.push({
+      kind: 'missing',
+      path: CASE_FILE,
+      message: `${CASE_FILE} cannot be checked: no ${CASE_INIT_ACTION} entry at seq 0 of the journal records its SHA-256`,
+    })
+  } else {
     const actual = sha256Hex(await readFile(caseJson))
     if (actual !== init.params.caseJsonSha256) {
       problems.push({

@@ -302,7 +302,55 @@ describe('case folder', () => {
     await handle.close()
     await appendFile(join(handle.dir, 'journal.jsonl'), '{not json\n')
     await expect(CaseHandle.open(handle.dir)).rejects.toThrow(/journal line 2 is not a journal entry/)
-    await expect(Journal.open(handle.dir)).rejects.toMatchObject({ exitCode: 2 })
+    // Damage to what fir wrote is an integrity failure (exit 3), as a corrupt case.json is.
+    await expect(Journal.open(handle.dir)).rejects.toMatchObject({
+      exitCode: ExitCode.integrity,
+      code: 'integrity',
+    })
+  })
+
+  it('a journal that does not start with case.init at seq 0 refuses the case, and verify cannot vouch for case.json', async () => {
+    const { handle } = await newCase('START-1')
+    await handle.close()
+    const journal = join(handle.dir, 'journal.jsonl')
+    // A chain whole from seq 0, but written afresh: what a 0-byte journal became once a later
+    // command appended to it (its evidence.seal took seq 0), or a rewrite that dropped case.init.
+    await rm(journal)
+    const fresh = await Journal.create(handle.dir, {
+      action: 'evidence.seal',
+      target: 'x',
+      params: {},
+      outcome: 'recorded',
+    })
+    await note(fresh, 'later')
+    await writeFile(join(handle.dir, 'case.json'), '{"id":"EVIL","created":"2026-01-01T00:00:00Z"}\n')
+    const r = await verifyCase(handle.dir)
+    expect(r.problems.map((p) => `${p.kind} ${p.path} ${p.message}`)).toEqual([
+      "changed journal.jsonl journal entry seq 0 (line 1) is a \"evidence.seal\" entry, not the case.init entry that starts every case's journal and records case.json's SHA-256: the journal was rewritten or is not this case's",
+      'missing case.json case.json cannot be checked: no case.init entry at seq 0 of the journal records its SHA-256',
+    ])
+    for (const attempt of [() => CaseHandle.open(handle.dir), () => summariseCase(handle.dir)]) {
+      await expect(attempt()).rejects.toMatchObject({
+        exitCode: ExitCode.integrity,
+        message: expect.stringContaining('is a "evidence.seal" entry, not the case.init entry'),
+      })
+    }
+    // An empty journal in a folder holding case.json: nothing records case.json.
+    await writeFile(journal, '')
+    expect((await verifyCase(handle.dir)).problems.map((p) => `${p.kind} ${p.path}`)).toEqual([
+      'missing journal.jsonl',
+      'missing case.json',
+    ])
+    await expect(CaseHandle.open(handle.dir)).rejects.toMatchObject({
+      exitCode: ExitCode.integrity,
+      message: expect.stringContaining('journal.jsonl holds no entry: its entry seq 0 (case.init'),
+    })
+    // No journal at all.
+    await rm(journal)
+    await expect(CaseHandle.open(handle.dir)).rejects.toMatchObject({
+      exitCode: ExitCode.integrity,
+      message: expect.stringContaining('journal.jsonl is missing, though the folder holds case.json'),
+    })
   })
 
   it('sets aside a last journal line a crash cut off, journals its hash, and goes on', async () => {
