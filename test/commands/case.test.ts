@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../src/core/case/case-folder.js'
@@ -171,6 +171,67 @@ describe('fir case (built CLI)', () => {
     const notCase = await runFir(['case', 'verify', '--case', empty], { cwd })
     expect(notCase.code).toBe(2)
     expect(notCase.stderr).toContain('is not a fir case folder')
+  })
+
+  it('an init killed before its journal entry is written leaves no case: the next init of that id makes it', async () => {
+    // Killed (SIGKILL) as it opens journal.jsonl, and as it writes its first line: before, the
+    // first left a case.json with no journal (every command refused it, init said it was taken),
+    // the second a 0-byte journal that later commands started at seq 0 without case.init.
+    for (const at of ['open:journal.jsonl', 'write:journal.jsonl']) {
+      const cwd = await tempDir()
+      const killed = await runFir(['case', 'init', 'K'], {
+        cwd,
+        env: {
+          NODE_OPTIONS: `--require ${join(import.meta.dirname, '../support/kill-at.cjs')}`,
+          FIR_TEST_KILL_AT: at,
+        },
+      })
+      expect(killed.signal, at).toBe('SIGKILL')
+      const left = await readdir(join(cwd, 'cases'))
+      expect(left, at).toEqual([expect.stringMatching(/^\.K\.fir-init-[0-9a-f]{8}$/)])
+      // What it left is no case: not found in ./cases, not taken for one by init.
+      const none = await runFir(['case', 'verify'], { cwd })
+      expect(none.code, at).toBe(2)
+      expect(none.stderr).toContain('./cases holds no case')
+      const again = await runFir(['case', 'init', 'K'], { cwd })
+      expect(again.code, `${at}: ${again.stderr}`).toBe(0)
+      expect(again.stderr).toContain(
+        `warning: removed what an interrupted \`fir case init\` had left (its process is no longer running; no case was made then): ${join(cwd, 'cases', left[0]!)}`,
+      )
+      expect(await readdir(join(cwd, 'cases'))).toEqual(['K'])
+      const verify = await runFir(['case', 'verify', '--json'], { cwd })
+      expect(verify.code, at).toBe(0)
+      expect(verify.json.result.checked.journalEntries).toBe(1)
+    }
+  })
+
+  it('init replaces an empty folder given as the case folder, but not the current folder (the shell would be left in a deleted one)', async () => {
+    const cwd = await tempDir()
+    await mkdir(join(cwd, 'here'))
+    const refused = await runFir(['case', 'init', 'W', '--dir', '.'], { cwd: join(cwd, 'here') })
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain(
+      `unable to create case W in ${join(cwd, 'here')}: it is the current folder, which would be left behind as a folder that no longer exists`,
+    )
+    expect(refused.stderr).toContain(
+      `→ pass --dir a new folder inside it, e.g. --dir ${join(cwd, 'here', 'W')}`,
+    )
+    expect(await readdir(cwd)).toEqual(['here'])
+    expect(await readdir(join(cwd, 'here'))).toEqual([])
+    // Through a link to an empty folder: the case is made where the link leads, and the link kept.
+    await symlink(join(cwd, 'here'), join(cwd, 'link'))
+    const linked = await runFir(['case', 'init', 'W', '--dir', 'link'], { cwd })
+    expect(linked.code, linked.stderr).toBe(0)
+    expect((await lstat(join(cwd, 'link'))).isSymbolicLink()).toBe(true)
+    expect((await readdir(join(cwd, 'here'))).sort()).toEqual([
+      'case.json',
+      'evidence',
+      'journal.jsonl',
+      'reports',
+      'secrets',
+      'timeline',
+    ])
+    expect((await runFir(['case', 'verify', '--case', 'link'], { cwd })).code).toBe(0)
   })
 
   it('a journal emptied or not started by case.init is an integrity failure (exit 3); case.json edits no longer pass', async () => {

@@ -1,15 +1,16 @@
-import { chmod, readdir, readFile, stat } from 'node:fs/promises'
-import { join, resolve, sep } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { chmod, lstat, mkdir, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises'
+import { basename, dirname, join, resolve, sep } from 'node:path'
 import { IntegrityError, UsageError } from '../../errors.js'
-import { DIR_MODE, ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
+import { DIR_MODE, ensureDir, exists, fsyncDir, writeFileAtomic } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
-import { sweepTemporaries } from '../common/interrupt.js'
+import { sweepTemporaries, trackTemporary } from '../common/interrupt.js'
 import { relativeInside, relativeInsideLanded } from '../common/paths.js'
 import { escapeTerminal, shellArg } from '../common/text.js'
 import { completeInterruptedSeals, EVIDENCE_DIR, EvidenceSet } from './evidence-store.js'
 import { refuseLinkedCaseFolders } from './folders.js'
-import { currentActor, JOURNAL_FILE, Journal } from './journal.js'
-import { acquireCaseLock, type CaseLock, LOCK_FILE, type LockHolder } from './lock.js'
+import { CASE_INIT_ACTION, currentActor, JOURNAL_FILE, Journal } from './journal.js'
+import { acquireCaseLock, type CaseLock, deadLockHolder, LOCK_FILE, type LockHolder } from './lock.js'
 
 /** case.json (DESIGN §2). */
 export interface CaseMeta {
@@ -122,47 +123,84 @@ export class CaseHandle {
     }
   }
 
+  /**
+   * Creates a case: case.json, the empty folders and the journal's entry seq 0 (case.init, which
+   * records case.json's SHA-256) are written and synced in a temporary folder beside the case's
+   * (see initTemporaryFor), which is then renamed to the case's name (over an empty folder given
+   * as the case's). A case folder therefore never exists half made: an init that is killed leaves
+   * only its temporary folder, which the next init of that case removes (`swept`).
+   */
   static async init(
     id: string,
     options: { title?: string; dir?: string; firVersion: string; cwd?: string },
   ): Promise<CaseHandle> {
     validateCaseId(id)
     const dir = resolve(options.cwd ?? process.cwd(), options.dir ?? join(CASES_DIR, id))
-    if (await exists(join(dir, CASE_FILE))) {
-      throw new UsageError(`unable to create case ${id}: ${dir} already holds a case`, {
-        actions: ['choose another id, or use --case to work in the existing case'],
-      })
-    }
-    if (await exists(dir)) {
-      const entries = await readdir(dir)
-      if (entries.length > 0) {
-        throw new UsageError(`unable to create case ${id}: ${dir} exists and is not empty`, {
-          actions: ['choose another --dir or id'],
-        })
-      }
-    }
-    await ensureDir(dir)
-    await chmod(dir, DIR_MODE) // an empty folder given as the case's: it becomes the case's mode
-    const actor = currentActor()
-    const meta: CaseMeta = {
-      id,
-      title: options.title ?? id,
-      created: new Date().toISOString(),
-      createdBy: { osUser: actor.osUser, host: actor.host },
-      firVersion: options.firVersion,
-    }
-    const lock = await acquireCaseLock(dir, lockOwner())
+    await refuseTakenCaseDir(id, dir)
+    await ensureDir(dirname(dir))
+    // An empty folder given as the case's is replaced by the one built beside it: rename it where
+    // it really is (a link to a folder would otherwise be replaced by the case, not filled).
+    const given = await stat(dir).catch(() => undefined)
+    const target = given ? await realpath(dir) : dir
+    if (given) await refuseUnreplaceable(id, dir, target)
+    const swept = await sweepInterruptedInits(target)
+    const tmp = initTemporaryFor(target)
     try {
+      await mkdir(tmp, { mode: DIR_MODE })
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code !== 'EACCES' && code !== 'EPERM') throw err
+      throw new UsageError(
+        `unable to create case ${id} in ${dir}: fir cannot write to ${dirname(target)}, where it builds the case before moving it into place (${code})`,
+        {
+          actions: ['choose a --dir in a folder you can write to (fir creates the case folder itself)'],
+          cause: err,
+        },
+      )
+    }
+    const untrack = trackTemporary(tmp)
+    let lock: CaseLock | undefined
+    let meta: CaseMeta
+    try {
+      await chmod(tmp, DIR_MODE) // mkdir's mode passes through the umask
+      lock = await acquireCaseLock(tmp, lockOwner())
+      const actor = currentActor()
+      meta = {
+        id,
+        title: options.title ?? id,
+        created: new Date().toISOString(),
+        createdBy: { osUser: actor.osUser, host: actor.host },
+        firVersion: options.firVersion,
+      }
       const text = `${JSON.stringify(meta, null, 2)}\n`
-      await writeFileAtomic(join(dir, CASE_FILE), text, { once: true })
-      for (const sub of ['evidence', 'timeline', 'reports', 'secrets']) await ensureDir(join(dir, sub))
-      const journal = await Journal.create(dir, {
-        action: 'case.init',
+      await writeFileAtomic(join(tmp, CASE_FILE), text, { once: true })
+      for (const sub of ['evidence', 'timeline', 'reports', 'secrets']) await ensureDir(join(tmp, sub))
+      await Journal.create(tmp, {
+        action: CASE_INIT_ACTION,
         target: id,
         params: { title: meta.title, caseJsonSha256: sha256Hex(text), firVersion: options.firVersion },
         outcome: 'recorded',
       })
-      return new CaseHandle(dir, meta, journal, lock)
+      await fsyncDir(tmp)
+      try {
+        await rename(tmp, target)
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code
+        // Another fir made the case meanwhile, or something was put in the folder given.
+        if (code === 'ENOTEMPTY' || code === 'EEXIST') await refuseTakenCaseDir(id, dir)
+        throw err
+      }
+      lock.movedTo(target)
+      await fsyncDir(dirname(target))
+    } catch (err) {
+      await lock?.release()
+      await rm(tmp, { recursive: true, force: true })
+      throw err
+    } finally {
+      untrack()
+    }
+    try {
+      return new CaseHandle(dir, meta, await Journal.open(dir), lock, swept)
     } catch (err) {
       await lock.release()
       throw err
@@ -176,6 +214,100 @@ export class CaseHandle {
   async close(): Promise<void> {
     await this.lock.release()
   }
+}
+
+/** Refuses a case folder that already holds a case or anything else, or is not a folder. */
+async function refuseTakenCaseDir(id: string, dir: string): Promise<void> {
+  if (await exists(join(dir, CASE_FILE))) {
+    throw new UsageError(`unable to create case ${id}: ${dir} already holds a case`, {
+      actions: ['choose another id, or use --case to work in the existing case'],
+    })
+  }
+  if (!(await lstat(dir).catch(() => undefined))) return
+  if (!(await stat(dir).catch(() => undefined))?.isDirectory()) {
+    throw new UsageError(`unable to create case ${id}: ${dir} exists and is not a folder`, {
+      actions: ['choose another --dir or id'],
+    })
+  }
+  if ((await readdir(dir)).length > 0) {
+    throw new UsageError(`unable to create case ${id}: ${dir} exists and is not empty`, {
+      actions: ['choose another --dir or id'],
+    })
+  }
+}
+
+/**
+ * Refuses an empty folder given as the case's that cannot be replaced by a folder renamed over
+ * it: a mount point (the case is built on the file system beside it), or the current folder (the
+ * shell would be left in a folder that no longer exists).
+ */
+async function refuseUnreplaceable(id: string, dir: string, target: string): Promise<void> {
+  const [here, parent] = await Promise.all([stat(target), stat(dirname(target))])
+  const why =
+    here.dev !== parent.dev
+      ? 'it is a mount point'
+      : (await realpath(process.cwd()).catch(() => '')) === target
+        ? 'it is the current folder, which would be left behind as a folder that no longer exists'
+        : undefined
+  if (!why) return
+  throw new UsageError(
+    `unable to create case ${id} in ${dir}: ${why}; fir builds a case beside its folder and renames it into place, so that no case is ever left half made`,
+    {
+      actions: [
+        `pass --dir a new folder inside it, e.g. --dir ${shellArg(join(dir, id))}${why.startsWith('it is the current') ? ', or run the command from the folder above it' : ''}`,
+      ],
+    },
+  )
+}
+
+/** `.<case folder name>.fir-init-<8 hex>`: where case init builds a case, beside its folder. */
+const INIT_TEMPORARY = /^\.(.+)\.fir-init-[0-9a-f]{8}$/
+
+/** The temporary folder case init builds the case at `dir` in, before renaming it into place. */
+function initTemporaryFor(dir: string): string {
+  return join(dirname(dir), `.${basename(dir)}.fir-init-${randomBytes(4).toString('hex')}`)
+}
+
+/** Whether a folder name is case init's temporary folder (no case: an init not finished). */
+function isInitTemporary(name: string): boolean {
+  return INIT_TEMPORARY.test(name)
+}
+
+/** A temporary folder with no lock in it younger than this may be an init just starting. */
+const UNLOCKED_INIT_GRACE_MS = 60_000
+
+/**
+ * Removes the temporary folders that killed inits of the case at `dir` left beside it: those whose
+ * lock names a process on this host that is no longer running, and those that never got a lock
+ * (killed right after making the folder) once they are a minute old. Another host's, or a running
+ * init's, are left alone. Returns each one removed with its size.
+ */
+async function sweepInterruptedInits(dir: string): Promise<{ path: string; bytes: number }[]> {
+  const removed: { path: string; bytes: number }[] = []
+  const parent = dirname(dir)
+  for (const name of await readdir(parent).catch(() => [] as string[])) {
+    if (INIT_TEMPORARY.exec(name)?.[1] !== basename(dir)) continue
+    const path = join(parent, name)
+    const st = await lstat(path).catch(() => undefined)
+    if (!st?.isDirectory()) continue
+    const stale =
+      (await deadLockHolder(path)) !== undefined ||
+      (!(await exists(join(path, LOCK_FILE))) && Date.now() - st.mtimeMs > UNLOCKED_INIT_GRACE_MS)
+    if (!stale) continue
+    const bytes = await folderBytes(path)
+    await rm(path, { recursive: true, force: true })
+    removed.push({ path, bytes })
+  }
+  return removed
+}
+
+async function folderBytes(path: string): Promise<number> {
+  let total = 0
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    const p = join(path, entry.name)
+    total += entry.isDirectory() ? await folderBytes(p) : (await lstat(p)).size
+  }
+  return total
 }
 
 function lockOwner() {
@@ -279,7 +411,8 @@ export async function resolveCaseDir(
   if (await exists(root)) {
     for (const name of await readdir(root)) {
       const dir = join(root, name)
-      if (!(await stat(dir)).isDirectory()) continue
+      // A case being made (or an init killed before it finished) is no case yet.
+      if (isInitTemporary(name) || !(await stat(dir)).isDirectory()) continue
       if ((await exists(join(dir, CASE_FILE))) || (await caseRemnants(dir)).length > 0) candidates.push(dir)
     }
   }

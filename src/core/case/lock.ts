@@ -22,6 +22,11 @@ export interface CaseLock {
    * one replaced; the caller warns with it.
    */
   readonly takenOver?: LockHolder
+  /**
+   * The folder holding the lock was renamed to `caseDir` (case init builds a case under a
+   * temporary name, then renames it into place): the lock file moved with it.
+   */
+  movedTo(caseDir: string): void
   release(): Promise<void>
 }
 
@@ -142,6 +147,15 @@ export interface LockSeams {
 }
 
 /**
+ * The holder of the lock in a folder when it is a process on this host that is no longer running
+ * (a killed run's lock); undefined when there is no such lock.
+ */
+export async function deadLockHolder(dir: string): Promise<LockHolder | undefined> {
+  const holder = parseHolder(await readText(join(dir, LOCK_FILE)))
+  return leftByDeadProcess(holder) ? holder : undefined
+}
+
+/**
  * Takes the case lock (`<case>/.lock`, created exclusively). A lock left by a dead process on this
  * host is taken over (and returned as `takenOver`) by one command only, however many judged it
  * stale at once (see removeIfUnchanged); a live holder is waited for up to `waitMs`, then the error
@@ -153,7 +167,7 @@ export async function acquireCaseLock(
   waitMs = Number(process.env.FIR_LOCK_WAIT_MS ?? 10_000),
   seams: LockSeams = {},
 ): Promise<CaseLock> {
-  const path = join(caseDir, LOCK_FILE)
+  let path = join(caseDir, LOCK_FILE)
   const deadline = Date.now() + waitMs
   const holderInfo: LockHolder = {
     pid: process.pid,
@@ -168,10 +182,19 @@ export async function acquireCaseLock(
       let released = false
       // Interrupted: the lock goes with the process (the next command would take it over anyway).
       const untrack = atInterrupt('released the case lock', () => {
-        if (readFileSync(path, 'utf8') === written) rmSync(path, { force: true })
+        let now: string | undefined
+        try {
+          now = readFileSync(path, 'utf8')
+        } catch {
+          return // already gone
+        }
+        if (now === written) rmSync(path, { force: true })
       })
       return {
         ...(takenOver ? { takenOver } : {}),
+        movedTo(dir: string) {
+          path = join(dir, LOCK_FILE)
+        },
         async release() {
           if (released) return
           released = true
