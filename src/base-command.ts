@@ -139,7 +139,7 @@ export abstract class FirCommand extends Command {
     const dir = await resolveCaseDir(flag)
     const handle = await CaseHandle.open(dir)
     this.onCleanup(() => handle.close())
-    await registerSecretsOfCase(dir, handle.journal.all())
+    for (const ignored of await registerSecretsOfCase(dir, handle.journal.all())) this.log_.warn(ignored)
     const stale = handle.staleLock
     if (stale) {
       const h = stale.holder

@@ -302,6 +302,33 @@ describe('fir case (built CLI)', () => {
     expect((await runFir(['case', 'verify', '--case', dir], { cwd })).code).toBe(0)
   })
 
+  it('a file dropped into secrets/ is named by verify and censors nothing in reports', async () => {
+    const cwd = await tempDir()
+    expect(
+      (await runFir(['case', 'init', 'S', '--title', 'payments-webhook compromised'], { cwd })).code,
+    ).toBe(0)
+    const dir = join(cwd, 'cases', 'S')
+    await writeFile(join(dir, 'secrets', 'x'), 'payments-webhook\n')
+    const report = await runFir(['report', '--case', dir, '--format', 'md'], { cwd })
+    expect(report.code, report.stderr).toBe(0)
+    expect(report.stderr).toContain(
+      'warning: secrets/x is not a file fir recorded in the journal (only rotated-key secrets belong in secrets/): it is not used to redact; run fir case verify',
+    )
+    const md = await readFile(join(dir, 'reports', 'report.md'), 'utf8')
+    expect(md).toContain('payments-webhook compromised')
+    expect(md).not.toContain('redacted len=16')
+    const verify = await runFir(['case', 'verify', '--case', dir, '--json'], { cwd })
+    expect(verify.code).toBe(3)
+    expect(verify.json.result.problems).toEqual([
+      {
+        kind: 'extra',
+        path: 'secrets/x',
+        message:
+          'secrets/x is not a secret file fir recorded in the journal: it was added to the case folder (secrets/ holds only the rotated-key secrets fir writes; fir does not use it to redact)',
+      },
+    ])
+  })
+
   it('a journal line a crash cut off: verify says how to go on, the next writing command sets it aside', async () => {
     const cwd = await tempDir()
     expect((await runFir(['case', 'init', 'T'], { cwd })).code).toBe(0)

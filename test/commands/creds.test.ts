@@ -1,4 +1,4 @@
-import { readdir, readFile, rm, stat } from 'node:fs/promises'
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   CreateAccessKeyCommand,
@@ -14,6 +14,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { sha256Hex } from '../../src/core/common/hash.js'
 import { runFir, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import {
@@ -113,6 +114,31 @@ describe('fir creds rotate-key (built CLI)', () => {
     // --show-secret prints it, and only then
     const shown = await runFir([...args, '--yes', '--show-secret'], { cwd, endpoint: moto.endpoint() })
     expect(shown.stdout).toContain(`SecretAccessKey=${secret}`)
+
+    // The journal records the secret file (path and SHA-256, never the secret), so verify checks it
+    // and knows it as fir's; deleted once deployed, as the responder is told, it is no problem,
+    // and its key is still the one this case made.
+    const journal = (await readFile(join(dir, 'journal.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    const record = journal.find((e) => e.action === 'case.secret-file')
+    expect(record).toMatchObject({
+      target: r.json.result.secretFile,
+      params: {
+        path: r.json.result.secretFile,
+        sha256: sha256Hex(await readFile(file)),
+        user: u.userName,
+        accessKeyId: newId,
+      },
+    })
+    expect((await runFir(['case', 'verify', '--case', dir], { cwd })).code).toBe(0)
+    await rm(file)
+    expect((await runFir(['case', 'verify', '--case', dir], { cwd })).code).toBe(0)
+    const afterDelete = await runFir([...args, '--yes', '--json'], { cwd, endpoint: moto.endpoint() })
+    expect(afterDelete.code, afterDelete.stdout).toBe(0)
+    expect(afterDelete.json.result.results[0].outcome).toBe('already-applied')
+    expect(afterDelete.json.result.newAccessKeyId).toBe(newId)
 
     // restore leaves the key alone unless rotate-key is named, then warns and reactivates it
     const plain = await runFir(['restore', '--case', 'cases/K-1', '--yes', '--json'], {
@@ -220,6 +246,42 @@ describe('fir creds rotate-key (built CLI)', () => {
     )
     expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [other]: 'Active' })
   })
+  it("takes a key for this case's only when the journal records its secret file: one planted in secrets/ passes off no intruder's key", async () => {
+    const u = await seedUserWithKey(moto.endpoint(), 'deployer-9')
+    const second = await seedClients(moto.endpoint()).iam.send(
+      new CreateAccessKeyCommand({ UserName: u.userName }),
+    )
+    const intruder = second.AccessKey!.AccessKeyId!
+    const { cwd, dir } = await newCase('K-9')
+    // Named as rotate-key names its files: before, the intruder's key counted as the replacement
+    // fir had made, stayed active, and the rotation was reported done.
+    await writeFile(
+      join(dir, 'secrets', `deployer-9-${intruder}.json`),
+      JSON.stringify({ AccessKey: { AccessKeyId: intruder, SecretAccessKey: 'planted' } }),
+    )
+    const r = await runFir(
+      [
+        'creds',
+        'rotate-key',
+        '--user',
+        u.userName,
+        '--access-key',
+        u.accessKeyId,
+        '--case',
+        'cases/K-9',
+        '--yes',
+        '--json',
+      ],
+      { cwd, endpoint: moto.endpoint() },
+    )
+    expect(r.code, r.stdout).toBe(2)
+    expect(r.json.error.message).toMatch(/already has two keys/)
+    expect(r.stderr).toContain(
+      `warning: secrets/deployer-9-${intruder}.json is not a file fir recorded in the journal`,
+    )
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [intruder]: 'Active' })
+  })
+
   it("the refusal's commands carry the AWS flags given, so that pasted they act where this run did", async () => {
     const u = await seedUserWithKey(moto.endpoint(), 'deployer-2b')
     const second = await seedClients(moto.endpoint()).iam.send(

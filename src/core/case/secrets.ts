@@ -1,7 +1,9 @@
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { lstat, readdir, readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { exists } from '../common/fs-safe.js'
-import { classifyValue, deepMapStrings, redactor } from '../common/redact.js'
+import { sha256Hex } from '../common/hash.js'
+import { classifyValue, redactor } from '../common/redact.js'
+import { escapeTerminal } from '../common/text.js'
 import { asArray, asRecord, asString, truncate } from '../report/format.js'
 import { EVIDENCE_DIR, MANIFEST_FILE } from './evidence-store.js'
 import type { JournalEntry } from './journal.js'
@@ -28,17 +30,52 @@ export interface SealedSetManifest {
   manifest: { files?: unknown } | null
 }
 
+export const SECRETS_DIR = 'secrets'
+
+/**
+ * The journal entry recording a file fir writes in secrets/ (`fir creds rotate-key` journals it
+ * just before it writes the file): `params` {path (case-relative), sha256, bytes}. Only such files
+ * are secrets fir wrote; the responder is told to delete the file once the secret is deployed, so
+ * a recorded file that is gone is expected.
+ */
+export const SECRET_FILE_ACTION = 'case.secret-file'
+
+/** The files in secrets/ the journal records (case-relative path → hash and size when written). */
+export function recordedSecretFiles(
+  entries: readonly JournalEntry[],
+): Map<string, { sha256: string; bytes: number }> {
+  const files = new Map<string, { sha256: string; bytes: number }>()
+  for (const e of entries) {
+    const path = e.action === SECRET_FILE_ACTION ? e.params?.path : undefined
+    if (typeof path === 'string' && path.startsWith(`${SECRETS_DIR}/`))
+      files.set(path, { sha256: String(e.params.sha256), bytes: Number(e.params.bytes) })
+  }
+  return files
+}
+
+/** What registerCaseSecrets found. */
+export interface CaseSecrets {
+  /** What each GetFunction response says of the environment. */
+  environments: EnvironmentIndex
+  /** Files in secrets/ not used to redact (not recorded in the journal, or changed since), each as a warning. */
+  ignored: string[]
+}
+
 /**
  * Registers with the process redactor every secret the case holds verbatim (environment values in
  * snapshot responses, rotated keys in secrets/), so no such value can leave the case through any
  * output (stdout, stderr, --json, exports, reports, the timeline's own files) even when it also
- * appears in a CloudTrail field or a finding. Returns what each GetFunction response says of the
+ * appears in a CloudTrail field or a finding. Only the files in secrets/ that the journal records
+ * (SECRET_FILE_ACTION), unchanged, are read: any other file there was not written by fir, and
+ * whatever it held would be cut out of every report (a planted "victim" hides the function's
+ * name); those are returned as `ignored`. Returns what each GetFunction response says of the
  * environment (variable counts only), so the report can say "none found among 3 variables".
  */
 export async function registerCaseSecrets(
   dir: string,
   sets: readonly SealedSetManifest[],
-): Promise<EnvironmentIndex> {
+  journal: readonly JournalEntry[],
+): Promise<CaseSecrets> {
   const environments: EnvironmentIndex = new Map()
   for (const set of sets) {
     // A sealed set never changes: one opening the case read it already (the report reads again).
@@ -76,50 +113,49 @@ export async function registerCaseSecrets(
       }
     }
   }
-  const secretsDir = join(dir, 'secrets')
-  if (!(await exists(secretsDir))) return environments
+  const ignored: string[] = []
+  const secretsDir = join(dir, SECRETS_DIR)
+  if (!(await exists(secretsDir))) return { environments, ignored }
+  const recorded = recordedSecretFiles(journal)
   for (const name of await readdir(secretsDir)) {
-    const path = join(secretsDir, name)
+    const rel = `${SECRETS_DIR}/${name}`
+    const shown = escapeTerminal(rel)
+    const record = recorded.get(rel)
+    if (!record) {
+      ignored.push(
+        `${shown} is not a file fir recorded in the journal (only rotated-key secrets belong in ${SECRETS_DIR}/): it is not used to redact; run fir case verify`,
+      )
+      continue
+    }
     try {
-      const st = await stat(path)
-      if (!st.isFile() || st.size > SECRET_FILE_LIMIT) continue
-      const text = await readFile(path, 'utf8')
-      let doc: unknown
-      try {
-        doc = JSON.parse(text)
-      } catch {
-        const t = text.trim()
-        if (t && !t.includes('\n')) redactor.register(t)
-        continue
-      }
+      const st = await lstat(join(secretsDir, name))
+      if (!st.isFile() || st.size > SECRET_FILE_LIMIT) throw new Error('not the file fir wrote')
+      const bytes = await readFile(join(secretsDir, name))
+      if (sha256Hex(bytes) !== record.sha256) throw new Error('changed')
       // A rotated key's file (rotate-key's format): its secret only. The user name beside it is
       // no secret (a name of 16 characters or more was redacted all through the report).
-      const ours = asRecord(asRecord(doc).AccessKey).SecretAccessKey
-      if (typeof ours === 'string') {
-        redactor.register(ours)
-        continue
-      }
-      // Any other file put there: every long string in it, but key ids and times.
-      deepMapStrings(doc, (s) => {
-        if (s.length >= 16 && !/^(AKIA|ASIA)[A-Z0-9]{16}$/.test(s) && !/^\d{4}-\d\d-\d\dT/.test(s)) {
-          redactor.register(s)
-        }
-        return s
-      })
+      const secret = asRecord(asRecord(JSON.parse(bytes.toString('utf8'))).AccessKey).SecretAccessKey
+      if (typeof secret === 'string') redactor.register(secret)
     } catch {
-      // A secrets file we cannot read cannot leak either.
+      ignored.push(
+        `${shown} is no longer the file fir wrote (its SHA-256 is recorded in the journal): it is not used to redact; run fir case verify`,
+      )
     }
   }
-  return environments
+  return { environments, ignored }
 }
 
 /**
  * registerCaseSecrets for an open case: its sealed sets are the ones the journal names
  * (`evidence.seal`). Every command that opens a case calls this, so a secret the case holds is
  * redacted in what any later command prints or writes (a timeline run after a snapshot printed
- * and exported a CloudTrail field holding an environment value verbatim).
+ * and exported a CloudTrail field holding an environment value verbatim). Returns the files in
+ * secrets/ it did not use (see registerCaseSecrets), as warnings.
  */
-export async function registerSecretsOfCase(dir: string, journal: readonly JournalEntry[]): Promise<void> {
+export async function registerSecretsOfCase(
+  dir: string,
+  journal: readonly JournalEntry[],
+): Promise<string[]> {
   const sets: SealedSetManifest[] = []
   for (const e of journal) {
     const name = e.action === 'evidence.seal' ? e.params?.set : undefined
@@ -132,5 +168,5 @@ export async function registerSecretsOfCase(dir: string, journal: readonly Journ
       // A missing or unreadable manifest is `case verify`'s to report.
     }
   }
-  await registerCaseSecrets(dir, sets)
+  return (await registerCaseSecrets(dir, sets, journal)).ignored
 }

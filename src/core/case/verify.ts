@@ -14,6 +14,7 @@ import {
 } from './evidence-store.js'
 import { CASE_FOLDERS, notTheCaseFolder } from './folders.js'
 import { CASE_INIT_ACTION, checkJournalText, JOURNAL_FILE, type JournalEntry } from './journal.js'
+import { recordedSecretFiles, SECRETS_DIR } from './secrets.js'
 
 export interface VerifyProblem {
   kind: 'changed' | 'missing' | 'extra' | 'out-of-order' | 'unparseable' | 'broken-chain' | 'torn'
@@ -140,6 +141,47 @@ async function findUnrecorded(
         kind: 'extra',
         path: rel,
         message: `${rel} is not a file fir recorded in the journal: it was added to the case folder (or a run stopped between writing and recording it)`,
+      })
+    }
+  }
+}
+
+/**
+ * secrets/ holds the files `fir creds rotate-key` wrote, each journaled (SECRET_FILE_ACTION) with
+ * its SHA-256 before it was written. A file there that no entry records was put there (the
+ * redactor does not use it); a recorded one must still be what fir wrote. A recorded file that is
+ * gone is no problem: the responder is told to delete it once the secret is deployed.
+ */
+async function checkSecretFiles(
+  caseDir: string,
+  entries: readonly JournalEntry[],
+  problems: VerifyProblem[],
+  warnings: string[],
+): Promise<void> {
+  const recorded = recordedSecretFiles(entries)
+  for (const file of await listFiles(join(caseDir, SECRETS_DIR))) {
+    const rel = relative(caseDir, file).split(sep).join('/')
+    const want = recorded.get(rel)
+    if (want) {
+      const swapped = await notTheFileWritten(file)
+      if (swapped || (await sha256File(file)).sha256 !== want.sha256) {
+        problems.push({
+          kind: 'changed',
+          path: rel,
+          message: `${rel} was changed after fir wrote it${swapped ? `: ${swapped}` : ''}`,
+        })
+      }
+    } else if (LEFT_BY_INTERRUPTED_RUN.test(rel)) {
+      warnings.push(
+        `${rel} was left by an interrupted fir run; it is not part of the case record (remove it)`,
+      )
+    } else if (FILE_BROWSER_LITTER.test(rel)) {
+      warnings.push(`${rel} was made by a file browser; it is not part of the case record`)
+    } else {
+      problems.push({
+        kind: 'extra',
+        path: rel,
+        message: `${rel} is not a secret file fir recorded in the journal: it was added to the case folder (${SECRETS_DIR}/ holds only the rotated-key secrets fir writes; fir does not use it to redact)`,
       })
     }
   }
@@ -387,6 +429,7 @@ export async function verifyCase(
   }
 
   await findUnrecorded(caseDir, artifacts, problems, warnings)
+  await checkSecretFiles(caseDir, entries, problems, warnings)
 
   const expected = options.expectHead
   if (expected) {

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   type AccessKeyInfo,
@@ -10,7 +10,9 @@ import {
 } from '../../aws/iam.js'
 import { NotFoundError, UsageError } from '../../errors.js'
 import { safeSegment } from '../case/evidence-store.js'
+import { recordedSecretFiles, SECRET_FILE_ACTION, SECRETS_DIR } from '../case/secrets.js'
 import { ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
+import { sha256Hex } from '../common/hash.js'
 import { redactor } from '../common/redact.js'
 import { awsCliCommand, firCommand } from '../common/suggest.js'
 import { escapeTerminal } from '../common/text.js'
@@ -42,11 +44,9 @@ export interface RotateKeyState {
   firKeyIds: string[]
 }
 
-export const SECRETS_DIR = 'secrets'
-
 /** `<case>/secrets/<user>-<key id>.json`: where a rotated key's secret is written, once, 0600. */
 export function secretFilePath(caseDir: string, userName: string, keyId: string): string {
-  return join(caseDir, SECRETS_DIR, `${safeSegment(userName)}-${safeSegment(keyId)}.json`)
+  return join(caseDir, secretFileRel(userName, keyId))
 }
 
 /**
@@ -73,16 +73,22 @@ function journaledFirKeys(ctx: FirContext, userName: string): Set<string> {
   return found
 }
 
+function secretFileRel(userName: string, keyId: string): string {
+  return `${SECRETS_DIR}/${safeSegment(userName)}-${safeSegment(keyId)}.json`
+}
+
 /**
- * Keys this case made for the user: journaled, or with a secret file in the case (a run killed
- * after making the key and before journaling it left only the file).
+ * Keys this case made for the user: journaled in a rotation's state, or named by a secret file the
+ * journal recorded (`case.secret-file` is journaled before the key's file is written: a run killed
+ * after making the key and before journaling its state left that record). Not the files in
+ * secrets/: one put there by hand, named after a key the intruder made, would pass that key off as
+ * fir's replacement and leave it active.
  */
-async function firKeyIds(ctx: FirContext, userName: string, keys: AccessKeyInfo[]): Promise<string[]> {
+function firKeyIds(ctx: FirContext, userName: string, keys: AccessKeyInfo[]): string[] {
   const journaled = journaledFirKeys(ctx, userName)
-  const dir = join(ctx.case.dir, SECRETS_DIR)
-  const files = (await exists(dir)) ? new Set(await readdir(dir)) : new Set<string>()
+  const recorded = recordedSecretFiles(ctx.case.journal.all())
   return keys
-    .filter((k) => journaled.has(k.id) || files.has(`${safeSegment(userName)}-${safeSegment(k.id)}.json`))
+    .filter((k) => journaled.has(k.id) || recorded.has(secretFileRel(userName, k.id)))
     .map((k) => k.id)
 }
 
@@ -174,13 +180,16 @@ function rotated(s: RotateKeyState, params: RotateKeyParams): boolean {
   return cutOff && (params.replace === false || madeKey(s) !== undefined)
 }
 
+/**
+ * Writes the new key's secret to its 0600 file, journaling the file (path, SHA-256) first: a run
+ * killed in between leaves a recorded file that is missing, never an unrecorded one.
+ */
 async function writeSecretFile(
   ctx: FirContext,
   userName: string,
   key: AccessKeyInfo & { secretAccessKey: string },
 ): Promise<string> {
-  const path = secretFilePath(ctx.case.dir, userName, key.id)
-  await ensureDir(join(ctx.case.dir, SECRETS_DIR))
+  const rel = secretFileRel(userName, key.id)
   const body = {
     AccessKey: {
       UserName: userName,
@@ -191,7 +200,22 @@ async function writeSecretFile(
     },
     writtenBy: `fir (case ${ctx.case.meta.id})`,
   }
-  await writeFileAtomic(path, `${JSON.stringify(body, null, 2)}\n`, { once: true })
+  const text = `${JSON.stringify(body, null, 2)}\n`
+  await ctx.case.journal.append({
+    action: SECRET_FILE_ACTION,
+    target: rel,
+    params: {
+      path: rel,
+      sha256: sha256Hex(text),
+      bytes: Buffer.byteLength(text),
+      user: userName,
+      accessKeyId: key.id,
+    },
+    outcome: 'recorded',
+  })
+  const path = join(ctx.case.dir, rel)
+  await ensureDir(join(ctx.case.dir, SECRETS_DIR))
+  await writeFileAtomic(path, text, { once: true })
   return path
 }
 
@@ -201,9 +225,9 @@ async function writeSecretFile(
  * then deactivates the old key, and deletes it only with `deleteOld`. With `replace: false` no new
  * key is made: the old one is only deactivated (or deleted). Refuses when the user
  * already has two keys (AWS's limit) and names them. The keys fir made are known from the journal
- * (and, for a run killed before journaling its new key, by the secret file): a re-run finishes the
- * deactivation or reports `already-applied`, also after the secret file was deleted. Each key
- * rotated out is its own change (target `<user ARN>#<key id>`).
+ * (and, for a run killed before journaling its new key, by the journal's record of its secret
+ * file): a re-run finishes the deactivation or reports `already-applied`, also after the secret
+ * file was deleted. Each key rotated out is its own change (target `<user ARN>#<key id>`).
  * IAM: iam:GetUser, iam:ListAccessKeys, iam:CreateAccessKey, iam:UpdateAccessKey, iam:DeleteAccessKey.
  * Undo: reactivates the old key — only when `rotate-key` is named in `fir restore --actions`
  * (it makes the leaked key valid again); a deleted key cannot be restored; the new key is kept.
@@ -224,7 +248,7 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
   async read(ctx, params) {
     const user = await readIamEntity(ctx.aws, 'user', params.user, () => getUserInfo(ctx.aws, params.user))
     const keys = await listAccessKeys(ctx.aws, user.name)
-    const ours = await firKeyIds(ctx, user.name, keys)
+    const ours = firKeyIds(ctx, user.name, keys)
     const oldKeyId = chooseOldKey(params, keys, ours, user.name, journaledOldKeys(ctx, user.name))
     const state: RotateKeyState = { userName: user.name, userArn: user.arn, oldKeyId, keys, firKeyIds: ours }
     const made = madeKey(state)
@@ -312,7 +336,7 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
       oldAccessKeyId: s.oldKeyId,
       oldStatus: s.keys.find((k) => k.id === s.oldKeyId)?.status ?? 'deleted',
       newAccessKeyId: newKey ?? null,
-      secretFile: newKey ? `${SECRETS_DIR}/${safeSegment(s.userName)}-${safeSegment(newKey)}.json` : null,
+      secretFile: newKey ? secretFileRel(s.userName, newKey) : null,
     }
   },
   compareForUndo(current, record) {

@@ -500,8 +500,8 @@ export async function buildReportModel(
   const keyEventLimit = options.keyEventLimit ?? 200
   const manifestFileLimit = options.manifestFileLimit ?? 300
   const raw = await readCase(caseDir)
-  const environments = await registerCaseSecrets(raw.dir, raw.sets)
-  const problems = [...raw.problems]
+  const { environments, ignored } = await registerCaseSecrets(raw.dir, raw.sets, raw.journal)
+  const problems = [...raw.problems, ...ignored]
 
   // Functions: the latest snapshot of each function wins.
   const byFunction = new Map<string, FunctionFacts>()

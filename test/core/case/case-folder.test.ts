@@ -6,9 +6,11 @@ import { fileSystemProblem } from '../../../src/base-command.js'
 import { CaseHandle, resolveCaseDir } from '../../../src/core/case/case-folder.js'
 import { recordArtifact } from '../../../src/core/case/evidence-store.js'
 import { checkJournalText, Journal } from '../../../src/core/case/journal.js'
+import { registerSecretsOfCase, SECRET_FILE_ACTION } from '../../../src/core/case/secrets.js'
 import { summariseCase } from '../../../src/core/case/summary.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
 import { ensureDir } from '../../../src/core/common/fs-safe.js'
+import { sha256Hex } from '../../../src/core/common/hash.js'
 import { redactor, redactValue } from '../../../src/core/common/redact.js'
 import { ExitCode } from '../../../src/errors.js'
 import { REPO_ROOT, tempDir } from '../../support/cli.js'
@@ -351,6 +353,55 @@ describe('case folder', () => {
       exitCode: ExitCode.integrity,
       message: expect.stringContaining('journal.jsonl is missing, though the folder holds case.json'),
     })
+  })
+
+  it('uses for redaction only the files in secrets/ the journal records, as fir wrote them', async () => {
+    const { handle } = await newCase('SECRETS-1')
+    const rotated = 'rotated/Secret+Key0123456789abcdefghijKLMN'
+    const text = `${JSON.stringify({ AccessKey: { SecretAccessKey: rotated } })}\n`
+    const rel = 'secrets/deployer-AKIAEXAMPLE000000001.json'
+    await handle.journal.append({
+      action: SECRET_FILE_ACTION,
+      target: rel,
+      params: { path: rel, sha256: sha256Hex(text), bytes: text.length },
+      outcome: 'recorded',
+    })
+    await writeFile(join(handle.dir, rel), text, { mode: 0o600 })
+    // Put there by hand: a name that would be censored in every report.
+    await writeFile(join(handle.dir, 'secrets', 'x'), 'planted-function-name\n')
+    await writeFile(
+      join(handle.dir, 'secrets', 'y.json'),
+      JSON.stringify({ AccessKey: { SecretAccessKey: 'planted-role-name-xyz' } }),
+    )
+    const ignored = await registerSecretsOfCase(handle.dir, handle.journal.all())
+    expect(ignored.sort()).toEqual([
+      'secrets/x is not a file fir recorded in the journal (only rotated-key secrets belong in secrets/): it is not used to redact; run fir case verify',
+      'secrets/y.json is not a file fir recorded in the journal (only rotated-key secrets belong in secrets/): it is not used to redact; run fir case verify',
+    ])
+    expect(redactor.scrub(`a ${rotated} b`)).toBe(`a ${redactValue(rotated)} b`)
+    expect(redactor.scrub('planted-function-name planted-role-name-xyz')).toBe(
+      'planted-function-name planted-role-name-xyz',
+    )
+    await handle.close()
+    const r = await verifyCase(handle.dir)
+    expect(r.problems.map((p) => `${p.kind} ${p.path}`).sort()).toEqual([
+      'extra secrets/x',
+      'extra secrets/y.json',
+    ])
+    expect(r.problems[0]!.message).toContain('is not a secret file fir recorded in the journal')
+    // The responder deletes the recorded file once the key is deployed, as told: no problem.
+    await rm(join(handle.dir, 'secrets', 'x'))
+    await rm(join(handle.dir, 'secrets', 'y.json'))
+    await writeFile(join(handle.dir, rel), text.replace(rotated, 'edited-secret-value-123'))
+    expect((await verifyCase(handle.dir)).problems.map((p) => `${p.kind} ${p.path}`)).toEqual([
+      `changed ${rel}`,
+    ])
+    expect(await registerSecretsOfCase(handle.dir, handle.journal.all())).toEqual([
+      `${rel} is no longer the file fir wrote (its SHA-256 is recorded in the journal): it is not used to redact; run fir case verify`,
+    ])
+    expect(redactor.scrub('edited-secret-value-123')).toBe('edited-secret-value-123')
+    await rm(join(handle.dir, rel))
+    expect(await verifyCase(handle.dir)).toMatchObject({ ok: true, problems: [] })
   })
 
   it('sets aside a last journal line a crash cut off, journals its hash, and goes on', async () => {

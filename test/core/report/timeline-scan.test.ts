@@ -2,6 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
+import { SECRET_FILE_ACTION } from '../../../src/core/case/secrets.js'
+import { sha256Hex } from '../../../src/core/common/hash.js'
 import { buildReportModel } from '../../../src/core/report/build.js'
 import { scanTimeline } from '../../../src/core/report/timeline-scan.js'
 import { tempDir } from '../../support/cli.js'
@@ -219,22 +221,28 @@ describe('what the timeline says the execution role’s credentials did', () => 
   it("redacts a rotated key's secret in the report, and not the user name beside it in its file", async () => {
     const parent = await tempDir()
     const handle = await CaseHandle.init('SECRET-1', { dir: join(parent, 'case'), firVersion: 'test' })
-    await handle.close()
     const dir = join(parent, 'case')
     const user = 'invoice-uploader-service'
     const secret = 'wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY42'
-    await writeFile(
-      join(dir, 'secrets', `${user}-AKIAIOSFODNN7NEWKEY1.json`),
-      JSON.stringify({
-        AccessKey: {
-          UserName: user,
-          AccessKeyId: 'AKIAIOSFODNN7NEWKEY1',
-          Status: 'Active',
-          SecretAccessKey: secret,
-          CreateDate: '2026-11-29T10:00:00.000Z',
-        },
-      }),
-    )
+    const file = JSON.stringify({
+      AccessKey: {
+        UserName: user,
+        AccessKeyId: 'AKIAIOSFODNN7NEWKEY1',
+        Status: 'Active',
+        SecretAccessKey: secret,
+        CreateDate: '2026-11-29T10:00:00.000Z',
+      },
+    })
+    // As rotate-key writes it: journaled (path and hash) first, so it is known as fir's.
+    const rel = `secrets/${user}-AKIAIOSFODNN7NEWKEY1.json`
+    await handle.journal.append({
+      action: SECRET_FILE_ACTION,
+      target: rel,
+      params: { path: rel, sha256: sha256Hex(file), bytes: file.length },
+      outcome: 'recorded',
+    })
+    await handle.close()
+    await writeFile(join(dir, rel), file)
     await mkdir(join(dir, 'timeline'), { recursive: true })
     await writeFile(
       join(dir, 'timeline', 'events.jsonl'),
