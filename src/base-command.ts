@@ -5,6 +5,7 @@ import { AwsClients } from './aws/clients.js'
 import { CaseHandle, resolveCaseDir } from './core/case/case-folder.js'
 import { registerSecretsOfCase } from './core/case/secrets.js'
 import { Clock } from './core/common/clock.js'
+import { redactor } from './core/common/redact.js'
 import { byteSize, counted, escapeTerminal } from './core/common/text.js'
 import { type FirContext, Gaps, stderrLog } from './core/context.js'
 import { ExitCode, FirError, isFirError, UsageError } from './errors.js'
@@ -237,7 +238,8 @@ export async function askYesNo(
     ...(io.terminal !== undefined ? { terminal: io.terminal } : {}),
   })
   try {
-    const answer = await rl.question(`${question} [y/N] `)
+    // The question may quote playbook text, inputs and AWS names: escaped, and secrets redacted.
+    const answer = await rl.question(`${escapeTerminal(redactor.scrub(question))} [y/N] `)
     return /^y(es)?$/i.test(answer.trim())
   } catch (err) {
     if ((err as { code?: string }).code !== 'ABORT_ERR') throw err

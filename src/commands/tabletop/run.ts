@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { FirCommand } from '../../base-command.js'
+import { redactor } from '../../core/common/redact.js'
 import { escapeTerminal, formatTable } from '../../core/common/text.js'
 import { builtinActions } from '../../core/playbook/actions/index.js'
 import { runDrill } from '../../core/tabletop/drill.js'
@@ -48,7 +49,7 @@ Needs Python 3 with moto: pip install 'moto[server]'.`
       ...(flags.case ? { caseDir: flags.case } : {}),
       interactive: flags.interactive,
       input: process.stdin,
-      say: (text) => process.stderr.write(`${escapeTerminal(text, true)}\n`),
+      say: (text) => process.stderr.write(`${escapeTerminal(redactor.scrub(text), true)}\n`),
       log: this.log_,
       firVersion: this.config.version,
       registry: builtinActions(),
