@@ -167,6 +167,37 @@ describe('fir playbook (built CLI)', () => {
     )
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain('unknown input "fuction"')
+    // A value from the inputs that its step would refuse: exit 2 with the playbook's line and
+    // column, as a run says before its first AWS call (it had printed the plan, exit 0).
+    const file = join(REPO_ROOT, 'playbooks', 'lambda-compromise.yaml')
+    const since = await runFir(
+      [
+        'playbook',
+        'run',
+        'lambda-compromise',
+        '--case',
+        dir,
+        '--input',
+        'function=payments',
+        '--input',
+        'since=7days',
+        '--dry-run',
+        '--json',
+      ],
+      { cwd, endpoint: recorderUrl },
+    )
+    expect(since.code, since.stderr).toBe(2)
+    expect(since.json.error.code).toBe('playbook-invalid')
+    expect(since.json.result.problems).toEqual([
+      expect.objectContaining({
+        file,
+        line: 56,
+        col: 14,
+        message: expect.stringContaining('since = "7days"'),
+      }),
+    ])
+    expect(since.json.error.actions[0]).toContain('give --input since=… again')
+    expect(recorded).toEqual([])
   })
 
   it('stops before the first change without --yes on a non-terminal (exit 5); resume --yes finishes without repeating a step', async () => {

@@ -91,6 +91,44 @@ describe('fir tabletop run --interactive (built CLI)', () => {
     expect(transcript.at(-1)).toMatchObject({ kind: 'answer', text: '(no answer: input ended)' })
   }, 320_000)
 
+  it('every confirmation of the playbook is a team decision, also after the first (stolen-role-credentials)', async () => {
+    const cwd = await tempDir('fir-drill-')
+    const r = await runFir(['tabletop', 'run', 'stolen-role-credentials', '--interactive', '--json'], {
+      cwd,
+      input: 'ans1\nans2\ny hold\nans3\ny rotate-secrets\nno created-keys\ny attacker-keys\nans4\nans5\n',
+      timeoutMs: 300_000,
+    })
+    expect(r.code, r.stderr).toBe(0)
+    const transcript = r.json.result.transcript as { kind: string; text: string; question?: string }[]
+    // Only hold was asked: the later confirmations ran unasked, and the team's answers to them were
+    // journaled as answers to the debrief.
+    expect(transcript.filter((t) => t.kind === 'decision').map((t) => t.text)).toEqual([
+      'y hold',
+      'y rotate-secrets',
+      'no created-keys',
+      'y attacker-keys',
+    ])
+    expect(transcript.filter((t) => t.kind === 'decision')[1]!.question).toContain(
+      'Rotation cannot be undone',
+    )
+    expect(transcript.filter((t) => t.kind === 'answer').map((t) => t.text)).toEqual([
+      'ans1',
+      'ans2',
+      'ans3',
+      'ans4',
+      'ans5',
+    ])
+    const steps = Object.fromEntries(
+      r.json.result.run.steps.map((s: { id: string; outcome: string }) => [s.id, s.outcome]),
+    )
+    expect(steps).toMatchObject({
+      hold: 'applied',
+      'rotate-secrets': 'applied',
+      'created-keys': 'skipped',
+      'attacker-keys': 'applied',
+    })
+  }, 320_000)
+
   it('an interrupted drill (SIGTERM) stops its emulator', async () => {
     const cwd = await tempDir('fir-drill-')
     let endpoint: string | undefined

@@ -10,7 +10,7 @@ import type { CommandOutcome } from '../../output.js'
 export default class PlaybookRun extends FirCommand {
   static override summary = 'Run a playbook against a case'
   static override description =
-    'Validates the playbook first (exit 2 on any problem, before any AWS call), then runs its steps in order, journaling each one. A step with `confirm` (and the first step that changes AWS) needs --yes, or a "y" on a terminal; otherwise the run stops with exit 5 and can be continued with `fir playbook resume`. --dry-run prints the whole plan and changes nothing.'
+    'Validates the playbook first, and the values its inputs give each step (exit 2 on any problem, before any AWS call), then runs its steps in order, journaling each one. Every step with `confirm` (and the first step that changes AWS) needs --yes, or a "y" on a terminal, each asked on its own; otherwise the run stops with exit 5 and can be continued with `fir playbook resume`. --dry-run prints the whole plan and changes nothing.'
   static override examples = [
     '<%= config.bin %> playbook run lambda-compromise --case cases/INC-42 --input function=payments-webhook --dry-run',
     '<%= config.bin %> playbook run lambda-compromise --case cases/INC-42 --input function=payments-webhook --input since=3d --yes',

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { basename, dirname, resolve } from 'node:path'
 import {
   AccessDeniedError,
   FirError,
@@ -10,23 +11,26 @@ import {
 } from '../../errors.js'
 import type { JournalEntry, Outcome } from '../case/journal.js'
 import { classifyValue, redactor, redactValue } from '../common/redact.js'
+import { firCommand } from '../common/suggest.js'
 import { compactUtc, escapeTerminal, shellArg } from '../common/text.js'
-import type { FirContext } from '../context.js'
+import type { FirContext, Gap } from '../context.js'
 import { announceActing } from '../identity.js'
 import { type ActionSpec, specFor } from './action-specs.js'
-import { type LoadedPlaybook, loadPlaybookText } from './load.js'
+import { type LoadedPlaybook, loadPlaybookText, PLAYBOOK_DIR } from './load.js'
 import { ACTION_PERMISSIONS } from './render.js'
 import type { Playbook, PlaybookStep } from './schema.js'
 import {
   containsUnresolved,
   hasTemplate,
   parseTemplate,
+  pathsOf,
   renderDeep,
   renderTemplate,
   type Scope,
   truthy,
   Unresolved,
 } from './template.js'
+import type { Problem } from './validate.js'
 
 /** What an action did: the journal outcome of the step, its outputs and one line for humans. */
 export interface ActionOutcome {
@@ -91,6 +95,7 @@ export interface RunOptions {
 
 export const RUN_ACTION = 'playbook.run'
 export const STEP_ACTION = 'playbook.step'
+export const CONFIRM_ACTION = 'playbook.confirm'
 const DONE: Outcome[] = ['applied', 'already-applied', 'skipped']
 
 /** Reads `--input key=value` flags. */
@@ -229,6 +234,7 @@ export function planPlaybook(
   registry: ActionRegistry,
 ): PlanStep[] {
   const inputs = resolveInputs(loaded.playbook, given)
+  checkValuesFromInputs(loaded, inputs, registry, 'plan')
   const scope = unknownScope(loaded.playbook, inputs)
   let confirmed = false
   return loaded.playbook.steps.map((step) => {
@@ -257,6 +263,79 @@ export function planPlaybook(
   })
 }
 
+// ---------- values known before the first step ----------
+
+/** The inputs a `with` value's templates read (`{{ inputs.since }}` → since). */
+function inputsRead(raw: unknown): string[] {
+  const out = new Set<string>()
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') {
+      if (!hasTemplate(v)) return
+      for (const { path } of pathsOf(parseTemplate(v)))
+        if (path[0] === 'inputs' && typeof path[1] === 'string') out.add(path[1])
+    } else if (Array.isArray(v)) v.forEach(walk)
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk)
+  }
+  walk(raw)
+  return [...out]
+}
+
+/**
+ * Checks every `with` value that depends on the inputs and literals only — not on an earlier
+ * step's outputs — against its parameter, before anything runs (run, resume, --dry-run): a bad
+ * input must not be found at the step that takes it, after earlier steps changed AWS. Every
+ * problem is reported at once, with the file, line and column of the value. A step whose `if` is
+ * false from the inputs alone is not checked; one whose `if` needs outputs may still be skipped,
+ * so only a value given but wrong counts there, not an empty one. Values that need outputs are
+ * checked when their step runs (checkParams).
+ */
+export function checkValuesFromInputs(
+  loaded: LoadedPlaybook,
+  inputs: Record<string, unknown>,
+  registry: ActionRegistry,
+  mode: 'plan' | 'run' | 'resume',
+  runAgain?: string,
+): void {
+  const scope = unknownScope(loaded.playbook, inputs)
+  const problems: Problem[] = []
+  const named = new Set<string>()
+  for (const [index, step] of loaded.playbook.steps.entries()) {
+    const spec = registry.get(step.action)?.spec ?? specFor(step.action)
+    if (!spec) continue
+    let maySkip = false
+    if (step.if !== undefined) {
+      const v = typeof step.if === 'boolean' ? step.if : renderText(step.if, scope)
+      if (containsUnresolved(v)) maySkip = true
+      else if (!truthy(v)) continue
+    }
+    const params = renderDeep(step.with ?? {}, scope) as Record<string, unknown>
+    const found = paramProblems(loaded, index, spec, params, { known: true, maySkip })
+    for (const f of found)
+      for (const i of inputsRead(f.param !== undefined ? step.with?.[f.param] : step.with)) named.add(i)
+    problems.push(...found.map((f) => f.problem))
+  }
+  if (problems.length === 0) return
+  const given = [...named].map((i) => `--input ${i}=…`).join(' ')
+  const err = new PlaybookError(
+    `unable to run playbook ${loaded.playbook.name}: ${problems.length === 1 ? 'a value' : `${problems.length} values`} from its inputs ${problems.length === 1 ? 'is' : 'are'} not what the step${problems.length === 1 ? '' : 's'} taking ${problems.length === 1 ? 'it accepts' : 'them accept'}; nothing was run\n${problems.map((p) => `  ${p.file}:${p.line}:${p.col}: ${p.message}`).join('\n')}`,
+    problems,
+    {
+      actions:
+        mode !== 'resume'
+          ? [
+              `give ${given || 'the inputs'} again with a value the step accepts (see \`fir playbook show ${loaded.playbook.name}\`)`,
+              ...(mode === 'run' ? ['check the whole plan first with --dry-run'] : []),
+            ]
+          : [
+              'a resumed run keeps the inputs its run started with (the journal), so it would stop here again',
+              `with a value the step accepts, ${runAgain ?? 'run the playbook again'}`,
+            ],
+    },
+  )
+  ;(err as PlaybookError & { envelopeExtra?: unknown }).envelopeExtra = { result: { problems } }
+  throw err
+}
+
 // ---------- running ----------
 
 interface RunState {
@@ -270,8 +349,16 @@ interface RunState {
   >
   /** Steps started in an earlier attempt but never finished, with their first start time. */
   interrupted: Map<string, string>
-  confirmed: boolean
+  /**
+   * A change of this run was confirmed (--yes, an answer, or a step that changes AWS ran): a later
+   * step that changes AWS without `confirm` of its own is not asked. A step with `confirm` always is.
+   */
+  changeConfirmed: boolean
+  /** Steps confirmed in an earlier attempt (a yes journaled, or the step started): not asked again. */
+  agreed: Set<string>
   resumed: boolean
+  /** How to run the playbook again (for errors that resume cannot get past). */
+  runAgain: string
 }
 
 /** Runs a validated playbook from its first step. */
@@ -283,6 +370,7 @@ export async function runPlaybook(
 ): Promise<RunResult> {
   checkActionsAvailable(loaded, options.registry)
   const inputs = resolveInputs(loaded.playbook, given)
+  checkValuesFromInputs(loaded, inputs, options.registry, 'run')
   const runId = `${compactUtc(new Date())}-${randomBytes(3).toString('hex')}`
   await ctx.case.journal.append({
     action: RUN_ACTION,
@@ -305,8 +393,10 @@ export async function runPlaybook(
     inputs,
     done: new Map(),
     interrupted: new Map(),
-    confirmed: ctx.yes,
+    changeConfirmed: ctx.yes,
+    agreed: new Set(),
     resumed: false,
+    runAgain: runAgainHint(ctx, loaded.playbook.name, loaded.file),
   }
   return execute(ctx, state, options)
 }
@@ -361,9 +451,115 @@ function failedStepsOf(entries: readonly JournalEntry[], run: JournalEntry): Jou
   )
 }
 
+/**
+ * The `<name|file>` to run a journaled run's playbook again: a shipped playbook by its name, any
+ * other by the path of its file (a custom playbook's name is no argument `playbook run` finds).
+ */
+function playbookArgument(name: string, file: string | undefined): string {
+  if (!file || file === 'journal') return name
+  const shipped =
+    resolve(dirname(file)) === PLAYBOOK_DIR && /^(.+)\.ya?ml$/.exec(basename(file))?.[1] === name
+  return shipped ? name : file
+}
+
 /** How to finish a run's work by running its playbook again (changes made are not repeated). */
-function runAgainHint(name: string, caseDir: string): string {
-  return `run the playbook again: fir playbook run ${shellArg(name)} --case ${shellArg(caseDir)} --input … (changes already made are journaled already-applied)`
+function runAgainHint(ctx: FirContext, name: string, file: string | undefined): string {
+  const command = firCommand(['playbook', 'run', playbookArgument(name, file)], ctx.aws, {
+    caseDir: ctx.case.dir,
+  })
+  return `run the playbook again: ${command} --input … (changes already made are journaled already-applied)`
+}
+
+function runAgainOf(ctx: FirContext, run: JournalEntry): string {
+  const name = String(run.params.playbook ?? run.target)
+  return runAgainHint(ctx, name, typeof run.params.file === 'string' ? run.params.file : undefined)
+}
+
+/** A value that is a redaction marker alone, as the journal keeps a secret (`‹redacted len=N sha256:xxxxxxxx›`). */
+const WHOLE_MARKER = /^‹redacted len=\d+ sha256:[0-9a-f]{8}›$/
+
+/** A journaled value that holds a redacted secret, whole or in part (a list item, a longer text). */
+function holdsMarker(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('‹redacted')
+  if (Array.isArray(value)) return value.some(holdsMarker)
+  return false
+}
+
+/**
+ * `resume --input`: the run goes on with exactly the inputs it started with, so a value may only be
+ * given again for an input the journal does not keep — one recorded as `‹redacted…›` — and must be
+ * the same value (its length and hash are checked against the marker). Returns the names given
+ * again; any other `--input` is refused (exit 2).
+ */
+function checkGivenAgain(
+  ctx: FirContext,
+  playbook: Playbook,
+  runId: string,
+  recorded: Record<string, unknown>,
+  overrides: Record<string, unknown>,
+  runAgain: string,
+): string[] {
+  const clear: string[] = []
+  const absent: string[] = []
+  const differ: string[] = []
+  const givenAgain: string[] = []
+  for (const [name, value] of Object.entries(overrides)) {
+    if (!Object.hasOwn(recorded, name)) {
+      absent.push(name)
+      continue
+    }
+    const kept = recorded[name]
+    const converted = convert(name, value, playbook.inputs?.[name]?.type ?? 'string', playbook.name)
+    if (!holdsMarker(kept)) {
+      // The same value again changes nothing (an input repeated from the run's command line).
+      if (JSON.stringify(converted) !== JSON.stringify(kept)) clear.push(name)
+      continue
+    }
+    givenAgain.push(name)
+    const asJournaled = redactor.scrubDeep(journaledInputs({ [name]: converted })[name])
+    if (JSON.stringify(asJournaled) === JSON.stringify(kept)) continue
+    if (typeof kept === 'string' && WHOLE_MARKER.test(kept)) differ.push(name)
+    else
+      ctx.log.warn(
+        `input ${name} of run ${runId} is kept in the journal only in part (${escapeTerminal(JSON.stringify(kept))}): the value given again could not be checked against it; resuming with it`,
+      )
+  }
+  const list = (names: string[]) => names.map((n) => JSON.stringify(escapeTerminal(n))).join(', ')
+  if (clear.length > 0) {
+    throw new UsageError(
+      `unable to resume run ${runId} with --input ${list(clear)}: resume runs the playbook text and inputs its run started with, and the journal keeps ${clear.length === 1 ? 'this input' : 'these inputs'} (${clear.map((n) => `${escapeTerminal(n)}=${escapeTerminal(JSON.stringify(recorded[n]))}`).join(', ')}); --input only gives again an input that was secret (recorded as ‹redacted…›)`,
+      {
+        actions: [
+          `resume without ${clear.map((n) => `--input ${escapeTerminal(n)}`).join(' ')}`,
+          `to use another value, ${runAgain}`,
+        ],
+      },
+    )
+  }
+  if (absent.length > 0) {
+    const kept = Object.keys(recorded)
+    throw new UsageError(
+      `unable to resume run ${runId} with --input ${list(absent)}: the run did not start with ${absent.length === 1 ? 'that input' : 'those inputs'}, and resume runs with the inputs its run started with (${kept.join(', ') || 'none'})`,
+      {
+        actions: [
+          `resume without ${absent.map((n) => `--input ${escapeTerminal(n)}`).join(' ')}`,
+          `to use other inputs, ${runAgain}`,
+        ],
+      },
+    )
+  }
+  if (differ.length > 0) {
+    throw new UsageError(
+      `unable to resume run ${runId}: the value given for ${list(differ)} is not the one the run started with (${differ.map((n) => `${escapeTerminal(n)} was ${String(recorded[n])}`).join(', ')}: the length or the SHA-256 differs)`,
+      {
+        actions: [
+          `give the value the run started with: ${differ.map((n) => `--input ${escapeTerminal(n)}=…`).join(' ')}`,
+          `to use another value, ${runAgain}`,
+        ],
+      },
+    )
+  }
+  return givenAgain
 }
 
 /**
@@ -383,10 +579,7 @@ export async function resumePlaybook(
     throw new UsageError(
       `unable to resume a playbook in case ${ctx.case.meta.id}: its latest run finished; run ${String(superseded.params.runId)} of ${name}, started ${superseded.at}, did not finish, and later runs came after it`,
       {
-        actions: [
-          `to finish that work, ${runAgainHint(name, ctx.case.dir)}`,
-          'see what ran with `fir case show`',
-        ],
+        actions: [`to finish that work, ${runAgainOf(ctx, superseded)}`, 'see what ran with `fir case show`'],
       },
     )
   }
@@ -404,7 +597,7 @@ export async function resumePlaybook(
         {
           actions: [
             `fix what ${steps.length === 1 ? 'it names' : 'they name'}, then do that work on its own${commands.length ? `: ${commands.map((c) => `fir ${c}`).join(', ')}` : ''}`,
-            `or ${runAgainHint(name, ctx.case.dir)}`,
+            `or ${runAgainOf(ctx, finished)}`,
             'see what ran with `fir case show`',
           ],
         },
@@ -426,9 +619,11 @@ export async function resumePlaybook(
   const loaded = loadPlaybookText(text, file, specsOf(options.registry))
   checkActionsAvailable(loaded, options.registry)
   const recorded = (start.params.inputs ?? {}) as Record<string, unknown>
+  const runAgain = runAgainOf(ctx, start)
+  const givenAgain = checkGivenAgain(ctx, loaded.playbook, runId, recorded, overrides, runAgain)
   const merged: Record<string, unknown> = { ...recorded, ...overrides }
   const redacted = Object.entries(merged)
-    .filter(([, v]) => typeof v === 'string' && v.startsWith('‹redacted'))
+    .filter(([, v]) => holdsMarker(v))
     .map(([k]) => k)
   if (redacted.length > 0) {
     throw new UsageError(
@@ -439,45 +634,74 @@ export async function resumePlaybook(
     )
   }
   const inputs = resolveInputs(loaded.playbook, merged)
+  // A secret given again is redacted wherever this run writes or prints it, as when it started.
+  journaledInputs(inputs)
+  checkValuesFromInputs(loaded, inputs, options.registry, 'resume', runAgain)
   const state: RunState = {
     loaded,
     runId,
     inputs,
     done: new Map(),
     interrupted: new Map(),
-    confirmed: ctx.yes,
+    changeConfirmed: ctx.yes,
+    agreed: new Set(),
     resumed: true,
+    runAgain,
   }
+  const earlierGaps = new Map<string, Gap[]>()
   for (const e of entries) {
-    if (e.action !== STEP_ACTION || String(e.params.runId) !== runId) continue
+    if (e.action !== STEP_ACTION && e.action !== CONFIRM_ACTION) continue
+    if (String(e.params.runId) !== runId) continue
     const id = String(e.params.step)
+    if (e.action === CONFIRM_ACTION) {
+      if (e.params.answer === 'yes') state.agreed.add(id)
+      continue
+    }
     if (e.outcome === 'started') {
+      // It ran, so it had been confirmed (--yes, an answer): re-run, it is not asked again.
+      state.agreed.add(id)
       if (!state.done.has(id) && !state.interrupted.has(id)) state.interrupted.set(id, e.at)
       continue
     }
-    const onError = loaded.playbook.steps.find((s) => s.id === id)?.['on-error'] ?? 'stop'
-    const final =
-      DONE.includes(e.outcome) ||
-      ((e.outcome === 'failed' || e.outcome === 'denied') && onError === 'continue')
+    const step = loaded.playbook.steps.find((s) => s.id === id)
+    const onError = step?.['on-error'] ?? 'stop'
+    const failed = e.outcome === 'failed' || e.outcome === 'denied'
+    const final = DONE.includes(e.outcome) || (failed && onError === 'continue')
     if (final) {
-      const after = (e.after ?? {}) as { outputs?: Record<string, unknown>; summary?: string }
+      const after = (e.after ?? {}) as { outputs?: Record<string, unknown>; summary?: string; gaps?: unknown }
       state.done.set(id, {
         outcome: e.outcome as StepOutcome,
         outputs: after.outputs ?? {},
-        summary: after.summary ?? '',
+        summary: after.summary ?? (failed ? `${e.outcome}: ${e.error?.message ?? ''}` : ''),
         earlier: true,
       })
       state.interrupted.delete(id)
+      const gaps = Array.isArray(after.gaps) ? (after.gaps as Gap[]) : []
+      if (failed && gaps.length === 0 && step) {
+        // Journaled before steps kept their gaps: the failure passed over is the gap.
+        gaps.push({
+          what: `playbook step ${id} (${step.title ?? specFor(step.action)?.title ?? step.action})`,
+          call: step.action,
+          reason: e.error?.message ?? e.outcome,
+        })
+      }
+      earlierGaps.set(id, gaps)
     } else if (!state.interrupted.has(id)) {
       // A failed step that stopped the run: it is run again.
       state.interrupted.set(id, e.at)
     }
   }
+  // The run's gaps include those its finished steps hit in earlier attempts (exit 4 if any).
+  for (const step of loaded.playbook.steps)
+    for (const g of earlierGaps.get(step.id) ?? []) if (state.done.has(step.id)) ctx.gaps.add(g)
+  state.changeConfirmed ||= loaded.playbook.steps.some(
+    (s) => state.agreed.has(s.id) && (Boolean(s.confirm) || options.registry.get(s.action)?.spec.mutates),
+  )
   const next = loaded.playbook.steps.find((s) => !state.done.has(s.id))
   await ctx.case.journal.append({
     action: 'playbook.resume',
     target: loaded.playbook.name,
-    params: { runId, from: next?.id ?? null, finished: [...state.done.keys()] },
+    params: { runId, from: next?.id ?? null, finished: [...state.done.keys()], inputsGivenAgain: givenAgain },
     outcome: 'recorded',
   })
   return execute(ctx, state, options)
@@ -534,10 +758,23 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
     }
 
     const params = renderDeep(step.with ?? {}, scope) as Record<string, unknown>
-    checkParams(state.loaded, index, spec, params)
+    try {
+      checkParams(state.loaded, index, spec, params, state.runAgain)
+    } catch (err) {
+      await journal.append({
+        action: RUN_ACTION,
+        target: playbook.name,
+        params: { runId: state.runId, failedStep: step.id },
+        outcome: 'failed',
+        error: { code: isFirError(err) ? err.code : 'bug', message: messageOf(err) },
+      })
+      throw err
+    }
 
-    const needsConfirm = Boolean(step.confirm) || (spec.mutates && !state.confirmed)
-    if (needsConfirm && !state.confirmed) {
+    // Every step with `confirm` is asked, each on its own; the first change of the run is asked
+    // even without it. A step agreed to in an earlier attempt of the run is not asked again.
+    const needsConfirm = Boolean(step.confirm) || (spec.mutates && !state.changeConfirmed)
+    if (needsConfirm && !ctx.yes && !state.agreed.has(step.id)) {
       const question =
         typeof step.confirm === 'string'
           ? String(renderText(step.confirm, scope))
@@ -557,31 +794,36 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
           reports.push({ id: step.id, action: step.action, title, outcome: 'skipped', summary, outputs: {} })
           continue
         }
-      } else if (!ctx.yes) {
-        const resumeHint = `fir playbook resume --case ${shellArg(ctx.case.dir)} --yes`
+      } else {
+        const resume = `fir playbook resume --case ${shellArg(ctx.case.dir)}`
         if (!ctx.interactive) {
           throw new RefusedError(
             `unable to run step ${step.id} of playbook ${playbook.name}: it needs confirmation and stdin is not a terminal`,
             {
-              actions: [`continue with \`${resumeHint}\``, 'or re-run with --dry-run to see the whole plan'],
+              actions: [
+                `continue with \`${resume} --yes\``,
+                'or re-run with --dry-run to see the whole plan',
+              ],
             },
           )
         }
         const yes = await ctx.confirm(question)
         await journal.append({
-          action: 'playbook.confirm',
+          action: CONFIRM_ACTION,
           target,
           params: { ...base, question, answer: yes ? 'yes' : 'no' },
           outcome: 'recorded',
         })
         if (!yes) {
           throw new RefusedError(`stopped playbook ${playbook.name} before step ${step.id}: not confirmed`, {
-            actions: [`continue later with \`${resumeHint}\``],
+            actions: [
+              `continue later with \`${resume}\` (on a terminal it asks again, from this step), or \`${resume} --yes\``,
+            ],
           })
         }
       }
     }
-    if (needsConfirm || spec.mutates) state.confirmed = true
+    if (needsConfirm || spec.mutates) state.changeConfirmed = true
 
     ctx.log.info(`fir: step ${index + 1}/${playbook.steps.length} ${step.id} (${step.action})…`)
     const firstStartedAt = state.interrupted.get(step.id) ?? new Date().toISOString()
@@ -592,6 +834,12 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
       outcome: 'started',
     })
     const actionCtx: FirContext = { ...ctx, yes: true }
+    // The gaps this step hits are journaled with its outcome, so a resumed run still counts them.
+    const gapsBefore = ctx.gaps.list.length
+    const stepGaps = () => {
+      const gaps = ctx.gaps.list.slice(gapsBefore)
+      return gaps.length > 0 ? { gaps } : {}
+    }
     try {
       const result = await impl.run(
         {
@@ -610,7 +858,7 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
         target,
         params: { ...base, with: params },
         outcome: result.outcome,
-        after: { outputs, summary: result.summary },
+        after: { outputs, summary: result.summary, ...stepGaps() },
       })
       ctx.log.info(`fir: step ${step.id}: ${result.outcome}: ${result.summary}`)
       scope.steps[step.id] = { outputs }
@@ -626,15 +874,20 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
     } catch (err) {
       const outcome: StepOutcome = err instanceof AccessDeniedError ? 'denied' : 'failed'
       const fir = isFirError(err) ? err : undefined
+      const passedOver = step['on-error'] === 'continue' && fir !== undefined
+      if (passedOver)
+        ctx.gaps.add({ what: `playbook step ${step.id} (${title})`, call: step.action, reason: fir.message })
       await journal.append({
         action: STEP_ACTION,
         target,
         params: { ...base, with: params },
         outcome,
         error: { code: fir?.code ?? 'bug', message: messageOf(err) },
+        ...(passedOver
+          ? { after: { outputs: {}, summary: `${outcome}: ${fir.message}`, ...stepGaps() } }
+          : {}),
       })
-      if (step['on-error'] === 'continue' && fir) {
-        ctx.gaps.add({ what: `playbook step ${step.id} (${title})`, call: step.action, reason: fir.message })
+      if (passedOver) {
         const summary = `${outcome}: ${fir.message}`
         scope.steps[step.id] = { outputs: {} }
         state.done.set(step.id, { outcome, outputs: {}, summary, earlier: false })
@@ -684,49 +937,82 @@ function declaredOutputs(spec: ActionSpec, outputs: Record<string, unknown>): Re
   return out
 }
 
+const isEmpty = (v: unknown) => v === undefined || v === '' || v === null
+
+/**
+ * What is wrong with a step's templated `with` values. `known`: only the values that need no
+ * output of an earlier step (the rest are unresolved), checked before the run; `maySkip`: the
+ * step's `if` is not known yet, so an empty value is no problem (the step may not run).
+ */
+function paramProblems(
+  loaded: LoadedPlaybook,
+  index: number,
+  spec: ActionSpec,
+  params: Record<string, unknown>,
+  options: { known?: boolean; maySkip?: boolean } = {},
+): { problem: Problem; param?: string }[] {
+  const problems: { problem: Problem; param?: string }[] = []
+  const step = loaded.playbook.steps[index]!
+  const from = options.known ? 'from the inputs' : 'after templating'
+  for (const [name, p] of Object.entries(spec.params)) {
+    const v = params[name]
+    if (options.known && containsUnresolved(v)) continue
+    if (isEmpty(v)) {
+      if (p.required && !options.maySkip)
+        problems.push({
+          param: name,
+          problem: loaded.source.at(
+            ['steps', index, 'with', name],
+            `step ${step.id}: parameter ${name} is empty ${from} (${JSON.stringify(step.with?.[name] ?? '')})`,
+          ),
+        })
+      continue
+    }
+    const r = p.schema.safeParse(v)
+    if (!r.success)
+      problems.push({
+        param: name,
+        problem: loaded.source.at(
+          ['steps', index, 'with', name],
+          `step ${step.id}: parameter ${name} = ${JSON.stringify(v)} ${from}: ${r.error.issues.map((i) => i.message).join('; ')}`,
+        ),
+      })
+  }
+  if (
+    spec.oneOf &&
+    !options.maySkip &&
+    !spec.oneOf.some((k) => containsUnresolved(params[k]) || !isEmpty(params[k]))
+  )
+    problems.push({
+      problem: loaded.source.at(
+        ['steps', index, 'with'],
+        `step ${step.id}: none of ${spec.oneOf.join(', ')} has a value ${from}`,
+      ),
+    })
+  return problems
+}
+
 /** After templating, each value must fit its parameter (an output may be missing or of a surprising type). */
 function checkParams(
   loaded: LoadedPlaybook,
   index: number,
   spec: ActionSpec,
   params: Record<string, unknown>,
+  runAgain: string,
 ): void {
-  const problems = []
   const step = loaded.playbook.steps[index]!
-  for (const [name, p] of Object.entries(spec.params)) {
-    const v = params[name]
-    if (v === undefined || v === '' || v === null) {
-      delete params[name]
-      if (p.required)
-        problems.push(
-          loaded.source.at(
-            ['steps', index, 'with', name],
-            `step ${step.id}: parameter ${name} is empty after templating (${JSON.stringify(step.with?.[name] ?? '')})`,
-          ),
-        )
-      continue
-    }
-    const r = p.schema.safeParse(v)
-    if (!r.success)
-      problems.push(
-        loaded.source.at(
-          ['steps', index, 'with', name],
-          `step ${step.id}: parameter ${name} = ${JSON.stringify(v)} after templating: ${r.error.issues.map((i) => i.message).join('; ')}`,
-        ),
-      )
-  }
-  if (spec.oneOf && !spec.oneOf.some((k) => params[k] !== undefined))
-    problems.push(
-      loaded.source.at(
-        ['steps', index, 'with'],
-        `step ${step.id}: none of ${spec.oneOf.join(', ')} has a value after templating`,
-      ),
-    )
+  const problems = paramProblems(loaded, index, spec, params).map((p) => p.problem)
+  for (const name of Object.keys(spec.params)) if (isEmpty(params[name])) delete params[name]
   if (problems.length > 0) {
     throw new PlaybookError(
       `unable to run step ${step.id} of playbook ${loaded.playbook.name}:\n${problems.map((p) => `  ${p.file}:${p.line}:${p.col}: ${p.message}`).join('\n')}`,
       problems,
-      { actions: ['check the outputs of the earlier steps (`fir case show`), or guard the step with `if:`'] },
+      {
+        actions: [
+          'check the outputs of the earlier steps (`fir case show`), or guard the step with `if:`',
+          `resume runs the journal's playbook text and outputs, so it would stop here again: with the playbook fixed, ${runAgain}`,
+        ],
+      },
     )
   }
 }

@@ -1,12 +1,14 @@
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { AwsClients } from '../../../src/aws/clients.js'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
 import { Clock } from '../../../src/core/common/clock.js'
+import { redactValue } from '../../../src/core/common/redact.js'
 import { type FirContext, Gaps } from '../../../src/core/context.js'
 import type { ActionSpec } from '../../../src/core/playbook/action-specs.js'
-import { loadPlaybookText } from '../../../src/core/playbook/load.js'
+import { loadPlaybookText, PLAYBOOK_DIR } from '../../../src/core/playbook/load.js'
 import {
   type ActionImpl,
   type ActionRegistry,
@@ -42,6 +44,7 @@ function fakeRegistry(world: { made: string[]; calls: string[]; hang?: string; f
       params: {
         thing: { schema: z.string(), required: true, description: 't' },
         list: { schema: z.array(z.string()), description: 'l' },
+        since: { schema: z.string().regex(/^\d+d$/, 'must be a duration such as 7d'), description: 's' },
       },
       outputs: { made: 'made' },
     },
@@ -78,7 +81,10 @@ function fakeRegistry(world: { made: string[]; calls: string[]; hang?: string; f
     world.made.push(String(p.thing))
     return { outcome: 'applied', outputs: { made: p.thing }, summary: `made ${p.thing}` }
   }
-  const note: ActionImpl = async () => ({ outcome: 'applied', outputs: {}, summary: 'noted' })
+  const note: ActionImpl = async (_run, p) => {
+    world.calls.push(`note:${p.text}`)
+    return { outcome: 'applied', outputs: {}, summary: 'noted' }
+  }
   const registry = new Map([
     ['fake.look', { spec: specs[0]!, run: look }],
     ['fake.make', { spec: specs[1]!, run: make }],
@@ -114,7 +120,7 @@ steps:
 
 async function makeCtx(
   dir: string,
-  options: { yes?: boolean; interactive?: boolean; answer?: boolean } = {},
+  options: { yes?: boolean; interactive?: boolean; answer?: boolean; answers?: boolean[] } = {},
 ) {
   const handle = await CaseHandle.open(dir)
   const aws = await AwsClients.create({ endpoint: moto.endpoint(), region: 'us-east-1', emulatorOnly: true })
@@ -131,7 +137,7 @@ async function makeCtx(
     dryRun: false,
     confirm: async (q) => {
       questions.push(q)
-      return options.answer ?? false
+      return options.answers ? (options.answers.shift() ?? false) : (options.answer ?? false)
     },
   }
   return { ctx, handle, questions }
@@ -381,4 +387,327 @@ describe('playbook runner', () => {
       PlaybookError,
     )
   })
+
+  it('asks every step with confirm, each on its own, also after an earlier yes, and on resume', async () => {
+    const dir = await newCase()
+    const world = { made: [] as string[], calls: [] as string[] }
+    const { registry, specs } = fakeRegistry(world)
+    const loaded = loadPlaybookText(TWO_CONFIRMS, 'two.yaml', specs)
+    let { ctx, handle, questions } = await makeCtx(dir, { interactive: true, answers: [false] })
+    const no = await runPlaybook(ctx, loaded, { target: 'p' }, { registry }).catch((e) => e)
+    await handle.close()
+    expect(no).toBeInstanceOf(RefusedError)
+    expect(questions).toEqual(['FIRST p-role?'])
+    expect(world.made).toEqual([])
+    // Resumed on a terminal, the yes to the first question does not confirm the second (it had).
+    ;({ ctx, handle, questions } = await makeCtx(dir, { interactive: true, answers: [true, false] }))
+    const stopped = await resumePlaybook(ctx, {}, { registry }).catch((e) => e)
+    await handle.close()
+    expect(stopped).toBeInstanceOf(RefusedError)
+    expect(questions).toEqual(['FIRST p-role?', 'SECOND rotate p-role?'])
+    expect(world.made).toEqual(['p-role'])
+    ;({ ctx, handle, questions } = await makeCtx(dir, { interactive: true, answers: [true] }))
+    const done = await resumePlaybook(ctx, {}, { registry })
+    await handle.close()
+    // the applied step is not asked again; the step after the confirmed ones needs no question
+    expect(questions).toEqual(['SECOND rotate p-role?'])
+    expect(world.made).toEqual(['p-role', 'second', 'third'])
+    expect(done.steps.map((s) => s.outcome)).toEqual(['applied', 'applied', 'applied', 'applied'])
+    const answers = handle.journal
+      .all()
+      .filter((e) => e.action === 'playbook.confirm')
+      .map((e) => `${e.params.step}:${e.params.answer}`)
+    expect(answers).toEqual(['first:no', 'first:yes', 'second:no', 'second:yes'])
+  })
+
+  it('a drill decides every confirmation: each step with confirm goes to the team', async () => {
+    const dir = await newCase()
+    const world = { made: [] as string[], calls: [] as string[] }
+    const { registry, specs } = fakeRegistry(world)
+    const loaded = loadPlaybookText(TWO_CONFIRMS, 'two.yaml', specs)
+    const { ctx, handle } = await makeCtx(dir)
+    const decided: string[] = []
+    const result = await runPlaybook(
+      ctx,
+      loaded,
+      { target: 'p' },
+      {
+        registry,
+        hooks: {
+          decide: async (step, question) => {
+            decided.push(`${step.id}: ${question}`)
+            return step.id === 'first'
+          },
+        },
+      },
+    )
+    await handle.close()
+    expect(decided).toEqual(['first: FIRST p-role?', 'second: SECOND rotate p-role?'])
+    expect(result.steps.map((s) => `${s.id}:${s.outcome}`)).toEqual([
+      'look:applied',
+      'first:applied',
+      'second:skipped',
+      'third:applied',
+    ])
+    expect(world.made).toEqual(['p-role', 'third'])
+  })
+
+  it('resume does not ask again a step agreed to in an earlier attempt that was interrupted', async () => {
+    const dir = await newCase()
+    const world = { made: [] as string[], calls: [] as string[], hang: 'second' as string | undefined }
+    const { registry, specs } = fakeRegistry(world)
+    const loaded = loadPlaybookText(TWO_CONFIRMS, 'two.yaml', specs)
+    let { ctx, handle, questions } = await makeCtx(dir, { interactive: true, answers: [true, true] })
+    void runPlaybook(ctx, loaded, { target: 'p' }, { registry })
+    for (let i = 0; i < 100 && !world.calls.includes('make:second'); i++)
+      await new Promise((r) => setTimeout(r, 20))
+    await handle.close() // died in step second, after its yes
+    expect(questions).toEqual(['FIRST p-role?', 'SECOND rotate p-role?'])
+    world.hang = undefined
+    ;({ ctx, handle, questions } = await makeCtx(dir, { interactive: true, answers: [] }))
+    const result = await resumePlaybook(ctx, {}, { registry })
+    await handle.close()
+    expect(questions).toEqual([])
+    expect(result.steps.map((s) => `${s.id}:${s.outcome}`)).toEqual([
+      'look:applied',
+      'first:applied',
+      'second:already-applied',
+      'third:applied',
+    ])
+  })
+
+  it('resume --input gives again only an input kept redacted, checks it is the same, and journals its name', async () => {
+    const dir = await newCase()
+    const world = { made: [] as string[], calls: [] as string[] }
+    const { registry, specs } = fakeRegistry(world)
+    const loaded = loadPlaybookText(SECRET_INPUT, 'secret.yaml', specs)
+    const token = 'tok_live_9f8e7d6c5b4a39281726354'
+    let { ctx, handle } = await makeCtx(dir)
+    const refused = await runPlaybook(ctx, loaded, { target: 'p', token }, { registry }).catch((e) => e)
+    await handle.close()
+    expect(refused).toBeInstanceOf(RefusedError)
+    const started = handle.journal.all().find((e) => e.action === 'playbook.run')!
+    expect(started.params.inputs).toEqual({ target: 'p', token: redactValue(token) })
+    const calls = world.calls.length
+
+    const attempt = async (overrides: Record<string, string>) => {
+      ;({ ctx, handle } = await makeCtx(dir, { yes: true }))
+      const r = await resumePlaybook(ctx, overrides, { registry }).catch((e) => e)
+      await handle.close()
+      return r
+    }
+    // an input recorded in clear: refused, nothing run (it ran with the other target)
+    const other = await attempt({ target: 'q', token })
+    expect(other).toBeInstanceOf(UsageError)
+    expect((other as UsageError).exitCode).toBe(2)
+    expect((other as UsageError).message).toContain(
+      `unable to resume run ${started.params.runId} with --input "target": resume runs the playbook text and inputs its run started with, and the journal keeps this input (target="p")`,
+    )
+    expect((other as UsageError).actions.join('\n')).toContain(
+      'to use another value, run the playbook again: fir playbook run secret.yaml',
+    )
+    // an input the run did not start with
+    const absent = await attempt({ token, optional: 'x' })
+    expect(absent).toBeInstanceOf(UsageError)
+    expect((absent as UsageError).message).toContain('the run did not start with that input')
+    // the secret, but not the same one
+    const wrong = await attempt({ token: `${token}X` })
+    expect(wrong).toBeInstanceOf(UsageError)
+    expect((wrong as UsageError).message).toContain(
+      `the value given for "token" is not the one the run started with (token was ${redactValue(token)}`,
+    )
+    expect(world.calls.length).toBe(calls)
+    expect(world.made).toEqual([])
+
+    // the same target again is no override; the secret given again, the same: the run goes on
+    const result = await attempt({ target: 'p', token })
+    expect(result.steps.map((s: { outcome: string }) => s.outcome)).toEqual(['applied', 'applied', 'applied'])
+    expect(world.made).toEqual(['p-role'])
+    const resume = handle.journal.all().find((e) => e.action === 'playbook.resume')!
+    expect(resume.params.inputsGivenAgain).toEqual(['token'])
+    // the secret reached the step, and it is redacted in the journal as when the run started
+    expect(world.calls).toContain(`note:token is ${token}`)
+    expect(await readFile(join(dir, 'journal.jsonl'), 'utf8')).not.toContain(token)
+  })
+
+  it('checks every value that depends on the inputs only before the first step, in run, resume and the plan', async () => {
+    const dir = await newCase()
+    const world = { made: [] as string[], calls: [] as string[] }
+    const { registry, specs } = fakeRegistry(world)
+    const loaded = loadPlaybookText(INPUT_VALUES, 'inputs.yaml', specs)
+    const { ctx, handle } = await makeCtx(dir, { yes: true })
+    const err = await runPlaybook(ctx, loaded, { target: 'p', since: '7days' }, { registry }).catch((e) => e)
+    expect(err).toBeInstanceOf(PlaybookError)
+    expect((err as PlaybookError).exitCode).toBe(2)
+    // nothing ran, nothing was journaled for a run
+    expect(world.calls).toEqual([])
+    expect(handle.journal.all().filter((e) => e.action.startsWith('playbook.'))).toEqual([])
+    // every problem at once, with the line and column of the value; the empty one in a step whose
+    // `if` needs outputs, and the step whose `if` is false from the inputs, are not problems
+    expect((err as PlaybookError).message).toBe(
+      [
+        'unable to run playbook inputs: 2 values from its inputs are not what the steps taking them accept; nothing was run',
+        '  inputs.yaml:15:14: step change: parameter since = "7days" from the inputs: must be a duration such as 7d',
+        '  inputs.yaml:18:20: step empty: parameter thing is empty from the inputs ("{{ inputs.optional }}")',
+      ].join('\n'),
+    )
+    expect((err as PlaybookError).actions[0]).toContain('--input since=… --input optional=…')
+    expect(() => planPlaybook(loaded, { target: 'p', since: '7days' }, registry)).toThrow(
+      (err as PlaybookError).message,
+    )
+    // A run journaled with such a value (before fir checked them first) is not resumed into it.
+    await handle.journal.append({
+      action: 'playbook.run',
+      target: 'inputs',
+      params: {
+        runId: 'old-run',
+        playbook: 'inputs',
+        file: 'inputs.yaml',
+        inputs: { target: 'p', since: '7days', optional: 'o' },
+        steps: loaded.playbook.steps.map((s) => s.id),
+        source: INPUT_VALUES,
+      },
+      outcome: 'started',
+    })
+    const resumed = await resumePlaybook(ctx, {}, { registry }).catch((e) => e)
+    expect(resumed).toBeInstanceOf(PlaybookError)
+    expect((resumed as PlaybookError).message).toContain(
+      'inputs.yaml:15:14: step change: parameter since = "7days" from the inputs',
+    )
+    expect((resumed as PlaybookError).actions.join('\n')).toContain(
+      'with a value the step accepts, run the playbook again: fir playbook run inputs.yaml',
+    )
+    expect(world.calls).toEqual([])
+    // with good values it runs
+    const ok = await runPlaybook(ctx, loaded, { target: 'p', optional: 'o' }, { registry })
+    await handle.close()
+    expect(ok.steps.map((s) => `${s.id}:${s.outcome}`)).toEqual([
+      'look:applied',
+      'change:applied',
+      'empty:applied',
+      'maybe:skipped',
+      'off:skipped',
+    ])
+  })
+
+  it('a resumed run counts the gaps its finished steps hit in an earlier attempt (exit 4)', async () => {
+    const dir = await newCase()
+    const world = { made: [] as string[], calls: [] as string[], fail: 'p-role', hang: 'second-a,b' }
+    const fr = fakeRegistry(world)
+    const cont = PLAYBOOK.replace('    confirm: true\n', '    confirm: true\n    on-error: continue\n')
+    let { ctx, handle } = await makeCtx(dir, { yes: true })
+    void runPlaybook(ctx, loadPlaybookText(cont, 'fake.yaml', fr.specs), { target: 'p' }, fr)
+    for (let i = 0; i < 100 && !world.calls.includes('make:second-a,b'); i++)
+      await new Promise((r) => setTimeout(r, 20))
+    await handle.close() // the step first failed and was passed over (a gap); then the process died
+    world.hang = ''
+    expect(ctx.gaps.list).toHaveLength(1)
+    ;({ ctx, handle } = await makeCtx(dir, { yes: true }))
+    const result = await resumePlaybook(ctx, {}, fr)
+    await handle.close()
+    expect(ctx.gaps.list).toEqual([
+      {
+        what: 'playbook step first (Make)',
+        call: 'fake.make',
+        reason: 'unable to make p-role: it is broken',
+      },
+    ])
+    expect(result.steps.find((s) => s.id === 'first')).toMatchObject({
+      outcome: 'failed',
+      fromEarlierAttempt: true,
+      summary: 'failed: unable to make p-role: it is broken',
+    })
+  })
+
+  it("names the playbook's file, quoted, in the hint to run it again; a shipped one by its name", async () => {
+    const { registry, specs } = fakeRegistry({ made: [], calls: [], fail: 'typo-role' })
+    const hintFor = async (text: string, file: string) => {
+      const dir = await newCase()
+      const { ctx, handle } = await makeCtx(dir, { yes: true })
+      const loaded = loadPlaybookText(text, file, specs)
+      await runPlaybook(ctx, loaded, { target: 'typo' }, { registry }).catch(() => undefined)
+      await runPlaybook(ctx, loaded, { target: 'p' }, { registry })
+      const err = await resumePlaybook(ctx, {}, { registry }).catch((e) => e)
+      await handle.close()
+      expect(err).toBeInstanceOf(UsageError)
+      return { hint: (err as UsageError).actions[0], dir }
+    }
+    const custom = join(await tempDir(), 'my playbooks', 'rot.yaml')
+    const a = await hintFor(PLAYBOOK, custom)
+    expect(a.hint).toBe(
+      `to finish that work, run the playbook again: fir playbook run '${custom}' --region us-east-1 --endpoint-url ${moto.endpoint()} --case ${a.dir} --input … (changes already made are journaled already-applied)`,
+    )
+    const b = await hintFor(
+      PLAYBOOK.replace('name: fake', 'name: lambda-compromise'),
+      join(PLAYBOOK_DIR, 'lambda-compromise.yaml'),
+    )
+    expect(b.hint).toContain(`fir playbook run lambda-compromise --region us-east-1 --endpoint-url`)
+  })
 })
+
+const TWO_CONFIRMS = `name: two
+description: two confirmations, then a change without one
+inputs:
+  target: { required: true }
+steps:
+  - id: look
+    action: fake.look
+    with: { target: "{{ inputs.target }}" }
+  - id: first
+    action: fake.make
+    with: { thing: "{{ steps.look.outputs.role }}" }
+    confirm: "FIRST {{ steps.look.outputs.role }}?"
+  - id: second
+    action: fake.make
+    with: { thing: second }
+    confirm: "SECOND rotate {{ steps.first.outputs.made }}?"
+  - id: third
+    action: fake.make
+    with: { thing: third }
+`
+
+const SECRET_INPUT = `name: secret
+description: a secret input
+inputs:
+  target: { required: true }
+  token: { required: true }
+  optional: {}
+steps:
+  - id: look
+    action: fake.look
+    with: { target: "{{ inputs.target }}" }
+  - id: note
+    action: case.note
+    with: { text: "token is {{ inputs.token }}" }
+  - id: first
+    action: fake.make
+    with: { thing: "{{ steps.look.outputs.role }}" }
+`
+
+const INPUT_VALUES = `name: inputs
+description: values from inputs
+inputs:
+  target: { required: true }
+  since: { default: 7d }
+  optional: {}
+steps:
+  - id: look
+    action: fake.look
+    with: { target: "{{ inputs.target }}" }
+  - id: change
+    action: fake.make
+    with:
+      thing: "{{ steps.look.outputs.role }}"
+      since: "{{ inputs.since }}"
+  - id: empty
+    action: fake.make
+    with: { thing: "{{ inputs.optional }}" }
+  - id: maybe
+    action: fake.make
+    with: { thing: "{{ inputs.optional }}" }
+    if: "{{ steps.look.outputs.nothing }}"
+  - id: off
+    action: fake.make
+    with: { thing: "{{ inputs.optional }}", since: "{{ inputs.since }}" }
+    if: "{{ !inputs.target }}"
+`
