@@ -14,7 +14,7 @@ import { classifyValue, redactor, redactValue } from '../common/redact.js'
 import { firCommand } from '../common/suggest.js'
 import { compactUtc, escapeTerminal, shellArg } from '../common/text.js'
 import type { FirContext, Gap } from '../context.js'
-import { announceActing } from '../identity.js'
+import { announceActing, callerIdentity } from '../identity.js'
 import { type ActionSpec, specFor } from './action-specs.js'
 import { type LoadedPlaybook, loadPlaybookText, PLAYBOOK_DIR } from './load.js'
 import { ACTION_PERMISSIONS } from './render.js'
@@ -567,6 +567,37 @@ function checkGivenAgain(
  * not run again (their outputs come from the journal); the interrupted step is re-run, and the
  * steps beneath it are idempotent, so a change already made is journaled `already-applied`.
  */
+/**
+ * A run is resumed where it acted: the account and region its first change was journaled in
+ * (`aws.identity` after its start). A resume with another --region (or other credentials) would
+ * change a function of the same name elsewhere, the banner the only sign of it.
+ */
+async function checkSameAccountAndRegion(
+  ctx: FirContext,
+  entries: readonly JournalEntry[],
+  start: JournalEntry,
+): Promise<void> {
+  const acted = entries.find((e) => e.seq > start.seq && e.action === 'aws.identity')
+  if (!acted) return // the run changed nothing yet: nowhere to hold it to
+  const account = String(acted.params.account ?? '')
+  const region = String(acted.params.region ?? '')
+  const now = { account: (await callerIdentity(ctx.aws)).account, region: ctx.aws.region }
+  if (now.account === account && now.region === region) return
+  const differs = [
+    ...(now.account !== account ? [`account ${now.account}, not ${account}`] : []),
+    ...(now.region !== region ? [`region ${now.region}, not ${region}`] : []),
+  ].join(' and ')
+  throw new UsageError(
+    `unable to resume run ${String(start.params.runId)}: it acted in account ${account}, region ${region}; this resume would act in ${differs}`,
+    {
+      actions: [
+        `resume it where it acted: fir playbook resume --case ${shellArg(ctx.case.dir)}${now.region !== region ? ` --region ${region}` : ''}${now.account !== account ? ` with credentials for account ${account} (--profile or --role-arn)` : ''}`,
+        'to act elsewhere, start a new run with `fir playbook run`',
+      ],
+    },
+  )
+}
+
 export async function resumePlaybook(
   ctx: FirContext,
   overrides: Record<string, unknown>,
@@ -613,6 +644,7 @@ export async function resumePlaybook(
       },
     )
   }
+  await checkSameAccountAndRegion(ctx, entries, start)
   const runId = String(start.params.runId)
   const text = String(start.params.source ?? '')
   const file = String(start.params.file ?? 'journal')

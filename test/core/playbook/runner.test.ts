@@ -120,10 +120,20 @@ steps:
 
 async function makeCtx(
   dir: string,
-  options: { yes?: boolean; interactive?: boolean; answer?: boolean; answers?: boolean[] } = {},
+  options: {
+    yes?: boolean
+    interactive?: boolean
+    answer?: boolean
+    answers?: boolean[]
+    region?: string
+  } = {},
 ) {
   const handle = await CaseHandle.open(dir)
-  const aws = await AwsClients.create({ endpoint: moto.endpoint(), region: 'us-east-1', emulatorOnly: true })
+  const aws = await AwsClients.create({
+    endpoint: moto.endpoint(),
+    region: options.region ?? 'us-east-1',
+    emulatorOnly: true,
+  })
   const questions: string[] = []
   const ctx: FirContext = {
     aws,
@@ -190,6 +200,32 @@ describe('playbook runner', () => {
     expect(handle.journal.all().findIndex((e) => e.action === 'aws.identity')).toBeLessThan(
       handle.journal.all().findIndex((e) => e.action === 'playbook.step'),
     )
+  })
+
+  it('resumes a run only in the region it acted in: another --region is refused, nothing changes', async () => {
+    const dir = await newCase()
+    const world = { made: [] as string[], calls: [] as string[] }
+    const { registry, specs } = fakeRegistry(world)
+    const loaded = loadPlaybookText(PLAYBOOK, 'fake.yaml', specs)
+    let { ctx, handle } = await makeCtx(dir)
+    expect(await runPlaybook(ctx, loaded, { target: 'p' }, { registry }).catch((e) => e)).toBeInstanceOf(
+      RefusedError,
+    )
+    await handle.close()
+    ;({ ctx, handle } = await makeCtx(dir, { yes: true, region: 'us-west-2' }))
+    const err = await resumePlaybook(ctx, {}, { registry }).catch((e) => e)
+    await handle.close()
+    expect(err).toBeInstanceOf(UsageError)
+    expect((err as FirError).message).toMatch(
+      /^unable to resume run \S+: it acted in account \d{12}, region us-east-1; this resume would act in region us-west-2, not us-east-1$/,
+    )
+    expect((err as FirError).actions[0]).toContain('--region us-east-1')
+    expect(world.made).toEqual([])
+    ;({ ctx, handle } = await makeCtx(dir, { yes: true }))
+    const result = await resumePlaybook(ctx, {}, { registry })
+    await handle.close()
+    expect(world.made).toEqual(['p-role', 'second-a,b'])
+    expect(result.resumed).toBe(true)
   })
 
   it('stops at confirm without --yes on a non-terminal (exit 5), then resume --yes continues', async () => {
