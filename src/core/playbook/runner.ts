@@ -18,7 +18,7 @@ import { announceActing, callerIdentity } from '../identity.js'
 import { type ActionSpec, specFor } from './action-specs.js'
 import { type LoadedPlaybook, loadPlaybookText, PLAYBOOK_DIR } from './load.js'
 import { ACTION_PERMISSIONS } from './render.js'
-import type { Playbook, PlaybookStep } from './schema.js'
+import { fitsInputType, type InputType, type Playbook, type PlaybookStep } from './schema.js'
 import {
   containsUnresolved,
   hasTemplate,
@@ -154,7 +154,7 @@ export function resolveInputs(playbook: Playbook, given: Record<string, unknown>
   return out
 }
 
-function convert(name: string, raw: unknown, type: string, playbook: string): unknown {
+function convert(name: string, raw: unknown, type: InputType, playbook: string): unknown {
   if (type === 'list') {
     if (Array.isArray(raw)) return raw.map(String)
     return String(raw)
@@ -162,22 +162,18 @@ function convert(name: string, raw: unknown, type: string, playbook: string): un
       .map((s) => s.trim())
       .filter(Boolean)
   }
-  if (type === 'boolean') {
-    if (typeof raw === 'boolean') return raw
-    if (/^(true|yes|1)$/i.test(String(raw))) return true
-    if (/^(false|no|0)$/i.test(String(raw))) return false
-  } else if (type === 'number') {
-    const n = Number(raw)
-    if (Number.isFinite(n) && String(raw).trim() !== '') return n
-  } else {
-    return Array.isArray(raw) ? raw.join(',') : String(raw)
+  if (type === 'string') return Array.isArray(raw) ? raw.join(',') : String(raw)
+  // The rule validation checks defaults with, so a default that validates converts.
+  if (!fitsInputType(raw, type)) {
+    throw new UsageError(
+      `unable to run playbook ${playbook}: input ${name} must be a ${type}, got ${JSON.stringify(escapeTerminal(String(raw)))}`,
+      {
+        actions: [`pass --input ${name}=<${type}>`],
+      },
+    )
   }
-  throw new UsageError(
-    `unable to run playbook ${playbook}: input ${name} must be a ${type}, got ${JSON.stringify(escapeTerminal(String(raw)))}`,
-    {
-      actions: [`pass --input ${name}=<${type}>`],
-    },
-  )
+  if (type === 'number') return Number(raw)
+  return typeof raw === 'boolean' ? raw : /^(true|yes|1)$/i.test(String(raw))
 }
 
 /** Inputs as journaled: secret-looking values are registered with the redactor and redacted. */
