@@ -205,6 +205,29 @@ describe('fir case (built CLI)', () => {
     }
   })
 
+  it('a command killed as it takes the case lock leaves no lock that blocks the next one', async () => {
+    // Killed (SIGKILL) at its first file write, which is taking the lock: the lock was created
+    // empty and then written, and the empty file it left read as an unknown holder's, so every
+    // later command waited, then refused the case.
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'L'], { cwd })).code).toBe(0)
+    const killed = await runFir(['report', '--case', 'cases/L', '--format', 'md'], {
+      cwd,
+      env: {
+        NODE_OPTIONS: `--require ${join(import.meta.dirname, '../support/kill-at.cjs')}`,
+        FIR_TEST_KILL_AT: 'write:*',
+      },
+    })
+    expect(killed.signal).toBe('SIGKILL')
+    const next = await runFir(['report', '--case', 'cases/L', '--format', 'md'], {
+      cwd,
+      env: { FIR_LOCK_WAIT_MS: '1000' },
+    })
+    expect(next.code, next.stderr).toBe(0)
+    expect(await readdir(join(cwd, 'cases', 'L'))).not.toContain('.lock')
+    expect((await runFir(['case', 'verify', '--case', 'cases/L'], { cwd })).code).toBe(0)
+  })
+
   it('init replaces an empty folder given as the case folder, but not the current folder (the shell would be left in a deleted one)', async () => {
     const cwd = await tempDir()
     await mkdir(join(cwd, 'here'))

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { constants, readFileSync, rmSync } from 'node:fs'
-import { open, readFile, rm } from 'node:fs/promises'
+import { link, open, readFile, rm } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CaseLockedError } from '../../errors.js'
-import { FILE_MODE } from '../common/fs-safe.js'
+import { FILE_MODE, tempPathFor } from '../common/fs-safe.js'
 import { atInterrupt } from '../common/interrupt.js'
 
 export interface LockHolder {
@@ -62,6 +62,35 @@ function leftByDeadProcess(holder: LockHolder | undefined): holder is LockHolder
 
 /** Creates `path` exclusively with `text`; false when it is there already. */
 async function createExclusive(path: string, text: string): Promise<boolean> {
+  // Written whole beside it first, then linked into place (link fails if the name exists): a lock
+  // is never seen empty. Created empty and then written, a crash between the two left a lock no
+  // one could read or take over, and every later command waited for it, then gave up.
+  const tmp = tempPathFor(path)
+  try {
+    const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE)
+    try {
+      await handle.writeFile(text)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    try {
+      await link(tmp, path)
+      return true
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'EEXIST') return false
+      // A file system without hard links (FAT, some network shares): created in place instead.
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err
+    }
+  } finally {
+    await rm(tmp, { force: true })
+  }
+  return createInPlace(path, text)
+}
+
+/** O_EXCL create, then write: for file systems without hard links. */
+async function createInPlace(path: string, text: string): Promise<boolean> {
   let handle: Awaited<ReturnType<typeof open>>
   try {
     handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE)
