@@ -1,7 +1,10 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { EVIDENCE_DIR, sealedSets } from '../../case/evidence-store.js'
 import { compactUtc } from '../../common/text.js'
 import { parseArn } from '../../identity.js'
 import { latestSnapshotFor, snapshotFunctions } from '../../snapshot/snapshot.js'
-import type { FunctionSummary, SnapshotResult } from '../../snapshot/types.js'
+import type { Finding, FunctionSummary, SnapshotResult } from '../../snapshot/types.js'
 import type { ActionImpl, ActionOutcome, StepRun } from '../runner.js'
 
 function outputsOf(f: FunctionSummary, set: string, extra: Record<string, unknown>): Record<string, unknown> {
@@ -37,6 +40,35 @@ async function earlierInRun(
   return prev && prev.set >= compactUtc(new Date(run.firstStartedAt)) ? prev : undefined
 }
 
+/** The outputs of a sealed set that are not in a function's summary: its hash and findings. */
+function setOutputs(
+  f: FunctionSummary,
+  manifestSha256: string,
+  findings: Pick<Finding, 'target' | 'title'>[],
+): Record<string, unknown> {
+  const mine = findings.filter((x) => x.target === f.arn || x.target === f.role)
+  return { manifestSha256, findings: findings.length, findingTitles: [...new Set(mine.map((x) => x.title))] }
+}
+
+/** What a set sealed earlier in the run recorded: the manifest hash the journal holds, its findings. */
+async function earlierSetOutputs(
+  run: StepRun,
+  set: string,
+  f: FunctionSummary,
+): Promise<Record<string, unknown>> {
+  const sealed = sealedSets(run.ctx.case.journal.all()).find((s) => s.name === set)
+  let findings: Finding[] = []
+  try {
+    const text = await readFile(join(run.ctx.case.dir, EVIDENCE_DIR, set, 'findings.json'), 'utf8')
+    const parsed = JSON.parse(text) as unknown
+    if (Array.isArray(parsed)) findings = parsed as Finding[]
+    else if (parsed && typeof parsed === 'object') findings = Object.values(parsed) as Finding[]
+  } catch {
+    // Unreadable: `case verify` names it; the step still gives the set's other outputs.
+  }
+  return setOutputs(f, sealed?.manifestSha256 ?? '', findings)
+}
+
 function summaryOf(r: SnapshotResult): string {
   return `sealed evidence/${r.set} (${r.files} files, ${r.findings.length} finding${r.findings.length === 1 ? '' : 's'})`
 }
@@ -53,7 +85,8 @@ export const snapshotFunctionAction: ActionImpl = async (run, params): Promise<A
     return {
       outcome: 'already-applied',
       summary: `evidence/${prev.set} was sealed by this run before it was interrupted`,
-      outputs: outputsOf(prev.summary, prev.set, {}),
+      // The same outputs as when it was sealed: later steps may read any of them.
+      outputs: outputsOf(prev.summary, prev.set, await earlierSetOutputs(run, prev.set, prev.summary)),
     }
   }
   const r = await snapshotFunctions(run.ctx, {
@@ -61,15 +94,10 @@ export const snapshotFunctionAction: ActionImpl = async (run, params): Promise<A
     ...(params.qualifier ? { qualifier: String(params.qualifier) } : {}),
   })
   const f = r.functions[0]!
-  const mine = r.findings.filter((x) => x.target === f.arn || x.target === f.role)
   return {
     outcome: 'applied',
     summary: summaryOf(r),
-    outputs: outputsOf(f, r.set, {
-      manifestSha256: r.manifestSha256,
-      findings: r.findings.length,
-      findingTitles: [...new Set(mine.map((x) => x.title))],
-    }),
+    outputs: outputsOf(f, r.set, setOutputs(f, r.manifestSha256, r.findings)),
   }
 }
 

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest'
+import { CaseHandle } from '../../../src/core/case/case-folder.js'
+import type { FirContext } from '../../../src/core/context.js'
+import { snapshotFunctionAction } from '../../../src/core/playbook/actions/snapshot.js'
+import type { StepRun } from '../../../src/core/playbook/runner.js'
+import { tempDir } from '../../support/cli.js'
+import { buildSampleCase } from '../../support/sample-case.js'
+
+describe('snapshot.function (playbook action) resumed after a crash', () => {
+  it('reuses the set the run had sealed with the same outputs it gave when it sealed it', async () => {
+    const sample = await buildSampleCase({ parent: await tempDir(), notes: false })
+    const handle = await CaseHandle.open(sample.dir)
+    try {
+      const seal = handle.journal.all().find((e) => e.action === 'evidence.seal')!
+      const run: StepRun = {
+        // No AWS: a reused set is read from the case alone.
+        ctx: { case: handle, firVersion: 'test' } as unknown as FirContext,
+        runId: 'run-1',
+        playbook: 'lambda-compromise',
+        stepId: 'seal',
+        firstStartedAt: '2000-01-01T00:00:00.000Z',
+        interrupted: true,
+      }
+      const outcome = await snapshotFunctionAction(run, { function: 'orders-api' })
+      expect(outcome.outcome).toBe('already-applied')
+      expect(outcome.outputs).toMatchObject({
+        functionName: 'orders-api',
+        evidenceSet: `evidence/${String(seal.params.set)}`,
+        manifestSha256: seal.params.manifestSha256,
+        findings: expect.any(Number),
+      })
+      // Before, a reused set gave no manifestSha256, findings or findingTitles: a later step
+      // reading them found nothing.
+      expect(outcome.outputs!.findings).toBeGreaterThan(0)
+      expect(outcome.outputs!.findingTitles).toEqual(expect.arrayContaining([expect.any(String)]))
+    } finally {
+      await handle.close()
+    }
+  })
+})
