@@ -5,6 +5,7 @@ import {
   setEventSourceMappingEnabled,
 } from '../../aws/lambda-containment.js'
 import { defineStep, type UndoComparison } from '../steps/define-step.js'
+import { changeEach, notAllChanged } from './each.js'
 import { type FunctionParams, regionalAws } from './function-target.js'
 
 export interface MappingState {
@@ -125,16 +126,26 @@ export const eventSourcesStep = defineStep<FunctionParams, EventSourcesState>({
   isApplied: (_ctx, _params, current) => !current.mappings.some((m) => mayRun(m.state)),
   async change(ctx, params, current) {
     const aws = regionalAws(ctx, params.region)
-    const after: MappingState[] = []
-    for (const m of current.mappings) {
-      if (!mayRun(m.state)) {
-        after.push(m)
-        continue
-      }
-      const out = await setEventSourceMappingEnabled(aws, m.uuid, false)
-      after.push({ ...m, state: out.State ?? 'Disabling' })
+    const on = current.mappings.filter((m) => mayRun(m.state))
+    // One mapping Lambda refuses to disable must not leave the others draining: try each, then report.
+    const { results, refused } = await changeEach(
+      on,
+      (m) => `mapping ${m.uuid} (${m.eventSourceArn})`,
+      async (m) => (await setEventSourceMappingEnabled(aws, m.uuid, false)).State ?? 'Disabling',
+    )
+    if (refused.length > 0) {
+      throw notAllChanged(
+        { verb: 'disable', things: `event source mappings of function ${params.function}`, made: 'disabled' },
+        refused,
+        on.length - refused.length,
+      )
     }
-    return { mappings: after }
+    const disabled = new Map(on.map((m, i) => [m.uuid, results[i]!]))
+    return {
+      mappings: current.mappings.map((m) =>
+        disabled.has(m.uuid) ? { ...m, state: disabled.get(m.uuid)! } : m,
+      ),
+    }
   },
   describe,
   nothingToChange: (s) => (s.mappings.length === 0 ? 'no event source mappings' : null),

@@ -6,11 +6,11 @@ import {
   listVersionNumbers,
   removePermission,
 } from '../../aws/lambda-containment.js'
-import { AccessDeniedError, FirError } from '../../errors.js'
 import { canonicalJson } from '../common/canonical-json.js'
 import { accountOrganisation, parseArn } from '../identity.js'
 import { isPublicStatement, policyStatements, usesOrganisationCondition } from '../snapshot/exposure.js'
 import { crashHook, defineStep } from '../steps/define-step.js'
+import { changeEach, notAllChanged } from './each.js'
 import { type FunctionParams, regionalAws } from './function-target.js'
 
 /** One statement of a function's (or a qualifier's) resource policy, kept verbatim. */
@@ -134,29 +134,6 @@ export function addPermissionFor(
   return { input, lost }
 }
 
-/**
- * The error for public statements AWS would not remove, naming each, and how many others were
- * removed: `denied` when every refusal was a denial, else the first failure's kind. The step
- * journals it with the state re-read after it, so undo re-adds only what was removed.
- */
-function notAllRemoved(
-  fn: string,
-  failures: { ref: PolicyStatementRef; err: FirError }[],
-  removed: number,
-): FirError {
-  const first = failures[0]!.err
-  if (failures.length === 1 && removed === 0) return first
-  const message = `unable to remove ${failures.length} of ${failures.length + removed} public statements from function ${fn}: ${failures
-    .map((f) => `${where(f.ref.qualifier)}/${f.ref.sid}: ${f.err.message}`)
-    .join('; ')}; the other ${removed} ${removed === 1 ? 'was' : 'were'} removed`
-  const denials = failures.map((f) => f.err).filter((e) => e instanceof AccessDeniedError)
-  if (denials.length === failures.length) {
-    const actions = [...new Set(denials.flatMap((e) => e.iamActions))]
-    return new AccessDeniedError(message, actions, { cause: first, actions: first.actions })
-  }
-  return new FirError(first.code, message, { cause: first, actions: first.actions, exitCode: first.exitCode })
-}
-
 const key = (r: { qualifier: string | null; sid: string }) => `${r.qualifier ?? ''}\u0000${r.sid}`
 const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b)
 
@@ -253,21 +230,23 @@ export const permissionsStep = defineStep<FunctionParams, PermissionsState>({
   async change(ctx, params, current) {
     const aws = regionalAws(ctx, params.region)
     let removed = 0
-    const failures: { ref: PolicyStatementRef; err: FirError }[] = []
-    for (const s of current.statements) {
-      if (!s.public) continue
-      // One statement AWS refuses to remove must not leave the others open: try each, then report.
-      try {
+    // One statement AWS refuses to remove must not leave the others open: try each, then report.
+    const { refused } = await changeEach(
+      current.statements.filter((s) => s.public),
+      (s) => `${where(s.qualifier)}/${s.sid}`,
+      async (s) => {
         await removePermission(aws, params.function, s.qualifier, s.sid)
-      } catch (err) {
-        if (!(err instanceof FirError)) throw err
-        failures.push({ ref: s, err })
-        continue
-      }
-      // Test-only: die half way (after the first removal) to prove restore uses the earliest prior.
-      crashHook(ctx, `containment.permissions#${++removed}`)
+        // Test-only: die half way (after the first removal) to prove restore uses the earliest prior.
+        crashHook(ctx, `containment.permissions#${++removed}`)
+      },
+    )
+    if (refused.length > 0) {
+      throw notAllChanged(
+        { verb: 'remove', things: `public statements from function ${params.function}`, made: 'removed' },
+        refused,
+        removed,
+      )
     }
-    if (failures.length > 0) throw notAllRemoved(params.function, failures, removed)
     return { statements: current.statements.filter((x) => !x.public) }
   },
   describe,

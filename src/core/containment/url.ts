@@ -5,6 +5,7 @@ import {
   updateFunctionUrlAuthType,
 } from '../../aws/lambda-containment.js'
 import { defineStep } from '../steps/define-step.js'
+import { changeEach, notAllChanged } from './each.js'
 import { type FunctionParams, regionalAws } from './function-target.js'
 
 export interface UrlState {
@@ -47,12 +48,21 @@ export const urlStep = defineStep<FunctionParams, UrlState>({
   nothingToChange: (s) => (s.configs.length === 0 ? 'no function URL' : null),
   async change(ctx, params, current) {
     const aws = regionalAws(ctx, params.region)
-    const after: UrlConfig[] = []
-    for (const c of current.configs) {
-      if (c.authType !== 'NONE') after.push(c)
-      else after.push(await updateFunctionUrlAuthType(aws, params.function, c.qualifier, 'AWS_IAM'))
+    const open = current.configs.filter((c) => c.authType === 'NONE')
+    // One URL Lambda refuses to change must not leave the others open: try each, then report.
+    const { results, refused } = await changeEach(
+      open,
+      (c) => `the URL of ${where(c.qualifier)}`,
+      (c) => updateFunctionUrlAuthType(aws, params.function, c.qualifier, 'AWS_IAM'),
+    )
+    if (refused.length > 0) {
+      throw notAllChanged(
+        { verb: 'set AuthType AWS_IAM on', things: `function URLs of ${params.function}`, made: 'changed' },
+        refused,
+        open.length - refused.length,
+      )
     }
-    return { configs: after }
+    return { configs: current.configs.map((c) => (c.authType === 'NONE' ? results[open.indexOf(c)]! : c)) }
   },
   describe,
   compareForUndo(current, record) {

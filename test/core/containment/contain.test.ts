@@ -13,6 +13,7 @@ import {
   seedFunction,
   seedPermission,
   seedRole,
+  seedSqsMapping,
   TEST_ACCOUNT,
 } from '../../support/seed.js'
 import { functionState, sdk, testContext } from './state.js'
@@ -344,6 +345,56 @@ describe('containment steps against moto', () => {
       const back = await restoreCase(ctx, {})
       expect(back.results.map((x) => [x.step, x.outcome])).toEqual([['containment.permissions', 'undone']])
       expect(await functionState(moto.endpoint(), 'perm-deny', role.name)).toEqual(before)
+      await ctx.case.close()
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('a mapping Lambda refuses to disable is named in a gap, and every other mapping is still disabled', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'esm-deny-role' })
+    await seedFunction(moto.endpoint(), { name: 'esm-deny', roleArn: role.arn })
+    const a = await seedSqsMapping(moto.endpoint(), 'esm-deny', 'esm-deny-a')
+    const b = await seedSqsMapping(moto.endpoint(), 'esm-deny', 'esm-deny-b')
+    const c = await seedSqsMapping(moto.endpoint(), 'esm-deny', 'esm-deny-c')
+    const uuids = [a.uuid, b.uuid, c.uuid].sort()
+    const refused = uuids[0]!
+    const before = await functionState(moto.endpoint(), 'esm-deny', role.name)
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [
+        {
+          match: (req) => req.operation === 'UpdateEventSourceMapping' && req.path.endsWith(`/${refused}`),
+          fault: 'access-denied',
+        },
+      ],
+    }).start()
+    try {
+      const ctx = await testContext(proxy.endpoint, { caseId: 'C-ED' })
+      const r = await containFunction(ctx, {
+        function: 'esm-deny',
+        actions: ['event-sources'],
+        snapshot: fakeSnapshot(),
+      })
+      expect(r.results.map((x) => [x.step, x.outcome])).toEqual([['containment.event-sources', 'denied']])
+      // Before: fir stopped at the first mapping (the first in order), leaving the others enabled.
+      const mappings = (await functionState(moto.endpoint(), 'esm-deny', role.name)).mappings
+      expect(mappings).toEqual(
+        Object.fromEntries(uuids.map((u) => [u, u === refused ? 'Enabled' : 'Disabled'])),
+      )
+      expect(ctx.gaps.list).toEqual([
+        expect.objectContaining({
+          call: 'containment.event-sources',
+          reason: expect.stringMatching(
+            new RegExp(
+              `unable to disable 1 of 3 event source mappings of function esm-deny: mapping ${refused} \\(arn:aws:sqs:[^)]+\\): .*lambda:UpdateEventSourceMapping.*; the other 2 were disabled`,
+            ),
+          ),
+        }),
+      ])
+      // Restore re-enables what was disabled; the refused one, never disabled, is left as it is.
+      const back = await restoreCase(ctx, {})
+      expect(back.results.map((x) => [x.step, x.outcome])).toEqual([['containment.event-sources', 'undone']])
+      expect(await functionState(moto.endpoint(), 'esm-deny', role.name)).toEqual(before)
       await ctx.case.close()
     } finally {
       await proxy.stop()
