@@ -46,23 +46,34 @@ function isUndoEntry(e: JournalEntry): boolean {
  * outcome's `after` (applied, failed or denied with a re-read state), else the `started` entry's
  * intended after. Undo entries carry `params.undoOf`; an `undone` one closes the change whose
  * `started` entry that seq is.
+ *
+ * A restore that met a `conflict` left someone else's value in place. A change made after that
+ * conflict starts from that value, not from fir's: its `started` entry's prior is the truth, and
+ * the change before it is superseded (its undo would put back what that person had replaced).
  */
 export function pendingUndos(entries: readonly JournalEntry[], steps?: ReadonlySet<string>): UndoRecord[] {
   const open = new Map<string, UndoRecord>()
+  /** startedSeq of the open changes a restore found in conflict (someone else's value left). */
+  const conflicted = new Set<unknown>()
   for (const e of entries) {
     if (steps && !steps.has(e.action)) continue
     const k = key(e)
     if (isUndoEntry(e)) {
       // An undo names the change it undid by the seq of its `started` entry.
+      const undoOf = (e.params as { undoOf?: unknown }).undoOf
       if (e.outcome === 'undone') {
-        const undoOf = (e.params as { undoOf?: unknown }).undoOf
         const done = [...open].find(([, r]) => r.startedSeq === undoOf)
         open.delete(done ? done[0] : k)
-      }
+      } else if (e.outcome === 'conflict') conflicted.add(undoOf)
       continue
     }
-    const current = open.get(k)
+    let current = open.get(k)
     const { undoOf: _ignored, ...params } = (e.params ?? {}) as Record<string, unknown>
+    if (e.outcome === 'started' && current && conflicted.has(current.startedSeq)) {
+      // Made after a restore left someone else's value: the change before is superseded.
+      open.delete(k)
+      current = undefined
+    }
     if (e.outcome === 'started') {
       if (current) {
         current.journaledFor!.push(params)

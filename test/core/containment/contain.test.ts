@@ -263,6 +263,37 @@ describe('containment steps against moto', () => {
     await ctx.case.close()
   })
 
+  it('after a conflict, containing again and restoring puts back the value the conflict left, not the first prior', async () => {
+    const s = await seedCompromisedFunction(moto.endpoint(), { logEvents: false })
+    const ctx = await testContext(moto.endpoint(), { caseId: 'C-2B' })
+    const reserved = async () => (await functionState(moto.endpoint(), s.functionName, s.role.name)).reserved
+    const before = await reserved()
+    expect(before).toBe(5)
+    await containFunction(ctx, { function: s.functionName, actions: ['throttle'], snapshot: fakeSnapshot() })
+    const { lambda } = sdk(moto.endpoint())
+    // Someone sets 7 meanwhile; restore leaves it (conflict).
+    await lambda.send(
+      new PutFunctionConcurrencyCommand({ FunctionName: s.functionName, ReservedConcurrentExecutions: 7 }),
+    )
+    expect((await restoreCase(ctx, {})).results[0]!.outcome).toBe('conflict')
+    // Contained again, from 7.
+    const again = await containFunction(ctx, {
+      function: s.functionName,
+      actions: ['throttle'],
+      snapshot: fakeSnapshot(),
+    })
+    expect(again.results[0]!.outcome).toBe('applied')
+    expect(await reserved()).toBe(0)
+    // Restore puts back 7, the value before this containment (before: 5, the first prior,
+    // overwriting the 7 the conflict had left without a word).
+    const r = await restoreCase(ctx, {})
+    expect(r.results.map((x) => [x.step, x.outcome])).toEqual([['containment.throttle', 'undone']])
+    expect(await reserved()).toBe(7)
+    expect((await restoreCase(ctx, {})).results).toEqual([])
+    await lambda.send(new DeleteFunctionConcurrencyCommand({ FunctionName: s.functionName }))
+    await ctx.case.close()
+  })
+
   it('a denied change is a denied row and a gap; the other steps still run', async () => {
     const s = await seedCompromisedFunction(moto.endpoint(), { logEvents: false })
     const proxy = await new FaultProxy(moto.endpoint(), {
