@@ -8,7 +8,7 @@ import type { CommandOutcome } from '../../output.js'
 export default class PlaybookResume extends FirCommand {
   static override summary = "Continue a case's unfinished playbook run"
   static override description =
-    'Continues the latest playbook run in the case when it did not finish (crash, refusal, failed step) from the first step not finished (an older unfinished run behind a later one is named, not picked up), with the same playbook text and inputs (from the journal). Finished steps are not run again; the interrupted step is re-run and a change it already made is journaled already-applied. Each step with `confirm` still to come needs --yes or a "y" on a terminal; a step confirmed in an earlier attempt and run again is not asked again.'
+    'Continues the latest playbook run in the case when it did not finish (crash, refusal, failed step) from the first step not finished (an older unfinished run behind a later one is named, not picked up), with the same playbook text and inputs (from the journal). Finished steps are not run again; the interrupted step is re-run and a change it already made is journaled already-applied. Each step with `confirm` still to come needs --yes or a "y" on a terminal; a step confirmed in an earlier attempt and run again is not asked again. A run is resumed only in the account and region it acted in: another --region, or credentials for another account, is refused (exit 2).'
   static override examples = [
     '<%= config.bin %> playbook resume --case cases/INC-42 --yes',
     '<%= config.bin %> playbook resume --case cases/INC-42 --input token=…  # an input that was secret',
