@@ -169,6 +169,27 @@ describe('an interrupted command (Ctrl-C)', () => {
     expect((await readdir(join(cwd, 'cases', 'IR'))).filter((n) => n.startsWith('.'))).toEqual([])
   })
 
+  it("six commands started at once on one case all wait their turn: none loses the lock it is writing to the holder's sweep", async () => {
+    // The lock is written beside its name first; the holder's sweep of a killed run's temporaries
+    // took a waiting command's file for one and removed it (that command: exit 1, ENOENT on link).
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'SIX'], { cwd })).code).toBe(0)
+    for (let round = 0; round < 2; round++) {
+      const runs = await Promise.all(
+        [1, 2, 3, 4, 5, 6].map(() =>
+          runFir(['report', '--case', 'cases/SIX', '--format', 'md'], {
+            cwd,
+            env: { FIR_LOCK_WAIT_MS: '60000' },
+          }),
+        ),
+      )
+      for (const r of runs) expect(r.code, r.stderr).toBe(0)
+      for (const r of runs) expect(r.stderr).not.toContain('had left in the case')
+    }
+    expect((await runFir(['case', 'verify', '--case', 'cases/SIX'], { cwd })).code).toBe(0)
+    expect((await readdir(join(cwd, 'cases', 'SIX'))).filter((n) => n.startsWith('.'))).toEqual([])
+  })
+
   it('treats Ctrl-C at a confirmation as an interruption, not as an error or an answer', async () => {
     const ask = (keys: string) => {
       const input = new PassThrough()

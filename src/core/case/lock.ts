@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { constants, readFileSync, rmSync } from 'node:fs'
-import { link, open, readFile, rm } from 'node:fs/promises'
+import { link, open, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CaseLockedError } from '../../errors.js'
-import { FILE_MODE, tempPathFor } from '../common/fs-safe.js'
+import { FILE_MODE } from '../common/fs-safe.js'
 import { atInterrupt } from '../common/interrupt.js'
 
 export interface LockHolder {
@@ -65,7 +65,7 @@ async function createExclusive(path: string, text: string): Promise<boolean> {
   // Written whole beside it first, then linked into place (link fails if the name exists): a lock
   // is never seen empty. Created empty and then written, a crash between the two left a lock no
   // one could read or take over, and every later command waited for it, then gave up.
-  const tmp = tempPathFor(path)
+  const tmp = lockTempPath(path)
   try {
     const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE)
     try {
@@ -87,6 +87,30 @@ async function createExclusive(path: string, text: string): Promise<boolean> {
     await rm(tmp, { force: true })
   }
   return createInPlace(path, text)
+}
+
+/**
+ * Where a lock is written before it is linked into place: `<name>.<12 hex>.tmp` beside it. Not a
+ * name the case's sweep of temporaries removes (`.<12 hex>.tmp`): other commands write theirs
+ * while waiting for the lock, outside it. One a killed process left is removed by the next
+ * holder of the lock once it is older than LOCK_TEMP_STALE_MS (see removeStaleLockTemps).
+ */
+function lockTempPath(path: string): string {
+  return `${path}.${randomBytes(6).toString('hex')}.tmp`
+}
+
+const LOCK_TEMP = /^\.lock(\.takeover)*\.[0-9a-f]{12}\.tmp$/
+/** A lock is written and linked within milliseconds: a temporary older than this was left by a crash. */
+const LOCK_TEMP_STALE_MS = 60_000
+
+/** Removes lock temporaries a killed process left in the case folder (call holding the lock). */
+async function removeStaleLockTemps(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[])
+  for (const name of names) {
+    if (!LOCK_TEMP.test(name)) continue
+    const st = await stat(join(dir, name)).catch(() => undefined)
+    if (st && Date.now() - st.mtimeMs > LOCK_TEMP_STALE_MS) await rm(join(dir, name), { force: true })
+  }
 }
 
 /** O_EXCL create, then write: for file systems without hard links. */
@@ -208,6 +232,7 @@ export async function acquireCaseLock(
   let takenOver: LockHolder | undefined
   for (;;) {
     if (await createExclusive(path, written)) {
+      await removeStaleLockTemps(caseDir)
       let released = false
       // Interrupted: the lock goes with the process (the next command would take it over anyway).
       const untrack = atInterrupt('released the case lock', () => {

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { readdir, readFile, writeFile } from 'node:fs/promises'
-import { hostname } from 'node:os'
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises'
+import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { acquireCaseLock, type CaseLock, LOCK_FILE } from '../../../src/core/case/lock.js'
+import { isTemporaryName } from '../../../src/core/common/interrupt.js'
 import { CaseLockedError } from '../../../src/errors.js'
 import { tempDir } from '../../support/cli.js'
 
@@ -129,5 +130,27 @@ describe('the case lock', () => {
       /it is in use by an unknown process \(.*\.lock is unreadable\)$/,
     )
     expect(await readdir(dir)).toEqual([LOCK_FILE])
+  })
+})
+
+describe('lock temporaries', () => {
+  it('leaves a lock being written alone and removes one a killed process left', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fir-lock-tmp-'))
+    const fresh = join(dir, '.lock.0123456789ab.tmp')
+    const stale = join(dir, '.lock.takeover.ba9876543210.tmp')
+    await writeFile(fresh, '{}')
+    await writeFile(stale, '{}')
+    const old = new Date(Date.now() - 5 * 60_000)
+    await utimes(stale, old, old)
+    // Not one of the temporaries the case's sweep removes: another command writes it meanwhile.
+    expect(isTemporaryName('.lock.0123456789ab.tmp')).toBe(false)
+    const lock = await acquireCaseLock(dir, { user: 'u', command: 'test' }, 1000)
+    const names = await readdir(dir)
+    expect(names).toContain('.lock.0123456789ab.tmp')
+    expect(names).not.toContain('.lock.takeover.ba9876543210.tmp')
+    // The lock itself was written beside its name and linked: nothing of that is left.
+    expect(names.filter((n) => n.startsWith('.lock.') && n !== '.lock.0123456789ab.tmp')).toEqual([])
+    await lock.release()
+    await rm(dir, { recursive: true, force: true })
   })
 })
