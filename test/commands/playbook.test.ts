@@ -220,13 +220,18 @@ describe('fir playbook (built CLI)', () => {
       '--input',
       `source=${seed.trailSource}`,
     ]
-    const r = await runFir(['playbook', 'run', 'public-function-exposure', ...args, '--json'], {
+    const awsFlags = ['--region', 'us-east-1', '--endpoint-url', moto.endpoint()]
+    const r = await runFir(['playbook', 'run', 'public-function-exposure', ...args, ...awsFlags, '--json'], {
       cwd,
       endpoint: moto.endpoint(),
     })
     expect(r.code, r.stderr).toBe(5)
     expect(r.json.error.code).toBe('refused')
-    expect(r.json.error.actions.join(' ')).toContain(`fir playbook resume --case ${dir} --yes`)
+    // The command to paste acts where this one did (it had no --region or --endpoint-url: pasted,
+    // it went to the default region, or to real AWS).
+    expect(r.json.error.actions.join(' ')).toContain(
+      `fir playbook resume --yes --region us-east-1 --endpoint-url ${moto.endpoint()} --case ${dir}`,
+    )
     const resumed = await runFir(['playbook', 'resume', '--case', dir, '--yes', '--json'], {
       cwd,
       endpoint: moto.endpoint(),

@@ -12,7 +12,7 @@ import {
 import type { JournalEntry, Outcome } from '../case/journal.js'
 import { classifyValue, redactor, redactValue } from '../common/redact.js'
 import { firCommand } from '../common/suggest.js'
-import { compactUtc, escapeTerminal, shellArg } from '../common/text.js'
+import { compactUtc, escapeTerminal } from '../common/text.js'
 import type { FirContext, Gap } from '../context.js'
 import { announceActing, callerIdentity } from '../identity.js'
 import { type ActionSpec, specFor } from './action-specs.js'
@@ -564,6 +564,14 @@ function checkGivenAgain(
  * steps beneath it are idempotent, so a change already made is journaled `already-applied`.
  */
 /**
+ * `fir playbook resume` for this case, as a responder pastes it: with the --region, --profile,
+ * --role-arn and --endpoint-url this command was given (`region`: the one the run must act in).
+ */
+function resumeCommand(ctx: FirContext, extra: string[] = [], options: { region?: string } = {}): string {
+  return firCommand(['playbook', 'resume', ...extra], ctx.aws, { ...options, caseDir: ctx.case.dir })
+}
+
+/**
  * A run is resumed where it acted: the account and region its first change was journaled in
  * (`aws.identity` after its start). A resume with another --region (or other credentials) would
  * change a function of the same name elsewhere, the banner the only sign of it.
@@ -587,7 +595,7 @@ async function checkSameAccountAndRegion(
     `unable to resume run ${String(start.params.runId)}: it acted in account ${account}, region ${region}; this resume would act in ${differs}`,
     {
       actions: [
-        `resume it where it acted: fir playbook resume --case ${shellArg(ctx.case.dir)}${now.region !== region ? ` --region ${region}` : ''}${now.account !== account ? ` with credentials for account ${account} (--profile or --role-arn)` : ''}`,
+        `resume it where it acted: ${resumeCommand(ctx, ctx.yes ? ['--yes'] : [], { region })}${now.account !== account ? `, with credentials for account ${account} (--profile or --role-arn)` : ''}`,
         'to act elsewhere, start a new run with `fir playbook run`',
       ],
     },
@@ -823,13 +831,12 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
           continue
         }
       } else {
-        const resume = `fir playbook resume --case ${shellArg(ctx.case.dir)}`
         if (!ctx.interactive) {
           throw new RefusedError(
             `unable to run step ${step.id} of playbook ${playbook.name}: it needs confirmation and stdin is not a terminal`,
             {
               actions: [
-                `continue with \`${resume} --yes\``,
+                `continue with \`${resumeCommand(ctx, ['--yes'])}\``,
                 'or re-run with --dry-run to see the whole plan',
               ],
             },
@@ -845,7 +852,7 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
         if (!yes) {
           throw new RefusedError(`stopped playbook ${playbook.name} before step ${step.id}: not confirmed`, {
             actions: [
-              `continue later with \`${resume}\` (on a terminal it asks again, from this step), or \`${resume} --yes\``,
+              `continue later with \`${resumeCommand(ctx)}\` (on a terminal it asks again, from this step), or \`${resumeCommand(ctx, ['--yes'])}\``,
             ],
           })
         }
@@ -933,10 +940,7 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
         throw new FirError(fir.code, `${fir.message} (playbook ${playbook.name}, step ${step.id})`, {
           exitCode: fir.exitCode,
           cause: err,
-          actions: [
-            ...fir.actions,
-            `after fixing it, continue with \`fir playbook resume --case ${shellArg(ctx.case.dir)}\``,
-          ],
+          actions: [...fir.actions, `after fixing it, continue with \`${resumeCommand(ctx)}\``],
         })
       }
       throw err
