@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
-import type { FirContext } from '../../../src/core/context.js'
+import { type FirContext, Gaps } from '../../../src/core/context.js'
 import { snapshotFunctionAction } from '../../../src/core/playbook/actions/snapshot.js'
 import type { StepRun } from '../../../src/core/playbook/runner.js'
 import { tempDir } from '../../support/cli.js'
@@ -14,7 +14,7 @@ describe('snapshot.function (playbook action) resumed after a crash', () => {
       const seal = handle.journal.all().find((e) => e.action === 'evidence.seal')!
       const run: StepRun = {
         // No AWS: a reused set is read from the case alone.
-        ctx: { case: handle, firVersion: 'test' } as unknown as FirContext,
+        ctx: { case: handle, firVersion: 'test', gaps: new Gaps() } as unknown as FirContext,
         runId: 'run-1',
         playbook: 'lambda-compromise',
         stepId: 'seal',
@@ -33,6 +33,11 @@ describe('snapshot.function (playbook action) resumed after a crash', () => {
       // reading them found nothing.
       expect(outcome.outputs!.findings).toBeGreaterThan(0)
       expect(outcome.outputs!.findingTitles).toEqual(expect.arrayContaining([expect.any(String)]))
+      // And the gaps the snapshot hit, as when it sealed (a resumed run exited 0 without them).
+      expect(run.ctx.gaps.list.map((g) => g.call)).toEqual([
+        'lambda:ListProvisionedConcurrencyConfigs',
+        'lambda:GetLayerVersion',
+      ])
     } finally {
       await handle.close()
     }

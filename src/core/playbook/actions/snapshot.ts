@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { EVIDENCE_DIR, sealedSets } from '../../case/evidence-store.js'
 import { compactUtc } from '../../common/text.js'
+import type { Gap } from '../../context.js'
 import { parseArn } from '../../identity.js'
 import { latestSnapshotFor, snapshotFunctions } from '../../snapshot/snapshot.js'
 import type { Finding, FunctionSummary, SnapshotResult } from '../../snapshot/types.js'
@@ -66,6 +67,15 @@ async function earlierSetOutputs(
   } catch {
     // Unreadable: `case verify` names it; the step still gives the set's other outputs.
   }
+  // The gaps the snapshot hit are the step's, as when it sealed: a resumed run still counts them.
+  try {
+    const text = await readFile(join(run.ctx.case.dir, EVIDENCE_DIR, set, 'summary.json'), 'utf8')
+    const gaps = (JSON.parse(text) as { gaps?: unknown }).gaps
+    if (Array.isArray(gaps)) for (const g of gaps as Gap[]) run.ctx.gaps.add(g)
+  } catch {
+    // Unreadable: `case verify` names it.
+  }
+  for (const g of f.gaps ?? []) run.ctx.gaps.add(g)
   return setOutputs(f, sealed?.manifestSha256 ?? '', findings)
 }
 
