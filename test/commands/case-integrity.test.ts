@@ -66,6 +66,15 @@ describe('evidence sets and case folders (built CLI)', () => {
     expect(verify.stdout).toContain(
       `note: evidence set evidence/${set.name} is sealed in the journal but still in evidence/.unfinished-${set.name}/`,
     )
+    // A failing verify keeps its notes (they were printed only when it passed).
+    const extra = join(caseDir, 'timeline', 'planted.json')
+    await writeFile(extra, '{}')
+    const failing = await runFir(['case', 'verify', '--case', 'cases/INC-1'], { cwd })
+    expect(failing.code).toBe(3)
+    expect(failing.stderr).toContain(
+      `note: evidence set evidence/${set.name} is sealed in the journal but still in evidence/.unfinished-${set.name}/`,
+    )
+    await rm(extra)
     const show = await runFir(['case', 'show', '--case', 'cases/INC-1', '--json'], { cwd })
     expect(show.json.result.evidence).toEqual([
       { set: set.name, files: 1, bytes: expect.any(Number), sealed: expect.stringMatching(/^\d{4}-/) },

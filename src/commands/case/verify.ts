@@ -43,7 +43,7 @@ export default class CaseVerify extends FirCommand {
     const counts = `${counted(c.journalEntries, 'journal entry', 'journal entries')}, ${counted(c.evidenceSets, 'evidence set')} (${counted(c.evidenceFiles, 'file')}), ${counted(c.artifacts, 'recorded file')}`
     if (!result.ok) {
       const err = new IntegrityError(
-        `unable to verify case ${dir}: ${result.problems.length} problem(s):\n${result.problems.map((p) => `  ${p.kind}: ${p.message}`).join('\n')}`,
+        `unable to verify case ${dir}: ${result.problems.length} problem(s):\n${result.problems.map((p) => `  ${p.kind}: ${p.message}`).join('\n')}${result.warnings.map((w) => `\n  note: ${w}`).join('')}`,
         {
           actions: result.problems.every((p) => p.kind === 'torn')
             ? [

@@ -103,6 +103,17 @@ describe('sealing an evidence set survives a crash at any point', () => {
       `changed evidence/.unfinished-${set.name}/functions/victim/get-function.json`,
     ])
     await writeFile(response, original)
+    // So is a changed manifest (it was called missing, and the set "never sealed").
+    const manifest = join(unfinished, 'manifest.json')
+    const sealed = await readFile(manifest)
+    await writeFile(manifest, Buffer.concat([sealed, Buffer.from(' ')]))
+    const changed = await verifyCase(handle.dir)
+    expect(changed.problems.map((p) => `${p.kind} ${p.path}`)).toContain(
+      `changed evidence/.unfinished-${set.name}/manifest.json`,
+    )
+    expect(changed.problems.map((p) => p.kind)).not.toContain('missing')
+    expect(changed.warnings.join(' ')).not.toContain('never sealed')
+    await writeFile(manifest, sealed)
 
     const reopened = await CaseHandle.open(handle.dir)
     expect(reopened.placedSets).toEqual([set.name])
