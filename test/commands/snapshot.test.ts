@@ -755,9 +755,13 @@ describe('fir snapshot (built CLI against moto): interrupted while downloading c
     try {
       const int = await interrupted('SIGINT')
       expect(int.r.stderr).toMatch(
-        /interrupted \(SIGINT\): removed cases\/INC-1\/evidence\/\.download-[0-9a-f]{12}\.partial; released the case lock\n$/,
+        /interrupted \(SIGINT\): removed cases\/INC-1\/evidence\/\.download-[0-9a-f]{12}\.partial; removed cases\/INC-1\/evidence\/\.unfinished-\d{8}T\d{6}\.\d{3}Z; released the case lock\n$/,
       )
       expect(await partials()).toEqual([])
+      // The set it was building, never sealed, is no evidence: removed too (it stayed for good).
+      expect(
+        (await readdir(join(cwd, 'cases', 'INC-1', 'evidence'))).filter((n) => n.startsWith('.unfinished-')),
+      ).toEqual([])
 
       const killed = await interrupted('SIGKILL')
       // Beside the sets, never in one: not mistaken for evidence, nor for an extra file of a set.

@@ -16,6 +16,7 @@ import {
 } from '../common/fs-safe.js'
 import { sha256File, sha256Hex } from '../common/hash.js'
 import { compactUtc, shellArg } from '../common/text.js'
+import { trackTemporary } from '../common/interrupt.js'
 import { refuseLinkedCaseFolders } from './folders.js'
 import type { Journal, JournalEntry } from './journal.js'
 
@@ -87,6 +88,11 @@ export class EvidenceSet {
   private readonly files = new Map<string, ManifestFile>()
   private sealed = false
   private placed = false
+  /**
+   * Stops the unfinished folder being removed on an interruption: until its seal is journaled the
+   * set is no evidence, and Ctrl-C removes it rather than leave it in the case for good.
+   */
+  private untrack: () => void = () => {}
 
   private constructor(
     readonly caseDir: string,
@@ -120,6 +126,7 @@ export class EvidenceSet {
     while (await inUse(name)) name = `${compactUtc(now)}-${++n}`
     const set = new EvidenceSet(caseDir, name, journal, firVersion)
     await ensureDir(set.dir)
+    set.untrack = trackTemporary(set.dir)
     return set
   }
 
@@ -233,6 +240,8 @@ export class EvidenceSet {
     const text = `${JSON.stringify(manifest, null, 2)}\n`
     await writeFileAtomic(join(this.dir, MANIFEST_FILE), text, { once: true })
     const sha256 = sha256Hex(text)
+    // From here the set may be sealed (a line written as the signal comes): never removed.
+    this.untrack()
     await this.journal.append({
       action: 'evidence.seal',
       target,
