@@ -15,8 +15,8 @@ import {
   writeFileAtomic,
 } from '../common/fs-safe.js'
 import { sha256File, sha256Hex } from '../common/hash.js'
-import { compactUtc, shellArg } from '../common/text.js'
 import { trackTemporary } from '../common/interrupt.js'
+import { compactUtc, shellArg } from '../common/text.js'
 import { refuseLinkedCaseFolders } from './folders.js'
 import type { Journal, JournalEntry } from './journal.js'
 
