@@ -1,4 +1,4 @@
-import { lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { lstat, mkdir, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../src/core/case/case-folder.js'
@@ -196,8 +196,10 @@ describe('fir case (built CLI)', () => {
       const again = await runFir(['case', 'init', 'K'], { cwd })
       expect(again.code, `${at}: ${again.stderr}`).toBe(0)
       expect(again.stderr).toContain(
-        `warning: removed what an interrupted \`fir case init\` had left (its process is no longer running; no case was made then): ${join(cwd, 'cases', left[0]!)}`,
+        `warning: removed what an interrupted \`fir case init\` had left (no case was made then): ${join(cwd, 'cases', left[0]!)} (`,
       )
+      // Killed holding its lock: said so, not guessed.
+      expect(again.stderr).toMatch(/ \([\d.]+ [kM]?B; its process is no longer running\)/)
       expect(await readdir(join(cwd, 'cases'))).toEqual(['K'])
       const verify = await runFir(['case', 'verify', '--json'], { cwd })
       expect(verify.code, at).toBe(0)
@@ -226,6 +228,22 @@ describe('fir case (built CLI)', () => {
     expect(next.code, next.stderr).toBe(0)
     expect(await readdir(join(cwd, 'cases', 'L'))).not.toContain('.lock')
     expect((await runFir(['case', 'verify', '--case', 'cases/L'], { cwd })).code).toBe(0)
+  })
+
+  it('an init leftover that never took its lock is removed once a minute old, and the warning says why', async () => {
+    const cwd = await tempDir()
+    const left = join(cwd, 'cases', '.K2.fir-init-0123abcd')
+    await mkdir(left, { recursive: true })
+    await writeFile(join(left, 'case.json'), '{}')
+    const old = new Date(Date.now() - 5 * 60_000)
+    await utimes(left, old, old)
+    const init = await runFir(['case', 'init', 'K2'], { cwd })
+    expect(init.code, init.stderr).toBe(0)
+    // It had said "its process is no longer running", which fir could not know without a lock.
+    expect(init.stderr).toMatch(
+      /removed what an interrupted `fir case init` had left \(no case was made then\): .*\.K2\.fir-init-0123abcd \([^;]+; it never took its lock and is more than a minute old\)/,
+    )
+    expect(await readdir(join(cwd, 'cases'))).toEqual(['K2'])
   })
 
   it('init replaces an empty folder given as the case folder, but not the current folder (the shell would be left in a deleted one)', async () => {

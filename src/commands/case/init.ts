@@ -30,7 +30,7 @@ export default class CaseInit extends FirCommand {
     await handle.close()
     if (handle.swept.length > 0) {
       this.log_.warn(
-        `removed what an interrupted \`fir case init\` had left (its process is no longer running; no case was made then): ${handle.swept.map((s) => `${escapeTerminal(s.path)} (${byteSize(s.bytes)})`).join(', ')}`,
+        `removed what an interrupted \`fir case init\` had left (no case was made then): ${handle.swept.map((s) => `${escapeTerminal(s.path)} (${byteSize(s.bytes)}${s.why ? `; ${s.why}` : ''})`).join(', ')}`,
       )
     }
     return {

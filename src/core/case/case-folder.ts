@@ -78,7 +78,7 @@ export class CaseHandle {
     readonly journal: Journal,
     private readonly lock: CaseLock,
     /** Temporaries an interrupted fir run had left in the case, removed on opening it. */
-    readonly swept: { path: string; bytes: number }[] = [],
+    readonly swept: { path: string; bytes: number; why?: string }[] = [],
     /**
      * Evidence sets whose seal a crash interrupted after journaling it, moved to their final
      * name on opening the case (see EvidenceSet.seal).
@@ -282,21 +282,24 @@ const UNLOCKED_INIT_GRACE_MS = 60_000
  * (killed right after making the folder) once they are a minute old. Another host's, or a running
  * init's, are left alone. Returns each one removed with its size.
  */
-async function sweepInterruptedInits(dir: string): Promise<{ path: string; bytes: number }[]> {
-  const removed: { path: string; bytes: number }[] = []
+async function sweepInterruptedInits(dir: string): Promise<{ path: string; bytes: number; why: string }[]> {
+  const removed: { path: string; bytes: number; why: string }[] = []
   const parent = dirname(dir)
   for (const name of await readdir(parent).catch(() => [] as string[])) {
     if (INIT_TEMPORARY.exec(name)?.[1] !== basename(dir)) continue
     const path = join(parent, name)
     const st = await lstat(path).catch(() => undefined)
     if (!st?.isDirectory()) continue
-    const stale =
-      (await deadLockHolder(path)) !== undefined ||
-      (!(await exists(join(path, LOCK_FILE))) && Date.now() - st.mtimeMs > UNLOCKED_INIT_GRACE_MS)
-    if (!stale) continue
+    const why =
+      (await deadLockHolder(path)) !== undefined
+        ? 'its process is no longer running'
+        : !(await exists(join(path, LOCK_FILE))) && Date.now() - st.mtimeMs > UNLOCKED_INIT_GRACE_MS
+          ? 'it never took its lock and is more than a minute old'
+          : undefined
+    if (!why) continue
     const bytes = await folderBytes(path)
     await rm(path, { recursive: true, force: true })
-    removed.push({ path, bytes })
+    removed.push({ path, bytes, why })
   }
   return removed
 }
