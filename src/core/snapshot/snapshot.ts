@@ -283,7 +283,8 @@ function envNumber(name: string): number | undefined {
 
 /**
  * The newest snapshot in the case that holds `functionName` (a name or an ARN, with or without
- * qualifier): the set's name and the function's summary entry; undefined when none. Only sets the
+ * qualifier): the set's name, the manifest hash its seal journaled, the function's summary entry
+ * and the gaps the snapshot hit; undefined when none. Only sets the
  * journal seals count, newest seal first, each with the manifest the journal sealed: a folder no
  * seal names (an interrupted run's, a hand-made one) is no snapshot, whatever its name.
  */
@@ -291,7 +292,7 @@ export async function latestSnapshotFor(
   caseDir: string,
   journal: readonly JournalEntry[],
   functionName: string,
-): Promise<{ set: string; summary: FunctionSummary } | undefined> {
+): Promise<{ set: string; manifestSha256: string; summary: FunctionSummary; gaps: Gap[] } | undefined> {
   const wantedArn = functionName.startsWith('arn:')
     ? functionName.split(':').slice(0, 7).join(':')
     : undefined
@@ -305,7 +306,10 @@ export async function latestSnapshotFor(
         await readFile(join(caseDir, EVIDENCE_DIR, set.name, 'summary.json'), 'utf8'),
       ) as SnapshotSummary
       const hit = summary.functions?.find((f) => (wantedArn ? f.arn === wantedArn : f.name === wantedName))
-      if (hit) return { set: set.name, summary: hit }
+      if (hit) {
+        const gaps = Array.isArray(summary.gaps) ? summary.gaps : []
+        return { set: set.name, manifestSha256: set.manifestSha256, summary: hit, gaps }
+      }
     } catch {
       // An unreadable summary: `case verify` names it; this set holds no snapshot to go by.
     }

@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { EVIDENCE_DIR, sealedSets } from '../../case/evidence-store.js'
+import { EVIDENCE_DIR } from '../../case/evidence-store.js'
 import { compactUtc } from '../../common/text.js'
-import type { Gap } from '../../context.js'
 import { parseArn } from '../../identity.js'
 import { latestSnapshotFor, snapshotFunctions } from '../../snapshot/snapshot.js'
 import type { Finding, FunctionSummary, SnapshotResult } from '../../snapshot/types.js'
@@ -35,7 +34,7 @@ function outputsOf(f: FunctionSummary, set: string, extra: Record<string, unknow
 async function earlierInRun(
   run: StepRun,
   fn: string,
-): Promise<{ set: string; summary: FunctionSummary } | undefined> {
+): Promise<Awaited<ReturnType<typeof latestSnapshotFor>>> {
   if (!run.interrupted) return undefined
   const prev = await latestSnapshotFor(run.ctx.case.dir, run.ctx.case.journal.all(), fn)
   return prev && prev.set >= compactUtc(new Date(run.firstStartedAt)) ? prev : undefined
@@ -51,32 +50,17 @@ function setOutputs(
   return { manifestSha256, findings: findings.length, findingTitles: [...new Set(mine.map((x) => x.title))] }
 }
 
-/** What a set sealed earlier in the run recorded: the manifest hash the journal holds, its findings. */
-async function earlierSetOutputs(
-  run: StepRun,
-  set: string,
-  f: FunctionSummary,
-): Promise<Record<string, unknown>> {
-  const sealed = sealedSets(run.ctx.case.journal.all()).find((s) => s.name === set)
-  let findings: Finding[] = []
+/** The findings a set sealed earlier in the run recorded (its findings.json). */
+async function earlierFindings(run: StepRun, set: string): Promise<Finding[]> {
   try {
     const text = await readFile(join(run.ctx.case.dir, EVIDENCE_DIR, set, 'findings.json'), 'utf8')
     const parsed = JSON.parse(text) as unknown
-    if (Array.isArray(parsed)) findings = parsed as Finding[]
-    else if (parsed && typeof parsed === 'object') findings = Object.values(parsed) as Finding[]
+    if (Array.isArray(parsed)) return parsed as Finding[]
+    if (parsed && typeof parsed === 'object') return Object.values(parsed) as Finding[]
   } catch {
     // Unreadable: `case verify` names it; the step still gives the set's other outputs.
   }
-  // The gaps the snapshot hit are the step's, as when it sealed: a resumed run still counts them.
-  try {
-    const text = await readFile(join(run.ctx.case.dir, EVIDENCE_DIR, set, 'summary.json'), 'utf8')
-    const gaps = (JSON.parse(text) as { gaps?: unknown }).gaps
-    if (Array.isArray(gaps)) for (const g of gaps as Gap[]) run.ctx.gaps.add(g)
-  } catch {
-    // Unreadable: `case verify` names it.
-  }
-  for (const g of f.gaps ?? []) run.ctx.gaps.add(g)
-  return setOutputs(f, sealed?.manifestSha256 ?? '', findings)
+  return []
 }
 
 function summaryOf(r: SnapshotResult): string {
@@ -92,11 +76,15 @@ export const snapshotFunctionAction: ActionImpl = async (run, params): Promise<A
   const fn = String(params.function)
   const prev = await earlierInRun(run, fn)
   if (prev) {
+    // The same outputs and gaps as when it sealed: later steps may read any of them, and a resumed
+    // run still counts the gaps.
+    for (const g of prev.gaps) run.ctx.gaps.add(g)
+    for (const g of prev.summary.gaps ?? []) run.ctx.gaps.add(g)
+    const findings = await earlierFindings(run, prev.set)
     return {
       outcome: 'already-applied',
       summary: `evidence/${prev.set} was sealed by this run before it was interrupted`,
-      // The same outputs as when it was sealed: later steps may read any of them.
-      outputs: outputsOf(prev.summary, prev.set, await earlierSetOutputs(run, prev.set, prev.summary)),
+      outputs: outputsOf(prev.summary, prev.set, setOutputs(prev.summary, prev.manifestSha256, findings)),
     }
   }
   const r = await snapshotFunctions(run.ctx, {
