@@ -303,6 +303,15 @@ export async function readSealedManifest(caseDir: string, set: SealedSetRef): Pr
 }
 
 /**
+ * Whether the set `name` is still in its unfinished folder: nothing under its final name, and
+ * the unfinished folder there (whatever its manifest holds: `case verify` checks it there).
+ */
+export async function stillUnfinished(caseDir: string, name: string): Promise<boolean> {
+  if (await taken(join(caseDir, EVIDENCE_DIR, name))) return false
+  return (await lstat(unfinishedSetDir(caseDir, name)).catch(() => undefined))?.isDirectory() === true
+}
+
+/**
  * Whether a sealed set is still in its unfinished folder with the very manifest the journal
  * sealed: a run was interrupted after journaling the seal, before the rename.
  */
@@ -311,10 +320,8 @@ export async function sealedButUnplaced(
   name: string,
   manifestSha256: string,
 ): Promise<boolean> {
-  if (await taken(join(caseDir, EVIDENCE_DIR, name))) return false
-  const dir = unfinishedSetDir(caseDir, name)
-  if (!(await lstat(dir).catch(() => undefined))?.isDirectory()) return false
-  const text = await readFile(join(dir, MANIFEST_FILE)).catch(() => undefined)
+  if (!(await stillUnfinished(caseDir, name))) return false
+  const text = await readFile(join(unfinishedSetDir(caseDir, name), MANIFEST_FILE)).catch(() => undefined)
   return text !== undefined && sha256Hex(text) === manifestSha256
 }
 

@@ -8,6 +8,7 @@ import {
   EVIDENCE_DIR,
   MANIFEST_FILE,
   type Manifest,
+  stillUnfinished,
   UNFINISHED_SET_PREFIX,
   unfinishedSetDir,
 } from './evidence-store.js'
@@ -307,7 +308,7 @@ export async function verifyCase(
       const manifestSha = sealedSets.get(set)
       // Sealed, not yet given its final name: checked below, where the set is (a changed
       // manifest there is named as changed, not taken for an unsealed set).
-      if (manifestSha !== undefined && (await sealedSetStillUnfinished(caseDir, set))) continue
+      if (manifestSha !== undefined && (await stillUnfinished(caseDir, set))) continue
       warnings.push(
         `${EVIDENCE_DIR}/${name}/ was left by an interrupted snapshot (a set being built, never sealed); it is not evidence`,
       )
@@ -344,7 +345,7 @@ export async function verifyCase(
   for (const [set, manifestSha] of sealedSets) {
     checked.evidenceSets++
     let setDir = join(evidenceRoot, set)
-    if (await sealedSetStillUnfinished(caseDir, set)) {
+    if (await stillUnfinished(caseDir, set)) {
       setDir = unfinishedSetDir(caseDir, set)
       warnings.push(
         `evidence set ${EVIDENCE_DIR}/${set} is sealed in the journal but still in ${EVIDENCE_DIR}/${UNFINISHED_SET_PREFIX}${set}/ (a run was interrupted right after sealing it): it is checked there, and the next fir command that writes to the case gives it its final name`,
@@ -454,14 +455,4 @@ export async function verifyCase(
     warnings,
     journalHead: last ? { seq: last.seq, hash: last.hash } : null,
   }
-}
-
-/**
- * A set the journal seals that is still in its unfinished folder (a run interrupted between the
- * seal and the rename), whatever its manifest now holds: verify checks it there. (Moving it into
- * place needs its manifest to match the seal: see sealedButUnplaced.)
- */
-async function sealedSetStillUnfinished(caseDir: string, set: string): Promise<boolean> {
-  if (await lstat(join(caseDir, EVIDENCE_DIR, set)).catch(() => undefined)) return false
-  return (await lstat(unfinishedSetDir(caseDir, set)).catch(() => undefined))?.isDirectory() === true
 }
