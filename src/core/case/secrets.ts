@@ -5,7 +5,7 @@ import { sha256Hex } from '../common/hash.js'
 import { classifyValue, redactor } from '../common/redact.js'
 import { escapeTerminal } from '../common/text.js'
 import { asArray, asRecord, asString, truncate } from '../report/format.js'
-import { EVIDENCE_DIR, MANIFEST_FILE } from './evidence-store.js'
+import { EVIDENCE_DIR, MANIFEST_FILE, sealedSets } from './evidence-store.js'
 import type { JournalEntry } from './journal.js'
 
 /** What each sealed set read in this process gave (its secrets are registered already). */
@@ -157,10 +157,9 @@ export async function registerSecretsOfCase(
   journal: readonly JournalEntry[],
 ): Promise<string[]> {
   const sets: SealedSetManifest[] = []
-  for (const e of journal) {
-    const name = e.action === 'evidence.seal' ? e.params?.set : undefined
-    // The set name comes from the journal: only a plain folder name is read.
-    if (typeof name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith('.')) continue
+  // Names from the journal, plain folder names only (sealedSets). The manifest is read whatever it
+  // now holds: a changed one is `case verify`'s to report, and its secrets are still redacted.
+  for (const { name } of sealedSets(journal)) {
     try {
       const text = await readFile(join(dir, EVIDENCE_DIR, name, MANIFEST_FILE), 'utf8')
       sets.push({ name, manifest: asRecord(JSON.parse(text)) })
