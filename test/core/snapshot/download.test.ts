@@ -33,15 +33,15 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   if (url.pathname === '/drop-once' && !dropped.has('drop-once')) {
     dropped.add('drop-once')
     res.writeHead(200, { 'content-length': String(body.length) })
-    res.write(body.subarray(0, 100_000))
-    setTimeout(() => res.socket?.destroy(), 20)
+    // Dropped once the bytes are with the kernel: a loaded machine must not cut them shorter.
+    res.write(body.subarray(0, 100_000), () => setTimeout(() => res.socket?.destroy(), 20))
     return
   }
   if (url.pathname === '/ignore-range' && !dropped.has('ignore-range')) {
     dropped.add('ignore-range')
     res.writeHead(200, { 'content-length': String(body.length) })
-    res.write(body.subarray(0, 50_000))
-    setTimeout(() => res.socket?.destroy(), 20)
+    // Dropped once the bytes are with the kernel: a loaded machine must not cut them shorter.
+    res.write(body.subarray(0, 50_000), () => setTimeout(() => res.socket?.destroy(), 20))
     return
   }
   if (url.pathname === '/ignore-range') {
