@@ -1,5 +1,5 @@
 import { readdir, stat } from 'node:fs/promises'
-import { basename, join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { z } from 'zod'
 import { SEED_CALL_NAMES } from '../../aws/tabletop-seed.js'
 import { FirError, NotFoundError } from '../../errors.js'
@@ -309,8 +309,9 @@ export async function loadScenario(
   const first = validateScenarioText(text, file)
   if (!first.scenario)
     throw problemsError('scenario', file, first.problems, 'fix the problems above in the scenario file')
-  // A broken or missing playbook stops here with its own problems.
-  const playbook = await loadPlaybook(first.scenario.playbook, cwd)
+  // A broken or missing playbook stops here with its own problems. A path is the scenario's own:
+  // from its folder, wherever the drill is run from.
+  const playbook = await loadPlaybook(first.scenario.playbook, dirname(file))
   const r = validateScenarioText(text, file, playbook.playbook)
   if (!r.scenario)
     throw problemsError('scenario', file, r.problems, 'fix the problems above in the scenario file')
@@ -338,7 +339,7 @@ export async function listScenarios(dir = SCENARIO_DIR): Promise<ScenarioListing
     const name = r.scenario?.playbook
     if (name !== undefined) {
       try {
-        r = validateScenarioText(text, file, (await loadPlaybook(name)).playbook)
+        r = validateScenarioText(text, file, (await loadPlaybook(name, dirname(file))).playbook)
       } catch (err) {
         if (!(err instanceof FirError)) throw err
         const message = `playbook ${JSON.stringify(escapeTerminal(name))} cannot be loaded: ${escapeTerminal(err.message.split('\n')[0])}`

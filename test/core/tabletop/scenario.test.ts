@@ -62,6 +62,23 @@ describe('tabletop scenario files against their playbook', () => {
     expect(ok.playbook.playbook.name).toBe('public-function-exposure')
   })
 
+  it("a scenario's playbook path is read from the scenario's folder, not the folder fir runs in", async () => {
+    const dir = await tempDir('fir-scenario-')
+    const elsewhere = await tempDir('fir-cwd-')
+    const pb = await readFile(join(REPO_ROOT, 'playbooks', 'public-function-exposure.yaml'), 'utf8')
+    await writeFile(join(dir, 'my-playbook.yaml'), pb.replace(/^name: .*$/m, 'name: my-exposure'))
+    await writeFile(
+      join(dir, 'drill.yaml'),
+      (await shipped('public-url-backdoor')).replace(/^playbook: .*$/m, 'playbook: ./my-playbook.yaml'),
+    )
+    const loaded = await loadScenario(join(dir, 'drill.yaml'), elsewhere)
+    expect(loaded.playbook.playbook.name).toBe('my-exposure')
+    expect(loaded.playbook.file).toBe(join(dir, 'my-playbook.yaml'))
+    // listed from its folder too, without a problem
+    const listed = await listScenarios(dir)
+    expect(listed.find((s) => s.file === join(dir, 'drill.yaml'))?.problems).toEqual([])
+  })
+
   it('every shipped scenario fits its playbook', async () => {
     const list = await listScenarios()
     expect(list.length).toBeGreaterThanOrEqual(4)
