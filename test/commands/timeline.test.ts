@@ -403,6 +403,25 @@ describe('fir timeline (built CLI)', () => {
     expect(runs[1]!.stdout).toContain(sample.secretRedacted)
   })
 
+  it('a line break in a conflicting eventID is escaped in the warning, never printed as a line of its own', async () => {
+    const base = corpus.records.find((r) => r.eventName === 'UpdateFunctionCode20150331v2')!
+    const id = 'id\u001b[2J\nwarning: FAKE all clear\u202e'
+    const records = [
+      { ...base, eventID: id },
+      { ...base, eventID: id, eventName: 'GetFunction' },
+    ]
+    const file = join(cwd, 'conflicting-ids.json')
+    await writeFile(file, JSON.stringify({ Records: records }))
+    const r = await runFir(['timeline', '--case', 'cases/TL', '--source', file, ...window], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toMatch(/shares a time and eventID with another record but not its content \(id\\e\[2J\\nwarning: FAKE/)
+    expect(r.stderr.split('\n').some((l) => l.startsWith('warning: FAKE'))).toBe(false)
+    expect(r.stderr).not.toContain('\u001b')
+  })
+
   it('refuses bad usage with exit 2', async () => {
     const cases: string[][] = [
       ['timeline', '--case', 'cases/TL', '--source', join(cwd, 'nope')],

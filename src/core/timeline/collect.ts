@@ -10,7 +10,7 @@ import { ensureDir, writeFileAtomic } from '../common/fs-safe.js'
 import { trackEmptyFolder, trackTemporary } from '../common/interrupt.js'
 import { relativeInsideLanded } from '../common/paths.js'
 import { redactor } from '../common/redact.js'
-import { compactUtc, counted } from '../common/text.js'
+import { compactUtc, counted, escapeTerminal } from '../common/text.js'
 import type { FirContext, Gap } from '../context.js'
 import { correlate } from './correlate.js'
 import { loadRulePack, MergeDetector, type RulePack, readAwsIpRanges } from './detections.js'
@@ -1162,9 +1162,12 @@ async function collectOnce(
     count: sameTime.count + retimed.count,
     ids: [...new Set([...sameTime.ids, ...retimed.ids])].slice(0, 5),
   }
-  /** The first ids of conflicting records, `…` when there are more. */
+  /**
+   * The first ids of conflicting records, `…` when there are more. An id is the record's: a line
+   * break in it is escaped here (a warning keeps its own line breaks, which would print a forged line).
+   */
   const idList = (c: { count: number; ids: string[] }) =>
-    `${c.ids.join(', ')}${c.count > c.ids.length ? ', …' : ''}`
+    `${c.ids.map((id) => escapeTerminal(id)).join(', ')}${c.count > c.ids.length ? ', …' : ''}`
   if (retimed.count > 0) {
     ctx.log.warn(
       `${counted(retimed.count, 'record')} ${retimed.count === 1 ? 'claims' : 'claim'} the eventID of another record at another time (${idList(retimed)}): all are kept; CloudTrail gives an event one time, so a copy's time was moved or a record forged — compare them in timeline/events.jsonl`,
