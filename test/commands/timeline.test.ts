@@ -403,6 +403,93 @@ describe('fir timeline (built CLI)', () => {
     expect(runs[1]!.stdout).toContain(sample.secretRedacted)
   })
 
+  it("a secret chosen to look like JSON or like a caller's address cannot break or empty the stored timeline", async () => {
+    // An intruder who can set the function's environment picks what the case takes for secrets.
+    // Before: every stored line became invalid JSON (`","region":` matched the line's own syntax;
+    // the report then read no event), and DB_PASSWORD=<their address> took it out of every
+    // sourceIPAddress.
+    const sample = await buildSampleCase({
+      parent: cwd,
+      id: 'TL-POISON',
+      timeline: false,
+      contain: false,
+      notes: false,
+      extraEnvironment: {
+        APP_SECRET: '","region":',
+        DB_PASS: '198.51.100.99',
+        API_TOKEN: 'victim-role',
+      },
+    })
+    const base = corpus.records.find((r) => r.eventName === 'UpdateFunctionCode20150331v2')!
+    const records = [
+      {
+        ...base,
+        eventID: 'poison-1',
+        recipientAccountId: ACCOUNT,
+        awsRegion: REGION,
+        sourceIPAddress: '198.51.100.99',
+        userIdentity: {
+          type: 'AssumedRole',
+          arn: `arn:aws:sts::${ACCOUNT}:assumed-role/victim-role/orders-api`,
+          accountId: ACCOUNT,
+        },
+        requestParameters: { functionName: 'orders-api', description: 'a","region":b' },
+      },
+      { ...base, eventID: 'poison-2', recipientAccountId: ACCOUNT, awsRegion: REGION },
+    ]
+    const file = join(cwd, 'poison.json')
+    await writeFile(file, JSON.stringify({ Records: records }))
+    const out = join(cwd, 'poison.jsonl')
+    const r = await runFir(
+      [
+        'timeline',
+        '--case',
+        `cases/${sample.id}`,
+        '--source',
+        file,
+        ...window,
+        '--format',
+        'jsonl',
+        '--out',
+        out,
+      ],
+      { cwd, endpoint: moto.endpoint() },
+    )
+    expect(r.code, r.stderr).toBe(0)
+    for (const text of [
+      await readFile(join(sample.dir, 'timeline', 'events.jsonl'), 'utf8'),
+      await readFile(out, 'utf8'),
+    ]) {
+      const events = text
+        .trim()
+        .split('\n')
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              id: string
+              region: string
+              sourceIp: string
+              requestParameters: { description?: string }
+            },
+        )
+      expect(events.map((e) => e.id).sort()).toEqual(['poison-1', 'poison-2'])
+      const poisoned = events.find((e) => e.id === 'poison-1')!
+      expect(poisoned.region).toBe(REGION)
+      expect(poisoned.sourceIp).toBe('198.51.100.99')
+      expect(poisoned.requestParameters.description).toMatch(/^a‹redacted len=11 sha256:[0-9a-f]{8}›b$/)
+      expect(text).not.toContain('victim-role')
+    }
+    // The role name is redacted in the caller's ARN too, and the responder is told why it may hide a caller.
+    expect(r.stderr).toMatch(
+      /1 event \(poison-1\) has a value this case holds as a secret in its caller's identity or resources/,
+    )
+    const report = await runFir(['report', '--case', `cases/${sample.id}`], { cwd })
+    expect(report.code, report.stderr).toBe(0)
+    const md = await readFile(join(sample.dir, 'reports', 'report.md'), 'utf8')
+    expect(md).not.toMatch(/not events and were skipped/)
+    expect(md).toContain('198.51.100.99')
+  })
+
   it('a line break in a conflicting eventID is escaped in the warning, never printed as a line of its own', async () => {
     const base = corpus.records.find((r) => r.eventName === 'UpdateFunctionCode20150331v2')!
     const id = 'id\u001b[2J\nwarning: FAKE all clear\u202e'
@@ -417,7 +504,9 @@ describe('fir timeline (built CLI)', () => {
       endpoint: moto.endpoint(),
     })
     expect(r.code, r.stderr).toBe(0)
-    expect(r.stderr).toMatch(/shares a time and eventID with another record but not its content \(id\\e\[2J\\nwarning: FAKE/)
+    expect(r.stderr).toMatch(
+      /shares a time and eventID with another record but not its content \(id\\e\[2J\\nwarning: FAKE/,
+    )
     expect(r.stderr.split('\n').some((l) => l.startsWith('warning: FAKE'))).toBe(false)
     expect(r.stderr).not.toContain('\u001b')
   })

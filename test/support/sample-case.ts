@@ -37,6 +37,8 @@ export interface SampleCaseOptions {
   contain?: boolean
   timeline?: boolean
   notes?: boolean
+  /** More variables in the snapshot's function environment (secret-looking ones are the case's secrets). */
+  extraEnvironment?: Record<string, string>
   /** Plant attacker-controlled markup, template syntax and ANSI escapes in every field an attacker reaches. */
   hostile?: boolean
   /** Share of background events that also carry a finding (default 0), for noisy-case benchmarks. */
@@ -261,6 +263,7 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
             STRIPE_KEY: stripe,
             LOG_LEVEL: 'info',
             DEPLOY_KEY_ID: keyId,
+            ...options.extraEnvironment,
           },
         },
         Layers: [{ Arn: `arn:aws:lambda:${REGION}:${ACCOUNT}:layer:shared-utils:3`, CodeSize: 20480 }],

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { sha256Hex } from './hash.js'
 import { escapeRegExp, escapeTerminal } from './text.js'
 
@@ -102,6 +103,10 @@ export function classifyValue(name: string, value: string): SecretVerdict {
 function classify(name: string, value: string, secretName: RegExp): SecretVerdict {
   const trimmed = value.trim()
   if (ACCESS_KEY_ID.test(trimmed)) return { secret: false, accessKeyId: true, kind: 'aws-access-key-id' }
+  // An IP address is an address, whatever the variable is called. Were it a secret, it would be
+  // redacted wherever it stands: an intruder who sets DB_PASSWORD to their own address in the
+  // function's environment would take it out of every caller's sourceIPAddress in the timeline.
+  if (isIP(trimmed) !== 0) return { secret: false }
   for (const p of SECRET_VALUE_PATTERNS) if (p.re.test(trimmed)) return { secret: true, kind: p.kind }
   if (jsonHoldsSecret(trimmed)) return { secret: true, kind: 'json-with-secret' }
   const words = nameWords(name)
@@ -379,19 +384,67 @@ export class Redactor {
     return sticky.exec(text)
   }
 
-  /** Deep-scrubs every string in a JSON-like value (returns a copy). */
+  /**
+   * Deep-scrubs a JSON-like value (returns a copy): every string, every key, and every number
+   * whose digits are a secret (it becomes the marker, a string). What is JSON is scrubbed this
+   * way, value by value, before it is serialised, never as text: a secret chosen to look like JSON
+   * (`","region":`, set in a compromised function's environment) matches the text's own quotes and
+   * commas, and its marker would leave every line of a stored timeline unreadable.
+   */
   scrubDeep<T>(value: T): T {
     if (this.values.size === 0) return value
-    return deepMapStrings(value, (s) => this.scrub(s)) as T
+    const number = (n: number) => {
+      const text = String(n)
+      const clean = this.scrub(text)
+      return clean === text ? n : clean
+    }
+    const str = (s: string) => this.scrub(s)
+    return deepMap(value, str, number, str) as T
+  }
+
+  /**
+   * A JSON text scrubbed value by value (see scrubDeep): the same text when no secret stands in
+   * it in any form (the usual case, checked on the text first), else the value parsed, scrubbed and
+   * serialised again. Text that is not JSON is scrubbed as text.
+   */
+  scrubJsonText(text: string): string {
+    if (this.values.size === 0 || this.scrub(text) === text) return text
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch {
+      return this.scrub(text)
+    }
+    return JSON.stringify(this.scrubDeep(value))
   }
 }
 
+/** `value` with every string value (not the keys) passed through `fn` (returns a copy). */
 export function deepMapStrings(value: unknown, fn: (s: string) => string): unknown {
-  if (typeof value === 'string') return fn(value)
-  if (Array.isArray(value)) return value.map((v) => deepMapStrings(v, fn))
+  return deepMap(value, fn, (n) => n, (k) => k)
+}
+
+function deepMap(
+  value: unknown,
+  str: (s: string) => string,
+  num: (n: number) => unknown,
+  key: (k: string) => string,
+): unknown {
+  if (typeof value === 'string') return str(value)
+  if (typeof value === 'number') return num(value)
+  if (Array.isArray(value)) return value.map((v) => deepMap(v, str, num, key))
   if (value && typeof value === 'object' && !(value instanceof Date)) {
     const out: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(value)) out[k] = deepMapStrings(v, fn)
+    for (const [k, v] of Object.entries(value)) {
+      // Defined, not assigned: a record's own `__proto__` key stays a key (assigning it would set
+      // the copy's prototype and drop the key).
+      Object.defineProperty(out, key(k), {
+        value: deepMap(v, str, num, key),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
+    }
     return out
   }
   return value

@@ -976,6 +976,8 @@ async function collectOnce(
   const idTimes = target ? new Map<string, number>() : undefined
   const retimed = { count: 0, ids: [] as string[] }
   const future = { count: 0, lastMs: Number.NEGATIVE_INFINITY }
+  /** Events whose caller or resources (what AWS wrote, not the caller) hold a secret the case knows. */
+  const secretInIdentity = { count: 0, ids: [] as string[] }
   /** Writes events, in order: detector findings added, secrets scrubbed, exported when asked. */
   const writeLines = async (batch: SpooledLine[]) => {
     const { detector, extra, events, exporter } = output ?? (await openOutput())
@@ -1019,12 +1021,22 @@ async function collectOnce(
         }
       }
       stored++
-      // scrub gives back the very string when it found no secret: such a line (nearly every one)
-      // is written as it came, without being encoded again.
-      const text = scrub ? line.toString() : undefined
-      const clean = text === undefined ? undefined : redactor.scrub(text)
-      if (clean !== text) await events.write(`${clean}\n`)
-      else if (typeof line === 'string') await events.write(`${line}\n`)
+      if (scrub) {
+        // A line (nearly every one) in which no secret stands in any form is written as it came,
+        // without being encoded again. Else it is scrubbed value by value, never as text: a secret
+        // shaped like JSON would match the line's own syntax.
+        const text = line.toString()
+        if (redactor.scrub(text) !== text) {
+          const parsed = event ?? (JSON.parse(text) as TimelineEvent)
+          if (identityHoldsSecret(parsed)) {
+            secretInIdentity.count++
+            if (secretInIdentity.ids.length < 5) secretInIdentity.ids.push(parsed.id)
+          }
+          line = JSON.stringify(redactor.scrubDeep(parsed))
+          event = undefined // an export is made from what is stored
+        }
+      }
+      if (typeof line === 'string') await events.write(`${line}\n`)
       else {
         const full = events.writeLine(line)
         if (full) await full
@@ -1179,6 +1191,13 @@ async function collectOnce(
     )
   }
 
+  if (secretInIdentity.count > 0) {
+    const one = secretInIdentity.count === 1
+    const message = `${counted(secretInIdentity.count, 'event')} (${idList(secretInIdentity)}) ${one ? 'has' : 'have'} a value this case holds as a secret in ${one ? 'its' : 'their'} caller's identity or resources, which AWS writes: it is redacted there too, so ${one ? 'this caller' : 'these callers'} may be hidden in fir's outputs — a secret-looking environment value equal to a role or session name can be set to hide one; the values are in the trail files and the snapshot's evidence`
+    ctx.log.warn(message)
+    notes.push(message)
+  }
+
   if (future.count > 0) {
     const one = future.count === 1
     ctx.log.warn(
@@ -1298,6 +1317,18 @@ async function collectOnce(
   })
   await poolClosed
   return { summary, findings: findingEntries }
+}
+
+/**
+ * Whether a secret the case knows stands in what AWS wrote about an event's caller and resources
+ * (address, identity, session, issuer, resource ARNs) rather than in what the caller sent.
+ */
+function identityHoldsSecret(e: TimelineEvent): boolean {
+  const a = e.actor ?? ({} as Partial<TimelineEvent['actor']>)
+  const fields: unknown[] = [e.sourceIp, a.arn, a.sessionName, a.issuer, a.invokedBy, e.account]
+  for (const r of Array.isArray(e.resources) ? e.resources : [])
+    if (r && typeof r === 'object') fields.push((r as Record<string, unknown>).ARN)
+  return fields.some((f) => typeof f === 'string' && f !== '' && redactor.scrub(f) !== f)
 }
 
 function findingEntry(e: TimelineEvent, f: EventFinding): TimelineFindingEntry {

@@ -31,7 +31,7 @@ export function csvCell(value: unknown): string {
       ? ''
       : typeof value === 'string'
         ? escapeTerminal(redactor.scrub(value))
-        : escapeJsonText(redactor.scrub(JSON.stringify(value))) // still JSON
+        : escapeJsonText(JSON.stringify(redactor.scrubDeep(value))) // still JSON, scrubbed value by value
   if (FORMULA_START.test(s)) s = `'${s}`
   return `"${s.replace(/"/g, '""')}"`
 }
@@ -104,10 +104,13 @@ function csvRow(e: TimelineEvent, raw: boolean): string {
  */
 export function mdCell(value: unknown): string {
   const s =
-    value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value)
+    value === null || value === undefined
+      ? ''
+      : typeof value === 'string'
+        ? redactor.scrub(value)
+        : JSON.stringify(redactor.scrubDeep(value))
   return (
-    redactor
-      .scrub(s)
+    s
       .replace(/&/g, '&amp;')
       .replace(/</g, '&lt;')
       .replace(/>/g, '&gt;')
@@ -204,7 +207,7 @@ function timesketchLine(e: TimelineEvent, raw: boolean): string {
     findings: e.findings,
   }
   if (raw) doc.raw = e.raw
-  return `${escapeJsonText(redactor.scrub(JSON.stringify(doc)))}\n`
+  return `${escapeJsonText(JSON.stringify(redactor.scrubDeep(doc)))}\n`
 }
 
 // ---- the writer -----------------------------------------------------------------------------
@@ -226,7 +229,7 @@ export class Exporter {
   row(event: TimelineEvent): string {
     switch (this.format) {
       case 'jsonl':
-        return `${escapeJsonText(redactor.scrub(JSON.stringify(this.raw ? event : withoutRaw(event))))}\n`
+        return `${escapeJsonText(JSON.stringify(redactor.scrubDeep(this.raw ? event : withoutRaw(event))))}\n`
       case 'csv':
         return csvRow(event, this.raw)
       case 'md':

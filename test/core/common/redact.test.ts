@@ -23,6 +23,10 @@ describe('redaction', () => {
     expect(classifyValue('X', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY').secret).toBe(true)
     expect(classifyValue('DB_PASSWORD', 'correct-horse').secret).toBe(true)
     expect(classifyValue('DB_PASSWORD', 'true').secret).toBe(false)
+    // An address, whatever the name: as a secret it would be scrubbed from every sourceIPAddress.
+    expect(classifyValue('DB_PASSWORD', '198.51.100.99').secret).toBe(false)
+    expect(classifyValue('API_TOKEN', '2001:db8::7').secret).toBe(false)
+    expect(classifyValue('DB_PASSWORD', '198.51.100.999').secret).toBe(true)
     expect(classifyValue('AWS_ACCESS_KEY_ID', 'AKIAIOSFODNN7EXAMPLE')).toMatchObject({
       secret: false,
       accessKeyId: true,
@@ -121,6 +125,42 @@ describe('redaction', () => {
       a: [`x ${redactValue('s3cr3t-value-1')}`],
       b: 3,
     })
+  })
+  it('scrubs JSON value by value: a secret shaped like JSON never breaks it, keys and numbers included', () => {
+    // Before: a stored timeline line was scrubbed as text, and a secret set to `","region":` in a
+    // compromised function's environment matched the line's own quotes: every line was left invalid.
+    const r = new Redactor()
+    r.register('","region":')
+    r.register('271828')
+    r.register('k3y-as-a-key')
+    const line = JSON.stringify({
+      source: 'lambda.amazonaws.com',
+      region: 'us-east-1',
+      requestParameters: { note: 'a","region":b', pin: 271828, 'k3y-as-a-key': 1, __proto__x: 2 },
+    })
+    const clean = r.scrubJsonText(line)
+    const parsed = JSON.parse(clean)
+    expect(parsed.source).toBe('lambda.amazonaws.com')
+    expect(parsed.region).toBe('us-east-1')
+    expect(parsed.requestParameters.note).toBe(`a${redactValue('","region":')}b`)
+    expect(parsed.requestParameters.pin).toBe(redactValue('271828'))
+    expect(Object.keys(parsed.requestParameters)).toContain(redactValue('k3y-as-a-key'))
+    expect(clean).not.toContain('k3y-as-a-key')
+    // nothing secret in it: the very same text
+    const plain = JSON.stringify({ region: 'us-east-1', n: 2718280 })
+    expect(r.scrubJsonText(plain)).toBe(plain)
+    // not JSON: scrubbed as text
+    expect(r.scrubJsonText('pin 271828')).toBe(`pin ${redactValue('271828')}`)
+  })
+  it("a record's own __proto__ key survives a deep scrub as a key", () => {
+    const r = new Redactor()
+    r.register('s3cr3t-value-1')
+    const doc = JSON.parse('{"__proto__":{"x":"s3cr3t-value-1"},"y":1}')
+    const out = r.scrubDeep(doc) as Record<string, unknown>
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype)
+    expect(JSON.parse(JSON.stringify(out))).toEqual(
+      JSON.parse(`{"__proto__":{"x":"${redactValue('s3cr3t-value-1')}"},"y":1}`),
+    )
   })
   it('scrubs a secret in text that was JSON-escaped, once or twice, or escaped for a terminal', () => {
     // Before: only the value as it is was matched, so a stored event, an export line or a JSON
