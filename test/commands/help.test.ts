@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest'
+import { COMMAND_PERMISSIONS } from '../../src/core/permissions.js'
+import { runFir } from '../support/cli.js'
+
+describe('fir <command> --help', () => {
+  it('names the IAM actions the command needs, as README does, or that it makes no AWS call', async () => {
+    const contain = await runFir(['contain', '--help'])
+    expect(contain.code).toBe(0)
+    const text = contain.stdout.replace(/\s+/g, ' ')
+    const section = text.slice(text.indexOf('PERMISSIONS'))
+    expect(section).toMatch(/^PERMISSIONS required: sts:GetCallerIdentity, /)
+    for (const action of COMMAND_PERMISSIONS.contain!) expect(section).toContain(action.replace(/\?$/, ''))
+    expect(section).toMatch(/optional \(a gap without it, or only for a flag, source or engine\): .*logs:FilterLogEvents/)
+
+    const verify = await runFir(['case', 'verify', '--help'])
+    expect(verify.stdout).toMatch(/PERMISSIONS\s+none: it makes no call to your AWS account/)
+  })
+})
