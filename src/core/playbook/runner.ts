@@ -923,6 +923,7 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
           : {}),
       })
       if (passedOver) {
+        ctx.log.warn(`step ${step.id} ${outcome} (on-error: continue, the run goes on): ${fir.message}`)
         const summary = `${outcome}: ${fir.message}`
         scope.steps[step.id] = { outputs: {} }
         state.done.set(step.id, { outcome, outputs: {}, summary, earlier: false })

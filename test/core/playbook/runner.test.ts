@@ -135,11 +135,18 @@ async function makeCtx(
     emulatorOnly: true,
   })
   const questions: string[] = []
+  const warnings: string[] = []
   const ctx: FirContext = {
     aws,
     clock: new Clock(),
     case: handle,
-    log: { info() {}, warn() {}, progress() {} },
+    log: {
+      info() {},
+      warn(m: string) {
+        warnings.push(m)
+      },
+      progress() {},
+    },
     gaps: new Gaps(),
     firVersion: 'test',
     interactive: options.interactive ?? false,
@@ -150,7 +157,7 @@ async function makeCtx(
       return options.answers ? (options.answers.shift() ?? false) : (options.answer ?? false)
     },
   }
-  return { ctx, handle, questions }
+  return { ctx, handle, questions, warnings }
 }
 
 async function newCase() {
@@ -328,7 +335,8 @@ describe('playbook runner', () => {
     const world2 = { made: [] as string[], calls: [] as string[], fail: 'p-role' }
     const fr = fakeRegistry(world2)
     const cont = PLAYBOOK.replace('    confirm: true\n', '    confirm: true\n    on-error: continue\n')
-    ;({ ctx, handle } = await makeCtx(dir2, { yes: true }))
+    const made = await makeCtx(dir2, { yes: true })
+    ;({ ctx, handle } = made)
     const r2 = await runPlaybook(
       ctx,
       loadPlaybookText(cont, 'fake.yaml', fr.specs),
@@ -338,6 +346,10 @@ describe('playbook runner', () => {
     await handle.close()
     expect(r2.steps.map((s) => s.outcome)).toEqual(['applied', 'failed', 'skipped', 'applied', 'applied'])
     expect(ctx.gaps.list[0]).toMatchObject({ call: 'fake.make' })
+    // The step passed over is said as it happens (only its "step N/M first…" line was printed before).
+    expect(made.warnings).toEqual([
+      expect.stringMatching(/^step first failed \(on-error: continue, the run goes on\): unable to make p-role/),
+    ])
     // The run finished: resume names the step it passed over and how to redo that work (it said
     // only that there was no unfinished run).
     const runId = r2.runId
