@@ -3,7 +3,7 @@ import { awsFlags, caseFlag, FirCommand } from '../base-command.js'
 import { escapeTerminal, formatTable } from '../core/common/text.js'
 import { parseIndicators } from '../core/sweep/indicators.js'
 import { parseRegions } from '../core/sweep/regions.js'
-import { runSweep, type SweepResult } from '../core/sweep/sweep.js'
+import { runSweep, type SweepResult, sweptAs } from '../core/sweep/sweep.js'
 import { UsageError } from '../errors.js'
 import type { CommandOutcome } from '../output.js'
 
@@ -128,7 +128,13 @@ function renderSweep(r: SweepResult): string {
     ].join('\n')
   }
   const lines = [
-    `Swept ${r.accounts.length} account(s) × ${r.regions.length} region(s) as role ${e(r.assumeRole)}: ${r.functionVersionsSeen} function version(s) read, ${r.matches.length} match(es)${denied ? `, ${denied} account(s) denied` : ''} in ${(r.wallMs / 1000).toFixed(1)} s`,
+    `Swept ${r.accounts.length} account(s) × ${r.regions.length} region(s) ${e(
+      sweptAs(
+        r.accounts.map((a) => a.id),
+        r.caller.account,
+        r.assumeRole,
+      ),
+    )}: ${r.functionVersionsSeen} function version(s) read, ${r.matches.length} match(es)${denied ? `, ${denied} account(s) denied` : ''} in ${(r.wallMs / 1000).toFixed(1)} s`,
     '',
   ]
   const unread = r.accounts.filter((a) => a.status !== 'swept').length

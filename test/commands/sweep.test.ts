@@ -103,6 +103,28 @@ describe('fir sweep (built CLI against moto: an organisation of three member acc
     )
     expect(human.code).toBe(0)
     expect(human.stdout).toMatch(/account\s+region\s+function\s+version\s+why/)
+    // The management account (the caller's) is read with the caller's own credentials, not the role.
+    expect(human.stdout).toContain(
+      `region(s) as role OrganizationAccountAccessRole (account ${MANAGEMENT_ACCOUNT}: with the caller's own credentials)`,
+    )
+    const own = await runFir(
+      [
+        'sweep',
+        '--accounts',
+        MANAGEMENT_ACCOUNT,
+        '--role-name',
+        'R',
+        '--regions',
+        'us-east-1',
+        '--case',
+        dir,
+      ],
+      { endpoint: moto.endpoint() },
+    )
+    expect(own.stdout).toContain(
+      `region(s) with the caller's own credentials (account ${MANAGEMENT_ACCOUNT})`,
+    )
+    expect(own.stdout + own.stderr).not.toContain('as role')
     expect(human.stdout).toContain(`${members[1]}  eu-west-1  app-eu-west-1`)
   })
 

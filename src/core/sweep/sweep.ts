@@ -168,6 +168,18 @@ async function resolveAccounts(
 }
 
 /**
+ * How a sweep gets into its accounts, for its headlines: the role assumed, except in the caller's
+ * own account, which is read with the caller's own credentials.
+ */
+export function sweptAs(accountIds: readonly string[], callerAccount: string, role: string): string {
+  const own = accountIds.includes(callerAccount)
+  if (own && accountIds.length === 1) return `with the caller's own credentials (account ${callerAccount})`
+  return own
+    ? `as role ${role} (account ${callerAccount}: with the caller's own credentials)`
+    : `as role ${role}`
+}
+
+/**
  * Sweeps the organisation: in every account (the named role assumed; the caller's own account
  * with its own credentials) and every region, lists every function version and reports each one
  * an indicator matches, with why. Regions run in parallel (bounded), each account's requests are
@@ -211,7 +223,11 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
     outcome: 'recorded',
   })
   ctx.log.info(
-    `fir: sweeping ${accounts.length} account(s) × ${opts.regions.length} region(s) as role ${opts.assumeRole} (${opts.concurrency} at once, ≤ ${opts.ratePerAccount} requests/s per account)`,
+    `fir: sweeping ${accounts.length} account(s) × ${opts.regions.length} region(s) ${sweptAs(
+      accounts.map((a) => a.id),
+      caller.account,
+      opts.assumeRole,
+    )} (${opts.concurrency} at once, ≤ ${opts.ratePerAccount} requests/s per account)`,
   )
 
   interface AccountState {
