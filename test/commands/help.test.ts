@@ -10,7 +10,9 @@ describe('fir <command> --help', () => {
     const section = text.slice(text.indexOf('PERMISSIONS'))
     expect(section).toMatch(/^PERMISSIONS required: sts:GetCallerIdentity, /)
     for (const action of COMMAND_PERMISSIONS.contain!) expect(section).toContain(action.replace(/\?$/, ''))
-    expect(section).toMatch(/optional \(a gap without it, or only for a flag, source or engine\): .*logs:FilterLogEvents/)
+    expect(section).toMatch(
+      /optional \(a gap without it, or only for a flag, source or engine\): .*logs:FilterLogEvents/,
+    )
 
     const verify = await runFir(['case', 'verify', '--help'])
     expect(verify.stdout).toMatch(/PERMISSIONS\s+none: it makes no call to your AWS account/)

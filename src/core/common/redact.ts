@@ -421,7 +421,12 @@ export class Redactor {
 
 /** `value` with every string value (not the keys) passed through `fn` (returns a copy). */
 export function deepMapStrings(value: unknown, fn: (s: string) => string): unknown {
-  return deepMap(value, fn, (n) => n, (k) => k)
+  return deepMap(
+    value,
+    fn,
+    (n) => n,
+    (k) => k,
+  )
 }
 
 function deepMap(

@@ -348,7 +348,9 @@ describe('playbook runner', () => {
     expect(ctx.gaps.list[0]).toMatchObject({ call: 'fake.make' })
     // The step passed over is said as it happens (only its "step N/M first…" line was printed before).
     expect(made.warnings).toEqual([
-      expect.stringMatching(/^step first failed \(on-error: continue, the run goes on\): unable to make p-role/),
+      expect.stringMatching(
+        /^step first failed \(on-error: continue, the run goes on\): unable to make p-role/,
+      ),
     ])
     // The run finished: resume names the step it passed over and how to redo that work (it said
     // only that there was no unfinished run).
