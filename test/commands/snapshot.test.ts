@@ -522,6 +522,28 @@ describe('fir snapshot (built CLI against moto): gaps, hostile code, blast radiu
     ])
   })
 
+  it('seals one set holding both roles when their names differ only in a character a path cannot hold', async () => {
+    // Two valid IAM names that a mapping of `,` to `_` stored in one folder: the snapshot crashed
+    // (exit 1, a stack trace, no --json) and left its set unfinished.
+    const comma = await seedRole(moto.endpoint(), { name: 'pay,ops' })
+    const under = await seedRole(moto.endpoint(), { name: 'pay_ops' })
+    await seedFunction(moto.endpoint(), { name: 'f-comma', roleArn: comma.arn })
+    await seedFunction(moto.endpoint(), { name: 'f-under', roleArn: under.arn })
+    const { cwd, caseDir } = await newCase()
+    const r = await runFir(['snapshot', 'f-comma', 'f-under', '--case', 'cases/INC-1', '--json'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(r.code, r.stderr).toBe(4)
+    expect(r.stderr).not.toMatch(/write-once|already written|\n\s+at /)
+    expect(r.json.gaps.map((g: { call: string }) => g.call)).not.toContain('fir')
+    expect(await readdir(join(caseDir, 'evidence'))).toEqual([r.json.result.set])
+    const manifest = await manifestOf(caseDir, r.json.result.set)
+    expect(manifest.files.filter((f) => f.path.endsWith('/get-role.json')).map((f) => f.path)).toEqual(
+      expect.arrayContaining(['iam/roles/pay%2Cops/get-role.json', 'iam/roles/pay_ops/get-role.json']),
+    )
+  })
+
   it('completes a function with 200 versions (paced, bounded concurrency), one package downloaded', async () => {
     const role = await seedRole(moto.endpoint(), { name: 'many-role' })
     await seedFunction(moto.endpoint(), { name: 'many', roleArn: role.arn })

@@ -12,6 +12,7 @@ import {
   fsyncDir,
   partialPathIn,
   tempPathFor,
+  WriteOnceError,
   writeFileAtomic,
 } from '../common/fs-safe.js'
 import { sha256File, sha256Hex } from '../common/hash.js'
@@ -65,10 +66,31 @@ async function taken(path: string): Promise<boolean> {
   return (await lstat(path).catch(() => undefined)) !== undefined
 }
 
-/** Makes a path segment safe for the case folder: no separators, no dot-dot, no control characters. */
+const SEGMENT_SAFE = /^[A-Za-z0-9._$@=+-]$/
+const SEGMENT_MAX = 200
+
+/**
+ * Makes a path segment safe for the case folder: no separators, no dot-dot, no control characters,
+ * at most 200 characters. Distinct values give distinct segments (a role `x,y` and a role `x_y` must
+ * not share a folder), and a value already safe is kept as it is (`orders-api`, `$LATEST`): every
+ * other byte of its UTF-8 form is percent-encoded (`,` → `%2C`, `%` → `%25`), leading dots too
+ * (`..` → `%2E%2E`); a longer result is cut and ends in `~` and 16 hex of a SHA-256 of the whole
+ * value (`~` is in no encoding), so names that share a long prefix stay apart. `''` is `%`.
+ */
 export function safeSegment(value: string): string {
-  const cleaned = value.replace(/[^A-Za-z0-9._$@=+-]/g, '_').replace(/^\.+/, '_')
-  return cleaned.length === 0 ? '_' : cleaned.slice(0, 200)
+  let out = ''
+  for (const byte of Buffer.from(value, 'utf8')) {
+    const ch = String.fromCharCode(byte)
+    out += SEGMENT_SAFE.test(ch) ? ch : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`
+  }
+  out = out.replace(/^\.+/, (dots) => '%2E'.repeat(dots.length))
+  if (out.length === 0) return '%'
+  // A lone surrogate has no UTF-8 form (Buffer writes U+FFFD for any): the hash keeps such values
+  // apart, taken over the UTF-16 code units for that reason.
+  if (out.length <= SEGMENT_MAX && !/\p{Cs}/u.test(value)) return out
+  // The cut never leaves half an escape.
+  const head = out.slice(0, SEGMENT_MAX - 17).replace(/%[0-9A-F]?$/, '')
+  return `${head}~${sha256Hex(Buffer.from(value, 'utf16le')).slice(0, 16)}`
 }
 
 function checkRelative(rel: string): string {
@@ -86,6 +108,8 @@ function checkRelative(rel: string): string {
  */
 export class EvidenceSet {
   private readonly files = new Map<string, ManifestFile>()
+  /** Paths being written: a second write of one is refused at once, not raced on disk. */
+  private readonly writing = new Set<string>()
   private sealed = false
   private placed = false
   /**
@@ -138,17 +162,28 @@ export class EvidenceSet {
     return [...this.files.values()]
   }
 
-  private claim(rel: string): string {
+  /**
+   * Writes `rel` once: `write` puts the file in place and returns its hash and size, which the
+   * manifest records. The path is held while it is written, and freed again if the write fails.
+   */
+  private async writeOnce(
+    rel: string,
+    source: EvidenceSource,
+    write: (norm: string) => Promise<{ sha256: string; bytes: number }>,
+  ): Promise<ManifestFile> {
     if (this.sealed) throw new Error(`evidence set ${this.name} is sealed`)
     const norm = checkRelative(rel)
-    if (this.files.has(norm)) throw new Error(`evidence file ${norm} was already written in set ${this.name}`)
-    return norm
-  }
-
-  private record(norm: string, sha256: string, bytes: number, source: EvidenceSource): ManifestFile {
-    const entry: ManifestFile = { path: norm, sha256, bytes, source, at: new Date().toISOString() }
-    this.files.set(norm, entry)
-    return entry
+    if (this.files.has(norm) || this.writing.has(norm))
+      throw new WriteOnceError(`evidence file ${norm} was already written in set ${this.name}`)
+    this.writing.add(norm)
+    try {
+      const { sha256, bytes } = await write(norm)
+      const entry: ManifestFile = { path: norm, sha256, bytes, source, at: new Date().toISOString() }
+      this.files.set(norm, entry)
+      return entry
+    } finally {
+      this.writing.delete(norm)
+    }
   }
 
   /** Stores an API response as JSON (AWS field names kept; the SDK's $metadata dropped). */
@@ -161,51 +196,54 @@ export class EvidenceSet {
     return this.writeBytes(rel, `${JSON.stringify(doc, null, 2)}\n`, source)
   }
 
-  async writeBytes(rel: string, data: string | Uint8Array, source: EvidenceSource): Promise<ManifestFile> {
-    const norm = this.claim(rel)
-    await writeFileAtomic(join(this.dir, norm), data, { once: true })
-    const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length
-    return this.record(norm, sha256Hex(data), bytes, source)
+  writeBytes(rel: string, data: string | Uint8Array, source: EvidenceSource): Promise<ManifestFile> {
+    return this.writeOnce(rel, source, async (norm) => {
+      await writeFileAtomic(join(this.dir, norm), data, { once: true })
+      const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length
+      return { sha256: sha256Hex(data), bytes }
+    })
   }
 
   /** Streams bytes to disk (hashing as they pass), then renames into place. */
-  async writeStream(rel: string, stream: Readable, source: EvidenceSource): Promise<ManifestFile> {
-    const norm = this.claim(rel)
-    const dest = join(this.dir, norm)
-    await ensureDir(dirname(dest))
-    const tmp = tempPathFor(dest)
-    const hash = createHash('sha256')
-    let bytes = 0
-    stream.on('data', (chunk: Buffer) => {
-      hash.update(chunk)
-      bytes += chunk.length
+  writeStream(rel: string, stream: Readable, source: EvidenceSource): Promise<ManifestFile> {
+    return this.writeOnce(rel, source, async (norm) => {
+      const dest = join(this.dir, norm)
+      await ensureDir(dirname(dest))
+      const tmp = tempPathFor(dest)
+      const hash = createHash('sha256')
+      let bytes = 0
+      stream.on('data', (chunk: Buffer) => {
+        hash.update(chunk)
+        bytes += chunk.length
+      })
+      try {
+        await pipeline(stream, createWriteStream(tmp, { mode: FILE_MODE, flags: 'wx' }))
+        const handle = await open(tmp, constants.O_RDONLY)
+        await handle.sync()
+        await handle.close()
+        if (await exists(dest)) throw new WriteOnceError(`refusing to overwrite ${dest}: it is write-once`)
+        await rename(tmp, dest)
+        await fsyncDir(dirname(dest))
+      } catch (err) {
+        await rm(tmp, { force: true })
+        throw err
+      }
+      return { sha256: hash.digest('hex'), bytes }
     })
-    try {
-      await pipeline(stream, createWriteStream(tmp, { mode: FILE_MODE, flags: 'wx' }))
-      const handle = await open(tmp, constants.O_RDONLY)
-      await handle.sync()
-      await handle.close()
-      if (await exists(dest)) throw new Error(`refusing to overwrite ${dest}: it is write-once`)
-      await rename(tmp, dest)
-      await fsyncDir(dirname(dest))
-    } catch (err) {
-      await rm(tmp, { force: true })
-      throw err
-    }
-    return this.record(norm, hash.digest('hex'), bytes, source)
   }
 
   /** Moves a finished download (e.g. a resumed `.partial` file) into the set, hashing it. */
-  async adoptFile(rel: string, finishedPath: string, source: EvidenceSource): Promise<ManifestFile> {
-    const norm = this.claim(rel)
-    const dest = join(this.dir, norm)
-    await ensureDir(dirname(dest))
-    if (await exists(dest)) throw new Error(`refusing to overwrite ${dest}: it is write-once`)
-    await chmod(finishedPath, FILE_MODE)
-    const { sha256, bytes } = await sha256File(finishedPath)
-    await rename(finishedPath, dest)
-    await fsyncDir(dirname(dest))
-    return this.record(norm, sha256, bytes, source)
+  adoptFile(rel: string, finishedPath: string, source: EvidenceSource): Promise<ManifestFile> {
+    return this.writeOnce(rel, source, async (norm) => {
+      const dest = join(this.dir, norm)
+      await ensureDir(dirname(dest))
+      if (await exists(dest)) throw new WriteOnceError(`refusing to overwrite ${dest}: it is write-once`)
+      await chmod(finishedPath, FILE_MODE)
+      const hashed = await sha256File(finishedPath)
+      await rename(finishedPath, dest)
+      await fsyncDir(dirname(dest))
+      return hashed
+    })
   }
 
   /**

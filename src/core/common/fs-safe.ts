@@ -87,9 +87,14 @@ async function fsyncDir(path: string): Promise<void> {
   }
 }
 
+/** A write-once file (evidence) that is already there, or already being written. */
+export class WriteOnceError extends Error {
+  override readonly name = 'WriteOnceError'
+}
+
 /**
  * Writes a file atomically: temp file in the same folder, fsync, rename, fsync the folder.
- * With `once`, refuses to replace an existing file (evidence is write-once).
+ * With `once`, refuses to replace an existing file (evidence is write-once): a WriteOnceError.
  */
 export async function writeFileAtomic(
   path: string,
@@ -97,7 +102,8 @@ export async function writeFileAtomic(
   options: { once?: boolean } = {},
 ): Promise<void> {
   await ensureDir(dirname(path))
-  if (options.once && (await exists(path))) throw new Error(`refusing to overwrite ${path}: it is write-once`)
+  if (options.once && (await exists(path)))
+    throw new WriteOnceError(`refusing to overwrite ${path}: it is write-once`)
   const tmp = tempPathFor(path)
   const done = trackTemporary(tmp)
   try {
@@ -113,7 +119,7 @@ export async function writeFileAtomic(
     await handle.close()
     if (options.once && (await exists(path))) {
       await rm(tmp, { force: true })
-      throw new Error(`refusing to overwrite ${path}: it is write-once`)
+      throw new WriteOnceError(`refusing to overwrite ${path}: it is write-once`)
     }
     await rename(tmp, path)
   } finally {

@@ -180,6 +180,10 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
   const logsDone = latestConfig.then((c) =>
     collectLogs(run, { arn, name, region, dir }, c?.LoggingConfig?.LogGroup ?? `/aws/lambda/${name}`, gaps),
   )
+  // Both are awaited further down. A failure before then (a bug) must not be an unhandled
+  // rejection, which ends the process before the set is sealed; the await still throws it.
+  latestRole.catch(() => undefined)
+  logsDone.catch(() => undefined)
   const [versionsRes, aliasesRes, , , esmRes, concurrencyRes, , , cscRes] = await Promise.all([
     rec.pages<{ Versions?: FunctionConfiguration[] }>(
       spec('lambda:ListVersionsByFunction', 'versions', 'list-versions-by-function'),

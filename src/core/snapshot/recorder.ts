@@ -1,5 +1,6 @@
 import { classifyFailure, gapReason } from '../../aws/errors.js'
 import type { EvidenceSet } from '../case/evidence-store.js'
+import { WriteOnceError } from '../common/fs-safe.js'
 import { scrubAndCut } from '../common/redact.js'
 import type { Gap, Gaps } from '../context.js'
 import type { RegionPacers } from './pacing.js'
@@ -103,15 +104,24 @@ export class Recorder {
     return this.fail(spec, err, [])
   }
 
-  /** Stores a response fetched earlier (before the set existed), as `spec.file`. */
+  /**
+   * Stores a response fetched earlier (before the set existed), as `spec.file`. A file already
+   * there (two items given one path) is a gap, like a page that cannot be stored: the first file
+   * stays, and the rest of the snapshot goes on.
+   */
   async store<T>(spec: CallSpec, value: T): Promise<Fetched<T>> {
     const requestId = requestIdOf(value)
-    await this.set.writeJson(spec.file, value, {
-      call: spec.call,
-      target: spec.target,
-      ...(spec.region ? { region: spec.region } : {}),
-      ...(requestId ? { requestId } : {}),
-    })
+    try {
+      await this.set.writeJson(spec.file, value, {
+        call: spec.call,
+        target: spec.target,
+        ...(spec.region ? { region: spec.region } : {}),
+        ...(requestId ? { requestId } : {}),
+      })
+    } catch (err) {
+      if (err instanceof WriteOnceError) return this.fail(spec, err, [])
+      throw err
+    }
     this.calls.push({
       call: spec.call,
       target: spec.target,

@@ -89,6 +89,42 @@ describe('snapshotFunctions (core API against moto)', () => {
     expect((await latestSnapshotFor(ctx.case.dir, ctx.case.journal.all(), 'core-fn'))?.set).toBe(again.set)
   })
 
+  it('keeps two roles whose names differ only in a character a path cannot hold (x,y and x_y) apart', async () => {
+    // Both are valid IAM names; an encoding that mapped `,` to `_` stored both as iam/roles/x_y.
+    const doc = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'logs:CreateLogGroup', Resource: '*' }],
+    }
+    const comma = await seedRole(moto.endpoint(), { name: 'x,y', inline: { 'p,1': doc } })
+    const under = await seedRole(moto.endpoint(), { name: 'x_y', inline: { p_1: doc } })
+    await seedFunction(moto.endpoint(), { name: 'f-comma', roleArn: comma.arn })
+    await seedFunction(moto.endpoint(), { name: 'f-under', roleArn: under.arn })
+    const ctx = await context()
+    const r = await snapshotFunctions(ctx, { functions: ['f-comma', 'f-under'] })
+    expect(r.functions.map((f) => f.roleName).sort()).toEqual(['x,y', 'x_y'])
+    const manifest = JSON.parse(await readFile(join(r.dir, 'manifest.json'), 'utf8')) as {
+      files: { path: string; source: { call: string; target: string } }[]
+    }
+    const roleFiles = manifest.files.filter((f) => f.source.call === 'iam:GetRole')
+    expect(roleFiles.map((f) => [f.path, f.source.target]).sort()).toEqual([
+      ['iam/roles/x%2Cy/get-role.json', comma.arn],
+      ['iam/roles/x_y/get-role.json', under.arn],
+    ])
+    // Each file holds its own role, and each inline policy sits beside it.
+    for (const [path, name] of [
+      ['iam/roles/x%2Cy/get-role.json', 'x,y'],
+      ['iam/roles/x_y/get-role.json', 'x_y'],
+    ])
+      expect(JSON.parse(await readFile(join(r.dir, path!), 'utf8')).Role.RoleName).toBe(name)
+    expect(manifest.files.map((f) => f.path)).toEqual(
+      expect.arrayContaining([
+        'iam/roles/x%2Cy/get-role-policy.p%2C1.json',
+        'iam/roles/x_y/get-role-policy.p_1.json',
+      ]),
+    )
+    expect(ctx.gaps.list.map((g) => g.call)).not.toContain('fir')
+  })
+
   it('refetches the code location when the download is refused, and still verifies the package', async () => {
     const role = await seedRole(moto.endpoint(), { name: 'refetch-role' })
     await seedFunction(moto.endpoint(), { name: 'refetch-fn', roleArn: role.arn })
