@@ -32,11 +32,20 @@ const ENV: Record<string, string> = {
   AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
   // A JSON value with a password in it: the password is a secret of its own.
   APP_CONFIG: JSON.stringify({ db: { host: 'db.internal', password: 'hunter2"Hunter2XYZ' } }),
+  // A password in a URL with no user name, in a connection string, in a query string: each
+  // password is a secret of its own too. And a name that says credentials in short.
+  REDIS_URL: 'redis://:R3disPassw0rdXYZ@cache.example.com:6379/0',
+  DB_CONNECTION: 'Server=db.example.com;Database=app;User Id=sa;Password=AdoNetPa55word!;',
+  JDBC_URL: 'jdbc:mysql://db:3306/app?user=root&password=JdbcPa55word',
+  SMTP_CREDS: 'mailer:SmtpPa55w0rdQQ',
   LOG_LEVEL: 'info',
 }
 const SECRETS: [string, string][] = [
   ...Object.entries(ENV).filter(([k]) => k !== 'LOG_LEVEL'),
   ['password in APP_CONFIG', 'hunter2"Hunter2XYZ'],
+  ['password in REDIS_URL', 'R3disPassw0rdXYZ'],
+  ['password in DB_CONNECTION', 'AdoNetPa55word!'],
+  ['password in JDBC_URL', 'JdbcPa55word'],
 ]
 
 const window = ['--since', '2025-03-01T00:00:00Z', '--until', '2025-03-02T00:00:00Z']

@@ -28,12 +28,19 @@ const SECRET_VALUE_PATTERNS: { kind: string; re: RegExp }[] = [
   { kind: 'sendgrid-api-key', re: /^SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}$/ },
   // Azure storage, Service Bus and Event Hubs connection strings carry the account key inline.
   { kind: 'connection-string-with-key', re: /(^|;)\s*(AccountKey|SharedAccessKey)=[^;\s]{8,}/i },
-  { kind: 'url-with-password', re: /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i },
+  // ADO.NET, ODBC and SQL Server JDBC connection strings: `…;User Id=sa;Password=…;`, `PWD=…`.
+  { kind: 'connection-string-with-password', re: /(^|;)\s*(password|pwd)\s*=\s*[^;\s]/i },
+  // The user name may be empty: `redis://:password@host`.
+  { kind: 'url-with-password', re: /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^/\s@]+@/i },
+  // JDBC and libpq URLs may carry it in the query: `?user=app&password=…`.
+  { kind: 'url-with-password', re: /[?&](password|passwd|pwd)=[^&#;\s]/i },
   { kind: 'aws-session-token', re: /^(IQoJb3JpZ2luX2Vj|FwoGZXIvYXdz)[A-Za-z0-9/+=]{50,}$/ },
 ]
 const ACCESS_KEY_ID = /^(AKIA|ASIA)[A-Z0-9]{16}$/
 /** Last words of a name that make it a password (DB_PASS, SMTP_PASSWORD, dbPassphrase). */
 const PASSWORD_WORDS = new Set(['password', 'passwd', 'pass', 'passphrase', 'pwd'])
+/** Words of a name short for credentials (SMTP_CREDS, dbCred), which SECRET_NAME's `credential` misses. */
+const CREDENTIAL_WORDS = new Set(['cred', 'creds'])
 /**
  * Words before a final `KEY` that make it something other than a secret: a public half, a
  * database or cache key name, an S3 object key, a KMS key (whose value is an id, ARN or alias).
@@ -126,7 +133,12 @@ function classify(name: string, value: string, secretName: RegExp): SecretVerdic
     return { secret: true, kind: 'secret-by-name' }
   }
   const keyByName = last === 'key' && !NOT_SECRET_KEY_WORDS.has(words.at(-2) ?? '')
-  if ((keyByName || secretName.test(name)) && trimmed.length >= 6 && !/^\d{1,5}$/.test(trimmed)) {
+  const credentialByName = words.some((w) => CREDENTIAL_WORDS.has(w))
+  if (
+    (keyByName || credentialByName || secretName.test(name)) &&
+    trimmed.length >= 6 &&
+    !/^\d{1,5}$/.test(trimmed)
+  ) {
     return { secret: true, kind: 'secret-by-name' }
   }
   return { secret: false }
@@ -295,8 +307,9 @@ export class Redactor {
     this.after.clear()
     // A JSON value (APP_CONFIG={"db":{"password":…}}) is registered by its secret fields too:
     // CloudTrail may carry the document again with another field changed, or spaced or escaped
-    // otherwise, the password in it unchanged.
+    // otherwise, the password in it unchanged. So is a URL or connection string by its password.
     for (const field of jsonSecretFields(value)) this.register(field)
+    for (const password of embeddedPasswords(value)) this.register(password)
   }
 
   get size(): number {
@@ -484,6 +497,50 @@ const ANY_SECRET_LOOKING = /\b[A-Za-z0-9/+=]{40}\b/g
  */
 const URL_AUTHORITY = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#"<>`\\]*)/gi
 
+/** Where the password is in a URL's authority (`user:password@host`, the user may be empty), if any. */
+function userinfoPassword(authority: string): [start: number, end: number] | undefined {
+  const at = authority.lastIndexOf('@')
+  const colon = authority.indexOf(':')
+  if (at < 0 || colon < 0 || colon + 1 >= at) return undefined
+  return [colon + 1, at]
+}
+
+/** `Password=` or `Pwd=` in a connection string, its value perhaps quoted (`Password="a;b"`). */
+const CONNECTION_PASSWORD = /(?:^|;)\s*(?:password|pwd)\s*=\s*("[^"]*"|'[^']*'|[^;]*)/gi
+/** `password=` in a URL's query (JDBC, libpq). */
+const QUERY_PASSWORD = /[?&](?:password|passwd|pwd)=([^&#;\s]*)/gi
+
+/**
+ * The passwords inside a value: of each URL in it (`redis://:pw@host`), of a URL's query
+ * (`?user=app&password=pw`), as written and, when percent-encoded, as meant; of a connection string
+ * (`…;Password=pw;`, taken literally). A password may show up alone elsewhere (a CloudTrail
+ * parameter, another variable), so the Redactor registers it beside the whole value.
+ */
+function embeddedPasswords(value: string): string[] {
+  const inUrls: string[] = []
+  for (const m of value.matchAll(URL_AUTHORITY)) {
+    const authority = m[2] ?? ''
+    const span = userinfoPassword(authority)
+    if (span) inUrls.push(authority.slice(...span))
+  }
+  for (const m of value.matchAll(QUERY_PASSWORD)) inUrls.push(m[1] ?? '')
+  const found = new Set<string>()
+  for (const pw of inUrls) {
+    found.add(pw)
+    try {
+      found.add(decodeURIComponent(pw))
+    } catch {
+      // Not valid percent-encoding: the password is what is written.
+    }
+  }
+  for (const m of value.matchAll(CONNECTION_PASSWORD)) {
+    const pw = (m[1] ?? '').trim()
+    found.add(/^(["']).*\1$/.test(pw) ? pw.slice(1, -1) : pw)
+  }
+  found.delete('')
+  return [...found]
+}
+
 /**
  * `text` with the password of every URL in it that carries one redacted: `http://admin:‹redacted
  * len=N sha256:…›@proxy:3128`. The user, host and port stay: they say where fir went, not how to
@@ -492,12 +549,11 @@ const URL_AUTHORITY = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#"<>`\\]*)/gi
  */
 export function redactUrlPasswords(text: string): string {
   return text.replace(URL_AUTHORITY, (whole, scheme: string, authority: string) => {
-    const at = authority.lastIndexOf('@')
-    const colon = authority.indexOf(':')
-    if (at < 0 || colon < 0 || colon > at) return whole
-    const password = authority.slice(colon + 1, at)
-    if (password === '' || password.includes('‹redacted')) return whole
-    return `${scheme}${authority.slice(0, colon + 1)}${redactValue(password)}${authority.slice(at)}`
+    const span = userinfoPassword(authority)
+    if (!span) return whole
+    const password = authority.slice(...span)
+    if (password.includes('‹redacted')) return whole
+    return `${scheme}${authority.slice(0, span[0])}${redactValue(password)}${authority.slice(span[1])}`
   })
 }
 

@@ -117,6 +117,82 @@ describe('redaction', () => {
       expect(secret(name, value), `${name}=${value}`).toBe(false)
     }
   })
+  it('finds a password in a URL with no user name, a connection string or a query string, and a CREDS name', () => {
+    for (const [name, value, kind] of [
+      ['REDIS_URL', 'redis://:R3disPassw0rdXYZ@cache.example.com:6379/0', 'url-with-password'],
+      [
+        'DB_CONNECTION',
+        'Server=db.example.com;Database=app;User Id=sa;Password=AdoNetPa55word!;',
+        'connection-string-with-password',
+      ],
+      [
+        'DB_CONNECTION',
+        'Driver={ODBC Driver 18};Server=db;UID=sa;PWD=OdbcPa55word',
+        'connection-string-with-password',
+      ],
+      ['DB_CONNECTION', 'Server=db; password = "Pa;ss w0rd"', 'connection-string-with-password'],
+      [
+        'JDBC_URL',
+        'jdbc:sqlserver://db:1433;databaseName=app;user=sa;password=MsJdbcPa55',
+        'connection-string-with-password',
+      ],
+      ['JDBC_URL', 'jdbc:mysql://db:3306/app?user=root&password=JdbcPa55word', 'url-with-password'],
+      ['DATABASE_URL', 'postgresql://host/app?user=x&password=PgPa55word', 'url-with-password'],
+      ['SMTP_CREDS', 'mailer:SmtpPa55w0rdQQ', 'secret-by-name'],
+      ['smtpCreds', 'mailer:SmtpPa55w0rdQQ', 'secret-by-name'],
+      ['DB_CRED', 'app:DbPa55w0rdQQ', 'secret-by-name'],
+    ] satisfies [string, string, string][]) {
+      expect(classifyValue(name, value), `${name}=${value}`).toMatchObject({ secret: true, kind })
+    }
+    // No password in them: a URL or connection string that only says where to go stays in clear.
+    for (const [name, value] of [
+      ['DATABASE_URL', 'postgres://host/app'],
+      ['DATABASE_URL', 'postgres://app@db.example.com:5432/app'],
+      ['CACHE_URL', 'redis://cache.example.com:6379/0'],
+      ['DB_CONNECTION', 'Server=db.example.com;Database=app'],
+      ['DB_CONNECTION', 'Server=db.example.com;Database=app;Integrated Security=true;'],
+      ['DB_CONNECTION', 'Server=db;Database=app;Password=;'],
+      ['DB_CONNECTION', 'Server=db;Database=app;PasswordPolicy=strict'],
+      ['JDBC_URL', 'jdbc:mysql://db:3306/app?user=root&useSSL=true'],
+      ['DATABASE_URL', 'postgresql://host/app?user=x&password='],
+      ['DATABASE_URL', 'postgresql://host/app?user=x&password_min_length=12'],
+      ['RESET_URL', 'https://example.com/reset?next=/account'],
+      ['SMTP_CREDS_ARN', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:smtp-AbCdEf'],
+      ['CREDSTASH_TABLE', 'credential-store'],
+      ['INCREDIBLE_MODE', 'enabled-always'],
+    ] satisfies [string, string][]) {
+      expect(classifyValue(name, value).secret, `${name}=${value}`).toBe(false)
+    }
+  })
+  it('registers the password inside a URL, connection string or query string too, so it is scrubbed where it stands alone', () => {
+    const cases: [string, string[]][] = [
+      ['redis://:R3disPassw0rdXYZ@cache.example.com:6379/0', ['R3disPassw0rdXYZ']],
+      ['postgres://app:s3cr3tPassw0rd@db/x', ['s3cr3tPassw0rd']],
+      ['Server=db.example.com;Database=app;User Id=sa;Password=AdoNetPa55word!;', ['AdoNetPa55word!']],
+      ['Server=db;UID=sa;PWD=OdbcPa55word', ['OdbcPa55word']],
+      ['Server=db; Password = "Pa;ss w0rd" ;Database=app', ['Pa;ss w0rd']],
+      ['jdbc:mysql://db:3306/app?user=root&password=JdbcPa55word&useSSL=true', ['JdbcPa55word']],
+      // Percent-encoded: as written and as meant.
+      ['postgresql://host/app?user=x&password=Pg%40Pa55word', ['Pg%40Pa55word', 'Pg@Pa55word']],
+      ['amqp://mq:Mq%2FPa55word@broker/vhost', ['Mq%2FPa55word', 'Mq/Pa55word']],
+    ]
+    for (const [value, passwords] of cases) {
+      const r = new Redactor()
+      r.register(value)
+      expect(r.size, value).toBe(1 + passwords.length)
+      for (const pw of passwords) {
+        // As CloudTrail may carry it alone, in a parameter of another call.
+        expect(r.scrub(`{"requestParameters":{"secretString":"${pw}"}}`), value).toBe(
+          `{"requestParameters":{"secretString":"${redactValue(pw)}"}}`,
+        )
+      }
+    }
+    // Nothing more for a value with no password in it.
+    const plain = new Redactor()
+    plain.register('postgres://app@db.example.com:5432/app?sslmode=require')
+    plain.register('Server=db.example.com;Database=app;Integrated Security=true')
+    expect(plain.size).toBe(2)
+  })
   it('scrubs registered values anywhere in text and deep structures', () => {
     const r = new Redactor()
     r.register('s3cr3t-value-1')
