@@ -34,7 +34,7 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     dropped.add('drop-once')
     res.writeHead(200, { 'content-length': String(body.length) })
     // Dropped once the bytes are with the kernel: a loaded machine must not cut them shorter.
-    res.write(body.subarray(0, 100_000), () => setTimeout(() => res.socket?.destroy(), 20))
+    res.write(body.subarray(0, 100_000), () => setTimeout(() => res.socket?.destroy(), 200))
     return
   }
   if (url.pathname === '/ignore-range' && !dropped.has('ignore-range')) {
