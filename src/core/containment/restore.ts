@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.js'
+import { canonicalJson } from '../common/canonical-json.js'
 import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { parseArn } from '../identity.js'
@@ -112,6 +113,20 @@ function functionsOf(record: UndoRecord): ChangedFunction[] {
 }
 
 /**
+ * The params a pending change is in force for that name `fn` (see UndoRecord.heldFor), each once:
+ * what a restore of `fn` that keeps the change releases.
+ */
+function heldForFunction(record: UndoRecord, fn: string, region: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = []
+  for (const params of record.heldFor ?? []) {
+    const c = changedFunction(params)
+    if (c && sameFunction(c, fn, region) && !out.some((p) => canonicalJson(p) === canonicalJson(params)))
+      out.push(params)
+  }
+  return out
+}
+
+/**
  * The role a pending change was also journaled for by name, without a function (`fir creds
  * revoke-sessions`, or its playbook action): the responder asked for it for the whole role.
  */
@@ -141,9 +156,16 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
   const records = pending.filter(
     (r) => fn === undefined || served.get(r)!.some((c) => sameFunction(c, fn, region)),
   )
-  /** Another function of the case still contained: a change of its own is not undone yet. */
+  /**
+   * Another function of the case still contained: `besides` itself is in force for it (its
+   * session revocation, applied or already-applied and not released by a restore of it, whatever
+   * other actions contained it), or a change of its own is not undone yet.
+   */
   const stillContained = (c: ChangedFunction, besides: UndoRecord) =>
-    pending.some((r) => r !== besides && served.get(r)!.some((x) => isSameChanged(x, c)))
+    (besides.heldFor ?? []).some((p) => {
+      const x = changedFunction(p)
+      return x !== undefined && isSameChanged(x, c)
+    }) || pending.some((r) => r !== besides && served.get(r)!.some((x) => isSameChanged(x, c)))
   const calls: UndoCall[] = []
   for (const record of records) {
     const step = stepById(record.step)
@@ -156,11 +178,14 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
         : served.get(record)!.filter((c) => !sameFunction(c, fn, region) && stillContained(c, record))
     // A revocation asked for the whole role by name is not one function's to lift.
     const role = fn === undefined ? undefined : roleAskedByName(record)
+    // Kept for the others, it is no longer held for this function: restoring them lifts it.
+    const release = fn === undefined ? [] : heldForFunction(record, fn, region)
     if (role !== undefined && wanted.has(step.id)) {
       calls.push({
         step,
         record,
         skip: `kept: fir creds revoke-sessions revoked the sessions of role ${escapeTerminal(role)} in this case, for every user of the role; lift it with fir restore --actions sessions (without a function)`,
+        release,
       })
       continue
     }
@@ -170,6 +195,7 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
         step,
         record,
         skip: `kept: it also contains ${names} (contained in this case); restore ${others.length > 1 ? 'them' : 'it'} too, or run fir restore without a function`,
+        release,
       })
       continue
     }

@@ -185,7 +185,8 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
       started && utcDisplay(started.at) !== utcDisplay(entry.at) ? utcDisplay(started.at) : null,
     action: entry.action,
     title:
-      entry.outcome === 'undone' || entry.outcome === 'conflict'
+      // A `skipped` change is a restore that kept it (another function still needs it).
+      entry.outcome === 'undone' || entry.outcome === 'conflict' || entry.outcome === 'skipped'
         ? `Undo: ${stepTitle(entry.action)}`
         : stepTitle(entry.action),
     target: entry.target,

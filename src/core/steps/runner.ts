@@ -182,6 +182,12 @@ export interface UndoCall {
   record: UndoRecord
   /** When set, the row is reported as skipped with this note and nothing is done. */
   skip?: string
+  /**
+   * With `skip`: the callers (params from the record's `heldFor`) whose share of the kept change
+   * this run releases — journaled as `skipped` undo entries, so the change no longer counts as
+   * held for them (a restored function no longer keeps its role's revocation in place).
+   */
+  release?: Record<string, unknown>[]
 }
 
 /**
@@ -240,9 +246,18 @@ export async function runUndos(ctx: FirContext, calls: UndoCall[], options: RunO
   if (pending > 0 && !options.confirmed) await confirmChanges(ctx, options.what, pending)
   if (pending > 0) await announceActing(ctx, ctx.aws, targetsOf(plans, 'would-undo'))
   const results: StepResult[] = []
-  for (const row of plans) {
-    const call = runnable.find((c) => c.record === row.undo)
-    results.push(call ? await call.step.undo(ctx, call.record) : row)
+  for (const [i, row] of plans.entries()) {
+    // One plan row per call, in the calls' order.
+    const call = calls[i]!
+    for (const params of call.skip ? (call.release ?? []) : []) {
+      await ctx.case.journal.append({
+        action: call.step.id,
+        target: call.record.target,
+        params: { ...params, undoOf: call.record.startedSeq, kept: call.skip },
+        outcome: 'skipped',
+      })
+    }
+    results.push(runnable.includes(call) ? await call.step.undo(ctx, call.record) : row)
   }
   return { dryRun: false, plans, results }
 }

@@ -11,6 +11,8 @@
  * - or, when nothing needed changing, a single `{outcome: 'already-applied', prior, after}`.
  * - An undo writes `{outcome: 'started', params: {..., undoOf: <seq of the started entry>}}` and then
  *   `{outcome: 'undone' | 'conflict' | 'failed' | 'denied', params: {..., undoOf}}`.
+ * - A restore that keeps a change one caller no longer needs but another does (a shared role's
+ *   revocation) writes `{outcome: 'skipped', params: {<that caller's params>, undoOf, kept}}`.
  *
  * The truth about the prior state is the EARLIEST `started` entry of a (step, target) pair not
  * closed by an `undone` entry: a run killed between its change and its outcome, then re-run,
@@ -74,6 +76,13 @@ export interface UndoRecord<S = unknown> {
    * own function.
    */
   journaledFor?: Record<string, unknown>[]
+  /**
+   * The callers the change is in force for: the params of its `applied` and `already-applied`
+   * entries since it was last undone, less those a restore released (a `skipped` undo entry with
+   * the same params: restoring one function kept a role's revocation that another function still
+   * needs, so it no longer holds it for the one restored).
+   */
+  heldFor?: Record<string, unknown>[]
   startedSeq: number
   startedAt: string
 }

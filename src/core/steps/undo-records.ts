@@ -1,4 +1,5 @@
 import type { JournalEntry } from '../case/journal.js'
+import { canonicalJson } from '../common/canonical-json.js'
 import type { UndoRecord } from './step.js'
 
 /**
@@ -50,6 +51,10 @@ function isUndoEntry(e: JournalEntry): boolean {
  * A restore that met a `conflict` left someone else's value in place. A change made after that
  * conflict starts from that value, not from fir's: its `started` entry's prior is the truth, and
  * the change before it is superseded (its undo would put back what that person had replaced).
+ *
+ * `heldFor` lists who the change is in force for (its `applied` and `already-applied` entries);
+ * a `skipped` undo entry — a restore of one function that kept a change another function still
+ * needs — takes that function's params out of it.
  */
 export function pendingUndos(entries: readonly JournalEntry[], steps?: ReadonlySet<string>): UndoRecord[] {
   const open = new Map<string, UndoRecord>()
@@ -65,6 +70,11 @@ export function pendingUndos(entries: readonly JournalEntry[], steps?: ReadonlyS
         const done = [...open].find(([, r]) => r.startedSeq === undoOf)
         open.delete(done ? done[0] : k)
       } else if (e.outcome === 'conflict') conflicted.add(undoOf)
+      else if (e.outcome === 'skipped') {
+        const { undoOf: _seq, kept: _why, ...released } = e.params as Record<string, unknown>
+        const kept = [...open.values()].find((r) => r.startedSeq === undoOf)
+        if (kept) kept.heldFor = kept.heldFor!.filter((p) => canonicalJson(p) !== canonicalJson(released))
+      }
       continue
     }
     let current = open.get(k)
@@ -87,6 +97,7 @@ export function pendingUndos(entries: readonly JournalEntry[], steps?: ReadonlyS
         prior: e.prior,
         after: intended,
         journaledFor: [params],
+        heldFor: [],
         startedSeq: e.seq,
         startedAt: e.at,
       })
@@ -94,6 +105,7 @@ export function pendingUndos(entries: readonly JournalEntry[], steps?: ReadonlyS
     }
     if (!current) continue
     current.journaledFor!.push(params)
+    if (e.outcome === 'applied' || e.outcome === 'already-applied') current.heldFor!.push(params)
     if (
       (e.outcome === 'applied' || e.outcome === 'failed' || e.outcome === 'denied') &&
       e.after !== undefined

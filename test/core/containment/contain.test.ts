@@ -87,6 +87,85 @@ describe('restoring one of two functions that share an execution role', () => {
   })
 })
 
+describe('restoring one function keeps the revocation for every function whose sessions containment holds it', () => {
+  const setup = async (caseId: string, roleName: string, names: string[]) => {
+    const role = await seedRole(moto.endpoint(), { name: roleName })
+    for (const name of names) {
+      await seedFunction(moto.endpoint(), { name, roleArn: role.arn })
+      await sdk(moto.endpoint()).lambda.send(
+        new PutFunctionConcurrencyCommand({ FunctionName: name, ReservedConcurrentExecutions: 3 }),
+      )
+    }
+    const ctx = await testContext(moto.endpoint(), { caseId })
+    const contain = (name: string, actions: ('throttle' | 'sessions')[]) =>
+      containFunction(ctx, { function: name, actions, snapshot: fakeSnapshot(), confirmed: true })
+    const restore = (name: string, actions: ('throttle' | 'sessions')[]) =>
+      restoreCase(ctx, { function: name, actions, confirmed: true })
+    const revocation = async () =>
+      (await functionState(moto.endpoint(), names[0]!, roleName)).roleInlinePolicies[`fir-revoke-${caseId}`]
+    const sessionsRow = (r: Awaited<ReturnType<typeof restore>>) =>
+      r.results.find((x) => x.step === 'containment.sessions')
+    return { ctx, contain, restore, revocation, sessionsRow }
+  }
+
+  it('a function contained only with sessions, or whose other actions were already in place, keeps it; each restore releases its own', async () => {
+    const t = await setup('HOLD', 'shared-role-hold', ['fc-hold', 'fd-hold', 'fe-hold'])
+    await t.contain('fc-hold', ['throttle', 'sessions'])
+    await t.contain('fd-hold', ['sessions'])
+    // fe-hold is throttled already (another case did it): its throttle is already-applied, no change.
+    await sdk(moto.endpoint()).lambda.send(
+      new PutFunctionConcurrencyCommand({ FunctionName: 'fe-hold', ReservedConcurrentExecutions: 0 }),
+    )
+    const fe = await t.contain('fe-hold', ['throttle', 'sessions'])
+    expect(fe.results.map((r) => [r.step, r.outcome])).toEqual([
+      ['containment.throttle', 'already-applied'],
+      ['containment.sessions', 'applied'],
+    ])
+
+    const plan = await restoreCase(t.ctx, { function: 'fc-hold', actions: ['sessions'], dryRun: true })
+    expect(t.sessionsRow(plan)!.outcome).toBe('skipped')
+    const c = await t.restore('fc-hold', ['throttle', 'sessions'])
+    expect(c.results.map((r) => [r.step, r.outcome])).toEqual(
+      expect.arrayContaining([
+        ['containment.throttle', 'undone'],
+        ['containment.sessions', 'skipped'],
+      ]),
+    )
+    expect(t.sessionsRow(c)!.notes.join(' ')).toMatch(
+      /it also contains fd-hold, fe-hold \(contained in this case\)/,
+    )
+    expect(c.warnings).toEqual([])
+    expect(await t.revocation()).toBeDefined()
+
+    // fc-hold is restored and released its share: fd-hold now keeps it for fe-hold alone.
+    const d = await t.restore('fd-hold', ['sessions'])
+    expect(d.results.map((r) => [r.step, r.outcome])).toEqual([['containment.sessions', 'skipped']])
+    expect(t.sessionsRow(d)!.notes.join(' ')).toMatch(/it also contains fe-hold \(/)
+    expect(await t.revocation()).toBeDefined()
+
+    // The last function holding it lifts it, with the warning.
+    const e = await t.restore('fe-hold', ['throttle', 'sessions'])
+    expect(t.sessionsRow(e)!.outcome).toBe('undone')
+    expect(e.warnings).toEqual([expect.stringMatching(/valid again/)])
+    expect(await t.revocation()).toBeUndefined()
+    await t.ctx.case.close()
+  })
+
+  it('in the reverse order too: the sessions-only function restored first keeps it for the other, which then lifts it', async () => {
+    const t = await setup('HOLD2', 'shared-role-hold2', ['fc-hold2', 'fd-hold2'])
+    await t.contain('fc-hold2', ['throttle', 'sessions'])
+    await t.contain('fd-hold2', ['sessions'])
+    const d = await t.restore('fd-hold2', ['sessions'])
+    expect(d.results.map((r) => [r.step, r.outcome])).toEqual([['containment.sessions', 'skipped']])
+    expect(t.sessionsRow(d)!.notes.join(' ')).toMatch(/it also contains fc-hold2 \(/)
+    expect(await t.revocation()).toBeDefined()
+    const c = await t.restore('fc-hold2', ['throttle', 'sessions'])
+    expect(t.sessionsRow(c)!.outcome).toBe('undone')
+    expect(await t.revocation()).toBeUndefined()
+    await t.ctx.case.close()
+  })
+})
+
 describe('fir creds revoke-sessions and contain --actions sessions put one revocation', () => {
   type Doc = { Statement: { Condition: { DateLessThan: Record<string, string> } }[] }
   const cutoffOn = async (fn: string, role: string, caseId: string) => {
