@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { GetFunctionConcurrencyCommand } from '@aws-sdk/client-lambda'
+import { GetFunctionConcurrencyCommand, PutFunctionConcurrencyCommand } from '@aws-sdk/client-lambda'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FunctionState, functionState, sdk } from '../core/containment/state.js'
 import { runFir, tempDir } from '../support/cli.js'
@@ -487,5 +487,66 @@ describe('fir contain and fir restore (built CLI)', () => {
     const us = await restore()
     expect(us.code).toBe(0)
     expect(await reserved('payments-webhook', 'us-east-1')).toBeNull()
+  })
+
+  it('every journal entry of a run that changes nothing carries the caller ARN, after an aws.identity entry (contain, contain --role-arn, restore)', {
+    timeout: 180_000,
+  }, async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'actor-role', trust: LAMBDA_TRUST })
+    await seedFunction(moto.endpoint(), { name: 'fn-actor', roleArn: role.arn })
+    const lambda = sdk(moto.endpoint()).lambda
+    await lambda.send(
+      new PutFunctionConcurrencyCommand({ FunctionName: 'fn-actor', ReservedConcurrentExecutions: 3 }),
+    )
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'IR-6'], { cwd })).code).toBe(0)
+    const dir = join(cwd, 'cases', 'IR-6')
+    const opts = { cwd, endpoint: moto.endpoint() }
+    expect([0, 4]).toContain((await runFir(['snapshot', 'fn-actor', '--case', 'cases/IR-6'], opts)).code)
+    const contain = ['contain', 'fn-actor', '--case', 'cases/IR-6', '--yes', '--json']
+    expect((await runFir([...contain, '--actions', 'throttle'], opts)).code).toBe(0)
+
+    type Entry = {
+      seq: number
+      action: string
+      outcome: string
+      target: string
+      actor: { arn: string | null }
+    }
+    const entries = async () =>
+      (await readFile(join(dir, 'journal.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Entry)
+    /** The entries `run` journaled: an aws.identity entry first, every one with the caller's ARN. */
+    const journaledBy = async (run: () => Promise<{ code: number | null }>, code: number, arn: RegExp) => {
+      const mark = (await entries()).length
+      expect((await run()).code).toBe(code)
+      const added = (await entries()).slice(mark)
+      expect(added[0]).toMatchObject({ action: 'aws.identity', target: expect.stringMatching(arn) })
+      for (const e of added) expect(e.actor.arn, `${e.action} ${e.outcome}`).toMatch(arn)
+      return added.slice(1).map((e) => [e.action, e.outcome])
+    }
+    const user = /^arn:aws:(iam|sts)::123456789012:/
+    expect(await journaledBy(() => runFir([...contain, '--actions', 'throttle,url'], opts), 0, user)).toEqual(
+      [
+        ['containment.throttle', 'already-applied'],
+        ['containment.url', 'already-applied'],
+      ],
+    )
+    const responder = 'arn:aws:iam::123456789012:role/responder'
+    const assumed = /^arn:aws:sts::123456789012:assumed-role\/responder\//
+    const viaRole = () => runFir([...contain, '--actions', 'throttle,url', '--role-arn', responder], opts)
+    expect(await journaledBy(viaRole, 0, assumed)).toEqual([
+      ['containment.throttle', 'already-applied'],
+      ['containment.url', 'already-applied'],
+    ])
+
+    // Someone put the concurrency back by hand: restore finds it already undone, and journals that.
+    await lambda.send(
+      new PutFunctionConcurrencyCommand({ FunctionName: 'fn-actor', ReservedConcurrentExecutions: 3 }),
+    )
+    const restore = () => runFir(['restore', 'fn-actor', '--case', 'cases/IR-6', '--yes', '--json'], opts)
+    expect(await journaledBy(restore, 0, user)).toEqual([['containment.throttle', 'undone']])
   })
 })

@@ -26,7 +26,8 @@
  *   (`ctx.interactive`) `ctx.confirm()` asks; else {@link RefusedError} (exit 5). A "no" on the
  *   terminal is a refusal too. `onPlan` is called with the plan rows before asking.
  * - `dryRun`: plans only; nothing is journaled, nothing is changed.
- * - Before the first change the banner (account, region, caller) is printed and journaled.
+ * - Before the first step is applied or undone — a change or not (`already-applied`) — the banner
+ *   (account, region, caller) is printed and journaled, so every entry names the caller's ARN.
  * - Each step journals its own `started`/outcome entries (see step.ts); re-runs report
  *   `already-applied` without a mutating call, so a crashed run is resumed by running it again.
  * - Non-FirError exceptions are bugs: journaled as `failed` by the step, then rethrown.
@@ -163,7 +164,8 @@ export async function runSteps(ctx: FirContext, calls: StepCall[], options: RunO
   if (options.dryRun) return { dryRun: true, plans, results: plans }
   const pending = plans.filter((p) => p.outcome === 'would-apply').length
   if (pending > 0 && !options.confirmed) await confirmChanges(ctx, options.what, pending)
-  if (pending > 0) await announceActing(ctx, ctx.aws, targetsOf(plans, 'would-apply'))
+  // Every planned call is journaled, a change or not (already-applied): the caller first.
+  if (planned.size > 0) await announceActing(ctx, ctx.aws, actingOn(plans, 'would-apply', 'already-applied'))
   await options.beforeChanges?.()
   const results: StepResult[] = []
   calls.forEach((call, i) => {
@@ -195,6 +197,7 @@ export interface UndoCall {
  * Conflicting parts are reported and left alone; skipped calls are shown, never run.
  */
 export async function runUndos(ctx: FirContext, calls: UndoCall[], options: RunOptions): Promise<RunResult> {
+  const journals = (c: UndoCall) => c.skip === undefined || (c.release?.length ?? 0) > 0
   const plans: StepResult[] = []
   const runnable: UndoCall[] = []
   for (const call of calls) {
@@ -244,7 +247,9 @@ export async function runUndos(ctx: FirContext, calls: UndoCall[], options: RunO
   if (options.dryRun) return { dryRun: true, plans, results: plans }
   const pending = plans.filter((p) => p.outcome === 'would-undo').length
   if (pending > 0 && !options.confirmed) await confirmChanges(ctx, options.what, pending)
-  if (pending > 0) await announceActing(ctx, ctx.aws, targetsOf(plans, 'would-undo'))
+  // Every undo run is journaled (already-undone and conflict too), and so is a release: the caller first.
+  if (runnable.length > 0 || calls.some((c) => c.skip && journals(c)))
+    await announceActing(ctx, ctx.aws, actingOn(plans, 'would-undo', 'already-undone', 'conflict'))
   const results: StepResult[] = []
   for (const [i, row] of plans.entries()) {
     // One plan row per call, in the calls' order.
@@ -262,7 +267,17 @@ export async function runUndos(ctx: FirContext, calls: UndoCall[], options: RunO
   return { dryRun: false, plans, results }
 }
 
-/** The targets (ARNs) of the rows about to change AWS. */
-function targetsOf(rows: readonly StepResult[], outcome: StepResult['outcome']): string[] {
-  return rows.filter((r) => r.outcome === outcome).map((r) => r.target)
+/**
+ * The targets (ARNs) of the rows about to change AWS (`changing`); when none will change, of the
+ * rows whose outcome is journaled all the same (`journaled`), for the banner's region.
+ */
+function actingOn(
+  rows: readonly StepResult[],
+  changing: StepResult['outcome'],
+  ...journaled: StepResult['outcome'][]
+): string[] {
+  const of = (outcomes: StepResult['outcome'][]) =>
+    rows.filter((r) => outcomes.includes(r.outcome)).map((r) => r.target)
+  const changes = of([changing])
+  return changes.length > 0 ? changes : of(journaled)
 }
