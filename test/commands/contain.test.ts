@@ -549,4 +549,65 @@ describe('fir contain and fir restore (built CLI)', () => {
     const restore = () => runFir(['restore', 'fn-actor', '--case', 'cases/IR-6', '--yes', '--json'], opts)
     expect(await journaledBy(restore, 0, user)).toEqual([['containment.throttle', 'undone']])
   })
+
+  it('restore against an endpoint that cannot be reached exits 2 as contain does; a restore that only met conflicts says nothing was restored', {
+    timeout: 180_000,
+  }, async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'unreach-role', trust: LAMBDA_TRUST })
+    for (const name of ['fn-unreach-a', 'fn-unreach-b']) {
+      await seedFunction(moto.endpoint(), { name, roleArn: role.arn })
+      await sdk(moto.endpoint()).lambda.send(
+        new PutFunctionConcurrencyCommand({ FunctionName: name, ReservedConcurrentExecutions: 3 }),
+      )
+    }
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'IR-7'], { cwd })).code).toBe(0)
+    const opts = { cwd, endpoint: moto.endpoint() }
+    for (const name of ['fn-unreach-a', 'fn-unreach-b']) {
+      const c = await runFir(
+        ['contain', name, '--case', 'cases/IR-7', '--actions', 'throttle', '--yes'],
+        opts,
+      )
+      expect([0, 4]).toContain(c.code) // moto's snapshot gaps
+    }
+
+    const nowhere = ['--endpoint-url', 'http://127.0.0.1:1']
+    const contain = await runFir(
+      ['contain', 'fn-unreach-a', '--case', 'cases/IR-7', '--yes', '--json', ...nowhere],
+      opts,
+    )
+    expect(contain.code).toBe(2)
+    expect(contain.json.error.message).toContain('the AWS endpoint could not be reached')
+    for (const extra of [['--yes'], ['--dry-run']]) {
+      const restore = await runFir(['restore', '--case', 'cases/IR-7', '--json', ...extra, ...nowhere], opts)
+      expect(restore.code, extra[0]).toBe(2)
+      expect(restore.json).toMatchObject({ status: 2, error: { code: 'unreachable' } })
+      expect(restore.json.error.message).toContain('the AWS endpoint could not be reached')
+    }
+    expect(await reserved('fn-unreach-a', 'us-east-1')).toBe(0)
+
+    // Someone set fn-unreach-b's concurrency since: restore leaves it (conflict) and says it restored nothing.
+    await sdk(moto.endpoint()).lambda.send(
+      new PutFunctionConcurrencyCommand({ FunctionName: 'fn-unreach-b', ReservedConcurrentExecutions: 7 }),
+    )
+    const conflict = await runFir(
+      ['restore', 'fn-unreach-b', '--case', 'cases/IR-7', '--yes', '--json'],
+      opts,
+    )
+    expect(conflict.code).toBe(0) // a conflict is no failed call: not a gap
+    expect(conflict.json.result.results.map((r: { outcome: string }) => r.outcome)).toEqual(['conflict'])
+    expect(conflict.json.warnings).toEqual([
+      expect.stringMatching(
+        /^nothing was restored \(conflict\): containment\.throttle on fn-unreach-b; .*run fir restore again$/,
+      ),
+    ])
+    expect(await reserved('fn-unreach-b', 'us-east-1')).toBe(7)
+    // fn-unreach-a is still contained: the rest restores, and the warning names only what it left.
+    const partial = await runFir(['restore', '--case', 'cases/IR-7', '--yes', '--json'], opts)
+    expect(partial.code).toBe(0)
+    expect(partial.json.warnings).toEqual([
+      expect.stringMatching(/^not restored \(conflict\): containment\.throttle on fn-unreach-b; /),
+    ])
+    expect(await reserved('fn-unreach-a', 'us-east-1')).toBe(3)
+  })
 })

@@ -226,5 +226,30 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
     ...(options.confirmed ? { confirmed: true } : {}),
     ...(options.onPlan ? { onPlan: options.onPlan } : {}),
   })
+  if (!run.dryRun) {
+    const conflict = conflictWarning(run.results)
+    if (conflict) {
+      ctx.log.warn(conflict)
+      warnings.push(conflict)
+    }
+  }
   return { dryRun: run.dryRun, actions, plans: run.plans, results: run.results, warnings }
+}
+
+/**
+ * A conflict is no failed call (not a gap, exit 0), but what it left is not restored: names each
+ * and what to do, and says so plainly when nothing at all was restored.
+ */
+function conflictWarning(results: readonly StepResult[]): string | undefined {
+  const conflicts = results.filter((r) => r.outcome === 'conflict')
+  if (conflicts.length === 0) return undefined
+  // A conflict row may have restored its other parts (a statement re-added, another left).
+  const restored = results.some(
+    (r) =>
+      r.outcome === 'undone' ||
+      (r.outcome === 'conflict' && canonicalJson(r.before) !== canonicalJson(r.after)),
+  )
+  const list = conflicts.map((r) => `${r.step} on ${escapeTerminal(r.label || r.target)}`).join(', ')
+  const [it, itIs, each] = conflicts.length > 1 ? ['them', 'they are', 'each'] : ['it', 'it is', 'it']
+  return `${restored ? 'not restored' : 'nothing was restored'} (conflict): ${list}; someone changed ${it} since fir did, so fir left ${it} as ${itIs} (the notes say what differs). Set ${each} as it should be by hand, or put back the state fir left and run fir restore again`
 }

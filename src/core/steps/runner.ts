@@ -17,6 +17,8 @@
  * const back = await runUndos(ctx, [{ step, record }], { dryRun, what: 'restore f', onPlan })
  * ```
  *
+ * - The caller is identified first (sts:GetCallerIdentity): an AWS that cannot be reached at all, or
+ *   credentials that do not work, end the command (exit 2) before any plan.
  * - Plans run first, for every call, and only read. A plan that AWS denies or that fails becomes a
  *   `denied`/`failed` row and a gap; the other calls still run (contain as much as possible).
  *   With `failOnPlanError` the plan's FirError is thrown instead (a refusal of a single-step
@@ -43,7 +45,7 @@
  */
 import { FirError, messageOf, RefusedError } from '../../errors.js'
 import type { FirContext } from '../context.js'
-import { announceActing } from '../identity.js'
+import { announceActing, callerIdentity } from '../identity.js'
 import { failureOutcome } from './define-step.js'
 import type { Plan, Step, StepCall, StepResult, UndoRecord } from './step.js'
 
@@ -147,6 +149,7 @@ export async function confirmChanges(ctx: FirContext, what: string, count: numbe
 
 /** Plans, confirms and applies `calls` in order (see the module comment). */
 export async function runSteps(ctx: FirContext, calls: StepCall[], options: RunOptions): Promise<RunResult> {
+  if (calls.length > 0) await identifyCaller(ctx)
   const plans: StepResult[] = []
   const planned = new Map<StepCall, StepResult>()
   for (const call of calls) {
@@ -198,6 +201,7 @@ export interface UndoCall {
  */
 export async function runUndos(ctx: FirContext, calls: UndoCall[], options: RunOptions): Promise<RunResult> {
   const journals = (c: UndoCall) => c.skip === undefined || (c.release?.length ?? 0) > 0
+  if (calls.some(journals)) await identifyCaller(ctx)
   const plans: StepResult[] = []
   const runnable: UndoCall[] = []
   for (const call of calls) {
@@ -280,4 +284,14 @@ function actingOn(
     rows.filter((r) => outcomes.includes(r.outcome)).map((r) => r.target)
   const changes = of([changing])
   return changes.length > 0 ? changes : of(journaled)
+}
+
+/**
+ * Resolves the caller (sts:GetCallerIdentity) before any plan reads AWS. An endpoint that cannot
+ * be reached, or credentials that do not work, then stop the command here (AwsAccessError, exit 2,
+ * as contain's first read and snapshot's caller lookup do) instead of failing every row as a gap
+ * (exit 4: gaps are calls AWS answered with a denial, a throttle or a fault).
+ */
+async function identifyCaller(ctx: FirContext): Promise<void> {
+  await callerIdentity(ctx.aws)
 }
