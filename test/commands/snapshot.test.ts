@@ -544,6 +544,51 @@ describe('fir snapshot (built CLI against moto): gaps, hostile code, blast radiu
     )
   })
 
+  it('snapshots a function named twice (name, ARN, partial ARN, name:$LATEST) once, saying so; another qualifier of it gets its own folder', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'twice-role' })
+    const fn = await seedFunction(moto.endpoint(), { name: 'twice-fn', roleArn: role.arn })
+    const version = await publishVersion(moto.endpoint(), 'twice-fn')
+    await seedAlias(moto.endpoint(), 'twice-fn', 'live', version)
+    const { cwd, caseDir } = await newCase()
+    const r = await runFir(
+      [
+        'snapshot',
+        'twice-fn',
+        fn.arn,
+        `${TEST_ACCOUNT}:function:twice-fn`,
+        'twice-fn:$LATEST',
+        'twice-fn',
+        '--case',
+        'cases/INC-1',
+        '--json',
+      ],
+      { cwd, endpoint: moto.endpoint() },
+    )
+    expect(r.code, r.stderr).toBe(4)
+    expect(r.json.result.functions.map((f: any) => f.arn)).toEqual([fn.arn])
+    expect(r.stderr).toContain(
+      `note: twice-fn, ${fn.arn}, ${TEST_ACCOUNT}:function:twice-fn, twice-fn:$LATEST name the same function (twice-fn, qualifier $LATEST, in us-east-1): it is snapshotted once`,
+    )
+    const paths = (await manifestOf(caseDir, r.json.result.set)).files.map((f) => f.path)
+    expect(paths).toContain('functions/twice-fn/get-function.$LATEST.json')
+    // Sealed under its final name: nothing unfinished is left.
+    expect(await readdir(join(caseDir, 'evidence'))).toEqual([r.json.result.set])
+
+    // The same function for two qualifiers: two summaries, each collected into its own folder.
+    const q = await runFir(['snapshot', 'twice-fn', 'twice-fn:live', '--case', 'cases/INC-1', '--json'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(q.code, q.stderr).toBe(4)
+    expect(q.json.result.functions.map((f: any) => f.qualifier)).toEqual(['$LATEST', 'live'])
+    const qPaths = (await manifestOf(caseDir, q.json.result.set)).files.map((f) => f.path)
+    expect(qPaths).toContain('functions/twice-fn@us-east-1@$LATEST/get-function.$LATEST.json')
+    expect(qPaths).toContain('functions/twice-fn@us-east-1@live/get-function.live.json')
+    expect((await readdir(join(caseDir, 'evidence'))).sort()).toEqual(
+      [r.json.result.set, q.json.result.set].sort(),
+    )
+  })
+
   it('completes a function with 200 versions (paced, bounded concurrency), one package downloaded', async () => {
     const role = await seedRole(moto.endpoint(), { name: 'many-role' })
     await seedFunction(moto.endpoint(), { name: 'many', roleArn: role.arn })

@@ -24,7 +24,7 @@ import {
   uploadSetFiles,
 } from './remote.js'
 import { SnapshotRun } from './run.js'
-import { resolveTargets } from './targets.js'
+import { type ResolvedTarget, resolveTargets } from './targets.js'
 import type {
   Finding,
   FunctionSummary,
@@ -86,7 +86,8 @@ export async function snapshotFunctions(ctx: FirContext, opts: SnapshotOptions):
 
   const identity = await callerIdentity(aws)
   const pacers = new RegionPacers(lambdaRps)
-  const { targets, discovery } = await resolveTargets(aws, pacers, opts, identity.account)
+  const { targets, discovery, notes } = await resolveTargets(aws, pacers, opts, identity.account)
+  for (const note of notes) ctx.log.info(`fir: note: ${note}`)
   if (targets.length === 0 && opts.functions.length === 0) {
     const failedEverywhere = discovery.every((d) => d.error !== undefined)
     if (!failedEverywhere) {
@@ -120,41 +121,17 @@ export async function snapshotFunctions(ctx: FirContext, opts: SnapshotOptions):
     if (d.error) rec.failed(spec, d.error)
   }
 
-  const nameCount = new Map<string, number>()
-  for (const t of targets) nameCount.set(t.name, (nameCount.get(t.name) ?? 0) + 1)
-  const snapshotTargets: SnapshotTarget[] = []
-  const preGaps = new Map<string, Gap[]>()
-  for (const t of targets) {
-    const dir = `functions/${safeSegment(nameCount.get(t.name)! > 1 ? `${t.name}@${t.region}` : t.name)}`
-    const arn = `arn:aws:lambda:${t.region}:${t.account}:function:${t.name}`
-    const prefetched: SnapshotTarget['prefetched'] = new Map()
-    if (t.check) {
-      const spec = {
-        call: 'lambda:GetFunction',
-        target: arn,
-        what: `configuration and code location (${t.check.qualifier}) of ${t.name}`,
-        file: `${dir}/get-function.${safeSegment(t.check.qualifier)}.json`,
-        region: t.region,
-      }
-      if (t.check.value) {
-        await rec.store(spec, t.check.value)
-        prefetched.set(t.check.qualifier, { value: t.check.value, at: t.check.at, file: spec.file })
-      } else {
-        const sink: Gap[] = []
-        rec.failed({ ...spec, sink }, t.check.error)
-        preGaps.set(arn, sink)
-      }
-    }
-    snapshotTargets.push({
-      name: t.name,
-      region: t.region,
-      account: t.account,
-      aws: aws.forRegion(t.region),
-      dir,
-      ...(t.qualifier ? { qualifier: t.qualifier } : {}),
-      prefetched,
-    })
-  }
+  const dirs = targetDirs(targets)
+  const snapshotTargets: (SnapshotTarget & { check: ResolvedTarget['check'] })[] = targets.map((t, i) => ({
+    name: t.name,
+    region: t.region,
+    account: t.account,
+    aws: aws.forRegion(t.region),
+    dir: dirs[i]!,
+    ...(t.qualifier ? { qualifier: t.qualifier } : {}),
+    prefetched: new Map(),
+    check: t.check,
+  }))
 
   ctx.log.info(
     `fir: snapshot ${set.name}: ${snapshotTargets.length} function(s), Lambda calls paced at ${lambdaRps}/s per region`,
@@ -163,8 +140,8 @@ export async function snapshotFunctions(ctx: FirContext, opts: SnapshotOptions):
   const summaries = await mapLimit(snapshotTargets, settings.functionConcurrency, async (t, i) => {
     ctx.log.progress(`fir: collecting ${t.name} (${i + 1}/${snapshotTargets.length})`)
     try {
+      const pre = await storeCheck(rec, t)
       const s = await collectFunction(run, t)
-      const pre = preGaps.get(s.arn) ?? []
       return { ...s, gaps: [...pre, ...s.gaps] }
     } catch (err) {
       // A bug must not lose what was collected: the set is still sealed, then the error surfaces.
@@ -274,6 +251,56 @@ export async function snapshotFunctions(ctx: FirContext, opts: SnapshotOptions):
     gaps: ctx.gaps.list,
     ...(remote ? { remote } : {}),
   }
+}
+
+/**
+ * Each target's folder in the set: its name, `name@region` when the name is in several regions,
+ * `name@region@qualifier` when one function is a target for several qualifiers (each is collected
+ * whole: two targets never share a folder).
+ */
+function targetDirs(targets: readonly ResolvedTarget[]): string[] {
+  const count = (key: (t: ResolvedTarget) => string) => {
+    const m = new Map<string, number>()
+    for (const t of targets) m.set(key(t), (m.get(key(t)) ?? 0) + 1)
+    return (t: ResolvedTarget) => m.get(key(t))!
+  }
+  const byName = count((t) => t.name)
+  const byRegion = count((t) => `${t.name}@${t.region}`)
+  return targets.map((t) => {
+    const name =
+      byRegion(t) > 1
+        ? `${t.name}@${t.region}@${t.qualifier ?? '$LATEST'}`
+        : byName(t) > 1
+          ? `${t.name}@${t.region}`
+          : t.name
+    return `functions/${safeSegment(name)}`
+  })
+}
+
+/**
+ * Stores the GetFunction that checked a named function exists (it is the function's first
+ * evidence, and `collectFunction` reuses it); a failed check is a gap of that function.
+ */
+async function storeCheck(
+  rec: Recorder,
+  t: SnapshotTarget & { check: ResolvedTarget['check'] },
+): Promise<Gap[]> {
+  if (!t.check) return []
+  const spec = {
+    call: 'lambda:GetFunction',
+    target: `arn:aws:lambda:${t.region}:${t.account}:function:${t.name}`,
+    what: `configuration and code location (${t.check.qualifier}) of ${t.name}`,
+    file: `${t.dir}/get-function.${safeSegment(t.check.qualifier)}.json`,
+    region: t.region,
+  }
+  if (!t.check.value) {
+    const sink: Gap[] = []
+    rec.failed({ ...spec, sink }, t.check.error)
+    return sink
+  }
+  await rec.store(spec, t.check.value)
+  t.prefetched.set(t.check.qualifier, { value: t.check.value, at: t.check.at, file: spec.file })
+  return []
 }
 
 function envNumber(name: string): number | undefined {

@@ -103,9 +103,9 @@ export async function resolveTargets(
   pacers: RegionPacers,
   opts: { functions: string[]; qualifier?: string; allUsingRole?: string; regions?: string[] },
   callerAccount: string,
-): Promise<{ targets: ResolvedTarget[]; discovery: Discovery[] }> {
-  const refs = opts.functions.map(parseFunctionRef)
-  for (const ref of refs) {
+): Promise<{ targets: ResolvedTarget[]; discovery: Discovery[]; notes: string[] }> {
+  const parsed = opts.functions.map(parseFunctionRef)
+  for (const ref of parsed) {
     if (ref.account && ref.account !== callerAccount) {
       await assertSameAccount(
         aws,
@@ -113,6 +113,7 @@ export async function resolveTargets(
       )
     }
   }
+  const { refs, notes } = sameFunctionOnce(parsed, aws.region, callerAccount, opts.qualifier)
   const targets: ResolvedTarget[] = []
   const missing: string[] = []
   /** Functions that exist without the version or alias asked for. */
@@ -225,8 +226,47 @@ export async function resolveTargets(
     )
     discovery.sort((a, b) => a.region.localeCompare(b.region))
   }
-  targets.sort((a, b) => a.region.localeCompare(b.region) || a.name.localeCompare(b.name))
-  return { targets, discovery }
+  // One function for several qualifiers: in qualifier order, not the order GetFunction answered.
+  targets.sort(
+    (a, b) =>
+      a.region.localeCompare(b.region) ||
+      a.name.localeCompare(b.name) ||
+      (a.qualifier ?? '$LATEST').localeCompare(b.qualifier ?? '$LATEST'),
+  )
+  return { targets, discovery, notes }
+}
+
+/**
+ * Functions named more than once — `f f`, `f arn:…:function:f`, `f 123456789012:function:f`,
+ * `f f:$LATEST` — are one target: same name, region, account and qualifier (none is `$LATEST`, as
+ * the summary then describes $LATEST). Each such repetition is said in a note.
+ */
+function sameFunctionOnce(
+  refs: FunctionRef[],
+  defaultRegion: string,
+  callerAccount: string,
+  qualifier: string | undefined,
+): { refs: FunctionRef[]; notes: string[] } {
+  const seen = new Map<string, FunctionRef[]>()
+  for (const ref of refs) {
+    const region = ref.region ?? defaultRegion
+    const key = [
+      ref.name,
+      region,
+      ref.account ?? callerAccount,
+      ref.qualifier ?? qualifier ?? '$LATEST',
+    ].join(' ')
+    seen.set(key, [...(seen.get(key) ?? []), ref])
+  }
+  const notes: string[] = []
+  for (const same of seen.values()) {
+    if (same.length < 2) continue
+    const first = same[0]!
+    notes.push(
+      `${[...new Set(same.map((r) => escapeTerminal(r.input)))].join(', ')} name the same function (${first.name}, qualifier ${escapeTerminal(first.qualifier ?? qualifier ?? '$LATEST')}, in ${first.region ?? defaultRegion}): it is snapshotted once`,
+    )
+  }
+  return { refs: [...seen.values()].map((same) => same[0]!), notes }
 }
 
 /** Does the function exist ($LATEST)? undefined when Lambda would not say (denied, failing). */

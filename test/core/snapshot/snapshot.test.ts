@@ -1,11 +1,12 @@
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { AwsClients } from '../../../src/aws/clients.js'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
 import { Clock } from '../../../src/core/common/clock.js'
 import { type FirContext, Gaps, stderrLog } from '../../../src/core/context.js'
+import { Recorder } from '../../../src/core/snapshot/recorder.js'
 import { latestSnapshotFor, snapshotFunctions } from '../../../src/core/snapshot/snapshot.js'
 import { tempDir } from '../../support/cli.js'
 import { useMoto } from '../../support/emulator.js'
@@ -123,6 +124,39 @@ describe('snapshotFunctions (core API against moto)', () => {
       ]),
     )
     expect(ctx.gaps.list.map((g) => g.call)).not.toContain('fir')
+  })
+
+  it("a bug while storing a named function's first GetFunction is a gap of that function: the set is sealed, then the bug surfaces", async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'bug-role' })
+    await seedFunction(moto.endpoint(), { name: 'bug-fn', roleArn: role.arn })
+    await seedFunction(moto.endpoint(), { name: 'fine-fn', roleArn: role.arn })
+    const ctx = await context()
+    const store = Recorder.prototype.store
+    const spy = vi.spyOn(Recorder.prototype, 'store').mockImplementation(function (
+      this: Recorder,
+      spec,
+      value,
+    ) {
+      if (spec.file === 'functions/bug-fn/get-function.$LATEST.json') throw new Error('injected bug')
+      return store.call(this, spec, value)
+    })
+    try {
+      await expect(snapshotFunctions(ctx, { functions: ['bug-fn', 'fine-fn'] })).rejects.toThrow(
+        'injected bug',
+      )
+    } finally {
+      spy.mockRestore()
+    }
+    const seal = ctx.case.journal.all().find((e) => e.action === 'snapshot')
+    expect(seal?.params).toMatchObject({ functions: [expect.stringMatching(/:function:fine-fn$/)] })
+    const set = String(seal?.params.set)
+    expect(await readdir(join(ctx.case.dir, 'evidence'))).toEqual([set])
+    const summary = JSON.parse(await readFile(join(ctx.case.dir, 'evidence', set, 'summary.json'), 'utf8'))
+    expect(summary.gaps).toContainEqual({
+      what: 'the rest of function bug-fn',
+      call: 'fir',
+      reason: 'bug: injected bug',
+    })
   })
 
   it('refetches the code location when the download is refused, and still verifies the package', async () => {
