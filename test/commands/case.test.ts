@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../src/core/case/case-folder.js'
 import { runFir, tempDir } from '../support/cli.js'
+import { buildSampleCase } from '../support/sample-case.js'
 
 describe('fir case (built CLI)', () => {
   it('init then verify exits 0; --json status equals the exit code', async () => {
@@ -442,6 +443,81 @@ describe('fir case (built CLI)', () => {
         '    timeline/history/20261129T100003.000Z (30 events)',
         '    … 2 more in timeline/history/',
       ].join('\n'),
+    )
+  })
+
+  it("show lists each snapshot set's findings by level with their titles, escaped and redacted, in text and --json", async () => {
+    const sample = await buildSampleCase({
+      parent: await tempDir(),
+      snapshot: true,
+      contain: false,
+      timeline: false,
+      notes: false,
+    })
+    // A second set whose finding title carries an escape sequence and the case's secret.
+    const handle = await CaseHandle.open(sample.dir)
+    const set = await handle.newEvidenceSet()
+    await set.writeJson(
+      'findings.json',
+      [
+        {
+          id: 'F-9',
+          kind: 'hostile-archive',
+          level: 'high',
+          title: `Package entry \u001b[2J${sample.secretValue}`,
+          target: sample.functionArn,
+          detail: {},
+          evidence: [],
+        },
+      ],
+      { call: 'fir:findings', target: set.name },
+    )
+    await set.seal({}, sample.functionArn)
+    await handle.close()
+
+    const show = await runFir(['case', 'show', '--case', sample.dir])
+    expect(show.code, show.stderr).toBe(0)
+    const sets = await readdir(join(sample.dir, 'evidence'))
+    expect(sets).toHaveLength(2)
+    const first = sets.sort()[0]
+    expect(show.stdout).toContain(
+      [
+        `Findings of evidence set ${first} (6: critical 1, high 3, medium 1, low 1)`,
+        '  critical      Function URL with AuthType NONE',
+        '  high          Resource policy allows invocation by everyone',
+        '  high          Secret-looking values in the environment',
+        '  high          Execution role can pass roles and assume any role',
+        '  medium        Long-term access key id in the environment',
+        '  low           No trail records Lambda data events (Invoke)',
+      ].join('\n'),
+    )
+    expect(show.stdout).toContain(
+      `Findings of evidence set ${set.name} (1: high 1)\n  high          Package entry \\e[2J${sample.secretRedacted}`,
+    )
+    expect(show.stdout).not.toContain(sample.secretValue)
+    expect(show.stdout).not.toContain('\u001b')
+
+    const json = await runFir(['case', 'show', '--case', sample.dir, '--json'])
+    expect(json.code, json.stderr).toBe(0)
+    expect(json.stdout).not.toContain(sample.secretValue)
+    expect(json.json.result.findings.map((f: { set: string }) => f.set)).toEqual([first, set.name])
+    expect(json.json.result.findings[0]).toMatchObject({
+      total: 6,
+      byLevel: [
+        { level: 'critical', count: 1 },
+        { level: 'high', count: 3 },
+        { level: 'medium', count: 1 },
+        { level: 'low', count: 1 },
+      ],
+    })
+    expect(json.json.result.findings[0].items[0]).toEqual({
+      level: 'critical',
+      kind: 'public-url',
+      title: 'Function URL with AuthType NONE',
+      target: sample.functionArn,
+    })
+    expect(json.json.result.findings[1].items[0].title).toBe(
+      `Package entry \u001b[2J${sample.secretRedacted}`,
     )
   })
 

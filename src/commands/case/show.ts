@@ -1,6 +1,8 @@
 import { caseFlag, FirCommand } from '../../base-command.js'
 import { resolveCaseDir } from '../../core/case/case-folder.js'
-import { summariseCase } from '../../core/case/summary.js'
+import { readCheckedJournal } from '../../core/case/journal.js'
+import { registerSecretsOfCase } from '../../core/case/secrets.js'
+import { type SetFindings, summariseCase } from '../../core/case/summary.js'
 import { escapeTerminal, formatTable } from '../../core/common/text.js'
 import type { CommandOutcome } from '../../output.js'
 
@@ -14,7 +16,12 @@ export default class CaseShow extends FirCommand {
 
   protected async execute(): Promise<CommandOutcome> {
     const { flags } = await this.parse(CaseShow)
-    const s = await summariseCase(await resolveCaseDir(flags.case))
+    const dir = await resolveCaseDir(flags.case)
+    const s = await summariseCase(dir)
+    // Findings' titles were written redacted; the case's secrets are registered all the same, as
+    // every command that opens a case does, so nothing the case holds as a secret is printed.
+    const { entries } = await readCheckedJournal(dir)
+    for (const ignored of await registerSecretsOfCase(dir, entries)) this.log_.warn(ignored)
     const lines = [
       `Case ${escapeTerminal(s.meta.id)}: ${escapeTerminal(s.meta.title)}`,
       `  folder   ${s.dir}`,
@@ -28,6 +35,7 @@ export default class CaseShow extends FirCommand {
             s.evidence.map((e) => [e.set, String(e.files), String(e.bytes), e.sealed]),
           )
         : '  none yet: fir snapshot <function>',
+      ...setFindingLines(s.findings),
       '',
       `Actions (${s.journal.changes.length})`,
       s.journal.changes.length
@@ -50,6 +58,23 @@ export default class CaseShow extends FirCommand {
     return { result: s, human: lines.join('\n') }
   }
 }
+
+/** Each snapshot set's findings: counts by level, then the titles, most severe first. */
+function setFindingLines(sets: SetFindings[]): string[] {
+  return sets.flatMap((f) => {
+    const shown = f.items.slice(0, SHOWN_FINDINGS)
+    return [
+      '',
+      `Findings of evidence set ${f.set} (${f.total}${f.total ? `: ${f.byLevel.map((l) => `${escapeTerminal(l.level)} ${l.count}`).join(', ')}` : ''})`,
+      ...shown.map((i) => `  ${escapeTerminal(i.level).padEnd(13)} ${escapeTerminal(i.title)}`),
+      ...(f.items.length > shown.length
+        ? [`  … ${f.items.length - shown.length} more in evidence/${f.set}/findings.json`]
+        : []),
+    ]
+  })
+}
+
+const SHOWN_FINDINGS = 30
 
 /** The newest kept timelines, one a line (a case re-run many times keeps many), then how many more. */
 function earlierTimelineLines(kept: { folder: string; events: number | null }[]): string[] {

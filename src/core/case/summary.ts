@@ -16,11 +16,66 @@ export interface CaseSummary {
   dir: string
   meta: CaseMeta
   journal: { entries: number; changes: { action: string; target: string; outcome: string; at: string }[] }
-  evidence: { set: string; files: number; bytes: number; sealed: string }[]
+  evidence: {
+    set: string
+    files: number
+    bytes: number
+    sealed: string
+  }[]
+  /** Each sealed snapshot set's findings (its findings.json), oldest set first. */
+  findings: SetFindings[]
   timeline: { events: number; findings: Record<string, number> } | null
   /** Timelines a re-run replaced, kept in timeline/history/ (oldest first), with their event counts. */
   earlierTimelines: { folder: string; events: number | null }[]
   reports: string[]
+}
+
+/** A snapshot set's findings: counts by level (most severe first) and each finding's title. */
+export interface SetFindings {
+  set: string
+  total: number
+  byLevel: { level: string; count: number }[]
+  items: { level: string; kind: string; title: string; target: string }[]
+}
+
+const LEVELS = ['critical', 'high', 'medium', 'low', 'informational']
+
+/**
+ * The findings.json of a sealed set, most severe first. Titles and details were written redacted
+ * (a secret appears only as ‹redacted…›); printing them escapes and scrubs them again.
+ */
+async function readSetFindings(set: string, setDir: string, manifest: Manifest): Promise<SetFindings | null> {
+  if (!manifest.files.some((f) => f.path === 'findings.json')) return null
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(await readFile(join(setDir, 'findings.json'), 'utf8'))
+  } catch {
+    return null
+  }
+  // Sets sealed by older fir hold the array as {"0": …, "1": …}.
+  const list = Array.isArray(parsed)
+    ? parsed
+    : parsed && typeof parsed === 'object'
+      ? Object.values(parsed)
+      : []
+  const text = (v: unknown) => (typeof v === 'string' ? v : '')
+  const items = list
+    .filter((f): f is Record<string, unknown> => Boolean(f) && typeof f === 'object')
+    .map((f) => ({
+      level: text(f.level) || 'unknown',
+      kind: text(f.kind),
+      title: text(f.title),
+      target: text(f.target),
+    }))
+  const rank = (level: string) => (LEVELS.includes(level) ? LEVELS.indexOf(level) : LEVELS.length)
+  items.sort((a, b) => rank(a.level) - rank(b.level))
+  const byLevel: SetFindings['byLevel'] = []
+  for (const f of items) {
+    const row = byLevel.find((r) => r.level === f.level)
+    if (row) row.count++
+    else byLevel.push({ level: f.level, count: 1 })
+  }
+  return { set, total: items.length, byLevel, items }
 }
 
 const CHANGE_OUTCOMES = new Set(['applied', 'already-applied', 'failed', 'denied', 'undone', 'conflict'])
@@ -71,6 +126,7 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
   const { entries } = await readCheckedJournal(dir)
   const sealed = entries.filter((e) => e.action === 'evidence.seal')
   const evidence: CaseSummary['evidence'] = []
+  const findings: SetFindings[] = []
   for (const e of sealed) {
     const set = String(e.params.set)
     // A set a crash left sealed but not yet renamed is read where it is (the next writing command moves it).
@@ -85,6 +141,8 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
         bytes: m.files.reduce((n, f) => n + f.bytes, 0),
         sealed: m.sealed,
       })
+      const found = await readSetFindings(set, setDir, m)
+      if (found) findings.push(found)
     } catch {
       evidence.push({ set, files: 0, bytes: 0, sealed: 'manifest unreadable' })
     }
@@ -118,6 +176,7 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
         .map((e) => ({ action: e.action, target: e.target, outcome: e.outcome, at: e.at })),
     },
     evidence,
+    findings,
     timeline,
     earlierTimelines,
     reports,
