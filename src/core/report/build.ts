@@ -28,7 +28,7 @@ import {
   utcDisplay,
   utcDisplayOrNull,
 } from './format.js'
-import { type RenderingRun, userAtHost, viewJournal } from './journal-view.js'
+import { type KeyFate, type RenderingRun, userAtHost, viewJournal } from './journal-view.js'
 import {
   type EvidenceSetView,
   type FindingView,
@@ -780,10 +780,12 @@ export async function buildReportModel(
       impact.push(
         `The log group of ${f.name} is missing: its invocation logs are gone or were never written.`,
       )
-    if (f.accessKeyIds.length)
+    if (f.accessKeyIds.length) {
+      const { done } = keysByFate(f.accessKeyIds, journal.keyFates)
       impact.push(
-        `Long-term access key${f.accessKeyIds.length === 1 ? '' : 's'} ${f.accessKeyIds.join(', ')} in the environment of ${f.name}.`,
+        `Long-term access key${f.accessKeyIds.length === 1 ? '' : 's'} ${f.accessKeyIds.join(', ')} in the environment of ${f.name}${done ? `: ${done}` : ''}.`,
       )
+    }
   }
   for (const r of roles) {
     if (r.riskyPermissions.length) {
@@ -827,10 +829,17 @@ export async function buildReportModel(
         `${counted(scan.secretsRead.length, 'secret')} ${scan.secretsRead.length === 1 ? 'was' : 'were'} read with the execution role’s credentials (${truncate(scan.secretsRead.join(', '), 200)}): ${todo}${rotatedText}.`,
       )
     }
-    if (scan.keysCreated.length)
+    if (scan.keysCreated.length) {
+      // Each entry is `<key id>[ for user <name>]`.
+      const ids = scan.keysCreated.map((k) => k.split(' ')[0]!)
+      const { open, done } = keysByFate(ids, journal.keyFates)
+      const outlives = open.length
+        ? `${open.length === ids.length ? '' : `${truncate(open.join(', '), 200)} ${open.length === 1 ? 'is' : 'are'} `}long-term access that outlives the role’s sessions${done ? '; ' : ''}`
+        : ''
       impact.push(
-        `${counted(scan.keysCreated.length, 'access key')} ${scan.keysCreated.length === 1 ? 'was' : 'were'} created with the execution role’s credentials (${truncate(scan.keysCreated.join(', '), 200)}): long-term access that outlives the role’s sessions.`,
+        `${counted(scan.keysCreated.length, 'access key')} ${scan.keysCreated.length === 1 ? 'was' : 'were'} created with the execution role’s credentials (${truncate(scan.keysCreated.join(', '), 200)}): ${outlives}${done}.`,
       )
+    }
     // A function's timeline holds only the events related to it: the rest of a key's calls are not there.
     // (summary.json has the function as an object; a timeline.collect entry's params name it.)
     const scopedTo = typeof ts.function === 'string' ? ts.function : asString(asRecord(ts.function).name)
@@ -851,8 +860,13 @@ export async function buildReportModel(
       const keys = scan.keysFromStolenAddress.map(
         (k) => `${k.accessKeyId}${k.userName ? ` of user ${k.userName}` : ''} from ${k.sourceIps.join(', ')}`,
       )
+      const ids = scan.keysFromStolenAddress.map((k) => k.accessKeyId)
+      const { open, done } = keysByFate(ids, journal.keyFates)
+      const stillOpen = open.length
+        ? `, and revoking the role’s sessions does not stop ${open.length === ids.length ? (open.length === 1 ? 'it' : 'them') : truncate(open.join(', '), 200)}`
+        : ''
       impact.push(
-        `${counted(keys.length, 'long-term access key')} of another identity ${keys.length === 1 ? 'was' : 'were'} used from an address where the execution role’s credentials were used outside Lambda (${truncate(keys.join('; '), 300)}): whoever stole the credentials holds ${keys.length === 1 ? 'it' : 'them'} too, and revoking the role’s sessions does not stop ${keys.length === 1 ? 'it' : 'them'}.`,
+        `${counted(keys.length, 'long-term access key')} of another identity ${keys.length === 1 ? 'was' : 'were'} used from an address where the execution role’s credentials were used outside Lambda (${truncate(keys.join('; '), 300)}): whoever stole the credentials holds ${keys.length === 1 ? 'it' : 'them'} too${stillOpen}${done ? `; ${done}` : ''}.`,
       )
     }
     if (scan.chainedAssumeRoles.length)
@@ -1032,4 +1046,24 @@ export async function buildReportModel(
     readProblems: problems,
   }
   return sanitiseModel(model)
+}
+
+/**
+ * Splits access keys into those still open and those this case cut off, with the sentence for the
+ * latter (as the secrets line says which were rotated): `it was deactivated in this case (see the
+ * actions taken)`, `all were rotated …`, or `AKIA…1 was rotated, AKIA…2 deleted …`.
+ */
+function keysByFate(
+  ids: readonly string[],
+  fates: ReadonlyMap<string, KeyFate>,
+): { open: string[]; done: string } {
+  const open = ids.filter((id) => !fates.has(id))
+  const cut = ids.filter((id) => fates.has(id))
+  if (cut.length === 0) return { open, done: '' }
+  const kinds = new Set(cut.map((id) => fates.get(id)))
+  const what =
+    cut.length === ids.length && kinds.size === 1
+      ? `${cut.length === 1 ? 'it was' : 'all were'} ${fates.get(cut[0]!)}`
+      : cut.map((id, i) => `${id}${i === 0 ? ' was' : ''} ${fates.get(id)}`).join(', ')
+  return { open, done: `${truncate(what, 300)} in this case (see the actions taken)` }
 }

@@ -85,8 +85,40 @@ export interface JournalView {
   inForce: Set<string>
   /** Step ids that were applied at least once (and their targets). */
   applied: Map<string, string[]>
+  /** What this case last did to each access key it rotated out, by key id (none once undone). */
+  keyFates: Map<string, KeyFate>
   gaps: GapView[]
   afterAction: AfterActionSection
+}
+
+/**
+ * What a rotate-key change did to the key it rotated out: `rotated` (a new key made by this case,
+ * the old one deactivated), `deactivated` (no replacement: `--no-replace`), `deleted`
+ * (`--delete-old`).
+ */
+export type KeyFate = 'rotated' | 'deactivated' | 'deleted'
+
+/**
+ * The fate of each key that `credentials.rotate-key` rotated out, from its latest outcome (target
+ * `<user ARN>#<key id>`, the `after` state naming its keys): applied or already-applied gives the
+ * key's state after, undone (restore reactivated it) gives none.
+ */
+function keyFatesOf(entries: readonly JournalEntry[]): Map<string, KeyFate> {
+  const fates = new Map<string, KeyFate>()
+  for (const entry of entries) {
+    if (entry.action !== 'credentials.rotate-key') continue
+    const after = asRecord(entry.after)
+    const keyId = asString(after.oldKeyId) ?? entry.target.split('#')[1]
+    if (!keyId) continue
+    if (entry.outcome === 'undone') fates.delete(keyId)
+    if (entry.outcome !== 'applied' && entry.outcome !== 'already-applied') continue
+    const keys = asArray(after.keys).map(asRecord)
+    const old = keys.find((k) => k.id === keyId)
+    const made = asArray(after.firKeyIds).some((id) => id !== keyId && keys.some((k) => k.id === id))
+    if (!old) fates.set(keyId, 'deleted')
+    else if (old.status === 'Inactive') fates.set(keyId, made ? 'rotated' : 'deactivated')
+  }
+  return fates
 }
 
 function errorText(entry: JournalEntry): string {
@@ -379,6 +411,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     status,
     inForce,
     applied,
+    keyFates: keyFatesOf(entries),
     gaps,
     afterAction: {
       present: notes.length > 0,

@@ -402,6 +402,103 @@ describe('writeReports', () => {
     expect(rotated.summary.impact.join(' ')).not.toContain('as exposed and rotate')
   })
 
+  it('says what the case did to each access key (rotated, deactivated, deleted) and calls only the others open', async () => {
+    const sample = await buildSampleCase({ parent: await tempDir(), events: 240 })
+    const account = '123456789012'
+    const role = `arn:aws:sts::${account}:assumed-role/orders-api-role/orders-api`
+    const line = (n: number, fields: Record<string, unknown>) =>
+      JSON.stringify({
+        id: `extra-${n}`,
+        time: new Date(Date.UTC(2026, 10, 28, 3, n)).toISOString(),
+        source: 'iam.amazonaws.com',
+        region: 'us-east-1',
+        sourceIp: '203.0.113.45',
+        readOnly: false,
+        ...fields,
+      })
+    const created = (n: number, user: string, key: string) =>
+      line(n, {
+        name: 'CreateAccessKey',
+        actor: { type: 'AssumedRole', arn: role },
+        requestParameters: { userName: user },
+        responseElements: { accessKey: { accessKeyId: key, userName: user } },
+      })
+    await appendFile(
+      join(sample.dir, 'timeline', 'events.jsonl'),
+      `${[
+        created(1, 'backup-admin', 'AKIAIOSFODNN7BACKDOR'),
+        created(2, 'spare-admin', 'AKIAIOSFODNN7SPARE01'),
+        line(3, {
+          name: 'UpdateFunctionCode',
+          source: 'lambda.amazonaws.com',
+          actor: {
+            type: 'IAMUser',
+            arn: `arn:aws:iam::${account}:user/ci-deployer`,
+            accessKeyId: 'AKIAIOSFODNN7DEPLOYK',
+          },
+          findings: [
+            {
+              rule: 'fir-timeline-call-from-stolen-credentials-address',
+              title: 'Another identity…',
+              level: 'high',
+            },
+          ],
+        }),
+      ].join('\n')}\n`,
+    )
+    const rotations: [string, string, { id: string; status: string }[], string[]][] = [
+      ['backup-admin', 'AKIAIOSFODNN7BACKDOR', [{ id: 'AKIAIOSFODNN7BACKDOR', status: 'Inactive' }], []],
+      [
+        'ci-deployer',
+        'AKIAIOSFODNN7DEPLOYK',
+        [
+          { id: 'AKIAIOSFODNN7DEPLOYK', status: 'Inactive' },
+          { id: 'AKIAIOSFODNN7NEWKEY1', status: 'Active' },
+        ],
+        ['AKIAIOSFODNN7NEWKEY1'],
+      ],
+      [
+        'orders',
+        'AKIAIOSFODNN7ORDERS1',
+        [{ id: 'AKIAIOSFODNN7NEWKEY2', status: 'Active' }],
+        ['AKIAIOSFODNN7NEWKEY2'],
+      ],
+    ]
+    const handle = await CaseHandle.open(sample.dir)
+    try {
+      for (const [user, key, keys, firKeyIds] of rotations) {
+        const state = { userName: user, userArn: `arn:aws:iam::${account}:user/${user}`, oldKeyId: key }
+        await handle.journal.append({
+          action: 'credentials.rotate-key',
+          target: `${state.userArn}#${key}`,
+          params: { user },
+          outcome: 'started',
+          prior: { ...state, keys: [{ id: key, status: 'Active' }], firKeyIds: [] },
+        })
+        await handle.journal.append({
+          action: 'credentials.rotate-key',
+          target: `${state.userArn}#${key}`,
+          params: { user },
+          outcome: 'applied',
+          after: { ...state, keys, firKeyIds },
+        })
+      }
+    } finally {
+      await handle.close()
+    }
+    const model = await buildReportModel(sample.dir, { firVersion: '9.9.9' })
+    expect(model.summary.impact).toContain(
+      '2 access keys were created with the execution role’s credentials (AKIAIOSFODNN7BACKDOR for user backup-admin, AKIAIOSFODNN7SPARE01 for user spare-admin): AKIAIOSFODNN7SPARE01 is long-term access that outlives the role’s sessions; AKIAIOSFODNN7BACKDOR was deactivated in this case (see the actions taken).',
+    )
+    expect(model.summary.impact).toContain(
+      '1 long-term access key of another identity was used from an address where the execution role’s credentials were used outside Lambda (AKIAIOSFODNN7DEPLOYK of user ci-deployer from 203.0.113.45): whoever stole the credentials holds it too; it was rotated in this case (see the actions taken).',
+    )
+    expect(model.summary.impact).toContain(
+      'Long-term access key AKIAIOSFODNN7ORDERS1 in the environment of orders-api: it was deleted in this case (see the actions taken).',
+    )
+    expect(model.summary.impact.join(' ')).not.toContain('does not stop')
+  })
+
   it('writes both formats into reports/, records them in the journal, and the case still verifies', async () => {
     const sample = await buildSampleCase({ parent: await tempDir(), events: 40 })
     const handle = await CaseHandle.open(sample.dir)
