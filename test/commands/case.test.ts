@@ -521,6 +521,37 @@ describe('fir case (built CLI)', () => {
     )
   })
 
+  it('says a --case or FIR_CASE that names a file or a missing path is that, exit 2 with what to do', async () => {
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'INC-1'], { cwd })).code).toBe(0)
+    const dir = join(cwd, 'cases', 'INC-1')
+    const file = await runFir(['case', 'show', '--case', 'cases/INC-1/case.json', '--json'], { cwd })
+    expect(file.code).toBe(2)
+    expect(file.json.error).toEqual({
+      code: 'usage',
+      message: `unable to open case ${dir}/case.json (from --case): it is a file: pass the case folder (${dir})`,
+      actions: [`pass --case ${dir}`],
+    })
+    const envFile = await runFir(['case', 'show'], { cwd, env: { FIR_CASE: 'cases/INC-1/journal.jsonl' } })
+    expect(envFile.code).toBe(2)
+    expect(envFile.stderr).toContain(`(from FIR_CASE): it is a file: pass the case folder (${dir})`)
+    expect(envFile.stderr).toContain(`→ pass FIR_CASE=${dir}`)
+
+    const missing = await runFir(['case', 'show', '--json'], { cwd, env: { FIR_CASE: 'cases/NOPE' } })
+    expect(missing.code).toBe(2)
+    expect(missing.json.error.message).toBe(
+      `unable to open case ${cwd}/cases/NOPE (from FIR_CASE): it does not exist`,
+    )
+    expect(missing.json.error.actions).toEqual([
+      'check the path: a case is a folder made by `fir case init <id>` (by default ./cases/<id>)',
+      `or create it: \`fir case init <id> --dir ${cwd}/cases/NOPE\``,
+    ])
+    // A folder that holds no case still says so.
+    const notCase = await runFir(['case', 'show', '--case', 'cases'], { cwd })
+    expect(notCase.code).toBe(2)
+    expect(notCase.stderr).toContain('it is not a fir case folder (no case.json)')
+  })
+
   it('asks how to choose when ./cases holds several cases', async () => {
     const cwd = await tempDir()
     await Promise.all([runFir(['case', 'init', 'A'], { cwd }), runFir(['case', 'init', 'B'], { cwd })])

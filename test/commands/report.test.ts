@@ -135,8 +135,11 @@ describe('fir report (built CLI)', () => {
   it('exits 2 with next steps for a folder that is not a case, or an unknown format', async () => {
     const r = await runFir(['report', '--case', join(cwd, 'nope')], { cwd })
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/unable to open case .* it is not a fir case folder/)
+    expect(r.stderr).toMatch(/unable to open case .*nope \(from --case\): it does not exist/)
     expect(r.stderr).toContain('→')
+    const notCase = await runFir(['report', '--case', cwd], { cwd })
+    expect(notCase.code).toBe(2)
+    expect(notCase.stderr).toMatch(/unable to open case .* it is not a fir case folder/)
     const f = await runFir(['report', '--case', sample.dir, '--format', 'pdf'], { cwd })
     expect(f.code).toBe(2)
     const d = await runFir(['report', '--case', sample.dir, '--format', 'md', '--out', cwd, '--json'], {

@@ -395,8 +395,34 @@ export async function resolveCaseDir(
   const chosen = flag ?? process.env.FIR_CASE
   if (chosen) {
     const dir = resolve(cwd, chosen)
+    const how = flag ? '--case' : 'FIR_CASE'
+    const found = await stat(dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined
+      throw err
+    })
+    if (!found) {
+      throw new UsageError(`unable to open case ${dir} (from ${how}): it does not exist`, {
+        actions: [
+          `check the path: a case is a folder made by \`fir case init <id>\` (by default ./${CASES_DIR}/<id>)`,
+          `or create it: \`fir case init <id> --dir ${shellArg(dir)}\``,
+        ],
+      })
+    }
+    if (!found.isDirectory()) {
+      const parent = dirname(dir)
+      const inCase = await exists(join(parent, CASE_FILE))
+      throw new UsageError(
+        `unable to open case ${dir} (from ${how}): it is a file: pass the case folder${inCase ? ` (${parent})` : ''}`,
+        {
+          actions: [
+            inCase
+              ? `pass ${how === '--case' ? `--case ${shellArg(parent)}` : `FIR_CASE=${shellArg(parent)}`}`
+              : 'pass the folder made by `fir case init <id>` (the one holding case.json)',
+          ],
+        },
+      )
+    }
     if (!(await caseIn(dir))) {
-      const how = flag ? '--case' : 'FIR_CASE'
       throw new UsageError(
         `unable to open case ${dir} (from ${how}): it is not a fir case folder (no ${CASE_FILE})`,
         {
