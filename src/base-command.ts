@@ -11,13 +11,12 @@ import { type FirContext, Gaps, stderrLog } from './core/context.js'
 import { ExitCode, FirError, isFirError, UsageError } from './errors.js'
 import {
   type CommandOutcome,
-  errorEnvelope,
   finishedEnvelope,
-  renderError,
   renderGaps,
   renderHuman,
   renderJson,
   statusFor,
+  writeError,
 } from './output.js'
 
 /** Flags of every command that talks to AWS (DESIGN §1). */
@@ -126,13 +125,7 @@ export abstract class FirCommand extends Command {
     if (fir.exitCode === ExitCode.bug) {
       process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`)
     }
-    if (this.jsonMode) {
-      const extra = (err as { envelopeExtra?: Record<string, unknown> }).envelopeExtra ?? {}
-      process.stdout.write(`${renderJson(errorEnvelope(fir, extra))}\n`)
-    } else {
-      process.stderr.write(`${renderError(fir)}\n`)
-    }
-    process.exitCode = fir.exitCode
+    writeError(fir, this.jsonMode, (err as { envelopeExtra?: Record<string, unknown> }).envelopeExtra ?? {})
   }
 
   /** Opens (and locks) the case; released when the command ends. */

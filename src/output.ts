@@ -55,6 +55,16 @@ export function renderGaps(gaps: Gap[]): string {
   ].join('\n')
 }
 
+/**
+ * Prints a command's error as DESIGN §1 says: with `--json` the error envelope on stdout, else
+ * fir's error text on stderr; and sets the exit code.
+ */
+export function writeError(err: FirError, json: boolean, extra: Record<string, unknown> = {}): void {
+  if (json) process.stdout.write(`${renderJson(errorEnvelope(err, extra))}\n`)
+  else process.stderr.write(`${renderError(err)}\n`)
+  process.exitCode = err.exitCode
+}
+
 export function renderError(err: FirError): string {
   const lines = [`error: ${err.message}`]
   for (const a of err.actions) lines.push(`  → ${a}`)

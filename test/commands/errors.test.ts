@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { fileSystemProblem, toFir } from '../../src/base-command.js'
 import { AtomicFileWriter } from '../../src/core/timeline/store.js'
 import { ExitCode } from '../../src/errors.js'
-import { tempDir } from '../support/cli.js'
+import { runFir, tempDir } from '../support/cli.js'
 
 /** The error a real system call gives (not one built by hand). */
 function failure(fn: () => unknown): NodeJS.ErrnoException {
@@ -76,5 +76,55 @@ describe('errors the machine causes (a full disk, a read-only or locked folder)'
     expect(err?.code).toBe('EBADF')
     expect(err?.path).toBe(join(dir, 'events.jsonl'))
     await writer.abort() // its temporary file goes (and is no longer watched for an interruption)
+  })
+})
+
+describe('an unknown command (built CLI)', () => {
+  it("is fir's usage error (exit 2, one JSON document with --json) with the nearest real command, not oclif's `command a:b not found`", async () => {
+    const cwd = await tempDir()
+    const json = await runFir(['contian', 'fnE', '--json'], { cwd })
+    expect(json.code).toBe(2)
+    expect(json.stderr).toBe('')
+    expect(json.json).toEqual({
+      status: 2,
+      error: {
+        code: 'usage',
+        message: 'unable to run `fir contian fnE`: fir has no such command',
+        actions: ['did you mean `fir contain`?', 'see `fir --help` for every command'],
+      },
+    })
+    const human = await runFir(['case', 'shwo'], { cwd })
+    expect(human.code).toBe(2)
+    expect(human.stdout).toBe('')
+    expect(human.stderr).toBe(
+      [
+        'error: unable to run `fir case shwo`: fir has no such command',
+        '  → did you mean `fir case show`?',
+        '  → the case commands: fir case init, fir case show, fir case verify',
+        '  → see `fir --help` for every command',
+        '',
+      ].join('\n'),
+    )
+    const none = await runFir(['case', 'frobnicate'], { cwd })
+    expect(none.code).toBe(2)
+    expect(none.stderr).not.toContain('did you mean')
+    expect(none.stderr).not.toContain('case:frobnicate')
+    expect(none.stderr).toContain('→ the case commands: fir case init, fir case show, fir case verify')
+
+    // A topic is no command: with --json, an error document instead of its help.
+    const topic = await runFir(['case', '--json'], { cwd })
+    expect(topic.code).toBe(2)
+    expect(topic.json).toEqual({
+      status: 2,
+      error: {
+        code: 'usage',
+        message: 'unable to run `fir case`: it is a group of commands, not a command',
+        actions: ['run one of them: fir case init, fir case show, fir case verify', 'see `fir case --help`'],
+      },
+    })
+    // Without --json the topic's help is what was asked for.
+    const help = await runFir(['case'], { cwd })
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('case show')
   })
 })

@@ -236,6 +236,12 @@ export class Suggester {
 
   /** ` (did you mean "x"?)`, or '' when no candidate is close or the budget is spent. */
   suggest(word: string, candidates: Iterable<string>): string {
+    const best = this.closest(word, candidates)
+    return best !== undefined ? ` (did you mean ${q(best)}?)` : ''
+  }
+
+  /** The candidate nearest to `word`, when one is close enough; else undefined. */
+  closest(word: string, candidates: Iterable<string>): string | undefined {
     const w = word.toLowerCase()
     const limit = Math.max(2, Math.floor(word.length / 3))
     let best: string | undefined
@@ -249,12 +255,17 @@ export class Suggester {
         best = c
       }
     }
-    return best !== undefined ? ` (did you mean ${q(best)}?)` : ''
+    return best
   }
 }
 
 export function didYouMean(word: string, candidates: Iterable<string>): string {
   return new Suggester().suggest(word, candidates)
+}
+
+/** The candidate nearest to `word` (a misspelt command, name or key), when one is close enough. */
+export function closestName(word: string, candidates: Iterable<string>): string | undefined {
+  return new Suggester().closest(word, candidates)
 }
 
 /** Names for a message: all of them when few, else the first ones and how many more. */
