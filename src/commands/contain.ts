@@ -21,7 +21,7 @@ export default class Contain extends FirCommand {
     '<%= config.bin %> contain arn:aws:lambda:eu-west-1:123456789012:function:payments-webhook --case cases/INC-42 --actions throttle,url,permissions --yes',
   ]
   static override args = {
-    function: Args.string({ required: true, description: 'function name, partial ARN or full ARN' }),
+    function: Args.string({ required: true, description: 'name, partial ARN or full ARN' }),
   }
   static override flags = {
     ...awsFlags,

@@ -19,8 +19,7 @@ export default class Snapshot extends FirCommand {
   static override strict = false
   static override args = {
     function: Args.string({
-      description:
-        'function name, partial ARN or full ARN (a full ARN sets region and account); several allowed',
+      description: 'name, partial ARN or full ARN (a full ARN sets region and account); several allowed',
       required: false,
     }),
   }

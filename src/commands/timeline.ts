@@ -39,7 +39,7 @@ The execution role comes from the case's latest snapshot of the function, or fro
   ]
   static override args = {
     function: Args.string({
-      description: 'function name, partial ARN or full ARN (omit for an account-wide hunt)',
+      description: 'name, partial ARN or full ARN (omit for an account-wide hunt)',
       required: false,
     }),
   }

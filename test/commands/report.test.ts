@@ -132,6 +132,39 @@ describe('fir report (built CLI)', () => {
     expect((await readFile(journal)).equals(before)).toBe(true)
   })
 
+  it('says what --out may name, a --template that is not there, and a missing argument, in words that fit', async () => {
+    const out = await runFir(
+      ['report', '--case', sample.dir, '--out', join(sample.dir, 'case.json'), '--format', 'md', '--json'],
+      { cwd },
+    )
+    expect(out.code).toBe(2)
+    expect(out.json.error.actions).toEqual([
+      'pass --out a path outside the case, or a file of your own in it (e.g. <case>/reports/ticket.md)',
+    ])
+    const template = await runFir(['report', '--case', sample.dir, '--template', 'nope.md.hbs'], { cwd })
+    expect(template.code).toBe(2)
+    expect(template.stderr).toBe(
+      [
+        'error: unable to read --template nope.md.hbs: there is no such file',
+        `  → check the path: it is read from the folder fir runs in (${cwd})`,
+        '  → pass --template the path of a Handlebars file (*.md.hbs or *.html.hbs)',
+        '',
+      ].join('\n'),
+    )
+    // oclif prints "<name> <description>": the description must not say the name again.
+    for (const [args, says] of [
+      [['contain'], 'Missing 1 required arg: function name, partial ARN or full ARN'],
+      [['case', 'init'], 'Missing 1 required arg: id of the case: letters, digits, . _ - (no / or ..)'],
+      [['creds', 'rotate-secret'], 'Missing 1 required arg: secret name or ARN (Secrets Manager)'],
+      [['playbook', 'show'], 'Missing 1 required arg: playbook name (a shipped one) or file (your own YAML)'],
+      [['tabletop', 'run'], 'Missing 1 required arg: scenario name (see `fir tabletop list`) or file'],
+    ] as const) {
+      const r = await runFir([...args, '--json'], { cwd })
+      expect(r.code, args.join(' ')).toBe(2)
+      expect(r.json.error.message).toBe(`unable to parse the command line: ${says}`)
+    }
+  })
+
   it('exits 2 with next steps for a folder that is not a case, or an unknown format', async () => {
     const r = await runFir(['report', '--case', join(cwd, 'nope')], { cwd })
     expect(r.code).toBe(2)

@@ -13,7 +13,7 @@ export default class CaseInit extends FirCommand {
     '<%= config.bin %> case init drill-1 --dir /srv/ir/drill-1',
   ]
   static override args = {
-    id: Args.string({ required: true, description: 'case id: letters, digits, . _ - (no / or ..)' }),
+    id: Args.string({ required: true, description: 'of the case: letters, digits, . _ - (no / or ..)' }),
   }
   static override flags = {
     title: Flags.string({ description: 'a one-line title for the report' }),

@@ -13,7 +13,7 @@ export default class CredsRotateSecret extends FirCommand {
     '<%= config.bin %> creds rotate-secret arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/orders/db-AbCdEf --case cases/INC-42 --yes',
   ]
   static override args = {
-    secret: Args.string({ required: true, description: 'secret name or ARN' }),
+    secret: Args.string({ required: true, description: 'name or ARN (Secrets Manager)' }),
   }
   static override flags = { ...awsFlags, ...caseFlag, ...changeFlags }
 

@@ -17,7 +17,7 @@ export default class PlaybookRun extends FirCommand {
     '<%= config.bin %> playbook run ./my-playbook.yaml --case cases/INC-42 --input function=arn:aws:lambda:eu-west-1:123456789012:function:api',
   ]
   static override args = {
-    playbook: Args.string({ required: true, description: 'shipped playbook name or playbook file' }),
+    playbook: Args.string({ required: true, description: 'name (a shipped one) or file (your own YAML)' }),
   }
   static override flags = {
     ...awsFlags,

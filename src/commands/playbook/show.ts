@@ -13,7 +13,7 @@ export default class PlaybookShow extends FirCommand {
     '<%= config.bin %> playbook show ./my-playbook.yaml --json',
   ]
   static override args = {
-    playbook: Args.string({ required: true, description: 'shipped playbook name or playbook file' }),
+    playbook: Args.string({ required: true, description: 'name (a shipped one) or file (your own YAML)' }),
   }
 
   protected async execute(): Promise<CommandOutcome> {

@@ -12,7 +12,10 @@ export default class PlaybookValidate extends FirCommand {
     '<%= config.bin %> playbook validate my-playbook.yaml --json',
   ]
   static override args = {
-    file: Args.string({ required: true, description: 'playbook file (or a shipped playbook name)' }),
+    file: Args.string({
+      required: true,
+      description: 'to check: a playbook YAML file, or a shipped playbook name',
+    }),
   }
 
   protected async execute(): Promise<CommandOutcome> {

@@ -25,7 +25,7 @@ Needs Python 3 with moto: pip install 'moto[server]'.`
   static override args = {
     scenario: Args.string({
       required: true,
-      description: 'scenario name (see `fir tabletop list`) or scenario file',
+      description: 'name (see `fir tabletop list`) or file',
     }),
   }
   static override flags = {

@@ -44,17 +44,16 @@ export function isFirManagedPath(rel: string): boolean {
 
 /**
  * Refuses an output path (`--out`) that would overwrite what fir keeps in the case, named directly
- * or through a link to a folder of the case.
+ * or through a link to a folder of the case. `example` is a path the command may write to, shown
+ * in what to do (`<case>/exports/timeline.csv`, `<case>/reports/ticket.md`).
  */
-export function refuseManagedOutput(caseDir: string, path: string, flag = '--out'): void {
+export function refuseManagedOutput(caseDir: string, path: string, example: string, flag = '--out'): void {
   const rel = [relativeInside(caseDir, path), relativeInsideLanded(caseDir, path)]
     .map((r) => r?.split(sep).join('/'))
     .find((r) => r !== undefined && isFirManagedPath(r))
   if (rel === undefined) return
   throw new UsageError(`unable to write ${flag} ${path}: fir keeps its own ${rel} there`, {
-    actions: [
-      `pass ${flag} a path outside the case, or a file of your own in it (e.g. <case>/exports/timeline.csv)`,
-    ],
+    actions: [`pass ${flag} a path outside the case, or a file of your own in it (e.g. ${example})`],
   })
 }
 

@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises'
-import { basename, join, resolve, sep } from 'node:path'
+import { basename, isAbsolute, join, resolve, sep } from 'node:path'
 import Handlebars from 'handlebars'
 import { UsageError } from '../../errors.js'
 import { refuseManagedOutput } from '../case/case-folder.js'
@@ -253,11 +253,25 @@ export async function loadReportTemplate(
   let size: number
   try {
     const s = await stat(path)
-    if (!s.isFile()) throw new Error('not a file')
+    if (!s.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' })
     size = s.size
   } catch (err) {
-    throw new UsageError(`unable to read template ${path}: ${(err as Error).message}`, {
-      actions: ['pass --template the path of a Handlebars file'],
+    const code = (err as NodeJS.ErrnoException).code
+    const why =
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? 'there is no such file'
+        : code === 'EISDIR'
+          ? 'it is a folder, not a file'
+          : code === 'EACCES' || code === 'EPERM'
+            ? 'permission denied'
+            : (err as Error).message
+    throw new UsageError(`unable to read --template ${path}: ${why}`, {
+      actions: [
+        ...(code === 'ENOENT' && !isAbsolute(path)
+          ? [`check the path: it is read from the folder fir runs in (${process.cwd()})`]
+          : []),
+        'pass --template the path of a Handlebars file (*.md.hbs or *.html.hbs)',
+      ],
       cause: err,
     })
   }
@@ -341,7 +355,7 @@ export async function writeReports(
     let path: string
     if (options.out) {
       path = resolve(options.cwd ?? process.cwd(), options.out)
-      refuseManagedOutput(handle.dir, path)
+      refuseManagedOutput(handle.dir, path, `<case>/reports/ticket.${template.format}`)
     } else if (options.templatePath) {
       const stem = basename(options.templatePath)
         .replace(/\.(hbs|handlebars)$/i, '')

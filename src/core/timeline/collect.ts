@@ -353,7 +353,7 @@ async function collectOnce(
   const regions = parseRegions(options.regions, [functionRegion, 'us-east-1'])
   const outPath = options.out ? resolve(options.out) : undefined
   if (outPath && options.format) {
-    refuseManagedOutput(caseDir, outPath)
+    refuseManagedOutput(caseDir, outPath, '<case>/exports/timeline.csv')
     await checkWritable(outPath, '--out')
   }
   const firIds = await firRequestIds(caseDir, ctx.case.journal.all())

@@ -594,7 +594,10 @@ describe('writeReports', () => {
         /its name says md/,
       )
       await expect(writeReports(handle, { templatePath: join(dir, 'nope.md.hbs') })).rejects.toThrow(
-        /unable to read template/,
+        `unable to read --template ${join(dir, 'nope.md.hbs')}: there is no such file`,
+      )
+      await expect(writeReports(handle, { templatePath: join(dir, 'folder.md.hbs') })).rejects.toThrow(
+        /^unable to read --template .*folder\.md\.hbs: there is no such file$/,
       )
       await expect(writeReports(handle, { templatePath: join(dir, 'x.hbs') })).rejects.toThrow(
         /unable to choose the report format: template x.hbs does not name one/,
