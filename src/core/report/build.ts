@@ -550,22 +550,27 @@ export async function buildReportModel(
   const functions = [...byFunction.values()].sort((a, b) => a.name.localeCompare(b.name))
 
   const journal = viewJournal(raw.journal, options.renderedBy ? { renderedBy: options.renderedBy } : {})
-  const revokedTargets = [
-    ...(journal.applied.get('containment.sessions') ?? []),
-    ...(journal.applied.get('credentials.revoke-sessions') ?? []),
-  ]
+  // Session revocations, in the order they were journaled: a role's revocation is one policy,
+  // whichever function or command put it there, so the latest of them that applied it or undid it
+  // says whether it is still in force (a restore that kept it for another function, `skipped`,
+  // changes nothing). Whether one was ever applied is not enough: restore lifts it.
+  const revocations = journal.actions.filter(
+    (a) =>
+      (a.action === 'containment.sessions' || a.action === 'credentials.revoke-sessions') &&
+      ['applied', 'already-applied', 'undone'].includes(a.outcome),
+  )
   const roles: RoleFacts[] = []
   for (const [roleKey, perms] of riskyByRole) {
     const users = functions.filter((f) => (f.roleArn ?? f.roleName) === roleKey)
     const name = users[0]?.roleName ?? roleKey.split('/').at(-1) ?? roleKey
-    const revoked = revokedTargets.some(
-      (t) =>
-        t === roleKey ||
-        t === name ||
-        t.endsWith(`:role/${name}`) ||
-        t.endsWith(`/${name}`) ||
-        users.some((u) => t === u.arn || t === u.name),
-    )
+    const ofRole = (t: string) =>
+      t === roleKey ||
+      t === name ||
+      t.endsWith(`:role/${name}`) ||
+      t.endsWith(`/${name}`) ||
+      users.some((u) => t === u.arn || t === u.name)
+    const last = revocations.filter((a) => ofRole(a.target)).at(-1)
+    const revoked = last !== undefined && last.outcome !== 'undone'
     roles.push({
       arn: roleKey,
       name,

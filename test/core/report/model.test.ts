@@ -270,6 +270,24 @@ describe('report of a case that went through snapshot, contain and timeline', ()
     expect(putParameter.request).toContain(sample.secretRedacted)
   })
 
+  it('says sessions are revoked only while the revocation is in force: a restore that lifted it is a no', async () => {
+    // Before: "Sessions revoked: yes (TokenIssueTime deny in force)" once one had ever been applied.
+    const lifted = await buildSampleCase({ parent: await tempDir(), timeline: false, notes: false })
+    const roleArn = 'arn:aws:iam::123456789012:role/orders-api-role'
+    const handle = await CaseHandle.open(lifted.dir)
+    await handle.journal.append({
+      action: 'containment.sessions',
+      target: roleArn,
+      params: { undo: true },
+      outcome: 'undone',
+      after: { roleName: 'orders-api-role', roleArn, policyName: 'fir-revoke-INC-2026-0042', document: null },
+    })
+    await handle.close()
+    const after = await buildReportModel(lifted.dir)
+    expect(after.roles.roles[0]).toMatchObject({ name: 'orders-api-role', sessionsRevoked: false })
+    expect(await renderReport(after, { format: 'md' })).toMatch(/Sessions revoked: no\./)
+  })
+
   it('keeps every template value escaped: a model whose every string is hostile renders as text', () => {
     const evil = '<zz-inject onload=x>|*_`[a](https://e.example)"\'&=\u001b[31m{{constructor}}\n- item'
     const poisoned = deepMapStrings(model, () => evil) as ReportModel
