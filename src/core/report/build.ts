@@ -884,8 +884,18 @@ export async function buildReportModel(
       )
   }
   if (impact.length === 0) {
+    // Say what was looked at: "hold no findings" of a snapshot or a timeline the case does not have
+    // reads as a clean result.
+    const looked = [functions.length > 0 ? 'the snapshot' : '', timelinePresent ? 'the timeline' : ''].filter(
+      Boolean,
+    )
+    const missing = [functions.length > 0 ? '' : 'no snapshot', timelinePresent ? '' : 'no timeline'].filter(
+      Boolean,
+    )
     impact.push(
-      'No impact could be established from this case: the snapshot and timeline hold no findings, exposure, secrets or risky permissions.',
+      looked.length === 0
+        ? 'No impact could be established: the case holds no snapshot and no timeline yet.'
+        : `No impact could be established from this case: ${looked.join(' and ')} ${looked.length === 1 ? 'holds' : 'hold'} no findings, exposure, secrets or risky permissions${missing.length ? ` (the case holds ${missing.join(' and ')} yet)` : ''}.`,
     )
   }
   const byLevelText = counts.filter((c) => c.count > 0).map((c) => `${c.count} ${c.level}`)
