@@ -26,7 +26,7 @@ export default class Timeline extends FirCommand {
 
 Writes timeline/events.jsonl (normalised events with the raw record), timeline/findings.json and timeline/summary.json in the case, and LookupEvents pages as received in timeline/raw/. A re-run moves the timeline it replaces to timeline/history/<its start>/ (kept and journaled, never lost); a run that read nothing because every source failed, or every input was refused, stores nothing and leaves the earlier timeline in place. Records that claim one eventID but differ (in any field, or, in a function's timeline, in time) are all kept and warned about. A folder source skips any fir case folder inside it. --out may not name a file fir keeps in the case. Bad input is skipped with a reason and counted; AWS calls that fail after retries are gaps (exit 4).
 
-The execution role comes from the case's latest snapshot of the function, or from --role. --since defaults to 7 days, except when every source is a local file (then the whole file is read).`
+The execution role comes from the case's latest snapshot of the function (of the account and region its ARN names: a snapshot of the same name in another account is another function's), or from --role. With the api source, a function ARN of another account than the caller's is refused (exit 2): pass --role-arn with a role in that account. --since defaults to 7 days, except when every source is a local file (then the whole file is read).`
   static override examples = [
     '<%= config.bin %> timeline orders-api --case cases/INC-42 --since 7d',
     '<%= config.bin %> timeline orders-api --source api --source s3://org-trail-bucket/prefix --regions all --since 2025-03-01T00:00:00Z',

@@ -511,6 +511,73 @@ describe('fir timeline (built CLI)', () => {
     expect(r.stderr).not.toContain('\u001b')
   })
 
+  it("another account's ARN never borrows this account's snapshot and role, and is refused where the caller is known", async () => {
+    // The case holds a snapshot of orders-api in ACCOUNT, with its role orders-api-role.
+    const sample = await buildSampleCase({
+      parent: cwd,
+      id: 'TL-ACCOUNT',
+      timeline: false,
+      contain: false,
+      notes: false,
+    })
+    const roleCall = {
+      eventVersion: '1.08',
+      eventID: 'role-call-1',
+      eventTime: '2025-03-01T10:00:00Z',
+      eventSource: 'secretsmanager.amazonaws.com',
+      eventName: 'GetSecretValue',
+      awsRegion: REGION,
+      recipientAccountId: ACCOUNT,
+      sourceIPAddress: '203.0.113.9',
+      userIdentity: {
+        type: 'AssumedRole',
+        arn: `arn:aws:sts::${ACCOUNT}:assumed-role/orders-api-role/i-session`,
+        accountId: ACCOUNT,
+        sessionContext: {
+          sessionIssuer: {
+            type: 'Role',
+            arn: `arn:aws:iam::${ACCOUNT}:role/orders-api-role`,
+            userName: 'orders-api-role',
+          },
+        },
+      },
+      requestParameters: { secretId: 'db' },
+    }
+    const file = join(cwd, 'role-call.json')
+    await writeFile(file, JSON.stringify({ Records: [roleCall] }))
+    const other = `arn:aws:lambda:${REGION}:999999999999:function:orders-api`
+    const run = (source: string, fn = other) =>
+      runFir(['timeline', fn, '--case', `cases/${sample.id}`, '--source', source, ...window, '--json'], {
+        cwd,
+        endpoint: moto.endpoint(),
+      })
+    // The snapshot's own function: its role's call is kept.
+    const own = await run(file, 'orders-api')
+    expect(own.json.result.function).toMatchObject({ account: ACCOUNT, roleSource: 'snapshot' })
+    expect(own.json.result.events.stored).toBe(1)
+    // Files only: no AWS call, so the caller is unknown; the snapshot is not this function's.
+    const r = await run(file)
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.json.result.function).toMatchObject({
+      arn: other,
+      account: '999999999999',
+      roles: [],
+      roleSource: 'none',
+      snapshotSet: null,
+    })
+    expect(r.json.result.events.stored).toBe(0)
+    expect(r.json.warnings.join('\n')).toContain(
+      'no snapshot of orders-api (account 999999999999) in this case and no --role',
+    )
+    // The api source: the caller (moto's account) is known, and it is not the ARN's.
+    const api = await run('api')
+    expect(api.code, api.stderr).toBe(2)
+    expect(api.json.error.message).toBe(
+      `unable to act on ${other}: it is in account 999999999999, but the caller arn:aws:sts::${ACCOUNT}:user/moto is in account ${ACCOUNT}`,
+    )
+    expect(api.json.error.actions[0]).toContain('--role-arn arn:aws:iam::999999999999:role/')
+  })
+
   it('refuses bad usage with exit 2', async () => {
     const cases: string[][] = [
       ['timeline', '--case', 'cases/TL', '--source', join(cwd, 'nope')],

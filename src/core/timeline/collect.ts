@@ -2,7 +2,7 @@ import { open, rename, rm } from 'node:fs/promises'
 import { join, relative, resolve, sep } from 'node:path'
 import { type LookupPage, lookupEventsPage } from '../../aws/cloudtrail.js'
 import { gapReason } from '../../aws/errors.js'
-import { UsageError } from '../../errors.js'
+import { EmulatorSafetyError, UsageError } from '../../errors.js'
 import { refuseManagedOutput } from '../case/case-folder.js'
 import { recordArtifact, safeSegment } from '../case/evidence-store.js'
 import { readTimelineSummaryHead } from '../case/summary.js'
@@ -12,6 +12,7 @@ import { relativeInsideLanded } from '../common/paths.js'
 import { redactor } from '../common/redact.js'
 import { compactUtc, counted, escapeTerminal } from '../common/text.js'
 import type { FirContext, Gap } from '../context.js'
+import { assertSameAccount } from '../identity.js'
 import { correlate } from './correlate.js'
 import { loadRulePack, MergeDetector, type RulePack, readAwsIpRanges } from './detections.js'
 import { Exporter, type ExportFormat, eventSummary } from './export.js'
@@ -47,7 +48,7 @@ import {
   openOutputFile,
   recordWrittenArtifact,
 } from './store.js'
-import { firRequestIds, resolveTarget } from './target.js'
+import { firRequestIds, type ResolvedTarget, resolveTarget } from './target.js'
 import {
   BAD_INPUT_REASONS,
   type EventFinding,
@@ -268,6 +269,29 @@ export function classifySources(sources: string[]): { api: boolean; s3: string[]
   return out
 }
 
+/**
+ * DESIGN §1: a function of another account than the caller's is refused (exit 2: use --role-arn).
+ * Asked when the api source is read, as LookupEvents reads the caller's account alone; a trail
+ * bucket (an organization's) or files may hold any account's logs and are read without asking who
+ * calls. A caller fir cannot identify is no refusal: what the api source then reads is its own
+ * gaps' business, and the note says the account was not checked.
+ */
+async function refuseOtherAccount(ctx: FirContext, resolved: ResolvedTarget): Promise<string | undefined> {
+  const account = resolved.namedAccount
+  if (!account) return undefined
+  const t = resolved.target
+  const arn =
+    t.functionArn ?? `arn:aws:lambda:${t.region ?? ctx.aws.region}:${account}:function:${t.functionName}`
+  try {
+    await assertSameAccount(ctx.aws, arn)
+    return undefined
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof EmulatorSafetyError) throw err
+    const reason = gapReason((err as { cause?: unknown }).cause ?? err)
+    return `the caller could not be identified (sts:GetCallerIdentity: ${reason}), so whether ${arn} is in the account LookupEvents reads was not checked`
+  }
+}
+
 /** Api records kept to judge again after a role swap (LookupEvents gives thousands, not millions). */
 const MAX_REJUDGED = 100_000
 
@@ -341,10 +365,16 @@ async function collectOnce(
     ? await resolveTarget(caseDir, ctx.case.journal.all(), options.function, options.roles ?? [])
     : undefined
   const target: TimelineTarget | null = resolved?.target ?? null
+  const unchecked = resolved && sources.api ? await refuseOtherAccount(ctx, resolved) : undefined
+  if (unchecked) {
+    ctx.log.warn(unchecked)
+    notes.push(unchecked)
+  }
   trace('target resolved')
   if (resolved && resolved.roleSource === 'none') {
+    const account = resolved.namedAccount ? ` (account ${resolved.namedAccount})` : ''
     ctx.log.warn(
-      `no snapshot of ${resolved.target.functionName} in this case and no --role: calls made with its execution role cannot be related; run \`fir snapshot ${resolved.target.functionName}\` first or pass --role`,
+      `no snapshot of ${resolved.target.functionName}${account} in this case and no --role: calls made with its execution role cannot be related; run \`fir snapshot ${resolved.target.functionName}\` first or pass --role`,
     )
   }
   const probed = await probeLocal(sources.local)

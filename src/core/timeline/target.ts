@@ -34,15 +34,23 @@ interface SummaryFunction {
   riskyPermissions?: { policy?: string }[]
 }
 
+/** The account of a snapshot's function: its own field, else its ARN's. */
+function accountOf(fn: SummaryFunction): string | undefined {
+  return fn.account ?? (fn.arn ? fn.arn.split(':')[4] : undefined)
+}
+
 /**
  * What the case's latest snapshot of the function says (evidence/<set>/summary.json), if any: of
- * the sets the journal seals, newest seal first, each with the manifest the journal sealed.
+ * the sets the journal seals, newest seal first, each with the manifest the journal sealed. A
+ * region or account the reference names must be the function's: the same name in another region
+ * or account is another function, whose role is not this one's.
  */
 export async function latestSnapshotFacts(
   caseDir: string,
   journal: readonly JournalEntry[],
   name: string,
   region?: string,
+  account?: string,
 ): Promise<{ set: string; fn: SummaryFunction } | undefined> {
   for (const set of sealedSets(journal).reverse()) {
     const manifest = await readSealedManifest(caseDir, set)
@@ -54,7 +62,10 @@ export async function latestSnapshotFacts(
       continue
     }
     const fn = (summary.functions ?? []).find(
-      (f) => f.name === name && (!region || !f.region || f.region === region),
+      (f) =>
+        f.name === name &&
+        (!region || !f.region || f.region === region) &&
+        (!account || !accountOf(f) || accountOf(f) === account),
     )
     if (fn) return { set: set.name, fn }
   }
@@ -85,6 +96,8 @@ export function parseRoleRef(value: string): { name: string; arn?: string } {
 
 export interface ResolvedTarget {
   target: TimelineTarget
+  /** The account the reference itself named (a full or partial ARN), not one the snapshot gave. */
+  namedAccount?: string
   /** Where the role came from. */
   roleSource: 'snapshot' | 'flag' | 'snapshot+flag' | 'none'
   snapshotSet?: string
@@ -103,10 +116,10 @@ export async function resolveTarget(
   roles: string[],
 ): Promise<ResolvedTarget> {
   const parsed = parseFunctionRef(ref)
-  const snap = await latestSnapshotFacts(caseDir, journal, parsed.name, parsed.region)
+  const snap = await latestSnapshotFacts(caseDir, journal, parsed.name, parsed.region, parsed.account)
   const fn = snap?.fn
   const region = parsed.region ?? fn?.region
-  const account = parsed.account ?? fn?.account ?? (fn?.arn ? fn.arn.split(':')[4] : undefined)
+  const account = parsed.account ?? (fn ? accountOf(fn) : undefined)
   const target: TimelineTarget = {
     functionName: parsed.name,
     functionArn:
@@ -150,7 +163,12 @@ export async function resolveTarget(
   }
   const roleSource =
     fromSnapshot && fromFlag ? 'snapshot+flag' : fromSnapshot ? 'snapshot' : fromFlag ? 'flag' : 'none'
-  return { target, roleSource, ...(snap ? { snapshotSet: snap.set } : {}) }
+  return {
+    target,
+    roleSource,
+    ...(parsed.account ? { namedAccount: parsed.account } : {}),
+    ...(snap ? { snapshotSet: snap.set } : {}),
+  }
 }
 
 /**

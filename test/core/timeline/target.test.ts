@@ -159,4 +159,44 @@ describe('resolveTarget with a hand-written evidence set', () => {
     expect(target.roles.map((r) => r.name)).toEqual(['victim-role', 'other-role'])
     expect(target.policyArns).toEqual([custom(1), custom(2)])
   })
+
+  it("never takes the snapshot of the same name in another account: another account's ARN has no role from it", async () => {
+    const { dir, handle } = await timelineContext()
+    const set = await handle.newEvidenceSet()
+    await set.writeJson(
+      'summary.json',
+      {
+        functions: [
+          {
+            name: 'victim',
+            arn: `arn:aws:lambda:us-east-1:${TEST_ACCOUNT}:function:victim`,
+            region: 'us-east-1',
+            role: `arn:aws:iam::${TEST_ACCOUNT}:role/victim-role`,
+            roleName: 'victim-role',
+          },
+        ],
+      },
+      { call: 'fir:summary' },
+    )
+    await set.seal()
+    const other = 'arn:aws:lambda:us-east-1:999999999999:function:victim'
+    for (const ref of [other, '999999999999:function:victim']) {
+      const resolved = await resolveTarget(dir, handle.journal.all(), ref, [])
+      expect(resolved.roleSource, ref).toBe('none')
+      expect(resolved.snapshotSet, ref).toBeUndefined()
+      expect(resolved.target.roles, ref).toEqual([])
+      expect(resolved.target.account, ref).toBe('999999999999')
+      expect(resolved.namedAccount, ref).toBe('999999999999')
+    }
+    expect((await resolveTarget(dir, handle.journal.all(), other, [])).target.functionArn).toBe(other)
+    // The snapshot's own account (named or not) still gives the role.
+    for (const ref of [`arn:aws:lambda:us-east-1:${TEST_ACCOUNT}:function:victim`, 'victim']) {
+      const resolved = await resolveTarget(dir, handle.journal.all(), ref, [])
+      expect(resolved.roleSource, ref).toBe('snapshot')
+      expect(
+        resolved.target.roles.map((r) => r.name),
+        ref,
+      ).toEqual(['victim-role'])
+    }
+  })
 })
