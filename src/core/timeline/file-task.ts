@@ -276,9 +276,15 @@ export class FileProcessor {
     }
     result.uncompressedBytes = bytes.length
     const iamPossible = mayHoldIamEvents(task.display)
-    // Only JSON is ruled out unparsed: anything else (a wrong file, junk in place of a log) goes on
-    // to be refused as what it is, not counted as read and unrelated.
-    if (this.prefilter && startsLikeJson(bytes) && !this.prefilter.mayMatch(bytes, iamPossible)) {
+    // Only what may be a log is ruled out unparsed: anything else (a wrong file, JSON that holds no
+    // record, junk in place of a log) goes on to be refused as what it is, as an account-wide hunt
+    // refuses it, not counted as read and unrelated.
+    if (
+      this.prefilter &&
+      startsLikeJson(bytes) &&
+      !this.prefilter.mayMatch(bytes, iamPossible) &&
+      mayHoldRecords(bytes)
+    ) {
       // Nothing in it can relate (its deflate stream and length were checked; the CRC-32 guards
       // data that is used, below).
       result.prefiltered = true
@@ -334,7 +340,7 @@ export class FileProcessor {
     const lineMode = /\.(jsonl|ndjson)(\.gz)?$/i.test(task.display)
     const iamPossible = mayHoldIamEvents(task.display)
     const onSlice = (slice: Buffer, kind: 'record' | 'document') => {
-      if (this.prefilter && !this.prefilter.mayMatch(slice, iamPossible)) {
+      if (this.prefilter && !this.prefilter.mayMatch(slice, iamPossible) && mayHoldRecords(slice)) {
         result.records++
         result.unrelated++
         return
@@ -429,6 +435,18 @@ export class FileProcessor {
     }
     return buf.subarray(start)
   }
+}
+
+const EVENT_TIME = Buffer.from('eventTime')
+
+/**
+ * Whether bytes may hold a CloudTrail record: every record has an `eventTime` (a LookupEvents
+ * item too, in its CloudTrailEvent string: `\"eventTime\"`). Bytes without one are decoded rather
+ * than ruled out by the pre-filter, and what is not a record is refused or skipped as such (a key
+ * spelt with JSON escapes costs a parse, never a record). A trail file has it in its first record.
+ */
+function mayHoldRecords(bytes: Buffer): boolean {
+  return bytes.indexOf(EVENT_TIME) !== -1
 }
 
 /** Whether the first byte that is not white space (a UTF-8 byte order mark skipped) opens a JSON value. */

@@ -888,6 +888,30 @@ describe('inputs read as a stream', () => {
     }
   })
 
+  it("refuses JSON that holds no CloudTrail record in a function's run, as a hunt does, and still rules trail files out unparsed", async () => {
+    const dir = await tempDir()
+    // Not a log, and nothing in it names the function: the pre-filter ruled it out unparsed (read
+    // and unrelated), so a run over it alone replaced a function's timeline with an empty one.
+    await writeFile(join(dir, 'x.json'), '{"foo":1}\n')
+    // A trail file with nothing of the function in it: still ruled out unparsed.
+    await writeFile(join(dir, 'unrelated.json.gz'), gzipSync(JSON.stringify({ Records: [ok('a'), ok('b')] })))
+    for (const { fn, summary } of await functionAndHunt(dir)) {
+      expect(summary.files.prefiltered, String(fn)).toBe(fn ? 1 : 0)
+      expect(summary.files.refused, String(fn)).toBe(1)
+      expect(
+        summary.problemFiles.map((f) => [f.file, f.refused?.reason]),
+        String(fn),
+      ).toEqual([[join(dir, 'x.json'), 'not-cloudtrail']])
+    }
+    // Streamed (a pipe, a large file), such a document is not a record read and unrelated either.
+    const { FileProcessor } = await import('../../../src/core/timeline/file-task.js')
+    const p = new FileProcessor(setup, null)
+    const path = join(dir, 'x.json')
+    const streamed = await p.processStream({ seq: 0, display: path, origin: 'file', path }, () => undefined)
+    expect(streamed.records).toBe(0)
+    expect(streamed.skipped).toEqual({ 'not-cloudtrail': 1 })
+  })
+
   it('counts text between the documents of a streamed input as invalid, as the whole-file reader does', async () => {
     const corpus = generateCorpus({ seed: 14, records: 200, start, end, target, related: 10 })
     const dir = await tempDir()
