@@ -611,8 +611,11 @@ export async function buildReportModel(
   if (scan.unreadableLines)
     problems.push(`${EVENTS_FILE}: ${scan.unreadableLines} line(s) are not events and were skipped`)
   const timelinePresent = raw.eventsPath !== null
-  // timeline/summary.json, else what the timeline.collect journal entry says.
-  const collected = [...raw.journal].reverse().find((e) => e.action === 'timeline.collect')
+  // timeline/summary.json, else what the timeline.collect journal entry says — of the run that
+  // stored the timeline: a later run that could read nothing stored nothing (`stored: false`).
+  const collected = [...raw.journal]
+    .reverse()
+    .find((e) => e.action === 'timeline.collect' && asRecord(e.params).stored !== false)
   const ts = raw.timelineSummary ?? asRecord(collected?.params)
   const window = asRecord(ts.window)
   const since = isoOrNull(ts.since ?? window.since)

@@ -6,7 +6,7 @@ import { EmulatorSafetyError, UsageError } from '../../errors.js'
 import { refuseManagedOutput } from '../case/case-folder.js'
 import { recordArtifact, safeSegment } from '../case/evidence-store.js'
 import { readTimelineSummaryHead } from '../case/summary.js'
-import { ensureDir, writeFileAtomic } from '../common/fs-safe.js'
+import { ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
 import { trackEmptyFolder, trackTemporary } from '../common/interrupt.js'
 import { relativeInsideLanded } from '../common/paths.js'
 import { redactor } from '../common/redact.js'
@@ -1127,11 +1127,12 @@ async function collectOnce(
   trace('merged and written')
   const { events, exportFile } = output!
   pack ??= await packReady
-  // A run that read nothing because its sources failed (denied, throttled out, unreachable: each a
-  // gap), or because every input it was given was refused (a wrong file, /dev/zero, digest files
-  // only), does not replace a timeline that holds events: report and case show read the latest, and
-  // would show none. Nothing is stored; the earlier timeline stays where it is.
-  const nothingRead = stored === 0 && totals.events === 0
+  // A run that could read nothing because its sources failed (denied, throttled out, unreachable:
+  // each a gap), or because every input it was given was refused (a wrong file, /dev/zero, digest
+  // files only), stores nothing: an empty timeline would say that nothing matched (report and case
+  // show read the latest), and would replace one that holds events. An earlier timeline stays
+  // where it is. A source read without error that held nothing (an empty page) is no such run.
+  const nothingRead = stored === 0 && totals.events === 0 && totals.read === 0 && apiPages === 0
   // Digest files are refused unread, outside the file pipeline: they count all the same.
   const refusedFiles = totals.refused + (local?.digestFiles.length ?? 0)
   const whyNothing = !nothingRead
@@ -1142,28 +1143,34 @@ async function collectOnce(
           count: counted(ctx.gaps.list.length, 'gap'),
           fix: 'fix the access named in the gaps',
         }
-      : totals.read === 0 && apiPages === 0 && refusedFiles > 0
+      : refusedFiles > 0
         ? {
             what: 'every input was refused',
             count: counted(refusedFiles, 'file'),
             fix: 'name CloudTrail logs (the files are listed with why each was refused)',
           }
         : undefined
-  const earlier = whyNothing ? await readTimelineSummaryHead(join(caseDir, SUMMARY_FILE)) : undefined
-  const keepEarlier = earlier?.events ? earlier : undefined
   let notStored: string | undefined
-  if (keepEarlier && whyNothing) {
+  if (whyNothing) {
     await abortOutput()
     await spool.dispose()
-    const which = `the timeline of ${keepEarlier.startedAt ?? 'the earlier run'}`
+    // An empty timeline in its place would say "nothing matched": report and case show would take
+    // the run's failure for a finding.
+    const earlier = (await exists(join(caseDir, EVENTS_FILE)))
+      ? await readTimelineSummaryHead(join(caseDir, SUMMARY_FILE))
+      : undefined
+    const which = earlier ? `the timeline of ${earlier.startedAt ?? 'the earlier run'}` : undefined
+    const stays = which
+      ? `${which}${earlier!.events !== null ? ` (${earlier!.events} events)` : ''} stays in place`
+      : 'the case still has no timeline'
     ctx.log.warn(
-      `nothing was read: ${whyNothing.what} (${whyNothing.count}), so ${which} (${keepEarlier.events} events) stays in place and this run stored nothing; ${whyNothing.fix} and run again`,
+      `nothing was read: ${whyNothing.what} (${whyNothing.count}), so ${stays} and this run stored nothing; ${whyNothing.fix} and run again`,
     )
-    notStored = `${whyNothing.what}; ${which} stays in place`
+    notStored = `${whyNothing.what}; ${which ? `${which} stays in place` : 'the case has no timeline'}`
     notes.push(`not stored: ${notStored}`)
   }
   // The timeline this run replaces is kept, not lost: moved to timeline/history/ first.
-  const archived = keepEarlier
+  const archived = notStored
     ? undefined
     : await archiveEarlierTimeline(caseDir, ctx.case.journal, [EVENTS_FILE, FINDINGS_FILE, SUMMARY_FILE])
   if (archived) {
@@ -1178,7 +1185,7 @@ async function collectOnce(
       )
     }
   }
-  if (!keepEarlier) {
+  if (!notStored) {
     // The spool's lines are written out by commit: dispose after.
     const written = await events.commit()
     await spool.dispose()
@@ -1319,7 +1326,7 @@ async function collectOnce(
     gaps: ctx.gaps.list,
     ...(notStored ? { notStored } : {}),
   }
-  if (!keepEarlier) {
+  if (!notStored) {
     await writeFileAtomic(
       join(caseDir, SUMMARY_FILE),
       `${JSON.stringify(redactor.scrubDeep(summary), null, 2)}\n`,
@@ -1340,7 +1347,7 @@ async function collectOnce(
       events: summary.events,
       findings: summary.findings.total,
       describedWindow: describeWindow(window),
-      ...(keepEarlier ? { stored: false } : {}),
+      ...(notStored ? { stored: false } : {}),
     },
     outcome: 'recorded',
     requestIds: ctx.aws.requestLog.flatMap((r) => (r.requestId ? [r.requestId] : [])),

@@ -3,8 +3,10 @@ import { join } from 'node:path'
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { AwsClients } from '../../../src/aws/clients.js'
+import { summariseCase } from '../../../src/core/case/summary.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
 import { Gaps } from '../../../src/core/context.js'
+import { buildReportModel } from '../../../src/core/report/build.js'
 import { collectTimeline } from '../../../src/core/timeline/collect.js'
 import { planQueries, RegionPacer } from '../../../src/core/timeline/sources/api.js'
 import type { TimelineEvent } from '../../../src/core/timeline/types.js'
@@ -334,6 +336,59 @@ describe('fir timeline --source api', () => {
       /nothing was read: every source failed \(\d+ gaps?\), so the timeline of .+ \(\d+ events\) stays in place/,
     )
     expect((await verifyCase(dir)).ok).toBe(true)
+  })
+
+  it('stores nothing when a first run could read nothing (every source failed): the case has no timeline, as case show and the report say', async () => {
+    await standIn({ deniedRegions: ['eu-west-1', 'us-east-1'] })
+    const { ctx, dir, lines } = await timelineContext('http://127.0.0.1:9', 'eu-west-1')
+    const { summary } = await collectTimeline(ctx, {
+      function: 'orders-api',
+      roles: ['orders-api-role'],
+      sources: ['api'],
+      since: '3d',
+      regions: 'eu-west-1,us-east-1',
+    })
+    expect(summary.gaps.length).toBeGreaterThan(0)
+    expect(summary.notStored).toBe('every source failed; the case has no timeline')
+    expect(lines.join('\n')).toMatch(
+      /nothing was read: every source failed \(\d+ gaps\), so the case still has no timeline and this run stored nothing; fix the access named in the gaps and run again/,
+    )
+    // Before: an empty events.jsonl, which case show and the report read as "no event matched".
+    expect((await readdir(join(dir, 'timeline'))).filter((f) => !f.startsWith('raw'))).toEqual([])
+    expect((await summariseCase(dir)).timeline).toBeNull()
+    const report = await buildReportModel(dir, { firVersion: 'test' })
+    expect(report.timeline.present).toBe(false)
+    expect(report.summary.activityAbsent).toBe('unknown: no timeline was collected')
+    // The window and sources of a run that stored nothing are not the report's.
+    expect(report.scope.window).toBeNull()
+    expect(report.scope.timelineSources).toEqual([])
+    const journaled = ctx.case.journal.all().filter((e) => e.action === 'timeline.collect')
+    expect(journaled.map((e) => e.params.stored)).toEqual([false])
+    expect((await verifyCase(dir)).ok).toBe(true)
+
+    // A region that answered, with nothing for the function, was read: that timeline is stored.
+    const later = {
+      ...ctx,
+      aws: await AwsClients.create({
+        endpoint: 'http://127.0.0.1:9',
+        emulatorOnly: true,
+        region: 'eu-west-1',
+      }),
+      gaps: new Gaps(),
+    }
+    for (const s of servers.splice(0)) await s.stop()
+    await standIn({ deniedRegions: ['us-east-1'] })
+    const partly = await collectTimeline(later, {
+      function: 'nobody-calls-me',
+      roles: ['nobody-role'],
+      sources: ['api'],
+      since: '3d',
+      regions: 'eu-west-1,us-east-1',
+    })
+    expect(partly.summary.gaps.length).toBeGreaterThan(0)
+    expect(partly.summary.api?.pages).toBeGreaterThan(0)
+    expect(partly.summary.notStored).toBeUndefined()
+    expect((await summariseCase(dir)).timeline).toEqual({ events: 0, findings: {} })
   })
 
   it('records a denied region as a gap, keeps the other region, and notes a region that is not enabled', async () => {
