@@ -578,6 +578,85 @@ describe('fir timeline (built CLI)', () => {
     expect(api.json.error.actions[0]).toContain('--role-arn arn:aws:iam::999999999999:role/')
   })
 
+  it('exits 2 when every input was refused (nothing the run was given could be read), naming each and why', async () => {
+    expect((await runFir(['case', 'init', 'TL-REFUSED'], { cwd })).code).toBe(0)
+    const run = (sources: string[], input?: string) =>
+      runFir(
+        [
+          'timeline',
+          'orders-api',
+          '--case',
+          'cases/TL-REFUSED',
+          '--role',
+          'orders-api-role',
+          ...sources.flatMap((s) => ['--source', s]),
+          '--json',
+        ],
+        { cwd, endpoint: moto.endpoint(), ...(input !== undefined ? { input } : {}) },
+      )
+    const piped = await run(['-'], 'not json\n')
+    expect(piped.code, piped.stderr).toBe(2)
+    expect(piped.json.status).toBe(2)
+    expect(piped.json.error.message).toBe(
+      'unable to build the timeline: every input was refused (1 file): /dev/stdin: invalid-json: not valid JSON: it does not start with { or [',
+    )
+    expect(piped.json.error.actions).toEqual([
+      'name CloudTrail logs: trail files (.json, .json.gz: {"Records":[…]}), LookupEvents output ({"Events":[…]}), arrays of records or JSON Lines',
+      'nothing was stored: the case has no timeline',
+    ])
+    expect(piped.json.result.problemFiles).toEqual([
+      {
+        file: '/dev/stdin',
+        skipped: { 'invalid-json': 1 },
+        refused: { reason: 'invalid-json', message: 'not valid JSON: it does not start with { or [' },
+      },
+    ])
+    const empty = await runFir(
+      [
+        'timeline',
+        'orders-api',
+        '--case',
+        'cases/TL-REFUSED',
+        '--role',
+        'orders-api-role',
+        '--source',
+        '/dev/null',
+      ],
+      { cwd, endpoint: moto.endpoint() },
+    )
+    expect(empty.code).toBe(2)
+    expect(empty.stdout).toBe('')
+    expect(empty.stderr).toContain(
+      'error: unable to build the timeline: every input was refused (1 file): /dev/null: invalid-json: the file is empty\n',
+    )
+    expect(await readdir(join(cwd, 'cases/TL-REFUSED/timeline')).catch(() => [])).not.toContain(
+      'events.jsonl',
+    )
+    // A run where some input was read is unchanged: a log with nothing of the function in it (ruled
+    // out by the pre-filter) beside the empty file.
+    const other = join(cwd, 'other-function.json')
+    await writeFile(
+      other,
+      JSON.stringify({
+        Records: [
+          {
+            eventVersion: '1.08',
+            eventID: 'other-1',
+            eventTime: '2025-03-01T10:00:00Z',
+            eventSource: 's3.amazonaws.com',
+            eventName: 'GetObject',
+            awsRegion: REGION,
+            recipientAccountId: ACCOUNT,
+          },
+        ],
+      }),
+    )
+    const mixed = await run([other, '/dev/null'])
+    expect(mixed.code, mixed.stderr).toBe(0)
+    expect(mixed.json.result.files).toMatchObject({ prefiltered: 1, refused: 1 })
+    expect(mixed.json.result.notStored).toBeUndefined()
+  })
+
   it('refuses bad usage with exit 2', async () => {
     const cases: string[][] = [
       ['timeline', '--case', 'cases/TL', '--source', join(cwd, 'nope')],

@@ -48,6 +48,7 @@ import {
   openOutputFile,
   recordWrittenArtifact,
 } from './store.js'
+import { describeRefusals } from './summary-text.js'
 import { firRequestIds, type ResolvedTarget, resolveTarget } from './target.js'
 import {
   BAD_INPUT_REASONS,
@@ -1132,7 +1133,9 @@ async function collectOnce(
   // files only), stores nothing: an empty timeline would say that nothing matched (report and case
   // show read the latest), and would replace one that holds events. An earlier timeline stays
   // where it is. A source read without error that held nothing (an empty page) is no such run.
-  const nothingRead = stored === 0 && totals.events === 0 && totals.read === 0 && apiPages === 0
+  // (A file the pre-filter ruled out was read: a log with nothing related in it.)
+  const nothingRead =
+    stored === 0 && totals.events === 0 && totals.read === 0 && totals.prefiltered === 0 && apiPages === 0
   // Digest files are refused unread, outside the file pipeline: they count all the same.
   const refusedFiles = totals.refused + (local?.digestFiles.length ?? 0)
   const whyNothing = !nothingRead
@@ -1143,13 +1146,16 @@ async function collectOnce(
           count: counted(ctx.gaps.list.length, 'gap'),
           fix: 'fix the access named in the gaps',
         }
-      : refusedFiles > 0
+      : refusedFiles > 0 && totals.outsideWindow === 0
         ? {
             what: 'every input was refused',
             count: counted(refusedFiles, 'file'),
             fix: 'name CloudTrail logs (the files are listed with why each was refused)',
           }
         : undefined
+  // Every input refused, and no api source: nothing the user named could be read, which is bad
+  // input (exit 2, below), not a finished run; the refusals are the error's detail.
+  const allRefused = whyNothing !== undefined && ctx.gaps.list.length === 0 && !sources.api
   let notStored: string | undefined
   if (whyNothing) {
     await abortOutput()
@@ -1163,9 +1169,10 @@ async function collectOnce(
     const stays = which
       ? `${which}${earlier!.events !== null ? ` (${earlier!.events} events)` : ''} stays in place`
       : 'the case still has no timeline'
-    ctx.log.warn(
-      `nothing was read: ${whyNothing.what} (${whyNothing.count}), so ${stays} and this run stored nothing; ${whyNothing.fix} and run again`,
-    )
+    if (!allRefused)
+      ctx.log.warn(
+        `nothing was read: ${whyNothing.what} (${whyNothing.count}), so ${stays} and this run stored nothing; ${whyNothing.fix} and run again`,
+      )
     notStored = `${whyNothing.what}; ${which ? `${which} stays in place` : 'the case has no timeline'}`
     notes.push(`not stored: ${notStored}`)
   }
@@ -1353,7 +1360,35 @@ async function collectOnce(
     requestIds: ctx.aws.requestLog.flatMap((r) => (r.requestId ? [r.requestId] : [])),
   })
   await poolClosed
+  if (allRefused) throw everyInputRefused(summary, refusedFiles)
   return { summary, findings: findingEntries }
+}
+
+/**
+ * The error of a run whose every input was refused (exit 2): each file and why in the message (the
+ * first few) and in the `--json` document's `result`, and what to name instead.
+ */
+function everyInputRefused(summary: TimelineSummary, refusedFiles: number): UsageError {
+  const err = new UsageError(
+    `unable to build the timeline: every input was refused (${counted(refusedFiles, 'file')}): ${describeRefusals(summary)}`,
+    {
+      actions: [
+        'name CloudTrail logs: trail files (.json, .json.gz: {"Records":[…]}), LookupEvents output ({"Events":[…]}), arrays of records or JSON Lines',
+        `nothing was stored: ${summary.notStored?.replace(/^[^;]*; /, '') ?? 'the case has no timeline'}`,
+      ],
+    },
+  )
+  return Object.assign(err, {
+    envelopeExtra: {
+      result: {
+        files: summary.files,
+        skipped: summary.skipped,
+        problemFiles: summary.problemFiles,
+        problemFilesOmitted: summary.problemFilesOmitted,
+        notStored: summary.notStored,
+      },
+    },
+  })
 }
 
 /**

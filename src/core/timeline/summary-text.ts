@@ -16,6 +16,25 @@ function shortPath(value: string, max = 80): string {
   return s.length > max ? `…${s.slice(s.length - max + 1)}` : s
 }
 
+/** What a problem file's trouble was, in a line: why it was refused, cut short or skipped from. */
+function problemText(p: TimelineSummary['problemFiles'][number]): string {
+  return p.refused
+    ? `${p.refused.reason}: ${p.refused.message}`
+    : p.cutShort
+      ? `${p.cutShort.reason}: stopped after ${p.cutShort.afterRecords} records, the rest not read: ${p.cutShort.message}`
+      : Object.entries(p.skipped)
+          .map(([r, n]) => `${r} ${n}`)
+          .join(', ')
+}
+
+/** The first `max` refused files and why, on one line (`x.json: not-cloudtrail: …; …`). */
+export function describeRefusals(s: TimelineSummary, max = 5): string {
+  const refused = s.problemFiles.filter((p) => p.refused)
+  const shown = refused.slice(0, max).map((p) => `${shortPath(p.file, 200)}: ${short(problemText(p), 100)}`)
+  const more = refused.length - shown.length + s.problemFilesOmitted
+  return `${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`
+}
+
 /** The human run summary: what was read, kept and skipped, the findings, and where things are. */
 export function renderTimelineSummary(
   s: TimelineSummary,
@@ -53,16 +72,8 @@ export function renderTimelineSummary(
   )
   const skipped = Object.entries(s.skipped)
   if (skipped.length > 0) lines.push(`skipped   ${skipped.map(([r, n]) => `${r} ${n}`).join(', ')}`)
-  for (const p of s.problemFiles.slice(0, 10)) {
-    const what = p.refused
-      ? `${p.refused.reason}: ${p.refused.message}`
-      : p.cutShort
-        ? `${p.cutShort.reason}: stopped after ${p.cutShort.afterRecords} records, the rest not read: ${p.cutShort.message}`
-        : Object.entries(p.skipped)
-            .map(([r, n]) => `${r} ${n}`)
-            .join(', ')
-    lines.push(`  ${shortPath(p.file)}: ${short(what, 100)}`)
-  }
+  for (const p of s.problemFiles.slice(0, 10))
+    lines.push(`  ${shortPath(p.file)}: ${short(problemText(p), 100)}`)
   if (s.problemFiles.length > 10 || s.problemFilesOmitted > 0) {
     lines.push(`  … ${s.problemFiles.length - 10 + s.problemFilesOmitted} more in ${s.outputs.summary}`)
   }

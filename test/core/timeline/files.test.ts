@@ -9,6 +9,7 @@ import { verifyCase } from '../../../src/core/case/verify.js'
 import { buildReportModel } from '../../../src/core/report/build.js'
 import { collectTimeline } from '../../../src/core/timeline/collect.js'
 import type { TimelineEvent } from '../../../src/core/timeline/types.js'
+import { UsageError } from '../../../src/errors.js'
 import { tempDir } from '../../support/cli.js'
 import {
   awsIpRangesDocument,
@@ -253,12 +254,20 @@ describe('timeline from files (in-process pipeline)', () => {
     const digest = join(src, 'digest', '111122223333_CloudTrail-Digest_eu-west-1_x_20250301T0000Z.json.gz')
     await mkdir(join(src, 'digest'), { recursive: true })
     await writeFile(digest, gzipSync('{"digestStartTime":"2025-03-01T00:00:00Z"}'))
-    const second = await collectTimeline(ctx, { sources: [junk, join(src, 'digest')] })
-    expect(second.summary.files.refused).toBe(2)
-    expect(second.summary.notStored).toMatch(/^every input was refused; the timeline of .+ stays in place$/)
-    expect(lines.join('\n')).toContain(
-      `nothing was read: every input was refused (2 files), so the timeline of ${first.summary.startedAt} (${corpus.records.length} events) stays in place`,
+    // Nothing the run was given could be read: bad input (exit 2), the refusals its detail.
+    const refused = await collectTimeline(ctx, { sources: [junk, join(src, 'digest')] }).catch((e) => e)
+    expect(refused).toBeInstanceOf(UsageError)
+    expect(refused.message).toBe(
+      `unable to build the timeline: every input was refused (2 files): ${digest}: digest-file: a CloudTrail digest file (log file validation), not a log; ${junk}: invalid-json: not valid JSON: it does not start with { or [`,
     )
+    expect(refused.actions[1]).toBe(
+      `nothing was stored: the timeline of ${first.summary.startedAt} stays in place`,
+    )
+    expect(refused.envelopeExtra.result.files.refused).toBe(2)
+    expect(refused.envelopeExtra.result.notStored).toMatch(
+      /^every input was refused; the timeline of .+ stays in place$/,
+    )
+    expect(lines.join('\n')).not.toContain('nothing was read')
     expect(await readFile(join(dir, 'timeline', 'events.jsonl'))).toEqual(stored)
     expect(await readdir(join(dir, 'timeline'))).not.toContain('history')
     expect((await verifyCase(dir)).problems).toEqual([])
@@ -881,7 +890,15 @@ describe('inputs read as a stream', () => {
     // names the function, so the pre-filter took both as read and unrelated.
     await writeFile(join(dir, 'a.json.gz'), 'this is not json at all')
     await writeFile(join(dir, 'notes.json'), '\ufeff  encrypted with the ransom key\n')
-    for (const { fn, summary } of await functionAndHunt(dir)) {
+    // Every input refused: each run is refused as bad input (exit 2), its summary in the error.
+    for (const fn of ['orders-api', undefined]) {
+      const { ctx } = await timelineContext()
+      const err = await collectTimeline(ctx, {
+        ...(fn ? { function: fn, roles: ['orders-api-role'] } : {}),
+        sources: [dir],
+      }).catch((e) => e)
+      expect(err, String(fn)).toBeInstanceOf(UsageError)
+      const summary = err.envelopeExtra.result
       expect(summary.files.prefiltered, String(fn)).toBe(0)
       expect(summary.files.refused, String(fn)).toBe(2)
       expect(summary.skipped, String(fn)).toEqual({ 'corrupt-gzip': 1, 'invalid-json': 1 })
