@@ -247,15 +247,13 @@ export class AwsClients {
     if (emulatorOnly) {
       let endpoint = opts.endpoint ?? process.env.AWS_ENDPOINT_URL
       // A drill's case: an endpoint that is not loopback is dropped (the guard then refuses each
-      // call, naming the drill): a command that needs no AWS call still runs on the case.
+      // call, naming the drill).
       if (opts.drill !== undefined && endpoint && !isLoopbackUrl(endpoint)) endpoint = undefined
-      if (opts.drill !== undefined && !endpoint)
+      // No endpoint: the clients are made all the same, and the guard refuses each call (they
+      // would go to AWS's own addresses), saying no emulator endpoint is set. A command that makes
+      // no AWS call (a timeline over local files) still runs.
+      if (!endpoint)
         return new AwsClients(await resolveRegion(opts), opts, DUMMY_CREDENTIALS, undefined, given)
-      if (!endpoint) {
-        throw new EmulatorSafetyError(
-          'unable to reach AWS: fir is in emulator-only mode and no emulator endpoint is set',
-        )
-      }
       assertLoopback(endpoint, true)
       opts.endpoint = endpoint
     }
@@ -452,7 +450,9 @@ function installMiddleware(stack: MiddlewareStackLike, service: string, owner: A
             )
           }
           throw new EmulatorSafetyError(
-            `unable to send a ${service} request to ${hostname}: fir is running against the local emulator and only loopback addresses are allowed`,
+            owner.options.endpoint === undefined
+              ? `unable to send a ${service} request to ${hostname}: fir is in emulator-only mode and no emulator endpoint is set`
+              : `unable to send a ${service} request to ${hostname}: fir is running against the local emulator and only loopback addresses are allowed`,
           )
         }
         return next(args)

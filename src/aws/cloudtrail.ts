@@ -1,5 +1,5 @@
 import type { LookupAttributeKey } from '@aws-sdk/client-cloudtrail'
-import { FirError } from '../errors.js'
+import { EmulatorSafetyError, FirError } from '../errors.js'
 import type { AwsClients } from './clients.js'
 import { classifyFailure, errorName, type FailureKind, gapReason, httpStatus } from './errors.js'
 import { sdk } from './sdk.js'
@@ -88,6 +88,9 @@ export async function lookupEventsPage(aws: AwsClients, query: LookupQuery): Pro
       requestId: requestId ?? out.$metadata.requestId,
     }
   } catch (err) {
+    // A request fir itself refused to send (emulator-only mode) is no failure of AWS's to retry or
+    // record as a gap: the run stops with it.
+    if (err instanceof EmulatorSafetyError) throw err
     throw new LookupEventsFailure(classifyFailure(err), errorName(err), httpStatus(err), gapReason(err), err)
   }
 }

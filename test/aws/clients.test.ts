@@ -50,6 +50,47 @@ describe('loopback guard', () => {
     connect.mockRestore()
   })
 
+  it('without an emulator endpoint, makes the clients but refuses every call, before any request leaves the process', async () => {
+    // Before: creating the clients failed, so a command that makes no AWS call (a timeline over
+    // local files) was refused too.
+    vi.stubEnv('AWS_ENDPOINT_URL', undefined)
+    const connect = vi.spyOn(net.Socket.prototype, 'connect')
+    try {
+      const aws = await AwsClients.create({ emulatorOnly: true, region: 'us-east-1' })
+      expect(aws.emulatorOnly).toBe(true)
+      expect(aws.endpoint).toBeUndefined()
+      const before = connect.mock.calls.length
+      await expect(getCallerIdentity(aws)).rejects.toThrow(
+        'unable to send a sts request to sts.us-east-1.amazonaws.com: fir is in emulator-only mode and no emulator endpoint is set',
+      )
+      await expect(aws.lambda.send(new ListFunctionsCommand({}))).rejects.toBeInstanceOf(EmulatorSafetyError)
+      await expect(
+        aws.forRegion('eu-west-1').lambda.send(new ListFunctionsCommand({})),
+      ).rejects.toBeInstanceOf(EmulatorSafetyError)
+      const assumed = aws.forRole('arn:aws:iam::123456789012:role/responder')
+      await expect(assumed.lambda.send(new ListFunctionsCommand({}))).rejects.toBeInstanceOf(
+        EmulatorSafetyError,
+      )
+      await expect(
+        openLocation(aws, 'https://awslambda-us-east-1-tasks.s3.us-east-1.amazonaws.com/code.zip'),
+      ).rejects.toBeInstanceOf(EmulatorSafetyError)
+      expect(connect.mock.calls.length).toBe(before)
+      // A role to assume first: its AssumeRole is refused in the same way.
+      const withRole = await AwsClients.create({
+        emulatorOnly: true,
+        region: 'us-east-1',
+        roleArn: 'arn:aws:iam::123456789012:role/responder',
+      })
+      await expect(withRole.lambda.send(new ListFunctionsCommand({}))).rejects.toBeInstanceOf(
+        EmulatorSafetyError,
+      )
+      expect(connect.mock.calls.length).toBe(before)
+    } finally {
+      connect.mockRestore()
+      vi.unstubAllEnvs()
+    }
+  })
+
   it("uses the dummy credentials, never the environment's, in emulator-only mode", async () => {
     const proxy = await new FaultProxy(moto.endpoint()).start()
     const saved = process.env.AWS_ACCESS_KEY_ID

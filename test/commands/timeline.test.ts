@@ -657,6 +657,40 @@ describe('fir timeline (built CLI)', () => {
     expect(mixed.json.result.notStored).toBeUndefined()
   })
 
+  it('reads local files in emulator-only mode with no endpoint set (no AWS call), and refuses what would call AWS', async () => {
+    // No endpoint option: no AWS_ENDPOINT_URL, FIR_EMULATOR_ONLY=1 as in every test.
+    const file = join(cwd, 'one-call.json')
+    await writeFile(
+      file,
+      JSON.stringify({
+        Records: [
+          {
+            eventVersion: '1.08',
+            eventID: 'one-call-1',
+            eventTime: '2025-03-01T10:00:00Z',
+            eventSource: 'lambda.amazonaws.com',
+            eventName: 'UpdateFunctionCode20150331v2',
+            awsRegion: 'eu-west-1',
+            recipientAccountId: corpus.account,
+            requestParameters: { functionName: 'orders-api' },
+          },
+        ],
+      }),
+    )
+    const local = await runFir([...ordersApi(file), ...window, '--json'], { cwd })
+    expect(local.code, local.stderr).toBe(0)
+    expect(local.json.result.events.stored).toBe(1)
+    expect(local.json.result.api).toBeNull()
+    // The api source would call AWS: refused as bad usage (exit 2) at its first call, not a gap.
+    const api = await runFir([...ordersApi('api'), '--since', '1h', '--json'], { cwd })
+    expect(api.code, api.stderr).toBe(2)
+    expect(api.json.error).toMatchObject({
+      code: 'emulator-safety',
+      message:
+        'unable to send a cloudtrail request to cloudtrail.us-east-1.amazonaws.com: fir is in emulator-only mode and no emulator endpoint is set',
+    })
+  })
+
   it('refuses bad usage with exit 2', async () => {
     const cases: string[][] = [
       ['timeline', '--case', 'cases/TL', '--source', join(cwd, 'nope')],

@@ -721,6 +721,7 @@ async function collectOnce(
             regions: regionsGiven ? regions : undefined,
           })
         } catch (err) {
+          if (err instanceof EmulatorSafetyError) throw err // refused before it was sent: no gap
           const cause = (err as { cause?: unknown }).cause ?? err
           ctx.gaps.add({ what: `trail files under ${uri}`, call: 's3:ListBucket', reason: gapReason(cause) })
           continue
