@@ -80,6 +80,18 @@ describe('errors the machine causes (a full disk, a read-only or locked folder)'
 })
 
 describe('an unknown command (built CLI)', () => {
+  it("`fir help <command>` shows that command's help, as `--help` does; an unknown one is a usage error", async () => {
+    // There is no help command (oclif's plugin is not shipped): `fir help contain` said
+    // `command help:contain not found`.
+    const help = await runFir(['help', 'case', 'show'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toMatch(/^Summarise a case/)
+    expect(help.stdout).toContain('$ fir case show')
+    const nope = await runFir(['help', 'contian'])
+    expect(nope.code).toBe(2)
+    expect(nope.stderr).toContain('did you mean `fir contain`?')
+  })
+
   it("is fir's usage error (exit 2, one JSON document with --json) with the nearest real command, not oclif's `command a:b not found`", async () => {
     const cwd = await tempDir()
     const json = await runFir(['contian', 'fnE', '--json'], { cwd })
