@@ -156,16 +156,22 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
   const records = pending.filter(
     (r) => fn === undefined || served.get(r)!.some((c) => sameFunction(c, fn, region)),
   )
+  const names = (list: Record<string, unknown>[] | undefined, c: ChangedFunction) =>
+    (list ?? []).some((p) => {
+      const x = changedFunction(p)
+      return x !== undefined && isSameChanged(x, c)
+    })
   /**
    * Another function of the case still contained: `besides` itself is in force for it (its
    * session revocation, applied or already-applied and not released by a restore of it, whatever
-   * other actions contained it), or a change of its own is not undone yet.
+   * other actions contained it), or a change of its own is not undone yet — unless a restore of it
+   * released `besides` (its own revocation was restored: it keeps it for no one, else two
+   * functions each still throttled would keep it for the other for good).
    */
   const stillContained = (c: ChangedFunction, besides: UndoRecord) =>
-    (besides.heldFor ?? []).some((p) => {
-      const x = changedFunction(p)
-      return x !== undefined && isSameChanged(x, c)
-    }) || pending.some((r) => r !== besides && served.get(r)!.some((x) => isSameChanged(x, c)))
+    names(besides.heldFor, c) ||
+    (!names(besides.releasedFor, c) &&
+      pending.some((r) => r !== besides && served.get(r)!.some((x) => isSameChanged(x, c))))
   const calls: UndoCall[] = []
   for (const record of records) {
     const step = stepById(record.step)

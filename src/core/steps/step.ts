@@ -83,6 +83,12 @@ export interface UndoRecord<S = unknown> {
    * needs, so it no longer holds it for the one restored).
    */
   heldFor?: Record<string, unknown>[]
+  /**
+   * The callers a restore released from the change (its `skipped` undo entries) and that have not
+   * taken it again since: a function whose own revocation was restored no longer keeps it for
+   * others, whatever else of it is still contained.
+   */
+  releasedFor?: Record<string, unknown>[]
   startedSeq: number
   startedAt: string
 }

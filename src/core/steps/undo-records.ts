@@ -73,7 +73,10 @@ export function pendingUndos(entries: readonly JournalEntry[], steps?: ReadonlyS
       else if (e.outcome === 'skipped') {
         const { undoOf: _seq, kept: _why, ...released } = e.params as Record<string, unknown>
         const kept = [...open.values()].find((r) => r.startedSeq === undoOf)
-        if (kept) kept.heldFor = kept.heldFor!.filter((p) => canonicalJson(p) !== canonicalJson(released))
+        if (kept) {
+          kept.heldFor = kept.heldFor!.filter((p) => canonicalJson(p) !== canonicalJson(released))
+          kept.releasedFor = [...(kept.releasedFor ?? []), released]
+        }
       }
       continue
     }
@@ -105,7 +108,10 @@ export function pendingUndos(entries: readonly JournalEntry[], steps?: ReadonlyS
     }
     if (!current) continue
     current.journaledFor!.push(params)
-    if (e.outcome === 'applied' || e.outcome === 'already-applied') current.heldFor!.push(params)
+    if (e.outcome === 'applied' || e.outcome === 'already-applied') {
+      current.heldFor!.push(params)
+      current.releasedFor = current.releasedFor?.filter((p) => canonicalJson(p) !== canonicalJson(params))
+    }
     if (
       (e.outcome === 'applied' || e.outcome === 'failed' || e.outcome === 'denied') &&
       e.after !== undefined

@@ -151,6 +151,21 @@ describe('restoring one function keeps the revocation for every function whose s
     await t.ctx.case.close()
   })
 
+  it('a function whose revocation was restored keeps it for no one, though its throttle is still in force', async () => {
+    // Before: fa (throttle + sessions) restored --actions sessions kept it for fb; fb restored
+    // --actions sessions kept it for fa (still throttled): skipped both ways, for good.
+    const t = await setup('HOLD3', 'shared-role-hold3', ['fa-hold3', 'fb-hold3'])
+    await t.contain('fa-hold3', ['sessions', 'throttle'])
+    await t.contain('fb-hold3', ['sessions'])
+    const a = await t.restore('fa-hold3', ['sessions'])
+    expect(t.sessionsRow(a)!.outcome).toBe('skipped')
+    expect(await t.revocation()).toBeDefined()
+    const b = await t.restore('fb-hold3', ['sessions'])
+    expect(t.sessionsRow(b)!.outcome).toBe('undone')
+    expect(await t.revocation()).toBeUndefined()
+    await t.ctx.case.close()
+  })
+
   it('in the reverse order too: the sessions-only function restored first keeps it for the other, which then lifts it', async () => {
     const t = await setup('HOLD2', 'shared-role-hold2', ['fc-hold2', 'fd-hold2'])
     await t.contain('fc-hold2', ['throttle', 'sessions'])
