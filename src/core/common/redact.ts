@@ -30,6 +30,10 @@ const SECRET_VALUE_PATTERNS: { kind: string; re: RegExp }[] = [
   { kind: 'connection-string-with-key', re: /(^|;)\s*(AccountKey|SharedAccessKey)=[^;\s]{8,}/i },
   // ADO.NET, ODBC and SQL Server JDBC connection strings: `…;User Id=sa;Password=…;`, `PWD=…`.
   { kind: 'connection-string-with-password', re: /(^|;)\s*(password|pwd)\s*=\s*[^;\s]/i },
+  {
+    kind: 'connection-string-with-password',
+    re: /^(?=.*(?:^|\s)password\s*=\s*\S)(?=.*(?:^|\s)(?:host|hostaddr|dbname|user|port|service)\s*=)/is,
+  },
   // The user name may be empty: `redis://:password@host`.
   { kind: 'url-with-password', re: /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^/\s@]+@/i },
   // JDBC and libpq URLs may carry it in the query: `?user=app&password=…`.
@@ -127,6 +131,9 @@ function classify(name: string, value: string, secretName: RegExp): SecretVerdic
   if (namesASecret || /^arn:aws[a-z-]*:/.test(trimmed) || /^(true|false|null|none)$/i.test(trimmed)) {
     return { secret: false }
   }
+  // PWD (SHELL_PWD…) holding an absolute path is a working directory, not a password: as a secret,
+  // /var/task would be redacted from every path fir shows.
+  if (last === 'pwd' && /^(\/|~\/|[A-Za-z]:\\)/.test(trimmed)) return { secret: false }
   // A password is a password even when it is short or all digits (PASSWORD=12345). A bare PWD is
   // the shell's working directory, so it is left to the general name test.
   if (PASSWORD_WORDS.has(last) && !(last === 'pwd' && words.length === 1)) {
@@ -505,8 +512,15 @@ function userinfoPassword(authority: string): [start: number, end: number] | und
   return [colon + 1, at]
 }
 
-/** `Password=` or `Pwd=` in a connection string, its value perhaps quoted (`Password="a;b"`). */
-const CONNECTION_PASSWORD = /(?:^|;)\s*(?:password|pwd)\s*=\s*("[^"]*"|'[^']*'|[^;]*)/gi
+/**
+ * `Password=` or `Pwd=` in a connection string, its value perhaps quoted (`Password="a;b"`) or in
+ * ODBC's braces (`Pwd={a;b}`).
+ */
+const CONNECTION_PASSWORD = /(?:^|;)\s*(?:password|pwd)\s*=\s*(\{[^}]*\}|"[^"]*"|'[^']*'|[^;]*)/gi
+/** `password=` in a libpq keyword/value string (`host=db user=app password=pw dbname=x`). */
+const LIBPQ_STRING =
+  /^(?=.*(?:^|\s)password\s*=)(?=.*(?:^|\s)(?:host|hostaddr|dbname|user|port|service)\s*=)/is
+const LIBPQ_PASSWORD = /(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s']+)/gi
 /** `password=` in a URL's query (JDBC, libpq). */
 const QUERY_PASSWORD = /[?&](?:password|passwd|pwd)=([^&#;\s]*)/gi
 
@@ -535,7 +549,13 @@ function embeddedPasswords(value: string): string[] {
   }
   for (const m of value.matchAll(CONNECTION_PASSWORD)) {
     const pw = (m[1] ?? '').trim()
-    found.add(/^(["']).*\1$/.test(pw) ? pw.slice(1, -1) : pw)
+    found.add(/^(["']).*\1$|^\{.*\}$/s.test(pw) ? pw.slice(1, -1) : pw)
+  }
+  if (LIBPQ_STRING.test(value)) {
+    for (const m of value.matchAll(LIBPQ_PASSWORD)) {
+      const pw = m[1] ?? ''
+      found.add(pw.startsWith("'") ? pw.slice(1, -1).replace(/\\(.)/g, '$1') : pw)
+    }
   }
   found.delete('')
   return [...found]

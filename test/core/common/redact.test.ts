@@ -27,6 +27,10 @@ describe('redaction', () => {
     expect(classifyValue('DB_PASSWORD', '198.51.100.99').secret).toBe(false)
     expect(classifyValue('API_TOKEN', '2001:db8::7').secret).toBe(false)
     expect(classifyValue('DB_PASSWORD', '198.51.100.999').secret).toBe(true)
+    // A working directory, not a password: /var/task was redacted from every path.
+    expect(classifyValue('PWD', '/var/task').secret).toBe(false)
+    expect(classifyValue('SHELL_PWD', '/home/app').secret).toBe(false)
+    expect(classifyValue('DB_PWD', 's3cr3t-pw').secret).toBe(true)
     expect(classifyValue('AWS_ACCESS_KEY_ID', 'AKIAIOSFODNN7EXAMPLE')).toMatchObject({
       secret: false,
       accessKeyId: true,
@@ -164,6 +168,15 @@ describe('redaction', () => {
       expect(classifyValue(name, value).secret, `${name}=${value}`).toBe(false)
     }
   })
+  it('takes a libpq keyword/value connection string with a password for a secret', () => {
+    expect(
+      classifyValue('DB_CONNECTION', 'host=db port=5432 user=app password=LibpqPw123 dbname=x'),
+    ).toMatchObject({
+      secret: true,
+      kind: 'connection-string-with-password',
+    })
+    expect(classifyValue('DB_CONNECTION', 'host=db port=5432 user=app dbname=x').secret).toBe(false)
+  })
   it('registers the password inside a URL, connection string or query string too, so it is scrubbed where it stands alone', () => {
     const cases: [string, string[]][] = [
       ['redis://:R3disPassw0rdXYZ@cache.example.com:6379/0', ['R3disPassw0rdXYZ']],
@@ -175,6 +188,10 @@ describe('redaction', () => {
       // Percent-encoded: as written and as meant.
       ['postgresql://host/app?user=x&password=Pg%40Pa55word', ['Pg%40Pa55word', 'Pg@Pa55word']],
       ['amqp://mq:Mq%2FPa55word@broker/vhost', ['Mq%2FPa55word', 'Mq/Pa55word']],
+      // ODBC braces (a `;` inside them is the password's), and libpq's keyword/value form.
+      ['Driver={ODBC};Server=x;Uid=u;Pwd={br@ce;pw77};', ['br@ce;pw77']],
+      ['host=db port=5432 user=app password=LibpqPw123 dbname=x', ['LibpqPw123']],
+      ["host=db user=app password='q w\\'e' dbname=x", ["q w'e"]],
     ]
     for (const [value, passwords] of cases) {
       const r = new Redactor()
