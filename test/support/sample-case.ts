@@ -43,6 +43,11 @@ export interface SampleCaseOptions {
   hostile?: boolean
   /** Share of background events that also carry a finding (default 0), for noisy-case benchmarks. */
   findingRate?: number
+  /**
+   * Snapshot the function at $LATEST and at its alias `live` too, as `fir snapshot fn fn:live` does:
+   * a folder per qualifier (`functions/<name>@<region>@<qualifier>`) and a summary entry each.
+   */
+  liveQualifier?: boolean
   now?: Date
 }
 
@@ -239,6 +244,8 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
   try {
     if (options.snapshot !== false) {
       const set = await handle.newEvidenceSet()
+      // The function's folder in the set, as the snapshot names it (src/core/snapshot/snapshot.ts).
+      const fnDir = options.liveQualifier ? `${fn}@${REGION}@$LATEST` : fn
       const lastModified = new Date(now.getTime() - 50 * 3600_000).toISOString().replace('Z', '+0000')
       const codeBytes = Buffer.from(
         `PK\u0003\u0004 sample code of ${fn}: exports.handler = async () => ({ ok: true })\n`,
@@ -271,7 +278,7 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
         Architectures: ['arm64'],
       }
       await set.writeJson(
-        `functions/${fn}/get-function.$LATEST.json`,
+        `functions/${fnDir}/get-function.$LATEST.json`,
         {
           Configuration: config,
           Code: {
@@ -284,7 +291,7 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
       )
       for (const v of ['1', '2', '3']) {
         await set.writeJson(
-          `functions/${fn}/get-function.${v}.json`,
+          `functions/${fnDir}/get-function.${v}.json`,
           { Configuration: { ...config, Version: v, FunctionArn: `${fnArn}:${v}` } },
           { call: 'lambda:GetFunction', target: `${fnArn}:${v}`, region: REGION, requestId: uuid(r) },
         )
@@ -298,7 +305,7 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
         Condition: { StringEquals: { 'lambda:FunctionUrlAuthType': 'NONE' } },
       }
       await set.writeJson(
-        `functions/${fn}/get-policy.$LATEST.json`,
+        `functions/${fnDir}/get-policy.$LATEST.json`,
         {
           Policy: JSON.stringify({ Version: '2012-10-17', Id: 'default', Statement: [publicStatement] }),
           RevisionId: uuid(r),
@@ -307,12 +314,12 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
       )
       const url = `https://k3xq7example.lambda-url.${REGION}.on.aws/`
       await set.writeJson(
-        `functions/${fn}/get-function-url-config.$LATEST.json`,
+        `functions/${fnDir}/get-function-url-config.$LATEST.json`,
         { FunctionUrl: url, FunctionArn: fnArn, AuthType: 'NONE', InvokeMode: 'BUFFERED' },
         { call: 'lambda:GetFunctionUrlConfig', target: fnArn, region: REGION, requestId: uuid(r) },
       )
       await set.writeJson(
-        `functions/${fn}/list-event-source-mappings.json`,
+        `functions/${fnDir}/list-event-source-mappings.json`,
         {
           EventSourceMappings: [
             {
@@ -324,7 +331,7 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
         },
         { call: 'lambda:ListEventSourceMappings', target: fnArn, region: REGION, requestId: uuid(r) },
       )
-      await set.writeBytes(`functions/${fn}/code/${codeSha.toString('hex')}.zip`, codeBytes, {
+      await set.writeBytes(`functions/${fnDir}/code/${codeSha.toString('hex')}.zip`, codeBytes, {
         call: 'lambda:GetFunction Code.Location',
         target: fnArn,
         region: REGION,
@@ -410,7 +417,7 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
           title: 'Function URL with AuthType NONE',
           target: fnArn,
           detail: { url, authType: 'NONE', qualifiers: ['$LATEST'] },
-          evidence: [`functions/${fn}/get-function-url-config.$LATEST.json`],
+          evidence: [`functions/${fnDir}/get-function-url-config.$LATEST.json`],
         },
         {
           id: 'F-002',
@@ -423,7 +430,7 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
             principal: '*',
             actions: ['lambda:InvokeFunctionUrl'],
           },
-          evidence: [`functions/${fn}/get-policy.$LATEST.json`],
+          evidence: [`functions/${fnDir}/get-policy.$LATEST.json`],
         },
         {
           id: 'F-003',
@@ -432,7 +439,7 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
           title: 'Secret-looking values in the environment',
           target: fnArn,
           detail: { variables: { DB_PASSWORD: redactValue(secretValue), STRIPE_KEY: redactValue(stripe) } },
-          evidence: [`functions/${fn}/get-function.$LATEST.json`],
+          evidence: [`functions/${fnDir}/get-function.$LATEST.json`],
         },
         {
           id: 'F-004',
@@ -454,7 +461,7 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
           title: 'Long-term access key id in the environment',
           target: fnArn,
           detail: { variable: 'DEPLOY_KEY_ID', accessKeyId: keyId },
-          evidence: [`functions/${fn}/get-function.$LATEST.json`],
+          evidence: [`functions/${fnDir}/get-function.$LATEST.json`],
         },
         {
           id: 'F-006',
@@ -490,7 +497,7 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
             lastModified,
             codeSha256: codeSha.toString('base64'),
             code: 'match',
-            codeFile: `functions/${fn}/code/${codeHex}.zip`,
+            codeFile: `functions/${fnDir}/code/${codeHex}.zip`,
             role: roleArn,
             roleName,
             description: config.Description,
@@ -604,6 +611,32 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
           },
         ],
         gaps: [],
+      }
+      if (options.liveQualifier) {
+        // The alias runs another version: another runtime, description and environment.
+        const live = {
+          ...config,
+          Runtime: 'python3.12',
+          Description: 'Orders API (live alias, python port)',
+          Version: '3',
+          FunctionArn: `${fnArn}:live`,
+          Environment: { Variables: { LOG_LEVEL: 'warn', REGION_NAME: REGION } },
+        }
+        await set.writeJson(
+          `functions/${fn}@${REGION}@live/get-function.live.json`,
+          { Configuration: live },
+          { call: 'lambda:GetFunction', target: `${fnArn}:live`, region: REGION, requestId: uuid(r) },
+        )
+        summary.functions.push({
+          ...summary.functions[0]!,
+          qualifier: 'live',
+          runtime: live.Runtime,
+          description: live.Description,
+          url: null,
+          exposure: [],
+          secrets: [],
+          accessKeyIds: [],
+        })
       }
       await set.writeJson('summary.json', summary, { call: 'fir:summary', target: set.name })
       await set.seal({ functions: [fn] }, fnArn)

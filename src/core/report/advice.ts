@@ -61,7 +61,8 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   )
   // The function's ARN where the case knows it: a command printed with its name alone would look
   // for it in the responder's default region (fir restore then finds no change to undo there).
-  const one = input.functions.length === 1 ? input.functions[0]! : undefined
+  // One function snapshotted at two qualifiers is still one function to contain.
+  const one = new Set(input.functions.map((f) => f.arn || f.name)).size === 1 ? input.functions[0] : undefined
   const fn = one ? shellArg(one.arn || one.name) : '<function>'
 
   if (!input.snapshotPresent) {
@@ -79,7 +80,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   // matched a pattern over the text, and asked to rotate environment secrets a function did not have.
   const secretFindings = input.snapshotFindings.filter((f) => f.kind === 'secret-in-environment')
   if (withSecrets.length || secretFindings.length) {
-    const names = withSecrets.map((f) => `${f.name} (${f.secrets.length})`)
+    const names = withSecrets.map((f) => `${f.label} (${f.secrets.length})`)
     add(
       1,
       `Rotate the secret values found in the environment${names.length ? ` of ${joinNames(names)}` : ''}`,
@@ -88,7 +89,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     )
   }
 
-  const keys = input.functions.flatMap((f) => f.accessKeyIds.map((k) => `${k} (${f.name})`))
+  const keys = input.functions.flatMap((f) => f.accessKeyIds.map((k) => `${k} (${f.label})`))
   if (keys.length && !applied('credentials.rotate-key')) {
     add(
       1,
@@ -182,7 +183,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
         : 'Set function URLs to AWS_IAM and remove public resource-policy statements (both can be undone).',
       titles(exposureFindings).length
         ? titles(exposureFindings)
-        : exposed.map((f) => `${f.name}: ${f.exposure.join('; ')}`),
+        : exposed.map((f) => `${f.label}: ${f.exposure.join('; ')}`),
       contained ? null : `fir contain ${fn} --actions url,permissions`,
     )
   }
@@ -264,7 +265,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
       2,
       'Record Lambda data events (Invoke) on a trail',
       'No trail records Invoke calls for these functions, so who invoked them (and how often) cannot be established. Add a data event selector for AWS::Lambda::Function to a trail.',
-      unrecorded.map((f) => `${f.name}: ${f.trailCoverage ?? 'not recorded'}`),
+      unrecorded.map((f) => `${f.label}: ${f.trailCoverage ?? 'not recorded'}`),
     )
   }
 
@@ -274,7 +275,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
       1,
       'Find out what happened to the function’s log group',
       'The log group is missing: attackers delete it to hide their invocations. Check CloudTrail for DeleteLogGroup, and look for the logs in any subscription or export destination.',
-      missingLogs.map((f) => `${f.name}: ${f.logGroup ?? 'log group missing'}`),
+      missingLogs.map((f) => `${f.label}: ${f.logGroup ?? 'log group missing'}`),
     )
   }
 
@@ -286,7 +287,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
       'Treat the AWS quarantine policy as confirmation of a leaked key',
       'AWS attaches AWSCompromisedKeyQuarantineV2 when it finds a key of the account exposed publicly. Find the key, rotate it, and keep the policy until the investigation is closed.',
       [
-        ...quarantined.map((f) => `${f.name}: role ${f.roleName ?? '?'} quarantined`),
+        ...quarantined.map((f) => `${f.label}: role ${f.roleName ?? '?'} quarantined`),
         ...titles(quarantineFindings),
       ],
     )
@@ -298,7 +299,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
       3,
       'Review the layers the function uses',
       'Layer versions are immutable and shared: a backdoored layer stays attached to every function that uses it. Publish a clean version and update each function.',
-      layered.map((f) => `${f.name}: ${f.layers.length} layer(s)`),
+      layered.map((f) => `${f.label}: ${f.layers.length} layer(s)`),
     )
   }
 

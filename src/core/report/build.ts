@@ -209,7 +209,9 @@ function functionFacts(
         /^configuration\b/.test(g.what) &&
         g.what.includes(`(${qualifier})`),
     ) ?? (!runtime && !packageType && !codeSha256 && !roleArn ? gapOf('lambda:GetFunction') : null)
-  const envFile = [name, `${name}@${region}`]
+  // The function's folder: `<name>`, `<name>@<region>` when the name is in several regions,
+  // `<name>@<region>@<qualifier>` when the set holds it at several qualifiers.
+  const envFile = [`${name}@${region}@${qualifier}`, `${name}@${region}`, name]
     .map((n) => `${setName}/functions/${safeSegment(n)}/get-function.${safeSegment(qualifier)}.json`)
     .map((k) => environments.get(k))
     .find(Boolean)
@@ -277,6 +279,8 @@ function functionFacts(
   const account = asString(entry.account) ?? asString(takenBy.account) ?? ''
   return {
     name,
+    qualifier,
+    label: name,
     arn,
     region,
     account,
@@ -503,7 +507,7 @@ export async function buildReportModel(
   const { environments, ignored } = await registerCaseSecrets(raw.dir, raw.sets, raw.journal)
   const problems = [...raw.problems, ...ignored]
 
-  // Functions: the latest snapshot of each function wins.
+  // Functions: the latest snapshot of each function and qualifier wins.
   const byFunction = new Map<string, FunctionFacts>()
   const riskyByRole = new Map<string, Map<string, RiskyPermission>>()
   const policyGapsByRole = new Map<string, Set<string>>()
@@ -514,7 +518,7 @@ export async function buildReportModel(
     for (const entry of asArray(set.summary.functions)) {
       const e = asRecord(entry)
       const facts = functionFacts(e, set.name, set.summary, environments)
-      byFunction.set(facts.arn || facts.name, facts)
+      byFunction.set(`${facts.arn || facts.name}|${facts.qualifier}`, facts)
       for (const g of asArray(e.gaps)) gaps.push(gapFrom(`snapshot ${facts.name}`, g))
       const roleKey = facts.roleArn ?? facts.roleName ?? ''
       if (!roleKey) continue
@@ -547,7 +551,15 @@ export async function buildReportModel(
       riskyByRole.set(roleKey, perms)
     }
   }
-  const functions = [...byFunction.values()].sort((a, b) => a.name.localeCompare(b.name))
+  const functions = [...byFunction.values()].sort(
+    (a, b) => a.name.localeCompare(b.name) || a.qualifier.localeCompare(b.qualifier),
+  )
+  // A qualifier is named when it is not $LATEST, or when the function is here at several.
+  const qualifiersOf = new Map<string, number>()
+  for (const f of functions) qualifiersOf.set(f.arn || f.name, (qualifiersOf.get(f.arn || f.name) ?? 0) + 1)
+  for (const f of functions)
+    if (f.qualifier !== '$LATEST' || (qualifiersOf.get(f.arn || f.name) ?? 0) > 1)
+      f.label = `${f.name}:${f.qualifier}`
 
   const journal = viewJournal(raw.journal, options.renderedBy ? { renderedBy: options.renderedBy } : {})
   // Session revocations, in the order they were journaled: a role's revocation is one policy,
@@ -574,7 +586,7 @@ export async function buildReportModel(
     roles.push({
       arn: roleKey,
       name,
-      functions: users.map((u) => u.name),
+      functions: [...new Set(users.map((u) => u.label))],
       riskyPermissions: [...perms.values()].sort(
         (a, b) =>
           (a.level ? levelRank(a.level) : 9) - (b.level ? levelRank(b.level) : 9) ||
@@ -765,10 +777,10 @@ export async function buildReportModel(
   const impact: string[] = []
   for (const f of functions) {
     if (f.exposure.length)
-      impact.push(`${f.name} is reachable from outside the account: ${f.exposure.join('; ')}.`)
+      impact.push(`${f.label} is reachable from outside the account: ${f.exposure.join('; ')}.`)
     if (f.secrets.length)
       impact.push(
-        `${f.secrets.length} secret-looking environment value${f.secrets.length === 1 ? '' : 's'} in ${f.name} (${f.secrets.map((s) => s.split(' = ')[0]).join(', ')}) must be treated as exposed.`,
+        `${f.secrets.length} secret-looking environment value${f.secrets.length === 1 ? '' : 's'} in ${f.label} (${f.secrets.map((s) => s.split(' = ')[0]).join(', ')}) must be treated as exposed.`,
       )
     const mismatched = [
       ...(f.codeCheck?.startsWith('MISMATCH') ? ['$LATEST'] : []),
@@ -778,20 +790,20 @@ export async function buildReportModel(
     ]
     if (mismatched.length)
       impact.push(
-        `The code downloaded for ${f.name} (${mismatched.join(', ')}) does not match the CodeSha256 Lambda reports: the package was changed or the download is not what runs.`,
+        `The code downloaded for ${f.label} (${mismatched.join(', ')}) does not match the CodeSha256 Lambda reports: the package was changed or the download is not what runs.`,
       )
     if (f.foreignLayers.length)
       impact.push(
-        `${f.name} runs code that another account published: ${truncate(f.foreignLayers.join(', '), 200)}.`,
+        `${f.label} runs code that another account published: ${truncate(f.foreignLayers.join(', '), 200)}.`,
       )
     if (f.logGroupMissing)
       impact.push(
-        `The log group of ${f.name} is missing: its invocation logs are gone or were never written.`,
+        `The log group of ${f.label} is missing: its invocation logs are gone or were never written.`,
       )
     if (f.accessKeyIds.length) {
       const { done } = keysByFate(f.accessKeyIds, journal.keyFates)
       impact.push(
-        `Long-term access key${f.accessKeyIds.length === 1 ? '' : 's'} ${f.accessKeyIds.join(', ')} in the environment of ${f.name}${done ? `: ${done}` : ''}.`,
+        `Long-term access key${f.accessKeyIds.length === 1 ? '' : 's'} ${f.accessKeyIds.join(', ')} in the environment of ${f.label}${done ? `: ${done}` : ''}.`,
       )
     }
   }
@@ -903,7 +915,7 @@ export async function buildReportModel(
   }
   const byLevelText = counts.filter((c) => c.count > 0).map((c) => `${c.count} ${c.level}`)
   const fnText = functions.length
-    ? `Lambda function${functions.length === 1 ? '' : 's'} ${functions.map((f) => f.name).join(', ')}${accounts.length ? ` in account${accounts.length === 1 ? '' : 's'} ${accounts.join(', ')}` : ''}${regions.length ? ` (${regions.join(', ')})` : ''}`
+    ? `Lambda function${functions.length === 1 ? '' : 's'} ${[...new Set(functions.map((f) => f.label))].join(', ')}${accounts.length ? ` in account${accounts.length === 1 ? '' : 's'} ${accounts.join(', ')}` : ''}${regions.length ? ` (${regions.join(', ')})` : ''}`
     : 'no function snapshotted yet'
   const headline = `${asString(raw.meta.title) || raw.meta.id}: ${fnText}. ${totalFindings ? `${counted(totalFindings, 'finding')} (${byLevelText.join(', ')})` : 'No findings'}; ${journal.status.label.toLowerCase()}.`
 
@@ -941,7 +953,7 @@ export async function buildReportModel(
     },
     summary: {
       headline,
-      functions: functions.map((f) => f.name),
+      functions: [...new Set(functions.map((f) => f.label))],
       caseOpened: raw.meta.created,
       caseOpenedDisplay: utcDisplay(raw.meta.created),
       firstDetection: scan.firstFinding?.time ?? null,

@@ -142,9 +142,19 @@ export interface ScopeSection {
   absentReason: string | null
 }
 
-/** One function as its latest snapshot saw it (evidence summary.json). */
+/**
+ * One function and qualifier as its latest snapshot saw it (evidence summary.json): a function
+ * snapshotted at two qualifiers (`fir snapshot fn fn:live`) is two of them.
+ */
 export interface FunctionFacts {
   name: string
+  /** The qualifier these facts describe (`$LATEST` unless the snapshot named another). */
+  qualifier: string
+  /**
+   * The name to show: `name`, or `name:qualifier` when the qualifier is not `$LATEST` or the
+   * report holds the function at more than one qualifier.
+   */
+  label: string
   arn: string
   region: string
   account: string

@@ -288,6 +288,30 @@ describe('report of a case that went through snapshot, contain and timeline', ()
     expect(await renderReport(after, { format: 'md' })).toMatch(/Sessions revoked: no\./)
   })
 
+  it('keeps each qualifier of a function snapshotted at two, with its own facts and environment', async () => {
+    // Before: one "### Function orders-api" with the live alias's facts ($LATEST's were overwritten),
+    // and no environment found in the `<name>@<region>@<qualifier>` folders.
+    const two = await buildSampleCase({ parent: await tempDir(), liveQualifier: true, timeline: false })
+    const m = await buildReportModel(two.dir)
+    const fns = m.scope.functions
+    expect(fns.map((f) => [f.label, f.qualifier, f.runtime])).toEqual([
+      ['orders-api:$LATEST', '$LATEST', 'nodejs20.x'],
+      ['orders-api:live', 'live', 'python3.12'],
+    ])
+    expect(fns[0]!.description).toBe('Orders API (checkout and order history)')
+    expect(fns[0]!.accessKeyIds).toEqual(['AKIAIOSFODNN7ORDERS1'])
+    expect(fns[1]!.absent.accessKeyIds).toBe('none found in the environment (2 variables checked)')
+    expect(m.roles.roles[0]!.functions).toEqual(['orders-api:$LATEST', 'orders-api:live'])
+    expect(m.summary.impact.join('\n')).toContain('in the environment of orders-api:$LATEST')
+    const md = await renderReport(m, { format: 'md' })
+    expect(md).toContain('### Function orders-api:$LATEST')
+    expect(md).toContain('### Function orders-api:live')
+    expect(md).toContain('Orders API (live alias, python port)')
+    expect(await renderReport(m, { format: 'html' })).toContain('<h3>Function orders-api:live</h3>')
+    // One function still gets its own ARN in the commands the report recommends.
+    expect(m.recommendations.items.map((r) => r.command ?? '').join('\n')).not.toContain('<function>')
+  })
+
   it('keeps every template value escaped: a model whose every string is hostile renders as text', () => {
     const evil = '<zz-inject onload=x>|*_`[a](https://e.example)"\'&=\u001b[31m{{constructor}}\n- item'
     const poisoned = deepMapStrings(model, () => evil) as ReportModel
