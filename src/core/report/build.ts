@@ -509,6 +509,8 @@ export async function buildReportModel(
 
   // Functions: the latest snapshot of each function and qualifier wins.
   const byFunction = new Map<string, FunctionFacts>()
+  // The kind of each exposure entry (`function-url`, `resource-policy`…), for what containment closed.
+  const exposureKinds = new Map<FunctionFacts, string[]>()
   const riskyByRole = new Map<string, Map<string, RiskyPermission>>()
   const policyGapsByRole = new Map<string, Set<string>>()
   const gaps: GapView[] = []
@@ -519,6 +521,10 @@ export async function buildReportModel(
       const e = asRecord(entry)
       const facts = functionFacts(e, set.name, set.summary, environments)
       byFunction.set(`${facts.arn || facts.name}|${facts.qualifier}`, facts)
+      exposureKinds.set(
+        facts,
+        asArray(e.exposure).map((x) => asString(asRecord(x).kind) ?? ''),
+      )
       for (const g of asArray(e.gaps)) gaps.push(gapFrom(`snapshot ${facts.name}`, g))
       const roleKey = facts.roleArn ?? facts.roleName ?? ''
       if (!roleKey) continue
@@ -776,8 +782,27 @@ export async function buildReportModel(
   ].sort()
   const impact: string[] = []
   for (const f of functions) {
-    if (f.exposure.length)
-      impact.push(`${f.label} is reachable from outside the account: ${f.exposure.join('; ')}.`)
+    if (f.exposure.length) {
+      // What the snapshot saw, less what the case's containment closed since (while in force): a
+      // URL set to AWS_IAM, public statements removed. Anything else is still open.
+      const inForce = (action: string) =>
+        [f.arn, f.name].some((t) => t && journal.inForce.has(`${action}|${t}`))
+      const closes: Record<string, [boolean, string]> = {
+        'function-url': [inForce('containment.url'), 'function URL auth set to AWS_IAM'],
+        'resource-policy': [inForce('containment.permissions'), 'public resource-policy statements removed'],
+      }
+      const kinds = exposureKinds.get(f) ?? []
+      const isClosed = (i: number) => closes[kinds[i] ?? '']?.[0] === true
+      const closed = f.exposure.filter((_, i) => isClosed(i))
+      const open = f.exposure.filter((_, i) => !isClosed(i))
+      const measures = [...new Set(kinds.filter((_, i) => isClosed(i)).map((k) => closes[k]![1]))]
+      if (closed.length === 0)
+        impact.push(`${f.label} is reachable from outside the account: ${f.exposure.join('; ')}.`)
+      else
+        impact.push(
+          `${f.label} was reachable from outside the account when snapshotted (${closed.join('; ')}); the case closed it: ${measures.join(', ')}.${open.length ? ` It is still reachable: ${open.join('; ')}.` : ''}`,
+        )
+    }
     if (f.secrets.length)
       impact.push(
         `${f.secrets.length} secret-looking environment value${f.secrets.length === 1 ? '' : 's'} in ${f.label} (${f.secrets.map((s) => s.split(' = ')[0]).join(', ')}) must be treated as exposed.`,

@@ -288,6 +288,33 @@ describe('report of a case that went through snapshot, contain and timeline', ()
     expect(await renderReport(after, { format: 'md' })).toMatch(/Sessions revoked: no\./)
   })
 
+  it('says a function contained since the snapshot was reachable, and only what is still open is reachable', async () => {
+    // Before: "orders-api is reachable from outside the account: …AuthType NONE…" while the case had
+    // set the URL to AWS_IAM and removed the public statement.
+    const exposure = (m: ReportModel) =>
+      m.summary.impact.filter((l) => l.includes('from outside the account'))
+    expect(exposure(model)).toEqual([
+      expect.stringMatching(
+        /^orders-api was reachable from outside the account when snapshotted \(Function URL .* with AuthType NONE: anyone can invoke it; Resource policy statement FunctionURLAllowPublicAccess allows Principal \*\); the case closed it: function URL auth set to AWS_IAM, public resource-policy statements removed\.$/,
+      ),
+    ])
+    // A restore that put the public statement back: the URL stays closed, the statement is open again.
+    const restored = await buildSampleCase({ parent: await tempDir(), timeline: false, notes: false })
+    const handle = await CaseHandle.open(restored.dir)
+    await handle.journal.append({
+      action: 'containment.permissions',
+      target: restored.functionArn,
+      params: { undo: true },
+      outcome: 'undone',
+    })
+    await handle.close()
+    const lines = exposure(await buildReportModel(restored.dir))
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(
+      /^orders-api was reachable .*\(Function URL [^;]*\); the case closed it: function URL auth set to AWS_IAM\. It is still reachable: Resource policy statement FunctionURLAllowPublicAccess allows Principal \*\.$/,
+    )
+  })
+
   it('keeps each qualifier of a function snapshotted at two, with its own facts and environment', async () => {
     // Before: one "### Function orders-api" with the live alias's facts ($LATEST's were overwritten),
     // and no environment found in the `<name>@<region>@<qualifier>` folders.
