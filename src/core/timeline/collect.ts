@@ -1054,17 +1054,17 @@ async function collectOnce(
       }
       stored++
       if (scrub) {
-        // A line (nearly every one) in which no secret stands in any form is written as it came,
-        // without being encoded again. Else it is scrubbed value by value, never as text: a secret
-        // shaped like JSON would match the line's own syntax.
+        // A line (nearly every one) in which no secret stands in any form comes back as it was and
+        // is written without being encoded again; else it is scrubbed value by value (scrubJsonText).
         const text = line.toString()
-        if (redactor.scrub(text) !== text) {
+        const clean = redactor.scrubJsonText(text)
+        if (clean !== text) {
           const parsed = event ?? (JSON.parse(text) as TimelineEvent)
           if (identityHoldsSecret(parsed)) {
             secretInIdentity.count++
             if (secretInIdentity.ids.length < 5) secretInIdentity.ids.push(parsed.id)
           }
-          line = JSON.stringify(redactor.scrubDeep(parsed))
+          line = clean
           event = undefined // an export is made from what is stored
         }
       }
