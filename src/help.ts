@@ -1,5 +1,5 @@
 import { type Command, Help } from '@oclif/core'
-import { COMMAND_PERMISSIONS } from './core/permissions.js'
+import { COMMAND_PERMISSIONS, splitOptional } from './core/permissions.js'
 
 /**
  * fir's help: oclif's, with the IAM actions the command needs (the table README's "IAM
@@ -10,8 +10,7 @@ export default class FirHelp extends Help {
     const base = super.formatCommand(command)
     const actions = COMMAND_PERMISSIONS[command.id.replaceAll(':', ' ')]
     if (actions === undefined) return base
-    const required = actions.filter((a) => !a.endsWith('?'))
-    const optional = actions.filter((a) => a.endsWith('?')).map((a) => a.slice(0, -1))
+    const { required, optional } = splitOptional(actions)
     const body =
       actions.length === 0
         ? 'none: it makes no call to your AWS account'

@@ -293,6 +293,14 @@ export const COMMAND_PERMISSIONS: Record<string, string[]> = {
   'tabletop run': [],
 }
 
+/** A list of actions (`?` = optional) as the two lists README and `--help` show. */
+export function splitOptional(actions: readonly string[]): { required: string[]; optional: string[] } {
+  return {
+    required: actions.filter((a) => !a.endsWith('?')),
+    optional: actions.filter((a) => a.endsWith('?')).map((a) => a.slice(0, -1)),
+  }
+}
+
 export function requiredActions(command: string): string[] {
   return (COMMAND_PERMISSIONS[command] ?? []).map((a) => a.replace(/\?$/, ''))
 }
