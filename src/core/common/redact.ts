@@ -14,6 +14,9 @@ export function shortKeyId(id: string): string {
 
 const SECRET_NAME =
   /(secret|passw(or)?d|passphrase|pwd|token|api[_-]?key|private[_-]?key|credential|auth|session|signing|client[_-]?secret|access[_-]?key|conn(ection)?[_-]?str|dsn|webhook|cookie|salt|bearer)/i
+/** A libpq keyword/value connection string with a password: `host=db user=app password=pw dbname=x`. */
+const LIBPQ_WITH_PASSWORD =
+  /^(?=.*(?:^|\s)password\s*=\s*\S)(?=.*(?:^|\s)(?:host|hostaddr|dbname|user|port|service)\s*=)/is
 const SECRET_VALUE_PATTERNS: { kind: string; re: RegExp }[] = [
   { kind: 'aws-secret-access-key', re: /^[A-Za-z0-9/+=]{40}$/ },
   { kind: 'private-key', re: /-----BEGIN [A-Z ]*PRIVATE KEY-----/ },
@@ -30,10 +33,7 @@ const SECRET_VALUE_PATTERNS: { kind: string; re: RegExp }[] = [
   { kind: 'connection-string-with-key', re: /(^|;)\s*(AccountKey|SharedAccessKey)=[^;\s]{8,}/i },
   // ADO.NET, ODBC and SQL Server JDBC connection strings: `…;User Id=sa;Password=…;`, `PWD=…`.
   { kind: 'connection-string-with-password', re: /(^|;)\s*(password|pwd)\s*=\s*[^;\s]/i },
-  {
-    kind: 'connection-string-with-password',
-    re: /^(?=.*(?:^|\s)password\s*=\s*\S)(?=.*(?:^|\s)(?:host|hostaddr|dbname|user|port|service)\s*=)/is,
-  },
+  { kind: 'connection-string-with-password', re: LIBPQ_WITH_PASSWORD },
   // The user name may be empty: `redis://:password@host`.
   { kind: 'url-with-password', re: /^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^/\s@]+@/i },
   // JDBC and libpq URLs may carry it in the query: `?user=app&password=…`.
@@ -518,8 +518,6 @@ function userinfoPassword(authority: string): [start: number, end: number] | und
  */
 const CONNECTION_PASSWORD = /(?:^|;)\s*(?:password|pwd)\s*=\s*(\{[^}]*\}|"[^"]*"|'[^']*'|[^;]*)/gi
 /** `password=` in a libpq keyword/value string (`host=db user=app password=pw dbname=x`). */
-const LIBPQ_STRING =
-  /^(?=.*(?:^|\s)password\s*=)(?=.*(?:^|\s)(?:host|hostaddr|dbname|user|port|service)\s*=)/is
 const LIBPQ_PASSWORD = /(?:^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s']+)/gi
 /** `password=` in a URL's query (JDBC, libpq). */
 const QUERY_PASSWORD = /[?&](?:password|passwd|pwd)=([^&#;\s]*)/gi
@@ -551,7 +549,7 @@ function embeddedPasswords(value: string): string[] {
     const pw = (m[1] ?? '').trim()
     found.add(/^(["']).*\1$|^\{.*\}$/s.test(pw) ? pw.slice(1, -1) : pw)
   }
-  if (LIBPQ_STRING.test(value)) {
+  if (LIBPQ_WITH_PASSWORD.test(value)) {
     for (const m of value.matchAll(LIBPQ_PASSWORD)) {
       const pw = m[1] ?? ''
       found.add(pw.startsWith("'") ? pw.slice(1, -1).replace(/\\(.)/g, '$1') : pw)
