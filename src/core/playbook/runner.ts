@@ -810,12 +810,20 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
     // Every step with `confirm` is asked, each on its own; the first change of the run is asked
     // even without it. A step agreed to in an earlier attempt of the run is not asked again.
     const needsConfirm = Boolean(step.confirm) || (spec.mutates && !state.changeConfirmed)
-    if (needsConfirm && !ctx.yes && !state.agreed.has(step.id)) {
+    if (needsConfirm && !state.agreed.has(step.id)) {
       const question =
         typeof step.confirm === 'string'
           ? String(renderText(step.confirm, scope))
           : `Run step ${step.id} (${title}): ${step.action} ${describeParams(params)}?`
-      if (options.hooks?.decide) {
+      if (ctx.yes) {
+        // Not asked: the journal still shows which question --yes answered, step by step.
+        await journal.append({
+          action: CONFIRM_ACTION,
+          target,
+          params: { ...base, question, answer: 'yes', by: '--yes' },
+          outcome: 'recorded',
+        })
+      } else if (options.hooks?.decide) {
         if (!(await options.hooks.decide(step, question))) {
           const summary = 'skipped: the responders decided not to run it'
           await journal.append({
@@ -846,7 +854,7 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
         await journal.append({
           action: CONFIRM_ACTION,
           target,
-          params: { ...base, question, answer: yes ? 'yes' : 'no' },
+          params: { ...base, question, answer: yes ? 'yes' : 'no', by: 'terminal' },
           outcome: 'recorded',
         })
         if (!yes) {

@@ -189,6 +189,7 @@ describe('playbook runner', () => {
       'playbook.run::started',
       'playbook.step:look:started',
       'playbook.step:look:applied',
+      'playbook.confirm:first:recorded',
       'playbook.step:first:started',
       'playbook.step:first:applied',
       'playbook.step:never:skipped',
@@ -198,6 +199,13 @@ describe('playbook runner', () => {
       'playbook.step:done:applied',
       'playbook.run::applied',
     ])
+    // --yes answered the question the first change would have asked: journaled, not asked
+    expect(entries.find((e) => e.action === 'playbook.confirm')?.params).toMatchObject({
+      step: 'first',
+      question: 'Run step first (Make): fake.make thing=payments-role list=AKIA1,AKIA2?',
+      answer: 'yes',
+      by: '--yes',
+    })
     const firstApplied = entries.find((e) => e.params.step === 'first' && e.outcome === 'applied')!
     expect(firstApplied.params.with).toEqual({ thing: 'payments-role', list: ['AKIA1', 'AKIA2'] })
     expect(firstApplied.after).toEqual({ outputs: { made: 'payments-role' }, summary: 'made payments-role' })
