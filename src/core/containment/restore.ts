@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js'
 import { canonicalJson } from '../common/canonical-json.js'
+import { firCommand } from '../common/suggest.js'
 import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { parseArn } from '../identity.js'
@@ -9,6 +10,8 @@ import type { StepResult, UndoRecord } from '../steps/step.js'
 import { pendingUndos } from '../steps/undo-records.js'
 import { DEFAULT_RESTORE_ACTIONS, RESTORE_ACTIONS, type RestoreAction, stepIdsFor } from './actions.js'
 import { parseFunctionRef } from './function-target.js'
+import type { PermissionsState, PolicyStatementRef } from './permissions.js'
+import type { UrlState } from './url.js'
 
 export interface RestoreOptions {
   /**
@@ -233,10 +236,17 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
     ...(options.onPlan ? { onPlan: options.onPlan } : {}),
   })
   if (!run.dryRun) {
-    const conflict = conflictWarning(run.results)
-    if (conflict) {
-      ctx.log.warn(conflict)
-      warnings.push(conflict)
+    for (const w of [
+      reopenedWarning(
+        ctx,
+        run.results,
+        calls.flatMap((c) => changedFunction(c.record.params) ?? []),
+      ),
+      conflictWarning(run.results),
+    ]) {
+      if (!w) continue
+      ctx.log.warn(w)
+      warnings.push(w)
     }
   }
   return { dryRun: run.dryRun, actions, plans: run.plans, results: run.results, warnings }
@@ -246,6 +256,53 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
  * A conflict is no failed call (not a gap, exit 0), but what it left is not restored: names each
  * and what to do, and says so plainly when nothing at all was restored.
  */
+/**
+ * What this restore opened to the outside again, function by function: URLs set back to AuthType
+ * NONE and public resource-policy statements put back. Restoring is the responder's call; saying
+ * so keeps a function from going public again unnoticed while its code may still be compromised.
+ */
+function reopenedWarning(
+  ctx: FirContext,
+  results: readonly StepResult[],
+  functions: ChangedFunction[],
+): string | undefined {
+  const opened = new Map<string, string[]>()
+  const add = (fn: string, what: string) => opened.set(fn, [...(opened.get(fn) ?? []), what])
+  for (const r of results) {
+    if (r.outcome !== 'undone' && r.outcome !== 'conflict') continue
+    const fn = r.label || r.target
+    if (r.step === 'containment.url') {
+      const before = (r.before as UrlState | null)?.configs ?? []
+      const open = ((r.after as UrlState | null)?.configs ?? [])
+        .filter(
+          (c) =>
+            c.authType === 'NONE' && before.find((b) => b.qualifier === c.qualifier)?.authType !== 'NONE',
+        )
+        .map((c) => c.qualifier ?? '$LATEST')
+      if (open.length > 0)
+        add(fn, `function URL${open.length > 1 ? 's' : ''} of ${open.join(', ')} with AuthType NONE`)
+    } else if (r.step === 'containment.permissions') {
+      const key = (x: PolicyStatementRef) => `${x.qualifier}|${x.sid}`
+      const before = new Set(((r.before as PermissionsState | null)?.statements ?? []).map(key))
+      const back = ((r.after as PermissionsState | null)?.statements ?? []).filter(
+        (x) => x.public && !before.has(key(x)),
+      )
+      if (back.length > 0)
+        add(fn, `public statement${back.length > 1 ? 's' : ''} ${back.map((x) => x.sid).join(', ')}`)
+    }
+  }
+  if (opened.size === 0) return undefined
+  const list = [...opened].map(
+    ([fn, what]) => `${escapeTerminal(fn)} (${what.map((w) => escapeTerminal(w)).join('; ')})`,
+  )
+  const commands = [...opened.keys()].map((fn) => {
+    const region = functions.find((f) => f.name === fn)?.region
+    const words = ['contain', fn, '--actions', 'url,permissions', '--yes']
+    return `\`${escapeTerminal(firCommand(words, ctx.aws, { caseDir: ctx.case.dir, ...(region ? { region } : {}) }))}\``
+  })
+  return `reachable from outside the account again: ${list.join(', ')}. Restore put back what containment had closed; if the code is not known clean, close it again: ${commands.join(' and ')}`
+}
+
 function conflictWarning(results: readonly StepResult[]): string | undefined {
   const conflicts = results.filter((r) => r.outcome === 'conflict')
   if (conflicts.length === 0) return undefined

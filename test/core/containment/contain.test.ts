@@ -320,6 +320,10 @@ describe('containment steps against moto', () => {
       ['containment.throttle', 'undone'],
       ['containment.event-sources', 'undone'],
     ])
+    // the responder is told the function is public again, and by what
+    expect(restored.warnings.filter((w) => w.startsWith('reachable'))).toEqual([
+      `reachable from outside the account again: ${s.functionName} (public statements ${s.statements.publicUrl}, ${s.statements.publicInvoke}; function URLs of $LATEST, live, previous with AuthType NONE). Restore put back what containment had closed; if the code is not known clean, close it again: \`fir contain ${s.functionName} --actions url,permissions --yes --region us-east-1 --endpoint-url ${moto.endpoint()} --case ${ctx.case.dir}\``,
+    ])
     const after = await functionState(moto.endpoint(), s.functionName, s.role.name)
     const { 'fir-revoke-C-1': added, ...rest } = after.roleInlinePolicies
     expect(added).toBeDefined()
@@ -328,6 +332,7 @@ describe('containment steps against moto', () => {
     // a second restore has nothing left to undo
     const again = await restoreCase(ctx, {})
     expect(again.results.filter((r) => r.outcome !== 'skipped')).toEqual([])
+    expect(again.warnings).toEqual([])
     await ctx.case.close()
   })
 
