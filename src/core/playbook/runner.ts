@@ -165,6 +165,7 @@ function convert(name: string, raw: unknown, type: InputType, playbook: string):
   if (type === 'string') return Array.isArray(raw) ? raw.join(',') : String(raw)
   // The rule validation checks defaults with, so a default that validates converts.
   if (!fitsInputType(raw, type)) {
+    journaledInputs({ [name]: String(raw) })
     throw new UsageError(
       `unable to run playbook ${playbook}: input ${name} must be a ${type}, got ${JSON.stringify(escapeTerminal(String(raw)))}`,
       {
@@ -230,6 +231,8 @@ export function planPlaybook(
   registry: ActionRegistry,
 ): PlanStep[] {
   const inputs = resolveInputs(loaded.playbook, given)
+  // A secret input is registered before anything shows it: the plan and its errors redact it.
+  journaledInputs(inputs)
   checkValuesFromInputs(loaded, inputs, registry, 'plan')
   const scope = unknownScope(loaded.playbook, inputs)
   let confirmed = false
@@ -245,7 +248,9 @@ export function planPlaybook(
       }
     }
     const confirm = Boolean(step.confirm) || (Boolean(spec?.mutates) && !confirmed)
-    if (confirm) confirmed = true
+    // As the run does: a step that does not run (an `if` false, or not known yet) confirms
+    // nothing, so the first change that surely runs is still asked.
+    if (confirm && (condition === undefined || condition.value === true)) confirmed = true
     return {
       id: step.id,
       action: step.action,
@@ -366,6 +371,7 @@ export async function runPlaybook(
 ): Promise<RunResult> {
   checkActionsAvailable(loaded, options.registry)
   const inputs = resolveInputs(loaded.playbook, given)
+  journaledInputs(inputs)
   checkValuesFromInputs(loaded, inputs, options.registry, 'run')
   const runId = `${compactUtc(new Date())}-${randomBytes(3).toString('hex')}`
   await ctx.case.journal.append({

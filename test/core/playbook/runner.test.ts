@@ -5,7 +5,7 @@ import { z } from 'zod'
 import { AwsClients } from '../../../src/aws/clients.js'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
 import { Clock } from '../../../src/core/common/clock.js'
-import { redactValue } from '../../../src/core/common/redact.js'
+import { redactor, redactValue } from '../../../src/core/common/redact.js'
 import { type FirContext, Gaps } from '../../../src/core/context.js'
 import type { ActionSpec } from '../../../src/core/playbook/action-specs.js'
 import { loadPlaybookText, PLAYBOOK_DIR } from '../../../src/core/playbook/load.js'
@@ -588,6 +588,33 @@ describe('playbook runner', () => {
     expect(await readFile(join(dir, 'journal.jsonl'), 'utf8')).not.toContain(token)
   })
 
+  it('the plan redacts secret inputs, in its values and in its errors, and asks where the run will ask', () => {
+    const { registry, specs } = fakeRegistry({ made: [], calls: [] })
+    const loaded = loadPlaybookText(SECRET_PLAN, 'secret-plan.yaml', specs)
+    const token = 'Pl4nT0kenValue-9f3a1c'
+    const plan = planPlaybook(loaded, { target: 'p', db_password: token, flag: 'false' }, registry)
+    // the value is in the plan (it is what runs) and registered: every output shows it redacted
+    expect(redactor.scrub(JSON.stringify(plan))).not.toContain(token)
+    expect(redactor.scrub(JSON.stringify(plan))).toContain(redactValue(token))
+    // a step whose `if` is false confirms nothing: the first change that runs is asked
+    expect(plan.map((s) => [s.id, s.condition?.value ?? null, s.confirm])).toEqual([
+      ['maybe', false, true],
+      ['change', null, true],
+      ['note', null, false],
+      ['strict', false, false],
+    ])
+    const bad = 'N0tADur4tion-Secr3t!'
+    const err = (() => {
+      try {
+        planPlaybook(loaded, { target: 'p', db_password: bad, check: 'true' }, registry)
+      } catch (e) {
+        return e as PlaybookError
+      }
+    })()
+    expect(err).toBeInstanceOf(PlaybookError)
+    expect(redactor.scrub(err!.message)).not.toContain(bad)
+  })
+
   it('checks every value that depends on the inputs only before the first step, in run, resume and the plan', async () => {
     const dir = await newCase()
     const world = { made: [] as string[], calls: [] as string[] }
@@ -740,6 +767,30 @@ steps:
   - id: first
     action: fake.make
     with: { thing: "{{ steps.look.outputs.role }}" }
+`
+
+const SECRET_PLAN = `name: secret-plan
+description: a secret input
+inputs:
+  target: { required: true }
+  db_password: { required: true }
+  flag: { default: "false" }
+  check: { default: "false" }
+steps:
+  - id: maybe
+    action: fake.make
+    with: { thing: "{{ inputs.target }}" }
+    if: "{{ inputs.flag }}"
+  - id: change
+    action: fake.make
+    with: { thing: "{{ inputs.target }}" }
+  - id: note
+    action: case.note
+    with: { text: "pw {{ inputs.db_password }}" }
+  - id: strict
+    action: fake.make
+    with: { thing: "{{ inputs.target }}", since: "{{ inputs.db_password }}" }
+    if: "{{ inputs.check }}"
 `
 
 const INPUT_VALUES = `name: inputs
