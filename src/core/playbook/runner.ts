@@ -20,6 +20,7 @@ import { type LoadedPlaybook, loadPlaybookText, PLAYBOOK_DIR } from './load.js'
 import { ACTION_PERMISSIONS } from './render.js'
 import { fitsInputType, type InputType, type Playbook, type PlaybookStep } from './schema.js'
 import {
+  conditionHolds,
   containsUnresolved,
   hasTemplate,
   parseTemplate,
@@ -27,7 +28,6 @@ import {
   renderDeep,
   renderTemplate,
   type Scope,
-  truthy,
   Unresolved,
 } from './template.js'
 import type { Problem } from './validate.js'
@@ -240,13 +240,8 @@ export function planPlaybook(
     const spec = registry.get(step.action)?.spec ?? specFor(step.action)
     const withValues = renderDeep(step.with ?? {}, scope) as Record<string, unknown>
     let condition: PlanStep['condition']
-    if (step.if !== undefined) {
-      const v = typeof step.if === 'boolean' ? step.if : renderText(step.if, scope)
-      condition = {
-        expression: String(step.if),
-        value: containsUnresolved(v) ? 'unresolved' : truthy(v),
-      }
-    }
+    if (step.if !== undefined)
+      condition = { expression: String(step.if), value: conditionHolds(step.if, scope) }
     const confirm = Boolean(step.confirm) || (Boolean(spec?.mutates) && !confirmed)
     // As the run does: a step that does not run (an `if` false, or not known yet) confirms
     // nothing, so the first change that surely runs is still asked.
@@ -305,9 +300,9 @@ export function checkValuesFromInputs(
     if (!spec) continue
     let maySkip = false
     if (step.if !== undefined) {
-      const v = typeof step.if === 'boolean' ? step.if : renderText(step.if, scope)
-      if (containsUnresolved(v)) maySkip = true
-      else if (!truthy(v)) continue
+      const holds = conditionHolds(step.if, scope)
+      if (holds === 'unresolved') maySkip = true
+      else if (!holds) continue
     }
     const params = renderDeep(step.with ?? {}, scope) as Record<string, unknown>
     const found = paramProblems(loaded, index, spec, params, { known: true, maySkip })
@@ -779,8 +774,7 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
     const base = { runId: state.runId, step: step.id, action: step.action }
 
     if (step.if !== undefined) {
-      const value = typeof step.if === 'boolean' ? step.if : renderText(step.if, scope)
-      if (!truthy(value)) {
+      if (!conditionHolds(step.if, scope)) {
         const summary = `skipped: condition ${typeof step.if === 'string' ? step.if : 'false'} is false`
         ctx.log.info(
           `fir: step ${index + 1}/${playbook.steps.length} ${step.id} (${step.action}): ${summary}`,

@@ -226,15 +226,54 @@ export function evalExpr(expr: Expr, scope: Scope): unknown {
     return v instanceof Unresolved ? new Unresolved(expr.source) : v
   }
   if (expr.kind === 'not') {
-    const v = evalExpr(expr.expr, scope)
-    return v instanceof Unresolved ? v : !truthy(v)
+    const h = holds(expr.expr, scope)
+    return h instanceof Unresolved ? h : !h
   }
-  let last: unknown
   for (const option of expr.options) {
-    last = evalExpr(option, scope)
-    if (last instanceof Unresolved || truthy(last)) return last
+    const h = holds(option, scope)
+    if (h instanceof Unresolved) return h
+    if (h) return evalExpr(option, scope)
   }
-  return last
+  return evalExpr(expr.options[expr.options.length - 1]!, scope)
+}
+
+/**
+ * Whether `expr` is true. A step's output keeps its type: a text output is false only when empty,
+ * so a role named "false" or "0" is still a role (an intruder may choose its name). Text from the
+ * inputs, and literals, follow {@link truthy}.
+ */
+function holds(expr: Expr, scope: Scope): boolean | Unresolved {
+  if (expr.kind === 'not') {
+    const h = holds(expr.expr, scope)
+    return h instanceof Unresolved ? h : !h
+  }
+  if (expr.kind === 'or') {
+    for (const option of expr.options) {
+      const h = holds(option, scope)
+      if (h instanceof Unresolved || h) return h
+    }
+    return false
+  }
+  const v = evalExpr(expr, scope)
+  if (v instanceof Unresolved) return v
+  if (expr.kind === 'path' && expr.path[0] === 'steps' && typeof v === 'string') return v !== ''
+  return truthy(v)
+}
+
+/** Whether a step's `if` holds: 'unresolved' while it reads outputs not known yet (dry-run). */
+export function conditionHolds(condition: boolean | string, scope: Scope): boolean | 'unresolved' {
+  if (typeof condition === 'boolean') return condition
+  if (!hasTemplate(condition)) return truthy(condition)
+  const t = parseTemplate(condition)
+  if (t.single) {
+    const only = t.parts.find((p) => p.kind === 'expr')
+    if (only?.kind === 'expr') {
+      const h = holds(only.expr, scope)
+      return h instanceof Unresolved ? 'unresolved' : h
+    }
+  }
+  const value = renderTemplate(t, scope)
+  return containsUnresolved(value) ? 'unresolved' : truthy(value)
 }
 
 function stringify(value: unknown): string {

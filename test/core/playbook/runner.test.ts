@@ -588,6 +588,24 @@ describe('playbook runner', () => {
     expect(await readFile(join(dir, 'journal.jsonl'), 'utf8')).not.toContain(token)
   })
 
+  it('a step output an intruder could name "0" or "false" (a role) still makes its `if` hold', async () => {
+    const dir = await newCase()
+    const world = { made: [] as string[], calls: [] as string[] }
+    const { registry, specs } = fakeRegistry(world)
+    const loaded = loadPlaybookText(OUTPUT_IF, 'output-if.yaml', specs)
+    const { ctx, handle } = await makeCtx(dir, { yes: true })
+    const result = await runPlaybook(ctx, loaded, { first: 'false', second: '0' }, { registry })
+    await handle.close()
+    expect(result.steps.map((s) => `${s.id}:${s.outcome}`)).toEqual([
+      'a:applied',
+      'b:applied',
+      'revoke-a:applied',
+      'revoke-b:applied',
+      'off:skipped',
+    ])
+    expect(world.made).toEqual(['false', '0', 'revoke false', 'revoke 0'])
+  })
+
   it('the plan redacts secret inputs, in its values and in its errors, and asks where the run will ask', () => {
     const { registry, specs } = fakeRegistry({ made: [], calls: [] })
     const loaded = loadPlaybookText(SECRET_PLAN, 'secret-plan.yaml', specs)
@@ -767,6 +785,28 @@ steps:
   - id: first
     action: fake.make
     with: { thing: "{{ steps.look.outputs.role }}" }
+`
+
+const OUTPUT_IF = `name: output-if
+description: an if on outputs
+inputs:
+  first: { required: true }
+  second: { required: true }
+steps:
+  - { id: a, action: fake.make, with: { thing: "{{ inputs.first }}" } }
+  - { id: b, action: fake.make, with: { thing: "{{ inputs.second }}" } }
+  - id: revoke-a
+    action: fake.make
+    with: { thing: "revoke {{ steps.a.outputs.made }}" }
+    if: "{{ steps.a.outputs.made }}"
+  - id: revoke-b
+    action: fake.make
+    with: { thing: "revoke {{ steps.b.outputs.made }}" }
+    if: "{{ steps.b.outputs.made }}"
+  - id: off
+    action: fake.make
+    with: { thing: never }
+    if: "{{ inputs.second }}"
 `
 
 const SECRET_PLAN = `name: secret-plan

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
+  conditionHolds,
   lookup,
   parseTemplate,
   renderDeep,
@@ -70,6 +71,30 @@ describe('playbook templates', () => {
       expect(err, text).toBeInstanceOf(TemplateSyntaxError)
       expect((err as TemplateSyntaxError).offset, text).toBe(offset)
     }
+  })
+
+  it('a step\'s text output is false only when empty: a role an intruder named "0" or "false" still counts', () => {
+    const scope = {
+      inputs: { enabled: '0', role: 'false' },
+      steps: { seal: { outputs: { roleName: 'false', zero: '0', none: '', keys: [] as string[] } } },
+    }
+    expect(
+      [
+        '{{ steps.seal.outputs.roleName }}',
+        '{{ steps.seal.outputs.zero }}',
+        '{{ !steps.seal.outputs.roleName }}',
+        '{{ steps.seal.outputs.none || steps.seal.outputs.zero }}',
+        '{{ steps.seal.outputs.none }}',
+        '{{ steps.seal.outputs.keys }}',
+        '{{ inputs.enabled }}',
+        '{{ inputs.role }}',
+        '{{ !inputs.enabled }}',
+        'role {{ steps.seal.outputs.zero }}',
+        true,
+      ].map((c) => conditionHolds(c, scope)),
+    ).toEqual([true, true, false, true, false, false, false, false, true, true, true])
+    const dry = { inputs: {}, steps: { seal: { outputs: new Unresolved('steps.seal.outputs') as never } } }
+    expect(conditionHolds('{{ steps.seal.outputs.roleName }}', dry)).toBe('unresolved')
   })
 
   it('evaluates truthiness after templating and marks unknown outputs as unresolved', () => {
