@@ -47,11 +47,18 @@ export async function resolvePlaybookFile(
 ): Promise<string> {
   const asPath = resolve(cwd, arg)
   if (looksLikePath(arg)) {
-    try {
-      if ((await stat(asPath)).isFile()) return asPath
-    } catch {}
-    throw new NotFoundError(`unable to read playbook ${escapeTerminal(arg)}: no such file`, {
-      actions: ['check the path', 'run `fir playbook list` to see the shipped playbooks'],
+    const st = await stat(asPath).catch(() => undefined)
+    if (st?.isFile()) return asPath
+    // A folder or a pipe exists: "no such file" would send the responder looking for a typo.
+    const what = st?.isDirectory()
+      ? 'it is a folder, not a file'
+      : st
+        ? 'it is not a regular file'
+        : 'no such file'
+    throw new NotFoundError(`unable to read playbook ${escapeTerminal(arg)}: ${what}`, {
+      actions: st
+        ? ["pass the path of the playbook's .yaml file"]
+        : ['check the path', 'run `fir playbook list` to see the shipped playbooks'],
     })
   }
   if (/^[a-z0-9][a-z0-9-]{0,63}$/.test(arg)) {

@@ -1,4 +1,8 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { resolvePlaybookFile } from '../../../src/core/playbook/load.js'
 import {
   MAX_LISTED_PROBLEMS,
   MAX_YAML_BYTES,
@@ -232,5 +236,20 @@ steps:
       '4:35 the default of input "count" is "abc", which is not a number',
       '5:35 the default of input "flag" is "maybe", which is not a boolean (true, false, yes, no, 1 or 0)',
     ])
+  })
+})
+
+describe('finding the playbook file', () => {
+  it('names a folder or a missing path for what it is', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fir-pb-'))
+    await mkdir(join(dir, 'books'))
+    await expect(resolvePlaybookFile('books/', dir)).rejects.toThrow(
+      'unable to read playbook books/: it is a folder, not a file',
+    )
+    await expect(resolvePlaybookFile('nope/x.yaml', dir)).rejects.toThrow(
+      'unable to read playbook nope/x.yaml: no such file',
+    )
+    await writeFile(join(dir, 'books', 'p.yaml'), 'name: p\n')
+    expect(await resolvePlaybookFile('books/p.yaml', dir)).toBe(join(dir, 'books', 'p.yaml'))
   })
 })
