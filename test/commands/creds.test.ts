@@ -643,6 +643,17 @@ describe('fir creds rotate-secret (built CLI)', () => {
         RotationRules: { AutomaticallyAfterDays: 30 },
       }),
     )
+    // A rotation function the case holds as compromised is named as such (not before it does).
+    const plan = await runFir(
+      ['creds', 'rotate-secret', 'db/secret', '--case', 'cases/S-1', '--dry-run', '--json'],
+      { cwd, endpoint: moto.endpoint() },
+    )
+    expect(plan.json.warnings.join('\n')).not.toMatch(/function this case/)
+    const sealed = await runFir(['snapshot', 'rotator', '--case', 'cases/S-1', '--json'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect([0, 4], sealed.stderr).toContain(sealed.code)
     const stagesBefore = (await sm.send(new DescribeSecretCommand({ SecretId: 'db/secret' })))
       .VersionIdsToStages
     const r = await runFir(
@@ -655,6 +666,12 @@ describe('fir creds rotate-secret (built CLI)', () => {
     expect(r.code).toBe(0)
     expect(r.json.result.results[0].outcome).toBe('applied')
     expect(r.json.warnings.join('\n')).toMatch(/may itself be compromised/)
+    expect(r.json.warnings[0]).toMatch(
+      /^the rotation function rotator is a function this case snapshotted as possibly compromised: RotateSecret runs its code and gives it the new value\. /,
+    )
+    expect(r.json.result.results[0].notes.join('\n')).toContain(
+      'the rotation function rotator is a function this case snapshotted',
+    )
     expect(r.json.warnings.join('\n')).toMatch(/cannot be undone/)
     const stagesAfter = (await sm.send(new DescribeSecretCommand({ SecretId: 'db/secret' })))
       .VersionIdsToStages

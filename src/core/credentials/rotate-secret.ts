@@ -43,6 +43,32 @@ function rotatedByThisCase(ctx: FirContext, s: SecretDescription): boolean {
   return false
 }
 
+/** A function ARN without its version or alias (`arn:aws:lambda:<region>:<account>:function:<name>`). */
+function unqualified(arn: string): string {
+  return arn.split(':').slice(0, 7).join(':')
+}
+
+/**
+ * When the secret's rotation function is one this case snapshotted or contained — held as
+ * compromised — a warning that rotating runs that code and hands it the new value.
+ */
+export function rotationFunctionWarning(ctx: FirContext, s: SecretDescription): string | undefined {
+  const arn = s.rotationLambdaArn
+  if (!arn) return undefined
+  const fn = unqualified(arn)
+  let how: string | undefined
+  for (const e of ctx.case.journal.all()) {
+    const p = e.params as Record<string, unknown>
+    if (e.action === 'snapshot' && Array.isArray(p.functions)) {
+      if (p.functions.some((f) => typeof f === 'string' && unqualified(f) === fn)) how ??= 'snapshotted'
+    } else if (e.action.startsWith('containment.') && typeof p.functionArn === 'string') {
+      if (unqualified(p.functionArn) === fn && e.outcome !== 'undone') how = 'contained'
+    }
+  }
+  if (!how) return undefined
+  return `the rotation function ${fn.split(':')[6]} is a function this case ${how} as possibly compromised: RotateSecret runs its code and gives it the new value${how === 'contained' ? ' (and a throttled function cannot rotate at all)' : ''}. Check its code in the case's evidence first, or change the value at its source and store it with aws secretsmanager put-secret-value`
+}
+
 /**
  * credentials.rotate-secret — asks Secrets Manager to rotate a secret now with its configured
  * rotation function. Refuses when rotation is not configured (and says how to configure it).
@@ -72,12 +98,14 @@ export const rotateSecretStep = defineStep<RotateSecretParams, RotateSecretState
         },
       )
     }
+    const held = rotationFunctionWarning(ctx, s)
     return {
       target: s.arn,
       label: s.name,
       state: s,
       notes: [
         ...(s.rotationLambdaArn ? [`rotation function: ${s.rotationLambdaArn}`] : ['managed rotation']),
+        ...(held ? [held] : []),
         ...ROTATE_SECRET_WARNINGS,
       ],
     }
@@ -122,11 +150,13 @@ export async function rotateSecret(
     ...(options.confirmed ? { confirmed: true } : {}),
     ...(options.onPlan ? { onPlan: options.onPlan } : {}),
   })
+  const described = run.plans[0]?.before as SecretDescription | null | undefined
+  const held = described ? rotationFunctionWarning(ctx, described) : undefined
   return {
     secretId: options.secretId,
     dryRun: run.dryRun,
     plans: run.plans,
     results: run.results,
-    warnings: ROTATE_SECRET_WARNINGS,
+    warnings: [...(held ? [held] : []), ...ROTATE_SECRET_WARNINGS],
   }
 }
