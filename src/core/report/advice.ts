@@ -1,5 +1,5 @@
 import { shellArg } from '../common/text.js'
-import type { JournalView } from './journal-view.js'
+import type { FunctionContainment, JournalView } from './journal-view.js'
 import type { FindingView, FunctionFacts, LimitView, RecommendationView, RoleFacts } from './model.js'
 
 /** What recommendations and limits are drawn from. */
@@ -21,7 +21,21 @@ export interface AdviceInput {
   keysFromStolenAddress: { accessKeyId: string; userName: string | null; sourceIps: string[] }[]
 }
 
+/** The containment state of a function, by ARN (or by name when the snapshot has no ARN). */
+function containmentOf(
+  input: AdviceInput,
+  f: { arn: string; name: string },
+): FunctionContainment | undefined {
+  return input.journal.functions.find((c) => (f.arn ? c.arn === f.arn : c.name === f.name))
+}
+
 const PRIORITY_LABEL = { 1: 'Now', 2: 'Soon', 3: 'Later' } as const
+
+/** What the measure that closes each kind of public access did. */
+const CLOSED_BY: Readonly<Record<string, string>> = {
+  'function-url': 'URL auth set to AWS_IAM',
+  'resource-policy': 'public statements removed',
+}
 
 function findingsMatching(list: FindingView[], re: RegExp): FindingView[] {
   return list.filter((f) => re.test(`${f.kind} ${f.title} ${f.tags.join(' ')}`))
@@ -51,8 +65,6 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     command: string | null = null,
   ) => recs.push({ priority, title, detail, because, command })
   const applied = (step: string) => input.journal.applied.has(step)
-  // Still in force: applied and not undone since (`applied` stays true after a restore).
-  const inForce = (step: string) => [...input.journal.inForce].some((k) => k.startsWith(`${step}|`))
   // What was seen, not what a role would allow: a risky permission's title names what it could do
   // ("…credentials that outlive the role's sessions", "lambda:UpdateFunctionCode"), which the
   // patterns below take for something that happened.
@@ -166,25 +178,60 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     )
   }
 
-  const exposed = input.functions.filter((f) => f.exposure.length > 0)
+  // Per function: containing one function closes nothing of another's.
+  const exposed = [
+    ...new Map(
+      input.functions.filter((f) => f.exposure.length > 0).map((f) => [f.arn || f.name, f]),
+    ).values(),
+  ]
   const exposureFindings = findingsMatching(
     input.snapshotFindings,
     /public|exposure|url|principal|cross-account/i,
   )
-  if (exposed.length || exposureFindings.length) {
-    const contained = inForce('containment.url') || inForce('containment.permissions')
+  // Still reachable from outside unless the case closed its public URL and statements (a function
+  // the case counts nowhere is as the snapshot saw it).
+  const stillOpen = (f: { arn: string; name: string }) => {
+    const c = containmentOf(input, f)
+    return !c || c.open.some((i) => i.public)
+  }
+  const openFns = exposed.filter(stillOpen)
+  const closedFns = exposed.filter((f) => !stillOpen(f))
+  const because = (fns: typeof exposed) => {
+    const ids = new Set(fns.flatMap((f) => [f.arn, f.name].filter(Boolean)))
+    const found = titles(exposureFindings.filter((x) => ids.has(x.target)))
+    return found.length ? found : fns.map((f) => `${f.label}: ${f.exposure.join('; ')}`)
+  }
+  if (openFns.length || (exposed.length === 0 && exposureFindings.length)) {
+    const target =
+      openFns.length === 1
+        ? shellArg(openFns[0]!.arn || openFns[0]!.name)
+        : openFns.length
+          ? '<function>'
+          : fn
     add(
-      contained ? 2 : 1,
-      contained
-        ? 'Keep the function behind AWS_IAM until a reviewed resource policy replaces the public one'
-        : 'Remove public access to the function',
-      contained
-        ? 'Containment set the URL to AWS_IAM and/or removed public statements. Before restoring, decide who must invoke the function and narrow each statement with aws:SourceAccount, aws:SourceArn or aws:PrincipalOrgID.'
-        : 'Set function URLs to AWS_IAM and remove public resource-policy statements (both can be undone).',
-      titles(exposureFindings).length
-        ? titles(exposureFindings)
-        : exposed.map((f) => `${f.label}: ${f.exposure.join('; ')}`),
-      contained ? null : `fir contain ${fn} --actions url,permissions`,
+      1,
+      'Remove public access to the function',
+      `Set function URLs to AWS_IAM and remove public resource-policy statements (both can be undone)${openFns.length && closedFns.length ? `: ${joinNames(openFns.map((f) => f.label))} ${openFns.length === 1 ? 'is' : 'are'} still reachable from outside the account` : ''}.`,
+      openFns.length ? because(openFns) : titles(exposureFindings),
+      `fir contain ${target} --actions url,permissions`,
+    )
+  }
+  if (closedFns.length) {
+    const closedBy = (f: (typeof exposed)[number]) => {
+      const how = [
+        ...new Set(
+          (containmentOf(input, f)?.closed ?? [])
+            .filter((i) => i.public)
+            .map((i) => CLOSED_BY[i.kind] ?? i.kind),
+        ),
+      ]
+      return how.length ? `${f.label} (${how.join(', ')})` : f.label
+    }
+    add(
+      2,
+      'Keep the function behind AWS_IAM until a reviewed resource policy replaces the public one',
+      `Containment closed the public access of ${joinNames(closedFns.map(closedBy))}. Before restoring, decide who must invoke the function and narrow each statement with aws:SourceAccount, aws:SourceArn or aws:PrincipalOrgID.`,
+      because(closedFns),
     )
   }
 
@@ -192,14 +239,17 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     allFindings,
     /UpdateFunctionCode|code|archive|zip|layer|integrity|backdoor/i,
   )
-  const throttled = inForce('containment.throttle')
+  const throttledFns = input.journal.functions.filter((f) => f.measures.includes('containment.throttle'))
+  const throttled = throttledFns.length > 0
   if (throttled || codeFindings.length) {
+    const restoreTarget =
+      throttledFns.length === 1 ? shellArg(throttledFns[0]!.arn || throttledFns[0]!.name) : fn
     add(
       2,
       `Redeploy the code from a trusted build${throttled ? ' before lifting the throttle' : ''}`,
       `Revoking credentials does not remove a backdoor: new execution environments get fresh credentials. Rebuild from source control and compare the CodeSha256 ${throttled ? 'with the sealed evidence before restoring' : 'of what runs now with the sealed evidence'}.`,
       [...(throttled ? ['throttle in force'] : []), ...titles(codeFindings)],
-      throttled ? `fir restore ${fn} --actions throttle` : null,
+      throttled ? `fir restore ${restoreTarget} --actions throttle` : null,
     )
   }
 

@@ -28,7 +28,14 @@ import {
   utcDisplay,
   utcDisplayOrNull,
 } from './format.js'
-import { type KeyFate, type RenderingRun, userAtHost, viewJournal } from './journal-view.js'
+import {
+  type ExposureItem,
+  type FunctionExposure,
+  type KeyFate,
+  type RenderingRun,
+  userAtHost,
+  viewJournal,
+} from './journal-view.js'
 import {
   type EvidenceSetView,
   type FindingView,
@@ -168,6 +175,34 @@ function urlText(v: unknown): string | null {
 function exposureText(v: unknown): string {
   const r = asRecord(v)
   return asString(r.summary) ?? itemName(v)
+}
+
+/** Event source mapping states in which it runs the function, or may (what containment disables). */
+const MAPPING_RUNS = new Set(['Enabled', 'Enabling', 'Creating', 'Updating'])
+
+/** The ways into a function one snapshot entry shows: public URL, policy statements, event sources. */
+function waysInto(entry: Record<string, unknown>): ExposureItem[] {
+  const items: ExposureItem[] = asArray(entry.exposure).map((x) => {
+    const r = asRecord(x)
+    const kind = asString(r.kind) ?? ''
+    const sid = asString(r.sid) ?? '(no Sid)'
+    if (kind === 'function-url')
+      return { kind, what: 'function URL open to anyone (AuthType NONE)', public: true }
+    if (kind === 'resource-policy')
+      return {
+        kind,
+        what: `resource-policy statement ${sid} open to everyone or another account`,
+        public: true,
+      }
+    return { kind, what: `resource-policy statement ${sid}: ${exposureText(x)}`, public: false }
+  })
+  for (const m of asArray(entry.eventSourceMappings)) {
+    const r = asRecord(m)
+    if (!MAPPING_RUNS.has(asString(r.state) ?? '')) continue
+    const source = asString(r.source) ?? asString(r.uuid) ?? 'unknown source'
+    items.push({ kind: 'event-source', what: `event source ${source} enabled`, public: false })
+  }
+  return items
 }
 
 const LOG_CALL = /^logs:/
@@ -511,6 +546,8 @@ export async function buildReportModel(
   const byFunction = new Map<string, FunctionFacts>()
   // The kind of each exposure entry (`function-url`, `resource-policy`…), for what containment closed.
   const exposureKinds = new Map<FunctionFacts, string[]>()
+  // The ways into each function (all its qualifiers), for whether the case contains it.
+  const waysIn = new Map<FunctionFacts, ExposureItem[]>()
   const riskyByRole = new Map<string, Map<string, RiskyPermission>>()
   const policyGapsByRole = new Map<string, Set<string>>()
   const gaps: GapView[] = []
@@ -525,6 +562,7 @@ export async function buildReportModel(
         facts,
         asArray(e.exposure).map((x) => asString(asRecord(x).kind) ?? ''),
       )
+      waysIn.set(facts, waysInto(e))
       for (const g of asArray(e.gaps)) gaps.push(gapFrom(`snapshot ${facts.name}`, g))
       const roleKey = facts.roleArn ?? facts.roleName ?? ''
       if (!roleKey) continue
@@ -567,7 +605,19 @@ export async function buildReportModel(
     if (f.qualifier !== '$LATEST' || (qualifiersOf.get(f.arn || f.name) ?? 0) > 1)
       f.label = `${f.name}:${f.qualifier}`
 
-  const journal = viewJournal(raw.journal, options.renderedBy ? { renderedBy: options.renderedBy } : {})
+  // One entry a function (its qualifiers' ways in together): containment acts on the function.
+  const exposures = new Map<string, FunctionExposure>()
+  for (const f of functions) {
+    const id = f.arn || f.name
+    const x = exposures.get(id) ?? { arn: f.arn, name: f.name, label: f.name, items: [] }
+    for (const i of waysIn.get(f) ?? [])
+      if (!x.items.some((y) => y.kind === i.kind && y.what === i.what)) x.items.push(i)
+    exposures.set(id, x)
+  }
+  const journal = viewJournal(raw.journal, {
+    ...(options.renderedBy ? { renderedBy: options.renderedBy } : {}),
+    functions: [...exposures.values()],
+  })
   // Session revocations, in the order they were journaled: a role's revocation is one policy,
   // whichever function or command put it there, so the latest of them that applied it or undid it
   // says whether it is still in force (a restore that kept it for another function, `skipped`,

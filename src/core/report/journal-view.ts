@@ -1,5 +1,6 @@
 import type { JournalEntry } from '../case/journal.js'
 import { counted } from '../common/text.js'
+import { SAME_CHANGE } from '../steps/undo-records.js'
 import {
   asArray,
   asRecord,
@@ -42,6 +43,51 @@ const CHANGE_OUTCOMES = new Set([
 const SUCCEEDED = new Set(['applied', 'already-applied', 'undone'])
 const CONTAINMENT = /^(containment\.|credentials\.revoke-sessions$)/
 
+/**
+ * The measure a step's change is: contain's `sessions` and `fir creds revoke-sessions` put one
+ * policy on the role (SAME_CHANGE), so they are one measure, and an undo of either lifts it.
+ */
+export function measureOf(action: string): string {
+  return SAME_CHANGE[action] ?? action
+}
+
+/** `<measure>|<target>`: the key of a measure in {@link JournalView.inForce}. */
+export function measureKey(action: string, target: string): string {
+  return `${measureOf(action)}|${target}`
+}
+
+/**
+ * Measures that stop a way into a function (the throttle stops them all). Recycling and session
+ * revocation are about the function's credentials: they are in force, but they never contain a
+ * function by themselves.
+ */
+const FUNCTION_MEASURES = new Set([
+  'containment.event-sources',
+  'containment.throttle',
+  'containment.url',
+  'containment.permissions',
+])
+
+/** The measure that closes each kind of way in a snapshot shows (`service-principal`: none does). */
+const EXPOSURE_MEASURE: Readonly<Record<string, string>> = {
+  'function-url': 'containment.url',
+  'resource-policy': 'containment.permissions',
+  'event-source': 'containment.event-sources',
+}
+
+/** What each closing measure closes, for a function no snapshot in the case describes. */
+const JOURNALED_EXPOSURE: Readonly<Record<string, { kind: string; what: string }>> = {
+  'containment.url': { kind: 'function-url', what: 'its function URL (no snapshot says how it was set)' },
+  'containment.permissions': {
+    kind: 'resource-policy',
+    what: 'its resource-policy statements (no snapshot says which were public)',
+  },
+  'containment.event-sources': {
+    kind: 'event-source',
+    what: 'its event source mappings (no snapshot says which were enabled)',
+  },
+}
+
 function rank(order: string[], id: string): number {
   const i = order.indexOf(id)
   return i === -1 ? order.length : i
@@ -75,16 +121,59 @@ export function actorDisplay(entry: JournalEntry): string {
   return arn ? `${arn} (${who})` : who
 }
 
+/** A way into a function that its latest snapshot showed. */
+export interface ExposureItem {
+  /** `function-url`, `resource-policy`, `service-principal` (as the snapshot names them) or `event-source`. */
+  kind: string
+  /** In words: `function URL open to anyone (AuthType NONE)`. */
+  what: string
+  /** Reachable from outside the account (a URL with AuthType NONE, a public statement). */
+  public: boolean
+}
+
+/** A snapshotted function and the ways into it its latest snapshot (of every qualifier) showed. */
+export interface FunctionExposure {
+  /** The ARN (containment journals the function by it); empty when the snapshot has none. */
+  arn: string
+  name: string
+  label: string
+  items: ExposureItem[]
+}
+
+/** Whether the case contains one function, from the measures in force for it. */
+export interface FunctionContainment {
+  arn: string
+  name: string
+  label: string
+  /** The case journaled a containment step for it (recycling and revocation included). */
+  journaled: boolean
+  /** Step ids of the measures in force for it (the role's session revocation is not one). */
+  measures: string[]
+  /** Ways in a measure in force closes (the throttle aside: it closes nothing, it stops all). */
+  closed: ExposureItem[]
+  /** Ways in no measure in force closes. */
+  open: ExposureItem[]
+  /** Throttled, or every way in closed by a measure in force. */
+  contained: boolean
+  /** `orders-api: not contained — function URL open to anyone (AuthType NONE)`; null when contained. */
+  why: string | null
+}
+
 export interface JournalView {
   actions: ActionView[]
   byOutcome: ReturnType<typeof countRows>
   actedAs: string[]
   playbooks: string[]
   status: ResponseStatus
-  /** Keys `action|target` of measures in force. */
+  /** Keys `measure|target` ({@link measureKey}) of measures in force. */
   inForce: Set<string>
-  /** Step ids that were applied at least once (and their targets). */
+  /** Step ids that were applied at least once (and their targets), in force now or not. */
   applied: Map<string, string[]>
+  /**
+   * The functions the status counts: those the case journaled a containment step for, and the
+   * snapshotted ones a snapshot shows reachable from outside the account, closed or not.
+   */
+  functions: FunctionContainment[]
   /** What this case last did to each access key it rotated out, by key id (none once undone). */
   keyFates: Map<string, KeyFate>
   gaps: GapView[]
@@ -121,6 +210,163 @@ function keyFatesOf(entries: readonly JournalEntry[]): Map<string, KeyFate> {
   return fates
 }
 
+/** `2 event source mappings enabled (arn:…:orders-queue, …)` for the way in of each kind. */
+function openText(items: ExposureItem[]): string[] {
+  const sources = items.filter((i) => i.kind === 'event-source')
+  const rest = items.filter((i) => i.kind !== 'event-source').map((i) => i.what)
+  return sources.length > 1
+    ? [
+        ...rest,
+        `${sources.length} event source mappings enabled (${sources.map((i) => i.what.replace(/^event source | enabled$/g, '')).join(', ')})`,
+      ]
+    : [...rest, ...sources.map((i) => i.what)]
+}
+
+/**
+ * Each function the status counts, contained or not: the functions the case journaled a
+ * containment step for (by target: the function's ARN) and the snapshotted functions whose
+ * snapshot shows them reachable from outside the account.
+ */
+function containmentOfFunctions(
+  state: ReadonlyMap<string, string>,
+  inForce: ReadonlySet<string>,
+  journaled: readonly string[],
+  snapshotted: readonly FunctionExposure[],
+): FunctionContainment[] {
+  const found = new Map<FunctionExposure, string[]>()
+  const unknown: string[] = []
+  for (const target of journaled) {
+    const f =
+      snapshotted.find((x) => x.arn === target) ??
+      snapshotted.find((x) => !x.arn && x.name === shortTarget(target))
+    if (f) found.set(f, [...(found.get(f) ?? []), target])
+    else unknown.push(target)
+  }
+  const out: FunctionContainment[] = []
+  const one = (f: FunctionExposure, targets: string[], isJournaled: boolean, snapshotKnown: boolean) => {
+    const on = (measure: string) => targets.some((t) => inForce.has(`${measure}|${t}`))
+    const ever = (measure: string) => targets.some((t) => state.has(`${measure}|${t}`))
+    // Without a snapshot, what each closing measure journaled for it closed is all that is known.
+    const items = snapshotKnown
+      ? f.items
+      : Object.entries(JOURNALED_EXPOSURE)
+          .filter(([m]) => ever(m))
+          .map(([, x]) => ({ ...x, public: false }))
+    const measures = [...FUNCTION_MEASURES, 'containment.recycle'].filter(on)
+    const closes = (i: ExposureItem) => {
+      const m = EXPOSURE_MEASURE[i.kind]
+      return m !== undefined && on(m)
+    }
+    const closed = items.filter(closes)
+    const open = items.filter((i) => !closes(i))
+    const throttled = on('containment.throttle')
+    const stopping = measures.filter((m) => FUNCTION_MEASURES.has(m))
+    const contained =
+      throttled || (stopping.length > 0 && open.every((i) => EXPOSURE_MEASURE[i.kind] === undefined))
+    let why: string | null = null
+    if (!contained) {
+      const closable = open.filter((i) => EXPOSURE_MEASURE[i.kind] !== undefined)
+      const reasons = closable.length
+        ? openText(closable)
+        : [
+            [...FUNCTION_MEASURES].some(ever)
+              ? 'the measures that stopped it were undone, failed or never finished'
+              : 'no measure that stops it (throttle, URL auth, public statements, event sources) is in force',
+          ]
+      // Recycling (the one credential measure aimed at a function) replaces stolen credentials only.
+      const recycled = measures.includes('containment.recycle') && stopping.length === 0
+      why = `${f.label}: not contained — ${reasons.join('; ')}${
+        recycled
+          ? ' (only its warm environments were recycled: that replaces stolen credentials, it does not stop the function)'
+          : ''
+      }`
+    }
+    out.push({
+      arn: f.arn,
+      name: f.name,
+      label: f.label,
+      journaled: isJournaled,
+      measures,
+      closed,
+      open,
+      contained,
+      why,
+    })
+  }
+  for (const f of snapshotted) {
+    const targets = found.get(f)
+    if (targets) one(f, targets, true, true)
+    // A function the case did nothing to counts when it is reachable from outside: a live risk.
+    else if (f.items.some((i) => i.public)) one(f, [f.arn || f.name], false, true)
+  }
+  for (const target of unknown) {
+    const name = shortTarget(target)
+    one({ arn: target, name, label: name, items: [] }, [target], true, false)
+  }
+  return out
+}
+
+/** The response status of the case, from the functions it counts and the measures' outcomes. */
+function statusOf(
+  state: ReadonlyMap<string, string>,
+  inForce: ReadonlySet<string>,
+  changed: ReadonlySet<string>,
+  inForceList: string[],
+  functions: readonly FunctionContainment[],
+  counts: { failed: number; undone: number },
+): ResponseStatus {
+  const { failed, undone } = counts
+  const unchangedCount = [...inForce].filter((k) => !changed.has(k)).length
+  const inForceText = `${counted(inForce.size, 'measure')} in force${unchangedCount ? ` (${unchangedCount} needed no change)` : ''}`
+  const contained = functions.filter((f) => f.contained)
+  const notContained = functions.filter((f) => !f.contained)
+  const whys = notContained.map((f) => `${f.why}.`).join(' ')
+  const tail =
+    (failed ? `; ${failed} failed, denied or in conflict` : '') + (undone ? `; ${undone} undone` : '')
+  if (state.size === 0) {
+    return {
+      code: 'not-contained',
+      label: 'Not contained',
+      inForce: inForceList,
+      detail: `No containment step was journaled in this case: the function runs as it did.${whys ? ` ${whys}` : ''}`,
+    }
+  }
+  if (inForce.size === 0 && undone > 0 && failed === 0) {
+    return {
+      code: 'restored',
+      label: 'Restored',
+      inForce: [],
+      detail: `Every containment measure was undone (${undone}); the function runs as it did before containment.${whys ? ` ${whys}` : ''}`,
+    }
+  }
+  if (functions.length > 0 && notContained.length === 0 && failed === 0) {
+    return {
+      code: 'contained',
+      label: 'Contained',
+      inForce: inForceList,
+      detail: `${inForceText}, none failed${undone ? `; ${undone} undone` : ''}.`,
+    }
+  }
+  if (contained.length === 0) {
+    return {
+      code: 'not-contained',
+      label: 'Not contained',
+      inForce: inForceList,
+      detail: `No function is contained: ${inForceText}${tail}.${
+        whys
+          ? ` ${whys}`
+          : ' Recycling and session revocation cut stolen credentials; they do not stop a function.'
+      }`,
+    }
+  }
+  return {
+    code: 'partially-contained',
+    label: 'Partially contained',
+    inForce: inForceList,
+    detail: `${inForceText}${tail}.${contained.length && notContained.length ? ` Contained: ${contained.map((f) => f.label).join(', ')}.` : ''}${whys ? ` ${whys}` : ''}`,
+  }
+}
+
 function errorText(entry: JournalEntry): string {
   if (!entry.error) return ''
   return truncate([entry.error.code, entry.error.message].filter(Boolean).join(': '), 300)
@@ -135,6 +381,11 @@ export interface RenderingRun {
 export interface ViewJournalOptions {
   /** Set when a step of a running playbook renders the report: that run is running, not stopped. */
   renderedBy?: RenderingRun
+  /**
+   * The snapshotted functions and their ways in: a function is contained when it is throttled or
+   * when every way in is closed by a measure in force. Without them only the journal is known.
+   */
+  functions?: FunctionExposure[]
 }
 
 interface RunView {
@@ -336,6 +587,10 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   const applied = new Map<string, string[]>()
   // Measures fir actually changed; the others were already in place (e.g. no URL to set to AWS_IAM).
   const changed = new Set<string>()
+  // The functions the case journaled a containment step for (containment.sessions, whose target
+  // is the role, names its function in its params).
+  const journaled = new Set<string>()
+  const bySeq = new Map(entries.map((e) => [e.seq, e]))
   for (const a of actions) {
     if (!/^(containment|credentials)\./.test(a.action)) continue
     if (a.outcome === 'applied' || a.outcome === 'already-applied') {
@@ -346,8 +601,15 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     // The response status is about containing the function: key and secret rotation do not count.
     if (!CONTAINMENT.test(a.action)) continue
     if (a.outcome === 'skipped') continue
-    state.set(`${a.action}|${a.target}`, a.outcome)
-    if (a.outcome === 'applied') changed.add(`${a.action}|${a.target}`)
+    const key = measureKey(a.action, a.target)
+    state.set(key, a.outcome)
+    if (a.outcome === 'applied') changed.add(key)
+    if (a.outcome === 'undone') changed.delete(key)
+    const fn =
+      measureOf(a.action) === 'containment.sessions'
+        ? asString(asRecord(bySeq.get(a.journalSeq)?.params).functionArn)
+        : a.target
+    if (fn) journaled.add(fn)
   }
   const inForce = new Set<string>()
   let failed = 0
@@ -357,44 +619,12 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     else if (outcome === 'undone') undone++
     else failed++
   }
-  const containmentKeys = [...state.keys()]
+  const functions = containmentOfFunctions(state, inForce, [...journaled], options.functions ?? [])
   const inForceList = [...inForce].map((k) => {
     const [action = '', target = ''] = k.split('|')
     return `${stepTitle(action)}: ${shortTarget(target)}${changed.has(k) ? '' : ' — nothing to change (already in place)'}`
   })
-  const unchangedCount = [...inForce].filter((k) => !changed.has(k)).length
-  const inForceText = `${counted(inForce.size, 'measure')} in force${unchangedCount ? ` (${unchangedCount} needed no change)` : ''}`
-  let status: ResponseStatus
-  if (containmentKeys.length === 0) {
-    status = {
-      code: 'not-contained',
-      label: 'Not contained',
-      inForce: inForceList,
-      detail: 'No containment step was journaled in this case: the function runs as it did.',
-    }
-  } else if (inForce.size === 0 && undone > 0 && failed === 0) {
-    status = {
-      code: 'restored',
-      label: 'Restored',
-      inForce: [],
-      detail: `Every containment measure was undone (${undone}); the function runs as it did before containment.`,
-    }
-  } else if (failed === 0 && undone === 0) {
-    status = {
-      code: 'contained',
-      label: 'Contained',
-      inForce: inForceList,
-      detail: `${inForceText}, none failed.`,
-    }
-  } else {
-    status = {
-      code: 'partially-contained',
-      label: 'Partially contained',
-      inForce: inForceList,
-      detail: `${inForceText}; ${failed} failed, denied or in conflict; ${undone} undone.`,
-    }
-  }
-
+  const status = statusOf(state, inForce, changed, inForceList, functions, { failed, undone })
   const outcomeCounts = new Map<string, number>()
   for (const a of actions) outcomeCounts.set(a.outcome, (outcomeCounts.get(a.outcome) ?? 0) + 1)
   const timed = notes.filter((n) => n.kind === 'answer')
@@ -411,6 +641,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     status,
     inForce,
     applied,
+    functions,
     keyFates: keyFatesOf(entries),
     gaps,
     afterAction: {

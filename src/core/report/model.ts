@@ -98,16 +98,18 @@ export interface SummarySection {
 }
 
 /**
- * Where the response stands, derived from the journal: `contained` (every containment step that
- * ran is in force), `partially-contained` (some failed, were denied or were undone), `restored`
- * (every containment was undone), `not-contained` (none ran).
+ * Where the response stands, function by function (journal-view.ts `statusOf`): a function is
+ * contained when its throttle is in force or every way in its snapshot showed is closed by a
+ * measure in force. `contained` (every function counted is, nothing failed), `partially-contained`
+ * (some are, some are not, or a step failed, was denied or is in conflict), `restored` (every
+ * measure was undone), `not-contained` (none is, or nothing ran).
  */
 export interface ResponseStatus {
   code: 'contained' | 'partially-contained' | 'restored' | 'not-contained'
   label: string
   /** The measures in force, e.g. `Throttled (reserved concurrency 0) — orders-api`. */
   inForce: string[]
-  /** One sentence explaining the status. */
+  /** Why: the measures' count and outcomes, and each function not contained with its reason. */
   detail: string
 }
 

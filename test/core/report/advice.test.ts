@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import type { JournalEntry } from '../../../src/core/case/journal.js'
 import { keyUsedFromStolenAddress } from '../../../src/core/credentials/role-use.js'
 import { type AdviceInput, recommend } from '../../../src/core/report/advice.js'
-import { viewJournal } from '../../../src/core/report/journal-view.js'
+import { type FunctionExposure, viewJournal } from '../../../src/core/report/journal-view.js'
 import type { FindingView } from '../../../src/core/report/model.js'
 
 function timelineFinding(title: string, tags: string[]): FindingView {
@@ -155,12 +155,33 @@ describe('recommendations after a restore', () => {
   })
 })
 
+/** A function whose snapshot showed a public URL. */
+function publicFunction(arn: string): {
+  facts: AdviceInput['functions'][number]
+  exposure: FunctionExposure
+} {
+  const name = arn.split(':').at(-1)!
+  return {
+    facts: { ...functionFacts(name, ['function URL with AuthType NONE']), arn, label: name },
+    exposure: {
+      arn,
+      name,
+      label: name,
+      items: [{ kind: 'function-url', what: 'function URL open to anyone (AuthType NONE)', public: true }],
+    },
+  }
+}
+
 describe('public access after a restore', () => {
   it('asks to remove public access again once the URL measure was undone', () => {
-    const exposed = functionFacts('f', ['function URL with AuthType NONE'])
+    const { facts: exposed, exposure } = publicFunction(FUNCTION_ARN)
     const at = (seq: number, outcome: string) => journaled(seq, 'containment.url', FUNCTION_ARN, outcome)
     const titles = (entries: JournalEntry[]) =>
-      recommend({ ...input([]), functions: [exposed], journal: viewJournal(entries) }).map((r) => r.title)
+      recommend({
+        ...input([]),
+        functions: [exposed],
+        journal: viewJournal(entries, { functions: [exposure] }),
+      }).map((r) => r.title)
     expect(titles([at(1, 'applied')])).toContain(
       'Keep the function behind AWS_IAM until a reviewed resource policy replaces the public one',
     )
@@ -278,5 +299,31 @@ describe('the environment-secrets recommendation', () => {
     }).find((r) => r.title === 'Revoke the sessions of role r')
     expect(revoke?.priority).toBe(2)
     expect(titles([risky, secret]).some((t) => rotate.test(t))).toBe(true)
+  })
+})
+
+describe('public access of two functions', () => {
+  it('asks to remove the public access of the function containment left open, and to keep the other closed', () => {
+    // Before: contain fb made the advice say "Containment set the URL to AWS_IAM" for both, and no
+    // "Now: remove public access" for fa, whose URL was still open.
+    const fa = publicFunction('arn:aws:lambda:us-east-1:123456789012:function:fa')
+    const fb = publicFunction('arn:aws:lambda:us-east-1:123456789012:function:fb')
+    const recs = recommend({
+      ...input([]),
+      functions: [fa.facts, fb.facts],
+      journal: viewJournal([journaled(1, 'containment.url', fb.exposure.arn, 'applied')], {
+        functions: [fa.exposure, fb.exposure],
+      }),
+    })
+    const now = recs.find((r) => r.title === 'Remove public access to the function')
+    expect(now).toMatchObject({
+      priority: 1,
+      command: `fir contain ${fa.exposure.arn} --actions url,permissions`,
+    })
+    expect(now?.because).toEqual(['fa: function URL with AuthType NONE'])
+    const keep = recs.find((r) => r.title.startsWith('Keep the function behind AWS_IAM'))
+    expect(keep?.priority).toBe(2)
+    expect(keep?.detail).toMatch(/^Containment closed the public access of fb \(URL auth set to AWS_IAM\)\./)
+    expect(keep?.because).toEqual(['fb: function URL with AuthType NONE'])
   })
 })

@@ -470,3 +470,86 @@ describe('the timeline window', () => {
     )
   })
 })
+
+describe('what the snapshot showed open, against what the case did', () => {
+  const KEY = 'AKIAIOSFODNN7BILLING'
+  const secret = '‹redacted len=40 sha256:0123abcd›'
+  /** A public function with a key pair in its environment and an SQS mapping, as the snapshot writes it. */
+  const exposedCase = () =>
+    snapshotCase(
+      plainEntry({
+        url: { url: 'https://x.lambda-url.us-east-1.on.aws/', authType: 'NONE', qualifiers: ['$LATEST'] },
+        exposure: [
+          {
+            kind: 'function-url',
+            qualifiers: ['$LATEST'],
+            level: 'critical',
+            summary:
+              'Function URL https://x.lambda-url.us-east-1.on.aws/ with AuthType NONE: anyone can invoke it',
+          },
+        ],
+        eventSourceMappings: [
+          { uuid: 'u-1', source: 'arn:aws:sqs:us-east-1:123456789012:billing-q', state: 'Enabled' },
+        ],
+        secrets: [
+          {
+            name: 'UPLOAD_KEY_SECRET',
+            redacted: secret,
+            kind: 'aws-secret-access-key',
+            qualifiers: ['$LATEST'],
+          },
+        ],
+        accessKeyIds: [KEY],
+      }),
+      {
+        findings: [
+          {
+            kind: 'secret-in-environment',
+            level: 'high',
+            title: `Environment variable UPLOAD_KEY_SECRET of ${FN} holds a secret (aws-secret-access-key): ${secret}`,
+            target: FN_ARN,
+            detail: { variable: 'UPLOAD_KEY_SECRET', redacted: secret },
+          },
+          {
+            kind: 'access-key-in-environment',
+            level: 'critical',
+            title: `Environment variable UPLOAD_KEY_ID of ${FN} holds access key id ${KEY} with its secret in UPLOAD_KEY_SECRET: a usable long-term key`,
+            target: FN_ARN,
+            detail: { variable: 'UPLOAD_KEY_ID', accessKeyId: KEY, secretIn: 'UPLOAD_KEY_SECRET' },
+          },
+        ],
+      },
+    )
+  const journal = async (dir: string, changes: [string, string, Record<string, unknown>?][]) => {
+    const handle = await CaseHandle.open(dir)
+    try {
+      for (const [action, target, after] of changes)
+        for (const outcome of ['started', 'applied'] as const)
+          await handle.journal.append({ action, target, params: {}, outcome, ...(after ? { after } : {}) })
+    } finally {
+      await handle.close()
+    }
+  }
+
+  it('says a recycled function with a public URL and an enabled event source is not contained', async () => {
+    // Before: "Contained: 1 measure in force, none failed" after `fir contain --actions recycle`.
+    const dir = await exposedCase()
+    await journal(dir, [['containment.recycle', FN_ARN]])
+    const recycled = await buildReportModel(dir, { verify: false })
+    expect(recycled.summary.status.code).toBe('not-contained')
+    expect(recycled.summary.status.detail).toContain(
+      `${FN}: not contained — function URL open to anyone (AuthType NONE); event source arn:aws:sqs:us-east-1:123456789012:billing-q enabled`,
+    )
+    expect(
+      recycled.recommendations.items.find((r) => r.title === 'Remove public access to the function'),
+    ).toMatchObject({
+      priority: 1,
+      command: `fir contain ${FN_ARN} --actions url,permissions`,
+    })
+    // The URL closed, the queue still drives it: not contained; the mapping disabled too: contained.
+    await journal(dir, [['containment.url', FN_ARN]])
+    expect((await buildReportModel(dir, { verify: false })).summary.status.code).toBe('not-contained')
+    await journal(dir, [['containment.event-sources', FN_ARN]])
+    expect((await buildReportModel(dir, { verify: false })).summary.status.code).toBe('contained')
+  })
+})

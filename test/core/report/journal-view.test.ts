@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
 import type { NewEntry } from '../../../src/core/case/journal.js'
-import { shortTarget, viewJournal } from '../../../src/core/report/journal-view.js'
+import { type FunctionExposure, shortTarget, viewJournal } from '../../../src/core/report/journal-view.js'
 import { tempDir } from '../../support/cli.js'
 
 const FN = 'arn:aws:lambda:us-east-1:123456789012:function:orders-api'
@@ -150,6 +150,119 @@ describe('viewJournal', () => {
       ['Answer', 'First step?', '1 min 01 s'],
       ['Note', null, null],
     ])
+  })
+
+  describe('the status, function by function', () => {
+    const FA = 'arn:aws:lambda:us-east-1:123456789012:function:fa'
+    const FB = 'arn:aws:lambda:us-east-1:123456789012:function:fb'
+    const FA_ROLE = 'arn:aws:iam::123456789012:role/fa-role'
+    const url = { kind: 'function-url', what: 'function URL open to anyone (AuthType NONE)', public: true }
+    const statement = {
+      kind: 'resource-policy',
+      what: 'resource-policy statement FunctionURLAllowPublicAccess open to everyone or another account',
+      public: true,
+    }
+    const publicFn = (arn: string): FunctionExposure => {
+      const name = shortTarget(arn)
+      return { arn, name, label: name, items: [url, statement] }
+    }
+    const done = (action: string, target: string, extra: Partial<NewEntry> = {}) => [
+      change(action, target, 'started', extra),
+      change(action, target, 'applied', extra),
+    ]
+
+    it('is not contained when only recycling or a session revocation is in force, whatever else it says', async () => {
+      // Before: "Contained" — recycle and revoke-sessions counted as containment, the public URL aside.
+      const recycled = viewJournal(await journalOf(done('containment.recycle', FA)), {
+        functions: [publicFn(FA)],
+      })
+      expect(recycled.status.code).toBe('not-contained')
+      expect(recycled.status.inForce).toEqual(['Recycle warm execution environments: fa'])
+      expect(recycled.status.detail).toContain(
+        'fa: not contained — function URL open to anyone (AuthType NONE); resource-policy statement FunctionURLAllowPublicAccess open to everyone or another account (only its warm environments were recycled: that replaces stolen credentials, it does not stop the function).',
+      )
+      const revoked = viewJournal(
+        await journalOf(done('credentials.revoke-sessions', FA_ROLE, { params: { role: 'fa-role' } })),
+        { functions: [publicFn(FA)] },
+      )
+      expect(revoked.status.code).toBe('not-contained')
+      expect(revoked.status.detail).toContain('fa: not contained — function URL open to anyone')
+      // No function at all: a revocation alone contains none.
+      const alone = viewJournal(await journalOf(done('credentials.revoke-sessions', FA_ROLE)))
+      expect(alone.status.code).toBe('not-contained')
+    })
+
+    it('is partially contained when one function of two is contained, and names the other', async () => {
+      // Before: "Contained" (case-wide: a measure in force, none failed) while fa's URL stayed open.
+      const view = viewJournal(
+        await journalOf([
+          ...done('containment.throttle', FB),
+          ...done('containment.url', FB),
+          ...done('containment.permissions', FB),
+        ]),
+        { functions: [publicFn(FA), publicFn(FB)] },
+      )
+      expect(view.status.code).toBe('partially-contained')
+      expect(view.status.detail).toMatch(/Contained: fb\. fa: not contained — function URL open to anyone/)
+      expect(view.functions.map((f) => [f.label, f.contained, f.journaled])).toEqual([
+        ['fa', false, false],
+        ['fb', true, true],
+      ])
+      // Closing every way in contains a function without the throttle; an event source still open does not.
+      const closed = viewJournal(
+        await journalOf([...done('containment.url', FA), ...done('containment.permissions', FA)]),
+        { functions: [publicFn(FA)] },
+      )
+      expect(closed.status.code).toBe('contained')
+      const queued = viewJournal(
+        await journalOf([...done('containment.url', FA), ...done('containment.permissions', FA)]),
+        {
+          functions: [
+            {
+              ...publicFn(FA),
+              items: [
+                url,
+                statement,
+                { kind: 'event-source', what: 'event source q enabled', public: false },
+              ],
+            },
+          ],
+        },
+      )
+      expect(queued.status.code).toBe('not-contained')
+      expect(queued.status.detail).toContain('fa: not contained — event source q enabled.')
+    })
+
+    it('counts a role’s session revocation as one measure, whichever command put it or lifted it', async () => {
+      const params = { function: 'fa', functionArn: FA, role: 'fa-role' }
+      const contained = [
+        ...done('containment.throttle', FA),
+        ...done('containment.sessions', FA_ROLE, { params }),
+        // `fir creds revoke-sessions --role fa-role` finds it there.
+        change('credentials.revoke-sessions', FA_ROLE, 'started', { params: { role: 'fa-role' } }),
+        change('credentials.revoke-sessions', FA_ROLE, 'already-applied', { params: { role: 'fa-role' } }),
+      ]
+      const before = viewJournal(await journalOf(contained), { functions: [publicFn(FA)] })
+      // Before: listed twice (2 keys), the second "nothing to change (already in place)".
+      expect(before.status.inForce).toEqual([
+        'Throttle: reserved concurrency 0: fa',
+        'Revoke role sessions issued before now (TokenIssueTime deny): fa-role',
+      ])
+      expect(before.status.detail).toBe('2 measures in force, none failed.')
+      const restored = viewJournal(
+        await journalOf([
+          ...contained,
+          change('containment.throttle', FA, 'undone'),
+          // `fir restore --actions sessions` undoes it under the containment step's id.
+          change('containment.sessions', FA_ROLE, 'undone'),
+        ]),
+        { functions: [publicFn(FA)] },
+      )
+      // Before: "Partially contained", the revocation still in force under the other step's id.
+      expect(restored.status.code).toBe('restored')
+      expect(restored.status.inForce).toEqual([])
+      expect(restored.inForce.size).toBe(0)
+    })
   })
 
   describe('playbook runs', () => {
