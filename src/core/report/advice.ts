@@ -371,8 +371,9 @@ export function recommend(input: AdviceInput): RecommendationView[] {
 export function limitsOf(input: AdviceInput): LimitView[] {
   const limits: LimitView[] = []
   const applied = (step: string) => input.journal.applied.has(step)
-  const revoked = applied('containment.sessions') || applied('credentials.revoke-sessions')
-  if (revoked) {
+  // What is in force now: a restore lifts what was applied.
+  const inForce = (measure: string) => [...input.journal.inForce].some((k) => k.startsWith(`${measure}|`))
+  if (inForce('containment.sessions')) {
     limits.push({
       title: 'Chained sessions are not revoked',
       detail: `The TokenIssueTime deny applies to the execution role's own sessions. Credentials the attacker obtained by assuming other roles with them stay valid until they expire${input.chainedAssumeRoles.length ? ` (seen in the timeline: ${input.chainedAssumeRoles.slice(0, 5).join(', ')})` : ''}. The deny also takes a few minutes to take effect everywhere.`,
@@ -381,10 +382,12 @@ export function limitsOf(input: AdviceInput): LimitView[] {
     limits.push({
       title: 'Stolen role credentials were not revoked',
       detail:
-        'No session revocation was journaled: temporary credentials already issued to the execution role stay valid until they expire.',
+        applied('containment.sessions') || applied('credentials.revoke-sessions')
+          ? 'The session revocation this case put on the role was lifted (fir restore --actions sessions): temporary credentials issued to the execution role before it are valid again until they expire.'
+          : 'No session revocation was journaled: temporary credentials already issued to the execution role stay valid until they expire.',
     })
   }
-  if (applied('containment.throttle')) {
+  if (inForce('containment.throttle')) {
     limits.push({
       title: 'In-flight invocations may still run',
       detail:

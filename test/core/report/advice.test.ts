@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { JournalEntry } from '../../../src/core/case/journal.js'
 import { keyUsedFromStolenAddress } from '../../../src/core/credentials/role-use.js'
-import { type AdviceInput, recommend } from '../../../src/core/report/advice.js'
+import { type AdviceInput, limitsOf, recommend } from '../../../src/core/report/advice.js'
 import { type FunctionExposure, viewJournal } from '../../../src/core/report/journal-view.js'
 import type { FindingView } from '../../../src/core/report/model.js'
 
@@ -325,5 +325,35 @@ describe('public access of two functions', () => {
     expect(keep?.priority).toBe(2)
     expect(keep?.detail).toMatch(/^Containment closed the public access of fb \(URL auth set to AWS_IAM\)\./)
     expect(keep?.because).toEqual(['fb: function URL with AuthType NONE'])
+  })
+})
+
+describe('limits after a restore', () => {
+  const entry = (seq: number, action: string, target: string, outcome: string) =>
+    journaled(seq, action, target, outcome)
+  const ROLE_ARN = 'arn:aws:iam::123456789012:role/payments-webhook-role'
+
+  it('name only the measures in force now: a lifted revocation is no revocation', () => {
+    const limits = (entries: JournalEntry[]) =>
+      limitsOf({ ...input([]), journal: viewJournal(entries) }).map((l) => l.title)
+    const contained = [
+      entry(1, 'containment.throttle', FUNCTION_ARN, 'applied'),
+      entry(2, 'credentials.revoke-sessions', ROLE_ARN, 'applied'),
+    ]
+    expect(limits(contained)).toEqual(
+      expect.arrayContaining(['Chained sessions are not revoked', 'In-flight invocations may still run']),
+    )
+    // Before: both limits stayed after restore (applied once was enough), as if still in force.
+    const restored = [
+      ...contained,
+      entry(3, 'containment.throttle', FUNCTION_ARN, 'undone'),
+      entry(4, 'containment.sessions', ROLE_ARN, 'undone'),
+    ]
+    expect(limits(restored)).not.toContain('In-flight invocations may still run')
+    expect(limits(restored)).not.toContain('Chained sessions are not revoked')
+    const lifted = limitsOf({ ...input([]), journal: viewJournal(restored) }).find(
+      (l) => l.title === 'Stolen role credentials were not revoked',
+    )
+    expect(lifted?.detail).toMatch(/^The session revocation this case put on the role was lifted/)
   })
 })
