@@ -19,6 +19,8 @@ export interface AdviceInput {
   chainedAssumeRoles: string[]
   /** Long-term keys of other identities used from where the role's credentials were stolen to. */
   keysFromStolenAddress: { accessKeyId: string; userName: string | null; sourceIps: string[] }[]
+  /** Secrets Manager secrets the timeline shows read with an execution role's credentials, by name. */
+  secretsRead: string[]
 }
 
 /** The containment state of a function, by ARN (or by name when the snapshot has no ARN). */
@@ -133,17 +135,16 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     )
   }
 
-  const readSecrets = findingsMatching(
-    input.timelineFindings,
-    /GetSecretValue|BatchGetSecretValue|secretsmanager|secret/i,
-  )
-  if (readSecrets.length && !applied('credentials.rotate-secret')) {
+  // The reads the timeline scan found (GetSecretValue / BatchGetSecretValue by the role's
+  // sessions), less each secret this case rotated.
+  const readSecrets = input.secretsRead.filter((n) => !input.journal.secretsRotated.has(n))
+  if (readSecrets.length) {
     add(
       1,
       'Rotate the Secrets Manager secrets the role’s credentials read',
       'The timeline shows secret reads with the role’s credentials. Rotation needs a rotation function, which may itself be compromised: check it first. It cannot be undone.',
-      titles(readSecrets),
-      'fir creds rotate-secret <secret-id>',
+      readSecrets.map((n) => `${n}: read with the role’s credentials`),
+      `fir creds rotate-secret ${readSecrets.length === 1 ? shellArg(readSecrets[0]!) : '<secret-id>'}`,
     )
   }
 
@@ -399,13 +400,28 @@ export function limitsOf(input: AdviceInput): LimitView[] {
     detail:
       'Containment does not remove a backdoor from the code or its layers, and fir does not rotate or delete layer versions. New execution environments get fresh credentials, so a backdoor keeps working once the function runs again.',
   })
-  if (!applied('credentials.rotate-secret')) {
+  // Per secret: a rotation of one secret leaves the others as they were.
+  const readOpen = input.secretsRead.filter((n) => !input.journal.secretsRotated.has(n))
+  const envOpen = input.functions.filter((f) => f.secrets.length > 0)
+  const open = [
+    ...readOpen.map((n) => `${n} (read with the role’s credentials)`),
+    ...envOpen.map(
+      (f) => `${f.secrets.map((x) => x.split(' = ')[0]).join(', ')} in the environment of ${f.label}`,
+    ),
+  ]
+  if (open.length) {
+    limits.push({
+      title: 'Secrets were not rotated',
+      detail: `No rotation was journaled for ${open.join('; ')}: these keep their values${applied('credentials.rotate-secret') ? '' : ', and so do the other Secrets Manager secrets the role could read'}.`,
+    })
+  } else if (!applied('credentials.rotate-secret')) {
     limits.push({
       title: 'Secrets were not rotated',
       detail:
         'No secret rotation was journaled: environment values and Secrets Manager secrets the role could read keep their values.',
     })
-  } else {
+  }
+  if (applied('credentials.rotate-secret')) {
     limits.push({
       title: 'Secret rotation trusts the rotation function',
       detail:

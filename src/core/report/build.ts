@@ -6,7 +6,6 @@ import { verifyCase } from '../case/verify.js'
 import { base64Sha256ToHex } from '../common/hash.js'
 import { deepMapStrings, redactor, redactValue } from '../common/redact.js'
 import { counted, escapeTerminal } from '../common/text.js'
-import { secretName } from '../credentials/role-use.js'
 import { unknownFromGaps } from '../snapshot/gap-text.js'
 import { foreignLayerPublisher } from '../snapshot/layers.js'
 import { ROLE_POLICY_CALLS } from '../snapshot/types.js'
@@ -627,6 +626,10 @@ export async function buildReportModel(
       (a.action === 'containment.sessions' || a.action === 'credentials.revoke-sessions') &&
       ['applied', 'already-applied', 'undone'].includes(a.outcome),
   )
+  const revokedNow = (ofRole: (target: string) => boolean) => {
+    const last = revocations.filter((a) => ofRole(a.target)).at(-1)
+    return last !== undefined && last.outcome !== 'undone'
+  }
   const roles: RoleFacts[] = []
   for (const [roleKey, perms] of riskyByRole) {
     const users = functions.filter((f) => (f.roleArn ?? f.roleName) === roleKey)
@@ -637,8 +640,7 @@ export async function buildReportModel(
       t.endsWith(`:role/${name}`) ||
       t.endsWith(`/${name}`) ||
       users.some((u) => t === u.arn || t === u.name)
-    const last = revocations.filter((a) => ofRole(a.target)).at(-1)
-    const revoked = last !== undefined && last.outcome !== 'undone'
+    const revoked = revokedNow(ofRole)
     roles.push({
       arn: roleKey,
       name,
@@ -669,22 +671,44 @@ export async function buildReportModel(
   }
   snapshotFindings.sort((a, b) => levelRank(a.level) - levelRank(b.level) || a.title.localeCompare(b.title))
 
-  const scan = await scanTimeline(
-    raw.eventsPath,
-    raw.timelineFindings,
-    keyEventLimit,
-    roles.map((r) => r.name),
-    [...new Set(functions.flatMap((f) => f.accessKeyIds))],
-  )
-  if (scan.unreadableLines)
-    problems.push(`${EVENTS_FILE}: ${scan.unreadableLines} line(s) are not events and were skipped`)
-  const timelinePresent = raw.eventsPath !== null
   // timeline/summary.json, else what the timeline.collect journal entry says — of the run that
   // stored the timeline: a later run that could read nothing stored nothing (`stored: false`).
   const collected = [...raw.journal]
     .reverse()
     .find((e) => e.action === 'timeline.collect' && asRecord(e.params).stored !== false)
   const ts = raw.timelineSummary ?? asRecord(collected?.params)
+  // The execution roles the timeline was collected for (`fir timeline <function> --role`) that no
+  // snapshot in the case describes: their sessions are the function's all the same.
+  const timelineFunction = asRecord(ts.function)
+  const timelineRoles: RoleFacts[] = asArray(timelineFunction.roles)
+    .map((x) => asRecord(x))
+    .filter(
+      (x) => asString(x.name) && !roles.some((r) => r.name.toLowerCase() === asString(x.name)!.toLowerCase()),
+    )
+    .map((x) => {
+      const name = asString(x.name)!
+      const arn = asString(x.arn) ?? name
+      return {
+        arn,
+        name,
+        functions: [asString(timelineFunction.name) ?? 'the timeline’s function'],
+        riskyPermissions: [],
+        policyGaps: [],
+        sessionsRevoked: revokedNow(
+          (t) => t === arn || t === name || t.endsWith(`:role/${name}`) || t.endsWith(`/${name}`),
+        ),
+      }
+    })
+  const scan = await scanTimeline(
+    raw.eventsPath,
+    raw.timelineFindings,
+    keyEventLimit,
+    [...roles, ...timelineRoles].map((r) => r.name),
+    [...new Set(functions.flatMap((f) => f.accessKeyIds))],
+  )
+  if (scan.unreadableLines)
+    problems.push(`${EVENTS_FILE}: ${scan.unreadableLines} line(s) are not events and were skipped`)
+  const timelinePresent = raw.eventsPath !== null
   const window = asRecord(ts.window)
   const since = isoOrNull(ts.since ?? window.since)
   const until = isoOrNull(ts.until ?? window.until)
@@ -903,15 +927,7 @@ export async function buildReportModel(
     }
     if (scan.secretsRead.length) {
       // A secret this case already rotated is not asked to be rotated again.
-      const rotated = new Set(
-        journal.actions
-          .filter(
-            (a) =>
-              a.action === 'credentials.rotate-secret' &&
-              (a.outcome === 'applied' || a.outcome === 'already-applied'),
-          )
-          .map((a) => secretName(a.target)),
-      )
+      const rotated = journal.secretsRotated
       const done = scan.secretsRead.filter((n) => rotated.has(n))
       const open = scan.secretsRead.filter((n) => !rotated.has(n))
       const todo = open.length
@@ -998,10 +1014,12 @@ export async function buildReportModel(
   const lastIso = scan.lastMs === null ? null : new Date(scan.lastMs).toISOString()
   const adviceInput = {
     functions,
-    roles,
+    // A role only the timeline names has its sessions to revoke too.
+    roles: [...roles, ...timelineRoles],
     snapshotFindings,
     timelineFindings: scan.findingGroups,
     journal,
+    secretsRead: scan.secretsRead,
     snapshotPresent: raw.sets.some((s) => s.summary !== null),
     timelinePresent,
     timelineSources,

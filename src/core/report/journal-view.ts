@@ -1,5 +1,6 @@
 import type { JournalEntry } from '../case/journal.js'
 import { counted } from '../common/text.js'
+import { secretName } from '../credentials/role-use.js'
 import { SAME_CHANGE } from '../steps/undo-records.js'
 import {
   asArray,
@@ -176,6 +177,8 @@ export interface JournalView {
   functions: FunctionContainment[]
   /** What this case last did to each access key it rotated out, by key id (none once undone). */
   keyFates: Map<string, KeyFate>
+  /** Names of the Secrets Manager secrets this case rotated (as `secretName` gives them). */
+  secretsRotated: Set<string>
   gaps: GapView[]
   afterAction: AfterActionSection
 }
@@ -208,6 +211,19 @@ function keyFatesOf(entries: readonly JournalEntry[]): Map<string, KeyFate> {
     else if (old.status === 'Inactive') fates.set(keyId, made ? 'rotated' : 'deactivated')
   }
   return fates
+}
+
+/** Names of the secrets a `credentials.rotate-secret` applied (target: the secret's ARN). */
+function secretsRotatedOf(actions: readonly ActionView[]): Set<string> {
+  return new Set(
+    actions
+      .filter(
+        (a) =>
+          a.action === 'credentials.rotate-secret' &&
+          (a.outcome === 'applied' || a.outcome === 'already-applied'),
+      )
+      .map((a) => secretName(a.target)),
+  )
 }
 
 /** `2 event source mappings enabled (arn:…:orders-queue, …)` for the way in of each kind. */
@@ -643,6 +659,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     applied,
     functions,
     keyFates: keyFatesOf(entries),
+    secretsRotated: secretsRotatedOf(actions),
     gaps,
     afterAction: {
       present: notes.length > 0,

@@ -38,6 +38,7 @@ function input(timelineFindings: FindingView[]): AdviceInput {
     timelineTotalEvents: 100,
     chainedAssumeRoles: [],
     keysFromStolenAddress: [],
+    secretsRead: [],
   }
 }
 
@@ -355,5 +356,38 @@ describe('limits after a restore', () => {
       (l) => l.title === 'Stolen role credentials were not revoked',
     )
     expect(lifted?.detail).toMatch(/^The session revocation this case put on the role was lifted/)
+  })
+})
+
+describe('secrets the role read', () => {
+  const rotated = (seq: number, arn: string) => journaled(seq, 'credentials.rotate-secret', arn, 'applied')
+  const SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/fa/db-AbC123'
+  const OTHER = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/other-XyZ789'
+  const advice = (entries: JournalEntry[]) => {
+    const i = { ...input([]), secretsRead: ['prod/fa/db'], journal: viewJournal(entries) }
+    return {
+      rec: recommend(i).find(
+        (r) => r.title === 'Rotate the Secrets Manager secrets the role’s credentials read',
+      ),
+      limit: limitsOf(i).find((l) => l.title === 'Secrets were not rotated'),
+    }
+  }
+
+  it('asks to rotate each secret the timeline shows read until that secret is rotated', () => {
+    // Before: no recommendation (a regex over finding titles the shipped rules never match), and
+    // none once any other secret was rotated.
+    const none = advice([])
+    expect(none.rec).toMatchObject({
+      priority: 1,
+      because: ['prod/fa/db: read with the role’s credentials'],
+      command: 'fir creds rotate-secret prod/fa/db',
+    })
+    expect(none.limit?.detail).toMatch(/^No rotation was journaled for prod\/fa\/db \(read with/)
+    const other = advice([rotated(1, OTHER)])
+    expect(other.rec?.because).toEqual(['prod/fa/db: read with the role’s credentials'])
+    expect(other.limit).toBeDefined()
+    const done = advice([rotated(1, SECRET)])
+    expect(done.rec).toBeUndefined()
+    expect(done.limit).toBeUndefined()
   })
 })

@@ -214,6 +214,13 @@ describe('report of a case that went through snapshot, contain and timeline', ()
     )
     // The execution role's sessions were revoked, so that is not recommended again.
     expect(recs).not.toContain('Revoke the sessions of role orders-api-role')
+    // The timeline shows prod/orders/db read with the role's credentials (the impact says to rotate
+    // it): before, no recommendation followed, as its trigger was a pattern over finding titles.
+    expect(
+      model.recommendations.items.find(
+        (r) => r.title === 'Rotate the Secrets Manager secrets the role’s credentials read',
+      ),
+    ).toMatchObject({ priority: 1, command: 'fir creds rotate-secret prod/orders/db' })
     expect(model.afterAction.notes).toHaveLength(5)
     expect(model.afterAction.meanAnswerTime).toBe('1 min 58 s')
   })
@@ -402,6 +409,26 @@ describe('report of a case that holds little', () => {
       expect(text).not.toMatch(PLACEHOLDERS)
     }
     expect(html).not.toContain('<svg class="plot"')
+  })
+
+  it('takes the role a timeline was collected for when no snapshot names it', async () => {
+    // `fir timeline orders-api --role orders-api-role` without a snapshot: before, no role was known,
+    // so no secret read by its sessions and no recommendation to revoke them.
+    const sample = await buildSampleCase({
+      parent: await tempDir(),
+      snapshot: false,
+      contain: false,
+      notes: false,
+      events: 60,
+    })
+    const model = await buildReportModel(sample.dir, { verify: false })
+    expect(model.roles.present).toBe(false)
+    expect(
+      model.recommendations.items.find((r) => r.title === 'Revoke the sessions of role orders-api-role'),
+    ).toMatchObject({ priority: 1, command: 'fir creds revoke-sessions --role orders-api-role' })
+    expect(model.summary.impact).toContain(
+      '1 secret was read with the execution role’s credentials (prod/orders/db): treat it as exposed and rotate.',
+    )
   })
 
   it('reads around corrupt timeline files and names the problem in the report', async () => {
