@@ -1,5 +1,5 @@
 import { shellArg } from '../common/text.js'
-import type { FunctionContainment, JournalView } from './journal-view.js'
+import type { FunctionContainment, JournalView, KeyFate } from './journal-view.js'
 import type { FindingView, FunctionFacts, LimitView, RecommendationView, RoleFacts } from './model.js'
 
 /** What recommendations and limits are drawn from. */
@@ -21,6 +21,47 @@ export interface AdviceInput {
   keysFromStolenAddress: { accessKeyId: string; userName: string | null; sourceIps: string[] }[]
   /** Secrets Manager secrets the timeline shows read with an execution role's credentials, by name. */
   secretsRead: string[]
+  /** Environment variables that hold the secret of an access key found next to them. */
+  keySecrets: KeySecret[]
+}
+
+/**
+ * An environment variable holding the secret access key of the key id in another variable of the
+ * same environment (the snapshot pairs them: the access-key-in-environment finding's `secretIn`).
+ */
+export interface KeySecret {
+  /** The function's name and ARN. */
+  function: string
+  arn: string
+  variable: string
+  accessKeyId: string
+}
+
+/**
+ * The key secrets whose access key this case rotated, deactivated or deleted: the value no longer
+ * signs requests, so there is nothing left to rotate at its source.
+ */
+export function handledKeySecrets(
+  pairs: readonly KeySecret[],
+  fates: ReadonlyMap<string, KeyFate>,
+): (KeySecret & { fate: KeyFate })[] {
+  return pairs.flatMap((k) => {
+    const fate = fates.get(k.accessKeyId)
+    return fate ? [{ ...k, fate }] : []
+  })
+}
+
+/** The environment's secret-looking values still to rotate: those not the secret of a handled key. */
+function openEnvironmentSecrets(input: AdviceInput): { label: string; names: string[] }[] {
+  const handled = handledKeySecrets(input.keySecrets, input.journal.keyFates)
+  return input.functions
+    .map((f) => ({
+      label: f.label,
+      names: f.secrets
+        .map((s) => s.split(' = ')[0]!)
+        .filter((n) => !handled.some((k) => k.variable === n && k.function === f.name && k.arn === f.arn)),
+    }))
+    .filter((f) => f.names.length > 0)
 }
 
 /** The containment state of a function, by ARN (or by name when the snapshot has no ARN). */
@@ -66,7 +107,6 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     because: string[],
     command: string | null = null,
   ) => recs.push({ priority, title, detail, because, command })
-  const applied = (step: string) => input.journal.applied.has(step)
   // What was seen, not what a role would allow: a risky permission's title names what it could do
   // ("…credentials that outlive the role's sessions", "lambda:UpdateFunctionCode"), which the
   // patterns below take for something that happened.
@@ -89,12 +129,22 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     )
   }
 
-  const withSecrets = input.functions.filter((f) => f.secrets.length > 0)
   // By kind: a risky permission's title ("long-term credentials that outlive the role's sessions")
   // matched a pattern over the text, and asked to rotate environment secrets a function did not have.
-  const secretFindings = input.snapshotFindings.filter((f) => f.kind === 'secret-in-environment')
+  // The secret of an access key this case rotated or deactivated no longer signs anything.
+  const handled = handledKeySecrets(input.keySecrets, input.journal.keyFates)
+  const secretFindings = input.snapshotFindings.filter(
+    (f) =>
+      f.kind === 'secret-in-environment' &&
+      !handled.some(
+        (k) =>
+          (f.target === k.arn || f.target === k.function) &&
+          f.title.startsWith(`Environment variable ${k.variable} of `),
+      ),
+  )
+  const withSecrets = openEnvironmentSecrets(input)
   if (withSecrets.length || secretFindings.length) {
-    const names = withSecrets.map((f) => `${f.label} (${f.secrets.length})`)
+    const names = withSecrets.map((f) => `${f.label} (${f.names.length})`)
     add(
       1,
       `Rotate the secret values found in the environment${names.length ? ` of ${joinNames(names)}` : ''}`,
@@ -103,8 +153,15 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     )
   }
 
-  const keys = input.functions.flatMap((f) => f.accessKeyIds.map((k) => `${k} (${f.label})`))
-  if (keys.length && !applied('credentials.rotate-key')) {
+  // Per key: rotating another user's key leaves these as they were.
+  const keys = [
+    ...new Set(
+      input.functions.flatMap((f) =>
+        f.accessKeyIds.filter((k) => !input.journal.keyFates.has(k)).map((k) => `${k} (${f.label})`),
+      ),
+    ),
+  ]
+  if (keys.length) {
     add(
       1,
       `Rotate the long-term access key${keys.length === 1 ? '' : 's'} found in the environment`,
@@ -402,23 +459,28 @@ export function limitsOf(input: AdviceInput): LimitView[] {
   })
   // Per secret: a rotation of one secret leaves the others as they were.
   const readOpen = input.secretsRead.filter((n) => !input.journal.secretsRotated.has(n))
-  const envOpen = input.functions.filter((f) => f.secrets.length > 0)
+  const envOpen = openEnvironmentSecrets(input)
   const open = [
     ...readOpen.map((n) => `${n} (read with the role’s credentials)`),
-    ...envOpen.map(
-      (f) => `${f.secrets.map((x) => x.split(' = ')[0]).join(', ')} in the environment of ${f.label}`,
-    ),
+    ...envOpen.map((f) => `${f.names.join(', ')} in the environment of ${f.label}`),
   ]
+  const handled = handledKeySecrets(input.keySecrets, input.journal.keyFates)
   if (open.length) {
     limits.push({
       title: 'Secrets were not rotated',
       detail: `No rotation was journaled for ${open.join('; ')}: these keep their values${applied('credentials.rotate-secret') ? '' : ', and so do the other Secrets Manager secrets the role could read'}.`,
     })
-  } else if (!applied('credentials.rotate-secret')) {
+  } else if (!applied('credentials.rotate-secret') && handled.length === 0) {
     limits.push({
       title: 'Secrets were not rotated',
       detail:
         'No secret rotation was journaled: environment values and Secrets Manager secrets the role could read keep their values.',
+    })
+  }
+  if (handled.length) {
+    limits.push({
+      title: 'The environment still holds the secret of a key this case cut off',
+      detail: `${joinNames(handled.map((k) => `${k.variable} (${k.function}) is the secret of access key ${k.accessKeyId}, ${k.fate} in this case`))}: it no longer signs requests${handled.some((k) => k.fate === 'deactivated' || k.fate === 'rotated') ? ' while the key stays inactive (restore reactivates it; delete the old key with --delete-old)' : ''}, but the value stays in the function’s configuration until the function is updated to the new key or, better, to its role.`,
     })
   }
   if (applied('credentials.rotate-secret')) {
@@ -428,7 +490,15 @@ export function limitsOf(input: AdviceInput): LimitView[] {
         'RotateSecret runs the secret’s rotation function, which may itself be compromised, and cannot be undone.',
     })
   }
-  if (!applied('credentials.rotate-key')) {
+  // Per key: rotating another user's key leaves the environment's keys as they were.
+  const envKeys = [...new Set(input.functions.flatMap((f) => f.accessKeyIds))]
+  const keysOpen = envKeys.filter((k) => !input.journal.keyFates.has(k))
+  if (keysOpen.length) {
+    limits.push({
+      title: 'Long-term access keys were not rotated',
+      detail: `No rotation was journaled for ${joinNames(keysOpen)}, found in the environment: access keys (AKIA…) do not expire on their own.`,
+    })
+  } else if (envKeys.length === 0 && !applied('credentials.rotate-key')) {
     limits.push({
       title: 'Long-term access keys were not rotated',
       detail: 'No key rotation was journaled: access keys (AKIA…) do not expire on their own.',

@@ -9,7 +9,7 @@ import { counted, escapeTerminal } from '../common/text.js'
 import { unknownFromGaps } from '../snapshot/gap-text.js'
 import { foreignLayerPublisher } from '../snapshot/layers.js'
 import { ROLE_POLICY_CALLS } from '../snapshot/types.js'
-import { limitsOf, recommend } from './advice.js'
+import { handledKeySecrets, type KeySecret, limitsOf, recommend } from './advice.js'
 import { buildChart } from './chart.js'
 import {
   asArray,
@@ -547,6 +547,9 @@ export async function buildReportModel(
   const exposureKinds = new Map<FunctionFacts, string[]>()
   // The ways into each function (all its qualifiers), for whether the case contains it.
   const waysIn = new Map<FunctionFacts, ExposureItem[]>()
+  // Environment variables that hold the secret of an access key found next to it (the snapshot's
+  // access-key-in-environment findings pair them: `secretIn`), by function ARN or name.
+  const keySecrets: KeySecret[] = []
   const riskyByRole = new Map<string, Map<string, RiskyPermission>>()
   const policyGapsByRole = new Map<string, Set<string>>()
   const gaps: GapView[] = []
@@ -662,6 +665,16 @@ export async function buildReportModel(
   for (const set of [...raw.sets].reverse()) {
     const takenAt = isoOrNull(set.summary?.takenAt) ?? isoOrNull(set.manifest?.sealed)
     for (const f of set.findings) {
+      const r = asRecord(f)
+      const detail = asRecord(r.detail)
+      const variable = asString(detail.secretIn)
+      const accessKeyId = asString(detail.accessKeyId)
+      const target = asString(r.target) ?? ''
+      const fn = functions.find((x) => x.arn === target || x.name === target)
+      if (r.kind === 'access-key-in-environment' && variable && accessKeyId && fn) {
+        const pair = { function: fn.name, arn: fn.arn, variable, accessKeyId }
+        if (!keySecrets.some((k) => JSON.stringify(k) === JSON.stringify(pair))) keySecrets.push(pair)
+      }
       const view = snapshotFinding(f, takenAt)
       const key = `${view.kind}|${view.target}|${view.title}|${view.detail}`
       if (seen.has(key)) continue
@@ -877,10 +890,22 @@ export async function buildReportModel(
           `${f.label} was reachable from outside the account when snapshotted (${closed.join('; ')}); the case closed it: ${measures.join(', ')}.${open.length ? ` It is still reachable: ${open.join('; ')}.` : ''}`,
         )
     }
-    if (f.secrets.length)
-      impact.push(
-        `${f.secrets.length} secret-looking environment value${f.secrets.length === 1 ? '' : 's'} in ${f.label} (${f.secrets.map((s) => s.split(' = ')[0]).join(', ')}) must be treated as exposed.`,
+    if (f.secrets.length) {
+      // The secret of an access key this case rotated or deactivated no longer signs anything.
+      const handled = handledKeySecrets(keySecrets, journal.keyFates).filter(
+        (k) => k.function === f.name && k.arn === f.arn,
       )
+      const names = f.secrets.map((s) => s.split(' = ')[0]!)
+      const open = names.filter((n) => !handled.some((k) => k.variable === n))
+      const done = handled
+        .filter((k) => names.includes(k.variable))
+        .map((k) => `${k.variable} is the secret of access key ${k.accessKeyId}, ${k.fate} in this case`)
+      impact.push(
+        open.length
+          ? `${open.length} secret-looking environment value${open.length === 1 ? '' : 's'} in ${f.label} (${open.join(', ')}) must be treated as exposed${done.length ? `; ${done.join('; ')}` : ''}.`
+          : `The secret-looking environment value${names.length === 1 ? '' : 's'} of ${f.label}: ${done.join('; ')} (see the actions taken).`,
+      )
+    }
     const mismatched = [
       ...(f.codeCheck?.startsWith('MISMATCH') ? ['$LATEST'] : []),
       ...f.versions
@@ -1020,6 +1045,7 @@ export async function buildReportModel(
     timelineFindings: scan.findingGroups,
     journal,
     secretsRead: scan.secretsRead,
+    keySecrets,
     snapshotPresent: raw.sets.some((s) => s.summary !== null),
     timelinePresent,
     timelineSources,

@@ -39,6 +39,7 @@ function input(timelineFindings: FindingView[]): AdviceInput {
     chainedAssumeRoles: [],
     keysFromStolenAddress: [],
     secretsRead: [],
+    keySecrets: [],
   }
 }
 
@@ -389,5 +390,78 @@ describe('secrets the role read', () => {
     const done = advice([rotated(1, SECRET)])
     expect(done.rec).toBeUndefined()
     expect(done.limit).toBeUndefined()
+  })
+})
+
+describe('access keys and their secrets in the environment', () => {
+  const KEY = 'AKIAIOSFODNN7INVOICE'
+  /** A rotate-key journaled applied, with the after state rotate-key writes. */
+  const rotation = (seq: number, user: string, key: string): JournalEntry => ({
+    ...journaled(seq, 'credentials.rotate-key', `arn:aws:iam::123456789012:user/${user}#${key}`, 'applied'),
+    after: {
+      userName: user,
+      oldKeyId: key,
+      keys: [
+        { id: key, status: 'Inactive' },
+        { id: `${key.slice(0, -1)}N`, status: 'Active' },
+      ],
+      firKeyIds: [`${key.slice(0, -1)}N`],
+    },
+  })
+  const fn = {
+    ...functionFacts('invoice-export'),
+    arn: 'arn:aws:lambda:us-east-1:123456789012:function:invoice-export',
+    label: 'invoice-export',
+    accessKeyIds: [KEY],
+    secrets: ['UPLOAD_KEY_SECRET = ‹redacted len=40 sha256:0123abcd› (aws-secret-access-key)'],
+  } as unknown as AdviceInput['functions'][number]
+  const pair = { function: 'invoice-export', arn: fn.arn, variable: 'UPLOAD_KEY_SECRET', accessKeyId: KEY }
+  const secretFinding: FindingView = {
+    ...timelineFinding(
+      'Environment variable UPLOAD_KEY_SECRET of invoice-export holds a secret (aws-secret-access-key): ‹redacted len=40 sha256:0123abcd›',
+      [],
+    ),
+    source: 'snapshot',
+    kind: 'secret-in-environment',
+    target: fn.arn,
+  }
+  const advice = (entries: JournalEntry[]) => {
+    const i = {
+      ...input([]),
+      functions: [fn],
+      snapshotFindings: [secretFinding],
+      keySecrets: [pair],
+      journal: viewJournal(entries),
+    }
+    return {
+      recs: recommend(i).map((r) => r.title),
+      limits: limitsOf(i),
+    }
+  }
+
+  it('keeps asking to rotate the environment’s key after another user’s key was rotated', () => {
+    // Before: any applied rotate-key hid the recommendation and the limit for this key.
+    const { recs, limits } = advice([rotation(1, 'fb-deployer', 'AKIAIOSFODNN7FBDEPLO')])
+    expect(recs).toContain('Rotate the long-term access key found in the environment')
+    expect(limits.find((l) => l.title === 'Long-term access keys were not rotated')?.detail).toBe(
+      `No rotation was journaled for ${KEY}, found in the environment: access keys (AKIA…) do not expire on their own.`,
+    )
+  })
+
+  it('does not ask to rotate the secret of a key the case rotated, and says it is handled', () => {
+    // Before (the leaked-key drill): "Now: Rotate the secret values found in the environment of
+    // invoice-export (1)" and "Secrets were not rotated" for the secret of the key just rotated.
+    const open = advice([])
+    expect(open.recs).toContain('Rotate the secret values found in the environment of invoice-export (1)')
+    const { recs, limits } = advice([rotation(1, 'invoice-uploader', KEY)])
+    expect(recs.filter((t) => t.startsWith('Rotate'))).toEqual([])
+    expect(limits.map((l) => l.title)).not.toContain('Secrets were not rotated')
+    expect(limits.map((l) => l.title)).not.toContain('Long-term access keys were not rotated')
+    expect(
+      limits.find((l) => l.title === 'The environment still holds the secret of a key this case cut off')
+        ?.detail,
+    ).toMatch(
+      /^UPLOAD_KEY_SECRET \(invoice-export\) is the secret of access key AKIAIOSFODNN7INVOICE, rotated in this case: it no longer signs requests/,
+    )
   })
 })

@@ -552,4 +552,36 @@ describe('what the snapshot showed open, against what the case did', () => {
     await journal(dir, [['containment.event-sources', FN_ARN]])
     expect((await buildReportModel(dir, { verify: false })).summary.status.code).toBe('contained')
   })
+
+  it('says the secret of a key the case rotated is handled, instead of asking to rotate it', async () => {
+    const dir = await exposedCase()
+    const userArn = `arn:aws:iam::${ACCOUNT}:user/billing-uploader`
+    await journal(dir, [
+      [
+        'credentials.rotate-key',
+        `${userArn}#${KEY}`,
+        {
+          userName: 'billing-uploader',
+          userArn,
+          oldKeyId: KEY,
+          keys: [
+            { id: KEY, status: 'Inactive' },
+            { id: 'AKIAIOSFODNN7NEWKEY9', status: 'Active' },
+          ],
+          firKeyIds: ['AKIAIOSFODNN7NEWKEY9'],
+        },
+      ],
+    ])
+    const model = await buildReportModel(dir, { verify: false })
+    // Before: "Now: Rotate the secret values found in the environment of billing-export (1)" and the
+    // limit "Secrets were not rotated", for the secret of the key just rotated.
+    expect(model.recommendations.items.map((r) => r.title).filter((t) => t.startsWith('Rotate'))).toEqual([])
+    expect(model.limits.items.map((l) => l.title)).not.toContain('Secrets were not rotated')
+    expect(model.limits.items.map((l) => l.title)).toContain(
+      'The environment still holds the secret of a key this case cut off',
+    )
+    expect(model.summary.impact).toContain(
+      `The secret-looking environment value of ${FN}: UPLOAD_KEY_SECRET is the secret of access key ${KEY}, rotated in this case (see the actions taken).`,
+    )
+  })
 })
