@@ -315,12 +315,34 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     input.timelineFindings,
     /CreateAccessKey|CreateUser|CreateLoginProfile|AttachRolePolicy|PutRolePolicy|AddPermission|persistence|privilege/i,
   )
-  if (persistence.length) {
+  // Public access the attacker opened (a public statement, a URL without auth) is closed while
+  // containment keeps every function the case counts behind it; the rest is still to undo now.
+  const everyFunction = (measure: string) =>
+    input.journal.functions.length > 0 && input.journal.functions.every((f) => f.measures.includes(measure))
+  const closedHow = new Map<FindingView, string>()
+  for (const f of persistence) {
+    const text = `${f.title} ${f.kind}`
+    if (/AddPermission|Function Policy Opened/i.test(text) && everyFunction('containment.permissions'))
+      closedHow.set(f, CLOSED_BY['resource-policy']!)
+    else if (/Function URL|FunctionUrl/i.test(text) && everyFunction('containment.url'))
+      closedHow.set(f, CLOSED_BY['function-url']!)
+  }
+  const closedAccess = [...closedHow.keys()]
+  const openPersistence = persistence.filter((f) => !closedHow.has(f))
+  if (openPersistence.length) {
     add(
       1,
       'Remove what the attacker created: keys, users, policies, permissions',
       'The timeline shows calls that create lasting access. Review each event (see Key timeline), undo it, and look for the same calls in other accounts and regions.',
-      titles(persistence),
+      titles(openPersistence),
+    )
+  }
+  if (closedAccess.length) {
+    add(
+      2,
+      'Remove for good the public access the attacker opened',
+      `Containment closed it and it is closed now (${[...new Set(closedHow.values())].join(', ')}); restoring puts it back. Review each event (see Key timeline) and remove the statement or URL for good before restoring.`,
+      titles(closedAccess),
     )
   }
 

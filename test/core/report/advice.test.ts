@@ -330,6 +330,41 @@ describe('public access of two functions', () => {
   })
 })
 
+describe('what the attacker created', () => {
+  const opened = timelineFinding('Lambda Function Policy Opened To Everyone Or Another Account', [
+    'attack.persistence',
+  ])
+  const key = timelineFinding('Access Key Created For Another User', ['attack.persistence'])
+  const exposure = publicFunction(FUNCTION_ARN).exposure
+
+  it('says containment closed the public access the attacker opened, while it is in force', () => {
+    // Before: "Now: Remove what the attacker created" cited the AddPermission finding as open.
+    const recs = (entries: JournalEntry[]) =>
+      recommend({
+        ...input([opened, key]),
+        journal: viewJournal(entries, { functions: [exposure] }),
+      })
+    const closed = recs([journaled(1, 'containment.permissions', FUNCTION_ARN, 'applied')])
+    expect(closed.find((r) => r.title.startsWith('Remove what the attacker created'))?.because).toEqual([
+      'Access Key Created For Another User (6)',
+    ])
+    expect(
+      closed.find((r) => r.title === 'Remove for good the public access the attacker opened'),
+    ).toMatchObject({
+      priority: 2,
+      because: ['Lambda Function Policy Opened To Everyone Or Another Account (6)'],
+    })
+    const reopened = recs([
+      journaled(1, 'containment.permissions', FUNCTION_ARN, 'applied'),
+      journaled(2, 'containment.permissions', FUNCTION_ARN, 'undone'),
+    ])
+    expect(reopened.find((r) => r.title.startsWith('Remove what the attacker created'))?.because).toEqual([
+      'Lambda Function Policy Opened To Everyone Or Another Account (6)',
+      'Access Key Created For Another User (6)',
+    ])
+  })
+})
+
 describe('limits after a restore', () => {
   const entry = (seq: number, action: string, target: string, outcome: string) =>
     journaled(seq, action, target, outcome)
