@@ -74,6 +74,14 @@ function containmentOf(
 
 const PRIORITY_LABEL = { 1: 'Now', 2: 'Soon', 3: 'Later' } as const
 
+/**
+ * Timeline sources that read trail logs, data events included where the trail records them:
+ * trail files (in S3 or on disk), the Athena table over them, a CloudTrail Lake event data store.
+ */
+const TRAIL_KINDS = new Set(['s3', 'file', 'athena', 'lake'])
+
+const capitalise = (text: string) => text.charAt(0).toUpperCase() + text.slice(1)
+
 /** What the measure that closes each kind of public access did. */
 const CLOSED_BY: Readonly<Record<string, string>> = {
   'function-url': 'URL auth set to AWS_IAM',
@@ -379,7 +387,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
       ['no timeline in the case'],
       `fir timeline ${fn} --since 7d`,
     )
-  } else if (!input.timelineSourceKinds.some((k) => k === 's3' || k === 'file')) {
+  } else if (!input.timelineSourceKinds.some((k) => TRAIL_KINDS.has(k))) {
     add(
       2,
       'Add trail logs to the timeline for data events',
@@ -527,9 +535,17 @@ export function limitsOf(input: AdviceInput): LimitView[] {
     })
   }
   if (input.timelinePresent) {
+    const fromTrail = input.timelineSourceKinds.some((k) => TRAIL_KINDS.has(k))
+    const fromApi = input.timelineSourceKinds.includes('api') || input.timelineSourceKinds.length === 0
+    const coverage = [
+      ...(fromApi ? ['LookupEvents covers management events of the last 90 days only'] : []),
+      fromTrail
+        ? 'data events such as Lambda Invoke are in the trail logs read only where the trail records them'
+        : 'data events such as Lambda Invoke are only in trail log files, and only where a trail records them',
+    ]
     limits.push({
       title: 'What the timeline can show',
-      detail: `${input.timelineTotalEvents} events were collected. LookupEvents covers management events of the last 90 days only; data events such as Lambda Invoke are only in trail log files, and only where a trail records them. Absence of a finding is not absence of activity: detections are rules, not proof.`,
+      detail: `${input.timelineTotalEvents} events were collected. ${capitalise(coverage.join('; '))}. Absence of a finding is not absence of activity: detections are rules, not proof.`,
     })
   } else {
     limits.push({

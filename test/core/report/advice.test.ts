@@ -500,3 +500,23 @@ describe('access keys and their secrets in the environment', () => {
     )
   })
 })
+
+describe('what the timeline read', () => {
+  it('asks for trail logs only when no source read them: the Athena table and Lake hold data events', () => {
+    const titles = (kinds: string[]) => ({
+      recs: recommend({ ...input([]), timelineSourceKinds: kinds }).map((r) => r.title),
+      limit: limitsOf({ ...input([]), timelineSourceKinds: kinds }).find(
+        (l) => l.title === 'What the timeline can show',
+      )?.detail,
+    })
+    expect(titles(['api']).recs).toContain('Add trail logs to the timeline for data events')
+    expect(titles(['api']).limit).toContain('LookupEvents covers management events of the last 90 days only')
+    for (const kinds of [['athena'], ['lake'], ['s3'], ['api', 'file']]) {
+      expect(titles(kinds).recs, kinds.join()).not.toContain('Add trail logs to the timeline for data events')
+      expect(titles(kinds).limit, kinds.join()).toContain(
+        'in the trail logs read only where the trail records them',
+      )
+    }
+    expect(titles(['athena']).limit).not.toContain('LookupEvents')
+  })
+})
