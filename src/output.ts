@@ -46,12 +46,18 @@ export function renderHuman(text: string): string {
   return escapeTerminal(redactor.scrub(text), true)
 }
 
+/**
+ * The gaps block of human output, one line a gap. A gap's fields quote AWS names (an account's
+ * name, a function's) and error messages: each is escaped on its own, line breaks included, so no
+ * field can break its line or forge another (renderHuman keeps the block's own line breaks).
+ */
 export function renderGaps(gaps: Gap[]): string {
   if (gaps.length === 0) return ''
+  const field = (v: string) => escapeTerminal(redactor.scrub(v))
   return [
     '',
     `Gaps (${gaps.length}) — collected everything else:`,
-    ...gaps.map((g) => `  - ${g.what} [${g.call}]: ${g.reason}`),
+    ...gaps.map((g) => `  - ${field(g.what)} [${field(g.call)}]: ${field(g.reason)}`),
   ].join('\n')
 }
 
