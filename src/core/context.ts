@@ -16,6 +16,29 @@ export class Gaps {
   add(gap: Gap): void {
     if (!this.list.some((g) => g.what === gap.what && g.call === gap.call)) this.list.push(gap)
   }
+
+  /**
+   * The gaps of one part of a run (a sweep's snapshot of one account and region): kept in a list
+   * of their own, as that part words them, and added here too with `scope` before their `what`,
+   * so the run's list says where each one is.
+   */
+  scoped(scope: string): Gaps {
+    return new ScopedGaps(this, scope)
+  }
+}
+
+class ScopedGaps extends Gaps {
+  constructor(
+    private readonly parent: Gaps,
+    private readonly scope: string,
+  ) {
+    super()
+  }
+
+  override add(gap: Gap): void {
+    super.add(gap)
+    this.parent.add({ ...gap, what: `${this.scope}: ${gap.what}` })
+  }
 }
 
 /** Progress, warnings and the banner: stderr only, escaped and redacted. */

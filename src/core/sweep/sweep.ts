@@ -235,6 +235,8 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
     name: string
     via: string
     clients?: AwsClients
+    /** Who the account's calls are made as (GetCallerIdentity there): its journal entries' actor. */
+    principal?: string
     pacer: AccountPacer
     denied: boolean
     regionsSwept: string[]
@@ -278,6 +280,7 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
           `unable to sweep ${accountLabel(st.id, st.name)}: the credentials are for account ${who.account}`,
         )
       }
+      st.principal = who.arn || undefined
     } catch (err) {
       st.denied = true
       done += opts.regions.length
@@ -412,32 +415,40 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
       g.functions.add(m.arn.replace(/:(\$LATEST|\d+)$/, ''))
       groups.set(key, g)
     }
-    for (const g of groups.values()) {
-      const functions = [...g.functions].sort()
-      ctx.log.info(
-        `fir: sealing ${functions.length} function(s) in ${accountLabel(g.st.id, g.st.name)} ${g.region}`,
-      )
-      try {
-        const sealed = await seal({ ...ctx, aws: g.st.clients!.forRegion(g.region) }, functions)
-        snapshots.push({
-          account: g.st.id,
-          region: g.region,
-          functions,
-          set: sealed.set,
-          manifestSha256: sealed.manifestSha256,
-        })
-      } catch (err) {
-        const reason = failureReason(err)
-        snapshots.push({ account: g.st.id, region: g.region, functions, error: reason })
-        ctx.gaps.add({
-          what: `snapshot of ${functions.length} function(s) in ${accountLabel(g.st.id, g.st.name)} region ${g.region}`,
-          call: 'fir snapshot',
-          reason,
-        })
+    try {
+      for (const g of groups.values()) {
+        const functions = [...g.functions].sort()
+        const where = `${accountLabel(g.st.id, g.st.name)} region ${g.region}`
+        ctx.log.info(`fir: sealing ${functions.length} function(s) in ${where}`)
+        // The journal's actor is who made the calls an entry records: each seal is made as its
+        // own account's principal (the caller's identity is cached, so it is not stamped again).
+        setActorArn(g.st.principal ?? (g.st.id === caller.account ? caller.arn : g.st.via))
+        try {
+          const sealed = await seal(
+            { ...ctx, aws: g.st.clients!.forRegion(g.region), gaps: ctx.gaps.scoped(where) },
+            functions,
+          )
+          snapshots.push({
+            account: g.st.id,
+            region: g.region,
+            functions,
+            set: sealed.set,
+            manifestSha256: sealed.manifestSha256,
+          })
+        } catch (err) {
+          const reason = failureReason(err)
+          snapshots.push({ account: g.st.id, region: g.region, functions, error: reason })
+          ctx.gaps.add({
+            what: `snapshot of ${functions.length} function(s) in ${where}`,
+            call: 'fir snapshot',
+            reason,
+          })
+        }
       }
+    } finally {
+      // The sweep itself is the caller's.
+      setActorArn(caller.arn)
     }
-    // Snapshots in other accounts stamp their own caller on the journal; the sweep is the caller's.
-    setActorArn(caller.arn)
   }
 
   const finishedAt = new Date().toISOString()
