@@ -56,6 +56,17 @@ const BAD_CREDS = new Set([
 ])
 const SKEW = new Set(['RequestTimeTooSkewed', 'InvalidSignatureException'])
 
+/**
+ * AWS does not know the credentials at all (UnrecognizedClientException, InvalidClientTokenId):
+ * what a region the account has not enabled (an opt-in region) answers with credentials that work
+ * in its other regions. An expired token or a network failure is not this.
+ */
+export function isUnrecognizedCredentials(err: unknown): boolean {
+  const cause = (err as { cause?: unknown })?.cause ?? err
+  const name = errorName(cause)
+  return name === 'UnrecognizedClientException' || name === 'InvalidClientTokenId'
+}
+
 export function errorName(err: unknown): string {
   const e = err as AwsLikeError
   return e?.name ?? e?.code ?? e?.Code ?? 'Error'

@@ -15,6 +15,7 @@ export type FaultKind =
   | 'drop'
   | 'not-implemented'
   | 'expired-token'
+  | 'region-not-enabled'
 
 export interface RequestInfo {
   method: string
@@ -160,6 +161,14 @@ function faultResponse(info: RequestInfo, kind: Exclude<FaultKind, 'drop'>, res:
       json: 'ExpiredTokenException',
       query: 'ExpiredToken',
       msg: 'The security token included in the request is expired',
+    },
+    // What a region the account has not enabled (an opt-in region) answers: AWS does not know the
+    // credentials there (Lambda: 403 UnrecognizedClientException; STS: InvalidClientTokenId).
+    'region-not-enabled': {
+      status: 403,
+      json: 'UnrecognizedClientException',
+      query: 'InvalidClientTokenId',
+      msg: 'The security token included in the request is invalid.',
     },
     'not-implemented': {
       status: 501,

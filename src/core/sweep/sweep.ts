@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import type { AwsClients } from '../../aws/clients.js'
-import { classifyFailure, gapReason } from '../../aws/errors.js'
+import { gapReason, isUnrecognizedCredentials } from '../../aws/errors.js'
 import { listAliasNames } from '../../aws/lambda-containment.js'
 import {
   getFunctionPolicyText,
@@ -33,7 +33,11 @@ export interface SweepOptions {
   /** Or these account ids. */
   accounts?: string[]
   regions: string[]
-  /** `--regions all`: opt-in regions an account has not enabled are skipped, not gaps. */
+  /**
+   * `--regions all`: an opt-in region an account has not enabled (AWS does not recognise the
+   * credentials there) is skipped, not a gap. Any other failure there (an expired token, the
+   * network) is a gap: the region was never read.
+   */
   allRegions: boolean
   /** The role assumed in each account: arn:<partition>:iam::<account>:role/<assumeRole>. */
   assumeRole: string
@@ -298,26 +302,34 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
   const sweepRegion = async (st: AccountState, region: string): Promise<void> => {
     const aws = st.clients!.forRegion(region)
     paceRequests(aws, () => st.pacer.take(), { sts: st.id !== caller.account })
-    let versions: InventoryFunction[]
+    // Every page is kept as it comes: a failure on a later page loses none of those before it.
+    const versions: InventoryFunction[] = []
+    let pages = 0
     try {
-      versions = await listFunctionVersions(aws)
+      await listFunctionVersions(aws, {
+        onPage: (page) => {
+          versions.push(...page)
+          pages++
+        },
+      })
+      st.regionsSwept.push(region)
     } catch (err) {
-      const kind = classifyFailure(err)
-      if (opts.allRegions && isOptInRegion(region) && (kind === 'credentials' || kind === 'network')) {
+      if (pages === 0 && opts.allRegions && isOptInRegion(region) && isUnrecognizedCredentials(err)) {
         st.regionsSkipped.push(region)
       } else {
         st.regionGaps++
         ctx.gaps.add({
-          what: `${accountLabel(st.id, st.name)} region ${region}`,
+          what: `${accountLabel(st.id, st.name)} region ${region}${pages > 0 ? ` functions after page ${pages} (pages 1-${pages} kept and checked)` : ''}`,
           call: failureCall(err, 'lambda:ListFunctions'),
           reason: failureReason(err),
         })
       }
-      done++
-      progress()
-      return
+      if (pages === 0) {
+        done++
+        progress()
+        return
+      }
     }
-    st.regionsSwept.push(region)
     st.functionVersions += versions.length
     const byFunction = new Map<string, InventoryFunction[]>()
     for (const v of versions) byFunction.set(v.name, [...(byFunction.get(v.name) ?? []), v])

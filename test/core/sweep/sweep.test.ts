@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import type { Indicators } from '../../../src/core/sweep/indicators.js'
 import { runSweep, type SweepOptions } from '../../../src/core/sweep/sweep.js'
 import { useMoto } from '../../support/emulator.js'
+import { FaultProxy } from '../../support/fault-proxy.js'
 import { testContext } from '../athena/context.js'
 import { clientsIn, createFunction, ensureRole, MANAGEMENT_ACCOUNT } from './org-fixture.js'
 
@@ -85,6 +86,75 @@ describe('runSweep (core, against moto)', () => {
       expect(summary.gaps.map((g: { what: string }) => g.what).join(' ')).not.toContain(
         `fn-${s.account === OTHER ? MANAGEMENT_ACCOUNT : OTHER}`,
       )
+    }
+  })
+
+  it('skips only an opt-in region that does not recognise the credentials; an expired token or a dropped connection there is a gap', async () => {
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [
+        {
+          match: (q) => q.operation === 'ListFunctions' && q.region === 'af-south-1',
+          fault: 'region-not-enabled',
+        },
+        { match: (q) => q.operation === 'ListFunctions' && q.region === 'ap-east-1', fault: 'expired-token' },
+        { match: (q) => q.operation === 'ListFunctions' && q.region === 'me-south-1', fault: 'drop' },
+      ],
+    }).start()
+    try {
+      const { ctx } = await testContext(proxy.endpoint, { maxAttempts: 2 })
+      const r = await runSweep(
+        ctx,
+        options({ regions: ['us-east-1', 'af-south-1', 'ap-east-1', 'me-south-1'], allRegions: true }),
+      )
+      const [account] = r.accounts
+      expect(account!.regionsSkipped).toEqual(['af-south-1'])
+      expect(account!.regionsSwept).toEqual(['us-east-1'])
+      expect(account!.status).toBe('partial')
+      expect(ctx.gaps.list.map((g) => [g.what, g.call])).toEqual(
+        expect.arrayContaining([
+          [`account ${MANAGEMENT_ACCOUNT} region ap-east-1`, 'lambda:ListFunctions'],
+          [`account ${MANAGEMENT_ACCOUNT} region me-south-1`, 'lambda:ListFunctions'],
+        ]),
+      )
+      expect(ctx.gaps.list).toHaveLength(2)
+      expect(ctx.gaps.list.find((g) => g.what.endsWith('ap-east-1'))!.reason).toMatch(/ExpiredToken/)
+      expect(r.matches.map((m) => m.function)).toEqual([`fn-${MANAGEMENT_ACCOUNT}`])
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('keeps and checks the pages of a region read before a later page failed, and records the gap', async () => {
+    // The first page says there is another; the second is denied.
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rewrites: [
+        {
+          match: (q) => q.operation === 'ListFunctions' && !q.query?.get('Marker'),
+          body: (text) => JSON.stringify({ ...JSON.parse(text), NextMarker: 'page-2' }),
+        },
+      ],
+      rules: [
+        {
+          match: (q) => q.operation === 'ListFunctions' && q.query?.get('Marker') === 'page-2',
+          fault: 'access-denied',
+        },
+      ],
+    }).start()
+    try {
+      const { ctx } = await testContext(proxy.endpoint)
+      const r = await runSweep(ctx, options({}))
+      expect(r.matches.map((m) => m.function)).toEqual([`fn-${MANAGEMENT_ACCOUNT}`])
+      expect(r.functionVersionsSeen).toBeGreaterThan(0)
+      expect(r.accounts[0]!.status).toBe('partial')
+      expect(ctx.gaps.list).toEqual([
+        {
+          what: `account ${MANAGEMENT_ACCOUNT} region us-east-1 functions after page 1 (pages 1-1 kept and checked)`,
+          call: 'lambda:ListFunctions',
+          reason: expect.stringMatching(/^denied: /),
+        },
+      ])
+    } finally {
+      await proxy.stop()
     }
   })
 })
