@@ -61,6 +61,8 @@ export interface QueryInfo {
   elapsedMs: number
   outputLocation?: string
   workgroup?: string
+  /** The query names ACCOUNT_PLACEHOLDER for the caller's account (--dry-run only). */
+  accountPlaceholder?: true
 }
 
 export interface CollectResult {
@@ -165,7 +167,13 @@ function baseInfo(q: BuiltQuery, source: string, dryRun: boolean): QueryInfo {
     rows: 0,
     pages: 0,
     elapsedMs: 0,
+    ...(q.accountPlaceholder ? { accountPlaceholder: true as const } : {}),
   }
+}
+
+/** A query that names the account placeholder is for showing only: sending it is a bug. */
+function assertSendable(q: BuiltQuery): void {
+  if (q.accountPlaceholder) throw new Error('bug: a query with the account placeholder was about to be sent')
 }
 
 /**
@@ -205,6 +213,7 @@ export async function collectFromAthena(ctx: FirContext, opts: AthenaCollectOpti
     ...(opts.workgroup ? { workgroup: opts.workgroup } : {}),
   }
   if (ctx.dryRun) return { records: [], query: info, rawPages: [] }
+  assertSendable(q)
 
   const from = ctx.aws.requestLog.length
   const records: CloudTrailRecord[] = []
@@ -293,6 +302,7 @@ export async function collectFromLake(ctx: FirContext, opts: LakeCollectOptions)
   const q = buildQuery({ dialect: 'lake', source: id, ...opts })
   const info = baseInfo(q, id, ctx.dryRun)
   if (ctx.dryRun) return { records: [], query: info, rawPages: [] }
+  assertSendable(q)
 
   const from = ctx.aws.requestLog.length
   const records: CloudTrailRecord[] = []

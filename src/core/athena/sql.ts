@@ -48,12 +48,25 @@ export interface BuiltQuery {
   rendered: string
   /** The partition range scanned (Athena) or the eventTime range (Lake). */
   partitions: { accounts: string[]; regions: string[]; from: string; to: string }
+  /** The query names {@link ACCOUNT_PLACEHOLDER}: it can be shown (--dry-run), never sent. */
+  accountPlaceholder?: true
 }
 
 const TABLE_RE = /^([A-Za-z_][A-Za-z0-9_]{0,127})\.([A-Za-z_][A-Za-z0-9_]{0,127})$/
 const EDS_RE =
   /^(?:arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:eventdatastore\/)?([A-Za-z0-9][A-Za-z0-9-]{2,127})$/
 const ACCOUNT_RE = /^\d{12}$/
+
+/**
+ * Stands for the caller's account in a query that --dry-run shows: a dry run sends nothing, not even
+ * sts:GetCallerIdentity, so when neither the function's ARN nor the case names the account, the
+ * query says `'<account>'` where the caller's account id will be. A query holding it is never sent.
+ */
+export const ACCOUNT_PLACEHOLDER = '<account>'
+
+function isAccount(value: string): boolean {
+  return ACCOUNT_RE.test(value) || value === ACCOUNT_PLACEHOLDER
+}
 const REGION_RE = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/
 // C0/C1 controls, line and paragraph separators: nothing legitimate in a name or indicator needs them.
 const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
@@ -342,7 +355,7 @@ export function buildQuery(spec: QuerySpec): BuiltQuery {
     })
   }
   for (const a of spec.accounts) {
-    if (!ACCOUNT_RE.test(a)) {
+    if (!isAccount(a)) {
       throw new UsageError(`unable to build the query: ${JSON.stringify(a)} is not a 12-digit account id`, {
         actions: ['check the account ids'],
       })
@@ -405,7 +418,7 @@ export function buildQuery(spec: QuerySpec): BuiltQuery {
       )
     }
     for (const role of roles) {
-      if (!ROLE_NAME_RE.test(role.name) || !ACCOUNT_RE.test(role.account)) {
+      if (!ROLE_NAME_RE.test(role.name) || !isAccount(role.account)) {
         throw new UsageError(
           `unable to build the query: ${JSON.stringify(role.name)} is not an IAM role name`,
           {
@@ -457,5 +470,8 @@ export function buildQuery(spec: QuerySpec): BuiltQuery {
       from: dialect === 'athena' ? from : lakeTime(spec.since),
       to: dialect === 'athena' ? to : lakeTime(spec.until),
     },
+    ...([...spec.accounts, ...roles.map((r) => r.account)].includes(ACCOUNT_PLACEHOLDER)
+      ? { accountPlaceholder: true as const }
+      : {}),
   }
 }

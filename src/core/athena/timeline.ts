@@ -17,7 +17,7 @@ import {
   type TimelineSummary,
 } from '../timeline/index.js'
 import { type CollectResult, collectFromAthena, collectFromLake, type QueryInfo } from './collect.js'
-import type { RelatednessTerms } from './sql.js'
+import { ACCOUNT_PLACEHOLDER, type RelatednessTerms } from './sql.js'
 
 export const ENGINES = ['local', 'athena', 'lake'] as const
 export type Engine = (typeof ENGINES)[number]
@@ -97,12 +97,14 @@ export async function engineTimeline(
   const window = resolveWindow({ since: options.since, until: options.until }, now)
   const since = new Date(window.start ?? now - 7 * 86_400_000)
   const until = new Date(window.end ?? now)
-  const caller = await callerIdentity(ctx.aws)
   const resolved = options.function
     ? await resolveTarget(ctx.case.dir, ctx.case.journal.all(), options.function, options.roles ?? [])
     : undefined
   const target = resolved?.target
-  const account = target?.account ?? caller.account
+  // The function's account (its ARN, or the case's snapshot of it), else the caller's. A dry run
+  // sends nothing, not even GetCallerIdentity: it shows the caller's account as a placeholder.
+  const account =
+    target?.account ?? (options.dryRun ? ACCOUNT_PLACEHOLDER : (await callerIdentity(ctx.aws)).account)
   const regions = options.regions
     ? parseRegions(options.regions, ctx.aws.region).regions
     : [...new Set([target?.region ?? ctx.aws.region, 'us-east-1'])]
@@ -195,6 +197,11 @@ export function renderEngineQuery(q: QueryInfo): string {
     q.engine === 'athena'
       ? `Partitions: account ${q.partitions.accounts.join(', ')}; region ${q.partitions.regions.join(', ')}; date ${q.partitions.from} to ${q.partitions.to}`
       : `Window: eventTime ${q.partitions.from} to ${q.partitions.to}; accounts ${q.partitions.accounts.join(', ')}; regions ${q.partitions.regions.join(', ')}`,
+    ...(q.accountPlaceholder
+      ? [
+          `Account: ${ACCOUNT_PLACEHOLDER} stands for the caller's account: a dry run asks AWS nothing, not even who the caller is (name the function by its full ARN, or snapshot it into the case, to see its account here).`,
+        ]
+      : []),
     '',
     q.rendered,
   ]
