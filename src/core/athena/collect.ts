@@ -10,7 +10,7 @@ import {
   type BuiltQuery,
   buildQuery,
   type Dialect,
-  eventDataStoreId,
+  eventDataStoreRef,
   type RelatednessTerms,
 } from './sql.js'
 
@@ -61,6 +61,8 @@ export interface QueryInfo {
   elapsedMs: number
   outputLocation?: string
   workgroup?: string
+  /** Where the query runs (Lake: the event data store's region when its ARN names one). */
+  region: string
   /** The query names ACCOUNT_PLACEHOLDER for the caller's account (--dry-run only). */
   accountPlaceholder?: true
 }
@@ -155,10 +157,11 @@ async function poll<T extends { state: string }>(
   }
 }
 
-function baseInfo(q: BuiltQuery, source: string, dryRun: boolean): QueryInfo {
+function baseInfo(q: BuiltQuery, source: string, dryRun: boolean, region: string): QueryInfo {
   return {
     engine: q.dialect,
     source,
+    region,
     sql: q.sql,
     parameters: q.parameters,
     rendered: q.rendered,
@@ -208,7 +211,7 @@ export async function collectFromAthena(ctx: FirContext, opts: AthenaCollectOpti
   }
   const q = buildQuery({ dialect: 'athena', source: opts.table, ...opts })
   const info: QueryInfo = {
-    ...baseInfo(q, `${table.database}.${table.table}`, ctx.dryRun),
+    ...baseInfo(q, `${table.database}.${table.table}`, ctx.dryRun, ctx.aws.region),
     ...(opts.outputLocation ? { outputLocation: opts.outputLocation } : {}),
     ...(opts.workgroup ? { workgroup: opts.workgroup } : {}),
   }
@@ -298,9 +301,11 @@ export async function collectFromAthena(ctx: FirContext, opts: AthenaCollectOpti
  */
 export async function collectFromLake(ctx: FirContext, opts: LakeCollectOptions): Promise<CollectResult> {
   const t0 = Date.now()
-  const id = eventDataStoreId(opts.eventDataStore)
+  const { id, region } = eventDataStoreRef(opts.eventDataStore)
+  // An event data store is queried in its own region: the one its ARN names, else --region.
+  const aws = region ? ctx.aws.forRegion(region) : ctx.aws
   const q = buildQuery({ dialect: 'lake', source: id, ...opts })
-  const info = baseInfo(q, id, ctx.dryRun)
+  const info = baseInfo(q, id, ctx.dryRun, aws.region)
   if (ctx.dryRun) return { records: [], query: info, rawPages: [] }
   assertSendable(q)
 
@@ -309,11 +314,11 @@ export async function collectFromLake(ctx: FirContext, opts: LakeCollectOptions)
   const rawPages: unknown[] = []
   let call = 'cloudtrail:StartQuery'
   try {
-    info.queryId = await startLakeQuery(ctx.aws, q.sql)
-    ctx.log.info(`fir: CloudTrail Lake query ${info.queryId} started on ${id}`)
+    info.queryId = await startLakeQuery(aws, q.sql)
+    ctx.log.info(`fir: CloudTrail Lake query ${info.queryId} started on ${id} in ${aws.region}`)
     call = 'cloudtrail:DescribeQuery'
     const state = await poll(ctx, 'lake', DONE_LAKE, opts, async () => {
-      const s = await describeLakeQuery(ctx.aws, info.queryId!)
+      const s = await describeLakeQuery(aws, info.queryId!)
       return { ...s, state: s.status }
     })
     ctx.log.progress('')
@@ -335,7 +340,7 @@ export async function collectFromLake(ctx: FirContext, opts: LakeCollectOptions)
     let token: string | undefined
     call = 'cloudtrail:GetQueryResults'
     do {
-      const page = await getLakeResultsPage(ctx.aws, info.queryId, token)
+      const page = await getLakeResultsPage(aws, info.queryId, token)
       rawPages.push(page.raw)
       info.pages++
       for (const cells of page.rows) {

@@ -54,7 +54,7 @@ export interface BuiltQuery {
 
 const TABLE_RE = /^([A-Za-z_][A-Za-z0-9_]{0,127})\.([A-Za-z_][A-Za-z0-9_]{0,127})$/
 const EDS_RE =
-  /^(?:arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:eventdatastore\/)?([A-Za-z0-9][A-Za-z0-9-]{2,127})$/
+  /^(?:arn:aws[a-z-]*:cloudtrail:([a-z0-9-]+):\d{12}:eventdatastore\/)?([A-Za-z0-9][A-Za-z0-9-]{2,127})$/
 const ACCOUNT_RE = /^\d{12}$/
 
 /**
@@ -86,8 +86,11 @@ export function athenaTable(value: string): { database: string; table: string; q
   return { database, table, quoted: `"${database}"."${table}"` }
 }
 
-/** A CloudTrail Lake event data store id (the ID part of its ARN), checked strictly. */
-export function eventDataStoreId(value: string): string {
+/**
+ * A CloudTrail Lake event data store, given by id or ARN, checked strictly: its id (the ID part of
+ * the ARN), and the region its ARN names (a data store is queried in its own region).
+ */
+export function eventDataStoreRef(value: string): { id: string; region?: string } {
   const m = EDS_RE.exec(value)
   if (!m) {
     throw new UsageError(
@@ -95,7 +98,12 @@ export function eventDataStoreId(value: string): string {
       { actions: ['pass --event-data-store with the id from `aws cloudtrail list-event-data-stores`'] },
     )
   }
-  return m[1]!
+  return { id: m[2]!, ...(m[1] ? { region: m[1] } : {}) }
+}
+
+/** A CloudTrail Lake event data store id (the ID part of its ARN), checked strictly. */
+export function eventDataStoreId(value: string): string {
+  return eventDataStoreRef(value).id
 }
 
 /**

@@ -191,7 +191,7 @@ export function renderEngineQuery(q: QueryInfo): string {
   const where =
     q.engine === 'athena'
       ? `Athena table ${q.source}${q.workgroup ? `, workgroup ${q.workgroup}` : ''}${q.outputLocation ? `, results to ${q.outputLocation}` : ''}`
-      : `CloudTrail Lake event data store ${q.source}`
+      : `CloudTrail Lake event data store ${q.source} in ${q.region}`
   const lines = [
     `Would run one query on ${where} (dry run: nothing sent).`,
     q.engine === 'athena'

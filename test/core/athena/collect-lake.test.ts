@@ -107,6 +107,28 @@ describe('CloudTrail Lake engine (no emulator implements Lake: a recorded respon
     expect(entry.requestIds).toContain('replay-1')
   })
 
+  it("queries an event data store given by ARN in the ARN's region, whatever --region says", async () => {
+    server = await new ReplayServer({
+      StartQuery: () => ({ body: { QueryId: 'q-eu-1' } }),
+      DescribeQuery: () => ({ body: { QueryId: 'q-eu-1', QueryStatus: 'FINISHED' } }),
+      GetQueryResults: () => ({ body: { QueryStatus: 'FINISHED', QueryResultRows: [] } }),
+    }).start()
+    const { ctx } = await testContext(server.endpoint, { region: 'us-east-1' })
+    const out = await collectFromLake(ctx, {
+      eventDataStore: 'arn:aws:cloudtrail:eu-west-1:111122223333:eventdatastore/abc-def',
+      ...window,
+      accounts: ['111122223333'],
+      regions: ['us-east-1'],
+      pollMs: 5,
+    })
+    expect(server.requests.map((r) => [r.operation, r.region])).toEqual([
+      ['StartQuery', 'eu-west-1'],
+      ['DescribeQuery', 'eu-west-1'],
+      ['GetQueryResults', 'eu-west-1'],
+    ])
+    expect(out.query).toMatchObject({ source: 'abc-def', region: 'eu-west-1', state: 'FINISHED' })
+  })
+
   it('a failed Lake query is an error naming its id, and is journaled as failed', async () => {
     server = await new ReplayServer({
       StartQuery: () => ({ body: { QueryId: 'q-failed-1' } }),

@@ -9,7 +9,8 @@ export type Handler = (body: Record<string, unknown>) => { status?: number; body
  * X-Amz-Target operation from recorded responses. Every request is kept for assertions.
  */
 export class ReplayServer {
-  readonly requests: { operation: string; body: Record<string, unknown> }[] = []
+  /** Every request: its operation, body, and the region it was signed for. */
+  readonly requests: { operation: string; body: Record<string, unknown>; region: string }[] = []
   private server: Server | undefined
 
   constructor(private readonly handlers: Record<string, Handler>) {}
@@ -29,7 +30,8 @@ export class ReplayServer {
         const body = chunks.length
           ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>)
           : {}
-        this.requests.push({ operation, body })
+        const scope = String(req.headers.authorization ?? '').match(/Credential=[^/]+\/\d{8}\/([^/]+)\//)
+        this.requests.push({ operation, body, region: scope?.[1] ?? '' })
         const h = this.handlers[operation]
         const out = h
           ? h(body)
