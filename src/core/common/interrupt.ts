@@ -7,11 +7,22 @@ import { escapeTerminal } from './text.js'
 /**
  * What fir must undo if the process is interrupted (Ctrl-C, SIGTERM, a closed terminal) while it
  * works: temporary files and folders (a hunt's partial events.jsonl runs to hundreds of megabytes),
- * the case lock, a drill's emulator. While any is registered, those signals run every cleanup
- * (synchronously: the process is about to die), say what was done, then end the process by the
- * same signal, as it would have ended without fir's handler (exit status 128 + the signal).
+ * the case lock, a drill's emulator, a query left running on AWS. While any is registered, those
+ * signals run every cleanup, newest first (synchronously: the process is about to die), say what
+ * was done, then end the process by the same signal, as it would have ended without fir's handler
+ * (exit status 128 + the signal). A cleanup that must call AWS (stop a query and journal it) is
+ * registered with {@link atInterruptAwaited}: the process then waits for it, up to
+ * {@link AWAITED_CLEANUP_MS}, and a second signal meanwhile ends it at once.
  */
-const cleanups = new Map<number, { what: string; run: () => void }>()
+interface Cleanup {
+  what: string
+  run: (signal?: NodeJS.Signals) => unknown
+  /** Returns a promise to wait for, resolving to what was done (or undefined: `what`). */
+  awaited?: true
+}
+const cleanups = new Map<number, Cleanup>()
+/** How long an interruption waits for the awaited cleanups, all of them together. */
+export const AWAITED_CLEANUP_MS = 15_000
 let next = 0
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
 let listening = false
@@ -36,10 +47,18 @@ export function ignoreHangupWithoutTerminal(attached = [0, 1, 2].some((fd) => is
 function ignoreSignal(): void {}
 
 function onSignal(signal: NodeJS.Signals): void {
+  const end = (done: string[]) => {
+    if (done.length > 0) process.stderr.write(`\ninterrupted (${signal}): ${done.join('; ')}\n`)
+    process.kill(process.pid, signal)
+  }
+  if (![...cleanups.values()].some((c) => c.awaited)) {
+    setListening(false)
+    end(runInterruptCleanups())
+    return
+  }
+  // No handler from here on: a second signal while a cleanup calls AWS ends the process at once.
   setListening(false)
-  const done = runInterruptCleanups()
-  if (done.length > 0) process.stderr.write(`\ninterrupted (${signal}): ${done.join('; ')}\n`)
-  process.kill(process.pid, signal)
+  void settleInterruptCleanups(signal).then(end)
 }
 
 function setListening(on: boolean): void {
@@ -56,8 +75,24 @@ function setListening(on: boolean): void {
  * call the returned function once it is no longer needed.
  */
 export function atInterrupt(what: string, run: () => void): () => void {
+  return register({ what, run })
+}
+
+/**
+ * Registers a cleanup that works asynchronously (calls AWS, journals): an interruption waits for
+ * it (see {@link AWAITED_CLEANUP_MS}). It resolves to what it did (undefined: `what`); call the
+ * returned function once it is no longer needed.
+ */
+export function atInterruptAwaited(
+  what: string,
+  run: (signal?: NodeJS.Signals) => Promise<string | undefined>,
+): () => void {
+  return register({ what, run, awaited: true })
+}
+
+function register(cleanup: Cleanup): () => void {
   const key = next++
-  cleanups.set(key, { what, run })
+  cleanups.set(key, cleanup)
   setListening(true)
   return () => {
     cleanups.delete(key)
@@ -80,15 +115,54 @@ export function trackEmptyFolder(path: string): () => void {
   return atInterrupt(`removed ${escapeTerminal(shown)}/`, () => rmdirSync(path))
 }
 
-/** Runs every registered cleanup (newest first); returns what each did. */
+/**
+ * Runs every registered cleanup (newest first); returns what each did. An awaited one is started,
+ * not waited for: see {@link settleInterruptCleanups}.
+ */
 export function runInterruptCleanups(): string[] {
   const done: string[] = []
   for (const [key, c] of [...cleanups].reverse()) {
     cleanups.delete(key)
     if (cleanups.size === 0) setListening(false)
     try {
-      c.run()
+      const out = c.run()
+      if (out instanceof Promise) out.catch(() => undefined)
       done.push(c.what)
+    } catch {
+      // the process is going down: the next open of the case sweeps what is left
+    }
+  }
+  return done
+}
+
+/**
+ * Runs every registered cleanup (newest first), waiting for the awaited ones, all within
+ * `limitMs`; returns what each did. What an interruption runs when an awaited cleanup is registered.
+ */
+export async function settleInterruptCleanups(
+  signal?: NodeJS.Signals,
+  limitMs = AWAITED_CLEANUP_MS,
+): Promise<string[]> {
+  const deadline = Date.now() + limitMs
+  const done: string[] = []
+  for (const [key, c] of [...cleanups].reverse()) {
+    cleanups.delete(key)
+    if (cleanups.size === 0) setListening(false)
+    try {
+      const out = c.run(signal)
+      if (!c.awaited || !(out instanceof Promise)) {
+        done.push(c.what)
+        continue
+      }
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<string>((resolve) => {
+        timer = setTimeout(
+          () => resolve(`${c.what}: not finished after ${limitMs / 1000} s`),
+          Math.max(0, deadline - Date.now()),
+        )
+      })
+      const said = await Promise.race([out, late]).finally(() => clearTimeout(timer))
+      done.push(typeof said === 'string' ? said : c.what)
     } catch {
       // the process is going down: the next open of the case sweeps what is left
     }

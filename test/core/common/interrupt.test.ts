@@ -3,7 +3,13 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { writeFileAtomic } from '../../../src/core/common/fs-safe.js'
-import { atInterrupt, runInterruptCleanups, sweepTemporaries } from '../../../src/core/common/interrupt.js'
+import {
+  atInterrupt,
+  atInterruptAwaited,
+  runInterruptCleanups,
+  settleInterruptCleanups,
+  sweepTemporaries,
+} from '../../../src/core/common/interrupt.js'
 import { EventSpool } from '../../../src/core/timeline/spool.js'
 import { AtomicFileWriter } from '../../../src/core/timeline/store.js'
 import { tempDir } from '../../support/cli.js'
@@ -55,6 +61,26 @@ describe('cleanups on an interruption', () => {
     expect(process.listenerCount('SIGINT')).toBe(listeners) // none registered: no handler
     await partial.abort()
     await spool.dispose()
+  })
+
+  it('waits for the awaited cleanups, newest first, each saying what it did, within a time limit', async () => {
+    runInterruptCleanups()
+    const order: string[] = []
+    atInterrupt('released the lock', () => order.push('lock'))
+    atInterruptAwaited('never finishes', () => new Promise<undefined>(() => undefined))
+    atInterruptAwaited('stopped query q-1', async (signal) => {
+      await new Promise((r) => setTimeout(r, 20))
+      order.push(`query ${signal}`)
+      return 'stopped query q-1 (journaled)'
+    })
+    const done = await settleInterruptCleanups('SIGINT', 200)
+    expect(order).toEqual(['query SIGINT', 'lock'])
+    expect(done).toEqual([
+      'stopped query q-1 (journaled)',
+      'never finishes: not finished after 0.2 s',
+      'released the lock',
+    ])
+    expect(await settleInterruptCleanups()).toEqual([]) // each runs once
   })
 
   it('watches nothing for a writer that could not make its file', async () => {
