@@ -43,6 +43,15 @@ export async function startAthenaQuery(
   }
 }
 
+/** StopQueryExecution: Athena cancels a queued or running query (a finished one is left as it is). */
+export async function stopAthenaQuery(aws: AwsClients, id: string): Promise<void> {
+  try {
+    await aws.athena.send(new (sdk.athena().StopQueryExecutionCommand)({ QueryExecutionId: id }))
+  } catch (err) {
+    throw toFirError(err, 'athena:StopQueryExecution', `stop Athena query ${id}`)
+  }
+}
+
 export async function getAthenaExecution(aws: AwsClients, id: string): Promise<AthenaExecution> {
   try {
     const out = await aws.athena.send(new (sdk.athena().GetQueryExecutionCommand)({ QueryExecutionId: id }))

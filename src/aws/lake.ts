@@ -32,6 +32,15 @@ export async function startLakeQuery(aws: AwsClients, sql: string): Promise<stri
   }
 }
 
+/** CloudTrail Lake CancelQuery: cancels a queued or running query. */
+export async function cancelLakeQuery(aws: AwsClients, id: string): Promise<void> {
+  try {
+    await aws.cloudtrail.send(new (sdk.cloudtrail().CancelQueryCommand)({ QueryId: id }))
+  } catch (err) {
+    throw toFirError(err, 'cloudtrail:CancelQuery', `cancel CloudTrail Lake query ${id}`)
+  }
+}
+
 export async function describeLakeQuery(aws: AwsClients, id: string): Promise<LakeQueryState> {
   try {
     const out = await aws.cloudtrail.send(new (sdk.cloudtrail().DescribeQueryCommand)({ QueryId: id }))

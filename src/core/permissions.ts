@@ -76,6 +76,8 @@ export const ATHENA_ENGINE_ACTIONS: readonly string[] = [
   'athena:StartQueryExecution',
   'athena:GetQueryExecution',
   'athena:GetQueryResults',
+  // Stops the query when fir is interrupted (Ctrl-C) while it runs.
+  'athena:StopQueryExecution',
   'glue:GetDatabase',
   'glue:GetTable',
   'glue:GetPartitions',
@@ -90,6 +92,8 @@ export const LAKE_ENGINE_ACTIONS: readonly string[] = [
   'cloudtrail:StartQuery',
   'cloudtrail:DescribeQuery',
   'cloudtrail:GetQueryResults',
+  // Cancels the query when fir is interrupted (Ctrl-C) while it runs.
+  'cloudtrail:CancelQuery',
 ]
 
 /**

@@ -1,5 +1,7 @@
+import type { ChildProcess } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { AthenaClient, GetQueryExecutionCommand, ListQueryExecutionsCommand } from '@aws-sdk/client-athena'
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -7,6 +9,7 @@ import { motoAthenaResults } from '../core/athena/athena-rows.js'
 import { lex } from '../core/athena/sql-lexer.js'
 import { REPO_ROOT, runFir, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
+import { FaultProxy } from '../support/fault-proxy.js'
 
 const moto = useMoto()
 const DUMMY = { accessKeyId: 'testing', secretAccessKey: 'testing' }
@@ -220,6 +223,76 @@ describe('fir timeline --engine athena|lake (built CLI; Athena results set throu
     expect(lake.code).toBe(0)
     expect(lake.json.result.query.sql).toContain('FROM EXAMPLEf852-4e8f-8bd1-bcf6cEXAMPLE')
     expect(lake.json.result.query.parameters).toEqual([])
+  })
+
+  it('Ctrl-C while the Athena query runs stops it on AWS and journals its start and its stop', async () => {
+    const dir = await newCase('athena-interrupted')
+    // The query never finishes on its own: GetQueryExecution says RUNNING until it is stopped.
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rewrites: [
+        {
+          match: 'GetQueryExecution',
+          body: (text) => text.replace(/"State":\s*"SUCCEEDED"/, '"State": "RUNNING"'),
+        },
+      ],
+    }).start()
+    try {
+      let child: ChildProcess | undefined
+      const running = runFir(
+        [
+          'timeline',
+          FN,
+          '--role',
+          ROLE,
+          '--engine',
+          'athena',
+          '--athena-table',
+          'cloudtrail.org_trail',
+          '--athena-output',
+          's3://athena-results/fir/',
+          ...WINDOW,
+          '--case',
+          dir,
+        ],
+        { endpoint: proxy.endpoint, onSpawn: (c) => (child = c) },
+      )
+      const polled = () => proxy.records.filter((r) => r.operation === 'GetQueryExecution').length
+      for (let i = 0; i < 300 && polled() < 2; i++) await sleep(50)
+      expect(polled()).toBeGreaterThanOrEqual(2)
+      const journal = await lines(join(dir, 'journal.jsonl'))
+      const start = journal.find((e) => e.action === 'timeline.query.start') as { params: Rec }
+      expect(start, 'the running query is in the journal').toBeDefined()
+      // Journaled as soon as Athena gave the query its id, before it finished.
+      expect(start.params).toMatchObject({ engine: 'athena', source: 'cloudtrail.org_trail' })
+      const id = start.params.queryId as string
+      expect(start.params.sql).toMatch(/WHERE account IN \(\?\)/)
+      expect(start.params.parameters).toContain("'payments-webhook'")
+      expect(start.params.outputLocation).toBe('s3://athena-results/fir/')
+
+      child!.kill('SIGINT')
+      const r = await running
+      expect(r.signal).toBe('SIGINT')
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `interrupted \\(SIGINT\\): stopped Athena query ${id} \\(journaled\\); released the case lock\\n$`,
+        ),
+      )
+      expect(proxy.records.filter((x) => x.operation === 'StopQueryExecution')).toHaveLength(1)
+      const state = (await athena().send(new GetQueryExecutionCommand({ QueryExecutionId: id })))
+        .QueryExecution!.Status!.State
+      expect(state).toBe('CANCELLED')
+      const after = await lines(join(dir, 'journal.jsonl'))
+      const stop = after.find((e) => e.action === 'timeline.query.stop') as Rec & { params: Rec }
+      expect(stop).toMatchObject({
+        target: 'athena:cloudtrail.org_trail',
+        outcome: 'recorded',
+        params: { queryId: id, call: 'athena:StopQueryExecution', signal: 'SIGINT' },
+      })
+      const verify = await runFir(['case', 'verify', '--case', dir, '--json'])
+      expect(verify.code).toBe(0)
+    } finally {
+      await proxy.stop()
+    }
   })
 
   it('refuses engine flags that do not fit together', async () => {

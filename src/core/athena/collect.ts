@@ -1,8 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { getAthenaExecution, getAthenaResultsPage, startAthenaQuery } from '../../aws/athena.js'
+import {
+  getAthenaExecution,
+  getAthenaResultsPage,
+  startAthenaQuery,
+  stopAthenaQuery,
+} from '../../aws/athena.js'
+import type { AwsClients } from '../../aws/clients.js'
 import { classifyFailure, type FailureKind, gapReason } from '../../aws/errors.js'
-import { describeLakeQuery, getLakeResultsPage, startLakeQuery } from '../../aws/lake.js'
+import { cancelLakeQuery, describeLakeQuery, getLakeResultsPage, startLakeQuery } from '../../aws/lake.js'
 import { FirError, UsageError } from '../../errors.js'
+import { atInterruptAwaited } from '../common/interrupt.js'
 import type { FirContext, Gap } from '../context.js'
 import { type CloudTrailRecord, type Row, rowToRecord } from './records.js'
 import {
@@ -127,6 +134,90 @@ async function journalQuery(ctx: FirContext, info: QueryInfo, from: number, erro
   })
 }
 
+/** What the query's run does while it is running on AWS (see {@link watchQuery}). */
+interface QueryWatch {
+  /** Never returns once an interruption is stopping the query: the run goes no further. */
+  halt(): Promise<void>
+  /** The query has ended (or fir no longer waits for it): an interruption no longer stops it. */
+  done(): void
+}
+
+/**
+ * Called as soon as the engine has given the query its id: journals the query's start
+ * (timeline.query.start: id, SQL, parameters, where it runs, and the request ids so far), and until
+ * `done` stops the query if fir is interrupted (Ctrl-C), journaling that (timeline.query.stop), so
+ * a query is never left running on AWS with nothing in the case about it. The end is journaled
+ * as before (timeline.query).
+ */
+async function watchQuery(
+  ctx: FirContext,
+  aws: AwsClients,
+  info: QueryInfo,
+  from: number,
+  stop: { call: string; run: (aws: AwsClients, id: string) => Promise<void> },
+): Promise<QueryWatch> {
+  const id = info.queryId!
+  const label = info.engine === 'athena' ? 'Athena' : 'CloudTrail Lake'
+  const target = `${info.engine}:${info.source}`
+  const about = { engine: info.engine, source: info.source, region: info.region, queryId: id }
+  let stopping = false
+  const untrack = atInterruptAwaited(`stopped ${label} query ${id}`, async (signal) => {
+    stopping = true
+    const at = ctx.aws.requestLog.length
+    let failure: FirError | undefined
+    try {
+      await stop.run(aws, id)
+    } catch (err) {
+      failure =
+        err instanceof FirError
+          ? err
+          : new FirError('aws-error', `unable to stop ${label} query ${id}: ${(err as Error)?.message}`)
+    }
+    const journaled = await ctx.case.journal
+      .append({
+        action: 'timeline.query.stop',
+        target,
+        params: { ...about, call: stop.call, ...(signal ? { signal } : {}) },
+        outcome: failure ? 'failed' : 'recorded',
+        requestIds: requestIdsSince(ctx, at),
+        ...(failure ? { error: { code: failure.code, message: failure.message } } : {}),
+      })
+      .then(
+        () => true,
+        () => false,
+      )
+    const noted = journaled ? ' (journaled)' : ' (the journal could not be written)'
+    return failure
+      ? `${failure.message}; it may still be running${noted}`
+      : `stopped ${label} query ${id}${noted}`
+  })
+  try {
+    await ctx.case.journal.append({
+      action: 'timeline.query.start',
+      target,
+      params: {
+        ...about,
+        sql: info.sql,
+        parameters: info.parameters,
+        partitions: info.partitions,
+        ...(info.workgroup ? { workgroup: info.workgroup } : {}),
+        ...(info.outputLocation ? { outputLocation: info.outputLocation } : {}),
+      },
+      outcome: 'recorded',
+      requestIds: requestIdsSince(ctx, from),
+    })
+  } catch (err) {
+    untrack()
+    throw err
+  }
+  return {
+    halt: async () => {
+      if (stopping) await new Promise<never>(() => undefined)
+    },
+    done: untrack,
+  }
+}
+
 async function poll<T extends { state: string }>(
   ctx: FirContext,
   label: string,
@@ -183,12 +274,13 @@ function assertSendable(q: BuiltQuery): void {
  * Runs the timeline's window and relatedness as one Athena query over the CloudTrail table
  * (filtered on its projected account, region and date partitions), pages the results and rebuilds
  * each row into a CloudTrail record. With ctx.dryRun, builds the query and returns it unsent.
- * Journals the query with its id, state and bytes scanned.
+ * Journals the query as soon as it has an id, and at its end with its state and bytes scanned;
+ * an interruption while it runs stops it (see watchQuery).
  *
  * IAM (ATHENA_ENGINE_ACTIONS): athena:StartQueryExecution, athena:GetQueryExecution,
- * athena:GetQueryResults; and, checked by Athena with the caller's permissions, glue:GetDatabase,
- * glue:GetTable, glue:GetPartitions, s3:GetObject and s3:ListBucket on the trail bucket,
- * s3:PutObject and s3:GetBucketLocation on the output location.
+ * athena:GetQueryResults, athena:StopQueryExecution (on an interruption); and, checked by Athena
+ * with the caller's permissions, glue:GetDatabase, glue:GetTable, glue:GetPartitions, s3:GetObject
+ * and s3:ListBucket on the trail bucket, s3:PutObject and s3:GetBucketLocation on the output location.
  */
 export async function collectFromAthena(ctx: FirContext, opts: AthenaCollectOptions): Promise<CollectResult> {
   const t0 = Date.now()
@@ -222,6 +314,7 @@ export async function collectFromAthena(ctx: FirContext, opts: AthenaCollectOpti
   const records: CloudTrailRecord[] = []
   const rawPages: unknown[] = []
   let call = 'athena:StartQueryExecution'
+  let watch: QueryWatch | undefined
   try {
     info.queryId = await startAthenaQuery(ctx.aws, {
       sql: q.sql,
@@ -230,11 +323,20 @@ export async function collectFromAthena(ctx: FirContext, opts: AthenaCollectOpti
       outputLocation: opts.outputLocation,
       workgroup: opts.workgroup,
     })
+    watch = await watchQuery(ctx, ctx.aws, info, from, {
+      call: 'athena:StopQueryExecution',
+      run: stopAthenaQuery,
+    })
+    const { halt } = watch
     ctx.log.info(`fir: Athena query ${info.queryId} started on ${info.source}`)
     call = 'athena:GetQueryExecution'
-    const exec = await poll(ctx, 'athena', DONE_ATHENA, opts, () =>
-      getAthenaExecution(ctx.aws, info.queryId!),
-    )
+    const exec = await poll(ctx, 'athena', DONE_ATHENA, opts, async () => {
+      await halt()
+      const s = await getAthenaExecution(ctx.aws, info.queryId!)
+      await halt()
+      return s
+    })
+    watch.done()
     ctx.log.progress('')
     info.state = exec.state
     info.bytesScanned = exec.bytesScanned
@@ -277,6 +379,7 @@ export async function collectFromAthena(ctx: FirContext, opts: AthenaCollectOpti
     await journalQuery(ctx, info, from)
     return { records, query: info, rawPages }
   } catch (err) {
+    watch?.done()
     info.rows = records.length
     info.elapsedMs = Date.now() - t0
     const fir =
@@ -297,7 +400,8 @@ export async function collectFromAthena(ctx: FirContext, opts: AthenaCollectOpti
  * GetQueryResults paged), rows rebuilt into CloudTrail records. No emulator implements Lake: this
  * path is tested against a recorded response only.
  *
- * IAM: cloudtrail:StartQuery, cloudtrail:DescribeQuery, cloudtrail:GetQueryResults.
+ * IAM: cloudtrail:StartQuery, cloudtrail:DescribeQuery, cloudtrail:GetQueryResults,
+ * cloudtrail:CancelQuery (on an interruption).
  */
 export async function collectFromLake(ctx: FirContext, opts: LakeCollectOptions): Promise<CollectResult> {
   const t0 = Date.now()
@@ -313,14 +417,20 @@ export async function collectFromLake(ctx: FirContext, opts: LakeCollectOptions)
   const records: CloudTrailRecord[] = []
   const rawPages: unknown[] = []
   let call = 'cloudtrail:StartQuery'
+  let watch: QueryWatch | undefined
   try {
     info.queryId = await startLakeQuery(aws, q.sql)
+    watch = await watchQuery(ctx, aws, info, from, { call: 'cloudtrail:CancelQuery', run: cancelLakeQuery })
+    const { halt } = watch
     ctx.log.info(`fir: CloudTrail Lake query ${info.queryId} started on ${id} in ${aws.region}`)
     call = 'cloudtrail:DescribeQuery'
     const state = await poll(ctx, 'lake', DONE_LAKE, opts, async () => {
+      await halt()
       const s = await describeLakeQuery(aws, info.queryId!)
+      await halt()
       return { ...s, state: s.status }
     })
+    watch.done()
     ctx.log.progress('')
     info.state = state.status
     info.bytesScanned = state.bytesScanned
@@ -359,6 +469,7 @@ export async function collectFromLake(ctx: FirContext, opts: LakeCollectOptions)
     await journalQuery(ctx, info, from)
     return { records, query: info, rawPages }
   } catch (err) {
+    watch?.done()
     info.rows = records.length
     info.elapsedMs = Date.now() - t0
     const fir =

@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { collectFromAthena, collectFromLake } from '../../../src/core/athena/collect.js'
 import { buildQuery } from '../../../src/core/athena/sql.js'
+import { settleInterruptCleanups } from '../../../src/core/common/interrupt.js'
 import { REPO_ROOT } from '../../support/cli.js'
 import { athenaCells, dialectColumns } from './athena-rows.js'
 import { testContext } from './context.js'
@@ -127,6 +129,60 @@ describe('CloudTrail Lake engine (no emulator implements Lake: a recorded respon
       ['GetQueryResults', 'eu-west-1'],
     ])
     expect(out.query).toMatchObject({ source: 'abc-def', region: 'eu-west-1', state: 'FINISHED' })
+  })
+
+  it('an interruption while the Lake query runs cancels it (CancelQuery) and journals its start and its stop', async () => {
+    let cancel: { status?: number; body: unknown } = { body: {} }
+    server = await new ReplayServer({
+      StartQuery: () => ({ body: { QueryId: 'q-running-1' } }),
+      DescribeQuery: () => ({ body: { QueryId: 'q-running-1', QueryStatus: 'RUNNING' } }),
+      CancelQuery: () => cancel,
+    }).start()
+    for (const outcome of ['cancelled', 'denied'] as const) {
+      if (outcome === 'denied') {
+        cancel = { status: 400, body: { __type: 'AccessDeniedException', message: 'not authorized' } }
+      }
+      const { ctx } = await testContext(server.endpoint)
+      server.requests.length = 0
+      // Never awaited: the run stops where it is once the query is being cancelled.
+      void collectFromLake(ctx, {
+        eventDataStore: EDS,
+        ...window,
+        accounts: ['111122223333'],
+        regions: ['us-east-1'],
+        pollMs: 5,
+      })
+      const started = () => ctx.case.journal.all().find((e) => e.action === 'timeline.query.start')
+      for (let i = 0; i < 200 && !started(); i++) await sleep(10)
+      // Journaled as soon as Lake gave the query its id, with the statement sent.
+      expect(started(), 'the running query is in the journal').toMatchObject({
+        target: 'lake:EXAMPLEf852-4e8f-8bd1-bcf6cEXAMPLE',
+        params: { queryId: 'q-running-1', region: 'us-east-1', sql: server.requests[0]!.body.QueryStatement },
+      })
+      const done = await settleInterruptCleanups('SIGINT')
+      expect(server.requests.filter((r) => r.operation === 'CancelQuery').map((r) => r.body)).toEqual([
+        { QueryId: 'q-running-1' },
+      ])
+      const stop = ctx.case.journal.all().find((e) => e.action === 'timeline.query.stop')!
+      expect(stop.params).toMatchObject({
+        queryId: 'q-running-1',
+        call: 'cloudtrail:CancelQuery',
+        signal: 'SIGINT',
+      })
+      if (outcome === 'cancelled') {
+        expect(done[0]).toBe('stopped CloudTrail Lake query q-running-1 (journaled)')
+        expect(stop.outcome).toBe('recorded')
+      } else {
+        expect(done[0]).toMatch(
+          /^unable to cancel CloudTrail Lake query q-running-1: AWS denied cloudtrail:CancelQuery .*; it may still be running \(journaled\)$/,
+        )
+        expect(stop.outcome).toBe('failed')
+      }
+      // The run went no further: no more polling once the query was being cancelled.
+      const polls = server.requests.filter((r) => r.operation === 'DescribeQuery').length
+      await sleep(50)
+      expect(server.requests.filter((r) => r.operation === 'DescribeQuery')).toHaveLength(polls)
+    }
   })
 
   it('a failed Lake query is an error naming its id, and is journaled as failed', async () => {
