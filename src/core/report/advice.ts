@@ -498,7 +498,7 @@ export function limitsOf(input: AdviceInput): LimitView[] {
   if (open.length) {
     limits.push({
       title: 'Secrets were not rotated',
-      detail: `No rotation was journaled for ${open.join('; ')}: these keep their values${applied('credentials.rotate-secret') ? '' : ', and so do the other Secrets Manager secrets the role could read'}.`,
+      detail: `Not rotated in this case: ${open.join('; ')}. These keep their values${applied('credentials.rotate-secret') ? '' : ', and so do the other Secrets Manager secrets the role could read'}.`,
     })
   } else if (!applied('credentials.rotate-secret') && handled.length === 0) {
     limits.push({
@@ -526,12 +526,12 @@ export function limitsOf(input: AdviceInput): LimitView[] {
   if (keysOpen.length) {
     limits.push({
       title: 'Long-term access keys were not rotated',
-      detail: `No rotation was journaled for ${joinNames(keysOpen)}, found in the environment: access keys (AKIA…) do not expire on their own.`,
+      detail: `${joinNames(keysOpen)}, found in the environment, ${keysOpen.length === 1 ? 'was' : 'were'} not rotated or deactivated in this case: access keys (AKIA…) do not expire on their own.`,
     })
   } else if (envKeys.length === 0 && !applied('credentials.rotate-key')) {
     limits.push({
       title: 'Long-term access keys were not rotated',
-      detail: 'No key rotation was journaled: access keys (AKIA…) do not expire on their own.',
+      detail: 'No key was rotated in this case: access keys (AKIA…) do not expire on their own.',
     })
   }
   if (input.timelinePresent) {

@@ -457,6 +457,8 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   const rows: Omit<ActionView, 'n'>[] = []
   const actedAs: string[] = []
   const gaps: GapView[] = []
+  /** The last failure of each change (by measure), until a later entry makes or undoes it. */
+  const failures = new Map<string, GapView>()
   const notes: NoteView[] = []
   const runs = new Map<string, RunView>()
   const runOf = (runId: string, playbook: string): RunView => {
@@ -582,8 +584,11 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     const started = open.get(key)
     open.delete(key)
     rows.push(toRow(entry, started))
+    // A later run that made (or undid) the same change fills the gap an earlier failure left; the
+    // failure stays in the actions table.
+    const measure = measureKey(entry.action, entry.target)
     if (entry.outcome === 'failed' || entry.outcome === 'denied' || entry.outcome === 'conflict') {
-      gaps.push({
+      failures.set(measure, {
         origin: `journal #${entry.seq}`,
         what: `${stepTitle(entry.action)} on ${entry.target} ${entry.outcome === 'conflict' ? 'was not undone (conflict)' : `was ${entry.outcome}`}`,
         call: entry.action,
@@ -593,8 +598,9 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
             ? 'the current state is neither the prior nor fir’s after state'
             : entry.outcome),
       })
-    }
+    } else if (entry.outcome !== 'skipped') failures.delete(measure)
   }
+  gaps.push(...failures.values())
   for (const entry of open.values()) rows.push(toRow(entry, undefined))
   rows.sort((a, b) => a.at.localeCompare(b.at) || a.journalSeq - b.journalSeq)
   const actions: ActionView[] = rows.map((r, i) => ({ n: i + 1, ...r }))

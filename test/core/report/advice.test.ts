@@ -418,7 +418,7 @@ describe('secrets the role read', () => {
       because: ['prod/fa/db: read with the role’s credentials'],
       command: 'fir creds rotate-secret prod/fa/db',
     })
-    expect(none.limit?.detail).toMatch(/^No rotation was journaled for prod\/fa\/db \(read with/)
+    expect(none.limit?.detail).toMatch(/^Not rotated in this case: prod\/fa\/db \(read with/)
     const other = advice([rotated(1, OTHER)])
     expect(other.rec?.because).toEqual(['prod/fa/db: read with the role’s credentials'])
     expect(other.limit).toBeDefined()
@@ -479,7 +479,7 @@ describe('access keys and their secrets in the environment', () => {
     const { recs, limits } = advice([rotation(1, 'fb-deployer', 'AKIAIOSFODNN7FBDEPLO')])
     expect(recs).toContain('Rotate the long-term access key found in the environment')
     expect(limits.find((l) => l.title === 'Long-term access keys were not rotated')?.detail).toBe(
-      `No rotation was journaled for ${KEY}, found in the environment: access keys (AKIA…) do not expire on their own.`,
+      `${KEY}, found in the environment, was not rotated or deactivated in this case: access keys (AKIA…) do not expire on their own.`,
     )
   })
 

@@ -121,6 +121,27 @@ describe('viewJournal', () => {
     ])
   })
 
+  it('a failure a later run made good is no gap any more; the failure stays in the actions', async () => {
+    const USER = 'arn:aws:iam::123456789012:user/ci'
+    const view = viewJournal(
+      await journalOf([
+        change('credentials.rotate-key', USER, 'started', { prior: {} }),
+        change('credentials.rotate-key', USER, 'denied', {
+          error: { code: 'AccessDenied', message: 'no iam:UpdateAccessKey' },
+        }),
+        change('containment.throttle', FN, 'failed', { error: { code: 'Throttling', message: 'slow down' } }),
+        change('credentials.rotate-key', USER, 'started', { prior: {} }),
+        change('credentials.rotate-key', USER, 'applied', { after: {} }),
+      ]),
+    )
+    expect(view.actions.map((a) => `${a.title}:${a.outcome}`)).toEqual([
+      'Rotate access key:denied',
+      'Throttle: reserved concurrency 0:failed',
+      'Rotate access key:applied',
+    ])
+    expect(view.gaps.map((g) => g.call)).toEqual(['containment.throttle'])
+  })
+
   it('says not contained when no containment ran, and collects identities and notes', async () => {
     const view = viewJournal(
       await journalOf([
