@@ -17,6 +17,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { sha256Hex } from '../../src/core/common/hash.js'
 import { runFir, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
+import { FaultProxy } from '../support/fault-proxy.js'
 import {
   LAMBDA_TRUST,
   seedClients,
@@ -483,6 +484,31 @@ describe('fir creds rotate-key: re-runs and undo work from the journal (built CL
     expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [b]: 'Active' })
     const again = await runFir([...restoreKeys, '--case', 'cases/K2K'], opts)
     expect(again.json.result.results).toEqual([])
+  })
+})
+
+describe('fir creds rotate-key: a rotation that stops part way (built CLI)', () => {
+  it('names the new key and its secret file, and the command that finishes the rotation', async () => {
+    const u = await seedUserWithKey(moto.endpoint(), 'u-partial')
+    const { cwd, dir } = await newCase('KP')
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [{ match: 'UpdateAccessKey', fault: 'access-denied', count: 1 }],
+    }).start()
+    try {
+      const args = ['creds', 'rotate-key', '--user', u.userName, '--case', 'cases/KP', '--yes']
+      const r = await runFir([...args, '--endpoint-url', proxy.endpoint], { cwd })
+      expect(r.code, r.stderr).toBe(4)
+      const newId = Object.keys(await keysOf(u.userName)).find((k) => k !== u.accessKeyId)!
+      // Before: only the table's `denied`; the new key and its secret file went unmentioned.
+      expect(r.stdout).toContain(
+        `New key ${newId}: secret written to secrets/u-partial-${newId}.json (0600, in the case folder).`,
+      )
+      expect(r.stdout).toContain(
+        `The rotation stopped part way (the old key ${u.accessKeyId} is now Active). Run it again to finish it; it makes no other key:\n  fir creds rotate-key --user u-partial --access-key ${u.accessKeyId} --yes --endpoint-url ${proxy.endpoint} --case ${dir}`,
+      )
+    } finally {
+      await proxy.stop()
+    }
   })
 })
 

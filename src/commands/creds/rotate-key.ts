@@ -86,6 +86,14 @@ export default class CredsRotateKey extends FirCommand {
         `No new key made now: ${result.newAccessKeyId} was made by an earlier run of this case; its secret file has been deleted since${flags['show-secret'] ? ', so there is no secret to show' : ''}.`,
       )
     }
+    if (result.partlyMade && result.rerun) {
+      const out = result.results[0]?.outputs ?? {}
+      lines.push(
+        '',
+        `The rotation stopped part way (the old key ${escapeTerminal(String(out.oldAccessKeyId))} is now ${escapeTerminal(String(out.oldStatus))}). Run it again to finish it; it makes no other key:`,
+        `  ${escapeTerminal(result.rerun)}`,
+      )
+    }
     return { result, human: lines.join('\n'), gaps: ctx.gaps.list, ...(dryRun ? { status: 0 as const } : {}) }
   }
 }

@@ -312,19 +312,30 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
     return { ...s, keys }
   },
   isApplied: (_ctx, params, s) => rotated(s, params),
-  async change(ctx, params, s) {
+  async change(ctx, params, s, _intended, progress) {
     const hasNew = replacementKey(s) !== undefined || params.replace === false
-    let firKeys = s.firKeyIds
+    // The state each call leaves, reported so that a later call's failure loses no new key.
+    let left = s
     if (!hasNew) {
       const created = await createAccessKey(ctx.aws, s.userName)
       // Before anything else can print, log or journal it.
       redactor.register(created.secretAccessKey)
+      const { secretAccessKey: _secret, ...made } = created
+      left = { ...left, keys: [...left.keys, made], firKeyIds: [...left.firKeyIds, made.id] }
       await writeSecretFile(ctx, s.userName, created)
-      firKeys = [...firKeys, created.id]
+      progress(left)
     }
+    const firKeys = left.firKeyIds
     const old = s.keys.find((k) => k.id === s.oldKeyId)
-    if (old?.status === 'Active') await setAccessKeyStatus(ctx.aws, s.userName, s.oldKeyId, 'Inactive')
-    if (params.deleteOld && old) await deleteAccessKey(ctx.aws, s.userName, s.oldKeyId)
+    if (old?.status === 'Active') {
+      await setAccessKeyStatus(ctx.aws, s.userName, s.oldKeyId, 'Inactive')
+      left = { ...left, keys: left.keys.map((k) => (k.id === s.oldKeyId ? { ...k, status: 'Inactive' } : k)) }
+      progress(left)
+    }
+    if (params.deleteOld && old) {
+      await deleteAccessKey(ctx.aws, s.userName, s.oldKeyId)
+      progress({ ...left, keys: left.keys.filter((k) => k.id !== s.oldKeyId) })
+    }
     const keys = await listAccessKeys(ctx.aws, s.userName)
     return { ...s, keys, firKeyIds: firKeys.filter((id) => keys.some((k) => k.id === id)) }
   },
@@ -383,6 +394,16 @@ export interface RotateKeyResult {
    * case did (a re-run: already-applied, or finishing a rotation a crash cut short).
    */
   newKeyMadeNow: boolean
+  /**
+   * The rotation failed after part of it was made (a new key made, the old one still active): the
+   * result still names the new key and its secret file, and `rerun` finishes the rotation.
+   */
+  partlyMade: boolean
+  /**
+   * When `partlyMade`: the command that finishes the rotation (it deactivates the old key and makes
+   * no other key), with the AWS flags this run was given. Null otherwise.
+   */
+  rerun: string | null
 }
 
 /** `fir creds rotate-key`: the rotation step for one user's key, through the runner. */
@@ -407,6 +428,17 @@ export async function rotateAccessKey(
   const newAccessKeyId = typeof outputs.newAccessKeyId === 'string' ? outputs.newAccessKeyId : null
   const before = run.results[0]?.before as RotateKeyState | null | undefined
   const secretFile = typeof outputs.secretFile === 'string' ? outputs.secretFile : null
+  const partlyMade = run.results[0]?.partlyMade === true
+  const words = [
+    'creds',
+    'rotate-key',
+    '--user',
+    before?.userName ?? options.user,
+    ...(before ? ['--access-key', before.oldKeyId] : []),
+    ...(params.deleteOld ? ['--delete-old'] : []),
+    ...(params.replace === false ? ['--no-replace'] : []),
+    ...(ctx.yes ? ['--yes'] : []),
+  ]
   return {
     user: options.user,
     dryRun: run.dryRun,
@@ -415,6 +447,8 @@ export async function rotateAccessKey(
     secretFile: secretFile && (await exists(join(ctx.case.dir, secretFile))) ? secretFile : null,
     newAccessKeyId,
     newKeyMadeNow: newAccessKeyId !== null && !(before?.firKeyIds ?? []).includes(newAccessKeyId),
+    partlyMade,
+    rerun: partlyMade ? firCommand(words, ctx.aws, { caseDir: ctx.case.dir }) : null,
   }
 }
 

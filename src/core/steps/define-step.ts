@@ -44,8 +44,13 @@ export interface StepSpec<P, S> {
   intend(ctx: FirContext, params: P, current: S): S
   /** True when the change is already in place: apply then makes no mutating call. */
   isApplied(ctx: FirContext, params: P, current: S): boolean
-  /** Makes the change and returns the state after it (re-read or taken from the responses). */
-  change(ctx: FirContext, params: P, current: S, intended: S): Promise<S>
+  /**
+   * Makes the change and returns the state after it (re-read or taken from the responses). A change
+   * of several calls reports the state each call leaves through `progress` (a key made before the
+   * call that deactivates the old one): should a later call fail and the state not be readable
+   * back, the result and the journal still hold what was made.
+   */
+  change(ctx: FirContext, params: P, current: S, intended: S, progress: (state: S) => void): Promise<S>
   /** One line for tables: `reserved concurrency: none`. AWS-sourced text is escaped by the renderer. */
   describe(state: S): string
   /**
@@ -162,6 +167,19 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
     return result
   }
 
+  /**
+   * After a failed change: when the state fir left differs from the prior, part (or all) of the
+   * change was made — say so, and that running it again finishes it from there (the re-run's read
+   * starts from that state; undo keeps the journal's earliest prior). Null when nothing changed.
+   */
+  function partlyMadeNote(ctx: FirContext, params: P, prior: S, left: S, readBack: boolean): string | null {
+    if (spec.describe(left) === spec.describe(prior)) return null
+    const how = readBack ? '' : ' (as its calls left it: the state could not be read back)'
+    return spec.isApplied(ctx, params, left)
+      ? `the change was made${how}, but a call of it failed: run it again to confirm it`
+      : `the change was partly made${how}: run it again to finish it (a re-run continues from the state shown)`
+  }
+
   const readForUndo = (ctx: FirContext, record: UndoRecord<S>): Promise<ReadState<S>> =>
     spec.readForUndo ? spec.readForUndo(ctx, record) : spec.read(ctx, record.params as P)
 
@@ -244,8 +262,11 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
       }
       const mark = ctx.aws.requestLog.length
       let after: S
+      let progressed: S | undefined
       try {
-        after = await spec.change(ctx, params, read.state, intended)
+        after = await spec.change(ctx, params, read.state, intended, (s) => {
+          progressed = s
+        })
       } catch (err) {
         if (!(err instanceof FirError)) {
           await journal(ctx, {
@@ -264,15 +285,25 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
         } catch {
           now = undefined
         }
+        // What fir left: the state read back, else the last state the change reported reaching.
+        const left = now ?? progressed
         result.requestIds = requestIdsSince(ctx, mark)
-        result.after = now ?? null
-        result.afterText = now === undefined ? '?' : spec.describe(now)
-        result.undo = now === undefined ? undo : { ...undo, after: now }
+        result.after = left ?? null
+        result.afterText = left === undefined ? '?' : spec.describe(left)
+        result.undo = left === undefined ? undo : { ...undo, after: left }
+        if (left !== undefined) {
+          result.outputs = spec.outputs?.(params, left) ?? {}
+          const note = partlyMadeNote(ctx, params, read.state, left, now !== undefined)
+          if (note) {
+            result.partlyMade = true
+            result.notes = [...result.notes, note]
+          }
+        }
         await journal(ctx, {
           target: read.target,
           params,
           outcome: result.outcome as Outcome,
-          ...(now !== undefined ? { after: now } : {}),
+          ...(left !== undefined ? { after: left } : {}),
           requestIds: result.requestIds,
           error: result.error,
         })

@@ -112,6 +112,12 @@ export interface StepResult<S = unknown> {
   error?: { code: string; message: string }
   notes: string[]
   /**
+   * Set on a `failed` or `denied` apply when part of the change was made before the failure (the
+   * state fir left, `after`, differs from `before`): a note says so, and running the step again
+   * finishes it. `outputs` then name what was made (a new key), as they do for `applied`.
+   */
+  partlyMade?: true
+  /**
    * Outcome `already-applied` (or a plan's) because there was nothing to act on: why (e.g. `no
    * function URL`). Human text says `nothing to change (<why>)`; the outcome itself is unchanged.
    */

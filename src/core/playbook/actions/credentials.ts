@@ -51,7 +51,7 @@ export const rotateKeyAction: ActionImpl = async (run, params) => {
     rows.push(...r.results)
     const out = r.results[0]?.outputs ?? {}
     const cutOff = out.oldStatus === 'Inactive' || out.oldStatus === 'deleted'
-    if (typeof out.oldAccessKeyId === 'string' && (replace ? r.newAccessKeyId : cutOff))
+    if (typeof out.oldAccessKeyId === 'string' && cutOff && (!replace || r.newAccessKeyId))
       rotated.push(out.oldAccessKeyId)
     if (r.newAccessKeyId) newIds.push(r.newAccessKeyId)
     if (r.secretFile) files.push(r.secretFile)
