@@ -61,7 +61,9 @@ export default class Contain extends FirCommand {
       '',
       ...result.results
         .filter((r) => r.step === 'containment.sessions' && r.outcome === 'already-applied')
-        .map(() => keptCutoffHint('The session cutoff', roleNameOf(result.function.roleArn), ctx.case.dir)),
+        .map(() =>
+          keptCutoffHint('The session cutoff', roleNameOf(result.function.roleArn), ctx.aws, ctx.case.dir),
+        ),
       'What containment does not do:',
       ...result.limits.map((l) => `  - ${l}`),
     ]

@@ -14,6 +14,7 @@ import {
   seedPermission,
   seedRole,
   seedSqsMapping,
+  TEST_ACCOUNT,
 } from '../support/seed.js'
 
 const moto = useMoto()
@@ -288,10 +289,17 @@ describe('fir contain and fir restore (built CLI)', () => {
     const revoked = await runFir(sessions, { cwd, endpoint: moto.endpoint() })
     expect(row(revoked.stdout, 'sessions')).toMatch(/ applied$/)
     expect(revoked.stdout).not.toContain('--renew')
-    const again = await runFir(sessions, { cwd, endpoint: moto.endpoint() })
+    const flags = [
+      '--role-arn',
+      `arn:aws:iam::${TEST_ACCOUNT}:role/responder`,
+      '--endpoint-url',
+      moto.endpoint(),
+    ]
+    const again = await runFir([...sessions, ...flags], { cwd, endpoint: moto.endpoint() })
     expect(row(again.stdout, 'sessions')).toMatch(/ already-applied$/)
+    // Before: without --role-arn and --endpoint-url, so that pasted it acted in the caller's account.
     expect(again.stdout).toContain(
-      `The session cutoff stays where an earlier run set it: sessions issued since then are not denied. To deny them too: fir creds revoke-sessions --role bare-role --case ${join(cwd, 'cases', 'IR-3')} --renew --yes`,
+      `The session cutoff stays where an earlier run set it: sessions issued since then are not denied. To deny them too: fir creds revoke-sessions --role bare-role --renew --yes ${flags.join(' ')} --case ${join(cwd, 'cases', 'IR-3')}`,
     )
   })
 

@@ -557,12 +557,24 @@ describe('fir creds revoke-sessions (built CLI)', () => {
     expect((await runFir(args, opts)).code).toBe(0)
     const first = await cutoff()
     await new Promise((r) => setTimeout(r, 1100)) // the cutoff has whole seconds
-    const again = await runFir(args, opts)
-    expect(again.code).toBe(0)
+    // Run as a cross-account response is: the hint must carry these, or pasted it acts elsewhere.
+    const flags = [
+      '--region',
+      'us-east-1',
+      '--profile',
+      'ir',
+      '--role-arn',
+      `arn:aws:iam::${TEST_ACCOUNT}:role/responder`,
+      '--endpoint-url',
+      moto.endpoint(),
+    ]
+    const again = await runFir([...args, ...flags], opts)
+    expect(again.code, again.stderr).toBe(0)
     expect(await cutoff()).toBe(first)
     expect(again.stdout).toContain('already-applied')
+    // Before: `… --role <role> --case DIR --renew --yes`, without the AWS flags.
     expect(again.stdout).toContain(
-      `The cutoff stays where an earlier run set it: sessions issued since then are not denied. To deny them too: fir creds revoke-sessions --role ${renewRole} --case ${join(cwd, 'cases', 'R-3')} --renew --yes`,
+      `The cutoff stays where an earlier run set it: sessions issued since then are not denied. To deny them too: fir creds revoke-sessions --role ${renewRole} --renew --yes ${flags.join(' ')} --case ${join(cwd, 'cases', 'R-3')}`,
     )
     // Before: no way to move it but removing the revocation first (old sessions valid meanwhile).
     const renewed = await runFir([...args, '--renew', '--json'], opts)

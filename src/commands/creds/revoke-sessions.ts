@@ -42,7 +42,7 @@ export default class CredsRevokeSessions extends FirCommand {
       '',
       ...result.results
         .filter((r) => r.outcome === 'already-applied')
-        .map(() => keptCutoffHint('The cutoff', result.role, ctx.case.dir)),
+        .map(() => keptCutoffHint('The cutoff', result.role, ctx.aws, ctx.case.dir)),
       'What this cannot do:',
       ...result.limits.map((l) => `  - ${l}`),
     ].join('\n')

@@ -1,6 +1,8 @@
+import type { AwsClients } from '../../aws/clients.js'
 import { deleteRolePolicy, getRoleInfo, getRolePolicyDocument, putRolePolicy } from '../../aws/iam.js'
 import { UsageError } from '../../errors.js'
 import { canonicalJson } from '../common/canonical-json.js'
+import { firCommand } from '../common/suggest.js'
 import { escapeTerminal, shellArg } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { readIamEntity } from '../identity.js'
@@ -66,10 +68,15 @@ export interface RevokeState {
 
 /**
  * What a responder reads when a revocation was already on the role (`already-applied`): its
- * cutoff stays, and how to move it to now. `what` names it as the command says it.
+ * cutoff stays, and how to move it to now (with the AWS flags this run was given). `what` names
+ * it as the command says it.
  */
-export function keptCutoffHint(what: string, role: string, caseDir: string): string {
-  return `${what} stays where an earlier run set it: sessions issued since then are not denied. To deny them too: fir creds revoke-sessions --role ${shellArg(role)} --case ${escapeTerminal(shellArg(caseDir))} --renew --yes\n`
+export function keptCutoffHint(what: string, role: string, aws: AwsClients, caseDir: string): string {
+  // With the AWS flags as given: pasted in a cross-account response, it must act in that account.
+  const command = firCommand(['creds', 'revoke-sessions', '--role', role, '--renew', '--yes'], aws, {
+    caseDir,
+  })
+  return `${what} stays where an earlier run set it: sessions issued since then are not denied. To deny them too: ${escapeTerminal(command)}\n`
 }
 
 /** What revocation cannot do, said in every result (DESIGN §4). */
