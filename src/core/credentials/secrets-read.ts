@@ -8,7 +8,7 @@ import { AccessDeniedError, FirError } from '../../errors.js'
 import { EVIDENCE_DIR, readSealedManifest, sealedSets } from '../case/evidence-store.js'
 import type { JournalEntry } from '../case/journal.js'
 import { exists } from '../common/fs-safe.js'
-import { firCommand } from '../common/suggest.js'
+import { awsCliCommand, firCommand } from '../common/suggest.js'
 import { wildcardMatches } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { callerIdentity, noSuchIamEntity } from '../identity.js'
@@ -31,12 +31,21 @@ export interface SecretUse {
   eventIds: string[]
   /** For attempts: the error codes AWS returned. */
   errors: string[]
+  /**
+   * When this case rotated the secret (UTC: the journal's first `credentials.rotate-secret` for it
+   * that was applied or already applied), null when it has not. A secret read again after that
+   * (`last` later) is to rotate again: the value read may be the new one.
+   */
+  rotatedAt: string | null
 }
 
 export interface RoleSecrets {
   role: string
   functions: string[]
-  /** Read with the role's credentials (GetSecretValue / BatchGetSecretValue without error): rotate these. */
+  /**
+   * Read with the role's credentials (GetSecretValue / BatchGetSecretValue without error): rotate
+   * these, unless this case rotated one since it was last read (`rotatedAt`).
+   */
   read: SecretUse[]
   /** Tried and refused (AccessDenied and the like): the attacker looked for them. */
   attempted: SecretUse[]
@@ -50,7 +59,11 @@ export interface RoleSecrets {
     /** Secrets matching the patterns (listed with ListSecrets when a pattern has wildcards). */
     secrets: string[]
   }
-  /** `fir creds rotate-secret` commands for the secrets read. */
+  /**
+   * Commands to rotate the secrets read that this case has not rotated since: `fir creds
+   * rotate-secret`, or for one read again after this case rotated it (fir rotates a secret once a
+   * case) `aws secretsmanager rotate-secret`.
+   */
   proposals: string[]
 }
 
@@ -175,6 +188,7 @@ async function readTimeline(path: string, roles: Set<string>) {
           sourceIps: [],
           eventIds: [],
           errors: [],
+          rotatedAt: null,
         }
         target.set(name, use)
       }
@@ -189,6 +203,26 @@ async function readTimeline(path: string, roles: Set<string>) {
     }
   }
   return byRole
+}
+
+/**
+ * When this case rotated each secret, by name (an ARN's random suffix removed, as the timeline's
+ * ids are): the first `credentials.rotate-secret` entry applied or already applied for it.
+ */
+function rotatedByCase(journal: readonly JournalEntry[]): Map<string, string> {
+  const rotated = new Map<string, string>()
+  for (const e of journal) {
+    if (e.action !== 'credentials.rotate-secret') continue
+    if (e.outcome !== 'applied' && e.outcome !== 'already-applied') continue
+    const name = secretName(e.target)
+    if (!rotated.has(name)) rotated.set(name, e.at)
+  }
+  return rotated
+}
+
+/** The read secret still to rotate: never rotated by this case, or read again since it was. */
+export function toRotate(u: SecretUse): boolean {
+  return u.rotatedAt === null || Date.parse(u.last) > Date.parse(u.rotatedAt)
 }
 
 /**
@@ -226,10 +260,13 @@ export async function secretsReadByRoles(
     ? await readTimeline(timelinePath, roles)
     : new Map()
   let allSecrets: { name: string; arn: string }[] | null | undefined
+  const rotated = rotatedByCase(ctx.case.journal.all())
   const out: RoleSecrets[] = []
   for (const role of [...roles].sort()) {
     const u = used.get(role)
-    const read = [...(u?.read.values() ?? [])].sort((a, b) => a.secret.localeCompare(b.secret))
+    const read = [...(u?.read.values() ?? [])]
+      .map((r) => ({ ...r, rotatedAt: rotated.get(r.secret) ?? null }))
+      .sort((a, b) => a.secret.localeCompare(b.secret))
     const attempted = [...(u?.attempted.values() ?? [])].sort((a, b) => a.secret.localeCompare(b.secret))
     let docs = await snapshotPolicies(ctx.case.dir, ctx.case.journal.all(), role)
     let source: RoleSecrets['exposure']['source'] = docs ? 'snapshot' : 'none'
@@ -293,11 +330,13 @@ export async function secretsReadByRoles(
         patterns,
         secrets: [...new Set(secrets)].filter((s) => !readNames.has(s)).sort(),
       },
-      proposals: read.map((r) =>
-        firCommand(['creds', 'rotate-secret', r.ids.find((i) => i.startsWith('arn:')) ?? r.secret], ctx.aws, {
-          caseDir: ctx.case.dir,
-        }),
-      ),
+      proposals: read.filter(toRotate).map((r) => {
+        const id = r.ids.find((i) => i.startsWith('arn:')) ?? r.secret
+        // rotate-secret is already-applied for a secret this case rotated: AWS's own command then.
+        return r.rotatedAt === null
+          ? firCommand(['creds', 'rotate-secret', id], ctx.aws, { caseDir: ctx.case.dir })
+          : awsCliCommand(['secretsmanager', 'rotate-secret', '--secret-id', id], ctx.aws)
+      }),
     })
   }
   if (roles.size === 0) notes.push('no role to look at: snapshot a function first, or pass --role')

@@ -1,3 +1,5 @@
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { CaseHandle } from '../../../src/core/case/case-folder.js'
 import { secretsReadByRoles } from '../../../src/core/credentials/secrets-read.js'
@@ -59,5 +61,65 @@ describe('fir creds secrets, from the snapshot', () => {
       secrets: ['prod/billing'],
     })
     expect(ctx.gaps.list).toEqual([])
+  })
+})
+
+describe('fir creds secrets, after this case rotated a secret', () => {
+  it('lists a secret the case rotated as rotated (with when), not to rotate; one read again since stays to rotate', async () => {
+    const { ctx, handle, dir } = await timelineContext()
+    await snapshotOfRole(handle)
+    const read = (id: string, secretId: string, time: string) => ({
+      id,
+      time,
+      name: 'GetSecretValue',
+      actor: { arn: `arn:aws:sts::${ACCOUNT}:assumed-role/billing-role/billing-fn` },
+      sourceIp: '203.0.113.9',
+      error: null,
+      requestParameters: { secretId },
+    })
+    const AGAIN_ARN = `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:prod/ledger-XyZ123`
+    const events = [
+      read('e1', SECRET_ARN, '2026-11-20T10:00:00.000Z'),
+      read('e2', 'prod/ledger', '2026-11-20T10:00:00.000Z'),
+      read('e3', 'prod/ledger', '2026-11-20T12:00:00.000Z'),
+      read('e4', 'prod/other', '2026-11-20T10:00:00.000Z'),
+    ]
+    await mkdir(join(dir, 'timeline'), { recursive: true })
+    await writeFile(
+      join(dir, 'timeline', 'events.jsonl'),
+      `${events.map((e) => JSON.stringify(e)).join('\n')}\n`,
+    )
+    for (const [target, at] of [
+      [SECRET_ARN, '2026-11-20T11:00:00.000Z'],
+      [AGAIN_ARN, '2026-11-20T11:00:00.000Z'],
+    ] as const) {
+      await handle.journal.append({
+        action: 'credentials.rotate-secret',
+        target,
+        params: {},
+        outcome: 'started',
+        at,
+      })
+      await handle.journal.append({
+        action: 'credentials.rotate-secret',
+        target,
+        params: {},
+        outcome: 'applied',
+        at,
+      })
+    }
+
+    const report = await secretsReadByRoles(ctx, { roles: ['billing-role'] })
+    const role = report.roles[0]!
+    expect(role.read.map((u) => [u.secret, u.rotatedAt])).toEqual([
+      ['prod/billing', '2026-11-20T11:00:00.000Z'],
+      ['prod/ledger', '2026-11-20T11:00:00.000Z'],
+      ['prod/other', null],
+    ])
+    // Before: a rotate-secret command for each of the three, prod/billing included.
+    expect(role.proposals).toEqual([
+      `aws secretsmanager rotate-secret --secret-id prod/ledger --region us-east-1 --endpoint-url http://127.0.0.1:9`,
+      `fir creds rotate-secret prod/other --region us-east-1 --endpoint-url http://127.0.0.1:9 --case ${dir}`,
+    ])
   })
 })
