@@ -74,13 +74,21 @@ describe('fir report (built CLI)', () => {
 
   it("renders an organisation's template, and refuses one that prints unescaped values (exit 2)", async () => {
     const good = join(cwd, 'acme.html.hbs')
-    await writeFile(good, '<h1>{{case.title}}</h1><p>{{summary.status.label}}</p>')
+    const csp = `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`
+    await writeFile(good, `${csp}<h1>{{case.title}}</h1><p>{{summary.status.label}}</p>`)
     const ok = await runFir(['report', '--case', sample.dir, '--template', good, '--json'], { cwd })
     expect(ok.code, ok.stderr).toBe(0)
     expect(ok.json.result.files[0].caseRelative).toBe('reports/acme.html')
     expect(await readFile(join(sample.dir, 'reports', 'acme.html'), 'utf8')).toBe(
-      '<h1>Suspected compromise of orders-api</h1><p>Contained</p>',
+      `${csp}<h1>Suspected compromise of orders-api</h1><p>Contained</p>`,
     )
+    // The same rules as fir's own: one self-contained file, no script. Before: written as it was.
+    const scripted = join(cwd, 'scripted.html.hbs')
+    await writeFile(scripted, `${csp}\n<script>alert(1)</script><h1>{{case.title}}</h1>`)
+    const refused = await runFir(['report', '--case', sample.dir, '--template', scripted, '--json'], { cwd })
+    expect(refused.code).toBe(2)
+    expect(refused.json.error.message).toContain('scripted.html.hbs:2:1: a <script> element')
+    expect(await exists(join(sample.dir, 'reports', 'scripted.html'))).toBe(false)
     const bad = join(cwd, 'bad.html.hbs')
     await writeFile(bad, '<p>\n{{{timeline.keyEvents}}}</p>')
     const r = await runFir(['report', '--case', sample.dir, '--template', bad, '--json'], { cwd })

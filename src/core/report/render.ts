@@ -9,6 +9,7 @@ import { writeOutputFile } from '../common/fs-safe.js'
 import { relativeInsideLanded } from '../common/paths.js'
 import { type BuildReportOptions, buildReportModel, sanitiseModel } from './build.js'
 import { escapeMarkdown } from './escape.js'
+import { type HtmlPiece, type HtmlProblem, htmlProblems } from './html-safety.js'
 import type { ReportModel } from './model.js'
 import { checkFieldLookups, describeMissingField, missingFieldOf, templatePaths } from './template-fields.js'
 
@@ -98,6 +99,72 @@ function checkTemplateAst(node: unknown, name: string, problems: string[]): void
   }
 }
 
+/**
+ * A Markdown template's `{{value}}` printed Handlebars' HTML escape, which leaves `**`, `[…](…)`,
+ * `|` and `@team` live in a ticket. Every mustache that prints a value other than through a
+ * helper (`{{md …}}`, `{{mdcode …}}`) is made `{{md value}}`, so all Markdown output is escaped
+ * the one way (fir's own template prints its counts so).
+ */
+function markdownEscapeValues(node: unknown, helpers: ReadonlySet<string>): void {
+  if (!node || typeof node !== 'object') return
+  if (Array.isArray(node)) {
+    for (const n of node) markdownEscapeValues(n, helpers)
+    return
+  }
+  const n = node as AstNode
+  if (n.type === 'MustacheStatement') {
+    const path = n.path as AstNode & { original?: unknown }
+    const params = (n.params as unknown[] | undefined) ?? []
+    const isHelper = path.type === 'PathExpression' && helpers.has(String(path.original))
+    if (!isHelper && params.length === 0 && !n.hash) {
+      // As Handlebars reads `{{"a b"}}`: a literal in a mustache's place is the name of a field.
+      const value = path.parts
+        ? path
+        : {
+            type: 'PathExpression',
+            data: false,
+            depth: 0,
+            parts: [`${path.original}`],
+            original: `${path.original}`,
+            loc: path.loc,
+          }
+      n.params = [value]
+      n.path = { type: 'PathExpression', data: false, depth: 0, parts: ['md'], original: 'md', loc: path.loc }
+    }
+    return
+  }
+  for (const [key, value] of Object.entries(n)) {
+    if (key !== 'loc' && value && typeof value === 'object') markdownEscapeValues(value, helpers)
+  }
+}
+
+/**
+ * An HTML template in document order for html-safety.ts: its static text, and a placeholder where
+ * each `{{…}}` prints (a block's body and its `{{else}}` one after the other).
+ */
+function htmlPieces(node: unknown, out: HtmlPiece[] = []): HtmlPiece[] {
+  if (!node || typeof node !== 'object') return out
+  const n = node as AstNode
+  const at = { line: n.loc?.start.line ?? 1, column: (n.loc?.start.column ?? 0) + 1 }
+  if (n.type === 'Program') for (const s of (n.body as unknown[]) ?? []) htmlPieces(s, out)
+  else if (n.type === 'ContentStatement')
+    out.push({ kind: 'text', text: String(n.original ?? n.value), ...at })
+  else if (n.type === 'MustacheStatement') out.push({ kind: 'value', ...at })
+  else if (n.type === 'BlockStatement') {
+    htmlPieces(n.program, out)
+    htmlPieces(n.inverse, out)
+  }
+  return out
+}
+
+const HTML_ACTIONS = [
+  "start from fir's own template (templates/report.html.hbs in fir's package): its head, the Content-Security-Policy included, is what a report needs",
+  'print values with {{…}} in text and in quoted attributes (not in URLs, event handlers or styles); link only inside the report (href="#…")',
+  'see README, "fir report", for the safety rules',
+]
+
+const problemText = (name: string, p: HtmlProblem) => `${name}:${p.line}:${p.column}: ${p.problem}`
+
 /** A compiled report template: `render(model)` returns the report text. */
 export interface CompiledReportTemplate {
   name: string
@@ -137,9 +204,11 @@ export function templateSyntaxError(message: string): string {
 /**
  * Compiles a report template in its own Handlebars environment: every field it reads is checked (a
  * misspelt field is an error naming the path and its line:column, in `{{…}}`, in a helper's
- * arguments and in a block's; see template-fields.ts), HTML escaping for every `{{…}}`, only the
- * format's helpers, no triple-stash, partials or decorators, and prototype access forbidden at run
- * time.
+ * arguments and in a block's; see template-fields.ts), escaping for every `{{…}}` (HTML in an HTML
+ * template; Markdown in a Markdown one, as `{{md …}}`), only the format's helpers, no
+ * triple-stash, partials or decorators, and prototype access forbidden at run time. An HTML
+ * template must also keep the report self-contained (html-safety.ts): checked on its static parts
+ * here, and on each rendered report before it is returned.
  */
 export function compileReportTemplate(
   source: string,
@@ -165,14 +234,19 @@ export function compileReportTemplate(
   }
   const problems: string[] = []
   checkTemplateAst(ast, name, problems)
+  const htmlFound = format === 'html' ? htmlProblems(htmlPieces(ast), { requireCsp: false }) : []
+  problems.push(...htmlFound.map((p) => problemText(name, p)))
   if (problems.length) {
     throw new UsageError(`unable to use template ${name}: ${problems.join('; ')}`, {
-      actions: [
-        'print values with {{…}} (HTML) or {{md …}} (Markdown): both escape',
-        'see README, "fir report", for the helpers and the view model',
-      ],
+      actions: htmlFound.length
+        ? HTML_ACTIONS
+        : [
+            'print values with {{…}}: it escapes (for HTML in HTML templates, for Markdown in Markdown ones, as {{md …}} does)',
+            'see README, "fir report", for the helpers and the view model',
+          ],
     })
   }
+  if (format === 'md') markdownEscapeValues(ast, new Set(Object.keys(helpers)))
   const paths = templatePaths(ast)
   // Handlebars counts its built-ins as known unless told otherwise: the removed ones are not.
   const knownHelpers = {
@@ -212,8 +286,9 @@ export function compileReportTemplate(
     render(model: ReportModel): string {
       // Plain data only (no getters or functions), secrets scrubbed and control characters visible.
       const data = sanitiseModel(JSON.parse(JSON.stringify(model)) as ReportModel)
+      let text: string
       try {
-        return template(data, RUNTIME_OPTIONS)
+        text = template(data, RUNTIME_OPTIONS)
       } catch (err) {
         const missing = missingFieldOf(err)
         if (missing) {
@@ -225,6 +300,16 @@ export function compileReportTemplate(
           cause: err,
         })
       }
+      // The last check, on what would be written: the head as rendered (a CSP under an {{#if}}
+      // that was false is not there), and anything the static check could not see.
+      const found = format === 'html' ? htmlProblems([{ kind: 'text', text, line: 1, column: 1 }]) : []
+      if (found.length) {
+        throw new UsageError(
+          `unable to render template ${name}: the report it rendered breaks the HTML safety rules: ${found.map((p) => `line ${p.line}:${p.column}: ${p.problem}`).join('; ')}`,
+          { actions: HTML_ACTIONS },
+        )
+      }
+      return text
     },
   }
 }

@@ -6,6 +6,7 @@ import { CaseHandle } from '../../../src/core/case/case-folder.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
 import { deepMapStrings } from '../../../src/core/common/redact.js'
 import { buildReportModel } from '../../../src/core/report/build.js'
+import { REPORT_CSP } from '../../../src/core/report/html-safety.js'
 import type { ReportModel } from '../../../src/core/report/model.js'
 import {
   builtinTemplatePath,
@@ -671,9 +672,11 @@ describe('writeReports', () => {
       await expect(writeReports(handle, { templatePath: bad })).rejects.toThrow(
         'bad.html.hbs:1:36: constructor.name: constructor is not a field of the view model',
       )
-      await writeFile(bad, 'x{{case.constructor}}{{__proto__}}y')
+      // An HTML report keeps fir's Content-Security-Policy in its head (see template-safety.test.ts).
+      const csp = `<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">`
+      await writeFile(bad, `${csp}x{{case.constructor}}{{__proto__}}y`)
       const r = await writeReports(handle, { templatePath: bad })
-      expect(await readFile(r.files[0]!.path, 'utf8')).toBe('xy')
+      expect(await readFile(r.files[0]!.path, 'utf8')).toBe(`${csp}xy`)
       // Only the documented helpers: Handlebars' log (it prints to stdout), lookup and its
       // missing-helper hooks are unknown helpers, refused before the case is read.
       for (const [text, helper] of [
