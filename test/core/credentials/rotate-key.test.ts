@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ListAccessKeysCommand } from '@aws-sdk/client-iam'
 import { afterEach, describe, expect, it } from 'vitest'
+import { restoreCase } from '../../../src/core/containment/restore.js'
 import { rotateAccessKey } from '../../../src/core/credentials/rotate-key.js'
 import { useMoto } from '../../support/emulator.js'
 import { FaultProxy, type RequestInfo } from '../../support/fault-proxy.js'
@@ -74,6 +75,10 @@ describe('creds rotate-key: a change that fails after the new key was made', () 
     })
     const secret = JSON.parse(await readFile(join(ctx.case.dir, again.secretFile!), 'utf8'))
     expect(secret.AccessKey.AccessKeyId).toBe(newId)
+    // Undo, from the journal, reactivates the old key (the prior of the first attempt); the new stays.
+    const back = await restoreCase(ctx, { actions: ['rotate-key'], confirmed: true })
+    expect(back.results.map((x) => x.outcome)).toEqual(['undone'])
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [newId]: 'Active' })
   })
 
   it('when the state cannot be read back after the change, still names the key made and what fir did', async () => {
