@@ -8,7 +8,7 @@ import { sweepTemporaries, trackTemporary } from '../common/interrupt.js'
 import { relativeInside, relativeInsideLanded } from '../common/paths.js'
 import { escapeTerminal, shellArg } from '../common/text.js'
 import { completeInterruptedSeals, EVIDENCE_DIR, EvidenceSet } from './evidence-store.js'
-import { refuseLinkedCaseFolders } from './folders.js'
+import { refuseLinkedCaseFile, refuseLinkedCaseFolders } from './folders.js'
 import { CASE_INIT_ACTION, currentActor, JOURNAL_FILE, Journal } from './journal.js'
 import { acquireCaseLock, type CaseLock, deadLockHolder, LOCK_FILE, type LockHolder } from './lock.js'
 
@@ -343,6 +343,7 @@ function missingCaseRecord(dir: string, remnants: string[]): IntegrityError {
 
 export async function readCaseMeta(dir: string): Promise<CaseMeta> {
   const path = join(dir, CASE_FILE)
+  await refuseLinkedCaseFile(dir, CASE_FILE)
   let text: string
   try {
     text = await readFile(path, 'utf8')

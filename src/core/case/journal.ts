@@ -7,6 +7,7 @@ import { appendLineDurable, truncateDurable, writeFileAtomic } from '../common/f
 import { sha256Hex } from '../common/hash.js'
 import { redactArgv, redactor } from '../common/redact.js'
 import { escapeTerminal, shellArg } from '../common/text.js'
+import { refuseLinkedCaseFile } from './folders.js'
 
 /** Who acted: the AWS caller (when known), the OS user, the host and the command line (redacted). */
 export interface Actor {
@@ -214,6 +215,7 @@ export function unreadableJournal(caseDir: string, err: unknown): FirError {
  * alone is not refused (the entries before it are whole; the next writing command sets it aside).
  */
 export async function readCheckedJournal(caseDir: string): Promise<ParsedJournal> {
+  await refuseLinkedCaseFile(caseDir, JOURNAL_FILE)
   let text: string
   try {
     text = await readFile(join(caseDir, JOURNAL_FILE), 'utf8')
@@ -261,6 +263,8 @@ export class Journal {
    */
   static async open(caseDir: string): Promise<Journal> {
     const path = join(caseDir, JOURNAL_FILE)
+    // Appended to through a link, the journal would grow outside the case.
+    await refuseLinkedCaseFile(caseDir, JOURNAL_FILE)
     let bytes: Buffer
     try {
       bytes = await readFile(path)

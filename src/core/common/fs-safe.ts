@@ -131,11 +131,16 @@ export async function writeFileAtomic(
 /**
  * Appends one line with O_APPEND and fsyncs it: the whole line, or nothing (and the error). A file
  * whose last line lacks its line break (a crash cut off the write just before it) gets one first,
- * so the new line never runs on into the old.
+ * so the new line never runs on into the old. A symbolic link in the file's place is not followed
+ * (ELOOP): an append-only record must grow where it is, never in a file the link points to.
  */
 export async function appendLineDurable(path: string, line: string): Promise<void> {
   const text = line.endsWith('\n') ? line : `${line}\n`
-  const handle = await open(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT, FILE_MODE)
+  const handle = await open(
+    path,
+    constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+    FILE_MODE,
+  )
   try {
     const { size } = await handle.stat()
     let data = Buffer.from(text)
@@ -163,9 +168,9 @@ export async function appendLineDurable(path: string, line: string): Promise<voi
   }
 }
 
-/** Cuts a file back to `length` bytes and fsyncs it. */
+/** Cuts a file back to `length` bytes and fsyncs it (a symbolic link in its place is not followed). */
 export async function truncateDurable(path: string, length: number): Promise<void> {
-  const handle = await open(path, constants.O_RDWR)
+  const handle = await open(path, constants.O_RDWR | constants.O_NOFOLLOW)
   try {
     await handle.truncate(length)
     await handle.sync()

@@ -3,7 +3,9 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
 import { type EvidenceSet, recordArtifact } from '../../../src/core/case/evidence-store.js'
+import { summariseCase } from '../../../src/core/case/summary.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
+import { appendLineDurable } from '../../../src/core/common/fs-safe.js'
 import { readSnapshotSummaries } from '../../../src/core/credentials/keys.js'
 import { latestSnapshotFor } from '../../../src/core/snapshot/snapshot.js'
 import { latestSnapshotFacts } from '../../../src/core/timeline/target.js'
@@ -234,6 +236,43 @@ describe('folders of the case replaced by symbolic links', () => {
     await rm(join(second.dir, 'secrets'), { recursive: true })
     await symlink(elsewhere, join(second.dir, 'secrets'))
     await expect(CaseHandle.open(second.dir)).rejects.toThrow(/its folder secrets\/ was changed/)
+  })
+
+  it('refuses a journal or case.json replaced by a link to a file outside the case (exit 3), and appends nothing there', async () => {
+    const handle = await newCase()
+    await handle.close()
+    const elsewhere = await tempDir('fir-elsewhere-')
+    const outside = join(elsewhere, 'journal.jsonl')
+    const journal = await readFile(join(handle.dir, 'journal.jsonl'))
+    await writeFile(outside, journal)
+    await rm(join(handle.dir, 'journal.jsonl'))
+    await symlink(outside, join(handle.dir, 'journal.jsonl'))
+    const err = await CaseHandle.open(handle.dir).catch((e) => e)
+    expect(err.exitCode).toBe(ExitCode.integrity)
+    expect(err.message).toBe(
+      `unable to open case ${handle.dir}: its journal.jsonl was changed: it is a symbolic link (to ${JSON.stringify(outside)}), not the file fir wrote; fir reads and writes only the case's own files, and what it wrote through the link would land outside the case`,
+    )
+    expect(err.actions[0]).toContain('fir case verify --case')
+    // Read-only commands (case show) refuse it too.
+    await expect(summariseCase(handle.dir)).rejects.toThrow(/its journal.jsonl was changed/)
+    expect(await readFile(outside)).toEqual(journal)
+    expect(await readdir(handle.dir)).not.toContain('.lock')
+    // An append never follows a link, whoever calls it.
+    await expect(appendLineDurable(join(handle.dir, 'journal.jsonl'), '{}')).rejects.toMatchObject({
+      code: 'ELOOP',
+    })
+    expect(await readFile(outside)).toEqual(journal)
+
+    const second = await newCase()
+    await second.close()
+    const record = join(elsewhere, 'case.json')
+    await rename(join(second.dir, 'case.json'), record)
+    await symlink(record, join(second.dir, 'case.json'))
+    for (const open of [() => CaseHandle.open(second.dir), () => summariseCase(second.dir)]) {
+      const e = await open().catch((x) => x)
+      expect(e.exitCode).toBe(ExitCode.integrity)
+      expect(e.message).toMatch(/its case\.json was changed: it is a symbolic link/)
+    }
   })
 })
 
