@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline/promises'
 import { Command, Errors, Flags } from '@oclif/core'
 import { AwsClients } from './aws/clients.js'
 import { CaseHandle, resolveCaseDir } from './core/case/case-folder.js'
+import { TORN_PREFIX } from './core/case/journal.js'
 import { registerSecretsOfCase } from './core/case/secrets.js'
 import { Clock } from './core/common/clock.js'
 import { redactor } from './core/common/redact.js'
@@ -128,10 +129,16 @@ export abstract class FirCommand extends Command {
     writeError(fir, this.jsonMode, (err as { envelopeExtra?: Record<string, unknown> }).envelopeExtra ?? {})
   }
 
-  /** Opens (and locks) the case; released when the command ends. */
-  protected async openCase(flag: string | undefined): Promise<CaseHandle> {
+  /**
+   * Opens (and locks) the case; released when the command ends. `readOnly` (a dry run) opens it
+   * without tidying or repairing anything (see CaseHandle.open).
+   */
+  protected async openCase(
+    flag: string | undefined,
+    options: { readOnly?: boolean } = {},
+  ): Promise<CaseHandle> {
     const dir = await resolveCaseDir(flag)
-    const handle = await CaseHandle.open(dir)
+    const handle = await CaseHandle.open(dir, options)
     this.onCleanup(() => handle.close())
     for (const ignored of await registerSecretsOfCase(dir, handle.journal.all())) this.log_.warn(ignored)
     const stale = handle.staleLock
@@ -139,6 +146,12 @@ export abstract class FirCommand extends Command {
       const h = stale.holder
       this.log_.warn(
         `removed the case lock ${escapeTerminal(stale.path)} that a killed fir run had left: process ${escapeTerminal(h.pid)} on ${escapeTerminal(h.host)} (user ${escapeTerminal(h.user)}, since ${escapeTerminal(h.since)}) is no longer running: ${escapeTerminal(h.command)}`,
+      )
+    }
+    const left = handle.tornJournalLine
+    if (left) {
+      this.log_.warn(
+        `the journal's last line (line ${left.line}, ${counted(left.bytes, 'byte')}) was cut off by an interrupted write (a crash or power loss): this dry run leaves it as it is and reads the entries before it; a run without --dry-run sets it aside in ${TORN_PREFIX}<time>.bin and journals its hash`,
       )
     }
     const torn = handle.tornJournalTail
@@ -185,8 +198,10 @@ export abstract class FirCommand extends Command {
     aws: AwsFlagValues
     yes?: boolean
     dryRun?: boolean
+    /** Open the case to read only (a dry run that changes nothing, not even the case folder). */
+    readOnly?: boolean
   }): Promise<FirContext> {
-    const handle = await this.openCase(options.caseFlag)
+    const handle = await this.openCase(options.caseFlag, { readOnly: options.readOnly === true })
     const aws = await this.makeAws(options.aws, handle.meta.id, undefined, drillOf(handle))
     return this.contextFor(handle, aws, options)
   }

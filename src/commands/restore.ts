@@ -36,7 +36,13 @@ export default class Restore extends FirCommand {
     const { args, flags } = await this.parse(Restore)
     const actions = parseActionList(flags.actions, RESTORE_ACTIONS)
     const dryRun = flags['dry-run']
-    const ctx = await this.makeContext({ caseFlag: flags.case, aws: flags, yes: flags.yes, dryRun })
+    const ctx = await this.makeContext({
+      caseFlag: flags.case,
+      aws: flags,
+      yes: flags.yes,
+      dryRun,
+      readOnly: dryRun,
+    })
     const result = await restoreCase(ctx, {
       ...(args.function ? { function: args.function } : {}),
       ...(actions ? { actions } : {}),

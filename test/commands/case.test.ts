@@ -380,6 +380,16 @@ describe('fir case (built CLI)', () => {
     expect(before.code).toBe(3)
     expect(before.stderr).toContain('torn: journal line 2 is cut off')
     expect(before.stderr).toContain(`→ run a fir command that writes to the case (fir report --case ${dir})`)
+    // A dry run changes nothing (DESIGN §1): it reads the entries before the cut-off line and says
+    // a real run sets it aside; before, it set the line aside and journaled a case.artifact entry.
+    const journalBefore = await readFile(join(dir, 'journal.jsonl'))
+    const dry = await runFir(['restore', '--case', dir, '--dry-run'], { cwd })
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(dry.stderr).toContain(
+      "warning: the journal's last line (line 2, 30 bytes) was cut off by an interrupted write (a crash or power loss): this dry run leaves it as it is and reads the entries before it; a run without --dry-run sets it aside",
+    )
+    expect(await readFile(join(dir, 'journal.jsonl'))).toEqual(journalBefore)
+    expect((await readdir(dir)).filter((f) => f.startsWith('journal-torn-'))).toEqual([])
     const report = await runFir(['report', '--case', dir, '--format', 'md'], { cwd })
     expect(report.code, report.stderr).toBe(0)
     expect(report.stderr).toMatch(

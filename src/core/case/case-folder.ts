@@ -99,12 +99,26 @@ export class CaseHandle {
     return this.journal.tornSetAside
   }
 
-  static async open(dir: string): Promise<CaseHandle> {
+  /** The journal's cut-off last line, left in place by a read-only open, if there is one. */
+  get tornJournalLine(): { line: number; bytes: number } | undefined {
+    return this.journal.tornLeft
+  }
+
+  /**
+   * Opens the case, holding its lock. With `readOnly` (a dry run, which changes nothing: DESIGN
+   * §1) nothing a killed run left is tidied or finished, a cut-off last journal line is left in
+   * place (tornJournalLine), and the journal refuses appends.
+   */
+  static async open(dir: string, options: { readOnly?: boolean } = {}): Promise<CaseHandle> {
     const meta = await readCaseMeta(dir)
     const lock = await acquireCaseLock(dir, lockOwner())
     try {
       // What fir writes through a linked folder would land outside the case.
       await refuseLinkedCaseFolders(dir)
+      if (options.readOnly) {
+        const journal = await Journal.open(dir, { readOnly: true })
+        return new CaseHandle(dir, meta, journal, lock)
+      }
       const journal = await Journal.open(dir)
       // With the lock held no live fir process writes here: what is left is a dead run's. Evidence
       // folders are left as they are (an unsealed set is reported, never tidied away), but a set

@@ -251,6 +251,8 @@ export class Journal {
   private constructor(
     readonly path: string,
     private entries: JournalEntry[],
+    /** Opened to read only (a dry run): nothing is repaired, and an append is a bug. */
+    readonly readOnly = false,
   ) {}
 
   /**
@@ -260,8 +262,11 @@ export class Journal {
    * `journal-torn-<time>.bin`, the journal is cut back to its last whole entry, and a
    * `case.artifact` entry records the set-aside file's hash, so `fir case verify` checks it. Any
    * other problem refuses the journal. `tornSetAside`: the file made, if any.
+   *
+   * With `readOnly` (a dry run, which changes nothing: DESIGN §1) a cut-off last line is left as
+   * it is and named in `tornLeft`; the entries before it are read, and the journal refuses appends.
    */
-  static async open(caseDir: string): Promise<Journal> {
+  static async open(caseDir: string, options: { readOnly?: boolean } = {}): Promise<Journal> {
     const path = join(caseDir, JOURNAL_FILE)
     // Appended to through a link, the journal would grow outside the case.
     await refuseLinkedCaseFile(caseDir, JOURNAL_FILE)
@@ -273,6 +278,14 @@ export class Journal {
     }
     const parsed = checkJournalText(bytes.toString('utf8'))
     if (parsed.problems.length === 1 && parsed.problems[0]!.kind === 'torn') {
+      if (options.readOnly) {
+        const journal = new Journal(path, parsed.entries, true)
+        journal.tornLeft = {
+          line: parsed.problems[0]!.line,
+          bytes: bytes.length - (bytes.lastIndexOf(0x0a) + 1),
+        }
+        return journal
+      }
       const keep = bytes.lastIndexOf(0x0a) + 1
       const torn = bytes.subarray(keep)
       const rel = `${TORN_PREFIX}${new Date().toISOString().replace(/[:.]/g, '')}.bin`
@@ -294,7 +307,7 @@ export class Journal {
       return journal
     }
     if (parsed.problems.length > 0) throw damagedJournal(caseDir, parsed.problems)
-    return new Journal(path, parsed.entries)
+    return new Journal(path, parsed.entries, options.readOnly === true)
   }
 
   /** Starts a new journal with seq 0. */
@@ -306,6 +319,9 @@ export class Journal {
 
   /** The cut-off last line Journal.open set aside (case-relative path and size), if it did. */
   tornSetAside: { path: string; bytes: number } | undefined
+
+  /** A cut-off last line a read-only open left in place (its line number and size), if any. */
+  tornLeft: { line: number; bytes: number } | undefined
 
   all(): readonly JournalEntry[] {
     return this.entries
@@ -325,6 +341,8 @@ export class Journal {
   }
 
   private async appendNow(input: NewEntry): Promise<JournalEntry> {
+    if (this.readOnly)
+      throw new Error(`journal ${this.path} was opened to read only (a dry run): nothing may be appended`)
     const last = this.entries.at(-1)
     const base = {
       seq: last ? last.seq + 1 : 0,
