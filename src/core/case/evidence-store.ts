@@ -407,3 +407,30 @@ export async function recordArtifact(
   })
   return { sha256, bytes }
 }
+
+/** A file the journal records (`case.artifact`): its hash and size, and when it was recorded. */
+export interface RecordedArtifact {
+  sha256: string
+  bytes: number
+  at: string
+}
+
+/**
+ * The files the journal records (`case.artifact`), each with the hash and size of its latest
+ * record. A file moved aside (a re-run's timeline/history/) is expected at its new path only.
+ * `case verify` checks these, and the report lists them: both read them here.
+ */
+export function recordedArtifacts(entries: readonly JournalEntry[]): Map<string, RecordedArtifact> {
+  const artifacts = new Map<string, RecordedArtifact>()
+  for (const e of entries) {
+    const params = e.params ?? {}
+    if (e.action !== 'case.artifact' || typeof params.path !== 'string') continue
+    if (typeof params.movedFrom === 'string') artifacts.delete(params.movedFrom)
+    artifacts.set(params.path, {
+      sha256: String(params.sha256 ?? ''),
+      bytes: Number(params.bytes ?? 0),
+      at: e.at,
+    })
+  }
+  return artifacts
+}

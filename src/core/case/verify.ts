@@ -8,6 +8,7 @@ import {
   EVIDENCE_DIR,
   MANIFEST_FILE,
   type Manifest,
+  recordedArtifacts,
   stillUnfinished,
   UNFINISHED_SET_PREFIX,
   unfinishedSetDir,
@@ -199,23 +200,6 @@ async function notTheFileWritten(path: string): Promise<string | undefined> {
     return `it is now a symbolic link (to ${JSON.stringify(to)}), not the file fir wrote`
   }
   return st.isFile() ? undefined : 'it is no longer a regular file'
-}
-
-/**
- * The files the journal records (`case.artifact`), each with the hash and size of its latest
- * record. A file moved aside (a re-run's timeline/history/) is expected at its new path only.
- */
-export function recordedArtifacts(
-  entries: readonly JournalEntry[],
-): Map<string, { sha256: string; bytes: number }> {
-  const artifacts = new Map<string, { sha256: string; bytes: number }>()
-  for (const e of entries) {
-    if (e.action === 'case.artifact' && typeof e.params.path === 'string') {
-      if (typeof e.params.movedFrom === 'string') artifacts.delete(e.params.movedFrom)
-      artifacts.set(e.params.path, { sha256: String(e.params.sha256), bytes: Number(e.params.bytes) })
-    }
-  }
-  return artifacts
 }
 
 /**

@@ -1,7 +1,13 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type CaseMeta, readCaseMeta } from '../case/case-folder.js'
-import { EVIDENCE_DIR, MANIFEST_FILE, type Manifest } from '../case/evidence-store.js'
+import {
+  EVIDENCE_DIR,
+  MANIFEST_FILE,
+  type Manifest,
+  type RecordedArtifact,
+  recordedArtifacts,
+} from '../case/evidence-store.js'
 import { checkJournalText, JOURNAL_FILE, type JournalEntry } from '../case/journal.js'
 import { exists } from '../common/fs-safe.js'
 import { asArray } from './format.js'
@@ -35,8 +41,8 @@ export interface RawCase {
   eventsPath: string | null
   timelineFindings: unknown[] | null
   timelineSummary: Record<string, unknown> | null
-  /** Latest case.artifact record per path. */
-  artifacts: Map<string, { sha256: string; bytes: number; at: string }>
+  /** Latest case.artifact record per path, where the file now is (recordedArtifacts). */
+  artifacts: Map<string, RecordedArtifact>
   problems: string[]
 }
 
@@ -64,20 +70,14 @@ export async function readCase(dir: string): Promise<RawCase> {
   }
 
   const sealed = new Map<string, { sha: string | null; seq: number }>()
-  const artifacts = new Map<string, { sha256: string; bytes: number; at: string }>()
+  // As `case verify` reads them: a file a re-run moved to timeline/history/ is listed there only.
+  const artifacts = recordedArtifacts(journal)
   for (const e of journal) {
     const params = e.params ?? {}
     if (e.action === 'evidence.seal' && typeof params.set === 'string') {
       sealed.set(params.set, {
         sha: typeof params.manifestSha256 === 'string' ? params.manifestSha256 : null,
         seq: e.seq,
-      })
-    }
-    if (e.action === 'case.artifact' && typeof params.path === 'string') {
-      artifacts.set(params.path, {
-        sha256: String(params.sha256 ?? ''),
-        bytes: Number(params.bytes ?? 0),
-        at: e.at,
       })
     }
   }

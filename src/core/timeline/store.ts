@@ -4,9 +4,9 @@ import { access, type FileHandle, open, rename, rm, stat } from 'node:fs/promise
 import { basename, dirname, join } from 'node:path'
 import { UsageError } from '../../errors.js'
 import { TIMELINE_HISTORY_DIR } from '../case/case-folder.js'
+import { recordedArtifacts } from '../case/evidence-store.js'
 import type { Journal } from '../case/journal.js'
 import { readTimelineSummaryHead } from '../case/summary.js'
-import { recordedArtifacts } from '../case/verify.js'
 import {
   ensureDir,
   FILE_MODE,

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { recordArtifact } from '../../../src/core/case/evidence-store.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
+import { readCase } from '../../../src/core/report/read-case.js'
 import { writeOutputFile } from '../../../src/core/common/fs-safe.js'
 import {
   AtomicFileWriter,
@@ -124,6 +125,12 @@ describe('archiveEarlierTimeline', () => {
     })
     expect((await readdir(join(dir, 'timeline'))).sort()).toEqual(['history'])
     expect((await verifyCase(dir)).problems).toEqual([])
+    // The report lists the recorded files where they now are, as verify checks them: before, it
+    // still listed timeline/events.jsonl and timeline/summary.json (with hashes) after the move.
+    expect([...(await readCase(dir)).artifacts.keys()].sort()).toEqual([
+      'timeline/history/20261129T060000.000Z/events.jsonl',
+      'timeline/history/20261129T060000.000Z/summary.json',
+    ])
     // A second earlier run with the same start goes beside it, not over it.
     await writeFile(join(dir, 'timeline', 'summary.json'), '{"startedAt":"2026-11-29T06:00:00.000Z"}\n')
     const again = await archiveEarlierTimeline(dir, ctx.case.journal, files)
