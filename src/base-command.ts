@@ -165,6 +165,17 @@ export abstract class FirCommand extends Command {
         `finished sealing evidence set evidence/${escapeTerminal(set)}: a fir run was interrupted after journaling its seal, before giving the set its final name; its manifest matches the journaled hash`,
       )
     }
+    const { putBack, placed } = handle.timelineMoves
+    if (putBack) {
+      this.log_.warn(
+        `put the earlier timeline back from ${putBack.folder}/ (${putBack.files.join(', ')}): a timeline re-run was interrupted after journaling its move there, before it stored a timeline of its own`,
+      )
+    }
+    for (const m of placed) {
+      this.log_.warn(
+        `moved ${m.at} to ${m.path}, where the journal records it (the same SHA-256): a timeline re-run was interrupted while moving it`,
+      )
+    }
     if (handle.swept.length > 0) {
       const bytes = handle.swept.reduce((n, s) => n + s.bytes, 0)
       this.log_.warn(

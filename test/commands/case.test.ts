@@ -208,6 +208,69 @@ describe('fir case (built CLI)', () => {
     }
   })
 
+  it('a timeline re-run killed while replacing the timeline: verify names it (no tampering), the next writing command puts the earlier timeline back', async () => {
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'TR'], { cwd })).code).toBe(0)
+    const dir = join(cwd, 'cases', 'TR')
+    const trail = join(cwd, 'trail.json')
+    const record = (id: string, at: string) => ({
+      eventVersion: '1.08',
+      eventID: id,
+      eventTime: at,
+      eventName: 'UpdateFunctionCode20150331v2',
+      eventSource: 'lambda.amazonaws.com',
+      awsRegion: 'us-east-1',
+      recipientAccountId: '123456789012',
+      userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::123456789012:user/a' },
+      sourceIPAddress: '198.51.100.1',
+      requestParameters: { functionName: 'fn1' },
+    })
+    await writeFile(
+      trail,
+      JSON.stringify({
+        Records: [record('e1', '2026-11-29T10:00:00Z'), record('e2', '2026-11-29T11:00:00Z')],
+      }),
+    )
+    const timeline = ['timeline', '--case', dir, '--source', trail, '--since', '2026-11-01T00:00:00Z']
+    expect((await runFir(timeline, { cwd })).code).toBe(0)
+    const events = await readFile(join(dir, 'timeline', 'events.jsonl'))
+    // Killed (SIGKILL) as it journals its second move (one move journaled, no file moved yet), as
+    // it moves findings.json (events.jsonl moved), and as its own events.jsonl is about to take the
+    // place of the one it moved (every move made). Before, fir moved each file before journaling
+    // the move: verify failed for good (extra: timeline/history/…, exit 3), and a run killed with
+    // every file moved left a case whose report said "No timeline was collected".
+    for (const at of ['open:journal.jsonl:2', 'rename:findings.json', 'rename:events.jsonl:2']) {
+      const killed = await runFir(timeline, {
+        cwd,
+        env: {
+          NODE_OPTIONS: `--require ${join(import.meta.dirname, '../support/kill-at.cjs')}`,
+          FIR_TEST_KILL_AT: at,
+        },
+      })
+      expect(killed.signal, at).toBe('SIGKILL')
+      const verify = await runFir(['case', 'verify', '--case', dir, '--json'], { cwd })
+      expect(verify.code, `${at}: ${verify.stdout}`).toBe(0)
+      expect(verify.json.warnings.join('\n'), at).toContain(
+        'a timeline re-run was interrupted while replacing the timeline',
+      )
+      // case show (which writes nothing) says so too, rather than show no timeline.
+      const show = await runFir(['case', 'show', '--case', dir], { cwd })
+      expect(show.stdout, at).toContain('a timeline re-run was interrupted while replacing the timeline')
+      const report = await runFir(['report', '--case', dir, '--format', 'md'], { cwd })
+      expect(report.code, report.stderr).toBe(0)
+      expect(report.stderr, at).toContain('warning: put the earlier timeline back from timeline/history/')
+      expect(await readFile(join(dir, 'timeline', 'events.jsonl'))).toEqual(events)
+      expect(await readFile(join(dir, 'reports', 'report.md'), 'utf8')).not.toContain(
+        'No timeline was collected',
+      )
+      const after = await runFir(['case', 'verify', '--case', dir, '--json'], { cwd })
+      expect(after.code, `${at}: ${after.stdout}`).toBe(0)
+      expect(after.json.warnings, at).toEqual([])
+    }
+    // Each earlier timeline was put back: no history folder is left for a timeline never replaced.
+    expect(await readdir(join(dir, 'timeline', 'history')).catch(() => [])).toEqual([])
+  })
+
   it('a command killed as it takes the case lock leaves no lock that blocks the next one', async () => {
     // Killed (SIGKILL) at its first file write, which is taking the lock: the lock was created
     // empty and then written, and the empty file it left read as an unknown holder's, so every

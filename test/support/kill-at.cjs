@@ -1,19 +1,28 @@
 // Preloaded (node --require) into a fir process by a test: kills the process with SIGKILL, as a
 // crash or `kill -9` would, at a chosen file system call. FIR_TEST_KILL_AT=open:<name> kills it as
-// it opens a file so named; write:<name> as it first writes to one; a name of * is any file.
+// it opens a file so named; write:<name> as it first writes to one; rename:<name> as it renames a
+// file to one so named (before the rename); a name of * is any file. A third part, :<n>, waits for
+// the n-th such call (open:journal.jsonl:3: as the journal is opened for the third time).
 // Test-only: fir never loads it.
 const fsp = require('node:fs/promises')
 const { syncBuiltinESMExports } = require('node:module')
-const [call, name] = (process.env.FIR_TEST_KILL_AT ?? '').split(':')
+const [call, name, nth] = (process.env.FIR_TEST_KILL_AT ?? '').split(':')
 const named = (path) => name === '*' || String(path).split('/').at(-1) === name
+let seen = 0
+const due = (path) => named(path) && ++seen >= Number(nth ?? 1)
 const open = fsp.open
 fsp.open = async (path, ...rest) => {
-  if (call === 'open' && named(path)) process.kill(process.pid, 'SIGKILL')
+  if (call === 'open' && due(path)) process.kill(process.pid, 'SIGKILL')
   const handle = await open(path, ...rest)
   if (call === 'write' && named(path)) {
     handle.write = () => process.kill(process.pid, 'SIGKILL')
     handle.writeFile = () => process.kill(process.pid, 'SIGKILL')
   }
   return handle
+}
+const rename = fsp.rename
+fsp.rename = async (from, to) => {
+  if (call === 'rename' && due(to)) process.kill(process.pid, 'SIGKILL')
+  return rename(from, to)
 }
 syncBuiltinESMExports()

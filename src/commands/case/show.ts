@@ -53,6 +53,11 @@ export default class CaseShow extends FirCommand {
           }`
         : 'Timeline: none yet (fir timeline)',
       ...earlierTimelineLines(s.earlierTimelines),
+      ...(s.timelineInterrupted
+        ? [
+            `  a timeline re-run was interrupted while replacing the timeline: it had moved (or journaled moving) ${s.timelineInterrupted.files.join(', ')} to ${s.timelineInterrupted.folder}/; the next fir command that writes to the case puts them back`,
+          ]
+        : []),
       `Reports: ${s.reports.length ? s.reports.join(', ') : 'none yet (fir report)'}`,
     ]
     return { result: s, human: lines.join('\n') }

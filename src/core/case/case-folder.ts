@@ -11,6 +11,11 @@ import { completeInterruptedSeals, EVIDENCE_DIR, EvidenceSet } from './evidence-
 import { refuseLinkedCaseFile, refuseLinkedCaseFolders } from './folders.js'
 import { CASE_INIT_ACTION, currentActor, JOURNAL_FILE, Journal } from './journal.js'
 import { acquireCaseLock, type CaseLock, deadLockHolder, LOCK_FILE, type LockHolder } from './lock.js'
+import {
+  finishInterruptedTimelineMoves,
+  TIMELINE_HISTORY_DIR,
+  type TimelineMovesFinished,
+} from './timeline-archive.js'
 
 /** case.json (DESIGN §2). */
 export interface CaseMeta {
@@ -23,8 +28,6 @@ export interface CaseMeta {
 
 export const CASE_FILE = 'case.json'
 export const CASES_DIR = 'cases'
-/** Where a timeline re-run moves the timeline it replaces (`timeline/history/<its start>/`). */
-export const TIMELINE_HISTORY_DIR = 'timeline/history'
 
 /**
  * Whether a path in a case (relative to it, `/`-separated) is one fir writes and keeps itself: the
@@ -83,6 +86,8 @@ export class CaseHandle {
      * name on opening the case (see EvidenceSet.seal).
      */
     readonly placedSets: string[] = [],
+    /** What a timeline re-run interrupted while replacing the timeline left, finished on opening. */
+    readonly timelineMoves: TimelineMovesFinished = { placed: [] },
   ) {}
 
   /**
@@ -129,7 +134,8 @@ export class CaseHandle {
         ...[EVIDENCE_DIR, 'timeline', 'reports', 'secrets'].map((d) => join(dir, d)),
       ])
       const placed = await completeInterruptedSeals(dir, journal.all())
-      return new CaseHandle(dir, meta, journal, lock, swept, placed)
+      const timelineMoves = await finishInterruptedTimelineMoves(dir, journal)
+      return new CaseHandle(dir, meta, journal, lock, swept, placed, timelineMoves)
     } catch (err) {
       await lock.release()
       throw err

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { exists } from '../common/fs-safe.js'
-import { type CaseMeta, readCaseMeta, TIMELINE_HISTORY_DIR } from './case-folder.js'
+import { type CaseMeta, readCaseMeta } from './case-folder.js'
 import {
   EVIDENCE_DIR,
   MANIFEST_FILE,
@@ -11,6 +11,7 @@ import {
   unfinishedSetDir,
 } from './evidence-store.js'
 import { readCheckedJournal } from './journal.js'
+import { TIMELINE_HISTORY_DIR, unfinishedArchive } from './timeline-archive.js'
 
 export interface CaseSummary {
   dir: string
@@ -27,6 +28,12 @@ export interface CaseSummary {
   timeline: { events: number; findings: Record<string, number> } | null
   /** Timelines a re-run replaced, kept in timeline/history/ (oldest first), with their event counts. */
   earlierTimelines: { folder: string; events: number | null }[]
+  /**
+   * A re-run that was interrupted while replacing the timeline (see unfinishedArchive): the files
+   * it moved, or journaled moving, to `folder`, which the next command that writes to the case
+   * puts back; null when there is none.
+   */
+  timelineInterrupted: { folder: string; files: string[] } | null
   reports: string[]
 }
 
@@ -162,6 +169,7 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
     timeline = { events, findings }
   }
   const earlierTimelines = await readEarlierTimelines(dir)
+  const interrupted = unfinishedArchive(entries)
   const reportsDir = join(dir, 'reports')
   const reports = (await exists(reportsDir))
     ? (await readdir(reportsDir)).filter((f) => !f.startsWith('.'))
@@ -179,6 +187,9 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
     findings,
     timeline,
     earlierTimelines,
+    timelineInterrupted: interrupted
+      ? { folder: interrupted.folder, files: interrupted.moves.map((m) => m.from) }
+      : null,
     reports,
   }
 }

@@ -16,6 +16,7 @@ import {
 import { CASE_FOLDERS, notTheCaseFolder } from './folders.js'
 import { CASE_INIT_ACTION, checkJournalText, JOURNAL_FILE, type JournalEntry } from './journal.js'
 import { recordedSecretFiles, SECRETS_DIR } from './secrets.js'
+import { findMisplacedTimelineFiles, unfinishedArchive } from './timeline-archive.js'
 
 export interface VerifyProblem {
   kind: 'changed' | 'missing' | 'extra' | 'out-of-order' | 'unparseable' | 'broken-chain' | 'torn'
@@ -123,11 +124,13 @@ async function findUnrecorded(
   artifacts: ReadonlyMap<string, unknown>,
   problems: VerifyProblem[],
   warnings: string[],
+  /** Unrecorded files already named (timeline files an interrupted re-run left: see below). */
+  named: ReadonlySet<string>,
 ): Promise<void> {
   for (const folder of RECORDED_FOLDERS) {
     for (const file of await listFiles(join(caseDir, folder))) {
       const rel = relative(caseDir, file).split(sep).join('/')
-      if (artifacts.has(rel)) continue
+      if (artifacts.has(rel) || named.has(rel)) continue
       if (LEFT_BY_INTERRUPTED_RUN.test(rel)) {
         warnings.push(
           `${rel} was left by an interrupted fir run; it is not part of the case record (remove it)`,
@@ -200,6 +203,40 @@ async function notTheFileWritten(path: string): Promise<string | undefined> {
     return `it is now a symbolic link (to ${JSON.stringify(to)}), not the file fir wrote`
   }
   return st.isFile() ? undefined : 'it is no longer a regular file'
+}
+
+/**
+ * What a timeline re-run interrupted while replacing the timeline left, named as such (warnings),
+ * not as tampering: a crash must not become a lasting integrity failure. Such files hold exactly
+ * the bytes the journal recorded (the same SHA-256). Returns the recorded paths whose file is
+ * elsewhere (`misplaced`) and the unrecorded files so explained (`unrecorded`).
+ */
+async function nameInterruptedTimelineMoves(
+  caseDir: string,
+  entries: readonly JournalEntry[],
+  warnings: string[],
+): Promise<{ misplaced: Set<string>; unrecorded: Set<string> }> {
+  const archive = unfinishedArchive(entries)
+  if (archive) {
+    warnings.push(
+      `a timeline re-run was interrupted while replacing the timeline: it had journaled moving ${archive.moves.map((m) => m.from).join(', ')} to ${archive.folder}/ and stored no timeline of its own; the next fir command that writes to the case puts the earlier timeline back`,
+    )
+  }
+  const { misplaced, copies } = await findMisplacedTimelineFiles(caseDir, entries, { copies: true })
+  for (const m of misplaced) {
+    warnings.push(
+      `${m.path} is recorded there but is at ${m.at} (the same SHA-256): a timeline re-run was interrupted while moving it; the next fir command that writes to the case puts it in its place`,
+    )
+  }
+  for (const c of copies) {
+    warnings.push(
+      `${c.path} holds ${c.of} as journal entry seq ${c.seq} recorded it (the same SHA-256): an earlier fir's timeline re-run, interrupted between moving it and journaling the move, left it; it is not part of the case record`,
+    )
+  }
+  return {
+    misplaced: new Set(misplaced.map((m) => m.path)),
+    unrecorded: new Set([...misplaced.map((m) => m.at), ...copies.map((c) => c.path)]),
+  }
 }
 
 /**
@@ -395,9 +432,11 @@ export async function verifyCase(
   }
 
   const artifacts = recordedArtifacts(entries)
+  const named = await nameInterruptedTimelineMoves(caseDir, entries, warnings)
   for (const [rel, want] of artifacts) {
     checked.artifacts++
     const path = join(caseDir, rel)
+    if (named.misplaced.has(rel)) continue
     if (!(await exists(path)) || !(await stat(path)).isFile()) {
       problems.push({ kind: 'missing', path: rel, message: `${rel} is missing` })
       continue
@@ -413,7 +452,7 @@ export async function verifyCase(
     }
   }
 
-  await findUnrecorded(caseDir, artifacts, problems, warnings)
+  await findUnrecorded(caseDir, artifacts, problems, warnings, named.unrecorded)
   await checkSecretFiles(caseDir, entries, problems, warnings)
 
   const expected = options.expectHead

@@ -3,10 +3,10 @@ import { constants } from 'node:fs'
 import { access, type FileHandle, open, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { UsageError } from '../../errors.js'
-import { TIMELINE_HISTORY_DIR } from '../case/case-folder.js'
 import { recordedArtifacts } from '../case/evidence-store.js'
 import type { Journal } from '../case/journal.js'
 import { readTimelineSummaryHead } from '../case/summary.js'
+import { TIMELINE_HISTORY_DIR } from '../case/timeline-archive.js'
 import {
   ensureDir,
   FILE_MODE,
@@ -309,9 +309,13 @@ export async function recordWrittenArtifact(
  * Moves the case's earlier timeline (events.jsonl, findings.json, summary.json) into
  * `timeline/history/<its start, UTC>/` just before a new run puts its own in place, so that a
  * re-run (a narrower window, a mistaken --source) never loses what an earlier run collected.
- * Each moved file is journaled under its new path with the hash the journal already holds for it
- * (`movedFrom` tells `fir case verify` the old path is no longer expected until a new file is
- * recorded there). Returns the history folder, or undefined when there was nothing to move.
+ * Each move is journaled before any file moves (DESIGN §2: a change is journaled before it is
+ * made): a `case.artifact` entry under the new path with the hash the journal already holds for
+ * the file (`movedFrom` tells `fir case verify` the old path is no longer expected until a new file
+ * is recorded there). A run stopped anywhere after that, before it records a timeline of its own,
+ * leaves an archive the next command that opens the case undoes (finishInterruptedTimelineMoves),
+ * and `fir case verify` names meanwhile. Returns the history folder, or undefined when there was
+ * nothing to move.
  */
 export async function archiveEarlierTimeline(
   caseDir: string,
@@ -331,19 +335,24 @@ export async function archiveEarlierTimeline(
   for (let n = 2; await stat(join(caseDir, folder)).catch(() => undefined); n++) {
     folder = `${TIMELINE_HISTORY_DIR}/${stamp}-${n}`
   }
-  await ensureDir(join(caseDir, folder))
   const journaled = recordedArtifacts(journal.all())
-  for (const rel of present) {
-    const to = `${folder}/${basename(rel)}`
-    await rename(join(caseDir, rel), join(caseDir, to))
-    const { sha256, bytes } = journaled.get(rel) ?? (await sha256File(join(caseDir, to)))
+  const moves: { from: string; to: string; sha256: string; bytes: number }[] = []
+  for (const from of present) {
+    const { sha256, bytes } = journaled.get(from) ?? (await sha256File(join(caseDir, from)))
+    moves.push({ from, to: `${folder}/${basename(from)}`, sha256, bytes })
+  }
+  for (const m of moves) {
     await journal.append({
       action: 'case.artifact',
-      target: to,
-      params: { path: to, sha256, bytes, movedFrom: rel },
+      target: m.to,
+      params: { path: m.to, sha256: m.sha256, bytes: m.bytes, movedFrom: m.from },
       outcome: 'recorded',
     })
   }
+  await ensureDir(join(caseDir, folder))
+  for (const m of moves) await rename(join(caseDir, m.from), join(caseDir, m.to))
+  await fsyncDir(join(caseDir, folder))
+  await fsyncDir(join(caseDir, dirname(present[0]!)))
   await fsyncDir(join(caseDir, TIMELINE_HISTORY_DIR))
   return { folder, startedAt, events }
 }

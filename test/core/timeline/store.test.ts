@@ -1,14 +1,16 @@
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { closeSync, constants, createReadStream, openSync, rmSync } from 'node:fs'
-import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { CaseHandle } from '../../../src/core/case/case-folder.js'
 import { recordArtifact } from '../../../src/core/case/evidence-store.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
-import { readCase } from '../../../src/core/report/read-case.js'
 import { writeOutputFile } from '../../../src/core/common/fs-safe.js'
+import { sha256Hex } from '../../../src/core/common/hash.js'
+import { readCase } from '../../../src/core/report/read-case.js'
 import {
   AtomicFileWriter,
   archiveEarlierTimeline,
@@ -137,6 +139,75 @@ describe('archiveEarlierTimeline', () => {
     expect(again?.folder).toBe('timeline/history/20261129T060000.000Z-2')
     expect(await archiveEarlierTimeline(dir, ctx.case.journal, files)).toBeUndefined()
     expect((await verifyCase(dir)).problems).toEqual([])
+  })
+})
+
+describe('a timeline re-run an earlier fir interrupted (it moved files before journaling the move)', () => {
+  it('verify names what it left, not as tampering; the next open puts recorded files back where the journal has them', async () => {
+    const { ctx, dir } = await timelineContext()
+    await mkdir(join(dir, 'timeline'), { recursive: true })
+    const files = ['timeline/events.jsonl', 'timeline/findings.json', 'timeline/summary.json']
+    await writeFile(join(dir, files[0]!), '{"id":"a"}\n')
+    await writeFile(join(dir, files[1]!), '[]\n')
+    await writeFile(join(dir, files[2]!), '{"startedAt":"2026-11-29T06:00:00.000Z"}\n')
+    for (const f of files) await recordArtifact(dir, ctx.case.journal, f)
+    // Killed as it journaled its second move: events.jsonl moved and journaled, findings.json moved.
+    const folder = 'timeline/history/20261129T060000.000Z'
+    await mkdir(join(dir, folder), { recursive: true })
+    await rename(join(dir, files[0]!), join(dir, folder, 'events.jsonl'))
+    await ctx.case.journal.append({
+      action: 'case.artifact',
+      target: `${folder}/events.jsonl`,
+      params: {
+        path: `${folder}/events.jsonl`,
+        sha256: sha256Hex('{"id":"a"}\n'),
+        bytes: 11,
+        movedFrom: files[0],
+      },
+      outcome: 'recorded',
+    })
+    await rename(join(dir, files[1]!), join(dir, folder, 'findings.json'))
+    await ctx.case.close()
+    // Before: missing timeline/findings.json and extra …/findings.json, exit 3, for good.
+    const before = await verifyCase(dir)
+    expect(before.problems).toEqual([])
+    expect(before.warnings).toEqual([
+      `a timeline re-run was interrupted while replacing the timeline: it had journaled moving timeline/events.jsonl to ${folder}/ and stored no timeline of its own; the next fir command that writes to the case puts the earlier timeline back`,
+      `timeline/findings.json is recorded there but is at ${folder}/findings.json (the same SHA-256): a timeline re-run was interrupted while moving it; the next fir command that writes to the case puts it in its place`,
+    ])
+    const opened = await CaseHandle.open(dir)
+    await opened.close()
+    expect(opened.timelineMoves).toEqual({
+      putBack: { folder, files: ['timeline/events.jsonl'] },
+      placed: [{ path: 'timeline/findings.json', at: `${folder}/findings.json` }],
+    })
+    expect((await readdir(join(dir, 'timeline'))).sort()).toEqual([
+      'events.jsonl',
+      'findings.json',
+      'history',
+      'summary.json',
+    ])
+    expect(await readdir(join(dir, 'timeline/history'))).toEqual([])
+    expect(await verifyCase(dir)).toMatchObject({ ok: true, problems: [], warnings: [] })
+
+    // Killed as an earlier fir moved summary.json, then re-run to the end: the file moved is left
+    // unrecorded in history for good. It holds a version the journal recorded: named, not extra.
+    const again = await CaseHandle.open(dir)
+    await mkdir(join(dir, 'timeline/history/x'), { recursive: true })
+    await rename(join(dir, files[2]!), join(dir, 'timeline/history/x/summary.json'))
+    await writeFile(join(dir, files[2]!), '{"startedAt":"2026-11-30T06:00:00.000Z"}\n')
+    await recordArtifact(dir, again.journal, files[2]!)
+    await again.close()
+    const copy = await verifyCase(dir)
+    expect(copy.problems).toEqual([])
+    expect(copy.warnings).toEqual([
+      `timeline/history/x/summary.json holds timeline/summary.json as journal entry seq 3 recorded it (the same SHA-256): an earlier fir's timeline re-run, interrupted between moving it and journaling the move, left it; it is not part of the case record`,
+    ])
+    // Anything else put there is still extra.
+    await writeFile(join(dir, 'timeline/history/x/summary.json'), '{"forged":true}\n')
+    expect((await verifyCase(dir)).problems.map((p) => `${p.kind} ${p.path}`)).toEqual([
+      'extra timeline/history/x/summary.json',
+    ])
   })
 })
 
