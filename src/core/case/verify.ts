@@ -230,7 +230,7 @@ async function nameInterruptedTimelineMoves(
   }
   for (const c of copies) {
     warnings.push(
-      `${c.path} holds ${c.of} as journal entry seq ${c.seq} recorded it (the same SHA-256): an earlier fir's timeline re-run, interrupted between moving it and journaling the move, left it; it is not part of the case record`,
+      `${c.path} holds ${c.of} as journal entry seq ${c.seq} recorded it (the same SHA-256), left by a timeline run interrupted before it journaled the file (an earlier fir moved files before journaling the move); it is no part of the case record, and no tampering`,
     )
   }
   return {

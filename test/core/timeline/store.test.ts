@@ -201,7 +201,7 @@ describe('a timeline re-run an earlier fir interrupted (it moved files before jo
     const copy = await verifyCase(dir)
     expect(copy.problems).toEqual([])
     expect(copy.warnings).toEqual([
-      `timeline/history/x/summary.json holds timeline/summary.json as journal entry seq 3 recorded it (the same SHA-256): an earlier fir's timeline re-run, interrupted between moving it and journaling the move, left it; it is not part of the case record`,
+      `timeline/history/x/summary.json holds timeline/summary.json as journal entry seq 3 recorded it (the same SHA-256), left by a timeline run interrupted before it journaled the file (an earlier fir moved files before journaling the move); it is no part of the case record, and no tampering`,
     ])
     // Anything else put there is still extra.
     await writeFile(join(dir, 'timeline/history/x/summary.json'), '{"forged":true}\n')
