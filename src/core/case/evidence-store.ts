@@ -4,7 +4,7 @@ import { chmod, lstat, open, readFile, rename, rm } from 'node:fs/promises'
 import { dirname, join, posix } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { UsageError } from '../../errors.js'
+import { IntegrityError, UsageError } from '../../errors.js'
 import {
   ensureDir,
   exists,
@@ -328,13 +328,78 @@ export function sealedSets(entries: readonly JournalEntry[]): SealedSetRef[] {
  * (same SHA-256) and the set is the case's own folder, not a link; undefined otherwise (missing,
  * unreadable, changed or linked: `case verify` names it).
  */
-export async function readSealedManifest(caseDir: string, set: SealedSetRef): Promise<Manifest | undefined> {
-  const dir = join(caseDir, EVIDENCE_DIR, set.name)
+export async function readSealedManifest(
+  caseDir: string,
+  set: SealedSetRef,
+  dir = join(caseDir, EVIDENCE_DIR, set.name),
+): Promise<Manifest | undefined> {
   if (!(await lstat(dir).catch(() => undefined))?.isDirectory()) return undefined
   try {
     const text = await readFile(join(dir, MANIFEST_FILE))
     if (sha256Hex(text) !== set.manifestSha256) return undefined
     return JSON.parse(text.toString('utf8')) as Manifest
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A file of a sealed set, read only when it is what was sealed: the regular file its manifest (the
+ * one the journal sealed: readSealedManifest) lists, with the SHA-256 and size listed. A command
+ * goes by evidence only as it was sealed: a changed, missing or swapped file is refused (exit 3),
+ * naming it and `fir case verify` (the report, which does not refuse, shows verify's problems).
+ * Undefined when the manifest does not list `rel` (the set holds no such file). `dir`: where the
+ * set is, when not evidence/<set> (a sealed set a crash left in its unfinished folder).
+ */
+export async function readSealedFile(
+  caseDir: string,
+  set: string,
+  manifest: Manifest,
+  rel: string,
+  dir = join(caseDir, EVIDENCE_DIR, set),
+): Promise<Buffer | undefined> {
+  const listed = (Array.isArray(manifest.files) ? manifest.files : []).find((f) => f?.path === rel)
+  if (!listed) return undefined
+  const path = join(dir, rel)
+  const st = await lstat(path).catch(() => undefined)
+  let why: string | undefined
+  let bytes: Buffer | undefined
+  if (!st) why = 'it is missing'
+  else if (st.isSymbolicLink()) why = 'it is now a symbolic link, not the file sealed'
+  else if (!st.isFile()) why = 'it is no longer a regular file'
+  else {
+    bytes = await readFile(path)
+    const sha256 = sha256Hex(bytes)
+    if (sha256 !== listed.sha256 || bytes.length !== listed.bytes)
+      why = `sha256 ${sha256.slice(0, 12)}… (${bytes.length} bytes), sealed as ${String(listed.sha256).slice(0, 12)}… (${listed.bytes} bytes)`
+  }
+  if (why === undefined) return bytes
+  throw new IntegrityError(
+    `unable to use evidence ${EVIDENCE_DIR}/${set}/${rel}: it was changed after it was sealed: ${why}; fir goes by evidence only as it was sealed`,
+    {
+      actions: [
+        `run \`fir case verify --case ${shellArg(caseDir)}\` to list every problem`,
+        'preserve the case as it is and investigate who changed it; to go on, start a new case (fir case init) and take a new snapshot',
+      ],
+    },
+  )
+}
+
+/**
+ * A JSON file of a sealed set (readSealedFile: refused when changed), parsed; undefined when the
+ * set holds no such file, or it is not JSON (as sealed: nothing to go by).
+ */
+export async function readSealedJson(
+  caseDir: string,
+  set: string,
+  manifest: Manifest,
+  rel: string,
+  dir?: string,
+): Promise<unknown> {
+  const bytes = await readSealedFile(caseDir, set, manifest, rel, dir)
+  if (bytes === undefined) return undefined
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown
   } catch {
     return undefined
   }

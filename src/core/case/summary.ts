@@ -5,9 +5,11 @@ import { exists } from '../common/fs-safe.js'
 import { type CaseMeta, readCaseMeta } from './case-folder.js'
 import {
   EVIDENCE_DIR,
-  MANIFEST_FILE,
   type Manifest,
+  readSealedJson,
+  readSealedManifest,
   sealedButUnplaced,
+  sealedSets,
   unfinishedSetDir,
 } from './evidence-store.js'
 import { readCheckedJournal } from './journal.js'
@@ -48,17 +50,18 @@ export interface SetFindings {
 const LEVELS = ['critical', 'high', 'medium', 'low', 'informational']
 
 /**
- * The findings.json of a sealed set, most severe first. Titles and details were written redacted
- * (a secret appears only as ‹redacted…›); printing them escapes and scrubs them again.
+ * The findings.json of a sealed set, most severe first; refused when changed since it was sealed
+ * (readSealedFile: exit 3). Titles and details were written redacted (a secret appears only as
+ * ‹redacted…›); printing them escapes and scrubs them again.
  */
-async function readSetFindings(set: string, setDir: string, manifest: Manifest): Promise<SetFindings | null> {
-  if (!manifest.files.some((f) => f.path === 'findings.json')) return null
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(await readFile(join(setDir, 'findings.json'), 'utf8'))
-  } catch {
-    return null
-  }
+async function readSetFindings(
+  dir: string,
+  set: string,
+  setDir: string,
+  manifest: Manifest,
+): Promise<SetFindings | null> {
+  const parsed = await readSealedJson(dir, set, manifest, 'findings.json', setDir)
+  if (parsed === undefined) return null
   // Sets sealed by older fir hold the array as {"0": …, "1": …}.
   const list = Array.isArray(parsed)
     ? parsed
@@ -131,28 +134,33 @@ export async function readEarlierTimelines(dir: string): Promise<CaseSummary['ea
 export async function summariseCase(dir: string): Promise<CaseSummary> {
   const meta = await readCaseMeta(dir)
   const { entries } = await readCheckedJournal(dir)
-  const sealed = entries.filter((e) => e.action === 'evidence.seal')
   const evidence: CaseSummary['evidence'] = []
   const findings: SetFindings[] = []
-  for (const e of sealed) {
-    const set = String(e.params.set)
+  for (const ref of sealedSets(entries)) {
+    const set = ref.name
     // A set a crash left sealed but not yet renamed is read where it is (the next writing command moves it).
-    const setDir = (await sealedButUnplaced(dir, set, String(e.params.manifestSha256)))
+    const setDir = (await sealedButUnplaced(dir, set, ref.manifestSha256))
       ? unfinishedSetDir(dir, set)
       : join(dir, EVIDENCE_DIR, set)
-    try {
-      const m = JSON.parse(await readFile(join(setDir, MANIFEST_FILE), 'utf8')) as Manifest
+    // Only the manifest the journal sealed is shown, and the files it lists as they were sealed.
+    const m = await readSealedManifest(dir, ref, setDir)
+    if (!m || !Array.isArray(m.files)) {
       evidence.push({
         set,
-        files: m.files.length,
-        bytes: m.files.reduce((n, f) => n + f.bytes, 0),
-        sealed: m.sealed,
+        files: 0,
+        bytes: 0,
+        sealed: 'manifest changed or unreadable (fir case verify)',
       })
-      const found = await readSetFindings(set, setDir, m)
-      if (found) findings.push(found)
-    } catch {
-      evidence.push({ set, files: 0, bytes: 0, sealed: 'manifest unreadable' })
+      continue
     }
+    evidence.push({
+      set,
+      files: m.files.length,
+      bytes: m.files.reduce((n, f) => n + f.bytes, 0),
+      sealed: m.sealed,
+    })
+    const found = await readSetFindings(dir, set, setDir, m)
+    if (found) findings.push(found)
   }
   let timeline: CaseSummary['timeline'] = null
   const eventsPath = join(dir, 'timeline', 'events.jsonl')

@@ -1,10 +1,8 @@
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { classifyFailure, gapReason } from '../../aws/errors.js'
 import { getAccessKeyLastUsed, listAccessKeys, listUserNames } from '../../aws/iam.js'
 import { getAccessKeyAccount } from '../../aws/sts.js'
 import { AccessDeniedError, FirError, NotFoundError, UsageError } from '../../errors.js'
-import { EVIDENCE_DIR, readSealedManifest, sealedSets } from '../case/evidence-store.js'
+import { readSealedJson, readSealedManifest, sealedSets } from '../case/evidence-store.js'
 import type { JournalEntry } from '../case/journal.js'
 import { awsFlagWords, firCommand } from '../common/suggest.js'
 import { shellArg } from '../common/text.js'
@@ -29,7 +27,8 @@ export interface SnapshotSummaryFile {
 
 /**
  * The summary.json of every evidence set the journal seals, oldest seal first. Sets without one,
- * or whose manifest is not the one sealed, are skipped; a folder no seal names is no set.
+ * or whose manifest is not the one sealed, are skipped; a folder no seal names is no set. A
+ * summary.json changed since it was sealed is refused (readSealedFile: exit 3).
  */
 export async function readSnapshotSummaries(
   caseDir: string,
@@ -38,17 +37,12 @@ export async function readSnapshotSummaries(
   const out: SnapshotSummaryFile[] = []
   for (const set of sealedSets(journal)) {
     const manifest = await readSealedManifest(caseDir, set)
-    if (!manifest?.files?.some((f) => f.path === 'summary.json')) continue
-    try {
-      const s = JSON.parse(await readFile(join(caseDir, EVIDENCE_DIR, set.name, 'summary.json'), 'utf8')) as {
-        takenAt?: string
-        functions?: SummaryFunction[]
-      }
-      if (Array.isArray(s.functions))
-        out.push({ set: set.name, ...(s.takenAt ? { takenAt: s.takenAt } : {}), functions: s.functions })
-    } catch {
-      // unreadable: `case verify` names it; nothing to read here
-    }
+    if (!manifest) continue
+    const s = (await readSealedJson(caseDir, set.name, manifest, 'summary.json')) as
+      | { takenAt?: string; functions?: SummaryFunction[] }
+      | undefined
+    if (s && Array.isArray(s.functions))
+      out.push({ set: set.name, ...(s.takenAt ? { takenAt: s.takenAt } : {}), functions: s.functions })
   }
   return out
 }

@@ -1,11 +1,10 @@
 import { createReadStream } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { identityPolicyDocuments } from '../../aws/iam.js'
 import { listSecretNames } from '../../aws/secrets.js'
 import { AccessDeniedError, FirError } from '../../errors.js'
-import { EVIDENCE_DIR, readSealedManifest, sealedSets } from '../case/evidence-store.js'
+import { readSealedJson, readSealedManifest, sealedSets } from '../case/evidence-store.js'
 import type { JournalEntry } from '../case/journal.js'
 import { exists } from '../common/fs-safe.js'
 import { awsCliCommand, firCommand } from '../common/suggest.js'
@@ -89,33 +88,33 @@ async function snapshotPolicies(
   journal: readonly JournalEntry[],
   role: string,
 ): Promise<string[] | null> {
-  const root = join(caseDir, EVIDENCE_DIR)
   const docs: string[] = []
   let found = false
   for (const sealed of sealedSets(journal).reverse()) {
     const set = sealed.name
     const manifest = await readSealedManifest(caseDir, sealed)
     if (!manifest || !Array.isArray(manifest.files)) continue
+    // Refused when changed since it was sealed (exit 3); not JSON as sealed: nothing to read.
     const read = async (path: string) =>
-      JSON.parse(await readFile(join(root, set, path), 'utf8')) as Record<string, unknown>
+      ((await readSealedJson(caseDir, set, manifest, path)) ?? {}) as Record<string, unknown>
     const mentionsRole = (target: string | undefined) =>
       target === role || (target ?? '').endsWith(`/${role}`) || (target ?? '').endsWith(`:role/${role}`)
     for (const f of manifest.files) {
       if (f.source.call === 'iam:GetRole' && mentionsRole(f.source.target)) found = true
       if (f.source.call === 'iam:GetRolePolicy') {
-        const body = await read(f.path).catch(() => ({}) as Record<string, unknown>)
+        const body = await read(f.path)
         if (body.RoleName === role || mentionsRole(f.source.target)) {
           found = true
           if (typeof body.PolicyDocument === 'string') docs.push(body.PolicyDocument)
         }
       }
     }
-    const attached = await attachedPolicyArns(caseDir, set, { name: role })
+    const attached = await attachedPolicyArns(caseDir, set, manifest, { name: role })
     for (const f of manifest.files) {
       if (f.source.call !== 'iam:GetPolicyVersion') continue
       const target = f.source.target ?? ''
       if (!attached.some((arn) => target.startsWith(arn))) continue
-      const body = await read(f.path).catch(() => ({}) as Record<string, unknown>)
+      const body = await read(f.path)
       const v = body.PolicyVersion as { Document?: string; IsDefaultVersion?: boolean } | undefined
       if (v?.Document && v.IsDefaultVersion !== false) docs.push(v.Document)
     }

@@ -1,9 +1,8 @@
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
 import {
-  EVIDENCE_DIR,
   MANIFEST_FILE,
+  readSealedJson,
   readSealedManifest,
   safeSegment,
   sealedSets,
@@ -327,18 +326,18 @@ export async function latestSnapshotFor(
   const wantedName = partial ? partial[1]! : functionName.split(':')[0]!
   for (const set of sealedSets(journal).reverse()) {
     const manifest = await readSealedManifest(caseDir, set)
-    if (!manifest?.files?.some((f) => f.path === 'summary.json')) continue
-    try {
-      const summary = JSON.parse(
-        await readFile(join(caseDir, EVIDENCE_DIR, set.name, 'summary.json'), 'utf8'),
-      ) as SnapshotSummary
-      const hit = summary.functions?.find((f) => (wantedArn ? f.arn === wantedArn : f.name === wantedName))
-      if (hit) {
-        const gaps = Array.isArray(summary.gaps) ? summary.gaps : []
-        return { set: set.name, manifestSha256: set.manifestSha256, summary: hit, gaps }
-      }
-    } catch {
-      // An unreadable summary: `case verify` names it; this set holds no snapshot to go by.
+    if (!manifest) continue
+    // Refused when changed since it was sealed (exit 3); not JSON as sealed: no snapshot to go by.
+    const summary = (await readSealedJson(caseDir, set.name, manifest, 'summary.json')) as
+      | SnapshotSummary
+      | undefined
+    if (!summary || typeof summary !== 'object') continue
+    const hit = (Array.isArray(summary.functions) ? summary.functions : []).find((f) =>
+      wantedArn ? f.arn === wantedArn : f.name === wantedName,
+    )
+    if (hit) {
+      const gaps = Array.isArray(summary.gaps) ? summary.gaps : []
+      return { set: set.name, manifestSha256: set.manifestSha256, summary: hit, gaps }
     }
   }
   return undefined

@@ -1,6 +1,4 @@
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { EVIDENCE_DIR } from '../case/evidence-store.js'
+import { type Manifest, readSealedJson } from '../case/evidence-store.js'
 import { roleNameOfArn } from '../timeline/related.js'
 
 // Reading back what a snapshot stored in an evidence set.
@@ -13,16 +11,13 @@ import { roleNameOfArn } from '../timeline/related.js'
 export async function attachedPolicyArns(
   caseDir: string,
   set: string,
+  manifest: Manifest,
   role: { name: string; arn?: string },
 ): Promise<string[]> {
-  const dir = join(caseDir, EVIDENCE_DIR, set)
-  let calls: { call?: string; target?: string; files?: string[] }[]
-  try {
-    calls =
-      (JSON.parse(await readFile(join(dir, 'calls.json'), 'utf8')) as { calls?: typeof calls }).calls ?? []
-  } catch {
-    return []
-  }
+  const stored = (await readSealedJson(caseDir, set, manifest, 'calls.json')) as
+    | { calls?: { call?: string; target?: string; files?: string[] }[] }
+    | undefined
+  const calls = Array.isArray(stored?.calls) ? stored.calls : []
   const isRole = (target: string | undefined) =>
     typeof target === 'string' &&
     (role.arn ? target === role.arn : roleNameOfArn(target)?.toLowerCase() === role.name.toLowerCase())
@@ -30,13 +25,10 @@ export async function attachedPolicyArns(
   for (const c of calls) {
     if (c.call !== 'iam:ListAttachedRolePolicies' || !isRole(c.target)) continue
     for (const file of c.files ?? []) {
-      let page: { AttachedPolicies?: { PolicyArn?: unknown }[] }
-      try {
-        page = JSON.parse(await readFile(join(dir, file), 'utf8'))
-      } catch {
-        continue
-      }
-      for (const p of page.AttachedPolicies ?? []) {
+      const page = (await readSealedJson(caseDir, set, manifest, file)) as
+        | { AttachedPolicies?: { PolicyArn?: unknown }[] }
+        | undefined
+      for (const p of Array.isArray(page?.AttachedPolicies) ? page.AttachedPolicies : []) {
         if (typeof p.PolicyArn === 'string' && !out.includes(p.PolicyArn)) out.push(p.PolicyArn)
       }
     }

@@ -1,7 +1,5 @@
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
-import { EVIDENCE_DIR, readSealedManifest, sealedSets } from '../case/evidence-store.js'
+import { type Manifest, readSealedJson, readSealedManifest, sealedSets } from '../case/evidence-store.js'
 import type { JournalEntry } from '../case/journal.js'
 import { attachedPolicyArns } from '../snapshot/stored.js'
 import { roleNameOfArn, type TimelineTarget } from './related.js'
@@ -51,23 +49,21 @@ export async function latestSnapshotFacts(
   name: string,
   region?: string,
   account?: string,
-): Promise<{ set: string; fn: SummaryFunction } | undefined> {
+): Promise<{ set: string; manifest: Manifest; fn: SummaryFunction } | undefined> {
   for (const set of sealedSets(journal).reverse()) {
     const manifest = await readSealedManifest(caseDir, set)
-    if (!manifest?.files?.some((f) => f.path === 'summary.json')) continue
-    let summary: { functions?: SummaryFunction[] }
-    try {
-      summary = JSON.parse(await readFile(join(caseDir, EVIDENCE_DIR, set.name, 'summary.json'), 'utf8'))
-    } catch {
-      continue
-    }
-    const fn = (summary.functions ?? []).find(
+    if (!manifest) continue
+    // Refused when changed since it was sealed (exit 3).
+    const summary = (await readSealedJson(caseDir, set.name, manifest, 'summary.json')) as
+      | { functions?: SummaryFunction[] }
+      | undefined
+    const fn = (Array.isArray(summary?.functions) ? summary.functions : []).find(
       (f) =>
         f.name === name &&
         (!region || !f.region || f.region === region) &&
         (!account || !accountOf(f) || accountOf(f) === account),
     )
-    if (fn) return { set: set.name, fn }
+    if (fn) return { set: set.name, manifest, fn }
   }
   return undefined
 }
@@ -144,7 +140,7 @@ export async function resolveTarget(
   // attachment of, say, AWSLambdaBasicExecutionRole to any role in the account.
   const snapshotRole = fromSnapshot ? target.roles[0] : undefined
   const attached = (
-    snap && snapshotRole ? await attachedPolicyArns(caseDir, snap.set, snapshotRole) : []
+    snap && snapshotRole ? await attachedPolicyArns(caseDir, snap.set, snap.manifest, snapshotRole) : []
   ).filter((p) => CUSTOMER_POLICY_ARN.test(p))
   const risky = (fn?.riskyPermissions ?? []).map((p) => p.policy)
   for (const p of [...attached, ...risky]) {

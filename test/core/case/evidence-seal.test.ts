@@ -161,6 +161,60 @@ describe('sealing an evidence set survives a crash at any point', () => {
   })
 })
 
+describe('sealed files are used only as they were sealed', () => {
+  it('a summary.json or findings.json changed after the seal is refused by every reader (exit 3), naming it and verify', async () => {
+    const handle = await newCase()
+    const set = await snapshotSet(handle)
+    await set.writeJson('findings.json', [{ level: 'high', title: 'public URL' }], { call: 'fir:findings' })
+    await set.seal()
+    expect(await latestOfVictim(handle)).toEqual({ contain: set.name, timeline: set.name, creds: [set.name] })
+    // The leaked key swapped for another user's: before, `fir creds keys` proposed rotating that
+    // user's key (exit 0), and contain and the timeline went by the edited summary too.
+    const summary = join(set.dir, 'summary.json')
+    const sealed = await readFile(summary)
+    await writeFile(
+      summary,
+      JSON.stringify({ functions: [{ name: 'victim', arn: ARN, accessKeyIds: ['AKIAIOSFODNN7CEOCEO1'] }] }),
+    )
+    const readers = [
+      () => latestSnapshotFor(handle.dir, handle.journal.all(), ARN),
+      () => latestSnapshotFacts(handle.dir, handle.journal.all(), 'victim'),
+      () => readSnapshotSummaries(handle.dir, handle.journal.all()),
+    ]
+    for (const read of readers) {
+      const err = await read().catch((e) => e)
+      expect(err.exitCode).toBe(ExitCode.integrity)
+      expect(err.message).toMatch(
+        new RegExp(
+          `^unable to use evidence evidence/${set.name}/summary\\.json: it was changed after it was sealed: sha256 [0-9a-f]{12}… \\(\\d+ bytes\\), sealed as [0-9a-f]{12}… \\(\\d+ bytes\\)`,
+        ),
+      )
+      expect(err.actions[0]).toBe(`run \`fir case verify --case ${handle.dir}\` to list every problem`)
+    }
+    // Gone, or a link to the same bytes: refused too.
+    await rm(summary)
+    await expect(readers[0]!()).rejects.toThrow(
+      /summary\.json: it was changed after it was sealed: it is missing/,
+    )
+    await writeFile(join(handle.dir, 'copy.json'), sealed)
+    await symlink(join(handle.dir, 'copy.json'), summary)
+    await expect(readers[2]!()).rejects.toThrow(/it is now a symbolic link, not the file sealed/)
+    await rm(summary)
+    await writeFile(summary, sealed)
+    expect(await latestOfVictim(handle)).toEqual({ contain: set.name, timeline: set.name, creds: [set.name] })
+
+    // case show: a finding deleted from findings.json (before, it showed the edited list).
+    expect((await summariseCase(handle.dir)).findings[0]).toMatchObject({ set: set.name, total: 1 })
+    await writeFile(join(set.dir, 'findings.json'), '[]\n')
+    const shown = await summariseCase(handle.dir).catch((e) => e)
+    expect(shown.exitCode).toBe(ExitCode.integrity)
+    expect(shown.message).toMatch(
+      `unable to use evidence evidence/${set.name}/findings.json: it was changed after it was sealed`,
+    )
+    await handle.close()
+  })
+})
+
 describe('folders of the case replaced by symbolic links', () => {
   it('verify names every linked folder (evidence, a set, a subfolder of one, timeline/raw, reports)', async () => {
     const handle = await newCase()
