@@ -1,7 +1,9 @@
 import { lstat, mkdir, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../src/core/case/case-folder.js'
+import { recordArtifact } from '../../src/core/case/evidence-store.js'
 import { runFir, tempDir } from '../support/cli.js'
 import { buildSampleCase } from '../support/sample-case.js'
 
@@ -633,6 +635,34 @@ describe('fir case (built CLI)', () => {
     expect(r.json.error.actions.join(' ')).toContain('--case')
     const env = await runFir(['case', 'show', '--json'], { cwd, env: { FIR_CASE: 'cases/B' } })
     expect(env.json.result.meta.id).toBe('B')
+  })
+
+  it('verify while another command writes the case waits for it, or names it (exit 2): its work in progress is no tampering', async () => {
+    const cwd = await tempDir()
+    await runFir(['case', 'init', 'W'], { cwd })
+    const dir = join(cwd, 'cases', 'W')
+    // A writer (this process) holds the lock, with a file written and not yet journaled. Before,
+    // verify reported it as tampering: "extra: timeline/partial.json …", exit 3, "preserve the case".
+    const writer = await CaseHandle.open(dir)
+    await writeFile(join(dir, 'timeline', 'partial.json'), '{}\n')
+    const busy = await runFir(['case', 'verify', '--case', dir, '--json'], {
+      cwd,
+      env: { FIR_LOCK_WAIT_MS: '300' },
+    })
+    expect(busy.code, busy.stdout).toBe(2)
+    expect(busy.json.error.code).toBe('case-locked')
+    expect(busy.json.error.message).toContain(
+      `unable to verify case ${dir}: it is being written by process ${process.pid} on `,
+    )
+    expect(busy.json.error.message).toContain("is that command's work in progress, not tampering")
+    // Given time, it waits for the writer to finish, then verifies what the writer recorded.
+    const waiting = runFir(['case', 'verify', '--case', dir], { cwd, env: { FIR_LOCK_WAIT_MS: '20000' } })
+    await sleep(700)
+    await recordArtifact(dir, writer.journal, 'timeline/partial.json')
+    await writer.close()
+    const done = await waiting
+    expect(done.code, done.stderr).toBe(0)
+    expect(done.stdout).toContain('all intact')
   })
 
   it('two concurrent writers: the second waits or fails naming the holder; the journal stays valid', async () => {

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { caseFlag, FirCommand } from '../../base-command.js'
 import { resolveCaseDir } from '../../core/case/case-folder.js'
-import { type JournalHead, parseJournalHead, verifyCase } from '../../core/case/verify.js'
+import { type JournalHead, parseJournalHead, verifyCaseWhenIdle } from '../../core/case/verify.js'
 import { counted, shellArg } from '../../core/common/text.js'
 import { IntegrityError, UsageError } from '../../errors.js'
 import type { CommandOutcome } from '../../output.js'
@@ -9,7 +9,7 @@ import type { CommandOutcome } from '../../output.js'
 export default class CaseVerify extends FirCommand {
   static override summary = 'Re-hash the evidence and check the journal chain'
   static override description =
-    "Recomputes the SHA-256 of every sealed evidence file and manifest, every report and timeline file fir recorded, and every journal entry and its chain. Names each file or entry that is changed, missing, extra or out of order, and exits 3 if there is any (a file in timeline/, reports/, sweeps/ or secrets/ that no journal entry records is extra — a recorded secret file that was deleted after use is not a problem; a case folder or evidence set replaced by a symbolic link is changed; an evidence set under its final name that the journal never sealed is extra; a journal that does not start with the case.init entry, which records case.json's SHA-256, is a problem; the temporary files of a killed run, and the unfinished set (evidence/.unfinished-<UTC>/) of an interrupted snapshot, are only named). Prints the journal's head (its last entry's seq and hash): record it outside the case (the report shows it too) and pass it later with --expect-head, which also catches entries cut off the end of the journal or a rewritten chain. Reads only."
+    "Recomputes the SHA-256 of every sealed evidence file and manifest, every report and timeline file fir recorded, and every journal entry and its chain. Names each file or entry that is changed, missing, extra or out of order, and exits 3 if there is any (a file in timeline/, reports/, sweeps/ or secrets/ that no journal entry records is extra — a recorded secret file that was deleted after use is not a problem; a case folder or evidence set replaced by a symbolic link is changed; an evidence set under its final name that the journal never sealed is extra; a journal that does not start with the case.init entry, which records case.json's SHA-256, is a problem; the temporary files of a killed run, and the unfinished set (evidence/.unfinished-<UTC>/) of an interrupted snapshot, are only named). Prints the journal's head (its last entry's seq and hash): record it outside the case (the report shows it too) and pass it later with --expect-head, which also catches entries cut off the end of the journal or a rewritten chain. While another fir command writes the case (a live process holds its lock), it waits for that command (up to 10 s), then verifies; a case still being written exits 2 naming the holder, never 3. Reads only."
   static override examples = [
     '<%= config.bin %> case verify --case cases/INC-2026-0042',
     'FIR_CASE=cases/INC-1 <%= config.bin %> case verify --json',
@@ -38,7 +38,8 @@ export default class CaseVerify extends FirCommand {
     }
     // A case that lost its case.json is verified too: the missing record is one of its problems.
     const dir = await resolveCaseDir(flags.case, process.cwd(), { missingRecordOk: true })
-    const result = await verifyCase(dir, expectHead ? { expectHead } : {})
+    // Another command writing the case is waited for (or named: exit 2), never taken for tampering.
+    const result = await verifyCaseWhenIdle(dir, expectHead ? { expectHead } : {})
     const c = result.checked
     const counts = `${counted(c.journalEntries, 'journal entry', 'journal entries')}, ${counted(c.evidenceSets, 'evidence set')} (${counted(c.evidenceFiles, 'file')}), ${counted(c.artifacts, 'recorded file')}`
     if (!result.ok) {

@@ -209,6 +209,28 @@ export async function deadLockHolder(dir: string): Promise<LockHolder | undefine
 }
 
 /**
+ * Who holds the lock of a case, when a fir command may be writing it: a live process on this
+ * host, a process on another host (fir cannot tell whether it runs), or an unreadable lock
+ * (`holder` undefined). Undefined when there is no lock, or a killed run's (deadLockHolder).
+ */
+export async function lockHeld(
+  dir: string,
+): Promise<{ path: string; holder: LockHolder | undefined } | undefined> {
+  const path = join(dir, LOCK_FILE)
+  const text = await readText(path)
+  if (text === undefined) return undefined
+  const holder = parseHolder(text)
+  return leftByDeadProcess(holder) ? undefined : { path, holder }
+}
+
+/** A lock's holder as messages name it: process, host, user, start and command line. */
+export function describeHolder(holder: LockHolder | undefined, path: string): string {
+  return holder
+    ? `process ${holder.pid} on ${holder.host} (user ${holder.user}, since ${holder.since}): ${holder.command}`
+    : `an unknown process (${path} is unreadable)`
+}
+
+/**
  * Takes the case lock (`<case>/.lock`, created exclusively). A lock left by a dead process on this
  * host is taken over (and returned as `takenOver`) by one command only, however many judged it
  * stale at once (see removeIfUnchanged); a live holder is waited for up to `waitMs`, then the error
@@ -276,10 +298,7 @@ function lockedError(
   caseDir: string,
   blocker: { path: string; holder: LockHolder | undefined; takingOver?: boolean },
 ): CaseLockedError {
-  const h = blocker.holder
-  const who = h
-    ? `process ${h.pid} on ${h.host} (user ${h.user}, since ${h.since}): ${h.command}`
-    : `an unknown process (${blocker.path} is unreadable)`
+  const who = describeHolder(blocker.holder, blocker.path)
   const what = blocker.takingOver
     ? `the lock a killed fir run left is being taken over by ${who}`
     : `it is in use by ${who}`

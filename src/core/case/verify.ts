@@ -1,5 +1,7 @@
 import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises'
 import { basename, join, relative, sep } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { CaseLockedError } from '../../errors.js'
 import { exists } from '../common/fs-safe.js'
 import { sha256File, sha256Hex } from '../common/hash.js'
 import { isTemporaryName } from '../common/interrupt.js'
@@ -15,6 +17,7 @@ import {
 } from './evidence-store.js'
 import { CASE_FOLDERS, notTheCaseFolder } from './folders.js'
 import { CASE_INIT_ACTION, checkJournalText, JOURNAL_FILE, type JournalEntry } from './journal.js'
+import { describeHolder, LOCK_FILE, type LockHolder, lockHeld } from './lock.js'
 import { recordedSecretFiles, SECRETS_DIR } from './secrets.js'
 import { findMisplacedTimelineFiles, unfinishedArchive } from './timeline-archive.js'
 
@@ -240,8 +243,67 @@ async function nameInterruptedTimelineMoves(
 }
 
 /**
+ * verifyCase for `fir case verify`, which must not take another command's work in progress for
+ * tampering (a file written and not yet journaled is "extra"; one being replaced, "missing"). A
+ * case whose lock a live fir process holds is waited for, up to `waitMs` (FIR_LOCK_WAIT_MS, as
+ * commands wait for the lock); a result with problems is taken only when no command held the lock
+ * at its end and the journal did not change while it ran, else the case is verified again once it
+ * is free. A case still being written when the wait ends is refused as a held lock is (exit 2),
+ * naming the holder. Reads only and takes no lock itself.
+ */
+export async function verifyCaseWhenIdle(
+  caseDir: string,
+  options: { expectHead?: { seq?: number; hash: string } } = {},
+  waitMs = Number(process.env.FIR_LOCK_WAIT_MS ?? 10_000),
+): Promise<VerifyResult> {
+  const deadline = Date.now() + waitMs
+  for (;;) {
+    let held = await lockHeld(caseDir)
+    while (held && Date.now() < deadline) {
+      await sleep(100)
+      held = await lockHeld(caseDir)
+    }
+    if (held) throw caseBeingWritten(caseDir, held)
+    const before = await journalStamp(caseDir)
+    const result = await verifyCase(caseDir, options)
+    if (result.ok) return result
+    held = await lockHeld(caseDir)
+    if (!held && (await journalStamp(caseDir)) === before) return result
+    if (Date.now() >= deadline) {
+      throw caseBeingWritten(caseDir, held ?? { path: join(caseDir, LOCK_FILE), holder: undefined }, true)
+    }
+  }
+}
+
+/** The journal's size and modification time: it changes with every entry appended. */
+async function journalStamp(caseDir: string): Promise<string> {
+  const st = await stat(join(caseDir, JOURNAL_FILE)).catch(() => undefined)
+  return st ? `${st.size} ${st.mtimeMs}` : 'none'
+}
+
+function caseBeingWritten(
+  caseDir: string,
+  held: { path: string; holder: LockHolder | undefined },
+  changing = false,
+): CaseLockedError {
+  const who = changing && !held.holder ? 'another fir command' : describeHolder(held.holder, held.path)
+  return new CaseLockedError(
+    `unable to verify case ${caseDir}: it is being written by ${who}; what verify would find meanwhile (a file written and not yet journaled, one being replaced) is that command's work in progress, not tampering`,
+    {
+      actions: [
+        'run `fir case verify` again when that command has finished',
+        ...(changing && !held.holder
+          ? []
+          : [`if that process is gone (another host, a crash), remove ${held.path} by hand`]),
+      ],
+    },
+  )
+}
+
+/**
  * Re-hashes everything the case has sealed and re-checks the journal chain. Reads only: it takes no
- * lock and changes nothing, so it can run on a copy of a case or while another command works.
+ * lock and changes nothing, so it can run on a copy of a case; while another command writes the
+ * case, what it finds may be that command's work in progress (see verifyCaseWhenIdle).
  */
 export async function verifyCase(
   caseDir: string,
