@@ -1,13 +1,14 @@
-import { relative } from 'node:path'
+import { basename, relative } from 'node:path'
 import { createInterface } from 'node:readline/promises'
 import { Command, Errors, Flags } from '@oclif/core'
 import { AwsClients } from './aws/clients.js'
-import { CaseHandle, resolveCaseDir } from './core/case/case-folder.js'
-import { TORN_PREFIX } from './core/case/journal.js'
+import { CaseHandle, readCaseMeta, resolveCaseDir } from './core/case/case-folder.js'
+import { type DamagedJournalError, TORN_PREFIX } from './core/case/journal.js'
 import { registerSecretsOfCase } from './core/case/secrets.js'
 import { Clock } from './core/common/clock.js'
 import { redactor } from './core/common/redact.js'
 import { byteSize, counted, escapeTerminal } from './core/common/text.js'
+import { cliLines, withChangesInForce } from './core/containment/manual-restore.js'
 import { type FirContext, Gaps, stderrLog } from './core/context.js'
 import { ExitCode, FirError, isFirError, UsageError } from './errors.js'
 import {
@@ -183,6 +184,17 @@ export abstract class FirCommand extends Command {
       )
     }
     return handle
+  }
+
+  /**
+   * A damaged journal's refusal (exit 3), made useful: the changes its whole lines show still in
+   * force, unverified, with the AWS CLI commands that put each back by hand (withChangesInForce),
+   * with the AWS flags this command was given when `aws` is passed. Writes nothing to the case.
+   */
+  protected async refuseDamagedJournal(err: DamagedJournalError, aws?: AwsFlagValues): Promise<FirError> {
+    const meta = await readCaseMeta(err.caseDir).catch(() => undefined)
+    const clients = aws ? await this.makeAws(aws, meta?.id).catch(() => undefined) : undefined
+    return withChangesInForce(err, meta?.id ?? basename(err.caseDir), cliLines(clients))
   }
 
   protected async makeAws(

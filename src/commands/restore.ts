@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { awsFlags, caseFlag, changeFlags, FirCommand } from '../base-command.js'
+import { DamagedJournalError } from '../core/case/journal.js'
 import { escapeTerminal } from '../core/common/text.js'
 import { parseActionList, RESTORE_ACTIONS } from '../core/containment/actions.js'
 import { restoreCase } from '../core/containment/restore.js'
@@ -42,6 +43,9 @@ export default class Restore extends FirCommand {
       yes: flags.yes,
       dryRun,
       readOnly: dryRun,
+    }).catch(async (err: unknown) => {
+      // Refused still (fir acts on nothing a damaged journal says), but with what is in force.
+      throw err instanceof DamagedJournalError ? await this.refuseDamagedJournal(err, flags) : err
     })
     const result = await restoreCase(ctx, {
       ...(args.function ? { function: args.function } : {}),

@@ -409,6 +409,118 @@ describe('fir case (built CLI)', () => {
     expect((await runFir(['case', 'verify', '--case', dir], { cwd })).code).toBe(0)
   })
 
+  it('a damaged journal still refuses restore and case show (exit 3), but lists, unverified, the changes in force and how to put each back by hand', async () => {
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'C7'], { cwd })).code).toBe(0)
+    const dir = join(cwd, 'cases', 'C7')
+    // What `fir contain fn1` journals (prior state, then outcome), a note, and a change to fn2
+    // that a restore undid.
+    const handle = await CaseHandle.open(dir)
+    const fn = (name: string) => ({
+      function: name,
+      functionArn: `arn:aws:lambda:eu-west-1:123456789012:function:${name}`,
+      region: 'eu-west-1',
+    })
+    const change = async (action: string, name: string, prior: unknown, after: unknown) => {
+      const started = await handle.journal.append({
+        action,
+        target: fn(name).functionArn,
+        params: fn(name),
+        outcome: 'started',
+        prior,
+        undo: { intendedAfter: after },
+      })
+      await handle.journal.append({
+        action,
+        target: fn(name).functionArn,
+        params: fn(name),
+        outcome: 'applied',
+        after,
+      })
+      return started.seq
+    }
+    await handle.journal.append({
+      action: 'case.note',
+      target: 'C7',
+      params: { text: 'webhook contained' },
+      outcome: 'recorded',
+    })
+    await change('containment.throttle', 'fn1', { reserved: 5 }, { reserved: 0 })
+    await change(
+      'containment.url',
+      'fn1',
+      {
+        configs: [
+          { qualifier: null, authType: 'NONE' },
+          { qualifier: 'live', authType: 'NONE' },
+        ],
+      },
+      {
+        configs: [
+          { qualifier: null, authType: 'AWS_IAM' },
+          { qualifier: 'live', authType: 'AWS_IAM' },
+        ],
+      },
+    )
+    const statement = {
+      Sid: 'public-invoke',
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 'lambda:InvokeFunction',
+      Resource: fn('fn1').functionArn,
+    }
+    await change(
+      'containment.permissions',
+      'fn1',
+      { statements: [{ qualifier: null, sid: 'public-invoke', statement, public: true }] },
+      { statements: [] },
+    )
+    const undone = await change('containment.throttle', 'fn2', { reserved: null }, { reserved: 0 })
+    await handle.journal.append({
+      action: 'containment.throttle',
+      target: fn('fn2').functionArn,
+      params: { ...fn('fn2'), undoOf: undone },
+      outcome: 'undone',
+    })
+    await handle.close()
+    // One character of the old note changed: before, restore said only to preserve the case and
+    // start a new one, and case show refused too: nothing said what was still contained.
+    const journal = join(dir, 'journal.jsonl')
+    await writeFile(
+      journal,
+      (await readFile(journal, 'utf8')).replace('webhook contained', 'webhook containeD'),
+    )
+    const damaged = await readFile(journal)
+    for (const args of [
+      ['restore', '--case', dir, '--yes', '--region', 'eu-west-1'],
+      ['case', 'show', '--case', dir],
+    ]) {
+      const r = await runFir(args, { cwd, endpoint: 'http://127.0.0.1:9' })
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(3)
+      expect(r.stderr).toContain('journal entry seq 1 (line 2) was changed')
+      expect(r.stderr).toContain(
+        '3 changes are still in force by the journal lines that still parse (UNVERIFIED: the journal is damaged',
+      )
+      expect(r.stderr).toMatch(
+        /containment\.throttle of fn1 in eu-west-1 \(journal seq 2, [^)]+\): before it, reserved concurrency: 5; to put it back: aws lambda put-function-concurrency --function-name fn1 --reserved-concurrent-executions 5/,
+      )
+      expect(r.stderr).toContain('containment.url of fn1 in eu-west-1 (journal seq 4, ')
+      expect(r.stderr).toContain('aws lambda update-function-url-config --function-name fn1 --auth-type NONE')
+      expect(r.stderr).toContain(
+        'aws lambda update-function-url-config --function-name fn1 --qualifier live --auth-type NONE',
+      )
+      expect(r.stderr).toContain(
+        "aws lambda add-permission --function-name fn1 --statement-id public-invoke --action lambda:InvokeFunction --principal '*'",
+      )
+      expect(r.stderr).not.toContain('fn2')
+      expect(r.stderr).toContain('preserve the case folder as it is')
+      expect(r.stderr).toContain('run the AWS CLI commands listed above')
+    }
+    // Nothing was written to the case.
+    expect(await readFile(journal)).toEqual(damaged)
+    expect(await readdir(dir)).not.toContain('.lock')
+  })
+
   it('a file dropped into secrets/ is named by verify and censors nothing in reports', async () => {
     const cwd = await tempDir()
     expect(

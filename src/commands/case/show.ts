@@ -1,6 +1,6 @@
 import { caseFlag, FirCommand } from '../../base-command.js'
 import { resolveCaseDir } from '../../core/case/case-folder.js'
-import { readCheckedJournal } from '../../core/case/journal.js'
+import { DamagedJournalError, readCheckedJournal } from '../../core/case/journal.js'
 import { registerSecretsOfCase } from '../../core/case/secrets.js'
 import { type SetFindings, summariseCase } from '../../core/case/summary.js'
 import { escapeTerminal, formatTable } from '../../core/common/text.js'
@@ -17,7 +17,10 @@ export default class CaseShow extends FirCommand {
   protected async execute(): Promise<CommandOutcome> {
     const { flags } = await this.parse(CaseShow)
     const dir = await resolveCaseDir(flags.case)
-    const s = await summariseCase(dir)
+    const s = await summariseCase(dir).catch(async (err: unknown) => {
+      // Refused still, but saying what the journal's whole lines show is in force.
+      throw err instanceof DamagedJournalError ? await this.refuseDamagedJournal(err) : err
+    })
     // Findings' titles were written redacted; the case's secrets are registered all the same, as
     // every command that opens a case does, so nothing the case holds as a secret is printed.
     const { entries } = await readCheckedJournal(dir)

@@ -228,12 +228,25 @@ export async function readCheckedJournal(caseDir: string): Promise<ParsedJournal
   return parsed
 }
 
+/**
+ * The journal of `caseDir` failed its checks (checkJournalText): an integrity failure (exit 3).
+ * fir acts on nothing a damaged journal says; a command may still read its whole lines to tell the
+ * responder what they show (see withChangesInForce).
+ */
+export class DamagedJournalError extends IntegrityError {
+  constructor(
+    readonly caseDir: string,
+    problems: readonly JournalProblem[],
+  ) {
+    super(`unable to open the journal of ${caseDir}: ${problems.map((p) => p.message).join('; ')}`, {
+      actions: preserveCaseActions(caseDir),
+    })
+  }
+}
+
 /** The journal failed its checks (checkJournalText): an integrity failure (exit 3). */
-export function damagedJournal(caseDir: string, problems: readonly JournalProblem[]): IntegrityError {
-  return new IntegrityError(
-    `unable to open the journal of ${caseDir}: ${problems.map((p) => p.message).join('; ')}`,
-    { actions: preserveCaseActions(caseDir) },
-  )
+export function damagedJournal(caseDir: string, problems: readonly JournalProblem[]): DamagedJournalError {
+  return new DamagedJournalError(caseDir, problems)
 }
 
 function preserveCaseActions(caseDir: string): string[] {
