@@ -13,7 +13,7 @@ import {
   unfinishedSetDir,
 } from './evidence-store.js'
 import { readCheckedJournal } from './journal.js'
-import { TIMELINE_HISTORY_DIR, unfinishedArchive } from './timeline-archive.js'
+import { archiveBlockedBy, TIMELINE_HISTORY_DIR, unfinishedArchive } from './timeline-archive.js'
 
 export interface CaseSummary {
   dir: string
@@ -177,7 +177,9 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
     timeline = { events, findings }
   }
   const earlierTimelines = await readEarlierTimelines(dir)
-  const interrupted = unfinishedArchive(entries)
+  // One the next writing command puts back (not one a file the run never journaled blocks).
+  const archive = unfinishedArchive(entries)
+  const interrupted = archive && !(await archiveBlockedBy(dir, archive)) ? archive : undefined
   const reportsDir = join(dir, 'reports')
   const reports = (await exists(reportsDir))
     ? (await readdir(reportsDir)).filter((f) => !f.startsWith('.'))

@@ -148,6 +148,20 @@ async function timelineFilesOnDisk(caseDir: string): Promise<string[]> {
   return found
 }
 
+/**
+ * The old place of a file of an unfinished archive that something else now holds while the file
+ * is in the history folder (a file the interrupted run wrote and never journaled): the earlier
+ * timeline is not put back over it. Undefined when every file can go back.
+ */
+export async function archiveBlockedBy(
+  caseDir: string,
+  archive: { moves: readonly TimelineMove[] },
+): Promise<string | undefined> {
+  const taken = async (rel: string) => (await lstat(join(caseDir, rel)).catch(() => undefined)) !== undefined
+  for (const m of archive.moves) if ((await taken(m.to)) && (await taken(m.from))) return m.from
+  return undefined
+}
+
 /** What finishInterruptedTimelineMoves did, for the warning the command prints. */
 export interface TimelineMovesFinished {
   /** The earlier timeline put back from `folder` (its files, case-relative), if it was. */
@@ -171,11 +185,8 @@ export async function finishInterruptedTimelineMoves(
 ): Promise<TimelineMovesFinished> {
   const done: TimelineMovesFinished = { placed: [] }
   const archive = unfinishedArchive(journal.all())
-  const taken = async (rel: string) => (await lstat(join(caseDir, rel)).catch(() => undefined)) !== undefined
   if (archive) {
-    let blocked = false
-    for (const m of archive.moves) if ((await taken(m.to)) && (await taken(m.from))) blocked = true
-    if (!blocked) {
+    if (!(await archiveBlockedBy(caseDir, archive))) {
       for (const m of archive.moves) {
         await journal.append({
           action: 'case.artifact',

@@ -19,7 +19,7 @@ import { CASE_FOLDERS, notTheCaseFolder } from './folders.js'
 import { CASE_INIT_ACTION, checkJournalText, JOURNAL_FILE, type JournalEntry } from './journal.js'
 import { describeHolder, LOCK_FILE, type LockHolder, lockHeld } from './lock.js'
 import { recordedSecretFiles, SECRETS_DIR } from './secrets.js'
-import { findMisplacedTimelineFiles, unfinishedArchive } from './timeline-archive.js'
+import { archiveBlockedBy, findMisplacedTimelineFiles, unfinishedArchive } from './timeline-archive.js'
 
 export interface VerifyProblem {
   kind: 'changed' | 'missing' | 'extra' | 'out-of-order' | 'unparseable' | 'broken-chain' | 'torn'
@@ -221,8 +221,9 @@ async function nameInterruptedTimelineMoves(
 ): Promise<{ misplaced: Set<string>; unrecorded: Set<string> }> {
   const archive = unfinishedArchive(entries)
   if (archive) {
+    const blocked = await archiveBlockedBy(caseDir, archive)
     warnings.push(
-      `a timeline re-run was interrupted while replacing the timeline: it had journaled moving ${archive.moves.map((m) => m.from).join(', ')} to ${archive.folder}/ and stored no timeline of its own; the next fir command that writes to the case puts the earlier timeline back`,
+      `a timeline re-run was interrupted while replacing the timeline: it had journaled moving ${archive.moves.map((m) => m.from).join(', ')} to ${archive.folder}/ and recorded no timeline of its own; ${blocked ? `${blocked} holds a file it did not journal, so fir leaves the earlier timeline in ${archive.folder}/ (the next timeline run moves that file aside and records it)` : 'the next fir command that writes to the case puts the earlier timeline back'}`,
     )
   }
   const { misplaced, copies } = await findMisplacedTimelineFiles(caseDir, entries, { copies: true })

@@ -172,7 +172,7 @@ describe('a timeline re-run an earlier fir interrupted (it moved files before jo
     const before = await verifyCase(dir)
     expect(before.problems).toEqual([])
     expect(before.warnings).toEqual([
-      `a timeline re-run was interrupted while replacing the timeline: it had journaled moving timeline/events.jsonl to ${folder}/ and stored no timeline of its own; the next fir command that writes to the case puts the earlier timeline back`,
+      `a timeline re-run was interrupted while replacing the timeline: it had journaled moving timeline/events.jsonl to ${folder}/ and recorded no timeline of its own; the next fir command that writes to the case puts the earlier timeline back`,
       `timeline/findings.json is recorded there but is at ${folder}/findings.json (the same SHA-256): a timeline re-run was interrupted while moving it; the next fir command that writes to the case puts it in its place`,
     ])
     const opened = await CaseHandle.open(dir)
