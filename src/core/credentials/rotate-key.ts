@@ -18,7 +18,7 @@ import { awsCliCommand, firCommand } from '../common/suggest.js'
 import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { readIamEntity } from '../identity.js'
-import { defineStep } from '../steps/define-step.js'
+import { crashHook, defineStep } from '../steps/define-step.js'
 import { runSteps } from '../steps/runner.js'
 import type { StepResult } from '../steps/step.js'
 
@@ -320,6 +320,8 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
       const created = await createAccessKey(ctx.aws, s.userName)
       // Before anything else can print, log or journal it.
       redactor.register(created.secretAccessKey)
+      // Test-only: the moment a kill loses the secret (the journal does not yet name the key).
+      crashHook(ctx, `${rotateKeyStep.id}#created`)
       const { secretAccessKey: _secret, ...made } = created
       left = { ...left, keys: [...left.keys, made], firKeyIds: [...left.firKeyIds, made.id] }
       await writeSecretFile(ctx, s.userName, created)

@@ -73,8 +73,9 @@ export const CRASH_HOOK_ENV = 'FIR_TEST_CRASH_AFTER'
  * When FIR_TEST_CRASH_AFTER (comma-separated) names this point and fir runs against the emulator
  * (tests, tabletop), the process kills itself with SIGKILL — the exact moment a real crash would
  * leave a `started` entry without an outcome. Points: `<step id>` (after the step's change, before
- * its outcome is journaled), `<step id>.undo`, and `containment.permissions#<n>` (after the n-th
- * statement removed). Test-only: ignored against real AWS.
+ * its outcome is journaled), `<step id>.undo`, `containment.permissions#<n>` (after the n-th
+ * statement removed), and `credentials.rotate-key#created` (CreateAccessKey returned, the new key
+ * not yet journaled). Test-only: ignored against real AWS.
  */
 export function crashHook(ctx: FirContext, stepId: string): void {
   if (!ctx.aws.emulatorOnly) return
