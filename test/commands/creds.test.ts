@@ -487,6 +487,57 @@ describe('fir creds rotate-key: re-runs and undo work from the journal (built CL
   })
 })
 
+describe('fir creds rotate-key: a run killed after CreateAccessKey, before it journaled the key (built CLI)', () => {
+  it('the re-run deletes that key (its secret is lost), makes the new key and cuts the leaked one off; verify passes, restore brings the old key back', {
+    timeout: 180_000,
+  }, async () => {
+    const u = await seedUserWithKey(moto.endpoint(), 'u-killed')
+    const { cwd, dir } = await newCase('KK')
+    const opts = { cwd, endpoint: moto.endpoint() }
+    const args = [
+      'creds',
+      'rotate-key',
+      '--user',
+      u.userName,
+      '--access-key',
+      u.accessKeyId,
+      '--case',
+      'cases/KK',
+      '--yes',
+    ]
+    const killed = await runFir(args, {
+      ...opts,
+      env: { FIR_TEST_CRASH_AFTER: 'credentials.rotate-key#created' },
+    })
+    expect(killed.signal).toBe('SIGKILL')
+    const lost = Object.keys(await keysOf(u.userName)).find((k) => k !== u.accessKeyId)!
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [lost]: 'Active' })
+    expect(await readdir(join(dir, 'secrets')).catch(() => [])).toEqual([])
+
+    // Before: exit 2, "the user already has two keys (…) and AWS allows no third"; the leaked key stayed Active.
+    const r = await runFir(args, opts)
+    expect(r.code, r.stderr).toBe(0)
+    const keys = await keysOf(u.userName)
+    const newId = Object.keys(keys).find((k) => k !== u.accessKeyId)!
+    expect(keys).toEqual({ [u.accessKeyId]: 'Inactive', [newId]: 'Active' })
+    expect(newId).not.toBe(lost)
+    expect(r.stdout).toContain(
+      `Deleted ${lost}: a key an earlier run of this case made and was killed before saving its secret.`,
+    )
+    expect(r.stdout).toContain(`New key ${newId}: secret written to secrets/u-killed-${newId}.json`)
+    const verify = await runFir(['case', 'verify', '--case', 'cases/KK'], { cwd })
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0)
+
+    const back = await runFir(
+      ['restore', '--actions', 'rotate-key', '--yes', '--json', '--case', 'cases/KK'],
+      opts,
+    )
+    expect(back.code, back.stderr).toBe(0)
+    expect(back.json.result.results.map((x: { outcome: string }) => x.outcome)).toEqual(['undone'])
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [newId]: 'Active' })
+  })
+})
+
 describe('fir creds rotate-key: a rotation that stops part way (built CLI)', () => {
   it('names the new key and its secret file, and the command that finishes the rotation', async () => {
     const u = await seedUserWithKey(moto.endpoint(), 'u-partial')

@@ -92,6 +92,15 @@ export default class CredsRotateKey extends FirCommand {
         `No new key made now: ${result.newAccessKeyId} was made by an earlier run of this case; its secret file has been deleted since${flags['show-secret'] ? ', so there is no secret to show' : ''}.`,
       )
     }
+    for (const id of result.lostKeyIds) {
+      const key = escapeTerminal(id)
+      lines.push(
+        '',
+        result.lostKeysLeft.includes(id)
+          ? `${key} is a key an earlier run of this case made and was killed before saving its secret: the secret is lost, so nothing can use it. ${dryRun ? 'The rotation deletes it.' : 'It is still there (deleting it did not complete): a re-run deletes it.'}`
+          : `Deleted ${key}: a key an earlier run of this case made and was killed before saving its secret. The secret was lost (AWS shows it only when a key is made), so nothing could use it; it held the place the new key needed.`,
+      )
+    }
     if (result.partlyMade && result.rerun) {
       const out = result.results[0]?.outputs ?? {}
       lines.push(

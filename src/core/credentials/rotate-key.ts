@@ -10,6 +10,7 @@ import {
 } from '../../aws/iam.js'
 import { NotFoundError, UsageError } from '../../errors.js'
 import { safeSegment } from '../case/evidence-store.js'
+import type { JournalEntry } from '../case/journal.js'
 import { recordedSecretFiles, SECRET_FILE_ACTION, SECRETS_DIR } from '../case/secrets.js'
 import { ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
@@ -42,7 +43,15 @@ export interface RotateKeyState {
   keys: AccessKeyInfo[]
   /** Keys whose secret this case holds in secrets/ (made by fir). */
   firKeyIds: string[]
+  /**
+   * Keys fir made in a run of this case killed before it journaled them: their secret is lost
+   * (see {@link lostKeyIds}). Present only when there are some; the change deletes them.
+   */
+  lostKeyIds?: string[]
 }
+
+/** The id `intend` gives the key the change is to make. */
+const NEW_KEY = 'new'
 
 /** `<case>/secrets/<user>-<key id>.json`: where a rotated key's secret is written, once, 0600. */
 export function secretFilePath(caseDir: string, userName: string, keyId: string): string {
@@ -90,6 +99,68 @@ function firKeyIds(ctx: FirContext, userName: string, keys: AccessKeyInfo[]): st
   return keys
     .filter((k) => journaled.has(k.id) || recorded.has(secretFileRel(userName, k.id)))
     .map((k) => k.id)
+}
+
+/**
+ * How far a key's CreateDate may lie from the `started` entry of a rotation that was cut short and
+ * still be the key that run made. The entry's `at` is the local clock of the run that wrote it:
+ * it is put on AWS's clock with the offset this run sees in AWS's Date headers (the same machine,
+ * as a rule), and the margin covers the rest — a case resumed on another machine, drift since,
+ * CreateDate and Date headers kept to the second, the create call's retries. The margin is not
+ * the proof: that is AWS's own list of the user's keys, journaled as the prior just before the
+ * create, which did not hold the key.
+ */
+const LOST_KEY_MARGIN_MS = 5 * 60_000
+
+/** The `started` entries of this user's rotations meant to make a key whose run never journaled an outcome. */
+function cutShortRotations(ctx: FirContext, userName: string): JournalEntry[] {
+  const entries = ctx.case.journal.all()
+  return entries.filter((e, i) => {
+    const prior = e.prior as Partial<RotateKeyState> | undefined
+    if (e.action !== 'credentials.rotate-key' || e.outcome !== 'started' || prior?.userName !== userName)
+      return false
+    if ('undoOf' in (e.params ?? {})) return false
+    const intended = (e.undo as { intendedAfter?: Partial<RotateKeyState> } | undefined)?.intendedAfter
+    if (!intended?.keys?.some((k) => k.id === NEW_KEY)) return false
+    // The run's next entry on this change is its outcome; a `started` one (a re-run) or none means
+    // the process died in between.
+    const next = entries.slice(i + 1).find((x) => x.action === e.action && x.target === e.target)
+    return next === undefined || next.outcome === 'started'
+  })
+}
+
+/**
+ * Keys fir made whose secret is lost: AWS returns a key's secret only to the CreateAccessKey call,
+ * and a run killed after that call and before journaling the key (its `case.secret-file` record)
+ * took the secret with it, leaving an active key nobody holds. Such a key is one the user has now
+ * that a cut-short rotation's journaled prior (ListAccessKeys, just before its create) did not
+ * list, that no journal entry names as fir's, and that AWS says was created within
+ * {@link LOST_KEY_MARGIN_MS} of that rotation's `started` entry; one such key a rotation at most
+ * (it makes one). Never the key asked for by `--access-key`.
+ */
+function lostKeyIds(
+  ctx: FirContext,
+  userName: string,
+  keys: AccessKeyInfo[],
+  ours: string[],
+  asked: string | undefined,
+): { id: string; startedAt: string }[] {
+  const found: { id: string; startedAt: string }[] = []
+  for (const e of cutShortRotations(ctx, userName)) {
+    const known = new Set((e.prior as RotateKeyState).keys?.map((k) => k.id) ?? [])
+    const at = Date.parse(e.at) + (ctx.clock.skewMs ?? 0)
+    const made = keys.filter(
+      (k) =>
+        !known.has(k.id) &&
+        !ours.includes(k.id) &&
+        k.id !== asked &&
+        k.created !== null &&
+        Math.abs(Date.parse(k.created) - at) <= LOST_KEY_MARGIN_MS,
+    )
+    if (made.length === 1 && !found.some((f) => f.id === made[0]!.id))
+      found.push({ id: made[0]!.id, startedAt: e.at })
+  }
+  return found
 }
 
 const keyLine = (k: AccessKeyInfo) => `${k.id} (${k.status}, created ${k.created ?? 'unknown'})`
@@ -151,10 +222,14 @@ function describe(s: RotateKeyState): string {
   const old = s.keys.find((k) => k.id === s.oldKeyId)
   const others = s.keys.filter((k) => k.id !== s.oldKeyId)
   const parts = [`${s.oldKeyId} ${old ? old.status : 'deleted'}`]
-  for (const k of others)
-    parts.push(
-      `${k.id === 'new' ? 'a new key' : k.id} ${k.status}${s.firKeyIds.includes(k.id) ? ' (new, by fir)' : ''}`,
-    )
+  for (const k of others) {
+    const whose = s.firKeyIds.includes(k.id)
+      ? ' (new, by fir)'
+      : s.lostKeyIds?.includes(k.id)
+        ? ' (made by fir, secret lost)'
+        : ''
+    parts.push(`${k.id === NEW_KEY ? 'a new key' : k.id} ${k.status}${whose}`)
+  }
   return parts.join('; ')
 }
 
@@ -177,7 +252,7 @@ function madeKey(s: RotateKeyState): string | undefined {
 function rotated(s: RotateKeyState, params: RotateKeyParams): boolean {
   const old = s.keys.find((k) => k.id === s.oldKeyId)
   const cutOff = params.deleteOld ? !old : !old || old.status === 'Inactive'
-  return cutOff && (params.replace === false || madeKey(s) !== undefined)
+  return cutOff && (params.replace === false || madeKey(s) !== undefined) && !s.lostKeyIds?.length
 }
 
 /**
@@ -227,8 +302,12 @@ async function writeSecretFile(
  * already has two keys (AWS's limit) and names them. The keys fir made are known from the journal
  * (and, for a run killed before journaling its new key, by the journal's record of its secret
  * file): a re-run finishes the deactivation or reports `already-applied`, also after the secret
- * file was deleted. Each key rotated out is its own change (target `<user ARN>#<key id>`).
- * IAM: iam:GetUser, iam:ListAccessKeys, iam:CreateAccessKey, iam:UpdateAccessKey, iam:DeleteAccessKey.
+ * file was deleted. A key a run killed between CreateAccessKey and journaling it left (its secret
+ * lost: {@link lostKeyIds}) is not counted as the user's: the change cuts the leaked key off, then
+ * deactivates and deletes that key, then makes the new one. Each key rotated out is its own change
+ * (target `<user ARN>#<key id>`).
+ * IAM: iam:GetUser, iam:ListAccessKeys, iam:CreateAccessKey, iam:UpdateAccessKey, iam:DeleteAccessKey
+ * (with deleteOld, or for a lost key).
  * Undo: reactivates the old key — only when `rotate-key` is named in `fir restore --actions`
  * (it makes the leaked key valid again); a deleted key cannot be restored; the new key is kept.
  * Undo works from the journaled record alone (the old key id and its prior status), whatever the
@@ -249,12 +328,30 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
     const user = await readIamEntity(ctx.aws, 'user', params.user, () => getUserInfo(ctx.aws, params.user))
     const keys = await listAccessKeys(ctx.aws, user.name)
     const ours = firKeyIds(ctx, user.name, keys)
-    const oldKeyId = chooseOldKey(params, keys, ours, user.name, journaledOldKeys(ctx, user.name))
-    const state: RotateKeyState = { userName: user.name, userArn: user.arn, oldKeyId, keys, firKeyIds: ours }
+    const lost = lostKeyIds(ctx, user.name, keys, ours, params.accessKey)
+    const lostIds = lost.map((l) => l.id)
+    // A lost key is fir's, not a second key of the user's: neither one to choose between nor one
+    // that fills AWS's two.
+    const oldKeyId = chooseOldKey(
+      params,
+      keys,
+      [...ours, ...lostIds],
+      user.name,
+      journaledOldKeys(ctx, user.name),
+    )
+    const state: RotateKeyState = {
+      userName: user.name,
+      userArn: user.arn,
+      oldKeyId,
+      keys,
+      firKeyIds: ours,
+      ...(lostIds.length ? { lostKeyIds: lostIds } : {}),
+    }
     const made = madeKey(state)
     const needsNew = replacementKey(state) === undefined && params.replace !== false
-    if (needsNew && keys.length >= 2 && !rotated(state, params)) {
-      const other = keys.filter((k) => k.id !== oldKeyId)
+    const usersKeys = keys.filter((k) => !lostIds.includes(k.id))
+    if (needsNew && usersKeys.length >= 2 && !rotated(state, params)) {
+      const other = usersKeys.filter((k) => k.id !== oldKeyId)
       throw new UsageError(
         `unable to rotate access key ${oldKeyId} of user ${escapeTerminal(user.name)}: the user already has two keys (${keys.map(keyLine).join('; ')}) and AWS allows no third`,
         {
@@ -274,6 +371,10 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
       label: user.name,
       state,
       notes: [
+        ...lost.map((l) => {
+          const k = keys.find((x) => x.id === l.id)!
+          return `${l.id} (${k.status}, created ${k.created}) is a key fir made in a run of this case that was killed before it saved the key's secret (that rotation, started ${l.startedAt}, never finished, and the user's keys read just before it did not include ${l.id}): the secret is lost, as AWS shows it only when a key is made, so nothing can use the key. fir cuts the leaked key off first, then deactivates and deletes ${l.id} (it cannot be restored; nothing needs it)`
+        }),
         params.replace === false
           ? `no new key is made for ${escapeTerminal(user.name)}: whatever uses ${oldKeyId} stops working`
           : made === undefined
@@ -305,17 +406,44 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
   },
   intend(_ctx, params, s) {
     const hasNew = replacementKey(s) !== undefined || params.replace === false
+    const { lostKeyIds: lost = [], ...rest } = s
     const keys = s.keys
-      .filter((k) => !(params.deleteOld && k.id === s.oldKeyId))
+      .filter((k) => !(params.deleteOld && k.id === s.oldKeyId) && !lost.includes(k.id))
       .map((k) => (k.id === s.oldKeyId ? { ...k, status: 'Inactive' } : k))
-    if (!hasNew) keys.push({ id: 'new', status: 'Active', created: null })
-    return { ...s, keys }
+    if (!hasNew) keys.push({ id: NEW_KEY, status: 'Active', created: null })
+    return { ...rest, keys }
   },
   isApplied: (_ctx, params, s) => rotated(s, params),
   async change(ctx, params, s, _intended, progress) {
     const hasNew = replacementKey(s) !== undefined || params.replace === false
     // The state each call leaves, reported so that a later call's failure loses no new key.
     let left = s
+    const deactivate = async (id: string) => {
+      await setAccessKeyStatus(ctx.aws, s.userName, id, 'Inactive')
+      left = { ...left, keys: left.keys.map((k) => (k.id === id ? { ...k, status: 'Inactive' } : k)) }
+      progress(left)
+    }
+    const isActive = (id: string) => left.keys.some((k) => k.id === id && k.status === 'Active')
+    const old = s.keys.find((k) => k.id === s.oldKeyId)
+    const lost = s.lostKeyIds ?? []
+    if (lost.length) {
+      // The leaked key is cut off first, so that a refused delete leaves it cut off all the same;
+      // a lost key is deactivated before it is deleted for the same reason. Its deletion frees
+      // the place the new key needs (AWS allows two).
+      if (isActive(s.oldKeyId)) await deactivate(s.oldKeyId)
+      for (const id of lost) {
+        if (isActive(id)) await deactivate(id)
+        await deleteAccessKey(ctx.aws, s.userName, id)
+        const rest = left.lostKeyIds?.filter((x) => x !== id) ?? []
+        const { lostKeyIds: _done, ...state } = left
+        left = {
+          ...state,
+          keys: left.keys.filter((k) => k.id !== id),
+          ...(rest.length ? { lostKeyIds: rest } : {}),
+        }
+        progress(left)
+      }
+    }
     if (!hasNew) {
       const created = await createAccessKey(ctx.aws, s.userName)
       // Before anything else can print, log or journal it.
@@ -324,22 +452,25 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
       crashHook(ctx, `${rotateKeyStep.id}#created`)
       const { secretAccessKey: _secret, ...made } = created
       left = { ...left, keys: [...left.keys, made], firKeyIds: [...left.firKeyIds, made.id] }
+      // The key's id is journaled (with its file) first thing: a run killed later knows it.
       await writeSecretFile(ctx, s.userName, created)
       progress(left)
     }
     const firKeys = left.firKeyIds
-    const old = s.keys.find((k) => k.id === s.oldKeyId)
-    if (old?.status === 'Active') {
-      await setAccessKeyStatus(ctx.aws, s.userName, s.oldKeyId, 'Inactive')
-      left = { ...left, keys: left.keys.map((k) => (k.id === s.oldKeyId ? { ...k, status: 'Inactive' } : k)) }
-      progress(left)
-    }
+    if (isActive(s.oldKeyId)) await deactivate(s.oldKeyId)
     if (params.deleteOld && old) {
       await deleteAccessKey(ctx.aws, s.userName, s.oldKeyId)
       progress({ ...left, keys: left.keys.filter((k) => k.id !== s.oldKeyId) })
     }
     const keys = await listAccessKeys(ctx.aws, s.userName)
-    return { ...s, keys, firKeyIds: firKeys.filter((id) => keys.some((k) => k.id === id)) }
+    const { lostKeyIds: _lost, ...state } = s
+    const stillLost = lost.filter((id) => keys.some((k) => k.id === id))
+    return {
+      ...state,
+      keys,
+      firKeyIds: firKeys.filter((id) => keys.some((k) => k.id === id)),
+      ...(stillLost.length ? { lostKeyIds: stillLost } : {}),
+    }
   },
   describe,
   outputs(_params, s) {
@@ -406,6 +537,13 @@ export interface RotateKeyResult {
    * no other key), with the AWS flags this run was given. Null otherwise.
    */
   rerun: string | null
+  /**
+   * Keys an earlier run of this case made and was killed before journaling, so their secret is
+   * lost (the state's `lostKeyIds`): this run deletes them. `lostKeysLeft` names those still there
+   * after it (the delete refused or not reached; all of them under dryRun).
+   */
+  lostKeyIds: string[]
+  lostKeysLeft: string[]
 }
 
 /** `fir creds rotate-key`: the rotation step for one user's key, through the runner. */
@@ -431,6 +569,9 @@ export async function rotateAccessKey(
   const before = run.results[0]?.before as RotateKeyState | null | undefined
   const secretFile = typeof outputs.secretFile === 'string' ? outputs.secretFile : null
   const partlyMade = run.results[0]?.partlyMade === true
+  const lostKeyIds = before?.lostKeyIds ?? []
+  const after = run.results[0]?.after as RotateKeyState | null | undefined
+  const lostKeysLeft = lostKeyIds.filter((id) => run.dryRun || !after || after.keys.some((k) => k.id === id))
   const words = [
     'creds',
     'rotate-key',
@@ -451,6 +592,8 @@ export async function rotateAccessKey(
     newKeyMadeNow: newAccessKeyId !== null && !(before?.firKeyIds ?? []).includes(newAccessKeyId),
     partlyMade,
     rerun: partlyMade ? firCommand(words, ctx.aws, { caseDir: ctx.case.dir }) : null,
+    lostKeyIds,
+    lostKeysLeft,
   }
 }
 

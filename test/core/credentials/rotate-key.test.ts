@@ -1,9 +1,12 @@
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ListAccessKeysCommand } from '@aws-sdk/client-iam'
+import { CreateAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam'
 import { afterEach, describe, expect, it } from 'vitest'
+import { verifyCase } from '../../../src/core/case/verify.js'
 import { restoreCase } from '../../../src/core/containment/restore.js'
-import { rotateAccessKey } from '../../../src/core/credentials/rotate-key.js'
+import { rotateAccessKey, rotateKeyStep } from '../../../src/core/credentials/rotate-key.js'
+import { rotateKeyAction } from '../../../src/core/playbook/actions/credentials.js'
+import type { StepRun } from '../../../src/core/playbook/runner.js'
 import { useMoto } from '../../support/emulator.js'
 import { FaultProxy, type RequestInfo } from '../../support/fault-proxy.js'
 import { seedClients, seedUserWithKey } from '../../support/seed.js'
@@ -100,5 +103,133 @@ describe('creds rotate-key: a change that fails after the new key was made', () 
     expect(row.notes.join('\n')).toMatch(
       /the change was made \(as its calls left it: the state could not be read back\), but a call of it failed: run it again to confirm it/,
     )
+  })
+})
+
+describe('creds rotate-key: a run killed after CreateAccessKey, before it journaled the new key', () => {
+  /**
+   * What such a run leaves: its `started` entry (prior: the user's one key), no outcome, no
+   * secret-file record, and in AWS a second key whose secret only the killed process ever had.
+   */
+  async function killedRotation(
+    user: string,
+    caseId: string,
+    options: { at?: string; endpoint?: string } = {},
+  ) {
+    const u = await seedUserWithKey(moto.endpoint(), user)
+    const ctx = await testContext(options.endpoint ?? moto.endpoint(), { caseId })
+    const params = { user: u.userName, accessKey: u.accessKeyId, deleteOld: false }
+    const plan = await rotateKeyStep.plan(ctx, params)
+    await ctx.case.journal.append({
+      action: rotateKeyStep.id,
+      target: plan.target,
+      params,
+      outcome: 'started',
+      prior: plan.before,
+      undo: { intendedAfter: plan.after },
+      ...(options.at ? { at: options.at } : {}),
+    })
+    const made = await seedClients(moto.endpoint()).iam.send(new CreateAccessKeyCommand({ UserName: user }))
+    return {
+      u,
+      ctx,
+      lost: made.AccessKey!.AccessKeyId!,
+      lostCreated: made.AccessKey!.CreateDate!.toISOString(),
+    }
+  }
+
+  it('a re-run names the lost key, cuts the leaked key off, deletes the lost one and makes the new key; restore reactivates the old key', async () => {
+    const { u, ctx, lost, lostCreated } = await killedRotation('killed-1', 'RK-K1')
+    const seqBefore = ctx.case.journal.all().length
+
+    // Before: UsageError "the user already has two keys (…) and AWS allows no third", nothing changed.
+    const r = await rotateAccessKey(ctx, { user: u.userName, accessKey: u.accessKeyId, confirmed: true })
+    const row = r.results[0]!
+    expect(row.outcome).toBe('applied')
+    const keys = await keysOf(u.userName)
+    const newId = Object.keys(keys).find((k) => k !== u.accessKeyId)!
+    expect(newId).not.toBe(lost)
+    expect(keys).toEqual({ [u.accessKeyId]: 'Inactive', [newId]: 'Active' })
+    expect(r).toMatchObject({ newAccessKeyId: newId, newKeyMadeNow: true, lostKeyIds: [lost] })
+    const secret = JSON.parse(await readFile(join(ctx.case.dir, r.secretFile!), 'utf8'))
+    expect(secret.AccessKey.AccessKeyId).toBe(newId)
+    expect(row.notes.join('\n')).toContain(
+      `${lost} (Active, created ${lostCreated}) is a key fir made in a run of this case that was killed before it saved the key's secret`,
+    )
+    expect(row.beforeText).toBe(`${u.accessKeyId} Active; ${lost} Active (made by fir, secret lost)`)
+
+    // The change, the lost key's deletion included, was journaled before it was made.
+    const entries = ctx.case.journal.all().slice(seqBefore)
+    const started = entries.find((e) => e.action === rotateKeyStep.id && e.outcome === 'started')!
+    expect(started.prior).toMatchObject({ lostKeyIds: [lost] })
+    expect(
+      (started.undo as { intendedAfter: { keys: { id: string }[] } }).intendedAfter.keys.map((k) => k.id),
+    ).toEqual([u.accessKeyId, 'new'])
+    expect(entries.map((e) => `${e.action} ${e.outcome}`)).toEqual([
+      'aws.identity recorded',
+      'credentials.rotate-key started',
+      'case.secret-file recorded',
+      'credentials.rotate-key applied',
+    ])
+    expect((await verifyCase(ctx.case.dir)).problems).toEqual([])
+
+    // Done: a second re-run is already-applied.
+    const again = await rotateAccessKey(ctx, { user: u.userName, confirmed: true })
+    expect(again.results[0]!.outcome).toBe('already-applied')
+    expect(again.lostKeyIds).toEqual([])
+
+    // Undo from the first (killed) attempt's prior: the old key comes back; the new key stays.
+    const back = await restoreCase(ctx, { actions: ['rotate-key'], confirmed: true })
+    expect(back.results.map((x) => x.outcome)).toEqual(['undone'])
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [newId]: 'Active' })
+  })
+
+  it('without an access key (playbook action, user only) the lost key is not taken for a second key of the user, and the summary names it', async () => {
+    const { u, ctx, lost } = await killedRotation('killed-2', 'RK-K2')
+    // Before: "unable to choose which access key of user killed-2 to rotate: it has two".
+    const r = await rotateKeyAction({ ctx } as unknown as StepRun, { user: u.userName })
+    expect(r.outcome).toBe('applied')
+    expect(r.outputs.rotated).toEqual([u.accessKeyId])
+    expect(r.summary).toContain(
+      `; deleted ${lost}: made by an earlier run of this case killed before saving its secret (lost, so nothing could use it)`,
+    )
+    expect(Object.values(await keysOf(u.userName)).sort()).toEqual(['Active', 'Inactive'])
+  })
+
+  it('when deleting the lost key is refused, the leaked key is cut off all the same and a re-run finishes', async () => {
+    proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [{ match: 'DeleteAccessKey', fault: 'access-denied', count: 1 }],
+    }).start()
+    const { u, ctx, lost } = await killedRotation('killed-4', 'RK-K4', { endpoint: proxy.endpoint })
+    const r = await rotateAccessKey(ctx, { user: u.userName, accessKey: u.accessKeyId, confirmed: true })
+    expect(r.results[0]!.outcome).toBe('denied')
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Inactive', [lost]: 'Inactive' })
+    expect(r).toMatchObject({
+      lostKeyIds: [lost],
+      lostKeysLeft: [lost],
+      partlyMade: true,
+      newAccessKeyId: null,
+    })
+    const again = await rotateAccessKey(ctx, {
+      user: u.userName,
+      accessKey: u.accessKeyId,
+      confirmed: true,
+    })
+    expect(again.results[0]!.outcome).toBe('applied')
+    expect(again).toMatchObject({ lostKeyIds: [lost], lostKeysLeft: [] })
+    const keys = await keysOf(u.userName)
+    expect(keys[u.accessKeyId]).toBe('Inactive')
+    expect(Object.keys(keys)).toHaveLength(2)
+    expect(keys[lost]).toBeUndefined()
+  })
+
+  it("a key made long after the killed run is the user's (someone else made it): the two-key refusal stands", async () => {
+    // The killed run an hour ago: the key made now is not its key.
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString()
+    const { u, ctx, lost } = await killedRotation('killed-3', 'RK-K3', { at: hourAgo })
+    await expect(
+      rotateAccessKey(ctx, { user: u.userName, accessKey: u.accessKeyId, confirmed: true }),
+    ).rejects.toThrow(/already has two keys/)
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [lost]: 'Active' })
   })
 })

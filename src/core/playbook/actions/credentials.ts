@@ -25,7 +25,9 @@ function list(params: Record<string, unknown>, one: string, many: string): strin
 /**
  * `credentials.rotate-key`: for each key, finds its user (iam:GetAccessKeyLastUsed; a key of
  * another account is refused, naming that account) unless `user` is given, then creates a new key
- * (none with replace: false) and deactivates the old one (deletes it with deleteOld).
+ * (none with replace: false) and deactivates the old one (deletes it with deleteOld). A key an
+ * earlier run of the case made and was killed before journaling (its secret lost) is deleted
+ * first, and the summary names it.
  * IAM: the `fir creds rotate-key` row.
  */
 export const rotateKeyAction: ActionImpl = async (run, params) => {
@@ -40,6 +42,7 @@ export const rotateKeyAction: ActionImpl = async (run, params) => {
   const rotated: string[] = []
   const newIds: string[] = []
   const files: string[] = []
+  const lost: string[] = []
   for (const t of targets) {
     const replace = params.replace !== false
     const r = await rotateAccessKey(run.ctx, {
@@ -55,12 +58,21 @@ export const rotateKeyAction: ActionImpl = async (run, params) => {
       rotated.push(out.oldAccessKeyId)
     if (r.newAccessKeyId) newIds.push(r.newAccessKeyId)
     if (r.secretFile) files.push(r.secretFile)
+    lost.push(...r.lostKeyIds.filter((id) => !r.lostKeysLeft.includes(id)))
   }
   const { outcome, summary } = outcomeOf(
     rows,
     `rotate ${targets.map((t) => t.accessKey ?? `the key of ${t.user}`).join(', ') || 'no key'}`,
   )
-  return { outcome, summary, outputs: { rotated, newAccessKeyIds: newIds, secretFiles: files } }
+  // A key fir itself made and lost the secret of (a killed run): deleted, and said so.
+  const deleted = lost.length
+    ? `; deleted ${lost.join(', ')}: made by an earlier run of this case killed before saving its secret (lost, so nothing could use it)`
+    : ''
+  return {
+    outcome,
+    summary: `${summary}${deleted}`,
+    outputs: { rotated, newAccessKeyIds: newIds, secretFiles: files },
+  }
 }
 
 /** `credentials.rotate-secret`: RotateSecret for each secret (cannot be undone). IAM: the `fir creds rotate-secret` row. */
