@@ -8,6 +8,7 @@ import { recordArtifact } from '../../src/core/case/evidence-store.js'
 import type { Actor } from '../../src/core/case/journal.js'
 import { writeFileAtomic } from '../../src/core/common/fs-safe.js'
 import { redactValue } from '../../src/core/common/redact.js'
+import { compactUtc } from '../../src/core/common/text.js'
 import type { EventSourcesState } from '../../src/core/containment/event-sources.js'
 import type { PermissionsState } from '../../src/core/containment/permissions.js'
 import type { RecycleState } from '../../src/core/containment/recycle.js'
@@ -16,6 +17,7 @@ import type { UrlState } from '../../src/core/containment/url.js'
 import type { RevokeState } from '../../src/core/credentials/revoke-policy.js'
 import type { RotateKeyState } from '../../src/core/credentials/rotate-key.js'
 import type { Finding as SnapshotFinding, SnapshotSummary } from '../../src/core/snapshot/types.js'
+import { recordSweep, type SweepMatch, type SweepResult } from '../../src/core/sweep/sweep.js'
 import type { TimelineFindingEntry, TimelineSummary } from '../../src/core/timeline/collect.js'
 import type { EventFinding, TimelineEvent } from '../../src/core/timeline/types.js'
 
@@ -1452,4 +1454,128 @@ async function writeTimeline(
     await recordArtifact(handle.dir, handle.journal, rel)
   }
   return times.length
+}
+
+/** An account the sample sweep reaches besides the case's own. */
+export const OTHER_ACCOUNT = '210987654321'
+
+/** A function name an attacker chose: table syntax, markup, a newline and an ANSI escape. */
+export const HOSTILE_FUNCTION = 'fn|<img src=x>\nInjected: row\u001b[31m'
+
+/**
+ * Records an org sweep in a case through the same code as `fir sweep` (recordSweep: the result in
+ * `sweeps/<UTC>.json`, recorded by hash, and the journaled `sweep` entry). It matched, in the case's
+ * account, the case's function (which the sample contains) and `billing-worker` (versions
+ * $LATEST and 3, not sealed); in OTHER_ACCOUNT, `reports-job` (sealed by the sweep's --snapshot),
+ * a function named HOSTILE_FUNCTION whose seal failed, and `extra` more functions (`bulk-NNN`);
+ * one account was denied. Returns the file's case-relative path.
+ */
+export async function addSampleSweep(
+  dir: string,
+  options: { extra?: number; startedAt?: Date } = {},
+): Promise<{ file: string; result: SweepResult }> {
+  const startedAt = options.startedAt ?? new Date('2026-03-14T11:00:00.000Z')
+  const arn = (account: string, region: string, name: string, version: string) =>
+    `arn:aws:lambda:${region}:${account}:function:${name}:${version}`
+  const match = (account: string, region: string, name: string, version: string): SweepMatch => ({
+    account,
+    accountName: account === OTHER_ACCOUNT ? 'analytics-prod' : '',
+    region,
+    function: name,
+    version,
+    arn: arn(account, region, name, version),
+    role: `arn:aws:iam::${account}:role/orders-api-role`,
+    reasons: [
+      { indicator: 'role-name', detail: `runs with role arn:aws:iam::${account}:role/orders-api-role` },
+    ],
+  })
+  const matches: SweepMatch[] = [
+    match(ACCOUNT, REGION, 'billing-worker', '$LATEST'),
+    match(ACCOUNT, REGION, 'billing-worker', '3'),
+    match(ACCOUNT, REGION, 'orders-api', '$LATEST'),
+    match(OTHER_ACCOUNT, 'eu-west-1', HOSTILE_FUNCTION, '$LATEST'),
+    match(OTHER_ACCOUNT, 'eu-west-1', 'reports-job', '$LATEST'),
+    ...Array.from({ length: options.extra ?? 0 }, (_, i) =>
+      match(OTHER_ACCOUNT, 'us-west-2', `bulk-${String(i).padStart(3, '0')}`, '$LATEST'),
+    ),
+  ]
+  const unqualified = (a: string, r: string, n: string) => `arn:aws:lambda:${r}:${a}:function:${n}`
+  const result: SweepResult = {
+    caller: { arn: `arn:aws:sts::${ACCOUNT}:assumed-role/IncidentResponder/alice`, account: ACCOUNT },
+    assumeRole: 'IncidentResponder',
+    indicators: {
+      roleNames: ['orders-api-role'],
+      layerArns: [],
+      codeSha256: [],
+      envValueSha256: ['5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8'],
+      public: false,
+    },
+    regions: [REGION, 'eu-west-1', 'us-west-2'],
+    accounts: [
+      {
+        id: ACCOUNT,
+        name: 'orders-prod',
+        status: 'swept',
+        via: 'caller',
+        regionsSwept: [REGION, 'eu-west-1', 'us-west-2'],
+        regionsSkipped: [],
+        functionVersions: 40,
+        requests: 9,
+        maxRequestsPerSecond: 3,
+      },
+      {
+        id: OTHER_ACCOUNT,
+        name: 'analytics-prod',
+        status: 'partial',
+        via: `arn:aws:iam::${OTHER_ACCOUNT}:role/IncidentResponder`,
+        regionsSwept: ['eu-west-1', 'us-west-2'],
+        regionsSkipped: [],
+        functionVersions: 81,
+        requests: 12,
+        maxRequestsPerSecond: 4,
+      },
+      {
+        id: '333344445555',
+        name: 'sandbox',
+        status: 'denied',
+        via: 'arn:aws:iam::333344445555:role/IncidentResponder',
+        regionsSwept: [],
+        regionsSkipped: [],
+        functionVersions: 0,
+        requests: 1,
+        maxRequestsPerSecond: 1,
+      },
+    ],
+    inactiveAccounts: [],
+    matches,
+    functionVersionsSeen: 400,
+    snapshots: [
+      {
+        account: OTHER_ACCOUNT,
+        region: 'eu-west-1',
+        functions: [unqualified(OTHER_ACCOUNT, 'eu-west-1', HOSTILE_FUNCTION)],
+        error: 'denied: AccessDeniedException: lambda:GetFunction',
+      },
+      {
+        account: OTHER_ACCOUNT,
+        region: 'eu-west-1',
+        functions: [unqualified(OTHER_ACCOUNT, 'eu-west-1', 'reports-job')],
+        set: '20260314T110200.000Z',
+        manifestSha256: 'a'.repeat(64),
+      },
+    ],
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date(startedAt.getTime() + 90_000).toISOString(),
+    wallMs: 90_000,
+    cpuMs: 800,
+    file: `sweeps/${compactUtc(startedAt)}.json`,
+    limits: { concurrency: 32, ratePerAccount: 10 },
+  }
+  const handle = await CaseHandle.open(dir)
+  try {
+    await recordSweep(handle, result, { target: `${ACCOUNT},${OTHER_ACCOUNT},333344445555`, gapCount: 3 })
+  } finally {
+    await handle.close()
+  }
+  return { file: result.file, result }
 }

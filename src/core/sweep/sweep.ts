@@ -12,6 +12,7 @@ import {
 import { listOrgAccounts } from '../../aws/organizations.js'
 import { getCallerIdentity } from '../../aws/sts.js'
 import { FirError, UsageError } from '../../errors.js'
+import type { CaseHandle } from '../case/case-folder.js'
 import { recordArtifact } from '../case/evidence-store.js'
 import { setActorArn } from '../case/journal.js'
 import { writeFileAtomic } from '../common/fs-safe.js'
@@ -25,6 +26,7 @@ import { snapshotFunctions } from '../snapshot/snapshot.js'
 import { type Indicators, type MatchReason, matchInventory } from './indicators.js'
 import { AccountPacer, maxPerSecond, runQueue } from './pacer.js'
 import { publicReasons, type QualifiedPolicy } from './public.js'
+import { SWEEP_ACTION, unqualifiedArn } from './recorded.js'
 import { isOptInRegion } from './regions.js'
 
 export interface SweepOptions {
@@ -492,22 +494,40 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
     file: `sweeps/${compactUtc(new Date(startedAt))}.json`,
     limits: { concurrency: opts.concurrency, ratePerAccount: opts.ratePerAccount },
   }
-  await writeFileAtomic(join(ctx.case.dir, result.file), `${JSON.stringify(result, null, 2)}\n`, {
+  await recordSweep(ctx.case, result, {
+    target: opts.org ? 'organization' : accounts.map((a) => a.id).join(','),
+    gapCount: ctx.gaps.list.length,
+  })
+  return result
+}
+
+/**
+ * Keeps a sweep's result in the case: writes `result.file` (`sweeps/<UTC>.json`, never over an
+ * existing one), records it by hash (`case.artifact`, so `fir case verify` checks it) and journals
+ * the sweep (action `sweep`) with its parameters, counts, matched functions and the file's SHA-256,
+ * which `fir case show` and `fir report` check before they read the file (sweep/recorded.ts).
+ */
+export async function recordSweep(
+  handle: Pick<CaseHandle, 'dir' | 'journal'>,
+  result: SweepResult,
+  o: { target: string; gapCount: number },
+): Promise<void> {
+  await writeFileAtomic(join(handle.dir, result.file), `${JSON.stringify(result, null, 2)}\n`, {
     once: true,
   })
-  const artifact = await recordArtifact(ctx.case.dir, ctx.case.journal, result.file)
-  await ctx.case.journal.append({
-    action: 'sweep',
-    target: opts.org ? 'organization' : accounts.map((a) => a.id).join(','),
+  const artifact = await recordArtifact(handle.dir, handle.journal, result.file)
+  await handle.journal.append({
+    action: SWEEP_ACTION,
+    target: o.target,
     params: {
-      accounts: accounts.length,
+      accounts: result.accounts.length,
       accountsDenied: result.accounts.filter((a) => a.status === 'denied').map((a) => a.id),
-      regions: opts.regions,
-      assumeRole: opts.assumeRole,
-      indicators: opts.indicators,
-      matchCount: matches.length,
-      matchedFunctions: [...new Set(matches.map((m) => m.arn.replace(/:(\$LATEST|\d+)$/, '')))],
-      gapCount: ctx.gaps.list.length,
+      regions: result.regions,
+      assumeRole: result.assumeRole,
+      indicators: result.indicators,
+      matchCount: result.matches.length,
+      matchedFunctions: [...new Set(result.matches.map((m) => unqualifiedArn(m.arn)))],
+      gapCount: o.gapCount,
       functionVersionsSeen: result.functionVersionsSeen,
       file: result.file,
       fileSha256: artifact.sha256,
@@ -515,5 +535,4 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
     },
     outcome: 'recorded',
   })
-  return result
 }
