@@ -1,11 +1,11 @@
-import { lstat, mkdir, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises'
+import { appendFile, lstat, mkdir, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../src/core/case/case-folder.js'
 import { recordArtifact } from '../../src/core/case/evidence-store.js'
 import { runFir, tempDir } from '../support/cli.js'
-import { buildSampleCase } from '../support/sample-case.js'
+import { ACCOUNT, addSampleSweep, buildSampleCase, OTHER_ACCOUNT } from '../support/sample-case.js'
 
 describe('fir case (built CLI)', () => {
   it('init then verify exits 0; --json status equals the exit code', async () => {
@@ -706,6 +706,45 @@ describe('fir case (built CLI)', () => {
     expect(json.json.result.findings[1].items[0].title).toBe(
       `Package entry \u001b[2J${sample.secretRedacted}`,
     )
+  })
+
+  it('show lists each sweep, its facts and first matches escaped, and says when its file changed', async () => {
+    const sample = await buildSampleCase({ parent: await tempDir(), timeline: false, notes: false })
+    const { file } = await addSampleSweep(sample.dir, { extra: 25 })
+    const show = await runFir(['case', 'show', '--case', sample.dir])
+    expect(show.code, show.stderr).toBe(0)
+    const out = show.stdout.slice(show.stdout.indexOf('Sweeps (1)'))
+    expect(out).toContain(
+      [
+        'Sweeps (1)',
+        `  ${file}  2026-03-14T11:00:00.000Z by arn:aws:sts::${ACCOUNT}:assumed-role/IncidentResponder/alice`,
+        '    indicators  role name orders-api-role; environment value sha256:5e884898…',
+        `    accounts    3 accounts: 1 swept, 1 read in part (${OTHER_ACCOUNT} (analytics-prod)), 1 denied (333344445555 (sandbox))`,
+        '    regions     3: us-east-1, eu-west-1, us-west-2',
+        '    read        400 function versions; matched 30 function versions (29 functions); 3 gaps',
+      ].join('\n'),
+    )
+    const rows = out.split('\n').filter((l) => /^ {4}\d{12}/.test(l))
+    expect(rows).toHaveLength(20)
+    expect(rows[0]).toMatch(
+      /^ {4}123456789012 +us-east-1 +billing-worker:\$LATEST +no +role-name: runs with role /,
+    )
+    // One line, escaped: the newline and the escape of the attacker's name are text.
+    expect(rows[3]).toContain('fn|<img src=x>\\nInjected: row\\e[31m:$LATEST')
+    expect(rows[3]).toMatch(/ failed +role-name: /)
+    expect(rows[4]).toMatch(/reports-job:\$LATEST +evidence\/20260314T110200\.000Z +role-name: /)
+    expect(out).toContain(`    … and 10 more (see ${file})`)
+    expect(out).not.toContain('\u001b')
+    expect(out).not.toContain('5e884898da28')
+
+    await appendFile(join(sample.dir, file), ' ')
+    const changed = await runFir(['case', 'show', '--case', sample.dir])
+    expect(changed.code, changed.stderr).toBe(0)
+    expect(changed.stdout).toContain(
+      `    ${file} was changed after fir wrote it (its SHA-256 is journaled): its matches are not shown; run fir case verify\n    matched functions (from the journal):\n      arn:aws:lambda:us-east-1:${ACCOUNT}:function:billing-worker\n`,
+    )
+    expect(changed.stdout).toContain('      … and 9 more\n')
+    expect(changed.stdout).not.toContain('billing-worker:$LATEST')
   })
 
   it('says a --case or FIR_CASE that names a file or a missing path is that, exit 2 with what to do', async () => {

@@ -2,8 +2,14 @@ import { caseFlag, FirCommand } from '../../base-command.js'
 import { resolveCaseDir } from '../../core/case/case-folder.js'
 import { DamagedJournalError, readCheckedJournal } from '../../core/case/journal.js'
 import { registerSecretsOfCase } from '../../core/case/secrets.js'
-import { type SetFindings, summariseCase } from '../../core/case/summary.js'
-import { escapeTerminal, formatTable } from '../../core/common/text.js'
+import {
+  type CaseSweep,
+  type SetFindings,
+  SHOWN_SWEEP_MATCHES,
+  summariseCase,
+} from '../../core/case/summary.js'
+import { counted, escapeTerminal, formatTable } from '../../core/common/text.js'
+import { matchCountText, sweptAccountsText } from '../../core/sweep/recorded.js'
 import type { CommandOutcome } from '../../output.js'
 
 export default class CaseShow extends FirCommand {
@@ -61,6 +67,7 @@ export default class CaseShow extends FirCommand {
             `  a timeline re-run was interrupted while replacing the timeline: it had moved (or journaled moving) ${s.timelineInterrupted.files.join(', ')} to ${s.timelineInterrupted.folder}/; the next fir command that writes to the case puts them back`,
           ]
         : []),
+      ...sweepLines(s.sweeps),
       `Reports: ${s.reports.length ? s.reports.join(', ') : 'none yet (fir report)'}`,
     ]
     return { result: s, human: lines.join('\n') }
@@ -96,3 +103,59 @@ function earlierTimelineLines(kept: { folder: string; events: number | null }[])
 }
 
 const SHOWN_EARLIER = 5
+
+/**
+ * Each org sweep of the case: when, what it looked for, the accounts and regions it read, its
+ * counts, then its first matches (account, region, function:version, why, where sealed) and how
+ * many more its file holds. Names, reasons and indicators are attacker-reachable: all escaped.
+ */
+function sweepLines(sweeps: CaseSweep[]): string[] {
+  if (sweeps.length === 0) return []
+  const e = (v: unknown) => escapeTerminal(v)
+  return [
+    '',
+    `Sweeps (${sweeps.length})`,
+    ...sweeps.flatMap((w) => {
+      const head = [
+        `  ${e(w.file)}  ${e(w.at)}${w.caller ? ` by ${e(w.caller)}` : ''}`,
+        `    indicators  ${w.indicators.map(e).join('; ') || 'not recorded'}`,
+        `    accounts    ${e(sweptAccountsText(w))}`,
+        `    regions     ${w.regions.length ? `${w.regions.length}: ${w.regions.map(e).join(', ')}` : 'none'}`,
+        `    read        ${counted(w.functionVersionsSeen, 'function version')}; matched ${e(matchCountText(w))}; ${counted(w.gapCount, 'gap')}`,
+        ...(w.nothingSwept ? [`    nothing swept: ${e(w.nothingSwept)}`] : []),
+      ]
+      if (w.fileProblem) {
+        const shown = w.matchedFunctions.slice(0, SHOWN_SWEEP_MATCHES)
+        return [
+          ...head,
+          `    ${e(w.fileProblem)}`,
+          ...(shown.length
+            ? [
+                '    matched functions (from the journal):',
+                ...shown.map((f) => `      ${e(f)}`),
+                ...(w.matchedFunctions.length > shown.length
+                  ? [`      … and ${w.matchedFunctions.length - shown.length} more`]
+                  : []),
+              ]
+            : []),
+        ]
+      }
+      if (w.matches.length === 0) return head
+      const table = formatTable(
+        ['account', 'region', 'function', 'sealed by sweep', 'why'],
+        w.matches.map((m) => [
+          m.accountName ? `${e(m.account)} (${e(m.accountName)})` : e(m.account),
+          e(m.region),
+          `${e(m.function)}:${e(m.version)}`,
+          m.sealedIn ? `evidence/${e(m.sealedIn)}` : m.sealError ? 'failed' : 'no',
+          e(m.why),
+        ]),
+      )
+      return [
+        ...head,
+        ...table.split('\n').map((l) => `    ${l}`),
+        ...(w.moreMatches > 0 ? [`    … and ${w.moreMatches} more (see ${e(w.file)})`] : []),
+      ]
+    }),
+  ]
+}

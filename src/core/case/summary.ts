@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { exists } from '../common/fs-safe.js'
+import { type RecordedSweep, type RecordedSweepMatch, readRecordedSweeps } from '../sweep/recorded.js'
 import { type CaseMeta, readCaseMeta } from './case-folder.js'
 import {
   EVIDENCE_DIR,
@@ -36,8 +37,23 @@ export interface CaseSummary {
    * puts back; null when there is none.
    */
   timelineInterrupted: { folder: string; files: string[] } | null
+  /** The org sweeps run in this case (fir sweep), oldest first, each with its first matches. */
+  sweeps: CaseSweep[]
   reports: string[]
 }
+
+/**
+ * A sweep as `case show` lists it: what the journal and its result file say, and its first
+ * {@link SHOWN_SWEEP_MATCHES} matches (`moreMatches` more are in the file). When the file is not
+ * the one fir wrote, `fileProblem` says so and no match is shown.
+ */
+export type CaseSweep = Omit<RecordedSweep, 'matches'> & {
+  matches: RecordedSweepMatch[]
+  moreMatches: number
+}
+
+/** Matches listed per sweep by `case show`: the rest are in the sweep's file. */
+export const SHOWN_SWEEP_MATCHES = 20
 
 /** A snapshot set's findings: counts by level (most severe first) and each finding's title. */
 export interface SetFindings {
@@ -180,6 +196,11 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
   // One the next writing command puts back (not one a file the run never journaled blocks).
   const archive = unfinishedArchive(entries)
   const interrupted = archive && !(await archiveBlockedBy(dir, archive)) ? archive : undefined
+  const sweeps = (await readRecordedSweeps(dir, entries)).map(({ matches, ...rest }) => ({
+    ...rest,
+    matches: matches.slice(0, SHOWN_SWEEP_MATCHES),
+    moreMatches: Math.max(0, matches.length - SHOWN_SWEEP_MATCHES),
+  }))
   const reportsDir = join(dir, 'reports')
   const reports = (await exists(reportsDir))
     ? (await readdir(reportsDir)).filter((f) => !f.startsWith('.'))
@@ -200,6 +221,7 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
     timelineInterrupted: interrupted
       ? { folder: interrupted.folder, files: interrupted.moves.map((m) => m.from) }
       : null,
+    sweeps,
     reports,
   }
 }

@@ -1,0 +1,60 @@
+import { appendFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { SHOWN_SWEEP_MATCHES, summariseCase } from '../../../src/core/case/summary.js'
+import { tempDir } from '../../support/cli.js'
+import {
+  ACCOUNT,
+  addSampleSweep,
+  buildSampleCase,
+  HOSTILE_FUNCTION,
+  OTHER_ACCOUNT,
+  REGION,
+} from '../../support/sample-case.js'
+
+describe('summariseCase: sweeps', () => {
+  it("lists each sweep with its facts and first matches, and uses no file whose hash is not the journal's", async () => {
+    const sample = await buildSampleCase({ parent: await tempDir(), timeline: false, notes: false })
+    const { file } = await addSampleSweep(sample.dir, { extra: 25 })
+    const s = await summariseCase(sample.dir)
+    expect(s.sweeps).toHaveLength(1)
+    const w = s.sweeps[0]!
+    expect(w).toMatchObject({
+      file,
+      fileProblem: null,
+      at: '2026-03-14T11:00:00.000Z',
+      callerAccount: ACCOUNT,
+      indicators: ['role name orders-api-role', 'environment value sha256:5e884898…'],
+      accounts: 3,
+      accountsSwept: [`${ACCOUNT} (orders-prod)`],
+      accountsPartial: [`${OTHER_ACCOUNT} (analytics-prod)`],
+      accountsDenied: ['333344445555 (sandbox)'],
+      regions: [REGION, 'eu-west-1', 'us-west-2'],
+      functionVersionsSeen: 400,
+      matchCount: 30,
+      gapCount: 3,
+      moreMatches: 30 - SHOWN_SWEEP_MATCHES,
+    })
+    expect(w.matches).toHaveLength(SHOWN_SWEEP_MATCHES)
+    expect(w.matches[3]).toMatchObject({
+      account: OTHER_ACCOUNT,
+      accountName: 'analytics-prod',
+      region: 'eu-west-1',
+      function: HOSTILE_FUNCTION,
+      version: '$LATEST',
+      why: `role-name: runs with role arn:aws:iam::${OTHER_ACCOUNT}:role/orders-api-role`,
+      sealedIn: null,
+      sealError: 'denied: AccessDeniedException: lambda:GetFunction',
+    })
+    expect(w.matches[4]).toMatchObject({ function: 'reports-job', sealedIn: '20260314T110200.000Z' })
+
+    await appendFile(join(sample.dir, file), ' ')
+    const changed = (await summariseCase(sample.dir)).sweeps[0]!
+    expect(changed.fileProblem).toBe(
+      `${file} was changed after fir wrote it (its SHA-256 is journaled): its matches are not shown; run fir case verify`,
+    )
+    expect(changed.matches).toEqual([])
+    expect(changed.matchCount).toBe(30)
+    expect(changed.matchedFunctions).toHaveLength(29)
+  })
+})
