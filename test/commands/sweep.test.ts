@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { AddPermissionCommand, CreateAliasCommand, PublishVersionCommand } from '@aws-sdk/client-lambda'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { summariseCase } from '../../src/core/case/summary.js'
+import { buildReportModel } from '../../src/core/report/build.js'
 import {
   accountOfAccessKey,
   clientsIn,
@@ -96,6 +98,23 @@ describe('fir sweep (built CLI against moto: an organisation of three member acc
     expect(saved.matches).toHaveLength(7)
     const verify = await runFir(['case', 'verify', '--case', dir, '--json'])
     expect(verify.code).toBe(0)
+    // What case show and the report read of it: the file checked against the journal, every match.
+    const shown = (await summariseCase(dir)).sweeps
+    expect(shown).toHaveLength(1)
+    expect(shown[0]).toMatchObject({
+      file: res.file,
+      fileProblem: null,
+      callerAccount: MANAGEMENT_ACCOUNT,
+      indicators: ['role name R'],
+      accounts: 4,
+      matchCount: 7,
+    })
+    expect(shown[0]!.matches.map((m) => m.arn)).toEqual(res.matches.map((m: { arn: string }) => m.arn))
+    const model = await buildReportModel(dir, { verify: false })
+    expect(model.scope.sweeps[0]!.matchCountText).toBe('7 function versions (7 functions)')
+    expect(model.recommendations.items.map((r) => r.title)).toContain(
+      `Review and contain the other functions the sweep of ${model.scope.sweeps[0]!.atDisplay} matched`,
+    )
 
     const human = await runFir(
       ['sweep', '--org', '--role-name', 'R', '--regions', REGIONS.join(','), '--case', dir],

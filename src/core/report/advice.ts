@@ -1,4 +1,5 @@
 import { shellArg } from '../common/text.js'
+import { truncate } from './format.js'
 import type { FunctionContainment, JournalView, KeyFate } from './journal-view.js'
 import type { FindingView, FunctionFacts, LimitView, RecommendationView, RoleFacts } from './model.js'
 
@@ -23,6 +24,33 @@ export interface AdviceInput {
   secretsRead: string[]
   /** Environment variables that hold the secret of an access key found next to them. */
   keySecrets: KeySecret[]
+  /** Per org sweep of the case, the functions it matched that the case does not contain. */
+  sweeps: SweepFollowUp[]
+}
+
+/** A sweep's matched functions the case has not contained (report/sweeps.ts), for a next step. */
+export interface SweepFollowUp {
+  file: string
+  /** Where every match is listed: the sweep's file, or its journal entry when the file changed. */
+  matchesIn: string
+  atDisplay: string
+  indicators: string[]
+  /** The account the sweep ran from (its caller's): fir acts there with the same credentials. */
+  account: string | null
+  partition: string
+  /** The role the sweep assumed in the other accounts. */
+  assumeRole: string
+  functions: {
+    /** The function's ARN (no version). */
+    arn: string
+    account: string
+    region: string
+    /** `name ($LATEST, 3)`: the function and the versions that matched. */
+    label: string
+    why: string
+    /** The evidence set that holds it (the sweep's seal or a snapshot of the case), or null. */
+    sealedIn: string | null
+  }[]
 }
 
 /**
@@ -394,6 +422,48 @@ export function recommend(input: AdviceInput): RecommendationView[] {
       'LookupEvents returns management events only; Lambda Invoke and S3 object reads are in trail log files, where a trail records data events.',
       [`timeline sources: ${input.timelineSources.join(', ') || 'api'}`],
       `fir timeline ${fn} --source s3://<trail bucket>/<prefix>`,
+    )
+  }
+
+  // One item a sweep: its matched functions this case neither contains nor (for some) sealed.
+  for (const s of input.sweeps) {
+    const unsealed = s.functions.filter((f) => !f.sealedIn)
+    const here = s.functions.filter((f) => s.account && f.account === s.account)
+    const elsewhere = [...new Set(s.functions.filter((f) => !here.includes(f)).map((f) => f.account))]
+    // fir acts in the caller's own account with its credentials; in another it needs a role there.
+    const roleArn = (account: string) => `arn:${s.partition}:iam::${account}:role/${s.assumeRole || '<role>'}`
+    const listed = (fns: typeof s.functions, max: number) =>
+      fns.length <= max ? fns.map((f) => shellArg(f.arn)).join(' ') : '<function ARN>…'
+    // The command for those in the account the sweep ran from: seal what is not sealed, then contain.
+    const unsealedHere = here.filter((f) => !f.sealedIn)
+    const command = unsealedHere.length
+      ? `fir snapshot ${listed(unsealedHere, 3)}`
+      : here.length
+        ? `fir contain ${here.length === 1 ? shellArg(here[0]!.arn) : '<function ARN>'}`
+        : null
+    const shown = s.functions
+      .slice(0, 4)
+      .map(
+        (f) =>
+          `${f.label} in ${f.account} ${f.region}${f.why ? `: ${f.why}` : ''} (${f.sealedIn ? `sealed in evidence/${f.sealedIn}` : 'not sealed'})`,
+      )
+    add(
+      2,
+      `Review and contain the other functions the sweep of ${s.atDisplay} matched`,
+      `The sweep${s.indicators.length ? ` (${s.indicators.join('; ')})` : ''} matched ${s.functions.length === 1 ? 'a function' : `${s.functions.length} functions`} this case does not contain${unsealed.length ? `, ${unsealed.length === s.functions.length ? (unsealed.length === 1 ? 'not sealed' : 'none of them sealed') : `${unsealed.length} of them not sealed`}` : ''}. Seal each one before anything changes it (fir snapshot <function ARN>), decide from the evidence whether it is compromised, and contain those that are (fir contain <function ARN>).${
+        !s.account
+          ? ` For a function in another account than the one fir's credentials are in, add --role-arn ${roleArn('<account>')} to those commands.`
+          : elsewhere.length
+            ? ` ${elsewhere.length === 1 ? 'Account' : 'Accounts'} ${truncate(joinNames(elsewhere), 200)} ${elsewhere.length === 1 ? 'is not the account' : 'are not the account'} the sweep ran from (${s.account}): for ${elsewhere.length === 1 ? 'its' : 'their'} functions, add --role-arn ${roleArn(elsewhere.length === 1 ? elsewhere[0]! : '<account>')} to those commands.`
+            : ''
+      } Every match is in ${s.matchesIn}.`,
+      [
+        ...shown,
+        ...(s.functions.length > shown.length
+          ? [`and ${s.functions.length - shown.length} more (see ${s.matchesIn})`]
+          : []),
+      ],
+      command,
     )
   }
 

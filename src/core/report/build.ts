@@ -9,6 +9,7 @@ import { counted, escapeTerminal } from '../common/text.js'
 import { unknownFromGaps } from '../snapshot/gap-text.js'
 import { foreignLayerPublisher } from '../snapshot/layers.js'
 import { ROLE_POLICY_CALLS } from '../snapshot/types.js'
+import { readRecordedSweeps } from '../sweep/recorded.js'
 import { handledKeySecrets, type KeySecret, limitsOf, recommend } from './advice.js'
 import { buildChart } from './chart.js'
 import {
@@ -49,6 +50,7 @@ import {
   type RoleFacts,
 } from './model.js'
 import { EVENTS_FILE, readCase } from './read-case.js'
+import { reportSweeps } from './sweeps.js'
 import { scanTimeline } from './timeline-scan.js'
 
 export interface BuildReportOptions {
@@ -56,6 +58,8 @@ export interface BuildReportOptions {
   keyEventLimit?: number
   /** Manifest lines shown per evidence set (default 300); the full manifest stays in the case. */
   manifestFileLimit?: number
+  /** Matches shown per sweep (default 100); every match stays in the sweep's file. */
+  sweepMatchLimit?: number
   /** Re-hash the case like `fir case verify` and show the result (default true). */
   verify?: boolean
   /** The fir version shown as the report's generator. */
@@ -620,6 +624,10 @@ export async function buildReportModel(
     ...(options.renderedBy ? { renderedBy: options.renderedBy } : {}),
     functions: [...exposures.values()],
   })
+  // Org sweeps: each file is read only when it is the one fir wrote (its journaled SHA-256).
+  const recordedSweeps = await readRecordedSweeps(caseDir, raw.journal)
+  for (const s of recordedSweeps) if (s.fileProblem) problems.push(s.fileProblem)
+  const sweeps = reportSweeps(recordedSweeps, functions, journal.functions, options.sweepMatchLimit ?? 100)
   // Session revocations, in the order they were journaled: a role's revocation is one policy,
   // whichever function or command put it there, so the latest of them that applied it or undid it
   // says whether it is still in force (a restore that kept it for another function, `skipped`,
@@ -1014,6 +1022,7 @@ export async function buildReportModel(
         `${scan.errorEvents} call${scan.errorEvents === 1 ? '' : 's'} failed or ${scan.errorEvents === 1 ? 'was' : 'were'} denied (attempts that did not succeed).`,
       )
   }
+  impact.push(...sweeps.impact)
   if (impact.length === 0) {
     // Say what was looked at: "hold no findings" of a snapshot or a timeline the case does not have
     // reads as a clean result.
@@ -1029,6 +1038,8 @@ export async function buildReportModel(
         : `No impact could be established from this case: ${looked.join(' and ')} ${looked.length === 1 ? 'holds' : 'hold'} no findings, exposure, secrets or risky permissions${missing.length ? ` (the case holds ${missing.join(' and ')} yet)` : ''}.`,
     )
   }
+  // A sweep that matched nothing is no impact, but says how far the case looked.
+  impact.push(...sweeps.unmatched)
   const byLevelText = counts.filter((c) => c.count > 0).map((c) => `${c.count} ${c.level}`)
   const fnText = functions.length
     ? `Lambda function${functions.length === 1 ? '' : 's'} ${[...new Set(functions.map((f) => f.label))].join(', ')}${accounts.length ? ` in account${accounts.length === 1 ? '' : 's'} ${accounts.join(', ')}` : ''}${regions.length ? ` (${regions.join(', ')})` : ''}`
@@ -1053,6 +1064,7 @@ export async function buildReportModel(
     timelineTotalEvents: scan.totalEvents,
     chainedAssumeRoles: scan.chainedAssumeRoles,
     keysFromStolenAddress: scan.keysFromStolenAddress,
+    sweeps: sweeps.followUps,
   }
   const createdBy = asRecord(raw.meta.createdBy)
   const eventsArtifact = raw.artifacts.get(EVENTS_FILE)
@@ -1115,6 +1127,7 @@ export async function buildReportModel(
           : null,
       timelineSources,
       earlierTimelines,
+      sweeps: sweeps.views,
       present: functions.length > 0,
       absentReason: functions.length
         ? null

@@ -140,8 +140,74 @@ export interface ScopeSection {
   timelineSources: string[]
   /** Timelines a re-run replaced, kept in the case: `timeline/history/<start> (N events)`. */
   earlierTimelines: string[]
+  /** The org sweeps of the case (`fir sweep`), oldest first: how far the indicators reach. */
+  sweeps: SweepView[]
   present: boolean
   absentReason: string | null
+}
+
+/**
+ * One org sweep of the case (journal `sweep`, file `sweeps/<UTC>.json`): what it looked for,
+ * where, and the function versions it matched. The file is read only when its SHA-256 is the one
+ * the journal recorded; otherwise `fileProblem` says so and only the journal's facts are shown
+ * (`journalFunctions` instead of `matches`).
+ */
+export interface SweepView {
+  /** `sweeps/<UTC>.json` in the case folder. */
+  file: string
+  /** Its SHA-256 as journaled, or null when the journal does not record it. */
+  fileSha256: string | null
+  /** Why the file was not used (`… was changed after fir wrote it …`), or null. */
+  fileProblem: string | null
+  /** When it started (UTC) and who ran it. */
+  at: string
+  atDisplay: string
+  caller: string | null
+  /** What it looked for: `role name R`, `environment value sha256:ab12cd34…` (never a value). */
+  indicators: string[]
+  /** `4 accounts: 2 swept, 1 read in part (…), 1 denied (…)`. */
+  accountsText: string
+  /** `id (name)` of the accounts it could not read at all, or read only in part. */
+  accountsDenied: string[]
+  accountsPartial: string[]
+  regions: string[]
+  functionVersionsSeen: number
+  matchCount: number
+  /** `121 function versions (40 functions)`. */
+  matchCountText: string
+  gapCount: number
+  /** Why no account was swept (none listed, or none ACTIVE), or null. */
+  nothingSwept: string | null
+  /** The matches shown, in account, region, function and version order (at most the report's limit). */
+  matches: SweepMatchView[]
+  matchesShown: number
+  /** `and 21 more (see sweeps/….json)`, or null when every match (or journal function) is shown. */
+  moreText: string | null
+  /** Without a usable file: the matched functions the journal records (at most the report's limit). */
+  journalFunctions: string[]
+  /** Of the functions it matched: how many this case sealed (by the sweep or a snapshot), and contained. */
+  sealedFunctions: number
+  containedFunctions: number
+}
+
+/** One function version a sweep matched. */
+export interface SweepMatchView {
+  /** `111122223333 (prod-payments)`. */
+  account: string
+  region: string
+  /** `name:version`. */
+  function: string
+  arn: string
+  /** Each indicator it matched, with why: `role-name: runs with role arn:…`. */
+  why: string
+  /**
+   * `sealed in evidence/<set>` (by the sweep), `snapshotted in evidence/<set>` (a snapshot of the
+   * case), `not sealed`, or `not sealed: the sweep's snapshot failed (…)`; `; contained` when the
+   * case contains the function.
+   */
+  sealed: string
+  isSealed: boolean
+  contained: boolean
 }
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { JournalEntry } from '../../../src/core/case/journal.js'
 import { keyUsedFromStolenAddress } from '../../../src/core/credentials/role-use.js'
-import { type AdviceInput, limitsOf, recommend } from '../../../src/core/report/advice.js'
+import { type AdviceInput, limitsOf, recommend, type SweepFollowUp } from '../../../src/core/report/advice.js'
 import { type FunctionExposure, viewJournal } from '../../../src/core/report/journal-view.js'
 import type { FindingView } from '../../../src/core/report/model.js'
 
@@ -40,6 +40,7 @@ function input(timelineFindings: FindingView[]): AdviceInput {
     keysFromStolenAddress: [],
     secretsRead: [],
     keySecrets: [],
+    sweeps: [],
   }
 }
 
@@ -518,5 +519,68 @@ describe('what the timeline read', () => {
       )
     }
     expect(titles(['athena']).limit).not.toContain('LookupEvents')
+  })
+})
+
+describe('the functions a sweep matched', () => {
+  const ME = '111122223333'
+  const fn = (name: string, account = ME, sealedIn: string | null = null) => ({
+    arn: `arn:aws:lambda:us-east-1:${account}:function:${name}`,
+    account,
+    region: 'us-east-1',
+    label: `${name} ($LATEST)`,
+    why: 'role-name: runs with role arn:aws:iam::111122223333:role/R',
+    sealedIn,
+  })
+  const sweep = (functions: SweepFollowUp['functions'], at = '2026-03-14 11:00:00 UTC'): SweepFollowUp => ({
+    file: 'sweeps/20260314T110000.000Z.json',
+    matchesIn: 'sweeps/20260314T110000.000Z.json',
+    atDisplay: at,
+    indicators: ['role name R'],
+    account: ME,
+    partition: 'aws',
+    assumeRole: 'IncidentResponder',
+    functions,
+  })
+  const recs = (sweeps: SweepFollowUp[]) =>
+    recommend({ ...input([]), sweeps }).filter((r) => r.title.includes('the sweep of'))
+
+  it('asks, soon, once a sweep, to seal those not sealed in the account it ran from, with their ARNs', () => {
+    const [rec, ...rest] = recs([sweep([fn('a'), fn("b'; rm -rf ~"), fn('c', ME, '20260314T110200.000Z')])])
+    expect(rest).toEqual([])
+    expect(rec!.priorityLabel).toBe('Soon')
+    expect(rec!.detail).toContain('matched 3 functions this case does not contain, 2 of them not sealed')
+    // Each ARN is one shell word, whatever the function's name holds.
+    expect(rec!.command).toBe(
+      `fir snapshot arn:aws:lambda:us-east-1:${ME}:function:a 'arn:aws:lambda:us-east-1:${ME}:function:b'\\''; rm -rf ~'`,
+    )
+    expect(rec!.because).toHaveLength(3)
+    expect(rec!.because[2]).toContain('(sealed in evidence/20260314T110200.000Z)')
+  })
+
+  it('names no ARN past three, asks to contain once all are sealed, and adds --role-arn for another account', () => {
+    const many = recs([sweep(['a', 'b', 'c', 'd', 'e'].map((n) => fn(n)))])[0]!
+    expect(many.command).toBe('fir snapshot <function ARN>…')
+    expect(many.because).toHaveLength(5)
+    expect(many.because[4]).toBe('and 1 more (see sweeps/20260314T110000.000Z.json)')
+
+    const sealed = recs([sweep([fn('a', ME, 'S1')])])[0]!
+    expect(sealed.command).toBe(`fir contain arn:aws:lambda:us-east-1:${ME}:function:a`)
+    expect(sealed.detail).toContain('matched a function this case does not contain.')
+
+    const other = recs([sweep([fn('x', '444455556666')])])[0]!
+    expect(other.command).toBeNull()
+    expect(other.detail).toContain(
+      `Account 444455556666 is not the account the sweep ran from (${ME}): for its functions, add --role-arn arn:aws:iam::444455556666:role/IncidentResponder to those commands.`,
+    )
+  })
+
+  it('is one item a sweep, and none without functions left to contain', () => {
+    expect(recs([])).toEqual([])
+    const two = recs([sweep([fn('a')]), sweep([fn('b')], '2026-03-15 08:00:00 UTC')])
+    expect(two.map((r) => r.title)).toEqual([
+      'Review and contain the other functions the sweep of 2026-03-14 11:00:00 UTC matched',
+      'Review and contain the other functions the sweep of 2026-03-15 08:00:00 UTC matched',
+    ])
   })
 })
