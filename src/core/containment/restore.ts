@@ -236,14 +236,7 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
     ...(options.onPlan ? { onPlan: options.onPlan } : {}),
   })
   if (!run.dryRun) {
-    for (const w of [
-      reopenedWarning(
-        ctx,
-        run.results,
-        calls.flatMap((c) => changedFunction(c.record.params) ?? []),
-      ),
-      conflictWarning(run.results),
-    ]) {
+    for (const w of [reopenedWarning(ctx, run.results, calls), conflictWarning(run.results)]) {
       if (!w) continue
       ctx.log.warn(w)
       warnings.push(w)
@@ -264,13 +257,20 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
 function reopenedWarning(
   ctx: FirContext,
   results: readonly StepResult[],
-  functions: ChangedFunction[],
+  calls: readonly UndoCall[],
 ): string | undefined {
-  const opened = new Map<string, string[]>()
-  const add = (fn: string, what: string) => opened.set(fn, [...(opened.get(fn) ?? []), what])
-  for (const r of results) {
-    if (r.outcome !== 'undone' && r.outcome !== 'conflict') continue
-    const fn = r.label || r.target
+  // By function (ARN, else name and region): the same name in two regions is two functions.
+  const opened = new Map<string, { fn: ChangedFunction | undefined; label: string; what: string[] }>()
+  results.forEach((r, i) => {
+    if (r.outcome !== 'undone' && r.outcome !== 'conflict') return
+    const fn = changedFunction(calls[i]?.record.params)
+    const label = fn?.name ?? (r.label || r.target)
+    const key = fn ? fn.arn || `${fn.name}@${fn.region}` : label
+    const add = (what: string) => {
+      const o = opened.get(key) ?? { fn, label, what: [] }
+      o.what.push(what)
+      opened.set(key, o)
+    }
     if (r.step === 'containment.url') {
       const before = (r.before as UrlState | null)?.configs ?? []
       const open = ((r.after as UrlState | null)?.configs ?? [])
@@ -280,7 +280,7 @@ function reopenedWarning(
         )
         .map((c) => c.qualifier ?? '$LATEST')
       if (open.length > 0)
-        add(fn, `function URL${open.length > 1 ? 's' : ''} of ${open.join(', ')} with AuthType NONE`)
+        add(`function URL${open.length > 1 ? 's' : ''} of ${open.join(', ')} with AuthType NONE`)
     } else if (r.step === 'containment.permissions') {
       const key = (x: PolicyStatementRef) => `${x.qualifier}|${x.sid}`
       const before = new Set(((r.before as PermissionsState | null)?.statements ?? []).map(key))
@@ -288,16 +288,19 @@ function reopenedWarning(
         (x) => x.public && !before.has(key(x)),
       )
       if (back.length > 0)
-        add(fn, `public statement${back.length > 1 ? 's' : ''} ${back.map((x) => x.sid).join(', ')}`)
+        add(`public statement${back.length > 1 ? 's' : ''} ${back.map((x) => x.sid).join(', ')}`)
     }
-  }
+  })
   if (opened.size === 0) return undefined
-  const list = [...opened].map(
-    ([fn, what]) => `${escapeTerminal(fn)} (${what.map((w) => escapeTerminal(w)).join('; ')})`,
+  const entries = [...opened.values()]
+  const regions = new Set(entries.map((o) => o.fn?.region ?? ''))
+  const list = entries.map(
+    (o) =>
+      `${escapeTerminal(o.label)}${regions.size > 1 && o.fn?.region ? ` in ${o.fn.region}` : ''} (${o.what.map((w) => escapeTerminal(w)).join('; ')})`,
   )
-  const commands = [...opened.keys()].map((fn) => {
-    const region = functions.find((f) => f.name === fn)?.region
-    const words = ['contain', fn, '--actions', 'url,permissions', '--yes']
+  const commands = entries.map((o) => {
+    const words = ['contain', o.fn?.arn || o.label, '--actions', 'url,permissions', '--yes']
+    const region = o.fn?.region
     return `\`${escapeTerminal(firCommand(words, ctx.aws, { caseDir: ctx.case.dir, ...(region ? { region } : {}) }))}\``
   })
   return `reachable from outside the account again: ${list.join(', ')}. Restore put back what containment had closed; if the code is not known clean, close it again: ${commands.join(' and ')}`

@@ -322,7 +322,7 @@ describe('containment steps against moto', () => {
     ])
     // the responder is told the function is public again, and by what
     expect(restored.warnings.filter((w) => w.startsWith('reachable'))).toEqual([
-      `reachable from outside the account again: ${s.functionName} (public statements ${s.statements.publicUrl}, ${s.statements.publicInvoke}; function URLs of $LATEST, live, previous with AuthType NONE). Restore put back what containment had closed; if the code is not known clean, close it again: \`fir contain ${s.functionName} --actions url,permissions --yes --region us-east-1 --endpoint-url ${moto.endpoint()} --case ${ctx.case.dir}\``,
+      `reachable from outside the account again: ${s.functionName} (public statements ${s.statements.publicUrl}, ${s.statements.publicInvoke}; function URLs of $LATEST, live, previous with AuthType NONE). Restore put back what containment had closed; if the code is not known clean, close it again: \`fir contain ${s.functionArn} --actions url,permissions --yes --region us-east-1 --endpoint-url ${moto.endpoint()} --case ${ctx.case.dir}\``,
     ])
     const after = await functionState(moto.endpoint(), s.functionName, s.role.name)
     const { 'fir-revoke-C-1': added, ...rest } = after.roleInlinePolicies
@@ -333,6 +333,29 @@ describe('containment steps against moto', () => {
     const again = await restoreCase(ctx, {})
     expect(again.results.filter((r) => r.outcome !== 'skipped')).toEqual([])
     expect(again.warnings).toEqual([])
+    await ctx.case.close()
+  })
+
+  it('a restore that reopens one name in two regions names each function and closes each again', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'twin-role' })
+    const arns: string[] = []
+    for (const region of ['us-east-1', 'us-west-2']) {
+      const fn = await seedFunction(moto.endpoint(), { name: 'twin', roleArn: role.arn, region })
+      await seedPermission(moto.endpoint(), 'twin', { sid: 'pub', principal: '*', region })
+      arns.push(fn.arn)
+    }
+    const ctx = await testContext(moto.endpoint(), { caseId: 'TW' })
+    for (const arn of arns)
+      await containFunction(ctx, { function: arn, actions: ['permissions'], snapshot: fakeSnapshot() })
+    const restored = await restoreCase(ctx, {})
+    const warning = restored.warnings.find((w) => w.startsWith('reachable'))
+    expect(warning).toMatch(
+      /^reachable from outside the account again: twin in us-(east-1|west-2) \(public statement pub\), twin in us-(east-1|west-2) \(public statement pub\)\. /,
+    )
+    for (const arn of arns) {
+      const region = arn.split(':')[3]
+      expect(warning).toContain(`fir contain ${arn} --actions url,permissions --yes --region ${region} `)
+    }
     await ctx.case.close()
   })
 
