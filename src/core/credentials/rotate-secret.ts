@@ -56,17 +56,22 @@ export function rotationFunctionWarning(ctx: FirContext, s: SecretDescription): 
   const arn = s.rotationLambdaArn
   if (!arn) return undefined
   const fn = unqualified(arn)
-  let how: string | undefined
+  let snapshotted = false
+  // Containment measures for it still in force: an undo lifts one (a started entry decides nothing).
+  const inForce = new Set<string>()
   for (const e of ctx.case.journal.all()) {
     const p = e.params as Record<string, unknown>
     if (e.action === 'snapshot' && Array.isArray(p.functions)) {
-      if (p.functions.some((f) => typeof f === 'string' && unqualified(f) === fn)) how ??= 'snapshotted'
+      if (p.functions.some((f) => typeof f === 'string' && unqualified(f) === fn)) snapshotted = true
     } else if (e.action.startsWith('containment.') && typeof p.functionArn === 'string') {
-      if (unqualified(p.functionArn) === fn && e.outcome !== 'undone') how = 'contained'
+      if (unqualified(p.functionArn) !== fn) continue
+      if (e.outcome === 'applied' || e.outcome === 'already-applied') inForce.add(e.action)
+      else if (e.outcome === 'undone') inForce.delete(e.action)
     }
   }
+  const how = inForce.size > 0 ? 'contained' : snapshotted ? 'snapshotted' : undefined
   if (!how) return undefined
-  return `the rotation function ${fn.split(':')[6]} is a function this case ${how} as possibly compromised: RotateSecret runs its code and gives it the new value${how === 'contained' ? ' (and a throttled function cannot rotate at all)' : ''}. Check its code in the case's evidence first, or change the value at its source and store it with aws secretsmanager put-secret-value`
+  return `the rotation function ${fn.split(':')[6]} is a function this case ${how} as possibly compromised: RotateSecret runs its code and gives it the new value${inForce.has('containment.throttle') ? ' (and while it is throttled it cannot rotate at all)' : ''}. Check its code in the case's evidence first, or change the value at its source and store it with aws secretsmanager put-secret-value`
 }
 
 /**
