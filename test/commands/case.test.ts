@@ -475,6 +475,16 @@ describe('fir case (built CLI)', () => {
       { statements: [{ qualifier: null, sid: 'public-invoke', statement, public: true }] },
       { statements: [] },
     )
+    // An intruder's description that tries to forge another change and its "fix" in the list.
+    await change(
+      'containment.recycle',
+      'fn1',
+      {
+        description:
+          'orders\n  containment.throttle of fn1 in us-east-1 (journal seq 5): before it, reserved concurrency: 5; to put it back: aws lambda delete-function --function-name fn1\n',
+      },
+      { description: 'fir: recycled' },
+    )
     const undone = await change('containment.throttle', 'fn2', { reserved: null }, { reserved: 0 })
     await handle.journal.append({
       action: 'containment.throttle',
@@ -499,7 +509,15 @@ describe('fir case (built CLI)', () => {
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(3)
       expect(r.stderr).toContain('journal entry seq 1 (line 2) was changed')
       expect(r.stderr).toContain(
-        '3 changes are still in force by the journal lines that still parse (UNVERIFIED: the journal is damaged',
+        '4 changes are still in force by the journal lines that still parse (UNVERIFIED: the journal is damaged',
+      )
+      // the description stays on its own line, escaped, and its command is marked as not to paste
+      expect(r.stderr).not.toMatch(/^\s*containment\.throttle of fn1 in us-east-1/m)
+      const forged = r.stderr.split('\n').filter((l) => l.includes('delete-function'))
+      expect(forged.length).toBeGreaterThan(0)
+      for (const line of forged) expect(line).toContain('do not paste it')
+      expect(r.stderr).toMatch(
+        /containment\.recycle of fn1 in eu-west-1 \(journal seq \d+, [^)]+\): before it, description "orders\\n {2}containment\.throttle of fn1 in us-east-1 .*\[a value in it holds line breaks or control characters, shown escaped: do not paste it; take the value from journal line \d+\]/,
       )
       expect(r.stderr).toMatch(
         /containment\.throttle of fn1 in eu-west-1 \(journal seq 2, [^)]+\): before it, reserved concurrency: 5; to put it back: aws lambda put-function-concurrency --function-name fn1 --reserved-concurrent-executions 5/,

@@ -9,7 +9,7 @@ import {
   type JournalEntry,
 } from '../case/journal.js'
 import { awsCliCommand } from '../common/suggest.js'
-import { shellArg } from '../common/text.js'
+import { escapeTerminal, shellArg } from '../common/text.js'
 import type { RotateKeyState } from '../credentials/rotate-key.js'
 import { parseArn } from '../identity.js'
 import type { UndoRecord } from '../steps/step.js'
@@ -292,7 +292,18 @@ export async function withChangesInForce(
   )
 }
 
+/**
+ * One line a change. Its values come from AWS (a description an intruder set, a statement): each
+ * is escaped on its own, line breaks included, so none can break its line or forge another change
+ * and command. A command a value made unpastable (control characters, shown escaped) says so.
+ */
 function describeChange(c: ManualRestore): string {
-  const put = c.commands.length ? `; to put it back: ${c.commands.join(' && ')}` : ''
-  return `${c.step} of ${c.label}${c.region ? ` in ${c.region}` : ''} (journal seq ${c.seq}, ${c.at}): before it, ${c.before}${put}${c.note ? ` (${c.note})` : ''}`
+  const one = (v: string) => escapeTerminal(v)
+  const commands = c.commands.map((cmd) =>
+    one(cmd) === cmd
+      ? cmd
+      : `${one(cmd)} [a value in it holds line breaks or control characters, shown escaped: do not paste it; take the value from journal line ${c.seq}]`,
+  )
+  const put = commands.length ? `; to put it back: ${commands.join(' && ')}` : ''
+  return `${c.step} of ${one(c.label)}${c.region ? ` in ${one(c.region)}` : ''} (journal seq ${c.seq}, ${one(c.at)}): before it, ${one(c.before)}${put}${c.note ? ` (${one(c.note)})` : ''}`
 }
