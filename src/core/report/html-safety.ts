@@ -5,11 +5,14 @@
  * text. Escaping does not help a value used as a tag or attribute name, in an event handler, a
  * style, or a URL (`href="{{x}}"` with `javascript:…`), so a template placing one there is refused.
  *
- * The same scanner reads a template's static parts (values as placeholders, each with its
- * line:column, so a problem is named where it is written) and the rendered report (a last check
- * before the file is written). It is a small HTML tokenizer, not a full parser: it errs on the side
- * of refusing.
+ * Two checks. The authority is `reportHtmlProblems`, on the rendered report before it is written:
+ * it parses it with parse5, which builds the tree a browser builds (entities decoded, comments
+ * closed where browsers close them, `<template>` contents, SVG and MathML as foreign content), and
+ * walks that tree. Before it, `htmlProblems` reads a template's static parts with a small tokenizer
+ * (values as placeholders, each with its line:column), so a value placed where escaping does not
+ * help is named where it is written before any case is read; it is an early warning, not a proof.
  */
+import { type DefaultTreeAdapterTypes, parse } from 'parse5'
 
 /** The policy of fir's own HTML template; a template's may only be as strict. */
 export const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'"
@@ -35,9 +38,13 @@ const FORBIDDEN_ELEMENTS = new Map<string, string>([
   ['object', 'an <object> element (the report embeds nothing)'],
   ['embed', 'an <embed> element (the report embeds nothing)'],
   ['applet', 'an <applet> element (the report embeds nothing)'],
+  ['portal', 'a <portal> element (the report embeds nothing)'],
   ['base', 'a <base> element (it changes where links point)'],
+  ['link', 'a <link> element (the report loads nothing)'],
   ['animate', 'an SVG <animate> element (it can set a link to a script)'],
   ['set', 'an SVG <set> element (it can set a link to a script)'],
+  ['animatemotion', 'an SVG <animateMotion> element (it can set a link to a script)'],
+  ['animatetransform', 'an SVG <animateTransform> element (it can set a link to a script)'],
 ])
 
 /** Attributes whose value is a URL (or a list of them): only links inside the report (`#…`). */
@@ -108,6 +115,7 @@ function cssProblem(css: string): string | null {
     if (!(m[2] ?? '').startsWith('#')) return 'a url(…) in CSS pointing outside the report'
   }
   if (/image-set\s*\(|image\s*\(/i.test(plain)) return 'an image-set() or image() in CSS'
+  if (/expression\s*\(/i.test(plain)) return 'an expression() in CSS'
   return null
 }
 
@@ -143,16 +151,13 @@ interface Attribute {
 }
 
 /**
- * The problems of an HTML template's pieces (or of a rendered report: one text piece). Values
+ * The problems of an HTML template's static pieces, found before any case is read. Values
  * (placeholders) are allowed in text and in quoted attribute values other than event handlers,
- * styles and URLs (a URL whose static part starts with `#` stays inside the report). With
- * `requireCsp` (the rendered report: a template may print its head under a block), the CSP
- * `<meta>` must be in the head.
+ * styles and URLs (a URL whose static part starts with `#` stays inside the report). Whether the
+ * head has the CSP `<meta>` is left to reportHtmlProblems: a template may print its head under a
+ * block. A small tokenizer, not a browser's parser: what it misses, reportHtmlProblems refuses.
  */
-export function htmlProblems(
-  pieces: readonly HtmlPiece[],
-  options: { requireCsp: boolean } = { requireCsp: true },
-): HtmlProblem[] {
+export function htmlProblems(pieces: readonly HtmlPiece[]): HtmlProblem[] {
   const problems: HtmlProblem[] = []
   const add = (at: { line: number; column: number }, problem: string) =>
     problems.push({ line: at.line, column: at.column, problem })
@@ -180,7 +185,6 @@ export function htmlProblems(
   let raw = { name: '', text: '', values: [] as { line: number; column: number }[] }
   let buffer = ''
   let bodyStarted = false
-  let cspFound = false
   let head = { line: 1, column: 1 }
 
   const startBody = () => {
@@ -263,7 +267,7 @@ export function htmlProblems(
         )
       } else if (bodyStarted) {
         add(content, 'the Content-Security-Policy <meta> must come in the head, before any content')
-      } else cspFound = true
+      }
     }
   }
   const finishRaw = () => {
@@ -421,12 +425,125 @@ export function htmlProblems(
       }
     }
   }
-  if (options.requireCsp && !cspFound) {
-    problems.push({
-      line: 1,
-      column: 1,
-      problem: `the head has no <meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">, which keeps the report from loading or running anything: copy it from fir's template`,
-    })
-  }
   return problems
+}
+
+type Node = DefaultTreeAdapterTypes.Node
+type Element = DefaultTreeAdapterTypes.Element
+
+const isElement = (node: Node): node is Element => 'tagName' in node
+
+/** The text inside an element (a `<style>`'s CSS), in any namespace. */
+function textOf(node: Node): string {
+  if (node.nodeName === '#text') return (node as DefaultTreeAdapterTypes.TextNode).value
+  return 'childNodes' in node ? node.childNodes.map(textOf).join('') : ''
+}
+
+/** An element's children, a `<template>`'s contents included (inert in a browser, live once cloned). */
+function childrenOf(node: Node): Node[] {
+  const children = 'childNodes' in node ? [...node.childNodes] : []
+  if (node.nodeName === 'template' && 'content' in node) children.push(...node.content.childNodes)
+  return children
+}
+
+/** An attribute's name as written (`xlink:href` for SVG's namespaced ones), lower case. */
+const attrName = (a: { name: string; prefix?: string }) =>
+  (a.prefix ? `${a.prefix}:${a.name}` : a.name).toLowerCase()
+
+const isCsp = (el: Element) =>
+  el.tagName === 'meta' &&
+  el.attrs.some((a) => a.name === 'http-equiv' && a.value.trim().toLowerCase() === 'content-security-policy')
+
+/**
+ * The problems of a rendered HTML report, read as a browser reads it: parse5 builds the tree (the
+ * HTML parsing algorithm: character references decoded, `<!-->` and `--!>` closing comments,
+ * `<svg><title>` an HTML integration point, `<template>` contents) and every element in it is
+ * checked — those in `<template>` and in SVG or MathML too. Refused: a script in any namespace,
+ * an element that embeds, loads or navigates (see FORBIDDEN_ELEMENTS, `<meta http-equiv=refresh>`),
+ * an event handler, a URL attribute not pointing inside the report (`#…`), and CSS (a `style`
+ * attribute or a `<style>`, in any namespace) with `url(…)`, `@import`, `image-set()` or
+ * `expression()`. The head must open with fir's Content-Security-Policy `<meta>` (only a
+ * `<meta charset>` may come before it), with fir's policy or a stricter one.
+ */
+export function reportHtmlProblems(html: string): HtmlProblem[] {
+  const problems: HtmlProblem[] = []
+  const add = (at: { startLine: number; startCol: number } | null | undefined, problem: string) =>
+    problems.push({ line: at?.startLine ?? 1, column: at?.startCol ?? 1, problem })
+  const document = parse(html, { sourceCodeLocationInfo: true })
+
+  const checkElement = (el: Element) => {
+    const where = el.sourceCodeLocation
+    const name = el.tagName.toLowerCase()
+    const forbidden = FORBIDDEN_ELEMENTS.get(name)
+    if (forbidden) add(where, `${forbidden} is not allowed`)
+    const get = (n: string) => el.attrs.find((a) => attrName(a) === n)
+    for (const a of el.attrs) {
+      const attr = attrName(a)
+      const at = where?.attrs?.[attr] ?? where?.attrs?.[a.name] ?? where
+      const value = a.value.trim()
+      if (attr.startsWith('on')) {
+        add(at, `an event handler attribute (${attr}) is not allowed: the report runs no script`)
+      } else if (URL_ATTRIBUTES.has(attr) || attr.endsWith(':href')) {
+        if (!value.startsWith('#')) {
+          const external = /^(https?:)?\/\//i.test(value)
+          add(
+            at,
+            `${external ? 'an external reference' : 'a reference outside the report'} (${attr}="${value.slice(0, 60)}") is not allowed: the report is one self-contained file; link only inside it (${attr}="#…")`,
+          )
+        }
+      } else if (attr === 'style' || URL_PRESENTATION.has(attr)) {
+        const css = cssProblem(a.value)
+        if (css) add(at, `${css} (in ${attr}) is not allowed`)
+      }
+    }
+    if (name === 'meta' && get('http-equiv')?.value.trim().toLowerCase() === 'refresh') {
+      add(where, 'a <meta http-equiv="refresh"> is not allowed: it leaves the report')
+    }
+    if (name === 'style') {
+      const css = cssProblem(textOf(el))
+      if (css) add(where, `${css} (in <style>) is not allowed`)
+    }
+  }
+  const walk = (node: Node) => {
+    if (isElement(node)) checkElement(node)
+    for (const child of childrenOf(node)) walk(child)
+  }
+  walk(document)
+
+  // The policy applies from where its <meta> is parsed: it opens the head (a charset may precede it).
+  const htmlEl = document.childNodes.find(isElement)
+  const head = htmlEl?.childNodes.find((n): n is Element => isElement(n) && n.tagName === 'head')
+  const before = head?.childNodes.filter(isElement) ?? []
+  const at = before.findIndex(
+    (el) => !(el.tagName === 'meta' && el.attrs.length === 1 && el.attrs[0]?.name === 'charset'),
+  )
+  const csp = at >= 0 ? before[at] : undefined
+  if (!csp || !isCsp(csp)) {
+    const elsewhere = findCsp(document)
+    add(
+      elsewhere?.sourceCodeLocation ?? csp?.sourceCodeLocation,
+      elsewhere
+        ? `the Content-Security-Policy <meta> must open the head (only a <meta charset> before it; not in a <template>, not after other content): there it is ignored or comes too late`
+        : `the head has no <meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}"> opening it, which keeps the report from loading or running anything: copy it from fir's template`,
+    )
+  } else {
+    const content = csp.attrs.find((a) => a.name === 'content')?.value ?? ''
+    if (!strictEnough(content)) {
+      add(
+        csp.sourceCodeLocation?.attrs?.content ?? csp.sourceCodeLocation,
+        `a Content-Security-Policy less strict than fir's (${REPORT_CSP}) is not allowed`,
+      )
+    }
+  }
+  return problems.sort((a, b) => a.line - b.line || a.column - b.column)
+}
+
+/** The first Content-Security-Policy `<meta>` anywhere in the document, `<template>` contents included. */
+function findCsp(node: Node): Element | undefined {
+  if (isElement(node) && isCsp(node)) return node
+  for (const child of childrenOf(node)) {
+    const found = findCsp(child)
+    if (found) return found
+  }
+  return undefined
 }

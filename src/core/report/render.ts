@@ -9,7 +9,7 @@ import { writeOutputFile } from '../common/fs-safe.js'
 import { relativeInsideLanded } from '../common/paths.js'
 import { type BuildReportOptions, buildReportModel, sanitiseModel } from './build.js'
 import { escapeMarkdown } from './escape.js'
-import { type HtmlPiece, type HtmlProblem, htmlProblems } from './html-safety.js'
+import { type HtmlPiece, type HtmlProblem, htmlProblems, reportHtmlProblems } from './html-safety.js'
 import type { ReportModel } from './model.js'
 import { checkFieldLookups, describeMissingField, missingFieldOf, templatePaths } from './template-fields.js'
 
@@ -234,7 +234,7 @@ export function compileReportTemplate(
   }
   const problems: string[] = []
   checkTemplateAst(ast, name, problems)
-  const htmlFound = format === 'html' ? htmlProblems(htmlPieces(ast), { requireCsp: false }) : []
+  const htmlFound = format === 'html' ? htmlProblems(htmlPieces(ast)) : []
   problems.push(...htmlFound.map((p) => problemText(name, p)))
   if (problems.length) {
     throw new UsageError(`unable to use template ${name}: ${problems.join('; ')}`, {
@@ -300,9 +300,10 @@ export function compileReportTemplate(
           cause: err,
         })
       }
-      // The last check, on what would be written: the head as rendered (a CSP under an {{#if}}
-      // that was false is not there), and anything the static check could not see.
-      const found = format === 'html' ? htmlProblems([{ kind: 'text', text, line: 1, column: 1 }]) : []
+      // The check that decides, on what would be written, parsed as a browser parses it: the head
+      // as rendered (a CSP under an {{#if}} that was false is not there), and anything the static
+      // check could not see.
+      const found = format === 'html' ? reportHtmlProblems(text) : []
       if (found.length) {
         throw new UsageError(
           `unable to render template ${name}: the report it rendered breaks the HTML safety rules: ${found.map((p) => `line ${p.line}:${p.column}: ${p.problem}`).join('; ')}`,

@@ -65,7 +65,7 @@ describe('a custom HTML template keeps the report one self-contained file', () =
       ['<p onclick="x()">', '2:4: an event handler attribute (onclick) is not allowed'],
       [
         '<link rel="stylesheet" href="https://cdn.example/x.css">',
-        '2:24: an external reference (href="https://cdn.example/x.css") is not allowed',
+        '2:1: a <link> element (the report loads nothing) is not allowed; t.html.hbs:2:24: an external reference (href="https://cdn.example/x.css") is not allowed',
       ],
       ['<img src="//evil.example/p.png">', '2:6: an external reference (src="//evil.example/p.png")'],
       ['<a href="{{case.title}}">x</a>', '2:10: a value in the URL attribute href is not allowed'],
@@ -103,5 +103,95 @@ describe('a custom HTML template keeps the report one self-contained file', () =
       )
       expect(err.message, source).toContain(problem)
     }
+  })
+
+  // A re-prober proved these in Chromium; all but `<!--->`, the escaped @import and the SVG links
+  // (kept as regressions) were written before: the check read the markup with its own tokenizer,
+  // which decoded no entity, closed comments only at `-->`, took `<svg><title>` and `<svg><style>`
+  // for raw text, looked into no `<template>` and knew no <animateMotion>. Now the report as
+  // rendered is parsed as a browser parses it.
+  const doc = (headPart: string, body: string) =>
+    `<!doctype html><html><head>${headPart}<title>x</title></head><body>\n${body}\n</body></html>`
+  it.each([
+    [
+      'an entity in http-equiv="&#114;efresh"',
+      doc(head, '<meta http-equiv="&#114;efresh" content="0;url=file:///tmp/landed.html">'),
+      'line 2:1: a <meta http-equiv="refresh"> is not allowed',
+    ],
+    [
+      'a comment closed at <!-->',
+      doc(head, '<!--> <meta http-equiv="refresh" content="0;url=https://e.example/a"> <!-- -->'),
+      'line 2:7: a <meta http-equiv="refresh"> is not allowed',
+    ],
+    [
+      'a comment closed at --!>',
+      doc(head, '<!-- x --!> <meta http-equiv="refresh" content="0;url=https://e.example/b"> <!-- -->'),
+      'line 2:13: a <meta http-equiv="refresh"> is not allowed',
+    ],
+    [
+      'a comment closed at <!--->',
+      doc(head, '<!---> <meta http-equiv="refresh" content="0;url=https://e.example/c"> <!-- -->'),
+      'a <meta http-equiv="refresh"> is not allowed',
+    ],
+    [
+      'the CSP <meta> inside a <template>',
+      doc(`<template>${head}</template>`, '<p>x</p>'),
+      'the Content-Security-Policy <meta> must open the head',
+    ],
+    [
+      'a <script> in an SVG <title>',
+      doc(head, '<svg><title><script>document.title="PWNED"</script></title></svg>'),
+      'line 2:13: a <script> element (the report runs no script) is not allowed',
+    ],
+    [
+      'a meta refresh in an SVG <title>',
+      doc(head, '<svg><title><meta http-equiv="refresh" content="0;url=https://e.example/d"></title></svg>'),
+      'a <meta http-equiv="refresh"> is not allowed',
+    ],
+    [
+      'an <img> breaking out of an SVG <style>',
+      doc(head, '<svg><style><img src="https://e.example/beacon.png"></style></svg>'),
+      'line 2:18: an external reference (src="https://e.example/beacon.png") is not allowed',
+    ],
+    [
+      'an entity in a style attribute: u&#114;l(',
+      doc(head, '<div style="background-image:u&#114;l(https://e.example/beacon2.png)">x</div>'),
+      'line 2:6: a url(…) in CSS pointing outside the report (in style) is not allowed',
+    ],
+    [
+      'an escaped @import in an SVG <style>',
+      doc(head, '<svg><style>@\\69mport "https://e.example/x.css";</style></svg>'),
+      'an @import in CSS',
+    ],
+    [
+      'SVG links: xlink:href and <use href>',
+      doc(
+        head,
+        '<svg><a xlink:href="javascript:alert(1)"><text>x</text></a><use href="https://e.example/s.svg#a"/></svg>',
+      ),
+      'a reference outside the report (xlink:href="javascript:alert(1)")',
+    ],
+    [
+      'SVG <animateMotion>',
+      doc(head, '<svg><animateMotion dur="1s"/><animateTransform/></svg>'),
+      'an SVG <animateMotion> element',
+    ],
+    [
+      'the CSP <meta> after the <title>',
+      `<!doctype html><html><head><title>x</title>${head}</head><body></body></html>`,
+      'must open the head',
+    ],
+  ] as const)('refuses a report a browser would let load or run something: %s', (_label, source, problem) => {
+    const err = refusal(source, 'html')
+    expect(err.exitCode).toBe(2)
+    expect(err.message).toMatch(
+      /^unable to (render template t\.html\.hbs: the report it rendered breaks the HTML safety rules: line |use template t\.html\.hbs: t\.html\.hbs:)\d+:\d+: /,
+    )
+    expect(err.message).toContain(problem)
+  })
+
+  it("keeps accepting fir's own template, a <meta charset> before the policy and links inside the report", () => {
+    const source = `<!doctype html><html><head><meta charset="utf-8">${head}<style>p { fill: url(#g) }</style></head><body><svg><use href="#g"/><rect fill="url(#g)"/></svg><a href="#top">x</a></body></html>`
+    expect(render(source, 'html')).toContain('<a href="#top">')
   })
 })
