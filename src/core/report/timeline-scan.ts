@@ -61,6 +61,43 @@ export interface TimelineScan {
   keysFromStolenAddress: { accessKeyId: string; userName: string | null; sourceIps: string[] }[]
   /** What each watched key (a long-term key found in a function's environment) signed, in order. */
   watchedKeyUse: WatchedKeyUse[]
+  /** The public access flagged events opened, per function and kind (latest event of each). */
+  accessOpened: AccessOpened[]
+}
+
+/**
+ * Public access a flagged event opened to one function: AddPermission (a statement a detection
+ * flagged: to everyone or another account) or a function URL created or changed to AuthType NONE.
+ */
+export interface AccessOpened {
+  /** The way in, as a snapshot names it: `resource-policy` or `function-url`. */
+  kind: 'resource-policy' | 'function-url'
+  /** `functionName` as the caller sent it: a name, an ARN or a partial ARN, maybe qualified. */
+  functionName: string
+  region: string
+  eventName: string
+  eventId: string
+  time: string
+}
+
+/**
+ * The public access a Lambda event opened, when a detection flagged it for that (the finding the
+ * advice reads as opened access: a policy opened, a URL without auth), or null.
+ */
+function accessOpenedBy(
+  event: Record<string, unknown>,
+  findings: readonly { rule: string; title: string }[],
+): AccessOpened['kind'] | null {
+  if (event.error || !/lambda\.amazonaws\.com$/.test(asString(event.source) ?? '')) return null
+  const name = asString(event.name) ?? asString(event.rawName) ?? ''
+  const flagged = (re: RegExp) => findings.some((f) => re.test(`${f.title} ${f.rule}`))
+  if (/^AddPermission/.test(name) && flagged(/AddPermission|Function Policy Opened/i))
+    return 'resource-policy'
+  if (/^(Create|Update)FunctionUrlConfig/.test(name) && flagged(/Function URL|FunctionUrl/i)) {
+    const auth = asString(asRecord(event.requestParameters).authType)
+    return auth?.toUpperCase() === 'NONE' ? 'function-url' : null
+  }
+  return null
 }
 
 /** The calls one watched access key signed in the timeline. */
@@ -296,7 +333,9 @@ export async function scanTimeline(
     keysCreated: [],
     keysFromStolenAddress: [],
     watchedKeyUse: [],
+    accessOpened: [],
   }
+  const accessOpened = new Map<string, AccessOpened>()
   const watched = new Map(
     watchedKeys.map((k) => [
       k,
@@ -402,6 +441,21 @@ export async function scanTimeline(
       const findings =
         Array.isArray(event.findings) && event.findings.length ? rawFindingsOf(event) : NO_FINDINGS
       if (findings.length) {
+        const opened = accessOpenedBy(event, findings)
+        const functionName = asString(asRecord(event.requestParameters).functionName)
+        if (opened && functionName) {
+          const key = `${opened}|${region}|${functionName}`
+          const seen = accessOpened.get(key)
+          if (!seen || Date.parse(seen.time) <= ms)
+            accessOpened.set(key, {
+              kind: opened,
+              functionName,
+              region,
+              eventName: asString(event.name) ?? '',
+              eventId: asString(event.id) ?? '',
+              time: new Date(ms).toISOString(),
+            })
+        }
         const used = keyUsedFromStolenAddress(event)
         if (used) {
           const seen = keysFromStolenAddress.get(used.accessKeyId) ?? {
@@ -569,6 +623,7 @@ export async function scanTimeline(
       .map(([ip, n]) => `${ip} (${n})`),
     changes: [...k.changes],
   }))
+  scan.accessOpened = [...accessOpened.values()].sort((a, b) => a.time.localeCompare(b.time))
   scan.keysFromStolenAddress = [...keysFromStolenAddress.entries()]
     .sort((a, b) => a[0].localeCompare(b[0]))
     .map(([accessKeyId, k]) => ({ accessKeyId, userName: k.userName, sourceIps: [...k.sourceIps].sort() }))

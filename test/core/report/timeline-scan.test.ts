@@ -291,3 +291,39 @@ describe('key events at the ends of what a Date holds', () => {
     expect(scan.lastMs).toBe(8.64e15)
   })
 })
+
+describe('the public access flagged events opened', () => {
+  it('names the function each flagged AddPermission or URL without auth targeted, and nothing unflagged', async () => {
+    const dir = await tempDir()
+    const path = join(dir, 'events.jsonl')
+    const flagged = (title: string) => [{ rule: 'r', title, level: 'high', tags: [] }]
+    const lambda = { source: 'lambda.amazonaws.com', actor: session('role1', 'g1'), readOnly: false }
+    const lines = [
+      event(1, {
+        ...lambda,
+        name: 'AddPermission20150331v2',
+        requestParameters: { functionName: 'other1', principal: '*' },
+        findings: flagged('Lambda Function Policy Opened To Everyone Or Another Account'),
+      }),
+      event(2, {
+        ...lambda,
+        name: 'CreateFunctionUrlConfig',
+        requestParameters: { functionName: 'other1', authType: 'NONE' },
+        findings: flagged('Lambda Function URL Without Authentication'),
+      }),
+      // Flagged for another reason (the session used outside Lambda): not access it opened.
+      event(3, {
+        ...lambda,
+        name: 'AddPermission20150331v2',
+        requestParameters: { functionName: 'g1', principal: 's3.amazonaws.com' },
+        findings: flagged('Lambda Role Session Used Outside Lambda'),
+      }),
+    ]
+    await writeFile(path, `${lines.join('\n')}\n`)
+    const scan = await scanTimeline(path, null, 50, ['role1'])
+    expect(scan.accessOpened.map((a) => [a.kind, a.functionName, a.region, a.eventName])).toEqual([
+      ['resource-policy', 'other1', 'us-east-1', 'AddPermission20150331v2'],
+      ['function-url', 'other1', 'us-east-1', 'CreateFunctionUrlConfig'],
+    ])
+  })
+})
