@@ -1,7 +1,8 @@
 import { shellArg } from '../common/text.js'
 import { truncate } from './format.js'
-import type { FunctionContainment, JournalView, KeyFate } from './journal-view.js'
+import { type FunctionContainment, type JournalView, type KeyFate, shortTarget } from './journal-view.js'
 import type { FindingView, FunctionFacts, LimitView, RecommendationView, RoleFacts } from './model.js'
+import type { AccessOpened } from './timeline-scan.js'
 
 /** What recommendations and limits are drawn from. */
 export interface AdviceInput {
@@ -26,6 +27,8 @@ export interface AdviceInput {
   keySecrets: KeySecret[]
   /** Per org sweep of the case, the functions it matched that the case does not contain. */
   sweeps: SweepFollowUp[]
+  /** The public access flagged timeline events opened, per function (timeline-scan.ts). */
+  accessOpened: AccessOpened[]
 }
 
 /** A sweep's matched functions the case has not contained (report/sweeps.ts), for a next step. */
@@ -98,6 +101,32 @@ function containmentOf(
   f: { arn: string; name: string },
 ): FunctionContainment | undefined {
   return input.journal.functions.find((c) => (f.arn ? c.arn === f.arn : c.name === f.name))
+}
+
+/** The function name and region a Lambda `functionName` parameter names (name, ARN, partial ARN). */
+function functionRef(ref: string, region: string): { name: string; region: string } {
+  const parts = ref.split(':')
+  if (ref.startsWith('arn:')) return { name: parts[6] ?? ref, region: parts[3] || region }
+  if (parts[1] === 'function') return { name: parts[2] ?? ref, region }
+  return { name: parts[0] ?? ref, region }
+}
+
+/** Whether a function of the case (by ARN, or by name without one) is the one a reference names. */
+function isFunction(f: { arn: string; name: string }, ref: { name: string; region: string }): boolean {
+  if (!f.arn) return f.name === ref.name
+  return shortTarget(f.arn) === ref.name && f.arn.split(':')[3] === ref.region
+}
+
+/** The measure that keeps each kind of public access closed. */
+const MEASURE_OF_ACCESS: Readonly<Record<AccessOpened['kind'], string>> = {
+  'function-url': 'containment.url',
+  'resource-policy': 'containment.permissions',
+}
+
+/** The way in each public-access finding kind of a snapshot (snapshot/types.ts) is. */
+const WAY_OF_FINDING: Readonly<Record<string, string>> = {
+  'public-url': 'function-url',
+  'public-statement': 'resource-policy',
 }
 
 const PRIORITY_LABEL = { 1: 'Now', 2: 'Soon', 3: 'Later' } as const
@@ -290,9 +319,19 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   }
   const openFns = exposed.filter(stillOpen)
   const closedFns = exposed.filter((f) => !stillOpen(f))
-  const because = (fns: typeof exposed) => {
-    const ids = new Set(fns.flatMap((f) => [f.arn, f.name].filter(Boolean)))
-    const found = titles(exposureFindings.filter((x) => ids.has(x.target)))
+  // A function is named as containment acts on it: every qualifier at once (not `fq:prod`).
+  const labelOf = (f: (typeof exposed)[number]) => containmentOf(input, f)?.label ?? f.name
+  // For a function still open, only the findings of ways in still open (not a URL set to AWS_IAM
+  // while a public statement stays).
+  const because = (fns: typeof exposed, stillOpenOnly: boolean) => {
+    const cites = (x: FindingView) =>
+      fns.some((f) => {
+        if (x.target !== f.arn && x.target !== f.name) return false
+        const way = WAY_OF_FINDING[x.kind]
+        const c = containmentOf(input, f)
+        return !stillOpenOnly || !way || !c || c.open.some((i) => i.public && i.kind === way)
+      })
+    const found = titles(exposureFindings.filter(cites))
     return found.length ? found : fns.map((f) => `${f.label}: ${f.exposure.join('; ')}`)
   }
   if (openFns.length || (exposed.length === 0 && exposureFindings.length)) {
@@ -305,8 +344,8 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     add(
       1,
       'Remove public access to the function',
-      `Set function URLs to AWS_IAM and remove public resource-policy statements (both can be undone)${openFns.length && closedFns.length ? `: ${joinNames(openFns.map((f) => f.label))} ${openFns.length === 1 ? 'is' : 'are'} still reachable from outside the account` : ''}.`,
-      openFns.length ? because(openFns) : titles(exposureFindings),
+      `Set function URLs to AWS_IAM and remove public resource-policy statements (both can be undone)${openFns.length && closedFns.length ? `: ${joinNames(openFns.map(labelOf))} ${openFns.length === 1 ? 'is' : 'are'} still reachable from outside the account` : ''}.`,
+      openFns.length ? because(openFns, true) : titles(exposureFindings),
       `fir contain ${target} --actions url,permissions`,
     )
   }
@@ -319,13 +358,13 @@ export function recommend(input: AdviceInput): RecommendationView[] {
             .map((i) => CLOSED_BY[i.kind] ?? i.kind),
         ),
       ]
-      return how.length ? `${f.label} (${how.join(', ')})` : f.label
+      return how.length ? `${labelOf(f)} (${how.join(', ')})` : labelOf(f)
     }
     add(
       2,
       'Keep the function behind AWS_IAM until a reviewed resource policy replaces the public one',
       `Containment closed the public access of ${joinNames(closedFns.map(closedBy))}. Before restoring, decide who must invoke the function and narrow each statement with aws:SourceAccount, aws:SourceArn or aws:PrincipalOrgID.`,
-      because(closedFns),
+      because(closedFns, false),
     )
   }
 
@@ -352,19 +391,64 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     /CreateAccessKey|CreateUser|CreateLoginProfile|AttachRolePolicy|PutRolePolicy|AddPermission|persistence|privilege/i,
   )
   // Public access the attacker opened (a public statement, a URL without auth) is closed while
-  // containment keeps every function the case counts behind it; the rest is still to undo now.
+  // containment keeps the function each event targeted behind it (the event's functionName); the
+  // rest is still to undo now. Without a target in the timeline, every function the case counts.
   const everyFunction = (measure: string) =>
     input.journal.functions.length > 0 && input.journal.functions.every((f) => f.measures.includes(measure))
+  const openedTo = (kind: AccessOpened['kind']) =>
+    input.accessOpened
+      .filter((a) => a.kind === kind)
+      .map((a) => {
+        const ref = functionRef(a.functionName, a.region)
+        const c = input.journal.functions.find((x) => isFunction(x, ref))
+        const known = c ?? input.functions.find((x) => isFunction(x, ref))
+        return {
+          ...a,
+          name: ref.name,
+          target: known?.arn || a.functionName,
+          closed: c?.measures.includes(MEASURE_OF_ACCESS[kind]) ?? false,
+        }
+      })
   const closedHow = new Map<FindingView, string>()
+  const stillOpened: ReturnType<typeof openedTo> = []
+  const openedFindings: FindingView[] = []
   for (const f of persistence) {
     const text = `${f.title} ${f.kind}`
-    if (/AddPermission|Function Policy Opened/i.test(text) && everyFunction('containment.permissions'))
-      closedHow.set(f, CLOSED_BY['resource-policy']!)
-    else if (/Function URL|FunctionUrl/i.test(text) && everyFunction('containment.url'))
-      closedHow.set(f, CLOSED_BY['function-url']!)
+    const kind: AccessOpened['kind'] | null = /AddPermission|Function Policy Opened/i.test(text)
+      ? 'resource-policy'
+      : /Function URL|FunctionUrl/i.test(text)
+        ? 'function-url'
+        : null
+    if (!kind) continue
+    const opened = openedTo(kind)
+    const open = opened.filter((o) => !o.closed)
+    if (opened.length === 0 ? everyFunction(MEASURE_OF_ACCESS[kind]) : open.length === 0)
+      closedHow.set(f, CLOSED_BY[kind]!)
+    else if (open.length) {
+      openedFindings.push(f)
+      for (const o of open)
+        if (!stillOpened.some((x) => x.kind === o.kind && x.target === o.target)) stillOpened.push(o)
+    }
   }
   const closedAccess = [...closedHow.keys()]
-  const openPersistence = persistence.filter((f) => !closedHow.has(f))
+  const openPersistence = persistence.filter((f) => !closedHow.has(f) && !openedFindings.includes(f))
+  if (stillOpened.length) {
+    const targets = [...new Set(stillOpened.map((o) => o.target))]
+    const names = [...new Set(stillOpened.map((o) => o.name))]
+    add(
+      1,
+      `Close the public access the attacker opened to ${joinNames(names)}`,
+      `The timeline shows ${joinNames(names)} opened to the public and no measure in force closes it: set its URL to AWS_IAM and remove the public statements (both can be undone), then review each event (see Key timeline) and remove the statement or URL for good.`,
+      [
+        ...titles(openedFindings),
+        ...stillOpened.map(
+          (o) =>
+            `${o.name}: ${o.eventName}${o.kind === 'function-url' ? ' (AuthType NONE)' : ''} at ${o.time}`,
+        ),
+      ],
+      `fir contain ${targets.length === 1 ? shellArg(targets[0]!) : '<function>'} --actions url,permissions`,
+    )
+  }
   if (openPersistence.length) {
     add(
       1,
@@ -531,19 +615,45 @@ export function limitsOf(input: AdviceInput): LimitView[] {
   const applied = (step: string) => input.journal.applied.has(step)
   // What is in force now: a restore lifts what was applied.
   const inForce = (measure: string) => [...input.journal.inForce].some((k) => k.startsWith(`${measure}|`))
-  if (inForce('containment.sessions')) {
+  // Per role: revoking one role's sessions leaves another's stolen credentials valid.
+  const sessionsInForce = inForce('containment.sessions')
+  const revokedRoles = input.roles.filter((r) => r.sessionsRevoked)
+  const openRoles = input.roles.filter((r) => !r.sessionsRevoked)
+  if (sessionsInForce || revokedRoles.length) {
     limits.push({
       title: 'Chained sessions are not revoked',
-      detail: `The TokenIssueTime deny applies to the execution role's own sessions. Credentials the attacker obtained by assuming other roles with them stay valid until they expire${input.chainedAssumeRoles.length ? ` (seen in the timeline: ${input.chainedAssumeRoles.slice(0, 5).join(', ')})` : ''}. The deny also takes a few minutes to take effect everywhere.`,
+      detail: `The TokenIssueTime deny applies to the execution role's own sessions${revokedRoles.length ? ` (revoked in this case: ${joinNames(revokedRoles.map((r) => r.name))})` : ''}. Credentials the attacker obtained by assuming other roles with them stay valid until they expire${input.chainedAssumeRoles.length ? ` (seen in the timeline: ${input.chainedAssumeRoles.slice(0, 5).join(', ')})` : ''}. The deny also takes a few minutes to take effect everywhere.`,
     })
-  } else {
-    limits.push({
-      title: 'Stolen role credentials were not revoked',
-      detail:
-        applied('containment.sessions') || applied('credentials.revoke-sessions')
-          ? 'The session revocation this case put on the role was lifted (fir restore --actions sessions): temporary credentials issued to the execution role before it are valid again until they expire.'
-          : 'No session revocation was journaled: temporary credentials already issued to the execution role stay valid until they expire.',
-    })
+  }
+  if (openRoles.length || !(sessionsInForce || revokedRoles.length)) {
+    const revokedOnce = [
+      ...(input.journal.applied.get('containment.sessions') ?? []),
+      ...(input.journal.applied.get('credentials.revoke-sessions') ?? []),
+    ]
+    const lifted = openRoles.filter((r) =>
+      revokedOnce.some(
+        (t) => t === r.arn || t === r.name || t.endsWith(`:role/${r.name}`) || t.endsWith(`/${r.name}`),
+      ),
+    )
+    const never = openRoles.filter((r) => !lifted.includes(r))
+    const them = (n: number) => (n === 1 ? 'it' : 'them')
+    const detail = openRoles.length
+      ? [
+          ...(never.length
+            ? [
+                `No session revocation of ${joinNames(never.map((r) => r.name))} is in force: temporary credentials already issued to ${them(never.length)} stay valid until they expire.`,
+              ]
+            : []),
+          ...(lifted.length
+            ? [
+                `The session revocation this case put on ${joinNames(lifted.map((r) => r.name))} was lifted (fir restore --actions sessions): temporary credentials issued to ${them(lifted.length)} before it are valid again until they expire.`,
+              ]
+            : []),
+        ].join(' ')
+      : applied('containment.sessions') || applied('credentials.revoke-sessions')
+        ? 'The session revocation this case put on the role was lifted (fir restore --actions sessions): temporary credentials issued to the execution role before it are valid again until they expire.'
+        : 'No session revocation was journaled: temporary credentials already issued to the execution role stay valid until they expire.'
+    limits.push({ title: 'Stolen role credentials were not revoked', detail })
   }
   if (inForce('containment.throttle')) {
     limits.push({
@@ -598,7 +708,11 @@ export function limitsOf(input: AdviceInput): LimitView[] {
       title: 'Long-term access keys were not rotated',
       detail: `${joinNames(keysOpen)}, found in the environment, ${keysOpen.length === 1 ? 'was' : 'were'} not rotated or deactivated in this case: access keys (AKIA…) do not expire on their own.`,
     })
-  } else if (envKeys.length === 0 && !applied('credentials.rotate-key')) {
+  } else if (
+    envKeys.length === 0 &&
+    !applied('credentials.rotate-key') &&
+    input.journal.keyFates.size === 0
+  ) {
     limits.push({
       title: 'Long-term access keys were not rotated',
       detail: 'No key was rotated in this case: access keys (AKIA…) do not expire on their own.',

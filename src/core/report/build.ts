@@ -1065,6 +1065,7 @@ export async function buildReportModel(
     chainedAssumeRoles: scan.chainedAssumeRoles,
     keysFromStolenAddress: scan.keysFromStolenAddress,
     sweeps: sweeps.followUps,
+    accessOpened: scan.accessOpened,
   }
   const createdBy = asRecord(raw.meta.createdBy)
   const eventsArtifact = raw.artifacts.get(EVENTS_FILE)

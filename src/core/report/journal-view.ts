@@ -154,7 +154,10 @@ export interface FunctionContainment {
   closed: ExposureItem[]
   /** Ways in no measure in force closes. */
   open: ExposureItem[]
-  /** Throttled, or every way in closed by a measure in force. */
+  /**
+   * Throttled, or every way in closed by a measure in force and at least one closed: a measure
+   * with nothing to close (no URL to set to AWS_IAM) contains nothing.
+   */
   contained: boolean
   /** `orders-api: not contained — function URL open to anyone (AuthType NONE)`; null when contained. */
   why: string | null
@@ -193,7 +196,8 @@ export type KeyFate = 'rotated' | 'deactivated' | 'deleted'
 /**
  * The fate of each key that `credentials.rotate-key` rotated out, from its latest outcome (target
  * `<user ARN>#<key id>`, the `after` state naming its keys): applied or already-applied gives the
- * key's state after, undone (restore reactivated it) gives none.
+ * key's state after, and so does a failed or denied one that journaled the state it left part way;
+ * undone (restore reactivated it) gives none.
  */
 function keyFatesOf(entries: readonly JournalEntry[]): Map<string, KeyFate> {
   const fates = new Map<string, KeyFate>()
@@ -203,12 +207,16 @@ function keyFatesOf(entries: readonly JournalEntry[]): Map<string, KeyFate> {
     const keyId = asString(after.oldKeyId) ?? entry.target.split('#')[1]
     if (!keyId) continue
     if (entry.outcome === 'undone') fates.delete(keyId)
-    if (entry.outcome !== 'applied' && entry.outcome !== 'already-applied') continue
+    // A rotation that failed or was denied part way journals the state it left (a new key made,
+    // the old one deactivated, its deletion denied): the key's fate is what that state says.
+    const partWay = (entry.outcome === 'failed' || entry.outcome === 'denied') && entry.after != null
+    if (entry.outcome !== 'applied' && entry.outcome !== 'already-applied' && !partWay) continue
     const keys = asArray(after.keys).map(asRecord)
     const old = keys.find((k) => k.id === keyId)
     const made = asArray(after.firKeyIds).some((id) => id !== keyId && keys.some((k) => k.id === id))
     if (!old) fates.set(keyId, 'deleted')
     else if (old.status === 'Inactive') fates.set(keyId, made ? 'rotated' : 'deactivated')
+    else if (partWay) fates.delete(keyId)
   }
   return fates
 }
@@ -277,17 +285,19 @@ function containmentOfFunctions(
     const open = items.filter((i) => !closes(i))
     const throttled = on('containment.throttle')
     const stopping = measures.filter((m) => FUNCTION_MEASURES.has(m))
-    const contained =
-      throttled || (stopping.length > 0 && open.every((i) => EXPOSURE_MEASURE[i.kind] === undefined))
+    const closable = open.filter((i) => EXPOSURE_MEASURE[i.kind] !== undefined)
+    // A measure with nothing to close (no URL, no public statement) stops nothing: not contained.
+    const contained = throttled || (closed.length > 0 && closable.length === 0)
     let why: string | null = null
     if (!contained) {
-      const closable = open.filter((i) => EXPOSURE_MEASURE[i.kind] !== undefined)
       const reasons = closable.length
         ? openText(closable)
         : [
-            [...FUNCTION_MEASURES].some(ever)
-              ? 'the measures that stopped it were undone, failed or never finished'
-              : 'no measure that stops it (throttle, URL auth, public statements, event sources) is in force',
+            stopping.length > 0
+              ? 'nothing was open to close (its snapshot shows no public URL, public statement or enabled event source: not reachable from outside as far as it shows) and it is not throttled, so invocations are not stopped'
+              : [...FUNCTION_MEASURES].some(ever)
+                ? 'the measures that stopped it were undone, failed or never finished'
+                : 'no measure that stops it (throttle, URL auth, public statements, event sources) is in force',
           ]
       // Recycling (the one credential measure aimed at a function) replaces stolen credentials only.
       const recycled = measures.includes('containment.recycle') && stopping.length === 0

@@ -3,7 +3,7 @@ import type { JournalEntry } from '../../../src/core/case/journal.js'
 import { keyUsedFromStolenAddress } from '../../../src/core/credentials/role-use.js'
 import { type AdviceInput, limitsOf, recommend, type SweepFollowUp } from '../../../src/core/report/advice.js'
 import { type FunctionExposure, viewJournal } from '../../../src/core/report/journal-view.js'
-import type { FindingView } from '../../../src/core/report/model.js'
+import type { FindingView, RoleFacts } from '../../../src/core/report/model.js'
 
 function timelineFinding(title: string, tags: string[]): FindingView {
   return {
@@ -41,6 +41,7 @@ function input(timelineFindings: FindingView[]): AdviceInput {
     secretsRead: [],
     keySecrets: [],
     sweeps: [],
+    accessOpened: [],
   }
 }
 
@@ -366,6 +367,157 @@ describe('what the attacker created', () => {
   })
 })
 
+describe('public access the attacker opened to another function', () => {
+  const G1 = 'arn:aws:lambda:us-east-1:123456789012:function:g1'
+  const OTHER1 = 'arn:aws:lambda:us-east-1:123456789012:function:other1'
+  const opened = timelineFinding('Lambda Function Policy Opened To Everyone Or Another Account', [
+    'attack.persistence',
+  ])
+  const url = timelineFinding('Lambda Function URL Without Authentication', ['attack.persistence'])
+  const event = (kind: 'resource-policy' | 'function-url', functionName: string) => ({
+    kind,
+    functionName,
+    region: 'us-east-1',
+    eventName: kind === 'function-url' ? 'CreateFunctionUrlConfig' : 'AddPermission20150331v2',
+    eventId: `e-${kind}`,
+    time: '2026-11-29T12:00:00.000Z',
+  })
+  const recs = (functionName: string) => {
+    const g1 = publicFunction(G1)
+    return recommend({
+      ...input([opened, url]),
+      functions: [g1.facts],
+      accessOpened: [event('resource-policy', functionName), event('function-url', functionName)],
+      journal: viewJournal(
+        [
+          journaled(1, 'containment.url', G1, 'applied'),
+          journaled(2, 'containment.permissions', G1, 'applied'),
+        ],
+        { functions: [g1.exposure] },
+      ),
+    })
+  }
+
+  it('keeps it a Now item naming the function it targeted, which containment never touched', () => {
+    // Before: "Soon: Remove for good the public access the attacker opened. Containment closed it
+    // and it is closed now" (g1 contained) while other1's URL was AuthType NONE.
+    const r = recs('other1')
+    expect(r.find((x) => x.title === 'Remove for good the public access the attacker opened')).toBeUndefined()
+    expect(r.find((x) => x.title.startsWith('Close the public access the attacker opened'))).toMatchObject({
+      priority: 1,
+      title: 'Close the public access the attacker opened to other1',
+      command: 'fir contain other1 --actions url,permissions',
+      because: [
+        'Lambda Function Policy Opened To Everyone Or Another Account (6)',
+        'Lambda Function URL Without Authentication (6)',
+        'other1: AddPermission20150331v2 at 2026-11-29T12:00:00.000Z',
+        'other1: CreateFunctionUrlConfig (AuthType NONE) at 2026-11-29T12:00:00.000Z',
+      ],
+    })
+    // Given as an ARN, the function is matched by name and region: still other1, still open.
+    expect(recs(OTHER1).find((x) => x.title.startsWith('Close the public access'))?.command).toBe(
+      `fir contain ${OTHER1} --actions url,permissions`,
+    )
+  })
+
+  it('says it is closed when the targeted function is the one containment keeps closed', () => {
+    const r = recs('g1')
+    expect(r.find((x) => x.title.startsWith('Close the public access'))).toBeUndefined()
+    expect(
+      r.find((x) => x.title === 'Remove for good the public access the attacker opened')?.because,
+    ).toEqual([
+      'Lambda Function Policy Opened To Everyone Or Another Account (6)',
+      'Lambda Function URL Without Authentication (6)',
+    ])
+  })
+})
+
+describe('public access containment half closed', () => {
+  it('cites only the ways in still open, and names the function, not its last qualifier', () => {
+    // Before: "Now: Remove public access" cited the URL finding after the URL was set to AWS_IAM,
+    // and "Containment closed the public access of fq:prod" named one qualifier of several.
+    const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:fq'
+    const finding = (kind: string, title: string): FindingView => ({
+      ...timelineFinding(title, []),
+      source: 'snapshot',
+      kind,
+      target: ARN,
+      count: 1,
+    })
+    const exposure: FunctionExposure = {
+      arn: ARN,
+      name: 'fq',
+      label: 'fq',
+      items: [
+        { kind: 'function-url', what: 'function URL open to anyone (AuthType NONE)', public: true },
+        { kind: 'resource-policy', what: 'resource-policy statement pub open to everyone', public: true },
+      ],
+    }
+    const facts = (qualifier: string) =>
+      ({
+        ...functionFacts('fq', ['function URL with AuthType NONE']),
+        arn: ARN,
+        label: `fq:${qualifier}`,
+      }) as AdviceInput['functions'][number]
+    const base = {
+      ...input([]),
+      functions: [facts('$LATEST'), facts('prod')],
+      snapshotFindings: [
+        finding('public-url', 'Function URL https://x has AuthType NONE'),
+        finding('public-statement', 'Statement pub allows anyone to invoke'),
+      ],
+    }
+    const half = recommend({
+      ...base,
+      journal: viewJournal([journaled(1, 'containment.url', ARN, 'applied')], { functions: [exposure] }),
+    })
+    expect(half.find((r) => r.title === 'Remove public access to the function')?.because).toEqual([
+      'Statement pub allows anyone to invoke',
+    ])
+    const closed = recommend({
+      ...base,
+      journal: viewJournal(
+        [
+          journaled(1, 'containment.url', ARN, 'applied'),
+          journaled(2, 'containment.permissions', ARN, 'applied'),
+        ],
+        { functions: [exposure] },
+      ),
+    })
+    expect(closed.find((r) => r.title.startsWith('Keep the function behind AWS_IAM'))?.detail).toMatch(
+      /^Containment closed the public access of fq \(URL auth set to AWS_IAM, public statements removed\)\./,
+    )
+  })
+})
+
+describe('session limits per role', () => {
+  it('names the roles revoked and the roles not revoked', () => {
+    // Before: lrA revoked, lrB not, and the limits said only "Chained sessions are not revoked".
+    const role = (name: string, sessionsRevoked: boolean) =>
+      ({
+        arn: `arn:aws:iam::123456789012:role/${name}`,
+        name,
+        functions: [name === 'lrA' ? 'la1' : 'lb1'],
+        riskyPermissions: [],
+        policyGaps: [],
+        sessionsRevoked,
+      }) as RoleFacts
+    const limits = limitsOf({
+      ...input([]),
+      roles: [role('lrA', true), role('lrB', false)],
+      journal: viewJournal([
+        journaled(1, 'containment.sessions', 'arn:aws:iam::123456789012:role/lrA', 'applied'),
+      ]),
+    })
+    expect(limits.find((l) => l.title === 'Chained sessions are not revoked')?.detail).toMatch(
+      /own sessions \(revoked in this case: lrA\)\./,
+    )
+    expect(limits.find((l) => l.title === 'Stolen role credentials were not revoked')?.detail).toBe(
+      'No session revocation of lrB is in force: temporary credentials already issued to it stay valid until they expire.',
+    )
+  })
+})
+
 describe('limits after a restore', () => {
   const entry = (seq: number, action: string, target: string, outcome: string) =>
     journaled(seq, action, target, outcome)
@@ -499,6 +651,39 @@ describe('access keys and their secrets in the environment', () => {
     ).toMatch(
       /^UPLOAD_KEY_SECRET \(invoice-export\) is the secret of access key AKIAIOSFODNN7INVOICE, rotated in this case: it no longer signs requests/,
     )
+  })
+})
+
+describe('a rotation denied part way', () => {
+  it('gives the old key the fate the state it left says: rotated, not "no key was rotated"', () => {
+    // Before: DeleteAccessKey denied after the new key was made and the old one deactivated, and
+    // the limits said "No key was rotated in this case" (the denied entry's after state ignored).
+    const OLD = 'AKIARZPUZDIKOFSNVQAJ'
+    const NEW = 'AKIARZPUZDIKGMSN5UZC'
+    const denied: JournalEntry = {
+      ...journaled(1, 'credentials.rotate-key', `arn:aws:iam::123456789012:user/kd1#${OLD}`, 'denied'),
+      after: {
+        userName: 'kd1',
+        oldKeyId: OLD,
+        keys: [
+          { id: OLD, status: 'Inactive' },
+          { id: NEW, status: 'Active' },
+        ],
+        firKeyIds: [NEW],
+      },
+    }
+    const journal = viewJournal([denied])
+    expect(journal.keyFates.get(OLD)).toBe('rotated')
+    const limits = limitsOf({ ...input([]), journal }).map((l) => l.title)
+    expect(limits).not.toContain('Long-term access keys were not rotated')
+    // Denied before anything was made: the key is as it was.
+    const nothing = viewJournal([
+      {
+        ...denied,
+        after: { userName: 'kd1', oldKeyId: OLD, keys: [{ id: OLD, status: 'Active' }], firKeyIds: [] },
+      },
+    ])
+    expect(nothing.keyFates.has(OLD)).toBe(false)
   })
 })
 

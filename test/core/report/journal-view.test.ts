@@ -192,6 +192,30 @@ describe('viewJournal', () => {
       change(action, target, 'applied', extra),
     ]
 
+    it('is not contained by a measure that had nothing to close: no URL, no public statement, no throttle', async () => {
+      // Before: "Contained. 2 measures in force (1 needed no change)" — n1 had no URL and no public
+      // statement, so url changed nothing, and n1 was neither throttled nor stopped.
+      const N1 = 'arn:aws:lambda:us-east-1:123456789012:function:n1'
+      const view = viewJournal(
+        await journalOf([
+          change('containment.url', N1, 'started', { prior: { authType: null } }),
+          change('containment.url', N1, 'already-applied', { after: { authType: null } }),
+          ...done('containment.recycle', N1),
+        ]),
+        { functions: [{ arn: N1, name: 'n1', label: 'n1', items: [] }] },
+      )
+      expect(view.functions[0]?.contained).toBe(false)
+      expect(view.status.code).toBe('not-contained')
+      expect(view.status.detail).toContain(
+        'n1: not contained — nothing was open to close (its snapshot shows no public URL, public statement or enabled event source: not reachable from outside as far as it shows) and it is not throttled, so invocations are not stopped',
+      )
+      // Throttled, it is contained whatever was open.
+      const throttled = viewJournal(await journalOf(done('containment.throttle', N1)), {
+        functions: [{ arn: N1, name: 'n1', label: 'n1', items: [] }],
+      })
+      expect(throttled.status.code).toBe('contained')
+    })
+
     it('is not contained when only recycling or a session revocation is in force, whatever else it says', async () => {
       // Before: "Contained" — recycle and revoke-sessions counted as containment, the public URL aside.
       const recycled = viewJournal(await journalOf(done('containment.recycle', FA)), {
