@@ -21,15 +21,27 @@ export interface AthenaPage {
   raw: unknown
 }
 
-/** StartQueryExecution with ExecutionParameters bound to the `?` placeholders. */
+/**
+ * StartQueryExecution with ExecutionParameters bound to the `?` placeholders. `clientRequestToken`
+ * (32-128 characters) makes the start idempotent: Athena starts one query for it however often
+ * the request is sent, and it names the query fir asked for before its id is known.
+ */
 export async function startAthenaQuery(
   aws: AwsClients,
-  q: { sql: string; parameters: string[]; database?: string; outputLocation?: string; workgroup?: string },
+  q: {
+    sql: string
+    parameters: string[]
+    database?: string
+    outputLocation?: string
+    workgroup?: string
+    clientRequestToken?: string
+  },
 ): Promise<string> {
   try {
     const out = await aws.athena.send(
       new (sdk.athena().StartQueryExecutionCommand)({
         QueryString: q.sql,
+        ...(q.clientRequestToken ? { ClientRequestToken: q.clientRequestToken } : {}),
         ...(q.parameters.length > 0 ? { ExecutionParameters: q.parameters } : {}),
         ...(q.database ? { QueryExecutionContext: { Database: q.database } } : {}),
         ...(q.outputLocation ? { ResultConfiguration: { OutputLocation: q.outputLocation } } : {}),

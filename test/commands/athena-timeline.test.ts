@@ -260,14 +260,20 @@ describe('fir timeline --engine athena|lake (built CLI; Athena results set throu
       for (let i = 0; i < 300 && polled() < 2; i++) await sleep(50)
       expect(polled()).toBeGreaterThanOrEqual(2)
       const journal = await lines(join(dir, 'journal.jsonl'))
-      const start = journal.find((e) => e.action === 'timeline.query.start') as { params: Rec }
+      const [intent, start] = journal.filter((e) => e.action === 'timeline.query.start') as {
+        outcome: string
+        params: Rec
+      }[]
       expect(start, 'the running query is in the journal').toBeDefined()
-      // Journaled as soon as Athena gave the query its id, before it finished.
-      expect(start.params).toMatchObject({ engine: 'athena', source: 'cloudtrail.org_trail' })
-      const id = start.params.queryId as string
-      expect(start.params.sql).toMatch(/WHERE account IN \(\?\)/)
-      expect(start.params.parameters).toContain("'payments-webhook'")
-      expect(start.params.outputLocation).toBe('s3://athena-results/fir/')
+      // Journaled before it was sent (what was asked), then as soon as Athena gave it its id.
+      expect(intent!.outcome).toBe('started')
+      expect(intent!.params).toMatchObject({ engine: 'athena', source: 'cloudtrail.org_trail' })
+      expect(intent!.params.sql).toMatch(/WHERE account IN \(\?\)/)
+      expect(intent!.params.parameters).toContain("'payments-webhook'")
+      expect(intent!.params.outputLocation).toBe('s3://athena-results/fir/')
+      expect(start!.outcome).toBe('recorded')
+      expect(start!.params.clientRequestToken).toBe(intent!.params.clientRequestToken)
+      const id = start!.params.queryId as string
 
       child!.kill('SIGINT')
       const r = await running
@@ -282,7 +288,9 @@ describe('fir timeline --engine athena|lake (built CLI; Athena results set throu
         .QueryExecution!.Status!.State
       expect(state).toBe('CANCELLED')
       const after = await lines(join(dir, 'journal.jsonl'))
-      const stop = after.find((e) => e.action === 'timeline.query.stop') as Rec & { params: Rec }
+      const stops = after.filter((e) => e.action === 'timeline.query.stop')
+      expect(stops.map((e) => e.outcome)).toEqual(['started', 'recorded'])
+      const stop = stops[1] as Rec & { params: Rec }
       expect(stop).toMatchObject({
         target: 'athena:cloudtrail.org_trail',
         outcome: 'recorded',

@@ -1,4 +1,5 @@
 import { caseFlag, FirCommand } from '../../base-command.js'
+import { unsettledQueryLines } from '../../core/athena/unsettled.js'
 import { resolveCaseDir } from '../../core/case/case-folder.js'
 import { DamagedJournalError, readCheckedJournal } from '../../core/case/journal.js'
 import { registerSecretsOfCase } from '../../core/case/secrets.js'
@@ -68,6 +69,7 @@ export default class CaseShow extends FirCommand {
           ]
         : []),
       ...sweepLines(s.sweeps),
+      ...unsettledQueryLines(s.queriesMaybeRunning),
       `Reports: ${s.reports.length ? s.reports.join(', ') : 'none yet (fir report)'}`,
     ]
     return { result: s, human: lines.join('\n') }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
   getAthenaExecution,
@@ -9,7 +10,9 @@ import type { AwsClients } from '../../aws/clients.js'
 import { classifyFailure, type FailureKind, gapReason } from '../../aws/errors.js'
 import { cancelLakeQuery, describeLakeQuery, getLakeResultsPage, startLakeQuery } from '../../aws/lake.js'
 import { FirError, UsageError } from '../../errors.js'
+import type { NewEntry } from '../case/journal.js'
 import { atInterruptAwaited } from '../common/interrupt.js'
+import { awsCliCommand } from '../common/suggest.js'
 import type { FirContext, Gap } from '../context.js'
 import { type CloudTrailRecord, type Row, rowToRecord } from './records.js'
 import {
@@ -20,6 +23,7 @@ import {
   eventDataStoreRef,
   type RelatednessTerms,
 } from './sql.js'
+import { findQueryWords, stopQueryWords } from './unsettled.js'
 
 export interface CollectOptions {
   since: Date
@@ -68,6 +72,11 @@ export interface QueryInfo {
   elapsedMs: number
   outputLocation?: string
   workgroup?: string
+  /**
+   * Athena: the ClientRequestToken its start was sent with (fir's, made per query): it names the
+   * query in the journal before Athena gives its id, and a repeat of the start starts no other.
+   */
+  clientRequestToken?: string
   /** Where the query runs (Lake: the event data store's region when its ARN names one). */
   region: string
   /** The query names ACCOUNT_PLACEHOLDER for the caller's account (--dry-run only). */
@@ -134,8 +143,13 @@ async function journalQuery(ctx: FirContext, info: QueryInfo, from: number, erro
   })
 }
 
-/** What the query's run does while it is running on AWS (see {@link watchQuery}). */
+/** What the query's run does while it is on AWS (see {@link watchQuery}). */
 interface QueryWatch {
+  /**
+   * Sends the start call (its intent is journaled already) and journals the id it returns. Once an
+   * interruption is stopping the query it never returns: the interruption's cleanup does the rest.
+   */
+  start(send: () => Promise<string>): Promise<string>
   /** Never returns once an interruption is stopping the query: the run goes no further. */
   halt(): Promise<void>
   /** The query has ended (or fir no longer waits for it): an interruption no longer stops it. */
@@ -143,11 +157,14 @@ interface QueryWatch {
 }
 
 /**
- * Called as soon as the engine has given the query its id: journals the query's start
- * (timeline.query.start: id, SQL, parameters, where it runs, and the request ids so far), and until
- * `done` stops the query if fir is interrupted (Ctrl-C), journaling that (timeline.query.stop), so
- * a query is never left running on AWS with nothing in the case about it. The end is journaled
- * as before (timeline.query).
+ * Called just before the query is sent: journals the intent (timeline.query.start, outcome
+ * started: the SQL, parameters, where it runs, Athena's ClientRequestToken), and until `done`
+ * stops the query if fir is interrupted (Ctrl-C): it waits for the start call if it is out, then
+ * stops the query it started, journaling the stop before the call (timeline.query.stop, started)
+ * and its result after (recorded or failed). So a query is never left running on AWS with nothing
+ * in the case about it, and one fir could not confirm stopped is left with a started entry that
+ * `fir case show` names (unsettledQueries). `start` journals the id the engine gives the query
+ * (timeline.query.start, recorded); the end is journaled as before (timeline.query).
  */
 async function watchQuery(
   ctx: FirContext,
@@ -156,66 +173,136 @@ async function watchQuery(
   from: number,
   stop: { call: string; run: (aws: AwsClients, id: string) => Promise<void> },
 ): Promise<QueryWatch> {
-  const id = info.queryId!
   const label = info.engine === 'athena' ? 'Athena' : 'CloudTrail Lake'
   const target = `${info.engine}:${info.source}`
-  const about = { engine: info.engine, source: info.source, region: info.region, queryId: id }
-  let stopping = false
-  const untrack = atInterruptAwaited(`stopped ${label} query ${id}`, async (signal) => {
-    stopping = true
-    const at = ctx.aws.requestLog.length
-    let failure: FirError | undefined
-    try {
-      await stop.run(aws, id)
-    } catch (err) {
-      failure =
-        err instanceof FirError
-          ? err
-          : new FirError('aws-error', `unable to stop ${label} query ${id}: ${(err as Error)?.message}`)
-    }
-    const journaled = await ctx.case.journal
-      .append({
-        action: 'timeline.query.stop',
-        target,
-        params: { ...about, call: stop.call, ...(signal ? { signal } : {}) },
-        outcome: failure ? 'failed' : 'recorded',
-        requestIds: requestIdsSince(ctx, at),
-        ...(failure ? { error: { code: failure.code, message: failure.message } } : {}),
-      })
-      .then(
-        () => true,
-        () => false,
-      )
-    const noted = journaled ? ' (journaled)' : ' (the journal could not be written)'
-    return failure
-      ? `${failure.message}; it may still be running${noted}`
-      : `stopped ${label} query ${id}${noted}`
+  const about = () => ({
+    engine: info.engine,
+    source: info.source,
+    region: info.region,
+    ...(info.queryId ? { queryId: info.queryId } : {}),
+    ...(info.clientRequestToken ? { clientRequestToken: info.clientRequestToken } : {}),
   })
+  // Named with the region the query runs in, and the profile and endpoint fir was given.
+  const cli = (words: string[]) => `\`${awsCliCommand(words, ctx.aws, { region: info.region })}\``
+  const noted = (journaled: boolean) => (journaled ? ' (journaled)' : ' (the journal could not be written)')
+  const endWith = (error: FirError) =>
+    journalQuery(ctx, info, from, error).then(
+      () => true,
+      () => false,
+    )
+  let stopping = false
+  let phase: 'before' | 'starting' | 'stopping' = 'before'
+  let sent: Promise<string> | undefined
+  const untrack = atInterruptAwaited(
+    `stopping the ${label} query`,
+    async (signal) => {
+      stopping = true
+      if (!sent) {
+        // start() sends nothing from now on.
+        const journaled = await endWith(
+          new FirError('interrupted', `interrupted before the ${label} query was sent: nothing was started`),
+        )
+        return `the ${label} query was not sent${noted(journaled)}`
+      }
+      phase = 'starting'
+      let id: string
+      try {
+        id = await sent
+      } catch (err) {
+        const fir = asFirError(err, `unable to start the ${label} query`)
+        return `the ${label} query did not start: ${fir.message}${noted(await endWith(fir))}`
+      }
+      info.queryId = id
+      phase = 'stopping'
+      const at = ctx.aws.requestLog.length
+      const params = { ...about(), call: stop.call, ...(signal ? { signal } : {}) }
+      const append = (entry: Omit<NewEntry, 'action' | 'target' | 'params'>) =>
+        ctx.case.journal.append({ action: 'timeline.query.stop', target, params, ...entry }).then(
+          () => true,
+          () => false,
+        )
+      // Journaled before the call: a stop that never returns leaves this entry, the query unsettled.
+      const intent = append({ outcome: 'started' })
+      let failure: FirError | undefined
+      try {
+        await stop.run(aws, id)
+      } catch (err) {
+        failure = asFirError(err, `unable to stop ${label} query ${id}`)
+      }
+      const journaled =
+        (await intent) &&
+        (await append({
+          outcome: failure ? 'failed' : 'recorded',
+          requestIds: requestIdsSince(ctx, at),
+          ...(failure ? { error: { code: failure.code, message: failure.message } } : {}),
+        }))
+      return failure
+        ? `${failure.message}; it may still be running: stop it with ${cli(stopQueryWords(info.engine, info.source, id))}${noted(journaled)}`
+        : `stopped ${label} query ${id}${noted(journaled)}`
+    },
+    (limitMs) => {
+      const waited = `${limitMs / 1000} s`
+      if (phase === 'stopping')
+        return `could not confirm that ${label} query ${info.queryId} stopped (no answer after ${waited}): it may still be running; stop it with ${cli(stopQueryWords(info.engine, info.source, info.queryId!))}`
+      if (phase === 'starting') {
+        const token = info.clientRequestToken ? ` (ClientRequestToken ${info.clientRequestToken})` : ''
+        return `could not confirm whether the ${label} query${token} started (no answer after ${waited}): it may be running; find it with ${cli(findQueryWords(info.engine, info.source, info.workgroup))} and stop it`
+      }
+      return `stopping the ${label} query: not finished after ${waited}`
+    },
+  )
   try {
     await ctx.case.journal.append({
       action: 'timeline.query.start',
       target,
       params: {
-        ...about,
+        ...about(),
         sql: info.sql,
         parameters: info.parameters,
         partitions: info.partitions,
         ...(info.workgroup ? { workgroup: info.workgroup } : {}),
         ...(info.outputLocation ? { outputLocation: info.outputLocation } : {}),
       },
-      outcome: 'recorded',
-      requestIds: requestIdsSince(ctx, from),
+      outcome: 'started',
     })
   } catch (err) {
     untrack()
     throw err
   }
+  const halt = async () => {
+    if (stopping) await new Promise<never>(() => undefined)
+  }
   return {
-    halt: async () => {
+    start: async (send) => {
       if (stopping) await new Promise<never>(() => undefined)
+      sent = send()
+      let id: string
+      try {
+        id = await sent
+      } catch (err) {
+        await halt()
+        throw err
+      }
+      info.queryId = id
+      await ctx.case.journal.append({
+        action: 'timeline.query.start',
+        target,
+        params: about(),
+        outcome: 'recorded',
+        requestIds: requestIdsSince(ctx, from),
+      })
+      await halt()
+      return id
     },
+    halt,
     done: untrack,
   }
+}
+
+function asFirError(err: unknown, what: string): FirError {
+  return err instanceof FirError
+    ? err
+    : new FirError('aws-error', `${what}: ${(err as Error)?.message}`, { cause: err })
 }
 
 async function poll<T extends { state: string }>(
@@ -274,8 +361,9 @@ function assertSendable(q: BuiltQuery): void {
  * Runs the timeline's window and relatedness as one Athena query over the CloudTrail table
  * (filtered on its projected account, region and date partitions), pages the results and rebuilds
  * each row into a CloudTrail record. With ctx.dryRun, builds the query and returns it unsent.
- * Journals the query as soon as it has an id, and at its end with its state and bytes scanned;
- * an interruption while it runs stops it (see watchQuery).
+ * Journals the query before it is sent (with its ClientRequestToken), once it has an id, and at
+ * its end with its state and bytes scanned; an interruption while it starts or runs stops it (see
+ * watchQuery).
  *
  * IAM (ATHENA_ENGINE_ACTIONS): athena:StartQueryExecution, athena:GetQueryExecution,
  * athena:GetQueryResults, athena:StopQueryExecution (on an interruption); and, checked by Athena
@@ -309,6 +397,7 @@ export async function collectFromAthena(ctx: FirContext, opts: AthenaCollectOpti
   }
   if (ctx.dryRun) return { records: [], query: info, rawPages: [] }
   assertSendable(q)
+  info.clientRequestToken = randomUUID()
 
   const from = ctx.aws.requestLog.length
   const records: CloudTrailRecord[] = []
@@ -316,18 +405,21 @@ export async function collectFromAthena(ctx: FirContext, opts: AthenaCollectOpti
   let call = 'athena:StartQueryExecution'
   let watch: QueryWatch | undefined
   try {
-    info.queryId = await startAthenaQuery(ctx.aws, {
-      sql: q.sql,
-      parameters: q.parameters,
-      database: table.database,
-      outputLocation: opts.outputLocation,
-      workgroup: opts.workgroup,
-    })
     watch = await watchQuery(ctx, ctx.aws, info, from, {
       call: 'athena:StopQueryExecution',
       run: stopAthenaQuery,
     })
     const { halt } = watch
+    info.queryId = await watch.start(() =>
+      startAthenaQuery(ctx.aws, {
+        sql: q.sql,
+        parameters: q.parameters,
+        database: table.database,
+        outputLocation: opts.outputLocation,
+        workgroup: opts.workgroup,
+        clientRequestToken: info.clientRequestToken,
+      }),
+    )
     ctx.log.info(`fir: Athena query ${info.queryId} started on ${info.source}`)
     call = 'athena:GetQueryExecution'
     const exec = await poll(ctx, 'athena', DONE_ATHENA, opts, async () => {
@@ -419,9 +511,9 @@ export async function collectFromLake(ctx: FirContext, opts: LakeCollectOptions)
   let call = 'cloudtrail:StartQuery'
   let watch: QueryWatch | undefined
   try {
-    info.queryId = await startLakeQuery(aws, q.sql)
     watch = await watchQuery(ctx, aws, info, from, { call: 'cloudtrail:CancelQuery', run: cancelLakeQuery })
     const { halt } = watch
+    info.queryId = await watch.start(() => startLakeQuery(aws, q.sql))
     ctx.log.info(`fir: CloudTrail Lake query ${info.queryId} started on ${id} in ${aws.region}`)
     call = 'cloudtrail:DescribeQuery'
     const state = await poll(ctx, 'lake', DONE_LAKE, opts, async () => {

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { type UnsettledQuery, unsettledQueries } from '../athena/unsettled.js'
 import { exists } from '../common/fs-safe.js'
 import { type RecordedSweep, type RecordedSweepMatch, readRecordedSweeps } from '../sweep/recorded.js'
 import { type CaseMeta, readCaseMeta } from './case-folder.js'
@@ -39,6 +40,8 @@ export interface CaseSummary {
   timelineInterrupted: { folder: string; files: string[] } | null
   /** The org sweeps run in this case (fir sweep), oldest first, each with its first matches. */
   sweeps: CaseSweep[]
+  /** Athena or Lake queries a timeline sent that may still run on AWS (see unsettledQueries). */
+  queriesMaybeRunning: UnsettledQuery[]
   reports: string[]
 }
 
@@ -222,6 +225,7 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
       ? { folder: interrupted.folder, files: interrupted.moves.map((m) => m.from) }
       : null,
     sweeps,
+    queriesMaybeRunning: unsettledQueries(entries),
     reports,
   }
 }

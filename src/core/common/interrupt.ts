@@ -19,6 +19,8 @@ interface Cleanup {
   run: (signal?: NodeJS.Signals) => unknown
   /** Returns a promise to wait for, resolving to what was done (or undefined: `what`). */
   awaited?: true
+  /** What to say when an awaited cleanup has not finished in time (else `<what>: not finished`). */
+  late?: (limitMs: number) => string
 }
 const cleanups = new Map<number, Cleanup>()
 /** How long an interruption waits for the awaited cleanups, all of them together. */
@@ -80,14 +82,16 @@ export function atInterrupt(what: string, run: () => void): () => void {
 
 /**
  * Registers a cleanup that works asynchronously (calls AWS, journals): an interruption waits for
- * it (see {@link AWAITED_CLEANUP_MS}). It resolves to what it did (undefined: `what`); call the
- * returned function once it is no longer needed.
+ * it (see {@link AWAITED_CLEANUP_MS}). It resolves to what it did (undefined: `what`); `late`
+ * says what is left undone when it has not finished in time (asked then, so it can tell how far
+ * it got). Call the returned function once it is no longer needed.
  */
 export function atInterruptAwaited(
   what: string,
   run: (signal?: NodeJS.Signals) => Promise<string | undefined>,
+  late?: (limitMs: number) => string,
 ): () => void {
-  return register({ what, run, awaited: true })
+  return register({ what, run, awaited: true, ...(late ? { late } : {}) })
 }
 
 function register(cleanup: Cleanup): () => void {
@@ -157,7 +161,7 @@ export async function settleInterruptCleanups(
       let timer: NodeJS.Timeout | undefined
       const late = new Promise<string>((resolve) => {
         timer = setTimeout(
-          () => resolve(`${c.what}: not finished after ${limitMs / 1000} s`),
+          () => resolve(c.late?.(limitMs) ?? `${c.what}: not finished after ${limitMs / 1000} s`),
           Math.max(0, deadline - Date.now()),
         )
       })

@@ -4,6 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { collectFromAthena, collectFromLake } from '../../../src/core/athena/collect.js'
 import { buildQuery } from '../../../src/core/athena/sql.js'
+import { unsettledQueryLines } from '../../../src/core/athena/unsettled.js'
+import { summariseCase } from '../../../src/core/case/summary.js'
 import { settleInterruptCleanups } from '../../../src/core/common/interrupt.js'
 import { REPO_ROOT } from '../../support/cli.js'
 import { athenaCells, dialectColumns } from './athena-rows.js'
@@ -152,37 +154,153 @@ describe('CloudTrail Lake engine (no emulator implements Lake: a recorded respon
         regions: ['us-east-1'],
         pollMs: 5,
       })
-      const started = () => ctx.case.journal.all().find((e) => e.action === 'timeline.query.start')
-      for (let i = 0; i < 200 && !started(); i++) await sleep(10)
-      // Journaled as soon as Lake gave the query its id, with the statement sent.
-      expect(started(), 'the running query is in the journal').toMatchObject({
-        target: 'lake:EXAMPLEf852-4e8f-8bd1-bcf6cEXAMPLE',
-        params: { queryId: 'q-running-1', region: 'us-east-1', sql: server.requests[0]!.body.QueryStatement },
-      })
+      const starts = () => ctx.case.journal.all().filter((e) => e.action === 'timeline.query.start')
+      for (let i = 0; i < 200 && starts().length < 2; i++) await sleep(10)
+      // Journaled before it was sent (the statement), then as soon as Lake gave it its id.
+      expect(starts(), 'the running query is in the journal').toMatchObject([
+        {
+          target: 'lake:EXAMPLEf852-4e8f-8bd1-bcf6cEXAMPLE',
+          outcome: 'started',
+          params: { region: 'us-east-1', sql: server.requests[0]!.body.QueryStatement },
+        },
+        { outcome: 'recorded', params: { queryId: 'q-running-1', region: 'us-east-1' } },
+      ])
       const done = await settleInterruptCleanups('SIGINT')
       expect(server.requests.filter((r) => r.operation === 'CancelQuery').map((r) => r.body)).toEqual([
         { QueryId: 'q-running-1' },
       ])
-      const stop = ctx.case.journal.all().find((e) => e.action === 'timeline.query.stop')!
-      expect(stop.params).toMatchObject({
-        queryId: 'q-running-1',
-        call: 'cloudtrail:CancelQuery',
-        signal: 'SIGINT',
-      })
+      // Journaled before the call, and its result after.
+      const stops = ctx.case.journal.all().filter((e) => e.action === 'timeline.query.stop')
+      expect(stops.map((e) => e.outcome)).toEqual([
+        'started',
+        outcome === 'cancelled' ? 'recorded' : 'failed',
+      ])
+      for (const stop of stops) {
+        expect(stop.params).toMatchObject({
+          queryId: 'q-running-1',
+          call: 'cloudtrail:CancelQuery',
+          signal: 'SIGINT',
+        })
+      }
       if (outcome === 'cancelled') {
         expect(done[0]).toBe('stopped CloudTrail Lake query q-running-1 (journaled)')
-        expect(stop.outcome).toBe('recorded')
       } else {
         expect(done[0]).toMatch(
-          /^unable to cancel CloudTrail Lake query q-running-1: AWS denied cloudtrail:CancelQuery .*; it may still be running \(journaled\)$/,
+          /^unable to cancel CloudTrail Lake query q-running-1: AWS denied cloudtrail:CancelQuery .*; it may still be running: stop it with `aws cloudtrail cancel-query --event-data-store EXAMPLEf852-4e8f-8bd1-bcf6cEXAMPLE --query-id q-running-1 --region us-east-1 --endpoint-url http:\/\/127\.0\.0\.1:\d+` \(journaled\)$/,
         )
-        expect(stop.outcome).toBe('failed')
       }
       // The run went no further: no more polling once the query was being cancelled.
       const polls = server.requests.filter((r) => r.operation === 'DescribeQuery').length
       await sleep(50)
       expect(server.requests.filter((r) => r.operation === 'DescribeQuery')).toHaveLength(polls)
     }
+  })
+
+  it('Ctrl-C while StartQueryExecution is out: the intent is journaled with its token first, and the query it starts is stopped', async () => {
+    let answer: (() => void) | undefined
+    server = await new ReplayServer({
+      StartQueryExecution: () =>
+        new Promise((resolve) => {
+          answer = () => resolve({ body: { QueryExecutionId: 'q-late-1' } })
+        }),
+      StopQueryExecution: () => ({ body: {} }),
+    }).start()
+    const { ctx, dir } = await testContext(server.endpoint)
+    void collectFromAthena(ctx, {
+      table: 'cloudtrail.logs',
+      outputLocation: 's3://athena-results/fir/',
+      ...window,
+      accounts: ['111122223333'],
+      regions: ['us-east-1'],
+      pollMs: 5,
+    })
+    for (let i = 0; i < 200 && !answer; i++) await sleep(10)
+    const sent = server.requests[0]!.body
+    const intent = ctx.case.journal.all().find((e) => e.action === 'timeline.query.start')
+    expect(intent, 'the query is journaled before it is sent').toMatchObject({
+      outcome: 'started',
+      params: { sql: sent.QueryString, clientRequestToken: sent.ClientRequestToken },
+    })
+    expect(sent.ClientRequestToken).toMatch(/^[0-9a-f-]{36}$/)
+    const settling = settleInterruptCleanups('SIGINT', 2000)
+    await sleep(30)
+    answer!() // the start returns while the interruption waits for it
+    const done = await settling
+    expect(done[0]).toBe('stopped Athena query q-late-1 (journaled)')
+    expect(server.requests.map((r) => r.operation)).toEqual(['StartQueryExecution', 'StopQueryExecution'])
+    expect(server.requests[1]!.body).toEqual({ QueryExecutionId: 'q-late-1' })
+    const entries = ctx.case.journal.all().filter((e) => e.action.startsWith('timeline.query'))
+    expect(entries.map((e) => [e.action, e.outcome, e.params.queryId])).toEqual([
+      ['timeline.query.start', 'started', undefined],
+      ['timeline.query.start', 'recorded', 'q-late-1'],
+      ['timeline.query.stop', 'started', 'q-late-1'],
+      ['timeline.query.stop', 'recorded', 'q-late-1'],
+    ])
+    expect((await summariseCase(dir)).queriesMaybeRunning).toEqual([])
+  })
+
+  it('a stop or a start AWS does not answer in time is not called done: the case names the query that may still run, and how to stop it', async () => {
+    server = await new ReplayServer({
+      StartQueryExecution: () => ({ body: { QueryExecutionId: 'q-stuck-1' } }),
+      GetQueryExecution: () => ({
+        body: { QueryExecution: { QueryExecutionId: 'q-stuck-1', Status: { State: 'RUNNING' } } },
+      }),
+      StopQueryExecution: () => new Promise(() => undefined), // never answered
+      StartQuery: () => new Promise(() => undefined), // never answered
+    }).start()
+    const athena = await testContext(server.endpoint)
+    void collectFromAthena(athena.ctx, {
+      table: 'cloudtrail.logs',
+      outputLocation: 's3://athena-results/fir/',
+      ...window,
+      accounts: ['111122223333'],
+      regions: ['us-east-1'],
+      pollMs: 5,
+    })
+    const polled = () => server!.requests.some((r) => r.operation === 'GetQueryExecution')
+    for (let i = 0; i < 200 && !polled(); i++) await sleep(10)
+    const [said] = await settleInterruptCleanups('SIGINT', 200)
+    expect(said).toMatch(
+      /^could not confirm that Athena query q-stuck-1 stopped \(no answer after 0\.2 s\): it may still be running; stop it with `aws athena stop-query-execution --query-execution-id q-stuck-1 --region us-east-1 --endpoint-url http:\/\/127\.0\.0\.1:\d+`$/,
+    )
+    // The stop was journaled before the call: the case knows it was never confirmed.
+    const stops = athena.ctx.case.journal.all().filter((e) => e.action === 'timeline.query.stop')
+    expect(stops.map((e) => [e.outcome, e.params.queryId])).toEqual([['started', 'q-stuck-1']])
+    const [stuck, ...others] = (await summariseCase(athena.dir)).queriesMaybeRunning
+    expect(others).toEqual([])
+    expect(stuck).toMatchObject({
+      engine: 'athena',
+      source: 'cloudtrail.logs',
+      queryId: 'q-stuck-1',
+      command: 'aws athena stop-query-execution --query-execution-id q-stuck-1 --region us-east-1',
+    })
+    expect(unsettledQueryLines([stuck!])).toEqual([
+      `  Athena query q-stuck-1 on cloudtrail.logs (${stuck!.at}) may still be running: fir journaled no end and no confirmed stop; stop it with aws athena stop-query-execution --query-execution-id q-stuck-1 --region us-east-1`,
+    ])
+
+    // Lake: its StartQuery never returns, so fir never learns the id (and Lake takes no token).
+    const lake = await testContext(server.endpoint)
+    void collectFromLake(lake.ctx, {
+      eventDataStore: EDS,
+      ...window,
+      accounts: ['111122223333'],
+      regions: ['us-east-1'],
+      pollMs: 5,
+    })
+    const asked = () => server!.requests.some((r) => r.operation === 'StartQuery')
+    for (let i = 0; i < 200 && !asked(); i++) await sleep(10)
+    const [unsure] = await settleInterruptCleanups('SIGINT', 200)
+    expect(unsure).toMatch(
+      /^could not confirm whether the CloudTrail Lake query started \(no answer after 0\.2 s\): it may be running; find it with `aws cloudtrail list-queries --event-data-store EXAMPLEf852-4e8f-8bd1-bcf6cEXAMPLE --query-status RUNNING --region us-east-1 --endpoint-url [^`]+` and stop it$/,
+    )
+    expect((await summariseCase(lake.dir)).queriesMaybeRunning).toMatchObject([
+      {
+        engine: 'lake',
+        source: 'EXAMPLEf852-4e8f-8bd1-bcf6cEXAMPLE',
+        command:
+          'aws cloudtrail list-queries --event-data-store EXAMPLEf852-4e8f-8bd1-bcf6cEXAMPLE --query-status RUNNING --region us-east-1',
+      },
+    ])
   })
 
   it('a failed Lake query is an error naming its id, and is journaled as failed', async () => {

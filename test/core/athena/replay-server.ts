@@ -2,7 +2,13 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 /** An answer: `body` as JSON, or `html` as it is (what an endpoint that is not AWS sends). */
-export type Handler = (body: Record<string, unknown>) => { status?: number; body?: unknown; html?: string }
+export interface Reply {
+  status?: number
+  body?: unknown
+  html?: string
+}
+/** Answers a request; a promise holds the answer back until it settles (a call left hanging). */
+export type Handler = (body: Record<string, unknown>) => Reply | Promise<Reply>
 
 /**
  * A loopback stand-in for a JSON 1.1 AWS service (CloudTrail Lake, Athena) that answers each
@@ -24,7 +30,7 @@ export class ReplayServer {
     this.server = createServer((req, res) => {
       const chunks: Buffer[] = []
       req.on('data', (c: Buffer) => chunks.push(c))
-      req.on('end', () => {
+      req.on('end', async () => {
         const target = String(req.headers['x-amz-target'] ?? '')
         const operation = target.split('.').at(-1) ?? ''
         const body = chunks.length
@@ -34,7 +40,7 @@ export class ReplayServer {
         this.requests.push({ operation, body, region: scope?.[1] ?? '' })
         const h = this.handlers[operation]
         const out = h
-          ? h(body)
+          ? await h(body)
           : { status: 400, body: { __type: 'UnknownOperationException', message: operation } }
         if (out.html !== undefined) {
           res.writeHead(out.status ?? 200, { 'content-type': 'text/html; charset=utf-8' })
