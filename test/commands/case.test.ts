@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../src/core/case/case-folder.js'
 import { recordArtifact } from '../../src/core/case/evidence-store.js'
+import { verifyCaseWhenIdle } from '../../src/core/case/verify.js'
 import { runFir, tempDir } from '../support/cli.js'
 import { ACCOUNT, addSampleSweep, buildSampleCase, OTHER_ACCOUNT } from '../support/sample-case.js'
 
@@ -806,32 +807,83 @@ describe('fir case (built CLI)', () => {
     expect(env.json.result.meta.id).toBe('B')
   })
 
-  it('verify while another command writes the case waits for it, or names it (exit 2): its work in progress is no tampering', async () => {
+  it('verify while a fir command writes the case waits for it, then reports what is still wrong, naming the writer (exit 3)', async () => {
     const cwd = await tempDir()
     await runFir(['case', 'init', 'W'], { cwd })
     const dir = join(cwd, 'cases', 'W')
-    // A writer (this process) holds the lock, with a file written and not yet journaled. Before,
-    // verify reported it as tampering: "extra: timeline/partial.json …", exit 3, "preserve the case".
-    const writer = await CaseHandle.open(dir)
-    await writeFile(join(dir, 'timeline', 'partial.json'), '{}\n')
-    const busy = await runFir(['case', 'verify', '--case', dir, '--json'], {
+    // A fir report stopped (SIGSTOP) holding the lock, report.md written and not yet journaled.
+    let writer: import('node:child_process').ChildProcess | undefined
+    const report = runFir(['report', '--case', dir], {
       cwd,
-      env: { FIR_LOCK_WAIT_MS: '300' },
+      env: {
+        NODE_OPTIONS: `--require ${join(import.meta.dirname, '../support/kill-at.cjs')}`,
+        FIR_TEST_KILL_AT: 'open:journal.jsonl:2',
+        FIR_TEST_KILL_SIGNAL: 'SIGSTOP',
+      },
+      onSpawn: (child) => (writer = child),
     })
-    expect(busy.code, busy.stdout).toBe(2)
-    expect(busy.json.error.code).toBe('case-locked')
-    expect(busy.json.error.message).toContain(
-      `unable to verify case ${dir}: it is being written by process ${process.pid} on `,
-    )
-    expect(busy.json.error.message).toContain("is that command's work in progress, not tampering")
-    // Given time, it waits for the writer to finish, then verifies what the writer recorded.
-    const waiting = runFir(['case', 'verify', '--case', dir], { cwd, env: { FIR_LOCK_WAIT_MS: '20000' } })
-    await sleep(700)
-    await recordArtifact(dir, writer.journal, 'timeline/partial.json')
-    await writer.close()
-    const done = await waiting
-    expect(done.code, done.stderr).toBe(0)
-    expect(done.stdout).toContain('all intact')
+    try {
+      while (!(await lstat(join(dir, 'reports', 'report.md')).catch(() => undefined))) await sleep(50)
+      await sleep(200)
+      // Before, exit 2 (case-locked) and no finding at all; now the check is made and reported.
+      const busy = await runFir(['case', 'verify', '--case', dir, '--json'], {
+        cwd,
+        env: { FIR_LOCK_WAIT_MS: '300' },
+      })
+      expect(busy.code, busy.stdout).toBe(3)
+      expect(busy.json.result.problems.map((p: { path: string }) => p.path)).toEqual(['reports/report.md'])
+      expect(busy.json.result.warnings.join('\n')).toContain(
+        `the case is being written by process ${writer!.pid} on `,
+      )
+      expect(busy.json.result.warnings.join('\n')).toContain("may be that command's work in progress")
+      expect(busy.json.error.actions[0]).toContain('run `fir case verify` again when process')
+      // Given time, it waits for the writer to finish, then verifies what the writer recorded.
+      const waiting = runFir(['case', 'verify', '--case', dir], { cwd, env: { FIR_LOCK_WAIT_MS: '20000' } })
+      await sleep(700)
+      writer!.kill('SIGCONT')
+      expect((await report).code).toBe(0)
+      const done = await waiting
+      expect(done.code, done.stderr).toBe(0)
+      expect(done.stdout).toContain('all intact')
+    } finally {
+      writer?.kill('SIGKILL')
+    }
+  })
+
+  it('verify is never held up by a lock no live fir process holds: forged, unreadable, another host, a non-fir pid', async () => {
+    const cwd = await tempDir()
+    await runFir(['case', 'init', 'F'], { cwd })
+    const dir = join(cwd, 'cases', 'F')
+    await writeFile(join(dir, 'timeline', 'planted.json'), '{}\n')
+    const { hostname } = await import('node:os')
+    const holder = (pid: number, host = hostname()) =>
+      JSON.stringify({
+        pid,
+        host,
+        since: '2026-11-29T00:00:00.000Z',
+        user: 'root',
+        command: 'fir timeline victim1',
+      })
+    const locks: [string, string][] = [
+      [holder(1), 'process 1 it names is not a fir command'],
+      ['garbage', 'it is unreadable'],
+      [holder(process.pid, 'elsewhere'), 'it names host "elsewhere", not this one'],
+      [holder(process.pid), `process ${process.pid} it names is not a fir command`],
+      [holder(2 ** 22 + 7), `process ${2 ** 22 + 7} it names is not running`],
+    ]
+    for (const [text, why] of locks) {
+      await writeFile(join(dir, '.lock'), text)
+      // Before, each was refused as case-locked (exit 2) without a finding, after the wait.
+      const started = Date.now()
+      const result = await verifyCaseWhenIdle(dir, {}, 2000)
+      expect(Date.now() - started).toBeLessThan(1500)
+      expect(result.ok).toBe(false)
+      expect(result.problems.map((p) => p.path)).toEqual(['timeline/planted.json'])
+      expect(result.warnings.join('\n')).toContain(
+        `a lock file is present but no live fir process holds it (${join(dir, '.lock')}: ${why}`,
+      )
+      expect(result.beingWrittenBy).toBeUndefined()
+    }
   })
 
   it('two concurrent writers: the second waits or fails naming the holder; the journal stays valid', async () => {

@@ -9,7 +9,7 @@ import type { CommandOutcome } from '../../output.js'
 export default class CaseVerify extends FirCommand {
   static override summary = 'Re-hash the evidence and check the journal chain'
   static override description =
-    "Recomputes the SHA-256 of every sealed evidence file and manifest, every report and timeline file fir recorded, and every journal entry and its chain. Names each file or entry that is changed, missing, extra or out of order, and exits 3 if there is any (a file in timeline/, reports/, sweeps/ or secrets/ that no journal entry records is extra — a recorded secret file that was deleted after use is not a problem; a case folder or evidence set replaced by a symbolic link is changed; an evidence set under its final name that the journal never sealed is extra; a journal that does not start with the case.init entry, which records case.json's SHA-256, is a problem; the temporary files of a killed run, and the unfinished set (evidence/.unfinished-<UTC>/) of an interrupted snapshot, are only named). Prints the journal's head (its last entry's seq and hash): record it outside the case (the report shows it too) and pass it later with --expect-head, which also catches entries cut off the end of the journal or a rewritten chain. While another fir command writes the case (a live process holds its lock), it waits for that command (up to 10 s), then verifies; a case still being written exits 2 naming the holder, never 3. Reads only."
+    "Recomputes the SHA-256 of every sealed evidence file and manifest, every report and timeline file fir recorded, and every journal entry and its chain. Names each file or entry that is changed, missing, extra or out of order, and exits 3 if there is any (a file in timeline/, reports/, sweeps/ or secrets/ that no journal entry records is extra — a recorded secret file that was deleted after use is not a problem; a case folder or evidence set replaced by a symbolic link is changed; an evidence set under its final name that the journal never sealed is extra; a journal that does not start with the case.init entry, which records case.json's SHA-256, is a problem; the temporary files of a killed run, and the unfinished set (evidence/.unfinished-<UTC>/) of an interrupted snapshot, are only named). Prints the journal's head (its last entry's seq and hash): record it outside the case (the report shows it too) and pass it later with --expect-head, which also catches entries cut off the end of the journal or a rewritten chain. While another fir command writes the case (a fir process running on this host holds its lock), problems found are checked again once it has finished (waiting up to 10 s); problems still there are reported (exit 3) with a note naming that command, as possibly its work in progress. A lock no live fir process holds (unreadable, another host's, a dead or non-fir process) is named in a note and never stops the check. Reads only."
   static override examples = [
     '<%= config.bin %> case verify --case cases/INC-2026-0042',
     'FIR_CASE=cases/INC-1 <%= config.bin %> case verify --json',
@@ -51,6 +51,11 @@ export default class CaseVerify extends FirCommand {
                 `run a fir command that writes to the case (fir report --case ${shellArg(dir)}): it sets the cut-off line aside and journals its hash; then verify again`,
               ]
             : [
+                ...(result.beingWrittenBy
+                  ? [
+                      `run \`fir case verify\` again when ${result.beingWrittenBy} has finished: it was writing the case while verify ran`,
+                    ]
+                  : []),
                 'preserve the case as it is and investigate who changed it; the journal shows every fir action and its actor',
               ],
         },

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { constants, readFileSync, rmSync } from 'node:fs'
-import { link, open, readdir, readFile, rm, stat } from 'node:fs/promises'
+import { link, open, readdir, readFile, realpath, rm, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
-import { join } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CaseLockedError } from '../../errors.js'
 import { FILE_MODE } from '../common/fs-safe.js'
@@ -209,18 +209,58 @@ export async function deadLockHolder(dir: string): Promise<LockHolder | undefine
 }
 
 /**
- * Who holds the lock of a case, when a fir command may be writing it: a live process on this
- * host, a process on another host (fir cannot tell whether it runs), or an unreadable lock
- * (`holder` undefined). Undefined when there is no lock, or a killed run's (deadLockHolder).
+ * Whether `pid` is a fir command running on this host: the process is alive and, on Linux, its
+ * /proc/<pid>/cmdline shows node running a fir bin/run.js or bin/dev.js (the script's real path,
+ * beside a package.json named fir). Elsewhere a live pid is taken as fir's. A lock file holds
+ * whatever was written into it (pid 1, a reused pid): a command that must not be held up by a lock
+ * fir did not write (case verify) goes by this, not by the pid alone.
  */
-export async function lockHeld(
+export async function isLiveFirProcess(pid: unknown): Promise<boolean> {
+  // 0 and negative pids name process groups: kill(0, 0) succeeds for any caller.
+  if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0 || !alive(pid)) return false
+  if (process.platform !== 'linux') return true
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined)
+  const [exe, ...args] = (cmdline ?? '').split('\0').filter((a) => a !== '')
+  if (!exe || !/node/i.test(basename(exe))) return false
+  for (const arg of args) {
+    if (arg.startsWith('-')) continue
+    const script = await realpath(resolve(`/proc/${pid}/cwd`, arg)).catch(() => undefined)
+    if (!script || !/^(run|dev)\.js$/.test(basename(script)) || basename(dirname(script)) !== 'bin') continue
+    const pkg = await readFile(join(dirname(dirname(script)), 'package.json'), 'utf8').catch(() => '')
+    try {
+      if ((JSON.parse(pkg) as { name?: unknown }).name === 'fir') return true
+    } catch {
+      // not fir's package
+    }
+  }
+  return false
+}
+
+/**
+ * The lock of a case as case verify sees it: `live` when a fir command running on this host holds
+ * it (isLiveFirProcess), `stale` when a lock file is there but no live fir process can be
+ * confirmed to hold it (unreadable, another host's, a dead or non-fir pid); undefined when there
+ * is no lock file.
+ */
+export async function caseLockState(
   dir: string,
-): Promise<{ path: string; holder: LockHolder | undefined } | undefined> {
+): Promise<{ live: boolean; path: string; holder: LockHolder | undefined; why: string } | undefined> {
   const path = join(dir, LOCK_FILE)
   const text = await readText(path)
   if (text === undefined) return undefined
   const holder = parseHolder(text)
-  return leftByDeadProcess(holder) ? undefined : { path, holder }
+  if (!holder) return { live: false, path, holder, why: 'it is unreadable' }
+  if (holder.host !== hostname())
+    return { live: false, path, holder, why: `it names host ${JSON.stringify(holder.host)}, not this one` }
+  if (await isLiveFirProcess(holder.pid)) return { live: true, path, holder, why: '' }
+  return typeof holder.pid === 'number' && alive(holder.pid) && holder.pid > 0
+    ? { live: false, path, holder, why: `process ${holder.pid} it names is not a fir command` }
+    : {
+        live: false,
+        path,
+        holder,
+        why: `process ${holder.pid} it names is not running (a killed run's lock)`,
+      }
 }
 
 /** A lock's holder as messages name it: process, host, user, start and command line. */

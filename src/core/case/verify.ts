@@ -1,7 +1,6 @@
 import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises'
 import { basename, join, relative, sep } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { CaseLockedError } from '../../errors.js'
 import { exists } from '../common/fs-safe.js'
 import { sha256File, sha256Hex } from '../common/hash.js'
 import { isTemporaryName } from '../common/interrupt.js'
@@ -17,7 +16,7 @@ import {
 } from './evidence-store.js'
 import { CASE_FOLDERS, notTheCaseFolder } from './folders.js'
 import { CASE_INIT_ACTION, checkJournalText, JOURNAL_FILE, type JournalEntry } from './journal.js'
-import { describeHolder, LOCK_FILE, type LockHolder, lockHeld } from './lock.js'
+import { caseLockState, describeHolder } from './lock.js'
 import { recordedSecretFiles, SECRETS_DIR } from './secrets.js'
 import { archiveBlockedBy, findMisplacedTimelineFiles, unfinishedArchive } from './timeline-archive.js'
 
@@ -245,34 +244,41 @@ async function nameInterruptedTimelineMoves(
 
 /**
  * verifyCase for `fir case verify`, which must not take another command's work in progress for
- * tampering (a file written and not yet journaled is "extra"; one being replaced, "missing"). A
- * case whose lock a live fir process holds is waited for, up to `waitMs` (FIR_LOCK_WAIT_MS, as
- * commands wait for the lock); a result with problems is taken only when no command held the lock
- * at its end and the journal did not change while it ran, else the case is verified again once it
- * is free. A case still being written when the wait ends is refused as a held lock is (exit 2),
- * naming the holder. Reads only and takes no lock itself.
+ * tampering (a file written and not yet journaled is "extra"; one being replaced, "missing"), nor
+ * withhold what it finds because of a lock. The case is always checked. A result with problems
+ * taken while a fir command running on this host holds the lock (isLiveFirProcess), or while the
+ * journal changed, is checked again once that command has finished, waiting up to `waitMs`
+ * (FIR_LOCK_WAIT_MS, as commands wait for the lock); problems still there when the wait ends are
+ * reported, with a note naming the writer (`beingWrittenBy`). A lock no live fir process holds
+ * (unreadable, another host's, a dead or non-fir pid: anyone can write a `.lock`) is named in a
+ * note and never stops the check. Reads only and takes no lock itself.
  */
 export async function verifyCaseWhenIdle(
   caseDir: string,
   options: { expectHead?: { seq?: number; hash: string } } = {},
   waitMs = Number(process.env.FIR_LOCK_WAIT_MS ?? 10_000),
-): Promise<VerifyResult> {
+): Promise<VerifyResult & { beingWrittenBy?: string }> {
   const deadline = Date.now() + waitMs
   for (;;) {
-    let held = await lockHeld(caseDir)
-    while (held && Date.now() < deadline) {
-      await sleep(100)
-      held = await lockHeld(caseDir)
-    }
-    if (held) throw caseBeingWritten(caseDir, held)
     const before = await journalStamp(caseDir)
     const result = await verifyCase(caseDir, options)
-    if (result.ok) return result
-    held = await lockHeld(caseDir)
-    if (!held && (await journalStamp(caseDir)) === before) return result
-    if (Date.now() >= deadline) {
-      throw caseBeingWritten(caseDir, held ?? { path: join(caseDir, LOCK_FILE), holder: undefined }, true)
+    const lock = await caseLockState(caseDir)
+    const settled = !lock?.live && (await journalStamp(caseDir)) === before
+    if (result.ok || settled || Date.now() >= deadline) {
+      if (lock && !lock.live) {
+        result.warnings.push(
+          `a lock file is present but no live fir process holds it (${lock.path}: ${lock.why}); it did not stop the check`,
+        )
+      }
+      if (result.ok || !lock?.live) return result
+      const who = describeHolder(lock.holder, lock.path)
+      result.warnings.push(
+        `the case is being written by ${who}: these problems may be that command's work in progress (a file written and not yet journaled, one being replaced); run \`fir case verify\` again when it has finished`,
+      )
+      return { ...result, beingWrittenBy: who }
     }
+    // A fir command is writing the case: wait for it, then check again.
+    while (Date.now() < deadline && (await caseLockState(caseDir))?.live) await sleep(100)
   }
 }
 
@@ -280,25 +286,6 @@ export async function verifyCaseWhenIdle(
 async function journalStamp(caseDir: string): Promise<string> {
   const st = await stat(join(caseDir, JOURNAL_FILE)).catch(() => undefined)
   return st ? `${st.size} ${st.mtimeMs}` : 'none'
-}
-
-function caseBeingWritten(
-  caseDir: string,
-  held: { path: string; holder: LockHolder | undefined },
-  changing = false,
-): CaseLockedError {
-  const who = changing && !held.holder ? 'another fir command' : describeHolder(held.holder, held.path)
-  return new CaseLockedError(
-    `unable to verify case ${caseDir}: it is being written by ${who}; what verify would find meanwhile (a file written and not yet journaled, one being replaced) is that command's work in progress, not tampering`,
-    {
-      actions: [
-        'run `fir case verify` again when that command has finished',
-        ...(changing && !held.holder
-          ? []
-          : [`if that process is gone (another host, a crash), remove ${held.path} by hand`]),
-      ],
-    },
-  )
 }
 
 /**
