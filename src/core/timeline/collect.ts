@@ -44,6 +44,7 @@ import {
   AtomicFileWriter,
   archiveEarlierTimeline,
   checkWritable,
+  earlierTimelineFiles,
   type OutputWriter,
   openOutputFile,
   recordWrittenArtifact,
@@ -349,6 +350,9 @@ async function collectOnce(
     ? (label: string) => ctx.log.info(`trace ${String(Date.now() - started).padStart(6)} ms  ${label}`)
     : () => undefined
   const caseDir = ctx.case.dir
+  // A timeline file fir did not record would be refused when this run replaces the timeline:
+  // refused now (exit 3), before anything is read, rather than after.
+  await earlierTimelineFiles(caseDir, ctx.case.journal, [EVENTS_FILE, FINDINGS_FILE, SUMMARY_FILE])
   const sources = classifySources(options.sources?.length ? options.sources : options.engine ? [] : ['api'])
   const onlyLocal = !sources.api && sources.s3.length === 0
   const now = ctx.clock.awsNow().getTime()

@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
 import { access, type FileHandle, open, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { UsageError } from '../../errors.js'
+import { IntegrityError, UsageError } from '../../errors.js'
 import { recordedArtifacts } from '../case/evidence-store.js'
 import type { Journal } from '../case/journal.js'
 import { readTimelineSummaryHead } from '../case/summary.js'
-import { TIMELINE_HISTORY_DIR } from '../case/timeline-archive.js'
+import { TIMELINE_HISTORY_DIR, unfinishedArchive } from '../case/timeline-archive.js'
 import {
   ensureDir,
   FILE_MODE,
@@ -335,10 +335,8 @@ export async function archiveEarlierTimeline(
   for (let n = 2; await stat(join(caseDir, folder)).catch(() => undefined); n++) {
     folder = `${TIMELINE_HISTORY_DIR}/${stamp}-${n}`
   }
-  const journaled = recordedArtifacts(journal.all())
   const moves: { from: string; to: string; sha256: string; bytes: number }[] = []
-  for (const from of present) {
-    const { sha256, bytes } = journaled.get(from) ?? (await sha256File(join(caseDir, from)))
+  for (const { from, sha256, bytes } of await earlierTimelineFiles(caseDir, journal, present)) {
     moves.push({ from, to: `${folder}/${basename(from)}`, sha256, bytes })
   }
   for (const m of moves) {
@@ -355,4 +353,49 @@ export async function archiveEarlierTimeline(
   await fsyncDir(join(caseDir, dirname(present[0]!)))
   await fsyncDir(join(caseDir, TIMELINE_HISTORY_DIR))
   return { folder, startedAt, events }
+}
+
+/**
+ * The files of the earlier timeline a re-run may move to timeline/history/ as fir's, with their
+ * current SHA-256: each holds the bytes the journal recorded for it, or is fir's own interrupted
+ * work (a version of a timeline file the journal once recorded, or the file a re-run interrupted
+ * before journaling it left where it had moved the earlier one from; case verify names both).
+ * Files not there are left out. Anything else — a file changed since fir recorded it, one no entry records — would be journaled
+ * as recorded history: refused (exit 3), naming the file, before anything is journaled or moved.
+ */
+export async function earlierTimelineFiles(
+  caseDir: string,
+  journal: Journal,
+  files: readonly string[],
+): Promise<{ from: string; sha256: string; bytes: number }[]> {
+  const entries = journal.all()
+  const journaled = recordedArtifacts(entries)
+  const versions = new Set<string>()
+  for (const e of entries) {
+    const p = e.params ?? {}
+    if (e.action === 'case.artifact' && typeof p.path === 'string' && p.path.startsWith('timeline/'))
+      versions.add(`${basename(p.path)} ${String(p.sha256)}`)
+  }
+  const leftByInterruptedRun = new Set(unfinishedArchive(entries)?.moves.map((m) => m.from) ?? [])
+  const out: { from: string; sha256: string; bytes: number }[] = []
+  for (const from of files) {
+    if (!(await stat(join(caseDir, from)).catch(() => undefined))?.isFile()) continue
+    const actual = await sha256File(join(caseDir, from))
+    const want = journaled.get(from)
+    const fir = want
+      ? want.sha256 === actual.sha256
+      : versions.has(`${basename(from)} ${actual.sha256}`) || leftByInterruptedRun.has(from)
+    if (!fir) {
+      throw new IntegrityError(
+        `unable to replace the timeline: ${from} ${want ? 'was changed after fir recorded it' : 'is not a file fir recorded'}, so it is not moved to ${TIMELINE_HISTORY_DIR}/ as the earlier timeline`,
+        {
+          actions: [
+            `run \`fir case verify\` and investigate ${from}; preserve the case as it is (nothing was moved or journaled)`,
+          ],
+        },
+      )
+    }
+    out.push({ from, ...actual })
+  }
+  return out
 }

@@ -142,6 +142,36 @@ describe('archiveEarlierTimeline', () => {
   })
 })
 
+describe('archiveEarlierTimeline refuses a timeline file fir did not record', () => {
+  it('a planted or changed file is not journaled as history: exit 3 naming it, nothing moved or journaled', async () => {
+    const { ctx, dir } = await timelineContext()
+    await mkdir(join(dir, 'timeline'), { recursive: true })
+    const files = ['timeline/events.jsonl', 'timeline/findings.json', 'timeline/summary.json']
+    // Planted, never recorded. Before, the re-run journaled it as moved history with its own hash
+    // (case.artifact {movedFrom, sha256: the planted hash}) and case verify then passed.
+    await writeFile(join(dir, 'timeline', 'events.jsonl'), '{"planted":"by attacker"}\n')
+    const seq = ctx.case.journal.all().length
+    await expect(archiveEarlierTimeline(dir, ctx.case.journal, files)).rejects.toMatchObject({
+      exitCode: 3,
+      message: expect.stringContaining('timeline/events.jsonl is not a file fir recorded'),
+    })
+    expect(ctx.case.journal.all().length).toBe(seq)
+    expect(await readdir(join(dir, 'timeline'))).toEqual(['events.jsonl'])
+    // Recorded, then changed.
+    await writeFile(join(dir, 'timeline', 'events.jsonl'), '{"id":"a"}\n')
+    await recordArtifact(dir, ctx.case.journal, 'timeline/events.jsonl')
+    await writeFile(join(dir, 'timeline', 'events.jsonl'), '{"id":"b"}\n')
+    await expect(archiveEarlierTimeline(dir, ctx.case.journal, files)).rejects.toMatchObject({
+      exitCode: 3,
+      message: expect.stringContaining('timeline/events.jsonl was changed after fir recorded it'),
+    })
+    // As recorded, it is moved.
+    await writeFile(join(dir, 'timeline', 'events.jsonl'), '{"id":"a"}\n')
+    expect(await archiveEarlierTimeline(dir, ctx.case.journal, files)).toBeDefined()
+    expect((await verifyCase(dir)).problems).toEqual([])
+  })
+})
+
 describe('a timeline re-run an earlier fir interrupted (it moved files before journaling the move)', () => {
   it('verify names what it left, not as tampering; the next open puts recorded files back where the journal has them', async () => {
     const { ctx, dir } = await timelineContext()
