@@ -1,8 +1,11 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
 import { type FirContext, Gaps } from '../../../src/core/context.js'
 import { snapshotFunctionAction } from '../../../src/core/playbook/actions/snapshot.js'
 import type { StepRun } from '../../../src/core/playbook/runner.js'
+import { FirError } from '../../../src/errors.js'
 import { tempDir } from '../../support/cli.js'
 import { buildSampleCase } from '../../support/sample-case.js'
 
@@ -38,6 +41,30 @@ describe('snapshot.function (playbook action) resumed after a crash', () => {
         'lambda:ListProvisionedConcurrencyConfigs',
         'lambda:GetLayerVersion',
       ])
+    } finally {
+      await handle.close()
+    }
+  })
+
+  it('refuses a set whose findings.json was changed after it was sealed (exit 3), never uses it', async () => {
+    const sample = await buildSampleCase({ parent: await tempDir(), notes: false })
+    const handle = await CaseHandle.open(sample.dir)
+    try {
+      const seal = handle.journal.all().find((e) => e.action === 'evidence.seal')!
+      const findings = join(sample.dir, 'evidence', String(seal.params.set), 'findings.json')
+      await writeFile(findings, '[]\n')
+      const run: StepRun = {
+        ctx: { case: handle, firVersion: 'test', gaps: new Gaps() } as unknown as FirContext,
+        runId: 'run-1',
+        playbook: 'lambda-compromise',
+        stepId: 'seal',
+        firstStartedAt: '2000-01-01T00:00:00.000Z',
+        interrupted: true,
+      }
+      const err = await snapshotFunctionAction(run, { function: 'orders-api' }).catch((e) => e)
+      expect(err).toBeInstanceOf(FirError)
+      expect((err as FirError).exitCode).toBe(3)
+      expect((err as FirError).message).toMatch(/findings\.json: it was changed after it was sealed/)
     } finally {
       await handle.close()
     }

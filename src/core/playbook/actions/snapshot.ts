@@ -1,6 +1,4 @@
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { EVIDENCE_DIR } from '../../case/evidence-store.js'
+import { readSealedJson, readSealedManifest, sealedSets } from '../../case/evidence-store.js'
 import { compactUtc } from '../../common/text.js'
 import { parseArn } from '../../identity.js'
 import { latestSnapshotFor, snapshotFunctions } from '../../snapshot/snapshot.js'
@@ -50,16 +48,17 @@ function setOutputs(
   return { manifestSha256, findings: findings.length, findingTitles: [...new Set(mine.map((x) => x.title))] }
 }
 
-/** The findings a set sealed earlier in the run recorded (its findings.json). */
+/**
+ * The findings a set sealed earlier in the run recorded (its findings.json), checked against the
+ * set's manifest: a file changed since it was sealed is refused (exit 3), never used.
+ */
 async function earlierFindings(run: StepRun, set: string): Promise<Finding[]> {
-  try {
-    const text = await readFile(join(run.ctx.case.dir, EVIDENCE_DIR, set, 'findings.json'), 'utf8')
-    const parsed = JSON.parse(text) as unknown
-    if (Array.isArray(parsed)) return parsed as Finding[]
-    if (parsed && typeof parsed === 'object') return Object.values(parsed) as Finding[]
-  } catch {
-    // Unreadable: `case verify` names it; the step still gives the set's other outputs.
-  }
+  const ref = sealedSets(run.ctx.case.journal.all()).find((s) => s.name === set)
+  const manifest = ref ? await readSealedManifest(run.ctx.case.dir, ref) : undefined
+  if (!manifest) return []
+  const parsed = await readSealedJson(run.ctx.case.dir, set, manifest, 'findings.json')
+  if (Array.isArray(parsed)) return parsed as Finding[]
+  if (parsed && typeof parsed === 'object') return Object.values(parsed) as Finding[]
   return []
 }
 
