@@ -1263,6 +1263,8 @@ async function writeTimeline(
       sourceIp: '44.210.10.7',
       userAgent: 'aws-sdk-nodejs/3.0',
       readOnly: true,
+      // The function reads its secret in its own region (a read in another is another secret).
+      region: REGION,
       request: { secretId: 'prod/orders/db' },
     },
     {
@@ -1308,7 +1310,8 @@ async function writeTimeline(
       spec: {
         ...b,
         ms: Math.floor(ms),
-        region: r() < 0.08 ? 'eu-west-1' : REGION,
+        // A background event's own region stands (the random draw is made all the same).
+        region: r() < 0.08 ? (b.region ?? 'eu-west-1') : (b.region ?? REGION),
         ...(noisy ? { findings: [NOISY_FINDINGS[Math.floor(r() * NOISY_FINDINGS.length)]!] } : {}),
       },
     })

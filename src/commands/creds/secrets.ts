@@ -48,7 +48,7 @@ export default class CredsSecrets extends FirCommand {
               ...(rotated ? ['rotated (UTC)'] : []),
             ],
             rows.map((u) => [
-              escapeTerminal(u.secret),
+              escapeTerminal(u.label),
               String(u.calls),
               escapeTerminal(u.first),
               escapeTerminal(u.last),
@@ -64,7 +64,7 @@ export default class CredsSecrets extends FirCommand {
           lines.push(`  Read with its credentials — rotate these (${open.length}):`, table(open, false))
           for (const u of open.filter((x) => x.rotatedAt !== null))
             lines.push(
-              `    ${escapeTerminal(u.secret)}: read again after this case rotated it (${escapeTerminal(u.rotatedAt!)}): the new value may be exposed too`,
+              `    ${escapeTerminal(u.label)}: read again after this case rotated it (${escapeTerminal(u.rotatedAt!)}): the new value may be exposed too`,
             )
         }
         if (done.length)
@@ -79,7 +79,7 @@ export default class CredsSecrets extends FirCommand {
         )
       if (r.attempted.length)
         lines.push(
-          `  Tried and refused: ${r.attempted.map((a) => `${escapeTerminal(a.secret)} (${escapeTerminal(a.errors.join('/'))})`).join(', ')}`,
+          `  Tried and refused: ${r.attempted.map((a) => `${escapeTerminal(a.label)} (${escapeTerminal(a.errors.join('/'))})`).join(', ')}`,
         )
       const ex = r.exposure
       lines.push(

@@ -11,6 +11,8 @@ import { CORRELATION_RULES } from '../timeline/correlate.js'
 /** The part of a normalised event these read. */
 export interface RoleUseEvent {
   name?: unknown
+  region?: unknown
+  account?: unknown
   error?: unknown
   actor?: { arn?: unknown; accessKeyId?: unknown } | null
   sourceIp?: unknown
@@ -32,6 +34,47 @@ export function secretName(id: string): string {
   const m = id.match(/^arn:aws[a-z-]*:secretsmanager:[^:]*:\d{12}:secret:(.+)$/)
   if (!m) return id
   return m[1]!.replace(/-[A-Za-z0-9]{6}$/, '')
+}
+
+/** A secret a call named: its name, and the region and account it is in (null when unknown). */
+export interface SecretRef {
+  name: string
+  region: string | null
+  account: string | null
+}
+
+/**
+ * The secret an id names: an ARN carries its region and account; a name is a secret of the region
+ * and account the call was made in (the event's `region` and `account`: awsRegion,
+ * recipientAccountId). Same-named secrets of two regions or accounts are two secrets.
+ */
+export function secretRef(id: string, call: { region?: unknown; account?: unknown } = {}): SecretRef {
+  const m = id.match(/^arn:aws[a-z-]*:secretsmanager:([^:]*):(\d{12}):secret:/)
+  if (m) return { name: secretName(id), region: m[1] || null, account: m[2]! }
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null)
+  return { name: id, region: str(call.region), account: str(call.account) }
+}
+
+/** Whether two refs may be the same secret: the same name, and region and account equal where both are known. */
+export function sameSecret(a: SecretRef, b: SecretRef): boolean {
+  const agree = (x: string | null, y: string | null) => x === null || y === null || x === y
+  return a.name === b.name && agree(a.region, b.region) && agree(a.account, b.account)
+}
+
+/**
+ * How the report names a secret: `prod/db (eu-west-1, account 123456789012)`, the parts known.
+ * Secret names hold no spaces or parentheses, so {@link rotateSecretWords} reads it back.
+ */
+export function secretLabel(r: SecretRef): string {
+  const where = [r.region, r.account ? `account ${r.account}` : null].filter((x) => x !== null)
+  return where.length ? `${r.name} (${where.join(', ')})` : r.name
+}
+
+/** The arguments of `fir creds rotate-secret` for a secret named by {@link secretLabel}. */
+export function rotateSecretWords(label: string): string[] {
+  const m = label.match(/^(\S+) \(([^,)]+)(?:, account \d{12})?\)$/)
+  if (!m) return [label]
+  return m[2]!.startsWith('account ') ? [m[1]!] : [m[1]!, '--region', m[2]!]
 }
 
 /**

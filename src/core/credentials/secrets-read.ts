@@ -14,12 +14,29 @@ import { callerIdentity, noSuchIamEntity } from '../identity.js'
 import { actionMatches, asList, type PolicyStatement, statementsOf } from '../permissions.js'
 import { attachedPolicyArns } from '../snapshot/stored.js'
 import { readSnapshotSummaries } from './keys.js'
-import { roleOfActor, secretIdsAsked, secretName } from './role-use.js'
+import {
+  roleOfActor,
+  type SecretRef,
+  sameSecret,
+  secretIdsAsked,
+  secretLabel,
+  secretName,
+  secretRef,
+} from './role-use.js'
 
 /** One secret read (or tried) with a role's credentials, from the timeline. */
 export interface SecretUse {
   /** The secret name (an ARN's random suffix removed). */
   secret: string
+  /**
+   * The region and account the secret is in (an ARN's, else the call's: awsRegion,
+   * recipientAccountId); null when the timeline does not say. Same-named secrets of two regions
+   * or accounts are two uses.
+   */
+  region: string | null
+  account: string | null
+  /** `name (region[, account …])`: the account only when it is not the caller's. */
+  label: string
   /** The ids as the calls named them (name or ARN). */
   ids: string[]
   calls: number
@@ -76,6 +93,8 @@ interface TimelineLine {
   id?: string
   time?: string
   name?: string
+  region?: string | null
+  account?: string | null
   actor?: { arn?: string | null; sessionName?: string | null }
   sourceIp?: string | null
   error?: { code?: string } | null
@@ -174,11 +193,15 @@ async function readTimeline(path: string, roles: Set<string>) {
     }
     const target = e.error ? bucket.attempted : bucket.read
     for (const id of ids) {
-      const name = secretName(id)
-      let use = target.get(name)
+      const ref = secretRef(id, e)
+      const key = `${ref.account ?? ''}:${ref.region ?? ''}:${ref.name}`
+      let use = target.get(key)
       if (!use) {
         use = {
-          secret: name,
+          secret: ref.name,
+          region: ref.region,
+          account: ref.account,
+          label: ref.name,
           ids: [],
           calls: 0,
           first: e.time ?? '',
@@ -189,7 +212,7 @@ async function readTimeline(path: string, roles: Set<string>) {
           errors: [],
           rotatedAt: null,
         }
-        target.set(name, use)
+        target.set(key, use)
       }
       use.calls++
       if (!use.ids.includes(id)) use.ids.push(id)
@@ -205,18 +228,18 @@ async function readTimeline(path: string, roles: Set<string>) {
 }
 
 /**
- * When this case rotated each secret, by name (an ARN's random suffix removed, as the timeline's
- * ids are): the first `credentials.rotate-secret` entry applied or already applied for it.
+ * The secrets this case rotated (the journal's target is the secret's ARN: its name, region and
+ * account) and when: the first `credentials.rotate-secret` entry applied or already applied for each.
  */
-function rotatedByCase(journal: readonly JournalEntry[]): Map<string, string> {
-  const rotated = new Map<string, string>()
+function rotatedByCase(journal: readonly JournalEntry[]): { ref: SecretRef; at: string }[] {
+  const rotated = new Map<string, { ref: SecretRef; at: string }>()
   for (const e of journal) {
     if (e.action !== 'credentials.rotate-secret') continue
     if (e.outcome !== 'applied' && e.outcome !== 'already-applied') continue
-    const name = secretName(e.target)
-    if (!rotated.has(name)) rotated.set(name, e.at)
+    const ref = secretRef(e.target)
+    if (!rotated.has(secretLabel(ref))) rotated.set(secretLabel(ref), { ref, at: e.at })
   }
-  return rotated
+  return [...rotated.values()]
 }
 
 /** The read secret still to rotate: never rotated by this case, or read again since it was. */
@@ -260,13 +283,37 @@ export async function secretsReadByRoles(
     : new Map()
   let allSecrets: { name: string; arn: string }[] | null | undefined
   const rotated = rotatedByCase(ctx.case.journal.all())
+  // The account is named only for a secret outside the caller's (asked only when one names an account).
+  const accounts = [...used.values()].flatMap((b) =>
+    [...b.read.values(), ...b.attempted.values()].map((x) => x.account),
+  )
+  const caller = accounts.some((a) => a !== null)
+    ? await callerIdentity(ctx.aws).then(
+        (id) => id.account,
+        () => null,
+      )
+    : null
+  const labelled = (x: SecretUse): SecretUse => ({
+    ...x,
+    label: secretLabel({
+      name: x.secret,
+      region: x.region,
+      account: x.account === caller ? null : x.account,
+    }),
+  })
+  const byLabel = (a: SecretUse, b: SecretUse) => a.label.localeCompare(b.label)
   const out: RoleSecrets[] = []
   for (const role of [...roles].sort()) {
     const u = used.get(role)
     const read = [...(u?.read.values() ?? [])]
-      .map((r) => ({ ...r, rotatedAt: rotated.get(r.secret) ?? null }))
-      .sort((a, b) => a.secret.localeCompare(b.secret))
-    const attempted = [...(u?.attempted.values() ?? [])].sort((a, b) => a.secret.localeCompare(b.secret))
+      .map((r) => ({
+        ...labelled(r),
+        rotatedAt:
+          rotated.find((x) => sameSecret(x.ref, { name: r.secret, region: r.region, account: r.account }))
+            ?.at ?? null,
+      }))
+      .sort(byLabel)
+    const attempted = [...(u?.attempted.values() ?? [])].map(labelled).sort(byLabel)
     let docs = await snapshotPolicies(ctx.case.dir, ctx.case.journal.all(), role)
     let source: RoleSecrets['exposure']['source'] = docs ? 'snapshot' : 'none'
     if (!docs) {
@@ -330,11 +377,19 @@ export async function secretsReadByRoles(
         secrets: [...new Set(secrets)].filter((s) => !readNames.has(s)).sort(),
       },
       proposals: read.filter(toRotate).map((r) => {
-        const id = r.ids.find((i) => i.startsWith('arn:')) ?? r.secret
+        // A secret of another account than the caller's is named by its ARN (a partial one, for a
+        // read by name); the command acts in the secret's region.
+        const foreign = r.account !== null && caller !== null && r.account !== caller
+        const id =
+          r.ids.find((i) => i.startsWith('arn:')) ??
+          (foreign
+            ? `arn:aws:secretsmanager:${r.region ?? ctx.aws.region}:${r.account}:secret:${r.secret}`
+            : r.secret)
+        const where = r.region ? { region: r.region } : {}
         // rotate-secret is already-applied for a secret this case rotated: AWS's own command then.
         return r.rotatedAt === null
-          ? firCommand(['creds', 'rotate-secret', id], ctx.aws, { caseDir: ctx.case.dir })
-          : awsCliCommand(['secretsmanager', 'rotate-secret', '--secret-id', id], ctx.aws)
+          ? firCommand(['creds', 'rotate-secret', id], ctx.aws, { caseDir: ctx.case.dir, ...where })
+          : awsCliCommand(['secretsmanager', 'rotate-secret', '--secret-id', id], ctx.aws, where)
       }),
     })
   }

@@ -1,4 +1,5 @@
 import { shellArg } from '../common/text.js'
+import { rotateSecretWords } from '../credentials/role-use.js'
 import { truncate } from './format.js'
 import { type FunctionContainment, type JournalView, type KeyFate, shortTarget } from './journal-view.js'
 import type { FindingView, FunctionFacts, LimitView, RecommendationView, RoleFacts } from './model.js'
@@ -266,7 +267,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
       'Rotate the Secrets Manager secrets the role’s credentials read',
       'The timeline shows secret reads with the role’s credentials. Rotation needs a rotation function, which may itself be compromised: check it first. It cannot be undone.',
       readSecrets.map((n) => `${n}: read with the role’s credentials`),
-      `fir creds rotate-secret ${readSecrets.length === 1 ? shellArg(readSecrets[0]!) : '<secret-id>'}`,
+      `fir creds rotate-secret ${readSecrets.length === 1 ? rotateSecretWords(readSecrets[0]!).map(shellArg).join(' ') : '<secret-id>'}`,
     )
   }
 

@@ -1,6 +1,6 @@
 import type { JournalEntry } from '../case/journal.js'
 import { counted } from '../common/text.js'
-import { secretName } from '../credentials/role-use.js'
+import { secretLabel, secretRef } from '../credentials/role-use.js'
 import { SAME_CHANGE } from '../steps/undo-records.js'
 import {
   asArray,
@@ -180,7 +180,7 @@ export interface JournalView {
   functions: FunctionContainment[]
   /** What this case last did to each access key it rotated out, by key id (none once undone). */
   keyFates: Map<string, KeyFate>
-  /** Names of the Secrets Manager secrets this case rotated (as `secretName` gives them). */
+  /** The Secrets Manager secrets this case rotated, as `secretLabel` names them (name, region, account). */
   secretsRotated: Set<string>
   gaps: GapView[]
   afterAction: AfterActionSection
@@ -221,7 +221,7 @@ function keyFatesOf(entries: readonly JournalEntry[]): Map<string, KeyFate> {
   return fates
 }
 
-/** Names of the secrets a `credentials.rotate-secret` applied (target: the secret's ARN). */
+/** The secrets a `credentials.rotate-secret` applied, by `secretLabel` (target: the secret's ARN). */
 function secretsRotatedOf(actions: readonly ActionView[]): Set<string> {
   return new Set(
     actions
@@ -230,7 +230,14 @@ function secretsRotatedOf(actions: readonly ActionView[]): Set<string> {
           a.action === 'credentials.rotate-secret' &&
           (a.outcome === 'applied' || a.outcome === 'already-applied'),
       )
-      .map((a) => secretName(a.target)),
+      // Each label a read of it may carry: a read whose event lacks its region or account is this
+      // secret too (as sameSecret has it).
+      .flatMap((a) => {
+        const r = secretRef(a.target)
+        return [r.region, null].flatMap((region) =>
+          [r.account, null].map((account) => secretLabel({ name: r.name, region, account })),
+        )
+      }),
   )
 }
 

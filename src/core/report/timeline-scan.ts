@@ -4,7 +4,8 @@ import {
   keyUsedFromStolenAddress,
   roleOfActor,
   secretIdsAsked,
-  secretName,
+  secretLabel,
+  secretRef,
 } from '../credentials/role-use.js'
 import { MAX_CATEGORIES } from './chart.js'
 import {
@@ -50,7 +51,10 @@ export interface TimelineScan {
   firstFinding: { time: string; title: string } | null
   /** Roles assumed with an execution role's credentials (`role ARN (n×)`): chained sessions. */
   chainedAssumeRoles: string[]
-  /** Secrets read (without error) with an execution role's credentials, by name. */
+  /**
+   * Secrets read (without error) with an execution role's credentials, as `secretLabel` names them
+   * (name, region, account): same-named secrets of two regions are two.
+   */
   secretsRead: string[]
   /** Access keys created (without error) with an execution role's credentials: `AKIA… for user U`. */
   keysCreated: string[]
@@ -426,7 +430,7 @@ export async function scanTimeline(
       if (executionRole.size > 0 && !event.error) {
         const role = roleOfActor(actor.arn)?.role
         if (role && executionRole.has(role.toLowerCase())) {
-          for (const id of secretIdsAsked(event) ?? []) secretsRead.add(secretName(id))
+          for (const id of secretIdsAsked(event) ?? []) secretsRead.add(secretLabel(secretRef(id, event)))
           const key = accessKeyCreated(event)
           if (key) keysCreated.add(`${key.accessKeyId}${key.userName ? ` for user ${key.userName}` : ''}`)
         }

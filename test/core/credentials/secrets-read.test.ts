@@ -123,3 +123,45 @@ describe('fir creds secrets, after this case rotated a secret', () => {
     ])
   })
 })
+
+describe('fir creds secrets, same-named secrets in two regions', () => {
+  it('lists each as its own secret, and a rotation of one leaves the other to rotate, in its region', async () => {
+    const { ctx, handle, dir } = await timelineContext()
+    const EU_ARN = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:db-pass-QwErTy`
+    const US_ARN = `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:db-pass-AsDfGh`
+    const read = (id: string, region: string, secretId: string) => ({
+      id,
+      time: '2026-11-20T10:00:00.000Z',
+      name: 'GetSecretValue',
+      region,
+      account: ACCOUNT,
+      actor: { arn: `arn:aws:sts::${ACCOUNT}:assumed-role/billing-role/billing-fn` },
+      sourceIp: '203.0.113.9',
+      error: null,
+      requestParameters: { secretId },
+    })
+    await mkdir(join(dir, 'timeline'), { recursive: true })
+    await writeFile(
+      join(dir, 'timeline', 'events.jsonl'),
+      `${[read('e1', 'us-east-1', 'db-pass'), read('e2', 'eu-west-1', EU_ARN)].map((e) => JSON.stringify(e)).join('\n')}\n`,
+    )
+    for (const outcome of ['started', 'applied'] as const)
+      await handle.journal.append({
+        action: 'credentials.rotate-secret',
+        target: US_ARN,
+        params: {},
+        outcome,
+        at: '2026-11-20T11:00:00.000Z',
+      })
+
+    const role = (await secretsReadByRoles(ctx, { roles: ['billing-role'] })).roles[0]!
+    // Before: one row `db-pass` (2 calls), listed as rotated, and no proposal for eu-west-1.
+    expect(role.read.map((u) => [u.label, u.calls, u.rotatedAt])).toEqual([
+      [`db-pass (eu-west-1, account ${ACCOUNT})`, 1, null],
+      [`db-pass (us-east-1, account ${ACCOUNT})`, 1, '2026-11-20T11:00:00.000Z'],
+    ])
+    expect(role.proposals).toEqual([
+      `fir creds rotate-secret ${EU_ARN} --region eu-west-1 --endpoint-url http://127.0.0.1:9 --case ${dir}`,
+    ])
+  })
+})

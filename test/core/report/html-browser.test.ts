@@ -92,7 +92,7 @@ describe('the HTML report in headless Chromium', () => {
     expect(text).not.toContain('\u001b')
     // A secret id from CloudTrail reaches the impact line as text.
     expect(text).toContain(
-      `secrets were read with the execution role’s credentials (prod/orders/db, prod/orders/db${HOSTILE.svg}${HOSTILE.markdown})`,
+      `secrets were read with the execution role’s credentials (prod/orders/db (us-east-1, account 123456789012), prod/orders/db${HOSTILE.svg}${HOSTILE.markdown}`,
     )
     // The title in the masthead is text too.
     const h1 = await loaded.page.locator('h1').innerText()

@@ -84,7 +84,7 @@ describe('report of a case that went through snapshot, contain and timeline', ()
     )
     // The attacker's read (and the function's own) of prod/orders/db with the execution role.
     expect(model.summary.impact).toContain(
-      '1 secret was read with the execution role’s credentials (prod/orders/db): treat it as exposed and rotate.',
+      '1 secret was read with the execution role’s credentials (prod/orders/db (us-east-1, account 123456789012)): treat it as exposed and rotate.',
     )
     expect(model.summary.impact).toContain('2 calls failed or were denied (attempts that did not succeed).')
     // The key in the function's environment: what it signed in the timeline.
@@ -221,7 +221,7 @@ describe('report of a case that went through snapshot, contain and timeline', ()
       model.recommendations.items.find(
         (r) => r.title === 'Rotate the Secrets Manager secrets the role’s credentials read',
       ),
-    ).toMatchObject({ priority: 1, command: 'fir creds rotate-secret prod/orders/db' })
+    ).toMatchObject({ priority: 1, command: 'fir creds rotate-secret prod/orders/db --region us-east-1' })
     expect(model.afterAction.notes).toHaveLength(5)
     expect(model.afterAction.meanAnswerTime).toBe('1 min 58 s')
   })
@@ -428,7 +428,7 @@ describe('report of a case that holds little', () => {
       model.recommendations.items.find((r) => r.title === 'Revoke the sessions of role orders-api-role'),
     ).toMatchObject({ priority: 1, command: 'fir creds revoke-sessions --role orders-api-role' })
     expect(model.summary.impact).toContain(
-      '1 secret was read with the execution role’s credentials (prod/orders/db): treat it as exposed and rotate.',
+      '1 secret was read with the execution role’s credentials (prod/orders/db (us-east-1, account 123456789012)): treat it as exposed and rotate.',
     )
   })
 
@@ -479,7 +479,7 @@ describe('report of a case that holds little', () => {
 describe('writeReports', () => {
   it('does not ask to rotate a secret the case already rotated', async () => {
     const sample = await buildSampleCase({ parent: await tempDir(), events: 240 })
-    const arn = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/orders/db-AbC123'
+    const arn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/orders/db-AbC123'
     const handle = await CaseHandle.open(sample.dir)
     try {
       for (const outcome of ['started', 'applied'] as const) {
@@ -497,7 +497,7 @@ describe('writeReports', () => {
     }
     const rotated = await buildReportModel(sample.dir, { firVersion: '9.9.9' })
     expect(rotated.summary.impact).toContain(
-      '1 secret was read with the execution role’s credentials (prod/orders/db): it was rotated in this case (see the actions taken).',
+      '1 secret was read with the execution role’s credentials (prod/orders/db (us-east-1, account 123456789012)): it was rotated in this case (see the actions taken).',
     )
     expect(rotated.summary.impact.join(' ')).not.toContain('as exposed and rotate')
   })

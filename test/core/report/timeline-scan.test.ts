@@ -87,7 +87,13 @@ describe('what the timeline says the execution role’s credentials did', () => 
     await writeFile(path, `${lines.join('\n')}\n`)
     const scan = await scanTimeline(path, null, 50, ['orders-role'])
     expect(scan.totalEvents).toBe(8)
-    expect(scan.secretsRead).toEqual(['prod/a', 'prod/api-key', 'prod/b', 'prod/db'])
+    // Named with the region (and account) they are in: same-named secrets of two regions are two.
+    expect(scan.secretsRead).toEqual([
+      'prod/a (us-east-1)',
+      `prod/api-key (us-east-1, account ${ACCOUNT})`,
+      'prod/b (us-east-1)',
+      'prod/db (us-east-1)',
+    ])
     expect(scan.keysCreated).toEqual(['AKIAIOSFODNN7BACKDOR for user backup-admin'])
 
     const none = await scanTimeline(path, null, 50, [])
