@@ -370,19 +370,21 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
       target: rotateKeyTarget(user.arn, oldKeyId),
       label: user.name,
       state,
+      // What the rotation is to do, said as intent: the notes stay on a result that failed part
+      // way, whose table shows what holds.
       notes: [
         ...lost.map((l) => {
           const k = keys.find((x) => x.id === l.id)!
           return `${l.id} (${k.status}, created ${k.created}) is a key fir made in a run of this case that was killed before it saved the key's secret (that rotation, started ${l.startedAt}, never finished, and the user's keys read just before it did not include ${l.id}): the secret is lost, as AWS shows it only when a key is made, so nothing can use the key. fir cuts the leaked key off first, then deactivates and deletes ${l.id} (it cannot be restored; nothing needs it)`
         }),
         params.replace === false
-          ? `no new key is made for ${escapeTerminal(user.name)}: whatever uses ${oldKeyId} stops working`
+          ? `no new key is to be made for ${escapeTerminal(user.name)}: whatever uses ${oldKeyId} stops working once it is cut off`
           : made === undefined
-            ? `the new secret is written once to ${join(ctx.case.dir, SECRETS_DIR, `${safeSegment(user.name)}-<new key id>.json`)} (0600); deploy it, then delete the file`
+            ? `the new secret is to be written once to ${join(ctx.case.dir, SECRETS_DIR, `${safeSegment(user.name)}-<new key id>.json`)} (0600); deploy it, then delete the file`
             : `the new key ${made}${madeStatus === 'Active' ? '' : ` (${madeStatus} now)`} was made by an earlier run of this case: its secret is in ${secretFilePath(ctx.case.dir, user.name, made)} (0600) unless deleted since`,
         params.deleteOld
-          ? `the old key ${oldKeyId} is deleted: this cannot be undone`
-          : `the old key ${oldKeyId} is deactivated, not deleted (pass --delete-old to delete it)`,
+          ? `the old key ${oldKeyId} is to be deleted: this cannot be undone`
+          : `the old key ${oldKeyId} is to be deactivated, not deleted (pass --delete-old to delete it)`,
       ],
     }
   },

@@ -55,6 +55,9 @@ describe('creds rotate-key: a change that fails after the new key was made', () 
     expect((await stat(join(ctx.case.dir, r.secretFile!))).mode & 0o777).toBe(0o600)
     expect(row.partlyMade).toBe(true)
     expect(row.notes.join('\n')).toMatch(/partly made.*run it again to finish it/)
+    // Before: `the old key … is deactivated, not deleted`, though it was still Active.
+    expect(row.notes.join('\n')).not.toMatch(/ is deactivated/)
+    expect(row.notes.join('\n')).toContain(`the old key ${u.accessKeyId} is to be deactivated`)
     expect(r.rerun).toBe(
       `fir creds rotate-key --user partial-1 --access-key ${u.accessKeyId} --yes --region us-east-1 --endpoint-url ${proxy.endpoint} --case ${ctx.case.dir}`,
     )
