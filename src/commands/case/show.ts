@@ -57,11 +57,18 @@ export default class CaseShow extends FirCommand {
       '',
       s.timeline
         ? `Timeline: ${s.timeline.events} events; findings ${
-            Object.entries(s.timeline.findings)
-              .map(([k, v]) => `${k}=${v}`)
-              .join(' ') || 'none'
+            s.timeline.findings === null
+              ? 'unknown (findings.json is not as recorded)'
+              : Object.entries(s.timeline.findings)
+                  .map(([k, v]) => `${k}=${v}`)
+                  .join(' ') || 'none'
           }`
         : 'Timeline: none yet (fir timeline)',
+      ...(s.timeline?.problems.length
+        ? [
+            `  not as recorded: ${s.timeline.problems.join('; ')}: run fir case verify, and fir timeline again to collect it whole`,
+          ]
+        : []),
       ...earlierTimelineLines(s.earlierTimelines),
       ...(s.timelineInterrupted
         ? [

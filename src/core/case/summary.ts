@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type UnsettledQuery, unsettledQueries } from '../athena/unsettled.js'
 import { exists } from '../common/fs-safe.js'
+import { sha256File } from '../common/hash.js'
 import { type RecordedSweep, type RecordedSweepMatch, readRecordedSweeps } from '../sweep/recorded.js'
 import { type CaseMeta, readCaseMeta } from './case-folder.js'
 import {
@@ -10,6 +11,7 @@ import {
   type Manifest,
   readSealedJson,
   readSealedManifest,
+  recordedArtifacts,
   sealedButUnplaced,
   sealedSets,
   unfinishedSetDir,
@@ -29,7 +31,11 @@ export interface CaseSummary {
   }[]
   /** Each sealed snapshot set's findings (its findings.json), oldest set first. */
   findings: SetFindings[]
-  timeline: { events: number; findings: Record<string, number> } | null
+  /**
+   * The current timeline: its event count and findings by level (null when findings.json is not as
+   * recorded), and what is not as the journal recorded it (run `fir case verify`, or re-run it).
+   */
+  timeline: { events: number; findings: Record<string, number> | null; problems: string[] } | null
   /** Timelines a re-run replaced, kept in timeline/history/ (oldest first), with their event counts. */
   earlierTimelines: { folder: string; events: number | null }[]
   /**
@@ -184,16 +190,34 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
   let timeline: CaseSummary['timeline'] = null
   const eventsPath = join(dir, 'timeline', 'events.jsonl')
   if (await exists(eventsPath)) {
+    // Each file as the journal recorded it: a run killed between its files, or a file changed
+    // since, is named rather than read as "no findings".
+    const recorded = recordedArtifacts(entries)
+    const problems: string[] = []
+    const asRecorded = async (rel: string): Promise<boolean> => {
+      const r = recorded.get(rel)
+      const now = await sha256File(join(dir, rel)).catch(() => undefined)
+      if (!now) problems.push(`${rel} is missing`)
+      else if (!r) problems.push(`${rel} is not recorded in the journal (a timeline run was interrupted?)`)
+      else if (r.sha256 !== now.sha256) problems.push(`${rel} was changed after fir recorded it`)
+      return Boolean(now && r && r.sha256 === now.sha256)
+    }
     const events = await countLines(eventsPath)
-    const findings: Record<string, number> = {}
-    try {
-      const list = JSON.parse(await readFile(join(dir, 'timeline', 'findings.json'), 'utf8')) as {
-        level?: string
-      }[]
-      for (const f of Array.isArray(list) ? list : [])
-        findings[f.level ?? 'unknown'] = (findings[f.level ?? 'unknown'] ?? 0) + 1
-    } catch {}
-    timeline = { events, findings }
+    await asRecorded('timeline/events.jsonl')
+    let findings: Record<string, number> | null = null
+    if (await asRecorded('timeline/findings.json')) {
+      findings = {}
+      try {
+        const list = JSON.parse(await readFile(join(dir, 'timeline', 'findings.json'), 'utf8')) as {
+          level?: string
+        }[]
+        for (const f of Array.isArray(list) ? list : [])
+          findings[f.level ?? 'unknown'] = (findings[f.level ?? 'unknown'] ?? 0) + 1
+      } catch {
+        findings = null
+      }
+    }
+    timeline = { events, findings, problems }
   }
   const earlierTimelines = await readEarlierTimelines(dir)
   // One the next writing command puts back (not one a file the run never journaled blocks).

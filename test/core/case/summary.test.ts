@@ -1,4 +1,4 @@
-import { appendFile } from 'node:fs/promises'
+import { appendFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { SHOWN_SWEEP_MATCHES, summariseCase } from '../../../src/core/case/summary.js'
@@ -56,5 +56,24 @@ describe('summariseCase: sweeps', () => {
     expect(changed.matches).toEqual([])
     expect(changed.matchCount).toBe(30)
     expect(changed.matchedFunctions).toHaveLength(29)
+  })
+})
+
+describe('summariseCase: the timeline', () => {
+  it('counts findings only from a findings.json as recorded; one missing or changed is named, not "none"', async () => {
+    const sample = await buildSampleCase({ parent: await tempDir(), notes: false })
+    const whole = (await summariseCase(sample.dir)).timeline!
+    expect(whole.problems).toEqual([])
+    expect(Object.values(whole.findings ?? {}).reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
+    // A run killed before it wrote findings.json (or a file changed since): not "findings none".
+    await rm(join(sample.dir, 'timeline', 'findings.json'))
+    const cut = (await summariseCase(sample.dir)).timeline!
+    expect(cut.findings).toBeNull()
+    expect(cut.problems).toEqual(['timeline/findings.json is missing'])
+    await appendFile(join(sample.dir, 'timeline', 'events.jsonl'), '{"planted":true}\n')
+    expect((await summariseCase(sample.dir)).timeline!.problems).toEqual([
+      'timeline/events.jsonl was changed after fir recorded it',
+      'timeline/findings.json is missing',
+    ])
   })
 })
