@@ -124,7 +124,8 @@ function directives(policy: string): Map<string, string> {
   const out = new Map<string, string>()
   for (const part of policy.split(';')) {
     const [name, ...values] = part.trim().split(/\s+/)
-    if (name) out.set(name.toLowerCase(), values.join(' '))
+    // A browser applies the first of a repeated directive and ignores the rest.
+    if (name && !out.has(name.toLowerCase())) out.set(name.toLowerCase(), values.join(' '))
   }
   return out
 }
@@ -503,6 +504,15 @@ export function reportHtmlProblems(html: string): HtmlProblem[] {
       const css = cssProblem(textOf(el))
       if (css) add(where, `${css} (in <style>) is not allowed`)
     }
+    // fir writes UTF-8: another declared encoding makes the browser read other markup than this
+    // check read (ISO-2022-JP turns quotes into characters, and escaped text into live tags).
+    if (name === 'meta') {
+      const charset = get('charset')?.value.trim().toLowerCase()
+      if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
+        add(where, `a <meta charset> other than utf-8 is not allowed: fir writes the report in UTF-8`)
+      if (get('http-equiv')?.value.trim().toLowerCase() === 'content-type')
+        add(where, 'a <meta http-equiv="Content-Type"> is not allowed: declare <meta charset="utf-8"> instead')
+    }
   }
   const walk = (node: Node) => {
     if (isElement(node)) checkElement(node)
@@ -518,6 +528,13 @@ export function reportHtmlProblems(html: string): HtmlProblem[] {
     (el) => !(el.tagName === 'meta' && el.attrs.length === 1 && el.attrs[0]?.name === 'charset'),
   )
   const csp = at >= 0 ? before[at] : undefined
+  // Without a declared encoding a browser guesses one (and may guess ISO-2022-JP from the bytes).
+  if (at < 1) {
+    add(
+      head?.sourceCodeLocation ?? undefined,
+      'the head must open with <meta charset="utf-8">: without it a browser guesses the encoding, and a guessed one can turn escaped text into markup',
+    )
+  }
   if (!csp || !isCsp(csp)) {
     const elsewhere = findCsp(document)
     add(

@@ -673,7 +673,7 @@ describe('writeReports', () => {
         'bad.html.hbs:1:36: constructor.name: constructor is not a field of the view model',
       )
       // An HTML report keeps fir's Content-Security-Policy in its head (see template-safety.test.ts).
-      const csp = `<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">`
+      const csp = `<meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">`
       await writeFile(bad, `${csp}x{{case.constructor}}{{__proto__}}y`)
       const r = await writeReports(handle, { templatePath: bad })
       expect(await readFile(r.files[0]!.path, 'utf8')).toBe(`${csp}xy`)

@@ -52,7 +52,7 @@ describe('a custom Markdown template: every {{…}} escapes Markdown', () => {
 })
 
 describe('a custom HTML template keeps the report one self-contained file', () => {
-  const head = `<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">`
+  const head = `<meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">`
 
   it('renders one with the CSP in its head, values in text and quoted attributes, and links inside the report', () => {
     const source = `<!doctype html><html><head>${head}<title>{{case.id}}</title></head><body><p class="{{case.id}}"><a href="#{{case.id}}">{{case.title}}</a></p></body></html>`
@@ -175,6 +175,23 @@ describe('a custom HTML template keeps the report one self-contained file', () =
       'SVG <animateMotion>',
       doc(head, '<svg><animateMotion dur="1s"/><animateTransform/></svg>'),
       'an SVG <animateMotion> element',
+    ],
+    [
+      // A re-prober's: bytes parse5 read as a quoted attribute, ISO-2022-JP turns into characters,
+      // and the script inside ran in Chromium with no CSP in force.
+      'a <meta charset> other than utf-8',
+      `<!doctype html><html><head><meta charset="ISO-2022-JP"><meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}"><title>x</title></head><body><p title="a\u001b$B"\u001b(B data-x=" <script>document.title=1</script> ">ok</p></body></html>`,
+      'a <meta charset> other than utf-8 is not allowed',
+    ],
+    [
+      'no declared encoding (a browser guesses one)',
+      `<!doctype html><html><head><meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}"><title>x</title></head><body></body></html>`,
+      'the head must open with <meta charset="utf-8">',
+    ],
+    [
+      'a repeated directive (a browser applies the first)',
+      `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src *; default-src 'none'; style-src 'unsafe-inline'"><title>x</title></head><body></body></html>`,
+      "a Content-Security-Policy less strict than fir's",
     ],
     [
       'the CSP <meta> after the <title>',
