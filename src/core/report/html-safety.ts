@@ -511,7 +511,10 @@ export function reportHtmlProblems(html: string): HtmlProblem[] {
       if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
         add(where, `a <meta charset> other than utf-8 is not allowed: fir writes the report in UTF-8`)
       if (get('http-equiv')?.value.trim().toLowerCase() === 'content-type')
-        add(where, 'a <meta http-equiv="Content-Type"> is not allowed: declare <meta charset="utf-8"> instead')
+        add(
+          where,
+          'a <meta http-equiv="Content-Type"> is not allowed: declare <meta charset="utf-8"> instead',
+        )
     }
   }
   const walk = (node: Node) => {
