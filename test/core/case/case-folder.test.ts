@@ -77,7 +77,6 @@ describe('case folder', () => {
 
   it('summarises a timeline of several megabytes by counting its lines as a stream', async () => {
     const { handle } = await newCase('SHOW-1')
-    await handle.close()
     const lines = Array.from({ length: 30_000 }, (_, i) =>
       JSON.stringify({ id: `event-${i}`, pad: 'x'.repeat(i % 200) }),
     )
@@ -87,7 +86,14 @@ describe('case folder', () => {
       join(handle.dir, 'timeline', 'findings.json'),
       JSON.stringify([{ level: 'high' }, { level: 'high' }]),
     )
-    expect((await summariseCase(handle.dir)).timeline).toEqual({ events: 30_000, findings: { high: 2 } })
+    for (const rel of ['timeline/events.jsonl', 'timeline/findings.json'])
+      await recordArtifact(handle.dir, handle.journal, rel)
+    await handle.close()
+    expect((await summariseCase(handle.dir)).timeline).toEqual({
+      events: 30_000,
+      findings: { high: 2 },
+      problems: [],
+    })
   })
 
   it('chains journal entries and redacts registered secrets in them', async () => {

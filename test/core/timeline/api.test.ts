@@ -388,7 +388,7 @@ describe('fir timeline --source api', () => {
     expect(partly.summary.gaps.length).toBeGreaterThan(0)
     expect(partly.summary.api?.pages).toBeGreaterThan(0)
     expect(partly.summary.notStored).toBeUndefined()
-    expect((await summariseCase(dir)).timeline).toEqual({ events: 0, findings: {} })
+    expect((await summariseCase(dir)).timeline).toEqual({ events: 0, findings: {}, problems: [] })
   })
 
   it('records a denied region as a gap, keeps the other region, and notes a region that is not enabled', async () => {
