@@ -37,6 +37,11 @@ export interface SecretUse {
   account: string | null
   /** `name (region[, account …])`: the account only when it is not the caller's. */
   label: string
+  /**
+   * What names this secret to Secrets Manager in a command: the ARN a call used, else the name —
+   * as a (partial) ARN when the secret is in another account than the caller's.
+   */
+  id: string
   /** The ids as the calls named them (name or ARN). */
   ids: string[]
   calls: number
@@ -202,6 +207,7 @@ async function readTimeline(path: string, roles: Set<string>) {
           region: ref.region,
           account: ref.account,
           label: ref.name,
+          id: ref.name,
           ids: [],
           calls: 0,
           first: e.time ?? '',
@@ -300,6 +306,11 @@ export async function secretsReadByRoles(
       region: x.region,
       account: x.account === caller ? null : x.account,
     }),
+    id:
+      x.ids.find((i) => i.startsWith('arn:')) ??
+      (x.account !== null && caller !== null && x.account !== caller
+        ? `arn:aws:secretsmanager:${x.region ?? ctx.aws.region}:${x.account}:secret:${x.secret}`
+        : x.secret),
   })
   const byLabel = (a: SecretUse, b: SecretUse) => a.label.localeCompare(b.label)
   const out: RoleSecrets[] = []
@@ -379,12 +390,7 @@ export async function secretsReadByRoles(
       proposals: read.filter(toRotate).map((r) => {
         // A secret of another account than the caller's is named by its ARN (a partial one, for a
         // read by name); the command acts in the secret's region.
-        const foreign = r.account !== null && caller !== null && r.account !== caller
-        const id =
-          r.ids.find((i) => i.startsWith('arn:')) ??
-          (foreign
-            ? `arn:aws:secretsmanager:${r.region ?? ctx.aws.region}:${r.account}:secret:${r.secret}`
-            : r.secret)
+        const id = r.id
         const where = r.region ? { region: r.region } : {}
         // rotate-secret is already-applied for a secret this case rotated: AWS's own command then.
         return r.rotatedAt === null

@@ -73,7 +73,8 @@ export const timelineAction: ActionImpl = async (run, params) => {
   })
   const roles = summary.function?.roles.map((r) => r.name) ?? []
   const secrets = await secretsReadByRoles(run.ctx, roles.length ? { roles } : {})
-  const secretsRead = [...new Set(secrets.roles.flatMap((r) => r.read.map((u) => u.label)))].sort()
+  // Ids the rotate-secrets step can name them by (a label such as `db (us-east-1)` is for people).
+  const secretsRead = [...new Set(secrets.roles.flatMap((r) => r.read.map((u) => u.id)))].sort()
   const allRoles = roles.length ? roles : secrets.roles.map((r) => r.role)
   const keys = await keysOfTheIntrusion(run.ctx.case.dir, allRoles)
   const accessKeysCreated = keys.created
