@@ -72,9 +72,18 @@ export function secretLabel(r: SecretRef): string {
 
 /** The arguments of `fir creds rotate-secret` for a secret named by {@link secretLabel}. */
 export function rotateSecretWords(label: string): string[] {
-  const m = label.match(/^(\S+) \(([^,)]+)(?:, account \d{12})?\)$/)
+  const m = label.match(/^(\S+) \((?:([^,)]+?)(?:, )?)?(?:account (\d{12}))?\)$/)
   if (!m) return [label]
-  return m[2]!.startsWith('account ') ? [m[1]!] : [m[1]!, '--region', m[2]!]
+  const [, name, place] = m
+  const onlyAccount = place?.match(/^account (\d{12})$/)?.[1]
+  const account = m[3] ?? onlyAccount
+  const region = place && !onlyAccount ? place : undefined
+  // An account named in the label may be another than the caller's: the (partial) ARN names the
+  // secret there, never a same-named one of the caller's account.
+  if (account && region)
+    return [`arn:aws:secretsmanager:${region}:${account}:secret:${name}`, '--region', region]
+  if (account) return [`<the ARN of ${name} in account ${account}>`]
+  return region ? [name!, '--region', region] : [name!]
 }
 
 /**

@@ -579,6 +579,20 @@ describe('secrets the role read', () => {
     expect(done.rec).toBeUndefined()
     expect(done.limit).toBeUndefined()
   })
+
+  it("names a secret of another account by its ARN, never a same-named one of the caller's", () => {
+    const command = (label: string) =>
+      recommend({ ...input([]), secretsRead: [label] }).find((r) =>
+        r.title.startsWith('Rotate the Secrets Manager'),
+      )?.command
+    expect(command('db-pass (eu-west-1, account 210987654321)')).toBe(
+      'fir creds rotate-secret arn:aws:secretsmanager:eu-west-1:210987654321:secret:db-pass --region eu-west-1',
+    )
+    expect(command('db-pass (us-east-1)')).toBe('fir creds rotate-secret db-pass --region us-east-1')
+    expect(command('db-pass (account 210987654321)')).toBe(
+      "fir creds rotate-secret '<the ARN of db-pass in account 210987654321>'",
+    )
+  })
 })
 
 describe('access keys and their secrets in the environment', () => {

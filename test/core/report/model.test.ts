@@ -221,7 +221,11 @@ describe('report of a case that went through snapshot, contain and timeline', ()
       model.recommendations.items.find(
         (r) => r.title === 'Rotate the Secrets Manager secrets the role’s credentials read',
       ),
-    ).toMatchObject({ priority: 1, command: 'fir creds rotate-secret prod/orders/db --region us-east-1' })
+    ).toMatchObject({
+      priority: 1,
+      command:
+        'fir creds rotate-secret arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/orders/db --region us-east-1',
+    })
     expect(model.afterAction.notes).toHaveLength(5)
     expect(model.afterAction.meanAnswerTime).toBe('1 min 58 s')
   })
