@@ -74,7 +74,7 @@ describe('fir report (built CLI)', () => {
 
   it("renders an organisation's template, and refuses one that prints unescaped values (exit 2)", async () => {
     const good = join(cwd, 'acme.html.hbs')
-    const csp = `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`
+    const csp = `<meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`
     await writeFile(good, `${csp}<h1>{{case.title}}</h1><p>{{summary.status.label}}</p>`)
     const ok = await runFir(['report', '--case', sample.dir, '--template', good, '--json'], { cwd })
     expect(ok.code, ok.stderr).toBe(0)

@@ -56,7 +56,7 @@ export default class CaseShow extends FirCommand {
         : '  none',
       '',
       s.timeline
-        ? `Timeline: ${s.timeline.events} events; findings ${
+        ? `Timeline: ${s.timeline.events === null ? 'events unknown (events.jsonl is missing)' : `${s.timeline.events} events`}; findings ${
             s.timeline.findings === null
               ? 'unknown (findings.json is not as recorded)'
               : Object.entries(s.timeline.findings)

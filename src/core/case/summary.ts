@@ -35,7 +35,7 @@ export interface CaseSummary {
    * The current timeline: its event count and findings by level (null when findings.json is not as
    * recorded), and what is not as the journal recorded it (run `fir case verify`, or re-run it).
    */
-  timeline: { events: number; findings: Record<string, number> | null; problems: string[] } | null
+  timeline: { events: number | null; findings: Record<string, number> | null; problems: string[] } | null
   /** Timelines a re-run replaced, kept in timeline/history/ (oldest first), with their event counts. */
   earlierTimelines: { folder: string; events: number | null }[]
   /**
@@ -189,10 +189,11 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
   }
   let timeline: CaseSummary['timeline'] = null
   const eventsPath = join(dir, 'timeline', 'events.jsonl')
-  if (await exists(eventsPath)) {
+  const recorded = recordedArtifacts(entries)
+  // A timeline the journal recorded whose events file is gone is evidence lost, not "none yet".
+  if ((await exists(eventsPath)) || recorded.has('timeline/events.jsonl')) {
     // Each file as the journal recorded it: a run killed between its files, or a file changed
     // since, is named rather than read as "no findings".
-    const recorded = recordedArtifacts(entries)
     const problems: string[] = []
     const asRecorded = async (rel: string): Promise<boolean> => {
       const r = recorded.get(rel)
@@ -202,8 +203,10 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
       else if (r.sha256 !== now.sha256) problems.push(`${rel} was changed after fir recorded it`)
       return Boolean(now && r && r.sha256 === now.sha256)
     }
-    const events = await countLines(eventsPath)
-    await asRecorded('timeline/events.jsonl')
+    const events =
+      (await asRecorded('timeline/events.jsonl')) || (await exists(eventsPath))
+        ? await countLines(eventsPath)
+        : null
     let findings: Record<string, number> | null = null
     if (await asRecorded('timeline/findings.json')) {
       findings = {}

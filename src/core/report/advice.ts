@@ -14,6 +14,8 @@ export interface AdviceInput {
   journal: JournalView
   snapshotPresent: boolean
   timelinePresent: boolean
+  /** A timeline was collected and recorded, and its events file is gone since. */
+  timelineMissing?: boolean
   timelineSources: string[]
   /** `api`, `s3` or `file` per source. */
   timelineSourceKinds: string[]
@@ -495,9 +497,13 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   if (!input.timelinePresent) {
     add(
       2,
-      'Collect the CloudTrail timeline',
+      input.timelineMissing ? 'Collect the CloudTrail timeline again' : 'Collect the CloudTrail timeline',
       'The timeline shows what the function’s credentials did. Without it this report cannot say what the attacker did.',
-      ['no timeline in the case'],
+      [
+        input.timelineMissing
+          ? 'the timeline’s events file, recorded in the journal, is missing'
+          : 'no timeline in the case',
+      ],
       `fir timeline ${fn} --since 7d`,
     )
   } else if (!input.timelineSourceKinds.some((k) => TRAIL_KINDS.has(k))) {
@@ -733,11 +739,19 @@ export function limitsOf(input: AdviceInput): LimitView[] {
       detail: `${input.timelineTotalEvents} events were collected. ${capitalise(coverage.join('; '))}. Absence of a finding is not absence of activity: detections are rules, not proof.`,
     })
   } else {
-    limits.push({
-      title: 'No timeline was collected',
-      detail:
-        'Without CloudTrail events this report cannot say what the attacker did with the function or its credentials.',
-    })
+    limits.push(
+      input.timelineMissing
+        ? {
+            title: 'The timeline is missing',
+            detail:
+              'A timeline was collected and recorded in this case, but its events file is no longer in the case folder: without its events this report cannot say what the attacker did with the function or its credentials.',
+          }
+        : {
+            title: 'No timeline was collected',
+            detail:
+              'Without CloudTrail events this report cannot say what the attacker did with the function or its credentials.',
+          },
+    )
   }
   limits.push({
     title: 'A snapshot is one moment',

@@ -730,6 +730,11 @@ export async function buildReportModel(
   if (scan.unreadableLines)
     problems.push(`${EVENTS_FILE}: ${scan.unreadableLines} line(s) are not events and were skipped`)
   const timelinePresent = raw.eventsPath !== null
+  // Collected, recorded, and gone since: evidence lost, not "never collected".
+  const timelineMissing = !timelinePresent && raw.artifacts.has(EVENTS_FILE)
+  const noTimeline = timelineMissing
+    ? `the timeline collected in this case is missing (${EVENTS_FILE}, recorded in the journal)`
+    : 'no timeline was collected'
   const window = asRecord(ts.window)
   const since = isoOrNull(ts.since ?? window.since)
   const until = isoOrNull(ts.until ?? window.until)
@@ -1059,6 +1064,7 @@ export async function buildReportModel(
     keySecrets,
     snapshotPresent: raw.sets.some((s) => s.summary !== null),
     timelinePresent,
+    timelineMissing,
     timelineSources,
     timelineSourceKinds,
     timelineTotalEvents: scan.totalEvents,
@@ -1094,7 +1100,7 @@ export async function buildReportModel(
       firstDetectionAbsent: scan.firstFinding
         ? null
         : !timelinePresent
-          ? 'none: no timeline was collected'
+          ? `${timelineMissing ? 'unknown' : 'none'}: ${noTimeline}`
           : scan.totalEvents === 0
             ? 'none: the timeline holds no event'
             : `none: no detection matched the ${counted(scan.totalEvents, 'event')} of the timeline`,
@@ -1106,7 +1112,7 @@ export async function buildReportModel(
         ? null
         : timelinePresent
           ? 'none: the timeline holds no event'
-          : 'unknown: no timeline was collected',
+          : `unknown: ${noTimeline}`,
       impact,
       counts,
       totalFindings,
@@ -1155,7 +1161,9 @@ export async function buildReportModel(
       present: timelinePresent,
       absentReason: timelinePresent
         ? null
-        : 'No timeline was collected in this case. Run fir timeline <function> to collect CloudTrail events.',
+        : timelineMissing
+          ? `The timeline collected in this case is missing: ${EVENTS_FILE}, recorded in the journal, is not in the case folder (see the problems reading the case; run fir case verify). Run fir timeline <function> to collect it again.`
+          : 'No timeline was collected in this case. Run fir timeline <function> to collect CloudTrail events.',
       eventsFile: EVENTS_FILE,
       eventsFileSha256: eventsArtifact?.sha256 ?? null,
       notes: asArray(ts.notes).map((n) => compactValue(n, 300)),

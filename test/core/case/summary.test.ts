@@ -75,5 +75,12 @@ describe('summariseCase: the timeline', () => {
       'timeline/events.jsonl was changed after fir recorded it',
       'timeline/findings.json is missing',
     ])
+    // Deleted: a timeline the journal recorded is lost evidence, not "none yet".
+    await rm(join(sample.dir, 'timeline', 'events.jsonl'))
+    expect((await summariseCase(sample.dir)).timeline).toEqual({
+      events: null,
+      findings: null,
+      problems: ['timeline/events.jsonl is missing', 'timeline/findings.json is missing'],
+    })
   })
 })

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { appendFile, readFile, writeFile } from 'node:fs/promises'
+import { appendFile, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
@@ -434,6 +434,22 @@ describe('report of a case that holds little', () => {
     expect(model.summary.impact).toContain(
       '1 secret was read with the execution role’s credentials (prod/orders/db (us-east-1, account 123456789012)): treat it as exposed and rotate.',
     )
+  })
+
+  it('calls a recorded timeline whose events file was deleted missing, not "never collected"', async () => {
+    const sample = await buildSampleCase({ parent: await tempDir(), notes: false, events: 30 })
+    await rm(join(sample.dir, 'timeline', 'events.jsonl'))
+    const model = await buildReportModel(sample.dir)
+    expect(model.timeline.present).toBe(false)
+    expect(model.timeline.absentReason).toMatch(
+      /^The timeline collected in this case is missing: timeline\/events.jsonl/,
+    )
+    expect(model.summary.activityAbsent).toBe(
+      'unknown: the timeline collected in this case is missing (timeline/events.jsonl, recorded in the journal)',
+    )
+    expect(model.limits.items.map((l) => l.title)).toContain('The timeline is missing')
+    expect(model.limits.items.map((l) => l.title)).not.toContain('No timeline was collected')
+    expect(JSON.stringify(model)).not.toMatch(/no timeline was collected/i)
   })
 
   it('reads around corrupt timeline files and names the problem in the report', async () => {
