@@ -229,6 +229,21 @@ export abstract class FirCommand extends Command {
     return this.contextFor(handle, aws, options)
   }
 
+  /**
+   * The context of a command that changes AWS (contain, restore, creds): `--yes`, and `--dry-run`,
+   * which opens the case to read only (it changes nothing, not even the case folder).
+   */
+  protected async makeChangeContext(
+    flags: {
+      case: string | undefined
+      yes?: boolean
+      'dry-run'?: boolean
+    } & AwsFlagValues,
+  ): Promise<FirContext> {
+    const dryRun = flags['dry-run'] === true
+    return this.makeContext({ caseFlag: flags.case, aws: flags, yes: flags.yes, dryRun, readOnly: dryRun })
+  }
+
   protected contextFor(
     handle: CaseHandle,
     aws: AwsClients,

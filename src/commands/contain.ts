@@ -36,13 +36,7 @@ export default class Contain extends FirCommand {
     const { args, flags } = await this.parse(Contain)
     const actions = parseActionList(flags.actions, CONTAIN_ACTIONS)
     const dryRun = flags['dry-run']
-    const ctx = await this.makeContext({
-      caseFlag: flags.case,
-      aws: flags,
-      yes: flags.yes,
-      dryRun,
-      readOnly: dryRun,
-    })
+    const ctx = await this.makeChangeContext(flags)
     const result = await containFunction(ctx, {
       function: args.function,
       ...(actions ? { actions } : {}),

@@ -37,13 +37,7 @@ export default class Restore extends FirCommand {
     const { args, flags } = await this.parse(Restore)
     const actions = parseActionList(flags.actions, RESTORE_ACTIONS)
     const dryRun = flags['dry-run']
-    const ctx = await this.makeContext({
-      caseFlag: flags.case,
-      aws: flags,
-      yes: flags.yes,
-      dryRun,
-      readOnly: dryRun,
-    }).catch(async (err: unknown) => {
+    const ctx = await this.makeChangeContext(flags).catch(async (err: unknown) => {
       // Refused still (fir acts on nothing a damaged journal says), but with what is in force.
       throw err instanceof DamagedJournalError ? await this.refuseDamagedJournal(err, flags) : err
     })

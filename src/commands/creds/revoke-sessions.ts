@@ -28,13 +28,7 @@ export default class CredsRevokeSessions extends FirCommand {
   protected async execute(): Promise<CommandOutcome> {
     const { flags } = await this.parse(CredsRevokeSessions)
     const dryRun = flags['dry-run']
-    const ctx = await this.makeContext({
-      caseFlag: flags.case,
-      aws: flags,
-      yes: flags.yes,
-      dryRun,
-      readOnly: dryRun,
-    })
+    const ctx = await this.makeChangeContext(flags)
     const result = await revokeRoleSessions(ctx, {
       role: flags.role,
       renew: flags.renew,

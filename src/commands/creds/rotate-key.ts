@@ -46,13 +46,7 @@ export default class CredsRotateKey extends FirCommand {
       })
     }
     const dryRun = flags['dry-run']
-    const ctx = await this.makeContext({
-      caseFlag: flags.case,
-      aws: flags,
-      yes: flags.yes,
-      dryRun,
-      readOnly: dryRun,
-    })
+    const ctx = await this.makeChangeContext(flags)
     const result = await rotateAccessKey(ctx, {
       user: flags.user,
       ...(flags['access-key'] ? { accessKey: flags['access-key'] } : {}),

@@ -20,13 +20,7 @@ export default class CredsRotateSecret extends FirCommand {
   protected async execute(): Promise<CommandOutcome> {
     const { args, flags } = await this.parse(CredsRotateSecret)
     const dryRun = flags['dry-run']
-    const ctx = await this.makeContext({
-      caseFlag: flags.case,
-      aws: flags,
-      yes: flags.yes,
-      dryRun,
-      readOnly: dryRun,
-    })
+    const ctx = await this.makeChangeContext(flags)
     const result = await rotateSecret(ctx, {
       secretId: args.secret,
       dryRun,
