@@ -942,4 +942,21 @@ describe('fir case (built CLI)', () => {
     expect(verify.json.result.checked.journalEntries).toBe(6)
     expect((await readdir(dir)).includes('.lock')).toBe(false)
   })
+
+  it('case show names a timeline file not as recorded, and what to do depends on how', async () => {
+    const sample = await buildSampleCase({ parent: await tempDir(), notes: false, events: 20 })
+    await rm(join(sample.dir, 'timeline', 'findings.json'))
+    const cut = await runFir(['case', 'show', '--case', sample.dir])
+    expect(cut.code, cut.stderr).toBe(0)
+    expect(cut.stdout).toContain('findings unknown (findings.json is not as recorded)')
+    expect(cut.stdout).toContain(
+      'not as recorded: timeline/findings.json is missing: run fir case verify, then fir timeline again to collect it whole',
+    )
+    // A changed file may be tampering: fir timeline refuses to replace it, so no advice to re-run.
+    await appendFile(join(sample.dir, 'timeline', 'events.jsonl'), '{"planted":true}\n')
+    const changed = await runFir(['case', 'show', '--case', sample.dir])
+    expect(changed.stdout).toContain('timeline/events.jsonl was changed after fir recorded it')
+    expect(changed.stdout).toContain('preserve the case as it is')
+    expect(changed.stdout).not.toContain('fir timeline again')
+  })
 })

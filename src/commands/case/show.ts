@@ -66,7 +66,11 @@ export default class CaseShow extends FirCommand {
         : 'Timeline: none yet (fir timeline)',
       ...(s.timeline?.problems.length
         ? [
-            `  not as recorded: ${s.timeline.problems.join('; ')}: run fir case verify, and fir timeline again to collect it whole`,
+            `  not as recorded: ${s.timeline.problems.join('; ')}: ${
+              s.timeline.problems.some((p) => p.endsWith('was changed after fir recorded it'))
+                ? 'run fir case verify, and preserve the case as it is (a changed file may be tampering; fir timeline refuses to replace it)'
+                : 'run fir case verify, then fir timeline again to collect it whole'
+            }`,
           ]
         : []),
       ...earlierTimelineLines(s.earlierTimelines),
