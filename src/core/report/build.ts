@@ -51,7 +51,7 @@ import {
 } from './model.js'
 import { EVENTS_FILE, readCase } from './read-case.js'
 import { reportSweeps } from './sweeps.js'
-import { scanTimeline } from './timeline-scan.js'
+import { type AccessOpened, scanTimeline } from './timeline-scan.js'
 
 export interface BuildReportOptions {
   /** Key events shown inline (default 200); the rest are counted and left in timeline/events.jsonl. */
@@ -88,6 +88,35 @@ function sourceKind(v: unknown): string {
   if (kind) return kind
   const s = typeof v === 'string' ? v : (asString(asRecord(v).name) ?? '')
   return s === 'api' ? 'api' : s.startsWith('s3://') ? 's3' : 'file'
+}
+
+/** The name in an event's `functionName`: a name, an ARN or a partial one, maybe qualified. */
+function functionNameIn(ref: string): string {
+  const at = ref.indexOf(':function:')
+  return (at >= 0 ? ref.slice(at + ':function:'.length) : ref).split(':')[0] ?? ref
+}
+
+/**
+ * The ways in the timeline shows the attacker opened, for functions no snapshot covers: each a
+ * public way in (the event, when), so the status counts the function until a measure closes it.
+ */
+function timelineExposures(
+  opened: readonly AccessOpened[],
+  snapshotted: readonly FunctionExposure[],
+): FunctionExposure[] {
+  const out = new Map<string, FunctionExposure>()
+  for (const o of opened) {
+    const name = functionNameIn(o.functionName)
+    if (!name || snapshotted.some((f) => f.name === name)) continue
+    const f = out.get(name) ?? { arn: '', name, label: name, items: [] }
+    const what =
+      o.kind === 'function-url'
+        ? `function URL opened to anyone by ${o.eventName} at ${utcDisplay(o.time)} (timeline; not snapshotted)`
+        : `public statement added by ${o.eventName} at ${utcDisplay(o.time)} (timeline; not snapshotted)`
+    if (!f.items.some((i) => i.kind === o.kind)) f.items.push({ kind: o.kind, what, public: true })
+    out.set(name, f)
+  }
+  return [...out.values()]
 }
 
 const CODE_CHECK_TEXT: Record<string, string> = {
@@ -620,10 +649,11 @@ export async function buildReportModel(
       if (!x.items.some((y) => y.kind === i.kind && y.what === i.what)) x.items.push(i)
     exposures.set(id, x)
   }
-  const journal = viewJournal(raw.journal, {
+  const journalOptions = {
     ...(options.renderedBy ? { renderedBy: options.renderedBy } : {}),
     functions: [...exposures.values()],
-  })
+  }
+  let journal = viewJournal(raw.journal, journalOptions)
   // Org sweeps: each file is read only when it is the one fir wrote (its journaled SHA-256).
   const recordedSweeps = await readRecordedSweeps(caseDir, raw.journal)
   for (const s of recordedSweeps) if (s.fileProblem) problems.push(s.fileProblem)
@@ -729,6 +759,15 @@ export async function buildReportModel(
   )
   if (scan.unreadableLines)
     problems.push(`${EVENTS_FILE}: ${scan.unreadableLines} line(s) are not events and were skipped`)
+  // A function the timeline shows the attacker opened to the public, which no snapshot of the case
+  // covers, is a live exposure the status counts too (a snapshot's later view, where there is
+  // one, says what is open now).
+  const openedElsewhere = timelineExposures(scan.accessOpened, [...exposures.values()])
+  if (openedElsewhere.length > 0)
+    journal = viewJournal(raw.journal, {
+      ...journalOptions,
+      functions: [...journalOptions.functions, ...openedElsewhere],
+    })
   const timelinePresent = raw.eventsPath !== null
   // Collected, recorded, and gone since: evidence lost, not "never collected".
   const timelineMissing = !timelinePresent && raw.artifacts.has(EVENTS_FILE)

@@ -452,6 +452,37 @@ describe('report of a case that holds little', () => {
     expect(JSON.stringify(model)).not.toMatch(/no timeline was collected/i)
   })
 
+  it('counts a function the timeline shows the attacker opened to the public, which no snapshot covers, against the status', async () => {
+    const sample = await buildSampleCase({ parent: await tempDir(), notes: false, events: 30 })
+    const before = await buildReportModel(sample.dir)
+    const opened = JSON.stringify({
+      id: 'opened-other1',
+      time: '2026-11-27T03:05:00.000Z',
+      name: 'AddPermission20150331v2',
+      source: 'lambda.amazonaws.com',
+      region: 'us-east-1',
+      readOnly: false,
+      actor: { type: 'AssumedRole', arn: 'arn:aws:sts::123456789012:assumed-role/x/y' },
+      requestParameters: { functionName: 'other1', principal: '*' },
+      findings: [
+        {
+          rule: 'r',
+          title: 'Lambda Function Policy Opened To Everyone Or Another Account',
+          level: 'high',
+          tags: [],
+        },
+      ],
+    })
+    await appendFile(join(sample.dir, 'timeline', 'events.jsonl'), `${opened}\n`)
+    const after = await buildReportModel(sample.dir)
+    expect(after.summary.status.code).not.toBe('contained')
+    expect(after.summary.status.detail).toContain(
+      'other1: not contained — public statement added by AddPermission20150331v2 at 2026-11-27 03:05:00 UTC (timeline; not snapshotted)',
+    )
+    // The functions the case snapshotted keep the status they had.
+    expect(before.summary.status.detail).not.toContain('other1')
+  })
+
   it('reads around corrupt timeline files and names the problem in the report', async () => {
     const sample = await buildSampleCase({ parent: await tempDir(), notes: false, events: 60 })
     await appendFile(
