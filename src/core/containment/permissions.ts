@@ -210,7 +210,7 @@ export const permissionsStep = defineStep<FunctionParams, PermissionsState>({
       statements.some((x) => x.public && usesOrganisationCondition(x.statement))
     ) {
       notes.push(
-        `fir could not confirm the account's organisation (${organisation.reason}): statements narrowed by aws:PrincipalOrgID are treated as public and removed; restore re-adds them`,
+        `fir could not confirm the account's organisation (${organisation.reason}): statements narrowed by aws:PrincipalOrgID are treated as public and are to be removed; restore re-adds them`,
       )
     }
     for (const s of statements.filter((x) => x.public)) {

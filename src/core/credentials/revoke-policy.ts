@@ -123,7 +123,7 @@ async function readRevokeState(ctx: FirContext, role: string): Promise<ReadState
     label: info.name,
     state: { roleName: info.name, roleArn: info.arn, policyName, document },
     notes: [
-      `every session of role ${info.name} issued before the cutoff is denied — including other functions and services that use this role (they get new sessions)`,
+      `every session of role ${info.name} issued before the cutoff is to be denied — including other functions and services that use this role (they get new sessions)`,
     ],
   }
 }

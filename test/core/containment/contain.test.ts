@@ -653,7 +653,7 @@ describe('containment steps against moto', () => {
       })
       expect(d.results[0]!.outcome).toBe('applied')
       expect(d.plans[0]!.notes.join('\n')).toMatch(
-        /could not confirm the account's organisation \(denied: .*\): statements narrowed by aws:PrincipalOrgID are treated as public and removed; restore re-adds them/,
+        /could not confirm the account's organisation \(denied: .*\): statements narrowed by aws:PrincipalOrgID are treated as public and are to be removed; restore re-adds them/,
       )
       expect(denied.gaps.list).toEqual([
         expect.objectContaining({
