@@ -274,7 +274,7 @@ async function watchQuery(
   }
   return {
     start: async (send) => {
-      if (stopping) await new Promise<never>(() => undefined)
+      await halt()
       sent = send()
       let id: string
       try {

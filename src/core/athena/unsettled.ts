@@ -1,5 +1,6 @@
 import type { JournalEntry } from '../case/journal.js'
-import { escapeTerminal, shellArg } from '../common/text.js'
+import { plainAwsCliCommand } from '../common/suggest.js'
+import { escapeTerminal } from '../common/text.js'
 import type { Dialect } from './sql.js'
 
 /** The AWS CLI words that stop a query fir started (`source`: Lake's event data store). */
@@ -64,7 +65,7 @@ export function unsettledQueries(entries: readonly JournalEntry[]): UnsettledQue
         at: e.at,
         ...(queryId ? { queryId } : {}),
         ...(token ? { clientRequestToken: token } : {}),
-        command: ['aws', ...words, ...(region ? ['--region', region] : [])].map(shellArg).join(' '),
+        command: plainAwsCliCommand(words, region),
       })
     } else if (e.action === 'timeline.query.stop') {
       if (queryId && e.outcome === 'recorded') open.delete(`id:${queryId}`)

@@ -46,6 +46,11 @@ export function firCommand(words: string[], aws: AwsClients, options: SuggestOpt
     .join(' ')
 }
 
+/** An AWS CLI command line with no flag but `--region` (where no command's AWS flags are known). */
+export function plainAwsCliCommand(words: string[], region: string | null | undefined): string {
+  return ['aws', ...words, ...(region ? ['--region', region] : [])].map(shellArg).join(' ')
+}
+
 /**
  * An AWS CLI command line to paste, with the region, profile and endpoint this command was given
  * (the AWS CLI has the same flags, but no --role-arn: a role fir assumed is named in a comment).

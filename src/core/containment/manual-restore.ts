@@ -8,8 +8,8 @@ import {
   JOURNAL_FILE,
   type JournalEntry,
 } from '../case/journal.js'
-import { awsCliCommand } from '../common/suggest.js'
-import { escapeTerminal, shellArg } from '../common/text.js'
+import { awsCliCommand, plainAwsCliCommand } from '../common/suggest.js'
+import { escapeTerminal } from '../common/text.js'
 import type { RotateKeyState } from '../credentials/rotate-key.js'
 import { parseArn } from '../identity.js'
 import type { UndoRecord } from '../steps/step.js'
@@ -47,9 +47,7 @@ export type CliLine = (words: string[], region: string | null) => string
 /** AWS CLI lines with the AWS flags the command was given (awsCliCommand), or plain ones. */
 export function cliLines(aws: AwsClients | undefined): CliLine {
   return (words, region) =>
-    aws
-      ? awsCliCommand(words, aws, region ? { region } : {})
-      : ['aws', ...words, ...(region ? ['--region', region] : [])].map(shellArg).join(' ')
+    aws ? awsCliCommand(words, aws, region ? { region } : {}) : plainAwsCliCommand(words, region)
 }
 
 const str = (v: unknown) => (typeof v === 'string' ? v : '')

@@ -426,7 +426,7 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
       const st = states.find((s) => s.id === m.account)!
       const key = `${m.account}/${m.region}`
       const g = groups.get(key) ?? { st, region: m.region, functions: new Set<string>() }
-      g.functions.add(m.arn.replace(/:(\$LATEST|\d+)$/, ''))
+      g.functions.add(unqualifiedArn(m.arn))
       groups.set(key, g)
     }
     try {
