@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type UnsettledQuery, unsettledQueries } from '../athena/unsettled.js'
 import { exists } from '../common/fs-safe.js'
-import { sha256File } from '../common/hash.js'
+import { sha256Hex } from '../common/hash.js'
 import { type RecordedSweep, type RecordedSweepMatch, readRecordedSweeps } from '../sweep/recorded.js'
 import { type CaseMeta, readCaseMeta } from './case-folder.js'
 import {
@@ -119,13 +120,16 @@ const CHANGE_OUTCOMES = new Set(['applied', 'already-applied', 'failed', 'denied
  * The lines of a file, read as a stream: an account-wide hunt's events.jsonl runs to gigabytes
  * (read whole, it took 14 s and 1.1 GB of memory for 520,000 events, and failed past 2 GiB).
  */
-async function countLines(path: string): Promise<number> {
+/** The SHA-256 and the number of lines of a file, in one streamed read (a hunt's is gigabytes). */
+async function hashAndCountLines(path: string): Promise<{ sha256: string; lines: number }> {
+  const hash = createHash('sha256')
   let lines = 0
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
     const bytes = chunk as Buffer
+    hash.update(bytes)
     for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) lines++
   }
-  return lines
+  return { sha256: hash.digest('hex'), lines }
 }
 
 /** What a timeline's summary.json says of its run: when it started and how many events it kept. */
@@ -195,31 +199,29 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
     // Each file as the journal recorded it: a run killed between its files, or a file changed
     // since, is named rather than read as "no findings".
     const problems: string[] = []
-    const asRecorded = async (rel: string): Promise<boolean> => {
+    // Each file read once: hashed (and counted, or parsed) from the same bytes.
+    const asRecorded = (rel: string, sha256: string | undefined): boolean => {
       const r = recorded.get(rel)
-      const now = await sha256File(join(dir, rel)).catch(() => undefined)
-      if (!now) problems.push(`${rel} is missing`)
+      if (sha256 === undefined) problems.push(`${rel} is missing`)
       else if (!r) problems.push(`${rel} is not recorded in the journal (a timeline run was interrupted?)`)
-      else if (r.sha256 !== now.sha256) problems.push(`${rel} was changed after fir recorded it`)
-      return Boolean(now && r && r.sha256 === now.sha256)
+      else if (r.sha256 !== sha256) problems.push(`${rel} was changed after fir recorded it`)
+      return sha256 !== undefined && r?.sha256 === sha256
     }
-    const events =
-      (await asRecorded('timeline/events.jsonl')) || (await exists(eventsPath))
-        ? await countLines(eventsPath)
-        : null
+    const eventsNow = await hashAndCountLines(eventsPath).catch(() => undefined)
+    asRecorded('timeline/events.jsonl', eventsNow?.sha256)
+    const events = eventsNow?.lines ?? null
+    const findingsBytes = await readFile(join(dir, 'timeline', 'findings.json')).catch(() => undefined)
     let findings: Record<string, number> | null = null
-    if (await asRecorded('timeline/findings.json')) {
+    if (findingsBytes && asRecorded('timeline/findings.json', sha256Hex(findingsBytes))) {
       findings = {}
       try {
-        const list = JSON.parse(await readFile(join(dir, 'timeline', 'findings.json'), 'utf8')) as {
-          level?: string
-        }[]
+        const list = JSON.parse(findingsBytes.toString('utf8')) as { level?: string }[]
         for (const f of Array.isArray(list) ? list : [])
           findings[f.level ?? 'unknown'] = (findings[f.level ?? 'unknown'] ?? 0) + 1
       } catch {
         findings = null
       }
-    }
+    } else if (!findingsBytes) asRecorded('timeline/findings.json', undefined)
     timeline = { events, findings, problems }
   }
   const earlierTimelines = await readEarlierTimelines(dir)
