@@ -141,6 +141,8 @@ export function resolveInputs(playbook: Playbook, given: Record<string, unknown>
     }
     out[name] = convert(name, raw, spec.type ?? 'string', playbook.name)
   }
+  // A secret input is registered before anything shows it: a plan, an error, the journal.
+  journaledInputs(out)
   if (missing.length > 0) {
     throw new UsageError(
       `unable to run playbook ${playbook.name}: missing required input${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
@@ -231,8 +233,6 @@ export function planPlaybook(
   registry: ActionRegistry,
 ): PlanStep[] {
   const inputs = resolveInputs(loaded.playbook, given)
-  // A secret input is registered before anything shows it: the plan and its errors redact it.
-  journaledInputs(inputs)
   checkValuesFromInputs(loaded, inputs, registry, 'plan')
   const scope = unknownScope(loaded.playbook, inputs)
   let confirmed = false
@@ -366,7 +366,6 @@ export async function runPlaybook(
 ): Promise<RunResult> {
   checkActionsAvailable(loaded, options.registry)
   const inputs = resolveInputs(loaded.playbook, given)
-  journaledInputs(inputs)
   checkValuesFromInputs(loaded, inputs, options.registry, 'run')
   const runId = `${compactUtc(new Date())}-${randomBytes(3).toString('hex')}`
   await ctx.case.journal.append({
@@ -671,8 +670,6 @@ export async function resumePlaybook(
     )
   }
   const inputs = resolveInputs(loaded.playbook, merged)
-  // A secret given again is redacted wherever this run writes or prints it, as when it started.
-  journaledInputs(inputs)
   checkValuesFromInputs(loaded, inputs, options.registry, 'resume', runAgain)
   const state: RunState = {
     loaded,
