@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
 import {
   MANIFEST_FILE,
+  type Manifest,
   readSealedJson,
   readSealedManifest,
   safeSegment,
@@ -318,7 +319,10 @@ export async function latestSnapshotFor(
   caseDir: string,
   journal: readonly JournalEntry[],
   functionName: string,
-): Promise<{ set: string; manifestSha256: string; summary: FunctionSummary; gaps: Gap[] } | undefined> {
+): Promise<
+  | { set: string; manifestSha256: string; manifest: Manifest; summary: FunctionSummary; gaps: Gap[] }
+  | undefined
+> {
   const wantedArn = functionName.startsWith('arn:')
     ? functionName.split(':').slice(0, 7).join(':')
     : undefined
@@ -337,7 +341,7 @@ export async function latestSnapshotFor(
     )
     if (hit) {
       const gaps = Array.isArray(summary.gaps) ? summary.gaps : []
-      return { set: set.name, manifestSha256: set.manifestSha256, summary: hit, gaps }
+      return { set: set.name, manifestSha256: set.manifestSha256, manifest, summary: hit, gaps }
     }
   }
   return undefined

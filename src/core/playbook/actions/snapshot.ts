@@ -1,4 +1,4 @@
-import { readSealedJson, readSealedManifest, sealedSets } from '../../case/evidence-store.js'
+import { readSealedJson } from '../../case/evidence-store.js'
 import { compactUtc } from '../../common/text.js'
 import { parseArn } from '../../identity.js'
 import { latestSnapshotFor, snapshotFunctions } from '../../snapshot/snapshot.js'
@@ -50,13 +50,13 @@ function setOutputs(
 
 /**
  * The findings a set sealed earlier in the run recorded (its findings.json), checked against the
- * set's manifest: a file changed since it was sealed is refused (exit 3), never used.
+ * set's manifest (as latestSnapshotFor read it): a file changed since the seal is refused (exit 3).
  */
-async function earlierFindings(run: StepRun, set: string): Promise<Finding[]> {
-  const ref = sealedSets(run.ctx.case.journal.all()).find((s) => s.name === set)
-  const manifest = ref ? await readSealedManifest(run.ctx.case.dir, ref) : undefined
-  if (!manifest) return []
-  const parsed = await readSealedJson(run.ctx.case.dir, set, manifest, 'findings.json')
+async function earlierFindings(
+  run: StepRun,
+  prev: NonNullable<Awaited<ReturnType<typeof latestSnapshotFor>>>,
+): Promise<Finding[]> {
+  const parsed = await readSealedJson(run.ctx.case.dir, prev.set, prev.manifest, 'findings.json')
   if (Array.isArray(parsed)) return parsed as Finding[]
   if (parsed && typeof parsed === 'object') return Object.values(parsed) as Finding[]
   return []
@@ -79,7 +79,7 @@ export const snapshotFunctionAction: ActionImpl = async (run, params): Promise<A
     // run still counts the gaps.
     for (const g of prev.gaps) run.ctx.gaps.add(g)
     for (const g of prev.summary.gaps ?? []) run.ctx.gaps.add(g)
-    const findings = await earlierFindings(run, prev.set)
+    const findings = await earlierFindings(run, prev)
     return {
       outcome: 'already-applied',
       summary: `evidence/${prev.set} was sealed by this run before it was interrupted`,
