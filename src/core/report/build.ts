@@ -657,7 +657,6 @@ export async function buildReportModel(
   // Org sweeps: each file is read only when it is the one fir wrote (its journaled SHA-256).
   const recordedSweeps = await readRecordedSweeps(caseDir, raw.journal)
   for (const s of recordedSweeps) if (s.fileProblem) problems.push(s.fileProblem)
-  const sweeps = reportSweeps(recordedSweeps, functions, journal.functions, options.sweepMatchLimit ?? 100)
   // Session revocations, in the order they were journaled: a role's revocation is one policy,
   // whichever function or command put it there, so the latest of them that applied it or undid it
   // says whether it is still in force (a restore that kept it for another function, `skipped`,
@@ -768,6 +767,8 @@ export async function buildReportModel(
       ...journalOptions,
       functions: [...journalOptions.functions, ...openedElsewhere],
     })
+  // The sweeps' matches are marked contained by the same view the status uses.
+  const sweeps = reportSweeps(recordedSweeps, functions, journal.functions, options.sweepMatchLimit ?? 100)
   const timelinePresent = raw.eventsPath !== null
   // Collected, recorded, and gone since: evidence lost, not "never collected".
   const timelineMissing = !timelinePresent && raw.artifacts.has(EVENTS_FILE)
