@@ -140,6 +140,11 @@ export function parseArn(
   return { partition: m[1]!, service: m[2]!, region: m[3]!, account: m[4]!, resource: m[5]! }
 }
 
+/** A Lambda function's ARN without its version or alias (`arn:aws:lambda:<region>:<account>:function:<name>`). */
+export function unqualifiedFunctionArn(arn: string): string {
+  return arn.split(':').slice(0, 7).join(':')
+}
+
 /** Refuses to act on an ARN of another account than the caller's (DESIGN §1). */
 export async function assertSameAccount(aws: AwsClients, arn: string): Promise<void> {
   const parsed = parseArn(arn)

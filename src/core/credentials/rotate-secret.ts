@@ -2,6 +2,7 @@ import { describeSecret, rotateSecretNow, type SecretDescription } from '../../a
 import { UsageError } from '../../errors.js'
 import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
+import { unqualifiedFunctionArn } from '../identity.js'
 import { defineStep } from '../steps/define-step.js'
 import { runSteps } from '../steps/runner.js'
 import type { StepResult } from '../steps/step.js'
@@ -43,11 +44,6 @@ function rotatedByThisCase(ctx: FirContext, s: SecretDescription): boolean {
   return false
 }
 
-/** A function ARN without its version or alias (`arn:aws:lambda:<region>:<account>:function:<name>`). */
-function unqualified(arn: string): string {
-  return arn.split(':').slice(0, 7).join(':')
-}
-
 /**
  * When the secret's rotation function is one this case snapshotted or contained — held as
  * compromised — a warning that rotating runs that code and hands it the new value.
@@ -55,16 +51,17 @@ function unqualified(arn: string): string {
 export function rotationFunctionWarning(ctx: FirContext, s: SecretDescription): string | undefined {
   const arn = s.rotationLambdaArn
   if (!arn) return undefined
-  const fn = unqualified(arn)
+  const fn = unqualifiedFunctionArn(arn)
   let snapshotted = false
   // Containment measures for it still in force: an undo lifts one (a started entry decides nothing).
   const inForce = new Set<string>()
   for (const e of ctx.case.journal.all()) {
     const p = e.params as Record<string, unknown>
     if (e.action === 'snapshot' && Array.isArray(p.functions)) {
-      if (p.functions.some((f) => typeof f === 'string' && unqualified(f) === fn)) snapshotted = true
+      if (p.functions.some((f) => typeof f === 'string' && unqualifiedFunctionArn(f) === fn))
+        snapshotted = true
     } else if (e.action.startsWith('containment.') && typeof p.functionArn === 'string') {
-      if (unqualified(p.functionArn) !== fn) continue
+      if (unqualifiedFunctionArn(p.functionArn) !== fn) continue
       if (e.outcome === 'applied' || e.outcome === 'already-applied') inForce.add(e.action)
       else if (e.outcome === 'undone') inForce.delete(e.action)
     }

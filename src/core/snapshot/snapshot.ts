@@ -12,7 +12,7 @@ import type { JournalEntry } from '../case/journal.js'
 import { sha256File } from '../common/hash.js'
 import { scrubAndCut } from '../common/redact.js'
 import type { FirContext, Gap } from '../context.js'
-import { callerIdentity } from '../identity.js'
+import { callerIdentity, unqualifiedFunctionArn } from '../identity.js'
 import { collectFunction, type SnapshotTarget } from './function.js'
 import { mapLimit, RegionPacers } from './pacing.js'
 import { Recorder } from './recorder.js'
@@ -323,9 +323,7 @@ export async function latestSnapshotFor(
   | { set: string; manifestSha256: string; manifest: Manifest; summary: FunctionSummary; gaps: Gap[] }
   | undefined
 > {
-  const wantedArn = functionName.startsWith('arn:')
-    ? functionName.split(':').slice(0, 7).join(':')
-    : undefined
+  const wantedArn = functionName.startsWith('arn:') ? unqualifiedFunctionArn(functionName) : undefined
   const partial = functionName.match(/^\d{12}:function:([^:]+)/)
   const wantedName = partial ? partial[1]! : functionName.split(':')[0]!
   for (const set of sealedSets(journal).reverse()) {
