@@ -657,19 +657,14 @@ export async function buildReportModel(
   // Org sweeps: each file is read only when it is the one fir wrote (its journaled SHA-256).
   const recordedSweeps = await readRecordedSweeps(caseDir, raw.journal)
   for (const s of recordedSweeps) if (s.fileProblem) problems.push(s.fileProblem)
-  // Session revocations, in the order they were journaled: a role's revocation is one policy,
-  // whichever function or command put it there, so the latest of them that applied it or undid it
-  // says whether it is still in force (a restore that kept it for another function, `skipped`,
-  // changes nothing). Whether one was ever applied is not enough: restore lifts it.
-  const revocations = journal.actions.filter(
-    (a) =>
-      (a.action === 'containment.sessions' || a.action === 'credentials.revoke-sessions') &&
-      ['applied', 'already-applied', 'undone'].includes(a.outcome),
-  )
-  const revokedNow = (ofRole: (target: string) => boolean) => {
-    const last = revocations.filter((a) => ofRole(a.target)).at(-1)
-    return last !== undefined && last.outcome !== 'undone'
-  }
+  // A role's session revocation is one policy, whichever function or command put it there: it is
+  // revoked while the journal's view has that measure in force (a restore lifted it, a failed
+  // restore did not, a restore that kept it for another function changed nothing).
+  const revokedNow = (ofRole: (target: string) => boolean) =>
+    [...journal.inForce].some((k) => {
+      const bar = k.indexOf('|')
+      return k.slice(0, bar) === 'containment.sessions' && ofRole(k.slice(bar + 1))
+    })
   const roles: RoleFacts[] = []
   for (const [roleKey, perms] of riskyByRole) {
     const users = functions.filter((f) => (f.roleArn ?? f.roleName) === roleKey)

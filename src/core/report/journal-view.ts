@@ -1,7 +1,7 @@
 import type { JournalEntry } from '../case/journal.js'
 import { counted } from '../common/text.js'
 import { secretLabel, secretRef } from '../credentials/role-use.js'
-import { SAME_CHANGE } from '../steps/undo-records.js'
+import { isUndoEntry, SAME_CHANGE } from '../steps/undo-records.js'
 import {
   asArray,
   asRecord,
@@ -346,11 +346,11 @@ function statusOf(
   changed: ReadonlySet<string>,
   inForceList: string[],
   functions: readonly FunctionContainment[],
-  counts: { failed: number; undone: number },
+  counts: { failed: number; undone: number; restoreFailed: number },
 ): ResponseStatus {
-  const { failed, undone } = counts
+  const { failed, undone, restoreFailed } = counts
   const unchangedCount = [...inForce].filter((k) => !changed.has(k)).length
-  const inForceText = `${counted(inForce.size, 'measure')} in force${unchangedCount ? ` (${unchangedCount} needed no change)` : ''}`
+  const inForceText = `${counted(inForce.size, 'measure')} in force${unchangedCount ? ` (${unchangedCount} needed no change)` : ''}${restoreFailed ? ` (a restore of ${restoreFailed === 1 ? 'one' : restoreFailed} failed, so ${restoreFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}`
   const contained = functions.filter((f) => f.contained)
   const notContained = functions.filter((f) => !f.contained)
   const whys = notContained.map((f) => `${f.why}.`).join(' ')
@@ -630,6 +630,8 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   // is the role, names its function in its params).
   const journaled = new Set<string>()
   const bySeq = new Map(entries.map((e) => [e.seq, e]))
+  // Measures whose latest restore failed or was denied (they stay as they were).
+  const undoFailed = new Set<string>()
   for (const a of actions) {
     if (!/^(containment|credentials)\./.test(a.action)) continue
     if (a.outcome === 'applied' || a.outcome === 'already-applied') {
@@ -640,13 +642,22 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     // The response status is about containing the function: key and secret rotation do not count.
     if (!CONTAINMENT.test(a.action)) continue
     if (a.outcome === 'skipped') continue
+    // A restore that failed or was denied left the measure as it was (in force): the failure is a
+    // gap, not a lifted measure. (A conflict did not put the prior back either, but someone else
+    // changed the measure: it is no longer fir's to call in force.)
+    const entry = bySeq.get(a.journalSeq)
     const key = measureKey(a.action, a.target)
+    if ((a.outcome === 'failed' || a.outcome === 'denied') && entry && isUndoEntry(entry)) {
+      if (state.has(key)) undoFailed.add(key)
+      continue
+    }
+    undoFailed.delete(key)
     state.set(key, a.outcome)
     if (a.outcome === 'applied') changed.add(key)
     if (a.outcome === 'undone') changed.delete(key)
     const fn =
       measureOf(a.action) === 'containment.sessions'
-        ? asString(asRecord(bySeq.get(a.journalSeq)?.params).functionArn)
+        ? asString(asRecord(entry?.params).functionArn)
         : a.target
     if (fn) journaled.add(fn)
   }
@@ -663,7 +674,8 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     const [action = '', target = ''] = k.split('|')
     return `${stepTitle(action)}: ${shortTarget(target)}${changed.has(k) ? '' : ' — nothing to change (already in place)'}`
   })
-  const status = statusOf(state, inForce, changed, inForceList, functions, { failed, undone })
+  const restoreFailed = [...undoFailed].filter((k) => inForce.has(k)).length
+  const status = statusOf(state, inForce, changed, inForceList, functions, { failed, undone, restoreFailed })
   const outcomeCounts = new Map<string, number>()
   for (const a of actions) outcomeCounts.set(a.outcome, (outcomeCounts.get(a.outcome) ?? 0) + 1)
   const timed = notes.filter((n) => n.kind === 'answer')

@@ -33,7 +33,8 @@ function key(e: JournalEntry): string {
   return `${SAME_CHANGE[e.action] ?? e.action}\u0000${target}`
 }
 
-function isUndoEntry(e: JournalEntry): boolean {
+/** An entry a restore wrote (it names the change it undid: `params.undoOf`). */
+export function isUndoEntry(e: JournalEntry): boolean {
   return e.params !== null && typeof e.params === 'object' && 'undoOf' in e.params
 }
 

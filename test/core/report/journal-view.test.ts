@@ -121,6 +121,47 @@ describe('viewJournal', () => {
     ])
   })
 
+  it('a restore that was denied leaves the measure in force (it is a gap, not a lifted measure)', async () => {
+    // Before: the denied undo counted as a failed measure: "Not contained" while the function
+    // stayed throttled.
+    const entries = await journalOf([
+      change('containment.throttle', FN, 'started', { prior: { reservedConcurrency: null } }),
+      change('containment.throttle', FN, 'applied', { after: { reservedConcurrency: 0 } }),
+    ])
+    const startedSeq = entries.find((e) => e.outcome === 'started')!.seq
+    const view = viewJournal(
+      await journalOf([
+        change('containment.throttle', FN, 'started', { prior: { reservedConcurrency: null } }),
+        change('containment.throttle', FN, 'applied', { after: { reservedConcurrency: 0 } }),
+        change('containment.throttle', FN, 'started', { params: { undoOf: startedSeq } }),
+        change('containment.throttle', FN, 'denied', {
+          params: { undoOf: startedSeq },
+          error: { code: 'AccessDenied', message: 'no lambda:DeleteFunctionConcurrency' },
+        }),
+      ]),
+    )
+    expect(view.status.code).toBe('contained')
+    expect(view.inForce.has(`containment.throttle|${FN}`)).toBe(true)
+    expect(view.status.detail).toContain('a restore of one failed, so it stays: see Gaps')
+    expect(view.gaps).toEqual([
+      expect.objectContaining({
+        call: 'containment.throttle',
+        reason: expect.stringContaining('AccessDenied'),
+      }),
+    ])
+    // A later restore that worked lifts it.
+    const lifted = viewJournal(
+      await journalOf([
+        change('containment.throttle', FN, 'started', { prior: { reservedConcurrency: null } }),
+        change('containment.throttle', FN, 'applied', { after: { reservedConcurrency: 0 } }),
+        change('containment.throttle', FN, 'denied', { params: { undoOf: startedSeq } }),
+        change('containment.throttle', FN, 'undone', { params: { undoOf: startedSeq } }),
+      ]),
+    )
+    expect(lifted.status.code).toBe('restored')
+    expect(lifted.gaps).toEqual([])
+  })
+
   it('a failure a later run made good is no gap any more; the failure stays in the actions', async () => {
     const USER = 'arn:aws:iam::123456789012:user/ci'
     const view = viewJournal(

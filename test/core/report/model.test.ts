@@ -282,6 +282,36 @@ describe('report of a case that went through snapshot, contain and timeline', ()
     expect(putParameter.request).toContain(sample.secretRedacted)
   })
 
+  it('says sessions are revoked after a denied restore, and not after a restore that met someone else’s change', async () => {
+    // Before: a conflict (the revocation policy changed by hand) still read "Sessions revoked: yes";
+    // the report's status, reading the same journal, said the measure was not in force.
+    const roleArn = 'arn:aws:iam::123456789012:role/orders-api-role'
+    const revokedAfter = async (outcome: 'denied' | 'conflict') => {
+      const c = await buildSampleCase({ parent: await tempDir(), timeline: false, notes: false })
+      const handle = await CaseHandle.open(c.dir)
+      const started = [...handle.journal.all()].find(
+        (e) => e.action === 'containment.sessions' && e.outcome === 'started',
+      )!
+      await handle.journal.append({
+        action: 'containment.sessions',
+        target: roleArn,
+        params: { undoOf: started.seq },
+        outcome,
+        ...(outcome === 'denied'
+          ? { error: { code: 'AccessDenied', message: 'no iam:DeleteRolePolicy' } }
+          : {}),
+      })
+      await handle.close()
+      const model = await buildReportModel(c.dir)
+      return {
+        revoked: model.roles.roles[0]!.sessionsRevoked,
+        listed: model.summary.status.inForce.some((m) => m.startsWith('Revoke role sessions')),
+      }
+    }
+    expect(await revokedAfter('denied')).toEqual({ revoked: true, listed: true })
+    expect(await revokedAfter('conflict')).toEqual({ revoked: false, listed: false })
+  })
+
   it('says sessions are revoked only while the revocation is in force: a restore that lifted it is a no', async () => {
     // Before: "Sessions revoked: yes (TokenIssueTime deny in force)" once one had ever been applied.
     const lifted = await buildSampleCase({ parent: await tempDir(), timeline: false, notes: false })
