@@ -37,7 +37,7 @@ export interface CollectOptions {
   marginDays?: number
   /** First poll interval (ms); it grows to 2 s. */
   pollMs?: number
-  /** Give up (and cancel nothing: the query keeps its id in the journal) after this long. */
+  /** Give up after this long (default 30 minutes): the query is stopped on AWS, journaled. */
   timeoutMs?: number
 }
 
@@ -154,6 +154,11 @@ interface QueryWatch {
   halt(): Promise<void>
   /** The query has ended (or fir no longer waits for it): an interruption no longer stops it. */
   done(): void
+  /**
+   * fir gives up on a query that may still run (its poll timed out or failed): stops it on AWS,
+   * journaled as an interruption's stop is, and says what happened (undefined: it never started).
+   */
+  abandon(reason: string): Promise<string | undefined>
 }
 
 /**
@@ -190,6 +195,41 @@ async function watchQuery(
       () => true,
       () => false,
     )
+  /**
+   * Stops the query on AWS, journaling the stop before the call (timeline.query.stop, started: a
+   * stop that never returns leaves the query unsettled) and its result after; says what happened.
+   */
+  const stopQuery = async (id: string, why: { signal?: string; reason?: string }): Promise<string> => {
+    const at = ctx.aws.requestLog.length
+    const params = {
+      ...about(),
+      call: stop.call,
+      ...(why.signal ? { signal: why.signal } : {}),
+      ...(why.reason ? { reason: why.reason } : {}),
+    }
+    const append = (entry: Omit<NewEntry, 'action' | 'target' | 'params'>) =>
+      ctx.case.journal.append({ action: 'timeline.query.stop', target, params, ...entry }).then(
+        () => true,
+        () => false,
+      )
+    const intent = append({ outcome: 'started' })
+    let failure: FirError | undefined
+    try {
+      await stop.run(aws, id)
+    } catch (err) {
+      failure = asFirError(err, `unable to stop ${label} query ${id}`)
+    }
+    const journaled =
+      (await intent) &&
+      (await append({
+        outcome: failure ? 'failed' : 'recorded',
+        requestIds: requestIdsSince(ctx, at),
+        ...(failure ? { error: { code: failure.code, message: failure.message } } : {}),
+      }))
+    return failure
+      ? `${failure.message}; it may still be running: stop it with ${cli(stopQueryWords(info.engine, info.source, id))}${noted(journaled)}`
+      : `stopped ${label} query ${id}${noted(journaled)}`
+  }
   let stopping = false
   let phase: 'before' | 'starting' | 'stopping' = 'before'
   let sent: Promise<string> | undefined
@@ -214,31 +254,7 @@ async function watchQuery(
       }
       info.queryId = id
       phase = 'stopping'
-      const at = ctx.aws.requestLog.length
-      const params = { ...about(), call: stop.call, ...(signal ? { signal } : {}) }
-      const append = (entry: Omit<NewEntry, 'action' | 'target' | 'params'>) =>
-        ctx.case.journal.append({ action: 'timeline.query.stop', target, params, ...entry }).then(
-          () => true,
-          () => false,
-        )
-      // Journaled before the call: a stop that never returns leaves this entry, the query unsettled.
-      const intent = append({ outcome: 'started' })
-      let failure: FirError | undefined
-      try {
-        await stop.run(aws, id)
-      } catch (err) {
-        failure = asFirError(err, `unable to stop ${label} query ${id}`)
-      }
-      const journaled =
-        (await intent) &&
-        (await append({
-          outcome: failure ? 'failed' : 'recorded',
-          requestIds: requestIdsSince(ctx, at),
-          ...(failure ? { error: { code: failure.code, message: failure.message } } : {}),
-        }))
-      return failure
-        ? `${failure.message}; it may still be running: stop it with ${cli(stopQueryWords(info.engine, info.source, id))}${noted(journaled)}`
-        : `stopped ${label} query ${id}${noted(journaled)}`
+      return stopQuery(id, { signal })
     },
     (limitMs) => {
       const waited = `${limitMs / 1000} s`
@@ -296,7 +312,21 @@ async function watchQuery(
     },
     halt,
     done: untrack,
+    abandon: async (reason) => {
+      untrack()
+      return info.queryId ? stopQuery(info.queryId, { reason }) : undefined
+    },
   }
+}
+
+/** The error with what became of the query it left: stopped, or how to stop it. */
+function withStopNote(err: FirError, stopped: string): FirError {
+  const note = stopped.startsWith('stopped ') ? `fir ${stopped}` : stopped
+  return new FirError(err.code, err.message, {
+    cause: err.cause,
+    exitCode: err.exitCode,
+    actions: [note, ...err.actions.filter((a) => a !== 'the query id is in the journal')],
+  })
 }
 
 function asFirError(err: unknown, what: string): FirError {
@@ -474,15 +504,25 @@ export async function collectFromAthena(ctx: FirContext, opts: AthenaCollectOpti
     watch?.done()
     info.rows = records.length
     info.elapsedMs = Date.now() - t0
-    const fir =
+    let fir =
       err instanceof FirError
         ? err
         : new FirError('query-failed', `unable to run the Athena query: ${(err as Error).message}`, {
             cause: err,
           })
+    // Started and never seen to end (the poll timed out or failed): fir no longer reads it, so it
+    // is stopped rather than left running (and billing) on AWS.
+    const stopped = info.state === undefined ? await watch?.abandon(fir.message) : undefined
+    if (stopped) fir = withStopNote(fir, stopped)
     await journalQuery(ctx, info, from, fir)
     const gap = callGap(err, call, `CloudTrail events from Athena table ${info.source}`, info.pages)
-    if (gap) return { records, query: info, rawPages, gap }
+    if (gap)
+      return {
+        records,
+        query: info,
+        rawPages,
+        gap: stopped ? { ...gap, reason: `${gap.reason}; ${stopped}` } : gap,
+      }
     throw fir
   }
 }
@@ -564,12 +604,16 @@ export async function collectFromLake(ctx: FirContext, opts: LakeCollectOptions)
     watch?.done()
     info.rows = records.length
     info.elapsedMs = Date.now() - t0
-    const fir =
+    let fir =
       err instanceof FirError
         ? err
         : new FirError('query-failed', `unable to run the CloudTrail Lake query: ${(err as Error).message}`, {
             cause: err,
           })
+    // Started and never seen to end (the poll timed out or failed): fir no longer reads it, so it
+    // is stopped rather than left running (and billing) on AWS.
+    const stopped = info.state === undefined ? await watch?.abandon(fir.message) : undefined
+    if (stopped) fir = withStopNote(fir, stopped)
     await journalQuery(ctx, info, from, fir)
     const gap = callGap(
       err,
@@ -577,7 +621,13 @@ export async function collectFromLake(ctx: FirContext, opts: LakeCollectOptions)
       `CloudTrail events from CloudTrail Lake event data store ${id}`,
       info.pages,
     )
-    if (gap) return { records, query: info, rawPages, gap }
+    if (gap)
+      return {
+        records,
+        query: info,
+        rawPages,
+        gap: stopped ? { ...gap, reason: `${gap.reason}; ${stopped}` } : gap,
+      }
     throw fir
   }
 }

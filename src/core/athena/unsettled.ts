@@ -37,12 +37,15 @@ const QUERY_ACTIONS = new Set(['timeline.query.start', 'timeline.query.stop', 't
 /**
  * The queries whose start is journaled (timeline.query.start, sent or about to be) with no end
  * (timeline.query) and no confirmed stop (timeline.query.stop recorded): fir was interrupted, or
- * killed, while they ran, or could not stop them. Matched by query id, else by Athena's
+ * killed, while they ran, or could not stop them (an end journaled after a stop that was not
+ * confirmed — fir gave up on the query — does not settle it). Matched by query id, else by Athena's
  * ClientRequestToken; a Lake start whose id never came back (Lake takes no token) is matched by its
  * target, the latest one only.
  */
 export function unsettledQueries(entries: readonly JournalEntry[]): UnsettledQuery[] {
   const open = new Map<string, UnsettledQuery>()
+  /** Ids of the queries whose stop was journaled (started or failed) and never confirmed. */
+  const stopUnconfirmed = new Set<string>()
   for (const e of entries) {
     if (!QUERY_ACTIONS.has(e.action)) continue
     const p = (e.params ?? {}) as Record<string, unknown>
@@ -68,8 +71,15 @@ export function unsettledQueries(entries: readonly JournalEntry[]): UnsettledQue
         command: plainAwsCliCommand(words, region),
       })
     } else if (e.action === 'timeline.query.stop') {
-      if (queryId && e.outcome === 'recorded') open.delete(`id:${queryId}`)
+      if (!queryId) continue
+      if (e.outcome === 'recorded') {
+        open.delete(`id:${queryId}`)
+        stopUnconfirmed.delete(queryId)
+      } else stopUnconfirmed.add(queryId)
     } else {
+      // The run's end settles a query fir saw end; one it gave up on stays open until its stop is
+      // confirmed.
+      if (queryId && stopUnconfirmed.has(queryId)) continue
       if (queryId) open.delete(`id:${queryId}`)
       open.delete(startKey)
     }

@@ -7,6 +7,7 @@ import { buildQuery } from '../../../src/core/athena/sql.js'
 import { unsettledQueryLines } from '../../../src/core/athena/unsettled.js'
 import { summariseCase } from '../../../src/core/case/summary.js'
 import { settleInterruptCleanups } from '../../../src/core/common/interrupt.js'
+import type { FirError } from '../../../src/errors.js'
 import { REPO_ROOT } from '../../support/cli.js'
 import { athenaCells, dialectColumns } from './athena-rows.js'
 import { testContext } from './context.js'
@@ -301,6 +302,62 @@ describe('CloudTrail Lake engine (no emulator implements Lake: a recorded respon
           'aws cloudtrail list-queries --event-data-store EXAMPLEf852-4e8f-8bd1-bcf6cEXAMPLE --query-status RUNNING --region us-east-1',
       },
     ])
+  })
+
+  it('a query fir gives up on (its poll timed out) is stopped on AWS, journaled; one it cannot stop is named as maybe running', async () => {
+    // Before: fir journaled the query as ended and left it running (and billing) on AWS; case
+    // show said nothing of it.
+    let stop: { status?: number; body: unknown } = { body: {} }
+    server = await new ReplayServer({
+      StartQueryExecution: () => ({ body: { QueryExecutionId: 'q-slow-1' } }),
+      GetQueryExecution: () => ({
+        body: { QueryExecution: { QueryExecutionId: 'q-slow-1', Status: { State: 'RUNNING' } } },
+      }),
+      StopQueryExecution: () => stop,
+    }).start()
+    const run = async () => {
+      const { ctx, dir } = await testContext(server!.endpoint)
+      server!.requests.length = 0
+      const err = await collectFromAthena(ctx, {
+        table: 'cloudtrail.logs',
+        outputLocation: 's3://athena-results/fir/',
+        ...window,
+        accounts: ['111122223333'],
+        regions: ['us-east-1'],
+        pollMs: 5,
+        timeoutMs: 30,
+      }).then(
+        () => undefined,
+        (e: FirError) => e,
+      )
+      const entries = ctx.case.journal.all().filter((e) => e.action.startsWith('timeline.query'))
+      return { err, entries, maybeRunning: (await summariseCase(dir)).queriesMaybeRunning }
+    }
+    const stopped = await run()
+    expect(stopped.err?.code).toBe('query-timeout')
+    expect(stopped.err?.actions[0]).toBe('fir stopped Athena query q-slow-1 (journaled)')
+    expect(server.requests.filter((r) => r.operation === 'StopQueryExecution').map((r) => r.body)).toEqual([
+      { QueryExecutionId: 'q-slow-1' },
+    ])
+    expect(stopped.entries.map((e) => [e.action, e.outcome])).toEqual([
+      ['timeline.query.start', 'started'],
+      ['timeline.query.start', 'recorded'],
+      ['timeline.query.stop', 'started'],
+      ['timeline.query.stop', 'recorded'],
+      ['timeline.query', 'failed'],
+    ])
+    expect(stopped.entries[2]!.params).toMatchObject({
+      queryId: 'q-slow-1',
+      reason: expect.stringMatching(/still RUNNING/),
+    })
+    expect(stopped.maybeRunning).toEqual([])
+
+    stop = { status: 400, body: { __type: 'AccessDeniedException', message: 'not authorized' } }
+    const denied = await run()
+    expect(denied.err?.actions[0]).toMatch(
+      /^unable to stop Athena query q-slow-1: AWS denied athena:StopQueryExecution .*; it may still be running: stop it with `aws athena stop-query-execution --query-execution-id q-slow-1 --region us-east-1 --endpoint-url [^`]+` \(journaled\)$/,
+    )
+    expect(denied.maybeRunning).toMatchObject([{ engine: 'athena', queryId: 'q-slow-1' }])
   })
 
   it('a failed Lake query is an error naming its id, and is journaled as failed', async () => {
