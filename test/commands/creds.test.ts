@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import {
   CreateAccessKeyCommand,
   CreateRoleCommand,
+  DeleteAccessKeyCommand,
   GetRolePolicyCommand,
   ListAccessKeysCommand,
   ListRolePoliciesCommand,
@@ -414,7 +415,7 @@ describe('fir creds rotate-key: re-runs and undo work from the journal (built CL
       )
       expect(human.code, human.stderr).toBe(0)
       expect(human.stdout).toContain(
-        `No new key made now: ${newId} was made by an earlier run of this case; its secret file has been deleted since, so there is no secret to show.`,
+        `No new key made now: ${newId} was made by an earlier run of this case; its secret file is not in the case (deleted once the key was deployed, or never written: the run was killed right after journaling it), so there is no secret to show.`,
       )
 
       // Before: exit 4, "unable to choose which access key of user … to rotate: it has two".
@@ -424,6 +425,35 @@ describe('fir creds rotate-key: re-runs and undo work from the journal (built CL
       expect(back.json.result.results.map((x: { outcome: string }) => x.outcome)).toEqual(['undone'])
       expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [newId]: 'Active' })
     }
+  })
+
+  it('a new key whose secret file is gone is named as such, and the way out it gives works: delete it, run again, a new key is made', {
+    timeout: 180_000,
+  }, async () => {
+    // Before: "its secret file has been deleted since", also when the run that journaled the file
+    // was killed before writing it, and no way to get a key someone holds.
+    const u = await seedUserWithKey(moto.endpoint(), 'u1-gone')
+    const { cwd, dir } = await newCase('KG')
+    const opts = { cwd, endpoint: moto.endpoint() }
+    const first = await runFir([...rotateArgs(u.userName, 'cases/KG'), '--json'], opts)
+    const newId: string = first.json.result.newAccessKeyId
+    await rm(join(dir, first.json.result.secretFile))
+    const again = await runFir(rotateArgs(u.userName, 'cases/KG'), opts)
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stdout).toContain(
+      `its secret file is not in the case (deleted once the key was deployed, or never written: the run was killed right after journaling it).`,
+    )
+    const advice = again.stdout.split('\n').find((l) => l.startsWith("If nobody holds that key's secret"))
+    expect(advice).toContain(`aws iam delete-access-key --user-name ${u.userName} --access-key-id ${newId}`)
+    await seedClients(moto.endpoint()).iam.send(
+      new DeleteAccessKeyCommand({ UserName: u.userName, AccessKeyId: newId }),
+    )
+    const fresh = await runFir([...rotateArgs(u.userName, 'cases/KG'), '--json'], opts)
+    expect(fresh.code, fresh.stderr).toBe(0)
+    const freshId: string = fresh.json.result.newAccessKeyId
+    expect(fresh.json.result.newKeyMadeNow).toBe(true)
+    expect(freshId).not.toBe(newId)
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Inactive', [freshId]: 'Active' })
   })
 
   it('rotating the new key out too (--no-replace) is a change of its own: restore brings both keys back', {

@@ -381,7 +381,7 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
           ? `no new key is to be made for ${escapeTerminal(user.name)}: whatever uses ${oldKeyId} stops working once it is cut off`
           : made === undefined
             ? `the new secret is to be written once to ${join(ctx.case.dir, SECRETS_DIR, `${safeSegment(user.name)}-<new key id>.json`)} (0600); deploy it, then delete the file`
-            : `the new key ${made}${madeStatus === 'Active' ? '' : ` (${madeStatus} now)`} was made by an earlier run of this case: its secret is in ${secretFilePath(ctx.case.dir, user.name, made)} (0600) unless deleted since`,
+            : `the new key ${made}${madeStatus === 'Active' ? '' : ` (${madeStatus} now)`} was made by an earlier run of this case: ${(await exists(secretFilePath(ctx.case.dir, user.name, made))) ? `its secret is in ${secretFilePath(ctx.case.dir, user.name, made)} (0600)` : `its secret file ${secretFilePath(ctx.case.dir, user.name, made)} is not in the case (deleted once the key was deployed, or never written: the run was killed right after journaling it)`}`,
         params.deleteOld
           ? `the old key ${oldKeyId} is to be deleted: this cannot be undone`
           : `the old key ${oldKeyId} is to be deactivated, not deleted (pass --delete-old to delete it)`,
@@ -515,6 +515,8 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
 
 export interface RotateKeyResult {
   user: string
+  /** The IAM user's name as AWS has it (`user` as given when it could not be read). */
+  userName: string
   dryRun: boolean
   plans: StepResult[]
   results: StepResult[]
@@ -586,6 +588,7 @@ export async function rotateAccessKey(
   ]
   return {
     user: options.user,
+    userName: before?.userName ?? options.user,
     dryRun: run.dryRun,
     plans: run.plans,
     results: run.results,
