@@ -3,7 +3,7 @@ import { rotateSecretWords } from '../credentials/role-use.js'
 import { truncate } from './format.js'
 import { type FunctionContainment, type JournalView, type KeyFate, shortTarget } from './journal-view.js'
 import type { FindingView, FunctionFacts, LimitView, RecommendationView, RoleFacts } from './model.js'
-import type { AccessOpened } from './timeline-scan.js'
+import { type AccessOpened, functionRef, isFunction } from './timeline-scan.js'
 
 /** What recommendations and limits are drawn from. */
 export interface AdviceInput {
@@ -104,20 +104,6 @@ function containmentOf(
   f: { arn: string; name: string },
 ): FunctionContainment | undefined {
   return input.journal.functions.find((c) => (f.arn ? c.arn === f.arn : c.name === f.name))
-}
-
-/** The function name and region a Lambda `functionName` parameter names (name, ARN, partial ARN). */
-function functionRef(ref: string, region: string): { name: string; region: string } {
-  const parts = ref.split(':')
-  if (ref.startsWith('arn:')) return { name: parts[6] ?? ref, region: parts[3] || region }
-  if (parts[1] === 'function') return { name: parts[2] ?? ref, region }
-  return { name: parts[0] ?? ref, region }
-}
-
-/** Whether a function of the case (by ARN, or by name without one) is the one a reference names. */
-function isFunction(f: { arn: string; name: string }, ref: { name: string; region: string }): boolean {
-  if (!f.arn) return f.name === ref.name
-  return shortTarget(f.arn) === ref.name && f.arn.split(':')[3] === ref.region
 }
 
 /** The measure that keeps each kind of public access closed. */

@@ -51,7 +51,7 @@ import {
 } from './model.js'
 import { EVENTS_FILE, readCase } from './read-case.js'
 import { reportSweeps } from './sweeps.js'
-import { type AccessOpened, scanTimeline } from './timeline-scan.js'
+import { type AccessOpened, functionRef, isFunction, scanTimeline } from './timeline-scan.js'
 
 export interface BuildReportOptions {
   /** Key events shown inline (default 200); the rest are counted and left in timeline/events.jsonl. */
@@ -90,12 +90,6 @@ function sourceKind(v: unknown): string {
   return s === 'api' ? 'api' : s.startsWith('s3://') ? 's3' : 'file'
 }
 
-/** The name in an event's `functionName`: a name, an ARN or a partial one, maybe qualified. */
-function functionNameIn(ref: string): string {
-  const at = ref.indexOf(':function:')
-  return (at >= 0 ? ref.slice(at + ':function:'.length) : ref).split(':')[0] ?? ref
-}
-
 /**
  * The ways in the timeline shows the attacker opened, for functions no snapshot covers: each a
  * public way in (the event, when), so the status counts the function until a measure closes it.
@@ -106,15 +100,24 @@ function timelineExposures(
 ): FunctionExposure[] {
   const out = new Map<string, FunctionExposure>()
   for (const o of opened) {
-    const name = functionNameIn(o.functionName)
-    if (!name || snapshotted.some((f) => f.name === name)) continue
-    const f = out.get(name) ?? { arn: '', name, label: name, items: [] }
+    const ref = functionRef(o.functionName, o.region)
+    const { name, region } = ref
+    if (!name || snapshotted.some((f) => isFunction(f, ref))) continue
+    // A function of a snapshotted one's name in another region is named with its region.
+    const label = snapshotted.some((f) => f.name === name) && region ? `${name} (${region})` : name
+    const f = out.get(`${name}|${region}`) ?? {
+      arn: '',
+      name,
+      ...(region ? { region } : {}),
+      label,
+      items: [],
+    }
     const what =
       o.kind === 'function-url'
         ? `function URL opened to anyone by ${o.eventName} at ${utcDisplay(o.time)} (timeline; not snapshotted)`
         : `public statement added by ${o.eventName} at ${utcDisplay(o.time)} (timeline; not snapshotted)`
     if (!f.items.some((i) => i.kind === o.kind)) f.items.push({ kind: o.kind, what, public: true })
-    out.set(name, f)
+    out.set(`${name}|${region}`, f)
   }
   return [...out.values()]
 }

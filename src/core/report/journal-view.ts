@@ -137,6 +137,8 @@ export interface FunctionExposure {
   /** The ARN (containment journals the function by it); empty when the snapshot has none. */
   arn: string
   name: string
+  /** Without an ARN: the function's region when it is known (a function only the timeline names). */
+  region?: string
   label: string
   items: ExposureItem[]
 }
@@ -269,7 +271,12 @@ function containmentOfFunctions(
   for (const target of journaled) {
     const f =
       snapshotted.find((x) => x.arn === target) ??
-      snapshotted.find((x) => !x.arn && x.name === shortTarget(target))
+      snapshotted.find(
+        (x) =>
+          !x.arn &&
+          x.name === shortTarget(target) &&
+          (!x.region || !target.startsWith('arn:') || target.split(':')[3] === x.region),
+      )
     if (f) found.set(f, [...(found.get(f) ?? []), target])
     else unknown.push(target)
   }

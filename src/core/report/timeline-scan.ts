@@ -21,6 +21,7 @@ import {
   truncate,
   utcDisplay,
 } from './format.js'
+import { shortTarget } from './journal-view.js'
 import type { FindingView, KeyEvent, Level } from './model.js'
 
 /** What one pass over timeline/events.jsonl yields (plus the findings file, when there is one). */
@@ -82,6 +83,26 @@ export interface AccessOpened {
   eventName: string
   eventId: string
   time: string
+}
+
+/** The function name and region a Lambda `functionName` parameter names (name, ARN, partial ARN). */
+export function functionRef(ref: string, region: string): { name: string; region: string } {
+  const parts = ref.split(':')
+  if (ref.startsWith('arn:')) return { name: parts[6] ?? ref, region: parts[3] || region }
+  if (parts[1] === 'function') return { name: parts[2] ?? ref, region }
+  return { name: parts[0] ?? ref, region }
+}
+
+/**
+ * Whether a function of the case (by ARN; without one, by name and the region when it is known)
+ * is the one a reference names: a function of the same name in another region is another.
+ */
+export function isFunction(
+  f: { arn: string; name: string; region?: string },
+  ref: { name: string; region: string },
+): boolean {
+  if (!f.arn) return f.name === ref.name && (!f.region || f.region === ref.region)
+  return shortTarget(f.arn) === ref.name && f.arn.split(':')[3] === ref.region
 }
 
 /**

@@ -513,6 +513,41 @@ describe('report of a case that holds little', () => {
     expect(before.summary.status.detail).not.toContain('other1')
   })
 
+  it('a function of a snapshotted one’s name that the attacker opened in another region counts against the status', async () => {
+    // Before: matched by name alone, it passed for the snapshotted (and contained) orders-api of
+    // us-east-1, and the status stayed "Contained".
+    const sample = await buildSampleCase({ parent: await tempDir(), notes: false, events: 30 })
+    const event = (id: string, region: string, functionName: string) =>
+      JSON.stringify({
+        id,
+        time: '2026-11-27T03:05:00.000Z',
+        name: 'CreateFunctionUrlConfig',
+        source: 'lambda.amazonaws.com',
+        region,
+        readOnly: false,
+        actor: { type: 'AssumedRole', arn: 'arn:aws:sts::123456789012:assumed-role/x/y' },
+        requestParameters: { functionName, authType: 'NONE' },
+        findings: [{ rule: 'r', title: 'Lambda Function URL Created Without Auth', level: 'high', tags: [] }],
+      })
+    const before = await buildReportModel(sample.dir)
+    expect(before.summary.status.code).toBe('contained')
+    // The snapshotted function itself, by name and by ARN: its snapshot says what is open.
+    await appendFile(
+      join(sample.dir, 'timeline', 'events.jsonl'),
+      `${event('same-1', 'us-east-1', 'orders-api')}\n${event('same-2', 'eu-west-1', sample.functionArn)}\n`,
+    )
+    expect((await buildReportModel(sample.dir)).summary.status.code).toBe('contained')
+    await appendFile(
+      join(sample.dir, 'timeline', 'events.jsonl'),
+      `${event('other-region', 'eu-west-1', 'orders-api')}\n`,
+    )
+    const after = await buildReportModel(sample.dir)
+    expect(after.summary.status.code).toBe('partially-contained')
+    expect(after.summary.status.detail).toContain(
+      'orders-api (eu-west-1): not contained — function URL opened to anyone by CreateFunctionUrlConfig at 2026-11-27 03:05:00 UTC (timeline; not snapshotted)',
+    )
+  })
+
   it('reads around corrupt timeline files and names the problem in the report', async () => {
     const sample = await buildSampleCase({ parent: await tempDir(), notes: false, events: 60 })
     await appendFile(
