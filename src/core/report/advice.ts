@@ -1,7 +1,7 @@
 import { shellArg } from '../common/text.js'
 import { rotateSecretWords } from '../credentials/role-use.js'
 import { truncate } from './format.js'
-import { type FunctionContainment, type JournalView, type KeyFate, shortTarget } from './journal-view.js'
+import { CLOSING_MEASURE, type FunctionContainment, type JournalView, type KeyFate } from './journal-view.js'
 import type { FindingView, FunctionFacts, LimitView, RecommendationView, RoleFacts } from './model.js'
 import { type AccessOpened, functionRef, isFunction } from './timeline-scan.js'
 
@@ -106,12 +106,6 @@ function containmentOf(
   return input.journal.functions.find((c) => (f.arn ? c.arn === f.arn : c.name === f.name))
 }
 
-/** The measure that keeps each kind of public access closed. */
-const MEASURE_OF_ACCESS: Readonly<Record<AccessOpened['kind'], string>> = {
-  'function-url': 'containment.url',
-  'resource-policy': 'containment.permissions',
-}
-
 /** The way in each public-access finding kind of a snapshot (snapshot/types.ts) is. */
 const WAY_OF_FINDING: Readonly<Record<string, string>> = {
   'public-url': 'function-url',
@@ -127,12 +121,6 @@ const PRIORITY_LABEL = { 1: 'Now', 2: 'Soon', 3: 'Later' } as const
 const TRAIL_KINDS = new Set(['s3', 'file', 'athena', 'lake'])
 
 const capitalise = (text: string) => text.charAt(0).toUpperCase() + text.slice(1)
-
-/** What the measure that closes each kind of public access did. */
-const CLOSED_BY: Readonly<Record<string, string>> = {
-  'function-url': 'URL auth set to AWS_IAM',
-  'resource-policy': 'public statements removed',
-}
 
 function findingsMatching(list: FindingView[], re: RegExp): FindingView[] {
   return list.filter((f) => re.test(`${f.kind} ${f.title} ${f.tags.join(' ')}`))
@@ -344,7 +332,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
         ...new Set(
           (containmentOf(input, f)?.closed ?? [])
             .filter((i) => i.public)
-            .map((i) => CLOSED_BY[i.kind] ?? i.kind),
+            .map((i) => CLOSING_MEASURE[i.kind]?.did ?? i.kind),
         ),
       ]
       return how.length ? `${labelOf(f)} (${how.join(', ')})` : labelOf(f)
@@ -395,7 +383,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
           ...a,
           name: ref.name,
           target: known?.arn || a.functionName,
-          closed: c?.measures.includes(MEASURE_OF_ACCESS[kind]) ?? false,
+          closed: c?.measures.includes(CLOSING_MEASURE[kind]!.measure) ?? false,
         }
       })
   const closedHow = new Map<FindingView, string>()
@@ -411,8 +399,8 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     if (!kind) continue
     const opened = openedTo(kind)
     const open = opened.filter((o) => !o.closed)
-    if (opened.length === 0 ? everyFunction(MEASURE_OF_ACCESS[kind]) : open.length === 0)
-      closedHow.set(f, CLOSED_BY[kind]!)
+    if (opened.length === 0 ? everyFunction(CLOSING_MEASURE[kind]!.measure) : open.length === 0)
+      closedHow.set(f, CLOSING_MEASURE[kind]!.did)
     else if (open.length) {
       openedFindings.push(f)
       for (const o of open)

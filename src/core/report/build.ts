@@ -29,6 +29,7 @@ import {
   utcDisplayOrNull,
 } from './format.js'
 import {
+  CLOSING_MEASURE,
   type ExposureItem,
   type FunctionExposure,
   type KeyFate,
@@ -925,15 +926,14 @@ export async function buildReportModel(
       // URL set to AWS_IAM, public statements removed. Anything else is still open.
       const inForce = (action: string) =>
         [f.arn, f.name].some((t) => t && journal.inForce.has(`${action}|${t}`))
-      const closes: Record<string, [boolean, string]> = {
-        'function-url': [inForce('containment.url'), 'function URL auth set to AWS_IAM'],
-        'resource-policy': [inForce('containment.permissions'), 'public resource-policy statements removed'],
-      }
       const kinds = exposureKinds.get(f) ?? []
-      const isClosed = (i: number) => closes[kinds[i] ?? '']?.[0] === true
+      const isClosed = (i: number) => {
+        const m = CLOSING_MEASURE[kinds[i] ?? '']?.measure
+        return m !== undefined && inForce(m)
+      }
       const closed = f.exposure.filter((_, i) => isClosed(i))
       const open = f.exposure.filter((_, i) => !isClosed(i))
-      const measures = [...new Set(kinds.filter((_, i) => isClosed(i)).map((k) => closes[k]![1]))]
+      const measures = [...new Set(kinds.filter((_, i) => isClosed(i)).map((k) => CLOSING_MEASURE[k]!.did))]
       if (closed.length === 0)
         impact.push(`${f.label} is reachable from outside the account: ${f.exposure.join('; ')}.`)
       else

@@ -69,11 +69,15 @@ const FUNCTION_MEASURES = new Set([
   'containment.permissions',
 ])
 
-/** The measure that closes each kind of way in a snapshot shows (`service-principal`: none does). */
-const EXPOSURE_MEASURE: Readonly<Record<string, string>> = {
-  'function-url': 'containment.url',
-  'resource-policy': 'containment.permissions',
-  'event-source': 'containment.event-sources',
+/**
+ * The measure that closes each kind of way in (as snapshots and the timeline name them), and what
+ * it did, in words (`service-principal`: no measure closes it). The status, the impact lines and
+ * the advice all read this one table.
+ */
+export const CLOSING_MEASURE: Readonly<Record<string, { measure: string; did: string }>> = {
+  'function-url': { measure: 'containment.url', did: 'function URL auth set to AWS_IAM' },
+  'resource-policy': { measure: 'containment.permissions', did: 'public resource-policy statements removed' },
+  'event-source': { measure: 'containment.event-sources', did: 'event source mappings disabled' },
 }
 
 /** What each closing measure closes, for a function no snapshot in the case describes. */
@@ -147,6 +151,8 @@ export interface FunctionExposure {
 export interface FunctionContainment {
   arn: string
   name: string
+  /** As {@link FunctionExposure.region}. */
+  region?: string
   label: string
   /** The case journaled a containment step for it (recycling and revocation included). */
   journaled: boolean
@@ -292,14 +298,14 @@ function containmentOfFunctions(
           .map(([, x]) => ({ ...x, public: false }))
     const measures = [...FUNCTION_MEASURES, 'containment.recycle'].filter(on)
     const closes = (i: ExposureItem) => {
-      const m = EXPOSURE_MEASURE[i.kind]
+      const m = CLOSING_MEASURE[i.kind]?.measure
       return m !== undefined && on(m)
     }
     const closed = items.filter(closes)
     const open = items.filter((i) => !closes(i))
     const throttled = on('containment.throttle')
     const stopping = measures.filter((m) => FUNCTION_MEASURES.has(m))
-    const closable = open.filter((i) => EXPOSURE_MEASURE[i.kind] !== undefined)
+    const closable = open.filter((i) => CLOSING_MEASURE[i.kind] !== undefined)
     // A measure with nothing to close (no URL, no public statement) stops nothing: not contained.
     const contained = throttled || (closed.length > 0 && closable.length === 0)
     let why: string | null = null
@@ -324,6 +330,7 @@ function containmentOfFunctions(
     out.push({
       arn: f.arn,
       name: f.name,
+      ...(f.region ? { region: f.region } : {}),
       label: f.label,
       journaled: isJournaled,
       measures,

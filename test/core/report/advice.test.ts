@@ -327,7 +327,9 @@ describe('public access of two functions', () => {
     expect(now?.because).toEqual(['fa: function URL with AuthType NONE'])
     const keep = recs.find((r) => r.title.startsWith('Keep the function behind AWS_IAM'))
     expect(keep?.priority).toBe(2)
-    expect(keep?.detail).toMatch(/^Containment closed the public access of fb \(URL auth set to AWS_IAM\)\./)
+    expect(keep?.detail).toMatch(
+      /^Containment closed the public access of fb \(function URL auth set to AWS_IAM\)\./,
+    )
     expect(keep?.because).toEqual(['fb: function URL with AuthType NONE'])
   })
 })
@@ -485,7 +487,7 @@ describe('public access containment half closed', () => {
       ),
     })
     expect(closed.find((r) => r.title.startsWith('Keep the function behind AWS_IAM'))?.detail).toMatch(
-      /^Containment closed the public access of fq \(URL auth set to AWS_IAM, public statements removed\)\./,
+      /^Containment closed the public access of fq \(function URL auth set to AWS_IAM, public resource-policy statements removed\)\./,
     )
   })
 })
