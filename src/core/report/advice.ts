@@ -85,16 +85,26 @@ export function handledKeySecrets(
   })
 }
 
+/**
+ * One function's secret-looking environment variables (`names`): those still to rotate (`open`),
+ * and the key secrets among them whose access key the case handled (`handled`).
+ */
+export function environmentSecretsOf(
+  f: Pick<FunctionFacts, 'name' | 'arn' | 'secrets'>,
+  handledKeys: readonly (KeySecret & { fate: KeyFate })[],
+): { names: string[]; open: string[]; handled: (KeySecret & { fate: KeyFate })[] } {
+  const names = f.secrets.map((s) => s.split(' = ')[0]!)
+  const handled = handledKeys.filter(
+    (k) => k.function === f.name && k.arn === f.arn && names.includes(k.variable),
+  )
+  return { names, open: names.filter((n) => !handled.some((k) => k.variable === n)), handled }
+}
+
 /** The environment's secret-looking values still to rotate: those not the secret of a handled key. */
 function openEnvironmentSecrets(input: AdviceInput): { label: string; names: string[] }[] {
   const handled = handledKeySecrets(input.keySecrets, input.journal.keyFates)
   return input.functions
-    .map((f) => ({
-      label: f.label,
-      names: f.secrets
-        .map((s) => s.split(' = ')[0]!)
-        .filter((n) => !handled.some((k) => k.variable === n && k.function === f.name && k.arn === f.arn)),
-    }))
+    .map((f) => ({ label: f.label, names: environmentSecretsOf(f, handled).open }))
     .filter((f) => f.names.length > 0)
 }
 

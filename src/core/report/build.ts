@@ -10,7 +10,7 @@ import { unknownFromGaps } from '../snapshot/gap-text.js'
 import { foreignLayerPublisher } from '../snapshot/layers.js'
 import { ROLE_POLICY_CALLS } from '../snapshot/types.js'
 import { readRecordedSweeps } from '../sweep/recorded.js'
-import { handledKeySecrets, type KeySecret, limitsOf, recommend } from './advice.js'
+import { environmentSecretsOf, handledKeySecrets, type KeySecret, limitsOf, recommend } from './advice.js'
 import { buildChart } from './chart.js'
 import {
   asArray,
@@ -943,14 +943,13 @@ export async function buildReportModel(
     }
     if (f.secrets.length) {
       // The secret of an access key this case rotated or deactivated no longer signs anything.
-      const handled = handledKeySecrets(keySecrets, journal.keyFates).filter(
-        (k) => k.function === f.name && k.arn === f.arn,
+      const { names, open, handled } = environmentSecretsOf(
+        f,
+        handledKeySecrets(keySecrets, journal.keyFates),
       )
-      const names = f.secrets.map((s) => s.split(' = ')[0]!)
-      const open = names.filter((n) => !handled.some((k) => k.variable === n))
-      const done = handled
-        .filter((k) => names.includes(k.variable))
-        .map((k) => `${k.variable} is the secret of access key ${k.accessKeyId}, ${k.fate} in this case`)
+      const done = handled.map(
+        (k) => `${k.variable} is the secret of access key ${k.accessKeyId}, ${k.fate} in this case`,
+      )
       impact.push(
         open.length
           ? `${open.length} secret-looking environment value${open.length === 1 ? '' : 's'} in ${f.label} (${open.join(', ')}) must be treated as exposed${done.length ? `; ${done.join('; ')}` : ''}.`
