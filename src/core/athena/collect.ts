@@ -319,6 +319,54 @@ async function watchQuery(
   }
 }
 
+/**
+ * The end of a query run that failed (`err`): the query journaled as ended with the error; one
+ * that started and was never seen to end (its poll timed out or failed) stopped first, since fir
+ * no longer reads it (rather than left running, and billing, on AWS). A failure that is a gap
+ * returns the rows read before it; any other is thrown.
+ */
+async function failedQuery(
+  ctx: FirContext,
+  err: unknown,
+  run: {
+    info: QueryInfo
+    watch: QueryWatch | undefined
+    from: number
+    t0: number
+    records: CloudTrailRecord[]
+    rawPages: unknown[]
+    /** The IAM action of the call that failed. */
+    call: string
+    /** `Athena`, `CloudTrail Lake`. */
+    label: string
+    /** What the gap did not read. */
+    what: string
+  },
+): Promise<CollectResult> {
+  const { info, records, rawPages } = run
+  run.watch?.done()
+  info.rows = records.length
+  info.elapsedMs = Date.now() - run.t0
+  let fir =
+    err instanceof FirError
+      ? err
+      : new FirError('query-failed', `unable to run the ${run.label} query: ${(err as Error).message}`, {
+          cause: err,
+        })
+  const stopped = info.state === undefined ? await run.watch?.abandon(fir.message) : undefined
+  if (stopped) fir = withStopNote(fir, stopped)
+  await journalQuery(ctx, info, run.from, fir)
+  const gap = callGap(err, run.call, run.what, info.pages)
+  if (gap)
+    return {
+      records,
+      query: info,
+      rawPages,
+      gap: stopped ? { ...gap, reason: `${gap.reason}; ${stopped}` } : gap,
+    }
+  throw fir
+}
+
 /** The error with what became of the query it left: stopped, or how to stop it. */
 function withStopNote(err: FirError, stopped: string): FirError {
   const note = stopped.startsWith('stopped ') ? `fir ${stopped}` : stopped
@@ -501,29 +549,17 @@ export async function collectFromAthena(ctx: FirContext, opts: AthenaCollectOpti
     await journalQuery(ctx, info, from)
     return { records, query: info, rawPages }
   } catch (err) {
-    watch?.done()
-    info.rows = records.length
-    info.elapsedMs = Date.now() - t0
-    let fir =
-      err instanceof FirError
-        ? err
-        : new FirError('query-failed', `unable to run the Athena query: ${(err as Error).message}`, {
-            cause: err,
-          })
-    // Started and never seen to end (the poll timed out or failed): fir no longer reads it, so it
-    // is stopped rather than left running (and billing) on AWS.
-    const stopped = info.state === undefined ? await watch?.abandon(fir.message) : undefined
-    if (stopped) fir = withStopNote(fir, stopped)
-    await journalQuery(ctx, info, from, fir)
-    const gap = callGap(err, call, `CloudTrail events from Athena table ${info.source}`, info.pages)
-    if (gap)
-      return {
-        records,
-        query: info,
-        rawPages,
-        gap: stopped ? { ...gap, reason: `${gap.reason}; ${stopped}` } : gap,
-      }
-    throw fir
+    return failedQuery(ctx, err, {
+      info,
+      watch,
+      from,
+      t0,
+      records,
+      rawPages,
+      call,
+      label: 'Athena',
+      what: `CloudTrail events from Athena table ${info.source}`,
+    })
   }
 }
 
@@ -601,33 +637,16 @@ export async function collectFromLake(ctx: FirContext, opts: LakeCollectOptions)
     await journalQuery(ctx, info, from)
     return { records, query: info, rawPages }
   } catch (err) {
-    watch?.done()
-    info.rows = records.length
-    info.elapsedMs = Date.now() - t0
-    let fir =
-      err instanceof FirError
-        ? err
-        : new FirError('query-failed', `unable to run the CloudTrail Lake query: ${(err as Error).message}`, {
-            cause: err,
-          })
-    // Started and never seen to end (the poll timed out or failed): fir no longer reads it, so it
-    // is stopped rather than left running (and billing) on AWS.
-    const stopped = info.state === undefined ? await watch?.abandon(fir.message) : undefined
-    if (stopped) fir = withStopNote(fir, stopped)
-    await journalQuery(ctx, info, from, fir)
-    const gap = callGap(
-      err,
+    return failedQuery(ctx, err, {
+      info,
+      watch,
+      from,
+      t0,
+      records,
+      rawPages,
       call,
-      `CloudTrail events from CloudTrail Lake event data store ${id}`,
-      info.pages,
-    )
-    if (gap)
-      return {
-        records,
-        query: info,
-        rawPages,
-        gap: stopped ? { ...gap, reason: `${gap.reason}; ${stopped}` } : gap,
-      }
-    throw fir
+      label: 'CloudTrail Lake',
+      what: `CloudTrail events from CloudTrail Lake event data store ${id}`,
+    })
   }
 }
