@@ -106,7 +106,7 @@ describe('fir snapshot (built CLI against moto): the compromised function of iss
       `${fn}/list-function-event-invoke-configs.page-1.json`,
       `${fn}/get-function-code-signing-config.json`,
       `${fn}/logs/filter-log-events.page-1.json`,
-      `layers/123456789012/orders-api-utils/1/get-layer-version.json`,
+      `layers/123456789012/us-east-1/orders-api-utils/1/get-layer-version.json`,
       'iam/roles/orders-api-role/get-role.json',
       'iam/roles/orders-api-role/list-role-policies.page-1.json',
       'iam/roles/orders-api-role/get-role-policy.lateral-movement.json',
@@ -520,6 +520,52 @@ describe('fir snapshot (built CLI against moto): gaps, hostile code, blast radiu
     expect(manifest.files.filter((f) => f.path.endsWith('/get-role.json')).map((f) => f.path)).toEqual([
       'iam/roles/shared-role/get-role.json',
     ])
+  })
+
+  it('seals both regions’ layers when a layer of the same name and version is in two regions', async () => {
+    // Before: both went to layers/<account>/<name>/<version>/: the second was refused as "already
+    // written" and its region's layer was a gap that did not name the region.
+    const role = await seedRole(moto.endpoint(), { name: 'two-region-role' })
+    for (const region of ['us-east-1', 'eu-west-1']) {
+      const layer = await seedLayer(moto.endpoint(), 'twin-layer', undefined, region)
+      await seedFunction(moto.endpoint(), {
+        name: 'twin-fn',
+        roleArn: role.arn,
+        region,
+        layers: [layer.layerVersionArn],
+      })
+    }
+    const { cwd, caseDir } = await newCase()
+    const r = await runFir(
+      [
+        'snapshot',
+        '--all-using-role',
+        'two-region-role',
+        '--regions',
+        'us-east-1,eu-west-1',
+        '--case',
+        'cases/INC-1',
+        '--json',
+      ],
+      { cwd, endpoint: moto.endpoint() },
+    )
+    expect(r.stderr).not.toMatch(/already written/)
+    const manifest = await manifestOf(caseDir, r.json.result.set)
+    expect(
+      manifest.files.map((f) => f.path).filter((p) => p.startsWith('layers/') && p.endsWith('.json')),
+    ).toEqual(
+      expect.arrayContaining([
+        `layers/${TEST_ACCOUNT}/us-east-1/twin-layer/1/get-layer-version.json`,
+        `layers/${TEST_ACCOUNT}/eu-west-1/twin-layer/1/get-layer-version.json`,
+      ]),
+    )
+    // moto's layer content is not downloadable: that gap names each layer by its region.
+    const layerGaps = r.json.gaps.filter((g: { call: string }) => g.call === 'lambda:GetLayerVersion')
+    expect(layerGaps.length).toBeGreaterThan(0)
+    for (const g of layerGaps) {
+      expect(g.what).toContain('twin-layer')
+      expect(g.what).toMatch(/us-east-1|eu-west-1/)
+    }
   })
 
   it('seals one set holding both roles when their names differ only in a character a path cannot hold', async () => {

@@ -617,12 +617,13 @@ function collectLayer(run: SnapshotRun, layerVersionArn: string, sink: Gap[]): P
     }
     const [, layerArn, layerRegion, layerAccount, layerName, version] = m
     const client = run.clients(layerRegion!)
-    const dir = `layers/${safeSegment(layerAccount!)}/${safeSegment(layerName!)}/${version}`
+    // A layer version is its ARN's: the same name and version in another region or account is another.
+    const dir = `layers/${safeSegment(layerAccount!)}/${layerRegion}/${safeSegment(layerName!)}/${version}`
     const r = await run.rec.one(
       {
         call: 'lambda:GetLayerVersion',
         target: layerVersionArn,
-        what: `layer ${layerName}:${version}`,
+        what: `layer ${layerName}:${version} (${layerRegion}, account ${layerAccount})`,
         file: `${dir}/get-layer-version.json`,
         region: layerRegion,
         paced: true,
@@ -667,7 +668,7 @@ function collectLayer(run: SnapshotRun, layerVersionArn: string, sink: Gap[]): P
           {
             call: 'lambda:GetLayerVersion',
             target: layerVersionArn,
-            what: `fresh content location of layer ${layerName}:${version}`,
+            what: `fresh content location of layer ${layerName}:${version} (${layerRegion}, account ${layerAccount})`,
             file: `${dir}/get-layer-version.refetch-${refetched}.json`,
             region: layerRegion,
             paced: true,
