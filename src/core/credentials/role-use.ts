@@ -121,6 +121,16 @@ export function keyUsedFromStolenAddress(
 ): { accessKeyId: string; userName: string | null; sourceIp: string } | null {
   const findings = Array.isArray(e.findings) ? e.findings : []
   if (!findings.some((f) => asRecord(f).rule === STOLEN_ADDRESS_RULE)) return null
+  return longTermKeyOf(e)
+}
+
+/**
+ * The long-term access key (AKIA…) that signed an event, with its IAM user's name (when the caller
+ * ARN is a real user's) and the source address; null for temporary credentials and others.
+ */
+export function longTermKeyOf(
+  e: RoleUseEvent,
+): { accessKeyId: string; userName: string | null; sourceIp: string } | null {
   const id = e.actor?.accessKeyId
   if (typeof id !== 'string' || !/^AKIA[A-Z0-9]{16}$/.test(id)) return null
   const arn = typeof e.actor?.arn === 'string' ? e.actor.arn : ''

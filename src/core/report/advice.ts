@@ -3,7 +3,7 @@ import { rotateSecretWords } from '../credentials/role-use.js'
 import { truncate } from './format.js'
 import { CLOSING_MEASURE, type FunctionContainment, type JournalView, type KeyFate } from './journal-view.js'
 import type { FindingView, FunctionFacts, LimitView, RecommendationView, RoleFacts } from './model.js'
-import { type AccessOpened, functionRef, isFunction } from './timeline-scan.js'
+import { type AccessOpened, type FlaggedKey, functionRef, isFunction } from './timeline-scan.js'
 
 /** What recommendations and limits are drawn from. */
 export interface AdviceInput {
@@ -24,6 +24,8 @@ export interface AdviceInput {
   chainedAssumeRoles: string[]
   /** Long-term keys of other identities used from where the role's credentials were stolen to. */
   keysFromStolenAddress: { accessKeyId: string; userName: string | null; sourceIps: string[] }[]
+  /** Long-term keys that signed calls a detection flagged high or critical (timeline-scan.ts). */
+  keysOfFlaggedCalls?: FlaggedKey[]
   /** Secrets Manager secrets the timeline shows read with an execution role's credentials, by name. */
   secretsRead: string[]
   /** Environment variables that hold the secret of an access key found next to them. */
@@ -241,6 +243,29 @@ export function recommend(input: AdviceInput): RecommendationView[] {
         (k) => `${k.accessKeyId}${k.userName ? ` (user ${k.userName})` : ''} from ${k.sourceIps.join(', ')}`,
       ),
       `fir creds rotate-key --user ${attackerKeys[0]!.userName ?? '<user>'} --access-key ${attackerKeys[0]!.accessKeyId}`,
+    )
+  }
+
+  // The long-term keys that signed the flagged calls themselves (an IAM user's key, say, that opened
+  // the function to the public): whoever made them holds the key, and nothing the case did to the
+  // function or its role touches it.
+  const flaggedKeys = (input.keysOfFlaggedCalls ?? []).filter(
+    (k) =>
+      !input.journal.keyFates.has(k.accessKeyId) &&
+      !(k.userName && rotatedUsers.has(k.userName)) &&
+      !attackerKeys.some((a) => a.accessKeyId === k.accessKeyId),
+  )
+  if (flaggedKeys.length) {
+    const one = flaggedKeys.length === 1
+    add(
+      1,
+      `Cut off the long-term access key${one ? '' : 's'} that made the flagged calls`,
+      `The timeline shows ${one ? 'this key' : 'these keys'} signing calls a detection flagged high or critical. Access keys (AKIA…) do not expire, and containing the function or revoking its role’s sessions does not touch ${one ? 'it' : 'them'}. Unless the calls were that user’s own approved work, rotate ${one ? 'it' : 'each'} (a new key is made and the old one deactivated; --no-replace only deactivates), then find how ${one ? 'it' : 'they'} leaked.`,
+      flaggedKeys.map(
+        (k) =>
+          `${k.accessKeyId}${k.userName ? ` (user ${k.userName})` : ''}${k.sourceIps.length ? ` from ${k.sourceIps.join(', ')}` : ''}: ${k.findings.join('; ')}`,
+      ),
+      `fir creds rotate-key --user ${flaggedKeys[0]!.userName ?? '<user>'} --access-key ${flaggedKeys[0]!.accessKeyId}`,
     )
   }
 

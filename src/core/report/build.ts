@@ -1055,6 +1055,22 @@ export async function buildReportModel(
         `${counted(keys.length, 'long-term access key')} of another identity ${keys.length === 1 ? 'was' : 'were'} used from an address where the execution role’s credentials were used outside Lambda (${truncate(keys.join('; '), 300)}): whoever stole the credentials holds ${keys.length === 1 ? 'it' : 'them'} too${stillOpen}${done ? `; ${done}` : ''}.`,
       )
     }
+    const signers = scan.keysOfFlaggedCalls.filter(
+      (k) => !scan.keysFromStolenAddress.some((x) => x.accessKeyId === k.accessKeyId),
+    )
+    if (signers.length) {
+      const keys = signers.map(
+        (k) =>
+          `${k.accessKeyId}${k.userName ? ` of user ${k.userName}` : ''}${k.sourceIps.length ? ` from ${k.sourceIps.join(', ')}` : ''}`,
+      )
+      const { open, done } = keysByFate(
+        signers.map((k) => k.accessKeyId),
+        journal.keyFates,
+      )
+      impact.push(
+        `Calls flagged high or critical were signed with ${counted(keys.length, 'long-term access key')} (${truncate(keys.join('; '), 300)})${open.length ? `: ${open.length === keys.length ? (open.length === 1 ? 'it still works' : 'they still work') : `${truncate(open.join(', '), 200)} still work`} unless rotated` : ''}${done ? `; ${done}` : ''}.`,
+      )
+    }
     if (scan.chainedAssumeRoles.length)
       impact.push(
         `The execution role’s credentials were used to assume other roles: ${scan.chainedAssumeRoles.slice(0, 4).join(', ')}.`,
@@ -1107,6 +1123,7 @@ export async function buildReportModel(
     timelineTotalEvents: scan.totalEvents,
     chainedAssumeRoles: scan.chainedAssumeRoles,
     keysFromStolenAddress: scan.keysFromStolenAddress,
+    keysOfFlaggedCalls: scan.keysOfFlaggedCalls,
     sweeps: sweeps.followUps,
     accessOpened: scan.accessOpened,
   }

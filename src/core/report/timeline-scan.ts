@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs'
 import {
   accessKeyCreated,
   keyUsedFromStolenAddress,
+  longTermKeyOf,
   roleOfActor,
   secretIdsAsked,
   secretLabel,
@@ -64,10 +65,24 @@ export interface TimelineScan {
    * were used outside Lambda (see keyUsedFromStolenAddress), with the addresses.
    */
   keysFromStolenAddress: { accessKeyId: string; userName: string | null; sourceIps: string[] }[]
+  /**
+   * Long-term keys (IAM users') that signed calls a detection flagged high or critical, fir's own
+   * calls aside: with the addresses and the findings' titles.
+   */
+  keysOfFlaggedCalls: FlaggedKey[]
   /** What each watched key (a long-term key found in a function's environment) signed, in order. */
   watchedKeyUse: WatchedKeyUse[]
   /** The public access flagged events opened, per function and kind (latest event of each). */
   accessOpened: AccessOpened[]
+}
+
+/** A long-term access key that signed calls a detection flagged high or critical. */
+export interface FlaggedKey {
+  accessKeyId: string
+  userName: string | null
+  sourceIps: string[]
+  /** The findings' titles, each once. */
+  findings: string[]
 }
 
 /**
@@ -357,6 +372,7 @@ export async function scanTimeline(
     secretsRead: [],
     keysCreated: [],
     keysFromStolenAddress: [],
+    keysOfFlaggedCalls: [],
     watchedKeyUse: [],
     accessOpened: [],
   }
@@ -378,6 +394,10 @@ export async function scanTimeline(
   const secretsRead = new Set<string>()
   const keysCreated = new Set<string>()
   const keysFromStolenAddress = new Map<string, { userName: string | null; sourceIps: Set<string> }>()
+  const flaggedKeys = new Map<
+    string,
+    { userName: string | null; sourceIps: Set<string>; findings: Set<string> }
+  >()
   const executionRole = new Set(executionRoles.map((r) => r.toLowerCase()))
   const roleSessionPrefixes = executionRoles.map((r) => `:assumed-role/${r}/`)
   const inc = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1)
@@ -480,6 +500,18 @@ export async function scanTimeline(
               eventId: asString(event.id) ?? '',
               time: new Date(ms).toISOString(),
             })
+        }
+        const severe = findings.filter((f) => f.level === 'critical' || f.level === 'high')
+        const signer = !fir && severe.length ? longTermKeyOf(event) : null
+        if (signer) {
+          const seen = flaggedKeys.get(signer.accessKeyId) ?? {
+            userName: signer.userName,
+            sourceIps: new Set<string>(),
+            findings: new Set<string>(),
+          }
+          if (signer.sourceIp) seen.sourceIps.add(signer.sourceIp)
+          for (const f of severe) seen.findings.add(f.title)
+          flaggedKeys.set(signer.accessKeyId, seen)
         }
         const used = keyUsedFromStolenAddress(event)
         if (used) {
@@ -652,6 +684,14 @@ export async function scanTimeline(
   scan.keysFromStolenAddress = [...keysFromStolenAddress.entries()]
     .sort((a, b) => a[0].localeCompare(b[0]))
     .map(([accessKeyId, k]) => ({ accessKeyId, userName: k.userName, sourceIps: [...k.sourceIps].sort() }))
+  scan.keysOfFlaggedCalls = [...flaggedKeys.entries()]
+    .sort((a, b) => a[0].localeCompare(b[0]))
+    .map(([accessKeyId, k]) => ({
+      accessKeyId,
+      userName: k.userName,
+      sourceIps: [...k.sourceIps].sort(),
+      findings: [...k.findings].sort(),
+    }))
   scan.chainedAssumeRoles = [...chained.entries()]
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
     .map(([arn, n]) => `${arn} (${n}×)`)

@@ -168,6 +168,77 @@ describe('what the timeline says the execution role’s credentials did', () => 
     expect(advice?.command).toBe('fir creds rotate-key --user ci-deployer --access-key AKIAIOSFODNN7DEPLOYK')
   })
 
+  it('names the long-term key that signed high or critical findings (not fir’s own calls) in the impact and asks to cut it off until rotated', async () => {
+    // Before: an IAM user's key that opened the function to the public (the public-url-backdoor
+    // drill) got no recommendation at all: only a generic "keys were not rotated" limit.
+    const parent = await tempDir()
+    const handle = await CaseHandle.init('IMPACT-3', { dir: join(parent, 'case'), firVersion: 'test' })
+    await handle.close()
+    await mkdir(join(parent, 'case', 'timeline'), { recursive: true })
+    const user = (name: string, key: string) => ({
+      type: 'IAMUser',
+      arn: `arn:aws:iam::${ACCOUNT}:user/${name}`,
+      accessKeyId: key,
+    })
+    const finding = (title: string, level: string) => [{ rule: 'r', title, level, tags: [] }]
+    const lines = [
+      event(1, {
+        name: 'AddPermission20150331v2',
+        source: 'lambda.amazonaws.com',
+        readOnly: false,
+        actor: user('contractor', 'AKIAIOSFODNN7CONTRAC'),
+        sourceIp: '198.51.100.77',
+        findings: finding('Lambda Function Policy Opened To Everyone', 'high'),
+      }),
+      // A low finding, fir's own call, and an unflagged call are not the intruder's signature.
+      event(2, {
+        name: 'ListFunctions',
+        actor: user('auditor', 'AKIAIOSFODNN7AUDITOR'),
+        findings: finding('Discovery', 'low'),
+      }),
+      event(3, {
+        name: 'PutRolePolicy',
+        source: 'iam.amazonaws.com',
+        actor: user('responder', 'AKIAIOSFODNN7RESPOND'),
+        fir: true,
+        findings: finding('Administrator Permissions Granted', 'high'),
+      }),
+      event(4, { name: 'GetFunction', actor: user('ops', 'AKIAIOSFODNN7OPSKEY1') }),
+    ]
+    await writeFile(join(parent, 'case', 'timeline', 'events.jsonl'), `${lines.join('\n')}\n`)
+    const scan = await scanTimeline(join(parent, 'case', 'timeline', 'events.jsonl'), null, 50, [])
+    expect(scan.keysOfFlaggedCalls).toEqual([
+      {
+        accessKeyId: 'AKIAIOSFODNN7CONTRAC',
+        userName: 'contractor',
+        sourceIps: ['198.51.100.77'],
+        findings: ['Lambda Function Policy Opened To Everyone'],
+      },
+    ])
+    const model = await buildReportModel(join(parent, 'case'), { firVersion: 'test' })
+    expect(model.summary.impact).toContain(
+      'Calls flagged high or critical were signed with 1 long-term access key (AKIAIOSFODNN7CONTRAC of user contractor from 198.51.100.77): it still works unless rotated.',
+    )
+    const title = 'Cut off the long-term access key that made the flagged calls'
+    expect(model.recommendations.items.find((r) => r.title === title)).toMatchObject({
+      priority: 1,
+      command: 'fir creds rotate-key --user contractor --access-key AKIAIOSFODNN7CONTRAC',
+    })
+    // Once the case rotated it, the advice is gone and the impact says so.
+    const again = await CaseHandle.open(join(parent, 'case'))
+    await again.journal.append({
+      action: 'credentials.rotate-key',
+      target: `arn:aws:iam::${ACCOUNT}:user/contractor#AKIAIOSFODNN7CONTRAC`,
+      params: { user: 'contractor' },
+      outcome: 'applied',
+      prior: { userName: 'contractor', oldKeyId: 'AKIAIOSFODNN7CONTRAC', keys: [] },
+      after: { userName: 'contractor', oldKeyId: 'AKIAIOSFODNN7CONTRAC', keys: [] },
+    })
+    await again.close()
+    const rotated = await buildReportModel(join(parent, 'case'), { firVersion: 'test' })
+    expect(rotated.recommendations.items.map((r) => r.title)).not.toContain(title)
+  })
+
   it('says what a key found in the environment signed: calls, addresses, changes, failures; its changes are key events', async () => {
     const dir = await tempDir()
     const path = join(dir, 'events.jsonl')
