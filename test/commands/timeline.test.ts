@@ -718,6 +718,11 @@ describe('fir timeline (built CLI)', () => {
         join(cwd, 'cases/TL/journal.jsonl'),
         `unable to write --out ${join(cwd, 'cases/TL/journal.jsonl')}: fir keeps its own journal.jsonl there`,
       ],
+      // The case's report: before, a CSV export replaced it and was recorded in its place.
+      [
+        join(cwd, 'cases/TL/reports/report.md'),
+        `unable to write --out ${join(cwd, 'cases/TL/reports/report.md')}: fir keeps its own reports/report.md there`,
+      ],
     ]
     const events = join(cwd, 'cases/TL/timeline/events.jsonl')
     // (as the earlier tests left it, or absent when this test runs alone)

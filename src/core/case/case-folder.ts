@@ -45,15 +45,25 @@ export function isFirManagedPath(rel: string): boolean {
   )
 }
 
+/** The reports `fir report` writes: another command's export written there would replace one. */
+export const FIR_REPORT_FILES: readonly string[] = ['reports/report.md', 'reports/report.html']
+
 /**
  * Refuses an output path (`--out`) that would overwrite what fir keeps in the case, named directly
  * or through a link to a folder of the case. `example` is a path the command may write to, shown
- * in what to do (`<case>/exports/timeline.csv`, `<case>/reports/ticket.md`).
+ * in what to do (`<case>/exports/timeline.csv`, `<case>/reports/ticket.md`); `alsoRefused` names
+ * more case paths the command must not write (a timeline export over the case's report).
  */
-export function refuseManagedOutput(caseDir: string, path: string, example: string, flag = '--out'): void {
+export function refuseManagedOutput(
+  caseDir: string,
+  path: string,
+  example: string,
+  flag = '--out',
+  alsoRefused: readonly string[] = [],
+): void {
   const rel = [relativeInside(caseDir, path), relativeInsideLanded(caseDir, path)]
     .map((r) => r?.split(sep).join('/'))
-    .find((r) => r !== undefined && isFirManagedPath(r))
+    .find((r) => r !== undefined && (isFirManagedPath(r) || alsoRefused.includes(r)))
   if (rel === undefined) return
   throw new UsageError(`unable to write ${flag} ${path}: fir keeps its own ${rel} there`, {
     actions: [`pass ${flag} a path outside the case, or a file of your own in it (e.g. ${example})`],

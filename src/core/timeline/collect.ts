@@ -3,7 +3,7 @@ import { join, relative, resolve, sep } from 'node:path'
 import { type LookupPage, lookupEventsPage } from '../../aws/cloudtrail.js'
 import { gapReason } from '../../aws/errors.js'
 import { EmulatorSafetyError, UsageError } from '../../errors.js'
-import { refuseManagedOutput } from '../case/case-folder.js'
+import { FIR_REPORT_FILES, refuseManagedOutput } from '../case/case-folder.js'
 import { recordArtifact, safeSegment } from '../case/evidence-store.js'
 import { readTimelineSummaryHead } from '../case/summary.js'
 import { ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
@@ -388,7 +388,7 @@ async function collectOnce(
   const regions = parseRegions(options.regions, [functionRegion, 'us-east-1'])
   const outPath = options.out ? resolve(options.out) : undefined
   if (outPath && options.format) {
-    refuseManagedOutput(caseDir, outPath, '<case>/exports/timeline.csv')
+    refuseManagedOutput(caseDir, outPath, '<case>/exports/timeline.csv', '--out', FIR_REPORT_FILES)
     await checkWritable(outPath, '--out')
   }
   const firIds = await firRequestIds(caseDir, ctx.case.journal.all())
