@@ -13,7 +13,11 @@ import type { AwsClients } from './clients.js'
 import { classifyFailure, toFirError } from './errors.js'
 import { sdk } from './sdk.js'
 
-export type { AddPermissionCommandInput, EventSourceMappingConfiguration }
+export type {
+  AddPermissionCommandInput,
+  EventSourceMappingConfiguration,
+  GetFunctionConfigurationCommandOutput,
+}
 
 function absent(err: unknown): boolean {
   return classifyFailure(err) === 'not-found'

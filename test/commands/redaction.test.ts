@@ -1,11 +1,12 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { redactValue } from '../../src/core/common/redact.js'
 import { escapeTerminal } from '../../src/core/common/text.js'
 import { type CliResult, runFir, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
-import { seedFunction, seedRole } from '../support/seed.js'
+import { seedClients, seedFunction, seedRole } from '../support/seed.js'
 import { packTrailFiles, writeTrailFiles } from '../support/trail-generator.js'
 
 // DESIGN §1, Secrets: a secret the case holds leaves evidence/ in no form, whatever CloudTrail
@@ -346,5 +347,58 @@ describe('a password in an endpoint or proxy URL (built CLI)', () => {
       expect(r.stdout, label).not.toContain(password)
       expect(r.stderr, label).not.toContain(password)
     }
+  })
+})
+
+describe('a secret of the environment of a function fir acts on (built CLI)', () => {
+  it('is redacted in the plan printed before the changes, in a dry run, in --json and in a restore plan, with no snapshot holding it', async () => {
+    const secret = 'hunter2-secret-value'
+    const marker = redactValue(secret)
+    const role = await seedRole(moto.endpoint(), { name: 'plan-role' })
+    await seedFunction(moto.endpoint(), {
+      name: 'plan-fn',
+      roleArn: role.arn,
+      env: { DB_PASSWORD: secret },
+      description: `pw ${secret}`,
+    })
+    const cwd = await tempDir()
+    const run = (args: string[]) => runFir(args, { cwd, endpoint: moto.endpoint() })
+    expect((await run(['case', 'init', 'PL'])).code).toBe(0)
+    const contain = ['contain', 'plan-fn', '--case', 'cases/PL', '--actions', 'throttle,recycle']
+    // No snapshot yet: a dry run takes none, so only the read of the function can register it.
+    const json = await run([...contain, '--dry-run', '--json'])
+    expect(json.code, json.stderr).toBe(0)
+    const recycle = json.json.result.plans.find((p: { step: string }) => p.step === 'containment.recycle')
+    expect(recycle.before.description).toBe(`pw ${marker}`)
+    const dry = await run([...contain, '--dry-run'])
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(dry.stdout).toContain(`description: "pw ${marker}"`)
+    // The plan goes to stderr before the snapshot contain takes first.
+    const applied = await run([...contain, '--yes'])
+    expect(applied.code, applied.stderr).toBe(4) // moto's snapshot gaps
+    const plan = applied.stderr.slice(applied.stderr.indexOf('Containment plan:'))
+    expect(plan).toContain(`description: "pw ${marker}"`)
+    // Someone sets a new password, and quotes it in the description, after the snapshot: the
+    // restore plan shows the description (a conflict), and only its read can register the value.
+    const later = 'hunter3-later-value'
+    await seedClients(moto.endpoint()).lambda.send(
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: 'plan-fn',
+        Environment: { Variables: { DB_PASSWORD: later } },
+        Description: `pw ${later}`,
+      }),
+    )
+    const restore = await run(['restore', 'plan-fn', '--case', 'cases/PL', '--dry-run', '--json'])
+    expect(restore.code, restore.stderr).toBe(0)
+    const undo = restore.json.result.plans.find((p: { step: string }) => p.step === 'containment.recycle')
+    expect(undo.before.description).toBe(`pw ${redactValue(later)}`)
+    for (const [label, r] of Object.entries({ json, dry, applied, restore })) {
+      for (const value of [secret, later]) {
+        expect(r.stdout, label).not.toContain(value)
+        expect(r.stderr, label).not.toContain(value)
+      }
+    }
+    for (const [path, text] of await outputsUnder(join(cwd, 'cases', 'PL')))
+      expect(text, path).not.toContain(secret)
   })
 })

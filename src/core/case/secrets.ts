@@ -2,7 +2,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { exists } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
-import { classifyValue, redactor } from '../common/redact.js'
+import { redactor, registerEnvironmentSecrets } from '../common/redact.js'
 import { escapeTerminal } from '../common/text.js'
 import { asArray, asRecord, asString, truncate } from '../report/format.js'
 import { EVIDENCE_DIR, MANIFEST_FILE, sealedSets } from './evidence-store.js'
@@ -97,9 +97,7 @@ export async function registerCaseSecrets(
         const config = asRecord(doc.Configuration ?? doc)
         const env = asRecord(config.Environment)
         const vars = asRecord(env.Variables)
-        for (const [name, value] of Object.entries(vars)) {
-          if (typeof value === 'string' && classifyValue(name, value).secret) redactor.register(value)
-        }
+        registerEnvironmentSecrets(vars)
         const err = asRecord(env.Error)
         const errorText = [asString(err.ErrorCode), asString(err.Message)].filter(Boolean).join(': ')
         const facts = {

@@ -479,6 +479,17 @@ function deepMap(
 export const redactor = new Redactor()
 
 /**
+ * Registers with the process redactor every value of a function's environment that classifyValue
+ * calls secret. Whatever reads a function's environment calls it before anything about that
+ * function is printed or journaled: its description, a statement id or an error may quote one.
+ */
+export function registerEnvironmentSecrets(variables: Record<string, unknown> | null | undefined): void {
+  for (const [name, value] of Object.entries(variables ?? {})) {
+    if (typeof value === 'string' && classifyValue(name, value).secret) redactor.register(value)
+  }
+}
+
+/**
  * `text` scrubbed, then cut to at most `max` characters, ending in `ellipsis` when cut. In this
  * order: cut first, a secret that straddles the cut leaves its head, which no scrub after can
  * recognise. The cut never falls inside a marker (it moves before it) nor between the halves of

@@ -1,6 +1,10 @@
 import type { AwsClients } from '../../aws/clients.js'
-import { getFunctionConfiguration } from '../../aws/lambda-containment.js'
+import {
+  type GetFunctionConfigurationCommandOutput,
+  getFunctionConfiguration,
+} from '../../aws/lambda-containment.js'
 import { UsageError } from '../../errors.js'
+import { registerEnvironmentSecrets } from '../common/redact.js'
 import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { assertSameAccount, parseArn } from '../identity.js'
@@ -75,6 +79,21 @@ export function regionalAws(ctx: FirContext, region: unknown): AwsClients {
 }
 
 /**
+ * The function's configuration (GetFunctionConfiguration), its environment's secret values
+ * registered with the redactor first: containment prints and journals plan rows and prior states
+ * (a description quoting a secret) before the snapshot contain takes registers them, and a dry run
+ * takes none. Every containment read of a function's configuration goes through here.
+ */
+export async function readFunctionConfiguration(
+  aws: AwsClients,
+  fn: string,
+): Promise<GetFunctionConfigurationCommandOutput> {
+  const cfg = await getFunctionConfiguration(aws, fn)
+  registerEnvironmentSecrets(cfg.Environment?.Variables)
+  return cfg
+}
+
+/**
  * Resolves `<function>` against Lambda: refuses another account's ARN (use --role-arn), and
  * returns the function's ARN and execution role.
  */
@@ -85,7 +104,7 @@ export async function resolveFunction(ctx: FirContext, input: string): Promise<F
   if (input.startsWith('arn:')) await assertSameAccount(aws, input)
   else if (ref.account)
     await assertSameAccount(aws, `arn:aws:lambda:${region}:${ref.account}:function:${ref.name}`)
-  const cfg = await getFunctionConfiguration(aws, ref.name)
+  const cfg = await readFunctionConfiguration(aws, ref.name)
   const arn = cfg.FunctionArn ?? ''
   const roleArn = cfg.Role ?? ''
   return {

@@ -1,7 +1,7 @@
-import { getFunctionConfiguration, updateFunctionDescription } from '../../aws/lambda-containment.js'
+import { updateFunctionDescription } from '../../aws/lambda-containment.js'
 import type { FirContext } from '../context.js'
 import { defineStep } from '../steps/define-step.js'
-import { type FunctionParams, regionalAws } from './function-target.js'
+import { type FunctionParams, readFunctionConfiguration, regionalAws } from './function-target.js'
 
 export interface RecycleState {
   description: string
@@ -44,7 +44,7 @@ export const recycleStep = defineStep<FunctionParams, RecycleState>({
   iamActions: ['lambda:GetFunctionConfiguration', 'lambda:UpdateFunctionConfiguration'],
   undoPolicy: 'default',
   async read(ctx, params) {
-    const cfg = await getFunctionConfiguration(regionalAws(ctx, params.region), params.function)
+    const cfg = await readFunctionConfiguration(regionalAws(ctx, params.region), params.function)
     return {
       target: params.functionArn,
       label: params.function,
