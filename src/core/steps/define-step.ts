@@ -3,7 +3,7 @@ import type { Outcome } from '../case/journal.js'
 import type { FirContext } from '../context.js'
 import { announceActing } from '../identity.js'
 import type { Plan, Step, StepResult, UndoPlan, UndoRecord } from './step.js'
-import { pendingUndos } from './undo-records.js'
+import { pendingUndoOf, pendingUndos } from './undo-records.js'
 
 /** What the target looks like now, as a step's `read` returns it. */
 export interface ReadState<S> {
@@ -157,6 +157,34 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
     return { nothingToChange: reason }
   }
 
+  /**
+   * fir's earlier change to the target, not yet undone, when someone else changed what it made
+   * since: the step's comparison of the state read now with it finds a conflict. The change about
+   * to be made starts from that person's state, and its undo is to put that back — with the parts
+   * the earlier change still holds taken back to its prior (the comparison's result) — not the
+   * earlier prior, which would overwrite what they set. Undefined when there is no earlier change
+   * or the state is fir's own (the prior, fir's after state, or a run's half-made state).
+   */
+  function supersededChange(
+    ctx: FirContext,
+    target: string,
+    state: S,
+  ): { record: UndoRecord<S>; prior: S; note: string } | undefined {
+    if (!spec.compareForUndo) return undefined
+    const record = pendingUndoOf(ctx.case.journal.all(), spec.id, target) as UndoRecord<S> | undefined
+    if (!record || record.prior === undefined || record.after === undefined) return undefined
+    const cmp = spec.compareForUndo(state, record)
+    if (cmp.conflicts.length === 0) return undefined
+    const prior = cmp.result
+    const instead =
+      spec.describe(prior) === spec.describe(record.prior) ? '' : `, not ${spec.describe(record.prior)}`
+    return {
+      record,
+      prior,
+      note: `changed by someone else since this case's change (journal #${record.startedSeq}): ${spec.describe(record.after)} as fir left it, ${spec.describe(state)} now; restore is to put back ${spec.describe(prior)}${instead}`,
+    }
+  }
+
   function fail(ctx: FirContext, result: StepResult<S>, err: unknown, what: string): StepResult<S> {
     result.outcome = failureOutcome(err)
     result.error = errorInfo(err)
@@ -195,6 +223,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
       const read = await spec.read(ctx, params)
       const applied = spec.isApplied(ctx, params, read.state)
       const after = applied ? read.state : spec.intend(ctx, params, read.state)
+      const superseded = applied ? undefined : supersededChange(ctx, read.target, read.state)
       return {
         step: spec.id,
         title: spec.title,
@@ -206,7 +235,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
         ...(applied ? nothingReason(ctx, read.target, read.state) : {}),
         beforeText: spec.describe(read.state),
         afterText: spec.describe(after),
-        notes: read.notes ?? [],
+        notes: [...(read.notes ?? []), ...(superseded ? [superseded.note] : [])],
       }
     },
 
@@ -244,19 +273,24 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
         }
       }
       const intended = spec.intend(ctx, params, read.state)
+      const superseded = supersededChange(ctx, read.target, read.state)
+      if (superseded) result.notes = [...result.notes, superseded.note]
       await announceActing(ctx)
       const started = await journal(ctx, {
         target: read.target,
         params,
         outcome: 'started',
         prior: read.state,
-        undo: { intendedAfter: intended },
+        undo: {
+          intendedAfter: intended,
+          ...(superseded ? { supersedes: superseded.record.startedSeq, prior: superseded.prior } : {}),
+        },
       })
       const undo: UndoRecord<S> = {
         step: spec.id,
         target: read.target,
         params,
-        prior: read.state,
+        prior: superseded ? superseded.prior : read.state,
         after: intended,
         startedSeq: started.seq,
         startedAt: started.at,

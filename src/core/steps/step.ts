@@ -17,6 +17,11 @@
  * The truth about the prior state is the EARLIEST `started` entry of a (step, target) pair not
  * closed by an `undone` entry: a run killed between its change and its outcome, then re-run,
  * journals a second `started` whose prior is fir's own half-made state, and must not be trusted.
+ * Unless someone else changed what fir had made before fir changed it again (the step's
+ * `compareForUndo` finds a conflict in the state read): that `started` entry then says
+ * `undo: {intendedAfter, supersedes: <seq of the earlier change's started entry>, prior: <the
+ * state its undo puts back>}`, and the change it supersedes is no longer the one to undo (its
+ * prior would overwrite what that person set).
  */
 import type { FirContext } from '../context.js'
 
@@ -63,7 +68,10 @@ export interface UndoRecord<S = unknown> {
   target: string
   /** The params the change was made with (as journaled; region and names included). */
   params: Record<string, unknown>
-  /** The state before fir's first change to this target (earliest `started` entry). */
+  /**
+   * The state before fir's first change to this target (earliest `started` entry), or the
+   * `undo.prior` of a `started` entry that superseded it (someone changed the target since).
+   */
   prior: S
   /** fir's after state: the last outcome's `after`, else the intended after of the `started` entry. */
   after: S

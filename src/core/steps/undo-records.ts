@@ -53,11 +53,41 @@ export function isUndoEntry(e: JournalEntry): boolean {
  * conflict starts from that value, not from fir's: its `started` entry's prior is the truth, and
  * the change before it is superseded (its undo would put back what that person had replaced).
  *
+ * So does a change whose `started` entry says `undo.supersedes: <seq>`: someone changed what fir's
+ * change #seq had made (its step's comparison found a conflict) before fir changed it again. The
+ * state its undo puts back is the entry's `undo.prior` — the state read then, with the parts fir's
+ * earlier change still held taken back to that change's prior (see define-step.ts) — and the
+ * callers of the change it supersedes stay its callers (a shared role's revocation is still
+ * theirs). A later `started` entry without it is fir's own state (a re-run), as above.
+ *
  * `heldFor` lists who the change is in force for (its `applied` and `already-applied` entries);
  * a `skipped` undo entry — a restore of one function that kept a change another function still
  * needs — takes that function's params out of it.
  */
 export function pendingUndos(entries: readonly JournalEntry[], steps?: ReadonlySet<string>): UndoRecord[] {
+  return [...openChanges(entries, steps).values()].sort((a, b) => b.startedSeq - a.startedSeq)
+}
+
+/**
+ * The change of `action` to `target` not yet undone (see {@link pendingUndos}), either step of a
+ * {@link SAME_CHANGE} pair finding the other's; undefined when there is none.
+ */
+export function pendingUndoOf(
+  entries: readonly JournalEntry[],
+  action: string,
+  target: string,
+): UndoRecord | undefined {
+  return openChanges(entries).get(`${SAME_CHANGE[action] ?? action}\u0000${target}`)
+}
+
+/** What the `undo` of a `started` entry holds (see step.ts). */
+interface StartedUndo {
+  intendedAfter?: unknown
+  supersedes?: unknown
+  prior?: unknown
+}
+
+function openChanges(entries: readonly JournalEntry[], steps?: ReadonlySet<string>): Map<string, UndoRecord> {
   const open = new Map<string, UndoRecord>()
   /** startedSeq of the open changes a restore found in conflict (someone else's value left). */
   const conflicted = new Set<unknown>()
@@ -89,19 +119,22 @@ export function pendingUndos(entries: readonly JournalEntry[], steps?: ReadonlyS
       current = undefined
     }
     if (e.outcome === 'started') {
-      if (current) {
+      const undo = (e.undo ?? {}) as StartedUndo
+      // Someone changed what this change had made before fir changed it again: superseded.
+      const superseded = current !== undefined && undo.supersedes === current.startedSeq
+      if (current && !superseded) {
         current.journaledFor!.push(params)
         continue
       }
-      const intended = (e.undo as { intendedAfter?: unknown } | undefined)?.intendedAfter
       open.set(k, {
         step: e.action,
         target: e.target,
         params,
-        prior: e.prior,
-        after: intended,
-        journaledFor: [params],
-        heldFor: [],
+        prior: undo.supersedes !== undefined && 'prior' in undo ? undo.prior : e.prior,
+        after: undo.intendedAfter,
+        journaledFor: [...(current?.journaledFor ?? []), params],
+        heldFor: [...(current?.heldFor ?? [])],
+        ...(current?.releasedFor ? { releasedFor: [...current.releasedFor] } : {}),
         startedSeq: e.seq,
         startedAt: e.at,
       })
@@ -123,5 +156,5 @@ export function pendingUndos(entries: readonly JournalEntry[], steps?: ReadonlyS
       current.data = e.undo as Record<string, unknown>
     }
   }
-  return [...open.values()].sort((a, b) => b.startedSeq - a.startedSeq)
+  return open
 }

@@ -1,4 +1,8 @@
-import { DeleteFunctionConcurrencyCommand, PutFunctionConcurrencyCommand } from '@aws-sdk/client-lambda'
+import {
+  DeleteFunctionConcurrencyCommand,
+  PutFunctionConcurrencyCommand,
+  UpdateFunctionConfigurationCommand,
+} from '@aws-sdk/client-lambda'
 import { CreateOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations'
 import { describe, expect, it } from 'vitest'
 import { containFunction, type SnapshotPort } from '../../../src/core/containment/contain.js'
@@ -412,6 +416,61 @@ describe('containment steps against moto', () => {
     expect(r.results.map((x) => [x.step, x.outcome])).toEqual([['containment.throttle', 'undone']])
     expect(await reserved()).toBe(7)
     expect((await restoreCase(ctx, {})).results).toEqual([])
+    await lambda.send(new DeleteFunctionConcurrencyCommand({ FunctionName: s.functionName }))
+    await ctx.case.close()
+  })
+
+  it('changed by hand after containment, contained again: restore puts back the hand-set state, with the parts fir still held back to the first prior', async () => {
+    const s = await seedCompromisedFunction(moto.endpoint(), { logEvents: false })
+    const ctx = await testContext(moto.endpoint(), { caseId: 'C-2C' })
+    const state = () => functionState(moto.endpoint(), s.functionName, s.role.name)
+    const before = await state()
+    const actions = ['throttle', 'permissions', 'recycle'] as const
+    const contain = () =>
+      containFunction(ctx, { function: s.functionName, actions: [...actions], snapshot: fakeSnapshot() })
+    await contain()
+    // By hand: 10, a description of their own, and the removed public-invoke statement put back
+    // as another one (another account's GetFunction); the other public statement stays removed.
+    const { lambda } = sdk(moto.endpoint())
+    await lambda.send(
+      new PutFunctionConcurrencyCommand({ FunctionName: s.functionName, ReservedConcurrentExecutions: 10 }),
+    )
+    await lambda.send(
+      new UpdateFunctionConfigurationCommand({ FunctionName: s.functionName, Description: 'set by hand' }),
+    )
+    await seedPermission(moto.endpoint(), s.functionName, {
+      sid: s.statements.publicInvoke,
+      principal: '210987654321',
+      action: 'lambda:GetFunction',
+    })
+    const byHand = await state()
+    const again = await contain()
+    expect(again.results.map((r) => [r.step, r.outcome, r.beforeText])).toEqual([
+      ['containment.throttle', 'applied', 'reserved concurrency: 10'],
+      ['containment.permissions', 'applied', expect.stringMatching(/^1 public of 2: /)],
+      ['containment.recycle', 'applied', 'description: "set by hand"'],
+    ])
+    const r = await restoreCase(ctx, {})
+    expect(r.results.map((x) => [x.step, x.outcome])).toEqual([
+      ['containment.recycle', 'undone'],
+      ['containment.permissions', 'undone'],
+      ['containment.throttle', 'undone'],
+    ])
+    // Before: 5, "orders API" and the first public-invoke statement, over what was set by hand.
+    const after = await state()
+    expect(after.reserved).toBe(10)
+    expect(after.description).toBe('set by hand')
+    expect(after.statements).toEqual({
+      ...byHand.statements,
+      [s.statements.publicUrl]: before.statements[s.statements.publicUrl],
+    })
+    expect((await restoreCase(ctx, {})).results).toEqual([])
+    // The second contain said so, before it changed anything.
+    expect(again.results[0]!.notes).toContainEqual(
+      expect.stringMatching(
+        /^changed by someone else since this case's change \(journal #\d+\): reserved concurrency: 0 as fir left it, reserved concurrency: 10 now; restore is to put back reserved concurrency: 10, not reserved concurrency: 5$/,
+      ),
+    )
     await lambda.send(new DeleteFunctionConcurrencyCommand({ FunctionName: s.functionName }))
     await ctx.case.close()
   })

@@ -123,6 +123,35 @@ describe('step runner', () => {
     expect(pendingUndos(ctx.case.journal.all())).toEqual([])
     await ctx.case.close()
   })
+
+  it('a change someone else changed since is superseded: contained again, undo puts back their value, not the first prior', async () => {
+    const world = { value: 5, writes: 0 }
+    const step = dialStep(world)
+    const ctx = await testContext(moto.endpoint())
+    const call = [{ step, params: { label: 'a', to: 0 } }]
+    await runSteps(ctx, call, { what: 'test' })
+    world.value = 10 // by hand, after fir's change
+    const plan = await runSteps(ctx, call, { what: 'test', dryRun: true })
+    const r = await runSteps(ctx, call, { what: 'test' })
+    expect(r.results[0]).toMatchObject({ outcome: 'applied', before: { value: 10 } })
+    const records = pendingUndos(ctx.case.journal.all())
+    const u = await runUndos(ctx, [{ step, record: records[0]! }], { what: 'restore' })
+    expect(u.results[0]!.outcome).toBe('undone')
+    // Before: the record kept the first prior, and undo set 5 over the 10 set by hand.
+    expect(world.value).toBe(10)
+    expect(records.map((x) => [x.prior, x.after])).toEqual([[{ value: 10 }, { value: 0 }]])
+    expect(pendingUndos(ctx.case.journal.all())).toEqual([])
+    // The plan and the result say so; the journal says which change it supersedes.
+    const started = ctx.case.journal.all().filter((e) => e.action === step.id && e.outcome === 'started')
+    const note = `changed by someone else since this case's change (journal #${started[0]!.seq}): dial 0 as fir left it, dial 10 now; restore is to put back dial 10, not dial 5`
+    expect(plan.plans[0]!.notes).toEqual([note])
+    expect(r.results[0]!.notes).toEqual([note])
+    expect(started[1]).toMatchObject({
+      prior: { value: 10 },
+      undo: { intendedAfter: { value: 0 }, supersedes: started[0]!.seq, prior: { value: 10 } },
+    })
+    await ctx.case.close()
+  })
 })
 
 describe('pendingUndos', () => {
@@ -144,6 +173,52 @@ describe('pendingUndos', () => {
       ['s.d', 'p', 'q', 7],
       ['s.a', 1, -1, 1],
     ])
+  })
+
+  it('a started entry that supersedes the open change starts a new one, from its undo.prior, keeping its callers', () => {
+    const e = (seq: number, over: Record<string, unknown>) => ({ ...base, seq, ...over }) as never
+    const fa = { function: 'fa', role: 'r' }
+    const fb = { function: 'fb', role: 'r' }
+    const list = [
+      e(1, {
+        action: 's.a',
+        target: 't1',
+        params: fa,
+        outcome: 'started',
+        prior: 5,
+        undo: { intendedAfter: 0 },
+      }),
+      e(2, { action: 's.a', target: 't1', params: fa, outcome: 'applied', after: 0 }),
+      // someone set 10; fir changed it again: its undo puts back 10
+      e(3, {
+        action: 's.a',
+        target: 't1',
+        params: fb,
+        outcome: 'started',
+        prior: 10,
+        undo: { intendedAfter: 0, supersedes: 1, prior: 10 },
+      }),
+      e(4, { action: 's.a', target: 't1', params: fb, outcome: 'applied', after: 0 }),
+      // undo.prior, not the state read, is what undo puts back (parts fir still held: their prior)
+      e(5, { action: 's.b', target: 't2', outcome: 'started', prior: [1, 2], undo: { intendedAfter: [] } }),
+      e(6, { action: 's.b', target: 't2', outcome: 'applied', after: [] }),
+      e(7, {
+        action: 's.b',
+        target: 't2',
+        outcome: 'started',
+        prior: [3],
+        undo: { intendedAfter: [], supersedes: 5, prior: [3, 1, 2] },
+      }),
+    ]
+    const r = pendingUndos(list)
+    expect(r.map((x) => [x.step, x.prior, x.after, x.startedSeq])).toEqual([
+      ['s.b', [3, 1, 2], [], 7],
+      ['s.a', 10, 0, 3],
+    ])
+    expect(r[1]).toMatchObject({ journaledFor: [fa, fa, fb, fb], heldFor: [fa, fb] })
+    // the undo of the superseding change closes it; the superseded one is not left behind
+    const undone = e(8, { action: 's.a', target: 't1', outcome: 'undone', params: { ...fb, undoOf: 3 } })
+    expect(pendingUndos([...list, undone]).map((x) => x.startedSeq)).toEqual([7])
   })
 })
 
