@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda'
+import { GetFunctionConfigurationCommand, UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { redactValue } from '../../src/core/common/redact.js'
 import { escapeTerminal } from '../../src/core/common/text.js'
@@ -400,5 +400,41 @@ describe('a secret of the environment of a function fir acts on (built CLI)', ()
     }
     for (const [path, text] of await outputsUnder(join(cwd, 'cases', 'PL')))
       expect(text, path).not.toContain(secret)
+  })
+
+  it('restore never writes a redaction marker into AWS: a prior that quoted a secret is a conflict, left as it is', async () => {
+    // Before: the journal's prior description is redacted, and restore set the function's
+    // description to "pw ‹redacted len=… sha256:…›", losing the real one.
+    const secret = 'hunter4-quoted-value'
+    const role = await seedRole(moto.endpoint(), { name: 'quote-role' })
+    await seedFunction(moto.endpoint(), {
+      name: 'quote-fn',
+      roleArn: role.arn,
+      env: { DB_PASSWORD: secret },
+      description: `pw ${secret}`,
+    })
+    const cwd = await tempDir()
+    const run = (args: string[]) => runFir(args, { cwd, endpoint: moto.endpoint() })
+    expect((await run(['case', 'init', 'QD'])).code).toBe(0)
+    const contain = await run(['contain', 'quote-fn', '--case', 'cases/QD', '--actions', 'recycle', '--yes'])
+    expect(contain.code, contain.stderr).toBe(4) // moto's snapshot gaps
+    const stamped = (
+      await seedClients(moto.endpoint()).lambda.send(
+        new GetFunctionConfigurationCommand({ FunctionName: 'quote-fn' }),
+      )
+    ).Description
+    expect(stamped).toMatch(/^fir: recycled by case QD at /)
+    const restore = await run(['restore', 'quote-fn', '--case', 'cases/QD', '--yes', '--json'])
+    expect(restore.code, restore.stderr).toBe(0)
+    const row = restore.json.result.results.find((r: { step: string }) => r.step === 'containment.recycle')
+    expect(row.outcome).toBe('conflict')
+    expect(row.notes.join(' ')).toMatch(/held a secret value, which the journal keeps redacted.*evidence\//)
+    const now = (
+      await seedClients(moto.endpoint()).lambda.send(
+        new GetFunctionConfigurationCommand({ FunctionName: 'quote-fn' }),
+      )
+    ).Description
+    expect(now).toBe(stamped)
+    expect(restore.stdout).not.toContain(secret)
   })
 })

@@ -264,6 +264,13 @@ const ALL_DIGITS = /^\d+$/
 /** A marker already in the text (scrubbed once before): kept as it is, never scrubbed inside. */
 const MARKER = '‹redacted len=\\d+ sha256:[0-9a-f]{8}›'
 
+const HOLDS_MARKER = new RegExp(MARKER)
+
+/** Whether a value (a string, or any string inside it) holds a redaction marker. */
+export function holdsRedaction(value: unknown): boolean {
+  return HOLDS_MARKER.test(typeof value === 'string' ? value : (JSON.stringify(value) ?? ''))
+}
+
 /** The code point that ends at `end` (a surrogate pair whole). */
 function codePointBefore(text: string, end: number): string {
   const low = text.charCodeAt(end - 1)

@@ -1,5 +1,6 @@
 import { AccessDeniedError, FirError, messageOf } from '../../errors.js'
 import type { Outcome } from '../case/journal.js'
+import { holdsRedaction } from '../common/redact.js'
 import type { FirContext } from '../context.js'
 import { announceActing } from '../identity.js'
 import type { Plan, Step, StepResult, UndoPlan, UndoRecord } from './step.js'
@@ -185,6 +186,26 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
     }
   }
 
+  /**
+   * The step's comparison for an undo, less one thing no undo may do: write a redaction marker
+   * into AWS. The journal keeps secret values redacted, so a prior that quoted one (a description
+   * holding an environment secret) comes back from it as `‹redacted …›`; putting that back would
+   * replace the function's value with the marker. Such an undo is a conflict, left as it is, with
+   * where the real value is.
+   */
+  function compareUndo(current: S, record: UndoRecord<S>): UndoComparison<S> {
+    const cmp = spec.compareForUndo!(current, record)
+    if (cmp.changes === 0 || !holdsRedaction(cmp.result) || holdsRedaction(current)) return cmp
+    return {
+      result: current,
+      changes: 0,
+      conflicts: [
+        ...cmp.conflicts,
+        `the state to put back (${spec.describe(cmp.result)}) held a secret value, which the journal keeps redacted: restore leaves it as it is; put it back by hand from the case's snapshot (evidence/)`,
+      ],
+    }
+  }
+
   function fail(ctx: FirContext, result: StepResult<S>, err: unknown, what: string): StepResult<S> {
     result.outcome = failureOutcome(err)
     result.error = errorInfo(err)
@@ -361,7 +382,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
     async planUndo(ctx, record): Promise<UndoPlan<S>> {
       if (!spec.compareForUndo) throw new Error(`${spec.id} cannot be undone`)
       const current = (await readForUndo(ctx, record)).state
-      const cmp = spec.compareForUndo(current, record)
+      const cmp = compareUndo(current, record)
       return {
         status: cmp.changes > 0 ? 'would-undo' : cmp.conflicts.length > 0 ? 'conflict' : 'already-undone',
         current,
@@ -399,7 +420,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
       result.label = read.label
       result.before = read.state
       result.beforeText = spec.describe(read.state)
-      const cmp = spec.compareForUndo(read.state, record)
+      const cmp = compareUndo(read.state, record)
       result.notes = cmp.conflicts.map((c) => `conflict: ${c}`)
       if (cmp.changes === 0) {
         const outcome = cmp.conflicts.length > 0 ? 'conflict' : 'undone'
