@@ -63,8 +63,19 @@ export interface StepSpec<P, S> {
   outputs?(params: P, state: S): Record<string, unknown>
   /** Compares the current state with the record, part by part (pure). */
   compareForUndo?(current: S, record: UndoRecord<S>): UndoComparison<S>
-  /** Restores the parts `comparison` says to change back; returns the state after. */
-  revert?(ctx: FirContext, record: UndoRecord<S>, current: S, comparison: UndoComparison<S>): Promise<S>
+  /**
+   * Restores the parts `comparison` says to change back; returns the state after. A revert of
+   * several calls reports the state each call leaves through `progress`, as `change` does: should a
+   * later call fail and the state not be readable back, the result and the journal still hold what
+   * was put back.
+   */
+  revert?(
+    ctx: FirContext,
+    record: UndoRecord<S>,
+    current: S,
+    comparison: UndoComparison<S>,
+    progress: (state: S) => void,
+  ): Promise<S>
 }
 
 /** Test-only hook: SIGKILL right after a step's AWS change, before its outcome is journaled. */
@@ -448,8 +459,11 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
       })
       const mark = ctx.aws.requestLog.length
       let after: S
+      let progressed: S | undefined
       try {
-        after = await spec.revert(ctx, record, read.state, cmp)
+        after = await spec.revert(ctx, record, read.state, cmp, (s) => {
+          progressed = s
+        })
       } catch (err) {
         if (!(err instanceof FirError)) {
           await journal(ctx, { target: record.target, params, outcome: 'failed', error: errorInfo(err) })
@@ -462,14 +476,16 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
         } catch {
           now = undefined
         }
+        // What the undo left: the state read back, else the last state the revert reported reaching.
+        const left = now ?? progressed
         result.requestIds = requestIdsSince(ctx, mark)
-        result.after = now ?? null
-        result.afterText = now === undefined ? '?' : spec.describe(now)
+        result.after = left ?? null
+        result.afterText = left === undefined ? '?' : spec.describe(left)
         await journal(ctx, {
           target: record.target,
           params,
           outcome: result.outcome as Outcome,
-          ...(now !== undefined ? { after: now } : {}),
+          ...(left !== undefined ? { after: left } : {}),
           requestIds: result.requestIds,
           error: result.error,
         })

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { defineStep } from '../../../src/core/steps/define-step.js'
 import { runSteps, runUndos } from '../../../src/core/steps/runner.js'
 import { pendingUndos } from '../../../src/core/steps/undo-records.js'
-import { RefusedError } from '../../../src/errors.js'
+import { AccessDeniedError, RefusedError } from '../../../src/errors.js'
 import { useMoto } from '../../support/emulator.js'
 import { testContext } from '../containment/state.js'
 
@@ -149,6 +149,50 @@ describe('step runner', () => {
     expect(started[1]).toMatchObject({
       prior: { value: 10 },
       undo: { intendedAfter: { value: 0 }, supersedes: started[0]!.seq, prior: { value: 10 } },
+    })
+    await ctx.case.close()
+  })
+
+  it('an undo that fails part way, its state unreadable after, journals the state its revert reported reaching', async () => {
+    const world = { value: 0, readable: true }
+    const step = defineStep<{ label: string }, { value: number }>({
+      id: 'test.dial-steps',
+      title: 'Turn the dial in steps',
+      iamActions: [],
+      undoPolicy: 'default',
+      read: async (_ctx, p) => {
+        if (!world.readable) throw new AccessDeniedError('unable to read the dial: denied', ['test:Read'])
+        return { target: `dial:${p.label}`, label: p.label, state: { value: world.value } }
+      },
+      intend: () => ({ value: 0 }),
+      isApplied: () => false,
+      change: async () => ({ value: 0 }),
+      describe: (s) => `dial ${s.value}`,
+      compareForUndo: (current, record) => ({ result: record.prior, changes: 1, conflicts: [] }),
+      // Two calls: the first turns the dial to 1, the second is refused and the dial unreadable.
+      async revert(_ctx, _record, _current, _cmp, progress) {
+        world.value = 1
+        progress({ value: 1 })
+        world.readable = false
+        throw new AccessDeniedError('unable to turn the dial to 2: denied', ['test:Turn'])
+      },
+    })
+    const ctx = await testContext(moto.endpoint())
+    const record = {
+      step: step.id,
+      target: 'dial:a',
+      params: { label: 'a' },
+      prior: { value: 2 },
+      after: { value: 0 },
+      startedSeq: 1,
+      startedAt: '2026-01-01T00:00:00.000Z',
+    }
+    const u = await runUndos(ctx, [{ step, record }], { what: 'restore' })
+    expect(u.results[0]).toMatchObject({ outcome: 'denied', after: { value: 1 }, afterText: 'dial 1' })
+    expect(ctx.case.journal.all().at(-1)).toMatchObject({
+      action: step.id,
+      outcome: 'denied',
+      after: { value: 1 },
     })
     await ctx.case.close()
   })
