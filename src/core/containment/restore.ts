@@ -11,7 +11,7 @@ import { pendingUndos } from '../steps/undo-records.js'
 import { DEFAULT_RESTORE_ACTIONS, RESTORE_ACTIONS, type RestoreAction, stepIdsFor } from './actions.js'
 import { parseFunctionRef } from './function-target.js'
 import type { PermissionsState, PolicyStatementRef } from './permissions.js'
-import type { UrlState } from './url.js'
+import { sameUrl, type UrlState } from './url.js'
 
 export interface RestoreOptions {
   /**
@@ -246,10 +246,6 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
 }
 
 /**
- * A conflict is no failed call (not a gap, exit 0), but what it left is not restored: names each
- * and what to do, and says so plainly when nothing at all was restored.
- */
-/**
  * What this restore opened to the outside again, function by function: URLs set back to AuthType
  * NONE and public resource-policy statements put back. Restoring is the responder's call; saying
  * so keeps a function from going public again unnoticed while its code may still be compromised.
@@ -262,7 +258,15 @@ function reopenedWarning(
   // By function (ARN, else name and region): the same name in two regions is two functions.
   const opened = new Map<string, { fn: ChangedFunction | undefined; label: string; what: string[] }>()
   results.forEach((r, i) => {
-    if (r.outcome !== 'undone' && r.outcome !== 'conflict') return
+    // A failed or denied undo may have put back part of what it meant to (URLs set back,
+    // statements re-added, before or after the one AWS refused): its `after` is what is in place.
+    if (
+      r.outcome !== 'undone' &&
+      r.outcome !== 'conflict' &&
+      r.outcome !== 'failed' &&
+      r.outcome !== 'denied'
+    )
+      return
     const fn = changedFunction(calls[i]?.record.params)
     const label = fn?.name ?? (r.label || r.target)
     const key = fn ? fn.arn || `${fn.name}@${fn.region}` : label
@@ -273,11 +277,13 @@ function reopenedWarning(
     }
     if (r.step === 'containment.url') {
       const before = (r.before as UrlState | null)?.configs ?? []
+      // Only a URL this restore set back: the same config (qualifier and address) closed before it.
+      // One it left alone (another URL made since, already NONE) it did not reopen.
       const open = ((r.after as UrlState | null)?.configs ?? [])
-        .filter(
-          (c) =>
-            c.authType === 'NONE' && before.find((b) => b.qualifier === c.qualifier)?.authType !== 'NONE',
-        )
+        .filter((c) => {
+          const b = before.find((x) => sameUrl(x, c))
+          return c.authType === 'NONE' && b !== undefined && b.authType !== 'NONE'
+        })
         .map((c) => c.qualifier ?? '$LATEST')
       if (open.length > 0)
         add(`function URL${open.length > 1 ? 's' : ''} of ${open.join(', ')} with AuthType NONE`)
@@ -306,6 +312,10 @@ function reopenedWarning(
   return `reachable from outside the account again: ${list.join(', ')}. Restore put back what containment had closed; if the code is not known clean, close it again: ${commands.join(' and ')}`
 }
 
+/**
+ * A conflict is no failed call (not a gap, exit 0), but what it left is not restored: names each
+ * and what to do, and says so plainly when nothing at all was restored.
+ */
 function conflictWarning(results: readonly StepResult[]): string | undefined {
   const conflicts = results.filter((r) => r.outcome === 'conflict')
   if (conflicts.length === 0) return undefined

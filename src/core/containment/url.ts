@@ -14,6 +14,13 @@ export interface UrlState {
 
 const where = (q: string | null) => (q === null ? '$LATEST' : q)
 
+/**
+ * The same URL config: the same qualifier and address. A URL deleted and created again gets a new
+ * address; it is another config, not the one fir changed. (An address not recorded matches.)
+ */
+export const sameUrl = (a: UrlConfig, b: UrlConfig): boolean =>
+  a.qualifier === b.qualifier && (a.url === '' || b.url === '' || a.url === b.url)
+
 function describe(s: UrlState): string {
   if (s.configs.length === 0) return 'no function URL'
   return s.configs.map((c) => `${where(c.qualifier)}: ${c.authType}`).join(', ')
@@ -23,7 +30,9 @@ function describe(s: UrlState): string {
  * containment.url — sets AuthType AWS_IAM on every function URL config (the function's and each
  * alias's). It never deletes a URL: a deleted URL's address is lost forever.
  * IAM: lambda:ListAliases, lambda:GetFunctionUrlConfig, lambda:UpdateFunctionUrlConfig.
- * Undo: restores AuthType NONE on exactly the configs it changed.
+ * Undo: restores AuthType NONE on exactly the configs it changed. A URL deleted and created again
+ * since (a new address) is another config: a conflict, left alone. A URL Lambda refuses to change
+ * back does not stop the others.
  */
 export const urlStep = defineStep<FunctionParams, UrlState>({
   id: 'containment.url',
@@ -72,7 +81,12 @@ export const urlStep = defineStep<FunctionParams, UrlState>({
     for (const p of record.prior.configs) {
       if (p.authType !== 'NONE') continue
       const now = result.find((c) => c.qualifier === p.qualifier)
-      if (now?.authType === 'AWS_IAM') {
+      if (now && !sameUrl(now, p)) {
+        // Deleted and created again: another URL, at another address, that fir never changed.
+        conflicts.push(
+          `the URL of ${where(p.qualifier)} is another URL now (${now.url}, ${now.authType}; fir set AWS_IAM on ${p.url}); left as it is`,
+        )
+      } else if (now?.authType === 'AWS_IAM') {
         now.authType = 'NONE'
         changes++
       } else if (now?.authType !== 'NONE') {
@@ -83,15 +97,29 @@ export const urlStep = defineStep<FunctionParams, UrlState>({
     }
     return { result: { configs: result }, changes, conflicts }
   },
-  async revert(ctx, record, current) {
+  async revert(ctx, record, current, comparison, progress) {
     const aws = regionalAws(ctx, record.params.region)
     const fn = String(record.params.function)
-    const after: UrlConfig[] = []
-    for (const c of current.configs) {
-      const p = record.prior.configs.find((x) => x.qualifier === c.qualifier)
-      if (p?.authType === 'NONE' && c.authType === 'AWS_IAM')
-        after.push(await updateFunctionUrlAuthType(aws, fn, c.qualifier, 'NONE'))
-      else after.push(c)
+    const after = current.configs.map((c) => ({ ...c }))
+    // Exactly the configs compareForUndo sets back to NONE: the same URL fir changed, still AWS_IAM.
+    const back = after.filter(
+      (c, i) => c.authType === 'AWS_IAM' && comparison.result.configs[i]?.authType === 'NONE',
+    )
+    // One URL Lambda refuses to change back does not keep the others closed: try each, then report.
+    const { refused } = await changeEach(
+      back,
+      (c) => `the URL of ${where(c.qualifier)}`,
+      async (c) => {
+        Object.assign(c, await updateFunctionUrlAuthType(aws, fn, c.qualifier, 'NONE'))
+        progress({ configs: after.map((x) => ({ ...x })) })
+      },
+    )
+    if (refused.length > 0) {
+      throw notAllChanged(
+        { verb: 'set AuthType NONE back on', things: `function URLs of ${fn}`, made: 'set back' },
+        refused,
+        back.length - refused.length,
+      )
     }
     return { configs: after }
   },

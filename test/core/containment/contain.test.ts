@@ -1,5 +1,6 @@
 import {
   DeleteFunctionConcurrencyCommand,
+  DeleteFunctionUrlConfigCommand,
   PutFunctionConcurrencyCommand,
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda'
@@ -13,8 +14,11 @@ import { FaultProxy } from '../../support/fault-proxy.js'
 import {
   type PermissionSpec,
   PINNED_STATEMENTS,
+  publishVersion,
+  seedAlias,
   seedCompromisedFunction,
   seedFunction,
+  seedFunctionUrl,
   seedPermission,
   seedRole,
   seedSqsMapping,
@@ -387,6 +391,78 @@ describe('containment steps against moto', () => {
     expect((await functionState(moto.endpoint(), s.functionName, s.role.name)).reserved).toBe(5)
     await lambda.send(new DeleteFunctionConcurrencyCommand({ FunctionName: s.functionName }))
     await ctx.case.close()
+  })
+
+  it('a function URL deleted and created again since contain is another URL: restore reports a conflict and leaves it closed', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'url-again-role' })
+    await seedFunction(moto.endpoint(), { name: 'url-again', roleArn: role.arn })
+    const first = await seedFunctionUrl(moto.endpoint(), 'url-again', 'NONE')
+    const ctx = await testContext(moto.endpoint(), { caseId: 'C-UA' })
+    await containFunction(ctx, { function: 'url-again', actions: ['url'], snapshot: fakeSnapshot() })
+    // Someone replaces the URL by hand, IAM only: a new address, which fir never opened.
+    const { lambda } = sdk(moto.endpoint())
+    await lambda.send(new DeleteFunctionUrlConfigCommand({ FunctionName: 'url-again' }))
+    const second = await seedFunctionUrl(moto.endpoint(), 'url-again', 'AWS_IAM')
+    expect(second).not.toBe(first)
+    const r = await restoreCase(ctx, {})
+    expect(r.results.map((x) => [x.step, x.outcome])).toEqual([['containment.url', 'conflict']])
+    expect(r.results[0]!.notes).toEqual([
+      `conflict: the URL of $LATEST is another URL now (${second}, AWS_IAM; fir set AWS_IAM on ${first}); left as it is`,
+    ])
+    expect((await functionState(moto.endpoint(), 'url-again', role.name)).urls).toEqual({
+      $LATEST: 'AWS_IAM',
+    })
+    // Nothing was reopened, and the warnings do not say otherwise.
+    expect(r.warnings).toEqual([
+      expect.stringMatching(/^nothing was restored \(conflict\): containment\.url on url-again; /),
+    ])
+    expect(ctx.case.journal.all().at(-1)).toMatchObject({ action: 'containment.url', outcome: 'conflict' })
+    await ctx.case.close()
+  })
+
+  it('a function URL Lambda refuses to set back does not keep the others closed: denied, naming it', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'url-redo-role' })
+    await seedFunction(moto.endpoint(), { name: 'url-redo', roleArn: role.arn })
+    await seedAlias(moto.endpoint(), 'url-redo', 'live', await publishVersion(moto.endpoint(), 'url-redo'))
+    await seedFunctionUrl(moto.endpoint(), 'url-redo', 'NONE')
+    // Once contained, the function's own URL ($LATEST, no qualifier, the first tried) is refused.
+    let refuse = false
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [
+        {
+          match: (req) =>
+            refuse && req.operation === 'UpdateFunctionUrlConfig' && !req.query?.has('Qualifier'),
+          fault: 'access-denied',
+        },
+      ],
+    }).start()
+    try {
+      const ctx = await testContext(proxy.endpoint, { caseId: 'C-UR' })
+      await containFunction(ctx, { function: 'url-redo', actions: ['url'], snapshot: fakeSnapshot() })
+      refuse = true
+      const mark = proxy.records.length
+      const back = await restoreCase(ctx, {})
+      expect(back.results.map((x) => [x.step, x.outcome])).toEqual([['containment.url', 'denied']])
+      // Before: fir stopped at $LATEST and never tried live.
+      expect(
+        proxy.records
+          .slice(mark)
+          .filter((x) => x.operation === 'UpdateFunctionUrlConfig')
+          .map((x) => x.query?.get('Qualifier')),
+      ).toEqual([null, 'live'])
+      expect(back.results[0]!.error?.message).toMatch(
+        /^unable to set AuthType NONE back on 1 of 2 function URLs of url-redo: the URL of \$LATEST: .*lambda:UpdateFunctionUrlConfig.*; the other 1 was set back$/,
+      )
+      // moto keeps one URL a function whatever the qualifier: the one set back opens both.
+      expect(back.warnings.filter((w) => w.startsWith('reachable'))).toEqual([
+        expect.stringMatching(
+          /^reachable from outside the account again: url-redo \(function URLs of \$LATEST, live with AuthType NONE\)\. /,
+        ),
+      ])
+      await ctx.case.close()
+    } finally {
+      await proxy.stop()
+    }
   })
 
   it('after a conflict, containing again and restoring puts back the value the conflict left, not the first prior', async () => {
