@@ -149,7 +149,8 @@ const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b)
  * IAM: lambda:ListVersionsByFunction, lambda:ListAliases, lambda:GetPolicy, lambda:RemovePermission,
  * organizations:DescribeOrganization (only for aws:PrincipalOrgID conditions), lambda:AddPermission
  * (undo).
- * Undo: re-adds each removed statement with the same Sid, principal, action and conditions.
+ * Undo: re-adds each removed statement with the same Sid, principal, action and conditions; one
+ * AWS refuses to re-add does not stop the others (the undo is then `denied` or `failed`, naming it).
  */
 export const permissionsStep = defineStep<FunctionParams, PermissionsState>({
   id: 'containment.permissions',
@@ -271,15 +272,31 @@ export const permissionsStep = defineStep<FunctionParams, PermissionsState>({
     }
     return { result: { statements: result }, changes, conflicts }
   },
-  async revert(ctx, record, current) {
+  async revert(ctx, record, current, _comparison, progress) {
     const aws = regionalAws(ctx, record.params.region)
     const fn = String(record.params.function)
     const now = new Set(current.statements.map(key))
     const result = [...current.statements]
-    for (const p of record.prior.statements) {
-      if (!p.public || now.has(key(p)) || record.after.statements.some((a) => key(a) === key(p))) continue
-      await addPermission(aws, addPermissionFor(fn, p).input)
-      result.push(p)
+    const missing = record.prior.statements.filter(
+      (p) => p.public && !now.has(key(p)) && !record.after.statements.some((a) => key(a) === key(p)),
+    )
+    // One statement AWS refuses to re-add does not stop the others: try each, then report. Each
+    // one re-added is reported, so what was put back is known even if the policy cannot be read.
+    const { refused } = await changeEach(
+      missing,
+      (p) => `${where(p.qualifier)}/${p.sid}`,
+      async (p) => {
+        await addPermission(aws, addPermissionFor(fn, p).input)
+        result.push(p)
+        progress({ statements: [...result] })
+      },
+    )
+    if (refused.length > 0) {
+      throw notAllChanged(
+        { verb: 're-add', things: `public statements to function ${fn}`, made: 're-added' },
+        refused,
+        missing.length - refused.length,
+      )
     }
     return { statements: result }
   },

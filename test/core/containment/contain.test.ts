@@ -7,6 +7,7 @@ import {
 import { CreateOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations'
 import { describe, expect, it } from 'vitest'
 import { containFunction, type SnapshotPort } from '../../../src/core/containment/contain.js'
+import type { PermissionsState } from '../../../src/core/containment/permissions.js'
 import { restoreCase } from '../../../src/core/containment/restore.js'
 import { revokeRoleSessions } from '../../../src/core/credentials/revoke-sessions.js'
 import { useMoto } from '../../support/emulator.js'
@@ -633,6 +634,76 @@ describe('containment steps against moto', () => {
       const back = await restoreCase(ctx, {})
       expect(back.results.map((x) => [x.step, x.outcome])).toEqual([['containment.permissions', 'undone']])
       expect(await functionState(moto.endpoint(), 'perm-deny', role.name)).toEqual(before)
+      await ctx.case.close()
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('a restore AWS refuses one AddPermission of re-adds every other statement, is denied naming it, and warns of those it reopened', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'perm-redo-role' })
+    await seedFunction(moto.endpoint(), { name: 'perm-redo', roleArn: role.arn })
+    const sids = ['pub-1', 'pub-2', 'pub-3', 'pub-4', 'pub-5', 'pub-6']
+    for (const sid of sids) await seedPermission(moto.endpoint(), 'perm-redo', { sid, principal: '*' })
+    const before = await functionState(moto.endpoint(), 'perm-redo', role.name)
+    // The third AddPermission of the restore (whichever statement it is) is denied, once.
+    let adds = 0
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [{ match: (req) => req.operation === 'AddPermission' && ++adds === 3, fault: 'access-denied' }],
+    }).start()
+    try {
+      const ctx = await testContext(proxy.endpoint, { caseId: 'C-PR' })
+      await containFunction(ctx, {
+        function: 'perm-redo',
+        actions: ['permissions'],
+        snapshot: fakeSnapshot(),
+      })
+      expect((await functionState(moto.endpoint(), 'perm-redo', role.name)).statements).toEqual({})
+
+      const back = await restoreCase(ctx, {})
+      expect(back.results.map((x) => [x.step, x.outcome])).toEqual([['containment.permissions', 'denied']])
+      // Before: fir stopped at the refused statement and never tried the three after it.
+      expect(proxy.records.filter((x) => x.operation === 'AddPermission')).toHaveLength(6)
+      const now = Object.keys((await functionState(moto.endpoint(), 'perm-redo', role.name)).statements)
+      expect(now).toHaveLength(5)
+      const [refused] = sids.filter((sid) => !now.includes(sid))
+      expect(back.results[0]!.error?.message).toMatch(
+        new RegExp(
+          `^unable to re-add 1 of 6 public statements to function perm-redo: \\$LATEST/${refused}: .*lambda:AddPermission.*; the other 5 were re-added$`,
+        ),
+      )
+      expect(ctx.gaps.list).toEqual([
+        expect.objectContaining({ call: 'containment.permissions', reason: back.results[0]!.error?.message }),
+      ])
+      // The journal's after state is what is in place: the five re-added.
+      const last = ctx.case.journal.all().at(-1)!
+      expect(last).toMatchObject({ action: 'containment.permissions', outcome: 'denied' })
+      expect((last.after as PermissionsState).statements.map((x) => x.sid).sort()).toEqual(now.sort())
+      // What was reopened is named, though the restore did not finish.
+      const reopened = back.warnings.filter((w) => w.startsWith('reachable'))
+      expect(reopened).toEqual([
+        expect.stringMatching(
+          /^reachable from outside the account again: perm-redo \(public statements [^)]+\)\. /,
+        ),
+      ])
+      expect(
+        reopened[0]!
+          .match(/public statements ([^)]+)\)/)![1]!
+          .split(', ')
+          .sort(),
+      ).toEqual(now.sort())
+
+      // Run again, it re-adds only the one left, and names it.
+      const again = await restoreCase(ctx, {})
+      expect(again.results.map((x) => [x.step, x.outcome])).toEqual([['containment.permissions', 'undone']])
+      expect(again.warnings.filter((w) => w.startsWith('reachable'))).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^reachable from outside the account again: perm-redo \\(public statement ${refused}\\)\\. `,
+          ),
+        ),
+      ])
+      expect(await functionState(moto.endpoint(), 'perm-redo', role.name)).toEqual(before)
       await ctx.case.close()
     } finally {
       await proxy.stop()
