@@ -110,6 +110,10 @@ export interface ZipEntrySpec {
   method?: 'store' | 'deflate'
   /** Unix mode (e.g. 0o100644 file, 0o120777 symlink — then `data` is the link target). */
   mode?: number
+  /** The "version made by" host (high byte; default 3, Unix). */
+  host?: number
+  /** The external attributes as written (instead of `mode << 16`), e.g. MS-DOS bits. */
+  attributes?: number
   /** Declared sizes that lie (for tests of size validation). */
   declaredUncompressedSize?: number
   /** A name for the local file header other than the central directory's (a parser differential). */
@@ -120,7 +124,7 @@ export interface ZipEntrySpec {
 
 /**
  * Builds a zip archive in memory. Entries carry Unix modes in their external attributes (made by
- * Unix), so a symlink is an entry with mode 0o120777 whose content is the link target. With
+ * Unix unless `host` says otherwise), so a symlink is an entry with mode 0o120777 whose content is the link target. With
  * `corruptCentralDirectory`, the central directory's signature is damaged.
  */
 export function makeZip(
@@ -155,7 +159,7 @@ export function makeZip(
     locals.push(local, localName, body)
     const central = Buffer.alloc(46)
     central.writeUInt32LE(0x02014b50, 0)
-    central.writeUInt16LE((3 << 8) | 20, 4) // made by Unix, spec 2.0
+    central.writeUInt16LE(((e.host ?? 3) << 8) | 20, 4) // made by Unix unless said, spec 2.0
     central.writeUInt16LE(20, 6)
     central.writeUInt16LE(flags, 8)
     central.writeUInt16LE(method === 'deflate' ? 8 : 0, 10)
@@ -169,7 +173,7 @@ export function makeZip(
     central.writeUInt16LE(0, 32)
     central.writeUInt16LE(0, 34)
     central.writeUInt16LE(0, 36)
-    central.writeUInt32LE((mode << 16) >>> 0, 38)
+    central.writeUInt32LE(e.attributes ?? (mode << 16) >>> 0, 38)
     central.writeUInt32LE(offset, 42)
     centrals.push(central, name, e.centralExtra ?? Buffer.alloc(0))
     offset += local.length + localName.length + body.length

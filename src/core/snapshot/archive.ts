@@ -40,7 +40,10 @@ export interface ArchiveEntry {
   uncompressedSize: number
   crc32: string
   method: number
-  /** Unix mode from the external attributes (octal), when made by Unix. */
+  /**
+   * Unix mode from the external attributes (octal): made by a host that keeps one there, or any
+   * host's attributes that carry the symlink type.
+   */
   mode?: string
   type: 'file' | 'directory' | 'symlink'
   /** SHA-256 of the entry's bytes, streamed from the archive (never written to disk). */
@@ -85,6 +88,28 @@ export const DEFAULT_LISTING_LIMITS: ListingLimits = {
 const S_IFMT = 0o170000
 const S_IFLNK = 0o120000
 const S_IFDIR = 0o040000
+
+/**
+ * Hosts ("version made by", high byte) whose zips keep a Unix mode in the upper 16 bits of the
+ * external attributes: those Info-ZIP's unzip reads it from (VMS, Unix, Atari ST, QDOS, Acorn,
+ * BeOS, Tandem, AtheOS; a symlink on VMS, Unix, Atari ST, BeOS and AtheOS) and Mac OS X, which
+ * Go's archive/zip reads as Unix.
+ */
+const UNIX_MODE_HOSTS = new Set([2, 3, 5, 12, 13, 16, 17, 19, 30])
+
+/**
+ * The Unix mode an extractor may take from a record's external attributes: the upper 16 bits when
+ * the host keeps a mode there; on any other host only when they carry the symlink type, which
+ * Info-ZIP honours on an MS-DOS host when the owner bits match the DOS bits (7-Zip on any host
+ * with its Unix flag). An ordinary Windows zip has its attributes in the low byte, zeros above.
+ */
+function unixModeOf(r: CentralRecord): number {
+  const upper = r.externalAttributes >>> 16
+  if (UNIX_MODE_HOSTS.has(r.versionMadeBy >> 8)) return upper
+  return (upper & S_IFMT) === S_IFLNK ? upper : 0
+}
+
+const isLink = (mode: number) => (mode & S_IFMT) === S_IFLNK
 
 function decodeName(raw: Buffer): { name: string; rawName?: string } {
   let name: string
@@ -220,14 +245,12 @@ export async function listArchive(
 
   async function listEntry(entry: CentralRecord, shift: number, seen: Set<string>): Promise<void> {
     const { name, rawName: rawB64 } = decodeName(entry.name)
-    const madeBy = entry.versionMadeBy >> 8
-    const unixMode = madeBy === 3 || madeBy === 19 ? entry.externalAttributes >>> 16 : 0
-    const type: ArchiveEntry['type'] =
-      unixMode && (unixMode & S_IFMT) === S_IFLNK
-        ? 'symlink'
-        : name.endsWith('/') || (unixMode && (unixMode & S_IFMT) === S_IFDIR)
-          ? 'directory'
-          : 'file'
+    const unixMode = unixModeOf(entry)
+    const type: ArchiveEntry['type'] = isLink(unixMode)
+      ? 'symlink'
+      : name.endsWith('/') || (unixMode && (unixMode & S_IFMT) === S_IFDIR)
+        ? 'directory'
+        : 'file'
     const e: ArchiveEntry = {
       name,
       ...(rawB64 ? { rawName: rawB64 } : {}),

@@ -373,3 +373,52 @@ describe('listArchive: a lie in the central directory hides no entry', () => {
     )
   })
 })
+
+describe('listArchive: symlinks whatever host made the archive', () => {
+  const link = (name: string, host: number, mode = 0o120777): ZipEntrySpec => ({
+    name,
+    data: '/etc/shadow',
+    mode,
+    host,
+    method: 'store',
+  })
+
+  it('flags a symlink made by any host an extractor makes one for, and no ordinary Windows entry', async () => {
+    const { path } = await writeZip(
+      makeZip([
+        // Windows zips: MS-DOS bits in the low byte (archive, directory), or Python's zipfile on
+        // Windows, which writes the stat mode above them.
+        { name: 'index.py', data: 'def handler(e, c):\n    return 1\n', host: 0, attributes: 0x20 },
+        { name: 'lib/', host: 0, attributes: 0x10 },
+        { name: 'win.py', data: 'x = 1', host: 0, attributes: ((0o100666 << 16) | 0x20) >>> 0 },
+        { name: 'ntfs.py', data: 'x = 2', host: 10, attributes: 0x20 },
+        // Info-ZIP's unzip extracts each of these as a symlink to /etc/shadow.
+        link('vms-link', 2),
+        link('atari-link', 5),
+        link('beos-link', 16),
+        link('atheos-link', 30),
+        link('fat-link', 0, 0o120644),
+        link('osx-link', 19),
+      ]),
+    )
+    const l = await listArchive(path)
+    const links = ['vms-link', 'atari-link', 'beos-link', 'atheos-link', 'fat-link', 'osx-link']
+    expect(kindsOf(l)).toEqual(links.map((n) => `symlink:${n}`))
+    expect(new Set(l.problems.map((p) => p.detail))).toEqual(
+      new Set(['symbolic link to "/etc/shadow" (outside the archive)']),
+    )
+    for (const n of links) {
+      expect(l.entries.find((e) => e.name === n)).toMatchObject({
+        type: 'symlink',
+        linkTarget: '/etc/shadow',
+      })
+    }
+    expect(l.entries.slice(0, 4).map((e) => [e.name, e.type, e.mode])).toEqual([
+      ['index.py', 'file', undefined],
+      ['lib/', 'directory', undefined],
+      ['win.py', 'file', undefined],
+      ['ntfs.py', 'file', undefined],
+    ])
+    expect(l.entries.find((e) => e.name === 'beos-link')!.mode).toBe('120777')
+  })
+})
