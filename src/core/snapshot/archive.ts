@@ -3,7 +3,12 @@ import { type FileHandle, open } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createInflateRaw } from 'node:zlib'
-import { type CentralRecord, readCentralDirectory, readLocalHeader } from './zip-directory.js'
+import {
+  type CentralRecord,
+  type LocalHeader,
+  readCentralDirectory,
+  readLocalHeader,
+} from './zip-directory.js'
 
 /** A problem with a code archive (DESIGN §3: hostile archives are listed, never extracted). */
 export interface ArchiveProblem {
@@ -29,6 +34,8 @@ export interface ArchiveProblem {
   /** The entry it is about (display form, escaped later), if any. */
   entry?: string
   detail: string
+  /** Set when entries after this point were not read at all: hostile entries there go unseen. */
+  unread?: true
 }
 
 export interface ArchiveEntry {
@@ -64,7 +71,12 @@ export interface ArchiveListing {
 }
 
 export interface ListingLimits {
+  /** Entries listed (and hashed); the names after them are only checked. */
   maxEntries: number
+  /** Central directory records read in all, listed or only checked (zip-slip names, symlinks). */
+  maxScannedEntries: number
+  /** Hostile entries past `maxEntries` reported one by one; the rest are counted. */
+  maxReportedBeyond: number
   /** Entries larger than this (uncompressed) are not hashed. */
   maxHashBytes: number
   /** Stop hashing after this many uncompressed bytes in total. */
@@ -78,6 +90,8 @@ export interface ListingLimits {
 
 export const DEFAULT_LISTING_LIMITS: ListingLimits = {
   maxEntries: 100_000,
+  maxScannedEntries: 1_000_000,
+  maxReportedBeyond: 10_000,
   maxHashBytes: 256 * 1024 * 1024,
   maxTotalHashBytes: 1024 * 1024 * 1024,
   bombRatio: 100,
@@ -111,11 +125,13 @@ function unixModeOf(r: CentralRecord): number {
 
 const isLink = (mode: number) => (mode & S_IFMT) === S_IFLNK
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true })
+
 function decodeName(raw: Buffer): { name: string; rawName?: string } {
   let name: string
   let clean = true
   try {
-    name = new TextDecoder('utf-8', { fatal: true }).decode(raw)
+    name = UTF8.decode(raw)
   } catch {
     name = raw.toString('latin1')
     clean = false
@@ -132,6 +148,17 @@ export function zipSlipReason(name: string): string | undefined {
   if (name.split('/').some((seg) => seg === '..')) return "has a '..' segment"
   if (name.includes('\u0000')) return 'contains a NUL byte'
   return undefined
+}
+
+/** A symlink entry's problem: where it points, and whether that is outside the archive. */
+function symlinkProblem(name: string, target: string | undefined, note = ''): ArchiveProblem {
+  const to = target ?? ''
+  const outside = to.startsWith('/') || to.split('/').includes('..')
+  return {
+    kind: 'symlink',
+    entry: name,
+    detail: `symbolic link to ${JSON.stringify(to)}${outside ? ' (outside the archive)' : ''}${note}`,
+  }
 }
 
 /**
@@ -192,8 +219,10 @@ async function readEntryData(
  * twice, symlinks, zip bombs by ratio or total size, encrypted entries, sizes that disagree (a
  * stored entry whose sizes differ, a local header declaring other sizes, data longer or shorter
  * than declared) and a directory that disagrees with its end record or is damaged. No lie in one
- * record or in the end record stops the listing before the directory's last record. Never throws
- * for a bad archive: the problem is in the listing.
+ * record or in the end record stops the listing before the directory's last record. Past
+ * `maxEntries` nothing more is listed, but the names and types of the records after it are still
+ * checked (up to `maxScannedEntries`), so a long directory hides no zip-slip name or symlink
+ * behind its padding. Never throws for a bad archive: the problem is in the listing.
  */
 export async function listArchive(
   path: string,
@@ -220,8 +249,23 @@ export async function listArchive(
     }
   }
   const fileSize = (await file.stat()).size
+  // Records past the listing limit: only their names and types are checked, and only the hostile
+  // ones kept (up to `maxReportedBeyond`), so a directory of a million entries costs no memory.
+  const hostileBeyond: CentralRecord[] = []
+  let unreportedBeyond = 0
+  let uncompressedBeyond = 0
+  const checkBeyond = (r: CentralRecord): void => {
+    uncompressedBeyond += r.uncompressedSize
+    if (!zipSlipReason(decodeName(r.name).name) && !isLink(unixModeOf(r))) return
+    if (hostileBeyond.length < limits.maxReportedBeyond) hostileBeyond.push(r)
+    else unreportedBeyond++
+  }
   try {
-    const directory = await readCentralDirectory(file, fileSize, limits.maxEntries)
+    const directory = await readCentralDirectory(file, fileSize, {
+      maxRecords: limits.maxEntries,
+      maxScanned: Math.max(limits.maxScannedEntries, limits.maxEntries),
+      beyond: checkBeyond,
+    })
     if ('unreadable' in directory) {
       error = directory.unreadable
       problems.push({ kind: 'corrupt', detail: `not a readable zip archive: ${error}` })
@@ -232,15 +276,58 @@ export async function listArchive(
       for (const record of directory.records) {
         await listEntry(record, directory.shift, seen)
       }
-      if (directory.more) {
-        problems.push({
-          kind: 'too-many-entries',
-          detail: `more than ${limits.maxEntries} entries; the listing stops there`,
-        })
+      const { beyond } = directory
+      if (beyond) {
+        const past = ' (past the listing limit: not listed or hashed)'
+        for (const r of hostileBeyond) {
+          const { name } = decodeName(r.name)
+          const slip = zipSlipReason(name)
+          if (slip) problems.push({ kind: 'zip-slip', entry: name, detail: `entry name ${slip}${past}` })
+          if (isLink(unixModeOf(r))) {
+            const local = await readLocalHeader(file, r.localHeaderOffset + directory.shift)
+            problems.push(symlinkProblem(name, local && (await linkTarget(r, local)).target, past))
+          }
+        }
+        const checked = `the names and types of the ${beyond.scanned} after them were still checked for zip-slip names and symlinks (their local headers, duplicate names and contents were not)`
+        const unreported =
+          unreportedBeyond > 0
+            ? `; the first ${limits.maxReportedBeyond} hostile ones are reported, ${unreportedBeyond} more are not`
+            : ''
+        problems.push(
+          beyond.more
+            ? {
+                kind: 'too-many-entries',
+                detail: `more than ${limits.maxScannedEntries} entries (the end record declares ${directory.declared.entries}): the first ${limits.maxEntries} are listed and hashed, ${checked}${unreported}; the entries after entry ${limits.maxEntries + beyond.scanned} were not read at all, so hostile entries there go unseen`,
+                unread: true,
+              }
+            : {
+                kind: 'too-many-entries',
+                detail: `${limits.maxEntries + beyond.scanned} entries, more than the ${limits.maxEntries} listed and hashed: ${checked}${unreported}`,
+              },
+        )
       }
     }
   } finally {
     await file.close()
+  }
+
+  /** A symlink's target, read from its data (at most 4 KiB), or why it cannot be read. */
+  async function linkTarget(
+    entry: CentralRecord,
+    local: LocalHeader,
+  ): Promise<{ target?: string; unreadable?: string }> {
+    if (entry.method !== 0 && entry.method !== 8) return {}
+    if (local.dataAt + entry.compressedSize > fileSize) return {}
+    const chunks: Buffer[] = []
+    try {
+      await readEntryData(file, local.dataAt, entry.compressedSize, entry.method, 4096, (c) => {
+        chunks.push(c)
+        return undefined
+      })
+      return { target: Buffer.concat(chunks).toString('utf8') }
+    } catch (err) {
+      return { unreadable: (err as Error).message }
+    }
   }
 
   async function listEntry(entry: CentralRecord, shift: number, seen: Set<string>): Promise<void> {
@@ -357,25 +444,12 @@ export async function listArchive(
     const decodable = entry.method === 0 || entry.method === 8
     if (!unreadable && !decodable) e.notHashed = `compression method ${entry.method} is not supported`
     if (type === 'symlink') {
-      const chunks: Buffer[] = []
       if (local && !unreadable && decodable) {
-        try {
-          await readEntryData(file, local.dataAt, entry.compressedSize, entry.method, 4096, (c) => {
-            chunks.push(c)
-            return undefined
-          })
-          e.linkTarget = Buffer.concat(chunks).toString('utf8')
-        } catch (err) {
-          e.notHashed = `unreadable: ${(err as Error).message}`
-        }
+        const link = await linkTarget(entry, local)
+        if (link.target !== undefined) e.linkTarget = link.target
+        if (link.unreadable) e.notHashed = `unreadable: ${link.unreadable}`
       }
-      const target = e.linkTarget ?? ''
-      const outside = target.startsWith('/') || target.split('/').includes('..')
-      problems.push({
-        kind: 'symlink',
-        entry: name,
-        detail: `symbolic link to ${JSON.stringify(target)}${outside ? ' (outside the archive)' : ''}`,
-      })
+      problems.push(symlinkProblem(name, e.linkTarget))
       return
     }
     if (!local || unreadable || !decodable) return
@@ -425,10 +499,12 @@ export async function listArchive(
     }
   }
 
-  if (uncompressed > limits.bombTotalBytes) {
+  // Entries past the listing limit count towards the declared total: a bomb may hide there too.
+  const declaredTotal = uncompressed + uncompressedBeyond
+  if (declaredTotal > limits.bombTotalBytes) {
     problems.push({
       kind: 'zip-bomb',
-      detail: `declares ${uncompressed} bytes uncompressed in total (over ${limits.bombTotalBytes}; Lambda's own limit is 250 MB)`,
+      detail: `declares ${declaredTotal} bytes uncompressed in total (over ${limits.bombTotalBytes}; Lambda's own limit is 250 MB)`,
     })
   } else if (
     compressed > 0 &&

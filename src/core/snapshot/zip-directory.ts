@@ -52,8 +52,22 @@ export interface CentralDirectory {
   problems: string[]
   /** Set when the directory is damaged before its end: entries after it may be missing. */
   damaged?: string
-  /** Set when the walk stopped at `maxRecords` with more records after it. */
-  more?: boolean
+  /**
+   * Set when the directory holds more than `maxRecords` records: how many after them were read
+   * (each offered to `beyond`, none kept), and whether the read stopped at `maxScanned` with
+   * records still after it (those are not read at all).
+   */
+  beyond?: { scanned: number; more: boolean }
+}
+
+/** How far the walk goes: records kept in full, and records only offered to a check past them. */
+export interface DirectoryLimits {
+  /** Records kept (and returned) in full. */
+  maxRecords: number
+  /** Records read in all, kept or not: a directory claiming millions of entries stays bounded. */
+  maxScanned: number
+  /** Offered each record read past `maxRecords`, which is then dropped. */
+  beyond?: (record: CentralRecord) => void
 }
 
 /** Reads a file through a window, so walking thousands of small records is not a read each. */
@@ -137,13 +151,16 @@ function applyExtra(r: CentralRecord, extra: Buffer): void {
 /**
  * Finds the end record and walks the central directory of the `size`-byte `file` (DESIGN §3:
  * listed, never extracted). Returns a reason instead when the file has no end record at all (not
- * a zip archive). `maxRecords` keeps the listing's entry-count guard.
+ * a zip archive). The first `maxRecords` records are kept; the walk goes on past them, up to
+ * `maxScanned` records in all, offering each to `beyond` without keeping it, so a long directory
+ * hides no name from the caller's checks and costs no memory per record.
  */
 export async function readCentralDirectory(
   file: FileHandle,
   size: number,
-  maxRecords: number,
+  limits: DirectoryLimits,
 ): Promise<CentralDirectory | { unreadable: string }> {
+  const { maxRecords, maxScanned, beyond } = limits
   const w = new Window(file, size)
   const end = await findEnd(w)
   if (!end) {
@@ -202,6 +219,8 @@ export async function readCentralDirectory(
   const records: CentralRecord[] = []
   let at = start
   let damaged: string | undefined
+  // Records read: the kept ones, then those only offered to `beyond`.
+  let count = 0
   let more = false
   for (;;) {
     const signature = await w.u32(at)
@@ -211,13 +230,13 @@ export async function readCentralDirectory(
         ((signature === END || signature === END64 || signature === DIGITAL_SIGNATURE) && at <= directoryEnd)
       if (!ended) {
         damaged =
-          records.length === 0
+          count === 0
             ? `no central directory record at byte ${at}, where the end record puts the directory`
-            : `the central directory is damaged at byte ${at}, after ${records.length} entries`
+            : `the central directory is damaged at byte ${at}, after ${count} entries`
       }
       break
     }
-    if (records.length >= maxRecords) {
+    if (count >= maxScanned) {
       more = true
       break
     }
@@ -226,7 +245,7 @@ export async function readCentralDirectory(
     const variable = fixed ? nameLength + fixed.readUInt16LE(30) + fixed.readUInt16LE(32) : 0
     const rest = fixed && at + 46 + variable <= directoryEnd ? await w.bytes(at + 46, variable) : undefined
     if (!fixed || !rest) {
-      damaged = `the central directory record of entry ${records.length + 1} runs past the directory's end (byte ${directoryEnd})`
+      damaged = `the central directory record of entry ${count + 1} runs past the directory's end (byte ${directoryEnd})`
       break
     }
     const r: CentralRecord = {
@@ -242,7 +261,9 @@ export async function readCentralDirectory(
       name: Buffer.from(rest.subarray(0, nameLength)),
     }
     applyExtra(r, rest.subarray(nameLength, nameLength + fixed.readUInt16LE(30)))
-    records.push(r)
+    if (count < maxRecords) records.push(r)
+    else beyond?.(r)
+    count++
     at += 46 + variable
   }
 
@@ -251,9 +272,9 @@ export async function readCentralDirectory(
       `${damaged}: the end record declares ${declared.entries} entries; entries after it may be missing from this listing`,
     )
   } else if (!more) {
-    if (records.length !== declared.entries) {
+    if (count !== declared.entries) {
       problems.push(
-        `the central directory holds ${records.length} entries but the end record declares ${declared.entries}${records.length > declared.entries ? `: a reader that trusts the count misses the last ${records.length - declared.entries}` : ''}`,
+        `the central directory holds ${count} entries but the end record declares ${declared.entries}${count > declared.entries ? `: a reader that trusts the count misses the last ${count - declared.entries}` : ''}`,
       )
     }
     if (at - start !== declared.size) {
@@ -268,7 +289,7 @@ export async function readCentralDirectory(
     declared,
     problems,
     ...(damaged ? { damaged } : {}),
-    ...(more ? { more } : {}),
+    ...(more || count > records.length ? { beyond: { scanned: count - records.length, more } } : {}),
   }
 }
 

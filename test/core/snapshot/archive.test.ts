@@ -353,13 +353,39 @@ describe('listArchive: a lie in the central directory hides no entry', () => {
     expect(l.error).toMatch(/after 2 entries/)
   })
 
-  it('keeps the entry-count guard: the walk stops at the limit and says so', async () => {
+  it('keeps the entry-count guard, yet the names past it are still checked: the zip-slip and symlink after the limit are flagged', async () => {
     const { path } = await writeZip(tailHostileZip())
     const l = await listArchive(path, { ...DEFAULT_LISTING_LIMITS, maxEntries: 2 })
     expect(l.entries.map((e) => e.name)).toEqual(['index.py', 'app.py'])
-    expect(kindsOf(l)).toEqual(['too-many-entries:'])
+    expect(kindsOf(l)).toEqual(['zip-slip:../../../../var/task/evil.sh', 'symlink:lnk', 'too-many-entries:'])
+    expect(l.problems[0]!.detail).toMatch(/'\.\.' segment \(past the listing limit: not listed or hashed\)/)
+    expect(l.problems[1]!.detail).toMatch(/^symbolic link to "\/etc\/shadow" \(outside the archive\)/)
+    expect(l.problems[2]).toEqual({
+      kind: 'too-many-entries',
+      detail: expect.stringMatching(
+        /^4 entries, more than the 2 listed and hashed: the names and types of the 2 after them were still checked/,
+      ),
+    })
     const exact = await listArchive(path, { ...DEFAULT_LISTING_LIMITS, maxEntries: 4 })
     expect(exact.problems.map((p) => p.kind)).not.toContain('too-many-entries')
+  })
+
+  it('bounds the names scan too, and says the entries after it were not read at all', async () => {
+    const { path } = await writeZip(tailHostileZip())
+    const limits = { ...DEFAULT_LISTING_LIMITS, maxEntries: 2, maxScannedEntries: 3 }
+    const l = await listArchive(path, limits)
+    expect(kindsOf(l)).toEqual(['zip-slip:../../../../var/task/evil.sh', 'too-many-entries:'])
+    expect(l.problems[1]).toEqual({
+      kind: 'too-many-entries',
+      detail: expect.stringMatching(
+        /^more than 3 entries \(the end record declares 4\): .* entries after entry 3 were not read at all, so hostile entries there go unseen$/,
+      ),
+      unread: true,
+    })
+    // Hostile entries past the limit are reported up to a bound, the rest counted.
+    const few = await listArchive(path, { ...DEFAULT_LISTING_LIMITS, maxEntries: 2, maxReportedBeyond: 1 })
+    expect(kindsOf(few)).toEqual(['zip-slip:../../../../var/task/evil.sh', 'too-many-entries:'])
+    expect(few.problems[1]!.detail).toMatch(/the first 1 hostile ones are reported, 1 more are not$/)
   })
 
   it('reads a zip64 end record, and checks its entry count like the 32-bit one', async () => {
