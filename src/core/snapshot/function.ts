@@ -76,10 +76,66 @@ const ARCHIVE_LEVEL: Record<ArchiveProblem['kind'], FindingLevel> = {
   'zip-bomb': 'high',
   corrupt: 'medium',
   encrypted: 'medium',
-  'too-many-entries': 'low',
+  // The entries past the listing limit are not listed or hashed (their names are still checked):
+  // high when even the names stop (`unread`), as hostile entries may hide there.
+  'too-many-entries': 'medium',
   'ambiguous-name': 'high',
   // A size lie is made, not an accident of a zip tool: it blinds readers to the entries after it.
   'size-mismatch': 'high',
+}
+
+/** What a problem about the archive as a whole (no entry) says of it, by kind. */
+const ARCHIVE_SAYS: Partial<Record<ArchiveProblem['kind'], string>> = {
+  'zip-bomb': 'is a zip bomb',
+  corrupt: 'has a corrupt or lying central directory',
+  'too-many-entries': 'has too many entries to list',
+}
+
+/** One hostile-archive finding: the problems of one kind in one package. */
+export interface ArchiveFinding {
+  problem: ArchiveProblem['kind']
+  level: FindingLevel
+  title: string
+  problems: ArchiveProblem[]
+}
+
+/**
+ * The hostile-archive findings of one package, one per kind of problem. A title counts the
+ * entries flagged (naming the first three, and how many more) apart from what is said of the
+ * archive as a whole, which is no entry.
+ */
+export function archiveFindings(file: string, fn: string, problems: ArchiveProblem[]): ArchiveFinding[] {
+  const byKind = new Map<ArchiveProblem['kind'], ArchiveProblem[]>()
+  for (const p of problems) byKind.set(p.kind, [...(byKind.get(p.kind) ?? []), p])
+  return [...byKind].map(([kind, all]) => {
+    const entries = all.filter((p) => p.entry !== undefined)
+    const whole = all.filter((p) => p.entry === undefined)
+    const more = (n: number) => (n > 0 ? ` and ${n} more` : '')
+    const parts: string[] = []
+    if (entries.length > 0) {
+      const names = entries.slice(0, 3).map((p) => JSON.stringify(escapeTerminal(p.entry ?? '')))
+      parts.push(
+        `has ${entries.length} ${kind} entr${entries.length === 1 ? 'y' : 'ies'}: ${names.join(', ')}${more(entries.length - 3)}`,
+      )
+    }
+    if (whole.length > 0) {
+      const says = ARCHIVE_SAYS[kind] ?? `has a ${kind} problem`
+      parts.push(
+        `${entries.length > 0 ? `${says} as a whole` : says}: ${escapeTerminal(whole[0]!.detail)}${more(whole.length - 1)}`,
+      )
+    }
+    const level: FindingLevel = all.some((p) => p.unread)
+      ? 'high'
+      : kind === 'symlink' && all.some((p) => p.detail.includes('outside the archive'))
+        ? 'high'
+        : ARCHIVE_LEVEL[kind]
+    return {
+      problem: kind,
+      level,
+      title: `Package ${file} of ${fn} ${parts.join('; ')} (listed, not extracted)`,
+      problems: all,
+    }
+  })
 }
 
 /**
@@ -436,28 +492,19 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
       archives.set(l.pkg.file, { pkg: l.pkg, qualifiers: [l.summary.arn] })
   }
   for (const [file, { pkg, qualifiers: qs }] of archives) {
-    const byKind = new Map<ArchiveProblem['kind'], ArchiveProblem[]>()
-    for (const p of pkg.listing?.problems ?? []) byKind.set(p.kind, [...(byKind.get(p.kind) ?? []), p])
-    for (const [kind, problems] of byKind) {
-      const sample = problems
-        .slice(0, 3)
-        .map((p) => (p.entry ? JSON.stringify(escapeTerminal(p.entry)) : p.detail))
-        .join(', ')
+    for (const f of archiveFindings(file, name, pkg.listing?.problems ?? [])) {
       run.addFinding({
         kind: 'hostile-archive',
-        level:
-          kind === 'symlink' && problems.some((p) => p.detail.includes('outside the archive'))
-            ? 'high'
-            : ARCHIVE_LEVEL[kind],
-        title: `Package ${file} of ${name} has ${problems.length} ${kind} entr${problems.length === 1 ? 'y' : 'ies'}${sample ? `: ${sample}` : ''} (listed, not extracted)`,
+        level: f.level,
+        title: f.title,
         target: arn,
-        key: `${file}\u0000${kind}`,
+        key: `${file}\u0000${f.problem}`,
         detail: {
           archive: file,
-          problem: kind,
+          problem: f.problem,
           qualifiers: qs,
-          problems: problems.slice(0, 50),
-          count: problems.length,
+          problems: f.problems.slice(0, 50),
+          count: f.problems.length,
         },
         evidence: [file, pkg.listingFile ?? ''].filter(Boolean),
       })

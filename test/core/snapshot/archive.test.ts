@@ -1,7 +1,13 @@
 import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_LISTING_LIMITS, listArchive, zipSlipReason } from '../../../src/core/snapshot/archive.js'
+import {
+  type ArchiveProblem,
+  DEFAULT_LISTING_LIMITS,
+  listArchive,
+  zipSlipReason,
+} from '../../../src/core/snapshot/archive.js'
+import { archiveFindings } from '../../../src/core/snapshot/function.js'
 import { tempDir } from '../../support/cli.js'
 import { handlerZip, hostileZip, makeZip, sha256Hex, type ZipEntrySpec } from '../../support/seed.js'
 
@@ -446,5 +452,49 @@ describe('listArchive: symlinks whatever host made the archive', () => {
       ['ntfs.py', 'file', undefined],
     ])
     expect(l.entries.find((e) => e.name === 'beos-link')!.mode).toBe('120777')
+  })
+})
+
+describe('archiveFindings', () => {
+  const at = (kind: ArchiveProblem['kind'], entry?: string, detail = 'x'): ArchiveProblem => ({
+    kind,
+    detail,
+    ...(entry === undefined ? {} : { entry }),
+  })
+  const findings = (problems: ArchiveProblem[]) =>
+    Object.fromEntries(archiveFindings('code/a.zip', 'fn', problems).map((f) => [f.problem, f]))
+
+  it('counts the entries flagged apart from what is said of the archive as a whole, and says how many are not named', () => {
+    const f = findings([
+      at('zip-slip', '../a'),
+      at('zip-slip', '../b'),
+      at('zip-slip', '../c'),
+      at('zip-slip', '../d'),
+      at('zip-bomb', 'b1.bin', 'expands 900:1'),
+      at('zip-bomb', 'b2.bin', 'expands 800:1'),
+      at('zip-bomb', undefined, 'declares 2000000000 bytes uncompressed in total'),
+    ])
+    expect(f['zip-slip']!.title).toBe(
+      'Package code/a.zip of fn has 4 zip-slip entries: "../a", "../b", "../c" and 1 more (listed, not extracted)',
+    )
+    expect(f['zip-bomb']!.title).toBe(
+      'Package code/a.zip of fn has 2 zip-bomb entries: "b1.bin", "b2.bin"; is a zip bomb as a whole: declares 2000000000 bytes uncompressed in total (listed, not extracted)',
+    )
+    expect(f['zip-bomb']!.problems).toHaveLength(3)
+  })
+
+  it('gives an incomplete listing a readable title, medium when the names were still checked and high when they were not', () => {
+    const checked = findings([
+      at('too-many-entries', undefined, '100001 entries, more than the 100000 listed'),
+    ])
+    expect(checked['too-many-entries']).toMatchObject({
+      level: 'medium',
+      title:
+        'Package code/a.zip of fn has too many entries to list: 100001 entries, more than the 100000 listed (listed, not extracted)',
+    })
+    const unread = findings([
+      { ...at('too-many-entries', undefined, 'more than 1000000 entries'), unread: true },
+    ])
+    expect(unread['too-many-entries']!.level).toBe('high')
   })
 })
