@@ -40,6 +40,9 @@ function tokenize(text: string): Token[] {
   return tokens
 }
 
+/** Parentheses and `not`s nested deeper than this are refused (the parser and matcher recurse). */
+const MAX_NESTING = 64
+
 export function parseCondition(text: string): ConditionNode {
   const tokens = tokenize(text)
   let i = 0
@@ -48,6 +51,13 @@ export function parseCondition(text: string): ConditionNode {
     return tok?.t === 'word' ? tok.v.toLowerCase() : undefined
   }
   const fail = (what: string): never => refuse(`the condition '${text}' ${what}`)
+  let depth = 0
+  const nest = <T>(parse: () => T): T => {
+    if (++depth > MAX_NESTING) fail(`nests parentheses or 'not' more than ${MAX_NESTING} levels deep`)
+    const node = parse()
+    depth--
+    return node
+  }
 
   const parseOr = (): ConditionNode => {
     const items = [parseAnd()]
@@ -68,7 +78,7 @@ export function parseCondition(text: string): ConditionNode {
   const parseNot = (): ConditionNode => {
     if (peekWord() === 'not') {
       i++
-      return { kind: 'not', item: parseNot() }
+      return { kind: 'not', item: nest(parseNot) }
     }
     return parsePrimary()
   }
@@ -77,7 +87,7 @@ export function parseCondition(text: string): ConditionNode {
     if (!tok) return fail('ends early')
     if (tok.t === '(') {
       i++
-      const inner = parseOr()
+      const inner = nest(parseOr)
       if (tokens[i]?.t !== ')') fail('has an unclosed parenthesis')
       i++
       return inner

@@ -56,10 +56,16 @@ export function parseRuleText(text: string, file: string): CompiledRule {
 
 /**
  * The value of one rule file's YAML (PyYAML's YAML 1.1 reading); throws RuleRefusal when it is
- * not one valid YAML document.
+ * not one valid YAML document, or one the parser gives up on (too many aliases, an alias to no
+ * anchor, nesting too deep): one file's YAML never ends the run.
  */
 export function parseRuleYaml(text: string): unknown {
-  const docs = yaml().parseAllDocuments(text, YAML_OPTIONS)
+  let docs: ReturnType<typeof YAML.parseAllDocuments>
+  try {
+    docs = yaml().parseAllDocuments(text, YAML_OPTIONS)
+  } catch (err) {
+    refuse(`it could not be read as YAML: ${firstLine(err)}`)
+  }
   const list = Array.isArray(docs) ? docs : [docs]
   if (list.length === 0) refuse('the file is empty')
   if (list.length > 1) {
@@ -67,8 +73,19 @@ export function parseRuleYaml(text: string): unknown {
   }
   const doc = list[0]!
   const error = doc.errors[0]
-  if (error) refuse(`it is not valid YAML: ${error.message.split('\n')[0]}`)
-  return doc.toJS({ maxAliasCount: 100 })
+  if (error) refuse(`it is not valid YAML: ${firstLine(error)}`)
+  try {
+    // The YAML library throws, rather than reporting an error, on what it finds only while
+    // building the value: more aliases than maxAliasCount (a billion-laughs file), an alias to no
+    // anchor.
+    return doc.toJS({ maxAliasCount: 100 })
+  } catch (err) {
+    refuse(`it could not be read as YAML: ${firstLine(err)}`)
+  }
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!
 }
 
 let yamlModule: typeof YAML | undefined

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -17,11 +17,13 @@ describe('loadRuleDir', () => {
     const reasons = Object.fromEntries(refused.map((r) => [path.relative(ruleDir, r.file), r.reason]))
     expect(Object.keys(reasons).sort()).toEqual([
       'aggregation.yml',
+      'aliases.yml',
       'bad-level.yml',
       'broken.yml',
       'collection.yml',
       'correlation.yml',
       'placeholder.yml',
+      'unresolved-alias.yml',
       'windows.yml',
       'z-duplicate-id.yml',
     ])
@@ -29,6 +31,12 @@ describe('loadRuleDir', () => {
     expect(reasons['placeholder.yml']).toMatch(/\|expand/)
     expect(reasons['bad-level.yml']).toMatch(/schema: level/)
     expect(reasons['broken.yml']).toMatch(/not valid YAML/)
+    // The YAML library throws on these only while building the value; they ended the whole run
+    // ("unexpected error: Excessive alias count … this is a bug in fir") instead of refusing a file.
+    expect(reasons['aliases.yml']).toBe(
+      'it could not be read as YAML: Excessive alias count indicates a resource exhaustion attack',
+    )
+    expect(reasons['unresolved-alias.yml']).toMatch(/^it could not be read as YAML: Unresolved alias/)
     expect(reasons['collection.yml']).toMatch(/2 YAML documents/)
     expect(reasons['correlation.yml']).toMatch(/correlation rule/)
     expect(reasons['windows.yml']).toMatch(
@@ -75,6 +83,21 @@ describe('loadRuleDir', () => {
       )
       const { rules } = await loadRuleDir(path.join(dir, 'no-id.yml'))
       expect(rules[0]).toMatchObject({ id: 'no-id', level: 'medium', tags: [] })
+    })
+
+    it('refuses a condition nested deeper than the parser and matcher recurse, and loads the rest', async () => {
+      const nested = path.join(dir, 'nested')
+      await mkdir(nested)
+      const rule = (condition: string) =>
+        `title: Nested\nlogsource: { product: aws }\ndetection:\n  s: { eventName: X }\n  condition: ${condition}\n`
+      await writeFile(path.join(nested, 'nots.yml'), rule(`${'not '.repeat(20_000)}s`))
+      await writeFile(path.join(nested, 'parens.yml'), rule(`${'('.repeat(20_000)}s${')'.repeat(20_000)}`))
+      await writeFile(path.join(nested, 'ok.yml'), rule(`${'not ('.repeat(32)}s${')'.repeat(32)}`))
+      const { rules, refused } = await loadRuleDir(nested)
+      expect(rules.map((r) => path.basename(r.file))).toEqual(['ok.yml'])
+      expect(refused.map((r) => path.basename(r.file))).toEqual(['nots.yml', 'parens.yml'])
+      for (const r of refused)
+        expect(r.reason).toMatch(/nests parentheses or 'not' more than 64 levels deep$/)
     })
 
     it('refuses a rule file larger than 1 MiB without parsing it', async () => {
