@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { type ConditionNode, expandPattern, parseCondition } from './condition.js'
-import { someLeaf } from './fields.js'
+import { compileFieldPath, someLeaf } from './fields.js'
+import { policyGrant } from './policy.js'
 import { refuse } from './refusal.js'
 import {
   describeIssues,
@@ -34,7 +35,10 @@ export interface CompiledRule {
   burstWindowMs?: number
   /** The rule's `fir-examples` block as written (run by the tests). */
   examples?: unknown
-  /** The Sigma detection alone, on a raw CloudTrail record. */
+  /**
+   * The Sigma detection on a raw CloudTrail record, with fir's stateless `policy` check when the
+   * rule has one (scope, context and burst need a detector).
+   */
   matches: RecordTest
   /** What the detection requires of eventName (lower-cased), used to skip rules; absent = any. */
   eventNames?: NameConstraint
@@ -95,7 +99,7 @@ export function compileRuleDocument(
   for (const [name, body] of Object.entries(searches)) selections.set(name, compileSelection(name, body))
   const tree = parseCondition(condition)
   const names = [...selections.keys()]
-  const matches = compileNode(tree, selections, names, condition)
+  const detection = compileNode(tree, selections, names, condition)
   const eventNames = constraintOf(tree, selections, names)
 
   let fir: FirExtension | undefined
@@ -109,6 +113,7 @@ export function compileRuleDocument(
     }
     if (fir.burst) burstWindowMs = parseDuration(fir.burst.window)
   }
+  const matches = fir?.policy ? withPolicyCheck(detection, fir.policy) : detection
 
   const id = rule.id ?? rule.name ?? path.basename(file).replace(/\.ya?ml$/i, '')
   return {
@@ -128,6 +133,19 @@ export function compileRuleDocument(
     matches,
     eventNames,
     needsDetector: Boolean(fir && (fir.scope || fir.context || fir.burst)),
+  }
+}
+
+/**
+ * The detection, narrowed by what the policy document in `policy.document` allows (policy.ts); a
+ * record whose field holds no document fir can read is left to the detection alone.
+ */
+function withPolicyCheck(detection: RecordTest, policy: NonNullable<FirExtension['policy']>): RecordTest {
+  const document = compileFieldPath(policy.document)
+  return (record) => {
+    if (!detection(record)) return false
+    const grant = policyGrant(document(record))
+    return grant === undefined || grant === policy.allows
   }
 }
 

@@ -120,6 +120,11 @@ function buildSchemas() {
    *   AWS's published ranges; inactive unless ip-ranges.json was supplied (`--aws-ip-ranges`).
    * - `burst`: the rule fires when `threshold` matching events (or distinct values of `distinct`)
    *   from the same `groupBy` values fall within `window`.
+   * - `policy: {document: <field>, allows: all-actions|some-actions}`: the rule fires only when
+   *   <field> is an IAM policy document that allows every action (an `Allow` statement with
+   *   `Action` `*`), or allows some but not every action (see policy.ts); a policy that only
+   *   denies is neither. When <field> is absent or not a document fir can read, the Sigma
+   *   detection alone decides. Stateless: it needs no detector.
    */
   const firExtension = z.strictObject({
     scope: z.strictObject({ functionRole: fieldName }).optional(),
@@ -131,6 +136,9 @@ function buildSchemas() {
         threshold: z.number().int().min(2),
         distinct: fieldName.optional(),
       })
+      .optional(),
+    policy: z
+      .strictObject({ document: fieldName, allows: z.enum(['all-actions', 'some-actions']) })
       .optional(),
     note: z.string().optional(),
   })

@@ -4,6 +4,7 @@ import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import YAML from 'yaml'
+import { revokeDocument } from '../../../src/core/credentials/revoke-policy.js'
 import {
   type CompiledRule,
   createDetector,
@@ -100,6 +101,44 @@ describe("fir's rule pack (rules/)", () => {
         for (const r of records) expect(evaluate(rules, r).map((f) => f.rule)).not.toContain(rule.id)
       }
     }
+  })
+})
+
+describe('the IAM policy rules (fir.policy)', () => {
+  const ADMIN = byFile.get('iam_admin_policy_granted.yml')!.id
+  const INLINE = byFile.get('iam_inline_policy_put.yml')!.id
+  const put = (policyDocument: unknown, policyName = 'p') => ({
+    eventSource: 'iam.amazonaws.com',
+    eventName: 'PutRolePolicy',
+    requestParameters: { roleName: 'orders-api-role', policyName, policyDocument },
+  })
+  const rulesOn = (record: unknown) =>
+    evaluate(rules, record)
+      .map((f) => f.rule)
+      .filter((r) => r === ADMIN || r === INLINE)
+
+  it("does not call fir's revoke-sessions policy (a Deny of every action) an administrator grant", () => {
+    // Before, the admin rule's regex matched "Action": ["*"] whatever the Effect: fir's own
+    // revocation was reported as "Administrator Permissions Granted To An IAM Identity".
+    const revoke = put(JSON.stringify(revokeDocument('2026-11-30T06:27:24Z')), 'fir-revoke-IR-42')
+    expect(rulesOn(revoke)).toEqual([])
+    expect(rulesOn(put('{"Statement":[{"Effect":"Allow","Action":["*"],"Resource":["*"]}]}'))).toEqual([
+      ADMIN,
+    ])
+    expect(rulesOn(put('{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}'))).toEqual(
+      [INLINE],
+    )
+  })
+
+  it('leaves a record without a readable document to the Sigma detection', () => {
+    expect(rulesOn(put('{"Statement":[{"Effect":"Allow","Action":"*"'))).toEqual([ADMIN, INLINE])
+    expect(
+      rulesOn({
+        eventSource: 'iam.amazonaws.com',
+        eventName: 'AttachRolePolicy',
+        requestParameters: { roleName: 'r', policyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' },
+      }),
+    ).toEqual([ADMIN])
   })
 })
 
