@@ -408,6 +408,7 @@ export async function scanTimeline(
   const eventGroups = new Map<string, Group>()
   const eventFindingPoints: { ms: number; level: Level }[] = []
   const findingIps = new Set<string>()
+  const firEventIds = new Set<string>()
   const byIp = new Map<string, Candidate[]>()
   // Candidates worse than the worst kept after a prune can never make the cut.
   let threshold = Number.POSITIVE_INFINITY
@@ -467,7 +468,10 @@ export async function scanTimeline(
         : ''
       if (errorText) scan.errorEvents++
       const fir = event.fir === true
-      if (fir) scan.firEvents++
+      if (fir) {
+        scan.firEvents++
+        if (event.id !== undefined) firEventIds.add(String(event.id))
+      }
       if (executionRole.size > 0 && !event.error) {
         const role = roleOfActor(actor.arn)?.role
         if (role && executionRole.has(role.toLowerCase())) {
@@ -483,8 +487,10 @@ export async function scanTimeline(
           chained.set(assumed, (chained.get(assumed) ?? 0) + 1)
         }
       }
+      // fir's own calls are not detections (a timeline stored before fir left them out may carry
+      // findings on them): neither listed, nor the first detection, nor the advice's evidence.
       const findings =
-        Array.isArray(event.findings) && event.findings.length ? rawFindingsOf(event) : NO_FINDINGS
+        !fir && Array.isArray(event.findings) && event.findings.length ? rawFindingsOf(event) : NO_FINDINGS
       if (findings.length) {
         const opened = accessOpenedBy(event, findings)
         const functionName = asString(asRecord(event.requestParameters).functionName)
@@ -636,6 +642,8 @@ export async function scanTimeline(
     const groups = new Map<string, Group>()
     for (const raw of findingsFile) {
       const f = asRecord(raw)
+      const eventId = asString(f.eventId)
+      if (eventId && firEventIds.has(eventId)) continue
       const level = normaliseLevel(f.level)
       const time = isoOrNull(f.time)
       const eventName = asString(f.eventName) ?? ''

@@ -1038,11 +1038,16 @@ async function collectOnce(
       let added = extra.get(item.id)
       if (detector.wants(item.detectorFlags, item.scopeRoles)) {
         event = JSON.parse(line.toString()) as TimelineEvent
+        // Evaluated even when fir's own: the detector learns roles and counts bursts in time order.
         const found = event.raw ? detector.evaluate(event.raw) : []
         if (found.length > 0) added = [...(added ?? []), ...found]
       }
       if (item.hasFindings || added) {
         event ??= JSON.parse(line.toString()) as TimelineEvent
+        // fir's own calls (request ids in the journal) are not detections: what fir did is in the
+        // journal, and a finding on it reads as the attacker's (fir's revoke-sessions policy as a
+        // grant to remove). The stateless rules left them out already (buildEvent).
+        if (event.fir) added = undefined
         if (added) {
           for (const f of added) if (!event.findings.some((x) => x.rule === f.rule)) event.findings.push(f)
           line = JSON.stringify(event)

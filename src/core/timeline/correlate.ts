@@ -13,6 +13,7 @@ import type { EventFinding } from './types.js'
  *   execution role's credentials were used outside Lambda: whoever stole the role's credentials
  *   holds that identity too (a leaked deploy key that changed the code, say), and revoking the
  *   role's sessions leaves it working.
+ * fir's own calls take no part.
  */
 export const CORRELATION_RULES = {
   sessionFromForeignAssumeRole: {
@@ -57,7 +58,10 @@ function copy(f: EventFinding): EventFinding {
   return { rule: f.rule, title: f.title, level: f.level, tags: [...f.tags] }
 }
 
-export function correlate(facts: RelatedFacts[], target: TimelineTarget): Map<string, EventFinding[]> {
+export function correlate(all: RelatedFacts[], target: TimelineTarget): Map<string, EventFinding[]> {
+  // fir's own calls (their request ids are in the journal) are neither flagged nor evidence: the
+  // responder's address, where fir used a role's credentials, is not where they were stolen.
+  const facts = all.filter((f) => !f.reasons.includes('fir'))
   const out = new Map<string, EventFinding[]>()
   const add = (id: string, f: EventFinding) => {
     const list = out.get(id) ?? []
@@ -90,7 +94,6 @@ export function correlate(facts: RelatedFacts[], target: TimelineTarget): Map<st
       f.sourceIp &&
       stolenUseAddresses.has(f.sourceIp) &&
       !f.reasons.includes('role-credentials') &&
-      !f.reasons.includes('fir') &&
       !f.invokedBy &&
       f.actorType !== 'AWSService'
     )

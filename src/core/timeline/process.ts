@@ -87,7 +87,8 @@ export function factsOf(event: TimelineEvent, t: number, reasons: RelatedReason[
 
 /**
  * Turns a selected raw record into the stored line: normalised, tagged as fir's own when its
- * request id is one fir journaled, and run through the stateless rules.
+ * request id is one fir journaled, and run through the stateless rules unless it is fir's own
+ * (fir's calls are not detections: see the merge in collect.ts).
  */
 export function buildEvent(
   record: Rec,
@@ -100,7 +101,7 @@ export function buildEvent(
   const requestID = record.requestID
   const fir = typeof requestID === 'string' && firRequestIds.has(requestID)
   const event = normaliseRecord(record, origin, { timeMs: t, id, fir })
-  if (pack) event.findings = pack.statelessFindings(record)
+  if (pack && !fir) event.findings = pack.statelessFindings(record)
   return { event, detector: pack ? pack.classify(record) : NO_MARKS }
 }
 

@@ -404,3 +404,83 @@ describe('the public access flagged events opened', () => {
     ])
   })
 })
+
+describe("findings on fir's own calls, in a timeline stored before fir left them out", () => {
+  it('are neither listed, nor the first detection, nor the evidence of opened access', async () => {
+    const dir = await tempDir()
+    const path = join(dir, 'events.jsonl')
+    const admin = [
+      {
+        rule: 'iam-admin',
+        title: 'Administrator Permissions Granted To An IAM Identity',
+        level: 'high',
+        tags: [],
+      },
+    ]
+    const url = [
+      { rule: 'url', title: 'Lambda Function URL Without Authentication', level: 'high', tags: [] },
+    ]
+    const responder = { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/responder` }
+    const lines = [
+      // fir's revoke-sessions policy, flagged by the rule as it was, and fir's restore of a URL.
+      event(1, {
+        name: 'PutRolePolicy',
+        source: 'iam.amazonaws.com',
+        readOnly: false,
+        fir: true,
+        actor: responder,
+        requestParameters: { roleName: 'orders-role', policyName: 'fir-revoke-IR-1' },
+        findings: admin,
+      }),
+      event(2, {
+        name: 'UpdateFunctionUrlConfig',
+        source: 'lambda.amazonaws.com',
+        readOnly: false,
+        fir: true,
+        actor: responder,
+        requestParameters: { functionName: 'orders', authType: 'NONE' },
+        findings: url,
+      }),
+      event(3, {
+        name: 'PutRolePolicy',
+        source: 'iam.amazonaws.com',
+        readOnly: false,
+        actor: session('orders-role'),
+        requestParameters: { roleName: 'orders-role', policyName: 'x' },
+        findings: admin,
+      }),
+    ]
+    await writeFile(path, `${lines.join('\n')}\n`)
+    const entry = (n: number, title: string) => ({
+      eventId: `e-${n}`,
+      time: new Date(Date.UTC(2026, 10, 27, 3, n)).toISOString(),
+      eventName: 'PutRolePolicy',
+      rule: 'iam-admin',
+      title,
+      level: 'high',
+      tags: [],
+      actor: null,
+      region: 'us-east-1',
+      summary: '',
+    })
+    const findingsFile = [entry(1, admin[0]!.title), entry(3, admin[0]!.title)]
+    for (const scan of [
+      await scanTimeline(path, null, 50, ['orders-role']),
+      await scanTimeline(path, findingsFile, 50, ['orders-role']),
+    ]) {
+      expect(scan.firEvents).toBe(2)
+      expect(scan.eventsWithFindings).toBe(1)
+      expect(scan.findingGroups.map((g) => [g.title, g.count, g.references])).toEqual([
+        [admin[0]!.title, 1, ['e-3']],
+      ])
+      expect(scan.firstFinding).toEqual({ time: '2026-11-27T03:03:00.000Z', title: admin[0]!.title })
+      expect(scan.findingPoints).toHaveLength(1)
+      expect(scan.accessOpened).toEqual([])
+      // Still shown among the key events, as changes by fir.
+      expect(scan.keyEvents.filter((e) => e.fir).map((e) => [e.id, e.reason, e.level])).toEqual([
+        ['e-1', 'change by fir', null],
+        ['e-2', 'change by fir', null],
+      ])
+    }
+  })
+})

@@ -504,6 +504,99 @@ describe('timeline from files (in-process pipeline)', () => {
     expect(flagged).toEqual(['prod-session'])
   })
 
+  it("gives fir's own calls no findings: not in events, findings.json, the counts or the report's first detection", async () => {
+    const ACCOUNT = '111122223333'
+    const ROLE = `arn:aws:iam::${ACCOUNT}:role/orders-api-role`
+    const responder = { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/responder`, accountId: ACCOUNT }
+    const record = (id: string, minute: number, over: Record<string, unknown>) => ({
+      eventVersion: '1.08',
+      userIdentity: responder,
+      eventTime: `2025-03-01T01:${String(minute).padStart(2, '0')}:00Z`,
+      awsRegion: 'us-east-1',
+      sourceIPAddress: '192.0.2.10',
+      userAgent: 'aws-sdk-js/3',
+      requestID: `req-${id}`,
+      eventID: id,
+      readOnly: false,
+      recipientAccountId: ACCOUNT,
+      ...over,
+    })
+    const swap = (id: string, minute: number, role: string, identity = responder) =>
+      record(id, minute, {
+        eventSource: 'lambda.amazonaws.com',
+        eventName: 'UpdateFunctionConfiguration20150331v2',
+        userIdentity: identity,
+        requestParameters: { functionName: 'orders-api', role },
+      })
+    const assume = (id: string, minute: number, identity = responder) =>
+      record(id, minute, {
+        eventSource: 'sts.amazonaws.com',
+        eventName: 'AssumeRole',
+        userIdentity: identity,
+        requestParameters: { roleArn: ROLE, roleSessionName: 'check' },
+      })
+    const alice = { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/alice`, accountId: ACCOUNT }
+    const records = [
+      // fir's own (request ids journaled): a restore of the role (a stateless rule would fire), an
+      // AssumeRole of the function's role (a detector rule would), then a call signed by that
+      // session (a detector rule and a correlation would).
+      swap('fir-restore', 0, ROLE),
+      assume('fir-assume', 1),
+      record('fir-session', 2, {
+        eventSource: 's3.amazonaws.com',
+        eventName: 'ListBuckets',
+        readOnly: true,
+        userIdentity: {
+          type: 'AssumedRole',
+          arn: `arn:aws:sts::${ACCOUNT}:assumed-role/orders-api-role/check`,
+          accountId: ACCOUNT,
+          accessKeyId: 'ASIAFIRCHECK',
+          sessionContext: { sessionIssuer: { type: 'Role', arn: ROLE } },
+        },
+      }),
+      // The attacker's, later, from the same address (an office's NAT, say): fir's use of the
+      // role's credentials there is no evidence against another identity.
+      swap('swap', 10, `arn:aws:iam::${ACCOUNT}:role/evil`, alice),
+      assume('assume', 11, alice),
+    ]
+    const src = await tempDir()
+    await writeFile(join(src, 'trail.json'), JSON.stringify({ Records: records }))
+    const { ctx, dir } = await timelineContext()
+    await ctx.case.journal.append({
+      action: 'containment.restore',
+      target: 'orders-api',
+      params: {},
+      outcome: 'applied',
+      requestIds: ['req-fir-restore', 'req-fir-assume', 'req-fir-session'],
+    })
+    const { summary, findings } = await collectTimeline(ctx, {
+      function: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:orders-api`,
+      roles: [ROLE],
+      sources: [src],
+      since: '2025-03-01T00:00:00Z',
+      until: '2025-03-01T12:00:00Z',
+    })
+    const events = await readEvents(dir)
+    expect(events.map((e) => [e.id, e.fir, e.findings.length > 0])).toEqual([
+      ['fir-restore', true, false],
+      ['fir-assume', true, false],
+      ['fir-session', true, false],
+      ['swap', false, true],
+      ['assume', false, true],
+    ])
+    expect(new Set(findings.map((f) => f.eventId))).toEqual(new Set(['swap', 'assume']))
+    expect(findings.map((f) => f.rule)).not.toContain('fir-timeline-call-from-stolen-credentials-address')
+    const stored = JSON.parse(await readFile(join(dir, 'timeline', 'findings.json'), 'utf8'))
+    expect(stored).toEqual(findings)
+    expect(summary.findings.total).toBe(findings.length)
+    expect(summary.findings.events).toBe(2)
+    expect(summary.findings.byRule.reduce((n, r) => n + r.count, 0)).toBe(findings.length)
+
+    const report = await buildReportModel(dir, { firVersion: 'test' })
+    expect(report.summary.firstDetection).toBe('2025-03-01T01:10:00.000Z')
+    expect(report.summary.firstDetectionTitle).toBe('Lambda Function Layers Or Execution Role Changed')
+  })
+
   it('streams a large input record by record (same result as reading it whole)', async () => {
     const corpus = generateCorpus({ seed: 12, records: 3000, start, end, target, related: 60 })
     const src = await tempDir()
