@@ -360,11 +360,12 @@ function statusOf(
   changed: ReadonlySet<string>,
   inForceList: string[],
   functions: readonly FunctionContainment[],
-  counts: { failed: number; undone: number; restoreFailed: number },
+  counts: { failed: number; undone: number; restoreFailed: number; readFailed: number },
 ): ResponseStatus {
-  const { failed, undone, restoreFailed } = counts
+  const { failed, undone, restoreFailed, readFailed } = counts
   const unchangedCount = [...inForce].filter((k) => !changed.has(k)).length
-  const inForceText = `${counted(inForce.size, 'measure')} in force${unchangedCount ? ` (${unchangedCount} needed no change)` : ''}${restoreFailed ? ` (a restore of ${restoreFailed === 1 ? 'one' : restoreFailed} failed, so ${restoreFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}`
+  const one = (n: number) => (n === 1 ? 'one' : String(n))
+  const inForceText = `${counted(inForce.size, 'measure')} in force${unchangedCount ? ` (${unchangedCount} needed no change)` : ''}${restoreFailed ? ` (a restore of ${one(restoreFailed)} failed, so ${restoreFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}${readFailed ? ` (a later run could not read ${one(readFailed)} and changed nothing, so ${readFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}`
   const contained = functions.filter((f) => f.contained)
   const notContained = functions.filter((f) => !f.contained)
   const whys = notContained.map((f) => `${f.why}.`).join(' ')
@@ -517,8 +518,12 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
       started && utcDisplay(started.at) !== utcDisplay(entry.at) ? utcDisplay(started.at) : null,
     action: entry.action,
     title:
-      // A `skipped` change is a restore that kept it (another function still needs it).
-      entry.outcome === 'undone' || entry.outcome === 'conflict' || entry.outcome === 'skipped'
+      // A `skipped` change is a restore that kept it (another function still needs it); an undo
+      // that failed, was denied or was cut off names the change it did not undo.
+      entry.outcome === 'undone' ||
+      entry.outcome === 'conflict' ||
+      entry.outcome === 'skipped' ||
+      isUndoEntry(entry)
         ? `Undo: ${stepTitle(entry.action)}`
         : stepTitle(entry.action),
     target: entry.target,
@@ -644,8 +649,9 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   // is the role, names its function in its params).
   const journaled = new Set<string>()
   const bySeq = new Map(entries.map((e) => [e.seq, e]))
-  // Measures whose latest restore failed or was denied (they stay as they were).
-  const undoFailed = new Set<string>()
+  // Measures in force whose latest restore, or a later run's read, failed or was denied: they stay
+  // as they were.
+  const keptAfter = new Map<string, 'restore' | 'read'>()
   for (const a of actions) {
     if (!/^(containment|credentials)\./.test(a.action)) continue
     if (a.outcome === 'applied' || a.outcome === 'already-applied') {
@@ -662,10 +668,20 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     const entry = bySeq.get(a.journalSeq)
     const key = measureKey(a.action, a.target)
     if ((a.outcome === 'failed' || a.outcome === 'denied') && entry && isUndoEntry(entry)) {
-      if (state.has(key)) undoFailed.add(key)
+      if (state.has(key)) keptAfter.set(key, 'restore')
       continue
     }
-    undoFailed.delete(key)
+    // A step whose read failed (no `started` entry) changed nothing: a measure in force stays so.
+    const was = state.get(key)
+    if (
+      (a.outcome === 'failed' || a.outcome === 'denied') &&
+      a.startedAt === null &&
+      (was === 'applied' || was === 'already-applied')
+    ) {
+      keptAfter.set(key, 'read')
+      continue
+    }
+    keptAfter.delete(key)
     state.set(key, a.outcome)
     if (a.outcome === 'applied') changed.add(key)
     if (a.outcome === 'undone') changed.delete(key)
@@ -688,8 +704,14 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     const [action = '', target = ''] = k.split('|')
     return `${stepTitle(action)}: ${shortTarget(target)}${changed.has(k) ? '' : ' — nothing to change (already in place)'}`
   })
-  const restoreFailed = [...undoFailed].filter((k) => inForce.has(k)).length
-  const status = statusOf(state, inForce, changed, inForceList, functions, { failed, undone, restoreFailed })
+  const kept = (why: 'restore' | 'read') =>
+    [...keptAfter].filter(([k, w]) => w === why && inForce.has(k)).length
+  const status = statusOf(state, inForce, changed, inForceList, functions, {
+    failed,
+    undone,
+    restoreFailed: kept('restore'),
+    readFailed: kept('read'),
+  })
   const outcomeCounts = new Map<string, number>()
   for (const a of actions) outcomeCounts.set(a.outcome, (outcomeCounts.get(a.outcome) ?? 0) + 1)
   const timed = notes.filter((n) => n.kind === 'answer')

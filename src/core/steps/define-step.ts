@@ -100,6 +100,14 @@ export function failureOutcome(err: unknown): 'denied' | 'failed' {
   return err instanceof AccessDeniedError ? 'denied' : 'failed'
 }
 
+/**
+ * The target a step's params name, for a change whose read failed (so AWS never said which ARN it
+ * is): the function's ARN for containment, else what the params name; '' when they name none.
+ */
+export function paramsTarget(params: Record<string, unknown>): string {
+  return String(params.target ?? params.functionArn ?? params.function ?? '')
+}
+
 function errorInfo(err: unknown): { code: string; message: string } {
   return err instanceof FirError
     ? { code: err.code, message: err.message }
@@ -143,7 +151,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
     return {
       step: spec.id,
       title: spec.title,
-      target: read?.target ?? String(params.target ?? params.functionArn ?? params.function ?? ''),
+      target: read?.target ?? paramsTarget(params),
       label: read?.label ?? String(params.label ?? params.function ?? params.role ?? params.user ?? ''),
       outcome: 'failed',
       before: read ? read.state : null,

@@ -21,6 +21,9 @@
  *   credentials that do not work, end the command (exit 2) before any plan.
  * - Plans run first, for every call, and only read. A plan that AWS denies or that fails becomes a
  *   `denied`/`failed` row and a gap; the other calls still run (contain as much as possible).
+ *   Unless `dryRun`, that row is journaled as the step's outcome, in its place among the steps
+ *   (no `started` entry: nothing was changed), so the case shows the step failed; an undo's
+ *   carries `params.undoOf` (the change it did not undo, left in force).
  *   With `failOnPlanError` the plan's FirError is thrown instead (a refusal of a single-step
  *   command such as `creds rotate-key` exits 2 with its message and next steps).
  * - `beforeChanges` runs after confirmation and before the first apply (contain's snapshot).
@@ -44,9 +47,10 @@
  * `rotateSecret` (core/credentials). All take `{dryRun?, confirmed?, onPlan?}`.
  */
 import { FirError, messageOf, RefusedError } from '../../errors.js'
+import type { Outcome } from '../case/journal.js'
 import type { FirContext } from '../context.js'
 import { announceActing, callerIdentity } from '../identity.js'
-import { failureOutcome } from './define-step.js'
+import { failureOutcome, paramsTarget } from './define-step.js'
 import type { Plan, Step, StepCall, StepResult, UndoRecord } from './step.js'
 
 export interface RunOptions {
@@ -89,7 +93,13 @@ function planRow(plan: Plan): StepResult {
   }
 }
 
-function failedRow(ctx: FirContext, step: Step<never, unknown>, label: string, err: unknown): StepResult {
+function failedRow(
+  ctx: FirContext,
+  step: Step<never, unknown>,
+  label: string,
+  target: string,
+  err: unknown,
+): StepResult {
   const outcome = failureOutcome(err)
   const error =
     err instanceof FirError
@@ -99,7 +109,7 @@ function failedRow(ctx: FirContext, step: Step<never, unknown>, label: string, e
   return {
     step: step.id,
     title: step.title,
-    target: label,
+    target,
     label,
     outcome,
     before: null,
@@ -112,6 +122,25 @@ function failedRow(ctx: FirContext, step: Step<never, unknown>, label: string, e
     error,
     notes: [],
   }
+}
+
+/**
+ * Journals a call whose plan failed as the step's outcome (`denied` or `failed`, with the error).
+ * No `started` entry: nothing was changed. Without it the case showed no trace of the step, and
+ * the report called a function contained, "none failed", while the step had never run.
+ */
+async function journalPlanFailure(
+  ctx: FirContext,
+  row: StepResult,
+  params: Record<string, unknown>,
+): Promise<void> {
+  await ctx.case.journal.append({
+    action: row.step,
+    target: row.target,
+    params,
+    outcome: row.outcome as Outcome,
+    ...(row.error ? { error: row.error } : {}),
+  })
 }
 
 function labelOf(params: Record<string, unknown>): string {
@@ -159,7 +188,8 @@ export async function runSteps(ctx: FirContext, calls: StepCall[], options: RunO
       planned.set(call, row)
     } catch (err) {
       if (!(err instanceof FirError) || options.failOnPlanError) throw err
-      row = failedRow(ctx, call.step as Step<never, unknown>, labelOf(call.params), err)
+      const label = labelOf(call.params)
+      row = failedRow(ctx, call.step as Step<never, unknown>, label, paramsTarget(call.params) || label, err)
     }
     plans.push(row)
   }
@@ -167,15 +197,17 @@ export async function runSteps(ctx: FirContext, calls: StepCall[], options: RunO
   if (options.dryRun) return { dryRun: true, plans, results: plans }
   const pending = plans.filter((p) => p.outcome === 'would-apply').length
   if (pending > 0 && !options.confirmed) await confirmChanges(ctx, options.what, pending)
-  // Every planned call is journaled, a change or not (already-applied): the caller first.
-  if (planned.size > 0) await announceActing(ctx, ctx.aws, actingOn(plans, 'would-apply', 'already-applied'))
+  // Every call is journaled, a change or not (already-applied, a failed plan): the caller first.
+  if (calls.length > 0)
+    await announceActing(ctx, ctx.aws, actingOn(plans, 'would-apply', 'already-applied', 'failed', 'denied'))
   await options.beforeChanges?.()
   const results: StepResult[] = []
-  calls.forEach((call, i) => {
-    if (!planned.has(call)) results[i] = plans[i]!
-  })
   for (const [i, call] of calls.entries()) {
     if (planned.has(call)) results[i] = await call.step.apply(ctx, call.params)
+    else {
+      results[i] = plans[i]!
+      await journalPlanFailure(ctx, plans[i]!, call.params)
+    }
   }
   return { dryRun: false, plans, results }
 }
@@ -204,6 +236,7 @@ export async function runUndos(ctx: FirContext, calls: UndoCall[], options: RunO
   if (calls.some(journals)) await identifyCaller(ctx)
   const plans: StepResult[] = []
   const runnable: UndoCall[] = []
+  const planFailed: UndoCall[] = []
   for (const call of calls) {
     const base: StepResult = {
       step: call.step.id,
@@ -244,16 +277,22 @@ export async function runUndos(ctx: FirContext, calls: UndoCall[], options: RunO
       runnable.push(call)
     } catch (err) {
       if (!(err instanceof FirError)) throw err
-      plans.push({ ...failedRow(ctx, call.step, base.label, err), target: call.record.target })
+      plans.push(failedRow(ctx, call.step, base.label, call.record.target, err))
+      planFailed.push(call)
     }
   }
   options.onPlan?.(plans)
   if (options.dryRun) return { dryRun: true, plans, results: plans }
   const pending = plans.filter((p) => p.outcome === 'would-undo').length
   if (pending > 0 && !options.confirmed) await confirmChanges(ctx, options.what, pending)
-  // Every undo run is journaled (already-undone and conflict too), and so is a release: the caller first.
-  if (runnable.length > 0 || calls.some((c) => c.skip && journals(c)))
-    await announceActing(ctx, ctx.aws, actingOn(plans, 'would-undo', 'already-undone', 'conflict'))
+  // Every undo run is journaled (already-undone, conflict, a failed plan too), and so is a release:
+  // the caller first.
+  if (runnable.length > 0 || planFailed.length > 0 || calls.some((c) => c.skip && journals(c)))
+    await announceActing(
+      ctx,
+      ctx.aws,
+      actingOn(plans, 'would-undo', 'already-undone', 'conflict', 'failed', 'denied'),
+    )
   const results: StepResult[] = []
   for (const [i, row] of plans.entries()) {
     // One plan row per call, in the calls' order.
@@ -266,6 +305,8 @@ export async function runUndos(ctx: FirContext, calls: UndoCall[], options: RunO
         outcome: 'skipped',
       })
     }
+    if (planFailed.includes(call))
+      await journalPlanFailure(ctx, row, { ...call.record.params, undoOf: call.record.startedSeq })
     results.push(runnable.includes(call) ? await call.step.undo(ctx, call.record) : row)
   }
   return { dryRun: false, plans, results }

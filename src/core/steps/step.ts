@@ -8,9 +8,12 @@
  * - `{action: <step id>, target: <ARN>, outcome: 'started', prior: <state before>,
  *    undo: {intendedAfter: <state fir is about to make>}}` — written BEFORE the change;
  * - then `{outcome: 'applied' | 'failed' | 'denied', after: <state after>, requestIds}`;
- * - or, when nothing needed changing, a single `{outcome: 'already-applied', prior, after}`.
+ * - or, when nothing needed changing, a single `{outcome: 'already-applied', prior, after}`;
+ * - or, when the state could not be read (so nothing was changed), a single `{outcome: 'failed' |
+ *   'denied', error}` with no `started` entry (the runner writes it for a plan that failed).
  * - An undo writes `{outcome: 'started', params: {..., undoOf: <seq of the started entry>}}` and then
- *   `{outcome: 'undone' | 'conflict' | 'failed' | 'denied', params: {..., undoOf}}`.
+ *   `{outcome: 'undone' | 'conflict' | 'failed' | 'denied', params: {..., undoOf}}`; an undo that
+ *   could not read the state writes the `failed`/`denied` entry alone (the change stays in force).
  * - A restore that keeps a change one caller no longer needs but another does (a shared role's
  *   revocation) writes `{outcome: 'skipped', params: {<that caller's params>, undoOf, kept}}`.
  *

@@ -10,6 +10,7 @@ import { containFunction, type SnapshotPort } from '../../../src/core/containmen
 import type { PermissionsState } from '../../../src/core/containment/permissions.js'
 import { restoreCase } from '../../../src/core/containment/restore.js'
 import { revokeRoleSessions } from '../../../src/core/credentials/revoke-sessions.js'
+import { viewJournal } from '../../../src/core/report/journal-view.js'
 import { useMoto } from '../../support/emulator.js'
 import { FaultProxy } from '../../support/fault-proxy.js'
 import {
@@ -577,6 +578,56 @@ describe('containment steps against moto', () => {
       // nothing changed, so restore finds the throttle already as it was
       const back = await restoreCase(ctx, {})
       expect(back.results.find((x) => x.step === 'containment.throttle')!.outcome).toBe('already-undone')
+      await ctx.case.close()
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('a step whose read AWS denied while planning is journaled as denied, so the report does not call it contained', async () => {
+    // Before: the denied plan was a row and a gap of this run only; the journal had no throttle
+    // entry, and the report said "Contained. 2 measures in force, none failed" — not throttled.
+    const s = await seedCompromisedFunction(moto.endpoint(), { logEvents: false })
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [{ match: 'GetFunctionConcurrency', fault: 'access-denied' }],
+    }).start()
+    try {
+      const ctx = await testContext(proxy.endpoint, { caseId: 'C-3b' })
+      const r = await containFunction(ctx, {
+        function: s.functionName,
+        actions: ['event-sources', 'throttle', 'url'],
+        snapshot: fakeSnapshot(),
+      })
+      expect(r.results.map((x) => [x.step, x.outcome])).toEqual([
+        ['containment.event-sources', 'applied'],
+        ['containment.throttle', 'denied'],
+        ['containment.url', 'applied'],
+      ])
+      const entries = ctx.case.journal.all()
+      const throttle = entries.filter((e) => e.action === 'containment.throttle')
+      expect(throttle).toEqual([
+        expect.objectContaining({
+          target: s.functionArn,
+          outcome: 'denied',
+          params: expect.objectContaining({ function: s.functionName, functionArn: s.functionArn }),
+          error: expect.objectContaining({ code: 'access-denied' }),
+        }),
+      ])
+      // In the steps' order, after event-sources and before url.
+      expect(entries.filter((e) => e.action.startsWith('containment.')).map((e) => e.action)).toEqual([
+        'containment.event-sources',
+        'containment.event-sources',
+        'containment.throttle',
+        'containment.url',
+        'containment.url',
+      ])
+      const view = viewJournal(entries)
+      expect(view.status.code).toBe('partially-contained')
+      expect(view.status.detail).toContain('1 failed, denied or in conflict')
+      expect(view.gaps.map((g) => [g.call, g.what])).toEqual([
+        ['containment.throttle', `Throttle: reserved concurrency 0 on ${s.functionArn} was denied`],
+      ])
+      expect((await functionState(moto.endpoint(), s.functionName, s.role.name)).reserved).toBe(5)
       await ctx.case.close()
     } finally {
       await proxy.stop()

@@ -96,6 +96,31 @@ describe('viewJournal', () => {
     expect(view.status.code).toBe('partially-contained')
   })
 
+  it('a later run whose read was denied changed nothing: the measure stays in force; a first run’s is a failure', async () => {
+    const denied = change('containment.throttle', FN, 'denied', {
+      error: { code: 'access-denied', message: 'no lambda:GetFunctionConcurrency' },
+    })
+    // Planned and denied before any change (no `started`): not contained, the failure a gap.
+    const first = viewJournal(await journalOf([denied]))
+    expect(first.status.code).toBe('not-contained')
+    expect(first.status.detail).toContain('0 measures in force; 1 failed, denied or in conflict')
+    expect(first.gaps.map((g) => g.call)).toEqual(['containment.throttle'])
+    // After the throttle was made, a re-run that could not read it leaves it as it was.
+    const later = viewJournal(
+      await journalOf([
+        change('containment.throttle', FN, 'started', { prior: { reserved: 5 } }),
+        change('containment.throttle', FN, 'applied', { after: { reserved: 0 } }),
+        denied,
+      ]),
+    )
+    expect(later.inForce.has(`containment.throttle|${FN}`)).toBe(true)
+    expect(later.status.code).toBe('contained')
+    expect(later.status.detail).toBe(
+      '1 measure in force (a later run could not read one and changed nothing, so it stays: see Gaps), none failed.',
+    )
+    expect(later.gaps.map((g) => g.call)).toEqual(['containment.throttle'])
+  })
+
   it('reports restored when every measure was undone, and denied steps as gaps', async () => {
     const view = viewJournal(
       await journalOf([

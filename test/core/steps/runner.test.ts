@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { viewJournal } from '../../../src/core/report/journal-view.js'
 import { defineStep } from '../../../src/core/steps/define-step.js'
 import { runSteps, runUndos } from '../../../src/core/steps/runner.js'
 import { pendingUndos } from '../../../src/core/steps/undo-records.js'
@@ -8,14 +9,21 @@ import { testContext } from '../containment/state.js'
 
 const moto = useMoto()
 
-/** A step over an in-memory dial (the "AWS" state), counting mutating calls. */
-function dialStep(world: { value: number; writes: number }, id = 'test.dial') {
+/**
+ * A step over an in-memory dial (the "AWS" state), counting mutating calls; reading a dial whose
+ * label is in `denied` is refused as AWS refuses a read the caller may not make.
+ */
+function dialStep(world: { value: number; writes: number; denied?: string[] }, id = 'test.dial') {
   return defineStep<{ label: string; to: number }, { value: number }>({
     id,
     title: 'Turn the dial',
     iamActions: [],
     undoPolicy: 'default',
-    read: async (_ctx, p) => ({ target: `dial:${p.label}`, label: p.label, state: { value: world.value } }),
+    async read(_ctx, p) {
+      if (world.denied?.includes(p.label))
+        throw new AccessDeniedError(`unable to read dial ${p.label}: AccessDeniedException`, ['dial:Read'])
+      return { target: `dial:${p.label}`, label: p.label, state: { value: world.value } }
+    },
     intend: (_ctx, p) => ({ value: p.to }),
     isApplied: (_ctx, p, s) => s.value === p.to,
     async change(_ctx, p) {
@@ -95,6 +103,78 @@ describe('step runner', () => {
     const none = await testContext(moto.endpoint(), { yes: false, interactive: false })
     expect((await runSteps(none, calls, { what: 'contain a' })).results[0]!.outcome).toBe('already-applied')
     for (const c of [ctx, tty, yes, none]) await c.case.close()
+  })
+
+  it('journals a plan AWS denied as the step’s denied outcome, in its place, with no started entry', async () => {
+    // Before: the denied plan was a row and a gap only; the journal had no entry for the step, so
+    // `case show` listed none and the report said "Contained … none failed".
+    const world = { value: 3, writes: 0, denied: ['a'] }
+    const ctx = await testContext(moto.endpoint())
+    const r = await runSteps(
+      ctx,
+      [
+        { step: dialStep(world), params: { label: 'a', to: 0 } },
+        { step: dialStep(world, 'test.other'), params: { label: 'b', to: 0 } },
+      ],
+      { what: 'test' },
+    )
+    expect(r.results.map((x) => [x.step, x.outcome])).toEqual([
+      ['test.dial', 'denied'],
+      ['test.other', 'applied'],
+    ])
+    expect(ctx.gaps.list).toEqual([expect.objectContaining({ call: 'test.dial' })])
+    const steps = ctx.case.journal.all().filter((e) => e.action.startsWith('test.'))
+    expect(steps.map((e) => [e.action, e.outcome])).toEqual([
+      ['test.dial', 'denied'],
+      ['test.other', 'started'],
+      ['test.other', 'applied'],
+    ])
+    expect(steps[0]).toMatchObject({
+      target: 'a',
+      params: { label: 'a', to: 0 },
+      error: { code: 'access-denied', message: 'unable to read dial a: AccessDeniedException' },
+    })
+    // The caller is journaled before it, as before any change.
+    const seqOf = (action: string) => ctx.case.journal.all().findIndex((e) => e.action === action)
+    expect(seqOf('aws.identity')).toBeLessThan(seqOf('test.dial'))
+    // Nothing was changed: nothing to undo.
+    expect(pendingUndos(ctx.case.journal.all()).map((u) => u.step)).toEqual(['test.other'])
+    // A dry run journals nothing, a failed plan included.
+    const count = ctx.case.journal.all().length
+    await runSteps(ctx, [{ step: dialStep(world), params: { label: 'a', to: 0 } }], {
+      what: 'test',
+      dryRun: true,
+    })
+    expect(ctx.case.journal.all().length).toBe(count)
+    await ctx.case.close()
+  })
+
+  it('journals an undo whose plan AWS denied as a denied undo of that change, which stays in force', async () => {
+    const world = { value: 3, writes: 0, denied: [] as string[] }
+    const step = dialStep(world, 'containment.throttle')
+    const ctx = await testContext(moto.endpoint())
+    await runSteps(ctx, [{ step, params: { label: 'a', to: 0 } }], { what: 'test' })
+    const record = pendingUndos(ctx.case.journal.all())[0]!
+    world.denied.push('a')
+    const back = await runUndos(ctx, [{ step, record }], { what: 'restore' })
+    expect(back.results[0]).toMatchObject({ outcome: 'denied', target: 'dial:a' })
+    const last = ctx.case.journal.all().at(-1)!
+    // Before: nothing was journaled for it.
+    expect(last).toMatchObject({
+      action: 'containment.throttle',
+      target: 'dial:a',
+      outcome: 'denied',
+      params: { label: 'a', to: 0, undoOf: record.startedSeq },
+      error: { code: 'access-denied' },
+    })
+    expect(world.value).toBe(0)
+    expect(pendingUndos(ctx.case.journal.all()).map((u) => u.startedSeq)).toEqual([record.startedSeq])
+    // The report keeps the measure in force and lists the denied restore under Gaps.
+    const view = viewJournal(ctx.case.journal.all())
+    expect(view.inForce.has('containment.throttle|dial:a')).toBe(true)
+    expect(view.status.detail).toContain('a restore of one failed, so it stays: see Gaps')
+    expect(view.gaps).toEqual([expect.objectContaining({ call: 'containment.throttle' })])
+    await ctx.case.close()
   })
 
   it('after a crash between change and outcome, undo trusts the earliest started entry', async () => {
