@@ -188,6 +188,14 @@ describe('fir contain and fir restore (built CLI)', () => {
     expect(killed.signal).toBe('SIGKILL')
     let entries = await journal(dir)
     expect(entries.at(-1)).toMatchObject({ action: 'containment.permissions', outcome: 'started' })
+    // case show lists the change cut off mid-step (before: not at all) and what settles it
+    const shown = await runFir(['case', 'show', '--case', 'cases/IR-2'], { cwd })
+    expect(shown.code).toBe(0)
+    expect(shown.stdout).toContain('change outcomes, 1 change with none (interrupted)')
+    expect(shown.stdout).toMatch(/containment\.permissions +\S+ +started, no outcome/)
+    expect(shown.stdout).toContain(
+      `containment.permissions on ${s.functionArn}: no outcome was journaled (the run was interrupted): the change may be in force; run fir contain ${s.functionArn} --actions permissions again to finish it`,
+    )
     // … then re-run: it finishes the change; the re-run's prior is fir's half-made state
     const resumed = await runFir(contain, { cwd, endpoint: proxy.endpoint })
     expect(resumed.json.result.results.map((r: { outcome: string }) => r.outcome)).toEqual([

@@ -32,11 +32,12 @@ export default class CaseShow extends FirCommand {
     // every command that opens a case does, so nothing the case holds as a secret is printed.
     const { entries } = await readCheckedJournal(dir)
     for (const ignored of await registerSecretsOfCase(dir, entries)) this.log_.warn(ignored)
+    const cutOff = s.journal.changes.filter((c) => c.note).length
     const lines = [
       `Case ${escapeTerminal(s.meta.id)}: ${escapeTerminal(s.meta.title)}`,
       `  folder   ${s.dir}`,
       `  created  ${s.meta.created} by ${escapeTerminal(s.meta.createdBy.osUser)}@${escapeTerminal(s.meta.createdBy.host)}`,
-      `  journal  ${s.journal.entries} entries, ${s.journal.changes.length} change outcomes`,
+      `  journal  ${s.journal.entries} entries, ${s.journal.changes.length - cutOff} change outcomes${cutOff ? `, ${counted(cutOff, 'change')} with none (interrupted)` : ''}`,
       '',
       `Evidence sets (${s.evidence.length})`,
       s.evidence.length
@@ -51,9 +52,18 @@ export default class CaseShow extends FirCommand {
       s.journal.changes.length
         ? formatTable(
             ['at (UTC)', 'action', 'target', 'outcome'],
-            s.journal.changes.map((c) => [c.at, c.action, escapeTerminal(c.target), c.outcome]),
+            s.journal.changes.map((c) => [
+              c.at,
+              c.action,
+              escapeTerminal(c.target),
+              c.note ? `${c.outcome}, no outcome` : c.outcome,
+            ]),
           )
         : '  none',
+      // A change cut off mid-step: its outcome is unknown, so say so and what settles it.
+      ...s.journal.changes
+        .filter((c) => c.note)
+        .map((c) => `  ${c.action} on ${escapeTerminal(c.target)}: ${escapeTerminal(c.note)}`),
       '',
       s.timeline
         ? `Timeline: ${s.timeline.events === null ? 'events unknown (events.jsonl is missing)' : `${s.timeline.events} events`}; findings ${

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { type UnsettledQuery, unsettledQueries } from '../athena/unsettled.js'
 import { exists } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
+import { interruptedChanges, interruptedNote } from '../steps/interrupted.js'
 import { type RecordedSweep, type RecordedSweepMatch, readRecordedSweeps } from '../sweep/recorded.js'
 import { type CaseMeta, readCaseMeta } from './case-folder.js'
 import {
@@ -23,7 +24,7 @@ import { archiveBlockedBy, TIMELINE_HISTORY_DIR, unfinishedArchive } from './tim
 export interface CaseSummary {
   dir: string
   meta: CaseMeta
-  journal: { entries: number; changes: { action: string; target: string; outcome: string; at: string }[] }
+  journal: { entries: number; changes: CaseChange[] }
   evidence: {
     set: string
     files: number
@@ -50,6 +51,19 @@ export interface CaseSummary {
   /** Athena or Lake queries a timeline sent that may still run on AWS (see unsettledQueries). */
   queriesMaybeRunning: UnsettledQuery[]
   reports: string[]
+}
+
+/**
+ * A change the journal records, by its outcome entry; a change a run started and journaled no
+ * outcome for (interrupted) by its `started` entry, with a note saying so and what finishes it.
+ */
+export interface CaseChange {
+  action: string
+  target: string
+  outcome: string
+  at: string
+  /** Set when the outcome is `started`: no outcome was journaled (see interruptedNote). */
+  note?: string
 }
 
 /**
@@ -233,6 +247,8 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
     matches: matches.slice(0, SHOWN_SWEEP_MATCHES),
     moreMatches: Math.max(0, matches.length - SHOWN_SWEEP_MATCHES),
   }))
+  // A change cut off between its `started` entry and its outcome is listed too: it may be in force.
+  const cutOff = new Set(interruptedChanges(entries))
   const reportsDir = join(dir, 'reports')
   const reports = (await exists(reportsDir))
     ? (await readdir(reportsDir)).filter((f) => !f.startsWith('.'))
@@ -243,8 +259,14 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
     journal: {
       entries: entries.length,
       changes: entries
-        .filter((e) => CHANGE_OUTCOMES.has(e.outcome))
-        .map((e) => ({ action: e.action, target: e.target, outcome: e.outcome, at: e.at })),
+        .filter((e) => CHANGE_OUTCOMES.has(e.outcome) || cutOff.has(e))
+        .map((e) => ({
+          action: e.action,
+          target: e.target,
+          outcome: e.outcome,
+          at: e.at,
+          ...(cutOff.has(e) ? { note: interruptedNote(e) } : {}),
+        })),
     },
     evidence,
     findings,

@@ -1,6 +1,7 @@
 import type { JournalEntry } from '../case/journal.js'
 import { counted } from '../common/text.js'
 import { secretLabel, secretRef } from '../credentials/role-use.js'
+import { finishCommand, interruptedNote } from '../steps/interrupted.js'
 import { isUndoEntry, SAME_CHANGE } from '../steps/undo-records.js'
 import {
   asArray,
@@ -308,8 +309,19 @@ function containmentOfFunctions(
     const closable = open.filter((i) => CLOSING_MEASURE[i.kind] !== undefined)
     // A measure with nothing to close (no URL, no public statement) stops nothing: not contained.
     const contained = throttled || (closed.length > 0 && closable.length === 0)
+    // Measures cut off mid-change (`started`, no outcome journaled): they may be in force, so what
+    // they close is not known to be open, nor the function known to be contained.
+    const unsettled = [...FUNCTION_MEASURES].filter((m) =>
+      targets.some((t) => state.get(`${m}|${t}`) === 'started'),
+    )
     let why: string | null = null
-    if (!contained) {
+    if (!contained && unsettled.length > 0) {
+      const known = closable.filter((i) => !unsettled.includes(CLOSING_MEASURE[i.kind]?.measure ?? ''))
+      why = `${f.label}: not known to be contained — ${[
+        `${unsettled.map(stepTitle).join(', ')} ${unsettled.length === 1 ? 'was' : 'were'} interrupted (no outcome journaled), so whether ${unsettled.length === 1 ? 'it is' : 'they are'} in force is unknown`,
+        ...openText(known),
+      ].join('; ')}`
+    } else if (!contained) {
       const reasons = closable.length
         ? openText(closable)
         : [
@@ -360,17 +372,30 @@ function statusOf(
   changed: ReadonlySet<string>,
   inForceList: string[],
   functions: readonly FunctionContainment[],
-  counts: { failed: number; undone: number; restoreFailed: number; readFailed: number },
+  counts: {
+    failed: number
+    undone: number
+    restoreFailed: number
+    readFailed: number
+    /** The `started` entries of measures cut off mid-change (no outcome journaled). */
+    interrupted: JournalEntry[]
+  },
 ): ResponseStatus {
-  const { failed, undone, restoreFailed, readFailed } = counts
+  const { failed, undone, restoreFailed, readFailed, interrupted } = counts
   const unchangedCount = [...inForce].filter((k) => !changed.has(k)).length
   const one = (n: number) => (n === 1 ? 'one' : String(n))
-  const inForceText = `${counted(inForce.size, 'measure')} in force${unchangedCount ? ` (${unchangedCount} needed no change)` : ''}${restoreFailed ? ` (a restore of ${one(restoreFailed)} failed, so ${restoreFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}${readFailed ? ` (a later run could not read ${one(readFailed)} and changed nothing, so ${readFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}`
+  const inForceText = `${counted(inForce.size, 'measure')} ${interrupted.length ? 'known to be ' : ''}in force${unchangedCount ? ` (${unchangedCount} needed no change)` : ''}${restoreFailed ? ` (a restore of ${one(restoreFailed)} failed, so ${restoreFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}${readFailed ? ` (a later run could not read ${one(readFailed)} and changed nothing, so ${readFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}`
   const contained = functions.filter((f) => f.contained)
   const notContained = functions.filter((f) => !f.contained)
   const whys = notContained.map((f) => `${f.why}.`).join(' ')
+  const commands = [...new Set(interrupted.map((e) => finishCommand(e) ?? 'the command that made it'))]
+  const cutOffText = interrupted.length
+    ? `; ${interrupted.length} interrupted, ${interrupted.length === 1 ? 'its' : 'their'} outcome unknown (started, no outcome journaled: ${interrupted.length === 1 ? 'it' : 'they'} may be in force; run ${commands.join(', ')} again to finish ${interrupted.length === 1 ? 'it' : 'them'})`
+    : ''
   const tail =
-    (failed ? `; ${failed} failed, denied or in conflict` : '') + (undone ? `; ${undone} undone` : '')
+    (failed ? `; ${failed} failed, denied or in conflict` : '') +
+    cutOffText +
+    (undone ? `; ${undone} undone` : '')
   if (state.size === 0) {
     return {
       code: 'not-contained',
@@ -379,7 +404,7 @@ function statusOf(
       detail: `No containment step was journaled in this case: the function runs as it did.${whys ? ` ${whys}` : ''}`,
     }
   }
-  if (inForce.size === 0 && undone > 0 && failed === 0) {
+  if (inForce.size === 0 && undone > 0 && failed === 0 && interrupted.length === 0) {
     return {
       code: 'restored',
       label: 'Restored',
@@ -387,7 +412,7 @@ function statusOf(
       detail: `Every containment measure was undone (${undone}); the function runs as it did before containment.${whys ? ` ${whys}` : ''}`,
     }
   }
-  if (functions.length > 0 && notContained.length === 0 && failed === 0) {
+  if (functions.length > 0 && notContained.length === 0 && failed === 0 && interrupted.length === 0) {
     return {
       code: 'contained',
       label: 'Contained',
@@ -400,7 +425,7 @@ function statusOf(
       code: 'not-contained',
       label: 'Not contained',
       inForce: inForceList,
-      detail: `No function is contained: ${inForceText}${tail}.${
+      detail: `No function is ${interrupted.length ? 'known to be ' : ''}contained: ${inForceText}${tail}.${
         whys
           ? ` ${whys}`
           : ' Recycling and session revocation cut stolen credentials; they do not stop a function.'
@@ -538,10 +563,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
       entry.after !== undefined &&
       JSON.stringify(started?.prior ?? entry.prior ?? null) === JSON.stringify(entry.after),
     actor: actorDisplay(entry),
-    error:
-      entry.outcome === 'started'
-        ? 'no outcome was journaled (the run may have been interrupted): check the current state'
-        : errorText(entry),
+    error: entry.outcome === 'started' ? interruptedNote(entry) : errorText(entry),
     requestIds: [...(started?.requestIds ?? []), ...(entry.requestIds ?? [])],
     journalSeq: entry.seq,
   })
@@ -652,6 +674,8 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   // Measures in force whose latest restore, or a later run's read, failed or was denied: they stay
   // as they were.
   const keptAfter = new Map<string, 'restore' | 'read'>()
+  // The `started` entry of each measure whose latest entry it is (interrupted: outcome unknown).
+  const cutOff = new Map<string, JournalEntry>()
   for (const a of actions) {
     if (!/^(containment|credentials)\./.test(a.action)) continue
     if (a.outcome === 'applied' || a.outcome === 'already-applied') {
@@ -683,6 +707,8 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     }
     keptAfter.delete(key)
     state.set(key, a.outcome)
+    if (a.outcome === 'started' && entry) cutOff.set(key, entry)
+    else cutOff.delete(key)
     if (a.outcome === 'applied') changed.add(key)
     if (a.outcome === 'undone') changed.delete(key)
     const fn =
@@ -697,7 +723,8 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   for (const [key, outcome] of state) {
     if (outcome === 'applied' || outcome === 'already-applied') inForce.add(key)
     else if (outcome === 'undone') undone++
-    else failed++
+    // Interrupted (`started`, no outcome) is neither in force nor failed: counted apart.
+    else if (outcome !== 'started') failed++
   }
   const functions = containmentOfFunctions(state, inForce, [...journaled], options.functions ?? [])
   const inForceList = [...inForce].map((k) => {
@@ -711,6 +738,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     undone,
     restoreFailed: kept('restore'),
     readFailed: kept('read'),
+    interrupted: [...cutOff.values()],
   })
   const outcomeCounts = new Map<string, number>()
   for (const a of actions) outcomeCounts.set(a.outcome, (outcomeCounts.get(a.outcome) ?? 0) + 1)

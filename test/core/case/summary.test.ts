@@ -1,6 +1,7 @@
 import { appendFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { CaseHandle } from '../../../src/core/case/case-folder.js'
 import { SHOWN_SWEEP_MATCHES, summariseCase } from '../../../src/core/case/summary.js'
 import { tempDir } from '../../support/cli.js'
 import {
@@ -82,5 +83,49 @@ describe('summariseCase: the timeline', () => {
       findings: null,
       problems: ['timeline/events.jsonl is missing', 'timeline/findings.json is missing'],
     })
+  })
+})
+
+describe('summariseCase: the changes', () => {
+  const FN = 'arn:aws:lambda:us-east-1:123456789012:function:f18'
+  const params = { function: 'f18', functionArn: FN, region: 'us-east-1' }
+
+  it('lists a change cut off mid-step (started, no outcome) with what settles it, and a denied plan', async () => {
+    // Before: "0 change outcomes", Actions (0) none — the throttle, made on AWS, was not listed.
+    const dir = join(await tempDir(), 'c')
+    const handle = await CaseHandle.init('C-18', { dir, firVersion: 't' })
+    try {
+      // url: crashed once, then a re-run finished it (settled, not listed as interrupted).
+      await handle.journal.append({ action: 'containment.url', target: FN, params, outcome: 'started' })
+      await handle.journal.append({ action: 'containment.url', target: FN, params, outcome: 'started' })
+      await handle.journal.append({ action: 'containment.url', target: FN, params, outcome: 'applied' })
+      await handle.journal.append({
+        action: 'containment.permissions',
+        target: FN,
+        params,
+        outcome: 'denied',
+        error: { code: 'access-denied', message: 'no lambda:GetPolicy' },
+      })
+      await handle.journal.append({
+        action: 'containment.throttle',
+        target: FN,
+        params,
+        outcome: 'started',
+        prior: { reserved: 5 },
+        undo: { intendedAfter: { reserved: 0 } },
+      })
+    } finally {
+      await handle.close()
+    }
+    const { changes } = (await summariseCase(dir)).journal
+    expect(changes.map((c) => [c.action, c.outcome, c.note ?? null])).toEqual([
+      ['containment.url', 'applied', null],
+      ['containment.permissions', 'denied', null],
+      [
+        'containment.throttle',
+        'started',
+        `no outcome was journaled (the run was interrupted): the change may be in force; run fir contain ${FN} --actions throttle again to finish it`,
+      ],
+    ])
   })
 })

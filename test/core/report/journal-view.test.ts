@@ -96,6 +96,66 @@ describe('viewJournal', () => {
     expect(view.status.code).toBe('partially-contained')
   })
 
+  it('says a change cut off mid-step is interrupted, its outcome unknown, with the command that finishes it — not failed', async () => {
+    // Before: "No function is contained: 0 measures in force; 1 failed, denied or in conflict.
+    // orders-api: not contained — the measures that stopped it were undone, failed or never finished."
+    const params = { function: 'orders-api', functionArn: FN, region: 'us-east-1' }
+    const started = change('containment.throttle', FN, 'started', {
+      params,
+      prior: { reserved: 5 },
+      undo: { intendedAfter: { reserved: 0 } },
+    })
+    const view = viewJournal(await journalOf([started]))
+    const finish = `fir contain ${FN} --actions throttle`
+    expect(view.actions.map((a) => [a.outcome, a.error])).toEqual([
+      [
+        'started',
+        `no outcome was journaled (the run was interrupted): the change may be in force; run ${finish} again to finish it`,
+      ],
+    ])
+    expect(view.status.code).toBe('not-contained')
+    expect(view.status.detail).toBe(
+      `No function is known to be contained: 0 measures known to be in force; 1 interrupted, its outcome unknown (started, no outcome journaled: it may be in force; run ${finish} again to finish it). orders-api: not known to be contained — Throttle: reserved concurrency 0 was interrupted (no outcome journaled), so whether it is in force is unknown.`,
+    )
+    // Running it again finds the throttle made and journals it: contained.
+    const settled = viewJournal(
+      await journalOf([
+        started,
+        change('containment.throttle', FN, 'already-applied', {
+          params,
+          prior: { reserved: 0 },
+          after: { reserved: 0 },
+        }),
+      ]),
+    )
+    expect(settled.status.code).toBe('contained')
+    // An undo cut off mid-step: restore finishes it; the measure is not known to be in force.
+    const entries = await journalOf([
+      change('containment.throttle', FN, 'started', { params, prior: { reserved: 5 } }),
+      change('containment.throttle', FN, 'applied', { params, after: { reserved: 0 } }),
+    ])
+    const undoOf = entries.find((e) => e.outcome === 'started')!.seq
+    const undo = viewJournal(
+      await journalOf([
+        change('containment.throttle', FN, 'started', { params, prior: { reserved: 5 } }),
+        change('containment.throttle', FN, 'applied', { params, after: { reserved: 0 } }),
+        change('containment.throttle', FN, 'started', {
+          params: { ...params, undoOf },
+          prior: { reserved: 0 },
+        }),
+      ]),
+    )
+    expect(undo.actions.at(-1)).toMatchObject({
+      title: 'Undo: Throttle: reserved concurrency 0',
+      outcome: 'started',
+    })
+    expect(undo.status.code).toBe('not-contained')
+    expect(undo.status.detail).toContain(
+      `1 interrupted, its outcome unknown (started, no outcome journaled: it may be in force; run fir restore ${FN} --actions throttle again to finish it)`,
+    )
+    expect(undo.status.detail).not.toContain('failed')
+  })
+
   it('a later run whose read was denied changed nothing: the measure stays in force; a first run’s is a failure', async () => {
     const denied = change('containment.throttle', FN, 'denied', {
       error: { code: 'access-denied', message: 'no lambda:GetFunctionConcurrency' },

@@ -1,0 +1,68 @@
+/**
+ * Changes a run started and journaled no outcome for: the process was killed (or the machine
+ * lost) between a step's `started` entry and its outcome, so whether AWS made the change is
+ * unknown. Running the same command again settles it: the step reads the state, finds the change
+ * made (`already-applied`, `already-undone`) or makes it, and journals the outcome.
+ */
+import type { JournalEntry } from '../case/journal.js'
+import { shellArg } from '../common/text.js'
+import { isUndoEntry } from './undo-records.js'
+
+/** Journal actions of steps (STYLE.md "A step"): the changes fir makes to AWS. */
+const STEP_ACTION = /^(containment|credentials)\./
+
+/**
+ * The `started` entries of step changes that no outcome followed, oldest first: for each step and
+ * target, its latest entry when that is a `started` one. A re-run that journaled an outcome of
+ * the same change settled an earlier cut-off one (it read the state the crash left).
+ */
+export function interruptedChanges(entries: readonly JournalEntry[]): JournalEntry[] {
+  const latest = new Map<string, JournalEntry>()
+  for (const e of entries) {
+    if (!STEP_ACTION.test(e.action) || e.outcome === 'recorded') continue
+    latest.set(`${e.action}\u0000${e.target}`, e)
+  }
+  return [...latest.values()].filter((e) => e.outcome === 'started').sort((a, b) => a.seq - b.seq)
+}
+
+/** The `--actions` name restore gives each step it can undo. */
+const RESTORE_ACTION: Readonly<Record<string, string>> = {
+  'credentials.revoke-sessions': 'sessions',
+  'credentials.rotate-key': 'rotate-key',
+}
+
+/**
+ * The command that finishes an interrupted change, run again (its arguments from the entry's
+ * params, quoted for a shell); null for a step fir has no command for.
+ */
+export function finishCommand(entry: JournalEntry): string | null {
+  const p = entry.params ?? {}
+  const arg = (v: unknown) => (typeof v === 'string' && v !== '' ? shellArg(v) : null)
+  const containment = entry.action.startsWith('containment.')
+  const fn = containment ? (arg(p.functionArn) ?? arg(p.function)) : null
+  if (isUndoEntry(entry)) {
+    const action = containment ? entry.action.slice('containment.'.length) : RESTORE_ACTION[entry.action]
+    return action ? `fir restore${fn ? ` ${fn}` : ''} --actions ${action}` : null
+  }
+  if (containment)
+    return fn ? `fir contain ${fn} --actions ${entry.action.slice('containment.'.length)}` : null
+  if (entry.action === 'credentials.revoke-sessions' && arg(p.role))
+    return `fir creds revoke-sessions --role ${arg(p.role)}`
+  if (entry.action === 'credentials.rotate-key' && arg(p.user))
+    return `fir creds rotate-key --user ${arg(p.user)}${arg(p.accessKey) ? ` --access-key ${arg(p.accessKey)}` : ''}`
+  if (entry.action === 'credentials.rotate-secret' && arg(p.secretId))
+    return `fir creds rotate-secret ${arg(p.secretId)}`
+  return null
+}
+
+/**
+ * What to say of an interrupted change: its outcome is unknown, it may be in force, and the
+ * command that settles it.
+ */
+export function interruptedNote(entry: JournalEntry): string {
+  const command = finishCommand(entry)
+  const what = isUndoEntry(entry) ? 'the undo may have been made' : 'the change may be in force'
+  return `no outcome was journaled (the run was interrupted): ${what}; ${
+    command ? `run ${command} again to finish it` : 'run the command that made it again to finish it'
+  }`
+}
