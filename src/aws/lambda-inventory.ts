@@ -1,6 +1,7 @@
 import type { FunctionConfiguration } from '@aws-sdk/client-lambda'
 import type { AwsClients } from './clients.js'
 import { classifyFailure, errorName, httpStatus } from './errors.js'
+import { environmentError } from './lambda.js'
 import { sdk } from './sdk.js'
 
 /** Called before every request (org sweeps pace each account's control-plane calls). */
@@ -49,6 +50,7 @@ export interface InventoryFunction {
 }
 
 function toInventory(f: FunctionConfiguration): InventoryFunction {
+  const envError = environmentError(f.Environment)
   return {
     name: f.FunctionName ?? '',
     arn: f.FunctionArn ?? '',
@@ -60,9 +62,7 @@ function toInventory(f: FunctionConfiguration): InventoryFunction {
     lastModified: f.LastModified,
     layers: (f.Layers ?? []).map((l) => l.Arn ?? '').filter(Boolean),
     environment: { ...(f.Environment?.Variables ?? {}) },
-    ...(f.Environment?.Error?.ErrorCode
-      ? { environmentError: `${f.Environment.Error.ErrorCode}: ${f.Environment.Error.Message ?? ''}` }
-      : {}),
+    ...(envError ? { environmentError: envError } : {}),
   }
 }
 

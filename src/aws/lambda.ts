@@ -75,6 +75,20 @@ async function paginate<T extends { NextMarker?: string; Marker?: string }>(
   return index
 }
 
+/**
+ * What Lambda returned in place of a configuration's environment variables when they could not be
+ * decrypted (`Environment.Error`: a KMS key the caller cannot use, or one disabled or deleted), as
+ * `code: message`; undefined when it returned the variables. Takes the SDK's shape or the same
+ * JSON read back from evidence (anything else is no error).
+ */
+export function environmentError(environment: unknown): string | undefined {
+  const error = (environment as { Error?: unknown } | null | undefined)?.Error
+  if (!error || typeof error !== 'object') return undefined
+  const { ErrorCode: code, Message: message } = error as { ErrorCode?: unknown; Message?: unknown }
+  const text = [code, message].filter((v): v is string => typeof v === 'string' && v !== '').join(': ')
+  return text || undefined
+}
+
 /** lambda:GetFunction — configuration, code location (presigned, ~10 min), tags, concurrency. */
 export function getFunction(
   aws: AwsClients,

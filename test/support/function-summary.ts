@@ -2,8 +2,8 @@ import type { FunctionSummary } from '../../src/core/snapshot/types.js'
 
 /**
  * The facts of a FunctionSummary for a function the snapshot read completely and found nothing
- * in: no versions, aliases, layers, URL, exposure, secrets, keys, risky permissions, reserved
- * concurrency or mappings. Fresh lists each call (tests may fill them).
+ * in: no versions, aliases, layers, URL, exposure, secrets, keys, unreadable environments, risky
+ * permissions, reserved concurrency or mappings. Fresh lists each call (tests may fill them).
  */
 export function nothingFound(): Pick<
   FunctionSummary,
@@ -14,6 +14,7 @@ export function nothingFound(): Pick<
   | 'exposure'
   | 'secrets'
   | 'accessKeyIds'
+  | 'environmentErrors'
   | 'riskyPermissions'
   | 'reservedConcurrency'
   | 'eventSourceMappings'
@@ -28,6 +29,7 @@ export function nothingFound(): Pick<
     exposure: [],
     secrets: [],
     accessKeyIds: [],
+    environmentErrors: [],
     riskyPermissions: [],
     reservedConcurrency: null,
     eventSourceMappings: [],

@@ -553,6 +553,7 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
               },
             ],
             accessKeyIds: [keyId],
+            environmentErrors: [],
             riskyPermissions: [
               {
                 action: 'iam:PassRole',

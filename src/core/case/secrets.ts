@@ -1,5 +1,6 @@
 import { lstat, readdir, readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { environmentError } from '../../aws/lambda.js'
 import { exists } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
 import { redactor, registerEnvironmentSecrets } from '../common/redact.js'
@@ -98,8 +99,7 @@ export async function registerCaseSecrets(
         const env = asRecord(config.Environment)
         const vars = asRecord(env.Variables)
         registerEnvironmentSecrets(vars)
-        const err = asRecord(env.Error)
-        const errorText = [asString(err.ErrorCode), asString(err.Message)].filter(Boolean).join(': ')
+        const errorText = environmentError(env)
         const facts = {
           variables: Object.keys(vars).length,
           error: errorText ? truncate(errorText, 200) : null,

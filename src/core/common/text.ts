@@ -81,6 +81,12 @@ export function counted(n: number, singular: string, plural = `${singular}s`): s
   return `${n} ${n === 1 ? singular : plural}`
 }
 
+/** `1, 2, 3, 4, 5 and 95 more`: the first few items, the rest counted (a function may have hundreds of versions). */
+export function firstFew(items: readonly string[], shown = 5): string {
+  const more = items.length - shown
+  return more > 0 ? `${items.slice(0, shown).join(', ')} and ${more} more` : items.join(', ')
+}
+
 /** `text` as a regular expression that matches it literally (every character with a meaning escaped). */
 export function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')

@@ -8,6 +8,7 @@ import { deepMapStrings, redactor, redactValue } from '../common/redact.js'
 import { counted, escapeTerminal } from '../common/text.js'
 import { unknownFromGaps } from '../snapshot/gap-text.js'
 import { foreignLayerPublisher } from '../snapshot/layers.js'
+import { environmentUnknown } from '../snapshot/secrets.js'
 import { ROLE_POLICY_CALLS } from '../snapshot/types.js'
 import { readRecordedSweeps } from '../sweep/recorded.js'
 import { environmentSecretsOf, handledKeySecrets, type KeySecret, limitsOf, recommend } from './advice.js'
@@ -289,7 +290,7 @@ function functionFacts(
   const envAbsent = (): string =>
     configUnknown ??
     (envFile?.error
-      ? `unknown: Lambda did not return the environment (${envFile.error})`
+      ? environmentUnknown(envFile.error)
       : envFile
         ? envFile.variables === 0
           ? 'none: the function has no environment variables'

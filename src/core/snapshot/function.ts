@@ -3,6 +3,7 @@ import { batchGetImage, parseEcrImageUri } from '../../aws/ecr.js'
 import {
   type AliasConfiguration,
   type EventSourceMappingConfiguration,
+  environmentError,
   type FunctionConfiguration,
   type GetFunctionCommandOutput,
   type GetFunctionUrlConfigCommandOutput,
@@ -22,7 +23,7 @@ import {
 } from '../../aws/lambda.js'
 import { describeOrganization } from '../../aws/organizations.js'
 import { safeSegment } from '../case/evidence-store.js'
-import { escapeTerminal } from '../common/text.js'
+import { escapeTerminal, firstFew } from '../common/text.js'
 import type { Gap } from '../context.js'
 import { type AccountOrganisation, organisationFrom } from '../identity.js'
 import type { ArchiveProblem } from './archive.js'
@@ -356,8 +357,23 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
 
   // Findings: secrets and keys in environments, exposure, package integrity, hostile archives.
   const envScan = scanEnvironments(
-    configs.map((d) => ({ qualifier: d.qualifier, variables: d.fn?.Configuration?.Environment?.Variables })),
+    configs.map((d) => {
+      const env = d.fn?.Configuration?.Environment
+      const error = environmentError(env)
+      return { qualifier: d.qualifier, variables: env?.Variables, ...(error ? { error } : {}) }
+    }),
   )
+  // An environment Lambda could not decrypt was not read: its secrets are unknown, not absent.
+  for (const u of envScan.unreadable) {
+    rec.gap(
+      {
+        what: `environment variables (${firstFew(u.qualifiers)}) of ${name}`,
+        call: 'kms:Decrypt',
+        reason: `${/AccessDenied/i.test(u.error) ? 'denied' : 'other'}: ${u.error}`,
+      },
+      gaps,
+    )
+  }
   const envEvidence = configs.map((d) => d.fnFile ?? '').filter(Boolean)
   for (const s of envScan.secrets) {
     run.addFinding({
@@ -581,6 +597,7 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
     exposure,
     secrets: envScan.secrets,
     accessKeyIds: [...new Set(envScan.accessKeys.map((k) => k.accessKeyId))],
+    environmentErrors: envScan.unreadable,
     riskyPermissions: focusRole?.risky ?? [],
     reservedConcurrency: reserved,
     eventSourceMappings: esmRes.pages

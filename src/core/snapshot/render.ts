@@ -1,7 +1,8 @@
 import { shortKeyId } from '../common/redact.js'
-import { escapeTerminal } from '../common/text.js'
+import { escapeTerminal, firstFew } from '../common/text.js'
 import type { Gap } from '../context.js'
 import { unknownFromGaps } from './gap-text.js'
+import { environmentUnknown } from './secrets.js'
 import { type Finding, type FunctionSummary, ROLE_POLICY_CALLS, type SnapshotResult } from './types.js'
 
 const e = (v: unknown) => escapeTerminal(v === undefined || v === null ? '-' : String(v))
@@ -135,11 +136,22 @@ function functionBlock(f: FunctionSummary, findings: Finding[]): string {
   for (const x of f.exposure)
     lines.push(`    [${x.level}] ${e(x.summary)}  (${x.qualifiers.map(e).join(', ')})`)
   lines.push('  secrets in environment (redacted):')
-  if (f.secrets.length === 0 && f.accessKeyIds.length === 0)
-    lines.push(`    ${configUnknown ?? 'none found'}`)
+  // An environment Lambda did not return (it could not decrypt it) holds unknown secrets: each is
+  // said with its qualifiers, and "none found" is said only of what was read.
+  const envErrors = f.environmentErrors
+  if (
+    f.secrets.length === 0 &&
+    f.accessKeyIds.length === 0 &&
+    !envErrors.some((x) => x.qualifiers.includes(f.qualifier))
+  )
+    lines.push(
+      `    ${configUnknown ?? (envErrors.length > 0 ? 'none found in what was read' : 'none found')}`,
+    )
   for (const s of f.secrets)
     lines.push(`    ${e(s.name)} = ${s.redacted}  (${e(s.kind)}; ${s.qualifiers.map(e).join(', ')})`)
   for (const k of f.accessKeyIds) lines.push(`    access key id ${e(k)} (${e(shortKeyId(k))}): rotate it`)
+  for (const x of envErrors)
+    lines.push(`    ${e(environmentUnknown(x.error))}  (${e(firstFew(x.qualifiers))})`)
   const own = findings.filter((x) => x.target === f.arn || x.target === f.role)
   const counts = ['critical', 'high', 'medium', 'low', 'informational']
     .map((l) => [l, own.filter((x) => x.level === l).length] as const)

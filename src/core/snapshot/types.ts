@@ -84,6 +84,15 @@ export interface SecretSummary {
   qualifiers: string[]
 }
 
+/**
+ * Environments Lambda returned an error in place of (`Environment.Error`: it could not decrypt
+ * the variables with the function's KMS key): what it said, and the qualifiers it said it for.
+ */
+export interface EnvironmentError {
+  error: string
+  qualifiers: string[]
+}
+
 export interface VersionSummary {
   version: string
   codeSha256?: string
@@ -143,6 +152,8 @@ export interface FunctionSummary {
   exposure: ExposureEntry[]
   secrets: SecretSummary[]
   accessKeyIds: string[]
+  /** Environments Lambda did not return: their secrets and access key ids are unknown. */
+  environmentErrors: EnvironmentError[]
   riskyPermissions: RiskyPermission[]
   reservedConcurrency: number | null
   eventSourceMappings: { uuid?: string; source?: string; state?: string }[]

@@ -143,6 +143,25 @@ describe('renderSnapshot: a fact the snapshot could not read is unknown, never "
     )
   })
 
+  it('an environment Lambda did not return is unknown with its error; "none found" is said only of what was read', () => {
+    const error = 'KMSAccessDeniedException: Lambda was unable to decrypt the environment variables'
+    const f = fn()
+    f.environmentErrors = [{ error, qualifiers: ['$LATEST', '1'] }]
+    const lines = render(f).split('\n')
+    const at = lines.indexOf('  secrets in environment (redacted):')
+    expect(lines.slice(at + 1, at + 3)).toEqual([
+      `    unknown: Lambda did not return the environment (${error})  ($LATEST, 1)`,
+      '  findings      none',
+    ])
+    // Another version's environment was not read; $LATEST's was, and held nothing.
+    f.environmentErrors = [{ error, qualifiers: ['1', '2', '3', '4', '5', '6'] }]
+    const other = render(f).split('\n')
+    expect(other.slice(at + 1, at + 3)).toEqual([
+      '    none found in what was read',
+      `    unknown: Lambda did not return the environment (${error})  (1, 2, 3, 4, 5 and 1 more)`,
+    ])
+  })
+
   it('escapes the reason (an error message can carry attacker-chosen names)', () => {
     const out = render(
       fn([

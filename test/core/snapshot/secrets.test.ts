@@ -51,4 +51,19 @@ describe('scanEnvironments', () => {
     // What is not secret in it stays readable.
     expect(shown).toContain('db.internal')
   })
+
+  it('lists the environments Lambda did not return, by error, with their qualifiers', () => {
+    const kms = 'KMSAccessDeniedException: Lambda was unable to decrypt the environment variables'
+    const out = scanEnvironments([
+      { qualifier: '$LATEST', variables: undefined, error: kms },
+      { qualifier: '1', variables: { LOG_LEVEL: 'debug' } },
+      { qualifier: '2', variables: undefined, error: kms },
+      { qualifier: 'live', variables: undefined, error: 'KMSDisabledException: the key is disabled' },
+    ])
+    expect(out.secrets).toEqual([])
+    expect(out.unreadable).toEqual([
+      { error: kms, qualifiers: ['$LATEST', '2'] },
+      { error: 'KMSDisabledException: the key is disabled', qualifiers: ['live'] },
+    ])
+  })
 })

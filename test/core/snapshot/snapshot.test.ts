@@ -7,12 +7,15 @@ import { CaseHandle } from '../../../src/core/case/case-folder.js'
 import { Clock } from '../../../src/core/common/clock.js'
 import { type FirContext, Gaps, stderrLog } from '../../../src/core/context.js'
 import { Recorder } from '../../../src/core/snapshot/recorder.js'
+import { renderSnapshot } from '../../../src/core/snapshot/render.js'
+import { environmentUnknown } from '../../../src/core/snapshot/secrets.js'
 import { latestSnapshotFor, snapshotFunctions } from '../../../src/core/snapshot/snapshot.js'
 import { tempDir } from '../../support/cli.js'
 import { useMoto } from '../../support/emulator.js'
 import { FaultProxy } from '../../support/fault-proxy.js'
 import {
   PINNED_STATEMENTS,
+  publishVersion,
   seedFunction,
   seedPermission,
   seedRole,
@@ -258,5 +261,52 @@ describe('snapshotFunctions (core API against moto)', () => {
     expect(calls.filter((c) => c.call === 'organizations:DescribeOrganization')).toEqual([
       expect.objectContaining({ outcome: 'absent' }),
     ])
+  })
+
+  it('an environment Lambda could not decrypt (KMS) is unknown with its error and a gap, never "none found"', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'kms-role' })
+    await seedFunction(moto.endpoint(), {
+      name: 'kms-fn',
+      roleArn: role.arn,
+      env: { DB_PASSWORD: 'kms-hidden-pass-1' },
+    })
+    await publishVersion(moto.endpoint(), 'kms-fn')
+    const message = 'Lambda was unable to decrypt the environment variables because KMS access was denied.'
+    // What Lambda answers a caller that cannot decrypt the variables with the function's KMS key.
+    const undecrypted = (text: string) => {
+      const doc = JSON.parse(text)
+      for (const c of [doc.Configuration, ...(doc.Versions ?? [])])
+        if (c?.Environment)
+          c.Environment = { Error: { ErrorCode: 'KMSAccessDeniedException', Message: message } }
+      return JSON.stringify(doc)
+    }
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rewrites: [{ match: /^(GetFunction|ListVersionsByFunction)$/, body: undecrypted }],
+    }).start()
+    try {
+      const ctx = await context(proxy.endpoint)
+      const r = await snapshotFunctions(ctx, { functions: ['kms-fn'] })
+      const f = r.functions[0]!
+      const error = `KMSAccessDeniedException: ${message}`
+      expect(f.secrets).toEqual([])
+      expect(f.environmentErrors).toEqual([{ error, qualifiers: ['$LATEST', '1'] }])
+      const gap = {
+        what: 'environment variables ($LATEST, 1) of kms-fn',
+        call: 'kms:Decrypt',
+        reason: `denied: ${error}`,
+      }
+      expect(f.gaps).toContainEqual(gap)
+      expect(ctx.gaps.list).toContainEqual(gap)
+      // The summary words it as the report does, from the same error.
+      const lines = renderSnapshot(r).split('\n')
+      const secrets = lines.slice(lines.indexOf('  secrets in environment (redacted):') + 1)
+      expect(secrets[0]).toBe(`    ${environmentUnknown(error)}  ($LATEST, 1)`)
+      expect(secrets[0]).toBe(
+        `    unknown: Lambda did not return the environment (KMSAccessDeniedException: ${message})  ($LATEST, 1)`,
+      )
+      expect(secrets[1]).not.toMatch(/none found/)
+    } finally {
+      await proxy.stop()
+    }
   })
 })
