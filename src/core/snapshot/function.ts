@@ -53,8 +53,11 @@ export interface SnapshotTarget {
   dir: string
   /** The qualifier the summary describes (from an ARN, or --qualifier). */
   qualifier?: string
-  /** GetFunction responses already fetched while resolving (stored by the caller), by qualifier. */
-  prefetched: Map<string, { value: GetFunctionCommandOutput; at: number; file: string }>
+  /**
+   * GetFunction calls already made while resolving, by qualifier: the response (stored by the
+   * caller), or the gap its failure is (recorded by the caller).
+   */
+  prefetched: Map<string, { value: GetFunctionCommandOutput; at: number; file: string } | { gap: Gap }>
 }
 
 /** A fresh presigned location is reused for this long before another GetFunction (it lives 10 min). */
@@ -179,6 +182,8 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
     const d = data(q)
     const pre = target.prefetched.get(q)
     let fetchedAt = Date.now()
+    // It failed seconds ago: asking again would fail alike and list the same gap twice.
+    if (pre && 'gap' in pre) return
     if (pre) {
       d.fn = pre.value
       d.fnFile = pre.file

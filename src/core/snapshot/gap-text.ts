@@ -9,11 +9,17 @@ import { counted } from '../common/text.js'
  * text: the caller escapes it for where it goes. Null when no gap concerns the fact.
  */
 export function unknownFromGaps(hits: readonly { call: string; reason: string }[]): string | null {
+  const why = whyFromGaps(hits)
+  return why === null ? null : `unknown: ${why}`
+}
+
+/** `<reason> (<call>)`: why a read failed, from the gaps that concern it (unknownFromGaps without `unknown: `). */
+export function whyFromGaps(hits: readonly { call: string; reason: string }[]): string | null {
   const g = hits[0]
   if (!g) return null
   const reason = scrubAndCut(g.reason, 200) || 'the call failed'
   // `denied: … not authorized to perform: lambda:ListAliases` already names the call.
   const call = g.call && !reason.includes(g.call) ? ` (${g.call})` : ''
   const more = hits.length > 1 ? `; and ${counted(hits.length - 1, 'more gap')}` : ''
-  return `unknown: ${reason}${call}${more}`
+  return `${reason}${call}${more}`
 }

@@ -1,7 +1,7 @@
 import { shortKeyId } from '../common/redact.js'
 import { escapeTerminal, firstFew } from '../common/text.js'
 import type { Gap } from '../context.js'
-import { unknownFromGaps } from './gap-text.js'
+import { unknownFromGaps, whyFromGaps } from './gap-text.js'
 import { environmentUnknown } from './secrets.js'
 import { type Finding, type FunctionSummary, ROLE_POLICY_CALLS, type SnapshotResult } from './types.js'
 
@@ -21,6 +21,12 @@ function unknownFrom(f: FunctionSummary, match: (g: Gap) => boolean): string | n
   return text === null ? null : e(text)
 }
 
+/** ` (<reason> (<call>))` when a read a fact depends on failed (see whyFromGaps), escaped. */
+function whyUnknown(f: FunctionSummary, match: (g: Gap) => boolean): string | null {
+  const text = whyFromGaps(f.gaps.filter(match))
+  return text === null ? null : ` (${e(text)})`
+}
+
 function codeLine(f: FunctionSummary): string {
   if (f.packageType === 'Image') {
     return `${e(f.imageUri)} @ ${e(f.imageDigest)}`
@@ -38,11 +44,10 @@ function functionBlock(f: FunctionSummary, findings: Finding[]): string {
   const lines: string[] = []
   lines.push(`Function ${e(f.name)}  ${e(f.arn)}`)
   const row = (label: string, value: string) => lines.push(`  ${label.padEnd(14)}${value}`)
-  // GetFunction of the summarised qualifier failed: its configuration (layers, environment) is unknown.
-  const configUnknown = unknownFrom(
-    f,
-    (g) => g.call === 'lambda:GetFunction' && g.what.includes(`(${f.qualifier})`),
-  )
+  // GetFunction of the summarised qualifier failed: its configuration (role, layers, environment)
+  // is unknown.
+  const configGap = (g: Gap) => g.call === 'lambda:GetFunction' && g.what.includes(`(${f.qualifier})`)
+  const configUnknown = unknownFrom(f, configGap)
   row('qualifier', e(f.qualifier))
   row('runtime', `${e(f.runtime ?? f.packageType)}`)
   row('last modified', e(f.lastModified))
@@ -120,7 +125,10 @@ function functionBlock(f: FunctionSummary, findings: Finding[]): string {
   // What was read can only show what is there: a policy not read may hold more.
   const partly = (unknown: string | null) =>
     unknown ? `none found in what was read; ${unknown}` : 'none found'
-  if (f.riskyPermissions.length === 0)
+  // No role was read (GetFunction of the summarised qualifier failed): its permissions are unknown.
+  if (f.riskyPermissions.length === 0 && !f.role)
+    lines.push(`    unknown: no execution role is known${whyUnknown(f, configGap) ?? ''}`)
+  else if (f.riskyPermissions.length === 0)
     lines.push(`    ${partly(unknownFrom(f, (g) => ROLE_CALLS.has(g.call)))}`)
   for (const r of f.riskyPermissions) {
     const sid = typeof r.statement.Sid === 'string' ? ` statement ${e(r.statement.Sid)}` : ''

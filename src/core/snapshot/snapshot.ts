@@ -279,7 +279,8 @@ function targetDirs(targets: readonly ResolvedTarget[]): string[] {
 
 /**
  * Stores the GetFunction that checked a named function exists (it is the function's first
- * evidence, and `collectFunction` reuses it); a failed check is a gap of that function.
+ * evidence, and `collectFunction` reuses it); a failed check is a gap of that function, and
+ * `collectFunction` does not make that call again.
  */
 async function storeCheck(
   rec: Recorder,
@@ -295,7 +296,8 @@ async function storeCheck(
   }
   if (!t.check.value) {
     const sink: Gap[] = []
-    rec.failed({ ...spec, sink }, t.check.error)
+    const failed = rec.failed({ ...spec, sink }, t.check.error)
+    if (failed.status === 'gap') t.prefetched.set(t.check.qualifier, { gap: failed.gap })
     return sink
   }
   await rec.store(spec, t.check.value)

@@ -162,6 +162,15 @@ describe('renderSnapshot: a fact the snapshot could not read is unknown, never "
     ])
   })
 
+  it('a role not read (GetFunction denied) leaves risky permissions unknown, not "none found"', () => {
+    const f = fn([denied('configuration and code location ($LATEST)', 'lambda:GetFunction')])
+    delete f.role
+    delete f.roleName
+    expect(under(render(f), 'risky permissions:')).toBe(
+      'unknown: no execution role is known (denied: AccessDeniedException: User is not authorized to perform: lambda:GetFunction)',
+    )
+  })
+
   it('escapes the reason (an error message can carry attacker-chosen names)', () => {
     const out = render(
       fn([

@@ -309,4 +309,38 @@ describe('snapshotFunctions (core API against moto)', () => {
       await proxy.stop()
     }
   })
+
+  it('a denied GetFunction is asked once and is one gap; the role is unknown, so are its risky permissions', async () => {
+    const role = await seedRole(moto.endpoint(), {
+      name: 'denied-admin',
+      inline: {
+        admin: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] },
+      },
+    })
+    await seedFunction(moto.endpoint(), { name: 'denied-fn', roleArn: role.arn })
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [{ match: 'GetFunction', fault: 'access-denied' }],
+    }).start()
+    try {
+      const ctx = await context(proxy.endpoint)
+      const r = await snapshotFunctions(ctx, { functions: ['denied-fn'] })
+      const f = r.functions[0]!
+      expect(f.role).toBeUndefined()
+      const denied = 'denied: AccessDeniedException: User is not authorized to perform: lambda:GetFunction'
+      expect(f.gaps.filter((g) => g.call === 'lambda:GetFunction')).toEqual([
+        {
+          what: 'configuration and code location ($LATEST) of denied-fn',
+          call: 'lambda:GetFunction',
+          reason: denied,
+        },
+      ])
+      expect(proxy.records.filter((x) => x.operation === 'GetFunction')).toHaveLength(1)
+      const lines = renderSnapshot(r).split('\n')
+      const under = (heading: string) => lines[lines.indexOf(`  ${heading}`) + 1]?.trim()
+      expect(under('risky permissions:')).toBe(`unknown: no execution role is known (${denied})`)
+      expect(under('secrets in environment (redacted):')).toBe(`unknown: ${denied}`)
+    } finally {
+      await proxy.stop()
+    }
+  })
 })
