@@ -105,6 +105,7 @@ export async function resolveTargets(
   callerAccount: string,
 ): Promise<{ targets: ResolvedTarget[]; discovery: Discovery[]; notes: string[] }> {
   const parsed = opts.functions.map(parseFunctionRef)
+  refuseTwoQualifiers(parsed, opts.qualifier)
   for (const ref of parsed) {
     if (ref.account && ref.account !== callerAccount) {
       await assertSameAccount(
@@ -234,6 +235,35 @@ export async function resolveTargets(
       (a.qualifier ?? '$LATEST').localeCompare(b.qualifier ?? '$LATEST'),
   )
   return { targets, discovery, notes }
+}
+
+/**
+ * A function named with a qualifier (`f:prod`, an ARN ending `:prod`) and a different --qualifier
+ * is refused (a usage error): which one the summary should describe cannot be guessed.
+ */
+function refuseTwoQualifiers(refs: readonly FunctionRef[], qualifier: string | undefined): void {
+  if (qualifier === undefined) return
+  const both = refs.filter((r) => r.qualifier !== undefined && r.qualifier !== qualifier)
+  if (both.length === 0) return
+  const q = escapeTerminal(qualifier)
+  const named = both.map((r) => escapeTerminal(r.input)).join(' ')
+  throw new UsageError(
+    `unable to snapshot ${both.map((r) => escapeTerminal(r.input)).join(', ')} with --qualifier ${q}: ${both.map((r) => `${escapeTerminal(r.input)} names qualifier ${escapeTerminal(r.qualifier)}`).join(', ')}, and --qualifier names ${q} (the summary describes one)`,
+    {
+      actions: [
+        `to summarise the qualifier in the function, leave --qualifier out: ${named}`,
+        `to summarise ${q}, name the function without a qualifier: ${both.map((r) => escapeTerminal(unqualified(r))).join(' ')} --qualifier ${q}`,
+        'either way every version and alias is collected',
+      ],
+    },
+  )
+}
+
+/** What the user typed, without its qualifier (`f:prod` → `f`). */
+function unqualified(ref: FunctionRef): string {
+  return ref.qualifier !== undefined && ref.input.endsWith(`:${ref.qualifier}`)
+    ? ref.input.slice(0, -(ref.qualifier.length + 1))
+    : ref.name
 }
 
 /**

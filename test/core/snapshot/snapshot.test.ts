@@ -10,6 +10,7 @@ import { Recorder } from '../../../src/core/snapshot/recorder.js'
 import { renderSnapshot } from '../../../src/core/snapshot/render.js'
 import { environmentUnknown } from '../../../src/core/snapshot/secrets.js'
 import { latestSnapshotFor, snapshotFunctions } from '../../../src/core/snapshot/snapshot.js'
+import { UsageError } from '../../../src/errors.js'
 import { tempDir } from '../../support/cli.js'
 import { useMoto } from '../../support/emulator.js'
 import { FaultProxy } from '../../support/fault-proxy.js'
@@ -342,5 +343,29 @@ describe('snapshotFunctions (core API against moto)', () => {
     } finally {
       await proxy.stop()
     }
+  })
+
+  it('refuses a function named with one qualifier and a --qualifier naming another, before anything is written', async () => {
+    const ctx = await context()
+    const err = await snapshotFunctions(ctx, { functions: ['r5fn:prod'], qualifier: 'live' }).catch((e) => e)
+    expect(err).toBeInstanceOf(UsageError)
+    expect(err.exitCode).toBe(2)
+    expect(err.message).toBe(
+      'unable to snapshot r5fn:prod with --qualifier live: r5fn:prod names qualifier prod, and --qualifier names live (the summary describes one)',
+    )
+    expect(err.actions).toEqual([
+      'to summarise the qualifier in the function, leave --qualifier out: r5fn:prod',
+      'to summarise live, name the function without a qualifier: r5fn --qualifier live',
+      'either way every version and alias is collected',
+    ])
+    const arn = `arn:aws:lambda:us-east-1:${TEST_ACCOUNT}:function:r5fn:prod`
+    await expect(snapshotFunctions(ctx, { functions: [arn], qualifier: 'live' })).rejects.toThrow(
+      `unable to snapshot ${arn} with --qualifier live`,
+    )
+    expect(await readdir(join(ctx.case.dir, 'evidence'))).toEqual([])
+    // The same qualifier twice is no conflict: the function is looked for (and here, not found).
+    await expect(snapshotFunctions(ctx, { functions: ['r5fn:prod'], qualifier: 'prod' })).rejects.toThrow(
+      /no such function/,
+    )
   })
 })
