@@ -116,7 +116,7 @@ export async function resolveTargets(
   }
   const { refs, notes } = sameFunctionOnce(parsed, aws.region, callerAccount, opts.qualifier)
   const targets: ResolvedTarget[] = []
-  const missing: string[] = []
+  const missing: { text: string; region: string }[] = []
   /** Functions that exist without the version or alias asked for. */
   const noQualifier: { input: string; name: string; region: string; qualifier: string; named: boolean }[] = []
   await Promise.all(
@@ -142,9 +142,10 @@ export async function resolveTargets(
             noQualifier.push({ input: ref.input, name: ref.name, region, qualifier, named: !ref.qualifier })
             return
           }
-          missing.push(
-            `${escapeTerminal(ref.input)}${qualifier && !ref.qualifier ? ` (qualifier ${qualifier})` : ''} in ${region}`,
-          )
+          missing.push({
+            text: `${escapeTerminal(ref.input)}${qualifier && !ref.qualifier ? ` (qualifier ${qualifier})` : ''} in ${region}`,
+            region,
+          })
           return
         }
         t.check = { qualifier: checkQualifier, at: Date.now(), error: err }
@@ -153,18 +154,23 @@ export async function resolveTargets(
     }),
   )
   if (missing.length > 0 || noQualifier.length > 0) {
+    const missingRegions = new Set(missing.map((m) => m.region)).size
     const qualifiers = noQualifier.map(
       (q) =>
         `${escapeTerminal(q.input)}${q.named ? ` (qualifier ${escapeTerminal(q.qualifier)})` : ''} in ${q.region}: the function exists, but has no version or alias ${escapeTerminal(q.qualifier)}`,
     )
     throw new NotFoundError(
-      `unable to snapshot ${[...(missing.length > 0 ? [`${missing.join(', ')}: no such function`] : []), ...qualifiers].join('; ')}`,
+      `unable to snapshot ${[...(missing.length > 0 ? [`${missing.map((m) => m.text).join(', ')}: no such function`] : []), ...qualifiers].join('; ')}`,
       {
         actions: [
           ...(missing.length > 0
             ? [
                 'check the name and --region (a full ARN sets the region)',
-                'list the functions with `aws lambda list-functions --query "Functions[].FunctionName"`',
+                // In the region each was looked for in, through the same profile and endpoint.
+                ...[...new Set(missing.map((m) => m.region))].map(
+                  (region) =>
+                    `list the functions${missingRegions > 1 ? ` of ${region}` : ''}: ${awsCliCommand(['lambda', 'list-functions', '--query', 'Functions[].FunctionName'], aws, { region })}`,
+                ),
               ]
             : []),
           ...noQualifier.flatMap((q) => [

@@ -10,7 +10,7 @@ import { Recorder } from '../../../src/core/snapshot/recorder.js'
 import { renderSnapshot } from '../../../src/core/snapshot/render.js'
 import { environmentUnknown } from '../../../src/core/snapshot/secrets.js'
 import { latestSnapshotFor, snapshotFunctions } from '../../../src/core/snapshot/snapshot.js'
-import { UsageError } from '../../../src/errors.js'
+import { NotFoundError, UsageError } from '../../../src/errors.js'
 import { tempDir } from '../../support/cli.js'
 import { useMoto } from '../../support/emulator.js'
 import { FaultProxy } from '../../support/fault-proxy.js'
@@ -366,6 +366,17 @@ describe('snapshotFunctions (core API against moto)', () => {
     // The same qualifier twice is no conflict: the function is looked for (and here, not found).
     await expect(snapshotFunctions(ctx, { functions: ['r5fn:prod'], qualifier: 'prod' })).rejects.toThrow(
       /no such function/,
+    )
+  })
+
+  it("a function not found is listed with the AWS CLI in its own region, through the run's endpoint", async () => {
+    const ctx = await context()
+    const err = await snapshotFunctions(ctx, {
+      functions: [`arn:aws:lambda:eu-west-1:${TEST_ACCOUNT}:function:nosuch`],
+    }).catch((e) => e)
+    expect(err).toBeInstanceOf(NotFoundError)
+    expect(err.actions).toContain(
+      `list the functions: aws lambda list-functions --query 'Functions[].FunctionName' --region eu-west-1 --endpoint-url ${moto.endpoint()}`,
     )
   })
 })
