@@ -53,6 +53,7 @@ function functionBlock(f: FunctionSummary, findings: Finding[]): string {
   row('last modified', e(f.lastModified))
   row('code sha256', codeLine(f))
   row('role', f.role ? `${e(f.role)}${f.quarantined ? '  (AWS quarantine policy attached)' : ''}` : '-')
+  const earlier = f.versions.length - 10
   row(
     'versions',
     f.versions.length === 0
@@ -60,7 +61,7 @@ function functionBlock(f: FunctionSummary, findings: Finding[]): string {
       : `${f.versions.length}: ${f.versions
           .slice(-10)
           .map((v) => `${e(v.version)}${v.code === 'mismatch' ? '(mismatch)' : ''}`)
-          .join(', ')}${f.versions.length > 10 ? ' …' : ''}`,
+          .join(', ')}${earlier > 0 ? ` (the last 10; ${earlier} earlier not shown)` : ''}`,
   )
   row(
     'aliases',

@@ -186,6 +186,18 @@ describe('renderSnapshot: a fact the snapshot could not read is unknown, never "
   })
 })
 
+describe('renderSnapshot: versions', () => {
+  it('shows the last 10 versions and says how many earlier ones are not shown', () => {
+    const f = fn()
+    f.versions = Array.from({ length: 12 }, (_, i) => ({ version: String(i + 1), code: 'match' as const }))
+    expect(row(render(f), 'versions')).toBe(
+      '12: 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 (the last 10; 2 earlier not shown)',
+    )
+    f.versions = f.versions.slice(0, 10)
+    expect(row(render(f), 'versions')).toBe('10: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10')
+  })
+})
+
 describe('renderSnapshot: layers', () => {
   const layer = (name: string, qualifiers: string[]) => ({
     arn: `arn:aws:lambda:us-east-1:123456789012:layer:${name}:1`,
