@@ -76,13 +76,23 @@ export function httpStatus(err: unknown): number | undefined {
   return (err as AwsLikeError)?.$metadata?.httpStatusCode
 }
 
+/** The credentials are missing, expired, unknown to AWS or sign requests AWS refuses. */
+function isCredentialsFailure(name: string): boolean {
+  return name === 'CredentialsProviderError' || EXPIRED.has(name) || BAD_CREDS.has(name) || SKEW.has(name)
+}
+
 /** What kind of failure an SDK error is, for gaps and retries. */
 export function classifyFailure(err: unknown): FailureKind {
   const name = errorName(err)
   const status = httpStatus(err)
   const message = (err as AwsLikeError)?.message ?? ''
   const sysCode = (err as NodeJS.ErrnoException)?.code
-  if (DENIED.has(name) || status === 403) return 'denied'
+  if (DENIED.has(name)) return 'denied'
+  // Before the status: AWS answers expired, unknown or badly signed credentials with HTTP 403 too
+  // (its Common Errors: ExpiredTokenException, UnrecognizedClientException, IncompleteSignature…),
+  // and no permission grant fixes those.
+  if (isCredentialsFailure(name)) return 'credentials'
+  if (status === 403) return 'denied'
   if (THROTTLED.has(name) || status === 429) return 'throttled'
   // An endpoint without the route (an emulator lacking the API) answers 404 with an HTML page the
   // SDK cannot parse: that is a missing API, not a missing resource.
@@ -98,7 +108,6 @@ export function classifyFailure(err: unknown): FailureKind {
   ) {
     return 'unimplemented'
   }
-  if (name === 'CredentialsProviderError' || EXPIRED.has(name) || BAD_CREDS.has(name)) return 'credentials'
   if (status !== undefined && status >= 500) return 'service-error'
   if (
     ['ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'].includes(sysCode ?? '') ||
@@ -195,6 +204,21 @@ export function toFirError(err: unknown, iamAction: string, what: string): FirEr
       ],
     })
   }
+  // Before the expired check: a "Signature expired: … is now earlier than …" (Lambda's
+  // InvalidSignatureException, STS's SignatureDoesNotMatch) is the clock's fault, not the credentials'.
+  if (
+    (SKEW.has(name) && /skew|time|expired/i.test(msg)) ||
+    /Signature (expired|not yet current)/i.test(msg)
+  ) {
+    return new AwsAccessError(
+      'clock-skew',
+      `unable to ${what}: this machine's clock is too far from AWS's (${msg})`,
+      {
+        cause: err,
+        actions: ['synchronise the system clock (e.g. `timedatectl set-ntp true`), then run again'],
+      },
+    )
+  }
   if (EXPIRED.has(name) || /expired/i.test(msg)) {
     return new AwsAccessError(
       'expired-credentials',
@@ -208,7 +232,7 @@ export function toFirError(err: unknown, iamAction: string, what: string): FirEr
       },
     )
   }
-  if (BAD_CREDS.has(name)) {
+  if (BAD_CREDS.has(name) || SKEW.has(name)) {
     return new AwsAccessError(
       'invalid-credentials',
       `unable to ${what}: AWS rejected the credentials (${name}: ${msg})`,
@@ -217,16 +241,6 @@ export function toFirError(err: unknown, iamAction: string, what: string): FirEr
         actions: [
           'check AWS_PROFILE / --profile and the access key in use (`fir doctor` shows which identity is used)',
         ],
-      },
-    )
-  }
-  if (SKEW.has(name) && /skew|time|expired/i.test(msg)) {
-    return new AwsAccessError(
-      'clock-skew',
-      `unable to ${what}: this machine's clock is too far from AWS's (${msg})`,
-      {
-        cause: err,
-        actions: ['synchronise the system clock (e.g. `timedatectl set-ntp true`), then run again'],
       },
     )
   }

@@ -4,12 +4,12 @@ import { ListFunctionsCommand } from '@aws-sdk/client-lambda'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { AwsClients, isLoopbackHost } from '../../src/aws/clients.js'
 import { openLocation } from '../../src/aws/download.js'
-import { toFirError } from '../../src/aws/errors.js'
+import { classifyFailure, gapReason, toFirError } from '../../src/aws/errors.js'
 import { getCallerIdentity } from '../../src/aws/sts.js'
-import { EmulatorSafetyError } from '../../src/errors.js'
+import { EmulatorSafetyError, ExitCode } from '../../src/errors.js'
 import { REPO_ROOT } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
-import { FaultProxy } from '../support/fault-proxy.js'
+import { type FaultKind, FaultProxy } from '../support/fault-proxy.js'
 import { seedFunction, seedRole } from '../support/seed.js'
 
 const moto = useMoto()
@@ -139,8 +139,47 @@ describe('client factory against moto', () => {
     proxy.rules = [{ match: 'GetCallerIdentity', fault: 'expired-token' }]
     const aws = await AwsClients.create({ endpoint: proxy.endpoint, emulatorOnly: true })
     const err = await getCallerIdentity(aws).catch((e) => e)
-    expect(err.code).toBe('expired-credentials')
+    // Before: AWS's 403 made it "AWS denied sts:GetCallerIdentity", to be fixed by granting it.
+    expect([err.code, err.exitCode]).toEqual(['expired-credentials', ExitCode.usage])
+    expect(err.message).toBe(
+      'unable to identify the AWS caller: the AWS credentials have expired (ExpiredToken)',
+    )
     expect(err.actions.join(' ')).toMatch(/sso login/)
+  })
+
+  it('names expired, unknown and mis-signed credentials as such, not as a denial, though AWS answers all with 403', async () => {
+    const aws = await AwsClients.create({ endpoint: proxy.endpoint, emulatorOnly: true })
+    const lambdaFailure = async (fault: FaultKind) => {
+      proxy.rules = [{ match: 'ListFunctions', fault }]
+      const err = await aws.lambda.send(new ListFunctionsCommand({})).catch((e) => e)
+      expect(err.$metadata.httpStatusCode).toBe(403)
+      return err
+    }
+    // A snapshot's gap reads what gapReason gives: before, "denied: ExpiredTokenException: …".
+    const expired = await lambdaFailure('expired-token')
+    expect(classifyFailure(expired)).toBe('credentials')
+    expect(gapReason(expired)).toBe(
+      'credentials: ExpiredTokenException: The security token included in the request is expired',
+    )
+    expect(toFirError(expired, 'lambda:ListFunctions', 'list the functions').code).toBe('expired-credentials')
+
+    const unknown = await lambdaFailure('region-not-enabled')
+    expect(classifyFailure(unknown)).toBe('credentials')
+    const rejected = toFirError(unknown, 'lambda:ListFunctions', 'list the functions')
+    expect([rejected.code, rejected.exitCode]).toEqual(['invalid-credentials', ExitCode.usage])
+    expect(rejected.message).toMatch(
+      /^unable to list the functions: AWS rejected the credentials \(UnrecognizedClientException: /,
+    )
+
+    const skewed = await lambdaFailure('clock-skew')
+    expect(toFirError(skewed, 'lambda:ListFunctions', 'list the functions').code).toBe('clock-skew')
+    proxy.rules = [{ match: 'GetCallerIdentity', fault: 'clock-skew' }]
+    expect(await getCallerIdentity(aws).catch((e) => e.code)).toBe('clock-skew')
+
+    // A denial is still one.
+    const denied = await lambdaFailure('access-denied')
+    expect(classifyFailure(denied)).toBe('denied')
+    expect(toFirError(denied, 'lambda:ListFunctions', 'list the functions').code).toBe('access-denied')
   })
 
   it('retries throttling and 5xx adaptively, then succeeds', async () => {

@@ -16,6 +16,7 @@ export type FaultKind =
   | 'not-implemented'
   | 'expired-token'
   | 'region-not-enabled'
+  | 'clock-skew'
 
 export interface RequestInfo {
   method: string
@@ -156,8 +157,10 @@ function faultResponse(info: RequestInfo, kind: Exclude<FaultKind, 'drop'>, res:
       query: 'ServiceUnavailable',
       msg: 'We encountered an internal error. Please try again.',
     },
+    // AWS answers expired and unknown credentials with 403, as it does a denied call (its Common
+    // Errors page): only the code tells them apart.
     'expired-token': {
-      status: 400,
+      status: 403,
       json: 'ExpiredTokenException',
       query: 'ExpiredToken',
       msg: 'The security token included in the request is expired',
@@ -169,6 +172,13 @@ function faultResponse(info: RequestInfo, kind: Exclude<FaultKind, 'drop'>, res:
       json: 'UnrecognizedClientException',
       query: 'InvalidClientTokenId',
       msg: 'The security token included in the request is invalid.',
+    },
+    // A request signed by a clock more than 5 minutes off (STS names it SignatureDoesNotMatch).
+    'clock-skew': {
+      status: 403,
+      json: 'InvalidSignatureException',
+      query: 'SignatureDoesNotMatch',
+      msg: 'Signature expired: 20240101T000000Z is now earlier than 20240101T001000Z (20240101T001500Z - 5 min.)',
     },
     'not-implemented': {
       status: 501,

@@ -260,9 +260,10 @@ export class LookupEventsServer {
       }
       if (this.options.disabledRegions?.includes(region)) {
         stats.errors++
+        // 403, as AWS answers it (its Common Errors page): the code, not the status, says it.
         this.error(
           res,
-          400,
+          403,
           'UnrecognizedClientException',
           'The security token included in the request is invalid.',
         )
