@@ -124,6 +124,72 @@ function configuredEndpoint(serviceEnvName: string | undefined): string | undefi
   )
 }
 
+/** One endpoint setting fir's clients use, and where it was set (`--endpoint-url`, a variable). */
+interface EndpointSetting {
+  source: string
+  url: string
+}
+
+/**
+ * The endpoint settings fir's clients use: `endpoint` (the flag, or AWS_ENDPOINT_URL in
+ * emulator-only mode) overrides the environment's, as it does in the SDK; else AWS_ENDPOINT_URL
+ * and the AWS_ENDPOINT_URL_<SERVICE> of each client (unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS).
+ * The paced LookupEvents client reads AWS_ENDPOINT_URL_CLOUDTRAIL whatever else is set.
+ */
+function endpointSettings(endpoint: string | undefined, source: string): EndpointSetting[] {
+  const env = process.env
+  const out: EndpointSetting[] = []
+  if (endpoint) out.push({ source, url: endpoint })
+  else if ((env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '').toLowerCase() !== 'true') {
+    for (const name of [
+      'AWS_ENDPOINT_URL',
+      ...Object.values(SERVICE_ENV_NAMES).map((n) => `AWS_ENDPOINT_URL_${n}`),
+    ]) {
+      const url = env[name]
+      if (url) out.push({ source: name, url })
+    }
+  }
+  const cloudtrail = env.AWS_ENDPOINT_URL_CLOUDTRAIL
+  if (cloudtrail && !out.some((s) => s.source === 'AWS_ENDPOINT_URL_CLOUDTRAIL'))
+    out.push({ source: 'AWS_ENDPOINT_URL_CLOUDTRAIL', url: cloudtrail })
+  return out
+}
+
+/** A host, with a port or a path or neither, typed without its scheme (`127.0.0.1:5194`). */
+const SCHEMELESS_RE = /^(\[[0-9a-f:.]+\]|[a-z0-9][a-z0-9.-]*)(:\d{1,5})?(\/[^\s/]\S*)?\/?$/i
+
+/**
+ * An endpoint setting as a URL, or a usage error saying what is wrong with it. Only http:// and
+ * https:// URLs are endpoints: `localhost:5194` parses as a URL whose scheme is `localhost:`, and
+ * the SDK would send it to an address made of the port.
+ */
+function endpointUrl({ source, url }: EndpointSetting): URL {
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(url)
+  } catch {}
+  if (parsed && (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.hostname)
+    return parsed
+  const shown = JSON.stringify(redactUrlPasswords(url))
+  if (!url.includes('://') && SCHEMELESS_RE.test(url)) {
+    const host = /^\[([^\]]+)\]/.exec(url)?.[1] ?? url.split(/[:/]/)[0]!
+    const fixed = `${isLoopbackHost(host) ? 'http' : 'https'}://${url}`
+    throw new UsageError(`unable to use endpoint ${shown}: ${source} has no scheme`, {
+      actions: [
+        `add ${fixed.slice(0, fixed.indexOf('//') + 2)}: ${source === '--endpoint-url' ? `--endpoint-url ${fixed}` : `${source}=${fixed}`}`,
+      ],
+    })
+  }
+  const reason = parsed?.hostname
+    ? `${source} is not an http:// or https:// URL (its scheme is ${parsed.protocol})`
+    : `${source} is not a URL`
+  throw new UsageError(`unable to use endpoint ${shown}: ${reason}`, {
+    actions: [
+      `set ${source} to an http:// or https:// URL, like https://lambda.eu-west-1.amazonaws.com or http://127.0.0.1:5000`,
+    ],
+  })
+}
+
 function proxyFor(endpoint: string | undefined): string | undefined {
   const proxy = process.env.HTTPS_PROXY ?? process.env.https_proxy
   if (!proxy) return undefined
@@ -249,26 +315,25 @@ export class AwsClients {
       // A drill's case: an endpoint that is not loopback is dropped (the guard then refuses each
       // call, naming the drill).
       if (opts.drill !== undefined && endpoint && !isLoopbackUrl(endpoint)) endpoint = undefined
-      // No endpoint: the clients are made all the same, and the guard refuses each call (they
-      // would go to AWS's own addresses), saying no emulator endpoint is set. A command that makes
-      // no AWS call (a timeline over local files) still runs.
-      if (!endpoint)
-        return new AwsClients(await resolveRegion(opts), opts, DUMMY_CREDENTIALS, undefined, given)
-      assertLoopback(endpoint, true)
       opts.endpoint = endpoint
     }
-    if (opts.endpoint) {
-      try {
-        new URL(opts.endpoint)
-      } catch {
-        const shown = JSON.stringify(redactUrlPasswords(opts.endpoint))
-        throw new UsageError(`unable to use endpoint ${shown}: it is not a URL`, {
-          actions: [
-            'pass --endpoint-url like https://lambda.eu-west-1.amazonaws.com or http://127.0.0.1:5000',
-          ],
-        })
+    // Every endpoint in use is checked before any client is made, wherever it was set: a value
+    // that is no http(s) URL is bad usage, and in emulator-only mode one off loopback is refused.
+    const source = options.endpoint ? '--endpoint-url' : 'AWS_ENDPOINT_URL'
+    for (const setting of endpointSettings(opts.endpoint, source)) {
+      const url = endpointUrl(setting)
+      if (emulatorOnly && opts.drill === undefined && !isLoopbackHost(url.hostname)) {
+        throw new EmulatorSafetyError(
+          `unable to send a request to ${url.hostname} (${setting.source}): fir is running against the local emulator (tabletop or tests) and only loopback addresses are allowed`,
+          { actions: [`point ${setting.source} at a loopback emulator such as http://127.0.0.1:5000`] },
+        )
       }
     }
+    // Emulator-only without an endpoint: the clients are made all the same, and the guard refuses
+    // each call (they would go to AWS's own addresses), saying no emulator endpoint is set. A
+    // command that makes no AWS call (a timeline over local files) still runs.
+    if (emulatorOnly && !opts.endpoint)
+      return new AwsClients(await resolveRegion(opts), opts, DUMMY_CREDENTIALS, undefined, given)
     if (!emulatorOnly) await assertProfileConfigured(opts.profile)
     const region = await resolveRegion(opts)
     const base: CredentialProvider | Credentials = emulatorOnly

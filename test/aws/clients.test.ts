@@ -6,7 +6,7 @@ import { AwsClients, isLoopbackHost } from '../../src/aws/clients.js'
 import { openLocation } from '../../src/aws/download.js'
 import { classifyFailure, gapReason, toFirError } from '../../src/aws/errors.js'
 import { getCallerIdentity } from '../../src/aws/sts.js'
-import { EmulatorSafetyError, ExitCode } from '../../src/errors.js'
+import { EmulatorSafetyError, ExitCode, UsageError } from '../../src/errors.js'
 import { REPO_ROOT } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { type FaultKind, FaultProxy } from '../support/fault-proxy.js'
@@ -87,6 +87,62 @@ describe('loopback guard', () => {
       expect(connect.mock.calls.length).toBe(before)
     } finally {
       connect.mockRestore()
+      vi.unstubAllEnvs()
+    }
+  })
+
+  it('takes only an http:// or https:// endpoint, from the flag or any AWS_ENDPOINT_URL variable, and says what to fix', async () => {
+    const refusal = (options: Parameters<typeof AwsClients.create>[0]) =>
+      AwsClients.create({ region: 'us-east-1', ...options }).then(
+        () => undefined,
+        (e) => e,
+      )
+    // Before: a TypeError (a bug, exit 1) in emulator-only mode; `localhost:5194` (scheme
+    // `localhost:`) and ftp:// were taken, and calls went to 0.0.20.74:80.
+    for (const emulatorOnly of [true, false]) {
+      const noScheme = await refusal({ endpoint: '127.0.0.1:5194', emulatorOnly })
+      expect(noScheme).toBeInstanceOf(UsageError)
+      expect(noScheme.message).toBe('unable to use endpoint "127.0.0.1:5194": --endpoint-url has no scheme')
+      expect(noScheme.actions).toEqual(['add http://: --endpoint-url http://127.0.0.1:5194'])
+    }
+    expect((await refusal({ endpoint: 'localhost:5194', emulatorOnly: true })).actions).toEqual([
+      'add http://: --endpoint-url http://localhost:5194',
+    ])
+    expect((await refusal({ endpoint: 'vpce-1.lambda.eu-west-1.vpce.amazonaws.com' })).actions).toEqual([
+      'add https://: --endpoint-url https://vpce-1.lambda.eu-west-1.vpce.amazonaws.com',
+    ])
+    expect((await refusal({ endpoint: 'ftp://127.0.0.1:5194', emulatorOnly: true })).message).toBe(
+      'unable to use endpoint "ftp://127.0.0.1:5194": --endpoint-url is not an http:// or https:// URL (its scheme is ftp:)',
+    )
+    const notUrl = await refusal({ endpoint: 'not a url', emulatorOnly: true })
+    expect([notUrl.code, notUrl.message]).toEqual([
+      'usage',
+      'unable to use endpoint "not a url": --endpoint-url is not a URL',
+    ])
+    vi.stubEnv('AWS_ENDPOINT_URL', undefined)
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'testing')
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'testing')
+    try {
+      vi.stubEnv('AWS_ENDPOINT_URL', '127.0.0.1:5194')
+      expect((await refusal({ emulatorOnly: true })).actions).toEqual([
+        'add http://: AWS_ENDPOINT_URL=http://127.0.0.1:5194',
+      ])
+      // A service's own variable, which the SDK reads itself: checked as the others are.
+      vi.stubEnv('AWS_ENDPOINT_URL', moto.endpoint())
+      vi.stubEnv('AWS_ENDPOINT_URL_LAMBDA', '127.0.0.1:5194')
+      expect((await refusal({ emulatorOnly: false })).message).toBe(
+        'unable to use endpoint "127.0.0.1:5194": AWS_ENDPOINT_URL_LAMBDA has no scheme',
+      )
+      vi.stubEnv('AWS_ENDPOINT_URL', undefined)
+      vi.stubEnv('AWS_ENDPOINT_URL_LAMBDA', 'http://192.0.2.10:4566')
+      const offLoopback = await refusal({ emulatorOnly: true })
+      expect(offLoopback).toBeInstanceOf(EmulatorSafetyError)
+      expect(offLoopback.actions).toEqual([
+        'point AWS_ENDPOINT_URL_LAMBDA at a loopback emulator such as http://127.0.0.1:5000',
+      ])
+      // --endpoint-url overrides it (as in the SDK): then it is not used, and not in the way.
+      await expect(refusal({ endpoint: moto.endpoint(), emulatorOnly: true })).resolves.toBeUndefined()
+    } finally {
       vi.unstubAllEnvs()
     }
   })

@@ -116,6 +116,20 @@ describe('fir doctor (built CLI against moto)', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /)
   })
 
+  it('refuses an endpoint typed without its scheme as bad usage, saying to add http://', async () => {
+    // Before: in emulator-only mode, a TypeError's stack trace and exit 1.
+    const r = await runFir(['doctor', '--endpoint-url', '127.0.0.1:5194', '--json'], {
+      endpoint: moto.endpoint(),
+    })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('')
+    expect(r.json.error).toEqual({
+      code: 'usage',
+      message: 'unable to use endpoint "127.0.0.1:5194": --endpoint-url has no scheme',
+      actions: ['add http://: --endpoint-url http://127.0.0.1:5194'],
+    })
+  })
+
   it('rejects an unknown region name', async () => {
     const r = await runFir(['doctor', '--region', 'atlantis', '--json'], { endpoint: moto.endpoint() })
     expect(r.code).toBe(2)
