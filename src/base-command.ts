@@ -10,6 +10,7 @@ import { redactor } from './core/common/redact.js'
 import { byteSize, counted, escapeTerminal } from './core/common/text.js'
 import { cliLines, withChangesInForce } from './core/containment/manual-restore.js'
 import { type FirContext, Gaps, stderrLog } from './core/context.js'
+import { closestName } from './core/playbook/validate.js'
 import { ExitCode, FirError, isFirError, UsageError } from './errors.js'
 import {
   type CommandOutcome,
@@ -372,6 +373,34 @@ export function fileSystemProblem(err: unknown): FirError | undefined {
   })
 }
 
+/**
+ * "did you mean" for each flag oclif found no such flag for (`--action` → `--actions`): the one
+ * flag of the command whose name the typed word begins, else the nearest by edit distance. oclif's
+ * NonExistentFlagsError carries the words (`--action=url` as typed) and the command's flags.
+ */
+function flagSuggestions(err: unknown): string[] {
+  const e = err as {
+    flags?: unknown
+    parse?: { input?: { flags?: Record<string, { aliases?: string[]; hidden?: boolean }> } }
+  }
+  const defined = e?.parse?.input?.flags
+  if (!Array.isArray(e?.flags) || !defined) return []
+  const names = Object.entries(defined)
+    .filter(([, f]) => !f.hidden)
+    .flatMap(([name, f]) => [name, ...(f.aliases ?? [])])
+  const out: { typed: string; flag: string }[] = []
+  for (const word of e.flags) {
+    const typed = String(word).replace(/=.*$/s, '')
+    if (!typed.startsWith('--') || typed.length < 4) continue
+    const bare = typed.slice(2)
+    const starting = names.filter((n) => n.startsWith(bare))
+    const flag = starting.length === 1 ? starting[0] : closestName(bare, names)
+    if (flag !== undefined) out.push({ typed, flag: `--${flag}` })
+  }
+  if (out.length === 1 && e.flags.length === 1) return [`did you mean ${out[0]!.flag}?`]
+  return out.map(({ typed, flag }) => `${escapeTerminal(typed)}: did you mean ${flag}?`)
+}
+
 /** Maps anything thrown to a FirError: oclif parse errors are usage errors; the rest are bugs. */
 export function toFir(err: unknown): FirError {
   if (isFirError(err)) return err
@@ -390,7 +419,7 @@ export function toFir(err: unknown): FirError {
       .filter((line) => line !== '' && !/^See more help/.test(line))
       .reduce((all, line) => (all === '' ? line : `${all}${all.endsWith(':') ? '' : ':'} ${line}`), '')
     return new UsageError(`unable to parse the command line: ${message}`, {
-      actions: ['run the command with --help to see its flags and examples'],
+      actions: [...flagSuggestions(err), 'run the command with --help to see its flags and examples'],
       cause: err,
     })
   }

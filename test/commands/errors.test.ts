@@ -64,6 +64,34 @@ describe('errors the machine causes (a full disk, a read-only or locked folder)'
     )
   })
 
+  it('from the command line parser suggest the flag a mistyped one was meant to be', async () => {
+    const { Flags, Parser } = await import('@oclif/core')
+    const flags = {
+      actions: Flags.string(),
+      since: Flags.string(),
+      case: Flags.string(),
+      'dry-run': Flags.boolean(),
+      secret: Flags.string({ hidden: true }),
+    }
+    const actions = async (argv: string[]) => {
+      try {
+        await Parser.parse(argv, { flags })
+      } catch (err) {
+        return toFir(err).actions
+      }
+      throw new Error('parsed')
+    }
+    const help = 'run the command with --help to see its flags and examples'
+    // Before: only the advice to read --help.
+    expect(await actions(['--action', 'url'])).toEqual(['did you mean --actions?', help])
+    expect(await actions(['--sinse', '7d'])).toEqual(['did you mean --since?', help])
+    expect(await actions(['--dry'])).toEqual(['did you mean --dry-run?', help]) // the one flag it begins
+    expect(await actions(['--cse=cases/A', '--secrt', '--zzzzzzzz'])).toEqual([
+      '--cse: did you mean --case?',
+      help,
+    ])
+  })
+
   it('name the file a failed write was for (a write call names none)', async () => {
     const dir = await tempDir()
     const writer = await new AtomicFileWriter(join(dir, 'events.jsonl'), 16).open()
@@ -79,7 +107,17 @@ describe('errors the machine causes (a full disk, a read-only or locked folder)'
   })
 })
 
-describe('an unknown command (built CLI)', () => {
+describe('an unknown command or flag (built CLI)', () => {
+  it("is fir's usage error with the nearest flag of the command (a mistyped --actions)", async () => {
+    const r = await runFir(['contain', 'fnE', '--action', 'url', '--json'], { cwd: await tempDir() })
+    expect(r.code).toBe(2)
+    expect(r.json.error).toEqual({
+      code: 'usage',
+      message: 'unable to parse the command line: Nonexistent flag: --action',
+      actions: ['did you mean --actions?', 'run the command with --help to see its flags and examples'],
+    })
+  })
+
   it("`fir help <command>` shows that command's help, as `--help` does; an unknown one is a usage error", async () => {
     // There is no help command (oclif's plugin is not shipped): `fir help contain` said
     // `command help:contain not found`.
