@@ -514,6 +514,13 @@ describe('fir snapshot (built CLI against moto): gaps, hostile code, blast radiu
     )
     expect(r.code, r.stderr).toBe(4)
     expect(r.json.result.functions.map((f: any) => f.name)).toEqual(['blast-a', 'blast-b', 'blast-c'])
+    // IAM role names are unique whatever their case: before, another spelling found no function.
+    const spelt = await runFir(
+      ['snapshot', '--all-using-role', 'Shared-ROLE', '--case', 'cases/INC-1', '--json'],
+      { cwd, endpoint: moto.endpoint() },
+    )
+    expect(spelt.code, spelt.stderr).toBe(4)
+    expect(spelt.json.result.functions.map((f: any) => f.name)).toEqual(['blast-a', 'blast-b', 'blast-c'])
     const manifest = await manifestOf(join(cwd, 'cases', 'INC-1'), r.json.result.set)
     expect(manifest.files.map((f) => f.path)).toContain('discovery/us-east-1/list-functions.page-1.json')
     // The role is collected once for all three.

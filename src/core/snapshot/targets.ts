@@ -201,8 +201,12 @@ export async function resolveTargets(
         },
       )
     }
+    // IAM role names are unique whatever their letter case (an ARN spells the role's own case):
+    // `Shared-Role` is the role `shared-role`, not no role.
+    const lower = wanted.toLowerCase()
     const matches = (fn: FunctionConfiguration) =>
-      Boolean(fn.Role) && (byArn ? fn.Role === wanted : roleNameOf(fn.Role!) === wanted)
+      Boolean(fn.Role) &&
+      (byArn ? fn.Role!.toLowerCase() === lower : roleNameOf(fn.Role!).toLowerCase() === lower)
     const regions = opts.regions?.length ? opts.regions : [aws.region]
     await Promise.all(
       regions.map(async (region) => {
