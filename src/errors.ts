@@ -105,6 +105,21 @@ export class PlaybookError extends FirError {
   }
 }
 
+/** The code of a {@link GapsOnlyError}, as the journal keeps it. */
+export const NOTHING_READ = 'nothing-read'
+
+/**
+ * A playbook step that could do none of its work because each AWS call it needed is a gap (every
+ * source of a timeline failed): the step failed, and what it would have found is unknown. Gaps are
+ * never fatal, so the run goes on past it whatever the step's `on-error` (exit 4); the steps whose
+ * `if` reads its outputs are skipped as unknown. Only the playbook runner sees it.
+ */
+export class GapsOnlyError extends FirError {
+  constructor(message: string, options: FirErrorOptions = {}) {
+    super(NOTHING_READ, message, { ...options, exitCode: ExitCode.gaps })
+  }
+}
+
 /** A request was about to leave loopback while fir runs against the emulator. */
 export class EmulatorSafetyError extends FirError {
   constructor(message: string, options: FirErrorOptions = {}) {

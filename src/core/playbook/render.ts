@@ -16,7 +16,15 @@ import { Unresolved } from './template.js'
  * (README's table), plus what the action itself calls — only the parts of a command the action
  * uses (a playbook's snapshot has no --evidence-bucket, its timeline no Athena or Lake engine).
  */
-export const ACTION_PERMISSIONS: Record<string, { commands: string[]; extra: readonly string[] }> = {
+export const ACTION_PERMISSIONS: Record<
+  string,
+  {
+    commands: string[]
+    extra: readonly string[]
+    /** The fir command that does the action's work on its own, when it is not `commands[0]`. */
+    command?: string
+  }
+> = {
   'snapshot.function': { commands: [], extra: SNAPSHOT_FUNCTION_ACTIONS },
   'snapshot.all-using-role': {
     commands: [],
@@ -34,7 +42,7 @@ export const ACTION_PERMISSIONS: Record<string, { commands: string[]; extra: rea
   'credentials.rotate-secret': { commands: ['creds rotate-secret'], extra: [] },
   // The api, S3 and file sources (never the Athena or Lake engines); the secrets read with the role
   // come from `fir creds secrets`' reading of the timeline.
-  'timeline.collect': { commands: ['creds secrets'], extra: TIMELINE_SOURCE_ACTIONS },
+  'timeline.collect': { commands: ['creds secrets'], extra: TIMELINE_SOURCE_ACTIONS, command: 'timeline' },
   'report.render': { commands: ['report'], extra: [] },
   'case.note': { commands: [], extra: [] },
 }

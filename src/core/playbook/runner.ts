@@ -3,8 +3,10 @@ import { basename, dirname, resolve } from 'node:path'
 import {
   AccessDeniedError,
   FirError,
+  GapsOnlyError,
   isFirError,
   messageOf,
+  NOTHING_READ,
   PlaybookError,
   RefusedError,
   UsageError,
@@ -436,7 +438,7 @@ export function findUnfinishedRun(entries: readonly JournalEntry[]): {
   return superseded ? { superseded, finished: latest } : { finished: latest }
 }
 
-/** The steps of a run that failed and were passed over (on-error: continue). */
+/** The steps of a run that failed and were passed over (on-error: continue, or gaps alone). */
 function failedStepsOf(entries: readonly JournalEntry[], run: JournalEntry): JournalEntry[] {
   const runId = String(run.params.runId)
   return entries.filter(
@@ -624,11 +626,23 @@ export async function resumePlaybook(
       const name = String(finished.params.playbook ?? finished.target)
       const commands = [
         ...new Set(
-          steps.map((s) => ACTION_PERMISSIONS[String(s.params.action)]?.commands[0]).filter(Boolean),
+          steps
+            .map((s) => {
+              const a = ACTION_PERMISSIONS[String(s.params.action)]
+              return a?.command ?? a?.commands[0]
+            })
+            .filter(Boolean),
         ),
       ]
+      const gapsOnly = steps.filter((s) => s.error?.code === NOTHING_READ).length
+      const why =
+        gapsOnly === 0
+          ? 'on-error: continue'
+          : gapsOnly === steps.length
+            ? 'for gaps alone'
+            : 'on-error: continue, or for gaps alone'
       throw new UsageError(
-        `unable to resume a playbook in case ${ctx.case.meta.id}: its latest run (${name}, ${String(finished.params.runId)}) finished, passing over ${steps.length === 1 ? 'a step that' : 'steps that'} failed (on-error: continue): ${steps.map((s) => `${String(s.params.step)} (${String(s.params.action)}): ${escapeTerminal(s.error?.message ?? s.outcome)}`).join('; ')}`,
+        `unable to resume a playbook in case ${ctx.case.meta.id}: its latest run (${name}, ${String(finished.params.runId)}) finished, passing over ${steps.length === 1 ? 'a step that' : 'steps that'} failed (${why}): ${steps.map((s) => `${String(s.params.step)} (${String(s.params.action)}): ${escapeTerminal(s.error?.message ?? s.outcome)}`).join('; ')}`,
         {
           actions: [
             `fix what ${steps.length === 1 ? 'it names' : 'they name'}, then do that work on its own${commands.length ? `: ${commands.map((c) => `fir ${c}`).join(', ')}` : ''}`,
@@ -700,7 +714,9 @@ export async function resumePlaybook(
     const step = loaded.playbook.steps.find((s) => s.id === id)
     const onError = step?.['on-error'] ?? 'stop'
     const failed = e.outcome === 'failed' || e.outcome === 'denied'
-    const final = DONE.includes(e.outcome) || (failed && onError === 'continue')
+    // A failure journaled with outputs is one the run went on past: on-error: continue, or a step
+    // that failed for gaps alone (GapsOnlyError). Without them it stopped the run: run it again.
+    const final = DONE.includes(e.outcome) || (failed && (onError === 'continue' || e.after !== undefined))
     if (final) {
       const after = (e.after ?? {}) as { outputs?: Record<string, unknown>; summary?: string; gaps?: unknown }
       state.done.set(id, {
@@ -771,8 +787,13 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
     const base = { runId: state.runId, step: step.id, action: step.action }
 
     if (step.if !== undefined) {
-      if (!conditionHolds(step.if, scope)) {
-        const summary = `skipped: condition ${typeof step.if === 'string' ? step.if : 'false'} is false`
+      const holds = conditionHolds(step.if, conditionScope(scope, state))
+      if (holds !== true) {
+        const expression = typeof step.if === 'string' ? step.if : 'false'
+        const summary =
+          holds === 'unresolved'
+            ? `skipped: condition ${expression} is unknown: ${unknownBecause(step.if, state)}`
+            : `skipped: condition ${expression} is false`
         ctx.log.info(
           `fir: step ${index + 1}/${playbook.steps.length} ${step.id} (${step.action}): ${summary}`,
         )
@@ -914,7 +935,9 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
     } catch (err) {
       const outcome: StepOutcome = err instanceof AccessDeniedError ? 'denied' : 'failed'
       const fir = isFirError(err) ? err : undefined
-      const passedOver = step['on-error'] === 'continue' && fir !== undefined
+      // A step that failed for gaps alone (it could read nothing) is passed over as any gap is.
+      const onlyGaps = err instanceof GapsOnlyError
+      const passedOver = (step['on-error'] === 'continue' || onlyGaps) && fir !== undefined
       if (passedOver)
         ctx.gaps.add({ what: `playbook step ${step.id} (${title})`, call: step.action, reason: fir.message })
       await journal.append({
@@ -928,7 +951,9 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
           : {}),
       })
       if (passedOver) {
-        ctx.log.warn(`step ${step.id} ${outcome} (on-error: continue, the run goes on): ${fir.message}`)
+        ctx.log.warn(
+          `step ${step.id} ${outcome} (${onlyGaps ? 'a gap' : 'on-error: continue'}, the run goes on): ${fir.message}`,
+        )
         const summary = `${outcome}: ${fir.message}`
         scope.steps[step.id] = { outputs: {} }
         state.done.set(step.id, { outcome, outputs: {}, summary, earlier: false })
@@ -966,6 +991,34 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
     resumed: state.resumed,
     steps: reports,
   }
+}
+
+/**
+ * The scope a step's `if` is evaluated in: the outputs of a step that failed and was passed over
+ * are unknown (Unresolved), not empty — a timeline that read nothing did not show that no secret
+ * was read. A condition that needs them is 'unresolved', and its step is skipped as unknown.
+ */
+function conditionScope(scope: Scope, state: RunState): Scope {
+  const failed = [...state.done].filter(([, d]) => d.outcome === 'failed' || d.outcome === 'denied')
+  if (failed.length === 0) return scope
+  const steps = { ...scope.steps }
+  for (const [id] of failed) steps[id] = { outputs: new Unresolved(`steps.${id}.outputs`) as never }
+  return { ...scope, steps }
+}
+
+/** Why a condition is unknown: the failed steps whose outputs it reads, each with its summary (why). */
+function unknownBecause(condition: string | boolean, state: RunState): string {
+  const read =
+    typeof condition === 'string' && hasTemplate(condition)
+      ? pathsOf(parseTemplate(condition)).flatMap(({ path }) =>
+          path[0] === 'steps' && typeof path[1] === 'string' ? [path[1]] : [],
+        )
+      : []
+  const failed = [...new Set(read)].flatMap((id) => {
+    const d = state.done.get(id)
+    return d && (d.outcome === 'failed' || d.outcome === 'denied') ? [`step ${id} ${d.summary}`] : []
+  })
+  return failed.join('; ')
 }
 
 function declaredOutputs(spec: ActionSpec, outputs: Record<string, unknown>): Record<string, unknown> {

@@ -372,6 +372,41 @@ describe('playbook runner', () => {
     )
   })
 
+  it('an `if` that reads the outputs of a step that failed and was passed over is unknown, not false', async () => {
+    const dir = await newCase()
+    const world = { made: [] as string[], calls: [] as string[], fail: 'p-role' }
+    const fr = fakeRegistry(world)
+    const text = `${PLAYBOOK.replace('    confirm: true\n', '    confirm: true\n    on-error: continue\n')}  - id: after-first
+    action: fake.make
+    with: { thing: "after {{ steps.first.outputs.made }}" }
+    if: "{{ steps.first.outputs.made }}"
+  - id: not-first
+    action: fake.make
+    with: { thing: nothing made }
+    if: "{{ !steps.first.outputs.made }}"
+  - id: either
+    action: fake.make
+    with: { thing: either }
+    if: "{{ inputs.target || steps.first.outputs.made }}"
+`
+    const { ctx, handle } = await makeCtx(dir, { yes: true })
+    const r = await runPlaybook(ctx, loadPlaybookText(text, 'fake.yaml', fr.specs), { target: 'p' }, fr)
+    await handle.close()
+    const unknown = (c: string) =>
+      `skipped: condition {{ ${c} }} is unknown: step first failed: unable to make p-role: it is broken`
+    // Before: "condition … is false", and not-first ran as if first had made nothing.
+    expect(r.steps.slice(5).map((s) => [s.id, s.outcome, s.summary])).toEqual([
+      ['after-first', 'skipped', unknown('steps.first.outputs.made')],
+      ['not-first', 'skipped', unknown('!steps.first.outputs.made')],
+      ['either', 'applied', 'made either'],
+    ])
+    const skipped = handle.journal.all().find((e) => e.params.step === 'not-first')
+    expect(skipped).toMatchObject({
+      outcome: 'skipped',
+      after: { summary: unknown('!steps.first.outputs.made') },
+    })
+  })
+
   it('resumes only the latest run: one that failed and was then run again right is not picked up behind it', async () => {
     const dir = await newCase()
     const world = { made: [] as string[], calls: [] as string[], fail: 'typo-role' as string | undefined }
