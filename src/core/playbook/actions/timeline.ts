@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { GapsOnlyError } from '../../../errors.js'
 import { exists } from '../../common/fs-safe.js'
 import {
   accessKeyCreated,
@@ -56,7 +57,11 @@ async function keysOfTheIntrusion(
  * `timeline.collect`: the CloudTrail timeline of the function (or of the account), with the
  * detections, written to timeline/. Its outputs name the secrets read and the access keys created
  * with the function role's credentials, and the long-term keys used from where those credentials
- * were used outside Lambda, for the rotation steps after it. Reads only.
+ * were used outside Lambda, for the rotation steps after it. Reads only. A run that could read
+ * nothing (every source failed: each a gap) stored nothing, so nothing is known of what the timeline
+ * would show: the step fails with GapsOnlyError (the run goes on; the steps whose `if` reads these
+ * outputs are skipped as unknown), never `applied` with empty outputs that read as "nothing found".
+ * One that stored events, some sources failing, is applied with its gaps.
  * IAM: the `fir timeline` row.
  */
 export const timelineAction: ActionImpl = async (run, params) => {
@@ -71,6 +76,10 @@ export const timelineAction: ActionImpl = async (run, params) => {
     ...(sources.length ? { sources } : {}),
     ...(params.regions ? { regions: String(params.regions) } : {}),
   })
+  if (summary.notStored) {
+    // Outputs read from the case's timeline now would be an earlier run's, or nothing.
+    throw new GapsOnlyError(`unable to collect the timeline: nothing was read (${summary.notStored})`)
+  }
   const roles = summary.function?.roles.map((r) => r.name) ?? []
   const secrets = await secretsReadByRoles(run.ctx, roles.length ? { roles } : {})
   // Ids the rotate-secrets step can name them by (a label such as `db (us-east-1)` is for people).
