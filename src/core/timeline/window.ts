@@ -163,20 +163,86 @@ export function deliveryMayHold(window: TimeWindow, delivered: number): boolean 
   return true
 }
 
-/** The UTC days (YYYY/MM/DD key segments) whose deliveries can hold events inside the window. */
-export function deliveryDays(window: TimeWindow, now: number): string[] {
+/**
+ * The calendar date of a day counted from 1970-01-01 (proleptic Gregorian): the inverse of
+ * daysFromCivil, by arithmetic for the same reasons.
+ */
+export function civilFromDays(days: number): [year: number, month: number, day: number] {
+  const z = days + 719468
+  const era = Math.floor(z / 146097)
+  const doe = z - era * 146097
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
+  )
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
+  const mp = Math.floor((5 * doy + 2) / 153)
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1
+  const month = mp < 10 ? mp + 3 : mp - 9
+  return [yoe + era * 400 + (month <= 2 ? 1 : 0), month, day]
+}
+
+/** The UTC days (counted from 1970-01-01) whose deliveries can hold events inside the window. */
+export interface DeliverySpan {
+  first: number
+  last: number
+}
+
+/** A trail key's date folders hold four-digit years. */
+const FIRST_KEY_DAY = daysFromCivil(0, 1, 1)
+const LAST_KEY_DAY = daysFromCivil(9999, 12, 31)
+
+/** The UTC days whose deliveries can hold events inside the window (with the delivery margins). */
+export function deliverySpan(window: TimeWindow, now: number): DeliverySpan {
   const from = (window.start ?? now - LOOKUP_EVENTS_RETENTION_MS) - DELIVERY_MARGIN_BEFORE_MS
   const to = (window.end ?? now) + DELIVERY_MARGIN_AFTER_MS
-  const days: string[] = []
-  const d = new Date(from)
-  d.setUTCHours(0, 0, 0, 0)
-  for (let t = d.getTime(); t <= to && days.length < 3700; t += 86_400_000) {
-    const x = new Date(t)
-    days.push(
-      `${x.getUTCFullYear()}/${String(x.getUTCMonth() + 1).padStart(2, '0')}/${String(x.getUTCDate()).padStart(2, '0')}`,
-    )
+  return {
+    first: Math.max(FIRST_KEY_DAY, Math.floor(from / 86_400_000)),
+    last: Math.min(LAST_KEY_DAY, Math.floor(to / 86_400_000)),
   }
-  return days
+}
+
+/** The years of a span, first to last. */
+export function spanYears(span: DeliverySpan): number[] {
+  if (span.last < span.first) return []
+  const out: number[] = []
+  for (let y = civilFromDays(span.first)[0]; y <= civilFromDays(span.last)[0]; y++) out.push(y)
+  return out
+}
+
+const pad = (n: number, width: number) => String(n).padStart(width, '0')
+
+/**
+ * The date folders of a trail's keys (`YYYY/`, `YYYY/MM/`, `YYYY/MM/DD/`, under
+ * `…/CloudTrail/<region>/`) that together hold every day of the span and no day outside it: a year
+ * or a month the span covers whole is one folder, the days at its edges are folders of their own.
+ * A window of years is listed in a few dozen prefixes, and no day of it is left out. `years`, when
+ * given, are the year folders the bucket has: the span's other years are not listed.
+ */
+export function deliveryFolders(span: DeliverySpan, years: number[] = spanYears(span)): string[] {
+  const out: string[] = []
+  for (const year of [...new Set(years)].sort((a, b) => a - b)) {
+    const yearFirst = daysFromCivil(year, 1, 1)
+    const yearLast = daysFromCivil(year + 1, 1, 1) - 1
+    if (yearLast < span.first || yearFirst > span.last) continue
+    if (yearFirst >= span.first && yearLast <= span.last) {
+      out.push(`${pad(year, 4)}/`)
+      continue
+    }
+    for (let month = 1; month <= 12; month++) {
+      const monthFirst = daysFromCivil(year, month, 1)
+      const monthLast = monthFirst + daysInMonth(year, month) - 1
+      if (monthLast < span.first || monthFirst > span.last) continue
+      if (monthFirst >= span.first && monthLast <= span.last) {
+        out.push(`${pad(year, 4)}/${pad(month, 2)}/`)
+        continue
+      }
+      const from = Math.max(monthFirst, span.first)
+      const to = Math.min(monthLast, span.last)
+      for (let d = from; d <= to; d++)
+        out.push(`${pad(year, 4)}/${pad(month, 2)}/${pad(d - monthFirst + 1, 2)}/`)
+    }
+  }
+  return out
 }
 
 export function describeWindow(window: TimeWindow): string {

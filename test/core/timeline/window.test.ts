@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import {
-  deliveryDays,
+  civilFromDays,
+  daysFromCivil,
+  deliveryFolders,
   deliveryMayHold,
+  deliverySpan,
   deliveryTimeOf,
   parseTimeBound,
   resolveWindow,
@@ -55,11 +58,55 @@ describe('window', () => {
     expect(deliveryMayHold(w, Date.parse('2025-03-01T12:55:00Z'))).toBe(true) // late delivery
     expect(deliveryMayHold(w, Date.parse('2025-03-01T13:30:00Z'))).toBe(false)
     expect(
-      deliveryDays(
-        { start: Date.parse('2025-03-01T00:05:00Z'), end: Date.parse('2025-03-02T23:30:00Z') },
-        now,
+      deliveryFolders(
+        deliverySpan(
+          { start: Date.parse('2025-03-01T00:05:00Z'), end: Date.parse('2025-03-02T23:30:00Z') },
+          now,
+        ),
       ),
-    ).toEqual(['2025/02/28', '2025/03/01', '2025/03/02', '2025/03/03'])
+    ).toEqual(['2025/02/28/', '2025/03/01/', '2025/03/02/', '2025/03/03/'])
+  })
+
+  it('lists every day of a long window, the most recent too, in whole years and months where it can', () => {
+    // Before: the days were listed from the start and cut at 3,700, so a window from 2016 never
+    // listed 2026 (a trail file of 2026-11-29 was not read, and the run said nothing).
+    const at = Date.parse('2026-11-29T12:00:00Z')
+    const folders = deliveryFolders(
+      deliverySpan({ start: Date.parse('2016-01-01T00:00:00Z'), end: null }, at),
+    )
+    expect(folders).toEqual([
+      '2015/12/31/',
+      ...Array.from({ length: 10 }, (_, i) => `${2016 + i}/`),
+      ...Array.from({ length: 10 }, (_, i) => `2026/${String(i + 1).padStart(2, '0')}/`),
+      ...Array.from({ length: 29 }, (_, i) => `2026/11/${String(i + 1).padStart(2, '0')}/`),
+    ])
+    expect(folders.some((f) => '2026/11/29/'.startsWith(f))).toBe(true)
+    // Every day of the span is under exactly one folder, and no day outside it.
+    const span = deliverySpan(
+      { start: Date.parse('2019-02-27T00:10:00Z'), end: Date.parse('2024-03-01T00:00:00Z') },
+      at,
+    )
+    const list = deliveryFolders(span)
+    for (let d = span.first - 400; d <= span.last + 400; d++) {
+      const [y, m, day] = civilFromDays(d)
+      const key = `${y}/${String(m).padStart(2, '0')}/${String(day).padStart(2, '0')}/`
+      expect(list.filter((f) => key.startsWith(f)).length, key).toBe(
+        d >= span.first && d <= span.last ? 1 : 0,
+      )
+    }
+    // Only the year folders the bucket has, when given.
+    expect(
+      deliveryFolders(
+        deliverySpan({ start: Date.parse('2016-06-01T00:00:00Z'), end: null }, at),
+        [2026, 1999, 2018],
+      ),
+    ).toEqual([
+      '2018/',
+      ...Array.from({ length: 10 }, (_, i) => `2026/${String(i + 1).padStart(2, '0')}/`),
+      ...Array.from({ length: 29 }, (_, i) => `2026/11/${String(i + 1).padStart(2, '0')}/`),
+    ])
+    for (const d of [-800_000, -1, 0, 59, 60, 10_957, 20_000, 2_000_000])
+      expect(daysFromCivil(...civilFromDays(d))).toBe(d)
   })
 })
 

@@ -14,7 +14,7 @@ import { UsageError } from '../../../errors.js'
 import type { Gaps } from '../../context.js'
 import { type FileTask, STREAM_THRESHOLD_BYTES } from '../file-task.js'
 import type { TimeWindow } from '../types.js'
-import { deliveryDays, deliveryMayHold, deliveryTimeOf } from '../window.js'
+import { deliveryFolders, deliveryMayHold, deliverySpan, deliveryTimeOf, spanYears } from '../window.js'
 
 export interface S3Location {
   bucket: string
@@ -101,8 +101,16 @@ async function accountsUnder(aws: AwsClients, bucket: string, prefix: string): P
 }
 
 /**
- * The trail files of the window, listed day by day (the date in the key is delivery time, so a
- * margin around the window is read) and pruned by the delivery time in each file name.
+ * A span of more years than this is listed through the year folders the region has (one call)
+ * rather than by trying a prefix for each year (a window to 3000 is nearly a thousand of them).
+ */
+export const MAX_YEAR_PREFIXES = 20
+
+/**
+ * The trail files of the window, listed by date folder (whole years and months where the window
+ * covers them, days at its edges: see deliveryFolders; the date in the key is delivery time, so a
+ * margin around the window is read) and pruned by the delivery time in each file name. No day of
+ * the window is left unlisted: a folder that cannot be listed is a gap.
  */
 export async function* windowObjects(
   aws: AwsClients,
@@ -113,10 +121,31 @@ export async function* windowObjects(
   stats: S3Stats,
   gaps: Gaps,
 ): AsyncGenerator<TrailObject> {
-  const days = deliveryDays(window, now)
+  const span = deliverySpan(window, now)
+  const years = spanYears(span)
   for (const regionPrefix of regionPrefixList) {
-    for (const day of days) {
-      const prefix = `${regionPrefix}${day}/`
+    let folders: string[]
+    if (years.length <= MAX_YEAR_PREFIXES) folders = deliveryFolders(span, years)
+    else {
+      try {
+        const present = (await listPrefixes(aws, bucket, regionPrefix))
+          .map(segmentOf)
+          .filter((seg) => /^\d{4}$/.test(seg))
+          .map(Number)
+        stats.listCalls++
+        folders = deliveryFolders(span, present)
+      } catch (err) {
+        const cause = (err as { cause?: unknown }).cause ?? err
+        gaps.add({
+          what: `trail files under s3://${bucket}/${regionPrefix}`,
+          call: 's3:ListBucket',
+          reason: gapReason(cause),
+        })
+        continue
+      }
+    }
+    for (const folder of folders) {
+      const prefix = `${regionPrefix}${folder}`
       try {
         for await (const page of listObjects(aws, bucket, prefix)) {
           stats.listCalls++
