@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { mkdtemp, open, rm } from 'node:fs/promises'
 import { totalmem } from 'node:os'
@@ -701,32 +702,77 @@ export class ReorderBuffer {
  * caller, address, parameters or response) are not copies of one event: an altered copy of a trail
  * file or a forged record would otherwise replace the real one, which of the two depending on the
  * order the sources were named. Both are kept, and counted as conflicts.
+ *
+ * Every record of one time and eventID is compared with every distinct record of that group kept
+ * so far, not only with the line before it: with the real record, an altered copy and the real
+ * record again, the second real one is a copy whatever the order of --source. Only the group being
+ * read is held (the first line, and a fingerprint of each distinct record once a group has two
+ * lines), so memory does not grow with the run.
  */
 export class Copies {
   duplicates = 0
   /** How many records were kept beside another with their time and eventID; the first few ids. */
   readonly conflicts = { count: 0, ids: [] as string[] }
-  private last: { t: number; id: string; line: Buffer } | undefined
+  private t = Number.NaN
+  private id = ''
+  /** The group's first line (a byte-equal copy of it is dropped without parsing). */
+  private line: Buffer | undefined
+  /** Fingerprints of the group's distinct records (see recordFingerprint), once it has two lines. */
+  private seen: Set<string> | undefined
 
-  /** Whether `item`, the next line in order, is kept (false: a copy of the line before it). */
+  /** Whether `item`, the next line in order, is kept (false: a copy of a record already kept). */
   keep(item: { t: number; id: string; line: Buffer }): boolean {
-    const last = this.last
-    if (last && last.t === item.t && last.id === item.id) {
-      if (sameRecord(last.line, item.line)) {
-        this.duplicates++
-        return false
-      }
-      this.conflicts.count++
-      if (this.conflicts.ids.length < 5 && !this.conflicts.ids.includes(item.id))
-        this.conflicts.ids.push(item.id)
+    if (this.line === undefined || this.t !== item.t || this.id !== item.id) {
+      this.t = item.t
+      this.id = item.id
+      this.line = item.line
+      this.seen = undefined
+      return true
     }
-    this.last = item
+    if (this.line.equals(item.line)) {
+      this.duplicates++
+      return false
+    }
+    if (!this.seen) {
+      this.seen = new Set([recordFingerprint(this.line)])
+      this.line = Buffer.from(this.line)
+    }
+    const fingerprint = recordFingerprint(item.line)
+    if (this.seen.has(fingerprint)) {
+      this.duplicates++
+      return false
+    }
+    if (this.seen.size < MAX_GROUP_RECORDS) this.seen.add(fingerprint)
+    this.conflicts.count++
+    if (this.conflicts.ids.length < 5 && !this.conflicts.ids.includes(item.id))
+      this.conflicts.ids.push(item.id)
     return true
   }
 
-  /** The lines handed out may be overwritten once written: the last one is kept as a copy. */
+  /** The lines handed out may be overwritten once written: the group's first line is kept as a copy. */
   detach(): void {
-    if (this.last) this.last = { ...this.last, line: Buffer.from(this.last.line) }
+    if (this.line && !this.seen) this.line = Buffer.from(this.line)
+  }
+}
+
+/**
+ * Distinct records of one time and eventID whose fingerprints a group holds: past it (a file of
+ * forged records, all claiming one id), a later copy of one not held is kept, and counted as a
+ * conflict, rather than memory growing without bound.
+ */
+const MAX_GROUP_RECORDS = 10_000
+
+/**
+ * What sameRecord compares of a stored line, hashed: the SHA-256 of its `raw` record in canonical
+ * JSON (RFC 8785), or of its bytes when it does not parse (then only a byte-equal line matches).
+ */
+export function recordFingerprint(line: Buffer): string {
+  try {
+    return `r${createHash('sha256')
+      .update(canonicalJson(rawOf(line)))
+      .digest('base64')}`
+  } catch {
+    return `b${createHash('sha256').update(line).digest('base64')}`
   }
 }
 

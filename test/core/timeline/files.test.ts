@@ -661,6 +661,52 @@ describe('a record that claims the eventID of another at another time', () => {
   })
 })
 
+describe('the same record from two sources, and an altered copy of it', () => {
+  it('is kept once beside the altered copy, whatever the order of --source', async () => {
+    // Before: the merge compared a record with the line before it only, so the order a1, b, a2
+    // kept 3 events (a2 was compared with b) and a1, a2, b kept 2.
+    const dir = await tempDir()
+    const a = {
+      eventVersion: '1.08',
+      userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/dev', accountId: '111122223333' },
+      eventTime: '2026-11-29T10:00:00Z',
+      eventSource: 'lambda.amazonaws.com',
+      eventName: 'UpdateFunctionCode20150331v2',
+      awsRegion: 'eu-west-1',
+      sourceIPAddress: '198.51.100.7',
+      userAgent: 'aws-cli/2',
+      requestParameters: { functionName: 'orders-api' },
+      eventID: 'd01',
+      recipientAccountId: '111122223333',
+    }
+    const files = {
+      a1: join(dir, 'a1.json'),
+      b: join(dir, 'b.json'),
+      // the same record, its fields in another order: a copy, though not byte for byte
+      a2: join(dir, 'a2.jsonl'),
+    }
+    await writeFile(files.a1, JSON.stringify({ Records: [a] }))
+    await writeFile(files.b, JSON.stringify({ Records: [{ ...a, userAgent: 'forged' }] }))
+    await writeFile(files.a2, JSON.stringify(Object.fromEntries(Object.entries(a).reverse())))
+    for (const order of [
+      ['a1', 'b', 'a2'],
+      ['a1', 'a2', 'b'],
+      ['b', 'a1', 'a2'],
+      ['a2', 'b', 'a1'],
+    ] as const) {
+      const { ctx } = await timelineContext()
+      const run = await collectTimeline(ctx, {
+        function: 'orders-api',
+        roles: ['orders-api-role'],
+        sources: order.map((k) => files[k]),
+      })
+      expect(run.summary.events.stored, order.join(' ')).toBe(2)
+      expect(run.summary.events.duplicates, order.join(' ')).toBe(1)
+      expect(run.summary.events.conflicting, order.join(' ')).toEqual({ count: 1, ids: ['d01'] })
+    }
+  })
+})
+
 /** A plain CloudTrail record in the window of every test here. */
 const ok = (id: string) => ({
   eventVersion: '1.10',

@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
   Arena,
+  Copies,
   EventSpool,
   packKeys,
   ReorderBuffer,
@@ -235,5 +236,41 @@ describe('two stored lines of one eventID', () => {
     other.userIdentity.sessionContext.attributes.mfaAuthenticated = 'true'
     expect(sameRecord(line(record), line(other))).toBe(false)
     expect(sameRecord(line(record), line({ ...record, recipientAccountId: '999988887777' }))).toBe(false)
+  })
+
+  it('are grouped: each distinct record of one time and eventID is kept once, in any order', () => {
+    // Before: a record was compared with the line before it only; real, altered, real kept three.
+    const reordered = Object.fromEntries(Object.entries(record).reverse())
+    const lines = {
+      real: line(record),
+      altered: line({ ...record, userAgent: 'curl/8.0' }),
+      copy: line(reordered, 'api'),
+      again: line(record),
+    }
+    const orders: (keyof typeof lines)[][] = [
+      ['real', 'altered', 'copy', 'again'],
+      ['altered', 'real', 'again', 'copy'],
+      ['copy', 'again', 'altered', 'real'],
+      ['real', 'copy', 'altered', 'again'],
+    ]
+    for (const order of orders) {
+      const copies = new Copies()
+      const kept: string[] = []
+      for (const name of order) {
+        // Each line in a buffer of its own that is overwritten once handed out (and detached).
+        const buf = Buffer.from(lines[name])
+        if (copies.keep({ t: 1, id: 'e1', line: buf })) kept.push(name)
+        copies.detach()
+        buf.fill(0x20)
+      }
+      expect(kept.length, order.join(' ')).toBe(2)
+      expect(kept.includes('altered'), order.join(' ')).toBe(true)
+      expect(copies.duplicates, order.join(' ')).toBe(2)
+      expect(copies.conflicts, order.join(' ')).toEqual({ count: 1, ids: ['e1'] })
+      // The next event starts a group of its own.
+      expect(copies.keep({ t: 2, id: 'e1', line: lines.real })).toBe(true)
+      expect(copies.keep({ t: 2, id: 'e2', line: lines.real })).toBe(true)
+      expect(copies.conflicts.count).toBe(1)
+    }
   })
 })
