@@ -25,7 +25,7 @@ import {
   type RelatedReason,
   type TimelineTarget,
 } from './related.js'
-import { isSpace, RecordSplitter, SplitError, splitTrailFile } from './split.js'
+import { isSpace, LeadingBom, RecordSplitter, SplitError, splitTrailFile } from './split.js'
 import type { SkipReason, TimeWindow } from './types.js'
 
 type Rec = Record<string, unknown>
@@ -365,6 +365,7 @@ export class FileProcessor {
       if (part.lines.length + part.related.length >= partSize) flush()
     }
     const splitter = new RecordSplitter(onSlice)
+    const lineBom = new LeadingBom()
     let pending: Buffer = Buffer.alloc(0)
     let copy: number | undefined
     try {
@@ -386,10 +387,13 @@ export class FileProcessor {
             'too-large',
           )
         }
-        if (lineMode) pending = this.feedLines(pending.length ? Buffer.concat([pending, raw]) : raw, onSlice)
-        else splitter.feed(raw)
+        if (lineMode) {
+          const data = lineBom.skip(raw)
+          pending = this.feedLines(pending.length ? Buffer.concat([pending, data]) : data, onSlice)
+        } else splitter.feed(raw)
       }
       if (lineMode) {
+        pending = Buffer.concat([lineBom.held, pending])
         if (pending.length > 0) this.feedLines(Buffer.concat([pending, Buffer.from('\n')]), onSlice)
       } else {
         splitter.end()

@@ -416,8 +416,11 @@ function fromJsonLines(text: string, out: DecodedInput, firstError: string): voi
  * a bare array of records, one record, or JSON Lines of any of those. Throws InputRefused when the
  * whole input is unusable; bad records inside a usable input are counted and skipped.
  */
-export function decodeText(text: string): DecodedInput {
+export function decodeText(input: string): DecodedInput {
   const out: DecodedInput = { records: [], skipped: {} }
+  // A UTF-8 byte order mark is no JSON: JSON.parse refuses it (a pretty-printed file with one was
+  // refused, a one-line file read as JSON Lines).
+  const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input
   const first = firstNonSpace(text)
   if (first !== '{' && first !== '[') {
     throw new InputRefused(

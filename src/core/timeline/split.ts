@@ -36,13 +36,15 @@ export class RecordSplitter {
   private inJunk = false
   /** Bytes of the stretch of junk in progress (an endless one, /dev/zero, must end the read). */
   private junkBytes = 0
+  private readonly bom = new LeadingBom()
 
   constructor(
     private readonly onRecord: (slice: Buffer, kind: 'record' | 'document') => void,
     private readonly maxDocument = 64 * 1024 * 1024,
   ) {}
 
-  feed(chunk: Buffer): void {
+  feed(data: Buffer): void {
+    const chunk = this.bom.skip(data)
     this.keepStartInChunk = 0
     const n = chunk.length
     for (let i = 0; i < n; i++) {
@@ -155,6 +157,7 @@ export class RecordSplitter {
 
   /** Call at the end of the stream: throws when it ended inside a record or document. */
   end(): void {
+    if (this.bom.held.length > 0) throw new SplitError('not valid JSON: it does not start with { or [')
     if (this.depth !== 0 || this.inString) throw new SplitError('the JSON ends in the middle (truncated)')
   }
 
@@ -182,6 +185,40 @@ export class RecordSplitter {
     const slice = this.parts.length === 0 ? tail : Buffer.concat([...this.parts, tail])
     this.stopKeeping()
     this.onRecord(slice, kind)
+  }
+}
+
+const EMPTY = Buffer.alloc(0)
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf])
+
+/** The bytes after a leading UTF-8 byte order mark (the bytes themselves when they have none). */
+export function withoutBom(bytes: Buffer): Buffer {
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes
+}
+
+/**
+ * Skips a UTF-8 byte order mark at the start of a stream (JSON has none, but editors and some
+ * exports write one; a whole file read with it is read without it), even one cut between chunks.
+ */
+export class LeadingBom {
+  /** The stream's first bytes while they may still be a BOM; undefined once past the start. */
+  private head: Buffer | undefined = EMPTY
+
+  /** The chunk without a leading BOM: empty while the bytes so far may be the start of one. */
+  skip(chunk: Buffer): Buffer {
+    if (!this.head) return chunk
+    const head = this.head.length > 0 ? Buffer.concat([this.head, chunk]) : chunk
+    if (head.length < 3 && UTF8_BOM.subarray(0, head.length).equals(head)) {
+      this.head = Buffer.from(head)
+      return EMPTY
+    }
+    this.head = undefined
+    return withoutBom(head)
+  }
+
+  /** Bytes held back at the end of the stream: the first bytes of a BOM and nothing after them. */
+  get held(): Buffer {
+    return this.head ?? EMPTY
   }
 }
 

@@ -832,6 +832,53 @@ describe('inputs read as a stream', () => {
     }
   })
 
+  it('skips a UTF-8 byte order mark in every path: whole, streamed, piped, JSON Lines, gzip or not', async () => {
+    // Before: a small file with a BOM was read, the same bytes piped or over 48 MiB (streamed) were
+    // refused ("it does not start with { or ["), and a pretty-printed one was refused even whole.
+    const bom = Buffer.from([0xef, 0xbb, 0xbf])
+    const dir = await tempDir()
+    const p = await huntProcessor()
+    const inputs: [string, Buffer][] = [
+      ['one-line.json', Buffer.from(JSON.stringify({ Records: [ok('a'), ok('b')] }))],
+      ['pretty.json', Buffer.from(JSON.stringify({ Records: [ok('a'), ok('b')] }, null, 2))],
+      ['lines.jsonl', Buffer.from(`${JSON.stringify(ok('a'))}\n${JSON.stringify(ok('b'))}\n`)],
+    ]
+    for (const [name, text] of inputs) {
+      for (const [label, bytes] of [
+        [name, Buffer.concat([bom, text])],
+        [`${name}.gz`, gzipSync(Buffer.concat([bom, text]))],
+      ] as const) {
+        const path = join(dir, label)
+        await writeFile(path, bytes)
+        const whole = p.processWhole({ seq: 0, display: path, origin: 'file', path })
+        expect(whole.refused, `${label} whole`).toBeUndefined()
+        expect(whole.skipped, `${label} whole`).toEqual({})
+        expect(
+          whole.lines.map((l) => l.id),
+          `${label} whole`,
+        ).toEqual(['a', 'b'])
+        const ids: string[] = []
+        const streamed = await p.processStream({ seq: 1, display: path, origin: 'file', path }, (part) => {
+          ids.push(...part.lines.map((l) => l.id))
+        })
+        expect(streamed.refused, `${label} streamed`).toBeUndefined()
+        expect(streamed.skipped, `${label} streamed`).toEqual({})
+        expect(ids, `${label} streamed`).toEqual(['a', 'b'])
+        const pipe = await fifo(dir, `pipe-${label}`, bytes)
+        const piped: string[] = []
+        const r = await p.process(
+          { seq: 2, display: pipe, origin: 'file', path: pipe, size: -1, pipe: true },
+          (part) => {
+            piped.push(...part.lines.map((l) => l.id))
+          },
+        )
+        piped.push(...r.lines.map((l) => l.id))
+        expect(r.refused, `${label} piped`).toBeUndefined()
+        expect(piped, `${label} piped`).toEqual(['a', 'b'])
+      }
+    }
+  })
+
   it('takes a named pipe as a source (`--source <(zcat …)`, a FIFO): the whole timeline, read once', async () => {
     const corpus = generateCorpus({ seed: 15, records: 1500, start, end, target, related: 40 })
     const { ctx, dir } = await timelineContext()

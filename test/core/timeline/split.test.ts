@@ -68,6 +68,28 @@ describe('RecordSplitter', () => {
     expect(got.length).toBe(2)
   })
 
+  it('skips a UTF-8 byte order mark at the start, even one cut between chunks, and nowhere else', () => {
+    // Before: a piped or large file that began with a BOM was refused ("it does not start with {").
+    const bom = Buffer.from([0xef, 0xbb, 0xbf])
+    const text = Buffer.concat([bom, Buffer.from(JSON.stringify({ Records: records }, null, 2))])
+    for (const size of [1, 2, 3, 4, 1000]) {
+      const got: unknown[] = []
+      const s = new RecordSplitter((slice) => got.push(JSON.parse(slice.toString())))
+      for (let i = 0; i < text.length; i += size) s.feed(text.subarray(i, i + size))
+      s.end()
+      expect(got, `chunks of ${size}`).toEqual(records)
+    }
+    for (const bad of [Buffer.from([0xef, 0xbb, 0x7b, 0x7d]), Buffer.from([0xef, 0xbb])]) {
+      const s = new RecordSplitter(() => undefined)
+      expect(() => {
+        for (const b of bad) s.feed(Buffer.from([b]))
+        s.end()
+      }).toThrow('not valid JSON: it does not start with { or [')
+    }
+    const twice = new RecordSplitter(() => undefined)
+    expect(() => twice.feed(Buffer.concat([bom, bom, Buffer.from('{}')]))).toThrow(/does not start with/)
+  })
+
   it('refuses a single document larger than its limit', () => {
     const s = new RecordSplitter(() => undefined, 1000)
     expect(() => s.feed(Buffer.from(`{"a":"${'x'.repeat(5000)}"`))).toThrow(/larger than/)
