@@ -498,8 +498,17 @@ async function collectOnce(
   let problemFilesOmitted = 0
   const sourceSummaries: SourceSummary[] = []
 
-  /** A record nested too deep to store (the file pipeline's own check: see MAX_RECORD_DEPTH). */
-  const tooDeep = (record: Rec) => nestedDeeperThan(record, MAX_RECORD_DEPTH)
+  /**
+   * A record nested too deep to store (the file pipeline's own check: see MAX_RECORD_DEPTH): bad
+   * input, skipped as too-large and not counted as read, as in the file pipeline.
+   */
+  const skipTooDeep = (record: Rec, source: SourceSummary) => {
+    if (!nestedDeeperThan(record, MAX_RECORD_DEPTH)) return false
+    totals.events--
+    source.events--
+    bump('too-large')
+    return true
+  }
 
   /** A related (or, account-wide, any) record read in the main thread. */
   function acceptInMain(record: Rec, origin: Origin, t: number, id: string, reasons: RelatedReason[]): void {
@@ -814,8 +823,7 @@ async function collectOnce(
       else if (sel === 'unrelated') {
         totals.unrelatedEvents++
         if (unrelatedApi.length < MAX_REJUDGED) unrelatedApi.push(record)
-      } else if (tooDeep(record)) bump('too-large')
-      else {
+      } else if (!skipTooDeep(record, apiSummary)) {
         apiSummary.kept++
         acceptInMain(record, 'api', sel.t, sel.id, sel.reasons)
       }
@@ -943,8 +951,7 @@ async function collectOnce(
       const sel = selectRecord(record, window, relatedness)
       if (sel === 'outside-window') totals.eventsOutsideWindow++
       else if (sel === 'unrelated') totals.unrelatedEvents++
-      else if (tooDeep(record)) bump('too-large')
-      else {
+      else if (!skipTooDeep(record, summary)) {
         summary.kept++
         acceptInMain(record, origin, sel.t, sel.id, sel.reasons)
       }

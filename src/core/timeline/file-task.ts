@@ -181,8 +181,11 @@ export class FileProcessor {
       return
     }
     // JSON.parse reads any depth; what stores, exports and matches an event recurses, and a record
-    // nested thousands deep overflowed the stack and ended the run (exit 1).
+    // nested thousands deep overflowed the stack and ended the run (exit 1). It is bad input, as a
+    // record without a time is: skipped, and not counted as read (every record read is kept,
+    // outside the window or unrelated: the summary's counts add up).
     if (nestedDeeperThan(record, MAX_RECORD_DEPTH)) {
+      result.records--
       result.skipped['too-large'] = (result.skipped['too-large'] ?? 0) + 1
       return
     }

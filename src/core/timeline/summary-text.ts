@@ -62,16 +62,30 @@ export function renderTimelineSummary(
       `api       ${s.api.regions.join(', ')}: ${s.api.queries.length} queries, ${s.api.pages} pages${s.api.requestsPerSecond !== null ? `, ${s.api.requestsPerSecond} requests/s` : ''}${failed ? `, ${failed} incomplete` : ''}`,
     )
   }
-  if (s.files.total > 0) {
+  // Each count is split into parts that add up to it; what is not part of it is said apart.
+  const notRead = [
+    s.files.outsideWindow ? `${s.files.outsideWindow} outside the window by delivery time` : '',
+    s.files.ignored ? `${s.files.ignored} not .json/.jsonl/.gz` : '',
+  ].filter(Boolean)
+  if (s.files.total > 0 || notRead.length > 0) {
     lines.push(
-      `files     ${s.files.total} (${s.files.read} parsed, ${s.files.prefiltered} ruled out by the pre-filter, ${s.files.refused} refused, ${s.files.outsideWindow} outside the window by delivery time${s.files.ignored ? `, ${s.files.ignored} not .json/.jsonl/.gz and not read` : ''}), ${byteSize(s.files.bytes)} read, ${byteSize(s.files.uncompressedBytes)} uncompressed`,
+      `files     ${s.files.total} (${s.files.read} parsed, ${s.files.prefiltered} ruled out by the pre-filter, ${s.files.refused} refused), ${byteSize(s.files.bytes)} read, ${byteSize(s.files.uncompressedBytes)} uncompressed${notRead.length ? `; not read: ${notRead.join(', ')}` : ''}`,
     )
   }
+  const ofStored = [
+    s.events.conflicting?.count
+      ? `${s.events.conflicting.count} kept beside another record with their eventID`
+      : '',
+    s.events.future?.count ? `${s.events.future.count} dated in the future` : '',
+  ].filter(Boolean)
   lines.push(
-    `events    ${s.events.read} read, ${s.events.stored} in the timeline (${s.events.duplicates} duplicates merged, ${s.events.conflicting?.count ? `${s.events.conflicting.count} kept beside another record with their eventID, ` : ''}${s.events.outsideWindow} outside the window, ${s.events.unrelated} unrelated${s.events.future?.count ? `, ${s.events.future.count} dated in the future` : ''})`,
+    `events    ${s.events.read} read: ${s.events.stored} in the timeline${ofStored.length ? ` (${ofStored.join(', ')})` : ''}, ${s.events.duplicates} duplicates merged, ${s.events.outsideWindow} outside the window, ${s.events.unrelated} unrelated`,
   )
   const skipped = Object.entries(s.skipped)
-  if (skipped.length > 0) lines.push(`skipped   ${skipped.map(([r, n]) => `${r} ${n}`).join(', ')}`)
+  if (skipped.length > 0)
+    lines.push(
+      `skipped   ${skipped.map(([r, n]) => `${r} ${n}`).join(', ')} (bad input, not counted as read)`,
+    )
   for (const p of s.problemFiles.slice(0, 10))
     lines.push(`  ${shortPath(p.file)}: ${short(problemText(p), 100)}`)
   if (s.problemFiles.length > 10 || s.problemFilesOmitted > 0) {

@@ -213,6 +213,41 @@ describe('fir timeline --source api', () => {
     expect(verified.problems).toEqual([])
   })
 
+  it('counts a record nested too deep to store as skipped, not read: the summary adds up', async () => {
+    // Before: counted as read and as skipped, so read was one more than its parts.
+    const time = new Date(now - 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z')
+    const record = (id: string, requestParameters: unknown) => ({
+      eventVersion: '1.08',
+      eventTime: time,
+      eventSource: 'lambda.amazonaws.com',
+      eventName: 'UpdateFunctionCode20150331v2',
+      awsRegion: 'eu-west-1',
+      eventID: id,
+      requestParameters,
+    })
+    let deep: unknown = 1
+    for (let i = 0; i < 300; i++) deep = { a: deep }
+    const s = await startLookupEvents(
+      [record('ok', { functionName: 'orders-api' }), record('deep', { functionName: 'orders-api', x: deep })],
+      { rate: 40, burst: 40 },
+    )
+    servers.push(s)
+    process.env.AWS_ENDPOINT_URL_CLOUDTRAIL = s.endpoint
+    const { ctx } = await timelineContext('http://127.0.0.1:9', 'eu-west-1')
+    const { summary } = await collectTimeline(ctx, {
+      function: 'orders-api',
+      roles: ['orders-api-role'],
+      sources: ['api'],
+      since: '3d',
+      regions: 'eu-west-1',
+    })
+    const e = summary.events
+    expect(summary.skipped).toEqual({ 'too-large': 1 })
+    expect(e).toMatchObject({ read: 1, stored: 1 })
+    expect(e.read).toBe(e.stored + e.duplicates + e.outsideWindow + e.unrelated)
+    expect(summary.sources[0]).toMatchObject({ kind: 'api', events: 1, kept: 1 })
+  })
+
   it('after a role swap, keeps the new role\u2019s sessions the first queries had returned as unrelated', async () => {
     const acct = corpus.account
     const t = (min: number) =>

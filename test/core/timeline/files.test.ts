@@ -413,6 +413,74 @@ describe('timeline from files (in-process pipeline)', () => {
     }
   })
 
+  it('adds up its counts: every record read is in exactly one bucket, and the files partition their total', async () => {
+    // Before: a record nested too deep was counted as read and then only under skipped, so
+    // "17 read, 16 in the timeline (0 duplicates merged, 0 outside the window, 0 unrelated)"; and
+    // the files outside the window by delivery time were listed as a part of a total they are not in.
+    const src = await tempDir()
+    const rec = (id: string, time: string, over: Record<string, unknown> = {}) => ({
+      eventVersion: '1.08',
+      eventTime: time,
+      eventSource: 'lambda.amazonaws.com',
+      eventName: 'UpdateFunctionCode20150331v2',
+      awsRegion: 'eu-west-1',
+      requestParameters: { functionName: 'orders-api' },
+      eventID: id,
+      ...over,
+    })
+    const deep = `{"functionName":"orders-api","x":${'{"a":'.repeat(300)}1${'}'.repeat(300)}}`
+    const trailName = (stamp: string) => `111122223333_CloudTrail_eu-west-1_${stamp}Z_AAAAAAAAAAAAAAAA.json`
+    const records = [
+      rec('r1', '2025-03-01T11:50:00Z'),
+      rec('u1', '2025-03-01T11:51:00Z', {
+        eventSource: 's3.amazonaws.com',
+        eventName: 'GetObject',
+        requestParameters: { bucketName: 'b' },
+      }),
+      rec('o1', '2025-03-01T12:30:00Z'),
+      { ...rec('no-time', '2025-03-01T11:52:00Z'), eventTime: undefined },
+    ]
+    await writeFile(
+      join(src, trailName('20250301T1155')),
+      `{"Records":[${records.map((r) => JSON.stringify(r)).join(',')},${JSON.stringify(rec('deep', '2025-03-01T11:53:00Z', { requestParameters: null })).replace('"requestParameters":null', `"requestParameters":${deep}`)}]}`,
+    )
+    await writeFile(join(src, 'copy.json'), JSON.stringify({ Records: [rec('r1', '2025-03-01T11:50:00Z')] }))
+    await writeFile(join(src, 'other.json'), JSON.stringify({ Records: [records[1]] }))
+    await writeFile(
+      join(src, trailName('20250302T0000')),
+      JSON.stringify({ Records: [rec('late', '2025-03-02T00:00:00Z')] }),
+    )
+    await writeFile(join(src, 'broken.json'), '{"Records":[')
+    await writeFile(join(src, 'README.md'), '# not read')
+    const { renderTimelineSummary } = await import('../../../src/core/timeline/summary-text.js')
+    for (const { fn, summary } of await functionAndHunt(src)) {
+      const e = summary.events
+      expect(e.read, String(fn)).toBe(e.stored + e.duplicates + e.outsideWindow + e.unrelated)
+      expect(e.kept, String(fn)).toBe(e.stored + e.duplicates)
+      expect(summary.files.total, String(fn)).toBe(
+        summary.files.read + summary.files.prefiltered + summary.files.refused,
+      )
+      expect(summary.skipped, String(fn)).toEqual({ 'too-large': 1, 'no-event-time': 1, 'invalid-json': 1 })
+      expect(summary.files.outsideWindow, String(fn)).toBe(1)
+      expect(summary.files.ignored, String(fn)).toBe(1)
+      const text = renderTimelineSummary(summary, [])
+      if (fn) {
+        // other.json holds nothing related: ruled out unread; u1 in the trail file is read, unrelated.
+        expect(e).toMatchObject({ read: 4, stored: 1, duplicates: 1, outsideWindow: 1, unrelated: 1 })
+        expect(summary.files).toMatchObject({ total: 4, read: 2, prefiltered: 1, refused: 1 })
+        expect(text).toContain(
+          'events    4 read: 1 in the timeline, 1 duplicates merged, 1 outside the window, 1 unrelated',
+        )
+        expect(text).toMatch(
+          /^files {5}4 \(2 parsed, 1 ruled out by the pre-filter, 1 refused\), .* uncompressed; not read: 1 outside the window by delivery time, 1 not \.json\/\.jsonl\/\.gz$/m,
+        )
+      } else {
+        expect(e).toMatchObject({ read: 5, stored: 2, duplicates: 2, outsideWindow: 1, unrelated: 0 })
+        expect(summary.files).toMatchObject({ total: 4, read: 3, prefiltered: 0, refused: 1 })
+      }
+    }
+  })
+
   it("keeps another account's events that reuse the function's and role's names out of the function's timeline and the hunt's findings", async () => {
     // An organisation trail: prod (111122223333) and dev (999988887777) use the same names.
     const record = (id: string, account: string, minute: number, over: Record<string, unknown>) => ({

@@ -44,7 +44,9 @@ describe('events dated after the run', () => {
     const text = renderTimelineSummary(summary, [])
     expect(text).toContain('window    2026-03-11T12:00:00.000Z → open-ended (UTC, no --until)')
     expect(text).not.toContain('→ now')
-    expect(text).toContain('0 unrelated, 2 dated in the future)')
+    expect(text).toContain(
+      'events    3 read: 3 in the timeline (2 dated in the future), 0 duplicates merged, 0 outside the window, 0 unrelated',
+    )
   })
 
   it('says nothing of the future when every event is in the past or minutes ahead (a slow clock), and shows --until as the end', async () => {
@@ -60,6 +62,8 @@ describe('events dated after the run', () => {
     expect(lines.filter((l) => l.includes('future'))).toEqual([])
     const text = renderTimelineSummary(summary, [])
     expect(text).toContain('window    the beginning → 2026-03-14T10:00:00.000Z (UTC)')
-    expect(text).toContain('0 unrelated)')
+    expect(text).toContain(
+      'events    2 read: 1 in the timeline, 0 duplicates merged, 1 outside the window, 0 unrelated',
+    )
   })
 })
