@@ -108,6 +108,13 @@ export interface ArchiveFinding {
  * entries flagged (naming the first three, and how many more) apart from what is said of the
  * archive as a whole, which is no entry.
  */
+/** An entry name as a title shows it: at most {@link TITLE_NAME_MAX} characters, then `…`. */
+const TITLE_NAME_MAX = 120
+function cutName(name: string): string {
+  const chars = [...name]
+  return chars.length > TITLE_NAME_MAX ? `${chars.slice(0, TITLE_NAME_MAX).join('')}…` : name
+}
+
 export function archiveFindings(file: string, fn: string, problems: ArchiveProblem[]): ArchiveFinding[] {
   const byKind = new Map<ArchiveProblem['kind'], ArchiveProblem[]>()
   for (const p of problems) byKind.set(p.kind, [...(byKind.get(p.kind) ?? []), p])
@@ -117,7 +124,9 @@ export function archiveFindings(file: string, fn: string, problems: ArchiveProbl
     const more = (n: number) => (n > 0 ? ` and ${n} more` : '')
     const parts: string[] = []
     if (entries.length > 0) {
-      const names = entries.slice(0, 3).map((p) => JSON.stringify(escapeTerminal(p.entry ?? '')))
+      // A name is cut in the title (a hostile one can be 64 KB, one terminal line): the listing and
+      // the finding's problems keep it whole.
+      const names = entries.slice(0, 3).map((p) => JSON.stringify(escapeTerminal(cutName(p.entry ?? ''))))
       parts.push(
         `has ${entries.length} ${kind} entr${entries.length === 1 ? 'y' : 'ies'}: ${names.join(', ')}${more(entries.length - 3)}`,
       )

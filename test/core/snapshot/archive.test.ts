@@ -483,6 +483,16 @@ describe('archiveFindings', () => {
     expect(f['zip-bomb']!.problems).toHaveLength(3)
   })
 
+  it('cuts a long entry name in the title, and keeps it whole in the problems', () => {
+    // Before: a 64 KB name went whole into the title, one 64,000-character terminal line.
+    const long = `../${'a'.repeat(65_000)}`
+    const f = findings([at('zip-slip', long)])
+    expect(f['zip-slip']!.title).toBe(
+      `Package code/a.zip of fn has 1 zip-slip entry: "${long.slice(0, 120)}…" (listed, not extracted)`,
+    )
+    expect(f['zip-slip']!.problems[0]!.entry).toBe(long)
+  })
+
   it('gives an incomplete listing a readable title, medium when the names were still checked and high when they were not', () => {
     const checked = findings([
       at('too-many-entries', undefined, '100001 entries, more than the 100000 listed'),
