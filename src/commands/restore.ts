@@ -15,7 +15,7 @@ export default class Restore extends FirCommand {
     '<%= config.bin %> restore payments-webhook --case cases/INC-42 --dry-run',
     '<%= config.bin %> restore payments-webhook --case cases/INC-42 --yes',
     '<%= config.bin %> restore --case cases/INC-42 --actions throttle,url --yes',
-    '<%= config.bin %> restore payments-webhook --case cases/INC-42 --actions sessions --yes   # also lifts the revocation',
+    '<%= config.bin %> restore payments-webhook --case cases/INC-42 --actions sessions --yes   # lifts only the session revocation',
   ]
   static override args = {
     function: Args.string({
