@@ -98,7 +98,9 @@ export async function engineTimeline(
   const since = new Date(window.start ?? now - 7 * 86_400_000)
   const until = new Date(window.end ?? now)
   const resolved = options.function
-    ? await resolveTarget(ctx.case.dir, ctx.case.journal.all(), options.function, options.roles ?? [])
+    ? await resolveTarget(ctx.case.dir, ctx.case.journal.all(), options.function, options.roles ?? [], {
+        region: options.region,
+      })
     : undefined
   const target = resolved?.target
   // The function's account (its ARN, or the case's snapshot of it), else the caller's. A dry run

@@ -74,6 +74,11 @@ export interface TimelineOptions {
   function?: string
   /** Execution role names or ARNs (when the case has no snapshot of the function). */
   roles?: string[]
+  /**
+   * --region as given (not a default): a function name is the function in this region, and the
+   * case's snapshot of it there gives its role (see resolveTarget).
+   */
+  region?: string
   since?: string
   until?: string
   /** `api`, `s3://bucket/prefix` or local paths; default `api`. */
@@ -367,7 +372,9 @@ async function collectOnce(
     )
   }
   const resolved = options.function
-    ? await resolveTarget(caseDir, ctx.case.journal.all(), options.function, options.roles ?? [])
+    ? await resolveTarget(caseDir, ctx.case.journal.all(), options.function, options.roles ?? [], {
+        region: options.region,
+      })
     : undefined
   const target: TimelineTarget | null = resolved?.target ?? null
   const unchecked = resolved && sources.api ? await refuseOtherAccount(ctx, resolved) : undefined
@@ -376,11 +383,22 @@ async function collectOnce(
     notes.push(unchecked)
   }
   trace('target resolved')
+  const snapshotRegions = resolved?.snapshotRegions ?? []
   if (resolved && resolved.roleSource === 'none') {
     const account = resolved.namedAccount ? ` (account ${resolved.namedAccount})` : ''
+    const where = resolved.namedRegion ? ` in ${resolved.namedRegion}` : ''
+    const elsewhere =
+      resolved.namedRegion && snapshotRegions.length > 0
+        ? ` (it holds snapshots of that name in ${snapshotRegions.join(', ')}: another region's is another function)`
+        : ''
     ctx.log.warn(
-      `no snapshot of ${resolved.target.functionName}${account} in this case and no --role: calls made with its execution role cannot be related; run \`fir snapshot ${resolved.target.functionName}\` first or pass --role`,
+      `no snapshot of ${resolved.target.functionName}${account}${where} in this case${elsewhere} and no --role: calls made with its execution role cannot be related; run \`fir snapshot ${resolved.target.functionName}\` first or pass --role`,
     )
+  } else if (resolved?.snapshotSet && !resolved.namedRegion && snapshotRegions.length > 1) {
+    // The latest snapshot of the name was taken; the others are functions of other regions.
+    const message = `the case holds snapshots of ${resolved.target.functionName} in ${snapshotRegions.length} regions (${snapshotRegions.join(', ')}): this timeline is of the one in ${resolved.target.region ?? 'the latest snapshot'} (the latest snapshot); pass --region or the function's full ARN to choose another`
+    ctx.log.warn(message)
+    notes.push(message)
   }
   const probed = await probeLocal(sources.local)
   const regionsGiven = options.regions !== undefined

@@ -19,12 +19,12 @@
  * role's account; a bare function or role name counts only in a record of the target's account
  * (its recipientAccountId; a record without one is not ruled out); ARNs are compared whole.
  *
- * Lambda functions are regional: when the target's region is known (a full ARN or the case's
- * snapshot, never the client's region), a full function ARN names it only when its region is the
- * target's (or a policy wildcard covering it), in a record of any region; a bare name,
- * name:qualifier, partial ARN (ACCOUNT:function:name, which carries no region) or log group
- * /aws/lambda/<name> names it only in a record of the target's region (its awsRegion; a record
- * without one is not ruled out). Only the function's names are limited so: the role's sessions,
+ * Lambda functions are regional: when the target's region is known (a full ARN, --region as given
+ * or the case's snapshot, never a region the client only defaults to), a full function ARN names
+ * it only when its region is the target's (or a policy wildcard covering it), in a record of any
+ * region; a bare name, name:qualifier, partial ARN (ACCOUNT:function:name, which carries no
+ * region) or log group /aws/lambda/<name> names it only in a record of the target's region (its
+ * awsRegion; a record without one is not ruled out). Only the function's names are limited so: the role's sessions,
  * AssumeRole and changes relate from any region (IAM and STS are global, and stolen credentials
  * work in every region). The byte pre-filter ignores regions: it may pass more, never less.
  */
@@ -43,7 +43,10 @@ export interface RoleRef {
 export interface TimelineTarget {
   functionName: string
   functionArn?: string
-  /** The function's region when known (a full ARN, the case's snapshot): its names count only there. */
+  /**
+   * The function's region when known (a full ARN, --region as given, the case's snapshot): its
+   * names count only there.
+   */
   region?: string
   account?: string
   roles: RoleRef[]

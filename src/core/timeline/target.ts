@@ -37,6 +37,48 @@ function accountOf(fn: SummaryFunction): string | undefined {
   return fn.account ?? (fn.arn ? fn.arn.split(':')[4] : undefined)
 }
 
+/** The case's snapshots of one function name, newest seal first (see snapshotsOfName). */
+interface SnapshotOfName {
+  set: string
+  manifest: Manifest
+  fn: SummaryFunction
+}
+
+/**
+ * Every function of that name in the case's snapshots (evidence/<set>/summary.json), of the sets
+ * the journal seals, newest seal first, each with the manifest the journal sealed; of `account`
+ * only when one is named (the same name in another account is another function).
+ */
+async function* snapshotsOfName(
+  caseDir: string,
+  journal: readonly JournalEntry[],
+  name: string,
+  account?: string,
+): AsyncGenerator<SnapshotOfName> {
+  for (const set of sealedSets(journal).reverse()) {
+    const manifest = await readSealedManifest(caseDir, set)
+    if (!manifest) continue
+    // Refused when changed since it was sealed (exit 3).
+    const summary = (await readSealedJson(caseDir, set.name, manifest, 'summary.json')) as
+      | { functions?: SummaryFunction[] }
+      | undefined
+    for (const fn of Array.isArray(summary?.functions) ? summary.functions : []) {
+      if (fn.name === name && (!account || !accountOf(fn) || accountOf(fn) === account))
+        yield { set: set.name, manifest, fn }
+    }
+  }
+}
+
+/** The region of a snapshot's function: its own field, else its ARN's. */
+function regionOf(fn: SummaryFunction): string | undefined {
+  return fn.region || (fn.arn ? fn.arn.split(':')[3] : undefined) || undefined
+}
+
+/** A snapshot's function is of `region` (one whose region is unknown is of any). */
+function ofRegion(fn: SummaryFunction, region: string | undefined): boolean {
+  return !region || !regionOf(fn) || regionOf(fn) === region
+}
+
 /**
  * What the case's latest snapshot of the function says (evidence/<set>/summary.json), if any: of
  * the sets the journal seals, newest seal first, each with the manifest the journal sealed. A
@@ -49,22 +91,9 @@ export async function latestSnapshotFacts(
   name: string,
   region?: string,
   account?: string,
-): Promise<{ set: string; manifest: Manifest; fn: SummaryFunction } | undefined> {
-  for (const set of sealedSets(journal).reverse()) {
-    const manifest = await readSealedManifest(caseDir, set)
-    if (!manifest) continue
-    // Refused when changed since it was sealed (exit 3).
-    const summary = (await readSealedJson(caseDir, set.name, manifest, 'summary.json')) as
-      | { functions?: SummaryFunction[] }
-      | undefined
-    const fn = (Array.isArray(summary?.functions) ? summary.functions : []).find(
-      (f) =>
-        f.name === name &&
-        (!region || !f.region || f.region === region) &&
-        (!account || !accountOf(f) || accountOf(f) === account),
-    )
-    if (fn) return { set: set.name, manifest, fn }
-  }
+): Promise<SnapshotOfName | undefined> {
+  for await (const snap of snapshotsOfName(caseDir, journal, name, account))
+    if (ofRegion(snap.fn, region)) return snap
   return undefined
 }
 
@@ -94,27 +123,51 @@ export interface ResolvedTarget {
   target: TimelineTarget
   /** The account the reference itself named (a full or partial ARN), not one the snapshot gave. */
   namedAccount?: string
+  /** The region the reference (a full ARN) or --region named, not one the snapshot gave. */
+  namedRegion?: string
   /** Where the role came from. */
   roleSource: 'snapshot' | 'flag' | 'snapshot+flag' | 'none'
   snapshotSet?: string
+  /**
+   * The regions of the case's snapshots of a function of this name (of the named account), sorted:
+   * more than one, and no region named, is a choice the run took and says so.
+   */
+  snapshotRegions: string[]
 }
 
 /**
  * The function the timeline is about: from its reference, the case's latest snapshot (role, ARN,
- * region, account, managed policies) and --role values. The region is the full ARN's or the
- * snapshot's, else unknown: relatedness limits the function's names to its region, so the client's
- * region is no stand-in for it.
+ * region, account, managed policies) and --role values. The region is the full ARN's, else
+ * `region` (--region as given: a name is the function in --region, as contain and restore take
+ * it), else the snapshot's, else unknown: relatedness limits the function's names to its region,
+ * so a region fir merely defaults to (AWS_REGION, the profile's) is no stand-in for it. A region
+ * named picks the snapshot of that region; without one, the latest snapshot of the name is taken,
+ * whichever its region (snapshotRegions lists them all).
  */
 export async function resolveTarget(
   caseDir: string,
   journal: readonly JournalEntry[],
   ref: string,
   roles: string[],
+  options: { region?: string } = {},
 ): Promise<ResolvedTarget> {
   const parsed = parseFunctionRef(ref)
-  const snap = await latestSnapshotFacts(caseDir, journal, parsed.name, parsed.region, parsed.account)
+  const namedRegion = parsed.region ?? options.region
+  let snap: SnapshotOfName | undefined
+  const regions = new Set<string>()
+  try {
+    for await (const s of snapshotsOfName(caseDir, journal, parsed.name, parsed.account)) {
+      const r = regionOf(s.fn)
+      if (r) regions.add(r)
+      if (!snap && ofRegion(s.fn, namedRegion)) snap = s
+    }
+  } catch (err) {
+    // A set older than the one taken, changed since it was sealed, is refused where it is used
+    // (case verify names it); here it only ends the list of regions.
+    if (!snap) throw err
+  }
   const fn = snap?.fn
-  const region = parsed.region ?? fn?.region
+  const region = namedRegion ?? (fn ? regionOf(fn) : undefined)
   const account = parsed.account ?? (fn ? accountOf(fn) : undefined)
   const target: TimelineTarget = {
     functionName: parsed.name,
@@ -163,7 +216,9 @@ export async function resolveTarget(
     target,
     roleSource,
     ...(parsed.account ? { namedAccount: parsed.account } : {}),
+    ...(namedRegion ? { namedRegion } : {}),
     ...(snap ? { snapshotSet: snap.set } : {}),
+    snapshotRegions: [...regions].sort(),
   }
 }
 

@@ -199,4 +199,67 @@ describe('resolveTarget with a hand-written evidence set', () => {
       ).toEqual(['victim-role'])
     }
   })
+
+  it('takes the snapshot of the region --region names; without one, the latest, and says the case holds others', async () => {
+    const { ctx, dir, handle, lines } = await timelineContext()
+    // twin in us-east-1, then (a newer snapshot) twin in us-west-2: two functions, two roles.
+    for (const region of ['us-east-1', 'us-west-2']) {
+      const set = await handle.newEvidenceSet()
+      await set.writeJson(
+        'summary.json',
+        {
+          functions: [
+            {
+              name: 'twin',
+              arn: `arn:aws:lambda:${region}:${TEST_ACCOUNT}:function:twin`,
+              region,
+              account: TEST_ACCOUNT,
+              role: `arn:aws:iam::${TEST_ACCOUNT}:role/twin-${region}`,
+              roleName: `twin-${region}`,
+            },
+          ],
+        },
+        { call: 'fir:summary' },
+      )
+      await set.seal()
+    }
+    const journal = handle.journal.all()
+    const east = await resolveTarget(dir, journal, 'twin', [], { region: 'us-east-1' })
+    // Before: us-west-2's (the latest), whatever --region said.
+    expect(east.target.roles.map((r) => r.name)).toEqual(['twin-us-east-1'])
+    expect(east.target.region).toBe('us-east-1')
+    expect(east.target.functionArn).toBe(`arn:aws:lambda:us-east-1:${TEST_ACCOUNT}:function:twin`)
+    const latest = await resolveTarget(dir, journal, 'twin', [])
+    expect(latest.target.roles.map((r) => r.name)).toEqual(['twin-us-west-2'])
+    expect(latest.snapshotRegions).toEqual(['us-east-1', 'us-west-2'])
+    // A region with no snapshot of it: no role from another region's function, and that region.
+    const typo = await resolveTarget(dir, journal, 'twin', [], { region: 'eu-wst-1' })
+    expect(typo.roleSource).toBe('none')
+    expect(typo.target.region).toBe('eu-wst-1')
+
+    const src = join(await tempDir('fir-target-'), 'none.json')
+    await writeFile(src, JSON.stringify({ Records: [] }))
+    const run = (region?: string) =>
+      collectTimeline(ctx, {
+        function: 'twin',
+        sources: [src],
+        ...(region ? { region } : {}),
+        since: '2025-03-01T00:00:00Z',
+        until: '2025-03-02T00:00:00Z',
+        workers: 0,
+      })
+    const chosen = (await run()).summary
+    expect(chosen.function).toMatchObject({ region: 'us-west-2', roles: [{ name: 'twin-us-west-2' }] })
+    expect(chosen.notes).toContain(
+      "the case holds snapshots of twin in 2 regions (us-east-1, us-west-2): this timeline is of the one in us-west-2 (the latest snapshot); pass --region or the function's full ARN to choose another",
+    )
+    const named = (await run('us-east-1')).summary
+    expect(named.function).toMatchObject({ region: 'us-east-1', roles: [{ name: 'twin-us-east-1' }] })
+    expect(named.notes.join('\n')).not.toContain('the case holds snapshots of twin')
+    lines.length = 0
+    await run('eu-wst-1')
+    expect(lines.join('\n')).toContain(
+      "no snapshot of twin in eu-wst-1 in this case (it holds snapshots of that name in us-east-1, us-west-2: another region's is another function) and no --role",
+    )
+  })
 })

@@ -71,6 +71,8 @@ export const timelineAction: ActionImpl = async (run, params) => {
   ]
   const { summary } = await collectTimeline(run.ctx, {
     ...(params.function ? { function: String(params.function) } : {}),
+    // A name is the function in the run's --region, as the playbook's other steps take it.
+    ...(run.ctx.aws.given.region ? { region: run.ctx.aws.given.region } : {}),
     ...(params.since ? { since: String(params.since) } : {}),
     ...(params.until ? { until: String(params.until) } : {}),
     ...(sources.length ? { sources } : {}),
