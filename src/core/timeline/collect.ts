@@ -920,7 +920,12 @@ async function collectOnce(
         }),
       )
     }
-    let plan = planQueries(target, regions, functionRegion)
+    if (target && !target.region) {
+      notes.push(
+        `the function's region is unknown (no full ARN, no --region, no snapshot of it): its own events were looked up by name in every region asked (${regions.join(', ')}); a function of that name in another region is another function, and its events are kept as this one's: pass --region or the function's full ARN for one region's`,
+      )
+    }
+    let plan = planQueries(target, regions)
     for (let phase = 0; phase < 3 && plan.length > 0; phase++) {
       await runPlan(plan)
       if (!target) break

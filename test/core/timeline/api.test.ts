@@ -133,7 +133,6 @@ describe('fir timeline --source api', () => {
         roles: [{ name: 'orders-api-role', arn: 'arn:aws:iam::111122223333:role/orders-api-role' }],
       },
       ['eu-west-1', 'us-east-1'],
-      'eu-west-1',
     )
     expect(plan.map((q) => `${q.region} ${q.attribute?.key}=${q.attribute?.value}`)).toEqual([
       'eu-west-1 ResourceName=orders-api',
@@ -143,9 +142,18 @@ describe('fir timeline --source api', () => {
       'us-east-1 ResourceName=arn:aws:iam::111122223333:role/orders-api-role',
       'us-east-1 ResourceName=orders-api-role',
     ])
-    expect(planQueries(null, ['eu-west-1'], 'eu-west-1')).toEqual([
-      { region: 'eu-west-1', why: expect.any(String) },
-    ])
+    expect(planQueries(null, ['eu-west-1'])).toEqual([{ region: 'eu-west-1', why: expect.any(String) }])
+  })
+
+  it("looks the function's name up in every region asked when its region is unknown", () => {
+    // Before: only in the client's region (AWS_REGION), whatever --regions said; with --regions
+    // naming other regions, not at all.
+    const own = (regions: string[]) =>
+      planQueries({ functionName: 'orders-api', roles: [] }, regions)
+        .filter((q) => q.attribute?.key === 'ResourceName')
+        .map((q) => q.region)
+    expect(own(['eu-west-1', 'us-east-1'])).toEqual(['eu-west-1', 'us-east-1'])
+    expect(own(['eu-west-1'])).toEqual(['eu-west-1'])
   })
 
   it('paces under its rate, gives back the slot of a failed request, slows down on throttles', async () => {

@@ -66,7 +66,9 @@ export function queryKey(q: PlannedQuery): string {
 /**
  * The queries relatedness needs, and no more:
  * - ResourceName = function name, in the function's region: the function's management events
- *   (Lambda's API is regional; the function exists in one region).
+ *   (Lambda's API is regional; the function exists in one region). When its region is unknown,
+ *   in every region asked: the events may be in any of them (relatedness then keeps the name in
+ *   every region too, and the run says so).
  * - Username = function name, in every region: calls made with the credentials Lambda issues to
  *   the function (Lambda names the role session after the function; LookupEvents' Username of an
  *   assumed-role call is its session name), wherever stolen credentials were used.
@@ -78,19 +80,16 @@ export function queryKey(q: PlannedQuery): string {
  * issue, and the same role queries for a role the function was swapped to.
  * Without a function: one query per region with no attribute (every management event).
  */
-export function planQueries(
-  target: TimelineTarget | null,
-  regions: string[],
-  functionRegion: string,
-): PlannedQuery[] {
+export function planQueries(target: TimelineTarget | null, regions: string[]): PlannedQuery[] {
   if (!target) return regions.map((region) => ({ region, why: 'every management event (account-wide hunt)' }))
   const out: PlannedQuery[] = []
-  const fnRegion = target.region ?? functionRegion
-  if (regions.includes(fnRegion)) {
+  for (const region of target.region ? regions.filter((r) => r === target.region) : regions) {
     out.push({
-      region: fnRegion,
+      region,
       attribute: { key: 'ResourceName', value: target.functionName },
-      why: "the function's own events",
+      why: target.region
+        ? "the function's own events"
+        : "the function's own events (its region unknown: a function of that name in any region)",
     })
   }
   for (const region of regions) {
