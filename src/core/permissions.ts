@@ -61,9 +61,13 @@ export const EVIDENCE_BUCKET_ACTIONS: readonly string[] = [
   's3:PutObjectRetention',
 ]
 
-/** The timeline's own sources: `api` (LookupEvents) and trail buckets (`s3://…`); files need nothing. */
+/**
+ * The timeline's own sources: `api` (LookupEvents; GetRole for the ARN of a role given by name, to
+ * look up AssumeRole of it) and trail buckets (`s3://…`); files need nothing.
+ */
 export const TIMELINE_SOURCE_ACTIONS: readonly string[] = [
   'cloudtrail:LookupEvents?',
+  'iam:GetRole?',
   's3:ListBucket?',
   's3:GetObject?',
 ]

@@ -2,7 +2,8 @@ import { open, rename, rm } from 'node:fs/promises'
 import { join, relative, resolve, sep } from 'node:path'
 import { type LookupPage, lookupEventsPage } from '../../aws/cloudtrail.js'
 import { gapReason } from '../../aws/errors.js'
-import { EmulatorSafetyError, UsageError } from '../../errors.js'
+import { getRoleInfo } from '../../aws/iam.js'
+import { EmulatorSafetyError, NotFoundError, UsageError } from '../../errors.js'
 import { FIR_REPORT_FILES, refuseManagedOutput } from '../case/case-folder.js'
 import { recordArtifact, safeSegment } from '../case/evidence-store.js'
 import { readTimelineSummaryHead } from '../case/summary.js'
@@ -12,7 +13,7 @@ import { relativeInsideLanded } from '../common/paths.js'
 import { redactor } from '../common/redact.js'
 import { compactUtc, counted, escapeTerminal } from '../common/text.js'
 import type { FirContext, Gap } from '../context.js'
-import { assertSameAccount } from '../identity.js'
+import { assertSameAccount, callerIdentity, parseArn } from '../identity.js'
 import { correlate } from './correlate.js'
 import { loadRulePack, MergeDetector, type RulePack, readAwsIpRanges } from './detections.js'
 import { Exporter, type ExportFormat, eventSummary } from './export.js'
@@ -297,6 +298,63 @@ async function refuseOtherAccount(ctx: FirContext, resolved: ResolvedTarget): Pr
     const reason = gapReason((err as { cause?: unknown }).cause ?? err)
     return `the caller could not be identified (sts:GetCallerIdentity: ${reason}), so whether ${arn} is in the account LookupEvents reads was not checked`
   }
+}
+
+/**
+ * The roles as the api source looks them up: AssumeRole of a role is found by its ARN
+ * (ResourceName), and a role given by name, of a function whose account is unknown, has none.
+ * LookupEvents reads the caller's account alone, so the role is taken to be of that account: its
+ * ARN, path included, is asked of IAM (iam:GetRole); when IAM cannot say (denied, no such role
+ * now) the ARN without a path is used, and a note says what a role with a path needs. Neither is
+ * fatal, and the roles relatedness knows are not changed (trail files may hold other accounts).
+ */
+async function rolesForLookup(
+  ctx: FirContext,
+  roles: TimelineTarget['roles'],
+): Promise<{ roles: TimelineTarget['roles']; notes: string[] }> {
+  const unnamed = roles.filter((r) => !r.arn)
+  if (unnamed.length === 0) return { roles, notes: [] }
+  const names = unnamed.map((r) => r.name).join(', ')
+  let account: string
+  let partition = 'aws'
+  try {
+    const id = await callerIdentity(ctx.aws)
+    account = id.account
+    partition = parseArn(id.arn)?.partition ?? partition
+  } catch (err) {
+    if (err instanceof EmulatorSafetyError) throw err
+    const reason = gapReason((err as { cause?: unknown }).cause ?? err)
+    return {
+      roles,
+      notes: [
+        `AssumeRole of ${names} was not looked up: LookupEvents finds it by the role's ARN, and the caller's account is unknown (sts:GetCallerIdentity: ${reason}); pass --role with the role's ARN`,
+      ],
+    }
+  }
+  const notes: string[] = []
+  const out: TimelineTarget['roles'] = []
+  for (const role of roles) {
+    if (role.arn) {
+      out.push(role)
+      continue
+    }
+    const guess = `arn:${partition}:iam::${account}:role/${role.name}`
+    try {
+      const info = await getRoleInfo(ctx.aws, role.name)
+      out.push({ name: role.name, arn: info.arn || guess })
+    } catch (err) {
+      if (err instanceof EmulatorSafetyError) throw err
+      out.push({ name: role.name, arn: guess })
+      const why =
+        err instanceof NotFoundError
+          ? `account ${account} has no role of that name now`
+          : `iam:GetRole: ${gapReason((err as { cause?: unknown }).cause ?? err)}`
+      notes.push(
+        `AssumeRole of ${role.name} was looked up as ${guess} (${why}): a role with a path (service-role/…) has another ARN; pass --role with its full ARN`,
+      )
+    }
+  }
+  return { roles: out, notes }
 }
 
 /** Api records kept to judge again after a role swap (LookupEvents gives thousands, not millions). */
@@ -925,7 +983,16 @@ async function collectOnce(
         `the function's region is unknown (no full ARN, no --region, no snapshot of it): its own events were looked up by name in every region asked (${regions.join(', ')}); a function of that name in another region is another function, and its events are kept as this one's: pass --region or the function's full ARN for one region's`,
       )
     }
-    let plan = planQueries(target, regions)
+    let lookupTarget = target
+    if (target) {
+      const looked = await rolesForLookup(ctx, target.roles)
+      for (const n of looked.notes) {
+        ctx.log.warn(n)
+        notes.push(n)
+      }
+      lookupTarget = { ...target, roles: looked.roles }
+    }
+    let plan = planQueries(lookupTarget, regions)
     for (let phase = 0; phase < 3 && plan.length > 0; phase++) {
       await runPlan(plan)
       if (!target) break

@@ -10,7 +10,9 @@ import { buildReportModel } from '../../../src/core/report/build.js'
 import { collectTimeline } from '../../../src/core/timeline/collect.js'
 import { planQueries, RegionPacer } from '../../../src/core/timeline/sources/api.js'
 import type { TimelineEvent } from '../../../src/core/timeline/types.js'
+import { useMoto } from '../../support/emulator.js'
 import { type LookupEventsServer, startLookupEvents } from '../../support/lookup-events-server.js'
+import { seedRole, TEST_ACCOUNT } from '../../support/seed.js'
 import { generateCorpus } from '../../support/trail-generator.js'
 import { timelineContext } from './context.js'
 
@@ -30,6 +32,7 @@ const corpus = generateCorpus({
 const caseVariant = corpus.records.find((r) => r.requestParameters?.roleName === 'ORDERS-API-ROLE')!
   .eventID as string
 const servers: LookupEventsServer[] = []
+const moto = useMoto()
 const savedRate = process.env.FIR_LOOKUP_RATE
 
 beforeAll(() => {
@@ -316,6 +319,86 @@ describe('fir timeline --source api', () => {
       .map((l) => (JSON.parse(l) as TimelineEvent).id)
     expect(ids).toEqual(['swap-1', 'evil-session-1'])
     expect(summary.notes.join('\n')).toContain("the function's role was changed to evil-role")
+  })
+
+  it("with a role given by name and no account known, looks AssumeRole of it up by the caller account's ARN; with no region known, the function's name in every region (moto for STS and IAM)", async () => {
+    const acct = TEST_ACCOUNT
+    const roleArn = (await seedRole(moto.endpoint(), { name: 'orders-api-role', path: '/service-role/' })).arn
+    expect(roleArn).toBe(`arn:aws:iam::${acct}:role/service-role/orders-api-role`)
+    const t = (min: number) =>
+      new Date(now - 10 * 3_600_000 + min * 60_000).toISOString().replace(/\.\d+Z$/, 'Z')
+    const dev = { type: 'IAMUser', arn: `arn:aws:iam::${acct}:user/dev`, accountId: acct, userName: 'dev' }
+    const record = (
+      id: string,
+      min: number,
+      name: string,
+      source: string,
+      region: string,
+      extra: object,
+    ) => ({
+      eventVersion: '1.08',
+      eventID: id,
+      eventTime: t(min),
+      eventSource: source,
+      eventName: name,
+      awsRegion: region,
+      recipientAccountId: acct,
+      sourceIPAddress: '203.0.113.9',
+      userIdentity: dev,
+      ...extra,
+    })
+    const records = [
+      // The function's own event, in its region (eu-west-1), not the client's (us-east-1).
+      record('f01', 0, 'UpdateFunctionCode20150331v2', 'lambda.amazonaws.com', 'eu-west-1', {
+        requestParameters: { functionName: 'orders-api' },
+      }),
+      // Someone else assumes the role, then uses the session (not named after the function).
+      record('f02', 2, 'AssumeRole', 'sts.amazonaws.com', 'us-east-1', {
+        requestParameters: { roleArn, roleSessionName: 'x' },
+        responseElements: { credentials: { accessKeyId: 'ASIAEVIL0002' } },
+      }),
+      record('f03', 3, 'ListSecrets', 'secretsmanager.amazonaws.com', 'us-east-1', {
+        userIdentity: {
+          type: 'AssumedRole',
+          arn: `arn:aws:sts::${acct}:assumed-role/orders-api-role/x`,
+          accountId: acct,
+          accessKeyId: 'ASIAEVIL0002',
+          sessionContext: { sessionIssuer: { type: 'Role', arn: roleArn, userName: 'orders-api-role' } },
+        },
+      }),
+    ]
+    const s = await startLookupEvents(records, { rate: 40, burst: 40 })
+    servers.push(s)
+    process.env.AWS_ENDPOINT_URL_CLOUDTRAIL = s.endpoint
+    const { ctx, dir } = await timelineContext(moto.endpoint(), 'us-east-1')
+    const { summary } = await collectTimeline(ctx, {
+      function: 'orders-api',
+      roles: ['orders-api-role', 'gone-role'],
+      sources: ['api'],
+      regions: 'eu-west-1,us-east-1',
+      since: '3d',
+    })
+    const ids = (await readFile(join(dir, 'timeline', 'events.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as TimelineEvent).id)
+    // Before: only us-east-1 ResourceName=orders-api, and no AssumeRole query: none of the three.
+    expect(ids).toEqual(['f01', 'f02', 'f03'])
+    const queries = summary.api!.queries.map((q) => `${q.region} ${q.attribute}`)
+    expect(queries).toEqual(
+      expect.arrayContaining([
+        'eu-west-1 ResourceName=orders-api',
+        'us-east-1 ResourceName=orders-api',
+        `us-east-1 ResourceName=${roleArn}`,
+        `us-east-1 ResourceName=arn:aws:iam::${acct}:role/gone-role`,
+      ]),
+    )
+    const notes = summary.notes.join('\n')
+    expect(notes).toContain("the function's region is unknown")
+    expect(notes).toContain(
+      `AssumeRole of gone-role was looked up as arn:aws:iam::${acct}:role/gone-role (account ${acct} has no role of that name now)`,
+    )
+    expect(notes).not.toContain('AssumeRole of orders-api-role')
   })
 
   it('loses no page to 5xx and dropped connections (retried with the same token)', async () => {
