@@ -687,7 +687,8 @@ describe('fir timeline (built CLI)', () => {
     expect(api.json.error).toMatchObject({
       code: 'emulator-safety',
       message:
-        'unable to send a cloudtrail request to cloudtrail.us-east-1.amazonaws.com: fir is in emulator-only mode and no emulator endpoint is set',
+        // The first call: the caller's account, for the ARN of the role given by name.
+        'unable to send a sts request to sts.us-east-1.amazonaws.com: fir is in emulator-only mode and no emulator endpoint is set',
     })
   })
 

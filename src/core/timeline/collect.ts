@@ -444,13 +444,13 @@ async function collectOnce(
   const snapshotRegions = resolved?.snapshotRegions ?? []
   if (resolved && resolved.roleSource === 'none') {
     const account = resolved.namedAccount ? ` (account ${resolved.namedAccount})` : ''
-    const where = resolved.namedRegion ? ` in ${resolved.namedRegion}` : ''
-    const elsewhere =
+    // Snapshots of the name in other regions than the one named are other functions: say so.
+    const where =
       resolved.namedRegion && snapshotRegions.length > 0
-        ? ` (it holds snapshots of that name in ${snapshotRegions.join(', ')}: another region's is another function)`
-        : ''
+        ? ` in ${resolved.namedRegion} in this case (it holds snapshots of that name in ${snapshotRegions.join(', ')}: another region's is another function)`
+        : ' in this case'
     ctx.log.warn(
-      `no snapshot of ${resolved.target.functionName}${account}${where} in this case${elsewhere} and no --role: calls made with its execution role cannot be related; run \`fir snapshot ${resolved.target.functionName}\` first or pass --role`,
+      `no snapshot of ${resolved.target.functionName}${account}${where} and no --role: calls made with its execution role cannot be related; run \`fir snapshot ${resolved.target.functionName}\` first or pass --role`,
     )
   } else if (resolved?.snapshotSet && !resolved.namedRegion && snapshotRegions.length > 1) {
     // The latest snapshot of the name was taken; the others are functions of other regions.
