@@ -381,6 +381,7 @@ describe('fir timeline --source api', () => {
     const ids = (await readFile(join(dir, 'timeline', 'events.jsonl'), 'utf8'))
       .trim()
       .split('\n')
+      .filter(Boolean)
       .map((l) => (JSON.parse(l) as TimelineEvent).id)
     // Before: only us-east-1 ResourceName=orders-api, and no AssumeRole query: none of the three.
     expect(ids).toEqual(['f01', 'f02', 'f03'])
