@@ -11,7 +11,7 @@ import { ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
 import { trackEmptyFolder, trackTemporary } from '../common/interrupt.js'
 import { relativeInsideLanded } from '../common/paths.js'
 import { redactor } from '../common/redact.js'
-import { compactUtc, counted, escapeTerminal } from '../common/text.js'
+import { compactUtc, counted, escapeTerminal, shellArg } from '../common/text.js'
 import type { FirContext, Gap } from '../context.js'
 import { assertSameAccount, callerIdentity, parseArn } from '../identity.js'
 import { correlate } from './correlate.js'
@@ -1112,6 +1112,21 @@ async function collectOnce(
   /** Events whose caller or resources (what AWS wrote, not the caller) hold a secret the case knows. */
   const secretInIdentity = { count: 0, ids: [] as string[] }
   /** Writes events, in order: detector findings added, secrets scrubbed, exported when asked. */
+  // A role swap seen in what trail files gave (the swap event is related): those files were read
+  // with the roles known at the start, so the new role's calls are not in this timeline. The run
+  // says so, with the command that adds them (the api source follows a swap by itself).
+  const watchSwaps = target !== null && (sources.local.length > 0 || sources.s3.length > 0)
+  const swapsInFiles = new Map<string, { time: string; id: string }>()
+  const noteRoleSwap = (event: TimelineEvent) => {
+    if (event.origin === 'api' || event.error || !event.name.startsWith('UpdateFunctionConfiguration')) return
+    const request = event.requestParameters
+    const role =
+      request !== null && typeof request === 'object' ? (request as Record<string, unknown>).role : undefined
+    if (typeof role !== 'string') return
+    const name = role.split('/').at(-1) ?? ''
+    if (!name || target!.roles.some((r) => r.name.toLowerCase() === name.toLowerCase())) return
+    if (!swapsInFiles.has(name)) swapsInFiles.set(name, { time: event.time, id: event.id })
+  }
   const writeLines = async (batch: SpooledLine[]) => {
     const { detector, extra, events, exporter } = output ?? (await openOutput())
     // An event read before now cannot have happened after now (read once a batch: a hunt writes
@@ -1158,6 +1173,10 @@ async function collectOnce(
           findingEntries.push(findingEntry(event, f))
         }
       }
+      if (watchSwaps && line.includes('UpdateFunctionConfiguration')) {
+        event ??= JSON.parse(line.toString()) as TimelineEvent
+        noteRoleSwap(event)
+      }
       stored++
       if (scrub) {
         // A line (nearly every one) in which no secret stands in any form comes back as it was and
@@ -1187,7 +1206,7 @@ async function collectOnce(
   }
 
   // Relatedness learns a swapped-in role from the api source (apiWork); the file pipeline uses the
-  // roles known at the start.
+  // roles known at the start, and a swap seen in its events is named (noteRoleSwap).
   let sourcesRead = false
   let poolClosed: Promise<void> = Promise.resolve()
   try {
@@ -1233,6 +1252,29 @@ async function collectOnce(
     throw err
   }
   trace('merged and written')
+  for (const [name, swap] of swapsInFiles) {
+    // The role's name is the intruder's to choose: a command is suggested only for a real IAM name.
+    const command = /^[\w+=,.@-]{1,64}$/.test(name)
+      ? [
+          'fir',
+          'timeline',
+          options.function ?? target!.functionName,
+          '--case',
+          caseDir,
+          '--role',
+          name,
+          ...(options.sources ?? []).flatMap((x) => ['--source', x]),
+          ...(options.since ? ['--since', options.since] : []),
+          ...(options.until ? ['--until', options.until] : []),
+          ...(options.region ? ['--region', options.region] : []),
+        ]
+          .map(shellArg)
+          .join(' ')
+      : null
+    const message = `the function's role was changed to ${escapeTerminal(name)} at ${swap.time} (event ${escapeTerminal(swap.id)}): trail files were read with the roles known at the start, so calls made with ${escapeTerminal(name)} are not in this timeline${command ? `; to add them, run the timeline again with that role too: ${command}` : ''}`
+    ctx.log.warn(message)
+    notes.push(message)
+  }
   const { events, exportFile } = output!
   pack ??= await packReady
   // A run that could read nothing because its sources failed (denied, throttled out, unreachable:

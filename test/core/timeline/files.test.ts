@@ -343,6 +343,42 @@ describe('timeline from files (in-process pipeline)', () => {
     expect(summary.files.prefiltered).toBe(0)
   })
 
+  it('names a role swap seen in trail files, whose new role the files were not read for, with the command that adds its calls', async () => {
+    // Before: the swap event was kept, the new role's calls were 'unrelated', and nothing said so
+    // (the api source follows a swap; trail files are read with the roles known at the start).
+    const record = (id: string, time: string, body: string) =>
+      `{"eventVersion":"1.08","eventTime":"${time}","awsRegion":"eu-west-1","eventID":"${id}","recipientAccountId":"111122223333",${body}}`
+    const src = await tempDir()
+    await writeFile(
+      join(src, 'swap.json'),
+      `{"Records":[${[
+        record(
+          'swap-1',
+          '2025-03-01T02:00:00Z',
+          '"eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/x"},"requestParameters":{"functionName":"orders-api","role":"arn:aws:iam::111122223333:role/evil-role"}',
+        ),
+        record(
+          'evil-1',
+          '2025-03-01T03:00:00Z',
+          '"eventSource":"s3.amazonaws.com","eventName":"ListBuckets","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/evil-role/orders-api"}',
+        ),
+      ].join(',')}]}`,
+    )
+    const { ctx, dir } = await timelineContext()
+    const { summary } = await collectTimeline(ctx, {
+      function: 'orders-api',
+      roles: ['orders-api-role'],
+      sources: [src],
+      since: '2025-03-01T00:00:00Z',
+      until: '2025-03-01T12:00:00Z',
+    })
+    expect((await readEvents(dir)).map((e) => e.id)).toEqual(['swap-1'])
+    const note = summary.notes.find((n) => n.startsWith("the function's role was changed to evil-role"))
+    expect(note).toBe(
+      `the function's role was changed to evil-role at 2025-03-01T02:00:00.000Z (event swap-1): trail files were read with the roles known at the start, so calls made with evil-role are not in this timeline; to add them, run the timeline again with that role too: fir timeline orders-api --case ${ctx.case.dir} --role evil-role --source ${src} --since 2025-03-01T00:00:00Z --until 2025-03-01T12:00:00Z`,
+    )
+  })
+
   it('skips a record whose eventTime is a day the month does not have, rather than moving it to the next month', async () => {
     const record = (id: string, eventTime: string) => ({
       eventVersion: '1.08',
