@@ -1,4 +1,4 @@
-import { daysFromCivil, MAX_DATE_MS } from '../timeline/window.js'
+import { civilFromDays, daysFromCivil, MAX_DATE_MS } from '../timeline/window.js'
 import { levelLabel, utcParts } from './format.js'
 import { type ChartActionMarker, type ChartModel, LEVELS, type Level } from './model.js'
 
@@ -120,16 +120,7 @@ function minuteText(ms: number): string {
 
 /** The month of a time as `year × 12 + month` (month 0–11), UTC. */
 function monthIndexOf(ms: number): number {
-  const z = Math.floor(ms / DAY) + 719468
-  const era = Math.floor(z / 146097)
-  const doe = z - era * 146097
-  const yoe = Math.floor(
-    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365,
-  )
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100))
-  const mp = Math.floor((5 * doy + 2) / 153)
-  const month = mp < 10 ? mp + 3 : mp - 9
-  const year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+  const [year, month] = civilFromDays(Math.floor(ms / DAY))
   return year * 12 + month - 1
 }
 
