@@ -408,6 +408,9 @@ async function collectOnce(
   readAgainNote?: string,
 ): Promise<{ summary: TimelineSummary; findings: TimelineFindingEntry[] }> {
   const started = Date.now()
+  // The gaps of this run: a playbook's context holds its earlier steps' too.
+  const firstGap = ctx.gaps.list.length
+  const ownGaps = () => ctx.gaps.list.slice(firstGap)
   // FIR_TIMELINE_TRACE=1: phase times on stderr (for tuning).
   const trace = process.env.FIR_TIMELINE_TRACE
     ? (label: string) => ctx.log.info(`trace ${String(Date.now() - started).padStart(6)} ms  ${label}`)
@@ -1289,10 +1292,10 @@ async function collectOnce(
   const refusedFiles = totals.refused + (local?.digestFiles.length ?? 0)
   const whyNothing = !nothingRead
     ? undefined
-    : ctx.gaps.list.length > 0
+    : ownGaps().length > 0
       ? {
           what: 'every source failed',
-          count: counted(ctx.gaps.list.length, 'gap'),
+          count: counted(ownGaps().length, 'gap'),
           fix: 'fix the access named in the gaps',
         }
       : refusedFiles > 0 && totals.outsideWindow === 0
@@ -1304,7 +1307,7 @@ async function collectOnce(
         : undefined
   // Every input refused, and no api source: nothing the user named could be read, which is bad
   // input (exit 2, below), not a finished run; the refusals are the error's detail.
-  const allRefused = whyNothing !== undefined && ctx.gaps.list.length === 0 && !sources.api
+  const allRefused = whyNothing !== undefined && ownGaps().length === 0 && !sources.api
   let notStored: string | undefined
   if (whyNothing) {
     await abortOutput()
@@ -1503,7 +1506,9 @@ async function collectOnce(
       events: summary.events,
       findings: summary.findings.total,
       describedWindow: describeWindow(window),
-      ...(notStored ? { stored: false } : {}),
+      // A run that stored nothing has no summary.json: its gaps (why it read nothing) are here,
+      // for the report's Gaps.
+      ...(notStored ? { stored: false, ...(ownGaps().length ? { gaps: ownGaps() } : {}) } : {}),
     },
     outcome: 'recorded',
     requestIds: ctx.aws.requestLog.flatMap((r) => (r.requestId ? [r.requestId] : [])),

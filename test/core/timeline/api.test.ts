@@ -486,6 +486,10 @@ describe('fir timeline --source api', () => {
     const report = await buildReportModel(dir, { firVersion: 'test' })
     expect(report.timeline.present).toBe(false)
     expect(report.summary.activityAbsent).toBe('unknown: no timeline was collected')
+    // Why it read nothing is in the report's Gaps (before: a run that stored nothing left none).
+    expect(report.gaps.items.filter((g) => g.call === 'cloudtrail:LookupEvents').length).toBe(
+      summary.gaps.length,
+    )
     // The window and sources of a run that stored nothing are not the report's.
     expect(report.scope.window).toBeNull()
     expect(report.scope.timelineSources).toEqual([])
