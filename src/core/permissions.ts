@@ -48,6 +48,9 @@ export const SNAPSHOT_FUNCTION_ACTIONS: readonly string[] = [
   'cloudtrail:GetEventSelectors?',
   'cloudtrail:GetTrailStatus?',
   'ecr:BatchGetImage?',
+  // An environment encrypted with a customer managed key comes back decrypted only to a caller
+  // allowed kms:Decrypt on the key; else Lambda returns Environment.Error (a gap).
+  'kms:Decrypt?',
 ]
 
 /**
