@@ -1,5 +1,6 @@
 import { AccessDeniedError, FirError, messageOf } from '../../errors.js'
 import type { Outcome } from '../case/journal.js'
+import { canonicalJson } from '../common/canonical-json.js'
 import { holdsRedaction } from '../common/redact.js'
 import type { FirContext } from '../context.js'
 import { announceActing } from '../identity.js'
@@ -193,7 +194,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
     if (!spec.compareForUndo) return undefined
     const record = pendingUndoOf(ctx.case.journal.all(), spec.id, target) as UndoRecord<S> | undefined
     if (!record || record.prior === undefined || record.after === undefined) return undefined
-    const cmp = spec.compareForUndo(state, record)
+    const cmp = compareAsFir(state, record)
     if (cmp.conflicts.length === 0) return undefined
     const prior = cmp.result
     const instead =
@@ -212,8 +213,20 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
    * replace the function's value with the marker. Such an undo is a conflict, left as it is, with
    * where the real value is.
    */
-  function compareUndo(current: S, record: UndoRecord<S>): UndoComparison<S> {
+  /**
+   * The step's comparison for undo, taking a state one of fir's own entries of the change journaled
+   * (a killed run's, say: see UndoRecord.firStates) as fir's after state, not as someone else's.
+   */
+  function compareAsFir(current: S, record: UndoRecord<S>): UndoComparison<S> {
     const cmp = spec.compareForUndo!(current, record)
+    if (cmp.conflicts.length === 0 || !record.firStates?.length) return cmp
+    const now = canonicalJson(current)
+    const own = record.firStates.find((s) => canonicalJson(s) === now)
+    return own === undefined ? cmp : spec.compareForUndo!(current, { ...record, after: own })
+  }
+
+  function compareUndo(current: S, record: UndoRecord<S>): UndoComparison<S> {
+    const cmp = compareAsFir(current, record)
     if (cmp.changes === 0 || !holdsRedaction(cmp.result) || holdsRedaction(current)) return cmp
     return {
       result: current,

@@ -78,6 +78,13 @@ export interface UndoRecord<S = unknown> {
   prior: S
   /** fir's after state: the last outcome's `after`, else the intended after of the `started` entry. */
   after: S
+  /**
+   * Every state fir's own entries of this change journaled (each `started` entry's intended after,
+   * each outcome's after): a run killed after its change and before its outcome left one of them,
+   * not `after` (a renewed revocation's later cutoff). The comparison for undo takes any of them as
+   * fir's own, never as someone else's change.
+   */
+  firStates?: S[]
   /** Step-specific data the apply journaled under `undo`. */
   data?: Record<string, unknown>
   /**

@@ -124,6 +124,8 @@ function openChanges(entries: readonly JournalEntry[], steps?: ReadonlySet<strin
       const superseded = current !== undefined && undo.supersedes === current.startedSeq
       if (current && !superseded) {
         current.journaledFor!.push(params)
+        // A re-run of fir's own: what it set out to make is fir's too (a killed run may have made it).
+        if (undo.intendedAfter !== undefined) current.firStates!.push(undo.intendedAfter)
         continue
       }
       open.set(k, {
@@ -132,6 +134,7 @@ function openChanges(entries: readonly JournalEntry[], steps?: ReadonlySet<strin
         params,
         prior: undo.supersedes !== undefined && 'prior' in undo ? undo.prior : e.prior,
         after: undo.intendedAfter,
+        firStates: undo.intendedAfter !== undefined ? [undo.intendedAfter] : [],
         journaledFor: [...(current?.journaledFor ?? []), params],
         heldFor: [...(current?.heldFor ?? [])],
         ...(current?.releasedFor ? { releasedFor: [...current.releasedFor] } : {}),
@@ -151,6 +154,7 @@ function openChanges(entries: readonly JournalEntry[], steps?: ReadonlySet<strin
       e.after !== undefined
     ) {
       current.after = e.after
+      current.firStates!.push(e.after)
     }
     if (e.outcome === 'applied' && e.undo && typeof e.undo === 'object') {
       current.data = e.undo as Record<string, unknown>

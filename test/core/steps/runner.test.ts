@@ -204,6 +204,37 @@ describe('step runner', () => {
     await ctx.case.close()
   })
 
+  it('a state a killed re-run of fir made is fir’s own: undo puts the prior back, and a later apply does not supersede it', async () => {
+    // Before: a renewed revocation killed after its change left a later cutoff than the record's
+    // `after`: restore called fir's own policy "changed by someone else" and could not lift it.
+    const world = { value: 5, writes: 0 }
+    const step = dialStep(world)
+    const ctx = await testContext(moto.endpoint())
+    await runSteps(ctx, [{ step, params: { label: 'a', to: 0 } }], { what: 'test' })
+    // A re-run set out to turn the dial to -1, turned it, and was killed before its outcome.
+    await ctx.case.journal.append({
+      action: step.id,
+      target: 'dial:a',
+      params: { label: 'a', to: -1 },
+      outcome: 'started',
+      prior: { value: 0 },
+      undo: { intendedAfter: { value: -1 } },
+    })
+    world.value = -1
+    // A plan now sees fir's own state: no "changed by someone else" note.
+    const plan = await runSteps(ctx, [{ step, params: { label: 'a', to: -2 } }], {
+      what: 'test',
+      dryRun: true,
+    })
+    expect(plan.plans[0]!.notes).toEqual([])
+    const records = pendingUndos(ctx.case.journal.all())
+    expect(records.map((r) => r.prior)).toEqual([{ value: 5 }])
+    const u = await runUndos(ctx, [{ step, record: records[0]! }], { what: 'restore' })
+    expect(u.results[0]!.outcome).toBe('undone')
+    expect(world.value).toBe(5)
+    await ctx.case.close()
+  })
+
   it('a change someone else changed since is superseded: contained again, undo puts back their value, not the first prior', async () => {
     const world = { value: 5, writes: 0 }
     const step = dialStep(world)
