@@ -671,6 +671,10 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   // is the role, names its function in its params).
   const journaled = new Set<string>()
   const bySeq = new Map(entries.map((e) => [e.seq, e]))
+  // The function a containment step was journaled for (containment.sessions targets the role and
+  // names its function in its params).
+  const fnOf = (a: { action: string; target: string }, entry: JournalEntry | undefined) =>
+    measureOf(a.action) === 'containment.sessions' ? asString(asRecord(entry?.params).functionArn) : a.target
   // Measures in force whose latest restore, or a later run's read, failed or was denied: they stay
   // as they were.
   const keptAfter = new Map<string, 'restore' | 'read'>()
@@ -705,16 +709,23 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
       keptAfter.set(key, 'read')
       continue
     }
+    // A revocation in force stays in force through a re-run cut off mid-way (a renewal, another
+    // function on the role): the deny policy is there, only its cutoff may have moved.
+    if (
+      a.outcome === 'started' &&
+      measureOf(a.action) === 'containment.sessions' &&
+      (was === 'applied' || was === 'already-applied')
+    ) {
+      if (fnOf(a, entry)) journaled.add(fnOf(a, entry)!)
+      continue
+    }
     keptAfter.delete(key)
     state.set(key, a.outcome)
     if (a.outcome === 'started' && entry) cutOff.set(key, entry)
     else cutOff.delete(key)
     if (a.outcome === 'applied') changed.add(key)
     if (a.outcome === 'undone') changed.delete(key)
-    const fn =
-      measureOf(a.action) === 'containment.sessions'
-        ? asString(asRecord(entry?.params).functionArn)
-        : a.target
+    const fn = fnOf(a, entry)
     if (fn) journaled.add(fn)
   }
   const inForce = new Set<string>()

@@ -247,6 +247,19 @@ describe('viewJournal', () => {
     expect(lifted.gaps).toEqual([])
   })
 
+  it('a session revocation in force stays in force through a re-run cut off mid-way (a renewal moves only its cutoff)', async () => {
+    // Before: the killed renewal's `started` replaced the measure's state: "0 measures in force",
+    // "Sessions revoked: no", while fir's deny policy was on the role.
+    const view = viewJournal(
+      await journalOf([
+        change('containment.sessions', ROLE, 'started', { params: { functionArn: FN } }),
+        change('containment.sessions', ROLE, 'applied', { params: { functionArn: FN } }),
+        change('credentials.revoke-sessions', ROLE, 'started', { params: { renew: true } }),
+      ]),
+    )
+    expect(view.inForce.has(`containment.sessions|${ROLE}`)).toBe(true)
+  })
+
   it('a failure a later run made good is no gap any more; the failure stays in the actions', async () => {
     const USER = 'arn:aws:iam::123456789012:user/ci'
     const view = viewJournal(
