@@ -7,7 +7,7 @@ import { unknownCommandError } from './unknown-command.js'
  * envelope with `--json`) with the nearest real command, not oclif's `command a:b not found`.
  * `fir help [command…]` (there is no help command: `--help` is) shows that help, as people type it.
  */
-const hook: Hook<'command_not_found'> = async function ({ config, id, argv }) {
+const hook: Hook<'command_not_found'> = async ({ config, id, argv }) => {
   const words = id.split(':')
   const json = (argv ?? []).includes('--json')
   if (words[0] === 'help') {

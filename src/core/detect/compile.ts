@@ -142,7 +142,15 @@ export function compileRuleDocument(
  */
 function withPolicyCheck(detection: RecordTest, policy: NonNullable<FirExtension['policy']>): RecordTest {
   const document = compileFieldPath(policy.document)
+  const events = new Set(policy.events ?? [])
+  const eventName = compileFieldPath('eventName')
   return (record) => {
+    // In the events named, a document fir reads decides alone (widening the detection too: its
+    // text match misses a document spelt with JSON escapes).
+    if (events.size > 0 && events.has(String(eventName(record)))) {
+      const grant = policyGrant(document(record))
+      if (grant !== undefined) return grant === policy.allows
+    }
     if (!detection(record)) return false
     const grant = policyGrant(document(record))
     return grant === undefined || grant === policy.allows

@@ -124,7 +124,10 @@ function buildSchemas() {
    *   <field> is an IAM policy document that allows every action (an `Allow` statement with
    *   `Action` `*`), or allows some but not every action (see policy.ts); a policy that only
    *   denies is neither. When <field> is absent or not a document fir can read, the Sigma
-   *   detection alone decides. Stateless: it needs no detector.
+   *   detection alone decides. With `events` (event names), a document fir can read in one of
+   *   those events decides alone: the Sigma detection's text match (a regex an escape such as
+   *   `\u002a` slips past) is then only for documents fir cannot read. Stateless: it needs no
+   *   detector.
    */
   const firExtension = z.strictObject({
     scope: z.strictObject({ functionRole: fieldName }).optional(),
@@ -138,7 +141,11 @@ function buildSchemas() {
       })
       .optional(),
     policy: z
-      .strictObject({ document: fieldName, allows: z.enum(['all-actions', 'some-actions']) })
+      .strictObject({
+        document: fieldName,
+        allows: z.enum(['all-actions', 'some-actions']),
+        events: z.array(z.string().min(1)).min(1).optional(),
+      })
       .optional(),
     note: z.string().optional(),
   })
