@@ -151,6 +151,8 @@ const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b)
  * (undo).
  * Undo: re-adds each removed statement with the same Sid, principal, action and conditions; one
  * AWS refuses to re-add does not stop the others (the undo is then `denied` or `failed`, naming it).
+ * A public statement added since (by hand) is left as it is and named; a contain run again removes
+ * it, and restore then re-adds it with those the first contain removed.
  */
 export const permissionsStep = defineStep<FunctionParams, PermissionsState>({
   id: 'containment.permissions',
@@ -270,7 +272,16 @@ export const permissionsStep = defineStep<FunctionParams, PermissionsState>({
         )
       }
     }
-    return { result: { statements: result }, changes, conflicts }
+    // A public statement neither fir's prior nor its after state holds was added since (by hand):
+    // the undo leaves it as it is, and a contain run again removes it, superseding this change so
+    // that restore re-adds it with the others.
+    const known = new Set([...record.prior.statements, ...record.after.statements].map(key))
+    const madeSince = current.statements
+      .filter((c) => c.public && !known.has(key(c)))
+      .map(
+        (c) => `${where(c.qualifier)}/${c.sid} is a public statement added since fir's change; left as it is`,
+      )
+    return { result: { statements: result }, changes, conflicts, madeSince }
   },
   async revert(ctx, record, current, _comparison, progress) {
     const aws = regionalAws(ctx, record.params.region)

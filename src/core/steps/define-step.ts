@@ -23,6 +23,13 @@ export interface UndoComparison<S> {
   changes: number
   /** Parts changed by someone else since (neither fir's after state nor the prior): left alone. */
   conflicts: string[]
+  /**
+   * Parts someone else made since, beside fir's change (a public statement added by hand): kept in
+   * `result` as they are and named, but no conflict — the undo still puts back all of fir's change.
+   * A later apply that changes them supersedes fir's change as a conflict does, so its undo puts
+   * them back too.
+   */
+  madeSince?: string[]
 }
 
 /**
@@ -180,7 +187,8 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
 
   /**
    * fir's earlier change to the target, not yet undone, when someone else changed what it made
-   * since: the step's comparison of the state read now with it finds a conflict. The change about
+   * since: the step's comparison of the state read now with it finds a conflict, or something made
+   * beside it (a public statement added by hand, which the change about to be made removes). The change about
    * to be made starts from that person's state, and its undo is to put that back — with the parts
    * the earlier change still holds taken back to its prior (the comparison's result) — not the
    * earlier prior, which would overwrite what they set. Undefined when there is no earlier change
@@ -195,7 +203,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
     const record = pendingUndoOf(ctx.case.journal.all(), spec.id, target) as UndoRecord<S> | undefined
     if (!record || record.prior === undefined || record.after === undefined) return undefined
     const cmp = compareAsFir(state, record)
-    if (cmp.conflicts.length === 0) return undefined
+    if (cmp.conflicts.length === 0 && (cmp.madeSince ?? []).length === 0) return undefined
     const prior = cmp.result
     const instead =
       spec.describe(prior) === spec.describe(record.prior) ? '' : `, not ${spec.describe(record.prior)}`
@@ -206,13 +214,6 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
     }
   }
 
-  /**
-   * The step's comparison for an undo, less one thing no undo may do: write a redaction marker
-   * into AWS. The journal keeps secret values redacted, so a prior that quoted one (a description
-   * holding an environment secret) comes back from it as `‹redacted …›`; putting that back would
-   * replace the function's value with the marker. Such an undo is a conflict, left as it is, with
-   * where the real value is.
-   */
   /**
    * The step's comparison for undo, taking a state one of fir's own entries of the change journaled
    * (a killed run's, say: see UndoRecord.firStates) as fir's after state, not as someone else's.
@@ -225,10 +226,18 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
     return own === undefined ? cmp : spec.compareForUndo!(current, { ...record, after: own })
   }
 
+  /**
+   * The step's comparison for an undo, less one thing no undo may do: write a redaction marker
+   * into AWS. The journal keeps secret values redacted, so a prior that quoted one (a description
+   * holding an environment secret) comes back from it as `‹redacted …›`; putting that back would
+   * replace the function's value with the marker. Such an undo is a conflict, left as it is, with
+   * where the real value is.
+   */
   function compareUndo(current: S, record: UndoRecord<S>): UndoComparison<S> {
     const cmp = compareAsFir(current, record)
     if (cmp.changes === 0 || !holdsRedaction(cmp.result) || holdsRedaction(current)) return cmp
     return {
+      ...cmp,
       result: current,
       changes: 0,
       conflicts: [
@@ -422,6 +431,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
         currentText: spec.describe(current),
         resultText: spec.describe(cmp.result),
         conflicts: cmp.conflicts,
+        notes: cmp.madeSince ?? [],
       }
     },
 
@@ -453,7 +463,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
       result.before = read.state
       result.beforeText = spec.describe(read.state)
       const cmp = compareUndo(read.state, record)
-      result.notes = cmp.conflicts.map((c) => `conflict: ${c}`)
+      result.notes = [...cmp.conflicts.map((c) => `conflict: ${c}`), ...(cmp.madeSince ?? [])]
       if (cmp.changes === 0) {
         const outcome = cmp.conflicts.length > 0 ? 'conflict' : 'undone'
         await journal(ctx, {

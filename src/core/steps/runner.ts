@@ -272,7 +272,7 @@ export async function runUndos(ctx: FirContext, calls: UndoCall[], options: RunO
         after: p.result,
         beforeText: p.currentText,
         afterText: p.resultText,
-        notes: p.conflicts.map((c) => `conflict: ${c}`),
+        notes: [...p.conflicts.map((c) => `conflict: ${c}`), ...p.notes],
       })
       runnable.push(call)
     } catch (err) {

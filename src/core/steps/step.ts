@@ -21,7 +21,7 @@
  * closed by an `undone` entry: a run killed between its change and its outcome, then re-run,
  * journals a second `started` whose prior is fir's own half-made state, and must not be trusted.
  * Unless someone else changed what fir had made before fir changed it again (the step's
- * `compareForUndo` finds a conflict in the state read): that `started` entry then says
+ * `compareForUndo` finds a conflict, or something made since, in the state read): that `started` entry then says
  * `undo: {intendedAfter, supersedes: <seq of the earlier change's started entry>, prior: <the
  * state its undo puts back>}`, and the change it supersedes is no longer the one to undo (its
  * prior would overwrite what that person set).
@@ -151,6 +151,8 @@ export interface UndoPlan<S = unknown> {
   currentText: string
   resultText: string
   conflicts: string[]
+  /** What the undo leaves as it is without a conflict (something added since beside fir's change). */
+  notes: string[]
 }
 
 /**

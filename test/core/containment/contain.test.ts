@@ -553,6 +553,61 @@ describe('containment steps against moto', () => {
     await ctx.case.close()
   })
 
+  it('a public statement added by hand between two contains is removed by the second and re-added by restore with the others', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'added-role' })
+    await seedFunction(moto.endpoint(), { name: 'added', roleArn: role.arn })
+    for (const sid of ['pub1', 'pub2'])
+      await seedPermission(moto.endpoint(), 'added', { sid, principal: '*' })
+    const sids = async () =>
+      Object.keys((await functionState(moto.endpoint(), 'added', role.name)).statements).sort()
+    const ctx = await testContext(moto.endpoint(), { caseId: 'C-ADD' })
+    const contain = () =>
+      containFunction(ctx, { function: 'added', actions: ['permissions'], snapshot: fakeSnapshot() })
+    await contain()
+    expect(await sids()).toEqual([])
+    await seedPermission(moto.endpoint(), 'added', { sid: 'pub3', principal: '*' })
+    const again = await contain()
+    expect(again.results.map((r) => [r.step, r.outcome])).toEqual([['containment.permissions', 'applied']])
+    expect(await sids()).toEqual([])
+    const r = await restoreCase(ctx, { confirmed: true })
+    expect(r.results.map((x) => [x.step, x.outcome])).toEqual([['containment.permissions', 'undone']])
+    expect(await sids()).toEqual(['pub1', 'pub2', 'pub3'])
+    expect(r.warnings.join('\n')).toMatch(/public statements (?=.*pub1)(?=.*pub2)(?=.*pub3)/)
+    expect((await restoreCase(ctx, {})).results).toEqual([])
+    // The second contain said so, before it changed anything.
+    expect(again.results[0]!.notes).toContainEqual(
+      expect.stringMatching(
+        /^changed by someone else since this case's change \(journal #\d+\): no resource policy as fir left it, 1 public of 1: \$LATEST\/pub3 now; restore is to put back 3 public of 3: /,
+      ),
+    )
+    await ctx.case.close()
+  })
+
+  it('a public statement added by hand since contain is left as it is by restore, named, and the restore is undone', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'added2-role' })
+    await seedFunction(moto.endpoint(), { name: 'added2', roleArn: role.arn })
+    for (const sid of ['pub1', 'pub2'])
+      await seedPermission(moto.endpoint(), 'added2', { sid, principal: '*' })
+    const ctx = await testContext(moto.endpoint(), { caseId: 'C-ADD2' })
+    await containFunction(ctx, { function: 'added2', actions: ['permissions'], snapshot: fakeSnapshot() })
+    await seedPermission(moto.endpoint(), 'added2', { sid: 'pub3', principal: '*' })
+    const plan = await restoreCase(ctx, { dryRun: true })
+    expect(plan.results.map((x) => [x.step, x.outcome])).toEqual([['containment.permissions', 'would-undo']])
+    const r = await restoreCase(ctx, { confirmed: true })
+    expect(r.results.map((x) => [x.step, x.outcome])).toEqual([['containment.permissions', 'undone']])
+    for (const row of [plan.results[0]!, r.results[0]!]) {
+      expect(row.notes).toEqual([
+        "$LATEST/pub3 is a public statement added since fir's change; left as it is",
+      ])
+    }
+    expect(
+      Object.keys((await functionState(moto.endpoint(), 'added2', role.name)).statements).sort(),
+    ).toEqual(['pub1', 'pub2', 'pub3'])
+    // Closed: a second restore finds nothing to undo.
+    expect((await restoreCase(ctx, {})).results).toEqual([])
+    await ctx.case.close()
+  })
+
   it('a denied change is a denied row and a gap; the other steps still run', async () => {
     const s = await seedCompromisedFunction(moto.endpoint(), { logEvents: false })
     const proxy = await new FaultProxy(moto.endpoint(), {
