@@ -128,6 +128,7 @@ const PLAYBOOK_RUN_ACTIONS = [
   'iam:ListRolePolicies',
   'iam:PutRolePolicy',
   'iam:UpdateAccessKey',
+  'kms:Decrypt?',
   'lambda:GetCodeSigningConfig?',
   'lambda:GetFunction',
   'lambda:GetFunctionCodeSigningConfig?',
