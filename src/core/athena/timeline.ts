@@ -140,7 +140,6 @@ export async function engineTimeline(
     out = await collectFromLake(qctx, { ...common, eventDataStore: options.eventDataStore ?? '' })
   }
   if (options.dryRun) return { dryRun: true, query: out.query }
-  if (out.gap) ctx.gaps.add(out.gap)
 
   // Keep the result pages as received (the rows age out of the Athena output location too).
   const rawDir = `${TIMELINE_DIR}/raw/${compactUtc(new Date())}-${options.engine}`
@@ -169,6 +168,8 @@ export async function engineTimeline(
       name: `${engine}:${out.query.source}`,
       records: out.records,
       query: { ...query, rawPages: out.rawPages.length ? rawDir : null },
+      // The query's gap is the timeline run's: it counts towards "every source failed".
+      ...(out.gap ? { gap: out.gap } : {}),
     },
   })
   return { dryRun: false, query: out.query, summary, findings }

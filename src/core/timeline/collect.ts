@@ -105,7 +105,14 @@ export interface TimelineOptions {
    * src/core/athena/): they go through the same window, relatedness, normaliser and detections,
    * with this origin. Without `sources`, no other source is read.
    */
-  engine?: { origin: 'athena' | 'lake'; name: string; records: Rec[]; query: Record<string, unknown> }
+  engine?: {
+    origin: 'athena' | 'lake'
+    name: string
+    records: Rec[]
+    query: Record<string, unknown>
+    /** The query's gap (denied, failed after retries…): one of this run's. */
+    gap?: Gap
+  }
 }
 
 /** One flagged event in timeline/findings.json. */
@@ -411,6 +418,7 @@ async function collectOnce(
   // The gaps of this run: a playbook's context holds its earlier steps' too.
   const firstGap = ctx.gaps.list.length
   const ownGaps = () => ctx.gaps.list.slice(firstGap)
+  if (options.engine?.gap) ctx.gaps.add(options.engine.gap)
   // FIR_TIMELINE_TRACE=1: phase times on stderr (for tuning).
   const trace = process.env.FIR_TIMELINE_TRACE
     ? (label: string) => ctx.log.info(`trace ${String(Date.now() - started).padStart(6)} ms  ${label}`)
