@@ -149,7 +149,7 @@ function withPolicyCheck(detection: RecordTest, policy: NonNullable<FirExtension
     // text match misses a document spelt with JSON escapes).
     if (events.size > 0 && events.has(String(eventName(record)))) {
       const grant = policyGrant(document(record))
-      if (grant !== undefined) return grant === policy.allows
+      return grant === undefined ? detection(record) : grant === policy.allows
     }
     if (!detection(record)) return false
     const grant = policyGrant(document(record))
