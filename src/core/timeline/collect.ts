@@ -39,7 +39,14 @@ import {
   runQuery,
 } from './sources/api.js'
 import { INPUT_NAME, listLocal, probeLocal } from './sources/local.js'
-import { downloadTasks, parseS3Uri, regionPrefixes, type S3Stats, windowObjects } from './sources/s3.js'
+import {
+  downloadTasks,
+  listingGap,
+  parseS3Uri,
+  regionPrefixes,
+  type S3Stats,
+  windowObjects,
+} from './sources/s3.js'
 import { EventSpool, ReorderBuffer, type SpooledLine, spoolBudgetBytes } from './spool.js'
 import {
   AtomicFileWriter,
@@ -822,8 +829,7 @@ async function collectOnce(
           })
         } catch (err) {
           if (err instanceof EmulatorSafetyError) throw err // refused before it was sent: no gap
-          const cause = (err as { cause?: unknown }).cause ?? err
-          ctx.gaps.add({ what: `trail files under ${uri}`, call: 's3:ListBucket', reason: gapReason(cause) })
+          ctx.gaps.add(listingGap(uri, err))
           continue
         }
         if (prefixes.length === 0) notes.push(`${uri}: no CloudTrail/<region>/ folders found under AWSLogs/`)

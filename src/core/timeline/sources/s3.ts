@@ -11,7 +11,7 @@ import {
   type TrailObject,
 } from '../../../aws/trail-files.js'
 import { UsageError } from '../../../errors.js'
-import type { Gaps } from '../../context.js'
+import type { Gap, Gaps } from '../../context.js'
 import { type FileTask, STREAM_THRESHOLD_BYTES } from '../file-task.js'
 import type { TimeWindow } from '../types.js'
 import { deliveryFolders, deliveryMayHold, deliverySpan, deliveryTimeOf, spanYears } from '../window.js'
@@ -135,12 +135,7 @@ export async function* windowObjects(
         stats.listCalls++
         folders = deliveryFolders(span, present)
       } catch (err) {
-        const cause = (err as { cause?: unknown }).cause ?? err
-        gaps.add({
-          what: `trail files under s3://${bucket}/${regionPrefix}`,
-          call: 's3:ListBucket',
-          reason: gapReason(cause),
-        })
+        gaps.add(listingGap(`s3://${bucket}/${regionPrefix}`, err))
         continue
       }
     }
@@ -166,12 +161,7 @@ export async function* windowObjects(
           }
         }
       } catch (err) {
-        const cause = (err as { cause?: unknown }).cause ?? err
-        gaps.add({
-          what: `trail files under s3://${bucket}/${prefix}`,
-          call: 's3:ListBucket',
-          reason: gapReason(cause),
-        })
+        gaps.add(listingGap(`s3://${bucket}/${prefix}`, err))
       }
     }
   }
@@ -239,4 +229,8 @@ export async function* downloadTasks(
   } finally {
     await Promise.allSettled(inflight.values())
   }
+} /** The gap of a trail-bucket listing that failed (after the SDK's retries). */
+export function listingGap(uri: string, err: unknown): Gap {
+  const cause = (err as { cause?: unknown }).cause ?? err
+  return { what: `trail files under ${uri}`, call: 's3:ListBucket', reason: gapReason(cause) }
 }
