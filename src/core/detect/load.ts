@@ -5,7 +5,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type YAML from 'yaml'
-import { ExitCode, FirError, NotFoundError } from '../../errors.js'
+import { ExitCode, FirError, messageOf, NotFoundError } from '../../errors.js'
 import { type CompiledRule, compileRuleDocument } from './compile.js'
 import { RuleRefusal, refuse } from './refusal.js'
 
@@ -84,8 +84,9 @@ export function parseRuleYaml(text: string): unknown {
   }
 }
 
+/** The first line of an error's message (the YAML library adds a code excerpt after it). */
 function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!
+  return messageOf(err).split('\n')[0]!
 }
 
 let yamlModule: typeof YAML | undefined

@@ -250,10 +250,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   // the function to the public): whoever made them holds the key, and nothing the case did to the
   // function or its role touches it.
   const flaggedKeys = (input.keysOfFlaggedCalls ?? []).filter(
-    (k) =>
-      !input.journal.keyFates.has(k.accessKeyId) &&
-      !(k.userName && rotatedUsers.has(k.userName)) &&
-      !attackerKeys.some((a) => a.accessKeyId === k.accessKeyId),
+    (k) => !input.journal.keyFates.has(k.accessKeyId) && !(k.userName && rotatedUsers.has(k.userName)),
   )
   if (flaggedKeys.length) {
     const one = flaggedKeys.length === 1

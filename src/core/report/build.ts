@@ -921,6 +921,8 @@ export async function buildReportModel(
     ),
   ].sort()
   const impact: string[] = []
+  // The key secrets whose access key this case cut off (the same for every function).
+  const handledKeys = handledKeySecrets(keySecrets, journal.keyFates)
   for (const f of functions) {
     if (f.exposure.length) {
       // What the snapshot saw, less what the case's containment closed since (while in force): a
@@ -944,10 +946,7 @@ export async function buildReportModel(
     }
     if (f.secrets.length) {
       // The secret of an access key this case rotated or deactivated no longer signs anything.
-      const { names, open, handled } = environmentSecretsOf(
-        f,
-        handledKeySecrets(keySecrets, journal.keyFates),
-      )
+      const { names, open, handled } = environmentSecretsOf(f, handledKeys)
       const done = handled.map(
         (k) => `${k.variable} is the secret of access key ${k.accessKeyId}, ${k.fate} in this case`,
       )
@@ -1056,9 +1055,7 @@ export async function buildReportModel(
         `${counted(keys.length, 'long-term access key')} of another identity ${keys.length === 1 ? 'was' : 'were'} used from an address where the execution role’s credentials were used outside Lambda (${truncate(keys.join('; '), 300)}): whoever stole the credentials holds ${keys.length === 1 ? 'it' : 'them'} too${stillOpen}${done ? `; ${done}` : ''}.`,
       )
     }
-    const signers = scan.keysOfFlaggedCalls.filter(
-      (k) => !scan.keysFromStolenAddress.some((x) => x.accessKeyId === k.accessKeyId),
-    )
+    const signers = scan.keysOfFlaggedCalls
     if (signers.length) {
       const keys = signers.map(
         (k) =>

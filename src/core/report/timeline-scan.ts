@@ -67,7 +67,8 @@ export interface TimelineScan {
   keysFromStolenAddress: { accessKeyId: string; userName: string | null; sourceIps: string[] }[]
   /**
    * Long-term keys (IAM users') that signed calls a detection flagged high or critical, fir's own
-   * calls aside: with the addresses and the findings' titles.
+   * calls aside (they have no findings), and not the keysFromStolenAddress: with the addresses and
+   * the findings' titles.
    */
   keysOfFlaggedCalls: FlaggedKey[]
   /** What each watched key (a long-term key found in a function's environment) signed, in order. */
@@ -508,7 +509,7 @@ export async function scanTimeline(
             })
         }
         const severe = findings.filter((f) => f.level === 'critical' || f.level === 'high')
-        const signer = !fir && severe.length ? longTermKeyOf(event) : null
+        const signer = severe.length ? longTermKeyOf(event) : null
         if (signer) {
           const seen = flaggedKeys.get(signer.accessKeyId) ?? {
             userName: signer.userName,
@@ -693,6 +694,8 @@ export async function scanTimeline(
     .sort((a, b) => a[0].localeCompare(b[0]))
     .map(([accessKeyId, k]) => ({ accessKeyId, userName: k.userName, sourceIps: [...k.sourceIps].sort() }))
   scan.keysOfFlaggedCalls = [...flaggedKeys.entries()]
+    // A key used from the stolen credentials' address is named there (keysFromStolenAddress).
+    .filter(([id]) => !keysFromStolenAddress.has(id))
     .sort((a, b) => a[0].localeCompare(b[0]))
     .map(([accessKeyId, k]) => ({
       accessKeyId,
