@@ -229,7 +229,9 @@ export async function* downloadTasks(
   } finally {
     await Promise.allSettled(inflight.values())
   }
-} /** The gap of a trail-bucket listing that failed (after the SDK's retries). */
+}
+
+/** The gap of a trail-bucket listing that failed (after the SDK's retries). */
 export function listingGap(uri: string, err: unknown): Gap {
   const cause = (err as { cause?: unknown }).cause ?? err
   return { what: `trail files under ${uri}`, call: 's3:ListBucket', reason: gapReason(cause) }
