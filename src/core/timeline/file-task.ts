@@ -25,7 +25,7 @@ import {
   type RelatedReason,
   type TimelineTarget,
 } from './related.js'
-import { isSpace, LeadingBom, RecordSplitter, SplitError, splitTrailFile } from './split.js'
+import { isSpace, LeadingBom, RecordSplitter, SplitError, splitTrailFile, withoutBom } from './split.js'
 import type { SkipReason, TimeWindow } from './types.js'
 
 type Rec = Record<string, unknown>
@@ -458,9 +458,10 @@ function mayHoldRecords(bytes: Buffer): boolean {
 
 /** Whether the first byte that is not white space (a UTF-8 byte order mark skipped) opens a JSON value. */
 function startsLikeJson(bytes: Buffer): boolean {
-  let i = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0
-  while (i < bytes.length && isSpace(bytes[i]!)) i++
-  return bytes[i] === 0x7b || bytes[i] === 0x5b
+  const text = withoutBom(bytes)
+  let i = 0
+  while (i < text.length && isSpace(text[i]!)) i++
+  return text[i] === 0x7b || text[i] === 0x5b
 }
 
 /**
