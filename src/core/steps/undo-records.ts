@@ -77,7 +77,10 @@ export function pendingUndoOf(
   action: string,
   target: string,
 ): UndoRecord | undefined {
-  return openChanges(entries).get(`${SAME_CHANGE[action] ?? action}\u0000${target}`)
+  // Only this step's entries (and its SAME_CHANGE twin's) touch its key.
+  const measure = SAME_CHANGE[action] ?? action
+  const steps = new Set([measure, ...Object.keys(SAME_CHANGE).filter((a) => SAME_CHANGE[a] === measure)])
+  return openChanges(entries, steps).get(`${measure}\u0000${target}`)
 }
 
 /** What the `undo` of a `started` entry holds (see step.ts). */
