@@ -604,8 +604,24 @@ async function collectOnce(
     return true
   }
 
+  // A role swap seen in what trail files gave (relatedness's `role-swap`: an UpdateFunctionConfiguration
+  // of this function naming a role): those files were read with the roles known at the start, so
+  // the new role's calls are not in this timeline. The run says so, with the command that adds
+  // them (the api source follows a swap by itself). The earliest swap to each role, by role name.
+  const swapsInFiles = new Map<string, { t: number; id: string }>()
+  const noteRoleSwap = (record: Rec, t: number, id: string) => {
+    if (record.errorCode) return
+    const request = record.requestParameters
+    const role =
+      request !== null && typeof request === 'object' ? (request as Record<string, unknown>).role : undefined
+    const name = typeof role === 'string' ? (role.split('/').at(-1) ?? '') : ''
+    const seen = swapsInFiles.get(name)
+    if (name && (!seen || t < seen.t)) swapsInFiles.set(name, { t, id })
+  }
+
   /** A related (or, account-wide, any) record read in the main thread. */
   function acceptInMain(record: Rec, origin: Origin, t: number, id: string, reasons: RelatedReason[]): void {
+    if (origin !== 'api' && reasons.includes('role-swap')) noteRoleSwap(record, t, id)
     if (!pack) {
       waiting.push([record, origin, t, id, reasons])
       return
@@ -1129,21 +1145,6 @@ async function collectOnce(
   /** Events whose caller or resources (what AWS wrote, not the caller) hold a secret the case knows. */
   const secretInIdentity = { count: 0, ids: [] as string[] }
   /** Writes events, in order: detector findings added, secrets scrubbed, exported when asked. */
-  // A role swap seen in what trail files gave (the swap event is related): those files were read
-  // with the roles known at the start, so the new role's calls are not in this timeline. The run
-  // says so, with the command that adds them (the api source follows a swap by itself).
-  const watchSwaps = target !== null && (sources.local.length > 0 || sources.s3.length > 0)
-  const swapsInFiles = new Map<string, { time: string; id: string }>()
-  const noteRoleSwap = (event: TimelineEvent) => {
-    if (event.origin === 'api' || event.error || !event.name.startsWith('UpdateFunctionConfiguration')) return
-    const request = event.requestParameters
-    const role =
-      request !== null && typeof request === 'object' ? (request as Record<string, unknown>).role : undefined
-    if (typeof role !== 'string') return
-    const name = role.split('/').at(-1) ?? ''
-    if (!name || target!.roles.some((r) => r.name.toLowerCase() === name.toLowerCase())) return
-    if (!swapsInFiles.has(name)) swapsInFiles.set(name, { time: event.time, id: event.id })
-  }
   const writeLines = async (batch: SpooledLine[]) => {
     const { detector, extra, events, exporter } = output ?? (await openOutput())
     // An event read before now cannot have happened after now (read once a batch: a hunt writes
@@ -1189,10 +1190,6 @@ async function collectOnce(
           byRule.set(f.rule, r)
           findingEntries.push(findingEntry(event, f))
         }
-      }
-      if (watchSwaps && line.includes('UpdateFunctionConfiguration')) {
-        event ??= JSON.parse(line.toString()) as TimelineEvent
-        noteRoleSwap(event)
       }
       stored++
       if (scrub) {
@@ -1270,6 +1267,8 @@ async function collectOnce(
   }
   trace('merged and written')
   for (const [name, swap] of swapsInFiles) {
+    // A role the run knew (from the start, or learnt from the api source) was searched for.
+    if (target!.roles.some((r) => r.name.toLowerCase() === name.toLowerCase())) continue
     // The role's name is the intruder's to choose: a command is suggested only for a real IAM name.
     const command = /^[\w+=,.@-]{1,64}$/.test(name)
       ? [
@@ -1288,7 +1287,7 @@ async function collectOnce(
           .map(shellArg)
           .join(' ')
       : null
-    const message = `the function's role was changed to ${escapeTerminal(name)} at ${swap.time} (event ${escapeTerminal(swap.id)}): trail files were read with the roles known at the start, so calls made with ${escapeTerminal(name)} are not in this timeline${command ? `; to add them, run the timeline again with that role too: ${command}` : ''}`
+    const message = `the function's role was changed to ${escapeTerminal(name)} at ${new Date(swap.t).toISOString()} (event ${escapeTerminal(swap.id)}): trail files were read with the roles known at the start, so calls made with ${escapeTerminal(name)} are not in this timeline${command ? `; to add them, run the timeline again with that role too: ${command}` : ''}`
     ctx.log.warn(message)
     notes.push(message)
   }

@@ -357,6 +357,13 @@ describe('timeline from files (in-process pipeline)', () => {
           '2025-03-01T02:00:00Z',
           '"eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/x"},"requestParameters":{"functionName":"orders-api","role":"arn:aws:iam::111122223333:role/evil-role"}',
         ),
+        // Another function's role changed with this function's role credentials: related (the
+        // role's session), but no swap of this function's role.
+        record(
+          'other-fn-1',
+          '2025-03-01T02:30:00Z',
+          '"eventSource":"lambda.amazonaws.com","eventName":"UpdateFunctionConfiguration20150331v2","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/orders-api-role/orders-api"},"requestParameters":{"functionName":"billing","role":"arn:aws:iam::111122223333:role/billing-role"}',
+        ),
         record(
           'evil-1',
           '2025-03-01T03:00:00Z',
@@ -372,7 +379,8 @@ describe('timeline from files (in-process pipeline)', () => {
       since: '2025-03-01T00:00:00Z',
       until: '2025-03-01T12:00:00Z',
     })
-    expect((await readEvents(dir)).map((e) => e.id)).toEqual(['swap-1'])
+    expect((await readEvents(dir)).map((e) => e.id)).toEqual(['swap-1', 'other-fn-1'])
+    expect(summary.notes.filter((n) => n.startsWith("the function's role was changed"))).toHaveLength(1)
     const note = summary.notes.find((n) => n.startsWith("the function's role was changed to evil-role"))
     expect(note).toBe(
       `the function's role was changed to evil-role at 2025-03-01T02:00:00.000Z (event swap-1): trail files were read with the roles known at the start, so calls made with evil-role are not in this timeline; to add them, run the timeline again with that role too: fir timeline orders-api --case ${ctx.case.dir} --role evil-role --source ${src} --since 2025-03-01T00:00:00Z --until 2025-03-01T12:00:00Z`,
