@@ -65,7 +65,6 @@ export { COMMERCIAL_REGIONS, planFollowUps, planQueries, RegionPacer } from './s
 export { renderTimelineSummary } from './summary-text.js'
 export {
   firRequestIds,
-  latestSnapshotFacts,
   parseFunctionRef,
   parseRoleRef,
   resolveTarget,

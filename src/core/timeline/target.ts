@@ -79,24 +79,6 @@ function ofRegion(fn: SummaryFunction, region: string | undefined): boolean {
   return !region || !regionOf(fn) || regionOf(fn) === region
 }
 
-/**
- * What the case's latest snapshot of the function says (evidence/<set>/summary.json), if any: of
- * the sets the journal seals, newest seal first, each with the manifest the journal sealed. A
- * region or account the reference names must be the function's: the same name in another region
- * or account is another function, whose role is not this one's.
- */
-export async function latestSnapshotFacts(
-  caseDir: string,
-  journal: readonly JournalEntry[],
-  name: string,
-  region?: string,
-  account?: string,
-): Promise<SnapshotOfName | undefined> {
-  for await (const snap of snapshotsOfName(caseDir, journal, name, account))
-    if (ofRegion(snap.fn, region)) return snap
-  return undefined
-}
-
 const MANAGED_POLICY_ARN = /^arn:aws[a-z-]*:iam::(\d{12}|aws):policy\//
 const CUSTOMER_POLICY_ARN = /^arn:aws[a-z-]*:iam::\d{12}:policy\//
 

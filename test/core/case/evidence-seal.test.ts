@@ -8,7 +8,7 @@ import { verifyCase } from '../../../src/core/case/verify.js'
 import { appendLineDurable } from '../../../src/core/common/fs-safe.js'
 import { readSnapshotSummaries } from '../../../src/core/credentials/keys.js'
 import { latestSnapshotFor } from '../../../src/core/snapshot/snapshot.js'
-import { latestSnapshotFacts } from '../../../src/core/timeline/target.js'
+import { resolveTarget } from '../../../src/core/timeline/target.js'
 import { ExitCode } from '../../../src/errors.js'
 import { tempDir } from '../../support/cli.js'
 
@@ -36,7 +36,7 @@ async function latestOfVictim(handle: CaseHandle) {
   const journal = handle.journal.all()
   return {
     contain: (await latestSnapshotFor(handle.dir, journal, ARN))?.set,
-    timeline: (await latestSnapshotFacts(handle.dir, journal, 'victim'))?.set,
+    timeline: (await resolveTarget(handle.dir, journal, 'victim', [])).snapshotSet,
     creds: (await readSnapshotSummaries(handle.dir, journal)).map((s) => s.set),
   }
 }
@@ -178,7 +178,7 @@ describe('sealed files are used only as they were sealed', () => {
     )
     const readers = [
       () => latestSnapshotFor(handle.dir, handle.journal.all(), ARN),
-      () => latestSnapshotFacts(handle.dir, handle.journal.all(), 'victim'),
+      () => resolveTarget(handle.dir, handle.journal.all(), 'victim', []),
       () => readSnapshotSummaries(handle.dir, handle.journal.all()),
     ]
     for (const read of readers) {
