@@ -763,8 +763,13 @@ export class Copies {
 const MAX_GROUP_RECORDS = 10_000
 
 /**
- * What sameRecord compares of a stored line, hashed: the SHA-256 of its `raw` record in canonical
- * JSON (RFC 8785), or of its bytes when it does not parse (then only a byte-equal line matches).
+ * What makes two stored lines of one eventID the same CloudTrail record (Copies keeps one), hashed:
+ * the SHA-256 of its `raw` record in canonical JSON (RFC 8785), whatever the order of its keys (a
+ * LookupEvents copy of a trail file's record differs in origin and layout), or of its bytes when
+ * it does not parse (then only a byte-equal line matches). Every field counts: a copy that differs
+ * only in its user agent, MFA flag or session context decides what the rules flag (a call from
+ * outside Lambda), and keeping whichever copy was named first made the findings depend on the
+ * order of --source.
  */
 export function recordFingerprint(line: Buffer): string {
   try {
@@ -773,23 +778,6 @@ export function recordFingerprint(line: Buffer): string {
       .digest('base64')}`
   } catch {
     return `b${createHash('sha256').update(line).digest('base64')}`
-  }
-}
-
-/**
- * Whether two stored lines of one eventID hold the same CloudTrail record: the same bytes, or
- * (a LookupEvents copy of a trail file's record differs in origin and layout) the same `raw`
- * record, field for field, whatever the order of its keys. Every field counts: a copy that differs
- * only in its user agent, MFA flag or session context decides what the rules flag (a call from
- * outside Lambda), and keeping whichever copy was named first made the findings depend on the
- * order of --source (a narrower identity of call, caller, address and parameters did).
- */
-export function sameRecord(a: Buffer, b: Buffer): boolean {
-  if (a.equals(b)) return true
-  try {
-    return canonicalJson(rawOf(a)) === canonicalJson(rawOf(b))
-  } catch {
-    return false
   }
 }
 
