@@ -1,7 +1,7 @@
 import type { JournalEntry } from '../case/journal.js'
 import { counted } from '../common/text.js'
 import { secretLabel, secretRef } from '../credentials/role-use.js'
-import { finishCommand, interruptedNote } from '../steps/interrupted.js'
+import { finishCommand, interruptedNote, STEP_ACTION } from '../steps/interrupted.js'
 import { isUndoEntry, SAME_CHANGE } from '../steps/undo-records.js'
 import {
   asArray,
@@ -681,7 +681,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   // The `started` entry of each measure whose latest entry it is (interrupted: outcome unknown).
   const cutOff = new Map<string, JournalEntry>()
   for (const a of actions) {
-    if (!/^(containment|credentials)\./.test(a.action)) continue
+    if (!STEP_ACTION.test(a.action)) continue
     if (a.outcome === 'applied' || a.outcome === 'already-applied') {
       const list = applied.get(a.action) ?? []
       if (!list.includes(a.target)) list.push(a.target)

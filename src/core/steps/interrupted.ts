@@ -9,7 +9,7 @@ import { shellArg } from '../common/text.js'
 import { isUndoEntry } from './undo-records.js'
 
 /** Journal actions of steps (STYLE.md "A step"): the changes fir makes to AWS. */
-const STEP_ACTION = /^(containment|credentials)\./
+export const STEP_ACTION = /^(containment|credentials)\./
 
 /**
  * The `started` entries of step changes that no outcome followed, oldest first: for each step and
