@@ -6,21 +6,22 @@
  */
 import type { JournalEntry } from '../case/journal.js'
 import { shellArg } from '../common/text.js'
-import { isUndoEntry } from './undo-records.js'
+import { changeKey, isUndoEntry } from './undo-records.js'
 
 /** Journal actions of steps (STYLE.md "A step"): the changes fir makes to AWS. */
 export const STEP_ACTION = /^(containment|credentials)\./
 
 /**
- * The `started` entries of step changes that no outcome followed, oldest first: for each step and
- * target, its latest entry when that is a `started` one. A re-run that journaled an outcome of
- * the same change settled an earlier cut-off one (it read the state the crash left).
+ * The `started` entries of step changes that no outcome followed, oldest first: for each change
+ * (changeKey: contain's `sessions` and `fir creds revoke-sessions` on one role are one), its
+ * latest entry when that is a `started` one. A re-run that journaled an outcome of the same change
+ * settled an earlier cut-off one (it read the state the crash left).
  */
 export function interruptedChanges(entries: readonly JournalEntry[]): JournalEntry[] {
   const latest = new Map<string, JournalEntry>()
   for (const e of entries) {
     if (!STEP_ACTION.test(e.action) || e.outcome === 'recorded') continue
-    latest.set(`${e.action}\u0000${e.target}`, e)
+    latest.set(changeKey(e), e)
   }
   return [...latest.values()].filter((e) => e.outcome === 'started').sort((a, b) => a.seq - b.seq)
 }
@@ -31,11 +32,39 @@ const RESTORE_ACTION: Readonly<Record<string, string>> = {
   'credentials.rotate-key': 'rotate-key',
 }
 
+/** The AWS flags of base-command's awsFlags, which a finishing command must repeat. */
+const AWS_FLAGS = new Set(['--region', '--profile', '--role-arn', '--endpoint-url'])
+
+/**
+ * The AWS flags the cut-off run was given, from its journaled command line (already redacted): run
+ * without them, the finishing command would act in the default profile's account and region, or
+ * against AWS instead of the emulator, and settle nothing.
+ */
+function awsFlagsOf(entry: JournalEntry): string[] {
+  const argv = entry.actor?.command ?? []
+  const out: string[] = []
+  for (let i = 1; i < argv.length; i++) {
+    const arg = argv[i] ?? ''
+    const eq = arg.indexOf('=')
+    const name = eq === -1 ? arg : arg.slice(0, eq)
+    if (!AWS_FLAGS.has(name)) continue
+    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1)
+    if (value !== undefined && value !== '') out.push(name, shellArg(value))
+  }
+  return out
+}
+
 /**
  * The command that finishes an interrupted change, run again (its arguments from the entry's
- * params, quoted for a shell); null for a step fir has no command for.
+ * params, and the AWS flags from its command line, quoted for a shell); null for a step fir has no
+ * command for.
  */
 export function finishCommand(entry: JournalEntry): string | null {
+  const command = finishWords(entry)
+  return command ? [command, ...awsFlagsOf(entry)].join(' ') : null
+}
+
+function finishWords(entry: JournalEntry): string | null {
   const p = entry.params ?? {}
   const arg = (v: unknown) => (typeof v === 'string' && v !== '' ? shellArg(v) : null)
   const containment = entry.action.startsWith('containment.')
@@ -47,9 +76,10 @@ export function finishCommand(entry: JournalEntry): string | null {
   if (containment)
     return fn ? `fir contain ${fn} --actions ${entry.action.slice('containment.'.length)}` : null
   if (entry.action === 'credentials.revoke-sessions' && arg(p.role))
-    return `fir creds revoke-sessions --role ${arg(p.role)}`
+    // A renewal cut off may have left the old cutoff: without --renew the re-run keeps it.
+    return `fir creds revoke-sessions --role ${arg(p.role)}${p.renew === true ? ' --renew' : ''}`
   if (entry.action === 'credentials.rotate-key' && arg(p.user))
-    return `fir creds rotate-key --user ${arg(p.user)}${arg(p.accessKey) ? ` --access-key ${arg(p.accessKey)}` : ''}`
+    return `fir creds rotate-key --user ${arg(p.user)}${arg(p.accessKey) ? ` --access-key ${arg(p.accessKey)}` : ''}${p.deleteOld === true ? ' --delete-old' : ''}`
   if (entry.action === 'credentials.rotate-secret' && arg(p.secretId))
     return `fir creds rotate-secret ${arg(p.secretId)}`
   return null

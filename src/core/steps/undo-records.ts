@@ -28,7 +28,11 @@ const LEGACY_TARGET: Readonly<Record<string, (e: JournalEntry) => string>> = {
   },
 }
 
-function key(e: JournalEntry): string {
+/**
+ * The change an entry is of: its step (one for steps that make the same change, SAME_CHANGE) and
+ * target (LEGACY_TARGET). Entries with one key are one change: the latest says where it stands.
+ */
+export function changeKey(e: JournalEntry): string {
   const target = LEGACY_TARGET[e.action]?.(e) ?? e.target
   return `${SAME_CHANGE[e.action] ?? e.action}\u0000${target}`
 }
@@ -96,7 +100,7 @@ function openChanges(entries: readonly JournalEntry[], steps?: ReadonlySet<strin
   const conflicted = new Set<unknown>()
   for (const e of entries) {
     if (steps && !steps.has(e.action)) continue
-    const k = key(e)
+    const k = changeKey(e)
     if (isUndoEntry(e)) {
       // An undo names the change it undid by the seq of its `started` entry.
       const undoOf = (e.params as { undoOf?: unknown }).undoOf

@@ -2,6 +2,7 @@ import { appendFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
+import type { NewEntry } from '../../../src/core/case/journal.js'
 import { SHOWN_SWEEP_MATCHES, summariseCase } from '../../../src/core/case/summary.js'
 import { tempDir } from '../../support/cli.js'
 import {
@@ -126,6 +127,92 @@ describe('summariseCase: the changes', () => {
         'started',
         `no outcome was journaled (the run was interrupted): the change may be in force; run fir contain ${FN} --actions throttle again to finish it`,
       ],
+    ])
+  })
+})
+
+describe('summariseCase: interrupted changes', () => {
+  const ROLE = 'arn:aws:iam::123456789012:role/fa-role'
+  const FN = 'arn:aws:lambda:eu-west-1:123456789012:function:fa'
+  const actor = (...command: string[]) => ({
+    arn: null,
+    osUser: 'ir',
+    host: 'h',
+    command: ['fir', ...command],
+  })
+
+  async function changesOf(entries: NewEntry[]) {
+    const dir = join(await tempDir(), 'c')
+    const handle = await CaseHandle.init('C-19', { dir, firVersion: 't' })
+    try {
+      for (const e of entries) await handle.journal.append(e)
+    } finally {
+      await handle.close()
+    }
+    return (await summariseCase(dir)).journal.changes
+  }
+
+  it('a killed revoke-sessions is settled by a later contain of a function with that role (one change)', async () => {
+    // Before: still listed as interrupted, with a command to finish it, after contain had read
+    // the role and journaled the revocation policy applied.
+    const changes = await changesOf([
+      {
+        action: 'credentials.revoke-sessions',
+        target: ROLE,
+        params: { role: 'fa-role' },
+        outcome: 'started',
+      },
+      { action: 'containment.sessions', target: ROLE, params: { functionArn: FN }, outcome: 'started' },
+      { action: 'containment.sessions', target: ROLE, params: { functionArn: FN }, outcome: 'applied' },
+    ])
+    expect(changes.map((c) => [c.action, c.outcome, c.note ?? null])).toEqual([
+      ['containment.sessions', 'applied', null],
+    ])
+  })
+
+  it("the command that finishes a cut-off change keeps the run's --renew, --delete-old and AWS flags", async () => {
+    // Before: `fir creds revoke-sessions --role fa-role` — run as printed it kept the old cutoff
+    // (no --renew), and acted in the default profile's account against AWS, not this endpoint.
+    const changes = await changesOf([
+      {
+        action: 'credentials.revoke-sessions',
+        target: ROLE,
+        params: { role: 'fa-role', renew: true },
+        outcome: 'started',
+        actor: actor(
+          'creds',
+          'revoke-sessions',
+          '--role',
+          'fa-role',
+          '--renew',
+          '--profile',
+          'ir team',
+          '--endpoint-url=http://127.0.0.1:5000',
+          '--region',
+          'eu-west-1',
+          '--case',
+          'cases/x',
+        ),
+      },
+      {
+        action: 'credentials.rotate-key',
+        target: 'arn:aws:iam::123456789012:user/ci#AKIAIOSFODNN7EXAMPLE',
+        params: { user: 'ci', accessKey: 'AKIAIOSFODNN7EXAMPLE', deleteOld: true },
+        outcome: 'started',
+        actor: actor(
+          'creds',
+          'rotate-key',
+          '--user',
+          'ci',
+          '--delete-old',
+          '--role-arn',
+          'arn:aws:iam::1:role/IR',
+        ),
+      },
+    ])
+    expect(changes.map((c) => c.note)).toEqual([
+      "no outcome was journaled (the run was interrupted): the change may be in force; run fir creds revoke-sessions --role fa-role --renew --profile 'ir team' --endpoint-url http://127.0.0.1:5000 --region eu-west-1 again to finish it",
+      'no outcome was journaled (the run was interrupted): the change may be in force; run fir creds rotate-key --user ci --access-key AKIAIOSFODNN7EXAMPLE --delete-old --role-arn arn:aws:iam::1:role/IR again to finish it',
     ])
   })
 })
