@@ -1495,7 +1495,8 @@ async function collectOnce(
       deliveryOrder: reorder !== undefined,
     },
     notes,
-    gaps: ctx.gaps.list,
+    // This run's (a playbook's context holds its earlier steps' too: they are theirs to record).
+    gaps: ownGaps(),
     ...(notStored ? { notStored } : {}),
   }
   if (!notStored) {

@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { builtinActions } from '../../../src/core/playbook/actions/index.js'
@@ -102,6 +102,32 @@ describe('timeline.collect (playbook action)', () => {
     expect(outcome.outcome).toBe('applied')
     expect(outcome.outputs.events).toBeGreaterThan(0)
     expect(ctx.gaps.list.map((g) => g.call)).toContain('cloudtrail:LookupEvents')
+  })
+
+  it("lists in summary.json only its own gaps, not an earlier step's of the same run", async () => {
+    await standIn(['us-east-1'])
+    const { ctx, dir } = await timelineContext('http://127.0.0.1:9', 'eu-west-1')
+    // A gap an earlier step of the playbook hit (the snapshot's layer), already in the context.
+    const earlier = {
+      what: 'layer arn:aws:lambda:eu-west-1:1:layer:x:1',
+      call: 'lambda:GetLayerVersion',
+      reason: 'denied',
+    }
+    ctx.gaps.add(earlier)
+    const run: StepRun = {
+      ctx,
+      runId: 'run-1',
+      playbook: 'hunt',
+      stepId: 'timeline',
+      firstStartedAt: new Date().toISOString(),
+      interrupted: false,
+    }
+    expect((await timelineAction(run, HUNT)).outcome).toBe('applied')
+    const summary = JSON.parse(await readFile(join(dir, 'timeline', 'summary.json'), 'utf8'))
+    // Before: the snapshot's layer gap was in the timeline's summary too (the report listed it
+    // twice, once as the timeline's).
+    expect(summary.gaps.map((g: { call: string }) => g.call)).toEqual(['cloudtrail:LookupEvents'])
+    expect(ctx.gaps.list).toContainEqual(earlier)
   })
 
   it('in a run: journaled failed, the run goes on, and the steps that read its outputs are skipped as unknown', async () => {
