@@ -266,6 +266,13 @@ const MARKER = '‹redacted len=\\d+ sha256:[0-9a-f]{8}›'
 
 const HOLDS_MARKER = new RegExp(MARKER)
 
+const WHOLE_MARKER = new RegExp(`^${MARKER}$`)
+
+/** Whether a value is a redaction marker alone, as the journal keeps a secret value whole. */
+export function isRedaction(value: unknown): boolean {
+  return typeof value === 'string' && WHOLE_MARKER.test(value)
+}
+
 /** Whether a value (a string, or any string inside it) holds a redaction marker. */
 export function holdsRedaction(value: unknown): boolean {
   return HOLDS_MARKER.test(typeof value === 'string' ? value : (JSON.stringify(value) ?? ''))

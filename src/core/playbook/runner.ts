@@ -12,7 +12,7 @@ import {
   UsageError,
 } from '../../errors.js'
 import type { JournalEntry, Outcome } from '../case/journal.js'
-import { classifyValue, redactor, redactValue } from '../common/redact.js'
+import { classifyValue, holdsRedaction, isRedaction, redactor, redactValue } from '../common/redact.js'
 import { firCommand } from '../common/suggest.js'
 import { compactUtc, escapeTerminal } from '../common/text.js'
 import type { FirContext, Gap } from '../context.js'
@@ -473,16 +473,6 @@ function runAgainOf(ctx: FirContext, run: JournalEntry): string {
   return runAgainHint(ctx, name, typeof run.params.file === 'string' ? run.params.file : undefined)
 }
 
-/** A value that is a redaction marker alone, as the journal keeps a secret (`‹redacted len=N sha256:xxxxxxxx›`). */
-const WHOLE_MARKER = /^‹redacted len=\d+ sha256:[0-9a-f]{8}›$/
-
-/** A journaled value that holds a redacted secret, whole or in part (a list item, a longer text). */
-function holdsMarker(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('‹redacted')
-  if (Array.isArray(value)) return value.some(holdsMarker)
-  return false
-}
-
 /**
  * `resume --input`: the run goes on with exactly the inputs it started with, so a value may only be
  * given again for an input the journal does not keep — one recorded as `‹redacted…›` — and must be
@@ -508,7 +498,7 @@ function checkGivenAgain(
     }
     const kept = recorded[name]
     const converted = convert(name, value, playbook.inputs?.[name]?.type ?? 'string', playbook.name)
-    if (!holdsMarker(kept)) {
+    if (!holdsRedaction(kept)) {
       // The same value again changes nothing (an input repeated from the run's command line).
       if (JSON.stringify(converted) !== JSON.stringify(kept)) clear.push(name)
       continue
@@ -516,7 +506,7 @@ function checkGivenAgain(
     givenAgain.push(name)
     const asJournaled = redactor.scrubDeep(journaledInputs({ [name]: converted })[name])
     if (JSON.stringify(asJournaled) === JSON.stringify(kept)) continue
-    if (typeof kept === 'string' && WHOLE_MARKER.test(kept)) differ.push(name)
+    if (isRedaction(kept)) differ.push(name)
     else
       ctx.log.warn(
         `input ${name} of run ${runId} is kept in the journal only in part (${escapeTerminal(JSON.stringify(kept))}): the value given again could not be checked against it; resuming with it`,
@@ -673,7 +663,7 @@ export async function resumePlaybook(
   const givenAgain = checkGivenAgain(ctx, loaded.playbook, runId, recorded, overrides, runAgain)
   const merged: Record<string, unknown> = { ...recorded, ...overrides }
   const redacted = Object.entries(merged)
-    .filter(([, v]) => holdsMarker(v))
+    .filter(([, v]) => holdsRedaction(v))
     .map(([k]) => k)
   if (redacted.length > 0) {
     throw new UsageError(
