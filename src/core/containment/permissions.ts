@@ -283,14 +283,13 @@ export const permissionsStep = defineStep<FunctionParams, PermissionsState>({
       )
     return { result: { statements: result }, changes, conflicts, madeSince }
   },
-  async revert(ctx, record, current, _comparison, progress) {
+  async revert(ctx, record, current, comparison, progress) {
     const aws = regionalAws(ctx, record.params.region)
     const fn = String(record.params.function)
     const now = new Set(current.statements.map(key))
     const result = [...current.statements]
-    const missing = record.prior.statements.filter(
-      (p) => p.public && !now.has(key(p)) && !record.after.statements.some((a) => key(a) === key(p)),
-    )
+    // What compareForUndo planned to re-add (the plan shown): the statements it has that AWS has not.
+    const missing = comparison.result.statements.filter((p) => !now.has(key(p)))
     // One statement AWS refuses to re-add does not stop the others: try each, then report. Each
     // one re-added is reported, so what was put back is known even if the policy cannot be read.
     const { refused } = await changeEach(
