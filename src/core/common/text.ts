@@ -1,15 +1,18 @@
 /**
- * What a terminal or viewer acts on though it prints nothing: C1 controls, DEL, zero-width
- * characters, the line and paragraph separators (U+2028, U+2029), bidi controls (overrides,
- * isolates, the Arabic letter mark), the byte order mark. One list for every escaping below.
+ * What a terminal or viewer acts on though it prints nothing, or prints as nothing: C1 controls,
+ * DEL, the line and paragraph separators (U+2028, U+2029), every format character (Unicode `Cf`:
+ * zero-width characters, bidi overrides and isolates, the Arabic letter mark, the byte order mark,
+ * the soft hyphen, word joiners, tag characters) and every other default-ignorable code point
+ * (Hangul fillers, variation selectors): `ad\u2060min` must not pass for `admin`. One list for
+ * every escaping below (the regular expressions take the `u` flag).
  */
-const INVISIBLE = '\\u007f-\\u009f\\u200b-\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\u061c\\ufeff'
+const INVISIBLE = '\\u007f-\\u009f\\u2028\\u2029\\p{Cf}\\p{Default_Ignorable_Code_Point}'
 
 /** The invisible characters above. */
-export const INVISIBLE_CHARS = new RegExp(`[${INVISIBLE}]`, 'g')
+export const INVISIBLE_CHARS = new RegExp(`[${INVISIBLE}]`, 'gu')
 
 /** C0 controls (ANSI escapes, line breaks, tabs) and the invisible characters above. */
-export const CONTROL_OR_INVISIBLE = new RegExp(`[\\u0000-\\u001f${INVISIBLE}]`, 'g')
+export const CONTROL_OR_INVISIBLE = new RegExp(`[\\u0000-\\u001f${INVISIBLE}]`, 'gu')
 
 /** A character as visible text: `\xNN` up to U+00FF, else `\u{…}`. */
 export function visibleCode(ch: string): string {
@@ -43,7 +46,12 @@ export function escapeTerminal(value: unknown, keepNewlines = false): string {
  * `\uXXXX` escapes: still valid JSON, and the same values once parsed.
  */
 export function escapeJsonText(text: string): string {
-  return text.replace(INVISIBLE_CHARS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  // A character past U+FFFF (a tag character) is two \\u escapes, one per UTF-16 unit.
+  return text.replace(INVISIBLE_CHARS, (c) =>
+    Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join(
+      '',
+    ),
+  )
 }
 
 /** A UTC timestamp safe as a folder name: 20261128T201503.123Z */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Redactor, redactor, redactValue } from '../../../src/core/common/redact.js'
+import { escapeTerminal } from '../../../src/core/common/text.js'
 import { csvCell, Exporter, eventSummary, mdCell } from '../../../src/core/timeline/export.js'
 import { normaliseRecord } from '../../../src/core/timeline/normalise.js'
 
@@ -104,6 +105,39 @@ describe('every export', () => {
     expect(mdCell('a\u2029b')).toBe('a\\u{2029}b')
     // The Arabic letter mark is a bidi control too (it reorders what follows).
     expect(mdCell('a\u061cb')).toBe('a\\u{61c}b')
+  })
+})
+
+describe('invisible characters', () => {
+  it('shows every format character and default-ignorable code point, in the terminal and every export', () => {
+    // Before: the word joiner (ad\u2060min looked like admin), tag characters (hidden text), the
+    // soft hyphen, the Mongolian vowel separator and the Hangul filler passed raw.
+    const hidden = 'ad\u2060min \u{e0068}\u{e0069} so\u00adft \u180e \u3164 \ufff9'
+    expect(escapeTerminal(hidden)).toBe(
+      'ad\\u{2060}min \\u{e0068}\\u{e0069} so\\xadft \\u{180e} \\u{3164} \\u{fff9}',
+    )
+    const record = {
+      eventTime: '2025-03-01T10:00:00Z',
+      eventSource: 'iam.amazonaws.com',
+      eventName: 'AttachUserPolicy',
+      eventID: 'e4',
+      userAgent: hidden,
+      userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::1:user/ad\u2060min' },
+    }
+    const event = normaliseRecord(record, 'file')
+    const invisible = /[\u00ad\u180e\u2060\u3164\ufff9\u{e0068}]/u
+    for (const format of ['jsonl', 'timesketch', 'csv', 'md'] as const) {
+      for (const raw of [false, true]) {
+        const exporter = new Exporter(format, raw)
+        const text = exporter.header() + exporter.row(event)
+        expect(text, `${format} raw=${raw}`).not.toMatch(invisible)
+        if (format === 'jsonl' && raw) {
+          // Still JSON, with every value as it was (a tag character is a surrogate pair of escapes).
+          expect(text).toContain('\\udb40\\udc68')
+          expect(JSON.parse(text).raw).toEqual(record)
+        }
+      }
+    }
   })
 })
 
