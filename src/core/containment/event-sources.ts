@@ -87,7 +87,17 @@ function compareForUndo(
     }
   }
   for (const m of current.mappings) if (!result.some((r) => r.uuid === m.uuid)) result.push(m)
-  return { result: { mappings: result }, changes, conflicts }
+  // A mapping enabled now that fir did not disable (created or enabled by hand since) is left as it
+  // is; a contain run again disables it, superseding this change so that restore re-enables it too.
+  const madeSince = current.mappings
+    .filter((m) => mayRun(m.state))
+    .flatMap((m) => {
+      const p = record.prior.mappings.find((x) => x.uuid === m.uuid)
+      if (p && ON.has(p.state)) return []
+      const since = p ? `enabled since fir's change (it was ${p.state})` : "created since fir's change"
+      return [`mapping ${m.uuid} (${m.eventSourceArn}) is ${m.state}, ${since}; left as it is`]
+    })
+  return { result: { mappings: result }, changes, conflicts, madeSince }
 }
 
 /**
@@ -95,7 +105,9 @@ function compareForUndo(
  * versions and aliases too), first, so queued messages stay in their queues instead of draining
  * to a dead-letter queue while the function is throttled.
  * IAM: lambda:ListEventSourceMappings, lambda:GetEventSourceMapping, lambda:UpdateEventSourceMapping.
- * Undo: re-enables exactly the mappings it disabled (never one that was disabled before).
+ * Undo: re-enables exactly the mappings it disabled (never one that was disabled before). A mapping
+ * enabled since (created or enabled by hand) is left as it is and named; a contain run again
+ * disables it, and restore then re-enables it with those the first contain disabled.
  */
 export const eventSourcesStep = defineStep<FunctionParams, EventSourcesState>({
   id: 'containment.event-sources',

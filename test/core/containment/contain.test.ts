@@ -608,6 +608,62 @@ describe('containment steps against moto', () => {
     await ctx.case.close()
   })
 
+  it('a mapping created by hand between two contains is disabled by the second and re-enabled by restore with the others', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'esm-added-role' })
+    await seedFunction(moto.endpoint(), { name: 'esm-added', roleArn: role.arn })
+    const a = await seedSqsMapping(moto.endpoint(), 'esm-added', 'esm-added-a')
+    const mappings = async () => (await functionState(moto.endpoint(), 'esm-added', role.name)).mappings
+    const ctx = await testContext(moto.endpoint(), { caseId: 'C-EA' })
+    const contain = () =>
+      containFunction(ctx, { function: 'esm-added', actions: ['event-sources'], snapshot: fakeSnapshot() })
+    await contain()
+    const b = await seedSqsMapping(moto.endpoint(), 'esm-added', 'esm-added-b')
+    const again = await contain()
+    expect(again.results.map((r) => [r.step, r.outcome])).toEqual([['containment.event-sources', 'applied']])
+    expect(await mappings()).toEqual({ [a.uuid]: 'Disabled', [b.uuid]: 'Disabled' })
+    const r = await restoreCase(ctx, { confirmed: true })
+    expect(r.results.map((x) => [x.step, x.outcome])).toEqual([['containment.event-sources', 'undone']])
+    expect(await mappings()).toEqual({ [a.uuid]: 'Enabled', [b.uuid]: 'Enabled' })
+    expect(r.results[0]!.afterText).toBe('2 of 2 mappings enabled')
+    expect((await restoreCase(ctx, {})).results).toEqual([])
+    // The second contain said so, before it changed anything.
+    const first = ctx.case.journal.all().find((e) => e.outcome === 'started')!
+    expect(again.results[0]!.notes).toContainEqual(
+      `changed by someone else since this case's change (journal #${first.seq}): 0 of 1 mapping enabled as fir left it, 1 of 2 mappings enabled now; restore is to put back 2 of 2 mappings enabled, not 1 of 1 mapping enabled`,
+    )
+    await ctx.case.close()
+  })
+
+  it('a mapping created by hand since contain is left as it is by restore, named, and the restore is undone', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'esm-added2-role' })
+    await seedFunction(moto.endpoint(), { name: 'esm-added2', roleArn: role.arn })
+    const a = await seedSqsMapping(moto.endpoint(), 'esm-added2', 'esm-added2-a')
+    const ctx = await testContext(moto.endpoint(), { caseId: 'C-EA2' })
+    await containFunction(ctx, {
+      function: 'esm-added2',
+      actions: ['event-sources'],
+      snapshot: fakeSnapshot(),
+    })
+    const b = await seedSqsMapping(moto.endpoint(), 'esm-added2', 'esm-added2-b')
+    const plan = await restoreCase(ctx, { dryRun: true })
+    expect(plan.results.map((x) => [x.step, x.outcome])).toEqual([
+      ['containment.event-sources', 'would-undo'],
+    ])
+    const r = await restoreCase(ctx, { confirmed: true })
+    expect(r.results.map((x) => [x.step, x.outcome])).toEqual([['containment.event-sources', 'undone']])
+    expect((await functionState(moto.endpoint(), 'esm-added2', role.name)).mappings).toEqual({
+      [a.uuid]: 'Enabled',
+      [b.uuid]: 'Enabled',
+    })
+    for (const row of [plan.results[0]!, r.results[0]!]) {
+      expect(row.notes).toEqual([
+        `mapping ${b.uuid} (${b.queueArn}) is Enabled, created since fir's change; left as it is`,
+      ])
+    }
+    expect((await restoreCase(ctx, {})).results).toEqual([])
+    await ctx.case.close()
+  })
+
   it('a denied change is a denied row and a gap; the other steps still run', async () => {
     const s = await seedCompromisedFunction(moto.endpoint(), { logEvents: false })
     const proxy = await new FaultProxy(moto.endpoint(), {
