@@ -32,7 +32,8 @@ function describe(s: UrlState): string {
  * IAM: lambda:ListAliases, lambda:GetFunctionUrlConfig, lambda:UpdateFunctionUrlConfig.
  * Undo: restores AuthType NONE on exactly the configs it changed. A URL deleted and created again
  * since (a new address) is another config: a conflict, left alone. A URL Lambda refuses to change
- * back does not stop the others.
+ * back does not stop the others. A URL opened since (created, or set to NONE, by hand) is left as it
+ * is and named; a contain run again closes it, and restore then reopens it with the others.
  */
 export const urlStep = defineStep<FunctionParams, UrlState>({
   id: 'containment.url',
@@ -95,7 +96,19 @@ export const urlStep = defineStep<FunctionParams, UrlState>({
         )
       }
     }
-    return { result: { configs: result }, changes, conflicts }
+    // A URL with AuthType NONE that fir did not close (created or opened by hand since) is left as it
+    // is; a contain run again closes it, superseding this change so that restore reopens it too.
+    // (One at a qualifier whose URL fir closed is another URL: a conflict above.)
+    const madeSince = current.configs
+      .filter((c) => c.authType === 'NONE')
+      .flatMap((c) => {
+        const ps = record.prior.configs.filter((x) => x.qualifier === c.qualifier)
+        if (ps.some((x) => x.authType === 'NONE')) return []
+        const was = ps.find((x) => sameUrl(x, c))
+        const since = was ? `set since fir's change (it was ${was.authType})` : "created since fir's change"
+        return [`the URL of ${where(c.qualifier)} is AuthType NONE, ${since}; left as it is`]
+      })
+    return { result: { configs: result }, changes, conflicts, madeSince }
   },
   async revert(ctx, record, current, comparison, progress) {
     const aws = regionalAws(ctx, record.params.region)

@@ -3,6 +3,7 @@ import {
   DeleteFunctionUrlConfigCommand,
   PutFunctionConcurrencyCommand,
   UpdateFunctionConfigurationCommand,
+  UpdateFunctionUrlConfigCommand,
 } from '@aws-sdk/client-lambda'
 import { CreateOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations'
 import { describe, expect, it } from 'vitest'
@@ -661,6 +662,51 @@ describe('containment steps against moto', () => {
       ])
     }
     expect((await restoreCase(ctx, {})).results).toEqual([])
+    await ctx.case.close()
+  })
+
+  it('a function URL opened by hand on a new alias between two contains is closed by the second and reopened by restore with the first', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'url-added-role' })
+    await seedFunction(moto.endpoint(), { name: 'url-added', roleArn: role.arn })
+    await seedFunctionUrl(moto.endpoint(), 'url-added', 'NONE')
+    const ctx = await testContext(moto.endpoint(), { caseId: 'C-UAD' })
+    const contain = () =>
+      containFunction(ctx, { function: 'url-added', actions: ['url'], snapshot: fakeSnapshot() })
+    await contain()
+    // Someone adds an alias and opens its URL. (moto keeps one URL a function whatever the
+    // qualifier: the alias reads it, and opening it opens $LATEST's too — fir closed that one
+    // and its first restore reopens it, so it is no part of what was made since.)
+    await seedAlias(moto.endpoint(), 'url-added', 'live', await publishVersion(moto.endpoint(), 'url-added'))
+    const { lambda } = sdk(moto.endpoint())
+    await lambda.send(
+      new UpdateFunctionUrlConfigCommand({ FunctionName: 'url-added', Qualifier: 'live', AuthType: 'NONE' }),
+    )
+    const plan = await restoreCase(ctx, { dryRun: true })
+    const again = await contain()
+    expect(again.results.map((r) => [r.step, r.outcome])).toEqual([['containment.url', 'applied']])
+    const r = await restoreCase(ctx, { confirmed: true })
+    expect(r.results.map((x) => [x.step, x.outcome])).toEqual([['containment.url', 'undone']])
+    // What fir set back: both, not $LATEST alone.
+    expect(r.results[0]!.afterText).toBe('$LATEST: NONE, live: NONE')
+    expect(r.warnings).toContainEqual(
+      expect.stringMatching(
+        /^reachable from outside the account again: url-added \(function URLs of \$LATEST, live with AuthType NONE\)\. /,
+      ),
+    )
+    expect((await functionState(moto.endpoint(), 'url-added', role.name)).urls).toEqual({
+      $LATEST: 'NONE',
+      live: 'NONE',
+    })
+    expect((await restoreCase(ctx, {})).results).toEqual([])
+    // The restore plan before the second contain named the URL, and the second contain said so.
+    expect(plan.results[0]!.notes).toEqual([
+      "the URL of live is AuthType NONE, created since fir's change; left as it is",
+    ])
+    expect(again.results[0]!.notes).toContainEqual(
+      expect.stringMatching(
+        /^changed by someone else since this case's change \(journal #\d+\): \$LATEST: AWS_IAM as fir left it, \$LATEST: NONE, live: NONE now; restore is to put back \$LATEST: NONE, live: NONE, not \$LATEST: NONE$/,
+      ),
+    )
     await ctx.case.close()
   })
 
