@@ -24,10 +24,10 @@ export interface UndoComparison<S> {
   /** Parts changed by someone else since (neither fir's after state nor the prior): left alone. */
   conflicts: string[]
   /**
-   * Parts someone else made since, beside fir's change (a public statement added by hand): kept in
-   * `result` as they are and named, but no conflict — the undo still puts back all of fir's change.
-   * A later apply that changes them supersedes fir's change as a conflict does, so its undo puts
-   * them back too.
+   * Parts someone else made since, beside fir's change (a public statement added by hand, a mapping
+   * enabled, a function URL opened): kept in `result` as they are and named, but no conflict — the
+   * undo still puts back all of fir's change. A later apply that changes them supersedes fir's
+   * change as a conflict does, so its undo puts them back too.
    */
   madeSince?: string[]
 }
@@ -188,10 +188,11 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
   /**
    * fir's earlier change to the target, not yet undone, when someone else changed what it made
    * since: the step's comparison of the state read now with it finds a conflict, or something made
-   * beside it (a public statement added by hand, which the change about to be made removes). The change about
-   * to be made starts from that person's state, and its undo is to put that back — with the parts
-   * the earlier change still holds taken back to its prior (the comparison's result) — not the
-   * earlier prior, which would overwrite what they set. Undefined when there is no earlier change
+   * beside it (a public statement added, a mapping enabled, a URL opened by hand, which the change
+   * about to be made removes, disables or closes). The change about to be made starts from that
+   * person's state, and its undo is to put that back — with the parts the earlier change still
+   * holds taken back to its prior (the comparison's result) — not the earlier prior, which would
+   * overwrite what they set. Undefined when there is no earlier change
    * or the state is fir's own (the prior, fir's after state, or a run's half-made state).
    */
   function supersededChange(
