@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
-import { access, type FileHandle, open, rename, rm, stat } from 'node:fs/promises'
+import { access, type FileHandle, lstat, open, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { IntegrityError, UsageError } from '../../errors.js'
 import { recordedArtifacts } from '../case/evidence-store.js'
@@ -379,15 +379,21 @@ export async function earlierTimelineFiles(
   const leftByInterruptedRun = new Set(unfinishedArchive(entries)?.moves.map((m) => m.from) ?? [])
   const out: { from: string; sha256: string; bytes: number }[] = []
   for (const from of files) {
-    if (!(await stat(join(caseDir, from)).catch(() => undefined))?.isFile()) continue
-    const actual = await sha256File(join(caseDir, from))
+    const st = await lstat(join(caseDir, from)).catch(() => undefined)
+    if (!st) continue
+    // A folder or link in a timeline file's place is not fir's file: refused, never moved or written over.
+    const notFile = st.isFile() ? undefined : st.isDirectory() ? 'a folder' : 'not a regular file'
+    const actual = notFile ? undefined : await sha256File(join(caseDir, from))
     const want = journaled.get(from)
-    const fir = want
-      ? want.sha256 === actual.sha256
-      : versions.has(`${basename(from)} ${actual.sha256}`) || leftByInterruptedRun.has(from)
+    const fir =
+      actual !== undefined &&
+      (want
+        ? want.sha256 === actual.sha256
+        : versions.has(`${basename(from)} ${actual.sha256}`) || leftByInterruptedRun.has(from))
     if (!fir) {
+      const what = want ? 'was changed after fir recorded it' : 'is not a file fir recorded'
       throw new IntegrityError(
-        `unable to replace the timeline: ${from} ${want ? 'was changed after fir recorded it' : 'is not a file fir recorded'}, so it is not moved to ${TIMELINE_HISTORY_DIR}/ as the earlier timeline`,
+        `unable to replace the timeline: ${from} ${what}${notFile ? ` (it is now ${notFile})` : ''}, so it is not moved to ${TIMELINE_HISTORY_DIR}/ as the earlier timeline`,
         {
           actions: [
             `run \`fir case verify\` and investigate ${from}; preserve the case as it is (nothing was moved or journaled)`,
@@ -395,7 +401,7 @@ export async function earlierTimelineFiles(
         },
       )
     }
-    out.push({ from, ...actual })
+    out.push({ from, ...actual! })
   }
   return out
 }

@@ -15,6 +15,7 @@ import {
   AtomicFileWriter,
   archiveEarlierTimeline,
   checkWritable,
+  earlierTimelineFiles,
   openOutputFile,
 } from '../../../src/core/timeline/store.js'
 import { timelineContext } from './context.js'
@@ -169,6 +170,35 @@ describe('archiveEarlierTimeline refuses a timeline file fir did not record', ()
     await writeFile(join(dir, 'timeline', 'events.jsonl'), '{"id":"a"}\n')
     expect(await archiveEarlierTimeline(dir, ctx.case.journal, files)).toBeDefined()
     expect((await verifyCase(dir)).problems).toEqual([])
+  })
+})
+
+describe('a recorded timeline file replaced by a folder', () => {
+  it('is refused before the run collects or journals anything (exit 3), and verify names it changed, not missing', async () => {
+    const { ctx, dir } = await timelineContext()
+    await mkdir(join(dir, 'timeline'), { recursive: true })
+    await writeFile(join(dir, 'timeline', 'events.jsonl'), '{"id":"a"}\n')
+    await recordArtifact(dir, ctx.case.journal, 'timeline/events.jsonl')
+    await rm(join(dir, 'timeline', 'events.jsonl'))
+    await mkdir(join(dir, 'timeline', 'events.jsonl'))
+    const seq = ctx.case.journal.all().length
+    const files = ['timeline/events.jsonl', 'timeline/findings.json', 'timeline/summary.json']
+    // Before: skipped as absent; the run went on, journaled its moves, and crashed on the rename
+    // over the folder (EISDIR, "a bug in fir", exit 1), leaving a temporary file behind.
+    await expect(earlierTimelineFiles(dir, ctx.case.journal, files)).rejects.toMatchObject({
+      exitCode: 3,
+      message: expect.stringContaining(
+        'timeline/events.jsonl was changed after fir recorded it (it is now a folder)',
+      ),
+    })
+    expect(ctx.case.journal.all().length).toBe(seq)
+    // Before: "timeline/events.jsonl is missing".
+    expect((await verifyCase(dir)).problems).toContainEqual(
+      expect.objectContaining({
+        kind: 'changed',
+        message: 'timeline/events.jsonl was changed after fir wrote it: it is no longer a regular file',
+      }),
+    )
   })
 })
 
