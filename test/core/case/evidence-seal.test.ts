@@ -161,6 +161,28 @@ describe('sealing an evidence set survives a crash at any point', () => {
   })
 })
 
+describe('verify: a manifest changed after its seal', () => {
+  it('names the manifest alone, and does not check the files against lines that were not sealed', async () => {
+    const handle = await newCase()
+    const set = await snapshotSet(handle)
+    await set.seal()
+    await handle.close()
+    const manifestPath = join(set.dir, 'manifest.json')
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8'))
+    // One intact file's line edited: before, verify also blamed that intact file ("changed …
+    // sealed as 000000000000…", a hash that was never sealed).
+    manifest.files[0].sha256 = '0'.repeat(64)
+    await writeFile(manifestPath, JSON.stringify(manifest, null, 2))
+    const report = await verifyCase(handle.dir)
+    expect(report.problems.map((p) => `${p.kind} ${p.path}`)).toEqual([
+      `changed evidence/${set.name}/manifest.json`,
+    ])
+    expect(report.problems[0]!.message).toBe(
+      `evidence/${set.name}/manifest.json was changed after it was sealed: the files of evidence/${set.name} cannot be checked against it (the sealed manifest is the only record of their hashes)`,
+    )
+  })
+})
+
 describe('sealed files are used only as they were sealed', () => {
   it('a summary.json or findings.json changed after the seal is refused by every reader (exit 3), naming it and verify', async () => {
     const handle = await newCase()
