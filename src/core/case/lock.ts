@@ -329,16 +329,39 @@ export async function acquireCaseLock(
       if (result.done !== 'busy') continue
       blocker = { path: result.marker, holder: result.holder, takingOver: true }
     }
-    if (Date.now() >= deadline) throw lockedError(caseDir, blocker)
+    if (Date.now() >= deadline) {
+      // A live pid that is no fir command (reused after a crash or a reboot) is not taken over: on
+      // a platform or install where fir cannot be told by its command line, that would let two
+      // commands write the case. The error says what it is, and how to free the case.
+      const h = blocker.holder
+      const notFir =
+        !blocker.takingOver &&
+        h !== undefined &&
+        h.host === hostname() &&
+        process.platform === 'linux' &&
+        !(await isLiveFirProcess(h.pid))
+      throw lockedError(caseDir, { ...blocker, notFir })
+    }
     await sleep(100)
   }
 }
 
 function lockedError(
   caseDir: string,
-  blocker: { path: string; holder: LockHolder | undefined; takingOver?: boolean },
+  blocker: { path: string; holder: LockHolder | undefined; takingOver?: boolean; notFir?: boolean },
 ): CaseLockedError {
   const who = describeHolder(blocker.holder, blocker.path)
+  if (blocker.notFir) {
+    return new CaseLockedError(
+      `unable to lock case ${caseDir}: its lock names ${who}, but process ${blocker.holder!.pid} is not a fir command now (its number was reused after a crash or a reboot): the lock was left by a fir run that is gone`,
+      {
+        actions: [
+          `make sure no fir command is working on this case, then remove ${blocker.path} and run this command again`,
+          `fir case verify --case ${caseDir} names the lock stale too`,
+        ],
+      },
+    )
+  }
   const what = blocker.takingOver
     ? `the lock a killed fir run left is being taken over by ${who}`
     : `it is in use by ${who}`

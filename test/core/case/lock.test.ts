@@ -122,14 +122,48 @@ describe('the case lock', () => {
       since: '2026-01-02T00:00:00Z',
     }
     await writeFile(join(dir, LOCK_FILE), JSON.stringify(live))
-    await expect(acquireCaseLock(dir, { user: 'root', command: 'new' }, 200)).rejects.toThrow(
-      /it is in use by process \d+ .*: fir timeline$/,
+    // This test's process is live but no fir command (as a pid reused after a crash is): not taken
+    // over all the same, and named as what it is. Before: "it is in use by process N … fir
+    // timeline", wait for that command to finish (while case verify called the lock stale).
+    const err = await acquireCaseLock(dir, { user: 'root', command: 'new' }, 200).catch((e) => e)
+    expect(err).toBeInstanceOf(CaseLockedError)
+    expect(err.message).toMatch(
+      /its lock names process \d+ .*: fir timeline, but process \d+ is not a fir command now \(its number was reused after a crash or a reboot\)/,
     )
+    expect(err.actions[0]).toBe(
+      `make sure no fir command is working on this case, then remove ${join(dir, LOCK_FILE)} and run this command again`,
+    )
+    expect(await holderCommand(dir)).toBe('fir timeline')
     await writeFile(join(dir, LOCK_FILE), '')
     await expect(acquireCaseLock(dir, { user: 'root', command: 'new' }, 200)).rejects.toThrow(
       /it is in use by an unknown process \(.*\.lock is unreadable\)$/,
     )
     expect(await readdir(dir)).toEqual([LOCK_FILE])
+  })
+})
+
+describe('the lock of a live fir command', () => {
+  it('is waited for and named as in use (a fir command reading a pipe holds it)', async () => {
+    const cwd = await tempDir()
+    const run = (args: string[], stdin: 'pipe' | 'ignore' = 'ignore') =>
+      spawn(process.execPath, [join(process.cwd(), 'bin/run.js'), ...args], {
+        cwd,
+        env: { ...process.env, FIR_EMULATOR_ONLY: '1' },
+        stdio: [stdin, 'pipe', 'pipe'],
+      })
+    await new Promise((r) => run(['case', 'init', 'P']).on('close', r))
+    const dir = join(cwd, 'cases', 'P')
+    // Reading a pipe that stays open: it holds the case lock until its input ends.
+    const reader = run(['timeline', '--case', dir, '--source', '-'], 'pipe')
+    try {
+      for (let i = 0; i < 200 && (await holderCommand(dir)) === undefined; i++) await sleep(50)
+      const err = await acquireCaseLock(dir, { user: 'root', command: 'new' }, 300).catch((e) => e)
+      expect(err).toBeInstanceOf(CaseLockedError)
+      expect(err.message).toMatch(new RegExp(`it is in use by process ${reader.pid} on .*timeline`))
+    } finally {
+      reader.stdin!.end()
+      await new Promise((r) => reader.on('close', r))
+    }
   })
 })
 
