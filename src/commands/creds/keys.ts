@@ -7,7 +7,7 @@ export default class CredsKeys extends FirCommand {
   static override summary =
     "List long-term access keys found in the case's functions, with owner, last use and the rotation to run"
   static override description =
-    "Reads the access key ids (AKIA…) that `fir snapshot` found in function environments, looks up the account that owns each key (sts:GetAccessKeyInfo: a key of another account is pointed there, with the command to rotate it with --role-arn), each key's owner (iam:GetAccessKeyLastUsed; where that is denied or silent, iam:ListUsers and iam:ListAccessKeys), its status and last use, and prints the `fir creds rotate-key` command for each key that still works. Changes nothing."
+    "Reads the access key ids (AKIA…) that any `fir snapshot` of the case found in function environments (a key a later snapshot no longer finds there is still listed: taking it out of the environment does not revoke it), looks up the account that owns each key (sts:GetAccessKeyInfo: a key of another account is pointed there, with the command to rotate it with --role-arn), each key's owner (iam:GetAccessKeyLastUsed; where that is denied or silent, iam:ListUsers and iam:ListAccessKeys), its status and last use, and prints the `fir creds rotate-key` command for each key that still works. Changes nothing."
   static override examples = [
     '<%= config.bin %> creds keys --case cases/INC-42',
     '<%= config.bin %> creds keys --case cases/INC-42 --json',
@@ -28,7 +28,14 @@ export default class CredsKeys extends FirCommand {
               ['key', 'found in', 'account', 'owner', 'status', 'last used (UTC)'],
               keys.map((k) => [
                 k.accessKeyId,
-                escapeTerminal(k.foundIn.map((f) => f.function).join(', ')),
+                escapeTerminal(
+                  k.foundIn
+                    .map(
+                      (f) =>
+                        `${f.function}${f.qualifier === '$LATEST' ? '' : `:${f.qualifier}`}${f.notFoundBy ? ` (not in its newest snapshot, ${f.notFoundBy})` : ''}`,
+                    )
+                    .join(', '),
+                ),
                 k.account ?? '?',
                 escapeTerminal(k.owner ?? 'unknown'),
                 k.status ?? '?',

@@ -8,6 +8,7 @@ import { awsFlagWords, firCommand } from '../common/suggest.js'
 import { shellArg } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { callerIdentity } from '../identity.js'
+import { type KeySighting, keySightings } from './key-sightings.js'
 
 /** The part of a snapshot's summary.json this module reads (DESIGN §3, BRIEF shared formats). */
 export interface SummaryFunction {
@@ -16,6 +17,8 @@ export interface SummaryFunction {
   region?: string
   role?: string
   roleName?: string
+  /** The qualifier the entry describes ($LATEST unless --qualifier; older summaries omit it). */
+  qualifier?: string
   accessKeyIds?: string[]
 }
 
@@ -49,8 +52,11 @@ export async function readSnapshotSummaries(
 
 export interface LeakedKey {
   accessKeyId: string
-  /** Functions whose environment held it (newest snapshot of each function). */
-  foundIn: { function: string; arn: string; set: string }[]
+  /**
+   * Functions whose environment held it in any sealed snapshot of the case, each with the newest
+   * snapshot that found it there and, when the function's newest snapshot did not, that one.
+   */
+  foundIn: KeySighting[]
   /** The account that owns the key (sts:GetAccessKeyInfo), or null when that was not allowed. */
   account: string | null
   owner: string | null
@@ -67,35 +73,27 @@ const LIST_USERS_LIMIT = 500
 
 /**
  * Long-term access keys found in the case's function environments (snapshot summaries'
- * `accessKeyIds`): for each, the account that owns it (sts:GetAccessKeyInfo: a key of another
+ * `accessKeyIds`, of every sealed snapshot: a key a later snapshot no longer finds is still
+ * leaked): for each, the account that owns it (sts:GetAccessKeyInfo: a key of another
  * account is only pointed there), the owning user (GetAccessKeyLastUsed; else, where allowed, ListUsers
  * and ListAccessKeys), its status and last use, and the `fir creds rotate-key` command to run.
  * Reads only. A denied lookup is a gap; the key is still listed.
  */
 export async function findLeakedKeys(ctx: FirContext): Promise<LeakedKey[]> {
   const summaries = await readSnapshotSummaries(ctx.case.dir, ctx.case.journal.all())
-  const newest = new Map<string, { fn: SummaryFunction; set: string }>()
-  for (const s of summaries) for (const fn of s.functions) newest.set(fn.arn || fn.name, { fn, set: s.set })
   const byKey = new Map<string, LeakedKey>()
-  for (const { fn, set } of newest.values()) {
-    for (const id of fn.accessKeyIds ?? []) {
-      if (!id.startsWith('AKIA')) continue // ASIA… keys are temporary: revoke the session instead
-      let k = byKey.get(id)
-      if (!k) {
-        k = {
-          accessKeyId: id,
-          foundIn: [],
-          account: null,
-          owner: null,
-          ownerFrom: null,
-          status: null,
-          lastUsed: null,
-          proposal: null,
-        }
-        byKey.set(id, k)
-      }
-      k.foundIn.push({ function: fn.name, arn: fn.arn, set })
-    }
+  for (const [id, foundIn] of keySightings(summaries)) {
+    if (!id.startsWith('AKIA')) continue // ASIA… keys are temporary: revoke the session instead
+    byKey.set(id, {
+      accessKeyId: id,
+      foundIn,
+      account: null,
+      owner: null,
+      ownerFrom: null,
+      status: null,
+      lastUsed: null,
+      proposal: null,
+    })
   }
   let userIndex: Map<string, string> | null | undefined
   const keyOwnerByListing = async (id: string): Promise<string | null> => {

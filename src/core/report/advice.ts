@@ -102,6 +102,14 @@ export function environmentSecretsOf(
   return { names, open: names.filter((n) => !handled.some((k) => k.variable === n)), handled }
 }
 
+/**
+ * The access key ids found in one function's environment by any snapshot of the case: the newest
+ * snapshot's and those earlier ones found that it did not (still leaked).
+ */
+export function environmentKeyIds(f: Pick<FunctionFacts, 'accessKeyIds' | 'earlierAccessKeyIds'>): string[] {
+  return [...f.accessKeyIds, ...f.earlierAccessKeyIds.map((k) => k.accessKeyId)]
+}
+
 /** The environment's secret-looking values still to rotate: those not the secret of a handled key. */
 function openEnvironmentSecrets(input: AdviceInput): { label: string; names: string[] }[] {
   const handled = handledKeySecrets(input.keySecrets, input.journal.keyFates)
@@ -207,12 +215,19 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     )
   }
 
-  // Per key: rotating another user's key leaves these as they were.
+  // Per key: rotating another user's key leaves these as they were. A key an earlier snapshot
+  // found and the newest does not was leaked all the same.
   const keys = [
     ...new Set(
-      input.functions.flatMap((f) =>
-        f.accessKeyIds.filter((k) => !input.journal.keyFates.has(k)).map((k) => `${k} (${f.label})`),
-      ),
+      input.functions.flatMap((f) => [
+        ...f.accessKeyIds.filter((k) => !input.journal.keyFates.has(k)).map((k) => `${k} (${f.label})`),
+        ...f.earlierAccessKeyIds
+          .filter((k) => !input.journal.keyFates.has(k.accessKeyId))
+          .map(
+            (k) =>
+              `${k.accessKeyId} (${f.label}: found by evidence set ${k.set}, not by its newest snapshot ${f.evidenceSet})`,
+          ),
+      ]),
     ),
   ]
   if (keys.length) {
@@ -714,7 +729,7 @@ export function limitsOf(input: AdviceInput): LimitView[] {
     })
   }
   // Per key: rotating another user's key leaves the environment's keys as they were.
-  const envKeys = [...new Set(input.functions.flatMap((f) => f.accessKeyIds))]
+  const envKeys = [...new Set(input.functions.flatMap(environmentKeyIds))]
   const keysOpen = envKeys.filter((k) => !input.journal.keyFates.has(k))
   if (keysOpen.length) {
     limits.push({

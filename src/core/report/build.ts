@@ -6,12 +6,20 @@ import { verifyCase } from '../case/verify.js'
 import { base64Sha256ToHex } from '../common/hash.js'
 import { deepMapStrings, redactor, redactValue } from '../common/redact.js'
 import { counted, escapeTerminal } from '../common/text.js'
+import { keySightings, type SightedFunction } from '../credentials/key-sightings.js'
 import { unknownFromGaps } from '../snapshot/gap-text.js'
 import { foreignLayerPublisher } from '../snapshot/layers.js'
 import { environmentUnknown } from '../snapshot/secrets.js'
 import { ROLE_POLICY_CALLS } from '../snapshot/types.js'
 import { readRecordedSweeps } from '../sweep/recorded.js'
-import { environmentSecretsOf, handledKeySecrets, type KeySecret, limitsOf, recommend } from './advice.js'
+import {
+  environmentKeyIds,
+  environmentSecretsOf,
+  handledKeySecrets,
+  type KeySecret,
+  limitsOf,
+  recommend,
+} from './advice.js'
 import { buildChart } from './chart.js'
 import {
   asArray,
@@ -387,6 +395,7 @@ function functionFacts(
     exposure,
     secrets,
     accessKeyIds,
+    earlierAccessKeyIds: [],
     reservedConcurrency,
     eventSourceMappings,
     logGroup: logGroupText,
@@ -591,13 +600,23 @@ export async function buildReportModel(
   const riskyByRole = new Map<string, Map<string, RiskyPermission>>()
   const policyGapsByRole = new Map<string, Set<string>>()
   const gaps: GapView[] = []
+  // The access key ids each snapshot found, every set's (not only the newest of each function).
+  const keysFound: { set: string; functions: SightedFunction[] }[] = []
   for (const set of raw.sets) {
     if (!set.summary) continue
     for (const g of asArray(set.summary.gaps)) gaps.push(gapFrom(`snapshot ${set.name}`, g))
+    const found: SightedFunction[] = []
+    keysFound.push({ set: set.name, functions: found })
     for (const entry of asArray(set.summary.functions)) {
       const e = asRecord(entry)
       const facts = functionFacts(e, set.name, set.summary, environments)
       byFunction.set(`${facts.arn || facts.name}|${facts.qualifier}`, facts)
+      found.push({
+        name: facts.name,
+        arn: facts.arn,
+        qualifier: facts.qualifier,
+        accessKeyIds: facts.accessKeyIds,
+      })
       exposureKinds.set(
         facts,
         asArray(e.exposure).map((x) => asString(asRecord(x).kind) ?? ''),
@@ -638,6 +657,13 @@ export async function buildReportModel(
   const functions = [...byFunction.values()].sort(
     (a, b) => a.name.localeCompare(b.name) || a.qualifier.localeCompare(b.qualifier),
   )
+  // A key an earlier snapshot found in a function's environment is leaked still when the newest
+  // one does not find it there (taken out, or not read): the same sightings as `fir creds keys`.
+  for (const [accessKeyId, seen] of keySightings(keysFound))
+    for (const x of seen) {
+      const f = x.notFoundBy ? byFunction.get(`${x.arn || x.function}|${x.qualifier}`) : undefined
+      if (f) f.earlierAccessKeyIds.push({ accessKeyId, set: x.set })
+    }
   // A qualifier is named when it is not $LATEST, or when the function is here at several.
   const qualifiersOf = new Map<string, number>()
   for (const f of functions) qualifiersOf.set(f.arn || f.name, (qualifiersOf.get(f.arn || f.name) ?? 0) + 1)
@@ -754,7 +780,7 @@ export async function buildReportModel(
     raw.timelineFindings,
     keyEventLimit,
     [...roles, ...timelineRoles].map((r) => r.name),
-    [...new Set(functions.flatMap((f) => f.accessKeyIds))],
+    [...new Set(functions.flatMap(environmentKeyIds))],
   )
   if (scan.unreadableLines)
     problems.push(`${EVENTS_FILE}: ${scan.unreadableLines} line(s) are not events and were skipped`)
@@ -978,6 +1004,15 @@ export async function buildReportModel(
       const { done } = keysByFate(f.accessKeyIds, journal.keyFates)
       impact.push(
         `Long-term access key${f.accessKeyIds.length === 1 ? '' : 's'} ${f.accessKeyIds.join(', ')} in the environment of ${f.label}${done ? `: ${done}` : ''}.`,
+      )
+    }
+    if (f.earlierAccessKeyIds.length) {
+      const ids = f.earlierAccessKeyIds.map((k) => k.accessKeyId)
+      const one = ids.length === 1
+      const { open, done } = keysByFate(ids, journal.keyFates)
+      const sets = [...new Set(f.earlierAccessKeyIds.map((k) => k.set))]
+      impact.push(
+        `Long-term access key${one ? '' : 's'} ${ids.join(', ')} ${one ? 'was' : 'were'} in the environment of ${f.label} (evidence set${sets.length === 1 ? '' : 's'} ${sets.join(', ')}) and not found there by its newest snapshot (${f.evidenceSet})${open.length ? `: a key taken out of the environment still works until it is rotated or deactivated` : ''}${done ? `${open.length ? '; ' : ': '}${done}` : ''}.`,
       )
     }
   }

@@ -253,6 +253,12 @@ export interface FunctionFacts {
   /** Secret-looking environment values, redacted: `DB_PASSWORD = ‹redacted len=… sha256:…› (secret-by-name)`. */
   secrets: string[]
   accessKeyIds: string[]
+  /**
+   * Access key ids an earlier snapshot of the case found in this function's environment (at this
+   * qualifier) and this one did not, each with the newest set that found it: still leaked, as a key
+   * works until it is rotated or deactivated wherever it is stored.
+   */
+  earlierAccessKeyIds: { accessKeyId: string; set: string }[]
   /** Reserved concurrency at snapshot time (`none (unreserved)`, `0`…), or null when not recorded. */
   reservedConcurrency: string | null
   /** `arn:aws:sqs:… (Enabled)`. */

@@ -9,7 +9,7 @@ const moto = useMoto()
 const OTHER_ACCOUNT = '210987654321'
 
 /** A sealed snapshot whose summary found these keys in a function's environment (the part keys.ts reads). */
-async function summaryWithKeys(handle: CaseHandle, keys: string[]): Promise<void> {
+async function summaryWithKeys(handle: CaseHandle, keys: string[]): Promise<string> {
   const set = await handle.newEvidenceSet()
   await set.writeJson(
     'summary.json',
@@ -26,6 +26,7 @@ async function summaryWithKeys(handle: CaseHandle, keys: string[]): Promise<void
     { call: 'fir:summary' },
   )
   await set.seal()
+  return set.name
 }
 
 describe('leaked access keys and the account that owns them (sts:GetAccessKeyInfo)', () => {
@@ -57,5 +58,29 @@ describe('leaked access keys and the account that owns them (sts:GetAccessKeyInf
     await expect(keyOwnerForRotation(ctx, 'AKIAZZZZZZZZZZZZZZZZ')).rejects.toThrow(
       `IAM in account ${TEST_ACCOUNT} does not know it (deleted already, or not a real key)`,
     )
+  })
+
+  it('still lists a key a later snapshot no longer finds in the environment, and says so', async () => {
+    // A developer (or the attacker covering tracks) took the key out of the function's environment
+    // after the first snapshot: the key is as leaked as before, and still Active.
+    const leaked = await seedUserWithKey(moto.endpoint(), 'k2user')
+    const { ctx, handle } = await testContext(moto.endpoint())
+    const first = await summaryWithKeys(handle, [leaked.accessKeyId])
+    const second = await summaryWithKeys(handle, [])
+
+    const keys = await findLeakedKeys(ctx)
+    // Before: [] ("No long-term access keys (AKIA…) in the snapshots of this case").
+    expect(keys.map((k) => k.accessKeyId)).toEqual([leaked.accessKeyId])
+    expect(keys[0]).toMatchObject({ owner: 'k2user', status: 'Active' })
+    expect(keys[0]!.proposal).toContain(`--user k2user --access-key ${leaked.accessKeyId}`)
+    expect(keys[0]!.foundIn).toEqual([
+      {
+        function: 'orders-api',
+        arn: `arn:aws:lambda:us-east-1:${TEST_ACCOUNT}:function:orders-api`,
+        qualifier: '$LATEST',
+        set: first,
+        notFoundBy: second,
+      },
+    ])
   })
 })

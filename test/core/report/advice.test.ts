@@ -66,6 +66,7 @@ function functionFacts(name: string, exposure: string[] = []): AdviceInput['func
     name,
     secrets: [],
     accessKeyIds: [],
+    earlierAccessKeyIds: [],
     exposure,
     layers: [],
   } as unknown as AdviceInput['functions'][number]

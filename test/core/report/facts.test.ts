@@ -63,6 +63,18 @@ async function snapshotCase(
     dir: join(await tempDir(), 'c'),
     firVersion: 't',
   })
+  await handle.close()
+  await addSnapshot(handle.dir, entry, options)
+  return handle.dir
+}
+
+/** Seals one more snapshot set of the function into the case at `dir`, as {@link snapshotCase} does. */
+async function addSnapshot(
+  dir: string,
+  entry: FunctionSummary,
+  options: Parameters<typeof snapshotCase>[1] = {},
+): Promise<void> {
+  const handle = await CaseHandle.open(dir)
   try {
     const set = await handle.newEvidenceSet()
     await set.writeJson(
@@ -96,7 +108,6 @@ async function snapshotCase(
   } finally {
     await handle.close()
   }
-  return handle.dir
 }
 
 /** The cell of a `| Fact | Value |` row of the Markdown report. */
@@ -531,6 +542,27 @@ describe('what the snapshot showed open, against what the case did', () => {
     }
   }
 
+  /** The journal of `fir creds rotate-key` of the key in the environment (old key made Inactive). */
+  const rotateKey = (dir: string) => {
+    const userArn = `arn:aws:iam::${ACCOUNT}:user/billing-uploader`
+    return journal(dir, [
+      [
+        'credentials.rotate-key',
+        `${userArn}#${KEY}`,
+        {
+          userName: 'billing-uploader',
+          userArn,
+          oldKeyId: KEY,
+          keys: [
+            { id: KEY, status: 'Inactive' },
+            { id: 'AKIAIOSFODNN7NEWKEY9', status: 'Active' },
+          ],
+          firKeyIds: ['AKIAIOSFODNN7NEWKEY9'],
+        },
+      ],
+    ])
+  }
+
   it('says a recycled function with a public URL and an enabled event source is not contained', async () => {
     // Before: "Contained: 1 measure in force, none failed" after `fir contain --actions recycle`.
     const dir = await exposedCase()
@@ -555,23 +587,7 @@ describe('what the snapshot showed open, against what the case did', () => {
 
   it('says the secret of a key the case rotated is handled, instead of asking to rotate it', async () => {
     const dir = await exposedCase()
-    const userArn = `arn:aws:iam::${ACCOUNT}:user/billing-uploader`
-    await journal(dir, [
-      [
-        'credentials.rotate-key',
-        `${userArn}#${KEY}`,
-        {
-          userName: 'billing-uploader',
-          userArn,
-          oldKeyId: KEY,
-          keys: [
-            { id: KEY, status: 'Inactive' },
-            { id: 'AKIAIOSFODNN7NEWKEY9', status: 'Active' },
-          ],
-          firKeyIds: ['AKIAIOSFODNN7NEWKEY9'],
-        },
-      ],
-    ])
+    await rotateKey(dir)
     const model = await buildReportModel(dir, { verify: false })
     // Before: "Now: Rotate the secret values found in the environment of billing-export (1)" and the
     // limit "Secrets were not rotated", for the secret of the key just rotated.
@@ -582,6 +598,57 @@ describe('what the snapshot showed open, against what the case did', () => {
     )
     expect(model.summary.impact).toContain(
       `The secret-looking environment value of ${FN}: UPLOAD_KEY_SECRET is the secret of access key ${KEY}, rotated in this case (see the actions taken).`,
+    )
+  })
+
+  it('keeps a key an earlier snapshot found as leaked when a later snapshot no longer finds it', async () => {
+    // The key pair was taken out of the environment after the first snapshot (CLEAN=1 now): the
+    // key still works, and the critical finding of the first snapshot is still in the report.
+    const dir = await exposedCase()
+    await addSnapshot(dir, plainEntry(), { environment: { Variables: { CLEAN: '1' } } })
+    const model = await buildReportModel(dir, { verify: false })
+    const [first, second] = model.evidence.sets.map((s) => s.name)
+    expect(model.findings.groups.find((g) => g.level === 'critical')?.items.map((f) => f.kind)).toEqual([
+      'access-key-in-environment',
+    ])
+    // Before: no summary line, no recommendation and no limit named the key.
+    expect(model.summary.impact).toContain(
+      `Long-term access key ${KEY} was in the environment of ${FN} (evidence set ${first}) and not found there by its newest snapshot (${second}): a key taken out of the environment still works until it is rotated or deactivated.`,
+    )
+    expect(
+      model.recommendations.items.find(
+        (r) => r.title === 'Rotate the long-term access key found in the environment',
+      ),
+    ).toMatchObject({
+      priority: 1,
+      because: [`${KEY} (${FN}: found by evidence set ${first}, not by its newest snapshot ${second})`],
+    })
+    expect(
+      model.limits.items.find((l) => l.title === 'Long-term access keys were not rotated')?.detail,
+    ).toContain(`${KEY}, found in the environment, was not rotated`)
+    expect(model.scope.functions.map((f) => [f.accessKeyIds, f.earlierAccessKeyIds])).toEqual([
+      [[], [{ accessKeyId: KEY, set: first }]],
+    ])
+    const md = await renderReport(model, { format: 'md' })
+    expect(factCell(md, 'Access key ids')).toBe(
+      `none found in the environment (1 variable checked)<br>${KEY}: found by evidence set ${first}, not by this snapshot (taking a key out of the environment does not revoke it)`,
+    )
+    expectNoBlankMarkdownCells(md)
+    const html = await renderReport(model, { format: 'html' })
+    expect(html).toContain(
+      `<span class="mono">${KEY}</span>: found by evidence set ${first}, not by this snapshot`,
+    )
+    expectNoBlankHtmlCells(html)
+
+    // Rotated by the case: nothing left to rotate, and the summary says what was done.
+    await rotateKey(dir)
+    const rotated = await buildReportModel(dir, { verify: false })
+    expect(rotated.recommendations.items.map((r) => r.title)).not.toContain(
+      'Rotate the long-term access key found in the environment',
+    )
+    expect(rotated.limits.items.map((l) => l.title)).not.toContain('Long-term access keys were not rotated')
+    expect(rotated.summary.impact).toContain(
+      `Long-term access key ${KEY} was in the environment of ${FN} (evidence set ${first}) and not found there by its newest snapshot (${second}): it was rotated in this case (see the actions taken).`,
     )
   })
 })
