@@ -715,10 +715,13 @@ export function limitsOf(input: AdviceInput): LimitView[] {
         'No secret rotation was journaled: environment values and Secrets Manager secrets the role could read keep their values.',
     })
   }
-  if (handled.length) {
+  // Only where the newest snapshot still finds the value: one taken out of the environment since
+  // is held no longer.
+  const held = handled.filter((k) => input.functions.some((f) => environmentSecretsOf(f, [k]).handled.length))
+  if (held.length) {
     limits.push({
       title: 'The environment still holds the secret of a key this case cut off',
-      detail: `${joinNames(handled.map((k) => `${k.variable} (${k.function}) is the secret of access key ${k.accessKeyId}, ${k.fate} in this case`))}: it no longer signs requests${handled.some((k) => k.fate === 'deactivated' || k.fate === 'rotated') ? ' while the key stays inactive (restore reactivates it; delete the old key with --delete-old)' : ''}, but the value stays in the function’s configuration until the function is updated to the new key or, better, to its role.`,
+      detail: `${joinNames(held.map((k) => `${k.variable} (${k.function}) is the secret of access key ${k.accessKeyId}, ${k.fate} in this case`))}: it no longer signs requests${held.some((k) => k.fate === 'deactivated' || k.fate === 'rotated') ? ' while the key stays inactive (restore reactivates it; delete the old key with --delete-old)' : ''}, but the value stays in the function’s configuration until the function is updated to the new key or, better, to its role.`,
     })
   }
   if (applied('credentials.rotate-secret')) {

@@ -646,6 +646,11 @@ describe('what the snapshot showed open, against what the case did', () => {
     expect(rotated.recommendations.items.map((r) => r.title)).not.toContain(
       'Rotate the long-term access key found in the environment',
     )
+    // Before: the limit "The environment still holds the secret of a key this case cut off" for a
+    // variable the newest snapshot no longer finds.
+    expect(rotated.limits.items.map((l) => l.title)).not.toContain(
+      'The environment still holds the secret of a key this case cut off',
+    )
     expect(rotated.limits.items.map((l) => l.title)).not.toContain('Long-term access keys were not rotated')
     expect(rotated.summary.impact).toContain(
       `Long-term access key ${KEY} was in the environment of ${FN} (evidence set ${first}) and not found there by its newest snapshot (${second}): it was rotated in this case (see the actions taken).`,
