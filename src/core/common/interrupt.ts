@@ -119,6 +119,11 @@ export function trackEmptyFolder(path: string): () => void {
   return atInterrupt(`removed ${escapeTerminal(shown)}/`, () => rmdirSync(path))
 }
 
+/** What an interruption now would do and say, newest first (each cleanup's `what`). */
+export function pendingInterruptCleanups(): string[] {
+  return [...cleanups.values()].reverse().map((c) => c.what)
+}
+
 /**
  * Runs every registered cleanup (newest first); returns what each did. An awaited one is started,
  * not waited for: see {@link settleInterruptCleanups}.

@@ -1,7 +1,9 @@
 import { AccessDeniedError, FirError, messageOf } from '../../errors.js'
 import type { Outcome } from '../case/journal.js'
 import { canonicalJson } from '../common/canonical-json.js'
+import { atInterrupt } from '../common/interrupt.js'
 import { holdsRedaction } from '../common/redact.js'
+import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { announceActing } from '../identity.js'
 import type { Plan, Step, StepResult, UndoPlan, UndoRecord } from './step.js'
@@ -101,6 +103,15 @@ export function crashHook(ctx: FirContext, stepId: string): void {
   if (!ctx.aws.emulatorOnly) return
   const names = (process.env[CRASH_HOOK_ENV] ?? '').split(',').map((s) => s.trim())
   if (names.includes(stepId)) process.kill(process.pid, 'SIGKILL')
+}
+
+/**
+ * What an interruption says of a change cut off between its `started` entry and its outcome: AWS
+ * may or may not have made it; `fir case show` lists it, and the same command run again settles it
+ * (see interrupted.ts).
+ */
+function cutOffText(step: string, label: string, undo: boolean): string {
+  return `${undo ? 'the undo of ' : ''}${step} on ${escapeTerminal(label)} was cut off mid-change: no outcome is journaled and it may have been made (fir case show lists it; the same command run again finishes it)`
 }
 
 /** 'denied' for AWS denials, else 'failed'. */
@@ -349,75 +360,81 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
           ...(superseded ? { supersedes: superseded.record.startedSeq, prior: superseded.prior } : {}),
         },
       })
-      const undo: UndoRecord<S> = {
-        step: spec.id,
-        target: read.target,
-        params,
-        prior: superseded ? superseded.prior : read.state,
-        after: intended,
-        startedSeq: started.seq,
-        startedAt: started.at,
-      }
-      const mark = ctx.aws.requestLog.length
-      let after: S
-      let progressed: S | undefined
+      // Until its outcome is journaled, an interruption says the change was cut off, and what settles it.
+      const cutOff = atInterrupt(cutOffText(spec.id, result.label, false), () => {})
       try {
-        after = await spec.change(ctx, params, read.state, intended, (s) => {
-          progressed = s
-        })
-      } catch (err) {
-        if (!(err instanceof FirError)) {
+        const undo: UndoRecord<S> = {
+          step: spec.id,
+          target: read.target,
+          params,
+          prior: superseded ? superseded.prior : read.state,
+          after: intended,
+          startedSeq: started.seq,
+          startedAt: started.at,
+        }
+        const mark = ctx.aws.requestLog.length
+        let after: S
+        let progressed: S | undefined
+        try {
+          after = await spec.change(ctx, params, read.state, intended, (s) => {
+            progressed = s
+          })
+        } catch (err) {
+          if (!(err instanceof FirError)) {
+            await journal(ctx, {
+              target: read.target,
+              params,
+              outcome: 'failed',
+              error: errorInfo(err),
+              requestIds: requestIdsSince(ctx, mark),
+            })
+            throw err
+          }
+          fail(ctx, result, err, 'the change did not complete')
+          let now: S | undefined
+          try {
+            now = (await spec.read(ctx, params)).state
+          } catch {
+            now = undefined
+          }
+          // What fir left: the state read back, else the last state the change reported reaching.
+          const left = now ?? progressed
+          result.requestIds = requestIdsSince(ctx, mark)
+          result.after = left ?? null
+          result.afterText = left === undefined ? '?' : spec.describe(left)
+          result.undo = left === undefined ? undo : { ...undo, after: left }
+          if (left !== undefined) {
+            result.outputs = spec.outputs?.(params, left) ?? {}
+            const note = partlyMadeNote(ctx, params, read.state, left, now !== undefined)
+            if (note) {
+              result.partlyMade = true
+              result.notes = [...result.notes, note]
+            }
+          }
           await journal(ctx, {
             target: read.target,
             params,
-            outcome: 'failed',
-            error: errorInfo(err),
-            requestIds: requestIdsSince(ctx, mark),
+            outcome: result.outcome as Outcome,
+            ...(left !== undefined ? { after: left } : {}),
+            requestIds: result.requestIds,
+            error: result.error,
           })
-          throw err
+          return result
         }
-        fail(ctx, result, err, 'the change did not complete')
-        let now: S | undefined
-        try {
-          now = (await spec.read(ctx, params)).state
-        } catch {
-          now = undefined
+        crashHook(ctx, spec.id)
+        const requestIds = requestIdsSince(ctx, mark)
+        await journal(ctx, { target: read.target, params, outcome: 'applied', after, requestIds })
+        return {
+          ...result,
+          outcome: 'applied',
+          after,
+          afterText: spec.describe(after),
+          requestIds,
+          outputs: spec.outputs?.(params, after) ?? {},
+          undo: { ...undo, after },
         }
-        // What fir left: the state read back, else the last state the change reported reaching.
-        const left = now ?? progressed
-        result.requestIds = requestIdsSince(ctx, mark)
-        result.after = left ?? null
-        result.afterText = left === undefined ? '?' : spec.describe(left)
-        result.undo = left === undefined ? undo : { ...undo, after: left }
-        if (left !== undefined) {
-          result.outputs = spec.outputs?.(params, left) ?? {}
-          const note = partlyMadeNote(ctx, params, read.state, left, now !== undefined)
-          if (note) {
-            result.partlyMade = true
-            result.notes = [...result.notes, note]
-          }
-        }
-        await journal(ctx, {
-          target: read.target,
-          params,
-          outcome: result.outcome as Outcome,
-          ...(left !== undefined ? { after: left } : {}),
-          requestIds: result.requestIds,
-          error: result.error,
-        })
-        return result
-      }
-      crashHook(ctx, spec.id)
-      const requestIds = requestIdsSince(ctx, mark)
-      await journal(ctx, { target: read.target, params, outcome: 'applied', after, requestIds })
-      return {
-        ...result,
-        outcome: 'applied',
-        after,
-        afterText: spec.describe(after),
-        requestIds,
-        outputs: spec.outputs?.(params, after) ?? {},
-        undo: { ...undo, after },
+      } finally {
+        cutOff()
       }
     },
 
@@ -489,45 +506,50 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
         prior: read.state,
         undo: { intendedAfter: cmp.result },
       })
-      const mark = ctx.aws.requestLog.length
-      let after: S
-      let progressed: S | undefined
+      const cutOff = atInterrupt(cutOffText(spec.id, result.label, true), () => {})
       try {
-        after = await spec.revert(ctx, record, read.state, cmp, (s) => {
-          progressed = s
-        })
-      } catch (err) {
-        if (!(err instanceof FirError)) {
-          await journal(ctx, { target: record.target, params, outcome: 'failed', error: errorInfo(err) })
-          throw err
-        }
-        fail(ctx, result, err, 'the undo did not complete')
-        let now: S | undefined
+        const mark = ctx.aws.requestLog.length
+        let after: S
+        let progressed: S | undefined
         try {
-          now = (await readForUndo(ctx, record)).state
-        } catch {
-          now = undefined
+          after = await spec.revert(ctx, record, read.state, cmp, (s) => {
+            progressed = s
+          })
+        } catch (err) {
+          if (!(err instanceof FirError)) {
+            await journal(ctx, { target: record.target, params, outcome: 'failed', error: errorInfo(err) })
+            throw err
+          }
+          fail(ctx, result, err, 'the undo did not complete')
+          let now: S | undefined
+          try {
+            now = (await readForUndo(ctx, record)).state
+          } catch {
+            now = undefined
+          }
+          // What the undo left: the state read back, else the last state the revert reported reaching.
+          const left = now ?? progressed
+          result.requestIds = requestIdsSince(ctx, mark)
+          result.after = left ?? null
+          result.afterText = left === undefined ? '?' : spec.describe(left)
+          await journal(ctx, {
+            target: record.target,
+            params,
+            outcome: result.outcome as Outcome,
+            ...(left !== undefined ? { after: left } : {}),
+            requestIds: result.requestIds,
+            error: result.error,
+          })
+          return result
         }
-        // What the undo left: the state read back, else the last state the revert reported reaching.
-        const left = now ?? progressed
-        result.requestIds = requestIdsSince(ctx, mark)
-        result.after = left ?? null
-        result.afterText = left === undefined ? '?' : spec.describe(left)
-        await journal(ctx, {
-          target: record.target,
-          params,
-          outcome: result.outcome as Outcome,
-          ...(left !== undefined ? { after: left } : {}),
-          requestIds: result.requestIds,
-          error: result.error,
-        })
-        return result
+        crashHook(ctx, `${spec.id}.undo`)
+        const requestIds = requestIdsSince(ctx, mark)
+        const outcome = cmp.conflicts.length > 0 ? 'conflict' : 'undone'
+        await journal(ctx, { target: record.target, params, outcome, after, requestIds })
+        return { ...result, outcome, after, afterText: spec.describe(after), requestIds }
+      } finally {
+        cutOff()
       }
-      crashHook(ctx, `${spec.id}.undo`)
-      const requestIds = requestIdsSince(ctx, mark)
-      const outcome = cmp.conflicts.length > 0 ? 'conflict' : 'undone'
-      await journal(ctx, { target: record.target, params, outcome, after, requestIds })
-      return { ...result, outcome, after, afterText: spec.describe(after), requestIds }
     },
   }
   return step

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { pendingInterruptCleanups } from '../../../src/core/common/interrupt.js'
 import { viewJournal } from '../../../src/core/report/journal-view.js'
 import { defineStep } from '../../../src/core/steps/define-step.js'
 import { runSteps, runUndos } from '../../../src/core/steps/runner.js'
@@ -13,7 +14,10 @@ const moto = useMoto()
  * A step over an in-memory dial (the "AWS" state), counting mutating calls; reading a dial whose
  * label is in `denied` is refused as AWS refuses a read the caller may not make.
  */
-function dialStep(world: { value: number; writes: number; denied?: string[] }, id = 'test.dial') {
+function dialStep(
+  world: { value: number; writes: number; denied?: string[]; during?: () => void },
+  id = 'test.dial',
+) {
   return defineStep<{ label: string; to: number }, { value: number }>({
     id,
     title: 'Turn the dial',
@@ -27,6 +31,7 @@ function dialStep(world: { value: number; writes: number; denied?: string[] }, i
     intend: (_ctx, p) => ({ value: p.to }),
     isApplied: (_ctx, p, s) => s.value === p.to,
     async change(_ctx, p) {
+      world.during?.()
       world.value = p.to
       world.writes++
       return { value: world.value }
@@ -38,6 +43,7 @@ function dialStep(world: { value: number; writes: number; denied?: string[] }, i
       return { result: current, changes: 0, conflicts: [`dial is ${current.value}`] }
     },
     async revert(_ctx, record) {
+      world.during?.()
       world.value = record.prior.value
       world.writes++
       return record.prior
@@ -63,6 +69,25 @@ describe('step runner', () => {
     const again = await runSteps(ctx, [{ step, params: { label: 'a', to: 0 } }], { what: 'test' })
     expect(again.results[0]!.outcome).toBe('already-applied')
     expect(world.writes).toBe(1)
+    await ctx.case.close()
+  })
+
+  it('while a change or its undo is under way, an interruption says it was cut off and what settles it', async () => {
+    // Before: Ctrl-C mid-change said only "released the case lock": nothing of the change AWS may
+    // have made, whose outcome the journal does not hold.
+    const seen: string[][] = []
+    const world = { value: 3, writes: 0, during: () => seen.push(pendingInterruptCleanups()) }
+    const step = dialStep(world)
+    const ctx = await testContext(moto.endpoint())
+    const r = await runSteps(ctx, [{ step, params: { label: 'a', to: 0 } }], { what: 'test' })
+    await runUndos(ctx, [{ step, record: r.results[0]!.undo! }], { what: 'test' })
+    const settles =
+      'no outcome is journaled and it may have been made (fir case show lists it; the same command run again finishes it)'
+    expect(seen.map((s) => s[0])).toEqual([
+      `test.dial on a was cut off mid-change: ${settles}`,
+      `the undo of test.dial on a was cut off mid-change: ${settles}`,
+    ])
+    expect(pendingInterruptCleanups().some((w) => w.includes('cut off'))).toBe(false)
     await ctx.case.close()
   })
 
