@@ -6,6 +6,7 @@ import { sha256Hex } from '../common/hash.js'
 import { redactor, registerEnvironmentSecrets } from '../common/redact.js'
 import { escapeTerminal } from '../common/text.js'
 import { asArray, asRecord, asString, truncate } from '../report/format.js'
+import { SWEEP_ACTION, SWEEP_START_ACTION } from '../sweep/recorded.js'
 import { EVIDENCE_DIR, MANIFEST_FILE, sealedSets } from './evidence-store.js'
 import type { JournalEntry } from './journal.js'
 
@@ -54,6 +55,25 @@ export function recordedSecretFiles(
   return files
 }
 
+const HEX64 = /^[0-9a-f]{64}$/
+
+/**
+ * The SHA-256s (lowercase hex) of the values the case declared leaked: every `--env-value-sha256`
+ * of its sweeps, from the journal (recorded as the sweep starts, so a sweep cut off still counts).
+ * A value with one of these hashes is a secret wherever fir reads an environment in this case
+ * (classifyEnvironmentValue): the snapshot a sweep seals and any later one classify it
+ * `indicator-match`, and every command that opens the case redacts it.
+ */
+export function leakedValueHashes(entries: readonly JournalEntry[]): Set<string> {
+  const hashes = new Set<string>()
+  for (const e of entries) {
+    if (e.action !== SWEEP_START_ACTION && e.action !== SWEEP_ACTION) continue
+    for (const h of asArray(asRecord(e.params?.indicators).envValueSha256))
+      if (typeof h === 'string' && HEX64.test(h)) hashes.add(h)
+  }
+  return hashes
+}
+
 /** What registerCaseSecrets found. */
 export interface CaseSecrets {
   /** What each GetFunction response says of the environment. */
@@ -64,8 +84,9 @@ export interface CaseSecrets {
 
 /**
  * Registers with the process redactor every secret the case holds verbatim (environment values in
- * snapshot responses, rotated keys in secrets/), so no such value can leave the case through any
- * output (stdout, stderr, --json, exports, reports, the timeline's own files) even when it also
+ * snapshot responses, those its sweeps declared leaked among them; rotated keys in secrets/), so no
+ * such value can leave the case through any output (stdout, stderr, --json, exports, reports, the
+ * timeline's own files) even when it also
  * appears in a CloudTrail field or a finding. Only the files in secrets/ that the journal records
  * (SECRET_FILE_ACTION), unchanged, are read: any other file there was not written by fir, and
  * whatever it held would be cut out of every report (a planted "victim" hides the function's
@@ -78,9 +99,11 @@ export async function registerCaseSecrets(
   journal: readonly JournalEntry[],
 ): Promise<CaseSecrets> {
   const environments: EnvironmentIndex = new Map()
+  const leaked = leakedValueHashes(journal)
   for (const set of sets) {
-    // A sealed set never changes: one opening the case read it already (the report reads again).
-    const key = `${resolve(dir)}\u0000${set.name}`
+    // A sealed set never changes: one opening the case read it already (the report reads again),
+    // unless a sweep since declared another value leaked.
+    const key = `${resolve(dir)}\u0000${set.name}\u0000${[...leaked].sort().join(',')}`
     const known = setsRead.get(key)
     if (known) {
       for (const [k, v] of known) environments.set(k, v)
@@ -98,7 +121,7 @@ export async function registerCaseSecrets(
         const config = asRecord(doc.Configuration ?? doc)
         const env = asRecord(config.Environment)
         const vars = asRecord(env.Variables)
-        registerEnvironmentSecrets(vars)
+        registerEnvironmentSecrets(vars, leaked)
         const errorText = environmentError(env)
         const facts = {
           variables: Object.keys(vars).length,

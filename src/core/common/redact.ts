@@ -492,14 +492,39 @@ function deepMap(
 /** The one redactor of this process. */
 export const redactor = new Redactor()
 
+/** The kind of secret a value is when the case declared it leaked (a sweep's --env-value-sha256). */
+const LEAKED_VALUE_KIND = 'indicator-match'
+
+const NO_LEAKED_VALUES: ReadonlySet<string> = new Set()
+
 /**
- * Registers with the process redactor every value of a function's environment that classifyValue
- * calls secret. Whatever reads a function's environment calls it before anything about that
- * function is printed or journaled: its description, a statement id or an error may quote one.
+ * classifyValue for an environment variable, also knowing the SHA-256s (lowercase hex) of the
+ * values the case declared leaked (`leakedValueHashes`): such a value is a secret whatever its
+ * name or form, as the sweep that matched it treated it, so every command that reads that
+ * environment after the sweep (a snapshot, the report) classifies and redacts it alike.
  */
-export function registerEnvironmentSecrets(variables: Record<string, unknown> | null | undefined): void {
+export function classifyEnvironmentValue(
+  name: string,
+  value: string,
+  leaked: ReadonlySet<string> = NO_LEAKED_VALUES,
+): SecretVerdict {
+  if (leaked.size > 0 && leaked.has(sha256Hex(value))) return { secret: true, kind: LEAKED_VALUE_KIND }
+  return classifyValue(name, value)
+}
+
+/**
+ * Registers with the process redactor every value of a function's environment that
+ * classifyEnvironmentValue calls secret (`leaked`: the hashes of the values the case declared
+ * leaked). Whatever reads a function's environment calls it before anything about that function
+ * is printed or journaled: its description, a statement id or an error may quote one.
+ */
+export function registerEnvironmentSecrets(
+  variables: Record<string, unknown> | null | undefined,
+  leaked: ReadonlySet<string> = NO_LEAKED_VALUES,
+): void {
   for (const [name, value] of Object.entries(variables ?? {})) {
-    if (typeof value === 'string' && classifyValue(name, value).secret) redactor.register(value)
+    if (typeof value === 'string' && classifyEnvironmentValue(name, value, leaked).secret)
+      redactor.register(value)
   }
 }
 

@@ -376,6 +376,7 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
       const error = environmentError(env)
       return { qualifier: d.qualifier, variables: env?.Variables, ...(error ? { error } : {}) }
     }),
+    run.leakedValues,
   )
   // An environment Lambda could not decrypt was not read: its secrets are unknown, not absent.
   for (const u of envScan.unreadable) {

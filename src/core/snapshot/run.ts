@@ -1,5 +1,6 @@
 import type { AwsClients } from '../../aws/clients.js'
 import type { EvidenceSet } from '../case/evidence-store.js'
+import { leakedValueHashes } from '../case/secrets.js'
 import { sha256Hex } from '../common/hash.js'
 import type { FirContext } from '../context.js'
 import { Once, type RegionPacers } from './pacing.js'
@@ -18,6 +19,11 @@ export interface RunSettings {
 /** Everything one snapshot run shares between functions: the set, the recorder, caches, findings. */
 export class SnapshotRun {
   readonly findings: Finding[] = []
+  /**
+   * The SHA-256s of the values the case's sweeps declared leaked (a sweep's own snapshot runs after
+   * it journaled its indicators): an environment value with one is a secret (scanEnvironments).
+   */
+  readonly leakedValues: ReadonlySet<string>
   private readonly caches = new Map<string, Once<string, unknown>>()
 
   constructor(
@@ -30,7 +36,9 @@ export class SnapshotRun {
     readonly now: Date,
     /** The caller's account (a layer of this account is read by name, another's by ARN). */
     readonly callerAccount: string,
-  ) {}
+  ) {
+    this.leakedValues = leakedValueHashes(ctx.case.journal.all())
+  }
 
   /**
    * A run-wide memo, by name: one download per distinct package, one role per ARN, one layer per

@@ -1,4 +1,4 @@
-import { classifyValue, redactor, redactValue } from '../common/redact.js'
+import { classifyEnvironmentValue, redactor, redactValue } from '../common/redact.js'
 import type { EnvironmentError, SecretSummary } from './types.js'
 
 /** One qualifier's environment, as Lambda returned it. */
@@ -26,12 +26,16 @@ export function environmentUnknown(error: string): string {
 
 /**
  * Finds secret-looking values and access key ids in every qualifier's environment, and lists the
- * environments Lambda did not return (could not decrypt), by error. Each secret value is
- * registered with the process redactor at once, so it cannot leave evidence/ through any output
- * path; only its redacted form is returned. Entries are de-duplicated by (name, value) with the
- * qualifiers that hold them.
+ * environments Lambda did not return (could not decrypt), by error. A value whose SHA-256 is in
+ * `leaked` (the values the case's sweeps declared leaked: leakedValueHashes) is a secret of kind
+ * `indicator-match`, whatever it looks like. Each secret value is registered with the process
+ * redactor at once, so it cannot leave evidence/ through any output path; only its redacted form
+ * is returned. Entries are de-duplicated by (name, value) with the qualifiers that hold them.
  */
-export function scanEnvironments(inputs: EnvironmentInput[]): EnvironmentScan {
+export function scanEnvironments(
+  inputs: EnvironmentInput[],
+  leaked: ReadonlySet<string> = new Set(),
+): EnvironmentScan {
   const secrets = new Map<string, SecretSummary & { value: string }>()
   const keys = new Map<string, EnvironmentScan['accessKeys'][number]>()
   const unreadable = new Map<string, EnvironmentError>()
@@ -44,7 +48,7 @@ export function scanEnvironments(inputs: EnvironmentInput[]): EnvironmentScan {
     }
     for (const [name, value] of Object.entries(variables ?? {})) {
       if (typeof value !== 'string' || value === '') continue
-      const verdict = classifyValue(name, value)
+      const verdict = classifyEnvironmentValue(name, value, leaked)
       if (verdict.accessKeyId) {
         const k = `${name}\u0000${value}`
         const hit = keys.get(k)

@@ -106,7 +106,8 @@ function roleNameOf(roleArn: string): string {
 
 /**
  * The indicators a function version matches from its ListFunctions entry alone (everything but
- * `public`). A matching environment value is registered as a secret: it is never printed.
+ * `public`). A matching environment value is registered as a secret: it is never printed. Later
+ * commands learn it from the journaled indicators (leakedValueHashes in case/secrets.ts).
  */
 export function matchInventory(fn: InventoryFunction, ind: Indicators): MatchReason[] {
   const reasons: MatchReason[] = []

@@ -8,6 +8,8 @@ import { asArray, asRecord, asString } from '../report/format.js'
 
 /** The journal action of a finished sweep (runSweep): its parameters and its result file's hash. */
 export const SWEEP_ACTION = 'sweep'
+/** The journal action of a sweep as it starts (runSweep): its parameters, the indicators among them. */
+export const SWEEP_START_ACTION = 'sweep.start'
 
 /** One function version a recorded sweep matched, with whether the sweep sealed it. */
 export interface RecordedSweepMatch {

@@ -26,7 +26,7 @@ import { snapshotFunctions } from '../snapshot/snapshot.js'
 import { type Indicators, type MatchReason, matchInventory } from './indicators.js'
 import { AccountPacer, maxPerSecond, runQueue } from './pacer.js'
 import { publicReasons, type QualifiedPolicy } from './public.js'
-import { SWEEP_ACTION, unqualifiedArn } from './recorded.js'
+import { SWEEP_ACTION, SWEEP_START_ACTION, unqualifiedArn } from './recorded.js'
 import { isOptInRegion } from './regions.js'
 
 export interface SweepOptions {
@@ -214,7 +214,7 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
     )
 
   await ctx.case.journal.append({
-    action: 'sweep.start',
+    action: SWEEP_START_ACTION,
     target: opts.org ? 'organization' : accounts.map((a) => a.id).join(','),
     params: {
       org: opts.org,

@@ -410,6 +410,32 @@ describe('case folder', () => {
     expect(await verifyCase(handle.dir)).toMatchObject({ ok: true, problems: [] })
   })
 
+  it('redacts an environment value of the evidence that a sweep of the case declared leaked', async () => {
+    const { handle } = await newCase('LEAKED-1')
+    const leaked = 'blue heron at dusk'
+    const set = await handle.newEvidenceSet()
+    await set.writeJson(
+      'functions/desc-fn/get-function.$LATEST.json',
+      { Configuration: { FunctionName: 'desc-fn', Environment: { Variables: { GREETING: leaked } } } },
+      { call: 'lambda:GetFunction', target: 'desc-fn' },
+    )
+    await set.seal()
+    // GREETING is no secret by its name or its value: only the sweep's record makes it one.
+    await registerSecretsOfCase(handle.dir, handle.journal.all())
+    expect(redactor.scrub(`hello ${leaked}`)).toBe(`hello ${leaked}`)
+    // A sweep cut off after it started: its indicators are journaled already.
+    await handle.journal.append({
+      action: 'sweep.start',
+      target: '123456789012',
+      params: { indicators: { roleNames: [], envValueSha256: [sha256Hex(leaked)] } },
+      outcome: 'recorded',
+    })
+    // Before: the case's secrets were those classifyValue finds, and the value stayed in clear.
+    await registerSecretsOfCase(handle.dir, handle.journal.all())
+    expect(redactor.scrub(`hello ${leaked}`)).toBe(`hello ${redactValue(leaked)}`)
+    await handle.close()
+  })
+
   it('sets aside a last journal line a crash cut off, journals its hash, and goes on', async () => {
     const { handle } = await newCase('TORN-1')
     await note(handle.journal, 'a')

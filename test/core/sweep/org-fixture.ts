@@ -107,7 +107,7 @@ export async function createFunction(
   c: Clients,
   name: string,
   roleArn: string,
-  options: { env?: Record<string, string>; layers?: string[]; code?: Uint8Array } = {},
+  options: { env?: Record<string, string>; layers?: string[]; code?: Uint8Array; description?: string } = {},
 ): Promise<string> {
   const out = await c.lambda.send(
     new CreateFunctionCommand({
@@ -118,6 +118,7 @@ export async function createFunction(
       Code: { ZipFile: options.code ?? tinyZip() },
       ...(options.env ? { Environment: { Variables: options.env } } : {}),
       ...(options.layers ? { Layers: options.layers } : {}),
+      ...(options.description ? { Description: options.description } : {}),
     }),
   )
   return out.FunctionArn!

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { sha256Hex } from '../../../src/core/common/hash.js'
+import { snapshotFunctions } from '../../../src/core/snapshot/snapshot.js'
 import type { Indicators } from '../../../src/core/sweep/indicators.js'
 import { runSweep, type SweepOptions } from '../../../src/core/sweep/sweep.js'
 import { useMoto } from '../../support/emulator.js'
@@ -86,6 +88,39 @@ describe('runSweep (core, against moto)', () => {
       expect(summary.gaps.map((g: { what: string }) => g.what).join(' ')).not.toContain(
         `fn-${s.account === OTHER ? MANAGEMENT_ACCOUNT : OTHER}`,
       )
+    }
+  })
+
+  it('classifies a value matched by --env-value-sha256 as a secret in the set it seals, and in a later snapshot of the case', async () => {
+    const c = await clientsIn(moto.endpoint(), MANAGEMENT_ACCOUNT, 'us-east-1')
+    const leaked = 'green fox at noon'
+    await createFunction(c, 'desc-fn', await ensureRole(c.iam, 'desc-role', MANAGEMENT_ACCOUNT), {
+      env: { DB_PASSWORD: 'red sky at morning', GREETING: leaked },
+      description: `pw red sky at morning / hello ${leaked}`,
+    })
+    const { ctx, dir } = await testContext(moto.endpoint())
+    const r = await runSweep(
+      ctx,
+      options({
+        indicators: { ...indicators, roleNames: [], envValueSha256: [sha256Hex(leaked)] },
+        snapshot: true,
+      }),
+    )
+    expect(r.matches.map((m) => m.function)).toEqual(['desc-fn'])
+    const later = await snapshotFunctions(ctx, { functions: ['desc-fn'] })
+    // Before: the sealed set listed DB_PASSWORD only, so a later command, which learns the
+    // secrets from the evidence, printed the leaked value in the description.
+    for (const set of [r.snapshots[0]!.set!, later.set]) {
+      const summary = JSON.parse(await readFile(join(dir, 'evidence', set, 'summary.json'), 'utf8'))
+      expect(
+        summary.functions[0].secrets.map((s: { name: string; kind: string }) => [s.name, s.kind]),
+        set,
+      ).toEqual([
+        ['DB_PASSWORD', 'secret-by-name'],
+        ['GREETING', 'indicator-match'],
+      ])
+      const findings = JSON.parse(await readFile(join(dir, 'evidence', set, 'findings.json'), 'utf8'))
+      expect(findings.map((f: { detail: { variable?: string } }) => f.detail.variable)).toContain('GREETING')
     }
   })
 
