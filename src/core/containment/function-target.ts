@@ -4,6 +4,7 @@ import {
   getFunctionConfiguration,
 } from '../../aws/lambda-containment.js'
 import { UsageError } from '../../errors.js'
+import { leakedValueHashes } from '../case/secrets.js'
 import { registerEnvironmentSecrets } from '../common/redact.js'
 import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
@@ -80,16 +81,18 @@ export function regionalAws(ctx: FirContext, region: unknown): AwsClients {
 
 /**
  * The function's configuration (GetFunctionConfiguration), its environment's secret values
- * registered with the redactor first: containment prints and journals plan rows and prior states
- * (a description quoting a secret) before the snapshot contain takes registers them, and a dry run
- * takes none. Every containment read of a function's configuration goes through here.
+ * registered with the redactor first (those the case's sweeps declared leaked among them):
+ * containment prints and journals plan rows and prior states (a description quoting a secret)
+ * before the snapshot contain takes registers them, and a dry run takes none. Every containment
+ * read of a function's configuration goes through here.
  */
 export async function readFunctionConfiguration(
+  ctx: FirContext,
   aws: AwsClients,
   fn: string,
 ): Promise<GetFunctionConfigurationCommandOutput> {
   const cfg = await getFunctionConfiguration(aws, fn)
-  registerEnvironmentSecrets(cfg.Environment?.Variables)
+  registerEnvironmentSecrets(cfg.Environment?.Variables, leakedValueHashes(ctx.case.journal.all()))
   return cfg
 }
 
@@ -104,7 +107,7 @@ export async function resolveFunction(ctx: FirContext, input: string): Promise<F
   if (input.startsWith('arn:')) await assertSameAccount(aws, input)
   else if (ref.account)
     await assertSameAccount(aws, `arn:aws:lambda:${region}:${ref.account}:function:${ref.name}`)
-  const cfg = await readFunctionConfiguration(aws, ref.name)
+  const cfg = await readFunctionConfiguration(ctx, aws, ref.name)
   const arn = cfg.FunctionArn ?? ''
   const roleArn = cfg.Role ?? ''
   return {

@@ -44,7 +44,7 @@ export const recycleStep = defineStep<FunctionParams, RecycleState>({
   iamActions: ['lambda:GetFunctionConfiguration', 'lambda:UpdateFunctionConfiguration'],
   undoPolicy: 'default',
   async read(ctx, params) {
-    const cfg = await readFunctionConfiguration(regionalAws(ctx, params.region), params.function)
+    const cfg = await readFunctionConfiguration(ctx, regionalAws(ctx, params.region), params.function)
     return {
       target: params.functionArn,
       label: params.function,

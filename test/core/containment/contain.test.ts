@@ -7,6 +7,8 @@ import {
 } from '@aws-sdk/client-lambda'
 import { CreateOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations'
 import { describe, expect, it } from 'vitest'
+import { sha256Hex } from '../../../src/core/common/hash.js'
+import { redactValue } from '../../../src/core/common/redact.js'
 import { containFunction, type SnapshotPort } from '../../../src/core/containment/contain.js'
 import type { PermissionsState } from '../../../src/core/containment/permissions.js'
 import { restoreCase } from '../../../src/core/containment/restore.js'
@@ -286,6 +288,33 @@ describe('recycle under two cases whose ids share a prefix', () => {
     expect((await recycle(short)).results.map((r) => r.outcome)).toEqual(['already-applied'])
     await long.case.close()
     await short.case.close()
+  })
+})
+
+describe('a value a sweep of the case declared leaked', () => {
+  it('is redacted in what containment journals, though no snapshot of the function holds it yet', async () => {
+    const leaked = 'amber owl at midnight'
+    const role = await seedRole(moto.endpoint(), { name: 'lk-role' })
+    await seedFunction(moto.endpoint(), {
+      name: 'lk',
+      roleArn: role.arn,
+      env: { GREETING: leaked },
+      description: `hello ${leaked}`,
+    })
+    const ctx = await testContext(moto.endpoint(), { caseId: 'LK' })
+    await ctx.case.journal.append({
+      action: 'sweep.start',
+      target: TEST_ACCOUNT,
+      params: { indicators: { envValueSha256: [sha256Hex(leaked)] } },
+      outcome: 'recorded',
+    })
+    await containFunction(ctx, { function: 'lk', actions: ['recycle'], snapshot: fakeSnapshot() })
+    const started = ctx.case.journal
+      .all()
+      .find((e) => e.action === 'containment.recycle' && e.outcome === 'started')!
+    // Before: the prior description was journaled with the leaked value in clear.
+    expect(JSON.stringify(started.prior)).toContain(`hello ${redactValue(leaked)}`)
+    await ctx.case.close()
   })
 })
 
