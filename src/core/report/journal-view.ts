@@ -404,12 +404,21 @@ function statusOf(
       detail: `No containment step was journaled in this case: the function runs as it did.${whys ? ` ${whys}` : ''}`,
     }
   }
-  if (inForce.size === 0 && undone > 0 && failed === 0 && interrupted.length === 0) {
+  // Restored once every change fir made was undone: a measure that needed no change (already in
+  // place, nothing fir changed) has nothing to undo, and the function runs as it did before.
+  if (unchangedCount === inForce.size && undone > 0 && failed === 0 && interrupted.length === 0) {
+    // Not contained goes without saying once restored: only the ways in open again are worth naming.
+    const reopened = notContained
+      .filter((f) => f.open.length > 0)
+      .map((f) => `${f.why}.`)
+      .join(' ')
     return {
       code: 'restored',
       label: 'Restored',
-      inForce: [],
-      detail: `Every containment measure was undone (${undone}); the function runs as it did before containment.${whys ? ` ${whys}` : ''}`,
+      inForce: inForceList,
+      detail: unchangedCount
+        ? `Every change fir made was undone (${undone}); ${counted(unchangedCount, 'measure')} needed no change (already in place before containment, so nothing to undo); the function runs as it did before containment.${reopened ? ` ${reopened}` : ''}`
+        : `Every containment measure was undone (${undone}); the function runs as it did before containment.${reopened ? ` ${reopened}` : ''}`,
     }
   }
   if (functions.length > 0 && notContained.length === 0 && failed === 0 && interrupted.length === 0) {

@@ -206,6 +206,38 @@ describe('viewJournal', () => {
     ])
   })
 
+  it('reports restored once every change fir made was undone, a measure that needed no change aside', async () => {
+    // Before: "Status: Not contained. No function is contained: 1 measure in force (1 needed no
+    // change); 2 undone." — contain of a function with no event source mappings, then restore.
+    const entries = await journalOf([
+      change('containment.event-sources', FN, 'already-applied', { prior: { mappings: [] } }),
+      change('containment.throttle', FN, 'started', { prior: { reservedConcurrency: null } }),
+      change('containment.throttle', FN, 'applied', { after: { reservedConcurrency: 0 } }),
+      change('containment.recycle', FN, 'started', { prior: {} }),
+      change('containment.recycle', FN, 'applied', { after: {} }),
+      change('containment.throttle', FN, 'undone', { after: { reservedConcurrency: null } }),
+      change('containment.recycle', FN, 'undone', { after: {} }),
+    ])
+    const view = viewJournal(entries, {
+      functions: [{ arn: FN, name: 'orders-api', label: 'orders-api', items: [] }],
+    })
+    expect(view.status).toEqual({
+      code: 'restored',
+      label: 'Restored',
+      inForce: ['Disable event source mappings: orders-api — nothing to change (already in place)'],
+      detail:
+        'Every change fir made was undone (2); 1 measure needed no change (already in place before containment, so nothing to undo); the function runs as it did before containment.',
+    })
+    // Without a snapshot it is restored as well (it read "Contained": the measure closed its
+    // event sources as far as the journal shows).
+    expect(viewJournal(entries).status.code).toBe('restored')
+    // A measure fir changed and did not undo is no restore.
+    const kept = viewJournal(entries.slice(0, 6), {
+      functions: [{ arn: FN, name: 'orders-api', label: 'orders-api', items: [] }],
+    })
+    expect(kept.status.code).not.toBe('restored')
+  })
+
   it('a restore that was denied leaves the measure in force (it is a gap, not a lifted measure)', async () => {
     // Before: the denied undo counted as a failed measure: "Not contained" while the function
     // stayed throttled.
