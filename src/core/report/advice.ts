@@ -20,7 +20,7 @@ export interface AdviceInput {
   /** `api`, `s3` or `file` per source. */
   timelineSourceKinds: string[]
   timelineTotalEvents: number
-  /** Key events with AssumeRole made by an execution role's session (chained sessions). */
+  /** Roles an execution role's session assumed, AssumeRole calls that succeeded (chained sessions). */
   chainedAssumeRoles: string[]
   /** Long-term keys of other identities used from where the role's credentials were stolen to. */
   keysFromStolenAddress: { accessKeyId: string; userName: string | null; sourceIps: string[] }[]
@@ -144,6 +144,11 @@ const capitalise = (text: string) => text.charAt(0).toUpperCase() + text.slice(1
 
 function findingsMatching(list: FindingView[], re: RegExp): FindingView[] {
   return list.filter((f) => re.test(`${f.kind} ${f.title} ${f.tags.join(' ')}`))
+}
+
+/** The findings of which at least one call went through: a call that failed or was denied changed nothing. */
+function succeeded(list: FindingView[]): FindingView[] {
+  return list.filter((f) => f.failed < f.count)
 }
 
 function titles(list: FindingView[], max = 4): string[] {
@@ -392,8 +397,9 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     )
   }
 
+  // A denied UpdateFunctionCode changed no code: only the calls that went through.
   const codeFindings = findingsMatching(
-    allFindings,
+    succeeded(allFindings),
     /UpdateFunctionCode|code|archive|zip|layer|integrity|backdoor/i,
   )
   const throttledFns = input.journal.functions.filter((f) => f.measures.includes('containment.throttle'))
@@ -411,7 +417,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   }
 
   const persistence = findingsMatching(
-    input.timelineFindings,
+    succeeded(input.timelineFindings),
     /CreateAccessKey|CreateUser|CreateLoginProfile|AttachRolePolicy|PutRolePolicy|AddPermission|persistence|privilege/i,
   )
   // Public access the attacker opened (a public statement, a URL without auth) is closed while
@@ -493,7 +499,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   // Log tampering only (MITRE T1562 impair defenses, T1070 indicator removal): the defense-evasion
   // tactic also tags the use of valid credentials, which disables no logging.
   const evasion = findingsMatching(
-    input.timelineFindings,
+    succeeded(input.timelineFindings),
     /DeleteLogGroup|DeleteLogStream|StopLogging|DeleteTrail|PutEventSelectors|\bt1562\b|\bt1070\b|impair/i,
   )
   if (evasion.length) {

@@ -472,6 +472,7 @@ function snapshotFinding(raw: unknown, takenAt: string | null): FindingView {
     target: asString(f.target) || 'not recorded',
     detail: detailText === '' || detailText === 'none' ? 'no detail recorded' : detailText,
     count: 1,
+    failed: 0,
     first: null,
     firstDisplay: null,
     last: null,
@@ -1107,6 +1108,10 @@ export async function buildReportModel(
     if (scan.chainedAssumeRoles.length)
       impact.push(
         `The execution role’s credentials were used to assume other roles: ${scan.chainedAssumeRoles.slice(0, 4).join(', ')}.`,
+      )
+    if (scan.chainedAssumeRolesRefused.length)
+      impact.push(
+        `The execution role’s credentials were used to try to assume other roles, and the calls failed or were denied (no session was issued): ${scan.chainedAssumeRolesRefused.slice(0, 4).join(', ')}.`,
       )
     if (scan.errorEvents)
       impact.push(

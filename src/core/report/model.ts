@@ -370,6 +370,11 @@ export interface FindingView {
   /** A compact description (detail fields, or the first event's summary). */
   detail: string
   count: number
+  /**
+   * Of `count`, the occurrences whose call failed or was denied (timeline): attempts, which changed
+   * nothing. Always 0 for a snapshot finding.
+   */
+  failed: number
   first: string | null
   firstDisplay: string | null
   /** The last occurrence, or null when it is the same as `first` (or unknown). */

@@ -51,8 +51,10 @@ export interface TimelineScan {
   findingGroups: FindingView[]
   /** The earliest finding (by event time). */
   firstFinding: { time: string; title: string } | null
-  /** Roles assumed with an execution role's credentials (`role ARN (n×)`): chained sessions. */
+  /** Roles assumed (without error) with an execution role's credentials (`role ARN (n×)`): chained sessions. */
   chainedAssumeRoles: string[]
+  /** Roles an execution role's credentials tried to assume and failed or were denied (`role ARN (n×)`). */
+  chainedAssumeRolesRefused: string[]
   /**
    * Secrets read (without error) with an execution role's credentials, as `secretLabel` names them
    * (name, region, account): same-named secrets of two regions are two.
@@ -258,6 +260,8 @@ interface Group {
   level: Level
   tags: Set<string>
   count: number
+  /** Of `count`, the events that failed or were denied (attempts). */
+  failed: number
   firstMs: number
   lastMs: number
   firstIso: string | null
@@ -274,6 +278,7 @@ function addToGroups(
   actor: string,
   eventId: string,
   summary: string,
+  failed: boolean,
 ): void {
   const key = `${f.rule}\u0000${f.level}`
   const ms = time ? Date.parse(time) : Number.NaN
@@ -285,6 +290,7 @@ function addToGroups(
       level: f.level,
       tags: new Set(),
       count: 0,
+      failed: 0,
       firstMs: Number.POSITIVE_INFINITY,
       lastMs: Number.NEGATIVE_INFINITY,
       firstIso: null,
@@ -296,6 +302,7 @@ function addToGroups(
     groups.set(key, g)
   }
   g.count++
+  if (failed) g.failed++
   for (const t of f.tags) g.tags.add(t)
   if (!Number.isNaN(ms)) {
     if (ms < g.firstMs) {
@@ -312,6 +319,14 @@ function addToGroups(
   if (eventId && g.eventIds.length < 5) g.eventIds.push(eventId)
 }
 
+/** ` (failed or denied: an attempt)`: what a finding's detail says of its calls that were refused. */
+function failedText(failed: number, count: number): string {
+  if (failed === 0) return ''
+  if (failed < count)
+    return ` (${failed} of ${count} failed or ${failed === 1 ? 'was' : 'were'} denied: attempts)`
+  return count === 1 ? ' (failed or denied: an attempt)' : ` (all ${count} failed or were denied: attempts)`
+}
+
 function groupsToViews(groups: Map<string, Group>): FindingView[] {
   return [...groups.values()]
     .sort((a, b) => levelRank(a.level) - levelRank(b.level) || b.count - a.count || a.firstMs - b.firstMs)
@@ -321,8 +336,9 @@ function groupsToViews(groups: Map<string, Group>): FindingView[] {
       title: g.title,
       kind: g.rule,
       target: g.actors.size ? [...g.actors].join(', ') + (g.actors.size >= 4 ? ', …' : '') : 'not recorded',
-      detail: g.summary || 'no detail recorded',
+      detail: `${g.summary || 'no detail recorded'}${failedText(g.failed, g.count)}`,
       count: g.count,
+      failed: g.failed,
       first: g.firstIso,
       firstDisplay: g.firstIso ? utcDisplay(g.firstIso) : null,
       // A single moment is shown once: `last` only when it differs from `first`.
@@ -370,6 +386,7 @@ export async function scanTimeline(
     findingGroups: [],
     firstFinding: null,
     chainedAssumeRoles: [],
+    chainedAssumeRolesRefused: [],
     secretsRead: [],
     keysCreated: [],
     keysFromStolenAddress: [],
@@ -392,6 +409,7 @@ export async function scanTimeline(
     ]),
   )
   const chained = new Map<string, number>()
+  const chainedRefused = new Map<string, number>()
   const secretsRead = new Set<string>()
   const keysCreated = new Set<string>()
   const keysFromStolenAddress = new Map<string, { userName: string | null; sourceIps: Set<string> }>()
@@ -410,6 +428,8 @@ export async function scanTimeline(
   const eventFindingPoints: { ms: number; level: Level }[] = []
   const findingIps = new Set<string>()
   const firEventIds = new Set<string>()
+  // Flagged events that failed or were denied: the findings file's entries name their event.
+  const failedFlagged = new Set<string>()
   const byIp = new Map<string, Candidate[]>()
   // Candidates worse than the worst kept after a prune can never make the cut.
   let threshold = Number.POSITIVE_INFINITY
@@ -485,7 +505,8 @@ export async function scanTimeline(
         const arn = asString(actor.arn) ?? ''
         if (roleSessionPrefixes.some((p) => arn.includes(p))) {
           const assumed = asString(asRecord(event.requestParameters).roleArn) ?? 'unknown role'
-          chained.set(assumed, (chained.get(assumed) ?? 0) + 1)
+          // A refused AssumeRole issued no session: an attempt, nothing to revoke.
+          inc(event.error ? chainedRefused : chained, assumed)
         }
       }
       // fir's own calls are not detections (a timeline stored before fir left them out may carry
@@ -537,9 +558,11 @@ export async function scanTimeline(
       const time = () => (isoTime ??= new Date(ms).toISOString())
       if (findings.length) {
         scan.eventsWithFindings++
+        if (errorText && id) failedFlagged.add(id)
         for (const f of findings) {
           eventFindingPoints.push({ ms, level: f.level })
-          if (!findingsFile) addToGroups(eventGroups, f, time(), actorName, id, `${name} by ${actorName}`)
+          if (!findingsFile)
+            addToGroups(eventGroups, f, time(), actorName, id, `${name} by ${actorName}`, !!errorText)
         }
       }
       const top = findings.reduce<Level | null>(
@@ -662,6 +685,7 @@ export async function scanTimeline(
         actor,
         asString(f.eventId) ?? '',
         asString(f.summary) ?? (eventName ? `${eventName}${actor ? ` by ${actor}` : ''}` : ''),
+        !!eventId && failedFlagged.has(eventId),
       )
     }
     scan.findingGroups = groupsToViews(groups)
@@ -703,8 +727,11 @@ export async function scanTimeline(
       sourceIps: [...k.sourceIps].sort(),
       findings: [...k.findings].sort(),
     }))
-  scan.chainedAssumeRoles = [...chained.entries()]
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-    .map(([arn, n]) => `${arn} (${n}×)`)
+  const timesEach = (m: Map<string, number>) =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .map(([arn, n]) => `${arn} (${n}×)`)
+  scan.chainedAssumeRoles = timesEach(chained)
+  scan.chainedAssumeRolesRefused = timesEach(chainedRefused)
   return scan
 }

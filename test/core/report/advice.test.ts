@@ -14,6 +14,7 @@ function timelineFinding(title: string, tags: string[]): FindingView {
     target: 'arn:aws:sts::123456789012:assumed-role/r/f',
     detail: 'sts:GetCallerIdentity by the role from 203.0.113.45',
     count: 6,
+    failed: 0,
     first: '2026-11-26T20:56:28.000Z',
     firstDisplay: '2026-11-26 20:56:28 UTC',
     last: null,
@@ -367,6 +368,30 @@ describe('what the attacker created', () => {
       'Lambda Function Policy Opened To Everyone Or Another Account (6)',
       'Access Key Created For Another User (6)',
     ])
+  })
+})
+
+describe('what the attacker only tried to create', () => {
+  it('asks to remove, restore or redeploy only what at least one call went through for', () => {
+    // Before: "Now: Remove what the attacker created… The timeline shows calls that create lasting
+    // access" for CreateAccessKey calls that were all denied (and likewise logging, code).
+    const tried = (title: string, failed: number) => ({
+      ...timelineFinding(title, ['attack.persistence']),
+      failed,
+    })
+    const recs = recommend(
+      input([
+        tried('Access Key Created For Another User', 6),
+        tried('CloudTrail StopLogging', 6),
+        tried('Lambda UpdateFunctionCode From Outside', 6),
+        tried('IAM CreateUser', 2),
+      ]),
+    )
+    expect(recs.find((r) => r.title.startsWith('Remove what the attacker created'))?.because).toEqual([
+      'IAM CreateUser (6)',
+    ])
+    expect(recs.map((r) => r.title)).not.toContain('Restore logging the attacker disabled')
+    expect(recs.map((r) => r.title)).not.toContain('Redeploy the code from a trusted build')
   })
 })
 

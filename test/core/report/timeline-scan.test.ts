@@ -484,3 +484,128 @@ describe("findings on fir's own calls, in a timeline stored before fir left them
     }
   })
 })
+
+describe('calls the execution role’s credentials made that failed or were denied', () => {
+  // `fir timeline pay --role pay-role` over a trail where every call of the session was refused.
+  const deniedCase = async () => {
+    const parent = await tempDir()
+    const dir = join(parent, 'case')
+    const handle = await CaseHandle.init('DENIED-1', { dir, firVersion: 'test' })
+    await handle.close()
+    await mkdir(join(dir, 'timeline'), { recursive: true })
+    const denied = { code: 'AccessDenied', message: 'not authorized' }
+    const flag = (rule: string, title: string) => [
+      { rule, title, level: 'high', tags: ['attack.persistence'] },
+    ]
+    const lines = [
+      event(1, {
+        name: 'AssumeRole',
+        source: 'sts.amazonaws.com',
+        readOnly: false,
+        account: ACCOUNT,
+        actor: session('pay-role', 'pay'),
+        requestParameters: { roleArn: `arn:aws:iam::${ACCOUNT}:role/admin-role`, roleSessionName: 'x' },
+        error: denied,
+      }),
+      event(2, {
+        name: 'CreateAccessKey',
+        source: 'iam.amazonaws.com',
+        readOnly: false,
+        account: ACCOUNT,
+        actor: session('pay-role', 'pay'),
+        requestParameters: { userName: 'admin' },
+        error: denied,
+        findings: flag('key', 'Access Key Created For Another User'),
+      }),
+      event(3, {
+        name: 'AddPermission20150331v2',
+        source: 'lambda.amazonaws.com',
+        readOnly: false,
+        account: ACCOUNT,
+        actor: session('pay-role', 'pay'),
+        requestParameters: { functionName: 'pay', principal: '*' },
+        error: denied,
+        findings: flag('policy', 'Lambda Function Policy Opened To Everyone Or Another Account'),
+      }),
+      event(4, {
+        name: 'CreateFunctionUrlConfig',
+        source: 'lambda.amazonaws.com',
+        readOnly: false,
+        account: ACCOUNT,
+        actor: session('pay-role', 'pay'),
+        requestParameters: { functionName: 'pay', authType: 'NONE' },
+        error: denied,
+        findings: flag('url', 'Lambda Function URL Without Authentication'),
+      }),
+    ]
+    await writeFile(join(dir, 'timeline', 'events.jsonl'), `${lines.join('\n')}\n`)
+    // As fir timeline writes them: the findings file names each flagged event.
+    const entries = [
+      [2, 'key', 'Access Key Created For Another User', 'CreateAccessKey'],
+      [
+        3,
+        'policy',
+        'Lambda Function Policy Opened To Everyone Or Another Account',
+        'AddPermission20150331v2',
+      ],
+      [4, 'url', 'Lambda Function URL Without Authentication', 'CreateFunctionUrlConfig'],
+    ].map(([n, rule, title, eventName]) => ({
+      eventId: `e-${n}`,
+      time: new Date(Date.UTC(2026, 10, 27, 3, n as number)).toISOString(),
+      eventName,
+      rule,
+      title,
+      level: 'high',
+      tags: ['attack.persistence'],
+      actor: session('pay-role', 'pay').arn,
+      region: 'us-east-1',
+      summary: `${eventName} by ${session('pay-role', 'pay').arn}`,
+    }))
+    await writeFile(join(dir, 'timeline', 'findings.json'), JSON.stringify(entries))
+    await writeFile(
+      join(dir, 'timeline', 'summary.json'),
+      JSON.stringify({
+        function: {
+          name: 'pay',
+          roles: [{ name: 'pay-role', arn: `arn:aws:iam::${ACCOUNT}:role/pay-role` }],
+        },
+      }),
+    )
+    return { dir, entries }
+  }
+
+  it('calls a refused AssumeRole an attempt, not a role assumed, and asks to remove nothing the attacker never created', async () => {
+    // Before: "The execution role’s credentials were used to assume other roles: …admin-role (1×)",
+    // "Now: Revoke the sessions of the roles assumed…" and "Now: Remove what the attacker created"
+    // for calls that were all denied.
+    const { dir, entries } = await deniedCase()
+    const events = join(dir, 'timeline', 'events.jsonl')
+    for (const scan of [
+      await scanTimeline(events, null, 50, ['pay-role']),
+      await scanTimeline(events, entries, 50, ['pay-role']),
+    ]) {
+      expect(scan.chainedAssumeRoles).toEqual([])
+      expect(scan.chainedAssumeRolesRefused).toEqual([`arn:aws:iam::${ACCOUNT}:role/admin-role (1×)`])
+      expect(scan.keysCreated).toEqual([])
+      expect(scan.findingGroups.map((g) => [g.title, g.count, g.failed])).toEqual([
+        ['Access Key Created For Another User', 1, 1],
+        ['Lambda Function Policy Opened To Everyone Or Another Account', 1, 1],
+        ['Lambda Function URL Without Authentication', 1, 1],
+      ])
+      expect(scan.findingGroups[0]!.detail).toBe(
+        `CreateAccessKey by ${session('pay-role', 'pay').arn} (failed or denied: an attempt)`,
+      )
+    }
+    const model = await buildReportModel(dir, { verify: false })
+    expect(model.summary.impact.join('\n')).not.toContain('were used to assume other roles')
+    expect(model.summary.impact).toContain(
+      `The execution role’s credentials were used to try to assume other roles, and the calls failed or were denied (no session was issued): arn:aws:iam::${ACCOUNT}:role/admin-role (1×).`,
+    )
+    expect(model.summary.impact).toContain('4 calls failed or were denied (attempts that did not succeed).')
+    const titles = model.recommendations.items.map((r) => r.title)
+    expect(titles).not.toContain(
+      'Revoke the sessions of the roles assumed with the execution role’s credentials',
+    )
+    expect(titles.filter((t) => /attacker (created|opened)/.test(t))).toEqual([])
+  })
+})
