@@ -941,7 +941,10 @@ export async function buildReportModel(
   }
 
   // Summary.
-  const accounts = [...new Set(functions.map((f) => f.account).filter(Boolean))].sort()
+  // The timeline's events count too: a case may hold a timeline and no snapshot.
+  const accounts = [
+    ...new Set([...functions.map((f) => f.account), ...scan.byAccount.keys()].filter(Boolean)),
+  ].sort()
   const regions = [
     ...new Set(
       [...functions.map((f) => f.region), ...scan.byRegion.keys()].filter((r) => r && r !== 'unknown'),

@@ -38,6 +38,8 @@ export interface TimelineScan {
   byCategory: Map<string, number>
   byOrigin: Map<string, number>
   byRegion: Map<string, number>
+  /** Events per account they were recorded in (recipientAccountId, else the caller's). */
+  byAccount: Map<string, number>
   byActor: Map<string, number>
   bySourceIp: Map<string, number>
   keyEvents: KeyEvent[]
@@ -375,6 +377,7 @@ export async function scanTimeline(
     byCategory: new Map(),
     byOrigin: new Map(),
     byRegion: new Map(),
+    byAccount: new Map(),
     byActor: new Map(),
     bySourceIp: new Map(),
     keyEvents: [],
@@ -471,6 +474,8 @@ export async function scanTimeline(
       inc(scan.byOrigin, asString(event.origin) ?? 'unknown')
       const region = asString(event.region) ?? 'unknown'
       inc(scan.byRegion, region)
+      const account = asString(event.account)
+      if (account) inc(scan.byAccount, account)
       const actor = asRecord(event.actor)
       const actorName = actorText(actor)
       inc(scan.byActor, actorName)

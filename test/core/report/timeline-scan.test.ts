@@ -608,4 +608,12 @@ describe('calls the execution role’s credentials made that failed or were deni
     )
     expect(titles.filter((t) => /attacker (created|opened)/.test(t))).toEqual([])
   })
+
+  it('names the account of the timeline’s events in the scope when no snapshot does', async () => {
+    // Before: "- Accounts: none known" while every event was recorded in 123456789012.
+    const { dir } = await deniedCase()
+    const model = await buildReportModel(dir, { verify: false })
+    expect(model.scope.accounts).toEqual([ACCOUNT])
+    expect(model.scope.regions).toEqual(['us-east-1'])
+  })
 })
