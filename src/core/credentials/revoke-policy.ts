@@ -7,8 +7,8 @@ import { escapeTerminal, shellArg } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { readIamEntity } from '../identity.js'
 import { defineStep, type ReadState, type StepSpec } from '../steps/define-step.js'
-import type { Step } from '../steps/step.js'
-import { pendingUndos } from '../steps/undo-records.js'
+import type { Step, UndoRecord } from '../steps/step.js'
+import { pendingUndoOf } from '../steps/undo-records.js'
 
 /** The inline policy fir puts on a role to revoke its sessions: `fir-revoke-<case id>`. */
 export function revokePolicyName(caseId: string): string {
@@ -54,9 +54,6 @@ export function cutoffOf(doc: unknown): string | null {
   }
   return null
 }
-
-/** The two steps that put the revocation policy (one change, see SAME_CHANGE in undo-records.ts). */
-const REVOKE_STEP_IDS: ReadonlySet<string> = new Set(['containment.sessions', 'credentials.revoke-sessions'])
 
 export interface RevokeState {
   roleName: string
@@ -138,6 +135,56 @@ function describe(s: RevokeState): string {
 
 const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b)
 
+/** This case's revocation of the role not yet undone: either step's (one change, see SAME_CHANGE). */
+const pendingRevocation = (ctx: FirContext, stepId: string, s: RevokeState) =>
+  pendingUndoOf(ctx.case.journal.all(), stepId, s.roleArn) as UndoRecord<RevokeState> | undefined
+
+const priorDocument = (record: UndoRecord<RevokeState>) => record.prior?.document ?? null
+
+/**
+ * Whether the document on the role now is one fir put there in that change (one of the states its
+ * entries journaled, see UndoRecord.firStates) — not the document that was there before it, nor one
+ * someone put since.
+ */
+function holdsFirDocument(record: UndoRecord<RevokeState>, s: RevokeState): boolean {
+  const prior = priorDocument(record)
+  return (record.firStates ?? [record.after]).some(
+    (f) => f?.document != null && !same(f.document, prior) && same(f.document, s.document),
+  )
+}
+
+/**
+ * This case's revocation of the role, when the policy on it now is the one fir put there. A policy
+ * of the same name that this case's journal does not record as fir's own (an earlier incident
+ * under the same case id, a case made again in another folder, someone who can change the role) is
+ * not this case's revocation, whatever its cutoff.
+ */
+function ownRevocation(ctx: FirContext, stepId: string, s: RevokeState): UndoRecord<RevokeState> | undefined {
+  if (s.document === null) return undefined
+  const record = pendingRevocation(ctx, stepId, s)
+  return record && holdsFirDocument(record, s) ? record : undefined
+}
+
+/**
+ * Why the policy of that name on the role is not this case's revocation, when the journal does not
+ * explain it otherwise: this case has no revocation of the role not undone, or the document there
+ * is the one this case's revocation found (put back since). Null when there is no such policy, when
+ * it is fir's own, or when someone changed fir's since (define-step's superseded note says so).
+ */
+function notOwnNote(ctx: FirContext, stepId: string, s: RevokeState): string | null {
+  if (s.document === null) return null
+  const record = pendingRevocation(ctx, stepId, s)
+  if (record && (holdsFirDocument(record, s) || !same(s.document, priorDocument(record)))) return null
+  const cutoff = cutoffOf(s.document)
+  const what = cutoff
+    ? `its cutoff is ${cutoff}: every session issued since then still works`
+    : 'it is not a revocation'
+  const whose = record
+    ? `is the one that was there before this case's revocation (journal #${record.startedSeq}), put back since`
+    : 'was already on the role, not put there by this case (its journal records no revocation of the role): an earlier incident under the same case id, or someone who can change the role, left it'
+  return `policy ${s.policyName} ${whose}; ${what}. fir puts its own with a cutoff of now; \`fir restore --actions sessions\` puts that document back as it was`
+}
+
 /**
  * Builds a session-revocation step with the role taken from the params by `roleOf`: the same
  * change for `containment.sessions` (the function's execution role) and
@@ -149,37 +196,43 @@ export function revokeSessionsStep<P extends Record<string, unknown>>(options: {
   roleOf: (params: P) => string
   /**
    * Whose containment the revocation is for (the function). A revocation already on the role
-   * counts as applied only when this case journaled it for the same key, or for the whole role
-   * (`fir creds revoke-sessions`); containing another function that shares the role moves the
-   * cutoff to now, so that function's sessions issued since the first revocation are cut too.
+   * counts as applied only when it is this case's own (see ownRevocation) and was journaled for the
+   * same key, or for the whole role (`fir creds revoke-sessions`); containing another function that
+   * shares the role moves the cutoff to now, so that function's sessions issued since the first
+   * revocation are cut too. Without it (`fir creds revoke-sessions`), any revocation of this case's
+   * own on the role counts.
    */
   forKey?: (params: P) => string
   /** Whether these params ask for the cutoff to move to now even when a revocation is there. */
   renewOf?: (params: P) => boolean
 }): Step<P, RevokeState> {
   /**
-   * Whether the revocation on the role is this case's and serves `key`: the pending change of
-   * either revocation step (they pair as one, see SAME_CHANGE) was journaled for that function,
-   * or for the whole role by `fir creds revoke-sessions` (params without a function).
+   * Whether the revocation on the role is this case's own (see ownRevocation) and serves the
+   * params: for contain, its change was journaled for that function, or for the whole role by
+   * `fir creds revoke-sessions` (params without a function).
    */
-  const servesKey = (ctx: FirContext, roleArn: string, key: string) =>
-    pendingUndos(ctx.case.journal.all(), REVOKE_STEP_IDS)
-      .find((r) => r.target === roleArn)
-      ?.journaledFor?.some((p) => p.function === undefined || p.function === key) === true
+  const servesParams = (ctx: FirContext, params: P, s: RevokeState) => {
+    const own = ownRevocation(ctx, options.id, s)
+    if (!own) return false
+    if (!options.forKey) return true
+    const key = options.forKey(params)
+    return own.journaledFor?.some((p) => p.function === undefined || p.function === key) === true
+  }
   const spec: StepSpec<P, RevokeState> = {
     id: options.id,
     title: options.title,
     iamActions: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
     undoPolicy: 'named',
-    read: (ctx, params) => readRevokeState(ctx, options.roleOf(params)),
+    async read(ctx, params) {
+      const read = await readRevokeState(ctx, options.roleOf(params))
+      const note = notOwnNote(ctx, options.id, read.state)
+      return note ? { ...read, notes: [...(read.notes ?? []), note] } : read
+    },
     // Now from AWS's clock (corrected by the Date headers of the reads just made), never the laptop's.
     intend: (ctx, _params, s) => ({ ...s, document: revokeDocument(formatCutoff(ctx.clock.awsNow())) }),
-    // A policy of that name that is not a revocation (edited by someone) is put back.
+    // A policy of that name that is not a revocation (edited by someone), or not fir's, is replaced.
     isApplied: (ctx, params, s) =>
-      s.document !== null &&
-      cutoffOf(s.document) !== null &&
-      !options.renewOf?.(params) &&
-      (!options.forKey || servesKey(ctx, s.roleArn, options.forKey(params))),
+      cutoffOf(s.document) !== null && !options.renewOf?.(params) && servesParams(ctx, params, s),
     async change(ctx, _params, s, intended) {
       await putRolePolicy(ctx.aws, s.roleName, s.policyName, JSON.stringify(intended.document))
       return intended

@@ -1,3 +1,4 @@
+import { PutRolePolicyCommand } from '@aws-sdk/client-iam'
 import {
   DeleteFunctionConcurrencyCommand,
   DeleteFunctionUrlConfigCommand,
@@ -260,6 +261,103 @@ describe('fir creds revoke-sessions and contain --actions sessions put one revoc
     const all = await restoreCase(ctx, { actions: ['sessions'], confirmed: true })
     expect(all.results.map((r) => [r.outcome, r.afterText])).toEqual([['undone', 'no fir-revoke-RV2 policy']])
     expect(await cutoffOn('rv-c', role.name, 'RV2')).toBeNull()
+    await ctx.case.close()
+  })
+
+  /** A fir-revoke-<case id> policy this case did not put: a 2019 cutoff, so every later session works. */
+  const OLD_REVOCATION = {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Deny',
+        Action: '*',
+        Resource: '*',
+        Condition: { DateLessThan: { 'aws:TokenIssueTime': '2019-01-01T00:00:00Z' } },
+      },
+    ],
+  }
+  const putOldRevocation = (role: string, caseId: string) =>
+    sdk(moto.endpoint()).iam.send(
+      new PutRolePolicyCommand({
+        RoleName: role,
+        PolicyName: `fir-revoke-${caseId}`,
+        PolicyDocument: JSON.stringify(OLD_REVOCATION),
+      }),
+    )
+
+  it("a policy of that name this case's journal does not record (an earlier incident's, cutoff 2019) is not already-applied: the cutoff moves to now, the note says whose it is not, and restore puts it back", async () => {
+    const role = await seedRole(moto.endpoint(), {
+      name: 'rv-stale-role',
+      inline: { 'fir-revoke-RV3': OLD_REVOCATION },
+    })
+    await seedFunction(moto.endpoint(), { name: 'rv-d', roleArn: role.arn })
+    const ctx = await testContext(moto.endpoint(), { caseId: 'RV3' })
+
+    const plan = await revokeRoleSessions(ctx, { role: role.name, dryRun: true })
+    expect(plan.results[0]!.outcome).toBe('would-apply')
+    const revoked = await revokeRoleSessions(ctx, { role: role.name, confirmed: true })
+    expect(revoked.results[0]!.outcome).toBe('applied')
+    const cutoff = await cutoffOn('rv-d', role.name, 'RV3')
+    expect(Date.parse(cutoff!)).toBeGreaterThan(Date.now() - 60_000)
+    expect(revoked.results[0]!.notes).toContainEqual(
+      expect.stringMatching(
+        /^policy fir-revoke-RV3 was already on the role, not put there by this case .*its cutoff is 2019-01-01T00:00:00Z: every session issued since then still works/,
+      ),
+    )
+    const started = ctx.case.journal.all().find((e) => e.outcome === 'started')!
+    expect((started.prior as { document: unknown }).document).toEqual(OLD_REVOCATION)
+
+    // Now it is this case's: a re-run keeps it, and so does contain of a function on the role.
+    const mark = ctx.aws.requestLog.length
+    const again = await revokeRoleSessions(ctx, { role: role.name, confirmed: true })
+    expect(again.results[0]!.outcome).toBe('already-applied')
+    expect(again.results[0]!.notes.join(' ')).not.toMatch(/not put there by this case/)
+    expect((await sessionsOnly(ctx, 'rv-d')).results[0]!.outcome).toBe('already-applied')
+    expect(ctx.aws.requestLog.slice(mark).map((x) => x.operation)).not.toContain('PutRolePolicy')
+    expect(await cutoffOn('rv-d', role.name, 'RV3')).toBe(cutoff)
+
+    // Restore puts back the document that was there, not nothing.
+    const all = await restoreCase(ctx, { actions: ['sessions'], confirmed: true })
+    expect(all.results.map((r) => r.outcome)).toEqual(['undone'])
+    expect((await functionState(moto.endpoint(), 'rv-d', role.name)).roleInlinePolicies).toEqual({
+      'fir-revoke-RV3': OLD_REVOCATION,
+    })
+    await ctx.case.close()
+  })
+
+  it("one someone put over this case's revocation since is not already-applied either, for contain or revoke-sessions; restore puts theirs back", async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'rv-planted-role' })
+    await seedFunction(moto.endpoint(), { name: 'rv-e', roleArn: role.arn })
+    const ctx = await testContext(moto.endpoint(), { caseId: 'RV4' })
+    expect((await sessionsOnly(ctx, 'rv-e')).results[0]!.outcome).toBe('applied')
+
+    // Someone who can write to the role puts the 2019 cutoff back over fir's revocation.
+    await putOldRevocation(role.name, 'RV4')
+    const contained = await sessionsOnly(ctx, 'rv-e')
+    expect(contained.results[0]!.outcome).toBe('applied')
+    expect(contained.results[0]!.notes).toContainEqual(
+      expect.stringMatching(/changed by someone else since this case's change/),
+    )
+    expect(await cutoffOn('rv-e', role.name, 'RV4')).not.toBe('2019-01-01T00:00:00Z')
+    // Put back again: now it is the document this case's (superseding) revocation found.
+    await putOldRevocation(role.name, 'RV4')
+    const revoked = await revokeRoleSessions(ctx, { role: role.name, confirmed: true })
+    expect(revoked.results[0]!.outcome).toBe('applied')
+    expect(revoked.results[0]!.notes).toContainEqual(
+      expect.stringMatching(
+        /is the one that was there before this case's revocation \(journal #\d+\), put back since; its cutoff is 2019-01-01T00:00:00Z/,
+      ),
+    )
+    expect(await cutoffOn('rv-e', role.name, 'RV4')).not.toBe('2019-01-01T00:00:00Z')
+    expect((await revokeRoleSessions(ctx, { role: role.name, confirmed: true })).results[0]!.outcome).toBe(
+      'already-applied',
+    )
+
+    const all = await restoreCase(ctx, { actions: ['sessions'], confirmed: true })
+    expect(all.results.map((r) => r.outcome)).toEqual(['undone'])
+    expect((await functionState(moto.endpoint(), 'rv-e', role.name)).roleInlinePolicies).toEqual({
+      'fir-revoke-RV4': OLD_REVOCATION,
+    })
     await ctx.case.close()
   })
 })
