@@ -1,7 +1,16 @@
 import { shellArg } from '../common/text.js'
 import { rotateSecretWords } from '../credentials/role-use.js'
 import { truncate } from './format.js'
-import { CLOSING_MEASURE, type FunctionContainment, type JournalView, type KeyFate } from './journal-view.js'
+import {
+  CLOSING_MEASURE,
+  type FunctionContainment,
+  type JournalView,
+  type KeyFate,
+  type MeasureUndone,
+  shortTarget,
+  undoneCalls,
+  undoneText,
+} from './journal-view.js'
 import type { FindingView, FunctionFacts, LimitView, RecommendationView, RoleFacts } from './model.js'
 import { type AccessOpened, type FlaggedKey, functionRef, isFunction } from './timeline-scan.js'
 
@@ -479,6 +488,37 @@ export function recommend(input: AdviceInput): RecommendationView[] {
       `fir contain ${targets.length === 1 ? shellArg(targets[0]!) : '<function>'} --actions url,permissions`,
     )
   }
+  // Measures calls in the timeline undid after fir applied them (the throttle lifted, the URL
+  // opened again, the revocation deleted): no longer known to be in force, to apply again.
+  const undone = [...input.journal.undoneSince.values()]
+  const undoneFns = input.journal.functions.filter((f) => f.undone.length > 0)
+  // A revocation no counted function names (`fir creds revoke-sessions`): a role the report
+  // describes is asked to be revoked again with the roles above.
+  const otherRoles = [
+    ...new Set(
+      undone
+        .filter((u) => !undoneFns.some((f) => f.undone.includes(u)))
+        .map((u) => shortTarget(u.target))
+        .filter((name) => !input.roles.some((r) => r.name === name)),
+    ),
+  ]
+  if (undoneFns.length || otherRoles.length) {
+    const actionsOf = (list: readonly MeasureUndone[]) =>
+      [...new Set(list.map((u) => u.measure.replace(/^containment\./, '')))].join(',')
+    const command =
+      undoneFns.length === 1
+        ? `fir contain ${shellArg(undoneFns[0]!.arn || undoneFns[0]!.name)} --actions ${actionsOf(undoneFns[0]!.undone)}`
+        : undoneFns.length > 1
+          ? `fir contain <function> --actions ${actionsOf(undoneFns.flatMap((f) => f.undone))}`
+          : `fir creds revoke-sessions --role ${otherRoles.length === 1 ? shellArg(otherRoles[0]!) : '<role>'}`
+    add(
+      1,
+      `Contain ${joinNames([...undoneFns.map((f) => f.label), ...otherRoles.map((r) => `role ${r}`)])} again: calls in the timeline undid containment`,
+      'The timeline shows calls, made after fir applied these measures, that undid them: they are not known to be in force, and what they contained is not known to be contained. Apply them again (a measure still in place reports already-applied), and cut off whoever made the calls, whose credentials can undo them again: revoke the sessions of the role they used, rotate the access key that signed them. Review each call (see Key timeline).',
+      undone.map(undoneText),
+      command,
+    )
+  }
   if (openPersistence.length) {
     add(
       1,
@@ -670,6 +710,15 @@ export function limitsOf(input: AdviceInput): LimitView[] {
       ),
     )
     const never = openRoles.filter((r) => !lifted.includes(r))
+    // A revocation a call in the timeline deleted, not a restore of this case.
+    const deletedBy = (r: RoleFacts) =>
+      [...input.journal.undoneSince.values()].find(
+        (u) =>
+          u.measure === 'containment.sessions' &&
+          (u.target === r.arn || u.target.endsWith(`:role/${r.name}`) || u.target.endsWith(`/${r.name}`)),
+      )
+    const deleted = lifted.filter((r) => deletedBy(r))
+    const restored = lifted.filter((r) => !deletedBy(r))
     const them = (n: number) => (n === 1 ? 'it' : 'them')
     const detail = openRoles.length
       ? [
@@ -678,11 +727,15 @@ export function limitsOf(input: AdviceInput): LimitView[] {
                 `No session revocation of ${joinNames(never.map((r) => r.name))} is in force: temporary credentials already issued to ${them(never.length)} stay valid until they expire.`,
               ]
             : []),
-          ...(lifted.length
+          ...(restored.length
             ? [
-                `The session revocation this case put on ${joinNames(lifted.map((r) => r.name))} was lifted (fir restore --actions sessions): temporary credentials issued to ${them(lifted.length)} before it are valid again until they expire.`,
+                `The session revocation this case put on ${joinNames(restored.map((r) => r.name))} was lifted (fir restore --actions sessions): temporary credentials issued to ${them(restored.length)} before it are valid again until they expire.`,
               ]
             : []),
+          ...deleted.map(
+            (r) =>
+              `The session revocation this case put on ${r.name} was deleted by a call in the timeline (${undoneCalls(deletedBy(r)!)}): temporary credentials issued to it before it are valid again until they expire.`,
+          ),
         ].join(' ')
       : applied('containment.sessions') || applied('credentials.revoke-sessions')
         ? 'The session revocation this case put on the role was lifted (fir restore --actions sessions): temporary credentials issued to the execution role before it are valid again until they expire.'

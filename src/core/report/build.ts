@@ -7,6 +7,7 @@ import { base64Sha256ToHex } from '../common/hash.js'
 import { deepMapStrings, redactor, redactValue } from '../common/redact.js'
 import { counted, escapeTerminal } from '../common/text.js'
 import { keySightings, type SightedFunction } from '../credentials/key-sightings.js'
+import { revokePolicyName } from '../credentials/revoke-policy.js'
 import { unknownFromGaps } from '../snapshot/gap-text.js'
 import { foreignLayerPublisher } from '../snapshot/layers.js'
 import { environmentUnknown } from '../snapshot/secrets.js'
@@ -697,6 +698,8 @@ export async function buildReportModel(
       const bar = k.indexOf('|')
       return k.slice(0, bar) === 'containment.sessions' && ofRole(k.slice(bar + 1))
     })
+  // Each role's test, to say again once the timeline is read (a call may have undone a revocation).
+  const roleTests = new Map<RoleFacts, (target: string) => boolean>()
   const roles: RoleFacts[] = []
   for (const [roleKey, perms] of riskyByRole) {
     const users = functions.filter((f) => (f.roleArn ?? f.roleName) === roleKey)
@@ -708,7 +711,7 @@ export async function buildReportModel(
       t.endsWith(`/${name}`) ||
       users.some((u) => t === u.arn || t === u.name)
     const revoked = revokedNow(ofRole)
-    roles.push({
+    const role: RoleFacts = {
       arn: roleKey,
       name,
       functions: [...new Set(users.map((u) => u.label))],
@@ -719,7 +722,9 @@ export async function buildReportModel(
       ),
       policyGaps: [...(policyGapsByRole.get(roleKey) ?? [])],
       sessionsRevoked: revoked,
-    })
+    }
+    roles.push(role)
+    roleTests.set(role, ofRole)
   }
   roles.sort((a, b) => a.name.localeCompare(b.name))
 
@@ -765,16 +770,18 @@ export async function buildReportModel(
     .map((x) => {
       const name = asString(x.name)!
       const arn = asString(x.arn) ?? name
-      return {
+      const ofRole = (t: string) =>
+        t === arn || t === name || t.endsWith(`:role/${name}`) || t.endsWith(`/${name}`)
+      const role: RoleFacts = {
         arn,
         name,
         functions: [asString(timelineFunction.name) ?? 'the timeline’s function'],
         riskyPermissions: [],
         policyGaps: [],
-        sessionsRevoked: revokedNow(
-          (t) => t === arn || t === name || t.endsWith(`:role/${name}`) || t.endsWith(`/${name}`),
-        ),
+        sessionsRevoked: revokedNow(ofRole),
       }
+      roleTests.set(role, ofRole)
+      return role
     })
   const scan = await scanTimeline(
     raw.eventsPath,
@@ -782,18 +789,23 @@ export async function buildReportModel(
     keyEventLimit,
     [...roles, ...timelineRoles].map((r) => r.name),
     [...new Set(functions.flatMap(environmentKeyIds))],
+    revokePolicyName(raw.meta.id),
   )
   if (scan.unreadableLines)
     problems.push(`${EVENTS_FILE}: ${scan.unreadableLines} line(s) are not events and were skipped`)
   // A function the timeline shows the attacker opened to the public, which no snapshot of the case
   // covers, is a live exposure the status counts too (a snapshot's later view, where there is
-  // one, says what is open now).
+  // one, says what is open now). A call that undid a measure after fir applied it takes that
+  // measure out of those in force, whatever function it is on.
   const openedElsewhere = timelineExposures(scan.accessOpened, [...exposures.values()])
-  if (openedElsewhere.length > 0)
+  if (openedElsewhere.length > 0 || scan.measuresUndone.length > 0) {
     journal = viewJournal(raw.journal, {
       ...journalOptions,
       functions: [...journalOptions.functions, ...openedElsewhere],
+      undoneBy: scan.measuresUndone,
     })
+    for (const [role, ofRole] of roleTests) role.sessionsRevoked = revokedNow(ofRole)
+  }
   // The sweeps' matches are marked contained by the same view the status uses.
   const sweeps = reportSweeps(recordedSweeps, functions, journal.functions, options.sweepMatchLimit ?? 100)
   const timelinePresent = raw.eventsPath !== null

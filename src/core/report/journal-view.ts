@@ -148,6 +148,39 @@ export interface FunctionExposure {
   items: ExposureItem[]
 }
 
+/**
+ * A call in the case's timeline (not fir's, not failed) that undid what a containment measure does
+ * to its target (timeline-scan.ts finds them): dated after fir applied the measure, it leaves the
+ * measure not known to be in force.
+ */
+export interface TimelineUndo {
+  /** The measure's step id: `containment.url`, `containment.throttle`, `containment.sessions`… */
+  measure: string
+  /** The function's name (or the role's, for sessions) the call changed. */
+  name: string
+  /** The function's region; empty for a role, or when not known. */
+  region: string
+  /** The account, empty when not known. */
+  account: string
+  eventName: string
+  eventId: string
+  /** UTC ISO. */
+  time: string
+  actor: string
+}
+
+/** A measure fir applied that a later call in the timeline undid. */
+export interface MeasureUndone {
+  /** The measure's step id. */
+  measure: string
+  /** Its journaled target (a function or role ARN). */
+  target: string
+  /** When fir applied it (its journal entry's time). */
+  appliedAt: string
+  /** The calls that undid it, dated after that. */
+  calls: TimelineUndo[]
+}
+
 /** Whether the case contains one function, from the measures in force for it. */
 export interface FunctionContainment {
   arn: string
@@ -163,6 +196,8 @@ export interface FunctionContainment {
   closed: ExposureItem[]
   /** Ways in no measure in force closes. */
   open: ExposureItem[]
+  /** Its measures (its role's revocation included) that calls in the timeline undid since. */
+  undone: MeasureUndone[]
   /**
    * Throttled, or every way in closed by a measure in force and at least one closed: a measure
    * with nothing to close (no URL to set to AWS_IAM) contains nothing.
@@ -180,6 +215,11 @@ export interface JournalView {
   status: ResponseStatus
   /** Keys `measure|target` ({@link measureKey}) of measures in force. */
   inForce: Set<string>
+  /**
+   * Measures fir applied that calls in the timeline undid since (out of {@link inForce}), by key:
+   * whether the function is contained is not known then.
+   */
+  undoneSince: Map<string, MeasureUndone>
   /** Step ids that were applied at least once (and their targets), in force now or not. */
   applied: Map<string, string[]>
   /**
@@ -263,6 +303,31 @@ function openText(items: ExposureItem[]): string[] {
 }
 
 /**
+ * `Throttle: reserved concurrency 0, applied 2026-11-30 09:15:07 UTC, undone by
+ * DeleteFunctionConcurrency at 2026-11-30 09:15:23 UTC (arn:…)`.
+ */
+export function undoneText(u: MeasureUndone): string {
+  const role = u.measure === 'containment.sessions' ? ` on role ${shortTarget(u.target)}` : ''
+  return `${stepTitle(u.measure)}${role}, applied ${utcDisplay(u.appliedAt)}, undone by ${undoneCalls(u)}`
+}
+
+/** `DeleteFunctionConcurrency at 2026-11-30 09:15:23 UTC (arn:…)`: the calls that undid a measure. */
+export function undoneCalls(u: MeasureUndone): string {
+  return u.calls.map((c) => `${c.eventName} at ${utcDisplay(c.time)} (${c.actor})`).join(', ')
+}
+
+/** Whether a call of the timeline changed a journaled target (a function or role ARN, or a name). */
+function undoes(call: TimelineUndo, target: string): boolean {
+  if (shortTarget(target) !== call.name) return false
+  if (!target.startsWith('arn:')) return true
+  const [, , , region = '', account = ''] = target.split(':')
+  return (
+    (!region || !call.region || region === call.region) &&
+    (!account || !call.account || account === call.account)
+  )
+}
+
+/**
  * Each function the status counts, contained or not: the functions the case journaled a
  * containment step for (by target: the function's ARN) and the snapshotted functions whose
  * snapshot shows them reachable from outside the account.
@@ -272,6 +337,8 @@ function containmentOfFunctions(
   inForce: ReadonlySet<string>,
   journaled: readonly string[],
   snapshotted: readonly FunctionExposure[],
+  /** The measures undone since fir applied them, of the functions journaled by these targets. */
+  undoneOf: (targets: readonly string[]) => MeasureUndone[],
 ): FunctionContainment[] {
   const found = new Map<FunctionExposure, string[]>()
   const unknown: string[] = []
@@ -307,15 +374,22 @@ function containmentOfFunctions(
     const throttled = on('containment.throttle')
     const stopping = measures.filter((m) => FUNCTION_MEASURES.has(m))
     const closable = open.filter((i) => CLOSING_MEASURE[i.kind] !== undefined)
+    // Measures the timeline shows undone after fir applied them: whoever undid them may have
+    // opened it in other ways too, so the function is not known to be contained.
+    const undone = isJournaled ? undoneOf(targets) : []
     // A measure with nothing to close (no URL, no public statement) stops nothing: not contained.
-    const contained = throttled || (closed.length > 0 && closable.length === 0)
+    const contained = undone.length === 0 && (throttled || (closed.length > 0 && closable.length === 0))
     // Measures cut off mid-change (`started`, no outcome journaled): they may be in force, so what
     // they close is not known to be open, nor the function known to be contained.
     const unsettled = [...FUNCTION_MEASURES].filter((m) =>
       targets.some((t) => state.get(`${m}|${t}`) === 'started'),
     )
     let why: string | null = null
-    if (!contained && unsettled.length > 0) {
+    if (undone.length > 0) {
+      const undoneMeasures = undone.map((u) => u.measure)
+      const rest = closable.filter((i) => !undoneMeasures.includes(CLOSING_MEASURE[i.kind]?.measure ?? ''))
+      why = `${f.label}: not known to be contained — ${[...undone.map(undoneText), ...openText(rest)].join('; ')}`
+    } else if (!contained && unsettled.length > 0) {
       const known = closable.filter((i) => !unsettled.includes(CLOSING_MEASURE[i.kind]?.measure ?? ''))
       why = `${f.label}: not known to be contained — ${[
         `${unsettled.map(stepTitle).join(', ')} ${unsettled.length === 1 ? 'was' : 'were'} interrupted (no outcome journaled), so whether ${unsettled.length === 1 ? 'it is' : 'they are'} in force is unknown`,
@@ -348,6 +422,7 @@ function containmentOfFunctions(
       measures,
       closed,
       open,
+      undone,
       contained,
       why,
     })
@@ -379,9 +454,11 @@ function statusOf(
     readFailed: number
     /** The `started` entries of measures cut off mid-change (no outcome journaled). */
     interrupted: JournalEntry[]
+    /** Measures calls in the timeline undid after fir applied them. */
+    undoneSince: readonly MeasureUndone[]
   },
 ): ResponseStatus {
-  const { failed, undone, restoreFailed, readFailed, interrupted } = counts
+  const { failed, undone, restoreFailed, readFailed, interrupted, undoneSince } = counts
   const unchangedCount = [...inForce].filter((k) => !changed.has(k)).length
   const one = (n: number) => (n === 1 ? 'one' : String(n))
   const inForceText = `${counted(inForce.size, 'measure')} ${interrupted.length ? 'known to be ' : ''}in force${unchangedCount ? ` (${unchangedCount} needed no change)` : ''}${restoreFailed ? ` (a restore of ${one(restoreFailed)} failed, so ${restoreFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}${readFailed ? ` (a later run could not read ${one(readFailed)} and changed nothing, so ${readFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}`
@@ -392,9 +469,15 @@ function statusOf(
   const cutOffText = interrupted.length
     ? `; ${interrupted.length} interrupted, ${interrupted.length === 1 ? 'its' : 'their'} outcome unknown (started, no outcome journaled: ${interrupted.length === 1 ? 'it' : 'they'} may be in force; run ${commands.join(', ')} again to finish ${interrupted.length === 1 ? 'it' : 'them'})`
     : ''
+  // Those no counted function names (a revocation `fir creds revoke-sessions` put on a role).
+  const unnamed = undoneSince.filter((u) => !functions.some((f) => f.undone.includes(u)))
+  const undoneSinceText = undoneSince.length
+    ? `; ${undoneSince.length} undone after fir applied ${undoneSince.length === 1 ? 'it' : 'them'}, by ${undoneSince.length === 1 ? 'a call' : 'calls'} in the timeline (not fir’s)${unnamed.length ? `: ${unnamed.map(undoneText).join('; ')}` : ''}`
+    : ''
   const tail =
     (failed ? `; ${failed} failed, denied or in conflict` : '') +
     cutOffText +
+    undoneSinceText +
     (undone ? `; ${undone} undone` : '')
   if (state.size === 0) {
     return {
@@ -406,7 +489,13 @@ function statusOf(
   }
   // Restored once every change fir made was undone: a measure that needed no change (already in
   // place, nothing fir changed) has nothing to undo, and the function runs as it did before.
-  if (unchangedCount === inForce.size && undone > 0 && failed === 0 && interrupted.length === 0) {
+  if (
+    unchangedCount === inForce.size &&
+    undone > 0 &&
+    failed === 0 &&
+    interrupted.length === 0 &&
+    undoneSince.length === 0
+  ) {
     // Not contained goes without saying once restored: only the ways in open again are worth naming.
     const reopened = notContained
       .filter((f) => f.open.length > 0)
@@ -421,7 +510,13 @@ function statusOf(
         : `Every containment measure was undone (${undone}); the function runs as it did before containment.${reopened ? ` ${reopened}` : ''}`,
     }
   }
-  if (functions.length > 0 && notContained.length === 0 && failed === 0 && interrupted.length === 0) {
+  if (
+    functions.length > 0 &&
+    notContained.length === 0 &&
+    failed === 0 &&
+    interrupted.length === 0 &&
+    undoneSince.length === 0
+  ) {
     return {
       code: 'contained',
       label: 'Contained',
@@ -434,7 +529,7 @@ function statusOf(
       code: 'not-contained',
       label: 'Not contained',
       inForce: inForceList,
-      detail: `No function is ${interrupted.length ? 'known to be ' : ''}contained: ${inForceText}${tail}.${
+      detail: `No function is ${interrupted.length || undoneSince.length ? 'known to be ' : ''}contained: ${inForceText}${tail}.${
         whys
           ? ` ${whys}`
           : ' Recycling and session revocation cut stolen credentials; they do not stop a function.'
@@ -468,6 +563,11 @@ export interface ViewJournalOptions {
    * when every way in is closed by a measure in force. Without them only the journal is known.
    */
   functions?: FunctionExposure[]
+  /**
+   * Calls in the case's timeline that undo measures: one dated after fir applied a measure on the
+   * same target takes that measure out of those in force.
+   */
+  undoneBy?: TimelineUndo[]
 }
 
 interface RunView {
@@ -689,6 +789,10 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   const keptAfter = new Map<string, 'restore' | 'read'>()
   // The `started` entry of each measure whose latest entry it is (interrupted: outcome unknown).
   const cutOff = new Map<string, JournalEntry>()
+  // When each measure got its state (for one in force: when fir applied it), and the measures
+  // journaled for each function (its role's revocation included).
+  const since = new Map<string, string>()
+  const keysOf = new Map<string, Set<string>>()
   for (const a of actions) {
     if (!STEP_ACTION.test(a.action)) continue
     if (a.outcome === 'applied' || a.outcome === 'already-applied') {
@@ -730,12 +834,16 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     }
     keptAfter.delete(key)
     state.set(key, a.outcome)
+    since.set(key, a.at)
     if (a.outcome === 'started' && entry) cutOff.set(key, entry)
     else cutOff.delete(key)
     if (a.outcome === 'applied') changed.add(key)
     if (a.outcome === 'undone') changed.delete(key)
     const fn = fnOf(a, entry)
-    if (fn) journaled.add(fn)
+    if (fn) {
+      journaled.add(fn)
+      keysOf.set(fn, (keysOf.get(fn) ?? new Set()).add(key))
+    }
   }
   const inForce = new Set<string>()
   let failed = 0
@@ -746,7 +854,24 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     // Interrupted (`started`, no outcome) is neither in force nor failed: counted apart.
     else if (outcome !== 'started') failed++
   }
-  const functions = containmentOfFunctions(state, inForce, [...journaled], options.functions ?? [])
+  // A call in the timeline that undid a measure after fir applied it (CloudTrail dates to the
+  // second: one of that second may be after it) leaves the measure not known to be in force.
+  const undoneSince = new Map<string, MeasureUndone>()
+  for (const key of inForce) {
+    const bar = key.indexOf('|')
+    const [measure, target] = [key.slice(0, bar), key.slice(bar + 1)]
+    const appliedAt = since.get(key) ?? ''
+    const from = Math.floor(Date.parse(appliedAt) / 1000) * 1000
+    const calls = (options.undoneBy ?? []).filter(
+      (c) => c.measure === measure && undoes(c, target) && Date.parse(c.time) >= from,
+    )
+    if (calls.length) undoneSince.set(key, { measure, target, appliedAt, calls })
+  }
+  for (const key of undoneSince.keys()) inForce.delete(key)
+  const undoneOf = (targets: readonly string[]) => [
+    ...new Set(targets.flatMap((t) => [...(keysOf.get(t) ?? [])].flatMap((k) => undoneSince.get(k) ?? []))),
+  ]
+  const functions = containmentOfFunctions(state, inForce, [...journaled], options.functions ?? [], undoneOf)
   const inForceList = [...inForce].map((k) => {
     const [action = '', target = ''] = k.split('|')
     return `${stepTitle(action)}: ${shortTarget(target)}${changed.has(k) ? '' : ' — nothing to change (already in place)'}`
@@ -759,6 +884,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     restoreFailed: kept('restore'),
     readFailed: kept('read'),
     interrupted: [...cutOff.values()],
+    undoneSince: [...undoneSince.values()],
   })
   const outcomeCounts = new Map<string, number>()
   for (const a of actions) outcomeCounts.set(a.outcome, (outcomeCounts.get(a.outcome) ?? 0) + 1)
@@ -775,6 +901,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     playbooks,
     status,
     inForce,
+    undoneSince,
     applied,
     functions,
     keyFates: keyFatesOf(entries),

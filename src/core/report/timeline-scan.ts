@@ -22,7 +22,7 @@ import {
   truncate,
   utcDisplay,
 } from './format.js'
-import { shortTarget } from './journal-view.js'
+import { CLOSING_MEASURE, shortTarget, type TimelineUndo } from './journal-view.js'
 import type { FindingView, KeyEvent, Level } from './model.js'
 
 /** What one pass over timeline/events.jsonl yields (plus the findings file, when there is one). */
@@ -79,6 +79,12 @@ export interface TimelineScan {
   watchedKeyUse: WatchedKeyUse[]
   /** The public access flagged events opened, per function and kind (latest event of each). */
   accessOpened: AccessOpened[]
+  /**
+   * Calls that undo what a containment measure did to a function or role (the latest of each
+   * measure and target): public access opened again, the throttle lifted, a mapping enabled, the
+   * case's revocation policy deleted. fir's own calls and failed ones are not among them.
+   */
+  measuresUndone: TimelineUndo[]
 }
 
 /** A long-term access key that signed calls a detection flagged high or critical. */
@@ -142,6 +148,49 @@ function accessOpenedBy(
     const auth = asString(asRecord(event.requestParameters).authType)
     return auth?.toUpperCase() === 'NONE' ? 'function-url' : null
   }
+  return null
+}
+
+/**
+ * The containment measure a call undoes, or null: the public access {@link accessOpenedBy} reads
+ * (the url or permissions measure), reserved concurrency deleted or set above 0 (throttle), an
+ * event source mapping enabled or created enabled (event-sources), and the case's revocation
+ * policy deleted from a role (sessions). The caller leaves out fir's own calls and failed ones.
+ */
+function measureUndoneBy(
+  event: Record<string, unknown>,
+  findings: readonly { rule: string; title: string }[],
+  revokePolicy: string | null,
+): { measure: string; target: string } | null {
+  const name = asString(event.name) ?? asString(event.rawName) ?? ''
+  const source = asString(event.source) ?? ''
+  const req = asRecord(event.requestParameters)
+  if (/^iam\.amazonaws\.com$/.test(source)) {
+    const role = asString(req.roleName)
+    return /^DeleteRolePolicy$/.test(name) && role && revokePolicy && req.policyName === revokePolicy
+      ? { measure: 'containment.sessions', target: role }
+      : null
+  }
+  if (!/lambda\.amazonaws\.com$/.test(source)) return null
+  const fn = asString(req.functionName)
+  const opened = accessOpenedBy(event, findings)
+  if (opened && fn) return { measure: CLOSING_MEASURE[opened]!.measure, target: fn }
+  const reserved = req.reservedConcurrentExecutions
+  if (
+    fn &&
+    (/^DeleteFunctionConcurrency/.test(name) ||
+      (/^PutFunctionConcurrency/.test(name) && reserved !== undefined && Number(reserved) !== 0))
+  )
+    return { measure: 'containment.throttle', target: fn }
+  // UpdateEventSourceMapping may name the mapping alone (its UUID): the function is in the response.
+  const mappingFn = fn ?? asString(asRecord(event.responseElements).functionArn)
+  const enabled = req.enabled === true || req.enabled === 'true'
+  if (
+    mappingFn &&
+    ((/^UpdateEventSourceMapping/.test(name) && enabled) ||
+      (/^CreateEventSourceMapping/.test(name) && req.enabled !== false && req.enabled !== 'false'))
+  )
+    return { measure: 'containment.event-sources', target: mappingFn }
   return null
 }
 
@@ -364,6 +413,8 @@ export async function scanTimeline(
   executionRoles: string[] = [],
   /** Long-term keys found in a function's environment: what they signed is reported. */
   watchedKeys: string[] = [],
+  /** The case's revocation policy (`fir-revoke-<case id>`): a call deleting it undoes sessions. */
+  revokePolicy: string | null = null,
 ): Promise<TimelineScan> {
   const scan: TimelineScan = {
     totalEvents: 0,
@@ -396,8 +447,10 @@ export async function scanTimeline(
     keysOfFlaggedCalls: [],
     watchedKeyUse: [],
     accessOpened: [],
+    measuresUndone: [],
   }
   const accessOpened = new Map<string, AccessOpened>()
+  const measuresUndone = new Map<string, TimelineUndo>()
   const watched = new Map(
     watchedKeys.map((k) => [
       k,
@@ -555,6 +608,30 @@ export async function scanTimeline(
           if (used.sourceIp) seen.sourceIps.add(used.sourceIp)
           keysFromStolenAddress.set(used.accessKeyId, seen)
         }
+      }
+      // What fir did, and what failed or was denied, undoes nothing.
+      const undone = fir || event.error ? null : measureUndoneBy(event, findings, revokePolicy)
+      if (undone) {
+        const ref = functionRef(undone.target, region)
+        // A function ARN names its account; otherwise the account the call was made in.
+        const account =
+          (undone.target.startsWith('arn:') ? undone.target.split(':')[4] : '') ||
+          asString(event.account) ||
+          ''
+        const where = undone.measure === 'containment.sessions' ? '' : ref.region
+        const key = `${undone.measure}|${where}|${account}|${ref.name}`
+        const seen = measuresUndone.get(key)
+        if (!seen || Date.parse(seen.time) <= ms)
+          measuresUndone.set(key, {
+            measure: undone.measure,
+            name: undone.measure === 'containment.sessions' ? undone.target : ref.name,
+            region: where,
+            account,
+            eventName: asString(event.name) ?? asString(event.rawName) ?? '',
+            eventId: asString(event.id) ?? '',
+            time: new Date(ms).toISOString(),
+            actor: truncate(actorName, 200),
+          })
       }
       const id = asString(event.id) ?? ''
       const name = asString(event.name) ?? asString(event.rawName) ?? 'unknown'
@@ -719,6 +796,7 @@ export async function scanTimeline(
     changes: [...k.changes],
   }))
   scan.accessOpened = [...accessOpened.values()].sort((a, b) => a.time.localeCompare(b.time))
+  scan.measuresUndone = [...measuresUndone.values()].sort((a, b) => a.time.localeCompare(b.time))
   scan.keysFromStolenAddress = [...keysFromStolenAddress.entries()]
     .sort((a, b) => a[0].localeCompare(b[0]))
     .map(([accessKeyId, k]) => ({ accessKeyId, userName: k.userName, sourceIps: [...k.sourceIps].sort() }))

@@ -2,7 +2,12 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
 import type { NewEntry } from '../../../src/core/case/journal.js'
-import { type FunctionExposure, shortTarget, viewJournal } from '../../../src/core/report/journal-view.js'
+import {
+  type FunctionExposure,
+  shortTarget,
+  type TimelineUndo,
+  viewJournal,
+} from '../../../src/core/report/journal-view.js'
 import { tempDir } from '../../support/cli.js'
 
 const FN = 'arn:aws:lambda:us-east-1:123456789012:function:orders-api'
@@ -478,6 +483,82 @@ describe('viewJournal', () => {
       expect(restored.status.code).toBe('restored')
       expect(restored.status.inForce).toEqual([])
       expect(restored.inForce.size).toBe(0)
+    })
+
+    it('takes out of force a measure a call in the timeline undid after fir applied it, and names the call', async () => {
+      // Before: "Contained. 3 measures in force, none failed" while the timeline showed the throttle
+      // lifted and the revocation deleted after containment.
+      const at = (minute: number) => ({ at: `2026-11-30T10:${String(minute).padStart(2, '0')}:00.500Z` })
+      const params = { function: 'fa', functionArn: FA, role: 'fa-role' }
+      const entries = await journalOf([
+        ...done('containment.throttle', FA, at(0)),
+        ...done('containment.url', FA, at(0)),
+        ...done('containment.sessions', FA_ROLE, { params, ...at(0) }),
+      ])
+      const call = (measure: string, name: string, minute: number, extra: Partial<TimelineUndo> = {}) => ({
+        measure,
+        name,
+        region: measure === 'containment.sessions' ? '' : 'us-east-1',
+        account: '123456789012',
+        eventName: 'X',
+        eventId: `e-${minute}`,
+        time: `2026-11-30T10:${String(minute).padStart(2, '0')}:00.000Z`,
+        actor: 'arn:aws:sts::123456789012:assumed-role/fa-role/fa',
+        ...extra,
+      })
+      const functions = [{ ...publicFn(FA), items: [url] }]
+      expect(viewJournal(entries, { functions }).status.code).toBe('contained')
+      // Before containment, on another function, in another region or account: nothing undone.
+      const unrelated = viewJournal(entries, {
+        functions,
+        undoneBy: [
+          call('containment.throttle', 'fa', 0, { time: '2026-11-30T09:59:59.000Z' }),
+          call('containment.throttle', 'fb', 5),
+          call('containment.url', 'fa', 5, { region: 'eu-west-1' }),
+          call('containment.url', 'fa', 5, { account: '444455556666' }),
+          call('containment.sessions', 'fb-role', 5),
+        ],
+      })
+      expect(unrelated.status.code).toBe('contained')
+      expect(unrelated.inForce.size).toBe(3)
+
+      const undone = viewJournal(entries, {
+        functions,
+        undoneBy: [
+          call('containment.throttle', 'fa', 5, { eventName: 'DeleteFunctionConcurrency20171031' }),
+          call('containment.sessions', 'fa-role', 6, { eventName: 'DeleteRolePolicy' }),
+        ],
+      })
+      expect(undone.status.code).toBe('not-contained')
+      expect(undone.status.inForce).toEqual(['Function URL auth set to AWS_IAM: fa'])
+      expect(undone.status.detail).toBe(
+        'No function is known to be contained: 1 measure in force; 2 undone after fir applied them, by calls in the timeline (not fir’s). fa: not known to be contained — Throttle: reserved concurrency 0, applied 2026-11-30 10:00:00 UTC, undone by DeleteFunctionConcurrency20171031 at 2026-11-30 10:05:00 UTC (arn:aws:sts::123456789012:assumed-role/fa-role/fa); Revoke role sessions issued before now (TokenIssueTime deny) on role fa-role, applied 2026-11-30 10:00:00 UTC, undone by DeleteRolePolicy at 2026-11-30 10:06:00 UTC (arn:aws:sts::123456789012:assumed-role/fa-role/fa).',
+      )
+      expect(undone.functions[0]!.undone.map((u) => u.measure)).toEqual([
+        'containment.throttle',
+        'containment.sessions',
+      ])
+      // The URL opened again: its way in is open, named by the call.
+      const reopened = viewJournal(entries, {
+        functions,
+        undoneBy: [call('containment.url', 'fa', 0, { eventName: 'UpdateFunctionUrlConfig' })],
+      })
+      expect(reopened.functions[0]!.open).toEqual([url])
+      expect(reopened.status.detail).toContain(
+        'fa: not known to be contained — Function URL auth set to AWS_IAM, applied 2026-11-30 10:00:00 UTC, undone by UpdateFunctionUrlConfig at 2026-11-30 10:00:00 UTC',
+      )
+
+      // Applied again after the call: in force again.
+      const again = viewJournal(
+        await journalOf([
+          ...done('containment.throttle', FA, at(0)),
+          ...done('containment.url', FA, at(0)),
+          ...done('containment.throttle', FA, at(10)),
+        ]),
+        { functions, undoneBy: [call('containment.throttle', 'fa', 5)] },
+      )
+      expect(again.status.code).toBe('contained')
+      expect(again.undoneSince.size).toBe(0)
     })
   })
 

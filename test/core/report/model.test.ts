@@ -6,6 +6,7 @@ import { CaseHandle } from '../../../src/core/case/case-folder.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
 import { deepMapStrings } from '../../../src/core/common/redact.js'
 import { buildReportModel } from '../../../src/core/report/build.js'
+import { utcDisplay } from '../../../src/core/report/format.js'
 import { REPORT_CSP } from '../../../src/core/report/html-safety.js'
 import type { ReportModel } from '../../../src/core/report/model.js'
 import {
@@ -546,6 +547,151 @@ describe('report of a case that holds little', () => {
     expect(after.summary.status.detail).toContain(
       'orders-api (eu-west-1): not contained — function URL opened to anyone by CreateFunctionUrlConfig at 2026-11-27 03:05:00 UTC (timeline; not snapshotted)',
     )
+  })
+
+  it('does not call the case contained, nor its access closed now, when the timeline shows containment undone after it', async () => {
+    // Before: "Contained. 6 measures in force … none failed", "Throttle: reserved concurrency 0:
+    // orders-api" in force and "Containment closed it and it is closed now", while the case's own
+    // timeline showed the throttle lifted, the URL opened again and the revocation deleted since.
+    const sample = await buildSampleCase({ parent: await tempDir(), notes: false, events: 30 })
+    // Dated after the journal's containment entries (written now, as the sample case was built).
+    const after = Date.now() + 60_000
+    const actor = {
+      type: 'AssumedRole',
+      arn: 'arn:aws:sts::123456789012:assumed-role/orders-api-role/orders-api',
+    }
+    const event = (n: number, fields: Record<string, unknown>) =>
+      JSON.stringify({
+        id: `undo-${n}`,
+        time: new Date(after + n * 1000).toISOString(),
+        source: 'lambda.amazonaws.com',
+        region: 'us-east-1',
+        account: '123456789012',
+        readOnly: false,
+        actor,
+        error: null,
+        fir: false,
+        ...fields,
+      })
+    const opened = [
+      {
+        rule: 'r',
+        title: 'Lambda Function Policy Opened To Everyone Or Another Account',
+        level: 'high',
+        tags: ['attack.persistence'],
+      },
+    ]
+    const url = [
+      {
+        rule: 'r',
+        title: 'Lambda Function URL Without Authentication',
+        level: 'high',
+        tags: ['attack.persistence'],
+      },
+    ]
+    const events = join(sample.dir, 'timeline', 'events.jsonl')
+    // The timeline's findings are then read from its events, these included.
+    await rm(join(sample.dir, 'timeline', 'findings.json'))
+    // The attacker's statement, removed by containment an hour later.
+    await appendFile(
+      events,
+      `${event(0, {
+        time: new Date(Date.now() - 3600_000).toISOString(),
+        name: 'AddPermission20150331v2',
+        requestParameters: { functionName: 'orders-api', statementId: 'open', principal: '*' },
+        findings: opened,
+      })}\n`,
+    )
+    const before = await buildReportModel(sample.dir, { verify: false })
+    expect(before.summary.status.code).toBe('contained')
+    const closedNow = 'Remove for good the public access the attacker opened'
+    expect(before.recommendations.items.map((r) => r.title)).toContain(closedNow)
+    // fir's own call and a denied one undo nothing.
+    await appendFile(
+      events,
+      `${[
+        event(1, {
+          name: 'DeleteFunctionConcurrency20171031',
+          requestParameters: { functionName: 'orders-api' },
+          fir: true,
+        }),
+        event(2, {
+          name: 'UpdateFunctionUrlConfig',
+          requestParameters: { functionName: 'orders-api', authType: 'NONE' },
+          error: { code: 'AccessDeniedException', message: 'denied' },
+          findings: url,
+        }),
+      ].join('\n')}\n`,
+    )
+    expect((await buildReportModel(sample.dir, { verify: false })).summary.status.code).toBe('contained')
+    await appendFile(
+      events,
+      `${[
+        event(3, {
+          name: 'AddPermission20150331v2',
+          requestParameters: { functionName: 'orders-api', statementId: 'reopen', principal: '*' },
+          findings: opened,
+        }),
+        event(4, {
+          name: 'DeleteFunctionConcurrency20171031',
+          requestParameters: { functionName: 'orders-api' },
+        }),
+        event(5, {
+          name: 'UpdateFunctionUrlConfig',
+          requestParameters: { functionName: 'orders-api', authType: 'NONE' },
+          findings: url,
+        }),
+        event(6, {
+          name: 'DeleteRolePolicy',
+          source: 'iam.amazonaws.com',
+          requestParameters: { roleName: 'orders-api-role', policyName: `fir-revoke-${sample.id}` },
+        }),
+      ].join('\n')}\n`,
+    )
+    const model = await buildReportModel(sample.dir, { verify: false })
+    const { status } = model.summary
+    expect(status.code).toBe('not-contained')
+    const when = (n: number) => utcDisplay(new Date(after + n * 1000).toISOString())
+    expect(status.detail).toContain(
+      `undone by DeleteFunctionConcurrency20171031 at ${when(4)} (${actor.arn})`,
+    )
+    expect(status.detail).toMatch(
+      /orders-api: not known to be contained — Throttle: reserved concurrency 0, applied .* UTC, undone by DeleteFunctionConcurrency20171031/,
+    )
+    expect(status.detail).toContain(`Function URL auth set to AWS_IAM, applied `)
+    expect(status.detail).toContain(`undone by UpdateFunctionUrlConfig at ${when(5)} (${actor.arn})`)
+    expect(status.detail).toContain(`undone by AddPermission20150331v2 at ${when(3)} (${actor.arn})`)
+    // The revocation, which the sample journaled for the role alone, is named in the detail too.
+    expect(status.detail).toContain(
+      `Revoke role sessions issued before now (TokenIssueTime deny) on role orders-api-role, applied `,
+    )
+    expect(status.detail).toContain(`undone by DeleteRolePolicy at ${when(6)} (${actor.arn})`)
+    expect(status.inForce).toEqual([
+      'Disable event source mappings: orders-api',
+      'Recycle warm execution environments: orders-api',
+    ])
+    expect(model.roles.roles.find((r) => r.name === 'orders-api-role')?.sessionsRevoked).toBe(false)
+    const titles = model.recommendations.items.map((r) => r.title)
+    expect(titles).not.toContain(closedNow)
+    expect(JSON.stringify(model.recommendations)).not.toContain('closed now')
+    expect(
+      model.recommendations.items.find((r) => r.title.startsWith('Contain orders-api again')),
+    ).toMatchObject({
+      priority: 1,
+      command: `fir contain ${sample.functionArn} --actions throttle,url,permissions`,
+    })
+    expect(
+      model.recommendations.items.find((r) => r.title === 'Revoke the sessions of role orders-api-role'),
+    ).toMatchObject({
+      command: 'fir creds revoke-sessions --role orders-api-role',
+    })
+    expect(
+      model.limits.items.find((l) => l.title === 'Stolen role credentials were not revoked')?.detail,
+    ).toContain(
+      `The session revocation this case put on orders-api-role was deleted by a call in the timeline (DeleteRolePolicy at ${when(6)} (${actor.arn}))`,
+    )
+    expect(model.limits.items.map((l) => l.title)).not.toContain('In-flight invocations may still run')
+    expect(model.summary.impact.join(' ')).not.toContain('the case closed it')
   })
 
   it('reads around corrupt timeline files and names the problem in the report', async () => {

@@ -405,6 +405,145 @@ describe('the public access flagged events opened', () => {
   })
 })
 
+describe('the calls that undo a containment measure', () => {
+  it('names each measure undone, the function or role, and leaves out fir’s calls, failed ones and what undoes nothing', async () => {
+    const dir = await tempDir()
+    const path = join(dir, 'events.jsonl')
+    const flagged = (title: string) => [{ rule: 'r', title, level: 'high', tags: [] }]
+    const lambda = {
+      source: 'lambda.amazonaws.com',
+      account: ACCOUNT,
+      actor: session('fa-role', 'fa'),
+      readOnly: false,
+    }
+    const iam = { ...lambda, source: 'iam.amazonaws.com' }
+    const lines = [
+      event(1, {
+        ...lambda,
+        name: 'AddPermission20150331v2',
+        requestParameters: { functionName: 'fa', principal: '*' },
+        findings: flagged('Lambda Function Policy Opened To Everyone Or Another Account'),
+      }),
+      event(2, {
+        ...lambda,
+        name: 'DeleteFunctionConcurrency20171031',
+        requestParameters: { functionName: 'fa' },
+      }),
+      event(3, {
+        ...lambda,
+        name: 'PutFunctionConcurrency20171031',
+        requestParameters: { functionName: 'fb', reservedConcurrentExecutions: 5 },
+      }),
+      event(4, {
+        ...lambda,
+        region: 'eu-west-1',
+        name: 'UpdateFunctionUrlConfig',
+        requestParameters: {
+          functionName: `arn:aws:lambda:eu-west-1:444455556666:function:fc:live`,
+          authType: 'NONE',
+        },
+        findings: flagged('Lambda Function URL Without Authentication'),
+      }),
+      // The mapping named by its UUID alone: the function is in the response.
+      event(5, {
+        ...lambda,
+        name: 'UpdateEventSourceMapping20150331',
+        requestParameters: { uUID: 'u-1', enabled: true },
+        responseElements: {
+          functionArn: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:fa`,
+          state: 'Enabling',
+        },
+      }),
+      event(6, {
+        ...iam,
+        name: 'DeleteRolePolicy',
+        requestParameters: { roleName: 'fa-role', policyName: 'fir-revoke-C-1' },
+      }),
+      // fir's own call, a denied one, a throttle to 0, a mapping disabled, another policy deleted,
+      // a URL set to AWS_IAM: none undoes a measure.
+      event(7, {
+        ...lambda,
+        name: 'DeleteFunctionConcurrency20171031',
+        requestParameters: { functionName: 'fd' },
+        fir: true,
+      }),
+      event(8, {
+        ...lambda,
+        name: 'DeleteFunctionConcurrency20171031',
+        requestParameters: { functionName: 'fe' },
+        error: { code: 'AccessDeniedException', message: 'denied' },
+      }),
+      event(9, {
+        ...lambda,
+        name: 'PutFunctionConcurrency20171031',
+        requestParameters: { functionName: 'ff', reservedConcurrentExecutions: 0 },
+      }),
+      event(10, {
+        ...lambda,
+        name: 'UpdateEventSourceMapping20150331',
+        requestParameters: { uUID: 'u-2', functionName: 'fg', enabled: false },
+      }),
+      event(11, {
+        ...iam,
+        name: 'DeleteRolePolicy',
+        requestParameters: { roleName: 'fa-role', policyName: 'ops' },
+      }),
+      event(12, {
+        ...lambda,
+        name: 'UpdateFunctionUrlConfig',
+        requestParameters: { functionName: 'fh', authType: 'AWS_IAM' },
+      }),
+    ]
+    await writeFile(path, `${lines.join('\n')}\n`)
+    const scan = await scanTimeline(path, null, 50, [], [], 'fir-revoke-C-1')
+    expect(
+      scan.measuresUndone.map((u) => [u.measure, u.name, u.region, u.account, u.eventName, u.actor]),
+    ).toEqual([
+      [
+        'containment.permissions',
+        'fa',
+        'us-east-1',
+        ACCOUNT,
+        'AddPermission20150331v2',
+        session('fa-role', 'fa').arn,
+      ],
+      [
+        'containment.throttle',
+        'fa',
+        'us-east-1',
+        ACCOUNT,
+        'DeleteFunctionConcurrency20171031',
+        session('fa-role', 'fa').arn,
+      ],
+      [
+        'containment.throttle',
+        'fb',
+        'us-east-1',
+        ACCOUNT,
+        'PutFunctionConcurrency20171031',
+        session('fa-role', 'fa').arn,
+      ],
+      [
+        'containment.url',
+        'fc',
+        'eu-west-1',
+        '444455556666',
+        'UpdateFunctionUrlConfig',
+        session('fa-role', 'fa').arn,
+      ],
+      [
+        'containment.event-sources',
+        'fa',
+        'us-east-1',
+        ACCOUNT,
+        'UpdateEventSourceMapping20150331',
+        session('fa-role', 'fa').arn,
+      ],
+      ['containment.sessions', 'fa-role', '', ACCOUNT, 'DeleteRolePolicy', session('fa-role', 'fa').arn],
+    ])
+  })
+})
+
 describe("findings on fir's own calls, in a timeline stored before fir left them out", () => {
   it('are neither listed, nor the first detection, nor the evidence of opened access', async () => {
     const dir = await tempDir()
