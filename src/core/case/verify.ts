@@ -17,7 +17,7 @@ import {
 import { CASE_FOLDERS, notTheCaseFolder } from './folders.js'
 import { CASE_INIT_ACTION, checkJournalText, JOURNAL_FILE, type JournalEntry } from './journal.js'
 import { caseLockState, describeHolder } from './lock.js'
-import { recordedSecretFiles, SECRETS_DIR } from './secrets.js'
+import { recordedSecretFiles, SECRETS_DIR, unplacedSecretFiles } from './secrets.js'
 import { archiveBlockedBy, findMisplacedTimelineFiles, unfinishedArchive } from './timeline-archive.js'
 
 export interface VerifyProblem {
@@ -154,9 +154,10 @@ async function findUnrecorded(
 
 /**
  * secrets/ holds the files `fir creds rotate-key` wrote, each journaled (SECRET_FILE_ACTION) with
- * its SHA-256 before it was written. A file there that no entry records was put there (the
+ * its SHA-256 before it was given its name. A file there that no entry records was put there (the
  * redactor does not use it); a recorded one must still be what fir wrote. A recorded file that is
- * gone is no problem: the responder is told to delete it once the secret is deployed.
+ * gone is no problem: the responder is told to delete it once the secret is deployed. A temporary
+ * holding a recorded file not yet renamed is named as that file (the next open places it).
  */
 async function checkSecretFiles(
   caseDir: string,
@@ -165,10 +166,16 @@ async function checkSecretFiles(
   warnings: string[],
 ): Promise<void> {
   const recorded = recordedSecretFiles(entries)
+  const unplaced = new Map((await unplacedSecretFiles(caseDir, entries)).map((f) => [f.temporary, f.path]))
   for (const file of await listFiles(join(caseDir, SECRETS_DIR))) {
     const rel = relative(caseDir, file).split(sep).join('/')
     const want = recorded.get(rel)
-    if (want) {
+    const meant = unplaced.get(rel)
+    if (meant) {
+      warnings.push(
+        `${rel} is ${meant}, the secret file the journal records (the same SHA-256): a fir run was interrupted after journaling it, before giving it its name. It holds the only copy of that key's secret; the next fir command that opens the case puts it in place (keep it)`,
+      )
+    } else if (want) {
       const swapped = await notTheFileWritten(file)
       if (swapped || (await sha256File(file)).sha256 !== want.sha256) {
         problems.push({

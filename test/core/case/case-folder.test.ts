@@ -436,6 +436,40 @@ describe('case folder', () => {
     await handle.close()
   })
 
+  it('puts a recorded secret file a crash left under its temporary name in place on opening, never sweeping it; verify says to keep it', async () => {
+    const { handle } = await newCase('SECRETS-TMP')
+    const secret = 'unrenamed/Secret+Key0123456789abcdefghijKLMN'
+    const text = `${JSON.stringify({ AccessKey: { SecretAccessKey: secret } })}\n`
+    const rel = 'secrets/deployer-AKIAEXAMPLE000000002.json'
+    await handle.journal.append({
+      action: SECRET_FILE_ACTION,
+      target: rel,
+      params: { path: rel, sha256: sha256Hex(text), bytes: text.length },
+      outcome: 'recorded',
+    })
+    // The run was killed between journaling the file and the rename; a second temporary holds
+    // something else (another write cut short): that one is only a leftover.
+    await writeFile(join(handle.dir, 'secrets', '.0123456789ab.tmp'), text, { mode: 0o600 })
+    await writeFile(join(handle.dir, 'secrets', '.ba9876543210.tmp'), text.slice(0, 20), { mode: 0o600 })
+    await handle.close()
+    const before = await verifyCase(handle.dir)
+    expect(before.problems).toEqual([])
+    // Before: both "was left by an interrupted fir run; it is not part of the case record (remove it)".
+    expect(before.warnings).toEqual([
+      `secrets/.0123456789ab.tmp is ${rel}, the secret file the journal records (the same SHA-256): a fir run was interrupted after journaling it, before giving it its name. It holds the only copy of that key's secret; the next fir command that opens the case puts it in place (keep it)`,
+      'secrets/.ba9876543210.tmp was left by an interrupted fir run; it is not part of the case record (remove it)',
+    ])
+    const opened = await CaseHandle.open(handle.dir)
+    await opened.close()
+    expect(opened.placedSecretFiles).toEqual([{ temporary: 'secrets/.0123456789ab.tmp', path: rel }])
+    expect(opened.swept.map((s) => s.path)).toEqual([join(handle.dir, 'secrets', '.ba9876543210.tmp')])
+    expect(await readFile(join(handle.dir, rel), 'utf8')).toBe(text)
+    expect((await stat(join(handle.dir, rel))).mode & 0o777).toBe(0o600)
+    expect(await registerSecretsOfCase(handle.dir, opened.journal.all())).toEqual([])
+    expect(redactor.scrub(secret)).toBe(redactValue(secret))
+    expect(await verifyCase(handle.dir)).toMatchObject({ ok: true, problems: [], warnings: [] })
+  })
+
   it('sets aside a last journal line a crash cut off, journals its hash, and goes on', async () => {
     const { handle } = await newCase('TORN-1')
     await note(handle.journal, 'a')
