@@ -415,7 +415,7 @@ describe('fir creds rotate-key: re-runs and undo work from the journal (built CL
       )
       expect(human.code, human.stderr).toBe(0)
       expect(human.stdout).toContain(
-        `No new key made now: ${newId} was made by an earlier run of this case; its secret file is not in the case (deleted once the key was deployed, or never written: the run was killed right after journaling it), so there is no secret to show.`,
+        `No new key made now: ${newId} was made by an earlier run of this case; its secret file is not in the case (deleted since, as fir says to once the key is deployed), so there is no secret to show.`,
       )
 
       // Before: exit 4, "unable to choose which access key of user … to rotate: it has two".
@@ -441,7 +441,7 @@ describe('fir creds rotate-key: re-runs and undo work from the journal (built CL
     const again = await runFir(rotateArgs(u.userName, 'cases/KG'), opts)
     expect(again.code, again.stderr).toBe(0)
     expect(again.stdout).toContain(
-      `its secret file is not in the case (deleted once the key was deployed, or never written: the run was killed right after journaling it).`,
+      `its secret file is not in the case (deleted since, as fir says to once the key is deployed).`,
     )
     const advice = again.stdout.split('\n').find((l) => l.startsWith("If nobody holds that key's secret"))
     expect(advice).toContain(`aws iam delete-access-key --user-name ${u.userName} --access-key-id ${newId}`)
@@ -565,6 +565,87 @@ describe('fir creds rotate-key: a run killed after CreateAccessKey, before it jo
     expect(back.code, back.stderr).toBe(0)
     expect(back.json.result.results.map((x: { outcome: string }) => x.outcome)).toEqual(['undone'])
     expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [newId]: 'Active' })
+  })
+})
+
+describe('fir creds rotate-key: a run killed while writing the new secret (built CLI)', () => {
+  const killAt = (at: string) => ({
+    NODE_OPTIONS: `--require ${join(import.meta.dirname, '../support/kill-at.cjs')}`,
+    FIR_TEST_KILL_AT: at,
+  })
+  const args = (user: string, id: string) => [
+    'creds',
+    'rotate-key',
+    '--user',
+    user,
+    '--case',
+    `cases/${id}`,
+    '--yes',
+  ]
+
+  it('killed before renaming the secret into place: verify says to keep the temporary, the next command puts it in place, a re-run finishes with that key', {
+    timeout: 120_000,
+  }, async () => {
+    const u = await seedUserWithKey(moto.endpoint(), 'u-unrenamed')
+    const { cwd, dir } = await newCase('KR')
+    const opts = { cwd, endpoint: moto.endpoint() }
+    const killed = await runFir(args(u.userName, 'KR'), { ...opts, env: killAt('rename:*') })
+    expect(killed.signal).toBe('SIGKILL')
+    const newId = Object.keys(await keysOf(u.userName)).find((k) => k !== u.accessKeyId)!
+    const [temp] = await readdir(join(dir, 'secrets'))
+    expect(temp).toMatch(/^\.[0-9a-f]{12}\.tmp$/)
+    const rel = `secrets/u-unrenamed-${newId}.json`
+    const verify = await runFir(['case', 'verify', '--case', 'cases/KR', '--json'], { cwd })
+    expect(verify.code, verify.stdout).toBe(0)
+    // Before: "secrets/.….tmp was left by an interrupted fir run; it is not part of the case record (remove it)".
+    expect(verify.json.warnings.join('\n')).toContain(
+      `secrets/${temp} is ${rel}, the secret file the journal records (the same SHA-256)`,
+    )
+    expect(verify.json.warnings.join('\n')).not.toContain('remove it')
+    // A dry run leaves it where it is, and says where the secret is (not "deleted since").
+    const dry = await runFir([...args(u.userName, 'KR'), '--dry-run'], opts)
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(dry.stdout).toContain(
+      `its secret is in ${join(dir, 'secrets', temp!)} (0600; a run was interrupted before renaming it`,
+    )
+
+    // Before: the temporary was swept ("removed what an interrupted fir run had left"), the re-run
+    // deactivated the old key and left the new one active with nobody holding its secret.
+    const again = await runFir(args(u.userName, 'KR'), opts)
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stderr).toContain(`finished writing ${rel} (a rotated key's secret)`)
+    expect(again.stdout).toContain(`its secret is in ${rel} (0600, in the case folder), written then.`)
+    expect(await readdir(join(dir, 'secrets'))).toEqual([`u-unrenamed-${newId}.json`])
+    expect((await stat(join(dir, rel))).mode & 0o777).toBe(0o600)
+    const body = JSON.parse(await readFile(join(dir, rel), 'utf8'))
+    expect(body.AccessKey).toMatchObject({ AccessKeyId: newId, SecretAccessKey: expect.any(String) })
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Inactive', [newId]: 'Active' })
+  })
+
+  it('killed before the secret reached the disk: the key is lost, so the re-run deletes it and makes another, whose secret it writes', {
+    timeout: 120_000,
+  }, async () => {
+    const u = await seedUserWithKey(moto.endpoint(), 'u-unwritten')
+    const { cwd, dir } = await newCase('KW')
+    const opts = { cwd, endpoint: moto.endpoint() }
+    const killed = await runFir(args(u.userName, 'KW'), { ...opts, env: killAt('open:.????????????.tmp') })
+    expect(killed.signal).toBe('SIGKILL')
+    const lost = Object.keys(await keysOf(u.userName)).find((k) => k !== u.accessKeyId)!
+    expect(await readdir(join(dir, 'secrets'))).toEqual([])
+
+    // Before: "No new key made now: … its secret file is not in the case", the old key deactivated
+    // and the lost key left active as the replacement (a playbook resume said only "applied").
+    const again = await runFir([...args(u.userName, 'KW'), '--json'], opts)
+    expect(again.code, again.stderr).toBe(0)
+    const newId: string = again.json.result.newAccessKeyId
+    expect(newId).not.toBe(lost)
+    expect(again.json.result).toMatchObject({
+      newKeyMadeNow: true,
+      secretFile: `secrets/u-unwritten-${newId}.json`,
+      lostKeyIds: [lost],
+      lostKeysLeft: [],
+    })
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Inactive', [newId]: 'Active' })
   })
 })
 

@@ -84,7 +84,7 @@ export default class CredsRotateKey extends FirCommand {
       // The file is deleted once the key is deployed; AWS shows a secret only when the key is made.
       lines.push(
         '',
-        `No new key made now: ${result.newAccessKeyId} was made by an earlier run of this case; its secret file is not in the case (deleted once the key was deployed, or never written: the run was killed right after journaling it)${flags['show-secret'] ? ', so there is no secret to show' : ''}.`,
+        `No new key made now: ${result.newAccessKeyId} was made by an earlier run of this case; its secret file is not in the case (deleted since, as fir says to once the key is deployed)${flags['show-secret'] ? ', so there is no secret to show' : ''}.`,
         `If nobody holds that key's secret, delete the key (${escapeTerminal(awsCliCommand(['iam', 'delete-access-key', '--user-name', result.userName, '--access-key-id', result.newAccessKeyId], ctx.aws))}) and run this command again to make another.`,
       )
     }

@@ -95,11 +95,16 @@ export class WriteOnceError extends Error {
 /**
  * Writes a file atomically: temp file in the same folder, fsync, rename, fsync the folder.
  * With `once`, refuses to replace an existing file (evidence is write-once): a WriteOnceError.
+ * `beforeRename` runs once the temp file holds all of `data`, durably, just before the rename: it
+ * records the file (a rotated key's secret is journaled by hash there), so a record always means
+ * the bytes were whole on disk. From then on the temp file is the recorded file under another
+ * name: an interruption leaves it in place, for the next open of the case to rename
+ * (completeInterruptedSecretFiles), where it would otherwise remove it.
  */
 export async function writeFileAtomic(
   path: string,
   data: string | Uint8Array,
-  options: { once?: boolean } = {},
+  options: { once?: boolean; beforeRename?: () => Promise<void> } = {},
 ): Promise<void> {
   await ensureDir(dirname(path))
   if (options.once && (await exists(path)))
@@ -120,6 +125,10 @@ export async function writeFileAtomic(
     if (options.once && (await exists(path))) {
       await rm(tmp, { force: true })
       throw new WriteOnceError(`refusing to overwrite ${path}: it is write-once`)
+    }
+    if (options.beforeRename) {
+      await options.beforeRename()
+      done()
     }
     await rename(tmp, path)
   } finally {

@@ -11,7 +11,7 @@ import {
 import { NotFoundError, UsageError } from '../../errors.js'
 import { safeSegment } from '../case/evidence-store.js'
 import type { JournalEntry } from '../case/journal.js'
-import { recordedSecretFiles, SECRET_FILE_ACTION, SECRETS_DIR } from '../case/secrets.js'
+import { recordedSecretFiles, SECRET_FILE_ACTION, SECRETS_DIR, unplacedSecretFiles } from '../case/secrets.js'
 import { ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
 import { redactor } from '../common/redact.js'
@@ -88,8 +88,8 @@ function secretFileRel(userName: string, keyId: string): string {
 
 /**
  * Keys this case made for the user: journaled in a rotation's state, or named by a secret file the
- * journal recorded (`case.secret-file` is journaled before the key's file is written: a run killed
- * after making the key and before journaling its state left that record). Not the files in
+ * journal recorded (`case.secret-file` is journaled once the secret is on disk, before the
+ * rotation's outcome: a run killed in between left that record). Not the files in
  * secrets/: one put there by hand, named after a key the intruder made, would pass that key off as
  * fir's replacement and leave it active.
  */
@@ -131,8 +131,9 @@ function cutShortRotations(ctx: FirContext, userName: string): JournalEntry[] {
 
 /**
  * Keys fir made whose secret is lost: AWS returns a key's secret only to the CreateAccessKey call,
- * and a run killed after that call and before journaling the key (its `case.secret-file` record)
- * took the secret with it, leaving an active key nobody holds. Such a key is one the user has now
+ * and a run killed after that call and before journaling the key (its `case.secret-file` record,
+ * journaled once the secret is synced to disk: see writeSecretFile) took the secret with it,
+ * leaving an active key nobody holds (the temporary it may have left unrecorded is swept). Such a key is one the user has now
  * that a cut-short rotation's journaled prior (ListAccessKeys, just before its create) did not
  * list, that no journal entry names as fir's, and that AWS says was created within
  * {@link LOST_KEY_MARGIN_MS} of that rotation's `started` entry; one such key a rotation at most
@@ -256,8 +257,29 @@ function rotated(s: RotateKeyState, params: RotateKeyParams): boolean {
 }
 
 /**
- * Writes the new key's secret to its 0600 file, journaling the file (path, SHA-256) first: a run
- * killed in between leaves a recorded file that is missing, never an unrecorded one.
+ * Where the secret of a key an earlier run made is: its file, or the temporary a run interrupted
+ * before the rename left (a dry run does not place it), or nowhere any more.
+ */
+async function whereSecretIs(ctx: FirContext, userName: string, keyId: string): Promise<string> {
+  const path = secretFilePath(ctx.case.dir, userName, keyId)
+  if (await exists(path)) return `its secret is in ${path} (0600)`
+  const rel = secretFileRel(userName, keyId)
+  const unplaced = (await unplacedSecretFiles(ctx.case.dir, ctx.case.journal.all())).find(
+    (f) => f.path === rel,
+  )
+  if (unplaced)
+    return `its secret is in ${join(ctx.case.dir, unplaced.temporary)} (0600; a run was interrupted before renaming it: the next fir command that writes to the case renames it to ${path})`
+  return `its secret file ${path} is not in the case (deleted since, as fir says to once the key is deployed)`
+}
+
+/**
+ * Writes the new key's secret to its 0600 file, journaling the file (path, SHA-256) once its
+ * temporary holds the secret whole and synced, before the rename (writeFileAtomic's
+ * `beforeRename`). The record is what makes the new key fir's: a run killed before it leaves a key
+ * nobody holds the secret of, unrecorded (lostKeyIds: the next rotation deletes it), and its
+ * temporary is swept; one killed after it leaves the secret on disk, under its name or in the
+ * recorded temporary, which the next open of the case renames (completeInterruptedSecretFiles).
+ * A recorded file that is missing was therefore deleted since, never not written.
  */
 async function writeSecretFile(
   ctx: FirContext,
@@ -276,21 +298,25 @@ async function writeSecretFile(
     writtenBy: `fir (case ${ctx.case.meta.id})`,
   }
   const text = `${JSON.stringify(body, null, 2)}\n`
-  await ctx.case.journal.append({
-    action: SECRET_FILE_ACTION,
-    target: rel,
-    params: {
-      path: rel,
-      sha256: sha256Hex(text),
-      bytes: Buffer.byteLength(text),
-      user: userName,
-      accessKeyId: key.id,
-    },
-    outcome: 'recorded',
-  })
   const path = join(ctx.case.dir, rel)
   await ensureDir(join(ctx.case.dir, SECRETS_DIR))
-  await writeFileAtomic(path, text, { once: true })
+  await writeFileAtomic(path, text, {
+    once: true,
+    beforeRename: async () => {
+      await ctx.case.journal.append({
+        action: SECRET_FILE_ACTION,
+        target: rel,
+        params: {
+          path: rel,
+          sha256: sha256Hex(text),
+          bytes: Buffer.byteLength(text),
+          user: userName,
+          accessKeyId: key.id,
+        },
+        outcome: 'recorded',
+      })
+    },
+  })
   return path
 }
 
@@ -381,7 +407,7 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
           ? `no new key is to be made for ${escapeTerminal(user.name)}: whatever uses ${oldKeyId} stops working once it is cut off`
           : made === undefined
             ? `the new secret is to be written once to ${join(ctx.case.dir, SECRETS_DIR, `${safeSegment(user.name)}-<new key id>.json`)} (0600); deploy it, then delete the file`
-            : `the new key ${made}${madeStatus === 'Active' ? '' : ` (${madeStatus} now)`} was made by an earlier run of this case: ${(await exists(secretFilePath(ctx.case.dir, user.name, made))) ? `its secret is in ${secretFilePath(ctx.case.dir, user.name, made)} (0600)` : `its secret file ${secretFilePath(ctx.case.dir, user.name, made)} is not in the case (deleted once the key was deployed, or never written: the run was killed right after journaling it)`}`,
+            : `the new key ${made}${madeStatus === 'Active' ? '' : ` (${madeStatus} now)`} was made by an earlier run of this case: ${await whereSecretIs(ctx, user.name, made)}`,
         params.deleteOld
           ? `the old key ${oldKeyId} is to be deleted: this cannot be undone`
           : `the old key ${oldKeyId} is to be deactivated, not deleted (pass --delete-old to delete it)`,
