@@ -17,7 +17,9 @@ export function parseExportFormat(value: string): ExportFormat {
 // ---- CSV ------------------------------------------------------------------------------------
 
 // Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
-const FORMULA_START = /^[=+\-@\t\r]/
+// Spaces (any kind, the no-break space too) before the sign count: an importer that trims cells
+// (Google Sheets, LibreOffice's "trim spaces") would read ` =1+1` as a formula.
+const FORMULA_START = /^[\s\u00a0\u3000]*[=+\-@]|^[\t\r]/
 
 /**
  * One CSV cell: control characters, bidi overrides and zero-width characters made visible (text as

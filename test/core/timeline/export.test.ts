@@ -29,6 +29,10 @@ describe('CSV export', () => {
     expect(csvCell('+1')).toBe(`"'+1"`)
     expect(csvCell('-1')).toBe(`"'-1"`)
     expect(csvCell('@x')).toBe(`"'@x"`)
+    // Before: passed as they were (an importer that trims spaces runs them).
+    expect(csvCell(' =1+1')).toBe(`"' =1+1"`)
+    expect(csvCell('\u00a0\u00a0@SUM(1)')).toBe(`"'\u00a0\u00a0@SUM(1)"`)
+    expect(csvCell('a =1')).toBe('"a =1"')
     // A tab or carriage return is shown as text (below), so it no longer starts the cell.
     expect(csvCell('\tx')).toBe('"\\tx"')
     expect(csvCell('\rx')).toBe('"\\rx"')
