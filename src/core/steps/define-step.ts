@@ -1,4 +1,4 @@
-import { AccessDeniedError, FirError, messageOf } from '../../errors.js'
+import { AccessDeniedError, FirError, IntegrityError, messageOf } from '../../errors.js'
 import type { Outcome } from '../case/journal.js'
 import { canonicalJson } from '../common/canonical-json.js'
 import { atInterrupt } from '../common/interrupt.js'
@@ -231,11 +231,35 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
    * (a killed run's, say: see UndoRecord.firStates) as fir's after state, not as someone else's.
    */
   function compareAsFir(current: S, record: UndoRecord<S>): UndoComparison<S> {
-    const cmp = spec.compareForUndo!(current, record)
+    const cmp = readable(record, () => spec.compareForUndo!(current, record))
     if (cmp.conflicts.length === 0 || !record.firStates?.length) return cmp
     const now = canonicalJson(current)
     const own = record.firStates.find((s) => canonicalJson(s) === now)
-    return own === undefined ? cmp : spec.compareForUndo!(current, { ...record, after: own })
+    return own === undefined
+      ? cmp
+      : readable(record, () => spec.compareForUndo!(current, { ...record, after: own }))
+  }
+
+  /**
+   * A comparison of journaled states that cannot be made (a state of another shape: a journal
+   * another fir version wrote) fails this undo alone, naming its entry (exit 3), instead of
+   * stopping every other undo of the restore as a bug.
+   */
+  function readable<T>(record: UndoRecord<S>, compare: () => T): T {
+    try {
+      return compare()
+    } catch (err) {
+      if (err instanceof FirError) throw err
+      throw new IntegrityError(
+        `unable to undo ${spec.id} on ${record.target}: journal entry #${record.startedSeq} holds a state this fir cannot read (${messageOf(err)}); it was written by another fir version, or changed`,
+        {
+          actions: [
+            'the other undos go on; this change is left as it is',
+            `put it back by hand from the prior state of journal entry #${record.startedSeq} (fir case show lists the change), or restore with the fir version that made it`,
+          ],
+        },
+      )
+    }
   }
 
   /**

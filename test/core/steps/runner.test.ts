@@ -91,6 +91,48 @@ describe('step runner', () => {
     await ctx.case.close()
   })
 
+  it('an undo whose journaled state this fir cannot read fails alone, naming its entry; the other undos go on', async () => {
+    // Before: TypeError in compareForUndo, "a bug in fir" (exit 1), and no undo ran at all.
+    const world = { value: 3, writes: 0 }
+    const other = { value: 7, writes: 0 }
+    const step = dialStep(world)
+    const otherStep = dialStep(other, 'test.other')
+    const ctx = await testContext(moto.endpoint())
+    const r = await runSteps(
+      ctx,
+      [
+        { step, params: { label: 'a', to: 0 } },
+        { step: otherStep, params: { label: 'b', to: 0 } },
+      ],
+      { what: 'test' },
+    )
+    const odd = {
+      ...r.results[0]!.undo!,
+      prior: { reservedConcurrency: 5 } as never,
+      after: undefined as never,
+    }
+    const u = await runUndos(
+      ctx,
+      [
+        { step, record: odd },
+        { step: otherStep, record: r.results[1]!.undo! },
+      ],
+      { what: 'test' },
+    )
+    expect(u.results.map((x) => x.outcome)).toEqual(['failed', 'undone'])
+    expect(u.results[0]!.error).toMatchObject({
+      code: 'integrity',
+      message: expect.stringMatching(
+        new RegExp(
+          `^unable to undo test\\.dial on dial:a: journal entry #${odd.startedSeq} holds a state this fir cannot read \\(`,
+        ),
+      ),
+    })
+    expect(other.value).toBe(7)
+    expect(world.value).toBe(0)
+    await ctx.case.close()
+  })
+
   it('dry run plans only: no journal entry, no change', async () => {
     const world = { value: 3, writes: 0 }
     const ctx = await testContext(moto.endpoint(), { yes: false })
