@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline/promises'
 import { Command, Errors, Flags } from '@oclif/core'
 import { AwsClients } from './aws/clients.js'
 import { CaseHandle, readCaseMeta, resolveCaseDir } from './core/case/case-folder.js'
-import { type DamagedJournalError, TORN_PREFIX } from './core/case/journal.js'
+import { type DamagedJournalError, type JournalEntry, TORN_PREFIX } from './core/case/journal.js'
 import { registerSecretsOfCase } from './core/case/secrets.js'
 import { Clock } from './core/common/clock.js'
 import { redactor } from './core/common/redact.js'
@@ -437,9 +437,13 @@ export function toFir(err: unknown): FirError {
   })
 }
 
-/** The scenario of a tabletop drill's case (its journal starts the drill), else undefined. */
-export function drillOf(handle: CaseHandle): string | undefined {
-  const start = handle.journal.all().find((e) => e.action === 'tabletop.start')
+/**
+ * The scenario of a tabletop drill's case (its journal starts the drill), else undefined: an open
+ * case, or the entries of a journal read without opening its case (doctor, which changes nothing).
+ */
+export function drillOf(caseOrEntries: CaseHandle | readonly JournalEntry[]): string | undefined {
+  const entries = caseOrEntries instanceof CaseHandle ? caseOrEntries.journal.all() : caseOrEntries
+  const start = entries.find((e) => e.action === 'tabletop.start')
   if (!start) return undefined
   const scenario = (start.params as { scenario?: unknown } | undefined)?.scenario
   return typeof scenario === 'string' ? scenario : String(start.target)

@@ -1,5 +1,7 @@
 import { Flags } from '@oclif/core'
-import { awsFlags, FirCommand } from '../base-command.js'
+import { awsFlags, drillOf, FirCommand } from '../base-command.js'
+import { readCaseMeta, resolveCaseDir } from '../core/case/case-folder.js'
+import { DamagedJournalError, readCheckedJournal } from '../core/case/journal.js'
 import { escapeTerminal, formatTable } from '../core/common/text.js'
 import { Gaps } from '../core/context.js'
 import { missingSummary, runDoctor } from '../core/doctor.js'
@@ -17,12 +19,16 @@ export default class Doctor extends FirCommand {
   ]
   static override flags = {
     ...awsFlags,
-    case: Flags.string({ description: 'case folder (only used to name the assumed-role session)' }),
+    case: Flags.string({
+      description:
+        "case folder: names the assumed-role session; a tabletop drill's case reaches only loopback addresses (read, never changed)",
+    }),
   }
 
   protected async execute(): Promise<CommandOutcome> {
     const { flags } = await this.parse(Doctor)
-    const aws = await this.makeAws(flags, flags.case?.split('/').filter(Boolean).at(-1))
+    const of = flags.case === undefined ? undefined : await this.caseOf(flags.case)
+    const aws = await this.makeAws(flags, of?.id, undefined, of?.drill)
     const gaps = new Gaps()
     const r = await runDoctor(aws, gaps)
     const skew =
@@ -53,5 +59,19 @@ export default class Doctor extends FirCommand {
       ),
     ].join('\n')
     return { result: r, human, gaps: gaps.list }
+  }
+
+  /**
+   * The case's id and, when it is a tabletop drill's, its scenario: a drill's case never reaches
+   * AWS, whichever command is run on it (DESIGN §7). Read without opening the case (no lock, no
+   * tidying): doctor changes nothing.
+   */
+  private async caseOf(flag: string): Promise<{ id: string; drill: string | undefined }> {
+    const dir = await resolveCaseDir(flag)
+    const meta = await readCaseMeta(dir)
+    const { entries } = await readCheckedJournal(dir).catch(async (err: unknown) => {
+      throw err instanceof DamagedJournalError ? await this.refuseDamagedJournal(err) : err
+    })
+    return { id: meta.id, drill: drillOf(entries) }
   }
 }

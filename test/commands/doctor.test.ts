@@ -1,6 +1,8 @@
-import { writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { CaseHandle } from '../../src/core/case/case-folder.js'
 import { runFir, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { FaultProxy } from '../support/fault-proxy.js'
@@ -200,6 +202,44 @@ describe('fir doctor with named profiles (real credential chain, dummy keys, mot
     expect([0, 4]).toContain(ok.code)
     expect(ok.json.result.identity.account).toBe(TEST_ACCOUNT)
   })
+  it("refuses on a tabletop drill's case, naming the drill, without running the credential chain or changing the case", async () => {
+    const files = await profileFiles()
+    const marker = join(files.home, 'credential_process_ran')
+    await writeFile(
+      files.config,
+      `[default]\nregion = us-east-1\ncredential_process = /bin/sh -c "touch ${marker}; echo '{\\"Version\\":1,\\"AccessKeyId\\":\\"AKIAEVIL\\",\\"SecretAccessKey\\":\\"x\\"}'"\n`,
+    )
+    const caseDir = join(await tempDir(), 'drill')
+    const handle = await CaseHandle.init('tabletop-leaked-key', { dir: caseDir, firVersion: 'test' })
+    await handle.journal.append({
+      action: 'tabletop.start',
+      target: 'leaked-key-in-environment',
+      params: { scenario: 'leaked-key-in-environment' },
+      outcome: 'recorded',
+    })
+    await handle.close()
+    const journal = await readFile(join(caseDir, 'journal.jsonl'), 'utf8')
+    // The responder's own chain (no environment keys, no emulator-only), as after the drill.
+    const env = realChain(files, { AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined })
+    const r = await runFir(['doctor', '--case', caseDir, '--json'], { env })
+    expect(r.code, r.stdout + r.stderr).toBe(2)
+    expect(r.json.error.message).toMatch(
+      /^unable to send a sts request to sts\.us-east-1\.amazonaws\.com: this case is a tabletop drill \(scenario leaked-key-in-environment\), and a drill never reaches AWS/,
+    )
+    expect(r.json.error.actions[0]).toBe('run the drill again: fir tabletop run leaked-key-in-environment')
+    expect(existsSync(marker)).toBe(false)
+    expect(await readFile(join(caseDir, 'journal.jsonl'), 'utf8')).toBe(journal)
+    // Another case is a case like any: its id names the session, and doctor runs.
+    const other = await CaseHandle.init('INC-DOCTOR', { dir: join(await tempDir(), 'c'), firVersion: 'test' })
+    await other.close()
+    const ok = await runFir(['doctor', '--profile', 'ir', '--case', other.dir, '--json'], {
+      endpoint: moto.endpoint(),
+      env: realChain(await profileFiles()),
+    })
+    expect([0, 4], ok.stderr).toContain(ok.code)
+    expect(ok.json.result.identity.account).toBe(TEST_ACCOUNT)
+  })
+
   it("says in one warning of fir's own that environment keys are ignored for the profile", async () => {
     const files = await profileFiles()
     // testEnv sets AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (dummy ones).
