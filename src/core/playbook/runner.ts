@@ -34,9 +34,13 @@ import {
 } from './template.js'
 import type { Problem } from './validate.js'
 
-/** What an action did: the journal outcome of the step, its outputs and one line for humans. */
+/**
+ * What an action did: the journal outcome of the step, its outputs and one line for humans.
+ * `conflict`: a restore left alone what someone changed since fir did (see outcomeOf); the run
+ * goes on.
+ */
 export interface ActionOutcome {
-  outcome: 'applied' | 'already-applied' | 'skipped'
+  outcome: 'applied' | 'already-applied' | 'conflict' | 'skipped'
   outputs: Record<string, unknown>
   summary: string
 }
@@ -62,7 +66,7 @@ export function specsOf(registry: ActionRegistry): ActionSpec[] {
   return [...registry.values()].map((a) => a.spec)
 }
 
-export type StepOutcome = 'applied' | 'already-applied' | 'skipped' | 'failed' | 'denied'
+export type StepOutcome = 'applied' | 'already-applied' | 'conflict' | 'skipped' | 'failed' | 'denied'
 
 export interface StepReport {
   id: string
@@ -98,7 +102,7 @@ export interface RunOptions {
 export const RUN_ACTION = 'playbook.run'
 export const STEP_ACTION = 'playbook.step'
 export const CONFIRM_ACTION = 'playbook.confirm'
-const DONE: Outcome[] = ['applied', 'already-applied', 'skipped']
+const DONE: Outcome[] = ['applied', 'already-applied', 'conflict', 'skipped']
 
 /** Reads `--input key=value` flags. */
 export function parseInputFlags(list: string[] | undefined): Record<string, string> {

@@ -49,17 +49,8 @@ export const restoreAction: ActionImpl = async (run, params) => {
       : {}),
     confirmed: true,
   })
-  const rows = r.results.map((x) => ({
-    ...x,
-    outcome:
-      x.outcome === 'undone'
-        ? ('applied' as const)
-        : x.outcome === 'already-undone'
-          ? ('already-applied' as const)
-          : x.outcome,
-  }))
   const { outcome, summary } = outcomeOf(
-    rows.filter((x) => x.outcome !== 'skipped'),
+    r.results.filter((x) => x.outcome !== 'skipped'),
     `restore ${params.function ?? 'the case'}`,
   )
   return {
