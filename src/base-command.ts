@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline/promises'
 import { Command, Errors, Flags } from '@oclif/core'
 import { AwsClients } from './aws/clients.js'
 import { CaseHandle, readCaseMeta, resolveCaseDir } from './core/case/case-folder.js'
-import { type DamagedJournalError, type JournalEntry, TORN_PREFIX } from './core/case/journal.js'
+import { type DamagedJournalError, TORN_PREFIX } from './core/case/journal.js'
 import { registerSecretsOfCase } from './core/case/secrets.js'
 import { Clock } from './core/common/clock.js'
 import { redactor } from './core/common/redact.js'
@@ -11,6 +11,7 @@ import { byteSize, counted, escapeTerminal } from './core/common/text.js'
 import { cliLines, withChangesInForce } from './core/containment/manual-restore.js'
 import { type FirContext, Gaps, stderrLog } from './core/context.js'
 import { closestName } from './core/playbook/validate.js'
+import { drillOf } from './core/tabletop/safety.js'
 import { ExitCode, FirError, isFirError, UsageError } from './errors.js'
 import {
   type CommandOutcome,
@@ -231,7 +232,7 @@ export abstract class FirCommand extends Command {
     readOnly?: boolean
   }): Promise<FirContext> {
     const handle = await this.openCase(options.caseFlag, { readOnly: options.readOnly === true })
-    const aws = await this.makeAws(options.aws, handle.meta.id, undefined, drillOf(handle))
+    const aws = await this.makeAws(options.aws, handle.meta.id, undefined, drillOf(handle.journal.all()))
     return this.contextFor(handle, aws, options)
   }
 
@@ -435,16 +436,4 @@ export function toFir(err: unknown): FirError {
     actions: ['this is a bug in fir: please report it with the stack trace above'],
     cause: err,
   })
-}
-
-/**
- * The scenario of a tabletop drill's case (its journal starts the drill), else undefined: an open
- * case, or the entries of a journal read without opening its case (doctor, which changes nothing).
- */
-export function drillOf(caseOrEntries: CaseHandle | readonly JournalEntry[]): string | undefined {
-  const entries = caseOrEntries instanceof CaseHandle ? caseOrEntries.journal.all() : caseOrEntries
-  const start = entries.find((e) => e.action === 'tabletop.start')
-  if (!start) return undefined
-  const scenario = (start.params as { scenario?: unknown } | undefined)?.scenario
-  return typeof scenario === 'string' ? scenario : String(start.target)
 }

@@ -1,10 +1,11 @@
 import { Flags } from '@oclif/core'
-import { awsFlags, drillOf, FirCommand } from '../base-command.js'
+import { awsFlags, FirCommand } from '../base-command.js'
 import { readCaseMeta, resolveCaseDir } from '../core/case/case-folder.js'
 import { DamagedJournalError, readCheckedJournal } from '../core/case/journal.js'
 import { escapeTerminal, formatTable } from '../core/common/text.js'
 import { Gaps } from '../core/context.js'
 import { missingSummary, runDoctor } from '../core/doctor.js'
+import { drillOf } from '../core/tabletop/safety.js'
 import type { CommandOutcome } from '../output.js'
 
 export default class Doctor extends FirCommand {

@@ -17,6 +17,7 @@ import { firCommand } from '../common/suggest.js'
 import { compactUtc, escapeTerminal } from '../common/text.js'
 import type { FirContext, Gap } from '../context.js'
 import { announceActing, callerIdentity } from '../identity.js'
+import { drillOf } from '../tabletop/safety.js'
 import { type ActionSpec, specFor } from './action-specs.js'
 import { type LoadedPlaybook, loadPlaybookText, PLAYBOOK_DIR } from './load.js'
 import { ACTION_PERMISSIONS } from './render.js'
@@ -965,7 +966,7 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
         throw new FirError(fir.code, `${fir.message} (playbook ${playbook.name}, step ${step.id})`, {
           exitCode: fir.exitCode,
           cause: err,
-          actions: [...fir.actions, `after fixing it, continue with \`${resumeCommand(ctx)}\``],
+          actions: [...new Set([...fir.actions, afterFailure(ctx, state, fir)])],
         })
       }
       throw err
@@ -985,6 +986,25 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
     resumed: state.resumed,
     steps: reports,
   }
+}
+
+/** Codes of the errors whose fix may be in what the run was given: its inputs, region or account. */
+const FIXED_BY_A_NEW_RUN = new Set(['usage', 'not-found', 'playbook-invalid'])
+
+/**
+ * What to do once a failure that stopped the run is fixed. Resume only where it can get past it
+ * (AWS's side: a permission granted, credentials renewed, a throttled or failed call): a resumed
+ * run keeps the inputs, region and account the run started with, so after bad input (a name AWS
+ * does not know, a value the step refuses) the playbook is run again, which makes no change twice.
+ * A drill's emulator stopped with the drill: the drill is run again.
+ */
+function afterFailure(ctx: FirContext, state: RunState, fir: FirError): string {
+  const drill = drillOf(ctx.case.journal.all())
+  if (drill !== undefined)
+    return `run the drill again: fir tabletop run ${drill} (a resume reaches nothing: the drill's emulator stopped with it)`
+  if (FIXED_BY_A_NEW_RUN.has(fir.code))
+    return `a resume keeps the inputs, region and account this run started with: after fixing it, ${state.runAgain}`
+  return `after fixing it, continue with \`${resumeCommand(ctx)}\``
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { JournalEntry } from '../case/journal.js'
+
 /**
  * Tabletop safety: a drill never uses the responder's AWS identity. These variables are removed
  * from the drill's process before anything else happens, so no SDK default (profile, environment
@@ -42,4 +44,16 @@ export function isolateFromUserAws(env: NodeJS.ProcessEnv = process.env): string
   env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/fir-tabletop-aws-credentials'
   env.AWS_EC2_METADATA_DISABLED = 'true'
   return removed.sort()
+}
+
+/**
+ * The scenario of a tabletop drill's case (its journal starts the drill), else undefined. A drill's
+ * case stays a drill's: every later command on it reaches only loopback addresses (AwsOptions.drill),
+ * and the drill's emulator stopped with its run.
+ */
+export function drillOf(entries: readonly JournalEntry[]): string | undefined {
+  const start = entries.find((e) => e.action === 'tabletop.start')
+  if (!start) return undefined
+  const scenario = (start.params as { scenario?: unknown } | undefined)?.scenario
+  return typeof scenario === 'string' ? scenario : String(start.target)
 }

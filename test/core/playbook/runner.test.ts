@@ -16,14 +16,28 @@ import {
   resumePlaybook,
   runPlaybook,
 } from '../../../src/core/playbook/runner.js'
-import { FirError, PlaybookError, RefusedError, UsageError } from '../../../src/errors.js'
+import {
+  AccessDeniedError,
+  FirError,
+  NotFoundError,
+  PlaybookError,
+  RefusedError,
+  UsageError,
+} from '../../../src/errors.js'
 import { tempDir } from '../../support/cli.js'
 import { useMoto } from '../../support/emulator.js'
 
 const moto = useMoto()
 
 /** A fake world the fake actions change: proves "never repeats a change". */
-function fakeRegistry(world: { made: string[]; calls: string[]; hang?: string; fail?: string }): {
+function fakeRegistry(world: {
+  made: string[]
+  calls: string[]
+  hang?: string
+  fail?: string
+  /** What the failing make throws (default: a UsageError, bad input). */
+  error?: Error
+}): {
   registry: ActionRegistry
   specs: ActionSpec[]
 } {
@@ -67,7 +81,7 @@ function fakeRegistry(world: { made: string[]; calls: string[]; hang?: string; f
   }
   const make: ActionImpl = async (run, p) => {
     world.calls.push(`make:${p.thing}`)
-    if (world.fail === p.thing) throw new UsageError(`unable to make ${p.thing}: it is broken`)
+    if (world.fail === p.thing) throw world.error ?? new UsageError(`unable to make ${p.thing}: it is broken`)
     if (world.hang === p.thing) {
       world.made.push(String(p.thing)) // the change lands, then the process "dies"
       return new Promise(() => {})
@@ -755,6 +769,66 @@ describe('playbook runner', () => {
       fromEarlierAttempt: true,
       summary: 'failed: unable to make p-role: it is broken',
     })
+  })
+
+  it('after a failed step, says to resume only where a resume can get past it: bad input is run again, a drill too', async () => {
+    const hintsAfter = async (error: Error | undefined, options: { drill?: string } = {}) => {
+      const dir = await newCase()
+      const { registry, specs } = fakeRegistry({
+        made: [],
+        calls: [],
+        fail: 'p-role',
+        ...(error ? { error } : {}),
+      })
+      const { ctx, handle } = await makeCtx(dir, { yes: true })
+      if (options.drill)
+        await ctx.case.journal.append({
+          action: 'tabletop.start',
+          target: options.drill,
+          params: { scenario: options.drill },
+          outcome: 'recorded',
+        })
+      const err = await runPlaybook(
+        ctx,
+        loadPlaybookText(PLAYBOOK, 'fake.yaml', specs),
+        { target: 'p' },
+        { registry },
+      ).catch((e) => e)
+      await handle.close()
+      expect(err).toBeInstanceOf(FirError)
+      return { actions: (err as FirError).actions, dir }
+    }
+    const resume = (dir: string) =>
+      `after fixing it, continue with \`fir playbook resume --region us-east-1 --endpoint-url ${moto.endpoint()} --case ${dir}\``
+    // AWS's side (a permission granted, a failed call): resume gets past it.
+    for (const error of [
+      new AccessDeniedError('unable to make p-role: AWS denied fake:Make', ['fake:Make']),
+      new FirError('aws-error', 'unable to make p-role: HTTP 500'),
+    ]) {
+      const { actions, dir } = await hintsAfter(error)
+      expect(actions.at(-1)).toBe(resume(dir))
+    }
+    // Bad input (or a name not found in this region or account): a resume keeps the inputs, region
+    // and account, so it would stop here again; the playbook is run again.
+    for (const error of [
+      undefined,
+      new NotFoundError('unable to make p-role: no such thing', {
+        actions: ['check the name, the region (--region) and the account'],
+      }),
+    ]) {
+      const { actions, dir } = await hintsAfter(error)
+      expect(actions.at(-1)).toBe(
+        `a resume keeps the inputs, region and account this run started with: after fixing it, run the playbook again: fir playbook run fake.yaml --region us-east-1 --endpoint-url ${moto.endpoint()} --case ${dir} --input … (changes already made are journaled already-applied)`,
+      )
+      expect(actions.join('\n')).not.toContain('playbook resume')
+    }
+    // A drill: its emulator stopped with it, so the drill is run again.
+    const drill = await hintsAfter(new FirError('aws-error', 'unable to make p-role: HTTP 500'), {
+      drill: 'public-url-backdoor',
+    })
+    expect(drill.actions).toEqual([
+      "run the drill again: fir tabletop run public-url-backdoor (a resume reaches nothing: the drill's emulator stopped with it)",
+    ])
   })
 
   it("names the playbook's file, quoted, in the hint to run it again; a shipped one by its name", async () => {
