@@ -105,7 +105,10 @@ export const STEP_ACTION = 'playbook.step'
 export const CONFIRM_ACTION = 'playbook.confirm'
 const DONE: Outcome[] = ['applied', 'already-applied', 'conflict', 'skipped']
 
-/** Reads `--input key=value` flags. */
+/**
+ * Reads `--input key=value` flags. A key given twice is refused, not read last-wins: which of the
+ * two values a step would act on (the function contained) must not be a guess.
+ */
 export function parseInputFlags(list: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {}
   for (const item of list ?? []) {
@@ -118,7 +121,18 @@ export function parseInputFlags(list: string[] | undefined): Record<string, stri
         },
       )
     }
-    out[m[1]!] = m[2]!
+    const [, key, value] = m as unknown as [string, string, string]
+    if (Object.hasOwn(out, key)) {
+      throw new UsageError(
+        `unable to read --input ${escapeTerminal(key)}: it is given twice (${[out[key]!, value].map((v) => (classifyValue(key, v).secret ? redactValue(v) : JSON.stringify(escapeTerminal(v)))).join(' and ')})`,
+        {
+          actions: [
+            `give --input ${escapeTerminal(key)}=… once; a list input takes its values in one, comma-separated (--input regions=us-east-1,eu-west-1)`,
+          ],
+        },
+      )
+    }
+    out[key] = value
   }
   return out
 }

@@ -12,6 +12,7 @@ import { loadPlaybookText, PLAYBOOK_DIR } from '../../../src/core/playbook/load.
 import {
   type ActionImpl,
   type ActionRegistry,
+  parseInputFlags,
   planPlaybook,
   resumePlaybook,
   runPlaybook,
@@ -464,6 +465,26 @@ describe('playbook runner', () => {
     expect(err).toBeInstanceOf(FirError)
     expect((err as FirError).message).toMatch(
       /fake\.yaml:12:20: step first: parameter thing is empty after templating/,
+    )
+  })
+
+  it('refuses an --input key given twice (exit 2), naming it; it was read last-wins', () => {
+    expect(parseInputFlags(['function=a', 'since=3d'])).toEqual({ function: 'a', since: '3d' })
+    const err = (() => {
+      try {
+        parseInputFlags(['function=a', 'since=3d', 'function=ghost'])
+      } catch (e) {
+        return e
+      }
+    })()
+    expect(err).toBeInstanceOf(UsageError)
+    expect((err as UsageError).exitCode).toBe(2)
+    expect((err as UsageError).message).toBe(
+      'unable to read --input function: it is given twice ("a" and "ghost")',
+    )
+    // A secret-looking value is not printed.
+    expect(() => parseInputFlags(['api_token=s3cr3t-value-1', 'api_token=s3cr3t-value-2'])).toThrow(
+      /^unable to read --input api_token: it is given twice \(‹redacted len=14 sha256:[0-9a-f]{8}› and ‹redacted len=14 sha256:[0-9a-f]{8}›\)$/,
     )
   })
 
