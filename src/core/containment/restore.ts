@@ -208,8 +208,9 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
       })
       continue
     }
-    if (step.undoPolicy === 'never') {
-      calls.push({ step, record, skip: `${step.id} cannot be undone` })
+    const impossible = step.cannotUndo(ctx, record)
+    if (impossible !== null) {
+      calls.push({ step, record, skip: impossible })
     } else if (!wanted.has(step.id)) {
       const name = step.id === 'credentials.rotate-key' ? 'rotate-key' : step.id.split('.')[1]
       const how =

@@ -21,7 +21,8 @@ import type { FirContext } from '../context.js'
 import { readIamEntity } from '../identity.js'
 import { crashHook, defineStep } from '../steps/define-step.js'
 import { runSteps } from '../steps/runner.js'
-import type { StepResult } from '../steps/step.js'
+import type { StepResult, UndoRecord } from '../steps/step.js'
+import { changeKey, isUndoEntry } from '../steps/undo-records.js'
 
 export interface RotateKeyParams extends Record<string, unknown> {
   user: string
@@ -273,6 +274,35 @@ async function whereSecretIs(ctx: FirContext, userName: string, keyId: string): 
 }
 
 /**
+ * The entry that shows fir deleted the old key of a rotation not undone: the first outcome of the
+ * change since its `started` entry whose state (read back from AWS, or reported once the
+ * DeleteAccessKey call returned) no longer holds the key, once a run of it set out to delete the
+ * key (`--delete-old`). Undefined when fir never did: only deactivated it, or a run with
+ * `--delete-old` was killed before its delete, or someone else deleted the key (a conflict).
+ */
+function firDeletion(ctx: FirContext, record: UndoRecord<RotateKeyState>): JournalEntry | undefined {
+  const entries = ctx.case.journal.all()
+  const first = entries.find((e) => e.seq === record.startedSeq)
+  if (!first) return undefined
+  const change = changeKey(first)
+  let setOut = false
+  for (const e of entries) {
+    if (e.seq < record.startedSeq || e.action !== rotateKeyStep.id || isUndoEntry(e)) continue
+    if (changeKey(e) !== change) continue
+    if (e.outcome === 'started') setOut ||= (e.params as RotateKeyParams).deleteOld === true
+    const after = e.after as RotateKeyState | undefined
+    if (
+      setOut &&
+      e.outcome !== 'started' &&
+      after?.keys &&
+      !after.keys.some((k) => k.id === record.prior.oldKeyId)
+    )
+      return e
+  }
+  return undefined
+}
+
+/**
  * Writes the new key's secret to its 0600 file, journaling the file (path, SHA-256) once its
  * temporary holds the secret whole and synced, before the rename (writeFileAtomic's
  * `beforeRename`). The record is what makes the new key fir's: a run killed before it leaves a key
@@ -335,7 +365,8 @@ async function writeSecretFile(
  * IAM: iam:GetUser, iam:ListAccessKeys, iam:CreateAccessKey, iam:UpdateAccessKey, iam:DeleteAccessKey
  * (with deleteOld, or for a lost key).
  * Undo: reactivates the old key — only when `rotate-key` is named in `fir restore --actions`
- * (it makes the leaked key valid again); a deleted key cannot be restored; the new key is kept.
+ * (it makes the leaked key valid again); the new key is kept. A key fir deleted (`deleteOld`)
+ * cannot come back: restore lists that rotation as skipped, naming when fir deleted it.
  * Undo works from the journaled record alone (the old key id and its prior status), whatever the
  * user's keys or the case's secret files are now.
  */
@@ -531,6 +562,13 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
       changes: 1,
       conflicts: [],
     }
+  },
+  irreversible(ctx, record) {
+    const { oldKeyId, userName, keys } = record.prior
+    if (!keys.some((k) => k.id === oldKeyId)) return null
+    const deleted = firDeletion(ctx, record)
+    if (!deleted) return null
+    return `fir deleted access key ${oldKeyId} of user ${userName} (--delete-old; journal #${deleted.seq}, ${deleted.at}), and a deleted key cannot come back; nothing to restore`
   },
   async revert(ctx, record, current) {
     await setAccessKeyStatus(ctx.aws, current.userName, record.prior.oldKeyId, 'Active')

@@ -74,6 +74,14 @@ export interface StepSpec<P, S> {
   /** Compares the current state with the record, part by part (pure). */
   compareForUndo?(current: S, record: UndoRecord<S>): UndoComparison<S>
   /**
+   * For a step that can be undone (undoPolicy 'default' or 'named'), why this change of it cannot
+   * be, from what fir itself did as the journal holds it (a key fir deleted: nothing brings it
+   * back), else null. Restore then lists it as it lists a step whose undoPolicy is 'never':
+   * skipped with the reason, on every run, and neither plans nor tries an undo (nor warns of
+   * one). What someone else did since is no part of it: that is a conflict (compareForUndo).
+   */
+  irreversible?(ctx: FirContext, record: UndoRecord<S>): string | null
+  /**
    * Restores the parts `comparison` says to change back; returns the state after. A revert of
    * several calls reports the state each call leaves through `progress`, as `change` does: should a
    * later call fail and the state not be readable back, the result and the journal still hold what
@@ -317,6 +325,13 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
     iamActions: spec.iamActions,
     undoPolicy: spec.undoPolicy,
 
+    cannotUndo(ctx, record) {
+      if (spec.undoPolicy === 'never' || !spec.compareForUndo || !spec.revert)
+        return `${spec.id} cannot be undone`
+      const why = spec.irreversible?.(ctx, record) ?? null
+      return why === null ? null : `cannot be undone: ${why}`
+    },
+
     async plan(ctx, params): Promise<Plan<S>> {
       const read = await spec.read(ctx, params)
       const applied = spec.isApplied(ctx, params, read.state)
@@ -484,9 +499,9 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
         target: record.target,
         undo: record,
       }
-      if (!spec.compareForUndo || !spec.revert) {
-        return { ...result, outcome: 'skipped', notes: [`${spec.id} cannot be undone`] }
-      }
+      const impossible = step.cannotUndo(ctx, record)
+      if (impossible !== null || !spec.compareForUndo || !spec.revert)
+        return { ...result, outcome: 'skipped', notes: [impossible ?? `${spec.id} cannot be undone`] }
       let read: ReadState<S>
       try {
         read = await readForUndo(ctx, record)

@@ -170,6 +170,12 @@ export interface Step<P = Record<string, unknown>, S = unknown> {
   iamActions: string[]
   /** 'never': cannot be undone; 'named': restore undoes it only when asked by name; 'default'. */
   undoPolicy: 'default' | 'named' | 'never'
+  /**
+   * Why restore cannot undo this change, else null: always for undoPolicy 'never'; for another
+   * step, when the record shows fir did what nothing can take back (a key it deleted). Restore
+   * lists such a change as skipped with this note and tries nothing.
+   */
+  cannotUndo(ctx: FirContext, record: UndoRecord<S>): string | null
   plan(ctx: FirContext, params: P): Promise<Plan<S>>
   apply(ctx: FirContext, params: P): Promise<StepResult<S>>
   planUndo(ctx: FirContext, record: UndoRecord<S>): Promise<UndoPlan<S>>

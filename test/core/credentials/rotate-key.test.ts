@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CreateAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam'
+import { CreateAccessKeyCommand, DeleteAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam'
 import { afterEach, describe, expect, it } from 'vitest'
 import { verifyCase } from '../../../src/core/case/verify.js'
 import { restoreCase } from '../../../src/core/containment/restore.js'
@@ -234,5 +234,47 @@ describe('creds rotate-key: a run killed after CreateAccessKey, before it journa
       rotateAccessKey(ctx, { user: u.userName, accessKey: u.accessKeyId, confirmed: true }),
     ).rejects.toThrow(/already has two keys/)
     expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [lost]: 'Active' })
+  })
+})
+
+describe('creds rotate-key --delete-old, then restore', () => {
+  it('says plainly the deleted key cannot come back (skipped, when and which journal entry), never a conflict nor a reactivation warning, on every restore', async () => {
+    const u = await seedUserWithKey(moto.endpoint(), 'deleted-1')
+    const ctx = await testContext(moto.endpoint(), { caseId: 'RK-D1' })
+    const r = await rotateAccessKey(ctx, { user: u.userName, deleteOld: true, confirmed: true })
+    expect(r.results[0]!.outcome).toBe('applied')
+    const keys = await keysOf(u.userName)
+    expect(Object.keys(keys)).not.toContain(u.accessKeyId)
+    const applied = ctx.case.journal
+      .all()
+      .find((e) => e.action === rotateKeyStep.id && e.outcome === 'applied')!
+    const journalLength = ctx.case.journal.all().length
+
+    for (const actions of [['rotate-key'] as const, undefined, ['rotate-key'] as const]) {
+      const back = await restoreCase(ctx, { ...(actions ? { actions: [...actions] } : {}), confirmed: true })
+      const row = back.results[0]!
+      // Before: outcome `conflict`, "conflict: access key … was deleted", and the warnings
+      // "reactivating a rotated access key makes the leaked key valid again" and "nothing was
+      // restored (conflict): … someone changed it since fir did".
+      expect(back.results.map((x) => x.outcome)).toEqual(['skipped'])
+      expect(row.notes).toEqual([
+        `cannot be undone: fir deleted access key ${u.accessKeyId} of user deleted-1 (--delete-old; journal #${applied.seq}, ${applied.at}), and a deleted key cannot come back; nothing to restore`,
+      ])
+      expect(back.warnings).toEqual([])
+      // Nothing pending was met: the restore journals nothing and the next one says the same.
+      expect(ctx.case.journal.all()).toHaveLength(journalLength)
+    }
+    expect(await keysOf(u.userName)).toEqual(keys)
+  })
+
+  it('a key fir only deactivated and someone deleted since is still a conflict', async () => {
+    const u = await seedUserWithKey(moto.endpoint(), 'deleted-2')
+    const ctx = await testContext(moto.endpoint(), { caseId: 'RK-D2' })
+    await rotateAccessKey(ctx, { user: u.userName, confirmed: true })
+    await seedClients(moto.endpoint()).iam.send(
+      new DeleteAccessKeyCommand({ UserName: u.userName, AccessKeyId: u.accessKeyId }),
+    )
+    const back = await restoreCase(ctx, { actions: ['rotate-key'], confirmed: true })
+    expect(back.results.map((x) => x.outcome)).toEqual(['conflict'])
   })
 })
