@@ -16,7 +16,7 @@ import type { NodeHttpHandler } from '@smithy/node-http-handler'
 import { Clock } from '../core/common/clock.js'
 import { redactUrlPasswords } from '../core/common/redact.js'
 import { AwsAccessError, EmulatorSafetyError, UsageError } from '../errors.js'
-import { toFirError } from './errors.js'
+import { classifyFailure, toFirError } from './errors.js'
 import { sdk } from './sdk.js'
 
 /** Fixed credentials used against the emulator: never the user's own. */
@@ -234,8 +234,43 @@ interface ClientConfig {
   endpoint?: string
   credentials: CredentialProvider | Credentials
   maxAttempts: number
-  retryMode: 'adaptive'
   requestHandler?: NodeHttpHandler
+}
+
+type AdaptiveRetryStrategy = InstanceType<ReturnType<typeof sdk.retry>['AdaptiveRetryStrategy']>
+type RetryToken = Awaited<ReturnType<AdaptiveRetryStrategy['acquireInitialRetryToken']>>
+// The SDK types the token its strategy hands out as the base type and takes back the standard one
+// (which it is): the same object.
+type StandardToken = Parameters<AdaptiveRetryStrategy['refreshRetryTokenForRetry']>[0]
+type RetryErrorInfo = Parameters<AdaptiveRetryStrategy['refreshRetryTokenForRetry']>[1]
+
+/**
+ * The SDK's adaptive retries, less a quota: the SDK counts LimitExceededException as throttling,
+ * so an IAM quota (a role's inline policies at their size limit) was retried for some 17 seconds
+ * and slowed the client's later calls, then failed all the same. Waiting does not clear a quota:
+ * it fails at once, and toFirError says which limit it is.
+ */
+class FirRetryStrategy {
+  readonly mode = 'adaptive'
+  private readonly inner: AdaptiveRetryStrategy
+
+  constructor(maxAttempts: number) {
+    this.inner = new (sdk.retry().AdaptiveRetryStrategy)(maxAttempts)
+  }
+
+  acquireInitialRetryToken(scope: string): Promise<RetryToken> {
+    return this.inner.acquireInitialRetryToken(scope)
+  }
+
+  refreshRetryTokenForRetry(token: RetryToken, info: RetryErrorInfo): Promise<RetryToken> {
+    // A refusal ends the retries: the SDK then throws the call's own error.
+    if (classifyFailure(info.error) === 'quota') return Promise.reject(info.error)
+    return this.inner.refreshRetryTokenForRetry(token as StandardToken, info)
+  }
+
+  recordSuccess(token: RetryToken): void {
+    this.inner.recordSuccess(token as StandardToken)
+  }
 }
 
 /**
@@ -420,7 +455,6 @@ export class AwsClients {
       ...(endpoint ? { endpoint } : {}),
       credentials: this.credentials,
       maxAttempts: this.options.maxAttempts ?? Number(process.env.FIR_MAX_ATTEMPTS ?? 6),
-      retryMode: 'adaptive',
       requestHandler: new (sdk.http().NodeHttpHandler)({
         ...(proxy ? { httpsAgent: new (sdk.proxyAgent().HttpsProxyAgent)(proxy) } : {}),
         connectionTimeout: 10_000,
@@ -437,7 +471,8 @@ export class AwsClients {
   ): T {
     const hit = this.cache.get(cacheKey)
     if (hit) return hit as T
-    const client = new Ctor({ ...this.config(service), ...extra })
+    const config = { ...this.config(service), ...extra }
+    const client = new Ctor({ ...config, retryStrategy: new FirRetryStrategy(config.maxAttempts) })
     installMiddleware(client.middlewareStack, service, this)
     this.cache.set(cacheKey, client)
     return client

@@ -13,6 +13,7 @@ interface AwsLikeError {
 export type FailureKind =
   | 'denied'
   | 'throttled'
+  | 'quota'
   | 'unimplemented'
   | 'not-found'
   | 'service-error'
@@ -36,6 +37,12 @@ const THROTTLED = new Set([
   'SlowDown',
   'ProvisionedThroughputExceededException',
 ])
+/**
+ * A quota is reached (IAM's LimitExceeded, HTTP 409: a role's inline policies at their size limit,
+ * too many managed policies attached): waiting does not clear it. The SDK counts
+ * LimitExceededException as throttling and retries it; fir does not (clients.ts).
+ */
+const QUOTA = new Set(['LimitExceeded', 'LimitExceededException', 'ServiceQuotaExceededException'])
 const NOT_FOUND = new Set([
   'ResourceNotFoundException',
   'NoSuchEntity',
@@ -94,6 +101,7 @@ export function classifyFailure(err: unknown): FailureKind {
   if (isCredentialsFailure(name)) return 'credentials'
   if (status === 403) return 'denied'
   if (THROTTLED.has(name) || status === 429) return 'throttled'
+  if (QUOTA.has(name)) return 'quota'
   // An endpoint without the route (an emulator lacking the API) answers 404 with an HTML page the
   // SDK cannot parse: that is a missing API, not a missing resource.
   if (status === 404 && unparsedBody(err)) {
@@ -153,6 +161,21 @@ export function gapReason(err: unknown): string {
 }
 
 /**
+ * What a quota an IAM action ran into is, and what to do about it, by the action (AWS names only
+ * the error): the limit, said in its own words, then the ways out.
+ */
+const QUOTA_ADVICE: Readonly<Record<string, { limit: string; actions: string[] }>> = {
+  'iam:PutRolePolicy': {
+    limit:
+      "the role is at IAM's inline policy size limit: all of a role's inline policies together may hold 10,240 characters (whitespace not counted), and this one does not fit",
+    actions: [
+      'make room: delete or shorten an inline policy of the role that is not needed (aws iam list-role-policies lists them), then run this command again',
+      'or put the same document in a managed policy and attach that to the role (aws iam create-policy, then aws iam attach-role-policy)',
+    ],
+  },
+}
+
+/**
  * Turns an SDK error into fir's error with next steps. `iamAction` is the permission the call
  * needs (e.g. `lambda:GetFunction`), named when AWS denies it.
  */
@@ -174,6 +197,19 @@ export function toFirError(err: unknown, iamAction: string, what: string): FirEr
       cause: err,
       actions: ['check the name, the region (--region) and the account'],
     })
+  if (kind === 'quota') {
+    const advice = QUOTA_ADVICE[iamAction]
+    return new FirError(
+      'limit-exceeded',
+      `unable to ${what}: ${advice?.limit ?? `an AWS quota is reached (${iamAction})`}; waiting will not clear it (${detail})`,
+      {
+        cause: err,
+        actions: advice?.actions ?? [
+          'remove what fills the quota, or raise it (Service Quotas), then run this command again',
+        ],
+      },
+    )
+  }
   if (kind === 'unimplemented') {
     return new FirError(
       'unimplemented',

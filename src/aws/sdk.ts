@@ -24,6 +24,8 @@ export const sdk = {
   sts: () => load('@aws-sdk/client-sts') as typeof import('@aws-sdk/client-sts'),
   /** The shared config and credentials files as the SDK itself reads them (profiles). */
   config: () => load('@smithy/core/config') as typeof import('@smithy/core/config'),
+  /** The SDK's own retry strategies (fir wraps the adaptive one: clients.ts). */
+  retry: () => load('@smithy/core/retry') as typeof import('@smithy/core/retry'),
   http: () => load('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler'),
   credentials: () => load('@aws-sdk/credential-providers') as typeof import('@aws-sdk/credential-providers'),
   proxyAgent: () => load('https-proxy-agent') as typeof import('https-proxy-agent'),

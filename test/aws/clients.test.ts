@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { AwsClients, isLoopbackHost } from '../../src/aws/clients.js'
 import { openLocation } from '../../src/aws/download.js'
 import { classifyFailure, gapReason, toFirError } from '../../src/aws/errors.js'
+import { putRolePolicy } from '../../src/aws/iam.js'
 import { getCallerIdentity } from '../../src/aws/sts.js'
 import { EmulatorSafetyError, ExitCode, UsageError } from '../../src/errors.js'
 import { REPO_ROOT } from '../support/cli.js'
@@ -253,6 +254,26 @@ describe('client factory against moto', () => {
     ])
   })
 
+  it('fails at once on an IAM quota (LimitExceeded), which waiting does not clear, naming the limit', async () => {
+    proxy.rules = [{ match: 'PutRolePolicy', fault: 'limit-exceeded' }]
+    const aws = await AwsClients.create({ endpoint: proxy.endpoint, emulatorOnly: true })
+    const start = proxy.records.length
+    const began = Date.now()
+    const err = await putRolePolicy(aws, 'full-role', 'fir-revoke-Q1', '{}').catch((e) => e)
+    // Before: the SDK took it for throttling, 6 calls over some 17 s, then a generic aws-error.
+    expect(proxy.records.slice(start).map((r) => r.operation)).toEqual(['PutRolePolicy'])
+    expect(Date.now() - began).toBeLessThan(3000)
+    expect(classifyFailure(err.cause)).toBe('quota')
+    expect(err.code).toBe('limit-exceeded')
+    expect(err.message).toBe(
+      "unable to put policy fir-revoke-Q1 on role full-role: the role is at IAM's inline policy size limit: all of a role's inline policies together may hold 10,240 characters (whitespace not counted), and this one does not fit; waiting will not clear it (LimitExceededException: Maximum policy size of 10240 bytes exceeded for role)",
+    )
+    expect(err.actions.join('\n')).toMatch(/make room.*\n.*managed policy/)
+    // Throttling is still retried (the test above), and the client still works.
+    proxy.rules = []
+    await expect(getCallerIdentity(aws)).resolves.toMatchObject({ account: expect.any(String) })
+  })
+
   it('maps a missing credential chain to a no-credentials error with next steps', () => {
     const e = Object.assign(new Error('Could not load credentials from any providers'), {
       name: 'CredentialsProviderError',
@@ -372,6 +393,7 @@ describe('start-up', () => {
       secrets: '@aws-sdk/client-secrets-manager',
       sts: '@aws-sdk/client-sts',
       config: '@smithy/core/config',
+      retry: '@smithy/core/retry',
       http: '@smithy/node-http-handler',
       credentials: '@aws-sdk/credential-providers',
       proxyAgent: 'https-proxy-agent',

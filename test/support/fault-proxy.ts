@@ -17,6 +17,7 @@ export type FaultKind =
   | 'expired-token'
   | 'region-not-enabled'
   | 'clock-skew'
+  | 'limit-exceeded'
 
 export interface RequestInfo {
   method: string
@@ -179,6 +180,13 @@ function faultResponse(info: RequestInfo, kind: Exclude<FaultKind, 'drop'>, res:
       json: 'InvalidSignatureException',
       query: 'SignatureDoesNotMatch',
       msg: 'Signature expired: 20240101T000000Z is now earlier than 20240101T001000Z (20240101T001500Z - 5 min.)',
+    },
+    // A quota (IAM: a role's inline policies at their size limit), which waiting does not clear.
+    'limit-exceeded': {
+      status: 409,
+      json: 'LimitExceededException',
+      query: 'LimitExceeded',
+      msg: 'Maximum policy size of 10240 bytes exceeded for role',
     },
     'not-implemented': {
       status: 501,
