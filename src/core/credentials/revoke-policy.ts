@@ -2,7 +2,7 @@ import type { AwsClients } from '../../aws/clients.js'
 import { deleteRolePolicy, getRoleInfo, getRolePolicyDocument, putRolePolicy } from '../../aws/iam.js'
 import { UsageError } from '../../errors.js'
 import { canonicalJson } from '../common/canonical-json.js'
-import { firCommand } from '../common/suggest.js'
+import { awsCliCommand, firCommand } from '../common/suggest.js'
 import { escapeTerminal, shellArg } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { readIamEntity } from '../identity.js'
@@ -236,6 +236,31 @@ export function revokeSessionsStep<P extends Record<string, unknown>>(options: {
     async change(ctx, _params, s, intended) {
       await putRolePolicy(ctx.aws, s.roleName, s.policyName, JSON.stringify(intended.document))
       return intended
+    },
+    failureNotes(ctx, _params, s, intended, err) {
+      if (err.code !== 'limit-exceeded') return []
+      // arn:<partition>:iam::<account>:role/<path/>name
+      const [, partition, , , account] = s.roleArn.split(':')
+      const policyArn = `arn:${partition}:iam::${account}:policy/${s.policyName}`
+      const create = awsCliCommand(
+        [
+          'iam',
+          'create-policy',
+          '--policy-name',
+          s.policyName,
+          '--policy-document',
+          JSON.stringify(intended.document),
+        ],
+        ctx.aws,
+      )
+      const attach = awsCliCommand(
+        ['iam', 'attach-role-policy', '--role-name', s.roleName, '--policy-arn', policyArn],
+        ctx.aws,
+      )
+      return [
+        `role ${s.roleName} has no room for the revocation (IAM allows 10,240 characters for all of a role's inline policies together): make room by deleting or shortening an inline policy it does not need (${awsCliCommand(['iam', 'list-role-policies', '--role-name', s.roleName], ctx.aws)} lists them), then run this command again`,
+        `or revoke the sessions now with a managed policy holding the same document (fir does not journal it: fir restore will not remove it, so detach and delete it by hand when the incident is over): ${create} then ${attach}`,
+      ]
     },
     describe,
     outputs: (_params, s) => ({

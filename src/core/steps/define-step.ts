@@ -62,6 +62,11 @@ export interface StepSpec<P, S> {
    * back, the result and the journal still hold what was made.
    */
   change(ctx: FirContext, params: P, current: S, intended: S, progress: (state: S) => void): Promise<S>
+  /**
+   * What to do about a change AWS refused, as notes on the failed row (the error's message says
+   * what failed): the way round a quota, with the commands that take it, say. None by default.
+   */
+  failureNotes?(ctx: FirContext, params: P, current: S, intended: S, err: FirError): string[]
   /** One line for tables: `reserved concurrency: none`. AWS-sourced text is escaped by the renderer. */
   describe(state: S): string
   /**
@@ -430,6 +435,10 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
             throw err
           }
           fail(ctx, result, err, 'the change did not complete')
+          result.notes = [
+            ...result.notes,
+            ...(spec.failureNotes?.(ctx, params, read.state, intended, err) ?? []),
+          ]
           let now: S | undefined
           try {
             now = (await spec.read(ctx, params)).state

@@ -362,6 +362,51 @@ describe('fir creds revoke-sessions and contain --actions sessions put one revoc
   })
 })
 
+describe('a role at its inline policy size limit', () => {
+  it('revoking its sessions fails at once, naming the limit, and says how to make room or put the same document in a managed policy', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'rv-full-role' })
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [{ match: 'PutRolePolicy', fault: 'limit-exceeded' }],
+    }).start()
+    try {
+      const ctx = await testContext(proxy.endpoint, { caseId: 'RVQ' })
+      // (This context makes one attempt a call: that a quota is not retried is checked in
+      // test/aws/clients.test.ts.)
+      const r = await revokeRoleSessions(ctx, { role: role.name, confirmed: true })
+      const row = r.results[0]!
+      expect(row.outcome).toBe('failed')
+      // Before: "unable to put policy …: LimitExceededException: …", no word of the limit.
+      expect(row.error).toMatchObject({ code: 'limit-exceeded' })
+      expect(row.error!.message).toMatch(
+        /^unable to put policy fir-revoke-RVQ on role rv-full-role: the role is at IAM's inline policy size limit: all of a role's inline policies together may hold 10,240 characters/,
+      )
+      expect(ctx.gaps.list).toEqual([expect.objectContaining({ reason: row.error!.message })])
+      // The way out, with the very document fir meant to put (its cutoff), as a command to paste.
+      const started = ctx.case.journal.all().find((e) => e.outcome === 'started')!
+      const doc = (started.undo as { intendedAfter: { document: unknown } }).intendedAfter.document
+      const flags = `--region us-east-1 --endpoint-url ${proxy.endpoint}`
+      const account = role.arn.split(':')[4]
+      const [room, managed] = row.notes.slice(-2)
+      expect(room).toBe(
+        `role rv-full-role has no room for the revocation (IAM allows 10,240 characters for all of a role's inline policies together): make room by deleting or shortening an inline policy it does not need (aws iam list-role-policies --role-name rv-full-role ${flags} lists them), then run this command again`,
+      )
+      const commands =
+        /^or revoke the sessions now with a managed policy holding the same document \(fir does not journal it: fir restore will not remove it, so detach and delete it by hand when the incident is over\): aws iam create-policy --policy-name fir-revoke-RVQ --policy-document '([^']+)' (.+) then (.+)$/.exec(
+          managed!,
+        )
+      expect(commands).not.toBeNull()
+      expect(JSON.parse(commands![1]!)).toEqual(doc)
+      expect([commands![2], commands![3]]).toEqual([
+        flags,
+        `aws iam attach-role-policy --role-name rv-full-role --policy-arn arn:aws:iam::${account}:policy/fir-revoke-RVQ ${flags}`,
+      ])
+      await ctx.case.close()
+    } finally {
+      await proxy.stop()
+    }
+  })
+})
+
 describe('recycle under two cases whose ids share a prefix', () => {
   it("recycles for INC-2 after INC-20 stamped the function: another case's stamp is not its own", async () => {
     const role = await seedRole(moto.endpoint(), { name: 'rc2-role' })
