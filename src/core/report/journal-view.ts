@@ -2,7 +2,7 @@ import type { JournalEntry } from '../case/journal.js'
 import { counted } from '../common/text.js'
 import { secretLabel, secretRef } from '../credentials/role-use.js'
 import { finishCommand, interruptedNote, STEP_ACTION } from '../steps/interrupted.js'
-import { isUndoEntry, SAME_CHANGE } from '../steps/undo-records.js'
+import { changeKey, isUndoEntry, SAME_CHANGE } from '../steps/undo-records.js'
 import {
   asArray,
   asRecord,
@@ -741,7 +741,9 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     // step entries (containment.*, credentials.*) they caused.
     if (BOOKKEEPING.has(entry.action) || FRAME.test(entry.action) || !CHANGE_OUTCOMES.has(entry.outcome))
       continue
-    const key = `${entry.action}|${entry.target}`
+    // By change (changeKey): a cut-off `fir contain --actions sessions` is settled by `fir creds
+    // revoke-sessions` on its role as much as by contain run again.
+    const key = changeKey(entry)
     if (entry.outcome === 'started') {
       const prev = open.get(key)
       if (prev) rows.push(toRow(prev, undefined))
@@ -837,7 +839,10 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     since.set(key, a.at)
     if (a.outcome === 'started' && entry) cutOff.set(key, entry)
     else cutOff.delete(key)
-    if (a.outcome === 'applied') changed.add(key)
+    // An already-applied that settled a cut-off `started` of the same change found the state that
+    // run left: a prior that differs is a change fir made (its undo puts the prior back).
+    if (a.outcome === 'applied' || (a.outcome === 'already-applied' && a.startedAt !== null && !a.unchanged))
+      changed.add(key)
     if (a.outcome === 'undone') changed.delete(key)
     const fn = fnOf(a, entry)
     if (fn) {

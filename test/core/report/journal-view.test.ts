@@ -134,6 +134,38 @@ describe('viewJournal', () => {
       ]),
     )
     expect(settled.status.code).toBe('contained')
+    // The re-run found the throttle the killed run made (5 → 0): fir changed it, and restore puts
+    // 5 back. Before: "Throttle: reserved concurrency 0: orders-api — nothing to change (already
+    // in place)", "1 measure in force (1 needed no change)".
+    expect(settled.actions.map((a) => [a.outcome, a.before, a.after])).toEqual([
+      ['already-applied', 'reserved=5', 'reserved=0'],
+    ])
+    expect(settled.status.inForce).toEqual(['Throttle: reserved concurrency 0: orders-api'])
+    expect(settled.status.detail).toBe('1 measure in force, none failed.')
+    // Undone, it counts as a change fir undid, not as one that needed no change.
+    const undoneAfter = viewJournal(
+      await journalOf([
+        started,
+        change('containment.throttle', FN, 'already-applied', {
+          params,
+          prior: { reserved: 0 },
+          after: { reserved: 0 },
+        }),
+        change('containment.throttle', FN, 'started', {
+          params: { ...params, undoOf: 1 },
+          prior: { reserved: 0 },
+        }),
+        change('containment.throttle', FN, 'undone', {
+          params: { ...params, undoOf: 1 },
+          after: { reserved: 5 },
+        }),
+      ]),
+    )
+    expect(undoneAfter.status).toMatchObject({
+      code: 'restored',
+      inForce: [],
+      detail: 'Every containment measure was undone (1); the function runs as it did before containment.',
+    })
     // An undo cut off mid-step: restore finishes it; the measure is not known to be in force.
     const entries = await journalOf([
       change('containment.throttle', FN, 'started', { params, prior: { reserved: 5 } }),
@@ -483,6 +515,37 @@ describe('viewJournal', () => {
       expect(restored.status.code).toBe('restored')
       expect(restored.status.inForce).toEqual([])
       expect(restored.inForce.size).toBe(0)
+    })
+
+    it('a revocation a killed contain made, which revoke-sessions then found, is one fir changed', async () => {
+      // `fir contain --actions sessions` killed after its change, then `fir creds revoke-sessions
+      // --role fa-role` finds the policy there: one change (SAME_CHANGE), made by fir.
+      const view = viewJournal(
+        await journalOf([
+          ...done('containment.throttle', FA),
+          change('containment.sessions', FA_ROLE, 'started', {
+            params: { function: 'fa', functionArn: FA, role: 'fa-role' },
+            prior: { policy: null },
+          }),
+          change('credentials.revoke-sessions', FA_ROLE, 'already-applied', {
+            params: { role: 'fa-role' },
+            prior: { policy: 'deny' },
+            after: { policy: 'deny' },
+          }),
+        ]),
+        { functions: [publicFn(FA)] },
+      )
+      // Before: the cut-off `started` stayed a row of its own, and the revocation read "nothing to
+      // change (already in place)", "(1 needed no change)".
+      expect(view.actions.map((a) => [a.action, a.outcome, a.before, a.after])).toEqual([
+        ['containment.throttle', 'applied', '—', '—'],
+        ['credentials.revoke-sessions', 'already-applied', 'policy=—', 'policy=deny'],
+      ])
+      expect(view.status.inForce).toEqual([
+        'Throttle: reserved concurrency 0: fa',
+        'Revoke role sessions issued before now (TokenIssueTime deny): fa-role',
+      ])
+      expect(view.status.detail).toBe('2 measures in force, none failed.')
     })
 
     it('takes out of force a measure a call in the timeline undid after fir applied it, and names the call', async () => {
