@@ -33,6 +33,7 @@ import {
   type Scope,
   Unresolved,
 } from './template.js'
+import { findUnfinishedRun, RUN_ACTION } from './unfinished-run.js'
 import type { Problem } from './validate.js'
 
 /**
@@ -100,7 +101,6 @@ export interface RunOptions {
   hooks?: RunHooks
 }
 
-export const RUN_ACTION = 'playbook.run'
 export const STEP_ACTION = 'playbook.step'
 export const CONFIRM_ACTION = 'playbook.confirm'
 const DONE: Outcome[] = ['applied', 'already-applied', 'conflict', 'skipped']
@@ -431,30 +431,6 @@ function checkActionsAvailable(loaded: LoadedPlaybook, registry: ActionRegistry)
       { actions: ['update fir, or remove those steps from the playbook'] },
     )
   }
-}
-
-/**
- * The run `fir playbook resume` continues: the case's latest `playbook.run`, when it has no final
- * `applied`. An older unfinished run is not picked up behind a later one (a run that failed on a
- * mistyped function, then run again right): `superseded` names it instead.
- */
-export function findUnfinishedRun(entries: readonly JournalEntry[]): {
-  run?: JournalEntry
-  superseded?: JournalEntry
-  /** The latest run, when it finished. */
-  finished?: JournalEntry
-} {
-  const finished = new Set(
-    entries
-      .filter((e) => e.action === RUN_ACTION && e.outcome === 'applied')
-      .map((e) => String(e.params.runId)),
-  )
-  const started = entries.filter((e) => e.action === RUN_ACTION && e.outcome === 'started')
-  const latest = started.at(-1)
-  if (!latest) return {}
-  if (!finished.has(String(latest.params.runId))) return { run: latest }
-  const superseded = started.findLast((e) => !finished.has(String(e.params.runId)))
-  return superseded ? { superseded, finished: latest } : { finished: latest }
 }
 
 /** The steps of a run that failed and were passed over (on-error: continue, or gaps alone). */

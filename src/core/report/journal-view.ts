@@ -1,6 +1,7 @@
 import type { JournalEntry } from '../case/journal.js'
 import { counted } from '../common/text.js'
 import { secretLabel, secretRef } from '../credentials/role-use.js'
+import { findUnfinishedRun } from '../playbook/unfinished-run.js'
 import { finishCommand, interruptedNote, STEP_ACTION } from '../steps/interrupted.js'
 import { changeKey, isUndoEntry, SAME_CHANGE } from '../steps/undo-records.js'
 import {
@@ -583,7 +584,23 @@ interface RunView {
   error: string
 }
 
-function runText(runId: string, run: RunView, renderedBy: RenderingRun | undefined): string {
+/**
+ * A run that did not finish: `fir playbook resume` continues only the case's latest run
+ * (findUnfinishedRun), so an older one says a later run came after it and resume leaves it.
+ */
+function resumeText(runId: string, latest: string | undefined): string {
+  return runId === latest || latest === undefined
+    ? ' — fir playbook resume continues it'
+    : ` — left unfinished: run ${latest} started after it, and fir playbook resume continues only the latest run (run this playbook again if its work is still needed)`
+}
+
+function runText(
+  runId: string,
+  run: RunView,
+  renderedBy: RenderingRun | undefined,
+  /** The runId of the case's latest run (the one resume would continue, unless it finished). */
+  latest: string | undefined,
+): string {
   const ordered = (pairs: [string, unknown][]) =>
     pairs
       .sort(([a], [b]) => rank(run.steps, a) - rank(run.steps, b))
@@ -608,10 +625,10 @@ function runText(runId: string, run: RunView, renderedBy: RenderingRun | undefin
   if (run.outcome === 'failed' || run.failedStep) {
     const step = run.failedStep ?? '?'
     const how = run.stepOutcomes.get(step) ?? 'failed'
-    return `${run.playbook} (run ${runId}): stopped at step ${step} (${how}${run.error ? `: ${run.error}` : ''})${doneText} — fir playbook resume continues it`
+    return `${run.playbook} (run ${runId}): stopped at step ${step} (${how}${run.error ? `: ${run.error}` : ''})${doneText}${resumeText(runId, latest)}`
   }
   const interrupted = so.filter(([, o]) => o === 'started').map(([step]) => step)
-  return `${run.playbook} (run ${runId}): started, not finished${interrupted.length ? ` (step ${interrupted.join(', ')} started, no outcome journaled)` : ''}${doneText} — fir playbook resume continues it`
+  return `${run.playbook} (run ${runId}): started, not finished${interrupted.length ? ` (step ${interrupted.join(', ')} started, no outcome journaled)` : ''}${doneText}${resumeText(runId, latest)}`
 }
 
 /**
@@ -898,7 +915,11 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     .filter((e) => e.action === 'case.note' && typeof asRecord(e.params).answerSeconds === 'number')
     .map((e) => asRecord(e.params).answerSeconds as number)
     .filter((s) => Number.isFinite(s) && s >= 0)
-  const playbooks = [...runs.entries()].map(([runId, run]) => runText(runId, run, options.renderedBy))
+  const { run: resumable, finished: latestRun } = findUnfinishedRun(entries)
+  const latest = (resumable ?? latestRun)?.params.runId
+  const playbooks = [...runs.entries()].map(([runId, run]) =>
+    runText(runId, run, options.renderedBy, latest === undefined ? undefined : String(latest)),
+  )
   return {
     actions,
     byOutcome: countRows(outcomeCounts, actions.length),

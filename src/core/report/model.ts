@@ -535,7 +535,8 @@ export interface ActionsSection {
   actedAs: string[]
   /**
    * Playbook runs: `lambda-compromise (run …, applied): seal applied, hold applied, revoke skipped`;
-   * a run that stopped says where and that `fir playbook resume` continues it; the run that is
+   * a run that stopped says where and, when it is the case's latest run, that `fir playbook resume`
+   * continues it (an older one, that resume leaves it: a later run came after it); the run that is
    * rendering this report says `running — this report is its step 5 of 5 (report)`.
    */
   playbooks: string[]

@@ -685,6 +685,30 @@ describe('viewJournal', () => {
       ])
     })
 
+    it('says resume continues only the latest run; an older unfinished one is left to run again', async () => {
+      // `fir playbook resume` continues the case's latest run only (findUnfinishedRun).
+      const r2 = (outcome: NewEntry['outcome'], params: Record<string, unknown> = {}) =>
+        change('playbook.run', 'exposure', outcome, { params: { runId: 'r-2', ...params } })
+      const failedFirst = [
+        run('started', { steps }),
+        step('seal', 'applied'),
+        run('failed', { failedStep: 'close' }, { error: { code: 'NotFound', message: 'no function' } }),
+        r2('started', { steps }),
+      ]
+      const older =
+        'exposure (run r-1): stopped at step close (failed: NotFound: no function); done: seal applied — left unfinished: run r-2 started after it, and fir playbook resume continues only the latest run (run this playbook again if its work is still needed)'
+      // Before: both lines ended "— fir playbook resume continues it".
+      expect(viewJournal(await journalOf(failedFirst)).playbooks).toEqual([
+        older,
+        'exposure (run r-2): started, not finished; no step finished — fir playbook resume continues it',
+      ])
+      // The later run finished: resume continues neither.
+      const later = viewJournal(
+        await journalOf([...failedFirst, r2('applied', { outcomes: { seal: 'applied' } })]),
+      )
+      expect(later.playbooks).toEqual([older, 'exposure (run r-2, applied): seal applied'])
+    })
+
     it('shows a resumed run that finished with its outcomes in playbook order', async () => {
       const view = viewJournal(
         await journalOf([
