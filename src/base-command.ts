@@ -168,9 +168,9 @@ export abstract class FirCommand extends Command {
         `finished sealing evidence set evidence/${escapeTerminal(set)}: a fir run was interrupted after journaling its seal, before giving the set its final name; its manifest matches the journaled hash`,
       )
     }
-    for (const f of handle.placedSecretFiles) {
+    for (const f of handle.placedFiles) {
       this.log_.warn(
-        `finished writing ${escapeTerminal(f.path)} (a rotated key's secret): a fir run was interrupted after journaling it, before giving it its name; ${escapeTerminal(f.temporary)} held exactly the bytes the journal records, and is now that file`,
+        `finished writing ${escapeTerminal(f.path)}${f.kind === 'secret' ? " (a rotated key's secret)" : ''}: a fir run was interrupted after journaling it, before giving it its name; ${escapeTerminal(f.temporary)} held exactly the bytes the journal records, and is now that file`,
       )
     }
     const { putBack, placed } = handle.timelineMoves

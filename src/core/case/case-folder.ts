@@ -9,9 +9,10 @@ import { relativeInside, relativeInsideLanded } from '../common/paths.js'
 import { escapeTerminal, shellArg } from '../common/text.js'
 import { completeInterruptedSeals, EVIDENCE_DIR, EvidenceSet } from './evidence-store.js'
 import { refuseLinkedCaseFile, refuseLinkedCaseFolders } from './folders.js'
+import { completeInterruptedWrites, type UnplacedFile } from './interrupted-writes.js'
 import { CASE_INIT_ACTION, currentActor, JOURNAL_FILE, Journal } from './journal.js'
 import { acquireCaseLock, type CaseLock, deadLockHolder, LOCK_FILE, type LockHolder } from './lock.js'
-import { completeInterruptedSecretFiles, SECRETS_DIR, type UnplacedSecretFile } from './secrets.js'
+import { SECRETS_DIR } from './secrets.js'
 import {
   finishInterruptedTimelineMoves,
   TIMELINE_HISTORY_DIR,
@@ -100,10 +101,11 @@ export class CaseHandle {
     /** What a timeline re-run interrupted while replacing the timeline left, finished on opening. */
     readonly timelineMoves: TimelineMovesFinished = { placed: [] },
     /**
-     * Rotated-key secret files a crash interrupted after journaling them, before the rename: each
-     * temporary was given its recorded name on opening the case (completeInterruptedSecretFiles).
+     * Recorded files (a rotated key's secret, a timeline file) a crash interrupted after journaling
+     * them, before the rename: each temporary was given its recorded name on opening the case
+     * (completeInterruptedWrites).
      */
-    readonly placedSecretFiles: UnplacedSecretFile[] = [],
+    readonly placedFiles: UnplacedFile[] = [],
   ) {}
 
   /**
@@ -144,16 +146,17 @@ export class CaseHandle {
       // With the lock held no live fir process writes here: what is left is a dead run's. Evidence
       // folders are left as they are (an unsealed set is reported, never tidied away), but a set
       // whose seal the journal holds is finished; evidence/ itself holds only downloads under way
-      // beside the sets (EvidenceSet.partialPath). A secret file's temporary the journal records
-      // holds the only copy of a key's secret: it is put in place before the rest is swept.
-      const placedSecretFiles = await completeInterruptedSecretFiles(dir, journal.all())
+      // beside the sets (EvidenceSet.partialPath). A temporary the journal records a file by (a
+      // key's secret, a timeline's events) holds that file's only copy: it is put in place before
+      // the rest is swept, and before an interrupted timeline re-run is finished.
+      const placedFiles = await completeInterruptedWrites(dir, journal.all())
       const swept = sweepTemporaries([
         dir,
         ...[EVIDENCE_DIR, 'timeline', 'reports', SECRETS_DIR].map((d) => join(dir, d)),
       ])
       const placed = await completeInterruptedSeals(dir, journal.all())
       const timelineMoves = await finishInterruptedTimelineMoves(dir, journal)
-      return new CaseHandle(dir, meta, journal, lock, swept, placed, timelineMoves, placedSecretFiles)
+      return new CaseHandle(dir, meta, journal, lock, swept, placed, timelineMoves, placedFiles)
     } catch (err) {
       await lock.release()
       throw err

@@ -1,9 +1,8 @@
-import { chmod, lstat, readdir, readFile, rename } from 'node:fs/promises'
+import { lstat, readdir, readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { environmentError } from '../../aws/lambda.js'
-import { exists, FILE_MODE, fsyncDir } from '../common/fs-safe.js'
+import { exists, type UnrenamedTemporary, unrenamedTemporaries } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
-import { isTemporaryName } from '../common/interrupt.js'
 import { redactor, registerEnvironmentSecrets } from '../common/redact.js'
 import { escapeTerminal } from '../common/text.js'
 import { asArray, asRecord, asString, truncate } from '../report/format.js'
@@ -43,7 +42,7 @@ export const SECRETS_DIR = 'secrets'
  * deployed, so a recorded file that is gone is expected. A record therefore always means the
  * secret reached the disk: a run killed before it leaves no record (its key is lost, and the next
  * rotation deletes it), one killed after it leaves the file or its temporary (completed on the
- * next open: completeInterruptedSecretFiles).
+ * next open: completeInterruptedWrites).
  */
 export const SECRET_FILE_ACTION = 'case.secret-file'
 
@@ -79,62 +78,17 @@ export function leakedValueHashes(entries: readonly JournalEntry[]): Set<string>
   return hashes
 }
 
-/** A temporary in secrets/ holding exactly a recorded secret file that is not in its place. */
-export interface UnplacedSecretFile {
-  /** Case-relative path of the temporary (`secrets/.<12 hex>.tmp`). */
-  temporary: string
-  /** Case-relative path the journal records for it. */
-  path: string
-}
-
 /**
  * The recorded secret files a run was interrupted before renaming into place: a temporary of
  * secrets/ whose size and SHA-256 are those the journal records for a file that is not there. That
- * temporary holds the only copy of a new key's secret (AWS shows it once): it is to be renamed,
- * never swept.
+ * temporary holds the only copy of a new key's secret (AWS shows it once): it is to be renamed
+ * (completeInterruptedWrites, on opening the case), never swept.
  */
 export async function unplacedSecretFiles(
   caseDir: string,
   entries: readonly JournalEntry[],
-): Promise<UnplacedSecretFile[]> {
-  const recorded = recordedSecretFiles(entries)
-  const missing = new Map<string, string>() // sha256 → path
-  for (const [path, r] of recorded) {
-    if (!(await lstat(join(caseDir, path)).catch(() => undefined))) missing.set(r.sha256, path)
-  }
-  if (missing.size === 0) return []
-  const found: UnplacedSecretFile[] = []
-  const names = await readdir(join(caseDir, SECRETS_DIR)).catch(() => [] as string[])
-  for (const name of names) {
-    if (!isTemporaryName(name)) continue
-    const temp = join(caseDir, SECRETS_DIR, name)
-    const st = await lstat(temp).catch(() => undefined)
-    if (!st?.isFile() || st.size > SECRET_FILE_LIMIT) continue
-    const sha256 = sha256Hex(await readFile(temp))
-    const path = missing.get(sha256)
-    if (path === undefined || recorded.get(path)?.bytes !== st.size) continue
-    missing.delete(sha256)
-    found.push({ temporary: `${SECRETS_DIR}/${name}`, path })
-  }
-  return found
-}
-
-/**
- * Finishes the secret files a run was interrupted between journaling and renaming
- * (unplacedSecretFiles): each temporary is given the name the journal records. Call with the case
- * lock held, before temporaries are swept. Returns the files placed.
- */
-export async function completeInterruptedSecretFiles(
-  caseDir: string,
-  entries: readonly JournalEntry[],
-): Promise<UnplacedSecretFile[]> {
-  const unplaced = await unplacedSecretFiles(caseDir, entries)
-  for (const f of unplaced) {
-    await chmod(join(caseDir, f.temporary), FILE_MODE)
-    await rename(join(caseDir, f.temporary), join(caseDir, f.path))
-  }
-  if (unplaced.length > 0) await fsyncDir(join(caseDir, SECRETS_DIR))
-  return unplaced
+): Promise<UnrenamedTemporary[]> {
+  return unrenamedTemporaries(caseDir, recordedSecretFiles(entries))
 }
 
 /** What registerCaseSecrets found. */

@@ -18,6 +18,7 @@ import {
   sealedSets,
   unfinishedSetDir,
 } from './evidence-store.js'
+import { unplacedCaseFiles } from './interrupted-writes.js'
 import { readCheckedJournal } from './journal.js'
 import { archiveBlockedBy, TIMELINE_HISTORY_DIR, unfinishedArchive } from './timeline-archive.js'
 
@@ -206,7 +207,11 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
     if (found) findings.push(found)
   }
   let timeline: CaseSummary['timeline'] = null
-  const eventsPath = join(dir, 'timeline', 'events.jsonl')
+  // A timeline file a run killed before its rename left in its temporary, which the journal
+  // records, is read where it is (the next writing command gives it its name).
+  const unplaced = new Map((await unplacedCaseFiles(dir, entries)).map((f) => [f.path, f.temporary]))
+  const pathOf = (rel: string) => join(dir, unplaced.get(rel) ?? rel)
+  const eventsPath = pathOf('timeline/events.jsonl')
   const recorded = recordedArtifacts(entries)
   // A timeline the journal recorded whose events file is gone is evidence lost, not "none yet".
   if ((await exists(eventsPath)) || recorded.has('timeline/events.jsonl')) {
@@ -224,7 +229,7 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
     const eventsNow = await hashAndCountLines(eventsPath).catch(() => undefined)
     asRecorded('timeline/events.jsonl', eventsNow?.sha256)
     const events = eventsNow?.lines ?? null
-    const findingsBytes = await readFile(join(dir, 'timeline', 'findings.json')).catch(() => undefined)
+    const findingsBytes = await readFile(pathOf('timeline/findings.json')).catch(() => undefined)
     let findings: Record<string, number> | null = null
     if (findingsBytes && asRecorded('timeline/findings.json', sha256Hex(findingsBytes))) {
       findings = {}

@@ -15,9 +15,10 @@ import {
   unfinishedSetDir,
 } from './evidence-store.js'
 import { CASE_FOLDERS, notTheCaseFolder } from './folders.js'
+import { unplacedCaseFiles } from './interrupted-writes.js'
 import { CASE_INIT_ACTION, checkJournalText, JOURNAL_FILE, type JournalEntry } from './journal.js'
 import { caseLockState, describeHolder } from './lock.js'
-import { recordedSecretFiles, SECRETS_DIR, unplacedSecretFiles } from './secrets.js'
+import { recordedSecretFiles, SECRETS_DIR } from './secrets.js'
 import { archiveBlockedBy, findMisplacedTimelineFiles, unfinishedArchive } from './timeline-archive.js'
 
 export interface VerifyProblem {
@@ -164,9 +165,10 @@ async function checkSecretFiles(
   entries: readonly JournalEntry[],
   problems: VerifyProblem[],
   warnings: string[],
+  /** The case's unplaced files (unplacedCaseFiles): temporary → the path recorded for it. */
+  unplaced: ReadonlyMap<string, string>,
 ): Promise<void> {
   const recorded = recordedSecretFiles(entries)
-  const unplaced = new Map((await unplacedSecretFiles(caseDir, entries)).map((f) => [f.temporary, f.path]))
   for (const file of await listFiles(join(caseDir, SECRETS_DIR))) {
     const rel = relative(caseDir, file).split(sep).join('/')
     const want = recorded.get(rel)
@@ -497,10 +499,23 @@ export async function verifyCase(
 
   const artifacts = recordedArtifacts(entries)
   const named = await nameInterruptedTimelineMoves(caseDir, entries, warnings)
+  // A recorded file still in the temporary of a write interrupted before its rename is that file,
+  // to keep: the next open puts it in place (completeInterruptedWrites).
+  const unplacedFiles = await unplacedCaseFiles(caseDir, entries)
+  const unplaced = new Map(unplacedFiles.map((f) => [f.temporary, f.path]))
+  const unplacedAt = new Map(unplacedFiles.map((f) => [f.path, f.temporary]))
+  for (const f of unplacedFiles) if (f.kind === 'artifact') named.unrecorded.add(f.temporary)
   for (const [rel, want] of artifacts) {
     checked.artifacts++
     const path = join(caseDir, rel)
     if (named.misplaced.has(rel)) continue
+    const temporary = unplacedAt.get(rel)
+    if (temporary) {
+      warnings.push(
+        `${temporary} is ${rel}, the file the journal records (the same SHA-256 and size): a fir run was interrupted after journaling it, before giving it its name; the next fir command that opens the case puts it in place (keep it)`,
+      )
+      continue
+    }
     // A folder or link in the file's place is the file changed, not missing: it is named as such.
     if (!(await lstat(path).catch(() => undefined))) {
       problems.push({ kind: 'missing', path: rel, message: `${rel} is missing` })
@@ -518,7 +533,7 @@ export async function verifyCase(
   }
 
   await findUnrecorded(caseDir, artifacts, problems, warnings, named.unrecorded)
-  await checkSecretFiles(caseDir, entries, problems, warnings)
+  await checkSecretFiles(caseDir, entries, problems, warnings, unplaced)
 
   const expected = options.expectHead
   if (expected) {

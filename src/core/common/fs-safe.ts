@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { constants, type Stats } from 'node:fs'
-import { chmod, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, lstat, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
+import { sha256File } from './hash.js'
 import { trackTemporary } from './interrupt.js'
 
 export const FILE_MODE = 0o600
@@ -72,6 +73,60 @@ export function tempPathFor(path: string): string {
   return join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`)
 }
 
+/** The name tempPathFor gives a temp file. */
+const TEMP_NAME = /^\.[0-9a-f]{12}\.tmp$/
+
+/** A temp file (tempPathFor) holding exactly a recorded file that is missing beside it. */
+export interface UnrenamedTemporary {
+  /** Path of the temp file, relative to the root, with `/`. */
+  temporary: string
+  /** Path recorded for it, relative to the root, with `/`. */
+  path: string
+}
+
+/**
+ * The temp files of atomic writes recorded in `beforeRename` (writeFileAtomic,
+ * AtomicFileWriter.commit) that an interruption stopped before the rename: a temp file beside a
+ * recorded file that is missing, of the size and SHA-256 recorded for it. `files`: paths relative
+ * to `root` (with `/`) → what was recorded. Each folder is listed once, and a temp file is hashed
+ * only when its folder lacks a recorded file of its size (an events.jsonl runs to gigabytes).
+ */
+export async function unrenamedTemporaries(
+  root: string,
+  files: ReadonlyMap<string, { sha256: string; bytes: number }>,
+): Promise<UnrenamedTemporary[]> {
+  const byFolder = new Map<string, Map<string, { sha256: string; bytes: number }>>()
+  for (const [rel, record] of files) {
+    // A path that leaves the root, or names no file, is none of the root's files.
+    if (rel.split('/').some((part) => part === '' || part === '.' || part === '..')) continue
+    const slash = rel.lastIndexOf('/')
+    const folder = rel.slice(0, Math.max(0, slash))
+    let named = byFolder.get(folder)
+    if (!named) byFolder.set(folder, (named = new Map()))
+    named.set(rel.slice(slash + 1), record)
+  }
+  const found: UnrenamedTemporary[] = []
+  for (const [folder, named] of byFolder) {
+    const names = await readdir(join(root, folder)).catch(() => [] as string[])
+    const there = new Set(names)
+    const missing = [...named].filter(([name]) => !there.has(name))
+    if (missing.length === 0) continue
+    for (const name of names) {
+      if (!TEMP_NAME.test(name)) continue
+      const temp = join(root, folder, name)
+      const st = await lstat(temp).catch(() => undefined)
+      if (!st?.isFile() || !missing.some(([, r]) => r.bytes === st.size)) continue
+      const { sha256 } = await sha256File(temp)
+      const i = missing.findIndex(([, r]) => r.bytes === st.size && r.sha256 === sha256)
+      if (i === -1) continue
+      const [file] = missing.splice(i, 1)[0]!
+      const prefix = folder ? `${folder}/` : ''
+      found.push({ temporary: `${prefix}${name}`, path: `${prefix}${file}` })
+    }
+  }
+  return found
+}
+
 /** A new scratch file in `dir` for a resumable download: `.download-<12 hex>.partial`. */
 export function partialPathIn(dir: string): string {
   return join(dir, `.download-${randomBytes(6).toString('hex')}.partial`)
@@ -96,10 +151,11 @@ export class WriteOnceError extends Error {
  * Writes a file atomically: temp file in the same folder, fsync, rename, fsync the folder.
  * With `once`, refuses to replace an existing file (evidence is write-once): a WriteOnceError.
  * `beforeRename` runs once the temp file holds all of `data`, durably, just before the rename: it
- * records the file (a rotated key's secret is journaled by hash there), so a record always means
- * the bytes were whole on disk. From then on the temp file is the recorded file under another
- * name: an interruption leaves it in place, for the next open of the case to rename
- * (completeInterruptedSecretFiles), where it would otherwise remove it.
+ * records the file (journals it by hash: DESIGN §2, a change is journaled before it is made), so
+ * a record always means the bytes were whole on disk. From the moment it starts the temp file may
+ * be the recorded file under another name: an interruption leaves it in place (an unrecorded one
+ * is swept by the next open of the case, a recorded one renamed: see unrenamedTemporaries). When
+ * it fails, the temp file is removed and nothing is renamed.
  */
 export async function writeFileAtomic(
   path: string,
@@ -127,8 +183,13 @@ export async function writeFileAtomic(
       throw new WriteOnceError(`refusing to overwrite ${path}: it is write-once`)
     }
     if (options.beforeRename) {
-      await options.beforeRename()
       done()
+      try {
+        await options.beforeRename()
+      } catch (err) {
+        await rm(tmp, { force: true })
+        throw err
+      }
     }
     await rename(tmp, path)
   } finally {

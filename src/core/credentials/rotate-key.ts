@@ -308,7 +308,7 @@ function firDeletion(ctx: FirContext, record: UndoRecord<RotateKeyState>): Journ
  * `beforeRename`). The record is what makes the new key fir's: a run killed before it leaves a key
  * nobody holds the secret of, unrecorded (lostKeyIds: the next rotation deletes it), and its
  * temporary is swept; one killed after it leaves the secret on disk, under its name or in the
- * recorded temporary, which the next open of the case renames (completeInterruptedSecretFiles).
+ * recorded temporary, which the next open of the case renames (completeInterruptedWrites).
  * A recorded file that is missing was therefore deleted since, never not written.
  */
 async function writeSecretFile(

@@ -461,7 +461,9 @@ describe('case folder', () => {
     ])
     const opened = await CaseHandle.open(handle.dir)
     await opened.close()
-    expect(opened.placedSecretFiles).toEqual([{ temporary: 'secrets/.0123456789ab.tmp', path: rel }])
+    expect(opened.placedFiles).toEqual([
+      { temporary: 'secrets/.0123456789ab.tmp', path: rel, kind: 'secret' },
+    ])
     expect(opened.swept.map((s) => s.path)).toEqual([join(handle.dir, 'secrets', '.ba9876543210.tmp')])
     expect(await readFile(join(handle.dir, rel), 'utf8')).toBe(text)
     expect((await stat(join(handle.dir, rel))).mode & 0o777).toBe(0o600)
