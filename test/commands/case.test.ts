@@ -238,11 +238,11 @@ describe('fir case (built CLI)', () => {
     expect((await runFir(timeline, { cwd })).code).toBe(0)
     const events = await readFile(join(dir, 'timeline', 'events.jsonl'))
     // Killed (SIGKILL) as it journals its second move (one move journaled, no file moved yet), as
-    // it moves findings.json (events.jsonl moved), and as its own events.jsonl is about to take the
-    // place of the one it moved (every move made). Before, fir moved each file before journaling
-    // the move: verify failed for good (extra: timeline/history/…, exit 3), and a run killed with
-    // every file moved left a case whose report said "No timeline was collected".
-    for (const at of ['open:journal.jsonl:2', 'rename:findings.json', 'rename:events.jsonl:2']) {
+    // it moves findings.json (events.jsonl moved), and as it journals its own events.jsonl, about
+    // to take the place of the one it moved (every move made). Before, fir moved each file before
+    // journaling the move: verify failed for good (extra: timeline/history/…, exit 3), and a run
+    // killed with every file moved left a case whose report said "No timeline was collected".
+    for (const at of ['open:journal.jsonl:2', 'rename:findings.json', 'open:journal.jsonl:4']) {
       const killed = await runFir(timeline, {
         cwd,
         env: {
@@ -272,6 +272,68 @@ describe('fir case (built CLI)', () => {
     }
     // Each earlier timeline was put back: no history folder is left for a timeline never replaced.
     expect(await readdir(join(dir, 'timeline', 'history')).catch(() => [])).toEqual([])
+  })
+
+  it('a timeline run killed between writing a timeline file and journaling it no longer wedges the case: the file is journaled first, and its temporary put in place', async () => {
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'TW'], { cwd })).code).toBe(0)
+    const dir = join(cwd, 'cases', 'TW')
+    const trail = join(cwd, 'trail.json')
+    await writeFile(
+      trail,
+      JSON.stringify({
+        Records: [
+          {
+            eventVersion: '1.08',
+            eventID: 'w1',
+            eventTime: '2026-11-29T10:00:00Z',
+            eventName: 'UpdateFunctionCode20150331v2',
+            eventSource: 'lambda.amazonaws.com',
+            awsRegion: 'us-east-1',
+            recipientAccountId: '123456789012',
+            userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::123456789012:user/a' },
+            sourceIPAddress: '198.51.100.1',
+            requestParameters: { functionName: 'fn1' },
+          },
+        ],
+      }),
+    )
+    const timeline = ['timeline', 'fn1', '--case', dir, '--source', trail, '--since', '2026-11-01T00:00:00Z']
+    const killAt = (at: string, signal = 'SIGKILL') => ({
+      NODE_OPTIONS: `--require ${join(import.meta.dirname, '../support/kill-at.cjs')}`,
+      FIR_TEST_KILL_AT: at,
+      FIR_TEST_KILL_SIGNAL: signal,
+    })
+    // Killed as the first run journals its events.jsonl. Before, events.jsonl was in place by then,
+    // unrecorded: verify said "extra … investigate who changed it" (exit 3) and every later
+    // timeline run was refused (exit 3, "timeline/events.jsonl is not a file fir recorded").
+    const first = await runFir(timeline, { cwd, env: killAt('open:journal.jsonl:1') })
+    expect(first.signal).toBe('SIGKILL')
+    const verify = await runFir(['case', 'verify', '--case', dir, '--json'], { cwd })
+    expect(verify.code, verify.stdout).toBe(0)
+    const again = await runFir(timeline, { cwd })
+    expect(again.code, again.stderr).toBe(0)
+    // A re-run killed with its summary.json journaled, not yet renamed: the next command puts it
+    // in place (before, it swept it as a leftover, and the summary was lost). That next command is
+    // a re-run interrupted (Ctrl-C) as it journals its own events.jsonl, every move made.
+    const summary = await runFir(timeline, { cwd, env: killAt('rename:summary.json:2') })
+    expect(summary.signal).toBe('SIGKILL')
+    const interrupted = await runFir(timeline, { cwd, env: killAt('open:journal.jsonl:4', 'SIGINT') })
+    expect(interrupted.signal).toBe('SIGINT')
+    expect(interrupted.stderr).toContain(
+      'warning: finished writing timeline/summary.json: a fir run was interrupted after journaling it, before giving it its name',
+    )
+    const last = await runFir(timeline, { cwd })
+    expect(last.code, last.stderr).toBe(0)
+    const after = await runFir(['case', 'verify', '--case', dir, '--json'], { cwd })
+    expect(after.code, after.stdout).toBe(0)
+    expect(after.json.warnings).toEqual([])
+    expect((await readdir(join(dir, 'timeline'))).sort()).toEqual([
+      'events.jsonl',
+      'findings.json',
+      'history',
+      'summary.json',
+    ])
   })
 
   it('a command killed as it takes the case lock leaves no lock that blocks the next one', async () => {

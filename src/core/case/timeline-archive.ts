@@ -29,7 +29,10 @@ export interface TimelineMove {
  * The latest archive of the timeline (the moves a re-run journaled into one timeline/history/
  * folder) when no timeline file was recorded after it: the run that moved the earlier timeline
  * aside stopped (killed, or failed) before it put a timeline of its own in place. Undefined when
- * the latest archive was followed by a timeline, or there is none.
+ * the latest archive was followed by a timeline, or there is none. A run journals each file of its
+ * own before renaming it into place: a file recorded after the archive may still be in its
+ * temporary, which the next open of the case renames (completeInterruptedWrites, before
+ * finishInterruptedTimelineMoves), so the archive is followed all the same and stays.
  */
 export function unfinishedArchive(
   entries: readonly JournalEntry[],

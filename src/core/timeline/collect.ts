@@ -56,6 +56,7 @@ import {
   type OutputWriter,
   openOutputFile,
   recordWrittenArtifact,
+  writeRecordedFile,
 } from './store.js'
 import { describeRefusals } from './summary-text.js'
 import { firRequestIds, type ResolvedTarget, resolveTarget } from './target.js'
@@ -1358,21 +1359,26 @@ async function collectOnce(
     }
   }
   if (!notStored) {
-    // The spool's lines are written out by commit: dispose after.
-    const written = await events.commit()
+    // The spool's lines are written out by commit: dispose after. Each timeline file is journaled
+    // before it takes its name: a run killed in between leaves its temporary, which the next open
+    // of the case puts in place, never a file the journal does not record (which verify would call
+    // added, and every later run refuse to replace).
+    await events.commit({
+      beforeRename: (written) => recordWrittenArtifact(ctx.case.journal, EVENTS_FILE, written),
+    })
     await spool.dispose()
-    await recordWrittenArtifact(ctx.case.journal, EVENTS_FILE, written)
     trace('events.jsonl recorded')
     if (exportFile) {
       await exportFile.commit()
       const rel = relativeInsideLanded(caseDir, outPath!)?.split(sep).join('/')
       if (rel) await recordArtifact(caseDir, ctx.case.journal, rel)
     }
-    await writeFileAtomic(
-      join(caseDir, FINDINGS_FILE),
+    await writeRecordedFile(
+      caseDir,
+      ctx.case.journal,
+      FINDINGS_FILE,
       `${JSON.stringify(redactor.scrubDeep(findingEntries), null, 2)}\n`,
     )
-    await recordArtifact(caseDir, ctx.case.journal, FINDINGS_FILE)
   }
 
   const sameTime = {
@@ -1500,11 +1506,12 @@ async function collectOnce(
     ...(notStored ? { notStored } : {}),
   }
   if (!notStored) {
-    await writeFileAtomic(
-      join(caseDir, SUMMARY_FILE),
+    await writeRecordedFile(
+      caseDir,
+      ctx.case.journal,
+      SUMMARY_FILE,
       `${JSON.stringify(redactor.scrubDeep(summary), null, 2)}\n`,
     )
-    await recordArtifact(caseDir, ctx.case.journal, SUMMARY_FILE)
   }
   await ctx.case.journal.append({
     action: 'timeline.collect',

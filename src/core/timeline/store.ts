@@ -13,9 +13,10 @@ import {
   fsyncDir,
   isWrittenInPlace,
   tempPathFor,
+  writeFileAtomic,
   writesInPlace,
 } from '../common/fs-safe.js'
-import { sha256File } from '../common/hash.js'
+import { sha256File, sha256Hex } from '../common/hash.js'
 import { trackTemporary } from '../common/interrupt.js'
 import { compactUtc } from '../common/text.js'
 
@@ -186,17 +187,34 @@ export class AtomicFileWriter {
     return this.direct
   }
 
-  /** Flushes, fsyncs and renames into place; returns the file's SHA-256 (hashed as written). */
-  async commit(): Promise<{ sha256: string; bytes: number }> {
+  /**
+   * Flushes, fsyncs and renames into place; returns the file's SHA-256 (hashed as written).
+   * `beforeRename` is given that hash once the temporary holds the whole file, durably, just
+   * before the rename: it journals the file, as writeFileAtomic's does (an interruption from then
+   * on leaves the temporary, for the next open of the case to rename; a failure removes it).
+   */
+  async commit(
+    options: { beforeRename?: (written: { sha256: string; bytes: number }) => Promise<void> } = {},
+  ): Promise<{ sha256: string; bytes: number }> {
     await this.flush()
     await this.syncing
     await this.handle!.sync()
     await this.handle!.close()
     this.handle = undefined
+    const written = { sha256: this.hash.digest('hex'), bytes: this.bytes }
+    if (options.beforeRename) {
+      this.untrack()
+      try {
+        await options.beforeRename(written)
+      } catch (err) {
+        await rm(this.tmp, { force: true })
+        throw err
+      }
+    }
     await rename(this.tmp, this.path)
     this.untrack()
     await fsyncDir(dirname(this.path))
-    return { sha256: this.hash.digest('hex'), bytes: this.bytes }
+    return written
   }
 
   async abort(): Promise<void> {
@@ -288,9 +306,13 @@ export async function checkWritable(path: string, what: string): Promise<void> {
 }
 
 /**
- * Journals a case file fir has just written and hashed as it wrote it: the same `case.artifact`
- * entry recordArtifact makes (so `fir case verify` checks the file), without reading a large file
- * (an account-wide events.jsonl runs to gigabytes) a second time.
+ * Journals a case file fir is writing and hashed as it wrote it: the same `case.artifact` entry
+ * recordArtifact makes (so `fir case verify` checks the file), without reading a large file (an
+ * account-wide events.jsonl runs to gigabytes) a second time. Called as the `beforeRename` of the
+ * file's atomic write (DESIGN §2: journaled before it is made): a run interrupted between the two
+ * leaves the recorded bytes in the temporary, which the next open of the case renames
+ * (completeInterruptedWrites); one interrupted before leaves an unrecorded temporary, swept. Never
+ * a file in place that the journal does not record, which a re-run would refuse to replace.
  */
 export async function recordWrittenArtifact(
   journal: Journal,
@@ -302,6 +324,22 @@ export async function recordWrittenArtifact(
     target: rel,
     params: { path: rel, sha256: written.sha256, bytes: written.bytes },
     outcome: 'recorded',
+  })
+}
+
+/**
+ * Writes a small case file atomically (`text`, UTF-8) and journals it, by the hash of `text`,
+ * before the rename (see recordWrittenArtifact).
+ */
+export async function writeRecordedFile(
+  caseDir: string,
+  journal: Journal,
+  rel: string,
+  text: string,
+): Promise<void> {
+  await writeFileAtomic(join(caseDir, rel), text, {
+    beforeRename: () =>
+      recordWrittenArtifact(journal, rel, { sha256: sha256Hex(text), bytes: Buffer.byteLength(text) }),
   })
 }
 
@@ -358,9 +396,10 @@ export async function archiveEarlierTimeline(
 /**
  * The files of the earlier timeline a re-run may move to timeline/history/ as fir's, with their
  * current SHA-256: each holds the bytes the journal recorded for it, or is fir's own interrupted
- * work (a version of a timeline file the journal once recorded, or the file a re-run interrupted
- * before journaling it left where it had moved the earlier one from; case verify names both).
- * Files not there are left out. Anything else — a file changed since fir recorded it, one no entry records — would be journaled
+ * work (a version of a timeline file the journal once recorded, or the file a re-run of an earlier
+ * fir, which renamed a timeline file before journaling it, left where it had moved the earlier one
+ * from; case verify names both). Files not there are left out: a recorded one a run was killed
+ * before renaming into place is there by now (the case's open renamed its temporary). Anything else — a file changed since fir recorded it, one no entry records — would be journaled
  * as recorded history: refused (exit 3), naming the file, before anything is journaled or moved.
  */
 export async function earlierTimelineFiles(

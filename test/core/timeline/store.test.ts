@@ -7,9 +7,11 @@ import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
 import { recordArtifact } from '../../../src/core/case/evidence-store.js'
+import { summariseCase } from '../../../src/core/case/summary.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
-import { writeOutputFile } from '../../../src/core/common/fs-safe.js'
+import { writeFileAtomic, writeOutputFile } from '../../../src/core/common/fs-safe.js'
 import { sha256Hex } from '../../../src/core/common/hash.js'
+import { pendingInterruptCleanups } from '../../../src/core/common/interrupt.js'
 import { readCase } from '../../../src/core/report/read-case.js'
 import {
   AtomicFileWriter,
@@ -17,6 +19,8 @@ import {
   checkWritable,
   earlierTimelineFiles,
   openOutputFile,
+  recordWrittenArtifact,
+  writeRecordedFile,
 } from '../../../src/core/timeline/store.js'
 import { timelineContext } from './context.js'
 
@@ -268,6 +272,110 @@ describe('a timeline re-run an earlier fir interrupted (it moved files before jo
     expect((await verifyCase(dir)).problems.map((p) => `${p.kind} ${p.path}`)).toEqual([
       'extra timeline/history/x/summary.json',
     ])
+  })
+})
+
+describe('a timeline file is journaled before it takes its name', () => {
+  it('commit and writeRecordedFile journal the file while it is whole in its temporary, which an interruption then keeps; a failed journal leaves nothing', async () => {
+    const { ctx, dir, root } = await timelineContext()
+    const events = join(dir, 'timeline', 'events.jsonl')
+    const writer = await new AtomicFileWriter(events, 1 << 20).open()
+    await writer.write('{"id":"a"}\n')
+    let seen: { temporaries: string[]; placed: boolean; cleanups: string[] } | undefined
+    const written = await writer.commit({
+      beforeRename: async (w) => {
+        await recordWrittenArtifact(ctx.case.journal, 'timeline/events.jsonl', w)
+        const temporaries = (await readdir(join(dir, 'timeline'))).filter((n) => n.endsWith('.tmp'))
+        seen = {
+          temporaries: await Promise.all(temporaries.map((n) => readFile(join(dir, 'timeline', n), 'utf8'))),
+          placed: (await lstat(events).catch(() => undefined)) !== undefined,
+          // What an interruption now would remove: not the file just journaled.
+          cleanups: pendingInterruptCleanups().filter((c) => c.startsWith('removed')),
+        }
+      },
+    })
+    // Before: commit took no options, renamed first, and the caller journaled after.
+    expect(seen).toEqual({ temporaries: ['{"id":"a"}\n'], placed: false, cleanups: [] })
+    expect(written).toEqual({ sha256: sha256Hex('{"id":"a"}\n'), bytes: 11 })
+    await writeRecordedFile(dir, ctx.case.journal, 'timeline/findings.json', '[]\n')
+    expect(
+      ctx.case.journal
+        .all()
+        .slice(-2)
+        .map((e) => e.params),
+    ).toEqual([
+      { path: 'timeline/events.jsonl', ...written },
+      { path: 'timeline/findings.json', sha256: sha256Hex('[]\n'), bytes: 3 },
+    ])
+    // writeFileAtomic's too: an interruption while it journals keeps the temporary (before, it
+    // removed it, leaving a journaled file nowhere).
+    let during: string[] | undefined
+    await writeFileAtomic(join(root, 'x.json'), '{}\n', {
+      beforeRename: async () => {
+        during = pendingInterruptCleanups().filter((c) => c.startsWith('removed'))
+      },
+    })
+    expect(during).toEqual([])
+    // A journal that refuses the entry: no file in place, no temporary left.
+    const failing = await new AtomicFileWriter(join(dir, 'timeline', 'summary.json'), 1 << 20).open()
+    await failing.write('{}\n')
+    await expect(
+      failing.commit({
+        beforeRename: async () => {
+          throw new Error('disk full')
+        },
+      }),
+    ).rejects.toThrow('disk full')
+    expect((await readdir(join(dir, 'timeline'))).sort()).toEqual(['events.jsonl', 'findings.json'])
+    expect(await verifyCase(dir)).toMatchObject({ ok: true, problems: [], warnings: [] })
+  })
+
+  it('a re-run killed between journaling its events.jsonl and renaming it: verify says to keep the temporary, show reads it, the next open puts it in place (the earlier timeline stays archived), and a re-run replaces it', async () => {
+    const { ctx, dir, handle } = await timelineContext()
+    await mkdir(join(dir, 'timeline'), { recursive: true })
+    const files = ['timeline/events.jsonl', 'timeline/findings.json', 'timeline/summary.json']
+    await writeFile(join(dir, files[0]!), '{"id":"a"}\n')
+    await writeFile(join(dir, files[1]!), '[]\n')
+    await writeFile(join(dir, files[2]!), '{"startedAt":"2026-11-29T06:00:00.000Z"}\n')
+    for (const f of files) await recordArtifact(dir, ctx.case.journal, f)
+    const moved = await archiveEarlierTimeline(dir, ctx.case.journal, files)
+    // Its own events journaled, then killed before the rename: the bytes are in its temporary,
+    // beside another temporary of the same size that holds something else (never placed).
+    const text = '{"id":"b"}\n{"id":"c"}\n'
+    await writeFile(join(dir, 'timeline', '.0123456789ab.tmp'), text)
+    await writeFile(join(dir, 'timeline', '.ba9876543210.tmp'), text.replace('b', 'x'))
+    await recordWrittenArtifact(ctx.case.journal, files[0]!, { sha256: sha256Hex(text), bytes: text.length })
+    await handle.close()
+
+    const before = await verifyCase(dir)
+    // Before: "timeline/events.jsonl is missing" (exit 3), the temporary "remove it".
+    expect(before.problems).toEqual([])
+    expect(before.warnings).toEqual([
+      'timeline/.0123456789ab.tmp is timeline/events.jsonl, the file the journal records (the same SHA-256 and size): a fir run was interrupted after journaling it, before giving it its name; the next fir command that opens the case puts it in place (keep it)',
+      'timeline/.ba9876543210.tmp was left by an interrupted fir run; it is not part of the case record (remove it)',
+    ])
+    // case show (which writes nothing) reads it where it is.
+    expect((await summariseCase(dir)).timeline).toEqual({
+      events: 2,
+      findings: null,
+      problems: ['timeline/findings.json is missing'],
+    })
+
+    const opened = await CaseHandle.open(dir)
+    expect(opened.placedFiles).toEqual([
+      { temporary: 'timeline/.0123456789ab.tmp', path: files[0], kind: 'artifact' },
+    ])
+    expect(opened.swept.map((s) => s.path)).toEqual([join(dir, 'timeline', '.ba9876543210.tmp')])
+    // The run had recorded a timeline of its own: the earlier one is not put back over it.
+    expect(opened.timelineMoves).toEqual({ placed: [] })
+    expect(await readFile(join(dir, files[0]!), 'utf8')).toBe(text)
+    expect(await readdir(join(dir, moved!.folder))).toHaveLength(3)
+    expect(await verifyCase(dir)).toMatchObject({ ok: true, problems: [], warnings: [] })
+    // The next run moves it aside as the earlier timeline (before: refused, exit 3).
+    expect(await earlierTimelineFiles(dir, opened.journal, files)).toEqual([
+      { from: files[0], sha256: sha256Hex(text), bytes: text.length },
+    ])
+    await opened.close()
   })
 })
 
