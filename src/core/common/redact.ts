@@ -626,6 +626,31 @@ export function redactUrlPasswords(text: string): string {
 }
 
 /**
+ * `NAME=value` inside a text (a value ends at a space, quote, comma or semicolon); a lookahead, so
+ * that pairs inside pairs are found too (`note=DB_PASSWORD=…`).
+ */
+const NAMED_VALUE = /(?=\b([A-Za-z_][A-Za-z0-9_.-]*)=([^\s,;'"`]+))/g
+
+/**
+ * The secret values inside a free text that is not a secret as a whole (a playbook input such as
+ * `note=rotated AKIA… wJalr…`, an argument): each word classifyValue calls secret (a secret access
+ * key, a token, a URL with a password), and each value after a name that says secret
+ * (`DB_PASSWORD=hunter2`).
+ */
+export function secretsInText(text: string): string[] {
+  const found = new Set<string>()
+  for (const m of text.matchAll(NAMED_VALUE)) {
+    const [, name, value] = m
+    if (name && value && classifyValue(name, value).secret) found.add(value)
+  }
+  // A word holding a value found by its name is that value's (`DB_PASSWORD=…`: the value alone).
+  const named = [...found]
+  for (const word of text.split(/[\s,;'"`()<>[\]{}]+/))
+    if (word && !named.some((v) => word.includes(v)) && classifyValue('', word).secret) found.add(word)
+  return [...found]
+}
+
+/**
  * A command line with secrets redacted: values of secret-named flags and `--input k=v` pairs whose
  * key looks secret, the password of any URL (whatever flag it follows: `--endpoint-url
  * http://user:password@host`), anything that looks like a secret access key, and every registered
@@ -651,7 +676,10 @@ export function redactArgv(argv: string[]): string[] {
       out.push(`${kv[1]}=${redactValue(kv[2] ?? '')}`)
       continue
     }
-    out.push(redactor.scrub(redactUrlPasswords(arg)).replace(ANY_SECRET_LOOKING, (m) => redactValue(m)))
+    let shown = redactor.scrub(redactUrlPasswords(arg)).replace(ANY_SECRET_LOOKING, (m) => redactValue(m))
+    // A secret inside a longer value (`--input note=DB_PASSWORD=hunter2`).
+    for (const secret of secretsInText(shown)) shown = shown.split(secret).join(redactValue(secret))
+    out.push(shown)
   }
   return out
 }

@@ -12,7 +12,14 @@ import {
   UsageError,
 } from '../../errors.js'
 import type { JournalEntry, Outcome } from '../case/journal.js'
-import { classifyValue, holdsRedaction, isRedaction, redactor, redactValue } from '../common/redact.js'
+import {
+  classifyValue,
+  holdsRedaction,
+  isRedaction,
+  redactor,
+  redactValue,
+  secretsInText,
+} from '../common/redact.js'
 import { firCommand } from '../common/suggest.js'
 import { compactUtc, escapeTerminal } from '../common/text.js'
 import type { FirContext, Gap } from '../context.js'
@@ -203,11 +210,20 @@ function convert(name: string, raw: unknown, type: InputType, playbook: string):
 /** Inputs as journaled: secret-looking values are registered with the redactor and redacted. */
 function journaledInputs(inputs: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(inputs)) {
-    if (typeof v === 'string' && classifyValue(k, v).secret) {
+  const kept = (k: string, v: string): string => {
+    if (classifyValue(k, v).secret) {
       redactor.register(v)
-      out[k] = redactValue(v)
-    } else out[k] = v
+      return redactValue(v)
+    }
+    // A secret inside a free text (`note=rotated … wJalr…`, `DB_PASSWORD=…`): registered, so the
+    // plan, the prompt and the journal show it redacted.
+    for (const secret of secretsInText(v)) redactor.register(secret)
+    return redactor.scrub(v)
+  }
+  for (const [k, v] of Object.entries(inputs)) {
+    if (typeof v === 'string') out[k] = kept(k, v)
+    else if (Array.isArray(v)) out[k] = v.map((item) => (typeof item === 'string' ? kept(k, item) : item))
+    else out[k] = v
   }
   return out
 }

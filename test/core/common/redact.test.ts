@@ -8,6 +8,7 @@ import {
   redactUrlPasswords,
   redactValue,
   scrubAndCut,
+  secretsInText,
 } from '../../../src/core/common/redact.js'
 import { escapeTerminal } from '../../../src/core/common/text.js'
 
@@ -419,6 +420,17 @@ describe('redaction', () => {
     ])
     expect(out.join(' ')).not.toMatch(/hunter22|abcdefgh|wJalrXUtnFEMI|=1234/)
     expect(out).toContain('playbook')
+  })
+  it('finds the secrets inside a free text, and redacts them on a command line', () => {
+    const key = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
+    // Before: none of these was redacted (the text as a whole is no secret).
+    expect(secretsInText(`rotated AKIAIOSFODNN7EXAMPLE ${key} today`)).toEqual([key])
+    expect(secretsInText('creds: DB_PASSWORD=hunter2hunter2, region=eu-west-1')).toEqual(['hunter2hunter2'])
+    expect(secretsInText('see ticket IR-42 for function orders-api in eu-west-1')).toEqual([])
+    expect(redactArgv(['--input', 'note=DB_PASSWORD=hunter2hunter2 then'])).toEqual([
+      '--input',
+      `note=DB_PASSWORD=${redactValue('hunter2hunter2')} then`,
+    ])
   })
   it('redacts the password of a URL on a command line, whatever flag it follows, keeping user and host', () => {
     const pw = redactValue('P4ssw0rd-Zz9')

@@ -604,6 +604,36 @@ describe('playbook runner', () => {
     ])
   })
 
+  it('journals a secret inside a free-text input redacted, in the run and in what its steps write', async () => {
+    const dir = await newCase()
+    const world = { made: [] as string[], calls: [] as string[] }
+    const { registry, specs } = fakeRegistry(world)
+    const loaded = loadPlaybookText(SECRET_INPUT, 'secret.yaml', specs)
+    const key = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'
+    const { ctx, handle } = await makeCtx(dir, { yes: true })
+    // The target is a free text holding a secret access key; the optional input a free text holding
+    // a secret after its name. Before: both journaled in clear (neither is a secret as a whole).
+    await runPlaybook(
+      ctx,
+      loaded,
+      {
+        target: `p (leaked with ${key})`,
+        token: 'tok_live_9f8e7d6c5b4a39281726354',
+        optional: 'see DB_PASSWORD=hunter2hunter2 in the env',
+      },
+      { registry },
+    )
+    await handle.close()
+    const text = await readFile(join(dir, 'journal.jsonl'), 'utf8')
+    expect(text).not.toContain(key)
+    expect(text).not.toContain('hunter2hunter2')
+    const started = handle.journal.all().find((e) => e.action === 'playbook.run')!
+    expect(started.params.inputs).toMatchObject({
+      target: `p (leaked with ${redactValue(key)})`,
+      optional: `see DB_PASSWORD=${redactValue('hunter2hunter2')} in the env`,
+    })
+  })
+
   it('resume --input gives again only an input kept redacted, checks it is the same, and journals its name', async () => {
     const dir = await newCase()
     const world = { made: [] as string[], calls: [] as string[] }
