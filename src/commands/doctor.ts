@@ -22,13 +22,15 @@ export default class Doctor extends FirCommand {
     ...awsFlags,
     case: Flags.string({
       description:
-        "case folder: names the assumed-role session; a tabletop drill's case reaches only loopback addresses (read, never changed)",
+        "case folder (default: FIR_CASE, when set): names the assumed-role session; a tabletop drill's case reaches only loopback addresses (read, never changed)",
     }),
   }
 
   protected async execute(): Promise<CommandOutcome> {
     const { flags } = await this.parse(Doctor)
-    const of = flags.case === undefined ? undefined : await this.caseOf(flags.case)
+    // FIR_CASE counts as --case does for every command: a drill's case exported for the drill must
+    // keep doctor off AWS too.
+    const of = flags.case === undefined && !process.env.FIR_CASE ? undefined : await this.caseOf(flags.case)
     const aws = await this.makeAws(flags, of?.id, undefined, of?.drill)
     const gaps = new Gaps()
     const r = await runDoctor(aws, gaps)
@@ -67,7 +69,7 @@ export default class Doctor extends FirCommand {
    * AWS, whichever command is run on it (DESIGN §7). Read without opening the case (no lock, no
    * tidying): doctor changes nothing.
    */
-  private async caseOf(flag: string): Promise<{ id: string; drill: string | undefined }> {
+  private async caseOf(flag: string | undefined): Promise<{ id: string; drill: string | undefined }> {
     const dir = await resolveCaseDir(flag)
     const meta = await readCaseMeta(dir)
     const { entries } = await readCheckedJournal(dir).catch(async (err: unknown) => {

@@ -229,6 +229,14 @@ describe('fir doctor with named profiles (real credential chain, dummy keys, mot
     expect(r.json.error.actions[0]).toBe('run the drill again: fir tabletop run leaked-key-in-environment')
     expect(existsSync(marker)).toBe(false)
     expect(await readFile(join(caseDir, 'journal.jsonl'), 'utf8')).toBe(journal)
+    // The drill's case from FIR_CASE, as a responder exports it: refused the same way. Before: the
+    // credential chain ran and doctor called STS.
+    const fromEnv = await runFir(['doctor', '--json'], { env: { ...env, FIR_CASE: caseDir } })
+    expect(fromEnv.code, fromEnv.stdout + fromEnv.stderr).toBe(2)
+    expect(fromEnv.json.error.message).toMatch(
+      /this case is a tabletop drill \(scenario leaked-key-in-environment\)/,
+    )
+    expect(existsSync(marker)).toBe(false)
     // Another case is a case like any: its id names the session, and doctor runs.
     const other = await CaseHandle.init('INC-DOCTOR', { dir: join(await tempDir(), 'c'), firVersion: 'test' })
     await other.close()
