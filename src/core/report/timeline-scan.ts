@@ -155,7 +155,7 @@ function accessOpenedBy(
  * The containment measure a call undoes, or null: the public access {@link accessOpenedBy} reads
  * (the url or permissions measure), reserved concurrency deleted or set above 0 (throttle), an
  * event source mapping enabled or created enabled (event-sources), and the case's revocation
- * policy deleted from a role (sessions). The caller leaves out fir's own calls and failed ones.
+ * policy deleted from a role or put over (sessions). The caller leaves out fir's own calls and failed ones.
  */
 function measureUndoneBy(
   event: Record<string, unknown>,
@@ -167,7 +167,8 @@ function measureUndoneBy(
   const req = asRecord(event.requestParameters)
   if (/^iam\.amazonaws\.com$/.test(source)) {
     const role = asString(req.roleName)
-    return /^DeleteRolePolicy$/.test(name) && role && revokePolicy && req.policyName === revokePolicy
+    // Deleted, or replaced by a document of someone else's (fir's own calls are left out above).
+    return /^(Delete|Put)RolePolicy$/.test(name) && role && revokePolicy && req.policyName === revokePolicy
       ? { measure: 'containment.sessions', target: role }
       : null
   }

@@ -544,6 +544,34 @@ describe('the calls that undo a containment measure', () => {
   })
 })
 
+describe('the case revocation policy put over by someone else', () => {
+  it('undoes the sessions measure; fir’s own PutRolePolicy does not', async () => {
+    const dir = await tempDir()
+    const path = join(dir, 'events.jsonl')
+    const iam = {
+      source: 'iam.amazonaws.com',
+      account: ACCOUNT,
+      actor: session('fa-role', 'fa'),
+      readOnly: false,
+    }
+    const put = (role: string) => ({
+      ...iam,
+      name: 'PutRolePolicy',
+      requestParameters: { roleName: role, policyName: 'fir-revoke-C-1', policyDocument: '{"Statement":[]}' },
+    })
+    await writeFile(
+      path,
+      `${[event(1, { ...put('fb-role'), fir: true }), event(2, put('fa-role'))].join('\n')}\n`,
+    )
+    const scan = await scanTimeline(path, null, 50, [], [], 'fir-revoke-C-1')
+    // Before: none (only DeleteRolePolicy counted), so the report said the revocation was in force
+    // while an Allow document had replaced it.
+    expect(scan.measuresUndone.map((u) => [u.measure, u.name, u.eventName])).toEqual([
+      ['containment.sessions', 'fa-role', 'PutRolePolicy'],
+    ])
+  })
+})
+
 describe("findings on fir's own calls, in a timeline stored before fir left them out", () => {
   it('are neither listed, nor the first detection, nor the evidence of opened access', async () => {
     const dir = await tempDir()
