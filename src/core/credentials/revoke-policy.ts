@@ -176,9 +176,12 @@ function notOwnNote(ctx: FirContext, stepId: string, s: RevokeState): string | n
   const record = pendingRevocation(ctx, stepId, s)
   if (record && (holdsFirDocument(record, s) || !same(s.document, priorDocument(record)))) return null
   const cutoff = cutoffOf(s.document)
-  const what = cutoff
-    ? `its cutoff is ${cutoff}: every session issued since then still works`
-    : 'it is not a revocation'
+  const now = ctx.clock.awsNow().getTime()
+  const what = !cutoff
+    ? 'it is not a revocation'
+    : Date.parse(cutoff) > now
+      ? `its cutoff is ${cutoff}, still to come: it denies every session of the role, new ones too (a function on the role cannot run with AWS credentials); fir's, with a cutoff of now, lets sessions issued from now on work again`
+      : `its cutoff is ${cutoff}: every session issued since then still works`
   const whose = record
     ? `is the one that was there before this case's revocation (journal #${record.startedSeq}), put back since`
     : 'was already on the role, not put there by this case (its journal records no revocation of the role): an earlier incident under the same case id, or someone who can change the role, left it'

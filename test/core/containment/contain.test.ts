@@ -325,6 +325,23 @@ describe('fir creds revoke-sessions and contain --actions sessions put one revoc
     await ctx.case.close()
   })
 
+  it("a foreign policy of that name with a cutoff still to come is said to deny every session, and fir's cutoff of now to loosen it", async () => {
+    const future = JSON.parse(JSON.stringify(OLD_REVOCATION).replace('2019-01-01', '2099-01-01'))
+    const role = await seedRole(moto.endpoint(), {
+      name: 'rv-future-role',
+      inline: { 'fir-revoke-RV9': future },
+    })
+    const ctx = await testContext(moto.endpoint(), { caseId: 'RV9' })
+    const revoked = await revokeRoleSessions(ctx, { role: role.name, confirmed: true })
+    // Before: "its cutoff is 2099-01-01T00:00:00Z: every session issued since then still works".
+    expect(revoked.results[0]!.notes).toContainEqual(
+      expect.stringContaining(
+        "its cutoff is 2099-01-01T00:00:00Z, still to come: it denies every session of the role, new ones too (a function on the role cannot run with AWS credentials); fir's, with a cutoff of now, lets sessions issued from now on work again",
+      ),
+    )
+    await ctx.case.close()
+  })
+
   it("one someone put over this case's revocation since is not already-applied either, for contain or revoke-sessions; restore puts theirs back", async () => {
     const role = await seedRole(moto.endpoint(), { name: 'rv-planted-role' })
     await seedFunction(moto.endpoint(), { name: 'rv-e', roleArn: role.arn })
