@@ -40,7 +40,7 @@ import {
   type Scope,
   Unresolved,
 } from './template.js'
-import { findUnfinishedRun, RUN_ACTION } from './unfinished-run.js'
+import { FIXED_BY_A_NEW_RUN, findUnfinishedRun, RUN_ACTION } from './unfinished-run.js'
 import type { Problem } from './validate.js'
 
 /**
@@ -993,9 +993,6 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
     steps: reports,
   }
 }
-
-/** Codes of the errors whose fix may be in what the run was given: its inputs, region or account. */
-const FIXED_BY_A_NEW_RUN = new Set(['usage', 'not-found', 'playbook-invalid'])
 
 /**
  * What to do once a failure that stopped the run is fixed. Resume only where it can get past it

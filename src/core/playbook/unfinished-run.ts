@@ -1,5 +1,11 @@
 import type { JournalEntry } from '../case/journal.js'
 
+/**
+ * Codes of the errors whose fix may be in what the run was given: its inputs, region or account.
+ * A resume keeps those, so after such a failure the playbook is run again, not resumed.
+ */
+export const FIXED_BY_A_NEW_RUN: ReadonlySet<string> = new Set(['usage', 'not-found', 'playbook-invalid'])
+
 /** The journal action of a playbook run: `started`, then `applied` or `failed`. */
 export const RUN_ACTION = 'playbook.run'
 

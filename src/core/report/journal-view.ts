@@ -1,9 +1,10 @@
 import type { JournalEntry } from '../case/journal.js'
 import { counted } from '../common/text.js'
 import { secretLabel, secretRef } from '../credentials/role-use.js'
-import { findUnfinishedRun } from '../playbook/unfinished-run.js'
+import { FIXED_BY_A_NEW_RUN, findUnfinishedRun } from '../playbook/unfinished-run.js'
 import { finishCommand, interruptedNote, STEP_ACTION } from '../steps/interrupted.js'
 import { changeKey, isUndoEntry, SAME_CHANGE } from '../steps/undo-records.js'
+import { drillOf } from '../tabletop/safety.js'
 import {
   asArray,
   asRecord,
@@ -582,16 +583,28 @@ interface RunView {
   stepOutcomes: Map<string, string>
   failedStep: string | null
   error: string
+  /** The code of the error that stopped the run (see FIXED_BY_A_NEW_RUN), or null. */
+  errorCode: string | null
 }
 
 /**
  * A run that did not finish: `fir playbook resume` continues only the case's latest run
  * (findUnfinishedRun), so an older one says a later run came after it and resume leaves it.
  */
-function resumeText(runId: string, latest: string | undefined): string {
-  return runId === latest || latest === undefined
-    ? ' — fir playbook resume continues it'
-    : ` — left unfinished: run ${latest} started after it, and fir playbook resume continues only the latest run (run this playbook again if its work is still needed)`
+function resumeText(
+  runId: string,
+  latest: string | undefined,
+  errorCode: string | null,
+  drill: string | undefined,
+): string {
+  if (runId !== latest && latest !== undefined)
+    return ` — left unfinished: run ${latest} started after it, and fir playbook resume continues only the latest run (run this playbook again if its work is still needed)`
+  // As the run said when it stopped (the runner's afterFailure): a drill's emulator is gone, and a
+  // resume keeps the inputs, region and account a bad input needs changed.
+  if (drill !== undefined) return ` — run the drill again: fir tabletop run ${drill}`
+  if (errorCode !== null && FIXED_BY_A_NEW_RUN.has(errorCode))
+    return ' — a resume keeps the inputs, region and account it started with: after fixing the cause, run the playbook again'
+  return ' — fir playbook resume continues it'
 }
 
 function runText(
@@ -600,6 +613,8 @@ function runText(
   renderedBy: RenderingRun | undefined,
   /** The runId of the case's latest run (the one resume would continue, unless it finished). */
   latest: string | undefined,
+  /** The scenario, when the case is a tabletop drill's. */
+  drill: string | undefined,
 ): string {
   const ordered = (pairs: [string, unknown][]) =>
     pairs
@@ -625,10 +640,10 @@ function runText(
   if (run.outcome === 'failed' || run.failedStep) {
     const step = run.failedStep ?? '?'
     const how = run.stepOutcomes.get(step) ?? 'failed'
-    return `${run.playbook} (run ${runId}): stopped at step ${step} (${how}${run.error ? `: ${run.error}` : ''})${doneText}${resumeText(runId, latest)}`
+    return `${run.playbook} (run ${runId}): stopped at step ${step} (${how}${run.error ? `: ${run.error}` : ''})${doneText}${resumeText(runId, latest, run.errorCode, drill)}`
   }
   const interrupted = so.filter(([, o]) => o === 'started').map(([step]) => step)
-  return `${run.playbook} (run ${runId}): started, not finished${interrupted.length ? ` (step ${interrupted.join(', ')} started, no outcome journaled)` : ''}${doneText}${resumeText(runId, latest)}`
+  return `${run.playbook} (run ${runId}): started, not finished${interrupted.length ? ` (step ${interrupted.join(', ')} started, no outcome journaled)` : ''}${doneText}${resumeText(runId, latest, null, drill)}`
 }
 
 /**
@@ -655,6 +670,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
         stepOutcomes: new Map(),
         failedStep: null,
         error: '',
+        errorCode: null,
       }
       runs.set(runId, run)
     }
@@ -734,6 +750,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
         if (entry.outcome === 'applied') run.outcomes = asRecord(params.outcomes)
         run.failedStep = asString(params.failedStep)
         run.error = errorText(entry)
+        run.errorCode = entry.error?.code ?? null
       }
       continue
     }
@@ -743,6 +760,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
       run.outcome = null
       run.failedStep = null
       run.error = ''
+      run.errorCode = null
       continue
     }
     if (entry.action === 'playbook.step') {
@@ -916,9 +934,10 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     .map((e) => asRecord(e.params).answerSeconds as number)
     .filter((s) => Number.isFinite(s) && s >= 0)
   const { run: resumable, finished: latestRun } = findUnfinishedRun(entries)
+  const drill = drillOf(entries)
   const latest = (resumable ?? latestRun)?.params.runId
   const playbooks = [...runs.entries()].map(([runId, run]) =>
-    runText(runId, run, options.renderedBy, latest === undefined ? undefined : String(latest)),
+    runText(runId, run, options.renderedBy, latest === undefined ? undefined : String(latest), drill),
   )
   return {
     actions,

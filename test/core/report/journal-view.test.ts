@@ -709,6 +709,26 @@ describe('viewJournal', () => {
       expect(later.playbooks).toEqual([older, 'exposure (run r-2, applied): seal applied'])
     })
 
+    it('after a failure a resume cannot get past (bad input), or in a drill, says to run again, as the run said', async () => {
+      const failed = (code: string) => [
+        run('started', { steps }),
+        run('failed', { failedStep: 'seal' }, { error: { code, message: 'no such function ghost' } }),
+      ]
+      // Before: "— fir playbook resume continues it", and the resume failed again on the same input.
+      expect(viewJournal(await journalOf(failed('not-found'))).playbooks).toEqual([
+        'exposure (run r-1): stopped at step seal (failed: not-found: no such function ghost); no step finished — a resume keeps the inputs, region and account it started with: after fixing the cause, run the playbook again',
+      ])
+      expect(viewJournal(await journalOf(failed('access-denied'))).playbooks[0]).toMatch(
+        / — fir playbook resume continues it$/,
+      )
+      const drill = change('tabletop.start', 'public-url-backdoor', 'recorded', {
+        params: { scenario: 'public-url-backdoor' },
+      })
+      expect(viewJournal(await journalOf([drill, ...failed('access-denied')])).playbooks[0]).toMatch(
+        / — run the drill again: fir tabletop run public-url-backdoor$/,
+      )
+    })
+
     it('shows a resumed run that finished with its outcomes in playbook order', async () => {
       const view = viewJournal(
         await journalOf([
