@@ -6,7 +6,7 @@ import { sha256Hex } from '../common/hash.js'
 import { redactor, registerEnvironmentSecrets } from '../common/redact.js'
 import { escapeTerminal } from '../common/text.js'
 import { asArray, asRecord, asString, truncate } from '../report/format.js'
-import { SWEEP_ACTION, SWEEP_START_ACTION } from '../sweep/recorded.js'
+import { LEAKED_VALUES_DIR, SWEEP_ACTION, SWEEP_START_ACTION } from '../sweep/recorded.js'
 import { EVIDENCE_DIR, MANIFEST_FILE, sealedSets } from './evidence-store.js'
 import type { JournalEntry } from './journal.js'
 
@@ -66,7 +66,8 @@ const HEX64 = /^[0-9a-f]{64}$/
  * of its sweeps, from the journal (recorded as the sweep starts, so a sweep cut off still counts).
  * A value with one of these hashes is a secret wherever fir reads an environment in this case
  * (classifyEnvironmentValue): the snapshot a sweep seals and any later one classify it
- * `indicator-match`, and every command that opens the case redacts it.
+ * `indicator-match`, and every command that opens the case redacts it (learning the value from
+ * the set the sweep sealed of the values it matched, or from a snapshot).
  */
 export function leakedValueHashes(entries: readonly JournalEntry[]): Set<string> {
   const hashes = new Set<string>()
@@ -91,6 +92,26 @@ export async function unplacedSecretFiles(
   return unrenamedTemporaries(caseDir, recordedSecretFiles(entries))
 }
 
+/** A file of the set a sweep seals of the values `--env-value-sha256` matched (sealLeakedValues). */
+const LEAKED_VALUES_FILE = new RegExp(`^${LEAKED_VALUES_DIR}/[^/]+/[^/]+\\.json$`)
+
+/**
+ * Registers the values a sweep sealed as matched (sealLeakedValues' file): only those whose
+ * SHA-256 the case's sweeps declared leaked, so a value written into the file by hand cannot cut
+ * other text out of every report.
+ */
+async function registerLeakedValues(path: string, leaked: ReadonlySet<string>): Promise<void> {
+  try {
+    const doc = asRecord(JSON.parse(await readFile(path, 'utf8')))
+    for (const m of asArray(doc.matched)) {
+      const value = asRecord(m).value
+      if (typeof value === 'string' && leaked.has(sha256Hex(value))) redactor.register(value)
+    }
+  } catch {
+    // Unreadable evidence is reported by `case verify`; it holds nothing to register here.
+  }
+}
+
 /** What registerCaseSecrets found. */
 export interface CaseSecrets {
   /** What each GetFunction response says of the environment. */
@@ -101,7 +122,8 @@ export interface CaseSecrets {
 
 /**
  * Registers with the process redactor every secret the case holds verbatim (environment values in
- * snapshot responses, those its sweeps declared leaked among them; rotated keys in secrets/), so no
+ * snapshot responses, those its sweeps declared leaked among them; the values a sweep matched, from
+ * the set it sealed of them; rotated keys in secrets/), so no
  * such value can leave the case through any output (stdout, stderr, --json, exports, reports, the
  * timeline's own files) even when it also
  * appears in a CloudTrail field or a finding. Only the files in secrets/ that the journal records
@@ -131,8 +153,12 @@ export async function registerCaseSecrets(
     for (const f of asArray(set.manifest?.files)) {
       const file = asRecord(f)
       const path = asString(file.path) ?? ''
-      if (!/get-function[^/]*\.json$/i.test(path) || Number(file.bytes) > SECRET_FILE_LIMIT) continue
-      if (path.split('/').includes('..')) continue
+      if (Number(file.bytes) > SECRET_FILE_LIMIT || path.split('/').includes('..')) continue
+      if (LEAKED_VALUES_FILE.test(path)) {
+        await registerLeakedValues(join(dir, EVIDENCE_DIR, set.name, path), leaked)
+        continue
+      }
+      if (!/get-function[^/]*\.json$/i.test(path)) continue
       try {
         const doc = asRecord(JSON.parse(await readFile(join(dir, EVIDENCE_DIR, set.name, path), 'utf8')))
         const config = asRecord(doc.Configuration ?? doc)

@@ -200,7 +200,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
       1,
       'Seal evidence of the function before changing it further',
       'No sealed snapshot is in this case. A snapshot records configuration, code, policies and the role as they are now.',
-      ['no evidence set in the case'],
+      ['no snapshot in the case'],
       'fir snapshot <function>',
     )
   }

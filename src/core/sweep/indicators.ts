@@ -104,10 +104,30 @@ function roleNameOf(roleArn: string): string {
   return roleArn.split('/').at(-1) ?? ''
 }
 
+/** A variable of a function version's environment that holds a value `--env-value-sha256` names. */
+export interface LeakedVariable {
+  name: string
+  /** The value itself: a secret, kept only in the sweep's sealed evidence (sealLeakedValues). */
+  value: string
+  sha256: string
+}
+
+/** The environment variables of a function version whose value has one of the leaked hashes. */
+export function leakedVariables(fn: InventoryFunction, ind: Indicators): LeakedVariable[] {
+  if (ind.envValueSha256.length === 0) return []
+  const out: LeakedVariable[] = []
+  for (const [name, value] of Object.entries(fn.environment)) {
+    const sha256 = sha256Hex(value)
+    if (ind.envValueSha256.includes(sha256)) out.push({ name, value, sha256 })
+  }
+  return out
+}
+
 /**
  * The indicators a function version matches from its ListFunctions entry alone (everything but
  * `public`). A matching environment value is registered as a secret: it is never printed. Later
- * commands learn it from the journaled indicators (leakedValueHashes in case/secrets.ts).
+ * commands learn it from the sweep's sealed evidence of the values it matched (sealLeakedValues),
+ * and redact it (registerCaseSecrets in case/secrets.ts).
  */
 export function matchInventory(fn: InventoryFunction, ind: Indicators): MatchReason[] {
   const reasons: MatchReason[] = []
@@ -129,17 +149,12 @@ export function matchInventory(fn: InventoryFunction, ind: Indicators): MatchRea
       reasons.push({ indicator: 'code-sha256', detail: `code SHA-256 ${hex} (CodeSha256 ${fn.codeSha256})` })
     }
   }
-  if (ind.envValueSha256.length > 0) {
-    for (const [name, value] of Object.entries(fn.environment)) {
-      const h = sha256Hex(value)
-      if (ind.envValueSha256.includes(h)) {
-        redactor.register(value)
-        reasons.push({
-          indicator: 'env-value-sha256',
-          detail: `environment variable ${name} holds the leaked value (sha256 ${h.slice(0, 8)}…)`,
-        })
-      }
-    }
+  for (const { name, value, sha256 } of leakedVariables(fn, ind)) {
+    redactor.register(value)
+    reasons.push({
+      indicator: 'env-value-sha256',
+      detail: `environment variable ${name} holds the leaked value (sha256 ${sha256.slice(0, 8)}…)`,
+    })
   }
   return reasons
 }

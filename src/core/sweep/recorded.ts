@@ -11,6 +11,12 @@ export const SWEEP_ACTION = 'sweep'
 /** The journal action of a sweep as it starts (runSweep): its parameters, the indicators among them. */
 export const SWEEP_START_ACTION = 'sweep.start'
 
+/**
+ * The folder, in the evidence set a sweep seals of the values `--env-value-sha256` matched
+ * (sealLeakedValues), of its one file per account and region.
+ */
+export const LEAKED_VALUES_DIR = 'sweep-leaked-values'
+
 /** One function version a recorded sweep matched, with whether the sweep sealed it. */
 export interface RecordedSweepMatch {
   account: string

@@ -13,7 +13,7 @@ import { listOrgAccounts } from '../../aws/organizations.js'
 import { getCallerIdentity } from '../../aws/sts.js'
 import { FirError, UsageError } from '../../errors.js'
 import type { CaseHandle } from '../case/case-folder.js'
-import { recordArtifact } from '../case/evidence-store.js'
+import { recordArtifact, safeSegment } from '../case/evidence-store.js'
 import { setActorArn } from '../case/journal.js'
 import { writeFileAtomic } from '../common/fs-safe.js'
 import { scrubAndCut } from '../common/redact.js'
@@ -23,10 +23,16 @@ import { accountOrganisation, callerIdentity, parseArn } from '../identity.js'
 import { statementsOf } from '../permissions.js'
 import { usesOrganisationCondition } from '../snapshot/exposure.js'
 import { snapshotFunctions } from '../snapshot/snapshot.js'
-import { type Indicators, type MatchReason, matchInventory } from './indicators.js'
+import {
+  type Indicators,
+  type LeakedVariable,
+  leakedVariables,
+  type MatchReason,
+  matchInventory,
+} from './indicators.js'
 import { AccountPacer, maxPerSecond, runQueue } from './pacer.js'
 import { publicReasons, type QualifiedPolicy } from './public.js'
-import { SWEEP_ACTION, SWEEP_START_ACTION, unqualifiedArn } from './recorded.js'
+import { LEAKED_VALUES_DIR, SWEEP_ACTION, SWEEP_START_ACTION, unqualifiedArn } from './recorded.js'
 import { isOptInRegion } from './regions.js'
 
 export interface SweepOptions {
@@ -114,6 +120,12 @@ export interface SweepResult {
     manifestSha256?: string
     error?: string
   }[]
+  /**
+   * The evidence set holding the environment values `--env-value-sha256` matched (sealLeakedValues),
+   * from which every later command of the case learns them and redacts them; absent when none
+   * matched. Names the set and counts the variables: the values never leave evidence/.
+   */
+  leakedValues?: { set: string; manifestSha256: string; variables: number }
   startedAt: string
   finishedAt: string
   wallMs: number
@@ -213,9 +225,10 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
       `nothing was swept: ${nothingSwept}, so no function was checked and "no match" says nothing. Run from the organisation's management or delegated administrator account (--role-arn), or name the accounts with --accounts`,
     )
 
+  const sweepTarget = opts.org ? 'organization' : accounts.map((a) => a.id).join(',')
   await ctx.case.journal.append({
     action: SWEEP_START_ACTION,
-    target: opts.org ? 'organization' : accounts.map((a) => a.id).join(','),
+    target: sweepTarget,
     params: {
       org: opts.org,
       accounts: accounts.map((a) => a.id),
@@ -264,6 +277,7 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
     functionVersions: 0,
   }))
   const matches: SweepMatch[] = []
+  const leaked: LeakedValueGroup[] = []
   let done = 0
   const total = states.length * opts.regions.length
   const progress = () =>
@@ -376,6 +390,8 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
             reason: v.environmentError,
           })
         }
+        const values = leakedVariables(v, opts.indicators)
+        if (values.length > 0) leaked.push({ account: st.id, region, arn: v.arn, variables: values })
         // Public exposure belongs to the function (its URLs and policy), reported on $LATEST.
         const reasons = [...matchInventory(v, opts.indicators), ...(v.version === '$LATEST' ? open : [])]
         if (reasons.length > 0) {
@@ -417,6 +433,10 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
       a.function.localeCompare(b.function) ||
       a.version.localeCompare(b.version, undefined, { numeric: true }),
   )
+
+  const file = `sweeps/${compactUtc(new Date(startedAt))}.json`
+  // Before anything else is written: the values are the one thing later commands need to redact.
+  const leakedValues = leaked.length > 0 ? await sealLeakedValues(ctx, leaked, file, sweepTarget) : undefined
 
   const snapshots: SweepResult['snapshots'] = []
   if (opts.snapshot && !ctx.dryRun && matches.length > 0) {
@@ -487,18 +507,68 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
     matches,
     functionVersionsSeen: states.reduce((n, st) => n + st.functionVersions, 0),
     snapshots,
+    ...(leakedValues ? { leakedValues } : {}),
     startedAt,
     finishedAt,
     wallMs: Math.round(performance.now() - started),
     cpuMs: Math.round(((cu) => (cu.user + cu.system) / 1000)(process.cpuUsage(cpuStart))),
-    file: `sweeps/${compactUtc(new Date(startedAt))}.json`,
+    file,
     limits: { concurrency: opts.concurrency, ratePerAccount: opts.ratePerAccount },
   }
   await recordSweep(ctx.case, result, {
-    target: opts.org ? 'organization' : accounts.map((a) => a.id).join(','),
+    target: sweepTarget,
     gapCount: ctx.gaps.list.length,
   })
   return result
+}
+
+/** The variables of one function version whose values `--env-value-sha256` matched. */
+export interface LeakedValueGroup {
+  account: string
+  region: string
+  /** The function version's ARN. */
+  arn: string
+  variables: LeakedVariable[]
+}
+
+/**
+ * Seals the environment values a sweep's `--env-value-sha256` matched in an evidence set of their
+ * own: `sweep-leaked-values/<account>/<region>.json` (each function version's ARN, the variable, the
+ * value's SHA-256 and the value), hashed, sealed and journaled like any set, and verified by
+ * `fir case verify`. The journal keeps only the hashes, so without it a later command of the case
+ * (the report, the timeline, exports) could not know the value to redact it: registerCaseSecrets
+ * registers the values of this set whose SHA-256 the case's sweeps declared leaked. No
+ * summary.json: it is no snapshot of the functions, and nothing reads it as one. Returns the set,
+ * its manifest's SHA-256 and how many variables it holds.
+ */
+export async function sealLeakedValues(
+  ctx: Pick<FirContext, 'case' | 'log'>,
+  groups: readonly LeakedValueGroup[],
+  sweepFile: string,
+  target: string,
+): Promise<NonNullable<SweepResult['leakedValues']>> {
+  const set = await ctx.case.newEvidenceSet()
+  const byRegion = new Map<string, LeakedValueGroup[]>()
+  for (const g of groups) {
+    const key = `${g.account}\u0000${g.region}`
+    byRegion.set(key, [...(byRegion.get(key) ?? []), g])
+  }
+  let variables = 0
+  for (const list of byRegion.values()) {
+    const { account, region } = list[0]!
+    const matched = list.flatMap((g) =>
+      g.variables.map((v) => ({ functionArn: g.arn, variable: v.name, sha256: v.sha256, value: v.value })),
+    )
+    variables += matched.length
+    await set.writeJson(
+      `${LEAKED_VALUES_DIR}/${safeSegment(account)}/${safeSegment(region)}.json`,
+      { account, region, sweep: sweepFile, matched },
+      { call: 'lambda:ListFunctions', target: account, region },
+    )
+  }
+  const sealed = await set.seal({ sweep: sweepFile }, target)
+  ctx.log.info(`fir: sealed the ${variables} matched environment value(s) in evidence/${set.name}`)
+  return { set: set.name, manifestSha256: sealed.sha256, variables }
 }
 
 /**

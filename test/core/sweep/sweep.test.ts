@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it, vi } from 'vitest'
+import { verifyCase } from '../../../src/core/case/verify.js'
 import { sha256Hex } from '../../../src/core/common/hash.js'
-import { snapshotFunctions } from '../../../src/core/snapshot/snapshot.js'
+import { latestSnapshotFor, snapshotFunctions } from '../../../src/core/snapshot/snapshot.js'
 import type { Indicators } from '../../../src/core/sweep/indicators.js'
 import { runSweep, type SweepOptions } from '../../../src/core/sweep/sweep.js'
 import { useMoto } from '../../support/emulator.js'
@@ -122,6 +123,47 @@ describe('runSweep (core, against moto)', () => {
       const findings = JSON.parse(await readFile(join(dir, 'evidence', set, 'findings.json'), 'utf8'))
       expect(findings.map((f: { detail: { variable?: string } }) => f.detail.variable)).toContain('GREETING')
     }
+  })
+
+  it('keeps a value matched by --env-value-sha256 without --snapshot in a sealed set, from which a later command of the case learns to redact it', async () => {
+    const c = await clientsIn(moto.endpoint(), MANAGEMENT_ACCOUNT, 'us-east-1')
+    const leaked = 'hello-world-banner-value'
+    await createFunction(c, 'greet-fn', await ensureRole(c.iam, 'greet-role', MANAGEMENT_ACCOUNT), {
+      env: { GREETING: leaked },
+    })
+    const { ctx, dir, lines } = await testContext(moto.endpoint())
+    const r = await runSweep(
+      ctx,
+      options({ indicators: { ...indicators, roleNames: [], envValueSha256: [sha256Hex(leaked)] } }),
+    )
+    expect(r.matches.map((m) => m.function)).toEqual(['greet-fn'])
+    expect(r.snapshots).toEqual([])
+    // Only the set holds the value: not the sweep's file, the journal or what it printed.
+    for (const text of [
+      await readFile(join(dir, r.file), 'utf8'),
+      await readFile(join(dir, 'journal.jsonl'), 'utf8'),
+    ])
+      expect(text).not.toContain(leaked)
+    expect(lines.join('\n')).not.toContain(leaked)
+    // A later command is another process: its redactor knows only what the case holds. Before:
+    // the sweep sealed nothing, so it had only the hash and printed the value in clear.
+    const entries = ctx.case.journal.all()
+    vi.resetModules()
+    const { registerSecretsOfCase } = await import('../../../src/core/case/secrets.js')
+    const { redactor, redactValue } = await import('../../../src/core/common/redact.js')
+    expect(redactor.scrub(`ua/${leaked}`)).toBe(`ua/${leaked}`)
+    await registerSecretsOfCase(dir, entries)
+    expect(redactor.scrub(`ua/${leaked}`)).toBe(`ua/${redactValue(leaked)}`)
+    // The value is in a sealed set of its own, which case verify checks.
+    expect(r.leakedValues).toMatchObject({ variables: 1 })
+    const set = r.leakedValues!.set
+    const manifest = JSON.parse(await readFile(join(dir, 'evidence', set, 'manifest.json'), 'utf8'))
+    expect(manifest.files.map((f: { path: string }) => f.path)).toEqual([
+      `sweep-leaked-values/${MANAGEMENT_ACCOUNT}/us-east-1.json`,
+    ])
+    expect(await verifyCase(dir)).toMatchObject({ ok: true, problems: [] })
+    // It is no snapshot of the function.
+    expect(await latestSnapshotFor(dir, entries, 'greet-fn')).toBeUndefined()
   })
 
   it('skips only an opt-in region that does not recognise the credentials; an expired token or a dropped connection there is a gap', async () => {
