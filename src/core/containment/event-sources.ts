@@ -69,6 +69,7 @@ function compareForUndo(
   record: { prior: EventSourcesState },
 ): UndoComparison<EventSourcesState> {
   const conflicts: string[] = []
+  const deleted: string[] = []
   let changes = 0
   const result: MappingState[] = []
   for (const p of record.prior.mappings) {
@@ -79,11 +80,16 @@ function compareForUndo(
       result.push({ ...now, state: 'Enabled' })
     } else if (now && ON.has(now.state)) {
       result.push(now)
-    } else {
-      conflicts.push(
-        `mapping ${p.uuid} (${p.eventSourceArn}) is ${now ? now.state : 'gone'}; fir disabled it and left it`,
+    } else if (!now || now.state === 'Deleting') {
+      // Deleted since: nothing to re-enable, and no one can put it back (a new mapping gets a new
+      // UUID). Not a conflict: the others are re-enabled and the undo is done.
+      deleted.push(
+        `mapping ${p.uuid} (${p.eventSourceArn}) ${now ? 'is being deleted' : 'was deleted'} since fir disabled it; nothing to re-enable`,
       )
       if (now) result.push(now)
+    } else {
+      conflicts.push(`mapping ${p.uuid} (${p.eventSourceArn}) is ${now.state}; fir disabled it and left it`)
+      result.push(now)
     }
   }
   for (const m of current.mappings) if (!result.some((r) => r.uuid === m.uuid)) result.push(m)
@@ -97,7 +103,7 @@ function compareForUndo(
       const since = p ? `enabled since fir's change (it was ${p.state})` : "created since fir's change"
       return [`mapping ${m.uuid} (${m.eventSourceArn}) is ${m.state}, ${since}; left as it is`]
     })
-  return { result: { mappings: result }, changes, conflicts, madeSince }
+  return { result: { mappings: result }, changes, conflicts, madeSince: [...deleted, ...madeSince] }
 }
 
 /**
@@ -107,7 +113,8 @@ function compareForUndo(
  * IAM: lambda:ListEventSourceMappings, lambda:GetEventSourceMapping, lambda:UpdateEventSourceMapping.
  * Undo: re-enables exactly the mappings it disabled (never one that was disabled before). A mapping
  * enabled since (created or enabled by hand) is left as it is and named; a contain run again
- * disables it, and restore then re-enables it with those the first contain disabled.
+ * disables it, and restore then re-enables it with those the first contain disabled. A mapping it
+ * disabled that was deleted since is named (nothing to re-enable), not a conflict.
  */
 export const eventSourcesStep = defineStep<FunctionParams, EventSourcesState>({
   id: 'containment.event-sources',

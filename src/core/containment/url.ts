@@ -31,7 +31,8 @@ function describe(s: UrlState): string {
  * alias's). It never deletes a URL: a deleted URL's address is lost forever.
  * IAM: lambda:ListAliases, lambda:GetFunctionUrlConfig, lambda:UpdateFunctionUrlConfig.
  * Undo: restores AuthType NONE on exactly the configs it changed. A URL deleted and created again
- * since (a new address) is another config: a conflict, left alone. A URL Lambda refuses to change
+ * since (a new address) is another config: a conflict, left alone; one deleted since is named
+ * (nothing to set back), not a conflict. A URL Lambda refuses to change
  * back does not stop the others. A URL opened since (created, or set to NONE, by hand) is left as it
  * is and named; a contain run again closes it, and restore then reopens it with the others.
  */
@@ -77,6 +78,7 @@ export const urlStep = defineStep<FunctionParams, UrlState>({
   describe,
   compareForUndo(current, record) {
     const conflicts: string[] = []
+    const deleted: string[] = []
     let changes = 0
     const result = current.configs.map((c) => ({ ...c }))
     for (const p of record.prior.configs) {
@@ -87,12 +89,17 @@ export const urlStep = defineStep<FunctionParams, UrlState>({
         conflicts.push(
           `the URL of ${where(p.qualifier)} is another URL now (${now.url}, ${now.authType}; fir set AWS_IAM on ${p.url}); left as it is`,
         )
-      } else if (now?.authType === 'AWS_IAM') {
+      } else if (!now) {
+        // Deleted since: nothing to set back, and no one can put it back (its address is lost).
+        deleted.push(
+          `the URL of ${where(p.qualifier)}${p.url ? ` (${p.url})` : ''} was deleted since fir set AWS_IAM on it; nothing to set back`,
+        )
+      } else if (now.authType === 'AWS_IAM') {
         now.authType = 'NONE'
         changes++
-      } else if (now?.authType !== 'NONE') {
+      } else if (now.authType !== 'NONE') {
         conflicts.push(
-          `the URL of ${where(p.qualifier)} is ${now ? `now ${now.authType}` : 'gone'} (fir set AWS_IAM); left as it is`,
+          `the URL of ${where(p.qualifier)} is now ${now.authType} (fir set AWS_IAM); left as it is`,
         )
       }
     }
@@ -108,7 +115,7 @@ export const urlStep = defineStep<FunctionParams, UrlState>({
         const since = was ? `set since fir's change (it was ${was.authType})` : "created since fir's change"
         return [`the URL of ${where(c.qualifier)} is AuthType NONE, ${since}; left as it is`]
       })
-    return { result: { configs: result }, changes, conflicts, madeSince }
+    return { result: { configs: result }, changes, conflicts, madeSince: [...deleted, ...madeSince] }
   },
   async revert(ctx, record, current, comparison, progress) {
     const aws = regionalAws(ctx, record.params.region)

@@ -29,7 +29,10 @@ export interface UndoComparison<S> {
    * Parts someone else made since, beside fir's change (a public statement added by hand, a mapping
    * enabled, a function URL opened): kept in `result` as they are and named, but no conflict — the
    * undo still puts back all of fir's change. A later apply that changes them supersedes fir's
-   * change as a conflict does, so its undo puts them back too.
+   * change as a conflict does, so its undo puts them back too. Also a part of fir's change that
+   * someone deleted since (a mapping fir disabled, a URL it closed): there is nothing left to put
+   * back, and nothing the responder could set back for a later restore (a deleted mapping or URL
+   * does not come back with its id or address), so it is named, not a conflict.
    */
   madeSince?: string[]
 }

@@ -1,5 +1,6 @@
 import { PutRolePolicyCommand } from '@aws-sdk/client-iam'
 import {
+  DeleteEventSourceMappingCommand,
   DeleteFunctionConcurrencyCommand,
   DeleteFunctionUrlConfigCommand,
   PutFunctionConcurrencyCommand,
@@ -850,6 +851,57 @@ describe('containment steps against moto', () => {
         `mapping ${b.uuid} (${b.queueArn}) is Enabled, created since fir's change; left as it is`,
       ])
     }
+    expect((await restoreCase(ctx, {})).results).toEqual([])
+    await ctx.case.close()
+  })
+
+  it('a mapping deleted since contain has nothing to re-enable: restore re-enables the others, names it, and is undone', async () => {
+    // Before: the deleted mapping was a conflict (the others re-enabled all the same, the warning
+    // said fir left it as it is), the report said not contained, and every restore after was one.
+    const role = await seedRole(moto.endpoint(), { name: 'esm-gone-role' })
+    await seedFunction(moto.endpoint(), { name: 'esm-gone', roleArn: role.arn })
+    const a = await seedSqsMapping(moto.endpoint(), 'esm-gone', 'esm-gone-orders')
+    const b = await seedSqsMapping(moto.endpoint(), 'esm-gone', 'esm-gone-second')
+    const ctx = await testContext(moto.endpoint(), { caseId: 'C-EG' })
+    await containFunction(ctx, { function: 'esm-gone', actions: ['event-sources'], snapshot: fakeSnapshot() })
+    const { lambda } = sdk(moto.endpoint())
+    await lambda.send(new DeleteEventSourceMappingCommand({ UUID: b.uuid }))
+    const note = `mapping ${b.uuid} (${b.queueArn}) was deleted since fir disabled it; nothing to re-enable`
+    const plan = await restoreCase(ctx, { dryRun: true })
+    expect(plan.results.map((x) => [x.step, x.outcome])).toEqual([
+      ['containment.event-sources', 'would-undo'],
+    ])
+    const r = await restoreCase(ctx, { confirmed: true })
+    expect(r.results.map((x) => [x.step, x.outcome])).toEqual([['containment.event-sources', 'undone']])
+    for (const row of [plan.results[0]!, r.results[0]!]) expect(row.notes).toEqual([note])
+    expect(r.warnings).toEqual([])
+    expect((await functionState(moto.endpoint(), 'esm-gone', role.name)).mappings).toEqual({
+      [a.uuid]: 'Enabled',
+    })
+    expect(ctx.case.journal.all().at(-1)).toMatchObject({
+      action: 'containment.event-sources',
+      outcome: 'undone',
+    })
+    expect(viewJournal(ctx.case.journal.all()).status.code).toBe('restored')
+    expect((await restoreCase(ctx, {})).results).toEqual([])
+    await ctx.case.close()
+  })
+
+  it('a function URL deleted since contain has nothing to set back: restore names it and is undone', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'url-gone-role' })
+    await seedFunction(moto.endpoint(), { name: 'url-gone', roleArn: role.arn })
+    const url = await seedFunctionUrl(moto.endpoint(), 'url-gone', 'NONE')
+    const ctx = await testContext(moto.endpoint(), { caseId: 'C-UG' })
+    await containFunction(ctx, { function: 'url-gone', actions: ['url'], snapshot: fakeSnapshot() })
+    const { lambda } = sdk(moto.endpoint())
+    await lambda.send(new DeleteFunctionUrlConfigCommand({ FunctionName: 'url-gone' }))
+    const r = await restoreCase(ctx, { confirmed: true })
+    expect(r.results.map((x) => [x.step, x.outcome])).toEqual([['containment.url', 'already-undone']])
+    expect(r.results[0]!.notes).toEqual([
+      `the URL of $LATEST (${url}) was deleted since fir set AWS_IAM on it; nothing to set back`,
+    ])
+    expect(r.warnings).toEqual([])
+    expect(viewJournal(ctx.case.journal.all()).status.code).toBe('restored')
     expect((await restoreCase(ctx, {})).results).toEqual([])
     await ctx.case.close()
   })
