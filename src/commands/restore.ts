@@ -5,6 +5,7 @@ import { escapeTerminal } from '../core/common/text.js'
 import { parseActionList, RESTORE_ACTIONS } from '../core/containment/actions.js'
 import { restoreCase } from '../core/containment/restore.js'
 import { outcomeCounts, stepTable } from '../core/steps/render.js'
+import { ExitCode } from '../errors.js'
 import type { CommandOutcome } from '../output.js'
 
 export default class Restore extends FirCommand {
@@ -53,11 +54,13 @@ export default class Restore extends FirCommand {
       ? `Restore plan for ${what} (dry run: nothing changed)`
       : `Restored ${what}: ${outcomeCounts(rows) || 'nothing to undo'}`
     const human = [head, '', rows.length ? stepTable(rows) : '  nothing in the journal to undo'].join('\n')
+    // An undo the journal could not be read for (integrity) is exit 3, not a gap's 4 (DESIGN §1).
+    const unreadable = rows.some((r) => r.error?.code === 'integrity')
     return {
       result: { case: ctx.case.dir, ...result },
       human,
       gaps: ctx.gaps.list,
-      ...(dryRun ? { status: 0 as const } : {}),
+      ...(dryRun ? { status: 0 as const } : unreadable ? { status: ExitCode.integrity } : {}),
     }
   }
 }
