@@ -633,7 +633,7 @@ describe('restore of a journal entry this fir cannot read', () => {
   it('undoes the others and exits 3 (integrity), naming the entry', async () => {
     const role = await seedRole(moto.endpoint(), { name: 'odd-role', trust: LAMBDA_TRUST })
     const fn = await seedFunction(moto.endpoint(), { name: 'odd-fn', roleArn: role.arn })
-    await seedSqsMapping(moto.endpoint(), fn.name)
+    await seedSqsMapping(moto.endpoint(), fn.name, 'odd-queue')
     const cwd = await tempDir()
     const opts = { cwd, endpoint: moto.endpoint() }
     expect((await runFir(['case', 'init', 'IR-ODD'], { cwd })).code).toBe(0)

@@ -734,7 +734,7 @@ export function limitsOf(input: AdviceInput): LimitView[] {
             : []),
           ...deleted.map(
             (r) =>
-              `The session revocation this case put on ${r.name} was deleted by a call in the timeline (${undoneCalls(deletedBy(r)!)}): temporary credentials issued to it before it are valid again until they expire.`,
+              `The session revocation this case put on ${r.name} was deleted or replaced by a call in the timeline (${undoneCalls(deletedBy(r)!)}): temporary credentials issued to it before it are valid again until they expire.`,
           ),
         ].join(' ')
       : applied('containment.sessions') || applied('credentials.revoke-sessions')

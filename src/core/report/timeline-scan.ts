@@ -152,6 +152,37 @@ function accessOpenedBy(
 }
 
 /**
+ * Whether a policy document (as CloudTrail records it: JSON text, or URL-encoded JSON) denies every
+ * action on every resource with no condition, so that no session of the role works at all.
+ */
+function deniesEverything(document: unknown): boolean {
+  let doc: unknown = document
+  if (typeof doc === 'string') {
+    const text = doc.trim().startsWith('%') ? safeDecode(doc) : doc
+    try {
+      doc = JSON.parse(text)
+    } catch {
+      return false
+    }
+  }
+  const statements = asRecord(doc).Statement
+  const list = Array.isArray(statements) ? statements : [statements]
+  const all = (v: unknown) => v === '*' || (Array.isArray(v) && v.includes('*'))
+  return list.some((st) => {
+    const s = asRecord(st)
+    return s.Effect === 'Deny' && all(s.Action) && all(s.Resource) && s.Condition === undefined
+  })
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
+
+/**
  * The containment measure a call undoes, or null: the public access {@link accessOpenedBy} reads
  * (the url or permissions measure), reserved concurrency deleted or set above 0 (throttle), an
  * event source mapping enabled or created enabled (event-sources), and the case's revocation
@@ -167,8 +198,11 @@ function measureUndoneBy(
   const req = asRecord(event.requestParameters)
   if (/^iam\.amazonaws\.com$/.test(source)) {
     const role = asString(req.roleName)
-    // Deleted, or replaced by a document of someone else's (fir's own calls are left out above).
-    return /^(Delete|Put)RolePolicy$/.test(name) && role && revokePolicy && req.policyName === revokePolicy
+    if (!role || !revokePolicy || req.policyName !== revokePolicy) return null
+    // Deleted, or replaced by a document of someone else's (fir's own calls are left out above)
+    // that denies less: one that still denies everything (a teammate's deny-all) undoes nothing.
+    if (/^DeleteRolePolicy$/.test(name)) return { measure: 'containment.sessions', target: role }
+    return /^PutRolePolicy$/.test(name) && !deniesEverything(req.policyDocument)
       ? { measure: 'containment.sessions', target: role }
       : null
   }

@@ -688,7 +688,7 @@ describe('report of a case that holds little', () => {
     expect(
       model.limits.items.find((l) => l.title === 'Stolen role credentials were not revoked')?.detail,
     ).toContain(
-      `The session revocation this case put on orders-api-role was deleted by a call in the timeline (DeleteRolePolicy at ${when(6)} (${actor.arn}))`,
+      `The session revocation this case put on orders-api-role was deleted or replaced by a call in the timeline (DeleteRolePolicy at ${when(6)} (${actor.arn}))`,
     )
     expect(model.limits.items.map((l) => l.title)).not.toContain('In-flight invocations may still run')
     expect(model.summary.impact.join(' ')).not.toContain('the case closed it')

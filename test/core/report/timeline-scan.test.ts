@@ -545,7 +545,7 @@ describe('the calls that undo a containment measure', () => {
 })
 
 describe('the case revocation policy put over by someone else', () => {
-  it('undoes the sessions measure; fir’s own PutRolePolicy does not', async () => {
+  it('undoes the sessions measure; fir’s own PutRolePolicy, and a deny-all put over it, do not', async () => {
     const dir = await tempDir()
     const path = join(dir, 'events.jsonl')
     const iam = {
@@ -559,9 +559,17 @@ describe('the case revocation policy put over by someone else', () => {
       name: 'PutRolePolicy',
       requestParameters: { roleName: role, policyName: 'fir-revoke-C-1', policyDocument: '{"Statement":[]}' },
     })
+    const denyAll = {
+      ...put('fc-role'),
+      requestParameters: {
+        roleName: 'fc-role',
+        policyName: 'fir-revoke-C-1',
+        policyDocument: '{"Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}',
+      },
+    }
     await writeFile(
       path,
-      `${[event(1, { ...put('fb-role'), fir: true }), event(2, put('fa-role'))].join('\n')}\n`,
+      `${[event(1, { ...put('fb-role'), fir: true }), event(2, put('fa-role')), event(3, denyAll)].join('\n')}\n`,
     )
     const scan = await scanTimeline(path, null, 50, [], [], 'fir-revoke-C-1')
     // Before: none (only DeleteRolePolicy counted), so the report said the revocation was in force
