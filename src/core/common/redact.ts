@@ -626,27 +626,36 @@ export function redactUrlPasswords(text: string): string {
 }
 
 /**
- * `NAME=value` inside a text (a value ends at a space, quote, comma or semicolon); a lookahead, so
- * that pairs inside pairs are found too (`note=DB_PASSWORD=…`).
+ * `NAME=value`, `NAME: value` or `NAME = "value"` inside a text, where the name ends in a word that
+ * says secret (`DB_PASSWORD`, `api_token`, `GITHUB_SECRET`; not `PASSWORD_POLICY` or
+ * `token_expiry`); a quoted value is taken whole. A lookahead, so pairs inside pairs are found too.
  */
-const NAMED_VALUE = /(?=\b([A-Za-z_][A-Za-z0-9_.-]*)=([^\s,;'"`]+))/g
+const NAMED_SECRET =
+  /(?=\b([A-Za-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|private[_-]?key))\s*[=:]\s*(?:"([^"]+)"|'([^']+)'|([^\s,;'"`]+)))/gi
+
+/** A git commit (40 hex digits): the shape of a secret access key, but a fact to keep. */
+const COMMIT = /^[0-9a-f]{40}$/i
 
 /**
  * The secret values inside a free text that is not a secret as a whole (a playbook input such as
- * `note=rotated AKIA… wJalr…`, an argument): each word classifyValue calls secret (a secret access
- * key, a token, a URL with a password), and each value after a name that says secret
- * (`DB_PASSWORD=hunter2`).
+ * `note=rotated AKIA… wJalr…`, an argument): each word classifyValue calls secret by its shape (a
+ * secret access key, a token, a URL with a password; punctuation around it left out, a git commit
+ * kept), and each value after a name that says secret (`DB_PASSWORD=hunter2`). Kept narrow: what
+ * is registered disappears from everything the command prints.
  */
 export function secretsInText(text: string): string[] {
   const found = new Set<string>()
-  for (const m of text.matchAll(NAMED_VALUE)) {
-    const [, name, value] = m
-    if (name && value && classifyValue(name, value).secret) found.add(value)
+  for (const m of text.matchAll(NAMED_SECRET)) {
+    const value = (m[2] ?? m[3] ?? m[4] ?? '').replace(/[.!?)\]}]+$/, '')
+    if (value.length >= 4) found.add(value)
   }
   // A word holding a value found by its name is that value's (`DB_PASSWORD=…`: the value alone).
   const named = [...found]
-  for (const word of text.split(/[\s,;'"`()<>[\]{}]+/))
-    if (word && !named.some((v) => word.includes(v)) && classifyValue('', word).secret) found.add(word)
+  for (const raw of text.split(/[\s,;'"`()<>[\]{}]+/)) {
+    const word = raw.replace(/^[.:!?]+|[.:!?]+$/g, '')
+    if (!word || COMMIT.test(word) || named.some((v) => word.includes(v))) continue
+    if (classifyValue('', word).secret) found.add(word)
+  }
   return [...found]
 }
 

@@ -427,6 +427,18 @@ describe('redaction', () => {
     expect(secretsInText(`rotated AKIAIOSFODNN7EXAMPLE ${key} today`)).toEqual([key])
     expect(secretsInText('creds: DB_PASSWORD=hunter2hunter2, region=eu-west-1')).toEqual(['hunter2hunter2'])
     expect(secretsInText('see ticket IR-42 for function orders-api in eu-west-1')).toEqual([])
+    // Punctuation around a key, a quoted or spaced value, a colon.
+    expect(secretsInText(`old key ${key}.`)).toEqual([key])
+    expect(secretsInText('Old DB_PASSWORD="hunter 2xyz" and API_TOKEN: tok-12345678')).toEqual([
+      'hunter 2xyz',
+      'tok-12345678',
+    ])
+    // Facts that only look like secrets, or sit after a name that does not end in a secret word: kept.
+    expect(
+      secretsInText(
+        'deployed commit 3f2a9c1e5b7d4a6f8e0c2b4d6f8a0c2e4b6d8f0a; PASSWORD_POLICY=strict TOKEN_FUNCTION=orders-api token_expiry=2026-11-30T10:00:00Z',
+      ),
+    ).toEqual([])
     expect(redactArgv(['--input', 'note=DB_PASSWORD=hunter2hunter2 then'])).toEqual([
       '--input',
       `note=DB_PASSWORD=${redactValue('hunter2hunter2')} then`,
