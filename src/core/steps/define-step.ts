@@ -299,6 +299,49 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
     }
   }
 
+  /**
+   * What a change or undo that failed part way left: the state read back (`readBack`), else the
+   * last state it reported reaching (`progressed`), set on the result with the request ids since
+   * `mark`. `read` is undefined when the state could not be read back.
+   */
+  async function stateLeft(
+    ctx: FirContext,
+    result: StepResult<S>,
+    mark: number,
+    readBack: () => Promise<S>,
+    progressed: S | undefined,
+  ): Promise<{ left: S | undefined; read: S | undefined }> {
+    let read: S | undefined
+    try {
+      read = await readBack()
+    } catch {
+      read = undefined
+    }
+    const left = read ?? progressed
+    result.requestIds = requestIdsSince(ctx, mark)
+    result.after = left ?? null
+    result.afterText = left === undefined ? '?' : spec.describe(left)
+    return { left, read }
+  }
+
+  /** Journals a failed change's or undo's outcome (after stateLeft), with what it left. */
+  async function journalFailure(
+    ctx: FirContext,
+    target: string,
+    params: Record<string, unknown>,
+    result: StepResult<S>,
+    left: S | undefined,
+  ): Promise<void> {
+    await journal(ctx, {
+      target,
+      params,
+      outcome: result.outcome as Outcome,
+      ...(left !== undefined ? { after: left } : {}),
+      requestIds: result.requestIds,
+      error: result.error,
+    })
+  }
+
   function fail(ctx: FirContext, result: StepResult<S>, err: unknown, what: string): StepResult<S> {
     result.outcome = failureOutcome(err)
     result.error = errorInfo(err)
@@ -442,17 +485,13 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
             ...result.notes,
             ...(spec.failureNotes?.(ctx, params, read.state, intended, err) ?? []),
           ]
-          let now: S | undefined
-          try {
-            now = (await spec.read(ctx, params)).state
-          } catch {
-            now = undefined
-          }
-          // What fir left: the state read back, else the last state the change reported reaching.
-          const left = now ?? progressed
-          result.requestIds = requestIdsSince(ctx, mark)
-          result.after = left ?? null
-          result.afterText = left === undefined ? '?' : spec.describe(left)
+          const { left, read: now } = await stateLeft(
+            ctx,
+            result,
+            mark,
+            async () => (await spec.read(ctx, params)).state,
+            progressed,
+          )
           result.undo = left === undefined ? undo : { ...undo, after: left }
           if (left !== undefined) {
             result.outputs = spec.outputs?.(params, left) ?? {}
@@ -462,14 +501,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
               result.notes = [...result.notes, note]
             }
           }
-          await journal(ctx, {
-            target: read.target,
-            params,
-            outcome: result.outcome as Outcome,
-            ...(left !== undefined ? { after: left } : {}),
-            requestIds: result.requestIds,
-            error: result.error,
-          })
+          await journalFailure(ctx, read.target, params, result, left)
           return result
         }
         crashHook(ctx, spec.id)
@@ -572,25 +604,14 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
             throw err
           }
           fail(ctx, result, err, 'the undo did not complete')
-          let now: S | undefined
-          try {
-            now = (await readForUndo(ctx, record)).state
-          } catch {
-            now = undefined
-          }
-          // What the undo left: the state read back, else the last state the revert reported reaching.
-          const left = now ?? progressed
-          result.requestIds = requestIdsSince(ctx, mark)
-          result.after = left ?? null
-          result.afterText = left === undefined ? '?' : spec.describe(left)
-          await journal(ctx, {
-            target: record.target,
-            params,
-            outcome: result.outcome as Outcome,
-            ...(left !== undefined ? { after: left } : {}),
-            requestIds: result.requestIds,
-            error: result.error,
-          })
+          const { left } = await stateLeft(
+            ctx,
+            result,
+            mark,
+            async () => (await readForUndo(ctx, record)).state,
+            progressed,
+          )
+          await journalFailure(ctx, record.target, params, result, left)
           return result
         }
         crashHook(ctx, `${spec.id}.undo`)
