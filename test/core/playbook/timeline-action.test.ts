@@ -39,6 +39,18 @@ async function standIn(deniedRegions: string[]) {
   process.env.AWS_ENDPOINT_URL_CLOUDTRAIL = s.endpoint
 }
 
+/** The timeline step of a run of the `hunt` playbook, as the runner hands it to the action. */
+function stepRun(ctx: StepRun['ctx']): StepRun {
+  return {
+    ctx,
+    runId: 'run-1',
+    playbook: 'hunt',
+    stepId: 'timeline',
+    firstStartedAt: new Date().toISOString(),
+    interrupted: false,
+  }
+}
+
 const HUNT = { since: '3d', source: 'api', regions: 'eu-west-1,us-east-1' }
 const NOTHING_READ =
   'unable to collect the timeline: nothing was read (every source failed; the case has no timeline)'
@@ -67,14 +79,7 @@ describe('timeline.collect (playbook action)', () => {
   it('fails (a gap) when every source failed and nothing was stored, instead of reporting applied', async () => {
     await standIn(['eu-west-1', 'us-east-1'])
     const { ctx, dir } = await timelineContext('http://127.0.0.1:9', 'eu-west-1')
-    const run: StepRun = {
-      ctx,
-      runId: 'run-1',
-      playbook: 'hunt',
-      stepId: 'timeline',
-      firstStartedAt: new Date().toISOString(),
-      interrupted: false,
-    }
+    const run = stepRun(ctx)
     const err = await timelineAction(run, HUNT).then(
       (o) => ({ outcome: o.outcome, summary: o.summary }),
       (e) => e,
@@ -90,14 +95,7 @@ describe('timeline.collect (playbook action)', () => {
   it('stays applied, with its gaps, when it stored events though a source failed', async () => {
     await standIn(['us-east-1'])
     const { ctx } = await timelineContext('http://127.0.0.1:9', 'eu-west-1')
-    const run: StepRun = {
-      ctx,
-      runId: 'run-1',
-      playbook: 'hunt',
-      stepId: 'timeline',
-      firstStartedAt: new Date().toISOString(),
-      interrupted: false,
-    }
+    const run = stepRun(ctx)
     const outcome = await timelineAction(run, HUNT)
     expect(outcome.outcome).toBe('applied')
     expect(outcome.outputs.events).toBeGreaterThan(0)
@@ -114,14 +112,7 @@ describe('timeline.collect (playbook action)', () => {
       reason: 'denied',
     }
     ctx.gaps.add(earlier)
-    const run: StepRun = {
-      ctx,
-      runId: 'run-1',
-      playbook: 'hunt',
-      stepId: 'timeline',
-      firstStartedAt: new Date().toISOString(),
-      interrupted: false,
-    }
+    const run = stepRun(ctx)
     expect((await timelineAction(run, HUNT)).outcome).toBe('applied')
     const summary = JSON.parse(await readFile(join(dir, 'timeline', 'summary.json'), 'utf8'))
     // Before: the snapshot's layer gap was in the timeline's summary too (the report listed it
