@@ -33,6 +33,30 @@ export function policyGrant(value: unknown): PolicyGrant | undefined {
   return allows ? 'some-actions' : 'nothing'
 }
 
+/**
+ * Whether the policy document `value` (read as policyGrant reads one) denies every action on every
+ * resource with no condition, so that no session of a role holding it works at all (a deny-all put
+ * over a revoke-sessions policy keeps the revocation whole).
+ */
+export function deniesEverything(value: unknown): boolean {
+  const doc = typeof value === 'string' ? parseDocument(value) : value
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return false
+  const statements = member(doc, 'statement')
+  const list = Array.isArray(statements) ? statements : [statements]
+  const all = (v: unknown) => v === '*' || (Array.isArray(v) && v.includes('*'))
+  return list.some((s) => {
+    if (s === null || typeof s !== 'object' || Array.isArray(s)) return false
+    const effect = member(s, 'effect')
+    return (
+      typeof effect === 'string' &&
+      effect.trim().toLowerCase() === 'deny' &&
+      all(member(s, 'action')) &&
+      all(member(s, 'resource')) &&
+      member(s, 'condition') === undefined
+    )
+  })
+}
+
 function parseDocument(text: string): unknown {
   let json = text.trim()
   if (/^%7B/i.test(json)) {

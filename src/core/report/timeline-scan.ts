@@ -8,6 +8,7 @@ import {
   secretLabel,
   secretRef,
 } from '../credentials/role-use.js'
+import { deniesEverything } from '../detect/policy.js'
 import { MAX_CATEGORIES } from './chart.js'
 import {
   asArray,
@@ -149,37 +150,6 @@ function accessOpenedBy(
     return auth?.toUpperCase() === 'NONE' ? 'function-url' : null
   }
   return null
-}
-
-/**
- * Whether a policy document (as CloudTrail records it: JSON text, or URL-encoded JSON) denies every
- * action on every resource with no condition, so that no session of the role works at all.
- */
-function deniesEverything(document: unknown): boolean {
-  let doc: unknown = document
-  if (typeof doc === 'string') {
-    const text = doc.trim().startsWith('%') ? safeDecode(doc) : doc
-    try {
-      doc = JSON.parse(text)
-    } catch {
-      return false
-    }
-  }
-  const statements = asRecord(doc).Statement
-  const list = Array.isArray(statements) ? statements : [statements]
-  const all = (v: unknown) => v === '*' || (Array.isArray(v) && v.includes('*'))
-  return list.some((st) => {
-    const s = asRecord(st)
-    return s.Effect === 'Deny' && all(s.Action) && all(s.Resource) && s.Condition === undefined
-  })
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text)
-  } catch {
-    return text
-  }
 }
 
 /**
