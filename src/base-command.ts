@@ -2,12 +2,18 @@ import { basename, relative } from 'node:path'
 import { createInterface } from 'node:readline/promises'
 import { Command, Errors, Flags } from '@oclif/core'
 import { AwsClients } from './aws/clients.js'
-import { CaseHandle, readCaseMeta, resolveCaseDir } from './core/case/case-folder.js'
-import { type DamagedJournalError, TORN_PREFIX } from './core/case/journal.js'
+import { CaseHandle, type CaseMeta, readCaseMeta, resolveCaseDir } from './core/case/case-folder.js'
+import {
+  type DamagedJournalError,
+  type JournalEntry,
+  setFirVersion,
+  TORN_PREFIX,
+} from './core/case/journal.js'
 import { registerSecretsOfCase } from './core/case/secrets.js'
 import { Clock } from './core/common/clock.js'
 import { redactor } from './core/common/redact.js'
 import { byteSize, counted, escapeTerminal } from './core/common/text.js'
+import { newestAbove } from './core/common/version.js'
 import { cliLines, withChangesInForce } from './core/containment/manual-restore.js'
 import { type FirContext, Gaps, stderrLog } from './core/context.js'
 import { closestName } from './core/playbook/validate.js'
@@ -108,6 +114,7 @@ export abstract class FirCommand extends Command {
    */
   override async init(): Promise<void> {
     for (const arg of Object.values(this.ctor.args ?? {})) arg.ignoreStdin = true
+    setFirVersion(this.config.version)
     await super.init()
   }
 
@@ -144,6 +151,7 @@ export abstract class FirCommand extends Command {
     const handle = await CaseHandle.open(dir, options)
     this.onCleanup(() => handle.close())
     for (const ignored of await registerSecretsOfCase(dir, handle.journal.all())) this.log_.warn(ignored)
+    this.warnIfNewerFir(handle.meta, handle.journal.all())
     const stale = handle.staleLock
     if (stale) {
       const h = stale.holder
@@ -191,6 +199,19 @@ export abstract class FirCommand extends Command {
       )
     }
     return handle
+  }
+
+  /**
+   * Warns when a newer fir wrote to the case (case.json, or an entry's `actor.fir`): it may have
+   * journaled what this one does not know — a step it lacks, a field it does not read.
+   */
+  protected warnIfNewerFir(meta: CaseMeta, entries: readonly JournalEntry[]): void {
+    const versions = [meta.firVersion, ...entries.flatMap((e) => (e.actor?.fir ? [e.actor.fir] : []))]
+    const newer = newestAbove(versions, this.config.version)
+    if (!newer) return
+    this.log_.warn(
+      `case ${escapeTerminal(meta.id)} was written by fir ${escapeTerminal(newer)}, newer than this fir ${escapeTerminal(this.config.version)}: this fir may not know everything that version journaled (fir restore names the changes it cannot undo); update fir to ${escapeTerminal(newer)} or later`,
+    )
   }
 
   /**

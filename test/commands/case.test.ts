@@ -55,6 +55,32 @@ describe('fir case (built CLI)', () => {
     expect(bad.stderr).toContain('unable to read --expect-head "abc"')
   })
 
+  it('journals the fir version with each entry; a case a newer fir wrote to is said to be one, with what to do', async () => {
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'V'], { cwd })).code).toBe(0)
+    const dir = join(cwd, 'cases/V')
+    const { version } = JSON.parse(await readFile(join(import.meta.dirname, '../../package.json'), 'utf8'))
+    const first = JSON.parse((await readFile(join(dir, 'journal.jsonl'), 'utf8')).split('\n')[0]!)
+    expect(first.actor.fir).toBe(version)
+    const quiet = await runFir(['case', 'show', '--case', dir], { cwd })
+    expect(quiet.stderr).not.toContain('newer than this fir')
+    // An entry a later fir appended (through the journal's own API: the chain stays whole).
+    const handle = await CaseHandle.open(dir)
+    await handle.journal.append({
+      action: 'case.note',
+      target: 'V',
+      params: { text: 'from the future' },
+      outcome: 'recorded',
+      actor: { arn: null, osUser: 'r', host: 'h', command: ['fir'], fir: '99.2.0' },
+    })
+    await handle.close()
+    const show = await runFir(['case', 'show', '--case', dir], { cwd })
+    expect(show.code).toBe(0)
+    expect(show.stderr).toContain(
+      `case V was written by fir 99.2.0, newer than this fir ${version}: this fir may not know everything that version journaled (fir restore names the changes it cannot undo); update fir to 99.2.0 or later`,
+    )
+  })
+
   it('never takes a missing argument from piped stdin (stdin may be a timeline source)', async () => {
     const cwd = await tempDir()
     // oclif's default: a missing argument is read from a piped stdin, so this opened a case named x.

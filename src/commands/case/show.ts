@@ -32,6 +32,7 @@ export default class CaseShow extends FirCommand {
     // every command that opens a case does, so nothing the case holds as a secret is printed.
     const { entries } = await readCheckedJournal(dir)
     for (const ignored of await registerSecretsOfCase(dir, entries)) this.log_.warn(ignored)
+    this.warnIfNewerFir(s.meta, entries)
     const cutOff = s.journal.changes.filter((c) => c.note).length
     const lines = [
       `Case ${escapeTerminal(s.meta.id)}: ${escapeTerminal(s.meta.title)}`,

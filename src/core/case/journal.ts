@@ -15,6 +15,8 @@ export interface Actor {
   osUser: string
   host: string
   command: string[]
+  /** The fir version that wrote the entry (absent from the entries of earlier builds). */
+  fir?: string
 }
 
 /** What happened to a journaled change; `recorded` is for facts that change nothing in AWS. */
@@ -43,6 +45,11 @@ export interface JournalEntry {
   undo?: unknown
   requestIds?: string[]
   error?: { code: string; message: string }
+  /**
+   * What the step said beside its outcome (a mapping deleted since containment, someone else's
+   * policy replaced, what to do about a refusal): the report shows them with the row.
+   */
+  notes?: string[]
   prev: string
   hash: string
 }
@@ -67,6 +74,12 @@ export function setActorArn(arn: string): void {
   actorArn = arn
 }
 
+let firVersion: string | undefined
+/** Records the running fir's version, for every later journal entry of this process. */
+export function setFirVersion(version: string): void {
+  firVersion = version
+}
+
 export function currentActor(argv: string[] = process.argv.slice(2)): Actor {
   let osUser = 'unknown'
   try {
@@ -74,7 +87,13 @@ export function currentActor(argv: string[] = process.argv.slice(2)): Actor {
   } catch {
     osUser = process.env.USER ?? 'unknown'
   }
-  return { arn: actorArn, osUser, host: hostname(), command: ['fir', ...redactArgv(argv)] }
+  return {
+    arn: actorArn,
+    osUser,
+    host: hostname(),
+    command: ['fir', ...redactArgv(argv)],
+    ...(firVersion !== undefined ? { fir: firVersion } : {}),
+  }
 }
 
 export interface JournalProblem {
@@ -370,6 +389,7 @@ export class Journal {
       ...(input.undo !== undefined ? { undo: input.undo } : {}),
       ...(input.requestIds?.length ? { requestIds: input.requestIds } : {}),
       ...(input.error ? { error: input.error } : {}),
+      ...(input.notes?.length ? { notes: input.notes } : {}),
       prev: last ? last.hash : GENESIS_PREV,
     }
     // Canonical JSON normalises away undefined members and Dates; round-trip so the stored entry

@@ -2,9 +2,10 @@ import { UsageError } from '../../errors.js'
 import { canonicalJson } from '../common/canonical-json.js'
 import { firCommand } from '../common/suggest.js'
 import { escapeTerminal } from '../common/text.js'
+import { compareVersions } from '../common/version.js'
 import type { FirContext } from '../context.js'
 import { parseArn } from '../identity.js'
-import { stepById } from '../steps/registry.js'
+import { stepById, unknownChanges } from '../steps/registry.js'
 import { runUndos, type UndoCall } from '../steps/runner.js'
 import type { StepResult, UndoRecord } from '../steps/step.js'
 import { pendingUndos } from '../steps/undo-records.js'
@@ -153,7 +154,10 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
   const known = new Set(RESTORE_ACTIONS.flatMap(stepIdsFor).concat(['credentials.rotate-secret']))
   const fn = options.function
   const region = ctx.aws.region
-  if (fn !== undefined) assertJournaled(ctx, fn, region, known)
+  const unknown = unknownChanges(ctx.case.journal.all()).filter(
+    (r) => fn === undefined || functionsOf(r).some((c) => sameFunction(c, fn, region)),
+  )
+  if (fn !== undefined) assertJournaled(ctx, fn, region, new Set([...known, ...unknown.map((r) => r.step)]))
   const pending = pendingUndos(ctx.case.journal.all(), known)
   const served = new Map(pending.map((r) => [r, functionsOf(r)]))
   const records = pending.filter(
@@ -223,6 +227,7 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
     }
   }
   const warnings: string[] = []
+  if (unknown.length > 0) warnings.push(unknownWarning(ctx, unknown))
   // Only for what this run would undo: a revocation kept (skipped) makes nothing valid again.
   const undoing = calls.filter((c) => c.skip === undefined).map((c) => c.record.step)
   if (actions.includes('sessions') && undoing.some((s) => s.endsWith('sessions')))
@@ -244,6 +249,24 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
     }
   }
   return { dryRun: run.dryRun, actions, plans: run.plans, results: run.results, warnings }
+}
+
+/**
+ * The changes of steps this fir does not have (a newer fir's, see unknownChanges): left as they
+ * are, named, with what to do. Restore never reads past them in silence: "every change undone"
+ * would be false.
+ */
+function unknownWarning(ctx: FirContext, unknown: readonly UndoRecord[]): string {
+  const versions = ctx.case.journal
+    .all()
+    .filter((e) => unknown.some((r) => r.startedSeq === e.seq))
+    .flatMap((e) => (typeof e.actor?.fir === 'string' ? [e.actor.fir] : []))
+  const newest = versions.sort((a, b) => compareVersions(a, b) ?? 0).at(-1)
+  const list = unknown
+    .map((r) => `${escapeTerminal(r.step)} on ${escapeTerminal(r.target)} (journal #${r.startedSeq})`)
+    .join(', ')
+  const n = unknown.length
+  return `not undone: ${n === 1 ? 'a change' : `${n} changes`} this fir (${escapeTerminal(ctx.firVersion)}) has no step for, made by ${newest ? `fir ${escapeTerminal(newest)}` : 'a newer fir'}: ${list}. ${n === 1 ? 'It is' : 'They are'} left as ${n === 1 ? 'it is' : 'they are'}, perhaps still in force; run fir restore again with ${newest ? `fir ${escapeTerminal(newest)} or later` : 'the fir that made them'}`
 }
 
 /**

@@ -12,6 +12,7 @@ import { unknownFromGaps } from '../snapshot/gap-text.js'
 import { foreignLayerPublisher } from '../snapshot/layers.js'
 import { environmentUnknown } from '../snapshot/secrets.js'
 import { ROLE_POLICY_CALLS } from '../snapshot/types.js'
+import { unknownChanges } from '../steps/registry.js'
 import { readRecordedSweeps } from '../sweep/recorded.js'
 import {
   environmentKeyIds,
@@ -589,6 +590,13 @@ export async function buildReportModel(
   const raw = await readCase(caseDir)
   const { environments, ignored } = await registerCaseSecrets(raw.dir, raw.sets, raw.journal)
   const problems = [...raw.problems, ...ignored]
+  const unknown = unknownChanges(raw.journal)
+  if (unknown.length > 0) {
+    const list = unknown.map((r) => `${r.step} on ${r.target} (journal #${r.startedSeq})`).join(', ')
+    problems.push(
+      `the journal holds ${counted(unknown.length, 'change')} by a step this fir (${options.firVersion ?? 'unknown'}) does not have, made by a newer fir: ${list}. This report cannot say whether ${unknown.length === 1 ? 'it is' : 'they are'} in force, and its status leaves ${unknown.length === 1 ? 'it' : 'them'} out: make the report with the fir that made ${unknown.length === 1 ? 'it' : 'them'}`,
+    )
+  }
 
   // Functions: the latest snapshot of each function and qualifier wins.
   const byFunction = new Map<string, FunctionFacts>()

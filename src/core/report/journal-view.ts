@@ -706,6 +706,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
       JSON.stringify(started?.prior ?? entry.prior ?? null) === JSON.stringify(entry.after),
     actor: actorDisplay(entry),
     error: entry.outcome === 'started' ? interruptedNote(entry) : errorText(entry),
+    notes: asArray(entry.notes).filter((n): n is string => typeof n === 'string'),
     requestIds: [...(started?.requestIds ?? []), ...(entry.requestIds ?? [])],
     journalSeq: entry.seq,
   })

@@ -567,6 +567,8 @@ export interface ActionView {
   /** `arn (osUser@host)`. */
   actor: string
   error: string
+  /** What the step said beside its outcome (journaled `notes`: a mapping deleted since…). */
+  notes: string[]
   requestIds: string[]
   journalSeq: number
 }

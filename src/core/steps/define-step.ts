@@ -177,6 +177,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
       undo?: unknown
       requestIds?: string[]
       error?: { code: string; message: string }
+      notes?: string[]
     },
   ) {
     return ctx.case.journal.append({ action: spec.id, ...entry })
@@ -338,6 +339,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
       outcome: result.outcome as Outcome,
       ...(left !== undefined ? { after: left } : {}),
       requestIds: result.requestIds,
+      notes: result.notes,
       error: result.error,
     })
   }
@@ -426,6 +428,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
           outcome: 'already-applied',
           prior: read.state,
           after: read.state,
+          notes: result.notes,
         })
         return {
           ...result,
@@ -506,7 +509,14 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
         }
         crashHook(ctx, spec.id)
         const requestIds = requestIdsSince(ctx, mark)
-        await journal(ctx, { target: read.target, params, outcome: 'applied', after, requestIds })
+        await journal(ctx, {
+          target: read.target,
+          params,
+          outcome: 'applied',
+          after,
+          requestIds,
+          notes: result.notes,
+        })
         return {
           ...result,
           outcome: 'applied',
@@ -573,6 +583,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
           outcome,
           prior: read.state,
           after: read.state,
+          notes: result.notes,
         })
         return {
           ...result,
@@ -617,7 +628,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
         crashHook(ctx, `${spec.id}.undo`)
         const requestIds = requestIdsSince(ctx, mark)
         const outcome = cmp.conflicts.length > 0 ? 'conflict' : 'undone'
-        await journal(ctx, { target: record.target, params, outcome, after, requestIds })
+        await journal(ctx, { target: record.target, params, outcome, after, requestIds, notes: result.notes })
         return { ...result, outcome, after, afterText: spec.describe(after), requestIds }
       } finally {
         cutOff()

@@ -15,6 +15,7 @@ import { containFunction, type SnapshotPort } from '../../../src/core/containmen
 import type { PermissionsState } from '../../../src/core/containment/permissions.js'
 import { restoreCase } from '../../../src/core/containment/restore.js'
 import { revokeRoleSessions } from '../../../src/core/credentials/revoke-sessions.js'
+import { buildReportModel } from '../../../src/core/report/build.js'
 import { viewJournal } from '../../../src/core/report/journal-view.js'
 import { useMoto } from '../../support/emulator.js'
 import { FaultProxy } from '../../support/fault-proxy.js'
@@ -881,10 +882,49 @@ describe('containment steps against moto', () => {
     expect(ctx.case.journal.all().at(-1)).toMatchObject({
       action: 'containment.event-sources',
       outcome: 'undone',
+      notes: [note],
     })
-    expect(viewJournal(ctx.case.journal.all()).status.code).toBe('restored')
+    const view = viewJournal(ctx.case.journal.all())
+    expect(view.status.code).toBe('restored')
+    // The report's actions table says so too (the note had been on the terminal only).
+    expect(view.actions.at(-1)!.notes).toEqual([note])
     expect((await restoreCase(ctx, {})).results).toEqual([])
     await ctx.case.close()
+  })
+
+  it("a change by a step this fir does not have (a newer fir's) is named as not undone, by restore and by the report", async () => {
+    // Before: restore passed over it without a word ("every change undone") and the report too.
+    const role = await seedRole(moto.endpoint(), { name: 'newer-role' })
+    const fn = await seedFunction(moto.endpoint(), { name: 'newer-fn', roleArn: role.arn })
+    const ctx = await testContext(moto.endpoint(), { caseId: 'C-NEW' })
+    await containFunction(ctx, { function: 'newer-fn', actions: ['throttle'], snapshot: fakeSnapshot() })
+    const actor = { arn: null, osUser: 'r', host: 'h', command: ['fir', 'contain'], fir: '9.1.0' }
+    const change = {
+      action: 'containment.isolate-network',
+      target: fn.arn,
+      params: { function: 'newer-fn', functionArn: fn.arn, region: 'us-east-1' },
+      actor,
+    }
+    const started = await ctx.case.journal.append({
+      ...change,
+      outcome: 'started',
+      prior: { subnets: ['subnet-1'] },
+      undo: { intendedAfter: { subnets: [] } },
+    })
+    await ctx.case.journal.append({ ...change, outcome: 'applied', after: { subnets: [] } })
+    const warning = `not undone: a change this fir (test) has no step for, made by fir 9.1.0: containment.isolate-network on ${fn.arn} (journal #${started.seq}). It is left as it is, perhaps still in force; run fir restore again with fir 9.1.0 or later`
+    // Restoring the function is not refused as "journaled no change to it" when that is all it has.
+    const plan = await restoreCase(ctx, { function: 'newer-fn', actions: ['url'], dryRun: true })
+    expect(plan.warnings).toEqual([warning])
+    const r = await restoreCase(ctx, { confirmed: true })
+    expect(r.results.map((x) => [x.step, x.outcome])).toEqual([['containment.throttle', 'undone']])
+    expect(r.warnings).toEqual([warning])
+    expect((await restoreCase(ctx, {})).warnings).toEqual([warning])
+    await ctx.case.close()
+    const model = await buildReportModel(ctx.case.dir, { verify: false, firVersion: '0.1.0' })
+    expect(model.readProblems).toContainEqual(
+      `the journal holds 1 change by a step this fir (0.1.0) does not have, made by a newer fir: containment.isolate-network on ${fn.arn} (journal #${started.seq}). This report cannot say whether it is in force, and its status leaves it out: make the report with the fir that made it`,
+    )
   })
 
   it('a function URL deleted since contain has nothing to set back: restore names it and is undone', async () => {
