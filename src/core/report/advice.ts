@@ -43,6 +43,11 @@ export interface AdviceInput {
   sweeps: SweepFollowUp[]
   /** The public access flagged timeline events opened, per function (timeline-scan.ts). */
   accessOpened: AccessOpened[]
+  /**
+   * The case folder: each command ends with `--case <it>`, so that it pastes as it is where
+   * several cases are under ./cases (fir would ask which).
+   */
+  caseDir?: string
 }
 
 /** A sweep's matched functions the case has not contained (report/sweeps.ts), for a next step. */
@@ -677,10 +682,29 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     'fir case verify',
   )
 
-  return recs
+  // Two findings can lead to one command (the function public, and the timeline showing who
+  // opened it): one recommendation, saying both, not the same command twice.
+  const merged: typeof recs = []
+  for (const r of recs) {
+    const same = r.command === null ? undefined : merged.find((m) => m.command === r.command)
+    if (!same) {
+      merged.push({ ...r, because: [...r.because] })
+      continue
+    }
+    same.priority = Math.min(same.priority, r.priority) as 1 | 2 | 3
+    if (!same.detail.includes(r.detail)) same.detail = `${same.detail} ${r.detail}`
+    for (const b of r.because) if (!same.because.includes(b)) same.because.push(b)
+  }
+  const caseWords = input.caseDir ? ` --case ${shellArg(input.caseDir)}` : ''
+  return merged
     .map((r, i) => ({ r, i }))
     .sort((a, b) => a.r.priority - b.r.priority || a.i - b.i)
-    .map(({ r }) => ({ ...r, priorityLabel: PRIORITY_LABEL[r.priority] }))
+    .map(({ r }) => ({
+      ...r,
+      command:
+        r.command && caseWords && !/(^| )--case |…$/.test(r.command) ? `${r.command}${caseWords}` : r.command,
+      priorityLabel: PRIORITY_LABEL[r.priority],
+    }))
 }
 
 /** What containment and collection did not cover, drawn from what was done in this case. */

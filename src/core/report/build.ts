@@ -1168,6 +1168,7 @@ export async function buildReportModel(
   const firstIso = scan.firstMs === null ? null : new Date(scan.firstMs).toISOString()
   const lastIso = scan.lastMs === null ? null : new Date(scan.lastMs).toISOString()
   const adviceInput = {
+    caseDir: raw.dir,
     functions,
     // A role only the timeline names has its sessions to revoke too.
     roles: [...roles, ...timelineRoles],

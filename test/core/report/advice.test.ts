@@ -448,6 +448,29 @@ describe('public access the attacker opened to another function', () => {
     )
   })
 
+  it('one item, not the same command twice, when the function is public and the timeline shows it opened', () => {
+    // Before: "Remove public access to the function" and "Close the public access the attacker
+    // opened to g1", both Now, both `fir contain <g1> --actions url,permissions`.
+    const g1 = publicFunction(G1)
+    const r = recommend({
+      ...input([opened, url]),
+      functions: [g1.facts],
+      accessOpened: [event('resource-policy', 'g1'), event('function-url', 'g1')],
+      caseDir: '/cases/INC 7',
+    })
+    const closing = r.filter((x) => x.command?.includes('--actions url,permissions'))
+    expect(closing).toHaveLength(1)
+    expect(closing[0]).toMatchObject({
+      priority: 1,
+      title: 'Remove public access to the function',
+      command: `fir contain ${G1} --actions url,permissions --case '/cases/INC 7'`,
+    })
+    expect(closing[0]!.detail).toContain('The timeline shows g1 opened to the public')
+    expect(closing[0]!.because).toContain(
+      'g1: CreateFunctionUrlConfig (AuthType NONE) at 2026-11-29T12:00:00.000Z',
+    )
+  })
+
   it('says it is closed when the targeted function is the one containment keeps closed', () => {
     const r = recs('g1')
     expect(r.find((x) => x.title.startsWith('Close the public access'))).toBeUndefined()

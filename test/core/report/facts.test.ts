@@ -576,7 +576,7 @@ describe('what the snapshot showed open, against what the case did', () => {
       recycled.recommendations.items.find((r) => r.title === 'Remove public access to the function'),
     ).toMatchObject({
       priority: 1,
-      command: `fir contain ${FN_ARN} --actions url,permissions`,
+      command: `fir contain ${FN_ARN} --actions url,permissions --case ${dir}`,
     })
     // The URL closed, the queue still drives it: not contained; the mapping disabled too: contained.
     await journal(dir, [['containment.url', FN_ARN]])

@@ -224,8 +224,7 @@ describe('report of a case that went through snapshot, contain and timeline', ()
       ),
     ).toMatchObject({
       priority: 1,
-      command:
-        'fir creds rotate-secret arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/orders/db --region us-east-1',
+      command: `fir creds rotate-secret arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/orders/db --region us-east-1 --case ${sample.dir}`,
     })
     expect(model.afterAction.notes).toHaveLength(5)
     expect(model.afterAction.meanAnswerTime).toBe('1 min 58 s')
@@ -461,7 +460,10 @@ describe('report of a case that holds little', () => {
     expect(model.roles.present).toBe(false)
     expect(
       model.recommendations.items.find((r) => r.title === 'Revoke the sessions of role orders-api-role'),
-    ).toMatchObject({ priority: 1, command: 'fir creds revoke-sessions --role orders-api-role' })
+    ).toMatchObject({
+      priority: 1,
+      command: `fir creds revoke-sessions --role orders-api-role --case ${sample.dir}`,
+    })
     expect(model.summary.impact).toContain(
       '1 secret was read with the execution role’s credentials (prod/orders/db (us-east-1, account 123456789012)): treat it as exposed and rotate.',
     )
@@ -678,12 +680,12 @@ describe('report of a case that holds little', () => {
       model.recommendations.items.find((r) => r.title.startsWith('Contain orders-api again')),
     ).toMatchObject({
       priority: 1,
-      command: `fir contain ${sample.functionArn} --actions throttle,url,permissions`,
+      command: `fir contain ${sample.functionArn} --actions throttle,url,permissions --case ${sample.dir}`,
     })
     expect(
       model.recommendations.items.find((r) => r.title === 'Revoke the sessions of role orders-api-role'),
     ).toMatchObject({
-      command: 'fir creds revoke-sessions --role orders-api-role',
+      command: `fir creds revoke-sessions --role orders-api-role --case ${sample.dir}`,
     })
     expect(
       model.limits.items.find((l) => l.title === 'Stolen role credentials were not revoked')?.detail,

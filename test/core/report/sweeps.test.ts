@@ -120,7 +120,9 @@ describe('report of a case with an org sweep (fir sweep)', () => {
       `Account ${OTHER_ACCOUNT} is not the account the sweep ran from (${ACCOUNT}): for its functions, add --role-arn arn:aws:iam::${OTHER_ACCOUNT}:role/IncidentResponder to those commands.`,
     )
     // The command seals the unsealed ones in the account the sweep ran from.
-    expect(rec.command).toBe(`fir snapshot arn:aws:lambda:${REGION}:${ACCOUNT}:function:billing-worker`)
+    expect(rec.command).toBe(
+      `fir snapshot arn:aws:lambda:${REGION}:${ACCOUNT}:function:billing-worker --case ${sample.dir}`,
+    )
     expect(rec.because[0]).toBe(
       `billing-worker ($LATEST, 3) in ${ACCOUNT} ${REGION}: role-name: runs with role arn:aws:iam::${ACCOUNT}:role/orders-api-role (not sealed)`,
     )

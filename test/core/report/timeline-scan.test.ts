@@ -165,7 +165,9 @@ describe('what the timeline says the execution role’s credentials did', () => 
     const advice = model.recommendations.items.find((r) =>
       r.title.startsWith('Rotate the long-term access key used'),
     )
-    expect(advice?.command).toBe('fir creds rotate-key --user ci-deployer --access-key AKIAIOSFODNN7DEPLOYK')
+    expect(advice?.command).toBe(
+      `fir creds rotate-key --user ci-deployer --access-key AKIAIOSFODNN7DEPLOYK --case ${join(parent, 'case')}`,
+    )
   })
 
   it('names the long-term key that signed high or critical findings (not fir’s own calls) in the impact and asks to cut it off until rotated', async () => {
@@ -222,7 +224,7 @@ describe('what the timeline says the execution role’s credentials did', () => 
     const title = 'Cut off the long-term access key that made the flagged calls'
     expect(model.recommendations.items.find((r) => r.title === title)).toMatchObject({
       priority: 1,
-      command: 'fir creds rotate-key --user contractor --access-key AKIAIOSFODNN7CONTRAC',
+      command: `fir creds rotate-key --user contractor --access-key AKIAIOSFODNN7CONTRAC --case ${join(parent, 'case')}`,
     })
     // Once the case rotated it, the advice is gone and the impact says so.
     const again = await CaseHandle.open(join(parent, 'case'))
