@@ -3,11 +3,30 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { describe, expect, it } from 'vitest'
 import { runFir, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
-import { seedCompromisedFunction } from '../support/seed.js'
+import { seedCompromisedFunction, seedFunction, seedRole } from '../support/seed.js'
 
 const moto = useMoto()
 
 describe('fir creds keys and creds secrets on a snapshot (built CLI)', () => {
+  it('with no key found, says whether the case holds a snapshot at all (it said to snapshot first either way)', async () => {
+    const cwd = await tempDir()
+    expect((await runFir(['case', 'init', 'CK-0'], { cwd })).code).toBe(0)
+    const none = await runFir(['creds', 'keys', '--case', 'cases/CK-0'], { cwd, endpoint: moto.endpoint() })
+    expect(none.stdout).toContain('this case holds no snapshot yet (run `fir snapshot <function>` first)')
+    const role = await seedRole(moto.endpoint(), { name: 'ck0-role' })
+    await seedFunction(moto.endpoint(), { name: 'ck0-fn', roleArn: role.arn })
+    const snap = await runFir(['snapshot', 'ck0-fn', '--case', 'cases/CK-0'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect([0, 4]).toContain(snap.code)
+    const after = await runFir(['creds', 'keys', '--case', 'cases/CK-0'], { cwd, endpoint: moto.endpoint() })
+    expect(after.code).toBe(0)
+    expect(after.stdout).toContain(
+      "No long-term access keys (AKIA…) in the 1 evidence set of this case: no snapshot found one in a function's environment.",
+    )
+  })
+
   it('finds the leaked key’s owner and proposes the rotation; reads the role’s grants from the snapshot', {
     timeout: 180_000,
   }, async () => {

@@ -1,5 +1,5 @@
 import { awsFlags, caseFlag, FirCommand } from '../../base-command.js'
-import { escapeTerminal, formatTable } from '../../core/common/text.js'
+import { counted, escapeTerminal, formatTable } from '../../core/common/text.js'
 import { findLeakedKeys } from '../../core/credentials/keys.js'
 import type { CommandOutcome } from '../../output.js'
 
@@ -18,9 +18,12 @@ export default class CredsKeys extends FirCommand {
     const { flags } = await this.parse(CredsKeys)
     const ctx = await this.makeContext({ caseFlag: flags.case, aws: flags })
     const keys = await findLeakedKeys(ctx)
+    const sealed = ctx.case.journal.all().filter((e) => e.action === 'evidence.seal').length
     const human =
       keys.length === 0
-        ? 'No long-term access keys (AKIA…) in the snapshots of this case (run `fir snapshot <function>` first).'
+        ? sealed === 0
+          ? 'No long-term access keys (AKIA…): this case holds no snapshot yet (run `fir snapshot <function>` first).'
+          : `No long-term access keys (AKIA…) in the ${counted(sealed, 'evidence set')} of this case: no snapshot found one in a function's environment.`
         : [
             `Access keys found in function environments (${keys.length})`,
             '',
