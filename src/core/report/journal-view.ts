@@ -486,7 +486,7 @@ function statusOf(
       code: 'not-contained',
       label: 'Not contained',
       inForce: inForceList,
-      detail: `No containment step was journaled in this case: the function runs as it did.${whys ? ` ${whys}` : ''}`,
+      detail: `No containment measure was applied in this case: the function runs as it did.${whys ? ` ${whys}` : ''}`,
     }
   }
   // Restored once every change fir made was undone: a measure that needed no change (already in

@@ -36,6 +36,22 @@ const change = (
   ...extra,
 })
 
+describe('a case whose containment was decided against', () => {
+  it('says no measure was applied (the skipped decision is journaled, so "no step journaled" was false)', async () => {
+    const view = viewJournal(
+      await journalOf([
+        change('playbook.step', 'lambda-compromise#hold', 'skipped', {
+          params: { runId: 'r1', step: 'hold', action: 'containment.contain' },
+        }),
+      ]),
+    )
+    expect(view.status.code).toBe('not-contained')
+    expect(view.status.detail).toBe(
+      'No containment measure was applied in this case: the function runs as it did.',
+    )
+  })
+})
+
 describe('viewJournal', () => {
   it('pairs each outcome with its started entry so the row shows before → after', async () => {
     const view = viewJournal(
