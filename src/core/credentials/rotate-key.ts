@@ -257,6 +257,19 @@ function rotated(s: RotateKeyState, params: RotateKeyParams): boolean {
   return cutOff && (params.replace === false || madeKey(s) !== undefined) && !s.lostKeyIds?.length
 }
 
+/** What becomes of the leaked key: to be cut off, or already (a re-run, or someone did it). */
+function oldKeyNote(s: RotateKeyState, params: RotateKeyParams): string {
+  const old = s.keys.find((k) => k.id === s.oldKeyId)
+  if (params.deleteOld)
+    return old
+      ? `the old key ${s.oldKeyId} is to be deleted: this cannot be undone`
+      : `the old key ${s.oldKeyId} is deleted already`
+  if (!old) return `the old key ${s.oldKeyId} is deleted already (fir would only have deactivated it)`
+  return old.status === 'Inactive'
+    ? `the old key ${s.oldKeyId} is inactive already`
+    : `the old key ${s.oldKeyId} is to be deactivated, not deleted (pass --delete-old to delete it)`
+}
+
 /**
  * Where the secret of a key an earlier run made is: its file, or the temporary a run interrupted
  * before the rename left (a dry run does not place it), or nowhere any more.
@@ -439,9 +452,7 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
           : made === undefined
             ? `the new secret is to be written once to ${join(ctx.case.dir, SECRETS_DIR, `${safeSegment(user.name)}-<new key id>.json`)} (0600); deploy it, then delete the file`
             : `the new key ${made}${madeStatus === 'Active' ? '' : ` (${madeStatus} now)`} was made by an earlier run of this case: ${await whereSecretIs(ctx, user.name, made)}`,
-        params.deleteOld
-          ? `the old key ${oldKeyId} is to be deleted: this cannot be undone`
-          : `the old key ${oldKeyId} is to be deactivated, not deleted (pass --delete-old to delete it)`,
+        oldKeyNote(state, params),
       ],
     }
   },

@@ -180,6 +180,9 @@ describe('creds rotate-key: a run killed after CreateAccessKey, before it journa
     const again = await rotateAccessKey(ctx, { user: u.userName, confirmed: true })
     expect(again.results[0]!.outcome).toBe('already-applied')
     expect(again.lostKeyIds).toEqual([])
+    // Said as it is, not as intent (it had said "is to be deactivated" of a key already inactive).
+    expect(again.results[0]!.notes).toContain(`the old key ${u.accessKeyId} is inactive already`)
+    expect(again.results[0]!.notes.join('\n')).not.toContain('is to be')
 
     // Undo from the first (killed) attempt's prior: the old key comes back; the new key stays.
     const back = await restoreCase(ctx, { actions: ['rotate-key'], confirmed: true })
