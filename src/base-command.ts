@@ -11,12 +11,12 @@ import {
 } from './core/case/journal.js'
 import { registerSecretsOfCase } from './core/case/secrets.js'
 import { Clock } from './core/common/clock.js'
+import { closestName } from './core/common/did-you-mean.js'
 import { redactor } from './core/common/redact.js'
 import { byteSize, counted, escapeTerminal } from './core/common/text.js'
 import { newestAbove } from './core/common/version.js'
 import { cliLines, withChangesInForce } from './core/containment/manual-restore.js'
 import { type FirContext, Gaps, stderrLog } from './core/context.js'
-import { closestName } from './core/playbook/validate.js'
 import { drillOf } from './core/tabletop/safety.js'
 import { ExitCode, FirError, isFirError, UsageError } from './errors.js'
 import {

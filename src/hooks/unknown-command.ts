@@ -1,5 +1,5 @@
 import type { Interfaces } from '@oclif/core'
-import { closestName } from '../core/playbook/validate.js'
+import { closestName } from '../core/common/did-you-mean.js'
 import { UsageError } from '../errors.js'
 
 type Config = Interfaces.Config

@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.js'
+import { closestName } from '../common/did-you-mean.js'
 import { escapeTerminal } from '../common/text.js'
 
 /** `--actions` names for contain, in DESIGN §4's order. */
@@ -51,7 +52,15 @@ export function parseActionList<T extends string>(
           ? `unknown action${bad.length > 1 ? 's' : ''} ${bad.map((b) => escapeTerminal(b)).join(', ')}`
           : 'the list is empty'
       }`,
-      { actions: [`choose from ${allowed.join(', ')} (comma-separated)`] },
+      {
+        actions: [
+          ...bad.flatMap((b) => {
+            const near = closestName(b, allowed)
+            return near ? [`${escapeTerminal(b)}: did you mean ${near}?`] : []
+          }),
+          `choose from ${allowed.join(', ')} (comma-separated)`,
+        ],
+      },
     )
   }
   return allowed.filter((a) => items.includes(a))

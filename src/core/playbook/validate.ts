@@ -13,6 +13,7 @@ import {
 } from 'yaml'
 import type { z } from 'zod'
 import { PlaybookError } from '../../errors.js'
+import { Suggester } from '../common/did-you-mean.js'
 import { escapeTerminal } from '../common/text.js'
 import { ACTION_SPECS, type ActionSpec } from './action-specs.js'
 import { fitsInputType, type Playbook, PlaybookSchema } from './schema.js'
@@ -196,76 +197,6 @@ function rangeStart(node: Node | Pair | undefined): number | undefined {
   if (!node) return undefined
   if (isPair(node)) return rangeStart(node.key as Node)
   return (node as { range?: [number, number, number] }).range?.[0]
-}
-
-/**
- * Levenshtein distance, for "did you mean"; gives up (returns `limit + 1`) as soon as the distance
- * must exceed `limit`. `cost` counts the cells computed.
- */
-function distance(a: string, b: string, limit: number, cost: { cells: number }): number {
-  if (Math.abs(a.length - b.length) > limit) return limit + 1
-  const row = new Uint32Array(b.length + 1)
-  for (let j = 0; j <= b.length; j++) row[j] = j
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!
-    row[0] = i
-    let rowMin = i
-    const ca = a.charCodeAt(i - 1)
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!
-      const d = Math.min(tmp + 1, row[j - 1]! + 1, prev + (ca === b.charCodeAt(j - 1) ? 0 : 1))
-      row[j] = d
-      if (d < rowMin) rowMin = d
-      prev = tmp
-    }
-    cost.cells += b.length
-    if (rowMin > limit) return limit + 1
-  }
-  return row[b.length]!
-}
-
-/**
- * "Did you mean" for one file. The work is bounded: a file with thousands of misspelt names
- * (generated, or hostile) gets suggestions for the first ones, then plain messages, instead of a
- * comparison of every name with every other (quadratic: minutes for a few thousand steps).
- */
-export class Suggester {
-  private readonly cost = { cells: 0 }
-  /** `budget`: distance-table cells this file may compute, far more than any hand-written file needs. */
-  constructor(private readonly budget = 5_000_000) {}
-
-  /** ` (did you mean "x"?)`, or '' when no candidate is close or the budget is spent. */
-  suggest(word: string, candidates: Iterable<string>): string {
-    const best = this.closest(word, candidates)
-    return best !== undefined ? ` (did you mean ${q(best)}?)` : ''
-  }
-
-  /** The candidate nearest to `word`, when one is close enough; else undefined. */
-  closest(word: string, candidates: Iterable<string>): string | undefined {
-    const w = word.toLowerCase()
-    const limit = Math.max(2, Math.floor(word.length / 3))
-    let best: string | undefined
-    let bestD = limit + 1
-    for (const c of candidates) {
-      if (this.cost.cells >= this.budget) break
-      this.cost.cells += 1
-      const d = distance(w, c.toLowerCase(), bestD - 1, this.cost)
-      if (d < bestD) {
-        bestD = d
-        best = c
-      }
-    }
-    return best
-  }
-}
-
-export function didYouMean(word: string, candidates: Iterable<string>): string {
-  return new Suggester().suggest(word, candidates)
-}
-
-/** The candidate nearest to `word` (a misspelt command, name or key), when one is close enough. */
-export function closestName(word: string, candidates: Iterable<string>): string | undefined {
-  return new Suggester().closest(word, candidates)
 }
 
 /** Names for a message: all of them when few, else the first ones and how many more. */

@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { z } from 'zod'
 import { SEED_CALL_NAMES } from '../../aws/tabletop-seed.js'
 import { FirError, NotFoundError } from '../../errors.js'
+import { Suggester } from '../common/did-you-mean.js'
 import { escapeTerminal } from '../common/text.js'
 import { type LoadedPlaybook, loadPlaybook, readYamlFile } from '../playbook/load.js'
 import type { Playbook } from '../playbook/schema.js'
@@ -14,7 +15,6 @@ import {
   problemsError,
   readYaml,
   SourceMap,
-  Suggester,
   zodProblems,
 } from '../playbook/validate.js'
 
