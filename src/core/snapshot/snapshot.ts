@@ -310,21 +310,28 @@ function envNumber(name: string): number | undefined {
   return v === undefined || v === '' ? undefined : Number(v)
 }
 
+/** A sealed snapshot of one function: what latestSnapshotFor and snapshotsFor give. */
+export interface FunctionSnapshot {
+  set: string
+  manifestSha256: string
+  manifest: Manifest
+  summary: FunctionSummary
+  gaps: Gap[]
+}
+
 /**
- * The newest snapshot in the case that holds `functionName` (a name or an ARN, with or without
- * qualifier): the set's name, the manifest hash its seal journaled, the function's summary entry
- * and the gaps the snapshot hit; undefined when none. Only sets the
- * journal seals count, newest seal first, each with the manifest the journal sealed: a folder no
- * seal names (an interrupted run's, a hand-made one) is no snapshot, whatever its name.
+ * Every snapshot in the case that holds `functionName` (a name or an ARN, with or without
+ * qualifier), newest seal first: per set, each of the function's summary entries (a set holds one
+ * per qualifier taken), with the set's name, the manifest hash its seal journaled and the gaps the
+ * snapshot hit. Only sets the journal seals count, each with the manifest the journal sealed: a
+ * folder no seal names (an interrupted run's, a hand-made one) is no snapshot, whatever its name.
+ * A summary changed since its seal is refused (exit 3) when it is reached.
  */
-export async function latestSnapshotFor(
+export async function* snapshotsFor(
   caseDir: string,
   journal: readonly JournalEntry[],
   functionName: string,
-): Promise<
-  | { set: string; manifestSha256: string; manifest: Manifest; summary: FunctionSummary; gaps: Gap[] }
-  | undefined
-> {
+): AsyncGenerator<FunctionSnapshot> {
   const wantedArn = functionName.startsWith('arn:') ? unqualifiedFunctionArn(functionName) : undefined
   const partial = functionName.match(/^\d{12}:function:([^:]+)/)
   const wantedName = partial ? partial[1]! : functionName.split(':')[0]!
@@ -336,14 +343,22 @@ export async function latestSnapshotFor(
       | SnapshotSummary
       | undefined
     if (!summary || typeof summary !== 'object') continue
-    const hit = (Array.isArray(summary.functions) ? summary.functions : []).find((f) =>
+    const hits = (Array.isArray(summary.functions) ? summary.functions : []).filter((f) =>
       wantedArn ? f.arn === wantedArn : f.name === wantedName,
     )
-    if (hit) {
-      const gaps = Array.isArray(summary.gaps) ? summary.gaps : []
-      return { set: set.name, manifestSha256: set.manifestSha256, manifest, summary: hit, gaps }
-    }
+    const gaps = Array.isArray(summary.gaps) ? summary.gaps : []
+    for (const hit of hits)
+      yield { set: set.name, manifestSha256: set.manifestSha256, manifest, summary: hit, gaps }
   }
+}
+
+/** The newest snapshot in the case that holds `functionName` (see snapshotsFor); undefined when none. */
+export async function latestSnapshotFor(
+  caseDir: string,
+  journal: readonly JournalEntry[],
+  functionName: string,
+): Promise<FunctionSnapshot | undefined> {
+  for await (const snapshot of snapshotsFor(caseDir, journal, functionName)) return snapshot
   return undefined
 }
 
