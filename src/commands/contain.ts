@@ -6,7 +6,6 @@ import { CONTAIN_ACTIONS, parseActionList } from '../core/containment/actions.js
 import { containFunction } from '../core/containment/contain.js'
 import { snapshotPort } from '../core/containment/snapshot-port.js'
 import { keptCutoffHint } from '../core/credentials/revoke-policy.js'
-import { roleNameOf } from '../core/snapshot/role.js'
 import { outcomeCounts, stepTable } from '../core/steps/render.js'
 import type { CommandOutcome } from '../output.js'
 
@@ -51,6 +50,10 @@ export default class Contain extends FirCommand {
         : `Contained ${name}: ${outcomeCounts(result.results)}`,
       `  function  ${escapeTerminal(result.function.arn)}`,
       `  role      ${escapeTerminal(result.function.roleArn)}`,
+      ...result.swappedRoles.map(
+        (r) =>
+          `            swapped since the snapshot: ${r.sets.map((s) => `evidence/${escapeTerminal(s)}`).join(', ')} recorded ${escapeTerminal(r.arn || r.name)}`,
+      ),
       `  snapshot  ${
         result.snapshot.set
           ? `evidence/${escapeTerminal(result.snapshot.set)}${result.snapshot.taken ? ' (taken now)' : ''}`
@@ -61,8 +64,14 @@ export default class Contain extends FirCommand {
       '',
       ...result.results
         .filter((r) => r.step === 'containment.sessions' && r.outcome === 'already-applied')
-        .map(() =>
-          keptCutoffHint('The session cutoff', roleNameOf(result.function.roleArn), ctx.aws, ctx.case.dir),
+        .map((r) =>
+          keptCutoffHint(
+            // One row a role: the function's, and any its snapshots recorded before a role swap.
+            'The session cutoff',
+            typeof r.outputs.roleName === 'string' ? r.outputs.roleName : r.label,
+            ctx.aws,
+            ctx.case.dir,
+          ),
         ),
       'What containment does not do:',
       ...result.limits.map((l) => `  - ${l}`),

@@ -5,11 +5,17 @@ import { runSteps } from '../steps/runner.js'
 import type { StepCall, StepResult } from '../steps/step.js'
 import { CONTAIN_ACTIONS, type ContainAction } from './actions.js'
 import { type FunctionTarget, functionParams, resolveFunction } from './function-target.js'
+import { type RecordedRole, roleSwapWarning, swappedRoles } from './role-swap.js'
 
 /** How contain makes sure the case holds a snapshot of the function before changing it. */
 export interface SnapshotPort {
   /** The evidence set already holding the function, or null. */
   existing(ctx: FirContext, target: FunctionTarget): Promise<string | null>
+  /**
+   * The execution roles the case's sealed snapshots recorded for the function (any qualifier),
+   * newest first, each with the sets that recorded it.
+   */
+  roles(ctx: FirContext, target: FunctionTarget): Promise<RecordedRole[]>
   /** Takes one; returns the evidence set name. */
   take(ctx: FirContext, target: FunctionTarget): Promise<string>
 }
@@ -30,10 +36,17 @@ export interface ContainResult {
   dryRun: boolean
   actions: ContainAction[]
   snapshot: { set: string | null; taken: boolean; note?: string }
+  /**
+   * The roles the case's snapshots recorded for the function that it no longer runs with (its
+   * role was swapped since): with `sessions`, each one's sessions are revoked too.
+   */
+  swappedRoles: RecordedRole[]
   plans: StepResult[]
   results: StepResult[]
   /** What containment does not do (reported with every result). */
   limits: string[]
+  /** Said on stderr too: a role swap since the case's snapshot. */
+  warnings: string[]
 }
 
 export const CONTAIN_LIMITS = [
@@ -46,18 +59,30 @@ export const CONTAIN_LIMITS = [
  * Contains a function: resolves it, plans the chosen steps in DESIGN §4's order (event-sources,
  * throttle, url, permissions, sessions, recycle), asks for confirmation, takes a snapshot when
  * the case has none for the function, then applies each step. Re-running finishes a crashed run
- * and reports `already-applied` for what is done.
+ * and reports `already-applied` for what is done. When the case's snapshots recorded another
+ * execution role than the function's live one (a role swap), it warns, naming both, and the
+ * sessions step revokes the sessions of each such role too (one journaled change a role).
  */
 export async function containFunction(ctx: FirContext, options: ContainOptions): Promise<ContainResult> {
   const target = await resolveFunction(ctx, options.function)
   const actions = CONTAIN_ACTIONS.filter((a) => (options.actions ?? CONTAIN_ACTIONS).includes(a))
   const base = functionParams(target)
+  const swapped = swappedRoles(target, await options.snapshot.roles(ctx, target))
+  const sessions = actions.includes('sessions')
+  const warnings = swapped.length
+    ? [roleSwapWarning(ctx, target, swapped, { sessions, dryRun: options.dryRun === true })]
+    : []
+  for (const w of warnings) ctx.log.warn(w)
+  // Stolen credentials may be the sessions of a role the function ran with before a swap: each
+  // role's revocation is its own change, journaled for this function.
+  const roles = [target.roleName, ...swapped.map((r) => r.name)]
   const calls: StepCall[] = CONTAINMENT_STEPS.filter((s) =>
     actions.includes(s.id.replace('containment.', '') as ContainAction),
-  ).map((step) => ({
-    step,
-    params: step.id === 'containment.sessions' ? { ...base, role: target.roleName } : base,
-  }))
+  ).flatMap((step) =>
+    step.id === 'containment.sessions'
+      ? roles.map((role) => ({ step, params: { ...base, role } }))
+      : [{ step, params: base }],
+  )
   const existing = await options.snapshot.existing(ctx, target)
   const snapshot: ContainResult['snapshot'] = { set: existing, taken: false }
   if (!existing && options.dryRun)
@@ -79,8 +104,10 @@ export async function containFunction(ctx: FirContext, options: ContainOptions):
     dryRun: run.dryRun,
     actions,
     snapshot,
+    swappedRoles: swapped,
     plans: run.plans,
     results: run.results,
     limits: CONTAIN_LIMITS,
+    warnings,
   }
 }

@@ -1,7 +1,9 @@
 import type { FirContext } from '../context.js'
-import { latestSnapshotFor, snapshotFunctions } from '../snapshot/snapshot.js'
+import { roleNameOf } from '../snapshot/role.js'
+import { latestSnapshotFor, snapshotFunctions, snapshotsFor } from '../snapshot/snapshot.js'
 import type { SnapshotPort } from './contain.js'
 import type { FunctionTarget } from './function-target.js'
+import { addRecordedRole, type RecordedRole } from './role-swap.js'
 
 function setName(value: unknown): string | null {
   if (!value) return null
@@ -18,6 +20,15 @@ function setName(value: unknown): string | null {
 export const snapshotPort: SnapshotPort = {
   async existing(ctx: FirContext, target: FunctionTarget) {
     return setName(await latestSnapshotFor(ctx.case.dir, ctx.case.journal.all(), target.arn))
+  },
+  async roles(ctx: FirContext, target: FunctionTarget) {
+    const roles: RecordedRole[] = []
+    for await (const s of snapshotsFor(ctx.case.dir, ctx.case.journal.all(), target.arn)) {
+      const arn = s.summary.role ?? ''
+      const name = s.summary.roleName ?? (arn ? roleNameOf(arn) : '')
+      if (name) addRecordedRole(roles, arn, name, s.set)
+    }
+    return roles
   },
   async take(ctx: FirContext, target: FunctionTarget) {
     const result = await snapshotFunctions(ctx, { functions: [target.arn] })

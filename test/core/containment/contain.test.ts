@@ -14,9 +14,11 @@ import { redactValue } from '../../../src/core/common/redact.js'
 import { containFunction, type SnapshotPort } from '../../../src/core/containment/contain.js'
 import type { PermissionsState } from '../../../src/core/containment/permissions.js'
 import { restoreCase } from '../../../src/core/containment/restore.js'
+import { snapshotPort } from '../../../src/core/containment/snapshot-port.js'
 import { revokeRoleSessions } from '../../../src/core/credentials/revoke-sessions.js'
 import { buildReportModel } from '../../../src/core/report/build.js'
 import { viewJournal } from '../../../src/core/report/journal-view.js'
+import { snapshotFunctions } from '../../../src/core/snapshot/snapshot.js'
 import { useMoto } from '../../support/emulator.js'
 import { FaultProxy } from '../../support/fault-proxy.js'
 import {
@@ -47,6 +49,7 @@ function fakeSnapshot(): SnapshotPort & { taken: number } {
   const port = {
     taken: 0,
     existing: async () => null,
+    roles: async () => [],
     take: async () => {
       port.taken++
       return 'set-1'
@@ -194,6 +197,107 @@ describe('restoring one function keeps the revocation for every function whose s
     expect(t.sessionsRow(c)!.outcome).toBe('undone')
     expect(await t.revocation()).toBeUndefined()
     await t.ctx.case.close()
+  })
+})
+
+describe("a function whose execution role was swapped since the case's snapshot", () => {
+  it('is contained with the sessions of the role the snapshot recorded revoked too, said in a warning; restore lifts both', async () => {
+    // Before: contain revoked only the live (attacker's) role, without a word, and the role whose
+    // credentials were stolen kept its sessions.
+    const role = await seedRole(moto.endpoint(), { name: 'rs-role' })
+    await seedFunction(moto.endpoint(), { name: 'rs-fn', roleArn: role.arn })
+    const ctx = await testContext(moto.endpoint(), { caseId: 'RS' })
+    const { set } = await snapshotFunctions(ctx, { functions: ['rs-fn'] })
+    const evil = await seedRole(moto.endpoint(), { name: 'rs-evil' })
+    await sdk(moto.endpoint()).lambda.send(
+      new UpdateFunctionConfigurationCommand({ FunctionName: 'rs-fn', Role: evil.arn }),
+    )
+    const head = `role swap: function rs-fn runs with role rs-evil now, but the case's snapshot recorded role rs-role (evidence/${set}): its execution role was changed since (an attacker's technique; look for UpdateFunctionConfiguration with a role in the timeline). Credentials stolen from the function before the swap are sessions of rs-role`
+    const revocation = async (roleName: string) =>
+      (await functionState(moto.endpoint(), 'rs-fn', roleName)).roleInlinePolicies['fir-revoke-RS']
+
+    // Without sessions among the actions: the command that revokes them.
+    const held = await containFunction(ctx, {
+      function: 'rs-fn',
+      actions: ['throttle'],
+      snapshot: snapshotPort,
+      dryRun: true,
+    })
+    expect(held.warnings).toEqual([
+      `${head}, and this run revokes no sessions (sessions is not among its actions): revoke them with \`fir creds revoke-sessions --role rs-role --yes --region us-east-1 --endpoint-url ${moto.endpoint()} --case ${ctx.case.dir}\``,
+    ])
+    expect(held.plans.map((r) => r.step)).toEqual(['containment.throttle'])
+
+    const r = await containFunction(ctx, {
+      function: 'rs-fn',
+      actions: ['throttle', 'sessions'],
+      snapshot: snapshotPort,
+      confirmed: true,
+    })
+    expect(r.warnings).toEqual([`${head}: contain revokes the sessions of rs-role too (a row per role)`])
+    expect(ctx.infos).toContain(`warning: ${r.warnings[0]}`)
+    expect(r.swappedRoles).toEqual([{ arn: role.arn, name: 'rs-role', sets: [set] }])
+    expect(r.plans.map((x) => [x.step, x.label, x.outcome])).toEqual([
+      ['containment.throttle', 'rs-fn', 'would-apply'],
+      ['containment.sessions', 'rs-evil', 'would-apply'],
+      ['containment.sessions', 'rs-role', 'would-apply'],
+    ])
+    expect(r.results.map((x) => [x.step, x.label, x.outcome])).toEqual([
+      ['containment.throttle', 'rs-fn', 'applied'],
+      ['containment.sessions', 'rs-evil', 'applied'],
+      ['containment.sessions', 'rs-role', 'applied'],
+    ])
+    expect(await revocation('rs-evil')).toBeDefined()
+    expect(await revocation('rs-role')).toBeDefined()
+    const report = async () => buildReportModel(ctx.case.dir, { verify: false, firVersion: '0.1.0' })
+    const contained = await report()
+    expect(contained.summary.status.code).toBe('contained')
+    expect(contained.summary.status.inForce).toHaveLength(3)
+    expect(contained.limits.items.map((l) => l.title)).not.toContain(
+      'Stolen role credentials were not revoked',
+    )
+
+    // Restoring the function keeps both unless named, then lifts both.
+    const kept = await restoreCase(ctx, { function: 'rs-fn', confirmed: true })
+    expect(kept.results.map((x) => [x.step, x.label, x.outcome])).toEqual(
+      expect.arrayContaining([
+        ['containment.throttle', 'rs-fn', 'undone'],
+        ['containment.sessions', 'rs-evil', 'skipped'],
+        ['containment.sessions', 'rs-role', 'skipped'],
+      ]),
+    )
+    const lifted = await restoreCase(ctx, { function: 'rs-fn', actions: ['sessions'], confirmed: true })
+    expect(lifted.results.map((x) => [x.step, x.label, x.outcome]).sort()).toEqual([
+      ['containment.sessions', 'rs-evil', 'undone'],
+      ['containment.sessions', 'rs-role', 'undone'],
+    ])
+    expect(lifted.warnings).toEqual([expect.stringMatching(/valid again/)])
+    expect(await revocation('rs-evil')).toBeUndefined()
+    expect(await revocation('rs-role')).toBeUndefined()
+    const restored = await report()
+    expect(restored.summary.status.code).toBe('restored')
+    expect(restored.summary.status.detail).toMatch(/undone \(3\)/)
+
+    // Contained again, restoring the case lifts both too.
+    const again = await containFunction(ctx, {
+      function: 'rs-fn',
+      actions: ['sessions'],
+      snapshot: snapshotPort,
+      confirmed: true,
+    })
+    expect(again.results.map((x) => [x.label, x.outcome])).toEqual([
+      ['rs-evil', 'applied'],
+      ['rs-role', 'applied'],
+    ])
+    const whole = await restoreCase(ctx, { actions: ['sessions'], confirmed: true })
+    expect(whole.results.map((x) => [x.label, x.outcome]).sort()).toEqual([
+      ['rs-evil', 'undone'],
+      ['rs-role', 'undone'],
+    ])
+    expect(await revocation('rs-evil')).toBeUndefined()
+    expect(await revocation('rs-role')).toBeUndefined()
+    expect((await report()).summary.status.code).toBe('restored')
+    await ctx.case.close()
   })
 })
 

@@ -28,7 +28,7 @@ describe('containment.restore (playbook action)', () => {
       await containFunction(ctx, {
         function: 'pb-restore',
         actions: ['throttle', 'url'],
-        snapshot: { existing: async () => 'set-1', take: async () => 'set-1' },
+        snapshot: { existing: async () => 'set-1', roles: async () => [], take: async () => 'set-1' },
         confirmed: true,
       })
       // Someone sets a concurrency of their own after fir's 0.
