@@ -122,6 +122,52 @@ describe('evidence sets and case folders (built CLI)', () => {
     expect(await readdir(elsewhere)).toEqual([])
   })
 
+  it('the newest sealed set without its manifest: case show and contain refuse it (exit 3) naming it and verify, the report names it', {
+    timeout: 180_000,
+  }, async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'unsealed-role' })
+    const fn = await seedFunction(moto.endpoint(), { name: 'unsealed-fn', roleArn: role.arn })
+    const { cwd, caseDir } = await newCase()
+    const handle = await CaseHandle.open(caseDir)
+    const sets: string[] = []
+    for (const title of ['older finding', 'newer finding']) {
+      const set = await handle.newEvidenceSet()
+      await set.writeJson(
+        'summary.json',
+        { set: set.name, functions: [{ name: 'unsealed-fn', arn: fn.arn, region: 'us-east-1' }] },
+        { call: 'fir:summary' },
+      )
+      await set.writeJson('findings.json', [{ level: 'high', title }], { call: 'fir:findings' })
+      await set.seal()
+      sets.push(set.name)
+    }
+    await handle.close()
+    const newest = sets[1]!
+    await rm(join(caseDir, 'evidence', newest, 'manifest.json'))
+    const refusal = `unable to use evidence evidence/${newest}/manifest.json: it was changed after it was sealed: it is missing`
+
+    // Before: exit 0, the set listed as "manifest changed or unreadable", its findings gone.
+    const show = await runFir(['case', 'show', '--case', 'cases/INC-1'], { cwd })
+    expect(show.code, show.stderr).toBe(3)
+    expect(show.stderr).toContain(refusal)
+    expect(show.stderr).toContain('fir case verify --case')
+    // Before: "snapshot evidence/<the older set>", exit 0.
+    const contain = await runFir(['contain', 'unsealed-fn', '--case', 'cases/INC-1', '--dry-run', '--json'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(contain.code, contain.stderr).toBe(3)
+    expect(contain.json.error.code).toBe('integrity')
+    expect(contain.json.error.message).toContain(refusal)
+    // The report refuses nothing: it names the manifest missing among the case's problems.
+    const report = await runFir(['report', '--case', 'cases/INC-1', '--format', 'md'], { cwd })
+    expect(report.code, report.stderr).toBe(0)
+    expect(report.stderr).toContain('warning: the case does not verify')
+    expect(await readFile(join(caseDir, 'reports', 'report.md'), 'utf8')).toContain(
+      `evidence/${newest}/manifest.json is missing`,
+    )
+  })
+
   it('verify and report name a link to nothing among the sets (exit 3 for verify), never a bug', {
     timeout: 120_000,
   }, async () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { constants, createWriteStream } from 'node:fs'
 import { chmod, lstat, open, readFile, rename, rm } from 'node:fs/promises'
-import { dirname, join, posix } from 'node:path'
+import { basename, dirname, join, posix } from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { IntegrityError, UsageError } from '../../errors.js'
@@ -323,24 +323,74 @@ export function sealedSets(entries: readonly JournalEntry[]): SealedSetRef[] {
   return out
 }
 
+/** A set the journal seals as a command goes by it: its manifest as sealed, and where the set is. */
+export interface SealedManifest {
+  manifest: Manifest
+  /**
+   * The set's folder: evidence/<name>, or its unfinished folder while a crash left it there after
+   * its seal was journaled (the next command that writes to the case moves it).
+   */
+  dir: string
+}
+
 /**
- * The manifest of a sealed set, when the one in evidence/<name> is the one the journal sealed
- * (same SHA-256) and the set is the case's own folder, not a link; undefined otherwise (missing,
- * unreadable, changed or linked: `case verify` names it).
+ * The manifest of a set the journal seals, exactly as sealed (same SHA-256), and the folder the set
+ * is in. A set the journal sealed is evidence: one gone, or replaced by a link or a file, or whose
+ * manifest is missing, changed or swapped for a link, is refused (exit 3), naming it and `fir case
+ * verify`, as any sealed file is (readSealedFile); skipped, it left a command going by an older
+ * snapshot, or by none, as though it were the case's latest. A folder no seal names (a set an
+ * interrupted run was building, never sealed) is no set and never comes here (sealedSets).
  */
-export async function readSealedManifest(
-  caseDir: string,
-  set: SealedSetRef,
-  dir = join(caseDir, EVIDENCE_DIR, set.name),
-): Promise<Manifest | undefined> {
-  if (!(await lstat(dir).catch(() => undefined))?.isDirectory()) return undefined
+export async function readSealedManifest(caseDir: string, set: SealedSetRef): Promise<SealedManifest> {
+  // Sealed, not yet given its final name (a crash before the rename): checked where it is, as
+  // `case verify` checks it, and a changed manifest there is refused like any.
+  const dir = (await stillUnfinished(caseDir, set.name))
+    ? unfinishedSetDir(caseDir, set.name)
+    : join(caseDir, EVIDENCE_DIR, set.name)
+  const setRel = `${EVIDENCE_DIR}/${basename(dir)}`
+  const st = await lstat(dir).catch(() => undefined)
+  if (!st)
+    throw sealedEvidenceChanged(
+      caseDir,
+      `${setRel}/`,
+      `it is missing (the journal sealed it at entry ${set.seq})`,
+    )
+  if (st.isSymbolicLink())
+    throw sealedEvidenceChanged(caseDir, `${setRel}/`, 'it is now a symbolic link, not the folder sealed')
+  if (!st.isDirectory()) throw sealedEvidenceChanged(caseDir, `${setRel}/`, 'it is no longer a folder')
+  const rel = `${setRel}/${MANIFEST_FILE}`
+  const path = join(dir, MANIFEST_FILE)
+  const file = await lstat(path).catch(() => undefined)
+  if (!file) throw sealedEvidenceChanged(caseDir, rel, 'it is missing')
+  if (file.isSymbolicLink())
+    throw sealedEvidenceChanged(caseDir, rel, 'it is now a symbolic link, not the file sealed')
+  if (!file.isFile()) throw sealedEvidenceChanged(caseDir, rel, 'it is no longer a regular file')
+  const text = await readFile(path)
+  const sha256 = sha256Hex(text)
+  if (sha256 !== set.manifestSha256)
+    throw sealedEvidenceChanged(
+      caseDir,
+      rel,
+      `sha256 ${sha256.slice(0, 12)}…, sealed as ${set.manifestSha256.slice(0, 12)}…`,
+    )
   try {
-    const text = await readFile(join(dir, MANIFEST_FILE))
-    if (sha256Hex(text) !== set.manifestSha256) return undefined
-    return JSON.parse(text.toString('utf8')) as Manifest
+    return { manifest: JSON.parse(text.toString('utf8')) as Manifest, dir }
   } catch {
-    return undefined
+    throw sealedEvidenceChanged(caseDir, rel, 'it is not valid JSON')
   }
+}
+
+/** The refusal of a sealed file or set that is not as it was sealed (exit 3). */
+function sealedEvidenceChanged(caseDir: string, rel: string, why: string): IntegrityError {
+  return new IntegrityError(
+    `unable to use evidence ${rel}: it was changed after it was sealed: ${why}; fir goes by evidence only as it was sealed`,
+    {
+      actions: [
+        `run \`fir case verify --case ${shellArg(caseDir)}\` to list every problem`,
+        'preserve the case as it is and investigate who changed it; to go on, start a new case (fir case init) and take a new snapshot',
+      ],
+    },
+  )
 }
 
 /**
@@ -374,15 +424,7 @@ export async function readSealedFile(
       why = `sha256 ${sha256.slice(0, 12)}… (${bytes.length} bytes), sealed as ${String(listed.sha256).slice(0, 12)}… (${listed.bytes} bytes)`
   }
   if (why === undefined) return bytes
-  throw new IntegrityError(
-    `unable to use evidence ${EVIDENCE_DIR}/${set}/${rel}: it was changed after it was sealed: ${why}; fir goes by evidence only as it was sealed`,
-    {
-      actions: [
-        `run \`fir case verify --case ${shellArg(caseDir)}\` to list every problem`,
-        'preserve the case as it is and investigate who changed it; to go on, start a new case (fir case init) and take a new snapshot',
-      ],
-    },
-  )
+  throw sealedEvidenceChanged(caseDir, `${EVIDENCE_DIR}/${set}/${rel}`, why)
 }
 
 /**

@@ -9,14 +9,11 @@ import { interruptedChanges, interruptedNote } from '../steps/interrupted.js'
 import { type RecordedSweep, type RecordedSweepMatch, readRecordedSweeps } from '../sweep/recorded.js'
 import { type CaseMeta, readCaseMeta } from './case-folder.js'
 import {
-  EVIDENCE_DIR,
   type Manifest,
   readSealedJson,
   readSealedManifest,
   recordedArtifacts,
-  sealedButUnplaced,
   sealedSets,
-  unfinishedSetDir,
 } from './evidence-store.js'
 import { unplacedCaseFiles } from './interrupted-writes.js'
 import { readCheckedJournal } from './journal.js'
@@ -182,25 +179,15 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
   const findings: SetFindings[] = []
   for (const ref of sealedSets(entries)) {
     const set = ref.name
-    // A set a crash left sealed but not yet renamed is read where it is (the next writing command moves it).
-    const setDir = (await sealedButUnplaced(dir, set, ref.manifestSha256))
-      ? unfinishedSetDir(dir, set)
-      : join(dir, EVIDENCE_DIR, set)
-    // Only the manifest the journal sealed is shown, and the files it lists as they were sealed.
-    const m = await readSealedManifest(dir, ref, setDir)
-    if (!m || !Array.isArray(m.files)) {
-      evidence.push({
-        set,
-        files: 0,
-        bytes: 0,
-        sealed: 'manifest changed or unreadable (fir case verify)',
-      })
-      continue
-    }
+    // Only the manifest the journal sealed is shown, and the files it lists as they were sealed: a
+    // set gone or changed is refused (exit 3), not shown without its findings. A set a crash left
+    // sealed but not yet renamed is read where it is (the next writing command moves it).
+    const { manifest: m, dir: setDir } = await readSealedManifest(dir, ref)
+    const files = Array.isArray(m.files) ? m.files : []
     evidence.push({
       set,
-      files: m.files.length,
-      bytes: m.files.reduce((n, f) => n + f.bytes, 0),
+      files: files.length,
+      bytes: files.reduce((n, f) => n + f.bytes, 0),
       sealed: m.sealed,
     })
     const found = await readSetFindings(dir, set, setDir, m)

@@ -29,9 +29,9 @@ export interface SnapshotSummaryFile {
 }
 
 /**
- * The summary.json of every evidence set the journal seals, oldest seal first. Sets without one,
- * or whose manifest is not the one sealed, are skipped; a folder no seal names is no set. A
- * summary.json changed since it was sealed is refused (readSealedFile: exit 3).
+ * The summary.json of every evidence set the journal seals, oldest seal first. Sets without one
+ * are skipped; a folder no seal names is no set. A set gone, or a manifest or summary.json
+ * changed since it was sealed, is refused (readSealedManifest, readSealedFile: exit 3).
  */
 export async function readSnapshotSummaries(
   caseDir: string,
@@ -39,9 +39,8 @@ export async function readSnapshotSummaries(
 ): Promise<SnapshotSummaryFile[]> {
   const out: SnapshotSummaryFile[] = []
   for (const set of sealedSets(journal)) {
-    const manifest = await readSealedManifest(caseDir, set)
-    if (!manifest) continue
-    const s = (await readSealedJson(caseDir, set.name, manifest, 'summary.json')) as
+    const { manifest, dir } = await readSealedManifest(caseDir, set)
+    const s = (await readSealedJson(caseDir, set.name, manifest, 'summary.json', dir)) as
       | { takenAt?: string; functions?: SummaryFunction[] }
       | undefined
     if (s && Array.isArray(s.functions))

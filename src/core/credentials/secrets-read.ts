@@ -116,11 +116,11 @@ async function snapshotPolicies(
   let found = false
   for (const sealed of sealedSets(journal).reverse()) {
     const set = sealed.name
-    const manifest = await readSealedManifest(caseDir, sealed)
-    if (!manifest || !Array.isArray(manifest.files)) continue
-    // Refused when changed since it was sealed (exit 3); not JSON as sealed: nothing to read.
+    // Refused when gone or changed since it was sealed (exit 3); not JSON as sealed: nothing to read.
+    const { manifest, dir } = await readSealedManifest(caseDir, sealed)
+    if (!Array.isArray(manifest.files)) continue
     const read = async (path: string) =>
-      ((await readSealedJson(caseDir, set, manifest, path)) ?? {}) as Record<string, unknown>
+      ((await readSealedJson(caseDir, set, manifest, path, dir)) ?? {}) as Record<string, unknown>
     const mentionsRole = (target: string | undefined) =>
       target === role || (target ?? '').endsWith(`/${role}`) || (target ?? '').endsWith(`:role/${role}`)
     for (const f of manifest.files) {
@@ -133,7 +133,7 @@ async function snapshotPolicies(
         }
       }
     }
-    const attached = await attachedPolicyArns(caseDir, set, manifest, { name: role })
+    const attached = await attachedPolicyArns(caseDir, set, manifest, { name: role }, dir)
     for (const f of manifest.files) {
       if (f.source.call !== 'iam:GetPolicyVersion') continue
       const target = f.source.target ?? ''

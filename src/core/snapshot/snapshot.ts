@@ -313,6 +313,8 @@ function envNumber(name: string): number | undefined {
 /** A sealed snapshot of one function: what latestSnapshotFor and snapshotsFor give. */
 export interface FunctionSnapshot {
   set: string
+  /** The set's folder (its final name, or the unfinished one of a crash after the seal). */
+  dir: string
   manifestSha256: string
   manifest: Manifest
   summary: FunctionSummary
@@ -322,10 +324,11 @@ export interface FunctionSnapshot {
 /**
  * Every snapshot in the case that holds `functionName` (a name or an ARN, with or without
  * qualifier), newest seal first: per set, each of the function's summary entries (a set holds one
- * per qualifier taken), with the set's name, the manifest hash its seal journaled and the gaps the
+ * per qualifier taken), with the set's name and folder, the manifest hash its seal journaled and the gaps the
  * snapshot hit. Only sets the journal seals count, each with the manifest the journal sealed: a
  * folder no seal names (an interrupted run's, a hand-made one) is no snapshot, whatever its name.
- * A summary changed since its seal is refused (exit 3) when it is reached.
+ * A summary changed since its seal is refused (exit 3) when it is reached, and so is a sealed set
+ * gone or changed before the one found (exit 3): it may be the latest snapshot of the function.
  */
 export async function* snapshotsFor(
   caseDir: string,
@@ -336,10 +339,9 @@ export async function* snapshotsFor(
   const partial = functionName.match(/^\d{12}:function:([^:]+)/)
   const wantedName = partial ? partial[1]! : functionName.split(':')[0]!
   for (const set of sealedSets(journal).reverse()) {
-    const manifest = await readSealedManifest(caseDir, set)
-    if (!manifest) continue
-    // Refused when changed since it was sealed (exit 3); not JSON as sealed: no snapshot to go by.
-    const summary = (await readSealedJson(caseDir, set.name, manifest, 'summary.json')) as
+    // Refused when gone or changed since it was sealed (exit 3); not JSON as sealed: no snapshot to go by.
+    const { manifest, dir } = await readSealedManifest(caseDir, set)
+    const summary = (await readSealedJson(caseDir, set.name, manifest, 'summary.json', dir)) as
       | SnapshotSummary
       | undefined
     if (!summary || typeof summary !== 'object') continue
@@ -348,7 +350,7 @@ export async function* snapshotsFor(
     )
     const gaps = Array.isArray(summary.gaps) ? summary.gaps : []
     for (const hit of hits)
-      yield { set: set.name, manifestSha256: set.manifestSha256, manifest, summary: hit, gaps }
+      yield { set: set.name, dir, manifestSha256: set.manifestSha256, manifest, summary: hit, gaps }
   }
 }
 

@@ -6,15 +6,17 @@ import { roleNameOfArn } from '../timeline/related.js'
 /**
  * The managed policies attached to a role as a snapshot set stored them: the pages of its
  * iam:ListAttachedRolePolicies call, found through the set's calls.json (written with
- * summary.json, so present in a set whose seal failed too). Empty when the set has none.
+ * summary.json, so present in a set whose seal failed too). Empty when the set has none. `dir`:
+ * where the set is, when not evidence/<set> (readSealedManifest).
  */
 export async function attachedPolicyArns(
   caseDir: string,
   set: string,
   manifest: Manifest,
   role: { name: string; arn?: string },
+  dir?: string,
 ): Promise<string[]> {
-  const stored = (await readSealedJson(caseDir, set, manifest, 'calls.json')) as
+  const stored = (await readSealedJson(caseDir, set, manifest, 'calls.json', dir)) as
     | { calls?: { call?: string; target?: string; files?: string[] }[] }
     | undefined
   const calls = Array.isArray(stored?.calls) ? stored.calls : []
@@ -25,7 +27,7 @@ export async function attachedPolicyArns(
   for (const c of calls) {
     if (c.call !== 'iam:ListAttachedRolePolicies' || !isRole(c.target)) continue
     for (const file of c.files ?? []) {
-      const page = (await readSealedJson(caseDir, set, manifest, file)) as
+      const page = (await readSealedJson(caseDir, set, manifest, file, dir)) as
         | { AttachedPolicies?: { PolicyArn?: unknown }[] }
         | undefined
       for (const p of Array.isArray(page?.AttachedPolicies) ? page.AttachedPolicies : []) {

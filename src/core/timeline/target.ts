@@ -40,6 +40,7 @@ function accountOf(fn: SummaryFunction): string | undefined {
 /** The case's snapshots of one function name, newest seal first (see snapshotsOfName). */
 interface SnapshotOfName {
   set: string
+  dir: string
   manifest: Manifest
   fn: SummaryFunction
 }
@@ -47,7 +48,8 @@ interface SnapshotOfName {
 /**
  * Every function of that name in the case's snapshots (evidence/<set>/summary.json), of the sets
  * the journal seals, newest seal first, each with the manifest the journal sealed; of `account`
- * only when one is named (the same name in another account is another function).
+ * only when one is named (the same name in another account is another function). A sealed set
+ * gone or changed is refused where it comes (exit 3).
  */
 async function* snapshotsOfName(
   caseDir: string,
@@ -56,15 +58,14 @@ async function* snapshotsOfName(
   account?: string,
 ): AsyncGenerator<SnapshotOfName> {
   for (const set of sealedSets(journal).reverse()) {
-    const manifest = await readSealedManifest(caseDir, set)
-    if (!manifest) continue
-    // Refused when changed since it was sealed (exit 3).
-    const summary = (await readSealedJson(caseDir, set.name, manifest, 'summary.json')) as
+    // Refused when gone or changed since it was sealed (exit 3).
+    const { manifest, dir } = await readSealedManifest(caseDir, set)
+    const summary = (await readSealedJson(caseDir, set.name, manifest, 'summary.json', dir)) as
       | { functions?: SummaryFunction[] }
       | undefined
     for (const fn of Array.isArray(summary?.functions) ? summary.functions : []) {
       if (fn.name === name && (!account || !accountOf(fn) || accountOf(fn) === account))
-        yield { set: set.name, manifest, fn }
+        yield { set: set.name, dir, manifest, fn }
     }
   }
 }
@@ -175,7 +176,9 @@ export async function resolveTarget(
   // attachment of, say, AWSLambdaBasicExecutionRole to any role in the account.
   const snapshotRole = fromSnapshot ? target.roles[0] : undefined
   const attached = (
-    snap && snapshotRole ? await attachedPolicyArns(caseDir, snap.set, snap.manifest, snapshotRole) : []
+    snap && snapshotRole
+      ? await attachedPolicyArns(caseDir, snap.set, snap.manifest, snapshotRole, snap.dir)
+      : []
   ).filter((p) => CUSTOMER_POLICY_ARN.test(p))
   const risky = (fn?.riskyPermissions ?? []).map((p) => p.policy)
   for (const p of [...attached, ...risky]) {
@@ -206,14 +209,18 @@ export async function resolveTarget(
 
 /**
  * The request ids of fir's own AWS calls in this case: every journal entry's requestIds, and the
- * request id of every file in the sealed evidence manifests.
+ * request id of every file in the sealed evidence manifests. A manifest gone or changed since its
+ * seal is refused (exit 3), as by every reader of the case's snapshots: read as it is now, its ids
+ * could keep another's calls from the rules as fir's own; passed over, fir's calls it lists would
+ * be taken for another's.
  */
 export async function firRequestIds(caseDir: string, entries: readonly JournalEntry[]): Promise<Set<string>> {
   const ids = new Set<string>()
   for (const e of entries) for (const id of e.requestIds ?? []) if (typeof id === 'string' && id) ids.add(id)
   for (const set of sealedSets(entries)) {
-    const manifest = await readSealedManifest(caseDir, set)
-    for (const f of manifest?.files ?? []) if (f.source?.requestId) ids.add(f.source.requestId)
+    const { manifest } = await readSealedManifest(caseDir, set)
+    for (const f of Array.isArray(manifest.files) ? manifest.files : [])
+      if (f?.source?.requestId) ids.add(f.source.requestId)
   }
   return ids
 }

@@ -8,7 +8,7 @@ import { verifyCase } from '../../../src/core/case/verify.js'
 import { appendLineDurable } from '../../../src/core/common/fs-safe.js'
 import { readSnapshotSummaries } from '../../../src/core/credentials/keys.js'
 import { latestSnapshotFor } from '../../../src/core/snapshot/snapshot.js'
-import { resolveTarget } from '../../../src/core/timeline/target.js'
+import { firRequestIds, resolveTarget } from '../../../src/core/timeline/target.js'
 import { ExitCode } from '../../../src/errors.js'
 import { tempDir } from '../../support/cli.js'
 
@@ -116,6 +116,9 @@ describe('sealing an evidence set survives a crash at any point', () => {
     expect(changed.problems.map((p) => p.kind)).not.toContain('missing')
     expect(changed.warnings.join(' ')).not.toContain('never sealed')
     await writeFile(manifest, sealed)
+    // Before it is moved (a dry run moves nothing), every reader goes by it where it is: it was
+    // passed over, as though the case held no snapshot of the function.
+    expect(await latestOfVictim(handle)).toEqual({ contain: set.name, timeline: set.name, creds: [set.name] })
 
     const reopened = await CaseHandle.open(handle.dir)
     expect(reopened.placedSets).toEqual([set.name])
@@ -151,12 +154,12 @@ describe('sealing an evidence set survives a crash at any point', () => {
       'extra evidence/20990101T000000.000Z',
     ])
 
-    // A sealed set whose manifest was changed is not one to go by either.
+    // A sealed set whose manifest was changed is not one to go by either: it is refused (below).
     const fresh = await newCase()
     const changed = await snapshotSet(fresh)
     await changed.seal()
     await writeFile(join(changed.dir, 'manifest.json'), '{"files":[{"path":"summary.json"}]}')
-    expect(await latestOfVictim(fresh)).toEqual({ contain: undefined, timeline: undefined, creds: [] })
+    await expect(latestOfVictim(fresh)).rejects.toMatchObject({ exitCode: ExitCode.integrity })
     await fresh.close()
   })
 })
@@ -237,6 +240,81 @@ describe('sealed files are used only as they were sealed', () => {
   })
 })
 
+describe('a sealed set is used only as it was sealed', () => {
+  it('a newest set gone, or its manifest missing, changed or a link, is refused by every reader (exit 3), naming it and verify; an unsealed set is passed over', async () => {
+    const handle = await newCase()
+    const older = await snapshotSet(handle)
+    await older.seal()
+    const newer = await snapshotSet(handle)
+    await newer.seal()
+    const journal = handle.journal.all()
+    const seq = journal.find((e) => e.action === 'evidence.seal' && e.params.set === newer.name)!.seq
+    // Every command that goes by the case's snapshots: contain, the timeline (its target and fir's
+    // own request ids), creds, case show.
+    const readers = [
+      () => latestSnapshotFor(handle.dir, journal, ARN),
+      () => resolveTarget(handle.dir, journal, 'victim', []),
+      () => firRequestIds(handle.dir, journal),
+      () => readSnapshotSummaries(handle.dir, journal),
+      () => summariseCase(handle.dir),
+    ]
+    const refusedBy = async (message: string) => {
+      for (const read of readers) {
+        const err = await read().catch((e) => e)
+        expect(err.exitCode, String(err)).toBe(ExitCode.integrity)
+        expect(err.message).toMatch(message)
+        expect(err.actions[0]).toBe(`run \`fir case verify --case ${handle.dir}\` to list every problem`)
+      }
+    }
+    expect(await latestOfVictim(handle)).toEqual({
+      contain: newer.name,
+      timeline: newer.name,
+      creds: [older.name, newer.name],
+    })
+
+    // Before: the newer set was passed over, and contain went by the older one (case show exit 0,
+    // the set listed as "manifest changed or unreadable", its findings gone).
+    const manifest = join(newer.dir, 'manifest.json')
+    const sealed = await readFile(manifest)
+    await rm(manifest)
+    await refusedBy(
+      `unable to use evidence evidence/${newer.name}/manifest.json: it was changed after it was sealed: it is missing; fir goes by evidence only as it was sealed`,
+    )
+    await writeFile(manifest, Buffer.concat([sealed, Buffer.from(' ')]))
+    await refusedBy(
+      `unable to use evidence evidence/${newer.name}/manifest.json: it was changed after it was sealed: sha256 `,
+    )
+    // A link to the very bytes sealed: what it holds can change at any time.
+    await rm(manifest)
+    await writeFile(join(handle.dir, 'copy.json'), sealed)
+    await symlink(join(handle.dir, 'copy.json'), manifest)
+    await refusedBy(
+      `evidence/${newer.name}/manifest.json: it was changed after it was sealed: it is now a symbolic link`,
+    )
+    await rm(manifest)
+    await writeFile(manifest, sealed)
+
+    // The whole set gone.
+    const aside = join(await tempDir('fir-aside-'), newer.name)
+    await rename(newer.dir, aside)
+    await refusedBy(
+      `unable to use evidence evidence/${newer.name}/: it was changed after it was sealed: it is missing (the journal sealed it at entry ${seq})`,
+    )
+    await rename(aside, newer.dir)
+
+    // A set being built (no seal journaled: an interrupted snapshot) is no set, not tampering.
+    const unsealed = await snapshotSet(handle)
+    expect(await latestOfVictim(handle)).toEqual({
+      contain: newer.name,
+      timeline: newer.name,
+      creds: [older.name, newer.name],
+    })
+    expect((await summariseCase(handle.dir)).evidence.map((e) => e.set)).toEqual([older.name, newer.name])
+    expect(unsealed.dir).toContain('.unfinished-')
+    await handle.close()
+  })
+})
+
 describe('folders of the case replaced by symbolic links', () => {
   it('verify names every linked folder (evidence, a set, a subfolder of one, timeline/raw, reports)', async () => {
     const handle = await newCase()
@@ -280,8 +358,10 @@ describe('folders of the case replaced by symbolic links', () => {
     expect((await verifyCase(other.dir)).problems.map((p) => `${p.kind} ${p.path}`)).toEqual([
       `changed evidence/${s2.name}/`,
     ])
-    // Nor is a linked set a snapshot to go by: what it holds can change at any time.
-    expect(await latestOfVictim(other)).toEqual({ contain: undefined, timeline: undefined, creds: [] })
+    // Nor is a linked set a snapshot to go by: what it holds can change at any time (refused).
+    await expect(latestOfVictim(other)).rejects.toThrow(
+      `unable to use evidence evidence/${s2.name}/: it was changed after it was sealed: it is now a symbolic link, not the folder sealed`,
+    )
     const evidenceOut = join(elsewhere, 'evidence')
     await rename(join(other.dir, 'evidence'), evidenceOut)
     await symlink(evidenceOut, join(other.dir, 'evidence'))

@@ -56,7 +56,7 @@ async function earlierFindings(
   run: StepRun,
   prev: NonNullable<Awaited<ReturnType<typeof latestSnapshotFor>>>,
 ): Promise<Finding[]> {
-  const parsed = await readSealedJson(run.ctx.case.dir, prev.set, prev.manifest, 'findings.json')
+  const parsed = await readSealedJson(run.ctx.case.dir, prev.set, prev.manifest, 'findings.json', prev.dir)
   if (Array.isArray(parsed)) return parsed as Finding[]
   if (parsed && typeof parsed === 'object') return Object.values(parsed) as Finding[]
   return []
