@@ -127,6 +127,21 @@ export function classifyFailure(err: unknown): FailureKind {
   return 'other'
 }
 
+/**
+ * A not-found that says the Lambda function itself, or the version or alias asked for, does not
+ * exist (deleted, say): Lambda's `Function not found: <arn>`. GetPolicy of a function without a
+ * policy and GetFunctionUrlConfig of one without a URL answer the same ResourceNotFoundException
+ * with another message (`The resource you requested does not exist.`): that one is about the thing
+ * asked for, and is a fact; this one means nothing about it was read.
+ */
+export function isFunctionNotFound(err: unknown): boolean {
+  const cause = (err as { cause?: unknown })?.cause ?? err
+  return (
+    classifyFailure(cause) === 'not-found' &&
+    /^Function not found\b/i.test((cause as AwsLikeError)?.message ?? '')
+  )
+}
+
 /** True when the SDK could not read the answer as AWS's (an HTML error page, say). */
 function unparsedBody(err: unknown): boolean {
   return (

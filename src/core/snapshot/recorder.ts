@@ -1,4 +1,4 @@
-import { classifyFailure, gapReason } from '../../aws/errors.js'
+import { classifyFailure, gapReason, isFunctionNotFound } from '../../aws/errors.js'
 import type { EvidenceSet } from '../case/evidence-store.js'
 import { WriteOnceError } from '../common/fs-safe.js'
 import { scrubAndCut } from '../common/redact.js'
@@ -28,7 +28,10 @@ export interface CallSpec {
   region?: string
   /** Take a Lambda control-plane token before each request. */
   paced?: boolean
-  /** A not-found answer is a fact (no policy, no URL), not a gap. */
+  /**
+   * A not-found answer is a fact (no policy, no URL), not a gap; unless it says the function or
+   * qualifier itself was not found (`isFunctionNotFound`): then nothing was read, and it is a gap.
+   */
   absentOk?: boolean
   /** Also add the gap here (the function's own gap list). */
   sink?: Gap[]
@@ -71,7 +74,9 @@ export class Recorder {
       cause === err && !(err as { $metadata?: unknown }).$metadata
         ? scrubAndCut(`${kind}: ${(err as Error)?.message ?? String(err)}`, 500, '')
         : gapReason(cause)
-    if (kind === 'not-found' && spec.absentOk) {
+    // The function (or the qualifier) is gone, deleted since the run began: what was asked of it
+    // (its policy, its URL) was not read. A gap, not "none".
+    if (kind === 'not-found' && spec.absentOk && !isFunctionNotFound(cause)) {
       this.calls.push({
         call: spec.call,
         target: spec.target,

@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
+import { DeleteFunctionCommand } from '@aws-sdk/client-lambda'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { AwsClients } from '../../../src/aws/clients.js'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
@@ -17,6 +18,7 @@ import { FaultProxy } from '../../support/fault-proxy.js'
 import {
   PINNED_STATEMENTS,
   publishVersion,
+  seedClients,
   seedFunction,
   seedPermission,
   seedRole,
@@ -343,6 +345,60 @@ describe('snapshotFunctions (core API against moto)', () => {
     } finally {
       await proxy.stop()
     }
+  })
+
+  it('a function deleted while it is read: its resource policy and URL are gaps (unknown), never "none"', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'gone-role' })
+    await seedFunction(moto.endpoint(), { name: 'gone-fn', roleArn: role.arn })
+    const ctx = await context()
+    // The function is deleted after fir found it, just before it asks for its policy and URL.
+    let deleted: Promise<unknown> | undefined
+    const one = Recorder.prototype.one
+    const spy = vi.spyOn(Recorder.prototype, 'one').mockImplementation(async function (
+      this: Recorder,
+      spec,
+      fn,
+    ) {
+      if (spec.call === 'lambda:GetPolicy' || spec.call === 'lambda:GetFunctionUrlConfig') {
+        deleted ??= seedClients(moto.endpoint()).lambda.send(
+          new DeleteFunctionCommand({ FunctionName: 'gone-fn' }),
+        )
+        await deleted
+      }
+      return one.call(this, spec, fn) as never
+    })
+    let r: Awaited<ReturnType<typeof snapshotFunctions>>
+    try {
+      r = await snapshotFunctions(ctx, { functions: ['gone-fn'] })
+    } finally {
+      spy.mockRestore()
+    }
+    const f = r.functions[0]!
+    const notFound = expect.stringMatching(/^not-found: ResourceNotFoundException: Function not found: /)
+    expect(f.gaps).toEqual(
+      expect.arrayContaining([
+        { what: 'resource policy ($LATEST) of gone-fn', call: 'lambda:GetPolicy', reason: notFound },
+        {
+          what: 'function URL config ($LATEST) of gone-fn',
+          call: 'lambda:GetFunctionUrlConfig',
+          reason: notFound,
+        },
+      ]),
+    )
+    const { calls } = JSON.parse(await readFile(join(r.dir, 'calls.json'), 'utf8')) as {
+      calls: { call: string; outcome: string }[]
+    }
+    expect(
+      calls
+        .filter((c) => c.call === 'lambda:GetPolicy' || c.call === 'lambda:GetFunctionUrlConfig')
+        .map((c) => c.outcome),
+    ).toEqual(['gap', 'gap'])
+    const lines = renderSnapshot(r).split('\n')
+    expect(lines.find((l) => l.startsWith('  url'))).toMatch(
+      /^ {2}url {11}unknown: not-found: .*Function not found/,
+    )
+    const exposure = lines[lines.indexOf('  exposure:') + 1]!.trim()
+    expect(exposure).toMatch(/^none found in what was read; unknown: not-found: /)
   })
 
   it('refuses a function named with one qualifier and a --qualifier naming another, before anything is written', async () => {
