@@ -212,38 +212,6 @@ export async function addPermission(aws: AwsClients, input: AddPermissionCommand
   }
 }
 
-/**
- * Every event source mapping of a function, its versions and aliases: all mappings of the region,
- * kept when their FunctionArn is the function or one of its qualifiers (listing by function name
- * alone misses mappings attached to aliases).
- */
-export async function listEventSourceMappingsOf(
-  aws: AwsClients,
-  functionArn: string,
-): Promise<EventSourceMappingConfiguration[]> {
-  const out: EventSourceMappingConfiguration[] = []
-  let marker: string | undefined
-  try {
-    do {
-      const page = await aws.lambda.send(
-        new (sdk.lambda().ListEventSourceMappingsCommand)({ Marker: marker }),
-      )
-      for (const m of page.EventSourceMappings ?? []) {
-        const arn = m.FunctionArn ?? ''
-        if (arn === functionArn || arn.startsWith(`${functionArn}:`)) out.push(m)
-      }
-      marker = page.NextMarker
-    } while (marker)
-  } catch (err) {
-    throw toFirError(
-      err,
-      'lambda:ListEventSourceMappings',
-      `list the event source mappings of ${functionArn}`,
-    )
-  }
-  return out
-}
-
 /** One mapping, or null when it no longer exists. */
 export async function getEventSourceMapping(
   aws: AwsClients,

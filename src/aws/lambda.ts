@@ -26,6 +26,7 @@ export type {
   GetLayerVersionCommandOutput,
   GetPolicyCommandOutput,
   ListAliasesCommandOutput,
+  ListEventSourceMappingsCommandOutput,
   ListFunctionsCommandOutput,
   ListVersionsByFunctionCommandOutput,
 } from '@aws-sdk/client-lambda'
@@ -200,23 +201,21 @@ export function getFunctionUrlConfig(
   )
 }
 
-/** lambda:ListEventSourceMappings for one function, every page. */
+/**
+ * lambda:ListEventSourceMappings of the client's whole region, every page, unfiltered. Filtered by
+ * FunctionName, the answer holds the mappings attached to that name or ARN: one attached to an
+ * alias or a version (FunctionArn `…:function:f:prod`) is not in the answer for `f`. Callers keep
+ * a function's own with `isFunctionOrQualifier` (core/identity.ts) on each FunctionArn.
+ */
 export function listEventSourceMappings(
   aws: AwsClients,
-  functionName: string,
   onPage: OnPage<ListEventSourceMappingsCommandOutput>,
   pace?: Pace,
 ): Promise<number> {
-  return send('lambda:ListEventSourceMappings', `list the event source mappings of ${functionName}`, () =>
+  return send('lambda:ListEventSourceMappings', `list the event source mappings in ${aws.region}`, () =>
     paginate(
       (Marker) =>
-        aws.lambda.send(
-          new (sdk.lambda().ListEventSourceMappingsCommand)({
-            FunctionName: functionName,
-            Marker,
-            MaxItems: 100,
-          }),
-        ),
+        aws.lambda.send(new (sdk.lambda().ListEventSourceMappingsCommand)({ Marker, MaxItems: 100 })),
       onPage,
       pace,
     ),

@@ -145,6 +145,22 @@ export function unqualifiedFunctionArn(arn: string): string {
   return arn.split(':').slice(0, 7).join(':')
 }
 
+/**
+ * Whether `arn` (a mapping's FunctionArn, say) is the function `functionArn` names or one of its
+ * versions or aliases: the same region, account and name, with or without a qualifier. The
+ * partition is not compared: the region decides it.
+ */
+export function isFunctionOrQualifier(arn: string, functionArn: string): boolean {
+  const own = unqualifiedFunctionArn(functionArn).split(':')
+  const other = unqualifiedFunctionArn(arn).split(':')
+  return (
+    own.length === 7 &&
+    other[0] === 'arn' &&
+    other[5] === 'function' &&
+    other.slice(2).join(':') === own.slice(2).join(':')
+  )
+}
+
 /** Refuses to act on an ARN of another account than the caller's (DESIGN §1). */
 export async function assertSameAccount(aws: AwsClients, arn: string): Promise<void> {
   const parsed = parseArn(arn)

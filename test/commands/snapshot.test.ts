@@ -101,7 +101,7 @@ describe('fir snapshot (built CLI against moto): the compromised function of iss
       ...['$LATEST', 'live', 'previous'].map((q) => `${fn}/get-function-url-config.${q}.json`),
       `${fn}/list-versions-by-function.page-1.json`,
       `${fn}/list-aliases.page-1.json`,
-      `${fn}/list-event-source-mappings.page-1.json`,
+      'lambda/us-east-1/list-event-source-mappings.page-1.json',
       `${fn}/get-function-concurrency.json`,
       `${fn}/list-function-event-invoke-configs.page-1.json`,
       `${fn}/get-function-code-signing-config.json`,
@@ -129,7 +129,7 @@ describe('fir snapshot (built CLI against moto): the compromised function of iss
     )
     for (const sid of Object.values(s.statements)) expect(policy.Policy).toContain(sid)
     const esm = await readFile(
-      join(caseDir, 'evidence', set, fn, 'list-event-source-mappings.page-1.json'),
+      join(caseDir, 'evidence', set, 'lambda/us-east-1/list-event-source-mappings.page-1.json'),
       'utf8',
     )
     expect(esm).toContain(s.queue.queueArn)

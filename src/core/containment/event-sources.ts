@@ -1,9 +1,7 @@
 import type { AwsClients } from '../../aws/clients.js'
-import {
-  getEventSourceMapping,
-  listEventSourceMappingsOf,
-  setEventSourceMappingEnabled,
-} from '../../aws/lambda-containment.js'
+import { type EventSourceMappingConfiguration, listEventSourceMappings } from '../../aws/lambda.js'
+import { getEventSourceMapping, setEventSourceMappingEnabled } from '../../aws/lambda-containment.js'
+import { isFunctionOrQualifier } from '../identity.js'
 import { defineStep, type UndoComparison } from '../steps/define-step.js'
 import { changeEach, notAllChanged } from './each.js'
 import { type FunctionParams, regionalAws } from './function-target.js'
@@ -127,7 +125,13 @@ export const eventSourcesStep = defineStep<FunctionParams, EventSourcesState>({
   undoPolicy: 'default',
   async read(ctx, params) {
     const aws = regionalAws(ctx, params.region)
-    const list = await listEventSourceMappingsOf(aws, params.functionArn)
+    // The region's mappings, kept when attached to the function or one of its versions or aliases
+    // (the snapshot lists them alike).
+    const list: EventSourceMappingConfiguration[] = []
+    await listEventSourceMappings(aws, (page) => {
+      for (const m of page.EventSourceMappings ?? [])
+        if (isFunctionOrQualifier(m.FunctionArn ?? '', params.functionArn)) list.push(m)
+    })
     const listed = list
       .map((m) => ({
         uuid: m.UUID ?? '',

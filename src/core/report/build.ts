@@ -247,7 +247,8 @@ function waysInto(entry: Record<string, unknown>): ExposureItem[] {
     const r = asRecord(m)
     if (!MAPPING_RUNS.has(asString(r.state) ?? '')) continue
     const source = asString(r.source) ?? asString(r.uuid) ?? 'unknown source'
-    items.push({ kind: 'event-source', what: `event source ${source} enabled`, public: false })
+    const on = asString(r.qualifier) ? ` (on ${asString(r.qualifier)})` : ''
+    items.push({ kind: 'event-source', what: `event source ${source}${on} enabled`, public: false })
   }
   return items
 }
@@ -328,7 +329,10 @@ function functionFacts(
   const eventSourceMappings = asArray(entry.eventSourceMappings).map((m) => {
     const r = asRecord(m)
     const source = asString(r.source) ?? asString(r.uuid) ?? itemName(m)
-    return asString(r.state) ? `${source} (${asString(r.state)})` : source
+    const said = [asString(r.state), asString(r.qualifier) ? `on ${asString(r.qualifier)}` : undefined]
+      .filter(Boolean)
+      .join(', ')
+    return said ? `${source} (${said})` : source
   })
   // A failed GetFunctionConcurrency is recorded as null too: only the gap tells it from "unreserved".
   const concurrencyUnknown = gapOf('lambda:GetFunctionConcurrency')

@@ -2,7 +2,6 @@ import type { AwsClients } from '../../aws/clients.js'
 import { batchGetImage, parseEcrImageUri } from '../../aws/ecr.js'
 import {
   type AliasConfiguration,
-  type EventSourceMappingConfiguration,
   environmentError,
   type FunctionConfiguration,
   type GetFunctionCommandOutput,
@@ -16,7 +15,6 @@ import {
   getLayerVersion,
   getPolicy,
   listAliases,
-  listEventSourceMappings,
   listFunctionEventInvokeConfigs,
   listProvisionedConcurrencyConfigs,
   listVersionsByFunction,
@@ -28,6 +26,7 @@ import type { Gap } from '../context.js'
 import { type AccountOrganisation, organisationFrom } from '../identity.js'
 import type { ArchiveProblem } from './archive.js'
 import { collectLogs, invokeCoverage, regionCoverage } from './coverage.js'
+import { collectEventSources } from './event-sources.js'
 import {
   analyseExposure,
   policyStatements,
@@ -154,10 +153,11 @@ export function archiveFindings(file: string, fn: string, problems: ArchiveProbl
 /**
  * Collects one function into the set (DESIGN §3): GetFunction for $LATEST, every version and
  * every alias; each distinct code package, fetched just in time and checked against CodeSha256;
- * the resource policy of every qualifier; URL configs of $LATEST and every alias; event source
- * mappings; reserved and provisioned concurrency; event invoke configs; code signing; every layer
- * version with its content; the image manifest of image functions; the log group's recent events;
- * the execution role(s); trail coverage of its region. Lambda calls share the run's token bucket
+ * the resource policy of every qualifier; URL configs of $LATEST and every alias; the event source
+ * mappings of the function, its versions and aliases (from the region's, listed once); reserved
+ * and provisioned concurrency; event invoke configs; code signing; every layer version with its
+ * content; the image manifest of image functions; the log group's recent events; the execution
+ * role(s); trail coverage of its region. Lambda calls share the run's token bucket
  * and versions are walked with bounded concurrency. Returns the summary entry; findings go to the run.
  */
 export async function collectFunction(run: SnapshotRun, target: SnapshotTarget): Promise<FunctionSummary> {
@@ -255,7 +255,7 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
   // rejection, which ends the process before the set is sealed; the await still throws it.
   latestRole.catch(() => undefined)
   logsDone.catch(() => undefined)
-  const [versionsRes, aliasesRes, , , esmRes, concurrencyRes, , , cscRes] = await Promise.all([
+  const [versionsRes, aliasesRes, , , eventSources, concurrencyRes, , , cscRes] = await Promise.all([
     rec.pages<{ Versions?: FunctionConfiguration[] }>(
       spec('lambda:ListVersionsByFunction', 'versions', 'list-versions-by-function'),
       (onPage, pace) => listVersionsByFunction(aws, name, onPage, pace),
@@ -266,10 +266,7 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
     ),
     policyOf('$LATEST'),
     urlOf('$LATEST'),
-    rec.pages<{ EventSourceMappings?: EventSourceMappingConfiguration[] }>(
-      spec('lambda:ListEventSourceMappings', 'event source mappings', 'list-event-source-mappings'),
-      (onPage, pace) => listEventSourceMappings(aws, name, onPage, pace),
-    ),
+    collectEventSources(run, region, arn, gaps),
     rec.one(
       spec('lambda:GetFunctionConcurrency', 'reserved concurrency', 'get-function-concurrency.json'),
       () => getFunctionConcurrency(aws, name),
@@ -615,13 +612,7 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
     environmentErrors: envScan.unreadable,
     riskyPermissions: focusRole?.risky ?? [],
     reservedConcurrency: reserved,
-    eventSourceMappings: esmRes.pages
-      .flatMap((p) => p.EventSourceMappings ?? [])
-      .map((m) => ({
-        ...(m.UUID ? { uuid: m.UUID } : {}),
-        ...(m.EventSourceArn ? { source: m.EventSourceArn } : {}),
-        ...(m.State ? { state: m.State } : {}),
-      })),
+    eventSourceMappings: eventSources,
     logGroup: { name: logs.name, events: logs.events, truncated: logs.truncated, present: logs.present },
     trailCoverage: coverage,
     quarantined: [...roles.values()].some((r) => r.quarantinePolicy !== undefined),

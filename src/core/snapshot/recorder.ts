@@ -144,7 +144,7 @@ export class Recorder {
   async pages<P>(
     spec: CallSpec,
     run: (onPage: (page: P) => Promise<void>, pace?: () => Promise<void>) => Promise<unknown>,
-  ): Promise<{ status: 'stored' | 'absent' | 'gap'; pages: P[]; files: string[] }> {
+  ): Promise<{ status: 'stored' | 'absent' | 'gap'; pages: P[]; files: string[]; gap?: Gap }> {
     const pages: P[] = []
     const files: string[] = []
     const requestIds: string[] = []
@@ -165,7 +165,9 @@ export class Recorder {
       await run(onPage, spec.paced ? () => this.pacers.for(spec.region).take() : undefined)
     } catch (err) {
       const failed = this.fail(spec, err, files)
-      return { status: failed.status === 'absent' ? 'absent' : 'gap', pages, files }
+      return failed.status === 'gap'
+        ? { status: 'gap', pages, files, gap: failed.gap }
+        : { status: 'absent', pages, files }
     }
     this.calls.push({ call: spec.call, target: spec.target, outcome: 'stored', files, requestIds })
     return { status: 'stored', pages, files }

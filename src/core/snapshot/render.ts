@@ -111,7 +111,9 @@ function functionBlock(f: FunctionSummary, findings: Finding[]): string {
     'event sources',
     f.eventSourceMappings.length === 0
       ? (unknownFrom(f, byCall('lambda:ListEventSourceMappings')) ?? 'none')
-      : f.eventSourceMappings.map((m) => `${e(m.source)} (${e(m.state)})`).join(', '),
+      : f.eventSourceMappings
+          .map((m) => `${e(m.source)} (${e(m.state)}${m.qualifier ? `, on ${e(m.qualifier)}` : ''})`)
+          .join(', '),
   )
   row(
     'log group',

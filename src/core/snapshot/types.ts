@@ -122,6 +122,15 @@ export interface LayerSummary {
   qualifiers: string[]
 }
 
+/** An event source mapping of a function: its UUID, source, state, and the qualifier it is attached to. */
+export interface EventSourceMappingSummary {
+  uuid?: string
+  source?: string
+  state?: string
+  /** The version or alias the mapping invokes; absent when it invokes the function unqualified. */
+  qualifier?: string
+}
+
 /** One function in `summary.json` (the shared format of the brief, plus a few more facts). */
 export interface FunctionSummary {
   name: string
@@ -156,7 +165,8 @@ export interface FunctionSummary {
   environmentErrors: EnvironmentError[]
   riskyPermissions: RiskyPermission[]
   reservedConcurrency: number | null
-  eventSourceMappings: { uuid?: string; source?: string; state?: string }[]
+  /** The mappings of the function, its versions and its aliases. */
+  eventSourceMappings: EventSourceMappingSummary[]
   logGroup: { name: string; events: number; truncated: boolean; present: boolean | null }
   /** Are Invoke calls (Lambda data events) recorded by a logging trail in the function's region? */
   trailCoverage: { lambdaDataEvents: 'recorded' | 'not-recorded' | 'unknown'; trails: string[] }

@@ -18,10 +18,12 @@ import { FaultProxy } from '../../support/fault-proxy.js'
 import {
   PINNED_STATEMENTS,
   publishVersion,
+  seedAlias,
   seedClients,
   seedFunction,
   seedPermission,
   seedRole,
+  seedSqsMapping,
   seedTrail,
   TEST_ACCOUNT,
 } from '../../support/seed.js'
@@ -345,6 +347,74 @@ describe('snapshotFunctions (core API against moto)', () => {
     } finally {
       await proxy.stop()
     }
+  })
+
+  it('collects the event source mappings of the versions and aliases too, from one listing of the region stored whole', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'esm-role' })
+    const fn = await seedFunction(moto.endpoint(), { name: 'esmfn', roleArn: role.arn })
+    // A function whose name starts with the other's: none of its mappings are esmfn's.
+    await seedFunction(moto.endpoint(), { name: 'esmfn-two', roleArn: role.arn })
+    const v = await publishVersion(moto.endpoint(), 'esmfn', { description: 'v1' })
+    const aliasArn = await seedAlias(moto.endpoint(), 'esmfn', 'prod', v)
+    // The attacker's trigger sits on the alias; another on the version; one on the other function.
+    const onAlias = await seedSqsMapping(moto.endpoint(), aliasArn, 'esm-alias-q')
+    const onVersion = await seedSqsMapping(moto.endpoint(), `${fn.arn}:${v}`, 'esm-version-q')
+    const other = await seedSqsMapping(moto.endpoint(), 'esmfn-two', 'esm-other-q')
+    // AWS names a mapping made on an alias by the alias's ARN; moto by the version it points at.
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rewrites: [
+        {
+          match: 'ListEventSourceMappings',
+          body: (t) => {
+            const doc = JSON.parse(t) as { EventSourceMappings?: { UUID?: string; FunctionArn?: string }[] }
+            for (const m of doc.EventSourceMappings ?? [])
+              if (m.UUID === onAlias.uuid) m.FunctionArn = aliasArn
+            return JSON.stringify(doc)
+          },
+        },
+      ],
+    }).start()
+    let r: Awaited<ReturnType<typeof snapshotFunctions>>
+    try {
+      r = await snapshotFunctions(await context(proxy.endpoint), { functions: ['esmfn', 'esmfn-two'] })
+    } finally {
+      await proxy.stop()
+    }
+    const byName = (name: string) => r.functions.find((f) => f.name === name)!
+    const sorted = <T extends { uuid?: string }>(ms: T[]) =>
+      [...ms].sort((a, b) => (a.uuid ?? '').localeCompare(b.uuid ?? ''))
+    expect(sorted(byName('esmfn').eventSourceMappings)).toEqual(
+      sorted([
+        { uuid: onAlias.uuid, source: onAlias.queueArn, state: 'Enabled', qualifier: 'prod' },
+        { uuid: onVersion.uuid, source: onVersion.queueArn, state: 'Enabled', qualifier: v },
+      ]),
+    )
+    expect(byName('esmfn-two').eventSourceMappings).toEqual([
+      { uuid: other.uuid, source: other.queueArn, state: 'Enabled' },
+    ])
+    // The region is listed once for both, its pages stored as Lambda returned them (every mapping).
+    const { calls } = JSON.parse(await readFile(join(r.dir, 'calls.json'), 'utf8')) as {
+      calls: { call: string; target: string; outcome: string; files: string[] }[]
+    }
+    const file = 'lambda/us-east-1/list-event-source-mappings.page-1.json'
+    expect(calls.filter((c) => c.call === 'lambda:ListEventSourceMappings')).toEqual([
+      expect.objectContaining({ target: 'us-east-1', outcome: 'stored', files: [file] }),
+    ])
+    const page = JSON.parse(await readFile(join(r.dir, file), 'utf8')) as {
+      EventSourceMappings: { UUID: string; FunctionArn: string }[]
+    }
+    expect(page.EventSourceMappings.map((m) => [m.UUID, m.FunctionArn])).toEqual(
+      expect.arrayContaining([
+        [onAlias.uuid, aliasArn],
+        [onVersion.uuid, `${fn.arn}:${v}`],
+        [other.uuid, expect.stringMatching(/:function:esmfn-two$/)],
+      ]),
+    )
+    const row = renderSnapshot(r)
+      .split('\n')
+      .find((l) => l.startsWith('  event sources'))
+    expect(row).toContain(`${onAlias.queueArn} (Enabled, on prod)`)
+    expect(row).toContain(`${onVersion.queueArn} (Enabled, on ${v})`)
   })
 
   it('a function deleted while it is read: its resource policy and URL are gaps (unknown), never "none"', async () => {
