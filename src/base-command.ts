@@ -12,6 +12,7 @@ import {
 import { registerSecretsOfCase } from './core/case/secrets.js'
 import { Clock } from './core/common/clock.js'
 import { closestName } from './core/common/did-you-mean.js'
+import { NOT_PERMITTED_HINT } from './core/common/fs-safe.js'
 import { redactor } from './core/common/redact.js'
 import { byteSize, counted, escapeTerminal } from './core/common/text.js'
 import { newestAbove } from './core/common/version.js'
@@ -327,8 +328,16 @@ export async function askYesNo(
 const ON_A_BIGGER_DISK =
   'free space on the disk that holds the case (`df -h <case folder>` shows it), or move the case to a larger disk, then run the command again'
 
+/** A file system refusal: `hint`, when there is one, says what may cause it, before `action`. */
+interface FileSystemProblem {
+  code: string
+  why: string
+  action: string
+  hint?: string
+}
+
 /** What the machine, not fir, got wrong: the disk filled up, a read-only or locked-down folder. */
-const FILE_SYSTEM_PROBLEMS: Record<string, { code: string; why: string; action: string }> = {
+const FILE_SYSTEM_PROBLEMS: Record<string, FileSystemProblem> = {
   ENOSPC: { code: 'disk-full', why: 'no space left on the device', action: ON_A_BIGGER_DISK },
   EDQUOT: { code: 'disk-full', why: 'the disk quota is used up', action: ON_A_BIGGER_DISK },
   EROFS: {
@@ -341,6 +350,14 @@ const FILE_SYSTEM_PROBLEMS: Record<string, { code: string; why: string; action: 
     why: 'permission denied',
     action:
       'run fir as the user who owns the case folder, or fix the folder’s ownership and mode (fir makes it 0700)',
+  },
+  // An immutable file or folder (chattr +i), or a folder macOS protects (~/Desktop without Full
+  // Disk Access): EPERM, root's calls included.
+  EPERM: {
+    code: 'permission-denied',
+    why: 'the operation is not permitted',
+    hint: NOT_PERMITTED_HINT,
+    action: 'or use a case folder where fir may write (--case, or FIR_CASE)',
   },
   EFBIG: {
     code: 'file-too-large',
@@ -370,7 +387,7 @@ const FILE_SYSTEM_PROBLEMS: Record<string, { code: string; why: string; action: 
 }
 
 /** Problems that depend on the call: mkdir's ENOENT under a folder that exists (/proc, /sys). */
-const CALL_PROBLEMS: Record<string, { code: string; why: string; action: string }> = {
+const CALL_PROBLEMS: Record<string, FileSystemProblem> = {
   'ENOENT:mkdir': {
     code: 'cannot-make-folder',
     why: 'this file system does not let folders be made there',
@@ -395,7 +412,7 @@ export function fileSystemProblem(err: unknown): FirError | undefined {
     typeof e!.path === 'string' ? escapeTerminal(e!.path) : verb === 'write' ? 'to disk' : 'a file'
   return new FirError(problem.code, `unable to ${verb} ${where}: ${problem.why} (${e!.code})`, {
     exitCode: ExitCode.usage,
-    actions: [problem.action],
+    actions: [...(problem.hint ? [problem.hint] : []), problem.action],
     cause: err,
   })
 }

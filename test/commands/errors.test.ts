@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { fileSystemProblem, toFir } from '../../src/base-command.js'
@@ -40,6 +40,20 @@ describe('errors the machine causes (a full disk, a read-only or locked folder)'
     expect(toFir(new Error('x is undefined')).exitCode).toBe(ExitCode.bug)
     expect(fileSystemProblem(failure(() => openSync(join(dir, 'missing'), 'r')))).toBeUndefined()
     expect(fileSystemProblem(Object.assign(new Error('no space'), { code: 'ENOSPC' }))).toBeUndefined()
+  })
+
+  it('EPERM (an immutable folder, one macOS protects) is one of them, with its likely causes', () => {
+    // sysfs lets no one make a folder, root included: EPERM, as an immutable folder (chattr +i) or
+    // ~/Desktop without Full Disk Access give. It had been a bug's stack trace (exit 1).
+    const refused = failure(() => mkdirSync('/sys/kernel/fir-test'))
+    expect(refused.code).toBe('EPERM')
+    const fir = toFir(refused)
+    expect([fir.code, fir.exitCode, fir.message]).toEqual([
+      'permission-denied',
+      ExitCode.usage,
+      'unable to write /sys/kernel/fir-test: the operation is not permitted (EPERM)',
+    ])
+    expect(fir.actions[0]).toMatch(/immutable .*`chattr -i`.* macOS .*Full Disk Access/)
   })
 
   it('from the command line parser say why a value is refused (oclif gives the reason on a second line)', async () => {

@@ -9,6 +9,13 @@ export const FILE_MODE = 0o600
 export const DIR_MODE = 0o700
 
 /**
+ * What EPERM from a file system call most likely means, and what to do: unlike EACCES it comes
+ * where the mode allows the call, root's included.
+ */
+export const NOT_PERMITTED_HINT =
+  'the file or folder, or the folder it is in, may be immutable or append-only (`lsattr -d` shows an i or an a; as root, `chattr -i` or `chattr -a` clears it), or on macOS protected by its privacy settings (~/Desktop, ~/Documents, ~/Downloads: give the terminal Full Disk Access in System Settings → Privacy & Security)'
+
+/**
  * mkdir -p with the case's folder mode (0700) on every folder it creates. Folders that were there
  * keep their mode: an export's `--out` lands in the responder's own folders (it had made the
  * working folder 0700, or /tmp when run there as root).
