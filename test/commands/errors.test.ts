@@ -1,4 +1,5 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
+import { chmod } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { fileSystemProblem, toFir } from '../../src/base-command.js'
@@ -118,6 +119,39 @@ describe('errors the machine causes (a full disk, a read-only or locked folder)'
     expect(err?.code).toBe('EBADF')
     expect(err?.path).toBe(join(dir, 'events.jsonl'))
     await writer.abort() // its temporary file goes (and is no longer watched for an interruption)
+  })
+})
+
+describe('a folder fir may not make the case in (built CLI)', () => {
+  it('is a clear error (exit 2) with the likely causes of EPERM and what to do', async () => {
+    // As in a folder made immutable (chattr +i): sysfs refuses every mkdir, root's too.
+    const r = await runFir(['case', 'init', 'INC-RO', '--json'], { cwd: '/sys/kernel' })
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr).toBe('')
+    expect(r.json.error.code).toBe('permission-denied')
+    expect(r.json.error.message).toBe(
+      'unable to create case INC-RO in /sys/kernel/cases/INC-RO: fir cannot write to /sys/kernel (EPERM)',
+    )
+    expect(r.json.error.actions).toEqual([
+      expect.stringMatching(/immutable .*`chattr -i`.* macOS .*Full Disk Access/),
+      'choose a --dir in a folder you can write to, or cd to one (fir creates the case folder itself)',
+    ])
+  })
+
+  it('as a user who may not write there (EACCES), says to choose another folder: there is no case to own yet', async () => {
+    const cwd = await tempDir()
+    await chmod(cwd, 0o555) // no one but root may write in it; root runs fir as nobody
+    const nobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined
+    const r = await runFir(['case', 'init', 'INC-RO'], { cwd, ...(nobody ? { user: nobody } : {}) })
+    expect(r.code, r.stderr).toBe(2)
+    // Before: "run fir as the user who owns the case folder…", of a case folder not made yet.
+    expect(r.stderr).toBe(
+      [
+        `error: unable to create case INC-RO in ${cwd}/cases/INC-RO: fir cannot write to ${cwd} (EACCES)`,
+        '  → choose a --dir in a folder you can write to, or cd to one (fir creates the case folder itself)',
+        '',
+      ].join('\n'),
+    )
   })
 })
 

@@ -22,6 +22,8 @@ export interface CliOptions {
   input?: string | Buffer
   endpoint?: string
   timeoutMs?: number
+  /** Run as this user (only root may choose another). */
+  user?: { uid: number; gid: number }
   /** Called with the child as soon as it starts (e.g. to kill it at a chosen moment). */
   onSpawn?: (child: import('node:child_process').ChildProcess) => void
 }
@@ -66,6 +68,7 @@ export function runFir(args: string[], options: CliOptions = {}): Promise<CliRes
       cwd: options.cwd ?? REPO_ROOT,
       env,
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...options.user,
     })
     options.onSpawn?.(child)
     let stdout = ''

@@ -1,8 +1,15 @@
 import { randomBytes } from 'node:crypto'
 import { chmod, lstat, mkdir, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve, sep } from 'node:path'
-import { IntegrityError, UsageError } from '../../errors.js'
-import { DIR_MODE, ensureDir, exists, fsyncDir, writeFileAtomic } from '../common/fs-safe.js'
+import { FirError, IntegrityError, UsageError } from '../../errors.js'
+import {
+  DIR_MODE,
+  ensureDir,
+  exists,
+  fsyncDir,
+  NOT_PERMITTED_HINT,
+  writeFileAtomic,
+} from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
 import { sweepTemporaries, trackTemporary } from '../common/interrupt.js'
 import { relativeInside, relativeInsideLanded } from '../common/paths.js'
@@ -172,32 +179,20 @@ export class CaseHandle {
    */
   static async init(
     id: string,
-    options: { title?: string; dir?: string; firVersion: string; cwd?: string },
+    options: {
+      title?: string
+      dir?: string
+      firVersion: string
+      cwd?: string
+      /** The flag that names the case folder, for advice (default `--dir`, case init's). */
+      dirFlag?: string
+    },
   ): Promise<CaseHandle> {
     validateCaseId(id)
     const dir = resolve(options.cwd ?? process.cwd(), options.dir ?? join(CASES_DIR, id))
-    await refuseTakenCaseDir(id, dir)
-    await ensureDir(dirname(dir))
-    // An empty folder given as the case's is replaced by the one built beside it: rename it where
-    // it really is (a link to a folder would otherwise be replaced by the case, not filled).
-    const given = await stat(dir).catch(() => undefined)
-    const target = given ? await realpath(dir) : dir
-    if (given) await refuseUnreplaceable(id, dir, target)
-    const swept = await sweepInterruptedInits(target)
-    const tmp = initTemporaryFor(target)
-    try {
-      await mkdir(tmp, { mode: DIR_MODE })
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code
-      if (code !== 'EACCES' && code !== 'EPERM') throw err
-      throw new UsageError(
-        `unable to create case ${id} in ${dir}: fir cannot write to ${dirname(target)}, where it builds the case before moving it into place (${code})`,
-        {
-          actions: ['choose a --dir in a folder you can write to (fir creates the case folder itself)'],
-          cause: err,
-        },
-      )
-    }
+    const { target, swept, tmp } = await makeInitTemporary(id, dir).catch((err: unknown) => {
+      throw refusedCaseFolder(err, id, dir, options.dirFlag ?? '--dir')
+    })
     const untrack = trackTemporary(tmp)
     let lock: CaseLock | undefined
     let meta: CaseMeta
@@ -254,6 +249,51 @@ export class CaseHandle {
   async close(): Promise<void> {
     await this.lock.release()
   }
+}
+
+/**
+ * Makes the temporary folder case init builds the case at `dir` in (see CaseHandle.init), after
+ * refusing a taken or unreplaceable case folder, making the folders above it and removing what
+ * killed inits of it left.
+ */
+async function makeInitTemporary(
+  id: string,
+  dir: string,
+): Promise<{ target: string; swept: { path: string; bytes: number; why: string }[]; tmp: string }> {
+  await refuseTakenCaseDir(id, dir)
+  await ensureDir(dirname(dir))
+  // An empty folder given as the case's is replaced by the one built beside it: rename it where
+  // it really is (a link to a folder would otherwise be replaced by the case, not filled).
+  const given = await stat(dir).catch(() => undefined)
+  const target = given ? await realpath(dir) : dir
+  if (given) await refuseUnreplaceable(id, dir, target)
+  const swept = await sweepInterruptedInits(target)
+  const tmp = initTemporaryFor(target)
+  await mkdir(tmp, { mode: DIR_MODE })
+  return { target, swept, tmp }
+}
+
+/**
+ * A folder case init may not make the case in (EACCES; EPERM: an immutable folder, one macOS
+ * protects) as an error whose advice fits a case not made yet: another folder. The generic advice
+ * for a file system refusal (fileSystemProblem) is about a case folder that exists.
+ */
+function refusedCaseFolder(err: unknown, id: string, dir: string, dirFlag: string): unknown {
+  const e = err as NodeJS.ErrnoException | undefined
+  if (e?.code !== 'EACCES' && e?.code !== 'EPERM') return err
+  const path = typeof e.path === 'string' ? e.path : dir
+  const why = !/^(mkdir|rmdir|unlink|rename)$/.test(e.syscall ?? '')
+    ? `fir cannot ${/^(stat|lstat|access)$/.test(e.syscall ?? '') ? 'reach' : 'read'} ${path}`
+    : isInitTemporary(basename(path))
+      ? `fir cannot write to ${dirname(path)}, where it builds the case before moving it into place`
+      : `fir cannot write to ${dirname(path)}`
+  return new FirError('permission-denied', `unable to create case ${id} in ${dir}: ${why} (${e.code})`, {
+    actions: [
+      ...(e.code === 'EPERM' ? [NOT_PERMITTED_HINT] : []),
+      `choose a ${dirFlag} in a folder you can write to, or cd to one (fir creates the case folder itself)`,
+    ],
+    cause: err,
+  })
 }
 
 /** Refuses a case folder that already holds a case or anything else, or is not a folder. */

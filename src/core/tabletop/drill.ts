@@ -122,6 +122,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     const handle = await CaseHandle.init(id, {
       title: `Tabletop drill: ${scenario.title}`,
       dir: caseDir,
+      dirFlag: '--case',
       firVersion: options.firVersion,
       cwd,
     })
