@@ -39,6 +39,20 @@ export function unknownCommandError(config: Config, id: string): UsageError {
 }
 
 /**
+ * What `fir --json` (flags, no command) is: a usage error that asks for the command, not one that
+ * calls the first flag a command fir does not have. `words` are the words typed after `fir`.
+ */
+export function noCommandError(words: readonly string[]): UsageError {
+  const typed = words.join(' ')
+  return new UsageError(`unable to run \`fir ${typed}\`: no command was given`, {
+    actions: [
+      `name the command before its flags: \`fir <command> ${typed}\``,
+      'see `fir --help` for every command',
+    ],
+  })
+}
+
+/**
  * `fir case` is a group of commands, not a command: with `--json` it is a usage error listing
  * them (oclif would print the topic's help, which is no JSON document, and exit 0).
  */

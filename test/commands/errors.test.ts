@@ -225,4 +225,22 @@ describe('an unknown command or flag (built CLI)', () => {
     expect(help.code).toBe(0)
     expect(help.stdout).toContain('case show')
   })
+
+  it('`fir --json` (no command) is the usage error as one JSON document', async () => {
+    // Before: nothing on stdout, "fir has no such command" on stderr.
+    const r = await runFir(['--json'], { cwd: await tempDir() })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('')
+    expect(r.json).toEqual({
+      status: 2,
+      error: {
+        code: 'usage',
+        message: 'unable to run `fir --json`: no command was given',
+        actions: [
+          'name the command before its flags: `fir <command> --json`',
+          'see `fir --help` for every command',
+        ],
+      },
+    })
+  })
 })
