@@ -17,4 +17,15 @@ describe('fir <command> --help', () => {
     const verify = await runFir(['case', 'verify', '--help'])
     expect(verify.stdout).toMatch(/PERMISSIONS\s+none: it makes no call to your AWS account/)
   })
+
+  it('-h is --help, as in most command line tools', async () => {
+    // Before: `fir -h` was "fir has no such command", `fir contain -h` "Nonexistent flag: -h".
+    const root = await runFir(['-h'])
+    expect(root.code, root.stderr).toBe(0)
+    expect(root.stdout).toContain('COMMANDS')
+    const contain = await runFir(['contain', '-h'])
+    expect(contain.code, contain.stderr).toBe(0)
+    expect(contain.stdout).toMatch(/^Contain a function/)
+    expect(contain.stdout).toContain('PERMISSIONS')
+  })
 })
