@@ -1,11 +1,20 @@
+import { spawnSync } from 'node:child_process'
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
 import { chmod } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { fileSystemProblem, toFir } from '../../src/base-command.js'
+import { refusedCaseFolder } from '../../src/core/case/case-folder.js'
 import { AtomicFileWriter } from '../../src/core/timeline/store.js'
-import { ExitCode } from '../../src/errors.js'
-import { runFir, tempDir } from '../support/cli.js'
+import { ExitCode, type FirError } from '../../src/errors.js'
+import { BIN, REPO_ROOT, runFir, tempDir } from '../support/cli.js'
+
+/** Files the CLI reads as it starts: another user can run it only if they can read these. */
+const READ_BY_FIR = [
+  BIN,
+  join(REPO_ROOT, 'dist/base-command.js'),
+  join(REPO_ROOT, 'node_modules/@oclif/core/package.json'),
+]
 
 /** The error a real system call gives (not one built by hand). */
 function failure(fn: () => unknown): NodeJS.ErrnoException {
@@ -141,17 +150,36 @@ describe('a folder fir may not make the case in (built CLI)', () => {
   it('as a user who may not write there (EACCES), says to choose another folder: there is no case to own yet', async () => {
     const cwd = await tempDir()
     await chmod(cwd, 0o555) // no one but root may write in it; root runs fir as nobody
-    const nobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined
-    const r = await runFir(['case', 'init', 'INC-RO'], { cwd, ...(nobody ? { user: nobody } : {}) })
-    expect(r.code, r.stderr).toBe(2)
+    const expected = [
+      `error: unable to create case INC-RO in ${cwd}/cases/INC-RO: fir cannot write to ${cwd} (EACCES)`,
+      '  → choose a --dir in a folder you can write to, or cd to one (fir creates the case folder itself)',
+      '',
+    ].join('\n')
+    // The refusal itself, from the error mkdir gives (root may write anywhere: it cannot be made
+    // to see EACCES, only to run fir as another user, who may not be able to read this checkout).
+    const eacces = Object.assign(new Error(`EACCES: permission denied, mkdir '${cwd}/cases'`), {
+      code: 'EACCES',
+      syscall: 'mkdir',
+      path: `${cwd}/cases`,
+    })
+    const refused = refusedCaseFolder(eacces, 'INC-RO', `${cwd}/cases/INC-RO`, '--dir') as FirError
+    expect([refused.code, refused.exitCode]).toEqual(['permission-denied', 2])
     // Before: "run fir as the user who owns the case folder…", of a case folder not made yet.
-    expect(r.stderr).toBe(
-      [
-        `error: unable to create case INC-RO in ${cwd}/cases/INC-RO: fir cannot write to ${cwd} (EACCES)`,
-        '  → choose a --dir in a folder you can write to, or cd to one (fir creates the case folder itself)',
-        '',
-      ].join('\n'),
-    )
+    expect(`error: ${refused.message}\n${refused.actions.map((a) => `  → ${a}\n`).join('')}`).toBe(expected)
+    // And through the CLI, where this user may not write (root: as nobody, when nobody can run it).
+    const nobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined
+    const runnable =
+      !nobody ||
+      spawnSync(
+        process.execPath,
+        ['-e', `for (const f of ${JSON.stringify(READ_BY_FIR)}) require('fs').accessSync(f)`],
+        nobody,
+      ).status === 0
+    if (runnable) {
+      const r = await runFir(['case', 'init', 'INC-RO'], { cwd, ...(nobody ? { user: nobody } : {}) })
+      expect(r.code, r.stderr).toBe(2)
+      expect(r.stderr).toBe(expected)
+    }
   })
 })
 

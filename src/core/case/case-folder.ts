@@ -278,7 +278,7 @@ async function makeInitTemporary(
  * protects) as an error whose advice fits a case not made yet: another folder. The generic advice
  * for a file system refusal (fileSystemProblem) is about a case folder that exists.
  */
-function refusedCaseFolder(err: unknown, id: string, dir: string, dirFlag: string): unknown {
+export function refusedCaseFolder(err: unknown, id: string, dir: string, dirFlag: string): unknown {
   const e = err as NodeJS.ErrnoException | undefined
   if (e?.code !== 'EACCES' && e?.code !== 'EPERM') return err
   const path = typeof e.path === 'string' ? e.path : dir
