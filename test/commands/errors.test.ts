@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
+import { chownSync, closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs'
 import { chmod } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -52,17 +52,21 @@ describe('errors the machine causes (a full disk, a read-only or locked folder)'
     expect(fileSystemProblem(Object.assign(new Error('no space'), { code: 'ENOSPC' }))).toBeUndefined()
   })
 
-  it('EPERM (an immutable folder, one macOS protects) is one of them, with its likely causes', () => {
+  it('EPERM (an immutable folder, one macOS protects) is one of them, with its likely causes', async () => {
     // sysfs lets no one make a folder, root included: EPERM, as an immutable folder (chattr +i) or
     // ~/Desktop without Full Disk Access give. It had been a bug's stack trace (exit 1).
-    const refused = failure(() => mkdirSync('/sys/kernel/fir-test'))
+    // Another user than root may not even try (EACCES); giving a file of theirs to root is EPERM.
+    let refused = failure(() => mkdirSync('/sys/kernel/fir-test'))
+    let message = 'unable to write /sys/kernel/fir-test: the operation is not permitted (EPERM)'
+    if (refused.code !== 'EPERM') {
+      const mine = join(await tempDir(), 'mine')
+      writeFileSync(mine, '')
+      refused = failure(() => chownSync(mine, 0, 0))
+      message = `unable to change the owner of ${mine}: the operation is not permitted (EPERM)`
+    }
     expect(refused.code).toBe('EPERM')
     const fir = toFir(refused)
-    expect([fir.code, fir.exitCode, fir.message]).toEqual([
-      'permission-denied',
-      ExitCode.usage,
-      'unable to write /sys/kernel/fir-test: the operation is not permitted (EPERM)',
-    ])
+    expect([fir.code, fir.exitCode, fir.message]).toEqual(['permission-denied', ExitCode.usage, message])
     expect(fir.actions[0]).toMatch(/immutable .*`chattr -i`.* macOS .*Full Disk Access/)
   })
 
@@ -133,16 +137,20 @@ describe('errors the machine causes (a full disk, a read-only or locked folder)'
 
 describe('a folder fir may not make the case in (built CLI)', () => {
   it('is a clear error (exit 2) with the likely causes of EPERM and what to do', async () => {
-    // As in a folder made immutable (chattr +i): sysfs refuses every mkdir, root's too.
+    // As in a folder made immutable (chattr +i): sysfs refuses every mkdir, root's too (EPERM;
+    // another user is refused before that: EACCES, with the same advice less the causes of EPERM).
+    const code = failure(() => mkdirSync('/sys/kernel/fir-test')).code
     const r = await runFir(['case', 'init', 'INC-RO', '--json'], { cwd: '/sys/kernel' })
     expect(r.code, r.stderr).toBe(2)
     expect(r.stderr).toBe('')
     expect(r.json.error.code).toBe('permission-denied')
     expect(r.json.error.message).toBe(
-      'unable to create case INC-RO in /sys/kernel/cases/INC-RO: fir cannot write to /sys/kernel (EPERM)',
+      `unable to create case INC-RO in /sys/kernel/cases/INC-RO: fir cannot write to /sys/kernel (${code})`,
     )
     expect(r.json.error.actions).toEqual([
-      expect.stringMatching(/immutable .*`chattr -i`.* macOS .*Full Disk Access/),
+      ...(code === 'EPERM'
+        ? [expect.stringMatching(/immutable .*`chattr -i`.* macOS .*Full Disk Access/)]
+        : []),
       'choose a --dir in a folder you can write to, or cd to one (fir creates the case folder itself)',
     ])
   })
