@@ -158,31 +158,95 @@ function basicRecords(selectors: EventSelector[], functionArn: string): boolean 
   )
 }
 
-function advancedRecords(selectors: AdvancedEventSelector[], functionArn: string): boolean {
-  return selectors.some((s) => {
-    const fields = s.FieldSelectors ?? []
-    const field = (name: string) => fields.filter((f) => f.Field === name)
-    const category = field('eventCategory')
-    if (!category.some((f) => (f.Equals ?? []).includes('Data'))) return false
-    const type = field('resources.type')
-    if (!type.some((f) => (f.Equals ?? []).includes('AWS::Lambda::Function'))) return false
-    for (const f of field('resources.ARN')) {
-      if (f.Equals && !f.Equals.some((v) => v === functionArn || v.startsWith(`${functionArn}:`)))
+/** True, false, or undefined when fir cannot decide. */
+type Verdict = boolean | undefined
+
+function all(verdicts: Verdict[]): Verdict {
+  if (verdicts.includes(false)) return false
+  return verdicts.includes(undefined) ? undefined : true
+}
+
+function any(verdicts: Verdict[]): Verdict {
+  if (verdicts.includes(true)) return true
+  return verdicts.includes(undefined) ? undefined : false
+}
+
+type FieldSelector = NonNullable<AdvancedEventSelector['FieldSelectors']>[number]
+type Operator = 'Equals' | 'StartsWith' | 'EndsWith' | 'NotEquals' | 'NotStartsWith' | 'NotEndsWith'
+
+const INCLUDE: Operator[] = ['Equals', 'StartsWith', 'EndsWith']
+const EXCLUDE: Operator[] = ['NotEquals', 'NotStartsWith', 'NotEndsWith']
+/** How a value of each operator matches the field; a match of a Not… operator excludes the event. */
+const TESTS: Record<Operator, (value: string, operand: string) => boolean> = {
+  Equals: (v, o) => v === o,
+  StartsWith: (v, o) => v.startsWith(o),
+  EndsWith: (v, o) => v.endsWith(o),
+  NotEquals: (v, o) => v === o,
+  NotStartsWith: (v, o) => v.startsWith(o),
+  NotEndsWith: (v, o) => v.endsWith(o),
+}
+
+/**
+ * The fields of the function's Invoke data event that are the same for every call. The caller
+ * (userIdentity.arn, sessionCredentialFromConsole), the outcome (errorCode) and any other field
+ * differ from call to call: a condition on them decides nothing.
+ */
+function invokeRecord(functionArn: string): Map<string, string> {
+  return new Map([
+    ['eventCategory', 'Data'],
+    ['resources.type', 'AWS::Lambda::Function'],
+    ['resources.ARN', functionArn],
+    ['eventName', 'Invoke'],
+    ['eventSource', 'lambda.amazonaws.com'],
+    ['eventType', 'AwsApiCall'],
+    ['readOnly', 'false'],
+  ])
+}
+
+/**
+ * Does one field selector let the Invoke through? An event is excluded when it matches any value
+ * of a Not… operator, and must match a value of the including operators when there are some. AWS
+ * does not say whether two including operators on one field (Equals and StartsWith) must both
+ * match or either: when the two readings differ, the answer is unknown.
+ */
+function fieldLetsThrough(f: FieldSelector, record: Map<string, string>, functionArn: string): Verdict {
+  const value = f.Field === undefined ? undefined : record.get(f.Field)
+  if (value === undefined) return undefined
+  const used = [...INCLUDE, ...EXCLUDE].filter((op) => (f[op] ?? []).length > 0)
+  if (used.length === 0) return undefined
+  // A call can name a version or an alias (function:name:prod); whether the record's resource ARN
+  // then carries it is not documented, so a value naming a qualified ARN of this function decides
+  // nothing for every call.
+  if (f.Field === 'resources.ARN' && used.some((op) => f[op]!.some((o) => o.startsWith(`${functionArn}:`))))
+    return undefined
+  const hit = (op: Operator) => f[op]!.some((o) => TESTS[op](value, o))
+  if (used.some((op) => EXCLUDE.includes(op) && hit(op))) return false
+  const including = used.filter((op) => INCLUDE.includes(op))
+  if (including.length === 0) return true
+  const some = including.some(hit)
+  return some === including.every(hit) ? some : undefined
+}
+
+/**
+ * Whether advanced event selectors record the function's Invoke: a selector records it when every
+ * field selector lets it through (each operator of each field evaluated as CloudTrail does), the
+ * trail when any selector does. Undefined when that depends on who calls, how, or on a field or
+ * operator fir does not know: "recorded" is said only when it holds for every Invoke.
+ */
+function advancedRecords(selectors: AdvancedEventSelector[], functionArn: string): Verdict {
+  const record = invokeRecord(functionArn)
+  return any(
+    selectors.map((s) => {
+      const fields = s.FieldSelectors ?? []
+      // Both are required of a data event selector; without them it selects management events.
+      if (
+        !fields.some((f) => f.Field === 'eventCategory') ||
+        !fields.some((f) => f.Field === 'resources.type')
+      )
         return false
-      if (f.StartsWith && !f.StartsWith.some((p) => functionArn.startsWith(p))) return false
-      if (f.EndsWith && !f.EndsWith.some((p) => functionArn.endsWith(p))) return false
-      if (f.NotEquals?.some((v) => v === functionArn)) return false
-      if (f.NotStartsWith?.some((p) => functionArn.startsWith(p))) return false
-    }
-    for (const f of field('eventName')) {
-      if (f.Equals && !f.Equals.includes('Invoke')) return false
-      if (f.NotEquals?.includes('Invoke')) return false
-    }
-    for (const f of field('readOnly')) {
-      if (f.Equals?.includes('true')) return false
-    }
-    return true
-  })
+      return all(fields.map((f) => fieldLetsThrough(f, record, functionArn)))
+    }),
+  )
 }
 
 /** Whether some logging trail in the function's region records its Invoke calls (data events). */
@@ -191,14 +255,18 @@ export function invokeCoverage(
   functionArn: string,
 ): { lambdaDataEvents: 'recorded' | 'not-recorded' | 'unknown'; trails: string[] } {
   if (!coverage.known) return { lambdaDataEvents: 'unknown', trails: [] }
-  const recording = coverage.trails.filter(
-    (t) =>
-      t.logging === true &&
-      t.selectors &&
-      (basicRecords(t.selectors.basic, functionArn) || advancedRecords(t.selectors.advanced, functionArn)),
-  )
+  const verdicts = coverage.trails
+    .filter((t) => t.logging === true && t.selectors)
+    .map((t) => ({
+      arn: t.arn,
+      records:
+        basicRecords(t.selectors!.basic, functionArn) || advancedRecords(t.selectors!.advanced, functionArn),
+    }))
+  const recording = verdicts.filter((v) => v.records === true)
   if (recording.length > 0) return { lambdaDataEvents: 'recorded', trails: recording.map((t) => t.arn) }
-  const undetermined = coverage.trails.some((t) => t.logging === undefined || t.selectors === undefined)
+  const undetermined =
+    coverage.trails.some((t) => t.logging === undefined || t.selectors === undefined) ||
+    verdicts.some((v) => v.records === undefined)
   return { lambdaDataEvents: undetermined ? 'unknown' : 'not-recorded', trails: [] }
 }
 

@@ -225,7 +225,9 @@ describe('snapshotFunctions (core API against moto)', () => {
       expect.arrayContaining([expect.stringMatching(/No CloudTrail trail is logging in us-east-1/)]),
     )
     const trailArn = await seedTrail(moto.endpoint(), { name: 'org-trail', lambdaDataEvents: true })
-    const { CloudTrailClient, StartLoggingCommand } = await import('@aws-sdk/client-cloudtrail')
+    const { CloudTrailClient, PutEventSelectorsCommand, StartLoggingCommand } = await import(
+      '@aws-sdk/client-cloudtrail'
+    )
     await new CloudTrailClient({
       region: 'us-east-1',
       endpoint: moto.endpoint(),
@@ -234,6 +236,31 @@ describe('snapshotFunctions (core API against moto)', () => {
     const after = await snapshotFunctions(ctx, { functions: ['trail-fn'] })
     expect(after.functions[0]!.trailCoverage).toEqual({ lambdaDataEvents: 'recorded', trails: [trailArn] })
     expect(after.findings.some((f) => f.kind === 'trail-coverage')).toBe(false)
+    // Advanced selectors that leave out this one function (a way to hide its invocations).
+    await new CloudTrailClient({
+      region: 'us-east-1',
+      endpoint: moto.endpoint(),
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    }).send(
+      new PutEventSelectorsCommand({
+        TrailName: 'org-trail',
+        AdvancedEventSelectors: [
+          {
+            FieldSelectors: [
+              { Field: 'eventCategory', Equals: ['Data'] },
+              { Field: 'resources.type', Equals: ['AWS::Lambda::Function'] },
+              { Field: 'resources.ARN', NotEndsWith: [':function:trail-fn'] },
+            ],
+          },
+        ],
+      }),
+    )
+    const hidden = await snapshotFunctions(ctx, { functions: ['trail-fn'] })
+    expect(hidden.functions[0]!.trailCoverage).toEqual({ lambdaDataEvents: 'not-recorded', trails: [] })
+    expect(hidden.findings.find((f) => f.kind === 'trail-coverage')).toMatchObject({
+      level: 'low',
+      title: expect.stringMatching(/^No logging trail records Invoke \(Lambda data events\) of trail-fn/),
+    })
   })
 
   it('reports statements pinned to another account or organisation as public, and an S3 bucket ARN as pinning no account', async () => {
