@@ -140,6 +140,19 @@ describe('the IAM policy rules (fir.policy)', () => {
       }),
     ).toEqual([ADMIN])
   })
+
+  it('reads a long document it cannot parse up to each "Action" that follows', () => {
+    // '"Action":[' repeated: the regular expressions used to read on from every "Action" to the end
+    // of the document, quadratic (17 s for a forged 250 KB record); regex-shape.test.ts holds the
+    // shape, this the meaning.
+    const forged = '"Action":['.repeat(2_500)
+    expect(rulesOn(put(forged))).toEqual([INLINE])
+    expect(rulesOn(put(`${forged}"s3:GetObject", "*"]`))).toEqual([ADMIN, INLINE])
+    expect(rulesOn(put(`{"Action":["s3:GetObject", ${forged}`))).toEqual([INLINE])
+    const encoded = '%22Action%22%3A%5B'.repeat(1_400)
+    expect(rulesOn(put(encoded))).toEqual([INLINE])
+    expect(rulesOn(put(`${encoded}%22*%22%5D`))).toEqual([ADMIN, INLINE])
+  })
 })
 
 describe("the build's parse of fir's rules (scripts/rule-cache.js)", () => {
