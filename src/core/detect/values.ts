@@ -1,6 +1,7 @@
 import { compileFieldPath, type FieldResolver, someLeaf } from './fields.js'
 import { parseCidr, parseIp } from './ip.js'
 import { refuse } from './refusal.js'
+import { exponentialRisk, type RegexRisk } from './regex-shape.js'
 import {
   ANY,
   anchorParts,
@@ -234,6 +235,23 @@ function numberTest(want: number, cased: boolean): ScalarTest {
 }
 
 function compileRegex(key: string, value: Scalar, flags: string): ScalarTest {
+  const { source, flags: jsFlags } = sigmaRegex(key, value, flags)
+  let re: RegExp
+  try {
+    re = new RegExp(source, jsFlags)
+  } catch (err) {
+    refuse(`'${key}' has an invalid regular expression: ${(err as Error).message}`)
+  }
+  // JavaScript's engine backtracks: these shapes can stall the run for hours on one crafted value
+  // (CloudTrail fields are the attacker's to write). The quadratic shapes are too common in Sigma
+  // rules to refuse; fir's own rules are held free of them by a test (regex-shape.ts).
+  const risk = exponentialRisk(source, jsFlags)
+  if (risk) refuse(`'${key}' has a regular expression that can take exponential time: ${EXPONENTIAL[risk]}`)
+  return (v) => re.test(toText(v))
+}
+
+/** A Sigma `|re` value (PCRE) as the JavaScript source and flags fir searches with. */
+export function sigmaRegex(key: string, value: Scalar, flags: string): { source: string; flags: string } {
   if (typeof value !== 'string') refuse(`'${key}' needs a string regular expression`)
   let source = value
   // PCRE-style leading inline flags, (?i) (?s) (?m) and combinations, become JS flags.
@@ -244,13 +262,14 @@ function compileRegex(key: string, value: Scalar, flags: string): ScalarTest {
     source = source.slice(inline[0].length)
   }
   source = trimSearchEdges(translateEscapes(key, source.replace(/\(\?P</g, '(?<'), all.includes('m')))
-  let re: RegExp
-  try {
-    re = new RegExp(source, [...new Set(all)].join(''))
-  } catch (err) {
-    refuse(`'${key}' has an invalid regular expression: ${(err as Error).message}`)
-  }
-  return (v) => re.test(toText(v))
+  return { source, flags: [...new Set(all)].join('') }
+}
+
+const EXPONENTIAL: Partial<Record<RegexRisk, string>> = {
+  nested:
+    'an unbounded repetition inside another, with nothing marking where the inner one ends (like (a+)+ or (\\w+\\s?)*); make the repeated part end on a character it cannot contain',
+  ambiguous:
+    'a repeated alternation whose options can begin alike (like (a|ab)*); make the options start differently',
 }
 
 /** Letters JavaScript reads after a backslash as an escape (outside the \x, \u, \c, \k forms). */
