@@ -62,7 +62,7 @@ describe('errors the machine causes (a full disk, a read-only or locked folder)'
       const mine = join(await tempDir(), 'mine')
       writeFileSync(mine, '')
       refused = failure(() => chownSync(mine, 0, 0))
-      message = `unable to change the owner of ${mine}: the operation is not permitted (EPERM)`
+      message = `unable to write ${mine}: the operation is not permitted (EPERM)`
     }
     expect(refused.code).toBe('EPERM')
     const fir = toFir(refused)
