@@ -1,6 +1,7 @@
 import { open, readdir, stat } from 'node:fs/promises'
 import { basename, extname, join, resolve } from 'node:path'
 import { NotFoundError } from '../../errors.js'
+import { closestName } from '../common/did-you-mean.js'
 import { sha256Hex } from '../common/hash.js'
 import { escapeTerminal } from '../common/text.js'
 import { ACTION_SPECS, type ActionSpec } from './action-specs.js'
@@ -73,10 +74,15 @@ export async function resolvePlaybookFile(
     if ((await stat(asPath)).isFile()) return asPath
   } catch {}
   const names = (await listPlaybookFiles(dir)).map((f) => basename(f).replace(/\.ya?ml$/, ''))
+  const near = closestName(arg, names)
   throw new NotFoundError(
     `unable to find playbook ${JSON.stringify(escapeTerminal(arg))}: it is neither a file nor a shipped playbook`,
     {
-      actions: [`shipped playbooks: ${names.join(', ') || 'none'}`, 'or pass the path of a playbook file'],
+      actions: [
+        ...(near ? [`did you mean ${near}?`] : []),
+        `shipped playbooks: ${names.join(', ') || 'none'}`,
+        'or pass the path of a playbook file',
+      ],
     },
   )
 }

@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { z } from 'zod'
 import { SEED_CALL_NAMES } from '../../aws/tabletop-seed.js'
 import { FirError, NotFoundError } from '../../errors.js'
-import { Suggester } from '../common/did-you-mean.js'
+import { closestName, Suggester } from '../common/did-you-mean.js'
 import { escapeTerminal } from '../common/text.js'
 import { type LoadedPlaybook, loadPlaybook, readYamlFile } from '../playbook/load.js'
 import type { Playbook } from '../playbook/schema.js'
@@ -298,8 +298,10 @@ export async function loadScenario(
   }
   if (!file) {
     const names = (await listScenarios(dir)).map((s) => s.name)
+    const near = closestName(arg, names)
     throw new NotFoundError(`unable to find scenario ${JSON.stringify(escapeTerminal(arg))}`, {
       actions: [
+        ...(near ? [`did you mean ${near}?`] : []),
         `scenarios: ${names.join(', ') || 'none'}`,
         'run `fir tabletop list`, or pass the path of a scenario file',
       ],

@@ -114,3 +114,27 @@ name: x
     ])
   })
 })
+
+describe('a misspelt scenario or playbook name', () => {
+  it('is refused with the nearest shipped name suggested first (it listed them all only)', async () => {
+    const cwd = await tempDir()
+    const actionsOf = async (p: Promise<unknown>) => {
+      const err = (await p.then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as { exitCode?: number; actions?: string[] }
+      return [err?.exitCode, err?.actions?.[0]]
+    }
+    expect(await actionsOf(loadScenario('public-url-backdor', cwd))).toEqual([
+      2,
+      'did you mean public-url-backdoor?',
+    ])
+    expect(await actionsOf(loadPlaybook('lambda-compromse', cwd))).toEqual([
+      2,
+      'did you mean lambda-compromise?',
+    ])
+    // Nothing near: the lists alone.
+    const [, first] = await actionsOf(loadScenario('zzz', cwd))
+    expect(first).toMatch(/^scenarios: /)
+  })
+})
