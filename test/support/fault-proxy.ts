@@ -18,6 +18,7 @@ export type FaultKind =
   | 'region-not-enabled'
   | 'clock-skew'
   | 'limit-exceeded'
+  | 'not-found'
 
 export interface RequestInfo {
   method: string
@@ -187,6 +188,13 @@ function faultResponse(info: RequestInfo, kind: Exclude<FaultKind, 'drop'>, res:
       json: 'LimitExceededException',
       query: 'LimitExceeded',
       msg: 'Maximum policy size of 10240 bytes exceeded for role',
+    },
+    // What AWS answers for a resource it does not have (Lambda: a function; IAM: a role or user).
+    'not-found': {
+      status: 404,
+      json: 'ResourceNotFoundException',
+      query: 'NoSuchEntity',
+      msg: 'The resource you requested does not exist.',
     },
     'not-implemented': {
       status: 501,

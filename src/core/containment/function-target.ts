@@ -3,12 +3,13 @@ import {
   type GetFunctionConfigurationCommandOutput,
   getFunctionConfiguration,
 } from '../../aws/lambda-containment.js'
-import { UsageError } from '../../errors.js'
+import { FirError, NotFoundError, UsageError } from '../../errors.js'
 import { leakedValueHashes } from '../case/secrets.js'
 import { registerEnvironmentSecrets } from '../common/redact.js'
 import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { assertSameAccount, parseArn } from '../identity.js'
+import type { GoneTarget } from '../steps/define-step.js'
 
 /** The function a containment acts on, as Lambda reports it. */
 export interface FunctionTarget {
@@ -94,6 +95,27 @@ export async function readFunctionConfiguration(
   const cfg = await getFunctionConfiguration(aws, fn)
   registerEnvironmentSecrets(cfg.Environment?.Variables, leakedValueHashes(ctx.case.journal.all()))
   return cfg
+}
+
+/**
+ * A containment step's targetGone (see StepSpec): the function, when Lambda answers
+ * not-found for the function an undo record names (deleted since fir changed it), null when it is
+ * there or the read failed otherwise (denied, throttled: not known to be gone).
+ * IAM: lambda:GetFunctionConfiguration.
+ */
+export async function deletedFunction(
+  ctx: FirContext,
+  record: { params: Record<string, unknown> },
+): Promise<GoneTarget | null> {
+  const fn = String(record.params.function)
+  try {
+    await getFunctionConfiguration(regionalAws(ctx, record.params.region), fn)
+    return null
+  } catch (err) {
+    if (err instanceof NotFoundError) return { kind: 'function', name: fn }
+    if (err instanceof FirError) return null
+    throw err
+  }
 }
 
 /**

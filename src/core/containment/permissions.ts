@@ -11,7 +11,7 @@ import { accountOrganisation, parseArn } from '../identity.js'
 import { isPublicStatement, policyStatements, usesOrganisationCondition } from '../snapshot/exposure.js'
 import { crashHook, defineStep } from '../steps/define-step.js'
 import { changeEach, notAllChanged } from './each.js'
-import { type FunctionParams, regionalAws } from './function-target.js'
+import { deletedFunction, type FunctionParams, regionalAws } from './function-target.js'
 
 /** One statement of a function's (or a qualifier's) resource policy, kept verbatim. */
 export interface PolicyStatementRef {
@@ -148,11 +148,12 @@ const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b)
  * others: every other one is removed, then the step reports `denied` (or `failed`) naming it, a gap.
  * IAM: lambda:ListVersionsByFunction, lambda:ListAliases, lambda:GetPolicy, lambda:RemovePermission,
  * organizations:DescribeOrganization (only for aws:PrincipalOrgID conditions), lambda:AddPermission
- * (undo).
+ * (undo), lambda:GetFunctionConfiguration (undo, when the function may have been deleted).
  * Undo: re-adds each removed statement with the same Sid, principal, action and conditions; one
  * AWS refuses to re-add does not stop the others (the undo is then `denied` or `failed`, naming it).
  * A public statement added since (by hand) is left as it is and named; a contain run again removes
- * it, and restore then re-adds it with those the first contain removed.
+ * it, and restore then re-adds it with those the first contain removed. A function deleted since
+ * has nothing to put back: named, and undone.
  */
 export const permissionsStep = defineStep<FunctionParams, PermissionsState>({
   id: 'containment.permissions',
@@ -164,6 +165,7 @@ export const permissionsStep = defineStep<FunctionParams, PermissionsState>({
     'lambda:RemovePermission',
     'lambda:AddPermission',
     'organizations:DescribeOrganization',
+    'lambda:GetFunctionConfiguration',
   ],
   undoPolicy: 'default',
   async read(ctx, params) {
@@ -222,6 +224,7 @@ export const permissionsStep = defineStep<FunctionParams, PermissionsState>({
     }
     return { target: params.functionArn, label: params.function, state: { statements }, notes }
   },
+  targetGone: deletedFunction,
   intend: (_ctx, _params, s) => ({ statements: s.statements.filter((x) => !x.public) }),
   isApplied: (_ctx, _params, s) => !s.statements.some((x) => x.public),
   nothingToChange: (s) =>

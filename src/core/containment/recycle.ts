@@ -1,7 +1,12 @@
 import { updateFunctionDescription } from '../../aws/lambda-containment.js'
 import type { FirContext } from '../context.js'
 import { defineStep } from '../steps/define-step.js'
-import { type FunctionParams, readFunctionConfiguration, regionalAws } from './function-target.js'
+import {
+  deletedFunction,
+  type FunctionParams,
+  readFunctionConfiguration,
+  regionalAws,
+} from './function-target.js'
 
 export interface RecycleState {
   description: string
@@ -36,7 +41,8 @@ const quote = (s: string) => (s === '' ? 'description: (empty)' : `description: 
  * $LATEST, which still hold credentials issued before the session revocation. Published versions
  * are immutable: their warm environments are not recycled (throttle stops their invocations).
  * IAM: lambda:GetFunctionConfiguration, lambda:UpdateFunctionConfiguration.
- * Undo: restores the prior description.
+ * Undo: restores the prior description. A function deleted since has nothing to put back: named,
+ * and undone.
  */
 export const recycleStep = defineStep<FunctionParams, RecycleState>({
   id: 'containment.recycle',
@@ -51,6 +57,7 @@ export const recycleStep = defineStep<FunctionParams, RecycleState>({
       state: { description: cfg.Description ?? '' },
     }
   },
+  targetGone: deletedFunction,
   intend: (ctx) => ({ description: stamp(ctx) }),
   isApplied: (ctx, _params, s) => isRecycleStamp(s.description, ctx.case.meta.id),
   async change(ctx, params, _current, intended) {

@@ -13,7 +13,8 @@ export interface SessionsParams extends FunctionParams {
  * cutoff to now (a re-run for the same function is already-applied, and so is any function after
  * `fir creds revoke-sessions` revoked the role in the case: one change, see SAME_CHANGE).
  * IAM: iam:GetRole, iam:GetRolePolicy, iam:PutRolePolicy, iam:DeleteRolePolicy (undo).
- * Undo: deletes the policy — only when `sessions` is named in `fir restore --actions`.
+ * Undo: deletes the policy — only when `sessions` is named in `fir restore --actions`. A role
+ * deleted since took the policy with it: named, and undone.
  */
 export const sessionsStep = revokeSessionsStep<SessionsParams>({
   id: 'containment.sessions',

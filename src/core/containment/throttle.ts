@@ -4,7 +4,7 @@ import {
   putReservedConcurrency,
 } from '../../aws/lambda-containment.js'
 import { defineStep } from '../steps/define-step.js'
-import { type FunctionParams, regionalAws } from './function-target.js'
+import { deletedFunction, type FunctionParams, regionalAws } from './function-target.js'
 
 export interface ThrottleState {
   /** Reserved concurrency, or null when none is set (the function uses the account's pool). */
@@ -17,8 +17,10 @@ const describe = (s: ThrottleState) =>
 /**
  * containment.throttle — PutFunctionConcurrency 0: no new invocations of any version or alias
  * (invocations already running may continue for up to 15 minutes).
- * IAM: lambda:GetFunctionConcurrency, lambda:PutFunctionConcurrency, lambda:DeleteFunctionConcurrency (undo).
- * Undo: restores the prior reserved concurrency, or deletes the setting when there was none.
+ * IAM: lambda:GetFunctionConcurrency, lambda:PutFunctionConcurrency, lambda:DeleteFunctionConcurrency (undo),
+ * lambda:GetFunctionConfiguration (undo, when the function may have been deleted).
+ * Undo: restores the prior reserved concurrency, or deletes the setting when there was none. A
+ * function deleted since has nothing to put back: named, and undone.
  */
 export const throttleStep = defineStep<FunctionParams, ThrottleState>({
   id: 'containment.throttle',
@@ -27,12 +29,14 @@ export const throttleStep = defineStep<FunctionParams, ThrottleState>({
     'lambda:GetFunctionConcurrency',
     'lambda:PutFunctionConcurrency',
     'lambda:DeleteFunctionConcurrency',
+    'lambda:GetFunctionConfiguration',
   ],
   undoPolicy: 'default',
   async read(ctx, params) {
     const reserved = await getReservedConcurrency(regionalAws(ctx, params.region), params.function)
     return { target: params.functionArn, label: params.function, state: { reserved } }
   },
+  targetGone: deletedFunction,
   intend: () => ({ reserved: 0 }),
   isApplied: (_ctx, _params, s) => s.reserved === 0,
   async change(ctx, params) {

@@ -6,7 +6,7 @@ import {
 } from '../../aws/lambda-containment.js'
 import { defineStep } from '../steps/define-step.js'
 import { changeEach, notAllChanged } from './each.js'
-import { type FunctionParams, regionalAws } from './function-target.js'
+import { deletedFunction, type FunctionParams, regionalAws } from './function-target.js'
 
 export interface UrlState {
   configs: UrlConfig[]
@@ -29,17 +29,23 @@ function describe(s: UrlState): string {
 /**
  * containment.url — sets AuthType AWS_IAM on every function URL config (the function's and each
  * alias's). It never deletes a URL: a deleted URL's address is lost forever.
- * IAM: lambda:ListAliases, lambda:GetFunctionUrlConfig, lambda:UpdateFunctionUrlConfig.
+ * IAM: lambda:ListAliases, lambda:GetFunctionUrlConfig, lambda:UpdateFunctionUrlConfig,
+ * lambda:GetFunctionConfiguration (undo, when the function may have been deleted).
  * Undo: restores AuthType NONE on exactly the configs it changed. A URL deleted and created again
  * since (a new address) is another config: a conflict, left alone; one deleted since is named
- * (nothing to set back), not a conflict. A URL Lambda refuses to change
+ * (nothing to set back), not a conflict, and so is the function deleted since. A URL Lambda refuses to change
  * back does not stop the others. A URL opened since (created, or set to NONE, by hand) is left as it
  * is and named; a contain run again closes it, and restore then reopens it with the others.
  */
 export const urlStep = defineStep<FunctionParams, UrlState>({
   id: 'containment.url',
   title: 'Require IAM auth on function URLs',
-  iamActions: ['lambda:ListAliases', 'lambda:GetFunctionUrlConfig', 'lambda:UpdateFunctionUrlConfig'],
+  iamActions: [
+    'lambda:ListAliases',
+    'lambda:GetFunctionUrlConfig',
+    'lambda:UpdateFunctionUrlConfig',
+    'lambda:GetFunctionConfiguration',
+  ],
   undoPolicy: 'default',
   async read(ctx, params) {
     const aws = regionalAws(ctx, params.region)
@@ -52,6 +58,7 @@ export const urlStep = defineStep<FunctionParams, UrlState>({
     }
     return { target: params.functionArn, label: params.function, state: { configs } }
   },
+  targetGone: deletedFunction,
   intend: (_ctx, _params, s) => ({
     configs: s.configs.map((c) => (c.authType === 'NONE' ? { ...c, authType: 'AWS_IAM' } : c)),
   }),

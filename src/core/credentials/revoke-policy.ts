@@ -1,6 +1,6 @@
 import type { AwsClients } from '../../aws/clients.js'
 import { deleteRolePolicy, getRoleInfo, getRolePolicyDocument, putRolePolicy } from '../../aws/iam.js'
-import { UsageError } from '../../errors.js'
+import { FirError, NotFoundError, UsageError } from '../../errors.js'
 import { canonicalJson } from '../common/canonical-json.js'
 import { awsCliCommand, firCommand } from '../common/suggest.js'
 import { escapeTerminal, shellArg } from '../common/text.js'
@@ -230,6 +230,18 @@ export function revokeSessionsStep<P extends Record<string, unknown>>(options: {
       const read = await readRevokeState(ctx, options.roleOf(params))
       const note = notOwnNote(ctx, options.id, read.state)
       return note ? { ...read, notes: [...(read.notes ?? []), note] } : read
+    },
+    // A role deleted since took the policy with it (IAM deletes no role that still has one).
+    async targetGone(ctx, record) {
+      const role = options.roleOf(record.params as P)
+      try {
+        await getRoleInfo(ctx.aws, role)
+        return null
+      } catch (err) {
+        if (err instanceof NotFoundError) return { kind: 'role', name: role }
+        if (err instanceof FirError) return null
+        throw err
+      }
     },
     // Now from AWS's clock (corrected by the Date headers of the reads just made), never the laptop's.
     intend: (ctx, _params, s) => ({ ...s, document: revokeDocument(formatCutoff(ctx.clock.awsNow())) }),

@@ -9,7 +9,8 @@ import { REVOKE_LIMITS, type RevokeParams, revokeSessionsStep } from './revoke-p
  * for a role named directly (`fir creds revoke-sessions --role NAME`). Refuses service-linked
  * roles. Cannot revoke sessions chained into other roles, nor long-term keys (the result says so).
  * IAM: iam:GetRole, iam:GetRolePolicy, iam:PutRolePolicy, iam:DeleteRolePolicy (undo).
- * Undo: deletes the policy — only when `sessions` is named in `fir restore --actions`.
+ * Undo: deletes the policy — only when `sessions` is named in `fir restore --actions`. A role
+ * deleted since took the policy with it: named, and undone.
  */
 export const revokeSessionsCredStep = revokeSessionsStep<RevokeParams>({
   id: 'credentials.revoke-sessions',

@@ -8,7 +8,7 @@ import {
   listAccessKeys,
   setAccessKeyStatus,
 } from '../../aws/iam.js'
-import { NotFoundError, UsageError } from '../../errors.js'
+import { FirError, NotFoundError, UsageError } from '../../errors.js'
 import { safeSegment } from '../case/evidence-store.js'
 import type { JournalEntry } from '../case/journal.js'
 import { recordedSecretFiles, SECRET_FILE_ACTION, SECRETS_DIR, unplacedSecretFiles } from '../case/secrets.js'
@@ -379,7 +379,8 @@ async function writeSecretFile(
  * (with deleteOld, or for a lost key).
  * Undo: reactivates the old key — only when `rotate-key` is named in `fir restore --actions`
  * (it makes the leaked key valid again); the new key is kept. A key fir deleted (`deleteOld`)
- * cannot come back: restore lists that rotation as skipped, naming when fir deleted it.
+ * cannot come back: restore lists that rotation as skipped, naming when fir deleted it. A user
+ * deleted since by someone else has nothing to reactivate: named, and undone.
  * Undo works from the journaled record alone (the old key id and its prior status), whatever the
  * user's keys or the case's secret files are now.
  */
@@ -472,6 +473,18 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
         keys,
         firKeyIds: keys.filter((k) => fir.has(k.id)).map((k) => k.id),
       },
+    }
+  },
+  // A user deleted since took its keys with it: nothing to reactivate.
+  async targetGone(ctx, record) {
+    const user = record.prior.userName
+    try {
+      await getUserInfo(ctx.aws, user)
+      return null
+    } catch (err) {
+      if (err instanceof NotFoundError) return { kind: 'user', name: user }
+      if (err instanceof FirError) return null
+      throw err
     }
   },
   intend(_ctx, params, s) {

@@ -314,7 +314,8 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   }
 
   for (const role of input.roles) {
-    if (!role.sessionsRevoked) {
+    // A role a restore found deleted has no sessions to revoke.
+    if (!role.sessionsRevoked && !roleGone(input, role)) {
       // Now when a finding says the role's credentials were used or could have been taken (a
       // session used outside Lambda, an AssumeRole, changed code or layers); otherwise a
       // precaution: revocation also cuts the function's own sessions until it is recycled.
@@ -707,6 +708,13 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     }))
 }
 
+/** Whether a restore of this case found the role deleted since it revoked its sessions. */
+function roleGone(input: AdviceInput, role: RoleFacts): boolean {
+  return [...input.journal.gone].some(
+    (t) => t === role.arn || t.endsWith(`:role/${role.name}`) || t.endsWith(`/${role.name}`),
+  )
+}
+
 /** What containment and collection did not cover, drawn from what was done in this case. */
 export function limitsOf(input: AdviceInput): LimitView[] {
   const limits: LimitView[] = []
@@ -716,14 +724,24 @@ export function limitsOf(input: AdviceInput): LimitView[] {
   // Per role: revoking one role's sessions leaves another's stolen credentials valid.
   const sessionsInForce = inForce('containment.sessions')
   const revokedRoles = input.roles.filter((r) => r.sessionsRevoked)
-  const openRoles = input.roles.filter((r) => !r.sessionsRevoked)
+  // Deleted since this case revoked their sessions (a restore found them gone): nothing to lift.
+  const goneRoles = input.roles.filter((r) => !r.sessionsRevoked && roleGone(input, r))
+  const openRoles = input.roles.filter((r) => !r.sessionsRevoked && !goneRoles.includes(r))
+  if (goneRoles.length) {
+    const [role, was, their, them] =
+      goneRoles.length === 1 ? ['Role', 'was', 'its', 'it'] : ['Roles', 'were', 'their', 'them']
+    limits.push({
+      title: `${role} deleted since containment`,
+      detail: `${role} ${joinNames(goneRoles.map((r) => r.name))} ${was} deleted since this case revoked ${their} sessions (a restore found ${them} gone, the revocation with ${them}): there was nothing left to lift, and a deleted role grants its sessions nothing; one created again under the name is another role, with no revocation.`,
+    })
+  }
   if (sessionsInForce || revokedRoles.length) {
     limits.push({
       title: 'Chained sessions are not revoked',
       detail: `The TokenIssueTime deny applies to the execution role's own sessions${revokedRoles.length ? ` (revoked in this case: ${joinNames(revokedRoles.map((r) => r.name))})` : ''}. Credentials the attacker obtained by assuming other roles with them stay valid until they expire${input.chainedAssumeRoles.length ? ` (seen in the timeline: ${input.chainedAssumeRoles.slice(0, 5).join(', ')})` : ''}. The deny also takes a few minutes to take effect everywhere.`,
     })
   }
-  if (openRoles.length || !(sessionsInForce || revokedRoles.length)) {
+  if (openRoles.length || !(sessionsInForce || revokedRoles.length || goneRoles.length)) {
     const revokedOnce = [
       ...(input.journal.applied.get('containment.sessions') ?? []),
       ...(input.journal.applied.get('credentials.revoke-sessions') ?? []),

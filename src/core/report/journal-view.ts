@@ -218,6 +218,12 @@ export interface JournalView {
   /** Keys `measure|target` ({@link measureKey}) of measures in force. */
   inForce: Set<string>
   /**
+   * Containment targets (a function's or a role's ARN) whose latest undo found them deleted since
+   * fir changed them (`params.gone`), with no measure in force on them: nothing of the change was
+   * left, nor anything to act on.
+   */
+  gone: Set<string>
+  /**
    * Measures fir applied that calls in the timeline undid since (out of {@link inForce}), by key:
    * whether the function is contained is not known then.
    */
@@ -248,7 +254,8 @@ export type KeyFate = 'rotated' | 'deactivated' | 'deleted'
  * The fate of each key that `credentials.rotate-key` rotated out, from its latest outcome (target
  * `<user ARN>#<key id>`, the `after` state naming its keys): applied or already-applied gives the
  * key's state after, and so does a failed or denied one that journaled the state it left part way;
- * undone (restore reactivated it) gives none.
+ * undone (restore reactivated it) gives none, unless the key was not there to reactivate (it, or
+ * its user, was deleted since): `deleted`.
  */
 function keyFatesOf(entries: readonly JournalEntry[]): Map<string, KeyFate> {
   const fates = new Map<string, KeyFate>()
@@ -257,7 +264,11 @@ function keyFatesOf(entries: readonly JournalEntry[]): Map<string, KeyFate> {
     const after = asRecord(entry.after)
     const keyId = asString(after.oldKeyId) ?? entry.target.split('#')[1]
     if (!keyId) continue
-    if (entry.outcome === 'undone') fates.delete(keyId)
+    // An undo reactivated the key, or found it deleted since (or its user: nothing reactivated).
+    if (entry.outcome === 'undone') {
+      if (asArray(after.keys).some((k) => asRecord(k).id === keyId)) fates.delete(keyId)
+      else fates.set(keyId, 'deleted')
+    }
     // A rotation that failed or was denied part way journals the state it left (a new key made,
     // the old one deactivated, its deletion denied): the key's fate is what that state says.
     const partWay = (entry.outcome === 'failed' || entry.outcome === 'denied') && entry.after != null
@@ -341,8 +352,14 @@ function containmentOfFunctions(
   snapshotted: readonly FunctionExposure[],
   /** The measures undone since fir applied them, of the functions journaled by these targets. */
   undoneOf: (targets: readonly string[]) => MeasureUndone[],
+  /**
+   * Journaled functions a restore found deleted since (see viewJournal): neither contained nor
+   * open, they are not counted, nor is what their snapshot showed.
+   */
+  deleted: ReadonlySet<string>,
 ): FunctionContainment[] {
   const found = new Map<FunctionExposure, string[]>()
+  const gone = new Set<FunctionExposure>()
   const unknown: string[] = []
   for (const target of journaled) {
     const f =
@@ -353,7 +370,9 @@ function containmentOfFunctions(
           x.name === shortTarget(target) &&
           (!x.region || !target.startsWith('arn:') || target.split(':')[3] === x.region),
       )
-    if (f) found.set(f, [...(found.get(f) ?? []), target])
+    if (deleted.has(target)) {
+      if (f) gone.add(f)
+    } else if (f) found.set(f, [...(found.get(f) ?? []), target])
     else unknown.push(target)
   }
   const out: FunctionContainment[] = []
@@ -430,6 +449,7 @@ function containmentOfFunctions(
     })
   }
   for (const f of snapshotted) {
+    if (gone.has(f) && !found.has(f)) continue
     const targets = found.get(f)
     if (targets) one(f, targets, true, true)
     // A function the case did nothing to counts when it is reachable from outside: a live risk.
@@ -452,6 +472,8 @@ function statusOf(
   counts: {
     failed: number
     undone: number
+    /** Of `undone`: those whose undo found the function or role deleted since (params.gone). */
+    gone: number
     restoreFailed: number
     readFailed: number
     /** The `started` entries of measures cut off mid-change (no outcome journaled). */
@@ -460,7 +482,7 @@ function statusOf(
     undoneSince: readonly MeasureUndone[]
   },
 ): ResponseStatus {
-  const { failed, undone, restoreFailed, readFailed, interrupted, undoneSince } = counts
+  const { failed, undone, gone, restoreFailed, readFailed, interrupted, undoneSince } = counts
   const unchangedCount = [...inForce].filter((k) => !changed.has(k)).length
   const one = (n: number) => (n === 1 ? 'one' : String(n))
   const inForceText = `${counted(inForce.size, 'measure')} ${interrupted.length ? 'known to be ' : ''}in force${unchangedCount ? ` (${unchangedCount} needed no change)` : ''}${restoreFailed ? ` (a restore of ${one(restoreFailed)} failed, so ${restoreFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}${readFailed ? ` (a later run could not read ${one(readFailed)} and changed nothing, so ${readFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}`
@@ -498,6 +520,16 @@ function statusOf(
     interrupted.length === 0 &&
     undoneSince.length === 0
   ) {
+    // A measure whose function or role was deleted since was closed with nothing to put back.
+    const goneText = gone
+      ? `, ${gone} of them on a function or role deleted since: nothing left to put back`
+      : ''
+    const runsText =
+      gone === 0
+        ? 'the function runs as it did before containment'
+        : gone === undone
+          ? 'what they changed no longer exists'
+          : 'what was not deleted runs as it did before containment'
     // Not contained goes without saying once restored: only the ways in open again are worth naming.
     const reopened = notContained
       .filter((f) => f.open.length > 0)
@@ -508,8 +540,8 @@ function statusOf(
       label: 'Restored',
       inForce: inForceList,
       detail: unchangedCount
-        ? `Every change fir made was undone (${undone}); ${counted(unchangedCount, 'measure')} needed no change (already in place before containment, so nothing to undo); the function runs as it did before containment.${reopened ? ` ${reopened}` : ''}`
-        : `Every containment measure was undone (${undone}); the function runs as it did before containment.${reopened ? ` ${reopened}` : ''}`,
+        ? `Every change fir made was undone (${undone}${goneText}); ${counted(unchangedCount, 'measure')} needed no change (already in place before containment, so nothing to undo); ${runsText}.${reopened ? ` ${reopened}` : ''}`
+        : `Every containment measure was undone (${undone}${goneText}); ${runsText}.${reopened ? ` ${reopened}` : ''}`,
     }
   }
   if (
@@ -827,6 +859,8 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   const keptAfter = new Map<string, 'restore' | 'read'>()
   // The `started` entry of each measure whose latest entry it is (interrupted: outcome unknown).
   const cutOff = new Map<string, JournalEntry>()
+  // Measures undone because their function or role was deleted since (the undo entry's params.gone).
+  const goneKeys = new Set<string>()
   // When each measure got its state (for one in force: when fir applied it), and the measures
   // journaled for each function (its role's revocation included).
   const since = new Map<string, string>()
@@ -872,6 +906,8 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     }
     keptAfter.delete(key)
     state.set(key, a.outcome)
+    if (a.outcome === 'undone' && asRecord(entry?.params).gone === true) goneKeys.add(key)
+    else goneKeys.delete(key)
     since.set(key, a.at)
     if (a.outcome === 'started' && entry) cutOff.set(key, entry)
     else cutOff.delete(key)
@@ -912,7 +948,19 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   const undoneOf = (targets: readonly string[]) => [
     ...new Set(targets.flatMap((t) => [...(keysOf.get(t) ?? [])].flatMap((k) => undoneSince.get(k) ?? []))),
   ]
-  const functions = containmentOfFunctions(state, inForce, [...journaled], options.functions ?? [], undoneOf)
+  // A function a restore found deleted since (its measures undone as `gone`, none in force).
+  const targetOf = (k: string) => k.slice(k.indexOf('|') + 1)
+  const live = new Set([...inForce].map(targetOf))
+  const gone = new Set([...goneKeys].filter((k) => state.get(k) === 'undone').map(targetOf))
+  const deleted = new Set([...gone].filter((t) => !live.has(t)))
+  const functions = containmentOfFunctions(
+    state,
+    inForce,
+    [...journaled],
+    options.functions ?? [],
+    undoneOf,
+    deleted,
+  )
   const inForceList = [...inForce].map((k) => {
     const [action = '', target = ''] = k.split('|')
     return `${stepTitle(action)}: ${shortTarget(target)}${changed.has(k) ? '' : ' — nothing to change (already in place)'}`
@@ -922,6 +970,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   const status = statusOf(state, inForce, changed, inForceList, functions, {
     failed,
     undone,
+    gone: [...goneKeys].filter((k) => state.get(k) === 'undone').length,
     restoreFailed: kept('restore'),
     readFailed: kept('read'),
     interrupted: [...cutOff.values()],
@@ -947,6 +996,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     playbooks,
     status,
     inForce,
+    gone: deleted,
     undoneSince,
     applied,
     functions,

@@ -1,4 +1,4 @@
-import { AccessDeniedError, FirError, IntegrityError, messageOf } from '../../errors.js'
+import { AccessDeniedError, FirError, IntegrityError, messageOf, NotFoundError } from '../../errors.js'
 import type { Outcome } from '../case/journal.js'
 import { canonicalJson } from '../common/canonical-json.js'
 import { atInterrupt } from '../common/interrupt.js'
@@ -54,6 +54,15 @@ export interface StepSpec<P, S> {
    * is now (which key to rotate), so that undo acts on what the journal recorded.
    */
   readForUndo?(ctx: FirContext, record: UndoRecord<S>): Promise<ReadState<S>>
+  /**
+   * When reading the state to undo answered not-found: whether the target itself (the function,
+   * the role, the user) was deleted since, by a read of it alone that AWS answers not-found — never
+   * from the failed read's error, which may be another resource's. Returns what it is (`{kind:
+   * 'function', name: 'orders-api'}`), or null when it is there or the read failed otherwise
+   * (denied, throttled): the undo then fails as the read did. A target deleted since holds nothing
+   * of fir's change to put back: the undo is done, named, and journaled `undone`.
+   */
+  targetGone?(ctx: FirContext, record: UndoRecord<S>): Promise<GoneTarget | null>
   /** The state apply will leave, computed once from the current state (journaled before the change). */
   intend(ctx: FirContext, params: P, current: S): S
   /** True when the change is already in place: apply then makes no mutating call. */
@@ -103,6 +112,15 @@ export interface StepSpec<P, S> {
     progress: (state: S) => void,
   ): Promise<S>
 }
+
+/** A target deleted since (see StepSpec.targetGone): `function orders-api`, `role orders-role`. */
+export interface GoneTarget {
+  kind: string
+  name: string
+}
+
+/** What a target deleted since is, in the before → after of an undo's row. */
+const GONE = 'deleted'
 
 /** Test-only hook: SIGKILL right after a step's AWS change, before its outcome is journaled. */
 export const CRASH_HOOK_ENV = 'FIR_TEST_CRASH_AFTER'
@@ -297,6 +315,24 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
         ...cmp.conflicts,
         `the state to put back (${spec.describe(cmp.result)}) held a secret value, which the journal keeps redacted: restore leaves it as it is; put it back by hand from the case's snapshot (evidence/)`,
       ],
+    }
+  }
+
+  /**
+   * When reading the state to undo failed with a not-found and the step finds its target itself
+   * deleted since (targetGone): the note that says so. Null otherwise: the read's failure stands.
+   */
+  async function goneNote(
+    ctx: FirContext,
+    record: UndoRecord<S>,
+    err: unknown,
+  ): Promise<{ label: string; note: string } | null> {
+    if (!(err instanceof NotFoundError) || !spec.targetGone) return null
+    const gone = await spec.targetGone(ctx, record)
+    if (gone === null) return null
+    return {
+      label: gone.name,
+      note: `${gone.kind} ${gone.name} was deleted since fir changed it; nothing to put back`,
     }
   }
 
@@ -533,7 +569,22 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
 
     async planUndo(ctx, record): Promise<UndoPlan<S>> {
       if (!spec.compareForUndo) throw new Error(`${spec.id} cannot be undone`)
-      const current = (await readForUndo(ctx, record)).state
+      let current: S
+      try {
+        current = (await readForUndo(ctx, record)).state
+      } catch (err) {
+        const gone = await goneNote(ctx, record, err)
+        if (gone === null) throw err
+        return {
+          status: 'already-undone',
+          current: null,
+          result: null,
+          currentText: GONE,
+          resultText: GONE,
+          conflicts: [],
+          notes: [gone.note],
+        }
+      }
       const cmp = compareUndo(current, record)
       return {
         status: cmp.changes > 0 ? 'would-undo' : cmp.conflicts.length > 0 ? 'conflict' : 'already-undone',
@@ -561,6 +612,24 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
         read = await readForUndo(ctx, record)
       } catch (err) {
         if (!(err instanceof FirError)) throw err
+        const gone = await goneNote(ctx, record, err)
+        if (gone !== null) {
+          // Nothing of fir's change is left to put back: the change is closed (journaled undone).
+          await journal(ctx, {
+            target: record.target,
+            params: { ...params, noChange: true, gone: true },
+            outcome: 'undone',
+            notes: [gone.note],
+          })
+          return {
+            ...result,
+            label: gone.label,
+            outcome: 'already-undone',
+            beforeText: GONE,
+            afterText: GONE,
+            notes: [gone.note],
+          }
+        }
         fail(ctx, result, err, 'could not read the current state to undo')
         await journal(ctx, {
           target: record.target,

@@ -14,6 +14,9 @@
  * - An undo writes `{outcome: 'started', params: {..., undoOf: <seq of the started entry>}}` and then
  *   `{outcome: 'undone' | 'conflict' | 'failed' | 'denied', params: {..., undoOf}}`; an undo that
  *   could not read the state writes the `failed`/`denied` entry alone (the change stays in force).
+ *   One that finds nothing to do writes a single `undone` entry with `params.noChange`; when its
+ *   target was deleted since (the function or role itself, AWS says not-found), with
+ *   `params.gone` too and no states: nothing of the change is left to put back.
  * - A restore that keeps a change one caller no longer needs but another does (a shared role's
  *   revocation) writes `{outcome: 'skipped', params: {<that caller's params>, undoOf, kept}}`.
  *
@@ -142,12 +145,15 @@ export interface StepResult<S = unknown> {
   nothingToChange?: string
 }
 
-/** What a read-only undo plan found. */
+/**
+ * What a read-only undo plan found. `current` and `result` are null when the target was deleted
+ * since (the notes say so): `already-undone`, nothing to put back.
+ */
 export interface UndoPlan<S = unknown> {
   status: 'would-undo' | 'already-undone' | 'conflict'
-  current: S
+  current: S | null
   /** What undo would leave: the prior, except for conflicting parts (left as they are). */
-  result: S
+  result: S | null
   currentText: string
   resultText: string
   conflicts: string[]

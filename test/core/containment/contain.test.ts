@@ -1,6 +1,12 @@
-import { PutRolePolicyCommand } from '@aws-sdk/client-iam'
+import {
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  ListRolePoliciesCommand,
+  PutRolePolicyCommand,
+} from '@aws-sdk/client-iam'
 import {
   DeleteEventSourceMappingCommand,
+  DeleteFunctionCommand,
   DeleteFunctionConcurrencyCommand,
   DeleteFunctionUrlConfigCommand,
   PutFunctionConcurrencyCommand,
@@ -1048,6 +1054,109 @@ describe('containment steps against moto', () => {
     expect(viewJournal(ctx.case.journal.all()).status.code).toBe('restored')
     expect((await restoreCase(ctx, {})).results).toEqual([])
     await ctx.case.close()
+  })
+
+  it('a function and its role deleted since contain have nothing to put back: restore names each, is undone, and the report no longer counts them in force', async () => {
+    // Before: every restore failed (a gap, exit 4) on "Function not found" and "has no IAM role
+    // named …", and the report still said Contained, with the measures in force.
+    const role = await seedRole(moto.endpoint(), { name: 'gone-role' })
+    await seedFunction(moto.endpoint(), { name: 'gone-fn', roleArn: role.arn })
+    await seedFunctionUrl(moto.endpoint(), 'gone-fn', 'NONE')
+    await seedPermission(moto.endpoint(), 'gone-fn', { sid: 'pub', principal: '*' })
+    const mapping = await seedSqsMapping(moto.endpoint(), 'gone-fn', 'gone-fn-orders')
+    const ctx = await testContext(moto.endpoint(), { caseId: 'C-GONE' })
+    const contained = await containFunction(ctx, { function: 'gone-fn', snapshot: fakeSnapshot() })
+    expect(contained.results.every((x) => x.outcome === 'applied')).toBe(true)
+    const { lambda, iam } = sdk(moto.endpoint())
+    await lambda.send(new DeleteFunctionCommand({ FunctionName: 'gone-fn' }))
+    for (const name of (await iam.send(new ListRolePoliciesCommand({ RoleName: role.name }))).PolicyNames ??
+      [])
+      await iam.send(new DeleteRolePolicyCommand({ RoleName: role.name, PolicyName: name }))
+    await iam.send(new DeleteRoleCommand({ RoleName: role.name }))
+    const fnGone = 'function gone-fn was deleted since fir changed it; nothing to put back'
+    const actions = ['event-sources', 'throttle', 'url', 'permissions', 'sessions', 'recycle'] as const
+    const plan = await restoreCase(ctx, { actions, dryRun: true })
+    const r = await restoreCase(ctx, { actions, confirmed: true })
+    for (const run of [plan, r]) {
+      expect(run.results.map((x) => [x.step, x.label, x.outcome, x.notes])).toEqual([
+        ['containment.recycle', 'gone-fn', 'already-undone', [fnGone]],
+        [
+          'containment.sessions',
+          role.name,
+          'already-undone',
+          [`role ${role.name} was deleted since fir changed it; nothing to put back`],
+        ],
+        ['containment.permissions', 'gone-fn', 'already-undone', [fnGone]],
+        ['containment.url', 'gone-fn', 'already-undone', [fnGone]],
+        ['containment.throttle', 'gone-fn', 'already-undone', [fnGone]],
+        // The mapping outlives its function (as in AWS): it is there to put back as it was.
+        ['containment.event-sources', 'gone-fn', run === plan ? 'would-undo' : 'undone', []],
+      ])
+    }
+    expect(r.results.map((x) => x.error)).toEqual(r.results.map(() => undefined))
+    expect(ctx.gaps.list).toEqual([])
+    expect(r.warnings.filter((w) => /conflict|not restored/.test(w))).toEqual([])
+    const undos = ctx.case.journal
+      .all()
+      .filter((e) => e.outcome === 'undone' && e.action !== 'containment.event-sources')
+    expect(undos).toHaveLength(5)
+    for (const e of undos) expect(e.params).toMatchObject({ gone: true, noChange: true })
+    expect(undos.map((e) => e.notes)).toContainEqual([fnGone])
+    const view = viewJournal(ctx.case.journal.all())
+    expect(view.inForce).toEqual(new Set())
+    expect(view.status.code).toBe('restored')
+    expect(view.status.detail).toBe(
+      'Every containment measure was undone (6, 5 of them on a function or role deleted since: nothing left to put back); what was not deleted runs as it did before containment.',
+    )
+    // Nothing is left to undo: a second restore has nothing to do, and no gap.
+    const again = await restoreCase(ctx, { actions, confirmed: true })
+    expect(again.results).toEqual([])
+    expect(ctx.gaps.list).toEqual([])
+    expect((await lambda.send(new DeleteEventSourceMappingCommand({ UUID: mapping.uuid }))).UUID).toBe(
+      mapping.uuid,
+    )
+    await ctx.case.close()
+  })
+
+  it('a not-found that is not the target itself, or a target AWS will not say is gone, still fails the undo', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'half-gone-role' })
+    await seedFunction(moto.endpoint(), { name: 'half-gone', roleArn: role.arn })
+    await seedFunction(moto.endpoint(), { name: 'gone-denied', roleArn: role.arn })
+    const proxy = await new FaultProxy(moto.endpoint()).start()
+    try {
+      const ctx = await testContext(proxy.endpoint, { caseId: 'C-HALF' })
+      for (const fn of ['half-gone', 'gone-denied'])
+        await containFunction(ctx, { function: fn, actions: ['throttle'], snapshot: fakeSnapshot() })
+      const { lambda } = sdk(moto.endpoint())
+      await lambda.send(new DeleteFunctionCommand({ FunctionName: 'gone-denied' }))
+      const path = (fn: string) => (r: { path: string }) => r.path.includes(`/functions/${fn}/`)
+      proxy.rules = [
+        // half-gone is there; a read of its concurrency answers not-found all the same.
+        {
+          match: (x) => x.operation === 'GetFunctionConcurrency' && path('half-gone')(x),
+          fault: 'not-found',
+        },
+        // gone-denied was deleted, but the read that would say so is denied.
+        {
+          match: (x) => x.operation === 'GetFunctionConfiguration' && path('gone-denied')(x),
+          fault: 'access-denied',
+        },
+      ]
+      const r = await restoreCase(ctx, { confirmed: true })
+      expect(r.results.map((x) => [x.label, x.outcome, x.error?.code])).toEqual([
+        ['gone-denied', 'failed', 'not-found'],
+        ['half-gone', 'failed', 'not-found'],
+      ])
+      expect(ctx.gaps.list.map((g) => g.what)).toEqual([
+        'containment.throttle on gone-denied: could not plan',
+        'containment.throttle on half-gone: could not plan',
+      ])
+      const view = viewJournal(ctx.case.journal.all())
+      expect(view.inForce.size).toBe(2)
+      await ctx.case.close()
+    } finally {
+      await proxy.stop()
+    }
   })
 
   it('a function URL opened by hand on a new alias between two contains is closed by the second and reopened by restore with the first', async () => {

@@ -1,12 +1,18 @@
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CreateAccessKeyCommand, DeleteAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam'
+import {
+  CreateAccessKeyCommand,
+  DeleteAccessKeyCommand,
+  DeleteUserCommand,
+  ListAccessKeysCommand,
+} from '@aws-sdk/client-iam'
 import { afterEach, describe, expect, it } from 'vitest'
 import { verifyCase } from '../../../src/core/case/verify.js'
 import { restoreCase } from '../../../src/core/containment/restore.js'
 import { rotateAccessKey, rotateKeyStep } from '../../../src/core/credentials/rotate-key.js'
 import { rotateKeyAction } from '../../../src/core/playbook/actions/credentials.js'
 import type { StepRun } from '../../../src/core/playbook/runner.js'
+import { viewJournal } from '../../../src/core/report/journal-view.js'
 import { useMoto } from '../../support/emulator.js'
 import { FaultProxy, type RequestInfo } from '../../support/fault-proxy.js'
 import { seedClients, seedUserWithKey } from '../../support/seed.js'
@@ -279,5 +285,28 @@ describe('creds rotate-key --delete-old, then restore', () => {
     )
     const back = await restoreCase(ctx, { actions: ['rotate-key'], confirmed: true })
     expect(back.results.map((x) => x.outcome)).toEqual(['conflict'])
+  })
+
+  it('a user deleted since has nothing to reactivate: named, undone, never a failure', async () => {
+    // Before: failed on every restore (a gap, exit 4): ListAccessKeys answered NoSuchEntity.
+    const u = await seedUserWithKey(moto.endpoint(), 'deleted-3')
+    const ctx = await testContext(moto.endpoint(), { caseId: 'RK-D3' })
+    const r = await rotateAccessKey(ctx, { user: u.userName, confirmed: true })
+    const { iam } = seedClients(moto.endpoint())
+    for (const id of [u.accessKeyId, r.newAccessKeyId!])
+      await iam.send(new DeleteAccessKeyCommand({ UserName: u.userName, AccessKeyId: id }))
+    await iam.send(new DeleteUserCommand({ UserName: u.userName }))
+    const back = await restoreCase(ctx, { actions: ['rotate-key'], confirmed: true })
+    expect(back.results.map((x) => [x.outcome, x.notes, x.error])).toEqual([
+      ['already-undone', ['user deleted-3 was deleted since fir changed it; nothing to put back'], undefined],
+    ])
+    expect(ctx.gaps.list).toEqual([])
+    expect(ctx.case.journal.all().at(-1)).toMatchObject({
+      action: rotateKeyStep.id,
+      outcome: 'undone',
+      params: { gone: true },
+    })
+    expect(viewJournal(ctx.case.journal.all()).keyFates.get(u.accessKeyId)).toBe('deleted')
+    expect((await restoreCase(ctx, { actions: ['rotate-key'], confirmed: true })).results).toEqual([])
   })
 })

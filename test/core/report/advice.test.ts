@@ -599,6 +599,39 @@ describe('limits after a restore', () => {
   })
 })
 
+describe('a role a restore found deleted', () => {
+  it('is neither to revoke nor said to have its revocation lifted', () => {
+    // Before: "Revoke the sessions of role gone-role" (fir creds revoke-sessions, which cannot
+    // succeed) and "The session revocation this case put on gone-role was lifted …: temporary
+    // credentials … are valid again".
+    const arn = 'arn:aws:iam::123456789012:role/gone-role'
+    const role = {
+      arn,
+      name: 'gone-role',
+      functions: ['gone-fn'],
+      riskyPermissions: [],
+      policyGaps: [],
+      sessionsRevoked: false,
+    } as RoleFacts
+    const undone = journaled(3, 'containment.sessions', arn, 'undone')
+    const i = {
+      ...input([timelineFinding('Role session used outside Lambda', [])]),
+      roles: [role],
+      journal: viewJournal([
+        journaled(1, 'containment.sessions', arn, 'started'),
+        journaled(2, 'containment.sessions', arn, 'applied'),
+        { ...undone, params: { undoOf: 1, noChange: true, gone: true } },
+      ]),
+    }
+    expect(recommend(i).map((r) => r.title)).not.toContain('Revoke the sessions of role gone-role')
+    const limits = limitsOf(i)
+    expect(limits.map((l) => l.title)).not.toContain('Stolen role credentials were not revoked')
+    expect(limits.find((l) => l.title === 'Role deleted since containment')?.detail).toBe(
+      'Role gone-role was deleted since this case revoked its sessions (a restore found it gone, the revocation with it): there was nothing left to lift, and a deleted role grants its sessions nothing; one created again under the name is another role, with no revocation.',
+    )
+  })
+})
+
 describe('secrets the role read', () => {
   const rotated = (seq: number, arn: string) => journaled(seq, 'credentials.rotate-secret', arn, 'applied')
   const SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/fa/db-AbC123'
