@@ -379,8 +379,8 @@ async function writeSecretFile(
  * (with deleteOld, or for a lost key).
  * Undo: reactivates the old key — only when `rotate-key` is named in `fir restore --actions`
  * (it makes the leaked key valid again); the new key is kept. A key fir deleted (`deleteOld`)
- * cannot come back: restore lists that rotation as skipped, naming when fir deleted it. A user
- * deleted since by someone else has nothing to reactivate: named, and undone.
+ * cannot come back: restore lists that rotation as skipped, naming when fir deleted it. A key (or
+ * user) deleted since by someone else has nothing to reactivate: named, and undone.
  * Undo works from the journaled record alone (the old key id and its prior status), whatever the
  * user's keys or the case's secret files are now.
  */
@@ -572,10 +572,15 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
     if (priorOld?.status !== 'Active' || now?.status === 'Active')
       return { result: current, changes: 0, conflicts: [] }
     if (!now) {
+      // Deleted since (by someone else: a key fir deleted is irreversible): nothing to reactivate,
+      // and no one can bring it back. Not a conflict: the undo is done.
       return {
         result: current,
         changes: 0,
-        conflicts: [`access key ${record.prior.oldKeyId} was deleted; a deleted key cannot be restored`],
+        conflicts: [],
+        madeSince: [
+          `access key ${record.prior.oldKeyId} was deleted since fir deactivated it; nothing to reactivate (a deleted key cannot come back)`,
+        ],
       }
     }
     return {

@@ -276,7 +276,9 @@ describe('creds rotate-key --delete-old, then restore', () => {
     expect(await keysOf(u.userName)).toEqual(keys)
   })
 
-  it('a key fir only deactivated and someone deleted since is still a conflict', async () => {
+  it('a key fir only deactivated and someone deleted since has nothing to reactivate: named, undone, and the key is deleted in the report', async () => {
+    // Before: a conflict, on every restore, with the warning that someone changed it and to "put
+    // back the state fir left" — a deleted key cannot be put back.
     const u = await seedUserWithKey(moto.endpoint(), 'deleted-2')
     const ctx = await testContext(moto.endpoint(), { caseId: 'RK-D2' })
     await rotateAccessKey(ctx, { user: u.userName, confirmed: true })
@@ -284,7 +286,17 @@ describe('creds rotate-key --delete-old, then restore', () => {
       new DeleteAccessKeyCommand({ UserName: u.userName, AccessKeyId: u.accessKeyId }),
     )
     const back = await restoreCase(ctx, { actions: ['rotate-key'], confirmed: true })
-    expect(back.results.map((x) => x.outcome)).toEqual(['conflict'])
+    expect(back.results.map((x) => [x.outcome, x.notes])).toEqual([
+      [
+        'already-undone',
+        [
+          `access key ${u.accessKeyId} was deleted since fir deactivated it; nothing to reactivate (a deleted key cannot come back)`,
+        ],
+      ],
+    ])
+    expect(back.warnings.filter((w) => /conflict/.test(w))).toEqual([])
+    expect(viewJournal(ctx.case.journal.all()).keyFates.get(u.accessKeyId)).toBe('deleted')
+    expect((await restoreCase(ctx, { actions: ['rotate-key'], confirmed: true })).results).toEqual([])
   })
 
   it('a user deleted since has nothing to reactivate: named, undone, never a failure', async () => {
