@@ -402,7 +402,7 @@ describe('a secret of the environment of a function fir acts on (built CLI)', ()
       expect(text, path).not.toContain(secret)
   })
 
-  it('restore never writes a redaction marker into AWS: a prior that quoted a secret is a conflict, left as it is', async () => {
+  it('restore never writes a redaction marker into AWS: a prior that quoted a secret cannot be undone automatically, left as it is', async () => {
     // Before: the journal's prior description is redacted, and restore set the function's
     // description to "pw ‹redacted len=… sha256:…›", losing the real one.
     const secret = 'hunter4-quoted-value'
@@ -427,8 +427,10 @@ describe('a secret of the environment of a function fir acts on (built CLI)', ()
     const restore = await run(['restore', 'quote-fn', '--case', 'cases/QD', '--yes', '--json'])
     expect(restore.code, restore.stderr).toBe(0)
     const row = restore.json.result.results.find((r: { step: string }) => r.step === 'containment.recycle')
-    expect(row.outcome).toBe('conflict')
-    expect(row.notes.join(' ')).toMatch(/held a secret value, which the journal keeps redacted.*evidence\//)
+    expect(row.outcome).toBe('skipped')
+    expect(row.notes.join(' ')).toMatch(
+      /^cannot be undone automatically \(the value to put back held a secret, which the journal keeps redacted\).*evidence\//,
+    )
     const now = (
       await seedClients(moto.endpoint()).lambda.send(
         new GetFunctionConfigurationCommand({ FunctionName: 'quote-fn' }),

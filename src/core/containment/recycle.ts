@@ -41,8 +41,10 @@ const quote = (s: string) => (s === '' ? 'description: (empty)' : `description: 
  * $LATEST, which still hold credentials issued before the session revocation. Published versions
  * are immutable: their warm environments are not recycled (throttle stops their invocations).
  * IAM: lambda:GetFunctionConfiguration, lambda:UpdateFunctionConfiguration.
- * Undo: restores the prior description. A function deleted since has nothing to put back: named,
- * and undone.
+ * Undo: restores the prior description. One that quoted a secret value of the environment is
+ * journaled redacted: restore cannot put it back (the plan says so before the change), and says
+ * where the value is; once it is put back by hand, restore finds it so. A function deleted since
+ * has nothing to put back: named, and undone.
  */
 export const recycleStep = defineStep<FunctionParams, RecycleState>({
   id: 'containment.recycle',
@@ -58,6 +60,8 @@ export const recycleStep = defineStep<FunctionParams, RecycleState>({
     }
   },
   targetGone: deletedFunction,
+  secretSource: (params) =>
+    `the Configuration.Description of function ${params.function} in the case's sealed snapshot of it (evidence/<set>/functions/${params.function}/get-function.*.json)`,
   intend: (ctx) => ({ description: stamp(ctx) }),
   isApplied: (ctx, _params, s) => isRecycleStamp(s.description, ctx.case.meta.id),
   async change(ctx, params, _current, intended) {

@@ -2,7 +2,7 @@ import { AccessDeniedError, FirError, IntegrityError, messageOf, NotFoundError }
 import type { Outcome } from '../case/journal.js'
 import { canonicalJson } from '../common/canonical-json.js'
 import { atInterrupt } from '../common/interrupt.js'
-import { holdsRedaction } from '../common/redact.js'
+import { holdsRedaction, matchesRedacted, redactor } from '../common/redact.js'
 import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { announceActing } from '../identity.js'
@@ -86,6 +86,12 @@ export interface StepSpec<P, S> {
    * otherwise. Lets human output say `nothing to change (<reason>)` rather than `already-applied`.
    */
   nothingToChange?(state: S): string | null
+  /**
+   * Where the case keeps a prior state's secret value that the journal holds redacted (a
+   * description quoting an environment secret: the function's configuration in the snapshot),
+   * for the notes that say restore cannot put it back. Default: the case's snapshot (evidence/).
+   */
+  secretSource?(params: P): string
   /** Values a playbook may reference. Never secrets. */
   outputs?(params: P, state: S): Record<string, unknown>
   /** Compares the current state with the record, part by part (pure). */
@@ -301,21 +307,46 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
    * The step's comparison for an undo, less one thing no undo may do: write a redaction marker
    * into AWS. The journal keeps secret values redacted, so a prior that quoted one (a description
    * holding an environment secret) comes back from it as `‹redacted …›`; putting that back would
-   * replace the function's value with the marker. Such an undo is a conflict, left as it is, with
-   * where the real value is.
+   * replace the function's value with the marker. Such an undo cannot be made automatically: it is
+   * left as it is (`byHand` says why and where the value is), not a conflict — nobody changed
+   * anything. A state that is the prior as the journal keeps it (someone put the value back by
+   * hand: each marker stands for a value of its length and hash) is the prior: nothing to undo.
    */
-  function compareUndo(current: S, record: UndoRecord<S>): UndoComparison<S> {
+  function compareUndo(current: S, record: UndoRecord<S>): UndoComparison<S> & { byHand?: string } {
+    if (holdsRedaction(record.prior) && matchesRedacted(current, record.prior))
+      return { result: current, changes: 0, conflicts: [] }
     const cmp = compareAsFir(current, record)
     if (cmp.changes === 0 || !holdsRedaction(cmp.result) || holdsRedaction(current)) return cmp
     return {
       ...cmp,
       result: current,
       changes: 0,
-      conflicts: [
-        ...cmp.conflicts,
-        `the state to put back (${spec.describe(cmp.result)}) held a secret value, which the journal keeps redacted: restore leaves it as it is; put it back by hand from the case's snapshot (evidence/)`,
-      ],
+      byHand: `cannot be undone automatically (the value to put back held a secret, which the journal keeps redacted): put ${spec.describe(cmp.result)} back by hand, the value taken from ${secretSource(record.params as P)}; restore then finds it put back`,
     }
+  }
+
+  const secretSource = (params: P) => spec.secretSource?.(params) ?? "the case's snapshot (evidence/)"
+
+  /**
+   * Before a change: a note when its undo will not be able to put the prior back because the part
+   * it would put back holds a secret value the journal keeps redacted (see compareUndo). Said in
+   * the plan, before confirmation, and on the row journaled.
+   */
+  function secretPriorNote(params: P, prior: S, intended: S): string | null {
+    if (!spec.compareForUndo || holdsRedaction(intended)) return null
+    const kept = redactor.scrubDeep(prior)
+    if (!holdsRedaction(kept)) return null
+    const cmp = spec.compareForUndo(intended, {
+      step: spec.id,
+      target: '',
+      params,
+      prior: kept,
+      after: intended,
+      startedSeq: 0,
+      startedAt: '',
+    })
+    if (cmp.changes === 0 || !holdsRedaction(cmp.result)) return null
+    return `restore cannot put ${spec.describe(kept)} back automatically: it holds a secret value, which the journal keeps redacted; to put it back by hand, take the value from ${secretSource(params)}`
   }
 
   /**
@@ -426,6 +457,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
       const applied = spec.isApplied(ctx, params, read.state)
       const after = applied ? read.state : spec.intend(ctx, params, read.state)
       const superseded = applied ? undefined : supersededChange(ctx, read.target, read.state)
+      const secret = applied ? null : secretPriorNote(params, superseded?.prior ?? read.state, after)
       return {
         step: spec.id,
         title: spec.title,
@@ -437,7 +469,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
         ...(applied ? nothingReason(ctx, read.target, read.state) : {}),
         beforeText: spec.describe(read.state),
         afterText: spec.describe(after),
-        notes: [...(read.notes ?? []), ...(superseded ? [superseded.note] : [])],
+        notes: [...(read.notes ?? []), ...(superseded ? [superseded.note] : []), ...(secret ? [secret] : [])],
       }
     },
 
@@ -478,6 +510,8 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
       const intended = spec.intend(ctx, params, read.state)
       const superseded = supersededChange(ctx, read.target, read.state)
       if (superseded) result.notes = [...result.notes, superseded.note]
+      const secret = secretPriorNote(params, superseded?.prior ?? read.state, intended)
+      if (secret) result.notes = [...result.notes, secret]
       await announceActing(ctx)
       const started = await journal(ctx, {
         target: read.target,
@@ -587,13 +621,19 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
       }
       const cmp = compareUndo(current, record)
       return {
-        status: cmp.changes > 0 ? 'would-undo' : cmp.conflicts.length > 0 ? 'conflict' : 'already-undone',
+        status: cmp.byHand
+          ? 'skipped'
+          : cmp.changes > 0
+            ? 'would-undo'
+            : cmp.conflicts.length > 0
+              ? 'conflict'
+              : 'already-undone',
         current,
         result: cmp.result,
         currentText: spec.describe(current),
         resultText: spec.describe(cmp.result),
         conflicts: cmp.conflicts,
-        notes: cmp.madeSince ?? [],
+        notes: [...(cmp.byHand ? [cmp.byHand] : []), ...(cmp.madeSince ?? [])],
       }
     },
 
@@ -644,6 +684,16 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
       result.beforeText = spec.describe(read.state)
       const cmp = compareUndo(read.state, record)
       result.notes = [...cmp.conflicts.map((c) => `conflict: ${c}`), ...(cmp.madeSince ?? [])]
+      if (cmp.byHand) {
+        // Left as it is, as a change no undo can take back is (cannotUndo): nothing to journal.
+        return {
+          ...result,
+          outcome: 'skipped',
+          after: read.state,
+          afterText: spec.describe(read.state),
+          notes: [cmp.byHand, ...result.notes],
+        }
+      }
       if (cmp.changes === 0) {
         const outcome = cmp.conflicts.length > 0 ? 'conflict' : 'undone'
         await journal(ctx, {

@@ -274,7 +274,8 @@ export async function runUndos(ctx: FirContext, calls: UndoCall[], options: RunO
         afterText: p.resultText,
         notes: [...p.conflicts.map((c) => `conflict: ${c}`), ...p.notes],
       })
-      runnable.push(call)
+      // One that cannot be undone automatically is left as it is: its plan row is its result.
+      if (p.status !== 'skipped') runnable.push(call)
     } catch (err) {
       if (!(err instanceof FirError)) throw err
       plans.push(failedRow(ctx, call.step, base.label, call.record.target, err))

@@ -146,11 +146,13 @@ export interface StepResult<S = unknown> {
 }
 
 /**
- * What a read-only undo plan found. `current` and `result` are null when the target was deleted
- * since (the notes say so): `already-undone`, nothing to put back.
+ * What a read-only undo plan found. `skipped`: the undo cannot be made automatically (the state to
+ * put back held a secret the journal keeps redacted; the notes say where the value is), and the
+ * undo is not run. `current` and `result` are null when the target was deleted since (the notes
+ * say so): `already-undone`, nothing to put back.
  */
 export interface UndoPlan<S = unknown> {
-  status: 'would-undo' | 'already-undone' | 'conflict'
+  status: 'would-undo' | 'already-undone' | 'conflict' | 'skipped'
   current: S | null
   /** What undo would leave: the prior, except for conflicting parts (left as they are). */
   result: S | null

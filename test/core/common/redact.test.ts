@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import {
   classifyValue,
   jsonSecretFields,
+  matchesRedacted,
   Redactor,
   redactArgv,
   redactor,
@@ -502,6 +503,20 @@ describe('redaction', () => {
     // Already redacted: left as it is.
     const once = redactUrlPasswords('http://u:pw123@h')
     expect(redactUrlPasswords(once)).toBe(once)
+  })
+})
+
+describe('matchesRedacted', () => {
+  it('takes each marker for a value of its length and hash, whether or not the value is registered', () => {
+    const kept = { description: `db ${redactValue('pw-one-1')} and ${redactValue('second.pw')} ok`, n: 1 }
+    expect(matchesRedacted({ description: 'db pw-one-1 and second.pw ok', n: 1 }, kept)).toBe(true)
+    // Another value of the same length, another field, or the marker itself is not the prior.
+    expect(matchesRedacted({ description: 'db pw-one-2 and second.pw ok', n: 1 }, kept)).toBe(false)
+    expect(matchesRedacted({ description: 'db pw-one-1 and second.pw ok', n: 2 }, kept)).toBe(false)
+    expect(matchesRedacted({ description: 'db pw-one-1 and second.pw ok' }, kept)).toBe(false)
+    expect(matchesRedacted(kept, kept)).toBe(false)
+    expect(matchesRedacted(['a', 'b'], ['a', 'b'])).toBe(true)
+    expect(matchesRedacted('a.b', 'a?b')).toBe(false)
   })
 })
 

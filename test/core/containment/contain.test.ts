@@ -1159,6 +1159,72 @@ describe('containment steps against moto', () => {
     }
   })
 
+  it('a recycled description that quoted an environment secret: the plan says restore cannot put it back, and restore says so, blaming no one', async () => {
+    // Before: no note at contain; restore reported a conflict and warned that "someone changed it
+    // since fir did", on every run, and a description put back by hand was a conflict too.
+    const secret = 'hunter2-supersecret'
+    const role = await seedRole(moto.endpoint(), { name: 'pw-desc-role' })
+    await seedFunction(moto.endpoint(), {
+      name: 'pw-desc',
+      roleArn: role.arn,
+      env: { DB_PASSWORD: secret },
+      description: `db pw is ${secret} ok`,
+    })
+    const ctx = await testContext(moto.endpoint(), { caseId: 'C-PW' })
+    const kept = `description: "db pw is ${redactValue(secret)} ok"`
+    const where =
+      "the Configuration.Description of function pw-desc in the case's sealed snapshot of it (evidence/<set>/functions/pw-desc/get-function.*.json)"
+    const warned = `restore cannot put ${kept} back automatically: it holds a secret value, which the journal keeps redacted; to put it back by hand, take the value from ${where}`
+    const plan = await containFunction(ctx, {
+      function: 'pw-desc',
+      actions: ['recycle'],
+      dryRun: true,
+      snapshot: fakeSnapshot(),
+    })
+    expect(plan.plans[0]!.notes).toEqual([warned])
+    const applied = await containFunction(ctx, {
+      function: 'pw-desc',
+      actions: ['recycle'],
+      snapshot: fakeSnapshot(),
+    })
+    expect(applied.results[0]).toMatchObject({ outcome: 'applied', notes: [warned] })
+    const journaled = ctx.case.journal
+      .all()
+      .find((e) => e.action === 'containment.recycle' && e.outcome === 'applied')
+    expect(journaled?.notes).toEqual([warned])
+    const byHand = `cannot be undone automatically (the value to put back held a secret, which the journal keeps redacted): put ${kept} back by hand, the value taken from ${where}; restore then finds it put back`
+    const stamp = (await functionState(moto.endpoint(), 'pw-desc', role.name)).description
+    for (const dryRun of [true, false, false]) {
+      const r = await restoreCase(ctx, { confirmed: true, dryRun })
+      expect(r.results.map((x) => [x.step, x.outcome, x.notes])).toEqual([
+        ['containment.recycle', 'skipped', [byHand]],
+      ])
+      expect(r.warnings).toEqual([])
+      expect((await functionState(moto.endpoint(), 'pw-desc', role.name)).description).toBe(stamp)
+    }
+    expect(
+      ctx.case.journal
+        .all()
+        .filter((e) => e.action === 'containment.recycle')
+        .map((e) => e.outcome),
+    ).toEqual(['started', 'applied'])
+    // Put back by hand: restore finds the prior, as the journal keeps it, and closes the change.
+    const { lambda } = sdk(moto.endpoint())
+    await lambda.send(
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: 'pw-desc',
+        Description: `db pw is ${secret} ok`,
+      }),
+    )
+    const r = await restoreCase(ctx, { confirmed: true })
+    expect(r.results.map((x) => [x.step, x.outcome, x.notes])).toEqual([
+      ['containment.recycle', 'already-undone', []],
+    ])
+    expect(r.warnings).toEqual([])
+    expect(viewJournal(ctx.case.journal.all()).status.code).toBe('restored')
+    await ctx.case.close()
+  })
+
   it('a function URL opened by hand on a new alias between two contains is closed by the second and reopened by restore with the first', async () => {
     const role = await seedRole(moto.endpoint(), { name: 'url-added-role' })
     await seedFunction(moto.endpoint(), { name: 'url-added', roleArn: role.arn })
