@@ -21,7 +21,18 @@ export const LOOKUP_EVENTS_RETENTION_MS = 90 * 86_400_000
 export function parseTimeBound(text: string, flag: string, now: number): number {
   const trimmed = text.trim()
   const rel = RELATIVE.exec(trimmed)
-  if (rel) return now - Number(rel[1]) * (UNIT_MS[rel[2]!.toLowerCase()] ?? 0)
+  if (rel) {
+    const t = now - Number(rel[1]) * (UNIT_MS[rel[2]!.toLowerCase()] ?? 0)
+    // An age reaching back past what a date holds (`200000000d`) was taken, every file read, and
+    // the run then ended on formatting the window (RangeError, exit 1).
+    if (!(t >= -MAX_DATE_MS)) {
+      throw new UsageError(
+        `unable to read ${flag} ${JSON.stringify(text)}: it reaches back past the earliest time a date holds (${new Date(-MAX_DATE_MS).toISOString()})`,
+        { actions: [`pass ${flag} like 7d, 12h, 30m, or 2025-03-01T12:00:00Z (UTC)`] },
+      )
+    }
+    return t
+  }
   let iso = trimmed
   if (/^\d{4}-\d{2}-\d{2}$/.test(iso)) iso = `${iso}T00:00:00Z`
   else if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(iso)) iso = `${iso.replace(' ', 'T')}Z`

@@ -6,6 +6,7 @@ import {
   deliveryMayHold,
   deliverySpan,
   deliveryTimeOf,
+  describeWindow,
   parseTimeBound,
   resolveWindow,
 } from '../../../src/core/timeline/window.js'
@@ -40,6 +41,26 @@ describe('window', () => {
     // An --until in the future is the same as none: the window runs to now.
     expect(resolveWindow({ since: '1d', until: '3000-01-01' }, now).end).toBe(
       Date.parse('3000-01-01T00:00:00Z'),
+    )
+  })
+
+  it('refuses an age that reaches back past what a date holds, before anything is read', () => {
+    // Before: --since 200000000d was taken, every file read, and the run ended on formatting the
+    // window (RangeError: Invalid time value, exit 1).
+    for (const [since, until] of [
+      ['200000000d', undefined],
+      [`${'9'.repeat(30)}w`, undefined],
+      ['2025-03-01', '200000000d'],
+    ])
+      expect(() => resolveWindow({ since, until }, now), `${since} ${until}`).toThrow(
+        /reaches back past the earliest time a date holds/,
+      )
+    expect(() => parseTimeBound('200000000d', '--until', now)).toThrow(UsageError)
+    // An age near the earliest time a date holds is a window like any other.
+    const oldest = resolveWindow({ since: '100000000d', until: '0000-01-01' }, now)
+    expect(describeWindow(oldest)).toBe('-271766-06-28T12:00:00.000Z → 0000-01-01T00:00:00.000Z')
+    expect(describeWindow(resolveWindow({ since: '0000-01-01', until: '9999-12-31' }, now))).toBe(
+      '0000-01-01T00:00:00.000Z → 9999-12-31T00:00:00.000Z',
     )
   })
 
