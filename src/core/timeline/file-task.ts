@@ -10,6 +10,7 @@ import {
   checkGzipCrc,
   type DecodedInput,
   decodeText,
+  foreignInput,
   gunzipDeferred,
   InflateScratch,
   InflateTooLarge,
@@ -342,6 +343,8 @@ export class FileProcessor {
     const decoded: DecodedInput = { records: [], skipped: result.skipped }
     const lineMode = /\.(jsonl|ndjson)(\.gz)?$/i.test(task.display)
     const iamPossible = mayHoldIamEvents(task.display)
+    // A document with a Records array was read (JSON Lines of trail files): the input is a log.
+    let trailDocuments = false
     const onSlice = (slice: Buffer, kind: 'record' | 'document') => {
       if (this.prefilter && !this.prefilter.mayMatch(slice, iamPossible) && mayHoldRecords(slice)) {
         result.records++
@@ -361,6 +364,7 @@ export class FileProcessor {
         typeof value === 'object' &&
         Array.isArray((value as Rec).Records)
       ) {
+        trailDocuments = true
         for (const item of (value as Rec).Records as unknown[]) acceptRecord(item, decoded)
       } else acceptRecord(value, decoded)
       for (const record of decoded.records) this.take(record, result, part)
@@ -408,12 +412,27 @@ export class FileProcessor {
         if (splitter.notRecords > 0)
           result.skipped['not-cloudtrail'] = (result.skipped['not-cloudtrail'] ?? 0) + splitter.notRecords
       }
+      // As the whole-input reader does: what holds no record and nothing of CloudTrail's is
+      // refused as not CloudTrail, not read as an empty log (its items are the refusal's detail).
+      const foreign =
+        trailDocuments || splitter.wrappers > 0
+          ? undefined
+          : foreignInput(
+              result.records,
+              result.skipped,
+              lineMode ? 'the JSON Lines file' : 'the JSON',
+              lineMode ? 'line' : 'item',
+            )
+      if (foreign) {
+        result.skipped = {}
+        throw new InputRefused('not-cloudtrail', foreign)
+      }
     } catch (err) {
       // zlib's errors carry a Z_ code; anything else is not the gzip's fault (an error a record
       // raised was once called corrupt-gzip, on a plain JSON pipe).
       const code = (err as { code?: unknown }).code
       const reason: SkipReason =
-        err instanceof SplitError
+        err instanceof SplitError || err instanceof InputRefused
           ? err.reason
           : typeof code === 'string' && code.startsWith('Z_')
             ? 'corrupt-gzip'

@@ -348,10 +348,40 @@ export function acceptRecord(item: unknown, out: DecodedInput): void {
   out.records.push(rec)
 }
 
+/**
+ * Why an array or JSON Lines (no `Records` or `Events` wrapper to say it is a log) is refused as
+ * not CloudTrail, if it is: it gave no record, and every item in it was skipped as not CloudTrail
+ * (or, in JSON Lines, not JSON) — another tool's findings, not a log. It is refused as one object
+ * of them is, rather than read as a log with nothing in it (a run over it alone replaced the
+ * timeline with an empty one). An empty one (`[]`) is an empty log; an item CloudTrail wrote (an
+ * Insights record, a record without a time) says it is a log. Looked at once an input.
+ */
+export function foreignInput(
+  records: number,
+  skipped: DecodedInput['skipped'],
+  what: string,
+  unit: 'item' | 'line',
+): string | undefined {
+  if (records > 0 || !skipped['not-cloudtrail']) return undefined
+  let items = 0
+  for (const k in skipped) {
+    if (k !== 'not-cloudtrail' && k !== 'invalid-json') return undefined
+    items += skipped[k as SkipReason] ?? 0
+  }
+  return `${what} holds no CloudTrail record: ${items === 1 ? `1 ${unit}, not a record` : `${items} ${unit}s, none a record`} (no eventName, eventSource or other record field)`
+}
+
+/** Throws InputRefused('not-cloudtrail') when foreignInput says why. */
+function refuseForeign(out: DecodedInput, what: string, unit: 'item' | 'line'): void {
+  const why = foreignInput(out.records.length, out.skipped, what, unit)
+  if (why) throw new InputRefused('not-cloudtrail', why)
+}
+
 function fromDocument(doc: unknown, out: DecodedInput): void {
   if (Array.isArray(doc)) {
     out.format = 'array'
     for (const item of doc) acceptRecord(item, out)
+    refuseForeign(out, 'the JSON array', 'item')
     return
   }
   if (doc === null || typeof doc !== 'object')
@@ -382,6 +412,7 @@ function fromDocument(doc: unknown, out: DecodedInput): void {
 
 function fromJsonLines(text: string, out: DecodedInput, firstError: string): void {
   let parsedAny = false
+  let trailLines = false
   let start = 0
   while (start < text.length) {
     let end = text.indexOf('\n', start)
@@ -404,10 +435,12 @@ function fromJsonLines(text: string, out: DecodedInput, firstError: string): voi
       !Array.isArray(value) &&
       Array.isArray((value as Rec).Records)
     ) {
+      trailLines = true
       for (const item of (value as Rec).Records as unknown[]) acceptRecord(item, out)
     } else acceptRecord(value, out)
   }
   if (!parsedAny) throw new InputRefused('invalid-json', `not valid JSON: ${firstError}`)
+  if (!trailLines) refuseForeign(out, 'the JSON Lines file', 'line')
   out.format = 'jsonl'
 }
 

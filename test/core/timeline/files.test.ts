@@ -1225,6 +1225,49 @@ describe('inputs read as a stream', () => {
     const streamed = await p.processStream({ seq: 0, display: path, origin: 'file', path }, () => undefined)
     expect(streamed.records).toBe(0)
     expect(streamed.skipped).toEqual({ 'not-cloudtrail': 1 })
+    // Refused as the whole-file reader refuses it (it was passed over as an empty log).
+    expect(streamed.refused?.reason).toBe('not-cloudtrail')
+  })
+
+  it('refuses an array or JSON Lines that holds no CloudTrail record, in every run and read whole or streamed', async () => {
+    const dir = await tempDir()
+    // Another tool's findings: each was "parsed" as an empty log and the run stored an empty timeline.
+    await writeFile(join(dir, 'guardduty.json'), '[{"findingId":"gd-1","severity":8}]\n')
+    await writeFile(join(dir, 'other.jsonl'), '{"a":1}\n[1,2,3]\n')
+    for (const fn of ['orders-api', undefined]) {
+      const { ctx } = await timelineContext()
+      const err = await collectTimeline(ctx, {
+        ...(fn ? { function: fn, roles: ['orders-api-role'] } : {}),
+        sources: [dir],
+      }).catch((e) => e)
+      expect(err, String(fn)).toBeInstanceOf(UsageError)
+      const summary = err.envelopeExtra.result
+      expect(summary.files.refused, String(fn)).toBe(2)
+      expect(summary.skipped, String(fn)).toEqual({ 'not-cloudtrail': 2 })
+      expect(summary.notStored, String(fn)).toMatch(/^every input was refused/)
+    }
+    const { FileProcessor } = await import('../../../src/core/timeline/file-task.js')
+    const hunt = await huntProcessor()
+    for (const name of ['guardduty.json', 'other.jsonl']) {
+      const path = join(dir, name)
+      for (const p of [hunt, new FileProcessor(setup, null)]) {
+        const task = { seq: 0, display: path, origin: 'file' as const, path }
+        for (const r of [p.processWhole(task), await p.processStream(task, () => undefined)]) {
+          expect(r.refused?.reason, `${name} ${p.setup.mode}`).toBe('not-cloudtrail')
+          expect(r.skipped, name).toEqual({ 'not-cloudtrail': 1 })
+        }
+      }
+    }
+    // An empty array, an empty trail file and a records array of junk are logs, read whole or streamed.
+    await writeFile(join(dir, 'empty.json'), '[]')
+    await writeFile(join(dir, 'empty-trail.json'), '{"Records":[]}')
+    await writeFile(join(dir, 'junk-trail.json'), '{"Records":[{"a":1}]}')
+    for (const name of ['empty.json', 'empty-trail.json', 'junk-trail.json']) {
+      const path = join(dir, name)
+      const task = { seq: 0, display: path, origin: 'file' as const, path }
+      for (const r of [hunt.processWhole(task), await hunt.processStream(task, () => undefined)])
+        expect(r.refused, name).toBeUndefined()
+    }
   })
 
   it('counts text between the documents of a streamed input as invalid, as the whole-file reader does', async () => {

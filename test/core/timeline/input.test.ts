@@ -113,6 +113,46 @@ describe('decodeText', () => {
   })
 })
 
+describe('decodeText: an array or JSON Lines with no CloudTrail record', () => {
+  it('is refused as not CloudTrail, as one object of it is, not read as an empty log', () => {
+    // Before: "parsed", 0 events, and a run over it alone replaced the timeline with an empty one.
+    expect(refusal(() => decodeText('[{"findingId":"gd-1","severity":8}]\n'))).toEqual({
+      reason: 'not-cloudtrail',
+      message:
+        'the JSON array holds no CloudTrail record: 1 item, not a record (no eventName, eventSource or other record field)',
+    })
+    expect(refusal(() => decodeText('{"a":1}\n[1,2,3]\n{broken\n'))).toEqual({
+      reason: 'not-cloudtrail',
+      message:
+        'the JSON Lines file holds no CloudTrail record: 3 lines, none a record (no eventName, eventSource or other record field)',
+    })
+    expect(refusal(() => decodeText('[null, 5, {"CloudTrailEvent":"[1]"}]')).reason).toBe('not-cloudtrail')
+  })
+
+  it('is an empty log when empty, or when CloudTrail wrote what it holds; records in junk are kept', () => {
+    expect(decodeText('[]')).toEqual({ records: [], skipped: {}, format: 'array' })
+    expect(decodeText('{"Records":[]}')).toEqual({ records: [], skipped: {}, format: 'trail' })
+    // A wrapper says it is a log: its items that are not records are counted, as before.
+    expect(decodeText('{"Records":[{"a":1}]}').skipped).toEqual({ 'not-cloudtrail': 1 })
+    expect(decodeText('{"Records":[{"a":1}]}\n{"a":1}\n').skipped).toEqual({ 'not-cloudtrail': 2 })
+    const insight = rec('i', { eventType: 'AwsCloudTrailInsight', insightDetails: {} })
+    expect(decodeText(JSON.stringify([insight, { a: 1 }])).skipped).toEqual({
+      'insights-record': 1,
+      'not-cloudtrail': 1,
+    })
+    expect(decodeText(JSON.stringify([rec('t', { eventTime: 'soon' }), 1])).skipped).toEqual({
+      'no-event-time': 1,
+      'not-cloudtrail': 1,
+    })
+    const mixed = decodeText(JSON.stringify([{ findingId: 'gd-1' }, rec('a'), 7]))
+    expect(mixed.records.map((r) => r.eventID)).toEqual(['a'])
+    expect(mixed.skipped).toEqual({ 'not-cloudtrail': 2 })
+    const lines = decodeText(`{"a":1}\n${JSON.stringify(rec('b'))}\n`)
+    expect(lines.records.map((r) => r.eventID)).toEqual(['b'])
+    expect(lines.skipped).toEqual({ 'not-cloudtrail': 1 })
+  })
+})
+
 describe('gunzipStrict and decodeBytes', () => {
   const body = JSON.stringify({ Records: [rec('a')] })
   const gz = gzipSync(body)
