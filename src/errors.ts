@@ -142,3 +142,66 @@ export function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message
   return String(err)
 }
+
+/**
+ * A FirError as it crosses a thread boundary: a structured clone of an Error keeps its message
+ * but not its class, code, exit code or next steps, and an expected failure in a worker thread (a
+ * rule folder that is missing) became a bug (exit 1) in the main thread. `fields`: its other own
+ * fields (`iamActions`, `problems`, `envelopeExtra`), as they clone.
+ */
+export interface FirErrorData {
+  name: string
+  code: string
+  message: string
+  actions: string[]
+  exitCode: ExitCodeValue
+  stack?: string
+  fields: Record<string, unknown>
+}
+
+const OWN_FIELDS = new Set(['name', 'code', 'message', 'actions', 'exitCode', 'stack', 'cause'])
+
+export function firErrorData(err: FirError): FirErrorData {
+  const fields: Record<string, unknown> = {}
+  for (const k of Object.keys(err))
+    if (!OWN_FIELDS.has(k)) fields[k] = (err as unknown as Record<string, unknown>)[k]
+  return {
+    name: err.name,
+    code: err.code,
+    message: err.message,
+    actions: [...err.actions],
+    exitCode: err.exitCode,
+    ...(err.stack === undefined ? {} : { stack: err.stack }),
+    fields,
+  }
+}
+
+/** fir's error classes by name, each made from what a FirErrorData holds. */
+const FIR_ERROR_CLASSES: Record<string, (d: FirErrorData, o: FirErrorOptions) => FirError> = {
+  UsageError: (d, o) => new UsageError(d.message, o),
+  NotFoundError: (d, o) => new NotFoundError(d.message, o),
+  AccessDeniedError: (d, o) =>
+    new AccessDeniedError(d.message, (d.fields.iamActions as string[] | undefined) ?? [], o),
+  AwsAccessError: (d, o) => new AwsAccessError(d.code, d.message, o),
+  IntegrityError: (d, o) => new IntegrityError(d.message, o),
+  RefusedError: (d, o) => new RefusedError(d.message, o),
+  CaseLockedError: (d, o) => new CaseLockedError(d.message, o),
+  PlaybookError: (d, o) =>
+    new PlaybookError(d.message, (d.fields.problems as PlaybookError['problems'] | undefined) ?? [], o),
+  GapsOnlyError: (d, o) => new GapsOnlyError(d.message, o),
+  EmulatorSafetyError: (d, o) => new EmulatorSafetyError(d.message, o),
+}
+
+/**
+ * The FirError a FirErrorData describes, of its own class (a class fir does not know here is a
+ * FirError with the same code and exit code), with its fields and the stack it had where thrown.
+ */
+export function firErrorFromData(data: FirErrorData): FirError {
+  const make = Object.hasOwn(FIR_ERROR_CLASSES, data.name) ? FIR_ERROR_CLASSES[data.name] : undefined
+  const err = make
+    ? make(data, { actions: data.actions })
+    : new FirError(data.code, data.message, { actions: data.actions, exitCode: data.exitCode })
+  Object.assign(err, data.fields)
+  if (data.stack !== undefined) err.stack = data.stack
+  return err
+}

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
+import { firErrorFromData } from '../../errors.js'
 import {
   expandResult,
   type FilePart,
@@ -69,6 +70,14 @@ export interface PoolOptions {
 /** How long the main lane reads before it lets the event loop run. */
 const MAIN_LANE_SLICE_MS = 4
 
+/**
+ * The error a thread's fatal message reports: a FirError as it was thrown there (its class, code,
+ * exit code and next steps: bad input stays bad input), anything else as a bug.
+ */
+export function fatalError(msg: Extract<WorkerMessage, { type: 'fatal' }>): Error {
+  return msg.error ? firErrorFromData(msg.error) : new Error(msg.message)
+}
+
 /** Resolves when a starting worker says it is ready; rejects when it reports a fatal error, fails or exits. */
 function readyOf(worker: Worker): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -81,7 +90,7 @@ function readyOf(worker: Worker): Promise<void> {
     }
     const onMessage = (msg: WorkerMessage) => {
       if (msg.type === 'ready') done()
-      else if (msg.type === 'fatal') done(new Error(msg.message))
+      else if (msg.type === 'fatal') done(fatalError(msg))
     }
     const onError = (err: Error) => done(err)
     const onExit = (code: number) =>
@@ -254,7 +263,7 @@ export class FilePool {
             pending.done()
           }
         } else if (msg.type === 'fatal') {
-          slot.failed = new Error(msg.message)
+          slot.failed = fatalError(msg)
           for (const p of slot.pending.values()) p.done()
         }
       }
@@ -324,7 +333,7 @@ export class FilePool {
             if (msg.type === 'runs') {
               slot.worker.off('message', onMessage)
               resolve({ runs: msg.runs, count: msg.count, arenas: msg.arenas })
-            } else if (msg.type === 'fatal') reject(new Error(msg.message))
+            } else if (msg.type === 'fatal') reject(fatalError(msg))
           }
           slot.worker.on('message', onMessage)
           slot.worker.postMessage({ type: 'finish' })

@@ -2,7 +2,8 @@
  * Worker-thread entry of the timeline file pipeline: reads, gunzips, pre-filters and parses the
  * inputs it is given and posts back what they hold. One input at a time; large inputs stream.
  */
-import { parentPort, threadId, workerData } from 'node:worker_threads'
+import { type MessagePort, parentPort, threadId, workerData } from 'node:worker_threads'
+import { type FirErrorData, firErrorData, isFirError } from '../../errors.js'
 import {
   type CompactResult,
   compactResult,
@@ -28,7 +29,33 @@ export type WorkerMessage =
   | { type: 'part'; seq: number; part: import('./file-task.js').FilePart }
   | { type: 'results'; results: CompactResult[]; arena?: ArenaTransfer; overflow?: number }
   | { type: 'runs'; runs: string[]; count: number; arenas: ArenaTransfer[] }
-  | { type: 'fatal'; message: string }
+  /** `error`: what was thrown, when it was a FirError (fatalError makes it again in the main thread). */
+  | { type: 'fatal'; message: string; error?: FirErrorData }
+
+/**
+ * Reports a failure that ends this thread's work. A FirError (bad input: a rule folder that went
+ * missing) travels as itself, so the run exits as it would have in the main thread; anything else
+ * is a bug, reported with `where` and its stack when given.
+ */
+function postFatal(port: MessagePort, err: unknown, where?: string): void {
+  if (isFirError(err)) {
+    try {
+      port.postMessage({
+        type: 'fatal',
+        message: err.message,
+        error: firErrorData(err),
+      } satisfies WorkerMessage)
+      return
+    } catch {
+      // A field that does not clone: the message alone, as for any error.
+    }
+  }
+  const message =
+    where !== undefined
+      ? `${where}: ${(err as Error)?.stack ?? err}`
+      : ((err as Error)?.message ?? String(err))
+  port.postMessage({ type: 'fatal', message } satisfies WorkerMessage)
+}
 
 /** The most an ordered batch's arena holds (trail files are small; a batch is about 32 of them). */
 const ORDERED_BATCH_BYTES = 96 * 1024 * 1024
@@ -71,7 +98,7 @@ async function main(): Promise<void> {
         : undefined,
     )
   } catch (err) {
-    port.postMessage({ type: 'fatal', message: (err as Error).message } satisfies WorkerMessage)
+    postFatal(port, err)
     return
   }
   let chain = Promise.resolve()
@@ -109,7 +136,7 @@ async function main(): Promise<void> {
           // Memory stays bounded: wait while the spool writes a run.
           if (spool) await spool.drained()
         } catch (err) {
-          port.postMessage({ type: 'fatal', message: `${task.display}: ${(err as Error).stack ?? err}` })
+          postFatal(port, err, task.display)
           return
         }
       }

@@ -3,6 +3,8 @@ import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { fatalError } from '../../../src/core/timeline/pool.js'
+import { AccessDeniedError, FirError, firErrorData, isFirError } from '../../../src/errors.js'
 import { REPO_ROOT, tempDir } from '../../support/cli.js'
 
 describe('FilePool.start', () => {
@@ -30,6 +32,64 @@ describe('FilePool.start', () => {
     // Ended by itself, not killed at the timeout with threads still running.
     expect(r.signal).toBeNull()
     expect(r.status).toBe(0)
+  })
+})
+
+describe('a FirError in a worker thread', () => {
+  it("reaches the main thread as itself: class, code, exit code and next steps (it was a bug's plain Error)", async () => {
+    // The real worker: an account-wide hunt's threads load the rule pack, and a missing --rules
+    // folder there ended the run with exit 1 and a stack trace.
+    const pool = pathToFileURL(join(REPO_ROOT, 'dist/core/timeline/pool.js')).href
+    const errors = pathToFileURL(join(REPO_ROOT, 'dist/errors.js')).href
+    const script = `
+      const { FilePool } = await import(${JSON.stringify(pool)})
+      const { NotFoundError } = await import(${JSON.stringify(errors)})
+      const setup = { mode: 'all', window: { start: null, end: null }, target: null, firRequestIds: [], ruleDirs: ['/nonexistent/rules'] }
+      try {
+        await FilePool.start(setup, 2)
+        console.log('started')
+      } catch (err) {
+        console.log(JSON.stringify({ notFound: err instanceof NotFoundError, name: err.name, code: err.code,
+          exitCode: err.exitCode, message: err.message, actions: err.actions }))
+      }
+    `
+    const dir = await tempDir()
+    const file = join(dir, 'start.mjs')
+    await writeFile(file, script)
+    const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 15_000 })
+    await rm(dir, { recursive: true, force: true })
+    expect(JSON.parse(r.stdout.trim())).toEqual({
+      notFound: true,
+      name: 'NotFoundError',
+      code: 'not-found',
+      exitCode: 2,
+      message: 'unable to load rules from /nonexistent/rules: no such file or folder',
+      actions: ['pass --rules a folder of Sigma rule files (.yml)'],
+    })
+    expect(r.status).toBe(0)
+  })
+
+  it('keeps the fields of its class as it is cloned across (an access denial still names the IAM actions)', () => {
+    const denied = new AccessDeniedError('unable to read x: access denied', ['s3:GetObject'])
+    const back = fatalError({
+      type: 'fatal',
+      message: denied.message,
+      error: structuredClone(firErrorData(denied)),
+    })
+    expect(back).toBeInstanceOf(AccessDeniedError)
+    expect(back).toMatchObject({ iamActions: ['s3:GetObject'], actions: denied.actions, exitCode: 2 })
+    const other = Object.assign(new FirError('rule-pack', 'unable to load the pack', { exitCode: 1 }), {
+      envelopeExtra: { result: { n: 1 } },
+    })
+    const again = fatalError({
+      type: 'fatal',
+      message: other.message,
+      error: structuredClone(firErrorData(other)),
+    })
+    expect(again).toBeInstanceOf(FirError)
+    expect(again).toMatchObject({ code: 'rule-pack', exitCode: 1, envelopeExtra: { result: { n: 1 } } })
+    // Anything else is a bug, as before.
+    expect(isFirError(fatalError({ type: 'fatal', message: 'boom' }))).toBe(false)
   })
 })
 
