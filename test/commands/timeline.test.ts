@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
-import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { gzipSync } from 'node:zlib'
@@ -751,6 +751,36 @@ describe('fir timeline (built CLI)', () => {
     expect(r.code).toBe(2)
     expect(r.json.error.message).toMatch(/^unable to read --aws-ip-ranges/)
     expect((await readdir(join(cwd, 'cases/TL/timeline'))).filter((f) => f.startsWith('.spool'))).toEqual([])
+    // A hunt's threads load the rules: a missing --rules folder there was a bug (exit 1, a stack
+    // trace), and a folder without a rule file ran silently without the rules asked for. An age
+    // past what a date holds read every file, then ended on RangeError (exit 1).
+    const noRules = join(cwd, 'rules-without-yml')
+    await mkdir(noRules, { recursive: true })
+    await writeFile(join(noRules, 'README.md'), '# rules go here\n')
+    const refusals: [string[], string, RegExp][] = [
+      [
+        ['--rules', join(cwd, 'no-such-rules')],
+        'not-found',
+        /^unable to load rules from .*no-such-rules: no such file or folder$/,
+      ],
+      [['--rules', noRules], 'usage', /: it holds no Sigma rule file \(\.yml or \.yaml\)$/],
+      [
+        ['--since', '200000000d', '--until', '2025-03-02T00:00:00Z'],
+        'usage',
+        /^unable to read --since "200000000d": it reaches back past/,
+      ],
+    ]
+    for (const [extra, code, message] of refusals) {
+      const hunted = await runFir(['timeline', '--case', 'cases/TL', '--source', trail, ...extra, '--json'], {
+        cwd,
+        endpoint: moto.endpoint(),
+        env: { FIR_TIMELINE_WORKERS: '2' },
+      })
+      expect(hunted.code, extra.join(' ')).toBe(2)
+      expect(hunted.json.error.code, extra.join(' ')).toBe(code)
+      expect(hunted.json.error.message, extra.join(' ')).toMatch(message)
+      expect(hunted.json.error.actions[0], extra.join(' ')).toMatch(/^pass --/)
+    }
   })
 
   it('a missing --aws-ip-ranges file is a usage error naming the flag, the file and where to get it, not a Node error', async () => {

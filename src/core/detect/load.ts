@@ -5,7 +5,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type YAML from 'yaml'
-import { ExitCode, FirError, messageOf, NotFoundError } from '../../errors.js'
+import { ExitCode, FirError, messageOf, NotFoundError, UsageError } from '../../errors.js'
 import { type CompiledRule, compileRuleDocument } from './compile.js'
 import { RuleRefusal, refuse } from './refusal.js'
 
@@ -130,16 +130,7 @@ function parsedAtBuild(): Map<string, unknown> {
  * cannot be used are returned in `refused` with the reason; a missing folder is an error.
  */
 export async function loadRuleDir(dir: string): Promise<LoadedRules> {
-  let info: Awaited<ReturnType<typeof stat>>
-  try {
-    info = await stat(dir)
-  } catch (err) {
-    throw new NotFoundError(`unable to load rules from ${dir}: no such file or folder`, {
-      cause: err,
-      actions: ['pass --rules a folder of Sigma rule files (.yml)'],
-    })
-  }
-  const files = info.isDirectory() ? await listRuleFiles(dir) : [dir]
+  const files = await ruleFilesIn(dir)
   const rules: CompiledRule[] = []
   const refused: RefusedRule[] = []
   const seen = new Map<string, string>()
@@ -160,6 +151,35 @@ export async function loadRuleDir(dir: string): Promise<LoadedRules> {
     }
   }
   return { rules, refused }
+}
+
+const RULES_ACTION = 'pass --rules a folder of Sigma rule files (.yml)'
+
+/**
+ * The rule files `dir` names: the `.yml`/`.yaml` files under a folder (recursively, in name
+ * order), or the file itself. Only lists (cheap): a run checks its `--rules` folders with it
+ * before its threads load them. A missing path is a NotFoundError, a folder that cannot be listed
+ * a UsageError (exit 2, with the next step), not a Node error.
+ */
+export async function ruleFilesIn(dir: string): Promise<string[]> {
+  let info: Awaited<ReturnType<typeof stat>>
+  try {
+    info = await stat(dir)
+  } catch (err) {
+    throw new NotFoundError(`unable to load rules from ${dir}: no such file or folder`, {
+      cause: err,
+      actions: [RULES_ACTION],
+    })
+  }
+  if (!info.isDirectory()) return [dir]
+  try {
+    return await listRuleFiles(dir)
+  } catch (err) {
+    throw new UsageError(`unable to load rules from ${dir}: ${messageOf(err)}`, {
+      cause: err,
+      actions: [RULES_ACTION],
+    })
+  }
 }
 
 async function listRuleFiles(dir: string, depth = 0): Promise<string[]> {

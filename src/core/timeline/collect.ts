@@ -15,7 +15,7 @@ import { compactUtc, counted, escapeTerminal, shellArg } from '../common/text.js
 import type { FirContext, Gap } from '../context.js'
 import { assertSameAccount, callerIdentity, parseArn } from '../identity.js'
 import { correlate } from './correlate.js'
-import { loadRulePack, MergeDetector, type RulePack, readAwsIpRanges } from './detections.js'
+import { checkRuleDirs, loadRulePack, MergeDetector, type RulePack, readAwsIpRanges } from './detections.js'
 import { Exporter, type ExportFormat, eventSummary } from './export.js'
 import {
   type FilePart,
@@ -440,6 +440,9 @@ async function collectOnce(
   const now = ctx.clock.awsNow().getTime()
   const window = resolveWindow({ since: options.since, until: options.until, openByDefault: onlyLocal }, now)
   const notes: string[] = readAgainNote ? [readAgainNote] : []
+  // A --rules folder that is missing or holds no rule is bad usage: said before any AWS call or
+  // thread starts (an account-wide hunt's threads load the rules themselves).
+  await checkRuleDirs(options.ruleDirs ?? [])
   if (options.roles?.length && !options.function) {
     throw new UsageError(
       'unable to use --role without a function: the role is the function’s execution role',

@@ -12,6 +12,7 @@ import {
   loadRuleDir,
   type RefusedRule,
   roleNameOf,
+  ruleFilesIn,
 } from '../detect/index.js'
 import type { EventFinding } from './types.js'
 
@@ -48,12 +49,37 @@ export const DETECTOR_LEARN = 2
 /** A detector rule without a function-role scope matches the record (context, burst). */
 export const DETECTOR_ANY = 4
 
+/**
+ * Checks the `--rules` folders before a run reads anything (in the main thread: an account-wide
+ * hunt's threads load their own pack, and a failure there was once a bug, exit 1). Lists only;
+ * what each rule file holds is judged when the pack loads (a refused rule is named, not fatal).
+ */
+export async function checkRuleDirs(ruleDirs: string[]): Promise<void> {
+  for (const dir of ruleDirs) if ((await ruleFilesIn(dir)).length === 0) throw noRuleFiles(dir)
+}
+
+/**
+ * A `--rules` folder without one rule file (a wrong folder, rules in a .zip, or named .txt): the
+ * run is refused rather than run without the rules the responder asked for — a hunt that "found
+ * nothing" with them would read as their rules matching nothing, and a warning on stderr among
+ * the progress is easily missed. Nothing has been read yet: the fix costs one re-run.
+ */
+function noRuleFiles(dir: string): UsageError {
+  return new UsageError(`unable to load rules from ${dir}: it holds no Sigma rule file (.yml or .yaml)`, {
+    actions: [
+      'pass --rules a folder of Sigma rule files (.yml), or one rule file',
+      "or leave --rules out to run fir's own pack alone",
+    ],
+  })
+}
+
 export async function loadRulePack(ruleDirs: string[] = []): Promise<RulePack> {
   const all = await loadBuiltinRules()
   const refused: RefusedRule[] = []
   const seen = new Set(all.map((r) => r.id))
   for (const dir of ruleDirs) {
     const loaded = await loadRuleDir(dir)
+    if (loaded.rules.length === 0 && loaded.refused.length === 0) throw noRuleFiles(dir)
     for (const rule of loaded.rules) {
       if (seen.has(rule.id)) {
         refused.push({ file: rule.file, reason: `its id ${rule.id} is already used by another loaded rule` })
