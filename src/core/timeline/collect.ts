@@ -540,13 +540,27 @@ async function collectOnce(
     throw err
   }
   const localFiles = local?.files ?? []
+  // Refused unread by the walk (outside the file pipeline), counted as refused all the same:
+  // digest files, and what could not be read (a link to nothing, a link loop, a FIFO).
+  const unread = [
+    ...(local?.digestFiles ?? []).map((file) => ({
+      file,
+      reason: 'digest-file' as const,
+      message: 'a CloudTrail digest file (log file validation), not a log',
+    })),
+    ...(local?.unreadable ?? []).map((u) => ({
+      file: u.path,
+      reason: 'unreadable' as const,
+      message: u.reason,
+    })),
+  ]
   if (local?.caseFolders.length) {
     const shown = local.caseFolders.slice(0, 3).map((d) => relative(process.cwd(), d) || '.')
     notes.push(
       `not read: ${local.caseFolders.length === 1 ? 'a fir case folder' : `${local.caseFolders.length} fir case folders`} inside the source (${shown.join(', ')}${local.caseFolders.length > 3 ? ', …' : ''}): fir's own records, not trail logs; name a folder inside one (its timeline/raw/) to read it`,
     )
   }
-  if (local && localFiles.length === 0 && local.outsideWindow === 0 && local.digestFiles.length === 0) {
+  if (local && localFiles.length === 0 && local.outsideWindow === 0 && unread.length === 0) {
     ctx.log.warn(
       `no CloudTrail log file (.json, .jsonl, .gz) was found in ${sources.local.join(', ')}: check --source`,
     )
@@ -730,22 +744,19 @@ async function collectOnce(
       fileSources.set('file', {
         name: sources.local.join(', '),
         kind: 'file',
-        // Digest files are refused unread (below), but they are the source's files all the same.
-        files: local.digestFiles.length,
+        // Files refused unread (below) are the source's files all the same.
+        files: unread.length,
         events: 0,
         kept: 0,
         paths: sources.local,
       })
-      for (const d of local.digestFiles) {
-        bump('digest-file')
+      for (const u of unread) {
+        bump(u.reason)
         if (problemFiles.length < MAX_PROBLEM_FILES)
           problemFiles.push({
-            file: d,
-            skipped: { 'digest-file': 1 },
-            refused: {
-              reason: 'digest-file',
-              message: 'a CloudTrail digest file (log file validation), not a log',
-            },
+            file: u.file,
+            skipped: { [u.reason]: 1 },
+            refused: { reason: u.reason, message: u.message },
           })
         else problemFilesOmitted++
       }
@@ -1305,8 +1316,8 @@ async function collectOnce(
   // (A file the pre-filter ruled out was read: a log with nothing related in it.)
   const nothingRead =
     stored === 0 && totals.events === 0 && totals.read === 0 && totals.prefiltered === 0 && apiPages === 0
-  // Digest files are refused unread, outside the file pipeline: they count all the same.
-  const refusedFiles = totals.refused + (local?.digestFiles.length ?? 0)
+  // Files refused unread, outside the file pipeline, count all the same.
+  const refusedFiles = totals.refused + unread.length
   const whyNothing = !nothingRead
     ? undefined
     : ownGaps().length > 0
@@ -1446,7 +1457,7 @@ async function collectOnce(
       : null,
     sources: sourceSummaries,
     files: {
-      total: totals.files + (local?.digestFiles.length ?? 0),
+      total: totals.files + unread.length,
       read: totals.read,
       prefiltered: totals.prefiltered,
       refused: refusedFiles,

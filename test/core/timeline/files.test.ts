@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
@@ -1268,6 +1268,32 @@ describe('inputs read as a stream', () => {
       for (const r of [hunt.processWhole(task), await hunt.processStream(task, () => undefined)])
         expect(r.refused, name).toBeUndefined()
     }
+  })
+
+  it('counts what a folder walk could not read (a link to nothing, a link loop, a FIFO) as refused, each named', async () => {
+    const dir = await tempDir()
+    await writeFile(join(dir, 'good.json'), JSON.stringify({ Records: [ok('a')] }))
+    await symlink('/nonexistent', join(dir, 'dangling.json'))
+    await symlink('loop.json', join(dir, 'loop.json'))
+    expect(spawnSync('mkfifo', [join(dir, 'fifo.json')]).status).toBe(0)
+    // Before: total 1, read 1, refused 0, and not a word of the other three.
+    const { ctx } = await timelineContext()
+    const { summary } = await collectTimeline(ctx, { sources: [dir] })
+    expect(summary.files).toMatchObject({ total: 4, read: 1, refused: 3 })
+    expect(summary.sources.find((s) => s.kind === 'file')?.files).toBe(4)
+    expect(summary.skipped).toEqual({ unreadable: 3 })
+    expect(summary.problemFiles.map((p) => [p.file.slice(dir.length + 1), p.refused?.reason])).toEqual([
+      ['dangling.json', 'unreadable'],
+      ['fifo.json', 'unreadable'],
+      ['loop.json', 'unreadable'],
+    ])
+    expect(summary.problemFiles[2]?.refused?.message).toBe('a symbolic link loop (ELOOP)')
+    // Nothing else: every input refused, nothing stored (exit 2).
+    await rm(join(dir, 'good.json'))
+    const again = await timelineContext()
+    const err = await collectTimeline(again.ctx, { sources: [dir] }).catch((e) => e)
+    expect(err).toBeInstanceOf(UsageError)
+    expect(err.message).toMatch(/^unable to build the timeline: every input was refused \(3 files\)/)
   })
 
   it('counts text between the documents of a streamed input as invalid, as the whole-file reader does', async () => {

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process'
-import { mkdir, rm, symlink, writeFile } from 'node:fs/promises'
+import { mkdir, realpath, rm, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { listLocal } from '../../../src/core/timeline/sources/local.js'
+import { listLocal, probeLocal } from '../../../src/core/timeline/sources/local.js'
 import type { TimeWindow } from '../../../src/core/timeline/types.js'
 import { tempDir } from '../../support/cli.js'
 
@@ -76,6 +76,73 @@ describe('listLocal', () => {
     } finally {
       await rm(fifo)
       await rm(join(dir, 'link-to-fifo'))
+    }
+  })
+})
+
+describe('listLocal and what a folder holds that is not a file', () => {
+  it('counts links to nothing, link loops and FIFOs as unreadable, with why, and never opens a FIFO', async () => {
+    const dir = await tempDir('fir-local-links-')
+    const logs = join(dir, 'in')
+    await mkdir(logs)
+    await writeFile(join(logs, 'good.json'), '{}')
+    await symlink('/nonexistent', join(logs, 'dangling.json'))
+    await symlink('loopB.json', join(logs, 'loopA.json'))
+    await symlink('loopA.json', join(logs, 'loopB.json'))
+    await symlink('..', join(logs, 'up'))
+    await symlink('good.json', join(logs, 'same.json'))
+    expect(spawnSync('mkfifo', [join(logs, 'fifo.json'), join(logs, 'fifo.txt')]).status).toBe(0)
+    // Before: good.json alone, the rest dropped without a word (a FIFO read would have blocked).
+    const listed = await listLocal([logs], window)
+    expect(listed.files.map((f) => f.path.slice(logs.length + 1))).toEqual(['good.json', 'same.json'])
+    expect(listed.unreadable.map((u) => [u.path.slice(logs.length + 1), u.reason])).toEqual([
+      ['dangling.json', 'a symbolic link to "/nonexistent", which does not exist'],
+      ['fifo.json', 'a named pipe (FIFO): not opened in a folder walk (name it as --source to read a pipe)'],
+      ['loopA.json', 'a symbolic link loop (ELOOP)'],
+      ['loopB.json', 'a symbolic link loop (ELOOP)'],
+      [
+        'up',
+        `a symbolic link loop: it leads to ${await realpath(dir)}, a folder that holds it (not followed)`,
+      ],
+    ])
+    expect(listed.ignored).toBe(1) // fifo.txt, as any file that is not a log
+    // A link to a folder is followed (before: "no CloudTrail log file was found"); one into a
+    // folder the walk reads anyway is not read twice.
+    const linked = join(dir, 'linked')
+    await mkdir(linked)
+    await symlink(logs, join(linked, 'logs'))
+    await symlink(join(logs, 'good.json'), join(linked, 'good-link.json'))
+    const followed = await listLocal([linked], window)
+    expect(followed.files.map((f) => f.path.slice(linked.length + 1))).toEqual([
+      'good-link.json',
+      'logs/good.json',
+      'logs/same.json',
+    ])
+    expect(followed.unreadable).toHaveLength(5)
+    // The folder named as a source too: read once, under its own path.
+    expect((await listLocal([linked, logs], window)).files.map((f) => f.path.slice(dir.length + 1))).toEqual([
+      'linked/good-link.json',
+      'in/good.json',
+      'in/same.json',
+    ])
+    // A cycle through two links (in/back → linked, linked/logs → in) ends where it comes back.
+    await symlink(linked, join(logs, 'back'))
+    expect((await listLocal([logs], window)).files.map((f) => f.path.slice(logs.length + 1))).toEqual([
+      'back/good-link.json',
+      'good.json',
+      'same.json',
+    ])
+    // A source named on the command line says what it is, not "no such file or folder".
+    for (const [name, why] of [
+      ['loopA.json', 'a symbolic link loop (ELOOP)'],
+      ['dangling.json', 'a symbolic link to "/nonexistent", which does not exist'],
+      ['nope.json', 'no such file or folder'],
+      ['good.json/x', 'a part of its path is not a folder (ENOTDIR)'],
+    ]) {
+      const source = join(logs, name)
+      const message = `unable to read source ${JSON.stringify(source)}: ${why}`
+      await expect(listLocal([source], window), name).rejects.toThrow(message)
+      await expect(probeLocal([source]), name).rejects.toThrow(message)
     }
   })
 })

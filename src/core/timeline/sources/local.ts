@@ -1,5 +1,5 @@
-import { readdirSync } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { type Dirent, readdirSync } from 'node:fs'
+import { lstat, readlink, realpath, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { isatty } from 'node:tty'
 import { UsageError } from '../../../errors.js'
@@ -38,6 +38,13 @@ export interface LocalListing {
    * folder, or a folder in one, is read as asked.
    */
   caseFolders: string[]
+  /**
+   * What a folder walk met and could not read, each with why: a symbolic link to nothing or a
+   * link loop (whatever its name: it may have led to a folder of logs), a folder that cannot be
+   * listed, and a pipe, socket or device with a log's name (never opened: a walk must not wait on
+   * a FIFO no one writes to; one named as a source is read). Counted as refused, unread.
+   */
+  unreadable: { path: string; reason: string }[]
 }
 
 /**
@@ -46,7 +53,14 @@ export interface LocalListing {
  * error, before anything is read.
  */
 export async function listLocal(paths: string[], window: TimeWindow): Promise<LocalListing> {
-  const out: LocalListing = { files: [], digestFiles: [], outsideWindow: 0, ignored: 0, caseFolders: [] }
+  const out: LocalListing = {
+    files: [],
+    digestFiles: [],
+    outsideWindow: 0,
+    ignored: 0,
+    caseFolders: [],
+    unreadable: [],
+  }
   // Only several sources can name a path twice (a folder and a file in it, or overlapping
   // folders): a single one is walked without keeping every path in sets (a bucket has thousands).
   const several = paths.length > 1
@@ -64,8 +78,7 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
   ) => {
     if (several && seen.has(path)) return
     if (!named && !isInputName(base)) {
-      if (!several) ignoredCount++
-      else ignored.add(path)
+      ignore(path)
       return
     }
     if (several) {
@@ -84,6 +97,52 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
     if (pipe) out.files.push({ path, size: -1, pipe: true })
     else out.files.push(delivered === undefined ? { path, size } : { path, size, delivered })
   }
+  const ignore = (path: string) => {
+    if (!several) ignoredCount++
+    else ignored.add(path)
+  }
+  const unreadable = (path: string, reason: string) => {
+    if (several) {
+      if (seen.has(path)) return
+      seen.add(path)
+    }
+    out.unreadable.push({ path, reason })
+  }
+  // Folders walked, by real path: the source folders (walked or to be) and the folders links led
+  // to. A link to a folder is followed unless it leads into one of them (read there already, or a
+  // loop) — a link to a folder that holds one of them is a loop, and is said to be one.
+  const walked: string[] = []
+  for (const p of paths) {
+    const real = await realpath(resolve(p)).catch(() => undefined)
+    if (real && (await stat(real).catch(() => undefined))?.isDirectory()) walked.push(real)
+  }
+  const inside = (path: string, folder: string) =>
+    path === folder || path.startsWith(folder.endsWith('/') ? folder : `${folder}/`)
+  const followLink = async (full: string, name: string, depth: number, digestDir: boolean) => {
+    let s: Awaited<ReturnType<typeof stat>>
+    try {
+      s = await stat(full)
+    } catch (err) {
+      unreadable(full, await whyUnreadable(full, err))
+      return
+    }
+    if (s.isFile()) consider(full, name, s.size, false, digestDir)
+    else if (s.isDirectory()) {
+      const real = await realpath(full)
+      if (walked.some((w) => inside(real, w))) return
+      if (walked.some((w) => inside(w, real))) {
+        unreadable(full, `a symbolic link loop: it leads to ${real}, a folder that holds it (not followed)`)
+        return
+      }
+      walked.push(real)
+      await walk(full, depth + 1)
+    } else special(full, name, `a symbolic link to ${kindOf(s)}`)
+  }
+  /** A pipe, socket or device met in a walk: never opened (a FIFO would block the walk). */
+  const special = (full: string, name: string, what: string) => {
+    if (!isInputName(name)) ignore(full)
+    else unreadable(full, `${what}: not opened in a folder walk (name it as --source to read a pipe)`)
+  }
   // Folders are read synchronously (a trip to the thread pool per folder tripled the walk of a
   // bucket's thousands of small folders), yielding to the event loop now and then (Ctrl-C).
   let slice = performance.now()
@@ -93,7 +152,14 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
       await new Promise<void>((r) => setImmediate(r))
       slice = performance.now()
     }
-    const entries = readdirSync(dir, { withFileTypes: true })
+    let entries: Dirent[]
+    try {
+      entries = readdirSync(dir, { withFileTypes: true })
+    } catch (err) {
+      if (depth === 0) throw sourceError(dir, await whyUnreadable(dir, err))
+      unreadable(dir, `a folder that cannot be listed: ${await whyUnreadable(dir, err)}`)
+      return
+    }
     if (depth > 0 && isCaseFolder(entries)) {
       if (!out.caseFolders.includes(dir)) out.caseFolders.push(dir)
       return
@@ -105,10 +171,8 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
       const full = prefix + e.name
       if (e.isDirectory()) await walk(full, depth + 1)
       else if (e.isFile()) consider(full, e.name, -1, false, digestDir)
-      else if (e.isSymbolicLink()) {
-        const s = await stat(full).catch(() => undefined)
-        if (s?.isFile()) consider(full, e.name, s.size, false, digestDir)
-      }
+      else if (e.isSymbolicLink()) await followLink(full, e.name, depth, digestDir)
+      else special(full, e.name, kindOf(e))
     }
   }
   const pipes = new Set<string>()
@@ -117,12 +181,8 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
     let s: Awaited<ReturnType<typeof stat>>
     try {
       s = await stat(path)
-    } catch {
-      throw new UsageError(`unable to read source ${JSON.stringify(p)}: no such file or folder`, {
-        actions: [
-          'pass --source api, s3://bucket/prefix, or the path of a file or folder of CloudTrail logs',
-        ],
-      })
+    } catch (err) {
+      throw sourceError(p, await whyUnreadable(path, err))
     }
     if (s.isDirectory()) {
       await walk(path, 0)
@@ -171,16 +231,49 @@ export async function probeLocal(paths: string[]): Promise<{ path: string; dir: 
         },
       )
     }
+    let s: Awaited<ReturnType<typeof stat>>
     try {
-      const s = await stat(resolve(p))
-      out.push({ path: resolve(p), dir: s.isDirectory(), size: s.size })
-    } catch {
-      throw new UsageError(`unable to read source ${JSON.stringify(p)}: no such file or folder`, {
-        actions: [
-          'pass --source api, s3://bucket/prefix, or the path of a file or folder of CloudTrail logs',
-        ],
-      })
+      s = await stat(resolve(p))
+    } catch (err) {
+      throw sourceError(p, await whyUnreadable(resolve(p), err))
     }
+    out.push({ path: resolve(p), dir: s.isDirectory(), size: s.size })
   }
   return out
+}
+
+/** A source that cannot be read: bad usage (exit 2), before anything is read. */
+function sourceError(p: string, why: string): UsageError {
+  return new UsageError(`unable to read source ${JSON.stringify(p)}: ${why}`, {
+    actions: ['pass --source api, s3://bucket/prefix, or the path of a file or folder of CloudTrail logs'],
+  })
+}
+
+/**
+ * Why a path could not be read, from what stat (or readdir) threw: a link loop and a link to
+ * nothing are said to be links (both were "no such file or folder"), not missing paths.
+ */
+async function whyUnreadable(path: string, err: unknown): Promise<string> {
+  const code = (err as NodeJS.ErrnoException).code
+  if (code === 'ELOOP') return 'a symbolic link loop (ELOOP)'
+  if (code === 'ENOENT') {
+    const link = await lstat(path).then(
+      (l) => l.isSymbolicLink(),
+      () => false,
+    )
+    if (!link) return 'no such file or folder'
+    const target = await readlink(path).catch(() => undefined)
+    return `a symbolic link to ${target === undefined ? 'a path' : JSON.stringify(target)}, which does not exist`
+  }
+  if (code === 'EACCES' || code === 'EPERM') return `permission denied (${code})`
+  if (code === 'ENOTDIR') return 'a part of its path is not a folder (ENOTDIR)'
+  return (err as Error)?.message ?? String(err)
+}
+
+/** What a directory entry that is neither a file, a folder nor a link is. */
+function kindOf(e: Pick<Dirent, 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>): string {
+  if (e.isFIFO()) return 'a named pipe (FIFO)'
+  if (e.isSocket()) return 'a socket'
+  if (e.isCharacterDevice() || e.isBlockDevice()) return 'a device'
+  return 'not a regular file'
 }
