@@ -133,12 +133,13 @@ describe('listLocal and what a folder holds that is not a file', () => {
       'same.json',
     ])
     // A source named on the command line says what it is, not "no such file or folder".
-    for (const [name, why] of [
+    const sources: [string, string][] = [
       ['loopA.json', 'a symbolic link loop (ELOOP)'],
       ['dangling.json', 'a symbolic link to "/nonexistent", which does not exist'],
       ['nope.json', 'no such file or folder'],
       ['good.json/x', 'a part of its path is not a folder (ENOTDIR)'],
-    ]) {
+    ]
+    for (const [name, why] of sources) {
       const source = join(logs, name)
       const message = `unable to read source ${JSON.stringify(source)}: ${why}`
       await expect(listLocal([source], window), name).rejects.toThrow(message)
