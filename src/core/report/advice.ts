@@ -2,7 +2,7 @@ import { shellArg } from '../common/text.js'
 import { rotateSecretWords } from '../credentials/role-use.js'
 import { truncate } from './format.js'
 import {
-  CLOSING_MEASURE,
+  closingMeasure,
   type FunctionContainment,
   type JournalView,
   type KeyFate,
@@ -395,11 +395,12 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   }
   if (closedFns.length) {
     const closedBy = (f: (typeof exposed)[number]) => {
+      const c = containmentOf(input, f)
       const how = [
         ...new Set(
-          (containmentOf(input, f)?.closed ?? [])
+          (c?.closed ?? [])
             .filter((i) => i.public)
-            .map((i) => CLOSING_MEASURE[i.kind]?.did ?? i.kind),
+            .map((i) => closingMeasure(i.kind, (m) => c!.measures.includes(m))?.did ?? i.kind),
         ),
       ]
       return how.length ? `${labelOf(f)} (${how.join(', ')})` : labelOf(f)
@@ -438,8 +439,13 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   // Public access the attacker opened (a public statement, a URL without auth) is closed while
   // containment keeps the function each event targeted behind it (the event's functionName); the
   // rest is still to undo now. Without a target in the timeline, every function the case counts.
-  const everyFunction = (measure: string) =>
-    input.journal.functions.length > 0 && input.journal.functions.every((f) => f.measures.includes(measure))
+  const closerOf = (c: FunctionContainment, kind: AccessOpened['kind']) =>
+    closingMeasure(kind, (m) => c.measures.includes(m))
+  // What closes that kind of access on every function the case counts (none: not every one).
+  const everyFunction = (kind: AccessOpened['kind']) => {
+    const closers = input.journal.functions.flatMap((c) => closerOf(c, kind) ?? [])
+    return closers.length > 0 && closers.length === input.journal.functions.length ? closers : []
+  }
   const openedTo = (kind: AccessOpened['kind']) =>
     input.accessOpened
       .filter((a) => a.kind === kind)
@@ -451,7 +457,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
           ...a,
           name: ref.name,
           target: known?.arn || a.functionName,
-          closed: c?.measures.includes(CLOSING_MEASURE[kind]!.measure) ?? false,
+          closedBy: c ? closerOf(c, kind) : undefined,
         }
       })
   const closedHow = new Map<FindingView, string>()
@@ -466,9 +472,14 @@ export function recommend(input: AdviceInput): RecommendationView[] {
         : null
     if (!kind) continue
     const opened = openedTo(kind)
-    const open = opened.filter((o) => !o.closed)
-    if (opened.length === 0 ? everyFunction(CLOSING_MEASURE[kind]!.measure) : open.length === 0)
-      closedHow.set(f, CLOSING_MEASURE[kind]!.did)
+    const open = opened.filter((o) => !o.closedBy)
+    const closers =
+      opened.length === 0
+        ? everyFunction(kind)
+        : open.length === 0
+          ? opened.flatMap((o) => o.closedBy ?? [])
+          : []
+    if (closers.length) closedHow.set(f, [...new Set(closers.map((m) => m.did))].join(', '))
     else if (open.length) {
       openedFindings.push(f)
       for (const o of open)

@@ -40,7 +40,7 @@ import {
   utcDisplayOrNull,
 } from './format.js'
 import {
-  CLOSING_MEASURE,
+  closingMeasure,
   type ExposureItem,
   type FunctionExposure,
   type KeyFate,
@@ -224,6 +224,21 @@ function exposureText(v: unknown): string {
   return asString(r.summary) ?? itemName(v)
 }
 
+/**
+ * A function URL with AuthType NONE in words, from the public grants its snapshot saw (AWS answers
+ * a NONE URL only as far as the resource policy grants public access; since October 2025 a new URL
+ * needs both lambda:InvokeFunctionUrl and lambda:InvokeFunction). An older summary without the
+ * grants is taken as open.
+ */
+function urlWayText(grants: unknown): string {
+  const g = asRecord(grants)
+  if (grants === undefined || grants === null || (g.invokeFunctionUrl && g.invokeFunction))
+    return 'function URL open to anyone (AuthType NONE)'
+  return g.invokeFunctionUrl
+    ? 'function URL with AuthType NONE; the policy grants * lambda:InvokeFunctionUrl but not lambda:InvokeFunction (a URL made before October 2025 may still answer anyone)'
+    : 'function URL with AuthType NONE; no statement seen grants public access (whoever adds one opens it)'
+}
+
 /** Event source mapping states in which it runs the function, or may (what containment disables). */
 const MAPPING_RUNS = new Set(['Enabled', 'Enabling', 'Creating', 'Updating'])
 
@@ -233,8 +248,7 @@ function waysInto(entry: Record<string, unknown>): ExposureItem[] {
     const r = asRecord(x)
     const kind = asString(r.kind) ?? ''
     const sid = asString(r.sid) ?? '(no Sid)'
-    if (kind === 'function-url')
-      return { kind, what: 'function URL open to anyone (AuthType NONE)', public: true }
+    if (kind === 'function-url') return { kind, what: urlWayText(r.grants), public: true }
     if (kind === 'resource-policy')
       return {
         kind,
@@ -984,13 +998,11 @@ export async function buildReportModel(
       const inForce = (action: string) =>
         [f.arn, f.name].some((t) => t && journal.inForce.has(`${action}|${t}`))
       const kinds = exposureKinds.get(f) ?? []
-      const isClosed = (i: number) => {
-        const m = CLOSING_MEASURE[kinds[i] ?? '']?.measure
-        return m !== undefined && inForce(m)
-      }
-      const closed = f.exposure.filter((_, i) => isClosed(i))
-      const open = f.exposure.filter((_, i) => !isClosed(i))
-      const measures = [...new Set(kinds.filter((_, i) => isClosed(i)).map((k) => CLOSING_MEASURE[k]!.did))]
+      // A URL left with AuthType NONE is closed as well by the public statements removed.
+      const closer = (i: number) => closingMeasure(kinds[i] ?? '', inForce)
+      const closed = f.exposure.filter((_, i) => closer(i))
+      const open = f.exposure.filter((_, i) => !closer(i))
+      const measures = [...new Set(kinds.flatMap((_, i) => closer(i)?.did ?? []))]
       if (closed.length === 0)
         impact.push(`${f.label} is reachable from outside the account: ${f.exposure.join('; ')}.`)
       else

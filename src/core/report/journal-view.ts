@@ -72,15 +72,42 @@ const FUNCTION_MEASURES = new Set([
   'containment.permissions',
 ])
 
+/** A measure that closes a way into a function, and what it did, in words. */
+export interface ClosingMeasure {
+  measure: string
+  did: string
+}
+
 /**
- * The measure that closes each kind of way in (as snapshots and the timeline name them), and what
- * it did, in words (`service-principal`: no measure closes it). The status, the impact lines and
- * the advice all read this one table.
+ * The measures that close each kind of way in (as snapshots and the timeline name them), the one
+ * that closes it directly first (`service-principal`: no measure closes it). A function URL with
+ * AuthType NONE answers only callers the resource policy grants public access (AWS: the policy
+ * "must grant public access before your function URL can receive requests"), so removing the
+ * public statements closes it too, whatever its AuthType. The status, the impact lines and the
+ * advice all read this one table.
  */
-export const CLOSING_MEASURE: Readonly<Record<string, { measure: string; did: string }>> = {
-  'function-url': { measure: 'containment.url', did: 'function URL auth set to AWS_IAM' },
-  'resource-policy': { measure: 'containment.permissions', did: 'public resource-policy statements removed' },
-  'event-source': { measure: 'containment.event-sources', did: 'event source mappings disabled' },
+export const CLOSING_MEASURES: Readonly<Record<string, readonly ClosingMeasure[]>> = {
+  'function-url': [
+    { measure: 'containment.url', did: 'function URL auth set to AWS_IAM' },
+    {
+      measure: 'containment.permissions',
+      did: 'function URL kept AuthType NONE but no statement grants public access (removed by the case)',
+    },
+  ],
+  'resource-policy': [
+    { measure: 'containment.permissions', did: 'public resource-policy statements removed' },
+  ],
+  'event-source': [{ measure: 'containment.event-sources', did: 'event source mappings disabled' }],
+}
+
+/** The first measure in force (`on`) that closes a way in of `kind`, or undefined. */
+export function closingMeasure(kind: string, on: (measure: string) => boolean): ClosingMeasure | undefined {
+  return CLOSING_MEASURES[kind]?.find((m) => on(m.measure))
+}
+
+/** Whether one of `measures` is among those that close a way in of `kind`. */
+function closesKind(kind: string, measures: readonly string[]): boolean {
+  return CLOSING_MEASURES[kind]?.some((m) => measures.includes(m.measure)) ?? false
 }
 
 /** What each closing measure closes, for a function no snapshot in the case describes. */
@@ -386,15 +413,12 @@ function containmentOfFunctions(
           .filter(([m]) => ever(m))
           .map(([, x]) => ({ ...x, public: false }))
     const measures = [...FUNCTION_MEASURES, 'containment.recycle'].filter(on)
-    const closes = (i: ExposureItem) => {
-      const m = CLOSING_MEASURE[i.kind]?.measure
-      return m !== undefined && on(m)
-    }
+    const closes = (i: ExposureItem) => closingMeasure(i.kind, on) !== undefined
     const closed = items.filter(closes)
     const open = items.filter((i) => !closes(i))
     const throttled = on('containment.throttle')
     const stopping = measures.filter((m) => FUNCTION_MEASURES.has(m))
-    const closable = open.filter((i) => CLOSING_MEASURE[i.kind] !== undefined)
+    const closable = open.filter((i) => CLOSING_MEASURES[i.kind] !== undefined)
     // Measures the timeline shows undone after fir applied them: whoever undid them may have
     // opened it in other ways too, so the function is not known to be contained.
     const undone = isJournaled ? undoneOf(targets) : []
@@ -408,10 +432,10 @@ function containmentOfFunctions(
     let why: string | null = null
     if (undone.length > 0) {
       const undoneMeasures = undone.map((u) => u.measure)
-      const rest = closable.filter((i) => !undoneMeasures.includes(CLOSING_MEASURE[i.kind]?.measure ?? ''))
+      const rest = closable.filter((i) => !closesKind(i.kind, undoneMeasures))
       why = `${f.label}: not known to be contained — ${[...undone.map(undoneText), ...openText(rest)].join('; ')}`
     } else if (!contained && unsettled.length > 0) {
-      const known = closable.filter((i) => !unsettled.includes(CLOSING_MEASURE[i.kind]?.measure ?? ''))
+      const known = closable.filter((i) => !closesKind(i.kind, unsettled))
       why = `${f.label}: not known to be contained — ${[
         `${unsettled.map(stepTitle).join(', ')} ${unsettled.length === 1 ? 'was' : 'were'} interrupted (no outcome journaled), so whether ${unsettled.length === 1 ? 'it is' : 'they are'} in force is unknown`,
         ...openText(known),

@@ -23,7 +23,7 @@ import {
   truncate,
   utcDisplay,
 } from './format.js'
-import { CLOSING_MEASURE, shortTarget, type TimelineUndo } from './journal-view.js'
+import { CLOSING_MEASURES, shortTarget, type TimelineUndo } from './journal-view.js'
 import type { FindingView, KeyEvent, Level } from './model.js'
 
 /** What one pass over timeline/events.jsonl yields (plus the findings file, when there is one). */
@@ -179,7 +179,9 @@ function measureUndoneBy(
   if (!/lambda\.amazonaws\.com$/.test(source)) return null
   const fn = asString(req.functionName)
   const opened = accessOpenedBy(event, findings)
-  if (opened && fn) return { measure: CLOSING_MEASURE[opened]!.measure, target: fn }
+  // Public access opened again undoes the measure that closes it directly (the URL's auth, the
+  // statements): a URL set to NONE while the statements stay removed opens nothing by itself.
+  if (opened && fn) return { measure: CLOSING_MEASURES[opened]![0]!.measure, target: fn }
   const reserved = req.reservedConcurrentExecutions
   if (
     fn &&

@@ -656,4 +656,78 @@ describe('what the snapshot showed open, against what the case did', () => {
       `Long-term access key ${KEY} was in the environment of ${FN} (evidence set ${first}) and not found there by its newest snapshot (${second}): it was rotated in this case (see the actions taken).`,
     )
   })
+
+  it('calls a URL with AuthType NONE closed once the case removed the public statements it needs', async () => {
+    // AWS answers a NONE URL only as far as the resource policy grants public access: the public
+    // statement removed, nobody outside the account can call it.
+    const url = 'https://p.lambda-url.us-east-1.on.aws/'
+    const dir = await snapshotCase(
+      plainEntry({
+        url: { url, authType: 'NONE', qualifiers: ['$LATEST'] },
+        exposure: [
+          {
+            kind: 'function-url',
+            qualifiers: ['$LATEST'],
+            level: 'high',
+            summary: `function URL ${url} has AuthType NONE; the policy grants * lambda:InvokeFunctionUrl but not lambda:InvokeFunction (required too since October 2025; older URLs may still answer)`,
+            url,
+            authType: 'NONE',
+            grants: { invokeFunctionUrl: true, invokeFunction: false },
+          },
+          {
+            kind: 'resource-policy',
+            qualifiers: ['$LATEST'],
+            level: 'high',
+            summary: 'statement pub allows everyone (lambda:InvokeFunctionUrl)',
+            sid: 'pub',
+            principal: '*',
+            actions: ['lambda:InvokeFunctionUrl'],
+          },
+        ],
+      }),
+    )
+    const exposureLine = (m: ReportModel) =>
+      m.summary.impact.find((l) => l.includes('from outside the account'))
+    const open = await buildReportModel(dir, { verify: false })
+    // Before: "Not contained … billing-export: not contained — function URL open to anyone (AuthType
+    // NONE)", and "the case closed it: public resource-policy statements removed. It is still
+    // reachable: function URL … the policy grants * lambda:InvokeFunctionUrl …".
+    await journal(dir, [['containment.permissions', FN_ARN, { statements: [] }]])
+    const removed = await buildReportModel(dir, { verify: false })
+    expect(removed.summary.status.code).toBe('contained')
+    expect(exposureLine(removed)).toMatch(
+      /^billing-export was reachable from outside the account when snapshotted \(.*\); the case closed it: function URL kept AuthType NONE but no statement grants public access \(removed by the case\), public resource-policy statements removed\.$/,
+    )
+    const md = await renderReport(removed, { format: 'md' })
+    expect(md).not.toMatch(/open to anyone|still reachable/)
+
+    // Contained in full, then the URL alone restored (`fir restore --actions throttle,url`): the
+    // statements are still removed, so the URL set back to NONE is still closed.
+    await journal(dir, [
+      ['containment.url', FN_ARN, { configs: [{ qualifier: null, url, authType: 'AWS_IAM' }] }],
+    ])
+    const handle = await CaseHandle.open(dir)
+    try {
+      await handle.journal.append({
+        action: 'containment.url',
+        target: FN_ARN,
+        params: { undoOf: 0 },
+        outcome: 'undone',
+        after: { configs: [{ qualifier: null, url, authType: 'NONE' }] },
+      })
+    } finally {
+      await handle.close()
+    }
+    const urlRestored = await buildReportModel(dir, { verify: false })
+    expect(urlRestored.summary.status.code).toBe('contained')
+    expect(urlRestored.summary.status.detail).not.toContain('open to anyone')
+    expect(exposureLine(urlRestored)).toContain(
+      'the case closed it: function URL kept AuthType NONE but no statement grants public access (removed by the case)',
+    )
+    expect(exposureLine(urlRestored)).not.toContain('still reachable')
+    // Not contained at first: said with the grant the snapshot saw, not "open to anyone".
+    expect(open.summary.status.detail).toContain(
+      `${FN}: not contained — function URL with AuthType NONE; the policy grants * lambda:InvokeFunctionUrl but not lambda:InvokeFunction (a URL made before October 2025 may still answer anyone); resource-policy statement pub open to everyone or another account`,
+    )
+  })
 })
