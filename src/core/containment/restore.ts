@@ -242,7 +242,8 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
     ...(options.onPlan ? { onPlan: options.onPlan } : {}),
   })
   if (!run.dryRun) {
-    for (const w of [reopenedWarning(ctx, run.results, calls), conflictWarning(run.results)]) {
+    const removed = statementsStillRemoved(pending, run.results, calls)
+    for (const w of [reopenedWarning(ctx, run.results, calls, removed), conflictWarning(run.results)]) {
       if (!w) continue
       ctx.log.warn(w)
       warnings.push(w)
@@ -270,14 +271,43 @@ function unknownWarning(ctx: FirContext, unknown: readonly UndoRecord[]): string
 }
 
 /**
+ * Whether a function's public resource-policy statements are still removed after this restore, as
+ * far as the journal and this run know: the case's containment.permissions change of it removed
+ * every one and is still pending, and this run left it in place (kept, not selected) or put no
+ * public statement back. A URL set back to AuthType NONE then answers nobody outside the account:
+ * AWS requires the resource policy to grant public access too.
+ */
+function statementsStillRemoved(
+  pending: readonly UndoRecord[],
+  results: readonly StepResult[],
+  calls: readonly UndoCall[],
+): (fn: ChangedFunction) => boolean {
+  const hasPublic = (state: unknown) =>
+    ((state as PermissionsState | null)?.statements ?? []).some((x) => x.public)
+  return (fn) =>
+    pending.some((record) => {
+      if (record.step !== 'containment.permissions' || record.after == null || hasPublic(record.after))
+        return false
+      if (!functionsOf(record).some((c) => isSameChanged(c, fn))) return false
+      const i = calls.findIndex((c) => c.record === record)
+      const r = i === -1 ? undefined : results[i]
+      // Left as it is (kept, or not selected); else what the undo left in place, when it says.
+      if (r === undefined || r.outcome === 'skipped') return true
+      return r.after != null && !hasPublic(r.after)
+    })
+}
+
+/**
  * What this restore opened to the outside again, function by function: URLs set back to AuthType
- * NONE and public resource-policy statements put back. Restoring is the responder's call; saying
- * so keeps a function from going public again unnoticed while its code may still be compromised.
+ * NONE (while public statements grant access to them) and public resource-policy statements put
+ * back. Restoring is the responder's call; saying so keeps a function from going public again
+ * unnoticed while its code may still be compromised.
  */
 function reopenedWarning(
   ctx: FirContext,
   results: readonly StepResult[],
   calls: readonly UndoCall[],
+  statementsRemoved: (fn: ChangedFunction) => boolean,
 ): string | undefined {
   // By function (ARN, else name and region): the same name in two regions is two functions.
   const opened = new Map<string, { fn: ChangedFunction | undefined; label: string; what: string[] }>()
@@ -299,7 +329,8 @@ function reopenedWarning(
       o.what.push(what)
       opened.set(key, o)
     }
-    if (r.step === 'containment.url') {
+    // A URL with AuthType NONE whose public statements the case still keeps removed opens nothing.
+    if (r.step === 'containment.url' && !(fn && statementsRemoved(fn))) {
       const before = (r.before as UrlState | null)?.configs ?? []
       // Only a URL this restore set back: the same config (qualifier and address) closed before it.
       // One it left alone (another URL made since, already NONE) it did not reopen.

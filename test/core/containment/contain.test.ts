@@ -671,6 +671,40 @@ describe('containment steps against moto', () => {
     await ctx.case.close()
   })
 
+  it('a URL set back to AuthType NONE while the public statements stay removed is not called reachable', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'url-only-role' })
+    await seedFunction(moto.endpoint(), { name: 'url-only', roleArn: role.arn })
+    await seedFunctionUrl(moto.endpoint(), 'url-only', 'NONE')
+    await seedPermission(moto.endpoint(), 'url-only', {
+      sid: 'pub',
+      principal: '*',
+      action: 'lambda:InvokeFunctionUrl',
+      functionUrlAuthType: 'NONE',
+    })
+    const ctx = await testContext(moto.endpoint(), { caseId: 'C-UO' })
+    await containFunction(ctx, {
+      function: 'url-only',
+      actions: ['url', 'permissions'],
+      snapshot: fakeSnapshot(),
+    })
+    // Before: "reachable from outside the account again: url-only (function URL of $LATEST with
+    // AuthType NONE)", though no statement grants anyone access to it (AWS answers 403).
+    const urlBack = await restoreCase(ctx, { actions: ['url'], confirmed: true })
+    expect(urlBack.results.map((r) => [r.step, r.outcome])).toEqual([
+      ['containment.permissions', 'skipped'],
+      ['containment.url', 'undone'],
+    ])
+    expect(urlBack.warnings.filter((w) => w.startsWith('reachable'))).toEqual([])
+    // The statement put back: now it is.
+    const statementBack = await restoreCase(ctx, { confirmed: true })
+    expect(statementBack.warnings.filter((w) => w.startsWith('reachable'))).toEqual([
+      expect.stringMatching(
+        /^reachable from outside the account again: url-only \(public statement pub\)\. /,
+      ),
+    ])
+    await ctx.case.close()
+  })
+
   it('reports a conflict and leaves a value someone else changed since', async () => {
     const s = await seedCompromisedFunction(moto.endpoint(), { logEvents: false })
     const ctx = await testContext(moto.endpoint(), { caseId: 'C-2' })
