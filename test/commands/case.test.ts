@@ -740,6 +740,32 @@ describe('fir case (built CLI)', () => {
     )
   })
 
+  it('show says on its timeline line that records claim the eventID of another with other content, ids escaped', async () => {
+    const cwd = await tempDir()
+    const handle = await CaseHandle.init('CF', { firVersion: '0.1.0', cwd })
+    await mkdir(join(handle.dir, 'timeline'), { recursive: true })
+    await writeFile(join(handle.dir, 'timeline', 'events.jsonl'), '{"id":"dup-1"}\n{"id":"dup-1"}\n')
+    await writeFile(join(handle.dir, 'timeline', 'findings.json'), '[]\n')
+    for (const rel of ['timeline/events.jsonl', 'timeline/findings.json'])
+      await recordArtifact(handle.dir, handle.journal, rel)
+    await handle.journal.append({
+      action: 'timeline.collect',
+      target: 'victim-fn',
+      params: {
+        events: { stored: 2, conflicting: { count: 2, ids: ['dup-1', 'x\u001b[2J\nwarning: FAKE'] } },
+      },
+      outcome: 'recorded',
+    })
+    await handle.close()
+    const show = await runFir(['case', 'show', '--case', 'cases/CF'], { cwd })
+    expect(show.code, show.stderr).toBe(0)
+    // Before: "Timeline: 2 events; findings none", and nothing of the altered or forged record.
+    expect(show.stdout).toContain(
+      'Timeline: 2 events; findings none; 2 records claim the eventID of another record but not its content (dup-1, x\\e[2J\\nwarning: FAKE): a copy of a log was altered or a record forged — compare them in timeline/events.jsonl',
+    )
+    expect(show.stdout.split('\n').some((l) => l.startsWith('warning: FAKE'))).toBe(false)
+  })
+
   it("show lists each snapshot set's findings by level with their titles, escaped and redacted, in text and --json", async () => {
     const sample = await buildSampleCase({
       parent: await tempDir(),

@@ -73,7 +73,7 @@ export default class CaseShow extends FirCommand {
               : Object.entries(s.timeline.findings)
                   .map(([k, v]) => `${k}=${v}`)
                   .join(' ') || 'none'
-          }`
+          }${conflictingText(s.timeline.conflicting)}`
         : 'Timeline: none yet (fir timeline)',
       ...(s.timeline?.problems.length
         ? [
@@ -114,6 +114,16 @@ function setFindingLines(sets: SetFindings[]): string[] {
 }
 
 const SHOWN_FINDINGS = 30
+
+/**
+ * `; 2 records claim the eventID of another record but not its content (dup-1, dup-3): a copy of
+ * a log was altered or a record forged`, or empty. The ids are the records' own: escaped.
+ */
+function conflictingText(c: { count: number; ids: string[] } | null): string {
+  if (!c) return ''
+  const ids = `${c.ids.map((id) => escapeTerminal(id)).join(', ')}${c.count > c.ids.length ? ', …' : ''}`
+  return `; ${counted(c.count, 'record')} ${c.count === 1 ? 'claims' : 'claim'} the eventID of another record but not its content (${ids}): a copy of a log was altered or a record forged — compare them in timeline/events.jsonl`
+}
 
 /** The newest kept timelines, one a line (a case re-run many times keeps many), then how many more. */
 function earlierTimelineLines(kept: { folder: string; events: number | null }[]): string[] {

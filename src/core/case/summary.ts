@@ -16,7 +16,7 @@ import {
   sealedSets,
 } from './evidence-store.js'
 import { unplacedCaseFiles } from './interrupted-writes.js'
-import { readCheckedJournal } from './journal.js'
+import { type JournalEntry, readCheckedJournal } from './journal.js'
 import { archiveBlockedBy, TIMELINE_HISTORY_DIR, unfinishedArchive } from './timeline-archive.js'
 
 export interface CaseSummary {
@@ -33,9 +33,16 @@ export interface CaseSummary {
   findings: SetFindings[]
   /**
    * The current timeline: its event count and findings by level (null when findings.json is not as
-   * recorded), and what is not as the journal recorded it (run `fir case verify`, or re-run it).
+   * recorded), what is not as the journal recorded it (run `fir case verify`, or re-run it), and
+   * the records the run that stored it kept beside another record of their eventID with other
+   * content (its journal entry's `events.conflicting`: an altered or forged record), or null.
    */
-  timeline: { events: number | null; findings: Record<string, number> | null; problems: string[] } | null
+  timeline: {
+    events: number | null
+    findings: Record<string, number> | null
+    problems: string[]
+    conflicting: { count: number; ids: string[] } | null
+  } | null
   /** Timelines a re-run replaced, kept in timeline/history/ (oldest first), with their event counts. */
   earlierTimelines: { folder: string; events: number | null }[]
   /**
@@ -171,6 +178,23 @@ export async function readEarlierTimelines(dir: string): Promise<CaseSummary['ea
   return out
 }
 
+/**
+ * The records the latest run that stored a timeline kept beside another record of their eventID
+ * with other content, as its journal entry says (`events.conflicting`), or null when none.
+ */
+function conflictingOf(entries: readonly JournalEntry[]): { count: number; ids: string[] } | null {
+  const run = [...entries]
+    .reverse()
+    .find(
+      (e) => e.action === 'timeline.collect' && (e.params as { stored?: unknown } | null)?.stored !== false,
+    )
+  const c = (run?.params as { events?: { conflicting?: { count?: unknown; ids?: unknown } } } | null)?.events
+    ?.conflicting
+  const count = typeof c?.count === 'number' ? c.count : 0
+  if (count <= 0) return null
+  return { count, ids: Array.isArray(c?.ids) ? c.ids.map(String) : [] }
+}
+
 /** What a case holds, read without the lock (it never writes). */
 export async function summariseCase(dir: string): Promise<CaseSummary> {
   const meta = await readCaseMeta(dir)
@@ -228,7 +252,7 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
         findings = null
       }
     } else if (!findingsBytes) asRecorded('timeline/findings.json', undefined)
-    timeline = { events, findings, problems }
+    timeline = { events, findings, problems, conflicting: conflictingOf(entries) }
   }
   const earlierTimelines = await readEarlierTimelines(dir)
   // One the next writing command puts back (not one a file the run never journaled blocks).

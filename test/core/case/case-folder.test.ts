@@ -93,6 +93,7 @@ describe('case folder', () => {
       events: 30_000,
       findings: { high: 2 },
       problems: [],
+      conflicting: null,
     })
   })
 

@@ -83,6 +83,7 @@ describe('summariseCase: the timeline', () => {
       events: null,
       findings: null,
       problems: ['timeline/events.jsonl is missing', 'timeline/findings.json is missing'],
+      conflicting: null,
     })
   })
 })

@@ -519,7 +519,12 @@ describe('fir timeline --source api', () => {
     expect(partly.summary.gaps.length).toBeGreaterThan(0)
     expect(partly.summary.api?.pages).toBeGreaterThan(0)
     expect(partly.summary.notStored).toBeUndefined()
-    expect((await summariseCase(dir)).timeline).toEqual({ events: 0, findings: {}, problems: [] })
+    expect((await summariseCase(dir)).timeline).toEqual({
+      events: 0,
+      findings: {},
+      problems: [],
+      conflicting: null,
+    })
   })
 
   it('records a denied region as a gap, keeps the other region, and notes a region that is not enabled', async () => {

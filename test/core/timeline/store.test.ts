@@ -359,6 +359,7 @@ describe('a timeline file is journaled before it takes its name', () => {
       events: 2,
       findings: null,
       problems: ['timeline/findings.json is missing'],
+      conflicting: null,
     })
 
     const opened = await CaseHandle.open(dir)
