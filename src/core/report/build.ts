@@ -49,6 +49,7 @@ import {
   viewJournal,
 } from './journal-view.js'
 import {
+  type ConflictingRecords,
   type EvidenceSetView,
   type FindingView,
   type FunctionFacts,
@@ -545,6 +546,33 @@ function windowView(
   }
 }
 
+/** EventIDs named in the text of conflicting records, at most. */
+const CONFLICTING_IDS_SHOWN = 10
+
+/**
+ * Records that claim the eventID of another record with other content: the timeline run's count
+ * and first ids (`events.conflicting`), with every such eventID the scan found. Null when none.
+ */
+function conflictingRecords(
+  run: Record<string, unknown>,
+  found: readonly { id: string; records: number }[],
+): ConflictingRecords | null {
+  const extra = found.reduce((n, x) => n + x.records - 1, 0)
+  const count = Math.max(Number(run.count) || 0, extra)
+  if (count === 0) return null
+  const all = [...new Set([...found.map((x) => x.id), ...asArray(run.ids).map(String)])]
+  const ids = all.slice(0, CONFLICTING_IDS_SHOWN)
+  // The scan finds every one; without it (no events file) the run named its first few only, and
+  // says there may be more as its warning did (more records than ids).
+  const more = all.length > ids.length || (found.length === 0 && count > all.length)
+  const one = count === 1
+  return {
+    count,
+    ids,
+    text: `${counted(count, 'record')} of the timeline ${one ? 'claims' : 'claim'} the eventID of another record but not its content (${ids.join(', ')}${more ? ', …' : ''}): CloudTrail records each event once, under one eventID, so a copy of a log was altered or a record forged. Every version is kept (marked in the key events) and its findings counted once; compare them in ${EVENTS_FILE} and in the sources they came from to find which copy was altered.`,
+  }
+}
+
 /** The events dated after the timeline run ended, the time a run's events all precede. */
 function eventsAfterRun(times: number[], ranUntil: string | null): { count: number; last: string } | null {
   const end = ranUntil ? Date.parse(ranUntil) : Number.NaN
@@ -809,6 +837,9 @@ export async function buildReportModel(
       roleTests.set(role, ofRole)
       return role
     })
+  // Records that claim one eventID with other content, as the run that stored the timeline
+  // counted them: the scan then finds every version of each.
+  const conflictingRun = asRecord(asRecord(ts.events).conflicting)
   const scan = await scanTimeline(
     raw.eventsPath,
     raw.timelineFindings,
@@ -816,7 +847,9 @@ export async function buildReportModel(
     [...roles, ...timelineRoles].map((r) => r.name),
     [...new Set(functions.flatMap(environmentKeyIds))],
     revokePolicyName(raw.meta.id),
+    Number(conflictingRun.count) > 0,
   )
+  const conflicting = conflictingRecords(conflictingRun, scan.conflictingIds)
   if (scan.unreadableLines)
     problems.push(`${EVENTS_FILE}: ${scan.unreadableLines} line(s) are not events and were skipped`)
   // A function the timeline shows the attacker opened to the public, which no snapshot of the case
@@ -1064,6 +1097,8 @@ export async function buildReportModel(
       )
     }
   }
+  // The only sign of tampering with the logs the timeline holds: said before what they show.
+  if (conflicting) impact.push(conflicting.text)
   if (timelinePresent) {
     if (scan.eventsWithFindings) {
       // The most severe rules first (findingGroups is ordered so), named with their level.
@@ -1299,6 +1334,7 @@ export async function buildReportModel(
       eventsFile: EVENTS_FILE,
       eventsFileSha256: eventsArtifact?.sha256 ?? null,
       notes: asArray(ts.notes).map((n) => compactValue(n, 300)),
+      conflicting,
       totalEvents: scan.totalEvents,
       unreadableLines: scan.unreadableLines,
       first: firstIso,

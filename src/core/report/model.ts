@@ -400,6 +400,12 @@ export interface TimelineSection {
   eventsFileSha256: string | null
   /** Notes the timeline run left (timeline/summary.json `notes`). */
   notes: string[]
+  /**
+   * Records that claim the eventID of another record with other content (an altered copy of a log
+   * or a forged record: the only sign of tampering the timeline holds), or null when there are none:
+   * what it means in words, the eventIDs (the first few), and how many records.
+   */
+  conflicting: ConflictingRecords | null
   totalEvents: number
   /** Lines of events.jsonl that could not be read as events. */
   unreadableLines: number
@@ -434,6 +440,16 @@ export interface TimelineSection {
   chart: ChartModel | null
 }
 
+/** Records of the timeline that claim one eventID with other content (see TimelineSection). */
+export interface ConflictingRecords {
+  /** Records kept beside another record of their eventID (timeline/summary.json `events.conflicting.count`). */
+  count: number
+  /** The eventIDs, the first few (each an attacker-reachable value). */
+  ids: string[]
+  /** `2 records claim the eventID of another record but not its content (dup-1, dup-3): …`. */
+  text: string
+}
+
 export interface CountRow {
   name: string
   count: number
@@ -465,6 +481,11 @@ export interface KeyEvent {
   request: string
   /** Why it is a key event: `finding`, `change`, `change by fir`, `failed or denied`, `same source IP as a finding`. */
   reason: string
+  /**
+   * Set when other records of the timeline claim its eventID with other content (`2 records in the
+   * timeline claim this eventID …`): one version was altered or forged. Null otherwise.
+   */
+  conflict: string | null
 }
 
 /**

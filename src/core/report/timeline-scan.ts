@@ -86,6 +86,12 @@ export interface TimelineScan {
    * case's revocation policy deleted. fir's own calls and failed ones are not among them.
    */
   measuresUndone: TimelineUndo[]
+  /**
+   * EventIDs that more than one record of the timeline claims (the timeline keeps one of identical
+   * copies, so these differ: one was altered or forged), with how many records each, in the order
+   * first met; empty unless the scan was asked to look for them.
+   */
+  conflictingIds: { id: string; records: number }[]
 }
 
 /** A long-term access key that signed calls a detection flagged high or critical. */
@@ -327,6 +333,8 @@ interface Group {
   actors: Set<string>
   eventIds: string[]
   summary: string
+  /** Findings of this rule on another record of an eventID already counted: not counted again. */
+  otherVersions: number
 }
 
 function addToGroups(
@@ -356,6 +364,7 @@ function addToGroups(
       actors: new Set(),
       eventIds: [],
       summary,
+      otherVersions: 0,
     }
     groups.set(key, g)
   }
@@ -377,6 +386,36 @@ function addToGroups(
   if (eventId && g.eventIds.length < 5) g.eventIds.push(eventId)
 }
 
+/**
+ * Whether a finding of `rule` at `level` on event `eventId` is the first met (`seen` holds those
+ * met so far; undefined: no eventID is claimed twice, every finding counts). A record claiming the
+ * eventID of one already counted is another version of that event, not another event: the group
+ * notes it (`otherVersions`) instead of counting it again.
+ */
+function firstVersion(
+  seen: Set<string> | undefined,
+  groups: Map<string, Group>,
+  f: { rule: string; level: Level },
+  eventId: string,
+): boolean {
+  if (!seen || !eventId) return true
+  const key = `${f.rule}\u0000${f.level}\u0000${eventId}`
+  if (!seen.has(key)) {
+    seen.add(key)
+    return true
+  }
+  const g = groups.get(`${f.rule}\u0000${f.level}`)
+  if (g) g.otherVersions++
+  return false
+}
+
+/** ` (also 1 other version of its eventID, altered or forged: counted once)`, or empty. */
+function otherVersionsText(n: number): string {
+  return n === 0
+    ? ''
+    : ` (also ${n} other version${n === 1 ? '' : 's'} of ${n === 1 ? 'an eventID' : 'eventIDs'} already counted, with other content: a copy altered or a record forged; counted once)`
+}
+
 /** ` (failed or denied: an attempt)`: what a finding's detail says of its calls that were refused. */
 function failedText(failed: number, count: number): string {
   if (failed === 0) return ''
@@ -394,7 +433,7 @@ function groupsToViews(groups: Map<string, Group>): FindingView[] {
       title: g.title,
       kind: g.rule,
       target: g.actors.size ? [...g.actors].join(', ') + (g.actors.size >= 4 ? ', …' : '') : 'not recorded',
-      detail: `${g.summary || 'no detail recorded'}${failedText(g.failed, g.count)}`,
+      detail: `${g.summary || 'no detail recorded'}${failedText(g.failed, g.count)}${otherVersionsText(g.otherVersions)}`,
       count: g.count,
       failed: g.failed,
       first: g.firstIso,
@@ -422,6 +461,12 @@ export async function scanTimeline(
   watchedKeys: string[] = [],
   /** The case's revocation policy (`fir-revoke-<case id>`): a call deleting it undoes sessions. */
   revokePolicy: string | null = null,
+  /**
+   * The timeline holds records that claim one eventID with other content (its summary's
+   * `events.conflicting`): every eventID is then counted, to find and mark each version, and a
+   * finding is counted once per eventID. Only then: an account's timeline holds millions.
+   */
+  findConflicts = false,
 ): Promise<TimelineScan> {
   const scan: TimelineScan = {
     totalEvents: 0,
@@ -455,7 +500,11 @@ export async function scanTimeline(
     watchedKeyUse: [],
     accessOpened: [],
     measuresUndone: [],
+    conflictingIds: [],
   }
+  const recordsOf = findConflicts ? new Map<string, number>() : undefined
+  // `rule|level|eventID` of the findings counted (see firstVersion).
+  const findingsCounted = findConflicts ? new Set<string>() : undefined
   const accessOpened = new Map<string, AccessOpened>()
   const measuresUndone = new Map<string, TimelineUndo>()
   const watched = new Map(
@@ -641,6 +690,7 @@ export async function scanTimeline(
           })
       }
       const id = asString(event.id) ?? ''
+      if (recordsOf && id) recordsOf.set(id, (recordsOf.get(id) ?? 0) + 1)
       const name = asString(event.name) ?? asString(event.rawName) ?? 'unknown'
       // Formatted only for the few events that are shown (most of 100,000 are only counted).
       let isoTime: string | undefined
@@ -650,7 +700,7 @@ export async function scanTimeline(
         if (errorText && id) failedFlagged.add(id)
         for (const f of findings) {
           eventFindingPoints.push({ ms, level: f.level })
-          if (!findingsFile)
+          if (!findingsFile && firstVersion(findingsCounted, eventGroups, f, id))
             addToGroups(eventGroups, f, time(), actorName, id, `${name} by ${actorName}`, !!errorText)
         }
       }
@@ -711,6 +761,7 @@ export async function scanTimeline(
         findingsText: [...new Set(findings.map((f) => f.title))].join('; '),
         request: compactValue(event.requestParameters ?? null, 220),
         reason,
+        conflict: null,
       })
       if (rank !== null) {
         scan.keyEventsTotal++
@@ -738,6 +789,12 @@ export async function scanTimeline(
   prune()
   // By time, not by ISO text: -000001-… and +275760-… sort by their sign there.
   scan.keyEvents = candidates.sort((a, b) => a.ms - b.ms).map((c) => c.view)
+  for (const [id, records] of recordsOf ?? []) if (records > 1) scan.conflictingIds.push({ id, records })
+  for (const v of scan.keyEvents) {
+    const records = recordsOf?.get(v.id) ?? 0
+    if (records > 1)
+      v.conflict = `${records} records in the timeline claim this eventID with different content: a copy was altered or a record forged`
+  }
 
   // The chart shows the most frequent categories; the rest are drawn together as "other".
   const top = [...scan.byCategory.entries()]
@@ -762,10 +819,12 @@ export async function scanTimeline(
       const eventName = asString(f.eventName) ?? ''
       const actor = asString(f.actor) ?? ''
       if (time) scan.findingPoints.push({ ms: Date.parse(time), level })
+      const rule = asString(f.rule) ?? 'unknown-rule'
+      if (!firstVersion(findingsCounted, groups, { rule, level }, eventId ?? '')) continue
       addToGroups(
         groups,
         {
-          rule: asString(f.rule) ?? 'unknown-rule',
+          rule,
           title: asString(f.title) ?? asString(f.rule) ?? 'untitled finding',
           level,
           tags: asArray(f.tags).map((t) => String(t)),

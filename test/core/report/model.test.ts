@@ -3,6 +3,7 @@ import { appendFile, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
+import { summariseCase } from '../../../src/core/case/summary.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
 import { deepMapStrings } from '../../../src/core/common/redact.js'
 import { buildReportModel } from '../../../src/core/report/build.js'
@@ -15,8 +16,10 @@ import {
   renderReport,
   writeReports,
 } from '../../../src/core/report/render.js'
+import { collectTimeline } from '../../../src/core/timeline/collect.js'
 import { tempDir } from '../../support/cli.js'
 import { buildSampleCase, type SampleCase } from '../../support/sample-case.js'
+import { timelineContext } from '../timeline/context.js'
 
 /** Cells of a Markdown table row, split on pipes that are not escaped. */
 function cells(row: string): number {
@@ -971,5 +974,113 @@ describe('writeReports', () => {
     } finally {
       await handle.close()
     }
+  })
+})
+
+describe('records that claim one eventID with different content', () => {
+  it('are named in the summary and the timeline, marked in the key events, and their findings counted once', async () => {
+    const { ctx, dir } = await timelineContext()
+    const src = await tempDir()
+    const record = {
+      eventVersion: '1.08',
+      userIdentity: {
+        type: 'IAMUser',
+        arn: 'arn:aws:iam::111122223333:user/dev',
+        accountId: '111122223333',
+        accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+      },
+      eventTime: '2025-03-01T10:00:00Z',
+      eventSource: 'lambda.amazonaws.com',
+      eventName: 'UpdateFunctionCode20150331v2',
+      awsRegion: 'us-east-1',
+      sourceIPAddress: '1.1.1.1',
+      userAgent: 'aws-cli/2',
+      requestParameters: { functionName: 'victim-fn' },
+      eventID: 'dup-1',
+      recipientAccountId: '111122223333',
+    }
+    const moved = { ...record, eventID: 'dup-3', eventTime: '2025-03-01T10:05:00Z' }
+    // The same two events from another source: dup-1 from another address, dup-3 at another time.
+    await writeFile(join(src, 'a.json'), JSON.stringify({ Records: [record, moved] }))
+    await writeFile(
+      join(src, 'b.json'),
+      JSON.stringify({
+        Records: [
+          { ...record, sourceIPAddress: '6.6.6.6' },
+          { ...moved, eventTime: '2025-03-01T10:07:00Z' },
+        ],
+      }),
+    )
+    const run = await collectTimeline(ctx, {
+      function: 'victim-fn',
+      roles: ['victim-role'],
+      sources: [join(src, 'a.json'), join(src, 'b.json')],
+      since: '2025-03-01T00:00:00Z',
+    })
+    expect(run.summary.events.conflicting).toEqual({ count: 2, ids: ['dup-1', 'dup-3'] })
+
+    // Before: nothing in the report said so, and the finding counted "dup-1, dup-1".
+    const model = await buildReportModel(dir, { firVersion: 'test', verify: false })
+    expect(model.timeline.conflicting).toMatchObject({ count: 2, ids: ['dup-1', 'dup-3'] })
+    const said =
+      '2 records of the timeline claim the eventID of another record but not its content (dup-1, dup-3): CloudTrail records each event once, under one eventID, so a copy of a log was altered or a record forged.'
+    expect(model.summary.impact[0]).toContain(said)
+    const overwritten = model.findings.groups
+      .flatMap((g) => g.items)
+      .find((f) => f.title === 'Lambda Function Code Overwritten')
+    expect(overwritten).toMatchObject({ count: 2, references: ['dup-1', 'dup-3'] })
+    expect(overwritten?.detail).toContain('also 2 other versions of eventIDs already counted')
+    const marked = model.timeline.keyEvents.map((e) => [e.id, e.sourceIp, e.conflict])
+    expect(marked).toEqual([
+      ['dup-1', '1.1.1.1', expect.stringMatching(/^2 records in the timeline claim this eventID/)],
+      ['dup-1', '6.6.6.6', expect.stringMatching(/^2 records in the timeline claim this eventID/)],
+      ['dup-3', '1.1.1.1', expect.stringMatching(/^2 records in the timeline claim this eventID/)],
+      ['dup-3', '1.1.1.1', expect.stringMatching(/^2 records in the timeline claim this eventID/)],
+    ])
+    const md = await renderReport(model, { format: 'md' })
+    expect(md).toContain(
+      '**Records that claim one eventID with different content.** 2 records of the timeline',
+    )
+    expect(md).toContain('<br>**2 records in the timeline claim this eventID with different content')
+    const html = await renderReport(model, { format: 'html' })
+    expect(html).toContain('<b>Records that claim one eventID with different content.</b> 2 records')
+    expect(html).toContain('<span class="small err"><b>2 records in the timeline claim this eventID')
+
+    // fir case show says so on its timeline line (from the run's journal entry).
+    expect((await summariseCase(dir)).timeline?.conflicting).toEqual({ count: 2, ids: ['dup-1', 'dup-3'] })
+  })
+
+  it('escape the eventIDs they claim, which the forger chose', async () => {
+    const { ctx, dir } = await timelineContext()
+    const src = await tempDir()
+    const id = '<img src=x onerror=alert(1)>|**x**'
+    const record = {
+      eventVersion: '1.08',
+      eventTime: '2025-03-01T10:00:00Z',
+      eventSource: 'lambda.amazonaws.com',
+      eventName: 'UpdateFunctionCode20150331v2',
+      awsRegion: 'us-east-1',
+      sourceIPAddress: '1.1.1.1',
+      requestParameters: { functionName: 'victim-fn' },
+      eventID: id,
+    }
+    await writeFile(
+      join(src, 'a.json'),
+      JSON.stringify({ Records: [record, { ...record, sourceIPAddress: '6.6.6.6' }] }),
+    )
+    await collectTimeline(ctx, {
+      function: 'victim-fn',
+      roles: ['victim-role'],
+      sources: [src],
+      since: '2025-03-01T00:00:00Z',
+    })
+    const model = await buildReportModel(dir, { firVersion: 'test', verify: false })
+    expect(model.timeline.conflicting?.ids).toEqual([id])
+    const html = await renderReport(model, { format: 'html' })
+    expect(html).not.toContain('<img src=x')
+    expect(html).toContain('(&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;|**x**)')
+    const md = await renderReport(model, { format: 'md' })
+    expect(md).not.toContain('<img src=x')
+    expect(md).not.toContain('|**x**')
   })
 })
