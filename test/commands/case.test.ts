@@ -745,7 +745,9 @@ describe('fir case (built CLI)', () => {
     const handle = await CaseHandle.init('CF', { firVersion: '0.1.0', cwd })
     await mkdir(join(handle.dir, 'timeline'), { recursive: true })
     await writeFile(join(handle.dir, 'timeline', 'events.jsonl'), '{"id":"dup-1"}\n{"id":"dup-1"}\n')
-    await writeFile(join(handle.dir, 'timeline', 'findings.json'), '[]\n')
+    // One rule's finding on each version of dup-1: one event, one finding.
+    const finding = { eventId: 'dup-1', rule: 'code-updated', level: 'medium' }
+    await writeFile(join(handle.dir, 'timeline', 'findings.json'), JSON.stringify([finding, finding]))
     for (const rel of ['timeline/events.jsonl', 'timeline/findings.json'])
       await recordArtifact(handle.dir, handle.journal, rel)
     await handle.journal.append({
@@ -759,9 +761,9 @@ describe('fir case (built CLI)', () => {
     await handle.close()
     const show = await runFir(['case', 'show', '--case', 'cases/CF'], { cwd })
     expect(show.code, show.stderr).toBe(0)
-    // Before: "Timeline: 2 events; findings none", and nothing of the altered or forged record.
+    // Before: "Timeline: 2 events; findings medium=2", and nothing of the altered or forged record.
     expect(show.stdout).toContain(
-      'Timeline: 2 events; findings none; 2 records claim the eventID of another record but not its content (dup-1, x\\e[2J\\nwarning: FAKE): a copy of a log was altered or a record forged — compare them in timeline/events.jsonl',
+      'Timeline: 2 events; findings medium=1; 2 records claim the eventID of another record but not its content (dup-1, x\\e[2J\\nwarning: FAKE): a copy of a log was altered or a record forged — compare them in timeline/events.jsonl',
     )
     expect(show.stdout.split('\n').some((l) => l.startsWith('warning: FAKE'))).toBe(false)
   })

@@ -33,7 +33,8 @@ export interface CaseSummary {
   findings: SetFindings[]
   /**
    * The current timeline: its event count and findings by level (null when findings.json is not as
-   * recorded), what is not as the journal recorded it (run `fir case verify`, or re-run it), and
+   * recorded; a rule's finding on several versions of one eventID counted once), what is not as the
+   * journal recorded it (run `fir case verify`, or re-run it), and
    * the records the run that stored it kept beside another record of their eventID with other
    * content (its journal entry's `events.conflicting`: an altered or forged record), or null.
    */
@@ -242,17 +243,30 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
     const events = eventsNow?.lines ?? null
     const findingsBytes = await readFile(pathOf('timeline/findings.json')).catch(() => undefined)
     let findings: Record<string, number> | null = null
+    const conflicting = conflictingOf(entries)
     if (findingsBytes && asRecorded('timeline/findings.json', sha256Hex(findingsBytes))) {
       findings = {}
+      // Two versions of one eventID are one event: a rule's finding on it counts once (as the report).
+      const counted = conflicting ? new Set<string>() : undefined
       try {
-        const list = JSON.parse(findingsBytes.toString('utf8')) as { level?: string }[]
-        for (const f of Array.isArray(list) ? list : [])
+        const list = JSON.parse(findingsBytes.toString('utf8')) as {
+          level?: string
+          rule?: string
+          eventId?: string
+        }[]
+        for (const f of Array.isArray(list) ? list : []) {
+          const key = `${f.rule}\u0000${f.level}\u0000${f.eventId}`
+          if (counted && f.eventId) {
+            if (counted.has(key)) continue
+            counted.add(key)
+          }
           findings[f.level ?? 'unknown'] = (findings[f.level ?? 'unknown'] ?? 0) + 1
+        }
       } catch {
         findings = null
       }
     } else if (!findingsBytes) asRecorded('timeline/findings.json', undefined)
-    timeline = { events, findings, problems, conflicting: conflictingOf(entries) }
+    timeline = { events, findings, problems, conflicting }
   }
   const earlierTimelines = await readEarlierTimelines(dir)
   // One the next writing command puts back (not one a file the run never journaled blocks).
