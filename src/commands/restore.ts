@@ -52,8 +52,11 @@ export default class Restore extends FirCommand {
     const what = args.function ? escapeTerminal(args.function) : `case ${escapeTerminal(ctx.case.meta.id)}`
     const head = dryRun
       ? `Restore plan for ${what} (dry run: nothing changed)`
-      : `Restored ${what}: ${outcomeCounts(rows) || 'nothing to undo'}`
-    const human = [head, '', rows.length ? stepTable(rows) : '  nothing in the journal to undo'].join('\n')
+      : `Restored ${what}: ${outcomeCounts(rows) || (result.unknownChanges ? 'nothing this fir can undo' : 'nothing to undo')}`
+    const none = result.unknownChanges
+      ? `  nothing in the journal that this fir can undo (${result.unknownChanges === 1 ? 'a change of a newer fir, left as it is' : `${result.unknownChanges} changes of a newer fir, left as they are`}: see the warning)`
+      : '  nothing in the journal to undo'
+    const human = [head, '', rows.length ? stepTable(rows) : none].join('\n')
     // An undo the journal could not be read for (integrity) is exit 3, not a gap's 4 (DESIGN §1).
     const unreadable = rows.some((r) => r.error?.code === 'integrity')
     return {

@@ -30,6 +30,8 @@ export interface RestoreOptions {
 
 export interface RestoreResult {
   dryRun: boolean
+  /** Changes of steps this fir does not have (a newer fir's): named in a warning, left as they are. */
+  unknownChanges: number
   actions: RestoreAction[]
   plans: StepResult[]
   results: StepResult[]
@@ -249,7 +251,14 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
       warnings.push(w)
     }
   }
-  return { dryRun: run.dryRun, actions, plans: run.plans, results: run.results, warnings }
+  return {
+    dryRun: run.dryRun,
+    unknownChanges: unknown.length,
+    actions,
+    plans: run.plans,
+    results: run.results,
+    warnings,
+  }
 }
 
 /**

@@ -896,8 +896,9 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
       if (!list.includes(a.target)) list.push(a.target)
       applied.set(a.action, list)
     }
-    // The response status is about containing the function: key and secret rotation do not count.
-    if (!CONTAINMENT.test(a.action)) continue
+    // The response status is about containing the function: key and secret rotation do not count,
+    // nor a step this fir does not have (a newer fir's: the report says it cannot tell of it).
+    if (!CONTAINMENT.test(a.action) || !(a.action in STEP_TITLES)) continue
     if (a.outcome === 'skipped') continue
     // A restore that failed or was denied left the measure as it was (in force): the failure is a
     // gap, not a lifted measure. (A conflict did not put the prior back either, but someone else
