@@ -14,11 +14,13 @@ export interface SessionsParams extends FunctionParams {
  * `fir creds revoke-sessions` revoked the role in the case: one change, see SAME_CHANGE).
  * IAM: iam:GetRole, iam:GetRolePolicy, iam:PutRolePolicy, iam:DeleteRolePolicy (undo).
  * Undo: deletes the policy — only when `sessions` is named in `fir restore --actions`. A role
- * deleted since took the policy with it: named, and undone.
+ * deleted since took the policy with it: named, and undone. A role deleted before the change (one
+ * the case's snapshot recorded before a role swap) has no sessions left to revoke: skipped, named.
  */
 export const sessionsStep = revokeSessionsStep<SessionsParams>({
   id: 'containment.sessions',
   title: "Revoke the role's sessions",
   roleOf: (p) => p.role,
   forKey: (p) => p.function,
+  roleMayBeGone: true,
 })

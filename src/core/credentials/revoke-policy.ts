@@ -5,7 +5,7 @@ import { canonicalJson } from '../common/canonical-json.js'
 import { awsCliCommand, firCommand } from '../common/suggest.js'
 import { escapeTerminal, shellArg } from '../common/text.js'
 import type { FirContext } from '../context.js'
-import { readIamEntity } from '../identity.js'
+import { callerIdentity, readIamEntity } from '../identity.js'
 import { defineStep, type ReadState, type StepSpec } from '../steps/define-step.js'
 import type { Step, UndoRecord } from '../steps/step.js'
 import { pendingUndoOf } from '../steps/undo-records.js'
@@ -189,6 +189,19 @@ function notOwnNote(ctx: FirContext, stepId: string, s: RevokeState): string | n
 }
 
 /**
+ * The ARN of a role that AWS no longer has (no read can give it): in the caller's account and
+ * partition, at the root path. Nothing when the caller is not known.
+ */
+async function roleArnOf(ctx: FirContext, role: string): Promise<{ arn?: string }> {
+  try {
+    const { arn, account } = await callerIdentity(ctx.aws)
+    return { arn: `arn:${arn.split(':')[1] ?? 'aws'}:iam::${account}:role/${role}` }
+  } catch {
+    return {}
+  }
+}
+
+/**
  * Builds a session-revocation step with the role taken from the params by `roleOf`: the same
  * change for `containment.sessions` (the function's execution role) and
  * `credentials.revoke-sessions` (a role by name).
@@ -208,6 +221,13 @@ export function revokeSessionsStep<P extends Record<string, unknown>>(options: {
   forKey?: (params: P) => string
   /** Whether these params ask for the cutoff to move to now even when a revocation is there. */
   renewOf?: (params: P) => boolean
+  /**
+   * The role comes from AWS or the case's snapshots, never typed by the responder (contain: the
+   * function's execution role, a role it ran with before a swap): one deleted since has no
+   * sessions left to revoke, which the row says (skipped), not a failure. Without it a role not
+   * found is refused (`fir creds revoke-sessions --role` with a typo).
+   */
+  roleMayBeGone?: boolean
 }): Step<P, RevokeState> {
   /**
    * Whether the revocation on the role is this case's own (see ownRevocation) and serves the
@@ -238,11 +258,17 @@ export function revokeSessionsStep<P extends Record<string, unknown>>(options: {
         await getRoleInfo(ctx.aws, role)
         return null
       } catch (err) {
-        if (err instanceof NotFoundError) return { kind: 'role', name: role }
+        if (err instanceof NotFoundError) return { kind: 'role', name: role, ...(await roleArnOf(ctx, role)) }
         if (err instanceof FirError) return null
         throw err
       }
     },
+    ...(options.roleMayBeGone
+      ? {
+          whenGone: (gone: { name: string }) =>
+            `role ${gone.name} was deleted since: it has no sessions left to revoke (a deleted role grants its sessions nothing)`,
+        }
+      : {}),
     // Now from AWS's clock (corrected by the Date headers of the reads just made), never the laptop's.
     intend: (ctx, _params, s) => ({ ...s, document: revokeDocument(formatCutoff(ctx.clock.awsNow())) }),
     // A policy of that name that is not a revocation (edited by someone), or not fir's, is replaced.

@@ -477,7 +477,7 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
   },
   // A user deleted since took its keys with it: nothing to reactivate.
   async targetGone(ctx, record) {
-    const user = record.prior.userName
+    const user = record.prior?.userName ?? String(record.params.user)
     try {
       await getUserInfo(ctx.aws, user)
       return null

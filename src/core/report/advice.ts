@@ -314,7 +314,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   }
 
   for (const role of input.roles) {
-    // A role a restore found deleted has no sessions to revoke.
+    // A role this case found deleted (a restore, or contain) has no sessions to revoke.
     if (!role.sessionsRevoked && !roleGone(input, role)) {
       // Now when a finding says the role's credentials were used or could have been taken (a
       // session used outside Lambda, an AssumeRole, changed code or layers); otherwise a
@@ -719,7 +719,10 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     }))
 }
 
-/** Whether a restore of this case found the role deleted since it revoked its sessions. */
+/**
+ * Whether this case found the role deleted: a restore, since it revoked its sessions, or contain,
+ * before it could.
+ */
 function roleGone(input: AdviceInput, role: RoleFacts): boolean {
   return [...input.journal.gone].some(
     (t) => t === role.arn || t.endsWith(`:role/${role.name}`) || t.endsWith(`/${role.name}`),
@@ -738,12 +741,31 @@ export function limitsOf(input: AdviceInput): LimitView[] {
   // Deleted since this case revoked their sessions (a restore found them gone): nothing to lift.
   const goneRoles = input.roles.filter((r) => !r.sessionsRevoked && roleGone(input, r))
   const openRoles = input.roles.filter((r) => !r.sessionsRevoked && !goneRoles.includes(r))
-  if (goneRoles.length) {
+  const revokedOnce = [
+    ...(input.journal.applied.get('containment.sessions') ?? []),
+    ...(input.journal.applied.get('credentials.revoke-sessions') ?? []),
+  ]
+  const wasRevoked = (r: RoleFacts) =>
+    revokedOnce.some(
+      (t) => t === r.arn || t === r.name || t.endsWith(`:role/${r.name}`) || t.endsWith(`/${r.name}`),
+    )
+  // A restore found them gone after this case revoked their sessions, or contain before it could.
+  const goneAfter = goneRoles.filter(wasRevoked)
+  const goneBefore = goneRoles.filter((r) => !wasRevoked(r))
+  if (goneAfter.length) {
     const [role, was, their, them] =
-      goneRoles.length === 1 ? ['Role', 'was', 'its', 'it'] : ['Roles', 'were', 'their', 'them']
+      goneAfter.length === 1 ? ['Role', 'was', 'its', 'it'] : ['Roles', 'were', 'their', 'them']
     limits.push({
       title: `${role} deleted since containment`,
-      detail: `${role} ${joinNames(goneRoles.map((r) => r.name))} ${was} deleted since this case revoked ${their} sessions (a restore found ${them} gone, the revocation with ${them}): there was nothing left to lift, and a deleted role grants its sessions nothing; one created again under the name is another role, with no revocation.`,
+      detail: `${role} ${joinNames(goneAfter.map((r) => r.name))} ${was} deleted since this case revoked ${their} sessions (a restore found ${them} gone, the revocation with ${them}): there was nothing left to lift, and a deleted role grants its sessions nothing; one created again under the name is another role, with no revocation.`,
+    })
+  }
+  if (goneBefore.length) {
+    const [role, was, their, them] =
+      goneBefore.length === 1 ? ['Role', 'was', 'its', 'it'] : ['Roles', 'were', 'their', 'them']
+    limits.push({
+      title: `${role} deleted before containment`,
+      detail: `${role} ${joinNames(goneBefore.map((r) => r.name))} ${was} deleted before this case revoked ${their} sessions (contain found ${them} gone): a deleted role grants its sessions nothing, so there were none left to revoke; one created again under the name is another role, with no revocation.`,
     })
   }
   if (sessionsInForce || revokedRoles.length) {
@@ -753,15 +775,7 @@ export function limitsOf(input: AdviceInput): LimitView[] {
     })
   }
   if (openRoles.length || !(sessionsInForce || revokedRoles.length || goneRoles.length)) {
-    const revokedOnce = [
-      ...(input.journal.applied.get('containment.sessions') ?? []),
-      ...(input.journal.applied.get('credentials.revoke-sessions') ?? []),
-    ]
-    const lifted = openRoles.filter((r) =>
-      revokedOnce.some(
-        (t) => t === r.arn || t === r.name || t.endsWith(`:role/${r.name}`) || t.endsWith(`/${r.name}`),
-      ),
-    )
+    const lifted = openRoles.filter(wasRevoked)
     const never = openRoles.filter((r) => !lifted.includes(r))
     // A revocation a call in the timeline deleted, not a restore of this case.
     const deletedBy = (r: RoleFacts) =>

@@ -246,8 +246,9 @@ export interface JournalView {
   inForce: Set<string>
   /**
    * Containment targets (a function's or a role's ARN) whose latest undo found them deleted since
-   * fir changed them (`params.gone`), with no measure in force on them: nothing of the change was
-   * left, nor anything to act on.
+   * fir changed them (`params.gone`), or that a change found deleted before it was made (a role the
+   * case's snapshot recorded: a `skipped` entry with `params.gone`), with no measure in force on
+   * them: nothing of the change was left, nor anything to act on.
    */
   gone: Set<string>
   /**
@@ -745,7 +746,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
       // that failed, was denied or was cut off names the change it did not undo.
       entry.outcome === 'undone' ||
       entry.outcome === 'conflict' ||
-      entry.outcome === 'skipped' ||
+      (entry.outcome === 'skipped' && asRecord(entry.params).gone !== true) ||
       isUndoEntry(entry)
         ? `Undo: ${stepTitle(entry.action)}`
         : stepTitle(entry.action),
@@ -885,6 +886,8 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   const cutOff = new Map<string, JournalEntry>()
   // Measures undone because their function or role was deleted since (the undo entry's params.gone).
   const goneKeys = new Set<string>()
+  // Targets a change found deleted before it was made (a `skipped` entry with params.gone).
+  const goneBefore = new Set<string>()
   // When each measure got its state (for one in force: when fir applied it), and the measures
   // journaled for each function (its role's revocation included).
   const since = new Map<string, string>()
@@ -899,7 +902,11 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     // The response status is about containing the function: key and secret rotation do not count,
     // nor a step this fir does not have (a newer fir's: the report says it cannot tell of it).
     if (!CONTAINMENT.test(a.action) || !(a.action in STEP_TITLES)) continue
-    if (a.outcome === 'skipped') continue
+    if (a.outcome === 'skipped') {
+      // Not made: its target (a role the case's snapshot recorded) was deleted before it.
+      if (asRecord(bySeq.get(a.journalSeq)?.params).gone === true) goneBefore.add(a.target)
+      continue
+    }
     // A restore that failed or was denied left the measure as it was (in force): the failure is a
     // gap, not a lifted measure. (A conflict did not put the prior back either, but someone else
     // changed the measure: it is no longer fir's to call in force.)
@@ -977,7 +984,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   const targetOf = (k: string) => k.slice(k.indexOf('|') + 1)
   const live = new Set([...inForce].map(targetOf))
   const gone = new Set([...goneKeys].filter((k) => state.get(k) === 'undone').map(targetOf))
-  const deleted = new Set([...gone].filter((t) => !live.has(t)))
+  const deleted = new Set([...gone, ...goneBefore].filter((t) => !live.has(t)))
   const functions = containmentOfFunctions(
     state,
     inForce,

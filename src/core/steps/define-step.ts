@@ -62,7 +62,16 @@ export interface StepSpec<P, S> {
    * (denied, throttled): the undo then fails as the read did. A target deleted since holds nothing
    * of fir's change to put back: the undo is done, named, and journaled `undone`.
    */
-  targetGone?(ctx: FirContext, record: UndoRecord<S>): Promise<GoneTarget | null>
+  targetGone?(ctx: FirContext, record: GoneQuery<S>): Promise<GoneTarget | null>
+  /**
+   * For a change whose target may have been deleted before it is made (a role the case's snapshot
+   * recorded for a function, which someone deleted since): when reading the state answers
+   * not-found and targetGone finds the target itself deleted, why there is nothing to change. The
+   * plan and apply are then `skipped` with it as a note, journaled `skipped` with `params.gone`
+   * and no state: no failure, no gap. Without it (a target the responder named, which may be a
+   * typo), a not-found read fails the change as any failed read does.
+   */
+  whenGone?(gone: GoneTarget, params: P): string
   /** The state apply will leave, computed once from the current state (journaled before the change). */
   intend(ctx: FirContext, params: P, current: S): S
   /** True when the change is already in place: apply then makes no mutating call. */
@@ -123,6 +132,17 @@ export interface StepSpec<P, S> {
 export interface GoneTarget {
   kind: string
   name: string
+  /** Its ARN, for the journal's target, when known (a change not made: no read gave it). */
+  arn?: string
+}
+
+/**
+ * What targetGone asks about: an undo record, or the params of a change about to be made (no
+ * prior then).
+ */
+export interface GoneQuery<S> {
+  params: Record<string, unknown>
+  prior?: S
 }
 
 /** What a target deleted since is, in the before → after of an undo's row. */
@@ -368,6 +388,22 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
   }
 
   /**
+   * Before a change: when reading the state failed with a not-found, the step says a target deleted
+   * before the change leaves nothing to change (whenGone), and targetGone finds it deleted: the
+   * target and why. Null otherwise: the read's failure stands.
+   */
+  async function goneBefore(
+    ctx: FirContext,
+    params: P,
+    err: unknown,
+  ): Promise<{ target: string; label: string; note: string } | null> {
+    if (!(err instanceof NotFoundError) || !spec.targetGone || !spec.whenGone) return null
+    const gone = await spec.targetGone(ctx, { params })
+    if (gone === null) return null
+    return { target: gone.arn ?? gone.name, label: gone.name, note: spec.whenGone(gone, params) }
+  }
+
+  /**
    * What a change or undo that failed part way left: the state read back (`readBack`), else the
    * last state it reported reaching (`progressed`), set on the result with the request ids since
    * `mark`. `read` is undefined when the state could not be read back.
@@ -453,7 +489,26 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
     },
 
     async plan(ctx, params): Promise<Plan<S>> {
-      const read = await spec.read(ctx, params)
+      let read: ReadState<S>
+      try {
+        read = await spec.read(ctx, params)
+      } catch (err) {
+        const gone = await goneBefore(ctx, params, err)
+        if (gone === null) throw err
+        return {
+          step: spec.id,
+          title: spec.title,
+          target: gone.target,
+          label: gone.label,
+          before: null,
+          after: null,
+          alreadyApplied: false,
+          gone: gone.note,
+          beforeText: GONE,
+          afterText: GONE,
+          notes: [gone.note],
+        }
+      }
       const applied = spec.isApplied(ctx, params, read.state)
       const after = applied ? read.state : spec.intend(ctx, params, read.state)
       const superseded = applied ? undefined : supersededChange(ctx, read.target, read.state)
@@ -479,6 +534,25 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
         read = await spec.read(ctx, params)
       } catch (err) {
         if (!(err instanceof FirError)) throw err
+        const gone = await goneBefore(ctx, params, err)
+        if (gone !== null) {
+          // Nothing to change, nor anything failed: journaled so the case (and its report) knows.
+          await journal(ctx, {
+            target: gone.target,
+            params: { ...params, gone: true },
+            outcome: 'skipped',
+            notes: [gone.note],
+          })
+          return {
+            ...baseResult(undefined, params),
+            target: gone.target,
+            label: gone.label,
+            outcome: 'skipped',
+            beforeText: GONE,
+            afterText: GONE,
+            notes: [gone.note],
+          }
+        }
         const result = fail(ctx, baseResult(undefined, params), err, 'could not read the current state')
         await journal(ctx, {
           target: result.target,

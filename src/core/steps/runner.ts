@@ -80,7 +80,7 @@ function planRow(plan: Plan): StepResult {
     title: plan.title,
     target: plan.target,
     label: plan.label,
-    outcome: plan.alreadyApplied ? 'already-applied' : 'would-apply',
+    outcome: plan.gone !== undefined ? 'skipped' : plan.alreadyApplied ? 'already-applied' : 'would-apply',
     ...(plan.nothingToChange ? { nothingToChange: plan.nothingToChange } : {}),
     before: plan.before,
     after: plan.after,

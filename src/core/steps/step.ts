@@ -17,6 +17,9 @@
  *   One that finds nothing to do writes a single `undone` entry with `params.noChange`; when its
  *   target was deleted since (the function or role itself, AWS says not-found), with
  *   `params.gone` too and no states: nothing of the change is left to put back.
+ * - A change whose target was deleted before it was made (a role the case's snapshot recorded, see
+ *   StepSpec.whenGone) writes a single `{outcome: 'skipped', params: {..., gone: true}, notes}`:
+ *   nothing was changed, nor failed.
  * - A restore that keeps a change one caller no longer needs but another does (a shared role's
  *   revocation) writes `{outcome: 'skipped', params: {<that caller's params>, undoOf, kept}}`.
  *
@@ -52,10 +55,16 @@ export interface Plan<S = unknown> {
   target: string
   /** A short name for tables (function or role name). */
   label: string
-  before: S
+  before: S | null
   /** The state apply would leave (intended). */
-  after: S
+  after: S | null
   alreadyApplied: boolean
+  /**
+   * Set when the target itself was deleted before the change was made (see StepSpec.whenGone):
+   * why there is nothing to change. The row is `skipped` with it as a note; `before` and `after`
+   * are null.
+   */
+  gone?: string
   /**
    * Set when `alreadyApplied` only because there was nothing to act on (no mappings, no URL, no
    * public statement): the reason, for human text. The journal and --json outcome stay `already-applied`.

@@ -305,6 +305,63 @@ describe("a function whose execution role was swapped since the case's snapshot"
     expect((await report()).summary.status.code).toBe('restored')
     await ctx.case.close()
   })
+
+  it('whose recorded role was deleted since: contain says it has no sessions left to revoke, not a failure, and the report does not advise revoking it', async () => {
+    // Before: the row for the deleted role failed on every run ("unable to read role …: account …
+    // has no IAM role named …", target the function), a gap and exit 4, and the report called the
+    // function partially contained and advised revoking the sessions of a role that is no more.
+    const role = await seedRole(moto.endpoint(), { name: 'rd-role' })
+    await seedFunction(moto.endpoint(), { name: 'rd-fn', roleArn: role.arn })
+    const ctx = await testContext(moto.endpoint(), { caseId: 'RD' })
+    await snapshotFunctions(ctx, { functions: ['rd-fn'] })
+    const evil = await seedRole(moto.endpoint(), { name: 'rd-evil' })
+    const { lambda, iam } = sdk(moto.endpoint())
+    await lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'rd-fn', Role: evil.arn }))
+    for (const name of (await iam.send(new ListRolePoliciesCommand({ RoleName: role.name }))).PolicyNames ??
+      [])
+      await iam.send(new DeleteRolePolicyCommand({ RoleName: role.name, PolicyName: name }))
+    await iam.send(new DeleteRoleCommand({ RoleName: role.name }))
+    const note =
+      'role rd-role was deleted since: it has no sessions left to revoke (a deleted role grants its sessions nothing)'
+    const contain = (dryRun: boolean) =>
+      containFunction(ctx, {
+        function: 'rd-fn',
+        actions: ['throttle', 'sessions'],
+        snapshot: snapshotPort,
+        confirmed: true,
+        dryRun,
+      })
+    const plan = await contain(true)
+    const first = await contain(false)
+    const again = await contain(false)
+    const rows = (run: typeof plan, runs: string) => [
+      ['containment.throttle', 'rd-fn', runs],
+      ['containment.sessions', 'rd-evil', runs],
+      ['containment.sessions', 'rd-role', 'skipped', role.arn, [note]],
+    ]
+    const table = (run: typeof plan) =>
+      run.results.map((x) =>
+        x.label === 'rd-role'
+          ? [x.step, x.label, x.outcome, x.target, x.notes]
+          : [x.step, x.label, x.outcome],
+      )
+    expect(table(plan)).toEqual(rows(plan, 'would-apply'))
+    expect(table(first)).toEqual(rows(first, 'applied'))
+    expect(table(again)).toEqual(rows(again, 'already-applied'))
+    // (The snapshot's gap is moto's: it has no provisioned concurrency API.)
+    expect(ctx.gaps.list.filter((g) => g.call.startsWith('containment.'))).toEqual([])
+    const skipped = ctx.case.journal.all().filter((e) => e.outcome === 'skipped')
+    expect(skipped.map((e) => [e.action, e.target, e.params.gone, e.notes])).toEqual([
+      ['containment.sessions', role.arn, true, [note]],
+      ['containment.sessions', role.arn, true, [note]],
+    ])
+    const model = await buildReportModel(ctx.case.dir, { verify: false, firVersion: '0.1.0' })
+    expect(model.summary.status.code).toBe('contained')
+    expect(JSON.stringify(model)).not.toMatch(/revoke-sessions --role rd-role/)
+    expect(model.limits.items.map((l) => l.title)).toContain('Role deleted before containment')
+    expect(model.limits.items.map((l) => l.title)).not.toContain('Stolen role credentials were not revoked')
+    await ctx.case.close()
+  })
 })
 
 describe('fir creds revoke-sessions and contain --actions sessions put one revocation', () => {
