@@ -1,4 +1,5 @@
-import { realpathSync } from 'node:fs'
+import { type Dirent, realpathSync } from 'node:fs'
+import { lstat, readlink } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, relative } from 'node:path'
 
 /** `path` relative to `folder` when it lies inside it (not the folder itself), else undefined. */
@@ -48,4 +49,35 @@ export function inheritedDescriptor(path: string): number | undefined {
   if (path === '/dev/stdin') return 0
   const m = /^\/(?:dev\/fd|proc\/self\/fd)\/(\d+)$/.exec(path)
   return m ? Number(m[1]) : undefined
+}
+
+/**
+ * Why a path could not be read, from what stat (or readdir) threw: a link loop and a link to
+ * nothing are said to be links (both were "no such file or folder"), not missing paths.
+ */
+export async function whyUnreadable(path: string, err: unknown): Promise<string> {
+  const code = (err as NodeJS.ErrnoException).code
+  if (code === 'ELOOP') return 'a symbolic link loop (ELOOP)'
+  if (code === 'ENOENT') {
+    const link = await lstat(path).then(
+      (l) => l.isSymbolicLink(),
+      () => false,
+    )
+    if (!link) return 'no such file or folder'
+    const target = await readlink(path).catch(() => undefined)
+    return `a symbolic link to ${target === undefined ? 'a path' : JSON.stringify(target)}, which does not exist`
+  }
+  if (code === 'EACCES' || code === 'EPERM') return `permission denied (${code})`
+  if (code === 'ENOTDIR') return 'a part of its path is not a folder (ENOTDIR)'
+  return (err as Error)?.message ?? String(err)
+}
+
+/** What a directory entry that is neither a file, a folder nor a link is. */
+export function kindOf(
+  e: Pick<Dirent, 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>,
+): string {
+  if (e.isFIFO()) return 'a named pipe (FIFO)'
+  if (e.isSocket()) return 'a socket'
+  if (e.isCharacterDevice() || e.isBlockDevice()) return 'a device'
+  return 'not a regular file'
 }

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readdir, readFile, realpath, stat } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type YAML from 'yaml'
 import { ExitCode, FirError, messageOf, NotFoundError, UsageError } from '../../errors.js'
+import { kindOf } from '../common/paths.js'
 import { type CompiledRule, compileRuleDocument } from './compile.js'
 import { RuleRefusal, refuse } from './refusal.js'
 
@@ -171,9 +172,18 @@ export async function ruleFilesIn(dir: string): Promise<string[]> {
       actions: [RULES_ACTION],
     })
   }
-  if (!info.isDirectory()) return [dir]
+  if (!info.isDirectory()) {
+    if (info.isFile()) return [dir]
+    // A FIFO would block the read (with the case lock held) until someone wrote to it.
+    throw new UsageError(
+      `unable to load rules from ${dir}: it is ${kindOf(info)}, not a rule file (not opened)`,
+      {
+        actions: [RULES_ACTION],
+      },
+    )
+  }
   try {
-    return await listRuleFiles(dir)
+    return await listRuleFiles(dir, [await realpath(dir)])
   } catch (err) {
     throw new UsageError(`unable to load rules from ${dir}: ${messageOf(err)}`, {
       cause: err,
@@ -182,16 +192,43 @@ export async function ruleFilesIn(dir: string): Promise<string[]> {
   }
 }
 
-async function listRuleFiles(dir: string, depth = 0): Promise<string[]> {
+const RULE_NAME = /\.ya?ml$/i
+
+const inside = (p: string, folder: string) =>
+  p === folder || p.startsWith(folder.endsWith('/') ? folder : `${folder}/`)
+
+/**
+ * The rule files under `dir`, in name order. Links are followed (stat): a link to a folder is
+ * walked unless it leads into a folder walked already or one that holds it (a loop), by real path
+ * (`walked`); a link to nothing named .yml is listed (the load refuses it, saying why). A pipe,
+ * socket or device named .yml (or a link to one) is never opened — a FIFO would block the read —
+ * and fails the listing, naming it.
+ */
+async function listRuleFiles(dir: string, walked: string[], depth = 0): Promise<string[]> {
   if (depth > MAX_DEPTH) return []
   const entries = await readdir(dir, { withFileTypes: true })
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const out: string[] = []
+  const special = (full: string, what: string) => {
+    if (RULE_NAME.test(full)) throw new Error(`${full} is ${what}, not a rule file (not opened)`)
+  }
   for (const e of entries) {
     if (e.name.startsWith('.') || e.name === 'node_modules') continue
     const full = path.join(dir, e.name)
-    if (e.isDirectory()) out.push(...(await listRuleFiles(full, depth + 1)))
-    else if ((e.isFile() || e.isSymbolicLink()) && /\.ya?ml$/i.test(e.name)) out.push(full)
+    if (e.isDirectory()) out.push(...(await listRuleFiles(full, walked, depth + 1)))
+    else if (e.isFile()) {
+      if (RULE_NAME.test(e.name)) out.push(full)
+    } else if (e.isSymbolicLink()) {
+      const info = await stat(full).catch(() => undefined)
+      if (info === undefined || info.isFile()) {
+        if (RULE_NAME.test(e.name)) out.push(full)
+      } else if (info.isDirectory()) {
+        const real = await realpath(full)
+        if (walked.some((w) => inside(real, w) || inside(w, real))) continue
+        walked.push(real)
+        out.push(...(await listRuleFiles(full, walked, depth + 1)))
+      } else special(full, `a symbolic link to ${kindOf(info)}`)
+    } else special(full, kindOf(e))
   }
   return out
 }

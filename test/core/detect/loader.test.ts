@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -105,6 +106,37 @@ describe('loadRuleDir', () => {
       await writeFile(big, `title: Big\n# ${'x'.repeat(1024 * 1024)}\n`)
       const { refused } = await loadRuleDir(big)
       expect(refused[0]?.reason).toMatch(/larger than/)
+    })
+
+    it('walks a link to a folder (once, loops cut), and refuses a FIFO named .yml, linked or named, without opening it', async () => {
+      // Before: a link to a folder was not walked (its rules never loaded), and a FIFO named .yml
+      // was opened with a blocking read: the run hung, the case lock held.
+      const rules = path.join(dir, 'linked')
+      const real = path.join(dir, 'real-rules')
+      await mkdir(rules)
+      await mkdir(real)
+      await copyFile(path.join(ruleDir, 'good.yml'), path.join(real, 'good.yml'))
+      await symlink(real, path.join(rules, 'rules_link'))
+      await symlink(rules, path.join(real, 'back')) // a loop: real-rules/back → linked
+      const { rules: loaded, refused } = await loadRuleDir(rules)
+      expect(loaded).toHaveLength(1)
+      expect(refused).toEqual([])
+
+      const fifo = path.join(dir, 'pipe.fifo.yml')
+      execFileSync('mkfifo', [fifo])
+      const named = await loadRuleDir(fifo).catch((e: unknown) => e)
+      expect(named).toBeInstanceOf(FirError)
+      expect((named as FirError).exitCode).toBe(2)
+      expect((named as FirError).message).toBe(
+        `unable to load rules from ${fifo}: it is a named pipe (FIFO), not a rule file (not opened)`,
+      )
+      await symlink(fifo, path.join(real, 'evil.yml'))
+      const walked = await loadRuleDir(rules).catch((e: unknown) => e)
+      expect(walked).toBeInstanceOf(FirError)
+      expect((walked as FirError).exitCode).toBe(2)
+      expect((walked as FirError).message).toBe(
+        `unable to load rules from ${rules}: ${path.join(rules, 'rules_link', 'evil.yml')} is a symbolic link to a named pipe (FIFO), not a rule file (not opened)`,
+      )
     })
   })
 })

@@ -1,9 +1,9 @@
 import { type Dirent, readdirSync } from 'node:fs'
-import { lstat, readlink, realpath, stat } from 'node:fs/promises'
+import { realpath, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { isatty } from 'node:tty'
 import { UsageError } from '../../../errors.js'
-import { inheritedDescriptor } from '../../common/paths.js'
+import { inheritedDescriptor, kindOf, whyUnreadable } from '../../common/paths.js'
 import type { TimeWindow } from '../types.js'
 import { deliveryMayHold, deliveryTimeOf } from '../window.js'
 
@@ -247,33 +247,4 @@ function sourceError(p: string, why: string): UsageError {
   return new UsageError(`unable to read source ${JSON.stringify(p)}: ${why}`, {
     actions: ['pass --source api, s3://bucket/prefix, or the path of a file or folder of CloudTrail logs'],
   })
-}
-
-/**
- * Why a path could not be read, from what stat (or readdir) threw: a link loop and a link to
- * nothing are said to be links (both were "no such file or folder"), not missing paths.
- */
-async function whyUnreadable(path: string, err: unknown): Promise<string> {
-  const code = (err as NodeJS.ErrnoException).code
-  if (code === 'ELOOP') return 'a symbolic link loop (ELOOP)'
-  if (code === 'ENOENT') {
-    const link = await lstat(path).then(
-      (l) => l.isSymbolicLink(),
-      () => false,
-    )
-    if (!link) return 'no such file or folder'
-    const target = await readlink(path).catch(() => undefined)
-    return `a symbolic link to ${target === undefined ? 'a path' : JSON.stringify(target)}, which does not exist`
-  }
-  if (code === 'EACCES' || code === 'EPERM') return `permission denied (${code})`
-  if (code === 'ENOTDIR') return 'a part of its path is not a folder (ENOTDIR)'
-  return (err as Error)?.message ?? String(err)
-}
-
-/** What a directory entry that is neither a file, a folder nor a link is. */
-function kindOf(e: Pick<Dirent, 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'>): string {
-  if (e.isFIFO()) return 'a named pipe (FIFO)'
-  if (e.isSocket()) return 'a socket'
-  if (e.isCharacterDevice() || e.isBlockDevice()) return 'a device'
-  return 'not a regular file'
 }
