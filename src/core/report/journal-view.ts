@@ -505,9 +505,11 @@ function statusOf(
     interrupted: JournalEntry[]
     /** Measures calls in the timeline undid after fir applied them. */
     undoneSince: readonly MeasureUndone[]
+    /** Journaled functions found deleted since (not counted: nothing to contain nor put back). */
+    deleted: readonly string[]
   },
 ): ResponseStatus {
-  const { failed, undone, gone, restoreFailed, readFailed, interrupted, undoneSince } = counts
+  const { failed, undone, gone, restoreFailed, readFailed, interrupted, undoneSince, deleted } = counts
   const unchangedCount = [...inForce].filter((k) => !changed.has(k)).length
   const one = (n: number) => (n === 1 ? 'one' : String(n))
   const inForceText = `${counted(inForce.size, 'measure')} ${interrupted.length ? 'known to be ' : ''}in force${unchangedCount ? ` (${unchangedCount} needed no change)` : ''}${restoreFailed ? ` (a restore of ${one(restoreFailed)} failed, so ${restoreFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}${readFailed ? ` (a later run could not read ${one(readFailed)} and changed nothing, so ${readFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}`
@@ -523,7 +525,11 @@ function statusOf(
   const undoneSinceText = undoneSince.length
     ? `; ${undoneSince.length} undone after fir applied ${undoneSince.length === 1 ? 'it' : 'them'}, by ${undoneSince.length === 1 ? 'a call' : 'calls'} in the timeline (not fir’s)${unnamed.length ? `: ${unnamed.map(undoneText).join('; ')}` : ''}`
     : ''
+  const deletedText = deleted.length
+    ? `; function${deleted.length === 1 ? '' : 's'} ${deleted.map(shortTarget).join(', ')} ${deleted.length === 1 ? 'was' : 'were'} deleted since (found gone: nothing left to contain or put back)`
+    : ''
   const tail =
+    deletedText +
     (failed ? `; ${failed} failed, denied or in conflict` : '') +
     cutOffText +
     undoneSinceText +
@@ -580,7 +586,7 @@ function statusOf(
       code: 'contained',
       label: 'Contained',
       inForce: inForceList,
-      detail: `${inForceText}, none failed${undone ? `; ${undone} undone` : ''}.`,
+      detail: `${inForceText}, none failed${undone ? `; ${undone} undone` : ''}${deletedText}.`,
     }
   }
   if (contained.length === 0) {
@@ -891,6 +897,10 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   // When each measure got its state (for one in force: when fir applied it), and the measures
   // journaled for each function (its role's revocation included).
   const since = new Map<string, string>()
+  // The order (row number) in which each measure got its state, and in which each target was last
+  // found deleted (an undo or a skipped change with params.gone).
+  const setAt = new Map<string, number>()
+  const goneAt = new Map<string, number>()
   const keysOf = new Map<string, Set<string>>()
   for (const a of actions) {
     if (!STEP_ACTION.test(a.action)) continue
@@ -904,7 +914,10 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     if (!CONTAINMENT.test(a.action) || !(a.action in STEP_TITLES)) continue
     if (a.outcome === 'skipped') {
       // Not made: its target (a role the case's snapshot recorded) was deleted before it.
-      if (asRecord(bySeq.get(a.journalSeq)?.params).gone === true) goneBefore.add(a.target)
+      if (asRecord(bySeq.get(a.journalSeq)?.params).gone === true) {
+        goneBefore.add(a.target)
+        goneAt.set(a.target, a.n)
+      }
       continue
     }
     // A restore that failed or was denied left the measure as it was (in force): the failure is a
@@ -938,9 +951,12 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     }
     keptAfter.delete(key)
     state.set(key, a.outcome)
-    if (a.outcome === 'undone' && asRecord(entry?.params).gone === true) goneKeys.add(key)
-    else goneKeys.delete(key)
+    if (a.outcome === 'undone' && asRecord(entry?.params).gone === true) {
+      goneKeys.add(key)
+      goneAt.set(a.target, a.n)
+    } else goneKeys.delete(key)
     since.set(key, a.at)
+    setAt.set(key, a.n)
     if (a.outcome === 'started' && entry) cutOff.set(key, entry)
     else cutOff.delete(key)
     // An already-applied that settled a cut-off `started` of the same change found the state that
@@ -963,6 +979,11 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     // Interrupted (`started`, no outcome) is neither in force nor failed: counted apart.
     else if (outcome !== 'started') failed++
   }
+  // A measure fir had nothing to undo (one that needed no change, or one a restore left) on a
+  // function or role found deleted after it was applied went with it: nothing of it is in force.
+  const targetOf = (k: string) => k.slice(k.indexOf('|') + 1)
+  for (const key of [...inForce])
+    if ((goneAt.get(targetOf(key)) ?? -1) > (setAt.get(key) ?? Number.POSITIVE_INFINITY)) inForce.delete(key)
   // A call in the timeline that undid a measure after fir applied it (CloudTrail dates to the
   // second: one of that second may be after it) leaves the measure not known to be in force.
   const undoneSince = new Map<string, MeasureUndone>()
@@ -980,8 +1001,8 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   const undoneOf = (targets: readonly string[]) => [
     ...new Set(targets.flatMap((t) => [...(keysOf.get(t) ?? [])].flatMap((k) => undoneSince.get(k) ?? []))),
   ]
-  // A function a restore found deleted since (its measures undone as `gone`, none in force).
-  const targetOf = (k: string) => k.slice(k.indexOf('|') + 1)
+  // A function a restore found deleted since (its measures undone as `gone`, none applied again
+  // since).
   const live = new Set([...inForce].map(targetOf))
   const gone = new Set([...goneKeys].filter((k) => state.get(k) === 'undone').map(targetOf))
   const deleted = new Set([...gone, ...goneBefore].filter((t) => !live.has(t)))
@@ -1007,6 +1028,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     readFailed: kept('read'),
     interrupted: [...cutOff.values()],
     undoneSince: [...undoneSince.values()],
+    deleted: [...deleted].filter((t) => journaled.has(t)),
   })
   const outcomeCounts = new Map<string, number>()
   for (const a of actions) outcomeCounts.set(a.outcome, (outcomeCounts.get(a.outcome) ?? 0) + 1)

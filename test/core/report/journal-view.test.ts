@@ -291,6 +291,51 @@ describe('viewJournal', () => {
     expect(kept.status.code).not.toBe('restored')
   })
 
+  it('names a function a restore found deleted, the measures that needed no change on it aside', async () => {
+    // Before: "Not contained … orders-api: not contained — nothing was open to close … and it is
+    // not throttled, so invocations are not stopped": the default contain (its closing measures
+    // needed no change), the function deleted, then restore (the revocation kept).
+    const gone = { noChange: true, gone: true }
+    const entries = await journalOf([
+      change('containment.event-sources', FN, 'already-applied', { prior: { mappings: [] } }),
+      change('containment.url', FN, 'already-applied', { prior: { url: null } }),
+      change('containment.permissions', FN, 'already-applied', { prior: { statements: [] } }),
+      change('containment.throttle', FN, 'started', { prior: { reservedConcurrency: null } }),
+      change('containment.throttle', FN, 'applied', { after: { reservedConcurrency: 0 } }),
+      change('containment.recycle', FN, 'started', { prior: {} }),
+      change('containment.recycle', FN, 'applied', { after: {} }),
+      change('containment.sessions', ROLE, 'started', { params: { functionArn: FN }, prior: {} }),
+      change('containment.sessions', ROLE, 'applied', { params: { functionArn: FN }, after: {} }),
+      change('containment.throttle', FN, 'undone', { params: { undoOf: 4, ...gone } }),
+      change('containment.recycle', FN, 'undone', { params: { undoOf: 6, ...gone } }),
+    ])
+    const view = viewJournal(entries, {
+      functions: [{ arn: FN, name: 'orders-api', label: 'orders-api', items: [] }],
+    })
+    expect(view.gone).toEqual(new Set([FN]))
+    expect(view.functions).toEqual([])
+    expect(view.status.inForce).toEqual([
+      'Revoke role sessions issued before now (TokenIssueTime deny): orders-api-role',
+    ])
+    expect(view.status.detail).toContain(
+      'function orders-api was deleted since (found gone: nothing left to contain or put back)',
+    )
+    expect(view.status.detail).not.toContain('not throttled')
+    // Contained again once created again: a measure applied after it was found gone is in force.
+    const again = viewJournal(
+      [
+        ...entries,
+        ...(await journalOf([
+          change('containment.throttle', FN, 'started', { prior: { reservedConcurrency: null } }),
+          change('containment.throttle', FN, 'applied', { after: { reservedConcurrency: 0 } }),
+        ])),
+      ].map((e, i) => ({ ...e, seq: i + 1 })),
+      { functions: [{ arn: FN, name: 'orders-api', label: 'orders-api', items: [] }] },
+    )
+    expect(again.gone).toEqual(new Set())
+    expect(again.status.code).toBe('contained')
+  })
+
   it('a restore that was denied leaves the measure in force (it is a gap, not a lifted measure)', async () => {
     // Before: the denied undo counted as a failed measure: "Not contained" while the function
     // stayed throttled.
