@@ -22,6 +22,11 @@ export interface AdviceInput {
   timelineFindings: FindingView[]
   journal: JournalView
   snapshotPresent: boolean
+  /**
+   * The sealed evidence sets no longer as the journal sealed them (missing or changed), in words
+   * (`snap-1: evidence/snap-1/: it is missing …`); none when every set is as sealed.
+   */
+  evidenceNotAsSealed?: string[]
   timelinePresent: boolean
   /** A timeline was collected and recorded, and its events file is gone since. */
   timelineMissing?: boolean
@@ -200,7 +205,16 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   const one = new Set(input.functions.map((f) => f.arn || f.name)).size === 1 ? input.functions[0] : undefined
   const fn = one ? shellArg(one.arn || one.name) : '<function>'
 
-  if (!input.snapshotPresent) {
+  const lost = input.evidenceNotAsSealed ?? []
+  if (lost.length) {
+    add(
+      1,
+      'Preserve the case and find out what became of its sealed evidence',
+      `Evidence sealed in this case is missing or changed (${lost.join('; ')}): this report cannot say what it held. Keep the case as it is, investigate who changed it, and to go on start a new case (fir case init) and take a new snapshot.`,
+      ['sealed evidence missing or changed'],
+      `fir case verify${input.caseDir ? ` --case ${shellArg(input.caseDir)}` : ''}`,
+    )
+  } else if (!input.snapshotPresent) {
     add(
       1,
       'Seal evidence of the function before changing it further',
@@ -905,9 +919,11 @@ export function limitsOf(input: AdviceInput): LimitView[] {
   }
   limits.push({
     title: 'A snapshot is one moment',
-    detail: input.snapshotPresent
-      ? 'Evidence records the function, its code and its role as they were when the snapshot ran; earlier states are visible only through CloudTrail.'
-      : 'No snapshot was sealed: the function’s state before any change is not preserved in this case.',
+    detail: input.evidenceNotAsSealed?.length
+      ? 'The evidence this case sealed is missing or changed: the state of the function it preserved cannot be read from this case.'
+      : input.snapshotPresent
+        ? 'Evidence records the function, its code and its role as they were when the snapshot ran; earlier states are visible only through CloudTrail.'
+        : 'No snapshot was sealed: the function’s state before any change is not preserved in this case.',
   })
   return limits
 }

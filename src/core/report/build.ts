@@ -59,6 +59,7 @@ import {
   type ManifestRow,
   REPORT_SCHEMA,
   type ReportModel,
+  type ResponseStatus,
   type RiskyPermission,
   type RoleFacts,
 } from './model.js'
@@ -865,6 +866,13 @@ export async function buildReportModel(
     })
     for (const [role, ofRole] of roleTests) role.sessionsRevoked = revokedNow(ofRole)
   }
+  // Sealed sets no longer as sealed: what they held (a snapshot, its findings) is unknown, and so is
+  // whatever rests on it.
+  const lost = raw.sets.filter((s) => s.notAsSealed !== null).map((s) => `${s.name}: ${s.notAsSealed}`)
+  const lostText = lost.length
+    ? `the evidence sealed in this case is missing or changed (${lost.join('; ')}), so this report cannot say what it held`
+    : ''
+  if (lost.length) journal = { ...journal, status: statusWithoutEvidence(journal.status, lostText) }
   // The sweeps' matches are marked contained by the same view the status uses.
   const sweeps = reportSweeps(recordedSweeps, functions, journal.functions, options.sweepMatchLimit ?? 100)
   const timelinePresent = raw.eventsPath !== null
@@ -1203,9 +1211,11 @@ export async function buildReportModel(
       Boolean,
     )
     impact.push(
-      looked.length === 0
-        ? 'No impact could be established: the case holds no snapshot and no timeline yet.'
-        : `No impact could be established from this case: ${looked.join(' and ')} ${looked.length === 1 ? 'holds' : 'hold'} no findings, exposure, secrets or risky permissions${missing.length ? ` (the case holds ${missing.join(' and ')} yet)` : ''}.`,
+      lost.length
+        ? `No impact could be established: ${lostText}${timelinePresent ? ', and the timeline holds no findings' : ''}.`
+        : looked.length === 0
+          ? 'No impact could be established: the case holds no snapshot and no timeline yet.'
+          : `No impact could be established from this case: ${looked.join(' and ')} ${looked.length === 1 ? 'holds' : 'hold'} no findings, exposure, secrets or risky permissions${missing.length ? ` (the case holds ${missing.join(' and ')} yet)` : ''}.`,
     )
   }
   // A sweep that matched nothing is no impact, but says how far the case looked.
@@ -1213,8 +1223,8 @@ export async function buildReportModel(
   const byLevelText = counts.filter((c) => c.count > 0).map((c) => `${c.count} ${c.level}`)
   const fnText = functions.length
     ? `Lambda function${functions.length === 1 ? '' : 's'} ${[...new Set(functions.map((f) => f.label))].join(', ')}${accounts.length ? ` in account${accounts.length === 1 ? '' : 's'} ${accounts.join(', ')}` : ''}${regions.length ? ` (${regions.join(', ')})` : ''}`
-    : 'no function snapshotted yet'
-  const headline = `${asString(raw.meta.title) || raw.meta.id}: ${fnText}. ${totalFindings ? `${counted(totalFindings, 'finding')} (${byLevelText.join(', ')})` : 'No findings'}; ${journal.status.label.toLowerCase()}.`
+    : lostText || 'no function snapshotted yet'
+  const headline = `${asString(raw.meta.title) || raw.meta.id}: ${fnText}. ${totalFindings ? `${counted(totalFindings, 'finding')} (${byLevelText.join(', ')})` : lost.length ? 'No findings could be read from it' : 'No findings'}; ${journal.status.label.toLowerCase()}.${lost.length && functions.length ? ` Beware: ${lostText}.` : ''}`
 
   const firstIso = scan.firstMs === null ? null : new Date(scan.firstMs).toISOString()
   const lastIso = scan.lastMs === null ? null : new Date(scan.lastMs).toISOString()
@@ -1229,6 +1239,7 @@ export async function buildReportModel(
     secretsRead: scan.secretsRead,
     keySecrets,
     snapshotPresent: raw.sets.some((s) => s.summary !== null),
+    evidenceNotAsSealed: lost,
     timelinePresent,
     timelineMissing,
     timelineSources,
@@ -1305,14 +1316,18 @@ export async function buildReportModel(
       present: functions.length > 0,
       absentReason: functions.length
         ? null
-        : 'No snapshot summary is in this case, so no function facts are known. Run fir snapshot <function> to seal one.',
+        : lost.length
+          ? `No function facts are known: ${lostText}.`
+          : 'No snapshot summary is in this case, so no function facts are known. Run fir snapshot <function> to seal one.',
     },
     roles: {
       roles,
       present: roles.length > 0,
       absentReason: roles.length
         ? null
-        : 'No execution role is known: no snapshot in this case recorded one.',
+        : lost.length
+          ? `No execution role is known: ${lostText}.`
+          : 'No execution role is known: no snapshot in this case recorded one.',
     },
     findings: {
       total: totalFindings,
@@ -1320,9 +1335,11 @@ export async function buildReportModel(
       present: allFindings.length > 0,
       absentReason: allFindings.length
         ? null
-        : !adviceInput.snapshotPresent && !timelinePresent
-          ? 'No findings: neither a snapshot nor a timeline is in this case.'
-          : 'No findings: the snapshot checks and the timeline detections matched nothing.',
+        : lost.length
+          ? `No findings could be read: ${lostText}${timelinePresent ? '; the timeline detections matched nothing' : ''}.`
+          : !adviceInput.snapshotPresent && !timelinePresent
+            ? 'No findings: neither a snapshot nor a timeline is in this case.'
+            : 'No findings: the snapshot checks and the timeline detections matched nothing.',
     },
     timeline: {
       present: timelinePresent,
@@ -1385,6 +1402,24 @@ export async function buildReportModel(
     readProblems: problems,
   }
   return sanitiseModel(model)
+}
+
+/**
+ * The status when sealed evidence is missing or changed. Contained or partially contained rests on
+ * the ways in the snapshot showed: without it the report cannot establish it, and a post-incident
+ * report must not claim it, so it is unknown, with what the journal alone shows. Not contained and
+ * restored hold whatever the snapshot showed: kept, saying what is missing.
+ */
+function statusWithoutEvidence(status: ResponseStatus, lostText: string): ResponseStatus {
+  const missing = lostText.charAt(0).toUpperCase() + lostText.slice(1)
+  if (status.code === 'not-contained' || status.code === 'restored')
+    return { ...status, detail: `${status.detail} ${missing}.` }
+  return {
+    ...status,
+    code: 'unknown',
+    label: 'Unknown',
+    detail: `Not established: ${lostText}, nor which ways into its functions were open. From the journal alone: ${status.label.toLowerCase()}: ${status.detail}`,
+  }
 }
 
 /**

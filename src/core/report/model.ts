@@ -102,10 +102,11 @@ export interface SummarySection {
  * contained when its throttle is in force or every way in its snapshot showed is closed by a
  * measure in force. `contained` (every function counted is, nothing failed), `partially-contained`
  * (some are, some are not, or a step failed, was denied or is in conflict), `restored` (every
- * measure was undone), `not-contained` (none is, or nothing ran).
+ * measure was undone), `not-contained` (none is, or nothing ran), `unknown` (it rests on sealed
+ * evidence that is missing or changed: the journal's view follows in `detail`).
  */
 export interface ResponseStatus {
-  code: 'contained' | 'partially-contained' | 'restored' | 'not-contained'
+  code: 'contained' | 'partially-contained' | 'restored' | 'not-contained' | 'unknown'
   label: string
   /** The measures in force, e.g. `Throttled (reserved concurrency 0) — orders-api`. */
   inForce: string[]

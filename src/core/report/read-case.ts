@@ -6,6 +6,8 @@ import {
   MANIFEST_FILE,
   type Manifest,
   type RecordedArtifact,
+  readSealedFile,
+  readSealedManifest,
   recordedArtifacts,
 } from '../case/evidence-store.js'
 import { checkJournalText, JOURNAL_FILE, type JournalEntry } from '../case/journal.js'
@@ -28,6 +30,11 @@ export interface RawEvidenceSet {
   /** findings.json of a snapshot set, or []. */
   findings: unknown[]
   sealedSeq: number
+  /**
+   * Why the set is not as the journal sealed it (its folder or manifest missing or changed, or its
+   * summary.json or findings.json: readSealedManifest, readSealedFile), or null when it is.
+   */
+  notAsSealed: string | null
 }
 
 /** Everything the report reads from a case, parsed defensively: what is unreadable is named in `problems`. */
@@ -53,6 +60,25 @@ async function readJsonFile(path: string, problems: string[], label: string): Pr
   } catch (err) {
     problems.push(`${label} could not be read: ${(err as Error).message}`)
     return undefined
+  }
+}
+
+/** Why a sealed set is not as sealed (the reason of the refusal a command would give), or null. */
+async function notAsSealed(
+  dir: string,
+  set: { name: string; manifestSha256: string; seq: number },
+): Promise<string | null> {
+  try {
+    const sealed = await readSealedManifest(dir, set)
+    for (const rel of ['summary.json', 'findings.json'])
+      await readSealedFile(dir, set.name, sealed.manifest, rel, sealed.dir)
+    return null
+  } catch (err) {
+    // `unable to use evidence <path>: it was changed after it was sealed: <why>; …`: path and why.
+    const m = /^unable to use evidence (.*?): it was changed after it was sealed: (.*?); fir goes by/.exec(
+      (err as Error).message,
+    )
+    return m ? `${m[1]}: ${m[2]}` : (err as Error).message
   }
 }
 
@@ -107,6 +133,7 @@ export async function readCase(dir: string): Promise<RawCase> {
       : undefined
     sets.push({
       name,
+      notAsSealed: sha === null ? null : await notAsSealed(dir, { name, manifestSha256: sha, seq }),
       manifest: manifest && typeof manifest === 'object' ? manifest : null,
       manifestSha256: sha,
       summary:

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { appendFile, readFile, rm, writeFile } from 'node:fs/promises'
+import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
@@ -283,6 +283,37 @@ describe('report of a case that went through snapshot, contain and timeline', ()
     expect(md).toContain(sample.secretRedacted)
     const putParameter = model.timeline.keyEvents.find((e) => e.name === 'PutParameter')!
     expect(putParameter.request).toContain(sample.secretRedacted)
+  })
+
+  it('says the sealed evidence is missing or changed, not that nothing was snapshotted, and does not call it contained', async () => {
+    // Before: "C: no function snapshotted yet. No findings; contained.", "No findings: neither a
+    // snapshot nor a timeline is in this case." and "Status: Contained" (the journal alone), where
+    // the status of a case whose evidence is intact may rest on ways in only its snapshot shows.
+    const c = await buildSampleCase({ parent: await tempDir(), timeline: false, notes: false })
+    const intact = await buildReportModel(c.dir, { verify: false })
+    expect(intact.summary.status.code).toBe('contained')
+    const [set] = (await readdir(join(c.dir, 'evidence'))).filter((n) => !n.startsWith('.'))
+    await rm(join(c.dir, 'evidence', set!), { recursive: true })
+    const model = await buildReportModel(c.dir, { verify: false })
+    const lost = `the evidence sealed in this case is missing or changed (${set}: evidence/${set}/: it is missing`
+    expect(model.summary.headline).toContain(lost)
+    expect(model.summary.headline).not.toContain('no function snapshotted yet')
+    expect(model.findings.absentReason).toContain(`No findings could be read: ${lost}`)
+    expect(model.summary.status.code).toBe('unknown')
+    expect(model.summary.status.detail).toMatch(
+      /^Not established: the evidence sealed in this case is missing/,
+    )
+    expect(model.summary.status.detail).toContain('From the journal alone: contained:')
+    expect(model.limits.items.map((l) => l.detail).join(' ')).not.toContain('No snapshot was sealed')
+    expect(model.recommendations.items[0]?.title).toBe(
+      'Preserve the case and find out what became of its sealed evidence',
+    )
+    // A changed manifest is named too.
+    const d = await buildSampleCase({ parent: await tempDir(), timeline: false, notes: false })
+    const [other] = (await readdir(join(d.dir, 'evidence'))).filter((n) => !n.startsWith('.'))
+    await appendFile(join(d.dir, 'evidence', other!, 'manifest.json'), ' ')
+    const changed = await buildReportModel(d.dir, { verify: false })
+    expect(changed.summary.headline).toContain(`(${other}: evidence/${other}/manifest.json: sha256 `)
   })
 
   it('says sessions are revoked after a denied restore, and not after a restore that met someone else’s change', async () => {
