@@ -1,3 +1,5 @@
+import { getRoleInfo } from '../../aws/iam.js'
+import { FirError, NotFoundError } from '../../errors.js'
 import type { FirContext } from '../context.js'
 import { REVOKE_LIMITS } from '../credentials/revoke-policy.js'
 import { CONTAINMENT_STEPS } from '../steps/registry.js'
@@ -69,8 +71,19 @@ export async function containFunction(ctx: FirContext, options: ContainOptions):
   const base = functionParams(target)
   const swapped = swappedRoles(target, await options.snapshot.roles(ctx, target))
   const sessions = actions.includes('sessions')
+  // A recorded role deleted since has no sessions left: the warning says so rather than offer to
+  // revoke them (the sessions row for it is skipped, naming it).
+  const deleted = new Set<string>()
+  for (const r of swapped) {
+    try {
+      await getRoleInfo(ctx.aws, r.name)
+    } catch (err) {
+      if (err instanceof NotFoundError) deleted.add(r.name)
+      else if (!(err instanceof FirError)) throw err
+    }
+  }
   const warnings = swapped.length
-    ? [roleSwapWarning(ctx, target, swapped, { sessions, dryRun: options.dryRun === true })]
+    ? [roleSwapWarning(ctx, target, swapped, { sessions, dryRun: options.dryRun === true }, deleted)]
     : []
   for (const w of warnings) ctx.log.warn(w)
   // Stolen credentials may be the sessions of a role the function ran with before a swap: each

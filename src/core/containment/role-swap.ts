@@ -41,6 +41,8 @@ export function roleSwapWarning(
   target: FunctionTarget,
   swapped: readonly RecordedRole[],
   revoking: { sessions: boolean; dryRun: boolean },
+  /** Names of the recorded roles deleted since: no sessions left to revoke. */
+  deleted: ReadonlySet<string> = new Set(),
 ): string {
   const recorded = swapped
     .map(
@@ -51,11 +53,17 @@ export function roleSwapWarning(
   const names = swapped.map((r) => escapeTerminal(r.name)).join(' and ')
   const snapshots = swapped.flatMap((r) => r.sets).length > 1 ? "the case's snapshots" : "the case's snapshot"
   const head = `role swap: function ${escapeTerminal(target.name)} runs with role ${escapeTerminal(target.roleName)} now, but ${snapshots} recorded ${recorded}: its execution role was changed since (an attacker's technique; look for UpdateFunctionConfiguration with a role in the timeline). Credentials stolen from the function before the swap are sessions of ${names}`
+  const live = swapped.filter((r) => !deleted.has(r.name))
+  const gone = swapped.filter((r) => deleted.has(r.name))
+  const goneText = gone.length
+    ? `; ${gone.map((r) => escapeTerminal(r.name)).join(' and ')} ${gone.length === 1 ? 'was' : 'were'} deleted since: no sessions left to revoke`
+    : ''
+  if (live.length === 0) return `${head}${goneText}`
   if (revoking.sessions)
-    return `${head}: contain ${revoking.dryRun ? 'would revoke' : 'revokes'} the sessions of ${names} too (a row per role)`
-  const commands = swapped.map(
+    return `${head}${goneText}: contain ${revoking.dryRun ? 'would revoke' : 'revokes'} the sessions of ${live.map((r) => escapeTerminal(r.name)).join(' and ')} too (a row per role)`
+  const commands = live.map(
     (r) =>
       `\`${escapeTerminal(firCommand(['creds', 'revoke-sessions', '--role', r.name, '--yes'], ctx.aws, { caseDir: ctx.case.dir }))}\``,
   )
-  return `${head}, and this run revokes no sessions (sessions is not among its actions): revoke them with ${commands.join(' and ')}`
+  return `${head}${goneText}, and this run revokes no sessions (sessions is not among its actions): revoke them with ${commands.join(' and ')}`
 }
