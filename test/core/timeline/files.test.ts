@@ -49,6 +49,22 @@ async function functionAndHunt(src: string) {
   return runs
 }
 
+/** A function's run and a hunt over `src` (no window), each refused as bad input (exit 2). */
+async function refusedRuns(src: string) {
+  const runs = []
+  for (const fn of ['orders-api', undefined]) {
+    const { ctx } = await timelineContext()
+    const err = await collectTimeline(ctx, {
+      ...(fn ? { function: fn, roles: ['orders-api-role'] } : {}),
+      sources: [src],
+    }).catch((e) => e)
+    expect(err, String(fn)).toBeInstanceOf(UsageError)
+    // The run's summary travels in the error, for --json.
+    runs.push({ fn, summary: err.envelopeExtra.result })
+  }
+  return runs
+}
+
 describe('timeline from files (in-process pipeline)', () => {
   it('relates, de-duplicates, sorts and flags a function-scoped timeline from a trail layout plus a LookupEvents export', async () => {
     const firId = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9'
@@ -1189,14 +1205,7 @@ describe('inputs read as a stream', () => {
     await writeFile(join(dir, 'a.json.gz'), 'this is not json at all')
     await writeFile(join(dir, 'notes.json'), '\ufeff  encrypted with the ransom key\n')
     // Every input refused: each run is refused as bad input (exit 2), its summary in the error.
-    for (const fn of ['orders-api', undefined]) {
-      const { ctx } = await timelineContext()
-      const err = await collectTimeline(ctx, {
-        ...(fn ? { function: fn, roles: ['orders-api-role'] } : {}),
-        sources: [dir],
-      }).catch((e) => e)
-      expect(err, String(fn)).toBeInstanceOf(UsageError)
-      const summary = err.envelopeExtra.result
+    for (const { fn, summary } of await refusedRuns(dir)) {
       expect(summary.files.prefiltered, String(fn)).toBe(0)
       expect(summary.files.refused, String(fn)).toBe(2)
       expect(summary.skipped, String(fn)).toEqual({ 'corrupt-gzip': 1, 'invalid-json': 1 })
@@ -1234,14 +1243,7 @@ describe('inputs read as a stream', () => {
     // Another tool's findings: each was "parsed" as an empty log and the run stored an empty timeline.
     await writeFile(join(dir, 'guardduty.json'), '[{"findingId":"gd-1","severity":8}]\n')
     await writeFile(join(dir, 'other.jsonl'), '{"a":1}\n[1,2,3]\n')
-    for (const fn of ['orders-api', undefined]) {
-      const { ctx } = await timelineContext()
-      const err = await collectTimeline(ctx, {
-        ...(fn ? { function: fn, roles: ['orders-api-role'] } : {}),
-        sources: [dir],
-      }).catch((e) => e)
-      expect(err, String(fn)).toBeInstanceOf(UsageError)
-      const summary = err.envelopeExtra.result
+    for (const { fn, summary } of await refusedRuns(dir)) {
       expect(summary.files.refused, String(fn)).toBe(2)
       expect(summary.skipped, String(fn)).toEqual({ 'not-cloudtrail': 2 })
       expect(summary.notStored, String(fn)).toMatch(/^every input was refused/)
