@@ -1,7 +1,7 @@
 import { getRoleInfo } from '../../aws/iam.js'
-import { FirError, NotFoundError } from '../../errors.js'
 import type { FirContext } from '../context.js'
 import { REVOKE_LIMITS } from '../credentials/revoke-policy.js'
+import { isDeleted } from '../steps/define-step.js'
 import { CONTAINMENT_STEPS } from '../steps/registry.js'
 import { runSteps } from '../steps/runner.js'
 import type { StepCall, StepResult } from '../steps/step.js'
@@ -74,14 +74,7 @@ export async function containFunction(ctx: FirContext, options: ContainOptions):
   // A recorded role deleted since has no sessions left: the warning says so rather than offer to
   // revoke them (the sessions row for it is skipped, naming it).
   const deleted = new Set<string>()
-  for (const r of swapped) {
-    try {
-      await getRoleInfo(ctx.aws, r.name)
-    } catch (err) {
-      if (err instanceof NotFoundError) deleted.add(r.name)
-      else if (!(err instanceof FirError)) throw err
-    }
-  }
+  for (const r of swapped) if (await isDeleted(() => getRoleInfo(ctx.aws, r.name))) deleted.add(r.name)
   const warnings = swapped.length
     ? [roleSwapWarning(ctx, target, swapped, { sessions, dryRun: options.dryRun === true }, deleted)]
     : []

@@ -3,13 +3,13 @@ import {
   type GetFunctionConfigurationCommandOutput,
   getFunctionConfiguration,
 } from '../../aws/lambda-containment.js'
-import { FirError, NotFoundError, UsageError } from '../../errors.js'
+import { UsageError } from '../../errors.js'
 import { leakedValueHashes } from '../case/secrets.js'
 import { registerEnvironmentSecrets } from '../common/redact.js'
 import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { assertSameAccount, parseArn } from '../identity.js'
-import type { GoneTarget } from '../steps/define-step.js'
+import { type GoneTarget, isDeleted } from '../steps/define-step.js'
 
 /** The function a containment acts on, as Lambda reports it. */
 export interface FunctionTarget {
@@ -108,14 +108,8 @@ export async function deletedFunction(
   record: { params: Record<string, unknown> },
 ): Promise<GoneTarget | null> {
   const fn = String(record.params.function)
-  try {
-    await getFunctionConfiguration(regionalAws(ctx, record.params.region), fn)
-    return null
-  } catch (err) {
-    if (err instanceof NotFoundError) return { kind: 'function', name: fn }
-    if (err instanceof FirError) return null
-    throw err
-  }
+  const aws = regionalAws(ctx, record.params.region)
+  return (await isDeleted(() => getFunctionConfiguration(aws, fn))) ? { kind: 'function', name: fn } : null
 }
 
 /**

@@ -1,12 +1,12 @@
 import type { AwsClients } from '../../aws/clients.js'
 import { deleteRolePolicy, getRoleInfo, getRolePolicyDocument, putRolePolicy } from '../../aws/iam.js'
-import { FirError, NotFoundError, UsageError } from '../../errors.js'
+import { UsageError } from '../../errors.js'
 import { canonicalJson } from '../common/canonical-json.js'
 import { awsCliCommand, firCommand } from '../common/suggest.js'
-import { escapeTerminal, shellArg } from '../common/text.js'
+import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { callerIdentity, readIamEntity } from '../identity.js'
-import { defineStep, type ReadState, type StepSpec } from '../steps/define-step.js'
+import { defineStep, isDeleted, type ReadState, type StepSpec } from '../steps/define-step.js'
 import type { Step, UndoRecord } from '../steps/step.js'
 import { pendingUndoOf } from '../steps/undo-records.js'
 
@@ -254,14 +254,8 @@ export function revokeSessionsStep<P extends Record<string, unknown>>(options: {
     // A role deleted since took the policy with it (IAM deletes no role that still has one).
     async targetGone(ctx, record) {
       const role = options.roleOf(record.params as P)
-      try {
-        await getRoleInfo(ctx.aws, role)
-        return null
-      } catch (err) {
-        if (err instanceof NotFoundError) return { kind: 'role', name: role, ...(await roleArnOf(ctx, role)) }
-        if (err instanceof FirError) return null
-        throw err
-      }
+      if (!(await isDeleted(() => getRoleInfo(ctx.aws, role)))) return null
+      return { kind: 'role', name: role, ...(await roleArnOf(ctx, role)) }
     },
     ...(options.roleMayBeGone
       ? {

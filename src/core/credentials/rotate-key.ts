@@ -8,7 +8,7 @@ import {
   listAccessKeys,
   setAccessKeyStatus,
 } from '../../aws/iam.js'
-import { FirError, NotFoundError, UsageError } from '../../errors.js'
+import { NotFoundError, UsageError } from '../../errors.js'
 import { safeSegment } from '../case/evidence-store.js'
 import type { JournalEntry } from '../case/journal.js'
 import { recordedSecretFiles, SECRET_FILE_ACTION, SECRETS_DIR, unplacedSecretFiles } from '../case/secrets.js'
@@ -19,7 +19,7 @@ import { awsCliCommand, firCommand } from '../common/suggest.js'
 import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { readIamEntity } from '../identity.js'
-import { crashHook, defineStep } from '../steps/define-step.js'
+import { crashHook, defineStep, isDeleted } from '../steps/define-step.js'
 import { runSteps } from '../steps/runner.js'
 import type { StepResult, UndoRecord } from '../steps/step.js'
 import { changeKey, isUndoEntry } from '../steps/undo-records.js'
@@ -478,14 +478,7 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
   // A user deleted since took its keys with it: nothing to reactivate.
   async targetGone(ctx, record) {
     const user = record.prior?.userName ?? String(record.params.user)
-    try {
-      await getUserInfo(ctx.aws, user)
-      return null
-    } catch (err) {
-      if (err instanceof NotFoundError) return { kind: 'user', name: user }
-      if (err instanceof FirError) return null
-      throw err
-    }
+    return (await isDeleted(() => getUserInfo(ctx.aws, user))) ? { kind: 'user', name: user } : null
   },
   intend(_ctx, params, s) {
     const hasNew = replacementKey(s) !== undefined || params.replace === false

@@ -137,6 +137,22 @@ export interface GoneTarget {
 }
 
 /**
+ * Whether `read` (of a function, role or user) answers that its target was deleted: true for a
+ * not-found; false when the target is there or the read failed otherwise (denied, throttled: not
+ * known to be gone). What is not a FirError is a bug, thrown. For targetGone.
+ */
+export async function isDeleted(read: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await read()
+    return false
+  } catch (err) {
+    if (err instanceof NotFoundError) return true
+    if (err instanceof FirError) return false
+    throw err
+  }
+}
+
+/**
  * What targetGone asks about: an undo record, or the params of a change about to be made (no
  * prior then).
  */
