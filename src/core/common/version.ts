@@ -19,12 +19,18 @@ export function compareVersions(a: string, b: string): number | null {
   return x[4] < y[4] ? -1 : 1
 }
 
-/** The newest of `versions` that is newer than `running`, or null (versions that do not parse are passed over). */
-export function newestAbove(versions: Iterable<string>, running: string): string | null {
+/** The newest of `versions`, or null (versions that do not parse are passed over). */
+export function newestVersion(versions: Iterable<string>): string | null {
   let newest: string | null = null
   for (const v of versions) {
-    if ((compareVersions(v, running) ?? 0) <= 0) continue
+    if (compareVersions(v, v) === null) continue
     if (newest === null || (compareVersions(v, newest) ?? 0) > 0) newest = v
   }
   return newest
+}
+
+/** The newest of `versions` that is newer than `running`, or null (versions that do not parse are passed over). */
+export function newestAbove(versions: Iterable<string>, running: string): string | null {
+  const newest = newestVersion(versions)
+  return newest !== null && (compareVersions(newest, running) ?? 0) > 0 ? newest : null
 }

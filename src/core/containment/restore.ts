@@ -2,7 +2,7 @@ import { UsageError } from '../../errors.js'
 import { canonicalJson } from '../common/canonical-json.js'
 import { firCommand } from '../common/suggest.js'
 import { escapeTerminal } from '../common/text.js'
-import { compareVersions } from '../common/version.js'
+import { newestVersion } from '../common/version.js'
 import type { FirContext } from '../context.js'
 import { parseArn } from '../identity.js'
 import { stepById, unknownChanges } from '../steps/registry.js'
@@ -271,7 +271,7 @@ function unknownWarning(ctx: FirContext, unknown: readonly UndoRecord[]): string
     .all()
     .filter((e) => unknown.some((r) => r.startedSeq === e.seq))
     .flatMap((e) => (typeof e.actor?.fir === 'string' ? [e.actor.fir] : []))
-  const newest = versions.sort((a, b) => compareVersions(a, b) ?? 0).at(-1)
+  const newest = newestVersion(versions)
   const list = unknown
     .map((r) => `${escapeTerminal(r.step)} on ${escapeTerminal(r.target)} (journal #${r.startedSeq})`)
     .join(', ')
