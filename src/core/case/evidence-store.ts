@@ -350,25 +350,30 @@ export async function readSealedManifest(caseDir: string, set: SealedSetRef): Pr
   const setRel = `${EVIDENCE_DIR}/${basename(dir)}`
   const st = await lstat(dir).catch(() => undefined)
   if (!st)
-    throw sealedEvidenceChanged(
+    throw new SealedEvidenceChangedError(
       caseDir,
       `${setRel}/`,
       `it is missing (the journal sealed it at entry ${set.seq})`,
     )
   if (st.isSymbolicLink())
-    throw sealedEvidenceChanged(caseDir, `${setRel}/`, 'it is now a symbolic link, not the folder sealed')
-  if (!st.isDirectory()) throw sealedEvidenceChanged(caseDir, `${setRel}/`, 'it is no longer a folder')
+    throw new SealedEvidenceChangedError(
+      caseDir,
+      `${setRel}/`,
+      'it is now a symbolic link, not the folder sealed',
+    )
+  if (!st.isDirectory())
+    throw new SealedEvidenceChangedError(caseDir, `${setRel}/`, 'it is no longer a folder')
   const rel = `${setRel}/${MANIFEST_FILE}`
   const path = join(dir, MANIFEST_FILE)
   const file = await lstat(path).catch(() => undefined)
-  if (!file) throw sealedEvidenceChanged(caseDir, rel, 'it is missing')
+  if (!file) throw new SealedEvidenceChangedError(caseDir, rel, 'it is missing')
   if (file.isSymbolicLink())
-    throw sealedEvidenceChanged(caseDir, rel, 'it is now a symbolic link, not the file sealed')
-  if (!file.isFile()) throw sealedEvidenceChanged(caseDir, rel, 'it is no longer a regular file')
+    throw new SealedEvidenceChangedError(caseDir, rel, 'it is now a symbolic link, not the file sealed')
+  if (!file.isFile()) throw new SealedEvidenceChangedError(caseDir, rel, 'it is no longer a regular file')
   const text = await readFile(path)
   const sha256 = sha256Hex(text)
   if (sha256 !== set.manifestSha256)
-    throw sealedEvidenceChanged(
+    throw new SealedEvidenceChangedError(
       caseDir,
       rel,
       `sha256 ${sha256.slice(0, 12)}…, sealed as ${set.manifestSha256.slice(0, 12)}…`,
@@ -376,21 +381,29 @@ export async function readSealedManifest(caseDir: string, set: SealedSetRef): Pr
   try {
     return { manifest: JSON.parse(text.toString('utf8')) as Manifest, dir }
   } catch {
-    throw sealedEvidenceChanged(caseDir, rel, 'it is not valid JSON')
+    throw new SealedEvidenceChangedError(caseDir, rel, 'it is not valid JSON')
   }
 }
 
-/** The refusal of a sealed file or set that is not as it was sealed (exit 3). */
-function sealedEvidenceChanged(caseDir: string, rel: string, why: string): IntegrityError {
-  return new IntegrityError(
-    `unable to use evidence ${rel}: it was changed after it was sealed: ${why}; fir goes by evidence only as it was sealed`,
-    {
-      actions: [
-        `run \`fir case verify --case ${shellArg(caseDir)}\` to list every problem`,
-        'preserve the case as it is and investigate who changed it; to go on, start a new case (fir case init) and take a new snapshot',
-      ],
-    },
-  )
+/** A sealed evidence file or set that is not as the journal sealed it (exit 3): which, and why. */
+export class SealedEvidenceChangedError extends IntegrityError {
+  constructor(
+    caseDir: string,
+    /** The case-relative path: `evidence/<set>/manifest.json`, or `evidence/<set>/` for the set. */
+    readonly rel: string,
+    /** `it is missing`, `sha256 …, sealed as …`… */
+    readonly why: string,
+  ) {
+    super(
+      `unable to use evidence ${rel}: it was changed after it was sealed: ${why}; fir goes by evidence only as it was sealed`,
+      {
+        actions: [
+          `run \`fir case verify --case ${shellArg(caseDir)}\` to list every problem`,
+          'preserve the case as it is and investigate who changed it; to go on, start a new case (fir case init) and take a new snapshot',
+        ],
+      },
+    )
+  }
 }
 
 /**
@@ -424,7 +437,7 @@ export async function readSealedFile(
       why = `sha256 ${sha256.slice(0, 12)}… (${bytes.length} bytes), sealed as ${String(listed.sha256).slice(0, 12)}… (${listed.bytes} bytes)`
   }
   if (why === undefined) return bytes
-  throw sealedEvidenceChanged(caseDir, `${EVIDENCE_DIR}/${set}/${rel}`, why)
+  throw new SealedEvidenceChangedError(caseDir, `${EVIDENCE_DIR}/${set}/${rel}`, why)
 }
 
 /**

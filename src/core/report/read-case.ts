@@ -9,6 +9,7 @@ import {
   readSealedFile,
   readSealedManifest,
   recordedArtifacts,
+  SealedEvidenceChangedError,
 } from '../case/evidence-store.js'
 import { checkJournalText, JOURNAL_FILE, type JournalEntry } from '../case/journal.js'
 import { exists } from '../common/fs-safe.js'
@@ -74,11 +75,7 @@ async function notAsSealed(
       await readSealedFile(dir, set.name, sealed.manifest, rel, sealed.dir)
     return null
   } catch (err) {
-    // `unable to use evidence <path>: it was changed after it was sealed: <why>; …`: path and why.
-    const m = /^unable to use evidence (.*?): it was changed after it was sealed: (.*?); fir goes by/.exec(
-      (err as Error).message,
-    )
-    return m ? `${m[1]}: ${m[2]}` : (err as Error).message
+    return err instanceof SealedEvidenceChangedError ? `${err.rel}: ${err.why}` : (err as Error).message
   }
 }
 
