@@ -8,6 +8,11 @@ export function relativeInside(folder: string, path: string): string | undefined
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : undefined
 }
 
+/** Whether `path` is `folder` or lies inside it (both absolute and resolved: real paths). */
+export function isWithin(path: string, folder: string): boolean {
+  return path === folder || path.startsWith(folder.endsWith('/') ? folder : `${folder}/`)
+}
+
 /**
  * Where a file written at `path` lands: the folders on the way with their links followed, the last
  * name kept (fir replaces a link there rather than following it). Folders not made yet are taken

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type YAML from 'yaml'
 import { ExitCode, FirError, messageOf, NotFoundError, UsageError } from '../../errors.js'
-import { kindOf } from '../common/paths.js'
+import { isWithin, kindOf } from '../common/paths.js'
 import { type CompiledRule, compileRuleDocument } from './compile.js'
 import { RuleRefusal, refuse } from './refusal.js'
 
@@ -194,9 +194,6 @@ export async function ruleFilesIn(dir: string): Promise<string[]> {
 
 const RULE_NAME = /\.ya?ml$/i
 
-const inside = (p: string, folder: string) =>
-  p === folder || p.startsWith(folder.endsWith('/') ? folder : `${folder}/`)
-
 /**
  * The rule files under `dir`, in name order. Links are followed (stat): a link to a folder is
  * walked unless it leads into a folder walked already or one that holds it (a loop), by real path
@@ -224,7 +221,7 @@ async function listRuleFiles(dir: string, walked: string[], depth = 0): Promise<
         if (RULE_NAME.test(e.name)) out.push(full)
       } else if (info.isDirectory()) {
         const real = await realpath(full)
-        if (walked.some((w) => inside(real, w) || inside(w, real))) continue
+        if (walked.some((w) => isWithin(real, w) || isWithin(w, real))) continue
         walked.push(real)
         out.push(...(await listRuleFiles(full, walked, depth + 1)))
       } else special(full, `a symbolic link to ${kindOf(info)}`)

@@ -3,7 +3,7 @@ import { realpath, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { isatty } from 'node:tty'
 import { UsageError } from '../../../errors.js'
-import { inheritedDescriptor, kindOf, whyUnreadable } from '../../common/paths.js'
+import { inheritedDescriptor, isWithin, kindOf, whyUnreadable } from '../../common/paths.js'
 import type { TimeWindow } from '../types.js'
 import { deliveryMayHold, deliveryTimeOf } from '../window.js'
 
@@ -116,8 +116,6 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
     const real = await realpath(resolve(p)).catch(() => undefined)
     if (real && (await stat(real).catch(() => undefined))?.isDirectory()) walked.push(real)
   }
-  const inside = (path: string, folder: string) =>
-    path === folder || path.startsWith(folder.endsWith('/') ? folder : `${folder}/`)
   const followLink = async (full: string, name: string, depth: number, digestDir: boolean) => {
     let s: Awaited<ReturnType<typeof stat>>
     try {
@@ -129,8 +127,8 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
     if (s.isFile()) consider(full, name, s.size, false, digestDir)
     else if (s.isDirectory()) {
       const real = await realpath(full)
-      if (walked.some((w) => inside(real, w))) return
-      if (walked.some((w) => inside(w, real))) {
+      if (walked.some((w) => isWithin(real, w))) return
+      if (walked.some((w) => isWithin(w, real))) {
         unreadable(full, `a symbolic link loop: it leads to ${real}, a folder that holds it (not followed)`)
         return
       }
