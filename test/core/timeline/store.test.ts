@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
 import { recordArtifact } from '../../../src/core/case/evidence-store.js'
+import type { Journal } from '../../../src/core/case/journal.js'
 import { summariseCase } from '../../../src/core/case/summary.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
 import { writeFileAtomic, writeOutputFile } from '../../../src/core/common/fs-safe.js'
@@ -23,6 +24,17 @@ import {
   writeRecordedFile,
 } from '../../../src/core/timeline/store.js'
 import { timelineContext } from './context.js'
+
+/** The timeline files a run stored in the case `dir` (started 2026-11-29 06:00), each recorded. */
+async function recordedTimeline(dir: string, journal: Journal): Promise<string[]> {
+  await mkdir(join(dir, 'timeline'), { recursive: true })
+  const files = ['timeline/events.jsonl', 'timeline/findings.json', 'timeline/summary.json']
+  await writeFile(join(dir, files[0]!), '{"id":"a"}\n')
+  await writeFile(join(dir, files[1]!), '[]\n')
+  await writeFile(join(dir, files[2]!), '{"startedAt":"2026-11-29T06:00:00.000Z"}\n')
+  for (const f of files) await recordArtifact(dir, journal, f)
+  return files
+}
 
 describe('AtomicFileWriter', () => {
   let dir: string | undefined
@@ -209,12 +221,7 @@ describe('a recorded timeline file replaced by a folder', () => {
 describe('a timeline re-run an earlier fir interrupted (it moved files before journaling the move)', () => {
   it('verify names what it left, not as tampering; the next open puts recorded files back where the journal has them', async () => {
     const { ctx, dir } = await timelineContext()
-    await mkdir(join(dir, 'timeline'), { recursive: true })
-    const files = ['timeline/events.jsonl', 'timeline/findings.json', 'timeline/summary.json']
-    await writeFile(join(dir, files[0]!), '{"id":"a"}\n')
-    await writeFile(join(dir, files[1]!), '[]\n')
-    await writeFile(join(dir, files[2]!), '{"startedAt":"2026-11-29T06:00:00.000Z"}\n')
-    for (const f of files) await recordArtifact(dir, ctx.case.journal, f)
+    const files = await recordedTimeline(dir, ctx.case.journal)
     // Killed as it journaled its second move: events.jsonl moved and journaled, findings.json moved.
     const folder = 'timeline/history/20261129T060000.000Z'
     await mkdir(join(dir, folder), { recursive: true })
@@ -332,12 +339,7 @@ describe('a timeline file is journaled before it takes its name', () => {
 
   it('a re-run killed between journaling its events.jsonl and renaming it: verify says to keep the temporary, show reads it, the next open puts it in place (the earlier timeline stays archived), and a re-run replaces it', async () => {
     const { ctx, dir, handle } = await timelineContext()
-    await mkdir(join(dir, 'timeline'), { recursive: true })
-    const files = ['timeline/events.jsonl', 'timeline/findings.json', 'timeline/summary.json']
-    await writeFile(join(dir, files[0]!), '{"id":"a"}\n')
-    await writeFile(join(dir, files[1]!), '[]\n')
-    await writeFile(join(dir, files[2]!), '{"startedAt":"2026-11-29T06:00:00.000Z"}\n')
-    for (const f of files) await recordArtifact(dir, ctx.case.journal, f)
+    const files = await recordedTimeline(dir, ctx.case.journal)
     const moved = await archiveEarlierTimeline(dir, ctx.case.journal, files)
     // Its own events journaled, then killed before the rename: the bytes are in its temporary,
     // beside another temporary of the same size that holds something else (never placed).
