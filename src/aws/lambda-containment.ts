@@ -7,6 +7,7 @@
 import type {
   AddPermissionCommandInput,
   EventSourceMappingConfiguration,
+  FunctionConfiguration,
   GetFunctionConfigurationCommandOutput,
 } from '@aws-sdk/client-lambda'
 import type { AwsClients } from './clients.js'
@@ -58,22 +59,29 @@ export async function listAliasNames(aws: AwsClients, fn: string): Promise<strin
   return names
 }
 
-/** Published version numbers of a function ($LATEST excluded; all pages). */
-export async function listVersionNumbers(aws: AwsClients, fn: string): Promise<string[]> {
-  const versions: string[] = []
+/** Every version's configuration, $LATEST included (all pages). */
+export async function listVersions(aws: AwsClients, fn: string): Promise<FunctionConfiguration[]> {
+  const versions: FunctionConfiguration[] = []
   let marker: string | undefined
   try {
     do {
       const page = await aws.lambda.send(
         new (sdk.lambda().ListVersionsByFunctionCommand)({ FunctionName: fn, Marker: marker }),
       )
-      for (const v of page.Versions ?? []) if (v.Version && v.Version !== '$LATEST') versions.push(v.Version)
+      versions.push(...(page.Versions ?? []))
       marker = page.NextMarker
     } while (marker)
   } catch (err) {
     throw toFirError(err, 'lambda:ListVersionsByFunction', `list the versions of function ${fn}`)
   }
   return versions
+}
+
+/** Published version numbers of a function ($LATEST excluded; all pages). */
+export async function listVersionNumbers(aws: AwsClients, fn: string): Promise<string[]> {
+  return (await listVersions(aws, fn))
+    .map((v) => v.Version)
+    .filter((v): v is string => Boolean(v) && v !== '$LATEST')
 }
 
 /** Reserved concurrency, or null when none is set. */

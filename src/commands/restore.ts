@@ -11,7 +11,7 @@ import type { CommandOutcome } from '../output.js'
 export default class Restore extends FirCommand {
   static override summary = 'Undo containment from the journal, newest first'
   static override description =
-    'Puts back what `fir contain` (and `fir creds`) changed, from the prior state recorded in the case journal, newest change first. By default it undoes event-sources, throttle, url, permissions and recycle; it never removes the session revocation or reactivates a rotated key unless `sessions` or `rotate-key` is named in --actions (and then warns). Where someone changed a resource since fir did, the conflict is reported and that resource is left as it is. A crashed contain is undone exactly: the earliest journaled prior state is the truth.'
+    'Puts back what `fir contain` (and `fir creds`) changed, from the prior state recorded in the case journal, newest change first. By default it undoes event-sources, throttle, url, permissions and recycle; it never removes the session revocation or reactivates a rotated key unless `sessions` or `rotate-key` is named in --actions (and then warns). Where someone changed a resource since fir did, the conflict is reported and that resource is left as it is. A crashed contain is undone exactly: the earliest journaled prior state is the truth. Lambda gives a function no identity beyond its name: when the versions and aliases sealed in the case say the function was deleted and re-created since, restore warns before it asks.'
   static override examples = [
     '<%= config.bin %> restore payments-webhook --case cases/INC-42 --dry-run',
     '<%= config.bin %> restore payments-webhook --case cases/INC-42 --yes',

@@ -10,8 +10,9 @@ import { runUndos, type UndoCall } from '../steps/runner.js'
 import type { StepResult, UndoRecord } from '../steps/step.js'
 import { pendingUndos } from '../steps/undo-records.js'
 import { DEFAULT_RESTORE_ACTIONS, RESTORE_ACTIONS, type RestoreAction, stepIdsFor } from './actions.js'
-import { parseFunctionRef } from './function-target.js'
+import { parseFunctionRef, regionalAws } from './function-target.js'
 import type { PermissionsState, PolicyStatementRef } from './permissions.js'
+import { recreatedWarnings } from './recreated.js'
 import { sameUrl, type UrlState } from './url.js'
 
 export interface RestoreOptions {
@@ -40,6 +41,11 @@ export interface RestoreResult {
 
 const WARN_SESSIONS =
   'removing the session revocation makes stolen tokens issued before the cutoff valid again (until they expire)'
+/** The steps whose undo puts settings back on the function itself (not on its role or keys). */
+const FUNCTION_SETTINGS = new Set(
+  (['event-sources', 'throttle', 'url', 'permissions', 'recycle'] as const).flatMap(stepIdsFor),
+)
+
 const WARN_KEY = 'reactivating a rotated access key makes the leaked key valid again'
 
 /** The function a journaled change was made to, and its region, from the params contain journals with it. */
@@ -230,6 +236,13 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
   }
   const warnings: string[] = []
   if (unknown.length > 0) warnings.push(unknownWarning(ctx, unknown))
+  // Before anything is confirmed: a function that looks deleted and re-created since is another's.
+  const touched: ChangedFunction[] = []
+  for (const c of calls) {
+    if (c.skip !== undefined || !FUNCTION_SETTINGS.has(c.step.id)) continue
+    for (const f of functionsOf(c.record)) if (!touched.some((x) => isSameChanged(x, f))) touched.push(f)
+  }
+  warnings.push(...(await recreatedWarnings(ctx, touched, (r) => regionalAws(ctx, r))))
   // Only for what this run would undo: a revocation kept (skipped) makes nothing valid again.
   const undoing = calls.filter((c) => c.skip === undefined).map((c) => c.record.step)
   if (actions.includes('sessions') && undoing.some((s) => s.endsWith('sessions')))
