@@ -73,6 +73,23 @@ describe('fir playbook (built CLI)', () => {
     expect(show.stdout).toContain('lambda:PutFunctionConcurrency')
   })
 
+  it('a --json document longer than a pipe holds reaches the reader whole (every problem of a long playbook)', async () => {
+    // Before, fir exited right after writing: what the pipe had no room for yet (past 64 KiB) was
+    // lost, and the one JSON document stopped mid-string.
+    const cwd = await tempDir()
+    const file = join(cwd, 'long.yaml')
+    const steps = Array.from(
+      { length: 1500 },
+      (_, i) => `  - id: s${i}\n    action: case.notee\n    with: { text: "n" }\n`,
+    )
+    await writeFile(file, `name: long\ndescription: d\nsteps:\n${steps.join('')}`)
+    const v = await runFir(['playbook', 'validate', file, '--json'])
+    expect(v.code).toBe(2)
+    expect(v.stdout.length).toBeGreaterThan(256 * 1024)
+    expect(v.json?.status).toBe(2)
+    expect(v.json.result.problems).toHaveLength(1500)
+  })
+
   it('a misspelt action on line 10 fails validation with that line and column (exit 2), before any AWS call', async () => {
     const cwd = await tempDir()
     const file = join(cwd, 'typo.yaml')
