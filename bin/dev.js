@@ -7,4 +7,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 register()
 const { execute } = await import('@oclif/core')
 await execute({ development: true, dir: import.meta.url })
+// As bin/run.js: output still queued for a pipe is written before the exit.
+const flushed = (stream) =>
+  new Promise((resolve) => (stream.writableLength === 0 ? resolve() : stream.write('', () => resolve())))
+await Promise.all([flushed(process.stdout), flushed(process.stderr)])
 process.exit(process.exitCode ?? 0)
