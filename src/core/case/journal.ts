@@ -116,79 +116,124 @@ export const CASE_INIT_ACTION = 'case.init'
  * Parses and checks journal text: every line JSON, seq consecutive from 0, prev chained, hash
  * recomputed, and entry seq 0 the case.init entry that starts every case's journal (an empty
  * journal, or one starting with any other entry, leaves case.json unprotected: DESIGN §2).
+ * Each problem is named once, where it is: two entries swapped are one reordering (not a gap and
+ * then a reorder and two broken links), an entry absent from the whole file is missing, and a
+ * link broken between two whole entries names both (either may be the one rewritten).
  */
 export function checkJournalText(text: string): ParsedJournal {
-  const entries: JournalEntry[] = []
   const problems: JournalProblem[] = []
   const lines = text.split('\n')
   if (lines.at(-1) === '') lines.pop()
-  let prevHash = GENESIS_PREV
-  let expectedSeq = 0
-  lines.forEach((line, i) => {
-    const lineNo = i + 1
-    let entry: JournalEntry
+  // First pass: each line parsed (or not), its hash checked.
+  const parsed: ({ entry: JournalEntry; whole: boolean } | null)[] = lines.map((line, i) => {
     try {
-      entry = JSON.parse(line) as JournalEntry
+      const entry = JSON.parse(line) as JournalEntry
       if (typeof entry !== 'object' || entry === null || typeof entry.seq !== 'number')
         throw new Error('no seq')
+      const { hash, ...rest } = entry
+      return { entry, whole: entryHash(rest) === hash }
     } catch {
       if (i === lines.length - 1 && !text.endsWith('\n') && i > 0) {
         // Every entry is written with its line break in one durable append: a last line without
         // one that is not an entry is a write a crash or power loss cut off.
         problems.push({
-          line: lineNo,
+          line: i + 1,
           kind: 'torn',
-          message: `journal line ${lineNo} is cut off (no line break, not a whole entry): a write interrupted by a crash or power loss; the next fir command that writes to the case sets those bytes aside in ${TORN_PREFIX}<time>.bin and journals their hash`,
+          message: `journal line ${i + 1} is cut off (no line break, not a whole entry): a write interrupted by a crash or power loss; the next fir command that writes to the case sets those bytes aside in ${TORN_PREFIX}<time>.bin and journals their hash`,
         })
-        return
+      } else {
+        problems.push({
+          line: i + 1,
+          kind: 'unparseable',
+          message: `journal line ${i + 1} is not a journal entry`,
+        })
       }
-      problems.push({
-        line: lineNo,
-        kind: 'unparseable',
-        message: `journal line ${lineNo} is not a journal entry`,
-      })
-      expectedSeq++
-      prevHash = ''
+      return null
+    }
+  })
+  // The line each seq is first on; a line that is no entry stands for the seq after the entry
+  // before it (a damaged entry), so it is not also counted missing.
+  const lineOf = new Map<number, number>()
+  const damaged = new Set<number>()
+  let last = -1
+  parsed.forEach((p, i) => {
+    if (p === null) {
+      if (i < lines.length - 1 || text.endsWith('\n') || i === 0) damaged.add(++last) // not torn
       return
     }
-    const { hash, ...rest } = entry
-    if (entry.seq !== expectedSeq) {
+    if (!lineOf.has(p.entry.seq)) lineOf.set(p.entry.seq, i)
+    last = p.entry.seq
+  })
+  const entries: JournalEntry[] = []
+  let highest: { seq: number; line: number } | undefined
+  parsed.forEach((p, i) => {
+    if (p === null) return
+    const { entry, whole } = p
+    const lineNo = i + 1
+    const first = lineOf.get(entry.seq)!
+    const before = highest
+    if (first !== i) {
       problems.push({
         line: lineNo,
         seq: entry.seq,
-        kind: entry.seq < expectedSeq ? 'out-of-order' : 'missing',
-        message:
-          entry.seq < expectedSeq
-            ? `journal line ${lineNo} has seq ${entry.seq}, expected ${expectedSeq}: entries are reordered or repeated`
-            : `journal line ${lineNo} has seq ${entry.seq}, expected ${expectedSeq}: entries ${expectedSeq}..${entry.seq - 1} are missing`,
+        kind: 'out-of-order',
+        message: `journal line ${lineNo} repeats seq ${entry.seq} (line ${first + 1}): entries are reordered or repeated`,
       })
+    } else if (before !== undefined && entry.seq < before.seq) {
+      problems.push({
+        line: lineNo,
+        seq: entry.seq,
+        kind: 'out-of-order',
+        message: `journal line ${lineNo} has seq ${entry.seq}, after seq ${before.seq} (line ${before.line}): entries are reordered`,
+      })
+    } else {
+      // The seqs between the one before and this one that no line holds.
+      const from = before === undefined ? 0 : before.seq + 1
+      const absent: number[] = []
+      for (let s = from; s < entry.seq; s++) if (!lineOf.has(s) && !damaged.has(s)) absent.push(s)
+      if (absent.length > 0)
+        problems.push({
+          line: lineNo,
+          seq: entry.seq,
+          kind: 'missing',
+          message: `journal line ${lineNo} has seq ${entry.seq}, expected ${absent[0]}: entries ${ranges(absent)} are missing`,
+        })
     }
-    if (entryHash(rest) !== hash) {
+    if (before === undefined || entry.seq > before.seq) highest = { seq: entry.seq, line: lineNo }
+    if (!whole) {
       problems.push({
         line: lineNo,
         seq: entry.seq,
         kind: 'changed',
         message: `journal entry seq ${entry.seq} (line ${lineNo}) was changed: its hash does not match its content`,
       })
-    } else if (prevHash !== '' && entry.prev !== prevHash) {
-      problems.push({
-        line: lineNo,
-        seq: entry.seq,
-        kind: 'broken-chain',
-        message: `journal entry seq ${entry.seq} (line ${lineNo}) does not chain to the entry before it`,
-      })
-    } else if (i === 0 && entry.seq === 0 && entry.action !== CASE_INIT_ACTION) {
-      // Whole and chained, yet not how fir starts a journal: one written afresh from seq 0.
-      problems.push({
-        line: lineNo,
-        seq: 0,
-        kind: 'changed',
-        message: `journal entry seq 0 (line 1) is ${describeAction(entry.action)}, not the ${CASE_INIT_ACTION} entry that starts every case's journal and records case.json's SHA-256: the journal was rewritten or is not this case's`,
-      })
+    } else {
+      // Chained to the entry of the seq before, wherever it is (a reordering is named above):
+      // only when that one is whole (a changed or damaged one is named already).
+      const prevLine = entry.seq === 0 ? undefined : lineOf.get(entry.seq - 1)
+      const prev = prevLine === undefined ? undefined : parsed[prevLine]
+      const expected = entry.seq === 0 ? GENESIS_PREV : prev?.whole ? prev.entry.hash : undefined
+      if (expected !== undefined && entry.prev !== expected) {
+        problems.push({
+          line: lineNo,
+          seq: entry.seq,
+          kind: 'broken-chain',
+          message:
+            entry.seq === 0
+              ? `journal entry seq 0 (line ${lineNo}) does not chain to the start of a journal`
+              : `journal entry seq ${entry.seq} (line ${lineNo}) does not chain to entry seq ${entry.seq - 1} (line ${prevLine! + 1}): one of the two was changed and its hash computed again to match`,
+        })
+      } else if (i === 0 && entry.seq === 0 && entry.action !== CASE_INIT_ACTION) {
+        // Whole and chained, yet not how fir starts a journal: one written afresh from seq 0.
+        problems.push({
+          line: lineNo,
+          seq: 0,
+          kind: 'changed',
+          message: `journal entry seq 0 (line 1) is ${describeAction(entry.action)}, not the ${CASE_INIT_ACTION} entry that starts every case's journal and records case.json's SHA-256: the journal was rewritten or is not this case's`,
+        })
+      }
     }
     entries.push(entry)
-    prevHash = hash
-    expectedSeq = entry.seq + 1
   })
   if (lines.length === 0) {
     problems.push({
@@ -198,7 +243,20 @@ export function checkJournalText(text: string): ParsedJournal {
       message: `${JOURNAL_FILE} holds no entry: its entry seq 0 (${CASE_INIT_ACTION}, written when the case was created, which records case.json's SHA-256) is missing`,
     })
   }
+  problems.sort((a, b) => a.line - b.line)
   return { entries, problems }
+}
+
+/** Seq numbers as ranges: `3..5, 9..9`. */
+function ranges(seqs: readonly number[]): string {
+  const out: string[] = []
+  let start = seqs[0]!
+  for (let i = 1; i <= seqs.length; i++) {
+    if (i < seqs.length && seqs[i] === seqs[i - 1]! + 1) continue
+    out.push(`${start}..${seqs[i - 1]}`)
+    if (i < seqs.length) start = seqs[i]!
+  }
+  return out.join(', ')
 }
 
 /** An entry's action as a message names it (it comes from the file: quoted and escaped). */

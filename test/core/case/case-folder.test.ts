@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { fileSystemProblem } from '../../../src/base-command.js'
 import { CaseHandle, resolveCaseDir } from '../../../src/core/case/case-folder.js'
 import { recordArtifact } from '../../../src/core/case/evidence-store.js'
-import { checkJournalText, Journal } from '../../../src/core/case/journal.js'
+import { checkJournalText, entryHash, Journal, type JournalEntry } from '../../../src/core/case/journal.js'
 import { registerSecretsOfCase, SECRET_FILE_ACTION } from '../../../src/core/case/secrets.js'
 import { summariseCase } from '../../../src/core/case/summary.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
@@ -113,6 +113,40 @@ describe('case folder', () => {
     expect(parsed.problems).toEqual([])
     expect(parsed.entries[1]!.prev).toBe(parsed.entries[0]!.hash)
     await handle.close()
+  })
+
+  it('names each journal problem once, where it is: a swap is one reordering, an absent entry is missing, a rehashed edit names both ends of the broken link', async () => {
+    const { handle } = await newCase()
+    for (let i = 1; i <= 7; i++)
+      await handle.journal.append({ action: 'test.x', target: `t${i}`, params: {}, outcome: 'recorded' })
+    await handle.close()
+    const lines = (await readFile(handle.journal.path, 'utf8')).trimEnd().split('\n')
+    const check = (l: string[]) =>
+      checkJournalText(`${l.join('\n')}\n`).problems.map((p) => [p.line, p.kind, p.message])
+    // Entries 5 and 6 swapped. Before: "entries 5..5 are missing" (present, on the next line),
+    // a reordering, "entries 6..6 are missing", and broken links.
+    expect(check([...lines.slice(0, 5), lines[6]!, lines[5]!, lines[7]!])).toEqual([
+      [7, 'out-of-order', 'journal line 7 has seq 5, after seq 6 (line 6): entries are reordered'],
+    ])
+    // Entries 2 and 3 gone from the file: missing, once.
+    expect(check([...lines.slice(0, 2), ...lines.slice(4)])).toEqual([
+      [3, 'missing', 'journal line 3 has seq 4, expected 2: entries 2..3 are missing'],
+    ])
+    // Entry 4 edited and its hash computed again: before, only entry 5 was named.
+    const edited = JSON.parse(lines[4]!) as JournalEntry
+    const { hash: _old, ...rest } = { ...edited, outcome: 'failed' }
+    const rehashed = JSON.stringify({ ...rest, hash: entryHash(rest) })
+    expect(check([...lines.slice(0, 4), rehashed, ...lines.slice(5)])).toEqual([
+      [
+        6,
+        'broken-chain',
+        'journal entry seq 5 (line 6) does not chain to entry seq 4 (line 5): one of the two was changed and its hash computed again to match',
+      ],
+    ])
+    // A line that is no entry stands for its seq: not also missing.
+    expect(check([...lines.slice(0, 3), '{oops', ...lines.slice(4)])).toEqual([
+      [4, 'unparseable', 'journal line 4 is not a journal entry'],
+    ])
   })
 
   it('keeps the chain whole when appends are not awaited one by one (concurrent callers)', async () => {
