@@ -2,11 +2,13 @@
  * What a terminal or viewer acts on though it prints nothing, or prints as nothing: C1 controls,
  * DEL, the line and paragraph separators (U+2028, U+2029), every format character (Unicode `Cf`:
  * zero-width characters, bidi overrides and isolates, the Arabic letter mark, the byte order mark,
- * the soft hyphen, word joiners, tag characters) and every other default-ignorable code point
- * (Hangul fillers, variation selectors): `ad\u2060min` must not pass for `admin`. One list for
- * every escaping below (the regular expressions take the `u` flag).
+ * the soft hyphen, word joiners, tag characters), every other default-ignorable code point
+ * (Hangul fillers, variation selectors), and the visible characters whose glyph is blank though
+ * they are not spaces (U+2800 braille pattern blank, U+1D159 musical symbol null notehead):
+ * `ad\u2060min` and `admin\u2800` must not pass for `admin`. One list for every escaping below
+ * (the regular expressions take the `u` flag).
  */
-const INVISIBLE = '\\u007f-\\u009f\\u2028\\u2029\\p{Cf}\\p{Default_Ignorable_Code_Point}'
+const INVISIBLE = '\\u007f-\\u009f\\u2028\\u2029\\u2800\\u{1d159}\\p{Cf}\\p{Default_Ignorable_Code_Point}'
 
 /** The invisible characters above. */
 export const INVISIBLE_CHARS = new RegExp(`[${INVISIBLE}]`, 'gu')

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Redactor, redactor, redactValue } from '../../../src/core/common/redact.js'
-import { escapeTerminal } from '../../../src/core/common/text.js'
+import { escapeJsonText, escapeTerminal } from '../../../src/core/common/text.js'
 import { csvCell, Exporter, eventSummary, mdCell } from '../../../src/core/timeline/export.js'
 import { normaliseRecord } from '../../../src/core/timeline/normalise.js'
 
@@ -142,6 +142,42 @@ describe('invisible characters', () => {
         }
       }
     }
+  })
+
+  it('shows blank-looking characters: the braille pattern blank, Hangul fillers, tag characters and the like', () => {
+    // Before: U+2800 (braille pattern blank) and U+1D159 (musical symbol null notehead) are neither
+    // format characters nor default-ignorable, and passed raw: `admin\u2800` looked like `admin`.
+    const blank = [
+      0x2800, 0x1d159, 0x115f, 0x1160, 0x3164, 0xffa0, 0x180e, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0xfe00,
+      0xfe0f, 0xe0000, 0xe0001, 0xe0041, 0xe007f, 0x200b, 0x200c, 0x200d, 0x200e, 0x200f, 0x202a, 0x202b,
+      0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069,
+    ].map((c) => String.fromCodePoint(c))
+    for (const ch of blank) {
+      const code = ch.codePointAt(0)!.toString(16)
+      expect(escapeTerminal(`admin${ch}`), code).toBe(`admin\\u{${code}}`)
+      expect(mdCell(`admin${ch}`), code).toBe(`admin\\u{${code}}`)
+      expect(csvCell(`admin${ch}`), code).toBe(`"admin\\u{${code}}"`)
+      expect(escapeJsonText(JSON.stringify(`admin${ch}`)), code).not.toContain(ch)
+      expect(JSON.parse(escapeJsonText(JSON.stringify(`admin${ch}`))), code).toBe(`admin${ch}`)
+    }
+    const record = {
+      eventTime: '2025-03-01T10:00:00Z',
+      eventSource: 'iam.amazonaws.com',
+      eventName: 'AttachUserPolicy',
+      eventID: 'e5',
+      userAgent: blank.join(''),
+      userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::1:user/admin\u2800' },
+    }
+    const event = normaliseRecord(record, 'file')
+    for (const format of ['jsonl', 'timesketch', 'csv', 'md'] as const) {
+      for (const raw of [false, true]) {
+        const exporter = new Exporter(format, raw)
+        const text = exporter.header() + exporter.row(event)
+        for (const ch of blank) expect(text, `${format} raw=${raw}`).not.toContain(ch)
+      }
+    }
+    // Spaces stay spaces: they show as a gap, not as nothing.
+    expect(escapeTerminal('a b\u00a0c\u3000d')).toBe('a b\u00a0c\u3000d')
   })
 })
 
