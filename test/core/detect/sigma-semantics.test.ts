@@ -1,6 +1,39 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { escapeRegExp } from '../../../src/core/common/text.js'
+import { regexRisk } from '../../../src/core/detect/regex-shape.js'
+import {
+  ANY,
+  anchorParts,
+  compileParts,
+  foldCase,
+  ONE,
+  parseSigmaString,
+} from '../../../src/core/detect/sigma-string.js'
 import { trimSearchEdges } from '../../../src/core/detect/values.js'
 import { hit, refusal, ruleFrom } from './helpers.js'
+
+/** The regular expressions `run` executes (`test`, `exec`, and what calls them: `match`, `replace`…). */
+function regexesRun(run: () => void): RegExp[] {
+  const seen = new Map<string, RegExp>()
+  const { test, exec } = RegExp.prototype
+  const note = (re: RegExp) => seen.set(`/${re.source}/${re.flags}`, re)
+  const spies = [
+    vi.spyOn(RegExp.prototype, 'test').mockImplementation(function (this: RegExp, s: string) {
+      note(this)
+      return test.call(this, s)
+    }),
+    vi.spyOn(RegExp.prototype, 'exec').mockImplementation(function (this: RegExp, s: string) {
+      note(this)
+      return exec.call(this, s)
+    }),
+  ]
+  try {
+    run()
+  } finally {
+    for (const spy of spies) spy.mockRestore()
+  }
+  return [...seen.values()]
+}
 
 describe('Sigma values', () => {
   it('matches strings case-insensitively: \'NO\' matches "No" and "no"', () => {
@@ -220,6 +253,149 @@ condition: sel`
   it('regex metacharacters in values are literal', () => {
     expect(hit(`\nsel:\n  a|contains: '(a+)[b]'\ncondition: sel`, { a: 'x(a+)[b]y' })).toBe(true)
     expect(hit(`\nsel:\n  a|contains: '(a+)[b]'\ncondition: sel`, { a: 'aab' })).toBe(false)
+  })
+
+  it('matches wildcards inside a value without a backtracking regular expression, in time linear in the value', () => {
+    // Before: `foo*bar*baz` became /^foo.*bar.*baz$/, which reads the value again for every place
+    // each `.*` can end: quadratic or worse on a field the attacker writes (up to 256 KB).
+    const rules = [
+      `\nsel:\n  a: 'foo*bar*baz'\ncondition: sel`,
+      `\nsel:\n  a|contains: 'ab*ab*ac'\ncondition: sel`,
+      `\nsel:\n  a|startswith: 'ab*ab?c'\ncondition: sel`,
+      `\nsel:\n  a|endswith|cased: 'ab*ab*c'\ncondition: sel`,
+      `\nsel:\n  a|contains|windash: ' -ab*ab -c'\ncondition: sel`,
+      `\nkeywords:\n  - 'ab*ab*ac'\ncondition: keywords`,
+      // SigmaHQ's aws_iam_s3browser_templated_s3_bucket_policy_creation.
+      `\nsel:\n  a|contains|all:\n    - '"arn:aws:s3:::<YOUR-BUCKET-NAME>/*"'\ncondition: sel`,
+    ].map((det) => ruleFrom(det))
+    const values = [
+      `foo${'bar'.repeat(100)}`,
+      `ab${'ab'.repeat(150)}`,
+      ` -ab${' -ab'.repeat(100)}`,
+      `"${'arn:aws:s3:::<YOUR-BUCKET-NAME>/'.repeat(20)}`,
+    ]
+    const run = regexesRun(() => {
+      rules.forEach((rule, i) => {
+        for (const a of values) expect(rule.matches({ a }), `rule ${i}`).toBe(false)
+      })
+    })
+    const backtracking = run.filter((re) => regexRisk(re.source, re.flags) !== undefined)
+    expect(backtracking.map(String)).toEqual([])
+    // And they still match what they should, on a long value too.
+    const long = 'x'.repeat(100_000)
+    expect(rules[0]!.matches({ a: `FOO${long}BAR${long}baz` })).toBe(true)
+    expect(rules[1]!.matches({ a: `${long}ab${long}AB${long}ac${long}` })).toBe(true)
+    expect(rules[6]!.matches({ a: `{"Resource":"arn:aws:s3:::<YOUR-BUCKET-NAME>/*"}` })).toBe(true)
+  })
+
+  it('wildcards inside a value: overlapping text, * at the ends, ?, escapes, empty segments, unicode, |cased', () => {
+    const match = (
+      pattern: string,
+      value: string,
+      mode?: 'contains' | 'startswith' | 'endswith',
+      cased = false,
+    ) => {
+      const parts = parseSigmaString(pattern)
+      return compileParts(mode ? anchorParts(parts, mode) : parts, cased)(value)
+    }
+    // The text before a * and the text after it may not share characters.
+    expect(match('aba*aba', 'ababa')).toBe(false)
+    expect(match('aba*aba', 'abaaba')).toBe(true)
+    expect(match('ab*ba', 'aba')).toBe(false)
+    expect(match('ab*ba', 'abba')).toBe(true)
+    expect(match('aa*aa', 'aaa', 'contains')).toBe(false)
+    expect(match('aa*aa', 'xaaaay', 'contains')).toBe(true)
+    // The leftmost place of a segment is the one to take, even when a later one looks better.
+    expect(match('a*ab*b', 'aabab')).toBe(true)
+    expect(match('x*aab*y', 'xaaabaaby')).toBe(true)
+    expect(match('*a*b', 'b')).toBe(false)
+    expect(match('*a*b', 'ab')).toBe(true)
+    expect(match('a*b*', 'a')).toBe(false)
+    expect(match('*a*b*', 'xxbxxaxx')).toBe(false)
+    expect(match('a*b', 'a\nb')).toBe(true)
+    // ?: exactly one character, a newline or one outside the BMP (two UTF-16 units) too.
+    expect(match('a?c', 'ac')).toBe(false)
+    expect(match('a?c', 'abbc')).toBe(false)
+    expect(match('a?c*', 'a\ncd')).toBe(true)
+    expect(match('a?c*x', 'a😀cx')).toBe(true)
+    expect(match('a??c*x', 'a😀cx')).toBe(false)
+    expect(match('*x?', 'ab😀x😀')).toBe(true)
+    expect(match('?*?', 'x')).toBe(false)
+    expect(match('?*?', 'xy')).toBe(true)
+    expect(match('*?', '')).toBe(false)
+    expect(match('*??*a', '😀a')).toBe(false)
+    expect(match('*??*a', '😀😀a')).toBe(true)
+    expect(match('?a*?b', 'xaYb', 'contains')).toBe(true)
+    // Escapes: \* and \? are the characters, \\ one backslash, a backslash before anything else itself.
+    expect(match('a\\*b*c', 'a*bxc')).toBe(true)
+    expect(match('a\\*b*c', 'axbxc')).toBe(false)
+    expect(match('a\\?b*c', 'a?bc')).toBe(true)
+    expect(match('a\\?b*c', 'axbc')).toBe(false)
+    expect(match('a\\\\*b*c', 'a\\xbyc')).toBe(true)
+    expect(match('C:\\Windows\\\\*\\cmd*', 'c:\\windows\\system32\\CMD.exe')).toBe(true)
+    expect(match('C:\\Windows\\*\\cmd*', 'c:\\windows\\system32\\CMD.exe')).toBe(false)
+    // Empty segments: consecutive * are one.
+    expect(match('a**b*c', 'abc')).toBe(true)
+    expect(match('**', '')).toBe(true)
+    // Case-insensitive as a regular expression with the i and u flags is: ς, σ and Σ are one letter,
+    // ſ is s, the Kelvin sign is k; İ is itself, and ? still counts it as one character.
+    expect(match('*ΟΔΟΣ*X', 'οδος-x')).toBe(true)
+    expect(match('*οδος*x', 'ΟΔΟΣ-X')).toBe(true)
+    expect(match('ſ*k', 'S-\u212a')).toBe(true)
+    expect(match('a?b*c', 'aİbxc')).toBe(true)
+    expect(match('a?b*c', 'AİBxC')).toBe(true)
+    expect(match('STRASSE*x', 'straße-x')).toBe(false)
+    // |cased
+    expect(match('Foo*Bar*Baz', 'FooxBarxBaz', undefined, true)).toBe(true)
+    expect(match('Foo*Bar*Baz', 'fooxbarxbaz', undefined, true)).toBe(false)
+    expect(match('Ab?c*D', 'xAbXcYD', 'contains', true)).toBe(true)
+    expect(match('Ab?c*D', 'xabXcYD', 'contains', true)).toBe(false)
+  })
+
+  it('wildcards inside a value match as the regular expression they used to compile to', () => {
+    let seed = 7
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed % n
+    }
+    const patternChars = ['a', 'b', 'A', '*', '*', '?', '\\', '\\*', '😀', '\n']
+    const valueChars = ['a', 'b', 'B', '*', '?', '\\', '😀', '\n']
+    for (let i = 0; i < 10_000; i++) {
+      const pattern = Array.from({ length: 1 + rand(8) }, () => patternChars[rand(patternChars.length)]).join(
+        '',
+      )
+      const value = Array.from({ length: rand(10) }, () => valueChars[rand(valueChars.length)]).join('')
+      const cased = rand(2) === 0
+      const mode = [undefined, 'contains', 'startswith', 'endswith'][rand(4)] as 'contains' | undefined
+      const parts = mode ? anchorParts(parseSigmaString(pattern), mode) : parseSigmaString(pattern)
+      const source = parts.map((p) => (p === ANY ? '.*' : p === ONE ? '.' : escapeRegExp(p))).join('')
+      const expected = new RegExp(`^${source}$`, cased ? 'su' : 'siu').test(value)
+      expect(
+        compileParts(parts, cased)(value),
+        `${JSON.stringify(pattern)} ${mode} cased=${cased} ${JSON.stringify(value)}`,
+      ).toBe(expected)
+    }
+  })
+
+  it('folds case as the i and u flags of a regular expression do, for every character', () => {
+    const problems: string[] = []
+    for (let cp = 0; cp < 0x110000; cp++) {
+      if (cp >= 0xd800 && cp < 0xe000) continue
+      const c = String.fromCodePoint(cp)
+      const folded = foldCase(c)
+      if ([...folded].length !== 1)
+        problems.push(`${cp.toString(16)} folds to ${[...folded].length} characters`)
+      if (c.toUpperCase() === c && c.toLowerCase() === c && folded === c) continue
+      const same = new RegExp(`^${escapeRegExp(folded)}$`, 'iu')
+      if (!same.test(c)) problems.push(`${cp.toString(16)} folds to ${folded}, another letter`)
+      for (const other of [c.toUpperCase(), c.toLowerCase()]) {
+        if ([...other].length === 1 && same.test(other) && foldCase(other) !== folded)
+          problems.push(`${cp.toString(16)} and ${other} are one letter but fold apart`)
+      }
+    }
+    expect(problems).toEqual([])
+    // Σ is σ wherever it stands (toLowerCase writes ς at the end of a word).
+    expect(foldCase('ΟΔΟΣ ΟΔΟΣ')).toBe('οδοσ οδοσ')
   })
 })
 
