@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { canonicalJson } from '../common/canonical-json.js'
 import { trackTemporary } from '../common/interrupt.js'
 import { asBuffer } from './input.js'
+import { eventTimeMs } from './normalise.js'
 import { type KeptLine, keptLineSize, RAW_OPEN } from './process.js'
 
 /**
@@ -769,7 +770,9 @@ const MAX_GROUP_RECORDS = 10_000
  * it does not parse (then only a byte-equal line matches). Every field counts: a copy that differs
  * only in its user agent, MFA flag or session context decides what the rules flag (a call from
  * outside Lambda), and keeping whichever copy was named first made the findings depend on the
- * order of --source.
+ * order of --source. Only the eventTime is read for what it means, the instant it names: a trail
+ * file's `2025-03-01T10:00:00Z` and another source's `2025-03-01T10:00:00.000Z` are one time (the
+ * merge groups lines by that instant), and the same record spelt both ways was counted as a conflict.
  */
 export function recordFingerprint(line: Buffer): string {
   try {
@@ -782,5 +785,8 @@ export function recordFingerprint(line: Buffer): string {
 }
 
 function rawOf(line: Buffer): unknown {
-  return (JSON.parse(line.toString()) as { raw?: unknown }).raw ?? null
+  const raw = (JSON.parse(line.toString()) as { raw?: unknown }).raw ?? null
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw
+  const t = eventTimeMs(raw as Record<string, unknown>)
+  return Number.isNaN(t) ? raw : { ...raw, eventTime: new Date(t).toISOString() }
 }

@@ -835,6 +835,65 @@ describe('the same record from two sources, and an altered copy of it', () => {
   })
 })
 
+describe('the same record with its eventTime spelt two ways', () => {
+  it('is one record, not a conflict, in a function run and a hunt; a copy that differs in another field still is one', async () => {
+    // A trail file writes `…10:00:00Z`; another export of the same record `…10:00:00.000Z`.
+    // Before: the two were fingerprinted apart, both stored, and warned about as an altered copy.
+    const dir = await tempDir()
+    const a = {
+      eventVersion: '1.08',
+      userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/dev', accountId: '111122223333' },
+      eventTime: '2025-03-01T10:00:00Z',
+      eventSource: 'lambda.amazonaws.com',
+      eventName: 'UpdateFunctionCode20150331v2',
+      awsRegion: 'eu-west-1',
+      sourceIPAddress: '198.51.100.7',
+      userAgent: 'aws-cli/2',
+      requestParameters: { functionName: 'orders-api' },
+      eventID: 'd02',
+      recipientAccountId: '111122223333',
+    }
+    const millis = { ...a, eventTime: '2025-03-01T10:00:00.000Z' }
+    const files = {
+      trail: join(dir, 'trail.json'),
+      export: join(dir, 'export.jsonl'),
+      altered: join(dir, 'altered.jsonl'),
+    }
+    await writeFile(files.trail, JSON.stringify({ Records: [a] }))
+    await writeFile(files.export, `${JSON.stringify(millis)}\n`)
+    await writeFile(files.altered, `${JSON.stringify({ ...millis, sourceIPAddress: '203.0.113.66' })}\n`)
+    for (const fn of ['orders-api', undefined]) {
+      const same = await timelineContext()
+      const run = await collectTimeline(same.ctx, {
+        ...(fn ? { function: fn, roles: ['orders-api-role'] } : {}),
+        sources: [files.trail, files.export],
+      })
+      expect(run.summary.events.stored, String(fn)).toBe(1)
+      expect(run.summary.events.duplicates, String(fn)).toBe(1)
+      expect(run.summary.events.conflicting, String(fn)).toEqual({ count: 0, ids: [] })
+      expect(same.lines.join('\n'), String(fn)).not.toMatch(/eventID with another record/)
+      // The record as the source named first spelt it.
+      expect((await readEvents(same.dir)).map((e) => e.raw?.eventTime)).toEqual(['2025-03-01T10:00:00Z'])
+      const report = await buildReportModel(same.dir, { firVersion: 'test' })
+      expect(report.timeline.conflicting, String(fn)).toBeNull()
+
+      const altered = await timelineContext()
+      const both = await collectTimeline(altered.ctx, {
+        ...(fn ? { function: fn, roles: ['orders-api-role'] } : {}),
+        sources: [files.trail, files.export, files.altered],
+      })
+      expect(both.summary.events.stored, String(fn)).toBe(2)
+      expect(both.summary.events.duplicates, String(fn)).toBe(1)
+      expect(both.summary.events.conflicting, String(fn)).toEqual({ count: 1, ids: ['d02'] })
+      expect(altered.lines.join('\n'), String(fn)).toMatch(
+        /1 record shares a time and eventID with another record but not its content \(d02\)/,
+      )
+      const alteredReport = await buildReportModel(altered.dir, { firVersion: 'test' })
+      expect(alteredReport.timeline.conflicting, String(fn)).toMatchObject({ count: 1, ids: ['d02'] })
+    }
+  })
+})
+
 /** A plain CloudTrail record in the window of every test here. */
 const ok = (id: string) => ({
   eventVersion: '1.10',

@@ -232,6 +232,20 @@ describe('two stored lines of one eventID', () => {
     expect(sameRecord(line(record), line(reordered, 'api'))).toBe(true)
   })
 
+  it('are one record when their eventTime names the same instant, however it is spelt', () => {
+    for (const eventTime of [
+      '2025-03-01T00:00:00.000Z',
+      '2025-03-01T00:00:00+00:00',
+      1740787200,
+      1740787200000,
+    ])
+      expect(sameRecord(line(record), line({ ...record, eventTime })), String(eventTime)).toBe(true)
+    expect(sameRecord(line(record), line({ ...record, eventTime: '2025-03-01T00:00:00.001Z' }))).toBe(false)
+    // Another field still counts, whatever the time's spelling.
+    const millis = { ...record, eventTime: '2025-03-01T00:00:00.000Z' }
+    expect(sameRecord(line(record), line({ ...millis, sourceIPAddress: '198.51.100.1' }))).toBe(false)
+  })
+
   it('are two records when any field of raw differs: the copy named first no longer decides what is flagged', () => {
     expect(sameRecord(line(record), line({ ...record, userAgent: 'curl/8.0' }))).toBe(false)
     expect(sameRecord(line(record), line({ ...record, additionalEventData: { MFAUsed: 'YES' } }))).toBe(false)
