@@ -343,7 +343,7 @@ export class FileProcessor {
     const decoded: DecodedInput = { records: [], skipped: result.skipped }
     const lineMode = /\.(jsonl|ndjson)(\.gz)?$/i.test(task.display)
     const iamPossible = mayHoldIamEvents(task.display)
-    // A document with a Records array was read (JSON Lines of trail files): the input is a log.
+    // A document with a Records array was read (JSON Lines of trail files): what is skipped is items.
     let trailDocuments = false
     const onSlice = (slice: Buffer, kind: 'record' | 'document') => {
       if (this.prefilter && !this.prefilter.mayMatch(slice, iamPossible) && mayHoldRecords(slice)) {
@@ -413,16 +413,14 @@ export class FileProcessor {
           result.skipped['not-cloudtrail'] = (result.skipped['not-cloudtrail'] ?? 0) + splitter.notRecords
       }
       // As the whole-input reader does: what holds no record and nothing of CloudTrail's is
-      // refused as not CloudTrail, not read as an empty log (its items are the refusal's detail).
-      const foreign =
-        trailDocuments || splitter.wrappers > 0
-          ? undefined
-          : foreignInput(
-              result.records,
-              result.skipped,
-              lineMode ? 'the JSON Lines file' : 'the JSON',
-              lineMode ? 'line' : 'item',
-            )
+      // refused as not CloudTrail, not read as an empty log (its items are the refusal's detail),
+      // inside a Records or Events array too.
+      const foreign = foreignInput(
+        result.records,
+        result.skipped,
+        lineMode ? 'the JSON Lines file' : 'the JSON',
+        lineMode && !trailDocuments ? 'line' : 'item',
+      )
       if (foreign) {
         result.skipped = {}
         throw new InputRefused('not-cloudtrail', foreign)
@@ -487,9 +485,9 @@ function startsLikeJson(bytes: Buffer): boolean {
  * A trail file's records parsed one by one, with each record's bytes (see splitTrailFile; `raw[i]`
  * are the bytes of `decoded.records[i]`), and how many records `keep` ruled out unparsed;
  * undefined when the file is not in CloudTrail's own minified shape or a parsed slice does not
- * parse (the caller then decodes the whole text). Records are accepted exactly as decodeText
- * would. `plain`: the whole file is one line of valid UTF-8, so every record's bytes are (checked
- * once for the file rather than for each of its records).
+ * parse (the caller then decodes the whole text). Records are accepted, and a file of no record
+ * refused (InputRefused), exactly as decodeText would. `plain`: the whole file is one line of valid
+ * UTF-8, so every record's bytes are (checked once for the file rather than for each of its records).
  */
 function decodeTrailRecords(
   bytes: Buffer,
@@ -505,7 +503,9 @@ function decodeTrailRecords(
   const plain = !keep && bytes.indexOf(0x0a) === -1 && bytes.indexOf(0x0d) === -1 && isUtf8(bytes)
   let ruledOut = 0
   for (const slice of slices) {
-    if (keep && !keep(slice)) {
+    // Only what may be a record is ruled out unparsed (as in a streamed input): an item that is not
+    // one is counted as such, and a Records array of nothing else is refused, not read as unrelated.
+    if (keep && !keep(slice) && mayHoldRecords(slice)) {
       ruledOut++
       continue
     }
@@ -520,6 +520,14 @@ function decodeTrailRecords(
     for (let i = before; i < decoded.records.length; i++)
       raw.push(decoded.records[i] === value ? slice : undefined)
   }
+  // As decodeText refuses it (InputRefused, which the caller reports).
+  const foreign = foreignInput(
+    decoded.records.length + ruledOut,
+    decoded.skipped,
+    'the Records array',
+    'item',
+  )
+  if (foreign) throw new InputRefused('not-cloudtrail', foreign)
   return { decoded, raw, ruledOut, plain }
 }
 

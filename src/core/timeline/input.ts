@@ -349,12 +349,14 @@ export function acceptRecord(item: unknown, out: DecodedInput): void {
 }
 
 /**
- * Why an array or JSON Lines (no `Records` or `Events` wrapper to say it is a log) is refused as
- * not CloudTrail, if it is: it gave no record, and every item in it was skipped as not CloudTrail
- * (or, in JSON Lines, not JSON) — another tool's findings, not a log. It is refused as one object
- * of them is, rather than read as a log with nothing in it (a run over it alone replaced the
- * timeline with an empty one). An empty one (`[]`) is an empty log; an item CloudTrail wrote (an
- * Insights record, a record without a time) says it is a log. Looked at once an input.
+ * Why an input is refused as not CloudTrail, if it is: it gave no record, and every item in it was
+ * skipped as not CloudTrail (or, in JSON Lines, not JSON) — another tool's findings, not a log. It
+ * is refused as one object of them is, rather than read as a log with nothing in it (a run over it
+ * alone replaced the timeline with an empty one). A `Records` or `Events` wrapper does not make
+ * its items records (`{"Records":[{"x":1}]}` was read as an empty log, the same items in a bare
+ * array refused). An empty one (`[]`, `{"Records":[]}`: an empty delivery) is an empty log; an
+ * item CloudTrail wrote (an Insights record, a record without a time) says it is a log. Looked at
+ * once an input.
  */
 export function foreignInput(
   records: number,
@@ -390,11 +392,13 @@ function fromDocument(doc: unknown, out: DecodedInput): void {
   if (Array.isArray(o.Records)) {
     out.format = 'trail'
     for (const item of o.Records) acceptRecord(item, out)
+    refuseForeign(out, 'the Records array', 'item')
     return
   }
   if (Array.isArray(o.Events)) {
     out.format = 'lookup-events'
     for (const item of o.Events) acceptRecord(item, out)
+    refuseForeign(out, 'the Events array', 'item')
     return
   }
   if (isDigest(o))
@@ -440,7 +444,7 @@ function fromJsonLines(text: string, out: DecodedInput, firstError: string): voi
     } else acceptRecord(value, out)
   }
   if (!parsedAny) throw new InputRefused('invalid-json', `not valid JSON: ${firstError}`)
-  if (!trailLines) refuseForeign(out, 'the JSON Lines file', 'line')
+  refuseForeign(out, 'the JSON Lines file', trailLines ? 'item' : 'line')
   out.format = 'jsonl'
 }
 

@@ -31,8 +31,6 @@ export class RecordSplitter {
    * records, counted as a whole file's reading counts them (they were passed over unseen).
    */
   notRecords = 0
-  /** Top-level `Records` or `Events` arrays begun: the input says it is a log. */
-  wrappers = 0
   /** In a records array, between a non-object element's first byte and the comma after it. */
   private inOther = false
   private inJunk = false
@@ -126,7 +124,6 @@ export class RecordSplitter {
           ) {
             // A trail file or LookupEvents output: records are the array's elements.
             this.recordDepth = 2
-            this.wrappers++
             this.inDocument = false
             this.stopKeeping()
           }

@@ -1297,37 +1297,91 @@ describe('inputs read as a stream', () => {
     expect(streamed.refused?.reason).toBe('not-cloudtrail')
   })
 
-  it('refuses an array or JSON Lines that holds no CloudTrail record, in every run and read whole or streamed', async () => {
+  it('refuses an array, a Records array or JSON Lines that holds no CloudTrail record, in every run and read whole or streamed', async () => {
     const dir = await tempDir()
     // Another tool's findings: each was "parsed" as an empty log and the run stored an empty timeline.
     await writeFile(join(dir, 'guardduty.json'), '[{"findingId":"gd-1","severity":8}]\n')
     await writeFile(join(dir, 'other.jsonl'), '{"a":1}\n[1,2,3]\n')
+    // The same in a trail file's wrapper: it was still read as an empty log (exit 0), and in a
+    // function's run its items were counted as records read and unrelated.
+    await writeFile(join(dir, 'junk-trail.json'), '{"Records":[{"x":1}]}')
     for (const { fn, summary } of await refusedRuns(dir)) {
-      expect(summary.files.refused, String(fn)).toBe(2)
-      expect(summary.skipped, String(fn)).toEqual({ 'not-cloudtrail': 2 })
+      expect(summary.files.refused, String(fn)).toBe(3)
+      expect(summary.skipped, String(fn)).toEqual({ 'not-cloudtrail': 3 })
+      expect(summary.files.read, String(fn)).toBe(0)
       expect(summary.notStored, String(fn)).toMatch(/^every input was refused/)
     }
     const { FileProcessor } = await import('../../../src/core/timeline/file-task.js')
     const hunt = await huntProcessor()
-    for (const name of ['guardduty.json', 'other.jsonl']) {
+    for (const name of ['guardduty.json', 'other.jsonl', 'junk-trail.json']) {
       const path = join(dir, name)
       for (const p of [hunt, new FileProcessor(setup, null)]) {
         const task = { seq: 0, display: path, origin: 'file' as const, path }
         for (const r of [p.processWhole(task), await p.processStream(task, () => undefined)]) {
           expect(r.refused?.reason, `${name} ${p.setup.mode}`).toBe('not-cloudtrail')
           expect(r.skipped, name).toEqual({ 'not-cloudtrail': 1 })
+          expect(r.records, name).toBe(0)
         }
       }
     }
-    // An empty array, an empty trail file and a records array of junk are logs, read whole or streamed.
+    // An empty array and an empty trail file (an empty delivery) are logs, read whole or streamed;
+    // a trail file of a record and junk keeps the record and counts the junk.
+    const related = {
+      ...ok('mine'),
+      eventSource: 'lambda.amazonaws.com',
+      eventName: 'UpdateFunctionCode20150331v2',
+      requestParameters: { functionName: 'orders-api' },
+    }
     await writeFile(join(dir, 'empty.json'), '[]')
     await writeFile(join(dir, 'empty-trail.json'), '{"Records":[]}')
-    await writeFile(join(dir, 'junk-trail.json'), '{"Records":[{"a":1}]}')
-    for (const name of ['empty.json', 'empty-trail.json', 'junk-trail.json']) {
+    await writeFile(join(dir, 'some-junk.json'), JSON.stringify({ Records: [{ x: 1 }, related, ok('b')] }))
+    for (const name of ['empty.json', 'empty-trail.json', 'some-junk.json']) {
       const path = join(dir, name)
-      const task = { seq: 0, display: path, origin: 'file' as const, path }
-      for (const r of [hunt.processWhole(task), await hunt.processStream(task, () => undefined)])
-        expect(r.refused, name).toBeUndefined()
+      for (const p of [hunt, new FileProcessor(setup, null)]) {
+        const task = { seq: 0, display: path, origin: 'file' as const, path }
+        for (const r of [p.processWhole(task), await p.processStream(task, () => undefined)]) {
+          expect(r.refused, `${name} ${p.setup.mode}`).toBeUndefined()
+          if (name !== 'some-junk.json') continue
+          expect(r.skipped, `${name} ${p.setup.mode}`).toEqual({ 'not-cloudtrail': 1 })
+          expect(r.records, `${name} ${p.setup.mode}`).toBe(2)
+        }
+      }
+    }
+  })
+
+  it('refuses a Records array of no CloudTrail record among good files as it refuses such an array, and reads the rest', async () => {
+    const dir = await tempDir()
+    await writeFile(join(dir, 'good.json'), JSON.stringify({ Records: [ok('a')] }))
+    await writeFile(join(dir, 'junk-array.json'), '[{"x":1}]')
+    await writeFile(join(dir, 'junk-trail.json.gz'), gzipSync('{"Records":[{"x":1}]}'))
+    for (const fn of ['orders-api', undefined]) {
+      const { ctx } = await timelineContext()
+      const { summary } = await collectTimeline(ctx, {
+        ...(fn ? { function: fn, roles: ['orders-api-role'] } : {}),
+        sources: [dir],
+      })
+      // Before: the trail file was read (read 2 in a hunt, refused 1), its item skipped.
+      expect(summary.files, String(fn)).toMatchObject({ total: 3, refused: 2 })
+      expect(summary.skipped, String(fn)).toEqual({ 'not-cloudtrail': 2 })
+      expect(
+        summary.problemFiles.map((p) => [
+          p.file.slice(dir.length + 1),
+          p.refused?.reason,
+          p.refused?.message,
+        ]),
+        String(fn),
+      ).toEqual([
+        [
+          'junk-array.json',
+          'not-cloudtrail',
+          'the JSON array holds no CloudTrail record: 1 item, not a record (no eventName, eventSource or other record field)',
+        ],
+        [
+          'junk-trail.json.gz',
+          'not-cloudtrail',
+          'the Records array holds no CloudTrail record: 1 item, not a record (no eventName, eventSource or other record field)',
+        ],
+      ])
     }
   })
 

@@ -89,8 +89,15 @@ describe('decodeText', () => {
     expect(numbers.records.map((r) => r.eventID)).toEqual(['s', 'ms'])
     expect(numbers.skipped).toEqual({ 'no-event-time': 4 })
     const bad = decodeText(
-      JSON.stringify({ Events: [{ CloudTrailEvent: '{nope' }, { CloudTrailEvent: '[1]' }] }),
+      JSON.stringify({
+        Events: [
+          { CloudTrailEvent: '{nope' },
+          { CloudTrailEvent: '[1]' },
+          { CloudTrailEvent: JSON.stringify(rec('ok')) },
+        ],
+      }),
     )
+    expect(bad.records.map((r) => r.eventID)).toEqual(['ok'])
     expect(bad.skipped).toEqual({ 'invalid-json': 1, 'not-cloudtrail': 1 })
   })
 
@@ -113,7 +120,7 @@ describe('decodeText', () => {
   })
 })
 
-describe('decodeText: an array or JSON Lines with no CloudTrail record', () => {
+describe('decodeText: an array, a Records or Events array, or JSON Lines with no CloudTrail record', () => {
   it('is refused as not CloudTrail, as one object of it is, not read as an empty log', () => {
     // Before: "parsed", 0 events, and a run over it alone replaced the timeline with an empty one.
     expect(refusal(() => decodeText('[{"findingId":"gd-1","severity":8}]\n'))).toEqual({
@@ -127,14 +134,41 @@ describe('decodeText: an array or JSON Lines with no CloudTrail record', () => {
         'the JSON Lines file holds no CloudTrail record: 3 lines, none a record (no eventName, eventSource or other record field)',
     })
     expect(refusal(() => decodeText('[null, 5, {"CloudTrailEvent":"[1]"}]')).reason).toBe('not-cloudtrail')
+    // The trail file's wrapper does not make its items records. Before: an empty log (exit 0),
+    // while the same items in a bare array were refused.
+    expect(refusal(() => decodeText('{"Records":[{"x":1}]}'))).toEqual({
+      reason: 'not-cloudtrail',
+      message:
+        'the Records array holds no CloudTrail record: 1 item, not a record (no eventName, eventSource or other record field)',
+    })
+    expect(refusal(() => decodeText('{"Events":[{"x":1},{"y":2}]}')).message).toMatch(
+      /^the Events array holds no CloudTrail record: 2 items, none a record/,
+    )
+    // JSON Lines of such trail files: their items are counted, not their lines.
+    expect(refusal(() => decodeText('{"Records":[{"a":1},{"b":2}]}\n{"a":1}\n')).message).toMatch(
+      /^the JSON Lines file holds no CloudTrail record: 3 items, none a record/,
+    )
   })
 
   it('is an empty log when empty, or when CloudTrail wrote what it holds; records in junk are kept', () => {
     expect(decodeText('[]')).toEqual({ records: [], skipped: {}, format: 'array' })
+    // An empty delivery is a trail file.
     expect(decodeText('{"Records":[]}')).toEqual({ records: [], skipped: {}, format: 'trail' })
-    // A wrapper says it is a log: its items that are not records are counted, as before.
-    expect(decodeText('{"Records":[{"a":1}]}').skipped).toEqual({ 'not-cloudtrail': 1 })
-    expect(decodeText('{"Records":[{"a":1}]}\n{"a":1}\n').skipped).toEqual({ 'not-cloudtrail': 2 })
+    expect(decodeText('{"Events":[]}')).toEqual({ records: [], skipped: {}, format: 'lookup-events' })
+    expect(decodeText('{"Records":[]}\n{"Records":[]}\n')).toEqual({
+      records: [],
+      skipped: {},
+      format: 'jsonl',
+    })
+    // Items that are not records among records are counted, and the records kept.
+    const trail = decodeText(JSON.stringify({ Records: [{ a: 1 }, rec('r'), 5] }))
+    expect(trail.records.map((r) => r.eventID)).toEqual(['r'])
+    expect(trail.skipped).toEqual({ 'not-cloudtrail': 2 })
+    const trailLines = decodeText(
+      `{"Records":[{"a":1}]}\n${JSON.stringify({ Records: [rec('s')] })}\n{"a":1}\n`,
+    )
+    expect(trailLines.records.map((r) => r.eventID)).toEqual(['s'])
+    expect(trailLines.skipped).toEqual({ 'not-cloudtrail': 2 })
     const insight = rec('i', { eventType: 'AwsCloudTrailInsight', insightDetails: {} })
     expect(decodeText(JSON.stringify([insight, { a: 1 }])).skipped).toEqual({
       'insights-record': 1,
