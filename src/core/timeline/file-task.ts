@@ -450,7 +450,8 @@ export class FileProcessor {
     for (;;) {
       const nl = buf.indexOf(0x0a, start)
       if (nl === -1) break
-      const line = buf.subarray(start, nl)
+      // Each line may begin with a BOM (JSON Lines files concatenated, each begun with one).
+      const line = withoutBom(buf.subarray(start, nl))
       start = nl + 1
       if (line.length > 0 && !line.every(isSpace)) onSlice(line, 'document')
     }

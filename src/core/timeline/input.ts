@@ -293,6 +293,15 @@ function firstNonSpace(text: string): string {
   return ''
 }
 
+/** Whether text is nothing but JSON's white space. */
+function isBlank(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return false
+  }
+  return true
+}
+
 function bump(skipped: Partial<Record<SkipReason, number>>, reason: SkipReason, n = 1): void {
   skipped[reason] = (skipped[reason] ?? 0) + n
 }
@@ -421,9 +430,11 @@ function fromJsonLines(text: string, out: DecodedInput, firstError: string): voi
   while (start < text.length) {
     let end = text.indexOf('\n', start)
     if (end === -1) end = text.length
-    const line = text.slice(start, end).trim()
+    // A line may begin with a BOM (JSON Lines files concatenated, each begun with one); white
+    // space around a document is JSON's own (JSON.parse takes it), as a streamed input's reader has it.
+    const line = text.charCodeAt(start) === 0xfeff ? text.slice(start + 1, end) : text.slice(start, end)
     start = end + 1
-    if (line.length === 0) continue
+    if (isBlank(line)) continue
     let value: unknown
     try {
       value = JSON.parse(line)

@@ -2,7 +2,8 @@
  * Splits a JSON byte stream into CloudTrail records without parsing it all at once, so a file of
  * any size is read in bounded memory: the elements of a top-level `Records` or `Events` array, of
  * a top-level array, or each top-level document of a JSON Lines stream (a document larger than
- * `maxDocument` is refused).
+ * `maxDocument` is refused). A UTF-8 byte order mark is skipped at the start of the stream and of
+ * a line between documents, nowhere else.
  */
 export class RecordSplitter {
   private depth = 0
@@ -37,6 +38,11 @@ export class RecordSplitter {
   /** Bytes of the stretch of junk in progress (an endless one, /dev/zero, must end the read). */
   private junkBytes = 0
   private readonly bom = new LeadingBom()
+  /**
+   * Bytes of a UTF-8 BOM seen at the start of a line between top-level values (JSON Lines files
+   * concatenated, `cat a.jsonl b.jsonl`, each begun with one); -1 when not at such a line's start.
+   */
+  private lineBom = -1
 
   constructor(
     private readonly onRecord: (slice: Buffer, kind: 'record' | 'document') => void,
@@ -49,6 +55,15 @@ export class RecordSplitter {
     const n = chunk.length
     for (let i = 0; i < n; i++) {
       const c = chunk[i]!
+      if (this.lineBom >= 0) {
+        if (c === UTF8_BOM[this.lineBom]) {
+          if (++this.lineBom === UTF8_BOM.length) this.lineBom = -1
+          continue
+        }
+        // The start of a BOM and then something else: those bytes are not JSON.
+        for (; this.lineBom > 0; this.lineBom--) this.junkAtTop()
+        this.lineBom = -1
+      }
       if (this.inString) {
         if (this.escape) {
           this.escape = false
@@ -81,18 +96,8 @@ export class RecordSplitter {
         if (c === 0x7b || c === 0x5b) {
           this.values++
           this.inJunk = false
-        } else {
-          // What does not start with a JSON value is not read on (a device such as /dev/zero
-          // never ends), nor is a stretch of junk after one that is larger than any document.
-          if (this.values === 0) throw new SplitError('not valid JSON: it does not start with { or [')
-          if (!this.inJunk) {
-            this.junk++
-            this.inJunk = true
-            this.junkBytes = 0
-          }
-          this.junkByte()
-        }
-      }
+        } else this.junkAtTop()
+      } else if (this.depth === 0 && c === 0x0a) this.lineBom = 0
       switch (c) {
         case 0x22: // "
           this.inString = true
@@ -158,7 +163,21 @@ export class RecordSplitter {
   /** Call at the end of the stream: throws when it ended inside a record or document. */
   end(): void {
     if (this.bom.held.length > 0) throw new SplitError('not valid JSON: it does not start with { or [')
+    for (; this.lineBom > 0; this.lineBom--) this.junkAtTop()
     if (this.depth !== 0 || this.inString) throw new SplitError('the JSON ends in the middle (truncated)')
+  }
+
+  /** A byte between top-level values that is not JSON. */
+  private junkAtTop(): void {
+    // What does not start with a JSON value is not read on (a device such as /dev/zero never
+    // ends), nor is a stretch of junk after one that is larger than any document.
+    if (this.values === 0) throw new SplitError('not valid JSON: it does not start with { or [')
+    if (!this.inJunk) {
+      this.junk++
+      this.inJunk = true
+      this.junkBytes = 0
+    }
+    this.junkByte()
   }
 
   /** One more byte of the stretch of junk in progress: more than any document may hold ends the read. */

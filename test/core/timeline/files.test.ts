@@ -1029,6 +1029,17 @@ describe('inputs read as a stream', () => {
       ['one-line.json', Buffer.from(JSON.stringify({ Records: [ok('a'), ok('b')] }))],
       ['pretty.json', Buffer.from(JSON.stringify({ Records: [ok('a'), ok('b')] }, null, 2))],
       ['lines.jsonl', Buffer.from(`${JSON.stringify(ok('a'))}\n${JSON.stringify(ok('b'))}\n`)],
+      // Files that each begin with a BOM, concatenated (`cat a.jsonl b.jsonl`): one at the start of
+      // a later line too. Before: b was skipped as invalid JSON (streamed as JSON Lines), or its
+      // BOM counted as invalid JSON (piped, or streamed under another name).
+      ['cat.jsonl', Buffer.from(`${JSON.stringify(ok('a'))}\r\n\ufeff${JSON.stringify(ok('b'))}\r\n`)],
+      ['cat-lines.json', Buffer.from(`${JSON.stringify(ok('a'))}\n\ufeff${JSON.stringify(ok('b'))}\n`)],
+      [
+        'cat-trail.json',
+        Buffer.from(
+          `${JSON.stringify({ Records: [ok('a')] })}\n\ufeff${JSON.stringify({ Records: [ok('b')] })}\n`,
+        ),
+      ],
     ]
     for (const [name, text] of inputs) {
       for (const [label, bytes] of [
@@ -1061,8 +1072,21 @@ describe('inputs read as a stream', () => {
         )
         piped.push(...r.lines.map((l) => l.id))
         expect(r.refused, `${label} piped`).toBeUndefined()
+        expect(r.skipped, `${label} piped`).toEqual({})
         expect(piped, `${label} piped`).toEqual(['a', 'b'])
       }
+    }
+    // Anywhere else in a line a BOM is not JSON, read whole or streamed: at its end, or after white space.
+    for (const [name, text] of [
+      ['end.jsonl', `${JSON.stringify(ok('a'))}\ufeff\n${JSON.stringify(ok('b'))}\n`],
+      ['spaced.jsonl', `${JSON.stringify(ok('a'))}\n \ufeff${JSON.stringify(ok('b'))}\n`],
+      ['spaced.json', `${JSON.stringify(ok('a'))}\n \ufeff${JSON.stringify(ok('b'))}\n`],
+    ] as const) {
+      const path = join(dir, name)
+      await writeFile(path, text)
+      const task = { seq: 0, display: path, origin: 'file' as const, path }
+      for (const r of [p.processWhole(task), await p.processStream(task, () => undefined)])
+        expect(r.skipped, name).toEqual({ 'invalid-json': 1 })
     }
   })
 

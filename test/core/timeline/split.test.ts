@@ -90,6 +90,44 @@ describe('RecordSplitter', () => {
     expect(() => twice.feed(Buffer.concat([bom, bom, Buffer.from('{}')]))).toThrow(/does not start with/)
   })
 
+  it('skips a BOM at the start of a later line between documents (JSON Lines files concatenated), and nowhere else', () => {
+    // Before: `cat a.jsonl b.jsonl`, each begun with a BOM, counted b's BOM as a stretch of junk.
+    const bom = '\ufeff'
+    const [a, b, c] = records.map((r) => JSON.stringify(r))
+    const read = (text: string | Buffer) => {
+      const out: { values: unknown[]; junk: number }[] = []
+      const buf = Buffer.from(text)
+      for (const size of [1, 2, 3, 4, 1000]) {
+        const values: unknown[] = []
+        const s = new RecordSplitter((slice) => values.push(JSON.parse(slice.toString())))
+        for (let i = 0; i < buf.length; i += size) s.feed(buf.subarray(i, i + size))
+        s.end()
+        out.push({ values, junk: s.junk })
+      }
+      // The same whatever the chunks (a BOM cut between them too).
+      for (const o of out) expect(o).toEqual(out[0])
+      return out[0]!
+    }
+    expect(read(`${bom}${a}\n${bom}${b}\r\n${bom}${c}\n`)).toEqual({ values: records, junk: 0 })
+    expect(read(`${a}\n\n${bom}${JSON.stringify({ Records: [records[1]] })}`)).toEqual({
+      values: [records[0], records[1]],
+      junk: 0,
+    })
+    // Elsewhere a BOM is not JSON: at the end of a line, after white space, twice, or cut short.
+    for (const text of [
+      `${a}${bom}\n${b}`,
+      `${a}\n ${bom}${b}`,
+      `${a}\n${bom}${bom}${b}`,
+      Buffer.concat([Buffer.from(`${a}\n`), Buffer.from([0xef, 0xbb]), Buffer.from(b!)]),
+    ]) {
+      expect(read(text).junk, String(text)).toBe(1)
+    }
+    const cut = new RecordSplitter(() => undefined)
+    cut.feed(Buffer.concat([Buffer.from(`${a}\n`), Buffer.from([0xef, 0xbb])]))
+    cut.end()
+    expect(cut.junk).toBe(1)
+  })
+
   it('refuses a single document larger than its limit', () => {
     const s = new RecordSplitter(() => undefined, 1000)
     expect(() => s.feed(Buffer.from(`{"a":"${'x'.repeat(5000)}"`))).toThrow(/larger than/)
