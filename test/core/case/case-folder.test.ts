@@ -134,7 +134,7 @@ describe('case folder', () => {
     ])
     // Entry 4 edited and its hash computed again: before, only entry 5 was named.
     const edited = JSON.parse(lines[4]!) as JournalEntry
-    const { hash: _old, ...rest } = { ...edited, outcome: 'failed' }
+    const { hash: _old, ...rest } = { ...edited, outcome: 'failed' as const }
     const rehashed = JSON.stringify({ ...rest, hash: entryHash(rest) })
     expect(check([...lines.slice(0, 4), rehashed, ...lines.slice(5)])).toEqual([
       [
