@@ -77,11 +77,23 @@ export async function listVersions(aws: AwsClients, fn: string): Promise<Functio
   return versions
 }
 
+/** A published version of a function and its execution role, as ListVersionsByFunction lists it. */
+export interface PublishedVersion {
+  version: string
+  /** The role's ARN ('' when Lambda names none). */
+  role: string
+}
+
+/** Published versions of a function with their execution roles ($LATEST excluded; all pages). */
+export async function listVersionRoles(aws: AwsClients, fn: string): Promise<PublishedVersion[]> {
+  return (await listVersions(aws, fn)).flatMap((v) =>
+    v.Version && v.Version !== '$LATEST' ? [{ version: v.Version, role: v.Role ?? '' }] : [],
+  )
+}
+
 /** Published version numbers of a function ($LATEST excluded; all pages). */
 export async function listVersionNumbers(aws: AwsClients, fn: string): Promise<string[]> {
-  return (await listVersions(aws, fn))
-    .map((v) => v.Version)
-    .filter((v): v is string => Boolean(v) && v !== '$LATEST')
+  return (await listVersionRoles(aws, fn)).map((v) => v.version)
 }
 
 /** Reserved concurrency, or null when none is set. */

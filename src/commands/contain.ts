@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { awsFlags, caseFlag, changeFlags, FirCommand } from '../base-command.js'
 import { firCommand } from '../core/common/suggest.js'
-import { escapeTerminal } from '../core/common/text.js'
+import { escapeTerminal, firstFew } from '../core/common/text.js'
 import { CONTAIN_ACTIONS, parseActionList } from '../core/containment/actions.js'
 import { containFunction } from '../core/containment/contain.js'
 import { snapshotPort } from '../core/containment/snapshot-port.js'
@@ -54,6 +54,19 @@ export default class Contain extends FirCommand {
         (r) =>
           `            swapped since the snapshot: ${r.sets.map((s) => `evidence/${escapeTerminal(s)}`).join(', ')} recorded ${escapeTerminal(r.arn || r.name)}`,
       ),
+      // No swap: a published version keeps the role it was published with.
+      ...result.versionRoles.flatMap((r) => [
+        ...(r.versions.length
+          ? [
+              `            published version${r.versions.length > 1 ? 's' : ''} ${escapeTerminal(firstFew(r.versions))} ${r.versions.length > 1 ? 'run' : 'runs'} with ${escapeTerminal(r.arn || r.name)}`,
+            ]
+          : []),
+        ...(r.gone.length
+          ? [
+              `            published version${r.gone.length > 1 ? 's' : ''} ${escapeTerminal(firstFew(r.gone))}, gone since ${r.sets.map((s) => `evidence/${escapeTerminal(s)}`).join(', ')}, ran with ${escapeTerminal(r.arn || r.name)}`,
+            ]
+          : []),
+      ]),
       `  snapshot  ${
         result.snapshot.set
           ? `evidence/${escapeTerminal(result.snapshot.set)}${result.snapshot.taken ? ' (taken now)' : ''}`
@@ -66,7 +79,8 @@ export default class Contain extends FirCommand {
         .filter((r) => r.step === 'containment.sessions' && r.outcome === 'already-applied')
         .map((r) =>
           keptCutoffHint(
-            // One row a role: the function's, and any its snapshots recorded before a role swap.
+            // One row a role: the function's, any its snapshots recorded before a role swap, and
+            // any of its published versions'.
             'The session cutoff',
             typeof r.outputs.roleName === 'string' ? r.outputs.roleName : r.label,
             ctx.aws,

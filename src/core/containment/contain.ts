@@ -7,15 +7,25 @@ import { runSteps } from '../steps/runner.js'
 import type { StepCall, StepResult } from '../steps/step.js'
 import { CONTAIN_ACTIONS, type ContainAction } from './actions.js'
 import { type FunctionTarget, functionParams, resolveFunction } from './function-target.js'
-import { type RecordedRole, roleSwapWarning, swappedRoles } from './role-swap.js'
+import {
+  livePublishedVersions,
+  type RecordedRole,
+  roleSwapWarning,
+  type SwappedRole,
+  swappedRoles,
+  type VersionRole,
+  versionRoles,
+  versionRoleWarning,
+} from './role-swap.js'
 
 /** How contain makes sure the case holds a snapshot of the function before changing it. */
 export interface SnapshotPort {
   /** The evidence set already holding the function, or null. */
   existing(ctx: FirContext, target: FunctionTarget): Promise<string | null>
   /**
-   * The execution roles the case's sealed snapshots recorded for the function (any qualifier),
-   * newest first, each with the sets that recorded it.
+   * The execution roles the case's sealed snapshots recorded for the function: `$LATEST`'s and
+   * each published version's (an alias's is its version's), each with the sets that recorded it,
+   * newest first.
    */
   roles(ctx: FirContext, target: FunctionTarget): Promise<RecordedRole[]>
   /** Takes one; returns the evidence set name. */
@@ -39,15 +49,24 @@ export interface ContainResult {
   actions: ContainAction[]
   snapshot: { set: string | null; taken: boolean; note?: string }
   /**
-   * The roles the case's snapshots recorded for the function that it no longer runs with (its
-   * role was swapped since): with `sessions`, each one's sessions are revoked too.
+   * The roles the case's snapshots recorded for `$LATEST` that it no longer runs with (its role
+   * was swapped since): with `sessions`, each one's sessions are revoked too.
    */
-  swappedRoles: RecordedRole[]
+  swappedRoles: SwappedRole[]
+  /**
+   * The roles published versions run with (or ran with, as the snapshots recorded them) other than
+   * `$LATEST`'s: no swap, but their sessions are the function's credentials too; with `sessions`,
+   * each one's are revoked too.
+   */
+  versionRoles: VersionRole[]
   plans: StepResult[]
   results: StepResult[]
   /** What containment does not do (reported with every result). */
   limits: string[]
-  /** Said on stderr too: a role swap since the case's snapshot. */
+  /**
+   * Said on stderr too: a role swap since the case's snapshot; published versions that run with
+   * another role.
+   */
   warnings: string[]
 }
 
@@ -60,28 +79,37 @@ export const CONTAIN_LIMITS = [
 /**
  * Contains a function: resolves it, plans the chosen steps in DESIGN §4's order (event-sources,
  * throttle, url, permissions, sessions, recycle), asks for confirmation, takes a snapshot when
- * the case has none for the function, then applies each step. Re-running finishes a crashed run
- * and reports `already-applied` for what is done. When the case's snapshots recorded another
- * execution role than the function's live one (a role swap), it warns, naming both, and the
- * sessions step revokes the sessions of each such role too (one journaled change a role).
+ * the case has none for the function, then applies each step. When the case's snapshots recorded
+ * another execution role for `$LATEST` than its live one (a role swap), it warns, naming both;
+ * when published versions run with another role than `$LATEST` (or a version the snapshots
+ * recorded with one is gone since), it says so, as no swap. Either way the sessions step revokes
+ * the sessions of each such role too (one journaled change a role): they are the function's
+ * credentials. IAM (besides the steps'): lambda:ListVersionsByFunction, iam:GetRole.
  */
 export async function containFunction(ctx: FirContext, options: ContainOptions): Promise<ContainResult> {
   const target = await resolveFunction(ctx, options.function)
   const actions = CONTAIN_ACTIONS.filter((a) => (options.actions ?? CONTAIN_ACTIONS).includes(a))
   const base = functionParams(target)
-  const swapped = swappedRoles(target, await options.snapshot.roles(ctx, target))
+  const recorded: RecordedRole[] = await options.snapshot.roles(ctx, target)
+  const swapped = swappedRoles(target, recorded)
+  const versions = versionRoles(target, recorded, await livePublishedVersions(ctx, target))
+  const others = [...swapped, ...versions].filter(
+    (r, i, all) => all.findIndex((o) => o.name.toLowerCase() === r.name.toLowerCase()) === i,
+  )
   const sessions = actions.includes('sessions')
-  // A recorded role deleted since has no sessions left: the warning says so rather than offer to
-  // revoke them (the sessions row for it is skipped, naming it).
+  // A role deleted since has no sessions left: the warning says so rather than offer to revoke
+  // them (the sessions row for it is skipped, naming it).
   const deleted = new Set<string>()
-  for (const r of swapped) if (await isDeleted(() => getRoleInfo(ctx.aws, r.name))) deleted.add(r.name)
-  const warnings = swapped.length
-    ? [roleSwapWarning(ctx, target, swapped, { sessions, dryRun: options.dryRun === true }, deleted)]
-    : []
+  for (const r of others) if (await isDeleted(() => getRoleInfo(ctx.aws, r.name))) deleted.add(r.name)
+  const revoking = { sessions, dryRun: options.dryRun === true }
+  const warnings = [
+    ...(swapped.length ? [roleSwapWarning(ctx, target, swapped, revoking, deleted)] : []),
+    ...(versions.length ? [versionRoleWarning(ctx, target, versions, revoking, deleted)] : []),
+  ]
   for (const w of warnings) ctx.log.warn(w)
-  // Stolen credentials may be the sessions of a role the function ran with before a swap: each
-  // role's revocation is its own change, journaled for this function.
-  const roles = [target.roleName, ...swapped.map((r) => r.name)]
+  // Stolen credentials may be the sessions of a role the function ran with before a swap, or of a
+  // published version's role: each role's revocation is its own change, journaled for this function.
+  const roles = [target.roleName, ...others.map((r) => r.name)]
   const calls: StepCall[] = CONTAINMENT_STEPS.filter((s) =>
     actions.includes(s.id.replace('containment.', '') as ContainAction),
   ).flatMap((step) =>
@@ -111,6 +139,7 @@ export async function containFunction(ctx: FirContext, options: ContainOptions):
     actions,
     snapshot,
     swappedRoles: swapped,
+    versionRoles: versions,
     plans: run.plans,
     results: run.results,
     limits: CONTAIN_LIMITS,

@@ -15,7 +15,8 @@ export interface SessionsParams extends FunctionParams {
  * IAM: iam:GetRole, iam:GetRolePolicy, iam:PutRolePolicy, iam:DeleteRolePolicy (undo).
  * Undo: deletes the policy — only when `sessions` is named in `fir restore --actions`. A role
  * deleted since took the policy with it: named, and undone. A role deleted before the change (one
- * the case's snapshot recorded before a role swap) has no sessions left to revoke: skipped, named.
+ * the case's snapshot recorded before a role swap, or a published version's) has no sessions left
+ * to revoke: skipped, named.
  */
 export const sessionsStep = revokeSessionsStep<SessionsParams>({
   id: 'containment.sessions',

@@ -1,9 +1,10 @@
 import type { FirContext } from '../context.js'
 import { roleNameOf } from '../snapshot/role.js'
 import { latestSnapshotFor, snapshotFunctions, snapshotsFor } from '../snapshot/snapshot.js'
+import { recordedQualifierRoles } from '../snapshot/stored.js'
 import type { SnapshotPort } from './contain.js'
 import type { FunctionTarget } from './function-target.js'
-import { addRecordedRole, type RecordedRole } from './role-swap.js'
+import { addRecordedRole, LATEST, type RecordedRole } from './role-swap.js'
 
 function setName(value: unknown): string | null {
   if (!value) return null
@@ -23,10 +24,20 @@ export const snapshotPort: SnapshotPort = {
   },
   async roles(ctx: FirContext, target: FunctionTarget) {
     const roles: RecordedRole[] = []
+    const read = new Set<string>()
     for await (const s of snapshotsFor(ctx.case.dir, ctx.case.journal.all(), target.arn)) {
-      const arn = s.summary.role ?? ''
-      const name = s.summary.roleName ?? (arn ? roleNameOf(arn) : '')
-      if (name) addRecordedRole(roles, arn, name, s.set)
+      // A set that holds the function at several qualifiers recorded each one's role once.
+      if (read.has(s.set)) continue
+      read.add(s.set)
+      const byQualifier = await recordedQualifierRoles(ctx.case.dir, s.set, s.manifest, s.summary.arn, s.dir)
+      // The summary's own qualifier (an alias: its version), should the set's calls not give it.
+      const q = s.summary.qualifier ?? LATEST
+      const version = s.summary.aliases?.find((a) => a.name === q)?.version ?? q
+      if (s.summary.role && !byQualifier.has(version)) byQualifier.set(version, s.summary.role)
+      for (const [qualifier, arn] of byQualifier) {
+        const name = roleNameOf(arn)
+        if (name) addRecordedRole(roles, { arn, name, qualifier }, s.set)
+      }
     }
     return roles
   },

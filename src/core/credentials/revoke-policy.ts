@@ -223,9 +223,9 @@ export function revokeSessionsStep<P extends Record<string, unknown>>(options: {
   renewOf?: (params: P) => boolean
   /**
    * The role comes from AWS or the case's snapshots, never typed by the responder (contain: the
-   * function's execution role, a role it ran with before a swap): one deleted since has no
-   * sessions left to revoke, which the row says (skipped), not a failure. Without it a role not
-   * found is refused (`fir creds revoke-sessions --role` with a typo).
+   * function's execution role, a role it ran with before a swap, a published version's): one
+   * deleted since has no sessions left to revoke, which the row says (skipped), not a failure.
+   * Without it a role not found is refused (`fir creds revoke-sessions --role` with a typo).
    */
   roleMayBeGone?: boolean
 }): Step<P, RevokeState> {

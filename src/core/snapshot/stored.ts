@@ -37,3 +37,43 @@ export async function attachedPolicyArns(
   }
   return out
 }
+
+/**
+ * The execution role of each qualifier of a function as a snapshot set recorded it: `$LATEST` and
+ * every published version, by version (an alias's configuration is its version's). From the set's
+ * ListVersionsByFunction pages, found through calls.json; when that listing was not stored whole (a
+ * gap), from its GetFunction responses too. `functionArn`: the unqualified ARN the snapshot
+ * targeted its calls at. `dir`: where the set is, when not evidence/<set> (readSealedManifest).
+ */
+export async function recordedQualifierRoles(
+  caseDir: string,
+  set: string,
+  manifest: Manifest,
+  functionArn: string,
+  dir?: string,
+): Promise<Map<string, string>> {
+  const stored = (await readSealedJson(caseDir, set, manifest, 'calls.json', dir)) as
+    | { calls?: { call?: string; target?: string; outcome?: string; files?: string[] }[] }
+    | undefined
+  const calls = (Array.isArray(stored?.calls) ? stored.calls : []).filter((c) => c.target === functionArn)
+  const listing = calls.filter((c) => c.call === 'lambda:ListVersionsByFunction')
+  const whole = listing.some((c) => c.outcome === 'stored')
+  const out = new Map<string, string>()
+  const add = (config: { Version?: unknown; Role?: unknown } | undefined) => {
+    if (typeof config?.Version === 'string' && typeof config.Role === 'string' && !out.has(config.Version))
+      out.set(config.Version, config.Role)
+  }
+  for (const c of [...listing, ...(whole ? [] : calls.filter((x) => x.call === 'lambda:GetFunction'))]) {
+    for (const file of c.files ?? []) {
+      const page = (await readSealedJson(caseDir, set, manifest, file, dir)) as
+        | {
+            Versions?: { Version?: unknown; Role?: unknown }[]
+            Configuration?: { Version?: unknown; Role?: unknown }
+          }
+        | undefined
+      for (const v of Array.isArray(page?.Versions) ? page.Versions : []) add(v)
+      add(page?.Configuration)
+    }
+  }
+  return out
+}

@@ -306,6 +306,68 @@ describe("a function whose execution role was swapped since the case's snapshot"
     await ctx.case.close()
   })
 
+  it('a published version that runs with an older role is no swap: contain says the version runs with it, and revokes its sessions too', async () => {
+    // Before: a snapshot of version 1 (--qualifier 1), whose role is older than $LATEST's, made
+    // contain warn "role swap: … its execution role was changed since" though nothing was swapped.
+    const old = await seedRole(moto.endpoint(), { name: 'pv-old' })
+    const role = await seedRole(moto.endpoint(), { name: 'pv-role' })
+    await seedFunction(moto.endpoint(), { name: 'pv-fn', roleArn: old.arn })
+    expect(await publishVersion(moto.endpoint(), 'pv-fn')).toBe('1')
+    const { lambda } = sdk(moto.endpoint())
+    // A deploy that changed the role, well before the incident: $LATEST's role at the snapshot.
+    await lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'pv-fn', Role: role.arn }))
+    const ctx = await testContext(moto.endpoint(), { caseId: 'PV' })
+    const { set } = await snapshotFunctions(ctx, { functions: ['pv-fn'], qualifier: '1' })
+    const head = `published version: function pv-fn runs with role pv-role, but its published version 1 runs with role pv-old (as evidence/${set} recorded): a version keeps the execution role it was published with (no swap), and invoking it uses that role's credentials, so credentials stolen from the function may be sessions of pv-old`
+
+    const held = await containFunction(ctx, {
+      function: 'pv-fn',
+      actions: ['throttle'],
+      snapshot: snapshotPort,
+      dryRun: true,
+    })
+    expect(held.warnings).toEqual([
+      `${head}, and this run revokes no sessions (sessions is not among its actions): revoke them with \`fir creds revoke-sessions --role pv-old --yes --region us-east-1 --endpoint-url ${moto.endpoint()} --case ${ctx.case.dir}\``,
+    ])
+    expect(held.swappedRoles).toEqual([])
+    expect(held.versionRoles).toEqual([
+      { arn: old.arn, name: 'pv-old', versions: ['1'], gone: [], sets: [set] },
+    ])
+
+    const r = await containFunction(ctx, {
+      function: 'pv-fn',
+      actions: ['sessions'],
+      snapshot: snapshotPort,
+      confirmed: true,
+    })
+    expect(r.warnings).toEqual([`${head}: contain revokes the sessions of pv-old too (a row per role)`])
+    expect(r.results.map((x) => [x.step, x.label, x.outcome])).toEqual([
+      ['containment.sessions', 'pv-role', 'applied'],
+      ['containment.sessions', 'pv-old', 'applied'],
+    ])
+
+    // Version 1 deleted since: the snapshot's version is gone, and stolen credentials are still
+    // sessions of its role.
+    await lambda.send(new DeleteFunctionCommand({ FunctionName: 'pv-fn', Qualifier: '1' }))
+    const gone = await containFunction(ctx, {
+      function: 'pv-fn',
+      actions: ['sessions'],
+      snapshot: snapshotPort,
+      dryRun: true,
+    })
+    expect(gone.versionRoles).toEqual([
+      { arn: old.arn, name: 'pv-old', versions: [], gone: ['1'], sets: [set] },
+    ])
+    expect(gone.warnings).toEqual([
+      `published version: function pv-fn runs with role pv-role, but its published version 1, which ran with role pv-old (as evidence/${set} recorded), is no longer there: credentials stolen from it are sessions of pv-old: contain would revoke the sessions of pv-old too (a row per role)`,
+    ])
+    expect(gone.plans.map((x) => [x.label, x.outcome])).toEqual([
+      ['pv-role', 'already-applied'],
+      ['pv-old', 'already-applied'],
+    ])
+    await ctx.case.close()
+  })
+
   it('whose recorded role was deleted since: contain says it has no sessions left to revoke, not a failure, and the report does not advise revoking it', async () => {
     // Before: the row for the deleted role failed on every run ("unable to read role …: account …
     // has no IAM role named …", target the function), a gap and exit 4, and the report called the
