@@ -46,16 +46,36 @@ export function firCommand(words: string[], aws: AwsClients, options: SuggestOpt
     .join(' ')
 }
 
+/**
+ * A word of a suggested command the responder must fill in (a value fir may not print): shown bare
+ * as `<name>`, never quoted, as fir's placeholders are: pasted unfilled, the shell takes it for a
+ * redirection from a file of that name and runs nothing, rather than set the placeholder's text.
+ */
+export interface Placeholder {
+  placeholder: string
+}
+
+/** A word of a suggested command: a value (shell-quoted) or a placeholder. */
+export type CommandWord = string | Placeholder
+
+const commandWord = (w: CommandWord) => (typeof w === 'string' ? shellArg(w) : `<${w.placeholder}>`)
+
 /** An AWS CLI command line with no flag but `--region` (where no command's AWS flags are known). */
-export function plainAwsCliCommand(words: string[], region: string | null | undefined): string {
-  return ['aws', ...words, ...(region ? ['--region', region] : [])].map(shellArg).join(' ')
+export function plainAwsCliCommand(words: CommandWord[], region: string | null | undefined): string {
+  return ['aws', ...words, ...(region ? ['--region', region] : [])].map(commandWord).join(' ')
 }
 
 /**
  * An AWS CLI command line to paste, with the region, profile and endpoint this command was given
  * (the AWS CLI has the same flags, but no --role-arn: a role fir assumed is named in a comment).
  */
-export function awsCliCommand(words: string[], aws: AwsClients, options: { region?: string } = {}): string {
-  const line = ['aws', ...words, ...awsFlagWords(aws, { ...options, roleArn: null })].map(shellArg).join(' ')
+export function awsCliCommand(
+  words: CommandWord[],
+  aws: AwsClients,
+  options: { region?: string } = {},
+): string {
+  const line = ['aws', ...words, ...awsFlagWords(aws, { ...options, roleArn: null })]
+    .map(commandWord)
+    .join(' ')
   return aws.given.roleArn ? `${line}  # as ${aws.given.roleArn}` : line
 }

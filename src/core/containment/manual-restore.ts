@@ -8,10 +8,12 @@ import {
   JOURNAL_FILE,
   type JournalEntry,
 } from '../case/journal.js'
-import { awsCliCommand, plainAwsCliCommand } from '../common/suggest.js'
+import { holdsRedaction } from '../common/redact.js'
+import { awsCliCommand, type CommandWord, plainAwsCliCommand } from '../common/suggest.js'
 import { escapeTerminal } from '../common/text.js'
 import type { RotateKeyState } from '../credentials/rotate-key.js'
 import { parseArn } from '../identity.js'
+import { stepById } from '../steps/registry.js'
 import type { UndoRecord } from '../steps/step.js'
 import { pendingUndos } from '../steps/undo-records.js'
 import { RESTORE_ACTIONS, stepIdsFor } from './actions.js'
@@ -42,7 +44,7 @@ export interface ManualRestore {
 }
 
 /** Builds an AWS CLI line from its words, in a region (see awsCliCommand). */
-export type CliLine = (words: string[], region: string | null) => string
+export type CliLine = (words: CommandWord[], region: string | null) => string
 
 /** AWS CLI lines with the AWS flags the command was given (awsCliCommand), or plain ones. */
 export function cliLines(aws: AwsClients | undefined): CliLine {
@@ -67,7 +69,33 @@ export function manualRestores(
   return pendingUndos(entries, steps).map((r) => manualRestore(r, caseId, cli))
 }
 
+/**
+ * A value of the state journaled before a change that held a secret is kept redacted: its command
+ * never writes the marker into AWS. The word is a placeholder (`<original-description>`), and the
+ * note says where the value is: in the case's snapshot, `evidence/` (DESIGN §1, Secrets; the
+ * step's secretSource names the file and field).
+ */
 function manualRestore(r: UndoRecord, caseId: string, cli: CliLine): ManualRestore {
+  const held: string[] = []
+  const line: CliLine = (words, region) =>
+    cli(
+      words.map((w, i) => {
+        if (typeof w !== 'string' || !holdsRedaction(w)) return w
+        const flag = words[i - 1]
+        const placeholder = `original-${typeof flag === 'string' && flag.startsWith('--') ? flag.slice(2) : 'value'}`
+        if (!held.includes(placeholder)) held.push(placeholder)
+        return { placeholder }
+      }),
+      region,
+    )
+  const made = manualCommands(r, caseId, line)
+  if (held.length === 0) return made
+  const where = stepById(r.step)?.secretSource(r.params) ?? "the case's snapshot (evidence/)"
+  const note = `the value to put back held a secret, which the journal keeps redacted: replace ${held.map((h) => `<${h}>`).join(' and ')} with ${where}; fir shows no secret outside evidence/`
+  return { ...made, note: made.note ? `${note}; ${made.note}` : note }
+}
+
+function manualCommands(r: UndoRecord, caseId: string, cli: CliLine): ManualRestore {
   // The function and its region as contain journals them, else from the function's ARN.
   const arn = parseArn(str(r.params.functionArn) || r.target)
   const fromArn = arn?.service === 'lambda' ? /^function:([^:]+)/.exec(arn.resource)?.[1] : undefined

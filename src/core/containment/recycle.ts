@@ -61,7 +61,7 @@ export const recycleStep = defineStep<FunctionParams, RecycleState>({
   },
   targetGone: deletedFunction,
   secretSource: (params) =>
-    `the Configuration.Description of function ${params.function} in the case's sealed snapshot of it (evidence/<set>/functions/${params.function}/get-function.*.json)`,
+    `the Configuration.Description of function ${params.function} in the case's sealed snapshot of it (evidence/<set>/functions/${params.function}/get-function.$LATEST.json)`,
   intend: (ctx) => ({ description: stamp(ctx) }),
   isApplied: (ctx, _params, s) => isRecycleStamp(s.description, ctx.case.meta.id),
   async change(ctx, params, _current, intended) {

@@ -504,6 +504,8 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
       return why === null ? null : `cannot be undone: ${why}`
     },
 
+    secretSource,
+
     async plan(ctx, params): Promise<Plan<S>> {
       let read: ReadState<S>
       try {

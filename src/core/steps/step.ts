@@ -193,6 +193,11 @@ export interface Step<P = Record<string, unknown>, S = unknown> {
    * lists such a change as skipped with this note and tries nothing.
    */
   cannotUndo(ctx: FirContext, record: UndoRecord<S>): string | null
+  /**
+   * Where a secret value of the state this step journals before its change is, for putting it back
+   * by hand (the journal keeps it redacted): in the case's snapshot, `evidence/` (DESIGN §1).
+   */
+  secretSource(params: P): string
   plan(ctx: FirContext, params: P): Promise<Plan<S>>
   apply(ctx: FirContext, params: P): Promise<StepResult<S>>
   planUndo(ctx: FirContext, record: UndoRecord<S>): Promise<UndoPlan<S>>

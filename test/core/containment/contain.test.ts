@@ -1334,7 +1334,7 @@ describe('containment steps against moto', () => {
     const ctx = await testContext(moto.endpoint(), { caseId: 'C-PW' })
     const kept = `description: "db pw is ${redactValue(secret)} ok"`
     const where =
-      "the Configuration.Description of function pw-desc in the case's sealed snapshot of it (evidence/<set>/functions/pw-desc/get-function.*.json)"
+      "the Configuration.Description of function pw-desc in the case's sealed snapshot of it (evidence/<set>/functions/pw-desc/get-function.$LATEST.json)"
     const warned = `restore cannot put ${kept} back automatically: it holds a secret value, which the journal keeps redacted; to put it back by hand, take the value from ${where}`
     const plan = await containFunction(ctx, {
       function: 'pw-desc',
