@@ -614,42 +614,70 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     )
   }
 
-  // One item a sweep: its matched functions this case neither contains nor (for some) sealed.
-  for (const s of input.sweeps) {
-    const unsealed = s.functions.filter((f) => !f.sealedIn)
-    const here = s.functions.filter((f) => s.account && f.account === s.account)
-    const elsewhere = [...new Set(s.functions.filter((f) => !here.includes(f)).map((f) => f.account))]
+  // One item for every sweep: the functions they matched that this case neither contains nor (for
+  // some) sealed, each once however many sweeps matched it, naming the sweeps.
+  const sweeps = input.sweeps.filter((s) => s.functions.length > 0)
+  if (sweeps.length) {
+    const one = sweeps.length === 1
+    // The account of the (first) sweep that matched it: fir acts there with the same credentials.
+    const matched: (SweepFollowUp['functions'][number] & { sweepAccount: string | null })[] = []
+    for (const s of sweeps) {
+      for (const f of s.functions) {
+        const known = matched.find((m) => m.arn === f.arn)
+        if (!known) {
+          matched.push({ ...f, sweepAccount: s.account })
+          continue
+        }
+        known.sealedIn ??= f.sealedIn
+        if (f.why && !known.why.split('; ').includes(f.why))
+          known.why = known.why ? `${known.why}; ${f.why}` : f.why
+      }
+    }
+    const unsealed = matched.filter((f) => !f.sealedIn)
+    const fromAccounts = [...new Set(sweeps.map((s) => s.account).filter((a): a is string => Boolean(a)))]
+    const here = matched.filter((f) => f.sweepAccount && f.account === f.sweepAccount)
+    const elsewhere = [...new Set(matched.filter((f) => !here.includes(f)).map((f) => f.account))]
     // fir acts in the caller's own account with its credentials; in another it needs a role there.
-    const roleArn = (account: string) => `arn:${s.partition}:iam::${account}:role/${s.assumeRole || '<role>'}`
-    const listed = (fns: typeof s.functions, max: number) =>
+    const assumeRoles = [...new Set(sweeps.map((s) => s.assumeRole))]
+    const assumeRole = assumeRoles.length === 1 && assumeRoles[0] ? assumeRoles[0] : '<role>'
+    const roleArn = (account: string) => `arn:${sweeps[0]!.partition}:iam::${account}:role/${assumeRole}`
+    const listed = (fns: typeof matched, max: number) =>
       fns.length <= max ? fns.map((f) => shellArg(f.arn)).join(' ') : '<function ARN>…'
-    // The command for those in the account the sweep ran from: seal what is not sealed, then contain.
+    // The command for those in the account a sweep ran from: seal what is not sealed, then contain.
     const unsealedHere = here.filter((f) => !f.sealedIn)
     const command = unsealedHere.length
       ? `fir snapshot ${listed(unsealedHere, 3)}`
       : here.length
         ? `fir contain ${here.length === 1 ? shellArg(here[0]!.arn) : '<function ARN>'}`
         : null
-    const shown = s.functions
+    const shown = matched
       .slice(0, 4)
       .map(
         (f) =>
           `${f.label} in ${f.account} ${f.region}${f.why ? `: ${f.why}` : ''} (${f.sealedIn ? `sealed in evidence/${f.sealedIn}` : 'not sealed'})`,
       )
+    const indicators = (s: SweepFollowUp) => (s.indicators.length ? ` (${s.indicators.join('; ')})` : '')
+    const whichSweeps = one
+      ? `sweep of ${sweeps[0]!.atDisplay}`
+      : sweeps.length <= 3
+        ? `sweeps of ${joinNames(sweeps.map((s) => s.atDisplay))}`
+        : `${sweeps.length} sweeps from ${sweeps[0]!.atDisplay} to ${sweeps.at(-1)!.atDisplay}`
+    const matchesIn = joinNames([...new Set(sweeps.map((s) => s.matchesIn))])
+    const ranFrom = `the account${fromAccounts.length === 1 ? '' : 's'} the sweep${one ? '' : 's'} ran from (${fromAccounts.join(', ')})`
     add(
       2,
-      `Review and contain the other functions the sweep of ${s.atDisplay} matched`,
-      `The sweep${s.indicators.length ? ` (${s.indicators.join('; ')})` : ''} matched ${s.functions.length === 1 ? 'a function' : `${s.functions.length} functions`} this case does not contain${unsealed.length ? `, ${unsealed.length === s.functions.length ? (unsealed.length === 1 ? 'not sealed' : 'none of them sealed') : `${unsealed.length} of them not sealed`}` : ''}. Seal each one before anything changes it (fir snapshot <function ARN>), decide from the evidence whether it is compromised, and contain those that are (fir contain <function ARN>).${
-        !s.account
+      `Review and contain the other functions the ${whichSweeps} matched`,
+      `${one ? `The sweep${indicators(sweeps[0]!)}` : `The sweeps of ${truncate(joinNames(sweeps.map((s) => `${s.atDisplay}${indicators(s)}`)), 600)}`} matched ${matched.length === 1 ? 'a function' : `${matched.length} functions`} this case does not contain${unsealed.length ? `, ${unsealed.length === matched.length ? (unsealed.length === 1 ? 'not sealed' : 'none of them sealed') : `${unsealed.length} of them not sealed`}` : ''}. Seal each one before anything changes it (fir snapshot <function ARN>), decide from the evidence whether it is compromised, and contain those that are (fir contain <function ARN>).${
+        fromAccounts.length === 0
           ? ` For a function in another account than the one fir's credentials are in, add --role-arn ${roleArn('<account>')} to those commands.`
           : elsewhere.length
-            ? ` ${elsewhere.length === 1 ? 'Account' : 'Accounts'} ${truncate(joinNames(elsewhere), 200)} ${elsewhere.length === 1 ? 'is not the account' : 'are not the account'} the sweep ran from (${s.account}): for ${elsewhere.length === 1 ? 'its' : 'their'} functions, add --role-arn ${roleArn(elsewhere.length === 1 ? elsewhere[0]! : '<account>')} to those commands.`
+            ? ` ${elsewhere.length === 1 ? 'Account' : 'Accounts'} ${truncate(joinNames(elsewhere), 200)} ${elsewhere.length === 1 ? 'is not' : 'are not'} ${ranFrom}: for ${elsewhere.length === 1 ? 'its' : 'their'} functions, add --role-arn ${roleArn(elsewhere.length === 1 ? elsewhere[0]! : '<account>')} to those commands.`
             : ''
-      } Every match is in ${s.matchesIn}.`,
+      } Every match is in ${matchesIn}.`,
       [
         ...shown,
-        ...(s.functions.length > shown.length
-          ? [`and ${s.functions.length - shown.length} more (see ${s.matchesIn})`]
+        ...(matched.length > shown.length
+          ? [`and ${matched.length - shown.length} more (see ${matchesIn})`]
           : []),
       ],
       command,

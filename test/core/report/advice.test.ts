@@ -826,7 +826,7 @@ describe('the functions a sweep matched', () => {
     functions,
   })
   const recs = (sweeps: SweepFollowUp[]) =>
-    recommend({ ...input([]), sweeps }).filter((r) => r.title.includes('the sweep of'))
+    recommend({ ...input([]), sweeps }).filter((r) => /the sweeps? of/.test(r.title))
 
   it('asks, soon, once a sweep, to seal those not sealed in the account it ran from, with their ARNs', () => {
     const [rec, ...rest] = recs([sweep([fn('a'), fn("b'; rm -rf ~"), fn('c', ME, '20260314T110200.000Z')])])
@@ -858,12 +858,31 @@ describe('the functions a sweep matched', () => {
     )
   })
 
-  it('is one item a sweep, and none without functions left to contain', () => {
+  it('is one item for every sweep, naming each, with each function once; none without functions left to contain', () => {
+    // Before: one item a sweep, the same advice repeated under two titles, and a function two
+    // sweeps matched counted twice.
     expect(recs([])).toEqual([])
-    const two = recs([sweep([fn('a')]), sweep([fn('b')], '2026-03-15 08:00:00 UTC')])
+    const second = {
+      ...sweep([fn('b'), fn('a', ME, 'S2')], '2026-03-15 08:00:00 UTC'),
+      file: 'sweeps/20260315T080000.000Z.json',
+      matchesIn: 'sweeps/20260315T080000.000Z.json',
+      indicators: ['layer L'],
+    }
+    const two = recs([sweep([fn('a')]), second])
     expect(two.map((r) => r.title)).toEqual([
-      'Review and contain the other functions the sweep of 2026-03-14 11:00:00 UTC matched',
-      'Review and contain the other functions the sweep of 2026-03-15 08:00:00 UTC matched',
+      'Review and contain the other functions the sweeps of 2026-03-14 11:00:00 UTC and 2026-03-15 08:00:00 UTC matched',
     ])
+    const rec = two[0]!
+    expect(rec.detail).toContain(
+      'The sweeps of 2026-03-14 11:00:00 UTC (role name R) and 2026-03-15 08:00:00 UTC (layer L) matched 2 functions this case does not contain, 1 of them not sealed.',
+    )
+    expect(rec.detail).toContain(
+      'Every match is in sweeps/20260314T110000.000Z.json and sweeps/20260315T080000.000Z.json.',
+    )
+    expect(rec.because).toEqual([
+      `a ($LATEST) in ${ME} us-east-1: role-name: runs with role arn:aws:iam::111122223333:role/R (sealed in evidence/S2)`,
+      `b ($LATEST) in ${ME} us-east-1: role-name: runs with role arn:aws:iam::111122223333:role/R (not sealed)`,
+    ])
+    expect(rec.command).toBe(`fir snapshot arn:aws:lambda:us-east-1:${ME}:function:b`)
   })
 })

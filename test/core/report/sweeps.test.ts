@@ -106,7 +106,7 @@ describe('report of a case with an org sweep (fir sweep)', () => {
     )
   })
 
-  it('recommends, soon, one item a sweep: seal, review and contain the matched functions the case does not contain', () => {
+  it('recommends, soon, one item for the sweep: seal, review and contain the matched functions the case does not contain', () => {
     const items = model.recommendations.items.filter((r) => r.title.includes('the sweep of'))
     expect(items).toHaveLength(1)
     const rec = items[0]!
