@@ -352,6 +352,8 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
     for (const [name, fnVersions] of byFunction) {
       let open: MatchReason[] = []
       if (opts.indicators.public) {
+        // The call under way: a gap names the one that failed.
+        let call = 'lambda:ListFunctionUrlConfigs'
         try {
           const { urls, unqualifiedOnly } = await listFunctionUrls(aws, name)
           if (unqualifiedOnly) {
@@ -363,10 +365,12 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
           }
           // Each published version and alias has a policy of its own: a public statement there
           // opens that qualifier's ARN, and the function's own policy does not show it.
+          call = 'lambda:ListAliases'
           const qualifiers = [
             ...fnVersions.map((v) => v.version).filter((v) => v !== '$LATEST'),
             ...(await listAliasNames(aws, name)),
           ]
+          call = 'lambda:GetPolicy'
           const policies: QualifiedPolicy[] = [{ text: await getFunctionPolicyText(aws, name) }]
           for (const qualifier of qualifiers)
             policies.push({ qualifier, text: await getFunctionPolicyText(aws, name, qualifier) })
@@ -377,7 +381,7 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
         } catch (err) {
           ctx.gaps.add({
             what: `${accountLabel(st.id, st.name)} region ${region} function ${name} (public exposure)`,
-            call: failureCall(err, 'lambda:GetPolicy'),
+            call: failureCall(err, call),
             reason: failureReason(err),
           })
         }

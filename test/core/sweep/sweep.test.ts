@@ -7,7 +7,7 @@ import { latestSnapshotFor, snapshotFunctions } from '../../../src/core/snapshot
 import type { Indicators } from '../../../src/core/sweep/indicators.js'
 import { runSweep, type SweepOptions } from '../../../src/core/sweep/sweep.js'
 import { useMoto } from '../../support/emulator.js'
-import { FaultProxy } from '../../support/fault-proxy.js'
+import { FaultProxy, type RequestInfo } from '../../support/fault-proxy.js'
 import { testContext } from '../athena/context.js'
 import { clientsIn, createFunction, ensureRole, MANAGEMENT_ACCOUNT } from './org-fixture.js'
 
@@ -38,6 +38,27 @@ function options(extra: Partial<SweepOptions>): SweepOptions {
   }
 }
 
+// A region only the --public tests use: one function a denied call, named by the call.
+const PUBLIC_REGION = 'eu-north-1'
+const PUBLIC_DENIED: Record<string, string> = {
+  'open-policy': 'lambda:GetPolicy',
+  'open-aliases': 'lambda:ListAliases',
+  'open-urls': 'lambda:ListFunctionUrlConfigs',
+}
+
+/** A proxy that denies, for each function of PUBLIC_DENIED, its one call. */
+function publicDenials(): Promise<FaultProxy> {
+  return new FaultProxy(moto.endpoint(), {
+    rules: Object.entries(PUBLIC_DENIED).map(([fn, call]) => ({
+      match: (q: RequestInfo) =>
+        q.region === PUBLIC_REGION &&
+        `lambda:${q.operation}` === call &&
+        q.path.includes(`/functions/${fn}/`),
+      fault: 'access-denied' as const,
+    })),
+  }).start()
+}
+
 type Entry = { action: string; actor: { arn: string | null }; params: Record<string, unknown> }
 
 async function journal(dir: string): Promise<Entry[]> {
@@ -53,6 +74,9 @@ describe('runSweep (core, against moto)', () => {
       const c = await clientsIn(moto.endpoint(), account, 'us-east-1')
       await createFunction(c, `fn-${account}`, await ensureRole(c.iam, 'pay-role', account))
     }
+    const c = await clientsIn(moto.endpoint(), MANAGEMENT_ACCOUNT, PUBLIC_REGION)
+    const role = await ensureRole(c.iam, 'open-role', MANAGEMENT_ACCOUNT)
+    for (const fn of Object.keys(PUBLIC_DENIED)) await createFunction(c, fn, role)
   })
 
   it("journals each account's snapshot as that account's principal, and names the account and region of its gaps", async () => {
@@ -196,6 +220,21 @@ describe('runSweep (core, against moto)', () => {
       expect(ctx.gaps.list).toHaveLength(2)
       expect(ctx.gaps.list.find((g) => g.what.endsWith('ap-east-1'))!.reason).toMatch(/ExpiredToken/)
       expect(r.matches.map((m) => m.function)).toEqual([`fn-${MANAGEMENT_ACCOUNT}`])
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('--public: a gap names the call that failed (GetPolicy, ListAliases or ListFunctionUrlConfigs)', async () => {
+    const proxy = await publicDenials()
+    try {
+      const { ctx } = await testContext(proxy.endpoint)
+      await runSweep(ctx, options({ regions: [PUBLIC_REGION], indicators: { ...indicators, public: true } }))
+      const exposure = ctx.gaps.list.filter((g) => g.what.endsWith('(public exposure)'))
+      // Before: every one was lambda:GetPolicy, whichever call had failed.
+      expect(exposure.map((g) => [g.what.split(' ').at(-3), g.call]).sort()).toEqual(
+        Object.entries(PUBLIC_DENIED).sort(),
+      )
     } finally {
       await proxy.stop()
     }
