@@ -1524,6 +1524,7 @@ export async function addSampleSweep(
         regionsSwept: [REGION, 'eu-west-1', 'us-west-2'],
         regionsSkipped: [],
         functionVersions: 40,
+        notChecked: [],
         requests: 9,
         maxRequestsPerSecond: 3,
       },
@@ -1535,6 +1536,7 @@ export async function addSampleSweep(
         regionsSwept: ['eu-west-1', 'us-west-2'],
         regionsSkipped: [],
         functionVersions: 81,
+        notChecked: [],
         requests: 12,
         maxRequestsPerSecond: 4,
       },
@@ -1546,6 +1548,7 @@ export async function addSampleSweep(
         regionsSwept: [],
         regionsSkipped: [],
         functionVersions: 0,
+        notChecked: [],
         requests: 1,
         maxRequestsPerSecond: 1,
       },
@@ -1553,6 +1556,7 @@ export async function addSampleSweep(
     inactiveAccounts: [],
     matches,
     functionVersionsSeen: 400,
+    notChecked: [],
     snapshots: [
       {
         account: OTHER_ACCOUNT,

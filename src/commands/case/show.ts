@@ -10,7 +10,7 @@ import {
   summariseCase,
 } from '../../core/case/summary.js'
 import { counted, escapeTerminal, formatTable } from '../../core/common/text.js'
-import { matchCountText, sweptAccountsText } from '../../core/sweep/recorded.js'
+import { matchCountText, notCheckedText, sweptAccountsText } from '../../core/sweep/recorded.js'
 import type { CommandOutcome } from '../../output.js'
 
 export default class CaseShow extends FirCommand {
@@ -156,6 +156,9 @@ function sweepLines(sweeps: CaseSweep[]): string[] {
         `    accounts    ${e(sweptAccountsText(w))}`,
         `    regions     ${w.regions.length ? `${w.regions.length}: ${w.regions.map(e).join(', ')}` : 'none'}`,
         `    read        ${counted(w.functionVersionsSeen, 'function version')}; matched ${e(matchCountText(w))}; ${counted(w.gapCount, 'gap')}`,
+        ...(w.notChecked.length
+          ? [`    not checked ${e(notCheckedText(w.notChecked))}: no match says nothing of them`]
+          : []),
         ...(w.nothingSwept ? [`    nothing swept: ${e(w.nothingSwept)}`] : []),
       ]
       if (w.fileProblem) {

@@ -177,6 +177,11 @@ export interface SweepView {
   /** `121 function versions (40 functions)`. */
   matchCountText: string
   gapCount: number
+  /**
+   * `3 functions could not be checked for --public (lambda:GetPolicy)`: the functions it could not
+   * check for an indicator (no match says nothing of them), or null when it checked every one.
+   */
+  notCheckedText: string | null
   /** Why no account was swept (none listed, or none ACTIVE), or null. */
   nothingSwept: string | null
   /** The matches shown, in account, region, function and version order (at most the report's limit). */

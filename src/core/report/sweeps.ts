@@ -1,6 +1,12 @@
 import { counted } from '../common/text.js'
 import { parseArn } from '../identity.js'
-import { matchCountText, type RecordedSweep, sweptAccountsText, unqualifiedArn } from '../sweep/recorded.js'
+import {
+  matchCountText,
+  notCheckedText,
+  type RecordedSweep,
+  sweptAccountsText,
+  unqualifiedArn,
+} from '../sweep/recorded.js'
 import type { SweepFollowUp } from './advice.js'
 import { truncate, utcDisplay } from './format.js'
 import type { FunctionContainment } from './journal-view.js'
@@ -121,6 +127,7 @@ export function reportSweeps(
     const sealedFunctions = fns.filter(isSealed).length
     const containedFunctions = fns.filter(isContained).length
     const atDisplay = utcDisplay(s.at)
+    const unchecked = notCheckedText(s.notChecked)
     views.push({
       file: s.file,
       fileSha256: s.fileSha256,
@@ -137,6 +144,7 @@ export function reportSweeps(
       matchCount: s.matchCount,
       matchCountText: matchCountText(s),
       gapCount: s.gapCount,
+      notCheckedText: unchecked || null,
       nothingSwept: s.nothingSwept,
       matches,
       matchesShown: matches.length,
@@ -151,10 +159,12 @@ export function reportSweeps(
 
     // The blast radius, in the summary: how far the indicators reach, and what is still open.
     const looked = s.indicators.length ? ` (${truncate(s.indicators.join('; '), 200)})` : ''
-    const unread = s.accountsDenied.length + s.accountsPartial.length
-    const unreadText = unread
-      ? `; ${counted(unread, 'account')} could not be read in full, so no match there says nothing`
-      : ''
+    const unread = s.accountsUnread.length
+    const unreadText = `${
+      unread
+        ? `; ${counted(unread, 'account')} could not be read in full, so no match there says nothing`
+        : ''
+    }${unchecked ? `; ${unchecked}, so no match says nothing of them` : ''}`
     if (s.nothingSwept) {
       unmatched.push(`The sweep of ${atDisplay}${looked} swept no account: ${s.nothingSwept}.`)
     } else if (s.matchCount === 0) {

@@ -5,6 +5,7 @@ import { sha256Hex } from '../common/hash.js'
 import { counted } from '../common/text.js'
 import { parseArn } from '../identity.js'
 import { asArray, asRecord, asString } from '../report/format.js'
+import type { IndicatorKind } from './indicators.js'
 
 /** The journal action of a finished sweep (runSweep): its parameters and its result file's hash. */
 export const SWEEP_ACTION = 'sweep'
@@ -16,6 +17,69 @@ export const SWEEP_START_ACTION = 'sweep.start'
  * (sealLeakedValues), of its one file per account and region.
  */
 export const LEAKED_VALUES_DIR = 'sweep-leaked-values'
+
+/**
+ * The functions a sweep could not check for one indicator: `--public` where a call it needs failed
+ * (lambda:GetPolicy, lambda:ListAliases, lambda:ListFunctionUrlConfigs), `--env-value-sha256` where
+ * Lambda could not decrypt an environment (kms:Decrypt). No match says nothing of them.
+ */
+export interface NotChecked {
+  indicator: IndicatorKind
+  functions: number
+  /** The calls that failed, sorted. */
+  calls: string[]
+}
+
+const numberOr = (v: unknown, fallback: number) =>
+  typeof v === 'number' && Number.isFinite(v) ? v : fallback
+
+const INDICATOR_ORDER: IndicatorKind[] = [
+  'role-name',
+  'layer-arn',
+  'code-sha256',
+  'env-value-sha256',
+  'public',
+]
+
+/** Sums lists of {@link NotChecked} by indicator (in the flags' order), the calls merged. */
+export function mergeNotChecked(lists: readonly (readonly NotChecked[])[]): NotChecked[] {
+  const by = new Map<IndicatorKind, { functions: number; calls: Set<string> }>()
+  for (const n of lists.flat()) {
+    const hit = by.get(n.indicator) ?? { functions: 0, calls: new Set<string>() }
+    hit.functions += n.functions
+    for (const c of n.calls) hit.calls.add(c)
+    by.set(n.indicator, hit)
+  }
+  return INDICATOR_ORDER.filter((k) => by.has(k)).map((indicator) => ({
+    indicator,
+    functions: by.get(indicator)!.functions,
+    calls: [...by.get(indicator)!.calls].sort(),
+  }))
+}
+
+/**
+ * `3 functions could not be checked for --public (lambda:GetPolicy), 1 for --env-value-sha256
+ * (kms:Decrypt)`, or '' when every function was checked for every indicator.
+ */
+export function notCheckedText(list: readonly NotChecked[]): string {
+  return list
+    .map((n, i) => {
+      const count = i === 0 ? `${counted(n.functions, 'function')} could not be checked` : String(n.functions)
+      return `${count} for --${n.indicator} (${n.calls.join(', ')})`
+    })
+    .join(', ')
+}
+
+/** A recorded list of {@link NotChecked} (the sweep's file or its journal entry), read defensively. */
+function readNotChecked(value: unknown): NotChecked[] {
+  return asArray(value).flatMap((raw) => {
+    const n = asRecord(raw)
+    const indicator = INDICATOR_ORDER.find((k) => k === n.indicator)
+    const functions = numberOr(n.functions, 0)
+    if (!indicator || functions <= 0) return []
+    return [{ indicator, functions, calls: asArray(n.calls).map((c) => asString(c) ?? '?') }]
+  })
+}
 
 /** One function version a recorded sweep matched, with whether the sweep sealed it. */
 export interface RecordedSweepMatch {
@@ -65,6 +129,13 @@ export interface RecordedSweep {
   accountsSwept: string[]
   accountsPartial: string[]
   accountsDenied: string[]
+  /**
+   * The accounts denied or with a region not read (`id (name)`): no match there says nothing. An
+   * account read in part only because some functions could not be checked is not among them.
+   */
+  accountsUnread: string[]
+  /** The functions it could not check for an indicator ([] when it checked every one, or recorded none). */
+  notChecked: NotChecked[]
   /** Accounts not swept because they are not ACTIVE (`id name STATUS`). */
   accountsInactive: string[]
   /** Why nothing was swept (no account listed, or none ACTIVE), or null. */
@@ -100,9 +171,6 @@ export function indicatorTexts(value: unknown): string[] {
     ...(ind.public === true ? ['public (function URL or resource policy open to anyone)'] : []),
   ]
 }
-
-const numberOr = (v: unknown, fallback: number) =>
-  typeof v === 'number' && Number.isFinite(v) ? v : fallback
 
 /** Reads the sweep file if it is the one fir wrote; the parsed JSON, or why not. */
 async function readSweepFile(
@@ -158,6 +226,12 @@ export async function readRecordedSweeps(
     const accounts = asArray(doc?.accounts).map(asRecord)
     const byStatus = (status: string) => accounts.filter((a) => a.status === status).map(accountText)
     const journalDenied = asArray(p.accountsDenied).map((a) => asString(a) ?? '?')
+    const regionCount = asArray(p.regions ?? doc?.regions).length
+    const regionsRead = (a: Record<string, unknown>) =>
+      asArray(a.regionsSwept).length + asArray(a.regionsSkipped).length
+    const unread = accounts
+      .filter((a) => a.status === 'denied' || (a.status === 'partial' && regionsRead(a) < regionCount))
+      .map(accountText)
     // Sealed groups: one evidence set (or one failure) per account and region.
     const snapshots = asArray(doc?.snapshots).map(asRecord)
     const matches: RecordedSweepMatch[] = asArray(doc?.matches).map((raw) => {
@@ -206,6 +280,8 @@ export async function readRecordedSweeps(
       accountsSwept: byStatus('swept'),
       accountsPartial: byStatus('partial'),
       accountsDenied: doc ? byStatus('denied') : journalDenied,
+      accountsUnread: doc ? unread : journalDenied,
+      notChecked: readNotChecked(doc?.notChecked ?? p.notChecked),
       accountsInactive: asArray(doc?.inactiveAccounts).map((x) => {
         const a = asRecord(x)
         return [asString(a.id) ?? '?', asString(a.name), asString(a.status)].filter(Boolean).join(' ')

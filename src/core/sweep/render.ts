@@ -1,4 +1,5 @@
 import { escapeTerminal, formatTable } from '../common/text.js'
+import { notCheckedText } from './recorded.js'
 import { type SweepResult, sweptAs } from './sweep.js'
 
 /**
@@ -31,17 +32,24 @@ export function renderSweep(r: SweepResult): string {
     )}: ${r.functionVersionsSeen} function version(s) read, ${r.matches.length} match(es)${denied ? `, ${denied} account(s) denied` : ''} in ${(r.wallMs / 1000).toFixed(1)} s`,
     '',
   ]
-  const unread = r.accounts.filter((a) => a.status !== 'swept').length
+  // Accounts denied or with a region not read, and functions an indicator could not be checked
+  // on: no match there is not a clean result.
+  const unread = r.accounts.filter(
+    (a) => a.status === 'denied' || a.regionsSwept.length + a.regionsSkipped.length < r.regions.length,
+  ).length
+  const unchecked = notCheckedText(r.notChecked)
   if (r.matches.length === 0) {
-    // Accounts denied or read in part: no match there is not a clean result.
+    const andUnchecked = unchecked ? ` and ${unchecked}` : ''
     lines.push(
-      unread === 0
+      unread === 0 && !unchecked
         ? 'No function matched.'
-        : unread === r.accounts.length
-          ? 'No function matched, but no account was read in full (see the gaps): this is not a clean result.'
-          : `No function matched in what was read; ${unread} of ${r.accounts.length} account(s) were not read in full (see the gaps): this is not a clean result.`,
+        : unread === 0
+          ? `No function matched in what was checked, but ${unchecked} (see the gaps): this is not a clean result.`
+          : unread === r.accounts.length
+            ? `No function matched, but no account was read in full${andUnchecked} (see the gaps): this is not a clean result.`
+            : `No function matched in what was read; ${unread} of ${r.accounts.length} account(s) were not read in full${andUnchecked} (see the gaps): this is not a clean result.`,
     )
-  } else
+  } else {
     lines.push(
       formatTable(
         ['account', 'region', 'function', 'version', 'why'],
@@ -54,6 +62,8 @@ export function renderSweep(r: SweepResult): string {
         ]),
       ),
     )
+    if (unchecked) lines.push(`${unchecked} (see the gaps): one of them may match too.`)
+  }
   lines.push(
     '',
     'Accounts',

@@ -24,6 +24,7 @@ import { statementsOf } from '../permissions.js'
 import { usesOrganisationCondition } from '../snapshot/exposure.js'
 import { snapshotFunctions } from '../snapshot/snapshot.js'
 import {
+  type IndicatorKind,
   type Indicators,
   type LeakedVariable,
   leakedVariables,
@@ -32,7 +33,14 @@ import {
 } from './indicators.js'
 import { AccountPacer, maxPerSecond, runQueue } from './pacer.js'
 import { publicReasons, type QualifiedPolicy } from './public.js'
-import { LEAKED_VALUES_DIR, SWEEP_ACTION, SWEEP_START_ACTION, unqualifiedArn } from './recorded.js'
+import {
+  LEAKED_VALUES_DIR,
+  mergeNotChecked,
+  type NotChecked,
+  SWEEP_ACTION,
+  SWEEP_START_ACTION,
+  unqualifiedArn,
+} from './recorded.js'
 import { isOptInRegion } from './regions.js'
 
 export interface SweepOptions {
@@ -87,13 +95,19 @@ export interface SweepMatch {
 export interface SweptAccount {
   id: string
   name: string
-  /** swept: every region answered; partial: some regions are gaps; denied: no access at all. */
+  /**
+   * swept: every region answered and every function was checked for every indicator; partial: some
+   * regions are gaps, or some functions could not be checked for an indicator (`notChecked`);
+   * denied: no access at all.
+   */
   status: 'swept' | 'partial' | 'denied'
   /** How fir got in: the assumed role, or the caller's own credentials (its own account). */
   via: string
   regionsSwept: string[]
   regionsSkipped: string[]
   functionVersions: number
+  /** The functions of the account it could not check for an indicator (no match says nothing of them). */
+  notChecked: NotChecked[]
   requests: number
   maxRequestsPerSecond: number
 }
@@ -112,6 +126,11 @@ export interface SweepResult {
   nothingSwept?: string
   matches: SweepMatch[]
   functionVersionsSeen: number
+  /**
+   * The functions, over every account, it could not check for an indicator: "no match" says
+   * nothing of them, so a sweep with any is no clean result.
+   */
+  notChecked: NotChecked[]
   snapshots: {
     account: string
     region: string
@@ -262,6 +281,8 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
     regionsSkipped: string[]
     regionGaps: number
     functionVersions: number
+    /** By indicator: the functions (`region/name`) it could not be checked on, and the calls that failed. */
+    notChecked: Map<IndicatorKind, { functions: Set<string>; calls: Set<string> }>
   }
   const states: AccountState[] = accounts.map((a) => ({
     ...a,
@@ -275,9 +296,17 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
     regionsSkipped: [],
     regionGaps: 0,
     functionVersions: 0,
+    notChecked: new Map(),
   }))
   const matches: SweepMatch[] = []
   const leaked: LeakedValueGroup[] = []
+  // A function an indicator could not be checked on: a gap says why, this counts it.
+  const notChecked = (st: AccountState, indicator: IndicatorKind, fn: string, call: string) => {
+    const n = st.notChecked.get(indicator) ?? { functions: new Set<string>(), calls: new Set<string>() }
+    n.functions.add(fn)
+    n.calls.add(call)
+    st.notChecked.set(indicator, n)
+  }
   let done = 0
   const total = states.length * opts.regions.length
   const progress = () =>
@@ -384,6 +413,7 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
             call: failureCall(err, call),
             reason: failureReason(err),
           })
+          notChecked(st, 'public', `${region}/${name}`, failureCall(err, call))
         }
       }
       for (const v of fnVersions) {
@@ -393,6 +423,7 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
             call: 'kms:Decrypt',
             reason: v.environmentError,
           })
+          notChecked(st, 'env-value-sha256', `${region}/${name}`, 'kms:Decrypt')
         }
         const values = leakedVariables(v, opts.indicators)
         if (values.length > 0) leaked.push({ account: st.id, region, arn: v.arn, variables: values })
@@ -490,6 +521,14 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
   }
 
   const finishedAt = new Date().toISOString()
+  const accountNotChecked = (st: AccountState): NotChecked[] =>
+    mergeNotChecked([
+      [...st.notChecked].map(([indicator, n]) => ({
+        indicator,
+        functions: n.functions.size,
+        calls: [...n.calls],
+      })),
+    ])
   const result: SweepResult = {
     caller: { arn: caller.arn, account: caller.account },
     assumeRole: opts.assumeRole,
@@ -498,11 +537,12 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
     accounts: states.map((st) => ({
       id: st.id,
       name: st.name,
-      status: st.denied ? 'denied' : st.regionGaps > 0 ? 'partial' : 'swept',
+      status: st.denied ? 'denied' : st.regionGaps > 0 || st.notChecked.size > 0 ? 'partial' : 'swept',
       via: st.via,
       regionsSwept: st.regionsSwept.sort(),
       regionsSkipped: st.regionsSkipped.sort(),
       functionVersions: st.functionVersions,
+      notChecked: accountNotChecked(st),
       requests: st.pacer.history.length,
       maxRequestsPerSecond: maxPerSecond(st.pacer.history),
     })),
@@ -510,6 +550,7 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
     ...(nothingSwept ? { nothingSwept } : {}),
     matches,
     functionVersionsSeen: states.reduce((n, st) => n + st.functionVersions, 0),
+    notChecked: mergeNotChecked(states.map(accountNotChecked)),
     snapshots,
     ...(leakedValues ? { leakedValues } : {}),
     startedAt,
@@ -603,6 +644,7 @@ export async function recordSweep(
       matchedFunctions: [...new Set(result.matches.map((m) => unqualifiedArn(m.arn)))],
       gapCount: o.gapCount,
       functionVersionsSeen: result.functionVersionsSeen,
+      notChecked: result.notChecked,
       file: result.file,
       fileSha256: artifact.sha256,
       wallMs: result.wallMs,

@@ -3,11 +3,14 @@ import { join } from 'node:path'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { verifyCase } from '../../../src/core/case/verify.js'
 import { sha256Hex } from '../../../src/core/common/hash.js'
+import { buildReportModel } from '../../../src/core/report/build.js'
+import { renderReport } from '../../../src/core/report/render.js'
 import { latestSnapshotFor, snapshotFunctions } from '../../../src/core/snapshot/snapshot.js'
 import type { Indicators } from '../../../src/core/sweep/indicators.js'
+import { renderSweep } from '../../../src/core/sweep/render.js'
 import { runSweep, type SweepOptions } from '../../../src/core/sweep/sweep.js'
 import { useMoto } from '../../support/emulator.js'
-import { FaultProxy, type RequestInfo } from '../../support/fault-proxy.js'
+import { FaultProxy, type FaultRule, type RequestInfo } from '../../support/fault-proxy.js'
 import { testContext } from '../athena/context.js'
 import { clientsIn, createFunction, ensureRole, MANAGEMENT_ACCOUNT } from './org-fixture.js'
 
@@ -46,17 +49,13 @@ const PUBLIC_DENIED: Record<string, string> = {
   'open-urls': 'lambda:ListFunctionUrlConfigs',
 }
 
-/** A proxy that denies, for each function of PUBLIC_DENIED, its one call. */
-function publicDenials(): Promise<FaultProxy> {
-  return new FaultProxy(moto.endpoint(), {
-    rules: Object.entries(PUBLIC_DENIED).map(([fn, call]) => ({
-      match: (q: RequestInfo) =>
-        q.region === PUBLIC_REGION &&
-        `lambda:${q.operation}` === call &&
-        q.path.includes(`/functions/${fn}/`),
-      fault: 'access-denied' as const,
-    })),
-  }).start()
+/** For each function of PUBLIC_DENIED, its one call denied. */
+function publicDenials(): FaultRule[] {
+  return Object.entries(PUBLIC_DENIED).map(([fn, call]) => ({
+    match: (q: RequestInfo) =>
+      q.region === PUBLIC_REGION && `lambda:${q.operation}` === call && q.path.includes(`/functions/${fn}/`),
+    fault: 'access-denied' as const,
+  }))
 }
 
 type Entry = { action: string; actor: { arn: string | null }; params: Record<string, unknown> }
@@ -226,7 +225,7 @@ describe('runSweep (core, against moto)', () => {
   })
 
   it('--public: a gap names the call that failed (GetPolicy, ListAliases or ListFunctionUrlConfigs)', async () => {
-    const proxy = await publicDenials()
+    const proxy = await new FaultProxy(moto.endpoint(), { rules: publicDenials() }).start()
     try {
       const { ctx } = await testContext(proxy.endpoint)
       await runSweep(ctx, options({ regions: [PUBLIC_REGION], indicators: { ...indicators, public: true } }))
@@ -235,6 +234,74 @@ describe('runSweep (core, against moto)', () => {
       expect(exposure.map((g) => [g.what.split(' ').at(-3), g.call]).sort()).toEqual(
         Object.entries(PUBLIC_DENIED).sort(),
       )
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('counts the functions an indicator could not be checked on: the account is partial, and neither the output nor the report reads as clean', async () => {
+    // open-policy's environment is one Lambda could not decrypt: --env-value-sha256 cannot check it.
+    const undecryptable = (text: string) => {
+      const out = JSON.parse(text) as { Functions: { FunctionName: string; Environment?: unknown }[] }
+      for (const f of out.Functions) {
+        if (f.FunctionName === 'open-policy')
+          f.Environment = {
+            Error: { ErrorCode: 'KMSAccessDeniedException', Message: 'not allowed to decrypt' },
+          }
+      }
+      return JSON.stringify(out)
+    }
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: publicDenials(),
+      rewrites: [
+        { match: (q) => q.operation === 'ListFunctions' && q.region === PUBLIC_REGION, body: undecryptable },
+      ],
+    }).start()
+    try {
+      const { ctx, dir } = await testContext(proxy.endpoint)
+      const r = await runSweep(
+        ctx,
+        options({
+          regions: [PUBLIC_REGION],
+          indicators: {
+            ...indicators,
+            roleNames: [],
+            envValueSha256: [sha256Hex('never set')],
+            public: true,
+          },
+        }),
+      )
+      expect(r.matches).toEqual([])
+      // Before: "No function matched.", no count anywhere, and the account "swept".
+      const text = renderSweep(r)
+      expect(text).toContain(
+        'No function matched in what was checked, but 1 function could not be checked for --env-value-sha256 (kms:Decrypt), 3 for --public (lambda:GetPolicy, lambda:ListAliases, lambda:ListFunctionUrlConfigs) (see the gaps): this is not a clean result.',
+      )
+      expect(text).not.toMatch(/^No function matched\.$/m)
+      const notChecked = [
+        { indicator: 'env-value-sha256', functions: 1, calls: ['kms:Decrypt'] },
+        {
+          indicator: 'public',
+          functions: 3,
+          calls: ['lambda:GetPolicy', 'lambda:ListAliases', 'lambda:ListFunctionUrlConfigs'],
+        },
+      ]
+      expect(r.notChecked).toEqual(notChecked)
+      expect(r.accounts[0]).toMatchObject({ status: 'partial', notChecked })
+
+      const model = await buildReportModel(dir, { verify: false })
+      const view = model.scope.sweeps[0]!
+      expect(view.notCheckedText).toBe(
+        '1 function could not be checked for --env-value-sha256 (kms:Decrypt), 3 for --public (lambda:GetPolicy, lambda:ListAliases, lambda:ListFunctionUrlConfigs)',
+      )
+      expect(model.summary.impact).toContainEqual(
+        expect.stringMatching(
+          /matched no function in the 1 account it walked; 1 function could not be checked for --env-value-sha256 .*, so no match says nothing of them\.$/,
+        ),
+      )
+      expect(model.summary.impact.join(' ')).not.toContain('could not be read in full')
+      const md = await renderReport(model, { format: 'md' })
+      expect(md).toContain(`- Not checked: ${view.notCheckedText}`)
     } finally {
       await proxy.stop()
     }
