@@ -184,7 +184,13 @@ function sweepLines(sweeps: CaseSweep[]): string[] {
           m.accountName ? `${e(m.account)} (${e(m.accountName)})` : e(m.account),
           e(m.region),
           `${e(m.function)}:${e(m.version)}`,
-          m.sealedIn ? `evidence/${e(m.sealedIn)}` : m.sealError ? 'failed' : 'no',
+          m.sealedIn
+            ? `evidence/${e(m.sealedIn)}${m.sealGaps ? ' (with gaps)' : ''}`
+            : m.notCaptured
+              ? 'not captured'
+              : m.sealError
+                ? 'failed'
+                : 'no',
           e(m.why),
         ]),
       )

@@ -8,7 +8,7 @@ import { deepMapStrings, redactor, redactValue } from '../common/redact.js'
 import { counted, escapeTerminal } from '../common/text.js'
 import { keySightings, type SightedFunction } from '../credentials/key-sightings.js'
 import { revokePolicyName } from '../credentials/revoke-policy.js'
-import { unknownFromGaps } from '../snapshot/gap-text.js'
+import { isConfigurationGap, unknownFromGaps } from '../snapshot/gap-text.js'
 import { foreignLayerPublisher } from '../snapshot/layers.js'
 import { environmentUnknown } from '../snapshot/secrets.js'
 import { ROLE_POLICY_CALLS } from '../snapshot/types.js'
@@ -301,13 +301,8 @@ function functionFacts(
   const lastModified = asString(entry.lastModified)
   // GetFunction of the snapshot's qualifier failed: nothing from its configuration is known.
   const configUnknown =
-    unknownText(
-      gaps,
-      (g) =>
-        g.call === 'lambda:GetFunction' &&
-        /^configuration\b/.test(g.what) &&
-        g.what.includes(`(${qualifier})`),
-    ) ?? (!runtime && !packageType && !codeSha256 && !roleArn ? gapOf('lambda:GetFunction') : null)
+    unknownText(gaps, (g) => isConfigurationGap(g, qualifier)) ??
+    (!runtime && !packageType && !codeSha256 && !roleArn ? gapOf('lambda:GetFunction') : null)
   // The function's folder: `<name>`, `<name>@<region>` when the name is in several regions,
   // `<name>@<region>@<qualifier>` when the set holds it at several qualifiers.
   const envFile = [`${name}@${region}@${qualifier}`, `${name}@${region}`, name]

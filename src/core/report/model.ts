@@ -207,9 +207,10 @@ export interface SweepMatchView {
   /** Each indicator it matched, with why: `role-name: runs with role arn:…`. */
   why: string
   /**
-   * `sealed in evidence/<set>` (by the sweep), `snapshotted in evidence/<set>` (a snapshot of the
-   * case), `not sealed`, or `not sealed: the sweep's snapshot failed (…)`; `; contained` when the
-   * case contains the function.
+   * `sealed in evidence/<set>` or `sealed with gaps in evidence/<set> (…)` (by the sweep),
+   * `snapshotted in evidence/<set>` (a snapshot of the case), `not sealed`, `not sealed: the
+   * sweep's snapshot captured nothing of it in evidence/<set> (…)` or `not sealed: the sweep's
+   * snapshot failed (…)`; `; contained` when the case contains the function.
    */
   sealed: string
   isSealed: boolean

@@ -31,6 +31,8 @@ interface MatchedFunction {
   versions: string[]
   why: string[]
   sealedIn: string | null
+  /** The set the sweep's snapshot sealed without it (nothing of its configuration), or null. */
+  notCapturedIn: string | null
   sealError: string | null
 }
 
@@ -68,11 +70,13 @@ export function reportSweeps(
         versions: [],
         why: [],
         sealedIn: null,
+        notCapturedIn: null,
         sealError: null,
       }
       f.versions.push(m.version)
       if (!f.why.includes(m.why)) f.why.push(m.why)
       f.sealedIn ??= m.sealedIn
+      f.notCapturedIn ??= m.notCaptured?.set ?? null
       f.sealError ??= m.sealError
       byFunction.set(m.functionArn, f)
     }
@@ -89,12 +93,17 @@ export function reportSweeps(
           versions: [],
           why: [],
           sealedIn: null,
+          notCapturedIn: null,
           sealError: null,
         })
       }
     }
     const fns = [...byFunction.values()]
-    const snapshotted = (f: MatchedFunction) => snapshotOf(f.account, f.region, f.name)
+    // A snapshot of the case holds the function, unless it is the set the sweep sealed without it.
+    const snapshotted = (f: MatchedFunction) => {
+      const snap = snapshotOf(f.account, f.region, f.name)
+      return snap && snap.evidenceSet !== f.notCapturedIn ? snap : undefined
+    }
     const isSealed = (f: MatchedFunction) => f.sealedIn !== null || snapshotted(f) !== undefined
     const isContained = (f: MatchedFunction) => containedNow(f.arn, f.name)
 
@@ -103,12 +112,16 @@ export function reportSweeps(
       const snap = snapshotted(f)
       const contained = isContained(f)
       const sealed = m.sealedIn
-        ? `sealed in evidence/${m.sealedIn}`
+        ? m.sealGaps
+          ? `sealed with gaps in evidence/${m.sealedIn} (${truncate(m.sealGaps, 200)})`
+          : `sealed in evidence/${m.sealedIn}`
         : snap
           ? `snapshotted in evidence/${snap.evidenceSet}`
-          : m.sealError
-            ? `not sealed: the sweep's snapshot failed (${truncate(m.sealError, 200)})`
-            : 'not sealed'
+          : m.notCaptured
+            ? `not sealed: the sweep's snapshot captured nothing of it in evidence/${m.notCaptured.set} (${truncate(m.notCaptured.why, 200)})`
+            : m.sealError
+              ? `not sealed: the sweep's snapshot failed (${truncate(m.sealError, 200)})`
+              : 'not sealed'
       return {
         account: m.accountName ? `${m.account} (${m.accountName})` : m.account,
         region: m.region,
@@ -125,6 +138,7 @@ export function reportSweeps(
       ? s.matchedFunctions.length - journalFunctions.length
       : s.matches.length - matches.length
     const sealedFunctions = fns.filter(isSealed).length
+    const notCaptured = fns.filter((f) => f.notCapturedIn !== null && !isSealed(f)).length
     const containedFunctions = fns.filter(isContained).length
     const atDisplay = utcDisplay(s.at)
     const unchecked = notCheckedText(s.notChecked)
@@ -174,7 +188,7 @@ export function reportSweeps(
     } else {
       const accounts = [...new Set(fns.map((f) => f.account))]
       impact.push(
-        `The sweep of ${atDisplay}${looked} matched ${matchCountText(s)} in ${counted(accounts.length, 'account')}${accounts.length ? ` (${truncate(accounts.join(', '), 120)})` : ''}: of those functions this case sealed ${sealedFunctions} and contains ${containedFunctions}${unreadText}${s.fileProblem ? ` (${s.fileProblem})` : ''}.`,
+        `The sweep of ${atDisplay}${looked} matched ${matchCountText(s)} in ${counted(accounts.length, 'account')}${accounts.length ? ` (${truncate(accounts.join(', '), 120)})` : ''}: of those functions this case sealed ${sealedFunctions}${notCaptured ? ` (the sweep's snapshot captured nothing of ${counted(notCaptured, 'function')})` : ''} and contains ${containedFunctions}${unreadText}${s.fileProblem ? ` (${s.fileProblem})` : ''}.`,
       )
     }
 

@@ -13,6 +13,17 @@ export function unknownFromGaps(hits: readonly { call: string; reason: string }[
   return why === null ? null : `unknown: ${why}`
 }
 
+/**
+ * Whether a gap is the failed GetFunction of `qualifier` (`configuration and code location
+ * (<qualifier>) of <name>`): then nothing of the function's configuration at that qualifier is
+ * known, and the set holds none of it.
+ */
+export function isConfigurationGap(g: { call: string; what: string }, qualifier: string): boolean {
+  return (
+    g.call === 'lambda:GetFunction' && /^configuration\b/.test(g.what) && g.what.includes(`(${qualifier})`)
+  )
+}
+
 /** `<reason> (<call>)`: why a read failed, from the gaps that concern it (unknownFromGaps without `unknown: `). */
 export function whyFromGaps(hits: readonly { call: string; reason: string }[]): string | null {
   const g = hits[0]

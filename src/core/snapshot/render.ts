@@ -1,7 +1,7 @@
 import { shortKeyId } from '../common/redact.js'
 import { escapeTerminal, firstFew } from '../common/text.js'
 import type { Gap } from '../context.js'
-import { unknownFromGaps, whyFromGaps } from './gap-text.js'
+import { isConfigurationGap, unknownFromGaps, whyFromGaps } from './gap-text.js'
 import { environmentUnknown } from './secrets.js'
 import { type Finding, type FunctionSummary, ROLE_POLICY_CALLS, type SnapshotResult } from './types.js'
 
@@ -46,7 +46,7 @@ function functionBlock(f: FunctionSummary, findings: Finding[]): string {
   const row = (label: string, value: string) => lines.push(`  ${label.padEnd(14)}${value}`)
   // GetFunction of the summarised qualifier failed: its configuration (role, layers, environment)
   // is unknown.
-  const configGap = (g: Gap) => g.call === 'lambda:GetFunction' && g.what.includes(`(${f.qualifier})`)
+  const configGap = (g: Gap) => isConfigurationGap(g, f.qualifier)
   const configUnknown = unknownFrom(f, configGap)
   row('qualifier', e(f.qualifier))
   row('runtime', `${e(f.runtime ?? f.packageType)}`)

@@ -94,8 +94,15 @@ export interface RecordedSweepMatch {
   functionArn: string
   /** Every reason, `indicator: detail`, joined with `; ` (attacker-controlled parts as recorded). */
   why: string
-  /** The evidence set the sweep's `--snapshot` sealed it in, or null. */
+  /**
+   * The evidence set the sweep's `--snapshot` sealed it in, or null (also when that set holds
+   * nothing of it: `notCaptured`).
+   */
   sealedIn: string | null
+  /** Why the set it was sealed in holds only part of it (`<reason> (<call>)` of a failed read), or null. */
+  sealGaps: string | null
+  /** The set the sweep's snapshot sealed without it (its configuration could not be read) and why, or null. */
+  notCaptured: { set: string; why: string } | null
   /** Why the sweep's snapshot of its account and region failed, or null. */
   sealError: string | null
 }
@@ -244,6 +251,12 @@ export async function readRecordedSweeps(
         (s) =>
           s.account === account && s.region === region && asArray(s.functions).some((f) => f === functionArn),
       )
+      const set = group && !group.error ? (asString(group.set) ?? null) : null
+      // What the set holds of the function (sweeps before fir recorded it: taken as sealed).
+      const sealed = asArray(group?.sealed)
+        .map(asRecord)
+        .find((f) => f.arn === functionArn)
+      const state = asString(sealed?.state)
       return {
         account,
         accountName: asString(m.accountName) ?? '',
@@ -259,8 +272,13 @@ export async function readRecordedSweeps(
               return `${asString(x.indicator) ?? '?'}: ${asString(x.detail) ?? ''}`
             })
             .join('; ') || 'not recorded',
-        sealedIn: group && !group.error ? (asString(group.set) ?? null) : null,
-        sealError: group && group.error ? (asString(group.error) ?? 'failed') : null,
+        sealedIn: group && !group.error && state !== 'not-captured' ? set : null,
+        sealGaps: state === 'captured-with-gaps' ? (asString(sealed?.why) ?? 'a read failed') : null,
+        notCaptured:
+          state === 'not-captured' && set
+            ? { set, why: asString(sealed?.why) ?? 'its configuration could not be read' }
+            : null,
+        sealError: group?.error ? (asString(group.error) ?? 'failed') : null,
       }
     })
     const startedAt = asString(doc?.startedAt)

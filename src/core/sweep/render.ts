@@ -1,6 +1,6 @@
 import { escapeTerminal, formatTable } from '../common/text.js'
 import { notCheckedText } from './recorded.js'
-import { type SweepResult, sweptAs } from './sweep.js'
+import { type SealedFunction, type SweepResult, sweptAs } from './sweep.js'
 
 /**
  * What `fir sweep` prints: the matches (or why "no match" is, or is not, a clean result), the
@@ -88,11 +88,33 @@ export function renderSweep(r: SweepResult): string {
   if (r.snapshots.length > 0) {
     lines.push('', 'Snapshots')
     for (const s of r.snapshots) {
+      if (s.error) {
+        lines.push(`  ${s.account} ${s.region}: failed (${e(s.error)})`)
+        continue
+      }
+      const where = `evidence/${s.set} (manifest sha256 ${s.manifestSha256})`
+      const sealed = s.sealed ?? []
+      const count = (state: SealedFunction['state']) => sealed.filter((f) => f.state === state).length
+      if (count('captured') === sealed.length) {
+        lines.push(`  ${s.account} ${s.region}: ${s.functions.length} function(s) sealed in ${where}`)
+        continue
+      }
+      const parts = [
+        [count('captured'), 'sealed'],
+        [count('captured-with-gaps'), 'sealed with gaps'],
+        [count('not-captured'), 'not captured'],
+      ].filter(([n]) => n)
       lines.push(
-        s.error
-          ? `  ${s.account} ${s.region}: failed (${e(s.error)})`
-          : `  ${s.account} ${s.region}: ${s.functions.length} function(s) sealed in evidence/${s.set} (manifest sha256 ${s.manifestSha256})`,
+        `  ${s.account} ${s.region}: of ${s.functions.length} function(s), ${parts.map(([n, what]) => `${n} ${what}`).join(', ')}: ${where}`,
       )
+      for (const f of sealed) {
+        if (f.state === 'captured') continue
+        const state =
+          f.state === 'not-captured'
+            ? 'not captured (nothing of its configuration is in the set)'
+            : 'sealed with gaps'
+        lines.push(`    ${e(f.arn.split(':').slice(6).join(':'))}: ${state}: ${e(f.why)}`)
+      }
     }
   }
   lines.push('', `Result kept in ${r.file} (journaled with its hash).`)

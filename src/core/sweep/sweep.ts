@@ -22,7 +22,8 @@ import type { FirContext } from '../context.js'
 import { accountOrganisation, callerIdentity, parseArn } from '../identity.js'
 import { statementsOf } from '../permissions.js'
 import { usesOrganisationCondition } from '../snapshot/exposure.js'
-import { snapshotFunctions } from '../snapshot/snapshot.js'
+import { isConfigurationGap, whyFromGaps } from '../snapshot/gap-text.js'
+import { type FunctionSummary, snapshotFunctions } from '../snapshot/snapshot.js'
 import {
   type IndicatorKind,
   type Indicators,
@@ -68,15 +69,49 @@ export interface SweepOptions {
   seal?: SealFn
 }
 
+/** What a sweep's seal holds of one function it was asked to seal. */
+export interface SealedFunction {
+  /** The function's ARN, as the sweep asked for it. */
+  arn: string
+  /**
+   * captured: its configuration and everything else read is in the set; captured-with-gaps: its
+   * configuration is, some other reads failed; not-captured: its configuration (lambda:GetFunction)
+   * could not be read, so the set holds nothing of its settings.
+   */
+  state: 'captured' | 'captured-with-gaps' | 'not-captured'
+  /** Unless captured: `<reason> (<call>)` of the first failed read, the others counted. */
+  why?: string
+}
+
 export type SealFn = (
   ctx: FirContext,
   functions: string[],
-) => Promise<{ set: string; manifestSha256: string; functions: number }>
+) => Promise<{ set: string; manifestSha256: string; functions: SealedFunction[] }>
 
 /** `fir snapshot` of the functions, in the account and region of `ctx.aws`. */
 export const snapshotSeal: SealFn = async (ctx, functions) => {
   const r = await snapshotFunctions(ctx, { functions })
-  return { set: r.set, manifestSha256: r.manifestSha256, functions: r.functions.length }
+  return {
+    set: r.set,
+    manifestSha256: r.manifestSha256,
+    functions: functions.map((arn) => sealedFunction(arn, r.functions)),
+  }
+}
+
+/**
+ * What a snapshot holds of a function it was asked for (by its unqualified ARN), from its summary:
+ * not captured when GetFunction of its configuration failed (or it has no summary), captured with
+ * gaps when another read failed.
+ */
+export function sealedFunction(arn: string, summaries: readonly FunctionSummary[]): SealedFunction {
+  const p = parseArn(arn)
+  const name = p?.resource.replace(/^function:/, '')
+  const f = summaries.find((s) => s.name === name && s.region === p?.region && s.account === p?.account)
+  if (!f) return { arn, state: 'not-captured', why: 'the snapshot holds no summary of it (see the gaps)' }
+  const config = whyFromGaps(f.gaps.filter((g) => isConfigurationGap(g, f.qualifier)))
+  if (config) return { arn, state: 'not-captured', why: config }
+  const why = whyFromGaps(f.gaps)
+  return why ? { arn, state: 'captured-with-gaps', why } : { arn, state: 'captured' }
 }
 
 /** One function version that matched, with every reason. */
@@ -138,6 +173,8 @@ export interface SweepResult {
     set?: string
     manifestSha256?: string
     error?: string
+    /** What the set holds of each function (absent when the snapshot failed: `error`). */
+    sealed?: SealedFunction[]
   }[]
   /**
    * The evidence set holding the environment values `--env-value-sha256` matched (sealLeakedValues),
@@ -503,6 +540,7 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
             functions,
             set: sealed.set,
             manifestSha256: sealed.manifestSha256,
+            sealed: sealed.functions,
           })
         } catch (err) {
           const reason = failureReason(err)

@@ -85,6 +85,11 @@ describe('runSweep (core, against moto)', () => {
       [OTHER, undefined],
       [MANAGEMENT_ACCOUNT, undefined],
     ])
+    // moto serves no provisioned-concurrency route: each function is sealed, with that gap.
+    expect(r.snapshots.map((s) => s.sealed?.map((f) => [f.state, f.why]))).toEqual([
+      [['captured-with-gaps', expect.stringMatching(/ListProvisionedConcurrencyConfigs/)]],
+      [['captured-with-gaps', expect.stringMatching(/ListProvisionedConcurrencyConfigs/)]],
+    ])
     const entries = await journal(dir)
     const caller = r.caller.arn
     expect(caller).toContain(`::${MANAGEMENT_ACCOUNT}:`)
@@ -302,6 +307,56 @@ describe('runSweep (core, against moto)', () => {
       expect(model.summary.impact.join(' ')).not.toContain('could not be read in full')
       const md = await renderReport(model, { format: 'md' })
       expect(md).toContain(`- Not checked: ${view.notCheckedText}`)
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('--snapshot: a function of which the set holds nothing (every Lambda read but ListFunctions denied) is "not captured", never "sealed"', async () => {
+    const region = 'ap-south-1'
+    const c = await clientsIn(moto.endpoint(), MANAGEMENT_ACCOUNT, region)
+    const arn = await createFunction(c, 'blind-fn', await ensureRole(c.iam, 'pay-role', MANAGEMENT_ACCOUNT))
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [
+        {
+          match: (q) => q.service === 'lambda' && q.region === region && q.operation !== 'ListFunctions',
+          fault: 'access-denied',
+        },
+      ],
+    }).start()
+    try {
+      const { ctx, dir } = await testContext(proxy.endpoint)
+      const r = await runSweep(ctx, options({ regions: [region], snapshot: true }))
+      expect(r.matches.map((m) => m.function)).toEqual(['blind-fn'])
+      const [snap] = r.snapshots
+      const manifest = JSON.parse(await readFile(join(dir, 'evidence', snap!.set!, 'manifest.json'), 'utf8'))
+      expect(manifest.files.filter((f: { path: string }) => f.path.startsWith('functions/'))).toEqual([])
+      // Before: "1 function(s) sealed in evidence/…", and no word of what the set holds of it.
+      const text = renderSweep(r)
+      expect(text).not.toContain('1 function(s) sealed')
+      expect(text).toMatch(
+        /^ {2}\d{12} ap-south-1: of 1 function\(s\), 1 not captured: evidence\/\S+ \(manifest sha256 [0-9a-f]{64}\)\n {4}blind-fn: not captured \(nothing of its configuration is in the set\): denied: .*lambda:GetFunction/m,
+      )
+      expect(snap!.sealed).toEqual([
+        { arn, state: 'not-captured', why: expect.stringMatching(/^denied: .*lambda:GetFunction/) },
+      ])
+
+      const model = await buildReportModel(dir, { verify: false })
+      const view = model.scope.sweeps[0]!
+      expect(view.matches[0]).toMatchObject({
+        sealed: expect.stringMatching(
+          new RegExp(
+            `^not sealed: the sweep's snapshot captured nothing of it in evidence/${snap!.set} \\(denied: `,
+          ),
+        ),
+        isSealed: false,
+      })
+      expect(view.sealedFunctions).toBe(0)
+      expect(model.summary.impact).toContainEqual(
+        expect.stringContaining(
+          "of those functions this case sealed 0 (the sweep's snapshot captured nothing of 1 function) and contains 0",
+        ),
+      )
     } finally {
       await proxy.stop()
     }
