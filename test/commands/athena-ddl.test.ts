@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { cloudTrailDdl } from '../../src/core/athena/ddl.js'
-import { COLUMNS } from '../../src/core/athena/sql.js'
+import { athenaTable, COLUMNS } from '../../src/core/athena/sql.js'
+import { UsageError } from '../../src/errors.js'
 import { runFir } from '../support/cli.js'
 
 /** The field paths a CREATE TABLE column list declares (structs flattened with dots, arrays as their element). */
@@ -99,6 +100,26 @@ describe('fir athena ddl', () => {
       const path = /^json_format\(CAST\((.+) AS JSON\)\)$/.exec(c.athena)?.[1] ?? c.athena
       expect(paths.has(path), `${c.alias}: ${path}`).toBe(true)
     }
+  })
+
+  it("a refused table names --table, the flag of fir athena ddl (not the timeline's --athena-table)", () => {
+    const refusal = (() => {
+      try {
+        cloudTrailDdl({ table: 'a.b.c', bucketLocation: 's3://bkt/AWSLogs/' })
+      } catch (err) {
+        return err as UsageError
+      }
+      throw new Error('a.b.c was accepted')
+    })()
+    expect(refusal).toBeInstanceOf(UsageError)
+    expect(refusal.message).toMatch(/DB\.TABLE/)
+    // Before: "pass --athena-table cloudtrail.org_trail", a flag fir athena ddl does not have.
+    expect(refusal.actions.join(' ')).not.toContain('--athena-table')
+    expect(refusal.actions[0]).toMatch(/^pass --table DB\.TABLE/)
+    // The timeline's own refusal still names its flag.
+    expect(() => athenaTable('a.b.c')).toThrow(
+      expect.objectContaining({ actions: [expect.stringMatching(/^pass --athena-table DB\.TABLE/)] }),
+    )
   })
 
   it('refuses a location, table, account or date that could break the statement', async () => {

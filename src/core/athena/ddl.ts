@@ -34,7 +34,7 @@ const DATE_RE = /^(\d{4})\/(0[1-9]|1[0-2])\/(0[1-9]|[12]\d|3[01])$/
  * (AWSLogs/<account>/…). Every value placed in the statement is checked against a strict pattern.
  */
 export function cloudTrailDdl(opts: DdlOptions): Ddl {
-  const t = athenaTable(opts.table)
+  const t = athenaTable(opts.table, '--table')
   let location = opts.bucketLocation.trim()
   if (!location.endsWith('/')) location += '/'
   const m = LOCATION_RE.exec(location)

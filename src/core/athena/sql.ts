@@ -72,13 +72,23 @@ const REGION_RE = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/
 const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
 const LONE_SURROGATE_RE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 
-/** `DB.TABLE` checked strictly and quoted for Athena (`"db"."table"`). */
-export function athenaTable(value: string): { database: string; table: string; quoted: string } {
+/**
+ * `DB.TABLE` checked strictly and quoted for Athena (`"db"."table"`). `flag` is the flag that gave
+ * it, which a refusal names: the timeline's `--athena-table`, or `fir athena ddl`'s `--table`.
+ */
+export function athenaTable(
+  value: string,
+  flag = '--athena-table',
+): { database: string; table: string; quoted: string } {
   const m = TABLE_RE.exec(value)
   if (!m) {
     throw new UsageError(
       `unable to use Athena table ${JSON.stringify(value)}: it must be DB.TABLE (letters, digits and _ only)`,
-      { actions: ['pass --athena-table cloudtrail.org_trail (see `fir athena ddl` to create it)'] },
+      {
+        actions: [
+          `pass ${flag} DB.TABLE, e.g. ${flag} cloudtrail.org_trail (the table \`fir athena ddl\` creates)`,
+        ],
+      },
     )
   }
   const database = m[1]!.toLowerCase()
