@@ -142,6 +142,14 @@ describe('fir timeline --engine athena|lake (built CLI; Athena results set throu
     expect(q.params.queryId).toBe(ids[0])
     expect(q.params.bytesScanned).toBe(0)
     expect(q.params.sql).toBe(sent.Query)
+    // Who ran the billed query (DESIGN §2), though the function's ARN named the account and no
+    // other call needed the caller. Before: actor.arn null on every timeline.query* entry.
+    const queryEntries = journal.filter((e) => String(e.action).startsWith('timeline.query'))
+    expect(queryEntries.length).toBeGreaterThanOrEqual(2)
+    for (const e of queryEntries)
+      expect((e.actor as Rec).arn, String(e.action)).toEqual(
+        expect.stringMatching(/^arn:aws:(sts|iam)::123456789012:/),
+      )
     expect(
       journal.some(
         (e) => e.action === 'case.artifact' && String((e.params as Rec).path).includes('-athena/'),

@@ -103,10 +103,13 @@ export async function engineTimeline(
       })
     : undefined
   const target = resolved?.target
-  // The function's account (its ARN, or the case's snapshot of it), else the caller's. A dry run
-  // sends nothing, not even GetCallerIdentity: it shows the caller's account as a placeholder.
-  const account =
-    target?.account ?? (options.dryRun ? ACCOUNT_PLACEHOLDER : (await callerIdentity(ctx.aws)).account)
+  // The journal's actor is who ran the (billed) query (DESIGN §2): the caller is resolved before
+  // the query's first entry, also when the function's ARN names the account. A dry run sends
+  // nothing, not even GetCallerIdentity, and journals nothing.
+  const caller = options.dryRun ? undefined : await callerIdentity(ctx.aws)
+  // The function's account (its ARN, or the case's snapshot of it), else the caller's; a dry run
+  // shows the caller's account as a placeholder.
+  const account = target?.account ?? caller?.account ?? ACCOUNT_PLACEHOLDER
   const regions = options.regions
     ? parseRegions(options.regions, ctx.aws.region).regions
     : [...new Set([target?.region ?? ctx.aws.region, 'us-east-1'])]
