@@ -52,6 +52,17 @@ export interface RewriteRule {
   body: (text: string) => string
 }
 
+/**
+ * Holds matching requests until `run` has finished, then forwards them: another caller's call that
+ * lands while fir's is in flight (someone creating a key during fir's CreateAccessKey, say).
+ */
+export interface HoldRule {
+  match: string | RegExp | ((req: RequestInfo) => boolean)
+  run: (req: RequestInfo) => Promise<void>
+  /** Hold at most this many matching requests (default: unlimited). */
+  count?: number
+}
+
 export interface ProxyRecord extends RequestInfo {
   faulted?: FaultKind
   status?: number
@@ -222,7 +233,8 @@ function faultResponse(info: RequestInfo, kind: Exclude<FaultKind, 'drop'>, res:
 /**
  * A reverse proxy in front of moto (or the LookupEvents stand-in) that injects AWS-shaped faults:
  * AccessDenied, throttling, 5xx, not-implemented and dropped connections, for chosen operations or
- * at a chosen rate. Point the SDK's endpoint at `proxy.endpoint`. Every request is recorded.
+ * at a chosen rate, and holds a request while something else happens (HoldRule). Point the SDK's
+ * endpoint at `proxy.endpoint`. Every request is recorded.
  */
 function matches(m: FaultRule['match'], info: RequestInfo): boolean {
   return typeof m === 'string' ? info.operation === m : m instanceof RegExp ? m.test(info.operation) : m(info)
@@ -232,16 +244,18 @@ export class FaultProxy {
   readonly records: ProxyRecord[] = []
   rules: FaultRule[] = []
   rewrites: RewriteRule[] = []
+  holds: HoldRule[] = []
   private server: Server | undefined
   private counts = new Map<FaultRule, number>()
   private random: () => number
 
   constructor(
     private readonly upstream: string,
-    options: { rules?: FaultRule[]; rewrites?: RewriteRule[]; seed?: number } = {},
+    options: { rules?: FaultRule[]; rewrites?: RewriteRule[]; holds?: HoldRule[]; seed?: number } = {},
   ) {
     this.rules = options.rules ?? []
     this.rewrites = options.rewrites ?? []
+    this.holds = options.holds ?? []
     let s = options.seed ?? 42
     this.random = () => {
       s = (s * 1103515245 + 12345) & 0x7fffffff
@@ -287,9 +301,14 @@ export class FaultProxy {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => {
+    req.on('end', async () => {
       const body = Buffer.concat(chunks)
       const info = describe(req, body)
+      const hold = this.holds.find((h) => matches(h.match, info) && (h.count === undefined || h.count > 0))
+      if (hold) {
+        if (hold.count !== undefined) hold.count--
+        await hold.run(info)
+      }
       const record: ProxyRecord = { ...info }
       this.records.push(record)
       const rule = this.pick(info)

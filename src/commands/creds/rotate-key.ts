@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { awsFlags, caseFlag, changeFlags, FirCommand } from '../../base-command.js'
-import { awsCliCommand } from '../../core/common/suggest.js'
+import { awsCliCommand, firCommand } from '../../core/common/suggest.js'
 import { escapeTerminal } from '../../core/common/text.js'
 import { readRotatedSecret, rotateAccessKey } from '../../core/credentials/rotate-key.js'
 import { stepTable } from '../../core/steps/render.js'
@@ -88,16 +88,25 @@ export default class CredsRotateKey extends FirCommand {
         `If nobody holds that key's secret, delete the key (${escapeTerminal(awsCliCommand(['iam', 'delete-access-key', '--user-name', result.userName, '--access-key-id', result.newAccessKeyId], ctx.aws))}) and run this command again to make another.`,
       )
     }
-    for (const id of result.lostKeyIds) {
+    for (const id of result.maybeLostKeyIds) {
       const key = escapeTerminal(id)
+      const whose = `it may be a key an earlier run of this case made and was killed before saving its secret (then nobody holds the secret and nothing can use the key), or a key someone else made in that time: fir cannot tell which`
       lines.push(
         '',
-        result.lostKeysLeft.includes(id)
-          ? `${key} is a key an earlier run of this case made and was killed before saving its secret: the secret is lost, so nothing can use it. ${dryRun ? 'The rotation deletes it.' : 'It is still there (deleting it did not complete): a re-run deletes it.'}`
-          : `Deleted ${key}: a key an earlier run of this case made and was killed before saving its secret. The secret was lost (AWS shows it only when a key is made), so nothing could use it; it held the place the new key needed.`,
+        dryRun
+          ? `${key}: ${whose}. The rotation deactivates it (reversible) and does not delete it.`
+          : result.maybeLostKeysActive.includes(id)
+            ? `${key} is still active (deactivating it did not complete): ${whose}. A re-run deactivates it.`
+            : `${key} is inactive (reversible: ${escapeTerminal(firCommand(['restore', '--actions', 'rotate-key'], ctx.aws, { caseDir: ctx.case.dir }))} reactivates it), not deleted: ${whose}. Check its last use (${escapeTerminal(awsCliCommand(['iam', 'get-access-key-last-used', '--access-key-id', id], ctx.aws))}: a lost key has never been used); delete it if it is the lost key, reactivate it if it is someone's.`,
       )
     }
-    if (result.partlyMade && result.rerun) {
+    if (result.newKeyBlockedBy.length && result.rerun) {
+      lines.push(
+        '',
+        `No new key was made: ${result.newKeyBlockedBy.map((id) => escapeTerminal(id)).join(', ')} holds the user's second place (AWS allows two keys). The leaked key is cut off. Once that key is deleted (if it is the lost one), run this again to make the new key:`,
+        `  ${escapeTerminal(result.rerun)}`,
+      )
+    } else if (result.partlyMade && result.rerun) {
       const out = result.results[0]?.outputs ?? {}
       lines.push(
         '',

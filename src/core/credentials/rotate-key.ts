@@ -8,7 +8,7 @@ import {
   listAccessKeys,
   setAccessKeyStatus,
 } from '../../aws/iam.js'
-import { NotFoundError, UsageError } from '../../errors.js'
+import { FirError, NotFoundError, UsageError } from '../../errors.js'
 import { safeSegment } from '../case/evidence-store.js'
 import type { JournalEntry } from '../case/journal.js'
 import { recordedSecretFiles, SECRET_FILE_ACTION, SECRETS_DIR, unplacedSecretFiles } from '../case/secrets.js'
@@ -19,7 +19,7 @@ import { awsCliCommand, firCommand } from '../common/suggest.js'
 import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { readIamEntity } from '../identity.js'
-import { crashHook, defineStep, isDeleted } from '../steps/define-step.js'
+import { crashHook, defineStep, isDeleted, isRunning } from '../steps/define-step.js'
 import { runSteps } from '../steps/runner.js'
 import type { StepResult, UndoRecord } from '../steps/step.js'
 import { changeKey, isUndoEntry } from '../steps/undo-records.js'
@@ -45,10 +45,22 @@ export interface RotateKeyState {
   /** Keys whose secret this case holds in secrets/ (made by fir). */
   firKeyIds: string[]
   /**
-   * Keys fir made in a run of this case killed before it journaled them: their secret is lost
-   * (see {@link lostKeyIds}). Present only when there are some; the change deletes them.
+   * Keys that may be the one a run of this case made and was killed before it journaled it (its
+   * secret then lost: see {@link maybeLostKeys}), or may be someone else's: fir cannot tell. Present
+   * only when there are some; the change deactivates them, never deletes them.
    */
-  lostKeyIds?: string[]
+  maybeLostKeyIds?: string[]
+  /**
+   * Keys besides the old one that the change deactivated (maybe-lost keys that were active): undo
+   * reactivates them. Only in the states the change journals (its intent, what it left).
+   */
+  deactivatedKeyIds?: string[]
+  /**
+   * Keys that appeared on the user while this process was rotating its key and that no journal
+   * entry names as fir's (the state read back after a call failed): someone else's, unless a
+   * CreateAccessKey of fir's went unanswered. Never counted as fir's change.
+   */
+  appearedKeyIds?: string[]
 }
 
 /** The id `intend` gives the key the change is to make. */
@@ -113,14 +125,28 @@ function firKeyIds(ctx: FirContext, userName: string, keys: AccessKeyInfo[]): st
  */
 const LOST_KEY_MARGIN_MS = 5 * 60_000
 
-/** The `started` entries of this user's rotations meant to make a key whose run never journaled an outcome. */
+/** AWS's limit of access keys per user, active or not. */
+const KEYS_PER_USER = 2
+
+/** This user's rotations (not undos) that journaled their `started` entry: `e.prior` is the state read before. */
+function isRotationStart(e: JournalEntry, userName: string): boolean {
+  const prior = e.prior as Partial<RotateKeyState> | undefined
+  return (
+    e.action === 'credentials.rotate-key' &&
+    e.outcome === 'started' &&
+    prior?.userName === userName &&
+    !('undoOf' in (e.params ?? {}))
+  )
+}
+
+/**
+ * The `started` entries of this user's rotations meant to make a key whose run never journaled an
+ * outcome: a run killed, never the one this process is making (its read back after a failed call).
+ */
 function cutShortRotations(ctx: FirContext, userName: string): JournalEntry[] {
   const entries = ctx.case.journal.all()
   return entries.filter((e, i) => {
-    const prior = e.prior as Partial<RotateKeyState> | undefined
-    if (e.action !== 'credentials.rotate-key' || e.outcome !== 'started' || prior?.userName !== userName)
-      return false
-    if ('undoOf' in (e.params ?? {})) return false
+    if (!isRotationStart(e, userName) || isRunning(ctx, e)) return false
     const intended = (e.undo as { intendedAfter?: Partial<RotateKeyState> } | undefined)?.intendedAfter
     if (!intended?.keys?.some((k) => k.id === NEW_KEY)) return false
     // The run's next entry on this change is its outcome; a `started` one (a re-run) or none means
@@ -131,23 +157,50 @@ function cutShortRotations(ctx: FirContext, userName: string): JournalEntry[] {
 }
 
 /**
- * Keys fir made whose secret is lost: AWS returns a key's secret only to the CreateAccessKey call,
- * and a run killed after that call and before journaling the key (its `case.secret-file` record,
- * journaled once the secret is synced to disk: see writeSecretFile) took the secret with it,
- * leaving an active key nobody holds (the temporary it may have left unrecorded is swept). Such a key is one the user has now
- * that a cut-short rotation's journaled prior (ListAccessKeys, just before its create) did not
- * list, that no journal entry names as fir's, and that AWS says was created within
- * {@link LOST_KEY_MARGIN_MS} of that rotation's `started` entry; one such key a rotation at most
- * (it makes one). Never the key asked for by `--access-key`.
+ * Keys fir deactivated as maybe-lost that are active now: someone reactivated them since (or a
+ * restore did), saying they are theirs; they are the user's keys, no longer maybe fir's.
  */
-function lostKeyIds(
+function reactivatedSinceFir(ctx: FirContext, userName: string, keys: AccessKeyInfo[]): Set<string> {
+  const deactivated = new Set<string>()
+  for (const e of ctx.case.journal.all()) {
+    if (e.action !== 'credentials.rotate-key' || e.outcome === 'started') continue
+    const after = e.after as Partial<RotateKeyState> | undefined
+    if (after?.userName === userName) for (const id of after.deactivatedKeyIds ?? []) deactivated.add(id)
+  }
+  return new Set(keys.filter((k) => deactivated.has(k.id) && k.status === 'Active').map((k) => k.id))
+}
+
+/** A key that may be a killed run's lost key (see {@link maybeLostKeys}), and why it may be. */
+interface MaybeLostKey {
+  id: string
+  /** The killed run's `started` entry: when (its local clock) it set out to make its key. */
+  startedAt: string
+  /** CreateDate less that start moved onto AWS's clock, in ms (negative: before it). */
+  offsetMs: number
+}
+
+/**
+ * Keys that may be one fir made and lost the secret of: AWS returns a key's secret only to the
+ * CreateAccessKey call, and a run killed after that call and before journaling the key (its
+ * `case.secret-file` record, journaled once the secret is synced to disk: see writeSecretFile) took
+ * the secret with it, leaving an active key nobody holds (the temporary it may have left unrecorded
+ * is swept). Such a key is one the user has now that a cut-short rotation's journaled prior
+ * (ListAccessKeys, just before its create) did not list, that no journal entry names as fir's,
+ * and that AWS says was created within {@link LOST_KEY_MARGIN_MS} of that rotation's `started`
+ * entry; one such key a rotation at most (it makes one). Never the key asked for by
+ * `--access-key`, nor one fir deactivated as such and someone reactivated since. The window is a
+ * guess, not a proof: someone else may have made a key in it (a colleague, an intruder), so such a
+ * key is only ever deactivated, never deleted.
+ */
+function maybeLostKeys(
   ctx: FirContext,
   userName: string,
   keys: AccessKeyInfo[],
   ours: string[],
   asked: string | undefined,
-): { id: string; startedAt: string }[] {
-  const found: { id: string; startedAt: string }[] = []
+): MaybeLostKey[] {
+  const found: MaybeLostKey[] = []
+  const reactivated = reactivatedSinceFir(ctx, userName, keys)
   for (const e of cutShortRotations(ctx, userName)) {
     const known = new Set((e.prior as RotateKeyState).keys?.map((k) => k.id) ?? [])
     const at = Date.parse(e.at) + (ctx.clock.skewMs ?? 0)
@@ -156,13 +209,40 @@ function lostKeyIds(
         !known.has(k.id) &&
         !ours.includes(k.id) &&
         k.id !== asked &&
+        !reactivated.has(k.id) &&
         k.created !== null &&
         Math.abs(Date.parse(k.created) - at) <= LOST_KEY_MARGIN_MS,
     )
     if (made.length === 1 && !found.some((f) => f.id === made[0]!.id))
-      found.push({ id: made[0]!.id, startedAt: e.at })
+      found.push({ id: made[0]!.id, startedAt: e.at, offsetMs: Date.parse(made[0]!.created!) - at })
   }
   return found
+}
+
+/**
+ * What the rotation this process is making has met so far, from the keys read now and those its
+ * `started` entry journaled as read before its change (its prior): the keys that appeared on the
+ * user since, not `known` (fir's, or maybe a killed run's), and the maybe-lost keys it found active
+ * that are inactive now (its change deactivated them: undo is to reactivate them). Only while a
+ * change runs: the state read back after one of its calls failed.
+ */
+function runningRotation(
+  ctx: FirContext,
+  userName: string,
+  keys: AccessKeyInfo[],
+  known: string[],
+): { appeared: string[]; deactivated: string[] } {
+  const appeared = new Set<string>()
+  const deactivated = new Set<string>()
+  for (const e of ctx.case.journal.all()) {
+    if (!isRotationStart(e, userName) || !isRunning(ctx, e)) continue
+    const prior = e.prior as RotateKeyState
+    const before = new Set(prior.keys?.map((k) => k.id) ?? [])
+    for (const k of keys) if (!before.has(k.id) && !known.includes(k.id)) appeared.add(k.id)
+    for (const id of maybeLostActive(prior))
+      if (keys.some((k) => k.id === id && k.status === 'Inactive')) deactivated.add(id)
+  }
+  return { appeared: [...appeared], deactivated: [...deactivated] }
 }
 
 const keyLine = (k: AccessKeyInfo) => `${k.id} (${k.status}, created ${k.created ?? 'unknown'})`
@@ -227,9 +307,11 @@ function describe(s: RotateKeyState): string {
   for (const k of others) {
     const whose = s.firKeyIds.includes(k.id)
       ? ' (new, by fir)'
-      : s.lostKeyIds?.includes(k.id)
-        ? ' (made by fir, secret lost)'
-        : ''
+      : s.maybeLostKeyIds?.includes(k.id)
+        ? " (maybe a killed run's lost key)"
+        : s.appearedKeyIds?.includes(k.id)
+          ? ' (appeared during the rotation)'
+          : ''
     parts.push(`${k.id === NEW_KEY ? 'a new key' : k.id} ${k.status}${whose}`)
   }
   return parts.join('; ')
@@ -254,8 +336,34 @@ function madeKey(s: RotateKeyState): string | undefined {
 function rotated(s: RotateKeyState, params: RotateKeyParams): boolean {
   const old = s.keys.find((k) => k.id === s.oldKeyId)
   const cutOff = params.deleteOld ? !old : !old || old.status === 'Inactive'
-  return cutOff && (params.replace === false || madeKey(s) !== undefined) && !s.lostKeyIds?.length
+  return cutOff && (params.replace === false || madeKey(s) !== undefined) && maybeLostActive(s).length === 0
 }
+
+/** The maybe-lost keys still active. */
+function maybeLostActive(s: RotateKeyState): string[] {
+  return (s.maybeLostKeyIds ?? []).filter((id) => s.keys.some((k) => k.id === id && k.status === 'Active'))
+}
+
+/** The state without the keys that appeared during the rotation: what fir's change is about. */
+function withoutAppeared(s: RotateKeyState): RotateKeyState {
+  const { appearedKeyIds: appeared = [], ...rest } = s
+  return { ...rest, keys: s.keys.filter((k) => !appeared.includes(k.id)) }
+}
+
+/** The keys undo is to reactivate besides the old one: those fir's change deactivated (any run of it). */
+function deactivatedByFir(record: UndoRecord<RotateKeyState>): string[] {
+  const states = [record.after, ...(record.firStates ?? [])]
+  return [...new Set(states.flatMap((st) => st?.deactivatedKeyIds ?? []))]
+}
+
+/**
+ * CreateAccessKey failures every attempt of which AWS answered with a refusal (4xx): fir's call
+ * made no key. A failure not in it whose attempts went unanswered (a dropped connection, a 5xx)
+ * may have made one, whose secret the lost answer took.
+ */
+const refusedCreates = new WeakSet<object>()
+/** Every CreateAccessKey failure of a change (refused or not). */
+const failedCreates = new WeakSet<object>()
 
 /** What becomes of the leaked key: to be cut off, or already (a re-run, or someone did it). */
 function oldKeyNote(s: RotateKeyState, params: RotateKeyParams): string {
@@ -268,6 +376,29 @@ function oldKeyNote(s: RotateKeyState, params: RotateKeyParams): string {
   return old.status === 'Inactive'
     ? `the old key ${s.oldKeyId} is inactive already`
     : `the old key ${s.oldKeyId} is to be deactivated, not deleted (pass --delete-old to delete it)`
+}
+
+/** `N s after`/`N s before`/`within a second of when`: how far a time lies from another, in words. */
+function offsetWords(ms: number): string {
+  const s = Math.round(Math.abs(ms) / 1000)
+  return s === 0 ? 'within a second of when' : `${s} s ${ms < 0 ? 'before' : 'after'}`
+}
+
+/**
+ * What the plan says of a key that may be a killed run's lost key: why it may be, that it may as
+ * well be someone else's, and what fir does with it (deactivates it: reversible; never deletes it).
+ */
+function maybeLostNote(ctx: FirContext, userName: string, k: AccessKeyInfo, l: MaybeLostKey): string {
+  const restore = firCommand(['restore', '--actions', 'rotate-key'], ctx.aws, { caseDir: ctx.case.dir })
+  return `${k.id} (${k.status}, created ${k.created}) may be the key a run of this case made and was killed before it saved the key's secret: that rotation started ${l.startedAt} and never finished, the user's keys read just before it did not include ${k.id}, and ${k.id} was created ${offsetWords(l.offsetMs)} it started. If it is, its secret is lost and nothing can use it; but someone else (a colleague, an intruder) may have made it in that time, and fir cannot tell which. fir cuts the leaked key off first, then ${k.status === 'Active' ? `deactivates ${k.id} (reversible: ${restore} reactivates it)` : `leaves ${k.id} inactive, as it is`}; it does not delete it: check its last use (${awsCliCommand(['iam', 'get-access-key-last-used', '--access-key-id', k.id], ctx.aws)}: a lost key has never been used) and who made it (CloudTrail's CreateAccessKey on user ${escapeTerminal(userName)})`
+}
+
+/**
+ * What the plan says when a maybe-lost key holds the place the new key needs: the rotation stops
+ * once the leaked key is cut off, and the choice is the responder's.
+ */
+function noRoomNote(ctx: FirContext, userName: string, id: string): string {
+  return `no new key can be made while ${id} holds the user's second place (AWS allows two keys, active or not): the rotation stops once the leaked key is cut off. If ${id} is that lost key (never used, and nobody made it), delete it (${awsCliCommand(['iam', 'delete-access-key', '--user-name', userName, '--access-key-id', id], ctx.aws)}) and run this command again to make the new key (or run it with --delete-old, which deletes the leaked key instead and frees its place); if it is someone's, reactivate it (${awsCliCommand(['iam', 'update-access-key', '--user-name', userName, '--access-key-id', id, '--status', 'Active'], ctx.aws)}): fir then counts it as the user's`
 }
 
 /**
@@ -319,7 +450,7 @@ function firDeletion(ctx: FirContext, record: UndoRecord<RotateKeyState>): Journ
  * Writes the new key's secret to its 0600 file, journaling the file (path, SHA-256) once its
  * temporary holds the secret whole and synced, before the rename (writeFileAtomic's
  * `beforeRename`). The record is what makes the new key fir's: a run killed before it leaves a key
- * nobody holds the secret of, unrecorded (lostKeyIds: the next rotation deletes it), and its
+ * nobody holds the secret of, unrecorded (maybeLostKeys: the next rotation deactivates it), and its
  * temporary is swept; one killed after it leaves the secret on disk, under its name or in the
  * recorded temporary, which the next open of the case renames (completeInterruptedWrites).
  * A recorded file that is missing was therefore deleted since, never not written.
@@ -371,16 +502,20 @@ async function writeSecretFile(
  * already has two keys (AWS's limit) and names them. The keys fir made are known from the journal
  * (and, for a run killed before journaling its new key, by the journal's record of its secret
  * file): a re-run finishes the deactivation or reports `already-applied`, also after the secret
- * file was deleted. A key a run killed between CreateAccessKey and journaling it left (its secret
- * lost: {@link lostKeyIds}) is not counted as the user's: the change cuts the leaked key off, then
- * deactivates and deletes that key, then makes the new one. Each key rotated out is its own change
- * (target `<user ARN>#<key id>`).
+ * file was deleted. A key that may be the one a run killed between CreateAccessKey and journaling
+ * it left (its secret lost: {@link maybeLostKeys}) is not counted as the user's, but is said to be
+ * only maybe fir's (someone else may have made it then): the change cuts the leaked key off, then
+ * deactivates that key (never deletes it), then makes the new key when AWS has room for it (with
+ * `deleteOld`), else fails naming the choice. A key that appeared on the user while the change ran
+ * (someone else's, unless fir's CreateAccessKey went unanswered) is named on a failure, never taken
+ * for fir's. Each key rotated out is its own change (target `<user ARN>#<key id>`).
  * IAM: iam:GetUser, iam:ListAccessKeys, iam:CreateAccessKey, iam:UpdateAccessKey, iam:DeleteAccessKey
- * (with deleteOld, or for a lost key).
- * Undo: reactivates the old key — only when `rotate-key` is named in `fir restore --actions`
- * (it makes the leaked key valid again); the new key is kept. A key fir deleted (`deleteOld`)
- * cannot come back: restore lists that rotation as skipped, naming when fir deleted it. A key (or
- * user) deleted since by someone else has nothing to reactivate: named, and undone.
+ * (with deleteOld).
+ * Undo: reactivates the old key, and a maybe-lost key the change deactivated — only when
+ * `rotate-key` is named in `fir restore --actions` (it makes the leaked key valid again); the new
+ * key is kept. A key fir deleted (`deleteOld`) cannot come back: restore lists that rotation as
+ * skipped, naming when fir deleted it (or names it, when it still reactivates a maybe-lost key). A
+ * key (or user) deleted since by someone else has nothing to reactivate: named, and undone.
  * Undo works from the journaled record alone (the old key id and its prior status), whatever the
  * user's keys or the case's secret files are now.
  */
@@ -399,14 +534,15 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
     const user = await readIamEntity(ctx.aws, 'user', params.user, () => getUserInfo(ctx.aws, params.user))
     const keys = await listAccessKeys(ctx.aws, user.name)
     const ours = firKeyIds(ctx, user.name, keys)
-    const lost = lostKeyIds(ctx, user.name, keys, ours, params.accessKey)
+    const lost = maybeLostKeys(ctx, user.name, keys, ours, params.accessKey)
     const lostIds = lost.map((l) => l.id)
-    // A lost key is fir's, not a second key of the user's: neither one to choose between nor one
-    // that fills AWS's two.
+    const { appeared, deactivated } = runningRotation(ctx, user.name, keys, [...ours, ...lostIds])
+    // A maybe-lost key is not counted as a second key of the user's (neither one to choose between
+    // nor one that keeps fir from acting), nor is one that appeared while this rotation ran.
     const oldKeyId = chooseOldKey(
       params,
       keys,
-      [...ours, ...lostIds],
+      [...ours, ...lostIds, ...appeared],
       user.name,
       journaledOldKeys(ctx, user.name),
     )
@@ -416,12 +552,14 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
       oldKeyId,
       keys,
       firKeyIds: ours,
-      ...(lostIds.length ? { lostKeyIds: lostIds } : {}),
+      ...(lostIds.length ? { maybeLostKeyIds: lostIds } : {}),
+      ...(appeared.length ? { appearedKeyIds: appeared } : {}),
+      ...(deactivated.length ? { deactivatedKeyIds: deactivated } : {}),
     }
     const made = madeKey(state)
     const needsNew = replacementKey(state) === undefined && params.replace !== false
-    const usersKeys = keys.filter((k) => !lostIds.includes(k.id))
-    if (needsNew && usersKeys.length >= 2 && !rotated(state, params)) {
+    const usersKeys = keys.filter((k) => !lostIds.includes(k.id) && !appeared.includes(k.id))
+    if (needsNew && usersKeys.length >= KEYS_PER_USER && !rotated(state, params)) {
       const other = usersKeys.filter((k) => k.id !== oldKeyId)
       throw new UsageError(
         `unable to rotate access key ${oldKeyId} of user ${escapeTerminal(user.name)}: the user already has two keys (${keys.map(keyLine).join('; ')}) and AWS allows no third`,
@@ -437,6 +575,10 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
       )
     }
     const madeStatus = keys.find((k) => k.id === made)?.status
+    // The keys the change leaves but for the new one (a maybe-lost key is deactivated, never
+    // deleted): AWS makes no key past two, active or not.
+    const kept = keys.filter((k) => !(params.deleteOld && k.id === oldKeyId)).length
+    const blocking = needsNew && made === undefined && kept >= KEYS_PER_USER ? lostIds : []
     return {
       target: rotateKeyTarget(user.arn, oldKeyId),
       label: user.name,
@@ -444,17 +586,17 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
       // What the rotation is to do, said as intent: the notes stay on a result that failed part
       // way, whose table shows what holds.
       notes: [
-        ...lost.map((l) => {
-          const k = keys.find((x) => x.id === l.id)!
-          return `${l.id} (${k.status}, created ${k.created}) is a key fir made in a run of this case that was killed before it saved the key's secret (that rotation, started ${l.startedAt}, never finished, and the user's keys read just before it did not include ${l.id}): the secret is lost, as AWS shows it only when a key is made, so nothing can use the key. fir cuts the leaked key off first, then deactivates and deletes ${l.id} (it cannot be restored; nothing needs it)`
-        }),
-        params.replace === false
-          ? `no new key is to be made for ${escapeTerminal(user.name)}: whatever uses ${oldKeyId} stops working once it is cut off`
-          : made === undefined
-            ? `the new secret is to be written once to ${join(ctx.case.dir, SECRETS_DIR, `${safeSegment(user.name)}-<new key id>.json`)} (0600); deploy it, then delete the file`
-            : `the new key ${made}${madeStatus === 'Active' ? '' : ` (${madeStatus} now)`} was made by an earlier run of this case: ${await whereSecretIs(ctx, user.name, made)}`,
+        ...lost.map((l) => maybeLostNote(ctx, user.name, keys.find((x) => x.id === l.id)!, l)),
+        ...blocking.map((id) => noRoomNote(ctx, user.name, id)),
+        blocking.length
+          ? []
+          : params.replace === false
+            ? `no new key is to be made for ${escapeTerminal(user.name)}: whatever uses ${oldKeyId} stops working once it is cut off`
+            : made === undefined
+              ? `the new secret is to be written once to ${join(ctx.case.dir, SECRETS_DIR, `${safeSegment(user.name)}-<new key id>.json`)} (0600); deploy it, then delete the file`
+              : `the new key ${made}${madeStatus === 'Active' ? '' : ` (${madeStatus} now)`} was made by an earlier run of this case: ${await whereSecretIs(ctx, user.name, made)}`,
         oldKeyNote(state, params),
-      ],
+      ].flat(),
     }
   },
   // Undo acts on the key the record names: the apply-time choice of key (and its refusal of a
@@ -482,46 +624,73 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
   },
   intend(_ctx, params, s) {
     const hasNew = replacementKey(s) !== undefined || params.replace === false
-    const { lostKeyIds: lost = [], ...rest } = s
+    const lost = s.maybeLostKeyIds ?? []
+    const deactivated = maybeLostActive(s)
     const keys = s.keys
-      .filter((k) => !(params.deleteOld && k.id === s.oldKeyId) && !lost.includes(k.id))
-      .map((k) => (k.id === s.oldKeyId ? { ...k, status: 'Inactive' } : k))
-    if (!hasNew) keys.push({ id: NEW_KEY, status: 'Active', created: null })
-    return { ...rest, keys }
+      .filter((k) => !(params.deleteOld && k.id === s.oldKeyId))
+      .map((k) => (k.id === s.oldKeyId || lost.includes(k.id) ? { ...k, status: 'Inactive' } : k))
+    if (!hasNew && keys.length < KEYS_PER_USER) keys.push({ id: NEW_KEY, status: 'Active', created: null })
+    return { ...s, keys, ...(deactivated.length ? { deactivatedKeyIds: deactivated } : {}) }
   },
   isApplied: (_ctx, params, s) => rotated(s, params),
   async change(ctx, params, s, _intended, progress) {
     const hasNew = replacementKey(s) !== undefined || params.replace === false
     // The state each call leaves, reported so that a later call's failure loses no new key.
     let left = s
+    const deactivated: string[] = []
     const deactivate = async (id: string) => {
       await setAccessKeyStatus(ctx.aws, s.userName, id, 'Inactive')
-      left = { ...left, keys: left.keys.map((k) => (k.id === id ? { ...k, status: 'Inactive' } : k)) }
+      if (id !== s.oldKeyId) deactivated.push(id)
+      left = {
+        ...left,
+        keys: left.keys.map((k) => (k.id === id ? { ...k, status: 'Inactive' } : k)),
+        ...(deactivated.length ? { deactivatedKeyIds: [...deactivated] } : {}),
+      }
       progress(left)
     }
     const isActive = (id: string) => left.keys.some((k) => k.id === id && k.status === 'Active')
-    const old = s.keys.find((k) => k.id === s.oldKeyId)
-    const lost = s.lostKeyIds ?? []
+    const has = (id: string) => left.keys.some((k) => k.id === id)
+    const deleteOld = async () => {
+      await deleteAccessKey(ctx.aws, s.userName, s.oldKeyId)
+      left = { ...left, keys: left.keys.filter((k) => k.id !== s.oldKeyId) }
+      progress(left)
+    }
+    const lost = s.maybeLostKeyIds ?? []
     if (lost.length) {
-      // The leaked key is cut off first, so that a refused delete leaves it cut off all the same;
-      // a lost key is deactivated before it is deleted for the same reason. Its deletion frees
-      // the place the new key needs (AWS allows two).
+      // The leaked key is cut off first, whatever becomes of the rest. A maybe-lost key is only
+      // deactivated (someone else may hold it): it keeps its place, so the new key needs the
+      // leaked key's, which only --delete-old frees.
       if (isActive(s.oldKeyId)) await deactivate(s.oldKeyId)
-      for (const id of lost) {
-        if (isActive(id)) await deactivate(id)
-        await deleteAccessKey(ctx.aws, s.userName, id)
-        const rest = left.lostKeyIds?.filter((x) => x !== id) ?? []
-        const { lostKeyIds: _done, ...state } = left
-        left = {
-          ...state,
-          keys: left.keys.filter((k) => k.id !== id),
-          ...(rest.length ? { lostKeyIds: rest } : {}),
-        }
-        progress(left)
+      for (const id of lost) if (isActive(id)) await deactivate(id)
+      if (!hasNew && params.deleteOld && has(s.oldKeyId)) await deleteOld()
+      if (!hasNew && left.keys.length >= KEYS_PER_USER) {
+        throw new FirError(
+          'limit-exceeded',
+          `unable to make the new access key for user ${s.userName}: AWS allows two keys per user and ${lost.join(', ')} holds the second place; fir cut the leaked key off and deactivated ${lost.join(', ')}, which it does not delete, as it cannot tell whether the key is its own lost key or someone else's`,
+          {
+            actions: [
+              'delete that key once you know it is the lost one (never used, made by nobody else), then run this command again',
+            ],
+          },
+        )
       }
     }
     if (!hasNew) {
-      const created = await createAccessKey(ctx.aws, s.userName)
+      const mark = ctx.aws.requestLog.length
+      let created: Awaited<ReturnType<typeof createAccessKey>>
+      try {
+        created = await createAccessKey(ctx.aws, s.userName)
+      } catch (err) {
+        if (err instanceof Error) {
+          failedCreates.add(err)
+          const attempts = ctx.aws.requestLog.slice(mark).filter((r) => r.operation === 'CreateAccessKey')
+          // An attempt AWS answered with a refusal made no key; one it never answered (a dropped
+          // connection) or answered with a 5xx may have.
+          if (attempts.every((r) => r.status !== undefined && r.status >= 400 && r.status < 500))
+            refusedCreates.add(err)
+        }
+        throw err
+      }
       // Before anything else can print, log or journal it.
       redactor.register(created.secretAccessKey)
       // Test-only: the moment a kill loses the secret (the journal does not yet name the key).
@@ -534,20 +703,35 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
     }
     const firKeys = left.firKeyIds
     if (isActive(s.oldKeyId)) await deactivate(s.oldKeyId)
-    if (params.deleteOld && old) {
-      await deleteAccessKey(ctx.aws, s.userName, s.oldKeyId)
-      progress({ ...left, keys: left.keys.filter((k) => k.id !== s.oldKeyId) })
-    }
+    if (params.deleteOld && has(s.oldKeyId)) await deleteOld()
     const keys = await listAccessKeys(ctx.aws, s.userName)
-    const { lostKeyIds: _lost, ...state } = s
-    const stillLost = lost.filter((id) => keys.some((k) => k.id === id))
+    const { maybeLostKeyIds: _lost, ...state } = s
+    const stillThere = lost.filter((id) => keys.some((k) => k.id === id))
     return {
       ...state,
       keys,
       firKeyIds: firKeys.filter((id) => keys.some((k) => k.id === id)),
-      ...(stillLost.length ? { lostKeyIds: stillLost } : {}),
+      ...(stillThere.length ? { maybeLostKeyIds: stillThere } : {}),
+      ...(deactivated.length ? { deactivatedKeyIds: deactivated } : {}),
     }
   },
+  // A key that appeared on the user while fir's change ran is named, and whose it is: someone
+  // else's, unless fir's CreateAccessKey went unanswered (then it may be the key that call made).
+  failureNotes(ctx, _params, s, _intended, err, left) {
+    const appeared = left?.appearedKeyIds ?? []
+    return appeared.map((id) => {
+      const k = left!.keys.find((x) => x.id === id)
+      const key = `access key ${id}${k ? ` (${k.status}, created ${k.created ?? 'unknown'})` : ''}`
+      const check = `check its use (${awsCliCommand(['iam', 'get-access-key-last-used', '--access-key-id', id], ctx.aws)}) and who made it (CloudTrail's CreateAccessKey on user ${escapeTerminal(s.userName)}); to cut it off, journaled and reversible: ${firCommand(['creds', 'rotate-key', '--user', s.userName, '--access-key', id, '--no-replace'], ctx.aws, { caseDir: ctx.case.dir })}`
+      if (failedCreates.has(err) && !refusedCreates.has(err))
+        return `${key} appeared on user ${escapeTerminal(s.userName)} while fir was rotating its key; fir's CreateAccessKey got no answer, so it may be the key that call made (its secret lost with the answer) or a key someone else made, and fir cannot tell which: ${check}`
+      const why = failedCreates.has(err)
+        ? 'AWS refused every CreateAccessKey fir sent'
+        : 'fir journals every key it makes, and did not journal this one'
+      return `${key} appeared on user ${escapeTerminal(s.userName)} while fir was rotating its key, and fir did not make it (${why}): someone else made it, and it may be an intruder's way back in: ${check}`
+    })
+  },
+  withoutOthers: withoutAppeared,
   describe,
   outputs(_params, s) {
     const newKey = replacementKey(s)
@@ -560,40 +744,60 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
     }
   },
   compareForUndo(current, record) {
-    const priorOld = record.prior.keys.find((k) => k.id === record.prior.oldKeyId)
-    const now = current.keys.find((k) => k.id === record.prior.oldKeyId)
-    if (priorOld?.status !== 'Active' || now?.status === 'Active')
-      return { result: current, changes: 0, conflicts: [] }
-    if (!now) {
-      // Deleted since (by someone else: a key fir deleted is irreversible): nothing to reactivate,
-      // and no one can bring it back. Not a conflict: the undo is done.
-      return {
-        result: current,
-        changes: 0,
-        conflicts: [],
-        madeSince: [
-          `access key ${record.prior.oldKeyId} was deleted since fir deactivated it; nothing to reactivate (a deleted key cannot come back)`,
-        ],
-      }
+    const oldKeyId = record.prior.oldKeyId
+    const toActivate: string[] = []
+    const madeSince: string[] = []
+    // A deleted key cannot come back; one fir deleted (--delete-old) is its own change's doing.
+    const gone = (id: string, byFir: boolean) =>
+      madeSince.push(
+        byFir
+          ? `access key ${id} was deleted by fir (--delete-old); nothing to reactivate (a deleted key cannot come back)`
+          : `access key ${id} was deleted since fir deactivated it; nothing to reactivate (a deleted key cannot come back)`,
+      )
+    const priorOld = record.prior.keys.find((k) => k.id === oldKeyId)
+    const now = current.keys.find((k) => k.id === oldKeyId)
+    if (priorOld?.status === 'Active' && now?.status !== 'Active') {
+      if (now) toActivate.push(oldKeyId)
+      else
+        gone(
+          oldKeyId,
+          [record.after, ...(record.firStates ?? [])].some(
+            (st) => st && !st.keys.some((k) => k.id === oldKeyId),
+          ),
+        )
+    }
+    for (const id of deactivatedByFir(record)) {
+      const key = current.keys.find((k) => k.id === id)
+      if (!key) gone(id, false)
+      else if (key.status !== 'Active') toActivate.push(id)
     }
     return {
       result: {
         ...current,
-        keys: current.keys.map((k) => (k.id === now.id ? { ...k, status: 'Active' } : k)),
+        keys: current.keys.map((k) => (toActivate.includes(k.id) ? { ...k, status: 'Active' } : k)),
       },
-      changes: 1,
+      changes: toActivate.length,
       conflicts: [],
+      ...(madeSince.length ? { madeSince } : {}),
     }
   },
   irreversible(ctx, record) {
     const { oldKeyId, userName, keys } = record.prior
     if (!keys.some((k) => k.id === oldKeyId)) return null
+    // Keys it deactivated besides are still the undo's to reactivate.
+    if (deactivatedByFir(record).length) return null
     const deleted = firDeletion(ctx, record)
     if (!deleted) return null
     return `fir deleted access key ${oldKeyId} of user ${userName} (--delete-old; journal #${deleted.seq}, ${deleted.at}), and a deleted key cannot come back; nothing to restore`
   },
-  async revert(ctx, record, current) {
-    await setAccessKeyStatus(ctx.aws, current.userName, record.prior.oldKeyId, 'Active')
+  async revert(ctx, record, current, comparison, progress) {
+    let left = current
+    for (const k of comparison.result.keys) {
+      if (k.status !== 'Active' || current.keys.find((x) => x.id === k.id)?.status === 'Active') continue
+      await setAccessKeyStatus(ctx.aws, current.userName, k.id, 'Active')
+      left = { ...left, keys: left.keys.map((x) => (x.id === k.id ? { ...x, status: 'Active' } : x)) }
+      progress(left)
+    }
     const keys = await listAccessKeys(ctx.aws, current.userName)
     return { ...current, keys }
   },
@@ -624,16 +828,24 @@ export interface RotateKeyResult {
   partlyMade: boolean
   /**
    * When `partlyMade`: the command that finishes the rotation (it deactivates the old key and makes
-   * no other key), with the AWS flags this run was given. Null otherwise.
+   * no other key), with the AWS flags this run was given; when `newKeyBlockedBy` names a key, the
+   * command that makes the new key once that key's place is free. Null otherwise.
    */
   rerun: string | null
   /**
-   * Keys an earlier run of this case made and was killed before journaling, so their secret is
-   * lost (the state's `lostKeyIds`): this run deletes them. `lostKeysLeft` names those still there
-   * after it (the delete refused or not reached; all of them under dryRun).
+   * Keys that may be one an earlier run of this case made and was killed before journaling (its
+   * secret then lost), or may be someone else's (the state's `maybeLostKeyIds`): this run
+   * deactivates them and never deletes them. `maybeLostKeysActive` names those still active after
+   * it (the deactivation refused or not reached; those active now under dryRun).
    */
-  lostKeyIds: string[]
-  lostKeysLeft: string[]
+  maybeLostKeyIds: string[]
+  maybeLostKeysActive: string[]
+  /**
+   * The maybe-lost keys that hold the place the new key needs (AWS allows two keys): the rotation
+   * cut the leaked key off and stopped before making the new key, for the responder to choose
+   * (see the notes). Empty otherwise.
+   */
+  newKeyBlockedBy: string[]
 }
 
 /** `fir creds rotate-key`: the rotation step for one user's key, through the runner. */
@@ -659,9 +871,15 @@ export async function rotateAccessKey(
   const before = run.results[0]?.before as RotateKeyState | null | undefined
   const secretFile = typeof outputs.secretFile === 'string' ? outputs.secretFile : null
   const partlyMade = run.results[0]?.partlyMade === true
-  const lostKeyIds = before?.lostKeyIds ?? []
+  const maybeLostKeyIds = before?.maybeLostKeyIds ?? []
   const after = run.results[0]?.after as RotateKeyState | null | undefined
-  const lostKeysLeft = lostKeyIds.filter((id) => run.dryRun || !after || after.keys.some((k) => k.id === id))
+  const maybeLostKeysActive = !before
+    ? []
+    : maybeLostActive(run.dryRun || !after ? before : { ...after, maybeLostKeyIds })
+  const blocked = run.results[0]?.error?.code === 'limit-exceeded' && newAccessKeyId === null
+  const newKeyBlockedBy = blocked
+    ? maybeLostKeyIds.filter((id) => after?.keys.some((k) => k.id === id) ?? true)
+    : []
   const words = [
     'creds',
     'rotate-key',
@@ -682,9 +900,11 @@ export async function rotateAccessKey(
     newAccessKeyId,
     newKeyMadeNow: newAccessKeyId !== null && !(before?.firKeyIds ?? []).includes(newAccessKeyId),
     partlyMade,
-    rerun: partlyMade ? firCommand(words, ctx.aws, { caseDir: ctx.case.dir }) : null,
-    lostKeyIds,
-    lostKeysLeft,
+    rerun:
+      partlyMade || newKeyBlockedBy.length ? firCommand(words, ctx.aws, { caseDir: ctx.case.dir }) : null,
+    maybeLostKeyIds,
+    maybeLostKeysActive,
+    newKeyBlockedBy,
   }
 }
 

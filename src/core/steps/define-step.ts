@@ -1,5 +1,5 @@
 import { AccessDeniedError, FirError, IntegrityError, messageOf, NotFoundError } from '../../errors.js'
-import type { Outcome } from '../case/journal.js'
+import type { JournalEntry, Outcome } from '../case/journal.js'
 import { canonicalJson } from '../common/canonical-json.js'
 import { atInterrupt } from '../common/interrupt.js'
 import { holdsRedaction, matchesRedacted, redactor } from '../common/redact.js'
@@ -85,9 +85,24 @@ export interface StepSpec<P, S> {
   change(ctx: FirContext, params: P, current: S, intended: S, progress: (state: S) => void): Promise<S>
   /**
    * What to do about a change AWS refused, as notes on the failed row (the error's message says
-   * what failed): the way round a quota, with the commands that take it, say. None by default.
+   * what failed): the way round a quota, with the commands that take it, say. `left` is the state
+   * the change left (read back, else as its calls reported it; undefined when neither is known).
+   * None by default.
    */
-  failureNotes?(ctx: FirContext, params: P, current: S, intended: S, err: FirError): string[]
+  failureNotes?(
+    ctx: FirContext,
+    params: P,
+    current: S,
+    intended: S,
+    err: FirError,
+    left: S | undefined,
+  ): string[]
+  /**
+   * A state less what someone else made in it while the change ran (a key that appeared on the
+   * user during a rotation), for judging whether a failed change was made in part: what they did
+   * is no part of fir's change, nor something a re-run finishes. Default: the state as it is.
+   */
+  withoutOthers?(state: S): S
   /** One line for tables: `reserved concurrency: none`. AWS-sourced text is escaped by the renderer. */
   describe(state: S): string
   /**
@@ -163,6 +178,26 @@ export interface GoneQuery<S> {
 
 /** What a target deleted since is, in the before → after of an undo's row. */
 const GONE = 'deleted'
+
+/** The `started` entries (by seq) whose change this process is making, by journal. */
+const running = new WeakMap<object, Set<number>>()
+
+/**
+ * Whether a `started` entry is of a change this process is making now (its outcome not journaled
+ * yet): a step's read while its change runs (the state read back after a call failed) must not
+ * take its own run for one an earlier run left cut off.
+ */
+export function isRunning(ctx: FirContext, entry: JournalEntry): boolean {
+  return running.get(ctx.case.journal)?.has(entry.seq) === true
+}
+
+/** Marks a `started` entry as running in this process until the returned function is called. */
+function markRunning(ctx: FirContext, entry: JournalEntry): () => void {
+  let set = running.get(ctx.case.journal)
+  if (!set) running.set(ctx.case.journal, (set = new Set()))
+  set.add(entry.seq)
+  return () => set.delete(entry.seq)
+}
 
 /** Test-only hook: SIGKILL right after a step's AWS change, before its outcome is journaled. */
 export const CRASH_HOOK_ENV = 'FIR_TEST_CRASH_AFTER'
@@ -480,7 +515,8 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
    * starts from that state; undo keeps the journal's earliest prior). Null when nothing changed.
    */
   function partlyMadeNote(ctx: FirContext, params: P, prior: S, left: S, readBack: boolean): string | null {
-    if (spec.describe(left) === spec.describe(prior)) return null
+    const own = (state: S) => spec.describe(spec.withoutOthers?.(state) ?? state)
+    if (own(left) === own(prior)) return null
     const how = readBack ? '' : ' (as its calls left it: the state could not be read back)'
     return spec.isApplied(ctx, params, left)
       ? `the change was made${how}, but a call of it failed: run it again to confirm it`
@@ -617,6 +653,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
       })
       // Until its outcome is journaled, an interruption says the change was cut off, and what settles it.
       const cutOff = atInterrupt(cutOffText(spec.id, result.label, false), () => {})
+      const done = markRunning(ctx, started)
       try {
         const undo: UndoRecord<S> = {
           step: spec.id,
@@ -646,10 +683,6 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
             throw err
           }
           fail(ctx, result, err, 'the change did not complete')
-          result.notes = [
-            ...result.notes,
-            ...(spec.failureNotes?.(ctx, params, read.state, intended, err) ?? []),
-          ]
           const { left, read: now } = await stateLeft(
             ctx,
             result,
@@ -657,6 +690,10 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
             async () => (await spec.read(ctx, params)).state,
             progressed,
           )
+          result.notes = [
+            ...result.notes,
+            ...(spec.failureNotes?.(ctx, params, read.state, intended, err, left) ?? []),
+          ]
           result.undo = left === undefined ? undo : { ...undo, after: left }
           if (left !== undefined) {
             result.outputs = spec.outputs?.(params, left) ?? {}
@@ -689,6 +726,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
           undo: { ...undo, after },
         }
       } finally {
+        done()
         cutOff()
       }
     },
@@ -804,7 +842,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
         }
       }
       await announceActing(ctx)
-      await journal(ctx, {
+      const started = await journal(ctx, {
         target: record.target,
         params,
         outcome: 'started',
@@ -812,6 +850,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
         undo: { intendedAfter: cmp.result },
       })
       const cutOff = atInterrupt(cutOffText(spec.id, result.label, true), () => {})
+      const done = markRunning(ctx, started)
       try {
         const mark = ctx.aws.requestLog.length
         let after: S
@@ -842,6 +881,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
         await journal(ctx, { target: record.target, params, outcome, after, requestIds, notes: result.notes })
         return { ...result, outcome, after, afterText: spec.describe(after), requestIds }
       } finally {
+        done()
         cutOff()
       }
     },

@@ -115,6 +115,90 @@ describe('creds rotate-key: a change that fails after the new key was made', () 
   })
 })
 
+describe('creds rotate-key: someone else makes a key while fir rotates', () => {
+  it("fir's CreateAccessKey refused for it: the key is named as not fir's, never as fir's lost key, and nothing is called partly made", async () => {
+    const u = await seedUserWithKey(moto.endpoint(), 'raced-1')
+    let other = ''
+    let otherCreated = ''
+    // Someone makes the user's second key while fir's CreateAccessKey is on its way: AWS then
+    // refuses fir's (LimitExceeded), and fir has made nothing.
+    proxy = await new FaultProxy(moto.endpoint(), {
+      holds: [
+        {
+          match: 'CreateAccessKey',
+          count: 1,
+          run: async () => {
+            const made = await seedClients(moto.endpoint()).iam.send(
+              new CreateAccessKeyCommand({ UserName: u.userName }),
+            )
+            other = made.AccessKey!.AccessKeyId!
+            otherCreated = made.AccessKey!.CreateDate!.toISOString()
+          },
+        },
+      ],
+    }).start()
+    const ctx = await testContext(proxy.endpoint, { caseId: 'RK-R1' })
+    const r = await rotateAccessKey(ctx, { user: u.userName, confirmed: true })
+
+    const row = r.results[0]!
+    expect(row.outcome).toBe('failed')
+    expect(row.error?.code).toBe('limit-exceeded')
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [other]: 'Active' })
+    // Before: `… AKIA…(made by fir, secret lost)`, "the change was partly made: run it again to
+    // finish it", and lostKeyIds [the other person's key].
+    expect(row.afterText).toBe(`${u.accessKeyId} Active; ${other} Active (appeared during the rotation)`)
+    expect(r).toMatchObject({ partlyMade: false, rerun: null, newAccessKeyId: null })
+    expect(r.maybeLostKeyIds).toEqual([])
+    const notes = row.notes.join('\n')
+    expect(notes).not.toMatch(/partly made|secret lost|lost/)
+    expect(notes).toContain(
+      `access key ${other} (Active, created ${otherCreated}) appeared on user raced-1 while fir was rotating its key, and fir did not make it (AWS refused every CreateAccessKey fir sent): someone else made it`,
+    )
+    expect(notes).toContain('it may be an intruder')
+    const failed = ctx.case.journal.all().at(-1)!
+    expect(failed).toMatchObject({ action: rotateKeyStep.id, outcome: 'failed' })
+    expect(failed.after).not.toHaveProperty('lostKeyIds')
+    expect(failed.after).not.toHaveProperty('maybeLostKeyIds')
+    expect(failed.after).toMatchObject({ appearedKeyIds: [other], firKeyIds: [] })
+    // The report says the same.
+    const action = viewJournal(ctx.case.journal.all()).actions.at(-1)!
+    expect(action.notes.join('\n')).toContain(
+      `access key ${other} (Active, created ${otherCreated}) appeared`,
+    )
+    expect(`${action.after} ${action.notes.join(' ')}`).not.toMatch(/lost|partly made/)
+  })
+
+  it("fir's CreateAccessKey unanswered: the key is said to be maybe the one that call made, maybe someone else's", async () => {
+    const u = await seedUserWithKey(moto.endpoint(), 'raced-2')
+    let other = ''
+    // The key appears, and fir's call gets no answer: as when AWS made the key and the answer was lost.
+    proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [{ match: 'CreateAccessKey', fault: 'drop', count: 1 }],
+      holds: [
+        {
+          match: 'CreateAccessKey',
+          count: 1,
+          run: async () => {
+            const made = await seedClients(moto.endpoint()).iam.send(
+              new CreateAccessKeyCommand({ UserName: u.userName }),
+            )
+            other = made.AccessKey!.AccessKeyId!
+          },
+        },
+      ],
+    }).start()
+    const ctx = await testContext(proxy.endpoint, { caseId: 'RK-R2' })
+    const r = await rotateAccessKey(ctx, { user: u.userName, confirmed: true })
+    const row = r.results[0]!
+    expect(row.outcome).toBe('failed')
+    expect(row.afterText).toBe(`${u.accessKeyId} Active; ${other} Active (appeared during the rotation)`)
+    expect(row.notes.join('\n')).toContain(
+      `appeared on user raced-2 while fir was rotating its key; fir's CreateAccessKey got no answer, so it may be the key that call made (its secret lost with the answer) or a key someone else made, and fir cannot tell which`,
+    )
+    expect(r.partlyMade).toBe(false)
+  })
+})
+
 describe('creds rotate-key: a run killed after CreateAccessKey, before it journaled the new key', () => {
   /**
    * What such a run leaves: its `started` entry (prior: the user's one key), no outcome, no
@@ -147,48 +231,75 @@ describe('creds rotate-key: a run killed after CreateAccessKey, before it journa
     }
   }
 
-  it('a re-run names the lost key, cuts the leaked key off, deletes the lost one and makes the new key; restore reactivates the old key', async () => {
+  /** What the plan says of the killed run's key: that it may be fir's, not that it is. */
+  const maybeNote = (lost: string, created: string) =>
+    new RegExp(
+      `^${lost} \\(Active, created ${created.replace(/\./g, '\\.')}\\) may be the key a run of this case made and was killed before it saved the key's secret: that rotation started \\S+ and never finished, the user's keys read just before it did not include ${lost}, and ${lost} was created (\\d+ s after|\\d+ s before|within a second of when) it started\\. If it is, its secret is lost and nothing can use it; but someone else \\(a colleague, an intruder\\) may have made it in that time, and fir cannot tell which\\. fir cuts the leaked key off first, then deactivates ${lost} \\(reversible: fir restore --actions rotate-key .*\\); it does not delete it`,
+    )
+
+  it("a re-run says the key may be the killed run's, cuts the leaked key off and deactivates that key, never deletes it, and stops before the new key, naming the choice", async () => {
     const { u, ctx, lost, lostCreated } = await killedRotation('killed-1', 'RK-K1')
     const seqBefore = ctx.case.journal.all().length
 
-    // Before: UsageError "the user already has two keys (…) and AWS allows no third", nothing changed.
+    // Before: the plan said "is a key fir made in a run of this case that was killed before it
+    // saved the key's secret … nothing can use the key", and the run deleted it (irreversible).
     const r = await rotateAccessKey(ctx, { user: u.userName, accessKey: u.accessKeyId, confirmed: true })
     const row = r.results[0]!
-    expect(row.outcome).toBe('applied')
-    const keys = await keysOf(u.userName)
-    const newId = Object.keys(keys).find((k) => k !== u.accessKeyId)!
-    expect(newId).not.toBe(lost)
-    expect(keys).toEqual({ [u.accessKeyId]: 'Inactive', [newId]: 'Active' })
-    expect(r).toMatchObject({ newAccessKeyId: newId, newKeyMadeNow: true, lostKeyIds: [lost] })
-    const secret = JSON.parse(await readFile(join(ctx.case.dir, r.secretFile!), 'utf8'))
-    expect(secret.AccessKey.AccessKeyId).toBe(newId)
-    expect(row.notes.join('\n')).toContain(
-      `${lost} (Active, created ${lostCreated}) is a key fir made in a run of this case that was killed before it saved the key's secret`,
+    expect(row.outcome).toBe('failed')
+    expect(row.error?.code).toBe('limit-exceeded')
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Inactive', [lost]: 'Inactive' })
+    expect(r).toMatchObject({
+      newAccessKeyId: null,
+      maybeLostKeyIds: [lost],
+      maybeLostKeysActive: [],
+      newKeyBlockedBy: [lost],
+    })
+    expect(r.rerun).toContain(`fir creds rotate-key --user killed-1 --access-key ${u.accessKeyId}`)
+    expect(row.notes[0]).toMatch(maybeNote(lost, lostCreated))
+    expect(row.notes.join('\n')).not.toMatch(/is a key fir made|secret lost\)/)
+    expect(row.notes[1]).toContain(
+      `no new key can be made while ${lost} holds the user's second place (AWS allows two keys, active or not): the rotation stops once the leaked key is cut off. If ${lost} is that lost key (never used, and nobody made it), delete it (aws iam delete-access-key --user-name killed-1 --access-key-id ${lost}`,
     )
-    expect(row.beforeText).toBe(`${u.accessKeyId} Active; ${lost} Active (made by fir, secret lost)`)
+    expect(row.beforeText).toBe(`${u.accessKeyId} Active; ${lost} Active (maybe a killed run's lost key)`)
 
-    // The change, the lost key's deletion included, was journaled before it was made.
+    // Journaled before it was made, with what undo needs: the key it deactivated.
     const entries = ctx.case.journal.all().slice(seqBefore)
     const started = entries.find((e) => e.action === rotateKeyStep.id && e.outcome === 'started')!
-    expect(started.prior).toMatchObject({ lostKeyIds: [lost] })
-    expect(
-      (started.undo as { intendedAfter: { keys: { id: string }[] } }).intendedAfter.keys.map((k) => k.id),
-    ).toEqual([u.accessKeyId, 'new'])
+    expect(started.prior).toMatchObject({ maybeLostKeyIds: [lost] })
+    expect((started.undo as { intendedAfter: unknown }).intendedAfter).toMatchObject({
+      keys: [
+        { id: u.accessKeyId, status: 'Inactive' },
+        { id: lost, status: 'Inactive' },
+      ],
+      deactivatedKeyIds: [lost],
+    })
     expect(entries.map((e) => `${e.action} ${e.outcome}`)).toEqual([
       'aws.identity recorded',
       'credentials.rotate-key started',
-      'case.secret-file recorded',
-      'credentials.rotate-key applied',
+      'credentials.rotate-key failed',
     ])
+    expect(entries.at(-1)!.after).toMatchObject({ deactivatedKeyIds: [lost] })
+
+    // The responder finds it unused and deletes it: the re-run makes the new key.
+    await seedClients(moto.endpoint()).iam.send(
+      new DeleteAccessKeyCommand({ UserName: u.userName, AccessKeyId: lost }),
+    )
+    const again = await rotateAccessKey(ctx, { user: u.userName, accessKey: u.accessKeyId, confirmed: true })
+    expect(again.results[0]!.outcome).toBe('applied')
+    const keys = await keysOf(u.userName)
+    const newId = Object.keys(keys).find((k) => k !== u.accessKeyId)!
+    expect(keys).toEqual({ [u.accessKeyId]: 'Inactive', [newId]: 'Active' })
+    expect(again).toMatchObject({ newAccessKeyId: newId, newKeyMadeNow: true, maybeLostKeyIds: [] })
+    const secret = JSON.parse(await readFile(join(ctx.case.dir, again.secretFile!), 'utf8'))
+    expect(secret.AccessKey.AccessKeyId).toBe(newId)
     expect((await verifyCase(ctx.case.dir)).problems).toEqual([])
 
     // Done: a second re-run is already-applied.
-    const again = await rotateAccessKey(ctx, { user: u.userName, confirmed: true })
-    expect(again.results[0]!.outcome).toBe('already-applied')
-    expect(again.lostKeyIds).toEqual([])
+    const done = await rotateAccessKey(ctx, { user: u.userName, confirmed: true })
+    expect(done.results[0]!.outcome).toBe('already-applied')
     // Said as it is, not as intent (it had said "is to be deactivated" of a key already inactive).
-    expect(again.results[0]!.notes).toContain(`the old key ${u.accessKeyId} is inactive already`)
-    expect(again.results[0]!.notes.join('\n')).not.toContain('is to be')
+    expect(done.results[0]!.notes).toContain(`the old key ${u.accessKeyId} is inactive already`)
+    expect(done.results[0]!.notes.join('\n')).not.toContain('is to be')
 
     // Undo from the first (killed) attempt's prior: the old key comes back; the new key stays.
     const back = await restoreCase(ctx, { actions: ['rotate-key'], confirmed: true })
@@ -196,43 +307,67 @@ describe('creds rotate-key: a run killed after CreateAccessKey, before it journa
     expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [newId]: 'Active' })
   })
 
-  it('without an access key (playbook action, user only) the lost key is not taken for a second key of the user, and the summary names it', async () => {
+  it("restore reactivates the key fir deactivated as maybe lost; reactivated, it is the user's: the two-key refusal stands", async () => {
+    const { u, ctx, lost } = await killedRotation('killed-5', 'RK-K5')
+    const r = await rotateAccessKey(ctx, { user: u.userName, accessKey: u.accessKeyId, confirmed: true })
+    expect(r.newKeyBlockedBy).toEqual([lost])
+    const back = await restoreCase(ctx, { actions: ['rotate-key'], confirmed: true })
+    expect(back.results.map((x) => x.outcome)).toEqual(['undone'])
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [lost]: 'Active' })
+    await expect(
+      rotateAccessKey(ctx, { user: u.userName, accessKey: u.accessKeyId, confirmed: true }),
+    ).rejects.toThrow(/already has two keys/)
+  })
+
+  it("with --delete-old the leaked key's place is freed: the new key is made, the maybe-lost key stays inactive, and restore reactivates it", async () => {
+    const { u, ctx, lost } = await killedRotation('killed-6', 'RK-K6')
+    const r = await rotateAccessKey(ctx, {
+      user: u.userName,
+      accessKey: u.accessKeyId,
+      deleteOld: true,
+      confirmed: true,
+    })
+    expect(r.results[0]!.outcome).toBe('applied')
+    const newId = r.newAccessKeyId!
+    expect(await keysOf(u.userName)).toEqual({ [lost]: 'Inactive', [newId]: 'Active' })
+    expect(r).toMatchObject({ maybeLostKeyIds: [lost], maybeLostKeysActive: [], newKeyBlockedBy: [] })
+    const back = await restoreCase(ctx, { actions: ['rotate-key'], confirmed: true })
+    expect(back.results.map((x) => x.outcome)).toEqual(['undone'])
+    expect(back.results[0]!.notes).toContain(
+      `access key ${u.accessKeyId} was deleted by fir (--delete-old); nothing to reactivate (a deleted key cannot come back)`,
+    )
+    expect(await keysOf(u.userName)).toEqual({ [lost]: 'Active', [newId]: 'Active' })
+  })
+
+  it('without an access key (playbook action, user only) the maybe-lost key is not taken for a second key of the user, and the summary names it', async () => {
     const { u, ctx, lost } = await killedRotation('killed-2', 'RK-K2')
-    // Before: "unable to choose which access key of user killed-2 to rotate: it has two".
-    const r = await rotateKeyAction({ ctx } as unknown as StepRun, { user: u.userName })
+    // Before: "; deleted <key>: made by an earlier run of this case killed before saving its secret".
+    const r = await rotateKeyAction({ ctx } as unknown as StepRun, { user: u.userName, replace: false })
     expect(r.outcome).toBe('applied')
     expect(r.outputs.rotated).toEqual([u.accessKeyId])
     expect(r.summary).toContain(
-      `; deleted ${lost}: made by an earlier run of this case killed before saving its secret (lost, so nothing could use it)`,
+      `; deactivated ${lost} (reversible): it may be a key an earlier run of this case made and was killed before saving its secret (then nothing can use it), or someone else's`,
     )
-    expect(Object.values(await keysOf(u.userName)).sort()).toEqual(['Active', 'Inactive'])
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Inactive', [lost]: 'Inactive' })
   })
 
-  it('when deleting the lost key is refused, the leaked key is cut off all the same and a re-run finishes', async () => {
+  it('when deactivating the maybe-lost key is refused, the leaked key is cut off all the same and a re-run goes on', async () => {
     proxy = await new FaultProxy(moto.endpoint(), {
-      rules: [{ match: 'DeleteAccessKey', fault: 'access-denied', count: 1 }],
+      rules: [{ match: fromNth('UpdateAccessKey', 2), fault: 'access-denied', count: 1 }],
     }).start()
     const { u, ctx, lost } = await killedRotation('killed-4', 'RK-K4', { endpoint: proxy.endpoint })
     const r = await rotateAccessKey(ctx, { user: u.userName, accessKey: u.accessKeyId, confirmed: true })
     expect(r.results[0]!.outcome).toBe('denied')
-    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Inactive', [lost]: 'Inactive' })
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Inactive', [lost]: 'Active' })
     expect(r).toMatchObject({
-      lostKeyIds: [lost],
-      lostKeysLeft: [lost],
+      maybeLostKeyIds: [lost],
+      maybeLostKeysActive: [lost],
       partlyMade: true,
       newAccessKeyId: null,
     })
-    const again = await rotateAccessKey(ctx, {
-      user: u.userName,
-      accessKey: u.accessKeyId,
-      confirmed: true,
-    })
-    expect(again.results[0]!.outcome).toBe('applied')
-    expect(again).toMatchObject({ lostKeyIds: [lost], lostKeysLeft: [] })
-    const keys = await keysOf(u.userName)
-    expect(keys[u.accessKeyId]).toBe('Inactive')
-    expect(Object.keys(keys)).toHaveLength(2)
-    expect(keys[lost]).toBeUndefined()
+    const again = await rotateAccessKey(ctx, { user: u.userName, accessKey: u.accessKeyId, confirmed: true })
+    expect(again).toMatchObject({ maybeLostKeyIds: [lost], maybeLostKeysActive: [], newKeyBlockedBy: [lost] })
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Inactive', [lost]: 'Inactive' })
   })
 
   it("a key made long after the killed run is the user's (someone else made it): the two-key refusal stands", async () => {

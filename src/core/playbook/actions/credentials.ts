@@ -25,9 +25,9 @@ function list(params: Record<string, unknown>, one: string, many: string): strin
 /**
  * `credentials.rotate-key`: for each key, finds its user (iam:GetAccessKeyLastUsed; a key of
  * another account is refused, naming that account) unless `user` is given, then creates a new key
- * (none with replace: false) and deactivates the old one (deletes it with deleteOld). A key an
- * earlier run of the case made and was killed before journaling (its secret lost) is deleted
- * first, and the summary names it.
+ * (none with replace: false) and deactivates the old one (deletes it with deleteOld). A key that
+ * may be one an earlier run of the case made and was killed before journaling (its secret lost),
+ * or may be someone else's, is deactivated, never deleted, and the summary names it.
  * IAM: the `fir creds rotate-key` row.
  */
 export const rotateKeyAction: ActionImpl = async (run, params) => {
@@ -42,7 +42,7 @@ export const rotateKeyAction: ActionImpl = async (run, params) => {
   const rotated: string[] = []
   const newIds: string[] = []
   const files: string[] = []
-  const lost: string[] = []
+  const maybeLost: string[] = []
   for (const t of targets) {
     const replace = params.replace !== false
     const r = await rotateAccessKey(run.ctx, {
@@ -58,19 +58,19 @@ export const rotateKeyAction: ActionImpl = async (run, params) => {
       rotated.push(out.oldAccessKeyId)
     if (r.newAccessKeyId) newIds.push(r.newAccessKeyId)
     if (r.secretFile) files.push(r.secretFile)
-    lost.push(...r.lostKeyIds.filter((id) => !r.lostKeysLeft.includes(id)))
+    maybeLost.push(...r.maybeLostKeyIds.filter((id) => !r.maybeLostKeysActive.includes(id)))
   }
   const { outcome, summary } = outcomeOf(
     rows,
     `rotate ${targets.map((t) => t.accessKey ?? `the key of ${t.user}`).join(', ') || 'no key'}`,
   )
-  // A key fir itself made and lost the secret of (a killed run): deleted, and said so.
-  const deleted = lost.length
-    ? `; deleted ${lost.join(', ')}: made by an earlier run of this case killed before saving its secret (lost, so nothing could use it)`
+  // A key that may be one fir made and lost the secret of (a killed run): deactivated, and said so.
+  const deactivated = maybeLost.length
+    ? `; deactivated ${maybeLost.join(', ')} (reversible): it may be a key an earlier run of this case made and was killed before saving its secret (then nothing can use it), or someone else's; check its last use, then delete it or reactivate it`
     : ''
   return {
     outcome,
-    summary: `${summary}${deleted}`,
+    summary: `${summary}${deactivated}`,
     outputs: { rotated, newAccessKeyIds: newIds, secretFiles: files },
   }
 }
