@@ -195,7 +195,7 @@ describe('fir contain and fir restore (built CLI)', () => {
     expect(shown.stdout).toContain('change outcomes, 1 change with none (interrupted)')
     expect(shown.stdout).toMatch(/containment\.permissions +\S+ +started, no outcome/)
     expect(shown.stdout).toContain(
-      `containment.permissions on ${s.functionArn}: no outcome was journaled (the run was interrupted): the change may be in force; run fir contain ${s.functionArn} --actions permissions again to finish it`,
+      `containment.permissions on ${s.functionArn}: no outcome was journaled (the run was interrupted): the change may be in force; run fir contain ${s.functionArn} --actions permissions --case ${dir} again to finish it`,
     )
     // … then re-run: it finishes the change; the re-run's prior is fir's half-made state
     const resumed = await runFir(contain, { cwd, endpoint: proxy.endpoint })

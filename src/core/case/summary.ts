@@ -295,7 +295,7 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
           target: e.target,
           outcome: e.outcome,
           at: e.at,
-          ...(cutOff.has(e) ? { note: interruptedNote(e) } : {}),
+          ...(cutOff.has(e) ? { note: interruptedNote(e, dir) } : {}),
         })),
     },
     evidence,

@@ -735,6 +735,7 @@ export async function buildReportModel(
   const journalOptions = {
     ...(options.renderedBy ? { renderedBy: options.renderedBy } : {}),
     functions: [...exposures.values()],
+    caseDir: raw.dir,
   }
   let journal = viewJournal(raw.journal, journalOptions)
   // Org sweeps: each file is read only when it is the one fir wrote (its journaled SHA-256).

@@ -2,7 +2,7 @@ import type { JournalEntry } from '../case/journal.js'
 import { counted } from '../common/text.js'
 import { secretLabel, secretRef } from '../credentials/role-use.js'
 import { FIXED_BY_A_NEW_RUN, findUnfinishedRun } from '../playbook/unfinished-run.js'
-import { finishCommand, interruptedNote, STEP_ACTION } from '../steps/interrupted.js'
+import { finishCommand, interruptedNote, STEP_ACTION, supersededNote } from '../steps/interrupted.js'
 import { changeKey, isUndoEntry, SAME_CHANGE } from '../steps/undo-records.js'
 import { drillOf } from '../tabletop/safety.js'
 import {
@@ -503,20 +503,25 @@ function statusOf(
     readFailed: number
     /** The `started` entries of measures cut off mid-change (no outcome journaled). */
     interrupted: JournalEntry[]
+    /** The case folder, for the commands that finish them (`--case`). */
+    caseDir: string | undefined
     /** Measures calls in the timeline undid after fir applied them. */
     undoneSince: readonly MeasureUndone[]
     /** Journaled functions found deleted since (not counted: nothing to contain nor put back). */
     deleted: readonly string[]
   },
 ): ResponseStatus {
-  const { failed, undone, gone, restoreFailed, readFailed, interrupted, undoneSince, deleted } = counts
+  const { failed, undone, gone, restoreFailed, readFailed, interrupted, caseDir, undoneSince, deleted } =
+    counts
   const unchangedCount = [...inForce].filter((k) => !changed.has(k)).length
   const one = (n: number) => (n === 1 ? 'one' : String(n))
   const inForceText = `${counted(inForce.size, 'measure')} ${interrupted.length ? 'known to be ' : ''}in force${unchangedCount ? ` (${unchangedCount} needed no change)` : ''}${restoreFailed ? ` (a restore of ${one(restoreFailed)} failed, so ${restoreFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}${readFailed ? ` (a later run could not read ${one(readFailed)} and changed nothing, so ${readFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}`
   const contained = functions.filter((f) => f.contained)
   const notContained = functions.filter((f) => !f.contained)
   const whys = notContained.map((f) => `${f.why}.`).join(' ')
-  const commands = [...new Set(interrupted.map((e) => finishCommand(e) ?? 'the command that made it'))]
+  const commands = [
+    ...new Set(interrupted.map((e) => finishCommand(e, caseDir) ?? 'the command that made it')),
+  ]
   const cutOffText = interrupted.length
     ? `; ${interrupted.length} interrupted, ${interrupted.length === 1 ? 'its' : 'their'} outcome unknown (started, no outcome journaled: ${interrupted.length === 1 ? 'it' : 'they'} may be in force; run ${commands.join(', ')} again to finish ${interrupted.length === 1 ? 'it' : 'them'})`
     : ''
@@ -633,6 +638,8 @@ export interface ViewJournalOptions {
    * same target takes that measure out of those in force.
    */
   undoneBy?: TimelineUndo[]
+  /** The case folder: the commands that finish an interrupted change end with `--case <it>`. */
+  caseDir?: string
 }
 
 interface RunView {
@@ -709,6 +716,37 @@ function runText(
   return `${run.playbook} (run ${runId}): started, not finished${interrupted.length ? ` (step ${interrupted.join(', ')} started, no outcome journaled)` : ''}${doneText}${resumeText(runId, latest, null, drill)}`
 }
 
+/** Whether an entry is one of the actions table's changes (a step's, with a change outcome). */
+function isChangeEntry(entry: JournalEntry): boolean {
+  return !BOOKKEEPING.has(entry.action) && !FRAME.test(entry.action) && CHANGE_OUTCOMES.has(entry.outcome)
+}
+
+/**
+ * For each `started` entry that a later entry of the same change (changeKey) follows before any
+ * outcome of its own — a run interrupted, then the same change run again — the entry that settles
+ * it: the change's first outcome since, else its next `started` entry (interrupted too), by seq.
+ */
+function takenUpBy(entries: readonly JournalEntry[]): Map<number, JournalEntry> {
+  const found = new Map<number, JournalEntry>()
+  const nextStarted = new Map<string, JournalEntry>()
+  const nextOutcome = new Map<string, JournalEntry>()
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i]!
+    if (!isChangeEntry(e)) continue
+    const key = changeKey(e)
+    if (e.outcome !== 'started') {
+      nextOutcome.set(key, e)
+      nextStarted.delete(key)
+      continue
+    }
+    // Its own outcome is the next entry of the change when that is not a `started` one.
+    const later = nextStarted.get(key)
+    if (later) found.set(e.seq, nextOutcome.get(key) ?? later)
+    nextStarted.set(key, e)
+  }
+  return found
+}
+
 /**
  * Turns the journal into the actions table (each change paired with its `started` entry, so it
  * shows before → after), the response status, journaled gaps and the tabletop notes.
@@ -739,6 +777,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     }
     return run
   }
+  const takenUp = takenUpBy(entries)
   const toRow = (entry: JournalEntry, started: JournalEntry | undefined): Omit<ActionView, 'n'> => ({
     at: entry.at,
     atDisplay: utcDisplay(entry.at),
@@ -768,7 +807,13 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
       entry.after !== undefined &&
       JSON.stringify(started?.prior ?? entry.prior ?? null) === JSON.stringify(entry.after),
     actor: actorDisplay(entry),
-    error: entry.outcome === 'started' ? interruptedNote(entry) : errorText(entry),
+    // A cut-off `started` entry a later run of the same change took up says so, not to finish it.
+    error:
+      entry.outcome !== 'started'
+        ? errorText(entry)
+        : takenUp.has(entry.seq)
+          ? supersededNote(takenUp.get(entry.seq)!)
+          : interruptedNote(entry, options.caseDir),
     notes: asArray(entry.notes).filter((n): n is string => typeof n === 'string'),
     requestIds: [...(started?.requestIds ?? []), ...(entry.requestIds ?? [])],
     journalSeq: entry.seq,
@@ -838,8 +883,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     }
     // Playbook steps, drills and collection runs are the frame; the changes themselves are the
     // step entries (containment.*, credentials.*) they caused.
-    if (BOOKKEEPING.has(entry.action) || FRAME.test(entry.action) || !CHANGE_OUTCOMES.has(entry.outcome))
-      continue
+    if (!isChangeEntry(entry)) continue
     // By change (changeKey): a cut-off `fir contain --actions sessions` is settled by `fir creds
     // revoke-sessions` on its role as much as by contain run again.
     const key = changeKey(entry)
@@ -1027,6 +1071,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     restoreFailed: kept('restore'),
     readFailed: kept('read'),
     interrupted: [...cutOff.values()],
+    caseDir: options.caseDir,
     undoneSince: [...undoneSince.values()],
     deleted: [...deleted].filter((t) => journaled.has(t)),
   })

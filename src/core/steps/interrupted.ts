@@ -56,12 +56,18 @@ function awsFlagsOf(entry: JournalEntry): string[] {
 
 /**
  * The command that finishes an interrupted change, run again (its arguments from the entry's
- * params, and the AWS flags from its command line, quoted for a shell); null for a step fir has no
- * command for.
+ * params, the AWS flags from its command line, and `--case <caseDir>` when given, quoted for a
+ * shell): pasted where several cases are under ./cases, it acts on this one. Null for a step fir
+ * has no command for.
  */
-export function finishCommand(entry: JournalEntry): string | null {
+export function finishCommand(entry: JournalEntry, caseDir?: string): string | null {
   const command = finishWords(entry)
-  return command ? [command, ...awsFlagsOf(entry)].join(' ') : null
+  if (!command) return null
+  return [
+    command,
+    ...awsFlagsOf(entry),
+    ...(caseDir !== undefined ? ['--case', shellArg(caseDir)] : []),
+  ].join(' ')
 }
 
 function finishWords(entry: JournalEntry): string | null {
@@ -79,7 +85,7 @@ function finishWords(entry: JournalEntry): string | null {
     // A renewal cut off may have left the old cutoff: without --renew the re-run keeps it.
     return `fir creds revoke-sessions --role ${arg(p.role)}${p.renew === true ? ' --renew' : ''}`
   if (entry.action === 'credentials.rotate-key' && arg(p.user))
-    return `fir creds rotate-key --user ${arg(p.user)}${arg(p.accessKey) ? ` --access-key ${arg(p.accessKey)}` : ''}${p.deleteOld === true ? ' --delete-old' : ''}`
+    return `fir creds rotate-key --user ${arg(p.user)}${arg(p.accessKey) ? ` --access-key ${arg(p.accessKey)}` : ''}${p.deleteOld === true ? ' --delete-old' : ''}${p.replace === false ? ' --no-replace' : ''}`
   if (entry.action === 'credentials.rotate-secret' && arg(p.secretId))
     return `fir creds rotate-secret ${arg(p.secretId)}`
   return null
@@ -87,12 +93,28 @@ function finishWords(entry: JournalEntry): string | null {
 
 /**
  * What to say of an interrupted change: its outcome is unknown, it may be in force, and the
- * command that settles it.
+ * command that settles it (with `--case <caseDir>` when given).
  */
-export function interruptedNote(entry: JournalEntry): string {
-  const command = finishCommand(entry)
+export function interruptedNote(entry: JournalEntry, caseDir?: string): string {
+  const command = finishCommand(entry, caseDir)
   const what = isUndoEntry(entry) ? 'the undo may have been made' : 'the change may be in force'
   return `no outcome was journaled (the run was interrupted): ${what}; ${
     command ? `run ${command} again to finish it` : 'run the command that made it again to finish it'
   }`
 }
+
+/**
+ * What to say of an interrupted change that a later entry of the same change took up (a re-run
+ * read the state it left): it is no longer the one to finish. `later` is that change's first
+ * outcome since, else its next `started` entry (a re-run interrupted too, whose own row says what
+ * settles it).
+ */
+export function supersededNote(later: JournalEntry): string {
+  const what = `a later run of the same change (journal #${later.seq}, ${later.outcome})`
+  return SETTLED.has(later.outcome)
+    ? `no outcome was journaled (the run was interrupted); settled by ${what}: nothing is left to finish of it`
+    : `no outcome was journaled (the run was interrupted); taken up by ${what}: see that entry`
+}
+
+/** Outcomes that leave nothing of a change to finish (made, found made, undone, or not needed). */
+const SETTLED = new Set(['applied', 'already-applied', 'undone', 'skipped'])

@@ -126,7 +126,7 @@ describe('summariseCase: the changes', () => {
       [
         'containment.throttle',
         'started',
-        `no outcome was journaled (the run was interrupted): the change may be in force; run fir contain ${FN} --actions throttle again to finish it`,
+        `no outcome was journaled (the run was interrupted): the change may be in force; run fir contain ${FN} --actions throttle --case ${dir} again to finish it`,
       ],
     ])
   })
@@ -142,8 +142,10 @@ describe('summariseCase: interrupted changes', () => {
     command: ['fir', ...command],
   })
 
+  /** The case folder of the last changesOf. */
+  let dir = ''
   async function changesOf(entries: NewEntry[]) {
-    const dir = join(await tempDir(), 'c')
+    dir = join(await tempDir(), 'c')
     const handle = await CaseHandle.init('C-19', { dir, firVersion: 't' })
     try {
       for (const e of entries) await handle.journal.append(e)
@@ -171,7 +173,7 @@ describe('summariseCase: interrupted changes', () => {
     ])
   })
 
-  it("the command that finishes a cut-off change keeps the run's --renew, --delete-old and AWS flags", async () => {
+  it("the command that finishes a cut-off change keeps the run's --renew, --delete-old and AWS flags, and names the case", async () => {
     // Before: `fir creds revoke-sessions --role fa-role` — run as printed it kept the old cutoff
     // (no --renew), and acted in the default profile's account against AWS, not this endpoint.
     const changes = await changesOf([
@@ -212,8 +214,8 @@ describe('summariseCase: interrupted changes', () => {
       },
     ])
     expect(changes.map((c) => c.note)).toEqual([
-      "no outcome was journaled (the run was interrupted): the change may be in force; run fir creds revoke-sessions --role fa-role --renew --profile 'ir team' --endpoint-url http://127.0.0.1:5000 --region eu-west-1 again to finish it",
-      'no outcome was journaled (the run was interrupted): the change may be in force; run fir creds rotate-key --user ci --access-key AKIAIOSFODNN7EXAMPLE --delete-old --role-arn arn:aws:iam::1:role/IR again to finish it',
+      `no outcome was journaled (the run was interrupted): the change may be in force; run fir creds revoke-sessions --role fa-role --renew --profile 'ir team' --endpoint-url http://127.0.0.1:5000 --region eu-west-1 --case ${dir} again to finish it`,
+      `no outcome was journaled (the run was interrupted): the change may be in force; run fir creds rotate-key --user ci --access-key AKIAIOSFODNN7EXAMPLE --delete-old --role-arn arn:aws:iam::1:role/IR --case ${dir} again to finish it`,
     ])
   })
 })

@@ -209,6 +209,48 @@ describe('viewJournal', () => {
     expect(undo.status.detail).not.toContain('failed')
   })
 
+  it('a cut-off change a re-run of it settled is shown as settled, not as one to finish; the command that finishes one names the case', async () => {
+    const target = 'arn:aws:iam::123456789012:user/ci#AKIAIOSFODNN7EXAMPLE'
+    const params = { user: 'ci', accessKey: 'AKIAIOSFODNN7EXAMPLE', deleteOld: false }
+    const killed = change('credentials.rotate-key', target, 'started', { params, prior: { keys: [] } })
+    const entries = await journalOf([
+      killed,
+      change('credentials.rotate-key', target, 'started', { params, prior: { keys: [] } }),
+      change('credentials.rotate-key', target, 'applied', { params, after: { keys: [] } }),
+    ])
+    const view = viewJournal(entries, { caseDir: '/ir/cases/IR-7' })
+    // Before: "no outcome was journaled (the run was interrupted): the change may be in force; run
+    // fir creds rotate-key --user ci --access-key AKIAIOSFODNN7EXAMPLE again to finish it".
+    expect(view.actions.map((a) => [a.outcome, a.error])).toEqual([
+      [
+        'started',
+        `no outcome was journaled (the run was interrupted); settled by a later run of the same change (journal #${entries.at(-1)!.seq}, applied): nothing is left to finish of it`,
+      ],
+      ['applied', ''],
+    ])
+    // A re-run cut off too takes it up: the latest says what finishes the change.
+    const twice = await journalOf([
+      killed,
+      change('credentials.rotate-key', target, 'started', { params, prior: { keys: [] } }),
+    ])
+    const rows = viewJournal(twice, { caseDir: '/ir/cases/IR-7' }).actions.map((a) => a.error)
+    expect(rows).toEqual([
+      `no outcome was journaled (the run was interrupted); taken up by a later run of the same change (journal #${twice.at(-1)!.seq}, started): see that entry`,
+      'no outcome was journaled (the run was interrupted): the change may be in force; run fir creds rotate-key --user ci --access-key AKIAIOSFODNN7EXAMPLE --case /ir/cases/IR-7 again to finish it',
+    ])
+    // Before: no --case (fir asks which case where several are under ./cases), and no --no-replace
+    // (run as printed, it made a new key the cut-off run did not mean to make).
+    const cut = viewJournal(
+      await journalOf([
+        change('credentials.rotate-key', target, 'started', { params: { ...params, replace: false } }),
+      ]),
+      { caseDir: '/ir/cases/IR 8' },
+    )
+    expect(cut.actions[0]!.error).toBe(
+      "no outcome was journaled (the run was interrupted): the change may be in force; run fir creds rotate-key --user ci --access-key AKIAIOSFODNN7EXAMPLE --no-replace --case '/ir/cases/IR 8' again to finish it",
+    )
+  })
+
   it('a later run whose read was denied changed nothing: the measure stays in force; a first run’s is a failure', async () => {
     const denied = change('containment.throttle', FN, 'denied', {
       error: { code: 'access-denied', message: 'no lambda:GetFunctionConcurrency' },
