@@ -698,6 +698,18 @@ export function secretsInText(text: string): string[] {
 }
 
 /**
+ * A free text as fir keeps it (an input, a note, a drill's answer): the secrets inside it
+ * (secretsInText) are registered with the process redactor first, so the journal, the report and
+ * every output of this command show them redacted wherever they appear, and the text comes back
+ * scrubbed. The one place a free text's secrets are found: what is journaled in clear cannot be
+ * redacted by a later command, which does not know the value.
+ */
+export function redactSecretsInText(text: string): string {
+  for (const secret of secretsInText(text)) redactor.register(secret)
+  return redactor.scrub(text)
+}
+
+/**
  * A command line with secrets redacted: values of secret-named flags and `--input k=v` pairs whose
  * key looks secret, the password of any URL (whatever flag it follows: `--endpoint-url
  * http://user:password@host`), anything that looks like a secret access key, and every registered

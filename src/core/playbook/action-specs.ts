@@ -10,6 +10,11 @@ export interface ParamSpec {
   schema: z.ZodType
   required?: boolean
   description: string
+  /**
+   * Free text a responder writes (a note): the secrets inside it are found (secretsInText) and
+   * redacted wherever the run shows or journals it — the playbook text, the plan, the step's values.
+   */
+  freeText?: boolean
 }
 
 export interface ActionSpec {
@@ -229,12 +234,16 @@ export const ACTION_SPECS: ActionSpec[] = [
     mutates: false,
     description: 'Journals a free-text entry (a decision, an inject, an answer) that the report shows.',
     params: {
-      text: { schema: z.string(), required: true, description: 'the note' },
+      text: { schema: z.string(), required: true, description: 'the note', freeText: true },
       kind: {
         schema: z.enum(['note', 'decision', 'inject', 'answer']),
         description: 'note (default), decision, inject or answer',
       },
-      question: { schema: z.string(), description: 'the question an answer replies to' },
+      question: {
+        schema: z.string(),
+        description: 'the question an answer replies to',
+        freeText: true,
+      },
     },
     outputs: {},
   },

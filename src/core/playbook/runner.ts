@@ -17,8 +17,8 @@ import {
   holdsRedaction,
   isRedaction,
   redactor,
+  redactSecretsInText,
   redactValue,
-  secretsInText,
 } from '../common/redact.js'
 import { firCommand } from '../common/suggest.js'
 import { compactUtc, escapeTerminal } from '../common/text.js'
@@ -217,8 +217,7 @@ function journaledInputs(inputs: Record<string, unknown>): Record<string, unknow
     }
     // A secret inside a free text (`note=rotated … wJalr…`, `DB_PASSWORD=…`): registered, so the
     // plan, the prompt and the journal show it redacted.
-    for (const secret of secretsInText(v)) redactor.register(secret)
-    return redactor.scrub(v)
+    return redactSecretsInText(v)
   }
   for (const [k, v] of Object.entries(inputs)) {
     if (typeof v === 'string') out[k] = kept(k, v)
@@ -226,6 +225,35 @@ function journaledInputs(inputs: Record<string, unknown>): Record<string, unknow
     else out[k] = v
   }
   return out
+}
+
+/**
+ * Registers the secrets inside a step's free-text values (`freeText` params: a note's text), so a
+ * note that quotes a password is redacted in the journal and every output as a free-text input is.
+ * A value that needs an earlier step's outputs is registered with what is known of it (the literal
+ * text around the reference), and again when its step runs.
+ */
+function registerFreeTextSecrets(spec: ActionSpec | undefined, params: Record<string, unknown>): void {
+  for (const [name, p] of Object.entries(spec?.params ?? {})) {
+    const v = params[name]
+    if (p.freeText && (typeof v === 'string' || v instanceof Unresolved)) redactSecretsInText(String(v))
+  }
+}
+
+/**
+ * registerFreeTextSecrets for every step, from the literals and the inputs: before the run's start
+ * is journaled (it holds the playbook's text) or the plan is shown.
+ */
+function registerPlaybookFreeText(
+  loaded: LoadedPlaybook,
+  inputs: Record<string, unknown>,
+  registry: ActionRegistry,
+): void {
+  const scope = unknownScope(loaded.playbook, inputs)
+  for (const step of loaded.playbook.steps) {
+    const spec = registry.get(step.action)?.spec ?? specFor(step.action)
+    registerFreeTextSecrets(spec, renderDeep(step.with ?? {}, scope) as Record<string, unknown>)
+  }
 }
 
 // ---------- the plan (--dry-run) ----------
@@ -270,6 +298,7 @@ export function planPlaybook(
   registry: ActionRegistry,
 ): PlanStep[] {
   const inputs = resolveInputs(loaded.playbook, given)
+  registerPlaybookFreeText(loaded, inputs, registry)
   checkValuesFromInputs(loaded, inputs, registry, 'plan')
   const scope = unknownScope(loaded.playbook, inputs)
   let confirmed = false
@@ -403,6 +432,7 @@ export async function runPlaybook(
 ): Promise<RunResult> {
   checkActionsAvailable(loaded, options.registry)
   const inputs = resolveInputs(loaded.playbook, given)
+  registerPlaybookFreeText(loaded, inputs, options.registry)
   checkValuesFromInputs(loaded, inputs, options.registry, 'run')
   const runId = `${compactUtc(new Date())}-${randomBytes(3).toString('hex')}`
   await ctx.case.journal.append({
@@ -685,6 +715,7 @@ export async function resumePlaybook(
     )
   }
   const inputs = resolveInputs(loaded.playbook, merged)
+  registerPlaybookFreeText(loaded, inputs, options.registry)
   checkValuesFromInputs(loaded, inputs, options.registry, 'resume', runAgain)
   const state: RunState = {
     loaded,
@@ -813,6 +844,7 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
     }
 
     const params = renderDeep(step.with ?? {}, scope) as Record<string, unknown>
+    registerFreeTextSecrets(spec, params)
     try {
       checkParams(state.loaded, index, spec, params, state.runAgain)
     } catch (err) {

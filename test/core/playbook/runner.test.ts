@@ -8,6 +8,7 @@ import { Clock } from '../../../src/core/common/clock.js'
 import { redactor, redactValue } from '../../../src/core/common/redact.js'
 import { type FirContext, Gaps } from '../../../src/core/context.js'
 import type { ActionSpec } from '../../../src/core/playbook/action-specs.js'
+import { builtinActions } from '../../../src/core/playbook/actions/index.js'
 import { loadPlaybookText, PLAYBOOK_DIR } from '../../../src/core/playbook/load.js'
 import {
   type ActionImpl,
@@ -634,6 +635,29 @@ describe('playbook runner', () => {
     })
   })
 
+  it("journals a secret written into a note's own text redacted: in the note, the step's values, the playbook text and the plan", async () => {
+    const dir = await newCase()
+    // The real case.note (appendNote) and its spec, which marks text as free text.
+    const registry: ActionRegistry = new Map([['case.note', builtinActions().get('case.note')!]])
+    const key = 'Qx7rTq2LmN8vB4cW6yH1kJ3pS5dF7gA0eR/uI+oZ'
+    const loaded = loadPlaybookText(NOTE_WITH_SECRETS, 'noted.yaml', [registry.get('case.note')!.spec])
+    const plan = planPlaybook(loaded, { who: 'Dana' }, registry)
+    expect(redactor.scrub(JSON.stringify(plan))).not.toContain(key)
+    const { ctx, handle } = await makeCtx(dir, { yes: true })
+    await runPlaybook(ctx, loaded, { who: 'Dana' }, { registry })
+    await handle.close()
+    // Before: the note, the step's `with` and the run's `source` held both in clear (only a free
+    // text given as --input was searched for secrets).
+    const text = await readFile(join(dir, 'journal.jsonl'), 'utf8')
+    expect(text).not.toContain(key)
+    expect(text).not.toContain('Sw0rdf1sh-Note')
+    const note = handle.journal.all().find((e) => e.action === 'case.note')!
+    expect(note.params.text).toBe(
+      `Dana: old secret was ${redactValue(key)} and DB password=${redactValue('Sw0rdf1sh-Note')}`,
+    )
+    expect(note.params.question).toBe(`was DB_PASSWORD=${redactValue('Sw0rdf1sh-Note')} rotated?`)
+  })
+
   it('resume --input gives again only an input kept redacted, checks it is the same, and journals its name', async () => {
     const dir = await newCase()
     const world = { made: [] as string[], calls: [] as string[] }
@@ -945,6 +969,19 @@ steps:
   - id: first
     action: fake.make
     with: { thing: "{{ steps.look.outputs.role }}" }
+`
+
+const NOTE_WITH_SECRETS = `name: noted
+description: a note quoting secrets
+inputs:
+  who: { required: true }
+steps:
+  - id: note
+    action: case.note
+    with:
+      text: "{{ inputs.who }}: old secret was Qx7rTq2LmN8vB4cW6yH1kJ3pS5dF7gA0eR/uI+oZ and DB password=Sw0rdf1sh-Note"
+      kind: decision
+      question: was DB_PASSWORD=Sw0rdf1sh-Note rotated?
 `
 
 const OUTPUT_IF = `name: output-if
