@@ -78,15 +78,48 @@ export class SourceMap {
     return { node: last, found: true }
   }
 
-  /** A problem located at a path (`which: 'key'` points at the key rather than its value). */
+  /**
+   * A problem located at a path (`which: 'key'` points at the key rather than its value).
+   * `offsetInValue`: a place inside a string value (a template's), pointed at in the file.
+   */
   at(path: Key[], message: string, which: 'value' | 'key' = 'value', offsetInValue?: number): Problem {
     const { node } = this.nodeAt(path, which)
     let offset = rangeStart(node) ?? 0
     if (offsetInValue !== undefined && node && isScalar(node)) {
       const quoted = (node as Scalar).type === 'QUOTE_DOUBLE' || (node as Scalar).type === 'QUOTE_SINGLE'
-      offset += offsetInValue + (quoted ? 1 : 0)
+      offset = this.offsetInSource(node as Scalar, offsetInValue) ?? offset + offsetInValue + (quoted ? 1 : 0)
     }
     return { file: this.file, ...this.pos(offset), message }
+  }
+
+  /**
+   * Where a place in a scalar's parsed value is in the file. The value is not its source: a block
+   * scalar (`|`, `>-`) starts with its header and loses each line's indentation, a quoted one its
+   * escapes (`\t`, `\u00e9`), a multi-line one its line breaks. Template places are found from the
+   * template's own delimiters: the n-th `{{` (or `}}`) of the value is the n-th of the node's
+   * source, and the place lies as far after it (an expression is written as it reads). Undefined
+   * when the source does not hold that delimiter (spelt with escapes).
+   */
+  private offsetInSource(node: Scalar, at: number): number | undefined {
+    const range = node.range
+    if (typeof node.value !== 'string' || !range) return undefined
+    const value = node.value
+    let anchor: { token: string; index: number; nth: number } | undefined
+    for (const token of ['{{', '}}']) {
+      let nth = 0
+      for (let i = value.indexOf(token); i >= 0 && i <= at; i = value.indexOf(token, i + token.length)) {
+        nth++
+        if (!anchor || i > anchor.index) anchor = { token, index: i, nth }
+      }
+    }
+    if (!anchor) return undefined
+    const raw = this.text.slice(range[0], range[1])
+    let found = -1
+    for (let n = 0; n < anchor.nth; n++) {
+      found = raw.indexOf(anchor.token, found < 0 ? 0 : found + anchor.token.length)
+      if (found < 0) return undefined
+    }
+    return range[0] + found + (at - anchor.index)
   }
 }
 
@@ -362,10 +395,13 @@ export function validatePlaybookText(
         }
         throw err
       }
-      for (const ref of pathsOf(template)) {
-        const message = checkReference(ref.path, here)
-        if (message) {
-          const offset = s.value.indexOf(ref.source)
+      for (const part of template.parts) {
+        if (part.kind !== 'expr') continue
+        for (const ref of pathsOf(part.expr)) {
+          const message = checkReference(ref.path, here)
+          if (!message) continue
+          // In its own `{{ … }}`: the same text may stand earlier, outside a template or in another.
+          const offset = s.value.indexOf(ref.source, part.offset)
           problems.push(src.at(s.path, message, 'value', offset >= 0 ? offset : undefined))
         }
       }

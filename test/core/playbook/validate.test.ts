@@ -124,6 +124,61 @@ steps:
     const empty = validatePlaybookText('name: x\ndescription: y\nsteps: []\n', 'f.yaml')
     expect(empty.problems[0]).toMatchObject({ line: 3, col: 8 })
   })
+  it('points at a template problem inside a block scalar, a quoted string with escapes and a multi-line plain scalar', () => {
+    const text = `name: pos
+description: template problems inside every kind of scalar
+inputs:
+  who: { required: true }
+steps:
+  - id: literal
+    action: case.note
+    with:
+      text: |
+        first line
+          indented more
+        IC is {{ inputs.who }} not {{ inputs.nope }}
+  - id: folded
+    action: case.note
+    with:
+      text: >-
+        folded
+        line {{ inputs.nope }}
+  - id: escaped
+    action: case.note
+    with: { text: "\\t\\t\\u00e9 {{ inputs.nope }}" }
+  - id: plain
+    action: case.note
+    with:
+      text: a plain scalar
+        on two lines {{ inputs.nope }}
+  - id: twice
+    action: case.note
+    with: { text: "inputs.nope is {{ inputs.who }}, {{ inputs.nope }}" }
+  - id: broken
+    action: case.note
+    with:
+      text: |
+        {{ inputs.who }}
+        then {{ inputs.who
+`
+    const r = validatePlaybookText(text, 'pos.yaml')
+    const lines = text.split('\n')
+    // Before: the offset in the parsed value was added to where the node starts (12:13, 17:13,
+    // 21:27, 26:17, 29:20 — the literal text "inputs.nope is", not the template — and 34:21).
+    expect(
+      r.problems.map((p) => `${p.line}:${p.col} ${lines[p.line - 1]!.slice(p.col - 1, p.col + 13)}`),
+    ).toEqual([
+      '12:39 inputs.nope }}',
+      '18:17 inputs.nope }}',
+      '21:34 inputs.nope }}',
+      '26:25 inputs.nope }}',
+      '29:56 inputs.nope }}',
+      '35:14 {{ inputs.who',
+    ])
+    expect(r.problems.at(-1)!.message).toBe(
+      "bad template in steps[5].with.text: '{{' is never closed with '}}'",
+    )
+  })
 })
 
 describe('playbook validation: hostile and oversized files', () => {
