@@ -36,6 +36,11 @@ type Key = string | number
 export class SourceMap {
   readonly lineCounter = new LineCounter()
   readonly doc: Document.Parsed
+  /**
+   * The values a YAML tag made other than plain data (`!!binary`, `!!timestamp`, `!!set`,
+   * `!!omap`), by path (pathKey) → what they are; NOT_PLAIN stands for each in the data read.
+   */
+  readonly notPlain = new Map<string, { path: Key[]; what: string }>()
   constructor(
     readonly file: string,
     readonly text: string,
@@ -123,6 +128,67 @@ export class SourceMap {
   }
 }
 
+/**
+ * Stands, in the data readYaml gives, for a value a YAML tag made other than plain data: binary
+ * data (`!!binary`, a Buffer), a date (`!!timestamp`), a set or an ordered map. As such a value,
+ * an object, every field a schema expects of a map would be missing and every key it holds (each
+ * byte of a Buffer) an unknown field, with a method (`Buffer#with`) taken for a field given; as a
+ * symbol, it is one value of the wrong type, reported once at its place (zodProblems,
+ * notPlainProblems).
+ */
+export const NOT_PLAIN: unique symbol = Symbol('not plain YAML data')
+
+/** SourceMap.notPlain's key for a path. */
+function pathKey(path: readonly Key[]): string {
+  return JSON.stringify(path)
+}
+
+/** What a value that is not plain data is, as a message says it. */
+function notPlainWhat(value: object): string {
+  if (value instanceof Uint8Array) return 'binary data (!!binary)'
+  if (value instanceof Date) return 'a date (!!timestamp)'
+  if (value instanceof Set) return 'a set (!!set)'
+  if (value instanceof Map) return 'an ordered map (!!omap)'
+  return `a ${escapeTerminal(value.constructor?.name ?? 'tagged')} value`
+}
+
+/**
+ * The data read with each value that is not plain (strings, numbers, booleans, null, lists and
+ * maps) replaced by NOT_PLAIN, recorded in `src.notPlain` with its path.
+ */
+function plainData(src: SourceMap, value: unknown, path: Key[]): unknown {
+  if (value === null || typeof value !== 'object') return value
+  const proto = Object.getPrototypeOf(value)
+  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) {
+    src.notPlain.set(pathKey(path), { path, what: notPlainWhat(value) })
+    return NOT_PLAIN
+  }
+  for (const key of Object.keys(value)) {
+    const k: Key = Array.isArray(value) ? Number(key) : key
+    const child = (value as Record<string, unknown>)[key]
+    const plain = plainData(src, child, [...path, k])
+    // defineProperty: a key named __proto__ is a field here, not the prototype.
+    if (plain !== child) Object.defineProperty(value, key, { value: plain, enumerable: true, writable: true })
+  }
+  return value
+}
+
+/**
+ * One problem for each value that is not plain data no other problem is at (a schema that takes
+ * any value there, such as a scenario call's parameters): fir reads plain data only.
+ */
+export function notPlainProblems(src: SourceMap, problems: readonly Problem[]): Problem[] {
+  const out: Problem[] = []
+  for (const { path, what } of src.notPlain.values()) {
+    const p = src.at(
+      path,
+      `${pathText(path)} is ${what}, which fir does not read: a playbook or scenario holds only strings, numbers, true/false, null, lists and maps (remove the tag)`,
+    )
+    if (!problems.some((q) => q.line === p.line && q.col === p.col)) out.push(p)
+  }
+  return out
+}
+
 /** The largest playbook or scenario file fir reads (the shipped ones are under 16 KiB). */
 export const MAX_YAML_BYTES = 1024 * 1024
 /** How many values all the aliases of one file may stand for, together. */
@@ -165,7 +231,8 @@ export function readYaml(file: string, text: string): YamlRead {
   if (problems.length > 0) return { source, problems }
   try {
     // The aliases were counted above: their expansion is bounded, so yaml's own count is not needed.
-    return { source, data: source.doc.toJS({ maxAliasCount: -1 }) as unknown, problems }
+    const data = plainData(source, source.doc.toJS({ maxAliasCount: -1 }) as unknown, [])
+    return { source, data, problems }
   } catch (err) {
     return { source, problems: [{ file, line: 1, col: 1, message: `YAML: ${(err as Error).message}` }] }
   }
@@ -269,6 +336,11 @@ export function zodProblems(
   for (const issue of issues) {
     const path = [...prefix, ...(issue.path as Key[])]
     const where = pathText(path)
+    const notPlain = src.notPlain.get(pathKey(path))
+    if (notPlain && valueAt(data, issue.path as Key[]) === NOT_PLAIN) {
+      out.push(src.at(path, `${where} must be ${expectedOf(issue)}, not ${notPlain.what}`))
+      continue
+    }
     switch (issue.code) {
       case 'unrecognized_keys':
         for (const key of issue.keys)
@@ -300,6 +372,19 @@ export function zodProblems(
     }
   }
   return out
+}
+
+/** What an issue says its value must be, for a value that is not plain data. */
+function expectedOf(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type') return article(issue.expected)
+  if (issue.code === 'invalid_value') return `one of ${issue.values.map((v) => String(v)).join(', ')}`
+  if (issue.code === 'invalid_union') {
+    const types = issue.errors.flatMap((branch) =>
+      branch.flatMap((i) => (i.code === 'invalid_type' && i.path.length === 0 ? [article(i.expected)] : [])),
+    )
+    if (types.length > 0) return [...new Set(types)].join(' or ')
+  }
+  return 'plain data (a string, a number, true/false, a list or a map)'
 }
 
 function article(expected: string): string {
@@ -517,6 +602,7 @@ export function validatePlaybookText(
     if (typeof step.title === 'string') checkTemplates(step.title, ['steps', i, 'title'], i)
   })
 
+  problems.push(...notPlainProblems(src, problems))
   problems.sort((a, b) => a.line - b.line || a.col - b.col)
   const unique = problems.filter(
     (p, i) =>

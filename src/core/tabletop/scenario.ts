@@ -11,6 +11,7 @@ import { IDENT_RE } from '../playbook/schema.js'
 import { hasTemplate, parseTemplate, pathsOf, TemplateSyntaxError } from '../playbook/template.js'
 import {
   nameList,
+  notPlainProblems,
   type Problem,
   problemsError,
   readYaml,
@@ -168,6 +169,7 @@ export function validateScenarioText(
   const parsed = ScenarioSchema.safeParse(data)
   if (!parsed.success) {
     problems.push(...zodProblems(src, data, parsed.error.issues))
+    problems.push(...notPlainProblems(src, problems))
     return { problems, data }
   }
   const s = parsed.data
@@ -239,6 +241,7 @@ export function validateScenarioText(
     if (e.call === 'iam:CreateAccessKey' && appliedToEmulator(e))
       keyed.add(String((e.with as Record<string, unknown> | undefined)?.UserName ?? ''))
   })
+  problems.push(...notPlainProblems(src, problems))
   problems.sort((a, b) => a.line - b.line || a.col - b.col)
   return problems.length ? { problems, data } : { scenario: s, problems, data }
 }

@@ -196,6 +196,38 @@ describe('playbook validation: hostile and oversized files', () => {
     }
   })
 
+  it('a value a YAML tag makes binary data, a date, a set or an ordered map is one problem at its place, not the fields of a Buffer', () => {
+    // Before: 103 problems for the first (each byte of the Buffer an unknown field, id and action
+    // missing…), and for `with: !!binary` a parameter "0", "1"… each, then "needs parameter text".
+    const step = validatePlaybookText('name: p\ndescription: d\nsteps:\n  - !!binary aGVsbG8=\n', 'b.yaml')
+    expect(step.problems.map((p) => `${p.line}:${p.col} ${p.message}`)).toEqual([
+      '4:14 steps[0] must be a map of key: value, not binary data (!!binary)',
+    ])
+    const text = `name: p
+description: d
+steps:
+  - id: a
+    action: case.note
+    with: !!binary aGVsbG8=
+  - id: b
+    action: case.note
+    with: { text: !!timestamp 2024-01-01 }
+    if: !!set { a }
+  - id: c
+    action: case.note
+    with: { text: hi, kind: !!binary aGVsbG8=, question: !!omap [ { a: 1 } ] }
+`
+    const r = validatePlaybookText(text, 't.yaml')
+    expect(r.playbook).toBeUndefined()
+    expect(r.problems.map((p) => `${p.line}:${p.col} ${p.message}`)).toEqual([
+      '6:20 steps[0].with must be a map of key: value, not binary data (!!binary)',
+      '9:31 steps[1].with.text must be a string, not a date (!!timestamp)',
+      '10:15 steps[1].if must be a string or a boolean, not a set (!!set)',
+      '13:38 steps[2].with.kind must be one of note, decision, inject, answer, not binary data (!!binary)',
+      '13:65 steps[2].with.question must be a string, not an ordered map (!!omap)',
+    ])
+  })
+
   it('an alias bomb is one located problem, not an exception', () => {
     const text = `a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
 b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]

@@ -29,6 +29,24 @@ describe('tabletop scenario files against their playbook', () => {
     expect(validateScenarioText(text, 's.yaml').problems).toEqual([])
   })
 
+  it('a tagged value (!!binary, !!timestamp) is one problem at its place, also where any value is taken', async () => {
+    const text = (await shipped('public-url-backdoor'))
+      .replace(/^title: .*$/m, 'title: !!binary aGVsbG8=')
+      .replace('      RoleName: orders-admin-export-role', '      RoleName: !!timestamp 2024-01-01')
+    const r = validateScenarioText(text, 's.yaml')
+    expect(r.scenario).toBeUndefined()
+    // Before: title "must be a string", but the call's parameters (any value) took the Date.
+    expect(r.problems.map((p) => `${p.line}:${p.col} ${p.message}`)).toEqual([
+      `${where(text, 'aGVsbG8=')} title must be a string, not binary data (!!binary)`,
+      `${where(text, '2024-01-01')} story[0].with.RoleName is a date (!!timestamp), which fir does not read: a playbook or scenario holds only strings, numbers, true/false, null, lists and maps (remove the tag)`,
+    ])
+    // The title alone fixed: the parameter is still refused (zod's schema took it).
+    const only = text.replace('title: !!binary aGVsbG8=', 'title: t')
+    expect(validateScenarioText(only, 's.yaml').problems.map((p) => p.message)).toEqual([
+      'story[0].with.RoleName is a date (!!timestamp), which fir does not read: a playbook or scenario holds only strings, numbers, true/false, null, lists and maps (remove the tag)',
+    ])
+  })
+
   it('an input the playbook does not declare is a located problem', async () => {
     const text = await shipped('public-url-backdoor')
     const bad = text.replace(/^inputs:\n/m, 'inputs:\n  functoin: x\n  __proto__: y\n')
