@@ -421,6 +421,8 @@ interface RunState {
   resumed: boolean
   /** How to run the playbook again (for errors that resume cannot get past). */
   runAgain: string
+  /** The inputs the journal does not keep (secret): a resume is given them again (resumeCommand). */
+  notKept: string[]
 }
 
 /** Runs a validated playbook from its first step. */
@@ -435,6 +437,7 @@ export async function runPlaybook(
   registerPlaybookFreeText(loaded, inputs, options.registry)
   checkValuesFromInputs(loaded, inputs, options.registry, 'run')
   const runId = `${compactUtc(new Date())}-${randomBytes(3).toString('hex')}`
+  const journaled = journaledInputs(inputs)
   await ctx.case.journal.append({
     action: RUN_ACTION,
     target: loaded.playbook.name,
@@ -443,7 +446,7 @@ export async function runPlaybook(
       playbook: loaded.playbook.name,
       file: loaded.file,
       sha256: loaded.sha256,
-      inputs: journaledInputs(inputs),
+      inputs: journaled,
       steps: loaded.playbook.steps.map((s) => s.id),
       // The playbook text itself, so `resume` runs exactly what was started even if the file changed.
       source: loaded.text,
@@ -460,6 +463,8 @@ export async function runPlaybook(
     agreed: new Set(),
     resumed: false,
     runAgain: runAgainHint(ctx, loaded.playbook.name, loaded.file),
+    // As the journal holds them: its redactor may cut a secret out of another input too.
+    notKept: inputsNotKept(redactor.scrubDeep(journaled)),
   }
   return execute(ctx, state, options)
 }
@@ -598,10 +603,28 @@ function checkGivenAgain(
  */
 /**
  * `fir playbook resume` for this case, as a responder pastes it: with the --region, --profile,
- * --role-arn and --endpoint-url this command was given (`region`: the one the run must act in).
+ * --role-arn and --endpoint-url this command was given (`region`: the one the run must act in),
+ * and `--input <name>=<value>` for each input the journal does not keep (`notKept`: a secret), which
+ * resume refuses to go without (exit 2) — placeholders for the responder to fill in.
  */
-function resumeCommand(ctx: FirContext, extra: string[] = [], options: { region?: string } = {}): string {
-  return firCommand(['playbook', 'resume', ...extra], ctx.aws, { ...options, caseDir: ctx.case.dir })
+function resumeCommand(
+  ctx: FirContext,
+  extra: string[] = [],
+  options: { region?: string; notKept?: readonly string[] } = {},
+): string {
+  const { notKept = [], ...where } = options
+  const command = firCommand(['playbook', 'resume', ...extra], ctx.aws, { ...where, caseDir: ctx.case.dir })
+  return [command, ...notKept.map((name) => `--input ${name}=<value>`)].join(' ')
+}
+
+/**
+ * The inputs of a run the journal keeps only redacted, whole or in part (`‹redacted…›`: secret,
+ * or a free text holding a secret): a resume must be given them again.
+ */
+function inputsNotKept(journaled: Record<string, unknown>): string[] {
+  return Object.entries(journaled)
+    .filter(([, v]) => holdsRedaction(v))
+    .map(([k]) => k)
 }
 
 /**
@@ -628,7 +651,7 @@ async function checkSameAccountAndRegion(
     `unable to resume run ${String(start.params.runId)}: it acted in account ${account}, region ${region}; this resume would act in ${differs}`,
     {
       actions: [
-        `resume it where it acted: ${resumeCommand(ctx, ctx.yes ? ['--yes'] : [], { region })}${now.account !== account ? `, with credentials for account ${account} (--profile or --role-arn)` : ''}`,
+        `resume it where it acted: ${resumeCommand(ctx, ctx.yes ? ['--yes'] : [], { region, notKept: inputsNotKept((start.params.inputs ?? {}) as Record<string, unknown>) })}${now.account !== account ? `, with credentials for account ${account} (--profile or --role-arn)` : ''}`,
         'to act elsewhere, start a new run with `fir playbook run`',
       ],
     },
@@ -727,6 +750,7 @@ export async function resumePlaybook(
     agreed: new Set(),
     resumed: true,
     runAgain,
+    notKept: inputsNotKept(recorded),
   }
   const earlierGaps = new Map<string, Gap[]>()
   for (const e of entries) {
@@ -895,7 +919,7 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
             `unable to run step ${step.id} of playbook ${playbook.name}: it needs confirmation and stdin is not a terminal`,
             {
               actions: [
-                `continue with \`${resumeCommand(ctx, ['--yes'])}\``,
+                `continue with \`${resumeCommand(ctx, ['--yes'], { notKept: state.notKept })}\``,
                 'or re-run with --dry-run to see the whole plan',
               ],
             },
@@ -911,7 +935,7 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
         if (!yes) {
           throw new RefusedError(`stopped playbook ${playbook.name} before step ${step.id}: not confirmed`, {
             actions: [
-              `continue later with \`${resumeCommand(ctx)}\` (on a terminal it asks again, from this step), or \`${resumeCommand(ctx, ['--yes'])}\``,
+              `continue later with \`${resumeCommand(ctx, [], { notKept: state.notKept })}\` (on a terminal it asks again, from this step), or \`${resumeCommand(ctx, ['--yes'], { notKept: state.notKept })}\``,
             ],
           })
         }
@@ -1039,7 +1063,7 @@ function afterFailure(ctx: FirContext, state: RunState, fir: FirError): string {
     return `run the drill again: fir tabletop run ${drill} (a resume reaches nothing: the drill's emulator stopped with it)`
   if (FIXED_BY_A_NEW_RUN.has(fir.code))
     return `a resume keeps the inputs, region and account this run started with: after fixing it, ${state.runAgain}`
-  return `after fixing it, continue with \`${resumeCommand(ctx)}\``
+  return `after fixing it, continue with \`${resumeCommand(ctx, [], { notKept: state.notKept })}\``
 }
 
 /**

@@ -668,6 +668,11 @@ describe('playbook runner', () => {
     const refused = await runPlaybook(ctx, loaded, { target: 'p', token }, { registry }).catch((e) => e)
     await handle.close()
     expect(refused).toBeInstanceOf(RefusedError)
+    // The exit-5 advice names the secret input resume needs given again (before: without it, the
+    // command printed exited 2 "input token was secret and is not kept in the journal").
+    expect((refused as RefusedError).actions[0]).toBe(
+      `continue with \`fir playbook resume --yes --region us-east-1 --endpoint-url ${moto.endpoint()} --case ${dir} --input token=<value>\``,
+    )
     const started = handle.journal.all().find((e) => e.action === 'playbook.run')!
     expect(started.params.inputs).toEqual({ target: 'p', token: redactValue(token) })
     const calls = world.calls.length
