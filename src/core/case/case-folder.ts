@@ -184,14 +184,18 @@ export class CaseHandle {
       dir?: string
       firVersion: string
       cwd?: string
-      /** The flag that names the case folder, for advice (default `--dir`, case init's). */
+      /**
+       * The flag of the calling command that names the case folder, for advice (default `--dir`,
+       * case init's; `--case` for tabletop run).
+       */
       dirFlag?: string
     },
   ): Promise<CaseHandle> {
     validateCaseId(id)
     const dir = resolve(options.cwd ?? process.cwd(), options.dir ?? join(CASES_DIR, id))
-    const { target, swept, tmp } = await makeInitTemporary(id, dir).catch((err: unknown) => {
-      throw refusedCaseFolder(err, id, dir, options.dirFlag ?? '--dir')
+    const dirFlag = options.dirFlag ?? '--dir'
+    const { target, swept, tmp } = await makeInitTemporary(id, dir, dirFlag).catch((err: unknown) => {
+      throw refusedCaseFolder(err, id, dir, dirFlag)
     })
     const untrack = trackTemporary(tmp)
     let lock: CaseLock | undefined
@@ -222,7 +226,7 @@ export class CaseHandle {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code
         // Another fir made the case meanwhile, or something was put in the folder given.
-        if (code === 'ENOTEMPTY' || code === 'EEXIST') await refuseTakenCaseDir(id, dir)
+        if (code === 'ENOTEMPTY' || code === 'EEXIST') await refuseTakenCaseDir(id, dir, dirFlag)
         throw err
       }
       lock.movedTo(target)
@@ -259,14 +263,15 @@ export class CaseHandle {
 async function makeInitTemporary(
   id: string,
   dir: string,
+  dirFlag: string,
 ): Promise<{ target: string; swept: { path: string; bytes: number; why: string }[]; tmp: string }> {
-  await refuseTakenCaseDir(id, dir)
+  await refuseTakenCaseDir(id, dir, dirFlag)
   await ensureDir(dirname(dir))
   // An empty folder given as the case's is replaced by the one built beside it: rename it where
   // it really is (a link to a folder would otherwise be replaced by the case, not filled).
   const given = await stat(dir).catch(() => undefined)
   const target = given ? await realpath(dir) : dir
-  if (given) await refuseUnreplaceable(id, dir, target)
+  if (given) await refuseUnreplaceable(id, dir, target, dirFlag)
   const swept = await sweepInterruptedInits(target)
   const tmp = initTemporaryFor(target)
   await mkdir(tmp, { mode: DIR_MODE })
@@ -296,22 +301,28 @@ export function refusedCaseFolder(err: unknown, id: string, dir: string, dirFlag
   })
 }
 
-/** Refuses a case folder that already holds a case or anything else, or is not a folder. */
-async function refuseTakenCaseDir(id: string, dir: string): Promise<void> {
+/**
+ * Refuses a case folder that already holds a case or anything else, or is not a folder; the advice
+ * names `dirFlag`, the calling command's flag for the folder.
+ */
+async function refuseTakenCaseDir(id: string, dir: string, dirFlag: string): Promise<void> {
   if (await exists(join(dir, CASE_FILE))) {
     throw new UsageError(`unable to create case ${id}: ${dir} already holds a case`, {
-      actions: ['choose another id, or use --case to work in the existing case'],
+      actions: [
+        `pass ${dirFlag} a new or empty folder`,
+        'to work in the existing case, pass its folder as --case to the other commands',
+      ],
     })
   }
   if (!(await lstat(dir).catch(() => undefined))) return
   if (!(await stat(dir).catch(() => undefined))?.isDirectory()) {
     throw new UsageError(`unable to create case ${id}: ${dir} exists and is not a folder`, {
-      actions: ['choose another --dir or id'],
+      actions: [`pass ${dirFlag} a new or empty folder`],
     })
   }
   if ((await readdir(dir)).length > 0) {
     throw new UsageError(`unable to create case ${id}: ${dir} exists and is not empty`, {
-      actions: ['choose another --dir or id'],
+      actions: [`pass ${dirFlag} a new or empty folder`],
     })
   }
 }
@@ -321,7 +332,7 @@ async function refuseTakenCaseDir(id: string, dir: string): Promise<void> {
  * it: a mount point (the case is built on the file system beside it), or the current folder (the
  * shell would be left in a folder that no longer exists).
  */
-async function refuseUnreplaceable(id: string, dir: string, target: string): Promise<void> {
+async function refuseUnreplaceable(id: string, dir: string, target: string, dirFlag: string): Promise<void> {
   const [here, parent] = await Promise.all([stat(target), stat(dirname(target))])
   const why =
     here.dev !== parent.dev
@@ -334,7 +345,7 @@ async function refuseUnreplaceable(id: string, dir: string, target: string): Pro
     `unable to create case ${id} in ${dir}: ${why}; fir builds a case beside its folder and renames it into place, so that no case is ever left half made`,
     {
       actions: [
-        `pass --dir a new folder inside it, e.g. --dir ${shellArg(join(dir, id))}${why.startsWith('it is the current') ? ', or run the command from the folder above it' : ''}`,
+        `pass ${dirFlag} a new folder inside it, e.g. ${dirFlag} ${shellArg(join(dir, id))}${why.startsWith('it is the current') ? ', or run the command from the folder above it' : ''}`,
       ],
     },
   )

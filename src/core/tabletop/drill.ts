@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises'
+import { lstat, readdir, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { AwsClients } from '../../aws/clients.js'
@@ -260,19 +260,23 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   }
 }
 
-/** The case folder must not hold anything yet (checked before the emulator starts). */
+/**
+ * The case folder (--case) must be a folder that holds nothing yet, or not exist: checked before
+ * the emulator starts. A file there would only be found by case init, after the emulator started.
+ */
 async function assertCaseDirFree(dir: string, id: string): Promise<void> {
+  const actions = [
+    'pass --case a new or empty folder, or leave --case out (./cases/tabletop-<scenario>-<UTC stamp>)',
+  ]
+  if (!(await lstat(dir).catch(() => undefined))) return
+  if (!(await stat(dir).catch(() => undefined))?.isDirectory())
+    throw new UsageError(`unable to create case ${id}: ${dir} exists and is not a folder`, { actions })
   let entries: string[]
   try {
     entries = await readdir(dir)
   } catch {
-    return
+    return // unreadable: case init says why, and which folder to choose
   }
-  if (entries.length > 0) {
-    throw new UsageError(`unable to create case ${id}: ${dir} exists and is not empty`, {
-      actions: [
-        'pass --case with a new folder, or leave --case out (./cases/tabletop-<scenario>-<UTC stamp>)',
-      ],
-    })
-  }
+  if (entries.length > 0)
+    throw new UsageError(`unable to create case ${id}: ${dir} exists and is not empty`, { actions })
 }

@@ -75,6 +75,26 @@ describe('case folder', () => {
     )
   }, 10_000)
 
+  it("names the calling command's flag for the case folder when refusing one that is taken", async () => {
+    const parent = await tempDir()
+    await writeFile(join(parent, 'a-file'), 'x')
+    const asCase = await CaseHandle.init('a-file', {
+      firVersion: 'test',
+      cwd: parent,
+      dir: 'a-file',
+      dirFlag: '--case',
+    }).catch((e) => e)
+    expect(asCase.message).toBe(
+      `unable to create case a-file: ${join(parent, 'a-file')} exists and is not a folder`,
+    )
+    // Before: "choose another --dir or id", a flag tabletop run does not have.
+    expect(asCase.actions).toEqual(['pass --case a new or empty folder'])
+    const asDir = await CaseHandle.init('a-file', { firVersion: 'test', cwd: parent, dir: 'a-file' }).catch(
+      (e) => e,
+    )
+    expect(asDir.actions).toEqual(['pass --dir a new or empty folder'])
+  })
+
   it('summarises a timeline of several megabytes by counting its lines as a stream', async () => {
     const { handle } = await newCase('SHOW-1')
     const lines = Array.from({ length: 30_000 }, (_, i) =>
