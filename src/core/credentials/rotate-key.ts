@@ -561,13 +561,21 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
     const usersKeys = keys.filter((k) => !lostIds.includes(k.id) && !appeared.includes(k.id))
     if (needsNew && usersKeys.length >= KEYS_PER_USER && !rotated(state, params)) {
       const other = usersKeys.filter((k) => k.id !== oldKeyId)
+      // A leaked key already inactive is cut off: the advice is to make room, not to deactivate it.
+      const inactive = keys.find((k) => k.id === oldKeyId)?.status === 'Inactive'
       throw new UsageError(
         `unable to rotate access key ${oldKeyId} of user ${escapeTerminal(user.name)}: the user already has two keys (${keys.map(keyLine).join('; ')}) and AWS allows no third`,
         {
           actions: [
-            `to cut the leaked key off now without a new key, journaled and reversible: ${firCommand(['creds', 'rotate-key', '--user', user.name, '--access-key', oldKeyId, '--no-replace'], ctx.aws, { caseDir: ctx.case.dir })}`,
-            `to cut the leaked key off now, deactivate it (whatever uses it stops working): ${awsCliCommand(['iam', 'update-access-key', '--user-name', user.name, '--access-key-id', oldKeyId, '--status', 'Inactive'], ctx.aws)}`,
-            `delete the other key first if it is unused: ${awsCliCommand(['iam', 'delete-access-key', '--user-name', user.name, '--access-key-id', other[0]?.id ?? 'ID'], ctx.aws)}`,
+            ...(inactive
+              ? [
+                  `${oldKeyId} is inactive already (nothing can sign with it): to make room for the new key, delete it, journaled (it cannot be undone): ${firCommand(['creds', 'rotate-key', '--user', user.name, '--access-key', oldKeyId, '--no-replace', '--delete-old'], ctx.aws, { caseDir: ctx.case.dir })}`,
+                ]
+              : [
+                  `to cut the leaked key off now without a new key, journaled and reversible: ${firCommand(['creds', 'rotate-key', '--user', user.name, '--access-key', oldKeyId, '--no-replace'], ctx.aws, { caseDir: ctx.case.dir })}`,
+                  `to cut the leaked key off now, deactivate it (whatever uses it stops working): ${awsCliCommand(['iam', 'update-access-key', '--user-name', user.name, '--access-key-id', oldKeyId, '--status', 'Inactive'], ctx.aws)}`,
+                ]),
+            `${inactive ? 'or delete the other key' : 'delete the other key first'} if it is unused: ${awsCliCommand(['iam', 'delete-access-key', '--user-name', user.name, '--access-key-id', other[0]?.id ?? 'ID'], ctx.aws)}`,
             `check its last use first: ${awsCliCommand(['iam', 'get-access-key-last-used', '--access-key-id', other[0]?.id ?? 'ID'], ctx.aws)}`,
             'then run this command again',
           ],

@@ -5,6 +5,7 @@ import {
   DeleteAccessKeyCommand,
   DeleteUserCommand,
   ListAccessKeysCommand,
+  UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam'
 import { afterEach, describe, expect, it } from 'vitest'
 import { verifyCase } from '../../../src/core/case/verify.js'
@@ -13,6 +14,7 @@ import { rotateAccessKey, rotateKeyStep } from '../../../src/core/credentials/ro
 import { rotateKeyAction } from '../../../src/core/playbook/actions/credentials.js'
 import type { StepRun } from '../../../src/core/playbook/runner.js'
 import { viewJournal } from '../../../src/core/report/journal-view.js'
+import { UsageError } from '../../../src/errors.js'
 import { useMoto } from '../../support/emulator.js'
 import { FaultProxy, type RequestInfo } from '../../support/fault-proxy.js'
 import { seedClients, seedUserWithKey } from '../../support/seed.js'
@@ -378,6 +380,52 @@ describe('creds rotate-key: a run killed after CreateAccessKey, before it journa
       rotateAccessKey(ctx, { user: u.userName, accessKey: u.accessKeyId, confirmed: true }),
     ).rejects.toThrow(/already has two keys/)
     expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Active', [lost]: 'Active' })
+  })
+})
+
+describe('creds rotate-key: a user with two keys', () => {
+  it('when the leaked key is inactive already, does not advise deactivating it: deleting it (journaled) or the other, and that advice works', async () => {
+    const u = await seedUserWithKey(moto.endpoint(), 'two-inactive')
+    const iam = seedClients(moto.endpoint()).iam
+    await iam.send(
+      new UpdateAccessKeyCommand({ UserName: u.userName, AccessKeyId: u.accessKeyId, Status: 'Inactive' }),
+    )
+    const other = (await iam.send(new CreateAccessKeyCommand({ UserName: u.userName }))).AccessKey!
+      .AccessKeyId!
+    const ctx = await testContext(moto.endpoint(), { caseId: 'RK-2I' })
+    const err = await rotateAccessKey(ctx, {
+      user: u.userName,
+      accessKey: u.accessKeyId,
+      confirmed: true,
+    }).catch((e) => e)
+    expect(err).toBeInstanceOf(UsageError)
+    expect(err.message).toMatch(/already has two keys .* and AWS allows no third$/)
+    const actions = (err as UsageError).actions
+    // Before: "to cut the leaked key off now, deactivate it … update-access-key … --status Inactive"
+    // (and rotate-key --no-replace, which has nothing left to do) for a key inactive already.
+    expect(actions.join('\n')).not.toMatch(/deactivate|update-access-key|cut the leaked key off/)
+    expect(actions[0]).toBe(
+      `${u.accessKeyId} is inactive already (nothing can sign with it): to make room for the new key, delete it, journaled (it cannot be undone): fir creds rotate-key --user two-inactive --access-key ${u.accessKeyId} --no-replace --delete-old --region us-east-1 --endpoint-url ${moto.endpoint()} --case ${ctx.case.dir}`,
+    )
+    expect(actions[1]).toContain(
+      `or delete the other key if it is unused: aws iam delete-access-key --user-name two-inactive --access-key-id ${other}`,
+    )
+    expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Inactive', [other]: 'Active' })
+
+    // As advised: the leaked key deleted, then the command run again makes the new key.
+    const deleted = await rotateAccessKey(ctx, {
+      user: u.userName,
+      accessKey: u.accessKeyId,
+      replace: false,
+      deleteOld: true,
+      confirmed: true,
+    })
+    expect(deleted.results[0]!.outcome).toBe('applied')
+    expect(await keysOf(u.userName)).toEqual({ [other]: 'Active' })
+    const again = await rotateAccessKey(ctx, { user: u.userName, accessKey: u.accessKeyId, confirmed: true })
+    expect(again.results[0]!.outcome).toBe('applied')
+    expect(again.newAccessKeyId).toEqual(expect.any(String))
+    expect(await keysOf(u.userName)).toEqual({ [other]: 'Active', [again.newAccessKeyId!]: 'Active' })
   })
 })
 
