@@ -13,6 +13,8 @@ export interface SecretDescription {
   currentVersionId: string | null
   /** The version id holding AWSPENDING (a rotation in progress or one that failed half way). */
   pendingVersionId: string | null
+  /** When the secret is scheduled for deletion (DeletedDate, UTC ISO); null when it is not. */
+  deletedDate: string | null
 }
 
 export async function describeSecret(aws: AwsClients, secretId: string): Promise<SecretDescription> {
@@ -28,6 +30,7 @@ export async function describeSecret(aws: AwsClients, secretId: string): Promise
       lastRotatedDate: out.LastRotatedDate?.toISOString() ?? null,
       currentVersionId: holder('AWSCURRENT'),
       pendingVersionId: holder('AWSPENDING'),
+      deletedDate: out.DeletedDate?.toISOString() ?? null,
     }
   } catch (err) {
     throw toFirError(err, 'secretsmanager:DescribeSecret', `describe secret ${secretId}`)

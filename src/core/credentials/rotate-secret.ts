@@ -1,5 +1,6 @@
 import { describeSecret, rotateSecretNow, type SecretDescription } from '../../aws/secrets.js'
 import { UsageError } from '../../errors.js'
+import { awsCliCommand, firCommand } from '../common/suggest.js'
 import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { unqualifiedFunctionArn } from '../identity.js'
@@ -73,7 +74,8 @@ export function rotationFunctionWarning(ctx: FirContext, s: SecretDescription): 
 
 /**
  * credentials.rotate-secret — asks Secrets Manager to rotate a secret now with its configured
- * rotation function. Refuses when rotation is not configured (and says how to configure it).
+ * rotation function. Refuses when rotation is not configured (and says how to configure it), and
+ * when the secret is scheduled for deletion (and says how to cancel that).
  * The rotation function may itself be compromised, and a rotation cannot be undone: the plan
  * says both.
  * IAM: secretsmanager:DescribeSecret, secretsmanager:RotateSecret (and lambda:InvokeFunction for
@@ -87,6 +89,21 @@ export const rotateSecretStep = defineStep<RotateSecretParams, RotateSecretState
   undoPolicy: 'never',
   async read(ctx, params) {
     const s = await describeSecret(ctx.aws, params.secretId)
+    if (s.deletedDate) {
+      // Secrets Manager refuses RotateSecret on such a secret (InvalidRequestException): say why
+      // before anything is journaled or changed, and how to cancel the deletion.
+      const id = escapeTerminal(s.name)
+      throw new UsageError(
+        `unable to rotate secret ${id}: it is scheduled for deletion on ${s.deletedDate}, and Secrets Manager rotates no secret marked for deletion`,
+        {
+          actions: [
+            `to rotate it, cancel the deletion first: ${awsCliCommand(['secretsmanager', 'restore-secret', '--secret-id', s.arn], ctx.aws)}`,
+            `then run this command again: ${firCommand(['creds', 'rotate-secret', params.secretId], ctx.aws, { caseDir: ctx.case.dir })}`,
+            'or, if the secret is being retired, leave it: while it is scheduled for deletion its value cannot be read; change the credential it holds at its source (the database, the third-party API)',
+          ],
+        },
+      )
+    }
     if (!s.rotationLambdaArn && !s.rotationEnabled) {
       const id = escapeTerminal(s.name)
       throw new UsageError(

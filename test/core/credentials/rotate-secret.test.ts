@@ -1,9 +1,22 @@
 import { join } from 'node:path'
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  DescribeSecretCommand,
+  RotateSecretCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager'
 import { describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
 import type { FirContext } from '../../../src/core/context.js'
-import { rotationFunctionWarning } from '../../../src/core/credentials/rotate-secret.js'
+import { rotateSecret, rotationFunctionWarning } from '../../../src/core/credentials/rotate-secret.js'
+import { UsageError } from '../../../src/errors.js'
 import { tempDir } from '../../support/cli.js'
+import { emulatorClient, useMoto } from '../../support/emulator.js'
+import { seedFunction, seedRole } from '../../support/seed.js'
+import { testContext } from '../containment/state.js'
+
+const moto = useMoto()
 
 const FN = 'arn:aws:lambda:us-east-1:123456789012:function:rotator'
 const SECRET = {
@@ -50,5 +63,51 @@ describe('the rotation function warning', () => {
     )
     expect(warning()).not.toContain('throttled')
     await handle.close()
+  })
+})
+
+describe('creds rotate-secret on a secret scheduled for deletion', () => {
+  it('refuses before changing anything, naming the date and the command that cancels the deletion', async () => {
+    const sm = emulatorClient(SecretsManagerClient, moto.endpoint())
+    const role = await seedRole(moto.endpoint(), { name: 'retiring-rotator-role' })
+    const fn = await seedFunction(moto.endpoint(), { name: 'retiring-rotator', roleArn: role.arn })
+    await sm.send(new CreateSecretCommand({ Name: 'retiring/db', SecretString: 'value-never-shown' }))
+    await sm.send(
+      new RotateSecretCommand({
+        SecretId: 'retiring/db',
+        RotationLambdaARN: fn.arn,
+        RotationRules: { AutomaticallyAfterDays: 30 },
+      }),
+    )
+    await sm.send(new DeleteSecretCommand({ SecretId: 'retiring/db', RecoveryWindowInDays: 7 }))
+    const before = await sm.send(new DescribeSecretCommand({ SecretId: 'retiring/db' }))
+    const deleted = before.DeletedDate!.toISOString()
+
+    const ctx = await testContext(moto.endpoint(), { caseId: 'RS-DEL' })
+    const journaled = ctx.case.journal.all().length
+    for (const dryRun of [true, false]) {
+      // Before: the plan said would-apply, and RotateSecret then failed with AWS's
+      // InvalidRequestException (a failed row, exit 4).
+      const err = await rotateSecret(ctx, { secretId: 'retiring/db', dryRun, confirmed: true }).catch(
+        (e) => e,
+      )
+      expect(
+        err,
+        `dry run ${dryRun}: ${JSON.stringify(err.results?.map((r: { outcome: string; error?: string }) => [r.outcome, r.error]) ?? String(err))}`,
+      ).toBeInstanceOf(UsageError)
+      expect(err.message).toBe(
+        `unable to rotate secret retiring/db: it is scheduled for deletion on ${deleted}, and Secrets Manager rotates no secret marked for deletion`,
+      )
+      expect(err.actions[0]).toBe(
+        `to rotate it, cancel the deletion first: aws secretsmanager restore-secret --secret-id ${before.ARN} --region us-east-1 --endpoint-url ${moto.endpoint()}`,
+      )
+      expect(err.actions[1]).toBe(
+        `then run this command again: fir creds rotate-secret retiring/db --region us-east-1 --endpoint-url ${moto.endpoint()} --case ${ctx.case.dir}`,
+      )
+    }
+    expect(ctx.case.journal.all().length).toBe(journaled)
+    const after = await sm.send(new DescribeSecretCommand({ SecretId: 'retiring/db' }))
+    expect(after.VersionIdsToStages).toEqual(before.VersionIdsToStages)
+    await ctx.case.close()
   })
 })
