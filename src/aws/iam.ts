@@ -26,8 +26,9 @@ export async function simulatePrincipal(
 }
 
 /**
- * Every identity-policy document of a role or user (inline and attached default versions), as text;
- * null when IAM has no role or user of that name (its first call answers NoSuchEntity).
+ * The identity-policy documents a role or user holds itself (inline and attached default versions),
+ * as text; null when IAM has no role or user of that name (its first call answers NoSuchEntity). A
+ * user's groups hold more: {@link listGroupsForUser}, {@link groupPolicyDocuments}.
  */
 export async function identityPolicyDocuments(
   aws: AwsClients,
@@ -81,6 +82,56 @@ export async function identityPolicyDocuments(
     for (const p of attached.AttachedPolicies ?? [])
       docs.push(...(await defaultVersionDocument(aws, p.PolicyArn)))
   }
+  return docs
+}
+
+/** iam:ListGroupsForUser: the names of the groups a user is in (all pages). */
+export async function listGroupsForUser(aws: AwsClients, userName: string): Promise<string[]> {
+  const names: string[] = []
+  let marker: string | undefined
+  do {
+    const page = await iamSend('iam:ListGroupsForUser', `list the groups of user ${userName}`, () =>
+      aws.iam.send(new (sdk.iam().ListGroupsForUserCommand)({ UserName: userName, Marker: marker })),
+    )
+    for (const g of page.Groups ?? []) if (g.GroupName) names.push(g.GroupName)
+    marker = page.IsTruncated ? page.Marker : undefined
+  } while (marker)
+  return names
+}
+
+/**
+ * Every policy document of an IAM group, as text: its inline policies (iam:ListGroupPolicies,
+ * iam:GetGroupPolicy) and the default versions of its managed ones (iam:ListAttachedGroupPolicies,
+ * iam:GetPolicy, iam:GetPolicyVersion), all pages.
+ */
+export async function groupPolicyDocuments(aws: AwsClients, groupName: string): Promise<string[]> {
+  const iam = sdk.iam()
+  const docs: string[] = []
+  let marker: string | undefined
+  do {
+    const page = await iamSend(
+      'iam:ListGroupPolicies',
+      `list the inline policies of group ${groupName}`,
+      () => aws.iam.send(new iam.ListGroupPoliciesCommand({ GroupName: groupName, Marker: marker })),
+    )
+    for (const p of page.PolicyNames ?? []) {
+      const d = await iamSend('iam:GetGroupPolicy', `read inline policy ${p} of group ${groupName}`, () =>
+        aws.iam.send(new iam.GetGroupPolicyCommand({ GroupName: groupName, PolicyName: p })),
+      )
+      if (d.PolicyDocument) docs.push(d.PolicyDocument)
+    }
+    marker = page.IsTruncated ? page.Marker : undefined
+  } while (marker)
+  do {
+    const page = await iamSend(
+      'iam:ListAttachedGroupPolicies',
+      `list the managed policies of group ${groupName}`,
+      () => aws.iam.send(new iam.ListAttachedGroupPoliciesCommand({ GroupName: groupName, Marker: marker })),
+    )
+    for (const p of page.AttachedPolicies ?? [])
+      docs.push(...(await defaultVersionDocument(aws, p.PolicyArn)))
+    marker = page.IsTruncated ? page.Marker : undefined
+  } while (marker)
   return docs
 }
 

@@ -12,7 +12,7 @@ export default class Doctor extends FirCommand {
   static override summary =
     'Preflight: identity, account, region, clock skew, endpoint, proxy and permissions'
   static override description =
-    "Asks AWS who the caller is, measures the clock skew from AWS's responses, shows the endpoint and proxy in use, and for each fir command whether the caller appears to hold the IAM actions it needs (iam:SimulatePrincipalPolicy, else by reading the caller's own policies). Changes nothing."
+    "Asks AWS who the caller is, measures the clock skew from AWS's responses, shows the endpoint and proxy in use, and for each fir command whether the caller appears to hold the IAM actions it needs (iam:SimulatePrincipalPolicy, else by reading the caller's own policies and, for a user, its groups'; a policy that cannot be read makes what the others do not grant \"unknown\"). Changes nothing."
   static override examples = [
     '<%= config.bin %> doctor',
     '<%= config.bin %> doctor --profile ir-responder --region eu-west-1',
@@ -51,7 +51,7 @@ export default class Doctor extends FirCommand {
       '',
       r.permissionCheck === 'unavailable'
         ? "Permissions: not checked (neither iam:SimulatePrincipalPolicy nor the caller's own policies could be read: see the gaps). What each command needs is in the README's IAM table and in --json."
-        : `Permissions (checked by ${r.permissionCheck === 'simulate' ? 'iam:SimulatePrincipalPolicy' : "reading the caller's policies"}; conditions and resource scoping are not evaluated):`,
+        : `Permissions (checked by ${r.permissionCheck === 'simulate' ? 'iam:SimulatePrincipalPolicy' : "reading the caller's policies"}; ${r.unreadPolicies.length > 0 ? `${r.unreadPolicies.map((u) => escapeTerminal(u)).join(' and ')} could not be read (see the gaps): what the policies read do not grant is unknown; ` : ''}conditions and resource scoping are not evaluated):`,
       formatTable(
         ['command', 'ready', 'missing or unknown'],
         r.commands.map((c) => [

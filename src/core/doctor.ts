@@ -1,10 +1,16 @@
 import type { AwsClients } from '../aws/clients.js'
 import { gapReason } from '../aws/errors.js'
-import { identityPolicyDocuments, simulatePrincipal } from '../aws/iam.js'
+import {
+  groupPolicyDocuments,
+  identityPolicyDocuments,
+  listGroupsForUser,
+  simulatePrincipal,
+} from '../aws/iam.js'
+import { AccessDeniedError } from '../errors.js'
 import { redactUrlPasswords } from './common/redact.js'
 import type { Gaps } from './context.js'
 import { callerIdentity, parseArn } from './identity.js'
-import { appearsAllowed, COMMAND_PERMISSIONS, statementsOf } from './permissions.js'
+import { appearsAllowed, COMMAND_PERMISSIONS, type PolicyStatement, statementsOf } from './permissions.js'
 
 export type PermissionStatus = 'allowed' | 'denied' | 'not-granted' | 'unknown'
 
@@ -18,6 +24,11 @@ export interface DoctorReport {
   emulatorOnly: boolean
   clockSkewSeconds: number | null
   permissionCheck: 'simulate' | 'policies' | 'unavailable'
+  /**
+   * Policies of the caller that could not be read (a denied read is a gap): what the ones read do
+   * not grant is "unknown", never "not-granted".
+   */
+  unreadPolicies: string[]
   commands: {
     command: string
     ready: PermissionStatus
@@ -79,8 +90,50 @@ function policySourceArn(arn: string, account: string): string | undefined {
 }
 
 /**
+ * The statements of the policies a user's groups hold, and what could not be read (each a gap):
+ * a user in a group that allows `*` holds every action though its own policies name none.
+ */
+async function groupStatements(
+  aws: AwsClients,
+  user: string,
+  gaps: Gaps,
+): Promise<{ statements: PolicyStatement[]; unread: string[] }> {
+  const statements: PolicyStatement[] = []
+  const unread: string[] = []
+  const record = (what: string, calls: string, err: unknown) => {
+    unread.push(what)
+    gaps.add({
+      what: `permission check (reading ${what})`,
+      call: err instanceof AccessDeniedError ? err.iamActions.join(', ') : calls,
+      reason: gapReason((err as { cause?: unknown }).cause ?? err),
+    })
+  }
+  let groups: string[]
+  try {
+    groups = await listGroupsForUser(aws, user)
+  } catch (err) {
+    record(`the groups of user ${user}`, 'iam:ListGroupsForUser', err)
+    return { statements, unread }
+  }
+  for (const group of groups) {
+    try {
+      for (const d of await groupPolicyDocuments(aws, group)) statements.push(...statementsOf(d))
+    } catch (err) {
+      record(
+        `the policies of group ${group}`,
+        'iam:ListGroupPolicies, iam:GetGroupPolicy, iam:ListAttachedGroupPolicies, iam:GetPolicy, iam:GetPolicyVersion',
+        err,
+      )
+    }
+  }
+  return { statements, unread }
+}
+
+/**
  * Preflight: who fir acts as, where, with what clock skew, and whether the caller appears to hold
- * each command's IAM actions (SimulatePrincipalPolicy, else the caller's own policy documents).
+ * each command's IAM actions (SimulatePrincipalPolicy, else the caller's own policy documents and,
+ * for a user, its groups'). A policy that could not be read makes what the others do not grant
+ * "unknown", never "not-granted".
  */
 export async function runDoctor(aws: AwsClients, gaps: Gaps): Promise<DoctorReport> {
   const id = await callerIdentity(aws)
@@ -93,6 +146,7 @@ export async function runDoctor(aws: AwsClients, gaps: Gaps): Promise<DoctorRepo
   ]
   let decide: (action: string) => PermissionStatus = () => 'unknown'
   let method: DoctorReport['permissionCheck'] = 'unavailable'
+  let unreadPolicies: string[] = []
   const source = policySourceArn(id.arn, id.account)
   if (id.arn.endsWith(':root')) {
     decide = () => 'allowed'
@@ -110,20 +164,33 @@ export async function runDoctor(aws: AwsClients, gaps: Gaps): Promise<DoctorRepo
               : 'unknown'
       method = 'simulate'
     } catch (simErr) {
+      const pr = principalOf(id.arn)!
+      let docs: string[] | null | undefined
       try {
-        const pr = principalOf(id.arn)!
-        const docs = await identityPolicyDocuments(aws, pr.kind, pr.name)
+        docs = await identityPolicyDocuments(aws, pr.kind, pr.name)
         if (docs === null) throw new Error(`IAM has no ${pr.kind} ${pr.name}`)
-        const statements = docs.flatMap((d) => statementsOf(d))
-        decide = (a) => appearsAllowed(statements, a)
-        method = 'policies'
       } catch (err) {
+        docs = undefined
         gaps.add({ what: 'permission check', call: 'iam:SimulatePrincipalPolicy', reason: gapReason(simErr) })
         gaps.add({
-          what: `permission check (reading the caller's ${principalOf(id.arn)!.kind} policies)`,
-          call: principalOf(id.arn)!.kind === 'role' ? 'iam:GetRole' : 'iam:ListUserPolicies',
+          what: `permission check (reading the caller's ${pr.kind} policies)`,
+          call: pr.kind === 'role' ? 'iam:GetRole' : 'iam:ListUserPolicies',
           reason: gapReason((err as { cause?: unknown }).cause ?? err),
         })
+      }
+      if (docs) {
+        const statements = docs.flatMap((d) => statementsOf(d))
+        if (pr.kind === 'user') {
+          const groups = await groupStatements(aws, pr.name, gaps)
+          statements.push(...groups.statements)
+          unreadPolicies = groups.unread
+        }
+        const partial = unreadPolicies.length > 0
+        decide = (a) => {
+          const status = appearsAllowed(statements, a)
+          return status === 'not-granted' && partial ? 'unknown' : status
+        }
+        method = 'policies'
       }
     }
   } else {
@@ -167,6 +234,7 @@ export async function runDoctor(aws: AwsClients, gaps: Gaps): Promise<DoctorRepo
     emulatorOnly: aws.emulatorOnly,
     clockSkewSeconds: skew === undefined ? null : Math.round(skew / 1000),
     permissionCheck: method,
+    unreadPolicies,
     commands,
   }
 }

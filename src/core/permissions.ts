@@ -187,7 +187,7 @@ const CONTAIN_STEP_ACTIONS = [
  */
 export const COMMAND_PERMISSIONS: Record<string, string[]> = {
   // doctor: SimulatePrincipalPolicy; when that is refused, the caller's own policies are read
-  // (a role's or a user's; src/aws/iam.ts identityPolicyDocuments). Either way a gap without them.
+  // (a role's, or a user's and its groups'; src/aws/iam.ts). Either way a gap without them.
   doctor: [
     'sts:GetCallerIdentity',
     'iam:SimulatePrincipalPolicy?',
@@ -198,6 +198,10 @@ export const COMMAND_PERMISSIONS: Record<string, string[]> = {
     'iam:ListUserPolicies?',
     'iam:GetUserPolicy?',
     'iam:ListAttachedUserPolicies?',
+    'iam:ListGroupsForUser?',
+    'iam:ListGroupPolicies?',
+    'iam:GetGroupPolicy?',
+    'iam:ListAttachedGroupPolicies?',
     'iam:GetPolicy?',
     'iam:GetPolicyVersion?',
   ],

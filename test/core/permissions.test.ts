@@ -57,7 +57,7 @@ describe('IAM permissions table', () => {
     for (const a of snapshotReads)
       expect(row('sweep'), a).toContain(a === 'sts:GetCallerIdentity' ? a : a.replace(/\?$/, '') + '?')
     // doctor falls back to reading the caller's own policies (src/aws/iam.ts identityPolicyDocuments):
-    // a role's or a user's; it never calls iam:GetUser.
+    // a role's or a user's and its groups'; it never calls iam:GetUser.
     expect(row('doctor')).toEqual([
       'sts:GetCallerIdentity',
       'iam:SimulatePrincipalPolicy?',
@@ -68,6 +68,10 @@ describe('IAM permissions table', () => {
       'iam:ListUserPolicies?',
       'iam:GetUserPolicy?',
       'iam:ListAttachedUserPolicies?',
+      'iam:ListGroupsForUser?',
+      'iam:ListGroupPolicies?',
+      'iam:GetGroupPolicy?',
+      'iam:ListAttachedGroupPolicies?',
       'iam:GetPolicy?',
       'iam:GetPolicyVersion?',
     ])

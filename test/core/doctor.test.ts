@@ -1,0 +1,134 @@
+import {
+  AddUserToGroupCommand,
+  AttachGroupPolicyCommand,
+  CreateAccessKeyCommand,
+  CreateGroupCommand,
+  CreatePolicyCommand,
+  CreateUserCommand,
+  PutGroupPolicyCommand,
+  PutUserPolicyCommand,
+} from '@aws-sdk/client-iam'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { AwsClients } from '../../src/aws/clients.js'
+import { Gaps } from '../../src/core/context.js'
+import { type DoctorReport, runDoctor } from '../../src/core/doctor.js'
+import { useMoto } from '../support/emulator.js'
+import { FaultProxy } from '../support/fault-proxy.js'
+import { seedClients } from '../support/seed.js'
+
+const moto = useMoto()
+
+afterEach(() => {
+  vi.unstubAllEnvs()
+})
+
+/** fir's clients as a responder runs it (not emulator-only), signing with these keys. */
+async function clientsAs(endpoint: string, key: { id: string; secret: string }): Promise<AwsClients> {
+  vi.stubEnv('AWS_ACCESS_KEY_ID', key.id)
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', key.secret)
+  vi.stubEnv('AWS_SESSION_TOKEN', undefined)
+  vi.stubEnv('AWS_PROFILE', undefined)
+  vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true')
+  return AwsClients.create({ endpoint, region: 'us-east-1', emulatorOnly: false, maxAttempts: 1 })
+}
+
+const statusOf = (r: DoctorReport, command: string, action?: string) => {
+  const row = r.commands.find((c) => c.command === command)!
+  return action === undefined ? row.ready : row.actions.find((a) => a.action === action)!.status
+}
+
+describe("doctor's permission check from a user's policies (moto cannot simulate)", () => {
+  let key: { id: string; secret: string }
+
+  beforeAll(async () => {
+    const iam = seedClients(moto.endpoint()).iam
+    await iam.send(new CreateUserCommand({ UserName: 'grouped' }))
+    // Its own policy grants only Lambda reads; its group grants everything but one action.
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: 'grouped',
+        PolicyName: 'lambda-read',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: ['lambda:Get*', 'lambda:List*'], Resource: '*' }],
+        }),
+      }),
+    )
+    await iam.send(new CreateGroupCommand({ GroupName: 'responders' }))
+    await iam.send(new AddUserToGroupCommand({ GroupName: 'responders', UserName: 'grouped' }))
+    await iam.send(
+      new PutGroupPolicyCommand({
+        GroupName: 'responders',
+        PolicyName: 'everything',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+        }),
+      }),
+    )
+    const managed = await iam.send(
+      new CreatePolicyCommand({
+        PolicyName: 'no-throttle',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Deny', Action: 'lambda:PutFunctionConcurrency', Resource: '*' }],
+        }),
+      }),
+    )
+    await iam.send(new AttachGroupPolicyCommand({ GroupName: 'responders', PolicyArn: managed.Policy!.Arn! }))
+    const k = await iam.send(new CreateAccessKeyCommand({ UserName: 'grouped' }))
+    key = { id: k.AccessKey!.AccessKeyId!, secret: k.AccessKey!.SecretAccessKey! }
+  })
+
+  it("counts the group's inline and managed policies: Allow */* grants, and the group's Deny denies", async () => {
+    const aws = await clientsAs(moto.endpoint(), key)
+    const gaps = new Gaps()
+    const r = await runDoctor(aws, gaps)
+    expect(r.identity.arn).toBe('arn:aws:iam::123456789012:user/grouped')
+    expect(r.permissionCheck).toBe('policies')
+    // Before: not-granted, as if the user held only its own Lambda reads.
+    expect(statusOf(r, 'creds revoke-sessions')).toBe('allowed')
+    expect(statusOf(r, 'snapshot')).toBe('allowed')
+    // The group's managed policy denies the throttle.
+    expect(statusOf(r, 'contain', 'lambda:PutFunctionConcurrency')).toBe('denied')
+    expect(statusOf(r, 'contain')).toBe('denied')
+    expect(gaps.list).toEqual([])
+    expect(r.unreadPolicies).toEqual([])
+  })
+
+  it('says "unknown", never "not-granted", for what the policies it could read do not grant, with a gap naming the read denied', async () => {
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [{ match: 'GetGroupPolicy', fault: 'access-denied' }],
+    }).start()
+    try {
+      const aws = await clientsAs(proxy.endpoint, key)
+      const gaps = new Gaps()
+      const r = await runDoctor(aws, gaps)
+      expect(r.permissionCheck).toBe('policies')
+      // The user's own policy still grants the Lambda reads.
+      expect(statusOf(r, 'snapshot', 'lambda:GetFunction')).toBe('allowed')
+      // Before: not-granted (the group was never read).
+      expect(statusOf(r, 'creds revoke-sessions', 'iam:PutRolePolicy')).toBe('unknown')
+      expect(statusOf(r, 'creds revoke-sessions')).toBe('unknown')
+      expect(r.commands.flatMap((c) => c.actions).filter((a) => a.status === 'not-granted')).toEqual([])
+      expect(r.unreadPolicies).toEqual(['the policies of group responders'])
+      expect(gaps.list).toEqual([
+        {
+          what: 'permission check (reading the policies of group responders)',
+          call: 'iam:GetGroupPolicy',
+          reason: expect.stringMatching(/^denied: AccessDenied/),
+        },
+      ])
+
+      // The groups themselves unreadable: the same.
+      proxy.rules = [{ match: 'ListGroupsForUser', fault: 'access-denied' }]
+      const noGroups = new Gaps()
+      const r2 = await runDoctor(aws, noGroups)
+      expect(r2.unreadPolicies).toEqual(['the groups of user grouped'])
+      expect(statusOf(r2, 'creds revoke-sessions')).toBe('unknown')
+      expect(noGroups.list.map((g) => g.call)).toEqual(['iam:ListGroupsForUser'])
+    } finally {
+      await proxy.stop()
+    }
+  })
+})
