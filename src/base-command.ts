@@ -137,7 +137,10 @@ export abstract class FirCommand extends Command {
     if (fir.exitCode === ExitCode.bug) {
       process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`)
     }
-    writeError(fir, this.jsonMode, (err as { envelopeExtra?: Record<string, unknown> }).envelopeExtra ?? {})
+    const found = err as { envelopeExtra?: Record<string, unknown>; humanSoFar?: string } | undefined
+    // What the command had found before it failed (withFoundSoFar): stdout, then the error.
+    if (!this.jsonMode && found?.humanSoFar) process.stdout.write(`${renderHuman(found.humanSoFar)}\n`)
+    writeError(fir, this.jsonMode, found?.envelopeExtra ?? {})
   }
 
   /**

@@ -41,6 +41,17 @@ export function errorEnvelope(err: FirError, extra: Record<string, unknown> = {}
   }
 }
 
+/**
+ * A command's error, with what the command had found before it failed: `--json` carries `result`
+ * in the error document (the one document, DESIGN §1), and human output prints `human` on stdout
+ * before the error (on stderr). Returns the same error, for `throw`.
+ */
+export function withFoundSoFar<E>(err: E, result: unknown, human: string): E {
+  if (typeof err === 'object' && err !== null)
+    Object.assign(err, { envelopeExtra: { result }, humanSoFar: human })
+  return err
+}
+
 /** Human text for stdout: our own layout kept, every control character in it escaped, secrets scrubbed. */
 export function renderHuman(text: string): string {
   return escapeTerminal(redactor.scrub(text), true)

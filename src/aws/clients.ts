@@ -190,25 +190,53 @@ function endpointUrl({ source, url }: EndpointSetting): URL {
   })
 }
 
-function proxyFor(endpoint: string | undefined): string | undefined {
-  const proxy = process.env.HTTPS_PROXY ?? process.env.https_proxy
-  if (!proxy) return undefined
-  const noProxy = (process.env.NO_PROXY ?? process.env.no_proxy ?? '')
+/** Why fir's requests to an endpoint do not go through the HTTPS_PROXY that is set. */
+export type ProxyBypass = 'emulator-only' | 'loopback' | 'no-proxy' | 'http-endpoint'
+
+/** How fir's requests reach one endpoint: through a proxy, or straight to it, and why. */
+export interface ProxyDecision {
+  /** The proxy the requests go through; undefined: straight to the endpoint. */
+  proxy: string | undefined
+  /** HTTPS_PROXY (else https_proxy) as set, whether it is used or not. */
+  configured: string | undefined
+  /** Why a configured HTTPS_PROXY is not used for this endpoint (the NO_PROXY entry that matched). */
+  bypass?: { reason: ProxyBypass; noProxy?: string }
+  /** HTTP_PROXY (else http_proxy) when set: fir never uses it. */
+  httpProxy: string | undefined
+}
+
+/**
+ * Whether fir's requests to `endpoint` (undefined: AWS's own endpoints) go through HTTPS_PROXY.
+ * Not in emulator-only mode, not to a loopback endpoint, not to a host a NO_PROXY entry names, and
+ * not to an http:// endpoint: the proxy is given to HTTPS requests only, and HTTP_PROXY is never
+ * used. NO_PROXY is checked against an endpoint that is set, not against AWS's own host names. The
+ * one decision the AWS clients, the code download and `fir doctor` use.
+ */
+export function proxyDecision(endpoint: string | undefined, emulatorOnly = false): ProxyDecision {
+  const env = process.env
+  const configured = env.HTTPS_PROXY || env.https_proxy || undefined
+  const httpProxy = env.HTTP_PROXY || env.http_proxy || undefined
+  const decided = (bypass?: ProxyDecision['bypass']): ProxyDecision => ({
+    proxy: configured && !bypass ? configured : undefined,
+    configured,
+    ...(configured && bypass ? { bypass } : {}),
+    httpProxy,
+  })
+  if (emulatorOnly) return decided({ reason: 'emulator-only' })
+  if (!configured || !endpoint) return decided()
+  const url = new URL(endpoint)
+  const host = url.hostname.toLowerCase()
+  if (isLoopbackHost(host)) return decided({ reason: 'loopback' })
+  const noProxy = (env.NO_PROXY ?? env.no_proxy ?? '')
     .split(',')
-    .map((s) => s.trim())
+    .map((s) => s.trim().toLowerCase())
     .filter(Boolean)
-  if (endpoint) {
-    const host = new URL(endpoint).hostname
-    if (isLoopbackHost(host)) return undefined
-    if (
-      noProxy.some(
-        (n) => n === '*' || host === n.replace(/^\./, '') || host.endsWith(n.startsWith('.') ? n : `.${n}`),
-      )
-    ) {
-      return undefined
-    }
-  }
-  return proxy
+  const match = noProxy.find(
+    (n) => n === '*' || host === n.replace(/^\./, '') || host.endsWith(n.startsWith('.') ? n : `.${n}`),
+  )
+  if (match !== undefined) return decided({ reason: 'no-proxy', noProxy: match })
+  if (url.protocol === 'http:') return decided({ reason: 'http-endpoint' })
+  return decided()
 }
 
 function givenFlags(options: AwsOptions): GivenAwsFlags {
@@ -447,9 +475,17 @@ export class AwsClients {
     return child
   }
 
+  /**
+   * How the requests of one service's client (none named: to {@link endpoint}) reach their
+   * endpoint: through HTTPS_PROXY or straight (see {@link proxyDecision}).
+   */
+  proxyDecisionFor(service?: string): ProxyDecision {
+    return proxyDecision(service === undefined ? this.endpoint : this.endpointFor(service), this.emulatorOnly)
+  }
+
   private config(service: string): ClientConfig {
     const endpoint = this.options.endpoint
-    const proxy = this.options.emulatorOnly ? undefined : proxyFor(this.endpointFor(service))
+    const proxy = this.proxyDecisionFor(service).proxy
     return {
       region: this.region,
       ...(endpoint ? { endpoint } : {}),

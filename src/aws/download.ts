@@ -3,7 +3,7 @@ import { request as httpsRequest } from 'node:https'
 import type { Readable } from 'node:stream'
 import { HttpsProxyAgent } from 'https-proxy-agent'
 import { FirError } from '../errors.js'
-import { type AwsClients, assertLoopback, isLoopbackHost } from './clients.js'
+import { type AwsClients, assertLoopback, isLoopbackHost, proxyDecision } from './clients.js'
 import { classifyFailure, errorName, httpStatus } from './errors.js'
 import { sdk } from './sdk.js'
 
@@ -57,18 +57,8 @@ function isPresigned(url: URL): boolean {
 }
 
 function proxyAgentFor(url: URL): HttpsProxyAgent<string> | undefined {
-  if (url.protocol !== 'https:' || isLoopbackHost(url.hostname)) return undefined
-  const proxy = process.env.HTTPS_PROXY ?? process.env.https_proxy
-  if (!proxy) return undefined
-  const host = url.hostname.toLowerCase()
-  const noProxy = (process.env.NO_PROXY ?? process.env.no_proxy ?? '')
-    .split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter(Boolean)
-  const bypass = noProxy.some(
-    (n) => n === '*' || host === n.replace(/^\./, '') || host.endsWith(n.startsWith('.') ? n : `.${n}`),
-  )
-  return bypass ? undefined : new HttpsProxyAgent(proxy)
+  const { proxy } = proxyDecision(url.href)
+  return proxy ? new HttpsProxyAgent(proxy) : undefined
 }
 
 function totalFromContentRange(value: string | undefined): number | undefined {

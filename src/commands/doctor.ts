@@ -4,15 +4,15 @@ import { readCaseMeta, resolveCaseDir } from '../core/case/case-folder.js'
 import { DamagedJournalError, readCheckedJournal } from '../core/case/journal.js'
 import { escapeTerminal, formatTable } from '../core/common/text.js'
 import { Gaps } from '../core/context.js'
-import { missingSummary, runDoctor } from '../core/doctor.js'
+import { doctorSetting, missingSummary, runDoctor, settingLines } from '../core/doctor.js'
 import { drillOf } from '../core/tabletop/safety.js'
-import type { CommandOutcome } from '../output.js'
+import { type CommandOutcome, withFoundSoFar } from '../output.js'
 
 export default class Doctor extends FirCommand {
   static override summary =
     'Preflight: identity, account, region, clock skew, endpoint, proxy and permissions'
   static override description =
-    "Asks AWS who the caller is, measures the clock skew from AWS's responses, shows the endpoint and proxy in use, and for each fir command whether the caller appears to hold the IAM actions it needs (iam:SimulatePrincipalPolicy, else by reading the caller's own policies and, for a user, its groups'; a policy that cannot be read makes what the others do not grant \"unknown\"). Changes nothing."
+    "Asks AWS who the caller is, measures the clock skew from AWS's responses, shows the endpoint and the proxy fir's calls to it go through (or why HTTPS_PROXY is not used for it), and for each fir command whether the caller appears to hold the IAM actions it needs (iam:SimulatePrincipalPolicy, else by reading the caller's own policies and, for a user, its groups'; a policy that cannot be read makes what the others do not grant \"unknown\"). When the identity call fails, prints the region, endpoint, proxy and clock before the error. Changes nothing."
   static override examples = [
     '<%= config.bin %> doctor',
     '<%= config.bin %> doctor --profile ir-responder --region eu-west-1',
@@ -33,21 +33,16 @@ export default class Doctor extends FirCommand {
     const of = flags.case === undefined && !process.env.FIR_CASE ? undefined : await this.caseOf(flags.case)
     const aws = await this.makeAws(flags, of?.id, undefined, of?.drill)
     const gaps = new Gaps()
-    const r = await runDoctor(aws, gaps)
-    const skew =
-      r.clockSkewSeconds === null
-        ? 'unknown'
-        : `${r.clockSkewSeconds >= 0 ? '+' : ''}${r.clockSkewSeconds} s${Math.abs(r.clockSkewSeconds) > 240 ? '  (over 4 min: AWS will reject signatures; sync the clock)' : ''}`
+    // What doctor knows before AWS answers (region, endpoint, proxy, and the clock skew when a
+    // response came back) is printed when the identity call fails too, before the error.
+    const r = await runDoctor(aws, gaps).catch((err: unknown) => {
+      const known = doctorSetting(aws)
+      throw withFoundSoFar(err, known, settingLines(known).join('\n'))
+    })
     const human = [
       `caller    ${escapeTerminal(r.identity.arn)}`,
       `account   ${r.identity.account}`,
-      `region    ${r.region}`,
-      `endpoint  ${r.endpoint ?? 'AWS default'}${r.emulatorOnly ? '  (emulator-only: loopback, dummy credentials)' : ''}`,
-      ...Object.entries(r.serviceEndpoints).map(
-        ([service, url]) => `          ${service}: ${escapeTerminal(url)}`,
-      ),
-      `proxy     ${r.proxy ?? 'none'}`,
-      `clock     AWS is ${skew} from this machine`,
+      ...settingLines(r),
       '',
       r.permissionCheck === 'unavailable'
         ? "Permissions: not checked (neither iam:SimulatePrincipalPolicy nor the caller's own policies could be read: see the gaps). What each command needs is in the README's IAM table and in --json."

@@ -1,4 +1,4 @@
-import type { AwsClients } from '../aws/clients.js'
+import type { AwsClients, ProxyDecision } from '../aws/clients.js'
 import { gapReason } from '../aws/errors.js'
 import {
   groupPolicyDocuments,
@@ -8,21 +8,33 @@ import {
 } from '../aws/iam.js'
 import { AccessDeniedError } from '../errors.js'
 import { redactUrlPasswords } from './common/redact.js'
+import { escapeTerminal } from './common/text.js'
 import type { Gaps } from './context.js'
 import { callerIdentity, parseArn } from './identity.js'
 import { appearsAllowed, COMMAND_PERMISSIONS, type PolicyStatement, statementsOf } from './permissions.js'
 
 export type PermissionStatus = 'allowed' | 'denied' | 'not-granted' | 'unknown'
 
-export interface DoctorReport {
-  identity: { arn: string; account: string; userId: string }
+/**
+ * Where and how fir's calls go: known before AWS answers anything (the clock skew once a response
+ * has come back), and printed even when the identity call fails.
+ */
+export interface DoctorSetting {
   region: string
   endpoint: string | null
   /** AWS_ENDPOINT_URL_<SERVICE> settings that send one service elsewhere than `endpoint`. */
   serviceEndpoints: Record<string, string>
+  /** The proxy fir's calls to `endpoint` go through (HTTPS_PROXY); null: straight to the endpoint. */
   proxy: string | null
+  /** HTTPS_PROXY and HTTP_PROXY when set but not used for `endpoint`, and why. */
+  proxiesUnused: { variable: 'HTTPS_PROXY' | 'HTTP_PROXY'; url: string; reason: string }[]
   emulatorOnly: boolean
+  /** Seconds AWS's clock is ahead of this machine's (negative: behind); null before any response. */
   clockSkewSeconds: number | null
+}
+
+export interface DoctorReport extends DoctorSetting {
+  identity: { arn: string; account: string; userId: string }
   permissionCheck: 'simulate' | 'policies' | 'unavailable'
   /**
    * Policies of the caller that could not be read (a denied read is a gap): what the ones read do
@@ -34,6 +46,81 @@ export interface DoctorReport {
     ready: PermissionStatus
     actions: { action: string; optional: boolean; status: PermissionStatus }[]
   }[]
+}
+
+const UNUSED_BECAUSE: Record<NonNullable<ProxyDecision['bypass']>['reason'], (noProxy?: string) => string> = {
+  'emulator-only': () => 'fir is in emulator-only mode and reaches loopback addresses only, directly',
+  loopback: () => 'the endpoint is a loopback address, reached directly',
+  'no-proxy': (entry) => `NO_PROXY names the endpoint's host (${entry})`,
+  'http-endpoint': () => 'the endpoint is http://, and fir sends only https:// requests through HTTPS_PROXY',
+}
+
+/** Where fir's calls go and how (no call is made: the clock skew is what responses so far showed). */
+export function doctorSetting(aws: AwsClients): DoctorSetting {
+  const decision = aws.proxyDecisionFor()
+  // Endpoints and proxies may carry a password (http://user:password@host): shown without it.
+  const unused: DoctorSetting['proxiesUnused'] = []
+  if (decision.configured && decision.bypass) {
+    unused.push({
+      variable: 'HTTPS_PROXY',
+      url: redactUrlPasswords(decision.configured),
+      reason: UNUSED_BECAUSE[decision.bypass.reason](decision.bypass.noProxy),
+    })
+  }
+  if (decision.httpProxy) {
+    unused.push({
+      variable: 'HTTP_PROXY',
+      url: redactUrlPasswords(decision.httpProxy),
+      reason:
+        'fir never uses it (https:// requests go through HTTPS_PROXY, http:// ones straight to the endpoint)',
+    })
+  }
+  const skew = aws.clock.skewMs
+  return {
+    region: aws.region,
+    endpoint: aws.endpoint === undefined ? null : redactUrlPasswords(aws.endpoint),
+    serviceEndpoints: Object.fromEntries(
+      Object.entries(aws.serviceEndpoints).map(([service, url]) => [service, redactUrlPasswords(url)]),
+    ),
+    proxy: decision.proxy === undefined ? null : redactUrlPasswords(decision.proxy),
+    proxiesUnused: unused,
+    emulatorOnly: aws.emulatorOnly,
+    clockSkewSeconds: skew === undefined ? null : Math.round(skew / 1000),
+  }
+}
+
+/**
+ * Past this skew the SDK counts the clock as skewed (its own threshold, 4 min), and nearly all of
+ * the 5 min most AWS services allow a signed request is used up.
+ */
+const SKEW_WARN_SECONDS = 240
+
+/** The clock line's text: how far AWS's clock is from this machine's, and what that means. */
+export function clockText(skewSeconds: number | null): string {
+  if (skewSeconds === null) return 'unknown: no response from AWS has come back to measure it by'
+  const size = Math.abs(skewSeconds)
+  const where =
+    skewSeconds === 0
+      ? "AWS's clock agrees with this machine's (to the second)"
+      : `AWS's clock is ${size} s ${skewSeconds > 0 ? 'ahead of' : 'behind'} this machine's`
+  if (size <= SKEW_WARN_SECONDS) return where
+  return `${where} (most AWS services refuse a request signed more than 5 min off their clock, S3 after 15 min; the AWS SDK corrects for the skew after a refusal and retries, but sync this machine's clock)`
+}
+
+/** The human lines of a setting: region, endpoint, proxy and clock, as doctor prints them. */
+export function settingLines(s: DoctorSetting): string[] {
+  return [
+    `region    ${s.region}`,
+    `endpoint  ${s.endpoint === null ? 'AWS default' : escapeTerminal(s.endpoint)}${s.emulatorOnly ? '  (emulator-only: loopback, dummy credentials)' : ''}`,
+    ...Object.entries(s.serviceEndpoints).map(
+      ([service, url]) => `          ${service}: ${escapeTerminal(url)}`,
+    ),
+    `proxy     ${s.proxy === null ? 'none (straight to the endpoint)' : `${escapeTerminal(s.proxy)} (HTTPS_PROXY)`}`,
+    ...s.proxiesUnused.map(
+      (u) => `          ${u.variable} ${escapeTerminal(u.url)} is not used: ${u.reason}`,
+    ),
+    `clock     ${clockText(s.clockSkewSeconds)}`,
+  ]
 }
 
 /** The IAM principal whose policies apply to a caller ARN (an assumed role's role, a user). */
@@ -220,19 +307,9 @@ export async function runDoctor(aws: AwsClients, gaps: Gaps): Promise<DoctorRepo
           : 'allowed'
     return { command, ready, actions: rows }
   })
-  const skew = aws.clock.skewMs
-  const proxy = aws.emulatorOnly ? undefined : (process.env.HTTPS_PROXY ?? process.env.https_proxy)
   return {
     identity: id,
-    region: aws.region,
-    // Endpoints and the proxy may carry a password (http://user:password@host): shown without it.
-    endpoint: aws.endpoint === undefined ? null : redactUrlPasswords(aws.endpoint),
-    serviceEndpoints: Object.fromEntries(
-      Object.entries(aws.serviceEndpoints).map(([service, url]) => [service, redactUrlPasswords(url)]),
-    ),
-    proxy: proxy === undefined ? null : redactUrlPasswords(proxy),
-    emulatorOnly: aws.emulatorOnly,
-    clockSkewSeconds: skew === undefined ? null : Math.round(skew / 1000),
+    ...doctorSetting(aws),
     permissionCheck: method,
     unreadPolicies,
     commands,

@@ -6,6 +6,7 @@ import { CaseHandle } from '../../src/core/case/case-folder.js'
 import { runFir, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { FaultProxy } from '../support/fault-proxy.js'
+import { freePort } from '../support/moto.js'
 import { seedRole, TEST_ACCOUNT } from '../support/seed.js'
 
 const moto = useMoto()
@@ -23,7 +24,10 @@ describe('fir doctor (built CLI against moto)', () => {
     expect(r.json.result.commands.map((c: { command: string }) => c.command)).toContain('case verify')
     const human = await runFir(['doctor'], { endpoint: moto.endpoint() })
     expect(human.stdout).toMatch(/caller\s+arn:aws:/)
-    expect(human.stdout).toMatch(/clock\s+AWS is [+-]\d+ s from this machine/)
+    expect(human.stdout).toMatch(
+      /^clock {5}AWS's clock (is \d+ s (ahead of|behind)|agrees with) this machine's/m,
+    )
+    expect(human.stdout).toMatch(/^proxy {5}none \(straight to the endpoint\)$/m)
     // moto's caller is no IAM principal it knows and it cannot simulate: every action is
     // unchecked, and the table says how many instead of listing hundreds of "unknown"s.
     expect(r.json.result.permissionCheck).toBe('unavailable')
@@ -105,6 +109,39 @@ describe('fir doctor (built CLI against moto)', () => {
     } finally {
       await proxy.stop()
     }
+  })
+
+  it('prints the region, endpoint and proxy it knows before saying the endpoint cannot be reached', async () => {
+    // A loopback port nothing listens on.
+    const closed = `http://127.0.0.1:${await freePort()}`
+    const r = await runFir(['doctor', '--endpoint-url', closed, '--json'], { endpoint: moto.endpoint() })
+    expect(r.code).toBe(2)
+    expect(r.json.status).toBe(2)
+    expect(r.json.error.code).toBe('unreachable')
+    // Before: the error alone.
+    expect(r.json.result).toEqual({
+      region: 'us-east-1',
+      endpoint: closed,
+      serviceEndpoints: {},
+      proxy: null,
+      proxiesUnused: [],
+      emulatorOnly: true,
+      clockSkewSeconds: null,
+    })
+    const human = await runFir(['doctor', '--endpoint-url', closed], { endpoint: moto.endpoint() })
+    expect(human.code).toBe(2)
+    expect(human.stdout).toBe(
+      [
+        'region    us-east-1',
+        `endpoint  ${closed}  (emulator-only: loopback, dummy credentials)`,
+        'proxy     none (straight to the endpoint)',
+        'clock     unknown: no response from AWS has come back to measure it by',
+        '',
+      ].join('\n'),
+    )
+    expect(human.stderr).toMatch(
+      /^error: unable to identify the AWS caller: the AWS endpoint could not be reached/,
+    )
   })
 
   it('explains missing credentials instead of crashing', async () => {

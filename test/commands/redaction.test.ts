@@ -335,12 +335,19 @@ describe('a password in an endpoint or proxy URL (built CLI)', () => {
     expect(contain.stderr).toContain(`via http://admin:${marker}@`)
     expect(contain.stdout).toContain(`Undo with: fir restore victim --endpoint-url 'http://admin:${marker}@`)
     // A proxy with a password, shown by doctor (outside emulator-only mode: the calls still go to
-    // the loopback endpoint, which no proxy serves).
+    // the loopback endpoint, which no proxy serves, and doctor says so).
     const doctor = await run('doctor', ['doctor', '--json', '--endpoint-url', withPassword], {
       FIR_EMULATOR_ONLY: undefined,
       HTTPS_PROXY: `http://ir:${password}@127.0.0.1:9`,
     })
-    expect(doctor.json.result.proxy, doctor.stdout).toBe(`http://ir:${marker}@127.0.0.1:9`)
+    expect(doctor.json.result.proxy, doctor.stdout).toBeNull()
+    expect(doctor.json.result.proxiesUnused).toEqual([
+      {
+        variable: 'HTTPS_PROXY',
+        url: `http://ir:${marker}@127.0.0.1:9`,
+        reason: 'the endpoint is a loopback address, reached directly',
+      },
+    ])
     expect(doctor.json.result.endpoint).toBe(moto.endpoint().replace('http://', `http://admin:${marker}@`))
 
     for (const [label, r] of runs) {

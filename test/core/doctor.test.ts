@@ -11,7 +11,7 @@ import {
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { AwsClients } from '../../src/aws/clients.js'
 import { Gaps } from '../../src/core/context.js'
-import { type DoctorReport, runDoctor } from '../../src/core/doctor.js'
+import { clockText, type DoctorReport, doctorSetting, runDoctor } from '../../src/core/doctor.js'
 import { useMoto } from '../support/emulator.js'
 import { FaultProxy } from '../support/fault-proxy.js'
 import { seedClients } from '../support/seed.js'
@@ -130,5 +130,80 @@ describe("doctor's permission check from a user's policies (moto cannot simulate
     } finally {
       await proxy.stop()
     }
+  })
+})
+
+describe("doctor's proxy line: what fir does for the endpoint in use", () => {
+  const PROXY = 'http://proxy.internal.example:3128'
+
+  it('names HTTPS_PROXY only where fir sends the calls through it, and why not elsewhere', async () => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'testing')
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'testing')
+    vi.stubEnv('AWS_PROFILE', undefined)
+    vi.stubEnv('HTTPS_PROXY', PROXY)
+    vi.stubEnv('NO_PROXY', 'localhost, .VPCE.example')
+    const setting = async (endpoint: string | undefined) =>
+      doctorSetting(await AwsClients.create({ endpoint, region: 'us-east-1', emulatorOnly: false }))
+    const via = PROXY
+
+    const proxied = await setting('https://10.1.2.3:4566')
+    expect(proxied.proxy).toBe(via)
+    expect(proxied.proxiesUnused).toEqual([])
+    vi.stubEnv('AWS_ENDPOINT_URL', undefined)
+    expect((await setting(undefined)).proxy).toBe(via)
+
+    const named = await setting('https://lambda.vpce.example')
+    expect(named.proxy).toBeNull()
+    expect(named.proxiesUnused).toEqual([
+      { variable: 'HTTPS_PROXY', url: via, reason: "NO_PROXY names the endpoint's host (.vpce.example)" },
+    ])
+    // Only HTTPS requests get the proxy: an http:// endpoint is reached directly.
+    const plain = await setting('http://10.1.2.3:4566')
+    expect(plain.proxy).toBeNull()
+    expect(plain.proxiesUnused[0]!.reason).toMatch(/^the endpoint is http:\/\//)
+
+    // HTTP_PROXY is named as unused wherever it is set.
+    vi.stubEnv('HTTP_PROXY', 'http://proxy.internal.example:80')
+    expect((await setting('https://10.1.2.3:4566')).proxiesUnused).toEqual([
+      {
+        variable: 'HTTP_PROXY',
+        url: 'http://proxy.internal.example:80',
+        reason: expect.stringMatching(/^fir never uses it \(/),
+      },
+    ])
+  })
+
+  it('reports the loopback endpoint it has just called as reached without the proxy', async () => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'testing')
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'testing')
+    vi.stubEnv('AWS_PROFILE', undefined)
+    vi.stubEnv('HTTPS_PROXY', PROXY)
+    const aws = await AwsClients.create({
+      endpoint: moto.endpoint(),
+      region: 'us-east-1',
+      emulatorOnly: false,
+      maxAttempts: 1,
+    })
+    const r = await runDoctor(aws, new Gaps())
+    // Before: HTTPS_PROXY, though the calls went straight to moto (a closed proxy port would have
+    // failed them).
+    expect(r.proxy).toBeNull()
+    expect(r.proxiesUnused.map((u) => u.reason)).toEqual([
+      'the endpoint is a loopback address, reached directly',
+    ])
+  })
+})
+
+describe("doctor's clock line", () => {
+  it('says which clock is ahead, in a sentence of its own, and what a large skew means', () => {
+    expect(clockText(3)).toBe("AWS's clock is 3 s ahead of this machine's")
+    expect(clockText(0)).toBe("AWS's clock agrees with this machine's (to the second)")
+    expect(clockText(null)).toMatch(/^unknown: /)
+    // Before: `AWS is -600 s  (over 4 min: AWS will reject signatures; sync the clock) from this machine`.
+    expect(clockText(-600)).toBe(
+      "AWS's clock is 600 s behind this machine's (most AWS services refuse a request signed more than 5 min off their clock, S3 after 15 min; the AWS SDK corrects for the skew after a refusal and retries, but sync this machine's clock)",
+    )
+    expect(clockText(240)).not.toContain('refuse')
+    expect(clockText(241)).toContain('refuse')
   })
 })
