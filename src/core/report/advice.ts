@@ -3,6 +3,7 @@ import { rotateSecretWords } from '../credentials/role-use.js'
 import { truncate } from './format.js'
 import {
   closingMeasure,
+  type ExposureItem,
   type FunctionContainment,
   type JournalView,
   type KeyFate,
@@ -380,14 +381,21 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   // A function is named as containment acts on it: every qualifier at once (not `fq:prod`).
   const labelOf = (f: (typeof exposed)[number]) => containmentOf(input, f)?.label ?? f.name
   // For a function still open, only the findings of ways in still open (not a URL set to AWS_IAM
-  // while a public statement stays).
+  // while a public statement stays, not a statement removed by a step that failed part way). A
+  // finding's title says the snapshot's summary of its way in, which names the statement or URL.
   const because = (fns: typeof exposed, stillOpenOnly: boolean) => {
+    const isWay = (x: FindingView, i: ExposureItem) =>
+      i.ref?.sid !== undefined
+        ? x.title.includes(`statement ${i.ref.sid} `)
+        : i.ref?.url
+          ? x.title.includes(i.ref.url)
+          : true
     const cites = (x: FindingView) =>
       fns.some((f) => {
         if (x.target !== f.arn && x.target !== f.name) return false
         const way = WAY_OF_FINDING[x.kind]
         const c = containmentOf(input, f)
-        return !stillOpenOnly || !way || !c || c.open.some((i) => i.public && i.kind === way)
+        return !stillOpenOnly || !way || !c || c.open.some((i) => i.public && i.kind === way && isWay(x, i))
       })
     const found = titles(exposureFindings.filter(cites))
     return found.length ? found : fns.map((f) => `${f.label}: ${f.exposure.join('; ')}`)
@@ -410,13 +418,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   if (closedFns.length) {
     const closedBy = (f: (typeof exposed)[number]) => {
       const c = containmentOf(input, f)
-      const how = [
-        ...new Set(
-          (c?.closed ?? [])
-            .filter((i) => i.public)
-            .map((i) => closingMeasure(i.kind, (m) => c!.measures.includes(m))?.did ?? i.kind),
-        ),
-      ]
+      const how = [...new Set((c?.closed ?? []).filter((i) => i.public).map((i) => i.by.did))]
       return how.length ? `${labelOf(f)} (${how.join(', ')})` : labelOf(f)
     }
     add(

@@ -40,10 +40,10 @@ import {
   utcDisplayOrNull,
 } from './format.js'
 import {
-  closingMeasure,
   type ExposureItem,
   type FunctionExposure,
   type KeyFate,
+  MAPPING_RUNS,
   type RenderingRun,
   userAtHost,
   viewJournal,
@@ -241,30 +241,44 @@ function urlWayText(grants: unknown): string {
     : 'function URL with AuthType NONE; no statement seen grants public access (whoever adds one opens it)'
 }
 
-/** Event source mapping states in which it runs the function, or may (what containment disables). */
-const MAPPING_RUNS = new Set(['Enabled', 'Enabling', 'Creating', 'Updating'])
-
-/** The ways into a function one snapshot entry shows: public URL, policy statements, event sources. */
+/**
+ * The ways into a function one snapshot entry shows: public URL, policy statements, event sources,
+ * the exposure first and in its order; each with what names it in a containment step's state.
+ */
 function waysInto(entry: Record<string, unknown>): ExposureItem[] {
   const items: ExposureItem[] = asArray(entry.exposure).map((x) => {
     const r = asRecord(x)
     const kind = asString(r.kind) ?? ''
     const sid = asString(r.sid) ?? '(no Sid)'
-    if (kind === 'function-url') return { kind, what: urlWayText(r.grants), public: true }
+    const qualifiers = asArray(r.qualifiers).map(String)
+    const url = asString(r.url)
+    const ref = {
+      ...(asString(r.sid) !== null ? { sid } : {}),
+      ...(qualifiers.length ? { qualifiers } : {}),
+      ...(url ? { url } : {}),
+    }
+    if (kind === 'function-url') return { kind, what: urlWayText(r.grants), public: true, ref }
     if (kind === 'resource-policy')
       return {
         kind,
         what: `resource-policy statement ${sid} open to everyone or another account`,
         public: true,
+        ref,
       }
-    return { kind, what: `resource-policy statement ${sid}: ${exposureText(x)}`, public: false }
+    return { kind, what: `resource-policy statement ${sid}: ${exposureText(x)}`, public: false, ref }
   })
   for (const m of asArray(entry.eventSourceMappings)) {
     const r = asRecord(m)
     if (!MAPPING_RUNS.has(asString(r.state) ?? '')) continue
-    const source = asString(r.source) ?? asString(r.uuid) ?? 'unknown source'
+    const uuid = asString(r.uuid)
+    const source = asString(r.source) ?? uuid ?? 'unknown source'
     const on = asString(r.qualifier) ? ` (on ${asString(r.qualifier)})` : ''
-    items.push({ kind: 'event-source', what: `event source ${source}${on} enabled`, public: false })
+    items.push({
+      kind: 'event-source',
+      what: `event source ${source}${on} enabled`,
+      public: false,
+      ...(uuid ? { ref: { uuid } } : {}),
+    })
   }
   return items
 }
@@ -642,8 +656,6 @@ export async function buildReportModel(
 
   // Functions: the latest snapshot of each function and qualifier wins.
   const byFunction = new Map<string, FunctionFacts>()
-  // The kind of each exposure entry (`function-url`, `resource-policy`…), for what containment closed.
-  const exposureKinds = new Map<FunctionFacts, string[]>()
   // The ways into each function (all its qualifiers), for whether the case contains it.
   const waysIn = new Map<FunctionFacts, ExposureItem[]>()
   // Environment variables that hold the secret of an access key found next to it (the snapshot's
@@ -669,10 +681,6 @@ export async function buildReportModel(
         qualifier: facts.qualifier,
         accessKeyIds: facts.accessKeyIds,
       })
-      exposureKinds.set(
-        facts,
-        asArray(e.exposure).map((x) => asString(asRecord(x).kind) ?? ''),
-      )
       waysIn.set(facts, waysInto(e))
       for (const g of asArray(e.gaps)) gaps.push(gapFrom(`snapshot ${facts.name}`, g))
       const roleKey = facts.roleArn ?? facts.roleName ?? ''
@@ -1030,16 +1038,16 @@ export async function buildReportModel(
   const handledKeys = handledKeySecrets(keySecrets, journal.keyFates)
   for (const f of functions) {
     if (f.exposure.length) {
-      // What the snapshot saw, less what the case's containment closed since (while in force): a
-      // URL set to AWS_IAM, public statements removed. Anything else is still open.
-      const inForce = (action: string) =>
-        [f.arn, f.name].some((t) => t && journal.inForce.has(`${action}|${t}`))
-      const kinds = exposureKinds.get(f) ?? []
-      // A URL left with AuthType NONE is closed as well by the public statements removed.
-      const closer = (i: number) => closingMeasure(kinds[i] ?? '', inForce)
+      // What the snapshot saw, less what the case's containment closed since (while in force, or
+      // as far as a change that failed part way closed it): a URL set to AWS_IAM, public
+      // statements removed. Anything else is still open. (The ways in start with the exposure, in
+      // its order; a URL left with AuthType NONE is closed as well by the public statements removed.)
+      const ways = waysIn.get(f) ?? []
+      const targets = [f.arn, f.name].filter(Boolean)
+      const closer = (i: number) => (ways[i] ? journal.closerOf(targets, ways[i]) : undefined)
       const closed = f.exposure.filter((_, i) => closer(i))
       const open = f.exposure.filter((_, i) => !closer(i))
-      const measures = [...new Set(kinds.flatMap((_, i) => closer(i)?.did ?? []))]
+      const measures = [...new Set(f.exposure.flatMap((_, i) => closer(i)?.did ?? []))]
       if (closed.length === 0)
         impact.push(`${f.label} is reachable from outside the account: ${f.exposure.join('; ')}.`)
       else

@@ -76,6 +76,11 @@ const FUNCTION_MEASURES = new Set([
 export interface ClosingMeasure {
   measure: string
   did: string
+  /**
+   * Set when the change failed or was denied part way and the state it left (its journal entry's
+   * `after`) closes the way in: the measure is not in force, what it did is.
+   */
+  partly?: { outcome: string }
 }
 
 /**
@@ -103,6 +108,89 @@ export const CLOSING_MEASURES: Readonly<Record<string, readonly ClosingMeasure[]
 /** The first measure in force (`on`) that closes a way in of `kind`, or undefined. */
 export function closingMeasure(kind: string, on: (measure: string) => boolean): ClosingMeasure | undefined {
   return CLOSING_MEASURES[kind]?.find((m) => on(m.measure))
+}
+
+/** The state a change or an undo left when it failed or was denied part way (its entry's `after`). */
+export interface StateLeft {
+  after: unknown
+  outcome: string
+  /** Left by an undo (a restore): the measure stays in force as far as that state says. */
+  undo: boolean
+}
+
+/** Event source mapping states in which it runs the function, or may (what containment disables). */
+export const MAPPING_RUNS: ReadonlySet<string> = new Set(['Enabled', 'Enabling', 'Creating', 'Updating'])
+
+const listOf = (state: unknown, field: string): Record<string, unknown>[] | null => {
+  const list = asRecord(state)[field]
+  return Array.isArray(list) ? list.map(asRecord) : null
+}
+
+/**
+ * Whether the state a step left (the `after` of a failed or denied entry: the statements still
+ * there, the URL configs, the mappings) closes one way in the snapshot showed. Only a way the
+ * snapshot named (a statement's Sid, a URL's address, a mapping's UUID) can be found in it; any
+ * other is not known to be closed.
+ */
+const LEFT_CLOSES: Readonly<Record<string, (after: unknown, item: ExposureItem) => boolean>> = {
+  'containment.permissions': (after, item) => {
+    const statements = listOf(after, 'statements')
+    if (!statements) return false
+    const open = statements.filter((s) => s.public === true)
+    // A URL with AuthType NONE answers only as far as a public statement grants it.
+    if (item.kind === 'function-url') return open.length === 0
+    const sid = item.ref?.sid
+    if (item.kind !== 'resource-policy' || sid === undefined) return false
+    const qualifiers = item.ref?.qualifiers ?? []
+    return !open.some(
+      (s) =>
+        s.sid === sid && (qualifiers.length === 0 || qualifiers.includes(asString(s.qualifier) ?? '$LATEST')),
+    )
+  },
+  'containment.url': (after, item) => {
+    const url = item.ref?.url
+    if (item.kind !== 'function-url' || !url) return false
+    const config = listOf(after, 'configs')?.find((c) => c.url === url)
+    return config !== undefined && asString(config.authType) !== null && config.authType !== 'NONE'
+  },
+  'containment.event-sources': (after, item) => {
+    const uuid = item.ref?.uuid
+    if (item.kind !== 'event-source' || !uuid) return false
+    const mapping = listOf(after, 'mappings')?.find((m) => m.uuid === uuid)
+    return mapping !== undefined && !MAPPING_RUNS.has(asString(mapping.state) ?? '')
+  },
+}
+
+/** `failed`, `was denied`: a failed or denied outcome in a sentence. */
+const outcomeWords = (outcome: string) => (outcome === 'failed' ? 'failed' : `was ${outcome}`)
+
+/**
+ * The measure that closes one way in: a measure in force (`on`), unless its latest change or undo
+ * failed or was denied part way (`left`): then as far as the state it left closes that way, in
+ * force or not — a contain that removed one public statement of two closed that one; a restore
+ * that re-added one of them opened it again.
+ */
+export function wayCloser(
+  item: ExposureItem,
+  on: (measure: string) => boolean,
+  left: (measure: string) => StateLeft | undefined,
+): ClosingMeasure | undefined {
+  for (const m of CLOSING_MEASURES[item.kind] ?? []) {
+    const l = left(m.measure)
+    if (l === undefined) {
+      if (on(m.measure)) return m
+      continue
+    }
+    if (!LEFT_CLOSES[m.measure]?.(l.after, item)) continue
+    return l.undo
+      ? m
+      : {
+          ...m,
+          did: `${m.did} (in part: the step ${outcomeWords(l.outcome)})`,
+          partly: { outcome: l.outcome },
+        }
+  }
+  return undefined
 }
 
 /** Whether one of `measures` is among those that close a way in of `kind`. */
@@ -164,6 +252,19 @@ export interface ExposureItem {
   what: string
   /** Reachable from outside the account (a URL with AuthType NONE, a public statement). */
   public: boolean
+  /** What names it in a step's state, as far as the snapshot recorded it. */
+  ref?: WayRef
+}
+
+/** What names a way in within a containment step's state (see LEFT_CLOSES). */
+export interface WayRef {
+  /** A statement's Sid, and the qualifiers whose policy holds it. */
+  sid?: string
+  qualifiers?: string[]
+  /** A function URL's address. */
+  url?: string
+  /** An event source mapping's UUID. */
+  uuid?: string
 }
 
 /** A snapshotted function and the ways into it its latest snapshot (of every qualifier) showed. */
@@ -221,8 +322,11 @@ export interface FunctionContainment {
   journaled: boolean
   /** Step ids of the measures in force for it (the role's session revocation is not one). */
   measures: string[]
-  /** Ways in a measure in force closes (the throttle aside: it closes nothing, it stops all). */
-  closed: ExposureItem[]
+  /**
+   * Ways in a measure in force closes (the throttle aside: it closes nothing, it stops all), or
+   * that a change failed or denied part way closed, each with what closes it.
+   */
+  closed: (ExposureItem & { by: ClosingMeasure })[]
   /** Ways in no measure in force closes. */
   open: ExposureItem[]
   /** Its measures (its role's revocation included) that calls in the timeline undid since. */
@@ -244,6 +348,11 @@ export interface JournalView {
   status: ResponseStatus
   /** Keys `measure|target` ({@link measureKey}) of measures in force. */
   inForce: Set<string>
+  /**
+   * What closes one way into the function journaled by `targets` (its ARN, its name): a measure in
+   * force, or as far as a change that failed part way closed it ({@link wayCloser}).
+   */
+  closerOf: (targets: readonly string[], item: ExposureItem) => ClosingMeasure | undefined
   /**
    * Containment targets (a function's or a role's ARN) whose latest undo found them deleted since
    * fir changed them (`params.gone`), or that a change found deleted before it was made (a role the
@@ -368,6 +477,33 @@ function undoes(call: TimelineUndo, target: string): boolean {
   )
 }
 
+/** A way in by name only (`statement pub-a`, `function URL https://…`), for what closed it. */
+function wayName(i: ExposureItem): string {
+  if (i.ref?.sid !== undefined) return `statement ${i.ref.sid}`
+  if (i.ref?.url) return `function URL ${i.ref.url}`
+  return i.what.replace(/ enabled$/, '')
+}
+
+/**
+ * `; Remove public resource-policy statements was denied part way, after it closed statement
+ * pub-a`: what changes that failed part way closed, beside the reasons a function is not contained.
+ */
+function partlyText(closed: readonly (ExposureItem & { by: ClosingMeasure })[]): string {
+  const byMeasure = new Map<string, { outcome: string; ways: string[] }>()
+  for (const c of closed) {
+    if (!c.by.partly) continue
+    const m = byMeasure.get(c.by.measure) ?? { outcome: c.by.partly.outcome, ways: [] }
+    m.ways.push(wayName(c))
+    byMeasure.set(c.by.measure, m)
+  }
+  return [...byMeasure]
+    .map(
+      ([measure, m]) =>
+        `; ${stepTitle(measure)} ${outcomeWords(m.outcome)} part way, after it closed ${m.ways.join(', ')}`,
+    )
+    .join('')
+}
+
 /**
  * Each function the status counts, contained or not: the functions the case journaled a
  * containment step for (by target: the function's ARN) and the snapshotted functions whose
@@ -385,6 +521,8 @@ function containmentOfFunctions(
    * open, they are not counted, nor is what their snapshot showed.
    */
   deleted: ReadonlySet<string>,
+  /** What closes a way into the function journaled by these targets (JournalView.closerOf). */
+  closerOf: JournalView['closerOf'],
 ): FunctionContainment[] {
   const found = new Map<FunctionExposure, string[]>()
   const gone = new Set<FunctionExposure>()
@@ -414,9 +552,11 @@ function containmentOfFunctions(
           .filter(([m]) => ever(m))
           .map(([, x]) => ({ ...x, public: false }))
     const measures = [...FUNCTION_MEASURES, 'containment.recycle'].filter(on)
-    const closes = (i: ExposureItem) => closingMeasure(i.kind, on) !== undefined
-    const closed = items.filter(closes)
-    const open = items.filter((i) => !closes(i))
+    const closed = items.flatMap((i) => {
+      const by = closerOf(targets, i)
+      return by ? [{ ...i, by }] : []
+    })
+    const open = items.filter((i) => !closed.some((c) => c.kind === i.kind && c.what === i.what))
     const throttled = on('containment.throttle')
     const stopping = measures.filter((m) => FUNCTION_MEASURES.has(m))
     const closable = open.filter((i) => CLOSING_MEASURES[i.kind] !== undefined)
@@ -457,7 +597,7 @@ function containmentOfFunctions(
         recycled
           ? ' (only its warm environments were recycled: that replaces stolen credentials, it does not stop the function)'
           : ''
-      }`
+      }${partlyText(closed)}`
     }
     out.push({
       arn: f.arn,
@@ -946,6 +1086,8 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   const setAt = new Map<string, number>()
   const goneAt = new Map<string, number>()
   const keysOf = new Map<string, Set<string>>()
+  // The state the latest change or undo of a measure left when it failed or was denied part way.
+  const left = new Map<string, StateLeft>()
   for (const a of actions) {
     if (!STEP_ACTION.test(a.action)) continue
     if (a.outcome === 'applied' || a.outcome === 'already-applied') {
@@ -969,8 +1111,13 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     // changed the measure: it is no longer fir's to call in force.)
     const entry = bySeq.get(a.journalSeq)
     const key = measureKey(a.action, a.target)
-    if ((a.outcome === 'failed' || a.outcome === 'denied') && entry && isUndoEntry(entry)) {
-      if (state.has(key)) keptAfter.set(key, 'restore')
+    const failedNow = a.outcome === 'failed' || a.outcome === 'denied'
+    if (failedNow && entry && isUndoEntry(entry)) {
+      if (state.has(key)) {
+        keptAfter.set(key, 'restore')
+        // What it put back before it stopped is open again.
+        if (entry.after != null) left.set(key, { after: entry.after, outcome: a.outcome, undo: true })
+      }
       continue
     }
     // A step whose read failed (no `started` entry) changed nothing: a measure in force stays so.
@@ -994,6 +1141,11 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
       continue
     }
     keptAfter.delete(key)
+    // A change that failed part way journals the state it left: what it closed is closed. A read
+    // that failed (no `started`) changed nothing: an earlier run's state stands.
+    if (failedNow && entry?.after != null)
+      left.set(key, { after: entry.after, outcome: a.outcome, undo: false })
+    else if (!failedNow || a.startedAt !== null) left.delete(key)
     state.set(key, a.outcome)
     if (a.outcome === 'undone' && asRecord(entry?.params).gone === true) {
       goneKeys.add(key)
@@ -1042,6 +1194,8 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     if (calls.length) undoneSince.set(key, { measure, target, appliedAt, calls })
   }
   for (const key of undoneSince.keys()) inForce.delete(key)
+  // A restore's state left tells of a measure only while it is in force.
+  for (const [key, l] of left) if (l.undo && !inForce.has(key)) left.delete(key)
   const undoneOf = (targets: readonly string[]) => [
     ...new Set(targets.flatMap((t) => [...(keysOf.get(t) ?? [])].flatMap((k) => undoneSince.get(k) ?? []))),
   ]
@@ -1050,6 +1204,12 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   const live = new Set([...inForce].map(targetOf))
   const gone = new Set([...goneKeys].filter((k) => state.get(k) === 'undone').map(targetOf))
   const deleted = new Set([...gone, ...goneBefore].filter((t) => !live.has(t)))
+  const closerOf: JournalView['closerOf'] = (targets, item) =>
+    wayCloser(
+      item,
+      (m) => targets.some((t) => inForce.has(`${m}|${t}`)),
+      (m) => targets.map((t) => left.get(`${m}|${t}`)).find((l) => l !== undefined),
+    )
   const functions = containmentOfFunctions(
     state,
     inForce,
@@ -1057,6 +1217,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     options.functions ?? [],
     undoneOf,
     deleted,
+    closerOf,
   )
   const inForceList = [...inForce].map((k) => {
     const [action = '', target = ''] = k.split('|')
@@ -1095,6 +1256,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     playbooks,
     status,
     inForce,
+    closerOf,
     gone: deleted,
     undoneSince,
     applied,

@@ -1569,6 +1569,54 @@ describe('containment steps against moto', () => {
     }
   })
 
+  it('a contain that removed some public statements and was denied the rest: the report lists only the statement still open, and says the measure was denied', async () => {
+    // Before: "Status: Not contained … statement pub-a open to everyone or another account;
+    // resource-policy statement pub-b …", though fir removed pub-a (the denied entry's after state
+    // says so, and restore knows it): the report went by the snapshot alone for a failed measure.
+    const role = await seedRole(moto.endpoint(), { name: 'perm-part-role' })
+    await seedFunction(moto.endpoint(), { name: 'perm-part', roleArn: role.arn })
+    for (const sid of ['pub-a', 'pub-b'])
+      await seedPermission(moto.endpoint(), 'perm-part', { sid, principal: '*' })
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [
+        {
+          match: (req) => req.operation === 'RemovePermission' && req.path.endsWith('/policy/pub-b'),
+          fault: 'access-denied',
+        },
+      ],
+    }).start()
+    try {
+      const ctx = await testContext(proxy.endpoint, { caseId: 'C-PP' })
+      await snapshotFunctions(ctx, { functions: ['perm-part'] })
+      const r = await containFunction(ctx, {
+        function: 'perm-part',
+        actions: ['permissions'],
+        snapshot: snapshotPort,
+      })
+      expect(r.results.map((x) => [x.step, x.outcome])).toEqual([['containment.permissions', 'denied']])
+      const model = await buildReportModel(ctx.case.dir, { verify: false, firVersion: '0.1.0' })
+      const { status } = model.summary
+      expect(status.code).toBe('not-contained')
+      expect(status.detail).toContain('1 failed, denied or in conflict')
+      expect(status.detail).toContain(
+        'perm-part: not contained — resource-policy statement pub-b open to everyone or another account; Remove public resource-policy statements was denied part way, after it closed statement pub-a.',
+      )
+      expect(status.detail).not.toContain('statement pub-a open')
+      const impact = model.summary.impact.find((l) => l.startsWith('perm-part '))
+      expect(impact).toMatch(
+        /^perm-part was reachable from outside the account when snapshotted \(statement pub-a .*\); the case closed it: public resource-policy statements removed \(in part: the step was denied\)\. It is still reachable: statement pub-b /,
+      )
+      expect(impact).not.toMatch(/still reachable: .*pub-a/)
+      const remove = model.recommendations.items.find(
+        (x) => x.title === 'Remove public access to the function',
+      )
+      expect(remove?.because).toEqual([expect.stringMatching(/^perm-part: statement pub-b /)])
+      await ctx.case.close()
+    } finally {
+      await proxy.stop()
+    }
+  })
+
   it('a restore AWS refuses one AddPermission of re-adds every other statement, is denied naming it, and warns of those it reopened', async () => {
     const role = await seedRole(moto.endpoint(), { name: 'perm-redo-role' })
     await seedFunction(moto.endpoint(), { name: 'perm-redo', roleArn: role.arn })

@@ -589,6 +589,76 @@ describe('viewJournal', () => {
       expect(queued.status.detail).toContain('fa: not contained — event source q enabled.')
     })
 
+    it('goes by the state a change or a restore left when it failed part way: what it closed is closed, what it reopened is open', async () => {
+      // Before: a contain denied after removing pub-a listed pub-a as open (the snapshot's view of a
+      // failed measure), and a restore denied after re-adding pub-a kept the measure in force and
+      // called the function contained, pub-a open again.
+      const way = (sid: string) => ({
+        kind: 'resource-policy',
+        what: `resource-policy statement ${sid} open to everyone or another account`,
+        public: true,
+        ref: { sid, qualifiers: ['$LATEST'] },
+      })
+      const mapping = {
+        kind: 'event-source',
+        what: 'event source q1 enabled',
+        public: false,
+        ref: { uuid: 'u1' },
+      }
+      const fn = { ...publicFn(FA), items: [way('pub-a'), way('pub-b'), mapping] }
+      const st = (sid: string) => ({ qualifier: null, sid, statement: {}, public: true })
+      const partly = viewJournal(
+        await journalOf([
+          change('containment.permissions', FA, 'started', {
+            prior: { statements: [st('pub-a'), st('pub-b')] },
+          }),
+          change('containment.permissions', FA, 'denied', { after: { statements: [st('pub-b')] } }),
+          change('containment.event-sources', FA, 'started', {
+            prior: { mappings: [{ uuid: 'u1', state: 'Enabled' }] },
+          }),
+          change('containment.event-sources', FA, 'failed', {
+            after: { mappings: [{ uuid: 'u1', state: 'Disabled' }] },
+          }),
+        ]),
+        { functions: [fn] },
+      )
+      expect(partly.status.code).toBe('not-contained')
+      expect(partly.status.detail).toContain('2 failed, denied or in conflict')
+      expect(partly.status.detail).toContain(
+        'fa: not contained — resource-policy statement pub-b open to everyone or another account; Remove public resource-policy statements was denied part way, after it closed statement pub-a; Disable event source mappings failed part way, after it closed event source q1.',
+      )
+      // A failed step whose state could not be read back left nothing known: all is open.
+      const unknown = viewJournal(
+        await journalOf([
+          change('containment.permissions', FA, 'started', {
+            prior: { statements: [st('pub-a'), st('pub-b')] },
+          }),
+          change('containment.permissions', FA, 'failed'),
+        ]),
+        { functions: [{ ...fn, items: [way('pub-a'), way('pub-b')] }] },
+      )
+      expect(unknown.functions[0]?.open.map((i) => i.ref?.sid)).toEqual(['pub-a', 'pub-b'])
+      const restoredInPart = viewJournal(
+        await journalOf([
+          ...done('containment.permissions', FA, {
+            prior: { statements: [st('pub-a'), st('pub-b')] },
+            after: { statements: [] },
+          }),
+          change('containment.permissions', FA, 'started', { params: { undoOf: 1 } }),
+          change('containment.permissions', FA, 'denied', {
+            params: { undoOf: 1 },
+            after: { statements: [st('pub-a')] },
+          }),
+        ]),
+        { functions: [{ ...fn, items: [way('pub-a'), way('pub-b')] }] },
+      )
+      expect(restoredInPart.status.code).not.toBe('contained')
+      expect(restoredInPart.functions[0]?.open.map((i) => i.ref?.sid)).toEqual(['pub-a'])
+      expect(restoredInPart.status.detail).toContain(
+        'fa: not contained — resource-policy statement pub-a open to everyone or another account.',
+      )
+    })
+
     it('counts a role’s session revocation as one measure, whichever command put it or lifted it', async () => {
       const params = { function: 'fa', functionArn: FA, role: 'fa-role' }
       const contained = [
