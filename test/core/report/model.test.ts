@@ -276,6 +276,26 @@ describe('report of a case that went through snapshot, contain and timeline', ()
     expect(html).not.toMatch(/(src|href)\s*=\s*"(?!#)/i)
   })
 
+  it("shows each change's request ids and, when it differs, its start time, in both formats", async () => {
+    // Before: neither template printed requestIds, and the Markdown one not startedAtDisplay, so a
+    // change a killed run made was dated by the re-run that found it in place.
+    const throttle = model.actions.items.find((a) => a.action === 'containment.throttle')!
+    const rid = throttle.requestIds[0]!
+    expect(md).toContain(rid)
+    expect(html).toContain(rid)
+    const killed = structuredClone(model)
+    const row = killed.actions.items.find((a) => a.action === 'containment.throttle')!
+    row.startedAtDisplay = '2026-03-14 09:00:01 UTC'
+    row.requestIds = ['req-1', 'req-<2>']
+    const killedMd = await renderReport(killed, { format: 'md' })
+    const killedHtml = await renderReport(killed, { format: 'html' })
+    expect(killedMd).toContain('started 2026-03-14 09:00:01 UTC')
+    expect(killedHtml).toContain('started 2026-03-14 09:00:01 UTC')
+    expect(killedMd).toContain('request ids: `req-1`, `req-<2>`')
+    expect(killedHtml).toContain('request ids: req-1, req-&lt;2&gt;')
+    expect(expectTablesIntact(killedMd)).toBeGreaterThan(10)
+  })
+
   it('never shows a secret value, even when it appears in a CloudTrail field', () => {
     for (const text of [html, md]) expect(text).not.toContain(sample.secretValue)
     // Handlebars writes '=' as an entity in HTML.
