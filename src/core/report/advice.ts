@@ -41,6 +41,11 @@ export interface AdviceInput {
   keysFromStolenAddress: { accessKeyId: string; userName: string | null; sourceIps: string[] }[]
   /** Long-term keys that signed calls a detection flagged high or critical (timeline-scan.ts). */
   keysOfFlaggedCalls?: FlaggedKey[]
+  /**
+   * The IAM user of each long-term key the timeline shows signing a call (the caller's ARN), by
+   * key id: it fills the user of the command that rotates the key.
+   */
+  keyUsers?: ReadonlyMap<string, string>
   /** Secrets Manager secrets the timeline shows read with an execution role's credentials, by name. */
   secretsRead: string[]
   /** Environment variables that hold the secret of an access key found next to them. */
@@ -251,29 +256,17 @@ export function recommend(input: AdviceInput): RecommendationView[] {
 
   // Per key: rotating another user's key leaves these as they were. A key an earlier snapshot
   // found and the newest does not was leaked all the same.
-  const keys = [
-    ...new Set(
-      input.functions.flatMap((f) => [
-        ...f.accessKeyIds.filter((k) => !input.journal.keyFates.has(k)).map((k) => `${k} (${f.label})`),
-        ...f.earlierAccessKeyIds
-          .filter((k) => !input.journal.keyFates.has(k.accessKeyId))
-          .map(
-            (k) =>
-              `${k.accessKeyId} (${f.label}: found by evidence set ${k.set}, not by its newest snapshot ${f.evidenceSet})`,
-          ),
-      ]),
-    ),
-  ]
-  if (keys.length) {
-    add(
-      1,
-      `Rotate the long-term access key${keys.length === 1 ? '' : 's'} found in the environment`,
-      'Access keys (AKIA…) do not expire. Rotation creates a new key and deactivates the old one; delete the old key (--delete-old) once its users have moved.',
-      keys,
-      'fir creds rotate-key --user <user> --access-key <id>',
-    )
-  }
-
+  const envKeys = input.functions.flatMap((f) => [
+    ...f.accessKeyIds
+      .filter((k) => !input.journal.keyFates.has(k))
+      .map((k) => ({ id: k, text: `${k} (${f.label})` })),
+    ...f.earlierAccessKeyIds
+      .filter((k) => !input.journal.keyFates.has(k.accessKeyId))
+      .map((k) => ({
+        id: k.accessKeyId,
+        text: `${k.accessKeyId} (${f.label}: found by evidence set ${k.set}, not by its newest snapshot ${f.evidenceSet})`,
+      })),
+  ])
   // Rotated by fir when a rotate-key of the key's user was applied (the journal names the user:
   // `<user ARN>#<key id>`, or the user ARN alone in older journals).
   const rotatedUsers = new Set(
@@ -282,36 +275,83 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     ),
   )
   const attackerKeys = input.keysFromStolenAddress.filter((k) => !k.userName || !rotatedUsers.has(k.userName))
-  if (attackerKeys.length) {
-    const one = attackerKeys.length === 1
-    add(
-      1,
-      `Rotate the long-term access key${one ? '' : 's'} used from the address that used the stolen role credentials`,
-      `Whoever used the execution role’s credentials outside Lambda also signed calls with ${one ? 'this key' : 'these keys'} from the same address. Access keys (AKIA…) do not expire and revoking the role’s sessions does not touch them. Rotation creates a new key and deactivates the old one; then find how ${one ? 'it' : 'they'} leaked (build logs, repositories, laptops).`,
-      attackerKeys.map(
-        (k) => `${k.accessKeyId}${k.userName ? ` (user ${k.userName})` : ''} from ${k.sourceIps.join(', ')}`,
-      ),
-      `fir creds rotate-key --user ${attackerKeys[0]!.userName ?? '<user>'} --access-key ${attackerKeys[0]!.accessKeyId}`,
-    )
-  }
-
   // The long-term keys that signed the flagged calls themselves (an IAM user's key, say, that opened
   // the function to the public): whoever made them holds the key, and nothing the case did to the
   // function or its role touches it.
   const flaggedKeys = (input.keysOfFlaggedCalls ?? []).filter(
     (k) => !input.journal.keyFates.has(k.accessKeyId) && !(k.userName && rotatedUsers.has(k.userName)),
   )
-  if (flaggedKeys.length) {
-    const one = flaggedKeys.length === 1
+  // One key, one recommendation: a key several findings ask to rotate (found in the environment,
+  // used from the stolen credentials' address, signing flagged calls) is asked once, in the first
+  // of these that names it, with every reason; its user, where the timeline names it, fills the
+  // command.
+  const userOf = new Map(input.keyUsers ?? [])
+  for (const k of [...attackerKeys, ...flaggedKeys]) if (k.userName) userOf.set(k.accessKeyId, k.userName)
+  const rotateKey = (ids: readonly string[]) => {
+    const one = [...new Set(ids)]
+    return one.length === 1
+      ? `fir creds rotate-key --user ${userOf.get(one[0]!) ?? '<user>'} --access-key ${one[0]}`
+      : 'fir creds rotate-key --user <user> --access-key <id>'
+  }
+  const envIds = new Set(envKeys.map((k) => k.id))
+  const stolenHere = attackerKeys.filter((k) => envIds.has(k.accessKeyId))
+  const stolenOnly = attackerKeys.filter((k) => !envIds.has(k.accessKeyId))
+  const stolenIds = new Set(stolenOnly.map((k) => k.accessKeyId))
+  const flaggedIn = (ids: ReadonlySet<string>) => flaggedKeys.filter((k) => ids.has(k.accessKeyId))
+  const flaggedOnly = flaggedKeys.filter((k) => !envIds.has(k.accessKeyId) && !stolenIds.has(k.accessKeyId))
+  const stolenText = (k: (typeof attackerKeys)[number]) =>
+    `${k.accessKeyId}${k.userName ? ` (user ${k.userName})` : ''} from ${k.sourceIps.join(', ')}`
+  const flaggedText = (k: FlaggedKey) =>
+    `${k.accessKeyId}${k.userName ? ` (user ${k.userName})` : ''}${k.sourceIps.length ? ` from ${k.sourceIps.join(', ')}` : ''}: ${k.findings.join('; ')}`
+  const stolenWhy = (n: number) =>
+    `Whoever used the execution role’s credentials outside Lambda also signed calls with ${n === 1 ? 'this key' : 'these keys'} from the same address.`
+  const flaggedWhy = (n: number) =>
+    `The timeline shows ${n === 1 ? 'this key' : 'these keys'} signing calls a detection flagged high or critical.`
+  /** The reasons the other findings give for keys a recommendation takes in. */
+  const alsoWhy = (stolen: readonly unknown[], flagged: readonly FlaggedKey[]) =>
+    [
+      ...(stolen.length ? [stolenWhy(stolen.length)] : []),
+      ...(flagged.length
+        ? [
+            `${flaggedWhy(flagged.length)} Unless the calls were ${flagged.length === 1 ? 'that user’s' : 'their users’'} own approved work, whoever made them holds ${flagged.length === 1 ? 'it' : 'them'}.`,
+          ]
+        : []),
+    ]
+      .map((t) => ` ${t}`)
+      .join('')
+
+  if (envKeys.length) {
+    const keys = [...new Set(envKeys.map((k) => k.text))]
+    const flagged = flaggedIn(envIds)
+    add(
+      1,
+      `Rotate the long-term access key${keys.length === 1 ? '' : 's'} found in the environment`,
+      `Access keys (AKIA…) do not expire. Rotation creates a new key and deactivates the old one; delete the old key (--delete-old) once its users have moved.${alsoWhy(stolenHere, flagged)}`,
+      [...keys, ...stolenHere.map(stolenText), ...flagged.map(flaggedText)],
+      rotateKey(envKeys.map((k) => k.id)),
+    )
+  }
+
+  if (stolenOnly.length) {
+    const one = stolenOnly.length === 1
+    const flagged = flaggedIn(stolenIds)
+    add(
+      1,
+      `Rotate the long-term access key${one ? '' : 's'} used from the address that used the stolen role credentials`,
+      `${stolenWhy(stolenOnly.length)} Access keys (AKIA…) do not expire and revoking the role’s sessions does not touch them. Rotation creates a new key and deactivates the old one; then find how ${one ? 'it' : 'they'} leaked (build logs, repositories, laptops).${alsoWhy([], flagged)}`,
+      [...stolenOnly.map(stolenText), ...flagged.map(flaggedText)],
+      rotateKey([stolenOnly[0]!.accessKeyId]),
+    )
+  }
+
+  if (flaggedOnly.length) {
+    const one = flaggedOnly.length === 1
     add(
       1,
       `Cut off the long-term access key${one ? '' : 's'} that made the flagged calls`,
-      `The timeline shows ${one ? 'this key' : 'these keys'} signing calls a detection flagged high or critical. Access keys (AKIA…) do not expire, and containing the function or revoking its role’s sessions does not touch ${one ? 'it' : 'them'}. Unless the calls were that user’s own approved work, rotate ${one ? 'it' : 'each'} (a new key is made and the old one deactivated; --no-replace only deactivates), then find how ${one ? 'it' : 'they'} leaked.`,
-      flaggedKeys.map(
-        (k) =>
-          `${k.accessKeyId}${k.userName ? ` (user ${k.userName})` : ''}${k.sourceIps.length ? ` from ${k.sourceIps.join(', ')}` : ''}: ${k.findings.join('; ')}`,
-      ),
-      `fir creds rotate-key --user ${flaggedKeys[0]!.userName ?? '<user>'} --access-key ${flaggedKeys[0]!.accessKeyId}`,
+      `${flaggedWhy(flaggedOnly.length)} Access keys (AKIA…) do not expire, and containing the function or revoking its role’s sessions does not touch ${one ? 'it' : 'them'}. Unless the calls were that user’s own approved work, rotate ${one ? 'it' : 'each'} (a new key is made and the old one deactivated; --no-replace only deactivates), then find how ${one ? 'it' : 'they'} leaked.`,
+      flaggedOnly.map(flaggedText),
+      rotateKey([flaggedOnly[0]!.accessKeyId]),
     )
   }
 

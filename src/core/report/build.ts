@@ -1252,6 +1252,7 @@ export async function buildReportModel(
     chainedAssumeRoles: scan.chainedAssumeRoles,
     keysFromStolenAddress: scan.keysFromStolenAddress,
     keysOfFlaggedCalls: scan.keysOfFlaggedCalls,
+    keyUsers: new Map(scan.watchedKeyUse.flatMap((k) => (k.userName ? [[k.accessKeyId, k.userName]] : []))),
     sweeps: sweeps.followUps,
     accessOpened: scan.accessOpened,
   }

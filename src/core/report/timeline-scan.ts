@@ -219,6 +219,8 @@ export interface WatchedKeyUse {
   sourceIps: string[]
   /** Names of the write calls it made that succeeded, in order of first use. */
   changes: string[]
+  /** The IAM user the key belongs to, from the caller of a call it signed; null when none says. */
+  userName: string | null
 }
 
 /**
@@ -517,6 +519,7 @@ export async function scanTimeline(
         lastMs: 0,
         ips: new Map<string, number>(),
         changes: new Set<string>(),
+        userName: null as string | null,
       },
     ]),
   )
@@ -730,6 +733,7 @@ export async function scanTimeline(
         keyUse.lastMs = Math.max(keyUse.lastMs, ms)
         const ip = sourceIp || 'not recorded'
         keyUse.ips.set(ip, (keyUse.ips.get(ip) ?? 0) + 1)
+        keyUse.userName ??= longTermKeyOf(event)?.userName ?? null
       }
       // Rank (lower is shown first): findings by level (0–4); fir's own changes (5); changes by
       // a person or workload, not an AWS service (6); their failed or denied calls (7). Those
@@ -860,6 +864,7 @@ export async function scanTimeline(
       .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
       .map(([ip, n]) => `${ip} (${n})`),
     changes: [...k.changes],
+    userName: k.userName,
   }))
   scan.accessOpened = [...accessOpened.values()].sort((a, b) => a.time.localeCompare(b.time))
   scan.measuresUndone = [...measuresUndone.values()].sort((a, b) => a.time.localeCompare(b.time))

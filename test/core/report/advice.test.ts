@@ -734,6 +734,58 @@ describe('access keys and their secrets in the environment', () => {
     )
   })
 
+  it('asks once to rotate a key found in the environment that also signed flagged calls, with both reasons and its user', () => {
+    // Before: "Rotate the long-term access key found in the environment" (fir creds rotate-key
+    // --user <user> --access-key <id>) and "Cut off the long-term access key that made the flagged
+    // calls" (--user invoice-uploader --access-key AKIA…INVOICE): two recommendations, one key.
+    const flagged = {
+      accessKeyId: KEY,
+      userName: 'invoice-uploader',
+      sourceIps: ['198.51.100.77'],
+      findings: ['Lambda Function Policy Opened To Everyone'],
+    }
+    const recs = recommend({ ...input([]), functions: [fn], keysOfFlaggedCalls: [flagged] })
+    const keyRecs = recs.filter((r) => r.command?.startsWith('fir creds rotate-key'))
+    expect(keyRecs).toEqual([
+      expect.objectContaining({
+        priority: 1,
+        title: 'Rotate the long-term access key found in the environment',
+        because: [
+          `${KEY} (invoice-export)`,
+          `${KEY} (user invoice-uploader) from 198.51.100.77: Lambda Function Policy Opened To Everyone`,
+        ],
+        command: `fir creds rotate-key --user invoice-uploader --access-key ${KEY}`,
+      }),
+    ])
+    expect(keyRecs[0]!.detail).toContain(
+      'The timeline shows this key signing calls a detection flagged high or critical.',
+    )
+    // Used from the stolen credentials' address too: still one, saying so.
+    const stolen = recommend({
+      ...input([]),
+      functions: [fn],
+      keysFromStolenAddress: [
+        { accessKeyId: KEY, userName: 'invoice-uploader', sourceIps: ['203.0.113.45'] },
+      ],
+    }).filter((r) => r.command?.startsWith('fir creds rotate-key'))
+    expect(stolen.map((r) => [r.title, r.command])).toEqual([
+      [
+        'Rotate the long-term access key found in the environment',
+        `fir creds rotate-key --user invoice-uploader --access-key ${KEY}`,
+      ],
+    ])
+    expect(stolen[0]!.detail).toContain('also signed calls with this key from the same address')
+    // Its user known from any call it signed in the timeline fills the command; unknown, the key does.
+    const used = recommend({ ...input([]), functions: [fn], keyUsers: new Map([[KEY, 'invoice-uploader']]) })
+    expect(used.find((r) => r.title.startsWith('Rotate the long-term'))?.command).toBe(
+      `fir creds rotate-key --user invoice-uploader --access-key ${KEY}`,
+    )
+    expect(
+      recommend({ ...input([]), functions: [fn] }).find((r) => r.title.startsWith('Rotate the long-term'))
+        ?.command,
+    ).toBe(`fir creds rotate-key --user <user> --access-key ${KEY}`)
+  })
+
   it('does not ask to rotate the secret of a key the case rotated, and says it is handled', () => {
     // Before (the leaked-key drill): "Now: Rotate the secret values found in the environment of
     // invoice-export (1)" and "Secrets were not rotated" for the secret of the key just rotated.

@@ -278,6 +278,7 @@ describe('what the timeline says the execution role’s credentials did', () => 
         last: '2026-11-27T03:04:00.000Z',
         sourceIps: ['203.0.113.45 (3)', '52.94.76.10 (1)'],
         changes: ['UpdateFunctionCode'],
+        userName: 'ci',
       },
       {
         accessKeyId: 'AKIAIOSFODNN7UNUSED1',
@@ -287,6 +288,7 @@ describe('what the timeline says the execution role’s credentials did', () => 
         last: null,
         sourceIps: [],
         changes: [],
+        userName: null,
       },
     ])
     // Its changes and failures are key events, named as the key's; its reads are only counted
