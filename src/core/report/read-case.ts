@@ -33,7 +33,9 @@ export interface RawEvidenceSet {
   sealedSeq: number
   /**
    * Why the set is not as the journal sealed it (its folder or manifest missing or changed, or its
-   * summary.json or findings.json: readSealedManifest, readSealedFile), or null when it is.
+   * summary.json or findings.json: readSealedManifest, readSealedFile), or null when it is. A file
+   * not as sealed is not read: `summary` is null and `findings` empty for it, as for a set whose
+   * manifest or folder is not as sealed.
    */
   notAsSealed: string | null
 }
@@ -64,19 +66,47 @@ async function readJsonFile(path: string, problems: string[], label: string): Pr
   }
 }
 
-/** Why a sealed set is not as sealed (the reason of the refusal a command would give), or null. */
-async function notAsSealed(
+/** The reason of the refusal a command would give for sealed evidence not as sealed. */
+function refusal(err: unknown): string {
+  return err instanceof SealedEvidenceChangedError ? `${err.rel}: ${err.why}` : (err as Error).message
+}
+
+/**
+ * summary.json and findings.json of a set the journal sealed, each read only as sealed (its
+ * manifest as sealed, the file as that manifest lists it: readSealedManifest, readSealedFile), and
+ * why any part is not; what is not as sealed is not read.
+ */
+async function readSealedSet(
   dir: string,
   set: { name: string; manifestSha256: string; seq: number },
-): Promise<string | null> {
+  problems: string[],
+): Promise<{ summary: unknown; findings: unknown; notAsSealed: string | null }> {
+  let sealed: Awaited<ReturnType<typeof readSealedManifest>>
   try {
-    const sealed = await readSealedManifest(dir, set)
-    for (const rel of ['summary.json', 'findings.json'])
-      await readSealedFile(dir, set.name, sealed.manifest, rel, sealed.dir)
-    return null
+    sealed = await readSealedManifest(dir, set)
   } catch (err) {
-    return err instanceof SealedEvidenceChangedError ? `${err.rel}: ${err.why}` : (err as Error).message
+    return { summary: undefined, findings: undefined, notAsSealed: refusal(err) }
   }
+  const changed: string[] = []
+  const read = async (rel: string): Promise<unknown> => {
+    let bytes: Buffer | undefined
+    try {
+      bytes = await readSealedFile(dir, set.name, sealed.manifest, rel, sealed.dir)
+    } catch (err) {
+      changed.push(refusal(err))
+      return undefined
+    }
+    if (bytes === undefined) return undefined
+    try {
+      return JSON.parse(bytes.toString('utf8'))
+    } catch (err) {
+      problems.push(`${EVIDENCE_DIR}/${set.name}/${rel} could not be read: ${(err as Error).message}`)
+      return undefined
+    }
+  }
+  const summary = await read('summary.json')
+  const findings = await read('findings.json')
+  return { summary, findings, notAsSealed: changed.length ? changed.join('; ') : null }
 }
 
 /** Reads case.json, the journal, every sealed evidence set and the timeline's small files. */
@@ -121,16 +151,31 @@ export async function readCase(dir: string): Promise<RawCase> {
     if (manifest === undefined && !(await exists(join(setDir, MANIFEST_FILE)))) {
       problems.push(`${EVIDENCE_DIR}/${name}/${MANIFEST_FILE} is missing`)
     }
+    // A seal that journaled its manifest's SHA-256 is read only as sealed; an older one as it is.
     const listed = new Set(asArray(manifest?.files).map((f) => (f as { path?: string })?.path))
-    const summary = listed.has('summary.json')
-      ? await readJsonFile(join(setDir, 'summary.json'), problems, `${EVIDENCE_DIR}/${name}/summary.json`)
-      : undefined
-    const findings = listed.has('findings.json')
-      ? await readJsonFile(join(setDir, 'findings.json'), problems, `${EVIDENCE_DIR}/${name}/findings.json`)
-      : undefined
+    const { summary, findings, notAsSealed } =
+      sha !== null
+        ? await readSealedSet(dir, { name, manifestSha256: sha, seq }, problems)
+        : {
+            summary: listed.has('summary.json')
+              ? await readJsonFile(
+                  join(setDir, 'summary.json'),
+                  problems,
+                  `${EVIDENCE_DIR}/${name}/summary.json`,
+                )
+              : undefined,
+            findings: listed.has('findings.json')
+              ? await readJsonFile(
+                  join(setDir, 'findings.json'),
+                  problems,
+                  `${EVIDENCE_DIR}/${name}/findings.json`,
+                )
+              : undefined,
+            notAsSealed: null,
+          }
     sets.push({
       name,
-      notAsSealed: sha === null ? null : await notAsSealed(dir, { name, manifestSha256: sha, seq }),
+      notAsSealed,
       manifest: manifest && typeof manifest === 'object' ? manifest : null,
       manifestSha256: sha,
       summary:

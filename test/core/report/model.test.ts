@@ -336,6 +336,35 @@ describe('report of a case that went through snapshot, contain and timeline', ()
     expect(changed.summary.headline).toContain(`(${other}: evidence/${other}/manifest.json: sha256 `)
   })
 
+  it('does not show the findings or facts of a sealed file changed since, as though sealed', async () => {
+    // Before: a finding added to a sealed set's findings.json made the status Unknown ("cannot say
+    // what it held"), and §4 listed the forged finding with the others, unmarked.
+    const c = await buildSampleCase({ parent: await tempDir(), timeline: false, notes: false })
+    const [set] = (await readdir(join(c.dir, 'evidence'))).filter((n) => !n.startsWith('.'))
+    const file = join(c.dir, 'evidence', set!, 'findings.json')
+    const findings = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>[]
+    await writeFile(file, JSON.stringify([...findings, { ...findings[0], title: 'Forged snapshot finding' }]))
+    const model = await buildReportModel(c.dir, { verify: false })
+    expect(model.summary.status.code).toBe('unknown')
+    expect(model.summary.headline).toContain(`(${set}: evidence/${set}/findings.json: sha256 `)
+    expect(JSON.stringify(model.findings)).not.toContain('Forged snapshot finding')
+    expect(model.findings.absentReason).toContain(
+      'No findings could be read: the evidence sealed in this case is missing or changed',
+    )
+    // Its summary.json is as sealed: the function's facts are still shown.
+    expect(model.scope.functions.map((f) => f.name)).toEqual(['orders-api'])
+    // A changed summary.json is not read either: no facts from it.
+    const d = await buildSampleCase({ parent: await tempDir(), timeline: false, notes: false })
+    const [other] = (await readdir(join(d.dir, 'evidence'))).filter((n) => !n.startsWith('.'))
+    const summaryFile = join(d.dir, 'evidence', other!, 'summary.json')
+    await writeFile(summaryFile, (await readFile(summaryFile, 'utf8')).replaceAll('orders-api', 'forged-api'))
+    const changed = await buildReportModel(d.dir, { verify: false })
+    expect(JSON.stringify(changed.scope)).not.toContain('forged-api')
+    expect(changed.scope.absentReason).toMatch(
+      /^No function facts are known: the evidence sealed in this case is missing or changed/,
+    )
+  })
+
   it('says sessions are revoked after a denied restore, and not after a restore that met someone else’s change', async () => {
     // Before: a conflict (the revocation policy changed by hand) still read "Sessions revoked: yes";
     // the report's status, reading the same journal, said the measure was not in force.
