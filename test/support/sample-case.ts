@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { createWriteStream } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+import { appendFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CaseHandle } from '../../src/core/case/case-folder.js'
 import { recordArtifact } from '../../src/core/case/evidence-store.js'
@@ -1458,6 +1458,25 @@ async function writeTimeline(
     await recordArtifact(handle.dir, handle.journal, rel)
   }
   return times.length
+}
+
+/**
+ * Records a case file written again by a test (`case.artifact`, as a timeline run records what it
+ * writes): the report goes by a timeline file only as fir recorded it.
+ */
+export async function recordCaseFile(caseDir: string, rel: string): Promise<void> {
+  const handle = await CaseHandle.open(caseDir)
+  try {
+    await recordArtifact(handle.dir, handle.journal, rel)
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Adds lines to the case's timeline/events.jsonl and records the file again (recordCaseFile). */
+export async function addTimelineEvents(caseDir: string, lines: string): Promise<void> {
+  await appendFile(join(caseDir, 'timeline', 'events.jsonl'), lines)
+  await recordCaseFile(caseDir, 'timeline/events.jsonl')
 }
 
 /** An account the sample sweep reaches besides the case's own. */

@@ -28,6 +28,11 @@ export interface AdviceInput {
    * (`snap-1: evidence/snap-1/: it is missing …`); none when every set is as sealed.
    */
   evidenceNotAsSealed?: string[]
+  /**
+   * The recorded timeline files no longer what fir recorded, in words (`timeline/events.jsonl:
+   * sha256 …, recorded as …`); none when every one is as recorded.
+   */
+  timelineNotAsRecorded?: string[]
   timelinePresent: boolean
   /** A timeline was collected and recorded, and its events file is gone since. */
   timelineMissing?: boolean
@@ -220,7 +225,18 @@ export function recommend(input: AdviceInput): RecommendationView[] {
       ['sealed evidence missing or changed'],
       `fir case verify${input.caseDir ? ` --case ${shellArg(input.caseDir)}` : ''}`,
     )
-  } else if (!input.snapshotPresent) {
+  }
+  const changed = input.timelineNotAsRecorded ?? []
+  if (changed.length) {
+    add(
+      1,
+      'Preserve the case and find out who changed its recorded timeline',
+      `The timeline recorded in this case was changed after fir recorded it (${changed.join('; ')}): this report cannot say what fir collected, nor rest its status on it. Keep the case as it is, investigate who changed it, and to go on start a new case (fir case init) and collect the timeline again.`,
+      ['recorded timeline changed'],
+      `fir case verify${input.caseDir ? ` --case ${shellArg(input.caseDir)}` : ''}`,
+    )
+  }
+  if (!lost.length && !input.snapshotPresent) {
     add(
       1,
       'Seal evidence of the function before changing it further',

@@ -63,7 +63,7 @@ import {
   type RiskyPermission,
   type RoleFacts,
 } from './model.js'
-import { EVENTS_FILE, readCase } from './read-case.js'
+import { EVENTS_FILE, notAsRecorded, readCase, TIMELINE_FINDINGS_FILE } from './read-case.js'
 import { reportSweeps } from './sweeps.js'
 import { type AccessOpened, functionRef, isFunction, scanTimeline } from './timeline-scan.js'
 
@@ -876,7 +876,35 @@ export async function buildReportModel(
   const lostText = lost.length
     ? `the evidence sealed in this case is missing or changed (${lost.join('; ')}), so this report cannot say what it held`
     : ''
-  if (lost.length) journal = { ...journal, status: statusWithoutEvidence(journal.status, lostText) }
+  // Recorded timeline files no longer what fir recorded: findings.json and summary.json are left
+  // unread (read-case), events.jsonl, the only timeline there is, is read as it is and said to be
+  // changed. Whatever rests on them is not established, as for sealed evidence.
+  const eventsChanged = scan.eventsRead
+    ? notAsRecorded(raw.artifacts, EVENTS_FILE, scan.eventsRead.sha256, scan.eventsRead.bytes)
+    : null
+  const timelineChanged = [...(eventsChanged ? [eventsChanged] : []), ...raw.timelineChanged]
+  const changedText = timelineChanged.length
+    ? `the timeline recorded in this case was changed after fir recorded it (${timelineChanged.map((c) => `${c.rel}: ${c.why}`).join('; ')}), so this report cannot say what fir collected`
+    : ''
+  const timelineChangedView = timelineChanged.length
+    ? timelineChanged
+        .map((c) =>
+          c.rel === EVENTS_FILE
+            ? `${c.rel} was changed after fir recorded it (${c.why}): the events below are what the file holds now, not necessarily what fir collected.`
+            : `${c.rel} was changed after fir recorded it (${c.why}): it was not read${c.rel === TIMELINE_FINDINGS_FILE ? ' (the findings are those the events carry)' : ''}.`,
+        )
+        .join(' ')
+    : null
+  for (const c of timelineChanged)
+    problems.push(`${c.rel} was changed after fir recorded it (${c.why}); run fir case verify`)
+  const notEstablished = [
+    ...(lost.length ? [{ text: lostText, nor: 'which ways into its functions were open' }] : []),
+    ...(changedText
+      ? [{ text: changedText, nor: 'whether calls in it undid containment or opened access' }]
+      : []),
+  ]
+  if (notEstablished.length)
+    journal = { ...journal, status: statusWithoutEvidence(journal.status, notEstablished) }
   // The sweeps' matches are marked contained by the same view the status uses.
   const sweeps = reportSweeps(recordedSweeps, functions, journal.functions, options.sweepMatchLimit ?? 100)
   const timelinePresent = raw.eventsPath !== null
@@ -1228,7 +1256,7 @@ export async function buildReportModel(
   const fnText = functions.length
     ? `Lambda function${functions.length === 1 ? '' : 's'} ${[...new Set(functions.map((f) => f.label))].join(', ')}${accounts.length ? ` in account${accounts.length === 1 ? '' : 's'} ${accounts.join(', ')}` : ''}${regions.length ? ` (${regions.join(', ')})` : ''}`
     : lostText || 'no function snapshotted yet'
-  const headline = `${asString(raw.meta.title) || raw.meta.id}: ${fnText}. ${totalFindings ? `${counted(totalFindings, 'finding')} (${byLevelText.join(', ')})` : lost.length ? 'No findings could be read from it' : 'No findings'}; ${journal.status.label.toLowerCase()}.${lost.length && functions.length ? ` Beware: ${lostText}.` : ''}`
+  const headline = `${asString(raw.meta.title) || raw.meta.id}: ${fnText}. ${totalFindings ? `${counted(totalFindings, 'finding')} (${byLevelText.join(', ')})` : lost.length ? 'No findings could be read from it' : 'No findings'}; ${journal.status.label.toLowerCase()}.${lost.length && functions.length ? ` Beware: ${lostText}.` : ''}${changedText ? ` Beware: ${changedText}.` : ''}`
 
   const firstIso = scan.firstMs === null ? null : new Date(scan.firstMs).toISOString()
   const lastIso = scan.lastMs === null ? null : new Date(scan.lastMs).toISOString()
@@ -1244,6 +1272,7 @@ export async function buildReportModel(
     keySecrets,
     snapshotPresent: raw.sets.some((s) => s.summary !== null),
     evidenceNotAsSealed: lost,
+    timelineNotAsRecorded: timelineChanged.map((c) => `${c.rel}: ${c.why}`),
     timelinePresent,
     timelineMissing,
     timelineSources,
@@ -1357,6 +1386,7 @@ export async function buildReportModel(
       eventsFileSha256: eventsArtifact?.sha256 ?? null,
       notes: asArray(ts.notes).map((n) => compactValue(n, 300)),
       conflicting,
+      changed: timelineChangedView,
       totalEvents: scan.totalEvents,
       unreadableLines: scan.unreadableLines,
       first: firstIso,
@@ -1415,15 +1445,20 @@ export async function buildReportModel(
  * report must not claim it, so it is unknown, with what the journal alone shows. Not contained and
  * restored hold whatever the snapshot showed: kept, saying what is missing.
  */
-function statusWithoutEvidence(status: ResponseStatus, lostText: string): ResponseStatus {
-  const missing = lostText.charAt(0).toUpperCase() + lostText.slice(1)
+function statusWithoutEvidence(
+  status: ResponseStatus,
+  /** What is missing or changed (`text`), and what the status cannot say without it (`nor`). */
+  reasons: readonly { text: string; nor: string }[],
+): ResponseStatus {
+  const said = reasons.map((r) => r.text).join('; ')
+  const missing = said.charAt(0).toUpperCase() + said.slice(1)
   if (status.code === 'not-contained' || status.code === 'restored')
     return { ...status, detail: `${status.detail} ${missing}.` }
   return {
     ...status,
     code: 'unknown',
     label: 'Unknown',
-    detail: `Not established: ${lostText}, nor which ways into its functions were open. From the journal alone: ${status.label.toLowerCase()}: ${status.detail}`,
+    detail: `Not established: ${reasons.map((r) => `${r.text}, nor ${r.nor}`).join('; ')}. From the journal alone: ${status.label.toLowerCase()}: ${status.detail}`,
   }
 }
 

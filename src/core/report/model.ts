@@ -413,6 +413,12 @@ export interface TimelineSection {
    * what it means in words, the eventIDs (the first few), and how many records.
    */
   conflicting: ConflictingRecords | null
+  /**
+   * The recorded timeline files (events.jsonl, findings.json, summary.json) that are no longer
+   * what fir recorded (`case.artifact`), in words, with what the report made of each: events.jsonl
+   * read and shown as it is now, the others left unread. Null when every one is as recorded.
+   */
+  changed: string | null
   totalEvents: number
   /** Lines of events.jsonl that could not be read as events. */
   unreadableLines: number

@@ -13,6 +13,7 @@ import {
 } from '../case/evidence-store.js'
 import { checkJournalText, JOURNAL_FILE, type JournalEntry } from '../case/journal.js'
 import { exists } from '../common/fs-safe.js'
+import { sha256Hex } from '../common/hash.js'
 import { asArray } from './format.js'
 
 export const TIMELINE_DIR = 'timeline'
@@ -40,6 +41,14 @@ export interface RawEvidenceSet {
   notAsSealed: string | null
 }
 
+/** A file the journal records (`case.artifact`) that is no longer what fir wrote. */
+export interface ChangedArtifact {
+  /** The case-relative path: `timeline/events.jsonl`. */
+  rel: string
+  /** `sha256 0123456789ab… (1234 bytes), recorded as …`. */
+  why: string
+}
+
 /** Everything the report reads from a case, parsed defensively: what is unreadable is named in `problems`. */
 export interface RawCase {
   dir: string
@@ -49,8 +58,15 @@ export interface RawCase {
   /** Evidence folders with no evidence.seal entry (interrupted snapshots). */
   unsealedSets: string[]
   eventsPath: string | null
+  /** timeline/findings.json, or null when it is not there or not what fir recorded. */
   timelineFindings: unknown[] | null
+  /** timeline/summary.json, or null when it is not there or not what fir recorded. */
   timelineSummary: Record<string, unknown> | null
+  /**
+   * The timeline's small recorded files (findings.json, summary.json) that are not what fir
+   * recorded: left unread. (events.jsonl is checked as the report reads it: notAsRecorded.)
+   */
+  timelineChanged: ChangedArtifact[]
   /** Latest case.artifact record per path, where the file now is (recordedArtifacts). */
   artifacts: Map<string, RecordedArtifact>
   problems: string[]
@@ -69,6 +85,24 @@ async function readJsonFile(path: string, problems: string[], label: string): Pr
 /** The reason of the refusal a command would give for sealed evidence not as sealed. */
 function refusal(err: unknown): string {
   return err instanceof SealedEvidenceChangedError ? `${err.rel}: ${err.why}` : (err as Error).message
+}
+
+/**
+ * Why a file the journal records is not what fir wrote (`sha256` and `bytes` as read now), or null
+ * when it is, or when the journal does not record it.
+ */
+export function notAsRecorded(
+  artifacts: ReadonlyMap<string, RecordedArtifact>,
+  rel: string,
+  sha256: string,
+  bytes: number,
+): ChangedArtifact | null {
+  const want = artifacts.get(rel)
+  if (!want || want.sha256 === sha256) return null
+  return {
+    rel,
+    why: `sha256 ${sha256.slice(0, 12)}… (${bytes} bytes), recorded as ${want.sha256.slice(0, 12)}… (${want.bytes} bytes)`,
+  }
 }
 
 /**
@@ -107,6 +141,39 @@ async function readSealedSet(
   const summary = await read('summary.json')
   const findings = await read('findings.json')
   return { summary, findings, notAsSealed: changed.length ? changed.join('; ') : null }
+}
+
+/**
+ * A small recorded timeline file, parsed, when it is what fir recorded; one changed since is named
+ * in `changed` and not read (undefined, as a file that is not there).
+ */
+async function readRecordedJson(
+  dir: string,
+  rel: string,
+  artifacts: ReadonlyMap<string, RecordedArtifact>,
+  problems: string[],
+  changed: ChangedArtifact[],
+): Promise<unknown> {
+  const path = join(dir, rel)
+  if (!(await exists(path))) return undefined
+  let bytes: Buffer
+  try {
+    bytes = await readFile(path)
+  } catch (err) {
+    problems.push(`${rel} could not be read: ${(err as Error).message}`)
+    return undefined
+  }
+  const change = notAsRecorded(artifacts, rel, sha256Hex(bytes), bytes.length)
+  if (change) {
+    changed.push(change)
+    return undefined
+  }
+  try {
+    return JSON.parse(bytes.toString('utf8'))
+  } catch (err) {
+    problems.push(`${rel} could not be read: ${(err as Error).message}`)
+    return undefined
+  }
 }
 
 /** Reads case.json, the journal, every sealed evidence set and the timeline's small files. */
@@ -197,15 +264,20 @@ export async function readCase(dir: string): Promise<RawCase> {
   }
 
   const eventsPath = join(dir, EVENTS_FILE)
-  const timelineFindingsRaw = await readJsonFile(
-    join(dir, TIMELINE_FINDINGS_FILE),
-    problems,
+  const timelineChanged: ChangedArtifact[] = []
+  const timelineFindingsRaw = await readRecordedJson(
+    dir,
     TIMELINE_FINDINGS_FILE,
-  )
-  const timelineSummaryRaw = await readJsonFile(
-    join(dir, TIMELINE_SUMMARY_FILE),
+    artifacts,
     problems,
+    timelineChanged,
+  )
+  const timelineSummaryRaw = await readRecordedJson(
+    dir,
     TIMELINE_SUMMARY_FILE,
+    artifacts,
+    problems,
+    timelineChanged,
   )
   return {
     dir,
@@ -219,6 +291,7 @@ export async function readCase(dir: string): Promise<RawCase> {
       timelineSummaryRaw && typeof timelineSummaryRaw === 'object' && !Array.isArray(timelineSummaryRaw)
         ? (timelineSummaryRaw as Record<string, unknown>)
         : null,
+    timelineChanged,
     artifacts,
     problems,
   }

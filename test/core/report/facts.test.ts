@@ -8,7 +8,7 @@ import { renderReport } from '../../../src/core/report/render.js'
 import type { FunctionSummary } from '../../../src/core/snapshot/types.js'
 import { tempDir } from '../../support/cli.js'
 import { nothingFound } from '../../support/function-summary.js'
-import { buildSampleCase } from '../../support/sample-case.js'
+import { buildSampleCase, recordCaseFile } from '../../support/sample-case.js'
 
 /**
  * What a responder reads in the report must be true and never blank: an empty cell reads like a
@@ -387,6 +387,8 @@ describe('other values that could be blank', () => {
     const sample = await buildSampleCase({ parent: await tempDir(), events: 10, notes: false })
     await writeFile(join(sample.dir, 'timeline', 'events.jsonl'), '')
     await writeFile(join(sample.dir, 'timeline', 'findings.json'), '[]')
+    for (const rel of ['timeline/events.jsonl', 'timeline/findings.json'])
+      await recordCaseFile(sample.dir, rel)
     const model = await buildReportModel(sample.dir, { verify: false })
     expect(model.summary.firstDetectionAbsent).toBe('none: the timeline holds no event')
     const { md, html } = await renderBoth(model)
@@ -413,6 +415,7 @@ describe('the timeline window', () => {
     summary.startedAt = '2026-11-28T23:55:28.400Z'
     summary.finishedAt = '2026-11-28T23:55:31.000Z'
     await writeFile(path, JSON.stringify(summary))
+    await recordCaseFile(sample.dir, 'timeline/summary.json')
     const model = await buildReportModel(sample.dir, {
       verify: false,
       now: new Date('2026-12-01T08:00:00Z'),
@@ -432,6 +435,7 @@ describe('the timeline window', () => {
     // A long run (hours over an S3 trail) says when it started and when it finished.
     summary.finishedAt = '2026-11-29T02:10:00.000Z'
     await writeFile(path, JSON.stringify(summary))
+    await recordCaseFile(sample.dir, 'timeline/summary.json')
     const long = await buildReportModel(sample.dir, { verify: false })
     expect(long.scope.window!.text).toBe(
       '2026-11-21 23:55:28 UTC → now (2026-11-28 23:55:28 UTC, when the timeline started; it finished 2026-11-29 02:10:00 UTC)',
@@ -451,6 +455,7 @@ describe('the timeline window', () => {
     summary.startedAt = '2026-11-28T23:55:28.400Z'
     summary.finishedAt = '2026-11-28T23:55:31.000Z'
     await writeFile(path, JSON.stringify(summary))
+    await recordCaseFile(sample.dir, 'timeline/summary.json')
     const events = join(sample.dir, 'timeline', 'events.jsonl')
     const lines = (await readFile(events, 'utf8')).trim().split('\n')
     const future = (time: string, id: string) => JSON.stringify({ ...JSON.parse(lines[0]!), id, time })
@@ -458,6 +463,7 @@ describe('the timeline window', () => {
       events,
       `${[...lines, future('9999-12-31T23:59:59.000Z', 'f-1'), future('+275760-09-13T00:00:00.000Z', 'f-2')].join('\n')}\n`,
     )
+    await recordCaseFile(sample.dir, 'timeline/events.jsonl')
     const model = await buildReportModel(sample.dir, { verify: false })
     const after =
       '2 events are dated after the timeline ran (2026-11-28 23:55:31 UTC), the latest +275760-09-13 00:00:00 UTC: a wrong clock or a forged record'
@@ -469,6 +475,7 @@ describe('the timeline window', () => {
     // A window whose end lies far ahead says so beside its end.
     summary.window.until = '9999-12-31T23:59:59.000Z'
     await writeFile(path, JSON.stringify(summary))
+    await recordCaseFile(sample.dir, 'timeline/summary.json')
     const closed = await buildReportModel(sample.dir, { verify: false })
     expect(closed.scope.window!.text).toBe(`2026-11-21 23:55:28 UTC → 9999-12-31 23:59:59 UTC (${after})`)
   })

@@ -18,7 +18,7 @@ import {
 } from '../../../src/core/report/render.js'
 import { collectTimeline } from '../../../src/core/timeline/collect.js'
 import { tempDir } from '../../support/cli.js'
-import { buildSampleCase, type SampleCase } from '../../support/sample-case.js'
+import { addTimelineEvents, buildSampleCase, type SampleCase } from '../../support/sample-case.js'
 import { timelineContext } from '../timeline/context.js'
 
 /** Cells of a Markdown table row, split on pipes that are not escaped. */
@@ -336,6 +336,50 @@ describe('report of a case that went through snapshot, contain and timeline', ()
     expect(changed.summary.headline).toContain(`(${other}: evidence/${other}/manifest.json: sha256 `)
   })
 
+  it('says a recorded timeline file changed since fir recorded it, and does not rest the status on it', async () => {
+    // Before: a line cut out of timeline/events.jsonl (case verify: changed, exit 3) and the report
+    // still said "Status: Contained", went by the edited file and warned only in §7 Verification.
+    const c = await buildSampleCase({ parent: await tempDir(), notes: false })
+    const events = join(c.dir, 'timeline', 'events.jsonl')
+    const lines = (await readFile(events, 'utf8')).split('\n').filter(Boolean)
+    await writeFile(events, `${lines.slice(0, -1).join('\n')}\n`)
+    const model = await buildReportModel(c.dir, { verify: false })
+    expect(model.summary.status.code).toBe('unknown')
+    expect(model.summary.status.detail).toMatch(
+      /^Not established: the timeline recorded in this case was changed after fir recorded it \(timeline\/events\.jsonl: sha256 [0-9a-f]{12}… \(\d+ bytes\), recorded as [0-9a-f]{12}… \(\d+ bytes\)\), so this report cannot say what fir collected, nor whether calls in it undid containment or opened access\. From the journal alone: contained:/,
+    )
+    expect(model.summary.headline).toMatch(
+      /Beware: the timeline recorded in this case was changed after fir recorded it \(timeline\/events\.jsonl: /,
+    )
+    expect(model.timeline.changed).toMatch(
+      /^timeline\/events\.jsonl was changed after fir recorded it \(.*\): the events below are what the file holds now/,
+    )
+    expect(model.readProblems).toContainEqual(expect.stringMatching(/^timeline\/events\.jsonl was changed/))
+    expect(model.recommendations.items[0]).toMatchObject({
+      priorityLabel: 'Now',
+      title: 'Preserve the case and find out who changed its recorded timeline',
+      command: `fir case verify --case ${c.dir}`,
+    })
+    expect(await renderReport(model, { format: 'md' })).toContain(
+      '**Changed since fir recorded it.** timeline/events.jsonl',
+    )
+    // A forged finding in timeline/findings.json is not read: the findings are the events' own.
+    const d = await buildSampleCase({ parent: await tempDir(), notes: false })
+    const findingsFile = join(d.dir, 'timeline', 'findings.json')
+    const findings = JSON.parse(await readFile(findingsFile, 'utf8')) as Record<string, unknown>[]
+    await writeFile(
+      findingsFile,
+      JSON.stringify([...findings, { ...findings[0], rule: 'forged', title: 'Forged finding' }]),
+    )
+    const forged = await buildReportModel(d.dir, { verify: false })
+    expect(forged.summary.status.code).toBe('unknown')
+    expect(forged.timeline.changed).toMatch(
+      /^timeline\/findings\.json was changed after fir recorded it \(.*\): it was not read \(the findings are those the events carry\)\.$/,
+    )
+    expect(JSON.stringify(forged.findings)).not.toContain('Forged finding')
+    expect(forged.findings.total).toBeGreaterThan(0)
+  })
+
   it('does not show the findings or facts of a sealed file changed since, as though sealed', async () => {
     // Before: a finding added to a sealed set's findings.json made the status Unknown ("cannot say
     // what it held"), and §4 listed the forged finding with the others, unmarked.
@@ -589,7 +633,7 @@ describe('report of a case that holds little', () => {
         },
       ],
     })
-    await appendFile(join(sample.dir, 'timeline', 'events.jsonl'), `${opened}\n`)
+    await addTimelineEvents(sample.dir, `${opened}\n`)
     const after = await buildReportModel(sample.dir)
     expect(after.summary.status.code).not.toBe('contained')
     expect(after.summary.status.detail).toContain(
@@ -618,15 +662,12 @@ describe('report of a case that holds little', () => {
     const before = await buildReportModel(sample.dir)
     expect(before.summary.status.code).toBe('contained')
     // The snapshotted function itself, by name and by ARN: its snapshot says what is open.
-    await appendFile(
-      join(sample.dir, 'timeline', 'events.jsonl'),
+    await addTimelineEvents(
+      sample.dir,
       `${event('same-1', 'us-east-1', 'orders-api')}\n${event('same-2', 'eu-west-1', sample.functionArn)}\n`,
     )
     expect((await buildReportModel(sample.dir)).summary.status.code).toBe('contained')
-    await appendFile(
-      join(sample.dir, 'timeline', 'events.jsonl'),
-      `${event('other-region', 'eu-west-1', 'orders-api')}\n`,
-    )
+    await addTimelineEvents(sample.dir, `${event('other-region', 'eu-west-1', 'orders-api')}\n`)
     const after = await buildReportModel(sample.dir)
     expect(after.summary.status.code).toBe('partially-contained')
     expect(after.summary.status.detail).toContain(
@@ -674,12 +715,11 @@ describe('report of a case that holds little', () => {
         tags: ['attack.persistence'],
       },
     ]
-    const events = join(sample.dir, 'timeline', 'events.jsonl')
     // The timeline's findings are then read from its events, these included.
     await rm(join(sample.dir, 'timeline', 'findings.json'))
     // The attacker's statement, removed by containment an hour later.
-    await appendFile(
-      events,
+    await addTimelineEvents(
+      sample.dir,
       `${event(0, {
         time: new Date(Date.now() - 3600_000).toISOString(),
         name: 'AddPermission20150331v2',
@@ -692,8 +732,8 @@ describe('report of a case that holds little', () => {
     const closedNow = 'Remove for good the public access the attacker opened'
     expect(before.recommendations.items.map((r) => r.title)).toContain(closedNow)
     // fir's own call and a denied one undo nothing.
-    await appendFile(
-      events,
+    await addTimelineEvents(
+      sample.dir,
       `${[
         event(1, {
           name: 'DeleteFunctionConcurrency20171031',
@@ -709,8 +749,8 @@ describe('report of a case that holds little', () => {
       ].join('\n')}\n`,
     )
     expect((await buildReportModel(sample.dir, { verify: false })).summary.status.code).toBe('contained')
-    await appendFile(
-      events,
+    await addTimelineEvents(
+      sample.dir,
       `${[
         event(3, {
           name: 'AddPermission20150331v2',
@@ -789,7 +829,9 @@ describe('report of a case that holds little', () => {
     const model = await buildReportModel(sample.dir)
     expect(model.timeline.unreadableLines).toBe(2)
     expect(model.timeline.totalEvents).toBe(60)
-    expect(model.readProblems.join('\n')).toMatch(/timeline\/findings.json could not be read/)
+    // Changed since fir recorded them: named, findings.json not read, the status not rested on them.
+    expect(model.readProblems.join('\n')).toMatch(/timeline\/findings.json was changed after fir recorded it/)
+    expect(model.summary.status.code).toBe('unknown')
     expect(model.readProblems.join('\n')).toMatch(/2 line\(s\) are not events/)
     // Without findings.json the timeline findings come from the events themselves.
     expect(model.findings.groups.flatMap((g) => g.items).some((f) => f.source === 'timeline')).toBe(true)
@@ -870,8 +912,8 @@ describe('writeReports', () => {
         requestParameters: { userName: user },
         responseElements: { accessKey: { accessKeyId: key, userName: user } },
       })
-    await appendFile(
-      join(sample.dir, 'timeline', 'events.jsonl'),
+    await addTimelineEvents(
+      sample.dir,
       `${[
         created(1, 'backup-admin', 'AKIAIOSFODNN7BACKDOR'),
         created(2, 'spare-admin', 'AKIAIOSFODNN7SPARE01'),
