@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { constants, readFileSync, rmSync } from 'node:fs'
 import { link, open, readdir, readFile, realpath, rm, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
-import { basename, dirname, join, resolve } from 'node:path'
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CaseLockedError } from '../../errors.js'
 import { FILE_MODE } from '../common/fs-safe.js'
@@ -222,9 +222,14 @@ export async function isLiveFirProcess(pid: unknown): Promise<boolean> {
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined)
   const [exe, ...args] = (cmdline ?? '').split('\0').filter((a) => a !== '')
   if (!exe || !/node/i.test(basename(exe))) return false
+  // The process's folder is followed before a relative script is joined to it: resolve() treats
+  // `..` as text, and `/proc/<pid>/cwd` + `../x/bin/run.js` became `/proc/<pid>/x/bin/run.js`, so a
+  // fir started as `node ../x/bin/run.js` was taken for no fir command, its lock for a stale one.
+  const cwd = await realpath(`/proc/${pid}/cwd`).catch(() => undefined)
   for (const arg of args) {
     if (arg.startsWith('-')) continue
-    const script = await realpath(resolve(`/proc/${pid}/cwd`, arg)).catch(() => undefined)
+    if (!isAbsolute(arg) && cwd === undefined) continue
+    const script = await realpath(resolve(cwd ?? '/', arg)).catch(() => undefined)
     if (!script || !/^(run|dev)\.js$/.test(basename(script)) || basename(dirname(script)) !== 'bin') continue
     const pkg = await readFile(join(dirname(dirname(script)), 'package.json'), 'utf8').catch(() => '')
     try {

@@ -5,10 +5,17 @@ import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
-import { acquireCaseLock, type CaseLock, LOCK_FILE } from '../../../src/core/case/lock.js'
+import {
+  acquireCaseLock,
+  type CaseLock,
+  caseLockState,
+  isLiveFirProcess,
+  LOCK_FILE,
+} from '../../../src/core/case/lock.js'
 import { isTemporaryName } from '../../../src/core/common/interrupt.js'
 import { CaseLockedError } from '../../../src/errors.js'
 import { tempDir } from '../../support/cli.js'
+import { startFirStandIn } from '../../support/fir-stand-in.js'
 
 /** A pid of this host that names no running process: a child that has ended. */
 async function deadPid(): Promise<number> {
@@ -163,6 +170,34 @@ describe('the lock of a live fir command', () => {
     } finally {
       reader.stdin!.end()
       await new Promise((r) => reader.on('close', r))
+    }
+  })
+})
+
+describe('the lock of a fir started by a relative path', () => {
+  it('is the live lock of a fir command, not one a reused pid holds (`node ../x/bin/run.js`)', async () => {
+    const fir = await startFirStandIn()
+    try {
+      const dir = await tempDir()
+      const holder = {
+        pid: fir.pid,
+        host: hostname(),
+        user: 'ir',
+        command: 'fir timeline',
+        since: '2026-01-02T00:00:00Z',
+      }
+      await writeFile(join(dir, LOCK_FILE), JSON.stringify(holder))
+      // Before: /proc/<pid>/cwd joined to ../fir/bin/run.js as text (/proc/<pid>/fir/bin/run.js):
+      // "not a fir command now (its number was reused…)", remove the lock; verify called it stale.
+      expect(await isLiveFirProcess(fir.pid)).toBe(true)
+      expect(await caseLockState(dir)).toMatchObject({ live: true, holder })
+      const err = await acquireCaseLock(dir, { user: 'root', command: 'new' }, 200).catch((e) => e)
+      expect(err).toBeInstanceOf(CaseLockedError)
+      expect(err.message).toBe(
+        `unable to lock case ${dir}: it is in use by process ${fir.pid} on ${hostname()} (user ir, since 2026-01-02T00:00:00Z): fir timeline`,
+      )
+    } finally {
+      await fir.stop()
     }
   })
 })
