@@ -17,7 +17,7 @@ import {
 import { CASE_FOLDERS, notTheCaseFolder } from './folders.js'
 import { unplacedCaseFiles } from './interrupted-writes.js'
 import { CASE_INIT_ACTION, checkJournalText, JOURNAL_FILE, type JournalEntry } from './journal.js'
-import { caseLockState, describeHolder } from './lock.js'
+import { caseLockState, describeHolder, type LockHolder } from './lock.js'
 import { recordedSecretFiles, SECRETS_DIR } from './secrets.js'
 import { archiveBlockedBy, findMisplacedTimelineFiles, unfinishedArchive } from './timeline-archive.js'
 
@@ -114,6 +114,21 @@ const RECORDED_FOLDERS = ['timeline', 'reports', 'sweeps']
  */
 const LEFT_BY_INTERRUPTED_RUN = /(^|\/)(\.[0-9a-f]{12}\.tmp|[^/]+\.part|\.spool-[^/]+\/.*)$/
 
+/**
+ * What verify says of a temporary of a fir run (LEFT_BY_INTERRUPTED_RUN, an evidence download…):
+ * while a fir command running on this host holds the case lock (`writer`), it is that command's
+ * work in progress, which it renames or removes itself: removing it by hand broke that command
+ * (a timeline lost its whole run). Otherwise an interrupted run left it.
+ */
+function leftByRun(rel: string, writer: LockHolder | undefined, leftover: string): string {
+  return writer
+    ? `${rel} is work in progress of process ${writer.pid} (${writer.command}), the fir command holding the case lock; it is not part of the case record yet, and that command renames or removes it (leave it)`
+    : `${rel} ${leftover}`
+}
+
+/** What verify says of a temporary of a fir run when no live fir command holds the lock. */
+const LEFT_OVER = 'was left by an interrupted fir run; it is not part of the case record (remove it)'
+
 /** What Finder and Explorer leave in a folder someone looked at. */
 const FILE_BROWSER_LITTER = /(^|\/)(\.DS_Store|\._[^/]+|Thumbs\.db|desktop\.ini)$/
 
@@ -129,15 +144,15 @@ async function findUnrecorded(
   warnings: string[],
   /** Unrecorded files already named (timeline files an interrupted re-run left: see below). */
   named: ReadonlySet<string>,
+  /** The live fir command holding the case lock, whose temporaries these may be (leftByRun). */
+  writer: LockHolder | undefined,
 ): Promise<void> {
   for (const folder of RECORDED_FOLDERS) {
     for (const file of await listFiles(join(caseDir, folder))) {
       const rel = relative(caseDir, file).split(sep).join('/')
       if (artifacts.has(rel) || named.has(rel)) continue
       if (LEFT_BY_INTERRUPTED_RUN.test(rel)) {
-        warnings.push(
-          `${rel} was left by an interrupted fir run; it is not part of the case record (remove it)`,
-        )
+        warnings.push(leftByRun(rel, writer, LEFT_OVER))
         continue
       }
       if (FILE_BROWSER_LITTER.test(rel)) {
@@ -167,6 +182,8 @@ async function checkSecretFiles(
   warnings: string[],
   /** The case's unplaced files (unplacedCaseFiles): temporary → the path recorded for it. */
   unplaced: ReadonlyMap<string, string>,
+  /** The live fir command holding the case lock, whose temporaries these may be (leftByRun). */
+  writer: LockHolder | undefined,
 ): Promise<void> {
   const recorded = recordedSecretFiles(entries)
   for (const file of await listFiles(join(caseDir, SECRETS_DIR))) {
@@ -187,9 +204,7 @@ async function checkSecretFiles(
         })
       }
     } else if (LEFT_BY_INTERRUPTED_RUN.test(rel)) {
-      warnings.push(
-        `${rel} was left by an interrupted fir run; it is not part of the case record (remove it)`,
-      )
+      warnings.push(leftByRun(rel, writer, LEFT_OVER))
     } else if (FILE_BROWSER_LITTER.test(rel)) {
       warnings.push(`${rel} was made by a file browser; it is not part of the case record`)
     } else {
@@ -260,7 +275,9 @@ async function nameInterruptedTimelineMoves(
  * (FIR_LOCK_WAIT_MS, as commands wait for the lock); problems still there when the wait ends are
  * reported, with a note naming the writer (`beingWrittenBy`). A lock no live fir process holds
  * (unreadable, another host's, a dead or non-fir pid: anyone can write a `.lock`) is named in a
- * note and never stops the check. Reads only and takes no lock itself.
+ * note and never stops the check. The temporaries of a live fir command holding the lock are named
+ * as its work in progress (verifyCase `writer`), never as leftovers to remove. Reads only and takes
+ * no lock itself.
  */
 export async function verifyCaseWhenIdle(
   caseDir: string,
@@ -270,9 +287,14 @@ export async function verifyCaseWhenIdle(
   const deadline = Date.now() + waitMs
   for (;;) {
     const before = await journalStamp(caseDir)
-    const result = await verifyCase(caseDir, options)
+    const held = await caseLockState(caseDir)
+    const writer = held?.live ? held.holder : undefined
+    const result = await verifyCase(caseDir, { ...options, ...(writer ? { writer } : {}) })
     const lock = await caseLockState(caseDir)
     const settled = !lock?.live && (await journalStamp(caseDir)) === before
+    // A fir command that took the lock during the check: what it had begun writing was named as an
+    // interrupted run's leftovers to remove. Checked again, naming it as its work in progress.
+    if (lock?.live && !sameHolder(lock.holder, writer) && Date.now() < deadline) continue
     if (result.ok || settled || Date.now() >= deadline) {
       if (lock && !lock.live) {
         result.warnings.push(
@@ -291,6 +313,10 @@ export async function verifyCaseWhenIdle(
   }
 }
 
+function sameHolder(a: LockHolder | undefined, b: LockHolder | undefined): boolean {
+  return a?.pid === b?.pid && a?.host === b?.host && a?.since === b?.since
+}
+
 /** The journal's size and modification time: it changes with every entry appended. */
 async function journalStamp(caseDir: string): Promise<string> {
   const st = await stat(join(caseDir, JOURNAL_FILE)).catch(() => undefined)
@@ -304,8 +330,16 @@ async function journalStamp(caseDir: string): Promise<string> {
  */
 export async function verifyCase(
   caseDir: string,
-  options: { expectHead?: { seq?: number; hash: string } } = {},
+  options: {
+    expectHead?: { seq?: number; hash: string }
+    /**
+     * The fir command running on this host that holds the case lock (caseLockState `live`): the
+     * temporaries found are named as its work in progress, not as leftovers to remove.
+     */
+    writer?: LockHolder
+  } = {},
 ): Promise<VerifyResult> {
+  const { writer } = options
   const problems: VerifyProblem[] = []
   const warnings: string[] = []
   const checked = { journalEntries: 0, evidenceSets: 0, evidenceFiles: 0, artifacts: 0 }
@@ -377,7 +411,11 @@ export async function verifyCase(
     if (sealedSets.has(name)) continue
     if (isTemporaryName(name)) {
       warnings.push(
-        `${EVIDENCE_DIR}/${name} was left by an interrupted fir run${name.startsWith('.download-') ? ' (a download it had not finished)' : ''}; it is not evidence, and the next fir command that opens the case removes it`,
+        leftByRun(
+          `${EVIDENCE_DIR}/${name}`,
+          writer,
+          `was left by an interrupted fir run${name.startsWith('.download-') ? ' (a download it had not finished)' : ''}; it is not evidence, and the next fir command that opens the case removes it`,
+        ),
       )
       continue
     }
@@ -390,7 +428,11 @@ export async function verifyCase(
       // manifest there is named as changed, not taken for an unsealed set).
       if (manifestSha !== undefined && (await stillUnfinished(caseDir, set))) continue
       warnings.push(
-        `${EVIDENCE_DIR}/${name}/ was left by an interrupted snapshot (a set being built, never sealed); it is not evidence`,
+        leftByRun(
+          `${EVIDENCE_DIR}/${name}/`,
+          writer,
+          'was left by an interrupted snapshot (a set being built, never sealed); it is not evidence',
+        ),
       )
       continue
     }
@@ -532,8 +574,8 @@ export async function verifyCase(
     }
   }
 
-  await findUnrecorded(caseDir, artifacts, problems, warnings, named.unrecorded)
-  await checkSecretFiles(caseDir, entries, problems, warnings, unplaced)
+  await findUnrecorded(caseDir, artifacts, problems, warnings, named.unrecorded, writer)
+  await checkSecretFiles(caseDir, entries, problems, warnings, unplaced, writer)
 
   const expected = options.expectHead
   if (expected) {

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { appendFile, chmod, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { fileSystemProblem } from '../../../src/base-command.js'
@@ -8,12 +9,13 @@ import { recordArtifact } from '../../../src/core/case/evidence-store.js'
 import { checkJournalText, entryHash, Journal, type JournalEntry } from '../../../src/core/case/journal.js'
 import { registerSecretsOfCase, SECRET_FILE_ACTION } from '../../../src/core/case/secrets.js'
 import { summariseCase } from '../../../src/core/case/summary.js'
-import { verifyCase } from '../../../src/core/case/verify.js'
+import { verifyCase, verifyCaseWhenIdle } from '../../../src/core/case/verify.js'
 import { ensureDir } from '../../../src/core/common/fs-safe.js'
 import { sha256Hex } from '../../../src/core/common/hash.js'
 import { redactor, redactValue } from '../../../src/core/common/redact.js'
 import { ExitCode } from '../../../src/errors.js'
 import { REPO_ROOT, tempDir } from '../../support/cli.js'
+import { startFirStandIn } from '../../support/fir-stand-in.js'
 
 /** Appends a case.note entry (any entry will do where these tests append one). */
 function note(journal: Journal, text: string) {
@@ -308,6 +310,55 @@ describe('case folder', () => {
       'timeline/.spool-AbC123/w1-run-0.tsv was left by an interrupted fir run; it is not part of the case record (remove it)',
       'timeline/raw/2026-11-29T000000Z/piped-1-stdin.part was left by an interrupted fir run; it is not part of the case record (remove it)',
     ])
+  })
+
+  it('verify names the temporaries of a live fir command holding the lock as its work in progress, never to remove', async () => {
+    const { handle } = await newCase('WIP')
+    await handle.close()
+    const dir = handle.dir
+    const temporaries = [
+      'timeline/.606b83f0ad1c.tmp',
+      'timeline/.spool-AbC123/w1-run-0.tsv',
+      'secrets/.ba9876543210.tmp',
+      'evidence/.download-0123456789ab.partial',
+    ]
+    for (const rel of temporaries) {
+      await mkdir(join(dir, rel, '..'), { recursive: true })
+      await writeFile(join(dir, rel), 'x')
+    }
+    const fir = await startFirStandIn()
+    try {
+      const command = 'fir timeline --case cases/WIP --source -'
+      await writeFile(
+        join(dir, '.lock'),
+        JSON.stringify({
+          pid: fir.pid,
+          host: hostname(),
+          user: 'ir',
+          command,
+          since: '2026-11-29T00:00:00Z',
+        }),
+      )
+      // Before: "timeline/.606b83f0ad1c.tmp was left by an interrupted fir run; it is not part of
+      // the case record (remove it)", and removing it crashed the running timeline.
+      const result = await verifyCaseWhenIdle(dir, {}, 300)
+      expect(result.ok).toBe(true)
+      expect(result.warnings.sort()).toEqual(
+        temporaries
+          .sort()
+          .map(
+            (rel) =>
+              `${rel} is work in progress of process ${fir.pid} (${command}), the fir command holding the case lock; it is not part of the case record yet, and that command renames or removes it (leave it)`,
+          ),
+      )
+    } finally {
+      await fir.stop()
+    }
+    // Once that command is gone, they are an interrupted run's leftovers.
+    const after = await verifyCaseWhenIdle(dir, {}, 300)
+    expect(after.warnings).toContain(
+      'timeline/.606b83f0ad1c.tmp was left by an interrupted fir run; it is not part of the case record (remove it)',
+    )
   })
 
   it('verify names reordered and deleted journal entries', async () => {
