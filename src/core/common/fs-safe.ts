@@ -1,7 +1,19 @@
 import { randomBytes } from 'node:crypto'
 import { constants, type Stats } from 'node:fs'
-import { chmod, lstat, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import {
+  chmod,
+  type FileHandle,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
+import { ExitCode, FirError } from '../../errors.js'
 import { sha256File } from './hash.js'
 import { trackTemporary } from './interrupt.js'
 
@@ -78,6 +90,54 @@ export async function writeOutputFile(path: string, data: string | Buffer): Prom
 
 export function tempPathFor(path: string): string {
   return join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`)
+}
+
+/**
+ * Whether the temporary `tmp` of an atomic write is no longer the file open as `handle`: removed,
+ * or replaced under its name, by something other than fir (case verify once told the responder to
+ * remove a running command's temporaries). What was written would never take its name.
+ */
+export async function temporaryGone(handle: FileHandle, tmp: string): Promise<boolean> {
+  const mine = await handle.stat()
+  const there = await lstat(tmp).catch(() => undefined)
+  // Inodes are compared only on the same device: a layered file system (overlayfs) may name one
+  // file by another device through the descriptor than through its path.
+  return !there || mine.nlink === 0 || (there.dev === mine.dev && there.ino !== mine.ino)
+}
+
+/**
+ * The clear error (exit 2) for a temporary of an atomic write of `path` that something other than
+ * fir removed while fir was writing it (temporaryGone, or a rename's ENOENT). `journaled`: it went
+ * between journaling the file (beforeRename) and its rename.
+ */
+export function temporaryRemovedError(
+  path: string,
+  tmp: string,
+  journaled: boolean,
+  cause?: unknown,
+): FirError {
+  const what = journaled
+    ? 'the journal records the file, which is not in place (case verify names it missing)'
+    : 'nothing of what was written is recorded or in place'
+  return new FirError(
+    'temporary-removed',
+    `unable to write ${path}: its temporary file ${tmp} was removed while fir was writing it (by hand, or by another program); ${what}`,
+    {
+      exitCode: ExitCode.usage,
+      actions: [
+        'run the command again, and leave alone the temporary files of a fir command that is running (`fir case verify` names them as its work in progress)',
+      ],
+      ...(cause === undefined ? {} : { cause }),
+    },
+  )
+}
+
+/** A rename of an atomic write's temporary into place: its ENOENT is temporaryRemovedError. */
+export async function renameTemporary(tmp: string, path: string, journaled: boolean): Promise<void> {
+  await rename(tmp, path).catch((err: NodeJS.ErrnoException) => {
+    // The temporary is beside `path`: a folder that is gone took it too.
+    throw err.code === 'ENOENT' ? temporaryRemovedError(path, tmp, journaled, err) : err
+  })
 }
 
 /** The name tempPathFor gives a temp file. */
@@ -176,15 +236,19 @@ export async function writeFileAtomic(
   const done = trackTemporary(tmp)
   try {
     const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, FILE_MODE)
+    let gone: boolean
     try {
       await handle.writeFile(data)
       await handle.sync()
+      gone = await temporaryGone(handle, tmp)
     } catch (err) {
       await handle.close()
       await rm(tmp, { force: true })
       throw err
     }
     await handle.close()
+    // Before the file is journaled: a removed temporary leaves nothing recorded.
+    if (gone) throw temporaryRemovedError(path, tmp, false)
     if (options.once && (await exists(path))) {
       await rm(tmp, { force: true })
       throw new WriteOnceError(`refusing to overwrite ${path}: it is write-once`)
@@ -198,7 +262,7 @@ export async function writeFileAtomic(
         throw err
       }
     }
-    await rename(tmp, path)
+    await renameTemporary(tmp, path, options.beforeRename !== undefined)
   } finally {
     done()
   }

@@ -1377,9 +1377,16 @@ async function collectOnce(
     // before it takes its name: a run killed in between leaves its temporary, which the next open
     // of the case puts in place, never a file the journal does not record (which verify would call
     // added, and every later run refuse to replace).
-    await events.commit({
-      beforeRename: (written) => recordWrittenArtifact(ctx.case.journal, EVENTS_FILE, written),
-    })
+    try {
+      await events.commit({
+        beforeRename: (written) => recordWrittenArtifact(ctx.case.journal, EVENTS_FILE, written),
+      })
+    } catch (err) {
+      // Its temporary removed under it, a full disk: the export and the spool go with it.
+      await abortOutput()
+      await spool.dispose()
+      throw err
+    }
     await spool.dispose()
     trace('events.jsonl recorded')
     if (exportFile) {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { constants } from 'node:fs'
 import { access, type FileHandle, lstat, open, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { IntegrityError, UsageError } from '../../errors.js'
+import { FirError, IntegrityError, UsageError } from '../../errors.js'
 import { recordedArtifacts } from '../case/evidence-store.js'
 import type { Journal } from '../case/journal.js'
 import { readTimelineSummaryHead } from '../case/summary.js'
@@ -12,6 +12,9 @@ import {
   FILE_MODE,
   fsyncDir,
   isWrittenInPlace,
+  renameTemporary,
+  temporaryGone,
+  temporaryRemovedError,
   tempPathFor,
   writeFileAtomic,
   writesInPlace,
@@ -152,7 +155,7 @@ export class AtomicFileWriter {
     } catch (err) {
       // A write names no file (it goes to a descriptor): name the one it was for (disk full…).
       const e = err as NodeJS.ErrnoException
-      if (e && typeof e === 'object' && e.path === undefined) e.path = this.path
+      if (e && typeof e === 'object' && !(e instanceof FirError) && e.path === undefined) e.path = this.path
       throw err
     }
     this.bytes += out.length
@@ -174,10 +177,21 @@ export class AtomicFileWriter {
     }
   }
 
-  /** Goes on writing the file through the page cache (a new descriptor without O_DIRECT). */
+  /**
+   * Goes on writing the file through the page cache: a new descriptor without O_DIRECT, opened
+   * through the one it has (/proc/self/fd), not by name. Reopened by name, a temporary someone
+   * removed meanwhile (case verify once told the responder to) ended the run with a bug (ENOENT);
+   * through the descriptor the same file is written, and commit names what happened.
+   */
   private async leaveDirect(): Promise<void> {
     const direct = this.handle!
-    this.handle = await open(this.tmp, constants.O_WRONLY)
+    this.handle = await open(`/proc/self/fd/${direct.fd}`, constants.O_WRONLY).catch(async (err) => {
+      // No /proc (O_DIRECT is Linux's, but /proc may not be mounted): by name.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      return open(this.tmp, constants.O_WRONLY).catch((e: NodeJS.ErrnoException) => {
+        throw e.code === 'ENOENT' ? temporaryRemovedError(this.path, this.tmp, false, e) : e
+      })
+    })
     this.direct = false
     await direct.close()
   }
@@ -199,6 +213,16 @@ export class AtomicFileWriter {
     await this.flush()
     await this.syncing
     await this.handle!.sync()
+    if (await temporaryGone(this.handle!, this.tmp)) {
+      // Before the file is journaled: nothing recorded. Given up where it is: what now has the
+      // temporary's name, if anything, is not this file (abort leaves it).
+      const err = temporaryRemovedError(this.path, this.tmp, false)
+      await this.handle!.close().catch(() => undefined)
+      this.handle = undefined
+      this.tmp = ''
+      this.untrack()
+      throw err
+    }
     await this.handle!.close()
     this.handle = undefined
     const written = { sha256: this.hash.digest('hex'), bytes: this.bytes }
@@ -211,7 +235,7 @@ export class AtomicFileWriter {
         throw err
       }
     }
-    await rename(this.tmp, this.path)
+    await renameTemporary(this.tmp, this.path, options.beforeRename !== undefined)
     this.untrack()
     await fsyncDir(dirname(this.path))
     return written

@@ -23,6 +23,7 @@ import {
   recordWrittenArtifact,
   writeRecordedFile,
 } from '../../../src/core/timeline/store.js'
+import { FirError } from '../../../src/errors.js'
 import { timelineContext } from './context.js'
 
 /** The timeline files a run stored in the case `dir` (started 2026-11-29 06:00), each recorded. */
@@ -67,6 +68,24 @@ describe('AtomicFileWriter', () => {
     expect(body.length).toBe(bytes)
     expect(createHash('sha256').update(body).digest('hex')).toBe(done.sha256)
     expect(await readdir(join(dir, 'out'))).toEqual(['events.jsonl'])
+  })
+
+  it('writeFileAtomic: a temporary removed while the file is journaled is a clear error (exit 2), not a bug', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fir-store-'))
+    const path = join(dir, 'findings.json')
+    const err = await writeFileAtomic(path, '[]\n', {
+      beforeRename: async () => {
+        const [tmp] = await readdir(dir!)
+        await rm(join(dir!, tmp!))
+      },
+    }).catch((e: unknown) => e)
+    // Before: "ENOENT: no such file or directory, rename '…/.<hex>.tmp' -> '…/findings.json'" (exit 1).
+    expect(err).toBeInstanceOf(FirError)
+    expect(err).toMatchObject({ code: 'temporary-removed', exitCode: 2 })
+    expect((err as Error).message).toMatch(
+      /was removed while fir was writing it \(by hand, or by another program\); the journal records the file, which is not in place \(case verify names it missing\)$/,
+    )
+    expect(await readdir(dir)).toEqual([])
   })
 
   it('leaves nothing behind when aborted, even with a flush to disk under way', async () => {
@@ -115,6 +134,43 @@ describe('AtomicFileWriter around the page cache (O_DIRECT)', () => {
     expect(aroundCache).toBe(takesDirect(dirname(path)))
     return { writer, body: Buffer.concat(parts), done }
   }
+
+  it('a temporary removed while it is written: a clear error (exit 2) naming it, nothing journaled or put in place', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fir-store-direct-'))
+    const path = join(dir, 'events.jsonl')
+    for (const direct of [true, false]) {
+      const writer = await new AtomicFileWriter(path, 64 * 1024, { direct }).open()
+      for (let i = 0; i < 3; i++) await writer.write(Buffer.alloc(64 * 1024, 0x61))
+      expect(writer.writesAroundCache).toBe(direct && takesDirect(dir))
+      const [tmp] = await readdir(dir)
+      // What `fir case verify` once told the responder to do with a running timeline's temporary.
+      await rm(join(dir, tmp!))
+      // A tail that is no whole block: around the cache, the file is reopened to write it.
+      await writer.write('{"last":true}\n')
+      let journaled = false
+      const err = await writer
+        .commit({
+          beforeRename: async () => {
+            journaled = true
+          },
+        })
+        .catch((e: unknown) => e)
+      // Before: "ENOENT: no such file or directory, open '…/.<hex>.tmp'" (a bug, exit 1) around the
+      // cache; through it, the file journaled and then rename's ENOENT.
+      expect(err).toBeInstanceOf(FirError)
+      expect(err).toMatchObject({ code: 'temporary-removed', exitCode: 2 })
+      // Around the cache, the tail was written through the descriptor (/proc/self/fd), not a
+      // reopen by name that failed: the error is commit's finding, with no ENOENT behind it.
+      expect((err as Error).cause).toBeUndefined()
+      expect((err as Error).message).toBe(
+        `unable to write ${path}: its temporary file ${join(dir, tmp!)} was removed while fir was writing it (by hand, or by another program); nothing of what was written is recorded or in place`,
+      )
+      expect(journaled).toBe(false)
+      await writer.abort()
+      expect(await readdir(dir)).toEqual([])
+      expect(pendingInterruptCleanups()).toEqual([])
+    }
+  })
 
   it('writes whole blocks around the cache and the last partial one through it: the same bytes and hash', async () => {
     dir = await mkdtemp(join(tmpdir(), 'fir-store-direct-'))
