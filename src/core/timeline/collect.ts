@@ -7,6 +7,7 @@ import { EmulatorSafetyError, NotFoundError, UsageError } from '../../errors.js'
 import { FIR_REPORT_FILES, refuseManagedOutput } from '../case/case-folder.js'
 import { recordArtifact, safeSegment } from '../case/evidence-store.js'
 import { readTimelineSummaryHead } from '../case/summary.js'
+import { finishInterruptedTimelineMoves } from '../case/timeline-archive.js'
 import { ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
 import { trackEmptyFolder, trackTemporary } from '../common/interrupt.js'
 import { relativeInsideLanded } from '../common/paths.js'
@@ -1145,8 +1146,9 @@ async function collectOnce(
     if (exporter) await exportWrite(exporter.header())
     return output
   }
-  const abortOutput = async () => {
-    await output?.events.abort()
+  /** Removes the outputs' temporaries; `keepEvents`: events.jsonl's holds a file the journal recorded. */
+  const abortOutput = async (options: { keepEvents?: boolean } = {}) => {
+    if (!options.keepEvents) await output?.events.abort()
     await output?.exportFile?.abort()
     output = undefined
   }
@@ -1357,9 +1359,56 @@ async function collectOnce(
     notes.push(`not stored: ${notStored}`)
   }
   // The timeline this run replaces is kept, not lost: moved to timeline/history/ first.
-  const archived = notStored
-    ? undefined
-    : await archiveEarlierTimeline(caseDir, ctx.case.journal, [EVENTS_FILE, FINDINGS_FILE, SUMMARY_FILE])
+  let archived: Awaited<ReturnType<typeof archiveEarlierTimeline>>
+  /** events.jsonl is journaled: its temporary holds the recorded file, and the archive is followed. */
+  let eventsRecorded = false
+  try {
+    archived = notStored
+      ? undefined
+      : await archiveEarlierTimeline(caseDir, ctx.case.journal, [EVENTS_FILE, FINDINGS_FILE, SUMMARY_FILE])
+    if (!notStored) {
+      // The spool's lines are written out by commit: dispose after. Each timeline file is journaled
+      // before it takes its name: a run killed in between leaves its temporary, which the next open
+      // of the case puts in place, never a file the journal does not record (which verify would call
+      // added, and every later run refuse to replace).
+      await events.commit({
+        beforeRename: async (written) => {
+          await recordWrittenArtifact(ctx.case.journal, EVENTS_FILE, written)
+          eventsRecorded = true
+        },
+      })
+      await spool.dispose()
+      trace('events.jsonl recorded')
+      if (exportFile) {
+        await exportFile.commit()
+        const rel = relativeInsideLanded(caseDir, outPath!)?.split(sep).join('/')
+        if (rel) await recordArtifact(caseDir, ctx.case.journal, rel)
+      }
+      await writeRecordedFile(
+        caseDir,
+        ctx.case.journal,
+        FINDINGS_FILE,
+        `${JSON.stringify(redactor.scrubDeep(findingEntries), null, 2)}\n`,
+      )
+    }
+  } catch (err) {
+    // A run that fails here (a disk that fills up as events.jsonl is flushed: ENOSPC) leaves none
+    // of its own temporaries (a hunt's run to gigabytes: they would keep the disk full), and
+    // unless its events.jsonl was recorded, puts back the timeline it moved aside, journaled as
+    // the next open of the case would (finishInterruptedTimelineMoves). A recorded events.jsonl's
+    // temporary is that file: the next open puts it in place, after the earlier timeline's archive.
+    await abortOutput({ keepEvents: eventsRecorded })
+    await spool.dispose()
+    await poolClosed.catch(() => undefined)
+    if (!notStored && !eventsRecorded) {
+      await finishInterruptedTimelineMoves(caseDir, ctx.case.journal).catch((putBack: unknown) => {
+        ctx.log.warn(
+          `the earlier timeline was not put back (${(putBack as Error).message}): the next fir command that opens the case puts it back`,
+        )
+      })
+    }
+    throw err
+  }
   if (archived) {
     notes.push(
       `the earlier timeline${archived.startedAt ? ` (run ${archived.startedAt}${archived.events !== null ? `, ${archived.events} events` : ''})` : ''} was moved to ${archived.folder}/`,
@@ -1371,35 +1420,6 @@ async function collectOnce(
         `this timeline holds ${stored} events, the one it replaces ${archived.events}: that one is kept in ${archived.folder}/ (fir report and case show read the latest)`,
       )
     }
-  }
-  if (!notStored) {
-    // The spool's lines are written out by commit: dispose after. Each timeline file is journaled
-    // before it takes its name: a run killed in between leaves its temporary, which the next open
-    // of the case puts in place, never a file the journal does not record (which verify would call
-    // added, and every later run refuse to replace).
-    try {
-      await events.commit({
-        beforeRename: (written) => recordWrittenArtifact(ctx.case.journal, EVENTS_FILE, written),
-      })
-    } catch (err) {
-      // Its temporary removed under it, a full disk: the export and the spool go with it.
-      await abortOutput()
-      await spool.dispose()
-      throw err
-    }
-    await spool.dispose()
-    trace('events.jsonl recorded')
-    if (exportFile) {
-      await exportFile.commit()
-      const rel = relativeInsideLanded(caseDir, outPath!)?.split(sep).join('/')
-      if (rel) await recordArtifact(caseDir, ctx.case.journal, rel)
-    }
-    await writeRecordedFile(
-      caseDir,
-      ctx.case.journal,
-      FINDINGS_FILE,
-      `${JSON.stringify(redactor.scrubDeep(findingEntries), null, 2)}\n`,
-    )
   }
 
   const sameTime = {

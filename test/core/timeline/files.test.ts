@@ -3,11 +3,12 @@ import { createWriteStream } from 'node:fs'
 import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { summariseCase } from '../../../src/core/case/summary.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
 import { buildReportModel } from '../../../src/core/report/build.js'
 import { collectTimeline } from '../../../src/core/timeline/collect.js'
+import { AtomicFileWriter } from '../../../src/core/timeline/store.js'
 import type { TimelineEvent } from '../../../src/core/timeline/types.js'
 import { UsageError } from '../../../src/errors.js'
 import { tempDir } from '../../support/cli.js'
@@ -251,6 +252,55 @@ describe('timeline from files (in-process pipeline)', () => {
     expect((await verifyCase(dir)).problems.map((p) => p.message)).toEqual([
       `timeline/history/${stamp}/findings.json was changed after fir wrote it`,
     ])
+  })
+
+  it('a re-run that fails with a full disk as it flushes events.jsonl leaves no temporary or spool and puts the earlier timeline back', async () => {
+    const corpus = generateCorpus({ seed: 19, records: 200, start, end, target, related: 10 })
+    const src = await tempDir()
+    await writeTrailFiles(
+      join(src, 'bucket'),
+      packTrailFiles(corpus.records, { account: corpus.account, maxPerFile: 40 }),
+    )
+    const { ctx, dir } = await timelineContext()
+    const first = await collectTimeline(ctx, { sources: [join(src, 'bucket')] })
+    const stored = await readFile(join(dir, 'timeline', 'events.jsonl'))
+    // The disk fills up as events.jsonl's last bytes are flushed and synced: its temporary (and the
+    // hunt's spool) are on disk, the earlier timeline already moved aside.
+    const commit = AtomicFileWriter.prototype.commit
+    const full = vi.spyOn(AtomicFileWriter.prototype, 'commit').mockImplementation(async function (
+      this: AtomicFileWriter,
+      ...args
+    ) {
+      if (!this.path.endsWith('events.jsonl')) return commit.apply(this, args)
+      await this.write('')
+      throw Object.assign(new Error('ENOSPC: no space left on device, fsync'), {
+        code: 'ENOSPC',
+        syscall: 'fsync',
+      })
+    })
+    try {
+      const err = await collectTimeline(ctx, { sources: [join(src, 'bucket')] }).catch((e) => e)
+      expect(err.code).toBe('ENOSPC')
+    } finally {
+      full.mockRestore()
+    }
+    // Before, the run left timeline/.<hex>.tmp and .spool-*/, and the earlier timeline in history/.
+    expect((await readdir(join(dir, 'timeline'))).sort()).toEqual([
+      'events.jsonl',
+      'findings.json',
+      'history',
+      'summary.json',
+    ])
+    expect(await readdir(join(dir, 'timeline', 'history'))).toEqual([])
+    expect(await readFile(join(dir, 'timeline', 'events.jsonl'))).toEqual(stored)
+    const shown = await summariseCase(dir)
+    expect(shown.timelineInterrupted).toBeNull()
+    expect(shown.timeline?.events).toBe(first.summary.events.stored)
+    expect((await verifyCase(dir)).problems).toEqual([])
+    // The next run replaces it as usual.
+    const again = await collectTimeline(ctx, { sources: [join(src, 'bucket')] })
+    expect(again.summary.events.stored).toBe(first.summary.events.stored)
+    expect((await verifyCase(dir)).problems).toEqual([])
   })
 
   it('does not replace a timeline that holds events with a run whose every input was refused', async () => {
