@@ -340,7 +340,7 @@ describe('fir sweep (built CLI against moto: an organisation of three member acc
     expect(summary.functions.map((f: { name: string }) => f.name)).toEqual(['app-us-east-1'])
     const verify = await runFir(['case', 'verify', '--case', dir, '--json'])
     expect(verify.code).toBe(0)
-    // The sweep itself is journaled as the caller, after the snapshot's own entries.
+    // The sweep itself is journaled as the caller, before the snapshot's own entries.
     const journal = (await readFile(join(dir, 'journal.jsonl'), 'utf8'))
       .trim()
       .split('\n')

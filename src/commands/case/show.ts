@@ -160,6 +160,11 @@ function sweepLines(sweeps: CaseSweep[]): string[] {
           ? [`    not checked ${e(notCheckedText(w.notChecked))}: no match says nothing of them`]
           : []),
         ...(w.nothingSwept ? [`    nothing swept: ${e(w.nothingSwept)}`] : []),
+        ...(w.sealInterrupted
+          ? [
+              `    not sealed  ${counted(w.sealInterrupted, 'function')}: the sweep was stopped while its --snapshot sealed the matches (marked interrupted); seal them with fir snapshot`,
+            ]
+          : []),
       ]
       if (w.fileProblem) {
         const shown = w.matchedFunctions.slice(0, SHOWN_SWEEP_MATCHES)
@@ -190,7 +195,9 @@ function sweepLines(sweeps: CaseSweep[]): string[] {
               ? 'not captured'
               : m.sealError
                 ? 'failed'
-                : 'no',
+                : m.sealInterrupted
+                  ? 'interrupted'
+                  : 'no',
           e(m.why),
         ]),
       )

@@ -121,7 +121,9 @@ export function reportSweeps(
             ? `not sealed: the sweep's snapshot captured nothing of it in evidence/${m.notCaptured.set} (${truncate(m.notCaptured.why, 200)})`
             : m.sealError
               ? `not sealed: the sweep's snapshot failed (${truncate(m.sealError, 200)})`
-              : 'not sealed'
+              : m.sealInterrupted
+                ? 'not sealed: the sweep was stopped before its snapshot sealed it'
+                : 'not sealed'
       return {
         account: m.accountName ? `${m.account} (${m.accountName})` : m.account,
         region: m.region,
@@ -188,7 +190,7 @@ export function reportSweeps(
     } else {
       const accounts = [...new Set(fns.map((f) => f.account))]
       impact.push(
-        `The sweep of ${atDisplay}${looked} matched ${matchCountText(s)} in ${counted(accounts.length, 'account')}${accounts.length ? ` (${truncate(accounts.join(', '), 120)})` : ''}: of those functions this case sealed ${sealedFunctions}${notCaptured ? ` (the sweep's snapshot captured nothing of ${counted(notCaptured, 'function')})` : ''} and contains ${containedFunctions}${unreadText}${s.fileProblem ? ` (${s.fileProblem})` : ''}.`,
+        `The sweep of ${atDisplay}${looked} matched ${matchCountText(s)} in ${counted(accounts.length, 'account')}${accounts.length ? ` (${truncate(accounts.join(', '), 120)})` : ''}: of those functions this case sealed ${sealedFunctions}${notCaptured ? ` (the sweep's snapshot captured nothing of ${counted(notCaptured, 'function')})` : ''} and contains ${containedFunctions}${s.sealInterrupted ? ` (the sweep was stopped before its snapshot sealed ${counted(s.sealInterrupted, 'function')})` : ''}${unreadText}${s.fileProblem ? ` (${s.fileProblem})` : ''}.`,
       )
     }
 

@@ -9,6 +9,11 @@ import type { IndicatorKind } from './indicators.js'
 
 /** The journal action of a finished sweep (runSweep): its parameters and its result file's hash. */
 export const SWEEP_ACTION = 'sweep'
+/**
+ * The journal action of one seal of a sweep's `--snapshot` (recordSweepSeal), journaled after the
+ * sweep's own entry: the set sealed for an account and region, or why it failed.
+ */
+export const SWEEP_SEAL_ACTION = 'sweep.seal'
 /** The journal action of a sweep as it starts (runSweep): its parameters, the indicators among them. */
 export const SWEEP_START_ACTION = 'sweep.start'
 
@@ -105,6 +110,11 @@ export interface RecordedSweepMatch {
   notCaptured: { set: string; why: string } | null
   /** Why the sweep's snapshot of its account and region failed, or null. */
   sealError: string | null
+  /**
+   * The sweep was to seal it (`--snapshot`) and was stopped first: no outcome of its seal is
+   * journaled (the sweep was interrupted while sealing).
+   */
+  sealInterrupted: boolean
 }
 
 /**
@@ -155,6 +165,11 @@ export interface RecordedSweep {
   matchedFunctions: string[]
   /** Every match, from the file ([] when the file was not used). */
   matches: RecordedSweepMatch[]
+  /**
+   * The functions its `--snapshot` was to seal and never did: the sweep was stopped while sealing
+   * (each match of them is `sealInterrupted`); 0 when every planned seal has an outcome.
+   */
+  sealInterrupted: number
 }
 
 /** A sweep's file name as the sweep writes it: a plain file in sweeps/. */
@@ -222,6 +237,12 @@ export async function readRecordedSweeps(
   journal: readonly JournalEntry[],
 ): Promise<RecordedSweep[]> {
   const out: RecordedSweep[] = []
+  // A sweep's seals are journaled after it, one entry each (recordSweepSeal).
+  const seals = new Map<string, JournalEntry[]>()
+  for (const e of journal) {
+    const file = e.action === SWEEP_SEAL_ACTION ? asString(asRecord(e.params).file) : undefined
+    if (file) seals.set(file, [...(seals.get(file) ?? []), e])
+  }
   for (const e of journal) {
     if (e.action !== SWEEP_ACTION) continue
     const p = asRecord(e.params)
@@ -239,8 +260,19 @@ export async function readRecordedSweeps(
     const unread = accounts
       .filter((a) => a.status === 'denied' || (a.status === 'partial' && regionsRead(a) < regionCount))
       .map(accountText)
-    // Sealed groups: one evidence set (or one failure) per account and region.
-    const snapshots = asArray(doc?.snapshots).map(asRecord)
+    // Sealed groups: one evidence set (or one failure) per account and region, in the file (a sweep
+    // of an earlier fir, which wrote it after sealing) or journaled after it, each as it was made.
+    const fileSeals = (seals.get(file) ?? []).filter((s) => s.seq > e.seq).map((s) => asRecord(s.params))
+    const snapshots = [...asArray(doc?.snapshots).map(asRecord), ...fileSeals]
+    const sealGaps = fileSeals.reduce((n, s) => n + numberOr(s.gapCount, 0), 0)
+    // What --snapshot was to seal: a function there with no outcome was never sealed.
+    const planned = new Set(
+      asArray(doc?.sealPlan).flatMap((raw) => {
+        const g = asRecord(raw)
+        return asArray(g.functions).map((f) => `${asString(g.account)}/${asString(g.region)}/${asString(f)}`)
+      }),
+    )
+    const unsealed = new Set<string>()
     const matches: RecordedSweepMatch[] = asArray(doc?.matches).map((raw) => {
       const m = asRecord(raw)
       const arn = asString(m.arn) ?? ''
@@ -257,6 +289,8 @@ export async function readRecordedSweeps(
         .map(asRecord)
         .find((f) => f.arn === functionArn)
       const state = asString(sealed?.state)
+      const sealInterrupted = !group && planned.has(`${account}/${region}/${functionArn}`)
+      if (sealInterrupted) unsealed.add(functionArn)
       return {
         account,
         accountName: asString(m.accountName) ?? '',
@@ -279,6 +313,7 @@ export async function readRecordedSweeps(
             ? { set, why: asString(sealed?.why) ?? 'its configuration could not be read' }
             : null,
         sealError: group?.error ? (asString(group.error) ?? 'failed') : null,
+        sealInterrupted,
       }
     })
     const startedAt = asString(doc?.startedAt)
@@ -308,9 +343,10 @@ export async function readRecordedSweeps(
       regions: asArray(p.regions ?? doc?.regions).map((r) => asString(r) ?? '?'),
       functionVersionsSeen: numberOr(p.functionVersionsSeen, numberOr(doc?.functionVersionsSeen, 0)),
       matchCount: numberOr(p.matchCount, matches.length),
-      gapCount: numberOr(p.gapCount, 0),
+      gapCount: numberOr(p.gapCount, 0) + sealGaps,
       matchedFunctions: asArray(p.matchedFunctions).map((f) => asString(f) ?? '?'),
       matches,
+      sealInterrupted: unsealed.size,
     })
   }
   return out

@@ -16,6 +16,7 @@ import type { CaseHandle } from '../case/case-folder.js'
 import { recordArtifact, safeSegment } from '../case/evidence-store.js'
 import { setActorArn } from '../case/journal.js'
 import { writeFileAtomic } from '../common/fs-safe.js'
+import { atInterrupt } from '../common/interrupt.js'
 import { scrubAndCut } from '../common/redact.js'
 import { compactUtc } from '../common/text.js'
 import type { FirContext } from '../context.js'
@@ -39,6 +40,7 @@ import {
   mergeNotChecked,
   type NotChecked,
   SWEEP_ACTION,
+  SWEEP_SEAL_ACTION,
   SWEEP_START_ACTION,
   unqualifiedArn,
 } from './recorded.js'
@@ -166,6 +168,10 @@ export interface SweepResult {
    * nothing of them, so a sweep with any is no clean result.
    */
   notChecked: NotChecked[]
+  /**
+   * The seals of `--snapshot`, as they were made. The sweep's file is written before sealing: there
+   * it is [], and each seal's outcome is journaled (`sweep.seal`) as it is known.
+   */
   snapshots: {
     account: string
     region: string
@@ -176,6 +182,12 @@ export interface SweepResult {
     /** What the set holds of each function (absent when the snapshot failed: `error`). */
     sealed?: SealedFunction[]
   }[]
+  /**
+   * What `--snapshot` is to seal, one evidence set an account and region, recorded before sealing
+   * starts; absent without `--snapshot` (or matches, or with `--dry-run`). A group with no
+   * `sweep.seal` entry was not sealed: the sweep was stopped first.
+   */
+  sealPlan?: { account: string; region: string; functions: string[] }[]
   /**
    * The evidence set holding the environment values `--env-value-sha256` matched (sealLeakedValues),
    * from which every later command of the case learns them and redacts them; absent when none
@@ -510,10 +522,9 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
   // Before anything else is written: the values are the one thing later commands need to redact.
   const leakedValues = leaked.length > 0 ? await sealLeakedValues(ctx, leaked, file, sweepTarget) : undefined
 
-  const snapshots: SweepResult['snapshots'] = []
-  if (opts.snapshot && !ctx.dryRun && matches.length > 0) {
-    const seal = opts.seal ?? snapshotSeal
-    const groups = new Map<string, { st: AccountState; region: string; functions: Set<string> }>()
+  // The account-regions --snapshot seals, one evidence set each.
+  const groups = new Map<string, { st: AccountState; region: string; functions: Set<string> }>()
+  if (opts.snapshot && !ctx.dryRun) {
     for (const m of matches) {
       const st = states.find((s) => s.id === m.account)!
       const key = `${m.account}/${m.region}`
@@ -521,42 +532,13 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
       g.functions.add(unqualifiedArn(m.arn))
       groups.set(key, g)
     }
-    try {
-      for (const g of groups.values()) {
-        const functions = [...g.functions].sort()
-        const where = `${accountLabel(g.st.id, g.st.name)} region ${g.region}`
-        ctx.log.info(`fir: sealing ${functions.length} function(s) in ${where}`)
-        // The journal's actor is who made the calls an entry records: each seal is made as its
-        // own account's principal (the caller's identity is cached, so it is not stamped again).
-        setActorArn(g.st.principal ?? (g.st.id === caller.account ? caller.arn : g.st.via))
-        try {
-          const sealed = await seal(
-            { ...ctx, aws: g.st.clients!.forRegion(g.region), gaps: ctx.gaps.scoped(where) },
-            functions,
-          )
-          snapshots.push({
-            account: g.st.id,
-            region: g.region,
-            functions,
-            set: sealed.set,
-            manifestSha256: sealed.manifestSha256,
-            sealed: sealed.functions,
-          })
-        } catch (err) {
-          const reason = failureReason(err)
-          snapshots.push({ account: g.st.id, region: g.region, functions, error: reason })
-          ctx.gaps.add({
-            what: `snapshot of ${functions.length} function(s) in ${where}`,
-            call: 'fir snapshot',
-            reason,
-          })
-        }
-      }
-    } finally {
-      // The sweep itself is the caller's.
-      setActorArn(caller.arn)
-    }
   }
+  const plan = [...groups.values()].map((g) => ({
+    g,
+    account: g.st.id,
+    region: g.region,
+    functions: [...g.functions].sort(),
+  }))
 
   const finishedAt = new Date().toISOString()
   const accountNotChecked = (st: AccountState): NotChecked[] =>
@@ -589,7 +571,10 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
     matches,
     functionVersionsSeen: states.reduce((n, st) => n + st.functionVersions, 0),
     notChecked: mergeNotChecked(states.map(accountNotChecked)),
-    snapshots,
+    snapshots: [],
+    ...(plan.length > 0
+      ? { sealPlan: plan.map(({ account, region, functions }) => ({ account, region, functions })) }
+      : {}),
     ...(leakedValues ? { leakedValues } : {}),
     startedAt,
     finishedAt,
@@ -598,11 +583,66 @@ export async function runSweep(ctx: FirContext, opts: SweepOptions): Promise<Swe
     file,
     limits: { concurrency: opts.concurrency, ratePerAccount: opts.ratePerAccount },
   }
+  // The walk is recorded before anything is sealed: sealing takes minutes, and a sweep stopped
+  // meanwhile (Ctrl-C, a seal that cannot finish) keeps its matches and gaps. Each seal's outcome
+  // is journaled as it is known (recordSweepSeal); a planned one with none was not sealed.
   await recordSweep(ctx.case, result, {
     target: sweepTarget,
     gapCount: ctx.gaps.list.length,
   })
-  return result
+  if (plan.length === 0) return result
+
+  const seal = opts.seal ?? snapshotSeal
+  const untrack = atInterrupt(
+    `kept the sweep's ${result.matches.length} match(es) in ${file}: \`fir case show\` says which were not sealed`,
+    () => undefined,
+  )
+  try {
+    for (const { g, functions } of plan) {
+      const where = `${accountLabel(g.st.id, g.st.name)} region ${g.region}`
+      ctx.log.info(`fir: sealing ${functions.length} function(s) in ${where}`)
+      // The journal's actor is who made the calls an entry records: each seal is made as its
+      // own account's principal (the caller's identity is cached, so it is not stamped again).
+      setActorArn(g.st.principal ?? (g.st.id === caller.account ? caller.arn : g.st.via))
+      const gapsBefore = ctx.gaps.list.length
+      let outcome: SweepResult['snapshots'][number]
+      try {
+        const sealed = await seal(
+          { ...ctx, aws: g.st.clients!.forRegion(g.region), gaps: ctx.gaps.scoped(where) },
+          functions,
+        )
+        outcome = {
+          account: g.st.id,
+          region: g.region,
+          functions,
+          set: sealed.set,
+          manifestSha256: sealed.manifestSha256,
+          sealed: sealed.functions,
+        }
+      } catch (err) {
+        const reason = failureReason(err)
+        outcome = { account: g.st.id, region: g.region, functions, error: reason }
+        ctx.gaps.add({
+          what: `snapshot of ${functions.length} function(s) in ${where}`,
+          call: 'fir snapshot',
+          reason,
+        })
+      }
+      result.snapshots.push(outcome)
+      await recordSweepSeal(ctx.case, file, outcome, ctx.gaps.list.length - gapsBefore)
+    }
+  } finally {
+    untrack()
+    // The sweep itself is the caller's.
+    setActorArn(caller.arn)
+  }
+  const end = performance.now()
+  return {
+    ...result,
+    finishedAt: new Date().toISOString(),
+    wallMs: Math.round(end - started),
+    cpuMs: Math.round(((cu) => (cu.user + cu.system) / 1000)(process.cpuUsage(cpuStart))),
+  }
 }
 
 /** The variables of one function version whose values `--env-value-sha256` matched. */
@@ -659,6 +699,8 @@ export async function sealLeakedValues(
  * existing one), records it by hash (`case.artifact`, so `fir case verify` checks it) and journals
  * the sweep (action `sweep`) with its parameters, counts, matched functions and the file's SHA-256,
  * which `fir case show` and `fir report` check before they read the file (sweep/recorded.ts).
+ * Called once the walk is done, before `--snapshot` seals anything: the file's `sealPlan` names
+ * what is to be sealed, and each seal's outcome is journaled after it (recordSweepSeal).
  */
 export async function recordSweep(
   handle: Pick<CaseHandle, 'dir' | 'journal'>,
@@ -687,6 +729,27 @@ export async function recordSweep(
       fileSha256: artifact.sha256,
       wallMs: result.wallMs,
     },
+    outcome: 'recorded',
+  })
+}
+
+/**
+ * Journals the outcome of one seal of a sweep's `--snapshot` (action `sweep.seal`): the sweep's
+ * file, the account and region, the functions, and the set sealed (with what it holds of each) or
+ * why it failed, and the gaps it added. The sweep's file is written once, before sealing: these
+ * entries complete it (readRecordedSweeps reads them as the file's `snapshots`).
+ */
+export async function recordSweepSeal(
+  handle: Pick<CaseHandle, 'journal'>,
+  file: string,
+  outcome: SweepResult['snapshots'][number],
+  gapCount: number,
+): Promise<void> {
+  await handle.journal.append({
+    action: SWEEP_SEAL_ACTION,
+    target: `${outcome.account}/${outcome.region}`,
+    params: { file, ...outcome, gapCount },
+    // A failed seal changed nothing: no change for case show to list (its error is in the params).
     outcome: 'recorded',
   })
 }

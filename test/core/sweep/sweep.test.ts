@@ -1,14 +1,16 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
+import { summariseCase } from '../../../src/core/case/summary.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
 import { sha256Hex } from '../../../src/core/common/hash.js'
+import { pendingInterruptCleanups } from '../../../src/core/common/interrupt.js'
 import { buildReportModel } from '../../../src/core/report/build.js'
 import { renderReport } from '../../../src/core/report/render.js'
 import { latestSnapshotFor, snapshotFunctions } from '../../../src/core/snapshot/snapshot.js'
 import type { Indicators } from '../../../src/core/sweep/indicators.js'
 import { renderSweep } from '../../../src/core/sweep/render.js'
-import { runSweep, type SweepOptions } from '../../../src/core/sweep/sweep.js'
+import { runSweep, type SealFn, type SweepOptions, snapshotSeal } from '../../../src/core/sweep/sweep.js'
 import { useMoto } from '../../support/emulator.js'
 import { FaultProxy, type FaultRule, type RequestInfo } from '../../support/fault-proxy.js'
 import { testContext } from '../athena/context.js'
@@ -118,6 +120,62 @@ describe('runSweep (core, against moto)', () => {
         `fn-${s.account === OTHER ? MANAGEMENT_ACCOUNT : OTHER}`,
       )
     }
+  })
+
+  it('--snapshot: the walk is recorded before sealing, so a sweep stopped while sealing keeps its matches and says which were not sealed', async () => {
+    const { ctx, dir } = await testContext(moto.endpoint())
+    // The first account's seal is made; the second's is under way when the sweep is "stopped":
+    // the case is read as a kill (Ctrl-C ends the process) would leave it at that moment.
+    let sealing!: () => void
+    const underWay = new Promise<void>((resolve) => {
+      sealing = resolve
+    })
+    let finish!: () => void
+    const stopped = new Promise<void>((resolve) => {
+      finish = resolve
+    })
+    let calls = 0
+    const seal: SealFn = async (c, functions) => {
+      if (++calls === 2) {
+        sealing()
+        await stopped
+      }
+      return snapshotSeal(c, functions)
+    }
+    const run = runSweep(ctx, options({ accounts: [MANAGEMENT_ACCOUNT, OTHER], snapshot: true, seal }))
+    await underWay
+    // Before: nothing of the sweep was in the case (no sweeps/ file, no journal entry) until every
+    // seal was done, and an interruption said only that it removed the unfinished evidence set.
+    const [shown] = (await summariseCase(dir)).sweeps
+    expect(shown?.matches.map((m) => [m.account, m.sealedIn !== null, m.sealInterrupted])).toEqual([
+      [OTHER, true, false],
+      [MANAGEMENT_ACCOUNT, false, true],
+    ])
+    expect(shown?.sealInterrupted).toBe(1)
+    expect(pendingInterruptCleanups()).toContain(
+      `kept the sweep's 2 match(es) in ${shown!.file}: \`fir case show\` says which were not sealed`,
+    )
+    const model = await buildReportModel(dir, { verify: false })
+    expect(model.scope.sweeps[0]!.matches.map((m) => m.sealed)).toEqual([
+      expect.stringMatching(/^sealed with gaps in evidence\//),
+      'not sealed: the sweep was stopped before its snapshot sealed it',
+    ])
+    expect(model.summary.impact).toContainEqual(
+      expect.stringContaining('(the sweep was stopped before its snapshot sealed 1 function)'),
+    )
+
+    finish()
+    const r = await run
+    expect(r.snapshots.map((s) => [s.account, s.error])).toEqual([
+      [OTHER, undefined],
+      [MANAGEMENT_ACCOUNT, undefined],
+    ])
+    const [after] = (await summariseCase(dir)).sweeps
+    expect(after?.sealInterrupted).toBe(0)
+    expect(after?.matches.map((m) => m.sealedIn)).toEqual(r.snapshots.map((s) => s.set))
+    // Each seal's gaps count with the sweep's.
+    expect(after?.gapCount).toBe(ctx.gaps.list.length)
+    expect(await verifyCase(dir)).toMatchObject({ ok: true, problems: [] })
   })
 
   it('classifies a value matched by --env-value-sha256 as a secret in the set it seals, and in a later snapshot of the case', async () => {
