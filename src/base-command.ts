@@ -19,7 +19,7 @@ import { newestAbove } from './core/common/version.js'
 import { cliLines, withChangesInForce } from './core/containment/manual-restore.js'
 import { type FirContext, Gaps, stderrLog } from './core/context.js'
 import { drillOf } from './core/tabletop/safety.js'
-import { ExitCode, FirError, isFirError, UsageError } from './errors.js'
+import { carriedActions, ExitCode, FirError, isFirError, UsageError, withActions } from './errors.js'
 import {
   type CommandOutcome,
   finishedEnvelope,
@@ -470,11 +470,12 @@ export function toFir(err: unknown): FirError {
       cause: err,
     })
   }
+  // What the run had done before it failed (withActions) follows the error's own next steps.
   const fs = fileSystemProblem(err)
-  if (fs) return fs
+  if (fs) return withActions(fs, carriedActions(err))
   return new FirError('bug', `unexpected error: ${(err as Error)?.message ?? String(err)}`, {
     exitCode: ExitCode.bug,
-    actions: ['this is a bug in fir: please report it with the stack trace above'],
+    actions: ['this is a bug in fir: please report it with the stack trace above', ...carriedActions(err)],
     cause: err,
   })
 }

@@ -137,6 +137,28 @@ export function isFirError(err: unknown): err is FirError {
   return err instanceof FirError
 }
 
+/**
+ * Adds next steps to an error on its way up: what a run had done before it failed (changes in
+ * force in AWS, one that may be). A FirError takes them among its actions; any other error (a file
+ * system call's: a full disk) carries them to the FirError the command makes of it (toFir, see
+ * {@link carriedActions}). Returns the same error, for `throw`.
+ */
+export function withActions<E>(err: E, actions: readonly string[]): E {
+  if (actions.length === 0 || typeof err !== 'object' || err === null) return err
+  if (err instanceof FirError) err.actions.push(...actions)
+  else {
+    const e = err as { firActions?: string[] }
+    e.firActions = [...(e.firActions ?? []), ...actions]
+  }
+  return err
+}
+
+/** The next steps {@link withActions} added to an error that is not a FirError. */
+export function carriedActions(err: unknown): string[] {
+  const carried = (err as { firActions?: unknown } | null)?.firActions
+  return Array.isArray(carried) ? carried.filter((a): a is string => typeof a === 'string') : []
+}
+
 /** The message of any thrown value, for logs and gaps. */
 export function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message

@@ -1,4 +1,5 @@
 import { getRoleInfo } from '../../aws/iam.js'
+import { firCommand } from '../common/suggest.js'
 import type { FirContext } from '../context.js'
 import { REVOKE_LIMITS } from '../credentials/revoke-policy.js'
 import { isDeleted } from '../steps/define-step.js'
@@ -126,6 +127,10 @@ export async function containFunction(ctx: FirContext, options: ContainOptions):
     ...(options.dryRun ? { dryRun: true } : {}),
     ...(options.confirmed ? { confirmed: true } : {}),
     ...(options.onPlan ? { onPlan: options.onPlan } : {}),
+    undoCommand: firCommand(['restore', target.name], ctx.aws, {
+      region: target.region,
+      caseDir: ctx.case.dir,
+    }),
     beforeChanges: async () => {
       if (existing) return
       ctx.log.info(`fir: the case has no snapshot of ${target.name}: taking one before any change`)

@@ -46,12 +46,15 @@
  * `containFunction` / `restoreCase` (core/containment), `revokeRoleSessions`, `rotateAccessKey`,
  * `rotateSecret` (core/credentials). All take `{dryRun?, confirmed?, onPlan?}`.
  */
-import { FirError, messageOf, RefusedError } from '../../errors.js'
+import { FirError, messageOf, RefusedError, withActions } from '../../errors.js'
 import type { Outcome } from '../case/journal.js'
+import { shellArg } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { announceActing, callerIdentity } from '../identity.js'
 import { failureOutcome, paramsTarget } from './define-step.js'
-import type { Plan, Step, StepCall, StepResult, UndoRecord } from './step.js'
+import { finishCommand, interruptedChanges } from './interrupted.js'
+import type { Plan, RowOutcome, Step, StepCall, StepResult, UndoRecord } from './step.js'
+import { isUndoEntry } from './undo-records.js'
 
 export interface RunOptions {
   /** Plans only: nothing is journaled or changed. */
@@ -66,6 +69,11 @@ export interface RunOptions {
   beforeChanges?: () => Promise<void>
   /** Throw a plan's FirError instead of reporting a failed row (single-step commands: a refusal exits 2). */
   failOnPlanError?: boolean
+  /**
+   * The command that undoes this run's changes (contain: `fir restore <function> … --case <dir>`),
+   * named in the next steps of a run an error stops part way (see stoppedPartWay).
+   */
+  undoCommand?: string
 }
 
 export interface RunResult {
@@ -202,14 +210,59 @@ export async function runSteps(ctx: FirContext, calls: StepCall[], options: RunO
     await announceActing(ctx, ctx.aws, actingOn(plans, 'would-apply', 'already-applied', 'failed', 'denied'))
   await options.beforeChanges?.()
   const results: StepResult[] = []
-  for (const [i, call] of calls.entries()) {
-    if (planned.has(call)) results[i] = await call.step.apply(ctx, call.params)
-    else {
-      results[i] = plans[i]!
-      await journalPlanFailure(ctx, plans[i]!, call.params)
+  const fromSeq = nextSeq(ctx)
+  try {
+    for (const [i, call] of calls.entries()) {
+      if (planned.has(call)) results[i] = await call.step.apply(ctx, call.params)
+      else {
+        results[i] = plans[i]!
+        await journalPlanFailure(ctx, plans[i]!, call.params)
+      }
     }
+  } catch (err) {
+    throw withActions(err, stoppedPartWay(ctx, results, fromSeq, false, options))
   }
   return { dryRun: false, plans, results }
+}
+
+/** The seq the journal's next entry takes. */
+function nextSeq(ctx: FirContext): number {
+  return (ctx.case.journal.all().at(-1)?.seq ?? -1) + 1
+}
+
+/**
+ * What to say of a run an error stopped part way (thrown, not a step's failed row: a full disk
+ * as an outcome was journaled, a bug): the changes it made before, in force in AWS now, and the
+ * one it was making when it stopped, journaled `started` with no outcome, which may be. Without
+ * it the responder read only "no space left on the device" while three changes were in force.
+ * `fromSeq`: the journal's first entry of the run's steps; `undo`: a run of undos.
+ */
+function stoppedPartWay(
+  ctx: FirContext,
+  results: readonly (StepResult | undefined)[],
+  fromSeq: number,
+  undo: boolean,
+  options: RunOptions,
+): string[] {
+  const made = new Set<RowOutcome>(undo ? ['undone', 'already-undone'] : ['applied', 'already-applied'])
+  const done = results.filter(
+    (r): r is StepResult => r !== undefined && (made.has(r.outcome) || r.partlyMade === true),
+  )
+  const cutOff = interruptedChanges(ctx.case.journal.all()).filter((e) => e.seq >= fromSeq)
+  if (done.length === 0 && cutOff.length === 0) return []
+  const caseDir = shellArg(ctx.case.dir)
+  return [
+    ...(done.length
+      ? [
+          `${undo ? 'undone' : 'in force'} in AWS before the run stopped: ${done.map((r) => `${r.step} on ${r.label} (${r.partlyMade ? `${r.outcome}, partly made` : r.outcome})`).join(', ')}`,
+        ]
+      : []),
+    ...cutOff.map((e) => {
+      const finish = finishCommand(e, ctx.case.dir)
+      return `${isUndoEntry(e) ? 'the undo of ' : ''}${e.action} on ${e.target} was under way when the run stopped: no outcome is journaled and it may ${isUndoEntry(e) ? 'have been undone' : 'be in force'}${finish ? ` (${finish} finishes it)` : ''}`
+    }),
+    `fir case show --case ${caseDir} lists the case's changes${options.undoCommand ? `; ${options.undoCommand} undoes them` : ''}`,
+  ]
 }
 
 /** An undo to run: the step and the record built from the journal. */
@@ -295,20 +348,25 @@ export async function runUndos(ctx: FirContext, calls: UndoCall[], options: RunO
       actingOn(plans, 'would-undo', 'already-undone', 'conflict', 'failed', 'denied'),
     )
   const results: StepResult[] = []
-  for (const [i, row] of plans.entries()) {
-    // One plan row per call, in the calls' order.
-    const call = calls[i]!
-    for (const params of call.skip ? (call.release ?? []) : []) {
-      await ctx.case.journal.append({
-        action: call.step.id,
-        target: call.record.target,
-        params: { ...params, undoOf: call.record.startedSeq, kept: call.skip },
-        outcome: 'skipped',
-      })
+  const fromSeq = nextSeq(ctx)
+  try {
+    for (const [i, row] of plans.entries()) {
+      // One plan row per call, in the calls' order.
+      const call = calls[i]!
+      for (const params of call.skip ? (call.release ?? []) : []) {
+        await ctx.case.journal.append({
+          action: call.step.id,
+          target: call.record.target,
+          params: { ...params, undoOf: call.record.startedSeq, kept: call.skip },
+          outcome: 'skipped',
+        })
+      }
+      if (planFailed.includes(call))
+        await journalPlanFailure(ctx, row, { ...call.record.params, undoOf: call.record.startedSeq })
+      results.push(runnable.includes(call) ? await call.step.undo(ctx, call.record) : row)
     }
-    if (planFailed.includes(call))
-      await journalPlanFailure(ctx, row, { ...call.record.params, undoOf: call.record.startedSeq })
-    results.push(runnable.includes(call) ? await call.step.undo(ctx, call.record) : row)
+  } catch (err) {
+    throw withActions(err, stoppedPartWay(ctx, results, fromSeq, true, options))
   }
   return { dryRun: false, plans, results }
 }

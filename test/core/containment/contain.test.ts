@@ -14,7 +14,8 @@ import {
   UpdateFunctionUrlConfigCommand,
 } from '@aws-sdk/client-lambda'
 import { CreateOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
+import { toFir } from '../../../src/base-command.js'
 import { sha256Hex } from '../../../src/core/common/hash.js'
 import { redactValue } from '../../../src/core/common/redact.js'
 import { containFunction, type SnapshotPort } from '../../../src/core/containment/contain.js'
@@ -769,6 +770,43 @@ describe('containment steps against moto', () => {
     const again = await restoreCase(ctx, {})
     expect(again.results.filter((r) => r.outcome !== 'skipped')).toEqual([])
     expect(again.warnings).toEqual([])
+    await ctx.case.close()
+  })
+
+  it('stopped by a full disk as a step journals its outcome: the error (exit 2) names the changes in force and the one under way', async () => {
+    const s = await seedCompromisedFunction(moto.endpoint(), { logEvents: false })
+    const ctx = await testContext(moto.endpoint(), { caseId: 'C-FULL' })
+    // The disk fills up as url's outcome is journaled: its change is made, and the two before it.
+    const append = ctx.case.journal.append.bind(ctx.case.journal)
+    vi.spyOn(ctx.case.journal, 'append').mockImplementation((entry) =>
+      entry.action === 'containment.url' && entry.outcome === 'applied'
+        ? Promise.reject(
+            Object.assign(new Error('ENOSPC: no space left on device, write'), {
+              code: 'ENOSPC',
+              syscall: 'write',
+            }),
+          )
+        : append(entry),
+    )
+    const err = await containFunction(ctx, { function: s.functionName, snapshot: fakeSnapshot() }).catch(
+      (e) => e,
+    )
+    expect(err.code).toBe('ENOSPC')
+    const fir = toFir(err)
+    expect(fir.exitCode).toBe(2)
+    expect(fir.message).toBe('unable to write to disk: no space left on the device (ENOSPC)')
+    // Before: only "free space on the disk … then run the command again".
+    expect(fir.actions.slice(1)).toEqual([
+      `in force in AWS before the run stopped: containment.event-sources on ${s.functionName} (applied), containment.throttle on ${s.functionName} (applied)`,
+      expect.stringMatching(
+        new RegExp(
+          `^containment\\.url on ${s.functionArn} was under way when the run stopped: no outcome is journaled and it may be in force \\(fir contain ${s.functionArn} --actions url .*--case ${ctx.case.dir} finishes it\\)$`,
+        ),
+      ),
+      `fir case show --case ${ctx.case.dir} lists the case's changes; fir restore ${s.functionName} --region us-east-1 --endpoint-url ${moto.endpoint()} --case ${ctx.case.dir} undoes them`,
+    ])
+    expect((await functionState(moto.endpoint(), s.functionName, s.role.name)).urls.$LATEST).toBe('AWS_IAM')
+    vi.restoreAllMocks()
     await ctx.case.close()
   })
 
