@@ -36,6 +36,8 @@
  * - Each step journals its own `started`/outcome entries (see step.ts); re-runs report
  *   `already-applied` without a mutating call, so a crashed run is resumed by running it again.
  * - Non-FirError exceptions are bugs: journaled as `failed` by the step, then rethrown.
+ * - An error thrown part way (a bug, or a journal append that fails: a full disk) is rethrown with
+ *   next steps naming what the run changed before it and the change under way (stoppedPartWay).
  *
  * Writing a step: `defineStep({id, title, iamActions, undoPolicy, read, intend, isApplied,
  * change, describe, outputs?, compareForUndo?, revert?})` (define-step.ts) gives a {@link Step}
