@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.js'
+import type { JournalEntry } from '../case/journal.js'
 import { canonicalJson } from '../common/canonical-json.js'
 import { firCommand } from '../common/suggest.js'
 import { escapeTerminal } from '../common/text.js'
@@ -8,7 +9,7 @@ import { parseArn } from '../identity.js'
 import { stepById, unknownChanges } from '../steps/registry.js'
 import { runUndos, type UndoCall } from '../steps/runner.js'
 import type { StepResult, UndoRecord } from '../steps/step.js'
-import { pendingUndos } from '../steps/undo-records.js'
+import { isUndoEntry, pendingUndos } from '../steps/undo-records.js'
 import { DEFAULT_RESTORE_ACTIONS, RESTORE_ACTIONS, type RestoreAction, stepIdsFor } from './actions.js'
 import { parseFunctionRef, regionalAws } from './function-target.js'
 import type { PermissionsState, PolicyStatementRef } from './permissions.js'
@@ -250,6 +251,8 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
   if (actions.includes('rotate-key') && undoing.includes('credentials.rotate-key')) warnings.push(WARN_KEY)
   for (const w of warnings) ctx.log.warn(w)
   const what = options.function ? `restore ${options.function}` : 'restore the case'
+  // What this run journals comes after: what earlier restores left is read from before it.
+  const journaled = ctx.case.journal.all().length
   const run = await runUndos(ctx, calls, {
     what,
     ...(options.dryRun ? { dryRun: true } : {}),
@@ -258,7 +261,11 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
   })
   if (!run.dryRun) {
     const removed = statementsStillRemoved(pending, run.results, calls)
-    for (const w of [reopenedWarning(ctx, run.results, calls, removed), conflictWarning(run.results)]) {
+    const earlier = leftByEarlierRestores(ctx.case.journal.all().slice(0, journaled))
+    for (const w of [
+      reopenedWarning(ctx, run.results, calls, removed, earlier),
+      conflictWarning(run.results),
+    ]) {
       if (!w) continue
       ctx.log.warn(w)
       warnings.push(w)
@@ -320,30 +327,86 @@ function statementsStillRemoved(
 }
 
 /**
- * What this restore opened to the outside again, function by function: URLs set back to AuthType
- * NONE (while public statements grant access to them) and public resource-policy statements put
- * back. Restoring is the responder's call; saying so keeps a function from going public again
- * unnoticed while its code may still be compromised.
+ * What the earlier restores of each change still pending left in place and journaled, by the seq
+ * of the change's `started` entry: the `after` of the last undo outcome of it (`failed`, `denied`
+ * or `conflict`; an `undone` one closes the change). Such a restore warned of what it reopened. A
+ * restore killed between its change and its outcome journaled nothing of what it put back, and
+ * warned of nothing.
+ */
+function leftByEarlierRestores(entries: readonly JournalEntry[]): Map<number, unknown> {
+  const left = new Map<number, unknown>()
+  for (const e of entries) {
+    if (!isUndoEntry(e) || e.after === undefined) continue
+    if (e.outcome !== 'failed' && e.outcome !== 'denied' && e.outcome !== 'conflict') continue
+    const of = (e.params as { undoOf?: unknown }).undoOf
+    if (typeof of === 'number') left.set(of, e.after)
+  }
+  return left
+}
+
+/**
+ * The function URLs a containment.url change closed: AuthType NONE in its prior, set to another
+ * AuthType in the state it left (its after state; a URL a failed change left NONE was not closed).
+ */
+function urlsClosed(record: UndoRecord): UrlState['configs'] {
+  const after = (record.after as UrlState | undefined)?.configs
+  return ((record.prior as UrlState | undefined)?.configs ?? []).filter(
+    (p) =>
+      p.authType === 'NONE' &&
+      (after === undefined || after.some((a) => sameUrl(a, p) && a.authType !== 'NONE')),
+  )
+}
+
+const statementKey = (x: PolicyStatementRef) => `${x.qualifier}|${x.sid}`
+
+/**
+ * The public statements a containment.permissions change removed: public in its prior, not in the
+ * state it left (as its undo's comparison takes them).
+ */
+function statementsRemovedBy(record: UndoRecord): PolicyStatementRef[] {
+  const left = new Set(((record.after as PermissionsState | undefined)?.statements ?? []).map(statementKey))
+  return ((record.prior as PermissionsState | undefined)?.statements ?? []).filter(
+    (x) => x.public && !left.has(statementKey(x)),
+  )
+}
+
+/**
+ * What this restore found open to the outside again, function by function, of what containment
+ * had closed: URLs it had closed back at AuthType NONE (while public statements grant access to
+ * them), public statements it had removed back in the resource policy — less what an earlier
+ * restore journaled it had put back (it named that). Judged from the journal (the state the change
+ * left, `earlier`), not from what this run read before its undo: a restore killed after its change
+ * (no outcome journaled) reopened the function and said nothing, and its re-run finds the undo
+ * made (`already-undone`, the state it read already open). Restoring is the responder's call;
+ * saying so keeps a function from going public again unnoticed while its code may still be
+ * compromised.
  */
 function reopenedWarning(
   ctx: FirContext,
   results: readonly StepResult[],
   calls: readonly UndoCall[],
   statementsRemoved: (fn: ChangedFunction) => boolean,
+  earlier: ReadonlyMap<number, unknown>,
 ): string | undefined {
   // By function (ARN, else name and region): the same name in two regions is two functions.
   const opened = new Map<string, { fn: ChangedFunction | undefined; label: string; what: string[] }>()
   results.forEach((r, i) => {
     // A failed or denied undo may have put back part of what it meant to (URLs set back,
     // statements re-added, before or after the one AWS refused): its `after` is what is in place.
+    // An already-undone one found it in place (a function deleted since has no state: nothing).
     if (
       r.outcome !== 'undone' &&
+      r.outcome !== 'already-undone' &&
       r.outcome !== 'conflict' &&
       r.outcome !== 'failed' &&
       r.outcome !== 'denied'
     )
       return
-    const fn = changedFunction(calls[i]?.record.params)
+    const record = calls[i]?.record
+    if (!record || r.after == null) return
+    const fn = changedFunction(record.params)
+    // Open already when an earlier restore journaled what it left: that one named it.
+    const known = earlier.has(record.startedSeq) ? earlier.get(record.startedSeq) : record.after
     const label = fn?.name ?? (r.label || r.target)
     const key = fn ? fn.arn || `${fn.name}@${fn.region}` : label
     const add = (what: string) => {
@@ -353,22 +416,23 @@ function reopenedWarning(
     }
     // A URL with AuthType NONE whose public statements the case still keeps removed opens nothing.
     if (r.step === 'containment.url' && !(fn && statementsRemoved(fn))) {
-      const before = (r.before as UrlState | null)?.configs ?? []
-      // Only a URL this restore set back: the same config (qualifier and address) closed before it.
-      // One it left alone (another URL made since, already NONE) it did not reopen.
-      const open = ((r.after as UrlState | null)?.configs ?? [])
-        .filter((c) => {
-          const b = before.find((x) => sameUrl(x, c))
-          return c.authType === 'NONE' && b !== undefined && b.authType !== 'NONE'
-        })
+      const closed = urlsClosed(record)
+      const wasOpen = ((known as UrlState | undefined)?.configs ?? []).filter((c) => c.authType === 'NONE')
+      // Only a URL containment closed: the same config (qualifier and address). One made or
+      // opened since (another URL, already NONE) is no part of what containment had closed.
+      const open = ((r.after as UrlState).configs ?? [])
+        .filter(
+          (c) =>
+            c.authType === 'NONE' && closed.some((p) => sameUrl(p, c)) && !wasOpen.some((p) => sameUrl(p, c)),
+        )
         .map((c) => c.qualifier ?? '$LATEST')
       if (open.length > 0)
         add(`function URL${open.length > 1 ? 's' : ''} of ${open.join(', ')} with AuthType NONE`)
     } else if (r.step === 'containment.permissions') {
-      const key = (x: PolicyStatementRef) => `${x.qualifier}|${x.sid}`
-      const before = new Set(((r.before as PermissionsState | null)?.statements ?? []).map(key))
-      const back = ((r.after as PermissionsState | null)?.statements ?? []).filter(
-        (x) => x.public && !before.has(key(x)),
+      const removed = new Set(statementsRemovedBy(record).map(statementKey))
+      const there = new Set(((known as PermissionsState | undefined)?.statements ?? []).map(statementKey))
+      const back = ((r.after as PermissionsState).statements ?? []).filter(
+        (x) => x.public && removed.has(statementKey(x)) && !there.has(statementKey(x)),
       )
       if (back.length > 0)
         add(`public statement${back.length > 1 ? 's' : ''} ${back.map((x) => x.sid).join(', ')}`)

@@ -26,6 +26,7 @@ import { revokeRoleSessions } from '../../../src/core/credentials/revoke-session
 import { buildReportModel } from '../../../src/core/report/build.js'
 import { viewJournal } from '../../../src/core/report/journal-view.js'
 import { snapshotFunctions } from '../../../src/core/snapshot/snapshot.js'
+import { CRASH_HOOK_ENV } from '../../../src/core/steps/define-step.js'
 import { useMoto } from '../../support/emulator.js'
 import { FaultProxy } from '../../support/fault-proxy.js'
 import {
@@ -715,6 +716,29 @@ describe('a value a sweep of the case declared leaked', () => {
   })
 })
 
+/**
+ * Runs `run` with the test-only crash hook armed at `point` (FIR_TEST_CRASH_AFTER): where a fir
+ * process kills itself (SIGKILL) right after that change, before its outcome is journaled, the
+ * call throws instead, in process — the journal and AWS are left as a killed run leaves them.
+ */
+async function killedAt(point: string, run: () => Promise<unknown>): Promise<void> {
+  const killed = new Error(`killed at ${point}`)
+  const real = process.kill.bind(process)
+  const kill = vi.spyOn(process, 'kill').mockImplementation((pid, signal) => {
+    if (pid === process.pid && signal === 'SIGKILL') throw killed
+    return real(pid, signal)
+  })
+  const armed = process.env[CRASH_HOOK_ENV]
+  process.env[CRASH_HOOK_ENV] = point
+  try {
+    await expect(run()).rejects.toBe(killed)
+  } finally {
+    if (armed === undefined) delete process.env[CRASH_HOOK_ENV]
+    else process.env[CRASH_HOOK_ENV] = armed
+    kill.mockRestore()
+  }
+}
+
 describe('containment steps against moto', () => {
   it('contains, re-runs as already-applied, restores every field, keeps the revocation', async () => {
     const s = await seedCompromisedFunction(moto.endpoint(), { logEvents: false })
@@ -865,6 +889,77 @@ describe('containment steps against moto', () => {
       ),
     ])
     await ctx.case.close()
+  })
+
+  describe('a restore killed right after an undo, run again', () => {
+    /** A function with a public URL (a statement grants it to anyone), contained: url, permissions, throttle. */
+    async function containedPublic(name: string) {
+      const role = await seedRole(moto.endpoint(), { name: `${name}-role` })
+      const fn = await seedFunction(moto.endpoint(), { name, roleArn: role.arn })
+      await seedFunctionUrl(moto.endpoint(), name, 'NONE')
+      await seedPermission(moto.endpoint(), name, {
+        sid: 'pub',
+        principal: '*',
+        action: 'lambda:InvokeFunctionUrl',
+        functionUrlAuthType: 'NONE',
+      })
+      const ctx = await testContext(moto.endpoint(), { caseId: `C-${name}` })
+      await containFunction(ctx, {
+        function: name,
+        actions: ['throttle', 'url', 'permissions'],
+        snapshot: fakeSnapshot(),
+      })
+      return { ctx, fn, role }
+    }
+
+    it('killed after the URL undo: the re-run finds it already-undone and still says the function is reachable again', async () => {
+      const { ctx, fn, role } = await containedPublic('kill-url')
+      // Restore undoes newest first: the statement is re-added (undone), the URL set back to NONE,
+      // and the run dies before journaling the URL's outcome.
+      await killedAt('containment.url.undo', () => restoreCase(ctx, { confirmed: true }))
+      expect(ctx.case.journal.all().at(-1)).toMatchObject({
+        action: 'containment.url',
+        outcome: 'started',
+        params: { undoOf: expect.any(Number) },
+      })
+      const open = await functionState(moto.endpoint(), 'kill-url', role.name)
+      expect(open.urls).toEqual({ $LATEST: 'NONE' })
+      expect(Object.keys(open.statements)).toEqual(['pub'])
+      const again = await restoreCase(ctx, { confirmed: true })
+      expect(again.results.map((r) => [r.step, r.outcome])).toEqual([
+        ['containment.url', 'already-undone'],
+        ['containment.throttle', 'undone'],
+      ])
+      // Before: no warning at all (an already-undone row was passed over, and the state it read
+      // before its undo was already NONE), though the function is public again.
+      expect(again.warnings).toEqual([
+        `reachable from outside the account again: kill-url (function URL of $LATEST with AuthType NONE). Restore put back what containment had closed; if the code is not known clean, close it again: \`fir contain ${fn.arn} --actions url,permissions --yes --region us-east-1 --endpoint-url ${moto.endpoint()} --case ${ctx.case.dir}\``,
+      ])
+      await ctx.case.close()
+    })
+
+    it('killed after the statements were re-added: the re-run names them with the URL it sets back', async () => {
+      const { ctx } = await containedPublic('kill-perm')
+      await killedAt('containment.permissions.undo', () => restoreCase(ctx, { confirmed: true }))
+      expect(ctx.case.journal.all().at(-1)).toMatchObject({
+        action: 'containment.permissions',
+        outcome: 'started',
+      })
+      const again = await restoreCase(ctx, { confirmed: true })
+      expect(again.results.map((r) => [r.step, r.outcome])).toEqual([
+        ['containment.permissions', 'already-undone'],
+        ['containment.url', 'undone'],
+        ['containment.throttle', 'undone'],
+      ])
+      // Before: "kill-perm (function URL of $LATEST with AuthType NONE)": the statement the killed
+      // run re-added was left out.
+      expect(again.warnings).toEqual([
+        expect.stringMatching(
+          /^reachable from outside the account again: kill-perm \(public statement pub; function URL of \$LATEST with AuthType NONE\)\. /,
+        ),
+      ])
+      await ctx.case.close()
+    })
   })
 
   it('reports a conflict and leaves a value someone else changed since', async () => {
@@ -1295,6 +1390,8 @@ describe('containment steps against moto', () => {
     expect(r.results.map((x) => x.error)).toEqual(r.results.map(() => undefined))
     expect(ctx.gaps.list).toEqual([])
     expect(r.warnings.filter((w) => /conflict|not restored/.test(w))).toEqual([])
+    // Already-undone rows of a function deleted since reopen nothing.
+    expect(r.warnings.filter((w) => w.startsWith('reachable'))).toEqual([])
     const undos = ctx.case.journal
       .all()
       .filter((e) => e.outcome === 'undone' && e.action !== 'containment.event-sources')
