@@ -8,6 +8,7 @@ import { deepMapStrings, redactor, redactValue } from '../common/redact.js'
 import { counted, escapeTerminal } from '../common/text.js'
 import { keySightings, type SightedFunction } from '../credentials/key-sightings.js'
 import { revokePolicyName } from '../credentials/revoke-policy.js'
+import { noneUrlShortOf } from '../snapshot/exposure.js'
 import { isConfigurationGap, unknownFromGaps } from '../snapshot/gap-text.js'
 import { foreignLayerPublisher } from '../snapshot/layers.js'
 import { environmentUnknown } from '../snapshot/secrets.js'
@@ -227,18 +228,15 @@ function exposureText(v: unknown): string {
 }
 
 /**
- * A function URL with AuthType NONE in words, from the public grants its snapshot saw (AWS answers
- * a NONE URL only as far as the resource policy grants public access; since October 2025 a new URL
- * needs both lambda:InvokeFunctionUrl and lambda:InvokeFunction). An older summary without the
- * grants is taken as open.
+ * A function URL with AuthType NONE in words, from the public grants its snapshot saw (what it
+ * lacks to answer anyone: noneUrlShortOf, as the snapshot's summary says it). An older summary
+ * without the grants is taken as open.
  */
 function urlWayText(grants: unknown): string {
-  const g = asRecord(grants)
-  if (grants === undefined || grants === null || (g.invokeFunctionUrl && g.invokeFunction))
-    return 'function URL open to anyone (AuthType NONE)'
-  return g.invokeFunctionUrl
-    ? 'function URL with AuthType NONE; the policy grants * lambda:InvokeFunctionUrl but not lambda:InvokeFunction (a URL made before October 2025 may still answer anyone)'
-    : 'function URL with AuthType NONE; no statement seen grants public access (whoever adds one opens it)'
+  const short = grants === undefined || grants === null ? null : noneUrlShortOf(asRecord(grants))
+  return short === null
+    ? 'function URL open to anyone (AuthType NONE)'
+    : `function URL with AuthType NONE; ${short}`
 }
 
 /**

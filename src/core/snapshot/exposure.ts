@@ -374,13 +374,31 @@ export function analyseExposure(
     })
   }
   for (const e of byUrl.values()) {
-    const both = Boolean(e.grants?.invokeFunctionUrl && e.grants.invokeFunction)
-    e.level = both ? 'critical' : 'high'
-    e.summary = both
-      ? `function URL ${e.url} has AuthType NONE and the resource policy lets anyone call it (lambda:InvokeFunctionUrl and lambda:InvokeFunction for *)`
-      : e.grants?.invokeFunctionUrl
-        ? `function URL ${e.url} has AuthType NONE; the policy grants * lambda:InvokeFunctionUrl but not lambda:InvokeFunction (required too since October 2025; older URLs may still answer)`
-        : `function URL ${e.url} has AuthType NONE; no public invoke grant was seen in the resource policy (anyone who gets one added can call it)`
+    const short = noneUrlShortOf(e.grants ?? {})
+    e.level = short === null ? 'critical' : 'high'
+    e.summary =
+      short === null
+        ? `function URL ${e.url} has AuthType NONE and the resource policy lets anyone call it (lambda:InvokeFunctionUrl and lambda:InvokeFunction for *)`
+        : `function URL ${e.url} has AuthType NONE; ${short}`
   }
   return [...byUrl.values(), ...byStatement.values()]
+}
+
+/**
+ * What a function URL with AuthType NONE lacks to answer anyone, from the public grants (`*`) of
+ * its resource policy: null when it lacks nothing. AWS answers such a URL only as far as the
+ * policy grants public access: lambda:InvokeFunctionUrl always, and lambda:InvokeFunction too
+ * since October 2025 (URLs made before then may answer without it for a while). The snapshot's
+ * exposure summary and the report say it in these words.
+ */
+export function noneUrlShortOf(grants: {
+  invokeFunctionUrl?: unknown
+  invokeFunction?: unknown
+}): string | null {
+  if (grants.invokeFunctionUrl && grants.invokeFunction) return null
+  if (grants.invokeFunctionUrl)
+    return 'the policy grants * lambda:InvokeFunctionUrl but not lambda:InvokeFunction (required too since October 2025; a URL made before then may still answer anyone)'
+  if (grants.invokeFunction)
+    return 'the policy grants * lambda:InvokeFunction but not lambda:InvokeFunctionUrl, which every such URL needs (before and since October 2025): the URL answers no one until that is granted too'
+  return 'no statement seen grants * lambda:InvokeFunctionUrl or lambda:InvokeFunction (whoever grants both opens it)'
 }

@@ -5,6 +5,7 @@ import { CaseHandle } from '../../../src/core/case/case-folder.js'
 import { buildReportModel } from '../../../src/core/report/build.js'
 import type { ReportModel } from '../../../src/core/report/model.js'
 import { renderReport } from '../../../src/core/report/render.js'
+import { analyseExposure } from '../../../src/core/snapshot/exposure.js'
 import type { FunctionSummary } from '../../../src/core/snapshot/types.js'
 import { tempDir } from '../../support/cli.js'
 import { nothingFound } from '../../support/function-summary.js'
@@ -734,7 +735,40 @@ describe('what the snapshot showed open, against what the case did', () => {
     expect(exposureLine(urlRestored)).not.toContain('still reachable')
     // Not contained at first: said with the grant the snapshot saw, not "open to anyone".
     expect(open.summary.status.detail).toContain(
-      `${FN}: not contained — function URL with AuthType NONE; the policy grants * lambda:InvokeFunctionUrl but not lambda:InvokeFunction (a URL made before October 2025 may still answer anyone); resource-policy statement pub open to everyone or another account`,
+      `${FN}: not contained — function URL with AuthType NONE; the policy grants * lambda:InvokeFunctionUrl but not lambda:InvokeFunction (required too since October 2025; a URL made before then may still answer anyone); resource-policy statement pub open to everyone or another account`,
     )
+  })
+
+  it('says of a NONE URL whose policy grants * lambda:InvokeFunction alone that the URL answers no one yet, as the snapshot does', async () => {
+    const url = 'https://i.lambda-url.us-east-1.on.aws/'
+    const exposure = analyseExposure([
+      {
+        qualifier: '$LATEST',
+        url: { FunctionUrl: url, AuthType: 'NONE' },
+        policy: JSON.stringify({
+          Statement: [
+            {
+              Sid: 'pub',
+              Effect: 'Allow',
+              Principal: '*',
+              Action: 'lambda:InvokeFunction',
+              Resource: FN_ARN,
+            },
+          ],
+        }),
+      },
+    ])
+    const dir = await snapshotCase(
+      plainEntry({ url: { url, authType: 'NONE', qualifiers: ['$LATEST'] }, exposure }),
+    )
+    const model = await buildReportModel(dir, { verify: false })
+    const lacks =
+      'the policy grants * lambda:InvokeFunction but not lambda:InvokeFunctionUrl, which every such URL needs (before and since October 2025): the URL answers no one until that is granted too'
+    // Before: "no statement seen grants public access (whoever adds one opens it)", beside the
+    // statement that grants * lambda:InvokeFunction.
+    expect(model.summary.status.detail).toContain(
+      `${FN}: not contained — function URL with AuthType NONE; ${lacks}; resource-policy statement pub open to everyone or another account`,
+    )
+    expect(exposure[0]!.summary).toBe(`function URL ${url} has AuthType NONE; ${lacks}`)
   })
 })

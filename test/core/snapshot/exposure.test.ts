@@ -274,6 +274,27 @@ describe('analyseExposure', () => {
     expect(v.level).toBe('high')
     expect(v.summary).toMatch(/October 2025/)
 
+    // The opposite: * may call the function (lambda:InvokeFunction), but not the URL.
+    const invokeOnly = analyseExposure([
+      { qualifier: '$LATEST', url, policy: policy(st({ Sid: 'pub', Principal: '*' })) },
+    ])
+    const w = invokeOnly.find((e) => e.kind === 'function-url')!
+    expect(w.level).toBe('high')
+    expect(w.grants).toEqual({ invokeFunctionUrl: false, invokeFunction: true })
+    // Before: "no public invoke grant was seen in the resource policy", beside the statement that
+    // grants * lambda:InvokeFunction.
+    expect(w.summary).toBe(
+      `function URL ${url.FunctionUrl} has AuthType NONE; the policy grants * lambda:InvokeFunction but not lambda:InvokeFunctionUrl, which every such URL needs (before and since October 2025): the URL answers no one until that is granted too`,
+    )
+    expect(invokeOnly.find((e) => e.kind === 'resource-policy')?.summary).toMatch(
+      /^statement pub .*\(lambda:InvokeFunction\)$/,
+    )
+
+    const none = analyseExposure([{ qualifier: '$LATEST', url }])
+    expect(none[0]!.summary).toBe(
+      `function URL ${url.FunctionUrl} has AuthType NONE; no statement seen grants * lambda:InvokeFunctionUrl or lambda:InvokeFunction (whoever grants both opens it)`,
+    )
+
     expect(analyseExposure([{ qualifier: '$LATEST', url: { ...url, AuthType: 'AWS_IAM' } }])).toEqual([])
   })
 
