@@ -3,11 +3,12 @@ import { FirError } from '../../errors.js'
 import { firCommand } from '../common/suggest.js'
 import { escapeTerminal, firstFew } from '../common/text.js'
 import type { FirContext } from '../context.js'
+import { LATEST } from '../snapshot/function-roles.js'
 import { roleNameOf } from '../snapshot/role.js'
 import { type FunctionTarget, regionalAws } from './function-target.js'
 
 /** The qualifier of the unqualified function: what contain's target runs with. */
-export const LATEST = '$LATEST'
+export { LATEST }
 
 /** An execution role the case's sealed snapshots recorded for one qualifier of a function. */
 export interface RecordedRole {

@@ -1,10 +1,10 @@
 import type { FirContext } from '../context.js'
+import { qualifierRoles } from '../snapshot/function-roles.js'
 import { roleNameOf } from '../snapshot/role.js'
 import { latestSnapshotFor, snapshotFunctions, snapshotsFor } from '../snapshot/snapshot.js'
-import { recordedQualifierRoles } from '../snapshot/stored.js'
 import type { SnapshotPort } from './contain.js'
 import type { FunctionTarget } from './function-target.js'
-import { addRecordedRole, LATEST, type RecordedRole } from './role-swap.js'
+import { addRecordedRole, type RecordedRole } from './role-swap.js'
 
 function setName(value: unknown): string | null {
   if (!value) return null
@@ -29,12 +29,7 @@ export const snapshotPort: SnapshotPort = {
       // A set that holds the function at several qualifiers recorded each one's role once.
       if (read.has(s.set)) continue
       read.add(s.set)
-      const byQualifier = await recordedQualifierRoles(ctx.case.dir, s.set, s.manifest, s.summary.arn, s.dir)
-      // The summary's own qualifier (an alias: its version), should the set's calls not give it.
-      const q = s.summary.qualifier ?? LATEST
-      const version = s.summary.aliases?.find((a) => a.name === q)?.version ?? q
-      if (s.summary.role && !byQualifier.has(version)) byQualifier.set(version, s.summary.role)
-      for (const [qualifier, arn] of byQualifier) {
+      for (const [qualifier, arn] of await qualifierRoles(ctx.case.dir, s)) {
         const name = roleNameOf(arn)
         if (name) addRecordedRole(roles, { arn, name, qualifier }, s.set)
       }

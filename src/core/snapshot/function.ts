@@ -560,6 +560,7 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
       ...(c?.CodeSha256 ? { codeSha256: c.CodeSha256 } : {}),
       ...(c?.LastModified ? { lastModified: c.LastModified } : {}),
       ...(c?.Description ? { description: c.Description } : {}),
+      ...(c?.Role ? { role: c.Role } : {}),
       code: c?.PackageType === 'Image' ? 'image' : (d?.code?.check ?? 'not-downloaded'),
     }
   })

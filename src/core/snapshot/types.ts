@@ -98,6 +98,12 @@ export interface VersionSummary {
   codeSha256?: string
   lastModified?: string
   description?: string
+  /**
+   * The execution role (ARN) the version runs with: the one it was published with (a version's
+   * configuration cannot change), whatever `$LATEST` runs with now. Absent in sets written before
+   * it was recorded (read those from the stored responses: function-roles.ts).
+   */
+  role?: string
   /** 'match' | 'mismatch' (downloaded bytes differ from CodeSha256) | 'not-downloaded' | 'image'. */
   code: CodeCheck
 }
