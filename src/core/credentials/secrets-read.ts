@@ -12,8 +12,8 @@ import { wildcardMatches } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { callerIdentity, noSuchIamEntity } from '../identity.js'
 import { actionMatches, asList, type PolicyStatement, statementsOf } from '../permissions.js'
+import { caseFunctionRoles } from '../snapshot/function-roles.js'
 import { attachedPolicyArns } from '../snapshot/stored.js'
-import { readSnapshotSummaries } from './keys.js'
 import {
   roleOfActor,
   type SecretRef,
@@ -254,7 +254,9 @@ export function toRotate(u: SecretUse): boolean {
 }
 
 /**
- * `fir creds secrets`: for each function role in the case (or the roles given), the secrets the
+ * `fir creds secrets`: for each execution role of the case's functions — every role their sealed
+ * snapshots recorded them running with (functionRoles: `$LATEST`'s in each snapshot, a role
+ * swapped since included, and each published version's) — or the roles given, the secrets the
  * timeline shows were read with the role's credentials (GetSecretValue / BatchGetSecretValue by
  * its assumed-role sessions) — rotate these — apart from the secrets its identity policies let
  * it read (exposure), from the policies in the snapshot evidence (read live when the case has
@@ -265,12 +267,14 @@ export async function secretsReadByRoles(
   options: { roles?: string[] } = {},
 ): Promise<SecretsReport> {
   const notes: string[] = []
+  // Every role a function of the case ran with, as its snapshots recorded it: `$LATEST`'s in each
+  // snapshot (a role swapped since included) and each published version's.
   const functionsByRole = new Map<string, Set<string>>()
-  for (const s of await readSnapshotSummaries(ctx.case.dir, ctx.case.journal.all())) {
-    for (const fn of s.functions) {
-      if (!fn.roleName) continue
-      if (!functionsByRole.has(fn.roleName)) functionsByRole.set(fn.roleName, new Set())
-      functionsByRole.get(fn.roleName)!.add(fn.name)
+  for (const fn of await caseFunctionRoles(ctx.case.dir, ctx.case.journal.all())) {
+    for (const { name } of fn.roles) {
+      const known = [...functionsByRole.keys()].find((r) => r.toLowerCase() === name.toLowerCase()) ?? name
+      if (!functionsByRole.has(known)) functionsByRole.set(known, new Set())
+      functionsByRole.get(known)!.add(fn.name)
     }
   }
   const roles = new Set(

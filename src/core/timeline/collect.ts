@@ -179,7 +179,8 @@ export interface TimelineSummary {
     arn: string | null
     region: string | null
     account: string | null
-    roles: { name: string; arn?: string }[]
+    /** The function's roles, each with why it is the function's (see RoleRef.why). */
+    roles: { name: string; arn?: string; why?: string }[]
     roleSource: string
     snapshotSet: string | null
   } | null
@@ -1052,7 +1053,7 @@ async function collectOnce(
       let learned = false
       for (const role of follow.newRoles) {
         if (!target.roles.some((r) => r.name.toLowerCase() === role.name.toLowerCase())) {
-          target.roles.push(role)
+          target.roles.push({ ...role, why: 'swapped to in the window' })
           relatedness?.addRole(role)
           learned = true
           notes.push(

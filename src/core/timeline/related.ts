@@ -37,6 +37,12 @@ export interface RoleRef {
   name: string
   /** Full role ARN (with path) when known. */
   arn?: string
+  /**
+   * Why it is the function's, for the run summary: what the case's snapshots recorded it for
+   * (`snapshot: $LATEST`, `snapshot: versions 1, 2, alias live`, `earlier snapshot: $LATEST`),
+   * `--role`, or a swap to it the run saw.
+   */
+  why?: string
 }
 
 /** What the timeline is about when a function is given. */
@@ -49,8 +55,12 @@ export interface TimelineTarget {
    */
   region?: string
   account?: string
+  /**
+   * The function's execution roles: every role the case's snapshots recorded it running with
+   * (`$LATEST` in each snapshot, every published version), and --role values.
+   */
   roles: RoleRef[]
-  /** ARNs of managed policies attached to the role (their new versions are role changes). */
+  /** ARNs of managed policies attached to the roles (their new versions are role changes). */
   policyArns?: string[]
 }
 

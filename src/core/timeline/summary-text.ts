@@ -35,6 +35,16 @@ export function describeRefusals(s: TimelineSummary, max = 5): string {
   return `${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`
 }
 
+/**
+ * The function's roles, each with why it is the function's (`legacy-role (snapshot: $LATEST),
+ * orders-role (snapshot: versions 1, 2, alias live)`): every one's sessions were kept.
+ */
+function rolesText(fn: NonNullable<TimelineSummary['function']>): string {
+  if (fn.roles.length === 0) return `roles unknown (${fn.roleSource})`
+  const roles = fn.roles.map((r) => `${escapeTerminal(r.name)} (${escapeTerminal(r.why ?? fn.roleSource)})`)
+  return `role${roles.length > 1 ? 's' : ''} ${roles.join(', ')}`
+}
+
 /** The human run summary: what was read, kept and skipped, the findings, and where things are. */
 export function renderTimelineSummary(
   s: TimelineSummary,
@@ -45,7 +55,7 @@ export function renderTimelineSummary(
   const fn = s.function
   lines.push(
     fn
-      ? `Timeline of ${escapeTerminal(fn.name)}${fn.region ? ` (${fn.region})` : ''}: roles ${fn.roles.map((r) => escapeTerminal(r.name)).join(', ') || 'unknown'} (${fn.roleSource})`
+      ? `Timeline of ${escapeTerminal(fn.name)}${fn.region ? ` (${fn.region})` : ''}: ${rolesText(fn)}`
       : 'Timeline of the account (every event in the window)',
   )
   // No --until keeps every later event, even one dated after the run: the window has no end.

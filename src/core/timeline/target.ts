@@ -1,6 +1,7 @@
 import { UsageError } from '../../errors.js'
 import { type Manifest, readSealedJson, readSealedManifest, sealedSets } from '../case/evidence-store.js'
 import type { JournalEntry } from '../case/journal.js'
+import { functionRoles } from '../snapshot/function-roles.js'
 import { attachedPolicyArns } from '../snapshot/stored.js'
 import { roleNameOfArn, type TimelineTarget } from './related.js'
 
@@ -27,8 +28,11 @@ interface SummaryFunction {
   arn?: string
   region?: string
   account?: string
+  qualifier?: string
   role?: string
   roleName?: string
+  versions?: unknown
+  aliases?: unknown
   riskyPermissions?: { policy?: string }[]
 }
 
@@ -119,13 +123,31 @@ export interface ResolvedTarget {
 }
 
 /**
- * The function the timeline is about: from its reference, the case's latest snapshot (role, ARN,
+ * The case's snapshots of the same function as `snap` (`all`, newest first): the same ARN, or for
+ * a summary without one, the same region and account.
+ */
+function ofSameFunction(all: readonly SnapshotOfName[], snap: SnapshotOfName): SnapshotOfName[] {
+  const { fn } = snap
+  return all.filter((s) =>
+    s.fn.arn && fn.arn
+      ? s.fn.arn === fn.arn
+      : ofRegion(s.fn, regionOf(fn)) &&
+        (!accountOf(s.fn) || !accountOf(fn) || accountOf(s.fn) === accountOf(fn)),
+  )
+}
+
+/**
+ * The function the timeline is about: from its reference, the case's snapshots of it (roles, ARN,
  * region, account, managed policies) and --role values. The region is the full ARN's, else
  * `region` (--region as given: a name is the function in --region, as contain and restore take
  * it), else the snapshot's, else unknown: relatedness limits the function's names to its region,
  * so a region fir merely defaults to (AWS_REGION, the profile's) is no stand-in for it. A region
- * named picks the snapshot of that region; without one, the latest snapshot of the name is taken,
- * whichever its region (snapshotRegions lists them all).
+ * named picks the snapshots of that region; without one, the latest snapshot of the name is taken,
+ * whichever its region (snapshotRegions lists them all). The roles are every role the case's
+ * snapshots of that function recorded it running with (functionRoles: `$LATEST`'s in each, newest
+ * first, then each published version's), each with why: a role swapped since, or one a version
+ * runs with, is the function's all the same, and so are its sessions. A sealed set gone or changed
+ * is refused (exit 3): the roles it recorded may be the ones the attacker used.
  */
 export async function resolveTarget(
   caseDir: string,
@@ -137,17 +159,13 @@ export async function resolveTarget(
   const parsed = parseFunctionRef(ref)
   const namedRegion = parsed.region ?? options.region
   let snap: SnapshotOfName | undefined
+  const all: SnapshotOfName[] = []
   const regions = new Set<string>()
-  try {
-    for await (const s of snapshotsOfName(caseDir, journal, parsed.name, parsed.account)) {
-      const r = regionOf(s.fn)
-      if (r) regions.add(r)
-      if (!snap && ofRegion(s.fn, namedRegion)) snap = s
-    }
-  } catch (err) {
-    // A set older than the one taken, changed since it was sealed, is refused where it is used
-    // (case verify names it); here it only ends the list of regions.
-    if (!snap) throw err
+  for await (const s of snapshotsOfName(caseDir, journal, parsed.name, parsed.account)) {
+    all.push(s)
+    const r = regionOf(s.fn)
+    if (r) regions.add(r)
+    if (!snap && ofRegion(s.fn, namedRegion)) snap = s
   }
   const fn = snap?.fn
   const region = namedRegion ?? (fn ? regionOf(fn) : undefined)
@@ -162,26 +180,28 @@ export async function resolveTarget(
     roles: [],
     policyArns: [],
   }
-  let fromSnapshot = false
-  if (fn?.role || fn?.roleName) {
-    const name = fn.roleName ?? (fn.role ? roleNameOfArn(fn.role) : undefined)
-    if (name) {
-      target.roles.push({ name, ...(fn.role ? { arn: fn.role } : {}) })
-      fromSnapshot = true
-    }
+  const sets = snap ? ofSameFunction(all, snap) : []
+  const recorded = await functionRoles(
+    caseDir,
+    sets.map((s) => ({ set: s.set, dir: s.dir, manifest: s.manifest, summary: s.fn })),
+  )
+  for (const r of recorded) target.roles.push({ name: r.name, arn: r.arn, why: r.why })
+  // A summary that names its role without an ARN (nothing else to read it from).
+  if (recorded.length === 0 && fn?.roleName)
+    target.roles.push({ name: fn.roleName, ...(fn.role ? { arn: fn.role } : {}), why: 'snapshot' })
+  const fromSnapshot = target.roles.length > 0
+  // Every customer-managed policy attached to each role (as the newest set that recorded the role
+  // stored them), not only those that grant something risky: a new default version of a harmless
+  // one (CreatePolicyVersion, SetDefaultPolicyVersion) can grant anything. AWS-managed ones get no
+  // versions from customers, and tracking them would keep every attachment of, say,
+  // AWSLambdaBasicExecutionRole to any role in the account.
+  const attached: string[] = []
+  for (const role of target.roles) {
+    const set = sets.find((s) => s.set === recorded.find((r) => r.name === role.name)?.sets[0]) ?? snap
+    if (set) attached.push(...(await attachedPolicyArns(caseDir, set.set, set.manifest, role, set.dir)))
   }
-  // Every customer-managed policy attached to the role, not only those that grant something risky:
-  // a new default version of a harmless one (CreatePolicyVersion, SetDefaultPolicyVersion) can grant
-  // anything. AWS-managed ones get no versions from customers, and tracking them would keep every
-  // attachment of, say, AWSLambdaBasicExecutionRole to any role in the account.
-  const snapshotRole = fromSnapshot ? target.roles[0] : undefined
-  const attached = (
-    snap && snapshotRole
-      ? await attachedPolicyArns(caseDir, snap.set, snap.manifest, snapshotRole, snap.dir)
-      : []
-  ).filter((p) => CUSTOMER_POLICY_ARN.test(p))
   const risky = (fn?.riskyPermissions ?? []).map((p) => p.policy)
-  for (const p of [...attached, ...risky]) {
+  for (const p of [...attached.filter((a) => CUSTOMER_POLICY_ARN.test(a)), ...risky]) {
     if (typeof p === 'string' && MANAGED_POLICY_ARN.test(p) && !target.policyArns!.includes(p)) {
       target.policyArns!.push(p)
     }
@@ -191,7 +211,7 @@ export async function resolveTarget(
     const role = parseRoleRef(value)
     const arn = role.arn ?? (account ? `arn:aws:iam::${account}:role/${role.name}` : undefined)
     if (!target.roles.some((r) => r.name.toLowerCase() === role.name.toLowerCase())) {
-      target.roles.push({ name: role.name, ...(arn ? { arn } : {}) })
+      target.roles.push({ name: role.name, ...(arn ? { arn } : {}), why: '--role' })
     }
     fromFlag = true
   }

@@ -1,12 +1,15 @@
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { AttachRolePolicyCommand, CreatePolicyCommand, IAMClient } from '@aws-sdk/client-iam'
 import { describe, expect, it } from 'vitest'
+import { secretsReadByRoles } from '../../../src/core/credentials/secrets-read.js'
 import { snapshotFunctions } from '../../../src/core/snapshot/snapshot.js'
 import { collectTimeline } from '../../../src/core/timeline/collect.js'
+import { renderTimelineSummary } from '../../../src/core/timeline/summary-text.js'
 import { resolveTarget } from '../../../src/core/timeline/target.js'
 import { tempDir } from '../../support/cli.js'
 import { emulatorClient, useMoto } from '../../support/emulator.js'
+import { roleSwapRecords, seedRoleSwap } from '../../support/role-swap.js'
 import { seedFunction, seedRole, TEST_ACCOUNT } from '../../support/seed.js'
 import { timelineContext } from './context.js'
 
@@ -87,6 +90,52 @@ describe('resolveTarget with a snapshot of the function (moto)', () => {
   })
 })
 
+describe('a role swap after stolen role credentials (moto)', () => {
+  it('keeps every call of the sessions of the role the published versions run with, and names each role with why', async () => {
+    // Snapshot after the swap: $LATEST runs with legacy-admin-role, versions 1 and 2 (alias live)
+    // with orders-role, whose stolen sessions did the damage.
+    const seed = await seedRoleSwap(moto.endpoint())
+    const { ctx, dir } = await timelineContext(moto.endpoint())
+    await snapshotFunctions(ctx, { functions: ['orders-api'] })
+    const src = join(await tempDir('fir-target-'), 'swap.json')
+    await writeFile(src, JSON.stringify({ Records: roleSwapRecords(seed, new Date('2025-03-01T10:00:00Z')) }))
+    const { summary } = await collectTimeline(ctx, {
+      function: 'orders-api',
+      sources: [src],
+      since: '2025-03-01T00:00:00Z',
+      until: '2025-03-02T00:00:00Z',
+      workers: 0,
+    })
+    // Before: every call of the orders-role session but the swap (which names the function) was
+    // dropped as unrelated (kept 1, unrelated 5), and the roles were [legacy-admin-role] only.
+    expect(summary.events).toMatchObject({ read: 6, kept: 5, unrelated: 1 })
+    expect(summary.function?.roles).toEqual([
+      { name: 'legacy-admin-role', arn: seed.adminRole.arn, why: 'snapshot: $LATEST' },
+      { name: 'orders-role', arn: seed.ordersRole.arn, why: 'snapshot: versions 1, 2, alias live' },
+    ])
+    const kept = (await readFile(join(dir, 'timeline', 'events.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { name: string; actor: { arn: string } })
+    expect(kept.map((e) => e.name)).toEqual([
+      'GetSecretValue',
+      'PutRolePolicy',
+      'CreateUser',
+      'CreateAccessKey',
+      'UpdateFunctionConfiguration',
+    ])
+    expect(renderTimelineSummary(summary, [])).toContain(
+      'Timeline of orders-api (us-east-1): roles legacy-admin-role (snapshot: $LATEST), orders-role (snapshot: versions 1, 2, alias live)',
+    )
+    // fir creds secrets looks at both roles: the secret read with orders-role is to rotate.
+    const secrets = await secretsReadByRoles(ctx)
+    expect(secrets.roles.map((r) => [r.role, r.functions, r.read.map((u) => u.secret)])).toEqual([
+      ['legacy-admin-role', ['orders-api'], []],
+      ['orders-role', ['orders-api'], ['prod/orders-db']],
+    ])
+  })
+})
+
 describe('resolveTarget with a hand-written evidence set', () => {
   it("reads the attached policies of the snapshot's role only, and leaves out AWS-managed ones", async () => {
     const { dir, handle } = await timelineContext()
@@ -158,6 +207,68 @@ describe('resolveTarget with a hand-written evidence set', () => {
     const { target } = await resolveTarget(dir, handle.journal.all(), 'victim', ['other-role'])
     expect(target.roles.map((r) => r.name)).toEqual(['victim-role', 'other-role'])
     expect(target.policyArns).toEqual([custom(1), custom(2)])
+  })
+
+  it("takes every role the case's snapshots of the function recorded: $LATEST's in each, newest first, then each version's, with why", async () => {
+    const { dir, handle } = await timelineContext()
+    const arn = `arn:aws:lambda:us-east-1:${TEST_ACCOUNT}:function:victim`
+    const role = (name: string) => `arn:aws:iam::${TEST_ACCOUNT}:role/${name}`
+    const fn = { name: 'victim', arn, region: 'us-east-1', account: TEST_ACCOUNT, qualifier: '$LATEST' }
+    // An older set, written before versions carried their role: read from its stored listing.
+    const older = await handle.newEvidenceSet()
+    await older.writeJson(
+      'summary.json',
+      { functions: [{ ...fn, role: role('old-role'), roleName: 'old-role', versions: [{ version: '2' }] }] },
+      { call: 'fir:summary' },
+    )
+    const listing = 'lambda/functions/victim/list-versions-by-function.page-1.json'
+    await older.writeJson(
+      listing,
+      {
+        Versions: [
+          { Version: '$LATEST', Role: role('old-role') },
+          { Version: '2', Role: role('gone-role') },
+        ],
+      },
+      { call: 'lambda:ListVersionsByFunction', target: arn },
+    )
+    await older.writeJson(
+      'calls.json',
+      {
+        calls: [{ call: 'lambda:ListVersionsByFunction', target: arn, outcome: 'stored', files: [listing] }],
+      },
+      { call: 'fir:calls' },
+    )
+    await older.seal()
+    const newer = await handle.newEvidenceSet()
+    await newer.writeJson(
+      'summary.json',
+      {
+        functions: [
+          {
+            ...fn,
+            role: role('new-role'),
+            roleName: 'new-role',
+            versions: [
+              { version: '1', role: role('old-role') },
+              { version: '3', role: role('ver-role') },
+            ],
+            aliases: [{ name: 'blue', version: '3' }],
+          },
+        ],
+      },
+      { call: 'fir:summary' },
+    )
+    await newer.seal()
+    const resolved = await resolveTarget(dir, handle.journal.all(), 'victim', ['extra-role', 'OLD-ROLE'])
+    expect(resolved.roleSource).toBe('snapshot+flag')
+    expect(resolved.target.roles).toEqual([
+      { name: 'new-role', arn: role('new-role'), why: 'snapshot: $LATEST' },
+      { name: 'old-role', arn: role('old-role'), why: 'snapshot: version 1; earlier snapshot: $LATEST' },
+      { name: 'ver-role', arn: role('ver-role'), why: 'snapshot: version 3, alias blue' },
+      { name: 'gone-role', arn: role('gone-role'), why: 'earlier snapshot: version 2' },
+      { name: 'extra-role', arn: role('extra-role'), why: '--role' },
+    ])
   })
 
   it("never takes the snapshot of the same name in another account: another account's ARN has no role from it", async () => {
