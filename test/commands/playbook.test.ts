@@ -152,7 +152,7 @@ describe('fir playbook (built CLI)', () => {
       expect(r.stdout).toMatch(new RegExp(`^\\d+\\. ${s}: `, 'm'))
     expect(r.stdout).toContain('function: payments')
     expect(r.stdout).toContain('since: 3d')
-    expect(r.stdout).toContain('role: ‹steps.seal.outputs.roleName›')
+    expect(r.stdout).toContain('roles: ‹steps.seal.outputs.roleNames›')
     expect(r.stdout).toMatch(/hold: containment\.contain .*changes AWS, asks for confirmation/)
     expect(recorded).toEqual([])
     expect(await readFile(join(dir, 'journal.jsonl'), 'utf8')).toBe(journalBefore)
@@ -175,7 +175,7 @@ describe('fir playbook (built CLI)', () => {
     )
     expect(j.json.result.plan[2]).toMatchObject({
       id: 'revoke',
-      with: { role: '‹steps.seal.outputs.roleName›' },
+      with: { roles: '‹steps.seal.outputs.roleNames›' },
       condition: { value: 'unresolved' },
     })
     const bad = await runFir(

@@ -90,6 +90,12 @@ export interface RevokeParams extends Record<string, unknown> {
    * it (the attacker got new credentials after the first revocation) are denied too.
    */
   renew?: boolean
+  /**
+   * The role was taken from the case's snapshots (a playbook's `roles`, from a snapshot's
+   * roleNames), not typed by the responder: one deleted since has no sessions left to revoke, and
+   * is skipped, named, rather than refused as a typo would be.
+   */
+  recorded?: boolean
 }
 
 async function readRevokeState(ctx: FirContext, role: string): Promise<ReadState<RevokeState>> {
@@ -225,9 +231,10 @@ export function revokeSessionsStep<P extends Record<string, unknown>>(options: {
    * The role comes from AWS or the case's snapshots, never typed by the responder (contain: the
    * function's execution role, a role it ran with before a swap, a published version's): one
    * deleted since has no sessions left to revoke, which the row says (skipped), not a failure.
-   * Without it a role not found is refused (`fir creds revoke-sessions --role` with a typo).
+   * Without it a role not found is refused (`fir creds revoke-sessions --role` with a typo). A
+   * function: whether it is so for these params.
    */
-  roleMayBeGone?: boolean
+  roleMayBeGone?: boolean | ((params: P) => boolean)
 }): Step<P, RevokeState> {
   /**
    * Whether the revocation on the role is this case's own (see ownRevocation) and serves the
@@ -259,8 +266,11 @@ export function revokeSessionsStep<P extends Record<string, unknown>>(options: {
     },
     ...(options.roleMayBeGone
       ? {
-          whenGone: (gone: { name: string }) =>
-            `role ${gone.name} was deleted since: it has no sessions left to revoke (a deleted role grants its sessions nothing)`,
+          whenGone: (gone: { name: string }, params: P) =>
+            options.roleMayBeGone === true ||
+            (typeof options.roleMayBeGone === 'function' && options.roleMayBeGone(params))
+              ? `role ${gone.name} was deleted since: it has no sessions left to revoke (a deleted role grants its sessions nothing)`
+              : null,
         }
       : {}),
     // Now from AWS's clock (corrected by the Date headers of the reads just made), never the laptop's.

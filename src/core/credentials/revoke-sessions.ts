@@ -10,13 +10,15 @@ import { REVOKE_LIMITS, type RevokeParams, revokeSessionsStep } from './revoke-p
  * roles. Cannot revoke sessions chained into other roles, nor long-term keys (the result says so).
  * IAM: iam:GetRole, iam:GetRolePolicy, iam:PutRolePolicy, iam:DeleteRolePolicy (undo).
  * Undo: deletes the policy — only when `sessions` is named in `fir restore --actions`. A role
- * deleted since took the policy with it: named, and undone.
+ * deleted since took the policy with it: named, and undone. A role taken from the case's
+ * snapshots (`recorded`, a playbook's `roles`) deleted before the change is skipped, named.
  */
 export const revokeSessionsCredStep = revokeSessionsStep<RevokeParams>({
   id: 'credentials.revoke-sessions',
   title: "Revoke the role's sessions",
   roleOf: (p) => p.role,
   renewOf: (p) => p.renew === true,
+  roleMayBeGone: (p) => p.recorded === true,
 })
 
 export interface RevokeRoleResult {
@@ -35,6 +37,8 @@ export async function revokeRoleSessions(
     role: string
     /** Move an existing revocation's cutoff to now (see RevokeParams.renew). */
     renew?: boolean
+    /** The role comes from the case's snapshots, not typed: one deleted since is skipped (RevokeParams.recorded). */
+    recorded?: boolean
     dryRun?: boolean
     confirmed?: boolean
     onPlan?: (rows: StepResult[]) => void
@@ -45,7 +49,11 @@ export async function revokeRoleSessions(
     ? (options.role.split('/').at(-1) ?? options.role)
     : options.role
   if (options.role.startsWith('arn:')) await assertSameAccount(ctx.aws, options.role)
-  const params: RevokeParams = options.renew ? { role, renew: true } : { role }
+  const params: RevokeParams = {
+    role,
+    ...(options.renew ? { renew: true } : {}),
+    ...(options.recorded ? { recorded: true } : {}),
+  }
   const run = await runSteps(ctx, [{ step: revokeSessionsCredStep, params }], {
     what: `revoke the sessions of role ${role}`,
     failOnPlanError: true,

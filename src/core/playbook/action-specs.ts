@@ -66,6 +66,8 @@ export const ACTION_SPECS: ActionSpec[] = [
       account: 'the account id',
       roleArn: "the execution role's ARN",
       roleName: "the execution role's name",
+      roleNames:
+        "every execution role the case's snapshots recorded the function running with, $LATEST's first: $LATEST's in each snapshot (a role swapped since included), then each published version's (and so each alias's); their sessions are the function's credentials",
       accessKeyIds: 'long-term access key ids (AKIA…) found in the environment',
       secretNames: 'names of environment variables whose values look secret',
       layers: 'layer version ARNs the function uses',
@@ -140,13 +142,20 @@ export const ACTION_SPECS: ActionSpec[] = [
     title: "Revoke a role's sessions",
     mutates: true,
     description:
-      'Adds an inline deny policy to the role for every session issued before now (aws:TokenIssueTime, AWS clock).',
+      'Adds an inline deny policy to each role for every session issued before now (aws:TokenIssueTime, AWS clock).',
     params: {
-      role: { schema: name, required: true, description: 'role name or ARN' },
+      role: { schema: name, description: 'role name or ARN' },
+      roles: {
+        schema: names,
+        description:
+          "several roles (e.g. a snapshot's roleNames); an empty list does nothing, and one deleted since is skipped, named (a deleted role's sessions grant nothing)",
+      },
     },
+    oneOf: ['role', 'roles'],
     outputs: {
       policyName: 'the inline policy added',
-      cutoff: 'sessions issued before this UTC time are denied',
+      cutoff: 'sessions issued before this UTC time are denied (with several roles: on every one of them)',
+      roles: 'the roles whose sessions are revoked (now or already)',
     },
   },
   {

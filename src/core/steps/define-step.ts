@@ -68,10 +68,11 @@ export interface StepSpec<P, S> {
    * recorded for a function, which someone deleted since): when reading the state answers
    * not-found and targetGone finds the target itself deleted, why there is nothing to change. The
    * plan and apply are then `skipped` with it as a note, journaled `skipped` with `params.gone`
-   * and no state: no failure, no gap. Without it (a target the responder named, which may be a
-   * typo), a not-found read fails the change as any failed read does.
+   * and no state: no failure, no gap. Without it, or when it answers null for these params (a
+   * target the responder named, which may be a typo), a not-found read fails the change as any
+   * failed read does.
    */
-  whenGone?(gone: GoneTarget, params: P): string
+  whenGone?(gone: GoneTarget, params: P): string | null
   /** The state apply will leave, computed once from the current state (journaled before the change). */
   intend(ctx: FirContext, params: P, current: S): S
   /** True when the change is already in place: apply then makes no mutating call. */
@@ -450,8 +451,9 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
   ): Promise<{ target: string; label: string; note: string } | null> {
     if (!(err instanceof NotFoundError) || !spec.targetGone || !spec.whenGone) return null
     const gone = await spec.targetGone(ctx, { params })
-    if (gone === null) return null
-    return { target: gone.arn ?? gone.name, label: gone.name, note: spec.whenGone(gone, params) }
+    const note = gone === null ? null : spec.whenGone(gone, params)
+    if (gone === null || note === null) return null
+    return { target: gone.arn ?? gone.name, label: gone.name, note }
   }
 
   /**

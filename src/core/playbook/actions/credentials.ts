@@ -6,12 +6,53 @@ import type { StepResult } from '../../steps/step.js'
 import type { ActionImpl } from '../runner.js'
 import { outcomeOf } from './outcome.js'
 
-/** `credentials.revoke-sessions`: the TokenIssueTime deny on the role. IAM: the `fir creds revoke-sessions` row. */
+/**
+ * `credentials.revoke-sessions`: the TokenIssueTime deny on each role (`role`, and `roles`: several,
+ * such as a snapshot's roleNames — one of those deleted since is skipped, named, not refused), one
+ * journaled change a role. `cutoff` is the earliest of the roles' cutoffs: sessions issued before it
+ * are denied on every one. IAM: the `fir creds revoke-sessions` row.
+ */
 export const revokeSessionsAction: ActionImpl = async (run, params) => {
-  const r = await revokeRoleSessions(run.ctx, { role: String(params.role), confirmed: true })
-  const { outcome, summary } = outcomeOf(r.results, `revoke the sessions of role ${r.role}`)
-  const out = r.results[0]?.outputs ?? {}
-  return { outcome, summary, outputs: { policyName: out.policyName, cutoff: out.cutoff } }
+  // A role ARN names the role after its path; IAM role names are unique whatever their case.
+  const nameOf = (role: string) => (role.startsWith('arn:') ? (role.split('/').at(-1) ?? role) : role)
+  const targets: { role: string; recorded: boolean }[] = []
+  const add = (role: string, recorded: boolean) => {
+    const name = nameOf(role).toLowerCase()
+    if (!targets.some((t) => nameOf(t.role).toLowerCase() === name)) targets.push({ role, recorded })
+  }
+  if (params.role !== undefined) add(String(params.role), false)
+  for (const role of (params.roles as string[] | undefined) ?? []) add(role, true)
+  const rows: StepResult[] = []
+  const revoked: string[] = []
+  const cutoffs: string[] = []
+  let policyName: unknown
+  for (const t of targets) {
+    const r = await revokeRoleSessions(run.ctx, {
+      role: t.role,
+      ...(t.recorded ? { recorded: true } : {}),
+      confirmed: true,
+    })
+    rows.push(...r.results)
+    const done = r.results.find((x) => x.outcome === 'applied' || x.outcome === 'already-applied')
+    if (!done) continue
+    revoked.push(r.role)
+    policyName ??= done.outputs.policyName
+    if (typeof done.outputs.cutoff === 'string') cutoffs.push(done.outputs.cutoff)
+  }
+  const names = targets.map((t) => nameOf(t.role))
+  const what = `revoke the sessions of role${names.length === 1 ? '' : 's'} ${names.join(', ') || 'none'}`
+  const { outcome } = outcomeOf(rows, what)
+  // Each role by its own outcome; a skipped one (deleted since) with why.
+  const parts = rows.map(
+    (r) =>
+      `${names.length > 1 ? `${r.label} ` : ''}${r.outcome}${r.outcome === 'skipped' && r.notes[0] ? ` (${r.notes[0]})` : ''}`,
+  )
+  const summary = rows.length ? `${what}: ${parts.join(', ')}` : `${what}: nothing to do`
+  return {
+    outcome,
+    summary,
+    outputs: { policyName, cutoff: cutoffs.sort()[0], roles: revoked },
+  }
 }
 
 function list(params: Record<string, unknown>, one: string, many: string): string[] {

@@ -1,7 +1,8 @@
 import { readSealedJson } from '../../case/evidence-store.js'
 import { compactUtc } from '../../common/text.js'
 import { parseArn } from '../../identity.js'
-import { latestSnapshotFor, snapshotFunctions } from '../../snapshot/snapshot.js'
+import { functionRoles } from '../../snapshot/function-roles.js'
+import { latestSnapshotFor, snapshotFunctions, snapshotsFor } from '../../snapshot/snapshot.js'
 import type { Finding, FunctionSummary, SnapshotResult } from '../../snapshot/types.js'
 import type { ActionImpl, ActionOutcome, StepRun } from '../runner.js'
 
@@ -26,6 +27,19 @@ function outputsOf(f: FunctionSummary, set: string, extra: Record<string, unknow
     evidenceSet: `evidence/${set}`,
     ...extra,
   }
+}
+
+/**
+ * The names of every execution role the case's sealed snapshots recorded the function running with
+ * (functionRoles): `$LATEST`'s first, a role swapped since and each published version's after it.
+ */
+async function roleNamesOf(run: StepRun, f: FunctionSummary): Promise<string[]> {
+  const { dir } = run.ctx.case
+  const names = (await functionRoles(dir, snapshotsFor(dir, run.ctx.case.journal.all(), f.arn))).map(
+    (r) => r.name,
+  )
+  if (f.roleName && !names.some((n) => n.toLowerCase() === f.roleName!.toLowerCase())) names.push(f.roleName)
+  return names
 }
 
 /** A snapshot of the function this run already sealed before it was interrupted, if any. */
@@ -83,7 +97,10 @@ export const snapshotFunctionAction: ActionImpl = async (run, params): Promise<A
     return {
       outcome: 'already-applied',
       summary: `evidence/${prev.set} was sealed by this run before it was interrupted`,
-      outputs: outputsOf(prev.summary, prev.set, setOutputs(prev.summary, prev.manifestSha256, findings)),
+      outputs: outputsOf(prev.summary, prev.set, {
+        ...setOutputs(prev.summary, prev.manifestSha256, findings),
+        roleNames: await roleNamesOf(run, prev.summary),
+      }),
     }
   }
   const r = await snapshotFunctions(run.ctx, {
@@ -94,7 +111,10 @@ export const snapshotFunctionAction: ActionImpl = async (run, params): Promise<A
   return {
     outcome: 'applied',
     summary: summaryOf(r),
-    outputs: outputsOf(f, r.set, setOutputs(f, r.manifestSha256, r.findings)),
+    outputs: outputsOf(f, r.set, {
+      ...setOutputs(f, r.manifestSha256, r.findings),
+      roleNames: await roleNamesOf(run, f),
+    }),
   }
 }
 
