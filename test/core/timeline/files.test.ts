@@ -839,24 +839,29 @@ describe('a record that claims the eventID of another at another time', () => {
   })
 })
 
+/** One UpdateFunctionCode of orders-api by user dev, as a trail file records it. */
+function updateCodeRecord(eventID: string, eventTime: string) {
+  return {
+    eventVersion: '1.08',
+    userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/dev', accountId: '111122223333' },
+    eventTime,
+    eventSource: 'lambda.amazonaws.com',
+    eventName: 'UpdateFunctionCode20150331v2',
+    awsRegion: 'eu-west-1',
+    sourceIPAddress: '198.51.100.7',
+    userAgent: 'aws-cli/2',
+    requestParameters: { functionName: 'orders-api' },
+    eventID,
+    recipientAccountId: '111122223333',
+  }
+}
+
 describe('the same record from two sources, and an altered copy of it', () => {
   it('is kept once beside the altered copy, whatever the order of --source', async () => {
     // Before: the merge compared a record with the line before it only, so the order a1, b, a2
     // kept 3 events (a2 was compared with b) and a1, a2, b kept 2.
     const dir = await tempDir()
-    const a = {
-      eventVersion: '1.08',
-      userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/dev', accountId: '111122223333' },
-      eventTime: '2026-11-29T10:00:00Z',
-      eventSource: 'lambda.amazonaws.com',
-      eventName: 'UpdateFunctionCode20150331v2',
-      awsRegion: 'eu-west-1',
-      sourceIPAddress: '198.51.100.7',
-      userAgent: 'aws-cli/2',
-      requestParameters: { functionName: 'orders-api' },
-      eventID: 'd01',
-      recipientAccountId: '111122223333',
-    }
+    const a = updateCodeRecord('d01', '2026-11-29T10:00:00Z')
     const files = {
       a1: join(dir, 'a1.json'),
       b: join(dir, 'b.json'),
@@ -890,19 +895,7 @@ describe('the same record with its eventTime spelt two ways', () => {
     // A trail file writes `…10:00:00Z`; another export of the same record `…10:00:00.000Z`.
     // Before: the two were fingerprinted apart, both stored, and warned about as an altered copy.
     const dir = await tempDir()
-    const a = {
-      eventVersion: '1.08',
-      userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/dev', accountId: '111122223333' },
-      eventTime: '2025-03-01T10:00:00Z',
-      eventSource: 'lambda.amazonaws.com',
-      eventName: 'UpdateFunctionCode20150331v2',
-      awsRegion: 'eu-west-1',
-      sourceIPAddress: '198.51.100.7',
-      userAgent: 'aws-cli/2',
-      requestParameters: { functionName: 'orders-api' },
-      eventID: 'd02',
-      recipientAccountId: '111122223333',
-    }
+    const a = updateCodeRecord('d02', '2025-03-01T10:00:00Z')
     const millis = { ...a, eventTime: '2025-03-01T10:00:00.000Z' }
     const files = {
       trail: join(dir, 'trail.json'),
