@@ -53,6 +53,18 @@ const orgs = (endpoint: string) =>
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
   })
 
+/** A proxy to moto that denies the removal of the public statement `sid` (access denied). */
+function denyingRemovalOf(endpoint: string, sid: string): Promise<FaultProxy> {
+  return new FaultProxy(endpoint, {
+    rules: [
+      {
+        match: (req) => req.operation === 'RemovePermission' && req.path.endsWith(`/policy/${sid}`),
+        fault: 'access-denied',
+      },
+    ],
+  }).start()
+}
+
 function fakeSnapshot(): SnapshotPort & { taken: number } {
   const port = {
     taken: 0,
@@ -403,7 +415,7 @@ describe("a function whose execution role was swapped since the case's snapshot"
       expect(run.warnings).toEqual([
         expect.stringMatching(/; rd-role was deleted since: no sessions left to revoke$/),
       ])
-    const rows = (run: typeof plan, runs: string) => [
+    const rows = (runs: string) => [
       ['containment.throttle', 'rd-fn', runs],
       ['containment.sessions', 'rd-evil', runs],
       ['containment.sessions', 'rd-role', 'skipped', role.arn, [note]],
@@ -414,9 +426,9 @@ describe("a function whose execution role was swapped since the case's snapshot"
           ? [x.step, x.label, x.outcome, x.target, x.notes]
           : [x.step, x.label, x.outcome],
       )
-    expect(table(plan)).toEqual(rows(plan, 'would-apply'))
-    expect(table(first)).toEqual(rows(first, 'applied'))
-    expect(table(again)).toEqual(rows(again, 'already-applied'))
+    expect(table(plan)).toEqual(rows('would-apply'))
+    expect(table(first)).toEqual(rows('applied'))
+    expect(table(again)).toEqual(rows('already-applied'))
     // (The snapshot's gap is moto's: it has no provisioned concurrency API.)
     expect(ctx.gaps.list.filter((g) => g.call.startsWith('containment.'))).toEqual([])
     const skipped = ctx.case.journal.all().filter((e) => e.outcome === 'skipped')
@@ -1658,14 +1670,7 @@ describe('containment steps against moto', () => {
       sourceArn: `arn:aws:execute-api:us-east-1:${TEST_ACCOUNT}:abc123/*`,
     })
     const before = await functionState(moto.endpoint(), 'perm-deny', role.name)
-    const proxy = await new FaultProxy(moto.endpoint(), {
-      rules: [
-        {
-          match: (req) => req.operation === 'RemovePermission' && req.path.endsWith('/policy/pub-b'),
-          fault: 'access-denied',
-        },
-      ],
-    }).start()
+    const proxy = await denyingRemovalOf(moto.endpoint(), 'pub-b')
     try {
       const ctx = await testContext(proxy.endpoint, { caseId: 'C-PD' })
       const r = await containFunction(ctx, {
@@ -1712,14 +1717,7 @@ describe('containment steps against moto', () => {
     await seedFunction(moto.endpoint(), { name: 'perm-part', roleArn: role.arn })
     for (const sid of ['pub-a', 'pub-b'])
       await seedPermission(moto.endpoint(), 'perm-part', { sid, principal: '*' })
-    const proxy = await new FaultProxy(moto.endpoint(), {
-      rules: [
-        {
-          match: (req) => req.operation === 'RemovePermission' && req.path.endsWith('/policy/pub-b'),
-          fault: 'access-denied',
-        },
-      ],
-    }).start()
+    const proxy = await denyingRemovalOf(moto.endpoint(), 'pub-b')
     try {
       const ctx = await testContext(proxy.endpoint, { caseId: 'C-PP' })
       await snapshotFunctions(ctx, { functions: ['perm-part'] })

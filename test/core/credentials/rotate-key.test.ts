@@ -16,7 +16,7 @@ import type { StepRun } from '../../../src/core/playbook/runner.js'
 import { viewJournal } from '../../../src/core/report/journal-view.js'
 import { UsageError } from '../../../src/errors.js'
 import { useMoto } from '../../support/emulator.js'
-import { FaultProxy, type RequestInfo } from '../../support/fault-proxy.js'
+import { FaultProxy, type HoldRule, type RequestInfo } from '../../support/fault-proxy.js'
 import { seedClients, seedUserWithKey } from '../../support/seed.js'
 import { testContext } from '../containment/state.js'
 
@@ -117,30 +117,36 @@ describe('creds rotate-key: a change that fails after the new key was made', () 
   })
 })
 
+/**
+ * Someone else makes a key for `userName` while fir's CreateAccessKey is held at the proxy
+ * (`hold`); `made` is that key once the call went on.
+ */
+function keyMadeMeanwhile(userName: string): { hold: HoldRule; made: { id: string; created: string } } {
+  const made = { id: '', created: '' }
+  const hold: HoldRule = {
+    match: 'CreateAccessKey',
+    count: 1,
+    run: async () => {
+      const key = (
+        await seedClients(moto.endpoint()).iam.send(new CreateAccessKeyCommand({ UserName: userName }))
+      ).AccessKey!
+      made.id = key.AccessKeyId!
+      made.created = key.CreateDate!.toISOString()
+    },
+  }
+  return { hold, made }
+}
+
 describe('creds rotate-key: someone else makes a key while fir rotates', () => {
   it("fir's CreateAccessKey refused for it: the key is named as not fir's, never as fir's lost key, and nothing is called partly made", async () => {
     const u = await seedUserWithKey(moto.endpoint(), 'raced-1')
-    let other = ''
-    let otherCreated = ''
     // Someone makes the user's second key while fir's CreateAccessKey is on its way: AWS then
     // refuses fir's (LimitExceeded), and fir has made nothing.
-    proxy = await new FaultProxy(moto.endpoint(), {
-      holds: [
-        {
-          match: 'CreateAccessKey',
-          count: 1,
-          run: async () => {
-            const made = await seedClients(moto.endpoint()).iam.send(
-              new CreateAccessKeyCommand({ UserName: u.userName }),
-            )
-            other = made.AccessKey!.AccessKeyId!
-            otherCreated = made.AccessKey!.CreateDate!.toISOString()
-          },
-        },
-      ],
-    }).start()
+    const someone = keyMadeMeanwhile(u.userName)
+    proxy = await new FaultProxy(moto.endpoint(), { holds: [someone.hold] }).start()
     const ctx = await testContext(proxy.endpoint, { caseId: 'RK-R1' })
     const r = await rotateAccessKey(ctx, { user: u.userName, confirmed: true })
+    const { id: other, created: otherCreated } = someone.made
 
     const row = r.results[0]!
     expect(row.outcome).toBe('failed')
@@ -172,25 +178,15 @@ describe('creds rotate-key: someone else makes a key while fir rotates', () => {
 
   it("fir's CreateAccessKey unanswered: the key is said to be maybe the one that call made, maybe someone else's", async () => {
     const u = await seedUserWithKey(moto.endpoint(), 'raced-2')
-    let other = ''
     // The key appears, and fir's call gets no answer: as when AWS made the key and the answer was lost.
+    const someone = keyMadeMeanwhile(u.userName)
     proxy = await new FaultProxy(moto.endpoint(), {
       rules: [{ match: 'CreateAccessKey', fault: 'drop', count: 1 }],
-      holds: [
-        {
-          match: 'CreateAccessKey',
-          count: 1,
-          run: async () => {
-            const made = await seedClients(moto.endpoint()).iam.send(
-              new CreateAccessKeyCommand({ UserName: u.userName }),
-            )
-            other = made.AccessKey!.AccessKeyId!
-          },
-        },
-      ],
+      holds: [someone.hold],
     }).start()
     const ctx = await testContext(proxy.endpoint, { caseId: 'RK-R2' })
     const r = await rotateAccessKey(ctx, { user: u.userName, confirmed: true })
+    const other = someone.made.id
     const row = r.results[0]!
     expect(row.outcome).toBe('failed')
     expect(row.afterText).toBe(`${u.accessKeyId} Active; ${other} Active (appeared during the rotation)`)
