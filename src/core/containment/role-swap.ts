@@ -7,9 +7,6 @@ import { LATEST } from '../snapshot/function-roles.js'
 import { roleNameOf } from '../snapshot/role.js'
 import { type FunctionTarget, regionalAws } from './function-target.js'
 
-/** The qualifier of the unqualified function: what contain's target runs with. */
-export { LATEST }
-
 /** An execution role the case's sealed snapshots recorded for one qualifier of a function. */
 export interface RecordedRole {
   arn: string
