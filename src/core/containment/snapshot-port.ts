@@ -1,5 +1,5 @@
 import type { FirContext } from '../context.js'
-import { qualifierRoles } from '../snapshot/function-roles.js'
+import { rolesBySet } from '../snapshot/function-roles.js'
 import { roleNameOf } from '../snapshot/role.js'
 import { latestSnapshotFor, snapshotFunctions, snapshotsFor } from '../snapshot/snapshot.js'
 import type { SnapshotPort } from './contain.js'
@@ -24,14 +24,12 @@ export const snapshotPort: SnapshotPort = {
   },
   async roles(ctx: FirContext, target: FunctionTarget) {
     const roles: RecordedRole[] = []
-    const read = new Set<string>()
-    for await (const s of snapshotsFor(ctx.case.dir, ctx.case.journal.all(), target.arn)) {
-      // A set that holds the function at several qualifiers recorded each one's role once.
-      if (read.has(s.set)) continue
-      read.add(s.set)
-      for (const [qualifier, arn] of await qualifierRoles(ctx.case.dir, s)) {
+    // A set that holds the function at several qualifiers recorded each one's role once.
+    const snapshots = snapshotsFor(ctx.case.dir, ctx.case.journal.all(), target.arn)
+    for await (const { snap, roles: recorded } of rolesBySet(ctx.case.dir, snapshots)) {
+      for (const [qualifier, arn] of recorded) {
         const name = roleNameOf(arn)
-        if (name) addRecordedRole(roles, { arn, name, qualifier }, s.set)
+        if (name) addRecordedRole(roles, { arn, name, qualifier }, snap.set)
       }
     }
     return roles

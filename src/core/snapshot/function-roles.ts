@@ -82,6 +82,22 @@ export async function qualifierRoles(caseDir: string, snap: SealedFunction): Pro
   return new Map([...out].sort(([a], [b]) => byQualifier(a, b)))
 }
 
+/**
+ * The qualifier roles (qualifierRoles) each set of `snapshots` recorded, in their order: a set that
+ * holds the function at several qualifiers is read once, by its first entry.
+ */
+export async function* rolesBySet(
+  caseDir: string,
+  snapshots: Iterable<SealedFunction> | AsyncIterable<SealedFunction>,
+): AsyncGenerator<{ snap: SealedFunction; roles: Map<string, string> }> {
+  const read = new Set<string>()
+  for await (const snap of snapshots) {
+    if (read.has(snap.set)) continue
+    read.add(snap.set)
+    yield { snap, roles: await qualifierRoles(caseDir, snap) }
+  }
+}
+
 /** An execution role of a function, with where the case's snapshots recorded it. */
 export interface FunctionRole {
   arn: string
@@ -114,7 +130,8 @@ function versionsText(versions: string[]): string {
  * still the function's: credentials stolen before the swap are its sessions — then the role of
  * each published version, and so of each alias (a version keeps the role it was published with,
  * and invoking it uses that role's credentials). IAM role names are unique in an account whatever
- * their case: one entry a role. A set that holds the function at several qualifiers is read once.
+ * their case: one entry a role. A set that holds the function at several qualifiers is read once
+ * (rolesBySet).
  */
 export async function functionRoles(
   caseDir: string,
@@ -130,15 +147,11 @@ export async function functionRoles(
     earlierAliases: string[]
   }
   const seen: Seen[] = []
-  const read = new Set<string>()
   let newest: string | undefined
   let rank = 0
-  for await (const snap of snapshots) {
-    if (read.has(snap.set)) continue
-    read.add(snap.set)
+  for await (const { snap, roles } of rolesBySet(caseDir, snapshots)) {
     newest ??= snap.set
     const isNewest = snap.set === newest
-    const roles = await qualifierRoles(caseDir, snap)
     const aliases = list<StoredAlias>(snap.summary.aliases)
     for (const [qualifier, arn] of roles) {
       const name = roleNameOf(arn)
