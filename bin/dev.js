@@ -8,7 +8,6 @@ register()
 const { execute } = await import('@oclif/core')
 await execute({ development: true, dir: import.meta.url })
 // As bin/run.js: output still queued for a pipe is written before the exit.
-const flushed = (stream) =>
-  new Promise((resolve) => (stream.writableLength === 0 ? resolve() : stream.write('', () => resolve())))
-await Promise.all([flushed(process.stdout), flushed(process.stderr)])
+const { outputFlushed } = await import('../src/core/common/interrupt.js')
+await outputFlushed()
 process.exit(process.exitCode ?? 0)

@@ -3,16 +3,12 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
 
 // Without a terminal (nohup, cron, a script), a hangup does not end the run (see interrupt.js).
-const { ignoreHangupWithoutTerminal } = await import('../dist/core/common/interrupt.js')
+const { ignoreHangupWithoutTerminal, outputFlushed } = await import('../dist/core/common/interrupt.js')
 ignoreHangupWithoutTerminal()
 
 const { execute } = await import('@oclif/core')
 await execute({ dir: import.meta.url })
-// Node writes to a pipe asynchronously: what the pipe had no room for yet is still queued, and
-// exiting now would cut a long --json document off mid-string. An empty write's callback runs
-// once everything before it is written (or the reader is gone).
-const flushed = (stream) =>
-  new Promise((resolve) => (stream.writableLength === 0 ? resolve() : stream.write('', () => resolve())))
-await Promise.all([flushed(process.stdout), flushed(process.stderr)])
+// Output still queued for a pipe is written before the exit (a long --json document, cut off).
+await outputFlushed()
 // The one place fir exits: commands set process.exitCode; open sockets must not keep us alive.
 process.exit(process.exitCode ?? 0)

@@ -48,6 +48,20 @@ export function ignoreHangupWithoutTerminal(attached = [0, 1, 2].some((fd) => is
 
 function ignoreSignal(): void {}
 
+/**
+ * Resolves once what fir wrote to stdout and stderr is written, before the process exits (bin/run.js,
+ * bin/dev.js). Node writes to a pipe asynchronously: what the pipe had no room for yet is still
+ * queued, and exiting now would cut a long --json document off mid-string. An empty write's
+ * callback runs once everything before it is written (or the reader is gone).
+ */
+export async function outputFlushed(): Promise<void> {
+  const flushed = (stream: NodeJS.WriteStream) =>
+    new Promise<void>((resolve) =>
+      stream.writableLength === 0 ? resolve() : stream.write('', () => resolve()),
+    )
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)])
+}
+
 function onSignal(signal: NodeJS.Signals): void {
   const end = (done: string[]) => {
     if (done.length > 0) process.stderr.write(`\ninterrupted (${signal}): ${done.join('; ')}\n`)
