@@ -55,15 +55,6 @@ export class RecordSplitter {
     const n = chunk.length
     for (let i = 0; i < n; i++) {
       const c = chunk[i]!
-      if (this.lineBom >= 0) {
-        if (c === UTF8_BOM[this.lineBom]) {
-          if (++this.lineBom === UTF8_BOM.length) this.lineBom = -1
-          continue
-        }
-        // The start of a BOM and then something else: those bytes are not JSON.
-        for (; this.lineBom > 0; this.lineBom--) this.junkAtTop()
-        this.lineBom = -1
-      }
       if (this.inString) {
         if (this.escape) {
           this.escape = false
@@ -92,12 +83,24 @@ export class RecordSplitter {
           this.inOther = true
         }
       }
-      if (this.depth === 0 && !isSpace(c)) {
-        if (c === 0x7b || c === 0x5b) {
-          this.values++
-          this.inJunk = false
-        } else this.junkAtTop()
-      } else if (this.depth === 0 && c === 0x0a) this.lineBom = 0
+      if (this.depth === 0) {
+        // Checked only here, not for every byte: a line's start is between top-level values.
+        if (this.lineBom >= 0) {
+          if (c === UTF8_BOM[this.lineBom]) {
+            if (++this.lineBom === UTF8_BOM.length) this.lineBom = -1
+            continue
+          }
+          // The start of a BOM and then something else: those bytes are not JSON.
+          for (; this.lineBom > 0; this.lineBom--) this.junkAtTop()
+          this.lineBom = -1
+        }
+        if (!isSpace(c)) {
+          if (c === 0x7b || c === 0x5b) {
+            this.values++
+            this.inJunk = false
+          } else this.junkAtTop()
+        } else if (c === 0x0a) this.lineBom = 0
+      }
       switch (c) {
         case 0x22: // "
           this.inString = true
