@@ -21,6 +21,14 @@ export const revokeSessionsCredStep = revokeSessionsStep<RevokeParams>({
   roleMayBeGone: (p) => p.recorded === true,
 })
 
+/**
+ * The name of a role given by name or by ARN (which names the role after its path:
+ * arn:aws:iam::123456789012:role/path/name).
+ */
+export function roleNameGiven(role: string): string {
+  return role.startsWith('arn:') ? (role.split('/').at(-1) ?? role) : role
+}
+
 export interface RevokeRoleResult {
   role: string
   dryRun: boolean
@@ -44,10 +52,7 @@ export async function revokeRoleSessions(
     onPlan?: (rows: StepResult[]) => void
   },
 ): Promise<RevokeRoleResult> {
-  // A role ARN names the role after its path: arn:aws:iam::123456789012:role/path/name.
-  const role = options.role.startsWith('arn:')
-    ? (options.role.split('/').at(-1) ?? options.role)
-    : options.role
+  const role = roleNameGiven(options.role)
   if (options.role.startsWith('arn:')) await assertSameAccount(ctx.aws, options.role)
   const params: RevokeParams = {
     role,

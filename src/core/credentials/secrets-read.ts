@@ -14,6 +14,7 @@ import { callerIdentity, noSuchIamEntity } from '../identity.js'
 import { actionMatches, asList, type PolicyStatement, statementsOf } from '../permissions.js'
 import { caseFunctionRoles } from '../snapshot/function-roles.js'
 import { attachedPolicyArns } from '../snapshot/stored.js'
+import { roleNameGiven } from './revoke-sessions.js'
 import {
   roleOfActor,
   type SecretRef,
@@ -277,11 +278,7 @@ export async function secretsReadByRoles(
       functionsByRole.get(known)!.add(fn.name)
     }
   }
-  const roles = new Set(
-    (options.roles ?? [...functionsByRole.keys()]).map((r) =>
-      r.startsWith('arn:') ? (r.split('/').at(-1) ?? r) : r,
-    ),
-  )
+  const roles = new Set((options.roles ?? [...functionsByRole.keys()]).map(roleNameGiven))
   const timelinePath = join(ctx.case.dir, 'timeline', 'events.jsonl')
   const timeline = await exists(timelinePath)
   if (!timeline)

@@ -1,5 +1,5 @@
 import { keyOwnerForRotation } from '../../credentials/keys.js'
-import { revokeRoleSessions } from '../../credentials/revoke-sessions.js'
+import { revokeRoleSessions, roleNameGiven } from '../../credentials/revoke-sessions.js'
 import { rotateAccessKey } from '../../credentials/rotate-key.js'
 import { rotateSecret } from '../../credentials/rotate-secret.js'
 import type { StepResult } from '../../steps/step.js'
@@ -13,12 +13,11 @@ import { outcomeOf } from './outcome.js'
  * are denied on every one. IAM: the `fir creds revoke-sessions` row.
  */
 export const revokeSessionsAction: ActionImpl = async (run, params) => {
-  // A role ARN names the role after its path; IAM role names are unique whatever their case.
-  const nameOf = (role: string) => (role.startsWith('arn:') ? (role.split('/').at(-1) ?? role) : role)
   const targets: { role: string; recorded: boolean }[] = []
   const add = (role: string, recorded: boolean) => {
-    const name = nameOf(role).toLowerCase()
-    if (!targets.some((t) => nameOf(t.role).toLowerCase() === name)) targets.push({ role, recorded })
+    // IAM role names are unique whatever their case.
+    const name = roleNameGiven(role).toLowerCase()
+    if (!targets.some((t) => roleNameGiven(t.role).toLowerCase() === name)) targets.push({ role, recorded })
   }
   if (params.role !== undefined) add(String(params.role), false)
   for (const role of (params.roles as string[] | undefined) ?? []) add(role, true)
@@ -39,7 +38,7 @@ export const revokeSessionsAction: ActionImpl = async (run, params) => {
     policyName ??= done.outputs.policyName
     if (typeof done.outputs.cutoff === 'string') cutoffs.push(done.outputs.cutoff)
   }
-  const names = targets.map((t) => nameOf(t.role))
+  const names = targets.map((t) => roleNameGiven(t.role))
   const what = `revoke the sessions of role${names.length === 1 ? '' : 's'} ${names.join(', ') || 'none'}`
   const { outcome } = outcomeOf(rows, what)
   // Each role by its own outcome; a skipped one (deleted since) with why.
