@@ -350,10 +350,14 @@ function withoutAppeared(s: RotateKeyState): RotateKeyState {
   return { ...rest, keys: s.keys.filter((k) => !appeared.includes(k.id)) }
 }
 
+/** The states fir's change left (any run of it): the record's after, then its other runs'. */
+function firStatesOf(record: UndoRecord<RotateKeyState>): (RotateKeyState | undefined)[] {
+  return [record.after, ...(record.firStates ?? [])]
+}
+
 /** The keys undo is to reactivate besides the old one: those fir's change deactivated (any run of it). */
 function deactivatedByFir(record: UndoRecord<RotateKeyState>): string[] {
-  const states = [record.after, ...(record.firStates ?? [])]
-  return [...new Set(states.flatMap((st) => st?.deactivatedKeyIds ?? []))]
+  return [...new Set(firStatesOf(record).flatMap((st) => st?.deactivatedKeyIds ?? []))]
 }
 
 /**
@@ -769,9 +773,7 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
       else
         gone(
           oldKeyId,
-          [record.after, ...(record.firStates ?? [])].some(
-            (st) => st && !st.keys.some((k) => k.id === oldKeyId),
-          ),
+          firStatesOf(record).some((st) => st && !st.keys.some((k) => k.id === oldKeyId)),
         )
     }
     for (const id of deactivatedByFir(record)) {
