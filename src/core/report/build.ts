@@ -1070,10 +1070,10 @@ export async function buildReportModel(
       // its order; a URL left with AuthType NONE is closed as well by the public statements removed.)
       const ways = waysIn.get(f) ?? []
       const targets = [f.arn, f.name].filter(Boolean)
-      const closer = (i: number) => (ways[i] ? journal.closerOf(targets, ways[i]) : undefined)
-      const closed = f.exposure.filter((_, i) => closer(i))
-      const open = f.exposure.filter((_, i) => !closer(i))
-      const measures = [...new Set(f.exposure.flatMap((_, i) => closer(i)?.did ?? []))]
+      const closers = f.exposure.map((_, i) => (ways[i] ? journal.closerOf(targets, ways[i]) : undefined))
+      const closed = f.exposure.filter((_, i) => closers[i])
+      const open = f.exposure.filter((_, i) => !closers[i])
+      const measures = [...new Set(closers.flatMap((c) => c?.did ?? []))]
       if (closed.length === 0)
         impact.push(`${f.label} is reachable from outside the account: ${f.exposure.join('; ')}.`)
       else
