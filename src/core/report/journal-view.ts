@@ -1202,7 +1202,8 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   // A function a restore found deleted since (its measures undone as `gone`, none applied again
   // since).
   const live = new Set([...inForce].map(targetOf))
-  const gone = new Set([...goneKeys].filter((k) => state.get(k) === 'undone').map(targetOf))
+  const goneUndone = [...goneKeys].filter((k) => state.get(k) === 'undone')
+  const gone = new Set(goneUndone.map(targetOf))
   const deleted = new Set([...gone, ...goneBefore].filter((t) => !live.has(t)))
   const closerOf: JournalView['closerOf'] = (targets, item) =>
     wayCloser(
@@ -1228,7 +1229,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   const status = statusOf(state, inForce, changed, inForceList, functions, {
     failed,
     undone,
-    gone: [...goneKeys].filter((k) => state.get(k) === 'undone').length,
+    gone: goneUndone.length,
     restoreFailed: kept('restore'),
     readFailed: kept('read'),
     interrupted: [...cutOff.values()],
