@@ -405,6 +405,11 @@ function noRoomNote(ctx: FirContext, userName: string, id: string): string {
   return `no new key can be made while ${id} holds the user's second place (AWS allows two keys, active or not): the rotation stops once the leaked key is cut off. If ${id} is that lost key (never used, and nobody made it), delete it (${awsCliCommand(['iam', 'delete-access-key', '--user-name', userName, '--access-key-id', id], ctx.aws)}) and run this command again to make the new key (or run it with --delete-old, which deletes the leaked key instead and frees its place); if it is someone's, reactivate it (${awsCliCommand(['iam', 'update-access-key', '--user-name', userName, '--access-key-id', id, '--status', 'Active'], ctx.aws)}): fir then counts it as the user's`
 }
 
+/** The plan's note on where a new key's secret is to go (its id is not known before it is made). */
+function newSecretIntent(ctx: FirContext, userName: string): string {
+  return `the new secret is to be written once to ${join(ctx.case.dir, SECRETS_DIR, `${safeSegment(userName)}-<new key id>.json`)} (0600); deploy it, then delete the file`
+}
+
 /**
  * Where the secret of a key an earlier run made is: its file, or the temporary a run interrupted
  * before the rename left (a dry run does not place it), or nowhere any more.
@@ -605,7 +610,7 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
           : params.replace === false
             ? `no new key is to be made for ${escapeTerminal(user.name)}: whatever uses ${oldKeyId} stops working once it is cut off`
             : made === undefined
-              ? `the new secret is to be written once to ${join(ctx.case.dir, SECRETS_DIR, `${safeSegment(user.name)}-<new key id>.json`)} (0600); deploy it, then delete the file`
+              ? newSecretIntent(ctx, user.name)
               : `the new key ${made}${madeStatus === 'Active' ? '' : ` (${madeStatus} now)`} was made by an earlier run of this case: ${await whereSecretIs(ctx, user.name, made)}`,
         oldKeyNote(state, params),
       ].flat(),
@@ -744,6 +749,14 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
     })
   },
   withoutOthers: withoutAppeared,
+  // The plan could only say where the new key's secret is to go; once made, the note says where it went.
+  appliedNotes(ctx, _params, after, notes) {
+    const newKey = replacementKey(after)
+    if (newKey === undefined) return notes
+    const intent = newSecretIntent(ctx, after.userName)
+    const done = `new key ${newKey}: its secret was written once to ${secretFilePath(ctx.case.dir, after.userName, newKey)} (0600); deploy it, then delete the file`
+    return notes.map((n) => (n === intent ? done : n))
+  },
   describe,
   outputs(_params, s) {
     const newKey = replacementKey(s)

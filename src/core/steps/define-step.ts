@@ -104,6 +104,11 @@ export interface StepSpec<P, S> {
    * is no part of fir's change, nor something a re-run finishes. Default: the state as it is.
    */
   withoutOthers?(state: S): S
+  /**
+   * The notes of a change that applied: the plan's notes, said as intent, with what the change
+   * did in their place (where a new key's secret went, once it is known). Default: as planned.
+   */
+  appliedNotes?(ctx: FirContext, params: P, after: S, notes: string[]): string[]
   /** One line for tables: `reserved concurrency: none`. AWS-sourced text is escaped by the renderer. */
   describe(state: S): string
   /**
@@ -710,16 +715,18 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
         }
         crashHook(ctx, spec.id)
         const requestIds = requestIdsSince(ctx, mark)
+        const notes = spec.appliedNotes?.(ctx, params, after, result.notes) ?? result.notes
         await journal(ctx, {
           target: read.target,
           params,
           outcome: 'applied',
           after,
           requestIds,
-          notes: result.notes,
+          notes,
         })
         return {
           ...result,
+          notes,
           outcome: 'applied',
           after,
           afterText: spec.describe(after),

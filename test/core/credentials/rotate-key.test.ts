@@ -501,3 +501,35 @@ describe('creds rotate-key --delete-old, then restore', () => {
     expect((await restoreCase(ctx, { actions: ['rotate-key'], confirmed: true })).results).toEqual([])
   })
 })
+
+describe('creds rotate-key: where the new secret went', () => {
+  it('journals and reports where the new key secret was written, not the plan placeholder, and the playbook summary names it', async () => {
+    const u = await seedUserWithKey(moto.endpoint(), 'where-1')
+    const ctx = await testContext(moto.endpoint(), { caseId: 'RK-W1' })
+    // Before: the playbook summary was "rotate <key>: rotate-key applied", silent on the new key.
+    const r = await rotateKeyAction({ ctx } as unknown as StepRun, {
+      accessKey: u.accessKeyId,
+      user: u.userName,
+    })
+    expect(r.outcome).toBe('applied')
+    const [newId] = r.outputs.newAccessKeyIds as string[]
+    const file = join(ctx.case.dir, `secrets/where-1-${newId}.json`)
+    expect(JSON.parse(await readFile(file, 'utf8')).AccessKey.AccessKeyId).toBe(newId)
+    expect(r.summary).toContain(
+      `new key ${newId}: its secret is in ${file} (0600); deploy it where the old key was used, then delete the file`,
+    )
+    // Before: the applied entry kept the plan's "…-<new key id>.json" note, which the report showed.
+    const applied = ctx.case.journal
+      .all()
+      .find((e) => e.action === 'credentials.rotate-key' && e.outcome === 'applied')!
+    expect(applied.notes).toContain(
+      `new key ${newId}: its secret was written once to ${file} (0600); deploy it, then delete the file`,
+    )
+    expect(JSON.stringify(applied.notes)).not.toContain('<new key id>')
+    const action = viewJournal(ctx.case.journal.all()).actions.find(
+      (a) => a.action === 'credentials.rotate-key',
+    )!
+    expect(action.notes.join('\n')).toContain(`its secret was written once to ${file}`)
+    expect(action.notes.join('\n')).not.toContain('<new key id>')
+  })
+})

@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import { keyOwnerForRotation } from '../../credentials/keys.js'
 import { revokeRoleSessions, roleNameGiven } from '../../credentials/revoke-sessions.js'
 import { rotateAccessKey } from '../../credentials/rotate-key.js'
@@ -83,6 +84,7 @@ export const rotateKeyAction: ActionImpl = async (run, params) => {
   const newIds: string[] = []
   const files: string[] = []
   const maybeLost: string[] = []
+  const madeKeys: string[] = []
   for (const t of targets) {
     const replace = params.replace !== false
     const r = await rotateAccessKey(run.ctx, {
@@ -98,6 +100,11 @@ export const rotateKeyAction: ActionImpl = async (run, params) => {
       rotated.push(out.oldAccessKeyId)
     if (r.newAccessKeyId) newIds.push(r.newAccessKeyId)
     if (r.secretFile) files.push(r.secretFile)
+    // Where the new key's secret is: the one thing the responder must act on next.
+    if (r.newAccessKeyId && r.secretFile)
+      madeKeys.push(
+        `${r.newKeyMadeNow ? 'new key' : 'new key (made by an earlier run of this case)'} ${r.newAccessKeyId}: its secret is in ${join(run.ctx.case.dir, r.secretFile)} (0600); deploy it where the old key was used, then delete the file`,
+      )
     maybeLost.push(...r.maybeLostKeyIds.filter((id) => !r.maybeLostKeysActive.includes(id)))
   }
   const { outcome, summary } = outcomeOf(
@@ -110,7 +117,7 @@ export const rotateKeyAction: ActionImpl = async (run, params) => {
     : ''
   return {
     outcome,
-    summary: `${summary}${deactivated}`,
+    summary: [summary, ...madeKeys].join('; ') + deactivated,
     outputs: { rotated, newAccessKeyIds: newIds, secretFiles: files },
   }
 }
