@@ -33,6 +33,11 @@ export class Facilitator {
     const next = await this.lines.next()
     if (next.done) {
       this.ended = true
+      // Said once, where the answers were expected: a drill fed too short a file (or no terminal)
+      // would otherwise skip every change that follows without a word.
+      this.print(
+        '  (the input ended: the questions that follow go unanswered and the decisions that follow skip their steps)',
+      )
       return undefined
     }
     return next.value

@@ -51,6 +51,28 @@ describe('tabletop facilitator decisions', () => {
     }
   })
 
+  it('says once, when the input ends, that the decisions that follow skip their steps', async () => {
+    const dir = join(await tempDir('fir-facilitator-'), 'case')
+    const handle = await CaseHandle.init('FAC-3', { dir, firVersion: 'test' })
+    try {
+      const said: string[] = []
+      const f = new Facilitator(Readable.from(['y\n']), (t) => said.push(t), handle.journal, 'drill')
+      expect([await f.decide('Close it?'), await f.decide('Revoke?'), await f.decide('Rotate?')]).toEqual([
+        true,
+        false,
+        false,
+      ])
+      // Before: nothing said; the two steps were skipped in silence.
+      const ended = said.filter((t) => t.includes('the input ended'))
+      expect(ended).toEqual([
+        '  (the input ended: the questions that follow go unanswered and the decisions that follow skip their steps)',
+      ])
+      expect(said.indexOf(ended[0]!)).toBeGreaterThan(said.findIndex((t) => t.includes('Revoke?')))
+    } finally {
+      await handle.close()
+    }
+  })
+
   it("journals a secret in the team's answers redacted, and registers it so the drill's outputs redact it too", async () => {
     const dir = join(await tempDir('fir-facilitator-'), 'case')
     const handle = await CaseHandle.init('FAC-2', { dir, firVersion: 'test' })
