@@ -6,7 +6,7 @@ import type { CommandOutcome } from '../../output.js'
 export default class AthenaDdl extends FirCommand {
   static override summary = "Print the Athena table DDL for the organisation's CloudTrail logs"
   static override description =
-    "Prints CREATE EXTERNAL TABLE for CloudTrail logs with AWS's documented CloudTrail columns and partition projection on account, region and date, so `fir timeline --engine athena` reads only the partitions of the window. Run it once in Athena (console, or `aws athena start-query-execution`). Without --accounts the account partition is injected: every query must name its accounts (fir's do). Talks to no AWS service."
+    "Prints CREATE EXTERNAL TABLE for CloudTrail logs with AWS's documented CloudTrail columns and partition projection on account, region and date, so `fir timeline --engine athena` reads only the partitions of the window. Run it once in Athena (console, or `aws athena start-query-execution`), after creating the table's database if it does not exist (`CREATE DATABASE IF NOT EXISTS cloudtrail`, a query of its own); pass the same DB.TABLE to `fir timeline --athena-table`. Without --accounts the account partition is injected: every query must name its accounts (fir's do). Talks to no AWS service."
   static override examples = [
     '<%= config.bin %> athena ddl --bucket-location s3://org-trail-logs/AWSLogs/o-a1b2c3d4e5/',
     '<%= config.bin %> athena ddl --table security.cloudtrail --bucket-location s3://org-trail-logs/AWSLogs/o-a1b2c3d4e5/ --accounts 111122223333,444455556666 --regions us-east-1,eu-west-1 --start-date 2025/01/01',
