@@ -35,7 +35,16 @@ export const StepSchema = z.strictObject({
   title: z.string().optional(),
   description: z.string().optional(),
   with: z.record(z.string(), z.unknown()).optional(),
-  if: z.union([z.string(), z.boolean()]).optional(),
+  /**
+   * true or false (YAML booleans), or a template (`"{{ steps.seal.outputs.roleNames }}"`). Text
+   * without a template (`no`, `off`, `"false"`: YAML 1.2 reads those as text) is refused by
+   * validation (ifProblem): fir does not guess whether the author meant to skip the step.
+   */
+  if: z
+    .union([z.string(), z.boolean()], {
+      error: 'write true, false, or a template such as "{{ inputs.<name> }}"',
+    })
+    .optional(),
   /** true, or the question to ask: the run stops here unless --yes (or the responder says yes). */
   confirm: z.union([z.boolean(), z.string()]).optional(),
   /** stop (default): a failed step ends the run; continue: it is journaled as failed and the run goes on. */

@@ -199,8 +199,9 @@ export function lookup(root: unknown, path: Path): unknown {
 
 /**
  * Truthiness after templating: empty, false, 0, null and an empty list are false; so are the
- * texts "false" and "0" (any case, white space around), which is how an `--input` or a template
- * joined with text spells them.
+ * texts "false", "0", "no", "n" and "off" (any case, white space around), which is how an
+ * `--input` or a template joined with text spells them: `--input rotate=no` means skip, and a
+ * step that runs when it was meant to be skipped is the worst outcome.
  */
 export function truthy(value: unknown): boolean {
   if (value instanceof Unresolved) return true
@@ -210,7 +211,7 @@ export function truthy(value: unknown): boolean {
   return true
 }
 
-const FALSE_TEXT = new Set(['', 'false', '0'])
+const FALSE_TEXT = new Set(['', 'false', '0', 'no', 'n', 'off'])
 
 /** The scope templates read: `inputs` and `steps.<id>.outputs`. */
 export interface Scope {

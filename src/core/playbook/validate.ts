@@ -597,7 +597,10 @@ export function validatePlaybookText(
         problems.push(src.at(where, `${spec.id} needs one of the parameters ${spec.oneOf.join(', ')}`))
     }
     checkTemplates(withBlock, ['steps', i, 'with'], i)
-    if (typeof step.if === 'string') checkTemplates(step.if, ['steps', i, 'if'], i)
+    if (typeof step.if === 'string') {
+      if (hasTemplate(step.if) || step.if.includes('}}')) checkTemplates(step.if, ['steps', i, 'if'], i)
+      else problems.push(src.at(['steps', i, 'if'], ifProblem(step.id, i, step.if)))
+    }
     if (typeof step.confirm === 'string') checkTemplates(step.confirm, ['steps', i, 'confirm'], i)
     if (typeof step.title === 'string') checkTemplates(step.title, ['steps', i, 'title'], i)
   })
@@ -617,6 +620,35 @@ export function validatePlaybookText(
     source: src,
     data,
   }
+}
+
+/** YAML 1.1's words for true and false, which YAML 1.2 (the yaml library fir reads with) takes as text. */
+const YAML11_TRUE = /^(y|yes|on)$/i
+const YAML11_FALSE = /^(n|no|off)$/i
+
+/**
+ * The problem with an `if:` that is text without a template (`if: no`, `if: off`, `if: "false"`):
+ * the author may have meant to skip the step, and any text but "", "false" and "0" would run it, so
+ * it is refused rather than read either way (a step that runs when it was meant to be skipped is
+ * the worst outcome). Says what to write.
+ */
+function ifProblem(id: unknown, index: number, value: string): string {
+  const step = typeof id === 'string' ? `step ${q(id)}` : `steps[${index}]`
+  const word = value.trim()
+  const meantTrue = YAML11_TRUE.test(word) || /^(true|1)$/i.test(word)
+  const meantFalse = YAML11_FALSE.test(word) || /^(false|0)$/i.test(word)
+  const why =
+    YAML11_TRUE.test(word) || YAML11_FALSE.test(word)
+      ? `: YAML 1.2, which fir reads, takes ${escapeTerminal(word)} as text, not as ${meantTrue ? 'true' : 'false'}`
+      : meantTrue || meantFalse
+        ? ': in quotes it is text, not a boolean'
+        : ''
+  const write = meantFalse
+    ? 'write if: false (no quotes) to skip the step'
+    : meantTrue
+      ? 'write if: true (no quotes) to run the step, or remove the if'
+      : 'write if: false (no quotes) to skip the step or if: true to run it'
+  return `${step}: if is the text ${q(value)}, not true or false${why}, so whether the step runs would be a guess; ${write}, or a template such as if: "{{ inputs.<name> }}"`
 }
 
 /** How many problems an error message lists; `--json` (`result.problems`) has every one. */

@@ -116,6 +116,26 @@ describe('playbook templates', () => {
       truthy('0.5'),
       truthy('null'),
     ]).toEqual([false, false, false, true, true, true])
+    // no, n and off too: `--input rotate=no` to an untyped input ran the step `if: "{{ inputs.rotate }}"`
+    expect(['no', 'No', ' OFF ', 'n', 'yes', 'on', 'none', 'nope'].map(truthy)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      true,
+      true,
+      true,
+      true,
+    ])
+    expect(conditionHolds('{{ inputs.rotate }}', { inputs: { rotate: 'no' }, steps: {} })).toBe(false)
+    expect(conditionHolds('{{ !inputs.rotate }}', { inputs: { rotate: 'off' }, steps: {} })).toBe(true)
+    // a step's text output is still false only when empty: a role named "no" is a role
+    expect(
+      conditionHolds('{{ steps.seal.outputs.roleName }}', {
+        inputs: {},
+        steps: { seal: { outputs: { roleName: 'no' } } },
+      }),
+    ).toBe(true)
     const scope = { inputs: { enabled: '0' }, steps: {} }
     expect(truthy(renderTemplate(parseTemplate('{{ inputs.enabled }}'), scope))).toBe(false)
     expect(truthy(renderTemplate(parseTemplate('{{ !inputs.enabled }}'), scope))).toBe(true)

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { resolvePlaybookFile } from '../../../src/core/playbook/load.js'
+import { loadPlaybookText, resolvePlaybookFile } from '../../../src/core/playbook/load.js'
 import {
   MAX_LISTED_PROBLEMS,
   MAX_YAML_BYTES,
@@ -323,6 +323,61 @@ steps:
       '4:35 the default of input "count" is "abc", which is not a number',
       '5:35 the default of input "flag" is "maybe", which is not a boolean (true, false, yes, no, 1 or 0)',
     ])
+  })
+
+  it('an if that is text without a template (if: no, off, "false") is refused at its place, saying what to write', () => {
+    // YAML 1.2 reads no, off, yes and on as text: `if: no` ran the step its author meant to skip.
+    const text = `name: c
+description: d
+inputs:
+  x: {}
+steps:
+  - id: a
+    action: case.note
+    with: { text: a }
+    if: no
+  - id: b
+    action: case.note
+    with: { text: b }
+    if: off
+  - id: c
+    action: case.note
+    with: { text: c }
+    if: "false"
+  - id: d
+    action: case.note
+    with: { text: d }
+    if: Yes
+  - id: e
+    action: case.note
+    with: { text: e }
+    if: later
+  - id: f
+    action: case.note
+    with: { text: f }
+    if: 0
+  - id: g
+    action: case.note
+    with: { text: g }
+    if: false
+  - id: h
+    action: case.note
+    with: { text: h }
+    if: "{{ inputs.x }}"
+`
+    const r = validatePlaybookText(text, 'c.yaml')
+    expect(r.playbook).toBeUndefined()
+    const template = 'or a template such as if: "{{ inputs.<name> }}"'
+    expect(r.problems.map((p) => `${p.line}:${p.col} ${p.message}`)).toEqual([
+      `9:9 step "a": if is the text "no", not true or false: YAML 1.2, which fir reads, takes no as text, not as false, so whether the step runs would be a guess; write if: false (no quotes) to skip the step, ${template}`,
+      `13:9 step "b": if is the text "off", not true or false: YAML 1.2, which fir reads, takes off as text, not as false, so whether the step runs would be a guess; write if: false (no quotes) to skip the step, ${template}`,
+      `17:9 step "c": if is the text "false", not true or false: in quotes it is text, not a boolean, so whether the step runs would be a guess; write if: false (no quotes) to skip the step, ${template}`,
+      `21:9 step "d": if is the text "Yes", not true or false: YAML 1.2, which fir reads, takes Yes as text, not as true, so whether the step runs would be a guess; write if: true (no quotes) to run the step, or remove the if, ${template}`,
+      `25:9 step "e": if is the text "later", not true or false, so whether the step runs would be a guess; write if: false (no quotes) to skip the step or if: true to run it, ${template}`,
+      '29:9 steps[5].if has the wrong type (write true, false, or a template such as "{{ inputs.<name> }}")',
+    ])
+    // Refused before anything runs (run, resume and validate load through here).
+    expect(() => loadPlaybookText(text, 'c.yaml')).toThrow(/c\.yaml:9:9: step "a": if is the text "no"/)
   })
 })
 
