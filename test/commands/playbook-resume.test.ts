@@ -7,6 +7,7 @@ import {
   killAt,
   prepare,
   readJournal,
+  STEPS,
 } from '../core/playbook/resume-support.js'
 import { runFir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
@@ -57,6 +58,16 @@ describe('fir playbook resume after SIGKILL (built CLI, moto)', () => {
       })
       expect([0, 4], resumed.stderr).toContain(resumed.code)
       expect(resumed.json.result.resumed).toBe(true)
+      // Gaps of steps finished before the kill still count (exit 4), each said to be the earlier
+      // attempt's, with a warning saying why; the re-run step's come from its new attempt only.
+      const gaps = resumed.json.gaps as { what: string }[]
+      expect(resumed.code).toBe(gaps.length > 0 ? 4 : 0)
+      const earlier = gaps.flatMap(
+        (g) => /^step (\S+), finished in an earlier attempt \(/.exec(g.what)?.[1] ?? [],
+      )
+      for (const id of earlier) expect(STEPS.indexOf(id)).toBeLessThan(STEPS.indexOf(step))
+      if (earlier.length > 0)
+        expect((resumed.json.warnings as string[]).join('\n')).toMatch(/hit in an earlier attempt by steps? /)
       const journal = await readJournal(dir)
       expect(journal.filter((e) => e.action === 'playbook.resume').map((e) => e.params.from)).toEqual([step])
       expectEachStepOnce(journal, step)

@@ -752,7 +752,8 @@ export async function resumePlaybook(
     runAgain,
     notKept: inputsNotKept(recorded),
   }
-  const earlierGaps = new Map<string, Gap[]>()
+  /** The gaps each step finished in an earlier attempt hit, and when it finished. */
+  const earlierGaps = new Map<string, { gaps: Gap[]; at: string }>()
   for (const e of entries) {
     if (e.action !== STEP_ACTION && e.action !== CONFIRM_ACTION) continue
     if (String(e.params.runId) !== runId) continue
@@ -791,15 +792,13 @@ export async function resumePlaybook(
           reason: e.error?.message ?? e.outcome,
         })
       }
-      earlierGaps.set(id, gaps)
+      earlierGaps.set(id, { gaps, at: e.at })
     } else if (!state.interrupted.has(id)) {
       // A failed step that stopped the run: it is run again.
       state.interrupted.set(id, e.at)
     }
   }
-  // The run's gaps include those its finished steps hit in earlier attempts (exit 4 if any).
-  for (const step of loaded.playbook.steps)
-    for (const g of earlierGaps.get(step.id) ?? []) if (state.done.has(step.id)) ctx.gaps.add(g)
+  carryEarlierGaps(ctx, runId, loaded.playbook, state, earlierGaps)
   state.changeConfirmed ||= loaded.playbook.steps.some(
     (s) => state.agreed.has(s.id) && (Boolean(s.confirm) || options.registry.get(s.action)?.spec.mutates),
   )
@@ -811,6 +810,38 @@ export async function resumePlaybook(
     outcome: 'recorded',
   })
   return execute(ctx, state, options)
+}
+
+/**
+ * The run's gaps include those its finished steps hit in earlier attempts (exit 4 if any). No
+ * earlier attempt reported them (it was killed, refused or failed: only a run that finishes
+ * reports its gaps), and resume does not run a finished step again, so what they name is still
+ * missing from the case (a sealed set without the response a denied call would have held). Each
+ * is listed with the step and the time it finished (`step seal, finished in an earlier attempt
+ * (…): …`), and a warning says why they count. A step that is run again (interrupted, or failed
+ * and stopped the run) journaled no gaps then: only what its new attempt hits counts.
+ */
+function carryEarlierGaps(
+  ctx: FirContext,
+  runId: string,
+  playbook: Playbook,
+  state: RunState,
+  earlierGaps: ReadonlyMap<string, { gaps: Gap[]; at: string }>,
+): void {
+  const steps: string[] = []
+  let count = 0
+  for (const step of playbook.steps) {
+    const earlier = earlierGaps.get(step.id)
+    if (!earlier?.gaps.length || !state.done.has(step.id)) continue
+    const scoped = ctx.gaps.scoped(`step ${step.id}, finished in an earlier attempt (${earlier.at})`)
+    for (const g of earlier.gaps) scoped.add(g)
+    steps.push(step.id)
+    count += scoped.list.length
+  }
+  if (count === 0) return
+  ctx.log.warn(
+    `run ${runId}: ${count === 1 ? '1 gap was' : `${count} gaps were`} hit in an earlier attempt by ${steps.length === 1 ? 'step' : 'steps'} ${steps.join(', ')}, which finished then and ${steps.length === 1 ? 'is' : 'are'} not run again: what ${count === 1 ? 'it names is' : 'they name is'} still missing from the case, so ${count === 1 ? 'it counts' : 'they count'} (exit 4, done with gaps); see the gaps listed`,
+  )
 }
 
 async function execute(ctx: FirContext, state: RunState, options: RunOptions): Promise<RunResult> {

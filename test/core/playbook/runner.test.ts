@@ -834,16 +834,25 @@ describe('playbook runner', () => {
     await handle.close() // the step first failed and was passed over (a gap); then the process died
     world.hang = ''
     expect(ctx.gaps.list).toHaveLength(1)
-    ;({ ctx, handle } = await makeCtx(dir, { yes: true }))
+    let warnings: string[]
+    ;({ ctx, handle, warnings } = await makeCtx(dir, { yes: true }))
     const result = await resumePlaybook(ctx, {}, fr)
     await handle.close()
+    // Counted (no attempt reported it, and the step is not run again), and said to be the earlier
+    // attempt's: the step, when it finished, and why a resume that ran everything else exits 4.
+    const finished = handle.journal
+      .all()
+      .find((e) => e.action === 'playbook.step' && e.params.step === 'first' && e.outcome === 'failed')!
     expect(ctx.gaps.list).toEqual([
       {
-        what: 'playbook step first (Make)',
+        what: `step first, finished in an earlier attempt (${finished.at}): playbook step first (Make)`,
         call: 'fake.make',
         reason: 'unable to make p-role: it is broken',
       },
     ])
+    expect(warnings).toContain(
+      `run ${result.runId}: 1 gap was hit in an earlier attempt by step first, which finished then and is not run again: what it names is still missing from the case, so it counts (exit 4, done with gaps); see the gaps listed`,
+    )
     expect(result.steps.find((s) => s.id === 'first')).toMatchObject({
       outcome: 'failed',
       fromEarlierAttempt: true,
