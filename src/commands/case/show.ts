@@ -9,6 +9,7 @@ import {
   SHOWN_SWEEP_MATCHES,
   summariseCase,
 } from '../../core/case/summary.js'
+import { describeUnsealedSet, type UnsealedSet } from '../../core/case/unsealed-sets.js'
 import { counted, escapeTerminal, formatTable } from '../../core/common/text.js'
 import { matchCountText, notCheckedText, sweptAccountsText } from '../../core/sweep/recorded.js'
 import type { CommandOutcome } from '../../output.js'
@@ -47,6 +48,7 @@ export default class CaseShow extends FirCommand {
             s.evidence.map((e) => [e.set, String(e.files), String(e.bytes), e.sealed]),
           )
         : '  none yet: fir snapshot <function>',
+      ...unsealedSetLines(s.unsealedSets),
       ...setFindingLines(s.findings),
       '',
       `Actions (${s.journal.changes.length})`,
@@ -96,6 +98,19 @@ export default class CaseShow extends FirCommand {
     ]
     return { result: s, human: lines.join('\n') }
   }
+}
+
+/**
+ * The sets snapshots began and never sealed: not evidence, each said to be a live command's (leave
+ * it) or abandoned, with the command that removes it.
+ */
+function unsealedSetLines(sets: UnsealedSet[]): string[] {
+  if (sets.length === 0) return []
+  const abandoned = sets.filter((u) => u.state === 'abandoned').length
+  return [
+    `  not sealed (${sets.length}${abandoned ? `, ${abandoned} abandoned` : ''}): never evidence`,
+    ...sets.map((u) => `    ${escapeTerminal(describeUnsealedSet(u))}`),
+  ]
 }
 
 /** Each snapshot set's findings: counts by level, then the titles, most severe first. */

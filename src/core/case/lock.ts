@@ -245,23 +245,33 @@ export async function isLiveFirProcess(pid: unknown): Promise<boolean> {
  * The lock of a case as case verify sees it: `live` when a fir command running on this host holds
  * it (isLiveFirProcess), `stale` when a lock file is there but no live fir process can be
  * confirmed to hold it (unreadable, another host's, a dead or non-fir pid); undefined when there
- * is no lock file.
+ * is no lock file. `gone`: its holder is known to be no running fir command (a process of this
+ * host that is not running, or is not fir); an unreadable lock or another host's is not.
  */
 export async function caseLockState(
   dir: string,
-): Promise<{ live: boolean; path: string; holder: LockHolder | undefined; why: string } | undefined> {
+): Promise<
+  { live: boolean; gone: boolean; path: string; holder: LockHolder | undefined; why: string } | undefined
+> {
   const path = join(dir, LOCK_FILE)
   const text = await readText(path)
   if (text === undefined) return undefined
   const holder = parseHolder(text)
-  if (!holder) return { live: false, path, holder, why: 'it is unreadable' }
+  if (!holder) return { live: false, gone: false, path, holder, why: 'it is unreadable' }
   if (holder.host !== hostname())
-    return { live: false, path, holder, why: `it names host ${JSON.stringify(holder.host)}, not this one` }
-  if (await isLiveFirProcess(holder.pid)) return { live: true, path, holder, why: '' }
+    return {
+      live: false,
+      gone: false,
+      path,
+      holder,
+      why: `it names host ${JSON.stringify(holder.host)}, not this one`,
+    }
+  if (await isLiveFirProcess(holder.pid)) return { live: true, gone: false, path, holder, why: '' }
   return typeof holder.pid === 'number' && alive(holder.pid) && holder.pid > 0
-    ? { live: false, path, holder, why: `process ${holder.pid} it names is not a fir command` }
+    ? { live: false, gone: true, path, holder, why: `process ${holder.pid} it names is not a fir command` }
     : {
         live: false,
+        gone: true,
         path,
         holder,
         why: `process ${holder.pid} it names is not running (a killed run's lock)`,

@@ -17,7 +17,9 @@ import {
 } from './evidence-store.js'
 import { unplacedCaseFiles } from './interrupted-writes.js'
 import { type JournalEntry, readCheckedJournal } from './journal.js'
+import { caseLockState } from './lock.js'
 import { archiveBlockedBy, TIMELINE_HISTORY_DIR, unfinishedArchive } from './timeline-archive.js'
+import { findUnsealedSets, type UnsealedSet } from './unsealed-sets.js'
 
 export interface CaseSummary {
   dir: string
@@ -29,6 +31,11 @@ export interface CaseSummary {
     bytes: number
     sealed: string
   }[]
+  /**
+   * The sets snapshots began and never sealed (`evidence/.unfinished-<UTC>/`): never evidence; each
+   * with whose it is — a live fir command's, or abandoned, with the command that removes it.
+   */
+  unsealedSets: UnsealedSet[]
   /** Each sealed snapshot set's findings (its findings.json), oldest set first. */
   findings: SetFindings[]
   /**
@@ -218,6 +225,7 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
     const found = await readSetFindings(dir, set, setDir, m)
     if (found) findings.push(found)
   }
+  const unsealedSets = await findUnsealedSets(dir, entries, await caseLockState(dir))
   let timeline: CaseSummary['timeline'] = null
   // A timeline file a run killed before its rename left in its temporary, which the journal
   // records, is read where it is (the next writing command gives it its name).
@@ -299,6 +307,7 @@ export async function summariseCase(dir: string): Promise<CaseSummary> {
         })),
     },
     evidence,
+    unsealedSets,
     findings,
     timeline,
     earlierTimelines,

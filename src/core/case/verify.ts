@@ -20,6 +20,7 @@ import { CASE_INIT_ACTION, checkJournalText, JOURNAL_FILE, type JournalEntry } f
 import { caseLockState, describeHolder, type LockHolder } from './lock.js'
 import { recordedSecretFiles, SECRETS_DIR } from './secrets.js'
 import { archiveBlockedBy, findMisplacedTimelineFiles, unfinishedArchive } from './timeline-archive.js'
+import { describeUnsealedSet, findUnsealedSets, type LockState } from './unsealed-sets.js'
 
 export interface VerifyProblem {
   kind: 'changed' | 'missing' | 'extra' | 'out-of-order' | 'unparseable' | 'broken-chain' | 'torn'
@@ -289,7 +290,7 @@ export async function verifyCaseWhenIdle(
     const before = await journalStamp(caseDir)
     const held = await caseLockState(caseDir)
     const writer = held?.live ? held.holder : undefined
-    const result = await verifyCase(caseDir, { ...options, ...(writer ? { writer } : {}) })
+    const result = await verifyCase(caseDir, { ...options, ...(writer ? { writer } : {}), lock: held })
     const lock = await caseLockState(caseDir)
     const settled = !lock?.live && (await journalStamp(caseDir)) === before
     // A fir command that took the lock during the check: what it had begun writing was named as an
@@ -337,6 +338,11 @@ export async function verifyCase(
      * temporaries found are named as its work in progress, not as leftovers to remove.
      */
     writer?: LockHolder
+    /**
+     * The case lock as caseLockState read it (undefined: no lock file), which tells whether an
+     * unsealed set is being built or abandoned (findUnsealedSets); read here when not given.
+     */
+    lock?: LockState
   } = {},
 ): Promise<VerifyResult> {
   const { writer } = options
@@ -407,6 +413,13 @@ export async function verifyCase(
   await findLinkedFolders(caseDir, problems)
   const evidenceRoot = join(caseDir, EVIDENCE_DIR)
   const onDisk = (await isFolder(evidenceRoot)) ? await readdir(evidenceRoot) : []
+  const unsealedSets = onDisk.some((n) => n.startsWith(UNFINISHED_SET_PREFIX))
+    ? await findUnsealedSets(
+        caseDir,
+        entries,
+        'lock' in options ? options.lock : await caseLockState(caseDir),
+      )
+    : []
   for (const name of onDisk) {
     if (sealedSets.has(name)) continue
     if (isTemporaryName(name)) {
@@ -427,12 +440,16 @@ export async function verifyCase(
       // Sealed, not yet given its final name: checked below, where the set is (a changed
       // manifest there is named as changed, not taken for an unsealed set).
       if (manifestSha !== undefined && (await stillUnfinished(caseDir, set))) continue
+      // Whose it is: the live command building it, or abandoned, with the command that removes it.
+      const unsealed = unsealedSets.find((u) => u.path === `${EVIDENCE_DIR}/${name}/`)
       warnings.push(
-        leftByRun(
-          `${EVIDENCE_DIR}/${name}/`,
-          writer,
-          'was left by an interrupted snapshot (a set being built, never sealed); it is not evidence',
-        ),
+        unsealed
+          ? describeUnsealedSet(unsealed)
+          : leftByRun(
+              `${EVIDENCE_DIR}/${name}/`,
+              writer,
+              'was left by an interrupted snapshot (a set being built, never sealed); it is not evidence',
+            ),
       )
       continue
     }

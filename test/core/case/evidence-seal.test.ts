@@ -1,11 +1,14 @@
-import { mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
 import { type EvidenceSet, recordArtifact } from '../../../src/core/case/evidence-store.js'
 import { summariseCase } from '../../../src/core/case/summary.js'
+import { findUnsealedSets } from '../../../src/core/case/unsealed-sets.js'
 import { verifyCase } from '../../../src/core/case/verify.js'
 import { appendLineDurable } from '../../../src/core/common/fs-safe.js'
+import { byteSize, shellArg } from '../../../src/core/common/text.js'
 import { readSnapshotSummaries } from '../../../src/core/credentials/keys.js'
 import { latestSnapshotFor } from '../../../src/core/snapshot/snapshot.js'
 import { firRequestIds, resolveTarget } from '../../../src/core/timeline/target.js'
@@ -60,7 +63,11 @@ describe('sealing an evidence set survives a crash at any point', () => {
     const before = await verifyCase(handle.dir)
     expect(before.problems).toEqual([])
     expect(before.warnings).toEqual([
-      `evidence/.unfinished-${set.name}/ was left by an interrupted snapshot (a set being built, never sealed); it is not evidence`,
+      expect.stringMatching(
+        new RegExp(
+          `^evidence/\\.unfinished-${set.name.replaceAll('.', '\\.')}/ is abandoned: .*; it is not evidence and nothing in the case refers to it\\. Remove it .*: rm -rf -- `,
+        ),
+      ),
     ])
     expect(await readdir(join(handle.dir, 'evidence'))).toEqual([`.unfinished-${set.name}`])
 
@@ -130,6 +137,79 @@ describe('sealing an evidence set survives a crash at any point', () => {
     await reopened.close()
     expect(await readdir(join(handle.dir, 'evidence'))).toEqual([set.name])
     expect(await verifyCase(handle.dir)).toMatchObject({ ok: true, warnings: [] })
+  })
+
+  it('an unsealed set no live fir command is building is named abandoned with the command that removes it; one a live command began is its work in progress; a sealed one is never offered', async () => {
+    const handle = await newCase()
+    const sealed = await snapshotSet(handle)
+    await sealed.seal()
+    // A snapshot killed before its seal: its folder stays, and piled up unexplained.
+    const killed = await snapshotSet(handle)
+    const entries = handle.journal.all()
+    await handle.close()
+    const path = `evidence/.unfinished-${killed.name}/`
+    const folder = join(handle.dir, 'evidence', `.unfinished-${killed.name}`)
+    const remove = `rm -rf -- ${shellArg(folder)}`
+    const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\.\d{3})Z/.exec(killed.name)!
+    const started = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[7]}Z`
+    let bytes = 0
+    for (const f of killed.list()) bytes += (await stat(join(folder, f.path))).size
+    const verified = await verifyCase(handle.dir)
+    expect(verified.problems).toEqual([])
+    expect(verified.warnings).toEqual([
+      `${path} is abandoned: the snapshot that began it at ${started} was killed (or the machine went down) before sealing it, and no fir command is building it now (2 files, ${byteSize(bytes)}); it is not evidence and nothing in the case refers to it. Remove it (copy out first anything you want to look at): ${remove}`,
+    ])
+    expect((await summariseCase(handle.dir)).unsealedSets).toEqual([
+      { path, started, files: 2, bytes, state: 'abandoned', remove },
+    ])
+
+    // Whose it is goes by the case lock: a live fir command that took it before the set was begun
+    // is building it (leave it); one that took it later began none of it; a lock fir cannot check
+    // (another host's) may be building it.
+    const holder = { pid: 4242, host: 'other', user: 'u', command: 'fir snapshot victim' }
+    const lockPath = join(handle.dir, '.lock')
+    const live = (ms: number) => ({
+      live: true,
+      gone: false,
+      path: lockPath,
+      holder: { ...holder, since: new Date(Date.parse(started) + ms).toISOString() },
+      why: '',
+    })
+    const states = async (lock: Parameters<typeof findUnsealedSets>[2]) =>
+      (await findUnsealedSets(handle.dir, entries, lock)).map((u) => [u.state, u.remove])
+    expect(await states(live(-5))).toEqual([['in-progress', undefined]])
+    expect(await states(live(60_000))).toEqual([['abandoned', remove]])
+    expect(
+      await states({
+        live: false,
+        gone: false,
+        path: lockPath,
+        holder: live(-5).holder,
+        why: 'another host',
+      }),
+    ).toEqual([['unknown', remove]])
+    expect(
+      await states({ live: false, gone: true, path: lockPath, holder: live(-5).holder, why: 'dead' }),
+    ).toEqual([['abandoned', remove]])
+    expect((await verifyCase(handle.dir, { lock: live(-5) })).warnings).toEqual([
+      `${path} is a set being built by process 4242 on other (user u, since ${live(-5).holder.since}): fir snapshot victim, the fir command holding the case lock (2 files, ${byteSize(bytes)}); it is not evidence until sealed, and that command seals or removes it (leave it)`,
+    ])
+
+    // The command given removes that folder and nothing else: the case then verifies clean.
+    execFileSync('sh', ['-c', remove])
+    expect(await readdir(join(handle.dir, 'evidence'))).toEqual([sealed.name])
+    const after = await verifyCase(handle.dir)
+    expect(after.ok).toBe(true)
+    expect(after.warnings).toEqual([])
+
+    // A set the journal seals that a crash left in its unfinished folder is evidence: never offered.
+    await rename(
+      join(handle.dir, 'evidence', sealed.name),
+      join(handle.dir, 'evidence', `.unfinished-${sealed.name}`),
+    )
+    expect(await findUnsealedSets(handle.dir, handle.journal.all(), undefined)).toEqual([])
+    expect((await summariseCase(handle.dir)).unsealedSets).toEqual([])
+    expect((await verifyCase(handle.dir)).warnings.join('\n')).not.toContain('rm -rf')
   })
 
   it('a folder no seal names is no snapshot, whatever its name, and one with a manifest stays extra', async () => {
