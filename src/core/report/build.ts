@@ -46,6 +46,7 @@ import {
   type KeyFate,
   MAPPING_RUNS,
   type RenderingRun,
+  sameWay,
   userAtHost,
   viewJournal,
 } from './journal-view.js'
@@ -734,8 +735,7 @@ export async function buildReportModel(
   for (const f of functions) {
     const id = f.arn || f.name
     const x = exposures.get(id) ?? { arn: f.arn, name: f.name, label: f.name, items: [] }
-    for (const i of waysIn.get(f) ?? [])
-      if (!x.items.some((y) => y.kind === i.kind && y.what === i.what)) x.items.push(i)
+    for (const i of waysIn.get(f) ?? []) if (!x.items.some((y) => sameWay(y, i))) x.items.push(i)
     exposures.set(id, x)
   }
   const journalOptions = {

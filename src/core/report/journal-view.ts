@@ -256,6 +256,24 @@ export interface ExposureItem {
   ref?: WayRef
 }
 
+/**
+ * Whether two ways in are one: the same URL address, mapping UUID, or statement Sid in the same
+ * qualifiers' policies (as their refs name them); a way its snapshot named no ref for goes by its
+ * kind and words. Two URLs with AuthType NONE, or the console's FunctionURLAllowPublicAccess on
+ * $LATEST and on an alias, read alike and are two ways in: closing one leaves the other open.
+ */
+export function sameWay(a: ExposureItem, b: ExposureItem): boolean {
+  return a.kind === b.kind && wayIdentity(a) === wayIdentity(b)
+}
+
+function wayIdentity(i: ExposureItem): string {
+  const r = i.ref
+  if (r?.url) return `url ${r.url}`
+  if (r?.uuid) return `mapping ${r.uuid}`
+  const words = r?.sid !== undefined ? `statement ${r.sid}` : `way ${i.what}`
+  return JSON.stringify([words, [...(r?.qualifiers ?? [])].sort()])
+}
+
 /** What names a way in within a containment step's state (see LEFT_CLOSES). */
 export interface WayRef {
   /** A statement's Sid, and the qualifiers whose policy holds it. */
@@ -477,9 +495,34 @@ function undoes(call: TimelineUndo, target: string): boolean {
   )
 }
 
-/** A way in by name only (`statement pub-a`, `function URL https://…`), for what closed it. */
-function wayName(i: ExposureItem): string {
-  if (i.ref?.sid !== undefined) return `statement ${i.ref.sid}`
+/**
+ * The ways in, each in words of its own: two that read alike (two URLs with AuthType NONE, one Sid
+ * in two qualifiers' policies) are told apart by where they are (`(on live)`).
+ */
+function toldApart(items: readonly ExposureItem[]): ExposureItem[] {
+  return items.map((i) => {
+    const alike = items.some((j) => j !== i && j.kind === i.kind && j.what === i.what)
+    const where = whereIs(i)
+    return alike && where ? { ...i, what: `${i.what} (${where})` } : i
+  })
+}
+
+/** `on live`, or the URL's address or the mapping's UUID when its qualifiers are not known. */
+function whereIs(i: ExposureItem): string | undefined {
+  return i.ref?.qualifiers?.length ? `on ${i.ref.qualifiers.join(', ')}` : (i.ref?.url ?? i.ref?.uuid)
+}
+
+/**
+ * A way in by name only (`statement pub-a`, `function URL https://…`), for what closed it; a Sid
+ * another of `ways` has too is named with its qualifiers (`statement pub-a (on live)`).
+ */
+function wayName(i: ExposureItem, ways: readonly ExposureItem[]): string {
+  if (i.ref?.sid !== undefined) {
+    const sid = i.ref.sid
+    const alike = ways.some((j) => j.kind === i.kind && j.ref?.sid === sid && !sameWay(j, i))
+    const where = i.ref.qualifiers?.length ? ` (on ${i.ref.qualifiers.join(', ')})` : ''
+    return `statement ${sid}${alike ? where : ''}`
+  }
   if (i.ref?.url) return `function URL ${i.ref.url}`
   return i.what.replace(/ enabled$/, '')
 }
@@ -488,12 +531,16 @@ function wayName(i: ExposureItem): string {
  * `; Remove public resource-policy statements was denied part way, after it closed statement
  * pub-a`: what changes that failed part way closed, beside the reasons a function is not contained.
  */
-function partlyText(closed: readonly (ExposureItem & { by: ClosingMeasure })[]): string {
+function partlyText(
+  closed: readonly (ExposureItem & { by: ClosingMeasure })[],
+  /** Every way into the function, to tell apart those named alike. */
+  ways: readonly ExposureItem[],
+): string {
   const byMeasure = new Map<string, { outcome: string; ways: string[] }>()
   for (const c of closed) {
     if (!c.by.partly) continue
     const m = byMeasure.get(c.by.measure) ?? { outcome: c.by.partly.outcome, ways: [] }
-    m.ways.push(wayName(c))
+    m.ways.push(wayName(c, ways))
     byMeasure.set(c.by.measure, m)
   }
   return [...byMeasure]
@@ -547,16 +594,18 @@ function containmentOfFunctions(
     const ever = (measure: string) => targets.some((t) => state.has(`${measure}|${t}`))
     // Without a snapshot, what each closing measure journaled for it closed is all that is known.
     const items = snapshotKnown
-      ? f.items
+      ? toldApart(f.items)
       : Object.entries(JOURNALED_EXPOSURE)
           .filter(([m]) => ever(m))
           .map(([, x]) => ({ ...x, public: false }))
     const measures = [...FUNCTION_MEASURES, 'containment.recycle'].filter(on)
-    const closed = items.flatMap((i) => {
-      const by = closerOf(targets, i)
+    // Each way by itself: two that read alike (two URLs with AuthType NONE) are closed one by one.
+    const closers = items.map((i) => closerOf(targets, i))
+    const closed = items.flatMap((i, n) => {
+      const by = closers[n]
       return by ? [{ ...i, by }] : []
     })
-    const open = items.filter((i) => !closed.some((c) => c.kind === i.kind && c.what === i.what))
+    const open = items.filter((_, n) => !closers[n])
     const throttled = on('containment.throttle')
     const stopping = measures.filter((m) => FUNCTION_MEASURES.has(m))
     const closable = open.filter((i) => CLOSING_MEASURES[i.kind] !== undefined)
@@ -597,7 +646,7 @@ function containmentOfFunctions(
         recycled
           ? ' (only its warm environments were recycled: that replaces stolen credentials, it does not stop the function)'
           : ''
-      }${partlyText(closed)}`
+      }${partlyText(closed, items)}`
     }
     out.push({
       arn: f.arn,

@@ -739,6 +739,69 @@ describe('what the snapshot showed open, against what the case did', () => {
     )
   })
 
+  it('keeps two ways in that read alike as two: a NONE URL on $LATEST and one on an alias, contain closing only the first', async () => {
+    const [latest, live] = [
+      'https://l.lambda-url.us-east-1.on.aws/',
+      'https://v.lambda-url.us-east-1.on.aws/',
+    ]
+    // What the console writes for each URL with AuthType NONE: a FunctionURLAllowPublicAccess
+    // statement in that qualifier's policy.
+    const policy = (resource: string) =>
+      JSON.stringify({
+        Statement: [
+          {
+            Sid: 'FunctionURLAllowPublicAccess',
+            Effect: 'Allow',
+            Principal: '*',
+            Action: ['lambda:InvokeFunctionUrl', 'lambda:InvokeFunction'],
+            Resource: resource,
+          },
+        ],
+      })
+    const exposure = analyseExposure([
+      { qualifier: '$LATEST', url: { FunctionUrl: latest, AuthType: 'NONE' }, policy: policy(FN_ARN) },
+      { qualifier: 'live', url: { FunctionUrl: live, AuthType: 'NONE' }, policy: policy(`${FN_ARN}:live`) },
+    ])
+    expect(exposure.map((e) => [e.kind, e.url ?? e.sid, e.qualifiers])).toEqual([
+      ['function-url', latest, ['$LATEST']],
+      ['function-url', live, ['live']],
+      ['resource-policy', 'FunctionURLAllowPublicAccess', ['$LATEST']],
+      ['resource-policy', 'FunctionURLAllowPublicAccess', ['live']],
+    ])
+    const dir = await snapshotCase(
+      plainEntry({ url: { url: latest, authType: 'NONE', qualifiers: ['$LATEST'] }, exposure }),
+    )
+    // `fir contain --actions url`: Lambda set $LATEST's URL to AWS_IAM and refused the alias's.
+    const config = (qualifier: string | null, url: string, authType: string) => ({ qualifier, url, authType })
+    const handle = await CaseHandle.open(dir)
+    try {
+      await handle.journal.append({
+        action: 'containment.url',
+        target: FN_ARN,
+        params: {},
+        outcome: 'started',
+        prior: { configs: [config(null, latest, 'NONE'), config('live', live, 'NONE')] },
+      })
+      await handle.journal.append({
+        action: 'containment.url',
+        target: FN_ARN,
+        params: {},
+        outcome: 'denied',
+        after: { configs: [config(null, latest, 'AWS_IAM'), config('live', live, 'NONE')] },
+        error: { code: 'access-denied', message: 'unable to set AuthType AWS_IAM on the URL of live' },
+      })
+    } finally {
+      await handle.close()
+    }
+    const model = await buildReportModel(dir, { verify: false })
+    // Before: "billing-export: not contained — resource-policy statement FunctionURLAllowPublicAccess
+    // …": one URL of the two (the report kept the first of those worded alike), closed, so no URL
+    // was said to be open while live's answered anyone.
+    expect(model.summary.status.detail).toContain(
+      `${FN}: not contained — function URL open to anyone (AuthType NONE) (on live); resource-policy statement FunctionURLAllowPublicAccess open to everyone or another account (on $LATEST); resource-policy statement FunctionURLAllowPublicAccess open to everyone or another account (on live); Function URL auth set to AWS_IAM was denied part way, after it closed function URL ${latest}.`,
+    )
+  })
+
   it('says of a NONE URL whose policy grants * lambda:InvokeFunction alone that the URL answers no one yet, as the snapshot does', async () => {
     const url = 'https://i.lambda-url.us-east-1.on.aws/'
     const exposure = analyseExposure([

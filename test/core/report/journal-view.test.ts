@@ -659,6 +659,68 @@ describe('viewJournal', () => {
       )
     })
 
+    it('closes ways in one by one, not by their words: two NONE URLs, or one Sid on two qualifiers, are two ways', async () => {
+      // $LATEST's URL and the alias live's both read "function URL open to anyone (AuthType NONE)",
+      // and the console names each one's public statement FunctionURLAllowPublicAccess.
+      const [latest, live] = [
+        'https://l.lambda-url.us-east-1.on.aws/',
+        'https://v.lambda-url.us-east-1.on.aws/',
+      ]
+      const urlOf = (address: string, qualifier: string) => ({
+        ...url,
+        ref: { url: address, qualifiers: [qualifier] },
+      })
+      const statementOn = (qualifier: string) => ({
+        ...statement,
+        ref: { sid: 'FunctionURLAllowPublicAccess', qualifiers: [qualifier] },
+      })
+      const fn = {
+        ...publicFn(FA),
+        items: [urlOf(latest, '$LATEST'), urlOf(live, 'live'), statementOn('$LATEST'), statementOn('live')],
+      }
+      const config = (qualifier: string | null, address: string, authType: string) => ({
+        qualifier,
+        url: address,
+        authType,
+      })
+      const st = (qualifier: string | null) => ({
+        qualifier,
+        sid: 'FunctionURLAllowPublicAccess',
+        statement: {},
+        public: true,
+      })
+      // Contain set $LATEST's URL to AWS_IAM and removed $LATEST's statement; Lambda refused the alias's.
+      const view = viewJournal(
+        await journalOf([
+          change('containment.url', FA, 'started', {
+            prior: { configs: [config(null, latest, 'NONE'), config('live', live, 'NONE')] },
+          }),
+          change('containment.url', FA, 'denied', {
+            after: { configs: [config(null, latest, 'AWS_IAM'), config('live', live, 'NONE')] },
+          }),
+          change('containment.permissions', FA, 'started', { prior: { statements: [st(null), st('live')] } }),
+          change('containment.permissions', FA, 'denied', { after: { statements: [st('live')] } }),
+        ]),
+        { functions: [fn] },
+      )
+      // Before: contained, nothing open — closing $LATEST's URL and statement took the alias's,
+      // worded alike, out of the open list.
+      expect(view.functions[0]?.contained).toBe(false)
+      expect(view.functions[0]?.open.map((i) => i.ref)).toEqual([
+        { url: live, qualifiers: ['live'] },
+        { sid: 'FunctionURLAllowPublicAccess', qualifiers: ['live'] },
+      ])
+      expect(view.functions[0]?.closed.map((c) => c.ref)).toEqual([
+        { url: latest, qualifiers: ['$LATEST'] },
+        { sid: 'FunctionURLAllowPublicAccess', qualifiers: ['$LATEST'] },
+      ])
+      expect(view.status.code).toBe('not-contained')
+      // Each said where it is, as they read alike.
+      expect(view.status.detail).toContain(
+        `fa: not contained — function URL open to anyone (AuthType NONE) (on live); resource-policy statement FunctionURLAllowPublicAccess open to everyone or another account (on live); Function URL auth set to AWS_IAM was denied part way, after it closed function URL ${latest}; Remove public resource-policy statements was denied part way, after it closed statement FunctionURLAllowPublicAccess (on $LATEST).`,
+      )
+    })
+
     it('counts a role’s session revocation as one measure, whichever command put it or lifted it', async () => {
       const params = { function: 'fa', functionArn: FA, role: 'fa-role' }
       const contained = [
