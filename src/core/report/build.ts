@@ -865,6 +865,7 @@ export async function buildReportModel(
       ...journalOptions,
       functions: [...journalOptions.functions, ...openedElsewhere],
       undoneBy: scan.measuresUndone,
+      reappliedBy: scan.measuresReapplied,
     })
     for (const [role, ofRole] of roleTests) role.sessionsRevoked = revokedNow(ofRole)
   }

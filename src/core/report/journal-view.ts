@@ -827,6 +827,11 @@ export interface ViewJournalOptions {
    * same target takes that measure out of those in force.
    */
   undoneBy?: TimelineUndo[]
+  /**
+   * Calls in the case's timeline that put a measure back as fir applied it (reserved concurrency
+   * set to 0 again): one dated after every call that undid the measure leaves it in force.
+   */
+  reappliedBy?: TimelineUndo[]
   /** The case folder: the commands that finish an interrupted change end with `--case <it>`. */
   caseDir?: string
 }
@@ -1232,6 +1237,8 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   // A call in the timeline that undid a measure after fir applied it (CloudTrail dates to the
   // second: one of that second may be after it) leaves the measure not known to be in force.
   const undoneSince = new Map<string, MeasureUndone>()
+  // Measures undone by a call, then put back by a later one (by hand): in force, the gap named.
+  const putBack = new Map<string, { undone: MeasureUndone; by: TimelineUndo }>()
   for (const key of inForce) {
     const bar = key.indexOf('|')
     const [measure, target] = [key.slice(0, bar), key.slice(bar + 1)]
@@ -1240,7 +1247,15 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     const calls = (options.undoneBy ?? []).filter(
       (c) => c.measure === measure && undoes(c, target) && Date.parse(c.time) >= from,
     )
-    if (calls.length) undoneSince.set(key, { measure, target, appliedAt, calls })
+    if (!calls.length) continue
+    // Put back after the last call that undid it: as fir left it. (One of the same second may be
+    // before it: CloudTrail dates to the second, so it is undone as far as anyone can tell.)
+    const last = Math.max(...calls.map((c) => Date.parse(c.time)))
+    const by = (options.reappliedBy ?? []).find(
+      (c) => c.measure === measure && undoes(c, target) && Date.parse(c.time) >= last + 1000,
+    )
+    if (by) putBack.set(key, { undone: { measure, target, appliedAt, calls }, by })
+    else undoneSince.set(key, { measure, target, appliedAt, calls })
   }
   for (const key of undoneSince.keys()) inForce.delete(key)
   // A restore's state left tells of a measure only while it is in force.
@@ -1271,7 +1286,11 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   )
   const inForceList = [...inForce].map((k) => {
     const [action = '', target = ''] = k.split('|')
-    return `${stepTitle(action)}: ${shortTarget(target)}${changed.has(k) ? '' : ' — nothing to change (already in place)'}`
+    const back = putBack.get(k)
+    const gap = back
+      ? ` — undone by ${undoneCalls(back.undone)}, then put back by ${back.by.eventName} at ${utcDisplay(back.by.time)} (${back.by.actor}), not by fir`
+      : ''
+    return `${stepTitle(action)}: ${shortTarget(target)}${changed.has(k) ? '' : ' — nothing to change (already in place)'}${gap}`
   })
   const kept = (why: 'restore' | 'read') =>
     [...keptAfter].filter(([k, w]) => w === why && inForce.has(k)).length

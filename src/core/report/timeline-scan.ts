@@ -90,6 +90,12 @@ export interface TimelineScan {
    */
   measuresUndone: TimelineUndo[]
   /**
+   * Calls that put back what a containment measure does, as fir applied it (the latest of each
+   * measure and target): reserved concurrency set to 0 again. One dated after the calls that undid
+   * the measure leaves it in force. fir's own calls and failed ones are not among them.
+   */
+  measuresReapplied: TimelineUndo[]
+  /**
    * EventIDs that more than one record of the timeline claims (the timeline keeps one of identical
    * copies, so these differ: one was altered or forged), with how many records each, in the order
    * first met; empty unless the scan was asked to look for them.
@@ -208,6 +214,53 @@ function measureUndoneBy(
   )
     return { measure: 'containment.event-sources', target: mappingFn }
   return null
+}
+
+/**
+ * The containment measure a call puts back as fir applied it, or null: reserved concurrency set
+ * to 0 again (throttle), say by whoever had lifted it. The caller leaves out fir's own calls and
+ * failed ones.
+ */
+function measureReappliedBy(event: Record<string, unknown>): { measure: string; target: string } | null {
+  if (!/lambda\.amazonaws\.com$/.test(asString(event.source) ?? '')) return null
+  const name = asString(event.name) ?? asString(event.rawName) ?? ''
+  const req = asRecord(event.requestParameters)
+  const fn = asString(req.functionName)
+  const reserved = req.reservedConcurrentExecutions
+  return fn && /^PutFunctionConcurrency/.test(name) && (reserved === 0 || reserved === '0')
+    ? { measure: 'containment.throttle', target: fn }
+    : null
+}
+
+/**
+ * Keeps `found` (the measure and target a call undid or put back) in `calls` when it is the latest
+ * call of that measure and target: by measure, region (none for a role), account and name.
+ */
+function noteMeasureCall(
+  calls: Map<string, TimelineUndo>,
+  found: { measure: string; target: string } | null,
+  call: { event: Record<string, unknown>; region: string; ms: number; actor: string },
+): void {
+  if (!found) return
+  const { event, ms } = call
+  const ref = functionRef(found.target, call.region)
+  // A function ARN names its account; otherwise the account the call was made in.
+  const account =
+    (found.target.startsWith('arn:') ? found.target.split(':')[4] : '') || asString(event.account) || ''
+  const where = found.measure === 'containment.sessions' ? '' : ref.region
+  const key = `${found.measure}|${where}|${account}|${ref.name}`
+  const seen = calls.get(key)
+  if (!seen || Date.parse(seen.time) <= ms)
+    calls.set(key, {
+      measure: found.measure,
+      name: found.measure === 'containment.sessions' ? found.target : ref.name,
+      region: where,
+      account,
+      eventName: asString(event.name) ?? asString(event.rawName) ?? '',
+      eventId: asString(event.id) ?? '',
+      time: new Date(ms).toISOString(),
+      actor: truncate(call.actor, 200),
+    })
 }
 
 /** The calls one watched access key signed in the timeline. */
@@ -507,6 +560,7 @@ export async function scanTimeline(
     watchedKeyUse: [],
     accessOpened: [],
     measuresUndone: [],
+    measuresReapplied: [],
     conflictingIds: [],
   }
   const recordsOf = findConflicts ? new Map<string, number>() : undefined
@@ -514,6 +568,7 @@ export async function scanTimeline(
   const findingsCounted = findConflicts ? new Set<string>() : undefined
   const accessOpened = new Map<string, AccessOpened>()
   const measuresUndone = new Map<string, TimelineUndo>()
+  const measuresReapplied = new Map<string, TimelineUndo>()
   const watched = new Map(
     watchedKeys.map((k) => [
       k,
@@ -681,29 +736,11 @@ export async function scanTimeline(
           keysFromStolenAddress.set(used.accessKeyId, seen)
         }
       }
-      // What fir did, and what failed or was denied, undoes nothing.
-      const undone = fir || event.error ? null : measureUndoneBy(event, findings, revokePolicy)
-      if (undone) {
-        const ref = functionRef(undone.target, region)
-        // A function ARN names its account; otherwise the account the call was made in.
-        const account =
-          (undone.target.startsWith('arn:') ? undone.target.split(':')[4] : '') ||
-          asString(event.account) ||
-          ''
-        const where = undone.measure === 'containment.sessions' ? '' : ref.region
-        const key = `${undone.measure}|${where}|${account}|${ref.name}`
-        const seen = measuresUndone.get(key)
-        if (!seen || Date.parse(seen.time) <= ms)
-          measuresUndone.set(key, {
-            measure: undone.measure,
-            name: undone.measure === 'containment.sessions' ? undone.target : ref.name,
-            region: where,
-            account,
-            eventName: asString(event.name) ?? asString(event.rawName) ?? '',
-            eventId: asString(event.id) ?? '',
-            time: new Date(ms).toISOString(),
-            actor: truncate(actorName, 200),
-          })
+      // What fir did, and what failed or was denied, undoes nothing and puts nothing back.
+      if (!fir && !event.error) {
+        const call = { event, region, ms, actor: actorName }
+        noteMeasureCall(measuresUndone, measureUndoneBy(event, findings, revokePolicy), call)
+        noteMeasureCall(measuresReapplied, measureReappliedBy(event), call)
       }
       const id = asString(event.id) ?? ''
       if (recordsOf && id) recordsOf.set(id, (recordsOf.get(id) ?? 0) + 1)
@@ -882,6 +919,7 @@ export async function scanTimeline(
   }))
   scan.accessOpened = [...accessOpened.values()].sort((a, b) => a.time.localeCompare(b.time))
   scan.measuresUndone = [...measuresUndone.values()].sort((a, b) => a.time.localeCompare(b.time))
+  scan.measuresReapplied = [...measuresReapplied.values()].sort((a, b) => a.time.localeCompare(b.time))
   scan.keysFromStolenAddress = [...keysFromStolenAddress.entries()]
     .sort((a, b) => a[0].localeCompare(b[0]))
     .map(([accessKeyId, k]) => ({ accessKeyId, userName: k.userName, sourceIps: [...k.sourceIps].sort() }))

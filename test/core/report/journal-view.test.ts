@@ -857,6 +857,34 @@ describe('viewJournal', () => {
       )
       expect(again.status.code).toBe('contained')
       expect(again.undoneSince.size).toBe(0)
+
+      // Lifted by hand, then set to 0 again by hand (PutFunctionConcurrency 0): the throttle is in
+      // force as fir left it, and the list says when it was not.
+      const lifted = call('containment.throttle', 'fa', 5, { eventName: 'DeleteFunctionConcurrency20171031' })
+      const putBack = call('containment.throttle', 'fa', 7, {
+        eventName: 'PutFunctionConcurrency20171031',
+        actor: 'arn:aws:sts::123456789012:assumed-role/ir/bob',
+      })
+      const reapplied = viewJournal(entries, { functions, undoneBy: [lifted], reappliedBy: [putBack] })
+      // Before: "not known to be contained — Throttle: reserved concurrency 0, applied …, undone by
+      // DeleteFunctionConcurrency20171031 at 2026-11-30 10:05:00 UTC".
+      expect(reapplied.status.code).toBe('contained')
+      expect(reapplied.undoneSince.size).toBe(0)
+      expect(reapplied.functions[0]?.undone).toEqual([])
+      expect(reapplied.status.inForce[0]).toBe(
+        'Throttle: reserved concurrency 0: fa — undone by DeleteFunctionConcurrency20171031 at 2026-11-30 10:05:00 UTC (arn:aws:sts::123456789012:assumed-role/fa-role/fa), then put back by PutFunctionConcurrency20171031 at 2026-11-30 10:07:00 UTC (arn:aws:sts::123456789012:assumed-role/ir/bob), not by fir',
+      )
+      // Put back before the last call that undid it, or in the same second (CloudTrail's dates do
+      // not tell which came first), or on another function: undone.
+      for (const back of [
+        { ...putBack, time: '2026-11-30T10:04:00.000Z' },
+        { ...putBack, time: lifted.time },
+        { ...putBack, name: 'fb' },
+      ]) {
+        const still = viewJournal(entries, { functions, undoneBy: [lifted], reappliedBy: [back] })
+        expect(still.status.code).toBe('not-contained')
+        expect([...still.undoneSince.keys()]).toEqual([`containment.throttle|${FA}`])
+      }
     })
   })
 

@@ -817,6 +817,24 @@ describe('report of a case that holds little', () => {
     )
     expect(model.limits.items.map((l) => l.title)).not.toContain('In-flight invocations may still run')
     expect(model.summary.impact.join(' ')).not.toContain('the case closed it')
+
+    // Someone sets reserved concurrency back to 0 by hand: the throttle is in force again, with
+    // the time it was not.
+    await addTimelineEvents(
+      sample.dir,
+      `${event(7, {
+        name: 'PutFunctionConcurrency20171031',
+        requestParameters: { functionName: 'orders-api', reservedConcurrentExecutions: 0 },
+      })}
+`,
+    )
+    const putBack = (await buildReportModel(sample.dir, { verify: false })).summary.status
+    // Before: "Throttle: reserved concurrency 0, applied …, undone by DeleteFunctionConcurrency…"
+    // in the detail, and not in force.
+    expect(putBack.detail).not.toContain('Throttle')
+    expect(putBack.inForce).toContain(
+      `Throttle: reserved concurrency 0: orders-api — undone by DeleteFunctionConcurrency20171031 at ${when(4)} (${actor.arn}), then put back by PutFunctionConcurrency20171031 at ${when(7)} (${actor.arn}), not by fir`,
+    )
   })
 
   it('reads around corrupt timeline files and names the problem in the report', async () => {

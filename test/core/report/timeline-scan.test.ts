@@ -497,6 +497,19 @@ describe('the calls that undo a containment measure', () => {
         name: 'UpdateFunctionUrlConfig',
         requestParameters: { functionName: 'fh', authType: 'AWS_IAM' },
       }),
+      // Throttles to 0 by fir, and denied: they put nothing back either.
+      event(13, {
+        ...lambda,
+        name: 'PutFunctionConcurrency20171031',
+        requestParameters: { functionName: 'fi', reservedConcurrentExecutions: 0 },
+        fir: true,
+      }),
+      event(14, {
+        ...lambda,
+        name: 'PutFunctionConcurrency20171031',
+        requestParameters: { functionName: 'fj', reservedConcurrentExecutions: 0 },
+        error: { code: 'AccessDeniedException', message: 'denied' },
+      }),
     ]
     await writeFile(path, `${lines.join('\n')}\n`)
     const scan = await scanTimeline(path, null, 50, [], [], 'fir-revoke-C-1')
@@ -544,6 +557,10 @@ describe('the calls that undo a containment measure', () => {
         session('fa-role', 'fa').arn,
       ],
       ['containment.sessions', 'fa-role', '', ACCOUNT, 'DeleteRolePolicy', session('fa-role', 'fa').arn],
+    ])
+    // The throttle to 0 by someone else puts the throttle back (over a call that lifted it).
+    expect(scan.measuresReapplied.map((u) => [u.measure, u.name, u.region, u.account, u.eventName])).toEqual([
+      ['containment.throttle', 'ff', 'us-east-1', ACCOUNT, 'PutFunctionConcurrency20171031'],
     ])
   })
 })
