@@ -458,6 +458,65 @@ function secretsRotatedOf(actions: readonly ActionView[]): Set<string> {
   )
 }
 
+/** What the case's credential steps left, for the status (session revocation aside: a containment measure). */
+interface CredentialMeasures {
+  /** Each access key this case cut off, in words: `Rotate access key: AKIA… of user ci — deactivated, …`. */
+  keys: string[]
+  /** Each secret this case rotated, as `secretLabel` names it. */
+  secrets: string[]
+  /** Credential changes whose latest outcome failed, was denied or is in conflict. */
+  failed: number
+}
+
+const FATE_WORDS: Record<KeyFate, string> = {
+  rotated: 'deactivated, and a new key made by this case',
+  deactivated: 'deactivated (no new key made)',
+  deleted: 'deleted',
+}
+
+/**
+ * The credential measures of the case: the access keys it cut off, which stay so until a restore
+ * named for them reactivates them (in force, as a measure is), the secrets it rotated (done: a
+ * rotation cannot be undone), and the changes that failed.
+ */
+function credentialMeasuresOf(
+  entries: readonly JournalEntry[],
+  actions: readonly ActionView[],
+  fates: ReadonlyMap<string, KeyFate>,
+): CredentialMeasures {
+  // The user of each key, as rotate-key names its target: `<user ARN>#<key id>`.
+  const users = new Map<string, string>()
+  for (const e of entries) {
+    if (e.action !== 'credentials.rotate-key') continue
+    const [user = '', id] = e.target.split('#')
+    const keyId = asString(asRecord(e.after).oldKeyId) ?? id
+    if (keyId && user) users.set(keyId, shortTarget(user))
+  }
+  const keys = [...fates].map(
+    ([id, fate]) =>
+      `${stepTitle('credentials.rotate-key')}: ${id}${users.has(id) ? ` of user ${users.get(id)}` : ''} — ${FATE_WORDS[fate]}`,
+  )
+  const secrets = [
+    ...new Set(
+      actions
+        .filter(
+          (a) =>
+            a.action === 'credentials.rotate-secret' &&
+            (a.outcome === 'applied' || a.outcome === 'already-applied'),
+        )
+        .map((a) => secretLabel(secretRef(a.target))),
+    ),
+  ]
+  const latest = new Map<string, string>()
+  for (const a of actions)
+    if (/^credentials\.rotate-(key|secret)$/.test(a.action) && a.outcome !== 'skipped')
+      latest.set(`${a.action}|${a.target}`, a.outcome)
+  const failed = [...latest.values()].filter(
+    (o) => o === 'failed' || o === 'denied' || o === 'conflict',
+  ).length
+  return { keys, secrets, failed }
+}
+
 /** `2 event source mappings enabled (arn:…:orders-queue, …)` for the way in of each kind. */
 function openText(items: ExposureItem[]): string[] {
   const sources = items.filter((i) => i.kind === 'event-source')
@@ -698,13 +757,42 @@ function statusOf(
     undoneSince: readonly MeasureUndone[]
     /** Journaled functions found deleted since (not counted: nothing to contain nor put back). */
     deleted: readonly string[]
+    /**
+     * What the credential steps left: the keys cut off are measures in force (listed after the
+     * containment ones in `inForceList`); they contain no function, so the code goes without them.
+     */
+    credentials: CredentialMeasures
   },
 ): ResponseStatus {
   const { failed, undone, gone, restoreFailed, readFailed, interrupted, caseDir, undoneSince, deleted } =
     counts
+  const { keys, secrets, failed: credentialsFailed } = counts.credentials
   const unchangedCount = [...inForce].filter((k) => !changed.has(k)).length
   const one = (n: number) => (n === 1 ? 'one' : String(n))
-  const inForceText = `${counted(inForce.size, 'measure')} ${interrupted.length ? 'known to be ' : ''}in force${unchangedCount ? ` (${unchangedCount} needed no change)` : ''}${restoreFailed ? ` (a restore of ${one(restoreFailed)} failed, so ${restoreFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}${readFailed ? ` (a later run could not read ${one(readFailed)} and changed nothing, so ${readFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}`
+  // The secrets rotated are done, not in force (a rotation cannot be undone); the credential
+  // changes that failed are gaps that leave the functions as contained as they are.
+  const credentialParts = [
+    ...(secrets.length
+      ? [
+          `${secrets.length === 1 ? 'secret' : 'secrets'} ${secrets.join(', ')} rotated in this case (a rotation cannot be undone)`,
+        ]
+      : []),
+    ...(credentialsFailed
+      ? [
+          `${counted(credentialsFailed, 'credential change')} ${credentialsFailed === 1 ? 'failed, was denied or is' : 'failed, were denied or are'} in conflict (see Gaps)`,
+        ]
+      : []),
+  ]
+  const credentialTail = credentialParts.map((p) => `; ${p}`).join('')
+  // Where no measure is counted in force beside them: the keys cut off counted on their own.
+  const credentialSentence = [
+    ...(keys.length ? [`${counted(keys.length, 'credential measure')} in force`] : []),
+    ...credentialParts,
+  ].join('; ')
+  const credentialText = credentialSentence
+    ? ` ${credentialSentence.charAt(0).toUpperCase()}${credentialSentence.slice(1)}.`
+    : ''
+  const inForceText = `${counted(inForce.size + keys.length, 'measure')} ${interrupted.length ? 'known to be ' : ''}in force${unchangedCount ? ` (${unchangedCount} needed no change)` : ''}${restoreFailed ? ` (a restore of ${one(restoreFailed)} failed, so ${restoreFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}${readFailed ? ` (a later run could not read ${one(readFailed)} and changed nothing, so ${readFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}`
   const contained = functions.filter((f) => f.contained)
   const notContained = functions.filter((f) => !f.contained)
   const whys = notContained.map((f) => `${f.why}.`).join(' ')
@@ -733,7 +821,7 @@ function statusOf(
       code: 'not-contained',
       label: 'Not contained',
       inForce: inForceList,
-      detail: `No containment measure was applied in this case: the function runs as it did.${whys ? ` ${whys}` : ''}`,
+      detail: `No containment measure was applied in this case: the function runs as it did.${credentialText}${whys ? ` ${whys}` : ''}`,
     }
   }
   // Restored once every change fir made was undone: a measure that needed no change (already in
@@ -764,9 +852,10 @@ function statusOf(
       code: 'restored',
       label: 'Restored',
       inForce: inForceList,
+      // The credential changes are not undone with them (restore reactivates a key only when asked).
       detail: unchangedCount
-        ? `Every change fir made was undone (${undone}${goneText}); ${counted(unchangedCount, 'measure')} needed no change (already in place before containment, so nothing to undo); ${runsText}.${reopened ? ` ${reopened}` : ''}`
-        : `Every containment measure was undone (${undone}${goneText}); ${runsText}.${reopened ? ` ${reopened}` : ''}`,
+        ? `Every ${credentialSentence ? 'containment ' : ''}change fir made was undone (${undone}${goneText}); ${counted(unchangedCount, 'measure')} needed no change (already in place before containment, so nothing to undo); ${runsText}.${credentialText}${reopened ? ` ${reopened}` : ''}`
+        : `Every containment measure was undone (${undone}${goneText}); ${runsText}.${credentialText}${reopened ? ` ${reopened}` : ''}`,
     }
   }
   if (
@@ -780,7 +869,7 @@ function statusOf(
       code: 'contained',
       label: 'Contained',
       inForce: inForceList,
-      detail: `${inForceText}, none failed${undone ? `; ${undone} undone` : ''}${deletedText}.`,
+      detail: `${inForceText}${credentialsFailed ? '' : ', none failed'}${undone ? `; ${undone} undone` : ''}${deletedText}${credentialTail}.`,
     }
   }
   if (contained.length === 0) {
@@ -788,7 +877,7 @@ function statusOf(
       code: 'not-contained',
       label: 'Not contained',
       inForce: inForceList,
-      detail: `No function is ${interrupted.length || undoneSince.length ? 'known to be ' : ''}contained: ${inForceText}${tail}.${
+      detail: `No function is ${interrupted.length || undoneSince.length ? 'known to be ' : ''}contained: ${inForceText}${tail}${credentialTail}.${
         whys
           ? ` ${whys}`
           : ' Recycling and session revocation cut stolen credentials; they do not stop a function.'
@@ -799,7 +888,7 @@ function statusOf(
     code: 'partially-contained',
     label: 'Partially contained',
     inForce: inForceList,
-    detail: `${inForceText}${tail}.${contained.length && notContained.length ? ` Contained: ${contained.map((f) => f.label).join(', ')}.` : ''}${whys ? ` ${whys}` : ''}`,
+    detail: `${inForceText}${tail}${credentialTail}.${contained.length && notContained.length ? ` Contained: ${contained.map((f) => f.label).join(', ')}.` : ''}${whys ? ` ${whys}` : ''}`,
   }
 }
 
@@ -1294,7 +1383,9 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   })
   const kept = (why: 'restore' | 'read') =>
     [...keptAfter].filter(([k, w]) => w === why && inForce.has(k)).length
-  const status = statusOf(state, inForce, changed, inForceList, functions, {
+  const keyFates = keyFatesOf(entries)
+  const credentials = credentialMeasuresOf(entries, actions, keyFates)
+  const status = statusOf(state, inForce, changed, [...inForceList, ...credentials.keys], functions, {
     failed,
     undone,
     gone: goneUndone.length,
@@ -1304,6 +1395,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     caseDir: options.caseDir,
     undoneSince: [...undoneSince.values()],
     deleted: [...deleted].filter((t) => journaled.has(t)),
+    credentials,
   })
   const outcomeCounts = new Map<string, number>()
   for (const a of actions) outcomeCounts.set(a.outcome, (outcomeCounts.get(a.outcome) ?? 0) + 1)
@@ -1330,7 +1422,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     undoneSince,
     applied,
     functions,
-    keyFates: keyFatesOf(entries),
+    keyFates,
     secretsRotated: secretsRotatedOf(actions),
     gaps,
     afterAction: {

@@ -108,7 +108,10 @@ export interface SummarySection {
 export interface ResponseStatus {
   code: 'contained' | 'partially-contained' | 'restored' | 'not-contained' | 'unknown'
   label: string
-  /** The measures in force, e.g. `Throttled (reserved concurrency 0) — orders-api`. */
+  /**
+   * The measures in force, e.g. `Throttle: reserved concurrency 0: orders-api`, then the access
+   * keys the case cut off (`Rotate access key: AKIA… of user ci — deactivated, …`).
+   */
   inForce: string[]
   /** Why: the measures' count and outcomes, and each function not contained with its reason. */
   detail: string

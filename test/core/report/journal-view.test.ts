@@ -752,6 +752,72 @@ describe('viewJournal', () => {
       expect(restored.inForce.size).toBe(0)
     })
 
+    it('counts the access keys the case cut off among the measures in force, and names the secrets it rotated and the credential changes that failed', async () => {
+      const USER = 'arn:aws:iam::123456789012:user/ci'
+      const SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf'
+      const rotated = {
+        userName: 'ci',
+        userArn: USER,
+        oldKeyId: 'AKIAOLD',
+        keys: [
+          { id: 'AKIAOLD', status: 'Inactive' },
+          { id: 'AKIANEW', status: 'Active' },
+        ],
+        firKeyIds: ['AKIANEW'],
+      }
+      const contained = [
+        ...done('containment.throttle', FA),
+        ...done('credentials.revoke-sessions', FA_ROLE, { params: { role: 'fa-role' } }),
+        ...done('credentials.rotate-key', `${USER}#AKIAOLD`, { after: rotated }),
+        ...done('credentials.rotate-secret', SECRET),
+        change('credentials.rotate-key', `${USER}#AKIAOTHER`, 'denied', {
+          error: { code: 'access-denied', message: 'AccessDenied (iam:CreateAccessKey)' },
+        }),
+      ]
+      const view = viewJournal(await journalOf(contained), { functions: [publicFn(FA)] })
+      // Before: "2 measures in force, none failed.": the key fir deactivated was neither counted
+      // nor listed, the secret rotated not named, and the denied rotation called none failed.
+      expect(view.status.code).toBe('contained')
+      expect(view.status.inForce).toEqual([
+        'Throttle: reserved concurrency 0: fa',
+        'Revoke role sessions issued before now (TokenIssueTime deny): fa-role',
+        'Rotate access key: AKIAOLD of user ci — deactivated, and a new key made by this case',
+      ])
+      expect(view.status.detail).toBe(
+        '3 measures in force; secret prod/db (us-east-1, account 123456789012) rotated in this case (a rotation cannot be undone); 1 credential change failed, was denied or is in conflict (see Gaps).',
+      )
+      // Containment restored (restore leaves keys alone unless asked): restored, and the key
+      // stays cut off, as the list says.
+      const restored = viewJournal(
+        await journalOf([
+          ...contained,
+          change('containment.throttle', FA, 'undone'),
+          change('credentials.revoke-sessions', FA_ROLE, 'undone'),
+        ]),
+        { functions: [publicFn(FA)] },
+      )
+      expect(restored.status.code).toBe('restored')
+      expect(restored.status.inForce).toEqual([
+        'Rotate access key: AKIAOLD of user ci — deactivated, and a new key made by this case',
+      ])
+      expect(restored.status.detail).toBe(
+        'Every containment measure was undone (2); the function runs as it did before containment. 1 credential measure in force; secret prod/db (us-east-1, account 123456789012) rotated in this case (a rotation cannot be undone); 1 credential change failed, was denied or is in conflict (see Gaps). fa: not contained — function URL open to anyone (AuthType NONE); resource-policy statement FunctionURLAllowPublicAccess open to everyone or another account.',
+      )
+      // The key reactivated by a restore named for it: no longer in force.
+      const reactivated = viewJournal(
+        await journalOf([
+          ...done('containment.throttle', FA),
+          ...done('credentials.rotate-key', `${USER}#AKIAOLD`, { after: rotated }),
+          change('credentials.rotate-key', `${USER}#AKIAOLD`, 'undone', {
+            after: { ...rotated, keys: [{ id: 'AKIAOLD', status: 'Active' }] },
+          }),
+        ]),
+        { functions: [publicFn(FA)] },
+      )
+      expect(reactivated.status.inForce).toEqual(['Throttle: reserved concurrency 0: fa'])
+      expect(reactivated.status.detail).toBe('1 measure in force, none failed.')
+    })
+
     it('a revocation a killed contain made, which revoke-sessions then found, is one fir changed', async () => {
       // `fir contain --actions sessions` killed after its change, then `fir creds revoke-sessions
       // --role fa-role` finds the policy there: one change (SAME_CHANGE), made by fir.
