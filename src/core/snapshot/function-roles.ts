@@ -223,6 +223,51 @@ export interface CaseFunctionRoles {
   roles: FunctionRole[]
 }
 
+/** A function of the case's snapshots with its sealed snapshots, newest first. */
+export interface SnapshottedFunction {
+  name: string
+  /** Its unqualified ARN, when the snapshots recorded one. */
+  arn?: string
+  /** Its region, when the snapshots recorded one. */
+  region?: string
+  snapshots: SealedFunction[]
+}
+
+/**
+ * The functions the summaries of sealed sets (`sets`, newest first) hold, each with its snapshots
+ * in the same order: one function an unqualified ARN, or, without an ARN, a name in a region and
+ * account.
+ */
+export function snapshottedFunctions(
+  sets: Iterable<{ name: string; dir?: string; manifest: Manifest; summary: unknown }>,
+): SnapshottedFunction[] {
+  const functions = new Map<string, SnapshottedFunction>()
+  for (const set of sets) {
+    const summary = set.summary as { functions?: unknown } | undefined | null
+    for (const fn of list<Record<string, unknown> | null>(summary?.functions)) {
+      const name = text(fn?.name)
+      if (!fn || !name) continue
+      const arn = text(fn.arn)
+      const region = text(fn.region)
+      // Without an ARN, the same name in the same region and account is the same function.
+      const key = arn ?? `${name} ${region ?? ''} ${text(fn.account) ?? ''}`
+      let f = functions.get(key)
+      if (!f)
+        functions.set(
+          key,
+          (f = { name, ...(arn ? { arn } : {}), ...(region ? { region } : {}), snapshots: [] }),
+        )
+      f.snapshots.push({
+        set: set.name,
+        ...(set.dir ? { dir: set.dir } : {}),
+        manifest: set.manifest,
+        summary: fn,
+      })
+    }
+  }
+  return [...functions.values()]
+}
+
 /**
  * Every function in the case's sealed snapshots, each with its execution roles (functionRoles over
  * its snapshots, newest first). A set gone, or a manifest or summary.json changed since it was
@@ -232,25 +277,14 @@ export async function caseFunctionRoles(
   caseDir: string,
   journal: readonly JournalEntry[],
 ): Promise<CaseFunctionRoles[]> {
-  const functions = new Map<string, { name: string; arn?: string; snapshots: SealedFunction[] }>()
+  const sets: { name: string; dir: string; manifest: Manifest; summary: unknown }[] = []
   for (const set of sealedSets(journal).reverse()) {
     const { manifest, dir } = await readSealedManifest(caseDir, set)
-    const summary = (await readSealedJson(caseDir, set.name, manifest, 'summary.json', dir)) as
-      | { functions?: unknown }
-      | undefined
-    for (const fn of list<Record<string, unknown> | null>(summary?.functions)) {
-      const name = text(fn?.name)
-      if (!fn || !name) continue
-      const arn = text(fn.arn)
-      // Without an ARN, the same name in the same region and account is the same function.
-      const key = arn ?? `${name} ${text(fn.region) ?? ''} ${text(fn.account) ?? ''}`
-      let f = functions.get(key)
-      if (!f) functions.set(key, (f = { name, ...(arn ? { arn } : {}), snapshots: [] }))
-      f.snapshots.push({ set: set.name, dir, manifest, summary: fn })
-    }
+    const summary = await readSealedJson(caseDir, set.name, manifest, 'summary.json', dir)
+    sets.push({ name: set.name, dir, manifest, summary })
   }
   const out: CaseFunctionRoles[] = []
-  for (const f of functions.values()) {
+  for (const f of snapshottedFunctions(sets)) {
     out.push({
       name: f.name,
       ...(f.arn ? { arn: f.arn } : {}),
