@@ -13,6 +13,7 @@ import {
   undoneText,
 } from './journal-view.js'
 import type { FindingView, FunctionFacts, LimitView, RecommendationView, RoleFacts } from './model.js'
+import { otherWhys, pointBackCommand, type RoleSwap, roleWithWhy } from './roles.js'
 import { type AccessOpened, type FlaggedKey, functionRef, isFunction } from './timeline-scan.js'
 
 /** What recommendations and limits are drawn from. */
@@ -59,6 +60,8 @@ export interface AdviceInput {
   sweeps: SweepFollowUp[]
   /** The public access flagged timeline events opened, per function (timeline-scan.ts). */
   accessOpened: AccessOpened[]
+  /** The changes of a function's `$LATEST` role the snapshots and the timeline show (roles.ts). */
+  roleSwaps?: RoleSwap[]
   /**
    * The case folder: each command ends with `--case <it>`, so that it pastes as it is where
    * several cases are under ./cases (fir would ask which).
@@ -400,10 +403,29 @@ export function recommend(input: AdviceInput): RecommendationView[] {
         exposed.length
           ? `Temporary credentials of ${role.name} stay valid until they expire. Revocation denies every session issued before now; then recycle the functions so new environments get fresh credentials.`
           : `No finding shows the credentials of ${role.name} used or exposed; revoke its sessions if the function's code or runtime may have been reached (temporary credentials stay valid until they expire). Revocation denies every session issued before now, the function's own included: recycle the functions after it.`,
-        [`${role.functions.length} function(s) run with ${role.name}`, ...titles(exposed, 2)],
-        `fir creds revoke-sessions --role ${role.name}`,
+        [
+          ...(role.current || otherWhys(role).length === 0
+            ? [`${role.functions.length} function(s) run with ${role.name}`]
+            : []),
+          ...otherWhys(role).map((w) => `${role.name}: ${w}`),
+          ...titles(exposed, 2),
+        ],
+        `fir creds revoke-sessions --role ${shellArg(role.name)}`,
       )
     }
+  }
+
+  // A role swap the case shows and nothing set back: the function's code runs with the role the
+  // swap gave it. fir has no step for it (the role is the function's configuration): the AWS CLI.
+  for (const swap of input.roleSwaps ?? []) {
+    if (swap.switchedBack) continue
+    add(
+      1,
+      `Point ${swap.function} back at its earlier execution role ${swap.earlier.name}`,
+      `The case shows the execution role of ${swap.function} changed (${swap.history.join(', then ')}): its code runs with the permissions of ${swap.now.name}, and a role swap is a way to escalate or keep access. Check that ${swap.earlier.name} is the role it should run with, then point the function back at it; the sessions of both roles are the function's credentials, revoke each.`,
+      swap.history,
+      pointBackCommand(swap),
+    )
   }
 
   if (input.chainedAssumeRoles.length) {
@@ -642,10 +664,11 @@ export function recommend(input: AdviceInput): RecommendationView[] {
 
   for (const role of input.roles.filter((r) => r.riskyPermissions.length > 0)) {
     const actions = [...new Set(role.riskyPermissions.map((p) => p.action))]
+    const other = otherWhys(role)
     add(
       2,
       `Reduce the permissions of role ${role.name}`,
-      `The role grants ${actions.length} risky action${actions.length === 1 ? '' : 's'} (${actions.slice(0, 6).join(', ')}${actions.length > 6 ? ', …' : ''}). Scope each to the resources the function needs, and add a permission boundary.`,
+      `The role${other.length ? ` (${other.join('; ')})` : ''} grants ${actions.length} risky action${actions.length === 1 ? '' : 's'} (${actions.slice(0, 6).join(', ')}${actions.length > 6 ? ', …' : ''}). Scope each to the resources the function needs, and add a permission boundary.`,
       role.riskyPermissions.slice(0, 4).map((p) => `${p.action} on ${p.resource} (${p.policy})`),
     )
   }
@@ -814,7 +837,10 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     .map(({ r }) => ({
       ...r,
       command:
-        r.command && caseWords && !/(^| )--case |…$/.test(r.command) ? `${r.command}${caseWords}` : r.command,
+        // fir's own commands only: the AWS CLI's know no case.
+        r.command?.startsWith('fir ') && caseWords && !/(^| )--case |…$/.test(r.command)
+          ? `${r.command}${caseWords}`
+          : r.command,
       priorityLabel: PRIORITY_LABEL[r.priority],
     }))
 }
@@ -891,7 +917,7 @@ export function limitsOf(input: AdviceInput): LimitView[] {
       ? [
           ...(never.length
             ? [
-                `No session revocation of ${joinNames(never.map((r) => r.name))} is in force: temporary credentials already issued to ${them(never.length)} stay valid until they expire.`,
+                `No session revocation of ${joinNames(never.map(roleWithWhy))} is in force: temporary credentials already issued to ${them(never.length)} stay valid until they expire.`,
               ]
             : []),
           ...(restored.length

@@ -12,7 +12,6 @@ import { noneUrlShortOf } from '../snapshot/exposure.js'
 import { isConfigurationGap, unknownFromGaps } from '../snapshot/gap-text.js'
 import { foreignLayerPublisher } from '../snapshot/layers.js'
 import { environmentUnknown } from '../snapshot/secrets.js'
-import { ROLE_POLICY_CALLS } from '../snapshot/types.js'
 import { unknownChanges } from '../steps/registry.js'
 import { readRecordedSweeps } from '../sweep/recorded.js'
 import {
@@ -62,10 +61,17 @@ import {
   REPORT_SCHEMA,
   type ReportModel,
   type ResponseStatus,
-  type RiskyPermission,
   type RoleFacts,
 } from './model.js'
 import { EVENTS_FILE, notAsRecorded, readCase, TIMELINE_FINDINGS_FILE } from './read-case.js'
+import {
+  describeRoles,
+  type RoleWhy,
+  roleKey,
+  rolesInEvidence,
+  roleWithWhy,
+  snapshottedRoles,
+} from './roles.js'
 import { reportSweeps } from './sweeps.js'
 import { type AccessOpened, functionRef, isFunction, scanTimeline } from './timeline-scan.js'
 
@@ -86,6 +92,11 @@ export interface BuildReportOptions {
    * report says that run is running rather than stopped.
    */
   renderedBy?: RenderingRun
+}
+
+/** The roles `$LATEST` runs with now first, then by name. */
+function byRoleOrder(a: RoleFacts, b: RoleFacts): number {
+  return Number(b.current) - Number(a.current) || a.name.localeCompare(b.name)
 }
 
 /** `api: 180 events kept`, `s3://bucket/prefix: 60 of 200 events kept` (a string source as it is). */
@@ -660,8 +671,6 @@ export async function buildReportModel(
   // Environment variables that hold the secret of an access key found next to it (the snapshot's
   // access-key-in-environment findings pair them: `secretIn`), by function ARN or name.
   const keySecrets: KeySecret[] = []
-  const riskyByRole = new Map<string, Map<string, RiskyPermission>>()
-  const policyGapsByRole = new Map<string, Set<string>>()
   const gaps: GapView[] = []
   // The access key ids each snapshot found, every set's (not only the newest of each function).
   const keysFound: { set: string; functions: SightedFunction[] }[] = []
@@ -682,37 +691,13 @@ export async function buildReportModel(
       })
       waysIn.set(facts, waysInto(e))
       for (const g of asArray(e.gaps)) gaps.push(gapFrom(`snapshot ${facts.name}`, g))
-      const roleKey = facts.roleArn ?? facts.roleName ?? ''
-      if (!roleKey) continue
-      // Policies that could not be read: the risky permissions found may not be all of them.
-      const policyGaps = policyGapsByRole.get(roleKey) ?? new Set<string>()
-      for (const g of gapRecords(e.gaps)) {
-        if (!ROLE_POLICY_CALLS.has(g.call)) continue
-        const ownRole = facts.roleName ? g.what.includes(`role ${facts.roleName}`) : false
-        if (ownRole || g.call === 'iam:GetPolicy' || g.call === 'iam:GetPolicyVersion')
-          policyGaps.add(`${truncate(g.what, 200)}: ${truncate(g.reason || 'not read', 200)}`)
-      }
-      policyGapsByRole.set(roleKey, policyGaps)
-      const perms = riskyByRole.get(roleKey) ?? new Map<string, RiskyPermission>()
-      for (const p of asArray(e.riskyPermissions)) {
-        const r = asRecord(p)
-        const perm: RiskyPermission = {
-          action: asString(r.action) ?? compactValue(r.action ?? null, 80),
-          resource: asString(r.resource) ?? compactValue(r.resource ?? null, 160),
-          policy: asString(r.policy) ?? compactValue(r.policy ?? null, 120),
-          // A statement reads best as the policy JSON it is.
-          statement:
-            asString(r.statement) ??
-            truncate(r.statement === undefined ? '' : JSON.stringify(r.statement), 400),
-          level: r.level === undefined ? null : normaliseLevel(r.level),
-          levelLabel: r.level === undefined ? null : levelLabel(normaliseLevel(r.level)),
-          conditioned: r.conditioned === true,
-        }
-        perms.set(`${perm.action}|${perm.resource}|${perm.policy}|${perm.statement}`, perm)
-      }
-      riskyByRole.set(roleKey, perms)
     }
   }
+  // Every role of each function (a role swapped since, a published version's), what the evidence
+  // holds of each one's policies, and why it is there.
+  const roleEvidence = rolesInEvidence(raw.sets)
+  const recordedRoles = await snapshottedRoles(raw.dir, raw.sets, problems)
+  const described = describeRoles(recordedRoles, [])
   const functions = [...byFunction.values()].sort(
     (a, b) => a.name.localeCompare(b.name) || a.qualifier.localeCompare(b.qualifier),
   )
@@ -758,32 +743,64 @@ export async function buildReportModel(
   // Each role's test, to say again once the timeline is read (a call may have undone a revocation).
   const roleTests = new Map<RoleFacts, (target: string) => boolean>()
   const roles: RoleFacts[] = []
-  for (const [roleKey, perms] of riskyByRole) {
-    const users = functions.filter((f) => (f.roleArn ?? f.roleName) === roleKey)
-    const name = users[0]?.roleName ?? roleKey.split('/').at(-1) ?? roleKey
+  const roleByKey = new Map<string, RoleFacts>()
+  const roleOf = (key: string, arn: string, name: string, users: FunctionFacts[] = []): RoleFacts => {
     const ofRole = (t: string) =>
-      t === roleKey ||
+      t === arn ||
       t === name ||
       t.endsWith(`:role/${name}`) ||
       t.endsWith(`/${name}`) ||
       users.some((u) => t === u.arn || t === u.name)
-    const revoked = revokedNow(ofRole)
+    const evidence = roleEvidence.get(key)
+    const policyGaps = [...(evidence?.policyGaps ?? [])]
     const role: RoleFacts = {
-      arn: roleKey,
+      arn,
       name,
       functions: [...new Set(users.map((u) => u.label))],
-      riskyPermissions: [...perms.values()].sort(
+      why: [],
+      current: users.some((u) => u.qualifier === '$LATEST'),
+      riskyPermissions: [...(evidence?.permissions.values() ?? [])].sort(
         (a, b) =>
           (a.level ? levelRank(a.level) : 9) - (b.level ? levelRank(b.level) : 9) ||
           a.action.localeCompare(b.action),
       ),
-      policyGaps: [...(policyGapsByRole.get(roleKey) ?? [])],
-      sessionsRevoked: revoked,
+      policyGaps,
+      permissionsUnknown:
+        evidence?.captured || policyGaps.length
+          ? null
+          : 'not captured in the evidence: no snapshot of this case read this role’s policies, so what it grants is unknown, not none',
+      sessionsRevoked: revokedNow(ofRole),
     }
     roles.push(role)
+    roleByKey.set(key, role)
     roleTests.set(role, ofRole)
+    return role
   }
-  roles.sort((a, b) => a.name.localeCompare(b.name))
+  /** Why each role is there, as `found` (describeRoles) says, the functions that run with it kept. */
+  const explain = (role: RoleFacts, why: RoleWhy | undefined) => {
+    if (!why) return
+    role.why = [...why.why]
+    role.current = why.current
+    // A function already named by its qualifiers' labels (`f:$LATEST`, `f:live`) is named once.
+    for (const f of why.functions)
+      if (!role.functions.some((l) => l === f || l.startsWith(`${f}:`))) role.functions.push(f)
+  }
+  const roleKeys = new Set([
+    ...[...roleEvidence].filter(([, e]) => e.focus).map(([k]) => k),
+    ...described.roles.keys(),
+  ])
+  for (const key of roleKeys) {
+    const evidence = roleEvidence.get(key)
+    const found = described.roles.get(key)
+    const users = functions.filter((f) => {
+      const r = f.roleArn ?? f.roleName
+      return r !== null && roleKey(r, f.account) === key
+    })
+    const arn = found?.arn ?? evidence?.arn ?? key
+    const name = users[0]?.roleName ?? found?.name ?? evidence?.name ?? arn.split('/').at(-1) ?? arn
+    explain(roleOf(key, arn, name, users), found)
+  }
+  roles.sort(byRoleOrder)
 
   // Snapshot findings, repeated snapshots counted once.
   const seen = new Set<string>()
@@ -829,12 +846,17 @@ export async function buildReportModel(
       const arn = asString(x.arn) ?? name
       const ofRole = (t: string) =>
         t === arn || t === name || t.endsWith(`:role/${name}`) || t.endsWith(`/${name}`)
+      const why = asString(x.why)
       const role: RoleFacts = {
         arn,
         name,
         functions: [asString(timelineFunction.name) ?? 'the timeline’s function'],
+        why: [`role the timeline was collected for${why ? ` (${why})` : ''}`],
+        current: false,
         riskyPermissions: [],
         policyGaps: [],
+        permissionsUnknown:
+          'not captured in the evidence: no snapshot of this case recorded this role, so what it grants is unknown, not none',
         sessionsRevoked: revokedNow(ofRole),
       }
       roleTests.set(role, ofRole)
@@ -853,6 +875,26 @@ export async function buildReportModel(
     Number(conflictingRun.count) > 0,
   )
   const conflicting = conflictingRecords(conflictingRun, scan.conflictingIds)
+  // The calls the timeline shows setting a function's role: a swap the snapshots did not see, or
+  // a role set back since.
+  const { roles: whyNow, swaps: roleSwaps } = describeRoles(recordedRoles, scan.rolesSet)
+  for (const [key, why] of whyNow) {
+    const known = roleByKey.get(key)
+    if (known) explain(known, why)
+    else if (why.timelineOnly) {
+      const collected = timelineRoles.find((r) => r.name.toLowerCase() === why.name.toLowerCase())
+      if (collected) {
+        collected.why = [...why.why, ...collected.why]
+        collected.current = why.current
+      } else {
+        const role = roleOf(key, why.arn, why.name)
+        explain(role, why)
+        role.permissionsUnknown =
+          'not captured in the evidence: only the timeline shows the function set to this role, and no snapshot of this case read it, so what it grants is unknown, not none'
+      }
+    }
+  }
+  roles.sort(byRoleOrder)
   if (scan.unreadableLines)
     problems.push(`${EVENTS_FILE}: ${scan.unreadableLines} line(s) are not events and were skipped`)
   // A function the timeline shows the attacker opened to the public, which no snapshot of the case
@@ -1132,10 +1174,16 @@ export async function buildReportModel(
     if (r.riskyPermissions.length) {
       const actions = [...new Set(r.riskyPermissions.map((p) => p.action))]
       impact.push(
-        `Role ${r.name} grants ${actions.length} risky action${actions.length === 1 ? '' : 's'} (${truncate(actions.join(', '), 160)}) to whoever holds its credentials.`,
+        `Role ${roleWithWhy(r)} grants ${actions.length} risky action${actions.length === 1 ? '' : 's'} (${truncate(actions.join(', '), 160)}) to whoever holds its credentials.`,
       )
     }
   }
+  for (const s of roleSwaps)
+    impact.push(
+      s.switchedBack
+        ? `The execution role of ${s.function} was changed and set back since: ${s.history.join(', then ')}. Credentials stolen from it while it ran with another role are that role’s sessions.`
+        : `The execution role of ${s.function} was changed: ${s.history.join(', then ')}. Its code runs with the permissions of ${s.now.name} now, and credentials stolen from it before the change are sessions of ${s.earlier.name}.`,
+    )
   // The only sign of tampering with the logs the timeline holds: said before what they show.
   if (conflicting) impact.push(conflicting.text)
   if (timelinePresent) {
@@ -1283,6 +1331,7 @@ export async function buildReportModel(
     keyUsers: new Map(scan.watchedKeyUse.flatMap((k) => (k.userName ? [[k.accessKeyId, k.userName]] : []))),
     sweeps: sweeps.followUps,
     accessOpened: scan.accessOpened,
+    roleSwaps,
   }
   const createdBy = asRecord(raw.meta.createdBy)
   const eventsArtifact = raw.artifacts.get(EVENTS_FILE)

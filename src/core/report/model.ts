@@ -323,14 +323,32 @@ export interface RolesSection {
 export interface RoleFacts {
   arn: string
   name: string
-  /** Functions in scope that run with this role. */
+  /**
+   * Functions in scope whose role it is: that run with it (`$LATEST`, a published version, an
+   * alias) or ran with it before a role swap, as their snapshots (or the timeline) recorded.
+   */
   functions: string[]
+  /**
+   * Why it is a function's role, one line each: `current $LATEST role of f`, `earlier $LATEST
+   * role of f before a role swap, shown by evidence set …`, `role of versions 1, 2 and alias live
+   * of f`, `role the timeline was collected for …`. Empty for a role known only from an older
+   * summary.
+   */
+  why: string[]
+  /** A function in scope runs with it at `$LATEST` now, as far as the case knows. */
+  current: boolean
   riskyPermissions: RiskyPermission[]
   /**
    * Policies of the role the snapshot could not read (`inline policy p of role r: denied: …`): the
    * risky permissions above may be incomplete. Empty when every policy was read.
    */
   policyGaps: string[]
+  /**
+   * Why its risky permissions are not known, when no snapshot of the case read its policies (`not
+   * captured in the evidence: …`): none listed is then no sign it has none. Null when a snapshot
+   * read them (the list is what they grant, or policyGaps says what could not be read).
+   */
+  permissionsUnknown: string | null
   /** Whether revocation of sessions older than a cutoff is in force (journal). */
   sessionsRevoked: boolean
 }

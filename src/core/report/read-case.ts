@@ -33,6 +33,11 @@ export interface RawEvidenceSet {
   findings: unknown[]
   sealedSeq: number
   /**
+   * Where the set is when not evidence/<name>: its unfinished folder, sealed before a crash left
+   * it there (readSealedManifest).
+   */
+  dir?: string
+  /**
    * Why the set is not as the journal sealed it (its folder or manifest missing or changed, or its
    * summary.json or findings.json: readSealedManifest, readSealedFile), or null when it is. A file
    * not as sealed is not read: `summary` is null and `findings` empty for it, as for a set whose
@@ -114,7 +119,7 @@ async function readSealedSet(
   dir: string,
   set: { name: string; manifestSha256: string; seq: number },
   problems: string[],
-): Promise<{ summary: unknown; findings: unknown; notAsSealed: string | null }> {
+): Promise<{ summary: unknown; findings: unknown; notAsSealed: string | null; dir?: string }> {
   let sealed: Awaited<ReturnType<typeof readSealedManifest>>
   try {
     sealed = await readSealedManifest(dir, set)
@@ -140,7 +145,7 @@ async function readSealedSet(
   }
   const summary = await read('summary.json')
   const findings = await read('findings.json')
-  return { summary, findings, notAsSealed: changed.length ? changed.join('; ') : null }
+  return { summary, findings, notAsSealed: changed.length ? changed.join('; ') : null, dir: sealed.dir }
 }
 
 /**
@@ -220,28 +225,33 @@ export async function readCase(dir: string): Promise<RawCase> {
     }
     // A seal that journaled its manifest's SHA-256 is read only as sealed; an older one as it is.
     const listed = new Set(asArray(manifest?.files).map((f) => (f as { path?: string })?.path))
-    const { summary, findings, notAsSealed } =
-      sha !== null
-        ? await readSealedSet(dir, { name, manifestSha256: sha, seq }, problems)
-        : {
-            summary: listed.has('summary.json')
-              ? await readJsonFile(
-                  join(setDir, 'summary.json'),
-                  problems,
-                  `${EVIDENCE_DIR}/${name}/summary.json`,
-                )
-              : undefined,
-            findings: listed.has('findings.json')
-              ? await readJsonFile(
-                  join(setDir, 'findings.json'),
-                  problems,
-                  `${EVIDENCE_DIR}/${name}/findings.json`,
-                )
-              : undefined,
-            notAsSealed: null,
-          }
+    const {
+      summary,
+      findings,
+      notAsSealed,
+      dir: sealedDir,
+    } = sha !== null
+      ? await readSealedSet(dir, { name, manifestSha256: sha, seq }, problems)
+      : {
+          summary: listed.has('summary.json')
+            ? await readJsonFile(
+                join(setDir, 'summary.json'),
+                problems,
+                `${EVIDENCE_DIR}/${name}/summary.json`,
+              )
+            : undefined,
+          findings: listed.has('findings.json')
+            ? await readJsonFile(
+                join(setDir, 'findings.json'),
+                problems,
+                `${EVIDENCE_DIR}/${name}/findings.json`,
+              )
+            : undefined,
+          notAsSealed: null,
+        }
     sets.push({
       name,
+      ...(sealedDir ? { dir: sealedDir } : {}),
       notAsSealed,
       manifest: manifest && typeof manifest === 'object' ? manifest : null,
       manifestSha256: sha,

