@@ -339,6 +339,19 @@ function rotated(s: RotateKeyState, params: RotateKeyParams): boolean {
   return cutOff && (params.replace === false || madeKey(s) !== undefined) && maybeLostActive(s).length === 0
 }
 
+/**
+ * The maybe-lost keys that hold the place the new key needs in state `s`: a new key is wanted and
+ * none of this case's replaces the old key yet, and the keys the change leaves (the old one less
+ * with deleteOld; a maybe-lost key is deactivated, never deleted) fill AWS's two places. No run
+ * makes the new key then until the responder frees a place (noRoomNote).
+ */
+function newKeyBlockers(s: RotateKeyState, params: RotateKeyParams): string[] {
+  if (params.replace === false || madeKey(s) !== undefined) return []
+  const kept = s.keys.filter((k) => !(params.deleteOld && k.id === s.oldKeyId))
+  if (kept.length < KEYS_PER_USER) return []
+  return (s.maybeLostKeyIds ?? []).filter((id) => kept.some((k) => k.id === id))
+}
+
 /** The maybe-lost keys still active. */
 function maybeLostActive(s: RotateKeyState): string[] {
   return (s.maybeLostKeyIds ?? []).filter((id) => s.keys.some((k) => k.id === id && k.status === 'Active'))
@@ -592,10 +605,7 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
       )
     }
     const madeStatus = keys.find((k) => k.id === made)?.status
-    // The keys the change leaves but for the new one (a maybe-lost key is deactivated, never
-    // deleted): AWS makes no key past two, active or not.
-    const kept = keys.filter((k) => !(params.deleteOld && k.id === oldKeyId)).length
-    const blocking = needsNew && made === undefined && kept >= KEYS_PER_USER ? lostIds : []
+    const blocking = newKeyBlockers(state, params)
     return {
       target: rotateKeyTarget(user.arn, oldKeyId),
       label: user.name,
@@ -748,6 +758,13 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
       return `${key} appeared on user ${escapeTerminal(s.userName)} while fir was rotating its key, and fir did not make it (${why}): someone else made it, and it may be an intruder's way back in: ${check}`
     })
   },
+  // A re-run stops where this run did while a maybe-lost key holds the new key's place.
+  rerunWaitsFor(params, left) {
+    const ids = newKeyBlockers(left, params)
+    if (!ids.length) return null
+    const keys = ids.join(', ')
+    return `${keys} ${ids.length > 1 ? 'hold' : 'holds'} the user's second place (AWS allows two keys): delete ${keys} first if it is the lost key, or run it with --delete-old, which deletes the leaked key instead and frees its place`
+  },
   withoutOthers: withoutAppeared,
   // The plan could only say where the new key's secret is to go; once made, the note says where it went.
   appliedNotes(ctx, _params, after, notes) {
@@ -899,10 +916,18 @@ export async function rotateAccessKey(
   const maybeLostKeysActive = !before
     ? []
     : maybeLostActive(run.dryRun || !after ? before : { ...after, maybeLostKeyIds })
-  const blocked = run.results[0]?.error?.code === 'limit-exceeded' && newAccessKeyId === null
-  const newKeyBlockedBy = blocked
-    ? maybeLostKeyIds.filter((id) => after?.keys.some((k) => k.id === id) ?? true)
-    : []
+  // A failed run that made no new key is blocked when what it left gives the new key no place
+  // (the state unknown: when the change said so).
+  const row = run.results[0]
+  const failed = row?.outcome === 'failed' || row?.outcome === 'denied'
+  const newKeyBlockedBy =
+    !failed || newAccessKeyId !== null
+      ? []
+      : after
+        ? newKeyBlockers(after, params)
+        : row?.error?.code === 'limit-exceeded'
+          ? maybeLostKeyIds
+          : []
   const words = [
     'creds',
     'rotate-key',

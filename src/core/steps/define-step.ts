@@ -99,6 +99,14 @@ export interface StepSpec<P, S> {
     left: S | undefined,
   ): string[]
   /**
+   * For a change a failure left made in part: what keeps running it again from finishing it (a
+   * choice only the responder can make first: a key that holds the place the new key needs) and
+   * what to do, to follow `running it again does not finish it while `; else null (default: a
+   * re-run finishes it). The partly-made note then says that, not that a re-run finishes the
+   * change. `left` is the state the change left.
+   */
+  rerunWaitsFor?(params: P, left: S): string | null
+  /**
    * A state less what someone else made in it while the change ran (a key that appeared on the
    * user during a rotation), for judging whether a failed change was made in part: what they did
    * is no part of fir's change, nor something a re-run finishes. Default: the state as it is.
@@ -519,15 +527,19 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
   /**
    * After a failed change: when the state fir left differs from the prior, part (or all) of the
    * change was made — say so, and that running it again finishes it from there (the re-run's read
-   * starts from that state; undo keeps the journal's earliest prior). Null when nothing changed.
+   * starts from that state; undo keeps the journal's earliest prior), or, when the step says a
+   * re-run waits for something (rerunWaitsFor), what it waits for. Null when nothing changed.
    */
   function partlyMadeNote(ctx: FirContext, params: P, prior: S, left: S, readBack: boolean): string | null {
     const own = (state: S) => spec.describe(spec.withoutOthers?.(state) ?? state)
     if (own(left) === own(prior)) return null
     const how = readBack ? '' : ' (as its calls left it: the state could not be read back)'
-    return spec.isApplied(ctx, params, left)
-      ? `the change was made${how}, but a call of it failed: run it again to confirm it`
-      : `the change was partly made${how}: run it again to finish it (a re-run continues from the state shown)`
+    if (spec.isApplied(ctx, params, left))
+      return `the change was made${how}, but a call of it failed: run it again to confirm it`
+    const waits = spec.rerunWaitsFor?.(params, left) ?? null
+    return waits === null
+      ? `the change was partly made${how}: run it again to finish it (a re-run continues from the state shown)`
+      : `the change was partly made${how}: running it again does not finish it while ${waits}`
   }
 
   const readForUndo = (ctx: FirContext, record: UndoRecord<S>): Promise<ReadState<S>> =>

@@ -143,8 +143,9 @@ export interface StepResult<S = unknown> {
   notes: string[]
   /**
    * Set on a `failed` or `denied` apply when part of the change was made before the failure (the
-   * state fir left, `after`, differs from `before`): a note says so, and running the step again
-   * finishes it. `outputs` then name what was made (a new key), as they do for `applied`.
+   * state fir left, `after`, differs from `before`): a note says so, and that running the step
+   * again finishes it, or what a re-run waits for when it cannot (a key holding the place the new
+   * key needs). `outputs` then name what was made (a new key), as they do for `applied`.
    */
   partlyMade?: true
   /**

@@ -259,6 +259,13 @@ describe('creds rotate-key: a run killed after CreateAccessKey, before it journa
       `no new key can be made while ${lost} holds the user's second place (AWS allows two keys, active or not): the rotation stops once the leaked key is cut off. If ${lost} is that lost key (never used, and nobody made it), delete it (aws iam delete-access-key --user-name killed-1 --access-key-id ${lost}`,
     )
     expect(row.beforeText).toBe(`${u.accessKeyId} Active; ${lost} Active (maybe a killed run's lost key)`)
+    // Before: "the change was partly made: run it again to finish it", though a re-run stops at
+    // the same place until the responder deals with the key.
+    expect(row.partlyMade).toBe(true)
+    expect(row.notes.join('\n')).not.toMatch(/run it again to finish it/)
+    expect(row.notes).toContain(
+      `the change was partly made: running it again does not finish it while ${lost} holds the user's second place (AWS allows two keys): delete ${lost} first if it is the lost key, or run it with --delete-old, which deletes the leaked key instead and frees its place`,
+    )
 
     // Journaled before it was made, with what undo needs: the key it deactivated.
     const entries = ctx.case.journal.all().slice(seqBefore)
@@ -357,12 +364,19 @@ describe('creds rotate-key: a run killed after CreateAccessKey, before it journa
     const r = await rotateAccessKey(ctx, { user: u.userName, accessKey: u.accessKeyId, confirmed: true })
     expect(r.results[0]!.outcome).toBe('denied')
     expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Inactive', [lost]: 'Active' })
+    // Before: newKeyBlockedBy [] and "run it again to finish it": a re-run deactivates the
+    // maybe-lost key, then stops where the blocked case does.
     expect(r).toMatchObject({
       maybeLostKeyIds: [lost],
       maybeLostKeysActive: [lost],
       partlyMade: true,
       newAccessKeyId: null,
+      newKeyBlockedBy: [lost],
     })
+    expect(r.results[0]!.notes.join('\n')).not.toMatch(/run it again to finish it/)
+    expect(r.results[0]!.notes.join('\n')).toContain(
+      `running it again does not finish it while ${lost} holds the user's second place`,
+    )
     const again = await rotateAccessKey(ctx, { user: u.userName, accessKey: u.accessKeyId, confirmed: true })
     expect(again).toMatchObject({ maybeLostKeyIds: [lost], maybeLostKeysActive: [], newKeyBlockedBy: [lost] })
     expect(await keysOf(u.userName)).toEqual({ [u.accessKeyId]: 'Inactive', [lost]: 'Inactive' })
