@@ -27,8 +27,9 @@ export async function simulatePrincipal(
 
 /**
  * The identity-policy documents a role or user holds itself (inline and attached default versions),
- * as text; null when IAM has no role or user of that name (its first call answers NoSuchEntity). A
- * user's groups hold more: {@link listGroupsForUser}, {@link groupPolicyDocuments}.
+ * as text, every page of each list; null when IAM has no role or user of that name (its first call
+ * answers NoSuchEntity). A user's groups hold more: {@link listGroupsForUser},
+ * {@link groupPolicyDocuments}.
  */
 export async function identityPolicyDocuments(
   aws: AwsClients,
@@ -44,45 +45,63 @@ export async function identityPolicyDocuments(
       if (classifyFailure(err) === 'not-found') return null
       throw toFirError(err, iamAction, `read the policies of ${kind} ${name}`)
     })
+  const attachedDocuments = async (page: { AttachedPolicies?: { PolicyArn?: string }[] }) => {
+    for (const p of page.AttachedPolicies ?? [])
+      docs.push(...(await defaultVersionDocument(aws, p.PolicyArn)))
+  }
   if (kind === 'role') {
     const role = await first('iam:GetRole', () => aws.iam.send(new iam.GetRoleCommand({ RoleName: name })))
     if (role === null) return null
-    const inline = await iamSend('iam:ListRolePolicies', `list the inline policies of role ${name}`, () =>
-      aws.iam.send(new iam.ListRolePoliciesCommand({ RoleName: name })),
-    )
-    for (const p of inline.PolicyNames ?? []) {
-      const d = await iamSend('iam:GetRolePolicy', `read inline policy ${p} of role ${name}`, () =>
-        aws.iam.send(new iam.GetRolePolicyCommand({ RoleName: name, PolicyName: p })),
-      )
-      if (d.PolicyDocument) docs.push(d.PolicyDocument)
-    }
-    const attached = await iamSend(
-      'iam:ListAttachedRolePolicies',
-      `list the managed policies of role ${name}`,
-      () => aws.iam.send(new iam.ListAttachedRolePoliciesCommand({ RoleName: name })),
-    )
-    for (const p of attached.AttachedPolicies ?? [])
-      docs.push(...(await defaultVersionDocument(aws, p.PolicyArn)))
+    await listRolePolicyPages(aws, name, async (page) => {
+      for (const p of page.PolicyNames ?? []) {
+        const d = await getRolePolicy(aws, name, p)
+        if (d.PolicyDocument) docs.push(d.PolicyDocument)
+      }
+    })
+    await listAttachedRolePolicyPages(aws, name, attachedDocuments)
   } else {
-    const inline = await first('iam:ListUserPolicies', () =>
-      aws.iam.send(new iam.ListUserPoliciesCommand({ UserName: name })),
+    const listInline = (marker: string | undefined) =>
+      aws.iam.send(new iam.ListUserPoliciesCommand({ UserName: name, Marker: marker }))
+    const firstPage = await first('iam:ListUserPolicies', () => listInline(undefined))
+    if (firstPage === null) return null
+    await eachPage(
+      (marker: string | undefined) =>
+        marker === undefined
+          ? Promise.resolve(firstPage)
+          : iamSend('iam:ListUserPolicies', `list the inline policies of user ${name}`, () =>
+              listInline(marker),
+            ),
+      async (page) => {
+        for (const p of page.PolicyNames ?? []) {
+          const d = await iamSend('iam:GetUserPolicy', `read inline policy ${p} of user ${name}`, () =>
+            aws.iam.send(new iam.GetUserPolicyCommand({ UserName: name, PolicyName: p })),
+          )
+          if (d.PolicyDocument) docs.push(d.PolicyDocument)
+        }
+      },
     )
-    if (inline === null) return null
-    for (const p of inline.PolicyNames ?? []) {
-      const d = await iamSend('iam:GetUserPolicy', `read inline policy ${p} of user ${name}`, () =>
-        aws.iam.send(new iam.GetUserPolicyCommand({ UserName: name, PolicyName: p })),
-      )
-      if (d.PolicyDocument) docs.push(d.PolicyDocument)
-    }
-    const attached = await iamSend(
-      'iam:ListAttachedUserPolicies',
-      `list the managed policies of user ${name}`,
-      () => aws.iam.send(new iam.ListAttachedUserPoliciesCommand({ UserName: name })),
+    await eachPage(
+      (marker: string | undefined) =>
+        iamSend('iam:ListAttachedUserPolicies', `list the managed policies of user ${name}`, () =>
+          aws.iam.send(new iam.ListAttachedUserPoliciesCommand({ UserName: name, Marker: marker })),
+        ),
+      attachedDocuments,
     )
-    for (const p of attached.AttachedPolicies ?? [])
-      docs.push(...(await defaultVersionDocument(aws, p.PolicyArn)))
   }
   return docs
+}
+
+/** Hands every page of an IAM list call (Marker, IsTruncated) to `onPage`, in order. */
+async function eachPage<T extends { IsTruncated?: boolean; Marker?: string }>(
+  list: (marker: string | undefined) => Promise<T>,
+  onPage: (page: NoInfer<T>) => Promise<void> | void,
+): Promise<void> {
+  let marker: string | undefined
+  do {
+    const page = await list(marker)
+    await onPage(page)
+    marker = page.IsTruncated ? page.Marker : undefined
+  } while (marker)
 }
 
 /** iam:ListGroupsForUser: the names of the groups a user is in (all pages). */
