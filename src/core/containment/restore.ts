@@ -1,11 +1,15 @@
 import { UsageError } from '../../errors.js'
+import { SealedEvidenceChangedError } from '../case/evidence-store.js'
 import type { JournalEntry } from '../case/journal.js'
 import { canonicalJson } from '../common/canonical-json.js'
 import { firCommand } from '../common/suggest.js'
 import { escapeTerminal } from '../common/text.js'
 import { newestVersion } from '../common/version.js'
 import type { FirContext } from '../context.js'
+import { roleNameGiven } from '../credentials/revoke-sessions.js'
 import { parseArn } from '../identity.js'
+import { functionRoles } from '../snapshot/function-roles.js'
+import { snapshotsFor } from '../snapshot/snapshot.js'
 import { stepById, unknownChanges } from '../steps/registry.js'
 import { runUndos, type UndoCall } from '../steps/runner.js'
 import type { StepResult, UndoRecord } from '../steps/step.js'
@@ -151,6 +155,46 @@ function roleAskedByName(record: UndoRecord): string | undefined {
 }
 
 /**
+ * The execution roles of `fn` as the case knows them, lower-cased: those its journaled changes name
+ * (its sessions containment) and those its sealed snapshots recorded (as contain takes them).
+ * Evidence changed since it was sealed is passed over: restore goes by the journal, and this only
+ * decides which revocations of a whole role the restore of `fn` names as kept.
+ */
+async function rolesOfFunction(ctx: FirContext, fn: string, region: string): Promise<Set<string>> {
+  const roles = new Set<string>()
+  const arns = new Set<string>()
+  for (const e of ctx.case.journal.all()) {
+    const c = changedFunction(e.params)
+    if (!c || !sameFunction(c, fn, region)) continue
+    const role = (e.params as { role?: unknown }).role
+    if (typeof role === 'string') roles.add(roleNameGiven(role).toLowerCase())
+    if (c.arn) arns.add(c.arn)
+  }
+  for (const arn of arns) {
+    try {
+      for (const r of await functionRoles(
+        ctx.case.dir,
+        snapshotsFor(ctx.case.dir, ctx.case.journal.all(), arn),
+      ))
+        roles.add(r.name.toLowerCase())
+    } catch (err) {
+      if (!(err instanceof SealedEvidenceChangedError)) throw err
+    }
+  }
+  return roles
+}
+
+/**
+ * What a restore of a function says of a revocation asked for the whole role by name (see
+ * roleAskedByName), whether or not the function's containment made it too: it keeps it, and the
+ * one restore that lifts it.
+ */
+function keptByNameNote(ctx: FirContext, role: string): string {
+  const lift = firCommand(['restore', '--actions', 'sessions'], ctx.aws, { caseDir: ctx.case.dir })
+  return `kept: fir creds revoke-sessions revoked the sessions of role ${escapeTerminal(role)} in this case, for every user of the role, and no restore of a function lifts it; to lift it (with every other session revocation of the case): ${lift}`
+}
+
+/**
  * Undoes the case's changes, newest first, from the journal alone. By default event-sources,
  * throttle, url, permissions and recycle; the session revocation and rotated keys only when named
  * (with a warning). Where the current state was changed by someone else since, the conflict is
@@ -169,9 +213,16 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
   if (fn !== undefined) assertJournaled(ctx, fn, region, new Set([...known, ...unknown.map((r) => r.step)]))
   const pending = pendingUndos(ctx.case.journal.all(), known)
   const served = new Map(pending.map((r) => [r, functionsOf(r)]))
-  const records = pending.filter(
-    (r) => fn === undefined || served.get(r)!.some((c) => sameFunction(c, fn, region)),
-  )
+  const forFunction = (r: UndoRecord) =>
+    fn === undefined || served.get(r)!.some((c) => sameFunction(c, fn, region))
+  // A revocation asked for a role of the function by name, not made for the function: the
+  // restore names it as kept, as it does any change it leaves, rather than pass it over in silence.
+  const roles = fn === undefined ? new Set<string>() : await rolesOfFunction(ctx, fn, region)
+  const byName = (r: UndoRecord) => {
+    const role = roleAskedByName(r)
+    return role !== undefined && roles.has(roleNameGiven(role).toLowerCase())
+  }
+  const records = pending.filter((r) => forFunction(r) || byName(r))
   const names = (list: Record<string, unknown>[] | undefined, c: ChangedFunction) =>
     (list ?? []).some((p) => {
       const x = changedFunction(p)
@@ -198,16 +249,16 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
       fn === undefined
         ? []
         : served.get(record)!.filter((c) => !sameFunction(c, fn, region) && stillContained(c, record))
-    // A revocation asked for the whole role by name is not one function's to lift.
+    // A revocation asked for the whole role by name is not one function's to lift, selected or not.
     const role = fn === undefined ? undefined : roleAskedByName(record)
     // Kept for the others, it is no longer held for this function: restoring them lifts it.
     const release = fn === undefined ? [] : heldForFunction(record, fn, region)
-    if (role !== undefined && wanted.has(step.id)) {
+    if (fn !== undefined && role !== undefined) {
       calls.push({
         step,
         record,
-        skip: `kept: fir creds revoke-sessions revoked the sessions of role ${escapeTerminal(role)} in this case, for every user of the role; lift it with fir restore --actions sessions (without a function)`,
-        release,
+        skip: keptByNameNote(ctx, role),
+        ...(wanted.has(step.id) ? { release } : {}),
       })
       continue
     }

@@ -475,11 +475,19 @@ describe('fir creds revoke-sessions and contain --actions sessions put one revoc
     }
 
     // The revocation was asked for the whole role: restoring one function does not lift it.
+    const lift = `fir restore --actions sessions --region us-east-1 --endpoint-url ${moto.endpoint()} --case ${ctx.case.dir}`
+    const kept = `kept: fir creds revoke-sessions revoked the sessions of role ${role.name} in this case, for every user of the role, and no restore of a function lifts it; to lift it (with every other session revocation of the case): ${lift}`
     const one = await restoreCase(ctx, { function: 'rv-a', actions: ['sessions'], confirmed: true })
     expect(one.results.map((r) => [r.step, r.outcome])).toEqual([['credentials.revoke-sessions', 'skipped']])
-    expect(JSON.stringify(one.results[0])).toMatch(/fir creds revoke-sessions/)
+    expect(one.results[0]!.notes).toEqual([kept])
     expect(one.warnings).toEqual([]) // nothing becomes valid again
     expect(await cutoffOn('rv-a', role.name, 'RV1')).toBe(first)
+    // Not selected, it is said the same: before, "restore undoes it only when named (--actions
+    // sessions)", though naming it with the function keeps it all the same.
+    const unnamed = await restoreCase(ctx, { function: 'rv-b', confirmed: true })
+    expect(unnamed.results.map((r) => [r.step, r.outcome, r.notes])).toEqual([
+      ['credentials.revoke-sessions', 'skipped', [kept]],
+    ])
 
     const all = await restoreCase(ctx, { actions: ['sessions'], confirmed: true })
     expect(all.warnings).toEqual([expect.stringMatching(/valid again/)])
@@ -487,6 +495,47 @@ describe('fir creds revoke-sessions and contain --actions sessions put one revoc
       ['credentials.revoke-sessions', 'undone', 'no fir-revoke-RV1 policy'],
     ])
     expect(await cutoffOn('rv-a', role.name, 'RV1')).toBeNull()
+    await ctx.case.close()
+  })
+
+  it("restoring a function names a revocation asked for its role by name, which its containment did not make, and the command that lifts it; another role's is not its", async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'rv-named-role' })
+    const other = await seedRole(moto.endpoint(), { name: 'rv-other-role' })
+    await seedFunction(moto.endpoint(), { name: 'rv-named', roleArn: role.arn })
+    const ctx = await testContext(moto.endpoint(), { caseId: 'RV5' })
+    for (const r of [role, other]) await revokeRoleSessions(ctx, { role: r.name, confirmed: true })
+    // Contained without sessions: the case's snapshot (taken first) records its role.
+    await containFunction(ctx, {
+      function: 'rv-named',
+      actions: ['throttle'],
+      snapshot: snapshotPort,
+      confirmed: true,
+    })
+    const lift = `fir restore --actions sessions --region us-east-1 --endpoint-url ${moto.endpoint()} --case ${ctx.case.dir}`
+    const kept = `kept: fir creds revoke-sessions revoked the sessions of role ${role.name} in this case, for every user of the role, and no restore of a function lifts it; to lift it (with every other session revocation of the case): ${lift}`
+
+    // Before: only "containment.throttle: not selected by --actions", nothing of the revocation.
+    const named = await restoreCase(ctx, { function: 'rv-named', actions: ['sessions'], confirmed: true })
+    expect(named.results.map((r) => [r.step, r.label, r.outcome, r.notes])).toEqual([
+      ['containment.throttle', 'rv-named', 'skipped', ['not selected by --actions']],
+      ['credentials.revoke-sessions', role.name, 'skipped', [kept]],
+    ])
+    expect(named.warnings).toEqual([])
+    expect(await cutoffOn('rv-named', role.name, 'RV5')).not.toBeNull()
+
+    // Before: the throttle alone, the revocation passed over in silence.
+    const unnamed = await restoreCase(ctx, { function: 'rv-named', confirmed: true })
+    expect(unnamed.results.map((r) => [r.step, r.outcome, r.notes])).toEqual([
+      ['containment.throttle', 'undone', []],
+      ['credentials.revoke-sessions', 'skipped', [kept]],
+    ])
+
+    // The command it gives lifts it (and the other role's).
+    const all = await restoreCase(ctx, { actions: ['sessions'], confirmed: true })
+    expect(all.results.map((r) => [r.step, r.label, r.outcome])).toEqual([
+      ['credentials.revoke-sessions', other.name, 'undone'],
+      ['credentials.revoke-sessions', role.name, 'undone'],
+    ])
     await ctx.case.close()
   })
 
