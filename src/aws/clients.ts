@@ -17,6 +17,7 @@ import { Clock } from '../core/common/clock.js'
 import { redactUrlPasswords } from '../core/common/redact.js'
 import { AwsAccessError, EmulatorSafetyError, UsageError } from '../errors.js'
 import { classifyFailure, toFirError } from './errors.js'
+import { noProxyEntries, noProxyMatch } from './no-proxy.js'
 import { sdk } from './sdk.js'
 
 /** Fixed credentials used against the emulator: never the user's own. */
@@ -206,11 +207,12 @@ export interface ProxyDecision {
 }
 
 /**
- * Whether fir's requests to `endpoint` (undefined: AWS's own endpoints) go through HTTPS_PROXY.
- * Not in emulator-only mode, not to a loopback endpoint, not to a host a NO_PROXY entry names, and
- * not to an http:// endpoint: the proxy is given to HTTPS requests only, and HTTP_PROXY is never
- * used. NO_PROXY is checked against an endpoint that is set, not against AWS's own host names. The
- * one decision the AWS clients, the code download and `fir doctor` use.
+ * Whether fir's requests to `endpoint` go through HTTPS_PROXY. Not in emulator-only mode, not to a
+ * loopback endpoint, not to a host a NO_PROXY entry names (see noProxyMatch), and not to an
+ * http:// endpoint: the proxy is given to HTTPS requests only, and HTTP_PROXY is never used.
+ * `endpoint` is the URL the requests go to: a custom endpoint, or AWS's own host for the call
+ * (undefined when not known: the proxy, when set). The one decision the AWS clients (for each
+ * request), the code download and `fir doctor` use.
  */
 export function proxyDecision(endpoint: string | undefined, emulatorOnly = false): ProxyDecision {
   const env = process.env
@@ -225,18 +227,74 @@ export function proxyDecision(endpoint: string | undefined, emulatorOnly = false
   if (emulatorOnly) return decided({ reason: 'emulator-only' })
   if (!configured || !endpoint) return decided()
   const url = new URL(endpoint)
-  const host = url.hostname.toLowerCase()
-  if (isLoopbackHost(host)) return decided({ reason: 'loopback' })
-  const noProxy = (env.NO_PROXY ?? env.no_proxy ?? '')
-    .split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter(Boolean)
-  const match = noProxy.find(
-    (n) => n === '*' || host === n.replace(/^\./, '') || host.endsWith(n.startsWith('.') ? n : `.${n}`),
-  )
+  if (isLoopbackHost(url.hostname)) return decided({ reason: 'loopback' })
+  const match = noProxyMatch(url, noProxyEntries())
   if (match !== undefined) return decided({ reason: 'no-proxy', noProxy: match })
   if (url.protocol === 'http:') return decided({ reason: 'http-endpoint' })
   return decided()
+}
+
+/**
+ * AWS's own endpoint of a service fir calls, in `region`, as the SDK builds it (standard
+ * endpoints: no FIPS or dual-stack): `https://lambda.eu-west-1.amazonaws.com`; IAM's and (in the
+ * aws partition) Organizations' are global, S3's is the regional one its buckets' hosts are under.
+ * For what fir says of a host it has not called yet (doctor); the calls themselves are judged by
+ * the host the SDK chose (ProxyRoutingHandler).
+ */
+export function awsEndpoint(service: string, region: string): string {
+  const china = region.startsWith('cn-')
+  const gov = region.startsWith('us-gov-')
+  if (service === 'iam')
+    return china
+      ? 'https://iam.cn-north-1.amazonaws.com.cn'
+      : gov
+        ? 'https://iam.us-gov.amazonaws.com'
+        : 'https://iam.amazonaws.com'
+  if (service === 'organizations' && !china && !gov) return 'https://organizations.us-east-1.amazonaws.com'
+  return `https://${service}.${region}.${china ? 'amazonaws.com.cn' : 'amazonaws.com'}`
+}
+
+/** The services fir makes clients for (their endpoint prefixes). */
+export const FIR_SERVICES = Object.keys(SERVICE_ENV_NAMES)
+
+type HandlerRequest = Parameters<NodeHttpHandler['handle']>[0]
+type HandlerOptions = Parameters<NodeHttpHandler['handle']>[1]
+
+/**
+ * The SDK's request handler while HTTPS_PROXY is set: each request goes through the proxy or
+ * straight to its host as {@link proxyDecision} says for that host, decided per request as curl
+ * and the AWS CLI decide: the SDK picks the host per call (IAM's global endpoint, an S3 bucket's
+ * own host), so no decision made once for a client would hold for every call it makes.
+ */
+export class ProxyRoutingHandler {
+  readonly metadata: NodeHttpHandler['metadata']
+
+  constructor(
+    private readonly proxied: NodeHttpHandler,
+    private readonly direct: NodeHttpHandler,
+  ) {
+    this.metadata = proxied.metadata
+  }
+
+  handle(request: HandlerRequest, options?: HandlerOptions) {
+    const host = isIP(request.hostname) === 6 ? `[${request.hostname}]` : request.hostname
+    const url = `${request.protocol}//${host}${request.port ? `:${request.port}` : ''}`
+    return (proxyDecision(url).proxy ? this.proxied : this.direct).handle(request, options)
+  }
+
+  updateHttpClientConfig(...args: Parameters<NodeHttpHandler['updateHttpClientConfig']>): void {
+    this.proxied.updateHttpClientConfig(...args)
+    this.direct.updateHttpClientConfig(...args)
+  }
+
+  httpHandlerConfigs() {
+    return this.proxied.httpHandlerConfigs()
+  }
+
+  destroy(): void {
+    this.proxied.destroy()
+    this.direct.destroy()
+  }
 }
 
 function givenFlags(options: AwsOptions): GivenAwsFlags {
@@ -262,7 +320,7 @@ interface ClientConfig {
   endpoint?: string
   credentials: CredentialProvider | Credentials
   maxAttempts: number
-  requestHandler?: NodeHttpHandler
+  requestHandler?: NodeHttpHandler | ProxyRoutingHandler
 }
 
 type AdaptiveRetryStrategy = InstanceType<ReturnType<typeof sdk.retry>['AdaptiveRetryStrategy']>
@@ -476,26 +534,38 @@ export class AwsClients {
   }
 
   /**
-   * How the requests of one service's client (none named: to {@link endpoint}) reach their
-   * endpoint: through HTTPS_PROXY or straight (see {@link proxyDecision}).
+   * How the requests of one service's client reach its endpoint ({@link endpointUrlFor}): through
+   * HTTPS_PROXY or straight (see {@link proxyDecision}).
    */
   proxyDecisionFor(service?: string): ProxyDecision {
-    return proxyDecision(service === undefined ? this.endpoint : this.endpointFor(service), this.emulatorOnly)
+    return proxyDecision(this.endpointUrlFor(service), this.emulatorOnly)
+  }
+
+  /**
+   * The URL one service's calls go to: the endpoint set for it ({@link endpointFor}), else AWS's
+   * own ({@link awsEndpoint}); none named: {@link endpoint}, else AWS's Lambda endpoint.
+   */
+  endpointUrlFor(service?: string): string {
+    const set = service === undefined ? this.endpoint : this.endpointFor(service)
+    return set ?? awsEndpoint(service ?? 'lambda', this.region)
   }
 
   private config(service: string): ClientConfig {
     const endpoint = this.options.endpoint
-    const proxy = this.proxyDecisionFor(service).proxy
+    const http = (proxy?: string) =>
+      new (sdk.http().NodeHttpHandler)({
+        ...(proxy ? { httpsAgent: new (sdk.proxyAgent().HttpsProxyAgent)(proxy) } : {}),
+        connectionTimeout: 10_000,
+        requestTimeout: service === 's3' ? 300_000 : 60_000,
+      })
+    // Set and usable at all (not emulator-only): which requests it carries is decided per request.
+    const proxy = proxyDecision(undefined, this.emulatorOnly).proxy
     return {
       region: this.region,
       ...(endpoint ? { endpoint } : {}),
       credentials: this.credentials,
       maxAttempts: this.options.maxAttempts ?? Number(process.env.FIR_MAX_ATTEMPTS ?? 6),
-      requestHandler: new (sdk.http().NodeHttpHandler)({
-        ...(proxy ? { httpsAgent: new (sdk.proxyAgent().HttpsProxyAgent)(proxy) } : {}),
-        connectionTimeout: 10_000,
-        requestTimeout: service === 's3' ? 300_000 : 60_000,
-      }),
+      requestHandler: proxy ? new ProxyRoutingHandler(http(proxy), http()) : http(),
     }
   }
 

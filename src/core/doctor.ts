@@ -1,4 +1,4 @@
-import type { AwsClients, ProxyDecision } from '../aws/clients.js'
+import { type AwsClients, FIR_SERVICES, type ProxyDecision } from '../aws/clients.js'
 import { gapReason } from '../aws/errors.js'
 import {
   groupPolicyDocuments,
@@ -8,7 +8,7 @@ import {
 } from '../aws/iam.js'
 import { AccessDeniedError } from '../errors.js'
 import { redactUrlPasswords } from './common/redact.js'
-import { escapeTerminal } from './common/text.js'
+import { escapeTerminal, firstFew } from './common/text.js'
 import type { Gaps } from './context.js'
 import { callerIdentity, parseArn } from './identity.js'
 import { appearsAllowed, COMMAND_PERMISSIONS, type PolicyStatement, statementsOf } from './permissions.js'
@@ -24,9 +24,15 @@ export interface DoctorSetting {
   endpoint: string | null
   /** AWS_ENDPOINT_URL_<SERVICE> settings that send one service elsewhere than `endpoint`. */
   serviceEndpoints: Record<string, string>
-  /** The proxy fir's calls to `endpoint` go through (HTTPS_PROXY); null: straight to the endpoint. */
+  /**
+   * The proxy fir's calls go through (HTTPS_PROXY), to every host it calls or to some (then
+   * `proxiesUnused` names the others); null: straight to every endpoint.
+   */
   proxy: string | null
-  /** HTTPS_PROXY and HTTP_PROXY when set but not used for `endpoint`, and why. */
+  /**
+   * HTTPS_PROXY and HTTP_PROXY when set but not used for the endpoints fir calls (`endpoint`, else
+   * AWS's own hosts in the region), or for some of them, and why.
+   */
   proxiesUnused: { variable: 'HTTPS_PROXY' | 'HTTP_PROXY'; url: string; reason: string }[]
   emulatorOnly: boolean
   /** Seconds AWS's clock is ahead of this machine's (negative: behind); null before any response. */
@@ -55,22 +61,68 @@ const UNUSED_BECAUSE: Record<NonNullable<ProxyDecision['bypass']>['reason'], (no
   'http-endpoint': () => 'the endpoint is http://, and fir sends only https:// requests through HTTPS_PROXY',
 }
 
-/** Where fir's calls go and how (no call is made: the clock skew is what responses so far showed). */
+/** Why hosts named are reached without HTTPS_PROXY (the reasons above say "the endpoint"). */
+const HOSTS_UNUSED_BECAUSE: Record<
+  Exclude<NonNullable<ProxyDecision['bypass']>['reason'], 'emulator-only'>,
+  (noProxy: string | undefined, them: string) => string
+> = {
+  loopback: () => 'loopback',
+  'no-proxy': (entry, them) => `NO_PROXY names ${them}: ${entry}`,
+  'http-endpoint': () => 'http://: fir sends only https:// requests through HTTPS_PROXY',
+}
+
+/**
+ * Why HTTPS_PROXY is not used for the hosts fir calls that it bypasses (`direct`), when some or all
+ * of them are: for one endpoint, as before; else by host, grouped by what matched, and whether the
+ * others still go through it.
+ */
+function bypassReason(
+  direct: { host: string; decision: ProxyDecision }[],
+  oneHost: boolean,
+  partly: boolean,
+): string {
+  const groups = new Map<string, { bypass: NonNullable<ProxyDecision['bypass']>; hosts: string[] }>()
+  for (const { host, decision } of direct) {
+    const bypass = decision.bypass!
+    const key = `${bypass.reason}\u0000${bypass.noProxy ?? ''}`
+    const g = groups.get(key) ?? { bypass, hosts: [] }
+    if (!g.hosts.includes(host)) g.hosts.push(host)
+    groups.set(key, g)
+  }
+  const parts = [...groups.values()].map(({ bypass, hosts }) => {
+    if (oneHost || bypass.reason === 'emulator-only') return UNUSED_BECAUSE[bypass.reason](bypass.noProxy)
+    const [is, them] = hosts.length > 1 ? ['are', 'them'] : ['is', 'it']
+    return `${firstFew(hosts)} ${is} reached directly (${HOSTS_UNUSED_BECAUSE[bypass.reason](bypass.noProxy, them)})`
+  })
+  return `${[...new Set(parts)].join('; ')}${partly ? "; fir's calls to other hosts go through it" : ''}`
+}
+
+/**
+ * Where fir's calls go and how (no call is made: the clock skew is what responses so far showed).
+ * The proxy is judged for the host of each service fir calls (the endpoint set, else AWS's own in
+ * the region), as fir's clients judge each request.
+ */
 export function doctorSetting(aws: AwsClients): DoctorSetting {
-  const decision = aws.proxyDecisionFor()
+  const calls = FIR_SERVICES.map((service) => ({
+    host: new URL(aws.endpointUrlFor(service)).host,
+    decision: aws.proxyDecisionFor(service),
+  }))
+  const { configured, httpProxy } = aws.proxyDecisionFor()
+  const through = calls.filter((c) => c.decision.proxy !== undefined)
+  const direct = calls.filter((c) => c.decision.bypass !== undefined)
   // Endpoints and proxies may carry a password (http://user:password@host): shown without it.
   const unused: DoctorSetting['proxiesUnused'] = []
-  if (decision.configured && decision.bypass) {
+  if (configured && direct.length > 0) {
     unused.push({
       variable: 'HTTPS_PROXY',
-      url: redactUrlPasswords(decision.configured),
-      reason: UNUSED_BECAUSE[decision.bypass.reason](decision.bypass.noProxy),
+      url: redactUrlPasswords(configured),
+      reason: bypassReason(direct, new Set(calls.map((c) => c.host)).size === 1, through.length > 0),
     })
   }
-  if (decision.httpProxy) {
+  if (httpProxy) {
     unused.push({
       variable: 'HTTP_PROXY',
-      url: redactUrlPasswords(decision.httpProxy),
+      url: redactUrlPasswords(httpProxy),
       reason:
         'fir never uses it (https:// requests go through HTTPS_PROXY, http:// ones straight to the endpoint)',
     })
@@ -82,7 +134,7 @@ export function doctorSetting(aws: AwsClients): DoctorSetting {
     serviceEndpoints: Object.fromEntries(
       Object.entries(aws.serviceEndpoints).map(([service, url]) => [service, redactUrlPasswords(url)]),
     ),
-    proxy: decision.proxy === undefined ? null : redactUrlPasswords(decision.proxy),
+    proxy: configured && through.length > 0 ? redactUrlPasswords(configured) : null,
     proxiesUnused: unused,
     emulatorOnly: aws.emulatorOnly,
     clockSkewSeconds: skew === undefined ? null : Math.round(skew / 1000),

@@ -11,7 +11,13 @@ import {
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { AwsClients } from '../../src/aws/clients.js'
 import { Gaps } from '../../src/core/context.js'
-import { clockText, type DoctorReport, doctorSetting, runDoctor } from '../../src/core/doctor.js'
+import {
+  clockText,
+  type DoctorReport,
+  doctorSetting,
+  runDoctor,
+  settingLines,
+} from '../../src/core/doctor.js'
 import { useMoto } from '../support/emulator.js'
 import { FaultProxy } from '../support/fault-proxy.js'
 import { seedClients } from '../support/seed.js'
@@ -169,6 +175,44 @@ describe("doctor's proxy line: what fir does for the endpoint in use", () => {
         variable: 'HTTP_PROXY',
         url: 'http://proxy.internal.example:80',
         reason: expect.stringMatching(/^fir never uses it \(/),
+      },
+    ])
+  })
+
+  it("judges AWS's own hosts against NO_PROXY when no endpoint is set, as the calls are judged", async () => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'testing')
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'testing')
+    vi.stubEnv('AWS_PROFILE', undefined)
+    vi.stubEnv('AWS_ENDPOINT_URL', undefined)
+    vi.stubEnv('HTTPS_PROXY', PROXY)
+    const setting = async () =>
+      doctorSetting(await AwsClients.create({ region: 'eu-west-1', emulatorOnly: false }))
+
+    // Before: "proxy http://proxy.internal.example:3128 (HTTPS_PROXY)" though NO_PROXY names every
+    // AWS host (the calls went through the proxy all the same).
+    vi.stubEnv('NO_PROXY', '*.amazonaws.com')
+    const none = await setting()
+    expect(none.proxy).toBeNull()
+    expect(none.proxiesUnused).toEqual([
+      {
+        variable: 'HTTPS_PROXY',
+        url: PROXY,
+        reason:
+          'lambda.eu-west-1.amazonaws.com, iam.amazonaws.com, sts.eu-west-1.amazonaws.com, s3.eu-west-1.amazonaws.com, secretsmanager.eu-west-1.amazonaws.com and 5 more are reached directly (NO_PROXY names them: *.amazonaws.com)',
+      },
+    ])
+    expect(settingLines(none).join('\n')).toContain('proxy     none (straight to the endpoint)')
+
+    // S3 through a gateway endpoint, the rest through the proxy.
+    vi.stubEnv('NO_PROXY', '.s3.eu-west-1.amazonaws.com')
+    const some = await setting()
+    expect(some.proxy).toBe(PROXY)
+    expect(some.proxiesUnused).toEqual([
+      {
+        variable: 'HTTPS_PROXY',
+        url: PROXY,
+        reason:
+          "s3.eu-west-1.amazonaws.com is reached directly (NO_PROXY names it: .s3.eu-west-1.amazonaws.com); fir's calls to other hosts go through it",
       },
     ])
   })
