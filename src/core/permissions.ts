@@ -130,6 +130,7 @@ const PLAYBOOK_RUN_ACTIONS = [
   'iam:UpdateAccessKey',
   'kms:Decrypt?',
   'lambda:GetCodeSigningConfig?',
+  'lambda:GetEventSourceMapping',
   'lambda:GetFunction',
   'lambda:GetFunctionCodeSigningConfig?',
   'lambda:GetFunctionConcurrency',
@@ -158,11 +159,15 @@ const PLAYBOOK_RUN_ACTIONS = [
   'sts:GetCallerIdentity',
 ]
 
-/** contain's own steps (src/core/containment), before the snapshot it takes first. */
+/**
+ * contain's own steps (src/core/containment), before the snapshot it takes first: each step's
+ * iamActions (test/core/permissions.test.ts checks this row holds them).
+ */
 const CONTAIN_STEP_ACTIONS = [
   'sts:GetCallerIdentity',
   'lambda:GetFunctionConfiguration',
   'lambda:ListEventSourceMappings',
+  'lambda:GetEventSourceMapping',
   'lambda:UpdateEventSourceMapping',
   'lambda:GetFunctionConcurrency',
   'lambda:PutFunctionConcurrency',
@@ -242,11 +247,13 @@ export const COMMAND_PERMISSIONS: Record<string, string[]> = {
   'athena ddl': [],
   // contain takes a snapshot of the function first when the case has none (DESIGN §4).
   contain: mergeActions(CONTAIN_STEP_ACTIONS, SNAPSHOT_FUNCTION_ACTIONS),
-  // restore: the role and key actions only when `sessions` / `rotate-key` are named.
+  // restore: each step's undoIamActions (test/core/permissions.test.ts checks them); the role and
+  // key actions only when `sessions` / `rotate-key` are named.
   restore: [
     'sts:GetCallerIdentity',
     'lambda:GetFunctionConfiguration',
     'lambda:ListEventSourceMappings',
+    'lambda:GetEventSourceMapping',
     'lambda:UpdateEventSourceMapping',
     'lambda:GetFunctionConcurrency',
     'lambda:PutFunctionConcurrency',
@@ -261,6 +268,8 @@ export const COMMAND_PERMISSIONS: Record<string, string[]> = {
     'lambda:UpdateFunctionConfiguration',
     'iam:GetRole?',
     'iam:GetRolePolicy?',
+    // Putting back the document a policy of that name held before fir's revocation.
+    'iam:PutRolePolicy?',
     'iam:DeleteRolePolicy?',
     'iam:GetUser?',
     'iam:ListAccessKeys?',

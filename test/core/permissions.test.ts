@@ -1,8 +1,13 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { RESTORE_ACTIONS, stepIdsFor } from '../../src/core/containment/actions.js'
+import { revokeSessionsCredStep } from '../../src/core/credentials/revoke-sessions.js'
+import { rotateKeyStep } from '../../src/core/credentials/rotate-key.js'
+import { rotateSecretStep } from '../../src/core/credentials/rotate-secret.js'
 import { actionMatches, appearsAllowed, COMMAND_PERMISSIONS } from '../../src/core/permissions.js'
 import { permissionsMarkdown } from '../../src/core/permissions-doc.js'
+import { CONTAINMENT_STEPS, STEPS, stepById } from '../../src/core/steps/registry.js'
 import { REPO_ROOT } from '../support/cli.js'
 
 describe('IAM permissions table', () => {
@@ -75,6 +80,32 @@ describe('IAM permissions table', () => {
       'iam:GetPolicy?',
       'iam:GetPolicyVersion?',
     ])
+  })
+
+  // Before: contain, restore and playbook run lacked lambda:GetEventSourceMapping (event-sources
+  // reads a mapping being created or updated until it settles), and restore iam:PutRolePolicy
+  // (undoing sessions puts back the document a policy of that name held before fir's).
+  it("holds every action each step declares: contain and the creds rows its plan and apply's, restore its undo's", () => {
+    const names = (command: string) => COMMAND_PERMISSIONS[command]!.map((a) => a.replace(/\?$/, ''))
+    const missing: Record<string, string[]> = {}
+    const check = (command: string, step: string, actions: readonly string[]) => {
+      const lacking = actions.filter((a) => !names(command).includes(a))
+      if (lacking.length) missing[`${command} (${step})`] = lacking
+    }
+    for (const step of CONTAINMENT_STEPS) check('contain', step.id, step.iamActions)
+    check('creds revoke-sessions', revokeSessionsCredStep.id, revokeSessionsCredStep.iamActions)
+    check('creds rotate-key', rotateKeyStep.id, rotateKeyStep.iamActions)
+    check('creds rotate-secret', rotateSecretStep.id, rotateSecretStep.iamActions)
+    // Every step restore can undo, by any of its --actions names.
+    const undone = [...new Set(RESTORE_ACTIONS.flatMap((a) => stepIdsFor(a)))].map((id) => stepById(id)!)
+    expect(undone.map((s) => s.id).sort()).toEqual(
+      STEPS.filter((s) => s.undoPolicy !== 'never')
+        .map((s) => s.id)
+        .sort(),
+    )
+    for (const step of undone) check('restore', step.id, step.undoIamActions)
+    expect(missing).toEqual({})
+    for (const step of STEPS.filter((s) => s.undoPolicy === 'never')) expect(step.undoIamActions).toEqual([])
   })
 
   it('matches IAM action wildcards case-insensitively and lets an explicit deny win', () => {

@@ -122,6 +122,11 @@ export const eventSourcesStep = defineStep<FunctionParams, EventSourcesState>({
     'lambda:GetEventSourceMapping',
     'lambda:UpdateEventSourceMapping',
   ],
+  undoIamActions: [
+    'lambda:ListEventSourceMappings',
+    'lambda:GetEventSourceMapping',
+    'lambda:UpdateEventSourceMapping',
+  ],
   undoPolicy: 'default',
   async read(ctx, params) {
     const aws = regionalAws(ctx, params.region)

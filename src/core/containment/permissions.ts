@@ -163,6 +163,12 @@ export const permissionsStep = defineStep<FunctionParams, PermissionsState>({
     'lambda:ListAliases',
     'lambda:GetPolicy',
     'lambda:RemovePermission',
+    'organizations:DescribeOrganization',
+  ],
+  undoIamActions: [
+    'lambda:ListVersionsByFunction',
+    'lambda:ListAliases',
+    'lambda:GetPolicy',
     'lambda:AddPermission',
     'organizations:DescribeOrganization',
     'lambda:GetFunctionConfiguration',

@@ -50,6 +50,7 @@ export const recycleStep = defineStep<FunctionParams, RecycleState>({
   id: 'containment.recycle',
   title: 'Recycle warm environments',
   iamActions: ['lambda:GetFunctionConfiguration', 'lambda:UpdateFunctionConfiguration'],
+  undoIamActions: ['lambda:GetFunctionConfiguration', 'lambda:UpdateFunctionConfiguration'],
   undoPolicy: 'default',
   async read(ctx, params) {
     const cfg = await readFunctionConfiguration(ctx, regionalAws(ctx, params.region), params.function)

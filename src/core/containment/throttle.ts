@@ -25,7 +25,8 @@ const describe = (s: ThrottleState) =>
 export const throttleStep = defineStep<FunctionParams, ThrottleState>({
   id: 'containment.throttle',
   title: 'Throttle to zero concurrency',
-  iamActions: [
+  iamActions: ['lambda:GetFunctionConcurrency', 'lambda:PutFunctionConcurrency'],
+  undoIamActions: [
     'lambda:GetFunctionConcurrency',
     'lambda:PutFunctionConcurrency',
     'lambda:DeleteFunctionConcurrency',

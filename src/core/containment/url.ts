@@ -40,7 +40,8 @@ function describe(s: UrlState): string {
 export const urlStep = defineStep<FunctionParams, UrlState>({
   id: 'containment.url',
   title: 'Require IAM auth on function URLs',
-  iamActions: [
+  iamActions: ['lambda:ListAliases', 'lambda:GetFunctionUrlConfig', 'lambda:UpdateFunctionUrlConfig'],
+  undoIamActions: [
     'lambda:ListAliases',
     'lambda:GetFunctionUrlConfig',
     'lambda:UpdateFunctionUrlConfig',

@@ -251,7 +251,9 @@ export function revokeSessionsStep<P extends Record<string, unknown>>(options: {
   const spec: StepSpec<P, RevokeState> = {
     id: options.id,
     title: options.title,
-    iamActions: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
+    iamActions: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:PutRolePolicy'],
+    // PutRolePolicy too: an undo puts back the document a policy of that name held before.
+    undoIamActions: ['iam:GetRole', 'iam:GetRolePolicy', 'iam:PutRolePolicy', 'iam:DeleteRolePolicy'],
     undoPolicy: 'named',
     async read(ctx, params) {
       const read = await readRevokeState(ctx, options.roleOf(params))

@@ -551,6 +551,7 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
     'iam:UpdateAccessKey',
     'iam:DeleteAccessKey',
   ],
+  undoIamActions: ['iam:GetUser', 'iam:ListAccessKeys', 'iam:UpdateAccessKey'],
   undoPolicy: 'named',
   async read(ctx, params) {
     const user = await readIamEntity(ctx.aws, 'user', params.user, () => getUserInfo(ctx.aws, params.user))

@@ -86,6 +86,7 @@ export const rotateSecretStep = defineStep<RotateSecretParams, RotateSecretState
   id: 'credentials.rotate-secret',
   title: 'Rotate a secret',
   iamActions: ['secretsmanager:DescribeSecret', 'secretsmanager:RotateSecret'],
+  undoIamActions: [],
   undoPolicy: 'never',
   async read(ctx, params) {
     const s = await describeSecret(ctx.aws, params.secretId)

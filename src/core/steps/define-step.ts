@@ -44,7 +44,10 @@ export interface UndoComparison<S> {
 export interface StepSpec<P, S> {
   id: string
   title: string
+  /** See Step.iamActions: what `read`, `change` (and `targetGone` with `whenGone`) call. */
   iamActions: string[]
+  /** See Step.undoIamActions: what `readForUndo` (else `read`), `targetGone` and `revert` call. */
+  undoIamActions: string[]
   undoPolicy: Step['undoPolicy']
   /** Reads the target's current state. Read-only; throws a FirError when it cannot. */
   read(ctx: FirContext, params: P): Promise<ReadState<S>>
@@ -550,6 +553,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
     title: spec.title,
     mutates,
     iamActions: spec.iamActions,
+    undoIamActions: spec.undoIamActions,
     undoPolicy: spec.undoPolicy,
 
     cannotUndo(ctx, record) {

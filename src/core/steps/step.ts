@@ -184,8 +184,10 @@ export interface Step<P = Record<string, unknown>, S = unknown> {
   id: string
   title: string
   mutates: boolean
-  /** IAM actions the step needs (plan, apply and undo). */
+  /** IAM actions the step's plan and apply need (the `fir contain` and `fir creds` rows hold them). */
   iamActions: string[]
+  /** IAM actions its planUndo and undo need (the `fir restore` row holds them); none when it cannot be undone. */
+  undoIamActions: string[]
   /** 'never': cannot be undone; 'named': restore undoes it only when asked by name; 'default'. */
   undoPolicy: 'default' | 'named' | 'never'
   /**

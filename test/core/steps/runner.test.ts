@@ -22,6 +22,7 @@ function dialStep(
     id,
     title: 'Turn the dial',
     iamActions: [],
+    undoIamActions: [],
     undoPolicy: 'default',
     async read(_ctx, p) {
       if (world.denied?.includes(p.label))
@@ -337,6 +338,7 @@ describe('step runner', () => {
       id: 'test.dial-steps',
       title: 'Turn the dial in steps',
       iamActions: [],
+      undoIamActions: [],
       undoPolicy: 'default',
       read: async (_ctx, p) => {
         if (!world.readable) throw new AccessDeniedError('unable to read the dial: denied', ['test:Read'])
