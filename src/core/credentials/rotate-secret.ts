@@ -23,11 +23,17 @@ export const ROTATE_SECRET_WARNINGS = [
   'applications that cache the secret keep the old value until they fetch it again',
 ]
 
+/** What a plan intends (RotateSecret has not named the version it makes yet). */
+const NEW_VERSION = '(new version)'
+
 function describe(s: RotateSecretState): string {
   const current = s.currentVersionId ? `AWSCURRENT ${s.currentVersionId}` : 'no AWSCURRENT'
   const pending = s.pendingVersionId ? `, AWSPENDING ${s.pendingVersionId}` : ''
-  const requested = s.requestedVersionId ? `, rotation requested (${s.requestedVersionId})` : ''
-  return `${current}${pending}${requested}`
+  if (!s.requestedVersionId) return `${current}${pending}`
+  // The request first: the table cuts a long cell, and version ids are long (a plan's row read
+  // "AWSCURRENT 1c75… → AWSCURRENT 1c75…", the request cut off).
+  const version = s.requestedVersionId === NEW_VERSION ? 'a new version' : s.requestedVersionId
+  return `rotation requested (${version}); ${current}${pending}`
 }
 
 /** This case already rotated the secret (a rotation was requested, or started and the versions moved). */
@@ -111,7 +117,19 @@ export const rotateSecretStep = defineStep<RotateSecretParams, RotateSecretState
         `unable to rotate secret ${id}: rotation is not configured for it (no rotation function), so Secrets Manager has nothing to run`,
         {
           actions: [
-            `configure rotation: aws secretsmanager rotate-secret --secret-id ${id} --rotation-lambda-arn <rotation function ARN> --rotation-rules AutomaticallyAfterDays=30 (this also rotates once)`,
+            `configure rotation: ${awsCliCommand(
+              [
+                'secretsmanager',
+                'rotate-secret',
+                '--secret-id',
+                s.name,
+                '--rotation-lambda-arn',
+                { placeholder: 'rotation-function-arn' },
+                '--rotation-rules',
+                'AutomaticallyAfterDays=30',
+              ],
+              ctx.aws,
+            )} (this also rotates once)`,
             'for RDS, Aurora, Redshift or DocumentDB credentials use the managed rotation in the console (Secrets Manager → the secret → Rotation → Edit rotation)',
             'or change the value at its source (the database, the third-party API) and store it with aws secretsmanager put-secret-value',
           ],
@@ -130,7 +148,7 @@ export const rotateSecretStep = defineStep<RotateSecretParams, RotateSecretState
       ],
     }
   },
-  intend: (_ctx, _params, s) => ({ ...s, requestedVersionId: '(new version)' }),
+  intend: (_ctx, _params, s) => ({ ...s, requestedVersionId: NEW_VERSION }),
   isApplied: (ctx, _params, s) => rotatedByThisCase(ctx, s),
   async change(ctx, params, s) {
     const out = await rotateSecretNow(ctx.aws, params.secretId)

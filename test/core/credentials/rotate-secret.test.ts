@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
 import type { FirContext } from '../../../src/core/context.js'
 import { rotateSecret, rotationFunctionWarning } from '../../../src/core/credentials/rotate-secret.js'
+import { stepTable } from '../../../src/core/steps/render.js'
 import { UsageError } from '../../../src/errors.js'
 import { tempDir } from '../../support/cli.js'
 import { emulatorClient, useMoto } from '../../support/emulator.js'
@@ -108,6 +109,45 @@ describe('creds rotate-secret on a secret scheduled for deletion', () => {
     expect(ctx.case.journal.all().length).toBe(journaled)
     const after = await sm.send(new DescribeSecretCommand({ SecretId: 'retiring/db' }))
     expect(after.VersionIdsToStages).toEqual(before.VersionIdsToStages)
+    await ctx.case.close()
+  })
+})
+
+describe('creds rotate-secret: the plan and the refusal without rotation', () => {
+  it('plans "rotation requested" first: a long state is cut in the table', async () => {
+    const sm = emulatorClient(SecretsManagerClient, moto.endpoint())
+    const role = await seedRole(moto.endpoint(), { name: 'plan-rotator-role' })
+    const fn = await seedFunction(moto.endpoint(), { name: 'plan-rotator', roleArn: role.arn })
+    await sm.send(new CreateSecretCommand({ Name: 'plan/db', SecretString: 'value-never-shown' }))
+    await sm.send(
+      new RotateSecretCommand({
+        SecretId: 'plan/db',
+        RotationLambdaARN: fn.arn,
+        RotationRules: { AutomaticallyAfterDays: 30 },
+      }),
+    )
+    const ctx = await testContext(moto.endpoint(), { caseId: 'RS-PLAN' })
+
+    const plan = await rotateSecret(ctx, { secretId: 'plan/db', dryRun: true })
+    const row = plan.results[0]!
+    expect(row.outcome).toBe('would-apply')
+    // Before: "AWSCURRENT <id>, AWSPENDING <id> → AWSCURRENT <id>, AWSPENDING <id>": the same,
+    // the request cut off at the end of the cell.
+    expect(row.afterText).toBe(`rotation requested (a new version); ${row.beforeText}`)
+    expect(stepTable(plan.results)).toContain('→ rotation requested (a new version); AWSCURRENT ')
+    await ctx.case.close()
+  })
+
+  it('says how to configure rotation with the AWS flags given', async () => {
+    const sm = emulatorClient(SecretsManagerClient, moto.endpoint())
+    await sm.send(new CreateSecretCommand({ Name: 'plan/no-rotation', SecretString: 'value-never-shown' }))
+    const ctx = await testContext(moto.endpoint(), { caseId: 'RS-NOROT' })
+    const err = await rotateSecret(ctx, { secretId: 'plan/no-rotation', dryRun: true }).catch((e) => e)
+    expect(err).toBeInstanceOf(UsageError)
+    // Before: no --region and no --endpoint-url: pasted, it acted on the default profile's region.
+    expect(err.actions[0]).toBe(
+      `configure rotation: aws secretsmanager rotate-secret --secret-id plan/no-rotation --rotation-lambda-arn <rotation-function-arn> --rotation-rules AutomaticallyAfterDays=30 --region us-east-1 --endpoint-url ${moto.endpoint()} (this also rotates once)`,
+    )
     await ctx.case.close()
   })
 })
