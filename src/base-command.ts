@@ -440,8 +440,7 @@ function flagSuggestions(err: unknown): string[] {
     const typed = String(word).replace(/=.*$/s, '')
     if (!typed.startsWith('--') || typed.length < 4) continue
     const bare = typed.slice(2)
-    const starting = names.filter((n) => n.startsWith(bare))
-    const flag = starting.length === 1 ? starting[0] : closestName(bare, names)
+    const flag = closestName(bare, names)
     if (flag !== undefined) out.push({ typed, flag: `--${flag}` })
   }
   if (out.length === 1 && e.flags.length === 1) return [`did you mean ${out[0]!.flag}?`]

@@ -42,13 +42,22 @@ export class Suggester {
     return best !== undefined ? ` (did you mean ${JSON.stringify(escapeTerminal(best))}?)` : ''
   }
 
-  /** The candidate nearest to `word`, when one is close enough; else undefined. */
+  /**
+   * The candidate `word` begins, when it begins only one (`creds:revok` → `creds:revoke-sessions`:
+   * a name typed in part is too far from the whole in edits); else the nearest to `word`, when one
+   * is close enough; else undefined.
+   */
   closest(word: string, candidates: Iterable<string>): string | undefined {
     const w = word.toLowerCase()
+    const list = [...candidates]
+    if (w.length >= 2) {
+      const starting = list.filter((c) => c.toLowerCase().startsWith(w))
+      if (starting.length === 1) return starting[0]
+    }
     const limit = Math.max(2, Math.floor(word.length / 3))
     let best: string | undefined
     let bestD = limit + 1
-    for (const c of candidates) {
+    for (const c of list) {
       if (this.cost.cells >= this.budget) break
       this.cost.cells += 1
       const d = distance(w, c.toLowerCase(), bestD - 1, this.cost)
@@ -65,7 +74,7 @@ export function didYouMean(word: string, candidates: Iterable<string>): string {
   return new Suggester().suggest(word, candidates)
 }
 
-/** The candidate nearest to `word` (a misspelt command, name or key), when one is close enough. */
+/** The one candidate `word` begins, else the nearest to it (a misspelt command, name or key), when one is close enough. */
 export function closestName(word: string, candidates: Iterable<string>): string | undefined {
   return new Suggester().closest(word, candidates)
 }
