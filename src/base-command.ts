@@ -102,7 +102,7 @@ export abstract class FirCommand extends Command {
       this.print(outcome)
       process.exitCode = statusFor(outcome)
     } catch (err) {
-      this.printError(err)
+      this.printError((await this.missingArguments(err)) ?? err)
     } finally {
       for (const fn of this.cleanups.reverse()) await fn().catch(() => undefined)
     }
@@ -117,6 +117,29 @@ export abstract class FirCommand extends Command {
     for (const arg of Object.values(this.ctor.args ?? {})) arg.ignoreStdin = true
     setFirVersion(this.config.version)
     await super.init()
+  }
+
+  /**
+   * What the missing argument of this command may be, for the usage error that names it (the
+   * shipped playbooks for `fir playbook run`); none by default.
+   */
+  protected async argumentChoices(): Promise<string[]> {
+    return []
+  }
+
+  /** oclif's missing-argument error as fir's own (see missingArgumentsError); else undefined. */
+  private async missingArguments(err: unknown): Promise<UsageError | undefined> {
+    if (!isMissingArguments(err)) return undefined
+    const example = this.ctor.examples?.find((e): e is string => typeof e === 'string')
+    return missingArgumentsError(err, {
+      command: `${this.config.bin} ${this.id?.replaceAll(':', ' ') ?? ''}`.trim(),
+      args: Object.entries(this.ctor.args ?? {}).map(([name, a]) => ({
+        name,
+        required: a.required === true,
+      })),
+      ...(example ? { example: example.replaceAll('<%= config.bin %>', this.config.bin) } : {}),
+      choices: await this.argumentChoices().catch(() => []),
+    })
   }
 
   protected onCleanup(fn: () => Promise<void>): void {
@@ -445,6 +468,71 @@ function flagSuggestions(err: unknown): string[] {
   }
   if (out.length === 1 && e.flags.length === 1) return [`did you mean ${out[0]!.flag}?`]
   return out.map(({ typed, flag }) => `${escapeTerminal(typed)}: did you mean ${flag}?`)
+}
+
+/** oclif's RequiredArgsError: the arguments not given, and what was parsed before it was found missing. */
+export interface MissingArguments {
+  message: string
+  args: { name: string; description?: string }[]
+  parse: {
+    input: { flags: Record<string, { multiple?: boolean }> }
+    output: { flags: Record<string, unknown> }
+  }
+}
+
+export function isMissingArguments(err: unknown): err is MissingArguments {
+  const e = err as Partial<MissingArguments> | undefined
+  return (
+    err instanceof Errors.CLIError &&
+    /^Missing \d+ required args?\b/.test(e?.message ?? '') &&
+    Array.isArray(e?.args) &&
+    typeof e?.parse?.output?.flags === 'object'
+  )
+}
+
+/**
+ * A missing argument as fir's usage error: which argument, what it is, what it may be (`choices`),
+ * the usage and an example. oclif's own message adds, for every command with a flag of several
+ * values (`--input`), a note to give the arguments before it; fir says so only when such a flag was
+ * given — the one case where it may have taken the argument for one of its values.
+ */
+export function missingArgumentsError(
+  err: MissingArguments,
+  command: {
+    command: string
+    args: { name: string; required: boolean }[]
+    example?: string
+    choices?: string[]
+  },
+): UsageError {
+  const names = err.args.map((a) => a.name.toUpperCase())
+  const several = Object.entries(err.parse.input.flags)
+    .filter(([name, f]) => f.multiple === true && err.parse.output.flags[name] !== undefined)
+    .map(([name]) => `--${name}`)
+  const usage = [
+    command.command,
+    ...command.args.map((a) => (a.required ? a.name.toUpperCase() : `[${a.name.toUpperCase()}]`)),
+    '[flags]',
+  ].join(' ')
+  const list = (words: string[]) =>
+    words.length === 1 ? words[0]! : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`
+  return new UsageError(
+    `unable to run \`${command.command}\`: the ${list(names)} argument${names.length > 1 ? 's are' : ' is'} missing`,
+    {
+      actions: [
+        ...err.args.flatMap((a) => (a.description ? [`${a.name.toUpperCase()}: ${a.description}`] : [])),
+        ...(command.choices ?? []),
+        `usage: ${usage}${command.example ? `, e.g. ${command.example}` : ''}`,
+        ...(several.length
+          ? [
+              `${list(several)} take${several.length > 1 ? '' : 's'} several values, so a word after ${several.length > 1 ? 'them' : 'it'} is read as one of them: give ${list(names)} before ${list(several)}, or put -- before ${names.length > 1 ? 'them' : 'it'}`,
+            ]
+          : []),
+        `run \`${command.command} --help\` to see its flags and examples`,
+      ],
+      cause: err,
+    },
+  )
 }
 
 /** Maps anything thrown to a FirError: oclif parse errors are usage errors; the rest are bugs. */

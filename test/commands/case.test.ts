@@ -86,7 +86,7 @@ describe('fir case (built CLI)', () => {
     // oclif's default: a missing argument is read from a piped stdin, so this opened a case named x.
     const init = await runFir(['case', 'init'], { cwd, input: 'x\n' })
     expect(init.code).toBe(2)
-    expect(init.stderr).toContain('Missing 1 required arg')
+    expect(init.stderr).toContain('the ID argument is missing')
     expect(await readdir(cwd)).toEqual([])
     // An account-wide hunt run with something on stdin: it is not the function's name.
     expect((await runFir(['case', 'init', 'X'], { cwd })).code).toBe(0)

@@ -3,7 +3,12 @@ import { chownSync, closeSync, mkdirSync, openSync, writeFileSync, writeSync } f
 import { chmod } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { fileSystemProblem, toFir } from '../../src/base-command.js'
+import {
+  fileSystemProblem,
+  isMissingArguments,
+  missingArgumentsError,
+  toFir,
+} from '../../src/base-command.js'
 import { refusedCaseFolder } from '../../src/core/case/case-folder.js'
 import { AtomicFileWriter } from '../../src/core/timeline/store.js'
 import { ExitCode, type FirError } from '../../src/errors.js'
@@ -200,6 +205,44 @@ describe('an unknown command or flag (built CLI)', () => {
       message: 'unable to parse the command line: Nonexistent flag: --action',
       actions: ['did you mean --actions?', 'run the command with --help to see its flags and examples'],
     })
+  })
+
+  it("a missing argument is fir's usage error naming it, with the usage and what it may be; the note on flags of several values only when one was given", async () => {
+    const r = await runFir(['playbook', 'run', '--json'], { cwd: await tempDir() })
+    expect(r.code).toBe(2)
+    // Before: "unable to parse the command line: Missing 1 required arg: playbook name (a shipped
+    // one) or file (your own YAML): Note: --input allows multiple values. Because of this you need
+    // to provide all arguments before providing that flag.: …", though no --input was given.
+    expect(r.json.error.message).toBe('unable to run `fir playbook run`: the PLAYBOOK argument is missing')
+    expect(r.json.error.actions).toEqual([
+      'PLAYBOOK: name (a shipped one) or file (your own YAML)',
+      expect.stringMatching(
+        /^the shipped playbooks: lambda-compromise, .*\(`fir playbook list` describes them\)$/,
+      ),
+      'usage: fir playbook run PLAYBOOK [flags], e.g. fir playbook run lambda-compromise --case cases/INC-42 --input function=payments-webhook --dry-run',
+      'run `fir playbook run --help` to see its flags and examples',
+    ])
+    // --input given: it took the playbook's name for one of its values.
+    const { Args, Flags, Parser } = await import('@oclif/core')
+    const missing = async (argv: string[]) => {
+      try {
+        await Parser.parse(argv, {
+          args: { playbook: Args.string({ required: true, description: 'name or file' }) },
+          flags: { input: Flags.string({ multiple: true }), case: Flags.string() },
+        })
+      } catch (err) {
+        if (isMissingArguments(err))
+          return missingArgumentsError(err, {
+            command: 'fir playbook run',
+            args: [{ name: 'playbook', required: true }],
+          }).actions
+      }
+      throw new Error('no missing argument')
+    }
+    const note =
+      '--input takes several values, so a word after it is read as one of them: give PLAYBOOK before --input, or put -- before it'
+    expect(await missing(['--input', 'function=f', 'lambda-compromise'])).toContain(note)
+    expect(await missing(['--case', 'cases/A'])).not.toContain(note)
   })
 
   it("`fir help <command>` shows that command's help, as `--help` does; an unknown one is a usage error", async () => {

@@ -159,17 +159,20 @@ describe('fir report (built CLI)', () => {
         '',
       ].join('\n'),
     )
-    // oclif prints "<name> <description>": the description must not say the name again.
-    for (const [args, says] of [
-      [['contain'], 'Missing 1 required arg: function name, partial ARN or full ARN'],
-      [['case', 'init'], 'Missing 1 required arg: id of the case: letters, digits, . _ - (no / or ..)'],
-      [['creds', 'rotate-secret'], 'Missing 1 required arg: secret name or ARN (Secrets Manager)'],
-      [['playbook', 'show'], 'Missing 1 required arg: playbook name (a shipped one) or file (your own YAML)'],
-      [['tabletop', 'run'], 'Missing 1 required arg: scenario name (see `fir tabletop list`) or file'],
+    // fir prints "<NAME>: <description>": the description must not say the name again.
+    for (const [args, name, says] of [
+      [['contain'], 'FUNCTION', 'name, partial ARN or full ARN'],
+      [['case', 'init'], 'ID', 'of the case: letters, digits, . _ - (no / or ..)'],
+      [['creds', 'rotate-secret'], 'SECRET', 'name or ARN (Secrets Manager)'],
+      [['playbook', 'show'], 'PLAYBOOK', 'name (a shipped one) or file (your own YAML)'],
+      [['tabletop', 'run'], 'SCENARIO', 'name (see `fir tabletop list`) or file'],
     ] as const) {
       const r = await runFir([...args, '--json'], { cwd })
       expect(r.code, args.join(' ')).toBe(2)
-      expect(r.json.error.message).toBe(`unable to parse the command line: ${says}`)
+      expect(r.json.error.message).toBe(
+        `unable to run \`fir ${args.join(' ')}\`: the ${name} argument is missing`,
+      )
+      expect(r.json.error.actions[0]).toBe(`${name}: ${says}`)
     }
   })
 

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core'
 import { awsFlags, caseFlag, changeFlags, FirCommand } from '../../base-command.js'
 import { resolveCaseDir } from '../../core/case/case-folder.js'
 import { builtinActions } from '../../core/playbook/actions/index.js'
-import { loadPlaybook } from '../../core/playbook/load.js'
+import { loadPlaybook, shippedPlaybooksNote } from '../../core/playbook/load.js'
 import { renderPlan, renderRun } from '../../core/playbook/render.js'
 import { parseInputFlags, planPlaybook, runPlaybook } from '../../core/playbook/runner.js'
 import type { CommandOutcome } from '../../output.js'
@@ -28,6 +28,10 @@ export default class PlaybookRun extends FirCommand {
       multiple: true,
       description: 'an input as key=value (repeat for several)',
     }),
+  }
+
+  protected override async argumentChoices(): Promise<string[]> {
+    return [await shippedPlaybooksNote()]
   }
 
   protected async execute(): Promise<CommandOutcome> {

@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core'
 import { FirCommand } from '../../base-command.js'
-import { loadPlaybook } from '../../core/playbook/load.js'
+import { loadPlaybook, shippedPlaybooksNote } from '../../core/playbook/load.js'
 import { playbookPermissions, renderShow } from '../../core/playbook/render.js'
 import type { CommandOutcome } from '../../output.js'
 
@@ -14,6 +14,10 @@ export default class PlaybookShow extends FirCommand {
   ]
   static override args = {
     playbook: Args.string({ required: true, description: 'name (a shipped one) or file (your own YAML)' }),
+  }
+
+  protected override async argumentChoices(): Promise<string[]> {
+    return [await shippedPlaybooksNote()]
   }
 
   protected async execute(): Promise<CommandOutcome> {

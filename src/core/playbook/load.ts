@@ -164,3 +164,9 @@ export async function listPlaybooks(dir = PLAYBOOK_DIR): Promise<PlaybookListing
   }
   return out
 }
+
+/** The shipped playbooks by name, for a command given none: what its argument may be. */
+export async function shippedPlaybooksNote(): Promise<string> {
+  const names = (await listPlaybookFiles(PLAYBOOK_DIR)).map((f) => basename(f).replace(/\.ya?ml$/, ''))
+  return `the shipped playbooks: ${names.join(', ')} (\`fir playbook list\` describes them)`
+}
