@@ -76,6 +76,20 @@ const LAUNCHER = [
 ].join('\n')
 
 /**
+ * The line of a failed Python start that says why: the exception it ended on (`ModuleNotFoundError:
+ * No module named 'moto'` first), never the interpreter's noise after it (the watchdog thread, still
+ * reading stdin at shutdown, adds "Fatal Python error … Current thread 0x… <no Python frame>").
+ * Empty when there is none.
+ */
+export function pythonFailureLine(stderr: string): string {
+  const exceptions = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => /^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt): /.test(line))
+  return exceptions.find((line) => line.startsWith('ModuleNotFoundError: ')) ?? exceptions.at(-1) ?? ''
+}
+
+/**
  * Starts moto's server (`python3 -m moto.server -H 127.0.0.1 -p PORT`, through LAUNCHER) on a free
  * loopback port and waits until it answers. A missing python3 or moto is a usage error (exit 2)
  * with the install hint.
@@ -124,22 +138,23 @@ export async function startEmulator(options: StartOptions = {}): Promise<Emulato
   for (;;) {
     if (exited) {
       release()
+      const noMoto = !spawnError && /No module named '?moto\b/.test(stderr)
       const why =
         spawnError?.code === 'ENOENT'
           ? `${python} was not found`
-          : /No module named '?moto\b/.test(stderr)
-            ? 'moto is not installed'
+          : noMoto
+            ? `moto is not installed for ${python}`
             : `the emulator ${exited}`
-      const detail = stderr.trim().split('\n').slice(-3).join(' | ')
-      throw new UsageError(
-        `unable to start the local AWS emulator: ${why}${detail && !spawnError ? ` (${detail})` : ''}`,
-        {
-          actions: [
-            MOTO_INSTALL_HINT,
-            'set FIR_PYTHON to the Python interpreter that has moto, if it is not python3',
-          ],
-        },
-      )
+      const detail = spawnError ? '' : pythonFailureLine(stderr)
+      throw new UsageError(`unable to start the local AWS emulator: ${why}${detail ? ` (${detail})` : ''}`, {
+        actions: [
+          MOTO_INSTALL_HINT,
+          ...(noMoto && python !== 'python3'
+            ? [`for that Python: ${python} -m pip install 'moto[server]'`]
+            : []),
+          `or set FIR_PYTHON to the Python interpreter that has moto (now ${python}${process.env.FIR_PYTHON && !options.python ? ', from FIR_PYTHON' : ''})`,
+        ],
+      })
     }
     try {
       const res = await fetch(`${endpoint}/moto-api/data.json`, { signal: AbortSignal.timeout(2000) })

@@ -3,7 +3,12 @@ import { chmod, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { emulatorEnv, MOTO_INSTALL_HINT, startEmulator } from '../../../src/core/tabletop/emulator.js'
+import {
+  emulatorEnv,
+  MOTO_INSTALL_HINT,
+  pythonFailureLine,
+  startEmulator,
+} from '../../../src/core/tabletop/emulator.js'
 import { isolateFromUserAws } from '../../../src/core/tabletop/safety.js'
 import { UsageError } from '../../../src/errors.js'
 import { tempDir } from '../../support/cli.js'
@@ -75,6 +80,50 @@ setInterval(() => {}, 1000)`,
     expect(err).toBeInstanceOf(UsageError)
     expect((err as UsageError).message).toMatch(/moto is not installed/)
     expect((err as UsageError).actions[0]).toContain("pip install 'moto[server]'")
+  })
+
+  it("names the Python error, not the interpreter's noise after it, and how to install moto for that Python", async () => {
+    const dir = await tempDir()
+    const fake = join(dir, 'python3.11')
+    // What Debian's python3 without moto prints for fir's launcher: the watchdog thread, still
+    // reading stdin at shutdown, makes the interpreter abort after the traceback.
+    const stderr = [
+      'Traceback (most recent call last):',
+      '  File "<frozen runpy>", line 131, in _get_module_details',
+      "ModuleNotFoundError: No module named 'moto'",
+      '',
+      'The above exception was the direct cause of the following exception:',
+      '',
+      'Traceback (most recent call last):',
+      '  File "<string>", line 9, in <module>',
+      "ImportError: Error while finding module specification for 'moto.server' (ModuleNotFoundError: No module named 'moto')",
+      "Fatal Python error: _enter_buffered_busy: could not acquire lock for <_io.BufferedReader name='<stdin>'> at interpreter shutdown, possibly due to daemon threads",
+      'Python runtime state: finalizing (tstate=0x0000000000a840f8)',
+      '',
+      'Current thread 0x00007f38b8a452c0 (most recent call first):',
+      '  <no Python frame>',
+    ].join('\n')
+    await writeFile(fake, `#!/bin/sh\ncat >&2 <<'EOF'\n${stderr}\nEOF\nkill -ABRT $$\n`)
+    await chmod(fake, 0o755)
+    const err = (await startEmulator({ python: fake, timeoutMs: 10_000 }).catch((e) => e)) as UsageError
+    expect(err).toBeInstanceOf(UsageError)
+    // Before: "moto is not installed ( | Current thread 0x00007f38b8a452c0 (most recent call
+    // first): |   <no Python frame>)".
+    expect(err.message).toBe(
+      `unable to start the local AWS emulator: moto is not installed for ${fake} (ModuleNotFoundError: No module named 'moto')`,
+    )
+    expect(err.actions).toEqual([
+      MOTO_INSTALL_HINT,
+      `for that Python: ${fake} -m pip install 'moto[server]'`,
+      `or set FIR_PYTHON to the Python interpreter that has moto (now ${fake})`,
+    ])
+    // Another failure: its exception line, or nothing when there is none.
+    expect(pythonFailureLine('Traceback …\nOSError: [Errno 98] Address already in use\n')).toBe(
+      'OSError: [Errno 98] Address already in use',
+    )
+    expect(pythonFailureLine('Fatal Python error: x\nCurrent thread 0x1 (most recent call first):\n')).toBe(
+      '',
+    )
   })
 
   it("gives the emulator none of the responder's AWS settings, and drops them from the drill's process", () => {
