@@ -31,3 +31,22 @@ describe('package.json scripts', () => {
     }
   })
 })
+
+describe("README's Quick start", () => {
+  it('names everything its two commands need on a fresh machine: the Node package.json requires, moto, and Chromium for npm test', () => {
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8')
+    const quick = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## Prerequisites'))
+    expect(quick).toContain('npm install && npx fir tabletop run public-url-backdoor\nnpm test\n')
+    const engines: string = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).engines.node
+    const node = /^>=(\d+\.\d+)/.exec(engines)?.[1]
+    // Before: "Node 20+", though package.json (and npm test's dependencies) need 20.19, and no
+    // word of the Chromium the report's browser test refuses to skip without.
+    expect(quick).toContain(`Node ${node}+`)
+    expect(quick).toContain('`moto[server]`')
+    expect(quick).toContain('`chromium`')
+    // The test's own hint names the same package.
+    expect(readFileSync(path.join(root, 'test', 'core', 'report', 'browser.ts'), 'utf8')).toContain(
+      'apt-get install -y chromium',
+    )
+  })
+})
