@@ -34,18 +34,6 @@ export function awsFlagWords(aws: AwsClients, options: SuggestOptions = {}): str
   ]
 }
 
-/** A fir command line to paste: `fir <words> <AWS flags as given> --case DIR`, each word shell-quoted. */
-export function firCommand(words: string[], aws: AwsClients, options: SuggestOptions = {}): string {
-  return [
-    'fir',
-    ...words,
-    ...awsFlagWords(aws, options),
-    ...(options.caseDir !== undefined ? ['--case', options.caseDir] : []),
-  ]
-    .map(shellArg)
-    .join(' ')
-}
-
 /**
  * A word of a suggested command the responder must fill in (a value fir may not print): shown bare
  * as `<name>`, never quoted, as fir's placeholders are: pasted unfilled, the shell takes it for a
@@ -59,6 +47,21 @@ export interface Placeholder {
 export type CommandWord = string | Placeholder
 
 const commandWord = (w: CommandWord) => (typeof w === 'string' ? shellArg(w) : `<${w.placeholder}>`)
+
+/**
+ * A fir command line to paste: `fir <words> <AWS flags as given> --case DIR`, each word shell-quoted
+ * (a placeholder shown bare, see Placeholder).
+ */
+export function firCommand(words: CommandWord[], aws: AwsClients, options: SuggestOptions = {}): string {
+  return [
+    'fir',
+    ...words,
+    ...awsFlagWords(aws, options),
+    ...(options.caseDir !== undefined ? ['--case', options.caseDir] : []),
+  ]
+    .map(commandWord)
+    .join(' ')
+}
 
 /** An AWS CLI command line with no flag but `--region` (where no command's AWS flags are known). */
 export function plainAwsCliCommand(words: CommandWord[], region: string | null | undefined): string {

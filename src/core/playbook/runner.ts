@@ -29,6 +29,7 @@ import { type ActionSpec, specFor } from './action-specs.js'
 import { type LoadedPlaybook, loadPlaybookText, PLAYBOOK_DIR } from './load.js'
 import { ACTION_PERMISSIONS } from './render.js'
 import { fitsInputType, type InputType, type Playbook, type PlaybookStep } from './schema.js'
+import { standaloneCommands } from './standalone.js'
 import {
   conditionHolds,
   containsUnresolved,
@@ -678,14 +679,18 @@ export async function resumePlaybook(
     const steps = finished ? failedStepsOf(entries, finished) : []
     if (finished && steps.length) {
       const name = String(finished.params.playbook ?? finished.target)
+      // Each as the step ran it (its values, the AWS flags given, the case), ready to paste; the
+      // bare command where the values name nothing it could act on.
       const commands = [
         ...new Set(
-          steps
-            .map((s) => {
-              const a = ACTION_PERMISSIONS[String(s.params.action)]
-              return a?.command ?? a?.commands[0]
-            })
-            .filter(Boolean),
+          steps.flatMap((s) => {
+            const values = (s.params.with ?? {}) as Record<string, unknown>
+            const own = standaloneCommands(String(s.params.action), values)
+            const a = ACTION_PERMISSIONS[String(s.params.action)]
+            const bare = a?.command ?? a?.commands[0]
+            const words = own.length ? own : bare ? [bare.split(' ')] : []
+            return words.map((w) => firCommand(w, ctx.aws, { caseDir: ctx.case.dir }))
+          }),
         ),
       ]
       const gapsOnly = steps.filter((s) => s.error?.code === NOTHING_READ).length
@@ -699,7 +704,7 @@ export async function resumePlaybook(
         `unable to resume a playbook in case ${ctx.case.meta.id}: its latest run (${name}, ${String(finished.params.runId)}) finished, passing over ${steps.length === 1 ? 'a step that' : 'steps that'} failed (${why}): ${steps.map((s) => `${String(s.params.step)} (${String(s.params.action)}): ${escapeTerminal(s.error?.message ?? s.outcome)}`).join('; ')}`,
         {
           actions: [
-            `fix what ${steps.length === 1 ? 'it names' : 'they name'}, then do that work on its own${commands.length ? `: ${commands.map((c) => `fir ${c}`).join(', ')}` : ''}`,
+            `fix what ${steps.length === 1 ? 'it names' : 'they name'}, then do that work on its own${commands.length ? `: ${commands.join(', ')}` : ''}`,
             `or ${runAgainOf(ctx, finished)}`,
             'see what ran with `fir case show`',
           ],

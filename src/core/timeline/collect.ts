@@ -12,6 +12,7 @@ import { ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
 import { trackEmptyFolder, trackTemporary } from '../common/interrupt.js'
 import { relativeInsideLanded } from '../common/paths.js'
 import { redactor } from '../common/redact.js'
+import { firCommand } from '../common/suggest.js'
 import { compactUtc, counted, escapeTerminal, shellArg } from '../common/text.js'
 import type { FirContext, Gap } from '../context.js'
 import { assertSameAccount, callerIdentity, parseArn } from '../identity.js'
@@ -473,8 +474,13 @@ async function collectOnce(
       resolved.namedRegion && snapshotRegions.length > 0
         ? ` in ${resolved.namedRegion} in this case (it holds snapshots of that name in ${snapshotRegions.join(', ')}: another region's is another function)`
         : ' in this case'
+    // The function as given, in its region, with the AWS flags and the case of this run.
+    const snapshot = firCommand(['snapshot', options.function!], ctx.aws, {
+      caseDir: ctx.case.dir,
+      ...(resolved.target.region ? { region: resolved.target.region } : {}),
+    })
     ctx.log.warn(
-      `no snapshot of ${resolved.target.functionName}${account}${where} and no --role: calls made with its execution role cannot be related; run \`fir snapshot ${resolved.target.functionName}\` first or pass --role`,
+      `no snapshot of ${resolved.target.functionName}${account}${where} and no --role: calls made with its execution role cannot be related; run \`${snapshot}\` first or pass --role`,
     )
   } else if (resolved?.snapshotSet && !resolved.namedRegion && snapshotRegions.length > 1) {
     // The latest snapshot of the name was taken; the others are functions of other regions.

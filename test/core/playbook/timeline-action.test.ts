@@ -123,7 +123,7 @@ describe('timeline.collect (playbook action)', () => {
 
   it('in a run: journaled failed, the run goes on, and the steps that read its outputs are skipped as unknown', async () => {
     await standIn(['eu-west-1', 'us-east-1'])
-    const { ctx, handle } = await timelineContext('http://127.0.0.1:9', 'eu-west-1')
+    const { ctx, handle, dir } = await timelineContext('http://127.0.0.1:9', 'eu-west-1')
     const registry = builtinActions()
     // No on-error: continue: a step that read nothing is a gap, and gaps are never fatal.
     const loaded = loadPlaybookText(PLAYBOOK, 'hunt.yaml', specsOf(registry))
@@ -166,8 +166,9 @@ describe('timeline.collect (playbook action)', () => {
     expect((err as UsageError).message).toContain(
       `finished, passing over a step that failed (for gaps alone): timeline (timeline.collect): ${NOTHING_READ}`,
     )
+    // Before: "… on its own: fir timeline": none of the step's values, AWS flags or the case.
     expect((err as UsageError).actions[0]).toBe(
-      'fix what it names, then do that work on its own: fir timeline',
+      `fix what it names, then do that work on its own: fir timeline --since 3d --regions eu-west-1,us-east-1 --source api --region eu-west-1 --endpoint-url http://127.0.0.1:9 --case ${dir}`,
     )
   })
 })

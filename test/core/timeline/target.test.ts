@@ -372,5 +372,9 @@ describe('resolveTarget with a hand-written evidence set', () => {
     expect(lines.join('\n')).toContain(
       "no snapshot of twin in eu-wst-1 in this case (it holds snapshots of that name in us-east-1, us-west-2: another region's is another function) and no --role",
     )
+    // Before: "run `fir snapshot twin` first": the default region and endpoint, and no case.
+    expect(lines.join('\n')).toContain(
+      `run \`fir snapshot twin --region eu-wst-1 --endpoint-url http://127.0.0.1:9 --case ${dir}\` first or pass --role`,
+    )
   })
 })
