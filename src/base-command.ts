@@ -475,7 +475,7 @@ export interface MissingArguments {
   message: string
   args: { name: string; description?: string }[]
   parse: {
-    input: { flags: Record<string, { multiple?: boolean }> }
+    input: { flags: Record<string, { multiple?: boolean; multipleNonGreedy?: boolean }> }
     output: { flags: Record<string, unknown> }
   }
 }
@@ -507,7 +507,10 @@ export function missingArgumentsError(
 ): UsageError {
   const names = err.args.map((a) => a.name.toUpperCase())
   const several = Object.entries(err.parse.input.flags)
-    .filter(([name, f]) => f.multiple === true && err.parse.output.flags[name] !== undefined)
+    .filter(
+      ([name, f]) =>
+        f.multiple === true && !f.multipleNonGreedy && err.parse.output.flags[name] !== undefined,
+    )
     .map(([name]) => `--${name}`)
   const usage = [
     command.command,

@@ -30,18 +30,25 @@ export default class Sweep extends FirCommand {
       description: 'role NAME assumed in each account (arn:aws:iam::<account>:role/NAME)',
       default: 'OrganizationAccountAccessRole',
     }),
-    'role-name': Flags.string({ description: 'indicator: execution role name (repeatable)', multiple: true }),
+    'role-name': Flags.string({
+      description: 'indicator: execution role name (repeatable)',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     'layer-arn': Flags.string({
       description: 'indicator: layer ARN, with or without version (repeatable)',
       multiple: true,
+      multipleNonGreedy: true,
     }),
     'code-sha256': Flags.string({
       description: 'indicator: code SHA-256, hex or base64 CodeSha256 (repeatable)',
       multiple: true,
+      multipleNonGreedy: true,
     }),
     'env-value-sha256': Flags.string({
       description: 'indicator: SHA-256 (hex) of a leaked value — never the value (repeatable)',
       multiple: true,
+      multipleNonGreedy: true,
     }),
     public: Flags.boolean({
       description: 'indicator: function URL with AuthType NONE or a resource policy open to anyone',

@@ -54,6 +54,7 @@ The execution role comes from the case's latest snapshot of the function (of the
       description:
         'api, s3://bucket/prefix, or a file, folder or pipe (<(zcat …), - or /dev/stdin); repeat to merge several (default api)',
       multiple: true,
+      multipleNonGreedy: true,
     }),
     regions: Flags.string({
       description:
@@ -63,8 +64,13 @@ The execution role comes from the case's latest snapshot of the function (of the
       description:
         "the function's execution role (name or ARN), when the case has no snapshot of it; repeatable",
       multiple: true,
+      multipleNonGreedy: true,
     }),
-    rules: Flags.string({ description: 'a folder of extra Sigma rules (.yml); repeatable', multiple: true }),
+    rules: Flags.string({
+      description: 'a folder of extra Sigma rules (.yml); repeatable',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     'aws-ip-ranges': Flags.string({
       description:
         "AWS's ip-ranges.json (download https://ip-ranges.amazonaws.com/ip-ranges.json), for rules about calls from outside AWS address ranges",

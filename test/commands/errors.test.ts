@@ -245,6 +245,30 @@ describe('an unknown command or flag (built CLI)', () => {
     expect(await missing(['--case', 'cases/A'])).not.toContain(note)
   })
 
+  it("a repeatable flag takes one value each time: the word after it is the command's argument, not a second value", async () => {
+    const { Parser } = await import('@oclif/core')
+    const commands = {
+      timeline: (await import('../../src/commands/timeline.js')).default,
+      'playbook run': (await import('../../src/commands/playbook/run.js')).default,
+      'creds secrets': (await import('../../src/commands/creds/secrets.js')).default,
+    }
+    type Options = NonNullable<Parameters<typeof Parser.parse>[1]>
+    const parse = (c: keyof typeof commands, argv: string[]) =>
+      Parser.parse(argv, { args: commands[c].args, flags: commands[c].flags, strict: true } as Options)
+    // Before: `--source trail.json orders-api` read orders-api as a second source ("unable to read
+    // source orders-api") and the timeline as account-wide.
+    const t = await parse('timeline', ['--source', 'trail.json', 'orders-api', '--source', 'api'])
+    expect(t.args).toMatchObject({ function: 'orders-api' })
+    expect(t.flags.source).toEqual(['trail.json', 'api'])
+    const p = await parse('playbook run', ['--input', 'function=f', 'lambda-compromise', '--case', 'c'])
+    expect(p.args).toMatchObject({ playbook: 'lambda-compromise' })
+    expect(p.flags.input).toEqual(['function=f'])
+    for (const c of Object.keys(commands) as (keyof typeof commands)[])
+      for (const [name, f] of Object.entries(commands[c].flags))
+        if ((f as { multiple?: boolean }).multiple)
+          expect((f as { multipleNonGreedy?: boolean }).multipleNonGreedy, `${c} --${name}`).toBe(true)
+  })
+
   it("`fir help <command>` shows that command's help, as `--help` does; an unknown one is a usage error", async () => {
     // There is no help command (oclif's plugin is not shipped): `fir help contain` said
     // `command help:contain not found`.

@@ -18,6 +18,7 @@ export default class CredsSecrets extends FirCommand {
     ...caseFlag,
     role: Flags.string({
       multiple: true,
+      multipleNonGreedy: true,
       description: 'role name or ARN (repeatable; default: the roles of the snapshotted functions)',
     }),
   }

@@ -23,6 +23,7 @@ export default class PlaybookResume extends FirCommand {
     input: Flags.string({
       char: 'i',
       multiple: true,
+      multipleNonGreedy: true,
       description:
         'give again, as key=value, an input the journal does not keep (a secret, recorded as ‹redacted…›): the same value. One the journal keeps in clear may be repeated as recorded; a different value, or an input the run did not start with, is refused (run the playbook again for other inputs)',
     }),

@@ -26,6 +26,7 @@ export default class PlaybookRun extends FirCommand {
     input: Flags.string({
       char: 'i',
       multiple: true,
+      multipleNonGreedy: true,
       description: 'an input as key=value (repeat for several)',
     }),
   }
