@@ -30,6 +30,17 @@ interface Adopted {
   bytes: number
 }
 
+/**
+ * The call a failed download is: the HTTP GET of the presigned location the Lambda call returned
+ * (`code download (GetFunction's Code.Location)`), not that Lambda call, which succeeded.
+ */
+function downloadCall(request: { kind: 'code' | 'layers'; call: string }): string {
+  const action = request.call.split(':').at(-1)
+  return request.kind === 'code'
+    ? `code download (${action}'s Code.Location)`
+    : `layer download (${action}'s Content.Location)`
+}
+
 function stripQuery(location: string): string {
   try {
     const u = new URL(location)
@@ -53,7 +64,7 @@ export function storePackage(
     codeSha256: string | undefined
     /** What the package belongs to, for gaps and the manifest: `f:3`, a layer version ARN. */
     label: string
-    /** The call that yields the location (named in gaps). */
+    /** The call that yields the location (a failed download's gap names the GET of its location). */
     call: string
     location: LocationSource
     sink?: Gap[]
@@ -98,7 +109,7 @@ async function downloadInto(
     const gap = run.rec.gap(
       {
         what: `${request.kind === 'code' ? 'code package' : 'layer content'} of ${request.label}`,
-        call: request.call,
+        call: downloadCall(request),
         reason: `${(err as { failure?: string }).failure ?? 'failed'}: ${(err as Error).message}`.slice(
           0,
           500,

@@ -498,6 +498,35 @@ describe('snapshotFunctions (core API against moto)', () => {
     expect(exposure).toMatch(/^none found in what was read; unknown: not-found: /)
   })
 
+  it("a failed code download is a gap naming the GET of GetFunction's Code.Location, not GetFunction", async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'dl-role' })
+    await seedFunction(moto.endpoint(), { name: 'dl-fn', roleArn: role.arn })
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [
+        {
+          match: (r) => r.service === 's3' && r.method === 'GET' && r.path.includes('awslambda-'),
+          fault: 'not-found',
+        },
+      ],
+    }).start()
+    try {
+      const r = await snapshotFunctions(await context(proxy.endpoint), { functions: ['dl-fn'] })
+      const f = r.functions[0]!
+      expect(f.code).toBe('not-downloaded')
+      expect(f.gaps.filter((g) => g.what === 'code package of dl-fn:$LATEST')).toEqual([
+        {
+          what: 'code package of dl-fn:$LATEST',
+          call: "code download (GetFunction's Code.Location)",
+          reason: expect.stringMatching(/^not-found: unable to download s3:\/\/awslambda-us-east-1-tasks\//),
+        },
+      ])
+      // GetFunction itself answered: it is no gap.
+      expect(f.gaps.map((g) => g.call)).not.toContain('lambda:GetFunction')
+    } finally {
+      await proxy.stop()
+    }
+  })
+
   it('refuses a function named with one qualifier and a --qualifier naming another, before anything is written', async () => {
     const ctx = await context()
     const err = await snapshotFunctions(ctx, { functions: ['r5fn:prod'], qualifier: 'live' }).catch((e) => e)
