@@ -298,14 +298,23 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
     latestDone,
   ])
 
-  const versions = versionsRes.pages
-    .flatMap((p) => p.Versions ?? [])
-    .map((v) => v.Version)
-    .filter((v): v is string => Boolean(v) && v !== '$LATEST')
+  // Once each: a page Lambda handed back twice (a repeated page marker) lists them again.
+  const versions = [
+    ...new Set(
+      versionsRes.pages
+        .flatMap((p) => p.Versions ?? [])
+        .map((v) => v.Version)
+        .filter((v): v is string => Boolean(v) && v !== '$LATEST'),
+    ),
+  ]
   const versionConfigs = new Map(
     versionsRes.pages.flatMap((p) => p.Versions ?? []).map((v) => [v.Version ?? '', v] as const),
   )
-  const aliases = aliasesRes.pages.flatMap((p) => p.Aliases ?? [])
+  const aliases = [
+    ...new Map(
+      aliasesRes.pages.flatMap((p) => p.Aliases ?? []).map((a) => [a.Name ?? '', a] as const),
+    ).values(),
+  ]
 
   // Every version: GetFunction (then its package, if it is a new one) and its resource policy;
   // every alias: GetFunction, resource policy and URL config. Bounded, and paced by the bucket.

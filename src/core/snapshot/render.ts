@@ -54,20 +54,26 @@ function functionBlock(f: FunctionSummary, findings: Finding[]): string {
   row('code sha256', codeLine(f))
   row('role', f.role ? `${e(f.role)}${f.quarantined ? '  (AWS quarantine policy attached)' : ''}` : '-')
   const earlier = f.versions.length - 10
+  // A list that stopped part way (a later page failed, or Lambda repeated a page marker) is said
+  // to be incomplete, with why: what it holds is not every version or alias.
+  const versionsGap = unknownFrom(f, byCall('lambda:ListVersionsByFunction'))
+  const aliasesGap = unknownFrom(f, byCall('lambda:ListAliases'))
   row(
     'versions',
     f.versions.length === 0
-      ? (unknownFrom(f, byCall('lambda:ListVersionsByFunction')) ?? 'none published')
+      ? (versionsGap ?? 'none published')
       : `${f.versions.length}: ${f.versions
           .slice(-10)
           .map((v) => `${e(v.version)}${v.code === 'mismatch' ? '(mismatch)' : ''}`)
-          .join(', ')}${earlier > 0 ? ` (the last 10; ${earlier} earlier not shown)` : ''}`,
+          .join(', ')}${earlier > 0 ? ` (the last 10; ${earlier} earlier not shown)` : ''}${
+          versionsGap ? ` (list incomplete: ${versionsGap})` : ''
+        }`,
   )
   row(
     'aliases',
     f.aliases.length === 0
-      ? (unknownFrom(f, byCall('lambda:ListAliases')) ?? 'none')
-      : f.aliases
+      ? (aliasesGap ?? 'none')
+      : `${f.aliases
           .map(
             (a) =>
               `${e(a.name)}→${e(a.version)}${
@@ -78,7 +84,7 @@ function functionBlock(f: FunctionSummary, findings: Finding[]): string {
                   : ''
               }`,
           )
-          .join(', '),
+          .join(', ')}${aliasesGap ? ` (list incomplete: ${aliasesGap})` : ''}`,
   )
   // The summarised qualifier's layers; layers only other versions or aliases run are listed apart,
   // with the qualifiers that run them (a backdoored layer may sit on one version only).

@@ -498,6 +498,46 @@ describe('snapshotFunctions (core API against moto)', () => {
     expect(exposure).toMatch(/^none found in what was read; unknown: not-found: /)
   })
 
+  it('a version list whose page marker repeats is a gap naming the call, and the versions row says it is incomplete', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'marker-role' })
+    await seedFunction(moto.endpoint(), { name: 'marker-fn', roleArn: role.arn })
+    await publishVersion(moto.endpoint(), 'marker-fn', { description: 'v1' })
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rewrites: [
+        {
+          match: 'ListVersionsByFunction',
+          body: (t) => JSON.stringify({ ...JSON.parse(t), NextMarker: 'the-same-marker' }),
+        },
+      ],
+    }).start()
+    try {
+      const r = await snapshotFunctions(await context(proxy.endpoint), { functions: ['marker-fn'] })
+      const f = r.functions[0]!
+      const reason =
+        'other: Lambda returned a page marker it had already returned, after 2 pages: the list stops there and may be incomplete'
+      expect(f.gaps).toContainEqual({
+        what: 'versions of marker-fn',
+        call: 'lambda:ListVersionsByFunction',
+        reason,
+      })
+      expect(proxy.records.filter((x) => x.operation === 'ListVersionsByFunction')).toHaveLength(2)
+      // The pages read are kept, and the versions they list twice are read once.
+      expect(f.versions.map((v) => v.version)).toEqual(['1'])
+      expect(f.gaps.map((g) => g.call).sort()).toEqual([
+        'lambda:ListProvisionedConcurrencyConfigs',
+        'lambda:ListVersionsByFunction',
+      ])
+      const row = renderSnapshot(r)
+        .split('\n')
+        .find((l) => l.startsWith('  versions'))
+      expect(row).toMatch(
+        / \(list incomplete: unknown: other: Lambda returned a page marker .* \(lambda:ListVersionsByFunction\)\)$/,
+      )
+    } finally {
+      await proxy.stop()
+    }
+  })
+
   it("a failed code download is a gap naming the GET of GetFunction's Code.Location, not GetFunction", async () => {
     const role = await seedRole(moto.endpoint(), { name: 'dl-role' })
     await seedFunction(moto.endpoint(), { name: 'dl-fn', roleArn: role.arn })
