@@ -30,6 +30,7 @@ export type {
   ListEventSourceMappingsCommandOutput,
   ListFunctionsCommandOutput,
   ListVersionsByFunctionCommandOutput,
+  ProvisionedConcurrencyConfigListItem,
 } from '@aws-sdk/client-lambda'
 
 import { sdk } from './sdk.js'

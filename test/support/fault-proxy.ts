@@ -50,6 +50,11 @@ export interface FaultRule {
 export interface RewriteRule {
   match: string | RegExp | ((req: RequestInfo) => boolean)
   body: (text: string) => string
+  /**
+   * Answer with this status (and a JSON content type, without moto's error type) instead of
+   * moto's: a route moto lacks (ListProvisionedConcurrencyConfigs), answered as AWS would.
+   */
+  status?: number
 }
 
 /**
@@ -337,7 +342,15 @@ export class FaultProxy {
           up.on('data', (c: Buffer) => parts.push(c))
           up.on('end', () => {
             const text = Buffer.from(rewrite.body(Buffer.concat(parts).toString('utf8')), 'utf8')
-            res.writeHead(up.statusCode ?? 502, { ...up.headers, 'content-length': String(text.length) })
+            const headers: Record<string, string | string[] | undefined> = {
+              ...up.headers,
+              'content-length': String(text.length),
+            }
+            if (rewrite.status !== undefined) {
+              delete headers['x-amzn-errortype']
+              headers['content-type'] = 'application/json'
+            }
+            res.writeHead(rewrite.status ?? up.statusCode ?? 502, headers)
             res.end(text)
           })
         },

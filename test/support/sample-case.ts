@@ -516,6 +516,8 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
             aliases: [{ name: 'live', version: '3' }],
             layers: [{ arn: layerArn, codeSize: 20480, code: 'not-downloaded', qualifiers: ['$LATEST'] }],
             url: { url, authType: 'NONE', qualifiers: ['$LATEST'] },
+            urls: [{ url, authType: 'NONE', qualifiers: ['$LATEST'] }],
+            images: [],
             exposure: [
               {
                 kind: 'function-url',
@@ -589,6 +591,7 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
               },
             ],
             reservedConcurrency: null,
+            provisionedConcurrency: null,
             eventSourceMappings: [
               {
                 uuid: 'a1b2c3d4-0000-4000-8000-000000000001',

@@ -184,11 +184,16 @@ function unknownText(gaps: GapRecord[], match: (g: GapRecord) => boolean): strin
   return unknownFromGaps(gaps.filter(match))
 }
 
-/** `3 (code MISMATCH)` for a version whose package did not match; an object's name otherwise. */
+/**
+ * `3 (code MISMATCH)` for a version whose package did not match, `2 (configuration from the version
+ * list; code not read)` for one GetFunction failed for; an object's name otherwise.
+ */
 function versionText(v: unknown): string {
   const r = asRecord(v)
   const version = asString(r.version)
   if (!version) return itemName(v)
+  if (asString(r.configuration) === 'version-list')
+    return `${version} (configuration from the version list; code not read)`
   return asString(r.code) === 'mismatch' ? `${version} (code MISMATCH)` : version
 }
 
@@ -232,6 +237,18 @@ function urlText(v: unknown): string | null {
   if (!url) return itemName(v) || null
   const quals = asArray(r.qualifiers).map(String)
   return `${url} (AuthType ${asString(r.authType) ?? '?'}${quals.length ? `; ${quals.join(', ')}` : ''})`
+}
+
+/** `10 on live (READY; 10 allocated)`: one provisioned concurrency config. */
+function provisionedText(v: unknown): string {
+  const r = asRecord(v)
+  const qualifier = asString(r.qualifier)
+  if (!qualifier) return itemName(v)
+  const said = [
+    asString(r.status),
+    typeof r.allocated === 'number' ? `${r.allocated} allocated` : undefined,
+  ].filter(Boolean)
+  return `${typeof r.requested === 'number' ? r.requested : '?'} on ${qualifier}${said.length ? ` (${said.join('; ')})` : ''}`
 }
 
 function exposureText(v: unknown): string {
@@ -333,20 +350,41 @@ function functionFacts(
     .map((n) => `${setName}/functions/${safeSegment(n)}/get-function.${safeSegment(qualifier)}.json`)
     .map((k) => environments.get(k))
     .find(Boolean)
+  // Environments of other qualifiers the snapshot did not read (Lambda could not decrypt them, or
+  // neither GetFunction nor the version list returned them): their secrets are unknown too.
+  const othersUnknown = asArray(entry.environmentErrors)
+    .map(asRecord)
+    .map((x) => ({
+      error: asString(x.error) ?? 'not read',
+      qualifiers: asArray(x.qualifiers)
+        .map(String)
+        .filter((q) => q !== qualifier),
+    }))
+    .filter((x) => x.qualifiers.length > 0)
+    .map((x) => `; ${environmentUnknown(x.error)} for ${x.qualifiers.join(', ')}`)
+    .join('')
   const envAbsent = (): string =>
     configUnknown ??
-    (envFile?.error
-      ? environmentUnknown(envFile.error)
-      : envFile
-        ? envFile.variables === 0
-          ? 'none: the function has no environment variables'
-          : `none found in the environment (${counted(envFile.variables, 'variable')} checked)`
-        : 'none found in the environment')
+    `${
+      envFile?.error
+        ? environmentUnknown(envFile.error)
+        : envFile
+          ? envFile.variables === 0
+            ? 'none: the function has no environment variables'
+            : `none found in the environment (${counted(envFile.variables, 'variable')} checked)`
+          : 'none found in the environment'
+    }${othersUnknown}`
 
   const versions = asArray(entry.versions).map(versionText)
   const aliases = asArray(entry.aliases).map(aliasText)
   const layers = asArray(entry.layers).map((l) => layerText(l, gaps))
   const url = urlText(entry.url)
+  // Every URL config, the summarised qualifier's first (older summaries hold only `url`).
+  const urls = Array.isArray(entry.urls)
+    ? entry.urls.map(urlText).filter((u): u is string => u !== null)
+    : url
+      ? [url]
+      : []
   const exposure = asArray(entry.exposure).map(exposureText)
   const secrets = asArray(entry.secrets).map((s) => {
     if (typeof s === 'string') return s
@@ -378,6 +416,7 @@ function functionFacts(
       : reserved === null
         ? 'none (unreserved)'
         : String(reserved)
+  const provisionedConcurrency = asArray(entry.provisionedConcurrency).map(provisionedText)
   const logName = asString(logGroup.name)
   const logGroupText = logName
     ? logGroup.present === false
@@ -433,11 +472,13 @@ function functionFacts(
       .map((l) => asString(asRecord(l).arn) ?? '')
       .filter((a) => foreignLayerPublisher(a, account)),
     url,
+    urls,
     exposure,
     secrets,
     accessKeyIds,
     earlierAccessKeyIds: [],
     reservedConcurrency,
+    provisionedConcurrency,
     eventSourceMappings,
     logGroup: logGroupText,
     logGroupMissing: logGroup.present === false,
@@ -461,7 +502,7 @@ function functionFacts(
         : (gapOf('lambda:ListVersionsByFunction') ?? 'none published ($LATEST only)'),
       aliases: aliases.length ? null : (gapOf('lambda:ListAliases') ?? 'none'),
       layers: layers.length ? null : (configUnknown ?? 'none'),
-      url: url
+      url: urls.length
         ? null
         : (gapOf('lambda:GetFunctionUrlConfig') ?? gapOf('lambda:ListFunctionUrlConfigs') ?? 'none'),
       exposure: exposure.length
@@ -474,6 +515,14 @@ function functionFacts(
       reservedConcurrency: reservedConcurrency
         ? null
         : (concurrencyUnknown ?? 'not recorded by this snapshot'),
+      provisionedConcurrency: provisionedConcurrency.length
+        ? null
+        : (gapOf('lambda:ListProvisionedConcurrencyConfigs') ??
+          (Array.isArray(entry.provisionedConcurrency)
+            ? 'none'
+            : entry.provisionedConcurrency === null
+              ? 'unknown: not read'
+              : 'not recorded by this snapshot')),
       eventSourceMappings: eventSourceMappings.length
         ? null
         : (gapOf('lambda:ListEventSourceMappings') ?? 'none'),

@@ -258,7 +258,10 @@ export interface FunctionFacts {
   layers: string[]
   /** Layers published by another account than the function's (their ARNs). */
   foreignLayers: string[]
+  /** The URL config of `qualifier` itself: `https://… (AuthType NONE; live)`. */
   url: string | null
+  /** Every URL config ($LATEST's and each alias's), `qualifier`'s first, each with its AuthType and qualifiers. */
+  urls: string[]
   exposure: string[]
   /** Secret-looking environment values, redacted: `DB_PASSWORD = ‹redacted len=… sha256:…› (secret-by-name)`. */
   secrets: string[]
@@ -271,6 +274,8 @@ export interface FunctionFacts {
   earlierAccessKeyIds: { accessKeyId: string; set: string }[]
   /** Reserved concurrency at snapshot time (`none (unreserved)`, `0`…), or null when not recorded. */
   reservedConcurrency: string | null
+  /** Provisioned concurrency configs: `10 on live (READY; 10 allocated)`. */
+  provisionedConcurrency: string[]
   /** `arn:aws:sqs:… (Enabled)`. */
   eventSourceMappings: string[]
   /** `/aws/lambda/x: 120 event(s) collected`, or `…: MISSING (deleted, or never created)`. */
@@ -308,6 +313,7 @@ export interface FunctionFactsAbsent {
   secrets: string | null
   accessKeyIds: string | null
   reservedConcurrency: string | null
+  provisionedConcurrency: string | null
   eventSourceMappings: string | null
   logGroup: string | null
   trailCoverage: string | null

@@ -18,6 +18,7 @@ import {
   listFunctionEventInvokeConfigs,
   listProvisionedConcurrencyConfigs,
   listVersionsByFunction,
+  type ProvisionedConcurrencyConfigListItem,
 } from '../../aws/lambda.js'
 import { describeOrganization } from '../../aws/organizations.js'
 import { safeSegment } from '../case/evidence-store.js'
@@ -40,7 +41,17 @@ import type { Fetched } from './recorder.js'
 import { collectRole, type RoleFacts, roleNameOf } from './role.js'
 import type { SnapshotRun } from './run.js'
 import { scanEnvironments } from './secrets.js'
-import type { AliasSummary, FindingLevel, FunctionSummary, LayerSummary, VersionSummary } from './types.js'
+import type {
+  AliasSummary,
+  EnvironmentError,
+  FindingLevel,
+  FunctionSummary,
+  ImageSummary,
+  LayerSummary,
+  ProvisionedConcurrencySummary,
+  UrlSummary,
+  VersionSummary,
+} from './types.js'
 
 /** A function to snapshot, resolved: its name, region, clients and folder in the set. */
 export interface SnapshotTarget {
@@ -59,6 +70,14 @@ export interface SnapshotTarget {
   prefetched: Map<string, { value: GetFunctionCommandOutput; at: number; file: string } | { gap: Gap }>
 }
 
+/** A qualifier's configuration, from a GetFunction answer or from ListVersionsByFunction. */
+interface KnownConfig {
+  qualifier: string
+  config: FunctionConfiguration
+  /** The stored GetFunction answer it comes from; none when it comes from the version list. */
+  file?: string
+}
+
 /** A fresh presigned location is reused for this long before another GetFunction (it lives 10 min). */
 const LOCATION_FRESH_MS = 5 * 60_000
 
@@ -66,6 +85,8 @@ interface QualifierData {
   qualifier: string
   fn?: GetFunctionCommandOutput
   fnFile?: string
+  /** GetFunction of the qualifier failed: the gap it is. */
+  fnGap?: Gap
   policy?: string
   policyFile?: string
   url?: GetFunctionUrlConfigCommandOutput
@@ -156,9 +177,10 @@ export function archiveFindings(file: string, fn: string, problems: ArchiveProbl
  * the resource policy of every qualifier; URL configs of $LATEST and every alias; the event source
  * mappings of the function, its versions and aliases (from the region's, listed once); reserved
  * and provisioned concurrency; event invoke configs; code signing; every layer version with its
- * content; the image manifest of image functions; the log group's recent events; the execution
- * role(s); trail coverage of its region. Lambda calls share the run's token bucket
- * and versions are walked with bounded concurrency. Returns the summary entry; findings go to the run.
+ * content; the image manifest of every distinct image the qualifiers run; the log group's recent
+ * events; the execution role(s); trail coverage of its region. A qualifier whose GetFunction failed
+ * is read (environment, layers, role) from ListVersionsByFunction's configuration. Lambda calls
+ * share the run's token bucket and versions are walked with bounded concurrency. Returns the summary entry; findings go to the run.
  */
 export async function collectFunction(run: SnapshotRun, target: SnapshotTarget): Promise<FunctionSummary> {
   const { aws, name, region, dir } = target
@@ -192,7 +214,10 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
     const pre = target.prefetched.get(q)
     let fetchedAt = Date.now()
     // It failed seconds ago: asking again would fail alike and list the same gap twice.
-    if (pre && 'gap' in pre) return
+    if (pre && 'gap' in pre) {
+      d.fnGap = pre.gap
+      return
+    }
     if (pre) {
       d.fn = pre.value
       d.fnFile = pre.file
@@ -206,7 +231,10 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
         ),
         () => getFunction(aws, name, q),
       )
-      if (r.status !== 'stored') return
+      if (r.status !== 'stored') {
+        if (r.status === 'gap') d.fnGap = r.gap
+        return
+      }
       d.fn = r.value
       d.fnFile = r.file
     }
@@ -255,7 +283,7 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
   // rejection, which ends the process before the set is sealed; the await still throws it.
   latestRole.catch(() => undefined)
   logsDone.catch(() => undefined)
-  const [versionsRes, aliasesRes, , , eventSources, concurrencyRes, , , cscRes] = await Promise.all([
+  const [versionsRes, aliasesRes, , , eventSources, concurrencyRes, pcRes, , cscRes] = await Promise.all([
     rec.pages<{ Versions?: FunctionConfiguration[] }>(
       spec('lambda:ListVersionsByFunction', 'versions', 'list-versions-by-function'),
       (onPage, pace) => listVersionsByFunction(aws, name, onPage, pace),
@@ -271,7 +299,7 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
       spec('lambda:GetFunctionConcurrency', 'reserved concurrency', 'get-function-concurrency.json'),
       () => getFunctionConcurrency(aws, name),
     ),
-    rec.pages(
+    rec.pages<{ ProvisionedConcurrencyConfigs?: ProvisionedConcurrencyConfigListItem[] }>(
       spec(
         'lambda:ListProvisionedConcurrencyConfigs',
         'provisioned concurrency',
@@ -336,39 +364,123 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
     )
   }
 
-  const configs = [...qualifiers.values()].filter((d) => d.fn?.Configuration)
   const focusName = target.qualifier ?? run.settings.qualifier ?? '$LATEST'
   const focus = qualifiers.get(focusName) ?? qualifiers.get('$LATEST')
   const focusConfig = focus?.fn?.Configuration
 
+  // The configuration of every qualifier: GetFunction's; when that failed, the one
+  // ListVersionsByFunction returned for the version (for an alias: for the version it points at).
+  // Environment, layers and role are all in it; the code location is not.
+  const aliasVersion = new Map(aliases.map((a) => [a.Name ?? '', a.FunctionVersion] as const))
+  const answered = (d: QualifierData | undefined) =>
+    d?.fn?.Configuration ? { config: d.fn.Configuration, ...(d.fnFile ? { file: d.fnFile } : {}) } : undefined
+  const listed = (v: string) => {
+    const config = versionConfigs.get(v)
+    return config ? { config } : undefined
+  }
+  const configs: KnownConfig[] = []
+  // Qualifiers whose configuration is known from neither: their environment is unknown.
+  const unread: { qualifier: string; reason: string }[] = []
+  for (const d of qualifiers.values()) {
+    const v = aliasVersion.get(d.qualifier)
+    const known =
+      answered(d) ?? listed(d.qualifier) ?? (v ? (answered(qualifiers.get(v)) ?? listed(v)) : undefined)
+    if (known) configs.push({ qualifier: d.qualifier, ...known })
+    else
+      unread.push({
+        qualifier: d.qualifier,
+        reason: d.fnGap?.reason ?? 'GetFunction returned no configuration',
+      })
+  }
+  // Evidence of what was read: the GetFunction answers, and the version list's pages when a
+  // configuration came from them.
+  const configFiles = [
+    ...new Set([
+      ...configs.map((c) => c.file ?? ''),
+      ...(configs.some((c) => !c.file) ? versionsRes.files : []),
+    ]),
+  ].filter(Boolean)
+
   // Layers of every qualifier: metadata and content, once per layer version per run. Each names
   // the qualifiers that run it; the summarised qualifier's come first, in its configured order.
   const layerQualifiers = new Map<string, string[]>()
-  for (const d of [...(focus ? [focus] : []), ...configs]) {
-    for (const l of d.fn?.Configuration?.Layers ?? []) if (l.Arn) layerQualifiers.set(l.Arn, [])
+  const focusKnown = configs.find((c) => c.qualifier === focus?.qualifier)
+  for (const c of [...(focusKnown ? [focusKnown] : []), ...configs]) {
+    for (const l of c.config.Layers ?? []) if (l.Arn) layerQualifiers.set(l.Arn, [])
   }
-  for (const d of configs) {
-    for (const l of d.fn?.Configuration?.Layers ?? []) {
+  for (const c of configs) {
+    for (const l of c.config.Layers ?? []) {
       const qs = l.Arn ? layerQualifiers.get(l.Arn) : undefined
-      if (qs && !qs.includes(d.qualifier)) qs.push(d.qualifier)
+      if (qs && !qs.includes(c.qualifier)) qs.push(c.qualifier)
     }
   }
   const layerArns = [...layerQualifiers.keys()]
   const layers = await Promise.all(layerArns.map((l) => collectLayer(run, l, gaps)))
 
-  // Image functions: the resolved digest, and the manifest where ECR lets us read it.
-  let imageUri: string | undefined
-  let imageDigest: string | undefined
-  if (focusConfig?.PackageType === 'Image') {
-    imageUri = focus?.fn?.Code?.ImageUri
-    imageDigest = focus?.fn?.Code?.ResolvedImageUri?.split('@')[1]
-    if (imageUri && imageDigest) await collectImage(run, imageUri, imageDigest, gaps)
+  // Image functions: the resolved digest of every qualifier's image (only GetFunction gives it),
+  // and each distinct manifest where ECR lets us read it, as each distinct CodeSha256 of a zip.
+  const imageOf = new Map<string, { imageUri: string; digest?: string; qualifiers: string[] }>()
+  for (const d of [...(focus ? [focus] : []), ...qualifiers.values()]) {
+    const code = d.fn?.Code
+    if (d.fn?.Configuration?.PackageType !== 'Image' && code?.RepositoryType !== 'ECR') continue
+    const uri = code?.ImageUri ?? code?.ResolvedImageUri
+    if (!uri) {
+      rec.gap(
+        {
+          what: `image of ${name}:${d.qualifier}`,
+          call: 'lambda:GetFunction',
+          reason: 'other: GetFunction returned no Code.ImageUri for an image function',
+        },
+        gaps,
+      )
+      continue
+    }
+    const key = code?.ResolvedImageUri ?? uri
+    const hit = imageOf.get(key)
+    if (hit) {
+      if (!hit.qualifiers.includes(d.qualifier)) hit.qualifiers.push(d.qualifier)
+      continue
+    }
+    const digest = code?.ResolvedImageUri?.split('@')[1]
+    if (!digest) {
+      rec.gap(
+        {
+          what: `image digest of ${name}:${d.qualifier}`,
+          call: 'lambda:GetFunction',
+          reason: `other: GetFunction returned no Code.ResolvedImageUri for ${uri}`,
+        },
+        gaps,
+      )
+    }
+    imageOf.set(key, { imageUri: uri, ...(digest ? { digest } : {}), qualifiers: [d.qualifier] })
   }
+  const images: ImageSummary[] = await Promise.all(
+    [...imageOf.values()].map(async (i) => {
+      const read = i.digest ? await collectImage(run, i.imageUri, i.digest, gaps) : undefined
+      // ECR no longer holds what runs: a fact about the function, not a failure to read it.
+      if (read?.inEcr === false) {
+        run.addFinding({
+          kind: 'image-missing',
+          level: 'medium',
+          title: `The image ${name} (${i.qualifiers.join(', ')}) runs is no longer in ECR: ${i.imageUri} @ ${i.digest} (${read.why}); Lambda runs its own copy, but the image cannot be examined from ECR (deleted, by a lifecycle policy or by someone hiding what ran)`,
+          target: arn,
+          key: i.digest ?? i.imageUri,
+          detail: { imageUri: i.imageUri, digest: i.digest, qualifiers: i.qualifiers, ecr: read.why },
+          evidence: [
+            ...(read.file ? [read.file] : []),
+            ...i.qualifiers.map((q) => qualifiers.get(q)?.fnFile ?? '').filter(Boolean),
+          ],
+        })
+      }
+      return { ...i, inEcr: read?.inEcr ?? null }
+    }),
+  )
+  const imageUri = focusConfig?.PackageType === 'Image' ? focus?.fn?.Code?.ImageUri : undefined
+  const imageDigest =
+    focusConfig?.PackageType === 'Image' ? focus?.fn?.Code?.ResolvedImageUri?.split('@')[1] : undefined
 
   // The execution role(s): a version running with another role (a role swap) is collected too.
-  const roleArns = [
-    ...new Set(configs.map((d) => d.fn?.Configuration?.Role).filter((r): r is string => Boolean(r))),
-  ]
+  const roleArns = [...new Set(configs.map((c) => c.config.Role).filter((r): r is string => Boolean(r)))]
   await latestRole
   const roles = new Map<string, RoleFacts>()
   await Promise.all(roleArns.map(async (r) => roles.set(r, await collectRole(run, r))))
@@ -377,13 +489,21 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
 
   // Findings: secrets and keys in environments, exposure, package integrity, hostile archives.
   const envScan = scanEnvironments(
-    configs.map((d) => {
-      const env = d.fn?.Configuration?.Environment
+    configs.map((c) => {
+      const env = c.config.Environment
       const error = environmentError(env)
-      return { qualifier: d.qualifier, variables: env?.Variables, ...(error ? { error } : {}) }
+      return { qualifier: c.qualifier, variables: env?.Variables, ...(error ? { error } : {}) }
     }),
     run.leakedValues,
   )
+  // An environment neither GetFunction nor the version list returned is unknown, as one Lambda
+  // could not decrypt is: said with why, never "none found". Its gap is the failed GetFunction's.
+  const environmentErrors: EnvironmentError[] = [...envScan.unreadable]
+  for (const u of unread) {
+    const hit = environmentErrors.find((x) => x.error === u.reason)
+    if (hit) hit.qualifiers.push(u.qualifier)
+    else environmentErrors.push({ error: u.reason, qualifiers: [u.qualifier] })
+  }
   // An environment Lambda could not decrypt was not read: its secrets are unknown, not absent.
   for (const u of envScan.unreadable) {
     rec.gap(
@@ -395,7 +515,7 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
       gaps,
     )
   }
-  const envEvidence = configs.map((d) => d.fnFile ?? '').filter(Boolean)
+  const envEvidence = configFiles
   for (const s of envScan.secrets) {
     run.addFinding({
       kind: 'secret-in-environment',
@@ -571,6 +691,7 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
       ...(c?.Description ? { description: c.Description } : {}),
       ...(c?.Role ? { role: c.Role } : {}),
       code: c?.PackageType === 'Image' ? 'image' : (d?.code?.check ?? 'not-downloaded'),
+      ...(!d?.fn?.Configuration && c ? { configuration: 'version-list' as const } : {}),
     }
   })
   const aliasSummaries: AliasSummary[] = aliases.map((a) => ({
@@ -581,21 +702,41 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
       : {}),
     ...(a.Description ? { description: a.Description } : {}),
   }))
-  const urls = new Map<string, { url: string; authType?: string; qualifiers: string[] }>()
-  for (const d of qualifiers.values()) {
-    const u = d.url?.FunctionUrl
+  // Every URL config, the summarised qualifier's first, then $LATEST's and the aliases' in listed
+  // order: each alias's may have another AuthType than $LATEST's.
+  const urls = new Map<string, UrlSummary>()
+  const urlOrder = [
+    ...new Set([focus?.qualifier ?? '$LATEST', '$LATEST', ...aliases.map((a) => a.Name ?? '')]),
+  ]
+  for (const q of urlOrder) {
+    const config = qualifiers.get(q)?.url
+    const u = config?.FunctionUrl
     if (!u) continue
     const hit = urls.get(u)
-    if (hit) hit.qualifiers.push(d.qualifier)
-    else
-      urls.set(u, {
-        url: u,
-        ...(d.url?.AuthType ? { authType: d.url.AuthType } : {}),
-        qualifiers: [d.qualifier],
-      })
+    if (hit) hit.qualifiers.push(q)
+    else urls.set(u, { url: u, ...(config.AuthType ? { authType: config.AuthType } : {}), qualifiers: [q] })
   }
+  const focusUrl = focus?.url?.FunctionUrl ? (urls.get(focus.url.FunctionUrl) ?? null) : null
   const reserved =
     concurrencyRes.status === 'stored' ? (concurrencyRes.value.ReservedConcurrentExecutions ?? null) : null
+  const provisioned: ProvisionedConcurrencySummary[] | null =
+    pcRes.status === 'stored'
+      ? pcRes.pages
+          .flatMap((p) => p.ProvisionedConcurrencyConfigs ?? [])
+          .map((c) => ({
+            qualifier: c.FunctionArn?.split(':')[7] ?? '?',
+            ...(c.RequestedProvisionedConcurrentExecutions !== undefined
+              ? { requested: c.RequestedProvisionedConcurrentExecutions }
+              : {}),
+            ...(c.AllocatedProvisionedConcurrentExecutions !== undefined
+              ? { allocated: c.AllocatedProvisionedConcurrentExecutions }
+              : {}),
+            ...(c.AvailableProvisionedConcurrentExecutions !== undefined
+              ? { available: c.AvailableProvisionedConcurrentExecutions }
+              : {}),
+            ...(c.Status ? { status: c.Status } : {}),
+          }))
+      : null
   return {
     name,
     arn,
@@ -610,18 +751,21 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
     ...(focus?.code?.file ? { codeFile: focus.code.file } : {}),
     ...(imageUri ? { imageUri } : {}),
     ...(imageDigest ? { imageDigest } : {}),
+    images,
     ...(focusConfig?.Role ? { role: focusConfig.Role, roleName: roleNameOf(focusConfig.Role) } : {}),
     ...(focusConfig?.Description ? { description: focusConfig.Description } : {}),
     versions: versionSummaries,
     aliases: aliasSummaries,
     layers: layers.map((l) => ({ ...l.summary, qualifiers: layerQualifiers.get(l.summary.arn) ?? [] })),
-    url: [...urls.values()][0] ?? null,
+    url: focusUrl,
+    urls: [...urls.values()],
     exposure,
     secrets: envScan.secrets,
     accessKeyIds: [...new Set(envScan.accessKeys.map((k) => k.accessKeyId))],
-    environmentErrors: envScan.unreadable,
+    environmentErrors,
     riskyPermissions: focusRole?.risky ?? [],
     reservedConcurrency: reserved,
+    provisionedConcurrency: provisioned,
     eventSourceMappings: eventSources,
     logGroup: { name: logs.name, events: logs.events, truncated: logs.truncated, present: logs.present },
     trailCoverage: coverage,
@@ -793,9 +937,21 @@ function sameAccount(run: SnapshotRun, account: string): boolean {
   return run.callerAccount === account
 }
 
-/** The image manifest (ECR BatchGetImage) of an image function's resolved digest, once per digest. */
-function collectImage(run: SnapshotRun, imageUri: string, digest: string, sink: Gap[]): Promise<void> {
-  return run.cache<void>('images').get(digest, async () => {
+/** What ECR said of an image digest: whether it holds it (null: not read, a gap says why). */
+interface ImageRead {
+  inEcr: boolean | null
+  /** The stored BatchGetImage answer. */
+  file?: string
+  /** ECR's failures, when it does not hold the image. */
+  why?: string
+}
+
+/**
+ * The image manifest (ECR BatchGetImage) of an image function's resolved digest, once per digest.
+ * ECR answering ImageNotFound is a fact (the image was deleted); any other failure is a gap.
+ */
+function collectImage(run: SnapshotRun, imageUri: string, digest: string, sink: Gap[]): Promise<ImageRead> {
+  return run.cache<ImageRead>('images').get(digest, async () => {
     const parsed = parseEcrImageUri(imageUri)
     if (!parsed) {
       run.rec.gap(
@@ -806,7 +962,7 @@ function collectImage(run: SnapshotRun, imageUri: string, digest: string, sink: 
         },
         sink,
       )
-      return
+      return { inEcr: null }
     }
     const r = await run.rec.one(
       {
@@ -819,12 +975,21 @@ function collectImage(run: SnapshotRun, imageUri: string, digest: string, sink: 
       },
       () => batchGetImage(run.clients(parsed.region), parsed.registryId, parsed.repository, digest),
     )
-    if (r.status === 'stored' && (r.value.images ?? []).length === 0) {
-      const why = (r.value.failures ?? []).map((f) => `${f.failureCode}: ${f.failureReason}`).join('; ')
-      run.ctx.log.warn(
-        `image manifest of ${parsed.repository}@${digest} is not in ECR (${why || 'no image returned'})`,
-      )
-    }
+    if (r.status !== 'stored') return { inEcr: null }
+    if ((r.value.images ?? []).length > 0) return { inEcr: true, file: r.file }
+    const failures = r.value.failures ?? []
+    const why = failures.map((f) => `${f.failureCode}: ${f.failureReason}`).join('; ') || 'no image returned'
+    if (failures.length > 0 && failures.every((f) => f.failureCode === 'ImageNotFound'))
+      return { inEcr: false, file: r.file, why }
+    run.rec.gap(
+      {
+        what: `image manifest of ${parsed.repository}@${digest}`,
+        call: 'ecr:BatchGetImage',
+        reason: `other: ${why}`,
+      },
+      sink,
+    )
+    return { inEcr: null, file: r.file }
   })
 }
 

@@ -3,7 +3,13 @@ import { escapeTerminal, firstFew } from '../common/text.js'
 import type { Gap } from '../context.js'
 import { isConfigurationGap, unknownFromGaps, whyFromGaps } from './gap-text.js'
 import { environmentUnknown } from './secrets.js'
-import { type Finding, type FunctionSummary, ROLE_POLICY_CALLS, type SnapshotResult } from './types.js'
+import {
+  type Finding,
+  type FunctionSummary,
+  type ImageSummary,
+  ROLE_POLICY_CALLS,
+  type SnapshotResult,
+} from './types.js'
 
 const e = (v: unknown) => escapeTerminal(v === undefined || v === null ? '-' : String(v))
 
@@ -27,9 +33,15 @@ function whyUnknown(f: FunctionSummary, match: (g: Gap) => boolean): string | nu
   return text === null ? null : ` (${e(text)})`
 }
 
+/** ` (NOT IN ECR)` for an image ECR said it no longer holds, ` (manifest not read)` for one not read. */
+function imageState(i: ImageSummary): string {
+  return i.inEcr === false ? ' (NOT IN ECR: see findings)' : i.inEcr === null ? ' (manifest not read)' : ''
+}
+
 function codeLine(f: FunctionSummary): string {
   if (f.packageType === 'Image') {
-    return `${e(f.imageUri)} @ ${e(f.imageDigest)}`
+    const own = f.images.find((i) => i.qualifiers.includes(f.qualifier))
+    return `${e(f.imageUri)} @ ${e(f.imageDigest)}${own ? imageState(own) : ''}`
   }
   const check = {
     match: 'package downloaded, SHA-256 matches',
@@ -64,7 +76,14 @@ function functionBlock(f: FunctionSummary, findings: Finding[]): string {
       ? (versionsGap ?? 'none published')
       : `${f.versions.length}: ${f.versions
           .slice(-10)
-          .map((v) => `${e(v.version)}${v.code === 'mismatch' ? '(mismatch)' : ''}`)
+          .map(
+            (v) =>
+              `${e(v.version)}${v.code === 'mismatch' ? '(mismatch)' : ''}${
+                v.configuration === 'version-list'
+                  ? ' (configuration from the version list; code not read)'
+                  : ''
+              }`,
+          )
           .join(', ')}${earlier > 0 ? ` (the last 10; ${earlier} earlier not shown)` : ''}${
           versionsGap ? ` (list incomplete: ${versionsGap})` : ''
         }`,
@@ -102,16 +121,46 @@ function functionBlock(f: FunctionSummary, findings: Finding[]): string {
       otherLayers.map((l) => `${e(l.arn)} (${l.code}; ${l.qualifiers.map(e).join(', ')})`).join(', '),
     )
   }
+  // Image functions: images other versions or aliases run, apart, with those qualifiers.
+  const otherImages = f.images.filter((i) => !i.qualifiers.includes(f.qualifier))
+  if (otherImages.length > 0) {
+    row(
+      'other images',
+      otherImages
+        .map((i) => `${e(i.imageUri)} @ ${e(i.digest)}${imageState(i)} (${i.qualifiers.map(e).join(', ')})`)
+        .join(', '),
+    )
+  }
+  // Every URL config with its AuthType and qualifiers (the summarised qualifier's first): an
+  // alias's URL may be open while $LATEST's is not.
+  const urls = f.urls
+  const urlGap = unknownFrom(f, byCall('lambda:GetFunctionUrlConfig', 'lambda:ListFunctionUrlConfigs'))
   row(
     'url',
-    f.url
-      ? `${e(f.url.url)} AuthType ${e(f.url.authType)}`
-      : (unknownFrom(f, byCall('lambda:GetFunctionUrlConfig', 'lambda:ListFunctionUrlConfigs')) ?? 'none'),
+    urls.length === 0
+      ? (urlGap ?? 'none')
+      : `${urls
+          .map((u) => `${e(u.url)} AuthType ${e(u.authType)} (${u.qualifiers.map(e).join(', ')})`)
+          .join(', ')}${urlGap ? `; others ${urlGap}` : ''}`,
   )
+  const provisioned =
+    f.provisionedConcurrency === undefined
+      ? ''
+      : f.provisionedConcurrency === null
+        ? `; provisioned ${unknownFrom(f, byCall('lambda:ListProvisionedConcurrencyConfigs')) ?? 'unknown: not read'}`
+        : f.provisionedConcurrency.length > 0
+          ? `; provisioned ${f.provisionedConcurrency
+              .map(
+                (p) => `${e(p.requested)} on ${e(p.qualifier)} (${e(p.status)}, ${e(p.allocated)} allocated)`,
+              )
+              .join(', ')}`
+          : ''
   row(
     'concurrency',
-    unknownFrom(f, byCall('lambda:GetFunctionConcurrency')) ??
-      (f.reservedConcurrency === null ? 'unreserved' : `reserved ${f.reservedConcurrency}`),
+    `${
+      unknownFrom(f, byCall('lambda:GetFunctionConcurrency')) ??
+      (f.reservedConcurrency === null ? 'unreserved' : `reserved ${f.reservedConcurrency}`)
+    }${provisioned}`,
   )
   row(
     'event sources',

@@ -43,6 +43,7 @@ export type FindingKind =
   | 'trail-coverage'
   | 'log-group-missing'
   | 'foreign-layer'
+  | 'image-missing'
 
 /** A role permission that gives an attacker leverage, with the statement that grants it. */
 export interface RiskyPermission {
@@ -106,6 +107,12 @@ export interface VersionSummary {
   role?: string
   /** 'match' | 'mismatch' (downloaded bytes differ from CodeSha256) | 'not-downloaded' | 'image'. */
   code: CodeCheck
+  /**
+   * `version-list`: GetFunction of the version failed, and its configuration (environment, layers,
+   * role) comes from ListVersionsByFunction; its code location does not (the code was not read).
+   * Absent when GetFunction answered.
+   */
+  configuration?: 'version-list'
 }
 
 export type CodeCheck = 'match' | 'mismatch' | 'not-downloaded' | 'image'
@@ -126,6 +133,34 @@ export interface LayerSummary {
   code: CodeCheck
   /** The qualifiers ($LATEST, versions, aliases) whose configuration runs this layer version. */
   qualifiers: string[]
+}
+
+/** A function URL config (of `$LATEST` or an alias), with the qualifiers whose config it is. */
+export interface UrlSummary {
+  url: string
+  authType?: string
+  qualifiers: string[]
+}
+
+/**
+ * The container image one or more qualifiers run: its ImageUri, its resolved digest, and whether
+ * ECR still holds that digest (`true`: the manifest is stored; `false`: ECR said ImageNotFound — an
+ * `image-missing` finding; `null`: not read, a gap says why).
+ */
+export interface ImageSummary {
+  imageUri: string
+  digest?: string
+  qualifiers: string[]
+  inEcr: boolean | null
+}
+
+/** One provisioned concurrency config (of a version or alias), as ListProvisionedConcurrencyConfigs gave it. */
+export interface ProvisionedConcurrencySummary {
+  qualifier: string
+  requested?: number
+  allocated?: number
+  available?: number
+  status?: string
 }
 
 /** An event source mapping of a function: its UUID, source, state, and the qualifier it is attached to. */
@@ -155,6 +190,8 @@ export interface FunctionSummary {
   codeFile?: string
   imageUri?: string
   imageDigest?: string
+  /** Image functions: every distinct image the qualifiers run, `qualifier`'s first. */
+  images: ImageSummary[]
   role?: string
   roleName?: string
   description?: string
@@ -162,8 +199,10 @@ export interface FunctionSummary {
   aliases: AliasSummary[]
   /** Layers of every qualifier, each naming its qualifiers: those of `qualifier` first. */
   layers: LayerSummary[]
-  /** The function URL(s), deduplicated by URL. */
-  url: { url: string; authType?: string; qualifiers: string[] } | null
+  /** The URL config of `qualifier` itself, or null when it has none (a version never has one). */
+  url: UrlSummary | null
+  /** Every function URL config ($LATEST's and each alias's), deduplicated by URL: `qualifier`'s first. */
+  urls: UrlSummary[]
   exposure: ExposureEntry[]
   secrets: SecretSummary[]
   accessKeyIds: string[]
@@ -171,6 +210,8 @@ export interface FunctionSummary {
   environmentErrors: EnvironmentError[]
   riskyPermissions: RiskyPermission[]
   reservedConcurrency: number | null
+  /** Provisioned concurrency configs of the versions and aliases; null when they were not read (a gap). */
+  provisionedConcurrency: ProvisionedConcurrencySummary[] | null
   /** The mappings of the function, its versions and its aliases. */
   eventSourceMappings: EventSourceMappingSummary[]
   logGroup: { name: string; events: number; truncated: boolean; present: boolean | null }

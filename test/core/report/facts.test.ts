@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
 import { buildReportModel } from '../../../src/core/report/build.js'
+import { escapeMarkdown } from '../../../src/core/report/escape.js'
 import type { ReportModel } from '../../../src/core/report/model.js'
 import { renderReport } from '../../../src/core/report/render.js'
 import { analyseExposure } from '../../../src/core/snapshot/exposure.js'
@@ -306,6 +307,75 @@ describe('function facts that have no value', () => {
       `${layer} (content not downloaded: unavailable: Content.Location is "s3://", not a downloadable URL; 2, live)`,
     ])
     expect(fn.absent).toMatchObject({ versions: null, aliases: null, layers: null })
+  })
+})
+
+describe('function facts the snapshot read beyond the summarised qualifier', () => {
+  it("show every function URL with its AuthType and qualifiers, provisioned concurrency, a version read from the version list and another qualifier's unread environment", async () => {
+    const live = 'https://live7h2k4m9q3x5w8z1c6v0b2n4m7.lambda-url.us-east-1.on.aws/'
+    const latest = 'https://latest3c5v7b9n1m2k4j6h8g0f2d4s6.lambda-url.us-east-1.on.aws/'
+    const denied = 'denied: AccessDeniedException: User is not authorized to perform: lambda:GetFunction'
+    const dir = await snapshotCase(
+      plainEntry({
+        qualifier: 'live',
+        versions: [
+          { version: '1', code: 'match' },
+          { version: '2', code: 'not-downloaded', configuration: 'version-list' },
+        ],
+        aliases: [{ name: 'live', version: '1' }],
+        url: { url: live, authType: 'NONE', qualifiers: ['live'] },
+        urls: [
+          { url: live, authType: 'NONE', qualifiers: ['live'] },
+          { url: latest, authType: 'AWS_IAM', qualifiers: ['$LATEST'] },
+        ],
+        provisionedConcurrency: [
+          { qualifier: 'live', requested: 50, allocated: 20, available: 20, status: 'IN_PROGRESS' },
+        ],
+        environmentErrors: [{ error: denied, qualifiers: ['old'] }],
+      }),
+    )
+    const model = await buildReportModel(dir, { verify: false })
+    const fn = model.scope.functions[0]!
+    expect(fn.url).toBe(`${live} (AuthType NONE; live)`)
+    expect(fn.urls).toEqual([`${live} (AuthType NONE; live)`, `${latest} (AuthType AWS_IAM; $LATEST)`])
+    expect(fn.provisionedConcurrency).toEqual(['50 on live (IN_PROGRESS; 20 allocated)'])
+    expect(fn.versions).toEqual(['1', '2 (configuration from the version list; code not read)'])
+    expect(fn.absent.secrets).toBe(
+      `none found in the environment; unknown: Lambda did not return the environment (${denied}) for old`,
+    )
+    const { md, html } = await renderBoth(model)
+    expect(factCell(md, 'Function URL')).toBe(fn.urls.map(escapeMarkdown).join('<br>'))
+    expect(factCell(md, 'Provisioned concurrency')).toBe(escapeMarkdown(fn.provisionedConcurrency[0]))
+    expect(html).toContain(`<span class="mono">${latest} (AuthType AWS_IAM; $LATEST)</span>`)
+    expectNoBlankMarkdownCells(md)
+    expectNoBlankHtmlCells(html)
+  })
+
+  it('say "none" of provisioned concurrency read and empty, "unknown" when it was not read, and "not recorded" for an older snapshot', async () => {
+    const cell = async (entry: FunctionSummary) =>
+      factCell(
+        await renderReport(await buildReportModel(await snapshotCase(entry), { verify: false }), {
+          format: 'md',
+        }),
+        'Provisioned concurrency',
+      )
+    expect(await cell(plainEntry())).toBe('none')
+    expect(
+      await cell(
+        plainEntry({
+          provisionedConcurrency: null,
+          gaps: [
+            {
+              what: `provisioned concurrency of ${FN}`,
+              call: 'lambda:ListProvisionedConcurrencyConfigs',
+              reason: 'denied: AccessDenied',
+            },
+          ],
+        }),
+      ),
+    ).toBe('unknown: denied: AccessDenied (lambda:ListProvisionedConcurrencyConfigs)')
+    const { provisionedConcurrency: _p, urls: _u, images: _i, ...older } = plainEntry()
+    expect(await cell(older as FunctionSummary)).toBe('not recorded by this snapshot')
   })
 })
 

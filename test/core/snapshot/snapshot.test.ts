@@ -1,7 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
-import { DeleteFunctionCommand } from '@aws-sdk/client-lambda'
+import {
+  DeleteFunctionCommand,
+  UpdateFunctionCodeCommand,
+  UpdateFunctionConfigurationCommand,
+} from '@aws-sdk/client-lambda'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { AwsClients } from '../../../src/aws/clients.js'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
@@ -21,6 +25,8 @@ import {
   seedAlias,
   seedClients,
   seedFunction,
+  seedFunctionUrl,
+  seedLayer,
   seedPermission,
   seedRole,
   seedSqsMapping,
@@ -496,6 +502,229 @@ describe('snapshotFunctions (core API against moto)', () => {
     )
     const exposure = lines[lines.indexOf('  exposure:') + 1]!.trim()
     expect(exposure).toMatch(/^none found in what was read; unknown: not-found: /)
+  })
+
+  it("shows every function URL config with its qualifier and AuthType: an alias's NONE URL is not hidden behind $LATEST's AWS_IAM", async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'urls-role' })
+    const fn = await seedFunction(moto.endpoint(), { name: 'urls-fn', roleArn: role.arn })
+    const v = await publishVersion(moto.endpoint(), 'urls-fn', { description: 'v1' })
+    await seedAlias(moto.endpoint(), 'urls-fn', 'live', v)
+    const latestUrl = await seedFunctionUrl(moto.endpoint(), 'urls-fn', 'AWS_IAM')
+    const liveUrl = 'https://live7h2k4m9q3x5w8z1c6v0b2n4m7.lambda-url.us-east-1.on.aws/'
+    // moto keeps one URL config per function and ignores the Qualifier: answer the alias's as AWS does.
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rewrites: [
+        {
+          match: (r) => r.operation === 'GetFunctionUrlConfig' && r.query?.get('Qualifier') === 'live',
+          body: (t) =>
+            JSON.stringify({
+              ...JSON.parse(t),
+              FunctionUrl: liveUrl,
+              FunctionArn: `${fn.arn}:live`,
+              AuthType: 'NONE',
+            }),
+        },
+      ],
+    }).start()
+    try {
+      const r = await snapshotFunctions(await context(proxy.endpoint), {
+        functions: ['urls-fn'],
+        qualifier: 'live',
+      })
+      const f = r.functions[0]!
+      // `url` is the summarised qualifier's own; `urls` every one, the summarised qualifier's first.
+      expect(f.url).toEqual({ url: liveUrl, authType: 'NONE', qualifiers: ['live'] })
+      expect(f.urls).toEqual([
+        { url: liveUrl, authType: 'NONE', qualifiers: ['live'] },
+        { url: latestUrl, authType: 'AWS_IAM', qualifiers: ['$LATEST'] },
+      ])
+      const row = renderSnapshot(r)
+        .split('\n')
+        .find((l) => l.startsWith('  url'))
+      expect(row).toBe(
+        `  url           ${liveUrl} AuthType NONE (live), ${latestUrl} AuthType AWS_IAM ($LATEST)`,
+      )
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('a version GetFunction is denied for is read from the version list (environment, layers, role); where neither answered, its environment is unknown', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'listed-role' })
+    const swap = await seedRole(moto.endpoint(), { name: 'listed-swap-role' })
+    const layer = await seedLayer(moto.endpoint(), 'listed-layer')
+    const fn = await seedFunction(moto.endpoint(), {
+      name: 'listed-fn',
+      roleArn: role.arn,
+      env: { MODE: 'a' },
+    })
+    const lambda = seedClients(moto.endpoint()).lambda
+    const configure = (change: Record<string, unknown>) =>
+      lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: 'listed-fn', ...change }))
+    await publishVersion(moto.endpoint(), 'listed-fn')
+    // Version 2 alone ran with a password, a layer and another role.
+    await configure({
+      Environment: { Variables: { DB_PASSWORD: 'Zq9-very-secret-db-password' } },
+      Layers: [layer.layerVersionArn],
+      Role: swap.arn,
+    })
+    await publishVersion(moto.endpoint(), 'listed-fn')
+    await configure({ Environment: { Variables: { MODE: 'b' } }, Layers: [], Role: role.arn })
+    await publishVersion(moto.endpoint(), 'listed-fn')
+    await seedAlias(moto.endpoint(), 'listed-fn', 'live', '1')
+    const deniedFor = (...qualifiers: string[]) => ({
+      match: (r: { operation: string; query?: URLSearchParams }) =>
+        r.operation === 'GetFunction' && qualifiers.includes(r.query?.get('Qualifier') ?? ''),
+      fault: 'access-denied' as const,
+    })
+    const proxy = await new FaultProxy(moto.endpoint(), { rules: [deniedFor('2')] }).start()
+    try {
+      const r = await snapshotFunctions(await context(proxy.endpoint), { functions: ['listed-fn'] })
+      const f = r.functions[0]!
+      expect(f.gaps).toContainEqual(
+        expect.objectContaining({ what: 'configuration and code location (2) of listed-fn' }),
+      )
+      expect(f.secrets).toEqual([expect.objectContaining({ name: 'DB_PASSWORD', qualifiers: ['2'] })])
+      const secret = r.findings.find((x) => x.kind === 'secret-in-environment')
+      expect(secret?.evidence).toContain('functions/listed-fn/list-versions-by-function.page-1.json')
+      expect(f.layers).toEqual([expect.objectContaining({ arn: layer.layerVersionArn, qualifiers: ['2'] })])
+      const manifest = JSON.parse(await readFile(join(r.dir, 'manifest.json'), 'utf8')) as {
+        files: { path: string; source: { call: string; target: string } }[]
+      }
+      expect(
+        manifest.files.filter((x) => x.source.call === 'iam:GetRole').map((x) => x.source.target),
+      ).toEqual(expect.arrayContaining([role.arn, swap.arn]))
+      expect(f.versions.find((v) => v.version === '2')).toMatchObject({
+        configuration: 'version-list',
+        code: 'not-downloaded',
+        role: swap.arn,
+      })
+      expect(f.versions.find((v) => v.version === '1')?.configuration).toBeUndefined()
+      const lines = renderSnapshot(r).split('\n')
+      expect(lines.find((l) => l.startsWith('  versions'))).toBe(
+        '  versions      3: 1, 2 (configuration from the version list; code not read), 3',
+      )
+      const secrets = lines.slice(lines.indexOf('  secrets in environment (redacted):') + 1)
+      expect(secrets[0]).toMatch(
+        /^ {4}DB_PASSWORD = ‹redacted len=27 sha256:[0-9a-f]+› {2}\(secret-by-name; 2\)$/,
+      )
+
+      // Neither answers: GetFunction of the alias and the version list are both denied.
+      proxy.rules = [deniedFor('2', 'live'), { match: 'ListVersionsByFunction', fault: 'access-denied' }]
+      const again = await snapshotFunctions(await context(proxy.endpoint), { functions: ['listed-fn'] })
+      const g = again.functions[0]!
+      const denied = 'denied: AccessDeniedException: User is not authorized to perform: lambda:GetFunction'
+      expect(g.secrets).toEqual([])
+      expect(g.environmentErrors).toEqual([{ error: denied, qualifiers: ['live'] }])
+      // Not a KMS failure: no kms:Decrypt gap, the failed GetFunction is the gap.
+      expect(g.gaps.map((x) => x.call)).not.toContain('kms:Decrypt')
+      const out = renderSnapshot(again).split('\n')
+      expect(
+        out.slice(
+          out.indexOf('  secrets in environment (redacted):') + 1,
+          out.indexOf('  secrets in environment (redacted):') + 3,
+        ),
+      ).toEqual([
+        '    none found in what was read',
+        `    unknown: Lambda did not return the environment (${denied})  (live)`,
+      ])
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('collects the image of every version and alias; an image ECR no longer holds is a finding, not a warning', async () => {
+    const ecr = new ECRClient({
+      region: 'us-east-1',
+      endpoint: moto.endpoint(),
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    })
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'multi-image' }))
+    const role = await seedRole(moto.endpoint(), { name: 'multi-image-role' })
+    const repo = `${TEST_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/multi-image`
+    await seedFunction(moto.endpoint(), { name: 'multi-image-fn', roleArn: role.arn, imageUri: `${repo}:v1` })
+    const v = await publishVersion(moto.endpoint(), 'multi-image-fn')
+    await seedClients(moto.endpoint()).lambda.send(
+      new UpdateFunctionCodeCommand({ FunctionName: 'multi-image-fn', ImageUri: `${repo}:v2` }),
+    )
+    const ctx = await context()
+    const r = await snapshotFunctions(ctx, { functions: ['multi-image-fn'] })
+    const f = r.functions[0]!
+    // moto holds no image in the repository: ECR answers ImageNotFound for both digests.
+    expect(f.images).toEqual([
+      { imageUri: `${repo}:v2`, digest: f.imageDigest, qualifiers: ['$LATEST'], inEcr: false },
+      {
+        imageUri: expect.any(String),
+        digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+        qualifiers: [v],
+        inEcr: false,
+      },
+    ])
+    const older = f.images[1]!
+    expect(older.digest).not.toBe(f.imageDigest)
+    const manifest = JSON.parse(await readFile(join(r.dir, 'manifest.json'), 'utf8')) as {
+      files: { path: string; source: { call: string } }[]
+    }
+    expect(manifest.files.filter((x) => x.source.call === 'ecr:BatchGetImage')).toHaveLength(2)
+    const missing = r.findings.filter((x) => x.kind === 'image-missing')
+    expect(missing.map((x) => [x.level, x.detail.qualifiers])).toEqual(
+      expect.arrayContaining([
+        ['medium', ['$LATEST']],
+        ['medium', [v]],
+      ]),
+    )
+    expect(missing[0]!.title).toMatch(
+      /^The image multi-image-fn \(.+\) runs is no longer in ECR: .+ \(ImageNotFound: /,
+    )
+    expect(ctx.gaps.list.map((g) => g.call)).not.toContain('ecr:BatchGetImage')
+    const lines = renderSnapshot(r).split('\n')
+    expect(lines.find((l) => l.startsWith('  code sha256'))).toBe(
+      `  code sha256   ${repo}:v2 @ ${f.imageDigest} (NOT IN ECR: see findings)`,
+    )
+    expect(lines.find((l) => l.startsWith('  other images'))).toBe(
+      `  other images  ${older.imageUri} @ ${older.digest} (NOT IN ECR: see findings) (${v})`,
+    )
+  })
+
+  it('records provisioned concurrency and shows it beside the reserved concurrency', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'pc-role' })
+    const fn = await seedFunction(moto.endpoint(), { name: 'pc-fn', roleArn: role.arn })
+    // moto has no provisioned-concurrency route: answer as Lambda does.
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rewrites: [
+        {
+          match: 'ListProvisionedConcurrencyConfigs',
+          status: 200,
+          body: () =>
+            JSON.stringify({
+              ProvisionedConcurrencyConfigs: [
+                {
+                  FunctionArn: `${fn.arn}:live`,
+                  RequestedProvisionedConcurrentExecutions: 50,
+                  AllocatedProvisionedConcurrentExecutions: 20,
+                  AvailableProvisionedConcurrentExecutions: 20,
+                  Status: 'IN_PROGRESS',
+                  LastModified: '2026-11-28T23:55:54+0000',
+                },
+              ],
+            }),
+        },
+      ],
+    }).start()
+    try {
+      const r = await snapshotFunctions(await context(proxy.endpoint), { functions: ['pc-fn'] })
+      const f = r.functions[0]!
+      expect(f.provisionedConcurrency).toEqual([
+        { qualifier: 'live', requested: 50, allocated: 20, available: 20, status: 'IN_PROGRESS' },
+      ])
+      expect(
+        renderSnapshot(r)
+          .split('\n')
+          .find((l) => l.startsWith('  concurrency')),
+      ).toBe('  concurrency   unreserved; provisioned 50 on live (IN_PROGRESS, 20 allocated)')
+    } finally {
+      await proxy.stop()
+    }
   })
 
   it('a version list whose page marker repeats is a gap naming the call, and the versions row says it is incomplete', async () => {
