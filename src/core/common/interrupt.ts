@@ -15,7 +15,8 @@ import { escapeTerminal } from './text.js'
  * {@link AWAITED_CLEANUP_MS}, and a second signal meanwhile ends it at once.
  */
 interface Cleanup {
-  what: string
+  /** What it did, or a function that says it when asked (undefined: nothing to say). */
+  what: string | (() => string | undefined)
   run: (signal?: NodeJS.Signals) => unknown
   /** Returns a promise to wait for, resolving to what was done (or undefined: `what`). */
   awaited?: true
@@ -87,11 +88,18 @@ function setListening(on: boolean): void {
 }
 
 /**
- * Registers a cleanup for an interruption, `what` saying what it does ("released the case lock");
- * call the returned function once it is no longer needed.
+ * Registers a cleanup for an interruption, `what` saying what it does ("released the case lock"),
+ * or a function asked at the interruption (what is kept by then: a count that grows as the run
+ * works; undefined says nothing); call the returned function once it is no longer needed.
  */
-export function atInterrupt(what: string, run: () => void): () => void {
+export function atInterrupt(what: string | (() => string | undefined), run: () => void): () => void {
   return register({ what, run })
+}
+
+/** What a cleanup says it did (nothing when its function has nothing to say). */
+function said(c: Cleanup): string[] {
+  const text = typeof c.what === 'function' ? c.what() : c.what
+  return text ? [text] : []
 }
 
 /**
@@ -135,7 +143,7 @@ export function trackEmptyFolder(path: string): () => void {
 
 /** What an interruption now would do and say, newest first (each cleanup's `what`). */
 export function pendingInterruptCleanups(): string[] {
-  return [...cleanups.values()].reverse().map((c) => c.what)
+  return [...cleanups.values()].reverse().flatMap(said)
 }
 
 /**
@@ -150,7 +158,7 @@ export function runInterruptCleanups(): string[] {
     try {
       const out = c.run()
       if (out instanceof Promise) out.catch(() => undefined)
-      done.push(c.what)
+      done.push(...said(c))
     } catch {
       // the process is going down: the next open of the case sweeps what is left
     }
@@ -174,18 +182,18 @@ export async function settleInterruptCleanups(
     try {
       const out = c.run(signal)
       if (!c.awaited || !(out instanceof Promise)) {
-        done.push(c.what)
+        done.push(...said(c))
         continue
       }
       let timer: NodeJS.Timeout | undefined
       const late = new Promise<string>((resolve) => {
         timer = setTimeout(
-          () => resolve(c.late?.(limitMs) ?? `${c.what}: not finished after ${limitMs / 1000} s`),
+          () => resolve(c.late?.(limitMs) ?? `${said(c).join('')}: not finished after ${limitMs / 1000} s`),
           Math.max(0, deadline - Date.now()),
         )
       })
-      const said = await Promise.race([out, late]).finally(() => clearTimeout(timer))
-      done.push(typeof said === 'string' ? said : c.what)
+      const told = await Promise.race([out, late]).finally(() => clearTimeout(timer))
+      done.push(...(typeof told === 'string' ? [told] : said(c)))
     } catch {
       // the process is going down: the next open of the case sweeps what is left
     }
