@@ -48,7 +48,10 @@ export interface LookupEventsServerOptions {
   deniedRegions?: string[]
   /** Regions that are not enabled in the account (UnrecognizedClientException). */
   disabledRegions?: string[]
-  /** Ends every query after this many pages with a server error (a "stuck" region; tests of gaps). */
+  /**
+   * Ends every query after this many pages with a server error (a "stuck" region; tests of gaps);
+   * see also LookupEventsServer.failAfter.
+   */
   failAfterPages?: number
 }
 
@@ -146,12 +149,30 @@ export class LookupEventsServer {
   private readonly byRegion = new Map<string, IndexedEvent[]>()
   private readonly buckets = new Map<string, TokenBucket>()
   readonly stats = new Map<string, RegionStats>()
-  private readonly secret = randomUUID()
+  private secret = randomUUID()
   private readonly rng: Rng
+  private failAfterPages: number | undefined
   endpoint = ''
 
   constructor(private readonly options: LookupEventsServerOptions = {}) {
     this.rng = new Rng(options.faults?.seed ?? 42)
+    this.failAfterPages = options.failAfterPages
+  }
+
+  /**
+   * From now on, ends every query with a server error once this many of its pages (counted since
+   * the start, per query as sent) were served; undefined: never.
+   */
+  failAfter(pages: number | undefined): void {
+    this.failAfterPages = pages
+  }
+
+  /**
+   * Makes every NextToken given so far invalid, as AWS's expire: each is then refused with
+   * InvalidNextTokenException.
+   */
+  expireTokens(): void {
+    this.secret = randomUUID()
   }
 
   /** Loads records; each goes to its awsRegion (or the region given). */
@@ -355,7 +376,7 @@ export class LookupEventsServer {
       offset = parsed.o
     }
     const pages = stats.pagesByQuery.get(fingerprint) ?? []
-    if (this.options.failAfterPages !== undefined && pages.length >= this.options.failAfterPages) {
+    if (this.failAfterPages !== undefined && pages.length >= this.failAfterPages) {
       stats.serverErrors++
       this.error(res, 500, 'InternalFailure', 'We encountered an internal error.')
       return
