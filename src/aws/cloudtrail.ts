@@ -33,7 +33,9 @@ export class LookupEventsFailure extends FirError {
   ) {
     super('lookup-events-failed', `unable to look up CloudTrail events: ${reason}`, {
       cause,
-      actions: ['run again; the pages already fetched are kept in the case (timeline/raw/)'],
+      actions: [
+        'run again: the pages already fetched are kept in the case (timeline/raw/), and the run goes on from them',
+      ],
     })
   }
 }

@@ -9,8 +9,9 @@ import { recordArtifact, safeSegment } from '../case/evidence-store.js'
 import { readTimelineSummaryHead } from '../case/summary.js'
 import { finishInterruptedTimelineMoves } from '../case/timeline-archive.js'
 import { ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
-import { trackEmptyFolder, trackTemporary } from '../common/interrupt.js'
-import { relativeInsideLanded } from '../common/paths.js'
+import { sha256Hex } from '../common/hash.js'
+import { atInterrupt, trackEmptyFolder, trackTemporary } from '../common/interrupt.js'
+import { relativeInside, relativeInsideLanded } from '../common/paths.js'
 import { redactor } from '../common/redact.js'
 import { firCommand } from '../common/suggest.js'
 import { compactUtc, counted, escapeTerminal, shellArg } from '../common/text.js'
@@ -28,14 +29,29 @@ import {
   type PipelineSetup,
 } from './file-task.js'
 import { acceptRecord, type DecodedInput, isGzip } from './input.js'
+import {
+  earlierLookupRuns,
+  LOOKUP_RECORD,
+  type LookupRunRecord,
+  pageFile,
+  planReuse,
+  type ResumeRecord,
+  type Reuse,
+  readReusedPage,
+  resumeFile,
+  type SentWindow,
+  topUpFile,
+} from './lookup-runs.js'
 import { defaultPoolSize, FilePool, type PoolHandlers } from './pool.js'
 import { buildEvent, factsOf, keptLine, type RelatedFacts, selectRecord } from './process.js'
 import { Relatedness, type RelatedReason, type TimelineTarget } from './related.js'
 import {
   COMMERCIAL_REGIONS,
+  type PageSink,
   type PlannedQuery,
   planFollowUps,
   planQueries,
+  type QueryOutcome,
   queryKey,
   RegionPacer,
   runQuery,
@@ -70,7 +86,7 @@ import {
   type SkipReason,
   type TimelineEvent,
 } from './types.js'
-import { describeWindow, LOOKUP_EVENTS_RETENTION_MS, resolveWindow } from './window.js'
+import { describeWindow, isRelativeBound, LOOKUP_EVENTS_RETENTION_MS, resolveWindow } from './window.js'
 
 type Rec = Record<string, unknown>
 
@@ -167,6 +183,22 @@ export interface ApiQuerySummary {
   throttles: number
   faults: number
   failed: string | null
+  /**
+   * Pages an earlier run stored of this query and did not finish (killed, or stopped by a gap),
+   * reused instead of fetched again (see lookup-runs.ts): how many and their events, the run
+   * folders they are in (oldest first), and the top-up — the same query asked again from a little
+   * before that run started, when its window had no end. `pages`, `events` and `attempts` above
+   * are what this run fetched (the pagination gone on from there, and the top-up). Absent from
+   * the summaries of earlier builds, as is notReused.
+   */
+  reused?: {
+    pages: number
+    events: number
+    from: { folder: string; pages: number }[]
+    topUp: { since: string; pages: number; events: number } | null
+  } | null
+  /** Why the pages an earlier run stored of this query were not reused (then fetched from the start). */
+  notReused?: string | null
 }
 
 /** timeline/summary.json, and the result of `fir timeline --json`. */
@@ -228,7 +260,13 @@ export interface TimelineSummary {
   api: {
     regions: string[]
     queries: ApiQuerySummary[]
+    /** Pages this run fetched. */
     pages: number
+    /**
+     * Pages of earlier, unfinished runs reused (not fetched again; each query says whose). Absent
+     * from the summaries of earlier builds.
+     */
+    reusedPages?: number
     requestsPerSecond: number | null
   } | null
   outputs: { events: string; findings: string; summary: string; raw: string | null; export: string | null }
@@ -423,6 +461,22 @@ async function collectOnce(
   ctx: FirContext,
   options: TimelineOptions,
   orderedAllowed: boolean,
+  readAgainNote?: string,
+): Promise<{ summary: TimelineSummary; findings: TimelineFindingEntry[] }> {
+  // What the run registers to say if it is interrupted (the pages it kept) ends with the run.
+  const untrack: (() => void)[] = []
+  try {
+    return await collectRun(ctx, options, orderedAllowed, untrack, readAgainNote)
+  } finally {
+    for (const u of untrack) u()
+  }
+}
+
+async function collectRun(
+  ctx: FirContext,
+  options: TimelineOptions,
+  orderedAllowed: boolean,
+  untrack: (() => void)[],
   readAgainNote?: string,
 ): Promise<{ summary: TimelineSummary; findings: TimelineFindingEntry[] }> {
   const started = Date.now()
@@ -923,7 +977,12 @@ async function collectOnce(
 
   // ---- the api source: LookupEvents, regions in parallel --------------------------------------
   const apiQueries: ApiQuerySummary[] = []
+  /** Pages fetched, and of them stored (journaled) by this run; pages of earlier runs reused. */
   let apiPages = 0
+  let apiStored = 0
+  let apiReused = 0
+  /** This run wrote timeline/raw/<run>/lookup.json: the journal's timeline.collect entry names it. */
+  let lookupRecorded = false
   let apiFirst = Number.POSITIVE_INFINITY
   let apiLast = 0
   const apiSummary: SourceSummary = { name: 'api', kind: 'api', events: 0, kept: 0 }
@@ -931,12 +990,22 @@ async function collectOnce(
     if (!sources.api) return
     sourceSummaries.push(apiSummary)
     let start = window.start !== null ? new Date(window.start) : undefined
+    // A start counted back from now (an age, the default 7 days, or LookupEvents' 90 days) moves
+    // with the run's time: a later run's reuses an earlier one's pages (see sameQuery).
+    let startFollowsNow = options.since === undefined || isRelativeBound(options.since)
     const oldest = now - LOOKUP_EVENTS_RETENTION_MS
     if (!start || start.getTime() < oldest) {
       start = new Date(oldest + 60_000)
+      startFollowsNow = true
       if (window.start !== null) notes.push('LookupEvents keeps 90 days: the api source starts 90 days ago')
     }
     const end = window.end !== null ? new Date(window.end) : undefined
+    const sent: SentWindow = { start: start.getTime(), end: end?.getTime() ?? null, startFollowsNow }
+    const earlier = await earlierLookupRuns(caseDir, ctx.case.journal.all(), `${TIMELINE_DIR}/raw`, rawDir)
+    for (const problem of earlier.problems) {
+      ctx.log.warn(problem)
+      notes.push(problem)
+    }
     const pacers = new Map<string, RegionPacer>()
     const pacerFor = (region: string) => {
       let p = pacers.get(region)
@@ -960,15 +1029,8 @@ async function collectOnce(
         acceptInMain(record, 'api', sel.t, sel.id, sel.reasons)
       }
     }
-    const sink = async (q: PlannedQuery, n: number, page: LookupPage) => {
-      apiPages++
-      const label = safeSegment(
-        `${q.region}-${q.attribute ? `${q.attribute.key}-${q.attribute.value}` : 'all'}-${String(n).padStart(4, '0')}`,
-      )
-      const rel = `${rawDir}/${label}.json`
-      await writeFileAtomic(join(caseDir, rel), page.raw)
-      // Regions run in parallel: the journal orders their appends itself.
-      await recordArtifact(caseDir, ctx.case.journal, rel)
+    /** A page's events, counted, related and kept: a page fetched now and one reused alike. */
+    const feedPage = (page: LookupPage) => {
       const decoded: DecodedInput = { records: [], skipped: {} }
       for (const e of page.events) acceptRecord(e, decoded)
       for (const [reason, count] of Object.entries(decoded.skipped)) bump(reason as SkipReason, count ?? 0)
@@ -978,6 +1040,122 @@ async function collectOnce(
         judgeApi(record)
       }
       progress()
+    }
+    // Journaled before it takes its name (DESIGN §2): a run killed in between leaves a temporary
+    // the next open of the case puts in place, so every page the journal records is there to reuse.
+    // Regions run in parallel: the journal orders their appends itself.
+    const storePage = (rel: string, page: LookupPage): Promise<void> =>
+      writeFileAtomic(join(caseDir, rel), page.raw, {
+        beforeRename: async () => {
+          await recordWrittenArtifact(ctx.case.journal, rel, {
+            sha256: sha256Hex(page.raw),
+            bytes: page.raw.byteLength,
+          })
+          apiStored++
+        },
+      })
+    const sink = async (q: PlannedQuery, n: number, page: LookupPage) => {
+      apiPages++
+      await storePage(`${rawDir}/${pageFile(q, n)}`, page)
+      feedPage(page)
+    }
+    const topUpSink = async (q: PlannedQuery, n: number, page: LookupPage) => {
+      apiPages++
+      await storePage(`${rawDir}/${topUpFile(q, n)}`, page)
+      feedPage(page)
+    }
+    const describeQuery = (q: PlannedQuery) =>
+      `LookupEvents in ${q.region} (${q.attribute ? escapeTerminal(`${q.attribute.key}=${q.attribute.value}`) : 'every event'})`
+    /**
+     * Runs a query whose pages 1–k an earlier run stored: the pagination goes on from page k's
+     * token (AWS refusing it: from the start), then, when that run's window had no end, the top-up.
+     * The reused pages are fed once the token is taken (or the query had ended there), never
+     * with a fetch from the start, which returns them again.
+     */
+    const runReused = async (
+      q: PlannedQuery,
+      r: Reuse,
+      run: (
+        window: { start?: Date; end?: Date },
+        sink: PageSink,
+        from?: { nextToken: string; pages: number },
+      ) => Promise<QueryOutcome>,
+    ): Promise<{
+      outcome: QueryOutcome
+      reused: ApiQuerySummary['reused']
+      notReused: string | null
+      topUp?: { outcome: QueryOutcome; since: Date }
+    }> => {
+      const k = r.pages.length
+      let fed = false
+      let reusedEvents = 0
+      // Recorded before the pages are fed and before this run's first page of the query: which
+      // run's pages this run's go on from (a later run follows it; one after a finished run sees
+      // the query was finished here).
+      const feedReused = async () => {
+        if (fed) return
+        fed = true
+        const record: ResumeRecord = {
+          query: { region: q.region, attribute: q.attribute ?? null },
+          from: r.from.at(-1)!.folder,
+          pages: k,
+        }
+        await writeRecordedFile(
+          caseDir,
+          ctx.case.journal,
+          `${rawDir}/${resumeFile(q)}`,
+          `${JSON.stringify(record, null, 2)}\n`,
+        )
+        for (const stored of r.pages) {
+          const page = await readReusedPage(caseDir, stored)
+          feedPage(page)
+          reusedEvents += page.events.length
+        }
+        apiReused += k
+      }
+      let outcome: QueryOutcome = { pages: 0, events: 0, attempts: 0, throttles: 0, faults: 0 }
+      if (r.nextToken) {
+        outcome = await run(
+          r.window,
+          async (query, n, page) => {
+            await feedReused()
+            await sink(query, n, page)
+          },
+          { nextToken: r.nextToken, pages: k },
+        )
+        if (outcome.pages === 0 && outcome.failure?.errorName === 'InvalidNextTokenException') {
+          const why = `${describeQuery(q)} refused the NextToken of page ${k} stored in ${r.from.at(-1)!.folder}/ (${outcome.failure.errorName}: a token expires): the query was fetched again from the start`
+          ctx.log.warn(why)
+          notes.push(why)
+          const refused = outcome
+          outcome = await run({ start, end }, sink)
+          outcome.attempts += refused.attempts
+          outcome.throttles += refused.throttles
+          outcome.faults += refused.faults
+          return { outcome, reused: null, notReused: why }
+        }
+      }
+      await feedReused()
+      let topUp: { outcome: QueryOutcome; since: Date } | undefined
+      if (r.topUpFrom && !outcome.regionDisabled)
+        topUp = { outcome: await run({ start: r.topUpFrom, end }, topUpSink), since: r.topUpFrom }
+      return {
+        outcome,
+        reused: {
+          pages: k,
+          events: reusedEvents,
+          from: r.from,
+          topUp: topUp
+            ? {
+                since: topUp.since.toISOString(),
+                pages: topUp.outcome.pages,
+                events: topUp.outcome.events,
+              }
+            : null,
+        },
+        notReused: null,
+        ...(topUp ? { topUp } : {}),
+      }
     }
     const runPlan = async (plan: PlannedQuery[]) => {
       const byRegion = new Map<string, PlannedQuery[]>()
@@ -993,30 +1171,55 @@ async function collectOnce(
           for (const q of queries) {
             if (disabled.has(region)) break
             const t0 = performance.now()
-            const outcome = await runQuery(
-              (lq) => lookupEventsPage(regional, lq),
-              q,
-              { start, end },
-              pacer,
-              sink,
-              ({ failure, retry, of, waitMs }) =>
-                ctx.log.progress(
-                  `timeline: LookupEvents in ${region}${q.attribute ? ` (${q.attribute.key}=${q.attribute.value})` : ''}: ${failure.reason}; retry ${retry} of ${of} in ${(waitMs / 1000).toFixed(1)} s`,
-                ),
-            )
+            const run = (
+              queryWindow: { start?: Date; end?: Date },
+              pageSink: PageSink,
+              from?: { nextToken: string; pages: number },
+            ) =>
+              runQuery(
+                (lq) => lookupEventsPage(regional, lq),
+                q,
+                queryWindow,
+                pacer,
+                pageSink,
+                ({ failure, retry, of, waitMs }) =>
+                  ctx.log.progress(
+                    `timeline: LookupEvents in ${region}${q.attribute ? ` (${q.attribute.key}=${q.attribute.value})` : ''}: ${failure.reason}; retry ${retry} of ${of} in ${(waitMs / 1000).toFixed(1)} s`,
+                  ),
+                from,
+              )
+            const decision = await planReuse(caseDir, earlier.runs, earlier.artifacts, q, sent)
+            let ran: Awaited<ReturnType<typeof runReused>>
+            if (decision.kind === 'reuse') ran = await runReused(q, decision.reuse, run)
+            else {
+              let notReused: string | null = null
+              if (decision.kind === 'refused') {
+                notReused = `the pages an earlier run stored of ${describeQuery(q)} were not reused: ${decision.reason}; the query was fetched again from the start`
+                // A page changed since it was stored is the case's business (fir case verify names
+                // it); another window is an ordinary other run.
+                if (decision.changed) ctx.log.warn(notReused)
+                notes.push(notReused)
+              }
+              ran = { outcome: await run({ start, end }, sink), reused: null, notReused }
+            }
+            const { outcome, topUp } = ran
             apiFirst = Math.min(apiFirst, t0)
             apiLast = Math.max(apiLast, performance.now())
             const attribute = q.attribute ? `${q.attribute.key}=${q.attribute.value}` : null
+            const reusedPages = ran.reused?.pages ?? 0
+            const failure = outcome.failure ?? topUp?.outcome.failure
             apiQueries.push({
               region,
               attribute,
               why: q.why,
-              pages: outcome.pages,
-              events: outcome.events,
-              attempts: outcome.attempts,
-              throttles: outcome.throttles,
-              faults: outcome.faults,
-              failed: outcome.failure ? outcome.failure.reason : null,
+              pages: outcome.pages + (topUp?.outcome.pages ?? 0),
+              events: outcome.events + (topUp?.outcome.events ?? 0),
+              attempts: outcome.attempts + (topUp?.outcome.attempts ?? 0),
+              throttles: outcome.throttles + (topUp?.outcome.throttles ?? 0),
+              faults: outcome.faults + (topUp?.outcome.faults ?? 0),
+              failed: failure ? failure.reason : null,
+              reused: ran.reused,
+              notReused: ran.notReused,
             })
             if (outcome.regionDisabled) {
               disabled.add(region)
@@ -1024,10 +1227,18 @@ async function collectOnce(
                 `${region}: not enabled for this account (LookupEvents answered ${outcome.failure?.errorName}); skipped`,
               )
             } else if (outcome.failure) {
+              const kept = reusedPages + outcome.pages
               ctx.gaps.add({
-                what: `CloudTrail events in ${region}${attribute ? ` (${attribute})` : ''} after page ${outcome.pages}${outcome.pages ? ` (pages 1-${outcome.pages} kept)` : ''}`,
+                what: `CloudTrail events in ${region}${attribute ? ` (${attribute})` : ''} after page ${kept}${kept ? ` (pages 1-${kept} kept${reusedPages ? `, ${reusedPages} of them reused from an earlier run` : ''})` : ''}`,
                 call: 'cloudtrail:LookupEvents',
                 reason: outcome.failure.reason,
+              })
+            }
+            if (topUp?.outcome.failure) {
+              ctx.gaps.add({
+                what: `CloudTrail events in ${region}${attribute ? ` (${attribute})` : ''} since ${topUp.since.toISOString()} (asked again beside the pages reused from an earlier run) after page ${topUp.outcome.pages}`,
+                call: 'cloudtrail:LookupEvents',
+                reason: topUp.outcome.failure.reason,
               })
             }
           }
@@ -1049,6 +1260,37 @@ async function collectOnce(
       lookupTarget = { ...target, roles: looked.roles }
     }
     let plan = planQueries(lookupTarget, regions)
+    // What the run asks, recorded before its first page (a later run reuses its pages by it).
+    const record: LookupRunRecord = {
+      window: {
+        start: start.toISOString(),
+        end: end?.toISOString() ?? null,
+      },
+      startFollowsNow,
+      queriesStartedAt: ctx.clock.awsNow().toISOString(),
+      fir: ctx.firVersion,
+    }
+    const recordRel = `${rawDir}/${LOOKUP_RECORD}`
+    const recordText = `${JSON.stringify(record, null, 2)}\n`
+    await writeFileAtomic(join(caseDir, recordRel), recordText, {
+      once: true,
+      beforeRename: () =>
+        recordWrittenArtifact(ctx.case.journal, recordRel, {
+          sha256: sha256Hex(recordText),
+          bytes: Buffer.byteLength(recordText),
+        }),
+    })
+    lookupRecorded = true
+    const rawShown = relativeInside(process.cwd(), join(caseDir, rawDir)) ?? join(caseDir, rawDir)
+    untrack.push(
+      atInterrupt(
+        () =>
+          apiStored === 0
+            ? undefined
+            : `kept ${counted(apiStored, 'LookupEvents page')} in ${escapeTerminal(rawShown)}/ (journaled)${apiReused ? `, beside the ${apiReused} it reused from earlier runs` : ''}: run the same command again to go on from them rather than fetch them again`,
+        () => undefined,
+      ),
+    )
     for (let phase = 0; phase < 3 && plan.length > 0; phase++) {
       await runPlan(plan)
       if (!target) break
@@ -1324,7 +1566,12 @@ async function collectOnce(
   // where it is. A source read without error that held nothing (an empty page) is no such run.
   // (A file the pre-filter ruled out was read: a log with nothing related in it.)
   const nothingRead =
-    stored === 0 && totals.events === 0 && totals.read === 0 && totals.prefiltered === 0 && apiPages === 0
+    stored === 0 &&
+    totals.events === 0 &&
+    totals.read === 0 &&
+    totals.prefiltered === 0 &&
+    apiPages === 0 &&
+    apiReused === 0
   // Files refused unread, outside the file pipeline, count all the same.
   const refusedFiles = totals.refused + unread.length
   const whyNothing = !nothingRead
@@ -1527,6 +1774,7 @@ async function collectOnce(
           regions,
           queries: apiQueries,
           pages: apiPages,
+          reusedPages: apiReused,
           requestsPerSecond:
             apiLast > apiFirst
               ? Math.round(
@@ -1539,7 +1787,7 @@ async function collectOnce(
       events: EVENTS_FILE,
       findings: FINDINGS_FILE,
       summary: SUMMARY_FILE,
-      raw: (sources.api && apiPages > 0) || pipeCopies.size > 0 ? rawDir : null,
+      raw: (sources.api && apiStored > 0) || pipeCopies.size > 0 ? rawDir : null,
       export: exportFile ? outPath! : options.format ? '(stdout)' : null,
     },
     throughput: {
@@ -1572,6 +1820,9 @@ async function collectOnce(
           ? [`${options.engine.origin}:${options.engine.name}`]
           : ['api'],
       regions: sources.api ? regions : undefined,
+      // The run folder whose lookup.json this run wrote: the run finished (its pages are not
+      // reused as an interrupted run's: see lookup-runs.ts).
+      ...(lookupRecorded ? { rawFolder: rawDir } : {}),
       events: summary.events,
       findings: summary.findings.total,
       describedWindow: describeWindow(window),

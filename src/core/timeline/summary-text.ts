@@ -1,5 +1,5 @@
 import { redactor, scrubAndCut } from '../common/redact.js'
-import { byteSize, escapeTerminal, formatTable } from '../common/text.js'
+import { byteSize, counted, escapeTerminal, formatTable } from '../common/text.js'
 import type { TimelineFindingEntry, TimelineSummary } from './collect.js'
 import type { FindingLevel } from './types.js'
 
@@ -71,6 +71,14 @@ export function renderTimelineSummary(
     lines.push(
       `api       ${s.api.regions.join(', ')}: ${s.api.queries.length} queries, ${s.api.pages} pages${s.api.requestsPerSecond !== null ? `, ${s.api.requestsPerSecond} requests/s` : ''}${failed ? `, ${failed} incomplete` : ''}`,
     )
+    const reused = s.api.queries.filter((q) => q.reused)
+    if (reused.length > 0) {
+      const folders = [...new Set(reused.flatMap((q) => q.reused!.from.map((f) => `${f.folder}/`)))]
+      const toppedUp = reused.filter((q) => q.reused!.topUp).length
+      lines.push(
+        `reused    ${s.api.reusedPages ?? 0} pages of ${counted(reused.length, 'query', 'queries')} an earlier run did not finish, not fetched again: ${folders.join(', ')}${toppedUp ? ` (${toppedUp} asked again since shortly before that run, for what happened since)` : ''}`,
+      )
+    }
   }
   // Each count is split into parts that add up to it; what is not part of it is said apart.
   const notRead = [

@@ -10,6 +10,11 @@ const UNIT_MS: Record<string, number> = {
   w: 604_800_000,
 }
 
+/** Whether a time bound from the command line is an age (`7d`), counted back from the run's time. */
+export function isRelativeBound(text: string): boolean {
+  return RELATIVE.test(text.trim())
+}
+
 /** LookupEvents keeps 90 days of management events. */
 export const LOOKUP_EVENTS_RETENTION_MS = 90 * 86_400_000
 

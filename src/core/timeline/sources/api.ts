@@ -7,7 +7,8 @@
  * - Resumable pagination: a failed page is retried with the same NextToken (5xx and dropped
  *   connections after a short backoff, throttles at the next token); every page fetched is handed
  *   over (and stored as received) before the next is asked for, so a failure never loses one.
- *   A page that still fails after its retries ends that query with a gap (exit 4).
+ *   A page that still fails after its retries ends that query with a gap (exit 4). Across runs,
+ *   a later run goes on from the pages an interrupted one stored (see ../lookup-runs.ts).
  * - Queries: only the attributes relatedness needs, none redundant (see planQueries).
  */
 import type { LookupAttributeKey, LookupPage, LookupQuery } from '../../../aws/cloudtrail.js'
@@ -255,6 +256,9 @@ const MAX_THROTTLE_RETRIES = 20
 /**
  * Runs one query to its last page, handing every page to `sink` (which stores it) before asking
  * for the next. Never throws for AWS failures: they end the query and come back in the outcome.
+ * `from`: the pagination goes on after page `pages` of an earlier run, from its NextToken (sent
+ * with the window that run sent: AWS takes a token only with the query it came from); the pages
+ * fetched are numbered on from there, and counted in the outcome.
  */
 export async function runQuery(
   fetchPage: (q: LookupQuery) => Promise<LookupPage>,
@@ -263,9 +267,10 @@ export async function runQuery(
   pacer: RegionPacer,
   sink: PageSink,
   onRetry: RetryNotice = () => undefined,
+  from?: { nextToken: string; pages: number },
 ): Promise<QueryOutcome> {
   const outcome: QueryOutcome = { pages: 0, events: 0, attempts: 0, throttles: 0, faults: 0 }
-  let token: string | undefined
+  let token: string | undefined = from?.nextToken
   do {
     let faults = 0
     let throttles = 0
@@ -313,7 +318,7 @@ export async function runQuery(
     }
     outcome.pages++
     outcome.events += page.events.length
-    await sink(query, outcome.pages, page)
+    await sink(query, (from?.pages ?? 0) + outcome.pages, page)
     token = page.nextToken
   } while (token)
   return outcome
