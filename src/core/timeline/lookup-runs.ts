@@ -36,9 +36,10 @@ export const LOOKUP_RECORD = 'lookup.json'
 
 /**
  * How far before an earlier run's queries started its top-up asks again: LookupEvents shows an
- * event some minutes after the call (typically within 5), so the newest page then missed some.
+ * event some minutes after the call (typically within 5, but AWS promises no bound), so the newest
+ * page then missed some. 15 minutes, as trail files' delivery margin: about one page more a query.
  */
-export const TOP_UP_MARGIN_MS = 5 * 60_000
+export const TOP_UP_MARGIN_MS = 15 * 60_000
 
 /** timeline/raw/<run>/lookup.json. */
 export interface LookupRunRecord {

@@ -50,6 +50,30 @@ describe('listLocal', () => {
     expect(listed.ignored).toBe(1)
   })
 
+  it("leaves a LookupEvents run's own records (lookup.json, resume-….json) out of a walk of a case's raw folder, but reads a lookup.json elsewhere", async () => {
+    const raw = await tempDir('fir-local-raw-')
+    const run = join(raw, 'cases/A/timeline/raw/20250301T000000Z')
+    await mkdir(run, { recursive: true })
+    for (const f of [
+      'eu-west-1-all-0001.json',
+      'lookup.json',
+      'resume-eu-west-1-all.json',
+      'topup-eu-west-1-all-0001.json',
+    ])
+      await writeFile(join(run, f), '{}')
+    await writeFile(join(raw, 'lookup.json'), '{}') // `aws cloudtrail lookup-events > lookup.json`
+    // Before: both records were read, and refused as not CloudTrail in the summary.
+    const listed = await listLocal([run, join(raw, 'lookup.json')], window)
+    expect(listed.files.map((f) => f.path.slice(raw.length + 1))).toEqual([
+      'cases/A/timeline/raw/20250301T000000Z/eu-west-1-all-0001.json',
+      'cases/A/timeline/raw/20250301T000000Z/topup-eu-west-1-all-0001.json',
+      'lookup.json',
+    ])
+    expect(listed.ignored).toBe(2)
+    // Named on the command line, a record is read as asked.
+    expect((await listLocal([join(run, 'lookup.json')], window)).files).toHaveLength(1)
+  })
+
   it('lists a path named twice once, and reads a named file whatever its name', async () => {
     const listed = await listLocal([dir, join(dir, 'a/notes.txt'), dir], window)
     const paths = listed.files.map((f) => f.path.slice(dir.length + 1))

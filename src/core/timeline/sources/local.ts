@@ -47,6 +47,14 @@ export interface LocalListing {
   unreadable: { path: string; reason: string }[]
 }
 
+// A LookupEvents run's own records beside its pages (timeline/raw/<run>/lookup.json, resume-….json):
+// fir's bookkeeping, not logs, when a walk of a case's raw folder meets them.
+const FIR_RUN_RECORD = /(?:^|[/\\])timeline[/\\]raw[/\\][^/\\]+[/\\](?:lookup|resume-[^/\\]*)\.json$/
+
+function isFirRunRecord(path: string): boolean {
+  return FIR_RUN_RECORD.test(path)
+}
+
 /**
  * The files behind PATH sources: files as given, folders walked (recursively, sorted), with
  * trail files whose delivery time is far outside the window left out. A missing path is a usage
@@ -77,7 +85,7 @@ export async function listLocal(paths: string[], window: TimeWindow): Promise<Lo
     pipe = false,
   ) => {
     if (several && seen.has(path)) return
-    if (!named && !isInputName(base)) {
+    if (!named && (!isInputName(base) || isFirRunRecord(path))) {
       ignore(path)
       return
     }
