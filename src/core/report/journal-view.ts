@@ -1374,7 +1374,8 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     closerOf,
   )
   const inForceList = [...inForce].map((k) => {
-    const [action = '', target = ''] = k.split('|')
+    // `measure|target`: a role's path may itself hold a `|`.
+    const [action, target] = [k.slice(0, k.indexOf('|')), targetOf(k)]
     const back = putBack.get(k)
     const gap = back
       ? ` — undone by ${undoneCalls(back.undone)}, then put back by ${back.by.eventName} at ${utcDisplay(back.by.time)} (${back.by.actor}), not by fir`

@@ -432,6 +432,21 @@ describe('viewJournal', () => {
     expect(view.inForce.has(`containment.sessions|${ROLE}`)).toBe(true)
   })
 
+  it('names a role whose path holds a "|" by its name among the measures in force', async () => {
+    // An IAM path may hold any printable ASCII character. Before: split on every "|", the measure
+    // read "Revoke role sessions issued before now (TokenIssueTime deny): team".
+    const piped = 'arn:aws:iam::123456789012:role/team|ops/chained-role'
+    const view = viewJournal(
+      await journalOf([
+        change('credentials.revoke-sessions', piped, 'started'),
+        change('credentials.revoke-sessions', piped, 'applied'),
+      ]),
+    )
+    expect(view.status.inForce).toEqual([
+      'Revoke role sessions issued before now (TokenIssueTime deny): chained-role',
+    ])
+  })
+
   it('a failure a later run made good is no gap any more; the failure stays in the actions', async () => {
     const USER = 'arn:aws:iam::123456789012:user/ci'
     const view = viewJournal(
