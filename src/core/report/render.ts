@@ -66,7 +66,27 @@ function helpersFor(format: ReportFormat): Record<string, Handlebars.HelperDeleg
       const s = value === null || value === undefined ? '' : String(value)
       return new Handlebars.SafeString(CODE_SAFE.test(s) && s.trim() === s ? `\`${s}\`` : escapeMarkdown(s))
     },
+    /**
+     * A command to paste, outside a table: a code span whatever it holds, so the report's Markdown
+     * source and its rendering both read as the command (escaped text would paste its backslashes
+     * and entities). See markdownCommand.
+     */
+    mdcommand: (value: unknown) =>
+      new Handlebars.SafeString(markdownCommand(value === null || value === undefined ? '' : String(value))),
   }
+}
+
+/**
+ * `command` as a Markdown code span, where every character is literal: fenced with one backtick
+ * more than the longest run of backticks it holds, and padded with a space each side when it
+ * starts or ends with a backtick (or with a space at both ends, which a code span strips). A code
+ * span joins lines, so a command with a line break (or nothing) is escaped text instead.
+ */
+export function markdownCommand(command: string): string {
+  if (command.trim() === '' || /[\r\n]/.test(command)) return escapeMarkdown(command)
+  const fence = '`'.repeat(Math.max(0, ...(command.match(/`+/g) ?? []).map((r) => r.length)) + 1)
+  const pad = /^`|`$/.test(command) || (command.startsWith(' ') && command.endsWith(' ')) ? ' ' : ''
+  return `${fence}${pad}${command}${pad}${fence}`
 }
 
 interface AstNode {

@@ -1166,7 +1166,7 @@ describe("the function's roles: its published versions' and those before a role 
 
   it('escapes role names, ARNs and the command in both formats', async () => {
     // A role path is the account owner's to choose: markup and shell syntax in it stay text.
-    const hostileArn = `arn:aws:iam::${ACCOUNT}:role/x<img src=y>|$(id)/${OLD_ROLE}`
+    const hostileArn = `arn:aws:iam::${ACCOUNT}:role/x<img src=y>|$(id)\`id\`&amp;*_/${OLD_ROLE}`
     const dir = await snapshotCase(plainEntry({ role: hostileArn, roleName: OLD_ROLE }), {
       takenAt: '2026-11-20T10:00:00.000Z',
     })
@@ -1178,12 +1178,43 @@ describe("the function's roles: its published versions' and those before a role 
     )
     const { md, html } = await renderBoth(model)
     expect(html).not.toContain('<img src=y>')
-    expect(html).toContain('x&lt;img src&#x3D;y&gt;|$(id)')
-    expect(md).not.toContain('<img src=y>')
+    expect(html).toContain('x&lt;img src&#x3D;y&gt;|$(id)&#x60;id&#x60;&amp;amp;*_')
+    expect(html).toContain(
+      `<code>aws lambda update-function-configuration --function-name ${FN_ARN} --role &#x27;arn`,
+    )
+    // The command is a code span, in which Markdown is literal: what the .md file holds and what
+    // it renders to are both the command. Before: escaped text, whose source pastes as
+    // `--role 'arn:…x&lt;img src=y&gt;\|$(id)\`id\`&amp;amp;\*\_/…'`.
+    const line = md.split('\n').find((l) => l.includes(`Point ${FN} back`))!
+    expect(codeSpanAfter(line, ' Run ')).toBe(back!.command)
+    expect(line).toContain(' Run ``aws lambda ')
+    // Outside code spans, no markup of the value's.
+    expect(withoutCodeSpans(md)).not.toContain('<img src=y>')
     expectNoBlankMarkdownCells(md)
     expectTablesKeepTheirShape(md)
   })
 })
+
+/** The text of the code span that starts right after `before` in a line, read as CommonMark reads it. */
+function codeSpanAfter(line: string, before: string): string | null {
+  const start = line.indexOf(before)
+  if (start < 0) return null
+  const rest = line.slice(start + before.length)
+  const fence = /^`+/.exec(rest)?.[0]
+  if (!fence) return null
+  // The closing fence is the next run of exactly as many backticks.
+  const close = new RegExp(`(?<!\`)${fence}(?!\`)`, 'g')
+  close.lastIndex = fence.length
+  const end = close.exec(rest)
+  if (!end) return null
+  const text = rest.slice(fence.length, end.index)
+  return text.startsWith(' ') && text.endsWith(' ') && text.trim() !== '' ? text.slice(1, -1) : text
+}
+
+/** Markdown with its code spans (any fence) taken out. */
+function withoutCodeSpans(md: string): string {
+  return md.replace(/(`+)[^`][\s\S]*?(?<!`)\1(?!`)/g, '')
+}
 
 /** Every Markdown table row has as many cells as its header (a `|` in a value is escaped). */
 function expectTablesKeepTheirShape(md: string): void {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { escapeMarkdown } from '../../../src/core/report/escape.js'
 import { REPORT_CSP } from '../../../src/core/report/html-safety.js'
 import type { ReportModel } from '../../../src/core/report/model.js'
-import { compileReportTemplate, type ReportFormat } from '../../../src/core/report/render.js'
+import { compileReportTemplate, markdownCommand, type ReportFormat } from '../../../src/core/report/render.js'
 import { FirError } from '../../../src/errors.js'
 
 const AGENT = '**bold** [click me](https://evil.example/phish) @security-team'
@@ -48,6 +48,20 @@ describe('a custom Markdown template: every {{…}} escapes Markdown', () => {
     expect(render('{{#with timeline.keyEvents.[0]}}{{"userAgent"}}{{/with}}', 'md')).toBe(
       escapeMarkdown(AGENT),
     )
+  })
+})
+
+describe('a command in Markdown', () => {
+  it('is a code span whatever it holds: fenced past its backticks, padded where a code span would strip', () => {
+    // Before (mdcode): escaped text, whose source pastes as `a \| b` and `&lt;x&gt;`.
+    expect(markdownCommand("fir x --role 'a|b<x>&amp;*_\\'")).toBe("`fir x --role 'a|b<x>&amp;*_\\'`")
+    expect(markdownCommand("aws x --role 'a`id`b'")).toBe("``aws x --role 'a`id`b'``")
+    expect(markdownCommand('a ``b`` c')).toBe('```a ``b`` c```')
+    expect(markdownCommand('`a`')).toBe('`` `a` ``')
+    expect(markdownCommand(' a ')).toBe('`  a  `')
+    // A code span joins lines: a command over two is escaped text, as it was.
+    expect(markdownCommand('a\nb|c')).toBe(escapeMarkdown('a\nb|c'))
+    expect(render('{{mdcommand case.title}}', 'md')).toBe('`javascript:alert(1)`')
   })
 })
 
