@@ -1,5 +1,6 @@
 import { shellArg } from '../common/text.js'
 import { rotateSecretWords } from '../credentials/role-use.js'
+import { roleNameOf } from '../snapshot/role.js'
 import { truncate } from './format.js'
 import {
   closingMeasure,
@@ -13,7 +14,7 @@ import {
   undoneText,
 } from './journal-view.js'
 import type { FindingView, FunctionFacts, LimitView, RecommendationView, RoleFacts } from './model.js'
-import { otherWhys, pointBackCommand, type RoleSwap, roleWithWhy } from './roles.js'
+import { otherWhys, pointBackCommand, type RoleSwap, roleKey, roleWithWhy } from './roles.js'
 import { type AccessOpened, type FlaggedKey, functionRef, isFunction } from './timeline-scan.js'
 
 /** What recommendations and limits are drawn from. */
@@ -182,6 +183,18 @@ function findingsMatching(list: FindingView[], re: RegExp): FindingView[] {
 /** The findings of which at least one call went through: a call that failed or was denied changed nothing. */
 function succeeded(list: FindingView[]): FindingView[] {
   return list.filter((f) => f.failed < f.count)
+}
+
+/**
+ * Whether a finding is about a role: its events name it (a session of it made a call, a call set or
+ * named it), or it targets it. Roles are one by account and name; a role known by name alone
+ * matches by name.
+ */
+function namesRole(f: FindingView, role: Pick<RoleFacts, 'arn' | 'name'>): boolean {
+  const key = role.arn.startsWith('arn:') ? roleKey(role.arn, '') : null
+  return f.roles.some((r) =>
+    key ? roleKey(r, '') === key : roleNameOf(r).toLowerCase() === role.name.toLowerCase(),
+  )
 }
 
 function titles(list: FindingView[], max = 4): string[] {
@@ -390,13 +403,17 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   for (const role of input.roles) {
     // A role this case found deleted (a restore, or contain) has no sessions to revoke.
     if (!role.sessionsRevoked && !roleGone(input, role)) {
-      // Now when a finding says the role's credentials were used or could have been taken (a
-      // session used outside Lambda, an AssumeRole, changed code or layers); otherwise a
-      // precaution: revocation also cuts the function's own sessions until it is recycled.
-      const exposed = findingsMatching(
-        allFindings,
-        /session|assume|outside|UpdateFunctionCode|\bcode\b|layer|backdoor/i,
-      )
+      // Now when a finding about this role says its credentials were used or could have been
+      // taken (a session of it used outside Lambda, an AssumeRole of it, the code or layers of a
+      // function that runs with it now changed); otherwise a precaution: revocation also cuts the
+      // function's own sessions until it is recycled. Only those findings are its reasons.
+      const exposed = [
+        ...findingsMatching(allFindings, /session|assume|outside/i).filter((f) => namesRole(f, role)),
+        // Whatever reaches the function's code reaches the credentials it runs with now.
+        ...findingsMatching(allFindings, /UpdateFunctionCode|\bcode\b|layer|backdoor/i).filter(
+          (f) => role.current || namesRole(f, role),
+        ),
+      ]
       add(
         exposed.length ? 1 : 2,
         `Revoke the sessions of role ${role.name}`,

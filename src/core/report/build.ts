@@ -570,6 +570,7 @@ function snapshotFinding(raw: unknown, takenAt: string | null): FindingView {
     observedDisplay: takenAt ? `snapshot ${utcDisplay(takenAt)}` : 'snapshot (time not recorded)',
     references: asArray(f.evidence).map((e) => String(e)),
     tags: asArray(f.tags).map((t) => String(t)),
+    roles: asString(f.target)?.includes(':role/') ? [asString(f.target)!] : [],
   }
 }
 

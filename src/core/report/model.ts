@@ -422,6 +422,12 @@ export interface FindingView {
   /** Evidence files (snapshot) or event ids (timeline, first few). */
   references: string[]
   tags: string[]
+  /**
+   * The execution roles the finding is about, as role ARNs (the first few): those its events name
+   * (timeline: the role whose session made a call, a role a call set or named) or the role it
+   * targets (snapshot). Empty when it names none.
+   */
+  roles: string[]
 }
 
 /** The collected CloudTrail timeline: counts over everything, the key events inline, and a chart. */

@@ -208,6 +208,30 @@ function roleSetBy(event: Record<string, unknown>): { functionName: string; role
 }
 
 /**
+ * The execution roles an event names, as role ARNs: the role whose session made the call
+ * (`assumed-role/<role>/…`), and a role the call set or named (`role`, `roleArn`, `roleName` of
+ * its request, a name in the account the record was made in).
+ */
+function rolesNamedBy(event: Record<string, unknown>, actor: Record<string, unknown>): string[] {
+  const out: string[] = []
+  const session = asString(actor.arn)
+  const own = roleOfActor(session)
+  if (own) out.push(`arn:aws:iam::${session!.split(':')[4]}:role/${own.role}`)
+  const req = asRecord(event.requestParameters)
+  for (const v of [req.role, req.roleArn]) {
+    const arn = asString(v)
+    if (arn && ROLE_ARN.test(arn)) out.push(arn)
+  }
+  const name = asString(req.roleName)
+  const account = asString(event.account)
+  if (name && account && /^[\w+=,.@-]{1,64}$/.test(name)) out.push(`arn:aws:iam::${account}:role/${name}`)
+  return out
+}
+
+/** Roles kept at most per finding group (FindingView.roles). */
+const GROUP_ROLES_KEPT = 20
+
+/**
  * The containment measure a call undoes, or null: the public access {@link accessOpenedBy} reads
  * (the url or permissions measure), reserved concurrency deleted or set above 0 (throttle), an
  * event source mapping enabled or created enabled (event-sources), and the case's revocation
@@ -417,6 +441,9 @@ function rawFindingsOf(
   })
 }
 
+/** The key of a finding group: its rule and level. */
+const groupKey = (f: { rule: string; level: Level }) => `${f.rule}\u0000${f.level}`
+
 interface Group {
   rule: string
   title: string
@@ -445,7 +472,7 @@ function addToGroups(
   summary: string,
   failed: boolean,
 ): void {
-  const key = `${f.rule}\u0000${f.level}`
+  const key = groupKey(f)
   const ms = time ? Date.parse(time) : Number.NaN
   let g = groups.get(key)
   if (!g) {
@@ -503,7 +530,7 @@ function firstVersion(
     seen.add(key)
     return true
   }
-  const g = groups.get(`${f.rule}\u0000${f.level}`)
+  const g = groups.get(groupKey(f))
   if (g) g.otherVersions++
   return false
 }
@@ -523,7 +550,11 @@ function failedText(failed: number, count: number): string {
   return count === 1 ? ' (failed or denied: an attempt)' : ` (all ${count} failed or were denied: attempts)`
 }
 
-function groupsToViews(groups: Map<string, Group>): FindingView[] {
+function groupsToViews(
+  groups: Map<string, Group>,
+  /** The roles the flagged events of each group named (by groupKey). */
+  rolesOf: ReadonlyMap<string, ReadonlySet<string>>,
+): FindingView[] {
   return [...groups.values()]
     .sort((a, b) => levelRank(a.level) - levelRank(b.level) || b.count - a.count || a.firstMs - b.firstMs)
     .map((g) => ({
@@ -543,6 +574,7 @@ function groupsToViews(groups: Map<string, Group>): FindingView[] {
       observedDisplay: 'time not recorded',
       references: g.eventIds,
       tags: [...g.tags].sort(),
+      roles: [...(rolesOf.get(groupKey(g)) ?? [])],
     }))
 }
 
@@ -608,6 +640,8 @@ export async function scanTimeline(
   // `rule|level|eventID` of the findings counted (see firstVersion).
   const findingsCounted = findConflicts ? new Set<string>() : undefined
   const accessOpened = new Map<string, AccessOpened>()
+  // The execution roles the flagged events of each finding group name (FindingView.roles).
+  const groupRoles = new Map<string, Set<string>>()
   // The role each function was last set to, by region and functionName.
   const roleNow = new Map<string, string>()
   const measuresUndone = new Map<string, TimelineUndo>()
@@ -811,7 +845,13 @@ export async function scanTimeline(
       if (findings.length) {
         scan.eventsWithFindings++
         if (errorText && id) failedFlagged.add(id)
+        const named = rolesNamedBy(event, actor)
         for (const f of findings) {
+          if (named.length) {
+            const seen = groupRoles.get(groupKey(f)) ?? new Set<string>()
+            for (const r of named) if (seen.size < GROUP_ROLES_KEPT) seen.add(r)
+            groupRoles.set(groupKey(f), seen)
+          }
           eventFindingPoints.push({ ms, level: f.level })
           if (!findingsFile && firstVersion(findingsCounted, eventGroups, f, id))
             addToGroups(eventGroups, f, time(), actorName, id, `${name} by ${actorName}`, !!errorText)
@@ -951,10 +991,10 @@ export async function scanTimeline(
         !!eventId && failedFlagged.has(eventId),
       )
     }
-    scan.findingGroups = groupsToViews(groups)
+    scan.findingGroups = groupsToViews(groups, groupRoles)
   } else {
     scan.findingPoints = eventFindingPoints
-    scan.findingGroups = groupsToViews(eventGroups)
+    scan.findingGroups = groupsToViews(eventGroups, groupRoles)
   }
   let first: { ms: number; time: string; title: string } | null = null
   for (const g of scan.findingGroups) {

@@ -22,6 +22,7 @@ function timelineFinding(title: string, tags: string[]): FindingView {
     observedDisplay: 'time not recorded',
     references: [],
     tags,
+    roles: ['arn:aws:iam::123456789012:role/r'],
   }
 }
 
@@ -209,10 +210,16 @@ describe('revoking the role sessions', () => {
   }
   const revoke = (findings: FindingView[]) =>
     recommend({ ...input(findings), roles: [role] }).find((r) => r.title.startsWith('Revoke the sessions'))
+  /** A finding whose events are calls by a session of the role. */
+  const ofRole = (title: string, tags: string[], arn = role.arn): FindingView => ({
+    ...timelineFinding(title, tags),
+    target: `arn:aws:sts::123456789012:assumed-role/${arn.split('/').at(-1)}/invoice-export`,
+    roles: [arn],
+  })
 
   it('is urgent when a finding shows the role used or reachable, a precaution otherwise', () => {
     const stolen = revoke([
-      timelineFinding('Function Role Credentials Used Outside Lambda', ['attack.credential-access']),
+      ofRole('Function Role Credentials Used Outside Lambda', ['attack.credential-access']),
     ])
     expect(stolen).toMatchObject({
       priority: 1,
@@ -234,6 +241,56 @@ describe('revoking the role sessions', () => {
       /^No finding shows the credentials of invoice-export-role used or exposed/,
     )
     expect(keyOnly?.because).toEqual(['1 function(s) run with invoice-export-role'])
+  })
+
+  it('cites only the findings about each role: those whose events name it, by account and name', () => {
+    const arnOf = (name: string, account = '123456789012') => `arn:aws:iam::${account}:role/${name}`
+    const earlier = {
+      ...role,
+      arn: arnOf('invoice-export-a'),
+      name: 'invoice-export-a',
+      current: false,
+      why: ['earlier $LATEST role of invoice-export, recorded by CreateFunction at … by deployer'],
+    }
+    const swappedTo = { ...earlier, arn: arnOf('invoice-export-c'), name: 'invoice-export-c' }
+    const findings = [
+      ofRole('Function Role Credentials Used Outside Lambda', ['attack.credential-access']),
+      // A same-named role of another account is another role.
+      ofRole(
+        'Function Role Credentials Used Outside Lambda From Another Account',
+        [],
+        arnOf(role.name, '999999999999'),
+      ),
+      // The calls set the function's role to the current one and to another.
+      {
+        ...timelineFinding('Lambda Function Layers Or Execution Role Changed', ['attack.persistence']),
+        target: 'arn:aws:iam::123456789012:user/deployer, arn:aws:iam::123456789012:user/mallory',
+        roles: [role.arn, swappedTo.arn],
+      },
+    ]
+    const recs = recommend({ ...input(findings), roles: [role, earlier, swappedTo] })
+    const becauseOf = (name: string) => recs.find((r) => r.title === `Revoke the sessions of role ${name}`)
+    // Before: every role's recommendation listed every finding of the function as its reasons.
+    expect(becauseOf(role.name)).toMatchObject({
+      priority: 1,
+      because: [
+        '1 function(s) run with invoice-export-role',
+        'Function Role Credentials Used Outside Lambda (6)',
+        'Lambda Function Layers Or Execution Role Changed (6)',
+      ],
+    })
+    expect(becauseOf(swappedTo.name)).toMatchObject({
+      priority: 1,
+      because: [
+        `invoice-export-c: ${earlier.why[0]}`,
+        'Lambda Function Layers Or Execution Role Changed (6)',
+      ],
+    })
+    // No finding is about the earlier role: none is cited, and it is a precaution.
+    expect(becauseOf(earlier.name)).toMatchObject({
+      priority: 2,
+      because: [`invoice-export-a: ${earlier.why[0]}`],
+    })
   })
 })
 
