@@ -14,7 +14,15 @@ import {
   undoneText,
 } from './journal-view.js'
 import type { FindingView, FunctionFacts, LimitView, RecommendationView, RoleFacts } from './model.js'
-import { otherWhys, pointBackCommand, type RoleSwap, roleKey, roleWithWhy } from './roles.js'
+import {
+  otherWhys,
+  pointBackCommand,
+  type RoleSwap,
+  roleKey,
+  roleWithWhy,
+  swapCallText,
+  swapShown,
+} from './roles.js'
 import { type AccessOpened, type FlaggedKey, functionRef, isFunction } from './timeline-scan.js'
 
 /** What recommendations and limits are drawn from. */
@@ -434,15 +442,35 @@ export function recommend(input: AdviceInput): RecommendationView[] {
 
   // A role swap the case shows and nothing set back: the function's code runs with the role the
   // swap gave it. fir has no step for it (the role is the function's configuration): the AWS CLI.
+  // A command only when the case can name the role to go back to: pasting one must never move a
+  // function someone already repaired to a stale role.
   for (const swap of input.roleSwaps ?? []) {
     if (swap.switchedBack) continue
-    add(
-      1,
-      `Point ${swap.function} back at its earlier execution role ${swap.earlier.name}`,
-      `The case shows the execution role of ${swap.function} changed (${swap.history.join(', then ')}): its code runs with the permissions of ${swap.now.name}, and a role swap is a way to escalate or keep access. Check that ${swap.earlier.name} is the role it should run with, then point the function back at it; the sessions of both roles are the function's credentials, revoke each.`,
-      swap.history,
-      pointBackCommand(swap),
-    )
+    if (!swap.earlier) {
+      const call = swap.swapCall
+      // Flagged by a detection, or not made by the function's creator: said among the first.
+      add(
+        swap.flags.length ? 1 : 2,
+        `Find the execution role ${swap.function} ran with before ${call ? `${call.actor} set it to ${swap.to.name}` : `it was set to ${swap.to.name}`}`,
+        `The timeline shows ${swapCallText(swap)}, and nothing of the role it ran with before: an earlier snapshot of the function, or CloudTrail from before this timeline’s window, would tell. Once found and checked, point the function back at it (aws lambda update-function-configuration --role); until then its code runs with the permissions of ${swap.now.name}, and a role swap is a way to escalate or keep access. This report gives no command: it does not know the role to go back to.`,
+        [swap.swapBy, ...swap.flags],
+      )
+    } else if (swap.unsure) {
+      add(
+        1,
+        `Choose the execution role ${swap.function} should run with`,
+        `The case shows the execution role of ${swap.function} changed more than once (${swap.history.join(', then ')}): its code runs with the permissions of ${swap.now.name} since the last change (${swapShown(swap)}), and the case cannot tell which change to undo: ${swap.unsure}. Choose the role it should run with from this history and your deployment records, then point the function at it (aws lambda update-function-configuration --role). This report gives no command, so that none moves a function already repaired to a stale role.`,
+        swap.history,
+      )
+    } else {
+      add(
+        1,
+        `Point ${swap.function} back at its earlier execution role ${swap.earlier.name}`,
+        `The case shows the execution role of ${swap.function} changed (${swap.history.join(', then ')}): the last change (${swapShown(swap)}) put ${swap.now.name} in place of ${swap.earlier.name}, so its code runs with the permissions of ${swap.now.name}, and a role swap is a way to escalate or keep access. Check that ${swap.earlier.name} is the role it should run with, then point the function back at it; the sessions of both roles are the function's credentials, revoke each.`,
+        swap.history,
+        pointBackCommand({ ...swap, earlier: swap.earlier }),
+      )
+    }
   }
 
   if (input.chainedAssumeRoles.length) {

@@ -71,6 +71,7 @@ import {
   rolesInEvidence,
   roleWithWhy,
   snapshottedRoles,
+  swapImpact,
 } from './roles.js'
 import { reportSweeps } from './sweeps.js'
 import { type AccessOpened, functionRef, isFunction, scanTimeline } from './timeline-scan.js'
@@ -932,7 +933,8 @@ export async function buildReportModel(
     const known = roleByKey.get(key)
     if (known) explain(known, why)
     else if (why.timelineOnly) {
-      const collected = timelineRoles.find((r) => r.name.toLowerCase() === why.name.toLowerCase())
+      // A role the timeline was collected for by name alone is of the function's account.
+      const collected = timelineRoles.find((r) => roleKey(r.arn, key.split('|')[0] ?? '') === key)
       if (collected) {
         collected.why = [...why.why, ...collected.why]
         collected.current = why.current
@@ -1228,12 +1230,12 @@ export async function buildReportModel(
       )
     }
   }
-  for (const s of roleSwaps)
-    impact.push(
-      s.switchedBack
-        ? `The execution role of ${s.function} was changed and set back since: ${s.history.join(', then ')}. Credentials stolen from it while it ran with another role are that role’s sessions.`
-        : `The execution role of ${s.function} was changed: ${s.history.join(', then ')}. Its code runs with the permissions of ${s.now.name} now, and credentials stolen from it before the change are sessions of ${s.earlier.name}.`,
-    )
+  // A swap in force that a detection flagged, or that the function's creator did not make, is
+  // said first: the function's code may run with the attacker's role.
+  for (const s of roleSwaps) {
+    if (!s.switchedBack && s.flags.length) impact.unshift(swapImpact(s))
+    else impact.push(swapImpact(s))
+  }
   // The only sign of tampering with the logs the timeline holds: said before what they show.
   if (conflicting) impact.push(conflicting.text)
   if (timelinePresent) {

@@ -205,29 +205,79 @@ export async function snapshottedRoles(
   return out
 }
 
-/** The role `$LATEST` of a function ran with at one time the case knows of, and what shows it. */
-interface RoleAt {
+/** One record of the role `$LATEST` of a function ran with: a snapshot's, or a call's that set it. */
+interface RoleState {
   arn: string
   name: string
+  /** roleKey: a role is one by account and name. */
+  key: string
+  ms: number
+  /** A snapshot taken the second a call was made is taken to follow it. */
+  order: number
   /** What shows it: `evidence set <set>`, `UpdateFunctionConfiguration at <UTC> by <caller>`. */
-  by: string[]
+  by: string
+  /** The call, when it is one. */
+  call: RoleSet | null
 }
 
-/** A change of the role `$LATEST` of a function runs with, as the snapshots and the timeline show it. */
+/** The role `$LATEST` ran with from one change to the next, as the case knows it. */
+interface RoleRun {
+  arn: string
+  name: string
+  key: string
+  /** What shows it, in time order. */
+  by: string[]
+  /** The record that first shows it: the call that set it, or the snapshot that found it. */
+  start: RoleState
+}
+
+/** A role of a function's history: its ARN (or name, when that is all the case holds) and name. */
+export interface RoleRef {
+  arn: string
+  name: string
+}
+
+/**
+ * The last change of the role `$LATEST` of a function runs with that the case shows, as the
+ * snapshots and the timeline show it, and whether it can name the role to go back to.
+ */
 export interface RoleSwap {
   function: string
   /** The function's ARN, when the snapshots recorded one. */
   functionArn: string
   region: string
   account: string
-  /** The first role the case knows `$LATEST` ran with. */
-  earlier: { arn: string; name: string }
+  /**
+   * The role in force just before the swap; null when the case does not know it (the timeline
+   * shows the call that set the role, and nothing of the role before).
+   */
+  earlier: RoleRef | null
+  /** The role the swap set. */
+  to: RoleRef
+  /** What shows the swap: `UpdateFunctionConfiguration at <UTC> by <caller>`, or `evidence set <set>`. */
+  swapBy: string
+  /** The call that made the swap, when the timeline shows it. */
+  swapCall: { eventName: string; actor: string; timeDisplay: string } | null
   /** The role it runs with now, as far as the case knows. */
-  now: { arn: string; name: string }
+  now: RoleRef
   /** Each role in turn, with what shows it: `orders-api-role (evidence set 2026…)`. */
   history: string[]
-  /** It runs with its earlier role again. */
+  /** The swap was undone since: it runs with `earlier` again (`backBy` shows it). */
   switchedBack: boolean
+  /** What shows it set back, when it was. */
+  backBy: string | null
+  /**
+   * Why the case cannot name the role to go back to, or null when it can (`earlier`) or the swap
+   * was undone: the role before it is not known, or it came from a change the case cannot tell from
+   * another swap or a repair. No command is then given: pasting one must never move a repaired
+   * function to a stale role.
+   */
+  unsure: string | null
+  /**
+   * What makes the swap stand out: `flagged by <detection>`, `made by <caller>, not by <creator>,
+   * who created the function`. Empty when nothing does.
+   */
+  flags: string[]
 }
 
 /** Why one role is a function's (RoleFacts.why), and whether it is `$LATEST`'s now. */
@@ -242,6 +292,7 @@ export interface RoleWhy {
 }
 
 const CURRENT = 'current $LATEST role of '
+const EARLIER = 'earlier $LATEST role of '
 
 /** RoleFacts.why lines other than that it is a function's `$LATEST` role now. */
 export function otherWhys(role: Pick<RoleFacts, 'why'>): string[] {
@@ -258,13 +309,113 @@ function byText(by: readonly string[]): string {
   return firstFew(by, 2)
 }
 
+function joinNames(names: readonly string[]): string {
+  return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`
+}
+
+const isCreate = (call: RoleSet | null) => call !== null && /^CreateFunction/.test(call.eventName)
+
+/** The account a call names the function in: its ARN's, else the record's. */
+function callAccount(call: RoleSet): string {
+  return call.functionName.startsWith('arn:') ? (call.functionName.split(':')[4] ?? '') : call.account
+}
+
 /**
- * Why each role of the case's functions is there, by roleKey, and the swaps of `$LATEST`'s role:
- * the role each snapshot recorded for `$LATEST` and each call in the timeline that set the
- * function's role (CreateFunction, UpdateFunctionConfiguration), in time order. The role of the
- * last is `$LATEST`'s now; a change between two is a swap, and the first role the case knows is
- * the earlier one to go back to (the case cannot tell the attacker's change from a responder's
- * undoing it: the history says each, with what shows it).
+ * The swap of a function's `$LATEST` role its history (`runs`, oldest first) shows, or null when
+ * it shows none. A run begun routinely — the first the case knows, unless a call that changed the
+ * role begins it; or one the function's creator (the caller of a CreateFunction of it in the
+ * timeline) set — is one to go back to. The last change is the swap, unless it put back the role
+ * in force before the change before it, begun routinely: that change was the swap, undone since.
+ * The role before the swap is the one to go back to when it was begun routinely; else the case
+ * cannot tell the swap from a repair, and names none.
+ */
+function swapOf(
+  f: SnapshottedRoles,
+  runs: readonly RoleRun[],
+  creators: ReadonlySet<string>,
+): Omit<RoleSwap, 'function' | 'functionArn' | 'region' | 'account' | 'history'> | null {
+  const n = runs.length - 1
+  const now = runs[n]
+  if (!now) return null
+  const routine = (k: number) => {
+    const call = runs[k]!.start.call
+    return call ? isCreate(call) || creators.has(call.actor) : k === 0
+  }
+  const flagsOf = (run: RoleRun) => {
+    const call = run.start.call
+    if (!call || isCreate(call)) return []
+    return [
+      ...(call.findings.length ? [`flagged by ${firstFew(call.findings, 2)}`] : []),
+      ...(creators.size && !creators.has(call.actor)
+        ? [`made by ${call.actor}, not by ${joinNames([...creators])}, who created the function`]
+        : []),
+    ]
+  }
+  const ref = (r: RoleRun): RoleRef => ({ arn: r.arn, name: r.name })
+  const callOf = (r: RoleRun) =>
+    r.start.call
+      ? {
+          eventName: r.start.call.eventName,
+          actor: r.start.call.actor,
+          timeDisplay: utcDisplay(r.start.call.time),
+        }
+      : null
+  if (n === 0) {
+    // The timeline shows the call that set the role, and nothing of the role before it.
+    if (!now.start.call || isCreate(now.start.call)) return null
+    return {
+      earlier: null,
+      to: ref(now),
+      swapBy: now.start.by,
+      swapCall: callOf(now),
+      now: ref(now),
+      switchedBack: false,
+      backBy: null,
+      unsure: `the role ${f.name} ran with before ${now.start.by} is not known from this case`,
+      flags: flagsOf(now),
+    }
+  }
+  if (n >= 2 && runs[n - 2]!.key === now.key && routine(n - 2)) {
+    const to = runs[n - 1]!
+    return {
+      earlier: ref(runs[n - 2]!),
+      to: ref(to),
+      swapBy: to.start.by,
+      swapCall: callOf(to),
+      now: ref(now),
+      switchedBack: true,
+      backBy: now.start.by,
+      unsure: null,
+      flags: flagsOf(to),
+    }
+  }
+  const before = runs[n - 1]!
+  // Not begun routinely: set by a call (the creator's aside), or found by a later snapshot.
+  const unsure = routine(n - 1)
+    ? null
+    : before.start.call
+      ? `${before.name} itself was set by ${before.start.by}, a change the case cannot tell from another swap or a repair`
+      : `${before.name} itself replaced ${runs[n - 2]!.name} by a change the case does not show (found by ${before.start.by}): it cannot tell that change from another swap or a repair`
+  return {
+    earlier: ref(before),
+    to: ref(now),
+    swapBy: now.start.by,
+    swapCall: callOf(now),
+    now: ref(now),
+    switchedBack: false,
+    backBy: null,
+    unsure,
+    flags: flagsOf(now),
+  }
+}
+
+/**
+ * Why each role of the case's functions is there, by roleKey, and the swap of each function's
+ * `$LATEST` role: the role each snapshot recorded for `$LATEST` and each call in the timeline that
+ * set the function's role (CreateFunction, UpdateFunctionConfiguration; one made in another
+ * account than the function's is another function's), in time order, make its history (swapOf).
+ * A role is one by account and name: a record naming a same-named role of another account is
+ * another role.
  */
 export function describeRoles(
   functions: readonly SnapshottedRoles[],
@@ -272,8 +423,7 @@ export function describeRoles(
 ): { roles: Map<string, RoleWhy>; swaps: RoleSwap[] } {
   const roles = new Map<string, RoleWhy>()
   const swaps: RoleSwap[] = []
-  const entry = (arn: string, name: string, account: string, fn: string, timelineOnly: boolean) => {
-    const key = roleKey(arn, account)
+  const entry = (key: string, arn: string, name: string, fn: string, timelineOnly: boolean) => {
     let e = roles.get(key)
     if (!e) roles.set(key, (e = { arn, name, why: [], current: false, functions: [], timelineOnly }))
     if (!timelineOnly) e.timelineOnly = false
@@ -281,48 +431,68 @@ export function describeRoles(
     return e
   }
   for (const f of functions) {
-    const states: (RoleAt & { ms: number; order: number })[] = [
+    const calls = rolesSet.filter(
+      (r) =>
+        isFunction(f, functionRef(r.functionName, r.region)) &&
+        (!f.account || !callAccount(r) || callAccount(r) === f.account),
+    )
+    const states: RoleState[] = [
       ...f.latest.map((l) => ({
         arn: l.role.arn,
         name: l.role.name,
-        by: [`evidence set ${l.set}`],
+        key: roleKey(l.role.arn, f.account),
+        by: `evidence set ${l.set}`,
         ms: Date.parse(l.time),
         order: 1,
+        call: null,
       })),
-      ...rolesSet
-        .filter((r) => isFunction(f, functionRef(r.functionName, r.region)))
-        .map((r) => ({
-          arn: r.role,
-          name: roleNameOf(r.role),
-          by: [`${r.eventName} at ${utcDisplay(r.time)} by ${r.actor}`],
-          ms: Date.parse(r.time),
-          order: 0,
-        })),
-    ]
-      // A snapshot taken the second a call was made is taken to follow it.
-      .sort((a, b) => (a.ms || 0) - (b.ms || 0) || a.order - b.order)
-    const runs: RoleAt[] = []
+      ...calls.map((r) => ({
+        arn: r.role,
+        name: roleNameOf(r.role),
+        key: roleKey(r.role, f.account),
+        by: `${r.eventName} at ${utcDisplay(r.time)} by ${r.actor}`,
+        ms: Date.parse(r.time),
+        order: 0,
+        call: r,
+      })),
+    ].sort((a, b) => (a.ms || 0) - (b.ms || 0) || a.order - b.order)
+    const runs: RoleRun[] = []
     for (const s of states) {
       const last = runs.at(-1)
-      if (last && same(last.name, s.name)) last.by.push(...s.by)
-      else runs.push({ arn: s.arn, name: s.name, by: [...s.by] })
+      if (last && last.key === s.key) last.by.push(s.by)
+      else runs.push({ arn: s.arn, name: s.name, key: s.key, by: [s.by], start: s })
     }
+    const creators = new Set(calls.filter((c) => isCreate(c)).map((c) => c.actor))
+    const swap = swapOf(f, runs, creators)
     const now = runs.at(-1)
-    const swapped = runs.length > 1
     const label = f.name
+    const earlierKey = swap?.earlier ? roleKey(swap.earlier.arn, f.account) : null
+    const toKey = swap ? roleKey(swap.to.arn, f.account) : null
+    /** Why a role of `$LATEST`'s history is there: now, before the swap, set by it, or earlier still. */
+    const historyWhy = (key: string): string | null => {
+      const at = runs.filter((r) => r.key === key)
+      if (!at.length) return null
+      const by = byText(at.flatMap((r) => r.by))
+      if (key === now?.key) {
+        if (!swap) return `${CURRENT}${label}`
+        if (swap.switchedBack) return `${CURRENT}${label}, in force again (shown by ${swap.backBy})`
+        if (!swap.earlier)
+          return `${CURRENT}${label}, set by ${swap.swapBy}${swap.flags.length ? ` (${swap.flags.join('; ')})` : ''}; the role before it is not known from this case`
+        return `${CURRENT}${label} since the role swap from ${swap.earlier.name} (shown by ${swap.swapBy})`
+      }
+      if (swap?.switchedBack && key === toKey)
+        return `${EARLIER}${label}, set by the role swap (shown by ${swap.swapBy}) and replaced since (shown by ${swap.backBy}); recorded by ${by}`
+      if (swap && !swap.switchedBack && key === earlierKey)
+        return `${EARLIER}${label} before the role swap to ${swap.to.name} (shown by ${swap.swapBy}); recorded by ${by}`
+      return `${EARLIER}${label}, recorded by ${by}`
+    }
     for (const r of f.roles) {
-      const e = entry(r.arn, r.name, f.account, label, false)
+      const key = roleKey(r.arn, f.account)
+      const e = entry(key, r.arn, r.name, label, false)
       const why: string[] = []
-      const at = runs.filter((x) => same(x.name, r.name))
-      if (now && same(now.name, r.name)) {
-        why.push(`${CURRENT}${label}`)
-        e.current = true
-      } else if (at.length || r.latest.length)
-        why.push(
-          swapped
-            ? `earlier $LATEST role of ${label} before a role swap, shown by ${byText(at.flatMap((x) => x.by))}`
-            : `$LATEST role of ${label} (evidence set ${r.latest[0]})`,
-        )
+      const inHistory = historyWhy(key)
+      if (inHistory) why.push(inHistory)
+      if (key === now?.key) e.current = true
       if (r.versions.length)
         why.push(
           `role of version${r.versions.length > 1 ? 's' : ''} ${firstFew(r.versions)}${r.aliases.length ? ` and alias${r.aliases.length > 1 ? 'es' : ''} ${firstFew(r.aliases)}` : ''} of ${label}`,
@@ -331,35 +501,63 @@ export function describeRoles(
     }
     // A role only the timeline shows the function set to.
     for (const run of runs) {
-      if (f.roles.some((r) => same(r.name, run.name))) continue
-      const e = entry(run.arn, run.name, f.account, label, true)
-      const isNow = run === now
-      if (isNow) e.current = true
-      const w = `${isNow ? CURRENT : 'earlier $LATEST role of '}${label}, set by ${byText(run.by)} (timeline)`
-      if (!e.why.includes(w)) e.why.push(w)
+      if (f.roles.some((r) => roleKey(r.arn, f.account) === run.key)) continue
+      const e = entry(run.key, run.arn, run.name, label, true)
+      if (run.key === now?.key) e.current = true
+      const w = historyWhy(run.key)
+      if (w && !e.why.includes(w)) e.why.push(w)
     }
-    if (swapped && now) {
-      const first = runs[0]!
+    if (swap)
       swaps.push({
         function: f.name,
         functionArn: f.arn,
         region: f.region,
         account: f.account,
-        earlier: { arn: first.arn, name: first.name },
-        now: { arn: now.arn, name: now.name },
         history: runs.map((x) => `${x.name} (${byText(x.by)})`),
-        switchedBack: same(first.name, now.name),
+        ...swap,
       })
-    }
   }
   return { roles, swaps }
 }
 
 /**
- * The AWS CLI command that points a function back at its earlier role: the role's ARN as the
- * case recorded it (built from the account when only its name is known).
+ * What a swap means, for the report's impact: the roles in turn, with what shows each, the role
+ * the code runs with now, and whose sessions credentials stolen from the function are.
  */
-export function pointBackCommand(swap: RoleSwap): string {
+export function swapImpact(s: RoleSwap): string {
+  const history = s.history.join(', then ')
+  const shown = swapShown(s)
+  const stolen = 'Credentials stolen from it are sessions of the role it ran with when they were taken'
+  if (!s.earlier)
+    return `The timeline shows ${swapCallText(s)}; the role it ran with before is not known from this case (an earlier snapshot of the function, or CloudTrail from before this timeline’s window, would tell). Its code runs with the permissions of ${s.now.name} now. ${stolen}: of the role before it, when taken before that call.`
+  if (s.switchedBack)
+    return `The execution role of ${s.function} was changed and set back since: ${history}. The role swap (${shown}) replaced ${s.earlier.name} with ${s.to.name}, then ${s.now.name} was in force again (shown by ${s.backBy}). ${stolen}: of ${s.to.name}, when taken while it ran with it.`
+  if (s.unsure)
+    return `The execution role of ${s.function} was changed more than once: ${history}. Its code runs with the permissions of ${s.now.name} now, since the last change (${shown}); the case cannot tell which change to undo (${s.unsure}), so it names no role to go back to. ${stolen}.`
+  return `The execution role of ${s.function} was changed: ${history}. Its code runs with the permissions of ${s.now.name} now, set in place of ${s.earlier.name} (${shown}). ${stolen}: of ${s.earlier.name}, when taken before that change${s.history.length > 2 ? ', or of a role it ran with earlier still' : ''}.`
+}
+
+/**
+ * `<caller> set the execution role of <function> to <role> at <UTC> (<call>; <flags>)`: the call
+ * that made a swap, with what makes it stand out.
+ */
+export function swapCallText(s: RoleSwap): string {
+  const flags = s.flags.map((f) => `; ${f}`).join('')
+  return s.swapCall
+    ? `${s.swapCall.actor} set the execution role of ${s.function} to ${s.to.name} at ${s.swapCall.timeDisplay} (${s.swapCall.eventName}${flags})`
+    : `the execution role of ${s.function} set to ${s.to.name} (${swapShown(s)})`
+}
+
+/** `shown by <call or evidence set>`, and what makes the swap stand out. */
+export function swapShown(s: Pick<RoleSwap, 'swapBy' | 'flags'>): string {
+  return [`shown by ${s.swapBy}`, ...s.flags].join('; ')
+}
+
+/**
+ * The AWS CLI command that points a function back at the role in force before its swap: the
+ * role's ARN as the case recorded it (built from the account when only its name is known).
+ */
+export function pointBackCommand(swap: RoleSwap & { earlier: RoleRef }): string {
   const role = swap.earlier.arn.startsWith('arn:')
     ? swap.earlier.arn
     : swap.account

@@ -138,12 +138,16 @@ export interface RoleSet {
   /** `functionName` as the caller sent it: a name, an ARN or a partial ARN. */
   functionName: string
   region: string
+  /** The account the record says the call was made in, or '' when it names none. */
+  account: string
   /** The role ARN the call set. */
   role: string
   eventName: string
   eventId: string
   time: string
   actor: string
+  /** The titles of the detections that flagged the call, each once (empty when none did). */
+  findings: string[]
 }
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/
@@ -815,18 +819,23 @@ export async function scanTimeline(
       }
       const roleSet = fir || event.error ? null : roleSetBy(event)
       if (roleSet) {
-        const key = `${region}|${roleSet.functionName}`
+        const key = `${account ?? ''}|${region}|${roleSet.functionName}`
+        const eventName = asString(event.name) ?? asString(event.rawName) ?? ''
+        // A CreateFunction is kept whatever role it sets: who created the function is known by it.
         if (
-          roleNow.get(key)?.toLowerCase() !== roleSet.role.toLowerCase() &&
+          (/^CreateFunction/.test(eventName) ||
+            roleNow.get(key)?.toLowerCase() !== roleSet.role.toLowerCase()) &&
           scan.rolesSet.length < ROLES_SET_KEPT
         )
           scan.rolesSet.push({
             ...roleSet,
             region,
-            eventName: asString(event.name) ?? asString(event.rawName) ?? '',
+            account: account ?? '',
+            eventName,
             eventId: asString(event.id) ?? '',
             time: new Date(ms).toISOString(),
             actor: truncate(actorName, 200),
+            findings: [...new Set(findings.map((f) => f.title))],
           })
         roleNow.set(key, roleSet.role)
       }

@@ -1058,12 +1058,24 @@ describe("the function's roles: its published versions' and those before a role 
     const [first, second] = model.evidence.sets.map((s) => s.name)
     // Before: the earlier role was listed "used by" nobody, with no word of the swap.
     expect(model.roles.roles.map((r) => [r.name, r.why, r.functions])).toEqual([
-      [ROLE, [`current $LATEST role of ${FN}`], [FN]],
-      [OLD_ROLE, [`earlier $LATEST role of ${FN} before a role swap, shown by evidence set ${first}`], [FN]],
+      [
+        ROLE,
+        [
+          `current $LATEST role of ${FN} since the role swap from ${OLD_ROLE} (shown by evidence set ${second})`,
+        ],
+        [FN],
+      ],
+      [
+        OLD_ROLE,
+        [
+          `earlier $LATEST role of ${FN} before the role swap to ${ROLE} (shown by evidence set ${second}); recorded by evidence set ${first}`,
+        ],
+        [FN],
+      ],
     ])
     const history = `${OLD_ROLE} (evidence set ${first}), then ${ROLE} (evidence set ${second})`
     expect(model.summary.impact).toContain(
-      `The execution role of ${FN} was changed: ${history}. Its code runs with the permissions of ${ROLE} now, and credentials stolen from it before the change are sessions of ${OLD_ROLE}.`,
+      `The execution role of ${FN} was changed: ${history}. Its code runs with the permissions of ${ROLE} now, set in place of ${OLD_ROLE} (shown by evidence set ${second}). Credentials stolen from it are sessions of the role it ran with when they were taken: of ${OLD_ROLE}, when taken before that change.`,
     )
     const back = model.recommendations.items.find((r) => r.title.startsWith(`Point ${FN} back`))
     expect(back).toMatchObject({
@@ -1090,7 +1102,10 @@ describe("the function's roles: its published versions' and those before a role 
     expect(back2.summary.impact).toContainEqual(
       expect.stringMatching(new RegExp(`^The execution role of ${FN} was changed and set back since: `)),
     )
-    expect(back2.roles.roles.find((r) => r.name === OLD_ROLE)?.why).toEqual([`current $LATEST role of ${FN}`])
+    const third = back2.evidence.sets.at(-1)!.name
+    expect(back2.roles.roles.find((r) => r.name === OLD_ROLE)?.why).toEqual([
+      `current $LATEST role of ${FN}, in force again (shown by evidence set ${third})`,
+    ])
   })
 
   it('after a role swap only the timeline shows, lists the new role as not captured and says to point the function back', async () => {
@@ -1132,10 +1147,17 @@ describe("the function's roles: its published versions' and those before a role 
     const by =
       'UpdateFunctionConfiguration at 2026-11-21 09:00:00 UTC by arn:aws:iam::123456789012:user/mallory'
     expect(model.roles.roles.map((r) => [r.name, r.why, r.current, r.permissionsUnknown !== null])).toEqual([
-      [ADMIN, [`current $LATEST role of ${FN}, set by ${by} (timeline)`], true, true],
+      [
+        ADMIN,
+        [`current $LATEST role of ${FN} since the role swap from ${ROLE} (shown by ${by})`],
+        true,
+        true,
+      ],
       [
         ROLE,
-        [`earlier $LATEST role of ${FN} before a role swap, shown by evidence set ${set}`],
+        [
+          `earlier $LATEST role of ${FN} before the role swap to ${ADMIN} (shown by ${by}); recorded by evidence set ${set}`,
+        ],
         false,
         false,
       ],
@@ -1162,6 +1184,201 @@ describe("the function's roles: its published versions' and those before a role 
       expect.stringMatching(/^Point /),
     )
     expect(setBack.roles.roles.find((r) => r.name === ROLE)?.current).toBe(true)
+  })
+
+  /** The ARN of a role of the account (or of another). */
+  const roleArn = (name: string, account = ACCOUNT) => `arn:aws:iam::${account}:role/${name}`
+  const ROLE_CHANGED = 'Lambda Function Layers Or Execution Role Changed'
+  /** A call in the timeline that set the function's role, as the timeline stores it. */
+  const roleCall = (
+    id: string,
+    time: string,
+    role: string,
+    o: { user?: string; create?: boolean; account?: string; flagged?: boolean } = {},
+  ) =>
+    JSON.stringify({
+      id,
+      time,
+      name: o.create ? 'CreateFunction' : 'UpdateFunctionConfiguration',
+      rawName: o.create ? 'CreateFunction20150331' : 'UpdateFunctionConfiguration20150331v2',
+      source: 'lambda.amazonaws.com',
+      region: REGION,
+      account: o.account ?? ACCOUNT,
+      actor: { type: 'IAMUser', arn: `arn:aws:iam::${o.account ?? ACCOUNT}:user/${o.user ?? 'deployer'}` },
+      sourceIp: '203.0.113.9',
+      readOnly: false,
+      error: null,
+      requestParameters: { functionName: FN, role },
+      findings: o.flagged ? [{ rule: '2451470e', title: ROLE_CHANGED, level: 'high', tags: [] }] : [],
+      fir: false,
+    })
+  const withTimeline = async (dir: string, lines: string[]) => {
+    await mkdir(join(dir, 'timeline'), { recursive: true })
+    await writeFile(join(dir, 'timeline', 'events.jsonl'), `${lines.join('\n')}\n`)
+    await recordCaseFile(dir, 'timeline/events.jsonl')
+  }
+  const at = (hhmm: string) => `2026-11-21T${hhmm}:00Z`
+  const shown = (name: string, hhmm: string, user: string) =>
+    `${name} at 2026-11-21 ${hhmm}:00 UTC by arn:aws:iam::${ACCOUNT}:user/${user}`
+  const pointBack = (model: ReportModel) =>
+    model.recommendations.items.filter((r) => /^(Point|Choose|Find) /.test(r.title))
+
+  it('after more than one change, says to go back to the role in force before the last, and not once it is back', async () => {
+    const [A, B, C] = ['shop-api-a', 'shop-api-b', 'shop-api-c']
+    const dir = await snapshotCase(plainEntry({ role: roleArn(C), roleName: C }), {
+      takenAt: '2026-11-21T12:00:00.000Z',
+      files: [getRole(C, roleArn(C))],
+    })
+    await withTimeline(dir, [
+      roleCall('e-0', at('09:00'), roleArn(A), { create: true }),
+      roleCall('e-1', at('10:00'), roleArn(B), { flagged: true }),
+      roleCall('e-2', at('11:00'), roleArn(C), { user: 'mallory', flagged: true }),
+    ])
+    const model = await buildReportModel(dir, { verify: false })
+    const set = model.evidence.sets[0]!.name
+    const swapBy = shown('UpdateFunctionConfiguration', '11:00', 'mallory')
+    const flags = `flagged by ${ROLE_CHANGED}; made by arn:aws:iam::${ACCOUNT}:user/mallory, not by arn:aws:iam::${ACCOUNT}:user/deployer, who created the function`
+    const history = [
+      `${A} (${shown('CreateFunction', '09:00', 'deployer')})`,
+      `${B} (${shown('UpdateFunctionConfiguration', '10:00', 'deployer')})`,
+      `${C} (${swapBy}, evidence set ${set})`,
+    ]
+    // Before: the impact said credentials stolen before the change are sessions of shop-api-a, and
+    // the recommendation pointed the function back at shop-api-a, replaced by a deploy long before.
+    expect(model.summary.impact[0]).toBe(
+      `The execution role of ${FN} was changed: ${history.join(', then ')}. Its code runs with the permissions of ${C} now, set in place of ${B} (shown by ${swapBy}; ${flags}). Credentials stolen from it are sessions of the role it ran with when they were taken: of ${B}, when taken before that change, or of a role it ran with earlier still.`,
+    )
+    expect(pointBack(model)).toMatchObject([
+      {
+        priority: 1,
+        title: `Point ${FN} back at its earlier execution role ${B}`,
+        because: history,
+        command: `aws lambda update-function-configuration --function-name ${FN_ARN} --role ${roleArn(B)} --region ${REGION}`,
+      },
+    ])
+    expect(model.roles.roles.map((r) => [r.name, r.why])).toEqual([
+      [C, [`current $LATEST role of ${FN} since the role swap from ${B} (shown by ${swapBy})`]],
+      [A, [`earlier $LATEST role of ${FN}, recorded by ${shown('CreateFunction', '09:00', 'deployer')}`]],
+      [
+        B,
+        [
+          `earlier $LATEST role of ${FN} before the role swap to ${C} (shown by ${swapBy}); recorded by ${shown('UpdateFunctionConfiguration', '10:00', 'deployer')}`,
+        ],
+      ],
+    ])
+
+    // Set back to B by hand, and snapshotted again: nothing to point back, and C is the swap's role.
+    await addSnapshot(dir, plainEntry({ role: roleArn(B), roleName: B }), {
+      takenAt: '2026-11-21T13:00:00.000Z',
+      files: [getRole(B, roleArn(B))],
+    })
+    const back = await buildReportModel(dir, { verify: false })
+    const second = back.evidence.sets.at(-1)!.name
+    // Before: "Point shop-api back at its earlier execution role shop-api-a", and C called the
+    // earlier role "before a role swap".
+    expect(pointBack(back)).toEqual([])
+    expect(back.roles.roles.find((r) => r.name === C)?.why).toEqual([
+      `earlier $LATEST role of ${FN}, set by the role swap (shown by ${swapBy}) and replaced since (shown by evidence set ${second}); recorded by ${swapBy}, evidence set ${set}`,
+    ])
+    expect(back.roles.roles.find((r) => r.name === B)?.why).toEqual([
+      `current $LATEST role of ${FN}, in force again (shown by evidence set ${second})`,
+    ])
+    expect(back.summary.impact).toContain(
+      `The execution role of ${FN} was changed and set back since: ${[...history, `${B} (evidence set ${second})`].join(', then ')}. The role swap (shown by ${swapBy}; ${flags}) replaced ${B} with ${C}, then ${B} was in force again (shown by evidence set ${second}). Credentials stolen from it are sessions of the role it ran with when they were taken: of ${C}, when taken while it ran with it.`,
+    )
+  })
+
+  it('names no role to go back to when the role before the last change came from a change of its own', async () => {
+    // The attacker set X; a responder set a new role Y by hand. Pointing "back" at X would undo the repair.
+    const [A, X, Y] = ['shop-api-a', 'attacker-role', 'shop-api-fresh']
+    const dir = await snapshotCase(plainEntry({ role: roleArn(Y), roleName: Y }), {
+      takenAt: '2026-11-21T12:00:00.000Z',
+    })
+    await withTimeline(dir, [
+      roleCall('e-0', at('09:00'), roleArn(A), { create: true }),
+      roleCall('e-1', at('10:00'), roleArn(X), { user: 'mallory', flagged: true }),
+      roleCall('e-2', at('11:00'), roleArn(Y), { user: 'responder', flagged: true }),
+    ])
+    const model = await buildReportModel(dir, { verify: false })
+    const recs = pointBack(model)
+    // Before: "Point billing-export back at its earlier execution role shop-api-a", a command to it.
+    expect(recs).toHaveLength(1)
+    expect(recs[0]).toMatchObject({
+      priority: 1,
+      title: `Choose the execution role ${FN} should run with`,
+      command: null,
+    })
+    expect(recs[0]!.detail).toContain(
+      `the case cannot tell which change to undo: ${X} itself was set by ${shown('UpdateFunctionConfiguration', '10:00', 'mallory')}, a change the case cannot tell from another swap or a repair.`,
+    )
+    expect(recs[0]!.because).toHaveLength(3)
+    expect(model.summary.impact.join('\n')).toContain('so it names no role to go back to')
+  })
+
+  it('says who set the role and that the role before is unknown when the timeline shows only the swap', async () => {
+    const X = 'attacker-role'
+    const dir = await snapshotCase(plainEntry({ role: roleArn(X), roleName: X }), {
+      takenAt: '2026-11-21T12:00:00.000Z',
+      files: [getRole(X, roleArn(X))],
+    })
+    const user = 'mal<img src=x>|`y`'
+    await withTimeline(dir, [roleCall('e-1', at('11:00'), roleArn(X), { user, flagged: true })])
+    const model = await buildReportModel(dir, { verify: false })
+    const actor = `arn:aws:iam::${ACCOUNT}:user/${user}`
+    const by = shown('UpdateFunctionConfiguration', '11:00', user)
+    // Before: "current $LATEST role of billing-export", and not a word of the call.
+    expect(model.roles.roles.map((r) => [r.name, r.why])).toEqual([
+      [
+        X,
+        [
+          `current $LATEST role of ${FN}, set by ${by} (flagged by ${ROLE_CHANGED}); the role before it is not known from this case`,
+        ],
+      ],
+    ])
+    // Flagged: said first.
+    expect(model.summary.impact[0]).toBe(
+      `The timeline shows ${actor} set the execution role of ${FN} to ${X} at 2026-11-21 11:00:00 UTC (UpdateFunctionConfiguration; flagged by ${ROLE_CHANGED}); the role it ran with before is not known from this case (an earlier snapshot of the function, or CloudTrail from before this timeline’s window, would tell). Its code runs with the permissions of ${X} now. Credentials stolen from it are sessions of the role it ran with when they were taken: of the role before it, when taken before that call.`,
+    )
+    expect(pointBack(model)).toMatchObject([
+      {
+        priority: 1,
+        title: `Find the execution role ${FN} ran with before ${actor} set it to ${X}`,
+        because: [by, `flagged by ${ROLE_CHANGED}`],
+        command: null,
+      },
+    ])
+    const { md, html } = await renderBoth(model)
+    for (const text of [md, html]) expect(text).not.toContain('<img src=x>')
+    expect(html).toContain('mal&lt;img src&#x3D;x&gt;|&#x60;y&#x60;')
+    expect(md).toContain('mal&lt;img src=x&gt;\\|\\`y\\`')
+    expectTablesKeepTheirShape(md)
+  })
+
+  it('keeps same-named roles of two accounts apart, and leaves out calls made in another account', async () => {
+    const dir = await snapshotCase(plainEntry(), {
+      takenAt: '2026-11-21T08:00:00.000Z',
+      files: [getRole(ROLE, ROLE_ARN)],
+    })
+    const foreign = roleArn(ROLE, '999999999999')
+    await withTimeline(dir, [
+      // A same-named function of another account (an organisation trail), with its own role.
+      roleCall('e-0', at('09:00'), roleArn('dev-role', '210987654321'), { account: '210987654321' }),
+      // A record naming a same-named role of another account.
+      roleCall('e-1', at('10:00'), foreign, { user: 'mallory' }),
+    ])
+    const model = await buildReportModel(dir, { verify: false })
+    // Before: the foreign role was taken for the function's own (merged by name: no swap at all).
+    expect(model.roles.roles.map((r) => [r.arn, r.current])).toEqual([
+      [foreign, true],
+      [ROLE_ARN, false],
+    ])
+    expect(pointBack(model)).toMatchObject([
+      {
+        title: `Point ${FN} back at its earlier execution role ${ROLE}`,
+        command: `aws lambda update-function-configuration --function-name ${FN_ARN} --role ${ROLE_ARN} --region ${REGION}`,
+      },
+    ])
+    expect(JSON.stringify(model.roles)).not.toContain('dev-role')
   })
 
   it('escapes role names, ARNs and the command in both formats', async () => {
