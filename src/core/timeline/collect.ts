@@ -1054,16 +1054,16 @@ async function collectRun(
           apiStored++
         },
       })
-    const sink = async (q: PlannedQuery, n: number, page: LookupPage) => {
-      apiPages++
-      await storePage(`${rawDir}/${pageFile(q, n)}`, page)
-      feedPage(page)
-    }
-    const topUpSink = async (q: PlannedQuery, n: number, page: LookupPage) => {
-      apiPages++
-      await storePage(`${rawDir}/${topUpFile(q, n)}`, page)
-      feedPage(page)
-    }
+    /** A sink that stores each page fetched under `file`'s name for it, then feeds it. */
+    const sinkNaming =
+      (file: (q: PlannedQuery, n: number) => string): PageSink =>
+      async (q, n, page) => {
+        apiPages++
+        await storePage(`${rawDir}/${file(q, n)}`, page)
+        feedPage(page)
+      }
+    const sink = sinkNaming(pageFile)
+    const topUpSink = sinkNaming(topUpFile)
     const describeQuery = (q: PlannedQuery) =>
       `LookupEvents in ${q.region} (${q.attribute ? escapeTerminal(`${q.attribute.key}=${q.attribute.value}`) : 'every event'})`
     /**
