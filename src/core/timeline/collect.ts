@@ -1270,16 +1270,13 @@ async function collectRun(
       queriesStartedAt: ctx.clock.awsNow().toISOString(),
       fir: ctx.firVersion,
     }
-    const recordRel = `${rawDir}/${LOOKUP_RECORD}`
-    const recordText = `${JSON.stringify(record, null, 2)}\n`
-    await writeFileAtomic(join(caseDir, recordRel), recordText, {
-      once: true,
-      beforeRename: () =>
-        recordWrittenArtifact(ctx.case.journal, recordRel, {
-          sha256: sha256Hex(recordText),
-          bytes: Buffer.byteLength(recordText),
-        }),
-    })
+    await writeRecordedFile(
+      caseDir,
+      ctx.case.journal,
+      `${rawDir}/${LOOKUP_RECORD}`,
+      `${JSON.stringify(record, null, 2)}\n`,
+      { once: true },
+    )
     lookupRecorded = true
     const rawShown = relativeInside(process.cwd(), join(caseDir, rawDir)) ?? join(caseDir, rawDir)
     untrack.push(

@@ -353,15 +353,17 @@ export async function recordWrittenArtifact(
 
 /**
  * Writes a small case file atomically (`text`, UTF-8) and journals it, by the hash of `text`,
- * before the rename (see recordWrittenArtifact).
+ * before the rename (see recordWrittenArtifact). `once`: the file is write-once (writeFileAtomic).
  */
 export async function writeRecordedFile(
   caseDir: string,
   journal: Journal,
   rel: string,
   text: string,
+  options: { once?: boolean } = {},
 ): Promise<void> {
   await writeFileAtomic(join(caseDir, rel), text, {
+    ...options,
     beforeRename: () =>
       recordWrittenArtifact(journal, rel, { sha256: sha256Hex(text), bytes: Buffer.byteLength(text) }),
   })
