@@ -352,43 +352,36 @@ function swapOf(
     ]
   }
   const ref = (r: RoleRun): RoleRef => ({ arn: r.arn, name: r.name })
-  const callOf = (r: RoleRun) =>
-    r.start.call
+  /** The swap `to` made, from `earlier`; `back` set the role back since, when it did. */
+  const swapTo = (to: RoleRun, earlier: RoleRef | null, back: RoleRun | null, unsure: string | null) => ({
+    earlier,
+    to: ref(to),
+    swapBy: to.start.by,
+    swapCall: to.start.call
       ? {
-          eventName: r.start.call.eventName,
-          actor: r.start.call.actor,
-          timeDisplay: utcDisplay(r.start.call.time),
+          eventName: to.start.call.eventName,
+          actor: to.start.call.actor,
+          timeDisplay: utcDisplay(to.start.call.time),
         }
-      : null
+      : null,
+    now: ref(now),
+    switchedBack: back !== null,
+    backBy: back ? back.start.by : null,
+    unsure,
+    flags: flagsOf(to),
+  })
   if (n === 0) {
     // The timeline shows the call that set the role, and nothing of the role before it.
     if (!now.start.call || isCreate(now.start.call)) return null
-    return {
-      earlier: null,
-      to: ref(now),
-      swapBy: now.start.by,
-      swapCall: callOf(now),
-      now: ref(now),
-      switchedBack: false,
-      backBy: null,
-      unsure: `the role ${f.name} ran with before ${now.start.by} is not known from this case`,
-      flags: flagsOf(now),
-    }
+    return swapTo(
+      now,
+      null,
+      null,
+      `the role ${f.name} ran with before ${now.start.by} is not known from this case`,
+    )
   }
-  if (n >= 2 && runs[n - 2]!.key === now.key && routine(n - 2)) {
-    const to = runs[n - 1]!
-    return {
-      earlier: ref(runs[n - 2]!),
-      to: ref(to),
-      swapBy: to.start.by,
-      swapCall: callOf(to),
-      now: ref(now),
-      switchedBack: true,
-      backBy: now.start.by,
-      unsure: null,
-      flags: flagsOf(to),
-    }
-  }
+  if (n >= 2 && runs[n - 2]!.key === now.key && routine(n - 2))
+    return swapTo(runs[n - 1]!, ref(runs[n - 2]!), now, null)
   const before = runs[n - 1]!
   // Not begun routinely: set by a call (the creator's aside), or found by a later snapshot.
   const unsure = routine(n - 1)
@@ -396,17 +389,7 @@ function swapOf(
     : before.start.call
       ? `${before.name} itself was set by ${before.start.by}, a change the case cannot tell from another swap or a repair`
       : `${before.name} itself replaced ${runs[n - 2]!.name} by a change the case does not show (found by ${before.start.by}): it cannot tell that change from another swap or a repair`
-  return {
-    earlier: ref(before),
-    to: ref(now),
-    swapBy: now.start.by,
-    swapCall: callOf(now),
-    now: ref(now),
-    switchedBack: false,
-    backBy: null,
-    unsure,
-    flags: flagsOf(now),
-  }
+  return swapTo(now, ref(before), null, unsure)
 }
 
 /**
