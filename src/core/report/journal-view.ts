@@ -438,15 +438,19 @@ function keyFatesOf(entries: readonly JournalEntry[]): Map<string, KeyFate> {
   return fates
 }
 
+/** The `credentials.rotate-secret` changes applied (target: the secret's ARN). */
+function secretRotationsApplied(actions: readonly ActionView[]): ActionView[] {
+  return actions.filter(
+    (a) =>
+      a.action === 'credentials.rotate-secret' &&
+      (a.outcome === 'applied' || a.outcome === 'already-applied'),
+  )
+}
+
 /** The secrets a `credentials.rotate-secret` applied, by `secretLabel` (target: the secret's ARN). */
 function secretsRotatedOf(actions: readonly ActionView[]): Set<string> {
   return new Set(
-    actions
-      .filter(
-        (a) =>
-          a.action === 'credentials.rotate-secret' &&
-          (a.outcome === 'applied' || a.outcome === 'already-applied'),
-      )
+    secretRotationsApplied(actions)
       // Each label a read of it may carry: a read whose event lacks its region or account is this
       // secret too (as sameSecret has it).
       .flatMap((a) => {
@@ -496,17 +500,7 @@ function credentialMeasuresOf(
     ([id, fate]) =>
       `${stepTitle('credentials.rotate-key')}: ${id}${users.has(id) ? ` of user ${users.get(id)}` : ''} — ${FATE_WORDS[fate]}`,
   )
-  const secrets = [
-    ...new Set(
-      actions
-        .filter(
-          (a) =>
-            a.action === 'credentials.rotate-secret' &&
-            (a.outcome === 'applied' || a.outcome === 'already-applied'),
-        )
-        .map((a) => secretLabel(secretRef(a.target))),
-    ),
-  ]
+  const secrets = [...new Set(secretRotationsApplied(actions).map((a) => secretLabel(secretRef(a.target))))]
   const latest = new Map<string, string>()
   for (const a of actions)
     if (/^credentials\.rotate-(key|secret)$/.test(a.action) && a.outcome !== 'skipped')
