@@ -405,6 +405,11 @@ export interface JournalView {
  */
 export type KeyFate = 'rotated' | 'deactivated' | 'deleted'
 
+/** The key a `credentials.rotate-key` entry rotated out: its `after.oldKeyId`, else its target's `#<key id>`. */
+function rotatedKeyId(entry: JournalEntry): string | undefined {
+  return asString(asRecord(entry.after).oldKeyId) ?? entry.target.split('#')[1]
+}
+
 /**
  * The fate of each key that `credentials.rotate-key` rotated out, from its latest outcome (target
  * `<user ARN>#<key id>`, the `after` state naming its keys): applied or already-applied gives the
@@ -417,7 +422,7 @@ function keyFatesOf(entries: readonly JournalEntry[]): Map<string, KeyFate> {
   for (const entry of entries) {
     if (entry.action !== 'credentials.rotate-key') continue
     const after = asRecord(entry.after)
-    const keyId = asString(after.oldKeyId) ?? entry.target.split('#')[1]
+    const keyId = rotatedKeyId(entry)
     if (!keyId) continue
     // An undo reactivated the key, or found it deleted since (or its user: nothing reactivated).
     if (entry.outcome === 'undone') {
@@ -492,8 +497,8 @@ function credentialMeasuresOf(
   const users = new Map<string, string>()
   for (const e of entries) {
     if (e.action !== 'credentials.rotate-key') continue
-    const [user = '', id] = e.target.split('#')
-    const keyId = asString(asRecord(e.after).oldKeyId) ?? id
+    const user = e.target.split('#')[0] ?? ''
+    const keyId = rotatedKeyId(e)
     if (keyId && user) users.set(keyId, shortTarget(user))
   }
   const keys = [...fates].map(
