@@ -326,18 +326,12 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
     latestDone,
   ])
 
-  // Once each: a page Lambda handed back twice (a repeated page marker) lists them again.
-  const versions = [
-    ...new Set(
-      versionsRes.pages
-        .flatMap((p) => p.Versions ?? [])
-        .map((v) => v.Version)
-        .filter((v): v is string => Boolean(v) && v !== '$LATEST'),
-    ),
-  ]
   const versionConfigs = new Map(
     versionsRes.pages.flatMap((p) => p.Versions ?? []).map((v) => [v.Version ?? '', v] as const),
   )
+  // Once each (the map's keys): a page Lambda handed back twice (a repeated page marker) lists
+  // them again.
+  const versions = [...versionConfigs.keys()].filter((v) => v !== '' && v !== '$LATEST')
   const aliases = [
     ...new Map(
       aliasesRes.pages.flatMap((p) => p.Aliases ?? []).map((a) => [a.Name ?? '', a] as const),
