@@ -144,17 +144,15 @@ function functionBlock(f: FunctionSummary, findings: Finding[]): string {
           .join(', ')}${urlGap ? `; others ${urlGap}` : ''}`,
   )
   const provisioned =
-    f.provisionedConcurrency === undefined
-      ? ''
-      : f.provisionedConcurrency === null
-        ? `; provisioned ${unknownFrom(f, byCall('lambda:ListProvisionedConcurrencyConfigs')) ?? 'unknown: not read'}`
-        : f.provisionedConcurrency.length > 0
-          ? `; provisioned ${f.provisionedConcurrency
-              .map(
-                (p) => `${e(p.requested)} on ${e(p.qualifier)} (${e(p.status)}, ${e(p.allocated)} allocated)`,
-              )
-              .join(', ')}`
-          : ''
+    f.provisionedConcurrency === null
+      ? `; provisioned ${unknownFrom(f, byCall('lambda:ListProvisionedConcurrencyConfigs')) ?? 'unknown: not read'}`
+      : f.provisionedConcurrency.length > 0
+        ? `; provisioned ${f.provisionedConcurrency
+            .map(
+              (p) => `${e(p.requested)} on ${e(p.qualifier)} (${e(p.status)}, ${e(p.allocated)} allocated)`,
+            )
+            .join(', ')}`
+        : ''
   row(
     'concurrency',
     `${
