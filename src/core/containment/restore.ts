@@ -217,7 +217,11 @@ export async function restoreCase(ctx: FirContext, options: RestoreOptions): Pro
     fn === undefined || served.get(r)!.some((c) => sameFunction(c, fn, region))
   // A revocation asked for a role of the function by name, not made for the function: the
   // restore names it as kept, as it does any change it leaves, rather than pass it over in silence.
-  const roles = fn === undefined ? new Set<string>() : await rolesOfFunction(ctx, fn, region)
+  // The function's roles (its sealed snapshots read) only when some pending change was asked by name.
+  const roles =
+    fn === undefined || !pending.some((r) => roleAskedByName(r) !== undefined)
+      ? new Set<string>()
+      : await rolesOfFunction(ctx, fn, region)
   const byName = (r: UndoRecord) => {
     const role = roleAskedByName(r)
     return role !== undefined && roles.has(roleNameGiven(role).toLowerCase())
