@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import { byteSize, counted, shellArg } from '../common/text.js'
 import { EVIDENCE_DIR, sealedSets, UNFINISHED_SET_PREFIX } from './evidence-store.js'
 import type { JournalEntry } from './journal.js'
-import { type caseLockState, describeHolder, type LockHolder } from './lock.js'
+import { type caseLockState, describeHolder } from './lock.js'
 
 /**
  * A folder a snapshot was building a set in (`evidence/.unfinished-<name>/`) whose seal the
@@ -66,14 +66,11 @@ async function sizeOf(dir: string): Promise<{ files: number; bytes: number }> {
  * started, or when no live fir command holds the lock, is abandoned. A lock whose holder fir cannot
  * check (another host's, unreadable) may be building it.
  */
-function ownerOf(
-  started: string | null,
-  lock: LockState,
-): { state: UnsealedSet['state']; holder?: LockHolder; by?: string } {
+function ownerOf(started: string | null, lock: LockState): { state: UnsealedSet['state']; by?: string } {
   if (lock?.live && lock.holder) {
     const since = Date.parse(lock.holder.since)
     if (started === null || Number.isNaN(since) || since <= Date.parse(started))
-      return { state: 'in-progress', holder: lock.holder, by: describeHolder(lock.holder, lock.path) }
+      return { state: 'in-progress', by: describeHolder(lock.holder, lock.path) }
     return { state: 'abandoned' }
   }
   if (lock && !lock.live && !lock.gone)
