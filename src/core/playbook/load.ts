@@ -73,7 +73,7 @@ export async function resolvePlaybookFile(
   try {
     if ((await stat(asPath)).isFile()) return asPath
   } catch {}
-  const names = (await listPlaybookFiles(dir)).map((f) => basename(f).replace(/\.ya?ml$/, ''))
+  const names = await playbookNames(dir)
   const near = closestName(arg, names)
   throw new NotFoundError(
     `unable to find playbook ${JSON.stringify(escapeTerminal(arg))}: it is neither a file nor a shipped playbook`,
@@ -85,6 +85,11 @@ export async function resolvePlaybookFile(
       ],
     },
   )
+}
+
+/** The names of the playbooks in `dir`: their file names, sorted, less .yaml / .yml. */
+async function playbookNames(dir: string): Promise<string[]> {
+  return (await listPlaybookFiles(dir)).map((f) => basename(f).replace(/\.ya?ml$/, ''))
 }
 
 async function listPlaybookFiles(dir: string): Promise<string[]> {
@@ -167,6 +172,6 @@ export async function listPlaybooks(dir = PLAYBOOK_DIR): Promise<PlaybookListing
 
 /** The shipped playbooks by name, for a command given none: what its argument may be. */
 export async function shippedPlaybooksNote(): Promise<string> {
-  const names = (await listPlaybookFiles(PLAYBOOK_DIR)).map((f) => basename(f).replace(/\.ya?ml$/, ''))
+  const names = await playbookNames(PLAYBOOK_DIR)
   return `the shipped playbooks: ${names.join(', ')} (\`fir playbook list\` describes them)`
 }
