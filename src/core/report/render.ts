@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { basename, isAbsolute, join, resolve, sep } from 'node:path'
 import Handlebars from 'handlebars'
@@ -6,12 +7,19 @@ import { refuseManagedOutput } from '../case/case-folder.js'
 import { recordArtifact } from '../case/evidence-store.js'
 import type { Journal } from '../case/journal.js'
 import { writeOutputFile } from '../common/fs-safe.js'
+import { sha256Hex } from '../common/hash.js'
 import { relativeInsideLanded } from '../common/paths.js'
 import { type BuildReportOptions, buildReportModel, sanitiseModel } from './build.js'
 import { escapeMarkdown } from './escape.js'
 import { type HtmlPiece, type HtmlProblem, htmlProblems, reportHtmlProblems } from './html-safety.js'
 import type { ReportModel } from './model.js'
-import { checkFieldLookups, describeMissingField, missingFieldOf, templatePaths } from './template-fields.js'
+import {
+  checkFieldLookups,
+  describeMissingField,
+  missingFieldOf,
+  type TemplatePath,
+  templatePaths,
+} from './template-fields.js'
 
 export type ReportFormat = 'md' | 'html'
 export const REPORT_FORMATS: readonly ReportFormat[] = ['html', 'md']
@@ -221,25 +229,30 @@ export function templateSyntaxError(message: string): string {
   return (lines[0] ?? message).trim()
 }
 
-/**
- * Compiles a report template in its own Handlebars environment: every field it reads is checked (a
- * misspelt field is an error naming the path and its line:column, in `{{…}}`, in a helper's
- * arguments and in a block's; see template-fields.ts), escaping for every `{{…}}` (HTML in an HTML
- * template; Markdown in a Markdown one, as `{{md …}}`), only the format's helpers, no
- * triple-stash, partials or decorators, and prototype access forbidden at run time. An HTML
- * template must also keep the report self-contained (html-safety.ts): checked on its static parts
- * here, and on each rendered report before it is returned.
- */
-export function compileReportTemplate(
-  source: string,
-  format: ReportFormat,
-  name: string,
-): CompiledReportTemplate {
+/** A Handlebars environment with only the format's helpers (see compileReportTemplate). */
+function templateEnv(format: ReportFormat): {
+  env: typeof Handlebars
+  helpers: Record<string, Handlebars.HelperDelegate>
+} {
   const env = Handlebars.create()
   checkFieldLookups(env)
   for (const helper of REMOVED_BUILTINS) env.unregisterHelper(helper)
   const helpers = helpersFor(format)
   for (const [helper, fn] of Object.entries(helpers)) env.registerHelper(helper, fn)
+  return { env, helpers }
+}
+
+/**
+ * A template's AST once every check of compileReportTemplate passed, what Handlebars compiles it
+ * with, and the paths it reads (for naming a missing field).
+ */
+function checkedTemplate(
+  env: typeof Handlebars,
+  helpers: Record<string, Handlebars.HelperDelegate>,
+  source: string,
+  format: ReportFormat,
+  name: string,
+): { ast: hbs.AST.Program; options: CompileOptions; paths: Map<string, TemplatePath> } {
   let ast: hbs.AST.Program
   try {
     ast = env.parse(source)
@@ -267,38 +280,129 @@ export function compileReportTemplate(
     })
   }
   if (format === 'md') markdownEscapeValues(ast, new Set(Object.keys(helpers)))
-  const paths = templatePaths(ast)
   // Handlebars counts its built-ins as known unless told otherwise: the removed ones are not.
   const knownHelpers = {
     ...Object.fromEntries([...REMOVED_BUILTINS, ...HOOKS].map((h) => [h, false])),
     ...Object.fromEntries(Object.keys(helpers).map((h) => [h, true])),
   }
-  let template: Handlebars.TemplateDelegate
-  try {
-    // assumeObjects, not strict: every part of a path goes through the checked lookup.
-    template = env.compile(ast, {
-      assumeObjects: true,
-      knownHelpers,
-      knownHelpersOnly: true,
-      noEscape: false,
-    })
-    // Compile now so unknown helpers are reported before any case is read.
-    template({} as never, { ...RUNTIME_OPTIONS, helpers: {} })
-  } catch (err) {
-    const msg = (err as Error).message.split('\n')[0] ?? ''
-    const unknown = /unknown helper (\S+)/.exec(msg)
-    if (unknown) {
-      const e = err as { lineNumber?: number; column?: number }
-      const where = e.lineNumber ? `${name}:${e.lineNumber}:${(e.column ?? 0) + 1}` : name
-      throw new UsageError(`unable to use template ${name}: ${where}: unknown helper ${unknown[1]}`, {
-        actions: [
-          `the ${format} helpers are: ${Object.keys(helpers).join(', ')}; and the blocks ${BUILTIN_HELPERS.map((h) => `{{#${h}}}`).join(', ')}`,
-          'see README, "fir report", for the helpers and the view model',
-        ],
-        cause: err,
-      })
+  // assumeObjects, not strict: every part of a path goes through the checked lookup.
+  const options = { assumeObjects: true, knownHelpers, knownHelpersOnly: true, noEscape: false }
+  return { ast, options, paths: templatePaths(ast) }
+}
+
+type CompileOptions = Parameters<typeof Handlebars.precompile>[1]
+
+/** An unknown helper's error from Handlebars' compiler, as fir says it (undefined: another error). */
+function unknownHelperError(
+  err: unknown,
+  format: ReportFormat,
+  name: string,
+  helpers: Record<string, Handlebars.HelperDelegate>,
+): UsageError | undefined {
+  const msg = (err as Error).message.split('\n')[0] ?? ''
+  const unknown = /unknown helper (\S+)/.exec(msg)
+  if (!unknown) return undefined
+  const e = err as { lineNumber?: number; column?: number }
+  const where = e.lineNumber ? `${name}:${e.lineNumber}:${(e.column ?? 0) + 1}` : name
+  return new UsageError(`unable to use template ${name}: ${where}: unknown helper ${unknown[1]}`, {
+    actions: [
+      `the ${format} helpers are: ${Object.keys(helpers).join(', ')}; and the blocks ${BUILTIN_HELPERS.map((h) => `{{#${h}}}`).join(', ')}`,
+      'see README, "fir report", for the helpers and the view model',
+    ],
+    cause: err,
+  })
+}
+
+/** Where the build writes fir's own templates compiled (scripts/template-cache.js). */
+export const TEMPLATE_CACHE_FILE = 'report-templates.json'
+
+/** A template as the build compiled it: Handlebars' precompiled spec (JavaScript) and its paths. */
+export interface PrecompiledTemplate {
+  spec: string
+  paths: [string, TemplatePath][]
+}
+
+/** The key of a template in TEMPLATE_CACHE_FILE: Handlebars' version, the format, the text's SHA-256. */
+export function templateCacheKey(source: string, format: ReportFormat): string {
+  return `${Handlebars.VERSION}|${format}|${sha256Hex(source)}`
+}
+
+let builtTemplates: Map<string, PrecompiledTemplate> | undefined
+
+/**
+ * fir's own templates as the build checked and compiled them (compiling one cost a report a
+ * quarter of a second, each time). A template whose text is not in it (an organisation's own, one
+ * edited since the build) is checked and compiled here; no cache (running from the sources) means
+ * every template is.
+ */
+function compiledAtBuild(source: string, format: ReportFormat): PrecompiledTemplate | undefined {
+  if (!builtTemplates) {
+    builtTemplates = new Map()
+    try {
+      const doc = JSON.parse(readFileSync(new URL(`./${TEMPLATE_CACHE_FILE}`, import.meta.url), 'utf8'))
+      for (const [key, value] of Object.entries(doc as Record<string, PrecompiledTemplate>))
+        builtTemplates.set(key, value)
+    } catch {
+      // Not built: every template is compiled.
     }
-    // Field lookups fail on the empty trial model; real rendering reports real errors.
+  }
+  return builtTemplates.get(templateCacheKey(source, format))
+}
+
+/**
+ * Checks a template as compileReportTemplate does and compiles it to Handlebars' precompiled form,
+ * for the build (scripts/template-cache.js); throws what compileReportTemplate would.
+ */
+export function precompileReportTemplate(
+  source: string,
+  format: ReportFormat,
+  name: string,
+): PrecompiledTemplate {
+  const { env, helpers } = templateEnv(format)
+  const { ast, options, paths } = checkedTemplate(env, helpers, source, format, name)
+  let spec: string
+  try {
+    spec = env.precompile(ast, options) as string
+  } catch (err) {
+    throw unknownHelperError(err, format, name, helpers) ?? err
+  }
+  return { spec, paths: [...paths] }
+}
+
+/**
+ * Compiles a report template in its own Handlebars environment: every field it reads is checked (a
+ * misspelt field is an error naming the path and its line:column, in `{{…}}`, in a helper's
+ * arguments and in a block's; see template-fields.ts), escaping for every `{{…}}` (HTML in an HTML
+ * template; Markdown in a Markdown one, as `{{md …}}`), only the format's helpers, no
+ * triple-stash, partials or decorators, and prototype access forbidden at run time. An HTML
+ * template must also keep the report self-contained (html-safety.ts): checked on its static parts
+ * here, and on each rendered report before it is returned. fir's own templates were checked and
+ * compiled so by the build: their compiled form is used.
+ */
+export function compileReportTemplate(
+  source: string,
+  format: ReportFormat,
+  name: string,
+): CompiledReportTemplate {
+  const { env, helpers } = templateEnv(format)
+  const built = compiledAtBuild(source, format)
+  let template: Handlebars.TemplateDelegate
+  let paths: Map<string, TemplatePath>
+  if (built) {
+    template = env.template(new Function(`return ${built.spec}`)())
+    paths = new Map(built.paths)
+  } else {
+    const checked = checkedTemplate(env, helpers, source, format, name)
+    paths = checked.paths
+    template = env.compile(checked.ast, checked.options)
+    try {
+      // Compile now so unknown helpers are reported before any case is read.
+      template({} as never, { ...RUNTIME_OPTIONS, helpers: {} })
+    } catch (err) {
+      const unknown = unknownHelperError(err, format, name, helpers)
+      if (unknown) throw unknown
+      // Field lookups fail on the empty trial model; real rendering reports real errors.
+    }
   }
   return {
     name,

@@ -78,7 +78,7 @@ export function missingFieldOf(err: unknown): MissingField | undefined {
 }
 
 /** A path a template reads, as written, and what its first part is read from. */
-interface TemplatePath {
+export interface TemplatePath {
   original: string
   parts: string[]
   depth: number
