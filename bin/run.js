@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // fir pins an AWS SDK that supports Node 20; its notice about future releases is not for responders.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+// oclif checks the Node.js version against its own engines as it loads, through semver (a tenth of
+// the start-up of a short command); fir's own engines (package.json, >=20.19) ask more than oclif's.
+process.env.OCLIF_DISABLE_ENGINE_WARNING ??= 'true'
 
 // Without a terminal (nohup, cron, a script), a hangup does not end the run (see interrupt.js).
 const { ignoreHangupWithoutTerminal, outputFlushed } = await import('../dist/core/common/interrupt.js')

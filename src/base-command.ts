@@ -16,7 +16,6 @@ import { NOT_PERMITTED_HINT } from './core/common/fs-safe.js'
 import { redactor } from './core/common/redact.js'
 import { byteSize, counted, escapeTerminal } from './core/common/text.js'
 import { newestAbove } from './core/common/version.js'
-import { cliLines, withChangesInForce } from './core/containment/manual-restore.js'
 import { type FirContext, Gaps, stderrLog } from './core/context.js'
 import { drillOf } from './core/tabletop/safety.js'
 import { carriedActions, ExitCode, FirError, isFirError, UsageError, withActions } from './errors.js'
@@ -249,6 +248,9 @@ export abstract class FirCommand extends Command {
   protected async refuseDamagedJournal(err: DamagedJournalError, aws?: AwsFlagValues): Promise<FirError> {
     const meta = await readCaseMeta(err.caseDir).catch(() => undefined)
     const clients = aws ? await this.makeAws(aws, meta?.id).catch(() => undefined) : undefined
+    // Loaded only here: it brings every step of containment and credentials, which most commands
+    // never run (a fifth of the start-up of `fir case init`).
+    const { cliLines, withChangesInForce } = await import('./core/containment/manual-restore.js')
     return withChangesInForce(err, meta?.id ?? basename(err.caseDir), cliLines(clients))
   }
 
