@@ -7,7 +7,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { motoAthenaResults } from '../core/athena/athena-rows.js'
 import { lex } from '../core/athena/sql-lexer.js'
-import { REPO_ROOT, runFir, tempDir } from '../support/cli.js'
+import { initCase, REPO_ROOT, runFir, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { FaultProxy } from '../support/fault-proxy.js'
 
@@ -20,9 +20,7 @@ const WINDOW = ['--since', '2026-11-25T00:00:00Z', '--until', '2026-11-27T00:00:
 type Rec = Record<string, unknown>
 
 async function newCase(id: string): Promise<string> {
-  const dir = join(await tempDir(), id)
-  expect((await runFir(['case', 'init', id, '--dir', dir])).code).toBe(0)
-  return dir
+  return initCase(id, { dir: join(await tempDir(), id) })
 }
 
 async function lines(path: string): Promise<Rec[]> {

@@ -4,7 +4,7 @@ import { GetFunctionConcurrencyCommand, PutFunctionConcurrencyCommand } from '@a
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { entryHash } from '../../src/core/case/journal.js'
 import { type FunctionState, functionState, sdk } from '../core/containment/state.js'
-import { runFir, tempDir } from '../support/cli.js'
+import { initCase, runFir, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { FaultProxy } from '../support/fault-proxy.js'
 import {
@@ -80,7 +80,7 @@ describe('fir contain and fir restore (built CLI)', () => {
     const s = await seedCompromisedFunction(moto.endpoint(), { logEvents: false })
     const before = await functionState(moto.endpoint(), s.functionName, s.role.name)
     const cwd = await tempDir()
-    expect((await runFir(['case', 'init', 'IR-1'], { cwd })).code).toBe(0)
+    await initCase('IR-1', { cwd })
     const dir = join(cwd, 'cases', 'IR-1')
     const contain = ['contain', s.functionName, '--case', 'cases/IR-1']
     const opts = { cwd, endpoint: proxy.endpoint, env: { TZ: 'America/Los_Angeles' } }
@@ -176,7 +176,7 @@ describe('fir contain and fir restore (built CLI)', () => {
     const s = await seedCompromisedFunction(moto.endpoint(), { logEvents: false })
     const before = await functionState(moto.endpoint(), s.functionName, s.role.name)
     const cwd = await tempDir()
-    expect((await runFir(['case', 'init', 'IR-2'], { cwd })).code).toBe(0)
+    await initCase('IR-2', { cwd })
     const dir = join(cwd, 'cases', 'IR-2')
     const contain = ['contain', s.functionName, '--case', 'cases/IR-2', '--yes', '--json']
 
@@ -258,7 +258,7 @@ describe('fir contain and fir restore (built CLI)', () => {
     const fn = await seedFunction(moto.endpoint(), { name: 'bare-fn', roleArn: role.arn })
     await seedPermission(moto.endpoint(), fn.name, { sid: 'open', principal: '*' })
     const cwd = await tempDir()
-    expect((await runFir(['case', 'init', 'IR-3'], { cwd })).code).toBe(0)
+    await initCase('IR-3', { cwd })
     const contain = [
       'contain',
       fn.name,
@@ -329,7 +329,7 @@ describe('fir contain and fir restore (built CLI)', () => {
     }).start()
     try {
       const cwd = await tempDir()
-      expect((await runFir(['case', 'init', 'IR-S'], { cwd })).code).toBe(0)
+      await initCase('IR-S', { cwd })
       const contain = [
         'contain',
         fn.name,
@@ -368,7 +368,7 @@ describe('fir contain and fir restore (built CLI)', () => {
     const role = await seedRole(moto.endpoint(), { name: 'refunds-role', trust: LAMBDA_TRUST })
     await seedFunction(moto.endpoint(), { name: 'refunds-webhook', roleArn: role.arn })
     const cwd = await tempDir()
-    expect((await runFir(['case', 'init', 'IR-4'], { cwd })).code).toBe(0)
+    await initCase('IR-4', { cwd })
     const opts = { cwd, endpoint: moto.endpoint() }
     const restore = (fn: string, ...extra: string[]) =>
       runFir(['restore', fn, '--case', 'cases/IR-4', '--yes', ...extra], opts)
@@ -411,7 +411,7 @@ describe('fir contain and fir restore (built CLI)', () => {
     })
     await seedFunction(moto.endpoint(), { name: 'plain', roleArn: role.arn })
     const cwd = await tempDir()
-    expect((await runFir(['case', 'init', 'IR-6'], { cwd })).code).toBe(0)
+    await initCase('IR-6', { cwd })
     const opts = { cwd, endpoint: moto.endpoint() }
     const caseDir = join(cwd, 'cases', 'IR-6')
     /** Contains `fn`, then runs the printed undo command exactly (the tests' AWS_REGION is us-east-1). */
@@ -463,7 +463,7 @@ describe('fir contain and fir restore (built CLI)', () => {
     for (const region of ['us-east-1', 'eu-west-1'])
       await seedFunction(moto.endpoint(), { name: 'payments-webhook', roleArn: role.arn, region })
     const cwd = await tempDir()
-    expect((await runFir(['case', 'init', 'IR-5'], { cwd })).code).toBe(0)
+    await initCase('IR-5', { cwd })
     const opts = { cwd, endpoint: moto.endpoint() }
     const contain = (...extra: string[]) =>
       runFir(
@@ -516,7 +516,7 @@ describe('fir contain and fir restore (built CLI)', () => {
       new PutFunctionConcurrencyCommand({ FunctionName: 'fn-actor', ReservedConcurrentExecutions: 3 }),
     )
     const cwd = await tempDir()
-    expect((await runFir(['case', 'init', 'IR-6'], { cwd })).code).toBe(0)
+    await initCase('IR-6', { cwd })
     const dir = join(cwd, 'cases', 'IR-6')
     const opts = { cwd, endpoint: moto.endpoint() }
     expect([0, 4]).toContain((await runFir(['snapshot', 'fn-actor', '--case', 'cases/IR-6'], opts)).code)
@@ -578,7 +578,7 @@ describe('fir contain and fir restore (built CLI)', () => {
       )
     }
     const cwd = await tempDir()
-    expect((await runFir(['case', 'init', 'IR-7'], { cwd })).code).toBe(0)
+    await initCase('IR-7', { cwd })
     const opts = { cwd, endpoint: moto.endpoint() }
     for (const name of ['fn-unreach-a', 'fn-unreach-b']) {
       const c = await runFir(
@@ -636,7 +636,7 @@ describe('restore of a journal entry this fir cannot read', () => {
     await seedSqsMapping(moto.endpoint(), fn.name, 'odd-queue')
     const cwd = await tempDir()
     const opts = { cwd, endpoint: moto.endpoint() }
-    expect((await runFir(['case', 'init', 'IR-ODD'], { cwd })).code).toBe(0)
+    await initCase('IR-ODD', { cwd })
     const contained = await runFir(
       ['contain', fn.name, '--case', 'cases/IR-ODD', '--actions', 'event-sources,throttle', '--yes'],
       opts,

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { describe, expect, it } from 'vitest'
-import { runFir, tempDir } from '../support/cli.js'
+import { initCase, runFir, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { seedCompromisedFunction, seedFunction, seedRole } from '../support/seed.js'
 
@@ -10,7 +10,7 @@ const moto = useMoto()
 describe('fir creds keys and creds secrets on a snapshot (built CLI)', () => {
   it('with no key found, says whether the case holds a snapshot at all (it said to snapshot first either way)', async () => {
     const cwd = await tempDir()
-    expect((await runFir(['case', 'init', 'CK-0'], { cwd })).code).toBe(0)
+    await initCase('CK-0', { cwd })
     const none = await runFir(['creds', 'keys', '--case', 'cases/CK-0'], { cwd, endpoint: moto.endpoint() })
     expect(none.stdout).toContain('this case holds no snapshot yet (run `fir snapshot <function>` first)')
     const role = await seedRole(moto.endpoint(), { name: 'ck0-role' })
@@ -38,7 +38,7 @@ describe('fir creds keys and creds secrets on a snapshot (built CLI)', () => {
     })
     await sm.send(new CreateSecretCommand({ Name: 'prod/orders-db', SecretString: 'x-never-printed' }))
     const cwd = await tempDir()
-    expect((await runFir(['case', 'init', 'CK-1'], { cwd })).code).toBe(0)
+    await initCase('CK-1', { cwd })
     const snap = await runFir(['snapshot', s.functionName, '--case', 'cases/CK-1'], {
       cwd,
       endpoint: moto.endpoint(),

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
 import { describe, expect, it } from 'vitest'
-import { runFir, tempDir } from '../support/cli.js'
+import { initCase, runFir, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { seedRole, TEST_ACCOUNT } from '../support/seed.js'
 
@@ -56,7 +56,7 @@ describe('fir creds secrets (built CLI)', () => {
       made[n] = (await sm.send(new CreateSecretCommand({ Name: n, SecretString: `v-${n}` }))).ARN!
     }
     const cwd = await tempDir()
-    expect((await runFir(['case', 'init', 'SR-1'], { cwd })).code).toBe(0)
+    await initCase('SR-1', { cwd })
     const dir = join(cwd, 'cases', 'SR-1')
     await mkdir(join(dir, 'timeline'), { recursive: true })
     const events = [
@@ -116,7 +116,7 @@ describe('fir creds secrets (built CLI)', () => {
   })
   it('a --role IAM does not have is "no such role" (exit 2), unless the timeline shows it at work (deleted since)', async () => {
     const cwd = await tempDir()
-    expect((await runFir(['case', 'init', 'SR-2'], { cwd })).code).toBe(0)
+    await initCase('SR-2', { cwd })
     const dir = join(cwd, 'cases', 'SR-2')
     const r = await runFir(['creds', 'secrets', '--case', 'cases/SR-2', '--role', 'nosuch-role', '--json'], {
       cwd,

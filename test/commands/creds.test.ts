@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-secrets-manager'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { sha256Hex } from '../../src/core/common/hash.js'
-import { runFir, tempDir } from '../support/cli.js'
+import { initCase, runFir, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { FaultProxy } from '../support/fault-proxy.js'
 import {
@@ -32,9 +32,7 @@ const moto = useMoto()
 
 async function newCase(id: string): Promise<{ cwd: string; dir: string }> {
   const cwd = await tempDir()
-  const r = await runFir(['case', 'init', id], { cwd })
-  expect(r.code).toBe(0)
-  return { cwd, dir: join(cwd, 'cases', id) }
+  return { cwd, dir: await initCase(id, { cwd }) }
 }
 
 /** Every file of the case except secrets/, as text. */

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it, vi } from 'vitest'
 import { askYesNo } from '../../src/base-command.js'
 import { sha256File } from '../../src/core/common/hash.js'
-import { runFir, tempDir } from '../support/cli.js'
+import { initCase, runFir, tempDir } from '../support/cli.js'
 import { generateCorpus, packTrailFiles, writeTrailFiles } from '../support/trail-generator.js'
 
 const window = ['--since', '2025-03-01T00:00:00Z', '--until', '2025-03-02T00:00:00Z']
@@ -25,7 +25,7 @@ describe('an interrupted command (Ctrl-C)', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     const endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`
     try {
-      expect((await runFir(['case', 'init', 'IR'], { cwd })).code).toBe(0)
+      await initCase('IR', { cwd })
       const caseDir = join(cwd, 'cases', 'IR')
       const timeline = join(caseDir, 'timeline')
       // A timeline already in the case: an interrupted run must leave it as it was.
@@ -111,7 +111,7 @@ describe('an interrupted command (Ctrl-C)', () => {
 
   it('takes over the case lock a killed run left, with a warning naming the lock and its dead holder', async () => {
     const cwd = await tempDir()
-    expect((await runFir(['case', 'init', 'IR'], { cwd })).code).toBe(0)
+    await initCase('IR', { cwd })
     const lock = join(cwd, 'cases', 'IR', '.lock')
     // A process of this host that has ended: its pid names no running process.
     const dead = spawn(process.execPath, ['-e', ''])
@@ -141,7 +141,7 @@ describe('an interrupted command (Ctrl-C)', () => {
 
   it("lets one of several commands started at once take over a killed run's lock; the others wait, and the journal stays one chain", async () => {
     const cwd = await tempDir()
-    expect((await runFir(['case', 'init', 'IR'], { cwd })).code).toBe(0)
+    await initCase('IR', { cwd })
     const dead = spawn(process.execPath, ['-e', ''])
     await new Promise((r) => dead.on('close', r))
     const holder = {
@@ -173,7 +173,7 @@ describe('an interrupted command (Ctrl-C)', () => {
     // The lock is written beside its name first; the holder's sweep of a killed run's temporaries
     // took a waiting command's file for one and removed it (that command: exit 1, ENOENT on link).
     const cwd = await tempDir()
-    expect((await runFir(['case', 'init', 'SIX'], { cwd })).code).toBe(0)
+    await initCase('SIX', { cwd })
     for (let round = 0; round < 2; round++) {
       const runs = await Promise.all(
         [1, 2, 3, 4, 5, 6].map(() =>

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { AwsClients } from '../../src/aws/clients.js'
 import { loadScenario } from '../../src/core/tabletop/scenario.js'
 import { seedScenario } from '../../src/core/tabletop/seed.js'
-import { runFir, tempDir } from '../support/cli.js'
+import { initCase, runFir, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { resetMoto } from '../support/moto.js'
 import { runFirOnTerminal } from '../support/pty.js'
@@ -42,7 +42,7 @@ describe('fir playbook run on a terminal (built CLI, moto)', () => {
     })
     await seedScenario(aws, (await loadScenario('public-url-backdoor')).scenario, { now: new Date() })
     const cwd = await tempDir()
-    expect((await runFir(['case', 'init', 'T1'], { cwd })).code).toBe(0)
+    await initCase('T1', { cwd })
     const dir = join(cwd, 'cases', 'T1')
     const file = join(cwd, 'on-a-terminal.yaml')
     await writeFile(file, ON_A_TERMINAL)

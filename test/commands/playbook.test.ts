@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AwsClients } from '../../src/aws/clients.js'
 import { loadScenario } from '../../src/core/tabletop/scenario.js'
 import { seedScenario } from '../../src/core/tabletop/seed.js'
-import { REPO_ROOT, runFir, tempDir } from '../support/cli.js'
+import { initCase, REPO_ROOT, runFir, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { resetMoto } from '../support/moto.js'
 
@@ -48,9 +48,7 @@ steps:
 )
 
 async function newCase(cwd: string, id = 'C1'): Promise<string> {
-  const r = await runFir(['case', 'init', id], { cwd })
-  expect(r.code).toBe(0)
-  return join(cwd, 'cases', id)
+  return initCase(id, { cwd })
 }
 
 describe('fir playbook (built CLI)', () => {

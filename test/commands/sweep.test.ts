@@ -13,7 +13,7 @@ import {
   MANAGEMENT_ACCOUNT,
   makePublic,
 } from '../core/sweep/org-fixture.js'
-import { runFir, tempDir } from '../support/cli.js'
+import { initCase, runFir, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { FaultProxy } from '../support/fault-proxy.js'
 
@@ -26,10 +26,7 @@ const runningR: string[] = []
 const publicFns: string[] = []
 
 async function newCase(id: string): Promise<string> {
-  const dir = join(await tempDir(), id)
-  const r = await runFir(['case', 'init', id, '--dir', dir])
-  expect(r.code).toBe(0)
-  return dir
+  return initCase(id, { dir: join(await tempDir(), id) })
 }
 
 describe('fir sweep (built CLI against moto: an organisation of three member accounts)', () => {

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { gzipSync } from 'node:zlib'
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { BIN, runFir, tempDir, testEnv } from '../support/cli.js'
+import { BIN, initCase, runFir, tempDir, testEnv } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { startLookupEvents } from '../support/lookup-events-server.js'
 import { ACCOUNT, buildSampleCase, REGION } from '../support/sample-case.js'
@@ -49,7 +49,7 @@ beforeAll(async () => {
   cwd = await tempDir()
   trail = join(cwd, 'trail')
   await writeTrailFiles(trail, files)
-  expect((await runFir(['case', 'init', 'TL'], { cwd })).code).toBe(0)
+  await initCase('TL', { cwd })
 })
 
 const ids = async (file: string) =>
@@ -579,7 +579,7 @@ describe('fir timeline (built CLI)', () => {
   })
 
   it('exits 2 when every input was refused (nothing the run was given could be read), naming each and why', async () => {
-    expect((await runFir(['case', 'init', 'TL-REFUSED'], { cwd })).code).toBe(0)
+    await initCase('TL-REFUSED', { cwd })
     const run = (sources: string[], input?: string) =>
       runFir(
         [

@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { CaseHandle } from '../../src/core/case/case-folder.js'
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..', '..')
 export const BIN = join(REPO_ROOT, 'bin', 'run.js')
+const FIR_VERSION: string = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version
 
 export interface CliResult {
   code: number | null
@@ -31,6 +34,18 @@ export interface CliOptions {
 /** A fresh temporary folder (real files, never mocks). */
 export function tempDir(prefix = 'fir-test-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix))
+}
+
+/**
+ * A new case, made as `fir case init <id>` makes it (`cwd`/cases/<id>, or `dir`), in this process:
+ * for a test whose subject is another command, which then runs on it through the CLI. Starting the
+ * CLI to make it cost each such test a quarter of a second; test/commands/case.test.ts runs
+ * `fir case init` itself. Returns the case folder.
+ */
+export async function initCase(id: string, where: { cwd: string } | { dir: string }): Promise<string> {
+  const handle = await CaseHandle.init(id, { ...where, firVersion: FIR_VERSION })
+  await handle.close()
+  return handle.dir
 }
 
 /**
