@@ -1,7 +1,6 @@
 import { defineConfig } from 'vitest/config'
 import { CommandsFirst } from './test/support/sequencer.js'
-
-const workers = Number(process.env.FIR_TEST_WORKERS ?? 2)
+import { testWorkers } from './test/support/workers.js'
 
 export default defineConfig({
   test: {
@@ -9,7 +8,7 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     sequence: { sequencer: CommandsFirst },
     pool: 'forks',
-    maxWorkers: workers,
+    maxWorkers: testWorkers(),
     // A worker's files share its process: each file would otherwise start Node.js and load the AWS
     // SDK anew (a third of the CPU the unit tests took). each-file.ts gives back what isolation did.
     isolate: false,

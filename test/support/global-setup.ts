@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node'
 import { type MotoServer, startMoto } from './moto.js'
+import { testWorkers } from './workers.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -14,8 +15,7 @@ const servers: MotoServer[] = []
  * file can reset its worker's server without disturbing a file running in another worker).
  */
 export async function setup(project: TestProject): Promise<void> {
-  const workers = Number(process.env.FIR_TEST_WORKERS ?? 2)
-  const started = await Promise.all(Array.from({ length: workers }, () => startMoto()))
+  const started = await Promise.all(Array.from({ length: testWorkers() }, () => startMoto()))
   servers.push(...started)
   project.provide(
     'motoEndpoints',
