@@ -589,14 +589,16 @@ describe('fir contain and fir restore (built CLI)', () => {
     }
 
     const nowhere = ['--endpoint-url', 'http://127.0.0.1:1']
+    // One attempt a call: the SDK's retries of a refused connection only add their back-off (1-2 s).
+    const once = { ...opts, env: { FIR_MAX_ATTEMPTS: '1' } }
     const contain = await runFir(
       ['contain', 'fn-unreach-a', '--case', 'cases/IR-7', '--yes', '--json', ...nowhere],
-      opts,
+      once,
     )
     expect(contain.code).toBe(2)
     expect(contain.json.error.message).toContain('the AWS endpoint could not be reached')
     for (const extra of [['--yes'], ['--dry-run']]) {
-      const restore = await runFir(['restore', '--case', 'cases/IR-7', '--json', ...extra, ...nowhere], opts)
+      const restore = await runFir(['restore', '--case', 'cases/IR-7', '--json', ...extra, ...nowhere], once)
       expect(restore.code, extra[0]).toBe(2)
       expect(restore.json).toMatchObject({ status: 2, error: { code: 'unreachable' } })
       expect(restore.json.error.message).toContain('the AWS endpoint could not be reached')
