@@ -14,7 +14,7 @@ import { Clock } from './core/common/clock.js'
 import { closestName } from './core/common/did-you-mean.js'
 import { NOT_PERMITTED_HINT } from './core/common/fs-safe.js'
 import { redactor } from './core/common/redact.js'
-import { byteSize, counted, escapeTerminal } from './core/common/text.js'
+import { byteSize, counted, escapeTerminal, joinNames } from './core/common/text.js'
 import { newestAbove } from './core/common/version.js'
 import { type FirContext, Gaps, stderrLog } from './core/context.js'
 import { drillOf } from './core/tabletop/safety.js'
@@ -519,10 +519,8 @@ export function missingArgumentsError(
     ...command.args.map((a) => (a.required ? a.name.toUpperCase() : `[${a.name.toUpperCase()}]`)),
     '[flags]',
   ].join(' ')
-  const list = (words: string[]) =>
-    words.length === 1 ? words[0]! : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`
   return new UsageError(
-    `unable to run \`${command.command}\`: the ${list(names)} argument${names.length > 1 ? 's are' : ' is'} missing`,
+    `unable to run \`${command.command}\`: the ${joinNames(names)} argument${names.length > 1 ? 's are' : ' is'} missing`,
     {
       actions: [
         ...err.args.flatMap((a) => (a.description ? [`${a.name.toUpperCase()}: ${a.description}`] : [])),
@@ -530,7 +528,7 @@ export function missingArgumentsError(
         `usage: ${usage}${command.example ? `, e.g. ${command.example}` : ''}`,
         ...(several.length
           ? [
-              `${list(several)} take${several.length > 1 ? '' : 's'} several values, so a word after ${several.length > 1 ? 'them' : 'it'} is read as one of them: give ${list(names)} before ${list(several)}, or put -- before ${names.length > 1 ? 'them' : 'it'}`,
+              `${joinNames(several)} take${several.length > 1 ? '' : 's'} several values, so a word after ${several.length > 1 ? 'them' : 'it'} is read as one of them: give ${joinNames(names)} before ${joinNames(several)}, or put -- before ${names.length > 1 ? 'them' : 'it'}`,
             ]
           : []),
         `run \`${command.command} --help\` to see its flags and examples`,

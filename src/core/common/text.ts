@@ -97,6 +97,11 @@ export function firstFew(items: readonly string[], shown = 5): string {
   return more > 0 ? `${items.slice(0, shown).join(', ')} and ${more} more` : items.join(', ')
 }
 
+/** `a`, `a and b`, `a, b and c` (no comma before `and`); `''` for none. */
+export function joinNames(names: readonly string[]): string {
+  return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`
+}
+
 /** `text` as a regular expression that matches it literally (every character with a meaning escaped). */
 export function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')

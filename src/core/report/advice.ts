@@ -1,4 +1,4 @@
-import { shellArg } from '../common/text.js'
+import { joinNames, shellArg } from '../common/text.js'
 import { rotateSecretWords } from '../credentials/role-use.js'
 import { roleNameOf } from '../snapshot/role.js'
 import { truncate } from './format.js'
@@ -208,11 +208,6 @@ function namesRole(f: FindingView, role: Pick<RoleFacts, 'arn' | 'name'>): boole
 function titles(list: FindingView[], max = 4): string[] {
   const out = [...new Set(list.map((f) => `${f.title}${f.count > 1 ? ` (${f.count})` : ''}`))]
   return out.length > max ? [...out.slice(0, max), `and ${out.length - max} more`] : out
-}
-
-function joinNames(names: string[]): string {
-  if (names.length <= 1) return names.join('')
-  return `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`
 }
 
 /**

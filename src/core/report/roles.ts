@@ -1,5 +1,5 @@
 import { SealedEvidenceChangedError } from '../case/evidence-store.js'
-import { firstFew, shellArg } from '../common/text.js'
+import { firstFew, joinNames, shellArg } from '../common/text.js'
 import { type FunctionRole, functionRoles, snapshottedFunctions } from '../snapshot/function-roles.js'
 import { roleNameOf } from '../snapshot/role.js'
 import { ROLE_POLICY_CALLS } from '../snapshot/types.js'
@@ -307,10 +307,6 @@ export function roleWithWhy(role: Pick<RoleFacts, 'name' | 'why' | 'current'>): 
 
 function byText(by: readonly string[]): string {
   return firstFew(by, 2)
-}
-
-function joinNames(names: readonly string[]): string {
-  return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`
 }
 
 const isCreate = (call: RoleSet | null) => call !== null && /^CreateFunction/.test(call.eventName)

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { counted, shellArg } from '../../../src/core/common/text.js'
+import { counted, joinNames, shellArg } from '../../../src/core/common/text.js'
 
 describe('counted', () => {
   it('puts the noun in the number the count needs', () => {
@@ -8,6 +8,15 @@ describe('counted', () => {
     expect(counted(0, 'evidence set')).toBe('0 evidence sets')
     expect(counted(3, 'journal entry', 'journal entries')).toBe('3 journal entries')
     expect(counted(1, 'journal entry', 'journal entries')).toBe('1 journal entry')
+  })
+})
+
+describe('joinNames', () => {
+  it('joins names with commas and a last "and", without an Oxford comma', () => {
+    expect(joinNames([])).toBe('')
+    expect(joinNames(['a'])).toBe('a')
+    expect(joinNames(['a', 'b'])).toBe('a and b')
+    expect(joinNames(['a', 'b', 'c'])).toBe('a, b and c')
   })
 })
 
