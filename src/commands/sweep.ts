@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { awsFlags, caseFlag, FirCommand } from '../base-command.js'
+import { isRoleName } from '../core/common/iam-name.js'
 import { parseIndicators } from '../core/sweep/indicators.js'
 import { parseRegions } from '../core/sweep/regions.js'
 import { renderSweep } from '../core/sweep/render.js'
@@ -80,7 +81,7 @@ export default class Sweep extends FirCommand {
         actions: ['pass --org, or --accounts 111122223333,444455556666'],
       })
     }
-    if (!/^[\w+=,.@-]{1,64}$/.test(flags['assume-role'])) {
+    if (!isRoleName(flags['assume-role'])) {
       throw new UsageError(
         `unable to read --assume-role: ${JSON.stringify(flags['assume-role'])} is not an IAM role name`,
         { actions: ['pass the role NAME (not its ARN), e.g. --assume-role OrganizationAccountAccessRole'] },

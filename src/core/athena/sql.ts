@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.js'
+import { isRoleName } from '../common/iam-name.js'
 
 /** Which SQL engine a query is for: Athena over the CloudTrail table, or CloudTrail Lake. */
 export type Dialect = 'athena' | 'lake'
@@ -348,8 +349,6 @@ function lakeTime(d: Date): string {
     .replace(/\.\d{3}Z$/, '')
 }
 
-const ROLE_NAME_RE = /^[\w+=,.@-]{1,64}$/
-
 /**
  * One SELECT over the CloudTrail table (Athena, filtered on the projected account, region and date
  * partitions) or a Lake event data store, for the window and the relatedness terms. Every name and
@@ -436,7 +435,7 @@ export function buildQuery(spec: QuerySpec): BuiltQuery {
       )
     }
     for (const role of roles) {
-      if (!ROLE_NAME_RE.test(role.name) || !isAccount(role.account)) {
+      if (!isRoleName(role.name) || !isAccount(role.account)) {
         throw new UsageError(
           `unable to build the query: ${JSON.stringify(role.name)} is not an IAM role name`,
           {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
+import { isRoleName } from '../common/iam-name.js'
 import {
   accessKeyCreated,
   keyUsedFromStolenAddress,
@@ -228,7 +229,7 @@ function rolesNamedBy(event: Record<string, unknown>, actor: Record<string, unkn
   }
   const name = asString(req.roleName)
   const account = asString(event.account)
-  if (name && account && /^[\w+=,.@-]{1,64}$/.test(name)) out.push(`arn:aws:iam::${account}:role/${name}`)
+  if (name && account && isRoleName(name)) out.push(`arn:aws:iam::${account}:role/${name}`)
   return out
 }
 

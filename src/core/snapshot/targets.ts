@@ -8,6 +8,7 @@ import {
   listFunctions,
 } from '../../aws/lambda.js'
 import { NotFoundError, UsageError } from '../../errors.js'
+import { isRoleName } from '../common/iam-name.js'
 import { awsCliCommand } from '../common/suggest.js'
 import { escapeTerminal } from '../common/text.js'
 import { assertSameAccount, parseArn } from '../identity.js'
@@ -191,7 +192,7 @@ export async function resolveTargets(
   if (opts.allUsingRole) {
     const wanted = opts.allUsingRole
     const byArn = wanted.startsWith('arn:')
-    if (!byArn && !/^[\w+=,.@-]{1,64}$/.test(wanted)) {
+    if (!byArn && !isRoleName(wanted)) {
       throw new UsageError(
         `unable to use role ${JSON.stringify(escapeTerminal(wanted))}: it is not a role name or ARN`,
         {

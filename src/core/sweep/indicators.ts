@@ -1,6 +1,7 @@
 import type { InventoryFunction } from '../../aws/lambda-inventory.js'
 import { UsageError } from '../../errors.js'
 import { base64Sha256ToHex, sha256Hex } from '../common/hash.js'
+import { isRoleName } from '../common/iam-name.js'
 import { redactor } from '../common/redact.js'
 
 /** What an org sweep looks for. A function version matches when any indicator matches. */
@@ -25,7 +26,6 @@ export interface MatchReason {
   detail: string
 }
 
-const ROLE_NAME_RE = /^[\w+=,.@-]{1,64}$/
 const LAYER_ARN_RE = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]{1,140}(:\d+)?$/
 const HEX64 = /^[0-9a-fA-F]{64}$/
 
@@ -51,7 +51,7 @@ export function parseIndicators(flags: {
   const roleNames = splitList(flags.roleName).map((r) => {
     // A role ARN is accepted too; the name is its last path segment.
     const name = r.startsWith('arn:') ? (r.split('/').at(-1) ?? '') : r
-    if (!ROLE_NAME_RE.test(name)) {
+    if (!isRoleName(name)) {
       throw new UsageError(`unable to read --role-name: ${JSON.stringify(r)} is not an IAM role name`, {
         actions: ['pass the role name (letters, digits and +=,.@_-), e.g. --role-name payments-webhook-role'],
       })

@@ -10,6 +10,7 @@ import { readTimelineSummaryHead } from '../case/summary.js'
 import { finishInterruptedTimelineMoves } from '../case/timeline-archive.js'
 import { ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
+import { isRoleName } from '../common/iam-name.js'
 import { atInterrupt, trackEmptyFolder, trackTemporary } from '../common/interrupt.js'
 import { relativeInside, relativeInsideLanded } from '../common/paths.js'
 import { redactor } from '../common/redact.js'
@@ -1533,7 +1534,7 @@ async function collectRun(
     // A role the run knew (from the start, or learnt from the api source) was searched for.
     if (target!.roles.some((r) => r.name.toLowerCase() === name.toLowerCase())) continue
     // The role's name is the intruder's to choose: a command is suggested only for a real IAM name.
-    const command = /^[\w+=,.@-]{1,64}$/.test(name)
+    const command = isRoleName(name)
       ? [
           'fir',
           'timeline',

@@ -1,6 +1,7 @@
 import { UsageError } from '../../errors.js'
 import { type Manifest, readSealedJson, readSealedManifest, sealedSets } from '../case/evidence-store.js'
 import type { JournalEntry } from '../case/journal.js'
+import { isRoleName } from '../common/iam-name.js'
 import { functionRoles } from '../snapshot/function-roles.js'
 import { attachedPolicyArns } from '../snapshot/stored.js'
 import { roleNameOfArn, type TimelineTarget } from './related.js'
@@ -98,7 +99,7 @@ export function parseRoleRef(value: string): { name: string; arn?: string } {
     }
     return { name, arn: value }
   }
-  if (!/^[\w+=,.@-]{1,64}$/.test(value)) {
+  if (!isRoleName(value)) {
     throw new UsageError(`unable to use --role ${JSON.stringify(value)}: it is not an IAM role name`, {
       actions: ['pass --role my-role or --role arn:aws:iam::123456789012:role/my-role'],
     })
