@@ -46,6 +46,7 @@ import {
   MAPPING_RUNS,
   type RenderingRun,
   sameWay,
+  splitMeasureKey,
   userAtHost,
   viewJournal,
 } from './journal-view.js'
@@ -788,8 +789,8 @@ export async function buildReportModel(
   // restore did not, a restore that kept it for another function changed nothing).
   const revokedNow = (ofRole: (target: string) => boolean) =>
     [...journal.inForce].some((k) => {
-      const bar = k.indexOf('|')
-      return k.slice(0, bar) === 'containment.sessions' && ofRole(k.slice(bar + 1))
+      const { measure, target } = splitMeasureKey(k)
+      return measure === 'containment.sessions' && ofRole(target)
     })
   // Each role's test, to say again once the timeline is read (a call may have undone a revocation).
   const roleTests = new Map<RoleFacts, (target: string) => boolean>()

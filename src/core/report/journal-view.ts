@@ -60,6 +60,12 @@ export function measureKey(action: string, target: string): string {
   return `${measureOf(action)}|${target}`
 }
 
+/** A {@link measureKey} split at its first `|` (a role's path may itself hold one). */
+export function splitMeasureKey(key: string): { measure: string; target: string } {
+  const bar = key.indexOf('|')
+  return { measure: key.slice(0, bar), target: key.slice(bar + 1) }
+}
+
 /**
  * Measures that stop a way into a function (the throttle stops them all). Recycling and session
  * revocation are about the function's credentials: they are in force, but they never contain a
@@ -1319,7 +1325,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   }
   // A measure fir had nothing to undo (one that needed no change, or one a restore left) on a
   // function or role found deleted after it was applied went with it: nothing of it is in force.
-  const targetOf = (k: string) => k.slice(k.indexOf('|') + 1)
+  const targetOf = (k: string) => splitMeasureKey(k).target
   for (const key of [...inForce])
     if ((goneAt.get(targetOf(key)) ?? -1) > (setAt.get(key) ?? Number.POSITIVE_INFINITY)) inForce.delete(key)
   // A call in the timeline that undid a measure after fir applied it (CloudTrail dates to the
@@ -1328,8 +1334,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   // Measures undone by a call, then put back by a later one (by hand): in force, the gap named.
   const putBack = new Map<string, { undone: MeasureUndone; by: TimelineUndo }>()
   for (const key of inForce) {
-    const bar = key.indexOf('|')
-    const [measure, target] = [key.slice(0, bar), key.slice(bar + 1)]
+    const { measure, target } = splitMeasureKey(key)
     const appliedAt = since.get(key) ?? ''
     const from = Math.floor(Date.parse(appliedAt) / 1000) * 1000
     const calls = (options.undoneBy ?? []).filter(
@@ -1373,8 +1378,7 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     closerOf,
   )
   const inForceList = [...inForce].map((k) => {
-    // `measure|target`: a role's path may itself hold a `|`.
-    const [action, target] = [k.slice(0, k.indexOf('|')), targetOf(k)]
+    const { measure: action, target } = splitMeasureKey(k)
     const back = putBack.get(k)
     const gap = back
       ? ` — undone by ${undoneCalls(back.undone)}, then put back by ${back.by.eventName} at ${utcDisplay(back.by.time)} (${back.by.actor}), not by fir`
