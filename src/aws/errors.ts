@@ -1,5 +1,5 @@
 import { scrubAndCut } from '../core/common/redact.js'
-import { AccessDeniedError, AwsAccessError, FirError, NotFoundError } from '../errors.js'
+import { AccessDeniedError, AwsAccessError, ExitCode, FirError, NotFoundError } from '../errors.js'
 
 interface AwsLikeError {
   name?: string
@@ -188,6 +188,22 @@ const QUOTA_ADVICE: Readonly<Record<string, { limit: string; actions: string[] }
       'or put the same document in a managed policy and attach that to the role (aws iam create-policy, then aws iam attach-role-policy)',
     ],
   },
+}
+
+/**
+ * A service handed back a page marker (Lambda's NextMarker, CloudWatch Logs' nextToken) it had
+ * already given: following it would loop forever, and stopping leaves the list incomplete. Thrown
+ * after the pages already received were handed on, so the caller keeps them and records the rest
+ * as missing (a gap naming the list call).
+ */
+export class RepeatedPageMarkerError extends FirError {
+  constructor(service: string, pages: number) {
+    super(
+      'repeated-page-marker',
+      `${service} returned a page marker it had already returned, after ${pages} page${pages === 1 ? '' : 's'}: the list stops there and may be incomplete`,
+      { exitCode: ExitCode.gaps },
+    )
+  }
 }
 
 /**

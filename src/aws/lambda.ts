@@ -13,9 +13,8 @@ import type {
   ListProvisionedConcurrencyConfigsCommandOutput,
   ListVersionsByFunctionCommandOutput,
 } from '@aws-sdk/client-lambda'
-import { ExitCode, FirError } from '../errors.js'
 import type { AwsClients } from './clients.js'
-import { toFirError } from './errors.js'
+import { RepeatedPageMarkerError, toFirError } from './errors.js'
 
 export type {
   AliasConfiguration,
@@ -55,21 +54,6 @@ export type OnPage<T> = (page: T, index: number) => Promise<void> | void
 /** Called before each request of a paginated call (fir's pacing). */
 export type Pace = () => Promise<void>
 
-/**
- * Lambda handed back a page marker it had already given: following it would loop forever, and
- * stopping leaves the list incomplete. Thrown after the pages already received were handed on, so
- * the caller keeps them and records the rest as missing (a gap naming the list call).
- */
-export class RepeatedPageMarkerError extends FirError {
-  constructor(pages: number) {
-    super(
-      'repeated-page-marker',
-      `Lambda returned a page marker it had already returned, after ${pages} page${pages === 1 ? '' : 's'}: the list stops there and may be incomplete`,
-      { exitCode: ExitCode.gaps },
-    )
-  }
-}
-
 async function paginate<T extends { NextMarker?: string; Marker?: string }>(
   fetch: (marker: string | undefined) => Promise<T>,
   onPage: OnPage<T>,
@@ -87,7 +71,7 @@ async function paginate<T extends { NextMarker?: string; Marker?: string }>(
     // A marker that repeats would loop forever (an emulator or a proxy bug): stop, and say the
     // list is incomplete rather than let it pass for whole.
     if (marker !== undefined) {
-      if (seen.has(marker)) throw new RepeatedPageMarkerError(index)
+      if (seen.has(marker)) throw new RepeatedPageMarkerError('Lambda', index)
       seen.add(marker)
     }
   } while (marker)

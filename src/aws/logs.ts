@@ -1,6 +1,6 @@
 import type { FilterLogEventsCommandOutput } from '@aws-sdk/client-cloudwatch-logs'
 import type { AwsClients } from './clients.js'
-import { toFirError } from './errors.js'
+import { RepeatedPageMarkerError, toFirError } from './errors.js'
 import { sdk } from './sdk.js'
 
 export interface LogWindow {
@@ -14,7 +14,8 @@ export interface LogWindow {
 /**
  * logs:FilterLogEvents over a window, page by page (each page handed to `onPage` as received), until
  * the window is exhausted or `maxEvents` events were read. Returns the number of events read and
- * whether the bound stopped it early.
+ * whether the bound stopped it early. A `nextToken` CloudWatch Logs hands back twice throws
+ * RepeatedPageMarkerError, after the pages received were handed on: the window was not read whole.
  */
 export async function filterLogEvents(
   aws: AwsClients,
@@ -41,8 +42,10 @@ export async function filterLogEvents(
       await onPage(page, pages++)
       events += page.events?.length ?? 0
       nextToken = page.nextToken
+      // A token that repeats would loop forever: stop, and say the events are incomplete rather
+      // than let them pass for the whole window.
       if (nextToken !== undefined) {
-        if (seen.has(nextToken)) break
+        if (seen.has(nextToken)) throw new RepeatedPageMarkerError('CloudWatch Logs', pages)
         seen.add(nextToken)
       }
     } while (nextToken && events < window.maxEvents)

@@ -27,6 +27,7 @@ import {
   seedFunction,
   seedFunctionUrl,
   seedLayer,
+  seedLogEvents,
   seedPermission,
   seedRole,
   seedSqsMapping,
@@ -761,6 +762,44 @@ describe('snapshotFunctions (core API against moto)', () => {
         .find((l) => l.startsWith('  versions'))
       expect(row).toMatch(
         / \(list incomplete: unknown: other: Lambda returned a page marker .* \(lambda:ListVersionsByFunction\)\)$/,
+      )
+    } finally {
+      await proxy.stop()
+    }
+  })
+
+  it('log events whose page token repeats are a gap naming logs:FilterLogEvents, not a window that looks complete', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'token-role' })
+    await seedFunction(moto.endpoint(), { name: 'token-fn', roleArn: role.arn })
+    const group = await seedLogEvents(moto.endpoint(), 'token-fn', [{ message: 'START' }, { message: 'END' }])
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rewrites: [
+        {
+          match: 'FilterLogEvents',
+          body: (t) => JSON.stringify({ ...JSON.parse(t), nextToken: 'the-same-token' }),
+        },
+      ],
+    }).start()
+    try {
+      const r = await snapshotFunctions(await context(proxy.endpoint), { functions: ['token-fn'] })
+      const f = r.functions[0]!
+      expect(proxy.records.filter((x) => x.operation === 'FilterLogEvents')).toHaveLength(2)
+      expect(f.gaps).toContainEqual({
+        what: expect.stringMatching(new RegExp(`^log events of ${group} `)),
+        call: 'logs:FilterLogEvents',
+        reason:
+          'other: CloudWatch Logs returned a page marker it had already returned, after 2 pages: the list stops there and may be incomplete',
+      })
+      // The pages read are kept in the set.
+      const manifest = JSON.parse(await readFile(join(r.dir, 'manifest.json'), 'utf8')) as {
+        files: { source: { call: string } }[]
+      }
+      expect(manifest.files.filter((x) => x.source.call === 'logs:FilterLogEvents')).toHaveLength(2)
+      const row = renderSnapshot(r)
+        .split('\n')
+        .find((l) => l.startsWith('  log group'))
+      expect(row).toMatch(
+        /: unknown: other: CloudWatch Logs returned a page marker .* \(logs:FilterLogEvents\)$/,
       )
     } finally {
       await proxy.stop()
