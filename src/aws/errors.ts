@@ -51,6 +51,8 @@ const NOT_FOUND = new Set([
   'NoSuchKey',
   'NoSuchBucket',
   'TrailNotFoundException',
+  // ECR: the repository an image was in does not exist (deleted).
+  'RepositoryNotFoundException',
   'AWSOrganizationsNotInUseException',
 ])
 const EXPIRED = new Set(['ExpiredToken', 'ExpiredTokenException', 'RequestExpired', 'TokenRefreshRequired'])

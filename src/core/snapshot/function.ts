@@ -942,7 +942,8 @@ interface ImageRead {
 
 /**
  * The image manifest (ECR BatchGetImage) of an image function's resolved digest, once per digest.
- * ECR answering ImageNotFound is a fact (the image was deleted); any other failure is a gap.
+ * ECR answering ImageNotFound, or RepositoryNotFoundException (the repository was deleted, and the
+ * image with it), is a fact; any other failure is a gap.
  */
 function collectImage(run: SnapshotRun, imageUri: string, digest: string, sink: Gap[]): Promise<ImageRead> {
   return run.cache<ImageRead>('images').get(digest, async () => {
@@ -965,10 +966,13 @@ function collectImage(run: SnapshotRun, imageUri: string, digest: string, sink: 
         what: `image manifest of ${parsed.repository}@${digest}`,
         file: `images/${safeSegment(parsed.registryId)}/${safeSegment(parsed.repository)}/${safeSegment(digest)}.batch-get-image.json`,
         region: parsed.region,
+        // ECR answers a repository that is gone with RepositoryNotFoundException (not-found).
+        absentOk: true,
         sink,
       },
       () => batchGetImage(run.clients(parsed.region), parsed.registryId, parsed.repository, digest),
     )
+    if (r.status === 'absent') return { inEcr: false, why: r.reason.replace(/^not-found: /, '') }
     if (r.status !== 'stored') return { inEcr: null }
     if ((r.value.images ?? []).length > 0) return { inEcr: true, file: r.file }
     const failures = r.value.failures ?? []

@@ -144,8 +144,9 @@ export interface UrlSummary {
 
 /**
  * The container image one or more qualifiers run: its ImageUri, its resolved digest, and whether
- * ECR still holds that digest (`true`: the manifest is stored; `false`: ECR said ImageNotFound — an
- * `image-missing` finding; `null`: not read, a gap says why).
+ * ECR still holds that digest (`true`: the manifest is stored; `false`: ECR said ImageNotFound, or
+ * RepositoryNotFoundException for its repository — an `image-missing` finding; `null`: not read, a
+ * gap says why).
  */
 export interface ImageSummary {
   imageUri: string

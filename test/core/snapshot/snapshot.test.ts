@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CreateRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
+import { CreateRepositoryCommand, DeleteRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
 import {
   DeleteFunctionCommand,
   UpdateFunctionCodeCommand,
@@ -685,6 +685,49 @@ describe('snapshotFunctions (core API against moto)', () => {
     expect(lines.find((l) => l.startsWith('  other images'))).toBe(
       `  other images  ${older.imageUri} @ ${older.digest} (NOT IN ECR: see findings) (${v})`,
     )
+  })
+
+  it('an image whose ECR repository was deleted is an image-missing finding, not a gap', async () => {
+    const ecr = new ECRClient({
+      region: 'us-east-1',
+      endpoint: moto.endpoint(),
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    })
+    await ecr.send(new CreateRepositoryCommand({ repositoryName: 'gone-repo' }))
+    const role = await seedRole(moto.endpoint(), { name: 'gone-repo-role' })
+    const repo = `${TEST_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/gone-repo`
+    await seedFunction(moto.endpoint(), { name: 'gone-repo-fn', roleArn: role.arn, imageUri: `${repo}:v1` })
+    await ecr.send(new DeleteRepositoryCommand({ repositoryName: 'gone-repo', force: true }))
+    const ctx = await context()
+    const r = await snapshotFunctions(ctx, { functions: ['gone-repo-fn'] })
+    const f = r.functions[0]!
+    expect(f.images).toEqual([
+      { imageUri: `${repo}:v1`, digest: f.imageDigest, qualifiers: ['$LATEST'], inEcr: false },
+    ])
+    const missing = r.findings.filter((x) => x.kind === 'image-missing')
+    expect(missing.map((x) => [x.level, x.detail.qualifiers])).toEqual([['medium', ['$LATEST']]])
+    expect(missing[0]!.title).toMatch(
+      /^The image gone-repo-fn \(\$LATEST\) runs is no longer in ECR: .+ \(RepositoryNotFoundException: /,
+    )
+    expect(ctx.gaps.list.map((g) => g.call)).not.toContain('ecr:BatchGetImage')
+    expect(
+      renderSnapshot(r)
+        .split('\n')
+        .find((l) => l.startsWith('  code sha256')),
+    ).toBe(`  code sha256   ${repo}:v1 @ ${f.imageDigest} (NOT IN ECR: see findings)`)
+
+    // Any other failure to read the manifest is still a gap, and no finding.
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [{ match: 'BatchGetImage', fault: 'access-denied' }],
+    }).start()
+    try {
+      const denied = await snapshotFunctions(await context(proxy.endpoint), { functions: ['gone-repo-fn'] })
+      expect(denied.functions[0]!.images.map((i) => i.inEcr)).toEqual([null])
+      expect(denied.functions[0]!.gaps.map((g) => g.call)).toContain('ecr:BatchGetImage')
+      expect(denied.findings.filter((x) => x.kind === 'image-missing')).toEqual([])
+    } finally {
+      await proxy.stop()
+    }
   })
 
   it('records provisioned concurrency and shows it beside the reserved concurrency', async () => {
