@@ -2,7 +2,7 @@ import type { FunctionSummary } from '../../src/core/snapshot/types.js'
 
 /**
  * The facts of a FunctionSummary for a function the snapshot read completely and found nothing
- * in: no versions, aliases, layers, URL, images, exposure, secrets, keys, unreadable environments,
+ * in: no versions, aliases, layers, unread configurations, URL, images, exposure, secrets, keys, unreadable environments,
  * risky permissions, reserved or provisioned concurrency or mappings. Fresh lists each call (tests may fill them).
  */
 export function nothingFound(): Pick<
@@ -10,6 +10,7 @@ export function nothingFound(): Pick<
   | 'versions'
   | 'aliases'
   | 'layers'
+  | 'unreadConfigurations'
   | 'url'
   | 'urls'
   | 'images'
@@ -28,6 +29,7 @@ export function nothingFound(): Pick<
     versions: [],
     aliases: [],
     layers: [],
+    unreadConfigurations: [],
     url: null,
     urls: [],
     images: [],

@@ -515,6 +515,7 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
             ],
             aliases: [{ name: 'live', version: '3' }],
             layers: [{ arn: layerArn, codeSize: 20480, code: 'not-downloaded', qualifiers: ['$LATEST'] }],
+            unreadConfigurations: [],
             url: { url, authType: 'NONE', qualifiers: ['$LATEST'] },
             urls: [{ url, authType: 'NONE', qualifiers: ['$LATEST'] }],
             images: [],

@@ -49,6 +49,7 @@ import type {
   ImageSummary,
   LayerSummary,
   ProvisionedConcurrencySummary,
+  UnreadConfiguration,
   UrlSummary,
   VersionSummary,
 } from './types.js'
@@ -493,10 +494,15 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
   // An environment neither GetFunction nor the version list returned is unknown, as one Lambda
   // could not decrypt is: said with why, never "none found". Its gap is the failed GetFunction's.
   const environmentErrors: EnvironmentError[] = [...envScan.unreadable]
+  // Their layers are unknown likewise: said apart, as the layers of what was read are listed.
+  const unreadConfigurations: UnreadConfiguration[] = []
   for (const u of unread) {
     const hit = environmentErrors.find((x) => x.error === u.reason)
     if (hit) hit.qualifiers.push(u.qualifier)
     else environmentErrors.push({ error: u.reason, qualifiers: [u.qualifier] })
+    const same = unreadConfigurations.find((x) => x.reason === u.reason)
+    if (same) same.qualifiers.push(u.qualifier)
+    else unreadConfigurations.push({ reason: u.reason, qualifiers: [u.qualifier] })
   }
   // An environment Lambda could not decrypt was not read: its secrets are unknown, not absent.
   for (const u of envScan.unreadable) {
@@ -751,6 +757,7 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
     versions: versionSummaries,
     aliases: aliasSummaries,
     layers: layers.map((l) => ({ ...l.summary, qualifiers: layerQualifiers.get(l.summary.arn) ?? [] })),
+    unreadConfigurations,
     url: focusUrl,
     urls: [...urls.values()],
     exposure,

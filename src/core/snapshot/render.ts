@@ -107,18 +107,27 @@ function functionBlock(f: FunctionSummary, findings: Finding[]): string {
   )
   // The summarised qualifier's layers; layers only other versions or aliases run are listed apart,
   // with the qualifiers that run them (a backdoored layer may sit on one version only).
+  // A qualifier whose configuration was not read runs layers nobody knows: said, never left out.
   const ownLayers = f.layers.filter((l) => l.qualifiers.includes(f.qualifier))
   const otherLayers = f.layers.filter((l) => !l.qualifiers.includes(f.qualifier))
+  const layersUnknown = (u: { reason: string }) => `unknown: configuration not read (${e(u.reason)})`
+  const ownUnread = f.unreadConfigurations.find((u) => u.qualifiers.includes(f.qualifier))
+  const otherUnread = f.unreadConfigurations
+    .map((u) => ({ ...u, qualifiers: u.qualifiers.filter((q) => q !== f.qualifier) }))
+    .filter((u) => u.qualifiers.length > 0)
   row(
     'layers',
     ownLayers.length === 0
-      ? (configUnknown ?? 'none')
+      ? (configUnknown ?? (ownUnread ? layersUnknown(ownUnread) : 'none'))
       : ownLayers.map((l) => `${e(l.arn)} (${l.code})`).join(', '),
   )
-  if (otherLayers.length > 0) {
+  if (otherLayers.length > 0 || otherUnread.length > 0) {
     row(
       'other layers',
-      otherLayers.map((l) => `${e(l.arn)} (${l.code}; ${l.qualifiers.map(e).join(', ')})`).join(', '),
+      [
+        ...otherLayers.map((l) => `${e(l.arn)} (${l.code}; ${l.qualifiers.map(e).join(', ')})`),
+        ...otherUnread.map((u) => `${layersUnknown(u)} (${e(firstFew(u.qualifiers))})`),
+      ].join(', '),
     )
   }
   // Image functions: images other versions or aliases run, apart, with those qualifiers.

@@ -94,6 +94,15 @@ export interface EnvironmentError {
   qualifiers: string[]
 }
 
+/**
+ * Qualifiers whose configuration neither GetFunction nor the version list returned (for an alias:
+ * nor its version's), and why: what runs there — its layers, environment, role — is unknown.
+ */
+export interface UnreadConfiguration {
+  reason: string
+  qualifiers: string[]
+}
+
 export interface VersionSummary {
   version: string
   codeSha256?: string
@@ -200,6 +209,8 @@ export interface FunctionSummary {
   aliases: AliasSummary[]
   /** Layers of every qualifier, each naming its qualifiers: those of `qualifier` first. */
   layers: LayerSummary[]
+  /** Qualifiers whose configuration was not read: their layers are unknown (not in `layers`). */
+  unreadConfigurations: UnreadConfiguration[]
   /** The URL config of `qualifier` itself, or null when it has none (a version never has one). */
   url: UrlSummary | null
   /** Every function URL config ($LATEST's and each alias's), deduplicated by URL: `qualifier`'s first. */

@@ -218,4 +218,28 @@ describe('renderSnapshot: layers', () => {
     expect(row(live, 'layers')).toContain(':layer:evil:1')
     expect(row(live, 'other layers')).toBeUndefined()
   })
+
+  it('says the layers of a qualifier whose configuration was not read are unknown, never leaves them out', () => {
+    const reason = 'denied: AccessDeniedException: User is not authorized to perform: lambda:GetFunction'
+    const f = fn()
+    f.layers = [layer('good', ['$LATEST'])]
+    f.unreadConfigurations = [{ reason, qualifiers: ['live', '2'] }]
+    const out = render(f)
+    expect(row(out, 'layers')).toBe('arn:aws:lambda:us-east-1:123456789012:layer:good:1 (not-downloaded)')
+    expect(row(out, 'other layers')).toBe(`unknown: configuration not read (${reason}) (live, 2)`)
+    // Beside the layers other qualifiers were read to run.
+    f.layers.push(layer('evil', ['3']))
+    expect(row(render(f), 'other layers')).toBe(
+      `arn:aws:lambda:us-east-1:123456789012:layer:evil:1 (not-downloaded; 3), unknown: configuration not read (${reason}) (live, 2)`,
+    )
+    // The summarised qualifier's own, when GetFunction answered without a configuration (no gap).
+    f.qualifier = 'live'
+    f.layers = []
+    f.unreadConfigurations = [{ reason: 'GetFunction returned no configuration', qualifiers: ['live'] }]
+    const live = render(f)
+    expect(row(live, 'layers')).toBe(
+      'unknown: configuration not read (GetFunction returned no configuration)',
+    )
+    expect(row(live, 'other layers')).toBeUndefined()
+  })
 })

@@ -629,6 +629,10 @@ describe('snapshotFunctions (core API against moto)', () => {
         '    none found in what was read',
         `    unknown: Lambda did not return the environment (${denied})  (live)`,
       ])
+      // Its layers are unknown too, not left out.
+      expect(out.find((l) => l.startsWith('  other layers'))).toBe(
+        `  other layers  unknown: configuration not read (${denied}) (live)`,
+      )
     } finally {
       await proxy.stop()
     }
