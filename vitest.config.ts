@@ -26,6 +26,11 @@ export default defineConfig({
       AWS_PROFILE: '',
       AWS_CONFIG_FILE: '/nonexistent/fir-test-aws-config',
       AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/fir-test-aws-credentials',
+      // fir reads these before HTTPS_PROXY / HTTP_PROXY / NO_PROXY, the names tests stub: a
+      // developer's own would otherwise win over what a test sets.
+      https_proxy: '',
+      http_proxy: '',
+      no_proxy: '',
     },
   },
 })

@@ -198,11 +198,11 @@ export type ProxyBypass = 'emulator-only' | 'loopback' | 'no-proxy' | 'http-endp
 export interface ProxyDecision {
   /** The proxy the requests go through; undefined: straight to the endpoint. */
   proxy: string | undefined
-  /** HTTPS_PROXY (else https_proxy) as set, whether it is used or not. */
+  /** https_proxy (else HTTPS_PROXY) as set, whether it is used or not. */
   configured: string | undefined
   /** Why a configured HTTPS_PROXY is not used for this endpoint (the NO_PROXY entry that matched). */
   bypass?: { reason: ProxyBypass; noProxy?: string }
-  /** HTTP_PROXY (else http_proxy) when set: fir never uses it. */
+  /** http_proxy (else HTTP_PROXY) when set: fir never uses it. */
   httpProxy: string | undefined
 }
 
@@ -210,14 +210,17 @@ export interface ProxyDecision {
  * Whether fir's requests to `endpoint` go through HTTPS_PROXY. Not in emulator-only mode, not to a
  * loopback endpoint, not to a host a NO_PROXY entry names (see noProxyMatch), and not to an
  * http:// endpoint: the proxy is given to HTTPS requests only, and HTTP_PROXY is never used.
+ * The variables are read as curl reads them, lowercase first (https_proxy, then HTTPS_PROXY), as
+ * NO_PROXY is (noProxyEntries). Unlike curl, fir sends an http:// request to no proxy at all: curl
+ * would use http_proxy (never HTTP_PROXY, which a CGI request can set: httpoxy).
  * `endpoint` is the URL the requests go to: a custom endpoint, or AWS's own host for the call
  * (undefined when not known: the proxy, when set). The one decision the AWS clients (for each
  * request), the code download and `fir doctor` use.
  */
 export function proxyDecision(endpoint: string | undefined, emulatorOnly = false): ProxyDecision {
   const env = process.env
-  const configured = env.HTTPS_PROXY || env.https_proxy || undefined
-  const httpProxy = env.HTTP_PROXY || env.http_proxy || undefined
+  const configured = env.https_proxy || env.HTTPS_PROXY || undefined
+  const httpProxy = env.http_proxy || env.HTTP_PROXY || undefined
   const decided = (bypass?: ProxyDecision['bypass']): ProxyDecision => ({
     proxy: configured && !bypass ? configured : undefined,
     configured,

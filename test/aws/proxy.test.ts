@@ -88,6 +88,33 @@ describe('NO_PROXY, matched as curl and the AWS CLI match it', () => {
   })
 })
 
+describe('the proxy variables, read as curl reads them', () => {
+  const lambda = 'https://lambda.us-east-1.amazonaws.com'
+
+  it('takes https_proxy before HTTPS_PROXY, as it takes no_proxy before NO_PROXY', () => {
+    vi.stubEnv('NO_PROXY', undefined)
+    vi.stubEnv('no_proxy', undefined)
+    vi.stubEnv('https_proxy', PROXY)
+    vi.stubEnv('HTTPS_PROXY', 'http://other-proxy.example:8080')
+    // Before: HTTPS_PROXY won, while NO_PROXY was read lowercase first.
+    expect(proxyDecision(lambda)).toMatchObject({ proxy: PROXY, configured: PROXY })
+    vi.stubEnv('https_proxy', undefined)
+    expect(proxyDecision(lambda).proxy).toBe('http://other-proxy.example:8080')
+  })
+
+  it('reaches an http:// endpoint directly: HTTP_PROXY and http_proxy are never used (http_proxy is named first)', () => {
+    vi.stubEnv('NO_PROXY', undefined)
+    vi.stubEnv('no_proxy', undefined)
+    vi.stubEnv('https_proxy', PROXY)
+    vi.stubEnv('http_proxy', 'http://lower.example:80')
+    vi.stubEnv('HTTP_PROXY', 'http://upper.example:80')
+    const d = proxyDecision('http://10.1.2.3:4566')
+    expect(d.proxy).toBeUndefined()
+    expect(d.bypass).toEqual({ reason: 'http-endpoint' })
+    expect(d.httpProxy).toBe('http://lower.example:80')
+  })
+})
+
 describe("the SDK's request handler while HTTPS_PROXY is set", () => {
   it('sends each request through the proxy or straight to its host, as NO_PROXY says for that host', async () => {
     vi.stubEnv('HTTPS_PROXY', PROXY)
