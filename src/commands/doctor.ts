@@ -4,7 +4,7 @@ import { readCaseMeta, resolveCaseDir } from '../core/case/case-folder.js'
 import { DamagedJournalError, readCheckedJournal } from '../core/case/journal.js'
 import { escapeTerminal, formatTable } from '../core/common/text.js'
 import { Gaps } from '../core/context.js'
-import { doctorSetting, missingSummary, runDoctor, settingLines } from '../core/doctor.js'
+import { doctorSetting, missingSummary, readyText, runDoctor, settingLines } from '../core/doctor.js'
 import { drillOf } from '../core/tabletop/safety.js'
 import { type CommandOutcome, withFoundSoFar } from '../output.js'
 
@@ -51,7 +51,7 @@ export default class Doctor extends FirCommand {
         ['command', 'ready', 'missing or unknown'],
         r.commands.map((c) => [
           c.command,
-          c.ready,
+          readyText(c),
           missingSummary(c.actions, r.permissionCheck !== 'unavailable'),
         ]),
       ),

@@ -191,6 +191,16 @@ function principalOf(arn: string): { kind: 'role' | 'user'; name: string } | und
 const SHOWN_PER_GROUP = 4
 
 /**
+ * A command's `ready` as the table shows it. A command whose actions are all optional is
+ * `unknown` when none of them is known to be held and some could not be checked; the table says
+ * why, so that it does not read as a required action in doubt.
+ */
+export function readyText(command: DoctorReport['commands'][number]): string {
+  const onlyOptional = command.actions.length > 0 && command.actions.every((a) => a.optional)
+  return command.ready === 'unknown' && onlyOptional ? 'unknown (only optional actions)' : command.ready
+}
+
+/**
  * One short line of what a command lacks, grouped by status, required before optional:
  * `not granted: lambda:GetPolicy; unknown (optional): logs:FilterLogEvents, … +3 more`, or how
  * many actions went unchecked when the caller's permissions could not be read. Every action is in
@@ -350,13 +360,21 @@ export async function runDoctor(aws: AwsClients, gaps: Gaps): Promise<DoctorRepo
       return { action, optional, status: statusOf(action) }
     })
     const required = rows.filter((r) => !r.optional)
-    const ready: PermissionStatus = required.some((r) => r.status === 'denied')
-      ? 'denied'
-      : required.some((r) => r.status === 'not-granted')
-        ? 'not-granted'
-        : required.some((r) => r.status === 'unknown')
-          ? 'unknown'
-          : 'allowed'
+    // A command whose actions are all optional needs none of them to run, but when none is known
+    // to be held and some went unchecked, nothing was established: "unknown", not "allowed".
+    const onlyOptionalUnchecked =
+      required.length === 0 &&
+      rows.some((r) => r.status === 'unknown') &&
+      !rows.some((r) => r.status === 'allowed')
+    const ready: PermissionStatus = onlyOptionalUnchecked
+      ? 'unknown'
+      : required.some((r) => r.status === 'denied')
+        ? 'denied'
+        : required.some((r) => r.status === 'not-granted')
+          ? 'not-granted'
+          : required.some((r) => r.status === 'unknown')
+            ? 'unknown'
+            : 'allowed'
     return { command, ready, actions: rows }
   })
   return {

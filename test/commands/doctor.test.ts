@@ -53,6 +53,14 @@ describe('fir doctor (built CLI against moto)', () => {
     // "unknown — not checked: 1 required".
     expect(rows.find((c) => c.command === 'doctor')!.ready).toBe('allowed')
     expect(human.stdout).toMatch(/^doctor +allowed +not checked: \d+ optional$/m)
+    // timeline's actions are all optional (each source needs its own) and none was checked: nothing
+    // says the caller holds any of them. Before: "allowed".
+    const timeline = rows.find((c) => c.command === 'timeline')!
+    expect(timeline.actions.every((a) => a.optional && a.status === 'unknown')).toBe(true)
+    expect(timeline.ready).toBe('unknown')
+    expect(human.stdout).toMatch(/^timeline +unknown \(only optional actions\) +not checked: \d+ optional$/m)
+    // A command that needs no IAM action at all is ready, checked or not.
+    expect(human.stdout).toMatch(/^case verify +allowed +-$/m)
     // The fallback's gap names the call it made for this caller (a user: its policies), not iam:GetUser.
     expect(human.stdout + human.stderr).toMatch(/\[iam:ListUserPolicies\]/)
     expect(Math.max(...human.stdout.split('\n').map((l) => l.length))).toBeLessThan(200)
