@@ -32,6 +32,20 @@ export function finishedEnvelope(outcome: CommandOutcome): Record<string, unknow
   }
 }
 
+/**
+ * What `fir --version --json` prints: the version as a finished command's one JSON document
+ * (DESIGN §1); undefined when `args` (the words after `fir`) ask for no version as JSON. The
+ * version is asked for as oclif reads it (`--version` first, whatever follows) or among flags only
+ * (`--json --version`). The entry points ask before oclif runs: it prints its text version line
+ * before any hook could stop it.
+ */
+export function versionDocument(args: readonly string[], version: string): string | undefined {
+  const asked =
+    args[0] === '--version' || (args.includes('--version') && args.every((a) => a.startsWith('-')))
+  if (!asked || !args.includes('--json')) return undefined
+  return `${renderJson(finishedEnvelope({ result: { version }, human: version }))}\n`
+}
+
 /** The envelope of a command that did not finish. */
 export function errorEnvelope(err: FirError, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { COMMAND_PERMISSIONS } from '../../src/core/permissions.js'
 import { runFir } from '../support/cli.js'
@@ -27,5 +28,18 @@ describe('fir <command> --help', () => {
     expect(contain.code, contain.stderr).toBe(0)
     expect(contain.stdout).toMatch(/^Contain a function/)
     expect(contain.stdout).toContain('PERMISSIONS')
+  })
+})
+
+describe('fir --version', () => {
+  it('prints the version as the one JSON document with --json', async () => {
+    const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'))
+    // Before: oclif's text line, `fir/0.1.0 linux-x64 node-v20…`, whatever the flags.
+    const r = await runFir(['--version', '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.json).toEqual({ status: 0, result: { version }, warnings: [], gaps: [] })
+    expect((await runFir(['--json', '--version'])).json).toEqual(r.json)
+    // Without --json, oclif's line as before.
+    expect((await runFir(['--version'])).stdout).toMatch(/^fir\/\S+ \S+ node-v/)
   })
 })
