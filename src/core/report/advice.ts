@@ -518,6 +518,24 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     const found = titles(exposureFindings.filter(cites))
     return found.length ? found : fns.map((f) => `${f.label}: ${f.exposure.join('; ')}`)
   }
+  // A throttled function refuses every invoke, but the throttle closes nothing: its public access
+  // answers again once the throttle is lifted, so it is to close before then, not reachable now.
+  const throttledNow = (f: (typeof exposed)[number]) =>
+    containmentOf(input, f)?.measures.includes('containment.throttle') ?? false
+  const reachableFns = openFns.filter((f) => !throttledNow(f))
+  const heldFns = openFns.filter(throttledNow)
+  const openParts = [
+    ...(reachableFns.length && (closedFns.length || heldFns.length)
+      ? [
+          `${joinNames(reachableFns.map(labelOf))} ${reachableFns.length === 1 ? 'is' : 'are'} still reachable from outside the account`,
+        ]
+      : []),
+    ...(heldFns.length
+      ? [
+          `${joinNames(heldFns.map(labelOf))} ${heldFns.length === 1 ? 'is' : 'are'} still open from outside the account, but every invoke is refused while ${heldFns.length === 1 ? 'it is' : 'they are'} throttled to reserved concurrency 0: close ${heldFns.length === 1 ? 'it' : 'them'} before lifting the throttle`,
+        ]
+      : []),
+  ]
   if (openFns.length || (exposed.length === 0 && exposureFindings.length)) {
     const target =
       openFns.length === 1
@@ -526,9 +544,10 @@ export function recommend(input: AdviceInput): RecommendationView[] {
           ? '<function>'
           : fn
     add(
-      1,
+      // Soon, not now, when every function still open is throttled: none of them runs meanwhile.
+      openFns.length && reachableFns.length === 0 ? 2 : 1,
       'Remove public access to the function',
-      `Set function URLs to AWS_IAM and remove public resource-policy statements (both can be undone)${openFns.length && closedFns.length ? `: ${joinNames(openFns.map(labelOf))} ${openFns.length === 1 ? 'is' : 'are'} still reachable from outside the account` : ''}.`,
+      `Set function URLs to AWS_IAM and remove public resource-policy statements (both can be undone)${openParts.length ? `: ${openParts.join('; ')}` : ''}.`,
       openFns.length ? because(openFns, true) : titles(exposureFindings),
       `fir contain ${target} --actions url,permissions`,
     )

@@ -1170,11 +1170,20 @@ export async function buildReportModel(
       const closed = f.exposure.filter((_, i) => closers[i])
       const open = f.exposure.filter((_, i) => !closers[i])
       const measures = [...new Set(closers.flatMap((c) => c?.did ?? []))]
+      // The throttle closes no way in: what is open stays open, but nothing runs while it holds.
+      const throttled = journal.functions.some(
+        (c) => (f.arn ? c.arn === f.arn : c.name === f.name) && c.measures.includes('containment.throttle'),
+      )
+      const held = throttled
+        ? '; but every invoke is refused while the function is throttled to reserved concurrency 0 (it answers again once the throttle is lifted)'
+        : ''
       if (closed.length === 0)
-        impact.push(`${f.label} is reachable from outside the account: ${f.exposure.join('; ')}.`)
+        impact.push(
+          `${f.label} is ${throttled ? 'still open' : 'reachable'} from outside the account: ${f.exposure.join('; ')}${held}.`,
+        )
       else
         impact.push(
-          `${f.label} was reachable from outside the account when snapshotted (${closed.join('; ')}); the case closed it: ${measures.join(', ')}.${open.length ? ` It is still reachable: ${open.join('; ')}.` : ''}`,
+          `${f.label} was reachable from outside the account when snapshotted (${closed.join('; ')}); the case closed it: ${measures.join(', ')}.${open.length ? ` It is still ${throttled ? 'open' : 'reachable'}: ${open.join('; ')}${held}.` : ''}`,
         )
     }
     if (f.secrets.length) {

@@ -360,6 +360,12 @@ export interface FunctionContainment {
    * with nothing to close (no URL to set to AWS_IAM) contains nothing.
    */
   contained: boolean
+  /**
+   * Contained by the throttle alone: the ways in it shows open that a measure closes (a public URL,
+   * a public statement, an enabled event source). Every invoke is refused while the throttle is
+   * in force, but they are still open, and run the function again once the throttle is lifted.
+   */
+  heldByThrottle: ExposureItem[]
   /** `orders-api: not contained — function URL open to anyone (AuthType NONE)`; null when contained. */
   why: string | null
 }
@@ -723,6 +729,7 @@ function containmentOfFunctions(
       open,
       undone,
       contained,
+      heldByThrottle: contained && throttled ? closable : [],
       why,
     })
   }
@@ -738,6 +745,16 @@ function containmentOfFunctions(
     one({ arn: target, name, label: name, items: [] }, [target], true, false)
   }
   return out
+}
+
+/**
+ * `orders-api: throttled, not closed — …`: what a function contained by the throttle alone still
+ * leaves open. The throttle refuses every invoke, it closes nothing: lifted, the ways in answer again.
+ */
+function heldText(f: FunctionContainment): string {
+  const ways = openText(f.heldByThrottle)
+  const one = ways.length === 1
+  return `${f.label}: throttled, not closed — every invoke is refused while its reserved concurrency is 0, but ${one ? 'this way in is still open and reaches' : 'these ways in are still open and reach'} it again once the throttle is lifted: ${ways.join('; ')}.`
 }
 
 /** The response status of the case, from the functions it counts and the measures' outcomes. */
@@ -801,6 +818,10 @@ function statusOf(
   const contained = functions.filter((f) => f.contained)
   const notContained = functions.filter((f) => !f.contained)
   const whys = notContained.map((f) => `${f.why}.`).join(' ')
+  // Contained by the throttle alone, with ways in still open: said, so the status never reads as
+  // closed while the impact and the advice name a public URL.
+  const held = contained.filter((f) => f.heldByThrottle.length > 0)
+  const heldTexts = held.map(heldText).join(' ')
   const commands = [
     ...new Set(interrupted.map((e) => finishCommand(e, caseDir) ?? 'the command that made it')),
   ]
@@ -872,9 +893,9 @@ function statusOf(
   ) {
     return {
       code: 'contained',
-      label: 'Contained',
+      label: held.length ? 'Contained (throttled)' : 'Contained',
       inForce: inForceList,
-      detail: `${inForceText}${credentialsFailed ? '' : ', none failed'}${undone ? `; ${undone} undone` : ''}${deletedText}${credentialTail}.`,
+      detail: `${inForceText}${credentialsFailed ? '' : ', none failed'}${undone ? `; ${undone} undone` : ''}${deletedText}${credentialTail}.${heldTexts ? ` ${heldTexts}` : ''}`,
     }
   }
   if (contained.length === 0) {
@@ -893,7 +914,7 @@ function statusOf(
     code: 'partially-contained',
     label: 'Partially contained',
     inForce: inForceList,
-    detail: `${inForceText}${tail}${credentialTail}.${contained.length && notContained.length ? ` Contained: ${contained.map((f) => f.label).join(', ')}.` : ''}${whys ? ` ${whys}` : ''}`,
+    detail: `${inForceText}${tail}${credentialTail}.${contained.length && notContained.length ? ` Contained: ${contained.map((f) => f.label).join(', ')}.` : ''}${heldTexts ? ` ${heldTexts}` : ''}${whys ? ` ${whys}` : ''}`,
   }
 }
 

@@ -815,6 +815,79 @@ describe('what the snapshot showed open, against what the case did', () => {
     )
   })
 
+  it('says a function throttled with a public URL still open is contained by the throttle alone, its ways in open but refused', async () => {
+    const url = 'https://p.lambda-url.us-east-1.on.aws/'
+    const dir = await snapshotCase(
+      plainEntry({
+        url: { url, authType: 'NONE', qualifiers: ['$LATEST'] },
+        exposure: [
+          {
+            kind: 'function-url',
+            qualifiers: ['$LATEST'],
+            level: 'critical',
+            summary: `Function URL ${url} with AuthType NONE: anyone can invoke it`,
+            url,
+            authType: 'NONE',
+          },
+          {
+            kind: 'resource-policy',
+            qualifiers: ['$LATEST'],
+            level: 'high',
+            summary: 'statement pub allows everyone (lambda:InvokeFunctionUrl)',
+            sid: 'pub',
+            principal: '*',
+            actions: ['lambda:InvokeFunctionUrl'],
+          },
+        ],
+      }),
+    )
+    const exposureLine = (m: ReportModel) =>
+      m.summary.impact.find((l) => l.includes('from outside the account'))
+    const publicAccess = (m: ReportModel) =>
+      m.recommendations.items.find((r) => r.title === 'Remove public access to the function')
+    // Before: "Contained. 1 measure in force, none failed." beside the impact "billing-export is
+    // reachable from outside the account: Function URL … anyone can invoke it" and a "Now"
+    // recommendation to remove public access: a status that read as closed, an impact that read as
+    // invocable.
+    await journal(dir, [['containment.throttle', FN_ARN, { reservedConcurrency: 0 }]])
+    const throttled = await buildReportModel(dir, { verify: false })
+    expect(throttled.summary.status).toMatchObject({
+      code: 'contained',
+      label: 'Contained (throttled)',
+      detail: `1 measure in force, none failed. ${FN}: throttled, not closed — every invoke is refused while its reserved concurrency is 0, but these ways in are still open and reach it again once the throttle is lifted: function URL open to anyone (AuthType NONE); resource-policy statement pub open to everyone or another account.`,
+    })
+    expect(throttled.summary.headline).toMatch(/; contained \(throttled\)\.$/)
+    expect(exposureLine(throttled)).toBe(
+      `${FN} is still open from outside the account: Function URL ${url} with AuthType NONE: anyone can invoke it; statement pub allows everyone (lambda:InvokeFunctionUrl); but every invoke is refused while the function is throttled to reserved concurrency 0 (it answers again once the throttle is lifted).`,
+    )
+    expect(publicAccess(throttled)).toMatchObject({
+      priority: 2,
+      detail:
+        'Set function URLs to AWS_IAM and remove public resource-policy statements (both can be undone): billing-export is still open from outside the account, but every invoke is refused while it is throttled to reserved concurrency 0: close it before lifting the throttle.',
+    })
+
+    // The URL set to AWS_IAM too, the statement still public: only it is named open.
+    await journal(dir, [
+      ['containment.url', FN_ARN, { configs: [{ qualifier: null, url, authType: 'AWS_IAM' }] }],
+    ])
+    const urlClosed = await buildReportModel(dir, { verify: false })
+    expect(urlClosed.summary.status.label).toBe('Contained (throttled)')
+    expect(urlClosed.summary.status.detail).toContain(
+      'but this way in is still open and reaches it again once the throttle is lifted: resource-policy statement pub open to everyone or another account.',
+    )
+    expect(exposureLine(urlClosed)).toMatch(
+      /the case closed it: function URL auth set to AWS_IAM\. It is still open: statement pub allows everyone \(lambda:InvokeFunctionUrl\); but every invoke is refused while the function is throttled to reserved concurrency 0 \(it answers again once the throttle is lifted\)\.$/,
+    )
+
+    // Every way in closed as well: plainly contained, nothing said open.
+    await journal(dir, [['containment.permissions', FN_ARN, { statements: [] }]])
+    const closed = await buildReportModel(dir, { verify: false })
+    expect(closed.summary.status.label).toBe('Contained')
+    expect(closed.summary.status.detail).toBe('3 measures in force, none failed.')
+    expect(exposureLine(closed)).not.toMatch(/still open|throttled/)
+    expect(publicAccess(closed)).toBeUndefined()
+  })
+
   it('keeps two ways in that read alike as two: a NONE URL on $LATEST and one on an alias, contain closing only the first', async () => {
     const [latest, live] = [
       'https://l.lambda-url.us-east-1.on.aws/',

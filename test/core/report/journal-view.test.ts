@@ -517,6 +517,9 @@ describe('viewJournal', () => {
       change(action, target, 'started', extra),
       change(action, target, 'applied', extra),
     ]
+    /** What the status says of publicFn(FA) contained by the throttle alone: its ways in are open. */
+    const faHeld =
+      ' fa: throttled, not closed — every invoke is refused while its reserved concurrency is 0, but these ways in are still open and reach it again once the throttle is lifted: function URL open to anyone (AuthType NONE); resource-policy statement FunctionURLAllowPublicAccess open to everyone or another account.'
 
     it('is not contained by a measure that had nothing to close: no URL, no public statement, no throttle', async () => {
       // Before: "Contained. 2 measures in force (1 needed no change)" — n1 had no URL and no public
@@ -751,7 +754,7 @@ describe('viewJournal', () => {
         'Throttle: reserved concurrency 0: fa',
         'Revoke role sessions issued before now (TokenIssueTime deny): fa-role',
       ])
-      expect(before.status.detail).toBe('2 measures in force, none failed.')
+      expect(before.status.detail).toBe(`2 measures in force, none failed.${faHeld}`)
       const restored = viewJournal(
         await journalOf([
           ...contained,
@@ -799,7 +802,7 @@ describe('viewJournal', () => {
         'Rotate access key: AKIAOLD of user ci — deactivated, and a new key made by this case',
       ])
       expect(view.status.detail).toBe(
-        '3 measures in force; secret prod/db (us-east-1, account 123456789012) rotated in this case (a rotation cannot be undone); 1 credential change failed, was denied or is in conflict (see Gaps).',
+        `3 measures in force; secret prod/db (us-east-1, account 123456789012) rotated in this case (a rotation cannot be undone); 1 credential change failed, was denied or is in conflict (see Gaps).${faHeld}`,
       )
       // Containment restored (restore leaves keys alone unless asked): restored, and the key
       // stays cut off, as the list says.
@@ -830,7 +833,7 @@ describe('viewJournal', () => {
         { functions: [publicFn(FA)] },
       )
       expect(reactivated.status.inForce).toEqual(['Throttle: reserved concurrency 0: fa'])
-      expect(reactivated.status.detail).toBe('1 measure in force, none failed.')
+      expect(reactivated.status.detail).toBe(`1 measure in force, none failed.${faHeld}`)
     })
 
     it('a revocation a killed contain made, which revoke-sessions then found, is one fir changed', async () => {
@@ -861,7 +864,7 @@ describe('viewJournal', () => {
         'Throttle: reserved concurrency 0: fa',
         'Revoke role sessions issued before now (TokenIssueTime deny): fa-role',
       ])
-      expect(view.status.detail).toBe('2 measures in force, none failed.')
+      expect(view.status.detail).toBe(`2 measures in force, none failed.${faHeld}`)
     })
 
     it('takes out of force a measure a call in the timeline undid after fir applied it, and names the call', async () => {

@@ -467,7 +467,8 @@ describe('report of a case that went through snapshot, contain and timeline', ()
         /^orders-api was reachable from outside the account when snapshotted \(Function URL .* with AuthType NONE: anyone can invoke it; Resource policy statement FunctionURLAllowPublicAccess allows Principal \*\); the case closed it: function URL auth set to AWS_IAM, public resource-policy statements removed\.$/,
       ),
     ])
-    // A restore that put the public statement back: the URL stays closed, the statement is open again.
+    // A restore that put the public statement back: the URL stays closed, the statement is open
+    // again, but the throttle (still in force) refuses every invoke until it is lifted.
     const restored = await buildSampleCase({ parent: await tempDir(), timeline: false, notes: false })
     const handle = await CaseHandle.open(restored.dir)
     await handle.journal.append({
@@ -480,7 +481,7 @@ describe('report of a case that went through snapshot, contain and timeline', ()
     const lines = exposure(await buildReportModel(restored.dir))
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatch(
-      /^orders-api was reachable .*\(Function URL [^;]*\); the case closed it: function URL auth set to AWS_IAM\. It is still reachable: Resource policy statement FunctionURLAllowPublicAccess allows Principal \*\.$/,
+      /^orders-api was reachable .*\(Function URL [^;]*\); the case closed it: function URL auth set to AWS_IAM\. It is still open: Resource policy statement FunctionURLAllowPublicAccess allows Principal \*; but every invoke is refused while the function is throttled to reserved concurrency 0 \(it answers again once the throttle is lifted\)\.$/,
     )
   })
 
