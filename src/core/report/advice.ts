@@ -15,9 +15,11 @@ import {
 } from './journal-view.js'
 import type { FindingView, FunctionFacts, LimitView, RecommendationView, RoleFacts } from './model.js'
 import {
+  isRoleTarget,
   otherWhys,
   pointBackCommand,
   type RoleSwap,
+  roleAccountOf,
   roleKey,
   roleWithWhy,
   swapCallText,
@@ -909,9 +911,12 @@ export function recommend(input: AdviceInput): RecommendationView[] {
  * before it could.
  */
 function roleGone(input: AdviceInput, role: RoleFacts): boolean {
-  return [...input.journal.gone].some(
-    (t) => t === role.arn || t.endsWith(`:role/${role.name}`) || t.endsWith(`/${role.name}`),
-  )
+  return [...input.journal.gone].some((t) => targetsRole(t, role))
+}
+
+/** Whether a journaled target names the role: by name, and by account when both carry one. */
+function targetsRole(target: string, role: RoleFacts): boolean {
+  return isRoleTarget(target, { account: roleAccountOf(role.arn), name: role.name })
 }
 
 /** What containment and collection did not cover, drawn from what was done in this case. */
@@ -930,10 +935,7 @@ export function limitsOf(input: AdviceInput): LimitView[] {
     ...(input.journal.applied.get('containment.sessions') ?? []),
     ...(input.journal.applied.get('credentials.revoke-sessions') ?? []),
   ]
-  const wasRevoked = (r: RoleFacts) =>
-    revokedOnce.some(
-      (t) => t === r.arn || t === r.name || t.endsWith(`:role/${r.name}`) || t.endsWith(`/${r.name}`),
-    )
+  const wasRevoked = (r: RoleFacts) => revokedOnce.some((t) => targetsRole(t, r))
   // A restore found them gone after this case revoked their sessions, or contain before it could.
   const goneAfter = goneRoles.filter(wasRevoked)
   const goneBefore = goneRoles.filter((r) => !wasRevoked(r))
@@ -965,9 +967,7 @@ export function limitsOf(input: AdviceInput): LimitView[] {
     // A revocation a call in the timeline deleted, not a restore of this case.
     const deletedBy = (r: RoleFacts) =>
       [...input.journal.undoneSince.values()].find(
-        (u) =>
-          u.measure === 'containment.sessions' &&
-          (u.target === r.arn || u.target.endsWith(`:role/${r.name}`) || u.target.endsWith(`/${r.name}`)),
+        (u) => u.measure === 'containment.sessions' && targetsRole(u.target, r),
       )
     const deleted = lifted.filter((r) => deletedBy(r))
     const restored = lifted.filter((r) => !deletedBy(r))

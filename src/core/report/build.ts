@@ -67,7 +67,9 @@ import {
 import { EVENTS_FILE, notAsRecorded, readCase, TIMELINE_FINDINGS_FILE } from './read-case.js'
 import {
   describeRoles,
+  isRoleTarget,
   type RoleWhy,
+  roleAccountOf,
   roleKey,
   rolesInEvidence,
   roleWithWhy,
@@ -797,12 +799,10 @@ export async function buildReportModel(
   const roles: RoleFacts[] = []
   const roleByKey = new Map<string, RoleFacts>()
   const roleOf = (key: string, arn: string, name: string, users: FunctionFacts[] = []): RoleFacts => {
-    const ofRole = (t: string) =>
-      t === arn ||
-      t === name ||
-      t.endsWith(`:role/${name}`) ||
-      t.endsWith(`/${name}`) ||
-      users.some((u) => t === u.arn || t === u.name)
+    // The role as roleKey keys it: a revocation of a same-named role of another account is not its.
+    const bar = key.indexOf('|')
+    const keyed = { account: key.slice(0, bar), name: key.slice(bar + 1) }
+    const ofRole = (t: string) => isRoleTarget(t, keyed) || users.some((u) => t === u.arn || t === u.name)
     const evidence = roleEvidence.get(key)
     const policyGaps = [...(evidence?.policyGaps ?? [])]
     const role: RoleFacts = {
@@ -896,8 +896,7 @@ export async function buildReportModel(
     .map((x) => {
       const name = asString(x.name)!
       const arn = asString(x.arn) ?? name
-      const ofRole = (t: string) =>
-        t === arn || t === name || t.endsWith(`:role/${name}`) || t.endsWith(`/${name}`)
+      const ofRole = (t: string) => isRoleTarget(t, { account: roleAccountOf(arn), name })
       const why = asString(x.why)
       const role: RoleFacts = {
         arn,

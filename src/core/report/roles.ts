@@ -31,6 +31,23 @@ export function roleKey(role: string, account: string): string {
   return `${acct}|${roleNameOf(role).toLowerCase()}`
 }
 
+/** The account of a role's ARN, or `''` for a bare name (or an ARN that names none). */
+export function roleAccountOf(role: string): string {
+  return role.startsWith('arn:') ? (role.split(':')[4] ?? '') : ''
+}
+
+/**
+ * Whether a journaled target — a session revocation's: the role's ARN, or its name — is the role
+ * of `account` and `name`, as roleKey keys roles: by name, whatever its case or path, and by
+ * account too when both the target and the role carry one (a same-named role of another account
+ * is another role, its revocation not this one's).
+ */
+export function isRoleTarget(target: string, role: { account: string; name: string }): boolean {
+  if (target.startsWith('arn:') && !target.includes(':role/')) return false
+  const account = roleAccountOf(target)
+  return same(roleNameOf(target), role.name) && (!account || !role.account || account === role.account)
+}
+
 /** The calls whose responses are a role's policies (or the role itself) in a sealed set. */
 const ROLE_READS: ReadonlySet<string> = new Set(['iam:GetRole', ...ROLE_POLICY_CALLS])
 

@@ -1454,6 +1454,36 @@ describe("the function's roles: its published versions' and those before a role 
     expect(JSON.stringify(model.roles)).not.toContain('dev-role')
   })
 
+  it('counts a session revocation for a role only when its account matches too', async () => {
+    const dir = await snapshotCase(plainEntry(), { files: [getRole(ROLE, ROLE_ARN)] })
+    const revoke = async (target: string) => {
+      const handle = await CaseHandle.open(dir)
+      try {
+        for (const outcome of ['started', 'applied'] as const)
+          await handle.journal.append({
+            action: 'containment.sessions',
+            target,
+            params: { functionArn: FN_ARN, role: ROLE },
+            outcome,
+          })
+      } finally {
+        await handle.close()
+      }
+    }
+    const revokedOf = async () =>
+      (await buildReportModel(dir, { verify: false })).roles.roles.map((r) => [r.arn, r.sessionsRevoked])
+    // A forged record naming a same-named role of another account.
+    await revoke(`arn:aws:iam::999999999999:role/${ROLE}`)
+    // Before: [[ROLE_ARN, true]]: matched by name alone, the function's role read as revoked.
+    expect(await revokedOf()).toEqual([[ROLE_ARN, false]])
+    const foreign = await buildReportModel(dir, { verify: false })
+    expect(foreign.limits.items.map((l) => l.title)).toContain('Stolen role credentials were not revoked')
+    // Its own account's, under a path and in other letter case (IAM role names are unique in an
+    // account whatever their case, as roleKey has it): revoked.
+    await revoke(`arn:aws:iam::${ACCOUNT}:role/ops/${ROLE.toUpperCase()}`)
+    expect(await revokedOf()).toEqual([[ROLE_ARN, true]])
+  })
+
   it('escapes role names, ARNs and the command in both formats', async () => {
     // A role path is the account owner's to choose: markup and shell syntax in it stay text.
     const hostileArn = `arn:aws:iam::${ACCOUNT}:role/x<img src=y>|$(id)\`id\`&amp;*_/${OLD_ROLE}`
