@@ -361,8 +361,8 @@ export interface FunctionContainment {
    */
   contained: boolean
   /**
-   * Contained by the throttle alone: the ways in it shows open that a measure closes (a public URL,
-   * a public statement, an enabled event source). Every invoke is refused while the throttle is
+   * Contained by the throttle alone: the ways in its snapshot shows open that a measure closes (a
+   * public URL, a public statement, an enabled event source). Every invoke is refused while the throttle is
    * in force, but they are still open, and run the function again once the throttle is lifted.
    */
   heldByThrottle: ExposureItem[]
@@ -729,7 +729,8 @@ function containmentOfFunctions(
       open,
       undone,
       contained,
-      heldByThrottle: contained && throttled ? closable : [],
+      // Without a snapshot a way in is not known to be open (what its measures journaled was closed once).
+      heldByThrottle: contained && throttled && snapshotKnown ? closable : [],
       why,
     })
   }

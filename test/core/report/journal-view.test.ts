@@ -543,6 +543,16 @@ describe('viewJournal', () => {
         functions: [{ arn: N1, name: 'n1', label: 'n1', items: [] }],
       })
       expect(throttled.status.code).toBe('contained')
+      // Without a snapshot a URL restored since is not known to be open: not said to be.
+      const unsnapshotted = viewJournal(
+        await journalOf([
+          ...done('containment.throttle', N1),
+          ...done('containment.url', N1),
+          change('containment.url', N1, 'undone'),
+        ]),
+      )
+      expect(unsnapshotted.status).toMatchObject({ code: 'contained', label: 'Contained' })
+      expect(unsnapshotted.status.detail).not.toContain('still open')
     })
 
     it('is not contained when only recycling or a session revocation is in force, whatever else it says', async () => {
