@@ -107,15 +107,22 @@ export async function createFunction(
   c: Clients,
   name: string,
   roleArn: string,
-  options: { env?: Record<string, string>; layers?: string[]; code?: Uint8Array; description?: string } = {},
+  options: {
+    env?: Record<string, string>
+    layers?: string[]
+    /** A zip, or where one was put in S3 (seed.ts uploadCode: one moto serves at Code.Location). */
+    code?: Uint8Array | { S3Bucket: string; S3Key: string }
+    description?: string
+  } = {},
 ): Promise<string> {
+  const code = options.code ?? tinyZip()
   const out = await c.lambda.send(
     new CreateFunctionCommand({
       FunctionName: name,
       Runtime: 'python3.12',
       Handler: 'index.handler',
       Role: roleArn,
-      Code: { ZipFile: options.code ?? tinyZip() },
+      Code: code instanceof Uint8Array ? { ZipFile: code } : code,
       ...(options.env ? { Environment: { Variables: options.env } } : {}),
       ...(options.layers ? { Layers: options.layers } : {}),
       ...(options.description ? { Description: options.description } : {}),
