@@ -26,11 +26,17 @@ export function isConfigurationGap(g: { call: string; what: string }, qualifier:
 
 /** `<reason> (<call>)`: why a read failed, from the gaps that concern it (unknownFromGaps without `unknown: `). */
 export function whyFromGaps(hits: readonly { call: string; reason: string }[]): string | null {
-  const g = hits[0]
+  // The gaps are in the order their calls failed, which concurrent reads make vary from run to
+  // run: the one named is the first by call and reason, so the same failures read the same.
+  const g = hits.length < 2 ? hits[0] : [...hits].sort(byCallThenReason)[0]
   if (!g) return null
   const reason = scrubAndCut(g.reason, 200) || 'the call failed'
   // `denied: … not authorized to perform: lambda:ListAliases` already names the call.
   const call = g.call && !reason.includes(g.call) ? ` (${g.call})` : ''
   const more = hits.length > 1 ? `; and ${counted(hits.length - 1, 'more gap')}` : ''
   return `${reason}${call}${more}`
+}
+
+function byCallThenReason(a: { call: string; reason: string }, b: { call: string; reason: string }): number {
+  return a.call < b.call ? -1 : a.call > b.call ? 1 : a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0
 }
