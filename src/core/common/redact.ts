@@ -358,6 +358,8 @@ export class Redactor {
   private pattern: RegExp | undefined
   /** By index i: a sticky pattern of the values after order[i] (see scrub). */
   private readonly after = new Map<number, RegExp>()
+  /** Public identifiers (see protect), each with its pattern once made. */
+  private readonly identifiers = new Map<string, RegExp | undefined>()
 
   register(value: string): void {
     if (value.length < SCRUBBED_FROM || this.values.has(value)) return
@@ -375,6 +377,42 @@ export class Redactor {
     return this.values.size
   }
 
+  /**
+   * Registers a public identifier of a resource fir names (a function's name and ARN, its role's,
+   * the account, the region, a mapping's UUID and source ARN, a layer's ARN, a URL's address): a
+   * secret that stands inside an occurrence of it is left there as it is, so the identifier is
+   * never cut (DESIGN §1, Secrets). An intruder sets the environment: a DB_PASSWORD equal to the
+   * function's name, or to a part of it, would otherwise turn every target, ARN and role name
+   * fir prints and journals into a marker, and restore could name nothing it changed. The secret
+   * is still scrubbed everywhere else, also beside the identifier (`DB_PASSWORD=orders` in a
+   * description of function `orders-api`), and where it is longer than the identifier.
+   */
+  protect(identifier: string): void {
+    if (identifier.length < SCRUBBED_FROM || this.identifiers.has(identifier)) return
+    this.identifiers.set(identifier, undefined)
+  }
+
+  /**
+   * The spans of `text` that are an occurrence of a protected identifier, in any of the forms a
+   * secret is found in (see characterForms). Occurrences may overlap: each one is found.
+   */
+  private protectedSpans(text: string): [number, number][] {
+    const spans: [number, number][] = []
+    for (const [id, known] of this.identifiers) {
+      let re = known
+      if (!re) {
+        re = new RegExp(secretPattern(id), 'g')
+        this.identifiers.set(id, re)
+      }
+      re.lastIndex = 0
+      for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+        spans.push([m.index, m.index + m[0].length])
+        re.lastIndex = m.index + 1
+      }
+    }
+    return spans
+  }
+
   scrub(text: string): string {
     if (this.values.size === 0) return text
     if (!this.pattern) {
@@ -387,6 +425,8 @@ export class Redactor {
     re.lastIndex = 0
     let out = ''
     let done = 0
+    // Found once a secret stands in the text (the usual text holds none).
+    let spans: [number, number][] | undefined
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
       const group = m.findIndex((g, k) => k > 0 && g !== undefined)
       // A marker from an earlier scrub matches no group.
@@ -406,6 +446,13 @@ export class Redactor {
       }
       const value = this.order[i]!
       const end = m.index + found[0].length
+      spans ??= this.identifiers.size > 0 ? this.protectedSpans(text) : []
+      if (spans.some(([from, to]) => from <= m.index && end <= to)) {
+        // Inside a public identifier: left as it is. Another value may still start inside it and
+        // run past its end.
+        re.lastIndex = m.index + 1
+        continue
+      }
       re.lastIndex = end
       let marker = redactValue(value)
       // A value of digits alone standing as a JSON number (`"port":1234`) becomes a string, so
@@ -462,8 +509,12 @@ export class Redactor {
    * way, value by value, before it is serialised, never as text: a secret chosen to look like JSON
    * (`","region":`, set in a compromised function's environment) matches the text's own quotes and
    * commas, and its marker would leave every line of a stored timeline unreadable.
+   *
+   * `keys: false` leaves the keys as they are, for fir's own records (the journal), whose keys are
+   * field names fir and AWS define: a secret equal to one (`function`, `region`) must not take the
+   * field out of the record that undo reads.
    */
-  scrubDeep<T>(value: T): T {
+  scrubDeep<T>(value: T, options: { keys?: boolean } = {}): T {
     if (this.values.size === 0) return value
     const number = (n: number) => {
       const text = String(n)
@@ -471,7 +522,7 @@ export class Redactor {
       return clean === text ? n : clean
     }
     const str = (s: string) => this.scrub(s)
-    return deepMap(value, str, number, str) as T
+    return deepMap(value, str, number, options.keys === false ? (k) => k : str) as T
   }
 
   /**
@@ -564,6 +615,42 @@ export function registerEnvironmentSecrets(
     if (typeof value === 'string' && classifyEnvironmentValue(name, value, leaked).secret)
       redactor.register(value)
   }
+}
+
+/**
+ * Protects (Redactor.protect) an ARN of a resource fir names, and the parts of it fir names on
+ * their own: the account, the region, and the resource's name (a role's after its path, a
+ * function's before its qualifier, a layer's).
+ */
+export function protectArn(arn: string | undefined): void {
+  if (!arn) return
+  redactor.protect(arn)
+  const parts = arn.split(':')
+  if (parts[0] !== 'arn' || parts.length < 6) return
+  redactor.protect(parts[3] ?? '')
+  redactor.protect(parts[4] ?? '')
+  const resource = parts.slice(5).join(':')
+  const name = resource.includes('/') ? resource.split('/').at(-1) : (parts[6] ?? resource)
+  redactor.protect(name ?? '')
+}
+
+/**
+ * Protects the public identifiers of a function as Lambda describes it (a GetFunctionConfiguration
+ * answer, or a GetFunction's Configuration): its name and ARN, its role's, its layers'. Registered
+ * beside its environment's secrets (registerEnvironmentSecrets), before anything about the
+ * function is printed or journaled, so that a secret equal to its name, or a part of it, never
+ * cuts a target, an ARN or a role name fir must name (DESIGN §1, Secrets).
+ */
+export function protectFunctionIdentifiers(
+  config:
+    | { FunctionName?: string; FunctionArn?: string; Role?: string; Layers?: { Arn?: string }[] }
+    | undefined,
+): void {
+  if (!config) return
+  redactor.protect(config.FunctionName ?? '')
+  protectArn(config.FunctionArn)
+  protectArn(config.Role)
+  for (const layer of config.Layers ?? []) protectArn(layer.Arn)
 }
 
 /**

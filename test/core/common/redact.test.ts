@@ -506,6 +506,54 @@ describe('redaction', () => {
   })
 })
 
+describe('protected identifiers', () => {
+  it('leaves a secret inside a public identifier in place, and scrubs it everywhere else', () => {
+    // Before: a DB_PASSWORD equal to the function name, or a part of it, cut every target, ARN and
+    // role name fir printed and journaled (`arn:aws:lambda:…:function:‹redacted…›`).
+    const r = new Redactor()
+    r.register('billing')
+    r.register('webhook7')
+    r.protect('billing-api')
+    r.protect('webhook7')
+    r.protect('arn:aws:iam::123456789012:role/svc/billing-api-role')
+    expect(r.scrub('function billing-api (role billing-api-role)')).toBe(
+      'function billing-api (role billing-api-role)',
+    )
+    expect(r.scrub('arn:aws:iam::123456789012:role/svc/billing-api-role')).toBe(
+      'arn:aws:iam::123456789012:role/svc/billing-api-role',
+    )
+    expect(r.scrub('restore webhook7')).toBe('restore webhook7')
+    // Beside the identifier, and alone, the secret is scrubbed.
+    expect(r.scrub('billing-api: DB_PASSWORD=billing')).toBe(
+      `billing-api: DB_PASSWORD=${redactValue('billing')}`,
+    )
+    // JSON-escaped, as an identifier stands in a stored document.
+    expect(r.scrub('"arn:aws:iam::123456789012:role\\/svc\\/billing-api-role"')).toBe(
+      '"arn:aws:iam::123456789012:role\\/svc\\/billing-api-role"',
+    )
+    // A secret longer than the identifier, or running past it, is scrubbed whole.
+    r.register('billing-api-pw')
+    expect(r.scrub('billing-api-pw')).toBe(redactValue('billing-api-pw'))
+    // A short secret standing as a token inside an identifier is left too.
+    r.register('api')
+    expect(r.scrub('billing-api api')).toBe(`billing-api ${redactValue('api')}`)
+  })
+  it("keeps keys as they are when asked (the journal's fields), and scrubs them otherwise", () => {
+    const r = new Redactor()
+    r.register('function')
+    r.register('region')
+    const entry = { params: { function: 'x', region: 'y', note: 'a function' } }
+    expect(r.scrubDeep(entry, { keys: false })).toEqual({
+      params: { function: 'x', region: 'y', note: `a ${redactValue('function')}` },
+    })
+    expect(Object.keys((r.scrubDeep(entry) as typeof entry).params)).toEqual([
+      redactValue('function'),
+      redactValue('region'),
+      'note',
+    ])
+  })
+})
+
 describe('matchesRedacted', () => {
   it('takes each marker for a value of its length and hash, whether or not the value is registered', () => {
     const kept = { description: `db ${redactValue('pw-one-1')} and ${redactValue('second.pw')} ok`, n: 1 }
