@@ -334,6 +334,14 @@ function preserveCaseActions(caseDir: string): string[] {
 }
 
 /**
+ * A value as the journal keeps it: every string scrubbed by the process redactor (a secret inside
+ * a public identifier it protects left in place), the keys as they are (see Redactor.scrubDeep).
+ */
+export function asJournaled<T>(value: T): T {
+  return redactor.scrubDeep(value, { keys: false })
+}
+
+/**
  * The case's append-only, hash-chained journal. Open it only while holding the case lock; every
  * value written passes through the redactor, so no secret reaches the journal.
  */
@@ -450,9 +458,16 @@ export class Journal {
       ...(input.notes?.length ? { notes: input.notes } : {}),
       prev: last ? last.hash : GENESIS_PREV,
     }
+    // The entry's own fields (its place in the chain, its time, what fir did and how it went) are
+    // fir's, never a secret: a secret equal to one (DB_PASSWORD=100 for seq 100, `undone`, a
+    // step's id) would break the chain or hide the change from restore. The rest as asJournaled.
+    const { seq, at, action, outcome, prev, ...rest } = base
     // Canonical JSON normalises away undefined members and Dates; round-trip so the stored entry
     // is exactly what was hashed.
-    const clean = JSON.parse(canonicalJson(redactor.scrubDeep(base))) as Omit<JournalEntry, 'hash'>
+    const clean = JSON.parse(canonicalJson({ seq, at, action, outcome, prev, ...asJournaled(rest) })) as Omit<
+      JournalEntry,
+      'hash'
+    >
     const entry: JournalEntry = { ...clean, hash: entryHash(clean) }
     await appendLineDurable(this.path, JSON.stringify(entry))
     this.entries.push(entry)

@@ -11,7 +11,7 @@ import {
   RefusedError,
   UsageError,
 } from '../../errors.js'
-import type { JournalEntry, Outcome } from '../case/journal.js'
+import { asJournaled, type JournalEntry, type Outcome } from '../case/journal.js'
 import {
   classifyValue,
   holdsRedaction,
@@ -465,7 +465,7 @@ export async function runPlaybook(
     resumed: false,
     runAgain: runAgainHint(ctx, loaded.playbook.name, loaded.file),
     // As the journal holds them: its redactor may cut a secret out of another input too.
-    notKept: inputsNotKept(redactor.scrubDeep(journaled)),
+    notKept: inputsNotKept(asJournaled(journaled)),
   }
   return execute(ctx, state, options)
 }
@@ -551,8 +551,8 @@ function checkGivenAgain(
       continue
     }
     givenAgain.push(name)
-    const asJournaled = redactor.scrubDeep(journaledInputs({ [name]: converted })[name])
-    if (JSON.stringify(asJournaled) === JSON.stringify(kept)) continue
+    const journaledForm = asJournaled(journaledInputs({ [name]: converted })[name])
+    if (JSON.stringify(journaledForm) === JSON.stringify(kept)) continue
     if (isRedaction(kept)) differ.push(name)
     else
       ctx.log.warn(

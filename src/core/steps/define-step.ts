@@ -1,8 +1,8 @@
 import { AccessDeniedError, FirError, IntegrityError, messageOf, NotFoundError } from '../../errors.js'
-import type { JournalEntry, Outcome } from '../case/journal.js'
+import { asJournaled, type JournalEntry, type Outcome } from '../case/journal.js'
 import { canonicalJson } from '../common/canonical-json.js'
 import { atInterrupt } from '../common/interrupt.js'
-import { holdsRedaction, matchesRedacted, redactor } from '../common/redact.js'
+import { holdsRedaction, matchesRedacted } from '../common/redact.js'
 import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { announceActing } from '../identity.js'
@@ -422,7 +422,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
    */
   function secretPriorNote(params: P, prior: S, intended: S): string | null {
     if (!spec.compareForUndo || holdsRedaction(intended)) return null
-    const kept = redactor.scrubDeep(prior)
+    const kept = asJournaled(prior)
     if (!holdsRedaction(kept)) return null
     const cmp = spec.compareForUndo(intended, {
       step: spec.id,
@@ -545,8 +545,29 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
       : `the change was partly made${how}: running it again does not finish it while ${waits}`
   }
 
-  const readForUndo = (ctx: FirContext, record: UndoRecord<S>): Promise<ReadState<S>> =>
-    spec.readForUndo ? spec.readForUndo(ctx, record) : spec.read(ctx, record.params as P)
+  const readForUndo = (ctx: FirContext, record: UndoRecord<S>): Promise<ReadState<S>> => {
+    assertNamed(record)
+    return spec.readForUndo ? spec.readForUndo(ctx, record) : spec.read(ctx, record.params as P)
+  }
+
+  /**
+   * Refuses an undo whose record names its target only in part: a marker in the params (the
+   * function, its ARN, the role), as a fir that did not protect public identifiers journaled them
+   * when a secret stood inside one. A lookup by such a name finds nothing, which must never read
+   * as "deleted since": the undo fails, saying so, and the change stays in force in the journal.
+   */
+  function assertNamed(record: UndoRecord<S>): void {
+    if (!holdsRedaction(record.params)) return
+    throw new IntegrityError(
+      `unable to undo ${spec.id} on ${record.target}: journal entry #${record.startedSeq} keeps the name of what it changed redacted (a secret value stood in it), so fir cannot find it, nor tell whether it was deleted since`,
+      {
+        actions: [
+          'the other undos go on; this change is left as it is',
+          `put it back by hand from the prior state of journal entry #${record.startedSeq}, the names taken from the case's snapshot (evidence/), which holds them verbatim`,
+        ],
+      },
+    )
+  }
 
   const step: Step<P, S> = {
     id: spec.id,

@@ -1,0 +1,39 @@
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { Journal } from '../../../src/core/case/journal.js'
+import { redactor, redactValue } from '../../../src/core/common/redact.js'
+import { tempDir } from '../../support/cli.js'
+
+describe("the journal's own fields", () => {
+  it('are never scrubbed: a secret equal to a seq, an action, an outcome or a field name leaves the entry readable', async () => {
+    // Before: DB_PASSWORD=containment.throttle, `started`, `function` or `2` cut the step's id, the
+    // outcome, the params' keys and the seq out of the entry restore reads (seq 2 became a string).
+    for (const secret of ['containment.throttle', 'started', 'function', '100']) redactor.register(secret)
+    redactor.register('hunter2-pw')
+    const dir = join(await tempDir(), 'case')
+    const { mkdir } = await import('node:fs/promises')
+    await mkdir(dir, { recursive: true })
+    const journal = await Journal.create(dir, {
+      action: 'case.init',
+      target: 'T',
+      params: {},
+      outcome: 'recorded',
+    })
+    for (let i = 1; i < 100; i++)
+      await journal.append({ action: 'x.y', target: 'T', params: {}, outcome: 'recorded' })
+    const entry = await journal.append({
+      action: 'containment.throttle',
+      target: 'orders',
+      params: { function: 'orders', note: 'pw hunter2-pw' },
+      outcome: 'started',
+    })
+    expect(entry).toMatchObject({
+      seq: 100,
+      action: 'containment.throttle',
+      outcome: 'started',
+      params: { function: 'orders', note: `pw ${redactValue('hunter2-pw')}` },
+    })
+    // The chain holds: the entry reopens.
+    expect((await Journal.open(dir)).all().at(-1)?.seq).toBe(100)
+  })
+})
