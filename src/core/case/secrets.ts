@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import { environmentError } from '../../aws/lambda.js'
 import { exists, type UnrenamedTemporary, unrenamedTemporaries } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
-import { redactor, registerEnvironmentSecrets } from '../common/redact.js'
+import { protectFunctionIdentifiers, redactor, registerEnvironmentSecrets } from '../common/redact.js'
 import { escapeTerminal } from '../common/text.js'
 import { asArray, asRecord, asString, truncate } from '../report/format.js'
 import { LEAKED_VALUES_DIR, SWEEP_ACTION, SWEEP_START_ACTION } from '../sweep/recorded.js'
@@ -164,6 +164,7 @@ export async function registerCaseSecrets(
         const config = asRecord(doc.Configuration ?? doc)
         const env = asRecord(config.Environment)
         const vars = asRecord(env.Variables)
+        protectFunctionIdentifiers(config as Parameters<typeof protectFunctionIdentifiers>[0])
         registerEnvironmentSecrets(vars, leaked)
         const errorText = environmentError(env)
         const facts = {

@@ -1,6 +1,7 @@
 import type { AwsClients } from '../../aws/clients.js'
 import { type EventSourceMappingConfiguration, listEventSourceMappings } from '../../aws/lambda.js'
 import { getEventSourceMapping, setEventSourceMappingEnabled } from '../../aws/lambda-containment.js'
+import { holdsRedaction, protectArn, redactor } from '../common/redact.js'
 import { isFunctionOrQualifier } from '../identity.js'
 import { defineStep, type UndoComparison } from '../steps/define-step.js'
 import { changeEach, notAllChanged } from './each.js'
@@ -71,6 +72,14 @@ function compareForUndo(
   let changes = 0
   const result: MappingState[] = []
   for (const p of record.prior.mappings) {
+    if (holdsRedaction(p.uuid) || holdsRedaction(p.state)) {
+      // Journaled by a fir that did not protect them: which mapping it was, or whether it ran, is
+      // not known, so it is neither re-enabled nor said to be deleted.
+      conflicts.push(
+        `mapping ${p.uuid} (${p.eventSourceArn}): the journal keeps its id or state redacted (a secret value stood in it), so fir cannot tell which mapping it was or whether it ran; left as it is: re-enable it by hand if the case's snapshot (evidence/) shows it enabled`,
+      )
+      continue
+    }
     if (!ON.has(p.state)) continue
     const now = current.mappings.find((m) => m.uuid === p.uuid)
     if (now && OFF.has(now.state)) {
@@ -145,6 +154,11 @@ export const eventSourcesStep = defineStep<FunctionParams, EventSourcesState>({
         state: m.State ?? 'unknown',
       }))
       .sort((a, b) => a.uuid.localeCompare(b.uuid))
+    // What names a mapping, and its state (Lambda's word): undo finds it by them.
+    for (const m of listed) {
+      for (const id of [m.uuid, m.state]) redactor.protect(id)
+      protectArn(m.eventSourceArn)
+    }
     const mappings = await settled(aws, listed)
     return { target: params.functionArn, label: params.function, state: { mappings } }
   },

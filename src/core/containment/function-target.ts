@@ -5,7 +5,7 @@ import {
 } from '../../aws/lambda-containment.js'
 import { UsageError } from '../../errors.js'
 import { leakedValueHashes } from '../case/secrets.js'
-import { registerEnvironmentSecrets } from '../common/redact.js'
+import { protectFunctionIdentifiers, registerEnvironmentSecrets } from '../common/redact.js'
 import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { assertSameAccount, parseArn } from '../identity.js'
@@ -81,8 +81,8 @@ export function regionalAws(ctx: FirContext, region: unknown): AwsClients {
 }
 
 /**
- * The function's configuration (GetFunctionConfiguration), its environment's secret values
- * registered with the redactor first (those the case's sweeps declared leaked among them):
+ * The function's configuration (GetFunctionConfiguration), its public identifiers protected and its
+ * environment's secret values registered with the redactor first (those the case's sweeps declared leaked among them):
  * containment prints and journals plan rows and prior states (a description quoting a secret)
  * before the snapshot contain takes registers them, and a dry run takes none. Every containment
  * read of a function's configuration goes through here.
@@ -93,6 +93,7 @@ export async function readFunctionConfiguration(
   fn: string,
 ): Promise<GetFunctionConfigurationCommandOutput> {
   const cfg = await getFunctionConfiguration(aws, fn)
+  protectFunctionIdentifiers(cfg)
   registerEnvironmentSecrets(cfg.Environment?.Variables, leakedValueHashes(ctx.case.journal.all()))
   return cfg
 }

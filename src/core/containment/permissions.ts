@@ -7,6 +7,7 @@ import {
   removePermission,
 } from '../../aws/lambda-containment.js'
 import { canonicalJson } from '../common/canonical-json.js'
+import { deepMapStrings, redactor } from '../common/redact.js'
 import { accountOrganisation, parseArn } from '../identity.js'
 import { isPublicStatement, policyStatements, usesOrganisationCondition } from '../snapshot/exposure.js'
 import { crashHook, defineStep } from '../steps/define-step.js'
@@ -181,6 +182,7 @@ export const permissionsStep = defineStep<FunctionParams, PermissionsState>({
       ...(await listVersionNumbers(aws, params.function)),
       ...(await listAliasNames(aws, params.function)).sort(),
     ]
+    for (const q of qualifiers) redactor.protect(q ?? '')
     const found = new Map<string, PolicyStatementRef>()
     const notes: string[] = []
     const texts: [string | null, string][] = []
@@ -204,6 +206,12 @@ export const permissionsStep = defineStep<FunctionParams, PermissionsState>({
       }
       const list = Array.isArray(doc.Statement) ? doc.Statement : doc.Statement ? [doc.Statement] : []
       for (const st of list as Record<string, unknown>[]) {
+        // Who may call the function: account ids, ARNs, service principals, action names, the
+        // statement's id. Re-added verbatim by undo, so a secret inside one must not cut it.
+        deepMapStrings(st, (s) => {
+          redactor.protect(s)
+          return s
+        })
         // Each qualifier has its own policy; its statements name it in Resource. (moto returns one
         // shared policy for every qualifier, so the Resource, not the query, decides.)
         const ref: PolicyStatementRef = {

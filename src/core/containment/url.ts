@@ -4,6 +4,7 @@ import {
   type UrlConfig,
   updateFunctionUrlAuthType,
 } from '../../aws/lambda-containment.js'
+import { redactor } from '../common/redact.js'
 import { defineStep } from '../steps/define-step.js'
 import { changeEach, notAllChanged } from './each.js'
 import { deletedFunction, type FunctionParams, regionalAws } from './function-target.js'
@@ -57,6 +58,7 @@ export const urlStep = defineStep<FunctionParams, UrlState>({
       const c = await getFunctionUrlConfig(aws, params.function, q)
       if (c) configs.push(c)
     }
+    for (const c of configs) for (const id of [c.url, c.qualifier, c.authType]) redactor.protect(id ?? '')
     return { target: params.functionArn, label: params.function, state: { configs } }
   },
   targetGone: deletedFunction,

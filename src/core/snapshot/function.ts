@@ -22,6 +22,7 @@ import {
 } from '../../aws/lambda.js'
 import { describeOrganization } from '../../aws/organizations.js'
 import { safeSegment } from '../case/evidence-store.js'
+import { protectArn, protectFunctionIdentifiers, redactor } from '../common/redact.js'
 import { escapeTerminal, firstFew } from '../common/text.js'
 import type { Gap } from '../context.js'
 import { type AccountOrganisation, organisationFrom } from '../identity.js'
@@ -482,6 +483,15 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
   const focusRole = focusConfig?.Role ? roles.get(focusConfig.Role) : undefined
   const logs = await logsDone
 
+  // The function's public identifiers, protected before its secrets are registered (and anything
+  // of it journaled): a secret equal to its name, or a part of it, must not cut them (DESIGN §1).
+  for (const c of configs) protectFunctionIdentifiers(c.config)
+  for (const m of eventSources) {
+    redactor.protect(m.uuid ?? '')
+    protectArn(m.source)
+  }
+  for (const a of aliases) redactor.protect(a.Name ?? '')
+  for (const d of qualifiers.values()) redactor.protect(d.url?.FunctionUrl ?? '')
   // Findings: secrets and keys in environments, exposure, package integrity, hostile archives.
   const envScan = scanEnvironments(
     configs.map((c) => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import {
   DeleteRoleCommand,
   DeleteRolePolicyCommand,
@@ -2051,5 +2052,65 @@ describe('containment steps against moto', () => {
       Object.keys((await functionState(moto.endpoint(), 'pinned', role.name)).statements).sort(),
     ).toEqual(['own-account', 'own-org', 'own-topic'])
     await member.case.close()
+  })
+})
+
+describe('a secret that is the function name, or a part of it', () => {
+  it('leaves every identifier the journal keeps whole, so restore puts back every change; the secret is still redacted where it stands alone', async () => {
+    // Before: DB_PASSWORD set to a part of the function's name turned every target, function ARN,
+    // role name, mapping source ARN and statement Resource in the journal into a marker; restore
+    // then failed every step ("? → ? failed") and called the disabled mapping deleted since.
+    const secret = `ledger${randomBytes(2).toString('hex')}`
+    const name = `${secret}-api`
+    const role = await seedRole(moto.endpoint(), { name: `${name}-role` })
+    await seedFunction(moto.endpoint(), {
+      name,
+      roleArn: role.arn,
+      env: { DB_PASSWORD: secret },
+      description: `reads DB_PASSWORD=${secret}`,
+    })
+    await sdk(moto.endpoint()).lambda.send(
+      new PutFunctionConcurrencyCommand({ FunctionName: name, ReservedConcurrentExecutions: 5 }),
+    )
+    await seedFunctionUrl(moto.endpoint(), name, 'NONE')
+    await seedPermission(moto.endpoint(), name, { sid: 'public-invoke', principal: '*' })
+    await seedSqsMapping(moto.endpoint(), name, `${name}-queue`)
+    const before = await functionState(moto.endpoint(), name, role.name)
+    const ctx = await testContext(moto.endpoint(), { caseId: 'C-RID' })
+    const contained = await containFunction(ctx, { function: name, snapshot: snapshotPort, confirmed: true })
+    expect(contained.results.map((r) => [r.step, r.outcome])).toEqual([
+      ['containment.event-sources', 'applied'],
+      ['containment.throttle', 'applied'],
+      ['containment.url', 'applied'],
+      ['containment.permissions', 'applied'],
+      ['containment.sessions', 'applied'],
+      ['containment.recycle', 'applied'],
+    ])
+    // Only the description quoting the secret cannot be put back (it is kept redacted).
+    expect(contained.results.flatMap((r) => r.notes ?? []).filter((n) => n.includes('secret value'))).toEqual(
+      [expect.stringMatching(/^restore cannot put description: "reads DB_PASSWORD=‹redacted len=10 sha256:/)],
+    )
+    const started = ctx.case.journal.all().filter((e) => e.outcome === 'started')
+    const arn = `arn:aws:lambda:us-east-1:${TEST_ACCOUNT}:function:${name}`
+    for (const e of started) expect(e.params).toMatchObject({ function: name, functionArn: arn })
+    const text = JSON.stringify(ctx.case.journal.all())
+    expect(text).toContain(`"eventSourceArn":"arn:aws:sqs:us-east-1:${TEST_ACCOUNT}:${name}-queue"`)
+    expect(text).toContain(`"Resource":"${arn}"`)
+    expect(text).toContain(`"target":"${role.arn}"`)
+    expect(text).toContain(`DB_PASSWORD=${redactValue(secret)}`)
+    expect(text).not.toContain(`DB_PASSWORD=${secret}`)
+
+    const restored = await restoreCase(ctx, { function: name, confirmed: true })
+    expect(restored.results.map((r) => [r.step, r.label, r.outcome])).toEqual([
+      ['containment.recycle', name, 'skipped'],
+      ['containment.sessions', `${name}-role`, 'skipped'],
+      ['containment.permissions', name, 'undone'],
+      ['containment.url', name, 'undone'],
+      ['containment.throttle', name, 'undone'],
+      ['containment.event-sources', name, 'undone'],
+    ])
+    const after = await functionState(moto.endpoint(), name, role.name)
+    expect({ ...after, description: '', roleInlinePolicies: {} }).toEqual({ ...before, description: '' })
+    await ctx.case.close()
   })
 })
