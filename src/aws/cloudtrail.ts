@@ -17,7 +17,8 @@ export interface LookupQuery {
 /** One LookupEvents page: the body exactly as received, the events, the token for the next page. */
 export interface LookupPage {
   raw: Uint8Array
-  events: { EventId?: string; CloudTrailEvent?: string }[]
+  /** EventTime: a Date as the SDK gives it, seconds since 1970 in a page read back from its bytes. */
+  events: { EventId?: string; EventTime?: Date | number; CloudTrailEvent?: string }[]
   nextToken?: string
   requestId?: string
 }

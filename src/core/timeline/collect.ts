@@ -197,6 +197,12 @@ export interface ApiQuerySummary {
     events: number
     from: { folder: string; pages: number }[]
     topUp: { since: string; pages: number; events: number } | null
+    /**
+     * The earlier run's window started before this run's (see sameQuery): its pagination was gone
+     * on only until a page all older than this run's start (null: it was not wider). The rest of
+     * that wider query was not asked, as it is outside this window. Absent from earlier builds'.
+     */
+    stoppedAt?: { start: string; page: number } | null
   } | null
   /** Why the pages an earlier run stored of this query were not reused (then fetched from the start). */
   notReused?: string | null
@@ -1079,7 +1085,7 @@ async function collectRun(
       run: (
         window: { start?: Date; end?: Date },
         sink: PageSink,
-        from?: { nextToken: string; pages: number },
+        from?: { nextToken: string; pages: number; olderThan?: Date },
       ) => Promise<QueryOutcome>,
     ): Promise<{
       outcome: QueryOutcome
@@ -1115,14 +1121,16 @@ async function collectRun(
         apiReused += k
       }
       let outcome: QueryOutcome = { pages: 0, events: 0, attempts: 0, throttles: 0, faults: 0 }
-      if (r.nextToken) {
+      // A wider window's pagination that a reused page already took past this run's start is not
+      // gone on with: the rest is outside this window.
+      if (r.nextToken && !r.olderThan?.reached) {
         outcome = await run(
           r.window,
           async (query, n, page) => {
             await feedReused()
             await sink(query, n, page)
           },
-          { nextToken: r.nextToken, pages: k },
+          { nextToken: r.nextToken, pages: k, ...(r.olderThan ? { olderThan: r.olderThan.start } : {}) },
         )
         if (outcome.pages === 0 && outcome.failure?.errorName === 'InvalidNextTokenException') {
           const why = `${describeQuery(q)} refused the NextToken of page ${k} stored in ${r.from.at(-1)!.folder}/ (${outcome.failure.errorName}: a token expires): the query was fetched again from the start`
@@ -1153,6 +1161,10 @@ async function collectRun(
                 events: topUp.outcome.events,
               }
             : null,
+          stoppedAt:
+            r.olderThan && (r.olderThan.reached || outcome.stoppedOlder)
+              ? { start: r.olderThan.start.toISOString(), page: k + outcome.pages }
+              : null,
         },
         notReused: null,
         ...(topUp ? { topUp } : {}),
@@ -1175,7 +1187,7 @@ async function collectRun(
             const run = (
               queryWindow: { start?: Date; end?: Date },
               pageSink: PageSink,
-              from?: { nextToken: string; pages: number },
+              from?: { nextToken: string; pages: number; olderThan?: Date },
             ) =>
               runQuery(
                 (lq) => lookupEventsPage(regional, lq),

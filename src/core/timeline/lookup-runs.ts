@@ -17,6 +17,9 @@
  *   with the window it came from (AWS takes a token only with the query it came from); a window
  *   with no end is asked again from a little before the earlier run's start (the top-up:
  *   LookupEvents returns newest first, so what happened since is in none of the earlier pages).
+ *   An earlier run's wider window (an older start counted back from its time) is paged on only
+ *   until a page is all older than this run's start: its last page keeps its NextToken, so a later
+ *   run of the wider window goes on from there rather than take the query for finished.
  *   Duplicates are merged by eventID.
  * - A run that reuses an earlier run's pages of a query writes `resume-<query>.json` (journaled)
  *   before its own first page of it: which run's pages 1–k its own go on from, so a run
@@ -29,7 +32,7 @@ import { IntegrityError } from '../../errors.js'
 import { recordedArtifacts, safeSegment } from '../case/evidence-store.js'
 import type { JournalEntry } from '../case/journal.js'
 import { sha256Hex } from '../common/hash.js'
-import type { PlannedQuery } from './sources/api.js'
+import { type PlannedQuery, pageOlderThan } from './sources/api.js'
 
 /** The record of what a run asked: `timeline/raw/<run>/lookup.json`. */
 export const LOOKUP_RECORD = 'lookup.json'
@@ -206,6 +209,13 @@ export interface Reuse {
   window: { start?: Date; end?: Date }
   /** The window had no end: events since this time are asked again (the top-up). */
   topUpFrom?: Date
+  /**
+   * That window started earlier than this run's (a wider query, see sameQuery): the pagination goes
+   * on only until a page whose events are all older than `start`, this run's start — what follows
+   * is outside this run's window, and is left to a run of that window (the last page keeps its
+   * NextToken: such a run goes on from it). `reached`: a reused page already is.
+   */
+  olderThan?: { start: Date; reached: boolean }
 }
 
 /** What an earlier run's pages of a query are to this run. */
@@ -226,7 +236,8 @@ const START_SLACK_MS = 60_000
  * Whether pages of a run that sent `earlier` serve this run's `now`: the same end (none, or the same
  * time), and the same start — or, both counted back from their run's time, the earlier run's start
  * no later, give or take the clock (its pages hold all of this window; what is before it is left
- * out as outside the window). A start or end given as a time and changed is another query.
+ * out as outside the window, and its pagination is gone on only down to this window's start: see
+ * Reuse.olderThan). A start or end given as a time and changed is another query.
  */
 export function sameQuery(earlier: LookupRunRecord, now: SentWindow): boolean {
   const ms = (v: string | null) => (v === null ? null : Date.parse(v))
@@ -270,9 +281,16 @@ export async function planReuse(
     const pages: Reuse['pages'] = []
     const from: Reuse['from'] = []
     let nextToken: string | undefined
+    const start = root.record.window.start
+    const end = root.record.window.end
+    // sameQuery lets an earlier start through only counted back from its run's time (a minute of
+    // clock aside): this run's is the later.
+    const wider = start !== null && window.start !== null && Date.parse(start) < window.start
+    let reached = false
     for (const link of links) {
-      const got = await pagesOf(caseDir, artifacts, q, link)
+      const got = await pagesOf(caseDir, artifacts, q, link, wider ? window.start! : undefined)
       if ('problem' in got) return { kind: 'refused', reason: got.problem, changed: true }
+      reached ||= got.reached
       pages.push(...got.pages)
       if (got.pages.length > 0) {
         from.push({ folder: link.run.folder, pages: got.pages.length })
@@ -280,8 +298,6 @@ export async function planReuse(
       }
     }
     if (pages.length === 0 || (!nextToken && run.finished)) return { kind: 'none' }
-    const start = root.record.window.start
-    const end = root.record.window.end
     const topUpFrom =
       end === null
         ? new Date(Math.max(Date.parse(root.record.queriesStartedAt) - TOP_UP_MARGIN_MS, window.start ?? 0))
@@ -294,6 +310,7 @@ export async function planReuse(
         ...(nextToken ? { nextToken } : {}),
         window: { ...(start ? { start: new Date(start) } : {}), ...(end ? { end: new Date(end) } : {}) },
         ...(topUpFrom ? { topUpFrom } : {}),
+        ...(wider ? { olderThan: { start: new Date(window.start!), reached } } : {}),
       },
     }
   }
@@ -333,15 +350,20 @@ async function linksOf(
   return [...earlier, { run, first: record.pages + 1, ...(upTo !== undefined ? { upTo } : {}) }]
 }
 
-/** A link's pages, each checked against the hash the journal recorded, and the last one's token. */
+/**
+ * A link's pages, each checked against the hash the journal recorded, and the last one's token;
+ * `reached`: one of them is all older than `olderThan` (see pageOlderThan).
+ */
 async function pagesOf(
   caseDir: string,
   artifacts: Map<string, { sha256: string }>,
   q: PlannedQuery,
   link: Link,
-): Promise<{ pages: Reuse['pages']; nextToken?: string } | { problem: string }> {
+  olderThan?: number,
+): Promise<{ pages: Reuse['pages']; nextToken?: string; reached: boolean } | { problem: string }> {
   const pages: Reuse['pages'] = []
   let nextToken: string | undefined
+  let reached = false
   for (let n = link.first; link.upTo === undefined || n <= link.upTo; n++) {
     const rel = `${link.run.folder}/${pageFile(q, n)}`
     if (!artifacts.has(rel)) {
@@ -354,8 +376,9 @@ async function pagesOf(
     if (!page) return { problem: `${rel} is not a LookupEvents page` }
     pages.push({ rel, sha256: artifacts.get(rel)!.sha256 })
     nextToken = page.nextToken
+    if (olderThan !== undefined) reached ||= pageOlderThan(page, olderThan)
   }
-  return { pages, ...(nextToken ? { nextToken } : {}) }
+  return { pages, ...(nextToken ? { nextToken } : {}), reached }
 }
 
 /**

@@ -75,8 +75,15 @@ export function renderTimelineSummary(
     if (reused.length > 0) {
       const folders = [...new Set(reused.flatMap((q) => q.reused!.from.map((f) => `${f.folder}/`)))]
       const toppedUp = reused.filter((q) => q.reused!.topUp).length
+      const stopped = reused.filter((q) => q.reused!.stoppedAt).length
+      const said = [
+        toppedUp ? `${toppedUp} asked again since shortly before that run, for what happened since` : '',
+        stopped
+          ? `${stopped} of a wider window gone on with only down to this window's start, the rest of it not asked`
+          : '',
+      ].filter(Boolean)
       lines.push(
-        `reused    ${s.api.reusedPages ?? 0} pages of ${counted(reused.length, 'query', 'queries')} an earlier run did not finish, not fetched again: ${folders.join(', ')}${toppedUp ? ` (${toppedUp} asked again since shortly before that run, for what happened since)` : ''}`,
+        `reused    ${s.api.reusedPages ?? 0} pages of ${counted(reused.length, 'query', 'queries')} an earlier run did not finish, not fetched again: ${folders.join(', ')}${said.length ? ` (${said.join('; ')})` : ''}`,
       )
     }
   }

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { verifyCase } from '../../../src/core/case/verify.js'
 import { collectTimeline, type TimelineOptions } from '../../../src/core/timeline/collect.js'
+import { renderTimelineSummary } from '../../../src/core/timeline/summary-text.js'
 import { type LookupEventsServer, startLookupEvents } from '../../support/lookup-events-server.js'
 import { generateCorpus } from '../../support/trail-generator.js'
 import { timelineContext } from './context.js'
@@ -32,6 +33,8 @@ const fn: TimelineOptions = { function: 'orders-api', roles: [roleArn], sources:
 /** An account-wide hunt of eu-west-1 (one query). */
 const hunt: TimelineOptions = { sources: ['api'], regions: 'eu-west-1', since: '2d' }
 const inRegion = corpus.records.filter((r) => r.awsRegion === 'eu-west-1').map((r) => r.eventID as string)
+const inRegionTimes = () =>
+  corpus.records.filter((r) => r.awsRegion === 'eu-west-1').map((r) => Date.parse(r.eventTime))
 const servers: LookupEventsServer[] = []
 
 beforeAll(() => {
@@ -197,6 +200,7 @@ describe('fir timeline --source api reuses the pages of an earlier run that did 
       events: 150,
       from: [{ folder: first.summary.outputs.raw, pages: 3 }],
       topUp: null,
+      stoppedAt: null,
     })
     const sameWindow = served(s).find(({ query }) => query[3] === Date.parse(since) / 1000)!
     expect(sameWindow.pages).toEqual(sameWindow.pages.map((_, i) => i))
@@ -207,5 +211,65 @@ describe('fir timeline --source api reuses the pages of an earlier run that did 
     expect(
       (await readdir(join(dir, again.summary.outputs.raw!))).filter((f) => f.startsWith('topup-')),
     ).toEqual([])
+  })
+})
+
+describe('fir timeline --source api resumes a wider window only as far as its own', () => {
+  it('goes on with an earlier, wider run’s pagination only down to the new start, and a later wide run goes on from there', async () => {
+    const s = await standIn(1)
+    const { ctx, dir } = await timelineContext('http://127.0.0.1:9', 'eu-west-1')
+    const wide = await collectTimeline(ctx, hunt)
+    s.failAfter(undefined)
+    const narrow = await collectTimeline(ctx, { ...hunt, since: '5h' })
+    const start = Date.parse(narrow.summary.window.since!)
+    // The stand-in's order (newest first): the first page all older than the start ends the walk.
+    const times = inRegionTimes().sort((a, b) => b - a)
+    const lastPage = Math.ceil(times.findIndex((t) => t < start) / 50)
+    const allPages = Math.ceil(times.length / 50)
+    expect(lastPage).toBeGreaterThan(1)
+    expect(lastPage).toBeLessThan(allPages - 2)
+    const wideQuery = () => served(s).find(({ query }) => query[3] === served(s)[0]!.query[3])!
+    // Before: the 2-day query was paged to its end (pages 0 to allPages - 1).
+    expect(wideQuery().pages).toEqual([...Array(lastPage + 1).keys()])
+    const q = narrow.summary.api!.queries[0]!
+    expect(q.reused).toMatchObject({
+      pages: 1,
+      from: [{ folder: wide.summary.outputs.raw, pages: 1 }],
+      stoppedAt: { start: new Date(start).toISOString(), page: lastPage + 1 },
+    })
+    expect(narrow.summary.gaps).toEqual([])
+    expect(renderTimelineSummary(narrow.summary, [])).toContain(
+      "(1 asked again since shortly before that run, for what happened since; 1 of a wider window gone on with only down to this window's start, the rest of it not asked)",
+    )
+    const inWindow = times.filter((t) => t >= start).length
+    expect((await storedIds(dir)).size).toBe(inWindow)
+    // The wide window again: the query is not taken as finished, it goes on after the narrow run's
+    // last page, and every page of it was served once.
+    const again = await collectTimeline(ctx, hunt)
+    expect(again.summary.api!.queries[0]!.reused).toMatchObject({
+      pages: lastPage + 1,
+      from: [
+        { folder: wide.summary.outputs.raw, pages: 1 },
+        { folder: narrow.summary.outputs.raw, pages: lastPage },
+      ],
+      stoppedAt: null,
+    })
+    expect(wideQuery().pages).toEqual([...Array(allPages).keys()])
+    expect(await storedIds(dir)).toEqual(new Set(inRegion))
+    expect((await verifyCase(dir)).problems).toEqual([])
+  })
+
+  it('does not go on at all when a reused page is already older than the new start', async () => {
+    const s = await standIn(3)
+    const { ctx, dir } = await timelineContext('http://127.0.0.1:9', 'eu-west-1')
+    await collectTimeline(ctx, hunt)
+    s.failAfter(undefined)
+    const narrow = await collectTimeline(ctx, { ...hunt, since: '90m' })
+    const start = Date.parse(narrow.summary.window.since!)
+    const wideQuery = served(s).find(({ query }) => query[3] === served(s)[0]!.query[3])!
+    expect(wideQuery.pages).toEqual([0, 1, 2])
+    expect(narrow.summary.api!.queries[0]!.reused).toMatchObject({ pages: 3, stoppedAt: { page: 3 } })
+    const inWindow = inRegionTimes().filter((t) => t >= start).length
+    expect((await storedIds(dir)).size).toBe(inWindow)
   })
 })

@@ -237,6 +237,22 @@ export interface QueryOutcome {
   failure?: LookupEventsFailure
   /** The region is not enabled for the account (an opt-in region). */
   regionDisabled?: boolean
+  /** The pagination stopped at `from.olderThan` (a page all older), with a NextToken left. */
+  stoppedOlder?: boolean
+}
+
+/**
+ * Every event of the page is older than `ms` (an empty page is not: it says nothing of what
+ * follows). LookupEvents returns events newest first, so every later page of the query is too.
+ */
+export function pageOlderThan(page: Pick<LookupPage, 'events'>, ms: number): boolean {
+  return (
+    page.events.length > 0 &&
+    page.events.every((e) => {
+      const t = e.EventTime instanceof Date ? e.EventTime.getTime() : Number(e.EventTime) * 1000
+      return t < ms
+    })
+  )
 }
 
 export type PageSink = (query: PlannedQuery, pageNumber: number, page: LookupPage) => Promise<void>
@@ -258,7 +274,9 @@ const MAX_THROTTLE_RETRIES = 20
  * for the next. Never throws for AWS failures: they end the query and come back in the outcome.
  * `from`: the pagination goes on after page `pages` of an earlier run, from its NextToken (sent
  * with the window that run sent: AWS takes a token only with the query it came from); the pages
- * fetched are numbered on from there, and counted in the outcome.
+ * fetched are numbered on from there, and counted in the outcome. `from.olderThan`: that window
+ * started before this run's, so the pagination stops after a page whose events are all older than
+ * it (what follows is outside this run's window), leaving its NextToken for a run of that window.
  */
 export async function runQuery(
   fetchPage: (q: LookupQuery) => Promise<LookupPage>,
@@ -267,7 +285,7 @@ export async function runQuery(
   pacer: RegionPacer,
   sink: PageSink,
   onRetry: RetryNotice = () => undefined,
-  from?: { nextToken: string; pages: number },
+  from?: { nextToken: string; pages: number; olderThan?: Date },
 ): Promise<QueryOutcome> {
   const outcome: QueryOutcome = { pages: 0, events: 0, attempts: 0, throttles: 0, faults: 0 }
   let token: string | undefined = from?.nextToken
@@ -320,6 +338,8 @@ export async function runQuery(
     outcome.events += page.events.length
     await sink(query, (from?.pages ?? 0) + outcome.pages, page)
     token = page.nextToken
+    if (token && from?.olderThan && pageOlderThan(page, from.olderThan.getTime()))
+      return { ...outcome, stoppedOlder: true }
   } while (token)
   return outcome
 }
