@@ -1,4 +1,4 @@
-import { basename, relative } from 'node:path'
+import { basename, dirname, relative } from 'node:path'
 import { createInterface } from 'node:readline/promises'
 import { Command, Errors, Flags } from '@oclif/core'
 import { AwsClients } from './aws/clients.js'
@@ -353,14 +353,23 @@ export async function askYesNo(
   }
 }
 
-const ON_A_BIGGER_DISK =
-  'free space on the disk that holds the case (`df -h <case folder>` shows it), or move the case to a larger disk, then run the command again'
+/**
+ * The disk of the file that could not be written (an --out target as well as a case file); a
+ * write that names no file is most likely the case's.
+ */
+const ON_A_BIGGER_DISK = (path?: string) =>
+  path === undefined
+    ? 'free space on the disk that holds the case (`df -h <case folder>` shows it), or move the case to a larger disk, then run the command again'
+    : `free space on the disk that holds ${escapeTerminal(path)} (\`df -h ${escapeTerminal(dirname(path))}\` shows it), or write it to a larger disk (a file of the case: move the case), then run the command again`
 
-/** A file system refusal: `hint`, when there is one, says what may cause it, before `action`. */
+/**
+ * A file system refusal: `hint`, when there is one, says what may cause it, before `action` (a
+ * function of the path that failed, when it depends on it).
+ */
 interface FileSystemProblem {
   code: string
   why: string
-  action: string
+  action: string | ((path?: string) => string)
   hint?: string
 }
 
@@ -436,11 +445,12 @@ export function fileSystemProblem(err: unknown): FirError | undefined {
   if (!problem) return undefined
   const syscall = e!.syscall!
   const verb = /^(read|scandir|stat|lstat)$/.test(syscall) ? 'read' : syscall === 'open' ? 'open' : 'write'
-  const where =
-    typeof e!.path === 'string' ? escapeTerminal(e!.path) : verb === 'write' ? 'to disk' : 'a file'
+  const path = typeof e!.path === 'string' ? e!.path : undefined
+  const where = path !== undefined ? escapeTerminal(path) : verb === 'write' ? 'to disk' : 'a file'
+  const action = typeof problem.action === 'string' ? problem.action : problem.action(path)
   return new FirError(problem.code, `unable to ${verb} ${where}: ${problem.why} (${e!.code})`, {
     exitCode: ExitCode.usage,
-    actions: [...(problem.hint ? [problem.hint] : []), problem.action],
+    actions: [...(problem.hint ? [problem.hint] : []), action],
     cause: err,
   })
 }

@@ -10,7 +10,7 @@ import {
   toFir,
 } from '../../src/base-command.js'
 import { refusedCaseFolder } from '../../src/core/case/case-folder.js'
-import { AtomicFileWriter } from '../../src/core/timeline/store.js'
+import { AtomicFileWriter, openOutputFile } from '../../src/core/timeline/store.js'
 import { ExitCode, type FirError } from '../../src/errors.js'
 import { BIN, REPO_ROOT, runFir, tempDir } from '../support/cli.js'
 
@@ -45,6 +45,17 @@ describe('errors the machine causes (a full disk, a read-only or locked folder)'
       'unable to write to disk: no space left on the device (ENOSPC)',
     ])
     expect(fir.actions[0]).toMatch(/^free space on the disk that holds the case/)
+    // A write that names its file (an export's --out, here /dev/full): that file's disk, not the case's.
+    const out = await openOutputFile('/dev/full')
+    const named = await out.write('x').then(
+      () => undefined,
+      (e: unknown) => toFir(e),
+    )
+    await out.abort()
+    expect(named?.message).toBe('unable to write /dev/full: no space left on the device (ENOSPC)')
+    expect(named?.actions[0]).toBe(
+      'free space on the disk that holds /dev/full (`df -h /dev` shows it), or write it to a larger disk (a file of the case: move the case), then run the command again',
+    )
 
     // A file no one may write, root included (sysfs enforces its mode).
     const denied = failure(() => openSync('/sys/kernel/notes', 'w'))
