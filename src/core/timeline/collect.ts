@@ -681,13 +681,13 @@ async function collectRun(
 
   /**
    * A record nested too deep to store (the file pipeline's own check: see MAX_RECORD_DEPTH): bad
-   * input, skipped as too-large and not counted as read, as in the file pipeline.
+   * input, skipped as too-deep and not counted as read, as in the file pipeline.
    */
   const skipTooDeep = (record: Rec, source: SourceSummary) => {
     if (!nestedDeeperThan(record, MAX_RECORD_DEPTH)) return false
     totals.events--
     source.events--
-    bump('too-large')
+    bump('too-deep')
     return true
   }
 

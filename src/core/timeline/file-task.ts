@@ -187,7 +187,7 @@ export class FileProcessor {
     // outside the window or unrelated: the summary's counts add up).
     if (nestedDeeperThan(record, MAX_RECORD_DEPTH)) {
       result.records--
-      result.skipped['too-large'] = (result.skipped['too-large'] ?? 0) + 1
+      result.skipped['too-deep'] = (result.skipped['too-deep'] ?? 0) + 1
       return
     }
     result.kept++

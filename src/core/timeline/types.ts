@@ -70,6 +70,8 @@ export type SkipReason =
   | 'no-event-time'
   | 'not-cloudtrail'
   | 'too-large'
+  /** A record nested deeper than MAX_RECORD_DEPTH (file-task.ts): storing it would overflow the stack. */
+  | 'too-deep'
 
 export const BAD_INPUT_REASONS: readonly SkipReason[] = [
   'invalid-json',
@@ -80,6 +82,7 @@ export const BAD_INPUT_REASONS: readonly SkipReason[] = [
   'no-event-time',
   'not-cloudtrail',
   'too-large',
+  'too-deep',
 ]
 
 /** The time window of a run; null ends are open. */

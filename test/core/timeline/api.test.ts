@@ -254,7 +254,7 @@ describe('fir timeline --source api', () => {
       regions: 'eu-west-1',
     })
     const e = summary.events
-    expect(summary.skipped).toEqual({ 'too-large': 1 })
+    expect(summary.skipped).toEqual({ 'too-deep': 1 })
     expect(e).toMatchObject({ read: 1, stored: 1 })
     expect(e.read).toBe(e.stored + e.duplicates + e.outsideWindow + e.unrelated)
     expect(summary.sources[0]).toMatchObject({ kind: 'api', events: 1, kept: 1 })

@@ -518,7 +518,7 @@ describe('timeline from files (in-process pipeline)', () => {
       `{"Records":[${JSON.stringify(record('deep', null)).replace('"requestParameters":null', `"requestParameters":${deep}`)},${JSON.stringify(record('ok', { functionName: 'orders-api', x: nest(MAX_RECORD_DEPTH - 2) }))}]}`,
     )
     for (const { fn, dir, summary } of await functionAndHunt(src)) {
-      expect(summary.skipped, String(fn)).toEqual({ 'too-large': 1 })
+      expect(summary.skipped, String(fn)).toEqual({ 'too-deep': 1 })
       expect((await readEvents(dir)).map((e) => e.id)).toEqual(['ok'])
     }
   })
@@ -570,7 +570,7 @@ describe('timeline from files (in-process pipeline)', () => {
       expect(summary.files.total, String(fn)).toBe(
         summary.files.read + summary.files.prefiltered + summary.files.refused,
       )
-      expect(summary.skipped, String(fn)).toEqual({ 'too-large': 1, 'no-event-time': 1, 'invalid-json': 1 })
+      expect(summary.skipped, String(fn)).toEqual({ 'too-deep': 1, 'no-event-time': 1, 'invalid-json': 1 })
       expect(summary.files.outsideWindow, String(fn)).toBe(1)
       expect(summary.files.ignored, String(fn)).toBe(1)
       const text = renderTimelineSummary(summary, [])
