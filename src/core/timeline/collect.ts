@@ -43,6 +43,7 @@ import {
   type SentWindow,
   topUpFile,
 } from './lookup-runs.js'
+import { malformedFields } from './normalise.js'
 import { defaultPoolSize, FilePool, type PoolHandlers } from './pool.js'
 import { buildEvent, factsOf, keptLine, type RelatedFacts, selectRecord } from './process.js'
 import { Relatedness, type RelatedReason, type TimelineTarget } from './related.js'
@@ -252,6 +253,13 @@ export interface TimelineSummary {
      * nothing ahead of time, so a wrong clock where the record was made, or a forged record.
      */
     future?: { count: number; last: string | null }
+    /**
+     * Events kept though a field has another type than CloudTrail gives it (an eventName object,
+     * a userAgent list, requestParameters as text: see malformedFields): the event has it blank,
+     * or a number as text, and `raw` as received. The first few ids, and the fields seen so.
+     * Absent from earlier builds' summaries.
+     */
+    malformed?: { count: number; ids: string[]; fields: string[] }
     stored: number
   }
   skipped: Partial<Record<SkipReason, number>>
@@ -713,8 +721,8 @@ async function collectRun(
       waiting.push([record, origin, t, id, reasons])
       return
     }
-    const { event, detector } = buildEvent(record, origin, t, id, firIds, pack)
-    spool.add(keptLine(event, t, detector))
+    const { event, detector, malformed } = buildEvent(record, origin, t, id, firIds, pack)
+    spool.add(keptLine(event, t, detector, undefined, false, malformed))
     if (target) {
       facts.push(factsOf(event, t, reasons))
       relatedRecords.push(record)
@@ -1418,6 +1426,7 @@ async function collectRun(
   const idTimes = target ? new Map<string, number>() : undefined
   const retimed = { count: 0, ids: [] as string[] }
   const future = { count: 0, lastMs: Number.NEGATIVE_INFINITY }
+  const malformed = { count: 0, ids: [] as string[], fields: new Set<string>() }
   /** Events whose caller or resources (what AWS wrote, not the caller) hold a secret the case knows. */
   const secretInIdentity = { count: 0, ids: [] as string[] }
   /** Writes events, in order: detector findings added, secrets scrubbed, exported when asked. */
@@ -1441,6 +1450,13 @@ async function collectRun(
       }
       let line: Buffer | string = item.line
       let event: TimelineEvent | undefined
+      if (item.malformed) {
+        // Which fields: read again from raw for these events only (the flag came with the line).
+        event = JSON.parse(line.toString()) as TimelineEvent
+        malformed.count++
+        if (malformed.ids.length < 5) malformed.ids.push(item.id)
+        for (const f of event.raw ? (malformedFields(event.raw) ?? []) : []) malformed.fields.add(f)
+      }
       let added = extra.get(item.id)
       if (detector.wants(item.detectorFlags, item.scopeRoles)) {
         event = JSON.parse(line.toString()) as TimelineEvent
@@ -1718,6 +1734,13 @@ async function collectRun(
     notes.push(message)
   }
 
+  if (malformed.count > 0) {
+    const one = malformed.count === 1
+    ctx.log.warn(
+      `${counted(malformed.count, 'event')} (${idList(malformed)}) ${one ? 'has' : 'have'} fields of another type than CloudTrail gives them (${[...malformed.fields].map((f) => escapeTerminal(f)).join(', ')}): kept, with those fields blank (a number as text) in the event and as received in ${one ? 'its raw record' : 'their raw records'} — a log another tool rewrote, or a forged record; check ${one ? 'it' : 'them'} in ${EVENTS_FILE}`,
+    )
+  }
+
   if (future.count > 0) {
     const one = future.count === 1
     ctx.log.warn(
@@ -1765,6 +1788,7 @@ async function collectRun(
       duplicates: spool.duplicates + (reorder?.duplicates ?? 0),
       conflicting,
       future: { count: future.count, last: future.count ? new Date(future.lastMs).toISOString() : null },
+      malformed: { count: malformed.count, ids: malformed.ids, fields: [...malformed.fields] },
       stored,
     },
     skipped: Object.fromEntries(BAD_INPUT_REASONS.filter((r) => skipped[r]).map((r) => [r, skipped[r]])),

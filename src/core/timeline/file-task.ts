@@ -195,8 +195,15 @@ export class FileProcessor {
       sink.related.push({ t: sel.t, id: sel.id, reasons: sel.reasons, record })
       return
     }
-    const { event, detector } = buildEvent(record, result.origin, sel.t, sel.id, this.firIds, this.pack)
-    const line = keptLine(event, sel.t, detector, rawBytes, rawPlain)
+    const { event, detector, malformed } = buildEvent(
+      record,
+      result.origin,
+      sel.t,
+      sel.id,
+      this.firIds,
+      this.pack,
+    )
+    const line = keptLine(event, sel.t, detector, rawBytes, rawPlain, malformed)
     if (this.lineSink) this.lineSink(line)
     else sink.lines.push(line)
   }

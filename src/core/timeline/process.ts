@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer'
 import type { DetectorMarks, RulePack } from './detections.js'
-import { eventIdOf, eventTimeMs, normaliseRecord } from './normalise.js'
+import { eventIdOf, eventTimeMs, malformedFields, normaliseRecord } from './normalise.js'
 import type { Relatedness, RelatedReason } from './related.js'
 import type { FindingLevel, Origin, TimelineEvent, TimeWindow } from './types.js'
 import { inWindow } from './window.js'
@@ -41,6 +41,8 @@ export interface KeptLine {
   rawBytes?: Buffer
   levels: FindingLevel[]
   detector: DetectorMarks
+  /** A field of the record has another type than CloudTrail gives it (see malformedFields). */
+  malformed?: boolean
 }
 
 /** A kept line's size in bytes as far as it is known cheaply: exact for ASCII, a lower bound else. */
@@ -97,12 +99,16 @@ export function buildEvent(
   id: string,
   firRequestIds: ReadonlySet<string>,
   pack: RulePack | null,
-): { event: TimelineEvent; detector: DetectorMarks } {
+): { event: TimelineEvent; detector: DetectorMarks; malformed: boolean } {
   const requestID = record.requestID
   const fir = typeof requestID === 'string' && firRequestIds.has(requestID)
   const event = normaliseRecord(record, origin, { timeMs: t, id, fir })
   if (pack && !fir) event.findings = pack.statelessFindings(record)
-  return { event, detector: pack ? pack.classify(record) : NO_MARKS }
+  return {
+    event,
+    detector: pack ? pack.classify(record) : NO_MARKS,
+    malformed: malformedFields(record) !== undefined,
+  }
 }
 
 const NO_MARKS: DetectorMarks = { flags: 0, scopeRoles: '' }
@@ -113,7 +119,7 @@ export const RAW_OPEN = Buffer.from(',"raw":')
  * The stored line of an event. `rawBytes`, the record's bytes exactly as read from its file, go
  * into the line as they are (no second serialisation of the largest part of the event) when they
  * are plain, valid UTF-8 on one line (`plain`: the caller already knows they are); otherwise `raw`
- * is serialised from the parsed record.
+ * is serialised from the parsed record. `malformed`: see KeptLine.
  */
 export function keptLine(
   event: TimelineEvent,
@@ -121,6 +127,7 @@ export function keptLine(
   detector: DetectorMarks = NO_MARKS,
   rawBytes?: Buffer,
   plain = false,
+  malformed = false,
 ): KeptLine {
   // Built as one literal: spreading a shared base into each line cost about 3 µs an event (a
   // second of a hunt's half million, measured), more than serialising the line.
@@ -136,7 +143,16 @@ export function keptLine(
     event.raw = undefined
     const head = JSON.stringify(event)
     event.raw = record
-    return { t, id: event.id, rank, line: head.slice(0, -1), rawBytes, levels, detector }
+    return { t, id: event.id, rank, line: head.slice(0, -1), rawBytes, levels, detector, malformed }
   }
-  return { t, id: event.id, rank, line: JSON.stringify(event), rawBytes: undefined, levels, detector }
+  return {
+    t,
+    id: event.id,
+    rank,
+    line: JSON.stringify(event),
+    rawBytes: undefined,
+    levels,
+    detector,
+    malformed,
+  }
 }

@@ -22,7 +22,17 @@ export interface SpooledLine {
   /** Marks for the merge-time detector (DETECTOR_* flags; scoped rules' role names). */
   detectorFlags: number
   scopeRoles: string
+  /** A field of the record has another type than CloudTrail gives it (see malformedFields). */
+  malformed: boolean
 }
+
+/**
+ * A key's flags: bit 0 rules fired (hasFindings), bit 3 a malformed field, the others the
+ * detector's (DETECTOR_LEARN 2, DETECTOR_ANY 4).
+ */
+const HAS_FINDINGS = 1
+const MALFORMED = 8
+const NOT_DETECTOR = HAS_FINDINGS | MALFORMED
 
 interface Key {
   t: number
@@ -190,7 +200,8 @@ export class Arena {
       t: item.t,
       id: item.id,
       rank: item.rank,
-      flags: (item.levels.length > 0 ? 1 : 0) | item.detector.flags,
+      flags:
+        (item.levels.length > 0 ? HAS_FINDINGS : 0) | (item.malformed ? MALFORMED : 0) | item.detector.flags,
       scope: item.detector.scopeRoles,
       start,
       len: this.pos - start,
@@ -514,8 +525,9 @@ function parseRow(buf: Buffer, start: number, end: number): SpooledLine {
   return {
     t: Number(buf.toString('latin1', start, a)),
     rank: Number(buf.toString('latin1', a + 1, b)),
-    hasFindings: (flags & 1) === 1,
-    detectorFlags: flags & ~1,
+    hasFindings: (flags & HAS_FINDINGS) !== 0,
+    detectorFlags: flags & ~NOT_DETECTOR,
+    malformed: (flags & MALFORMED) !== 0,
     scopeRoles: d - c > 3 ? (JSON.parse(buf.toString('latin1', c + 1, d)) as string) : '',
     id: JSON.parse(buf.toString('latin1', d + 1, e)) as string,
     line: buf.subarray(e + 1, end),
@@ -549,8 +561,9 @@ function packedLine(buf: Buffer, p: PackedKeys, i: number): SpooledLine {
     id: idAt(p, i),
     rank: p.m[i * 4 + 3]!,
     line: buf.subarray(start, start + p.m[i * 4 + 1]!),
-    hasFindings: (flags & 1) === 1,
-    detectorFlags: flags & ~1,
+    hasFindings: (flags & HAS_FINDINGS) !== 0,
+    detectorFlags: flags & ~NOT_DETECTOR,
+    malformed: (flags & MALFORMED) !== 0,
     scopeRoles: scopeEnd > idEnd ? p.text.slice(idEnd, scopeEnd) : '',
   }
 }
@@ -579,8 +592,9 @@ function spooledLine(buf: Buffer, k: ArenaKey): SpooledLine {
     id: k.id,
     rank: k.rank,
     line: buf.subarray(k.start, k.start + k.len),
-    hasFindings: (k.flags & 1) === 1,
-    detectorFlags: k.flags & ~1,
+    hasFindings: (k.flags & HAS_FINDINGS) !== 0,
+    detectorFlags: k.flags & ~NOT_DETECTOR,
+    malformed: (k.flags & MALFORMED) !== 0,
     scopeRoles: k.scope,
   }
 }

@@ -102,6 +102,7 @@ export function renderTimelineSummary(
       ? `${s.events.conflicting.count} kept beside another record with their eventID`
       : '',
     s.events.future?.count ? `${s.events.future.count} dated in the future` : '',
+    s.events.malformed?.count ? `${s.events.malformed.count} with fields of the wrong type` : '',
   ].filter(Boolean)
   lines.push(
     `events    ${s.events.read} read: ${s.events.stored} in the timeline${ofStored.length ? ` (${ofStored.join(', ')})` : ''}, ${s.events.duplicates} duplicates merged, ${s.events.outsideWindow} outside the window, ${s.events.unrelated} unrelated`,

@@ -67,3 +67,59 @@ describe('events dated after the run', () => {
     )
   })
 })
+
+describe('events with fields of another type than CloudTrail gives them', () => {
+  it('keeps them as they are, counts them in the summary and warns with their ids (escaped)', async () => {
+    const dir = join(await tempDir(), 'trail')
+    await mkdir(dir)
+    const base = {
+      eventVersion: '1.08',
+      userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::123456789012:user/x', accountId: '123456789012' },
+      eventTime: '2026-03-14T09:00:00Z',
+      eventSource: 'lambda.amazonaws.com',
+      eventName: 'GetFunction20150331v2',
+      awsRegion: 'us-east-1',
+      userAgent: 'aws-cli/2',
+      requestParameters: { functionName: 'victim-fn' },
+    }
+    const records = [
+      { ...base, eventID: 'ok-1' },
+      { ...base, eventID: 'obj-name\u001b[2J', eventName: { x: 1 } },
+      { ...base, eventID: 'list-agent', userAgent: ['a', 'b'] },
+      { ...base, eventID: 'text-params', requestParameters: 'functionName=victim-fn' },
+      { ...base, eventID: 'num-name', eventName: 12345 },
+    ]
+    await writeFile(join(dir, 't.json'), JSON.stringify({ Records: records }))
+    const { ctx, lines } = await timelineContext()
+    ctx.clock = new Clock(() => NOW)
+    const { summary } = await collectTimeline(ctx, { sources: [dir], since: '3d' })
+    // Before: 5 stored, nothing skipped, nothing said (eventName "", userAgent null, "12345").
+    expect(summary.events.stored).toBe(5)
+    expect(summary.skipped).toEqual({})
+    expect(summary.events.malformed).toEqual({
+      count: 4,
+      ids: ['list-agent', 'num-name', 'obj-name\u001b[2J', 'text-params'],
+      fields: ['userAgent', 'eventName', 'requestParameters'],
+    })
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^warning: 4 events \(list-agent, num-name, obj-name\\e\[2J, text-params\) have fields of another type than CloudTrail gives them \(userAgent, eventName, requestParameters\): kept, /,
+      ),
+    )
+    expect(renderTimelineSummary(summary, [])).toContain(
+      'events    5 read: 5 in the timeline (4 with fields of the wrong type), 0 duplicates merged, 0 outside the window, 0 unrelated',
+    )
+    // A function's timeline keeps its events in the main thread: counted there too (the one whose
+    // requestParameters are text does not name the function).
+    const fn = await timelineContext()
+    fn.ctx.clock = new Clock(() => NOW)
+    const related = await collectTimeline(fn.ctx, {
+      function: 'victim-fn',
+      roles: ['victim-role'],
+      sources: [dir],
+      since: '3d',
+    })
+    expect(related.summary.events).toMatchObject({ stored: 4, unrelated: 1 })
+    expect(related.summary.events.malformed).toMatchObject({ count: 3 })
+  })
+})

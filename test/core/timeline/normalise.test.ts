@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import {
   baseEventName,
   eventIdOf,
+  malformedFields,
   normaliseRecord,
   parseTime,
   sessionNameOf,
@@ -262,5 +263,33 @@ describe('sessionNameOf', () => {
   it('takes a federated user name after the last slash', () => {
     expect(sessionNameOf({ type: 'FederatedUser', arn: 'arn:aws:sts::1:federated-user/a/bob' })).toBe('bob')
     expect(sessionNameOf({ type: 'FederatedUser', arn: 'bob' })).toBe('bob')
+  })
+})
+
+describe('malformedFields', () => {
+  it('names the fields of another type than CloudTrail gives them, and none of a well-formed record', () => {
+    const ok = {
+      eventID: 'e',
+      eventName: 'GetFunction20150331v2',
+      userAgent: 'aws-cli',
+      readOnly: 'true',
+      resources: [],
+      requestParameters: null,
+      userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::1:user/x' },
+    }
+    expect(malformedFields(ok)).toBeUndefined()
+    expect(malformedFields({ eventTime: '2025-03-01T00:00:00Z' })).toBeUndefined()
+    expect(
+      malformedFields({
+        ...ok,
+        eventName: 12345,
+        userAgent: ['a', 'b'],
+        requestParameters: 'functionName=victim-fn',
+        resources: {},
+        readOnly: 'maybe',
+        userIdentity: { type: 'IAMUser', arn: { x: 1 } },
+      }),
+    ).toEqual(['eventName', 'userAgent', 'requestParameters', 'resources', 'readOnly', 'userIdentity.arn'])
+    expect(malformedFields({ ...ok, userIdentity: 'root' })).toEqual(['userIdentity'])
   })
 })
