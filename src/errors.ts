@@ -13,6 +13,8 @@ export interface FirErrorOptions {
   actions?: string[]
   cause?: unknown
   exitCode?: ExitCodeValue
+  /** The AWS call that failed, as its IAM action (`lambda:PutFunctionConcurrency`), when one did. */
+  call?: string
 }
 
 /**
@@ -24,6 +26,8 @@ export class FirError extends Error {
   readonly code: string
   readonly actions: string[]
   readonly exitCode: ExitCodeValue
+  /** See FirErrorOptions.call (an AccessDeniedError names its calls in `iamActions`). */
+  readonly call?: string
 
   constructor(code: string, message: string, options: FirErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
@@ -31,6 +35,7 @@ export class FirError extends Error {
     this.code = code
     this.actions = options.actions ?? []
     this.exitCode = options.exitCode ?? ExitCode.usage
+    if (options.call !== undefined) this.call = options.call
   }
 }
 
@@ -157,6 +162,19 @@ export function withActions<E>(err: E, actions: readonly string[]): E {
 export function carriedActions(err: unknown): string[] {
   const carried = (err as { firActions?: unknown } | null)?.firActions
   return Array.isArray(carried) ? carried.filter((a): a is string => typeof a === 'string') : []
+}
+
+/**
+ * The AWS calls (as IAM actions) whose failure an error reports, for a gap's `call`: a denial's
+ * `iamActions`, else the call a FirError names, else that of the FirError it wraps (`cause`);
+ * none when no AWS call is known (a bug, a refusal of fir's own).
+ */
+export function awsCallsOf(err: unknown): string[] {
+  for (let e = err, depth = 0; e instanceof FirError && depth < 5; e = e.cause, depth++) {
+    if (e instanceof AccessDeniedError && e.iamActions.length > 0) return [...e.iamActions]
+    if (e.call !== undefined) return [e.call]
+  }
+  return []
 }
 
 /** The message of any thrown value, for logs and gaps. */

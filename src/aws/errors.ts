@@ -210,7 +210,8 @@ export class RepeatedPageMarkerError extends FirError {
 
 /**
  * Turns an SDK error into fir's error with next steps. `iamAction` is the permission the call
- * needs (e.g. `lambda:GetFunction`), named when AWS denies it.
+ * needs (e.g. `lambda:GetFunction`), named when AWS denies it, and the error's `call` whatever the
+ * failure (a gap names it).
  */
 export function toFirError(err: unknown, iamAction: string, what: string): FirError {
   if (err instanceof FirError) return err
@@ -223,11 +224,13 @@ export function toFirError(err: unknown, iamAction: string, what: string): FirEr
   if (kind === 'denied') {
     return new AccessDeniedError(`unable to ${what}: AWS denied ${iamAction} (${detail})`, [iamAction], {
       cause: err,
+      call: iamAction,
     })
   }
   if (kind === 'not-found')
     return new NotFoundError(`unable to ${what}: ${msg}`, {
       cause: err,
+      call: iamAction,
       actions: ['check the name, the region (--region) and the account'],
     })
   if (kind === 'quota') {
@@ -237,6 +240,7 @@ export function toFirError(err: unknown, iamAction: string, what: string): FirEr
       `unable to ${what}: ${advice?.limit ?? `an AWS quota is reached (${iamAction})`}; waiting will not clear it (${detail})`,
       {
         cause: err,
+        call: iamAction,
         actions: advice?.actions ?? [
           'remove what fills the quota, or raise it (Service Quotas), then run this command again',
         ],
@@ -249,6 +253,7 @@ export function toFirError(err: unknown, iamAction: string, what: string): FirEr
       `unable to ${what}: ${unparsed ?? `the endpoint does not implement ${iamAction} (${detail})`}`,
       {
         cause: err,
+        call: iamAction,
         actions: [
           `check --endpoint-url / AWS_ENDPOINT_URL, HTTPS_PROXY and --region: the endpoint that answered does not serve ${iamAction}`,
         ],
@@ -258,6 +263,7 @@ export function toFirError(err: unknown, iamAction: string, what: string): FirEr
   if (unparsed) {
     return new FirError('aws-error', `unable to ${what}: ${unparsed}`, {
       cause: err,
+      call: iamAction,
       actions: [
         'run again; if it persists, check --endpoint-url / AWS_ENDPOINT_URL and HTTPS_PROXY (something other than AWS answered), then run `fir doctor`',
       ],
@@ -266,6 +272,7 @@ export function toFirError(err: unknown, iamAction: string, what: string): FirEr
   if (name === 'CredentialsProviderError' || /Could not load credentials|credential/i.test(name)) {
     return new AwsAccessError('no-credentials', `unable to ${what}: no AWS credentials were found (${msg})`, {
       cause: err,
+      call: iamAction,
       actions: [
         'set AWS_PROFILE or pass --profile with a configured profile (aws configure / aws configure sso)',
         'or run `aws sso login --profile <profile>` if the profile uses IAM Identity Center',
@@ -284,6 +291,7 @@ export function toFirError(err: unknown, iamAction: string, what: string): FirEr
       `unable to ${what}: this machine's clock is too far from AWS's (${msg})`,
       {
         cause: err,
+        call: iamAction,
         actions: ['synchronise the system clock (e.g. `timedatectl set-ntp true`), then run again'],
       },
     )
@@ -294,6 +302,7 @@ export function toFirError(err: unknown, iamAction: string, what: string): FirEr
       `unable to ${what}: the AWS credentials have expired (${name})`,
       {
         cause: err,
+        call: iamAction,
         actions: [
           'refresh them: `aws sso login --profile <profile>`, or obtain a new session token',
           'then run this command again',
@@ -307,6 +316,7 @@ export function toFirError(err: unknown, iamAction: string, what: string): FirEr
       `unable to ${what}: AWS rejected the credentials (${name}: ${msg})`,
       {
         cause: err,
+        call: iamAction,
         actions: [
           'check AWS_PROFILE / --profile and the access key in use (`fir doctor` shows which identity is used)',
         ],
@@ -319,6 +329,7 @@ export function toFirError(err: unknown, iamAction: string, what: string): FirEr
       `unable to ${what}: the AWS endpoint could not be reached (${msg})`,
       {
         cause: err,
+        call: iamAction,
         actions: [
           'check --region (an unknown region has no endpoint) and --endpoint-url',
           'check network access and HTTPS_PROXY',
@@ -329,11 +340,13 @@ export function toFirError(err: unknown, iamAction: string, what: string): FirEr
   if (/Region is missing/i.test(msg)) {
     return new AwsAccessError('no-region', `unable to ${what}: no AWS region is set`, {
       cause: err,
+      call: iamAction,
       actions: ['pass --region, set AWS_REGION, or set a region in the profile'],
     })
   }
   return new FirError('aws-error', `unable to ${what}: ${name}: ${msg}`, {
     cause: err,
+    call: iamAction,
     actions: ['run again; if it persists, run `fir doctor` and check the AWS service health'],
   })
 }

@@ -44,7 +44,8 @@ export interface JournalEntry {
   after?: unknown
   undo?: unknown
   requestIds?: string[]
-  error?: { code: string; message: string }
+  /** `calls`: the AWS calls (IAM actions) that failed, when known (a gap's `call`). */
+  error?: { code: string; message: string; calls?: string[] }
   /**
    * What the step said beside its outcome (a mapping deleted since containment, someone else's
    * policy replaced, what to do about a refusal): the report shows them with the row.

@@ -1213,7 +1213,11 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
       failures.set(measure, {
         origin: `journal #${entry.seq}`,
         what: `${stepTitle(entry.action)} on ${entry.target} ${entry.outcome === 'conflict' ? 'was not undone (conflict)' : `was ${entry.outcome}`}`,
-        call: entry.action,
+        // The AWS calls that failed, as the step journaled them (a journal of an older fir: the step).
+        call:
+          asArray(entry.error?.calls)
+            .filter((c): c is string => typeof c === 'string')
+            .join(', ') || entry.action,
         reason:
           errorText(entry) ||
           (entry.outcome === 'conflict'

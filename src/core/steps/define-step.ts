@@ -1,4 +1,11 @@
-import { AccessDeniedError, FirError, IntegrityError, messageOf, NotFoundError } from '../../errors.js'
+import {
+  AccessDeniedError,
+  awsCallsOf,
+  FirError,
+  IntegrityError,
+  messageOf,
+  NotFoundError,
+} from '../../errors.js'
 import { asJournaled, type JournalEntry, type Outcome } from '../case/journal.js'
 import { canonicalJson } from '../common/canonical-json.js'
 import { atInterrupt } from '../common/interrupt.js'
@@ -6,7 +13,7 @@ import { holdsRedaction, matchesRedacted } from '../common/redact.js'
 import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { announceActing } from '../identity.js'
-import type { Plan, Step, StepResult, UndoPlan, UndoRecord } from './step.js'
+import type { Plan, Step, StepError, StepResult, UndoPlan, UndoRecord } from './step.js'
 import { pendingUndoOf, pendingUndos } from './undo-records.js'
 
 /** What the target looks like now, as a step's `read` returns it. */
@@ -248,6 +255,14 @@ export function failureOutcome(err: unknown): 'denied' | 'failed' {
 }
 
 /**
+ * A step's gap `call` (DESIGN §1): the AWS calls that failed (`lambda:PutFunctionConcurrency`), or
+ * the step id when none is known (a bug).
+ */
+export function gapCall(stepId: string, error: StepError): string {
+  return error.calls?.length ? error.calls.join(', ') : stepId
+}
+
+/**
  * The target a step's params name, for a change whose read failed (so AWS never said which ARN it
  * is): the function's ARN for containment, else what the params name; '' when they name none.
  */
@@ -255,10 +270,11 @@ export function paramsTarget(params: Record<string, unknown>): string {
   return String(params.target ?? params.functionArn ?? params.function ?? '')
 }
 
-function errorInfo(err: unknown): { code: string; message: string } {
-  return err instanceof FirError
-    ? { code: err.code, message: err.message }
-    : { code: 'bug', message: messageOf(err) }
+/** A failure as a row and the journal keep it: with the AWS calls that failed, when known. */
+export function errorInfo(err: unknown): StepError {
+  if (!(err instanceof FirError)) return { code: 'bug', message: messageOf(err) }
+  const calls = awsCallsOf(err)
+  return { code: err.code, message: err.message, ...(calls.length ? { calls } : {}) }
 }
 
 function requestIdsSince(ctx: FirContext, mark: number): string[] {
@@ -288,7 +304,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
       after?: unknown
       undo?: unknown
       requestIds?: string[]
-      error?: { code: string; message: string }
+      error?: StepError
       notes?: string[]
     },
   ) {
@@ -521,7 +537,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
     result.error = errorInfo(err)
     ctx.gaps.add({
       what: `${spec.id} on ${result.label || result.target}: ${what}`,
-      call: spec.id,
+      call: gapCall(spec.id, result.error),
       reason: result.error.message,
     })
     return result

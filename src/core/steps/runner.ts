@@ -53,7 +53,7 @@ import type { Outcome } from '../case/journal.js'
 import { shellArg } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { announceActing, callerIdentity } from '../identity.js'
-import { failureOutcome, paramsTarget } from './define-step.js'
+import { errorInfo, failureOutcome, gapCall, paramsTarget } from './define-step.js'
 import { finishCommand, interruptedChanges } from './interrupted.js'
 import type { Plan, RowOutcome, Step, StepCall, StepResult, UndoRecord } from './step.js'
 import { isUndoEntry } from './undo-records.js'
@@ -111,11 +111,12 @@ function failedRow(
   err: unknown,
 ): StepResult {
   const outcome = failureOutcome(err)
-  const error =
-    err instanceof FirError
-      ? { code: err.code, message: err.message }
-      : { code: 'bug', message: messageOf(err) }
-  ctx.gaps.add({ what: `${step.id} on ${label}: could not plan`, call: step.id, reason: error.message })
+  const error = errorInfo(err)
+  ctx.gaps.add({
+    what: `${step.id} on ${label}: could not plan`,
+    call: gapCall(step.id, error),
+    reason: error.message,
+  })
   return {
     step: step.id,
     title: step.title,

@@ -123,6 +123,13 @@ export interface UndoRecord<S = unknown> {
   startedAt: string
 }
 
+/** Why a step failed: fir's error code and message, and the AWS calls it names (awsCallsOf). */
+export interface StepError {
+  code: string
+  message: string
+  calls?: string[]
+}
+
 /** The result of one apply or undo, as shown in the result table and returned by `--json`. */
 export interface StepResult<S = unknown> {
   step: string
@@ -139,7 +146,8 @@ export interface StepResult<S = unknown> {
   outputs: Record<string, unknown>
   /** Present when the change was made (or started): what undo needs. */
   undo: UndoRecord<S> | null
-  error?: { code: string; message: string }
+  /** `calls`: the AWS calls (IAM actions) that failed or were denied, when known. */
+  error?: StepError
   notes: string[]
   /**
    * Set on a `failed` or `denied` apply when part of the change was made before the failure (the

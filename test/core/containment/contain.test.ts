@@ -1646,10 +1646,15 @@ describe('containment steps against moto', () => {
         ['containment.url', 'applied'],
       ])
       expect(r.results[1]!.error?.message).toMatch(/lambda:PutFunctionConcurrency/)
-      expect(ctx.gaps.list).toEqual([expect.objectContaining({ call: 'containment.throttle' })])
+      // The gap names the AWS call denied (DESIGN §1's {what, call, reason}), not fir's step id;
+      // so does the journal, for the report's Gaps table.
+      expect(ctx.gaps.list).toEqual([expect.objectContaining({ call: 'lambda:PutFunctionConcurrency' })])
       const entries = ctx.case.journal.all().filter((e) => e.action === 'containment.throttle')
       expect(entries.map((e) => e.outcome)).toEqual(['started', 'denied'])
       expect(entries[1]!.after).toEqual({ reserved: 5 })
+      expect(viewJournal(ctx.case.journal.all()).gaps.map((g) => g.call)).toEqual([
+        'lambda:PutFunctionConcurrency',
+      ])
       // nothing changed, so restore finds the throttle already as it was
       const back = await restoreCase(ctx, {})
       expect(back.results.find((x) => x.step === 'containment.throttle')!.outcome).toBe('already-undone')
@@ -1700,8 +1705,9 @@ describe('containment steps against moto', () => {
       expect(view.status.code).toBe('partially-contained')
       expect(view.status.detail).toContain('1 failed, denied or in conflict')
       expect(view.gaps.map((g) => [g.call, g.what])).toEqual([
-        ['containment.throttle', `Throttle: reserved concurrency 0 on ${s.functionArn} was denied`],
+        ['lambda:GetFunctionConcurrency', `Throttle: reserved concurrency 0 on ${s.functionArn} was denied`],
       ])
+      expect(ctx.gaps.list.map((g) => g.call)).toEqual(['lambda:GetFunctionConcurrency'])
       expect((await functionState(moto.endpoint(), s.functionName, s.role.name)).reserved).toBe(5)
       await ctx.case.close()
     } finally {
@@ -1739,7 +1745,7 @@ describe('containment steps against moto', () => {
       ).toEqual(['pub-a', 'pub-b', 'pub-c'])
       expect(ctx.gaps.list).toEqual([
         expect.objectContaining({
-          call: 'containment.permissions',
+          call: 'lambda:RemovePermission',
           reason: expect.stringMatching(
             /unable to remove 1 of 3 public statements from function perm-deny: \$LATEST\/pub-b: .*lambda:RemovePermission.*; the other 2 were removed/,
           ),
@@ -1833,7 +1839,7 @@ describe('containment steps against moto', () => {
         ),
       )
       expect(ctx.gaps.list).toEqual([
-        expect.objectContaining({ call: 'containment.permissions', reason: back.results[0]!.error?.message }),
+        expect.objectContaining({ call: 'lambda:AddPermission', reason: back.results[0]!.error?.message }),
       ])
       // The journal's after state is what is in place: the five re-added.
       const last = ctx.case.journal.all().at(-1)!
@@ -1902,7 +1908,7 @@ describe('containment steps against moto', () => {
       )
       expect(ctx.gaps.list).toEqual([
         expect.objectContaining({
-          call: 'containment.event-sources',
+          call: 'lambda:UpdateEventSourceMapping',
           reason: expect.stringMatching(
             new RegExp(
               `unable to disable 1 of 3 event source mappings of function esm-deny: mapping ${refused} \\(arn:aws:sqs:[^)]+\\): .*lambda:UpdateEventSourceMapping.*; the other 2 were disabled`,

@@ -190,7 +190,7 @@ describe('step runner', () => {
       ['test.dial', 'denied'],
       ['test.other', 'applied'],
     ])
-    expect(ctx.gaps.list).toEqual([expect.objectContaining({ call: 'test.dial' })])
+    expect(ctx.gaps.list).toEqual([expect.objectContaining({ call: 'dial:Read' })])
     const steps = ctx.case.journal.all().filter((e) => e.action.startsWith('test.'))
     expect(steps.map((e) => [e.action, e.outcome])).toEqual([
       ['test.dial', 'denied'],
@@ -241,7 +241,7 @@ describe('step runner', () => {
     const view = viewJournal(ctx.case.journal.all())
     expect(view.inForce.has('containment.throttle|dial:a')).toBe(true)
     expect(view.status.detail).toContain('a restore of one failed, so it stays: see Gaps')
-    expect(view.gaps).toEqual([expect.objectContaining({ call: 'containment.throttle' })])
+    expect(view.gaps).toEqual([expect.objectContaining({ call: 'dial:Read' })])
     await ctx.case.close()
   })
 
