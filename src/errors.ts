@@ -27,7 +27,7 @@ export class FirError extends Error {
   readonly actions: string[]
   readonly exitCode: ExitCodeValue
   /** See FirErrorOptions.call (an AccessDeniedError names its calls in `iamActions`). */
-  readonly call?: string
+  declare readonly call?: string
 
   constructor(code: string, message: string, options: FirErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })

@@ -6,8 +6,10 @@ import { revokePolicyName } from '../../../src/core/credentials/revoke-policy.js
 import { builtinActions } from '../../../src/core/playbook/actions/index.js'
 import { loadPlaybook, loadPlaybookText } from '../../../src/core/playbook/load.js'
 import { runPlaybook } from '../../../src/core/playbook/runner.js'
+import { AccessDeniedError } from '../../../src/errors.js'
 import { tempDir } from '../../support/cli.js'
 import { useMoto } from '../../support/emulator.js'
+import { FaultProxy } from '../../support/fault-proxy.js'
 import { roleSwapRecords, seedRoleSwap } from '../../support/role-swap.js'
 import { seedRole } from '../../support/seed.js'
 import { sdk, testContext } from '../containment/state.js'
@@ -89,6 +91,39 @@ steps:
       expect(String(typo.message)).toMatch(/rs-typo/)
     } finally {
       await ctx.case.close()
+    }
+  })
+})
+
+describe('credentials.revoke-sessions (playbook action) AWS denies', () => {
+  it('names the IAM action denied in its next step, not the step id', async () => {
+    await seedRole(moto.endpoint(), { name: 'rs-denied' })
+    const proxy = await new FaultProxy(moto.endpoint(), {
+      rules: [{ match: 'PutRolePolicy', fault: 'access-denied' }],
+    }).start()
+    const ctx = await testContext(proxy.endpoint, { caseId: 'RS-DENY' })
+    try {
+      const text = `name: revoke
+description: revoke a role
+steps:
+  - id: revoke
+    action: credentials.revoke-sessions
+    with: { role: rs-denied }
+`
+      const err = await runPlaybook(
+        ctx,
+        loadPlaybookText(text, 'revoke.yaml'),
+        {},
+        { registry: builtinActions() },
+      ).catch((e) => e)
+      // Before: "grant credentials.revoke-sessions to the caller": a step id, not an IAM action.
+      expect(err.code).toBe('access-denied')
+      expect(err.actions[0]).toMatch(/^grant iam:PutRolePolicy to the caller /)
+      expect(err.cause).toBeInstanceOf(AccessDeniedError)
+      expect(err.cause.iamActions).toEqual(['iam:PutRolePolicy'])
+    } finally {
+      await ctx.case.close()
+      await proxy.stop()
     }
   })
 })

@@ -1,4 +1,5 @@
 import { AccessDeniedError, FirError } from '../../../errors.js'
+import { stepById } from '../../steps/registry.js'
 import type { StepResult } from '../../steps/step.js'
 import type { ActionOutcome } from '../runner.js'
 
@@ -21,7 +22,12 @@ export function outcomeOf(rows: StepResult[], what: string): Pick<ActionOutcome,
   if (ok.length === 0 && bad.length > 0) {
     const message = `unable to ${what}: ${[...bad, ...conflicts].map((r) => `${r.step} on ${r.label}: ${r.error?.message ?? r.outcome}`).join('; ')}`
     if (bad.every((r) => r.outcome === 'denied')) {
-      throw new AccessDeniedError(message, [...new Set(bad.map((r) => r.step))])
+      // The IAM actions AWS denied, as each row's error names them (its step's, where it names
+      // none): the next step grants those, never a step id such as credentials.revoke-sessions.
+      const denied = bad.flatMap((r) =>
+        r.error?.calls?.length ? r.error.calls : (stepById(r.step)?.iamActions ?? []),
+      )
+      throw new AccessDeniedError(message, [...new Set(denied)])
     }
     throw new FirError(bad[0]?.error?.code ?? 'step-failed', message)
   }
