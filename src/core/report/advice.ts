@@ -9,7 +9,9 @@ import {
   type JournalView,
   type KeyFate,
   type MeasureUndone,
+  outcomeWords,
   shortTarget,
+  stepTitle,
   undoneCalls,
   undoneText,
 } from './journal-view.js'
@@ -565,6 +567,42 @@ export function recommend(input: AdviceInput): RecommendationView[] {
       'Keep the function behind AWS_IAM until a reviewed resource policy replaces the public one',
       `Containment closed the public access of ${joinNames(closedFns.map(closedBy))}. Before restoring, decide who must invoke the function and narrow each statement with aws:SourceAccount, aws:SourceArn or aws:PrincipalOrgID.`,
       because(closedFns, false),
+    )
+  }
+
+  // Measures that stop the function which AWS refused (or that failed) and are not in force: the
+  // function runs, or its queues still deliver to it, until they are made. Per function: one
+  // function's throttle stops nothing of another's.
+  const STOPPING: Readonly<Record<string, { action: string; effect: string }>> = {
+    'containment.event-sources': {
+      action: 'event-sources',
+      effect: 'its event source mappings still deliver events to it',
+    },
+    'containment.throttle': {
+      action: 'throttle',
+      effect: 'it is not throttled, so new invocations still run',
+    },
+  }
+  for (const c of input.journal.functions) {
+    // Event sources only while one is still open: a run that failed part way may have closed each.
+    const refused = c.refused.filter(
+      (r) =>
+        STOPPING[r.measure] &&
+        (r.measure !== 'containment.event-sources' || c.open.some((i) => i.kind === 'event-source')),
+    )
+    if (!refused.length) continue
+    const throttle = refused.some((r) => r.measure === 'containment.throttle')
+    const sources = refused.some((r) => r.measure === 'containment.event-sources')
+    add(
+      1,
+      throttle && sources
+        ? `Throttle ${c.label} and disable its event sources`
+        : throttle
+          ? `Throttle ${c.label}`
+          : `Disable the event sources of ${c.label}`,
+      `Containment could not make ${joinNames(refused.map((r) => stepTitle(r.measure)))}: ${joinNames(refused.map((r) => STOPPING[r.measure]!.effect))}. Once the caller may make the call AWS refused (Gaps names it), run contain again for ${refused.length === 1 ? 'it' : 'them'}: it makes only what is not in force.`,
+      refused.map((r) => `${stepTitle(r.measure)} ${outcomeWords(r.outcome)}`),
+      `fir contain ${shellArg(c.arn || c.name)} --actions ${refused.map((r) => STOPPING[r.measure]!.action).join(',')}`,
     )
   }
 

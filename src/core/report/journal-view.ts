@@ -168,7 +168,8 @@ const LEFT_CLOSES: Readonly<Record<string, (after: unknown, item: ExposureItem) 
 }
 
 /** `failed`, `was denied`: a failed or denied outcome in a sentence. */
-const outcomeWords = (outcome: string) => (outcome === 'failed' ? 'failed' : `was ${outcome}`)
+/** `failed`, `was denied`: a step's outcome after its title. */
+export const outcomeWords = (outcome: string) => (outcome === 'failed' ? 'failed' : `was ${outcome}`)
 
 /**
  * The measure that closes one way in: a measure in force (`on`), unless its latest change or undo
@@ -355,6 +356,17 @@ export interface FunctionContainment {
   open: ExposureItem[]
   /** Its measures (its role's revocation included) that calls in the timeline undid since. */
   undone: MeasureUndone[]
+  /**
+   * Its measures (throttle, event sources, URL, statements) whose latest run failed or AWS denied,
+   * and not in force: a throttle denied leaves the function running.
+   */
+  refused: { measure: string; outcome: string }[]
+  /**
+   * `orders-api: not throttled, so new invocations still run (Throttle: reserved concurrency 0 was
+   * denied)` for a function contained all the same (every way in closed) whose throttle was
+   * refused; null otherwise (a function not contained says so in `why`).
+   */
+  refusedText: string | null
   /**
    * Throttled, or every way in closed by a measure in force and at least one closed: a measure
    * with nothing to close (no URL to set to AWS_IAM) contains nothing.
@@ -678,12 +690,28 @@ function containmentOfFunctions(
     const open = items.filter((_, n) => !closers[n])
     const throttled = on('containment.throttle')
     const stopping = measures.filter((m) => FUNCTION_MEASURES.has(m))
+    // The measures its latest run of them failed or AWS denied, none in force for it since.
+    const refused = [...FUNCTION_MEASURES].flatMap((measure) => {
+      if (on(measure)) return []
+      const outcome = targets
+        .map((t) => state.get(`${measure}|${t}`))
+        .find((o) => o === 'failed' || o === 'denied')
+      return outcome ? [{ measure, outcome }] : []
+    })
     const closable = open.filter((i) => CLOSING_MEASURES[i.kind] !== undefined)
     // Measures the timeline shows undone after fir applied them: whoever undid them may have
     // opened it in other ways too, so the function is not known to be contained.
     const undone = isJournaled ? undoneOf(targets) : []
     // A measure with nothing to close (no URL, no public statement) stops nothing: not contained.
     const contained = undone.length === 0 && (throttled || (closed.length > 0 && closable.length === 0))
+    // A refused throttle in words: it closes no way in, so nothing else says the function runs (the
+    // other measures' ways in are named open, or closed part way).
+    const refusedWords = refused
+      .filter((r) => r.measure === 'containment.throttle')
+      .map(
+        (r) =>
+          `not throttled, so new invocations still run (${stepTitle(r.measure)} ${outcomeWords(r.outcome)})`,
+      )
     // Measures cut off mid-change (`started`, no outcome journaled): they may be in force, so what
     // they close is not known to be open, nor the function known to be contained.
     const unsettled = [...FUNCTION_MEASURES].filter((m) =>
@@ -702,14 +730,16 @@ function containmentOfFunctions(
       ].join('; ')}`
     } else if (!contained) {
       const reasons = closable.length
-        ? openText(closable)
-        : [
-            stopping.length > 0
-              ? 'nothing was open to close (its snapshot shows no public URL, public statement or enabled event source: not reachable from outside as far as it shows) and it is not throttled, so invocations are not stopped'
-              : [...FUNCTION_MEASURES].some(ever)
-                ? 'the measures that stopped it were undone, failed or never finished'
-                : 'no measure that stops it (throttle, URL auth, public statements, event sources) is in force',
-          ]
+        ? [...refusedWords, ...openText(closable)]
+        : refusedWords.length
+          ? refusedWords
+          : [
+              stopping.length > 0
+                ? 'nothing was open to close (its snapshot shows no public URL, public statement or enabled event source: not reachable from outside as far as it shows) and it is not throttled, so invocations are not stopped'
+                : [...FUNCTION_MEASURES].some(ever)
+                  ? 'the measures that stopped it were undone, failed or never finished'
+                  : 'no measure that stops it (throttle, URL auth, public statements, event sources) is in force',
+            ]
       // Recycling (the one credential measure aimed at a function) replaces stolen credentials only.
       const recycled = measures.includes('containment.recycle') && stopping.length === 0
       why = `${f.label}: not contained — ${reasons.join('; ')}${
@@ -728,6 +758,8 @@ function containmentOfFunctions(
       closed,
       open,
       undone,
+      refused,
+      refusedText: why === null && refusedWords.length ? `${f.label}: ${refusedWords.join('; ')}` : null,
       contained,
       // Without a snapshot a way in is not known to be open (what its measures journaled was closed once).
       heldByThrottle: contained && throttled && snapshotKnown ? closable : [],
@@ -818,7 +850,10 @@ function statusOf(
   const inForceText = `${counted(inForce.size + keys.length, 'measure')} ${interrupted.length ? 'known to be ' : ''}in force${unchangedCount ? ` (${unchangedCount} needed no change)` : ''}${restoreFailed ? ` (a restore of ${one(restoreFailed)} failed, so ${restoreFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}${readFailed ? ` (a later run could not read ${one(readFailed)} and changed nothing, so ${readFailed === 1 ? 'it stays' : 'they stay'}: see Gaps)` : ''}`
   const contained = functions.filter((f) => f.contained)
   const notContained = functions.filter((f) => !f.contained)
-  const whys = notContained.map((f) => `${f.why}.`).join(' ')
+  // A function contained all the same (every way in closed) with measures refused says which.
+  const whys = [...notContained.map((f) => f.why), ...contained.flatMap((f) => f.refusedText ?? [])]
+    .map((w) => `${w}.`)
+    .join(' ')
   // Contained by the throttle alone, with ways in still open: said, so the status never reads as
   // closed while the impact and the advice name a public URL.
   const held = contained.filter((f) => f.heldByThrottle.length > 0)

@@ -162,6 +162,49 @@ describe('recommendations after a restore', () => {
   })
 })
 
+describe('a throttle and event sources AWS denied', () => {
+  it('asks now to make them, with the contain command for those alone, and the status says the function is not throttled', () => {
+    // Before: no recommendation named them (only a URL or statement still open had one), and the
+    // status did not say the function was not throttled.
+    const entry = (seq: number, action: string, outcome: string) =>
+      journaled(seq, action, FUNCTION_ARN, outcome)
+    const journal = viewJournal([
+      entry(1, 'containment.event-sources', 'denied'),
+      entry(2, 'containment.throttle', 'denied'),
+      entry(3, 'containment.url', 'applied'),
+    ])
+    expect(journal.status.detail).toContain(
+      'payments-webhook: not contained — not throttled, so new invocations still run (Throttle: reserved concurrency 0 was denied); its event source mappings (no snapshot says which were enabled).',
+    )
+    const rec = recommend({
+      ...input([]),
+      functions: [{ ...functionFacts('payments-webhook'), arn: FUNCTION_ARN }],
+      journal,
+      caseDir: '/cases/IR-1',
+    }).find((r) => r.title === 'Throttle payments-webhook and disable its event sources')
+    expect(rec).toMatchObject({
+      priority: 1,
+      priorityLabel: 'Now',
+      because: ['Disable event source mappings was denied', 'Throttle: reserved concurrency 0 was denied'],
+      command: `fir contain ${FUNCTION_ARN} --actions event-sources,throttle --case /cases/IR-1`,
+    })
+    expect(rec?.detail).toMatch(
+      /^Containment could not make Disable event source mappings and Throttle: reserved concurrency 0: its event source mappings still deliver events to it and it is not throttled, so new invocations still run\./,
+    )
+    // Made by a later run: nothing left to ask.
+    const later = viewJournal([
+      entry(1, 'containment.event-sources', 'denied'),
+      entry(2, 'containment.throttle', 'denied'),
+      entry(4, 'containment.event-sources', 'applied'),
+      entry(5, 'containment.throttle', 'applied'),
+    ])
+    expect(recommend({ ...input([]), journal: later }).map((r) => r.command)).not.toContainEqual(
+      expect.stringContaining('--actions event-sources,throttle'),
+    )
+    expect(later.status.detail).not.toContain('not throttled')
+  })
+})
+
 /** A function whose snapshot showed a public URL. */
 function publicFunction(arn: string): {
   facts: AdviceInput['functions'][number]
