@@ -87,6 +87,20 @@ export default class Contain extends FirCommand {
             ctx.case.dir,
           ),
         ),
+      // A step AWS refused (or that failed) is not in force: the command that makes only those.
+      ...(result.rerun
+        ? [
+            `Not in force: ${escapeTerminal(
+              result.results
+                .filter((r) => r.outcome === 'failed' || r.outcome === 'denied')
+                .map((r) => `${r.step} (${r.outcome})`)
+                .filter((t, i, all) => all.indexOf(t) === i)
+                .join(', '),
+            )}. Once the cause is fixed (the permission AWS denied granted: see the notes), run this to make only those; what is in force stays as it is:`,
+            `  ${escapeTerminal(result.rerun)}`,
+            '',
+          ]
+        : []),
       'What containment does not do:',
       ...result.limits.map((l) => `  - ${l}`),
     ]

@@ -62,8 +62,18 @@ export interface ContainResult {
   versionRoles: VersionRole[]
   plans: StepResult[]
   results: StepResult[]
-  /** What containment does not do (reported with every result). */
+  /**
+   * What containment does not do, as far as what it made goes (reported with every result): the
+   * in-flight invocations a throttle lets run only when the function is throttled, and that it is
+   * not when the throttle was refused.
+   */
   limits: string[]
+  /**
+   * When steps failed or AWS denied them: the contain command that makes only those, with the
+   * AWS flags this run was given, to run once the cause is fixed (the permission granted). Null
+   * otherwise, and under dryRun.
+   */
+  rerun: string | null
   /**
    * Said on stderr too: a role swap since the case's snapshot; published versions that run with
    * another role.
@@ -71,11 +81,45 @@ export interface ContainResult {
   warnings: string[]
 }
 
-export const CONTAIN_LIMITS = [
-  ...REVOKE_LIMITS,
-  'invocations already running when the function was throttled may continue for up to 15 minutes',
-  'warm environments of published versions are not recycled by the description stamp (throttle stops their invocations)',
-]
+/** Outcomes of a row whose change is in force (or, under dryRun, would be). */
+const IN_FORCE = new Set(['applied', 'already-applied', 'would-apply'])
+
+/**
+ * What containment does not do, from what this run made (`rows`: its results, or its plans under
+ * dryRun): a throttle's in-flight invocations only when the function is (or would be) throttled,
+ * and, when the throttle was refused, that the function is not throttled at all.
+ */
+export function containLimits(rows: readonly StepResult[]): string[] {
+  const throttle = rows.find((r) => r.step === 'containment.throttle')
+  const throttled = throttle !== undefined && IN_FORCE.has(throttle.outcome)
+  return [
+    ...REVOKE_LIMITS,
+    ...(throttled
+      ? ['invocations already running when the function was throttled may continue for up to 15 minutes']
+      : throttle && (throttle.outcome === 'failed' || throttle.outcome === 'denied')
+        ? [
+            `the function is not throttled (the throttle ${throttle.outcome === 'denied' ? 'was denied' : 'failed'}): new invocations still run`,
+          ]
+        : []),
+    `warm environments of published versions are not recycled by the description stamp (${throttled ? 'throttle stops their invocations' : 'throttling the function stops their invocations'})`,
+  ]
+}
+
+/**
+ * The contain command that makes the steps of `rows` that failed or AWS denied (partly made ones
+ * too), with the AWS flags this run was given, or null when none did.
+ */
+function rerunCommand(ctx: FirContext, target: FunctionTarget, rows: readonly StepResult[]): string | null {
+  const failed = CONTAIN_ACTIONS.filter((a) =>
+    rows.some((r) => r.step === `containment.${a}` && (r.outcome === 'failed' || r.outcome === 'denied')),
+  )
+  if (!failed.length) return null
+  return firCommand(
+    ['contain', target.name, '--actions', failed.join(','), ...(ctx.yes ? ['--yes'] : [])],
+    ctx.aws,
+    { region: target.region, caseDir: ctx.case.dir },
+  )
+}
 
 /**
  * Contains a function: resolves it, plans the chosen steps in DESIGN §4's order (event-sources,
@@ -147,7 +191,8 @@ export async function containFunction(ctx: FirContext, options: ContainOptions):
     versionRoles: versions,
     plans: run.plans,
     results: run.results,
-    limits: CONTAIN_LIMITS,
+    limits: containLimits(run.results),
+    rerun: run.dryRun ? null : rerunCommand(ctx, target, run.results),
     warnings,
   }
 }

@@ -1655,6 +1655,15 @@ describe('containment steps against moto', () => {
       expect(viewJournal(ctx.case.journal.all()).gaps.map((g) => g.call)).toEqual([
         'lambda:PutFunctionConcurrency',
       ])
+      // Before: no command to run once the permission is granted, and the limits said invocations
+      // "already running when the function was throttled" may go on: it never was.
+      expect(r.rerun).toBe(
+        `fir contain ${s.functionName} --actions throttle --yes --region us-east-1 --endpoint-url ${proxy.endpoint} --case ${ctx.case.dir}`,
+      )
+      expect(r.limits.join('\n')).not.toMatch(/when the function was throttled/)
+      expect(r.limits).toContain(
+        'the function is not throttled (the throttle was denied): new invocations still run',
+      )
       // nothing changed, so restore finds the throttle already as it was
       const back = await restoreCase(ctx, {})
       expect(back.results.find((x) => x.step === 'containment.throttle')!.outcome).toBe('already-undone')
@@ -1704,6 +1713,10 @@ describe('containment steps against moto', () => {
       const view = viewJournal(entries)
       expect(view.status.code).toBe('partially-contained')
       expect(view.status.detail).toContain('1 failed, denied or in conflict')
+      // Contained as far as its ways in go (event sources disabled, URL closed), and said to run.
+      expect(view.status.detail).toContain(
+        `${s.functionName}: not throttled, so new invocations still run (Throttle: reserved concurrency 0 was denied).`,
+      )
       expect(view.gaps.map((g) => [g.call, g.what])).toEqual([
         ['lambda:GetFunctionConcurrency', `Throttle: reserved concurrency 0 on ${s.functionArn} was denied`],
       ])
