@@ -160,6 +160,17 @@ export const rotateSecretStep = defineStep<RotateSecretParams, RotateSecretState
     }
     return { ...after, requestedVersionId: out.versionId }
   },
+  // RotateSecret only starts the rotation: the rotation function makes it, on its own time (and
+  // one this case throttled never does). The outcome is `applied` (the request was), and the note
+  // says what the state read after it shows.
+  appliedNotes(ctx, _params, after, notes) {
+    const requested = after.requestedVersionId
+    if (!requested || after.currentVersionId === requested) return notes
+    return [
+      ...notes,
+      `rotation requested (version ${requested}), not confirmed: AWSCURRENT is still ${after.currentVersionId ?? 'none'} as read after the request. Secrets Manager has the rotation function make the new version; check that AWSCURRENT moves to ${requested} (${awsCliCommand(['secretsmanager', 'describe-secret', '--secret-id', after.arn], ctx.aws)})`,
+    ]
+  },
   describe,
   outputs: (_params, s) => ({
     secretArn: s.arn,

@@ -402,7 +402,10 @@ export function recommend(input: AdviceInput): RecommendationView[] {
       1,
       'Rotate the Secrets Manager secrets the role’s credentials read',
       'The timeline shows secret reads with the role’s credentials. Rotation needs a rotation function, which may itself be compromised: check it first. It cannot be undone.',
-      readSecrets.map((n) => `${n}: read with the role’s credentials`),
+      readSecrets.map(
+        (n) =>
+          `${n}: read with the role’s credentials${input.journal.secretsRequested.has(n) ? '; its rotation was requested in this case, not confirmed (AWSCURRENT unchanged)' : ''}`,
+      ),
       `fir creds rotate-secret ${readSecrets.length === 1 ? rotateSecretWords(readSecrets[0]!).map(shellArg).join(' ') : '<secret-id>'}`,
     )
   }

@@ -1263,14 +1263,19 @@ export async function buildReportModel(
       const rotated = journal.secretsRotated
       const done = scan.secretsRead.filter((n) => rotated.has(n))
       const open = scan.secretsRead.filter((n) => !rotated.has(n))
+      // Asked of Secrets Manager, and no state read since shows it done: still to treat as exposed.
+      const asked = open.filter((n) => journal.secretsRequested.has(n))
       const todo = open.length
-        ? `treat ${open.length === scan.secretsRead.length ? (open.length === 1 ? 'it' : 'them') : truncate(open.join(', '), 200)} as exposed and rotate${done.length ? '; ' : ''}`
+        ? `treat ${open.length === scan.secretsRead.length ? (open.length === 1 ? 'it' : 'them') : truncate(open.join(', '), 200)} as exposed and rotate${done.length || asked.length ? '; ' : ''}`
+        : ''
+      const askedText = asked.length
+        ? `the rotation of ${truncate(asked.join(', '), 200)} was requested in this case, not confirmed (AWSCURRENT unchanged after the request)${done.length ? '; ' : ''}`
         : ''
       const rotatedText = done.length
         ? `${done.length === scan.secretsRead.length ? (done.length === 1 ? 'it was' : 'all were') : `${truncate(done.join(', '), 200)} ${done.length === 1 ? 'was' : 'were'}`} rotated in this case (see the actions taken)`
         : ''
       impact.push(
-        `${counted(scan.secretsRead.length, 'secret')} ${scan.secretsRead.length === 1 ? 'was' : 'were'} read with the execution role’s credentials (${truncate(scan.secretsRead.join(', '), 200)}): ${todo}${rotatedText}.`,
+        `${counted(scan.secretsRead.length, 'secret')} ${scan.secretsRead.length === 1 ? 'was' : 'were'} read with the execution role’s credentials (${truncate(scan.secretsRead.join(', '), 200)}): ${todo}${askedText}${rotatedText}.`,
       )
     }
     if (scan.keysCreated.length) {

@@ -416,8 +416,13 @@ export interface JournalView {
   functions: FunctionContainment[]
   /** What this case last did to each access key it rotated out, by key id (none once undone). */
   keyFates: Map<string, KeyFate>
-  /** The Secrets Manager secrets this case rotated, as `secretLabel` names them (name, region, account). */
+  /**
+   * The Secrets Manager secrets this case rotated, as `secretLabel` names them (name, region,
+   * account): those a journaled state shows done (see secretRotationsOf).
+   */
   secretsRotated: Set<string>
+  /** The secrets whose rotation this case requested, not confirmed (AWSCURRENT unchanged). */
+  secretsRequested: Set<string>
   gaps: GapView[]
   afterAction: AfterActionSection
 }
@@ -467,27 +472,58 @@ function keyFatesOf(entries: readonly JournalEntry[]): Map<string, KeyFate> {
   return fates
 }
 
-/** The `credentials.rotate-secret` changes applied (target: the secret's ARN). */
-function secretRotationsApplied(actions: readonly ActionView[]): ActionView[] {
-  return actions.filter(
+/**
+ * The `credentials.rotate-secret` changes applied (target: the secret's ARN), split by whether the
+ * state each journaled shows the rotation done. RotateSecret only starts a rotation: the rotation
+ * function makes it, later, or never (one this case throttled cannot run). Done (`rotated`) when
+ * AWSCURRENT is on the version requested, or moved off the one it was on before the case's first
+ * rotation (its first `started` prior); else `requested`: asked, not confirmed (AWSCURRENT
+ * unchanged). An entry with no versions journaled (an older fir's) counts as rotated, as it did.
+ */
+function secretRotationsOf(
+  entries: readonly JournalEntry[],
+  actions: readonly ActionView[],
+): { rotated: ActionView[]; requested: ActionView[] } {
+  const bySeq = new Map(entries.map((e) => [e.seq, e]))
+  const before = new Map<string, string | null>()
+  for (const e of entries)
+    if (e.action === 'credentials.rotate-secret' && e.outcome === 'started' && !before.has(e.target))
+      before.set(e.target, asString(asRecord(e.prior).currentVersionId))
+  const done = (a: ActionView) => {
+    const after = asRecord(bySeq.get(a.journalSeq)?.after)
+    if (!('currentVersionId' in after)) return true
+    const current = asString(after.currentVersionId)
+    const was = before.get(a.target)
+    return (
+      current !== null &&
+      (current === asString(after.requestedVersionId) || (was !== undefined && current !== was))
+    )
+  }
+  const applied = actions.filter(
     (a) =>
       a.action === 'credentials.rotate-secret' &&
       (a.outcome === 'applied' || a.outcome === 'already-applied'),
   )
+  const rotatedTargets = new Set(applied.filter(done).map((a) => a.target))
+  return {
+    rotated: applied.filter((a) => rotatedTargets.has(a.target)),
+    requested: applied.filter((a) => !rotatedTargets.has(a.target)),
+  }
 }
 
-/** The secrets a `credentials.rotate-secret` applied, by `secretLabel` (target: the secret's ARN). */
-function secretsRotatedOf(actions: readonly ActionView[]): Set<string> {
+/**
+ * The secrets of these rotations, by `secretLabel` (target: the secret's ARN), with each label a
+ * read of it may carry: a read whose event lacks its region or account is this secret too (as
+ * sameSecret has it).
+ */
+function secretLabelsOf(rotations: readonly ActionView[]): Set<string> {
   return new Set(
-    secretRotationsApplied(actions)
-      // Each label a read of it may carry: a read whose event lacks its region or account is this
-      // secret too (as sameSecret has it).
-      .flatMap((a) => {
-        const r = secretRef(a.target)
-        return [r.region, null].flatMap((region) =>
-          [r.account, null].map((account) => secretLabel({ name: r.name, region, account })),
-        )
-      }),
+    rotations.flatMap((a) => {
+      const r = secretRef(a.target)
+      return [r.region, null].flatMap((region) =>
+        [r.account, null].map((account) => secretLabel({ name: r.name, region, account })),
+      )
+    }),
   )
 }
 
@@ -497,6 +533,8 @@ interface CredentialMeasures {
   keys: string[]
   /** Each secret this case rotated, as `secretLabel` names it. */
   secrets: string[]
+  /** Each secret whose rotation this case requested and no state journaled shows done. */
+  requested: string[]
   /** Credential changes whose latest outcome failed, was denied or is in conflict. */
   failed: number
 }
@@ -529,7 +567,12 @@ function credentialMeasuresOf(
     ([id, fate]) =>
       `${stepTitle('credentials.rotate-key')}: ${id}${users.has(id) ? ` of user ${users.get(id)}` : ''} — ${FATE_WORDS[fate]}`,
   )
-  const secrets = [...new Set(secretRotationsApplied(actions).map((a) => secretLabel(secretRef(a.target))))]
+  const rotations = secretRotationsOf(entries, actions)
+  const label = (list: readonly ActionView[]) => [
+    ...new Set(list.map((a) => secretLabel(secretRef(a.target)))),
+  ]
+  const secrets = label(rotations.rotated)
+  const requested = label(rotations.requested)
   const latest = new Map<string, string>()
   for (const a of actions)
     if (/^credentials\.rotate-(key|secret)$/.test(a.action) && a.outcome !== 'skipped')
@@ -537,7 +580,7 @@ function credentialMeasuresOf(
   const failed = [...latest.values()].filter(
     (o) => o === 'failed' || o === 'denied' || o === 'conflict',
   ).length
-  return { keys, secrets, failed }
+  return { keys, secrets, requested, failed }
 }
 
 /** `2 event source mappings enabled (arn:…:orders-queue, …)` for the way in of each kind. */
@@ -821,7 +864,7 @@ function statusOf(
 ): ResponseStatus {
   const { failed, undone, gone, restoreFailed, readFailed, interrupted, caseDir, undoneSince, deleted } =
     counts
-  const { keys, secrets, failed: credentialsFailed } = counts.credentials
+  const { keys, secrets, requested, failed: credentialsFailed } = counts.credentials
   const unchangedCount = [...inForce].filter((k) => !changed.has(k)).length
   const one = (n: number) => (n === 1 ? 'one' : String(n))
   // The secrets rotated are done, not in force (a rotation cannot be undone); the credential
@@ -830,6 +873,12 @@ function statusOf(
     ...(secrets.length
       ? [
           `${secrets.length === 1 ? 'secret' : 'secrets'} ${secrets.join(', ')} rotated in this case (a rotation cannot be undone)`,
+        ]
+      : []),
+    // RotateSecret starts a rotation the rotation function makes: asked is not done.
+    ...(requested.length
+      ? [
+          `${requested.length === 1 ? 'secret' : 'secrets'} ${requested.join(', ')}: rotation requested in this case, not confirmed (AWSCURRENT unchanged in the state fir read after the request: check that the rotation function ran; one this case throttled cannot)`,
         ]
       : []),
     ...(credentialsFailed
@@ -1488,7 +1537,8 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     applied,
     functions,
     keyFates,
-    secretsRotated: secretsRotatedOf(actions),
+    secretsRotated: secretLabelsOf(secretRotationsOf(entries, actions).rotated),
+    secretsRequested: secretLabelsOf(secretRotationsOf(entries, actions).requested),
     gaps,
     afterAction: {
       present: notes.length > 0,

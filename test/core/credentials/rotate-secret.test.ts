@@ -8,8 +8,10 @@ import {
 } from '@aws-sdk/client-secrets-manager'
 import { describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
+import { containFunction } from '../../../src/core/containment/contain.js'
 import type { FirContext } from '../../../src/core/context.js'
 import { rotateSecret, rotationFunctionWarning } from '../../../src/core/credentials/rotate-secret.js'
+import { viewJournal } from '../../../src/core/report/journal-view.js'
 import { stepTable } from '../../../src/core/steps/render.js'
 import { UsageError } from '../../../src/errors.js'
 import { tempDir } from '../../support/cli.js'
@@ -149,5 +151,52 @@ describe('creds rotate-secret: the plan and the refusal without rotation', () =>
       `configure rotation: aws secretsmanager rotate-secret --secret-id plan/no-rotation --rotation-lambda-arn <rotation-function-arn> --rotation-rules AutomaticallyAfterDays=30 --region us-east-1 --endpoint-url ${moto.endpoint()} (this also rotates once)`,
     )
     await ctx.case.close()
+  })
+})
+
+describe('creds rotate-secret whose rotation function this case throttled', () => {
+  it('is a rotation requested, not confirmed, in the result and the report: AWSCURRENT did not move', async () => {
+    const sm = emulatorClient(SecretsManagerClient, moto.endpoint())
+    const role = await seedRole(moto.endpoint(), { name: 'held-rotator-role' })
+    const fn = await seedFunction(moto.endpoint(), { name: 'held-rotator', roleArn: role.arn })
+    await sm.send(new CreateSecretCommand({ Name: 'held/db', SecretString: 'value-never-shown' }))
+    await sm.send(
+      new RotateSecretCommand({
+        SecretId: 'held/db',
+        RotationLambdaARN: fn.arn,
+        RotationRules: { AutomaticallyAfterDays: 30 },
+      }),
+    )
+    const ctx = await testContext(moto.endpoint(), { caseId: 'RS-HELD' })
+    try {
+      await containFunction(ctx, {
+        function: 'held-rotator',
+        actions: ['throttle'],
+        confirmed: true,
+        snapshot: { existing: async () => 'set-1', roles: async () => [], take: async () => 'set-1' },
+      })
+      const r = await rotateSecret(ctx, { secretId: 'held/db', confirmed: true })
+      const row = r.results[0]!
+      const after = row.after as { currentVersionId: string; requestedVersionId: string }
+      expect(row.outcome).toBe('applied')
+      expect(after.currentVersionId).toBe((row.before as { currentVersionId: string }).currentVersionId)
+      // Before: only "while it is throttled it cannot rotate at all", and the report said "rotated".
+      expect(row.notes).toContainEqual(
+        expect.stringMatching(
+          new RegExp(
+            `^rotation requested \\(version ${after.requestedVersionId}\\), not confirmed: AWSCURRENT is still ${after.currentVersionId} as read after the request\\.`,
+          ),
+        ),
+      )
+      const view = viewJournal(ctx.case.journal.all())
+      expect(view.status.detail).not.toMatch(/held\/db[^.]* rotated in this case/)
+      expect(view.status.detail).toContain(
+        'secret held/db (us-east-1, account 123456789012): rotation requested in this case, not confirmed (AWSCURRENT unchanged',
+      )
+      expect([...view.secretsRotated]).toEqual([])
+      expect(view.secretsRequested.size).toBeGreaterThan(0)
+    } finally {
+      await ctx.case.close()
+    }
   })
 })
