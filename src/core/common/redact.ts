@@ -512,11 +512,15 @@ export class Redactor {
    *
    * `keys: false` leaves the keys as they are, for fir's own records (the journal), whose keys are
    * field names fir and AWS define: a secret equal to one (`function`, `region`) must not take the
-   * field out of the record that undo reads.
+   * field out of the record that undo reads. `numbers: false` leaves the numbers as they are, for
+   * a state fir read from AWS (a reserved concurrency, a batch size): a configuration number AWS
+   * returns is no secret value, and a secret equal to it (DB_PASSWORD=100) must not take it out
+   * of the prior state that undo puts back.
    */
-  scrubDeep<T>(value: T, options: { keys?: boolean } = {}): T {
+  scrubDeep<T>(value: T, options: { keys?: boolean; numbers?: boolean } = {}): T {
     if (this.values.size === 0) return value
     const number = (n: number) => {
+      if (options.numbers === false) return n
       const text = String(n)
       const clean = this.scrub(text)
       return clean === text ? n : clean

@@ -552,6 +552,19 @@ describe('protected identifiers', () => {
       'note',
     ])
   })
+  it('keeps numbers as they are when asked (a state read from AWS), and scrubs them otherwise', () => {
+    const r = new Redactor()
+    r.register('100')
+    const state = { reserved: 100, note: 'pin 100' }
+    expect(r.scrubDeep(state, { keys: false, numbers: false })).toEqual({
+      reserved: 100,
+      note: `pin ${redactValue('100')}`,
+    })
+    expect(r.scrubDeep(state, { keys: false })).toEqual({
+      reserved: redactValue('100'),
+      note: `pin ${redactValue('100')}`,
+    })
+  })
 })
 
 describe('matchesRedacted', () => {
