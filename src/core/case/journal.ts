@@ -343,6 +343,26 @@ export function asJournaled<T>(value: T): T {
 }
 
 /**
+ * A state fir read from AWS (a step's prior or after state, the one it intends) as the journal
+ * keeps it: as asJournaled, but its numbers as they are. A number AWS returns (a reserved
+ * concurrency, a batch size) is configuration, not a secret value; scrubbed because a secret
+ * equals it (DB_PASSWORD=100, set by an intruder), it is a marker undo cannot put back. The
+ * inputs fir is given (params: a playbook's PIN) keep their numbers scrubbed (asJournaled).
+ */
+export function asJournaledState<T>(value: T): T {
+  return redactor.scrubDeep(value, { keys: false, numbers: false })
+}
+
+/** How Journal.append keeps an entry. */
+export interface AppendOptions {
+  /**
+   * The entry's prior, after and undo are states fir read from AWS, or made there (a step's, see
+   * defineStep): their numbers are kept as they are (asJournaledState).
+   */
+  states?: boolean
+}
+
+/**
  * The case's append-only, hash-chained journal. Open it only while holding the case lock; every
  * value written passes through the redactor, so no secret reaches the journal.
  */
@@ -433,13 +453,13 @@ export class Journal {
    * Appends an entry (redacted, hashed, written durably). Safe to call without awaiting the
    * previous call: entries are written in call order and each chains to the one before.
    */
-  append(input: NewEntry): Promise<JournalEntry> {
-    const next = this.tail.then(() => this.appendNow(input))
+  append(input: NewEntry, options: AppendOptions = {}): Promise<JournalEntry> {
+    const next = this.tail.then(() => this.appendNow(input, options))
     this.tail = next.catch(() => undefined)
     return next
   }
 
-  private async appendNow(input: NewEntry): Promise<JournalEntry> {
+  private async appendNow(input: NewEntry, options: AppendOptions): Promise<JournalEntry> {
     if (this.readOnly)
       throw new Error(`journal ${this.path} was opened to read only (a dry run): nothing may be appended`)
     const last = this.entries.at(-1)
@@ -461,14 +481,15 @@ export class Journal {
     }
     // The entry's own fields (its place in the chain, its time, what fir did and how it went) are
     // fir's, never a secret: a secret equal to one (DB_PASSWORD=100 for seq 100, `undone`, a
-    // step's id) would break the chain or hide the change from restore. The rest as asJournaled.
-    const { seq, at, action, outcome, prev, ...rest } = base
+    // step's id) would break the chain or hide the change from restore. The rest as asJournaled;
+    // prior, after and undo as asJournaledState when they are states read from AWS.
+    const { seq, at, action, outcome, prev, prior, after, undo, ...rest } = base
+    const states = (options.states ? asJournaledState : asJournaled)({ prior, after, undo })
     // Canonical JSON normalises away undefined members and Dates; round-trip so the stored entry
     // is exactly what was hashed.
-    const clean = JSON.parse(canonicalJson({ seq, at, action, outcome, prev, ...asJournaled(rest) })) as Omit<
-      JournalEntry,
-      'hash'
-    >
+    const clean = JSON.parse(
+      canonicalJson({ seq, at, action, outcome, prev, ...asJournaled(rest), ...states }),
+    ) as Omit<JournalEntry, 'hash'>
     const entry: JournalEntry = { ...clean, hash: entryHash(clean) }
     await appendLineDurable(this.path, JSON.stringify(entry))
     this.entries.push(entry)

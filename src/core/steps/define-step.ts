@@ -6,7 +6,7 @@ import {
   messageOf,
   NotFoundError,
 } from '../../errors.js'
-import { asJournaled, type JournalEntry, type Outcome } from '../case/journal.js'
+import { asJournaledState, type JournalEntry, type Outcome } from '../case/journal.js'
 import { canonicalJson } from '../common/canonical-json.js'
 import { atInterrupt } from '../common/interrupt.js'
 import { holdsRedaction, matchesRedacted } from '../common/redact.js'
@@ -308,7 +308,8 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
       notes?: string[]
     },
   ) {
-    return ctx.case.journal.append({ action: spec.id, ...entry })
+    // prior, after and undo are the step's states: what it read from AWS, intends or made there.
+    return ctx.case.journal.append({ action: spec.id, ...entry }, { states: true })
   }
 
   function baseResult(read: ReadState<S> | undefined, params: P): StepResult<S> {
@@ -438,7 +439,7 @@ export function defineStep<P extends Record<string, unknown>, S>(spec: StepSpec<
    */
   function secretPriorNote(params: P, prior: S, intended: S): string | null {
     if (!spec.compareForUndo || holdsRedaction(intended)) return null
-    const kept = asJournaled(prior)
+    const kept = asJournaledState(prior)
     if (!holdsRedaction(kept)) return null
     const cmp = spec.compareForUndo(intended, {
       step: spec.id,

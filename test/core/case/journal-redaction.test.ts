@@ -37,3 +37,47 @@ describe("the journal's own fields", () => {
     expect((await Journal.open(dir)).all().at(-1)?.seq).toBe(100)
   })
 })
+
+describe("a step's states", () => {
+  it('keep their numbers as read from AWS; params keep theirs scrubbed', async () => {
+    // Before: DB_PASSWORD=100 journaled a reserved concurrency of 100 as a marker, which restore
+    // cannot put back. A playbook's input (a PIN) in params stays scrubbed.
+    redactor.register('100')
+    redactor.register('4821')
+    const dir = join(await tempDir(), 'case')
+    const { mkdir } = await import('node:fs/promises')
+    await mkdir(dir, { recursive: true })
+    const journal = await Journal.create(dir, {
+      action: 'case.init',
+      target: 'T',
+      params: {},
+      outcome: 'recorded',
+    })
+    const entry = await journal.append(
+      {
+        action: 'containment.throttle',
+        target: 'orders',
+        params: { function: 'orders', pin: 4821, size: 100 },
+        outcome: 'started',
+        prior: { reserved: 100, note: 'was 100' },
+        undo: { intendedAfter: { reserved: 0 }, prior: { reserved: 100 } },
+      },
+      { states: true },
+    )
+    expect(entry).toMatchObject({
+      params: { function: 'orders', pin: redactValue('4821'), size: redactValue('100') },
+      prior: { reserved: 100, note: `was ${redactValue('100')}` },
+      undo: { intendedAfter: { reserved: 0 }, prior: { reserved: 100 } },
+    })
+    // Not said to be states (a playbook step's outputs): scrubbed as params are.
+    const other = await journal.append({
+      action: 'playbook.step',
+      target: 'p',
+      params: {},
+      outcome: 'applied',
+      after: { outputs: { pin: 4821 } },
+    })
+    expect(other.after).toEqual({ outputs: { pin: redactValue('4821') } })
+    expect((await Journal.open(dir)).all().at(-1)?.seq).toBe(2)
+  })
+})

@@ -2132,4 +2132,32 @@ describe('a secret that is the function name, or a part of it', () => {
     expect({ ...after, description: '', roleInlinePolicies: {} }).toEqual({ ...before, description: '' })
     await ctx.case.close()
   })
+  it('a number secret equal to the reserved concurrency: the throttle journals it verbatim, and restore puts it back', async () => {
+    // Before: DB_PASSWORD=100 and reserved concurrency 100 journaled the throttle's prior state as
+    // a marker (`"reserved":"‹redacted len=3 …›"`): restore could not put the concurrency back.
+    const name = `pin-${randomBytes(3).toString('hex')}`
+    const role = await seedRole(moto.endpoint(), { name: `${name}-role` })
+    await seedFunction(moto.endpoint(), { name, roleArn: role.arn, env: { DB_PASSWORD: '100' } })
+    await sdk(moto.endpoint()).lambda.send(
+      new PutFunctionConcurrencyCommand({ FunctionName: name, ReservedConcurrentExecutions: 100 }),
+    )
+    const before = await functionState(moto.endpoint(), name, role.name)
+    const ctx = await testContext(moto.endpoint(), { caseId: 'C-RNUM' })
+    const contained = await containFunction(ctx, { function: name, snapshot: snapshotPort, confirmed: true })
+    const throttle = contained.results.find((r) => r.step === 'containment.throttle')!
+    expect([throttle.outcome, throttle.notes]).toEqual(['applied', []])
+    const started = ctx.case.journal
+      .all()
+      .find((e) => e.action === 'containment.throttle' && e.outcome === 'started')!
+    expect(started.prior).toEqual({ reserved: 100 })
+
+    const restored = await restoreCase(ctx, { function: name, confirmed: true })
+    expect(restored.results.find((r) => r.step === 'containment.throttle')).toMatchObject({
+      outcome: 'undone',
+      afterText: 'reserved concurrency: 100',
+    })
+    const after = await functionState(moto.endpoint(), name, role.name)
+    expect({ ...after, roleInlinePolicies: {} }).toEqual(before)
+    await ctx.case.close()
+  })
 })
