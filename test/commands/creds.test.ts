@@ -13,6 +13,7 @@ import {
   DescribeSecretCommand,
   RotateSecretCommand,
   SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { sha256Hex } from '../../src/core/common/hash.js'
@@ -883,6 +884,17 @@ describe('fir creds rotate-secret (built CLI)', () => {
     const stagesAfter = (await sm.send(new DescribeSecretCommand({ SecretId: 'db/secret' })))
       .VersionIdsToStages
     expect(Object.keys(stagesAfter ?? {}).length).toBeGreaterThan(Object.keys(stagesBefore ?? {}).length)
+    // moto's rotation function moves no stage: do what a rotation function finishing does, else the
+    // rotation is not confirmed and a re-run requests it again.
+    const requested = r.json.result.results[0].after.requestedVersionId
+    await sm.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: 'db/secret',
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: requested,
+        RemoveFromVersionId: r.json.result.results[0].before.currentVersionId,
+      }),
+    )
     const again = await runFir(
       ['creds', 'rotate-secret', 'db/secret', '--case', 'cases/S-1', '--yes', '--json'],
       {

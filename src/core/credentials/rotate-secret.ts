@@ -36,17 +36,29 @@ function describe(s: RotateSecretState): string {
   return `rotation requested (${version}); ${current}${pending}`
 }
 
-/** This case already rotated the secret (a rotation was requested, or started and the versions moved). */
+/**
+ * This case already rotated the secret: the state read now shows a rotation it asked for done.
+ * RotateSecret only starts a rotation (the rotation function makes it, or never: one this case
+ * throttled cannot run), so a request is no rotation: done when AWSCURRENT moved off the version
+ * it was on before the case's first rotation (its first `started` prior; the version requested is
+ * such a one), as the report counts it. A request not confirmed is made again, once its cause is
+ * fixed: answering `already-applied` to it left the responder the aws CLI.
+ * A run killed between RotateSecret and its outcome journaled no version: while its `started`
+ * entry is the latest of the secret's (no run settled it since), AWSPENDING moved off its prior
+ * shows its request landed, and the re-run does not ask twice.
+ */
 function rotatedByThisCase(ctx: FirContext, s: SecretDescription): boolean {
-  for (const e of ctx.case.journal.all()) {
-    if (e.action !== 'credentials.rotate-secret' || e.target !== s.arn) continue
-    if (e.outcome === 'applied') return true
-    if (e.outcome === 'started') {
-      const prior = e.prior as SecretDescription | undefined
-      if (!prior) continue
-      if (prior.currentVersionId !== s.currentVersionId) return true
-      if (s.pendingVersionId && s.pendingVersionId !== prior.pendingVersionId) return true
-    }
+  const entries = ctx.case.journal
+    .all()
+    .filter((e) => e.action === 'credentials.rotate-secret' && e.target === s.arn)
+  const first = entries.find((e) => e.outcome === 'started')?.prior as SecretDescription | undefined
+  if (!first) return false
+  if (s.currentVersionId !== first.currentVersionId) return true
+  const latest = entries[entries.length - 1]
+  if (latest?.outcome === 'started') {
+    const prior = latest.prior as SecretDescription | undefined
+    if (prior && prior.currentVersionId !== s.currentVersionId) return true
+    if (prior && s.pendingVersionId && s.pendingVersionId !== prior.pendingVersionId) return true
   }
   return false
 }

@@ -5,6 +5,7 @@ import {
   DescribeSecretCommand,
   RotateSecretCommand,
   SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager'
 import { describe, expect, it } from 'vitest'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
@@ -195,6 +196,94 @@ describe('creds rotate-secret whose rotation function this case throttled', () =
       )
       expect([...view.secretsRotated]).toEqual([])
       expect(view.secretsRequested.size).toBeGreaterThan(0)
+    } finally {
+      await ctx.case.close()
+    }
+  })
+
+  it('is requested again by a re-run while AWSCURRENT has not moved, and already-applied once it has', async () => {
+    const sm = emulatorClient(SecretsManagerClient, moto.endpoint())
+    const role = await seedRole(moto.endpoint(), { name: 'again-rotator-role' })
+    const fn = await seedFunction(moto.endpoint(), { name: 'again-rotator', roleArn: role.arn })
+    await sm.send(new CreateSecretCommand({ Name: 'again/db', SecretString: 'value-never-shown' }))
+    await sm.send(
+      new RotateSecretCommand({
+        SecretId: 'again/db',
+        RotationLambdaARN: fn.arn,
+        RotationRules: { AutomaticallyAfterDays: 30 },
+      }),
+    )
+    const ctx = await testContext(moto.endpoint(), { caseId: 'RS-AGAIN' })
+    try {
+      type Versions = { currentVersionId: string; requestedVersionId?: string }
+      // The rotation function never ran (moto's does not move AWSCURRENT, as one throttled would not).
+      const first = (await rotateSecret(ctx, { secretId: 'again/db', confirmed: true })).results[0]!
+      const was = (first.before as Versions).currentVersionId
+      expect(first.outcome).toBe('applied')
+      expect((first.after as Versions).currentVersionId).toBe(was)
+
+      // Before: already-applied, no RotateSecret: the responder had to use the aws CLI.
+      const again = (await rotateSecret(ctx, { secretId: 'again/db', confirmed: true })).results[0]!
+      expect(again.outcome).toBe('applied')
+      const requested = (again.after as Versions).requestedVersionId!
+      expect(requested).not.toBe((first.after as Versions).requestedVersionId)
+      expect(
+        (await sm.send(new DescribeSecretCommand({ SecretId: 'again/db' }))).VersionIdsToStages,
+      ).toHaveProperty(requested)
+
+      // The rotation function finishes: AWSCURRENT on the version requested.
+      await sm.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: 'again/db',
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: requested,
+          RemoveFromVersionId: was,
+        }),
+      )
+      const done = (await rotateSecret(ctx, { secretId: 'again/db', confirmed: true })).results[0]!
+      expect(done.outcome).toBe('already-applied')
+      expect((done.after as Versions).currentVersionId).toBe(requested)
+      expect(
+        ctx.case.journal
+          .all()
+          .filter((e) => e.action === 'credentials.rotate-secret')
+          .map((e) => e.outcome),
+      ).toEqual(['started', 'applied', 'started', 'applied', 'already-applied'])
+    } finally {
+      await ctx.case.close()
+    }
+  })
+
+  it('a run killed after its RotateSecret landed is already-applied on the re-run that settles it', async () => {
+    const sm = emulatorClient(SecretsManagerClient, moto.endpoint())
+    const role = await seedRole(moto.endpoint(), { name: 'killed-rotator-role' })
+    const fn = await seedFunction(moto.endpoint(), { name: 'killed-rotator', roleArn: role.arn })
+    await sm.send(new CreateSecretCommand({ Name: 'killed/db', SecretString: 'value-never-shown' }))
+    await sm.send(
+      new RotateSecretCommand({
+        SecretId: 'killed/db',
+        RotationLambdaARN: fn.arn,
+        RotationRules: { AutomaticallyAfterDays: 30 },
+      }),
+    )
+    const ctx = await testContext(moto.endpoint(), { caseId: 'RS-KILLED' })
+    try {
+      const plan = (await rotateSecret(ctx, { secretId: 'killed/db', dryRun: true })).results[0]!
+      // The killed run: its started entry, RotateSecret landed, no outcome journaled.
+      await ctx.case.journal.append({
+        action: 'credentials.rotate-secret',
+        target: plan.target,
+        params: { secretId: 'killed/db' },
+        outcome: 'started',
+        prior: plan.before,
+      })
+      // (with its function: moto's RotateSecret without one drops it, and AWSPENDING with it)
+      await sm.send(new RotateSecretCommand({ SecretId: 'killed/db', RotationLambdaARN: fn.arn }))
+      const settled = (await rotateSecret(ctx, { secretId: 'killed/db', confirmed: true })).results[0]!
+      expect(settled.outcome).toBe('already-applied')
+      // Settled, and AWSCURRENT still where it was: not confirmed, so asked again.
+      const again = (await rotateSecret(ctx, { secretId: 'killed/db', confirmed: true })).results[0]!
+      expect(again.outcome).toBe('applied')
     } finally {
       await ctx.case.close()
     }
