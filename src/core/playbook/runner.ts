@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { basename, dirname, resolve } from 'node:path'
 import {
   AccessDeniedError,
+  awsCallsOf,
   FirError,
   GapsOnlyError,
   isFirError,
@@ -793,7 +794,7 @@ export async function resumePlaybook(
         // Journaled before steps kept their gaps: the failure passed over is the gap.
         gaps.push({
           what: `playbook step ${id} (${step.title ?? specFor(step.action)?.title ?? step.action})`,
-          call: step.action,
+          call: e.error?.calls?.join(', ') || step.action,
           reason: e.error?.message ?? e.outcome,
         })
       }
@@ -1031,14 +1032,20 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
       // A step that failed for gaps alone (it could read nothing) is passed over as any gap is.
       const onlyGaps = err instanceof GapsOnlyError
       const passedOver = (step['on-error'] === 'continue' || onlyGaps) && fir !== undefined
+      // The AWS calls that failed (DESIGN §1), as a step's gap names them; the action when none is known.
+      const calls = awsCallsOf(err)
       if (passedOver)
-        ctx.gaps.add({ what: `playbook step ${step.id} (${title})`, call: step.action, reason: fir.message })
+        ctx.gaps.add({
+          what: `playbook step ${step.id} (${title})`,
+          call: calls.join(', ') || step.action,
+          reason: fir.message,
+        })
       await journal.append({
         action: STEP_ACTION,
         target,
         params: { ...base, with: params },
         outcome,
-        error: { code: fir?.code ?? 'bug', message: messageOf(err) },
+        error: { code: fir?.code ?? 'bug', message: messageOf(err), ...(calls.length ? { calls } : {}) },
         ...(passedOver
           ? { after: { outputs: {}, summary: `${outcome}: ${fir.message}`, ...stepGaps() } }
           : {}),

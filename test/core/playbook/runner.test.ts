@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { AwsClients } from '../../../src/aws/clients.js'
+import { describeSecret } from '../../../src/aws/secrets.js'
 import { CaseHandle } from '../../../src/core/case/case-folder.js'
 import { Clock } from '../../../src/core/common/clock.js'
 import { redactor, redactValue } from '../../../src/core/common/redact.js'
@@ -386,6 +387,27 @@ describe('playbook runner', () => {
     expect((passed as UsageError).message).toBe(
       `unable to resume a playbook in case ${ctx.case.meta.id}: its latest run (fake, ${runId}) finished, passing over a step that failed (on-error: continue): first (fake.make): unable to make p-role: it is broken`,
     )
+  })
+
+  it('a step passed over names the AWS call that failed in its gap and journal, not the action id', async () => {
+    const dir = await newCase()
+    const made = await makeCtx(dir, { yes: true })
+    // A real failure of an AWS call (moto: no such secret), as an action's adapter throws it.
+    const error = await describeSecret(made.ctx.aws, 'no/such-secret').catch((e) => e)
+    const world = { made: [] as string[], calls: [] as string[], fail: 'p-role', error }
+    const fr = fakeRegistry(world)
+    const cont = PLAYBOOK.replace('    confirm: true\n', '    confirm: true\n    on-error: continue\n')
+    await runPlaybook(made.ctx, loadPlaybookText(cont, 'fake.yaml', fr.specs), { target: 'p' }, fr)
+    await made.handle.close()
+    // Before: call 'fake.make', the playbook action, while a step's gap names the AWS call.
+    expect(made.ctx.gaps.list[0]).toMatchObject({
+      what: 'playbook step first (Make)',
+      call: 'secretsmanager:DescribeSecret',
+    })
+    const failed = made.handle.journal
+      .all()
+      .find((e) => e.action === 'playbook.step' && e.params.step === 'first' && e.outcome === 'failed')
+    expect(failed?.error?.calls).toEqual(['secretsmanager:DescribeSecret'])
   })
 
   it('an `if` that reads the outputs of a step that failed and was passed over is unknown, not false', async () => {
