@@ -351,6 +351,14 @@ function standsAlone(text: string, start: number, end: number): boolean {
  * stands as a whole token (`ab12x`, but not `ab12xyz`), one shorter than three nowhere (see
  * SCRUBBED_FROM).
  */
+/** An occurrence of a protected identifier in a text (see Redactor.protect). */
+interface ProtectedSpan {
+  from: number
+  to: number
+  id: string
+  even: boolean
+}
+
 export class Redactor {
   private readonly values = new Set<string>()
   /** The values in the order of the pattern's groups (longest first). */
@@ -358,8 +366,8 @@ export class Redactor {
   private pattern: RegExp | undefined
   /** By index i: a sticky pattern of the values after order[i] (see scrub). */
   private readonly after = new Map<number, RegExp>()
-  /** Public identifiers (see protect), each with its pattern once made. */
-  private readonly identifiers = new Map<string, RegExp | undefined>()
+  /** Public identifiers (see protect): whether one equal to a secret still spares it, and its pattern once made. */
+  private readonly identifiers = new Map<string, { even: boolean; re?: RegExp }>()
 
   register(value: string): void {
     if (value.length < SCRUBBED_FROM || this.values.has(value)) return
@@ -386,27 +394,32 @@ export class Redactor {
    * fir prints and journals into a marker, and restore could name nothing it changed. The secret
    * is still scrubbed everywhere else, also beside the identifier (`DB_PASSWORD=orders` in a
    * description of function `orders-api`), and where it is longer than the identifier.
+   *
+   * An identifier equal to a secret would spare it everywhere it stands. So it does only with
+   * `evenIfSecret`: for the names no intruder chooses after the fact (the function's own name and
+   * ARN, what AWS generates, fir's and AWS's fixed words). One an intruder can make at will (an
+   * alias, a statement's text, a role or queue name) spares the secrets it holds, never one it is:
+   * an alias named after DB_PASSWORD must not print the password in every report.
    */
-  protect(identifier: string): void {
-    if (identifier.length < SCRUBBED_FROM || this.identifiers.has(identifier)) return
-    this.identifiers.set(identifier, undefined)
+  protect(identifier: string, options: { evenIfSecret?: boolean } = {}): void {
+    if (identifier.length < SCRUBBED_FROM) return
+    const known = this.identifiers.get(identifier)
+    if (known) known.even ||= options.evenIfSecret === true
+    else this.identifiers.set(identifier, { even: options.evenIfSecret === true })
   }
 
   /**
    * The spans of `text` that are an occurrence of a protected identifier, in any of the forms a
    * secret is found in (see characterForms). Occurrences may overlap: each one is found.
    */
-  private protectedSpans(text: string): [number, number][] {
-    const spans: [number, number][] = []
+  private protectedSpans(text: string): ProtectedSpan[] {
+    const spans: ProtectedSpan[] = []
     for (const [id, known] of this.identifiers) {
-      let re = known
-      if (!re) {
-        re = new RegExp(secretPattern(id), 'g')
-        this.identifiers.set(id, re)
-      }
+      known.re ??= new RegExp(secretPattern(id), 'g')
+      const re = known.re
       re.lastIndex = 0
       for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-        spans.push([m.index, m.index + m[0].length])
+        spans.push({ from: m.index, to: m.index + m[0].length, id, even: known.even })
         re.lastIndex = m.index + 1
       }
     }
@@ -426,7 +439,7 @@ export class Redactor {
     let out = ''
     let done = 0
     // Found once a secret stands in the text (the usual text holds none).
-    let spans: [number, number][] | undefined
+    let spans: ProtectedSpan[] | undefined
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
       const group = m.findIndex((g, k) => k > 0 && g !== undefined)
       // A marker from an earlier scrub matches no group.
@@ -447,7 +460,7 @@ export class Redactor {
       const value = this.order[i]!
       const end = m.index + found[0].length
       spans ??= this.identifiers.size > 0 ? this.protectedSpans(text) : []
-      if (spans.some(([from, to]) => from <= m.index && end <= to)) {
+      if (spans.some((p) => p.from <= m.index && end <= p.to && (p.even || p.id !== value))) {
         // Inside a public identifier: left as it is. Another value may still start inside it and
         // run past its end.
         re.lastIndex = m.index + 1
@@ -626,16 +639,17 @@ export function registerEnvironmentSecrets(
  * their own: the account, the region, and the resource's name (a role's after its path, a
  * function's before its qualifier, a layer's).
  */
-export function protectArn(arn: string | undefined): void {
+export function protectArn(arn: string | undefined, options: { evenIfSecret?: boolean } = {}): void {
   if (!arn) return
-  redactor.protect(arn)
+  redactor.protect(arn, options)
   const parts = arn.split(':')
   if (parts[0] !== 'arn' || parts.length < 6) return
-  redactor.protect(parts[3] ?? '')
-  redactor.protect(parts[4] ?? '')
+  // The region and the account are no one's choice (see Redactor.protect).
+  redactor.protect(parts[3] ?? '', { evenIfSecret: true })
+  redactor.protect(parts[4] ?? '', { evenIfSecret: true })
   const resource = parts.slice(5).join(':')
   const name = resource.includes('/') ? resource.split('/').at(-1) : (parts[6] ?? resource)
-  redactor.protect(name ?? '')
+  redactor.protect(name ?? '', options)
 }
 
 /**
@@ -651,8 +665,10 @@ export function protectFunctionIdentifiers(
     | undefined,
 ): void {
   if (!config) return
-  redactor.protect(config.FunctionName ?? '')
-  protectArn(config.FunctionArn)
+  // The function's own name was chosen before the intrusion: it is spared even when a secret is it.
+  redactor.protect(config.FunctionName ?? '', { evenIfSecret: true })
+  protectArn(config.FunctionArn, { evenIfSecret: true })
+  // An intruder may swap in a role, or add a layer, named after a secret.
   protectArn(config.Role)
   for (const layer of config.Layers ?? []) protectArn(layer.Arn)
 }

@@ -156,7 +156,8 @@ export const eventSourcesStep = defineStep<FunctionParams, EventSourcesState>({
       .sort((a, b) => a.uuid.localeCompare(b.uuid))
     // What names a mapping, and its state (Lambda's word): undo finds it by them.
     for (const m of listed) {
-      for (const id of [m.uuid, m.state]) redactor.protect(id)
+      // AWS makes the id, and the state is Lambda's word: spared even when a secret is one.
+      for (const id of [m.uuid, m.state]) redactor.protect(id, { evenIfSecret: true })
       protectArn(m.eventSourceArn)
     }
     const mappings = await settled(aws, listed)

@@ -58,7 +58,11 @@ export const urlStep = defineStep<FunctionParams, UrlState>({
       const c = await getFunctionUrlConfig(aws, params.function, q)
       if (c) configs.push(c)
     }
-    for (const c of configs) for (const id of [c.url, c.qualifier, c.authType]) redactor.protect(id ?? '')
+    for (const c of configs) {
+      // The address AWS made and the AuthType are no one's choice; an alias name is the intruder's too.
+      for (const id of [c.url, c.authType]) redactor.protect(id ?? '', { evenIfSecret: true })
+      redactor.protect(c.qualifier ?? '')
+    }
     return { target: params.functionArn, label: params.function, state: { configs } }
   },
   targetGone: deletedFunction,

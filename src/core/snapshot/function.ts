@@ -487,11 +487,11 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
   // of it journaled): a secret equal to its name, or a part of it, must not cut them (DESIGN §1).
   for (const c of configs) protectFunctionIdentifiers(c.config)
   for (const m of eventSources) {
-    redactor.protect(m.uuid ?? '')
+    redactor.protect(m.uuid ?? '', { evenIfSecret: true })
     protectArn(m.source)
   }
   for (const a of aliases) redactor.protect(a.Name ?? '')
-  for (const d of qualifiers.values()) redactor.protect(d.url?.FunctionUrl ?? '')
+  for (const d of qualifiers.values()) redactor.protect(d.url?.FunctionUrl ?? '', { evenIfSecret: true })
   // Findings: secrets and keys in environments, exposure, package integrity, hostile archives.
   const envScan = scanEnvironments(
     configs.map((c) => {

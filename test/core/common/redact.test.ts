@@ -514,7 +514,7 @@ describe('protected identifiers', () => {
     r.register('billing')
     r.register('webhook7')
     r.protect('billing-api')
-    r.protect('webhook7')
+    r.protect('webhook7', { evenIfSecret: true })
     r.protect('arn:aws:iam::123456789012:role/svc/billing-api-role')
     expect(r.scrub('function billing-api (role billing-api-role)')).toBe(
       'function billing-api (role billing-api-role)',
@@ -537,6 +537,24 @@ describe('protected identifiers', () => {
     // A short secret standing as a token inside an identifier is left too.
     r.register('api')
     expect(r.scrub('billing-api api')).toBe(`billing-api ${redactValue('api')}`)
+  })
+  it('spares a secret an identifier is only when no intruder chose that identifier', () => {
+    // Before: an alias (or a statement's text, a role or queue name) named after DB_PASSWORD
+    // spared the password everywhere it stood, so every report printed it.
+    const r = new Redactor()
+    r.register('hunter2x')
+    r.protect('hunter2x')
+    r.protect('hunter2x-alias')
+    expect(r.scrub('DB_PASSWORD=hunter2x; alias hunter2x-alias')).toBe(
+      `DB_PASSWORD=${redactValue('hunter2x')}; alias hunter2x-alias`,
+    )
+    // The function's own name, chosen before the intrusion, is named whole even when it is the secret.
+    r.register('webhook7')
+    r.protect('webhook7', { evenIfSecret: true })
+    expect(r.scrub('restore webhook7')).toBe('restore webhook7')
+    // Protected again later as a name no one chose, an identifier keeps sparing it.
+    r.protect('hunter2x', { evenIfSecret: true })
+    expect(r.scrub('alias hunter2x')).toBe('alias hunter2x')
   })
   it("keeps keys as they are when asked (the journal's fields), and scrubs them otherwise", () => {
     const r = new Redactor()
