@@ -395,11 +395,12 @@ export class Redactor {
    * is still scrubbed everywhere else, also beside the identifier (`DB_PASSWORD=orders` in a
    * description of function `orders-api`), and where it is longer than the identifier.
    *
-   * An identifier equal to a secret would spare it everywhere it stands. So it does only with
-   * `evenIfSecret`: for the names no intruder chooses after the fact (the function's own name and
-   * ARN, what AWS generates, fir's and AWS's fixed words). One an intruder can make at will (an
-   * alias, a statement's text, a role or queue name) spares the secrets it holds, never one it is:
-   * an alias named after DB_PASSWORD must not print the password in every report.
+   * `evenIfSecret` marks the names no intruder chooses after the fact (the function's own name and
+   * ARN, the account and region, what AWS generates, AWS's fixed words): they spare any secret in
+   * them, one equal to them too. One an intruder can make at will (an alias, a statement's text, a
+   * role, layer or queue name) spares only a secret that such a name holds as well (`billing` of
+   * function `billing-api` in its role `billing-api-role`): an alias named `pw-<DB_PASSWORD>` must
+   * not print the password in every report.
    */
   protect(identifier: string, options: { evenIfSecret?: boolean } = {}): void {
     if (identifier.length < SCRUBBED_FROM) return
@@ -412,6 +413,15 @@ export class Redactor {
    * The spans of `text` that are an occurrence of a protected identifier, in any of the forms a
    * secret is found in (see characterForms). Occurrences may overlap: each one is found.
    */
+  /**
+   * Whether a secret stands inside an identifier no intruder chose (the function's own name, the
+   * account…): printed with it anyway, it may be left in the other identifiers too.
+   */
+  private isPublic(value: string): boolean {
+    for (const [id, known] of this.identifiers) if (known.even && id.includes(value)) return true
+    return false
+  }
+
   private protectedSpans(text: string): ProtectedSpan[] {
     const spans: ProtectedSpan[] = []
     for (const [id, known] of this.identifiers) {
@@ -460,7 +470,7 @@ export class Redactor {
       const value = this.order[i]!
       const end = m.index + found[0].length
       spans ??= this.identifiers.size > 0 ? this.protectedSpans(text) : []
-      if (spans.some((p) => p.from <= m.index && end <= p.to && (p.even || p.id !== value))) {
+      if (spans.some((p) => p.from <= m.index && end <= p.to && (p.even || this.isPublic(value)))) {
         // Inside a public identifier: left as it is. Another value may still start inside it and
         // run past its end.
         re.lastIndex = m.index + 1

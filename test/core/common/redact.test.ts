@@ -513,7 +513,7 @@ describe('protected identifiers', () => {
     const r = new Redactor()
     r.register('billing')
     r.register('webhook7')
-    r.protect('billing-api')
+    r.protect('billing-api', { evenIfSecret: true })
     r.protect('webhook7', { evenIfSecret: true })
     r.protect('arn:aws:iam::123456789012:role/svc/billing-api-role')
     expect(r.scrub('function billing-api (role billing-api-role)')).toBe(
@@ -544,9 +544,9 @@ describe('protected identifiers', () => {
     const r = new Redactor()
     r.register('hunter2x')
     r.protect('hunter2x')
-    r.protect('hunter2x-alias')
-    expect(r.scrub('DB_PASSWORD=hunter2x; alias hunter2x-alias')).toBe(
-      `DB_PASSWORD=${redactValue('hunter2x')}; alias hunter2x-alias`,
+    r.protect('pw-hunter2x')
+    expect(r.scrub('DB_PASSWORD=hunter2x; alias pw-hunter2x')).toBe(
+      `DB_PASSWORD=${redactValue('hunter2x')}; alias pw-${redactValue('hunter2x')}`,
     )
     // The function's own name, chosen before the intrusion, is named whole even when it is the secret.
     r.register('webhook7')
