@@ -554,6 +554,7 @@ function credentialMeasuresOf(
   entries: readonly JournalEntry[],
   actions: readonly ActionView[],
   fates: ReadonlyMap<string, KeyFate>,
+  rotations: ReturnType<typeof secretRotationsOf>,
 ): CredentialMeasures {
   // The user of each key, as rotate-key names its target: `<user ARN>#<key id>`.
   const users = new Map<string, string>()
@@ -567,7 +568,6 @@ function credentialMeasuresOf(
     ([id, fate]) =>
       `${stepTitle('credentials.rotate-key')}: ${id}${users.has(id) ? ` of user ${users.get(id)}` : ''} — ${FATE_WORDS[fate]}`,
   )
-  const rotations = secretRotationsOf(entries, actions)
   const label = (list: readonly ActionView[]) => [
     ...new Set(list.map((a) => secretLabel(secretRef(a.target)))),
   ]
@@ -1498,7 +1498,8 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
   const kept = (why: 'restore' | 'read') =>
     [...keptAfter].filter(([k, w]) => w === why && inForce.has(k)).length
   const keyFates = keyFatesOf(entries)
-  const credentials = credentialMeasuresOf(entries, actions, keyFates)
+  const secretRotations = secretRotationsOf(entries, actions)
+  const credentials = credentialMeasuresOf(entries, actions, keyFates, secretRotations)
   const status = statusOf(state, inForce, changed, [...inForceList, ...credentials.keys], functions, {
     failed,
     undone,
@@ -1537,8 +1538,8 @@ export function viewJournal(entries: readonly JournalEntry[], options: ViewJourn
     applied,
     functions,
     keyFates,
-    secretsRotated: secretLabelsOf(secretRotationsOf(entries, actions).rotated),
-    secretsRequested: secretLabelsOf(secretRotationsOf(entries, actions).requested),
+    secretsRotated: secretLabelsOf(secretRotations.rotated),
+    secretsRequested: secretLabelsOf(secretRotations.requested),
     gaps,
     afterAction: {
       present: notes.length > 0,
