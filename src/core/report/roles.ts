@@ -27,7 +27,7 @@ const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase()
 
 /** One key a role: IAM role names are unique in an account whatever their case. */
 export function roleKey(role: string, account: string): string {
-  const acct = role.startsWith('arn:') ? (role.split(':')[4] ?? '') : account
+  const acct = role.startsWith('arn:') ? roleAccountOf(role) : account
   return `${acct}|${roleNameOf(role).toLowerCase()}`
 }
 
