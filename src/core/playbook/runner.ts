@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto'
 import { basename, dirname, resolve } from 'node:path'
 import {
   AccessDeniedError,
-  awsCallsOf,
   FirError,
   GapsOnlyError,
   isFirError,
@@ -25,6 +24,7 @@ import { firCommand } from '../common/suggest.js'
 import { compactUtc, escapeTerminal } from '../common/text.js'
 import type { FirContext, Gap } from '../context.js'
 import { announceActing, callerIdentity } from '../identity.js'
+import { errorInfo, gapCall } from '../steps/define-step.js'
 import { drillOf } from '../tabletop/safety.js'
 import { type ActionSpec, specFor } from './action-specs.js'
 import { type LoadedPlaybook, loadPlaybookText, PLAYBOOK_DIR } from './load.js'
@@ -794,7 +794,7 @@ export async function resumePlaybook(
         // Journaled before steps kept their gaps: the failure passed over is the gap.
         gaps.push({
           what: `playbook step ${id} (${step.title ?? specFor(step.action)?.title ?? step.action})`,
-          call: e.error?.calls?.join(', ') || step.action,
+          call: gapCall(step.action, e.error),
           reason: e.error?.message ?? e.outcome,
         })
       }
@@ -1032,12 +1032,12 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
       // A step that failed for gaps alone (it could read nothing) is passed over as any gap is.
       const onlyGaps = err instanceof GapsOnlyError
       const passedOver = (step['on-error'] === 'continue' || onlyGaps) && fir !== undefined
-      // The AWS calls that failed (DESIGN §1), as a step's gap names them; the action when none is known.
-      const calls = awsCallsOf(err)
+      // With the AWS calls that failed (DESIGN §1), as a step's gap names them; the action when none is known.
+      const error = errorInfo(err)
       if (passedOver)
         ctx.gaps.add({
           what: `playbook step ${step.id} (${title})`,
-          call: calls.join(', ') || step.action,
+          call: gapCall(step.action, error),
           reason: fir.message,
         })
       await journal.append({
@@ -1045,7 +1045,7 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
         target,
         params: { ...base, with: params },
         outcome,
-        error: { code: fir?.code ?? 'bug', message: messageOf(err), ...(calls.length ? { calls } : {}) },
+        error,
         ...(passedOver
           ? { after: { outputs: {}, summary: `${outcome}: ${fir.message}`, ...stepGaps() } }
           : {}),

@@ -256,10 +256,10 @@ export function failureOutcome(err: unknown): 'denied' | 'failed' {
 
 /**
  * A step's gap `call` (DESIGN §1): the AWS calls that failed (`lambda:PutFunctionConcurrency`), or
- * the step id when none is known (a bug).
+ * the step id (a playbook step's action) when none is known (a bug).
  */
-export function gapCall(stepId: string, error: StepError): string {
-  return error.calls?.length ? error.calls.join(', ') : stepId
+export function gapCall(stepId: string, error: Pick<StepError, 'calls'> | undefined): string {
+  return error?.calls?.length ? error.calls.join(', ') : stepId
 }
 
 /**
