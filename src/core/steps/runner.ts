@@ -48,7 +48,7 @@
  * `containFunction` / `restoreCase` (core/containment), `revokeRoleSessions`, `rotateAccessKey`,
  * `rotateSecret` (core/credentials). All take `{dryRun?, confirmed?, onPlan?}`.
  */
-import { FirError, messageOf, RefusedError, withActions } from '../../errors.js'
+import { FirError, RefusedError, withActions } from '../../errors.js'
 import type { Outcome } from '../case/journal.js'
 import { shellArg } from '../common/text.js'
 import type { FirContext } from '../context.js'
