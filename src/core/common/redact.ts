@@ -341,6 +341,13 @@ function standsAlone(text: string, start: number, end: number): boolean {
   return true
 }
 
+/** An occurrence of a protected identifier in a text: whether no intruder chose it (see Redactor.protect). */
+interface ProtectedSpan {
+  from: number
+  to: number
+  even: boolean
+}
+
 /**
  * The process-wide list of secret values seen so far (from environments, secrets, rotated keys).
  * Every output path (stdout, stderr, --json, journal, exports, reports) passes text through
@@ -351,14 +358,6 @@ function standsAlone(text: string, start: number, end: number): boolean {
  * stands as a whole token (`ab12x`, but not `ab12xyz`), one shorter than three nowhere (see
  * SCRUBBED_FROM).
  */
-/** An occurrence of a protected identifier in a text (see Redactor.protect). */
-interface ProtectedSpan {
-  from: number
-  to: number
-  id: string
-  even: boolean
-}
-
 export class Redactor {
   private readonly values = new Set<string>()
   /** The values in the order of the pattern's groups (longest first). */
@@ -410,10 +409,6 @@ export class Redactor {
   }
 
   /**
-   * The spans of `text` that are an occurrence of a protected identifier, in any of the forms a
-   * secret is found in (see characterForms). Occurrences may overlap: each one is found.
-   */
-  /**
    * Whether a secret stands inside an identifier no intruder chose (the function's own name, the
    * account…): printed with it anyway, it may be left in the other identifiers too.
    */
@@ -422,6 +417,10 @@ export class Redactor {
     return false
   }
 
+  /**
+   * The spans of `text` that are an occurrence of a protected identifier, in any of the forms a
+   * secret is found in (see characterForms). Occurrences may overlap: each one is found.
+   */
   private protectedSpans(text: string): ProtectedSpan[] {
     const spans: ProtectedSpan[] = []
     for (const [id, known] of this.identifiers) {
@@ -429,7 +428,7 @@ export class Redactor {
       const re = known.re
       re.lastIndex = 0
       for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-        spans.push({ from: m.index, to: m.index + m[0].length, id, even: known.even })
+        spans.push({ from: m.index, to: m.index + m[0].length, even: known.even })
         re.lastIndex = m.index + 1
       }
     }
