@@ -1459,7 +1459,7 @@ async function collectRun(
       }
       let added = extra.get(item.id)
       if (detector.wants(item.detectorFlags, item.scopeRoles)) {
-        event = JSON.parse(line.toString()) as TimelineEvent
+        event ??= JSON.parse(line.toString()) as TimelineEvent
         // Evaluated even when fir's own: the detector learns roles and counts bursts in time order.
         const found = event.raw ? detector.evaluate(event.raw) : []
         if (found.length > 0) added = [...(added ?? []), ...found]
