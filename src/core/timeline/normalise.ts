@@ -153,23 +153,6 @@ function readOnlyOf(v: unknown): boolean | null {
   return null
 }
 
-/** The record's fields normaliseRecord reads as text (CloudTrail writes each as a string). */
-const TEXT_FIELDS = [
-  'eventID',
-  'eventName',
-  'eventSource',
-  'awsRegion',
-  'recipientAccountId',
-  'sourceIPAddress',
-  'userAgent',
-  'errorCode',
-  'errorMessage',
-] as const
-/** The fields actorOf reads from userIdentity as text. */
-const IDENTITY_TEXT_FIELDS = ['type', 'arn', 'principalId', 'accountId', 'accessKeyId', 'invokedBy'] as const
-/** The fields normaliseRecord keeps as they are, which CloudTrail writes as objects (or null). */
-const OBJECT_FIELDS = ['userIdentity', 'requestParameters', 'responseElements'] as const
-
 const wrongText = (v: unknown) => v !== undefined && v !== null && typeof v !== 'string'
 const wrongObject = (v: unknown) =>
   v !== undefined && v !== null && (typeof v !== 'object' || Array.isArray(v))
@@ -178,48 +161,41 @@ const wrongObject = (v: unknown) =>
  * The fields of a record that normaliseRecord reads and that have another type than CloudTrail
  * gives them (an eventName `{"x":1}` or `12345`, a userAgent list, requestParameters as text),
  * or undefined when none has. It runs for every event of a hunt: each field is looked at once by
- * name, and the fields are listed only when one is wrong. The event then has them blank, or a
- * number as text; `raw` keeps them as received.
+ * name, and the list is made only when one is wrong. The event then has them blank, or a number
+ * as text; `raw` keeps them as received.
  */
 export function malformedFields(record: Rec): string[] | undefined {
+  let w: string[] | undefined
+  // The fields normaliseRecord reads as text (CloudTrail writes each as a string).
+  if (wrongText(record.eventID)) (w ??= []).push('eventID')
+  if (wrongText(record.eventName)) (w ??= []).push('eventName')
+  if (wrongText(record.eventSource)) (w ??= []).push('eventSource')
+  if (wrongText(record.awsRegion)) (w ??= []).push('awsRegion')
+  if (wrongText(record.recipientAccountId)) (w ??= []).push('recipientAccountId')
+  if (wrongText(record.sourceIPAddress)) (w ??= []).push('sourceIPAddress')
+  if (wrongText(record.userAgent)) (w ??= []).push('userAgent')
+  if (wrongText(record.errorCode)) (w ??= []).push('errorCode')
+  if (wrongText(record.errorMessage)) (w ??= []).push('errorMessage')
+  // The fields it keeps as they are, which CloudTrail writes as objects (or null).
   const id = record.userIdentity
-  const ro = record.readOnly
+  if (wrongObject(id)) (w ??= []).push('userIdentity')
+  if (wrongObject(record.requestParameters)) (w ??= []).push('requestParameters')
+  if (wrongObject(record.responseElements)) (w ??= []).push('responseElements')
   const res = record.resources
-  if (
-    !wrongText(record.eventID) &&
-    !wrongText(record.eventName) &&
-    !wrongText(record.eventSource) &&
-    !wrongText(record.awsRegion) &&
-    !wrongText(record.recipientAccountId) &&
-    !wrongText(record.sourceIPAddress) &&
-    !wrongText(record.userAgent) &&
-    !wrongText(record.errorCode) &&
-    !wrongText(record.errorMessage) &&
-    !wrongObject(record.requestParameters) &&
-    !wrongObject(record.responseElements) &&
-    (res === undefined || res === null || Array.isArray(res)) &&
-    (ro === undefined || ro === null || readOnlyOf(ro) !== null) &&
-    (id === undefined ||
-      id === null ||
-      (typeof id === 'object' &&
-        !Array.isArray(id) &&
-        !wrongText((id as Rec).type) &&
-        !wrongText((id as Rec).arn) &&
-        !wrongText((id as Rec).principalId) &&
-        !wrongText((id as Rec).accountId) &&
-        !wrongText((id as Rec).accessKeyId) &&
-        !wrongText((id as Rec).invokedBy)))
-  )
-    return undefined
-  const wrong: string[] = []
-  for (const f of TEXT_FIELDS) if (wrongText(record[f])) wrong.push(f)
-  for (const f of OBJECT_FIELDS) if (wrongObject(record[f])) wrong.push(f)
-  if (res !== undefined && res !== null && !Array.isArray(res)) wrong.push('resources')
-  if (ro !== undefined && ro !== null && readOnlyOf(ro) === null) wrong.push('readOnly')
+  if (res !== undefined && res !== null && !Array.isArray(res)) (w ??= []).push('resources')
+  const ro = record.readOnly
+  if (ro !== undefined && ro !== null && readOnlyOf(ro) === null) (w ??= []).push('readOnly')
+  // The fields actorOf reads from userIdentity as text.
   const identity = obj(id)
-  if (identity)
-    for (const f of IDENTITY_TEXT_FIELDS) if (wrongText(identity[f])) wrong.push(`userIdentity.${f}`)
-  return wrong
+  if (identity) {
+    if (wrongText(identity.type)) (w ??= []).push('userIdentity.type')
+    if (wrongText(identity.arn)) (w ??= []).push('userIdentity.arn')
+    if (wrongText(identity.principalId)) (w ??= []).push('userIdentity.principalId')
+    if (wrongText(identity.accountId)) (w ??= []).push('userIdentity.accountId')
+    if (wrongText(identity.accessKeyId)) (w ??= []).push('userIdentity.accessKeyId')
+    if (wrongText(identity.invokedBy)) (w ??= []).push('userIdentity.invokedBy')
+  }
+  return w
 }
 
 /**
