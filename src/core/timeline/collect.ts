@@ -54,6 +54,7 @@ import {
   planFollowUps,
   planQueries,
   type QueryOutcome,
+  type QueryResume,
   queryKey,
   RegionPacer,
   runQuery,
@@ -1093,7 +1094,7 @@ async function collectRun(
       run: (
         window: { start?: Date; end?: Date },
         sink: PageSink,
-        from?: { nextToken: string; pages: number; olderThan?: Date },
+        from?: QueryResume,
       ) => Promise<QueryOutcome>,
     ): Promise<{
       outcome: QueryOutcome
@@ -1192,11 +1193,7 @@ async function collectRun(
           for (const q of queries) {
             if (disabled.has(region)) break
             const t0 = performance.now()
-            const run = (
-              queryWindow: { start?: Date; end?: Date },
-              pageSink: PageSink,
-              from?: { nextToken: string; pages: number; olderThan?: Date },
-            ) =>
+            const run = (queryWindow: { start?: Date; end?: Date }, pageSink: PageSink, from?: QueryResume) =>
               runQuery(
                 (lq) => lookupEventsPage(regional, lq),
                 q,

@@ -255,6 +255,13 @@ export function pageOlderThan(page: Pick<LookupPage, 'events'>, ms: number): boo
   )
 }
 
+/** Where runQuery goes on from: the NextToken after page `pages` of an earlier run (see runQuery). */
+export interface QueryResume {
+  nextToken: string
+  pages: number
+  olderThan?: Date
+}
+
 export type PageSink = (query: PlannedQuery, pageNumber: number, page: LookupPage) => Promise<void>
 
 /** Told of each failed request that will be tried again (for progress: a wait is never silent). */
@@ -285,7 +292,7 @@ export async function runQuery(
   pacer: RegionPacer,
   sink: PageSink,
   onRetry: RetryNotice = () => undefined,
-  from?: { nextToken: string; pages: number; olderThan?: Date },
+  from?: QueryResume,
 ): Promise<QueryOutcome> {
   const outcome: QueryOutcome = { pages: 0, events: 0, attempts: 0, throttles: 0, faults: 0 }
   let token: string | undefined = from?.nextToken
