@@ -43,7 +43,7 @@ const MEMO_LIMIT = 20_000
  * Rules grouped by the eventName they require, so a record is only tested against rules that can
  * match it. The candidate list for each distinct eventName is computed once.
  */
-class RuleIndex<T extends { rule: CompiledRule }> {
+export class RuleIndex<T extends { rule: CompiledRule }> {
   private readonly memo = new Map<string, T[]>()
   private readonly exact: Array<Set<string> | undefined>
 

@@ -13,7 +13,7 @@
 export type { CompiledRule } from './compile.js'
 export { compileRuleDocument } from './compile.js'
 export type { Detector, DetectorOptions, Finding } from './detector.js'
-export { cachedRoleNameOf, createDetector, evaluate, roleNameOf } from './detector.js'
+export { cachedRoleNameOf, createDetector, evaluate, RuleIndex, roleNameOf } from './detector.js'
 export type { AwsIpRanges } from './ip.js'
 export type { LoadedRules, RefusedRule } from './load.js'
 export { builtinRulesDir, loadBuiltinRules, loadRuleDir, parseRuleText, ruleFilesIn } from './load.js'

@@ -587,6 +587,7 @@ async function collectRun(
     target: target ? structuredClone(target) : null,
     firRequestIds: [...firIds],
     ruleDirs: options.ruleDirs ?? [],
+    awsIpRanges: options.awsIpRanges !== undefined,
   }
   // A function's run over local files: the main thread reads too (few events come back to it, and
   // it starts while the other threads do). Fetching from S3 keeps it free for the downloads.
@@ -602,13 +603,8 @@ async function collectRun(
   // With a function, the rule pack loads while the threads start. In an account-wide hunt the
   // threads load their own pack first (the main thread only needs it at the end): no three-way
   // race for two cores at the start.
-  const packLoading =
-    !target && poolStarting && !small
-      ? poolStarting.then(
-          () => loadRulePack(options.ruleDirs ?? []),
-          () => loadRulePack(options.ruleDirs ?? []),
-        )
-      : loadRulePack(options.ruleDirs ?? [])
+  const loadPack = () => loadRulePack(setup.ruleDirs, { awsIpRanges: setup.awsIpRanges })
+  const packLoading = !target && poolStarting && !small ? poolStarting.then(loadPack, loadPack) : loadPack()
   // The folders are walked while the threads start.
   let local: Awaited<ReturnType<typeof listLocal>> | undefined
   try {

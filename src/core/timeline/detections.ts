@@ -11,6 +11,7 @@ import {
   loadBuiltinRules,
   loadRuleDir,
   type RefusedRule,
+  RuleIndex,
   roleNameOf,
   ruleFilesIn,
 } from '../detect/index.js'
@@ -73,7 +74,16 @@ function noRuleFiles(dir: string): UsageError {
   })
 }
 
-export async function loadRulePack(ruleDirs: string[] = []): Promise<RulePack> {
+/**
+ * The builtin pack and the `--rules` folders' rules. `awsIpRanges`: whether the run has AWS's
+ * address ranges (`--aws-ip-ranges`); without them the rules that need them never fire at the
+ * merge (createDetector leaves them out), so `classify` marks no record for them (it runs on every
+ * record of a hunt). Left out, they are marked: a pack that may meet ranges misses nothing.
+ */
+export async function loadRulePack(
+  ruleDirs: string[] = [],
+  options: { awsIpRanges?: boolean } = {},
+): Promise<RulePack> {
   const all = await loadBuiltinRules()
   const refused: RefusedRule[] = []
   const seen = new Set(all.map((r) => r.id))
@@ -91,17 +101,15 @@ export async function loadRulePack(ruleDirs: string[] = []): Promise<RulePack> {
     refused.push(...loaded.refused)
   }
   const detectorRules = all.filter((r) => r.needsDetector)
-  const plans = detectorRules.map((rule) => ({
-    rule,
-    scope: rule.fir?.scope ? fieldValues(rule.fir.scope.functionRole) : undefined,
-  }))
+  const withRanges = options.awsIpRanges !== false
+  const marker = detectorMarker(detectorRules.filter((r) => withRanges || !r.fir?.context))
   const pack: RulePack = {
     all,
     detectorRules,
     refused,
     sources: ['builtin', ...ruleDirs],
     statelessFindings: (record) => statelessFindings(pack, record),
-    classify: (record) => classifyForDetector(plans, record),
+    classify: marker,
   }
   return pack
 }
@@ -135,31 +143,56 @@ export function fieldValues(path: string): (record: Rec) => string[] {
 }
 
 /**
- * Marks a record for the detector, which runs once over the merged, time-ordered timeline:
+ * What marks a record for the detector, which runs once over the merged, time-ordered timeline:
  * whether it teaches a function's role, whether an unscoped detector rule matches it, and which
  * roles a function-role-scoped rule's field names. Only marked rows are parsed again at the merge,
  * and scoped ones only when a named role is a function's: an account-wide hunt stays fast.
+ *
+ * It runs on every record a hunt reads, so: a record meets only the rules its eventName allows
+ * (RuleIndex); rules scoped by the same field read it once; and marks are shared objects, one for
+ * each flags and roles met (most records mark nothing, or the role of one of a few sessions).
  */
-function classifyForDetector(
-  plans: { rule: CompiledRule; scope?: (record: Rec) => string[] }[],
-  record: Rec,
-): DetectorMarks {
-  let flags = learnedRole(record) !== undefined ? DETECTOR_LEARN : 0
-  let roles: Set<string> | undefined
-  for (const p of plans) {
-    if (!p.rule.matches(record)) continue
-    if (!p.scope) {
-      flags |= DETECTOR_ANY
-      continue
+function detectorMarker(rules: CompiledRule[]): (record: Rec) => DetectorMarks {
+  const scopes = new Map<string, (record: Rec) => string[]>()
+  const plans = rules.map((rule) => {
+    const path = rule.fir?.scope?.functionRole
+    let scope = path === undefined ? undefined : scopes.get(path)
+    if (path !== undefined && !scope) scopes.set(path, (scope = fieldValues(path)))
+    return { rule, scope }
+  })
+  const index = new RuleIndex(plans)
+  const shared = new Map<string, DetectorMarks>()
+  const read: Array<(record: Rec) => string[]> = []
+  return (record) => {
+    let flags = learnedRole(record) !== undefined ? DETECTOR_LEARN : 0
+    let roles = ''
+    read.length = 0
+    for (const p of index.candidates(record)) {
+      if (!p.rule.matches(record)) continue
+      if (!p.scope) {
+        flags |= DETECTOR_ANY
+        continue
+      }
+      if (read.includes(p.scope)) continue
+      read.push(p.scope)
+      for (const v of p.scope(record)) {
+        const name = cachedRoleNameOf(v)
+        if (name && !`,${roles},`.includes(`,${name},`)) roles = roles ? `${roles},${name}` : name
+      }
     }
-    for (const v of p.scope(record)) {
-      const name = cachedRoleNameOf(v)
-      if (name) (roles ??= new Set()).add(name)
+    if (flags === 0 && roles === '') return NO_MARKS
+    const key = `${flags}:${roles}`
+    let marks = shared.get(key)
+    if (!marks) {
+      marks = Object.freeze({ flags, scopeRoles: roles })
+      if (shared.size < SHARED_MARKS_LIMIT) shared.set(key, marks)
     }
+    return marks
   }
-  if (flags === 0 && !roles) return NO_MARKS
-  return { flags, scopeRoles: roles ? [...roles].join(',') : '' }
 }
+
+/** Shared marks kept at most (role names come from records: anyone may write many). */
+const SHARED_MARKS_LIMIT = 20_000
 
 /** Most records: nothing for the detector (one shared object, read only). */
 const NO_MARKS: DetectorMarks = Object.freeze({ flags: 0, scopeRoles: '' })
@@ -194,6 +227,8 @@ export function learnedRole(record: Rec): string | undefined {
 export class MergeDetector {
   private readonly detector: Detector | undefined
   private readonly roles = new Set<string>()
+  /** wants' answers for the scoped rows met, by their roles; cleared when a role is learnt. */
+  private readonly scoped = new Map<string, boolean>()
 
   constructor(pack: RulePack, options: { awsIpRanges?: AwsIpRanges; functionRoles?: string[] }) {
     for (const r of options.functionRoles ?? []) {
@@ -208,13 +243,27 @@ export class MergeDetector {
     if (!this.detector) return false
     if (flags & (DETECTOR_LEARN | DETECTOR_ANY)) return true
     if (!scopeRoles) return false
-    for (const r of scopeRoles.split(',')) if (this.roles.has(r)) return true
-    return false
+    let yes = this.scoped.get(scopeRoles)
+    if (yes === undefined) {
+      // Looked for in the list rather than split from it: IAM allows a comma in a role name.
+      const list = `,${scopeRoles},`
+      yes = false
+      for (const r of this.roles)
+        if (list.includes(`,${r},`)) {
+          yes = true
+          break
+        }
+      if (this.scoped.size < SHARED_MARKS_LIMIT) this.scoped.set(scopeRoles, yes)
+    }
+    return yes
   }
 
   evaluate(record: Rec): EventFinding[] {
     const learnt = learnedRole(record)
-    if (learnt) this.roles.add(learnt)
+    if (learnt && !this.roles.has(learnt)) {
+      this.roles.add(learnt)
+      this.scoped.clear()
+    }
     return this.detector ? toEventFindings(this.detector.evaluate(record)) : []
   }
 }

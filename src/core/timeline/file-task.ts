@@ -101,6 +101,8 @@ export interface PipelineSetup {
   target: TimelineTarget | null
   firRequestIds: string[]
   ruleDirs: string[]
+  /** Whether the run has AWS's address ranges (`--aws-ip-ranges`; unsaid: may have): see loadRulePack. */
+  awsIpRanges?: boolean
   /**
    * Account-wide hunts: worker threads keep their events in their own spool and write sorted runs
    * into this folder, which the main thread merges at the end (the main thread would otherwise

@@ -137,7 +137,11 @@ export class FilePool {
     const workerUrl = options.workerUrl ?? WORKER_URL
     const inline = async () => {
       const pack =
-        setup.mode === 'all' ? await (await import('./detections.js')).loadRulePack(setup.ruleDirs) : null
+        setup.mode === 'all'
+          ? await (await import('./detections.js')).loadRulePack(setup.ruleDirs, {
+              awsIpRanges: setup.awsIpRanges,
+            })
+          : null
       return new FileProcessor(setup, pack)
     }
     if (size <= 0 || !workersAvailable()) return new FilePool([], await inline())

@@ -81,7 +81,11 @@ async function main(): Promise<void> {
     : undefined
   try {
     const pack =
-      setup.mode === 'all' ? await (await import('./detections.js')).loadRulePack(setup.ruleDirs) : null
+      setup.mode === 'all'
+        ? await (await import('./detections.js')).loadRulePack(setup.ruleDirs, {
+            awsIpRanges: setup.awsIpRanges,
+          })
+        : null
     processor = new FileProcessor(
       setup,
       pack,

@@ -4,6 +4,7 @@ import {
   DETECTOR_LEARN,
   fieldValues,
   loadRulePack,
+  MergeDetector,
 } from '../../../src/core/timeline/detections.js'
 
 describe('fieldValues', () => {
@@ -81,5 +82,63 @@ describe('rule pack marks for the merge-time detector', () => {
     })
     expect(marks.flags & DETECTOR_LEARN).toBe(DETECTOR_LEARN)
     expect(marks.flags & DETECTOR_ANY).toBe(0)
+  })
+
+  it('marks a record once for rules scoped by the same field, and shares marks between records', async () => {
+    const pack = await loadRulePack()
+    // Both rules about a function role's session (outside Lambda, outside AWS ranges) match.
+    const a = pack.classify(session('arn:aws:iam::111122223333:role/Orders-Role'))
+    const b = pack.classify(session('arn:aws:iam::111122223333:role/Orders-Role'))
+    expect(a.scopeRoles).toBe('orders-role')
+    expect(b).toBe(a)
+  })
+
+  it('does not mark for rules that need AWS address ranges when the run has none', async () => {
+    // A call from the Lambda runtime's user agent: only the outside-AWS-ranges rule concerns it.
+    const fromRuntime = session('arn:aws:iam::111122223333:role/orders-role', {
+      userAgent: 'aws-sdk-js/3.600.0 exec-env/AWS_Lambda_nodejs20.x',
+    })
+    expect((await loadRulePack()).classify(fromRuntime).scopeRoles).toBe('orders-role')
+    expect((await loadRulePack([], { awsIpRanges: true })).classify(fromRuntime).scopeRoles).toBe(
+      'orders-role',
+    )
+    expect((await loadRulePack([], { awsIpRanges: false })).classify(fromRuntime)).toEqual({
+      flags: 0,
+      scopeRoles: '',
+    })
+    // A call from outside Lambda is still marked for the rule that needs no ranges.
+    expect(
+      (await loadRulePack([], { awsIpRanges: false })).classify(session('arn:aws:iam::1:role/orders-role'))
+        .scopeRoles,
+    ).toBe('orders-role')
+  })
+})
+
+describe('MergeDetector.wants', () => {
+  it('wants a row of a function role whose name holds a comma (IAM allows one)', async () => {
+    const detector = new MergeDetector(await loadRulePack(), {
+      functionRoles: ['arn:aws:iam::111122223333:role/svc,orders'],
+    })
+    expect(detector.wants(0, 'svc,orders')).toBe(true)
+    expect(detector.wants(0, 'other,svc,orders')).toBe(true)
+    expect(detector.wants(0, 'svc')).toBe(false)
+    expect(detector.wants(0, 'orders')).toBe(false)
+  })
+
+  it("wants the rows of a role once it has learnt that role is a function's", async () => {
+    const detector = new MergeDetector(await loadRulePack(), { functionRoles: ['given-role'] })
+    expect(detector.wants(0, 'given-role')).toBe(true)
+    expect(detector.wants(0, 'new-role')).toBe(false)
+    expect(detector.wants(0, 'other,new-role')).toBe(false)
+    detector.evaluate({
+      eventTime: '2025-03-01T00:00:00Z',
+      eventSource: 'lambda.amazonaws.com',
+      eventName: 'CreateFunction20150331',
+      userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/ci' },
+      requestParameters: { functionName: 'f', role: 'arn:aws:iam::111122223333:role/New-Role' },
+    })
+    expect(detector.wants(0, 'new-role')).toBe(true)
+    expect(detector.wants(0, 'other,new-role')).toBe(true)
+    expect(detector.wants(0, 'other')).toBe(false)
   })
 })

@@ -11,7 +11,9 @@ import { pathToFileURL } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
 import type * as Collect from '../../../src/core/timeline/collect.js'
+import { tempDir } from '../../support/cli.js'
 import {
+  awsIpRangesDocument,
   type CloudTrailRecord,
   generateCorpus,
   packTrailFiles,
@@ -204,5 +206,83 @@ describe('account-wide hunt written in delivery order', () => {
     expect(JSON.parse(byId.get('escaped-1')!).raw.ua).toBe('a/b é ✓')
     expect(JSON.parse(byId.get('pretty-1')!).raw.ua).toBe('line\nbreak')
     expect(JSON.parse(byId.get('bad-utf8-1')!).raw.ua).toBe('x\ufffdy')
+  })
+})
+
+describe('an account-wide hunt and AWS address ranges', () => {
+  // The hunt's threads mark records for the merge-time rules; without ranges they skip the rules
+  // that need them. A run given ranges must still have them marked in every thread.
+  it('flags a function role used from outside AWS only when given the ranges, in every thread', async () => {
+    const account = '111122223333'
+    const role = `arn:aws:iam::${account}:role/hunt-fn-role`
+    const record = (id: string, minute: number, over: Record<string, unknown>) => ({
+      eventVersion: '1.10',
+      eventTime: `2025-03-01T0${Math.floor(minute / 60)}:${String(minute % 60).padStart(2, '0')}:00Z`,
+      awsRegion: 'eu-west-1',
+      eventID: id,
+      requestID: `req-${id}`,
+      recipientAccountId: account,
+      readOnly: true,
+      ...over,
+    })
+    const src = await tempDir()
+    const files: [string, unknown[]][] = [
+      [
+        'a.json',
+        [
+          record('create', 60, {
+            eventSource: 'lambda.amazonaws.com',
+            eventName: 'CreateFunction20150331',
+            userIdentity: { type: 'IAMUser', arn: `arn:aws:iam::${account}:user/ci` },
+            sourceIPAddress: '3.5.1.2',
+            userAgent: 'aws-cli/2.15.0',
+            requestParameters: { functionName: 'hunt-fn', role },
+          }),
+        ],
+      ],
+      [
+        'b.json',
+        [
+          // The function role's session, with the Lambda runtime's user agent, from an address
+          // outside AWS's ranges: only the rule that needs the ranges concerns it.
+          record('outside', 120, {
+            eventSource: 's3.amazonaws.com',
+            eventName: 'ListBuckets',
+            userIdentity: {
+              type: 'AssumedRole',
+              arn: `arn:aws:sts::${account}:assumed-role/hunt-fn-role/hunt-fn`,
+              accountId: account,
+              sessionContext: { sessionIssuer: { type: 'Role', arn: role } },
+            },
+            sourceIPAddress: '203.0.113.7',
+            userAgent: 'aws-sdk-js/3.600.0 exec-env/AWS_Lambda_nodejs20.x',
+          }),
+        ],
+      ],
+    ]
+    for (const [name, records] of files)
+      await writeFile(join(src, name), JSON.stringify({ Records: records }))
+    const ranges = join(await tempDir(), 'ranges.json')
+    await writeFile(ranges, JSON.stringify(awsIpRangesDocument()))
+    const outsideFindings = async (withRanges: boolean) => {
+      const { ctx, dir } = await timelineContext()
+      const { summary } = await collectTimeline(ctx, {
+        // A folder: read by the threads, not in the main thread as a few small files are.
+        sources: [src],
+        since: '2025-03-01T00:00:00Z',
+        until: '2025-03-01T12:00:00Z',
+        workers: 2,
+        ...(withRanges ? { awsIpRanges: ranges } : {}),
+      })
+      expect(summary.throughput.threads).toBe(2)
+      const text = await readFile(join(dir, 'timeline', 'events.jsonl'), 'utf8')
+      const events = text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { id: string; findings: { title: string }[] })
+      return events.find((e) => e.id === 'outside')!.findings.map((f) => f.title)
+    }
+    expect(await outsideFindings(true)).toEqual([expect.stringMatching(/Outside AWS IP Ranges/i)])
+    expect(await outsideFindings(false)).toEqual([])
   })
 })
