@@ -71,6 +71,18 @@ function otherIsoTime(s: string): number {
  * any other text (a leap second, 31 April, a fraction, an offset: otherIsoTime decides those).
  */
 function cloudTrailTime(s: string): number | undefined {
+  // Asked twice of each record's text (its time, then the text normalised: isoTime).
+  if (s === lastTimeText) return lastTimeMs
+  const ms = readCloudTrailTime(s)
+  lastTimeText = s
+  lastTimeMs = ms
+  return ms
+}
+
+let lastTimeText = ''
+let lastTimeMs: number | undefined
+
+function readCloudTrailTime(s: string): number | undefined {
   if (s.length !== 20 || s.charCodeAt(19) !== 0x5a /* Z */ || s.charCodeAt(10) !== 0x54 /* T */)
     return undefined
   if (
