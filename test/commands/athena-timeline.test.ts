@@ -70,6 +70,8 @@ describe('fir timeline --engine athena|lake (built CLI; Athena results set throu
     })
     expect(res.status).toBe(201)
     const athenaCase = await newCase('athena-1')
+    // Queries this moto server ran for other tests (in any order) are not this run's.
+    const before = new Set((await athena().send(new ListQueryExecutionsCommand({}))).QueryExecutionIds ?? [])
     const r = await runFir(
       [
         'timeline',
@@ -101,7 +103,9 @@ describe('fir timeline --engine athena|lake (built CLI; Athena results set throu
     })
 
     // One query, filtered on the projected partitions, values bound as parameters.
-    const ids = (await athena().send(new ListQueryExecutionsCommand({}))).QueryExecutionIds ?? []
+    const ids = ((await athena().send(new ListQueryExecutionsCommand({}))).QueryExecutionIds ?? []).filter(
+      (id) => !before.has(id),
+    )
     expect(ids).toHaveLength(1)
     const sent = (await athena().send(new GetQueryExecutionCommand({ QueryExecutionId: ids[0] })))
       .QueryExecution!
