@@ -5,7 +5,7 @@ import { readEarlierTimelines } from '../case/summary.js'
 import { verifyCase } from '../case/verify.js'
 import { base64Sha256ToHex } from '../common/hash.js'
 import { deepMapStrings, redactor, redactValue } from '../common/redact.js'
-import { counted, escapeTerminal } from '../common/text.js'
+import { counted, escapeTerminal, firstFew } from '../common/text.js'
 import { keySightings, type SightedFunction } from '../credentials/key-sightings.js'
 import { revokePolicyName } from '../credentials/revoke-policy.js'
 import { noneUrlShortOf } from '../snapshot/exposure.js'
@@ -382,6 +382,15 @@ function functionFacts(
   const versions = asArray(entry.versions).map(versionText)
   const aliases = asArray(entry.aliases).map(aliasText)
   const layers = asArray(entry.layers).map((l) => layerText(l, gaps))
+  // A qualifier whose configuration was not read runs layers nobody knows (a backdoored layer may
+  // sit on one version only): said, with those qualifiers and why, never left out as "none".
+  for (const u of asArray(entry.unreadConfigurations).map(asRecord)) {
+    const quals = asArray(u.qualifiers).map(String)
+    if (quals.length === 0) continue
+    layers.push(
+      `unknown on ${firstFew(quals)}: configuration not read (${truncate(asString(u.reason) ?? 'no reason recorded', 200)})`,
+    )
+  }
   const url = urlText(entry.url)
   // Every URL config, the summarised qualifier's first (older summaries hold only `url`).
   const urls = Array.isArray(entry.urls)

@@ -310,6 +310,32 @@ describe('function facts that have no value', () => {
   })
 })
 
+describe('layers of qualifiers whose configuration was not read', () => {
+  // A backdoored layer may sit on one version only: a version the snapshot could not read runs
+  // layers nobody knows, and the report says so rather than "none".
+  it('are unknown, named with those qualifiers and why, beside the layers that were read', async () => {
+    const layer = `arn:aws:lambda:${REGION}:${ACCOUNT}:layer:utils:1`
+    const denied = 'denied: AccessDeniedException: User is not authorized to perform: lambda:GetFunction'
+    const read = await snapshotCase(
+      plainEntry({
+        layers: [{ arn: layer, code: 'match', qualifiers: ['$LATEST'] }],
+        unreadConfigurations: [{ reason: denied, qualifiers: ['3', '4'] }],
+      }),
+    )
+    const fn = (await buildReportModel(read, { verify: false })).scope.functions[0]!
+    expect(fn.layers).toEqual([
+      expect.stringContaining(layer),
+      `unknown on 3, 4: configuration not read (${denied})`,
+    ])
+    const none = await snapshotCase(
+      plainEntry({ unreadConfigurations: [{ reason: denied, qualifiers: ['7'] }] }),
+    )
+    const other = (await buildReportModel(none, { verify: false })).scope.functions[0]!
+    expect(other.layers).toEqual([`unknown on 7: configuration not read (${denied})`])
+    expect(other.absent.layers).toBeNull()
+  })
+})
+
 describe('function facts the snapshot read beyond the summarised qualifier', () => {
   it("show every function URL with its AuthType and qualifiers, provisioned concurrency, a version read from the version list and another qualifier's unread environment", async () => {
     const live = 'https://live7h2k4m9q3x5w8z1c6v0b2n4m7.lambda-url.us-east-1.on.aws/'
