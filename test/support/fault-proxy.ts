@@ -19,6 +19,8 @@ export type FaultKind =
   | 'clock-skew'
   | 'limit-exceeded'
   | 'not-found'
+  | 'request-expired'
+  | 'truncate'
 
 export interface RequestInfo {
   method: string
@@ -40,6 +42,11 @@ export interface FaultRule {
   rate?: number
   /** Fault at most this many matching requests (default: unlimited). */
   count?: number
+  /**
+   * `truncate`: the share (0..1, default 0.5) of the emulator's answer body sent before the
+   * connection is cut (its headers, Content-Length too, go out unchanged).
+   */
+  keep?: number
 }
 
 /**
@@ -154,7 +161,11 @@ function describe(req: IncomingMessage, body: Buffer): RequestInfo {
   }
 }
 
-function faultResponse(info: RequestInfo, kind: Exclude<FaultKind, 'drop'>, res: ServerResponse): number {
+function faultResponse(
+  info: RequestInfo,
+  kind: Exclude<FaultKind, 'drop' | 'truncate'>,
+  res: ServerResponse,
+): number {
   const requestId = randomUUID()
   const table = {
     'access-denied': {
@@ -212,6 +223,13 @@ function faultResponse(info: RequestInfo, kind: Exclude<FaultKind, 'drop'>, res:
       query: 'NoSuchEntity',
       msg: 'The resource you requested does not exist.',
     },
+    // What S3 answers a presigned URL past its expiry (a code location lives 10 minutes).
+    'request-expired': {
+      status: 403,
+      json: 'AccessDeniedException',
+      query: 'AccessDenied',
+      msg: 'Request has expired',
+    },
     'not-implemented': {
       status: 501,
       json: 'NotImplemented',
@@ -237,7 +255,8 @@ function faultResponse(info: RequestInfo, kind: Exclude<FaultKind, 'drop'>, res:
 
 /**
  * A reverse proxy in front of moto (or the LookupEvents stand-in) that injects AWS-shaped faults:
- * AccessDenied, throttling, 5xx, not-implemented and dropped connections, for chosen operations or
+ * AccessDenied, throttling, 5xx, not-implemented, dropped connections and answers cut part way
+ * (`truncate`: a download broken mid-transfer), for chosen operations or
  * at a chosen rate, and holds a request while something else happens (HoldRule). Point the SDK's
  * endpoint at `proxy.endpoint`. Every request is recorded.
  */
@@ -323,8 +342,10 @@ export class FaultProxy {
           req.socket.destroy()
           return
         }
-        record.status = faultResponse(info, rule.fault, res)
-        return
+        if (rule.fault !== 'truncate') {
+          record.status = faultResponse(info, rule.fault, res)
+          return
+        }
       }
       const target = new URL(req.url ?? '/', this.upstream)
       const upstreamReq = httpRequest(
@@ -332,6 +353,19 @@ export class FaultProxy {
         { method: req.method, headers: { ...req.headers, host: target.host } },
         (up) => {
           record.status = up.statusCode
+          if (rule?.fault === 'truncate') {
+            const parts: Buffer[] = []
+            up.on('data', (c: Buffer) => parts.push(c))
+            up.on('end', () => {
+              const whole = Buffer.concat(parts)
+              res.writeHead(up.statusCode ?? 502, up.headers)
+              // Cut once the bytes are with the kernel: a loaded machine must not cut them shorter.
+              res.write(whole.subarray(0, Math.floor(whole.length * (rule.keep ?? 0.5))), () =>
+                setTimeout(() => res.socket?.destroy(), 100),
+              )
+            })
+            return
+          }
           const rewrite = this.rewrites.find((r) => matches(r.match, info))
           if (!rewrite) {
             res.writeHead(up.statusCode ?? 502, up.headers)

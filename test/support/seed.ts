@@ -502,17 +502,21 @@ export async function seedFunction(endpoint: string, spec: FunctionSpec): Promis
 }
 
 /**
- * Replaces a function's code (uploaded so Location serves it); with `publish`, publishes a version.
+ * Replaces a function's code (uploaded so Location serves it, at `key` when given); with `publish`,
+ * publishes a version.
  * Returns the new CodeSha256 and the published version number, if any.
  */
 export async function updateCode(
   endpoint: string,
   functionName: string,
   zip: Buffer,
-  options: { publish?: boolean; region?: string } = {},
+  options: { publish?: boolean; region?: string; key?: string } = {},
 ): Promise<{ codeSha256: string; version?: string }> {
   const c = seedClients(endpoint, options.region)
-  const code = await uploadCode(endpoint, zip, { region: c.region })
+  const code = await uploadCode(endpoint, zip, {
+    region: c.region,
+    ...(options.key ? { key: options.key } : {}),
+  })
   const out = await c.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: functionName, ...code }))
   if (!options.publish) return { codeSha256: out.CodeSha256! }
   const v = await c.lambda.send(new PublishVersionCommand({ FunctionName: functionName }))
