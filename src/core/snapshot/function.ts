@@ -625,8 +625,11 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
       mismatches.set(k, {
         pkg: c,
         qualifiers: [d.qualifier],
-        files: [d.fnFile ?? '', c.file ?? ''].filter(Boolean),
-        ...(d.fn?.Configuration?.CodeSha256 ? { reported: d.fn.Configuration.CodeSha256 } : {}),
+        files: [d.fnFile ?? '', c.change?.file ?? '', c.file ?? ''].filter(Boolean),
+        // Checked against the CodeSha256 of the GetFunction that gave the location downloaded.
+        ...((c.change?.to ?? d.fn?.Configuration?.CodeSha256)
+          ? { reported: c.change?.to ?? d.fn?.Configuration?.CodeSha256 }
+          : {}),
       })
     }
   }
@@ -645,6 +648,47 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
         file: m.pkg.file,
       },
       evidence: m.files,
+    })
+  }
+  // The code changed while fir read it (a redeploy or an attacker's UpdateFunctionCode during the
+  // incident): a fact of its own, one finding per change, naming every qualifier that saw it.
+  const changes = new Map<
+    string,
+    {
+      change: NonNullable<StoredPackage['change']>
+      pkg: StoredPackage
+      qualifiers: string[]
+      files: string[]
+    }
+  >()
+  for (const d of qualifiers.values()) {
+    const change = d.code?.change
+    if (!change) continue
+    const k = `${change.from}\u0000${change.to}`
+    const hit = changes.get(k)
+    if (hit) hit.qualifiers.push(d.qualifier)
+    else changes.set(k, { change, pkg: d.code!, qualifiers: [d.qualifier], files: [] })
+    changes.get(k)!.files.push(d.fnFile ?? '', change.file ?? '', d.code!.file ?? '')
+  }
+  for (const [k, { change, pkg, qualifiers: qs, files }] of changes) {
+    const kept =
+      pkg.check === 'changed'
+        ? `the package of ${change.to} is kept whole (it matches)`
+        : `the package downloaded for ${change.to} does not match it (see the integrity finding)`
+    run.addFinding({
+      kind: 'code-changed',
+      level: 'high',
+      title: `The code of ${name} (${qs.join(', ')}) changed while fir read it: CodeSha256 ${change.from} became ${change.to}${change.at ? ` (GetFunction at ${change.at})` : ''}; ${kept}, the package of ${change.from} could not be read whole`,
+      target: arn,
+      key: k,
+      detail: {
+        qualifiers: qs,
+        from: change.from,
+        to: change.to,
+        ...(change.at ? { at: change.at } : {}),
+        ...(pkg.file ? { file: pkg.file } : {}),
+      },
+      evidence: files.filter(Boolean),
     })
   }
   const archives = new Map<string, { pkg: StoredPackage; qualifiers: string[] }>()
@@ -758,6 +802,15 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
     ...(focusConfig?.LastModified ? { lastModified: focusConfig.LastModified } : {}),
     ...(focusConfig?.CodeSha256 ? { codeSha256: focusConfig.CodeSha256 } : {}),
     code: focusConfig?.PackageType === 'Image' ? 'image' : (focus?.code?.check ?? 'not-downloaded'),
+    ...(focus?.code?.change
+      ? {
+          codeChange: {
+            from: focus.code.change.from,
+            to: focus.code.change.to,
+            ...(focus.code.change.at ? { at: focus.code.change.at } : {}),
+          },
+        }
+      : {}),
     ...(focus?.code?.file ? { codeFile: focus.code.file } : {}),
     ...(imageUri ? { imageUri } : {}),
     ...(imageDigest ? { imageDigest } : {}),
@@ -785,7 +838,11 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
   }
 }
 
-/** The package of one qualifier: a fresh location (refetched when older than 5 min or refused). */
+/**
+ * The package of one qualifier: a fresh location (refetched when older than 5 min or refused), each
+ * with the CodeSha256 of the GetFunction that gave it, so a location for code that changed meanwhile
+ * is never resumed into and its bytes are checked against their own CodeSha256.
+ */
 function packageOf(
   run: SnapshotRun,
   target: SnapshotTarget,
@@ -807,7 +864,8 @@ function packageOf(
     sink: gaps,
     location: async (attempt) => {
       const location = fn.Code?.Location
-      if (attempt === 0 && location && Date.now() - fetchedAt < LOCATION_FRESH_MS) return location
+      if (attempt === 0 && location && Date.now() - fetchedAt < LOCATION_FRESH_MS)
+        return { url: location, ...(config?.CodeSha256 ? { object: config.CodeSha256 } : {}) }
       // The presigned location expired (or was refused): ask Lambda for a new one.
       refetches++
       const r: Fetched<GetFunctionCommandOutput> = await run.rec.one(
@@ -822,9 +880,11 @@ function packageOf(
         },
         () => getFunction(target.aws, target.name, qualifier),
       )
-      const fresh = r.status === 'stored' ? r.value.Code?.Location : undefined
-      if (!fresh) throw new Error('Lambda returned no Code.Location')
-      return fresh
+      const at = run.ctx.clock.now().toISOString()
+      if (r.status !== 'stored' || !r.value.Code?.Location)
+        throw new Error('Lambda returned no Code.Location')
+      const object = r.value.Configuration?.CodeSha256
+      return { url: r.value.Code.Location, ...(object ? { object } : {}), at, file: r.file }
     },
   })
 }
@@ -897,7 +957,8 @@ function collectLayer(run: SnapshotRun, layerVersionArn: string, sink: Gap[]): P
       call: 'lambda:GetLayerVersion',
       sink,
       location: async (attempt) => {
-        if (attempt === 0) return location
+        if (attempt === 0)
+          return { url: location, ...(content?.CodeSha256 ? { object: content.CodeSha256 } : {}) }
         refetched++
         const again = await run.rec.one(
           {
@@ -916,14 +977,38 @@ function collectLayer(run: SnapshotRun, layerVersionArn: string, sink: Gap[]): P
               Number(version),
             ),
         )
+        const at = run.ctx.clock.now().toISOString()
         const fresh =
-          again.status === 'stored'
-            ? (again.value as GetLayerVersionCommandOutput).Content?.Location
-            : undefined
-        if (!fresh) throw new Error('Lambda returned no Content.Location')
-        return fresh
+          again.status === 'stored' ? (again.value as GetLayerVersionCommandOutput).Content : undefined
+        if (again.status !== 'stored' || !fresh?.Location)
+          throw new Error('Lambda returned no Content.Location')
+        // A layer version cannot change; should a location come for other content all the same,
+        // it is a download of its own, never resumed into, and said below.
+        return {
+          url: fresh.Location,
+          ...(fresh.CodeSha256 ? { object: fresh.CodeSha256 } : {}),
+          at,
+          file: again.file,
+        }
       },
     })
+    if (pkg.change) {
+      run.addFinding({
+        kind: 'code-changed',
+        level: 'high',
+        title: `The content of layer ${layerName}:${version} changed while fir read it: CodeSha256 ${pkg.change.from} became ${pkg.change.to}${pkg.change.at ? ` (GetLayerVersion at ${pkg.change.at})` : ''}; the content of ${pkg.change.to} is kept, that of ${pkg.change.from} could not be read whole`,
+        target: layerVersionArn,
+        key: `${pkg.change.from}\u0000${pkg.change.to}`,
+        detail: {
+          layer: layerVersionArn,
+          from: pkg.change.from,
+          to: pkg.change.to,
+          ...(pkg.change.at ? { at: pkg.change.at } : {}),
+          file: pkg.file,
+        },
+        evidence: [r.file, pkg.change.file ?? '', pkg.file ?? ''].filter(Boolean),
+      })
+    }
     if (pkg.check === 'mismatch') {
       run.addFinding({
         kind: 'code-integrity',

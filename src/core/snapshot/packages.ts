@@ -4,9 +4,18 @@ import { base64Sha256ToHex, sha256File } from '../common/hash.js'
 import { trackTemporary } from '../common/interrupt.js'
 import type { Gap } from '../context.js'
 import { type ArchiveListing, listArchive } from './archive.js'
-import { discardPartial, downloadResumable, type LocationSource } from './download.js'
+import { discardPartial, downloadResumable, type Location, type LocationSource } from './download.js'
 import type { SnapshotRun } from './run.js'
-import type { CodeCheck } from './types.js'
+import type { CodeChange, CodeCheck } from './types.js'
+
+/**
+ * A package's location as the Lambda call that gave it says: `object` is that call's CodeSha256;
+ * a location fetched again also says when (`at`, UTC) and where its answer is stored (`file`).
+ */
+export interface PackageLocation extends Location {
+  at?: string
+  file?: string
+}
 
 /** A package (function code or layer content) as stored in the set. */
 export interface StoredPackage {
@@ -21,6 +30,11 @@ export interface StoredPackage {
   listingFile?: string
   listing?: ArchiveListing
   gap?: Gap
+  /**
+   * The location the package was downloaded from served other code than the CodeSha256 asked for
+   * (the code changed while fir read it); `file` is the stored answer that gave that location.
+   */
+  change?: CodeChange & { file?: string }
 }
 
 interface Adopted {
@@ -54,9 +68,12 @@ function stripQuery(location: string): string {
  * Downloads a package once per distinct CodeSha256 (`kind` folder: `code` or `layers`), streams it to
  * disk, hashes it, stores it under its actual SHA-256 (`code/<sha256>.zip`, once per distinct bytes)
  * with an archive listing beside it (`code/<sha256>.listing.json`), and says whether the bytes match
- * what Lambda reports. A mismatch is kept and reported, never hidden.
+ * what Lambda reports. A mismatch is kept and reported, never hidden. The bytes are checked against
+ * the CodeSha256 of the call that gave the location they came from: when a location fetched again
+ * came with another CodeSha256 (the code changed while fir read it), the package is that code's,
+ * and `change` says so.
  */
-export function storePackage(
+export async function storePackage(
   run: SnapshotRun,
   request: {
     kind: 'code' | 'layers'
@@ -66,12 +83,21 @@ export function storePackage(
     label: string
     /** The call that yields the location (a failed download's gap names the GET of its location). */
     call: string
-    location: LocationSource
+    location: LocationSource<PackageLocation>
     sink?: Gap[]
   },
 ): Promise<StoredPackage> {
+  const packages = run.cache<StoredPackage>('packages')
   const key = `${request.kind}:${request.codeSha256 ?? request.label}`
-  return run.cache<StoredPackage>('packages').get(key, () => download(run, request))
+  let own = false
+  const got = await packages.get(key, () => {
+    own = true
+    return download(run, request)
+  })
+  if (own || !got.change) return got
+  // That download ended on other code (it changed while it was read): this request's location
+  // (a published version's, which cannot change) may still serve the package asked for.
+  return packages.get(`${key}\u0000${request.label}`, () => download(run, request))
 }
 
 async function download(
@@ -96,15 +122,10 @@ async function downloadInto(
   request: Parameters<typeof storePackage>[1],
   partial: string,
 ): Promise<StoredPackage> {
-  const expected = request.codeSha256 ? base64Sha256ToHex(request.codeSha256) : undefined
-  let lastLocation = ''
-  const source: LocationSource = async (attempt) => {
-    lastLocation = await request.location(attempt)
-    return lastLocation
-  }
-  let outcome: Awaited<ReturnType<typeof downloadResumable>>
+  const asked = request.codeSha256 ? base64Sha256ToHex(request.codeSha256) : undefined
+  let outcome: Awaited<ReturnType<typeof downloadResumable<PackageLocation>>>
   try {
-    outcome = await downloadResumable(request.aws, partial, source)
+    outcome = await downloadResumable(request.aws, partial, request.location)
   } catch (err) {
     const gap = run.rec.gap(
       {
@@ -117,8 +138,21 @@ async function downloadInto(
       },
       request.sink,
     )
-    return { check: 'not-downloaded', ...(expected ? { expectedSha256: expected } : {}), gap }
+    return { check: 'not-downloaded', ...(asked ? { expectedSha256: asked } : {}), gap }
   }
+  // Checked against the CodeSha256 of the call that gave the location the bytes came from.
+  const served = outcome.location
+  const change =
+    request.codeSha256 !== undefined && served.object !== undefined && served.object !== request.codeSha256
+      ? {
+          from: request.codeSha256,
+          to: served.object,
+          ...(served.at ? { at: served.at } : {}),
+          ...(served.file ? { file: served.file } : {}),
+        }
+      : undefined
+  const reported = served.object ?? request.codeSha256
+  const expected = reported ? base64Sha256ToHex(reported) : undefined
   const { sha256: actual } = await sha256File(partial)
   const adopted = run.cache<Adopted>('adopted')
   const stored = await adopted.get(`${request.kind}:${actual}`, async () => {
@@ -126,7 +160,7 @@ async function downloadInto(
     const entry = await run.set.adoptFile(file, partial, {
       call: `${request.call} → GET Code.Location`,
       target: request.label,
-      url: stripQuery(lastLocation),
+      url: stripQuery(served.url),
     })
     const listing = await listArchive(join(run.set.dir, file))
     const listingFile = `${request.kind}/${actual}.listing.json`
@@ -143,16 +177,20 @@ async function downloadInto(
   // Another download produced the same bytes first: this copy is redundant (download() removes it).
   if (outcome.refetches > 0 || outcome.resumes > 0) {
     run.ctx.log.info(
-      `fir: ${request.label}: download resumed ${outcome.resumes}×, location refetched ${outcome.refetches}×`,
+      `fir: ${request.label}: download resumed ${outcome.resumes}×, location refetched ${outcome.refetches}×${
+        outcome.restarts > 0 ? `, started again ${outcome.restarts}× (the location served other code)` : ''
+      }`,
     )
   }
+  const matches = expected !== undefined && expected === actual
   return {
-    check: expected !== undefined && expected === actual ? 'match' : 'mismatch',
+    check: matches ? (change ? 'changed' : 'match') : 'mismatch',
     ...(expected ? { expectedSha256: expected } : {}),
     actualSha256: actual,
     bytes: stored.bytes,
     file: stored.file,
     listingFile: stored.listingFile,
     listing: stored.listing,
+    ...(change ? { change } : {}),
   }
 }

@@ -43,9 +43,19 @@ function codeLine(f: FunctionSummary): string {
     const own = f.images.find((i) => i.qualifiers.includes(f.qualifier))
     return `${e(f.imageUri)} @ ${e(f.imageDigest)}${own ? imageState(own) : ''}`
   }
+  const c = f.codeChange
+  if (c) {
+    // The code changed while fir read it: the package kept is the new code's, checked against it.
+    const kept =
+      f.code === 'changed'
+        ? `package of ${e(c.to)} downloaded whole, SHA-256 matches it`
+        : `package of ${e(c.to)} downloaded, SHA-256 DOES NOT MATCH it (integrity finding)`
+    return `${e(f.codeSha256)}  (CODE CHANGED while fir read it: now ${e(c.to)}${c.at ? ` at ${e(c.at)}` : ''}; ${kept}; the package of ${e(c.from)} could not be read whole)`
+  }
   const check = {
     match: 'package downloaded, SHA-256 matches',
     mismatch: 'package downloaded, SHA-256 DOES NOT MATCH (integrity finding)',
+    changed: 'CODE CHANGED while fir read it (see findings)',
     'not-downloaded': 'package not downloaded (see gaps)',
     image: 'image',
   }[f.code]
@@ -78,7 +88,7 @@ function functionBlock(f: FunctionSummary, findings: Finding[]): string {
           .slice(-10)
           .map(
             (v) =>
-              `${e(v.version)}${v.code === 'mismatch' ? '(mismatch)' : ''}${
+              `${e(v.version)}${v.code === 'mismatch' ? '(mismatch)' : v.code === 'changed' ? '(code changed while read)' : ''}${
                 v.configuration === 'version-list'
                   ? ' (configuration from the version list; code not read)'
                   : ''

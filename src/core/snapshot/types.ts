@@ -38,6 +38,7 @@ export type FindingKind =
   | 'public-statement'
   | 'unscoped-service-statement'
   | 'code-integrity'
+  | 'code-changed'
   | 'hostile-archive'
   | 'quarantine-policy'
   | 'trail-coverage'
@@ -114,7 +115,7 @@ export interface VersionSummary {
    * it was recorded (read those from the stored responses: function-roles.ts).
    */
   role?: string
-  /** 'match' | 'mismatch' (downloaded bytes differ from CodeSha256) | 'not-downloaded' | 'image'. */
+  /** What became of the package of the version (see {@link CodeCheck}). */
   code: CodeCheck
   /**
    * `version-list`: GetFunction of the version failed, and its configuration (environment, layers,
@@ -124,7 +125,25 @@ export interface VersionSummary {
   configuration?: 'version-list'
 }
 
-export type CodeCheck = 'match' | 'mismatch' | 'not-downloaded' | 'image'
+/**
+ * What became of a package: `match` — downloaded, and its bytes have the reported CodeSha256;
+ * `mismatch` — its bytes differ from the CodeSha256 of the configuration that gave its location (an
+ * integrity finding); `changed` — the code changed while fir read it (see {@link CodeChange}): the
+ * package of the new code was downloaded whole and has the new CodeSha256, the one first reported
+ * was not read whole; `not-downloaded` (a gap says why); `image`.
+ */
+export type CodeCheck = 'match' | 'mismatch' | 'changed' | 'not-downloaded' | 'image'
+
+/**
+ * The code changed while fir read it: the configuration the snapshot describes reported CodeSha256
+ * `from`, and the one a location fetched again came with reported `to` (asked at `at`, UTC). A
+ * redeploy or an attacker's UpdateFunctionCode during the incident; the package kept is `to`'s.
+ */
+export interface CodeChange {
+  from: string
+  to: string
+  at?: string
+}
 
 export interface AliasSummary {
   name: string
@@ -194,8 +213,10 @@ export interface FunctionSummary {
   packageType?: string
   lastModified?: string
   codeSha256?: string
-  /** Whether the downloaded package of `qualifier` has that CodeSha256. */
+  /** Whether the downloaded package of `qualifier` has that CodeSha256 (see {@link CodeCheck}). */
   code: CodeCheck
+  /** The code of `qualifier` changed while fir read it: `codeSha256` is `from`, `codeFile` is `to`'s. */
+  codeChange?: CodeChange
   /** The stored package (relative path in the set) of `qualifier`. */
   codeFile?: string
   imageUri?: string

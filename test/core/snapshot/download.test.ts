@@ -11,6 +11,8 @@ import { EmulatorSafetyError } from '../../../src/errors.js'
 import { tempDir } from '../../support/cli.js'
 
 const body = randomBytes(256 * 1024)
+/** Another object (the code after a redeploy), served at /other. */
+const other = randomBytes(256 * 1024)
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
 /** A file server that misbehaves on purpose: drops, refuses, ignores Range — per path. */
@@ -35,6 +37,32 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     res.writeHead(200, { 'content-length': String(body.length) })
     // Dropped once the bytes are with the kernel: a loaded machine must not cut them shorter.
     res.write(body.subarray(0, 100_000), () => setTimeout(() => res.socket?.destroy(), 200))
+    return
+  }
+  // The first GET is cut part way; the next (a resume) finds the location expired.
+  if (url.pathname.startsWith('/cut-then-expired')) {
+    if (dropped.has(url.pathname)) {
+      res
+        .writeHead(403, { 'content-type': 'application/xml' })
+        .end('<Error><Code>AccessDenied</Code></Error>')
+      return
+    }
+    dropped.add(url.pathname)
+    res.writeHead(200, { 'content-length': String(body.length) })
+    res.write(body.subarray(0, 100_000), () => setTimeout(() => res.socket?.destroy(), 200))
+    return
+  }
+  if (url.pathname === '/other') {
+    const from = Math.min(start, other.length)
+    if (from > 0) {
+      res.writeHead(206, {
+        'content-length': String(other.length - from),
+        'content-range': `bytes ${from}-${other.length - 1}/${other.length}`,
+      })
+      res.end(other.subarray(from))
+      return
+    }
+    res.writeHead(200, { 'content-length': String(other.length) }).end(other)
     return
   }
   if (url.pathname === '/ignore-range' && !dropped.has('ignore-range')) {
@@ -76,7 +104,7 @@ describe('downloadResumable', () => {
   it('resumes a dropped transfer with a Range request and ends with the exact bytes', async () => {
     const dir = await tempDir('fir-dl-')
     const path = join(dir, 'x.partial')
-    const out = await downloadResumable(aws, path, async () => `${base}/drop-once`)
+    const out = await downloadResumable(aws, path, async () => ({ url: `${base}/drop-once` }))
     expect(out.resumes).toBe(1)
     expect(sha(await readFile(path))).toBe(sha(body))
     // It resumes from what reached the disk: all 100,000 bytes sent, or fewer when the drop came
@@ -95,17 +123,43 @@ describe('downloadResumable', () => {
     const asked: number[] = []
     const out = await downloadResumable(aws, path, async (attempt) => {
       asked.push(attempt)
-      return attempt === 0 ? `${base}/expired` : `${base}/fresh`
+      return { url: attempt === 0 ? `${base}/expired` : `${base}/fresh` }
     })
     expect(asked).toEqual([0, 1])
     expect(out.refetches).toBe(1)
     expect(sha(await readFile(path))).toBe(sha(body))
   })
 
+  it('resumes across a refetched location of the same object', async () => {
+    const dir = await tempDir('fir-dl-')
+    const path = join(dir, 'x.partial')
+    const out = await downloadResumable(aws, path, async (attempt) => ({
+      url: attempt === 0 ? `${base}/cut-then-expired-same` : `${base}/fresh`,
+      object: 'A',
+    }))
+    expect(out).toMatchObject({ refetches: 1, restarts: 0, location: { object: 'A' } })
+    expect(sha(await readFile(path))).toBe(sha(body))
+    expect(seen.filter((s) => s.path === '/fresh').at(-1)?.range).toMatch(/^bytes=[1-9]\d*-$/)
+  })
+
+  it('never resumes into a refetched location of another object: it starts again from byte 0', async () => {
+    const dir = await tempDir('fir-dl-')
+    const path = join(dir, 'x.partial')
+    const out = await downloadResumable(aws, path, async (attempt) =>
+      attempt === 0
+        ? { url: `${base}/cut-then-expired-other`, object: 'A' }
+        : { url: `${base}/other`, object: 'B' },
+    )
+    expect(out).toMatchObject({ refetches: 1, restarts: 1, location: { object: 'B' } })
+    // The other object whole, not the first one's bytes with the other's rest.
+    expect(sha(await readFile(path))).toBe(sha(other))
+    expect(seen.filter((s) => s.path === '/other')).toEqual([{ path: '/other' }])
+  })
+
   it('starts over when the server ignores Range, never appending a second copy', async () => {
     const dir = await tempDir('fir-dl-')
     const path = join(dir, 'x.partial')
-    await downloadResumable(aws, path, async () => `${base}/ignore-range`)
+    await downloadResumable(aws, path, async () => ({ url: `${base}/ignore-range` }))
     const got = await readFile(path)
     expect(got.length).toBe(body.length)
     expect(sha(got)).toBe(sha(body))
@@ -114,7 +168,9 @@ describe('downloadResumable', () => {
   it('gives up on a location that stays refused', async () => {
     const dir = await tempDir('fir-dl-')
     await expect(
-      downloadResumable(aws, join(dir, 'x.partial'), async () => `${base}/expired`, { maxAttempts: 3 }),
+      downloadResumable(aws, join(dir, 'x.partial'), async () => ({ url: `${base}/expired` }), {
+        maxAttempts: 3,
+      }),
     ).rejects.toThrow(/HTTP 403/)
   })
 
@@ -122,11 +178,9 @@ describe('downloadResumable', () => {
     const dir = await tempDir('fir-dl-')
     const before = seen.length
     await expect(
-      downloadResumable(
-        aws,
-        join(dir, 'x.partial'),
-        async () => 'https://prod-04-2014-tasks.s3.us-east-1.amazonaws.com/snapshots/x?X-Amz-Signature=abc',
-      ),
+      downloadResumable(aws, join(dir, 'x.partial'), async () => ({
+        url: 'https://prod-04-2014-tasks.s3.us-east-1.amazonaws.com/snapshots/x?X-Amz-Signature=abc',
+      })),
     ).rejects.toBeInstanceOf(EmulatorSafetyError)
     expect(seen.length).toBe(before)
   })

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CreateRepositoryCommand, DeleteRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
@@ -18,8 +19,10 @@ import { latestSnapshotFor, snapshotFunctions } from '../../../src/core/snapshot
 import { NotFoundError, UsageError } from '../../../src/errors.js'
 import { tempDir } from '../../support/cli.js'
 import { useMoto } from '../../support/emulator.js'
-import { FaultProxy } from '../../support/fault-proxy.js'
+import { FaultProxy, type FaultRule, type RequestInfo } from '../../support/fault-proxy.js'
 import {
+  codeSha256,
+  makeZip,
   PINNED_STATEMENTS,
   publishVersion,
   seedAlias,
@@ -32,7 +35,9 @@ import {
   seedRole,
   seedSqsMapping,
   seedTrail,
+  sha256Hex,
   TEST_ACCOUNT,
+  updateCode,
 } from '../../support/seed.js'
 
 const moto = useMoto()
@@ -198,6 +203,140 @@ describe('snapshotFunctions (core API against moto)', () => {
     } finally {
       await proxy.stop()
     }
+  })
+
+  /**
+   * The code of a function is replaced (by an attacker or a CI deploy) while fir downloads it: the
+   * refetched location is another package. fir must keep the new one whole, checked against its own
+   * CodeSha256, and say the code changed, never splice the old package's first bytes onto the new
+   * one's rest (a package that never existed) nor report the redeploy as an integrity mismatch.
+   */
+  describe('when the code changes while fir downloads it', () => {
+    // Random bytes stored, not deflated: a package of ~1 MiB, so a cut leaves a partial file.
+    const packageOf = (marker: string) =>
+      makeZip([
+        { name: 'index.py', data: `# ${marker}\ndef handler(e, c):\n    return 1\n` },
+        { name: 'blob.bin', data: randomBytes(1024 * 1024), method: 'store' },
+      ])
+    const getOf = (key: string) => (r: RequestInfo) =>
+      r.service === 's3' && r.method === 'GET' && r.path.endsWith(`/${key}`)
+
+    async function changedDuring(
+      fn: string,
+      firstGet: FaultRule['fault'][],
+      options: { version?: boolean } = {},
+    ) {
+      const role = await seedRole(moto.endpoint(), { name: `${fn}-role` })
+      const oldZip = packageOf(`${fn}-old`)
+      const newZip = packageOf(`${fn}-new`)
+      const seeded = await seedFunction(moto.endpoint(), { name: fn, roleArn: role.arn, zip: oldZip })
+      const newKey = `code/${fn}-new.zip`
+      // Version 1 runs the old code. moto gives every version $LATEST's location; AWS gives each
+      // version its own, so its GetFunction is answered with the old package's location, as AWS would.
+      if (options.version) await publishVersion(moto.endpoint(), fn, { description: 'v1' })
+      const rewrites = options.version
+        ? [
+            {
+              match: (r: RequestInfo) => r.operation === 'GetFunction' && r.query?.get('Qualifier') === '1',
+              body: (text: string) => text.split(newKey).join(seeded.code!.S3Key),
+            },
+          ]
+        : []
+      let changedTo = ''
+      const proxy = await new FaultProxy(moto.endpoint(), {
+        rewrites,
+        // The deploy lands while the first GET of the old package is under way.
+        holds: [
+          {
+            match: getOf(seeded.code!.S3Key),
+            count: 1,
+            run: async () => {
+              changedTo = (await updateCode(moto.endpoint(), fn, newZip, { key: newKey })).codeSha256
+            },
+          },
+        ],
+        rules: firstGet.map((fault) => ({ match: getOf(seeded.code!.S3Key), fault, count: 1 })),
+      }).start()
+      try {
+        const ctx = await context(proxy.endpoint)
+        const r = await snapshotFunctions(ctx, { functions: [fn] })
+        return { r, ctx, proxy, oldZip, newZip, from: seeded.codeSha256, to: changedTo }
+      } finally {
+        await proxy.stop()
+      }
+    }
+
+    async function expectNewPackageKept(out: Awaited<ReturnType<typeof changedDuring>>, fn: string) {
+      const { r, newZip, oldZip, from, to } = out
+      expect(to).toBe(codeSha256(newZip))
+      const f = r.functions[0]!
+      expect(f.code).toBe('changed')
+      expect(f.codeChange).toMatchObject({ from, to, at: expect.stringMatching(/Z$/) })
+      // The new package, whole, and nothing else: no spliced file, no copy of the old one's bytes.
+      const manifest = JSON.parse(await readFile(join(r.dir, 'manifest.json'), 'utf8')) as {
+        files: { path: string }[]
+      }
+      const packages = manifest.files.map((x) => x.path).filter((p) => /^code\/.*\.zip$/.test(p))
+      expect(packages).toEqual([`code/${sha256Hex(newZip)}.zip`])
+      expect(f.codeFile).toBe(`code/${sha256Hex(newZip)}.zip`)
+      expect(sha256Hex(await readFile(join(r.dir, packages[0]!)))).toBe(sha256Hex(newZip))
+      expect(sha256Hex(oldZip)).not.toBe(sha256Hex(newZip))
+      // A change of code, said as such: not an integrity mismatch.
+      expect(r.findings.filter((x) => x.kind === 'code-integrity')).toEqual([])
+      const change = r.findings.filter((x) => x.kind === 'code-changed')
+      expect(change).toHaveLength(1)
+      expect(change[0]).toMatchObject({
+        level: 'high',
+        detail: { qualifiers: ['$LATEST'], from, to, file: `code/${sha256Hex(newZip)}.zip` },
+        evidence: expect.arrayContaining([
+          `functions/${fn}/get-function.$LATEST.json`,
+          `functions/${fn}/get-function.$LATEST.refetch-1.json`,
+          `code/${sha256Hex(newZip)}.zip`,
+        ]),
+      })
+      expect(change[0]!.title).toContain('changed while fir read it')
+      expect(change[0]!.title).toContain('could not be read whole')
+      const text = renderSnapshot(r)
+      expect(text).toContain('CODE CHANGED while fir read it')
+      expect(text).not.toContain('DOES NOT MATCH')
+    }
+
+    it('a download cut part way, then refused, then located at new code starts the new package from byte 0', async () => {
+      const out = await changedDuring('splice-fn', ['truncate', 'request-expired'])
+      // The old package was cut part way, resumed (refused: expired), then the new one read whole.
+      expect(out.proxy.records.filter((x) => x.faulted).map((x) => x.faulted)).toEqual([
+        'truncate',
+        'request-expired',
+      ])
+      await expectNewPackageKept(out, 'splice-fn')
+    })
+
+    it('a version that still runs the old code gets its own download, not the changed one of $LATEST', async () => {
+      const out = await changedDuring('kept-fn', ['truncate', 'request-expired'], { version: true })
+      const { r, oldZip, newZip, from } = out
+      const f = r.functions[0]!
+      expect(f.code).toBe('changed')
+      // Version 1's CodeSha256 is the old one: its own location gives the old package, whole.
+      expect(f.versions.find((v) => v.version === '1')).toMatchObject({ codeSha256: from, code: 'match' })
+      const manifest = JSON.parse(await readFile(join(r.dir, 'manifest.json'), 'utf8')) as {
+        files: { path: string }[]
+      }
+      expect(
+        manifest.files
+          .map((x) => x.path)
+          .filter((p) => /^code\/.*\.zip$/.test(p))
+          .sort(),
+      ).toEqual([`code/${sha256Hex(newZip)}.zip`, `code/${sha256Hex(oldZip)}.zip`].sort())
+      expect(r.findings.filter((x) => x.kind === 'code-changed').map((x) => x.detail.qualifiers)).toEqual([
+        ['$LATEST'],
+      ])
+      expect(r.findings.filter((x) => x.kind === 'code-integrity')).toEqual([])
+    })
+
+    it('a first download refused, then located at new code, is the new package, not an integrity mismatch', async () => {
+      const out = await changedDuring('redeploy-fn', ['request-expired'])
+      await expectNewPackageKept(out, 'redeploy-fn')
+    })
   })
 
   it('records an image function by ImageUri and resolved digest, with the ECR answer stored', async () => {
