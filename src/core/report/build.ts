@@ -156,6 +156,7 @@ function timelineExposures(
 const CODE_CHECK_TEXT: Record<string, string> = {
   match: 'downloaded, matches CodeSha256',
   mismatch: 'MISMATCH: the downloaded bytes differ from CodeSha256',
+  changed: 'CODE CHANGED while fir read it: the package of the new code was downloaded and matches it',
   'not-downloaded': 'not downloaded',
   image: 'container image',
 }
@@ -198,7 +199,12 @@ function versionText(v: unknown): string {
   if (!version) return itemName(v)
   if (asString(r.configuration) === 'version-list')
     return `${version} (configuration from the version list; code not read)`
-  return asString(r.code) === 'mismatch' ? `${version} (code MISMATCH)` : version
+  const code = asString(r.code)
+  return code === 'mismatch'
+    ? `${version} (code MISMATCH)`
+    : code === 'changed'
+      ? `${version} (code CHANGED while read)`
+      : version
 }
 
 /** `live → 3`, `live → 3 (routing: 4 10%)`, with the alias description when it has one. */
@@ -342,6 +348,11 @@ function functionFacts(
   const runtime = asString(entry.runtime)
   const packageType = asString(entry.packageType)
   const codeSha256 = asString(entry.codeSha256)
+  const change = asRecord(entry.codeChange)
+  const codeChange =
+    asString(change.from) && asString(change.to)
+      ? { from: asString(change.from)!, to: asString(change.to)!, at: asString(change.at) ?? null }
+      : null
   const description = asString(entry.description)
   const lastModified = asString(entry.lastModified)
   // GetFunction of the snapshot's qualifier failed: nothing from its configuration is known.
@@ -470,8 +481,16 @@ function functionFacts(
         ? codeSha256.toLowerCase()
         : (base64Sha256ToHex(codeSha256) ?? null)
     })(),
+    codeChange,
     codeCheck: (() => {
       const check = codeCheckText(entry.code)
+      if (codeChange) {
+        const kept =
+          entry.code === 'changed'
+            ? `the package of ${codeChange.to} was downloaded and matches it`
+            : `${check}: the package downloaded for ${codeChange.to} differs from it`
+        return `${entry.code === 'changed' ? '' : `${kept}; `}CODE CHANGED while fir read it: CodeSha256 ${codeChange.from} became ${codeChange.to}${codeChange.at ? ` (${utcDisplay(codeChange.at)})` : ''}${entry.code === 'changed' ? `; ${kept}` : ''}; the package of ${codeChange.from} could not be read whole`
+      }
       if (entry.code !== 'not-downloaded') return check
       const gap = gaps.find((g) => g.what === `code package of ${name}:${qualifier}` && g.reason)
       return gap ? `${check}: ${truncate(gap.reason, 200)}` : check
@@ -1206,6 +1225,10 @@ export async function buildReportModel(
           : `The secret-looking environment value${names.length === 1 ? '' : 's'} of ${f.label}: ${done.join('; ')} (see the actions taken).`,
       )
     }
+    if (f.codeChange)
+      impact.push(
+        `The code of ${f.label} changed while it was snapshotted: CodeSha256 ${f.codeChange.from} became ${f.codeChange.to}${f.codeChange.at ? ` (${utcDisplay(f.codeChange.at)})` : ''}. Find who deployed it (UpdateFunctionCode in the timeline): a CI deploy, or the intruder. The new package is kept; the one that ran before could not be read whole.`,
+      )
     const mismatched = [
       ...(f.codeCheck?.startsWith('MISMATCH') ? ['$LATEST'] : []),
       ...f.versions

@@ -251,6 +251,11 @@ export interface FunctionFacts {
   codeSha256Hex: string | null
   /** Whether the downloaded package matched CodeSha256, in words (`MISMATCH: …` when not). */
   codeCheck: string | null
+  /**
+   * The code changed while the snapshot read it: CodeSha256 `from` (the one above) became `to`,
+   * as GetFunction said at `at` (UTC); the package kept is `to`'s.
+   */
+  codeChange: { from: string; to: string; at: string | null } | null
   roleArn: string | null
   roleName: string | null
   versions: string[]

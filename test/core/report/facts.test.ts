@@ -281,6 +281,27 @@ describe('function facts that have no value', () => {
     expectNoBlankHtmlCells(html)
   })
 
+  it('say the code changed while it was snapshotted, from which CodeSha256 to which, not that it mismatched', async () => {
+    const from = 'ly/qMhPgnfN6j7RFhspdIlrB4cclnO8ijftGEFyjOBY='
+    const to = 'I3fRBTE7R7HiaqUfwlU4+BNbGfw2kaglJpVaXa0mqvM='
+    const dir = await snapshotCase(
+      plainEntry({
+        codeSha256: from,
+        code: 'changed',
+        codeChange: { from, to, at: '2026-03-12T10:00:05.000Z' },
+      }),
+    )
+    const model = await buildReportModel(dir, { verify: false })
+    const fn = model.scope.functions[0]!
+    expect(fn.codeCheck).toBe(
+      `CODE CHANGED while fir read it: CodeSha256 ${from} became ${to} (2026-03-12 10:00:05 UTC); the package of ${to} was downloaded and matches it; the package of ${from} could not be read whole`,
+    )
+    expect(model.summary.impact.find((l) => l.includes('changed while it was snapshotted'))).toContain(
+      `CodeSha256 ${from} became ${to}`,
+    )
+    expect(model.summary.impact.some((l) => l.includes('does not match the CodeSha256'))).toBe(false)
+  })
+
   it('show published versions, aliases with routing, why a layer was not downloaded and which qualifiers run it', async () => {
     const layer = `arn:aws:lambda:${REGION}:999999999999:layer:perf-utils:3`
     const dir = await snapshotCase(
