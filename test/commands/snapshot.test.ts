@@ -505,6 +505,47 @@ describe('fir snapshot (built CLI against moto): gaps, hostile code, blast radiu
     expect(listing.entries[3].linkTarget).toBe('/etc/shadow')
   })
 
+  it('flags a package entry whose data does not match its CRC-32 (high), and its listing says so', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'crc-role' })
+    const zip = makeZip([
+      { name: 'index.py', data: 'def handler(e,c):\n  return 1\n' },
+      { name: 'bad', data: 'hello world', method: 'store' },
+    ])
+    // Both records of `bad` declare CRC-32 deadbeef: unzip and Python's zipfile refuse it.
+    const central = zip.readUInt32LE(zip.length - 6) + 46 + 'index.py'.length
+    zip.writeUInt32LE(0xdeadbeef, central + 16)
+    zip.writeUInt32LE(0xdeadbeef, zip.readUInt32LE(central + 42) + 14)
+    await seedFunction(moto.endpoint(), { name: 'crcfn', roleArn: role.arn, zip })
+    const { cwd } = await newCase()
+    const r = await runFir(['snapshot', 'crcfn', '--case', 'cases/INC-1', '--json'], {
+      cwd,
+      endpoint: moto.endpoint(),
+    })
+    expect(r.code, r.stderr).toBe(4)
+    const hostile = r.json.result.findings.filter((f: any) => f.kind === 'hostile-archive')
+    expect(hostile.map((f: any) => [f.detail.problem, f.level])).toEqual([['crc-mismatch', 'high']])
+    expect(hostile[0].title).toContain('"bad"')
+    const listing = JSON.parse(
+      await readFile(
+        join(
+          r.json.result.dir,
+          hostile[0].evidence.find((e: string) => e.endsWith('.listing.json')),
+        ),
+        'utf8',
+      ),
+    )
+    expect(listing.problems).toEqual([
+      {
+        kind: 'crc-mismatch',
+        entry: 'bad',
+        detail: expect.stringMatching(
+          /^its data has CRC-32 0d4a1185, its central directory record declares deadbeef:/,
+        ),
+      },
+    ])
+    expect(listing.entries[1]).toMatchObject({ name: 'bad', crc32: 'deadbeef' })
+  })
+
   it('--all-using-role snapshots every function running with the role, and only those', async () => {
     const role = await seedRole(moto.endpoint(), { name: 'shared-role' })
     const other = await seedRole(moto.endpoint(), { name: 'other-role' })

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { type FileHandle, open } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { createInflateRaw } from 'node:zlib'
+import { crc32, createInflateRaw } from 'node:zlib'
 import {
   type CentralRecord,
   type LocalHeader,
@@ -31,6 +31,13 @@ export interface ArchiveProblem {
      * and a lie of this kind stops stricter readers, so it hides what follows from them.
      */
     | 'size-mismatch'
+    /**
+     * A CRC-32 that disagrees with the entry's data or with the other record's: extractors that
+     * check it (unzip against the local header's, Python's zipfile against the central
+     * directory's) refuse the entry, so the bytes hashed are not what they would write, and a
+     * package spliced or damaged inside an entry's data looks whole by its sizes alone.
+     */
+    | 'crc-mismatch'
   /** The entry it is about (display form, escaped later), if any. */
   entry?: string
   detail: string
@@ -45,6 +52,7 @@ export interface ArchiveEntry {
   rawName?: string
   compressedSize: number
   uncompressedSize: number
+  /** The CRC-32 its central directory record declares (hex); checked against the data when hashed. */
   crc32: string
   method: number
   /**
@@ -124,6 +132,8 @@ function unixModeOf(r: CentralRecord): number {
 }
 
 const isLink = (mode: number) => (mode & S_IFMT) === S_IFLNK
+
+const crcHex = (crc: number) => (crc >>> 0).toString(16).padStart(8, '0')
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true })
 
@@ -218,7 +228,8 @@ async function readEntryData(
  * names (in the central directory and the local headers), names the two disagree on or used
  * twice, symlinks, zip bombs by ratio or total size, encrypted entries, sizes that disagree (a
  * stored entry whose sizes differ, a local header declaring other sizes, data longer or shorter
- * than declared) and a directory that disagrees with its end record or is damaged. No lie in one
+ * than declared), CRC-32s that disagree (with the data, computed while hashing, or between the
+ * two records) and a directory that disagrees with its end record or is damaged. No lie in one
  * record or in the end record stops the listing before the directory's last record. Past
  * `maxEntries` nothing more is listed, but the names and types of the records after it are still
  * checked (up to `maxScannedEntries`), so a long directory hides no zip-slip name or symlink
@@ -343,7 +354,7 @@ export async function listArchive(
       ...(rawB64 ? { rawName: rawB64 } : {}),
       compressedSize: entry.compressedSize,
       uncompressedSize: entry.uncompressedSize,
-      crc32: (entry.crc32 >>> 0).toString(16).padStart(8, '0'),
+      crc32: crcHex(entry.crc32),
       method: entry.method,
       ...(unixMode ? { mode: unixMode.toString(8) } : {}),
       type,
@@ -412,6 +423,17 @@ export async function listArchive(
         detail: `its local file header declares ${local.compressedSize} bytes compressed and ${local.uncompressedSize} uncompressed, the central directory ${entry.compressedSize} and ${entry.uncompressedSize}`,
       })
     }
+    // unzip checks the data against the local header's CRC-32, Python's zipfile against the
+    // central directory's: when the two differ, one of them refuses what the other writes.
+    let crcDisagrees = false
+    if (local && (local.flags & 0x08) === 0 && local.crc32 !== entry.crc32) {
+      crcDisagrees = true
+      problems.push({
+        kind: 'crc-mismatch',
+        entry: name,
+        detail: `its local file header declares CRC-32 ${crcHex(local.crc32)}, the central directory ${crcHex(entry.crc32)}`,
+      })
+    }
     const ratio = entry.compressedSize > 0 ? entry.uncompressedSize / entry.compressedSize : 0
     const bomb = entry.uncompressedSize >= limits.bombMinBytes && ratio > limits.bombRatio
     if (bomb) {
@@ -465,6 +487,7 @@ export async function listArchive(
       return
     }
     const hash = createHash('sha256')
+    let crc = 0
     try {
       const { bytes, overflow } = await readEntryData(
         file,
@@ -474,17 +497,28 @@ export async function listArchive(
         size,
         (c) => {
           hash.update(c)
+          crc = crc32(c, crc)
           return undefined
         },
       )
       hashed += bytes
-      if (!sizesDisagree && (overflow || bytes !== size)) {
+      const sizeHolds = !overflow && bytes === size
+      if (!sizesDisagree && !sizeHolds) {
         problems.push({
           kind: 'size-mismatch',
           entry: name,
           detail: overflow
             ? `inflates to more than the ${size} bytes its central directory record declares (not inflated further)`
             : `holds ${bytes} bytes, its central directory record declares ${size}`,
+        })
+      }
+      // Checked only where the sizes hold: a size lie is the problem already, and its bytes are
+      // one reading of the entry among others.
+      if (!sizesDisagree && sizeHolds && !crcDisagrees && crc !== entry.crc32) {
+        problems.push({
+          kind: 'crc-mismatch',
+          entry: name,
+          detail: `its data has CRC-32 ${crcHex(crc)}, its central directory record declares ${crcHex(entry.crc32)}: extractors that check it (unzip, Python's zipfile) refuse the entry, so the SHA-256 listed is of bytes they do not write`,
         })
       }
       if (overflow) e.notHashed = `larger than the ${size} bytes declared: not inflated further`

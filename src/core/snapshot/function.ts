@@ -108,6 +108,9 @@ const ARCHIVE_LEVEL: Record<ArchiveProblem['kind'], FindingLevel> = {
   'ambiguous-name': 'high',
   // A size lie is made, not an accident of a zip tool: it blinds readers to the entries after it.
   'size-mismatch': 'high',
+  // Like a size lie: the declared CRC-32 is not the data's, so strict readers refuse the entry
+  // (Python's extractall stops there, hiding what follows) while the hash is of other bytes.
+  'crc-mismatch': 'high',
 }
 
 /** What a problem about the archive as a whole (no entry) says of it, by kind. */

@@ -30,6 +30,7 @@ export interface CentralRecord {
 export interface LocalHeader {
   flags: number
   method: number
+  crc32: number
   compressedSize: number
   uncompressedSize: number
   name: Buffer
@@ -305,6 +306,7 @@ export async function readLocalHeader(file: FileHandle, at: number): Promise<Loc
   return {
     flags: head.readUInt16LE(6),
     method: head.readUInt16LE(8),
+    crc32: head.readUInt32LE(14),
     compressedSize: head.readUInt32LE(18),
     uncompressedSize: head.readUInt32LE(22),
     name,

@@ -1,5 +1,6 @@
 import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { crc32 } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import {
   type ArchiveProblem,
@@ -236,6 +237,69 @@ describe('listArchive: a lie in the central directory hides no entry', () => {
       'symlink:lnk',
     ])
     expect(l.problems[0]!.detail).toMatch(/local file header declares .* 4096 uncompressed/)
+  })
+
+  /** The archive with entry `i`'s CRC-32 set to `crc` in its central record and, unless told, its local header. */
+  function withCrc(zip: Buffer, i: number, crc: number, { local = true } = {}): Buffer {
+    const record = centralRecords(zip)[i]!
+    zip.writeUInt32LE(crc, record + 16)
+    if (local) zip.writeUInt32LE(crc, zip.readUInt32LE(record + 42) + 14)
+    return zip
+  }
+
+  it('an entry whose data does not match its CRC-32 is flagged (stored or deflated), still hashed, and hides nothing after it', async () => {
+    // index.py is stored, app.py deflated; unzip and Python's zipfile refuse both.
+    const zip = withCrc(withCrc(tailHostileZip(), 0, 0xdeadbeef), 1, 0x12345678)
+    const l = await listArchive((await writeZip(zip)).path)
+    expect(l.entries.map((e) => e.name)).toEqual(TAIL)
+    expect(kindsOf(l)).toEqual([
+      'crc-mismatch:index.py',
+      'crc-mismatch:app.py',
+      'zip-slip:../../../../var/task/evil.sh',
+      'symlink:lnk',
+    ])
+    const app = 'x = 1\n'.repeat(30)
+    expect(l.problems[1]!.detail).toBe(
+      `its data has CRC-32 ${crc32(app).toString(16).padStart(8, '0')}, its central directory record declares 12345678: extractors that check it (unzip, Python's zipfile) refuse the entry, so the SHA-256 listed is of bytes they do not write`,
+    )
+    expect(l.entries[0]).toMatchObject({ crc32: 'deadbeef', method: 0 })
+    expect(l.entries[1]).toMatchObject({ crc32: '12345678', method: 8, sha256: sha256Hex(app) })
+    const [finding] = archiveFindings('package.zip', 'fn', l.problems).filter(
+      (f) => f.problem === 'crc-mismatch',
+    )
+    expect(finding).toMatchObject({ level: 'high' })
+    expect(finding!.title).toContain('2 crc-mismatch entries: "index.py", "app.py"')
+  })
+
+  it('a stored entry damaged inside its data, sizes intact, is flagged by its CRC-32', async () => {
+    const zip = tailHostileZip()
+    const record = centralRecords(zip)[0]!
+    const local = zip.readUInt32LE(record + 42)
+    const dataAt = local + 30 + zip.readUInt16LE(local + 26)
+    zip[dataAt + 5] = zip[dataAt + 5]! ^ 0x20
+    const l = await listArchive((await writeZip(zip)).path)
+    expect(kindsOf(l)).toEqual([
+      'crc-mismatch:index.py',
+      'zip-slip:../../../../var/task/evil.sh',
+      'symlink:lnk',
+    ])
+    expect(l.problems[0]!.detail).toMatch(
+      /^its data has CRC-32 [0-9a-f]{8}, its central directory record declares [0-9a-f]{8}:/,
+    )
+  })
+
+  it('a local header declaring another CRC-32 than the central directory is flagged once', async () => {
+    const l = await listArchive(
+      (await writeZip(withCrc(tailHostileZip(), 1, 0xdeadbeef, { local: false }))).path,
+    )
+    expect(kindsOf(l)).toEqual([
+      'crc-mismatch:app.py',
+      'zip-slip:../../../../var/task/evil.sh',
+      'symlink:lnk',
+    ])
+    expect(l.problems[0]!.detail).toMatch(
+      /^its local file header declares CRC-32 [0-9a-f]{8}, the central directory deadbeef$/,
+    )
   })
 
   // Each lie takes the archive and returns it lied about.
