@@ -2,7 +2,7 @@ import type { FunctionSummary } from '../../src/core/snapshot/types.js'
 
 /**
  * The facts of a FunctionSummary for a function the snapshot read completely and found nothing
- * in: no versions, aliases, layers, unread configurations, URL, images, exposure, secrets, keys, unreadable environments,
+ * in: no versions, aliases, layers, unread configurations, URL, images, exposure, unread resource policies, secrets, keys, unreadable environments,
  * risky permissions, reserved or provisioned concurrency or mappings. Fresh lists each call (tests may fill them).
  */
 export function nothingFound(): Pick<
@@ -15,6 +15,7 @@ export function nothingFound(): Pick<
   | 'urls'
   | 'images'
   | 'exposure'
+  | 'unreadPolicies'
   | 'secrets'
   | 'accessKeyIds'
   | 'environmentErrors'
@@ -34,6 +35,7 @@ export function nothingFound(): Pick<
     urls: [],
     images: [],
     exposure: [],
+    unreadPolicies: [],
     secrets: [],
     accessKeyIds: [],
     environmentErrors: [],

@@ -541,6 +541,7 @@ export async function buildSampleCase(options: SampleCaseOptions): Promise<Sampl
                 grants: { invokeFunctionUrl: true, invokeFunction: false },
               },
             ],
+            unreadPolicies: [],
             secrets: [
               {
                 name: 'DB_PASSWORD',

@@ -51,6 +51,7 @@ import type {
   LayerSummary,
   ProvisionedConcurrencySummary,
   UnreadConfiguration,
+  UnreadPolicy,
   UrlSummary,
   VersionSummary,
 } from './types.js'
@@ -91,6 +92,8 @@ interface QualifierData {
   fnGap?: Gap
   policy?: string
   policyFile?: string
+  /** GetPolicy of the qualifier failed (not "no policy"): the gap it is. */
+  policyGap?: Gap
   url?: GetFunctionUrlConfigCommandOutput
   urlFile?: string
   code?: StoredPackage
@@ -256,7 +259,7 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
     if (r.status === 'stored') {
       data(q).policy = r.value.Policy
       data(q).policyFile = r.file
-    }
+    } else if (r.status === 'gap') data(q).policyGap = r.gap
   }
   const urlOf = async (q: string): Promise<void> => {
     const r = await rec.one(
@@ -591,6 +594,18 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
     account: target.account,
     ...(organisation ? { organisation } : {}),
   })
+  // Qualifiers whose resource policy was not read may grant more: said with why, the summarised
+  // qualifier's first, so exposure found elsewhere never reads as all there is.
+  const unreadPolicies: UnreadPolicy[] = []
+  const byFocus = [...qualifiers.values()].sort(
+    (a, b) => Number(b.qualifier === focusName) - Number(a.qualifier === focusName),
+  )
+  for (const d of byFocus) {
+    if (!d.policyGap) continue
+    const same = unreadPolicies.find((x) => x.reason === d.policyGap?.reason)
+    if (same) same.qualifiers.push(d.qualifier)
+    else unreadPolicies.push({ reason: d.policyGap.reason, qualifiers: [d.qualifier] })
+  }
   const policyFiles = [...qualifiers.values()]
     .flatMap((d) => [d.policyFile ?? '', d.urlFile ?? ''])
     .filter(Boolean)
@@ -827,6 +842,7 @@ export async function collectFunction(run: SnapshotRun, target: SnapshotTarget):
     url: focusUrl,
     urls: [...urls.values()],
     exposure,
+    unreadPolicies,
     secrets: envScan.secrets,
     accessKeyIds: [...new Set(envScan.accessKeys.map((k) => k.accessKeyId))],
     environmentErrors,

@@ -197,27 +197,34 @@ function functionBlock(f: FunctionSummary, findings: Finding[]): string {
   )
   row('invoke trail', f.trailCoverage.lambdaDataEvents)
   lines.push('  risky permissions:')
-  // What was read can only show what is there: a policy not read may hold more.
+  // What was read can only show what is there: a policy not read may hold more. Said after what
+  // was found too (`others unknown: …`, as the url row does), so a list never reads as complete.
   const partly = (unknown: string | null) =>
     unknown ? `none found in what was read; ${unknown}` : 'none found'
+  const roleUnknown = unknownFrom(f, (g) => ROLE_CALLS.has(g.call))
   // No role was read (GetFunction of the summarised qualifier failed): its permissions are unknown.
   if (f.riskyPermissions.length === 0 && !f.role)
     lines.push(`    unknown: no execution role is known${whyUnknown(f, configGap) ?? ''}`)
-  else if (f.riskyPermissions.length === 0)
-    lines.push(`    ${partly(unknownFrom(f, (g) => ROLE_CALLS.has(g.call)))}`)
+  else if (f.riskyPermissions.length === 0) lines.push(`    ${partly(roleUnknown)}`)
   for (const r of f.riskyPermissions) {
     const sid = typeof r.statement.Sid === 'string' ? ` statement ${e(r.statement.Sid)}` : ''
     lines.push(
       `    [${r.level}] ${e(r.action)} on ${e(r.resource)}  (${e(r.policy)}${sid}${r.conditioned ? ', has a condition' : ''})`,
     )
   }
+  if (f.riskyPermissions.length > 0 && roleUnknown) lines.push(`    others ${roleUnknown}`)
   lines.push('  exposure:')
-  if (f.exposure.length === 0)
-    lines.push(
-      `    ${partly(unknownFrom(f, byCall('lambda:GetPolicy', 'lambda:GetFunctionUrlConfig', 'lambda:ListFunctionUrlConfigs')))}`,
-    )
+  // The qualifiers whose resource policy was not read, the summarised qualifier's first.
+  const unreadPolicies = f.unreadPolicies.flatMap((u) => u.qualifiers)
+  const exposureUnknown = unknownFrom(
+    f,
+    byCall('lambda:GetPolicy', 'lambda:GetFunctionUrlConfig', 'lambda:ListFunctionUrlConfigs'),
+  )
+  const unreadOn = unreadPolicies.length > 0 ? `  (policy not read: ${e(firstFew(unreadPolicies))})` : ''
+  if (f.exposure.length === 0) lines.push(`    ${partly(exposureUnknown)}${unreadOn}`)
   for (const x of f.exposure)
     lines.push(`    [${x.level}] ${e(x.summary)}  (${x.qualifiers.map(e).join(', ')})`)
+  if (f.exposure.length > 0 && exposureUnknown) lines.push(`    others ${exposureUnknown}${unreadOn}`)
   lines.push('  secrets in environment (redacted):')
   // An environment Lambda did not return (it could not decrypt it) holds unknown secrets: each is
   // said with its qualifiers, and "none found" is said only of what was read.

@@ -104,6 +104,16 @@ export interface UnreadConfiguration {
   qualifiers: string[]
 }
 
+/**
+ * Qualifiers whose resource policy GetPolicy could not read (a gap, not "no policy": denied,
+ * throttled, or the version or alias deleted while it was read), and why: what it grants, and so
+ * their exposure, is unknown.
+ */
+export interface UnreadPolicy {
+  reason: string
+  qualifiers: string[]
+}
+
 export interface VersionSummary {
   version: string
   codeSha256?: string
@@ -237,6 +247,8 @@ export interface FunctionSummary {
   /** Every function URL config ($LATEST's and each alias's), deduplicated by URL: `qualifier`'s first. */
   urls: UrlSummary[]
   exposure: ExposureEntry[]
+  /** Qualifiers whose resource policy was not read: `exposure` may miss what it grants. */
+  unreadPolicies: UnreadPolicy[]
   secrets: SecretSummary[]
   accessKeyIds: string[]
   /** Environments Lambda did not return: their secrets and access key ids are unknown. */

@@ -162,6 +162,59 @@ describe('renderSnapshot: a fact the snapshot could not read is unknown, never "
     ])
   })
 
+  it('what was not read is said after what was found too: risky permissions and exposure, with the qualifiers whose policy was not read', () => {
+    const policyGone =
+      'not-found: ResourceNotFoundException: Function not found: arn:aws:lambda:us-east-1:123456789012:function:orders-api:live'
+    const f = fn([
+      {
+        what: 'inline policies of role orders-api-role',
+        call: 'iam:ListRolePolicies',
+        reason: 'denied: AccessDenied: User is not authorized to perform: iam:ListRolePolicies',
+      },
+      { what: 'resource policy (live) of orders-api', call: 'lambda:GetPolicy', reason: policyGone },
+      { what: 'resource policy (5) of orders-api', call: 'lambda:GetPolicy', reason: policyGone },
+    ])
+    f.qualifier = 'live'
+    f.riskyPermissions = [
+      {
+        action: 'iam:PassRole',
+        resource: '*',
+        policy: 'arn:aws:iam::123456789012:policy/deploy',
+        statement: { Sid: 'Pass', Effect: 'Allow', Action: 'iam:PassRole', Resource: '*' },
+        level: 'high',
+        conditioned: false,
+      },
+    ]
+    f.exposure = [
+      {
+        kind: 'resource-policy',
+        qualifiers: ['$LATEST', '1'],
+        level: 'critical',
+        summary: 'statement pub allows any principal (*)',
+        sid: 'pub',
+        principal: '*',
+      },
+    ]
+    f.unreadPolicies = [{ reason: policyGone, qualifiers: ['live', '5'] }]
+    const lines = render(f).split('\n')
+    const risky = lines.indexOf('  risky permissions:')
+    expect(lines.slice(risky + 1, risky + 3)).toEqual([
+      '    [high] iam:PassRole on *  (arn:aws:iam::123456789012:policy/deploy statement Pass)',
+      '    others unknown: denied: AccessDenied: User is not authorized to perform: iam:ListRolePolicies',
+    ])
+    const exposure = lines.indexOf('  exposure:')
+    expect(lines.slice(exposure + 1, exposure + 4)).toEqual([
+      '    [critical] statement pub allows any principal (*)  ($LATEST, 1)',
+      `    others unknown: ${policyGone} (lambda:GetPolicy); and 1 more gap  (policy not read: live, 5)`,
+      '  secrets in environment (redacted):',
+    ])
+    // Nothing found: the same qualifiers, after "none found in what was read".
+    f.exposure = []
+    expect(under(render(f), 'exposure:')).toBe(
+      `none found in what was read; unknown: ${policyGone} (lambda:GetPolicy); and 1 more gap  (policy not read: live, 5)`,
+    )
+  })
+
   it('a role not read (GetFunction denied) leaves risky permissions unknown, not "none found"', () => {
     const f = fn([denied('configuration and code location ($LATEST)', 'lambda:GetFunction')])
     delete f.role

@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CreateRepositoryCommand, DeleteRepositoryCommand, ECRClient } from '@aws-sdk/client-ecr'
 import {
+  DeleteAliasCommand,
   DeleteFunctionCommand,
   UpdateFunctionCodeCommand,
   UpdateFunctionConfigurationCommand,
@@ -642,6 +643,52 @@ describe('snapshotFunctions (core API against moto)', () => {
     )
     const exposure = lines[lines.indexOf('  exposure:') + 1]!.trim()
     expect(exposure).toMatch(/^none found in what was read; unknown: not-found: /)
+  })
+
+  it('exposure found on some qualifiers still says which policies were not read: an alias and a version deleted while fir read them', async () => {
+    const role = await seedRole(moto.endpoint(), { name: 'vdel-role' })
+    await seedFunction(moto.endpoint(), { name: 'vdel', roleArn: role.arn })
+    for (let i = 1; i <= 3; i++) await publishVersion(moto.endpoint(), 'vdel', { description: `v${i}` })
+    await seedAlias(moto.endpoint(), 'vdel', 'live', '3')
+    await seedPermission(moto.endpoint(), 'vdel', { sid: 'pub', principal: '*', qualifier: 'live' })
+    const lambda = seedClients(moto.endpoint()).lambda
+    // The alias and version 2 are deleted (for real, in moto) just before fir asks for their policies.
+    const one = Recorder.prototype.one
+    const spy = vi.spyOn(Recorder.prototype, 'one').mockImplementation(async function (
+      this: Recorder,
+      spec,
+      fn,
+    ) {
+      if (spec.call === 'lambda:GetPolicy' && spec.what.includes('(live)'))
+        await lambda.send(new DeleteAliasCommand({ FunctionName: 'vdel', Name: 'live' }))
+      if (spec.call === 'lambda:GetPolicy' && spec.what.includes('(2)'))
+        await lambda.send(new DeleteFunctionCommand({ FunctionName: 'vdel', Qualifier: '2' }))
+      return one.call(this, spec, fn) as never
+    })
+    let r: Awaited<ReturnType<typeof snapshotFunctions>>
+    try {
+      r = await snapshotFunctions(await context(), { functions: ['vdel'], qualifier: 'live' })
+    } finally {
+      spy.mockRestore()
+    }
+    const f = r.functions[0]!
+    expect(f.qualifier).toBe('live')
+    // Exposure was found on the qualifiers whose policy was read...
+    expect(f.exposure).toEqual([
+      expect.objectContaining({ kind: 'resource-policy', sid: 'pub', level: 'critical' }),
+    ])
+    expect(f.exposure[0]!.qualifiers).not.toContain('live')
+    // ...and the ones not read are carried into summary.json, the summarised qualifier's first.
+    expect(f.unreadPolicies.flatMap((u) => u.qualifiers)).toEqual(['live', '2'])
+    for (const u of f.unreadPolicies) expect(u.reason).toMatch(/^not-found: ResourceNotFoundException: /)
+    const summary = JSON.parse(await readFile(join(r.dir, 'summary.json'), 'utf8'))
+    expect(summary.functions[0].unreadPolicies).toEqual(f.unreadPolicies)
+    const lines = renderSnapshot(r).split('\n')
+    const at = lines.indexOf('  exposure:')
+    expect(lines[at + 1]).toMatch(/^ {4}\[critical\] statement pub /)
+    expect(lines[at + 2]).toMatch(
+      /^ {4}others unknown: not-found: ResourceNotFoundException: .*\(lambda:GetPolicy\).* {2}\(policy not read: live, 2\)$/,
+    )
   })
 
   it("shows every function URL config with its qualifier and AuthType: an alias's NONE URL is not hidden behind $LATEST's AWS_IAM", async () => {
