@@ -455,7 +455,18 @@ function functionFacts(
     lambdaDataEvents && lambdaDataEvents !== 'unknown'
       ? `Lambda data events (Invoke): ${lambdaDataEvents.replace('-', ' ')}${trails.length ? ` (trails: ${trails.join(', ')})` : ''}`
       : null
+  // The qualifiers whose resource policy the snapshot could not read, with why (older summaries
+  // hold only the gaps): exposure there is unknown, whatever was found elsewhere.
+  const policiesUnread = asArray(entry.unreadPolicies)
+    .map(asRecord)
+    .map((u) => ({ quals: asArray(u.qualifiers).map(String), reason: asString(u.reason) }))
+    .filter((u) => u.quals.length > 0)
+    .map(
+      (u) =>
+        `unknown on ${firstFew(u.quals)}: resource policy not read (${truncate(u.reason ?? 'no reason recorded', 200)})`,
+    )
   const exposureUnknown =
+    (policiesUnread.length > 0 ? policiesUnread.join('; ') : null) ??
     gapOf('lambda:GetPolicy') ??
     gapOf('lambda:GetFunctionUrlConfig') ??
     gapOf('lambda:ListFunctionUrlConfigs')
@@ -506,6 +517,12 @@ function functionFacts(
     url,
     urls,
     exposure,
+    exposureUnknown:
+      exposure.length === 0 || !exposureUnknown
+        ? null
+        : policiesUnread.length > 0
+          ? exposureUnknown
+          : `others ${exposureUnknown}`,
     secrets,
     accessKeyIds,
     earlierAccessKeyIds: [],

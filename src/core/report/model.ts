@@ -268,6 +268,13 @@ export interface FunctionFacts {
   /** Every URL config ($LATEST's and each alias's), `qualifier`'s first, each with its AuthType and qualifiers. */
   urls: string[]
   exposure: string[]
+  /**
+   * When `exposure` lists something but the snapshot could not read every qualifier's resource
+   * policy or URL config: what was not read and why (`unknown on live, 3: resource policy not read
+   * (not-found: …)`), so the list never reads as all there is. Null otherwise (an empty list says
+   * it in `absent.exposure`).
+   */
+  exposureUnknown: string | null
   /** Secret-looking environment values, redacted: `DB_PASSWORD = ‹redacted len=… sha256:…› (secret-by-name)`. */
   secrets: string[]
   accessKeyIds: string[]

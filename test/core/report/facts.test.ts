@@ -357,6 +357,57 @@ describe('layers of qualifiers whose configuration was not read', () => {
   })
 })
 
+describe("exposure where some qualifiers' resource policies were not read", () => {
+  // A version or alias deleted while the snapshot read it: Lambda answers "Function not found" where
+  // it would say "no policy". Exposure found on the others is not all there is.
+  it('is listed, then said unknown on those qualifiers with why; an empty list says the same', async () => {
+    const gone =
+      'not-found: ResourceNotFoundException: Function not found: arn:aws:lambda:us-east-1:123456789012:function:billing-export:live'
+    const exposed = plainEntry({
+      qualifier: 'live',
+      exposure: [
+        {
+          kind: 'resource-policy',
+          qualifiers: ['$LATEST', '1', '2'],
+          level: 'critical',
+          summary: 'statement pub allows any principal (*)',
+          sid: 'pub',
+          principal: '*',
+        },
+      ],
+      unreadPolicies: [{ reason: gone, qualifiers: ['live', '3'] }],
+      gaps: [
+        { what: `resource policy (live) of ${FN}`, call: 'lambda:GetPolicy', reason: gone },
+        { what: `resource policy (3) of ${FN}`, call: 'lambda:GetPolicy', reason: gone },
+      ],
+    })
+    const model = await buildReportModel(await snapshotCase(exposed), { verify: false })
+    const fn = model.scope.functions[0]!
+    expect(fn.exposure).toEqual(['statement pub allows any principal (*)'])
+    expect(fn.exposureUnknown).toBe(`unknown on live, 3: resource policy not read (${gone})`)
+    const { md, html } = await renderBoth(model)
+    expect(factCell(md, 'Exposure')).toMatch(
+      /^statement pub allows any principal \(\\\*\)<br>unknown on live, 3: resource policy not read \(not-found: /,
+    )
+    expect(html).toContain(
+      '<br><span class="unknown">unknown on live, 3: resource policy not read (not-found: ',
+    )
+    // Nothing found where the policies were read: the same qualifiers, never "none found".
+    const none = await snapshotCase({ ...exposed, exposure: [] })
+    const other = (await buildReportModel(none, { verify: false })).scope.functions[0]!
+    expect(other.exposureUnknown).toBeNull()
+    expect(other.absent.exposure).toBe(
+      `none found in what was read; unknown on live, 3: resource policy not read (${gone})`,
+    )
+    // A summary written before unreadPolicies: the gaps still say it, after what was found.
+    const older = await snapshotCase({ ...exposed, unreadPolicies: undefined as never })
+    const old = (await buildReportModel(older, { verify: false })).scope.functions[0]!
+    expect(old.exposureUnknown).toMatch(
+      /^others unknown: not-found: .* \(lambda:GetPolicy\); and 1 more gap$/,
+    )
+  })
+})
+
 describe('function facts the snapshot read beyond the summarised qualifier', () => {
   it("show every function URL with its AuthType and qualifiers, provisioned concurrency, a version read from the version list and another qualifier's unread environment", async () => {
     const live = 'https://live7h2k4m9q3x5w8z1c6v0b2n4m7.lambda-url.us-east-1.on.aws/'
