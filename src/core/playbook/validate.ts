@@ -606,14 +606,7 @@ export function validatePlaybookText(
   })
 
   problems.push(...notPlainProblems(src, problems))
-  problems.sort((a, b) => a.line - b.line || a.col - b.col)
-  const unique = problems.filter(
-    (p, i) =>
-      i === 0 ||
-      p.line !== problems[i - 1]!.line ||
-      p.col !== problems[i - 1]!.col ||
-      p.message !== problems[i - 1]!.message,
-  )
+  const unique = sortedProblems(problems)
   return {
     playbook: unique.length === 0 && parsed.success ? parsed.data : undefined,
     problems: unique,
@@ -649,6 +642,18 @@ function ifProblem(id: unknown, index: number, value: string): string {
       ? 'write if: true (no quotes) to run the step, or remove the if'
       : 'write if: false (no quotes) to skip the step or if: true to run it'
   return `${step}: if is the text ${q(value)}, not true or false${why}, so whether the step runs would be a guess; ${write}, or a template such as if: "{{ inputs.<name> }}"`
+}
+
+/** Problems in file order (line, then column), each once: two checks may find the same one. */
+export function sortedProblems(problems: readonly Problem[]): Problem[] {
+  const sorted = [...problems].sort((a, b) => a.line - b.line || a.col - b.col)
+  return sorted.filter(
+    (p, i) =>
+      i === 0 ||
+      p.line !== sorted[i - 1]!.line ||
+      p.col !== sorted[i - 1]!.col ||
+      p.message !== sorted[i - 1]!.message,
+  )
 }
 
 /** How many problems an error message lists; `--json` (`result.problems`) has every one. */

@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { z } from 'zod'
 import { SEED_CALL_NAMES } from '../../aws/tabletop-seed.js'
-import { FirError, NotFoundError } from '../../errors.js'
+import { FirError, NotFoundError, PlaybookError } from '../../errors.js'
 import { closestName, Suggester } from '../common/did-you-mean.js'
 import { escapeTerminal } from '../common/text.js'
 import { type LoadedPlaybook, loadPlaybook, readYamlFile } from '../playbook/load.js'
@@ -16,6 +16,7 @@ import {
   problemsError,
   readYaml,
   SourceMap,
+  sortedProblems,
   zodProblems,
 } from '../playbook/validate.js'
 
@@ -153,10 +154,23 @@ export function stringsOutsideFiles(
   return []
 }
 
+/** A value as a map of fields, or undefined when it is not one (a list, a string, absent). */
+function mapOf(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined
+}
+
+/** Each item of a list as its schema reads it, or undefined where it does not fit (zod says why). */
+function wellFormed<T>(schema: z.ZodType<T>, list: unknown): (T | undefined)[] {
+  return Array.isArray(list) ? list.map((item) => schema.safeParse(item).data) : []
+}
+
 /**
  * Validates scenario text: schema, actors, calls, templates, and — given the scenario's playbook —
  * that its injects come before steps the playbook has and its inputs are the playbook's. Every
- * problem with line and column.
+ * problem with line and column, in one pass: as a playbook's validation does, the checks beyond
+ * the schema run on every part that is well-formed, whether or not the rest of the file is.
  */
 export function validateScenarioText(
   text: string,
@@ -167,22 +181,32 @@ export function validateScenarioText(
   const { source: src, problems, data } = read
   if (problems.length) return { problems }
   const parsed = ScenarioSchema.safeParse(data)
-  if (!parsed.success) {
-    problems.push(...zodProblems(src, data, parsed.error.issues))
-    problems.push(...notPlainProblems(src, problems))
-    return { problems, data }
-  }
-  const s = parsed.data
+  if (!parsed.success) problems.push(...zodProblems(src, data, parsed.error.issues))
+  const doc = mapOf(data) ?? {}
   const suggester = new Suggester()
   // The inputs as written: a key such as __proto__ does not survive into the parsed scenario.
-  const written = Object.keys((data as { inputs: object }).inputs)
-  if (playbook) problems.push(...playbookProblems(src, s, written, playbook, suggester))
-  s.story.forEach((e, i) => {
-    if (!Object.hasOwn(s.actors, e.actor))
+  const inputs = mapOf(doc.inputs)
+  const story = wellFormed(StoryEventSchema, doc.story)
+  if (playbook)
+    problems.push(
+      ...playbookProblems(
+        src,
+        wellFormed(InjectSchema, doc.injects),
+        Object.keys(inputs ?? {}),
+        playbook,
+        suggester,
+      ),
+    )
+  // Actors are checked only against a map of them: the schema says what is wrong with anything else.
+  const actors = mapOf(doc.actors)
+  const actorNames = Object.keys(actors ?? {})
+  story.forEach((e, i) => {
+    if (!e) return
+    if (actors && !Object.hasOwn(actors, e.actor))
       problems.push(
         src.at(
           ['story', i, 'actor'],
-          `unknown actor ${JSON.stringify(escapeTerminal(e.actor))}${suggester.suggest(e.actor, Object.keys(s.actors))}; actors: ${nameList(Object.keys(s.actors))}`,
+          `unknown actor ${JSON.stringify(escapeTerminal(e.actor))}${suggester.suggest(e.actor, actorNames)}; actors: ${nameList(actorNames)}`,
         ),
       )
     if (e.apply && !SEED_CALL_NAMES.includes(e.call))
@@ -231,10 +255,11 @@ export function validateScenarioText(
       }
     }
   }
-  check(s.inputs, ['inputs'], new Set())
+  check(inputs, ['inputs'], new Set())
   // Users whose access key an applied iam:CreateAccessKey made before the event checked.
   const keyed = new Set<string>()
-  s.story.forEach((e, i) => {
+  story.forEach((e, i) => {
+    if (!e) return
     check(e.with, ['story', i, 'with'], keyed)
     check(e.response, ['story', i, 'response'], keyed)
     check(e.error, ['story', i, 'error'], keyed)
@@ -242,14 +267,16 @@ export function validateScenarioText(
       keyed.add(String((e.with as Record<string, unknown> | undefined)?.UserName ?? ''))
   })
   problems.push(...notPlainProblems(src, problems))
-  problems.sort((a, b) => a.line - b.line || a.col - b.col)
-  return problems.length ? { problems, data } : { scenario: s, problems, data }
+  const all = sortedProblems(problems)
+  return all.length === 0 && parsed.success
+    ? { scenario: parsed.data, problems: all, data }
+    : { problems: all, data }
 }
 
 /** Where a scenario does not fit its playbook: injects before steps it lacks, inputs it does not declare. */
 function playbookProblems(
   src: SourceMap,
-  s: Scenario,
+  injects: (Inject | undefined)[],
   inputs: string[],
   playbook: Playbook,
   suggester: Suggester,
@@ -257,8 +284,8 @@ function playbookProblems(
   const problems: Problem[] = []
   const stepIds = playbook.steps.map((step) => step.id)
   const places = new Set(['start', 'end', ...stepIds])
-  ;(s.injects ?? []).forEach((inject, i) => {
-    if (places.has(inject.before)) return
+  injects.forEach((inject, i) => {
+    if (!inject || places.has(inject.before)) return
     problems.push(
       src.at(
         ['injects', i, 'before'],
@@ -278,6 +305,39 @@ function playbookProblems(
     )
   }
   return problems
+}
+
+/** A scenario file checked whole: on its own, against its playbook, and that its playbook loads. */
+interface ScenarioCheck {
+  scenario?: Scenario
+  playbook?: LoadedPlaybook
+  problems: Problem[]
+  data?: unknown
+  /** Why the scenario's playbook did not load (its own error: where, and what to do). */
+  playbookError?: FirError
+}
+
+/**
+ * Validates a scenario file and, when it names its playbook, against that playbook (a path is the
+ * scenario's own: from its folder, wherever fir is run from). A playbook that does not load is one
+ * more problem, at the scenario's `playbook:`, beside the scenario's own: every problem in one pass.
+ */
+async function checkScenario(text: string, file: string): Promise<ScenarioCheck> {
+  const alone = validateScenarioText(text, file)
+  const name = mapOf(alone.data)?.playbook
+  if (typeof name !== 'string') return alone
+  let playbook: LoadedPlaybook
+  try {
+    playbook = await loadPlaybook(name, dirname(file))
+  } catch (err) {
+    if (!(err instanceof FirError)) throw err
+    const near = err.actions.find((a) => a.startsWith('did you mean'))
+    const message = `playbook ${JSON.stringify(escapeTerminal(name))} cannot be loaded: ${escapeTerminal(err.message.split('\n')[0])}${near ? ` (${escapeTerminal(near)})` : ''}`
+    const at = new SourceMap(file, text).at(['playbook'], message)
+    return { problems: sortedProblems([...alone.problems, at]), data: alone.data, playbookError: err }
+  }
+  const r = validateScenarioText(text, file, playbook.playbook)
+  return r.scenario ? { ...r, playbook } : r
 }
 
 /** Finds and validates `<name|file>`; throws PlaybookError-style errors (exit 2) listing every problem. */
@@ -311,16 +371,17 @@ export async function loadScenario(
     })
   }
   const text = await readYamlFile(file)
-  const first = validateScenarioText(text, file)
-  if (!first.scenario)
-    throw problemsError('scenario', file, first.problems, 'fix the problems above in the scenario file')
-  // A broken or missing playbook stops here with its own problems. A path is the scenario's own:
-  // from its folder, wherever the drill is run from.
-  const playbook = await loadPlaybook(first.scenario.playbook, dirname(file))
-  const r = validateScenarioText(text, file, playbook.playbook)
-  if (!r.scenario)
-    throw problemsError('scenario', file, r.problems, 'fix the problems above in the scenario file')
-  return { scenario: r.scenario, file, text, playbook }
+  const r = await checkScenario(text, file)
+  if (r.scenario && r.playbook) return { scenario: r.scenario, file, text, playbook: r.playbook }
+  // A broken or missing playbook alone stops with its own error: its problems, or its did-you-mean.
+  if (r.playbookError && r.problems.length === 1) throw r.playbookError
+  const inPlaybook = r.playbookError instanceof PlaybookError ? r.playbookError.problems : []
+  throw problemsError(
+    'scenario',
+    file,
+    [...r.problems, ...inPlaybook],
+    'fix the problems above in the scenario file',
+  )
 }
 
 export interface ScenarioListing {
@@ -339,18 +400,7 @@ export async function listScenarios(dir = SCENARIO_DIR): Promise<ScenarioListing
   const out: ScenarioListing[] = []
   for (const f of files) {
     const file = join(dir, f)
-    const text = await readYamlFile(file)
-    let r = validateScenarioText(text, file)
-    const name = r.scenario?.playbook
-    if (name !== undefined) {
-      try {
-        r = validateScenarioText(text, file, (await loadPlaybook(name, dirname(file))).playbook)
-      } catch (err) {
-        if (!(err instanceof FirError)) throw err
-        const message = `playbook ${JSON.stringify(escapeTerminal(name))} cannot be loaded: ${escapeTerminal(err.message.split('\n')[0])}`
-        r = { ...r, scenario: undefined, problems: [new SourceMap(file, text).at(['playbook'], message)] }
-      }
-    }
+    const r = await checkScenario(await readYamlFile(file), file)
     const data = (r.data && typeof r.data === 'object' ? r.data : {}) as Partial<Scenario>
     out.push({
       name: typeof data.name === 'string' ? data.name : basename(f).replace(/\.ya?ml$/, ''),

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadPlaybook } from '../../../src/core/playbook/load.js'
 import { listScenarios, loadScenario, validateScenarioText } from '../../../src/core/tabletop/scenario.js'
-import { PlaybookError } from '../../../src/errors.js'
+import { type FirError, PlaybookError } from '../../../src/errors.js'
 import { REPO_ROOT, tempDir } from '../../support/cli.js'
 
 const shipped = (name: string) => readFile(join(REPO_ROOT, 'scenarios', `${name}.yaml`), 'utf8')
@@ -78,6 +78,65 @@ describe('tabletop scenario files against their playbook', () => {
     )
     const ok = await loadScenario('public-url-backdoor')
     expect(ok.playbook.playbook.name).toBe('public-function-exposure')
+  })
+
+  it('loadScenario reports every problem in one pass: a schema problem does not hide those against the playbook', async () => {
+    const dir = await tempDir('fir-scenario-')
+    const file = join(dir, 'broken.yaml')
+    const text = (await shipped('public-url-backdoor'))
+      .replace(/^region: (.*)$/m, 'region: $1\nstory2: 1')
+      .replace(/^ {2}since: /m, '  sinse: ')
+      .replace(/before: close$/m, 'before: clsoe')
+    await writeFile(file, text)
+    const err = (await loadScenario(file, dir).catch((e: unknown) => e)) as PlaybookError
+    expect(err).toBeInstanceOf(PlaybookError)
+    // Before: "1 problem" (the unknown field); the other two only once it was fixed.
+    expect(err.problems.map((p) => `${p.line}:${p.col} ${p.message}`)).toEqual([
+      `${where(text, 'story2')} unknown field "story2" in the document`,
+      expect.stringMatching(
+        new RegExp(`^${where(text, 'sinse')} unknown input "sinse" .*\\(did you mean "since"\\?\\)`),
+      ),
+      expect.stringMatching(
+        new RegExp(`^${where(text, 'clsoe')} inject before "clsoe": .*\\(did you mean "close"\\?\\)`),
+      ),
+    ])
+    expect(err.message).toMatch(/: 3 problems\n/)
+  })
+
+  it("a playbook that does not load is one more problem, at the scenario's playbook:, beside its own", async () => {
+    const dir = await tempDir('fir-scenario-')
+    const file = join(dir, 'broken.yaml')
+    const text = (await shipped('public-url-backdoor'))
+      .replace(/^playbook: .*$/m, 'playbook: public-function-exposur')
+      .replace(/^region: (.*)$/m, 'region: $1\nstory2: 1')
+    await writeFile(file, text)
+    const err = (await loadScenario(file, dir).catch((e: unknown) => e)) as PlaybookError
+    expect(err).toBeInstanceOf(PlaybookError)
+    expect(err.problems.map((p) => `${p.line}:${p.col} ${p.message}`)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^${where(text, 'public-function-exposur')} playbook "public-function-exposur" cannot be loaded: .*\\(did you mean public-function-exposure\\?\\)$`,
+        ),
+      ),
+      `${where(text, 'story2')} unknown field "story2" in the document`,
+    ])
+    // The playbook alone: its own error, as before.
+    await writeFile(file, text.replace('story2: 1\n', ''))
+    const alone = (await loadScenario(file, dir).catch((e: unknown) => e)) as FirError
+    expect(alone.code).toBe('not-found')
+    expect(alone.actions[0]).toBe('did you mean public-function-exposure?')
+  })
+
+  it('a story event that does not fit the schema does not hide an unknown actor in another', async () => {
+    const text = (await shipped('public-url-backdoor'))
+      .replace(/^ {4}actor: contractor$/m, '    actor: contracter')
+      .replace(/^ {2}- at: -40d$/m, '  - at: 40d')
+    const r = validateScenarioText(text, 's.yaml')
+    expect(r.scenario).toBeUndefined()
+    expect(r.problems.map((p) => p.message)).toEqual([
+      expect.stringMatching(/^story\[\d+\]\.at must be a negative offset/),
+      expect.stringMatching(/^unknown actor "contracter" \(did you mean "contractor"\?\)/),
+    ])
   })
 
   it("a scenario's playbook path is read from the scenario's folder, not the folder fir runs in", async () => {
