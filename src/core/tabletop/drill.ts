@@ -1,9 +1,10 @@
-import { lstat, readdir, stat } from 'node:fs/promises'
-import { basename, join, resolve } from 'node:path'
+import { lstat, mkdir, readdir, rmdir, stat } from 'node:fs/promises'
+import { basename, dirname, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { AwsClients } from '../../aws/clients.js'
 import { UsageError } from '../../errors.js'
 import { CASES_DIR, CaseHandle, validateCaseId } from '../case/case-folder.js'
+import { DIR_MODE } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
 import { compactUtc } from '../common/text.js'
 import type { Gap } from '../context.js'
@@ -61,20 +62,71 @@ export interface DrillResult {
   transcript: Facilitator['transcript']
 }
 
-function caseIdFor(
-  dir: string | undefined,
+/** How many drills may start in one second in one folder before the name is refused. */
+const MAX_SAME_SECOND = 100
+
+/**
+ * The drill's case: id and folder, the folder claimed before the emulator starts. `--case DIR` must
+ * not exist or be an empty folder; its name is the id when it is one (else the default id). The
+ * default, ./cases/tabletop-<scenario>-<UTC stamp>, is made with mkdir, which only one process
+ * can do: a drill started in the same second as another takes the next free suffix (`-2`, `-3`…),
+ * so names stay readable and sort in start order. `release` removes what the claim made while it
+ * is still empty (the emulator did not start: a drill that stops there leaves nothing behind).
+ */
+async function claimCase(
+  given: string | undefined,
+  cwd: string,
   scenario: string,
   now: Date,
-): { id: string; dir: string | undefined } {
+): Promise<{ id: string; dir: string; release: () => Promise<void> }> {
   const stamp = compactUtc(now).replace(/\.\d{3}Z$/, 'Z')
   const fallback = `tabletop-${scenario}-${stamp}`
-  if (!dir) return { id: fallback, dir: undefined }
-  const name = basename(resolve(dir))
-  try {
-    validateCaseId(name)
-    return { id: name, dir }
-  } catch {
-    return { id: fallback, dir }
+  if (given) {
+    const dir = resolve(cwd, given)
+    const name = basename(dir)
+    let id = fallback
+    try {
+      validateCaseId(name)
+      id = name
+    } catch {}
+    await assertCaseDirFree(dir, id)
+    return { id, dir, ...(await claimFolder(dir).catch(() => ({ release: async () => {} }))) }
+  }
+  for (let n = 1; n <= MAX_SAME_SECOND; n++) {
+    const id = n === 1 ? fallback : `${fallback}-${n}`
+    const dir = resolve(cwd, CASES_DIR, id)
+    try {
+      return { id, dir, ...(await claimFolder(dir)) }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+  }
+  throw new UsageError(
+    `unable to create case ${fallback}: ${MAX_SAME_SECOND} cases of that name, with suffixes, already exist in ${resolve(cwd, CASES_DIR)}`,
+    { actions: ['wait a second and run the drill again, or pass --case a new folder'] },
+  )
+}
+
+/**
+ * Makes `dir` (and the folders above it), failing with EEXIST when it exists: the claim of a case
+ * folder. `release` removes the folders it made, as long as they are empty.
+ */
+async function claimFolder(dir: string): Promise<{ release: () => Promise<void> }> {
+  const above = await mkdir(dirname(dir), { recursive: true, mode: DIR_MODE })
+  await mkdir(dir, { mode: DIR_MODE })
+  return {
+    async release() {
+      const made = [dir]
+      if (above) for (let d = dirname(dir); d.startsWith(above); d = dirname(d)) made.push(d)
+      for (const d of made)
+        if (
+          !(await rmdir(d).then(
+            () => true,
+            () => false,
+          ))
+        )
+          return
+    },
   }
 }
 
@@ -111,12 +163,15 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
   // scenario was loaded with its playbook, and checked against it).
   const { playbook } = options.loaded
   resolveInputs(playbook.playbook, scenario.inputs)
-  const { id, dir } = caseIdFor(options.caseDir, scenario.name, now)
-  const caseDir = resolve(cwd, dir ?? join(CASES_DIR, id))
-  await assertCaseDirFree(caseDir, id)
-  // The emulator first: without python3 or moto the drill stops before creating the case.
+  // The case folder is claimed before the emulator starts (another drill may start this second),
+  // and the case made after it started: without python3 or moto the drill leaves nothing behind.
+  const claim = await claimCase(options.caseDir, cwd, scenario.name, now)
+  const { id, dir: caseDir } = claim
   options.log.info(`fir tabletop: starting the local AWS emulator (moto)…`)
-  const emulator = await startEmulator()
+  const emulator = await startEmulator().catch(async (err: unknown) => {
+    await claim.release()
+    throw err
+  })
   let opened: CaseHandle | undefined
   try {
     const handle = await CaseHandle.init(id, {
@@ -125,6 +180,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
       dirFlag: '--case',
       firVersion: options.firVersion,
       cwd,
+    }).catch(async (err: unknown) => {
+      await claim.release()
+      throw err
     })
     opened = handle
     await handle.journal.append({

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises'
+import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
@@ -36,4 +36,31 @@ describe('tabletop drill', () => {
     ])
     expect(said.join('\n')).not.toContain('emulator')
   })
+
+  it('two drills started in the same second get a case each: the second name has a suffix, claimed before the emulator starts', async () => {
+    const cwd = await tempDir('fir-drill-')
+    const loaded = await loadScenario('public-url-backdoor')
+    const now = new Date('2026-11-30T23:04:05.250Z')
+    const drill = (said: string[]) =>
+      runDrill({
+        loaded,
+        cwd,
+        now,
+        interactive: false,
+        input: Readable.from([]),
+        say: (t) => said.push(t),
+        log: { info: (m: string) => said.push(m), warn: (m: string) => said.push(m), progress() {} },
+        firVersion: 'test',
+        registry: builtinActions(),
+      })
+    // Before: both found the name free, both started moto, and the second's case init refused it
+    // ("already holds a case").
+    const [a, b] = await Promise.all([drill([]), drill([])])
+    const names = [a.case, b.case].map((dir) => dir.split('/').at(-1)).sort()
+    expect(names).toEqual([
+      'tabletop-public-url-backdoor-20261130T230405Z',
+      'tabletop-public-url-backdoor-20261130T230405Z-2',
+    ])
+    expect(await readdir(join(cwd, 'cases'))).toEqual(names)
+  }, 180_000)
 })
