@@ -150,7 +150,7 @@ export abstract class FirCommand extends Command {
       process.stdout.write(`${renderJson(finishedEnvelope(outcome))}\n`)
       return
     }
-    const text = outcome.human + renderGaps(outcome.gaps ?? [])
+    const text = outcome.human + (outcome.gapsShown ? '' : renderGaps(outcome.gaps ?? []))
     if (text) process.stdout.write(`${renderHuman(text)}\n`)
   }
 

@@ -11,6 +11,8 @@ export interface CommandOutcome<R = unknown> {
   gaps?: Gap[]
   /** Overrides the exit code a finished command gets (0, or 4 with gaps). */
   status?: ExitCodeValue
+  /** `human` lists the gaps itself, where its layout puts them (gapLines): not appended after it. */
+  gapsShown?: boolean
 }
 
 export function renderJson(doc: unknown): string {
@@ -78,12 +80,13 @@ export function renderHuman(text: string): string {
  */
 export function renderGaps(gaps: Gap[]): string {
   if (gaps.length === 0) return ''
+  return ['', `Gaps (${gaps.length}) — collected everything else:`, ...gapLines(gaps)].join('\n')
+}
+
+/** One line a gap, `  - what [call]: reason`, each field escaped on its own (see renderGaps). */
+export function gapLines(gaps: Gap[]): string[] {
   const field = (v: string) => escapeTerminal(redactor.scrub(v))
-  return [
-    '',
-    `Gaps (${gaps.length}) — collected everything else:`,
-    ...gaps.map((g) => `  - ${field(g.what)} [${field(g.call)}]: ${field(g.reason)}`),
-  ].join('\n')
+  return gaps.map((g) => `  - ${field(g.what)} [${field(g.call)}]: ${field(g.reason)}`)
 }
 
 /**

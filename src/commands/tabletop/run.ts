@@ -3,11 +3,11 @@ import { FirCommand } from '../../base-command.js'
 import { redactor } from '../../core/common/redact.js'
 import { escapeTerminal, formatTable } from '../../core/common/text.js'
 import { builtinActions } from '../../core/playbook/actions/index.js'
+import { stepOutcomeText } from '../../core/playbook/render.js'
 import { runDrill } from '../../core/tabletop/drill.js'
 import { isolateFromUserAws } from '../../core/tabletop/safety.js'
 import { loadScenario } from '../../core/tabletop/scenario.js'
-import { ExitCode } from '../../errors.js'
-import type { CommandOutcome } from '../../output.js'
+import { type CommandOutcome, gapLines } from '../../output.js'
 
 export default class TabletopRun extends FirCommand {
   static override summary = 'Run a tabletop drill against a local AWS emulator'
@@ -56,7 +56,7 @@ Needs Python 3 with moto: pip install 'moto[server]'.`
     })
     const steps = formatTable(
       ['step', 'action', 'outcome'],
-      r.run.steps.map((s) => [s.id, s.action, s.outcome]),
+      r.run.steps.map((s) => [s.id, s.action, stepOutcomeText(s)]),
     )
     const score = r.scorecard.matches.map(
       (m) =>
@@ -74,13 +74,23 @@ Needs Python 3 with moto: pip install 'moto[server]'.`
         ? [
             '',
             `Emulator limits (${r.emulatorGaps.length}; moto lacks these calls, real AWS has them):`,
-            ...r.emulatorGaps.map((g) => `  - ${g.what} [${g.call}]`),
+            ...r.emulatorGaps.map((g) => `  - ${escapeTerminal(g.what)} [${escapeTerminal(g.call)}]`),
+          ]
+        : []),
+      // Before the case and report lines: the last line stays `Report: <path>`.
+      ...(r.gaps.length
+        ? [
+            '',
+            `Did not complete (${r.gaps.length}; not emulator limits: the report says what stays open):`,
+            ...gapLines(r.gaps),
           ]
         : []),
       '',
       `Case:   ${r.case}`,
       `Report: ${r.report ?? '(no report step in the playbook)'}`,
     ].join('\n')
-    return { result: r, human, status: ExitCode.ok }
+    // Emulator limits are not failures of the drill (exit 0); what the run itself could not do is
+    // a gap, exit 4, as the command that does it would say.
+    return { result: r, human, gaps: r.gaps, gapsShown: true }
   }
 }

@@ -7,7 +7,7 @@ import {
   TIMELINE_SOURCE_ACTIONS,
 } from '../permissions.js'
 import type { PlaybookListing } from './load.js'
-import type { PlanStep, RunResult } from './runner.js'
+import type { PlanStep, RunResult, StepReport } from './runner.js'
 import type { Playbook } from './schema.js'
 import { Unresolved } from './template.js'
 
@@ -140,11 +140,19 @@ export function renderPlan(name: string, plan: PlanStep[]): string {
   return lines.join('\n')
 }
 
+/**
+ * A step's outcome for people: the outcome, or, when some of its changes failed, each outcome
+ * counted (`applied 1, failed 1`, as `fir contain` prints them).
+ */
+export function stepOutcomeText(step: Pick<StepReport, 'outcome' | 'partial'>): string {
+  return step.partial ?? step.outcome
+}
+
 export function renderRun(result: RunResult, caseDir: string): string {
   const rows = result.steps.map((s) => [
     s.id,
     s.action,
-    s.outcome + (s.fromEarlierAttempt ? ' (earlier)' : ''),
+    stepOutcomeText(s) + (s.fromEarlierAttempt ? ' (earlier)' : ''),
     escapeTerminal(s.summary),
   ])
   const report = [...result.steps].reverse().find((s) => s.action === 'report.render' && s.outputs.path)

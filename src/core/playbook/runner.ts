@@ -52,6 +52,11 @@ import type { Problem } from './validate.js'
  */
 export interface ActionOutcome {
   outcome: 'applied' | 'already-applied' | 'conflict' | 'skipped'
+  /**
+   * Some of the step's changes failed while others were made: each outcome counted, as `fir
+   * contain` prints them (`applied 1, failed 1`). The outcome alone would read as if all were made.
+   */
+  partial?: string
   outputs: Record<string, unknown>
   summary: string
 }
@@ -84,6 +89,8 @@ export interface StepReport {
   action: string
   title: string
   outcome: StepOutcome
+  /** See ActionOutcome.partial. */
+  partial?: string
   summary: string
   outputs: Record<string, unknown>
   /** This step finished in an earlier attempt of the run (resume): it was not run again. */
@@ -409,7 +416,13 @@ interface RunState {
   /** Finished steps (this attempt or an earlier one): outcome and outputs. */
   done: Map<
     string,
-    { outcome: StepOutcome; outputs: Record<string, unknown>; summary: string; earlier: boolean }
+    {
+      outcome: StepOutcome
+      partial?: string
+      outputs: Record<string, unknown>
+      summary: string
+      earlier: boolean
+    }
   >
   /** Steps started in an earlier attempt but never finished, with their first start time. */
   interrupted: Map<string, string>
@@ -781,9 +794,15 @@ export async function resumePlaybook(
     // that failed for gaps alone (GapsOnlyError). Without them it stopped the run: run it again.
     const final = DONE.includes(e.outcome) || (failed && (onError === 'continue' || e.after !== undefined))
     if (final) {
-      const after = (e.after ?? {}) as { outputs?: Record<string, unknown>; summary?: string; gaps?: unknown }
+      const after = (e.after ?? {}) as {
+        outputs?: Record<string, unknown>
+        summary?: string
+        partial?: unknown
+        gaps?: unknown
+      }
       state.done.set(id, {
         outcome: e.outcome as StepOutcome,
+        ...(typeof after.partial === 'string' ? { partial: after.partial } : {}),
         outputs: after.outputs ?? {},
         summary: after.summary ?? (failed ? `${e.outcome}: ${e.error?.message ?? ''}` : ''),
         earlier: true,
@@ -1008,21 +1027,29 @@ async function execute(ctx: FirContext, state: RunState, options: RunOptions): P
         params,
       )
       const outputs = declaredOutputs(spec, result.outputs)
+      const partial = result.partial ? { partial: result.partial } : {}
       await journal.append({
         action: STEP_ACTION,
         target,
         params: { ...base, with: params },
         outcome: result.outcome,
-        after: { outputs, summary: result.summary, ...stepGaps() },
+        after: { outputs, summary: result.summary, ...partial, ...stepGaps() },
       })
       ctx.log.info(`fir: step ${step.id}: ${result.outcome}: ${result.summary}`)
       scope.steps[step.id] = { outputs }
-      state.done.set(step.id, { outcome: result.outcome, outputs, summary: result.summary, earlier: false })
+      state.done.set(step.id, {
+        outcome: result.outcome,
+        ...partial,
+        outputs,
+        summary: result.summary,
+        earlier: false,
+      })
       reports.push({
         id: step.id,
         action: step.action,
         title,
         outcome: result.outcome,
+        ...partial,
         summary: result.summary,
         outputs,
       })

@@ -17,7 +17,7 @@ import {
   runPlaybook,
 } from '../playbook/runner.js'
 import { renderDeep } from '../playbook/template.js'
-import { startEmulator } from './emulator.js'
+import { isEmulatorLimit, startEmulator } from './emulator.js'
 import { Facilitator } from './facilitator.js'
 import type { LoadedScenario } from './scenario.js'
 import { seedScenario, seedScope } from './seed.js'
@@ -59,6 +59,11 @@ export interface DrillResult {
   seed: { account: string; region: string; trailSource: string; trailFiles: number; records: number }
   /** Things the emulator cannot do (moto's missing routes): listed, not failures of the drill. */
   emulatorGaps: Gap[]
+  /**
+   * Every other gap of the run: what it could not do although the emulator can (a change that
+   * did not complete, all or part of it). The drill exits 4 with these, as the command would.
+   */
+  gaps: Gap[]
   transcript: Facilitator['transcript']
 }
 
@@ -278,6 +283,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
     const titles = (report?.outputs.findingTitles as string[] | undefined) ?? []
     const kinds = (report?.outputs.findingKinds as string[] | undefined) ?? []
     const scorecard = scoreReport(scenario.compromise, titles, kinds)
+    const emulatorGaps = gaps.list.filter(isEmulatorLimit)
+    const runGaps = gaps.list.filter((g) => !isEmulatorLimit(g))
     await handle.journal.append({
       action: 'tabletop.result',
       target: scenario.name,
@@ -285,7 +292,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         runId: run.runId,
         detected: scorecard.detected,
         matches: scorecard.matches,
-        emulatorGaps: gaps.list.length,
+        emulatorGaps: emulatorGaps.length,
+        gaps: runGaps.length,
       },
       outcome: 'recorded',
     })
@@ -309,7 +317,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillResult> {
         trailFiles: seed.files.length,
         records: seed.records.length,
       },
-      emulatorGaps: gaps.list,
+      emulatorGaps,
+      gaps: runGaps,
       transcript: facilitator.transcript,
     }
   } finally {

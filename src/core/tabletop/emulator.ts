@@ -3,10 +3,27 @@ import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { UsageError } from '../../errors.js'
 import { atInterrupt } from '../common/interrupt.js'
+import type { Gap } from '../context.js'
 
 /** What to tell a responder whose machine lacks the emulator. */
 export const MOTO_INSTALL_HINT =
   "install the moto AWS emulator: pip install 'moto[server]' (then `python3 -m moto.server --help` must work)"
+
+/**
+ * What moto cannot do at all that AWS does (DESIGN §8), as the gaps a drill hits for it: the
+ * calls it serves no route for, and the layer bytes it serves no location for. Nothing else is:
+ * a call moto implements can still fail (a statement id its route does not match, say), and a
+ * change that did not complete is the drill run's own failure, whatever the error's kind.
+ */
+const EMULATOR_LACKS: readonly { call: string; reason: RegExp }[] = [
+  { call: 'lambda:ListProvisionedConcurrencyConfigs', reason: /^unimplemented: / },
+  { call: 'lambda:GetLayerVersion', reason: /^unavailable: Content\.Location is "s3:\/\/"/ },
+]
+
+/** Whether a gap is one of the emulator's limits (EMULATOR_LACKS), not a failure of the drill's run. */
+export function isEmulatorLimit(gap: Gap): boolean {
+  return EMULATOR_LACKS.some((l) => gap.call === l.call && l.reason.test(gap.reason))
+}
 
 /** A running local AWS emulator (moto server) on a loopback port. */
 export interface Emulator {

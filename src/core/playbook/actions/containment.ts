@@ -23,9 +23,10 @@ export const containAction: ActionImpl = async (run, params) => {
     confirmed: true,
     snapshot: snapshotPort,
   })
-  const { outcome, summary } = outcomeOf(r.results, `contain ${r.function.name}`)
+  const { outcome, summary, partial } = outcomeOf(r.results, `contain ${r.function.name}`)
   return {
     outcome,
+    ...(partial ? { partial } : {}),
     summary: r.snapshot.taken ? `${summary} (snapshot ${r.snapshot.set} taken first)` : summary,
     outputs: {
       applied: r.results.filter((x) => x.outcome === 'applied').map((x) => x.step),
@@ -49,12 +50,13 @@ export const restoreAction: ActionImpl = async (run, params) => {
       : {}),
     confirmed: true,
   })
-  const { outcome, summary } = outcomeOf(
+  const { outcome, summary, partial } = outcomeOf(
     r.results.filter((x) => x.outcome !== 'skipped'),
     `restore ${params.function ?? 'the case'}`,
   )
   return {
     outcome,
+    ...(partial ? { partial } : {}),
     summary,
     outputs: {
       restored: r.results.filter((x) => x.outcome === 'undone').map((x) => x.step),

@@ -41,7 +41,7 @@ export const revokeSessionsAction: ActionImpl = async (run, params) => {
   }
   const names = targets.map((t) => roleNameGiven(t.role))
   const what = `revoke the sessions of role${names.length === 1 ? '' : 's'} ${names.join(', ') || 'none'}`
-  const { outcome } = outcomeOf(rows, what)
+  const { outcome, partial } = outcomeOf(rows, what)
   // Each role by its own outcome; a skipped one (deleted since) with why.
   const parts = rows.map(
     (r) =>
@@ -50,6 +50,7 @@ export const revokeSessionsAction: ActionImpl = async (run, params) => {
   const summary = rows.length ? `${what}: ${parts.join(', ')}` : `${what}: nothing to do`
   return {
     outcome,
+    ...(partial ? { partial } : {}),
     summary,
     outputs: { policyName, cutoff: cutoffs.sort()[0], roles: revoked },
   }
@@ -107,7 +108,7 @@ export const rotateKeyAction: ActionImpl = async (run, params) => {
       )
     maybeLost.push(...r.maybeLostKeyIds.filter((id) => !r.maybeLostKeysActive.includes(id)))
   }
-  const { outcome, summary } = outcomeOf(
+  const { outcome, summary, partial } = outcomeOf(
     rows,
     `rotate ${targets.map((t) => t.accessKey ?? `the key of ${t.user}`).join(', ') || 'no key'}`,
   )
@@ -117,6 +118,7 @@ export const rotateKeyAction: ActionImpl = async (run, params) => {
     : ''
   return {
     outcome,
+    ...(partial ? { partial } : {}),
     summary: [summary, ...madeKeys].join('; ') + deactivated,
     outputs: { rotated, newAccessKeyIds: newIds, secretFiles: files },
   }
@@ -137,6 +139,6 @@ export const rotateSecretAction: ActionImpl = async (run, params) => {
       if (typeof v === 'string') versions.push(v)
     }
   }
-  const { outcome, summary } = outcomeOf(rows, `rotate ${secrets.join(', ') || 'no secret'}`)
-  return { outcome, summary, outputs: { rotated, versionIds: versions } }
+  const { outcome, summary, partial } = outcomeOf(rows, `rotate ${secrets.join(', ') || 'no secret'}`)
+  return { outcome, ...(partial ? { partial } : {}), summary, outputs: { rotated, versionIds: versions } }
 }

@@ -1,5 +1,6 @@
 import { AccessDeniedError, FirError } from '../../../errors.js'
 import { stepById } from '../../steps/registry.js'
+import { outcomeCounts } from '../../steps/render.js'
 import type { StepResult } from '../../steps/step.js'
 import type { ActionOutcome } from '../runner.js'
 
@@ -9,9 +10,14 @@ import type { ActionOutcome } from '../runner.js'
  * `fir restore` exits 0 with a warning, but the step did not put everything back), else `applied`
  * when any change was made (or undone), `already-applied` when every change was already made (or
  * undone), `skipped` when there was nothing to do. When no row succeeded and some failed, the step
- * fails (denied when AWS refused every one). The summary names each row by its own outcome.
+ * fails (denied when AWS refused every one). The summary names each row by its own outcome; when
+ * some rows failed and others did not, `partial` counts them as `fir contain` does (`applied 1,
+ * failed 1`): the outcome alone would read as if every change were made.
  */
-export function outcomeOf(rows: StepResult[], what: string): Pick<ActionOutcome, 'outcome' | 'summary'> {
+export function outcomeOf(
+  rows: StepResult[],
+  what: string,
+): Pick<ActionOutcome, 'outcome' | 'summary' | 'partial'> {
   const changed = rows.filter((r) => r.outcome === 'applied' || r.outcome === 'undone')
   const ok = rows.filter(
     (r) => changed.includes(r) || r.outcome === 'already-applied' || r.outcome === 'already-undone',
@@ -33,5 +39,9 @@ export function outcomeOf(rows: StepResult[], what: string): Pick<ActionOutcome,
   }
   const parts = rows.map((r) => `${r.step.split('.').at(-1)} ${r.outcome}`)
   const outcome = conflicts.length > 0 ? 'conflict' : changed.length > 0 ? 'applied' : 'already-applied'
-  return { outcome, summary: `${what}: ${parts.join(', ')}` }
+  return {
+    outcome,
+    summary: `${what}: ${parts.join(', ')}`,
+    ...(bad.length > 0 ? { partial: outcomeCounts(rows) } : {}),
+  }
 }
