@@ -97,4 +97,16 @@ describe('fir playbook validate / tabletop run: hostile files (built CLI, no AWS
     expect(r.code, r.stdout).toBe(2)
     expect(r.stderr).toContain('d.yaml:4:35: the default of input "count" is "abc", which is not a number')
   })
+
+  it('a valid playbook is counted in the right number: 1 step, 1 input', async () => {
+    const cwd = await tempDir()
+    await writeFile(
+      join(cwd, 'one.yaml'),
+      'name: one\ndescription: d\ninputs:\n  text: { default: hi }\nsteps:\n  - id: a\n    action: case.note\n    with: { text: "{{ inputs.text }}" }\n',
+    )
+    const r = await runFir(['playbook', 'validate', 'one.yaml'], { cwd })
+    expect(r.code, r.stderr).toBe(0)
+    // Before: "(1 steps, 1 inputs)".
+    expect(r.stdout.trim()).toBe(`${join(cwd, 'one.yaml')}: playbook one is valid (1 step, 1 input)`)
+  })
 })

@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core'
 import { FirCommand } from '../../base-command.js'
+import { counted } from '../../core/common/text.js'
 import { loadPlaybook } from '../../core/playbook/load.js'
 import type { CommandOutcome } from '../../output.js'
 
@@ -24,7 +25,7 @@ export default class PlaybookValidate extends FirCommand {
     const { playbook } = loaded
     return {
       result: { file: loaded.file, name: playbook.name, steps: playbook.steps.length, problems: [] },
-      human: `${loaded.file}: playbook ${playbook.name} is valid (${playbook.steps.length} steps, ${Object.keys(playbook.inputs ?? {}).length} inputs)`,
+      human: `${loaded.file}: playbook ${playbook.name} is valid (${counted(playbook.steps.length, 'step')}, ${counted(Object.keys(playbook.inputs ?? {}).length, 'input')})`,
     }
   }
 }
