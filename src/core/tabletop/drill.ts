@@ -3,7 +3,7 @@ import { basename, dirname, resolve } from 'node:path'
 import type { Readable } from 'node:stream'
 import { AwsClients } from '../../aws/clients.js'
 import { UsageError } from '../../errors.js'
-import { CASES_DIR, CaseHandle, validateCaseId } from '../case/case-folder.js'
+import { CASES_DIR, CaseHandle, refusedCaseFolder, validateCaseId } from '../case/case-folder.js'
 import { DIR_MODE } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
 import { compactUtc } from '../common/text.js'
@@ -103,7 +103,8 @@ async function claimCase(
     try {
       return { id, dir, ...(await claimFolder(dir)) }
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      // A folder fir may not write to: said as case init says it, with the folder to choose instead.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw refusedCaseFolder(err, id, dir, '--case')
     }
   }
   throw new UsageError(
@@ -123,14 +124,13 @@ async function claimFolder(dir: string): Promise<{ release: () => Promise<void> 
     async release() {
       const made = [dir]
       if (above) for (let d = dirname(dir); d.startsWith(above); d = dirname(d)) made.push(d)
-      for (const d of made)
-        if (
-          !(await rmdir(d).then(
-            () => true,
-            () => false,
-          ))
+      for (const d of made) {
+        const removed = await rmdir(d).then(
+          () => true,
+          () => false, // not empty (something was put there) or gone: leave it and what is above
         )
-          return
+        if (!removed) return
+      }
     },
   }
 }
