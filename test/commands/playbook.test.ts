@@ -215,6 +215,105 @@ describe('fir playbook (built CLI)', () => {
     expect(recorded).toEqual([])
   })
 
+  it('a source, since or until from the inputs that `fir timeline` refuses is refused before the first AWS call, in the plan and the run', async () => {
+    // Before, these passed --dry-run (exit 0), and a run sealed, contained, revoked, recycled and
+    // rotated before the timeline step refused them (exit 2, saying to pass --source).
+    const cwd = await tempDir()
+    const dir = await newCase(cwd)
+    const journalBefore = await readFile(join(dir, 'journal.jsonl'), 'utf8')
+    const file = join(REPO_ROOT, 'playbooks', 'lambda-compromise.yaml')
+    const run = (inputs: string[], extra: string[]) =>
+      runFir(
+        [
+          'playbook',
+          'run',
+          'lambda-compromise',
+          '--case',
+          dir,
+          '--input',
+          'function=payments',
+          ...inputs.flatMap((i) => ['--input', i]),
+          ...extra,
+          '--json',
+        ],
+        { cwd, endpoint: recorderUrl },
+      )
+    const missing = join(cwd, 'trial')
+    const cases: [string[], { line: number; col: number; message: string }[]][] = [
+      [
+        [`source=${missing}`, 'since=2099-01-01'],
+        [
+          {
+            line: 56,
+            col: 14,
+            message:
+              'step timeline: parameter since = "2099-01-01" from the inputs: unable to use the window: since 2099-01-01T00:00:00.000Z is in the future',
+          },
+          {
+            line: 57,
+            col: 15,
+            message: `step timeline: parameter source = ${JSON.stringify(missing)} from the inputs: unable to read source ${JSON.stringify(missing)}: no such file or folder`,
+          },
+        ],
+      ],
+      [
+        ['source=s3://'],
+        [
+          {
+            line: 57,
+            col: 15,
+            message:
+              'step timeline: parameter source = "s3://" from the inputs: unable to use source "s3://": it is not an s3://bucket/prefix URI',
+          },
+        ],
+      ],
+      [
+        ['since=2026-13-45'],
+        [
+          {
+            line: 56,
+            col: 14,
+            message:
+              'step timeline: parameter since = "2026-13-45" from the inputs: unable to read since "2026-13-45": it is neither an age nor an ISO time',
+          },
+        ],
+      ],
+      // An age in seconds: the spec's own pattern took it, `fir timeline` does not.
+      [
+        ['since=30s'],
+        [
+          {
+            line: 56,
+            col: 14,
+            message:
+              'step timeline: parameter since = "30s" from the inputs: unable to read since "30s": it is neither an age nor an ISO time',
+          },
+        ],
+      ],
+    ]
+    for (const [inputs, problems] of cases) {
+      for (const extra of [['--dry-run'], ['--yes']]) {
+        const r = await run(inputs, extra)
+        expect(r.code, `${inputs.join(' ')} ${extra}: ${r.stderr}`).toBe(2)
+        expect(r.json.error.code).toBe('playbook-invalid')
+        expect(r.json.result.problems).toEqual(
+          problems.map((p) => ({
+            file,
+            line: p.line,
+            col: p.col,
+            message: expect.stringContaining(p.message),
+          })),
+        )
+        // What to do is said in a playbook's terms: it takes --input, not --source.
+        expect(r.json.error.actions[0]).toMatch(/^give --input (source|since)=…/)
+        expect(JSON.stringify(r.json.error)).not.toContain('--source')
+        expect(JSON.stringify(r.json.error)).not.toContain('--since')
+      }
+    }
+    expect(recorded).toEqual([])
+    expect(await readFile(join(dir, 'journal.jsonl'), 'utf8')).toBe(journalBefore)
+  })
+
   it('stops before the first change without --yes on a non-terminal (exit 5); resume --yes finishes without repeating a step', async () => {
     await resetMoto(moto.endpoint())
     const aws = await AwsClients.create({

@@ -42,7 +42,7 @@ export default class PlaybookRun extends FirCommand {
     const registry = builtinActions()
     if (flags['dry-run']) {
       await resolveCaseDir(flags.case)
-      const plan = planPlaybook(loaded, inputs, registry)
+      const plan = await planPlaybook(loaded, inputs, registry)
       return {
         result: { dryRun: true, playbook: loaded.playbook.name, file: loaded.file, plan },
         human: renderPlan(loaded.playbook.name, plan),

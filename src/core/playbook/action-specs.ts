@@ -1,4 +1,10 @@
 import { z } from 'zod'
+import { UsageError } from '../../errors.js'
+import { parseFunctionRef as parseContainedFunction } from '../containment/function-target.js'
+import { checkRoleChoice, parseFunctionRef as parseSnapshotFunction } from '../snapshot/targets.js'
+import { parseFunctionRef as parseTimelineFunction } from '../timeline/target.js'
+import { classifySources, parseRegions, type SpellValue, timelineValueProblems } from '../timeline/values.js'
+import { parseTimeBound } from '../timeline/window.js'
 
 /**
  * What each playbook action accepts and returns, as data: the validator checks `with:` blocks and
@@ -28,6 +34,13 @@ export interface ActionSpec {
   outputs: Record<string, string>
   /** Params of which at least one must be given (e.g. `secret` or `secrets`). */
   oneOf?: string[]
+  /**
+   * What the action's own command refuses before its first AWS call that no schema can say: a
+   * file that must exist, a time that must be past, values that must agree (a window's order).
+   * Given the values that passed their schemas; each refusal names its parameter. A playbook runs
+   * it before its first step on the values its inputs give (checkValuesFromInputs).
+   */
+  preflight?: (params: Record<string, unknown>, now: number) => Promise<{ param: string; message: string }[]>
 }
 
 const name = z.string().min(1, 'must not be empty')
@@ -41,12 +54,28 @@ export const CONTAIN_ACTIONS = [
   'recycle',
 ] as const
 const containActions = z.array(z.enum(CONTAIN_ACTIONS))
-const duration = z
-  .string()
-  .regex(
-    /^(\d+[smhdw]|\d{4}-\d{2}-\d{2}([T ][\d:.]+Z?)?)$/,
-    'must be a duration like 7d, 36h, 90m, or an ISO date',
-  )
+
+/**
+ * A value the action's own command reads with `read` before its first AWS call (a function
+ * reference, a time, a source): refused here with that command's own message, so a playbook step
+ * and the command can never disagree about it.
+ */
+function readBy(read: (value: string) => unknown) {
+  return name.superRefine((value, ctx) => {
+    if (value === '') return
+    try {
+      read(value)
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err
+      ctx.addIssue({ code: 'custom', message: err.message })
+    }
+  })
+}
+
+/** A step's values are named as its `with` names them: `since`, not `--since`. */
+const asParam: SpellValue = (param) => param
+const timeBound = (param: 'since' | 'until') => readBy((v) => parseTimeBound(v, asParam(param), Date.now()))
+const source = readBy((v) => classifySources([v]))
 
 export const ACTION_SPECS: ActionSpec[] = [
   {
@@ -56,7 +85,11 @@ export const ACTION_SPECS: ActionSpec[] = [
     description:
       'Seals the function as it is now (configuration, code, versions, aliases, policies, URLs, layers, role) into a new evidence set; reuses a snapshot this run already took.',
     params: {
-      function: { schema: name, required: true, description: 'function name, partial or full ARN' },
+      function: {
+        schema: readBy(parseSnapshotFunction),
+        required: true,
+        description: 'function name, partial or full ARN',
+      },
       qualifier: { schema: name, description: 'a version or alias to snapshot as well' },
     },
     outputs: {
@@ -86,7 +119,7 @@ export const ACTION_SPECS: ActionSpec[] = [
     mutates: false,
     description: 'Seals every function in the region that runs with the given execution role.',
     params: {
-      role: { schema: name, required: true, description: 'role name or ARN' },
+      role: { schema: readBy(checkRoleChoice), required: true, description: 'role name or ARN' },
     },
     outputs: {
       functions: 'names of the functions found',
@@ -103,7 +136,11 @@ export const ACTION_SPECS: ActionSpec[] = [
     description:
       'Runs the containment steps in order (event-sources, throttle, url, permissions, sessions, recycle); each journals its prior state and can be undone with containment.restore.',
     params: {
-      function: { schema: name, required: true, description: 'function name, partial or full ARN' },
+      function: {
+        schema: readBy(parseContainedFunction),
+        required: true,
+        description: 'function name, partial or full ARN',
+      },
       actions: {
         schema: containActions,
         description: `which containment steps to run (default: all of ${CONTAIN_ACTIONS.join(', ')})`,
@@ -123,7 +160,7 @@ export const ACTION_SPECS: ActionSpec[] = [
       'Undoes containment steps from their journaled prior state (never the session revocation unless named).',
     params: {
       function: {
-        schema: name,
+        schema: readBy(parseContainedFunction),
         description: 'function name (default: every function contained in the case)',
       },
       actions: {
@@ -204,12 +241,44 @@ export const ACTION_SPECS: ActionSpec[] = [
     description:
       'Reads CloudTrail (LookupEvents, trail logs in S3 or files), keeps the events related to the function, runs the detections and writes timeline/.',
     params: {
-      function: { schema: name, description: 'function the events relate to (default: keep every event)' },
-      since: { schema: duration, description: 'start of the window (default 7d)' },
-      until: { schema: duration, description: 'end of the window (default now)' },
-      source: { schema: name, description: 'api, s3://bucket/prefix or a PATH' },
-      sources: { schema: names, description: 'several sources' },
-      regions: { schema: name, description: 'r1,r2 or all' },
+      function: {
+        schema: readBy(parseTimelineFunction),
+        description: 'function the events relate to (default: keep every event)',
+      },
+      since: {
+        schema: timeBound('since'),
+        description: 'start of the window: an age (7d, 12h, 30m) or an ISO time (UTC); default 7d',
+      },
+      until: {
+        schema: timeBound('until'),
+        description: 'end of the window: an age or an ISO time (UTC); default now',
+      },
+      source: { schema: source, description: 'api, s3://bucket/prefix or a PATH' },
+      sources: { schema: z.array(source), description: 'several sources' },
+      regions: {
+        schema: readBy((v) => parseRegions(v, [], asParam)),
+        description: 'r1,r2 or all',
+      },
+    },
+    // What `fir timeline` refuses before its first AWS call beyond the syntax: a missing file or
+    // folder, a window in the future or in the wrong order (the same function checks both).
+    preflight: async (params, now) => {
+      const text = (v: unknown) => (typeof v === 'string' ? v : undefined)
+      const listed = Array.isArray(params.sources) ? params.sources.filter((s) => typeof s === 'string') : []
+      const one = text(params.source)
+      const problems = await timelineValueProblems(
+        {
+          since: text(params.since),
+          until: text(params.until),
+          sources: [...(one !== undefined ? [one] : []), ...listed],
+        },
+        now,
+        asParam,
+      )
+      return problems.map((p) => ({
+        param: p.value === 'source' && p.source !== one ? 'sources' : p.value,
+        message: p.message,
+      }))
     },
     outputs: {
       events: 'number of events kept',

@@ -301,14 +301,15 @@ function stepTitle(step: PlaybookStep, spec: ActionSpec | undefined, scope: Scop
  * The whole plan without running anything: each step with its `with` values templated from the
  * inputs; values that need outputs of earlier steps stay as unresolved references.
  */
-export function planPlaybook(
+export async function planPlaybook(
   loaded: LoadedPlaybook,
   given: Record<string, unknown>,
   registry: ActionRegistry,
-): PlanStep[] {
+  now = Date.now(),
+): Promise<PlanStep[]> {
   const inputs = resolveInputs(loaded.playbook, given)
   registerPlaybookFreeText(loaded, inputs, registry)
-  checkValuesFromInputs(loaded, inputs, registry, 'plan')
+  await checkValuesFromInputs(loaded, inputs, registry, { mode: 'plan', now })
   const scope = unknownScope(loaded.playbook, inputs)
   let confirmed = false
   return loaded.playbook.steps.map((step) => {
@@ -354,19 +355,21 @@ function inputsRead(raw: unknown): string[] {
 /**
  * Checks every `with` value that depends on the inputs and literals only — not on an earlier
  * step's outputs — against its parameter, before anything runs (run, resume, --dry-run): a bad
- * input must not be found at the step that takes it, after earlier steps changed AWS. Every
- * problem is reported at once, with the file, line and column of the value. A step whose `if` is
- * false from the inputs alone is not checked; one whose `if` needs outputs may still be skipped,
- * so only a value given but wrong counts there, not an empty one. Values that need outputs are
- * checked when their step runs (checkParams).
+ * input must not be found at the step that takes it, after earlier steps changed AWS. Each value
+ * is checked as the action's own command checks it before its first AWS call: its schema, then
+ * the action's preflight (a source that must exist, a window not in the future, as of `now`).
+ * Every problem is reported at once, with the file, line and column of the value. A step whose
+ * `if` is false from the inputs alone is not checked; one whose `if` needs outputs may still be
+ * skipped, so only a value given but wrong counts there, not an empty one. Values that need
+ * outputs are checked when their step runs (checkParams).
  */
-export function checkValuesFromInputs(
+export async function checkValuesFromInputs(
   loaded: LoadedPlaybook,
   inputs: Record<string, unknown>,
   registry: ActionRegistry,
-  mode: 'plan' | 'run' | 'resume',
-  runAgain?: string,
-): void {
+  options: { mode: 'plan' | 'run' | 'resume'; now: number; runAgain?: string },
+): Promise<void> {
+  const { mode, runAgain } = options
   const scope = unknownScope(loaded.playbook, inputs)
   const problems: Problem[] = []
   const named = new Set<string>()
@@ -381,11 +384,23 @@ export function checkValuesFromInputs(
     }
     const params = renderDeep(step.with ?? {}, scope) as Record<string, unknown>
     const found = paramProblems(loaded, index, spec, params, { known: true, maySkip })
+    if (spec.preflight) {
+      // Only the values that passed their schema: a value is refused once, for its first problem.
+      const passed: Record<string, unknown> = {}
+      for (const [k, v] of Object.entries(params))
+        if (!isEmpty(v) && !containsUnresolved(v) && !found.some((f) => f.param === k)) passed[k] = v
+      for (const { param, message } of await spec.preflight(passed, options.now))
+        found.push({
+          param,
+          problem: valueProblem(loaded, index, param, params[param], 'from the inputs', message),
+        })
+    }
     for (const f of found)
       for (const i of inputsRead(f.param !== undefined ? step.with?.[f.param] : step.with)) named.add(i)
     problems.push(...found.map((f) => f.problem))
   }
   if (problems.length === 0) return
+  problems.sort((a, b) => a.line - b.line || a.col - b.col)
   const given = [...named].map((i) => `--input ${i}=…`).join(' ')
   const err = new PlaybookError(
     `unable to run playbook ${loaded.playbook.name}: ${problems.length === 1 ? 'a value' : `${problems.length} values`} from its inputs ${problems.length === 1 ? 'is' : 'are'} not what the step${problems.length === 1 ? '' : 's'} taking ${problems.length === 1 ? 'it accepts' : 'them accept'}; nothing was run\n${problems.map((p) => `  ${p.file}:${p.line}:${p.col}: ${p.message}`).join('\n')}`,
@@ -450,7 +465,10 @@ export async function runPlaybook(
   checkActionsAvailable(loaded, options.registry)
   const inputs = resolveInputs(loaded.playbook, given)
   registerPlaybookFreeText(loaded, inputs, options.registry)
-  checkValuesFromInputs(loaded, inputs, options.registry, 'run')
+  await checkValuesFromInputs(loaded, inputs, options.registry, {
+    mode: 'run',
+    now: ctx.clock.awsNow().getTime(),
+  })
   const runId = `${compactUtc(new Date())}-${randomBytes(3).toString('hex')}`
   const journaled = journaledInputs(inputs)
   await ctx.case.journal.append({
@@ -758,7 +776,11 @@ export async function resumePlaybook(
   }
   const inputs = resolveInputs(loaded.playbook, merged)
   registerPlaybookFreeText(loaded, inputs, options.registry)
-  checkValuesFromInputs(loaded, inputs, options.registry, 'resume', runAgain)
+  await checkValuesFromInputs(loaded, inputs, options.registry, {
+    mode: 'resume',
+    now: ctx.clock.awsNow().getTime(),
+    runAgain,
+  })
   const state: RunState = {
     loaded,
     runId,
@@ -1206,10 +1228,7 @@ function paramProblems(
     if (!r.success)
       problems.push({
         param: name,
-        problem: loaded.source.at(
-          ['steps', index, 'with', name],
-          `step ${step.id}: parameter ${name} = ${JSON.stringify(v)} ${from}: ${r.error.issues.map((i) => i.message).join('; ')}`,
-        ),
+        problem: valueProblem(loaded, index, name, v, from, r.error.issues.map((i) => i.message).join('; ')),
       })
   }
   if (
@@ -1224,6 +1243,22 @@ function paramProblems(
       ),
     })
   return problems
+}
+
+/** A step's value that its parameter refuses, at the value's place in the file. */
+function valueProblem(
+  loaded: LoadedPlaybook,
+  index: number,
+  param: string,
+  value: unknown,
+  from: string,
+  why: string,
+): Problem {
+  const step = loaded.playbook.steps[index]!
+  return loaded.source.at(
+    ['steps', index, 'with', param],
+    `step ${step.id}: parameter ${param} = ${JSON.stringify(value)} ${from}: ${why}`,
+  )
 }
 
 /** After templating, each value must fit its parameter (an output may be missing or of a surprising type). */

@@ -364,6 +364,10 @@ export function zodProblems(
       case 'invalid_union':
         out.push(src.at(path, `${where} has the wrong type (${issue.message})`))
         break
+      case 'custom':
+        // A value the action's own command refuses (action-specs readBy): its message says why.
+        out.push(src.at(path, `${where}: ${issue.message}`))
+        break
       case 'invalid_key':
         out.push(src.at(path, `${where}: the name ${issue.issues.map((i) => i.message).join('; ')}`, 'key'))
         break

@@ -94,6 +94,25 @@ export interface Discovery {
 }
 
 /**
+ * The role `--all-using-role` names: a role name or an ARN (true when an ARN), refused otherwise
+ * before any call.
+ */
+export function checkRoleChoice(wanted: string): boolean {
+  const byArn = wanted.startsWith('arn:')
+  if (!byArn && !isRoleName(wanted)) {
+    throw new UsageError(
+      `unable to use role ${JSON.stringify(escapeTerminal(wanted))}: it is not a role name or ARN`,
+      {
+        actions: [
+          'pass --all-using-role with a role name (my-role) or ARN (arn:aws:iam::123456789012:role/my-role)',
+        ],
+      },
+    )
+  }
+  return byArn
+}
+
+/**
  * Resolves the functions to snapshot: each named function (a full ARN sets region and account, and
  * another account is refused), checked with GetFunction — a function that does not exist is a usage
  * error (exit 2) before anything is written; with `allUsingRole`, every function in `regions` whose
@@ -191,17 +210,7 @@ export async function resolveTargets(
   const discovery: Discovery[] = []
   if (opts.allUsingRole) {
     const wanted = opts.allUsingRole
-    const byArn = wanted.startsWith('arn:')
-    if (!byArn && !isRoleName(wanted)) {
-      throw new UsageError(
-        `unable to use role ${JSON.stringify(escapeTerminal(wanted))}: it is not a role name or ARN`,
-        {
-          actions: [
-            'pass --all-using-role with a role name (my-role) or ARN (arn:aws:iam::123456789012:role/my-role)',
-          ],
-        },
-      )
-    }
+    const byArn = checkRoleChoice(wanted)
     // IAM role names are unique whatever their letter case (an ARN spells the role's own case):
     // `Shared-Role` is the role `shared-role`, not no role.
     const lower = wanted.toLowerCase()

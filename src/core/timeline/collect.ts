@@ -89,6 +89,7 @@ import {
   type SkipReason,
   type TimelineEvent,
 } from './types.js'
+import { classifySources, parseRegions } from './values.js'
 import { describeWindow, isRelativeBound, LOOKUP_EVENTS_RETENTION_MS, resolveWindow } from './window.js'
 
 type Rec = Record<string, unknown>
@@ -303,26 +304,6 @@ export interface TimelineSummary {
 const LEVELS: FindingLevel[] = ['critical', 'high', 'medium', 'low', 'informational']
 const MAX_PROBLEM_FILES = 200
 
-function parseRegions(value: string | undefined, defaults: string[]): string[] {
-  if (value === undefined || value.trim() === '') return [...new Set(defaults)]
-  if (value.trim() === 'all') return [...COMMERCIAL_REGIONS]
-  const list = value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-  for (const r of list) {
-    if (!/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(r)) {
-      throw new UsageError(
-        `unable to use --regions ${JSON.stringify(value)}: ${JSON.stringify(r)} is not a region name`,
-        {
-          actions: ['pass --regions us-east-1,eu-west-1 or --regions all'],
-        },
-      )
-    }
-  }
-  return [...new Set(list)]
-}
-
 /** The first `n` bytes of a file, or undefined when it cannot be read (never written). */
 async function readHead(path: string, n: number): Promise<Buffer | undefined> {
   const handle = await open(path, 'r').catch(() => undefined)
@@ -334,19 +315,6 @@ async function readHead(path: string, n: number): Promise<Buffer | undefined> {
   } finally {
     await handle.close()
   }
-}
-
-/** Sorts the sources: `api`, s3:// URIs and local paths. */
-export function classifySources(sources: string[]): { api: boolean; s3: string[]; local: string[] } {
-  const out = { api: false, s3: [] as string[], local: [] as string[] }
-  for (const s of sources) {
-    if (s === 'api') out.api = true
-    else if (s.startsWith('s3://')) {
-      parseS3Uri(s)
-      out.s3.push(s)
-    } else out.local.push(s === '-' ? '/dev/stdin' : s) // `-`: stdin, as most tools take it
-  }
-  return out
 }
 
 /**

@@ -5,7 +5,6 @@
  */
 export {
   type ApiQuerySummary,
-  classifySources,
   collectTimeline,
   EVENTS_FILE,
   FINDINGS_FILE,
@@ -78,6 +77,14 @@ export type {
   TimelineEvent,
   TimeWindow,
 } from './types.js'
+export {
+  asFlag,
+  classifySources,
+  parseRegions,
+  type SpellValue,
+  type TimelineValueProblem,
+  timelineValueProblems,
+} from './values.js'
 export {
   DELIVERY_MARGIN_AFTER_MS,
   DELIVERY_MARGIN_BEFORE_MS,

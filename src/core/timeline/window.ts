@@ -91,27 +91,31 @@ export function daysFromCivil(year: number, month: number, day = 1): number {
 /**
  * The run's window. `since` defaults to 7 days, except when every source is a local file
  * (`openByDefault`): a responder handing fir an export wants all of it unless they say otherwise.
+ * `spell` names the bounds in messages (`--since`; a playbook step's is `since`).
  */
 export function resolveWindow(
   options: { since?: string; until?: string; openByDefault?: boolean },
   now: number,
+  spell: (name: 'since' | 'until') => string = (name) => `--${name}`,
 ): TimeWindow {
+  const since = spell('since')
+  const until = spell('until')
   const start =
     options.since !== undefined
-      ? parseTimeBound(options.since, '--since', now)
+      ? parseTimeBound(options.since, since, now)
       : options.openByDefault
         ? null
         : now - 7 * 86_400_000
-  const end = options.until !== undefined ? parseTimeBound(options.until, '--until', now) : null
+  const end = options.until !== undefined ? parseTimeBound(options.until, until, now) : null
   if (start !== null && start > now) {
     throw new UsageError(
-      `unable to use the window: --since ${new Date(start).toISOString()} is in the future (it is now ${new Date(now).toISOString()} UTC)`,
-      { actions: ['pass --since as an age (7d, 12h) or a past time in UTC'] },
+      `unable to use the window: ${since} ${new Date(start).toISOString()} is in the future (it is now ${new Date(now).toISOString()} UTC)`,
+      { actions: [`pass ${since} as an age (7d, 12h) or a past time in UTC`] },
     )
   }
   if (start !== null && end !== null && end < start) {
-    throw new UsageError('unable to use the window: --until is before --since', {
-      actions: ['pass --since earlier than --until (both are UTC)'],
+    throw new UsageError(`unable to use the window: ${until} is before ${since}`, {
+      actions: [`pass ${since} earlier than ${until} (both are UTC)`],
     })
   }
   return { start, end }

@@ -511,9 +511,9 @@ describe('playbook runner', () => {
     )
   })
 
-  it('plans without running: outputs of earlier steps stay unresolved', () => {
+  it('plans without running: outputs of earlier steps stay unresolved', async () => {
     const { registry, specs } = fakeRegistry({ made: [], calls: [] })
-    const plan = planPlaybook(
+    const plan = await planPlaybook(
       loadPlaybookText(PLAYBOOK, 'fake.yaml', specs),
       { target: 'payments' },
       registry,
@@ -663,7 +663,7 @@ describe('playbook runner', () => {
     const registry: ActionRegistry = new Map([['case.note', builtinActions().get('case.note')!]])
     const key = 'Qx7rTq2LmN8vB4cW6yH1kJ3pS5dF7gA0eR/uI+oZ'
     const loaded = loadPlaybookText(NOTE_WITH_SECRETS, 'noted.yaml', [registry.get('case.note')!.spec])
-    const plan = planPlaybook(loaded, { who: 'Dana' }, registry)
+    const plan = await planPlaybook(loaded, { who: 'Dana' }, registry)
     expect(redactor.scrub(JSON.stringify(plan))).not.toContain(key)
     const { ctx, handle } = await makeCtx(dir, { yes: true })
     await runPlaybook(ctx, loaded, { who: 'Dana' }, { registry })
@@ -757,11 +757,11 @@ describe('playbook runner', () => {
     expect(world.made).toEqual(['false', '0', 'revoke false', 'revoke 0'])
   })
 
-  it('the plan redacts secret inputs, in its values and in its errors, and asks where the run will ask', () => {
+  it('the plan redacts secret inputs, in its values and in its errors, and asks where the run will ask', async () => {
     const { registry, specs } = fakeRegistry({ made: [], calls: [] })
     const loaded = loadPlaybookText(SECRET_PLAN, 'secret-plan.yaml', specs)
     const token = 'Pl4nT0kenValue-9f3a1c'
-    const plan = planPlaybook(loaded, { target: 'p', db_password: token, flag: 'false' }, registry)
+    const plan = await planPlaybook(loaded, { target: 'p', db_password: token, flag: 'false' }, registry)
     // the value is in the plan (it is what runs) and registered: every output shows it redacted
     expect(redactor.scrub(JSON.stringify(plan))).not.toContain(token)
     expect(redactor.scrub(JSON.stringify(plan))).toContain(redactValue(token))
@@ -773,13 +773,10 @@ describe('playbook runner', () => {
       ['strict', false, false],
     ])
     const bad = 'N0tADur4tion-Secr3t!'
-    const err = (() => {
-      try {
-        planPlaybook(loaded, { target: 'p', db_password: bad, check: 'true' }, registry)
-      } catch (e) {
-        return e as PlaybookError
-      }
-    })()
+    const err = await planPlaybook(loaded, { target: 'p', db_password: bad, check: 'true' }, registry).then(
+      () => undefined,
+      (e) => e as PlaybookError,
+    )
     expect(err).toBeInstanceOf(PlaybookError)
     expect(redactor.scrub(err!.message)).not.toContain(bad)
   })
@@ -806,7 +803,7 @@ describe('playbook runner', () => {
       ].join('\n'),
     )
     expect((err as PlaybookError).actions[0]).toContain('--input since=… --input optional=…')
-    expect(() => planPlaybook(loaded, { target: 'p', since: '7days' }, registry)).toThrow(
+    await expect(planPlaybook(loaded, { target: 'p', since: '7days' }, registry)).rejects.toThrow(
       (err as PlaybookError).message,
     )
     // A run journaled with such a value (before fir checked them first) is not resumed into it.

@@ -325,6 +325,41 @@ steps:
     ])
   })
 
+  it('a literal value is refused as the action’s own command refuses it, with its message', () => {
+    // Before, each of these passed (a name only had to be non-empty; `30s` fit the spec's own
+    // pattern, which `fir timeline` does not take) and was refused at its step, mid-run.
+    const text = `name: v
+description: v
+steps:
+  - id: seal
+    action: snapshot.function
+    with: { function: "not a name" }
+  - id: all
+    action: snapshot.all-using-role
+    with: { role: "role with spaces" }
+  - id: hold
+    action: containment.contain
+    with: { function: "f:prod" }
+  - id: t
+    action: timeline.collect
+    with: { since: 30s, until: 2026-02-30, source: "s3://", sources: [api, "s3://-x"], regions: "us-east-1,mars" }
+  - id: fine
+    action: timeline.collect
+    with: { since: 90min, until: 2025-03-01T12:00, sources: [api, "s3://trail-bucket/p", ./trail], regions: all }
+`
+    const r = validatePlaybookText(text, 'v.yaml')
+    expect(r.problems.map((p) => `${p.line}:${p.col} ${p.message}`)).toEqual([
+      '6:23 steps[0].with.function: unable to read function "not a name": it is not a function name or ARN',
+      '9:19 steps[1].with.role: unable to use role "role with spaces": it is not a role name or ARN',
+      '12:23 steps[2].with.function: unable to use function "f:prod": containment acts on the whole function (every version and alias), so it takes the function without a version or alias',
+      '15:20 steps[3].with.since: unable to read since "30s": it is neither an age nor an ISO time',
+      '15:32 steps[3].with.until: unable to read until "2026-02-30": 2026-02-30 is not a date',
+      '15:52 steps[3].with.source: unable to use source "s3://": it is not an s3://bucket/prefix URI',
+      '15:76 steps[3].with.sources[1]: unable to use source "s3://-x": it is not an s3://bucket/prefix URI',
+      '15:97 steps[3].with.regions: unable to use regions "us-east-1,mars": "mars" is not a region name',
+    ])
+  })
+
   it('an if that is text without a template (if: no, off, "false") is refused at its place, saying what to write', () => {
     // YAML 1.2 reads no, off, yes and on as text: `if: no` ran the step its author meant to skip.
     const text = `name: c
