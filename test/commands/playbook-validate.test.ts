@@ -69,6 +69,30 @@ describe('fir playbook validate / tabletop run: hostile files (built CLI, no AWS
     expect(existsSync(join(cwd, 'cases'))).toBe(false)
   })
 
+  it('a playbook or scenario nested thousands deep is refused saying so (exit 2), not with the engine’s stack overflow', async () => {
+    const cwd = await tempDir()
+    const n = 1000
+    await writeFile(
+      join(cwd, 'd1000.yaml'),
+      `name: d\ndescription: d\nsteps:\n  - id: a\n    action: case.note\n    with:\n      text: ${'['.repeat(n)}${']'.repeat(n)}\n`,
+    )
+    await writeFile(join(cwd, 'm5000.yaml'), `x: ${'{a: '.repeat(5000)}1${'}'.repeat(5000)}\n`)
+    for (const args of [
+      ['playbook', 'validate', 'd1000.yaml'],
+      ['playbook', 'validate', 'm5000.yaml'],
+      ['tabletop', 'run', './d1000.yaml'],
+    ]) {
+      const r = await runFir(args, { cwd })
+      expect(r.code, r.stderr).toBe(2)
+      expect(r.stderr).toMatch(
+        /\.yaml:\d+:\d+: lists and maps are nested more than 64 levels deep here, .*: flatten them\n/,
+      )
+      expect(r.stderr).not.toContain('call stack')
+      expectNoStack(r.stderr)
+    }
+    expect(existsSync(join(cwd, 'cases'))).toBe(false)
+  })
+
   it('a scenario inject before an unknown step is refused before the drill starts (exit 2), with a did-you-mean', async () => {
     const cwd = await tempDir('fir-drill-')
     const text = await readFile(join(REPO_ROOT, 'scenarios', 'leaked-key-in-environment.yaml'), 'utf8')

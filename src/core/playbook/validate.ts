@@ -10,6 +10,7 @@ import {
   type Pair,
   parseDocument,
   type Scalar,
+  type YAMLError,
 } from 'yaml'
 import type { z } from 'zod'
 import { PlaybookError } from '../../errors.js'
@@ -193,6 +194,11 @@ export function notPlainProblems(src: SourceMap, problems: readonly Problem[]): 
 export const MAX_YAML_BYTES = 1024 * 1024
 /** How many values all the aliases of one file may stand for, together. */
 export const MAX_ALIAS_VALUES = 100_000
+/** How deep lists and maps may nest in a playbook or scenario (the shipped ones: under 10). */
+export const MAX_YAML_DEPTH = 64
+
+const STACK_OVERFLOW = /Maximum call stack size exceeded/
+const TOO_DEEP = `lists and maps are nested more than ${MAX_YAML_DEPTH} levels deep here, more than fir reads in a playbook or scenario (the shipped ones nest under 10)`
 
 /** A playbook or scenario file read as YAML: its data, or the problems that keep it from having any. */
 export interface YamlRead {
@@ -223,10 +229,18 @@ export function readYaml(file: string, text: string): YamlRead {
     }
   }
   const source = new SourceMap(file, text)
-  const problems: Problem[] = source.doc.errors.map((err) => {
+  // A parser that ran out of stack (a file nested thousands deep) reports the tokens it could not
+  // place after that too: the overflow is the one problem.
+  const overflow = source.doc.errors.filter((err) => STACK_OVERFLOW.test(err.message)).slice(0, 1)
+  const problems: Problem[] = (overflow.length > 0 ? overflow : source.doc.errors).map((err) => {
     const p = err.linePos?.[0]
-    return { file, line: p?.line ?? 1, col: p?.col ?? 1, message: `YAML: ${err.message.split('\n')[0]}` }
+    return { file, line: p?.line ?? 1, col: p?.col ?? 1, message: yamlErrorMessage(err, text) }
   })
+  // Before any walk of the tree: each is recursive, and would overflow as the parser did.
+  if (problems.length === 0) {
+    const deep = nestingProblem(source)
+    if (deep) problems.push(deep)
+  }
   if (problems.length === 0) problems.push(...aliasProblems(source))
   if (problems.length > 0) return { source, problems }
   try {
@@ -236,6 +250,78 @@ export function readYaml(file: string, text: string): YamlRead {
   } catch (err) {
     return { source, problems: [{ file, line: 1, col: 1, message: `YAML: ${(err as Error).message}` }] }
   }
+}
+
+/**
+ * A YAML syntax error as a problem's message: the library's first line without its `at line L,
+ * column C:` (the problem has its place already), and a stack overflow (a file nested thousands
+ * deep) said as what it is.
+ */
+function yamlErrorMessage(err: YAMLError, text: string): string {
+  const first = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')
+  if (STACK_OVERFLOW.test(first)) return `${TOO_DEEP}: flatten them`
+  if (err.code === 'DUPLICATE_KEY') {
+    // The error's place is the repeated key's first character: the key is the text up to its `:`.
+    const written = /^[^\n]*?(?=\s*:(?:\s|$)|$)/m.exec(text.slice(err.pos[0]))?.[0] ?? ''
+    const key = written.replace(/^(["'])(.*)\1$/, '$2')
+    return `the key ${q(key)} is given twice in the same map (YAML map keys are unique): keep one, or rename the other`
+  }
+  return `YAML: ${first}`
+}
+
+/**
+ * The first list or map nested deeper than MAX_YAML_DEPTH, counting what aliases stand for (an
+ * alias of a deep value, inside a deep value, nests as deep as both). Walked without recursion: a
+ * recursive walk is what such a file overflows.
+ */
+function nestingProblem(src: SourceMap): Problem | undefined {
+  const at = (node: unknown, message: string): Problem => ({
+    file: src.file,
+    ...src.pos(rangeStart(node as Node) ?? 0),
+    message,
+  })
+  const anchors = new Map<string, unknown>()
+  /** Levels of each finished list or map, itself included. */
+  const heights = new Map<unknown, number>()
+  const open: { node: unknown; children: unknown[]; next: number; height: number }[] = []
+  /** The levels a leaf stands for (an alias: its value's), or undefined when it opened a list or map. */
+  const enter = (node: unknown): number | undefined => {
+    const anchor = (node as { anchor?: string } | null)?.anchor
+    if (anchor) anchors.set(anchor, node)
+    // An alias of a value still open contains itself: aliasProblems says so.
+    if (isAlias(node)) return heights.get(anchors.get(node.source)) ?? 0
+    if (!isMap(node) && !isSeq(node)) return 0
+    const children = (node.items as unknown[]).flatMap((i) => (isPair(i) ? [i.key, i.value] : [i]))
+    open.push({ node, children, next: 0, height: 0 })
+    return undefined
+  }
+  const root = src.doc.contents
+  if (enter(root) !== undefined) return undefined
+  while (open.length > 0) {
+    const top = open.at(-1)!
+    if (top.next < top.children.length) {
+      const child = top.children[top.next++]
+      const levels = enter(child)
+      if (levels === undefined) {
+        if (open.length > MAX_YAML_DEPTH) return at(child, `${TOO_DEEP}: flatten them`)
+        continue
+      }
+      if (open.length + levels > MAX_YAML_DEPTH) {
+        const name = escapeTerminal((child as { source: string }).source)
+        return at(
+          child,
+          `${TOO_DEEP}, with what alias *${name} stands for: write the value out flatter, or use fewer aliases`,
+        )
+      }
+      top.height = Math.max(top.height, levels)
+    } else {
+      open.pop()
+      heights.set(top.node, top.height + 1)
+      const parent = open.at(-1)
+      if (parent) parent.height = Math.max(parent.height, top.height + 1)
+    }
+  }
+  return undefined
 }
 
 /** Aliases that contain themselves, and the first alias past MAX_ALIAS_VALUES expanded values. */

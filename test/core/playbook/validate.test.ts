@@ -255,6 +255,48 @@ steps: [{id: a, action: case.note, with: {text: t}}]
     ])
   })
 
+  it('lists and maps nested thousands deep are one located problem saying so, not a stack overflow', () => {
+    // Before: `YAML: Maximum call stack size exceeded at line 7, column 796:` (exit 2), which
+    // neither named the problem nor said what to do, and ended with a dangling colon.
+    const head = 'name: d\ndescription: d\nsteps:\n  - id: a\n    action: case.note\n    with:\n      text: '
+    const deep = (n: number) => `${head}${'['.repeat(n)}${']'.repeat(n)}\n`
+    const nested = /^lists and maps are nested more than 64 levels deep here, .*: flatten them$/
+    for (const text of [deep(1000), deep(200_000), `x: ${'{a: '.repeat(5000)}1${'}'.repeat(5000)}\n`]) {
+      const r = validatePlaybookText(text, 'deep.yaml')
+      expect(r.problems).toHaveLength(1)
+      expect(r.problems[0]!.message).toMatch(nested)
+      expect(r.problems[0]!.message).not.toMatch(/call stack|:$/)
+    }
+    // Past the limit by a little, it is the first list past it that is pointed at.
+    const r = validatePlaybookText(deep(100), 'deep.yaml')
+    expect(r.problems.map((p) => `${p.line}:${p.col}`)).toEqual([`7:${12 + 61}`])
+    expect(r.problems[0]!.message).toMatch(nested)
+    // 60 lists inside the map of `with` (itself 4 deep): as deep as fir reads; only `text` being
+    // no string is wrong.
+    expect(validatePlaybookText(deep(60), 'deep.yaml').problems.map((p) => p.message)).toEqual([
+      'steps[0].with.text must be a string',
+    ])
+    // What an alias stands for nests as deep as the value it names.
+    const aliased = `a: &a ${'['.repeat(40)}x${']'.repeat(40)}\nb: ${'['.repeat(30)}*a${']'.repeat(30)}\n`
+    expect(
+      validatePlaybookText(aliased, 'alias.yaml').problems.map((p) => `${p.line}:${p.col} ${p.message}`),
+    ).toEqual([
+      expect.stringMatching(/^2:34 lists and maps are nested more than 64 levels .*alias \*a stands for/),
+    ])
+  })
+
+  it('a YAML error says what is wrong without a dangling "at line, column:", a repeated key by its name', () => {
+    const r = validatePlaybookText('name: a\ndescription: d\nname: b\nsteps: []\n', 'dup.yaml')
+    expect(r.problems.map((p) => `${p.line}:${p.col} ${p.message}`)).toEqual([
+      '3:1 the key "name" is given twice in the same map (YAML map keys are unique): keep one, or rename the other',
+    ])
+    const broken = validatePlaybookText(
+      'name: x\ndescription: y\nsteps:\n  - id: a\n   action: [\n',
+      'b.yaml',
+    )
+    for (const p of broken.problems) expect(p.message).not.toMatch(/at line \d+, column \d+|:$/)
+  })
+
   it('aliases that are not a bomb or a cycle still work', () => {
     const text = `name: a
 description: d
