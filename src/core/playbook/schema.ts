@@ -4,7 +4,13 @@ import { z } from 'zod'
 export const IDENT_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/
 export const PLAYBOOK_NAME_RE = /^[a-z0-9][a-z0-9-]{0,63}$/
 
-const scalarDefault = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())])
+/** What an input's default may be; a YAML `.nan` or `.inf` is a number, but none fir can read. */
+const scalarDefault = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())], {
+  error: (issue) =>
+    typeof issue.input === 'number'
+      ? 'write a number such as 30 (.nan and .inf are not numbers fir reads)'
+      : 'write text, a number, true or false, or a list of texts (type: list)',
+})
 
 /** `inputs.<name>` of a playbook. */
 export const InputSchema = z.strictObject({
@@ -46,7 +52,11 @@ export const StepSchema = z.strictObject({
     })
     .optional(),
   /** true, or the question to ask: the run stops here unless --yes (or the responder says yes). */
-  confirm: z.union([z.boolean(), z.string()]).optional(),
+  confirm: z
+    .union([z.boolean(), z.string()], {
+      error: 'write true, or the question to ask in quotes (confirm: "Contain {{ inputs.function }}?")',
+    })
+    .optional(),
   /** stop (default): a failed step ends the run; continue: it is journaled as failed and the run goes on. */
   'on-error': z.enum(['stop', 'continue']).optional(),
 })

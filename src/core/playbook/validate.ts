@@ -17,7 +17,7 @@ import { PlaybookError } from '../../errors.js'
 import { Suggester } from '../common/did-you-mean.js'
 import { escapeTerminal } from '../common/text.js'
 import { ACTION_SPECS, type ActionSpec } from './action-specs.js'
-import { fitsInputType, type Playbook, PlaybookSchema } from './schema.js'
+import { fitsInputType, InputSchema, type Playbook, PlaybookSchema } from './schema.js'
 import { hasTemplate, type Path, parseTemplate, pathsOf, TemplateSyntaxError } from './template.js'
 
 /** One problem found in a playbook (or scenario) file, with where it is. */
@@ -448,7 +448,15 @@ export function zodProblems(
         )
         break
       case 'invalid_union':
-        out.push(src.at(path, `${where} has the wrong type (${issue.message})`))
+        // A union's own error says what to write (schema.ts); zod's default says nothing.
+        out.push(
+          src.at(
+            path,
+            issue.message === 'Invalid input'
+              ? `${where} must be ${expectedOf(issue)}`
+              : `${where} is ${shown(valueAt(data, issue.path as Key[]))}: ${issue.message}`,
+          ),
+        )
         break
       case 'custom':
         // A value the action's own command refuses (action-specs readBy): its message says why.
@@ -462,6 +470,15 @@ export function zodProblems(
     }
   }
   return out
+}
+
+/** A value as a message shows it: a scalar as written, a list or a map by what it is. */
+function shown(value: unknown): string {
+  if (Array.isArray(value)) return 'a list'
+  if (value !== null && typeof value === 'object') return 'a map'
+  if (typeof value === 'number' && !Number.isFinite(value))
+    return Number.isNaN(value) ? '.nan' : value > 0 ? '.inf' : '-.inf' // as YAML spells them
+  return typeof value === 'string' ? q(value) : escapeTerminal(String(value))
 }
 
 /** What an issue says its value must be, for a value that is not plain data. */
@@ -620,10 +637,12 @@ export function validatePlaybookText(
         problems.push(src.at(['inputs', name, 'default'], `input defaults may not use templates`))
       // The runner converts a default as it converts --input text: one that cannot be read as its
       // type would fail every run that does not pass the input.
+      // A default of no shape a default has (a map, .nan) is the schema's problem: said once.
       else if (
         s.default !== undefined &&
         s.default !== '' &&
         (s.type === 'number' || s.type === 'boolean') &&
+        InputSchema.shape.default.safeParse(s.default).success &&
         !fitsInputType(s.default, s.type)
       )
         problems.push(

@@ -91,7 +91,7 @@ steps:
     expectAt(13, 27, '"explode", which is not one of')
     expectAt(14, 9, 'step id "seal" is used twice')
     expectAt(16, 23, 'has no output "roleNme" (did you mean "roleName"?)')
-    expectAt(17, 14, 'confirm has the wrong type')
+    expectAt(17, 14, 'steps[2].confirm is 3: write true, or the question to ask in quotes')
     expectAt(20, 20, "bad template in steps[3].with.text: '{{' is never closed")
     expectAt(23, 27, 'reference "process.env.HOME" is not allowed')
     expectAt(23, 60, 'refers to its own outputs')
@@ -402,6 +402,29 @@ steps:
     ])
   })
 
+  it('a confirm, or an input default, of the wrong type says what to write, once', () => {
+    // Before: `has the wrong type (Invalid input)`, and a .nan default twice at one place.
+    const text = `name: c
+description: d
+inputs:
+  regions: { type: list, default: { a: 1 } }
+  m: { type: number, default: .nan }
+  n: { type: string, default: -.inf }
+steps:
+  - id: a
+    action: case.note
+    confirm: 3
+    with: { text: "{{ inputs.m }} {{ inputs.n }} {{ inputs.regions }}" }
+`
+    const r = validatePlaybookText(text, 'c.yaml')
+    expect(r.problems.map((p) => `${p.line}:${p.col} ${p.message}`)).toEqual([
+      '4:35 inputs.regions.default is a map: write text, a number, true or false, or a list of texts (type: list)',
+      '5:31 inputs.m.default is .nan: write a number such as 30 (.nan and .inf are not numbers fir reads)',
+      '6:31 inputs.n.default is -.inf: write a number such as 30 (.nan and .inf are not numbers fir reads)',
+      '10:14 steps[0].confirm is 3: write true, or the question to ask in quotes (confirm: "Contain {{ inputs.function }}?")',
+    ])
+  })
+
   it('an if that is text without a template (if: no, off, "false") is refused at its place, saying what to write', () => {
     // YAML 1.2 reads no, off, yes and on as text: `if: no` ran the step its author meant to skip.
     const text = `name: c
@@ -451,7 +474,7 @@ steps:
       `17:9 step "c": if is the text "false", not true or false: in quotes it is text, not a boolean, so whether the step runs would be a guess; write if: false (no quotes) to skip the step, ${template}`,
       `21:9 step "d": if is the text "Yes", not true or false: YAML 1.2, which fir reads, takes Yes as text, not as true, so whether the step runs would be a guess; write if: true (no quotes) to run the step, or remove the if, ${template}`,
       `25:9 step "e": if is the text "later", not true or false, so whether the step runs would be a guess; write if: false (no quotes) to skip the step or if: true to run it, ${template}`,
-      '29:9 steps[5].if has the wrong type (write true, false, or a template such as "{{ inputs.<name> }}")',
+      '29:9 steps[5].if is 0: write true, false, or a template such as "{{ inputs.<name> }}"',
     ])
     // Refused before anything runs (run, resume and validate load through here).
     expect(() => loadPlaybookText(text, 'c.yaml')).toThrow(/c\.yaml:9:9: step "a": if is the text "no"/)
