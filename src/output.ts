@@ -1,5 +1,5 @@
 import { redactor } from './core/common/redact.js'
-import { escapeJsonText, escapeTerminal } from './core/common/text.js'
+import { escapeTerminal, jsonText } from './core/common/text.js'
 import type { Gap } from './core/context.js'
 import { ExitCode, type ExitCodeValue, type FirError } from './errors.js'
 
@@ -16,7 +16,7 @@ export interface CommandOutcome<R = unknown> {
 }
 
 export function renderJson(doc: unknown): string {
-  return escapeJsonText(JSON.stringify(redactor.scrubDeep(doc), null, 2))
+  return jsonText(redactor.scrubDeep(doc), 2)
 }
 
 export function statusFor(outcome: CommandOutcome): ExitCodeValue {

@@ -1,6 +1,6 @@
 import { UsageError } from '../../errors.js'
 import { redactor, scrubAndCut } from '../common/redact.js'
-import { CONTROL_OR_INVISIBLE, escapeJsonText, escapeTerminal, visibleCode } from '../common/text.js'
+import { CONTROL_OR_INVISIBLE, escapeTerminal, jsonText, visibleCode } from '../common/text.js'
 import { withoutRaw } from './normalise.js'
 import type { TimelineEvent } from './types.js'
 
@@ -33,7 +33,7 @@ export function csvCell(value: unknown): string {
       ? ''
       : typeof value === 'string'
         ? escapeTerminal(redactor.scrub(value))
-        : escapeJsonText(JSON.stringify(redactor.scrubDeep(value))) // still JSON, scrubbed value by value
+        : jsonText(redactor.scrubDeep(value)) // still JSON, scrubbed value by value
   if (FORMULA_START.test(s)) s = `'${s}`
   return `"${s.replace(/"/g, '""')}"`
 }
@@ -209,7 +209,7 @@ function timesketchLine(e: TimelineEvent, raw: boolean): string {
     findings: e.findings,
   }
   if (raw) doc.raw = e.raw
-  return `${escapeJsonText(JSON.stringify(redactor.scrubDeep(doc)))}\n`
+  return `${jsonText(redactor.scrubDeep(doc))}\n`
 }
 
 // ---- the writer -----------------------------------------------------------------------------
@@ -231,7 +231,7 @@ export class Exporter {
   row(event: TimelineEvent): string {
     switch (this.format) {
       case 'jsonl':
-        return `${escapeJsonText(JSON.stringify(redactor.scrubDeep(this.raw ? event : withoutRaw(event))))}\n`
+        return `${jsonText(redactor.scrubDeep(this.raw ? event : withoutRaw(event)))}\n`
       case 'csv':
         return csvRow(event, this.raw)
       case 'md':
