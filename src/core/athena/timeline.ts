@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { UsageError } from '../../errors.js'
 import { recordArtifact, safeSegment } from '../case/evidence-store.js'
 import { writeFileAtomic } from '../common/fs-safe.js'
-import { compactUtc } from '../common/text.js'
+import { compactUtc, jsonText } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { callerIdentity } from '../identity.js'
 import { parseRegions } from '../sweep/regions.js'
@@ -148,7 +148,7 @@ export async function engineTimeline(
   const rawDir = `${TIMELINE_DIR}/raw/${compactUtc(new Date())}-${options.engine}`
   for (const [i, page] of out.rawPages.entries()) {
     const rel = `${rawDir}/${safeSegment(`${out.query.queryId ?? 'query'}-${String(i + 1).padStart(4, '0')}`)}.json`
-    await writeFileAtomic(join(ctx.case.dir, rel), `${JSON.stringify(page)}\n`)
+    await writeFileAtomic(join(ctx.case.dir, rel), `${jsonText(page)}\n`)
     await recordArtifact(ctx.case.dir, ctx.case.journal, rel)
   }
   const { rendered: _r, ...query } = out.query

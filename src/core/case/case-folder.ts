@@ -13,7 +13,7 @@ import {
 import { sha256Hex } from '../common/hash.js'
 import { sweepTemporaries, trackTemporary } from '../common/interrupt.js'
 import { relativeInside, relativeInsideLanded } from '../common/paths.js'
-import { escapeTerminal, shellArg } from '../common/text.js'
+import { escapeTerminal, jsonText, shellArg } from '../common/text.js'
 import { completeInterruptedSeals, EVIDENCE_DIR, EvidenceSet } from './evidence-store.js'
 import { refuseLinkedCaseFile, refuseLinkedCaseFolders } from './folders.js'
 import { completeInterruptedWrites, type UnplacedFile } from './interrupted-writes.js'
@@ -211,7 +211,7 @@ export class CaseHandle {
         createdBy: { osUser: actor.osUser, host: actor.host },
         firVersion: options.firVersion,
       }
-      const text = `${JSON.stringify(meta, null, 2)}\n`
+      const text = `${jsonText(meta, 2)}\n`
       await writeFileAtomic(join(tmp, CASE_FILE), text, { once: true })
       for (const sub of ['evidence', 'timeline', 'reports', 'secrets']) await ensureDir(join(tmp, sub))
       await Journal.create(tmp, {

@@ -6,7 +6,7 @@ import { canonicalJson } from '../common/canonical-json.js'
 import { appendLineDurable, truncateDurable, writeFileAtomic } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
 import { redactArgv, redactor } from '../common/redact.js'
-import { escapeTerminal, shellArg } from '../common/text.js'
+import { escapeTerminal, jsonText, shellArg } from '../common/text.js'
 import { refuseLinkedCaseFile } from './folders.js'
 
 /** Who acted: the AWS caller (when known), the OS user, the host and the command line (redacted). */
@@ -491,7 +491,9 @@ export class Journal {
       canonicalJson({ seq, at, action, outcome, prev, ...asJournaled(rest), ...states }),
     ) as Omit<JournalEntry, 'hash'>
     const entry: JournalEntry = { ...clean, hash: entryHash(clean) }
-    await appendLineDurable(this.path, JSON.stringify(entry))
+    // Escaped (jsonText): the hash is of the parsed entry, which the escapes do not change, so
+    // journals written before, raw, verify as these do.
+    await appendLineDurable(this.path, jsonText(entry))
     this.entries.push(entry)
     return entry
   }

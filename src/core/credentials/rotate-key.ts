@@ -16,7 +16,7 @@ import { ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
 import { redactor } from '../common/redact.js'
 import { awsCliCommand, firCommand } from '../common/suggest.js'
-import { escapeTerminal } from '../common/text.js'
+import { escapeTerminal, jsonText } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { readIamEntity } from '../identity.js'
 import { crashHook, defineStep, isDeleted, isRunning } from '../steps/define-step.js'
@@ -493,7 +493,7 @@ async function writeSecretFile(
     },
     writtenBy: `fir (case ${ctx.case.meta.id})`,
   }
-  const text = `${JSON.stringify(body, null, 2)}\n`
+  const text = `${jsonText(body, 2)}\n`
   const path = join(ctx.case.dir, rel)
   await ensureDir(join(ctx.case.dir, SECRETS_DIR))
   await writeFileAtomic(path, text, {

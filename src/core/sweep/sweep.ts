@@ -18,7 +18,7 @@ import { setActorArn } from '../case/journal.js'
 import { writeFileAtomic } from '../common/fs-safe.js'
 import { atInterrupt } from '../common/interrupt.js'
 import { scrubAndCut } from '../common/redact.js'
-import { compactUtc } from '../common/text.js'
+import { compactUtc, jsonText } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { accountOrganisation, callerIdentity, parseArn } from '../identity.js'
 import { statementsOf } from '../permissions.js'
@@ -707,7 +707,7 @@ export async function recordSweep(
   result: SweepResult,
   o: { target: string; gapCount: number },
 ): Promise<void> {
-  await writeFileAtomic(join(handle.dir, result.file), `${JSON.stringify(result, null, 2)}\n`, {
+  await writeFileAtomic(join(handle.dir, result.file), `${jsonText(result, 2)}\n`, {
     once: true,
   })
   const artifact = await recordArtifact(handle.dir, handle.journal, result.file)

@@ -171,6 +171,54 @@ describe('case folder', () => {
     ])
   })
 
+  it('writes C1 controls, bidi overrides and zero-width characters of an entry as \\u escapes; journals written raw before verify beside them', async () => {
+    // A function description or a user name is the attacker's: a recycle's prior state and a
+    // rotate-key's command line held U+009B (CSI to a terminal that honours 8-bit controls) and
+    // U+202E raw, and `tail journal.jsonl` gave them to the responder's terminal.
+    const hostile = '\u009b31mC1\u202eevil\u200bzw'
+    const rawBytes = ['c29b', 'e280ae', 'e2808b'] // U+009B, U+202E, U+200B as UTF-8
+    const holdsRaw = (b: Buffer) => rawBytes.filter((hex) => b.includes(Buffer.from(hex, 'hex')))
+    const { handle } = await newCase()
+    const entry = (n: number) => ({
+      action: 'containment.recycle',
+      target: `orders-${n}`,
+      actor: {
+        arn: null,
+        osUser: 'r',
+        host: 'h',
+        command: ['fir', 'creds', 'rotate-key', '--user', hostile],
+      },
+      params: { function: hostile },
+      outcome: 'started' as const,
+      prior: { description: hostile },
+    })
+    const first = await handle.journal.append(entry(1), { states: true })
+    let lines = (await readFile(handle.journal.path, 'utf8')).trimEnd().split('\n')
+    expect(holdsRaw(Buffer.from(lines[1]!))).toEqual([])
+    expect(lines[1]).toContain('\\u009b31mC1\\u202eevil\\u200bzw')
+    expect(JSON.parse(lines[1]!)).toEqual(first)
+    expect(first.prior).toEqual({ description: hostile })
+    expect(first.actor.command.at(-1)).toBe(hostile)
+    // The same entry as an earlier fir wrote it (JSON.stringify: the characters raw), then an
+    // entry chained to it by this one.
+    lines[1] = JSON.stringify(first)
+    expect(holdsRaw(Buffer.from(lines[1]))).toEqual(rawBytes)
+    await handle.close()
+    await writeFile(handle.journal.path, `${lines.join('\n')}\n`)
+    const reopened = await CaseHandle.open(handle.dir)
+    const second = await reopened.journal.append(entry(2), { states: true })
+    await reopened.close()
+    const text = await readFile(handle.journal.path)
+    lines = text.toString('utf8').trimEnd().split('\n')
+    expect(holdsRaw(Buffer.from(lines[2]!))).toEqual([])
+    expect(JSON.parse(lines[2]!)).toEqual(second)
+    expect(second.prev).toBe(first.hash)
+    expect(checkJournalText(text.toString('utf8')).problems).toEqual([])
+    const verified = await verifyCase(handle.dir)
+    expect(verified.problems).toEqual([])
+    expect(verified.ok).toBe(true)
+  })
+
   it('keeps the chain whole when appends are not awaited one by one (concurrent callers)', async () => {
     const { handle } = await newCase()
     const appended = await Promise.all(
