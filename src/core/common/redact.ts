@@ -1,6 +1,6 @@
 import { isIP } from 'node:net'
 import { sha256Hex } from './hash.js'
-import { escapeRegExp, escapeTerminal } from './text.js'
+import { escapeRegExp, escapeTerminal, jsonText } from './text.js'
 
 /** The redacted form of a secret value: `‹redacted len=N sha256:xxxxxxxx›` (DESIGN §1, Secrets). */
 export function redactValue(value: string): string {
@@ -554,7 +554,8 @@ export class Redactor {
   /**
    * A JSON text scrubbed value by value (see scrubDeep): the same text when no secret stands in
    * it in any form (the usual case, checked on the text first), else the value parsed, scrubbed and
-   * serialised again. Text that is not JSON is scrubbed as text.
+   * serialised again as fir writes JSON (jsonText: invisible characters escaped, as they were in a
+   * text fir wrote). Text that is not JSON is scrubbed as text.
    */
   scrubJsonText(text: string): string {
     if (this.values.size === 0 || this.scrub(text) === text) return text
@@ -564,7 +565,7 @@ export class Redactor {
     } catch {
       return this.scrub(text)
     }
-    return JSON.stringify(this.scrubDeep(value))
+    return jsonText(this.scrubDeep(value))
   }
 }
 

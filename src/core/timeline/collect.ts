@@ -15,7 +15,7 @@ import { atInterrupt, trackEmptyFolder, trackTemporary } from '../common/interru
 import { relativeInside, relativeInsideLanded } from '../common/paths.js'
 import { redactor } from '../common/redact.js'
 import { firCommand } from '../common/suggest.js'
-import { compactUtc, counted, escapeTerminal, shellArg } from '../common/text.js'
+import { compactUtc, counted, escapeTerminal, jsonText, shellArg } from '../common/text.js'
 import type { FirContext, Gap } from '../context.js'
 import { assertSameAccount, callerIdentity, parseArn } from '../identity.js'
 import { correlate } from './correlate.js'
@@ -687,7 +687,7 @@ async function collectRun(
       return
     }
     const { event, detector, malformed } = buildEvent(record, origin, t, id, firIds, pack)
-    spool.add(keptLine(event, t, detector, undefined, false, malformed))
+    spool.add(keptLine(event, t, detector, undefined, undefined, malformed))
     if (target) {
       facts.push(factsOf(event, t, reasons))
       relatedRecords.push(record)
@@ -1084,7 +1084,7 @@ async function collectRun(
           caseDir,
           ctx.case.journal,
           `${rawDir}/${resumeFile(q)}`,
-          `${JSON.stringify(record, null, 2)}\n`,
+          `${jsonText(record, 2)}\n`,
         )
         for (const stored of r.pages) {
           const page = await readReusedPage(caseDir, stored)
@@ -1256,7 +1256,7 @@ async function collectRun(
       caseDir,
       ctx.case.journal,
       `${rawDir}/${LOOKUP_RECORD}`,
-      `${JSON.stringify(record, null, 2)}\n`,
+      `${jsonText(record, 2)}\n`,
       { once: true },
     )
     lookupRecorded = true
@@ -1433,7 +1433,7 @@ async function collectRun(
         if (event.fir) added = undefined
         if (added) {
           for (const f of added) if (!event.findings.some((x) => x.rule === f.rule)) event.findings.push(f)
-          line = JSON.stringify(event)
+          line = jsonText(event)
         }
         if (event.findings.length > 0) eventsWithFindings++
         for (const f of event.findings) {
@@ -1629,7 +1629,7 @@ async function collectRun(
         caseDir,
         ctx.case.journal,
         FINDINGS_FILE,
-        `${JSON.stringify(redactor.scrubDeep(findingEntries), null, 2)}\n`,
+        `${jsonText(redactor.scrubDeep(findingEntries), 2)}\n`,
       )
     }
   } catch (err) {
@@ -1801,7 +1801,7 @@ async function collectRun(
       caseDir,
       ctx.case.journal,
       SUMMARY_FILE,
-      `${JSON.stringify(redactor.scrubDeep(summary), null, 2)}\n`,
+      `${jsonText(redactor.scrubDeep(summary), 2)}\n`,
     )
   }
   await ctx.case.journal.append({

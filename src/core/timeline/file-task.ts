@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer'
 import { closeSync, createReadStream, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs'
 import type { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
@@ -18,7 +17,14 @@ import {
   isGzip,
   refusedInput,
 } from './input.js'
-import { buildEvent, type KeptLine, keptLine, selectRecord } from './process.js'
+import {
+  buildEvent,
+  type KeptLine,
+  keptLine,
+  oneLineText,
+  type RawBytesKnown,
+  selectRecord,
+} from './process.js'
 import {
   mayHoldIamEvents,
   Prefilter,
@@ -171,8 +177,14 @@ export class FileProcessor {
     this.inflated = setup.mode === 'related' ? new InflateScratch() : undefined
   }
 
-  /** `rawPlain`: rawBytes are known to be one line of valid UTF-8 (see keptLine). */
-  private take(record: Rec, result: FileResult, sink: FilePart, rawBytes?: Buffer, rawPlain = false): void {
+  /** `rawKnown`: what is known of rawBytes already (see keptLine). */
+  private take(
+    record: Rec,
+    result: FileResult,
+    sink: FilePart,
+    rawBytes?: Buffer,
+    rawKnown: RawBytesKnown = undefined,
+  ): void {
     result.records++
     const sel = selectRecord(record, this.setup.window, this.relatedness)
     if (sel === 'outside-window') {
@@ -205,7 +217,7 @@ export class FileProcessor {
       this.firIds,
       this.pack,
     )
-    const line = keptLine(event, sel.t, detector, rawBytes, rawPlain, malformed)
+    const line = keptLine(event, sel.t, detector, rawBytes, rawKnown, malformed)
     if (this.lineSink) this.lineSink(line)
     else sink.lines.push(line)
   }
@@ -305,7 +317,7 @@ export class FileProcessor {
     }
     let decoded: DecodedInput
     let raw: (Buffer | undefined)[] | undefined
-    let rawPlain = false
+    let rawKnown: RawBytesKnown
     try {
       checkGzipCrc(bytes, expectedCrc)
       // A trail file's records are parsed one by one: a hunt stores each one's bytes as read; a
@@ -320,7 +332,7 @@ export class FileProcessor {
             ? decodeTrailRecords(bytes, (slice) => prefilter.mayMatch(slice, iamPossible))
             : undefined
       if (trail) {
-        ;({ decoded, raw, plain: rawPlain } = trail)
+        ;({ decoded, raw, known: rawKnown } = trail)
         result.records += trail.ruledOut
         result.unrelated += trail.ruledOut
       } else decoded = decodeText(bytes.toString('utf8'))
@@ -333,7 +345,7 @@ export class FileProcessor {
     result.skipped = decoded.skipped
     result.format = decoded.format
     const records = decoded.records
-    for (let i = 0; i < records.length; i++) this.take(records[i]!, result, result, raw?.[i], rawPlain)
+    for (let i = 0; i < records.length; i++) this.take(records[i]!, result, result, raw?.[i], rawKnown)
     return result
   }
 
@@ -496,13 +508,16 @@ function startsLikeJson(bytes: Buffer): boolean {
  * are the bytes of `decoded.records[i]`), and how many records `keep` ruled out unparsed;
  * undefined when the file is not in CloudTrail's own minified shape or a parsed slice does not
  * parse (the caller then decodes the whole text). Records are accepted, and a file of no record
- * refused (InputRefused), exactly as decodeText would. `plain`: the whole file is one line of valid
- * UTF-8, so every record's bytes are (checked once for the file rather than for each of its records).
+ * refused (InputRefused), exactly as decodeText would. `known`: the whole file is one line of ASCII
+ * or of valid UTF-8, so every record's bytes are (checked once for the file rather than for each
+ * of its records).
  */
 function decodeTrailRecords(
   bytes: Buffer,
   keep?: (slice: Buffer) => boolean,
-): { decoded: DecodedInput; raw: (Buffer | undefined)[]; ruledOut: number; plain: boolean } | undefined {
+):
+  | { decoded: DecodedInput; raw: (Buffer | undefined)[]; ruledOut: number; known: RawBytesKnown }
+  | undefined {
   // Slices `keep` rules out are not parsed, so nothing would show one that spans two documents
   // (JSON Lines of trail files: `…]}\n{"Records":[…`), and it would count as one record: each line
   // is split as a trail file of its own (CloudTrail's minified file has no raw line break).
@@ -510,7 +525,7 @@ function decodeTrailRecords(
   if (!slices) return undefined
   const decoded: DecodedInput = { records: [], skipped: {}, format: 'trail' }
   const raw: (Buffer | undefined)[] = []
-  const plain = !keep && bytes.indexOf(0x0a) === -1 && bytes.indexOf(0x0d) === -1 && isUtf8(bytes)
+  const known = keep ? undefined : oneLineText(bytes)
   let ruledOut = 0
   for (const slice of slices) {
     // Only what may be a record is ruled out unparsed (as in a streamed input): an item that is not
@@ -538,7 +553,7 @@ function decodeTrailRecords(
     'item',
   )
   if (foreign) throw new InputRefused('not-cloudtrail', foreign)
-  return { decoded, raw, ruledOut, plain }
+  return { decoded, raw, ruledOut, known }
 }
 
 /** splitTrailFile of each line (one line: the file itself); undefined when any line is not a trail file. */

@@ -1,4 +1,5 @@
-import { isUtf8 } from 'node:buffer'
+import { isAscii, isUtf8 } from 'node:buffer'
+import { escapeJsonText, holdsInvisibleUtf8, jsonText } from '../common/text.js'
 import type { DetectorMarks, RulePack } from './detections.js'
 import { eventIdOf, eventTimeMs, malformedFields, normaliseRecord } from './normalise.js'
 import type { Relatedness, RelatedReason } from './related.js'
@@ -36,7 +37,8 @@ export interface KeptLine {
   line: string
   /**
    * The record's bytes exactly as read (a view of its file's buffer: copy before that file's
-   * buffer is reused).
+   * buffer is reused); a record that holds a character escapeJsonText escapes, raw, as the same
+   * JSON text with it escaped (a buffer of its own).
    */
   rawBytes?: Buffer
   levels: FindingLevel[]
@@ -116,44 +118,64 @@ const NO_MARKS: DetectorMarks = { flags: 0, scopeRoles: '' }
 export const RAW_OPEN = Buffer.from(',"raw":')
 
 /**
- * The stored line of an event. `rawBytes`, the record's bytes exactly as read from its file, go
- * into the line as they are (no second serialisation of the largest part of the event) when they
- * are plain, valid UTF-8 on one line (`plain`: the caller already knows they are); otherwise `raw`
- * is serialised from the parsed record. `malformed`: see KeptLine.
+ * What is known of a record's bytes before keptLine looks at them: that they are one line of
+ * ASCII without DEL, or of valid UTF-8 (decodeTrailRecords checks a whole file at once, see
+ * oneLineText), or nothing.
+ */
+export type RawBytesKnown = 'ascii' | 'utf8' | undefined
+
+/**
+ * The stored line of an event, as jsonText writes it (the characters escapeJsonText escapes are
+ * `\uXXXX` escapes: a responder reads events.jsonl with cat and grep). `rawBytes`, the record's
+ * bytes exactly as read from its file, go into the line as they are (no second serialisation of
+ * the largest part of the event) when they are one line of valid UTF-8 (`known`: the caller
+ * already knows they are); otherwise `raw` is serialised from the parsed record. `malformed`: see
+ * KeptLine.
  */
 export function keptLine(
   event: TimelineEvent,
   t: number,
   detector: DetectorMarks = NO_MARKS,
   rawBytes?: Buffer,
-  plain = false,
+  known: RawBytesKnown = undefined,
   malformed = false,
 ): KeptLine {
   // Built as one literal: spreading a shared base into each line cost about 3 µs an event (a
   // second of a hunt's half million, measured), more than serialising the line.
   const rank = ORIGIN_RANK[event.origin]
   const levels = event.findings.map((f) => f.level)
-  if (
-    rawBytes &&
-    (plain || (rawBytes.indexOf(0x0a) === -1 && rawBytes.indexOf(0x0d) === -1 && isUtf8(rawBytes)))
-  ) {
+  const text = rawBytes ? (known ?? oneLineText(rawBytes)) : undefined
+  if (rawBytes && text) {
+    // A string of the event holds a character escapeJsonText escapes only when the record's bytes
+    // hold it, raw or spelt as a \u escape. Plain ASCII without a \u escape, as nearly every
+    // record is, takes no further look (escaping every line cost about as much as writing it), and
+    // only a record that holds one raw is decoded.
+    let raw = rawBytes
+    let escapeHead = false
+    // A file that is not all ASCII is known as UTF-8: most of its records still are ASCII.
+    if (text === 'utf8' && !isPlainAscii(rawBytes) && holdsInvisibleUtf8(rawBytes)) {
+      raw = Buffer.from(escapeJsonText(rawBytes.toString('utf8')))
+      escapeHead = true
+    }
     // raw is the event's last field: the head ends where its `}` is. raw is left out by setting
     // it aside for the call (a copy of the event without it was one more object an event).
     let head: string
     if (rawBytes.indexOf(BACKSLASH) === -1) head = plainHead(event)
     else {
+      escapeHead ||= rawBytes.indexOf(UNICODE_ESCAPE) !== -1
       const record = event.raw
       event.raw = undefined
       head = JSON.stringify(event).slice(0, -1)
       event.raw = record
     }
-    return { t, id: event.id, rank, line: head, rawBytes, levels, detector, malformed }
+    if (escapeHead) head = escapeJsonText(head)
+    return { t, id: event.id, rank, line: head, rawBytes: raw, levels, detector, malformed }
   }
   return {
     t,
     id: event.id,
     rank,
-    line: JSON.stringify(event),
+    line: jsonText(event),
     rawBytes: undefined,
     levels,
     detector,
@@ -161,7 +183,22 @@ export function keptLine(
   }
 }
 
+/**
+ * Whether bytes are one line of ASCII without DEL (`ascii`: no character escapeJsonText escapes
+ * can be in them but as a \u escape), else of valid UTF-8 (undefined: neither).
+ */
+export function oneLineText(bytes: Buffer): RawBytesKnown {
+  if (bytes.indexOf(0x0a) !== -1 || bytes.indexOf(0x0d) !== -1) return undefined
+  return isPlainAscii(bytes) ? 'ascii' : isUtf8(bytes) ? 'utf8' : undefined
+}
+
+/** ASCII without DEL (0x7f, which escapeJsonText escapes). */
+function isPlainAscii(bytes: Buffer): boolean {
+  return isAscii(bytes) && bytes.indexOf(0x7f) === -1
+}
+
 const BACKSLASH = 0x5c
+const UNICODE_ESCAPE = Buffer.from('\\u')
 
 /**
  * `JSON.stringify(event)` without `raw` and its closing brace, for an event read from record bytes

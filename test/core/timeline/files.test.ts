@@ -380,6 +380,67 @@ describe('timeline from files (in-process pipeline)', () => {
     }
   })
 
+  it('writes C1 controls, bidi overrides and zero-width characters of records as \\u escapes in events.jsonl, findings.json and summary.json', async () => {
+    // Before: events.jsonl held the record's bytes as read and findings.json and summary.json
+    // what JSON.stringify writes, so U+009B (CSI), U+202E and U+200B from CloudTrail fields (and
+    // a file's name) reached the terminal of a responder running cat or grep on them.
+    const hostile = '\u009b31mC1\u202eevil\u200bzw'
+    const rawBytes = ['c29b', 'e280ae', 'e2808b'] // U+009B, U+202E, U+200B as UTF-8
+    const record = (i: number) => ({
+      eventVersion: '1.08',
+      userIdentity: {
+        type: 'AssumedRole',
+        arn: `arn:aws:sts::111122223333:assumed-role/orders-api-role/session-${hostile}`,
+      },
+      eventTime: `2025-03-01T01:00:0${i}Z`,
+      eventSource: 'lambda.amazonaws.com',
+      eventName: 'UpdateFunctionCode20150331v2',
+      awsRegion: 'eu-west-1',
+      sourceIPAddress: '203.0.113.9',
+      userAgent: `agent ${hostile}`,
+      requestParameters: { functionName: 'orders-api', [`note${hostile}`]: hostile },
+      responseElements: null,
+      eventID: `h-${i}`,
+      recipientAccountId: '111122223333',
+    })
+    const records = [0, 1, 2].map(record)
+    const src = await tempDir()
+    // Each way a record is read: its bytes kept (the characters raw, and spelt as \u escapes) and
+    // serialised again from the parsed record (pretty-printed); and a file refused, named with them.
+    await writeFile(join(src, 'trail.json.gz'), gzipSync(JSON.stringify({ Records: [records[0]] })))
+    await writeFile(
+      join(src, 'escaped.json'),
+      JSON.stringify({ Records: [records[1]] }).replace(
+        /[\u009b\u202e\u200b]/g,
+        (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+      ),
+    )
+    await writeFile(join(src, 'pretty.json'), JSON.stringify({ Records: [records[2]] }, null, 2))
+    await writeFile(join(src, `bad${hostile}.json`), 'not json')
+    for (const { fn, dir, summary } of await functionAndHunt(src)) {
+      expect(summary.events.kept, String(fn)).toBe(3)
+      for (const file of ['events.jsonl', 'findings.json', 'summary.json']) {
+        const bytes = await readFile(join(dir, 'timeline', file))
+        expect(
+          rawBytes.filter((hex) => bytes.includes(Buffer.from(hex, 'hex'))),
+          `${file} (${fn})`,
+        ).toEqual([])
+        expect(bytes.toString(), `${file} (${fn})`).toContain('\\u009b31mC1\\u202eevil\\u200bzw')
+      }
+      const events = await readEvents(dir)
+      expect(events.map((e) => e.raw)).toEqual(records)
+      expect(events.map((e) => e.userAgent)).toEqual(records.map((r) => r.userAgent))
+      expect(events.map((e) => e.requestParameters)).toEqual(records.map((r) => r.requestParameters))
+      const findings = JSON.parse(await readFile(join(dir, 'timeline', 'findings.json'), 'utf8'))
+      expect(findings.length).toBeGreaterThan(0)
+      expect(findings[0].actor).toBe(records[0]!.userIdentity.arn)
+      const stored = JSON.parse(await readFile(join(dir, 'timeline', 'summary.json'), 'utf8'))
+      expect(JSON.stringify(stored.problemFiles)).toContain(`bad${hostile}.json`)
+      const verified = await verifyCase(dir)
+      expect(verified.problems, String(fn)).toEqual([])
+    }
+  })
+
   it('keeps what relatedness keeps though the pre-filter reads bytes: a role name in another case, a name spelt with an escape', async () => {
     const session = (id: string, role: string) =>
       `{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/${role}/attacker","accountId":"111122223333","sessionContext":{"sessionIssuer":{"type":"Role","arn":"arn:aws:iam::111122223333:role/${role}","userName":"${role}"}}},"eventTime":"2025-03-01T02:00:00Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","awsRegion":"eu-west-1","sourceIPAddress":"203.0.113.50","userAgent":"aws-cli/2","requestID":"req-${id}","eventID":"${id}","recipientAccountId":"111122223333"}`

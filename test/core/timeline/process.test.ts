@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest'
+import { escapeJsonText } from '../../../src/core/common/text.js'
 import { normaliseRecord } from '../../../src/core/timeline/normalise.js'
 import { keptLine, RAW_OPEN } from '../../../src/core/timeline/process.js'
 import type { TimelineEvent } from '../../../src/core/timeline/types.js'
 
 type Rec = Record<string, unknown>
+
+/** JSON text as fir stores it (jsonText): JSON.stringify's, the invisible characters escaped. */
+const jsonText = (value: unknown) => escapeJsonText(JSON.stringify(value))
 
 /** The stored line keptLine gives an event read from `text`, as the store writes it. */
 function storedLine(
@@ -14,8 +18,9 @@ function storedLine(
   const record = JSON.parse(text) as Rec
   const event = normaliseRecord(record, 'file', { timeMs: Date.parse('2025-03-01T00:00:00Z') })
   event.findings = findings
-  const kept = keptLine(event, 0, undefined, bytes, false)
-  expect(kept.rawBytes).toBe(bytes)
+  const kept = keptLine(event, 0, undefined, bytes)
+  // The record's own bytes, unless they hold a character the line keeps escaped.
+  if (jsonText(record) === JSON.stringify(record)) expect(kept.rawBytes).toBe(bytes)
   return { line: kept.line + RAW_OPEN.toString() + kept.rawBytes!.toString() + '}', event }
 }
 
@@ -43,8 +48,9 @@ const base = {
 
 describe('keptLine', () => {
   // A record without a backslash has its head written without JSON.stringify (plainHead): the
-  // line must be what JSON.stringify writes, byte for byte, whatever the record holds.
-  it('writes the line JSON.stringify writes, for records with and without escapes', () => {
+  // line must be what jsonText (JSON.stringify, escaped) writes, byte for byte, whatever the
+  // record holds.
+  it('writes the line jsonText writes, for records with and without escapes', () => {
     const records: Rec[] = [
       base,
       // Text JSON writes as it is: other scripts, a character outside the BMP, tabs spelt out.
@@ -79,11 +85,55 @@ describe('keptLine', () => {
       // Text JSON escapes: the record has backslashes, and the head is serialised the usual way.
       { ...base, requestParameters: { policyDocument: '{"Statement":[{"Effect":"Allow"}]}' } },
       { ...base, userAgent: 'line\nbreak\ttab\u0001ctl \\ "quote" \u2028' },
+      // Characters the line keeps escaped: DEL in ASCII, C1, bidi and zero-width among other text.
+      { ...base, userAgent: 'del \u007f' },
+      { ...base, userAgent: '中文 \u009b \u202e \u200b 😀', requestParameters: { '\u2066': '\u{e0041}' } },
     ]
     for (const record of records) {
       const { line, event } = storedLine(JSON.stringify(record))
-      expect(line).toBe(JSON.stringify(event))
+      expect(line).toBe(jsonText(event))
     }
+  })
+
+  it('keeps C1 controls, bidi overrides and zero-width characters out of the line as raw bytes, however the record spells them', () => {
+    // Before: the record's bytes went in as read, and the head as JSON.stringify writes it, so
+    // U+009B (CSI), U+202E (right-to-left override) and U+200B reached a terminal that ran
+    // `cat events.jsonl`. Escaped, the line is the same JSON value.
+    const hostile = '\u009b31mC1\u202eevil\u200bzw'
+    const rawBytes = ['c29b', 'e280ae', 'e2808b'].map((hex) => Buffer.from(hex, 'hex'))
+    const record = {
+      ...base,
+      userIdentity: { ...base.userIdentity, arn: `arn:aws:sts::1:assumed-role/r/${hostile}` },
+      userAgent: hostile,
+      requestParameters: { [`key${hostile}`]: [hostile, { description: `café ${hostile}` }] },
+    }
+    const event = () => normaliseRecord(record, 'file', { timeMs: Date.parse('2025-03-01T00:00:00Z') })
+    // Raw (other text: valid UTF-8), spelt as \u escapes (ASCII), each with and without another
+    // backslash; and no bytes at all (raw serialised from the parsed record).
+    const spellings = [
+      JSON.stringify(record),
+      jsonText(record),
+      JSON.stringify({ ...record, userAgent: `${hostile} "quoted"` }),
+      jsonText({ ...record, userAgent: `${hostile} "quoted"` }),
+    ]
+    const lines: string[] = []
+    for (const text of spellings) {
+      const e = normaliseRecord(JSON.parse(text), 'file', { timeMs: Date.parse('2025-03-01T00:00:00Z') })
+      const kept = keptLine(e, 0, undefined, Buffer.from(text))
+      expect(kept.rawBytes).toBeDefined()
+      lines.push(`${kept.line}${RAW_OPEN}${kept.rawBytes}}`)
+      expect(lines.at(-1)).toBe(jsonText(e))
+    }
+    lines.push(keptLine(event(), 0).line)
+    for (const line of lines) {
+      const bytes = Buffer.from(line)
+      expect(rawBytes.filter((b) => bytes.includes(b))).toEqual([])
+      expect(line).toContain('\\u009b31mC1\\u202eevil\\u200bzw')
+    }
+    expect(JSON.parse(lines[0]!)).toEqual(event())
+    expect(JSON.parse(lines[1]!)).toEqual(event())
+    expect(JSON.parse(lines[4]!)).toEqual(event())
+    expect(JSON.parse(lines[0]!).raw).toEqual(record)
   })
 
   it('writes findings as JSON.stringify does, quotes in their titles escaped', () => {
@@ -91,11 +141,11 @@ describe('keptLine', () => {
       { rule: 'r-1', title: 'a "quoted" \\ title', level: 'high' as const, tags: ['attack.t1098'] },
     ]
     const { line, event } = storedLine(JSON.stringify(base), findings)
-    expect(line).toBe(JSON.stringify(event))
+    expect(line).toBe(jsonText(event))
     expect(JSON.parse(line).findings[0].title).toBe('a "quoted" \\ title')
   })
 
-  it('agrees with JSON.stringify on random records (fixed seed)', () => {
+  it('agrees with jsonText on random records (fixed seed)', () => {
     let seed = 20261130
     const rand = () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31
@@ -103,7 +153,9 @@ describe('keptLine', () => {
     }
     // Characters a record may hold; a quote, a backslash or a control character makes its text
     // escaped (a backslash in its bytes), which takes the other path.
-    const chars = ['a', 'Z', '0', ' ', '/', ':', '-', 'é', '中', '😀', '{', '}', '[', ',', '\u2028']
+    const chars = ['a', 'Z', '0', ' ', '/', ':', '-', 'é', '中', '😀', '{', '}', '[', ',']
+    // And characters the line keeps escaped (escapeJsonText): a separator, a C1 control, DEL.
+    chars.push('\u2028', '\u009b', '\u007f')
     const escaped = ['"', '\\', '\n', '\u0007']
     const pick = (list: string[]) => list[Math.floor(rand() * list.length)]!
     const word = () =>
@@ -136,7 +188,7 @@ describe('keptLine', () => {
       const text = JSON.stringify(record)
       if (!text.includes('\\')) plain++
       const { line, event } = storedLine(text)
-      expect(line).toBe(JSON.stringify(event))
+      expect(line).toBe(jsonText(event))
     }
     // Both paths were taken many times.
     expect(plain).toBeGreaterThan(100)
