@@ -299,6 +299,31 @@ describe('redaction', () => {
       `{"a":"x\\n${redactValue(secrets[0]!)}\\n"}`,
     )
   })
+  it('scrubs a secret written percent-encoded, in upper- or lower-case hex, as the secret itself', () => {
+    // Before: a secret percent-encoded (in a URL's query, a parameter) passed every output in clear.
+    const r = new Redactor()
+    const key = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY1'
+    const phrase = 'correct horse (battery) staple!~ä'
+    r.register(key)
+    r.register(phrase)
+    // Its forms are not secrets of their own: the count is of values.
+    expect(r.size).toBe(2)
+    const lower = (s: string) => s.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase())
+    for (const secret of [key, phrase]) {
+      for (const form of [encodeURIComponent(secret), lower(encodeURIComponent(secret))]) {
+        expect(r.scrub(`GET /x?p=${form}&y=1`), form).toBe(`GET /x?p=${redactValue(secret)}&y=1`)
+        expect(r.scrub(JSON.stringify({ ua: `exfil ${form}` })), form).toBe(
+          JSON.stringify({ ua: `exfil ${redactValue(secret)}` }),
+        )
+      }
+    }
+  })
+  it('gives a value shorter than six characters no encoded form: it is scrubbed only as a whole token', () => {
+    const r = new Redactor()
+    r.register('a/b!c')
+    expect(r.scrub(`q=${encodeURIComponent('a/b!c')}`)).toBe(`q=${encodeURIComponent('a/b!c')}`)
+    expect(r.scrub('q a/b!c')).toBe(`q ${redactValue('a/b!c')}`)
+  })
   it('scrubs a value shorter than six characters where it stands as a whole token, and one of one or two nowhere', () => {
     // Before: values under six characters were never scrubbed, so a short password the snapshot
     // showed redacted was printed and stored in clear wherever CloudTrail carried it.
