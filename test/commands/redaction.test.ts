@@ -1,5 +1,6 @@
-import { readdir, readFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import { GetFunctionConfigurationCommand, UpdateFunctionConfigurationCommand } from '@aws-sdk/client-lambda'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { redactValue } from '../../src/core/common/redact.js'
@@ -445,5 +446,67 @@ describe('a secret of the environment of a function fir acts on (built CLI)', ()
     ).Description
     expect(now).toBe(stamped)
     expect(restore.stdout).not.toContain(secret)
+  })
+})
+
+describe('a secret at the start of a source file that is not JSON (built CLI)', () => {
+  it("is not quoted by the refusal, whose message still says it is not valid JSON and where: V8's parse error quotes the text", async () => {
+    // Before: `not valid JSON: Unexpected token 'S', "[Sup3rS3cre"... is not valid JSON` in stderr,
+    // the --json error and problemFiles, and stdout when another source was read.
+    const secret = 'Sup3rS3cretPassw0rdX'
+    const role = await seedRole(moto.endpoint(), { name: 'cut-role' })
+    await seedFunction(moto.endpoint(), { name: 'cut-fn', roleArn: role.arn, env: { DB_PASSWORD: secret } })
+    const cwd = await tempDir()
+    const run = (args: string[]) => runFir(args, { cwd, endpoint: moto.endpoint() })
+    expect((await run(['case', 'init', 'CUT'])).code).toBe(0)
+    expect((await run(['snapshot', 'cut-fn', '--case', 'cases/CUT'])).code).toBe(4) // moto's gaps
+    const bad = join(cwd, 'bad')
+    await mkdir(bad)
+    // V8 quotes the start of the text, the middle around the problem, and its end.
+    await writeFile(join(bad, 'a.json'), `[${secret}]`)
+    await writeFile(
+      join(bad, 'b.json'),
+      `{"Records": [{"eventName": "GetSecretValue", "x": ${secret}, "y": 1}]}`,
+    )
+    await writeFile(join(bad, 'c.json.gz'), gzipSync(`["a", "b", "c", "d", ${secret}]`))
+    await writeFile(join(bad, 'd.jsonl'), `{"password": ${secret}}\n{"password": ${secret}}\n`)
+    const good = join(cwd, 'good')
+    await writeTrailFiles(
+      good,
+      packTrailFiles([record({ requestParameters: { functionName: 'cut-fn' } })] as never, {
+        account: ACCOUNT,
+      }),
+    )
+    const tl = ['timeline', 'cut-fn', '--case', 'cases/CUT', ...window]
+    const refused = await run([...tl, '--source', bad])
+    const refusedJson = await run([...tl, '--source', bad, '--json'])
+    const some = await run([...tl, '--source', bad, '--source', good])
+    const someJson = await run([...tl, '--source', bad, '--source', good, '--json'])
+    expect(refused.code, refused.stderr).toBe(2)
+    expect(refusedJson.code).toBe(2)
+    expect(some.code, some.stderr).toBe(0)
+    expect(someJson.code).toBe(0)
+    const messages = Object.fromEntries(
+      someJson.json.result.problemFiles.map((p: { file: string; refused: { message: string } }) => [
+        p.file.slice(bad.length + 1),
+        p.refused.message,
+      ]),
+    )
+    expect(messages).toEqual({
+      'a.json': 'not valid JSON: expected a value at position 1 (line 1 column 2)',
+      'b.json': 'not valid JSON: expected a value at position 50 (line 1 column 51)',
+      'c.json.gz': 'not valid JSON: expected a value at position 21 (line 1 column 22)',
+      'd.jsonl': 'not valid JSON: expected a value at position 13 (line 1 column 14)',
+    })
+    expect(refusedJson.json.error.message).toContain(
+      `${join(bad, 'a.json')}: invalid-json: not valid JSON: expected a value at position 1 (line 1 column 2)`,
+    )
+    expect(some.stdout).toContain('not valid JSON: expected a value at position 1 (line 1 column 2)')
+    for (const [label, r] of Object.entries({ refused, refusedJson, some, someJson })) {
+      for (const part of [secret.slice(0, 8), secret.slice(-8), 'Unexpected token']) {
+        expect(r.stdout, label).not.toContain(part)
+        expect(r.stderr, label).not.toContain(part)
+      }
+    }
   })
 })

@@ -17,6 +17,7 @@ import {
 } from '../common/fs-safe.js'
 import { sha256File, sha256Hex } from '../common/hash.js'
 import { trackTemporary } from '../common/interrupt.js'
+import { parseJson } from '../common/json-syntax.js'
 import { compactUtc, shellArg } from '../common/text.js'
 import { refuseLinkedCaseFolders } from './folders.js'
 import type { Journal, JournalEntry } from './journal.js'
@@ -503,7 +504,7 @@ export async function completeInterruptedSeals(
 export async function readManifest(caseDir: string, set: string): Promise<Manifest> {
   const path = join(caseDir, EVIDENCE_DIR, set, MANIFEST_FILE)
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as Manifest
+    return parseJson(await readFile(path, 'utf8')) as Manifest
   } catch (err) {
     throw new UsageError(`unable to read the manifest of evidence set ${set}: ${(err as Error).message}`, {
       actions: [`run \`fir case verify --case ${shellArg(caseDir)}\``],

@@ -14,6 +14,7 @@ import {
 import { checkJournalText, JOURNAL_FILE, type JournalEntry } from '../case/journal.js'
 import { exists } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
+import { parseJson } from '../common/json-syntax.js'
 import { asArray } from './format.js'
 
 export const TIMELINE_DIR = 'timeline'
@@ -80,7 +81,7 @@ export interface RawCase {
 async function readJsonFile(path: string, problems: string[], label: string): Promise<unknown> {
   if (!(await exists(path))) return undefined
   try {
-    return JSON.parse(await readFile(path, 'utf8'))
+    return parseJson(await readFile(path, 'utf8'))
   } catch (err) {
     problems.push(`${label} could not be read: ${(err as Error).message}`)
     return undefined
@@ -137,7 +138,7 @@ async function readSealedSet(
     }
     if (bytes === undefined) return undefined
     try {
-      return JSON.parse(bytes.toString('utf8'))
+      return parseJson(bytes.toString('utf8'))
     } catch (err) {
       problems.push(`${EVIDENCE_DIR}/${set.name}/${rel} could not be read: ${(err as Error).message}`)
       return undefined
@@ -174,7 +175,7 @@ async function readRecordedJson(
     return undefined
   }
   try {
-    return JSON.parse(bytes.toString('utf8'))
+    return parseJson(bytes.toString('utf8'))
   } catch (err) {
     problems.push(`${rel} could not be read: ${(err as Error).message}`)
     return undefined

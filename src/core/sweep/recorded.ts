@@ -2,6 +2,7 @@ import { lstat, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { JournalEntry } from '../case/journal.js'
 import { sha256Hex } from '../common/hash.js'
+import { parseJson } from '../common/json-syntax.js'
 import { counted } from '../common/text.js'
 import { parseArn } from '../identity.js'
 import { asArray, asRecord, asString } from '../report/format.js'
@@ -216,7 +217,7 @@ async function readSweepFile(
       problem: `${file} was changed after fir wrote it (its SHA-256 is journaled): its matches are not shown; run fir case verify`,
     }
   try {
-    return { doc: asRecord(JSON.parse(bytes.toString('utf8'))) }
+    return { doc: asRecord(parseJson(bytes.toString('utf8'))) }
   } catch (err) {
     return { problem: `${file} could not be read: ${(err as Error).message}` }
   }

@@ -1,5 +1,6 @@
 import { constants as bufferConstants } from 'node:buffer'
 import { constants, crc32, gunzipSync, InflateRaw, inflateRawSync } from 'node:zlib'
+import { jsonSyntaxProblem } from '../common/json-syntax.js'
 import { eventTimeMs } from './normalise.js'
 import type { SkipReason } from './types.js'
 
@@ -423,7 +424,7 @@ function fromDocument(doc: unknown, out: DecodedInput): void {
   )
 }
 
-function fromJsonLines(text: string, out: DecodedInput, firstError: string): void {
+function fromJsonLines(text: string, out: DecodedInput): void {
   let parsedAny = false
   let trailLines = false
   let start = 0
@@ -439,7 +440,7 @@ function fromJsonLines(text: string, out: DecodedInput, firstError: string): voi
     try {
       value = JSON.parse(line)
     } catch {
-      if (!parsedAny) throw new InputRefused('invalid-json', `not valid JSON: ${firstError}`)
+      if (!parsedAny) throw new InputRefused('invalid-json', jsonSyntaxProblem(text))
       bump(out.skipped, 'invalid-json')
       continue
     }
@@ -454,7 +455,7 @@ function fromJsonLines(text: string, out: DecodedInput, firstError: string): voi
       for (const item of (value as Rec).Records as unknown[]) acceptRecord(item, out)
     } else acceptRecord(value, out)
   }
-  if (!parsedAny) throw new InputRefused('invalid-json', `not valid JSON: ${firstError}`)
+  if (!parsedAny) throw new InputRefused('invalid-json', jsonSyntaxProblem(text))
   refuseForeign(out, 'the JSON Lines file', trailLines ? 'item' : 'line')
   out.format = 'jsonl'
 }
@@ -479,13 +480,14 @@ export function decodeText(input: string): DecodedInput {
   let doc: unknown
   try {
     doc = JSON.parse(text)
-  } catch (err) {
+  } catch {
     // JSON Lines: one document per line.
     if (first === '{') {
-      fromJsonLines(text, out, (err as Error).message)
+      fromJsonLines(text, out)
       return out
     }
-    throw new InputRefused('invalid-json', `not valid JSON: ${(err as Error).message}`)
+    // Not V8's message: it quotes the text, which may hold a secret (jsonSyntaxProblem).
+    throw new InputRefused('invalid-json', jsonSyntaxProblem(text))
   }
   fromDocument(doc, out)
   return out
