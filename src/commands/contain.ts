@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { awsFlags, caseFlag, changeFlags, FirCommand } from '../base-command.js'
-import { firCommand } from '../core/common/suggest.js'
+import { arg, firCommand } from '../core/common/suggest.js'
 import { escapeTerminal, firstFew } from '../core/common/text.js'
 import { CONTAIN_ACTIONS, parseActionList } from '../core/containment/actions.js'
 import { containFunction } from '../core/containment/contain.js'
@@ -107,7 +107,7 @@ export default class Contain extends FirCommand {
     if (!dryRun) {
       // A command that works as printed: restore finds a name in its default region, so name the
       // function's region when it came from --region or a full ARN, and the credentials used here.
-      const restore = firCommand(['restore', result.function.name], ctx.aws, {
+      const restore = firCommand(['restore', arg(result.function.name)], ctx.aws, {
         region: result.function.region,
         caseDir: ctx.case.dir,
       })

@@ -1,10 +1,15 @@
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager'
+import {
+  CreateSecretCommand,
+  RotateSecretCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager'
 import { describe, expect, it } from 'vitest'
-import { initCase, runFir, tempDir } from '../support/cli.js'
+import { BIN, initCase, runFir, tempDir, testEnv } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
-import { seedRole, TEST_ACCOUNT } from '../support/seed.js'
+import { seedFunction, seedRole, TEST_ACCOUNT } from '../support/seed.js'
 
 const moto = useMoto()
 
@@ -148,5 +153,127 @@ describe('fir creds secrets (built CLI)', () => {
     expect(d.json.result.notes).toContain(
       `role gone-role is no longer in account ${TEST_ACCOUNT} (deleted since the calls in the timeline?): what else it could read is unknown`,
     )
+  })
+})
+
+/** Runs a command line as a responder pastes it: through a shell, `fir` the built CLI. */
+function paste(line: string, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, reject) => {
+    const child = spawn(
+      'bash',
+      ['-c', `fir() { ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} "$@"; }\n${line}`],
+      {
+        cwd,
+        env: testEnv(moto.endpoint(), { AWS_DEFAULT_REGION: 'us-east-1' }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+    })
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString()
+    })
+    child.on('error', reject)
+    child.on('close', (code) => done({ code, stdout, stderr }))
+  })
+}
+
+describe('fir creds secrets: a secret id that starts with "-" (built CLI)', () => {
+  it('is proposed so that the command, pasted, rotates that secret: after `--`, or `--secret-id=…` for the AWS CLI', async () => {
+    // Before: `fir creds rotate-secret -h --case …` (help, nothing rotated) and
+    // `fir creds rotate-secret --endpoint-url=http://evil.example/ --case …` (a flag, a usage error).
+    const role = await seedRole(moto.endpoint(), { name: 'dash-role' })
+    const fn = await seedFunction(moto.endpoint(), { name: 'dash-rotator', roleArn: role.arn })
+    const sm = new SecretsManagerClient({
+      region: 'us-east-1',
+      endpoint: moto.endpoint(),
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    })
+    for (const name of ['-h', '--json'])
+      await sm.send(new CreateSecretCommand({ Name: name, SecretString: `v${name}` }))
+    await sm.send(
+      new RotateSecretCommand({
+        SecretId: '-h',
+        RotationLambdaARN: fn.arn,
+        RotationRules: { AutomaticallyAfterDays: 30 },
+      }),
+    )
+    const cwd = await tempDir()
+    await initCase('SR-DASH', { cwd })
+    const dir = join(cwd, 'cases', 'SR-DASH')
+    await mkdir(join(dir, 'timeline'), { recursive: true })
+    const evil = '--endpoint-url=http://evil.example/'
+    const read = (id: string, secretId: string) =>
+      event(id, {
+        actor: {
+          type: 'AssumedRole',
+          arn: `arn:aws:sts::${TEST_ACCOUNT}:assumed-role/dash-role/dash-rotator`,
+          sessionName: 'dash-rotator',
+        },
+        requestParameters: { secretId },
+      })
+    await writeFile(
+      join(dir, 'timeline', 'events.jsonl'),
+      `${[read('d1', '-h'), read('d2', '--json'), read('d3', evil)].map((e) => JSON.stringify(e)).join('\n')}\n`,
+    )
+    const secrets = () =>
+      runFir(['creds', 'secrets', '--case', 'cases/SR-DASH', '--role', 'dash-role', '--json'], {
+        cwd,
+        endpoint: moto.endpoint(),
+      })
+    const listed = await secrets()
+    expect(listed.code, listed.stderr).toBe(0)
+    const proposals: string[] = listed.json.result.roles[0].proposals
+    expect(proposals.sort()).toEqual(
+      [
+        `fir creds rotate-secret --case ${dir} -- -h`,
+        `fir creds rotate-secret --case ${dir} -- --json`,
+        `fir creds rotate-secret --case ${dir} -- ${evil}`,
+      ].sort(),
+    )
+    // Pasted (with --yes and --json before `--`, where flags go), each acts on its secret.
+    const run = (secret: string) =>
+      paste(
+        proposals
+          .find((p) => p.endsWith(` -- ${secret}`))!
+          .replace('rotate-secret ', 'rotate-secret --yes --json '),
+        cwd,
+      )
+    const rotated = await run('-h')
+    expect(rotated.code, rotated.stderr).toBe(0)
+    const row = JSON.parse(rotated.stdout).result.results[0]
+    expect(row.outcome).toBe('applied')
+    expect(row.target).toContain('-h')
+    // A secret without rotation configured: refused for that secret, not a flag or help.
+    const json = await run('--json')
+    expect(json.code, json.stderr).toBe(2)
+    expect(JSON.parse(json.stdout).error.message).toMatch(
+      /^unable to rotate secret --json: rotation is not configured/,
+    )
+    // No such secret: the id reached Secrets Manager (the emulator, not evil.example) as given.
+    const flagLike = await run(evil)
+    expect(flagLike.code, flagLike.stderr).toBe(2)
+    expect(JSON.parse(flagLike.stdout).error.message).toContain(evil)
+    // The id after `--` is the argument even where it is a flag of fir's: no JSON without --json.
+    const human = await paste(proposals.find((p) => p.endsWith(' -- --json'))!, cwd)
+    expect(human.code).toBe(2)
+    expect(human.stdout).toBe('')
+    expect(human.stderr).toContain('unable to rotate secret --json: rotation is not configured')
+    // Read again since this case rotated it: AWS's own command is proposed, --secret-id=-h.
+    const later = { ...read('d4', '-h'), time: new Date(Date.now() + 60_000).toISOString() }
+    await writeFile(join(dir, 'timeline', 'events.jsonl'), `${JSON.stringify(later)}\n`)
+    const again = await secrets()
+    const aws = again.json.result.roles[0].proposals.find((p: string) => p.startsWith('aws '))
+    expect(aws).toBe('aws secretsmanager rotate-secret --secret-id=-h')
+    // Pasted where the AWS CLI is installed, it rotates that secret (with `--secret-id -h` the AWS
+    // CLI says the option expects one argument). The emulator named outright: never AWS itself.
+    if (spawnSync('aws', ['--version']).status === 0) {
+      const cli = await paste(`${aws} --endpoint-url ${moto.endpoint()}`, cwd)
+      expect(cli.code, cli.stderr).toBe(0)
+      expect(JSON.parse(cli.stdout).Name).toBe('-h')
+    }
   })
 })

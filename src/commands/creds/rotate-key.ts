@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { awsFlags, caseFlag, changeFlags, FirCommand } from '../../base-command.js'
-import { awsCliCommand, firCommand } from '../../core/common/suggest.js'
+import { awsCliCommand, firCommand, flag } from '../../core/common/suggest.js'
 import { escapeTerminal } from '../../core/common/text.js'
 import { readRotatedSecret, rotateAccessKey } from '../../core/credentials/rotate-key.js'
 import { stepTable } from '../../core/steps/render.js'
@@ -85,7 +85,7 @@ export default class CredsRotateKey extends FirCommand {
       lines.push(
         '',
         `No new key made now: ${result.newAccessKeyId} was made by an earlier run of this case; its secret file is not in the case (deleted since, as fir says to once the key is deployed)${flags['show-secret'] ? ', so there is no secret to show' : ''}.`,
-        `If nobody holds that key's secret, delete the key (${escapeTerminal(awsCliCommand(['iam', 'delete-access-key', '--user-name', result.userName, '--access-key-id', result.newAccessKeyId], ctx.aws))}) and run this command again to make another.`,
+        `If nobody holds that key's secret, delete the key (${escapeTerminal(awsCliCommand(['iam', 'delete-access-key', flag('--user-name', result.userName), flag('--access-key-id', result.newAccessKeyId)], ctx.aws))}) and run this command again to make another.`,
       )
     }
     for (const id of result.maybeLostKeyIds) {
@@ -97,7 +97,7 @@ export default class CredsRotateKey extends FirCommand {
           ? `${key}: ${whose}. The rotation deactivates it (reversible) and does not delete it.`
           : result.maybeLostKeysActive.includes(id)
             ? `${key} is still active (deactivating it did not complete): ${whose}. A re-run deactivates it.`
-            : `${key} is inactive (reversible: ${escapeTerminal(firCommand(['restore', '--actions', 'rotate-key'], ctx.aws, { caseDir: ctx.case.dir }))} reactivates it), not deleted: ${whose}. Check its last use (${escapeTerminal(awsCliCommand(['iam', 'get-access-key-last-used', '--access-key-id', id], ctx.aws))}: a lost key has never been used); delete it if it is the lost key, reactivate it if it is someone's.`,
+            : `${key} is inactive (reversible: ${escapeTerminal(firCommand(['restore', '--actions', 'rotate-key'], ctx.aws, { caseDir: ctx.case.dir }))} reactivates it), not deleted: ${whose}. Check its last use (${escapeTerminal(awsCliCommand(['iam', 'get-access-key-last-used', flag('--access-key-id', id)], ctx.aws))}: a lost key has never been used); delete it if it is the lost key, reactivate it if it is someone's.`,
       )
     }
     if (result.newKeyBlockedBy.length && result.rerun) {

@@ -12,7 +12,7 @@ import { cancelLakeQuery, describeLakeQuery, getLakeResultsPage, startLakeQuery 
 import { FirError, UsageError } from '../../errors.js'
 import type { NewEntry } from '../case/journal.js'
 import { atInterruptAwaited } from '../common/interrupt.js'
-import { awsCliCommand } from '../common/suggest.js'
+import { awsCliCommand, type CommandWord } from '../common/suggest.js'
 import type { FirContext, Gap } from '../context.js'
 import { type CloudTrailRecord, type Row, rowToRecord } from './records.js'
 import {
@@ -188,7 +188,7 @@ async function watchQuery(
     ...(info.clientRequestToken ? { clientRequestToken: info.clientRequestToken } : {}),
   })
   // Named with the region the query runs in, and the profile and endpoint fir was given.
-  const cli = (words: string[]) => `\`${awsCliCommand(words, ctx.aws, { region: info.region })}\``
+  const cli = (words: CommandWord[]) => `\`${awsCliCommand(words, ctx.aws, { region: info.region })}\``
   const noted = (journaled: boolean) => (journaled ? ' (journaled)' : ' (the journal could not be written)')
   const endWith = (error: FirError) =>
     journalQuery(ctx, info, from, error).then(

@@ -1,20 +1,20 @@
 import type { JournalEntry } from '../case/journal.js'
-import { plainAwsCliCommand } from '../common/suggest.js'
+import { type CommandWord, flag, plainAwsCliCommand } from '../common/suggest.js'
 import { escapeTerminal } from '../common/text.js'
 import type { Dialect } from './sql.js'
 
 /** The AWS CLI words that stop a query fir started (`source`: Lake's event data store). */
-export function stopQueryWords(engine: Dialect, source: string, queryId: string): string[] {
+export function stopQueryWords(engine: Dialect, source: string, queryId: string): CommandWord[] {
   return engine === 'athena'
-    ? ['athena', 'stop-query-execution', '--query-execution-id', queryId]
-    : ['cloudtrail', 'cancel-query', '--event-data-store', source, '--query-id', queryId]
+    ? ['athena', 'stop-query-execution', flag('--query-execution-id', queryId)]
+    : ['cloudtrail', 'cancel-query', flag('--event-data-store', source), flag('--query-id', queryId)]
 }
 
 /** The AWS CLI words that list the queries where one fir was starting, its id unknown, would be. */
-export function findQueryWords(engine: Dialect, source: string, workgroup?: string): string[] {
+export function findQueryWords(engine: Dialect, source: string, workgroup?: string): CommandWord[] {
   return engine === 'athena'
-    ? ['athena', 'list-query-executions', ...(workgroup ? ['--work-group', workgroup] : [])]
-    : ['cloudtrail', 'list-queries', '--event-data-store', source, '--query-status', 'RUNNING']
+    ? ['athena', 'list-query-executions', ...(workgroup ? [flag('--work-group', workgroup)] : [])]
+    : ['cloudtrail', 'list-queries', flag('--event-data-store', source), '--query-status', 'RUNNING']
 }
 
 /** A query a timeline sent that may still run on AWS (and bill): see {@link unsettledQueries}. */

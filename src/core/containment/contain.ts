@@ -1,5 +1,5 @@
 import { getRoleInfo } from '../../aws/iam.js'
-import { firCommand } from '../common/suggest.js'
+import { arg, firCommand } from '../common/suggest.js'
 import type { FirContext } from '../context.js'
 import { REVOKE_LIMITS } from '../credentials/revoke-policy.js'
 import { isDeleted } from '../steps/define-step.js'
@@ -115,7 +115,7 @@ function rerunCommand(ctx: FirContext, target: FunctionTarget, rows: readonly St
   )
   if (!failed.length) return null
   return firCommand(
-    ['contain', target.name, '--actions', failed.join(','), ...(ctx.yes ? ['--yes'] : [])],
+    ['contain', arg(target.name), '--actions', failed.join(','), ...(ctx.yes ? ['--yes'] : [])],
     ctx.aws,
     { region: target.region, caseDir: ctx.case.dir },
   )
@@ -171,7 +171,7 @@ export async function containFunction(ctx: FirContext, options: ContainOptions):
     ...(options.dryRun ? { dryRun: true } : {}),
     ...(options.confirmed ? { confirmed: true } : {}),
     ...(options.onPlan ? { onPlan: options.onPlan } : {}),
-    undoCommand: firCommand(['restore', target.name], ctx.aws, {
+    undoCommand: firCommand(['restore', arg(target.name)], ctx.aws, {
       region: target.region,
       caseDir: ctx.case.dir,
     }),

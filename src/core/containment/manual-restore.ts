@@ -9,7 +9,7 @@ import {
   type JournalEntry,
 } from '../case/journal.js'
 import { holdsRedaction } from '../common/redact.js'
-import { awsCliCommand, type CommandWord, plainAwsCliCommand } from '../common/suggest.js'
+import { awsCliCommand, type CommandWord, flag, plainAwsCliCommand } from '../common/suggest.js'
 import { escapeTerminal } from '../common/text.js'
 import type { RotateKeyState } from '../credentials/rotate-key.js'
 import { parseArn } from '../identity.js'
@@ -80,11 +80,19 @@ function manualRestore(r: UndoRecord, caseId: string, cli: CliLine): ManualResto
   const line: CliLine = (words, region) =>
     cli(
       words.map((w, i) => {
-        if (typeof w !== 'string' || !holdsRedaction(w)) return w
-        const flag = words[i - 1]
-        const placeholder = `original-${typeof flag === 'string' && flag.startsWith('--') ? flag.slice(2) : 'value'}`
+        // A flag's value (a FlagWord, or the word after the flag), or a word of its own.
+        const value = typeof w === 'string' ? w : 'flag' in w ? w.value : 'arg' in w ? w.arg : undefined
+        if (typeof value !== 'string' || !holdsRedaction(value)) return w
+        const before = words[i - 1]
+        const name =
+          typeof w === 'object' && 'flag' in w
+            ? w.flag
+            : typeof before === 'string' && before.startsWith('--')
+              ? before
+              : '--value'
+        const placeholder = `original-${name.slice(2)}`
         if (!held.includes(placeholder)) held.push(placeholder)
-        return { placeholder }
+        return typeof w === 'object' && 'flag' in w ? { ...w, value: { placeholder } } : { placeholder }
       }),
       region,
     )
@@ -109,7 +117,7 @@ function manualCommands(r: UndoRecord, caseId: string, cli: CliLine): ManualRest
     seq: r.startedSeq,
     at: r.startedAt,
   }
-  const fnWords = ['--function-name', fn]
+  const fnWords = [flag('--function-name', fn)]
   // A function's change whose function the entries do not name: no command can be written.
   const known = fn !== '' || r.step === 'containment.sessions' || !r.step.startsWith('containment.')
   switch (known ? r.step : undefined) {
@@ -147,7 +155,7 @@ function manualCommands(r: UndoRecord, caseId: string, cli: CliLine): ManualRest
               'lambda',
               'update-function-url-config',
               ...fnWords,
-              ...(c.qualifier !== null ? ['--qualifier', c.qualifier] : []),
+              ...(c.qualifier !== null ? [flag('--qualifier', c.qualifier)] : []),
               '--auth-type',
               'NONE',
             ],
@@ -165,7 +173,7 @@ function manualCommands(r: UndoRecord, caseId: string, cli: CliLine): ManualRest
         before:
           on.map((m) => `mapping ${m.uuid} (${m.eventSourceArn}) enabled`).join(', ') || 'no mapping enabled',
         commands: on.map((m) =>
-          cli(['lambda', 'update-event-source-mapping', '--uuid', m.uuid, '--enabled'], region),
+          cli(['lambda', 'update-event-source-mapping', flag('--uuid', m.uuid), '--enabled'], region),
         ),
       }
     }
@@ -189,7 +197,10 @@ function manualCommands(r: UndoRecord, caseId: string, cli: CliLine): ManualRest
         ...base,
         before: `description ${JSON.stringify(description)}`,
         commands: [
-          cli(['lambda', 'update-function-configuration', ...fnWords, '--description', description], region),
+          cli(
+            ['lambda', 'update-function-configuration', ...fnWords, flag('--description', description)],
+            region,
+          ),
         ],
       }
     }
@@ -211,16 +222,17 @@ function manualCommands(r: UndoRecord, caseId: string, cli: CliLine): ManualRest
                 [
                   'iam',
                   'put-role-policy',
-                  '--role-name',
-                  role,
-                  '--policy-name',
-                  policy,
+                  flag('--role-name', role),
+                  flag('--policy-name', policy),
                   '--policy-document',
                   JSON.stringify(prior.document),
                 ],
                 null,
               )
-            : cli(['iam', 'delete-role-policy', '--role-name', role, '--policy-name', policy], null),
+            : cli(
+                ['iam', 'delete-role-policy', flag('--role-name', role), flag('--policy-name', policy)],
+                null,
+              ),
         ],
         note: 'restore keeps the session revocation unless it is named: removing it makes stolen tokens issued before the cutoff valid again',
       }
@@ -244,10 +256,8 @@ function manualCommands(r: UndoRecord, caseId: string, cli: CliLine): ManualRest
                   [
                     'iam',
                     'update-access-key',
-                    '--user-name',
-                    prior.userName,
-                    '--access-key-id',
-                    old.id,
+                    flag('--user-name', prior.userName),
+                    flag('--access-key-id', old.id),
                     '--status',
                     'Active',
                   ],
@@ -269,7 +279,7 @@ function manualCommands(r: UndoRecord, caseId: string, cli: CliLine): ManualRest
 }
 
 /** `aws lambda add-permission` words that re-create a removed statement (see addPermissionFor). */
-function addPermissionWords(fn: string, ref: PermissionsState['statements'][number]): string[] {
+function addPermissionWords(fn: string, ref: PermissionsState['statements'][number]): CommandWord[] {
   const { input } = addPermissionFor(fn, ref)
   const flags: [string, unknown][] = [
     ['--function-name', input.FunctionName],
@@ -286,7 +296,7 @@ function addPermissionWords(fn: string, ref: PermissionsState['statements'][numb
   return [
     'lambda',
     'add-permission',
-    ...flags.flatMap(([flag, v]) => (typeof v === 'string' && v !== '' ? [flag, v] : [])),
+    ...flags.flatMap(([name, v]) => (typeof v === 'string' && v !== '' ? [flag(name, v)] : [])),
     ...(input.InvokedViaFunctionUrl ? ['--invoked-via-function-url'] : []),
   ]
 }

@@ -2,7 +2,7 @@ import { UsageError } from '../../errors.js'
 import { SealedEvidenceChangedError } from '../case/evidence-store.js'
 import type { JournalEntry } from '../case/journal.js'
 import { canonicalJson } from '../common/canonical-json.js'
-import { firCommand } from '../common/suggest.js'
+import { arg, firCommand } from '../common/suggest.js'
 import { escapeTerminal } from '../common/text.js'
 import { newestVersion } from '../common/version.js'
 import type { FirContext } from '../context.js'
@@ -501,7 +501,7 @@ function reopenedWarning(
       `${escapeTerminal(o.label)}${regions.size > 1 && o.fn?.region ? ` in ${o.fn.region}` : ''} (${o.what.map((w) => escapeTerminal(w)).join('; ')})`,
   )
   const commands = entries.map((o) => {
-    const words = ['contain', o.fn?.arn || o.label, '--actions', 'url,permissions', '--yes']
+    const words = ['contain', arg(o.fn?.arn || o.label), '--actions', 'url,permissions', '--yes']
     const region = o.fn?.region
     return `\`${escapeTerminal(firCommand(words, ctx.aws, { caseDir: ctx.case.dir, ...(region ? { region } : {}) }))}\``
   })

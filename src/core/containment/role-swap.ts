@@ -1,6 +1,6 @@
 import { listVersionRoles, type PublishedVersion } from '../../aws/lambda-containment.js'
 import { FirError } from '../../errors.js'
-import { firCommand } from '../common/suggest.js'
+import { firCommand, flag } from '../common/suggest.js'
 import { escapeTerminal, firstFew } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { LATEST } from '../snapshot/function-roles.js'
@@ -174,7 +174,7 @@ function revocationText(
     return `${goneText}: contain ${revoking.dryRun ? 'would revoke' : 'revokes'} the sessions of ${namesText(live)} too (a row per role)`
   const commands = live.map(
     (r) =>
-      `\`${escapeTerminal(firCommand(['creds', 'revoke-sessions', '--role', r.name, '--yes'], ctx.aws, { caseDir: ctx.case.dir }))}\``,
+      `\`${escapeTerminal(firCommand(['creds', 'revoke-sessions', flag('--role', r.name), '--yes'], ctx.aws, { caseDir: ctx.case.dir }))}\``,
   )
   return `${goneText}, and this run revokes no sessions (sessions is not among its actions): revoke them with ${commands.join(' and ')}`
 }

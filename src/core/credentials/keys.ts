@@ -4,7 +4,7 @@ import { getAccessKeyAccount } from '../../aws/sts.js'
 import { AccessDeniedError, FirError, NotFoundError, UsageError } from '../../errors.js'
 import { readSealedJson, readSealedManifest, sealedSets } from '../case/evidence-store.js'
 import type { JournalEntry } from '../case/journal.js'
-import { awsFlagWords, firCommand } from '../common/suggest.js'
+import { awsFlagWords, commandWords, firCommand, flag } from '../common/suggest.js'
 import { shellArg } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { callerIdentity } from '../identity.js'
@@ -171,7 +171,7 @@ export async function findLeakedKeys(ctx: FirContext): Promise<LeakedKey[]> {
       }
       if (k.status !== 'Inactive' && k.status !== 'deleted')
         k.proposal = firCommand(
-          ['creds', 'rotate-key', '--user', k.owner, '--access-key', k.accessKeyId],
+          ['creds', 'rotate-key', flag('--user', k.owner), flag('--access-key', k.accessKeyId)],
           ctx.aws,
           {
             caseDir: ctx.case.dir,
@@ -244,6 +244,6 @@ export function otherAccountNote(
   ctx: FirContext,
 ): string {
   // The placeholders stay unquoted: they are to be replaced, not pasted.
-  const flags = awsFlagWords(ctx.aws, { roleArn: null }).map(shellArg).join(' ')
-  return `belongs to account ${account}, not this one (${here}): rotate it there, e.g. \`fir creds rotate-key --user <its user> --access-key ${accessKeyId} --role-arn arn:aws:iam::${account}:role/<responder role>${flags ? ` ${flags}` : ''} --case ${shellArg(ctx.case.dir)}\``
+  const flags = commandWords(awsFlagWords(ctx.aws, { roleArn: null }))
+  return `belongs to account ${account}, not this one (${here}): rotate it there, e.g. \`fir creds rotate-key --user <its user> --access-key ${accessKeyId} --role-arn arn:aws:iam::${account}:role/<responder role>${flags ? ` ${flags}` : ''} ${commandWords([flag('--case', ctx.case.dir)])}\``
 }

@@ -2,7 +2,7 @@ import type { AwsClients } from '../../aws/clients.js'
 import { deleteRolePolicy, getRoleInfo, getRolePolicyDocument, putRolePolicy } from '../../aws/iam.js'
 import { UsageError } from '../../errors.js'
 import { canonicalJson } from '../common/canonical-json.js'
-import { awsCliCommand, firCommand } from '../common/suggest.js'
+import { awsCliCommand, firCommand, flag } from '../common/suggest.js'
 import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { callerIdentity, readIamEntity } from '../identity.js'
@@ -70,7 +70,7 @@ export interface RevokeState {
  */
 export function keptCutoffHint(what: string, role: string, aws: AwsClients, caseDir: string): string {
   // With the AWS flags as given: pasted in a cross-account response, it must act in that account.
-  const command = firCommand(['creds', 'revoke-sessions', '--role', role, '--renew', '--yes'], aws, {
+  const command = firCommand(['creds', 'revoke-sessions', flag('--role', role), '--renew', '--yes'], aws, {
     caseDir,
   })
   return `${what} stays where an earlier run set it: sessions issued since then are not denied. To deny them too: ${escapeTerminal(command)}\n`
@@ -293,19 +293,18 @@ export function revokeSessionsStep<P extends Record<string, unknown>>(options: {
         [
           'iam',
           'create-policy',
-          '--policy-name',
-          s.policyName,
+          flag('--policy-name', s.policyName),
           '--policy-document',
           JSON.stringify(intended.document),
         ],
         ctx.aws,
       )
       const attach = awsCliCommand(
-        ['iam', 'attach-role-policy', '--role-name', s.roleName, '--policy-arn', policyArn],
+        ['iam', 'attach-role-policy', flag('--role-name', s.roleName), flag('--policy-arn', policyArn)],
         ctx.aws,
       )
       return [
-        `role ${s.roleName} has no room for the revocation (IAM allows 10,240 characters for all of a role's inline policies together): make room by deleting or shortening an inline policy it does not need (${awsCliCommand(['iam', 'list-role-policies', '--role-name', s.roleName], ctx.aws)} lists them), then run this command again`,
+        `role ${s.roleName} has no room for the revocation (IAM allows 10,240 characters for all of a role's inline policies together): make room by deleting or shortening an inline policy it does not need (${awsCliCommand(['iam', 'list-role-policies', flag('--role-name', s.roleName)], ctx.aws)} lists them), then run this command again`,
         `or revoke the sessions now with a managed policy holding the same document (fir does not journal it: fir restore will not remove it, so detach and delete it by hand when the incident is over): ${create} then ${attach}`,
       ]
     },

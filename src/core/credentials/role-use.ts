@@ -5,6 +5,7 @@
  * timeline step and the report, so that all three count the same events.
  */
 
+import { arg, type CommandWord, flag } from '../common/suggest.js'
 import { asRecord } from '../report/format.js'
 import { CORRELATION_RULES } from '../timeline/correlate.js'
 
@@ -71,9 +72,9 @@ export function secretLabel(r: SecretRef): string {
 }
 
 /** The arguments of `fir creds rotate-secret` for a secret named by {@link secretLabel}. */
-export function rotateSecretWords(label: string): string[] {
+export function rotateSecretWords(label: string): CommandWord[] {
   const m = label.match(/^(\S+) \((?:([^,)]+?)(?:, )?)?(?:account (\d{12}))?\)$/)
-  if (!m) return [label]
+  if (!m) return [arg(label)]
   const [, name, place] = m
   const onlyAccount = place?.match(/^account (\d{12})$/)?.[1]
   const account = m[3] ?? onlyAccount
@@ -81,9 +82,10 @@ export function rotateSecretWords(label: string): string[] {
   // An account named in the label may be another than the caller's: the (partial) ARN names the
   // secret there, never a same-named one of the caller's account.
   if (account && region)
-    return [`arn:aws:secretsmanager:${region}:${account}:secret:${name}`, '--region', region]
+    return [arg(`arn:aws:secretsmanager:${region}:${account}:secret:${name}`), flag('--region', region)]
+  // Quoted as a value (the name is CloudTrail's): pasted unfilled, the command fails on it.
   if (account) return [`<the ARN of ${name} in account ${account}>`]
-  return region ? [name!, '--region', region] : [name!]
+  return region ? [arg(name!), flag('--region', region)] : [arg(name!)]
 }
 
 /**

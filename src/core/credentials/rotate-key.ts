@@ -15,7 +15,7 @@ import { recordedSecretFiles, SECRET_FILE_ACTION, SECRETS_DIR, unplacedSecretFil
 import { ensureDir, exists, writeFileAtomic } from '../common/fs-safe.js'
 import { sha256Hex } from '../common/hash.js'
 import { redactor } from '../common/redact.js'
-import { awsCliCommand, firCommand } from '../common/suggest.js'
+import { awsCliCommand, firCommand, flag } from '../common/suggest.js'
 import { escapeTerminal, jsonText } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { readIamEntity } from '../identity.js'
@@ -407,7 +407,7 @@ function offsetWords(ms: number): string {
  */
 function maybeLostNote(ctx: FirContext, userName: string, k: AccessKeyInfo, l: MaybeLostKey): string {
   const restore = firCommand(['restore', '--actions', 'rotate-key'], ctx.aws, { caseDir: ctx.case.dir })
-  return `${k.id} (${k.status}, created ${k.created}) may be the key a run of this case made and was killed before it saved the key's secret: that rotation started ${l.startedAt} and never finished, the user's keys read just before it did not include ${k.id}, and ${k.id} was created ${offsetWords(l.offsetMs)} it started. If it is, its secret is lost and nothing can use it; but someone else (a colleague, an intruder) may have made it in that time, and fir cannot tell which. fir cuts the leaked key off first, then ${k.status === 'Active' ? `deactivates ${k.id} (reversible: ${restore} reactivates it)` : `leaves ${k.id} inactive, as it is`}; it does not delete it: check its last use (${awsCliCommand(['iam', 'get-access-key-last-used', '--access-key-id', k.id], ctx.aws)}: a lost key has never been used) and who made it (CloudTrail's CreateAccessKey on user ${escapeTerminal(userName)})`
+  return `${k.id} (${k.status}, created ${k.created}) may be the key a run of this case made and was killed before it saved the key's secret: that rotation started ${l.startedAt} and never finished, the user's keys read just before it did not include ${k.id}, and ${k.id} was created ${offsetWords(l.offsetMs)} it started. If it is, its secret is lost and nothing can use it; but someone else (a colleague, an intruder) may have made it in that time, and fir cannot tell which. fir cuts the leaked key off first, then ${k.status === 'Active' ? `deactivates ${k.id} (reversible: ${restore} reactivates it)` : `leaves ${k.id} inactive, as it is`}; it does not delete it: check its last use (${awsCliCommand(['iam', 'get-access-key-last-used', flag('--access-key-id', k.id)], ctx.aws)}: a lost key has never been used) and who made it (CloudTrail's CreateAccessKey on user ${escapeTerminal(userName)})`
 }
 
 /**
@@ -415,7 +415,7 @@ function maybeLostNote(ctx: FirContext, userName: string, k: AccessKeyInfo, l: M
  * once the leaked key is cut off, and the choice is the responder's.
  */
 function noRoomNote(ctx: FirContext, userName: string, id: string): string {
-  return `no new key can be made while ${id} holds the user's second place (AWS allows two keys, active or not): the rotation stops once the leaked key is cut off. If ${id} is that lost key (never used, and nobody made it), delete it (${awsCliCommand(['iam', 'delete-access-key', '--user-name', userName, '--access-key-id', id], ctx.aws)}) and run this command again to make the new key (or run it with --delete-old, which deletes the leaked key instead and frees its place); if it is someone's, reactivate it (${awsCliCommand(['iam', 'update-access-key', '--user-name', userName, '--access-key-id', id, '--status', 'Active'], ctx.aws)}): fir then counts it as the user's`
+  return `no new key can be made while ${id} holds the user's second place (AWS allows two keys, active or not): the rotation stops once the leaked key is cut off. If ${id} is that lost key (never used, and nobody made it), delete it (${awsCliCommand(['iam', 'delete-access-key', flag('--user-name', userName), flag('--access-key-id', id)], ctx.aws)}) and run this command again to make the new key (or run it with --delete-old, which deletes the leaked key instead and frees its place); if it is someone's, reactivate it (${awsCliCommand(['iam', 'update-access-key', flag('--user-name', userName), flag('--access-key-id', id), '--status', 'Active'], ctx.aws)}): fir then counts it as the user's`
 }
 
 /** The plan's note on where a new key's secret is to go (its id is not known before it is made). */
@@ -592,14 +592,14 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
           actions: [
             ...(inactive
               ? [
-                  `${oldKeyId} is inactive already (nothing can sign with it): to make room for the new key, delete it, journaled (it cannot be undone): ${firCommand(['creds', 'rotate-key', '--user', user.name, '--access-key', oldKeyId, '--no-replace', '--delete-old'], ctx.aws, { caseDir: ctx.case.dir })}`,
+                  `${oldKeyId} is inactive already (nothing can sign with it): to make room for the new key, delete it, journaled (it cannot be undone): ${firCommand(['creds', 'rotate-key', flag('--user', user.name), flag('--access-key', oldKeyId), '--no-replace', '--delete-old'], ctx.aws, { caseDir: ctx.case.dir })}`,
                 ]
               : [
-                  `to cut the leaked key off now without a new key, journaled and reversible: ${firCommand(['creds', 'rotate-key', '--user', user.name, '--access-key', oldKeyId, '--no-replace'], ctx.aws, { caseDir: ctx.case.dir })}`,
-                  `to cut the leaked key off now, deactivate it (whatever uses it stops working): ${awsCliCommand(['iam', 'update-access-key', '--user-name', user.name, '--access-key-id', oldKeyId, '--status', 'Inactive'], ctx.aws)}`,
+                  `to cut the leaked key off now without a new key, journaled and reversible: ${firCommand(['creds', 'rotate-key', flag('--user', user.name), flag('--access-key', oldKeyId), '--no-replace'], ctx.aws, { caseDir: ctx.case.dir })}`,
+                  `to cut the leaked key off now, deactivate it (whatever uses it stops working): ${awsCliCommand(['iam', 'update-access-key', flag('--user-name', user.name), flag('--access-key-id', oldKeyId), '--status', 'Inactive'], ctx.aws)}`,
                 ]),
-            `${inactive ? 'or delete the other key' : 'delete the other key first'} if it is unused: ${awsCliCommand(['iam', 'delete-access-key', '--user-name', user.name, '--access-key-id', other[0]?.id ?? 'ID'], ctx.aws)}`,
-            `check its last use first: ${awsCliCommand(['iam', 'get-access-key-last-used', '--access-key-id', other[0]?.id ?? 'ID'], ctx.aws)}`,
+            `${inactive ? 'or delete the other key' : 'delete the other key first'} if it is unused: ${awsCliCommand(['iam', 'delete-access-key', flag('--user-name', user.name), flag('--access-key-id', other[0]?.id ?? 'ID')], ctx.aws)}`,
+            `check its last use first: ${awsCliCommand(['iam', 'get-access-key-last-used', flag('--access-key-id', other[0]?.id ?? 'ID')], ctx.aws)}`,
             'then run this command again',
           ],
         },
@@ -750,7 +750,7 @@ export const rotateKeyStep = defineStep<RotateKeyParams, RotateKeyState>({
     return appeared.map((id) => {
       const k = left!.keys.find((x) => x.id === id)
       const key = `access key ${id}${k ? ` (${k.status}, created ${k.created ?? 'unknown'})` : ''}`
-      const check = `check its use (${awsCliCommand(['iam', 'get-access-key-last-used', '--access-key-id', id], ctx.aws)}) and who made it (CloudTrail's CreateAccessKey on user ${escapeTerminal(s.userName)}); to cut it off, journaled and reversible: ${firCommand(['creds', 'rotate-key', '--user', s.userName, '--access-key', id, '--no-replace'], ctx.aws, { caseDir: ctx.case.dir })}`
+      const check = `check its use (${awsCliCommand(['iam', 'get-access-key-last-used', flag('--access-key-id', id)], ctx.aws)}) and who made it (CloudTrail's CreateAccessKey on user ${escapeTerminal(s.userName)}); to cut it off, journaled and reversible: ${firCommand(['creds', 'rotate-key', flag('--user', s.userName), flag('--access-key', id), '--no-replace'], ctx.aws, { caseDir: ctx.case.dir })}`
       if (failedCreates.has(err) && !refusedCreates.has(err))
         return `${key} appeared on user ${escapeTerminal(s.userName)} while fir was rotating its key; fir's CreateAccessKey got no answer, so it may be the key that call made (its secret lost with the answer) or a key someone else made, and fir cannot tell which: ${check}`
       const why = failedCreates.has(err)
@@ -932,9 +932,8 @@ export async function rotateAccessKey(
   const words = [
     'creds',
     'rotate-key',
-    '--user',
-    before?.userName ?? options.user,
-    ...(before ? ['--access-key', before.oldKeyId] : []),
+    flag('--user', before?.userName ?? options.user),
+    ...(before ? [flag('--access-key', before.oldKeyId)] : []),
     ...(params.deleteOld ? ['--delete-old'] : []),
     ...(params.replace === false ? ['--no-replace'] : []),
     ...(ctx.yes ? ['--yes'] : []),

@@ -1,6 +1,6 @@
 import { describeSecret, rotateSecretNow, type SecretDescription } from '../../aws/secrets.js'
 import { UsageError } from '../../errors.js'
-import { awsCliCommand, firCommand } from '../common/suggest.js'
+import { arg, awsCliCommand, firCommand, flag } from '../common/suggest.js'
 import { escapeTerminal } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { unqualifiedFunctionArn } from '../identity.js'
@@ -116,8 +116,8 @@ export const rotateSecretStep = defineStep<RotateSecretParams, RotateSecretState
         `unable to rotate secret ${id}: it is scheduled for deletion on ${s.deletedDate}, and Secrets Manager rotates no secret marked for deletion`,
         {
           actions: [
-            `to rotate it, cancel the deletion first: ${awsCliCommand(['secretsmanager', 'restore-secret', '--secret-id', s.arn], ctx.aws)}`,
-            `then run this command again: ${firCommand(['creds', 'rotate-secret', params.secretId], ctx.aws, { caseDir: ctx.case.dir })}`,
+            `to rotate it, cancel the deletion first: ${awsCliCommand(['secretsmanager', 'restore-secret', flag('--secret-id', s.arn)], ctx.aws)}`,
+            `then run this command again: ${firCommand(['creds', 'rotate-secret', arg(params.secretId)], ctx.aws, { caseDir: ctx.case.dir })}`,
             'or, if the secret is being retired, leave it: while it is scheduled for deletion its value cannot be read; change the credential it holds at its source (the database, the third-party API)',
           ],
         },
@@ -133,8 +133,7 @@ export const rotateSecretStep = defineStep<RotateSecretParams, RotateSecretState
               [
                 'secretsmanager',
                 'rotate-secret',
-                '--secret-id',
-                s.name,
+                flag('--secret-id', s.name),
                 '--rotation-lambda-arn',
                 { placeholder: 'rotation-function-arn' },
                 '--rotation-rules',
@@ -180,7 +179,7 @@ export const rotateSecretStep = defineStep<RotateSecretParams, RotateSecretState
     if (!requested || after.currentVersionId === requested) return notes
     return [
       ...notes,
-      `rotation requested (version ${requested}), not confirmed: AWSCURRENT is still ${after.currentVersionId ?? 'none'} as read after the request. Secrets Manager has the rotation function make the new version; check that AWSCURRENT moves to ${requested} (${awsCliCommand(['secretsmanager', 'describe-secret', '--secret-id', after.arn], ctx.aws)})`,
+      `rotation requested (version ${requested}), not confirmed: AWSCURRENT is still ${after.currentVersionId ?? 'none'} as read after the request. Secrets Manager has the rotation function make the new version; check that AWSCURRENT moves to ${requested} (${awsCliCommand(['secretsmanager', 'describe-secret', flag('--secret-id', after.arn)], ctx.aws)})`,
     ]
   },
   describe,

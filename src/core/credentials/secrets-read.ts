@@ -7,7 +7,7 @@ import { AccessDeniedError, FirError } from '../../errors.js'
 import { readSealedJson, readSealedManifest, sealedSets } from '../case/evidence-store.js'
 import type { JournalEntry } from '../case/journal.js'
 import { exists } from '../common/fs-safe.js'
-import { awsCliCommand, firCommand } from '../common/suggest.js'
+import { arg, awsCliCommand, firCommand, flag } from '../common/suggest.js'
 import { wildcardMatches } from '../common/text.js'
 import type { FirContext } from '../context.js'
 import { callerIdentity, noSuchIamEntity } from '../identity.js'
@@ -395,8 +395,8 @@ export async function secretsReadByRoles(
         const where = r.region ? { region: r.region } : {}
         // rotate-secret is already-applied for a secret this case rotated: AWS's own command then.
         return r.rotatedAt === null
-          ? firCommand(['creds', 'rotate-secret', id], ctx.aws, { caseDir: ctx.case.dir, ...where })
-          : awsCliCommand(['secretsmanager', 'rotate-secret', '--secret-id', id], ctx.aws, where)
+          ? firCommand(['creds', 'rotate-secret', arg(id)], ctx.aws, { caseDir: ctx.case.dir, ...where })
+          : awsCliCommand(['secretsmanager', 'rotate-secret', flag('--secret-id', id)], ctx.aws, where)
       }),
     })
   }

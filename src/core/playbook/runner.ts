@@ -20,7 +20,7 @@ import {
   redactSecretsInText,
   redactValue,
 } from '../common/redact.js'
-import { firCommand } from '../common/suggest.js'
+import { arg, firCommand } from '../common/suggest.js'
 import { compactUtc, escapeTerminal } from '../common/text.js'
 import type { FirContext, Gap } from '../context.js'
 import { announceActing, callerIdentity } from '../identity.js'
@@ -541,7 +541,7 @@ function playbookArgument(name: string, file: string | undefined): string {
 
 /** How to finish a run's work by running its playbook again (changes made are not repeated). */
 function runAgainHint(ctx: FirContext, name: string, file: string | undefined): string {
-  const command = firCommand(['playbook', 'run', playbookArgument(name, file)], ctx.aws, {
+  const command = firCommand(['playbook', 'run', arg(playbookArgument(name, file))], ctx.aws, {
     caseDir: ctx.case.dir,
   })
   return `run the playbook again: ${command} --input … (changes already made are journaled already-applied)`

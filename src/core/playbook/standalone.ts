@@ -1,4 +1,4 @@
-import type { CommandWord } from '../common/suggest.js'
+import { arg, type CommandWord, flag } from '../common/suggest.js'
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined)
 
@@ -16,50 +16,62 @@ function each(values: Record<string, unknown>, one: string, many: string): strin
  */
 export function standaloneCommands(action: string, values: Record<string, unknown>): CommandWord[][] {
   const fn = text(values.function)
-  const actions = Array.isArray(values.actions) ? ['--actions', values.actions.join(',')] : []
+  const actions = Array.isArray(values.actions) ? [flag('--actions', values.actions.join(','))] : []
   switch (action) {
     case 'snapshot.function':
       return fn
-        ? [['snapshot', fn, ...(text(values.qualifier) ? ['--qualifier', text(values.qualifier)!] : [])]]
+        ? [
+            [
+              'snapshot',
+              arg(fn),
+              ...(text(values.qualifier) ? [flag('--qualifier', text(values.qualifier)!)] : []),
+            ],
+          ]
         : []
     case 'snapshot.all-using-role':
-      return text(values.role) ? [['snapshot', '--all-using-role', text(values.role)!]] : []
+      return text(values.role) ? [['snapshot', flag('--all-using-role', text(values.role)!)]] : []
     case 'containment.contain':
-      return fn ? [['contain', fn, ...actions]] : []
+      return fn ? [['contain', arg(fn), ...actions]] : []
     case 'containment.restore':
-      return [['restore', ...(fn ? [fn] : []), ...actions]]
+      return [['restore', ...(fn ? [arg(fn)] : []), ...actions]]
     case 'credentials.revoke-sessions':
-      return each(values, 'role', 'roles').map((role) => ['creds', 'revoke-sessions', '--role', role])
+      return each(values, 'role', 'roles').map((role) => ['creds', 'revoke-sessions', flag('--role', role)])
     case 'credentials.rotate-key': {
       // `fir creds rotate-key` needs the user: a key's user the step looked up is not journaled.
-      const user: CommandWord = text(values.user) ?? { placeholder: 'user' }
+      const user = text(values.user) ?? { placeholder: 'user' }
       const options = [
         ...(values.deleteOld === true ? ['--delete-old'] : []),
         ...(values.replace === false ? ['--no-replace'] : []),
       ]
       const keys = each(values, 'accessKey', 'accessKeys')
       if (keys.length === 0)
-        return text(values.user) ? [['creds', 'rotate-key', '--user', user, ...options]] : []
-      return keys.map((key) => ['creds', 'rotate-key', '--user', user, '--access-key', key, ...options])
+        return text(values.user) ? [['creds', 'rotate-key', flag('--user', user), ...options]] : []
+      return keys.map((key) => [
+        'creds',
+        'rotate-key',
+        flag('--user', user),
+        flag('--access-key', key),
+        ...options,
+      ])
     }
     case 'credentials.rotate-secret':
-      return each(values, 'secret', 'secrets').map((secret) => ['creds', 'rotate-secret', secret])
+      return each(values, 'secret', 'secrets').map((secret) => ['creds', 'rotate-secret', arg(secret)])
     case 'timeline.collect':
       return [
         [
           'timeline',
-          ...(fn ? [fn] : []),
+          ...(fn ? [arg(fn)] : []),
           ...(['since', 'until', 'regions'] as const).flatMap((k) =>
-            text(values[k]) ? [`--${k}`, text(values[k])!] : [],
+            text(values[k]) ? [flag(`--${k}`, text(values[k])!)] : [],
           ),
-          ...each(values, 'source', 'sources').flatMap((source) => ['--source', source]),
+          ...each(values, 'source', 'sources').flatMap((source) => [flag('--source', source)]),
         ],
       ]
     case 'report.render':
       return [
         [
           'report',
-          ...(values.format === 'md' || values.format === 'html' ? ['--format', values.format] : []),
+          ...(values.format === 'md' || values.format === 'html' ? [flag('--format', values.format)] : []),
         ],
       ]
     default:

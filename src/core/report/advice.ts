@@ -1,3 +1,4 @@
+import { arg, type CommandWord, commandLine, commandWords, flag } from '../common/suggest.js'
 import { joinNames, shellArg } from '../common/text.js'
 import { rotateSecretWords } from '../credentials/role-use.js'
 import { roleNameOf } from '../snapshot/role.js'
@@ -225,8 +226,18 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     title: string,
     detail: string,
     because: string[],
-    command: string | null = null,
-  ) => recs.push({ priority, title, detail, because, command })
+    command: string | CommandWord[] | null = null,
+  ) =>
+    recs.push({
+      priority,
+      title,
+      detail,
+      because,
+      // A fir command's words, with the case: a value that starts with '-' stays a value (commandLine).
+      command: Array.isArray(command)
+        ? commandLine('fir', [...command, ...(input.caseDir ? [flag('--case', input.caseDir)] : [])])
+        : command,
+    })
   // What was seen, not what a role would allow: a risky permission's title names what it could do
   // ("…credentials that outlive the role's sessions", "lambda:UpdateFunctionCode"), which the
   // patterns below take for something that happened.
@@ -237,7 +248,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   // for it in the responder's default region (fir restore then finds no change to undo there).
   // One function snapshotted at two qualifiers is still one function to contain.
   const one = new Set(input.functions.map((f) => f.arn || f.name)).size === 1 ? input.functions[0] : undefined
-  const fn = one ? shellArg(one.arn || one.name) : '<function>'
+  const fn: CommandWord = one ? arg(one.arn || one.name) : { placeholder: 'function' }
 
   const lost = input.evidenceNotAsSealed ?? []
   if (lost.length) {
@@ -246,7 +257,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
       'Preserve the case and find out what became of its sealed evidence',
       `Evidence sealed in this case is missing or changed (${lost.join('; ')}): this report cannot say what it held. Keep the case as it is, investigate who changed it, and to go on start a new case (fir case init) and take a new snapshot.`,
       ['sealed evidence missing or changed'],
-      `fir case verify${input.caseDir ? ` --case ${shellArg(input.caseDir)}` : ''}`,
+      ['case', 'verify'],
     )
   }
   const changed = input.timelineNotAsRecorded ?? []
@@ -256,7 +267,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
       'Preserve the case and find out who changed its recorded timeline',
       `The timeline recorded in this case was changed after fir recorded it (${changed.join('; ')}): this report cannot say what fir collected, nor rest its status on it. Keep the case as it is, investigate who changed it, and to go on start a new case (fir case init) and collect the timeline again.`,
       ['recorded timeline changed'],
-      `fir case verify${input.caseDir ? ` --case ${shellArg(input.caseDir)}` : ''}`,
+      ['case', 'verify'],
     )
   }
   if (!lost.length && !input.snapshotPresent) {
@@ -329,7 +340,12 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   const rotateKey = (ids: readonly string[]) => {
     const one = [...new Set(ids)]
     return one.length === 1
-      ? `fir creds rotate-key --user ${userOf.get(one[0]!) ?? '<user>'} --access-key ${one[0]}`
+      ? [
+          'creds',
+          'rotate-key',
+          flag('--user', userOf.get(one[0]!) ?? { placeholder: 'user' }),
+          flag('--access-key', one[0]!),
+        ]
       : 'fir creds rotate-key --user <user> --access-key <id>'
   }
   const envIds = new Set(envKeys.map((k) => k.id))
@@ -406,7 +422,9 @@ export function recommend(input: AdviceInput): RecommendationView[] {
         (n) =>
           `${n}: read with the role’s credentials${input.journal.secretsRequested.has(n) ? '; its rotation was requested in this case, not confirmed (AWSCURRENT unchanged)' : ''}`,
       ),
-      `fir creds rotate-secret ${readSecrets.length === 1 ? rotateSecretWords(readSecrets[0]!).map(shellArg).join(' ') : '<secret-id>'}`,
+      readSecrets.length === 1
+        ? ['creds', 'rotate-secret', ...rotateSecretWords(readSecrets[0]!)]
+        : 'fir creds rotate-secret <secret-id>',
     )
   }
 
@@ -437,7 +455,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
           ...otherWhys(role).map((w) => `${role.name}: ${w}`),
           ...titles(exposed, 2),
         ],
-        `fir creds revoke-sessions --role ${shellArg(role.name)}`,
+        ['creds', 'revoke-sessions', flag('--role', role.name)],
       )
     }
   }
@@ -544,11 +562,11 @@ export function recommend(input: AdviceInput): RecommendationView[] {
       : []),
   ]
   if (openFns.length || (exposed.length === 0 && exposureFindings.length)) {
-    const target =
+    const target: CommandWord =
       openFns.length === 1
-        ? shellArg(openFns[0]!.arn || openFns[0]!.name)
+        ? arg(openFns[0]!.arn || openFns[0]!.name)
         : openFns.length
-          ? '<function>'
+          ? { placeholder: 'function' }
           : fn
     add(
       // Soon, not now, when every function still open is throttled: none of them runs meanwhile.
@@ -556,7 +574,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
       'Remove public access to the function',
       `Set function URLs to AWS_IAM and remove public resource-policy statements (both can be undone)${openParts.length ? `: ${openParts.join('; ')}` : ''}.`,
       openFns.length ? because(openFns, true) : titles(exposureFindings),
-      `fir contain ${target} --actions url,permissions`,
+      ['contain', target, '--actions', 'url,permissions'],
     )
   }
   if (closedFns.length) {
@@ -605,7 +623,12 @@ export function recommend(input: AdviceInput): RecommendationView[] {
           : `Disable the event sources of ${c.label}`,
       `Containment could not make ${joinNames(refused.map((r) => stepTitle(r.measure)))}: ${joinNames(refused.map((r) => STOPPING[r.measure]!.effect))}. Once the caller may make the call AWS refused (Gaps names it), run contain again for ${refused.length === 1 ? 'it' : 'them'}: it makes only what is not in force.`,
       refused.map((r) => `${stepTitle(r.measure)} ${outcomeWords(r.outcome)}`),
-      `fir contain ${shellArg(c.arn || c.name)} --actions ${refused.map((r) => STOPPING[r.measure]!.action).join(',')}`,
+      [
+        'contain',
+        arg(c.arn || c.name),
+        '--actions',
+        refused.map((r) => STOPPING[r.measure]!.action).join(','),
+      ],
     )
   }
 
@@ -617,14 +640,13 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   const throttledFns = input.journal.functions.filter((f) => f.measures.includes('containment.throttle'))
   const throttled = throttledFns.length > 0
   if (throttled || codeFindings.length) {
-    const restoreTarget =
-      throttledFns.length === 1 ? shellArg(throttledFns[0]!.arn || throttledFns[0]!.name) : fn
+    const restoreTarget = throttledFns.length === 1 ? arg(throttledFns[0]!.arn || throttledFns[0]!.name) : fn
     add(
       2,
       `Redeploy the code from a trusted build${throttled ? ' before lifting the throttle' : ''}`,
       `Revoking credentials does not remove a backdoor: new execution environments get fresh credentials. Rebuild from source control and compare the CodeSha256 ${throttled ? 'with the sealed evidence before restoring' : 'of what runs now with the sealed evidence'}.`,
       [...(throttled ? ['throttle in force'] : []), ...titles(codeFindings)],
-      throttled ? `fir restore ${restoreTarget} --actions throttle` : null,
+      throttled ? ['restore', restoreTarget, '--actions', 'throttle'] : null,
     )
   }
 
@@ -698,7 +720,12 @@ export function recommend(input: AdviceInput): RecommendationView[] {
             `${o.name}: ${o.eventName}${o.kind === 'function-url' ? ' (AuthType NONE)' : ''} at ${o.time}`,
         ),
       ],
-      `fir contain ${targets.length === 1 ? shellArg(targets[0]!) : '<function>'} --actions url,permissions`,
+      [
+        'contain',
+        targets.length === 1 ? arg(targets[0]!) : { placeholder: 'function' },
+        '--actions',
+        'url,permissions',
+      ],
     )
   }
   // Measures calls in the timeline undid after fir applied them (the throttle lifted, the URL
@@ -718,12 +745,26 @@ export function recommend(input: AdviceInput): RecommendationView[] {
   if (undoneFns.length || otherRoles.length) {
     const actionsOf = (list: readonly MeasureUndone[]) =>
       [...new Set(list.map((u) => u.measure.replace(/^containment\./, '')))].join(',')
-    const command =
+    const command: CommandWord[] =
       undoneFns.length === 1
-        ? `fir contain ${shellArg(undoneFns[0]!.arn || undoneFns[0]!.name)} --actions ${actionsOf(undoneFns[0]!.undone)}`
+        ? [
+            'contain',
+            arg(undoneFns[0]!.arn || undoneFns[0]!.name),
+            '--actions',
+            actionsOf(undoneFns[0]!.undone),
+          ]
         : undoneFns.length > 1
-          ? `fir contain <function> --actions ${actionsOf(undoneFns.flatMap((f) => f.undone))}`
-          : `fir creds revoke-sessions --role ${otherRoles.length === 1 ? shellArg(otherRoles[0]!) : '<role>'}`
+          ? [
+              'contain',
+              { placeholder: 'function' },
+              '--actions',
+              actionsOf(undoneFns.flatMap((f) => f.undone)),
+            ]
+          : [
+              'creds',
+              'revoke-sessions',
+              flag('--role', otherRoles.length === 1 ? otherRoles[0]! : { placeholder: 'role' }),
+            ]
     add(
       1,
       `Contain ${joinNames([...undoneFns.map((f) => f.label), ...otherRoles.map((r) => `role ${r}`)])} again: calls in the timeline undid containment`,
@@ -785,7 +826,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
           ? 'the timeline’s events file, recorded in the journal, is missing'
           : 'no timeline in the case',
       ],
-      `fir timeline ${fn} --since 7d`,
+      ['timeline', fn, '--since', '7d'],
     )
   } else if (!input.timelineSourceKinds.some((k) => TRAIL_KINDS.has(k))) {
     add(
@@ -793,7 +834,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
       'Add trail logs to the timeline for data events',
       'LookupEvents returns management events only; Lambda Invoke and S3 object reads are in trail log files, where a trail records data events.',
       [`timeline sources: ${input.timelineSources.join(', ') || 'api'}`],
-      `fir timeline ${fn} --source s3://<trail bucket>/<prefix>`,
+      ['timeline', fn, '--source', { raw: 's3://<trail bucket>/<prefix>' }],
     )
   }
 
@@ -932,7 +973,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
     if (!same.detail.includes(r.detail)) same.detail = `${same.detail} ${r.detail}`
     for (const b of r.because) if (!same.because.includes(b)) same.because.push(b)
   }
-  const caseWords = input.caseDir ? ` --case ${shellArg(input.caseDir)}` : ''
+  const caseWords = input.caseDir ? ` ${commandWords([flag('--case', input.caseDir)])}` : ''
   return merged
     .map((r, i) => ({ r, i }))
     .sort((a, b) => a.r.priority - b.r.priority || a.i - b.i)
@@ -940,7 +981,7 @@ export function recommend(input: AdviceInput): RecommendationView[] {
       ...r,
       command:
         // fir's own commands only: the AWS CLI's know no case.
-        r.command?.startsWith('fir ') && caseWords && !/(^| )--case |…$/.test(r.command)
+        r.command?.startsWith('fir ') && caseWords && !/(^| )--case[ =]|…$/.test(r.command)
           ? `${r.command}${caseWords}`
           : r.command,
       priorityLabel: PRIORITY_LABEL[r.priority],

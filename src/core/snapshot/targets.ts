@@ -9,7 +9,7 @@ import {
 } from '../../aws/lambda.js'
 import { NotFoundError, UsageError } from '../../errors.js'
 import { isRoleName } from '../common/iam-name.js'
-import { awsCliCommand } from '../common/suggest.js'
+import { awsCliCommand, flag } from '../common/suggest.js'
 import { escapeTerminal } from '../common/text.js'
 import { assertSameAccount, parseArn } from '../identity.js'
 import type { RegionPacers } from './pacing.js'
@@ -194,8 +194,8 @@ export async function resolveTargets(
               ]
             : []),
           ...noQualifier.flatMap((q) => [
-            `see the versions of ${q.name}: ${awsCliCommand(['lambda', 'list-versions-by-function', '--function-name', q.name, '--query', 'Versions[].Version'], aws, { region: q.region })}`,
-            `and its aliases: ${awsCliCommand(['lambda', 'list-aliases', '--function-name', q.name, '--query', 'Aliases[].Name'], aws, { region: q.region })}`,
+            `see the versions of ${q.name}: ${awsCliCommand(['lambda', 'list-versions-by-function', flag('--function-name', q.name), '--query', 'Versions[].Version'], aws, { region: q.region })}`,
+            `and its aliases: ${awsCliCommand(['lambda', 'list-aliases', flag('--function-name', q.name), '--query', 'Aliases[].Name'], aws, { region: q.region })}`,
           ]),
           ...(noQualifier.length > 0
             ? [

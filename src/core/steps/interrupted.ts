@@ -5,7 +5,7 @@
  * made (`already-applied`, `already-undone`) or makes it, and journals the outcome.
  */
 import type { JournalEntry } from '../case/journal.js'
-import { shellArg } from '../common/text.js'
+import { arg, type CommandWord, commandLine, type FlagWord, flag } from '../common/suggest.js'
 import { changeKey, isUndoEntry } from './undo-records.js'
 
 /** Journal actions of steps (STYLE.md "A step"): the changes fir makes to AWS. */
@@ -40,16 +40,16 @@ const AWS_FLAGS = new Set(['--region', '--profile', '--role-arn', '--endpoint-ur
  * without them, the finishing command would act in the default profile's account and region, or
  * against AWS instead of the emulator, and settle nothing.
  */
-function awsFlagsOf(entry: JournalEntry): string[] {
+function awsFlagsOf(entry: JournalEntry): FlagWord[] {
   const argv = entry.actor?.command ?? []
-  const out: string[] = []
+  const out: FlagWord[] = []
   for (let i = 1; i < argv.length; i++) {
     const arg = argv[i] ?? ''
     const eq = arg.indexOf('=')
     const name = eq === -1 ? arg : arg.slice(0, eq)
     if (!AWS_FLAGS.has(name)) continue
     const value = eq === -1 ? argv[++i] : arg.slice(eq + 1)
-    if (value !== undefined && value !== '') out.push(name, shellArg(value))
+    if (value !== undefined && value !== '') out.push(flag(name, value))
   }
   return out
 }
@@ -61,33 +61,45 @@ function awsFlagsOf(entry: JournalEntry): string[] {
  * has no command for.
  */
 export function finishCommand(entry: JournalEntry, caseDir?: string): string | null {
-  const command = finishWords(entry)
-  if (!command) return null
-  return [
-    command,
+  const words = finishWords(entry)
+  if (!words) return null
+  return commandLine('fir', [
+    ...words,
     ...awsFlagsOf(entry),
-    ...(caseDir !== undefined ? ['--case', shellArg(caseDir)] : []),
-  ].join(' ')
+    ...(caseDir !== undefined ? [flag('--case', caseDir)] : []),
+  ])
 }
 
-function finishWords(entry: JournalEntry): string | null {
+/** The words of the command (after `fir`, before the AWS flags and the case), or null. */
+function finishWords(entry: JournalEntry): CommandWord[] | null {
   const p = entry.params ?? {}
-  const arg = (v: unknown) => (typeof v === 'string' && v !== '' ? shellArg(v) : null)
+  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null)
   const containment = entry.action.startsWith('containment.')
-  const fn = containment ? (arg(p.functionArn) ?? arg(p.function)) : null
+  const fn = containment ? (text(p.functionArn) ?? text(p.function)) : null
   if (isUndoEntry(entry)) {
     const action = containment ? entry.action.slice('containment.'.length) : RESTORE_ACTION[entry.action]
-    return action ? `fir restore${fn ? ` ${fn}` : ''} --actions ${action}` : null
+    return action ? ['restore', ...(fn ? [arg(fn)] : []), '--actions', action] : null
   }
   if (containment)
-    return fn ? `fir contain ${fn} --actions ${entry.action.slice('containment.'.length)}` : null
-  if (entry.action === 'credentials.revoke-sessions' && arg(p.role))
+    return fn ? ['contain', arg(fn), '--actions', entry.action.slice('containment.'.length)] : null
+  const role = text(p.role)
+  if (entry.action === 'credentials.revoke-sessions' && role)
     // A renewal cut off may have left the old cutoff: without --renew the re-run keeps it.
-    return `fir creds revoke-sessions --role ${arg(p.role)}${p.renew === true ? ' --renew' : ''}`
-  if (entry.action === 'credentials.rotate-key' && arg(p.user))
-    return `fir creds rotate-key --user ${arg(p.user)}${arg(p.accessKey) ? ` --access-key ${arg(p.accessKey)}` : ''}${p.deleteOld === true ? ' --delete-old' : ''}${p.replace === false ? ' --no-replace' : ''}`
-  if (entry.action === 'credentials.rotate-secret' && arg(p.secretId))
-    return `fir creds rotate-secret ${arg(p.secretId)}`
+    return ['creds', 'revoke-sessions', flag('--role', role), ...(p.renew === true ? ['--renew'] : [])]
+  const user = text(p.user)
+  const accessKey = text(p.accessKey)
+  if (entry.action === 'credentials.rotate-key' && user)
+    return [
+      'creds',
+      'rotate-key',
+      flag('--user', user),
+      ...(accessKey ? [flag('--access-key', accessKey)] : []),
+      ...(p.deleteOld === true ? ['--delete-old'] : []),
+      ...(p.replace === false ? ['--no-replace'] : []),
+    ]
+  const secretId = text(p.secretId)
+  if (entry.action === 'credentials.rotate-secret' && secretId)
+    return ['creds', 'rotate-secret', arg(secretId)]
   return null
 }
 

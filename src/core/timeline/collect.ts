@@ -14,7 +14,7 @@ import { isRoleName } from '../common/iam-name.js'
 import { atInterrupt, trackEmptyFolder, trackTemporary } from '../common/interrupt.js'
 import { relativeInside, relativeInsideLanded } from '../common/paths.js'
 import { redactor } from '../common/redact.js'
-import { firCommand } from '../common/suggest.js'
+import { arg, commandLine, firCommand, flag } from '../common/suggest.js'
 import { compactUtc, counted, escapeTerminal, jsonText, shellArg } from '../common/text.js'
 import type { FirContext, Gap } from '../context.js'
 import { assertSameAccount, callerIdentity, parseArn } from '../identity.js'
@@ -513,7 +513,7 @@ async function collectRun(
         ? ` in ${resolved.namedRegion} in this case (it holds snapshots of that name in ${snapshotRegions.join(', ')}: another region's is another function)`
         : ' in this case'
     // The function as given, in its region, with the AWS flags and the case of this run.
-    const snapshot = firCommand(['snapshot', options.function!], ctx.aws, {
+    const snapshot = firCommand(['snapshot', arg(options.function!)], ctx.aws, {
       caseDir: ctx.case.dir,
       ...(resolved.target.region ? { region: resolved.target.region } : {}),
     })
@@ -1524,21 +1524,16 @@ async function collectRun(
     if (target!.roles.some((r) => r.name.toLowerCase() === name.toLowerCase())) continue
     // The role's name is the intruder's to choose: a command is suggested only for a real IAM name.
     const command = isRoleName(name)
-      ? [
-          'fir',
+      ? commandLine('fir', [
           'timeline',
-          options.function ?? target!.functionName,
-          '--case',
-          caseDir,
-          '--role',
-          name,
-          ...(options.sources ?? []).flatMap((x) => ['--source', x]),
-          ...(options.since ? ['--since', options.since] : []),
-          ...(options.until ? ['--until', options.until] : []),
-          ...(options.region ? ['--region', options.region] : []),
-        ]
-          .map(shellArg)
-          .join(' ')
+          arg(options.function ?? target!.functionName),
+          flag('--case', caseDir),
+          flag('--role', name),
+          ...(options.sources ?? []).flatMap((x) => [flag('--source', x)]),
+          ...(options.since ? [flag('--since', options.since)] : []),
+          ...(options.until ? [flag('--until', options.until)] : []),
+          ...(options.region ? [flag('--region', options.region)] : []),
+        ])
       : null
     const message = `the function's role was changed to ${escapeTerminal(name)} at ${new Date(swap.t).toISOString()} (event ${escapeTerminal(swap.id)}): trail files were read with the roles known at the start, so calls made with ${escapeTerminal(name)} are not in this timeline${command ? `; to add them, run the timeline again with that role too: ${command}` : ''}`
     ctx.log.warn(message)
