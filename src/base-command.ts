@@ -78,6 +78,15 @@ export interface AwsFlagValues {
  * Every fir command: parses, calls core, renders the returned outcome as human text or as the
  * JSON envelope, and maps errors to exit codes. Only bin/run.js exits the process.
  */
+/**
+ * The words of a command line before `--`: after it every word is an argument (a secret named
+ * `--json`, which the commands fir suggests put there), never a flag.
+ */
+function flagWords(argv: readonly string[]): readonly string[] {
+  const end = argv.indexOf('--')
+  return end === -1 ? argv : argv.slice(0, end)
+}
+
 export abstract class FirCommand extends Command {
   static override baseFlags = {
     json: Flags.boolean({
@@ -86,12 +95,12 @@ export abstract class FirCommand extends Command {
   }
 
   private cleanups: (() => Promise<void>)[] = []
-  protected log_ = stderrLog(process.argv.includes('--quiet'))
+  protected log_ = stderrLog(flagWords(process.argv).includes('--quiet'))
 
   protected abstract execute(): Promise<CommandOutcome>
 
   protected get jsonMode(): boolean {
-    return this.argv.includes('--json')
+    return flagWords(this.argv).includes('--json')
   }
 
   async run(): Promise<void> {
