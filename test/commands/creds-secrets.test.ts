@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
@@ -7,7 +7,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager'
 import { describe, expect, it } from 'vitest'
-import { BIN, initCase, runFir, tempDir, testEnv } from '../support/cli.js'
+import { initCase, runFir, runShell, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { seedFunction, seedRole, TEST_ACCOUNT } from '../support/seed.js'
 
@@ -156,30 +156,9 @@ describe('fir creds secrets (built CLI)', () => {
   })
 })
 
-/** Runs a command line as a responder pastes it: through a shell, `fir` the built CLI. */
-function paste(line: string, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(
-      'bash',
-      ['-c', `fir() { ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} "$@"; }\n${line}`],
-      {
-        cwd,
-        env: testEnv(moto.endpoint(), { AWS_DEFAULT_REGION: 'us-east-1' }),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    )
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString()
-    })
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString()
-    })
-    child.on('error', reject)
-    child.on('close', (code) => done({ code, stdout, stderr }))
-  })
-}
+/** A command line fir printed, pasted into bash (`fir` is the built CLI there). */
+const paste = (line: string, cwd: string) =>
+  runShell(line, { cwd, endpoint: moto.endpoint(), env: { AWS_DEFAULT_REGION: 'us-east-1' } })
 
 describe('fir creds secrets: a secret id that starts with "-" (built CLI)', () => {
   it('is proposed so that the command, pasted, rotates that secret: after `--`, or `--secret-id=…` for the AWS CLI', async () => {

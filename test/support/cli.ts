@@ -77,9 +77,22 @@ export function testEnv(endpoint?: string, extra: NodeJS.ProcessEnv = {}): NodeJ
  * credentials, the emulator endpoint and the loopback guard on. stdin is not a terminal.
  */
 export function runFir(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  return runChild(process.execPath, [BIN, ...args], options)
+}
+
+/**
+ * Runs a command line in bash, as a responder pastes one fir printed: `fir` is the built CLI
+ * there, in the same environment as runFir's (so the shell's own quoting is what is tested).
+ */
+export function runShell(line: string, options: CliOptions = {}): Promise<CliResult> {
+  const fir = `fir() { ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} "$@"; }`
+  return runChild('bash', ['-c', `${fir}\n${line}`], options)
+}
+
+function runChild(command: string, args: string[], options: CliOptions): Promise<CliResult> {
   const env = testEnv(options.endpoint, options.env)
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(command, args, {
       cwd: options.cwd ?? REPO_ROOT,
       env,
       stdio: ['pipe', 'pipe', 'pipe'],
