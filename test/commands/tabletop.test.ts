@@ -178,6 +178,14 @@ describe('fir tabletop run (built CLI, real moto, hostile environment)', () => {
       }
       expect(r.stdout).toContain('The report names it')
       expect(r.stdout).not.toContain('MISSED')
+      // A recommendation whose command calls AWS says this case refuses it (the drill's emulator
+      // is gone); one that reads the case (fir case verify) needs no such word.
+      const recs = md.split('\n').filter((l) => /^1\. \*\*(Now|Soon|Later):/.test(l))
+      const callsAws = recs.filter((l) => / Run `(fir (?!case |report)|aws )/.test(l))
+      expect(callsAws.length, md).toBeGreaterThan(0)
+      for (const l of callsAws) expect(l).toContain(`This case is the ${scenario} drill's`)
+      for (const l of recs.filter((x) => x.includes('Run `fir case verify')))
+        expect(l).not.toContain("drill's:")
       // the case is whole
       const caseDir = reportPath!.replace(/\/reports\/report\.html$/, '')
       const verify = await runFir(['case', 'verify', '--case', caseDir])

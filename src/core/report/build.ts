@@ -14,6 +14,7 @@ import { foreignLayerPublisher } from '../snapshot/layers.js'
 import { environmentUnknown } from '../snapshot/secrets.js'
 import { unknownChanges } from '../steps/registry.js'
 import { readRecordedSweeps } from '../sweep/recorded.js'
+import { drillOf } from '../tabletop/safety.js'
 import {
   environmentKeyIds,
   environmentSecretsOf,
@@ -60,6 +61,7 @@ import {
   LEVELS,
   type ManifestRow,
   REPORT_SCHEMA,
+  type RecommendationView,
   type ReportModel,
   type ResponseStatus,
   type RoleFacts,
@@ -1595,7 +1597,7 @@ export async function buildReportModel(
     },
     gaps: { present: uniqueGaps.length > 0, items: uniqueGaps },
     limits: { items: limitsOf(adviceInput) },
-    recommendations: { present: true, items: recommend(adviceInput) },
+    recommendations: { present: true, items: forDrill(recommend(adviceInput), drillOf(raw.journal)) },
     afterAction: journal.afterAction,
     readProblems: problems,
   }
@@ -1643,4 +1645,24 @@ function keysByFate(
       ? `${cut.length === 1 ? 'it was' : 'all were'} ${fates.get(cut[0]!)}`
       : cut.map((id, i) => `${id}${i === 0 ? ' was' : ''} ${fates.get(id)}`).join(', ')
   return { open, done: `${truncate(what, 300)} in this case (see the actions taken)` }
+}
+
+/** Commands that work on any case, a drill's too: they read the case folder, not AWS. */
+const CASE_ONLY_COMMAND = /^fir (case|report)\b/
+
+/**
+ * A drill's recommendations keep their commands (what a real incident would run, which the
+ * exercise is there to rehearse), and say that this case refuses those that call AWS: its function
+ * lived in the drill's emulator, stopped when the drill ended.
+ */
+function forDrill(items: RecommendationView[], drill: string | undefined): RecommendationView[] {
+  if (drill === undefined) return items
+  return items.map((item) =>
+    item.command === null || CASE_ONLY_COMMAND.test(item.command)
+      ? item
+      : {
+          ...item,
+          detail: `${item.detail} (This case is the ${drill} drill's: its AWS was the drill's emulator, now stopped, and fir refuses commands that call AWS on it; in a real incident, this is the command to run.)`,
+        },
+  )
 }
