@@ -1279,10 +1279,15 @@ describe('inputs read as a stream', () => {
         { seq: 0, display: path, origin: 'file', path, size: -1, pipe: true },
         () => undefined,
       )
-      expect(r.refused, path).toEqual({
-        reason: 'invalid-json',
-        message: 'not valid JSON: it does not start with { or [',
-      })
+      // Random bytes start with `{` or `[` one time in 128 (then they are refused further on, as
+      // unbalanced or not JSON, once more junk than any document holds was read): refused early
+      // either way, which is what this test is about.
+      if (path === '/dev/zero')
+        expect(r.refused, path).toEqual({
+          reason: 'invalid-json',
+          message: 'not valid JSON: it does not start with { or [',
+        })
+      else expect(r.refused, path).toBeDefined()
       expect(r.bytes, path).toBeLessThan(4 << 20)
     }
     // A document, then more junk than any document may hold: the document's records are kept.
