@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 // Runs fir through tsx (TypeScript without a separate build step), for development.
-import { readFile } from 'node:fs/promises'
 import { register } from 'tsx/esm/api'
 
 // fir pins an AWS SDK that supports Node 20; its notice about future releases is not for responders.
@@ -10,10 +9,7 @@ register()
 const args = process.argv.slice(2)
 const versionJson =
   args.includes('--version') && args.includes('--json')
-    ? (await import('../src/output.js')).versionDocument(
-        args,
-        JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')).version,
-      )
+    ? await (await import('../src/output.js')).ownVersionDocument(args)
     : undefined
 if (versionJson !== undefined) process.stdout.write(versionJson)
 else {

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { readFile } from 'node:fs/promises'
 
 // fir pins an AWS SDK that supports Node 20; its notice about future releases is not for responders.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
@@ -15,10 +14,7 @@ ignoreHangupWithoutTerminal()
 const args = process.argv.slice(2)
 const versionJson =
   args.includes('--version') && args.includes('--json')
-    ? (await import('../dist/output.js')).versionDocument(
-        args,
-        JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')).version,
-      )
+    ? await (await import('../dist/output.js')).ownVersionDocument(args)
     : undefined
 if (versionJson !== undefined) process.stdout.write(versionJson)
 else {

@@ -48,6 +48,18 @@ export function versionDocument(args: readonly string[], version: string): strin
   return `${renderJson(finishedEnvelope({ result: { version }, human: version }))}\n`
 }
 
+/**
+ * versionDocument with fir's own version (package.json, beside src/ and dist/ alike): what both
+ * entry points, bin/run.js and bin/dev.js, print before oclif runs.
+ */
+export async function ownVersionDocument(args: readonly string[]): Promise<string | undefined> {
+  const { readFile } = await import('node:fs/promises')
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string
+  }
+  return versionDocument(args, pkg.version)
+}
+
 /** The envelope of a command that did not finish. */
 export function errorEnvelope(err: FirError, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
