@@ -7,7 +7,7 @@ import { escapeMarkdown } from '../../../src/core/report/escape.js'
 import type { ReportModel } from '../../../src/core/report/model.js'
 import { renderReport } from '../../../src/core/report/render.js'
 import { analyseExposure } from '../../../src/core/snapshot/exposure.js'
-import type { FunctionSummary } from '../../../src/core/snapshot/types.js'
+import type { ExposureEntry, FunctionSummary } from '../../../src/core/snapshot/types.js'
 import { tempDir } from '../../support/cli.js'
 import { nothingFound } from '../../support/function-summary.js'
 import { buildSampleCase, recordCaseFile } from '../../support/sample-case.js'
@@ -27,6 +27,20 @@ const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/${ROLE}`
 const DENIED_ALIASES = 'denied: AccessDeniedException: User is not authorized to perform: lambda:ListAliases'
 
 /** A function summary as the snapshot writes it for a plain function: no versions, aliases, layers… */
+/** A resource-policy statement that lets everyone call the function's URL (the snapshot's exposure entry). */
+const PUBLIC_URL_STATEMENT: ExposureEntry = {
+  kind: 'resource-policy',
+  qualifiers: ['$LATEST'],
+  level: 'high',
+  summary: 'statement pub allows everyone (lambda:InvokeFunctionUrl)',
+  sid: 'pub',
+  principal: '*',
+  actions: ['lambda:InvokeFunctionUrl'],
+}
+
+/** The summary's line on how the function can be reached from outside the account. */
+const exposureLine = (m: ReportModel) => m.summary.impact.find((l) => l.includes('from outside the account'))
+
 function plainEntry(overrides: Partial<FunctionSummary> = {}): FunctionSummary {
   return {
     name: FN,
@@ -856,20 +870,10 @@ describe('what the snapshot showed open, against what the case did', () => {
             authType: 'NONE',
             grants: { invokeFunctionUrl: true, invokeFunction: false },
           },
-          {
-            kind: 'resource-policy',
-            qualifiers: ['$LATEST'],
-            level: 'high',
-            summary: 'statement pub allows everyone (lambda:InvokeFunctionUrl)',
-            sid: 'pub',
-            principal: '*',
-            actions: ['lambda:InvokeFunctionUrl'],
-          },
+          PUBLIC_URL_STATEMENT,
         ],
       }),
     )
-    const exposureLine = (m: ReportModel) =>
-      m.summary.impact.find((l) => l.includes('from outside the account'))
     const open = await buildReportModel(dir, { verify: false })
     // Before: "Not contained … billing-export: not contained — function URL open to anyone (AuthType
     // NONE)", and "the case closed it: public resource-policy statements removed. It is still
@@ -927,20 +931,10 @@ describe('what the snapshot showed open, against what the case did', () => {
             url,
             authType: 'NONE',
           },
-          {
-            kind: 'resource-policy',
-            qualifiers: ['$LATEST'],
-            level: 'high',
-            summary: 'statement pub allows everyone (lambda:InvokeFunctionUrl)',
-            sid: 'pub',
-            principal: '*',
-            actions: ['lambda:InvokeFunctionUrl'],
-          },
+          PUBLIC_URL_STATEMENT,
         ],
       }),
     )
-    const exposureLine = (m: ReportModel) =>
-      m.summary.impact.find((l) => l.includes('from outside the account'))
     const publicAccess = (m: ReportModel) =>
       m.recommendations.items.find((r) => r.title === 'Remove public access to the function')
     // Before: "Contained. 1 measure in force, none failed." beside the impact "billing-export is
