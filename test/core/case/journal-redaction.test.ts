@@ -1,8 +1,22 @@
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { Journal } from '../../../src/core/case/journal.js'
 import { redactor, redactValue } from '../../../src/core/common/redact.js'
 import { tempDir } from '../../support/cli.js'
+
+/** A journal begun by case.init in a new case folder. */
+async function newJournal(): Promise<{ dir: string; journal: Journal }> {
+  const dir = join(await tempDir(), 'case')
+  await mkdir(dir, { recursive: true })
+  const journal = await Journal.create(dir, {
+    action: 'case.init',
+    target: 'T',
+    params: {},
+    outcome: 'recorded',
+  })
+  return { dir, journal }
+}
 
 describe("the journal's own fields", () => {
   it('are never scrubbed: a secret equal to a seq, an action, an outcome or a field name leaves the entry readable', async () => {
@@ -10,15 +24,7 @@ describe("the journal's own fields", () => {
     // outcome, the params' keys and the seq out of the entry restore reads (seq 2 became a string).
     for (const secret of ['containment.throttle', 'started', 'function', '100']) redactor.register(secret)
     redactor.register('hunter2-pw')
-    const dir = join(await tempDir(), 'case')
-    const { mkdir } = await import('node:fs/promises')
-    await mkdir(dir, { recursive: true })
-    const journal = await Journal.create(dir, {
-      action: 'case.init',
-      target: 'T',
-      params: {},
-      outcome: 'recorded',
-    })
+    const { dir, journal } = await newJournal()
     for (let i = 1; i < 100; i++)
       await journal.append({ action: 'x.y', target: 'T', params: {}, outcome: 'recorded' })
     const entry = await journal.append({
@@ -44,15 +50,7 @@ describe("a step's states", () => {
     // cannot put back. A playbook's input (a PIN) in params stays scrubbed.
     redactor.register('100')
     redactor.register('4821')
-    const dir = join(await tempDir(), 'case')
-    const { mkdir } = await import('node:fs/promises')
-    await mkdir(dir, { recursive: true })
-    const journal = await Journal.create(dir, {
-      action: 'case.init',
-      target: 'T',
-      params: {},
-      outcome: 'recorded',
-    })
+    const { dir, journal } = await newJournal()
     const entry = await journal.append(
       {
         action: 'containment.throttle',
