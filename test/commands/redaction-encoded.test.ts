@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { redactValue } from '../../src/core/common/redact.js'
-import { type CliResult, runFir, tempDir } from '../support/cli.js'
+import { type CliResult, outputsUnder, runFir, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { seedFunction, seedRole } from '../support/seed.js'
 import { packTrailFiles, writeTrailFiles } from '../support/trail-generator.js'
@@ -75,18 +75,6 @@ function record(i: number, form: string): Record<string, unknown> {
     managementEvent: true,
     recipientAccountId: ACCOUNT,
   }
-}
-
-/** Every file under `dir` but those in an evidence/ folder, with its text. */
-async function outputsUnder(dir: string): Promise<[string, string][]> {
-  const out: [string, string][] = []
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile()) continue
-    const path = join(entry.parentPath, entry.name)
-    if (path.split('/').includes('evidence')) continue
-    out.push([path, await readFile(path, 'utf8')])
-  }
-  return out
 }
 
 describe('encoded forms of a secret the case holds, carried back by CloudTrail (built CLI)', () => {

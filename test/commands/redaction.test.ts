@@ -5,7 +5,7 @@ import { GetFunctionConfigurationCommand, UpdateFunctionConfigurationCommand } f
 import { beforeAll, describe, expect, it } from 'vitest'
 import { redactValue } from '../../src/core/common/redact.js'
 import { escapeTerminal } from '../../src/core/common/text.js'
-import { type CliResult, runFir, tempDir } from '../support/cli.js'
+import { type CliResult, outputsUnder, runFir, tempDir } from '../support/cli.js'
 import { useMoto } from '../support/emulator.js'
 import { seedClients, seedFunction, seedRole } from '../support/seed.js'
 import { packTrailFiles, writeTrailFiles } from '../support/trail-generator.js'
@@ -168,18 +168,6 @@ function formsOf(secret: string): Record<string, string> {
       ? { head: secret.slice(0, 8), headJson: jsonEscaped(secret.slice(0, 8)) }
       : {}),
   }
-}
-
-/** Every file under `dir` but those in an evidence/ folder, with its text. */
-async function outputsUnder(dir: string): Promise<[string, string][]> {
-  const out: [string, string][] = []
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile()) continue
-    const path = join(entry.parentPath, entry.name)
-    if (path.split('/').includes('evidence')) continue
-    out.push([path, await readFile(path, 'utf8')])
-  }
-  return out
 }
 
 /** Where `shown` stands in `text`; for a short secret, only where it is a whole token. */

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { CaseHandle } from '../../src/core/case/case-folder.js'
@@ -29,6 +29,21 @@ export interface CliOptions {
   user?: { uid: number; gid: number }
   /** Called with the child as soon as it starts (e.g. to kill it at a chosen moment). */
   onSpawn?: (child: import('node:child_process').ChildProcess) => void
+}
+
+/**
+ * Every file under `dir` but those in an evidence/ folder, with its text: what a test of secrets
+ * searches (DESIGN §1: secret values never leave evidence/).
+ */
+export async function outputsUnder(dir: string): Promise<[string, string][]> {
+  const out: [string, string][] = []
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue
+    const path = join(entry.parentPath, entry.name)
+    if (path.split('/').includes('evidence')) continue
+    out.push([path, await readFile(path, 'utf8')])
+  }
+  return out
 }
 
 /** A fresh temporary folder (real files, never mocks). */
